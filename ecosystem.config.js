@@ -1,0 +1,62 @@
+// PM2 apps of ByNinja. CommonJS on purpose: PM2 require()s this file ("export default" fails: "No script path").
+// Run with `npm start` (= pm2 start ecosystem.config.js). Secrets never go here: PM2 copies `env` into every
+// bus packet and into its dump file. They come from `.env` (read in-process) — see `filter_env` below.
+const path = require('node:path');
+
+const logDir = process.env.BYNINJA_LOG_DIR || path.join(__dirname, 'logs');
+
+/** Options both daemons share; each line says why. */
+const common = {
+  cwd: __dirname,
+  // PM2's injected @pm2/io module swallows unhandledRejection; our own crash handlers must see it.
+  pmx: false,
+  // Run compiled JS with plain node: tsx/ts-node mishandle signals and slow every restart.
+  interpreter: 'node',
+  // Memory guard: a leak restarts the service (a clean shutdown, so state is flushed) instead of the box swapping.
+  max_memory_restart: '400M',
+  // Our shutdown budget is 5000 ms (lifecycle.shutdownBudgetMs); PM2 SIGKILLs only after this.
+  kill_timeout: 8000,
+  // The service calls process.send('ready') once state is loaded and reconciled; PM2 waits for it…
+  wait_ready: true,
+  // …but marks the app online anyway after this long, so trading also refuses to trade until really ready.
+  listen_timeout: 20000,
+  // Crash restarts back off 100 ms → 200 ms → … → 15 s, reset after 30 s of uptime: no hot restart loop.
+  exp_backoff_restart_delay: 100,
+  // Exit 78 = configuration error: restarting cannot fix it, so PM2 must not restart-loop it.
+  stop_exit_codes: [78],
+  // A process that dies within min_uptime counts toward max_restarts (PM2 guards only a service's first seconds;
+  // the telegram supervisor's crash-loop policy covers later loops).
+  min_uptime: 5000,
+  max_restarts: 15,
+  // Ship SIGINT first (what our shutdown coordinator listens for), SIGKILL after kill_timeout.
+  autorestart: true,
+  // Keep secrets out of PM2's env copy even when they are exported in the shell that ran `pm2 start`.
+  filter_env: ['EXCHANGE_API_KEY', 'EXCHANGE_SECRET', 'EXCHANGE_PASSWORD', 'TELEGRAM_BOT_TOKEN', 'BYNINJA_IPC_TOKEN'],
+  // One timestamped file pair per service; rotated by the service itself (logging.pm2LogMaxBytes).
+  merge_logs: true,
+  time: false,
+  env: {
+    NODE_ENV: 'production',
+  },
+};
+
+module.exports = {
+  apps: [
+    {
+      ...common,
+      name: 'trading',
+      script: path.join(__dirname, 'dist/src/trading/main.js'),
+      out_file: path.join(logDir, 'trading.out.log'),
+      error_file: path.join(logDir, 'trading.err.log'),
+    },
+    {
+      ...common,
+      name: 'telegram',
+      script: path.join(__dirname, 'dist/src/telegram/main.js'),
+      out_file: path.join(logDir, 'telegram.out.log'),
+      error_file: path.join(logDir, 'telegram.err.log'),
+      // The supervisor must not be killed for memory while it reports others' crashes.
+      max_memory_restart: '300M',
+    },
+  ],
+};

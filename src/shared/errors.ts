@@ -1,0 +1,114 @@
+/**
+ * The one error hierarchy of ByNinja. The class decides the policy, never the message text:
+ *
+ * - `TemporaryError`   the world will likely fix itself (network, timeout, rate limit, exchange down):
+ *                      log once, retry next tick / with backoff. `retryAfterMs` is honoured when known.
+ * - `OperationalError` a person must act (bad credentials, insufficient funds, permission): alert, pause
+ *                      entries, keep running.
+ * - `InvalidOrderError` the exchange refused this order (precision, min notional, rejected): the order is final.
+ * - `OrderNotFoundError` a lookup found no such order (used to resolve UNKNOWN creates).
+ * - `StrategyError`    a strategy threw; the tick is skipped for that symbol.
+ * - `PersistenceError` state could not be made durable (ENOSPC, EACCES…): no new order may be placed.
+ * - `CorruptStateError` a state file does not parse or fails validation; it was quarantined.
+ * - `LockHeldError`    another live instance holds the store lock (exit code 75).
+ * - `ConfigError`      configuration is invalid (exit code 78); carries every problem at once.
+ * - `IpcError`         the internal TCP layer failed (link down, timeout, refused, protocol).
+ *
+ * Every error carries a `context` object (symbol, side, amount, orderId, path, method…) that is safe to log:
+ * secrets never go into messages or context.
+ */
+
+export type ErrorContext = Record<string, unknown>;
+
+export class ByNinjaError extends Error {
+  readonly context: ErrorContext;
+
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.context = context;
+  }
+}
+
+export class TemporaryError extends ByNinjaError {
+  /** Milliseconds the other side asked us to wait (HTTP Retry-After, Telegram retry_after), if known. */
+  readonly retryAfterMs?: number;
+
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, context, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
+/** A network or timeout failure whose effect on the other side is unknown (a create may have happened). */
+export class NetworkError extends TemporaryError {}
+export class RateLimitError extends TemporaryError {}
+export class ExchangeUnavailableError extends TemporaryError {}
+
+export class OperationalError extends ByNinjaError {}
+export class AuthenticationError extends OperationalError {}
+export class PermissionDeniedError extends OperationalError {}
+export class InsufficientFundsError extends OperationalError {}
+
+export class InvalidOrderError extends ByNinjaError {}
+export class OrderNotFoundError extends ByNinjaError {}
+export class StrategyError extends ByNinjaError {}
+
+export class PersistenceError extends ByNinjaError {
+  /** The errno code (ENOSPC, EACCES, EROFS…) when the cause was a file-system error. */
+  readonly code?: string;
+
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown; code?: string }) {
+    super(message, context, options);
+    this.code = options?.code;
+  }
+}
+
+export class CorruptStateError extends ByNinjaError {}
+export class LockHeldError extends ByNinjaError {}
+
+export interface ConfigProblem {
+  /** Dotted path of the field, e.g. `trading.risk.stakePerTrade` or the env name `TELEGRAM_CHAT_ID`. */
+  field: string;
+  /** The bad value, already redacted when the field is secret. */
+  value: string;
+  /** What is wrong and how to fix it. */
+  message: string;
+}
+
+export class ConfigError extends ByNinjaError {
+  readonly problems: ConfigProblem[];
+
+  constructor(problems: ConfigProblem[]) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p.field} = ${p.value}: ${p.message}`).join('\n'),
+      { fields: problems.map((p) => p.field) },
+    );
+    this.problems = problems;
+  }
+}
+
+export class IpcError extends ByNinjaError {
+  /** JSON-RPC error code when the error came from the other side. */
+  readonly code?: number;
+
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown; code?: number }) {
+    super(message, context, options);
+    this.code = options?.code;
+  }
+}
+
+export function isTemporary(err: unknown): err is TemporaryError {
+  return err instanceof TemporaryError;
+}
+
+export function isOperational(err: unknown): err is OperationalError {
+  return err instanceof OperationalError;
+}
+
+/** Message of any thrown value, for logs (never includes a stack). */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

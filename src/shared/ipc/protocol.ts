@@ -1,0 +1,211 @@
+/**
+ * The contract of the internal TCP layer, shared by trading (server), telegram and the CLI (clients).
+ * Transport: newline-delimited JSON, each line one JSON-RPC 2.0 message. The first request on a connection
+ * must be `hello`; everything else before a good hello is refused and the connection closed.
+ *
+ * Bump PROTOCOL_VERSION on any incompatible change: a client with another version is refused at hello.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** JSON-RPC error codes used by ByNinja (the -32000…-32099 range is for implementations). */
+export const RpcErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  Unauthorized: -32001,
+  VersionMismatch: -32002,
+  FrameTooLarge: -32003,
+  TooManyClients: -32004,
+  NotReady: -32005,
+  /** The handler refused for a domain reason (paused, persist failure…); message says why. */
+  Refused: -32006,
+} as const;
+
+export type LoopState = 'starting' | 'recovering' | 'running' | 'paused' | 'stopping';
+export type TradingMode = 'paper' | 'dry-run' | 'live';
+export type OrderSide = 'buy' | 'sell';
+export type OrderType = 'market' | 'limit';
+/** Local order life: intent (durable, not yet sent) → unknown (sent, outcome unknown) → open → final. */
+export type OrderStatus =
+  | 'intent'
+  | 'unknown'
+  | 'open'
+  | 'partially_filled'
+  | 'filled'
+  | 'cancelled'
+  | 'rejected'
+  | 'expired';
+export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start' | 'unknown';
+
+export interface LastExit {
+  kind: LastExitKind;
+  /** When the previous run ended (or was last seen alive), epoch ms. */
+  at?: number;
+  /** Reason text: signal, error message, watchdog detail. */
+  reason?: string;
+}
+
+export interface OrderView {
+  clientOrderId: string;
+  exchangeOrderId?: string;
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  amount: number;
+  price?: number;
+  filled: number;
+  averagePrice?: number;
+  status: OrderStatus;
+  /** Why the order exists: entry, exit, stop-loss, take-profit, close-all, adopted. */
+  purpose: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PositionView {
+  symbol: string;
+  amount: number;
+  averageEntryPrice: number;
+  lastPrice?: number;
+  unrealizedPnl: number;
+  realizedPnl: number;
+  feesPaid: number;
+  openedAt: number;
+}
+
+export interface BalanceView {
+  currencies: Record<string, { free: number; used: number; total: number }>;
+  /** Equity in the quote currency (cash + positions at last price). */
+  equity: number;
+  quoteCurrency: string;
+}
+
+export interface TradingStatus {
+  botId: string;
+  mode: TradingMode;
+  exchange: string;
+  loopState: LoopState;
+  paused: boolean;
+  pausedReason?: string;
+  equity: number;
+  quoteCurrency: string;
+  pnlToday: number;
+  pnlTotal: number;
+  openPositions: number;
+  openOrders: number;
+  /** ms since the last completed tick, or null before the first. */
+  lastTickAgeMs: number | null;
+  exchangeReachable: boolean;
+  /** Since when the exchange is unreachable, epoch ms. */
+  exchangeUnreachableSince?: number;
+  lastExit: LastExit;
+  startedAt: number;
+  pid: number;
+  version: string;
+  /** Highest event seq published so far. */
+  lastEventSeq: number;
+}
+
+export interface ReconcileDifference {
+  kind:
+    | 'order-missing-on-exchange'
+    | 'order-unknown-locally'
+    | 'order-status-differs'
+    | 'order-filled-differs'
+    | 'balance-differs';
+  clientOrderId?: string;
+  symbol?: string;
+  local?: unknown;
+  exchange?: unknown;
+  detail: string;
+}
+
+/** Every trading event type; telegram maps each to a notification setting. */
+export type TradingEventType =
+  | 'order.placed'
+  | 'order.filled'
+  | 'order.partially_filled'
+  | 'order.cancelled'
+  | 'order.rejected'
+  | 'position.opened'
+  | 'position.closed'
+  | 'risk.triggered'
+  | 'exchange.unreachable'
+  | 'exchange.recovered'
+  | 'persist.failed'
+  | 'trading.paused'
+  | 'trading.resumed'
+  | 'recovery';
+
+export interface TradingEvent {
+  /** Monotonically increasing across restarts (persisted). */
+  seq: number;
+  ts: number;
+  type: TradingEventType;
+  /** Human-readable one-liner (already free of secrets). */
+  summary: string;
+  data: Record<string, unknown>;
+}
+
+/** The `recovery` event's data: how the last run ended and what startup recovery found and changed. */
+export interface RecoverySummary {
+  lastExit: LastExit;
+  restoredOrders: number;
+  restoredPositions: number;
+  /** Orders whose state changed while trading was down (filled, cancelled…). */
+  changedWhileDown: Array<{ clientOrderId: string; from: OrderStatus; to: OrderStatus }>;
+  /** UNKNOWN creates resolved at start: found on the exchange or confirmed absent. */
+  resolvedUnknown: Array<{ clientOrderId: string; found: boolean }>;
+  adopted: string[];
+  cancelledUnknown: string[];
+  newFills: number;
+  durationMs: number;
+}
+
+/** Method → params and result. Handlers are registered by trading; clients call through this map. */
+export interface RpcMethods {
+  hello: {
+    params: { token: string; version: number; client: string };
+    result: { server: 'trading'; version: number; pid: number; startedAt: number };
+  };
+  ping: { params: Record<string, never>; result: { now: number; pid: number; loopState: LoopState; lastTickAgeMs: number | null } };
+  status: { params: Record<string, never>; result: TradingStatus };
+  positions: { params: Record<string, never>; result: PositionView[] };
+  orders: { params: { all?: boolean }; result: OrderView[] };
+  balance: { params: Record<string, never>; result: BalanceView };
+  pause: { params: { reason?: string }; result: { paused: boolean; reason?: string } };
+  resume: { params: Record<string, never>; result: { paused: boolean } };
+  closeAll: { params: Record<string, never>; result: { orders: string[] } };
+  reconcile: { params: Record<string, never>; result: { differences: ReconcileDifference[]; checkedAt: number } };
+  /** Start the event stream: replay everything after `afterSeq`, then live events as `event` notifications. */
+  subscribe: {
+    params: { afterSeq: number };
+    result: { lastSeq: number; replayed: number; /** events after afterSeq that were trimmed and are lost */ missed: number };
+  };
+}
+
+export type RpcMethod = keyof RpcMethods;
+export type RpcParams<M extends RpcMethod> = RpcMethods[M]['params'];
+export type RpcResult<M extends RpcMethod> = RpcMethods[M]['result'];
+
+/** Server → client notifications. */
+export interface RpcNotifications {
+  event: TradingEvent;
+}
+
+export const RPC_METHODS: readonly RpcMethod[] = [
+  'hello',
+  'ping',
+  'status',
+  'positions',
+  'orders',
+  'balance',
+  'pause',
+  'resume',
+  'closeAll',
+  'reconcile',
+  'subscribe',
+];
