@@ -23,23 +23,21 @@ export interface LoggerOptions {
   console?: boolean;
 }
 
-const redactFormat = winston.format((info, opts: { redactor?: Redactor }) => {
-  const r = opts.redactor;
-  if (!r) return info;
-  return r.redactInfo(info);
-});
+function redactFormat(redactor?: Redactor): winston.Logform.Format {
+  return winston.format((info) => (redactor ? redactor.redactInfo(info) : info))();
+}
 
 const consoleLine = winston.format.printf((info) => {
   const { level, message, timestamp, module: mod, service: _service, stack, ...meta } = info as Record<string, unknown>;
   const metaKeys = Object.keys(meta).filter((k) => typeof k === 'string');
   const metaText = metaKeys.length ? ' ' + JSON.stringify(Object.fromEntries(metaKeys.map((k) => [k, meta[k]]))) : '';
   const where = mod ? ` [${String(mod)}]` : '';
-  const trace = stack && level.includes('error') ? `\n${String(stack)}` : '';
-  return `${String(timestamp)} ${level}${where} ${String(message)}${metaText}${trace}`;
+  const trace = stack && String(level).includes('error') ? `\n${String(stack)}` : '';
+  return `${String(timestamp)} ${String(level)}${where} ${String(message)}${metaText}${trace}`;
 });
 
 export function createLogger(options: LoggerOptions): Logger {
-  const redact = redactFormat({ redactor: options.redactor });
+  const redact = redactFormat(options.redactor);
   const transports: winston.transport[] = [];
   if (options.console !== false) {
     transports.push(
