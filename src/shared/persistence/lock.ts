@@ -1,0 +1,239 @@
+/**
+ * One writer per store. The lock file `<dir>/<name>.lock` names its holder (pid, process start time, host).
+ * A second live instance is refused with LockHeldError (exit 75). A holder that died (SIGKILL, OOM, power loss)
+ * or whose pid now belongs to another process is taken over at once: there is no stale-lock timeout to wait for.
+ *
+ * Every lock file is created complete (written to a temp file, then hard-linked into place, which fails if a lock
+ * exists), so a reader never sees a half-written lock. Taking over a stale lock is serialized by takeover markers
+ * `<name>.lock.takeover-<generation>-<level>` created exclusively: exactly one live process may replace a given
+ * stale generation; if that process dies mid-takeover, the next one moves to the next level.
+ *
+ * Liveness is judged on this machine (pid + start time), so the data directory must be local: the host is
+ * recorded for the operator, not compared, because a container restart may change the hostname.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LockHeldError } from '../errors';
+import { fsyncDirectory, removeStaleTempFiles, tempPathFor, toPersistenceError } from './durable-file';
+import { currentProcessIdentity, isSameProcessAlive } from './process-identity';
+
+/** What a lock file holds. */
+export interface LockRecord {
+  pid: number;
+  /** Process start time (clock ticks since boot, /proc/<pid>/stat field 22) when known: detects pid reuse. */
+  startedAt?: string;
+  host: string;
+  acquiredAt: string;
+  /** Random per acquisition: tells two generations of the lock apart. */
+  nonce: string;
+}
+
+export interface StoreLockOptions {
+  /** How long to wait while another live process is in the middle of taking over a stale lock (default 2000). */
+  takeoverWaitMs?: number;
+}
+
+/** Most takeovers a single stale generation may see (each level means a taker died mid-takeover). */
+const MAX_TAKEOVER_LEVELS = 64;
+
+type TakeoverResult = 'won' | 'lost' | { busyBy: LockRecord };
+
+export class StoreLock {
+  readonly path: string;
+  readonly record: LockRecord;
+  /** The dead (or pid-reused) holder this acquisition replaced, for the caller to log. */
+  readonly takenOverFrom?: Partial<LockRecord>;
+  private releasing: Promise<void> | undefined;
+
+  private constructor(lockPath: string, record: LockRecord, takenOverFrom?: Partial<LockRecord>) {
+    this.path = lockPath;
+    this.record = record;
+    this.takenOverFrom = takenOverFrom;
+  }
+
+  static async acquire(dir: string, name: string, opts: StoreLockOptions = {}): Promise<StoreLock> {
+    const lockPath = path.join(dir, `${name}.lock`);
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw toPersistenceError(err, dir, 'create directory');
+    }
+    await removeStaleTempFiles(lockPath);
+    const record: LockRecord = {
+      ...currentProcessIdentity(),
+      host: os.hostname(),
+      acquiredAt: new Date().toISOString(),
+      nonce: randomBytes(12).toString('hex'),
+    };
+    const text = JSON.stringify(record) + '\n';
+    const waitUntil = Date.now() + (opts.takeoverWaitMs ?? 2000);
+
+    for (;;) {
+      if (await createExclusive(lockPath, text, lockPath)) {
+        await removeTakeoverMarkers(lockPath);
+        return new StoreLock(lockPath, record);
+      }
+      const raw = await readRaw(lockPath);
+      if (raw === undefined) continue; // released in between: try to create it again
+      const holder = parseRecord(raw);
+      if (holder && isSameProcessAlive(holder)) throw heldError(lockPath, holder);
+
+      const result = await takeOverStaleLock(lockPath, raw, text);
+      if (result === 'won') {
+        await removeTakeoverMarkers(lockPath);
+        return new StoreLock(lockPath, record, holder ?? {});
+      }
+      if (result !== 'lost') {
+        if (Date.now() > waitUntil) throw heldError(lockPath, result.busyBy, 'is taking over the stale lock');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  }
+
+  /** Removes the lock file if it is still ours. Idempotent. */
+  release(): Promise<void> {
+    this.releasing ??= this.removeIfOurs();
+    return this.releasing;
+  }
+
+  private async removeIfOurs(): Promise<void> {
+    const raw = await readRaw(this.path);
+    if (raw === undefined || parseRecord(raw)?.nonce !== this.record.nonce) return;
+    try {
+      await fsp.unlink(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw toPersistenceError(err, this.path, 'release lock');
+    }
+    await fsyncDirectory(path.dirname(this.path));
+  }
+}
+
+function heldError(lockPath: string, holder: LockRecord, doing = 'holds it'): LockHeldError {
+  return new LockHeldError(
+    `Another ByNinja instance is running: pid ${holder.pid} on ${holder.host ?? 'unknown host'} ${doing} ` +
+      `(${lockPath}, since ${holder.acquiredAt ?? 'unknown'}). Stop it first; only one instance may own this state.`,
+    { path: lockPath, pid: holder.pid, host: holder.host },
+  );
+}
+
+/**
+ * Replaces the stale lock whose content is `staleRaw`, unless another live process is already replacing it.
+ * 'lost' means the lock changed meanwhile: the caller looks again. Exported for the race tests only.
+ */
+export async function takeOverStaleLock(
+  lockPath: string,
+  staleRaw: string,
+  ourText: string,
+): Promise<TakeoverResult> {
+  const generation = createHash('sha256').update(staleRaw).digest('hex').slice(0, 24);
+  const ourMarker = JSON.stringify({
+    ...currentProcessIdentity(),
+    host: os.hostname(),
+    acquiredAt: '',
+    nonce: '',
+  });
+  for (let level = 1; level <= MAX_TAKEOVER_LEVELS; level++) {
+    const marker = `${lockPath}.takeover-${generation}-${level}`;
+    if (!(await createExclusive(marker, ourMarker, lockPath))) {
+      const markerRaw = await readRaw(marker);
+      if (markerRaw === undefined) return 'lost'; // markers are removed only after the lock was replaced
+      const taker = parseRecord(markerRaw);
+      if (taker && isSameProcessAlive(taker)) return { busyBy: taker };
+      continue; // that taker died mid-takeover: the next level is free to try
+    }
+    // We hold this level and every lower level's taker is dead, so nobody else can replace this generation now.
+    let won = false;
+    try {
+      const nowRaw = await readRaw(lockPath);
+      if (nowRaw !== staleRaw) return 'lost';
+      await replaceDurably(lockPath, ourText);
+      won = true;
+      return 'won';
+    } finally {
+      if (!won) await fsp.unlink(marker).catch(() => undefined);
+    }
+  }
+  throw toPersistenceError(new Error('too many abandoned takeover attempts'), lockPath, 'take over lock');
+}
+
+/**
+ * Creates `file` with `text` only if it does not exist; the file appears complete or not at all. Temp files are
+ * named after the lock so removeStaleTempFiles finds those of a process killed here.
+ */
+async function createExclusive(file: string, text: string, lockPath: string): Promise<boolean> {
+  const tmp = await writeTemp(lockPath, text);
+  try {
+    await fsp.link(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw toPersistenceError(err, file, 'create lock');
+  } finally {
+    await fsp.unlink(tmp).catch(() => undefined);
+  }
+  await fsyncDirectory(path.dirname(file));
+  return true;
+}
+
+async function replaceDurably(file: string, text: string): Promise<void> {
+  const tmp = await writeTemp(file, text);
+  try {
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw toPersistenceError(err, file, 'take over lock');
+  }
+  await fsyncDirectory(path.dirname(file));
+}
+
+async function writeTemp(lockPath: string, text: string): Promise<string> {
+  const tmp = tempPathFor(lockPath);
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(tmp, 'wx', 0o644);
+    await handle.writeFile(text);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    return tmp;
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw toPersistenceError(err, lockPath, 'create lock');
+  }
+}
+
+async function readRaw(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw toPersistenceError(err, file, 'read lock');
+  }
+}
+
+function parseRecord(raw: string): LockRecord | undefined {
+  try {
+    const v = JSON.parse(raw) as Partial<LockRecord>;
+    if (typeof v !== 'object' || v === null || !Number.isInteger(v.pid)) return undefined;
+    return v as LockRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+async function removeTakeoverMarkers(lockPath: string): Promise<void> {
+  const dir = path.dirname(lockPath);
+  const prefix = `${path.basename(lockPath)}.takeover-`;
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix)) await fsp.unlink(path.join(dir, name)).catch(() => undefined);
+  }
+}

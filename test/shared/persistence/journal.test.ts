@@ -1,0 +1,123 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PersistenceError } from '../../../src/shared/errors';
+import { Journal } from '../../../src/shared/persistence';
+import { TempDirs } from './temp-dir';
+
+interface Fill {
+  id: number;
+  note?: string;
+}
+
+describe('Journal', () => {
+  const temp = new TempDirs();
+  const journals: Array<Journal<Fill>> = [];
+  let dir: string;
+  let file: string;
+
+  const open = async (): Promise<Journal<Fill>> => {
+    const j = await Journal.open<Fill>(dir, 'fills');
+    journals.push(j);
+    return j;
+  };
+  const ids = (entries: Fill[]): number[] => entries.map((e) => e.id);
+
+  beforeEach(() => {
+    dir = temp.make();
+    file = path.join(dir, 'fills.jsonl');
+  });
+  afterEach(async () => {
+    for (const j of journals.splice(0)) await j.close().catch(() => undefined);
+    temp.cleanup();
+  });
+
+  it('appends entries as JSON lines and reads them back in order', async () => {
+    const j = await open();
+    expect(fs.existsSync(file)).to.equal(true);
+    await j.append([{ id: 1 }, { id: 2 }]);
+    await j.append([{ id: 3, note: 'line\nbreak' }]);
+    expect(j.count()).to.equal(3);
+    expect(await j.readAll()).to.deep.equal([{ id: 1 }, { id: 2 }, { id: 3, note: 'line\nbreak' }]);
+    expect(fs.readFileSync(file, 'utf8').split('\n')).to.have.length(4);
+  });
+
+  it('continues after reopen with the count of what is on disk', async () => {
+    const j = await open();
+    await j.append([{ id: 1 }, { id: 2 }]);
+    await j.close();
+    const again = await open();
+    expect(again.count()).to.equal(2);
+    await again.append([{ id: 3 }]);
+    expect(ids(await again.readAll())).to.deep.equal([1, 2, 3]);
+  });
+
+  it('ignores a torn last line from a crash mid-append and cuts it off on open', async () => {
+    fs.writeFileSync(file, '{"id":1}\n{"id":2}\n{"id":3,"no');
+    const j = await open();
+    expect(j.openReport.truncatedBytes).to.equal('{"id":3,"no'.length);
+    expect(j.count()).to.equal(2);
+    expect(ids(await j.readAll())).to.deep.equal([1, 2]);
+    expect(fs.readFileSync(file, 'utf8')).to.equal('{"id":1}\n{"id":2}\n');
+    await j.append([{ id: 3 }]);
+    expect(ids(await j.readAll())).to.deep.equal([1, 2, 3]);
+    expect(ids(await j.tail(1))).to.deep.equal([3]);
+  });
+
+  it('skips (and reports) a complete line that is not JSON without losing the others', async () => {
+    fs.writeFileSync(file, '{"id":1}\n\u0000\u0000garbage\n{"id":2}\n');
+    const j = await open();
+    expect(j.openReport.skippedLines).to.equal(1);
+    expect(j.count()).to.equal(2);
+    expect(ids(await j.readAll())).to.deep.equal([1, 2]);
+  });
+
+  it('tail(n) returns the last n entries, also across read-chunk boundaries', async () => {
+    const j = await open();
+    const big = 'x'.repeat(5000); // 200 entries × 5 KB spans many 64 KB chunks
+    await j.append(Array.from({ length: 200 }, (_, i) => ({ id: i, note: big })));
+    expect(ids(await j.tail(3))).to.deep.equal([197, 198, 199]);
+    expect(ids(await j.tail(50))).to.deep.equal(Array.from({ length: 50 }, (_, i) => 150 + i));
+    expect(await j.tail(500)).to.have.length(200);
+    expect(await j.tail(0)).to.deep.equal([]);
+  });
+
+  it('compact(n) durably keeps only the last n, and later appends go to the compacted file', async () => {
+    const j = await open();
+    await j.append(Array.from({ length: 10 }, (_, i) => ({ id: i })));
+    await j.compact(3);
+    expect(j.count()).to.equal(3);
+    expect(ids(await j.readAll())).to.deep.equal([7, 8, 9]);
+    await j.append([{ id: 10 }]);
+    expect(fs.readFileSync(file, 'utf8')).to.equal('{"id":7}\n{"id":8}\n{"id":9}\n{"id":10}\n');
+    await j.close();
+    const again = await open();
+    expect(again.count()).to.equal(4);
+  });
+
+  it('concurrent appends never interleave and all land whole', async () => {
+    const j = await open();
+    await Promise.all(Array.from({ length: 50 }, (_, i) => j.append([{ id: i * 2 }, { id: i * 2 + 1 }])));
+    expect(j.count()).to.equal(100);
+    expect(ids(await j.readAll()).sort((a, b) => a - b)).to.deep.equal(
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+  });
+
+  it('rejects entries that are not JSON values without touching the file', async () => {
+    const j = await open();
+    await j.append([{ id: 1 }]);
+    const err = await j.append([undefined as unknown as Fill]).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(TypeError);
+    expect(j.count()).to.equal(1);
+  });
+
+  it('close is idempotent and later appends reject with PersistenceError', async () => {
+    const j = await open();
+    const c = j.close();
+    expect(j.close()).to.equal(c);
+    await c;
+    const err = await j.append([{ id: 1 }]).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(PersistenceError);
+  });
+});
