@@ -88,7 +88,11 @@ export interface Exchange {
   loadMarkets(): Promise<Record<string, Market>>;
   fetchTicker(symbol: string): Promise<Ticker>;
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
-  /** Never retried by the adapter. Throws NetworkError when the outcome is unknown. */
+  /**
+   * Never retried by the adapter. Throws NetworkError when the outcome is unknown. A clientOrderId the exchange
+   * already has is refused with InvalidOrderError whose `context.duplicate` is true: that order EXISTS (look it
+   * up with fetchOrderByClientId), unlike other InvalidOrderErrors which mean it was never placed.
+   */
   createOrder(request: CreateOrderRequest): Promise<ExchangeOrder>;
   fetchOrder(id: string, symbol: string): Promise<ExchangeOrder>;
   /** Looks an order up by our clientOrderId; throws OrderNotFoundError when the exchange has none. */

@@ -1,0 +1,488 @@
+/**
+ * The live adapter: any ccxt exchange behind the Exchange port. Together with ccxt-errors.ts it is the only
+ * code that touches ccxt.
+ *
+ * - Loads only the configured exchange's ES module (js/src/<id>.js) when it can; importing all of ccxt
+ *   costs about 0.4 s and 35 MB more per start. Falls back to the full CommonJS bundle.
+ * - Reads (markets, ticker, candles, orders, balance, trades) are retried with backoff by the one retry helper;
+ *   createOrder and cancelOrder are never retried here. A create that fails on the network or with a 5xx has an
+ *   UNKNOWN outcome and is reported as NetworkError: the caller resolves it with fetchOrderByClientId.
+ * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
+ *   notional are refused with InvalidOrderError before any request.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type {
+  Exchange as CcxtClient,
+  Market as CcxtMarket,
+  Order as CcxtOrder,
+  Trade as CcxtTrade,
+} from 'ccxt';
+import { systemClock, type Clock } from '../../shared/clock';
+import {
+  ConfigError,
+  InvalidOrderError,
+  NetworkError,
+  RateLimitError,
+  TemporaryError,
+} from '../../shared/errors';
+import type { Logger } from '../../shared/logging/logger';
+import { retry, type RetryOptions } from '../../shared/retry';
+import { translateCcxtError } from './ccxt-errors';
+import type {
+  BalanceEntry,
+  Candle,
+  CreateOrderRequest,
+  Exchange,
+  ExchangeOrder,
+  ExchangeOrderStatus,
+  ExchangeTrade,
+  Market,
+  Ticker,
+} from './exchange';
+
+type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
+
+export interface CcxtLoadInfo {
+  /** `esm-single`: only this exchange's module; `cjs-all`: the whole ccxt bundle (fallback). */
+  via: 'esm-single' | 'cjs-all';
+  ms: number;
+}
+
+export interface CcxtExchangeOptions {
+  /** ccxt exchange id (binance, kraken…). */
+  exchangeId: string;
+  apiKey?: string;
+  secret?: string;
+  password?: string;
+  /** Use the exchange's testnet (ccxt setSandboxMode). */
+  sandbox?: boolean;
+  /** Replaces scheme://host[:port] of every REST endpoint (self-hosted gateway, local fake exchange in tests). */
+  apiUrl?: string;
+  /** ccxt request timeout; default 10 000 ms (config trading.orders.createTimeoutMs). */
+  timeoutMs?: number;
+  /** Retry policy of reads; default 4 attempts, 250 ms doubling up to 5 s. */
+  readRetry?: Pick<RetryOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'random'>;
+  /** Extra ccxt options, deep-merged over ours. */
+  ccxtOptions?: Record<string, unknown>;
+  /** How long a ticker stays good for the min-notional check of a market order; default 30 s. */
+  tickerMaxAgeMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** Options that make ccxt's defaults fit a spot bot; by exchange id. */
+const EXCHANGE_OPTIONS: Record<string, Record<string, unknown>> = {
+  binance: {
+    // spot only: no futures/options exchangeInfo calls on loadMarkets
+    fetchMarkets: { types: ['spot'] },
+    // sapi capital/config needs keys and a second round trip; spot trading does not use it
+    fetchCurrencies: false,
+    fetchMargins: false,
+    // we scan open orders of all symbols on start (recovery) and accept the heavier weight
+    warnOnFetchOpenOrdersWithoutSymbol: false,
+    fetchOpenOrders: { warnWithoutSymbol: false },
+  },
+};
+
+const WAIT_ERRORS = new Set(['DDoSProtection', 'RateLimitExceeded', 'ExchangeNotAvailable', 'OnMaintenance']);
+const TICK_SIZE = 4;
+const DECIMAL_PLACES = 2;
+
+/** Loads the ccxt class of `exchangeId`, preferring its single ES module. */
+export async function loadCcxtClass(
+  exchangeId: string,
+): Promise<{ Ctor: CcxtConstructor; info: CcxtLoadInfo }> {
+  const started = performance.now();
+  if (/^[a-z0-9]+$/.test(exchangeId)) {
+    try {
+      const file = path.join(path.dirname(require.resolve('ccxt')), '..', 'js', 'src', `${exchangeId}.js`);
+      if (existsSync(file)) {
+        // TypeScript keeps import() as is under module nodenext, so this loads the ES module
+        const mod = (await import(pathToFileURL(file).href)) as { default?: CcxtConstructor };
+        if (typeof mod.default === 'function') {
+          return { Ctor: mod.default, info: { via: 'esm-single', ms: performance.now() - started } };
+        }
+      }
+    } catch {
+      // fall back to the full bundle below
+    }
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const all = require('ccxt') as Record<string, unknown>;
+  const Ctor = all[exchangeId];
+  if (typeof Ctor !== 'function' || !(all.exchanges as string[] | undefined)?.includes(exchangeId)) {
+    throw new ConfigError([
+      {
+        field: 'trading.exchange',
+        value: exchangeId,
+        message: 'not an exchange id known to ccxt (e.g. binance, kraken)',
+      },
+    ]);
+  }
+  return { Ctor: Ctor as CcxtConstructor, info: { via: 'cjs-all', ms: performance.now() - started } };
+}
+
+export class CcxtExchange implements Exchange {
+  readonly id: string;
+  readonly loadInfo: CcxtLoadInfo;
+  private readonly clock: Clock;
+  private readonly abort = new AbortController();
+  private markets?: Record<string, Market>;
+  private readonly lastTickers = new Map<string, Ticker>();
+  private closing?: Promise<void>;
+
+  private constructor(
+    private readonly client: CcxtClient,
+    private readonly options: CcxtExchangeOptions,
+    loadInfo: CcxtLoadInfo,
+  ) {
+    this.id = options.exchangeId;
+    this.loadInfo = loadInfo;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  static async create(options: CcxtExchangeOptions): Promise<CcxtExchange> {
+    const { Ctor, info } = await loadCcxtClass(options.exchangeId);
+    const client = new Ctor({
+      apiKey: options.apiKey,
+      secret: options.secret,
+      password: options.password,
+      timeout: options.timeoutMs ?? 10_000,
+      enableRateLimit: true,
+      options: { defaultType: 'spot', ...EXCHANGE_OPTIONS[options.exchangeId], ...options.ccxtOptions },
+    });
+    if (options.sandbox) client.setSandboxMode(true);
+    if (options.apiUrl)
+      client.urls.api = rebaseUrls(client.urls.api, options.apiUrl) as typeof client.urls.api;
+    options.logger?.info(`ccxt ${options.exchangeId} loaded (${info.via}, ${Math.round(info.ms)} ms)`, {
+      sandbox: Boolean(options.sandbox),
+      apiUrl: options.apiUrl,
+    });
+    return new CcxtExchange(client, options, info);
+  }
+
+  loadMarkets(): Promise<Record<string, Market>> {
+    return this.read('loadMarkets', {}, async () => {
+      const raw = await this.client.loadMarkets();
+      const markets: Record<string, Market> = {};
+      for (const m of Object.values(raw)) {
+        if (m && m.spot !== false && m.active !== false) markets[m.symbol] = this.toMarket(m);
+      }
+      this.markets = markets;
+      return { ...markets };
+    });
+  }
+
+  fetchTicker(symbol: string): Promise<Ticker> {
+    return this.read('fetchTicker', { symbol }, async () => {
+      const t = await this.client.fetchTicker(symbol);
+      const last = num(t.last ?? t.close);
+      if (last === undefined) throw new NetworkError('ticker without a price', { symbol });
+      const ticker: Ticker = {
+        symbol,
+        last,
+        bid: num(t.bid) ?? last,
+        ask: num(t.ask) ?? last,
+        timestamp: num(t.timestamp) ?? this.clock.now(),
+      };
+      this.lastTickers.set(symbol, ticker);
+      return ticker;
+    });
+  }
+
+  fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
+    return this.read('fetchCandles', { symbol, timeframe }, async () => {
+      const rows = await this.client.fetchOHLCV(symbol, timeframe, undefined, limit);
+      return rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5]].map((v) => Number(v ?? 0)) as Candle);
+    });
+  }
+
+  async createOrder(request: CreateOrderRequest): Promise<ExchangeOrder> {
+    const { symbol, side, type, clientOrderId } = request;
+    const context = { symbol, side, type, amount: request.amount, price: request.price, clientOrderId };
+    const market = (await this.marketsLoaded())[symbol];
+    if (!market) throw new InvalidOrderError(`unknown symbol ${symbol}`, context);
+    const { amount, price } = this.precise(request, market, context);
+    const refPrice = price ?? (await this.recentPrice(symbol, side));
+    if (refPrice !== undefined && market.minNotional > 0 && amount * refPrice < market.minNotional) {
+      throw new InvalidOrderError(
+        `order value ${amount * refPrice} is below the minimum ${market.minNotional}`,
+        context,
+      );
+    }
+    try {
+      const order = await this.client.createOrder(symbol, type, side, amount, price, { clientOrderId });
+      return this.toOrder(order, { symbol, side, type, amount, price, clientOrderId });
+    } catch (err) {
+      const error = this.translate(err, context);
+      if (error instanceof InvalidOrderError && /duplicate/i.test(error.message)) {
+        // the exchange already has an order with this clientOrderId: look it up, do not treat it as refused
+        throw new InvalidOrderError(error.message, { ...error.context, duplicate: true });
+      }
+      // only a rate-limit answer says the order was refused; a timeout, reset or 5xx may have placed it
+      if (
+        error instanceof TemporaryError &&
+        !(error instanceof NetworkError) &&
+        !(error instanceof RateLimitError)
+      ) {
+        throw new NetworkError(`create outcome unknown: ${error.message}`, { ...context, cause: error.name });
+      }
+      throw error;
+    }
+  }
+
+  fetchOrder(id: string, symbol: string): Promise<ExchangeOrder> {
+    return this.read('fetchOrder', { orderId: id, symbol }, async () =>
+      this.toOrder(await this.client.fetchOrder(id, symbol)),
+    );
+  }
+
+  fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder> {
+    return this.read('fetchOrderByClientId', { clientOrderId, symbol }, async () => {
+      // ccxt maps the unified clientOrderId param to each exchange's own (binance: origClientOrderId)
+      const order = await this.client.fetchOrder('', symbol, { clientOrderId });
+      return this.toOrder(order, { clientOrderId });
+    });
+  }
+
+  fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
+    return this.read('fetchOpenOrders', { symbol }, async () => {
+      const orders = await this.client.fetchOpenOrders(symbol);
+      return orders.map((o) => this.toOrder(o));
+    });
+  }
+
+  fetchOrderTrades(orderId: string, symbol: string): Promise<ExchangeTrade[]> {
+    return this.read('fetchOrderTrades', { orderId, symbol }, async () => {
+      const trades = this.client.has.fetchOrderTrades
+        ? await this.client.fetchOrderTrades(orderId, symbol)
+        : (await this.client.fetchMyTrades(symbol)).filter((t) => String(t.order) === orderId);
+      return trades.map((t) => this.toTrade(t, orderId));
+    });
+  }
+
+  /** Not retried: the engine decides (a second cancel of a cancelled order only gets OrderNotFoundError). */
+  async cancelOrder(id: string, symbol: string): Promise<ExchangeOrder> {
+    try {
+      return this.toOrder(await this.client.cancelOrder(id, symbol), { status: 'canceled' });
+    } catch (err) {
+      throw this.translate(err, { orderId: id, symbol });
+    }
+  }
+
+  fetchBalance(): Promise<Record<string, BalanceEntry>> {
+    return this.read('fetchBalance', {}, async () => {
+      const balance = (await this.client.fetchBalance()) as unknown as {
+        free?: Record<string, number | undefined>;
+        used?: Record<string, number | undefined>;
+        total?: Record<string, number | undefined>;
+      };
+      const result: Record<string, BalanceEntry> = {};
+      const currencies = new Set([...Object.keys(balance.total ?? {}), ...Object.keys(balance.free ?? {})]);
+      for (const c of currencies) {
+        const free = num(balance.free?.[c]) ?? 0;
+        const used = num(balance.used?.[c]) ?? 0;
+        result[c] = { free, used, total: num(balance.total?.[c]) ?? free + used };
+      }
+      return result;
+    });
+  }
+
+  /** Stops pending read retries; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.abort.abort(new NetworkError('exchange adapter closed'));
+      await (this.client as unknown as { close?: () => Promise<void> }).close?.().catch(() => undefined);
+    })();
+    return this.closing;
+  }
+
+  // --- internals -------------------------------------------------------------------------------------------
+
+  private async read<T>(
+    operation: string,
+    context: Record<string, unknown>,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    const r = this.options.readRetry ?? {};
+    return retry(
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          throw this.translate(err, { operation, ...context });
+        }
+      },
+      {
+        maxAttempts: r.maxAttempts ?? 4,
+        baseDelayMs: r.baseDelayMs ?? 250,
+        maxDelayMs: r.maxDelayMs ?? 5_000,
+        random: r.random,
+        clock: this.clock,
+        signal: this.abort.signal,
+        onRetry: ({ attempt, error, delayMs }) =>
+          this.options.logger?.debug(`${operation} failed, retrying in ${delayMs} ms`, {
+            attempt,
+            error: error instanceof Error ? error.message : String(error),
+          }),
+      },
+    );
+  }
+
+  private translate(err: unknown, context: Record<string, unknown>): Error {
+    return translateCcxtError(err, {
+      context: { exchange: this.id, ...context },
+      secrets: [this.options.apiKey, this.options.secret, this.options.password],
+      // only an answer that asks us to wait carries a meaningful Retry-After (other errors may see stale headers)
+      retryAfterMs: WAIT_ERRORS.has((err as { name?: string } | undefined)?.name ?? '')
+        ? retryAfterFrom(this.client.last_response_headers)
+        : undefined,
+    });
+  }
+
+  private async marketsLoaded(): Promise<Record<string, Market>> {
+    if (!this.markets) await this.loadMarkets();
+    return this.markets!;
+  }
+
+  /** Amount floored to the step, price rounded to the tick (ccxt's own precision functions). */
+  private precise(
+    request: CreateOrderRequest,
+    market: Market,
+    context: Record<string, unknown>,
+  ): { amount: number; price?: number } {
+    let amount: number;
+    let price: number | undefined;
+    try {
+      amount = Number(this.client.amountToPrecision(request.symbol, request.amount));
+      if (request.type === 'limit') {
+        if (!(request.price !== undefined && request.price > 0))
+          throw new InvalidOrderError('a limit order needs a positive price', context);
+        price = Number(this.client.priceToPrecision(request.symbol, request.price));
+      }
+    } catch (err) {
+      throw this.translate(err, context);
+    }
+    if (!(amount > 0) || amount < market.minAmount) {
+      throw new InvalidOrderError(
+        `amount ${request.amount} is below the minimum ${market.minAmount}`,
+        context,
+      );
+    }
+    return { amount, price };
+  }
+
+  /** Price for the min-notional check of a market order: a recent ticker, else a fresh one. */
+  private async recentPrice(symbol: string, side: 'buy' | 'sell'): Promise<number | undefined> {
+    let t = this.lastTickers.get(symbol);
+    if (!t || this.clock.now() - t.timestamp > (this.options.tickerMaxAgeMs ?? 30_000)) {
+      t = await this.fetchTicker(symbol).catch(() => undefined);
+    }
+    return t ? (side === 'buy' ? t.ask : t.bid) : undefined;
+  }
+
+  private toMarket(m: NonNullable<CcxtMarket>): Market {
+    const step = (p: number | undefined): number => {
+      if (p === undefined || !(p > 0)) return 1e-8;
+      if (this.client.precisionMode === TICK_SIZE) return p;
+      if (this.client.precisionMode === DECIMAL_PLACES) return 10 ** -p;
+      return 1e-8; // significant digits: no fixed step; the exchange rounds
+    };
+    const amountStep = step(num(m.precision?.amount));
+    return {
+      symbol: m.symbol,
+      base: m.base,
+      quote: m.quote,
+      amountStep,
+      priceStep: step(num(m.precision?.price)),
+      minAmount: num(m.limits?.amount?.min) ?? amountStep,
+      minNotional: num(m.limits?.cost?.min) ?? 0,
+    };
+  }
+
+  private toOrder(o: CcxtOrder, fallback: Partial<ExchangeOrder> & { price?: number } = {}): ExchangeOrder {
+    const amount = num(o.amount) ?? fallback.amount ?? 0;
+    const filled = num(o.filled) ?? 0;
+    const trades =
+      Array.isArray(o.trades) && o.trades.length > 0
+        ? o.trades.map((t) => this.toTrade(t, String(o.id)))
+        : undefined;
+    return {
+      id: String(o.id),
+      // a cancel answer may carry the cancel request's own id in clientOrderId (Binance): the order's is orig…
+      clientOrderId:
+        (o.info as { origClientOrderId?: string } | undefined)?.origClientOrderId ??
+        o.clientOrderId ??
+        fallback.clientOrderId,
+      symbol: o.symbol ?? fallback.symbol ?? '',
+      side: (o.side as ExchangeOrder['side']) ?? fallback.side ?? 'buy',
+      type: o.type === 'limit' || o.type === 'market' ? o.type : (fallback.type ?? 'limit'),
+      price: num(o.price) ?? fallback.price,
+      amount,
+      filled,
+      remaining: num(o.remaining) ?? Math.max(0, amount - filled),
+      average: num(o.average),
+      status: toStatus(o.status, fallback.status),
+      timestamp: num(o.timestamp) ?? this.clock.now(),
+      trades,
+    };
+  }
+
+  private toTrade(t: CcxtTrade, orderId: string): ExchangeTrade {
+    const price = num(t.price) ?? 0;
+    const amount = num(t.amount) ?? 0;
+    return {
+      id: String(t.id),
+      orderId: t.order !== undefined ? String(t.order) : orderId,
+      symbol: t.symbol ?? '',
+      side: (t.side as ExchangeTrade['side']) ?? 'buy',
+      price,
+      amount,
+      cost: num(t.cost) ?? price * amount,
+      fee: { cost: num(t.fee?.cost) ?? 0, currency: t.fee?.currency ?? '' },
+      timestamp: num(t.timestamp) ?? this.clock.now(),
+    };
+  }
+}
+
+function num(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function toStatus(status: string | undefined, fallback?: ExchangeOrderStatus): ExchangeOrderStatus {
+  if (
+    status === 'open' ||
+    status === 'closed' ||
+    status === 'canceled' ||
+    status === 'rejected' ||
+    status === 'expired'
+  ) {
+    return status;
+  }
+  if (status === 'cancelled') return 'canceled';
+  return fallback ?? 'open';
+}
+
+/** Retry-After as seconds or an HTTP date → milliseconds. */
+export function retryAfterFrom(headers: Record<string, string> | undefined): number | undefined {
+  const raw = headers?.['Retry-After'] ?? headers?.['retry-after'];
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** Replaces scheme://host[:port] of every URL in ccxt's `urls.api` (a string or nested object of strings). */
+export function rebaseUrls(api: unknown, base: string): unknown {
+  const root = base.replace(/\/+$/, '');
+  if (typeof api === 'string') return api.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]+/i, root);
+  if (api && typeof api === 'object') {
+    return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, rebaseUrls(v, base)]));
+  }
+  return api;
+}

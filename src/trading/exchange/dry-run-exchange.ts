@@ -1,0 +1,85 @@
+/**
+ * Dry-run mode: a real exchange's public market data (markets, ticker, candles through ccxt, no keys needed)
+ * with the paper exchange's order and account engine for fills. The account lives in its own file
+ * `<dataDir>/dry-run-exchange.json`, apart from paper mode's, because its prices come from another world.
+ */
+import type { Clock } from '../../shared/clock';
+import type { Logger } from '../../shared/logging/logger';
+import { CcxtExchange, type CcxtExchangeOptions } from './ccxt-exchange';
+import type { Candle, Exchange, Market, Ticker } from './exchange';
+import { PaperExchange, type PaperSettings } from './paper-exchange';
+import type { PaperFaultOptions } from './paper-faults';
+import type { PriceFeed, PriceRange } from './price-feed';
+
+/** The public-data part of an exchange the feed reads. */
+export type MarketDataSource = Pick<Exchange, 'loadMarkets' | 'fetchTicker' | 'fetchCandles' | 'close'>;
+
+/**
+ * A live exchange's quotes as a paper price feed. Only the current quote is known, so a resting limit order
+ * matches against the ticker each time the account is looked at; partial-fill slices are one per `periodMs`.
+ */
+export class ExchangePriceFeed implements PriceFeed {
+  constructor(
+    private readonly source: MarketDataSource,
+    /** Period of one partial-fill slice (config trading.paper.candleMs; default 2000). */
+    private readonly periodMs: number,
+  ) {}
+
+  loadMarkets(): Promise<Record<string, Market>> {
+    return this.source.loadMarkets();
+  }
+
+  fetchTicker(symbol: string): Promise<Ticker> {
+    return this.source.fetchTicker(symbol);
+  }
+
+  fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
+    return this.source.fetchCandles(symbol, timeframe, limit);
+  }
+
+  async priceRanges(symbol: string, _afterBucket: number, now: number): Promise<PriceRange[]> {
+    const t = await this.source.fetchTicker(symbol);
+    return [
+      { bucket: this.bucketOf(now), lowestAsk: t.ask, highestBid: t.bid, ask: t.ask, bid: t.bid, time: now },
+    ];
+  }
+
+  bucketOf(now: number): number {
+    return Math.floor(now / this.periodMs);
+  }
+
+  close(): Promise<void> {
+    return this.source.close();
+  }
+}
+
+export interface DryRunExchangeOptions {
+  dataDir: string;
+  /** ccxt exchange id, sandbox, apiUrl, timeout… (no keys: only public endpoints are used). */
+  ccxt: Omit<CcxtExchangeOptions, 'apiKey' | 'secret' | 'password'>;
+  settings: PaperSettings;
+  /** Partial-fill period (config trading.paper.candleMs). */
+  periodMs: number;
+  clock?: Clock;
+  logger?: Logger;
+  faults?: PaperFaultOptions;
+}
+
+export async function openDryRunExchange(options: DryRunExchangeOptions): Promise<PaperExchange> {
+  const source = await CcxtExchange.create({ ...options.ccxt, clock: options.clock, logger: options.logger });
+  try {
+    return await PaperExchange.open({
+      dataDir: options.dataDir,
+      feed: new ExchangePriceFeed(source, options.periodMs),
+      settings: options.settings,
+      id: source.id,
+      storeName: 'dry-run-exchange',
+      clock: options.clock,
+      logger: options.logger,
+      faults: options.faults,
+    });
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Builds the Exchange for the configured mode; the composition root calls this and the engine never learns
+ * which one it got.
+ * - paper   (default) built-in paper exchange on the simulated market, account in <dataDir>/paper-exchange.json
+ * - dry-run public data of a ccxt exchange + paper fills, account in <dataDir>/dry-run-exchange.json
+ * - live    ccxt with EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD)
+ */
+import type { Clock } from '../../shared/clock';
+import type { Config, Secrets } from '../../shared/config/schema';
+import { ConfigError } from '../../shared/errors';
+import type { Logger } from '../../shared/logging/logger';
+import { CcxtExchange } from './ccxt-exchange';
+import { openDryRunExchange } from './dry-run-exchange';
+import type { Exchange } from './exchange';
+import { PaperExchange } from './paper-exchange';
+import { paperFaultsFromEnv, type PaperFaultOptions } from './paper-faults';
+import { SimulatedPriceFeed } from './price-feed';
+import { SimulatedMarket } from './simulated-market';
+
+export interface CreateExchangeDeps {
+  dataDir: string;
+  logger: Logger;
+  clock?: Clock;
+  /**
+   * Test hooks on (config app.testHooks): paper fault injection is read from `faults` or, failing that, from env
+   * BYNINJA_PAPER_FAULTS (JSON). Ignored otherwise, so a normal run can never inject faults.
+   */
+  testHooks?: boolean;
+  faults?: PaperFaultOptions;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function createExchange(
+  config: Config['trading'],
+  secrets: Secrets,
+  deps: CreateExchangeDeps,
+): Promise<Exchange> {
+  const logger = deps.logger.child({ module: 'exchange' });
+  const faults = deps.testHooks ? (deps.faults ?? paperFaultsFromEnv(deps.env ?? process.env)) : undefined;
+  if (faults) logger.warn('Paper exchange fault injection is ON (test hooks)', { faults });
+  const ccxtCommon = {
+    exchangeId: config.exchange,
+    sandbox: config.sandbox,
+    apiUrl: config.exchangeApiUrl,
+    timeoutMs: config.orders.createTimeoutMs,
+  };
+
+  switch (config.mode) {
+    case 'paper': {
+      const market = new SimulatedMarket({
+        seed: config.paper.seed,
+        volatility: config.paper.volatility,
+        candleMs: config.paper.candleMs,
+      });
+      const exchange = await PaperExchange.open({
+        dataDir: deps.dataDir,
+        feed: new SimulatedPriceFeed(market, config.symbols),
+        settings: config.paper,
+        clock: deps.clock,
+        logger,
+        faults,
+      });
+      logger.info(
+        `Paper trading on the built-in simulated market (seed ${config.paper.seed}, one candle every ${config.paper.candleMs} ms): no real orders`,
+      );
+      return exchange;
+    }
+    case 'dry-run': {
+      const exchange = await openDryRunExchange({
+        dataDir: deps.dataDir,
+        ccxt: ccxtCommon,
+        settings: config.paper,
+        periodMs: config.paper.candleMs,
+        clock: deps.clock,
+        logger,
+        faults,
+      });
+      logger.info(`Dry run: ${config.exchange} market data, paper fills: no real orders`);
+      return exchange;
+    }
+    case 'live': {
+      if (!secrets.exchangeApiKey || !secrets.exchangeSecret) {
+        throw new ConfigError(
+          [
+            ['exchangeApiKey', 'EXCHANGE_API_KEY'],
+            ['exchangeSecret', 'EXCHANGE_SECRET'],
+          ]
+            .filter(([key]) => !secrets[key as keyof Secrets])
+            .map(([, env]) => ({
+              field: env,
+              value: '(unset)',
+              message: 'live mode needs the exchange API key and secret in the environment',
+            })),
+        );
+      }
+      const exchange = await CcxtExchange.create({
+        ...ccxtCommon,
+        apiKey: secrets.exchangeApiKey,
+        secret: secrets.exchangeSecret,
+        password: secrets.exchangePassword,
+        clock: deps.clock,
+        logger,
+      });
+      logger.warn(`LIVE trading on ${config.exchange}${config.sandbox ? ' (sandbox)' : ''}: real orders`);
+      return exchange;
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { expect } from 'chai';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  AuthenticationError,
+  ExchangeUnavailableError,
+  InsufficientFundsError,
+  InvalidOrderError,
+  NetworkError,
+  OrderNotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  StrategyError,
+  TemporaryError,
+} from '../../../src/shared/errors';
+import { isCcxtError, scrubMessage, translateCcxtError } from '../../../src/trading/exchange/ccxt-errors';
+
+type ErrorClasses = Record<string, new (message: string) => Error>;
+
+const EXPECTED: Array<[string, new (...args: never[]) => Error]> = [
+  ['RequestTimeout', NetworkError],
+  ['NetworkError', NetworkError],
+  ['BadResponse', NetworkError],
+  ['DDoSProtection', RateLimitError],
+  ['RateLimitExceeded', RateLimitError],
+  ['ExchangeNotAvailable', ExchangeUnavailableError],
+  ['OnMaintenance', ExchangeUnavailableError],
+  ['InvalidNonce', TemporaryError],
+  ['AuthenticationError', AuthenticationError],
+  ['PermissionDenied', PermissionDeniedError],
+  ['AccountSuspended', PermissionDeniedError],
+  ['InsufficientFunds', InsufficientFundsError],
+  ['InvalidOrder', InvalidOrderError],
+  ['OrderNotFillable', InvalidOrderError],
+  ['BadSymbol', InvalidOrderError],
+  ['OrderNotFound', OrderNotFoundError],
+];
+
+describe('ccxt error translation', () => {
+  const builds: Record<string, ErrorClasses> = {};
+
+  before(async () => {
+    const ccxtMain = require.resolve('ccxt');
+    const esmErrors = path.join(path.dirname(ccxtMain), '..', 'js', 'src', 'base', 'errors.js');
+    builds['per-exchange ES modules'] = (await import(pathToFileURL(esmErrors).href)) as ErrorClasses;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    builds['full CommonJS bundle'] = require('ccxt') as ErrorClasses;
+  });
+
+  for (const build of ['per-exchange ES modules', 'full CommonJS bundle']) {
+    it(`maps each ccxt class of the ${build} to the project's error class`, () => {
+      for (const [ccxtName, projectClass] of EXPECTED) {
+        const Ctor = builds[build][ccxtName];
+        const translated = translateCcxtError(new Ctor(`binance ${ccxtName} happened`), {
+          context: { symbol: 'BTC/USDT' },
+        });
+        expect(translated, ccxtName).to.be.instanceOf(projectClass);
+        expect((translated as StrategyError).context).to.include({ symbol: 'BTC/USDT', ccxtError: ccxtName });
+      }
+    });
+  }
+
+  it('classifies ccxt errors into the policy classes (temporary vs operational vs invalid order)', () => {
+    const e = builds['per-exchange ES modules'];
+    expect(translateCcxtError(new e.RequestTimeout('x'))).to.be.instanceOf(TemporaryError);
+    expect(translateCcxtError(new e.AccountSuspended('x'))).to.not.be.instanceOf(TemporaryError);
+    expect(translateCcxtError(new e.OrderNotFound('x'))).to.not.be.instanceOf(InvalidOrderError);
+  });
+
+  it('turns an unknown ccxt error into a plain Error (a bug: the engine exits)', () => {
+    const e = builds['per-exchange ES modules'];
+    const translated = translateCcxtError(new e.NotSupported('binance fetchFoo() is not supported yet'));
+    expect(translated.constructor).to.equal(Error);
+    expect(translated.name).to.equal('CcxtNotSupported');
+    expect(translateCcxtError(new e.ExchangeError('binance {"code":-9999}')).constructor).to.equal(Error);
+  });
+
+  it('passes errors that are not from ccxt through untouched', () => {
+    const own = new InvalidOrderError('below minimum', { symbol: 'BTC/USDT' });
+    expect(translateCcxtError(own)).to.equal(own);
+    const bug = new TypeError('x is undefined');
+    expect(translateCcxtError(bug)).to.equal(bug);
+    expect(isCcxtError(bug)).to.equal(false);
+  });
+
+  it('attaches retryAfterMs to temporary errors', () => {
+    const e = builds['per-exchange ES modules'];
+    const translated = translateCcxtError(new e.DDoSProtection('binance 429'), { retryAfterMs: 2_000 });
+    expect((translated as RateLimitError).retryAfterMs).to.equal(2_000);
+  });
+
+  it('scrubs query strings, signatures and literal secrets from messages', () => {
+    const message =
+      'binance GET https://api.binance.com/api/v3/account?timestamp=1700000000000&recvWindow=5000&signature=abcdef0123 request timed out; apiKey=SECRETKEY123 sent with MYSECRETVALUE';
+    const scrubbed = scrubMessage(message, ['MYSECRETVALUE', undefined]);
+    expect(scrubbed).to.equal(
+      'binance GET https://api.binance.com/api/v3/account?[query removed] request timed out; apiKey=[redacted] sent with [redacted]',
+    );
+    const e = builds['per-exchange ES modules'];
+    const translated = translateCcxtError(new e.RequestTimeout(message), { secrets: ['MYSECRETVALUE'] });
+    expect(translated.message).to.not.match(/signature=|MYSECRETVALUE|SECRETKEY123|timestamp=/);
+    expect((translated as NetworkError).cause).to.equal(undefined);
+  });
+});

@@ -1,0 +1,280 @@
+import { expect } from 'chai';
+import {
+  AuthenticationError,
+  ExchangeUnavailableError,
+  InsufficientFundsError,
+  InvalidOrderError,
+  NetworkError,
+  OrderNotFoundError,
+  RateLimitError,
+  TemporaryError,
+} from '../../../src/shared/errors';
+import { CcxtExchange, type CcxtExchangeOptions } from '../../../src/trading/exchange/ccxt-exchange';
+import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
+import { FakeBinance } from '../../support/fake-binance';
+import { ManualClock } from './manual-clock';
+
+const API_KEY = 'kEy0123456789abcdefAPIKEYvalue';
+const SECRET = 'sEcReT0123456789abcdefSECRETvalue';
+const BTC = 'BTC/USDT';
+/** Small ccxt timeout keeps timeout tests fast. */
+const TIMEOUT_MS = 600;
+
+async function caught(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  expect.fail('expected the call to fail');
+}
+
+describe('CcxtExchange (real ccxt binance against a local fake Binance)', function () {
+  this.timeout(20_000);
+  let fake: FakeBinance;
+  let ex: CcxtExchange;
+  let clock: ManualClock;
+  let seq = 0;
+
+  async function connect(overrides: Partial<CcxtExchangeOptions> = {}): Promise<CcxtExchange> {
+    return CcxtExchange.create({
+      exchangeId: 'binance',
+      apiKey: API_KEY,
+      secret: SECRET,
+      apiUrl: fake.url,
+      timeoutMs: TIMEOUT_MS,
+      readRetry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 10_000, random: () => 0 },
+      clock,
+      ...overrides,
+    });
+  }
+
+  function order(fields: Partial<CreateOrderRequest> = {}): CreateOrderRequest {
+    seq += 1;
+    return { symbol: BTC, side: 'buy', type: 'market', amount: 0.01, clientOrderId: `bn-${seq}`, ...fields };
+  }
+
+  const posts = (): number => fake.requests.filter((r) => r.route === 'createOrder').length;
+
+  beforeEach(async () => {
+    fake = await FakeBinance.start({ apiKey: API_KEY, secret: SECRET, balances: { USDT: 10_000 } });
+    clock = new ManualClock(Date.now());
+    ex = await connect();
+  });
+
+  afterEach(async () => {
+    await ex.close();
+    await fake.close();
+  });
+
+  it('loads only the binance module and reads markets with their precision and minimums (one request)', async () => {
+    expect(ex.loadInfo.via).to.equal('esm-single');
+    const markets = await ex.loadMarkets();
+    expect(markets[BTC]).to.deep.equal({
+      symbol: BTC,
+      base: 'BTC',
+      quote: 'USDT',
+      amountStep: 0.00001,
+      priceStep: 0.01,
+      minAmount: 0.00001,
+      minNotional: 5,
+    });
+    expect(fake.requests.map((r) => r.route)).to.deep.equal(['exchangeInfo']);
+  });
+
+  it('reads a ticker and candles', async () => {
+    const t = await ex.fetchTicker(BTC);
+    expect(t.bid).to.be.below(t.ask);
+    expect(t.last).to.be.within(t.bid, t.ask);
+    const candles = await ex.fetchCandles(BTC, '1m', 5);
+    expect(candles).to.have.length(5);
+    for (const [time, open, high, low, close, volume] of candles) {
+      expect(time % 60_000).to.equal(0);
+      expect(high).to.be.at.least(Math.max(open, close));
+      expect(low).to.be.at.most(Math.min(open, close));
+      expect(volume).to.be.at.least(0);
+    }
+  });
+
+  it('creates a market order with our clientOrderId, floors the amount to the step, and finds it by clientOrderId', async () => {
+    const request = order({ amount: 0.0123456 });
+    const placed = await ex.createOrder(request);
+    expect(placed).to.include({
+      clientOrderId: request.clientOrderId,
+      status: 'closed',
+      amount: 0.01234,
+      filled: 0.01234,
+    });
+    expect(placed.trades).to.have.length(1);
+    expect(placed.trades![0].fee.currency).to.equal('USDT');
+    expect(fake.ordersByClientId(request.clientOrderId)).to.have.length(1);
+    expect(fake.orders[0].origQty).to.equal('0.01234000');
+
+    const found = await ex.fetchOrderByClientId(request.clientOrderId, BTC);
+    expect(found).to.include({
+      id: placed.id,
+      clientOrderId: request.clientOrderId,
+      status: 'closed',
+      filled: 0.01234,
+    });
+    expect((await ex.fetchOrder(placed.id, BTC)).clientOrderId).to.equal(request.clientOrderId);
+    const trades = await ex.fetchOrderTrades(placed.id, BTC);
+    expect(trades.map((t) => t.id)).to.deep.equal(placed.trades!.map((t) => t.id));
+    const balance = await ex.fetchBalance();
+    expect(balance.BTC).to.deep.equal({ free: 0.01234, used: 0, total: 0.01234 });
+    expect(balance.USDT.total).to.be.below(10_000);
+  });
+
+  it('lists open orders and cancels a limit order by id, keeping our clientOrderId', async () => {
+    const request = order({ type: 'limit', price: 30_000.123 });
+    const placed = await ex.createOrder(request);
+    expect(placed).to.include({ status: 'open', price: 30_000.12 });
+    expect((await ex.fetchBalance()).USDT.used).to.be.closeTo(0.01 * 30_000.12, 1e-6);
+    expect((await ex.fetchOpenOrders()).map((o) => o.clientOrderId)).to.deep.equal([request.clientOrderId]);
+    expect(await ex.fetchOpenOrders('ETH/USDT')).to.deep.equal([]);
+    const canceled = await ex.cancelOrder(placed.id, BTC);
+    expect(canceled).to.include({ id: placed.id, status: 'canceled', clientOrderId: request.clientOrderId });
+    expect((await ex.fetchOrderByClientId(request.clientOrderId, BTC)).status).to.equal('canceled');
+    expect(await caught(ex.cancelOrder(placed.id, BTC))).to.be.instanceOf(OrderNotFoundError);
+  });
+
+  it('answers OrderNotFoundError for an unknown clientOrderId', async () => {
+    const err = await caught(ex.fetchOrderByClientId('bn-never', BTC));
+    expect(err).to.be.instanceOf(OrderNotFoundError);
+  });
+
+  it('turns a duplicate clientOrderId (Binance -2010) into InvalidOrderError; the exchange keeps one order', async () => {
+    const request = order();
+    await ex.createOrder(request);
+    const err = await caught(ex.createOrder(request));
+    expect(err).to.be.instanceOf(InvalidOrderError);
+    expect(err.message).to.match(/Duplicate order sent/);
+    expect((err as InvalidOrderError).context).to.include({
+      duplicate: true,
+      clientOrderId: request.clientOrderId,
+    });
+    expect(fake.ordersByClientId(request.clientOrderId)).to.have.length(1);
+  });
+
+  it('turns a refusal for funds into InsufficientFundsError', async () => {
+    const err = await caught(ex.createOrder(order({ amount: 1 })));
+    expect(err).to.be.instanceOf(InsufficientFundsError);
+  });
+
+  it('refuses below the minimum amount or notional before sending anything', async () => {
+    await ex.fetchTicker(BTC);
+    const before = posts();
+    expect(await caught(ex.createOrder(order({ amount: 0.00005 })))).to.be.instanceOf(InvalidOrderError);
+    expect(await caught(ex.createOrder(order({ amount: 0.000001 })))).to.be.instanceOf(InvalidOrderError);
+    expect(
+      await caught(ex.createOrder(order({ type: 'limit', amount: 0.001, price: 1_000 }))),
+    ).to.be.instanceOf(InvalidOrderError);
+    expect(posts()).to.equal(before);
+  });
+
+  it('reports wrong credentials as AuthenticationError', async () => {
+    const wrong = await connect({ apiKey: 'not-the-key' });
+    try {
+      expect(await caught(wrong.fetchBalance())).to.be.instanceOf(AuthenticationError);
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  describe('faults on createOrder (never retried)', () => {
+    it('429 → RateLimitError with retryAfterMs from Retry-After', async () => {
+      fake.faults.next('createOrder', { kind: 'rate-limit', retryAfterSec: 7 });
+      const err = await caught(ex.createOrder(order()));
+      expect(err).to.be.instanceOf(RateLimitError);
+      expect((err as RateLimitError).retryAfterMs).to.equal(7_000);
+      expect(posts()).to.equal(1);
+      expect(fake.orders).to.have.length(0);
+    });
+
+    it('5xx → NetworkError (a 5xx leaves the outcome unknown)', async () => {
+      fake.faults.next('createOrder', { kind: 'status', status: 503 });
+      const err = await caught(ex.createOrder(order()));
+      expect(err).to.be.instanceOf(NetworkError);
+      expect(posts()).to.equal(1);
+    });
+
+    it('timeout → NetworkError', async () => {
+      fake.faults.next('createOrder', { kind: 'timeout' });
+      const err = await caught(ex.createOrder(order()));
+      expect(err).to.be.instanceOf(NetworkError);
+      expect(posts()).to.equal(1);
+    });
+
+    it('connection reset → NetworkError', async () => {
+      fake.faults.next('createOrder', { kind: 'reset' });
+      expect(await caught(ex.createOrder(order()))).to.be.instanceOf(NetworkError);
+      expect(posts()).to.equal(1);
+    });
+
+    it('accepted but response lost → NetworkError, then fetchOrderByClientId finds the one order', async () => {
+      const request = order();
+      fake.faults.next('createOrder', { kind: 'lose-response' });
+      expect(await caught(ex.createOrder(request))).to.be.instanceOf(NetworkError);
+      expect(posts()).to.equal(1);
+      const found = await ex.fetchOrderByClientId(request.clientOrderId, BTC);
+      expect(found).to.include({ clientOrderId: request.clientOrderId, status: 'closed' });
+      expect(fake.ordersByClientId(request.clientOrderId)).to.have.length(1);
+    });
+  });
+
+  describe('faults on reads (retried with backoff)', () => {
+    it('retries a ticker through a reset, a 5xx and a timeout', async () => {
+      fake.faults.next('ticker', { kind: 'reset' });
+      fake.faults.next('ticker', { kind: 'status', status: 502 });
+      const t = await ex.fetchTicker(BTC);
+      expect(t.last).to.be.above(0);
+      expect(fake.requests.filter((r) => r.route === 'ticker')).to.have.length(3);
+      expect(clock.sleeps).to.have.length(2);
+      fake.faults.next('openOrders', { kind: 'timeout' });
+      expect(await ex.fetchOpenOrders()).to.deep.equal([]);
+    });
+
+    it('honours Retry-After between attempts', async () => {
+      fake.faults.next('account', { kind: 'rate-limit', retryAfterSec: 3 });
+      await ex.fetchBalance();
+      expect(clock.sleeps).to.deep.equal([3_000]);
+    });
+
+    it('gives up after the last attempt with the temporary error class', async () => {
+      for (let i = 0; i < 3; i++)
+        fake.faults.next('klines', { kind: 'status', status: 500, body: 'Internal Server Error' });
+      const err = await caught(ex.fetchCandles(BTC, '1m', 5));
+      expect(err).to.be.instanceOf(ExchangeUnavailableError);
+      expect(err).to.be.instanceOf(TemporaryError);
+      expect(fake.requests.filter((r) => r.route === 'klines')).to.have.length(3);
+    });
+
+    it('retries a lookup by clientOrderId after a timeout', async () => {
+      const request = order();
+      await ex.createOrder(request);
+      fake.faults.next('fetchOrder', { kind: 'timeout' });
+      expect((await ex.fetchOrderByClientId(request.clientOrderId, BTC)).clientOrderId).to.equal(
+        request.clientOrderId,
+      );
+    });
+  });
+
+  it('never puts the API key, the secret or the request signature in an error', async () => {
+    const errors: Error[] = [];
+    for (let i = 0; i < 3; i++) fake.faults.next('account', { kind: 'timeout' });
+    errors.push(await caught(ex.fetchBalance()));
+    fake.faults.next('fetchOrder', { kind: 'status', status: 404, body: 'not here' });
+    for (let i = 0; i < 3; i++) fake.faults.next('fetchOrder', { kind: 'status', status: 500, body: 'boom' });
+    errors.push(await caught(ex.fetchOrderByClientId('bn-x', BTC)));
+    fake.faults.next('createOrder', { kind: 'timeout' });
+    errors.push(await caught(ex.createOrder(order())));
+    expect(errors[0].message).to.match(/request timed out/);
+    for (const err of errors) {
+      const text = `${err.message} ${JSON.stringify((err as { context?: unknown }).context)} ${err.stack}`;
+      expect(text).to.not.include(API_KEY);
+      expect(text).to.not.include(SECRET);
+      expect(text).to.not.match(/signature=[0-9a-f]/);
+      expect(text).to.not.match(/timestamp=\d/);
+    }
+  });
+});

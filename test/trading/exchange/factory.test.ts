@@ -1,0 +1,163 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { configSchema } from '../../../src/shared/config/schema';
+import { ConfigError, NetworkError } from '../../../src/shared/errors';
+import { silentLogger } from '../../../src/shared/logging/logger';
+import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import type { Exchange } from '../../../src/trading/exchange/exchange';
+import { createExchange } from '../../../src/trading/exchange/factory';
+import { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import { FakeBinance } from '../../support/fake-binance';
+
+const KEY = 'factory-test-key-0123456789';
+const SECRET = 'factory-test-secret-0123456789';
+
+function tradingConfig(
+  trading: Record<string, unknown> = {},
+): ReturnType<typeof configSchema.parse>['trading'] {
+  return configSchema.parse({ trading }).trading;
+}
+
+describe('createExchange', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let fake: FakeBinance | undefined;
+  let exchange: Exchange | undefined;
+  const deps = (): { dataDir: string; logger: ReturnType<typeof silentLogger> } => ({
+    dataDir: dir,
+    logger: silentLogger(),
+  });
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-factory-'));
+  });
+
+  afterEach(async () => {
+    await exchange?.close();
+    exchange = undefined;
+    await fake?.close();
+    fake = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the offline paper exchange by default, with its own account file', async () => {
+    exchange = await createExchange(tradingConfig(), {}, deps());
+    expect(exchange).to.be.instanceOf(PaperExchange);
+    expect(exchange.id).to.equal('paper');
+    expect(Object.keys(await exchange.loadMarkets())).to.deep.equal(['BTC/USDT', 'ETH/USDT']);
+    const placed = await exchange.createOrder({
+      symbol: 'ETH/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.05,
+      clientOrderId: 'f-1',
+    });
+    expect(placed.status).to.equal('closed');
+    expect(fs.existsSync(path.join(dir, 'paper-exchange.json'))).to.equal(true);
+  });
+
+  it('injects paper faults from BYNINJA_PAPER_FAULTS only when test hooks are on', async () => {
+    const env = { BYNINJA_PAPER_FAULTS: JSON.stringify({ script: ['lose-response'] }) };
+    exchange = await createExchange(tradingConfig(), {}, { ...deps(), env });
+    const request = {
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.001,
+      clientOrderId: 'f-2',
+    } as const;
+    expect((await exchange.createOrder(request)).status).to.equal('closed');
+    await exchange.close();
+
+    exchange = await createExchange(tradingConfig(), {}, { ...deps(), env, testHooks: true });
+    const lost = { ...request, clientOrderId: 'f-3' };
+    let failure: unknown;
+    await exchange.createOrder(lost).catch((err: unknown) => (failure = err));
+    expect(failure).to.be.instanceOf(NetworkError);
+    expect((await exchange.fetchOrderByClientId('f-3', 'BTC/USDT')).status).to.equal('closed');
+  });
+
+  it('dry-run: real market data from the exchange, fills on paper (nothing reaches the exchange)', async () => {
+    fake = await FakeBinance.start();
+    const config = tradingConfig({
+      mode: 'dry-run',
+      exchange: 'binance',
+      exchangeApiUrl: fake.url,
+      orders: { createTimeoutMs: 2_000 },
+    });
+    exchange = await createExchange(config, {}, deps());
+    expect(exchange.id).to.equal('binance');
+    expect((await exchange.loadMarkets())['BTC/USDT'].minNotional).to.equal(5);
+    const ticker = await exchange.fetchTicker('BTC/USDT');
+    const placed = await exchange.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.01,
+      clientOrderId: 'd-1',
+    });
+    expect(placed.status).to.equal('closed');
+    expect(placed.average).to.be.closeTo(
+      ticker.ask * (1 + config.paper.slippageBps / 10_000),
+      ticker.ask * 0.001,
+    );
+    expect((await exchange.fetchBalance()).BTC.total).to.equal(0.01);
+    expect(fake.orders).to.have.length(0);
+    expect(fake.requests.some((r) => r.route === 'createOrder' || r.route === 'account')).to.equal(false);
+    expect(fs.existsSync(path.join(dir, 'dry-run-exchange.json'))).to.equal(true);
+  });
+
+  it('dry-run: a resting limit order fills when the live quote reaches it', async () => {
+    fake = await FakeBinance.start();
+    const config = tradingConfig({ mode: 'dry-run', exchangeApiUrl: fake.url });
+    exchange = await createExchange(config, {}, deps());
+    const { ask } = await exchange.fetchTicker('BTC/USDT');
+    const resting = await exchange.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.01,
+      price: Math.floor(ask * 0.5),
+      clientOrderId: 'd-2',
+    });
+    expect(resting.status).to.equal('open');
+    const crossing = await exchange.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.01,
+      price: Math.ceil(ask * 1.01),
+      clientOrderId: 'd-3',
+    });
+    expect(crossing.status).to.equal('closed');
+    expect(crossing.trades![0].price).to.be.at.most(Math.ceil(ask * 1.01));
+    expect((await exchange.fetchOpenOrders()).map((o) => o.clientOrderId)).to.deep.equal(['d-2']);
+  });
+
+  it('live without API keys is a configuration error naming the missing variables', async () => {
+    let failure: unknown;
+    await createExchange(tradingConfig({ mode: 'live' }), { exchangeApiKey: KEY }, deps()).catch(
+      (err: unknown) => (failure = err),
+    );
+    expect(failure).to.be.instanceOf(ConfigError);
+    expect((failure as ConfigError).problems.map((p) => p.field)).to.deep.equal(['EXCHANGE_SECRET']);
+    expect((failure as ConfigError).message).to.not.include(KEY);
+  });
+
+  it('live: real orders through ccxt, signed with the keys from the environment', async () => {
+    fake = await FakeBinance.start({ apiKey: KEY, secret: SECRET });
+    const config = tradingConfig({ mode: 'live', exchangeApiUrl: fake.url });
+    exchange = await createExchange(config, { exchangeApiKey: KEY, exchangeSecret: SECRET }, deps());
+    expect(exchange).to.be.instanceOf(CcxtExchange);
+    await exchange.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.01,
+      clientOrderId: 'l-1',
+    });
+    expect(fake.ordersByClientId('l-1')).to.have.length(1);
+  });
+});
