@@ -28,12 +28,20 @@ const common = {
   // the telegram supervisor's crash-loop policy covers later loops).
   min_uptime: 5000,
   max_restarts: 15,
-  // Ship SIGINT first (what our shutdown coordinator listens for), SIGKILL after kill_timeout.
+  // Restart on any other exit. `pm2 stop` sends SIGINT (our shutdown coordinator), then SIGKILL after kill_timeout.
   autorestart: true,
   // Keep secrets out of PM2's env copy even when they are exported in the shell that ran `pm2 start`.
-  filter_env: ['EXCHANGE_API_KEY', 'EXCHANGE_SECRET', 'EXCHANGE_PASSWORD', 'TELEGRAM_BOT_TOKEN', 'BYNINJA_IPC_TOKEN'],
-  // One timestamped file pair per service; rotated by the service itself (logging.pm2LogMaxBytes).
+  filter_env: [
+    'EXCHANGE_API_KEY',
+    'EXCHANGE_SECRET',
+    'EXCHANGE_PASSWORD',
+    'TELEGRAM_BOT_TOKEN',
+    'BYNINJA_IPC_TOKEN',
+  ],
+  // One out/err file pair per service (no per-instance suffix); each service bounds its own pair by copy-truncate
+  // (logging.pm2LogMaxBytes, src/shared/logging/pm2-log-rotation.ts) — no pm2-logrotate module needed.
   merge_logs: true,
+  // Our console lines carry their own ISO timestamp; PM2's prefix would double it.
   time: false,
   env: {
     NODE_ENV: 'production',

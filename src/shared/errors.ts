@@ -8,6 +8,7 @@
  * - `InvalidOrderError` the exchange refused this order (precision, min notional, rejected): the order is final.
  * - `OrderNotFoundError` a lookup found no such order (used to resolve UNKNOWN creates).
  * - `StrategyError`    a strategy threw; the tick is skipped for that symbol.
+ * - `IllegalTransitionError` an order status change the order life does not allow (e.g. filled → open); refused.
  * - `PersistenceError` state could not be made durable (ENOSPC, EACCES…): no new order may be placed.
  * - `CorruptStateError` a state file does not parse or fails validation; it was quarantined.
  * - `LockHeldError`    another live instance holds the store lock (exit code 75).
@@ -53,6 +54,7 @@ export class InsufficientFundsError extends OperationalError {}
 export class InvalidOrderError extends ByNinjaError {}
 export class OrderNotFoundError extends ByNinjaError {}
 export class StrategyError extends ByNinjaError {}
+export class IllegalTransitionError extends ByNinjaError {}
 
 export class PersistenceError extends ByNinjaError {
   /** The errno code (ENOSPC, EACCES, EROFS…) when the cause was a file-system error. */

@@ -2,6 +2,8 @@
  * The one configuration schema of ByNinja: every field, its default and a line saying what it is for.
  * `config.example.json` and `.env.example` document the same fields; `test/shared/config` keeps them in step.
  *
+ * Every object is strict: an unknown key (a typo such as `stakePerTrad`) is an error, never silently ignored.
+ *
  * Secrets (exchange keys, bot token, IPC token) are NOT part of this schema: they only come from the
  * environment and live in `Secrets` (see loader.ts), so a `Config` can be logged, shown and handed around.
  */
@@ -14,231 +16,241 @@ const pct = z.number().positive().max(100);
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
-export const configSchema = z
-  .object({
-    app: z
-      .object({
-        /** Prefix of every clientOrderId (`<botId>-<seq>`); letters and digits only, ≤ 16 chars. */
-        botId: z
-          .string()
-          .regex(/^[A-Za-z0-9]{1,16}$/, 'use 1–16 letters or digits (it prefixes every clientOrderId)')
-          .default('byninja'),
-        /** Where runtime state lives (env BYNINJA_DATA_DIR). */
-        dataDir: z.string().min(1).default('./data'),
-        /** Where log files live (env BYNINJA_LOG_DIR). */
-        logDir: z.string().min(1).default('./logs'),
-        /** Enables test-only fault hooks (env BYNINJA_TEST_HOOKS=1). Never on in a normal run. */
-        testHooks: z.boolean().default(false),
-      })
-      .prefault({}),
+export const configSchema = z.strictObject({
+  app: z
+    .strictObject({
+      /** Prefix of every clientOrderId (`<botId>-<seq>`); letters and digits only, ≤ 16 chars. */
+      botId: z
+        .string()
+        .regex(/^[A-Za-z0-9]{1,16}$/, 'use 1–16 letters or digits (it prefixes every clientOrderId)')
+        .default('byninja'),
+      /** Where runtime state lives (env BYNINJA_DATA_DIR). */
+      dataDir: z.string().min(1).default('./data'),
+      /** Where log files live (env BYNINJA_LOG_DIR). */
+      logDir: z.string().min(1).default('./logs'),
+      /** Enables test-only fault hooks (env BYNINJA_TEST_HOOKS=1). Never on in a normal run. */
+      testHooks: z.boolean().default(false),
+    })
+    .prefault({}),
 
-    logging: z
-      .object({
-        /** Minimum level written: error, warn, info, debug. */
-        level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
-        /** Size at which a JSON log file is rotated. */
-        fileMaxBytes: positiveInt.default(10 * 1024 * 1024),
-        /** Rotated JSON log files kept per service. */
-        fileMaxFiles: positiveInt.default(5),
-        /** Size at which PM2's own out/err file of a service is rotated (copy + truncate). */
-        pm2LogMaxBytes: positiveInt.default(10 * 1024 * 1024),
-        /** Rotated PM2 out/err files kept per service. */
-        pm2LogKeep: positiveInt.default(3),
-      })
-      .prefault({}),
+  logging: z
+    .strictObject({
+      /** Minimum level written: error, warn, info, debug. */
+      level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+      /** Size at which a JSON log file is rotated. */
+      fileMaxBytes: positiveInt.default(10 * 1024 * 1024),
+      /** Rotated JSON log files kept per service. */
+      fileMaxFiles: positiveInt.default(5),
+      /** Size at which PM2's own out/err file of a service is rotated (copy + truncate). */
+      pm2LogMaxBytes: positiveInt.default(10 * 1024 * 1024),
+      /** Rotated PM2 out/err files kept per service. */
+      pm2LogKeep: positiveInt.default(3),
+      /** How often a service checks the size of its PM2 out/err files. */
+      pm2LogCheckMs: positiveInt.min(100).default(10_000),
+    })
+    .prefault({}),
 
-    lifecycle: z
-      .object({
-        /** Total time the shutdown steps may take; must stay below PM2's kill_timeout (8000 ms). */
-        shutdownBudgetMs: positiveInt.max(7000).default(5000),
-        /** Main-thread stall after which the watchdog writes a breadcrumb and kills the process. */
-        watchdogStallMs: positiveInt.min(500).default(10_000),
-      })
-      .prefault({}),
+  lifecycle: z
+    .strictObject({
+      /** Total time the shutdown steps may take; must stay below PM2's kill_timeout (8000 ms). */
+      shutdownBudgetMs: positiveInt.max(7000).default(5000),
+      /** Main-thread stall after which the watchdog writes a breadcrumb and kills the process. */
+      watchdogStallMs: positiveInt.min(500).default(10_000),
+    })
+    .prefault({}),
 
-    ipc: z
-      .object({
-        /** Address trading listens on. Loopback only: the protocol is not meant for a network. */
-        host: z
-          .string()
-          .refine((h) => LOOPBACK_HOSTS.includes(h), 'must be a loopback address (127.0.0.1, localhost or ::1)')
-          .default('127.0.0.1'),
-        /** TCP port (env BYNINJA_IPC_PORT). */
-        port: z.number().int().min(1).max(65535).default(47_800),
-        /** Longest accepted line; longer frames get an error and the connection is closed. */
-        maxFrameBytes: positiveInt.default(1024 * 1024),
-        /** Most simultaneous clients; more are refused. */
-        maxClients: positiveInt.default(16),
-        /** A client silent for this long is disconnected (heartbeats keep it alive). */
-        idleTimeoutMs: positiveInt.default(60_000),
-        /** A request without an answer after this long fails with a timeout on the client. */
-        requestTimeoutMs: positiveInt.default(5_000),
-        /** Client heartbeat (ping) interval. */
-        heartbeatMs: positiveInt.default(2_000),
-        /** Trading events kept durably for replay to clients that were away. */
-        eventRetention: positiveInt.default(10_000),
-      })
-      .prefault({}),
+  ipc: z
+    .strictObject({
+      /** Address trading listens on. Loopback only: the protocol is not meant for a network. */
+      host: z
+        .string()
+        .refine((h) => LOOPBACK_HOSTS.includes(h), 'must be a loopback address (127.0.0.1, localhost or ::1)')
+        .default('127.0.0.1'),
+      /** TCP port (env BYNINJA_IPC_PORT). */
+      port: z.number().int().min(1).max(65535).default(47_800),
+      /** Longest accepted line; longer frames get an error and the connection is closed. */
+      maxFrameBytes: positiveInt.default(1024 * 1024),
+      /** Most simultaneous clients; more are refused. */
+      maxClients: positiveInt.default(16),
+      /** A client silent for this long is disconnected (heartbeats keep it alive). */
+      idleTimeoutMs: positiveInt.default(60_000),
+      /** A request without an answer after this long fails with a timeout on the client. */
+      requestTimeoutMs: positiveInt.default(5_000),
+      /** Client heartbeat (ping) interval. */
+      heartbeatMs: positiveInt.default(2_000),
+      /** Trading events kept durably for replay to clients that were away. */
+      eventRetention: positiveInt.default(10_000),
+    })
+    .prefault({}),
 
-    trading: z
-      .object({
-        /** paper: built-in simulated exchange (offline); dry-run: real public data, paper fills; live: real orders. */
-        mode: z.enum(['paper', 'dry-run', 'live']).default('paper'),
-        /** ccxt exchange id for dry-run and live (e.g. binance, kraken). */
-        exchange: z.string().min(1).default('binance'),
-        /** Override of the exchange's REST API base URL (self-hosted gateways, tests). */
-        exchangeApiUrl: z.string().url().optional(),
-        /** Use the exchange's sandbox/testnet when ccxt supports it. */
-        sandbox: z.boolean().default(false),
-        /** Markets traded, ccxt unified symbols. */
-        symbols: z.array(z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+$/, 'use BASE/QUOTE, e.g. BTC/USDT')).min(1).default(['BTC/USDT', 'ETH/USDT']),
-        /** Candle timeframe the strategy reads. */
-        timeframe: z.string().default('1m'),
-        /** Time between engine ticks. */
-        tickIntervalMs: positiveInt.min(50).default(2_000),
-        /** Candles fetched per tick for the strategy. */
-        candleLimit: positiveInt.max(1000).default(100),
-        /** The exchange unreachable for longer than this raises an event (and another when it recovers). */
-        unreachableAlertMs: positiveInt.default(30_000),
-        strategy: z
-          .object({
-            /** Which built-in strategy runs. */
-            name: z.enum(['sma-crossover', 'rsi-mean-reversion']).default('sma-crossover'),
-            smaCrossover: z
-              .object({
-                /** Fast moving-average period (candles). */
-                fast: positiveInt.default(5),
-                /** Slow moving-average period (candles); must exceed fast. */
-                slow: positiveInt.default(20),
-              })
-              .prefault({})
-              .refine((s) => s.slow > s.fast, { message: 'slow must be greater than fast', path: ['slow'] }),
-            rsiMeanReversion: z
-              .object({
-                /** RSI period (candles). */
-                period: positiveInt.default(14),
-                /** Buy when RSI falls below this. */
-                oversold: pct.default(30),
-                /** Sell when RSI rises above this. */
-                overbought: pct.default(70),
-              })
-              .prefault({}),
-          })
-          .prefault({}),
-        risk: z
-          .object({
-            /** Quote-currency amount spent per entry. */
-            stakePerTrade: z.number().positive().default(100),
-            /** Most positions open at once. */
-            maxOpenPositions: positiveInt.default(3),
-            /** Close a position when it loses this percent (0 disables). */
-            stopLossPct: nonNegative.max(100).default(2),
-            /** Close a position when it gains this percent (0 disables). */
-            takeProfitPct: nonNegative.default(3),
-            /** Kill switch: pause entries when equity falls this percent below its peak. */
-            maxDrawdownPct: pct.default(20),
-            /** Kill switch: pause entries when today's realized loss exceeds this percent of start-of-day equity. */
-            maxDailyLossPct: pct.default(10),
-          })
-          .prefault({}),
-        orders: z
-          .object({
-            /** Order type used for entries and exits. */
-            type: z.enum(['market', 'limit']).default('market'),
-            /** What to do with open orders carrying our prefix that state does not know. */
-            unknownOnStart: z.enum(['adopt', 'cancel']).default('adopt'),
-            /** Cancel open orders when trading stops cleanly. */
-            cancelOpenOnStop: z.boolean().default(false),
-            /** How long shutdown waits for in-flight exchange calls. */
-            inFlightWaitMs: positiveInt.default(2_000),
-            /** Create call timeout; after it the order is UNKNOWN and resolved by clientOrderId lookup. */
-            createTimeoutMs: positiveInt.default(10_000),
-          })
-          .prefault({}),
-        paper: z
-          .object({
-            /** Seed of the simulated market: the same seed gives the same prices. */
-            seed: z.number().int().default(42),
-            /** Starting balances of the paper account, by currency. */
-            startingBalances: z.record(z.string(), nonNegative).default({ USDT: 10_000 }),
-            /** Fee charged on every fill, as a fraction (0.001 = 0.1 %). */
-            feeRate: nonNegative.max(0.1).default(0.001),
-            /** Market-order slippage in basis points. */
-            slippageBps: nonNegative.default(5),
-            /** Simulated time per candle; small values make the market move fast (demos, tests). */
-            candleMs: positiveInt.default(2_000),
-            /** Per-candle volatility of the simulated random walk (fraction). */
-            volatility: z.number().positive().max(0.5).default(0.004),
-            /** Limit orders above this quote notional fill in parts. */
-            partialFillNotional: z.number().positive().default(5_000),
-            /** Simulated latency of each paper exchange call. */
-            latencyMs: nonNegative.default(0),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
+  trading: z
+    .strictObject({
+      /** paper: built-in simulated exchange (offline); dry-run: real public data, paper fills; live: real orders. */
+      mode: z.enum(['paper', 'dry-run', 'live']).default('paper'),
+      /** ccxt exchange id for dry-run and live (e.g. binance, kraken). */
+      exchange: z.string().min(1).default('binance'),
+      /** Override of the exchange's REST API base URL (self-hosted gateways, tests). */
+      exchangeApiUrl: z.string().url().optional(),
+      /** Use the exchange's sandbox/testnet when ccxt supports it. */
+      sandbox: z.boolean().default(false),
+      /** Markets traded, ccxt unified symbols. */
+      symbols: z
+        .array(z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+$/, 'use BASE/QUOTE, e.g. BTC/USDT'))
+        .min(1)
+        .default(['BTC/USDT', 'ETH/USDT']),
+      /** Candle timeframe the strategy reads. */
+      timeframe: z.string().default('1m'),
+      /** Time between engine ticks. */
+      tickIntervalMs: positiveInt.min(50).default(2_000),
+      /** Candles fetched per tick for the strategy. */
+      candleLimit: positiveInt.max(1000).default(100),
+      /** The exchange unreachable for longer than this raises an event (and another when it recovers). */
+      unreachableAlertMs: positiveInt.default(30_000),
+      strategy: z
+        .strictObject({
+          /** Which built-in strategy runs. */
+          name: z.enum(['sma-crossover', 'rsi-mean-reversion']).default('sma-crossover'),
+          smaCrossover: z
+            .strictObject({
+              /** Fast moving-average period (candles). */
+              fast: positiveInt.default(5),
+              /** Slow moving-average period (candles); must exceed fast. */
+              slow: positiveInt.default(20),
+            })
+            .prefault({})
+            .refine((s) => s.slow > s.fast, { message: 'slow must be greater than fast', path: ['slow'] }),
+          rsiMeanReversion: z
+            .strictObject({
+              /** RSI period (candles). */
+              period: positiveInt.default(14),
+              /** Buy when RSI falls below this. */
+              oversold: pct.default(30),
+              /** Sell when RSI rises above this. */
+              overbought: pct.default(70),
+            })
+            .prefault({})
+            .refine((s) => s.overbought > s.oversold, {
+              message: 'overbought must be greater than oversold',
+              path: ['overbought'],
+            }),
+        })
+        .prefault({}),
+      risk: z
+        .strictObject({
+          /** Quote-currency amount spent per entry. */
+          stakePerTrade: z.number().positive().default(100),
+          /** Most positions open at once. */
+          maxOpenPositions: positiveInt.default(3),
+          /** Close a position when it loses this percent (0 disables). */
+          stopLossPct: nonNegative.max(100).default(2),
+          /** Close a position when it gains this percent (0 disables). */
+          takeProfitPct: nonNegative.default(3),
+          /** Kill switch: pause entries when equity falls this percent below its peak. */
+          maxDrawdownPct: pct.default(20),
+          /** Kill switch: pause entries when today's realized loss exceeds this percent of start-of-day equity. */
+          maxDailyLossPct: pct.default(10),
+        })
+        .prefault({}),
+      orders: z
+        .strictObject({
+          /** Order type used for entries and exits. */
+          type: z.enum(['market', 'limit']).default('market'),
+          /** What to do with open orders carrying our prefix that state does not know. */
+          unknownOnStart: z.enum(['adopt', 'cancel']).default('adopt'),
+          /** Cancel open orders when trading stops cleanly. */
+          cancelOpenOnStop: z.boolean().default(false),
+          /** How long shutdown waits for in-flight exchange calls. */
+          inFlightWaitMs: positiveInt.default(2_000),
+          /** Create call timeout; after it the order is UNKNOWN and resolved by clientOrderId lookup. */
+          createTimeoutMs: positiveInt.default(10_000),
+        })
+        .prefault({}),
+      paper: z
+        .strictObject({
+          /** Seed of the simulated market: the same seed gives the same prices. */
+          seed: z.number().int().default(42),
+          /** Starting balances of the paper account, by currency. */
+          startingBalances: z.record(z.string(), nonNegative).default({ USDT: 10_000 }),
+          /** Fee charged on every fill, as a fraction (0.001 = 0.1 %). */
+          feeRate: nonNegative.max(0.1).default(0.001),
+          /** Market-order slippage in basis points. */
+          slippageBps: nonNegative.default(5),
+          /** Simulated time per candle; small values make the market move fast (demos, tests). */
+          candleMs: positiveInt.default(2_000),
+          /** Per-candle volatility of the simulated random walk (fraction). */
+          volatility: z.number().positive().max(0.5).default(0.004),
+          /** Limit orders above this quote notional fill in parts. */
+          partialFillNotional: z.number().positive().default(5_000),
+          /** Simulated latency of each paper exchange call. */
+          latencyMs: nonNegative.default(0),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 
-    telegram: z
-      .object({
-        /** Chat that receives alerts (env TELEGRAM_CHAT_ID). */
-        chatId: z.string().regex(/^-?\d+$/, 'use the numeric chat id').optional(),
-        /** Chats/users allowed to command (env TELEGRAM_ALLOWED_CHAT_IDS, comma-separated). Empty: nobody. */
-        allowedChatIds: z.array(z.string().regex(/^-?\d+$/, 'use numeric chat ids')).default([]),
-        /** Bot API root (env TELEGRAM_API_ROOT), for self-hosted Bot API servers and tests. */
-        apiRoot: z.string().url().default('https://api.telegram.org'),
-        /** Commands older than this (sent while the bot was down) are not executed. */
-        staleCommandMaxAgeSec: positiveInt.default(120),
-        /** Confirmation buttons (/restart, /closeall) expire after this. */
-        confirmTimeoutSec: positiveInt.default(60),
-        /** Long-polling timeout. */
-        pollingTimeoutSec: positiveInt.max(50).default(30),
-        /** Per trading event type: on (notify), silent (notify without sound), off. */
-        notifications: z
-          .object({
-            orderPlaced: notify.default('off'),
-            orderFilled: notify.default('on'),
-            orderCancelled: notify.default('silent'),
-            orderRejected: notify.default('on'),
-            positionOpened: notify.default('silent'),
-            positionClosed: notify.default('on'),
-            riskTriggered: notify.default('on'),
-            exchangeStatus: notify.default('on'),
-            persistFailure: notify.default('on'),
-            recovery: notify.default('on'),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
+  telegram: z
+    .strictObject({
+      /** Chat that receives alerts (env TELEGRAM_CHAT_ID). */
+      chatId: z
+        .string()
+        .regex(/^-?\d+$/, 'use the numeric chat id')
+        .optional(),
+      /** Chats/users allowed to command (env TELEGRAM_ALLOWED_CHAT_IDS, comma-separated). Empty: nobody. */
+      allowedChatIds: z.array(z.string().regex(/^-?\d+$/, 'use numeric chat ids')).default([]),
+      /** Bot API root (env TELEGRAM_API_ROOT), for self-hosted Bot API servers and tests. */
+      apiRoot: z.string().url().default('https://api.telegram.org'),
+      /** Commands older than this (sent while the bot was down) are not executed. */
+      staleCommandMaxAgeSec: positiveInt.default(120),
+      /** Confirmation buttons (/restart, /closeall) expire after this. */
+      confirmTimeoutSec: positiveInt.default(60),
+      /** Long-polling timeout. */
+      pollingTimeoutSec: positiveInt.max(50).default(30),
+      /** Per trading event type: on (notify), silent (notify without sound), off. */
+      notifications: z
+        .strictObject({
+          orderPlaced: notify.default('off'),
+          orderFilled: notify.default('on'),
+          orderCancelled: notify.default('silent'),
+          orderRejected: notify.default('on'),
+          positionOpened: notify.default('silent'),
+          positionClosed: notify.default('on'),
+          riskTriggered: notify.default('on'),
+          exchangeStatus: notify.default('on'),
+          persistFailure: notify.default('on'),
+          recovery: notify.default('on'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 
-    supervisor: z
-      .object({
-        /** More than this many crashes of one service inside the window is a crash loop. */
-        crashLoopCount: positiveInt.default(5),
-        /** Crash-loop window. */
-        crashLoopWindowMs: positiveInt.default(120_000),
-        /** On a crash loop: alert only, or also stop trading through PM2. */
-        crashLoopAction: z.enum(['alert', 'stop-trading']).default('alert'),
-        /** Trading online in PM2 but not answering its TCP heartbeat for this long is a hang. */
-        hangTimeoutMs: positiveInt.default(30_000),
-        /** On a hang: alert only, or alert and restart trading through PM2. */
-        hangAction: z.enum(['alert', 'restart']).default('restart'),
-      })
-      .prefault({}),
+  supervisor: z
+    .strictObject({
+      /** More than this many crashes of one service inside the window is a crash loop. */
+      crashLoopCount: positiveInt.default(5),
+      /** Crash-loop window. */
+      crashLoopWindowMs: positiveInt.default(120_000),
+      /** On a crash loop: alert only, or also stop trading through PM2. */
+      crashLoopAction: z.enum(['alert', 'stop-trading']).default('alert'),
+      /** Trading online in PM2 but not answering its TCP heartbeat for this long is a hang. */
+      hangTimeoutMs: positiveInt.default(30_000),
+      /** On a hang: alert only, or alert and restart trading through PM2. */
+      hangAction: z.enum(['alert', 'restart']).default('restart'),
+    })
+    .prefault({}),
 
-    outbox: z
-      .object({
-        /** Most notifications waiting; beyond it the lowest-priority oldest are dropped (and counted). */
-        maxSize: positiveInt.default(1_000),
-        /** At most one message per chat per this interval (Telegram allows ~1/s per chat). */
-        perChatIntervalMs: positiveInt.default(1_000),
-        /** Global cap across chats (Telegram allows ~30/s). */
-        globalPerSecond: positiveInt.max(30).default(25),
-        /** Repeats of the same alert inside this window are coalesced into one message. */
-        coalesceWindowMs: positiveInt.default(120_000),
-      })
-      .prefault({}),
-  })
-  .strict();
+  outbox: z
+    .strictObject({
+      /** Most notifications waiting; beyond it the lowest-priority oldest are dropped (and counted). */
+      maxSize: positiveInt.default(1_000),
+      /** At most one message per chat per this interval (Telegram allows ~1/s per chat). */
+      perChatIntervalMs: positiveInt.default(1_000),
+      /** Global cap across chats (Telegram allows ~30/s). */
+      globalPerSecond: positiveInt.max(30).default(25),
+      /** Repeats of the same alert inside this window are coalesced into one message. */
+      coalesceWindowMs: positiveInt.default(120_000),
+    })
+    .prefault({}),
+});
 
 export type Config = z.infer<typeof configSchema>;
 export type TradingMode = Config['trading']['mode'];

@@ -30,14 +30,7 @@ export type OrderSide = 'buy' | 'sell';
 export type OrderType = 'market' | 'limit';
 /** Local order life: intent (durable, not yet sent) → unknown (sent, outcome unknown) → open → final. */
 export type OrderStatus =
-  | 'intent'
-  | 'unknown'
-  | 'open'
-  | 'partially_filled'
-  | 'filled'
-  | 'cancelled'
-  | 'rejected'
-  | 'expired';
+  'intent' | 'unknown' | 'open' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' | 'expired';
 export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start' | 'unknown';
 
 export interface LastExit {
@@ -171,7 +164,10 @@ export interface RpcMethods {
     params: { token: string; version: number; client: string };
     result: { server: 'trading'; version: number; pid: number; startedAt: number };
   };
-  ping: { params: Record<string, never>; result: { now: number; pid: number; loopState: LoopState; lastTickAgeMs: number | null } };
+  ping: {
+    params: Record<string, never>;
+    result: { now: number; pid: number; loopState: LoopState; lastTickAgeMs: number | null };
+  };
   status: { params: Record<string, never>; result: TradingStatus };
   positions: { params: Record<string, never>; result: PositionView[] };
   orders: { params: { all?: boolean }; result: OrderView[] };
@@ -179,11 +175,24 @@ export interface RpcMethods {
   pause: { params: { reason?: string }; result: { paused: boolean; reason?: string } };
   resume: { params: Record<string, never>; result: { paused: boolean } };
   closeAll: { params: Record<string, never>; result: { orders: string[] } };
-  reconcile: { params: Record<string, never>; result: { differences: ReconcileDifference[]; checkedAt: number } };
+  reconcile: {
+    params: Record<string, never>;
+    result: { differences: ReconcileDifference[]; checkedAt: number };
+  };
   /** Start the event stream: replay everything after `afterSeq`, then live events as `event` notifications. */
   subscribe: {
     params: { afterSeq: number };
-    result: { lastSeq: number; replayed: number; /** events after afterSeq that were trimmed and are lost */ missed: number };
+    result: {
+      lastSeq: number;
+      replayed: number;
+      /** events after afterSeq that were trimmed and are lost */
+      missed: number;
+      /**
+       * true when afterSeq is ahead of the server's last seq (its event log was reset, e.g. a wiped data dir):
+       * the server then replays everything it has, and the client must drop its dedup floor.
+       */
+      streamReset?: boolean;
+    };
   };
 }
 

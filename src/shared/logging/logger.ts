@@ -1,11 +1,13 @@
 /**
- * The one logger factory. Console lines are short and readable in `pm2 logs`; a JSON file per service in the
- * log dir keeps everything, rotated by size. Every line passes through the redactor, so a secret that reaches
- * a message, a meta field, an error or a URL is masked before it is written anywhere.
+ * The one logger factory. Console lines are short and readable in `pm2 logs` (PM2 captures stdout/stderr into
+ * its out/err files); a JSON file per service in the log dir keeps everything, rotated by size (winston
+ * see size-rotating-file.ts, so it stays bounded on disk). Every entry passes through the redactor once, at the logger
+ * level, before any transport sees it — child loggers included.
  */
 import path from 'node:path';
 import winston from 'winston';
 import { Redactor } from './redact';
+import { SizeRotatingFileTransport } from './size-rotating-file';
 
 export type Logger = winston.Logger;
 
@@ -14,60 +16,89 @@ export interface LoggerOptions {
   service: string;
   /** Directory of the JSON log file; omit for console only. */
   logDir?: string;
+  /** Minimum level (default info). */
   level?: string;
-  /** Secret values to mask wherever they appear. */
+  /** Secret values to mask wherever they appear (default: only the shape-based masking). */
   redactor?: Redactor;
+  /** Size at which the JSON file rotates (default 10 MiB). */
   fileMaxBytes?: number;
+  /** Rotated JSON files kept, the live one included (default 5). */
   fileMaxFiles?: number;
-  /** Console output (default true). PM2 captures it into its out/err files. */
+  /** Console output (default true). */
   console?: boolean;
 }
 
-function redactFormat(redactor?: Redactor): winston.Logform.Format {
-  return winston.format((info) => (redactor ? redactor.redactInfo(info) : info))();
-}
-
 const consoleLine = winston.format.printf((info) => {
-  const { level, message, timestamp, module: mod, service: _service, stack, ...meta } = info as Record<string, unknown>;
-  const metaKeys = Object.keys(meta).filter((k) => typeof k === 'string');
-  const metaText = metaKeys.length ? ' ' + JSON.stringify(Object.fromEntries(metaKeys.map((k) => [k, meta[k]]))) : '';
+  const {
+    level,
+    message,
+    timestamp,
+    module: mod,
+    service: _service,
+    stack,
+    ...meta
+  } = info as Record<string, unknown>;
+  const metaText = Object.keys(meta).length ? ' ' + JSON.stringify(meta) : '';
   const where = mod ? ` [${String(mod)}]` : '';
-  const trace = stack && String(level).includes('error') ? `\n${String(stack)}` : '';
-  return `${String(timestamp)} ${String(level)}${where} ${String(message)}${metaText}${trace}`;
+  const trace = typeof stack === 'string' ? `\n${stack}` : '';
+  return `${String(timestamp)} ${String(level)}${where} ${typeof message === 'string' ? message : JSON.stringify(message)}${metaText}${trace}`;
 });
 
 export function createLogger(options: LoggerOptions): Logger {
-  const redact = redactFormat(options.redactor);
+  const redactor = options.redactor ?? new Redactor();
   const transports: winston.transport[] = [];
   if (options.console !== false) {
     transports.push(
       new winston.transports.Console({
-        // errors and warnings go to stderr so `pm2 logs --err` shows just the problems.
+        // Errors and warnings go to stderr, so `pm2 logs --err` (and the err file) show just the problems.
         stderrLevels: ['error', 'warn'],
-        format: winston.format.combine(winston.format.timestamp(), redact, consoleLine),
+        format: winston.format.combine(winston.format.timestamp(), consoleLine),
       }),
     );
   }
   if (options.logDir) {
     transports.push(
-      new winston.transports.File({
+      new SizeRotatingFileTransport({
         filename: path.join(options.logDir, `${options.service}.log`),
-        maxsize: options.fileMaxBytes ?? 10 * 1024 * 1024,
+        maxBytes: options.fileMaxBytes ?? 10 * 1024 * 1024,
         maxFiles: options.fileMaxFiles ?? 5,
-        tailable: true,
-        format: winston.format.combine(winston.format.timestamp(), redact, winston.format.json()),
+        format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
       }),
     );
   }
   return winston.createLogger({
     level: options.level ?? 'info',
     defaultMeta: { service: options.service },
-    format: winston.format.errors({ stack: true }),
+    // errors() first: an Error logged as the message becomes message + stack, which the redactor then masks.
+    format: winston.format.combine(
+      winston.format.errors({ stack: true, cause: true }),
+      winston.format((info) => redactor.redactInfo(info))(),
+    ),
     transports,
+  });
+}
+
+/**
+ * Ends the logger and waits (at most `timeoutMs`) until every transport has finished, so nothing is pending at
+ * `process.exit`. The file transport writes synchronously and console output to files and pipes is synchronous
+ * on Linux, so this is short; it exists so a future asynchronous transport cannot silently lose the last lines.
+ */
+export function closeLogger(logger: Logger, timeoutMs = 1_000): Promise<void> {
+  return new Promise((resolve) => {
+    // Not unref'd: the exit must wait for the transports (bounded by the timeout).
+    const timer = setTimeout(resolve, timeoutMs);
+    logger.once('finish', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    logger.end();
   });
 }
 
 /** A logger that writes nothing, for unit tests. */
 export function silentLogger(): Logger {
-  return winston.createLogger({ silent: true, transports: [new winston.transports.Console({ silent: true })] });
+  return winston.createLogger({
+    silent: true,
+    transports: [new winston.transports.Console({ silent: true })],
+  });
 }

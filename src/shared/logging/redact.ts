@@ -1,57 +1,128 @@
 /**
- * Masks secret values wherever they appear: messages, meta fields, error messages and stacks, URLs
- * (a bot token sits in every Telegram API URL). Known secret keys are masked whatever their value.
+ * Masks secrets wherever they appear before anything is written: messages, meta fields (any depth), error
+ * messages, stacks and causes, and URLs (a Telegram bot token sits in every Bot API URL; API keys and signatures
+ * travel as query parameters). Three layers, because a secret can reach a log line without our knowing it:
+ *  1. registered values (the `Secrets` of the service, the IPC token…) are masked as plain substrings;
+ *  2. keys that name a secret (`token`, `apiKey`, `password`…) have their string value masked whatever it is;
+ *  3. shapes that are secrets anyway: bot tokens, `/bot<token>/` URL paths, `?apikey=`/`&signature=` query
+ *     values, `user:password@` URL credentials, `Authorization: Bearer …` headers.
  */
 const MASK = '[REDACTED]';
-const SECRET_KEY = /(token|secret|password|passphrase|apikey|api_key|authorization|signature)/i;
-/** Telegram bot tokens look like `123456:AA…`; masked even when not registered (e.g. in a stray URL). */
+const SECRET_KEY = /(token|secret|password|passphrase|api_?key|authorization|signature|private_?key|cookie)/i;
+/** Telegram bot tokens look like `123456789:AA…` (35 chars after the colon). */
 const BOT_TOKEN = /\b\d{6,12}:[A-Za-z0-9_-]{30,}\b/g;
+/** Bot API URLs: `https://host/bot<id>:<secret>/method` and `/file/bot…/`, however short the secret part. */
+const BOT_URL_PATH = /(https?:\/\/[^\s"']*?\/(?:file\/)?bot)([^/\s?#"']*:[^/\s?#"']*)/gi;
+const URL_QUERY_SECRET =
+  /([?&;](?:[a-z_-]*(?:token|secret|password|passphrase|api_?key|signature|key|sig))=)([^&\s#"']+)/gi;
+const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"']+:)([^\s/@"']+)(@)/gi;
+const AUTH_HEADER =
+  /((?:authorization|x-mbx-apikey|api[-_]?key|x-api-key)["']?\s*[:=]\s*["']?(?:bearer |basic )?)([^\s"',;&]+)/gi;
+/** Objects nested deeper than this are cut (never written unredacted). */
+const MAX_DEPTH = 8;
 
 export class Redactor {
-  private readonly values: string[];
+  private values: string[] = [];
 
-  constructor(secretValues: Array<string | undefined>) {
-    // Longest first so a secret containing another is masked whole; very short values would mask noise.
-    this.values = [...new Set(secretValues.filter((v): v is string => typeof v === 'string' && v.length >= 4))].sort(
-      (a, b) => b.length - a.length,
-    );
+  constructor(secretValues: Array<string | undefined> = []) {
+    for (const v of secretValues) this.add(v);
+  }
+
+  /** Registers one more secret value (e.g. an IPC token read from its file after start). */
+  add(value: string | undefined): void {
+    // Very short values would mask noise ("abc" in every word); such secrets are rejected by config anyway.
+    if (typeof value !== 'string' || value.length < 4 || this.values.includes(value)) return;
+    // Longest first, so a secret containing another is masked whole.
+    this.values = [...this.values, value].sort((a, b) => b.length - a.length);
   }
 
   redactString(text: string): string {
     let out = text;
-    for (const v of this.values) out = out.split(v).join(MASK);
-    return out.replace(BOT_TOKEN, MASK);
+    for (const v of this.values) if (out.includes(v)) out = out.split(v).join(MASK);
+    return out
+      .replace(BOT_TOKEN, MASK)
+      .replace(BOT_URL_PATH, `$1${MASK}`)
+      .replace(URL_QUERY_SECRET, `$1${MASK}`)
+      .replace(URL_USERINFO, `$1${MASK}$3`)
+      .replace(AUTH_HEADER, `$1${MASK}`);
   }
 
-  redactValue(value: unknown, depth = 0): unknown {
-    if (depth > 6) return value;
+  /** A redacted copy of any value: strings masked, objects and errors copied (errors become plain objects). */
+  redactValue(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
     if (typeof value === 'string') return this.redactString(value);
-    if (value instanceof Error) {
-      const copy = new Error(this.redactString(value.message));
-      copy.name = value.name;
-      copy.stack = value.stack ? this.redactString(value.stack) : undefined;
-      return copy;
+    if (!value || typeof value !== 'object') return value;
+    if (depth > MAX_DEPTH) return '[too deep]';
+    if (value instanceof Date) return value;
+    if (value instanceof URL) return this.redactString(value.href);
+    if (Buffer.isBuffer(value)) return `[Buffer ${value.length} bytes]`;
+    // `seen` holds the ancestors only: a value shared by two branches is not a cycle.
+    if (seen.has(value)) return '[circular]';
+    seen.add(value);
+    try {
+      if (value instanceof Error) return this.redactError(value, depth, seen);
+      if (Array.isArray(value)) return value.map((v) => this.redactValue(v, depth + 1, seen));
+      if (value instanceof Map) return this.redactObject(Object.fromEntries(value), depth, seen);
+      if (value instanceof Set) return [...value].map((v) => this.redactValue(v, depth + 1, seen));
+      return this.redactObject(value as Record<string, unknown>, depth, seen);
+    } finally {
+      seen.delete(value);
     }
-    if (Array.isArray(value)) return value.map((v) => this.redactValue(v, depth + 1));
-    if (value && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) {
-        out[k] = SECRET_KEY.test(k) && typeof v === 'string' ? MASK : this.redactValue(v, depth + 1);
-      }
-      return out;
-    }
-    return value;
   }
 
-  /** Redacts a winston info object in place (winston keeps symbol keys on it that must survive). */
+  /**
+   * Redacts a winston info object into a new one (the caller's object may be the info itself, and must not be
+   * mutated). Winston's symbol keys (level, formatted message) survive; the raw splat, which holds the
+   * unredacted meta, does not.
+   */
   redactInfo<T extends Record<string | symbol, unknown>>(info: T): T {
+    const out: Record<string | symbol, unknown> = {};
+    for (const sym of Object.getOwnPropertySymbols(info)) {
+      if (sym !== SPLAT) out[sym] = info[sym];
+    }
+    const seen = new WeakSet<object>();
     for (const key of Object.keys(info)) {
       const v = info[key];
-      (info as Record<string, unknown>)[key] =
-        SECRET_KEY.test(key) && typeof v === 'string' ? MASK : this.redactValue(v);
+      out[key] =
+        SECRET_KEY.test(key) && typeof v === 'string' && v.length > 0 ? MASK : this.redactValue(v, 0, seen);
     }
-    return info;
+    return out as T;
+  }
+
+  private redactObject(
+    value: Record<string, unknown>,
+    depth: number,
+    seen: WeakSet<object>,
+  ): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] =
+        SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number')
+          ? MASK
+          : this.redactValue(v, depth + 1, seen);
+    }
+    return out;
+  }
+
+  private redactError(err: Error, depth: number, seen: WeakSet<object>): Record<string, unknown> {
+    const out: Record<string, unknown> = { name: err.name, message: this.redactString(err.message) };
+    // Own enumerable fields carry context (code, status, url, context of ByNinjaError…). winston stamps
+    // `level`/`service` onto an Error logged as the message; those are noise here.
+    const {
+      cause: _c,
+      stack: _s,
+      message: _m,
+      level: _l,
+      service: _v,
+      ...fields
+    } = { ...err } as Record<string, unknown>;
+    Object.assign(out, this.redactObject(fields, depth, seen));
+    if (err.stack) out.stack = this.redactString(err.stack);
+    if (err.cause !== undefined) out.cause = this.redactValue(err.cause, depth + 1, seen);
+    return out;
   }
 }
+
+/** winston's splat symbol (triple-beam), kept local so this file has no winston dependency. */
+const SPLAT = Symbol.for('splat');
 
 export const REDACTED = MASK;
