@@ -1,0 +1,47 @@
+/**
+ * Runtime validation of every method's params, mirroring the `RpcMethods` types in protocol.ts. A request
+ * whose params do not match gets InvalidParams before any handler runs, so handlers can trust their input.
+ * Objects are strict: an unknown field is refused rather than silently ignored (bump PROTOCOL_VERSION to add one).
+ */
+import { z } from 'zod';
+import type { RpcMethod, RpcParams } from './protocol';
+
+const none = z.object({}).strict();
+
+const schemas: { [M in RpcMethod]: z.ZodType<RpcParams<M>> } = {
+  hello: z
+    .object({
+      token: z.string().max(1024),
+      version: z.number().int(),
+      client: z.string().min(1).max(100),
+    })
+    .strict(),
+  ping: none,
+  status: none,
+  positions: none,
+  orders: z.object({ all: z.boolean().optional() }).strict(),
+  balance: none,
+  pause: z.object({ reason: z.string().max(500).optional() }).strict(),
+  resume: none,
+  closeAll: none,
+  reconcile: none,
+  subscribe: z.object({ afterSeq: z.number().int().min(0) }).strict(),
+};
+
+export type ParamsCheck<M extends RpcMethod> =
+  { ok: true; params: RpcParams<M> } | { ok: false; problem: string };
+
+/** Validate params of `method`; omitted params count as `{}` (JSON-RPC allows leaving them out). */
+export function checkParams<M extends RpcMethod>(method: M, raw: unknown): ParamsCheck<M> {
+  const result = (schemas[method] as z.ZodType<RpcParams<M>>).safeParse(raw === undefined ? {} : raw);
+  if (result.success) return { ok: true, params: result.data };
+  const problem = result.error.issues
+    .slice(0, 5)
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+  return { ok: false, problem };
+}
+
+export function isRpcMethod(name: unknown): name is RpcMethod {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(schemas, name);
+}

@@ -1,0 +1,324 @@
+/**
+ * One client connection of the IPC server: framing, the hello gate, idle timeout, request dispatch to the
+ * shared JSON-RPC server, and the event stream with back-pressure.
+ *
+ * Nothing a peer sends can throw out of here: every failure becomes a JSON-RPC error frame and, when the
+ * peer cannot be trusted any more (no hello, bad frame, too slow), the connection is closed.
+ */
+import type net from 'node:net';
+import {
+  createJSONRPCErrorResponse,
+  createJSONRPCNotification,
+  createJSONRPCSuccessResponse,
+  type JSONRPCID,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  type JSONRPCServer,
+} from 'json-rpc-2.0';
+import { errorMessage } from '../errors';
+import type { Logger } from '../logging/logger';
+import type { Subscription } from './event-log';
+import { encodeFrame, LineDecoder } from './framing';
+import { checkParams } from './method-params';
+import { RpcErrorCode, type RpcParams, type RpcResult, type TradingEvent } from './protocol';
+
+/** Events are written while the socket's unsent output is below this; the rest waits for 'drain'. */
+const EVENT_HIGH_WATER_BYTES = 256 * 1024;
+/** Events read from the log and written per batch (one write call each). */
+const EVENT_BATCH = 256;
+/** After a refusal the peer gets this long to read the error before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** What a connection needs from its server (kept narrow so the connection can be read on its own). */
+export interface ConnectionHost {
+  readonly rpc: JSONRPCServer<ServerConnection>;
+  readonly logger: Logger;
+  readonly maxFrameBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly helloTimeoutMs: number;
+  readonly maxOutputBufferBytes: number;
+  /** Checks a hello; throws an `HelloRefusal` when it must be refused. */
+  authenticate(params: RpcParams<'hello'>): RpcResult<'hello'>;
+  subscribe(afterSeq: number, listener: (event: TradingEvent) => void): Subscription;
+  eventsAfter(afterSeq: number, limit: number): TradingEvent[];
+  /** Oldest seq the log still keeps, or null. */
+  oldestSeq(): number | null;
+  connectionClosed(conn: ServerConnection): void;
+}
+
+/** A refused hello: the error sent back before closing. */
+export class HelloRefusal extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export class ServerConnection {
+  readonly remote: string;
+  private readonly decoder: LineDecoder;
+  private authed = false;
+  private client = '?';
+  private closing = false;
+  private closed = false;
+  private idleTimer: NodeJS.Timeout;
+  private subscription: Subscription | null = null;
+  private streaming = false;
+  /**
+   * Seq of the last event written to this client. The event log itself is the outbox: the stream pulls from
+   * it by seq, so a slow client costs no memory and can never see a gap or a reordering; a publish only wakes
+   * the pump up.
+   */
+  private sentSeq = 0;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly host: ConnectionHost,
+  ) {
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.decoder = new LineDecoder(host.maxFrameBytes);
+    socket.setNoDelay(true);
+    this.idleTimer = setTimeout(() => this.onIdle(), host.helloTimeoutMs);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.pumpEvents());
+    socket.on('error', (err) => this.log().debug('IPC socket error', { error: errorMessage(err) }));
+    socket.on('close', () => this.onClose());
+  }
+
+  get clientName(): string {
+    return this.client;
+  }
+
+  /** Called by the `subscribe` method: the replay flows once the response is written, then live events. */
+  startSubscription(afterSeq: number): RpcResult<'subscribe'> {
+    this.subscription?.unsubscribe();
+    this.streaming = false;
+    const sub = this.host.subscribe(afterSeq, () => this.pumpEvents());
+    this.subscription = sub;
+    // Start right before the first event still kept (trimmed ones are reported as `missed`, not a gap).
+    const start = sub.streamReset ? 0 : afterSeq;
+    this.sentSeq =
+      sub.replay.length > 0 ? Math.max(start, sub.replay[0].seq - 1) : Math.max(start, sub.lastSeq);
+    if (sub.missed > 0 || sub.streamReset) {
+      this.log().warn('Subscriber asked for events that are gone', {
+        afterSeq,
+        missed: sub.missed,
+        streamReset: sub.streamReset,
+      });
+    }
+    const result: RpcResult<'subscribe'> = {
+      lastSeq: sub.lastSeq,
+      replayed: sub.replay.length,
+      missed: sub.missed,
+    };
+    if (sub.streamReset) result.streamReset = true;
+    return result;
+  }
+
+  /** Drop the connection now (server shutdown). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    this.idleTimer.refresh();
+    const { lines, tooLarge } = this.decoder.push(chunk);
+    for (const line of lines) {
+      if (this.closing) return;
+      this.onLine(line);
+    }
+    if (tooLarge && !this.closing) {
+      this.refuse(
+        null,
+        RpcErrorCode.FrameTooLarge,
+        `Frame too large (limit ${this.host.maxFrameBytes} bytes)`,
+      );
+    }
+  }
+
+  private onLine(line: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      const response = createJSONRPCErrorResponse(null, RpcErrorCode.ParseError, 'Parse error: invalid JSON');
+      if (this.authed) this.send(response);
+      else this.refuse(null, RpcErrorCode.ParseError, 'Parse error: invalid JSON');
+      return;
+    }
+    if (!this.authed) {
+      this.onHello(msg);
+      return;
+    }
+    const shape = requestShape(msg);
+    if (!shape.ok) {
+      this.send(createJSONRPCErrorResponse(shape.id, RpcErrorCode.InvalidRequest, shape.problem));
+      return;
+    }
+    this.dispatch(msg as JSONRPCRequest);
+  }
+
+  private onHello(msg: unknown): void {
+    const shape = requestShape(msg);
+    const id = shape.id;
+    if (!shape.ok || (msg as JSONRPCRequest).method !== 'hello') {
+      this.refuse(id, RpcErrorCode.Unauthorized, 'Unauthorized: the first message must be a hello request');
+      return;
+    }
+    if (id === null) {
+      this.refuse(null, RpcErrorCode.Unauthorized, 'Unauthorized: hello must be a request with an id');
+      return;
+    }
+    const check = checkParams('hello', (msg as JSONRPCRequest).params);
+    if (!check.ok) {
+      this.refuse(id, RpcErrorCode.InvalidParams, `Invalid params for hello: ${check.problem}`);
+      return;
+    }
+    let result: RpcResult<'hello'>;
+    try {
+      result = this.host.authenticate(check.params);
+    } catch (err) {
+      if (err instanceof HelloRefusal) {
+        this.log().warn('IPC hello refused', { client: check.params.client, reason: err.message });
+        this.refuse(id, err.code, err.message, err.data);
+      } else {
+        this.log().error('IPC hello failed', { error: errorMessage(err) });
+        this.refuse(id, RpcErrorCode.InternalError, 'Internal error');
+      }
+      return;
+    }
+    this.authed = true;
+    this.client = check.params.client;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.onIdle(), this.host.idleTimeoutMs);
+    this.log().info('IPC client connected');
+    this.send(createJSONRPCSuccessResponse(id, result));
+  }
+
+  private dispatch(request: JSONRPCRequest): void {
+    const isSubscribe = request.method === 'subscribe';
+    let pending: PromiseLike<JSONRPCResponse | null>;
+    try {
+      pending = this.host.rpc.receive(request, this);
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      (response) => {
+        if (response) this.send(response);
+        if (isSubscribe && this.subscription && !this.streaming) {
+          this.streaming = true;
+          this.pumpEvents();
+        }
+      },
+      (err: unknown) => {
+        // The library maps handler errors itself; this is a bug in the dispatch path, never the peer's fault.
+        this.log().error('IPC dispatch failed', { method: request.method, error: errorMessage(err) });
+        if (request.id !== undefined) {
+          this.send(
+            createJSONRPCErrorResponse(request.id ?? null, RpcErrorCode.InternalError, 'Internal error'),
+          );
+        }
+      },
+    );
+  }
+
+  /** Write events after `sentSeq` from the log while the socket keeps up; 'drain' and publishes resume it. */
+  private pumpEvents(): void {
+    if (!this.streaming || this.closing) return;
+    const oldest = this.host.oldestSeq();
+    if (oldest !== null && oldest > this.sentSeq + 1) {
+      // Events this client has not received yet were trimmed: it fell more than `retention` behind.
+      // Drop it; on reconnect it learns the exact `missed` count instead of silently skipping them.
+      this.log().warn('IPC client fell behind the event retention; dropping it', {
+        sentSeq: this.sentSeq,
+        oldest,
+      });
+      this.socket.destroy();
+      return;
+    }
+    while (this.socket.writableLength < EVENT_HIGH_WATER_BYTES) {
+      const events = this.host.eventsAfter(this.sentSeq, EVENT_BATCH);
+      if (events.length === 0) return;
+      let batch = '';
+      for (const event of events) batch += encodeFrame(createJSONRPCNotification('event', event));
+      this.sentSeq = events[events.length - 1].seq;
+      this.socket.write(batch);
+    }
+  }
+
+  private send(message: JSONRPCResponse): void {
+    if (this.closed || this.socket.destroyed) return;
+    this.socket.write(encodeFrame(message));
+    if (this.socket.writableLength > this.host.maxOutputBufferBytes) {
+      this.log().warn('IPC client does not read its responses; dropping it', {
+        buffered: this.socket.writableLength,
+      });
+      this.socket.destroy();
+    }
+  }
+
+  /** Send an error and close: the peer is not (or no longer) trusted. */
+  private refuse(id: JSONRPCID, code: number, message: string, data?: unknown): void {
+    if (this.closing) return;
+    this.log().debug('IPC connection refused', { code, message });
+    this.send(createJSONRPCErrorResponse(id, code, message, data));
+    this.closeSoon();
+  }
+
+  private closeSoon(): void {
+    this.closing = true;
+    this.subscription?.unsubscribe();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private onIdle(): void {
+    if (this.closing) return;
+    this.log().info(this.authed ? 'IPC client idle; closing' : 'IPC client sent no hello in time; closing');
+    this.closeSoon();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    clearTimeout(this.idleTimer);
+    this.subscription?.unsubscribe();
+    this.subscription = null;
+    if (this.authed) this.log().info('IPC client disconnected');
+    this.host.connectionClosed(this);
+  }
+
+  private log(): Logger {
+    return this.host.logger.child({ remote: this.remote, client: this.client });
+  }
+}
+
+type Shape = { ok: true; id: JSONRPCID } | { ok: false; id: JSONRPCID; problem: string };
+
+/** A single JSON-RPC request object with a string method and a valid id (batches are not supported). */
+function requestShape(msg: unknown): Shape {
+  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+    return {
+      ok: false,
+      id: null,
+      problem: 'Invalid Request: expected one JSON-RPC request object (no batches)',
+    };
+  }
+  const m = msg as Record<string, unknown>;
+  const idValid = m.id === undefined || m.id === null || typeof m.id === 'string' || typeof m.id === 'number';
+  const id = idValid && m.id !== undefined ? (m.id as JSONRPCID) : null;
+  if (!idValid) return { ok: false, id: null, problem: 'Invalid Request: bad id' };
+  if (m.jsonrpc !== '2.0') return { ok: false, id, problem: 'Invalid Request: jsonrpc must be "2.0"' };
+  if (typeof m.method !== 'string')
+    return { ok: false, id, problem: 'Invalid Request: method must be a string' };
+  if (m.result !== undefined || m.error !== undefined) {
+    return { ok: false, id, problem: 'Invalid Request: responses are not accepted by the server' };
+  }
+  return { ok: true, id };
+}

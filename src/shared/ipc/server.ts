@@ -1,0 +1,251 @@
+/**
+ * The trading side of the internal TCP layer: a loopback-only JSON-RPC 2.0 server over newline-delimited
+ * JSON (see protocol.ts). The message layer is the `json-rpc-2.0` package; this class adds what a daemon
+ * needs around it: the hello/token gate, frame/client/idle limits, param validation for every method,
+ * error mapping, and the durable event stream (`subscribe`).
+ *
+ * Error mapping for handlers registered with `handle()`:
+ * - params that do not match the method's schema → InvalidParams (the handler never runs);
+ * - `IpcError` with a `code` → that code (e.g. `new IpcError('paused', {}, { code: RpcErrorCode.Refused })`);
+ * - any other `ByNinjaError` (PersistenceError, OperationalError…) → Refused with its message, which the error
+ *   hierarchy keeps free of secrets;
+ * - anything else → InternalError "Internal error" (details only in the server log).
+ * A throwing handler never takes the server down.
+ */
+import crypto from 'node:crypto';
+import net from 'node:net';
+import {
+  JSONRPCErrorException,
+  JSONRPCServer,
+  createJSONRPCErrorResponse,
+  type JSONRPCID,
+} from 'json-rpc-2.0';
+import { ByNinjaError, errorMessage, IpcError } from '../errors';
+import type { Logger } from '../logging/logger';
+import type { EventLog } from './event-log';
+import { encodeFrame } from './framing';
+import { bindAddress, isLoopbackHost } from './loopback';
+import { checkParams } from './method-params';
+import { PROTOCOL_VERSION, RpcErrorCode, type RpcMethod, type RpcParams, type RpcResult } from './protocol';
+import { HelloRefusal, ServerConnection, type ConnectionHost } from './server-connection';
+
+export interface IpcServerOptions {
+  /** Loopback only (127.0.0.0/8, localhost, ::1); anything else is refused by the constructor. */
+  host: string;
+  /** 0 picks a free port (tests); `listen()` returns the real one. */
+  port: number;
+  token: string;
+  /** Longest accepted line in bytes (config default 1 MiB). */
+  maxFrameBytes: number;
+  /** Simultaneous connections, authenticated or not (config default 16). */
+  maxClients: number;
+  /** A client that sends nothing for this long is disconnected (config default 60 s; heartbeats keep it alive). */
+  idleTimeoutMs: number;
+  logger: Logger;
+  eventLog: EventLog;
+  /** A new connection must say hello within this; default min(idleTimeoutMs, 10 s). */
+  helloTimeoutMs?: number;
+  /** A client whose unread output exceeds this is dropped; default max(8 MiB, 4 × maxFrameBytes). */
+  maxOutputBufferBytes?: number;
+}
+
+type Handler<M extends RpcMethod> = (params: RpcParams<M>) => Promise<RpcResult<M>> | RpcResult<M>;
+
+/** Methods the server implements itself. */
+const BUILT_IN: readonly RpcMethod[] = ['hello', 'subscribe'];
+
+export class IpcServer {
+  private readonly rpc = new JSONRPCServer<ServerConnection>({ errorListener: () => undefined });
+  private readonly connections = new Set<ServerConnection>();
+  private readonly tokenDigest: Buffer;
+  private readonly logger: Logger;
+  private readonly host: string;
+  private readonly startedAt = Math.round(Date.now() - process.uptime() * 1000);
+  private readonly connectionHost: ConnectionHost;
+  private server: net.Server | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly opts: IpcServerOptions) {
+    if (!isLoopbackHost(opts.host)) {
+      throw new IpcError(
+        `Refusing to listen on "${opts.host}": the IPC server binds to loopback only (127.0.0.1, localhost or ::1)`,
+        { host: opts.host },
+      );
+    }
+    if (!opts.token) throw new IpcError('IPC token is empty: refusing to start an unauthenticated server');
+    for (const [name, value] of Object.entries({
+      maxFrameBytes: opts.maxFrameBytes,
+      maxClients: opts.maxClients,
+      idleTimeoutMs: opts.idleTimeoutMs,
+    })) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new IpcError(`IPC ${name} must be a positive integer`, { value });
+    }
+    this.host = bindAddress(opts.host);
+    this.logger = opts.logger.child({ module: 'ipc-server' });
+    this.tokenDigest = digest(opts.token);
+    this.rpc.mapErrorToJSONRPCErrorResponse = (id: JSONRPCID, err: unknown) => this.mapError(id, err);
+
+    this.connectionHost = {
+      rpc: this.rpc,
+      logger: this.logger,
+      maxFrameBytes: opts.maxFrameBytes,
+      idleTimeoutMs: opts.idleTimeoutMs,
+      helloTimeoutMs: opts.helloTimeoutMs ?? Math.min(opts.idleTimeoutMs, 10_000),
+      maxOutputBufferBytes: opts.maxOutputBufferBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.maxFrameBytes),
+      authenticate: (params) => this.authenticate(params),
+      subscribe: (afterSeq, listener) => opts.eventLog.subscribe(afterSeq, listener),
+      eventsAfter: (afterSeq, limit) => opts.eventLog.eventsAfter(afterSeq, limit),
+      oldestSeq: () => opts.eventLog.oldestSeq,
+      connectionClosed: (conn) => this.connections.delete(conn),
+    };
+
+    // A second hello on an authenticated connection is a client bug, not a new login.
+    this.rpc.addMethod('hello', () => {
+      throw new JSONRPCErrorException('Already authenticated', RpcErrorCode.InvalidRequest);
+    });
+    this.register('subscribe', (params, conn) => conn.startSubscription(params.afterSeq));
+    // Liveness for heartbeats; trading replaces it with one that reports its loop state.
+    this.handle('ping', () => ({
+      now: Date.now(),
+      pid: process.pid,
+      loopState: 'starting',
+      lastTickAgeMs: null,
+    }));
+  }
+
+  /** Register (or replace) the handler of a method. Params reach it already validated. */
+  handle<M extends RpcMethod>(method: M, fn: Handler<M>): void {
+    if (BUILT_IN.includes(method)) throw new IpcError(`"${method}" is built into the IPC server`, { method });
+    this.register(method, (params) => fn(params));
+  }
+
+  /** Start accepting connections. Resolves with the bound port. */
+  listen(): Promise<{ port: number }> {
+    if (this.server) return Promise.reject(new IpcError('IPC server already listening'));
+    if (this.closing) return Promise.reject(new IpcError('IPC server is closed'));
+    const server = net.createServer((socket) => this.onConnection(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        this.server = null;
+        reject(
+          new IpcError(`IPC server cannot listen on ${this.host}:${this.opts.port}: ${err.message}`, {
+            host: this.host,
+            port: this.opts.port,
+          }),
+        );
+      };
+      server.once('error', onError);
+      server.listen({ host: this.host, port: this.opts.port, exclusive: true }, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.logger.error('IPC server error', { error: errorMessage(err) }));
+        const address = server.address() as net.AddressInfo;
+        if (!isLoopbackHost(address.address)) {
+          server.close();
+          reject(new IpcError(`IPC server bound to non-loopback ${address.address}; refusing`));
+          return;
+        }
+        this.logger.info('IPC server listening', { host: address.address, port: address.port });
+        resolve({ port: address.port });
+      });
+    });
+  }
+
+  /** Number of open connections (authenticated or not). */
+  get clientCount(): number {
+    return this.connections.size;
+  }
+
+  /** Stop accepting, drop every connection. Idempotent; the event log stays open (its owner closes it). */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = new Promise<void>((resolve) => {
+        for (const conn of this.connections) conn.destroy();
+        this.connections.clear();
+        if (!this.server) return resolve();
+        this.server.close(() => resolve());
+      }).then(() => {
+        this.logger.info('IPC server closed');
+      });
+    }
+    return this.closing;
+  }
+
+  private register<M extends RpcMethod>(
+    method: M,
+    fn: (params: RpcParams<M>, conn: ServerConnection) => Promise<RpcResult<M>> | RpcResult<M>,
+  ): void {
+    this.rpc.addMethod(method, async (raw: unknown, conn: ServerConnection) => {
+      const check = checkParams(method, raw);
+      if (!check.ok) {
+        throw new JSONRPCErrorException(
+          `Invalid params for ${method}: ${check.problem}`,
+          RpcErrorCode.InvalidParams,
+        );
+      }
+      const result = await fn(check.params, conn);
+      // A JSON-RPC success needs a result member; `undefined` would serialise to none.
+      return result === undefined ? null : result;
+    });
+  }
+
+  private onConnection(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.opts.maxClients) {
+      this.logger.warn('IPC client refused: too many clients', { maxClients: this.opts.maxClients });
+      socket.on('error', () => undefined);
+      socket.end(
+        encodeFrame(
+          createJSONRPCErrorResponse(
+            null,
+            RpcErrorCode.TooManyClients,
+            `Too many clients (max ${this.opts.maxClients})`,
+          ),
+        ),
+      );
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      return;
+    }
+    this.connections.add(new ServerConnection(socket, this.connectionHost));
+  }
+
+  private authenticate(params: RpcParams<'hello'>): RpcResult<'hello'> {
+    // Digests have equal length whatever the token's length, so timingSafeEqual never throws and the
+    // comparison leaks neither content nor length.
+    if (!crypto.timingSafeEqual(digest(params.token), this.tokenDigest)) {
+      throw new HelloRefusal(RpcErrorCode.Unauthorized, 'Unauthorized: wrong token');
+    }
+    if (params.version !== PROTOCOL_VERSION) {
+      throw new HelloRefusal(
+        RpcErrorCode.VersionMismatch,
+        `Protocol version mismatch: client speaks ${params.version}, server speaks ${PROTOCOL_VERSION}`,
+        { serverVersion: PROTOCOL_VERSION },
+      );
+    }
+    return { server: 'trading', version: PROTOCOL_VERSION, pid: process.pid, startedAt: this.startedAt };
+  }
+
+  private mapError(id: JSONRPCID, err: unknown): ReturnType<typeof createJSONRPCErrorResponse> {
+    if (err instanceof JSONRPCErrorException) {
+      return createJSONRPCErrorResponse(id, err.code, err.message, err.data);
+    }
+    if (err instanceof IpcError && err.code !== undefined) {
+      this.logger.warn('IPC request refused', { error: err.message, code: err.code });
+      return createJSONRPCErrorResponse(id, err.code, err.message);
+    }
+    if (err instanceof ByNinjaError) {
+      this.logger.warn('IPC request refused', { error: err.message, kind: err.name });
+      return createJSONRPCErrorResponse(id, RpcErrorCode.Refused, err.message, { error: err.name });
+    }
+    this.logger.error('IPC handler failed', { error: errorMessage(err), stack: (err as Error)?.stack });
+    return createJSONRPCErrorResponse(id, RpcErrorCode.InternalError, 'Internal error');
+  }
+}
+
+function digest(token: string): Buffer {
+  return crypto.createHash('sha256').update(token, 'utf8').digest();
+}

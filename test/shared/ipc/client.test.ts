@@ -1,0 +1,311 @@
+import fs from 'node:fs';
+import { expect } from 'chai';
+import { IpcError } from '../../../src/shared/errors';
+import { EventLog } from '../../../src/shared/ipc/event-log';
+import { RpcErrorCode, type TradingEvent } from '../../../src/shared/ipc/protocol';
+import {
+  MemoryCursor,
+  recordingClient,
+  startTrading,
+  TcpProxy,
+  tempDir,
+  TOKEN,
+  waitFor,
+  type Trading,
+} from './support';
+
+function seqs(events: TradingEvent[]): number[] {
+  return events.map((e) => e.seq);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+async function publish(trading: { eventLog: EventLog }, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await trading.eventLog.publish('order.placed', `order ${i}`, { i });
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('ipc/IpcClient', () => {
+  let dir: string;
+  let trading: Trading | undefined;
+  const cleanups: Array<() => Promise<void> | void> = [];
+
+  beforeEach(() => {
+    dir = tempDir();
+  });
+
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    await trading?.stop();
+    trading = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function track<T extends { close(): Promise<void> }>(x: T): T {
+    cleanups.push(() => x.close());
+    return x;
+  }
+
+  it('round trip: connects, says hello and calls a method', async () => {
+    trading = await startTrading(dir);
+    trading.server.handle('pause', (p) => ({ paused: true, reason: p.reason }));
+    const { client, links } = recordingClient(trading.port);
+    track(client);
+    await client.connect();
+    expect(client.connected).to.equal(true);
+    expect(links).to.deep.equal([{ up: true, downtimeMs: 0 }]);
+    expect((await client.call('ping', {})).pid).to.equal(process.pid);
+    expect(await client.call('pause', { reason: 'manual' })).to.deep.equal({
+      paused: true,
+      reason: 'manual',
+    });
+  });
+
+  it('carries the server error code on refusals (typed IpcError)', async () => {
+    trading = await startTrading(dir);
+    const { client } = recordingClient(trading.port);
+    track(client);
+    await client.connect();
+    const err = await rejection(client.call('positions', {}));
+    expect(err).to.be.instanceOf(IpcError);
+    expect((err as IpcError).code).to.equal(RpcErrorCode.MethodNotFound);
+    expect(client.connected).to.equal(true);
+  });
+
+  it('connect() rejects with the server reason on a wrong token (Unauthorized)', async () => {
+    trading = await startTrading(dir);
+    const { client, links } = recordingClient(trading.port, { token: 'not-the-token', reconnect: false });
+    track(client);
+    const err = await rejection(client.connect());
+    expect(err).to.be.instanceOf(IpcError);
+    expect((err as Error).message).to.match(/wrong token/);
+    expect(links).to.have.length(1);
+    expect(links[0]).to.include({ up: false });
+  });
+
+  it('call() while disconnected fails fast with IpcError instead of queueing', async () => {
+    trading = await startTrading(dir);
+    const port = trading.port;
+    await trading.stop();
+    trading = undefined;
+    const { client } = recordingClient(port);
+    track(client);
+    const connectErr = await rejection(client.connect());
+    expect(connectErr).to.be.instanceOf(IpcError);
+    expect((connectErr as Error).message).to.match(/refused/);
+    const callErr = await rejection(client.call('ping', {}));
+    expect(callErr).to.be.instanceOf(IpcError);
+    expect((callErr as IpcError).context).to.include({ link: 'down' });
+  });
+
+  it('a socket cut mid-request rejects the pending call with IpcError at once (no hang, no timeout wait)', async () => {
+    trading = await startTrading(dir);
+    let release: (() => void) | undefined;
+    trading.server.handle(
+      'reconcile',
+      () => new Promise((resolve) => (release = () => resolve({ differences: [], checkedAt: 1 }))),
+    );
+    const proxy = track(new TcpProxy(trading.port));
+    await proxy.listen();
+    // A request timeout far beyond the mocha timeout: only the cut can settle the call in time.
+    const { client, links } = recordingClient(proxy.port, { requestTimeoutMs: 60_000 });
+    track(client);
+    await client.connect();
+    const pending = client.call('reconcile', {});
+    await waitFor('handler to start', () => release !== undefined);
+    proxy.cut();
+    const err = await rejection(pending);
+    expect(err).to.be.instanceOf(IpcError);
+    expect((err as Error).message).to.match(/link down/);
+    expect((err as IpcError).code).to.equal(undefined);
+    release!();
+    await waitFor('reconnect', () => client.connected);
+    expect(links.map((l) => l.up)).to.deep.equal([true, false, true]);
+  });
+
+  it('a request without an answer rejects after requestTimeoutMs with IpcError', async () => {
+    trading = await startTrading(dir);
+    trading.server.handle('balance', () => new Promise(() => undefined));
+    const { client } = recordingClient(trading.port, { requestTimeoutMs: 150, heartbeatMs: 10_000 });
+    track(client);
+    await client.connect();
+    const err = await rejection(client.call('balance', {}));
+    expect(err).to.be.instanceOf(IpcError);
+    expect((err as Error).message).to.match(/no answer within 150 ms/);
+    expect(client.connected).to.equal(true);
+  });
+
+  it('heartbeat detects a link that silently stops carrying data, drops it and re-dials', async () => {
+    trading = await startTrading(dir);
+    const proxy = track(new TcpProxy(trading.port));
+    await proxy.listen();
+    const { client, links } = recordingClient(proxy.port, { requestTimeoutMs: 200, heartbeatMs: 50 });
+    track(client);
+    await client.connect();
+    proxy.blackHole = true;
+    await waitFor('link down', () => links.length === 2);
+    expect(links[1]).to.include({ up: false });
+    expect(links[1].reason).to.match(/heartbeat/);
+    proxy.blackHole = false;
+    await waitFor('link up again', () => links.length === 3 && client.connected);
+    expect(links[2].up).to.equal(true);
+  });
+
+  it('server restart: link down then up exactly once each, and the stream resumes with nothing lost or doubled', async () => {
+    trading = await startTrading(dir);
+    const port = trading.port;
+    const cursor = new MemoryCursor();
+    const { client, links, events } = recordingClient(port, { cursor });
+    track(client);
+    client.on('event', (e: TradingEvent) => void client.ack(e.seq));
+    await client.connect();
+    await publish(trading, 5);
+    await waitFor('first events', () => events.length === 5);
+
+    // Trading goes away; the event log is reopened from disk by the "new" trading process.
+    await trading.stop();
+    trading = undefined;
+    await waitFor('link down', () => links.length === 2);
+    const eventLog = await EventLog.open(dir, { retention: 1_000 });
+    expect(eventLog.lastSeq).to.equal(5);
+    for (let i = 0; i < 5; i++) await eventLog.publish('order.filled', `while down ${i}`, {});
+    await eventLog.close();
+    // Let several reconnect attempts fail: they must not add link events.
+    await new Promise((r) => setTimeout(r, 300));
+
+    trading = await startTrading(dir, { port });
+    await waitFor('link up', () => links.length === 3 && client.connected);
+    await publish(trading, 2);
+    await waitFor('all events', () => events.length >= 12);
+    await new Promise((r) => setTimeout(r, 50));
+
+    expect(links.map((l) => l.up)).to.deep.equal([true, false, true]);
+    expect(links[1].reason).to.be.a('string');
+    expect(links[2].downtimeMs).to.be.a('number').and.to.be.greaterThan(0);
+    expect(seqs(events)).to.deep.equal(range(1, 12));
+    await waitFor('cursor saved', () => cursor.seq === 12);
+  });
+
+  it('events published while the client is away are all delivered when it returns (new process, durable cursor)', async () => {
+    trading = await startTrading(dir);
+    const cursor = new MemoryCursor();
+    const first = recordingClient(trading.port, { cursor });
+    first.client.on('event', (e: TradingEvent) => {
+      if (e.seq <= 3) void first.client.ack(e.seq); // "crashes" after handling 4 and 5 but before recording them
+    });
+    await first.client.connect();
+    await publish(trading, 5);
+    await waitFor('first events', () => first.events.length === 5);
+    await first.client.close();
+
+    await publish(trading, 5); // 6..10 while the client is gone
+    const second = recordingClient(trading.port, { cursor });
+    track(second.client);
+    second.client.on('event', (e: TradingEvent) => void second.client.ack(e.seq));
+    await second.client.connect();
+    await waitFor('replay', () => second.events.length === 7);
+    // At least once: 4 and 5 were never recorded as handled, so they come again; nothing is skipped.
+    expect(seqs(second.events)).to.deep.equal(range(4, 10));
+    await waitFor('cursor saved', () => cursor.seq === 10);
+  });
+
+  it('a reconnect that replays from a lagging cursor emits no event twice in the same process (dedup by seq)', async () => {
+    trading = await startTrading(dir);
+    const proxy = track(new TcpProxy(trading.port));
+    await proxy.listen();
+    const cursor = new MemoryCursor(); // never saved: every reconnect replays from 0
+    const { client, events } = recordingClient(proxy.port, { cursor });
+    track(client);
+    await client.connect();
+    await publish(trading, 20);
+    await waitFor('events', () => events.length === 20);
+    for (let round = 0; round < 3; round++) {
+      proxy.cut();
+      await waitFor('reconnected', () => !client.connected);
+      await waitFor('reconnected', () => client.connected);
+      await publish(trading, 2);
+    }
+    await waitFor('all events', () => events.length >= 26);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seqs(events)).to.deep.equal(range(1, 26));
+  });
+
+  it('tells the app how many events were trimmed while it was away (missed), then delivers the rest', async () => {
+    trading = await startTrading(dir, { retention: 5 });
+    await publish(trading, 20);
+    const cursor = new MemoryCursor(2);
+    const { client, events } = recordingClient(trading.port, { cursor });
+    track(client);
+    const missed: Array<{ count: number; afterSeq: number }> = [];
+    client.on('missed', (m: { count: number; afterSeq: number }) => missed.push(m));
+    await client.connect();
+    await waitFor('events', () => events.length === 5);
+    expect(missed).to.deep.equal([{ count: 13, afterSeq: 2 }]);
+    expect(seqs(events)).to.deep.equal(range(16, 20));
+  });
+
+  it('after trading lost its event log (cursor ahead), drops the dedup floor and delivers the new stream', async () => {
+    trading = await startTrading(dir);
+    await publish(trading, 3);
+    const cursor = new MemoryCursor(40);
+    const { client, events } = recordingClient(trading.port, { cursor });
+    track(client);
+    const resets: unknown[] = [];
+    client.on('streamReset', (r: unknown) => resets.push(r));
+    client.on('event', (e: TradingEvent) => void client.ack(e.seq));
+    await client.connect();
+    await waitFor('events', () => events.length === 3);
+    expect(resets).to.deep.equal([{ afterSeq: 40, lastSeq: 3 }]);
+    expect(seqs(events)).to.deep.equal([1, 2, 3]);
+    await waitFor('cursor follows the new stream', () => cursor.seq === 3);
+  });
+
+  it('ack() saves the cursor in order, never backwards, and one failed save does not block later ones', async () => {
+    trading = await startTrading(dir);
+    const saved: number[] = [];
+    let failNext = false;
+    const cursor = {
+      load: () => 0,
+      save: async (seq: number) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('disk full');
+        }
+        saved.push(seq);
+      },
+    };
+    const { client } = recordingClient(trading.port, { cursor });
+    track(client);
+    await client.connect();
+    await client.ack(2);
+    await client.ack(1); // older: ignored
+    failNext = true;
+    expect(await rejection(client.ack(3))).to.have.property('message', 'disk full');
+    await client.ack(4);
+    expect(saved).to.deep.equal([2, 4]);
+  });
+
+  it('refuses app calls to the methods it drives itself and closes idempotently', async () => {
+    trading = await startTrading(dir);
+    const { client } = recordingClient(trading.port);
+    await client.connect();
+    expect(await rejection(client.call('subscribe', { afterSeq: 0 }))).to.be.instanceOf(IpcError);
+    expect(await rejection(client.call('hello', { token: TOKEN, version: 1, client: 'x' }))).to.be.instanceOf(
+      IpcError,
+    );
+    await Promise.all([client.close(), client.close()]);
+    expect(client.connected).to.equal(false);
+    expect(await rejection(client.call('ping', {}))).to.be.instanceOf(IpcError);
+    expect(await rejection(client.connect())).to.be.instanceOf(IpcError);
+  });
+});

@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { EventLog } from '../../../src/shared/ipc/event-log';
+import type { TradingEvent } from '../../../src/shared/ipc/protocol';
+import { tempDir } from './support';
+
+function seqs(events: TradingEvent[]): number[] {
+  return events.map((e) => e.seq);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+describe('ipc/EventLog', () => {
+  let dir: string;
+  let log: EventLog | undefined;
+
+  beforeEach(() => {
+    dir = tempDir('byninja-eventlog-');
+  });
+
+  afterEach(async () => {
+    await log?.close();
+    log = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('numbers events 1, 2, 3… and continues after a reopen from disk', async () => {
+    log = await EventLog.open(dir, { retention: 100 });
+    expect(log.lastSeq).to.equal(0);
+    for (let i = 0; i < 3; i++) await log.publish('order.placed', `order ${i}`, { i });
+    await log.close();
+
+    log = await EventLog.open(dir, { retention: 100 });
+    expect(log.lastSeq).to.equal(3);
+    const e = await log.publish('order.filled', 'filled', { x: 1 });
+    expect(e.seq).to.equal(4);
+    expect(seqs(log.eventsAfter(0))).to.deep.equal([1, 2, 3, 4]);
+    expect(log.eventsAfter(0)[3]).to.include({ type: 'order.filled', summary: 'filled' });
+  });
+
+  it('gives concurrent publishes distinct increasing seqs in call order (group commit)', async () => {
+    log = await EventLog.open(dir, { retention: 1_000 });
+    const published = await Promise.all(
+      range(1, 200).map((i) => log!.publish('order.placed', `o${i}`, { i })),
+    );
+    expect(seqs(published)).to.deep.equal(range(1, 200));
+    expect(published.map((e) => e.data.i)).to.deep.equal(range(1, 200));
+  });
+
+  it('keeps the last N events across compaction and reopen, and the journal stays under 2N lines', async () => {
+    const retention = 10;
+    log = await EventLog.open(dir, { retention });
+    for (let i = 1; i <= 57; i++) await log.publish('order.placed', `o${i}`, {});
+    expect(seqs(log.eventsAfter(0))).to.deep.equal(range(48, 57));
+    const lines = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+    expect(lines.length).to.be.at.most(2 * retention);
+    await log.close();
+
+    log = await EventLog.open(dir, { retention });
+    expect(log.lastSeq).to.equal(57);
+    expect(seqs(log.eventsAfter(0))).to.deep.equal(range(48, 57));
+    expect((await log.publish('order.placed', 'next', {})).seq).to.equal(58);
+  });
+
+  it('tells a subscriber how many events after its cursor were trimmed', async () => {
+    log = await EventLog.open(dir, { retention: 5 });
+    for (let i = 1; i <= 20; i++) await log.publish('order.placed', `o${i}`, {});
+    const behind = log.subscribe(3, () => undefined);
+    expect(behind.missed).to.equal(12); // 4..15 are gone
+    expect(seqs(behind.replay)).to.deep.equal(range(16, 20));
+    const upToDate = log.subscribe(17, () => undefined);
+    expect(upToDate.missed).to.equal(0);
+    expect(seqs(upToDate.replay)).to.deep.equal([18, 19, 20]);
+    behind.unsubscribe();
+    upToDate.unsubscribe();
+  });
+
+  it('replays then streams live with no gap, duplicate or reordering while publishes race the subscription', async () => {
+    log = await EventLog.open(dir, { retention: 10_000 });
+    for (let i = 1; i <= 50; i++) await log.publish('order.placed', `o${i}`, {});
+    // Publishes in flight (some committing, some queued) while subscribers join at different points.
+    const inFlight = range(51, 300).map((i) => log!.publish('order.placed', `o${i}`, {}));
+    const views: TradingEvent[][] = [];
+    const subs: Array<{ sub: { unsubscribe(): void }; afterSeq: number }> = [];
+    for (let k = 0; k < 5; k++) {
+      const seen: TradingEvent[] = [];
+      const sub = log.subscribe(k * 10, (e) => seen.push(e));
+      seen.unshift(...sub.replay);
+      views.push(seen);
+      subs.push({ sub, afterSeq: k * 10 });
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(inFlight);
+    views.forEach((seen, k) => {
+      expect(seqs(seen), `subscriber ${k}`).to.deep.equal(range(subs[k].afterSeq + 1, 300));
+    });
+    for (const { sub } of subs) sub.unsubscribe();
+  });
+
+  it('flags a cursor ahead of the log (reset data) and replays everything it has', async () => {
+    log = await EventLog.open(dir, { retention: 100 });
+    await log.publish('recovery', 'boot', {});
+    await log.publish('order.placed', 'o', {});
+    const sub = log.subscribe(500, () => undefined);
+    expect(sub.streamReset).to.equal(true);
+    expect(seqs(sub.replay)).to.deep.equal([1, 2]);
+    expect(sub.missed).to.equal(0);
+    sub.unsubscribe();
+  });
+
+  it('a throwing subscriber does not stop delivery to the others or fail the publish', async () => {
+    log = await EventLog.open(dir, { retention: 100 });
+    const got: number[] = [];
+    log.subscribe(0, () => {
+      throw new Error('subscriber bug');
+    });
+    log.subscribe(0, (e) => got.push(e.seq));
+    await log.publish('order.placed', 'a', {});
+    await log.publish('order.placed', 'b', {});
+    expect(got).to.deep.equal([1, 2]);
+  });
+
+  it('refuses publishes after close', async () => {
+    log = await EventLog.open(dir, { retention: 100 });
+    await log.close();
+    let error: unknown;
+    await log.publish('order.placed', 'late', {}).catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(Error);
+  });
+});
