@@ -177,16 +177,17 @@ export class Journal<T> {
     if (n <= 0 || this.size === 0) return [];
     // Walk back from the end in chunks until n+1 newlines (or the file start) are in the buffer.
     let start = this.size;
-    let buf = Buffer.alloc(0);
+    // Chunks are collected newest-first and joined once: concatenating per chunk would be quadratic.
+    const chunks: Buffer[] = [];
     let newlines = 0;
     while (start > 0 && newlines <= n) {
       const from = Math.max(0, start - READ_CHUNK);
       const chunk = await this.readRange(from, start - from);
       for (const byte of chunk) if (byte === NEWLINE) newlines++;
-      buf = Buffer.concat([chunk, buf]);
+      chunks.push(chunk);
       start = from;
     }
-    const lines = buf.toString('utf8').split('\n');
+    const lines = Buffer.concat(chunks.reverse()).toString('utf8').split('\n');
     if (start > 0) lines.shift(); // partial first line of the window
     const entries = parseLines<T>(lines);
     return entries.slice(Math.max(0, entries.length - n));
