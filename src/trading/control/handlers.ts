@@ -1,0 +1,160 @@
+/**
+ * The trading daemon's answers over the internal TCP layer (methods in shared/ipc/protocol.ts). Handlers only
+ * read state and call the engine; order-changing requests (close-all) go through the order manager, write-ahead
+ * like any order, and are refused with NotReady until startup recovery has finished.
+ *
+ * PnL in `status`: `pnlToday` is realized PnL of the current UTC day; `pnlTotal` is all realized PnL plus the
+ * unrealized PnL of open positions at the last price.
+ */
+import type { Clock } from '../../shared/clock';
+import type { Config } from '../../shared/config/schema';
+import { IpcError } from '../../shared/errors';
+import {
+  RpcErrorCode,
+  type BalanceView,
+  type LastExit,
+  type PositionView,
+  type TradingStatus,
+} from '../../shared/ipc/protocol';
+import type { RpcMethod, RpcParams, RpcResult } from '../../shared/ipc/protocol';
+import type { Exchange } from '../exchange/exchange';
+import type { OrderManager } from '../engine/order-manager';
+import { isFinal, orderView } from '../engine/order-state';
+import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl, utcDay } from '../engine/pnl';
+import { reconcileWithExchange } from '../engine/reconcile';
+import type { TradingLoop } from '../engine/trading-loop';
+
+/** The part of IpcServer the handlers need. */
+export interface HandlerRegistry {
+  handle<M extends RpcMethod>(
+    method: M,
+    fn: (params: RpcParams<M>) => Promise<RpcResult<M>> | RpcResult<M>,
+  ): void;
+}
+
+export interface ControlDeps {
+  loop: TradingLoop;
+  manager: OrderManager;
+  exchange: Exchange;
+  config: Config;
+  lastExit: LastExit;
+  startedAt: number;
+  version: string;
+  /** Highest event seq published (EventLog.lastSeq). */
+  lastEventSeq: () => number;
+  clock: Clock;
+}
+
+export function registerControlHandlers(server: HandlerRegistry, deps: ControlDeps): void {
+  const { loop, manager, exchange, clock } = deps;
+
+  const ready = (): void => {
+    const state = loop.loopState;
+    if (state === 'starting' || state === 'recovering') {
+      throw new IpcError(
+        `trading is ${state}: try again when recovery has finished`,
+        { loopState: state },
+        { code: RpcErrorCode.NotReady },
+      );
+    }
+    if (state === 'stopping') {
+      throw new IpcError('trading is stopping', { loopState: state }, { code: RpcErrorCode.Refused });
+    }
+  };
+
+  const lastTickAgeMs = (): number | null => {
+    const at = loop.snapshot().lastTickAt;
+    return at === null ? null : Math.max(0, clock.now() - at);
+  };
+
+  server.handle('ping', () => ({
+    now: clock.now(),
+    pid: process.pid,
+    loopState: loop.loopState,
+    lastTickAgeMs: lastTickAgeMs(),
+  }));
+
+  server.handle('status', (): TradingStatus => {
+    const snap = loop.snapshot();
+    const books = manager.positions();
+    let unrealized = 0;
+    for (const book of Object.values(books))
+      unrealized += unrealizedPnl(book, snap.lastPrices[book.symbol] ?? averageEntryPrice(book));
+    return {
+      botId: deps.config.app.botId,
+      mode: deps.config.trading.mode,
+      exchange: exchange.id,
+      loopState: snap.loopState,
+      paused: snap.pause !== null,
+      pausedReason: snap.pause?.reason,
+      equity: round(snap.equity),
+      quoteCurrency: snap.quoteCurrency,
+      pnlToday: round(realizedOnDay(books, utcDay(clock.now()))),
+      pnlTotal: round(realizedTotal(books) + unrealized),
+      openPositions: manager.openPositions().length,
+      openOrders: manager.hotOrders().filter((o) => !isFinal(o.status)).length,
+      lastTickAgeMs: lastTickAgeMs(),
+      exchangeReachable: snap.exchangeReachable,
+      exchangeUnreachableSince: snap.exchangeUnreachableSince,
+      lastExit: deps.lastExit,
+      startedAt: deps.startedAt,
+      pid: process.pid,
+      version: deps.version,
+      lastEventSeq: deps.lastEventSeq(),
+    };
+  });
+
+  server.handle('positions', (): PositionView[] => {
+    const prices = loop.snapshot().lastPrices;
+    return manager.openPositions().map((p) => ({
+      symbol: p.symbol,
+      amount: p.amount,
+      averageEntryPrice: averageEntryPrice(p),
+      lastPrice: prices[p.symbol],
+      unrealizedPnl: round(unrealizedPnl(p, prices[p.symbol] ?? averageEntryPrice(p))),
+      realizedPnl: round(p.realizedPnl),
+      feesPaid: round(p.feesPaid),
+      openedAt: p.openedAt ?? 0,
+    }));
+  });
+
+  server.handle('orders', async (params) => {
+    const orders = params.all
+      ? await manager.allOrders()
+      : manager.hotOrders().filter((o) => !isFinal(o.status));
+    return orders.map(orderView);
+  });
+
+  server.handle('balance', async (): Promise<BalanceView> => {
+    const currencies = await exchange.fetchBalance();
+    const snap = loop.snapshot();
+    return { currencies, equity: round(snap.equity), quoteCurrency: snap.quoteCurrency };
+  });
+
+  server.handle('pause', async (params) => {
+    ready();
+    const pause = await loop.pauseEntries(params.reason ?? 'paused by the operator', 'operator');
+    return { paused: true, reason: pause.reason };
+  });
+
+  server.handle('resume', async () => {
+    ready();
+    await loop.resumeEntries('operator');
+    return { paused: loop.pause !== null };
+  });
+
+  server.handle('closeAll', async () => {
+    ready();
+    return { orders: await loop.closeAll() };
+  });
+
+  server.handle('reconcile', async () => {
+    ready();
+    const differences = await loop.serialize(() => reconcileWithExchange(manager, exchange));
+    return { differences, checkedAt: clock.now() };
+  });
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e8) / 1e8;
+}

@@ -1,0 +1,738 @@
+/**
+ * Places, follows and closes orders so that a crash at any instant loses nothing and duplicates nothing.
+ *
+ * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<seq>` is committed durably
+ * BEFORE the exchange is called, and the exchange's answer is committed after. A create that fails on the
+ * network or times out leaves the order `unknown`; it is resolved only by looking the clientOrderId up on the
+ * exchange (found → its state is applied; not found after a safe delay → `rejected`, never placed). A create is
+ * never retried. Only the exchange's answer closes an order; fills come from its trades, de-duplicated by
+ * (order id, trade id), and positions are derived from fills.
+ *
+ * If a commit fails, no exchange call follows it: `persist.failed` is published and new orders are refused
+ * until a commit succeeds again (`probePersistence`).
+ */
+import type { Clock } from '../../shared/clock';
+import type { Config } from '../../shared/config/schema';
+import {
+  ByNinjaError,
+  IllegalTransitionError,
+  InvalidOrderError,
+  NetworkError,
+  OperationalError,
+  OrderNotFoundError,
+  PersistenceError,
+  errorMessage,
+} from '../../shared/errors';
+import type { OrderStatus, TradingEventType } from '../../shared/ipc/protocol';
+import type { Logger } from '../../shared/logging/logger';
+import type {
+  Exchange,
+  ExchangeOrder,
+  ExchangeTrade,
+  Market,
+  OrderSide,
+  OrderType,
+} from '../exchange/exchange';
+import { noCrash, type CrashHook } from './crash-hook';
+import {
+  addFills,
+  applyExchangeOrder,
+  fillsComplete,
+  isFinal,
+  needsExchange,
+  transition,
+  type LocalOrder,
+  type OrderPurpose,
+} from './order-state';
+import { derivePositions, fillFromTrade, type Fill, type PositionBook } from './pnl';
+import { isOpenPosition } from './risk';
+import type { HistoryEntry, TradingState } from './trading-state';
+
+/** The part of Store<TradingState> the engine uses. */
+export interface StateStore {
+  readonly data: TradingState;
+  commit(mutate?: (d: TradingState) => void): Promise<void>;
+  change(mutate: (d: TradingState) => void): void;
+}
+
+/** The part of Journal<HistoryEntry> the engine uses. */
+export interface HistoryLog {
+  append(entries: HistoryEntry[]): Promise<void>;
+  readAll(): Promise<HistoryEntry[]>;
+}
+
+/** The part of EventLog the engine uses. */
+export interface EventPublisher {
+  publish(type: TradingEventType, summary: string, data: Record<string, unknown>): Promise<unknown>;
+}
+
+export interface OrderRequest {
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  amount: number;
+  price?: number;
+  purpose: OrderPurpose;
+  reason?: string;
+}
+
+export interface OrderManagerOptions {
+  exchange: Exchange;
+  store: StateStore;
+  history: HistoryLog;
+  events: EventPublisher;
+  markets: Record<string, Market>;
+  botId: string;
+  orders: Config['trading']['orders'];
+  clock: Clock;
+  logger: Logger;
+  crashHook?: CrashHook;
+  /**
+   * How long after a create was sent a "not found" lookup is trusted to mean "never placed" (default 2000 ms):
+   * a create still travelling to the exchange must not be declared absent.
+   */
+  unknownConfirmMs?: number;
+  /** Final orders kept in hot state for `orders` and reconcile before they move to the journal (default 20). */
+  recentFinalKept?: number;
+}
+
+export class OrderManager {
+  private readonly exchange: Exchange;
+  readonly store: StateStore;
+  private readonly history: HistoryLog;
+  private readonly events: EventPublisher;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly crashHook: CrashHook;
+  private readonly unknownConfirmMs: number;
+  private readonly recentFinalKept: number;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Creates whose promise has not settled (a late answer is still possible). */
+  private readonly pendingCreates = new Set<string>();
+  private persistFailure: string | null = null;
+  private accepting = false;
+  private refusal = 'recovery has not finished';
+
+  constructor(private readonly opts: OrderManagerOptions) {
+    this.exchange = opts.exchange;
+    this.store = opts.store;
+    this.history = opts.history;
+    this.events = opts.events;
+    this.clock = opts.clock;
+    this.logger = opts.logger.child({ module: 'orders' });
+    this.crashHook = opts.crashHook ?? noCrash;
+    this.unknownConfirmMs = opts.unknownConfirmMs ?? 2000;
+    this.recentFinalKept = opts.recentFinalKept ?? 20;
+  }
+
+  get markets(): Record<string, Market> {
+    return this.opts.markets;
+  }
+
+  get botId(): string {
+    return this.opts.botId;
+  }
+
+  /** Why state cannot be persisted right now, or null. */
+  get persistBlocked(): string | null {
+    return this.persistFailure;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** True while a create call for this order has not answered (its outcome is still on its way). */
+  isCreatePending(clientOrderId: string): boolean {
+    return this.pendingCreates.has(clientOrderId);
+  }
+
+  /** Called once recovery has finished: until then every new order is refused. */
+  startAccepting(): void {
+    this.accepting = true;
+  }
+
+  /** Shutdown: refuse new orders from now on. */
+  stopAccepting(reason: string): void {
+    this.accepting = false;
+    this.refusal = reason;
+  }
+
+  order(clientOrderId: string): LocalOrder | undefined {
+    return this.store.data.orders[clientOrderId];
+  }
+
+  hotOrders(): LocalOrder[] {
+    return Object.values(this.store.data.orders).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Orders that still need the exchange (not final, or final with fills still to fetch). */
+  pendingOrders(symbol?: string): LocalOrder[] {
+    return this.hotOrders().filter((o) => needsExchange(o) && (!symbol || o.symbol === symbol));
+  }
+
+  /** Every order: history journal (older) then hot state, one entry per clientOrderId. */
+  async allOrders(): Promise<LocalOrder[]> {
+    const byId = new Map<string, LocalOrder>();
+    for (const entry of await this.history.readAll()) byId.set(entry.order.clientOrderId, entry.order);
+    for (const order of this.hotOrders()) byId.set(order.clientOrderId, order);
+    return [...byId.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  positions(): Record<string, PositionBook> {
+    const fills: Fill[] = [];
+    for (const order of Object.values(this.store.data.orders)) fills.push(...order.fills);
+    return derivePositions(this.store.data.checkpoint, fills);
+  }
+
+  /** Positions that hold at least one sellable amount step. */
+  openPositions(): PositionBook[] {
+    return Object.values(this.positions()).filter((p) =>
+      isOpenPosition(p.amount, this.opts.markets[p.symbol]),
+    );
+  }
+
+  /**
+   * Write-ahead order placement: commit the intent, then call the exchange once, then commit its answer.
+   * Throws PersistenceError when the intent could not be made durable (nothing was sent), OperationalError when
+   * the exchange refused for a reason a person must fix (the order is `rejected`).
+   */
+  place(request: OrderRequest): Promise<LocalOrder> {
+    // tracked from the start, so shutdown also waits for a place between its checks and the create call
+    return this.track(this.placeTracked(request));
+  }
+
+  private async placeTracked(request: OrderRequest): Promise<LocalOrder> {
+    if (!this.accepting)
+      throw new OperationalError(`no new orders: ${this.refusal}`, { symbol: request.symbol });
+    if (this.persistFailure && !(await this.probePersistence())) {
+      throw new PersistenceError(`no new orders: state cannot be saved (${this.persistFailure})`, {
+        symbol: request.symbol,
+      });
+    }
+    this.crashHook('before-intent-commit');
+    const now = this.clock.now();
+    const seq = this.store.data.seq + 1;
+    const clientOrderId = `${this.opts.botId}-${seq}`;
+    const intent: LocalOrder = {
+      clientOrderId,
+      symbol: request.symbol,
+      side: request.side,
+      type: request.type,
+      amount: request.amount,
+      price: request.price,
+      filled: 0,
+      status: 'intent',
+      purpose: request.purpose,
+      reason: request.reason,
+      createdAt: now,
+      updatedAt: now,
+      // the create follows this commit at once; a lookup before sentAt + unknownConfirmMs is not trusted
+      sentAt: now,
+      fills: [],
+    };
+    try {
+      await this.store.commit((d) => {
+        d.seq = Math.max(d.seq, seq);
+        d.orders[clientOrderId] = intent;
+      });
+    } catch (err) {
+      // the seq stays used (never reuse an id that may have reached the disk); the intent was never sent
+      this.store.change((d) => {
+        d.seq = Math.max(d.seq, seq);
+        d.orders[clientOrderId] = {
+          ...intent,
+          status: 'rejected',
+          error: 'state could not be saved; never sent',
+        };
+      });
+      await this.onPersistFailure(err, { clientOrderId, symbol: request.symbol, step: 'intent' });
+      throw err instanceof PersistenceError
+        ? err
+        : new PersistenceError(errorMessage(err), { clientOrderId }, { cause: err });
+    }
+    this.logger.info('Order intent committed', {
+      clientOrderId,
+      symbol: request.symbol,
+      side: request.side,
+      amount: request.amount,
+    });
+    this.crashHook('after-intent-commit');
+    return this.sendCreate(clientOrderId);
+  }
+
+  private async sendCreate(clientOrderId: string): Promise<LocalOrder> {
+    const order = this.mustGet(clientOrderId);
+    let remote: ExchangeOrder;
+    const create = this.exchange.createOrder({
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      amount: order.amount,
+      price: order.price,
+      clientOrderId,
+    });
+    this.pendingCreates.add(clientOrderId);
+    void create.then(
+      (late) => this.onCreateSettled(clientOrderId, late),
+      () => this.onCreateSettled(clientOrderId),
+    );
+    try {
+      remote = await withTimeout(create, this.opts.orders.createTimeoutMs, clientOrderId);
+    } catch (err) {
+      return this.onCreateFailed(clientOrderId, err);
+    }
+    this.crashHook('after-create');
+    await this.applyRemote(clientOrderId, remote);
+    return this.mustGet(clientOrderId);
+  }
+
+  private onCreateSettled(clientOrderId: string, late?: ExchangeOrder): void {
+    this.pendingCreates.delete(clientOrderId);
+    const order = this.store.data.orders[clientOrderId];
+    if (late && order?.status === 'unknown') {
+      // the answer arrived after the timeout: it resolves the UNKNOWN order as well as a lookup would
+      void this.track(this.applyRemote(clientOrderId, late)).catch((err: unknown) =>
+        this.logger.warn('Applying a late create answer failed; the lookup will resolve it', {
+          clientOrderId,
+          error: errorMessage(err),
+        }),
+      );
+    }
+  }
+
+  private async onCreateFailed(clientOrderId: string, err: unknown): Promise<LocalOrder> {
+    const order = this.mustGet(clientOrderId);
+    if (err instanceof InvalidOrderError || err instanceof OperationalError) {
+      // the exchange answered and refused: the order is final, it was never placed
+      await this.commitOrder(
+        transition(order, 'rejected', this.clock.now(), { error: errorMessage(err), refused: true }),
+      );
+      await this.emit(
+        'order.rejected',
+        `${order.side} ${order.amount} ${order.symbol} rejected: ${errorMessage(err)}`,
+        {
+          clientOrderId,
+          symbol: order.symbol,
+          side: order.side,
+          amount: order.amount,
+          purpose: order.purpose,
+          error: errorMessage(err),
+        },
+      );
+      if (err instanceof OperationalError) throw err;
+      return this.mustGet(clientOrderId);
+    }
+    // network failure, timeout, or anything else: the exchange may or may not have the order
+    await this.commitOrder(transition(order, 'unknown', this.clock.now(), { error: errorMessage(err) }));
+    this.logger.warn('Order create outcome unknown; resolving by clientOrderId', {
+      clientOrderId,
+      error: errorMessage(err),
+    });
+    if (!(err instanceof ByNinjaError)) throw err;
+    try {
+      await this.resolveUnknown(clientOrderId);
+    } catch (lookupErr) {
+      this.logger.warn('Lookup of unknown order failed; retrying next tick', {
+        clientOrderId,
+        error: errorMessage(lookupErr),
+      });
+    }
+    return this.mustGet(clientOrderId);
+  }
+
+  /**
+   * Resolves an `intent` or `unknown` order by clientOrderId lookup. Not found is trusted only once no create is
+   * pending in this process and `unknownConfirmMs` has passed since the create may have been sent; with
+   * `waitForConfirm` it waits for that moment, otherwise the order stays unknown for the next attempt.
+   * Returns whether the exchange has the order, or null when still undecided.
+   */
+  async resolveUnknown(clientOrderId: string, waitForConfirm = false): Promise<boolean | null> {
+    for (;;) {
+      const order = this.mustGet(clientOrderId);
+      if (order.status !== 'unknown' && order.status !== 'intent') return order.status !== 'rejected';
+      let remote: ExchangeOrder;
+      try {
+        remote = await this.track(this.exchange.fetchOrderByClientId(clientOrderId, order.symbol));
+      } catch (err) {
+        if (!(err instanceof OrderNotFoundError)) throw err;
+        const waitMs = (order.sentAt ?? order.createdAt) + this.unknownConfirmMs - this.clock.now();
+        if (this.pendingCreates.has(clientOrderId)) return null;
+        if (waitMs > 0) {
+          if (!waitForConfirm) return null;
+          await this.clock.sleep(waitMs);
+          continue;
+        }
+        const current = this.mustGet(clientOrderId);
+        if (current.status !== 'unknown' && current.status !== 'intent') return current.status !== 'rejected';
+        await this.commitOrder(
+          transition(current, 'rejected', this.clock.now(), {
+            error: 'the exchange has no such order: never placed',
+          }),
+        );
+        this.logger.info('Order confirmed never placed', { clientOrderId, was: order.status });
+        await this.emit(
+          'order.rejected',
+          `${order.side} ${order.amount} ${order.symbol} was never placed (confirmed by lookup)`,
+          {
+            clientOrderId,
+            symbol: order.symbol,
+            side: order.side,
+            amount: order.amount,
+            purpose: order.purpose,
+            neverPlaced: true,
+          },
+        );
+        return false;
+      }
+      await this.applyRemote(clientOrderId, remote);
+      return true;
+    }
+  }
+
+  /**
+   * Brings one order up to date with the exchange: lookup for intent/unknown, fetch for open ones, trades for
+   * final ones with fills missing. Returns the status before and after.
+   */
+  async refresh(
+    clientOrderId: string,
+    waitForConfirm = false,
+  ): Promise<{ from: OrderStatus; to: OrderStatus }> {
+    const before = this.mustGet(clientOrderId);
+    if (before.status === 'intent' || before.status === 'unknown') {
+      await this.resolveUnknown(clientOrderId, waitForConfirm);
+    } else if (!isFinal(before.status) && before.exchangeOrderId) {
+      const remote = await this.track(this.exchange.fetchOrder(before.exchangeOrderId, before.symbol));
+      await this.applyRemote(clientOrderId, remote);
+    } else if (!isFinal(before.status)) {
+      const remote = await this.track(this.exchange.fetchOrderByClientId(clientOrderId, before.symbol));
+      await this.applyRemote(clientOrderId, remote);
+    } else if (!fillsComplete(before)) {
+      await this.syncFills(clientOrderId);
+    }
+    return { from: before.status, to: this.mustGet(clientOrderId).status };
+  }
+
+  async cancel(clientOrderId: string): Promise<LocalOrder> {
+    const order = this.mustGet(clientOrderId);
+    if (isFinal(order.status)) return order;
+    if (order.status === 'intent' || order.status === 'unknown') {
+      // what happens to an unknown order comes after resolving it
+      const found = await this.resolveUnknown(clientOrderId, true);
+      if (!found) return this.mustGet(clientOrderId);
+    }
+    const current = this.mustGet(clientOrderId);
+    if (isFinal(current.status) || !current.exchangeOrderId) return current;
+    let remote: ExchangeOrder;
+    try {
+      remote = await this.track(this.exchange.cancelOrder(current.exchangeOrderId, current.symbol));
+    } catch (err) {
+      if (!(err instanceof OrderNotFoundError)) throw err;
+      // no longer open (filled or cancelled meanwhile): what it became is the exchange's answer
+      remote = await this.track(this.exchange.fetchOrder(current.exchangeOrderId, current.symbol));
+    }
+    await this.applyRemote(clientOrderId, remote);
+    return this.mustGet(clientOrderId);
+  }
+
+  /**
+   * Records an order of ours (by prefix) that the exchange has and state does not: from a lost state file or a
+   * create whose intent never reached the disk. Its seq is marked used.
+   */
+  async adopt(remote: ExchangeOrder, seq: number): Promise<LocalOrder> {
+    const clientOrderId = remote.clientOrderId!;
+    const now = this.clock.now();
+    const adopted: LocalOrder = {
+      clientOrderId,
+      exchangeOrderId: remote.id,
+      symbol: remote.symbol,
+      side: remote.side,
+      type: remote.type,
+      amount: remote.amount,
+      price: remote.type === 'limit' ? remote.price : undefined,
+      filled: 0,
+      status: 'unknown',
+      purpose: 'adopted',
+      reason: 'found on the exchange with our prefix, unknown to state',
+      createdAt: remote.timestamp || now,
+      updatedAt: now,
+      sentAt: remote.timestamp || now,
+      fills: [],
+    };
+    await this.store.commit((d) => {
+      d.seq = Math.max(d.seq, seq);
+      d.orders[clientOrderId] = adopted;
+    });
+    await this.applyRemote(clientOrderId, remote);
+    return this.mustGet(clientOrderId);
+  }
+
+  /**
+   * Applies the exchange's view of an order: commits the status (ack), then fetches and commits the fills,
+   * then publishes what changed.
+   */
+  async applyRemote(clientOrderId: string, remote: ExchangeOrder): Promise<void> {
+    const before = this.mustGet(clientOrderId);
+    let next: LocalOrder;
+    try {
+      next = applyExchangeOrder(before, remote, this.clock.now());
+    } catch (err) {
+      if (!(err instanceof IllegalTransitionError)) throw err;
+      this.logger.warn('Ignoring an exchange update the order life does not allow', {
+        ...err.context,
+        remote: remote.status,
+      });
+      return;
+    }
+    const changed =
+      next.status !== before.status ||
+      next.filled !== before.filled ||
+      next.exchangeOrderId !== before.exchangeOrderId;
+    if (changed) {
+      next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
+      await this.commitOrder(next);
+      await this.publishStatusChange(before, next);
+    }
+    if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
+  }
+
+  /** Fetches the order's trades and commits the new ones (with position events). */
+  async syncFills(clientOrderId: string, known?: ExchangeTrade[]): Promise<Fill[]> {
+    const order = this.mustGet(clientOrderId);
+    if (!order.exchangeOrderId) return [];
+    let trades = known ?? [];
+    const coveredByKnown = trades.reduce((s, t) => s + t.amount, 0) >= order.filled - 1e-12;
+    if (!coveredByKnown) {
+      trades = await this.track(this.exchange.fetchOrderTrades(order.exchangeOrderId, order.symbol));
+    }
+    const fills = trades
+      .filter((t) => t.orderId === order.exchangeOrderId)
+      .map((t) => fillFromTrade(t, clientOrderId));
+    const { order: withFills, added } = addFills(order, fills);
+    if (added.length === 0) return [];
+    this.crashHook('after-fill');
+    const positionsBefore = this.positions();
+    await this.commitOrder({ ...withFills, updatedAt: this.clock.now() });
+    await this.publishPositionChange(
+      order.symbol,
+      positionsBefore[order.symbol],
+      this.positions()[order.symbol],
+    );
+    return added;
+  }
+
+  /** Moves final orders beyond the most recent `recentFinalKept` to the history journal. */
+  async archive(): Promise<number> {
+    const done = this.hotOrders()
+      .filter((o) => isFinal(o.status) && fillsComplete(o))
+      .sort((a, b) => b.updatedAt - a.updatedAt);
+    const old = done.slice(this.recentFinalKept);
+    if (old.length === 0) return 0;
+    const now = this.clock.now();
+    // journal first: a crash before the commit below leaves the orders in both places, and readers dedupe
+    await this.history.append(old.map((order) => ({ kind: 'order' as const, archivedAt: now, order })));
+    const checkpoint = derivePositions(
+      this.store.data.checkpoint,
+      old.flatMap((o) => o.fills),
+    );
+    await this.commit((d) => {
+      for (const o of old) delete d.orders[o.clientOrderId];
+      d.checkpoint = checkpoint;
+    });
+    return old.length;
+  }
+
+  /** Tries a commit; true (and the block lifted) when state can be saved again. */
+  async probePersistence(): Promise<boolean> {
+    try {
+      await this.store.commit();
+    } catch (err) {
+      this.persistFailure = errorMessage(err);
+      return false;
+    }
+    await this.persistRecovered();
+    return true;
+  }
+
+  private async persistRecovered(): Promise<void> {
+    const was = this.persistFailure;
+    if (!was) return;
+    this.persistFailure = null;
+    await this.emit('trading.resumed', 'State can be saved again: new orders allowed', {
+      by: 'persist',
+      was,
+    });
+  }
+
+  /** Resolves once no exchange call of this manager is in flight, or after `timeoutMs`. */
+  async waitIdle(timeoutMs: number): Promise<boolean> {
+    const deadline = this.clock.now() + timeoutMs;
+    while (this.inFlight.size > 0) {
+      const left = deadline - this.clock.now();
+      if (left <= 0) return false;
+      await Promise.race([
+        Promise.allSettled([...this.inFlight]),
+        new Promise((r) => setTimeout(r, Math.min(left, 50)).unref()),
+      ]);
+    }
+    return true;
+  }
+
+  /** Commit through the persist-failure policy. */
+  async commit(mutate: (d: TradingState) => void): Promise<void> {
+    try {
+      await this.store.commit(mutate);
+      await this.persistRecovered();
+    } catch (err) {
+      await this.onPersistFailure(err, {});
+      throw err;
+    }
+  }
+
+  private async commitOrder(order: LocalOrder): Promise<void> {
+    await this.commit((d) => {
+      d.orders[order.clientOrderId] = order;
+    });
+  }
+
+  private async onPersistFailure(err: unknown, context: Record<string, unknown>): Promise<void> {
+    const first = this.persistFailure === null;
+    this.persistFailure = errorMessage(err);
+    this.logger.error('State could not be saved; no new orders until it can', {
+      ...context,
+      error: this.persistFailure,
+    });
+    if (first) {
+      await this.emit(
+        'persist.failed',
+        `State could not be saved: ${this.persistFailure}. No new orders until it can.`,
+        {
+          ...context,
+          error: this.persistFailure,
+          code: err instanceof PersistenceError ? err.code : undefined,
+        },
+      );
+    }
+  }
+
+  private async publishStatusChange(before: LocalOrder, after: LocalOrder): Promise<void> {
+    const data = {
+      clientOrderId: after.clientOrderId,
+      exchangeOrderId: after.exchangeOrderId,
+      symbol: after.symbol,
+      side: after.side,
+      type: after.type,
+      amount: after.amount,
+      filled: after.filled,
+      averagePrice: after.averagePrice,
+      purpose: after.purpose,
+      status: after.status,
+      from: before.status,
+    };
+    const what = `${after.side} ${after.amount} ${after.symbol} (${after.purpose}, ${after.clientOrderId})`;
+    if (before.status === 'intent' || before.status === 'unknown') {
+      if (after.status !== 'rejected') await this.emit('order.placed', `Order placed: ${what}`, data);
+    }
+    if (after.status === 'filled' && before.status !== 'filled') {
+      await this.emit('order.filled', `Order filled: ${what} at ${after.averagePrice ?? '?'}`, data);
+    } else if (after.status === 'partially_filled' && after.filled > before.filled) {
+      await this.emit(
+        'order.partially_filled',
+        `Order partially filled: ${what} ${after.filled}/${after.amount}`,
+        data,
+      );
+    } else if (
+      (after.status === 'cancelled' || after.status === 'expired') &&
+      before.status !== after.status
+    ) {
+      await this.emit('order.cancelled', `Order ${after.status}: ${what}, filled ${after.filled}`, data);
+    } else if (after.status === 'rejected' && before.status !== 'rejected') {
+      await this.emit('order.rejected', `Order rejected by the exchange: ${what}`, data);
+    }
+  }
+
+  private async publishPositionChange(
+    symbol: string,
+    before: PositionBook | undefined,
+    after: PositionBook | undefined,
+  ): Promise<void> {
+    const market = this.opts.markets[symbol];
+    const wasOpen = !!before && isOpenPosition(before.amount, market);
+    const isOpen = !!after && isOpenPosition(after.amount, market);
+    if (!wasOpen && isOpen && after) {
+      const entry = after.amount > 0 ? after.costBasis / after.amount : 0;
+      await this.emit(
+        'position.opened',
+        `Position opened: ${after.amount} ${symbol} at ${entry.toFixed(4)}`,
+        {
+          symbol,
+          amount: after.amount,
+          averageEntryPrice: entry,
+        },
+      );
+    } else if (wasOpen && !isOpen && after) {
+      const pnl = after.tripRealizedPnl;
+      await this.emit(
+        'position.closed',
+        `Position closed: ${symbol}, PnL ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}`,
+        {
+          symbol,
+          realizedPnl: pnl,
+          feesPaid: after.feesPaid,
+          remaining: after.amount,
+        },
+      );
+    }
+  }
+
+  /** Publishes an event; a failing event log is logged, never allowed to break order handling. */
+  async emit(type: TradingEventType, summary: string, data: Record<string, unknown>): Promise<void> {
+    this.logger.info(summary, { event: type });
+    try {
+      await this.events.publish(type, summary, data);
+    } catch (err) {
+      this.logger.error('Event could not be published', { type, summary, error: errorMessage(err) });
+    }
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight.add(promise);
+    const done = (): void => {
+      this.inFlight.delete(promise);
+    };
+    promise.then(done, done);
+    return promise;
+  }
+
+  private mustGet(clientOrderId: string): LocalOrder {
+    const order = this.store.data.orders[clientOrderId];
+    if (!order) throw new Error(`order ${clientOrderId} is not in state`);
+    return order;
+  }
+}
+
+/** Rejects with NetworkError (outcome unknown) when `promise` takes longer than `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new NetworkError(`create timed out after ${ms} ms; outcome unknown`, {
+            clientOrderId,
+            timeoutMs: ms,
+          }),
+        ),
+      ms,
+    );
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

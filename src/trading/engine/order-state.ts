@@ -1,0 +1,161 @@
+/**
+ * The life of one order (pure). Local statuses:
+ *
+ *   intent ──► unknown ──► open ──► partially_filled ──► filled
+ *     │           │          │             │
+ *     └───────────┴──────────┴─────────────┴──► cancelled | expired      (rejected: only before open)
+ *
+ * `intent` is durable but not yet sent; `unknown` was sent with no answer. Only the exchange's answer moves an
+ * order to a final status (filled, cancelled, rejected, expired), except an intent or unknown order that the
+ * exchange confirms it never received, which becomes `rejected`. Final statuses never change again.
+ */
+import { IllegalTransitionError } from '../../shared/errors';
+import type { OrderStatus, OrderView } from '../../shared/ipc/protocol';
+import type { ExchangeOrder, OrderSide, OrderType } from '../exchange/exchange';
+import type { Fill } from './pnl';
+
+/** Why an order exists. */
+export type OrderPurpose = 'entry' | 'exit' | 'stop-loss' | 'take-profit' | 'close-all' | 'adopted';
+
+export interface LocalOrder {
+  clientOrderId: string;
+  exchangeOrderId?: string;
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  amount: number;
+  price?: number;
+  filled: number;
+  averagePrice?: number;
+  status: OrderStatus;
+  purpose: OrderPurpose;
+  /** Signal or rule that led to the order. */
+  reason?: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Last create attempt (epoch ms); an unknown order is not declared never-placed before a safe delay after it. */
+  sentAt?: number;
+  /** Fills of this order, de-duplicated by trade id. */
+  fills: Fill[];
+  /** Why the order was rejected, or the last error seen on it. */
+  error?: string;
+  /** The exchange answered the create with a refusal (invalid order, insufficient funds…). */
+  refused?: boolean;
+}
+
+export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
+  'filled',
+  'cancelled',
+  'rejected',
+  'expired',
+]);
+
+const ALLOWED: Record<OrderStatus, readonly OrderStatus[]> = {
+  intent: ['intent', 'unknown', 'open', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired'],
+  unknown: ['unknown', 'open', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired'],
+  open: ['open', 'partially_filled', 'filled', 'cancelled', 'expired'],
+  partially_filled: ['partially_filled', 'filled', 'cancelled', 'expired'],
+  filled: ['filled'],
+  cancelled: ['cancelled'],
+  rejected: ['rejected'],
+  expired: ['expired'],
+};
+
+export function isFinal(status: OrderStatus): boolean {
+  return FINAL_STATUSES.has(status);
+}
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+/** Local status for what the exchange reports. */
+export function statusFromExchange(order: Pick<ExchangeOrder, 'status' | 'filled'>): OrderStatus {
+  switch (order.status) {
+    case 'open':
+      return order.filled > 0 ? 'partially_filled' : 'open';
+    case 'closed':
+      return 'filled';
+    case 'canceled':
+      return 'cancelled';
+    case 'rejected':
+      return 'rejected';
+    case 'expired':
+      return 'expired';
+  }
+}
+
+/** The order moved to `to`, or IllegalTransitionError. */
+export function transition(
+  order: LocalOrder,
+  to: OrderStatus,
+  now: number,
+  patch: Partial<LocalOrder> = {},
+): LocalOrder {
+  if (!canTransition(order.status, to)) {
+    throw new IllegalTransitionError(`order ${order.clientOrderId} cannot go from ${order.status} to ${to}`, {
+      clientOrderId: order.clientOrderId,
+      symbol: order.symbol,
+      from: order.status,
+      to,
+    });
+  }
+  return { ...order, ...patch, status: to, updatedAt: now };
+}
+
+/**
+ * Applies the exchange's view of the order. The filled amount never goes down (an exchange that answers from a
+ * lagging replica may report less than it did before).
+ */
+export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now: number): LocalOrder {
+  const to = statusFromExchange(remote);
+  const filled = Math.max(order.filled, remote.filled);
+  return transition(order, to, now, {
+    exchangeOrderId: remote.id,
+    filled,
+    averagePrice: remote.average ?? order.averagePrice,
+    price: order.price ?? (order.type === 'limit' ? remote.price : undefined),
+  });
+}
+
+/** True when the fills recorded add up to the filled amount the exchange reported. */
+export function fillsComplete(order: LocalOrder): boolean {
+  const sum = order.fills.reduce((s, f) => s + f.amount, 0);
+  return sum >= order.filled - Math.max(1e-12, order.amount * 1e-9);
+}
+
+/** An order that still needs the exchange: not final, or final with fills not yet all fetched. */
+export function needsExchange(order: LocalOrder): boolean {
+  return !isFinal(order.status) || !fillsComplete(order);
+}
+
+/** Adds fills whose trade id the order does not have yet; returns the new order and what was added. */
+export function addFills(order: LocalOrder, fills: readonly Fill[]): { order: LocalOrder; added: Fill[] } {
+  const known = new Set(order.fills.map((f) => f.tradeId));
+  const added: Fill[] = [];
+  for (const f of fills) {
+    if (known.has(f.tradeId)) continue;
+    known.add(f.tradeId);
+    added.push(f);
+  }
+  if (added.length === 0) return { order, added };
+  return { order: { ...order, fills: [...order.fills, ...added] }, added };
+}
+
+export function orderView(order: LocalOrder): OrderView {
+  return {
+    clientOrderId: order.clientOrderId,
+    exchangeOrderId: order.exchangeOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    type: order.type,
+    amount: order.amount,
+    price: order.price,
+    filled: order.filled,
+    averagePrice: order.averagePrice,
+    status: order.status,
+    purpose: order.purpose,
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * Positions and PnL, derived from fills only (pure). A position is the running fold of its symbol's fills with
+ * the average-cost method: buys add amount and cost (fees included), sells realize
+ * `proceeds - average cost × amount sold`. Fees paid in the base currency change the amount held, fees in the
+ * quote currency change cost or proceeds, fees in any other currency (e.g. BNB) are recorded as 0 quote value.
+ *
+ * Fills are de-duplicated by (exchange order id, trade id), so applying the same trade twice changes nothing.
+ */
+import type { OrderSide } from '../../shared/ipc/protocol';
+import type { ExchangeTrade } from '../exchange/exchange';
+
+export interface Fill {
+  /** Exchange order id. */
+  orderId: string;
+  clientOrderId: string;
+  tradeId: string;
+  symbol: string;
+  side: OrderSide;
+  price: number;
+  amount: number;
+  /** Fee as charged by the exchange. */
+  feeCost: number;
+  feeCurrency: string;
+  timestamp: number;
+}
+
+/** One symbol's position: also the checkpoint format for fills moved out of hot state. */
+export interface PositionBook {
+  symbol: string;
+  /** Base amount held by the bot. */
+  amount: number;
+  /** Quote spent on what is still held, buy fees included. */
+  costBasis: number;
+  realizedPnl: number;
+  /** Quote value of every fee paid on this symbol. */
+  feesPaid: number;
+  /** Time of the first fill of the current position; null when flat. */
+  openedAt: number | null;
+  /** Realized PnL of the current round trip (since the position last opened); the PnL of a close. */
+  tripRealizedPnl: number;
+  /** Realized PnL by UTC day (`YYYY-MM-DD`), for the daily-loss kill switch and "PnL today". */
+  realizedByDay: Record<string, number>;
+}
+
+/** Amounts below this are float noise, not a position. */
+const EPSILON = 1e-12;
+/** Days of realizedByDay kept in a checkpoint. */
+const DAYS_KEPT = 7;
+
+export function fillKey(fill: Pick<Fill, 'orderId' | 'tradeId'>): string {
+  return `${fill.orderId}:${fill.tradeId}`;
+}
+
+export function utcDay(ts: number): string {
+  return new Date(ts).toISOString().slice(0, 10);
+}
+
+export function splitSymbol(symbol: string): { base: string; quote: string } {
+  const [base, quote] = symbol.split('/');
+  return { base, quote: (quote ?? '').split(':')[0] };
+}
+
+export function fillFromTrade(trade: ExchangeTrade, clientOrderId: string): Fill {
+  return {
+    orderId: trade.orderId,
+    clientOrderId,
+    tradeId: trade.id,
+    symbol: trade.symbol,
+    side: trade.side,
+    price: trade.price,
+    amount: trade.amount,
+    feeCost: trade.fee?.cost ?? 0,
+    feeCurrency: trade.fee?.currency ?? '',
+    timestamp: trade.timestamp,
+  };
+}
+
+export function emptyBook(symbol: string): PositionBook {
+  return {
+    symbol,
+    amount: 0,
+    costBasis: 0,
+    realizedPnl: 0,
+    tripRealizedPnl: 0,
+    feesPaid: 0,
+    openedAt: null,
+    realizedByDay: {},
+  };
+}
+
+/** The book after one more fill (a new object; the input is not changed). */
+export function applyFill(book: PositionBook, fill: Fill): PositionBook {
+  const { base, quote } = splitSymbol(fill.symbol);
+  const baseFee = fill.feeCurrency === base ? fill.feeCost : 0;
+  const quoteFee = fill.feeCurrency === quote ? fill.feeCost : 0;
+  const next: PositionBook = { ...book, realizedByDay: { ...book.realizedByDay } };
+  next.feesPaid += quoteFee + baseFee * fill.price;
+  if (fill.side === 'buy') {
+    next.amount += fill.amount - baseFee;
+    next.costBasis += fill.amount * fill.price + quoteFee;
+    if (next.openedAt === null) {
+      next.openedAt = fill.timestamp;
+      next.tripRealizedPnl = 0;
+    }
+  } else {
+    const leaving = fill.amount + baseFee;
+    const held = Math.max(book.amount, 0);
+    const averageCost = held > EPSILON ? book.costBasis / held : 0;
+    const soldFromPosition = Math.min(leaving, held);
+    const costOut = averageCost * soldFromPosition;
+    // proceeds of any amount sold beyond the position (not ours) are not counted as profit
+    // (a base-currency fee leaves the position at its average cost and earns nothing, so costOut covers it)
+    const proceeds = (fill.amount * fill.price - quoteFee) * (leaving > 0 ? soldFromPosition / leaving : 0);
+    const realized = proceeds - costOut;
+    next.amount -= leaving;
+    next.costBasis -= costOut;
+    next.realizedPnl += realized;
+    next.tripRealizedPnl += realized;
+    const day = utcDay(fill.timestamp);
+    next.realizedByDay[day] = (next.realizedByDay[day] ?? 0) + realized;
+  }
+  if (next.amount <= EPSILON) {
+    next.amount = Math.max(next.amount, 0) < EPSILON ? 0 : next.amount;
+    next.costBasis = 0;
+    next.openedAt = null;
+  }
+  return next;
+}
+
+/**
+ * Positions from a checkpoint plus fills: fills are de-duplicated by (order id, trade id) and applied in time
+ * order. The checkpoint holds the fold of fills already moved to the journal.
+ */
+export function derivePositions(
+  checkpoint: Readonly<Record<string, PositionBook>>,
+  fills: readonly Fill[],
+): Record<string, PositionBook> {
+  const books: Record<string, PositionBook> = {};
+  for (const [symbol, book] of Object.entries(checkpoint)) books[symbol] = { ...emptyBook(symbol), ...book };
+  const seen = new Set<string>();
+  const ordered = [...fills].sort((a, b) => a.timestamp - b.timestamp || a.tradeId.localeCompare(b.tradeId));
+  for (const fill of ordered) {
+    const key = fillKey(fill);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    books[fill.symbol] = applyFill(books[fill.symbol] ?? emptyBook(fill.symbol), fill);
+  }
+  return books;
+}
+
+export function averageEntryPrice(book: PositionBook): number {
+  return book.amount > EPSILON ? book.costBasis / book.amount : 0;
+}
+
+/** Mark-to-market gain of what is held (buy fees included in cost, sell fees not yet paid). */
+export function unrealizedPnl(book: PositionBook, lastPrice: number): number {
+  return book.amount > EPSILON ? book.amount * lastPrice - book.costBasis : 0;
+}
+
+export function realizedOnDay(books: Readonly<Record<string, PositionBook>>, day: string): number {
+  let sum = 0;
+  for (const book of Object.values(books)) sum += book.realizedByDay[day] ?? 0;
+  return sum;
+}
+
+export function realizedTotal(books: Readonly<Record<string, PositionBook>>): number {
+  let sum = 0;
+  for (const book of Object.values(books)) sum += book.realizedPnl;
+  return sum;
+}
+
+/** Drops realizedByDay entries older than DAYS_KEPT days before `now`, to keep checkpoints small. */
+export function pruneDays(book: PositionBook, now: number): PositionBook {
+  const oldest = utcDay(now - DAYS_KEPT * 86_400_000);
+  const realizedByDay: Record<string, number> = {};
+  for (const [day, value] of Object.entries(book.realizedByDay))
+    if (day >= oldest) realizedByDay[day] = value;
+  return { ...book, realizedByDay };
+}

@@ -1,0 +1,113 @@
+/**
+ * Compares local state with the exchange and lists every difference (empty when they agree): each recent or
+ * open order's status and filled amount, fills recorded against the filled amount, open orders of ours the state
+ * does not know, and base balances smaller than the positions the bot believes it holds.
+ * Orders confirmed never placed (`rejected` without an exchange id) and creates still awaiting their answer are
+ * not looked up.
+ */
+import { OrderNotFoundError } from '../../shared/errors';
+import type { ReconcileDifference } from '../../shared/ipc/protocol';
+import type { Exchange, ExchangeOrder } from '../exchange/exchange';
+import type { OrderManager } from './order-manager';
+import { fillsComplete, statusFromExchange, type LocalOrder } from './order-state';
+import { splitSymbol } from './pnl';
+import { isOpenPosition } from './risk';
+import { seqOf } from './trading-state';
+
+const EPS = 1e-9;
+
+export async function reconcileWithExchange(
+  manager: OrderManager,
+  exchange: Exchange,
+): Promise<ReconcileDifference[]> {
+  const differences: ReconcileDifference[] = [];
+  const hot = manager.hotOrders();
+  for (const order of hot) {
+    if (order.status === 'rejected' && !order.exchangeOrderId) continue;
+    // a create still on its way is not a difference yet
+    if (manager.isCreatePending(order.clientOrderId)) continue;
+    const remote = await lookup(order, exchange);
+    if (!remote) {
+      differences.push({
+        kind: 'order-missing-on-exchange',
+        clientOrderId: order.clientOrderId,
+        symbol: order.symbol,
+        local: order.status,
+        detail: `${order.clientOrderId} is ${order.status} locally but the exchange has no such order`,
+      });
+      continue;
+    }
+    const remoteStatus = statusFromExchange(remote);
+    if (remoteStatus !== order.status) {
+      differences.push({
+        kind: 'order-status-differs',
+        clientOrderId: order.clientOrderId,
+        symbol: order.symbol,
+        local: order.status,
+        exchange: remoteStatus,
+        detail: `${order.clientOrderId} is ${order.status} locally, ${remoteStatus} on the exchange`,
+      });
+    }
+    if (Math.abs(remote.filled - order.filled) > EPS * Math.max(1, order.amount)) {
+      differences.push({
+        kind: 'order-filled-differs',
+        clientOrderId: order.clientOrderId,
+        symbol: order.symbol,
+        local: order.filled,
+        exchange: remote.filled,
+        detail: `${order.clientOrderId} filled ${order.filled} locally, ${remote.filled} on the exchange`,
+      });
+    } else if (!fillsComplete(order)) {
+      const recorded = order.fills.reduce((s, f) => s + f.amount, 0);
+      differences.push({
+        kind: 'order-filled-differs',
+        clientOrderId: order.clientOrderId,
+        symbol: order.symbol,
+        local: recorded,
+        exchange: remote.filled,
+        detail: `${order.clientOrderId}: fills recorded for ${recorded} of ${remote.filled} filled`,
+      });
+    }
+  }
+
+  const known = new Set((await manager.allOrders()).map((o) => o.clientOrderId));
+  for (const remote of await exchange.fetchOpenOrders()) {
+    if (seqOf(remote.clientOrderId, manager.botId) === null || known.has(remote.clientOrderId!)) continue;
+    differences.push({
+      kind: 'order-unknown-locally',
+      clientOrderId: remote.clientOrderId,
+      symbol: remote.symbol,
+      exchange: { id: remote.id, status: remote.status, amount: remote.amount, filled: remote.filled },
+      detail: `open order ${remote.clientOrderId} on the exchange is not in state`,
+    });
+  }
+
+  const balance = await exchange.fetchBalance();
+  for (const position of Object.values(manager.positions())) {
+    const market = manager.markets[position.symbol];
+    if (!isOpenPosition(position.amount, market)) continue;
+    const { base } = splitSymbol(position.symbol);
+    const total = balance[base]?.total ?? 0;
+    if (total + EPS * Math.max(1, position.amount) < position.amount) {
+      differences.push({
+        kind: 'balance-differs',
+        symbol: position.symbol,
+        local: position.amount,
+        exchange: total,
+        detail: `position ${position.amount} ${base} but the exchange balance holds only ${total}`,
+      });
+    }
+  }
+  return differences;
+}
+
+async function lookup(order: LocalOrder, exchange: Exchange): Promise<ExchangeOrder | null> {
+  try {
+    return order.exchangeOrderId
+      ? await exchange.fetchOrder(order.exchangeOrderId, order.symbol)
+      : await exchange.fetchOrderByClientId(order.clientOrderId, order.symbol);
+  } catch (err) {
+    if (err instanceof OrderNotFoundError) return null;
+    throw err;
+  }
+}

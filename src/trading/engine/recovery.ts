@@ -1,0 +1,152 @@
+/**
+ * Startup recovery, run before `ready` and before any new order: bring state back in line with the exchange.
+ *
+ * 1. every `intent` and `unknown` order is resolved by clientOrderId lookup (found → its state is applied;
+ *    confirmed absent → `rejected`, it was never placed);
+ * 2. every other non-final order (and final ones with fills still missing) is fetched and applied;
+ * 3. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
+ *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count);
+ * 4. positions are recomputed from fills, and a `recovery` event tells what happened.
+ *
+ * Temporary exchange errors are retried with backoff until they pass or shutdown begins: trading must not run on
+ * state it could not check.
+ */
+import type { Clock } from '../../shared/clock';
+import type { Config } from '../../shared/config/schema';
+import { OrderNotFoundError, errorMessage, isTemporary } from '../../shared/errors';
+import type { LastExit, OrderStatus, RecoverySummary } from '../../shared/ipc/protocol';
+import type { Logger } from '../../shared/logging/logger';
+import type { Exchange } from '../exchange/exchange';
+import type { OrderManager } from './order-manager';
+import { needsExchange } from './order-state';
+import { seqOf } from './trading-state';
+
+export interface RecoveryOptions {
+  manager: OrderManager;
+  exchange: Exchange;
+  lastExit: LastExit;
+  unknownOnStart: Config['trading']['orders']['unknownOnStart'];
+  clock: Clock;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** First wait after a temporary error (doubles up to 30 s). */
+  retryBaseMs?: number;
+}
+
+export async function recoverTradingState(opts: RecoveryOptions): Promise<RecoverySummary> {
+  const { manager, exchange, clock, signal } = opts;
+  const logger = opts.logger.child({ module: 'recovery' });
+  const startedAt = clock.now();
+  const fillsBefore = countFills(manager);
+  const summary: RecoverySummary = {
+    lastExit: opts.lastExit,
+    restoredOrders: manager.hotOrders().length,
+    restoredPositions: manager.openPositions().length,
+    changedWhileDown: [],
+    resolvedUnknown: [],
+    adopted: [],
+    cancelledUnknown: [],
+    newFills: 0,
+    durationMs: 0,
+  };
+  logger.info('Recovery started', {
+    lastExit: opts.lastExit,
+    orders: summary.restoredOrders,
+    positions: summary.restoredPositions,
+  });
+
+  let delay = opts.retryBaseMs ?? 500;
+  const withRetry = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isTemporary(err) || signal?.aborted) throw err;
+        logger.warn(`Recovery: ${what} failed, retrying`, { error: errorMessage(err), retryInMs: delay });
+        await clock.sleep(delay, signal);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    }
+  };
+
+  for (const order of manager.pendingOrders()) {
+    const from: OrderStatus = order.status;
+    let to: OrderStatus;
+    try {
+      ({ to } = await withRetry(`refresh ${order.clientOrderId}`, () =>
+        manager.refresh(order.clientOrderId, true),
+      ));
+    } catch (err) {
+      if (!(err instanceof OrderNotFoundError)) throw err;
+      // an order the exchange placed but no longer knows: leave it to the operator (reconcile lists it)
+      logger.error('An order of ours is missing on the exchange', {
+        clientOrderId: order.clientOrderId,
+        status: from,
+      });
+      continue;
+    }
+    if (from === 'intent' || from === 'unknown') {
+      summary.resolvedUnknown.push({ clientOrderId: order.clientOrderId, found: to !== 'rejected' });
+    }
+    if (to !== from) summary.changedWhileDown.push({ clientOrderId: order.clientOrderId, from, to });
+  }
+
+  const open = await withRetry('fetch open orders', () => exchange.fetchOpenOrders());
+  for (const remote of open) {
+    const seq = seqOf(remote.clientOrderId, manager.botId);
+    if (seq === null || manager.order(remote.clientOrderId!)) continue;
+    const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));
+    if (opts.unknownOnStart === 'cancel') {
+      await withRetry(`cancel ${adopted.clientOrderId}`, () => manager.cancel(adopted.clientOrderId));
+      summary.cancelledUnknown.push(adopted.clientOrderId);
+      logger.warn('Cancelled an open order of ours that state did not know', {
+        clientOrderId: adopted.clientOrderId,
+      });
+    } else {
+      summary.adopted.push(adopted.clientOrderId);
+      logger.warn('Adopted an open order of ours that state did not know', {
+        clientOrderId: adopted.clientOrderId,
+      });
+    }
+  }
+
+  const stillPending = manager.pendingOrders().filter((o) => o.status === 'intent' || o.status === 'unknown');
+  if (stillPending.length > 0) {
+    throw new Error(
+      `recovery left unresolved orders: ${stillPending.map((o) => o.clientOrderId).join(', ')}`,
+    );
+  }
+  summary.newFills = countFills(manager) - fillsBefore;
+  summary.restoredPositions = manager.openPositions().length;
+  summary.durationMs = clock.now() - startedAt;
+  await manager.archive();
+  logger.info('Recovery finished', {
+    ...summary,
+    lastExit: summary.lastExit.kind,
+    pending: manager.pendingOrders().filter(needsExchange).length,
+  });
+  await manager.emit('recovery', describe(summary), summary as unknown as Record<string, unknown>);
+  return summary;
+}
+
+function countFills(manager: OrderManager): number {
+  return manager.hotOrders().reduce((n, o) => n + o.fills.length, 0);
+}
+
+function describe(s: RecoverySummary): string {
+  const parts = [
+    `Recovered after ${s.lastExit.kind}${s.lastExit.reason ? ` (${s.lastExit.reason})` : ''} in ${s.durationMs} ms`,
+    `${s.restoredOrders} orders, ${s.restoredPositions} open positions`,
+  ];
+  if (s.changedWhileDown.length) parts.push(`${s.changedWhileDown.length} changed while down`);
+  if (s.resolvedUnknown.length) {
+    const found = s.resolvedUnknown.filter((r) => r.found).length;
+    parts.push(
+      `${s.resolvedUnknown.length} unknown resolved (${found} found, ${s.resolvedUnknown.length - found} never placed)`,
+    );
+  }
+  if (s.adopted.length) parts.push(`${s.adopted.length} adopted`);
+  if (s.cancelledUnknown.length) parts.push(`${s.cancelledUnknown.length} unknown cancelled`);
+  if (s.newFills) parts.push(`${s.newFills} new fills`);
+  return parts.join('; ');
+}

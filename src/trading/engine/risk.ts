@@ -1,0 +1,166 @@
+/**
+ * Risk rules (pure): order sizing through the market's precision and minimums, position limits, stop-loss /
+ * take-profit, and the kill switch (max drawdown from the equity peak, max realized loss in one UTC day).
+ * A triggered kill switch pauses new entries; exits keep working so open positions can still be closed.
+ */
+import type { Config } from '../../shared/config/schema';
+import type { Market } from '../exchange/exchange';
+import { utcDay } from './pnl';
+
+export type RiskConfig = Config['trading']['risk'];
+
+/** Floors `value` to a multiple of `step`, tolerant of float noise (0.3 / 0.1 is 2.9999999999999996). */
+export function floorToStep(value: number, step: number): number {
+  if (!(step > 0)) return value;
+  const units = Math.floor(value / step + 1e-9);
+  const decimals = Math.max(0, Math.ceil(-Math.log10(step)) + 2);
+  return Number((units * step).toFixed(decimals));
+}
+
+export type SizeResult = { ok: true; amount: number; notional: number } | { ok: false; reason: string };
+
+/** Base amount for spending `quoteAmount` at `price`, floored to the amount step and checked against minimums. */
+export function sizeOrder(quoteAmount: number, price: number, market: Market): SizeResult {
+  if (!(price > 0)) return { ok: false, reason: `no valid price for ${market.symbol}` };
+  return checkAmount(floorToStep(quoteAmount / price, market.amountStep), price, market);
+}
+
+/** Sellable part of a held amount: floored to the step and checked against minimums. */
+export function sizeExit(held: number, price: number, market: Market): SizeResult {
+  return checkAmount(floorToStep(held, market.amountStep), price, market);
+}
+
+function checkAmount(amount: number, price: number, market: Market): SizeResult {
+  if (!(amount > 0) || amount < market.minAmount) {
+    return {
+      ok: false,
+      reason: `amount ${amount} below the minimum ${market.minAmount} of ${market.symbol}`,
+    };
+  }
+  const notional = amount * price;
+  if (notional < market.minNotional) {
+    return {
+      ok: false,
+      reason: `order value ${notional.toFixed(2)} below the minimum ${market.minNotional} of ${market.symbol}`,
+    };
+  }
+  return { ok: true, amount, notional };
+}
+
+export type ExitTrigger = { kind: 'stop-loss' | 'take-profit'; changePct: number };
+
+/** Stop-loss / take-profit on the change from the average entry price; a 0 percent disables that rule. */
+export function checkStopLossTakeProfit(
+  averageEntry: number,
+  price: number,
+  risk: RiskConfig,
+): ExitTrigger | null {
+  if (!(averageEntry > 0) || !(price > 0)) return null;
+  const changePct = ((price - averageEntry) / averageEntry) * 100;
+  if (risk.stopLossPct > 0 && changePct <= -risk.stopLossPct) return { kind: 'stop-loss', changePct };
+  if (risk.takeProfitPct > 0 && changePct >= risk.takeProfitPct) return { kind: 'take-profit', changePct };
+  return null;
+}
+
+/** Why a new entry is not allowed now, or null when it is. */
+export function entryBlocker(openPositions: number, risk: RiskConfig): string | null {
+  if (openPositions >= risk.maxOpenPositions)
+    return `max open positions reached (${openPositions}/${risk.maxOpenPositions})`;
+  return null;
+}
+
+export interface KillSwitch {
+  kind: 'max-drawdown' | 'daily-loss';
+  reason: string;
+  at: number;
+}
+
+/** Persisted risk state (hot state). */
+export interface RiskState {
+  equityPeak: number;
+  /** UTC day of dayStartEquity. */
+  day: string;
+  dayStartEquity: number;
+  killSwitch: KillSwitch | null;
+  /** UTC day on which the operator resumed past a daily-loss kill switch: it does not fire again that day. */
+  dailyLossOverrideDay: string | null;
+}
+
+export function initialRiskState(): RiskState {
+  return { equityPeak: 0, day: '', dayStartEquity: 0, killSwitch: null, dailyLossOverrideDay: null };
+}
+
+export interface RiskUpdate {
+  state: RiskState;
+  /** Set when the kill switch fired on this update. */
+  triggered?: KillSwitch;
+  /** Set when a daily-loss kill switch expired because a new UTC day began. */
+  cleared?: KillSwitch;
+}
+
+/**
+ * Next risk state from the current equity and today's realized PnL. A daily-loss kill switch ends with its UTC
+ * day; a drawdown kill switch stays until the operator resumes (see `resetAfterResume`).
+ */
+export function evaluateRisk(
+  state: RiskState,
+  equity: number,
+  realizedToday: number,
+  now: number,
+  risk: RiskConfig,
+): RiskUpdate {
+  const next: RiskState = { ...state };
+  const day = utcDay(now);
+  let cleared: KillSwitch | undefined;
+  if (next.day !== day) {
+    next.day = day;
+    next.dayStartEquity = equity;
+    if (next.killSwitch?.kind === 'daily-loss') {
+      cleared = next.killSwitch;
+      next.killSwitch = null;
+    }
+  }
+  next.equityPeak = Math.max(next.equityPeak, equity);
+  if (next.killSwitch) return { state: next, cleared };
+  const drawdownPct = next.equityPeak > 0 ? ((next.equityPeak - equity) / next.equityPeak) * 100 : 0;
+  if (drawdownPct >= risk.maxDrawdownPct) {
+    next.killSwitch = {
+      kind: 'max-drawdown',
+      reason: `equity ${equity.toFixed(2)} is ${drawdownPct.toFixed(2)}% below its peak ${next.equityPeak.toFixed(2)} (limit ${risk.maxDrawdownPct}%)`,
+      at: now,
+    };
+    return { state: next, triggered: next.killSwitch, cleared };
+  }
+  const dailyLimit = (next.dayStartEquity * risk.maxDailyLossPct) / 100;
+  if (
+    next.dailyLossOverrideDay !== day &&
+    realizedToday < 0 &&
+    next.dayStartEquity > 0 &&
+    -realizedToday >= dailyLimit
+  ) {
+    next.killSwitch = {
+      kind: 'daily-loss',
+      reason: `realized loss today ${(-realizedToday).toFixed(2)} reached ${risk.maxDailyLossPct}% of start-of-day equity ${next.dayStartEquity.toFixed(2)}`,
+      at: now,
+    };
+    return { state: next, triggered: next.killSwitch, cleared };
+  }
+  return { state: next, cleared };
+}
+
+/**
+ * After an operator resume: the drawdown is measured from the current equity again, and a daily-loss kill
+ * switch stays off for the rest of that UTC day.
+ */
+export function resetAfterResume(state: RiskState, equity: number, now: number): RiskState {
+  const dailyLossOverrideDay =
+    state.killSwitch?.kind === 'daily-loss' ? utcDay(now) : state.dailyLossOverrideDay;
+  return { ...state, equityPeak: equity, killSwitch: null, dailyLossOverrideDay };
+}
+
+/** A held amount is a position when at least one amount step of it, and the market minimum, could be sold. */
+export function isOpenPosition(amount: number, market: Market | undefined): boolean {
+  if (!market) return amount > 1e-12;
+  const sellable = floorToStep(amount, market.amountStep);
+  return sellable > 0 && sellable >= market.minAmount;
+}

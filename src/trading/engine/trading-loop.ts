@@ -1,0 +1,648 @@
+/**
+ * The engine loop: starting → recovering → running ⇄ paused → stopping.
+ *
+ * Each tick, per symbol: settle that symbol's pending orders (an UNKNOWN create is resolved before anything
+ * else happens on the symbol), read candles and price, check stop-loss / take-profit, ask the strategy, pass
+ * risk, place at most one order. Then, once per tick: balance → equity → kill switch, archive old orders.
+ *
+ * Error policy by class (shared/errors.ts): temporary → log once, retry next tick, and an
+ * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
+ * strategy → skip the symbol this tick; operational (and a pending order the exchange does not know) → pause
+ * entries with a `trading.paused` event, keep running; persistence → no new orders until a commit succeeds;
+ * anything else → thrown out of `run()` (the process exits 1 and PM2 restarts it).
+ *
+ * "Paused" stops entries only: exits (strategy, stop-loss, take-profit) keep running so risk can shrink.
+ */
+import type { Clock } from '../../shared/clock';
+import type { Config } from '../../shared/config/schema';
+import {
+  InvalidOrderError,
+  OperationalError,
+  OrderNotFoundError,
+  PersistenceError,
+  StrategyError,
+  errorMessage,
+  isTemporary,
+} from '../../shared/errors';
+import type { LastExit, LoopState, RecoverySummary } from '../../shared/ipc/protocol';
+import type { Logger } from '../../shared/logging/logger';
+import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
+import type { Strategy } from '../strategy/strategy';
+import type { OrderManager } from './order-manager';
+import { isFinal } from './order-state';
+import { averageEntryPrice, realizedOnDay, splitSymbol, unrealizedPnl, utcDay } from './pnl';
+import { recoverTradingState } from './recovery';
+import {
+  checkStopLossTakeProfit,
+  entryBlocker,
+  evaluateRisk,
+  isOpenPosition,
+  resetAfterResume,
+  sizeExit,
+  sizeOrder,
+} from './risk';
+import type { PauseSource, PauseState } from './trading-state';
+
+export interface TradingLoopOptions {
+  manager: OrderManager;
+  exchange: Exchange;
+  strategy: Strategy;
+  config: Config['trading'];
+  clock: Clock;
+  logger: Logger;
+  /** Breadcrumb for the watchdog (ServiceContext.activity). */
+  activity?: (what: string) => void;
+  /** Heartbeat log interval (default 60 s). */
+  heartbeatMs?: number;
+  /** Open limit orders older than this many ticks are cancelled (default 30). */
+  limitOrderTtlTicks?: number;
+  /** After the exchange refuses an order, no new order on that symbol for this long (default 30 s). */
+  rejectCooldownMs?: number;
+}
+
+export interface LoopSnapshot {
+  loopState: LoopState;
+  pause: PauseState | null;
+  lastTickAt: number | null;
+  exchangeReachable: boolean;
+  exchangeUnreachableSince?: number;
+  equity: number;
+  quoteCurrency: string;
+  lastPrices: Record<string, number>;
+  balance: Record<string, BalanceEntry> | null;
+}
+
+export class TradingLoop {
+  private state: LoopState = 'starting';
+  private readonly manager: OrderManager;
+  private readonly exchange: Exchange;
+  private readonly config: Config['trading'];
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly activity: (what: string) => void;
+  private readonly heartbeatMs: number;
+  private readonly controller = new AbortController();
+  private running: Promise<void> | null = null;
+  private lastTickAt: number | null = null;
+  private lastHeartbeatAt = 0;
+  private ticks = 0;
+  private unreachableSince: number | null = null;
+  private unreachableAlerted = false;
+  private temporaryErrorThisTick = false;
+  private lane: Promise<unknown> = Promise.resolve();
+  private readonly loggedErrors = new Map<string, string>();
+  private readonly lastSeenCandle = new Map<string, number>();
+  readonly lastPrices: Record<string, number> = {};
+  private balance: Record<string, BalanceEntry> | null = null;
+  private equity = 0;
+  readonly quoteCurrency: string;
+
+  constructor(private readonly opts: TradingLoopOptions) {
+    this.manager = opts.manager;
+    this.exchange = opts.exchange;
+    this.config = opts.config;
+    this.clock = opts.clock;
+    this.logger = opts.logger.child({ module: 'loop' });
+    this.activity = opts.activity ?? (() => {});
+    this.heartbeatMs = opts.heartbeatMs ?? 60_000;
+    this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
+  }
+
+  get loopState(): LoopState {
+    return this.state;
+  }
+
+  /** Entries paused and why: operator/risk/operational (persisted) or a state that cannot be saved. */
+  get pause(): PauseState | null {
+    const stored = this.manager.store.data.pause;
+    if (stored) return stored;
+    const persist = this.manager.persistBlocked;
+    return persist
+      ? { by: 'persist', reason: `state cannot be saved: ${persist}`, at: this.lastTickAt ?? 0 }
+      : null;
+  }
+
+  snapshot(): LoopSnapshot {
+    return {
+      loopState: this.state,
+      pause: this.pause,
+      lastTickAt: this.lastTickAt,
+      exchangeReachable: this.unreachableSince === null,
+      exchangeUnreachableSince: this.unreachableSince ?? undefined,
+      equity: this.equity,
+      quoteCurrency: this.quoteCurrency,
+      lastPrices: { ...this.lastPrices },
+      balance: this.balance,
+    };
+  }
+
+  /** Startup recovery (state `recovering`); no order is placed before it has finished. */
+  async recover(lastExit: LastExit): Promise<RecoverySummary> {
+    this.state = 'recovering';
+    this.activity('recovery');
+    const summary = await recoverTradingState({
+      manager: this.manager,
+      exchange: this.exchange,
+      lastExit,
+      unknownOnStart: this.config.orders.unknownOnStart,
+      clock: this.clock,
+      logger: this.logger,
+      signal: this.controller.signal,
+    });
+    await this.refreshAccount().catch((err: unknown) => this.onTickError('account', err));
+    return summary;
+  }
+
+  /** Starts ticking (after `recover`). The promise rejects on an unknown error: the process must exit 1. */
+  start(): Promise<void> {
+    if (this.running) return this.running;
+    this.enterRunning();
+    this.logger.info('Trading loop started', {
+      mode: this.config.mode,
+      symbols: this.config.symbols,
+      strategy: this.opts.strategy.name,
+      tickIntervalMs: this.config.tickIntervalMs,
+      paused: this.pause?.reason,
+    });
+    this.running = this.run();
+    return this.running;
+  }
+
+  /** Recovery done: orders allowed, state running (or paused). `start()` calls it; tests tick by hand after it. */
+  enterRunning(): void {
+    this.manager.startAccepting();
+    this.state = this.pause ? 'paused' : 'running';
+  }
+
+  /**
+   * Shutdown, first step: no new orders from now on, then wait (bounded by `orders.inFlightWaitMs`) for the
+   * tick and the exchange calls in flight.
+   */
+  async stop(): Promise<void> {
+    this.state = 'stopping';
+    this.manager.stopAccepting('trading is stopping');
+    this.controller.abort();
+    const wait = this.config.orders.inFlightWaitMs;
+    const idle = await this.manager.waitIdle(wait);
+    if (this.running) {
+      await Promise.race([this.running.catch(() => {}), new Promise((r) => setTimeout(r, wait).unref())]);
+    }
+    this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });
+  }
+
+  /** Cancels every open order (shutdown option `orders.cancelOpenOnStop`). */
+  async cancelOpenOrders(): Promise<string[]> {
+    const cancelled: string[] = [];
+    for (const order of this.manager.pendingOrders()) {
+      if (isFinal(order.status)) continue;
+      try {
+        await this.manager.cancel(order.clientOrderId);
+        cancelled.push(order.clientOrderId);
+      } catch (err) {
+        this.logger.warn('Could not cancel an open order on stop', {
+          clientOrderId: order.clientOrderId,
+          error: errorMessage(err),
+        });
+      }
+    }
+    return cancelled;
+  }
+
+  async pauseEntries(reason: string, by: PauseSource): Promise<PauseState> {
+    const current = this.manager.store.data.pause;
+    if (current) return current;
+    const pause: PauseState = { reason, by, at: this.clock.now() };
+    await this.manager.commit((d) => {
+      d.pause = pause;
+    });
+    if (this.state === 'running') this.state = 'paused';
+    this.logger.warn('Entries paused', { reason, by });
+    await this.manager.emit('trading.paused', `Trading paused (${by}): ${reason}`, { reason, by });
+    return pause;
+  }
+
+  async resumeEntries(by: PauseSource): Promise<void> {
+    const was = this.manager.store.data.pause;
+    const risk = resetAfterResume(this.manager.store.data.risk, this.equity, this.clock.now());
+    await this.manager.commit((d) => {
+      d.pause = null;
+      d.risk = risk;
+    });
+    if (this.state === 'paused') this.state = 'running';
+    if (was) {
+      this.logger.info('Entries resumed', { by, was: was.reason });
+      await this.manager.emit('trading.resumed', `Trading resumed (${by}); was paused: ${was.reason}`, {
+        by,
+        was: was.reason,
+      });
+    }
+  }
+
+  /** Market-sells every open position through the order manager (write-ahead like any order). */
+  closeAll(): Promise<string[]> {
+    return this.serialize(() => this.closeAllUnserialized());
+  }
+
+  private async closeAllUnserialized(): Promise<string[]> {
+    const placed: string[] = [];
+    for (const position of this.manager.openPositions()) {
+      const market = this.manager.markets[position.symbol];
+      const price =
+        this.lastPrices[position.symbol] ?? (await this.exchange.fetchTicker(position.symbol)).last;
+      const size = sizeExit(position.amount, price, market);
+      if (!size.ok) {
+        this.logger.warn('Cannot close position', { symbol: position.symbol, reason: size.reason });
+        continue;
+      }
+      const order = await this.manager.place({
+        symbol: position.symbol,
+        side: 'sell',
+        type: 'market',
+        amount: size.amount,
+        purpose: 'close-all',
+        reason: 'operator close-all',
+      });
+      placed.push(order.clientOrderId);
+    }
+    return placed;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.controller.signal;
+    while (!signal.aborted) {
+      const started = this.clock.now();
+      await this.tick();
+      const wait = Math.max(0, this.config.tickIntervalMs - (this.clock.now() - started));
+      await this.clock.sleep(wait, signal).catch(() => {});
+    }
+  }
+
+  /**
+   * Runs `fn` when no tick (and no other serialized request) is running: close-all and reconcile see and change
+   * state between ticks, never in the middle of one (no double exit, no half-placed order in a comparison).
+   */
+  serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn, fn);
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One pass over every symbol and the account. Exposed for tests. */
+  tick(): Promise<void> {
+    return this.serialize(() => this.tickUnserialized());
+  }
+
+  private async tickUnserialized(): Promise<void> {
+    this.temporaryErrorThisTick = false;
+    if (this.manager.persistBlocked) await this.manager.probePersistence();
+    // account first: a kill switch fires before this tick's entries
+    this.activity('tick account');
+    try {
+      await this.refreshAccount();
+    } catch (err) {
+      await this.onTickError('account', err);
+    }
+    for (const symbol of this.config.symbols) {
+      if (this.controller.signal.aborted) return;
+      this.activity(`tick ${symbol}`);
+      try {
+        await this.tickSymbol(symbol);
+      } catch (err) {
+        await this.onTickError(symbol, err);
+      }
+    }
+    try {
+      await this.manager.archive();
+    } catch (err) {
+      await this.onTickError('archive', err);
+    }
+    // reachable = a whole tick without a temporary exchange error
+    if (!this.temporaryErrorThisTick) await this.markReachable();
+    if (this.state !== 'stopping') this.state = this.pause ? 'paused' : 'running';
+    this.lastTickAt = this.clock.now();
+    this.ticks++;
+    this.heartbeat();
+    this.activity('idle');
+  }
+
+  private async tickSymbol(symbol: string): Promise<void> {
+    const market = this.manager.markets[symbol];
+    for (const order of this.manager.pendingOrders(symbol)) {
+      await this.manager.refresh(order.clientOrderId);
+    }
+    const open = this.manager.pendingOrders(symbol).filter((o) => !isFinal(o.status));
+    if (open.length > 0) {
+      // one order at a time per symbol; a limit order that does not fill is cancelled after a while
+      const ttl = (this.opts.limitOrderTtlTicks ?? 30) * this.config.tickIntervalMs;
+      for (const order of open) {
+        if (order.type === 'limit' && order.status === 'open' && this.clock.now() - order.createdAt > ttl) {
+          this.logger.info('Cancelling a limit order that did not fill', {
+            clientOrderId: order.clientOrderId,
+          });
+          await this.manager.cancel(order.clientOrderId);
+        }
+      }
+      return;
+    }
+
+    const candles = await this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit);
+    const ticker = await this.exchange.fetchTicker(symbol);
+    const price = ticker.last;
+    this.lastPrices[symbol] = price;
+    const position = this.manager.positions()[symbol];
+    const inPosition = !!position && isOpenPosition(position.amount, market);
+
+    if (this.recentlyRejected(symbol)) return;
+
+    if (inPosition) {
+      const trigger = checkStopLossTakeProfit(averageEntryPrice(position), price, this.config.risk);
+      if (trigger && sizeExit(position.amount, price, market).ok) {
+        const detail = `${trigger.kind} on ${symbol}: price ${price} is ${trigger.changePct.toFixed(2)}% from entry ${averageEntryPrice(position).toFixed(4)}`;
+        await this.manager.emit('risk.triggered', detail, {
+          symbol,
+          rule: trigger.kind,
+          price,
+          changePct: trigger.changePct,
+        });
+        await this.exit(symbol, position.amount, price, trigger.kind, detail);
+        return;
+      }
+    }
+
+    const closed = closedCandles(candles, this.clock.now());
+    const strategy = this.opts.strategy;
+    if (closed.length < strategy.minCandles) return;
+    const newest = closed[closed.length - 1][0];
+    const seen = this.lastSeenCandle.get(symbol);
+    const newCandles = seen === undefined ? 1 : closed.filter((c) => c[0] > seen).length;
+    if (newCandles === 0) return;
+    const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
+    this.lastSeenCandle.set(symbol, newest);
+
+    if (signal.action === 'exit-long' && inPosition) {
+      await this.exit(symbol, position.amount, price, 'exit', signal.reason);
+    } else if (signal.action === 'enter-long' && !inPosition) {
+      await this.enter(symbol, price, market, signal.reason);
+    }
+  }
+
+  /**
+   * True while the symbol's latest order was refused by the exchange less than `rejectCooldownMs` ago: the
+   * same order would most likely be refused again, so it is not re-sent every tick. (An order that never reached
+   * the exchange, after a network or disk failure, does not count: nothing refused it.)
+   */
+  private recentlyRejected(symbol: string): boolean {
+    const latest = this.manager
+      .hotOrders()
+      .filter((o) => o.symbol === symbol)
+      .pop();
+    if (!latest || latest.status !== 'rejected' || !(latest.refused || latest.exchangeOrderId)) return false;
+    const left = latest.updatedAt + (this.opts.rejectCooldownMs ?? 30_000) - this.clock.now();
+    if (left <= 0) return false;
+    this.logOnce(
+      `rejected:${symbol}`,
+      'warn',
+      'Order refused by the exchange; waiting before the next order on this symbol',
+      {
+        symbol,
+        clientOrderId: latest.clientOrderId,
+        error: latest.error,
+      },
+    );
+    return true;
+  }
+
+  private async enter(symbol: string, price: number, market: Market, reason: string): Promise<void> {
+    const pause = this.pause;
+    if (pause) {
+      this.logger.info('Entry signal ignored: entries paused', { symbol, reason, paused: pause.reason });
+      return;
+    }
+    const blocked = entryBlocker(this.manager.openPositions().length, this.config.risk);
+    if (blocked) {
+      this.logger.info('Entry signal ignored', { symbol, reason, blocked });
+      return;
+    }
+    const size = sizeOrder(this.config.risk.stakePerTrade, price, market);
+    if (!size.ok) {
+      this.logOnce(`size:${symbol}`, 'warn', 'Entry signal ignored: order too small', {
+        symbol,
+        reason: size.reason,
+      });
+      return;
+    }
+    this.logger.info('Entry signal', { symbol, reason, amount: size.amount, price });
+    await this.manager.place({
+      symbol,
+      side: 'buy',
+      type: this.config.orders.type,
+      amount: size.amount,
+      price: this.config.orders.type === 'limit' ? roundToTick(price, market.priceStep) : undefined,
+      purpose: 'entry',
+      reason,
+    });
+  }
+
+  private async exit(
+    symbol: string,
+    held: number,
+    price: number,
+    purpose: 'exit' | 'stop-loss' | 'take-profit',
+    reason: string,
+  ): Promise<void> {
+    const market = this.manager.markets[symbol];
+    const size = sizeExit(held, price, market);
+    if (!size.ok) {
+      this.logOnce(`exit:${symbol}`, 'warn', 'Exit skipped: position too small to sell', {
+        symbol,
+        reason: size.reason,
+      });
+      return;
+    }
+    this.logger.info('Exit signal', { symbol, purpose, reason, amount: size.amount, price });
+    // a stop-loss must get out: always at market
+    const type = purpose === 'stop-loss' ? 'market' : this.config.orders.type;
+    await this.manager.place({
+      symbol,
+      side: 'sell',
+      type,
+      amount: size.amount,
+      price: type === 'limit' ? roundToTick(price, market.priceStep) : undefined,
+      purpose,
+      reason,
+    });
+  }
+
+  /** Balance → equity → kill switch. */
+  private async refreshAccount(): Promise<void> {
+    this.balance = await this.exchange.fetchBalance();
+    const now = this.clock.now();
+    const positions = this.manager.positions();
+    let held = 0;
+    for (const p of Object.values(positions)) {
+      if (splitSymbol(p.symbol).quote !== this.quoteCurrency) continue;
+      held += p.amount * (this.lastPrices[p.symbol] ?? averageEntryPrice(p));
+    }
+    this.equity = (this.balance[this.quoteCurrency]?.total ?? 0) + held;
+    const realizedToday = realizedOnDay(positions, utcDay(now));
+    const update = evaluateRisk(
+      this.manager.store.data.risk,
+      this.equity,
+      realizedToday,
+      now,
+      this.config.risk,
+    );
+    const before = this.manager.store.data.risk;
+    if (update.triggered) {
+      await this.manager.commit((d) => {
+        d.risk = update.state;
+      });
+      await this.manager.emit(
+        'risk.triggered',
+        `Kill switch (${update.triggered.kind}): ${update.triggered.reason}`,
+        {
+          rule: update.triggered.kind,
+          reason: update.triggered.reason,
+          equity: this.equity,
+        },
+      );
+      await this.pauseEntries(`kill switch: ${update.triggered.reason}`, 'risk');
+    } else if (update.cleared) {
+      await this.manager.commit((d) => {
+        d.risk = update.state;
+      });
+      if (this.manager.store.data.pause?.by === 'risk') await this.resumeEntries('risk');
+    } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
+      // the peak is worth saving but not worth a synchronous commit per tick
+      this.manager.store.change((d) => {
+        d.risk = update.state;
+      });
+    }
+  }
+
+  private async onTickError(where: string, err: unknown): Promise<void> {
+    if (isTemporary(err)) {
+      this.temporaryErrorThisTick = true;
+      const now = this.clock.now();
+      this.unreachableSince ??= now;
+      this.logOnce(`temp:${where}`, 'warn', 'Exchange call failed; retrying next tick', {
+        where,
+        error: errorMessage(err),
+      });
+      if (!this.unreachableAlerted && now - this.unreachableSince >= this.config.unreachableAlertMs) {
+        this.unreachableAlerted = true;
+        await this.manager.emit(
+          'exchange.unreachable',
+          `Exchange ${this.exchange.id} unreachable for ${Math.round((now - this.unreachableSince) / 1000)} s: ${errorMessage(err)}`,
+          {
+            exchange: this.exchange.id,
+            since: this.unreachableSince,
+            error: errorMessage(err),
+          },
+        );
+      }
+      return;
+    }
+    if (err instanceof StrategyError) {
+      this.logOnce(`strategy:${where}`, 'warn', 'Strategy failed; symbol skipped this tick', {
+        where,
+        error: err.message,
+      });
+      return;
+    }
+    if (err instanceof PersistenceError) {
+      this.logOnce(`persist:${where}`, 'error', 'State could not be saved; no new orders until it can', {
+        where,
+        error: err.message,
+      });
+      return;
+    }
+    if (err instanceof InvalidOrderError) {
+      this.logger.warn('Order refused by the exchange', { where, error: err.message, ...err.context });
+      return;
+    }
+    if (err instanceof OperationalError || err instanceof OrderNotFoundError) {
+      this.logger.error('Operational error; entries paused', {
+        where,
+        error: errorMessage(err),
+        ...err.context,
+      });
+      try {
+        await this.pauseEntries(`${where}: ${errorMessage(err)}`, 'operational');
+      } catch (pauseErr) {
+        this.logger.error('Could not persist the pause', { error: errorMessage(pauseErr) });
+      }
+      return;
+    }
+    throw err;
+  }
+
+  private async markReachable(): Promise<void> {
+    if (this.unreachableSince === null) return;
+    const downMs = this.clock.now() - this.unreachableSince;
+    const alerted = this.unreachableAlerted;
+    this.unreachableSince = null;
+    this.unreachableAlerted = false;
+    this.loggedErrors.clear();
+    this.logger.info('Exchange reachable again', { downMs });
+    if (alerted) {
+      await this.manager.emit(
+        'exchange.recovered',
+        `Exchange ${this.exchange.id} reachable again after ${Math.round(downMs / 1000)} s`,
+        {
+          exchange: this.exchange.id,
+          downMs,
+        },
+      );
+    }
+  }
+
+  /** Logs a repeated problem once until it changes or clears. */
+  private logOnce(
+    key: string,
+    level: 'warn' | 'error',
+    message: string,
+    meta: Record<string, unknown>,
+  ): void {
+    const text = `${message} ${JSON.stringify(meta)}`;
+    if (this.loggedErrors.get(key) === text) {
+      this.logger.debug(message, meta);
+      return;
+    }
+    this.loggedErrors.set(key, text);
+    this.logger[level](message, meta);
+  }
+
+  private heartbeat(): void {
+    const now = this.clock.now();
+    if (now - this.lastHeartbeatAt < this.heartbeatMs) return;
+    this.lastHeartbeatAt = now;
+    const positions = this.manager.positions();
+    let unrealized = 0;
+    for (const p of Object.values(positions)) unrealized += unrealizedPnl(p, this.lastPrices[p.symbol] ?? 0);
+    this.logger.info('Heartbeat', {
+      state: this.state,
+      ticks: this.ticks,
+      equity: Number(this.equity.toFixed(2)),
+      openPositions: this.manager.openPositions().length,
+      openOrders: this.manager.pendingOrders().filter((o) => !isFinal(o.status)).length,
+      unrealizedPnl: Number(unrealized.toFixed(2)),
+      paused: this.pause?.reason,
+      exchangeReachable: this.unreachableSince === null,
+    });
+  }
+}
+
+/** Candles without the one still forming (the newest, when its period has not ended at `now`). */
+export function closedCandles(candles: readonly Candle[], now: number): Candle[] {
+  if (candles.length < 2) return [...candles];
+  const last = candles[candles.length - 1];
+  const period = last[0] - candles[candles.length - 2][0];
+  return last[0] + period > now ? candles.slice(0, -1) : [...candles];
+}
+
+function roundToTick(price: number, tick: number): number {
+  if (!(tick > 0)) return price;
+  const decimals = Math.max(0, Math.ceil(-Math.log10(tick)) + 2);
+  return Number((Math.round(price / tick) * tick).toFixed(decimals));
+}

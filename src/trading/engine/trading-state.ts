@@ -1,0 +1,95 @@
+/**
+ * The trading daemon's hot state: everything recovery needs, kept small so each durable commit stays cheap.
+ * It lives in `<dataDir>/trading-state.json` (a Store). Closed orders with their fills move to the
+ * `trading-history` journal once they are final and no longer recent; their fills are folded into
+ * `checkpoint`, so positions stay exactly "checkpoint + fills of the orders still here".
+ */
+import { CorruptStateError } from '../../shared/errors';
+import type { OrderStatus } from '../../shared/ipc/protocol';
+import type { LocalOrder } from './order-state';
+import type { PositionBook } from './pnl';
+import { initialRiskState, type RiskState } from './risk';
+
+export const STATE_STORE_NAME = 'trading-state';
+export const HISTORY_JOURNAL_NAME = 'trading-history';
+export const STATE_VERSION = 1;
+
+export type PauseSource = 'operator' | 'risk' | 'operational' | 'persist';
+
+export interface PauseState {
+  reason: string;
+  by: PauseSource;
+  at: number;
+}
+
+export interface TradingState {
+  /** Last clientOrderId sequence number handed out; never reused, even for an intent that failed to persist. */
+  seq: number;
+  /** Orders by clientOrderId: every non-final order plus the most recent final ones. */
+  orders: Record<string, LocalOrder>;
+  /** Positions folded from the fills of orders already moved to the history journal. */
+  checkpoint: Record<string, PositionBook>;
+  risk: RiskState;
+  /** Entries paused (exits still run), and why. */
+  pause: PauseState | null;
+}
+
+/** An entry of the history journal. */
+export interface HistoryEntry {
+  kind: 'order';
+  archivedAt: number;
+  order: LocalOrder;
+}
+
+export function defaultTradingState(): TradingState {
+  return { seq: 0, orders: {}, checkpoint: {}, risk: initialRiskState(), pause: null };
+}
+
+const STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
+  'intent',
+  'unknown',
+  'open',
+  'partially_filled',
+  'filled',
+  'cancelled',
+  'rejected',
+  'expired',
+]);
+
+/** Structural check of a loaded state file; a file that fails it is quarantined by the Store. */
+export function validateTradingState(data: unknown): TradingState {
+  const fail = (what: string): never => {
+    throw new CorruptStateError(`trading state is invalid: ${what}`, { store: STATE_STORE_NAME });
+  };
+  if (typeof data !== 'object' || data === null) fail('not an object');
+  const d = data as Record<string, unknown>;
+  if (!Number.isInteger(d.seq) || (d.seq as number) < 0) fail('seq is not a non-negative integer');
+  if (typeof d.orders !== 'object' || d.orders === null) fail('orders is not an object');
+  for (const [id, o] of Object.entries(d.orders as Record<string, unknown>)) {
+    const order = o as Partial<LocalOrder> | null;
+    if (!order || order.clientOrderId !== id) fail(`order ${id} has no matching clientOrderId`);
+    if (!STATUSES.has(order!.status as OrderStatus)) fail(`order ${id} has an unknown status`);
+    if (
+      typeof order!.symbol !== 'string' ||
+      typeof order!.amount !== 'number' ||
+      !Array.isArray(order!.fills)
+    ) {
+      fail(`order ${id} is incomplete`);
+    }
+  }
+  if (typeof d.checkpoint !== 'object' || d.checkpoint === null) fail('checkpoint is not an object');
+  if (typeof d.risk !== 'object' || d.risk === null) fail('risk is not an object');
+  if (d.pause !== null && typeof d.pause !== 'object') fail('pause is not an object or null');
+  return {
+    ...defaultTradingState(),
+    ...d,
+    risk: { ...initialRiskState(), ...(d.risk as RiskState) },
+  } as TradingState;
+}
+
+/** Sequence number of one of our clientOrderIds (`<botId>-<seq>`), or null for anything else. */
+export function seqOf(clientOrderId: string | undefined, botId: string): number | null {
+  if (!clientOrderId?.startsWith(`${botId}-`)) return null;
+  const rest = clientOrderId.slice(botId.length + 1);
+  return /^\d+$/.test(rest) ? Number(rest) : null;
+}

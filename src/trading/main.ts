@@ -1,0 +1,140 @@
+/**
+ * The trading daemon's composition root: wires the real implementations and registers shutdown steps.
+ * Order of start: state lock and files → event log → exchange → recovery (before ready; no order before it)
+ * → TCP server → loop. `runService` sends `ready` once this function resolves.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { systemClock } from '../shared/clock';
+import { ConfigError, errorMessage } from '../shared/errors';
+import { EventLog } from '../shared/ipc/event-log';
+import { IpcServer } from '../shared/ipc/server';
+import { loadOrCreateIpcToken } from '../shared/ipc/token';
+import { runService } from '../shared/lifecycle/service';
+import { registerControlHandlers } from './control/handlers';
+import { createCrashHook } from './engine/crash-hook';
+import { OrderManager } from './engine/order-manager';
+import { openTradingStateFiles } from './engine/state-files';
+import { TradingLoop } from './engine/trading-loop';
+import { createExchange } from './exchange/factory';
+import { createStrategy } from './strategy/create-strategy';
+
+void runService('trading', async (ctx) => {
+  const { config, logger, dataDir, shutdown } = ctx;
+  const clock = systemClock;
+  const startedAt = clock.now();
+
+  const files = await openTradingStateFiles(dataDir, logger);
+  shutdown.addStore(files.store);
+  shutdown.addStep('close history journal and release the state lock', () => files.close(), { order: 95 });
+
+  const events = await EventLog.open(dataDir, { retention: config.ipc.eventRetention, logger });
+  shutdown.addStep('close event log', () => events.close(), { order: 90 });
+
+  const exchange = await createExchange(config.trading, ctx.secrets, {
+    dataDir,
+    logger,
+    clock,
+    testHooks: config.app.testHooks,
+  });
+  shutdown.addStep('close exchange', () => exchange.close(), { order: 85 });
+  const markets = await exchange.loadMarkets();
+  const missing = config.trading.symbols.filter((symbol) => !markets[symbol]);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((symbol) => ({
+        field: 'trading.symbols',
+        value: symbol,
+        message: `exchange ${exchange.id} has no such market`,
+      })),
+    );
+  }
+
+  const manager = new OrderManager({
+    exchange,
+    store: files.store,
+    history: files.history,
+    events,
+    markets,
+    botId: config.app.botId,
+    orders: config.trading.orders,
+    clock,
+    logger,
+    crashHook: createCrashHook(config.app.testHooks),
+  });
+  const loop = new TradingLoop({
+    manager,
+    exchange,
+    strategy: createStrategy(config.trading.strategy),
+    config: config.trading,
+    clock,
+    logger,
+    activity: (what) => ctx.activity(what),
+  });
+
+  const token = await loadOrCreateIpcToken(dataDir, ctx.secrets.ipcToken);
+  ctx.redactor.add(token);
+  const server = new IpcServer({
+    host: config.ipc.host,
+    port: config.ipc.port,
+    token,
+    maxFrameBytes: config.ipc.maxFrameBytes,
+    maxClients: config.ipc.maxClients,
+    idleTimeoutMs: config.ipc.idleTimeoutMs,
+    logger,
+    eventLog: events,
+  });
+  registerControlHandlers(server, {
+    loop,
+    manager,
+    exchange,
+    config,
+    lastExit: ctx.lastExit,
+    startedAt,
+    version: readVersion(),
+    lastEventSeq: () => events.lastSeq,
+    clock,
+  });
+  // up during recovery so the sibling sees "recovering" instead of a dead port
+  const { port } = await server.listen();
+  logger.info(`TCP control listening on ${config.ipc.host}:${port}`);
+
+  shutdown.addStep('stop new entries and wait for in-flight exchange calls', () => loop.stop(), {
+    order: 10,
+    timeoutMs: config.trading.orders.inFlightWaitMs + 500,
+  });
+  if (config.trading.orders.cancelOpenOnStop) {
+    shutdown.addStep(
+      'cancel open orders',
+      async () => {
+        const cancelled = await loop.cancelOpenOrders();
+        logger.info('Open orders cancelled on stop', { cancelled });
+      },
+      { order: 20 },
+    );
+  }
+  shutdown.addStep('commit trading state', () => files.store.commit(), { order: 30 });
+  shutdown.addStep('close TCP server', () => server.close(), { order: 70 });
+
+  if (config.trading.mode === 'paper') {
+    logger.info('Paper trading on the built-in simulated market: no real orders, no API keys needed');
+  }
+  await loop.recover(ctx.lastExit);
+
+  void loop.start().catch((err: unknown) => {
+    logger.error(`Trading loop failed with an unexpected error: ${errorMessage(err)}`, { error: err });
+    void shutdown.shutdown(`fatal: ${errorMessage(err)}`, 1);
+  });
+});
+
+function readVersion(): string {
+  try {
+    // dist/src/trading/main.js → repository root
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

@@ -1,0 +1,178 @@
+import { expect } from 'chai';
+import { IpcError } from '../../../src/shared/errors';
+import {
+  RpcErrorCode,
+  type RpcMethod,
+  type RpcParams,
+  type RpcResult,
+} from '../../../src/shared/ipc/protocol';
+import { systemClock } from '../../../src/shared/clock';
+import { registerControlHandlers } from '../../../src/trading/control/handlers';
+import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
+import { EngineHarness } from '../engine/engine-harness';
+
+type AnyHandler = (params: unknown) => unknown;
+
+/** Captures the handlers; calls them as the IPC server would after validating params. */
+class Registry {
+  readonly handlers = new Map<string, AnyHandler>();
+  handle<M extends RpcMethod>(
+    method: M,
+    fn: (params: RpcParams<M>) => Promise<RpcResult<M>> | RpcResult<M>,
+  ): void {
+    this.handlers.set(method, fn as AnyHandler);
+  }
+  async call<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {
+    return (await this.handlers.get(method)!(params)) as RpcResult<M>;
+  }
+}
+
+class Scripted implements Strategy {
+  readonly name = 'scripted';
+  readonly minCandles = 2;
+  next: Signal = HOLD;
+  evaluate(): Signal {
+    return this.next;
+  }
+}
+
+describe('control handlers over the real engine', function () {
+  this.timeout(20_000);
+  let h: EngineHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  async function setup(recover = true) {
+    const strategy = new Scripted();
+    h = await EngineHarness.open({
+      strategy,
+      recentFinalKept: 1,
+      config: { trading: { symbols: ['BTC/USDT', 'ETH/USDT'], risk: { stopLossPct: 0, takeProfitPct: 0 } } },
+    });
+    const rpc = new Registry();
+    registerControlHandlers(rpc, {
+      loop: h.loop,
+      manager: h.manager,
+      exchange: h.exchange,
+      config: h.config,
+      lastExit: { kind: 'clean', at: 1 },
+      startedAt: 123,
+      version: '9.9.9',
+      lastEventSeq: () => h!.eventLog.lastSeq,
+      clock: systemClock,
+    });
+    if (recover) {
+      await h.loop.recover({ kind: 'clean', at: 1 });
+      h.loop.enterRunning();
+    }
+    return { h, rpc, strategy };
+  }
+
+  it('refuses order-changing requests with NotReady until recovery has finished, but answers ping', async () => {
+    const { rpc } = await setup(false);
+    expect((await rpc.call('ping', {})).loopState).to.equal('starting');
+    for (const method of ['closeAll', 'pause', 'reconcile'] as const) {
+      try {
+        await rpc.call(method, {} as never);
+        expect.fail(`${method} should be refused`);
+      } catch (err) {
+        expect(err).to.be.instanceOf(IpcError);
+        expect((err as IpcError).code).to.equal(RpcErrorCode.NotReady);
+      }
+    }
+  });
+
+  it('reports a status whose every field comes from the running engine', async () => {
+    const { h, rpc, strategy } = await setup();
+    strategy.next = { action: 'enter-long', reason: 'test' };
+    await h.loop.tick();
+    const status = await rpc.call('status', {});
+    expect(status).to.include({
+      botId: 'bot',
+      mode: 'paper',
+      exchange: 'paper',
+      loopState: 'running',
+      paused: false,
+      quoteCurrency: 'USDT',
+    });
+    expect(status).to.include({
+      openPositions: 2,
+      openOrders: 0,
+      exchangeReachable: true,
+      pid: process.pid,
+      version: '9.9.9',
+      startedAt: 123,
+    });
+    expect(status.lastExit).to.deep.equal({ kind: 'clean', at: 1 });
+    expect(status.equity).to.be.within(9_900, 10_000);
+    expect(status.lastTickAgeMs).to.be.a('number').within(0, 5_000);
+    expect(status.lastEventSeq).to.equal(h.eventLog.lastSeq).and.greaterThan(0);
+    expect(status.pnlToday).to.equal(0);
+    expect(status.pnlTotal).to.be.lessThan(0); // fees and spread of the two entries
+    const positions = await rpc.call('positions', {});
+    expect(positions.map((p) => p.symbol).sort()).to.deep.equal(['BTC/USDT', 'ETH/USDT']);
+    expect(positions[0].averageEntryPrice).to.be.greaterThan(0);
+    const balance = await rpc.call('balance', {});
+    expect(balance.currencies.USDT.total).to.be.lessThan(10_000);
+    expect(balance.quoteCurrency).to.equal('USDT');
+  });
+
+  it('closes every position through write-ahead market sells and lists all orders including archived ones', async () => {
+    const { h, rpc, strategy } = await setup();
+    strategy.next = { action: 'enter-long', reason: 'test' };
+    await h.loop.tick();
+    strategy.next = HOLD;
+    const { orders } = await rpc.call('closeAll', {});
+    expect(orders).to.deep.equal(['bot-3', 'bot-4']);
+    expect(h.manager.openPositions()).to.have.length(0);
+    expect(h.manager.order('bot-3')).to.include({
+      purpose: 'close-all',
+      side: 'sell',
+      type: 'market',
+      status: 'filled',
+    });
+    await h.manager.archive();
+    expect(h.manager.hotOrders()).to.have.length(1);
+    const all = await rpc.call('orders', { all: true });
+    expect(all.map((o) => o.clientOrderId)).to.deep.equal(['bot-1', 'bot-2', 'bot-3', 'bot-4']);
+    expect(await rpc.call('orders', {})).to.deep.equal([]);
+    expect(await rpc.call('reconcile', {}))
+      .to.have.property('differences')
+      .that.deep.equals([]);
+  });
+
+  it('pause and resume change the loop and publish events', async () => {
+    const { h, rpc } = await setup();
+    expect(await rpc.call('pause', { reason: 'lunch' })).to.deep.equal({ paused: true, reason: 'lunch' });
+    expect((await rpc.call('status', {})).pausedReason).to.equal('lunch');
+    expect(await rpc.call('resume', {})).to.deep.equal({ paused: false });
+    expect(h.eventTypes()).to.include.members(['trading.paused', 'trading.resumed']);
+  });
+
+  it('reconcile lists an unknown order of ours and a filled amount that differs', async () => {
+    const { h, rpc, strategy } = await setup();
+    strategy.next = { action: 'enter-long', reason: 'test' };
+    await h.loop.tick();
+    expect((await rpc.call('reconcile', {})).differences).to.deep.equal([]);
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    await h.paper.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: Math.round(price / 2),
+      clientOrderId: 'bot-77',
+    });
+    const hot = h.manager.hotOrders()[0].clientOrderId;
+    await h.files.store.commit((d) => {
+      d.orders[hot].filled = d.orders[hot].filled / 2;
+    });
+    const { differences } = await rpc.call('reconcile', {});
+    expect(differences.map((d) => `${d.kind} ${d.clientOrderId}`).sort()).to.deep.equal([
+      `order-filled-differs ${hot}`,
+      'order-unknown-locally bot-77',
+    ]);
+  });
+});

@@ -1,0 +1,391 @@
+/**
+ * Crash tests with real processes: the compiled trading daemon runs as a child process on a fast paper market,
+ * SIGKILLs itself at one step of its first order (test hook), and is started again. After recovery: exactly one
+ * exchange order per clientOrderId, every order of ours on the exchange known to state, positions equal to the
+ * fills (and to the paper account's balances), and `reconcile` over the real TCP layer reports no difference.
+ */
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { IpcClient } from '../../src/shared/ipc/client';
+import { FakeBinance } from '../support/fake-binance';
+import type { RecoverySummary, TradingEvent } from '../../src/shared/ipc/protocol';
+import { silentLogger } from '../../src/shared/logging/logger';
+import { CRASH_STEPS, type CrashStep } from '../../src/trading/engine/crash-hook';
+import type { LocalOrder } from '../../src/trading/engine/order-state';
+import { derivePositions, type PositionBook } from '../../src/trading/engine/pnl';
+import type { HistoryEntry, TradingState } from '../../src/trading/engine/trading-state';
+
+const REPO = path.resolve(__dirname, '../../..');
+const MAIN = path.join(REPO, 'dist/src/trading/main.js');
+const TOKEN = 'crash-test-token-0123456789abcdef';
+
+interface PaperOrder {
+  clientOrderId?: string;
+  status: string;
+  symbol: string;
+  trades: Array<{ id: string; side: 'buy' | 'sell'; amount: number }>;
+}
+
+class TradingProcess {
+  readonly output: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly ready: Promise<void>;
+  private readonly child: ChildProcess;
+
+  constructor(root: string, port: number, crashAt?: CrashStep, extraEnv: NodeJS.ProcessEnv = {}) {
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (
+        !k.startsWith('BYNINJA') &&
+        !k.startsWith('PM2') &&
+        !k.startsWith('EXCHANGE_') &&
+        !k.startsWith('TELEGRAM_')
+      )
+        env[k] = v;
+    }
+    Object.assign(env, {
+      BYNINJA_DATA_DIR: path.join(root, 'data'),
+      BYNINJA_LOG_DIR: path.join(root, 'logs'),
+      BYNINJA_IPC_PORT: String(port),
+      BYNINJA_IPC_TOKEN: TOKEN,
+      BYNINJA_TEST_HOOKS: '1',
+      BYNINJA__APP__BOT_ID: 'crash',
+      BYNINJA__TRADING__PAPER__CANDLE_MS: '100',
+      BYNINJA__TRADING__TICK_INTERVAL_MS: '50',
+      // a strategy that trades at once, in and out: every crash step is reached within a second
+      BYNINJA__TRADING__STRATEGY__NAME: 'rsi-mean-reversion',
+      BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__PERIOD: '3',
+      BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERSOLD: '55',
+      BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERBOUGHT: '56',
+      BYNINJA_LOG_LEVEL: 'info',
+    });
+    if (crashAt) env.BYNINJA_TEST_CRASH_AT = crashAt;
+    Object.assign(env, extraEnv);
+    this.child = spawn(process.execPath, [MAIN], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    this.child.stdout!.on('data', (b: Buffer) => this.output.push(b.toString()));
+    this.child.stderr!.on('data', (b: Buffer) => this.output.push(b.toString()));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    this.ready = new Promise((resolve, reject) => {
+      this.child.on('message', (m) => m === 'ready' && resolve());
+      void this.exited.then((e) =>
+        reject(new Error(`trading exited before ready: ${JSON.stringify(e)}\n${this.log()}`)),
+      );
+    });
+  }
+
+  log(): string {
+    return this.output.join('').slice(-4000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 8000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function readEnvelope<T>(file: string): T {
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { data: T }).data;
+}
+
+function readJsonl<T>(file: string): T[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
+}
+
+function localOrders(dataDir: string): { state: TradingState; orders: Map<string, LocalOrder> } {
+  const state = readEnvelope<TradingState>(path.join(dataDir, 'trading-state.json'));
+  const orders = new Map<string, LocalOrder>();
+  for (const e of readJsonl<HistoryEntry>(path.join(dataDir, 'trading-history.jsonl')))
+    orders.set(e.order.clientOrderId, e.order);
+  for (const o of Object.values(state.orders)) orders.set(o.clientOrderId, o);
+  return { state, orders };
+}
+
+async function reconcileOverTcp(port: number) {
+  const client = new IpcClient({
+    host: '127.0.0.1',
+    port,
+    token: TOKEN,
+    client: 'crash-test',
+    requestTimeoutMs: 10_000,
+    heartbeatMs: 60_000,
+    reconnect: false,
+    logger: silentLogger(),
+  });
+  await client.connect();
+  try {
+    return await client.call('reconcile', {});
+  } finally {
+    await client.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('trading crash recovery with real processes (SIGKILL mid-order)', function () {
+  this.timeout(60_000);
+  const roots: string[] = [];
+  const running: TradingProcess[] = [];
+
+  after(async () => {
+    await Promise.all(running.map((p) => p.stop()));
+    for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+  });
+
+  it('refuses a second trading process on the same data dir (exit 75) while the first keeps running', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-twice-'));
+    roots.push(root);
+    const port = await freePort();
+    const first = new TradingProcess(root, port);
+    running.push(first);
+    await first.ready;
+    const second = new TradingProcess(root, await freePort());
+    running.push(second);
+    expect((await second.exited).code, second.log()).to.equal(75);
+    const { differences } = await reconcileOverTcp(port);
+    expect(differences).to.deep.equal([]);
+    await first.stop();
+    expect((await first.exited).code).to.equal(0);
+  });
+
+  // the scenarios run side by side (each its own processes, dir and port); each test awaits its own
+  const scenarios = new Map<CrashStep, Promise<void>>();
+  before(() => {
+    for (const step of CRASH_STEPS) {
+      const run = crashScenario(step);
+      run.catch(() => {}); // reported by the step's own test
+      scenarios.set(step, run);
+    }
+  });
+
+  for (const step of CRASH_STEPS) {
+    it(`after SIGKILL at ${step}: one exchange order per clientOrderId, positions equal fills, reconcile finds nothing`, () =>
+      scenarios.get(step)!);
+  }
+
+  async function crashScenario(step: CrashStep): Promise<void> {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), `byninja-crash-${step}-`));
+    roots.push(root);
+    const dataDir = path.join(root, 'data');
+    const port = await freePort();
+
+    const first = new TradingProcess(root, port, step);
+    running.push(first);
+    const died = await first.exited;
+    expect(died.signal, first.log()).to.equal('SIGKILL');
+    expect(first.log()).to.contain(`test hook: SIGKILL at ${step}`);
+
+    // what the crash left behind, before any recovery
+    const paperAtCrash = readEnvelope<{ orders: Record<string, PaperOrder> }>(
+      path.join(dataDir, 'paper-exchange.json'),
+    );
+    const atCrash = localOrders(dataDir);
+    const crashOrder = atCrash.orders.get('crash-1');
+    const onExchange = Object.values(paperAtCrash.orders).filter((o) => o.clientOrderId === 'crash-1');
+    switch (step) {
+      case 'before-intent-commit':
+        expect(crashOrder).to.equal(undefined);
+        expect(onExchange).to.have.length(0);
+        break;
+      case 'after-intent-commit':
+        expect(crashOrder?.status).to.equal('intent');
+        expect(onExchange).to.have.length(0);
+        break;
+      case 'after-create':
+        expect(crashOrder?.status).to.equal('intent');
+        expect(onExchange).to.have.length(1);
+        break;
+      case 'after-fill':
+        expect(crashOrder?.status).to.equal('filled');
+        expect(crashOrder?.fills).to.deep.equal([]);
+        expect(onExchange).to.have.length(1);
+        break;
+    }
+
+    const second = new TradingProcess(root, port);
+    running.push(second);
+    await second.ready;
+    // keep trading a little after recovery, then compare with the exchange while it runs
+    await sleep(1500);
+    const { differences } = await reconcileOverTcp(port);
+    expect(differences, second.log()).to.deep.equal([]);
+    await second.stop();
+    expect((await second.exited).code, second.log()).to.equal(0);
+
+    const events = readJsonl<TradingEvent>(path.join(dataDir, 'events.jsonl'));
+    const recovery = events.filter((e) => e.type === 'recovery').pop()!.data as unknown as RecoverySummary;
+    const { state, orders } = localOrders(dataDir);
+    const paper = readEnvelope<{
+      orders: Record<string, PaperOrder>;
+      balances: Record<string, { free: number; used: number }>;
+    }>(path.join(dataDir, 'paper-exchange.json'));
+
+    // exactly one exchange order per clientOrderId, and every one of ours known to state
+    const perClientId = new Map<string, number>();
+    for (const o of Object.values(paper.orders))
+      perClientId.set(o.clientOrderId!, (perClientId.get(o.clientOrderId!) ?? 0) + 1);
+    expect([...perClientId.values()].every((n) => n === 1)).to.equal(true);
+    for (const id of perClientId.keys()) expect(orders.has(id), `${id} unknown to state`).to.equal(true);
+    // and every local order that is not "never placed" exists on the exchange
+    for (const o of orders.values()) {
+      if (o.status === 'rejected') expect(perClientId.has(o.clientOrderId)).to.equal(false);
+      else expect(perClientId.get(o.clientOrderId), o.clientOrderId).to.equal(1);
+    }
+    expect(orders.size).to.be.greaterThan(1);
+
+    // positions derived from fills equal the fills on the exchange and the account's base balances
+    const books: Record<string, PositionBook> = derivePositions(
+      state.checkpoint,
+      Object.values(state.orders).flatMap((o) => o.fills),
+    );
+    for (const symbol of ['BTC/USDT', 'ETH/USDT']) {
+      const base = symbol.split('/')[0];
+      const exchangeNet = Object.values(paper.orders)
+        .filter((o) => o.symbol === symbol)
+        .flatMap((o) => o.trades)
+        .reduce((s, t) => s + (t.side === 'buy' ? t.amount : -t.amount), 0);
+      const held = books[symbol]?.amount ?? 0;
+      expect(held).to.be.closeTo(exchangeNet, 1e-9);
+      const balance = paper.balances[base] ?? { free: 0, used: 0 };
+      expect(held).to.be.closeTo(balance.free + balance.used, 1e-9);
+    }
+
+    // what recovery says about the interrupted order
+    if (step === 'after-intent-commit') {
+      expect(recovery.resolvedUnknown).to.deep.include({ clientOrderId: 'crash-1', found: false });
+      expect(orders.get('crash-1')!.status).to.equal('rejected');
+    } else if (step === 'after-create') {
+      expect(recovery.resolvedUnknown).to.deep.include({ clientOrderId: 'crash-1', found: true });
+      expect(orders.get('crash-1')!.status).to.equal('filled');
+    } else if (step === 'after-fill') {
+      expect(recovery.newFills).to.be.greaterThan(0);
+      expect(orders.get('crash-1')!.fills.length).to.be.greaterThan(0);
+    }
+    expect(recovery.lastExit.kind).to.not.equal('clean');
+  }
+});
+
+describe('trading crash recovery on the live ccxt path against a local fake Binance (real processes)', function () {
+  this.timeout(60_000);
+  let fake: FakeBinance;
+  const roots: string[] = [];
+  const running: TradingProcess[] = [];
+  const liveEnv = (): NodeJS.ProcessEnv => ({
+    BYNINJA_MODE: 'live',
+    BYNINJA__TRADING__EXCHANGE: 'binance',
+    BYNINJA__TRADING__EXCHANGE_API_URL: fake.url,
+    EXCHANGE_API_KEY: 'crash-key',
+    EXCHANGE_SECRET: 'crash-secret',
+    // enter at once on every symbol (RSI below 99.9), never exit: one order per symbol
+    BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERSOLD: '99.9',
+    BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERBOUGHT: '100',
+    BYNINJA__TRADING__TICK_INTERVAL_MS: '100',
+  });
+
+  beforeEach(async () => {
+    fake = await FakeBinance.start({
+      apiKey: 'crash-key',
+      secret: 'crash-secret',
+      balances: { USDT: 10_000 },
+    });
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop()));
+    await fake.close();
+  });
+  after(() => {
+    for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+  });
+
+  async function checkAgreement(
+    root: string,
+    port: number,
+    proc: TradingProcess,
+  ): Promise<Map<string, LocalOrder>> {
+    const { differences } = await reconcileOverTcp(port);
+    expect(differences, proc.log()).to.deep.equal([]);
+    await proc.stop();
+    const { state, orders } = localOrders(path.join(root, 'data'));
+    for (const o of fake.orders)
+      expect(fake.ordersByClientId(o.clientOrderId), o.clientOrderId).to.have.length(1);
+    for (const o of orders.values()) {
+      expect(fake.ordersByClientId(o.clientOrderId), o.clientOrderId).to.have.length(
+        o.status === 'rejected' ? 0 : 1,
+      );
+    }
+    const books = derivePositions(
+      state.checkpoint,
+      Object.values(state.orders).flatMap((o) => o.fills),
+    );
+    for (const symbol of ['BTC/USDT', 'ETH/USDT']) {
+      const base = symbol.split('/')[0];
+      const balance = fake.balances[base] ?? { free: 0, locked: 0 };
+      expect(books[symbol]?.amount ?? 0, symbol).to.be.closeTo(balance.free + balance.locked, 1e-9);
+    }
+    return orders;
+  }
+
+  it('after SIGKILL between create and ack commit: one Binance order per clientOrderId, positions equal fills', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-crash-live-'));
+    roots.push(root);
+    const port = await freePort();
+    const first = new TradingProcess(root, port, 'after-create', liveEnv());
+    running.push(first);
+    expect((await first.exited).signal, first.log()).to.equal('SIGKILL');
+    expect(fake.ordersByClientId('crash-1')).to.have.length(1);
+    expect(localOrders(path.join(root, 'data')).orders.get('crash-1')?.status).to.equal('intent');
+
+    const second = new TradingProcess(root, port, undefined, liveEnv());
+    running.push(second);
+    await second.ready;
+    await sleep(1000);
+    const orders = await checkAgreement(root, port, second);
+    expect(orders.get('crash-1')!.status).to.equal('filled');
+    expect(orders.get('crash-1')!.fills.length).to.be.greaterThan(0);
+  });
+
+  it('resolves a create whose HTTP response was lost by clientOrderId lookup: never re-sent', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-lost-live-'));
+    roots.push(root);
+    const port = await freePort();
+    fake.faults.next('createOrder', { kind: 'lose-response' });
+    const proc = new TradingProcess(root, port, undefined, liveEnv());
+    running.push(proc);
+    await proc.ready;
+    for (let i = 0; i < 50 && fake.orders.length < 2; i++) await sleep(100);
+    await sleep(500);
+    const creates = fake.requests.filter((r) => r.route === 'createOrder').length;
+    const orders = await checkAgreement(root, port, proc);
+    expect(fake.faults.pending).to.equal(0);
+    expect(creates).to.equal(fake.orders.length);
+    expect([...orders.values()].filter((o) => o.status === 'filled')).to.have.length(2);
+  });
+});

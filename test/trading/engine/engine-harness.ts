@@ -1,0 +1,159 @@
+/**
+ * The real engine parts over real files in a temp dir, for integration tests: PaperExchange (own file, optional
+ * fault injection), trading Store + history Journal (through openTradingStateFiles, lock included), EventLog,
+ * OrderManager and TradingLoop. `restart()` closes everything and opens it again on the same files, as a process
+ * restart would.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
+import { configSchema, type Config } from '../../../src/shared/config/schema';
+import { EventLog } from '../../../src/shared/ipc/event-log';
+import type { TradingEvent } from '../../../src/shared/ipc/protocol';
+import { silentLogger } from '../../../src/shared/logging/logger';
+import { OrderManager, type StateStore } from '../../../src/trading/engine/order-manager';
+import { openTradingStateFiles, type TradingStateFiles } from '../../../src/trading/engine/state-files';
+import { TradingLoop } from '../../../src/trading/engine/trading-loop';
+import type { Exchange } from '../../../src/trading/exchange/exchange';
+import { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import type { PaperFaultOptions } from '../../../src/trading/exchange/paper-faults';
+import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';
+import { SimulatedMarket } from '../../../src/trading/exchange/simulated-market';
+import type { Strategy } from '../../../src/trading/strategy/strategy';
+import { createStrategy } from '../../../src/trading/strategy/create-strategy';
+
+export interface HarnessOptions {
+  config?: Record<string, unknown>;
+  faults?: PaperFaultOptions;
+  /** Wraps the paper exchange (spies, slow or failing calls). */
+  wrapExchange?: (paper: PaperExchange) => Exchange;
+  wrapStore?: (store: StateStore) => StateStore;
+  strategy?: Strategy;
+  unknownConfirmMs?: number;
+  recentFinalKept?: number;
+  rejectCooldownMs?: number;
+  limitOrderTtlTicks?: number;
+  dir?: string;
+}
+
+export function testConfig(overrides: Record<string, unknown> = {}): Config {
+  const base = {
+    app: { botId: 'bot' },
+    trading: { symbols: ['BTC/USDT'], tickIntervalMs: 50, paper: { candleMs: 100 } },
+  };
+  return configSchema.parse(deepMerge(base, overrides));
+}
+
+export class EngineHarness {
+  readonly events: TradingEvent[] = [];
+  private constructor(
+    readonly dir: string,
+    readonly config: Config,
+    readonly paper: PaperExchange,
+    readonly exchange: Exchange,
+    readonly files: TradingStateFiles,
+    readonly eventLog: EventLog,
+    readonly manager: OrderManager,
+    readonly loop: TradingLoop,
+    private readonly opts: HarnessOptions,
+  ) {
+    eventLog.subscribe(0, (e) => this.events.push(e));
+  }
+
+  static async open(opts: HarnessOptions = {}): Promise<EngineHarness> {
+    const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-engine-'));
+    const config = testConfig(opts.config);
+    const logger = silentLogger();
+    const t = config.trading;
+    const paper = await PaperExchange.open({
+      dataDir: dir,
+      feed: new SimulatedPriceFeed(
+        new SimulatedMarket({
+          seed: t.paper.seed,
+          volatility: t.paper.volatility,
+          candleMs: t.paper.candleMs,
+        }),
+        t.symbols,
+      ),
+      settings: t.paper,
+      faults: opts.faults,
+      logger,
+    });
+    const exchange = opts.wrapExchange ? opts.wrapExchange(paper) : paper;
+    const files = await openTradingStateFiles(dir, logger);
+    const eventLog = await EventLog.open(dir, { retention: 1000 });
+    const markets = await exchange.loadMarkets();
+    const manager = new OrderManager({
+      exchange,
+      store: opts.wrapStore ? opts.wrapStore(files.store) : files.store,
+      history: files.history,
+      events: eventLog,
+      markets,
+      botId: config.app.botId,
+      orders: t.orders,
+      clock: systemClock,
+      logger,
+      unknownConfirmMs: opts.unknownConfirmMs ?? 100,
+      recentFinalKept: opts.recentFinalKept,
+    });
+    const loop = new TradingLoop({
+      manager,
+      exchange,
+      strategy: opts.strategy ?? createStrategy(t.strategy),
+      rejectCooldownMs: opts.rejectCooldownMs,
+      limitOrderTtlTicks: opts.limitOrderTtlTicks,
+      config: t,
+      clock: systemClock,
+      logger,
+    });
+    return new EngineHarness(dir, config, paper, exchange, files, eventLog, manager, loop, opts);
+  }
+
+  /** Closes everything and opens the same files again, like a process restart. */
+  async restart(over: Partial<HarnessOptions> = {}): Promise<EngineHarness> {
+    await this.close(false);
+    return EngineHarness.open({ ...this.opts, ...over, dir: this.dir });
+  }
+
+  eventTypes(): string[] {
+    return this.events.map((e) => e.type);
+  }
+
+  /** The paper exchange's own file, as it is on disk. */
+  paperFile(): {
+    orders: Record<string, { clientOrderId?: string; status: string }>;
+    balances: Record<string, { free: number; used: number }>;
+  } {
+    return JSON.parse(fs.readFileSync(path.join(this.dir, 'paper-exchange.json'), 'utf8')).data;
+  }
+
+  stateFile(): { seq: number; orders: Record<string, { status: string }> } {
+    return JSON.parse(fs.readFileSync(path.join(this.dir, 'trading-state.json'), 'utf8')).data;
+  }
+
+  async close(removeDir = true): Promise<void> {
+    await this.loop.stop().catch(() => {});
+    await this.files.close().catch(() => {});
+    await this.eventLog.close().catch(() => {});
+    await this.paper.close().catch(() => {});
+    if (removeDir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      prev &&
+      typeof prev === 'object' &&
+      !Array.isArray(prev)
+        ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { IllegalTransitionError } from '../../../src/shared/errors';
+import type { OrderStatus } from '../../../src/shared/ipc/protocol';
+import type { ExchangeOrder, ExchangeOrderStatus } from '../../../src/trading/exchange/exchange';
+import {
+  addFills,
+  applyExchangeOrder,
+  canTransition,
+  fillsComplete,
+  isFinal,
+  statusFromExchange,
+  transition,
+  type LocalOrder,
+} from '../../../src/trading/engine/order-state';
+
+const intent = (): LocalOrder => ({
+  clientOrderId: 'bot-1',
+  symbol: 'BTC/USDT',
+  side: 'buy',
+  type: 'market',
+  amount: 1,
+  filled: 0,
+  status: 'intent',
+  purpose: 'entry',
+  createdAt: 1,
+  updatedAt: 1,
+  fills: [],
+});
+const remote = (status: ExchangeOrderStatus, filled: number): ExchangeOrder => ({
+  id: 'x1',
+  clientOrderId: 'bot-1',
+  symbol: 'BTC/USDT',
+  side: 'buy',
+  type: 'market',
+  amount: 1,
+  filled,
+  remaining: 1 - filled,
+  status,
+  timestamp: 2,
+});
+const ALL: OrderStatus[] = [
+  'intent',
+  'unknown',
+  'open',
+  'partially_filled',
+  'filled',
+  'cancelled',
+  'rejected',
+  'expired',
+];
+
+describe('order state machine', () => {
+  it('maps exchange statuses to local ones', () => {
+    expect(statusFromExchange({ status: 'open', filled: 0 })).to.equal('open');
+    expect(statusFromExchange({ status: 'open', filled: 0.5 })).to.equal('partially_filled');
+    expect(statusFromExchange({ status: 'closed', filled: 1 })).to.equal('filled');
+    expect(statusFromExchange({ status: 'canceled', filled: 0 })).to.equal('cancelled');
+  });
+
+  it('allows the normal life intent → unknown → open → partially_filled → filled', () => {
+    let o = transition(intent(), 'unknown', 2);
+    o = applyExchangeOrder(o, remote('open', 0), 3);
+    expect(o.status).to.equal('open');
+    expect(o.exchangeOrderId).to.equal('x1');
+    o = applyExchangeOrder(o, remote('open', 0.4), 4);
+    expect(o.status).to.equal('partially_filled');
+    o = applyExchangeOrder(o, remote('closed', 1), 5);
+    expect(o).to.include({ status: 'filled', filled: 1, updatedAt: 5 });
+  });
+
+  it('refuses to leave a final status', () => {
+    for (const final of ALL.filter(isFinal)) {
+      for (const to of ALL.filter((s) => s !== final)) {
+        expect(canTransition(final, to), `${final} → ${to}`).to.equal(false);
+        expect(() => transition({ ...intent(), status: final }, to, 9)).to.throw(IllegalTransitionError);
+      }
+    }
+  });
+
+  it('refuses going back to intent/unknown, and rejected after the order was open', () => {
+    expect(canTransition('open', 'unknown')).to.equal(false);
+    expect(canTransition('open', 'intent')).to.equal(false);
+    expect(canTransition('unknown', 'intent')).to.equal(false);
+    expect(canTransition('open', 'rejected')).to.equal(false);
+    expect(canTransition('partially_filled', 'open')).to.equal(false);
+  });
+
+  it('never lowers the filled amount and never leaves a final status, whatever the exchange says (property)', () => {
+    const update = fc.record({
+      status: fc.constantFrom<ExchangeOrderStatus>('open', 'closed', 'canceled', 'rejected', 'expired'),
+      filled: fc.double({ min: 0, max: 1, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(fc.array(update, { maxLength: 12 }), (updates) => {
+        let o = intent();
+        for (const u of updates) {
+          const before = o;
+          try {
+            o = applyExchangeOrder(o, remote(u.status, u.filled), 10);
+          } catch (err) {
+            if (!(err instanceof IllegalTransitionError)) throw err;
+            if (!(isFinal(before.status) || !canTransition(before.status, statusFromExchange(u))))
+              return false;
+            continue;
+          }
+          if (o.filled < before.filled) return false;
+          if (isFinal(before.status) && o.status !== before.status) return false;
+        }
+        return true;
+      }),
+    );
+  });
+
+  it('adds only fills with new trade ids and knows when all fills are in', () => {
+    const f = {
+      orderId: 'x1',
+      clientOrderId: 'bot-1',
+      symbol: 'BTC/USDT',
+      side: 'buy' as const,
+      price: 1,
+      feeCost: 0,
+      feeCurrency: 'USDT',
+      timestamp: 1,
+    };
+    let o: LocalOrder = { ...intent(), status: 'filled', filled: 1 };
+    expect(fillsComplete(o)).to.equal(false);
+    const first = addFills(o, [{ ...f, tradeId: 'a', amount: 0.4 }]);
+    o = first.order;
+    const again = addFills(o, [
+      { ...f, tradeId: 'a', amount: 0.4 },
+      { ...f, tradeId: 'b', amount: 0.6 },
+    ]);
+    expect(again.added.map((x) => x.tradeId)).to.deep.equal(['b']);
+    expect(fillsComplete(again.order)).to.equal(true);
+  });
+});

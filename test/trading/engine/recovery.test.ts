@@ -1,0 +1,178 @@
+import { expect } from 'chai';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { EngineHarness } from './engine-harness';
+
+const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
+
+function intent(clientOrderId: string, over: Partial<LocalOrder> = {}): LocalOrder {
+  const at = Date.now() - 5_000;
+  return {
+    clientOrderId,
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'market',
+    amount: 0.001,
+    filled: 0,
+    status: 'intent',
+    purpose: 'entry',
+    createdAt: at,
+    updatedAt: at,
+    sentAt: at,
+    fills: [],
+    ...over,
+  };
+}
+
+describe('startup recovery against the paper exchange (integration)', function () {
+  this.timeout(20_000);
+  let h: EngineHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  async function withIntent(seq: number, order: LocalOrder): Promise<void> {
+    await h!.files.store.commit((d) => {
+      d.seq = seq;
+      d.orders[order.clientOrderId] = order;
+    });
+  }
+
+  it('marks an intent that never reached the exchange rejected (never placed)', async () => {
+    h = await EngineHarness.open();
+    await withIntent(1, intent('bot-1'));
+    h = await h.restart();
+    const summary = await h.loop.recover(LAST_EXIT);
+    expect(summary.resolvedUnknown).to.deep.equal([{ clientOrderId: 'bot-1', found: false }]);
+    expect(summary.changedWhileDown).to.deep.equal([
+      { clientOrderId: 'bot-1', from: 'intent', to: 'rejected' },
+    ]);
+    expect(h.manager.order('bot-1')!.status).to.equal('rejected');
+    expect(Object.values(h.paperFile().orders)).to.have.length(0);
+    const event = h.events.find((e) => e.type === 'recovery');
+    expect(event?.data).to.deep.include({
+      lastExit: LAST_EXIT,
+      resolvedUnknown: [{ clientOrderId: 'bot-1', found: false }],
+    });
+  });
+
+  it("adopts the exchange's answer for an intent whose create reached the exchange before the crash", async () => {
+    h = await EngineHarness.open();
+    await withIntent(1, intent('bot-1'));
+    await h.paper.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.001,
+      clientOrderId: 'bot-1',
+    });
+    h = await h.restart();
+    const summary = await h.loop.recover(LAST_EXIT);
+    expect(summary.resolvedUnknown).to.deep.equal([{ clientOrderId: 'bot-1', found: true }]);
+    expect(summary.newFills).to.equal(1);
+    expect(summary.restoredPositions).to.equal(1);
+    const order = h.manager.order('bot-1')!;
+    expect(order).to.include({ status: 'filled', filled: 0.001 });
+    expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
+  });
+
+  it('fetches the fills of an order acknowledged as filled whose fills were not saved', async () => {
+    h = await EngineHarness.open();
+    const placed = await h.paper.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.002,
+      clientOrderId: 'bot-1',
+    });
+    await withIntent(
+      1,
+      intent('bot-1', { status: 'filled', exchangeOrderId: placed.id, filled: 0.002, amount: 0.002 }),
+    );
+    h = await h.restart();
+    const summary = await h.loop.recover(LAST_EXIT);
+    expect(summary.newFills).to.be.greaterThan(0);
+    expect(summary.changedWhileDown).to.deep.equal([]);
+    expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.002);
+  });
+
+  it('adopts an open order of ours that state does not know, and never reuses its seq', async () => {
+    h = await EngineHarness.open();
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    await h.paper.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: Math.round(price * 0.5),
+      clientOrderId: 'bot-9',
+    });
+    await h.paper.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: Math.round(price * 0.5),
+      clientOrderId: 'someoneelse-1',
+    });
+    h = await h.restart();
+    const summary = await h.loop.recover(LAST_EXIT);
+    expect(summary.adopted).to.deep.equal(['bot-9']);
+    expect(h.manager.order('bot-9')).to.include({ status: 'open', purpose: 'adopted' });
+    expect(h.manager.order('someoneelse-1')).to.equal(undefined);
+    expect(h.stateFile().seq).to.equal(9);
+    h.manager.startAccepting();
+    const next = await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.001,
+      purpose: 'entry',
+    });
+    expect(next.clientOrderId).to.equal('bot-10');
+  });
+
+  it('cancels such an order instead when orders.unknownOnStart is cancel', async () => {
+    h = await EngineHarness.open({ config: { trading: { orders: { unknownOnStart: 'cancel' } } } });
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    await h.paper.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: Math.round(price * 0.5),
+      clientOrderId: 'bot-4',
+    });
+    h = await h.restart();
+    const summary = await h.loop.recover(LAST_EXIT);
+    expect(summary.cancelledUnknown).to.deep.equal(['bot-4']);
+    expect(h.manager.order('bot-4')!.status).to.equal('cancelled');
+    expect(Object.values(h.paperFile().orders).find((o) => o.clientOrderId === 'bot-4')!.status).to.equal(
+      'canceled',
+    );
+  });
+
+  it('applies what happened to an open order while trading was down', async () => {
+    h = await EngineHarness.open();
+    h.manager.startAccepting();
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: Math.round(price * 0.5),
+      purpose: 'entry',
+    });
+    expect(h.manager.order('bot-1')!.status).to.equal('open');
+    const exchangeId = h.manager.order('bot-1')!.exchangeOrderId!;
+    // cancelled on the exchange while the bot is down
+    await h.paper.cancelOrder(exchangeId, 'BTC/USDT');
+    h = await h.restart();
+    const summary = await h.loop.recover({ kind: 'killed' });
+    expect(summary.changedWhileDown).to.deep.equal([
+      { clientOrderId: 'bot-1', from: 'open', to: 'cancelled' },
+    ]);
+    expect(h.eventTypes()).to.include('order.cancelled');
+  });
+});

@@ -1,0 +1,136 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import type { Market } from '../../../src/trading/exchange/exchange';
+import {
+  checkStopLossTakeProfit,
+  entryBlocker,
+  evaluateRisk,
+  floorToStep,
+  initialRiskState,
+  isOpenPosition,
+  resetAfterResume,
+  sizeExit,
+  sizeOrder,
+  type RiskConfig,
+} from '../../../src/trading/engine/risk';
+
+const btc: Market = {
+  symbol: 'BTC/USDT',
+  base: 'BTC',
+  quote: 'USDT',
+  amountStep: 0.00001,
+  priceStep: 0.01,
+  minAmount: 0.00001,
+  minNotional: 5,
+};
+const risk: RiskConfig = {
+  stakePerTrade: 100,
+  maxOpenPositions: 2,
+  stopLossPct: 2,
+  takeProfitPct: 3,
+  maxDrawdownPct: 20,
+  maxDailyLossPct: 10,
+};
+const DAY1 = Date.UTC(2026, 0, 1, 12);
+const DAY2 = Date.UTC(2026, 0, 2, 0, 0, 1);
+
+describe('risk: sizing', () => {
+  it('floors to the step without float noise', () => {
+    expect(floorToStep(0.3, 0.1)).to.equal(0.3);
+    expect(floorToStep(0.29999, 0.1)).to.equal(0.2);
+    expect(floorToStep(1.23456789, 0.001)).to.equal(1.234);
+  });
+
+  it('turns the quote stake into a base amount floored to the amount step', () => {
+    const size = sizeOrder(100, 60_000, btc);
+    expect(size).to.deep.equal({ ok: true, amount: 0.00166, notional: 0.00166 * 60_000 });
+  });
+
+  it('never spends more than the stake (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 5, max: 1e5, noNaN: true }),
+        fc.double({ min: 1, max: 1e5, noNaN: true }),
+        (stake, price) => {
+          const size = sizeOrder(stake, price, btc);
+          if (!size.ok) return true;
+          return size.amount * price <= stake * (1 + 1e-9) && size.amount >= btc.minAmount;
+        },
+      ),
+    );
+  });
+
+  it('refuses an order below the minimum notional or minimum amount', () => {
+    const small = sizeOrder(4, 60_000, btc);
+    expect(small.ok).to.equal(false);
+    expect(!small.ok && small.reason).to.match(/below the minimum 5/);
+    expect(sizeOrder(0.0001, 60_000, { ...btc, minNotional: 0 }).ok).to.equal(false);
+    expect(sizeOrder(100, 0, btc).ok).to.equal(false);
+  });
+
+  it('sizes an exit to the sellable part of the position', () => {
+    expect(sizeExit(0.0016649, 60_000, btc)).to.include({ ok: true, amount: 0.00166 });
+    expect(sizeExit(0.000009, 60_000, btc).ok).to.equal(false);
+    expect(isOpenPosition(0.000009, btc)).to.equal(false);
+    expect(isOpenPosition(0.00166, btc)).to.equal(true);
+  });
+});
+
+describe('risk: positions, stop-loss, take-profit', () => {
+  it('blocks entries at max open positions', () => {
+    expect(entryBlocker(1, risk)).to.equal(null);
+    expect(entryBlocker(2, risk)).to.match(/max open positions/);
+  });
+
+  it('triggers stop-loss at -2 % and take-profit at +3 % from the average entry', () => {
+    expect(checkStopLossTakeProfit(100, 98.01, risk)).to.equal(null);
+    expect(checkStopLossTakeProfit(100, 98, risk)?.kind).to.equal('stop-loss');
+    expect(checkStopLossTakeProfit(100, 102.99, risk)).to.equal(null);
+    expect(checkStopLossTakeProfit(100, 103, risk)?.kind).to.equal('take-profit');
+  });
+
+  it('treats 0 percent as disabled', () => {
+    const off = { ...risk, stopLossPct: 0, takeProfitPct: 0 };
+    expect(checkStopLossTakeProfit(100, 1, off)).to.equal(null);
+    expect(checkStopLossTakeProfit(100, 1000, off)).to.equal(null);
+  });
+});
+
+describe('risk: kill switch', () => {
+  it('tracks the equity peak and fires at the max drawdown', () => {
+    let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY1, risk);
+    u = evaluateRisk(u.state, 12_000, 0, DAY1, risk);
+    expect(u.state.equityPeak).to.equal(12_000);
+    u = evaluateRisk(u.state, 9_601, 0, DAY1, risk);
+    expect(u.triggered).to.equal(undefined);
+    u = evaluateRisk(u.state, 9_600, 0, DAY1, risk);
+    expect(u.triggered?.kind).to.equal('max-drawdown');
+    expect(u.state.killSwitch?.reason).to.match(/20\.00% below its peak 12000/);
+    // stays on and does not fire twice
+    const again = evaluateRisk(u.state, 9_000, 0, DAY1, risk);
+    expect(again.triggered).to.equal(undefined);
+    expect(again.state.killSwitch?.kind).to.equal('max-drawdown');
+  });
+
+  it('fires on the realized loss of the UTC day and clears when the next day begins', () => {
+    let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY1, risk);
+    expect(u.state.dayStartEquity).to.equal(10_000);
+    u = evaluateRisk(u.state, 9_100, -999, DAY1, risk);
+    expect(u.triggered).to.equal(undefined);
+    u = evaluateRisk(u.state, 9_000, -1_000, DAY1, risk);
+    expect(u.triggered?.kind).to.equal('daily-loss');
+    u = evaluateRisk(u.state, 9_000, 0, DAY2, risk);
+    expect(u.cleared?.kind).to.equal('daily-loss');
+    expect(u.state.killSwitch).to.equal(null);
+    expect(u.state.dayStartEquity).to.equal(9_000);
+  });
+
+  it('after an operator resume, measures drawdown from the current equity and lets the day continue', () => {
+    let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY1, risk);
+    u = evaluateRisk(u.state, 9_000, -1_000, DAY1, risk);
+    expect(u.triggered?.kind).to.equal('daily-loss');
+    const resumed = resetAfterResume(u.state, 9_000, DAY1);
+    expect(evaluateRisk(resumed, 9_000, -1_000, DAY1, risk).triggered).to.equal(undefined);
+    expect(evaluateRisk(resumed, 7_200, 0, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
+  });
+});

@@ -1,0 +1,354 @@
+import { expect } from 'chai';
+import {
+  AuthenticationError,
+  InsufficientFundsError,
+  InvalidOrderError,
+  NetworkError,
+  OperationalError,
+} from '../../../src/shared/errors';
+import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
+import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import { closedCandles } from '../../../src/trading/engine/trading-loop';
+import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
+import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
+import { EngineHarness } from './engine-harness';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class ScriptedStrategy implements Strategy {
+  readonly name = 'scripted';
+  readonly minCandles = 2;
+  next: Signal | Error = HOLD;
+  evaluate(): Signal {
+    if (this.next instanceof Error) throw this.next;
+    return this.next;
+  }
+}
+
+/** Delegates to the paper exchange, with per-method overrides. */
+function override(
+  paper: PaperExchange,
+  methods: Partial<Record<keyof Exchange, (...args: never[]) => unknown>>,
+): Exchange {
+  return new Proxy(paper, {
+    get(target, prop, receiver) {
+      const own = methods[prop as keyof Exchange];
+      if (own) return own;
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as Exchange;
+}
+
+const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
+const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
+const NO_SLTP = { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } };
+
+describe('TradingLoop against the paper exchange (integration)', function () {
+  this.timeout(20_000);
+  let h: EngineHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  async function started(
+    opts: Parameters<typeof EngineHarness.open>[0] = {},
+  ): Promise<{ h: EngineHarness; strategy: ScriptedStrategy }> {
+    const strategy = new ScriptedStrategy();
+    h = await EngineHarness.open({ config: NO_SLTP, strategy: new SafeStrategy(strategy), ...opts });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    return { h, strategy };
+  }
+
+  it('refuses to place an order before recovery has finished', async () => {
+    h = await EngineHarness.open();
+    try {
+      await h.manager.place({
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'market',
+        amount: 0.001,
+        purpose: 'entry',
+      });
+      expect.fail('should refuse');
+    } catch (err) {
+      expect(err).to.be.instanceOf(OperationalError);
+      expect((err as Error).message).to.match(/recovery has not finished/);
+    }
+    expect(Object.keys(h.paperFile().orders)).to.have.length(0);
+  });
+
+  it('enters on a signal and exits on the next, and positions follow the fills', async () => {
+    const { h, strategy } = await started();
+    strategy.next = ENTER;
+    await h.loop.tick();
+    expect(h.manager.order('bot-1')).to.include({ status: 'filled', side: 'buy', purpose: 'entry' });
+    const amount = h.manager.openPositions()[0].amount;
+    expect(amount).to.equal(h.paperFile().balances.BTC.free);
+    // the 100 USDT stake, floored to the amount step (slippage may add a few cents)
+    const spent = h.manager.order('bot-1')!.fills.reduce((s, f) => s + f.amount * f.price, 0);
+    expect(spent).to.be.within(95, 100.1);
+    strategy.next = EXIT;
+    await sleep(120); // a new candle closes
+    await h.loop.tick();
+    expect(h.manager.order('bot-2')).to.include({ status: 'filled', side: 'sell', purpose: 'exit' });
+    expect(h.manager.openPositions()).to.have.length(0);
+    expect(h.eventTypes()).to.include.members(['position.opened', 'position.closed']);
+    const closed = h.events.find((e) => e.type === 'position.closed')!;
+    expect(closed.data.realizedPnl).to.be.a('number');
+  });
+
+  it('ignores entry signals while paused but keeps the loop running', async () => {
+    const { h, strategy } = await started();
+    await h.loop.pauseEntries('operator says stop', 'operator');
+    expect(h.loop.loopState).to.equal('paused');
+    strategy.next = ENTER;
+    await h.loop.tick();
+    expect(h.manager.hotOrders()).to.have.length(0);
+    await h.loop.resumeEntries('operator');
+    await sleep(120);
+    await h.loop.tick();
+    expect(h.manager.hotOrders()).to.have.length(1);
+    expect(h.eventTypes()).to.include.members(['trading.paused', 'trading.resumed']);
+  });
+
+  it('pauses entries with an event on an operational error, without crashing', async () => {
+    const { h } = await started({
+      wrapExchange: (paper) =>
+        override(paper, {
+          fetchBalance: () =>
+            Promise.reject(new AuthenticationError('invalid API key', { exchange: 'paper' })),
+        }),
+    });
+    await h.loop.tick();
+    expect(h.loop.loopState).to.equal('paused');
+    expect(h.loop.pause).to.include({ by: 'operational' });
+    expect(h.loop.pause!.reason).to.match(/invalid API key/);
+    expect(h.eventTypes()).to.include('trading.paused');
+  });
+
+  it('raises exchange.unreachable once the outage outlasts the threshold, and exchange.recovered after', async () => {
+    let down = true;
+    const { h } = await started({
+      config: { ...NO_SLTP, trading: { ...NO_SLTP.trading, unreachableAlertMs: 30 } },
+      wrapExchange: (paper) =>
+        override(paper, {
+          fetchCandles: ((symbol: string, tf: string, limit: number) =>
+            down
+              ? Promise.reject(new NetworkError('ECONNRESET'))
+              : paper.fetchCandles(symbol, tf, limit)) as never,
+        }),
+    });
+    await h.loop.tick();
+    expect(h.eventTypes()).to.not.include('exchange.unreachable');
+    expect(h.loop.snapshot().exchangeReachable).to.equal(false);
+    await sleep(40);
+    await h.loop.tick();
+    await h.loop.tick();
+    expect(h.eventTypes().filter((t) => t === 'exchange.unreachable')).to.have.length(1);
+    down = false;
+    await h.loop.tick();
+    await sleep(10);
+    expect(h.eventTypes()).to.include('exchange.recovered');
+    expect(h.loop.snapshot().exchangeReachable).to.equal(true);
+  });
+
+  it('does not re-send an order the exchange refused until the cooldown has passed', async () => {
+    let creates = 0;
+    const { h, strategy } = await started({
+      rejectCooldownMs: 300,
+      wrapExchange: (paper) =>
+        override(paper, {
+          createOrder: (() => {
+            creates++;
+            return Promise.reject(new InvalidOrderError('LOT_SIZE', { symbol: 'BTC/USDT' }));
+          }) as never,
+        }),
+    });
+    strategy.next = ENTER;
+    await h.loop.tick();
+    expect(h.manager.order('bot-1')).to.include({ status: 'rejected', refused: true });
+    for (let i = 0; i < 3; i++) {
+      await sleep(60);
+      await h.loop.tick();
+    }
+    expect(creates).to.equal(1);
+    await sleep(300);
+    await h.loop.tick();
+    expect(creates).to.equal(2);
+    expect(h.eventTypes().filter((t) => t === 'order.rejected')).to.have.length(2);
+  });
+
+  it('pauses entries when the exchange refuses an order for insufficient funds', async () => {
+    const { h, strategy } = await started({
+      wrapExchange: (paper) =>
+        override(paper, {
+          createOrder: (() => Promise.reject(new InsufficientFundsError('balance too low', {}))) as never,
+        }),
+    });
+    strategy.next = ENTER;
+    await h.loop.tick();
+    expect(h.manager.order('bot-1')!.status).to.equal('rejected');
+    expect(h.loop.pause).to.include({ by: 'operational' });
+    expect(h.eventTypes()).to.include.members(['order.rejected', 'trading.paused']);
+  });
+
+  it('skips a symbol whose strategy throws and keeps running', async () => {
+    const { h, strategy } = await started();
+    strategy.next = new TypeError('division by zero');
+    await h.loop.tick();
+    expect(h.loop.loopState).to.equal('running');
+    expect(h.manager.hotOrders()).to.have.length(0);
+  });
+
+  it('lets an unknown error out of the tick (the process exits 1)', async () => {
+    const { h } = await started({
+      wrapExchange: (paper) => override(paper, { fetchCandles: () => Promise.reject(new TypeError('bug')) }),
+    });
+    try {
+      await h.loop.tick();
+      expect.fail('should throw');
+    } catch (err) {
+      expect(err).to.be.instanceOf(TypeError);
+    }
+  });
+
+  it('fires the drawdown kill switch: entries paused, risk.triggered, cleared by an operator resume', async () => {
+    const { h, strategy } = await started();
+    await h.files.store.commit((d) => {
+      d.risk.equityPeak = 20_000;
+    });
+    strategy.next = ENTER;
+    await h.loop.tick();
+    expect(h.manager.hotOrders()).to.have.length(0);
+    expect(h.loop.pause).to.include({ by: 'risk' });
+    expect(h.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
+    const triggered = h.events.find((e) => e.type === 'risk.triggered')!;
+    expect(triggered.data).to.include({ rule: 'max-drawdown' });
+    await h.loop.resumeEntries('operator');
+    await sleep(120);
+    await h.loop.tick();
+    expect(h.loop.pause).to.equal(null);
+    expect(h.manager.hotOrders()).to.have.length(1);
+  });
+
+  it('sells a position at market when the stop-loss or take-profit is hit', async () => {
+    const { h, strategy } = await started({
+      config: { trading: { risk: { stopLossPct: 0.001, takeProfitPct: 0.001 } } },
+    });
+    strategy.next = ENTER;
+    await h.loop.tick();
+    strategy.next = HOLD;
+    for (let i = 0; i < 20 && h.manager.openPositions().length > 0; i++) {
+      await sleep(60);
+      await h.loop.tick();
+    }
+    const exit = h.manager.order('bot-2')!;
+    expect(['stop-loss', 'take-profit']).to.include(exit.purpose);
+    expect(exit).to.include({ side: 'sell', type: 'market', status: 'filled' });
+    expect(h.events.find((e) => e.type === 'risk.triggered')!.data.rule).to.equal(exit.purpose);
+  });
+
+  it('cancels a limit order that has not filled after its time to live, and every open order on request', async () => {
+    const { h } = await started({ limitOrderTtlTicks: 2 });
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    const far = {
+      symbol: 'BTC/USDT',
+      side: 'buy' as const,
+      type: 'limit' as const,
+      amount: 0.001,
+      purpose: 'entry' as const,
+    };
+    await h.manager.place({ ...far, price: Math.round(price / 2) });
+    await h.loop.tick();
+    expect(h.manager.order('bot-1')!.status).to.equal('open');
+    await sleep(150);
+    await h.loop.tick();
+    expect(h.manager.order('bot-1')!.status).to.equal('cancelled');
+    expect(h.eventTypes()).to.include('order.cancelled');
+    await h.manager.place({ ...far, symbol: 'BTC/USDT', price: Math.round(price / 3) });
+    expect(await h.loop.cancelOpenOrders()).to.deep.equal(['bot-2']);
+    expect(Object.values(h.paperFile().orders).every((o) => o.status === 'canceled')).to.equal(true);
+  });
+
+  it('follows a large limit order through partial fills: events, fills and position agree with the exchange', async () => {
+    // worth ~14 000 USDT against the 5 000 partial-fill cap: filled in slices, one per candle
+    const { h } = await started({
+      config: {
+        ...NO_SLTP,
+        trading: { ...NO_SLTP.trading, paper: { candleMs: 100, startingBalances: { USDT: 100_000 } } },
+      },
+    });
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    const order = await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.2,
+      price: Math.round(price * 1.2),
+      purpose: 'entry',
+    });
+    expect(order.status).to.be.oneOf(['open', 'partially_filled']);
+    for (let i = 0; i < 40 && h.manager.order('bot-1')!.status !== 'filled'; i++) {
+      await sleep(60);
+      await h.manager.refresh('bot-1');
+    }
+    const done = h.manager.order('bot-1')!;
+    expect(done.status).to.equal('filled');
+    expect(done.fills.length).to.be.greaterThan(1);
+    expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(0.2, 1e-12);
+    expect(h.eventTypes()).to.include('order.partially_filled');
+    expect(h.eventTypes().filter((t) => t === 'position.opened')).to.have.length(1);
+    expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
+  });
+
+  it('on stop, refuses new orders and waits for the create in flight to finish', async () => {
+    let paperRef: PaperExchange | undefined;
+    const { h } = await started({
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return override(paper, {
+          createOrder: (async (req: never) => {
+            await sleep(200);
+            return paperRef!.createOrder(req);
+          }) as never,
+        });
+      },
+    });
+    const placing = h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.001,
+      purpose: 'entry',
+    });
+    await sleep(20);
+    await h.loop.stop();
+    expect(h.loop.loopState).to.equal('stopping');
+    expect(h.manager.order('bot-1')!.status).to.equal('filled');
+    expect(h.stateFile().orders['bot-1'].status).to.equal('filled');
+    await placing;
+    try {
+      await h.manager.place({
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'market',
+        amount: 0.001,
+        purpose: 'entry',
+      });
+      expect.fail('should refuse');
+    } catch (err) {
+      expect((err as Error).message).to.match(/stopping/);
+    }
+  });
+});
+
+describe('closedCandles', () => {
+  const c = (t: number): Candle => [t, 1, 1, 1, 1, 1];
+  it('drops the newest candle while its period is still running', () => {
+    expect(closedCandles([c(0), c(100), c(200)], 250)).to.have.length(2);
+    expect(closedCandles([c(0), c(100), c(200)], 300)).to.have.length(3);
+  });
+});
