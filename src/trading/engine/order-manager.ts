@@ -303,7 +303,10 @@ export class OrderManager {
 
   private async onCreateFailed(clientOrderId: string, err: unknown): Promise<LocalOrder> {
     const order = this.mustGet(clientOrderId);
-    if (err instanceof InvalidOrderError || err instanceof OperationalError) {
+    // A duplicate clientOrderId means the exchange HAS this order (an earlier create got through): it is not a
+    // refusal, so it falls through to the UNKNOWN path and is resolved by lookup like a lost response.
+    const duplicate = err instanceof InvalidOrderError && err.context.duplicate === true;
+    if (!duplicate && (err instanceof InvalidOrderError || err instanceof OperationalError)) {
       // the exchange answered and refused: the order is final, it was never placed
       await this.commitOrder(
         transition(order, 'rejected', this.clock.now(), { error: errorMessage(err), refused: true }),

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PersistenceError } from '../../../src/shared/errors';
+import { InvalidOrderError, PersistenceError } from '../../../src/shared/errors';
 import type { StateStore } from '../../../src/trading/engine/order-manager';
 import type { CreateOrderRequest, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
@@ -76,6 +76,22 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(order.status).to.equal('filled');
     expect(paperOrdersFor(h, 'bot-1')).to.have.length(1);
     expect(h.paper.faults!.fired).to.deep.equal([{ operation: 'createOrder', kind: 'lose-response' }]);
+    expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+  });
+
+  it('treats a duplicate-clientOrderId refusal as an order that exists and resolves it by lookup', async () => {
+    h = await EngineHarness.open({
+      wrapExchange: (paper) =>
+        withCreate(paper, async (req) => {
+          // the create got through, but the answer we see is the exchange refusing a duplicate id
+          await paper.createOrder(req);
+          throw new InvalidOrderError('duplicate clientOrderId', { duplicate: true, clientOrderId: req.clientOrderId });
+        }),
+    });
+    h.manager.startAccepting();
+    const order = await h.manager.place(buy);
+    expect(order.status).to.equal('filled');
+    expect(paperOrdersFor(h, 'bot-1')).to.have.length(1);
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
   });
 
