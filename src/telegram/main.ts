@@ -1,0 +1,213 @@
+/**
+ * Composition root of the telegram daemon: remote control and notifications. Wires real implementations
+ * only; the logic lives in notify/ (durable outbox), supervisor/ (PM2 bus → alerts, hang, link, trading events)
+ * and bot/ (commands). Stays useful while trading is down: alerts come from PM2, commands answer from PM2.
+ *
+ * Start order: stores → outbox (+ sender: Telegram, or log-only without a token/chat) → telegram's own start
+ * report → TCP client to trading (reconnects in the background) → PM2 bus + re-sync → hang watch → bot.
+ * Shutdown (reverse): bot → hang watch → TCP client → bus listener → event relay → PM2 → outbox → stores.
+ */
+import { Store } from '../shared/persistence/store';
+import { IpcClient } from '../shared/ipc/client';
+import { loadOrCreateIpcToken } from '../shared/ipc/token';
+import { errorMessage } from '../shared/errors';
+import { runService } from '../shared/lifecycle/service';
+import { Pm2Client } from '../ops/pm2-client';
+import type { LinkView } from '../ops/status-report';
+import { createBot } from './bot/bot';
+import { TelegramSender } from './bot/telegram-sender';
+import { LogSender } from './notify/log-sender';
+import type { MessageSender } from './notify/notification';
+import { OUTBOX_STORE_NAME, OUTBOX_STORE_VERSION, Outbox, validateOutboxState } from './notify/outbox';
+import { emptyOutboxState, type OutboxState } from './notify/outbox-queue';
+import { BusListener } from './supervisor/bus-listener';
+import { HangWatch } from './supervisor/hang-watch';
+import { LinkWatch } from './supervisor/link-watch';
+import { selfStartAlerts } from './supervisor/resync';
+import { requestSelfRestartMarker, takeSelfRestartMarker } from './supervisor/self-restart-marker';
+import {
+  SUPERVISOR_STORE_NAME,
+  SUPERVISOR_STORE_VERSION,
+  emptySupervisorState,
+  validateSupervisorState,
+  type SupervisorState,
+} from './supervisor/supervisor-state';
+import { TradingEventRelay } from './supervisor/trading-event-relay';
+
+const SELF = 'telegram';
+const TRADING = 'trading';
+
+void runService(SELF, async (ctx) => {
+  const { config, secrets, logger, dataDir, shutdown } = ctx;
+  const log = logger.child({ module: 'main' });
+
+  // The service lock of runService already guarantees one telegram per data dir, so these stores have one writer.
+  // A corrupt outbox/supervisor file must not keep the operator's alert channel down: start empty and say so.
+  const outboxStore = await Store.open<OutboxState>({
+    dir: dataDir,
+    name: OUTBOX_STORE_NAME,
+    version: OUTBOX_STORE_VERSION,
+    defaults: emptyOutboxState,
+    validate: validateOutboxState,
+    onCorrupt: 'start-empty',
+    logger,
+  });
+  shutdown.addStore(outboxStore);
+  const supervisorStore = await Store.open<SupervisorState>({
+    dir: dataDir,
+    name: SUPERVISOR_STORE_NAME,
+    version: SUPERVISOR_STORE_VERSION,
+    defaults: emptySupervisorState,
+    validate: validateSupervisorState,
+    onCorrupt: 'start-empty',
+    logger,
+  });
+  shutdown.addStore(supervisorStore);
+
+  const token = secrets.telegramBotToken;
+  const chatId = config.telegram.chatId;
+  let sender: MessageSender;
+  if (token && chatId) {
+    sender = new TelegramSender({ token, apiRoot: config.telegram.apiRoot });
+    log.info(`📨 alerts go to Telegram chat ${chatId}`);
+  } else {
+    sender = new LogSender(logger);
+    log.warn(
+      token
+        ? '⚠️ TELEGRAM_CHAT_ID is not set: alerts are written to this log only (commands still work for allowed chats)'
+        : '⚠️ TELEGRAM_BOT_TOKEN is not set: LOG-ONLY MODE — no Telegram bot runs; every alert is written to this log',
+    );
+  }
+  const outbox = new Outbox({
+    store: outboxStore,
+    sender,
+    settings: config.outbox,
+    defaultChatId: chatId ?? 'log',
+    logger,
+  });
+  outbox.start();
+  shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });
+
+  for (const [label, store] of [
+    ['outbox', outboxStore],
+    ['supervisor', supervisorStore],
+  ] as const) {
+    if (store.openReport.startedEmpty || store.openReport.quarantined.length) {
+      await outbox.notify({
+        key: `state-lost:${label}`,
+        priority: 'high',
+        text: `⚠️ telegram's ${label} state file was corrupt and was set aside (${store.openReport.quarantined.length} file(s) quarantined); queued alerts or the event cursor may be lost`,
+      });
+    }
+  }
+
+  // Telegram's own start: a requested restart confirmed, an unclean end reported.
+  const marker = await takeSelfRestartMarker(dataDir);
+  for (const alert of selfStartAlerts(SELF, ctx.lastExit, marker, Date.now())) await outbox.notify(alert);
+
+  const pm2 = new Pm2Client();
+  const listener = new BusListener({
+    pm2,
+    notifier: outbox,
+    store: supervisorStore,
+    dataDir,
+    settings: config.supervisor,
+    logger,
+    self: SELF,
+    trading: TRADING,
+  });
+  const relay = new TradingEventRelay({
+    notifier: outbox,
+    store: supervisorStore,
+    settings: config.telegram.notifications,
+    logger,
+    offerRecovery: (ev) => listener.offerRecovery(ev),
+  });
+
+  const ipcToken = await loadOrCreateIpcToken(dataDir, secrets.ipcToken, logger);
+  ctx.redactor.add(ipcToken);
+  const ipc = new IpcClient({
+    host: config.ipc.host,
+    port: config.ipc.port,
+    token: ipcToken,
+    client: SELF,
+    requestTimeoutMs: config.ipc.requestTimeoutMs,
+    heartbeatMs: config.ipc.heartbeatMs,
+    logger,
+    cursor: relay.cursor(),
+  });
+  relay.attach(ipc);
+  const link: LinkView = { up: false, reason: 'not connected yet', since: Date.now() };
+  ipc.on('link', (change: { up: boolean; reason?: string }) => {
+    link.up = change.up;
+    link.since = Date.now();
+    if (change.up) delete link.reason;
+    else if (change.reason) link.reason = change.reason;
+  });
+  const linkWatch = new LinkWatch({
+    notifier: outbox,
+    tradingStatus: () => listener.statusOf(TRADING),
+    lastLifecycleAt: () => listener.lastLifecycleAt(TRADING),
+    logger,
+  });
+  linkWatch.attach(ipc);
+  // Trading may be down: the client keeps re-dialing in the background; telegram works without it.
+  ipc
+    .connect()
+    .catch((err: unknown) =>
+      log.warn(`trading is not reachable yet (${errorMessage(err)}); retrying in the background`),
+    );
+
+  await listener.start();
+
+  const hang = new HangWatch({
+    ping: () => ipc.call('ping', {}),
+    status: () => listener.statusOf(TRADING),
+    restart: () => pm2.restart(TRADING),
+    markHangRestart: () => listener.markHangRestart(TRADING),
+    notifier: outbox,
+    hangTimeoutMs: config.supervisor.hangTimeoutMs,
+    action: config.supervisor.hangAction,
+    intervalMs: config.ipc.heartbeatMs,
+    logger,
+  });
+  hang.start();
+
+  if (token) {
+    const bot = createBot({
+      token,
+      apiRoot: config.telegram.apiRoot,
+      config,
+      logger,
+      pm2,
+      tradingClient: ipc,
+      notifier: outbox,
+      dataDir,
+      logDir: ctx.logDir,
+      redactor: ctx.redactor,
+      linkState: () => ({ ...link }),
+      lastExit: ctx.lastExit,
+      beforeSelfRestart: (req) => requestSelfRestartMarker(dataDir, req),
+      onFatal: (code, reason) => void shutdown.shutdown(reason, code),
+      self: SELF,
+    });
+    await bot.start();
+    shutdown.addStep('stop the Telegram bot', () => bot.stop(), { order: 10, timeoutMs: 2_000 });
+  }
+
+  shutdown.addStep('stop the hang watch', () => hang.close(), { order: 15, timeoutMs: 1_000 });
+  shutdown.addStep(
+    'close the TCP link to trading',
+    async () => {
+      linkWatch.close();
+      await ipc.close();
+    },
+    { order: 20, timeoutMs: 1_000 },
+  );
+  shutdown.addStep('stop the PM2 bus listener', () => listener.close(), { order: 25, timeoutMs: 1_000 });
+  shutdown.addStep('drain trading events into the outbox', () => relay.close(), {
+    order: 30,
+    timeoutMs: 1_000,
+  });
+  shutdown.addStep('disconnect from PM2', () => pm2.disconnect(), { order: 35, timeoutMs: 1_000 });
+});

@@ -1,0 +1,294 @@
+/**
+ * The durable outbox: the one `Notifier` of the telegram daemon. `notify()` commits the notification to the
+ * outbox store (`<dataDir>/telegram-outbox.json`) and returns; a single sender loop delivers entries in
+ * priority order within Telegram's flood limits and removes an entry only after Telegram accepted it. So a
+ * crash or a Bot API outage loses nothing (a crash between "accepted" and "removed" may send one message twice:
+ * at-least-once is the honest promise without an idempotency key on Telegram's side).
+ *
+ * Failure policy (the class of the sender's error decides, see errors.ts):
+ *  - TemporaryError (429, 5xx, network): keep the entry, pause all sending for max(retry_after, backoff) —
+ *    the backoff is `retryDelayMs` of shared/retry.ts, the one retry policy.
+ *  - AuthenticationError / PermissionDeniedError (401/403: token or chat problem, not this message's fault):
+ *    keep everything, pause a minute, log.
+ *  - any other OperationalError (400: a message Telegram will never take): drop it, log it whole.
+ */
+import { systemClock, type Clock } from '../../shared/clock';
+import {
+  AuthenticationError,
+  NetworkError,
+  PermissionDeniedError,
+  errorMessage,
+  isOperational,
+  isTemporary,
+} from '../../shared/errors';
+import type { Logger } from '../../shared/logging/logger';
+import { retryDelayMs } from '../../shared/retry';
+import type { MessageSender, Notification, NotificationInput, Notifier } from './notification';
+import {
+  admit,
+  emptyOutboxState,
+  renderEntry,
+  sendOrder,
+  type OutboxEntry,
+  type OutboxState,
+} from './outbox-queue';
+import { SendThrottle } from './send-throttle';
+
+/** The part of `Store<OutboxState>` the outbox needs (a real Store in production, anything durable in tests). */
+export interface OutboxStore {
+  readonly data: OutboxState;
+  commit(mutate?: (d: OutboxState) => void): Promise<void>;
+}
+
+export interface OutboxSettings {
+  maxSize: number;
+  perChatIntervalMs: number;
+  globalPerSecond: number;
+  coalesceWindowMs: number;
+}
+
+export interface OutboxOptions {
+  store: OutboxStore;
+  sender: MessageSender;
+  settings: OutboxSettings;
+  /** Chat of notifications that name none (TELEGRAM_CHAT_ID). */
+  defaultChatId: string;
+  logger: Logger;
+  clock?: Clock;
+  random?: () => number;
+  /** First backoff step after a network/5xx failure (default 1000 ms), doubling up to maxBackoffMs. */
+  baseBackoffMs?: number;
+  /** Longest backoff between attempts while Telegram is unreachable (default 30 s). */
+  maxBackoffMs?: number;
+  /** Pause after a 401/403 (default 60 s). */
+  operationalPauseMs?: number;
+  /**
+   * A send with no answer after this long counts as a network failure (default 30 s): a black-holed connection
+   * must not stall the queue for the OS's TCP timeout. Its outcome is unknown, so the retry may duplicate it.
+   */
+  sendTimeoutMs?: number;
+}
+
+export const OUTBOX_STORE_NAME = 'telegram-outbox';
+export const OUTBOX_STORE_VERSION = 1;
+
+/** Validates the outbox file when it is opened (a corrupt file is quarantined by the Store). */
+export function validateOutboxState(data: unknown): OutboxState {
+  const d = data as Partial<OutboxState> | null;
+  if (!d || typeof d !== 'object' || !Array.isArray(d.entries) || typeof d.nextId !== 'number') {
+    throw new Error('outbox state must have entries[] and nextId');
+  }
+  for (const e of d.entries) {
+    if (typeof e?.id !== 'number' || typeof e.text !== 'string' || typeof e.chatId !== 'string') {
+      throw new Error('outbox entry without id, text or chatId');
+    }
+  }
+  return { ...emptyOutboxState(), ...d } as OutboxState;
+}
+
+const IDLE_WAIT_MS = 60_000;
+
+export class Outbox implements Notifier {
+  private readonly store: OutboxStore;
+  private readonly sender: MessageSender;
+  private readonly settings: OutboxSettings;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly throttle: SendThrottle;
+  private readonly busy = new Set<number>();
+  private readonly stop = new AbortController();
+  private wakeCtl = new AbortController();
+  private wakePending = false;
+  private loop?: Promise<void>;
+  private failures = 0;
+  private closing?: Promise<void>;
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.store = opts.store;
+    this.sender = opts.sender;
+    this.settings = opts.settings;
+    this.logger = opts.logger.child({ module: 'outbox' });
+    this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? Math.random;
+    this.throttle = new SendThrottle(opts.settings);
+  }
+
+  /** Starts the sender loop (entries left from a previous run go first). */
+  start(): void {
+    if (this.loop) return;
+    const pending = this.store.data.entries.length;
+    if (pending) this.logger.info(`📬 ${pending} notification(s) waiting from before the restart`);
+    this.loop = this.run();
+  }
+
+  async notify(input: NotificationInput): Promise<void> {
+    const n: Notification & { chatId: string } = {
+      ...input,
+      createdAt: input.createdAt ?? this.clock.now(),
+      chatId: input.chatId ?? this.opts.defaultChatId,
+    };
+    let result: ReturnType<typeof admit> | undefined;
+    await this.store.commit((d) => {
+      result = admit(
+        d,
+        n,
+        { maxSize: this.settings.maxSize, coalesceWindowMs: this.settings.coalesceWindowMs },
+        this.busy,
+      );
+    });
+    if (result?.kind === 'added' && result.dropped > 0) {
+      this.logger.warn(
+        `outbox full (${this.settings.maxSize}): dropped ${result.dropped} lowest-priority notification(s)`,
+      );
+    }
+    if (result?.kind !== 'duplicate-event') this.wake();
+  }
+
+  /** Forgets the trading event seqs seen so far (trading's event log was reset: its seqs start again). */
+  async resetEventDedup(): Promise<void> {
+    await this.store.commit((d) => {
+      d.seenEventSeqs = [];
+    });
+  }
+
+  depth(): number {
+    return this.store.data.entries.length;
+  }
+
+  /** Stops the loop after the send in progress (if any); entries stay durable for the next run. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stop.abort();
+      this.wake();
+      await this.loop;
+    })();
+    return this.closing;
+  }
+
+  private wake(): void {
+    this.wakePending = true;
+    this.wakeCtl.abort();
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (this.wakePending || ms <= 0) {
+      this.wakePending = false;
+      return;
+    }
+    this.wakeCtl = new AbortController();
+    try {
+      await this.clock.sleep(ms, AbortSignal.any([this.wakeCtl.signal, this.stop.signal]));
+    } catch {
+      // woken up early: a new notification or close()
+    }
+    this.wakePending = false;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      try {
+        const now = this.clock.now();
+        const next = this.pick(now);
+        if (!next) await this.sleep(IDLE_WAIT_MS);
+        else if (next.at > now) await this.sleep(next.at - now);
+        else await this.sendOne(next.entry);
+      } catch (err) {
+        // The loop must survive anything (a bug here would silence every alert): log and keep going.
+        this.logger.error(`outbox loop error: ${errorMessage(err)}`, { err });
+        await this.sleep(1_000);
+      }
+    }
+  }
+
+  /** The entry to send next and when it may go (per-chat and global limits, pauses). */
+  private pick(now: number): { entry: OutboxEntry; at: number } | undefined {
+    let best: { entry: OutboxEntry; at: number } | undefined;
+    for (const entry of sendOrder(this.store.data.entries)) {
+      if (this.busy.has(entry.id)) continue;
+      const at = this.throttle.nextAllowedAt(entry.chatId, now);
+      if (at <= now) return { entry, at };
+      if (!best || at < best.at) best = { entry, at };
+    }
+    return best;
+  }
+
+  private async sendOne(entry: OutboxEntry): Promise<void> {
+    const dropped = this.store.data.dropped;
+    const text = renderEntry(entry, dropped);
+    this.busy.add(entry.id);
+    this.throttle.record(entry.chatId, this.clock.now());
+    try {
+      await this.sendWithTimeout(entry.chatId, text, entry.silent);
+    } catch (err) {
+      this.busy.delete(entry.id);
+      await this.onSendFailure(entry, err);
+      return;
+    }
+    if (this.failures > 0)
+      this.logger.info(`✅ Telegram reachable again after ${this.failures} failed attempt(s)`);
+    this.failures = 0;
+    try {
+      await this.store.commit((d) => {
+        d.entries = d.entries.filter((e) => e.id !== entry.id);
+        d.dropped = Math.max(0, d.dropped - dropped);
+      });
+    } finally {
+      this.busy.delete(entry.id);
+    }
+  }
+
+  private sendWithTimeout(chatId: string, text: string, silent: boolean): Promise<void> {
+    const timeoutMs = this.opts.sendTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new NetworkError(`Telegram did not answer within ${timeoutMs} ms`, { chatId })),
+        timeoutMs,
+      );
+    });
+    return Promise.race([this.sender.send(chatId, text, { silent }), timeout]).finally(() =>
+      clearTimeout(timer),
+    );
+  }
+
+  private async onSendFailure(entry: OutboxEntry, err: unknown): Promise<void> {
+    const now = this.clock.now();
+    entry.attempts += 1;
+    const notThisMessage = err instanceof AuthenticationError || err instanceof PermissionDeniedError;
+    if (isOperational(err) && !notThisMessage) {
+      this.logger.error(
+        `Telegram refused a notification for good (${errorMessage(err)}); dropped: ${entry.text}`,
+      );
+      await this.store.commit((d) => {
+        d.entries = d.entries.filter((e) => e.id !== entry.id);
+      });
+      return;
+    }
+    if (notThisMessage) {
+      const pauseMs = this.opts.operationalPauseMs ?? 60_000;
+      this.throttle.pause(now + pauseMs);
+      this.logger.error(
+        `Telegram refused to send (${errorMessage(err)}); ${this.depth()} notification(s) kept, retry in ${pauseMs} ms`,
+      );
+      return;
+    }
+    this.failures += 1;
+    const retryAfterMs = isTemporary(err) ? err.retryAfterMs : undefined;
+    const maxDelayMs = Math.max(this.opts.maxBackoffMs ?? 30_000, retryAfterMs ?? 0);
+    const delayMs = retryDelayMs(this.failures, {
+      baseDelayMs: this.opts.baseBackoffMs ?? 1_000,
+      maxDelayMs,
+      factor: 2,
+      random: this.random,
+      retryAfterMs,
+    });
+    this.throttle.pause(now + delayMs);
+    // One warning when the outage starts, then every 10th attempt: not one line per retry.
+    if (this.failures === 1 || this.failures % 10 === 0) {
+      this.logger.warn(
+        `Telegram send failed (${errorMessage(err)}); ${this.depth()} notification(s) kept, attempt ${this.failures}, next in ${delayMs} ms`,
+      );
+    }
+  }
+}

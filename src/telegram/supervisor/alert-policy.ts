@@ -1,0 +1,239 @@
+/**
+ * PM2 process events → operator alerts. Pure: the state of each watched service is plain data passed in and
+ * returned changed; time and the last-run breadcrumb come in as arguments.
+ *
+ * | what PM2 says                                   | alert                                                     |
+ * |-------------------------------------------------|-----------------------------------------------------------|
+ * | exit, not during an operator stop               | 💥 crash (high): exit code, how the run ended, restart #, next delay |
+ * | exit with a stop exit code (78)                 | 🛑 not restarted: configuration error (critical)          |
+ * | restart overlimit                               | 🛑 PM2 gave up restarting (critical)                      |
+ * | online after any of those / a hang restart      | ✅ back online (normal), returned as `online` for the listener to finish (recovery summary) |
+ * | stop (manually)                                 | ⏹ stopped by an operator (normal)                         |
+ */
+import type { LastExit } from '../../shared/ipc/protocol';
+import { escapeHtml, type NotificationInput } from '../notify/notification';
+import { nextRestartDelayMs, type ProcessEvent } from './process-event';
+
+/** Why a service is coming back online. */
+export type OnlineCause = 'crash' | 'hang' | 'overlimit' | 'restart' | 'operator' | 'start';
+
+export interface ServiceWatch {
+  /** An operator stop/restart is in progress (an `exit` with status `stopping` was seen). */
+  operatorAction?: boolean;
+  /** The operator's stop completed (second `exit`, status `stopped`); a following `online` is a restart. */
+  stoppedByOperator?: boolean;
+  /** The next `online` closes this outage. */
+  down?: { cause: OnlineCause; since: number; exitCode?: number };
+  /** `restart overlimit` was reported: the `errored` exit that follows is not a second alert. */
+  overlimitAt?: number;
+}
+
+export type WatchState = Record<string, ServiceWatch>;
+
+export interface OnlineReport {
+  service: string;
+  cause: OnlineCause;
+  /** How long the service was down, when known. */
+  downMs?: number;
+  at: number;
+  restarts: number;
+}
+
+export interface AlertDecision {
+  alerts: NotificationInput[];
+  /** The event was an unplanned exit (counts towards the crash-loop policy). */
+  crashed: boolean;
+  /** The service came online; the listener finishes the message (recovery summary) and sends it. */
+  online?: OnlineReport;
+  /** An operator restart was confirmed by PM2's `restart` event (upgrades a held online report). */
+  operatorRestartConfirmed?: boolean;
+}
+
+/** Exit code 75: another instance holds the state lock (see lifecycle/exit-codes.ts). */
+const LOCK_HELD_EXIT = 75;
+
+export function decide(state: WatchState, ev: ProcessEvent, lastRun?: LastExit): AlertDecision {
+  const watch = (state[ev.name] ??= {});
+  const name = escapeHtml(ev.name);
+  const none: AlertDecision = { alerts: [], crashed: false };
+
+  switch (ev.event) {
+    case 'exit': {
+      if (ev.status === 'stopping') {
+        watch.operatorAction = true;
+        return none;
+      }
+      if (watch.operatorAction && ev.status === 'stopped') {
+        // second packet of an operator stop; a crash after this (e.g. during the restart) is a crash again
+        watch.operatorAction = false;
+        watch.stoppedByOperator = true;
+        return none;
+      }
+      if (ev.status === 'errored' && watch.overlimitAt !== undefined) return { alerts: [], crashed: true };
+      watch.down = {
+        cause: 'crash',
+        since: ev.at,
+        ...(ev.exitCode !== undefined ? { exitCode: ev.exitCode } : {}),
+      };
+      return { alerts: [crashAlert(ev, lastRun)], crashed: true };
+    }
+    case 'restart overlimit': {
+      watch.overlimitAt = ev.at;
+      watch.down = { cause: 'overlimit', since: watch.down?.since ?? ev.at };
+      return {
+        alerts: [
+          {
+            key: `overlimit:${ev.name}`,
+            priority: 'critical',
+            createdAt: ev.at,
+            text:
+              `🛑 <b>${name} stopped by PM2</b>: ${ev.unstableRestarts || 'too many'} unstable restarts in a row, ` +
+              `PM2 will not restart it again.\nFix the cause, then /restart ${name}.`,
+          },
+        ],
+        crashed: false,
+      };
+    }
+    case 'online': {
+      const cause: OnlineCause =
+        watch.down?.cause ?? (watch.operatorAction || watch.stoppedByOperator ? 'restart' : 'start');
+      const since = watch.down?.since;
+      state[ev.name] = {};
+      return {
+        alerts: [],
+        crashed: false,
+        online: {
+          service: ev.name,
+          cause,
+          at: ev.at,
+          restarts: ev.restarts,
+          ...(since !== undefined ? { downMs: Math.max(0, ev.at - since) } : {}),
+        },
+      };
+    }
+    case 'stop': {
+      if (!ev.manually) return none;
+      state[ev.name] = {};
+      return {
+        alerts: [
+          {
+            key: `stop:${ev.name}`,
+            priority: 'normal',
+            createdAt: ev.at,
+            text: `⏹ <b>${name} stopped by an operator</b>`,
+          },
+        ],
+        crashed: false,
+      };
+    }
+    case 'restart':
+    case 'reload':
+      return ev.manually ? { alerts: [], crashed: false, operatorRestartConfirmed: true } : none;
+    case 'delete':
+      if (!ev.manually) return none;
+      delete state[ev.name];
+      return {
+        alerts: [
+          {
+            key: `delete:${ev.name}`,
+            priority: 'normal',
+            createdAt: ev.at,
+            text: `🗑 <b>${name} removed from PM2</b> by an operator`,
+          },
+        ],
+        crashed: false,
+      };
+    default:
+      return none;
+  }
+}
+
+/** Marks a restart the supervisor itself ordered (hang), so its `online` is reported as recovery from a hang. */
+export function markHangRestart(state: WatchState, service: string, at: number): void {
+  state[service] = { ...(state[service] ?? {}), down: { cause: 'hang', since: at } };
+}
+
+function crashAlert(ev: ProcessEvent, lastRun: LastExit | undefined): NotificationInput {
+  const name = escapeHtml(ev.name);
+  const code = ev.exitCode;
+  const delay = nextRestartDelayMs(ev);
+  const lines: string[] = [];
+  let title = `💥 <b>${name} crashed</b>`;
+  let priority: NotificationInput['priority'] = 'high';
+
+  if (code !== undefined && ev.stopExitCodes.includes(code)) {
+    title = `🛑 <b>${name} exited with code ${code}</b> (configuration error) — PM2 will not restart it`;
+    priority = 'critical';
+  } else if (code === LOCK_HELD_EXIT) {
+    title = `💥 <b>${name} refused to start</b>: another instance holds its state lock (exit 75)`;
+  }
+
+  const how = describeLastRun(lastRun, code);
+  lines.push(how);
+  const uptime = ev.startedAt !== undefined ? ` after ${formatDuration(ev.at - ev.startedAt)} up` : '';
+  if (delay === undefined) {
+    lines.push(`not restarted${uptime} (restarts so far: ${ev.restarts})`);
+  } else {
+    lines.push(`restart #${ev.restarts + 1} in ${formatDuration(delay)}${uptime}`);
+  }
+  return { key: `crash:${ev.name}`, priority, createdAt: ev.at, text: [title, ...lines].join('\n') };
+}
+
+/** "exit code 1 · crash: Error: boom" — PM2 reports a death by signal as 0, so the breadcrumb decides. */
+export function describeLastRun(lastRun: LastExit | undefined, exitCode: number | undefined): string {
+  const codeText = exitCode === undefined ? 'exit code unknown' : `exit code ${exitCode}`;
+  const reason = lastRun?.reason ? `: ${escapeHtml(truncate(lastRun.reason, 300))}` : '';
+  switch (lastRun?.kind) {
+    case 'crash':
+      return `${codeText} · crashed${reason}`;
+    case 'stall':
+      return `${codeText} · killed by its watchdog (event loop stalled)${reason}`;
+    case 'killed':
+      return `killed by a signal (SIGKILL, OOM…): no shutdown ran${exitCode === 0 ? ' (PM2 reports code 0)' : ` · ${codeText}`}`;
+    case 'clean':
+      return `${codeText} · shut down cleanly but not through PM2 (a signal from outside?)${reason}`;
+    default:
+      return exitCode === 0 ? 'exit code 0 with no breadcrumb: most likely killed by a signal' : codeText;
+  }
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+function truncate(s: string, max: number): string {
+  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+}
+
+const ONLINE_TITLE: Record<OnlineCause, string> = {
+  crash: 'back online after a crash',
+  hang: 'back online after the hang restart',
+  overlimit: 'back online (it had been stopped by PM2)',
+  restart: 'restarted and online (not by a /restart: PM2 memory limit or reload?)',
+  operator: 'restarted by an operator and online',
+  start: 'started',
+};
+
+/** The online message; `recoveryText` (trading's recovery summary, already HTML) is appended when known. */
+export function onlineAlert(
+  report: OnlineReport,
+  recoveryText?: string,
+  recoveryEventSeq?: number,
+): NotificationInput {
+  const name = escapeHtml(report.service);
+  const down = report.downMs !== undefined ? ` (down ${formatDuration(report.downMs)})` : '';
+  const icon = report.cause === 'start' ? '▶️' : '✅';
+  const lines = [`${icon} <b>${name} ${ONLINE_TITLE[report.cause]}</b>${down}`];
+  if (recoveryText) lines.push(recoveryText);
+  return {
+    key: `online:${report.service}`,
+    priority: report.cause === 'start' ? 'low' : 'normal',
+    silent: report.cause === 'start',
+    createdAt: report.at,
+    text: lines.join('\n'),
+    ...(recoveryEventSeq !== undefined ? { eventSeq: recoveryEventSeq } : {}),
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Runs the hang policy (hang-policy.ts): while PM2 says trading is online, ping it over the TCP layer every
+ * `intervalMs`; no answer for longer than `hangTimeoutMs` → a critical alert and (supervisor.hangAction
+ * `restart`) a restart through PM2, whose "back online" is then reported as recovery from a hang.
+ */
+import { systemClock, type Clock } from '../../shared/clock';
+import { errorMessage } from '../../shared/errors';
+import type { Logger } from '../../shared/logging/logger';
+import { escapeHtml, type Notifier } from '../notify/notification';
+import { formatDuration } from './alert-policy';
+import { observe, startWatching, type HangState } from './hang-policy';
+
+export interface HangWatchOptions {
+  ping: () => Promise<unknown>;
+  /** PM2 status of trading as the supervisor last saw it. */
+  status: () => string | undefined;
+  restart: () => Promise<void>;
+  /** Called before the restart, so the following online is reported as a hang recovery. */
+  markHangRestart: () => void;
+  notifier: Notifier;
+  hangTimeoutMs: number;
+  action: 'alert' | 'restart';
+  intervalMs: number;
+  logger: Logger;
+  clock?: Clock;
+  service?: string;
+}
+
+export class HangWatch {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private state: HangState;
+  private readonly stop = new AbortController();
+  private loop?: Promise<void>;
+  private wasOnline = false;
+
+  constructor(private readonly opts: HangWatchOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger.child({ module: 'hang-watch' });
+    this.state = startWatching(this.clock.now());
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async close(): Promise<void> {
+    this.stop.abort();
+    await this.loop;
+  }
+
+  /** One check (exposed for tests). */
+  async check(): Promise<void> {
+    const now = this.clock.now();
+    const online = this.opts.status() === 'online';
+    if (!online) {
+      this.wasOnline = false;
+      observe(this.state, { kind: 'not-online' }, now, this.opts.hangTimeoutMs);
+      return;
+    }
+    if (!this.wasOnline) {
+      this.wasOnline = true;
+      observe(this.state, { kind: 'online' }, now, this.opts.hangTimeoutMs);
+    }
+    const ok = await this.opts.ping().then(
+      () => true,
+      () => false,
+    );
+    const at = this.clock.now();
+    if (!observe(this.state, ok ? { kind: 'ping-ok' } : { kind: 'ping-failed' }, at, this.opts.hangTimeoutMs))
+      return;
+    await this.onHang(at - this.state.lastAliveAt);
+  }
+
+  private async onHang(silentMs: number): Promise<void> {
+    const service = escapeHtml(this.opts.service ?? 'trading');
+    const restart = this.opts.action === 'restart';
+    this.logger.error(
+      `${service} is online in PM2 but has not answered for ${silentMs} ms: hang${restart ? ', restarting it' : ''}`,
+    );
+    await this.opts.notifier.notify({
+      key: `hang:${this.opts.service ?? 'trading'}`,
+      priority: 'critical',
+      text:
+        `🧊 <b>${service} hangs</b>: online in PM2 but no answer to its TCP heartbeat for ${formatDuration(silentMs)}\n` +
+        (restart
+          ? 'Restarting it through PM2 (supervisor.hangAction = restart).'
+          : 'Not restarting (supervisor.hangAction = alert): /restart trading.'),
+    });
+    if (!restart) return;
+    this.opts.markHangRestart();
+    try {
+      await this.opts.restart();
+    } catch (err) {
+      this.logger.error(`hang restart failed: ${errorMessage(err)}`);
+      await this.opts.notifier.notify({
+        key: `hang-restart-failed:${this.opts.service ?? 'trading'}`,
+        priority: 'critical',
+        text: `❗ Could not restart ${service} after the hang: ${escapeHtml(errorMessage(err))}`,
+      });
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stop.signal.aborted) {
+      try {
+        await this.check();
+      } catch (err) {
+        this.logger.error(`hang check failed: ${errorMessage(err)}`);
+      }
+      await this.clock.sleep(this.opts.intervalMs, this.stop.signal).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Trading events (the TCP event stream) → notifications, per `telegram.notifications` (on / silent / off).
+ * Pure. Every event notification carries its `seq`, so a replay after a reconnect is recognised by the outbox.
+ */
+import type { Config, NotifyLevel } from '../../shared/config/schema';
+import type { RecoverySummary, TradingEvent, TradingEventType } from '../../shared/ipc/protocol';
+import { escapeHtml, type NotificationInput, type Priority } from '../notify/notification';
+import { formatDuration } from './alert-policy';
+
+type NotificationSettings = Config['telegram']['notifications'];
+
+/** Which setting governs each event type. Pause/resume follow riskTriggered: most pauses are the kill switch's. */
+export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings> = {
+  'order.placed': 'orderPlaced',
+  'order.filled': 'orderFilled',
+  'order.partially_filled': 'orderFilled',
+  'order.cancelled': 'orderCancelled',
+  'order.rejected': 'orderRejected',
+  'position.opened': 'positionOpened',
+  'position.closed': 'positionClosed',
+  'risk.triggered': 'riskTriggered',
+  'exchange.unreachable': 'exchangeStatus',
+  'exchange.recovered': 'exchangeStatus',
+  'persist.failed': 'persistFailure',
+  'trading.paused': 'riskTriggered',
+  'trading.resumed': 'riskTriggered',
+  recovery: 'recovery',
+};
+
+const STYLE: Record<TradingEventType, { icon: string; title: string; priority: Priority }> = {
+  'order.placed': { icon: '📝', title: 'Order placed', priority: 'low' },
+  'order.filled': { icon: '✅', title: 'Order filled', priority: 'normal' },
+  'order.partially_filled': { icon: '◐', title: 'Order partially filled', priority: 'normal' },
+  'order.cancelled': { icon: '✖️', title: 'Order cancelled', priority: 'low' },
+  'order.rejected': { icon: '⛔', title: 'Order rejected', priority: 'high' },
+  'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },
+  'position.closed': { icon: '📉', title: 'Position closed', priority: 'normal' },
+  'risk.triggered': { icon: '🚨', title: 'Risk limit triggered', priority: 'high' },
+  'exchange.unreachable': { icon: '📡', title: 'Exchange unreachable', priority: 'high' },
+  'exchange.recovered': { icon: '📡', title: 'Exchange reachable again', priority: 'normal' },
+  'persist.failed': { icon: '💾', title: 'State could not be saved — no new orders', priority: 'critical' },
+  'trading.paused': { icon: '⏸', title: 'Trading paused', priority: 'high' },
+  'trading.resumed': { icon: '▶️', title: 'Trading resumed', priority: 'normal' },
+  recovery: { icon: '🔁', title: 'Trading recovered its state', priority: 'normal' },
+};
+
+export function levelOf(type: TradingEventType, settings: NotificationSettings): NotifyLevel {
+  const key = EVENT_SETTING[type];
+  return key ? settings[key] : 'on';
+}
+
+/** The notification for an event, or undefined when its type is off. */
+export function eventNotification(
+  ev: TradingEvent,
+  settings: NotificationSettings,
+): NotificationInput | undefined {
+  const style = STYLE[ev.type] ?? { icon: 'ℹ️', title: ev.type, priority: 'normal' as Priority };
+  const level = levelOf(ev.type, settings);
+  if (level === 'off') return undefined;
+  const body =
+    ev.type === 'recovery' ? recoveryText(ev.data as unknown as RecoverySummary) : escapeHtml(ev.summary);
+  const pnl = ev.type === 'position.closed' ? pnlLine(ev.data) : '';
+  return {
+    key: `event:${ev.seq}`,
+    priority: style.priority,
+    silent: level === 'silent',
+    eventSeq: ev.seq,
+    createdAt: ev.ts,
+    text: `${style.icon} <b>${style.title}</b>\n${body}${pnl}`,
+  };
+}
+
+function pnlLine(data: Record<string, unknown>): string {
+  const pnl =
+    typeof data.realizedPnl === 'number'
+      ? data.realizedPnl
+      : typeof data.pnl === 'number'
+        ? data.pnl
+        : undefined;
+  if (pnl === undefined) return '';
+  return `\nPnL: <b>${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}</b>`;
+}
+
+/** trading's recovery summary in a few lines (HTML). Tolerates missing fields: it comes from another process. */
+export function recoveryText(r: Partial<RecoverySummary> | undefined): string {
+  if (!r || typeof r !== 'object') return 'recovery finished';
+  const parts: string[] = [];
+  if (r.lastExit)
+    parts.push(
+      `last run: ${escapeHtml(r.lastExit.kind)}${r.lastExit.reason ? ` (${escapeHtml(r.lastExit.reason)})` : ''}`,
+    );
+  parts.push(`restored ${r.restoredOrders ?? 0} order(s), ${r.restoredPositions ?? 0} position(s)`);
+  const changed = r.changedWhileDown ?? [];
+  if (changed.length) {
+    parts.push(
+      `changed while down: ${changed
+        .slice(0, 5)
+        .map((c) => `${escapeHtml(c.clientOrderId)} ${escapeHtml(c.from)}→${escapeHtml(c.to)}`)
+        .join(', ')}${changed.length > 5 ? ` +${changed.length - 5}` : ''}`,
+    );
+  }
+  const resolved = r.resolvedUnknown ?? [];
+  if (resolved.length) {
+    const found = resolved.filter((x) => x.found).length;
+    parts.push(`unknown orders resolved: ${resolved.length} (${found} found on the exchange)`);
+  }
+  if (r.adopted?.length) parts.push(`adopted: ${r.adopted.map(escapeHtml).join(', ')}`);
+  if (r.cancelledUnknown?.length)
+    parts.push(`cancelled unknown: ${r.cancelledUnknown.map(escapeHtml).join(', ')}`);
+  if (r.newFills) parts.push(`new fills: ${r.newFills}`);
+  if (typeof r.durationMs === 'number') parts.push(`took ${formatDuration(r.durationMs)}`);
+  return parts.join('\n');
+}

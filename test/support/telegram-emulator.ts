@@ -1,0 +1,332 @@
+/**
+ * A real local Telegram Bot API for tests: `telegram-test-api`'s TelegramServer on a random loopback port,
+ * behind a small HTTP proxy that the bot talks to (`apiRoot`). The proxy
+ *  - injects faults: `down` (connections reset), `429` (with retry_after), `5xx` (502 Bad Gateway);
+ *  - emulates long polling for getUpdates (the emulator answers at once, which would spin telegraf's loop);
+ *  - answers the methods the emulator lacks (setMyCommands, getMyCommands, deleteMyCommands, sendChatAction);
+ *  - logs every bot request (method, time, HTTP status) so tests can check what happened when.
+ *
+ * Usage: `const tg = await TelegramEmulator.start(); … TELEGRAM_API_ROOT=tg.apiRoot, TELEGRAM_BOT_TOKEN=tg.token …
+ * await tg.stop()`.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import crypto from 'node:crypto';
+import TelegramServer from 'telegram-test-api';
+
+export type TelegramFault = null | 'down' | '429' | '5xx';
+
+export interface FaultOptions {
+  /** retry_after (seconds) sent with a 429; default 1. */
+  retryAfterSec?: number;
+  /** Fault only this many requests, then clear by itself; default: until setFault(null). */
+  count?: number;
+  /** Fault only these Bot API methods (e.g. ['sendMessage']); default: every method. */
+  methods?: string[];
+}
+
+export interface SentMessage {
+  chatId: string;
+  text: string;
+  silent: boolean;
+  messageId: number;
+  /** Epoch ms when the emulator stored it. */
+  at: number;
+  parseMode?: string;
+  replyMarkup?: unknown;
+}
+
+export interface BotRequest {
+  method: string;
+  at: number;
+  /** HTTP status returned to the bot; 0 when the connection was reset. */
+  status: number;
+}
+
+const PASSTHROUGH_OK: Record<string, unknown> = {
+  setMyCommands: true,
+  deleteMyCommands: true,
+  sendChatAction: true,
+  getMyCommands: [],
+};
+
+/** Longest time a getUpdates call is held when nothing is pending (bounded so bot.stop() stays quick). */
+const MAX_LONG_POLL_MS = 1_000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export class TelegramEmulator {
+  /** What the bot uses as TELEGRAM_API_ROOT (the fault-injecting proxy). */
+  readonly apiRoot: string;
+  readonly token: string;
+  /** The underlying telegram-test-api server, for anything the helpers do not cover. */
+  readonly server: TelegramServer;
+  /** Every Bot API request the bot made, in order. */
+  readonly requests: BotRequest[] = [];
+  /** Commands registered with setMyCommands (last call). */
+  myCommands: unknown[] = [];
+
+  private fault: TelegramFault = null;
+  private faultOpts: FaultOptions = {};
+  private faultsLeft = Infinity;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(
+    server: TelegramServer,
+    private readonly proxy: http.Server,
+    proxyPort: number,
+    token: string,
+  ) {
+    this.server = server;
+    this.token = token;
+    this.apiRoot = `http://127.0.0.1:${proxyPort}`;
+  }
+
+  static async start(opts: { token?: string } = {}): Promise<TelegramEmulator> {
+    // TelegramServer treats port 0 as "9000", so pick a free port first.
+    const upstreamPort = await freePort();
+    const server = new TelegramServer({ port: upstreamPort, host: '127.0.0.1', storeTimeout: 3600 });
+    await server.start();
+    const token =
+      opts.token ?? `${crypto.randomInt(100000, 999999)}:TEST${crypto.randomBytes(12).toString('hex')}`;
+    const holder: { emu?: TelegramEmulator } = {};
+    const proxy = http.createServer((req, res) => {
+      void holder.emu!.handle(req, res, upstreamPort);
+    });
+    await new Promise<void>((resolve, reject) => {
+      proxy.once('error', reject);
+      proxy.listen(0, '127.0.0.1', () => resolve());
+    });
+    const emu = new TelegramEmulator(server, proxy, (proxy.address() as net.AddressInfo).port, token);
+    holder.emu = emu;
+    proxy.on('connection', (s) => {
+      emu.sockets.add(s);
+      s.on('close', () => emu.sockets.delete(s));
+    });
+    return emu;
+  }
+
+  /** Sets (or clears with null) the fault applied to the bot's requests. */
+  setFault(fault: TelegramFault, opts: FaultOptions = {}): void {
+    this.fault = fault;
+    this.faultOpts = opts;
+    this.faultsLeft = opts.count ?? Infinity;
+    if (fault === 'down') for (const s of this.sockets) s.destroy();
+  }
+
+  /** Messages the bot sent (sendMessage), oldest first; only those to `chatId` when given. */
+  sentMessages(chatId?: string | number): SentMessage[] {
+    return this.server.storage.botMessages
+      .filter((u) => u.botToken === this.token)
+      .filter((u) => chatId === undefined || String(u.message.chat_id) === String(chatId))
+      .map((u) => {
+        const m = u.message as unknown as Record<string, unknown>;
+        return {
+          chatId: String(m.chat_id),
+          text: String(m.text ?? ''),
+          silent: m.disable_notification === true || m.disable_notification === 'true',
+          messageId: u.messageId,
+          at: u.time,
+          parseMode: m.parse_mode as string | undefined,
+          replyMarkup: m.reply_markup,
+        };
+      });
+  }
+
+  /** Polls until a sent message matches (or throws with what was sent). */
+  async waitForMessage(
+    match: (m: SentMessage) => boolean,
+    opts: { chatId?: string | number; timeoutMs?: number } = {},
+  ): Promise<SentMessage> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+    while (Date.now() < deadline) {
+      const found = this.sentMessages(opts.chatId).find(match);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seen = this.sentMessages(opts.chatId).map((m) => m.text);
+    throw new Error(`no matching Telegram message within the timeout; sent so far: ${JSON.stringify(seen)}`);
+  }
+
+  /**
+   * A user in `chatId` (user id `fromId`, default = chatId) sends a command, e.g. `/status`.
+   * `dateSec` sets the message date (epoch seconds) — older than now simulates a command sent while the bot was down.
+   */
+  async sendCommand(
+    chatId: string | number,
+    text: string,
+    fromId?: string | number,
+    opts: { dateSec?: number } = {},
+  ): Promise<void> {
+    const client = this.client(chatId, fromId);
+    const msg = client.makeCommand(text, opts.dateSec !== undefined ? { date: opts.dateSec } : {});
+    await this.server.addUserCommand(msg);
+  }
+
+  /** A plain (non-command) text message from a user. */
+  async sendText(chatId: string | number, text: string, fromId?: string | number): Promise<void> {
+    const client = this.client(chatId, fromId);
+    await this.server.addUserMessage(client.makeMessage(text));
+  }
+
+  /** A user presses an inline button with `data` on the bot message `messageId` (from sentMessages()). */
+  async sendCallback(
+    chatId: string | number,
+    data: string,
+    fromId?: string | number,
+    messageId?: number,
+  ): Promise<void> {
+    const client = this.client(chatId, fromId);
+    const cb = client.makeCallbackQuery(
+      data,
+      messageId !== undefined ? { message: { message_id: messageId } } : {},
+    );
+    await this.server.addUserCallback(cb);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.proxy.close(() => resolve()));
+    await this.server.stop();
+  }
+
+  private client(chatId: string | number, fromId?: string | number) {
+    return this.server.getClient(this.token, {
+      chatId: Number(chatId),
+      userId: Number(fromId ?? chatId),
+      timeout: 1000,
+    });
+  }
+
+  private async handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    upstreamPort: number,
+  ): Promise<void> {
+    const body = await readBody(req);
+    const method = /^\/bot[^/]+\/([A-Za-z]+)/.exec(req.url ?? '')?.[1] ?? '';
+    const log: BotRequest = { method, at: Date.now(), status: 0 };
+    this.requests.push(log);
+
+    if (
+      this.fault &&
+      this.faultsLeft > 0 &&
+      (!this.faultOpts.methods || this.faultOpts.methods.includes(method))
+    ) {
+      this.faultsLeft -= 1;
+      const fault = this.fault;
+      if (this.faultsLeft <= 0) this.fault = null;
+      if (fault === 'down') {
+        req.socket.destroy();
+        return;
+      }
+      if (fault === '429') {
+        const retryAfter = this.faultOpts.retryAfterSec ?? 1;
+        return this.reply(res, log, 429, {
+          ok: false,
+          error_code: 429,
+          description: `Too Many Requests: retry after ${retryAfter}`,
+          parameters: { retry_after: retryAfter },
+        });
+      }
+      return this.reply(res, log, 502, { ok: false, error_code: 502, description: 'Bad Gateway' });
+    }
+
+    if (method in PASSTHROUGH_OK) {
+      if (method === 'setMyCommands') {
+        const params = parseParams(body, req.headers['content-type']);
+        const cmds = params.commands;
+        this.myCommands =
+          typeof cmds === 'string' ? (JSON.parse(cmds) as unknown[]) : ((cmds as unknown[]) ?? []);
+      }
+      const result = method === 'getMyCommands' ? this.myCommands : PASSTHROUGH_OK[method];
+      return this.reply(res, log, 200, { ok: true, result });
+    }
+
+    if (method === 'getUpdates') await this.holdLongPoll(req, body);
+    if (res.destroyed || req.socket.destroyed) return; // the bot gave up (stop): do not consume updates
+    await this.forward(req, res, body, upstreamPort, log);
+  }
+
+  /** Waits while no update is pending for the bot, up to the poll timeout (capped). */
+  private async holdLongPoll(req: http.IncomingMessage, body: Buffer): Promise<void> {
+    const params = parseParams(body, req.headers['content-type']);
+    const timeoutMs = Math.min(Number(params.timeout ?? 0) * 1000, MAX_LONG_POLL_MS);
+    const deadline = Date.now() + timeoutMs;
+    const pending = (): boolean =>
+      this.server.storage.userMessages.some((u) => u.botToken === this.token && !u.isRead);
+    while (!pending() && Date.now() < deadline && !req.socket.destroyed) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  private forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    body: Buffer,
+    upstreamPort: number,
+    log: BotRequest,
+  ): Promise<void> {
+    return new Promise((resolve) => {
+      const headers = {
+        ...req.headers,
+        host: `127.0.0.1:${upstreamPort}`,
+        'content-length': String(body.length),
+      };
+      const up = http.request(
+        { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers },
+        (upRes) => {
+          log.status = upRes.statusCode ?? 0;
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+          upRes.on('end', () => resolve());
+          upRes.on('error', () => resolve());
+        },
+      );
+      up.on('error', () => {
+        if (!res.headersSent)
+          this.reply(res, log, 502, { ok: false, error_code: 502, description: 'Bad Gateway' });
+        resolve();
+      });
+      up.end(body);
+    });
+  }
+
+  private reply(res: http.ServerResponse, log: BotRequest, status: number, payload: unknown): void {
+    log.status = status;
+    const text = JSON.stringify(payload);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
+function parseParams(body: Buffer, contentType: string | undefined): Record<string, unknown> {
+  if (!body.length) return {};
+  try {
+    if (contentType?.includes('application/json'))
+      return JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    if (contentType?.includes('application/x-www-form-urlencoded'))
+      return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
+  } catch {
+    // not parseable: treat as no params
+  }
+  return {};
+}

@@ -1,0 +1,164 @@
+/** BusListener wiring with a scripted PM2 (bus reconnects, held online alerts); the real-PM2 run is bus-listener.test.ts. */
+import { expect } from 'chai';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Pm2ProcessView } from '../../../src/ops/pm2-client';
+import { silentLogger } from '../../../src/shared/logging/logger';
+import type { NotificationInput, Notifier } from '../../../src/telegram/notify/notification';
+import { BusListener } from '../../../src/telegram/supervisor/bus-listener';
+import {
+  emptySupervisorState,
+  type SupervisorState,
+  type SupervisorStore,
+} from '../../../src/telegram/supervisor/supervisor-state';
+import { eventually } from '../../support/pm2';
+
+class MemoryStore implements SupervisorStore {
+  data: SupervisorState = emptySupervisorState();
+  change(mutate: (d: SupervisorState) => void): void {
+    mutate(this.data);
+  }
+  commit(mutate?: (d: SupervisorState) => void): Promise<void> {
+    mutate?.(this.data);
+    return Promise.resolve();
+  }
+}
+
+const view = (over: Partial<Pm2ProcessView>): Pm2ProcessView => ({
+  name: 'trading',
+  pmId: 0,
+  pid: 100,
+  status: 'online',
+  restarts: 0,
+  unstableRestarts: 0,
+  uptimeMs: 1000,
+  memoryBytes: 0,
+  cpuPercent: 0,
+  exitCode: 0,
+  ...over,
+});
+
+describe('BusListener (scripted PM2)', () => {
+  let dataDir: string;
+  let queued: NotificationInput[];
+  let notifier: Notifier;
+  let bus: EventEmitter & { sock: EventEmitter };
+  let list: Pm2ProcessView[];
+  let store: MemoryStore;
+  let listener: BusListener;
+
+  beforeEach(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-busl-'));
+    queued = [];
+    notifier = { notify: (n) => Promise.resolve(void queued.push(n)), depth: () => queued.length };
+    bus = Object.assign(new EventEmitter(), { sock: new EventEmitter() });
+    list = [view({ restarts: 2 })];
+    store = new MemoryStore();
+    listener = new BusListener({
+      pm2: {
+        launchBus: () => Promise.resolve(bus),
+        list: () => Promise.resolve(list),
+        stop: () => Promise.resolve(),
+        restart: () => Promise.resolve(),
+      },
+      notifier,
+      store,
+      dataDir,
+      settings: { crashLoopCount: 5, crashLoopWindowMs: 60_000, crashLoopAction: 'alert' },
+      logger: silentLogger(),
+      onlineHoldMs: 20,
+      recoveryWaitMs: 200,
+    });
+    await listener.start();
+  });
+
+  afterEach(async () => {
+    await listener.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const packet = (event: string, env: Record<string, unknown> = {}, manually = false) => ({
+    event,
+    manually,
+    at: Date.now(),
+    process: {
+      name: 'trading',
+      pm_id: 0,
+      status: 'stopped',
+      restart_time: 2,
+      exit_code: 1,
+      exp_backoff_restart_delay: 100,
+      ...env,
+    },
+  });
+
+  it('re-syncs from pm2.list() when the bus reconnects and reports the restarts it missed', async () => {
+    expect(store.data.services.trading.restarts).to.equal(2);
+    bus.sock.emit('reconnect attempt');
+    list = [view({ restarts: 4, exitCode: 1 })];
+    bus.sock.emit('connect');
+    await eventually(() => queued.length > 0, 2_000, 're-sync alert');
+    expect(queued[0].text).to.contain('trading restarted 2 times while the PM2 event bus was disconnected');
+    expect(store.data.services.trading.restarts).to.equal(4);
+  });
+
+  it('a crash reported live is not reported again by the next re-sync', async () => {
+    bus.emit('process:event', packet('exit'));
+    bus.emit('process:event', packet('online', { status: 'online', restart_time: 3 }));
+    await eventually(() => queued.some((n) => n.key === 'online:trading'), 2_000, 'online alert');
+    list = [view({ restarts: 3 })];
+    await listener.resync('bus-reconnect');
+    expect(queued.map((n) => n.key)).to.deep.equal(['crash:trading', 'online:trading']);
+  });
+
+  it('merges trading’s recovery event into its back-online alert', async () => {
+    bus.emit('process:event', packet('exit'));
+    bus.emit('process:event', packet('online', { status: 'online', restart_time: 3 }));
+    await eventually(() => queued.length === 1, 1_000, 'crash alert');
+    const merged = await listener.offerRecovery({
+      seq: 9,
+      ts: Date.now(),
+      type: 'recovery',
+      summary: 'r',
+      data: { restoredOrders: 4 },
+    });
+    expect(merged).to.equal(true);
+    expect(queued[1].text).to.contain('back online after a crash');
+    expect(queued[1].text).to.contain('restored 4 order(s)');
+    expect(queued[1].eventSeq).to.equal(9);
+  });
+
+  it('a recovery that arrives before PM2’s online waits for it; a replayed one does not', async () => {
+    const replayed = await listener.offerRecovery({
+      seq: 1,
+      ts: Date.now(),
+      type: 'recovery',
+      summary: 'r',
+      data: {},
+    });
+    expect(replayed, 'no outage in progress: sent on its own').to.equal(false);
+    bus.emit('process:event', packet('exit'));
+    await eventually(() => queued.length === 1, 1_000, 'crash alert');
+    const early = listener.offerRecovery({
+      seq: 2,
+      ts: Date.now(),
+      type: 'recovery',
+      summary: 'r',
+      data: { restoredPositions: 1 },
+    });
+    bus.emit('process:event', packet('online', { status: 'online', restart_time: 3 }));
+    expect(await early).to.equal(true);
+    expect(queued[1].text).to.contain('restored 0 order(s), 1 position(s)');
+  });
+
+  it('does not alert on its own process events', async () => {
+    bus.emit('process:event', {
+      ...packet('exit'),
+      process: { ...packet('exit').process, name: 'telegram' },
+    });
+    await listener.resync('bus-reconnect');
+    expect(queued).to.deep.equal([]);
+  });
+});
