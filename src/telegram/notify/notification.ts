@@ -47,7 +47,5 @@ export interface MessageSender {
   send(chatId: string, html: string, opts: { silent?: boolean }): Promise<void>;
 }
 
-/** Escapes text for Telegram's HTML parse mode. */
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+/** Telegram HTML escaping: the one implementation lives in ops/render (shared by bot, CLI and alerts). */
+export { escapeHtml } from '../../ops/render';

@@ -1,0 +1,298 @@
+/**
+ * `byninja` — the operator CLI. Same ops core as the Telegram bot (status report, restart, log tail, trading's TCP
+ * API); only the output differs (plain text, or JSON with --json for scripts).
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatDoctorReport, runDoctor } from '../ops/doctor';
+import { clampLines, DEFAULT_LOG_LINES, MAX_LOG_LINES, tailServiceLogs } from '../ops/log-tail';
+import { Pm2Client } from '../ops/pm2-client';
+import {
+  formatBalance,
+  formatLogTail,
+  formatOrders,
+  formatPositions,
+  formatRestartOutcomes,
+  formatStatus,
+  plainMarkup,
+} from '../ops/render';
+import { restartServices } from '../ops/restart';
+import { expandServiceTarget, isServiceName } from '../ops/services';
+import { buildStatusReport } from '../ops/status-report';
+import { isUnreachable, withTradingClient, type TradingRpc } from '../ops/trading-client';
+import { byninjaVersion } from '../ops/version';
+import { loadConfig, type LoadedConfig } from '../shared/config/loader';
+import type { Config, Secrets } from '../shared/config/schema';
+import { ConfigError, errorMessage } from '../shared/errors';
+import type { ReconcileDifference } from '../shared/ipc/protocol';
+import { ExitCode } from '../shared/lifecycle/exit-codes';
+import { silentLogger } from '../shared/logging/logger';
+import { Redactor } from '../shared/logging/redact';
+
+/** Exit codes scripts can rely on (documented in `byninja --help`). */
+export const CliExit = {
+  Ok: 0,
+  Failure: 1,
+  Usage: 2,
+  TradingUnreachable: 3,
+  ReconcileDifferences: 4,
+  Config: ExitCode.Config,
+} as const;
+
+export const USAGE = `Usage: byninja <command> [options]
+
+Commands:
+  status                          services as PM2 sees them, and trading's own view
+  restart <trading|telegram|all>  restart through PM2 (waits until the service is ready)
+  logs <trading|telegram> [-n N]  last N lines (default ${DEFAULT_LOG_LINES}, max ${MAX_LOG_LINES}) of PM2's out/err logs and the JSON log
+  positions                       open positions
+  orders [--all]                  open orders (--all: every order trading keeps)
+  balance                         balances and equity
+  pause [--reason TEXT]           stop opening new positions
+  resume                          resume opening positions
+  reconcile                       compare trading's state with the exchange
+  doctor                          check the installation and configuration
+
+Options:
+  --json        machine-readable output (status, logs, positions, orders, balance, pause, resume, reconcile, restart, doctor)
+  -h, --help    this help
+
+Exit codes:
+  0   ok
+  1   failure (PM2 unreachable, restart failed, trading refused the request, doctor found a problem)
+  2   usage error
+  3   trading unreachable (status still prints what PM2 sees)
+  4   reconcile found differences
+  78  invalid configuration
+`;
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+class UsageError extends Error {}
+
+interface Ctx {
+  config: Config;
+  secrets: Secrets;
+  json: boolean;
+  io: CliIo;
+  print(data: unknown, text: () => string): void;
+}
+
+const TRADING_COMMANDS = ['positions', 'orders', 'balance', 'pause', 'resume', 'reconcile'];
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        all: { type: 'boolean', default: false },
+        n: { type: 'string', short: 'n' },
+        lines: { type: 'string' },
+        reason: { type: 'string' },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (err) {
+    io.err(`byninja: ${errorMessage(err)}\n\n${USAGE}`);
+    return CliExit.Usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    io.out(`byninja ${byninjaVersion()}\n`);
+    return CliExit.Ok;
+  }
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    (command || values.help ? io.out : io.err)(USAGE);
+    return values.help ? CliExit.Ok : CliExit.Usage;
+  }
+
+  if (!['status', 'restart', 'logs', 'doctor', ...TRADING_COMMANDS].includes(command))
+    return usage(io, `unknown command "${command}"`);
+  const json = values.json === true;
+  // doctor reads the configuration itself: an invalid one is one of the things it reports.
+  if (command === 'doctor') {
+    if (rest.length > 0) return usage(io, `unexpected argument "${rest[0]}"`);
+    return doctor(io, json);
+  }
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig({ env: io.env, cwd: io.cwd });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`byninja: ${err.message}\n`);
+    return CliExit.Config;
+  }
+  try {
+    const ctx: Ctx = {
+      config: loaded.config,
+      secrets: loaded.secrets,
+      json,
+      io,
+      print: (data, text) => io.out(json ? JSON.stringify(data, null, 2) + '\n' : text() + '\n'),
+    };
+    switch (command) {
+      case 'status':
+        expectArgs(rest, 0);
+        return await status(ctx);
+      case 'restart':
+        expectArgs(rest, 1);
+        return await restart(ctx, rest[0]!);
+      case 'logs': {
+        expectArgs(rest, 1);
+        const n = values.n ?? values.lines;
+        const lines = n === undefined ? DEFAULT_LOG_LINES : Number(n);
+        if (!Number.isInteger(lines) || lines < 1 || lines > MAX_LOG_LINES)
+          throw new UsageError(`-n must be an integer from 1 to ${MAX_LOG_LINES}`);
+        return await logs(ctx, rest[0]!, lines);
+      }
+      default:
+        expectArgs(rest, 0);
+        return await tradingCommand(ctx, command, { all: values.all === true, reason: values.reason });
+    }
+  } catch (err) {
+    if (err instanceof UsageError) return usage(io, err.message);
+    if (isUnreachable(err)) {
+      io.err(`byninja: trading unreachable: ${errorMessage(err)}\n`);
+      return CliExit.TradingUnreachable;
+    }
+    io.err(`byninja: ${errorMessage(err)}\n`);
+    return CliExit.Failure;
+  }
+}
+
+function usage(io: CliIo, message: string): number {
+  io.err(`byninja: ${message}\n\n${USAGE}`);
+  return CliExit.Usage;
+}
+
+function expectArgs(rest: string[], count: number): void {
+  if (rest.length !== count)
+    throw new UsageError(count === 0 ? `unexpected argument "${rest[0]}"` : 'missing or extra arguments');
+}
+
+function oneShot<T>(ctx: Ctx, fn: (t: TradingRpc) => Promise<T>): Promise<T> {
+  return withTradingClient(
+    {
+      config: ctx.config,
+      secrets: ctx.secrets,
+      dataDir: ctx.config.app.dataDir,
+      logger: silentLogger(),
+      client: 'cli',
+    },
+    fn,
+  );
+}
+
+async function withPm2<T>(fn: (pm2: Pm2Client) => Promise<T>): Promise<T> {
+  // Never spawn a PM2 daemon from the CLI: "not running" is an answer, an empty new daemon is not.
+  const pm2 = new Pm2Client({ spawnDaemon: false });
+  try {
+    return await fn(pm2);
+  } finally {
+    await pm2.disconnect().catch(() => undefined);
+  }
+}
+
+async function status(ctx: Ctx): Promise<number> {
+  const report = await withPm2((pm2) =>
+    buildStatusReport({
+      pm2,
+      trading: () => oneShot(ctx, (t) => t.call('status', {})),
+      dataDir: ctx.config.app.dataDir,
+      now: Date.now(),
+    }),
+  );
+  ctx.print(report, () => formatStatus(report, plainMarkup));
+  if (!report.trading.reachable) return CliExit.TradingUnreachable;
+  return report.pm2.reachable ? CliExit.Ok : CliExit.Failure;
+}
+
+async function restart(ctx: Ctx, target: string): Promise<number> {
+  const targets = expandServiceTarget(target);
+  if (!targets) throw new UsageError(`restart: unknown service "${target}" (trading, telegram or all)`);
+  const outcomes = await withPm2((pm2) => restartServices(targets, { pm2 }));
+  ctx.print(outcomes, () => formatRestartOutcomes(outcomes, plainMarkup));
+  return outcomes.every((o) => o.ok) ? CliExit.Ok : CliExit.Failure;
+}
+
+async function logs(ctx: Ctx, service: string, lines: number): Promise<number> {
+  if (!isServiceName(service))
+    throw new UsageError(`logs: unknown service "${service}" (trading or telegram)`);
+  const proc = await withPm2((pm2) => pm2.describe(service)).catch(() => undefined);
+  const redactor = new Redactor(Object.values(ctx.secrets));
+  const tail = await tailServiceLogs({
+    service,
+    lines: clampLines(lines),
+    logDir: path.resolve(ctx.config.app.logDir),
+    redactor,
+    ...(proc ? { pm2: proc } : {}),
+  });
+  ctx.print(tail, () => formatLogTail(tail, plainMarkup));
+  return CliExit.Ok;
+}
+
+function formatDifferences(diffs: ReconcileDifference[]): string {
+  if (diffs.length === 0) return 'Reconcile: state and exchange agree.';
+  return [
+    `Reconcile: ${diffs.length} difference${diffs.length === 1 ? '' : 's'}`,
+    ...diffs.map((d) => `  ${d.kind}${d.clientOrderId ? ` ${d.clientOrderId}` : ''}: ${d.detail}`),
+  ].join('\n');
+}
+
+async function tradingCommand(
+  ctx: Ctx,
+  command: string,
+  opts: { all: boolean; reason?: string },
+): Promise<number> {
+  return oneShot(ctx, async (t) => {
+    switch (command) {
+      case 'positions': {
+        const positions = await t.call('positions', {});
+        ctx.print(positions, () => formatPositions(positions, undefined, plainMarkup, Date.now()));
+        return CliExit.Ok;
+      }
+      case 'orders': {
+        const orders = await t.call('orders', { all: opts.all });
+        ctx.print(orders, () => formatOrders(orders, opts.all, plainMarkup));
+        return CliExit.Ok;
+      }
+      case 'balance': {
+        const balance = await t.call('balance', {});
+        ctx.print(balance, () => formatBalance(balance, plainMarkup));
+        return CliExit.Ok;
+      }
+      case 'pause': {
+        const result = await t.call('pause', { reason: opts.reason ?? 'paused from the CLI' });
+        ctx.print(result, () => `Trading paused${result.reason ? `: ${result.reason}` : ''}.`);
+        return CliExit.Ok;
+      }
+      case 'resume': {
+        const result = await t.call('resume', {});
+        ctx.print(result, () => (result.paused ? 'Trading is still paused.' : 'Trading resumed.'));
+        return result.paused ? CliExit.Failure : CliExit.Ok;
+      }
+      default: {
+        const result = await t.call('reconcile', {});
+        ctx.print(result, () => formatDifferences(result.differences));
+        return result.differences.length > 0 ? CliExit.ReconcileDifferences : CliExit.Ok;
+      }
+    }
+  });
+}
+
+async function doctor(io: CliIo, json: boolean): Promise<number> {
+  const result = await runDoctor(io.env, { cwd: io.cwd });
+  io.out(json ? JSON.stringify(result, null, 2) + '\n' : formatDoctorReport(result) + '\n');
+  return result.ok ? CliExit.Ok : CliExit.Failure;
+}

@@ -1,0 +1,18 @@
+/** Entry of the `byninja` command (bin/byninja.js): runs the CLI and exits with its code. */
+import { runCli } from './cli';
+
+runCli(process.argv.slice(2), {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  env: process.env,
+  cwd: process.cwd(),
+}).then(
+  (code) => {
+    // Exit once output is flushed; pm2's API keeps sockets and timers that would hold the process open.
+    process.stdout.write('', () => process.exit(code));
+  },
+  (err: unknown) => {
+    process.stderr.write(`byninja: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,215 @@
+/**
+ * Pure renderers of ops data, shared by the bot (Telegram HTML) and the CLI (plain text): the same words in both,
+ * only the markup differs. Every value that comes from outside (symbols, reasons, log lines) goes through
+ * `m.esc`, so a `<` in an error message can never break Telegram's HTML parser. Time is an argument (`now`).
+ */
+import type { BalanceView, LastExit, OrderView, PositionView, TradingStatus } from '../shared/ipc/protocol';
+import type { LogTail } from './log-tail';
+import type { RestartOutcome } from './restart';
+import type { ServiceReport, StatusReport } from './status-report';
+
+export interface Markup {
+  esc(text: string): string;
+  /** Bold; the argument is raw text (escaped inside). */
+  b(text: string): string;
+  /** Inline code; raw text. */
+  code(text: string): string;
+  /** A preformatted block of raw lines. */
+  pre(lines: string[]): string;
+}
+
+/** Escapes text for Telegram's HTML parse mode (`&`, `<`, `>`; quotes only matter inside attributes). */
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export const htmlMarkup: Markup = {
+  esc: escapeHtml,
+  b: (t) => `<b>${escapeHtml(t)}</b>`,
+  code: (t) => `<code>${escapeHtml(t)}</code>`,
+  pre: (lines) => `<pre>${escapeHtml(lines.join('\n'))}</pre>`,
+};
+
+export const plainMarkup: Markup = {
+  esc: (t) => t,
+  b: (t) => t,
+  code: (t) => t,
+  pre: (lines) => lines.join('\n'),
+};
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const min = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${min}m`;
+  if (min > 0) return `${min}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  return `${bytes} B`;
+}
+
+export function formatAmount(value: number, digits = 2): string {
+  if (!Number.isFinite(value)) return String(value);
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function formatSigned(value: number, digits = 2): string {
+  return `${value > 0 ? '+' : ''}${formatAmount(value, digits)}`;
+}
+
+/** Base amounts: up to 8 decimals, trailing zeros dropped. */
+function formatQty(value: number): string {
+  return Number.isFinite(value) ? String(Number(value.toFixed(8))) : String(value);
+}
+
+function describeLastRun(run: LastExit, now: number): string {
+  const when = run.at !== undefined ? `, ${formatDuration(now - run.at)} ago` : '';
+  return `${run.kind}${run.reason ? ` (${run.reason})` : ''}${when}`;
+}
+
+const STATUS_ICON: Record<string, string> = {
+  online: '🟢',
+  stopped: '⚪',
+  stopping: '🟡',
+  launching: '🟡',
+  errored: '🔴',
+};
+
+function formatService(svc: ServiceReport, now: number, m: Markup): string[] {
+  const lines: string[] = [];
+  const p = svc.pm2;
+  if (!p) {
+    lines.push(`⚫ ${m.b(svc.name)} — not managed by PM2`);
+  } else {
+    const parts = [p.status];
+    if (p.uptimeMs !== null) parts.push(`up ${formatDuration(p.uptimeMs)}`);
+    parts.push(`restarts ${p.restarts}`);
+    if (p.status === 'online') parts.push(formatBytes(p.memoryBytes), `CPU ${p.cpuPercent}%`);
+    if (p.status !== 'online' && p.exitCode !== undefined) parts.push(`exit code ${p.exitCode}`);
+    lines.push(`${STATUS_ICON[p.status] ?? '🟠'} ${m.b(svc.name)} — ${m.esc(parts.join(', '))}`);
+  }
+  if (svc.lastRun) lines.push(`   last run: ${m.esc(describeLastRun(svc.lastRun, now))}`);
+  return lines;
+}
+
+function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
+  const q = t.quoteCurrency;
+  const state = t.paused
+    ? `⏸ paused${t.pausedReason ? `: ${t.pausedReason}` : ''}`
+    : t.loopState === 'running'
+      ? '▶️ running'
+      : `⏳ ${t.loopState}`;
+  const tick = t.lastTickAgeMs === null ? 'no tick yet' : `last tick ${formatDuration(t.lastTickAgeMs)} ago`;
+  const exchange = t.exchangeReachable
+    ? 'exchange reachable'
+    : `exchange UNREACHABLE${t.exchangeUnreachableSince !== undefined ? ` for ${formatDuration(now - t.exchangeUnreachableSince)}` : ''}`;
+  return [
+    `${m.b('Trading')} (${m.esc(`${t.mode}, ${t.exchange}, ${t.botId} v${t.version}`)})`,
+    `  ${m.esc(state)}`,
+    `  equity ${m.esc(`${formatAmount(t.equity)} ${q}`)} · PnL today ${m.esc(formatSigned(t.pnlToday))} · total ${m.esc(formatSigned(t.pnlTotal))}`,
+    `  positions ${t.openPositions} · open orders ${t.openOrders}`,
+    `  ${m.esc(tick)} · ${t.exchangeReachable ? '✅' : '⚠️'} ${m.esc(exchange)}`,
+  ];
+}
+
+export function formatStatus(report: StatusReport, m: Markup): string {
+  const now = report.generatedAt;
+  const lines: string[] = [m.b('📊 ByNinja status')];
+  if (!report.pm2.reachable) lines.push(`⚠️ PM2 unreachable: ${m.esc(report.pm2.error ?? 'unknown error')}`);
+  for (const svc of report.services) lines.push(...formatService(svc, now, m));
+  lines.push('');
+  if (report.trading.reachable) lines.push(...formatTradingView(report.trading.status, now, m));
+  else lines.push(`⚠️ ${m.b('Trading unreachable')}: ${m.esc(report.trading.reason)}`);
+  if (report.link) {
+    const since = report.link.since !== undefined ? ` for ${formatDuration(now - report.link.since)}` : '';
+    const why = !report.link.up && report.link.reason ? ` (${report.link.reason})` : '';
+    lines.push(`TCP link: ${m.esc(`${report.link.up ? 'up' : 'DOWN'}${since}${why}`)}`);
+  }
+  if (report.outboxDepth !== undefined) lines.push(`Outbox: ${report.outboxDepth} waiting`);
+  return lines.join('\n');
+}
+
+export function formatPositions(
+  positions: PositionView[],
+  quote: string | undefined,
+  m: Markup,
+  now: number,
+): string {
+  if (positions.length === 0) return 'No open positions.';
+  const lines = [m.b(`📈 Open positions (${positions.length})`)];
+  for (const p of positions) {
+    const last = p.lastPrice !== undefined ? ` → ${formatQty(p.lastPrice)}` : '';
+    lines.push(
+      `${m.b(p.symbol)} ${m.esc(formatQty(p.amount))} @ ${m.esc(formatQty(p.averageEntryPrice))}${m.esc(last)}`,
+      `  uPnL ${m.esc(formatSigned(p.unrealizedPnl))}${quote ? ` ${m.esc(quote)}` : ''} · open ${m.esc(formatDuration(now - p.openedAt))}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function formatOrders(orders: OrderView[], all: boolean, m: Markup): string {
+  if (orders.length === 0) return all ? 'No orders.' : 'No open orders.';
+  const lines = [m.b(`🧾 ${all ? 'Orders' : 'Open orders'} (${orders.length})`)];
+  for (const o of orders) {
+    const price = o.price !== undefined ? ` @ ${formatQty(o.price)}` : '';
+    lines.push(
+      `${m.code(o.clientOrderId)} ${m.esc(`${o.side} ${formatQty(o.amount)} ${o.symbol} ${o.type}${price}`)}`,
+      `  ${m.esc(`${o.status}, filled ${formatQty(o.filled)}${o.averagePrice !== undefined ? ` @ ${formatQty(o.averagePrice)}` : ''}, ${o.purpose}`)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function formatBalance(balance: BalanceView, m: Markup): string {
+  const lines = [
+    m.b('💰 Balance'),
+    `equity ${m.esc(`${formatAmount(balance.equity)} ${balance.quoteCurrency}`)}`,
+  ];
+  const currencies = Object.entries(balance.currencies).filter(([, c]) => c.total !== 0);
+  for (const [ccy, c] of currencies.sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(
+      `${m.b(ccy)} ${m.esc(`${formatQty(c.total)} (free ${formatQty(c.free)}, used ${formatQty(c.used)})`)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function formatPnl(status: TradingStatus, positions: PositionView[], m: Markup): string {
+  const unrealized = positions.reduce((sum, p) => sum + p.unrealizedPnl, 0);
+  const q = status.quoteCurrency;
+  return [
+    m.b('📐 PnL'),
+    `today ${m.esc(`${formatSigned(status.pnlToday)} ${q}`)}`,
+    `total ${m.esc(`${formatSigned(status.pnlTotal)} ${q}`)}`,
+    `unrealized ${m.esc(`${formatSigned(unrealized)} ${q}`)} on ${positions.length} position${positions.length === 1 ? '' : 's'}`,
+    `equity ${m.esc(`${formatAmount(status.equity)} ${q}`)}`,
+  ].join('\n');
+}
+
+export function formatLogTail(tail: LogTail, m: Markup): string {
+  const parts: string[] = [m.b(`📜 ${tail.service} logs (last ${tail.lines} lines per file)`)];
+  for (const src of tail.sources) {
+    parts.push(`${m.b(src.kind)} ${m.code(src.file)}`);
+    if (src.missing) parts.push('(no such file)');
+    else if (src.lines.length === 0) parts.push('(empty)');
+    else parts.push(m.pre(src.lines));
+  }
+  return parts.join('\n');
+}
+
+export function formatRestartOutcomes(outcomes: RestartOutcome[], m: Markup): string {
+  return outcomes
+    .map((o) =>
+      o.ok
+        ? `✅ ${m.b(o.service)} restarted (${m.esc(`restarts ${o.restartsBefore ?? '?'} → ${o.restartsAfter ?? '?'}, ${o.status ?? '?'}`)})`
+        : `❌ ${m.b(o.service)} not restarted: ${m.esc(o.error ?? 'unknown error')}`,
+    )
+    .join('\n');
+}

@@ -1,0 +1,93 @@
+/**
+ * The one status report, shared by the bot's /status and `byninja status`: every service as PM2 sees it (with
+ * how its last run ended), trading's own view over the TCP layer, the TCP link and the outbox depth. Each part
+ * fails on its own: trading unreachable still shows PM2's view, PM2 unreachable still shows trading's.
+ */
+import { errorMessage } from '../shared/errors';
+import type { LastExit, TradingStatus } from '../shared/ipc/protocol';
+import { lastRunFromBreadcrumb, readExitBreadcrumb } from './last-run';
+import type { Pm2ProcessView } from './pm2-client';
+import { SERVICES } from './services';
+import type { TradingRpc } from './trading-client';
+
+export interface ServiceReport {
+  name: string;
+  /** Undefined when PM2 does not manage an app of that name (or PM2 is unreachable). */
+  pm2?: Pm2ProcessView;
+  /** How the last finished run ended, when known. */
+  lastRun?: LastExit;
+}
+
+export type TradingView = { reachable: true; status: TradingStatus } | { reachable: false; reason: string };
+
+export interface LinkView {
+  up: boolean;
+  reason?: string;
+  /** Epoch ms of the last change. */
+  since?: number;
+}
+
+export interface StatusReport {
+  generatedAt: number;
+  pm2: { reachable: boolean; error?: string };
+  services: ServiceReport[];
+  trading: TradingView;
+  /** The telegram daemon's TCP link to trading (absent in the CLI, which only has a one-shot connection). */
+  link?: LinkView;
+  /** Notifications waiting in the outbox (telegram only). */
+  outboxDepth?: number;
+}
+
+export interface StatusReportDeps {
+  pm2: { list(): Promise<Pm2ProcessView[]> };
+  /** Trading's control API; a function when the connection itself may fail (CLI one-shot). */
+  trading: TradingRpc | (() => Promise<TradingStatus>);
+  dataDir: string;
+  services?: readonly string[];
+  link?: LinkView;
+  outboxDepth?: number;
+  /** Last-exit knowledge a service holds about itself (telegram's ServiceContext.lastExit). */
+  knownLastExits?: Record<string, LastExit>;
+  now: number;
+}
+
+async function tradingView(trading: StatusReportDeps['trading']): Promise<TradingView> {
+  try {
+    if (typeof trading === 'function') return { reachable: true, status: await trading() };
+    if (!trading.connected) return { reachable: false, reason: 'TCP link to trading is down' };
+    return { reachable: true, status: await trading.call('status', {}) };
+  } catch (err) {
+    return { reachable: false, reason: errorMessage(err) };
+  }
+}
+
+export async function buildStatusReport(deps: StatusReportDeps): Promise<StatusReport> {
+  const names = deps.services ?? SERVICES;
+  const [pm2Result, trading] = await Promise.all([
+    deps.pm2.list().then(
+      (list) => ({ ok: true as const, list }),
+      (err: unknown) => ({ ok: false as const, error: errorMessage(err) }),
+    ),
+    tradingView(deps.trading),
+  ]);
+  const list = pm2Result.ok ? pm2Result.list : [];
+  const services = await Promise.all(
+    names.map(async (name): Promise<ServiceReport> => {
+      const proc = list.find((p) => p.name === name);
+      const crumb = await readExitBreadcrumb(deps.dataDir, name);
+      const tradingSelf = name === 'trading' && trading.reachable ? trading.status : undefined;
+      const selfKnown = tradingSelf ? tradingSelf.lastExit : deps.knownLastExits?.[name];
+      const lastRun = lastRunFromBreadcrumb(crumb, proc, tradingSelf?.pid) ?? selfKnown;
+      return { name, ...(proc ? { pm2: proc } : {}), ...(lastRun ? { lastRun } : {}) };
+    }),
+  );
+  const report: StatusReport = {
+    generatedAt: deps.now,
+    pm2: pm2Result.ok ? { reachable: true } : { reachable: false, error: pm2Result.error },
+    services,
+    trading,
+  };
+  if (deps.link) report.link = deps.link;
+  if (deps.outboxDepth !== undefined) report.outboxDepth = deps.outboxDepth;
+  return report;
+}

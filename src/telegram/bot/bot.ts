@@ -1,0 +1,359 @@
+/**
+ * The Telegram bot: telegraf handling updates from our long-polling loop (update-poller.ts), behind
+ *  1. authorization (auth.ts): strangers get nothing and cause nothing;
+ *  2. staleness: a command older than telegram.staleCommandMaxAgeSec (sent while the bot was down) is not
+ *     executed — a short note says so;
+ *  3. command dispatch (commands/): bad or missing arguments → usage text;
+ *  4. confirmation buttons for dangerous commands (confirmations.ts): expired or unknown → "expired", nothing done;
+ *  5. a global error handler: a failing command logs and answers "failed", the bot keeps running.
+ * Replies go straight to Telegram (retrying 429/5xx a few times), not through the outbox: they answer a person
+ * who is waiting now; alerts go through the durable outbox.
+ */
+import { Telegraf, type Context } from 'telegraf';
+import type { CallbackQuery, Message, Update } from 'telegraf/types';
+import type { Pm2ProcessView } from '../../ops/pm2-client';
+import type { ServiceName } from '../../ops/services';
+import type { LinkView } from '../../ops/status-report';
+import type { TradingRpc } from '../../ops/trading-client';
+import { byninjaVersion } from '../../ops/version';
+import { systemClock, type Clock } from '../../shared/clock';
+import type { Config } from '../../shared/config/schema';
+import { AuthenticationError, errorMessage } from '../../shared/errors';
+import type { LastExit } from '../../shared/ipc/protocol';
+import { ExitCode } from '../../shared/lifecycle/exit-codes';
+import type { Logger } from '../../shared/logging/logger';
+import { Redactor } from '../../shared/logging/redact';
+import { retry } from '../../shared/retry';
+import type { Notifier } from '../notify/notification';
+import { CommandAuth } from './auth';
+import type { BotCommand, BotServices, CommandContext, InlineButton } from './command';
+import { allCommands } from './commands/index';
+import { CANCEL_PREFIX, CONFIRM_PREFIX, ConfirmationStore } from './confirmations';
+import { escapeHtml, formatDuration, splitMessage } from './format';
+import { toTelegramError } from './telegram-errors';
+import { UpdatePoller } from './update-poller';
+
+export interface BotDeps {
+  token: string;
+  /** Bot API root; default config.telegram.apiRoot (TELEGRAM_API_ROOT). */
+  apiRoot?: string;
+  config: Config;
+  logger: Logger;
+  pm2: { list(): Promise<Pm2ProcessView[]>; restart(name: string): Promise<void> };
+  /** Trading's control API: the daemon's long-lived IpcClient. */
+  tradingClient: TradingRpc;
+  /** The outbox, for /status's depth. */
+  notifier?: Notifier;
+  dataDir: string;
+  logDir: string;
+  /** Masks secrets in /logs output; default masks the bot token. */
+  redactor?: Redactor;
+  /** TCP link state for /status. */
+  linkState?: () => LinkView;
+  /** How telegram's previous run ended (ServiceContext.lastExit). */
+  lastExit?: LastExit;
+  /** Persists a /restart of telegram itself (requestSelfRestartMarker) before PM2 is asked. */
+  beforeSelfRestart?: (req: { chatId: string; requestedAt: number }) => Promise<void>;
+  /** On 401 (bad token). Default: exit the process with 78 (config error: PM2 does not restart-loop it). */
+  onFatal?: (exitCode: number, reason: string) => void;
+  /** This daemon's PM2 app name; default 'telegram'. */
+  self?: ServiceName;
+  clock?: Clock;
+  /** Poller backoff overrides (tests). */
+  poller?: { backoffBaseMs?: number; backoffMaxMs?: number; conflictBaseMs?: number; conflictMaxMs?: number };
+}
+
+export interface Bot {
+  /**
+   * Starts the one poller. Resolves at once: getMe, setMyCommands and polling run in the background, so Telegram
+   * being down delays the first poll, never the daemon's readiness. Calling it twice does nothing.
+   */
+  start(): Promise<void>;
+  /** Stops polling and waits for running commands (bounded). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The note an allowed chat gets instead of the execution of a command sent while the bot was down. */
+const STALE_NOTE = (name: string, ageMs: number): string =>
+  `⏳ Not executed: /${escapeHtml(name)} was sent ${formatDuration(ageMs)} ago, while the bot was offline. Send it again if you still want it.`;
+
+function parseCommand(text: string, botUsername?: string): { name: string; args: string[] } | undefined {
+  const match = /^\/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+([\s\S]*))?$/.exec(text.trim());
+  if (!match) return undefined;
+  if (match[2] && botUsername && match[2].toLowerCase() !== botUsername.toLowerCase()) return undefined; // for another bot
+  return { name: match[1]!.toLowerCase(), args: (match[3] ?? '').split(/\s+/).filter((a) => a !== '') };
+}
+
+function toKeyboard(buttons: InlineButton[][]): {
+  inline_keyboard: Array<Array<{ text: string; callback_data: string }>>;
+} {
+  return {
+    inline_keyboard: buttons.map((row) => row.map((b) => ({ text: b.text, callback_data: b.callbackData }))),
+  };
+}
+
+/** Tokens polled by a started bot of this process: Telegram allows one getUpdates consumer per token. */
+const pollingTokens = new Set<string>();
+
+export function createBot(deps: BotDeps): Bot {
+  const log = deps.logger.child({ module: 'bot' });
+  const clock = deps.clock ?? systemClock;
+  const apiRoot = deps.apiRoot ?? deps.config.telegram.apiRoot;
+  const tg = deps.config.telegram;
+  const telegraf = new Telegraf(deps.token, {
+    telegram: { apiRoot },
+    // A restart of all services waits for PM2 (wait_ready + listen_timeout): leave it time.
+    handlerTimeout: 120_000,
+  });
+  const auth = new CommandAuth(tg.allowedChatIds, log);
+  const commands = allCommands();
+  const byName = new Map<string, BotCommand>(commands.map((c) => [c.name, c]));
+  const services: BotServices = {
+    config: deps.config,
+    logger: log,
+    pm2: deps.pm2,
+    trading: deps.tradingClient,
+    ...(deps.notifier ? { notifier: deps.notifier } : {}),
+    dataDir: deps.dataDir,
+    logDir: deps.logDir,
+    redactor: deps.redactor ?? new Redactor([deps.token]),
+    version: byninjaVersion(),
+    clock,
+    confirmations: new ConfirmationStore(tg.confirmTimeoutSec * 1000),
+    ...(deps.linkState ? { linkState: deps.linkState } : {}),
+    ...(deps.lastExit ? { lastExit: deps.lastExit } : {}),
+    self: deps.self ?? 'telegram',
+    ...(deps.beforeSelfRestart ? { beforeSelfRestart: deps.beforeSelfRestart } : {}),
+  };
+  const onFatal =
+    deps.onFatal ??
+    ((code: number, reason: string) => {
+      log.error(`Fatal Telegram error, exiting with code ${code}: ${reason}`);
+      process.exit(code);
+    });
+
+  async function send(chatId: string, html: string, buttons?: InlineButton[][]): Promise<void> {
+    const parts = splitMessage(html);
+    for (const [i, part] of parts.entries()) {
+      const markup = buttons && i === parts.length - 1 ? { reply_markup: toKeyboard(buttons) } : {};
+      await retry(
+        async () => {
+          try {
+            await telegraf.telegram.sendMessage(chatId, part, {
+              parse_mode: 'HTML',
+              link_preview_options: { is_disabled: true },
+              ...markup,
+            });
+          } catch (err) {
+            throw toTelegramError(err, 'sendMessage');
+          }
+        },
+        { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 15_000, clock },
+      );
+    }
+  }
+
+  function commandContext(chatId: string, userId: string | undefined, args: string[]): CommandContext {
+    return {
+      chatId,
+      ...(userId ? { userId } : {}),
+      args,
+      now: clock.now(),
+      services,
+      reply: (html, buttons) => send(chatId, html, buttons),
+    };
+  }
+
+  async function onMessage(ctx: Context, message: Message.TextMessage): Promise<void> {
+    const chatId = String(message.chat.id);
+    const userId = message.from ? String(message.from.id) : undefined;
+    const subject = { chatId, userId, username: message.from?.username, text: message.text };
+    if (!auth.isAllowed(subject)) {
+      auth.recordDenied(subject, clock.now());
+      return;
+    }
+    const parsed = parseCommand(message.text, ctx.botInfo?.username);
+    if (!parsed) {
+      // Plain chatter in a group, or a command for another bot there, is not for us; a private chat gets a hint.
+      if (message.chat.type === 'private' && !message.text.startsWith('/'))
+        await send(chatId, 'Send /help for the list of commands.');
+      return;
+    }
+    // /start is what Telegram sends when someone opens the bot: answer it like /help.
+    const command = byName.get(parsed.name === 'start' ? 'help' : parsed.name);
+    if (!command) {
+      await send(chatId, `Unknown command /${escapeHtml(parsed.name)}. Send /help for the list.`);
+      return;
+    }
+    const ageMs = clock.now() - message.date * 1000;
+    if (ageMs > tg.staleCommandMaxAgeSec * 1000) {
+      log.info('Stale Telegram command not executed', { command: parsed.name, chatId, ageMs });
+      await send(chatId, STALE_NOTE(parsed.name, ageMs));
+      return;
+    }
+    log.info('Telegram command', {
+      command: parsed.name,
+      args: parsed.args.join(' ').slice(0, 80),
+      chatId,
+      userId,
+    });
+    await command.run(commandContext(chatId, userId, parsed.args));
+  }
+
+  async function onCallback(ctx: Context, query: CallbackQuery.DataQuery): Promise<void> {
+    const chatId = query.message ? String(query.message.chat.id) : undefined;
+    const userId = String(query.from.id);
+    const subject = { chatId, userId, username: query.from.username, text: query.data };
+    if (!auth.isAllowed(subject) || chatId === undefined) {
+      auth.recordDenied(subject, clock.now());
+      return;
+    }
+    const confirm = query.data.startsWith(CONFIRM_PREFIX);
+    const cancel = query.data.startsWith(CANCEL_PREFIX);
+    if (!confirm && !cancel) {
+      await ctx.answerCbQuery().catch(() => undefined);
+      return;
+    }
+    const nonce = query.data.slice((confirm ? CONFIRM_PREFIX : CANCEL_PREFIX).length);
+    const taken = services.confirmations.take(nonce, chatId, clock.now());
+    // Remove the buttons (best effort): a pressed or expired button must not invite a second press.
+    if (query.message) await ctx.editMessageReplyMarkup(undefined).catch(() => undefined);
+    if (taken.status === 'expired') {
+      await ctx.answerCbQuery('Expired — nothing done').catch(() => undefined);
+      await send(
+        chatId,
+        '⌛ This confirmation expired — nothing was done. Send the command again if still needed.',
+      );
+      return;
+    }
+    if (cancel) {
+      await ctx.answerCbQuery('Cancelled').catch(() => undefined);
+      await send(chatId, 'Cancelled — nothing was done.');
+      return;
+    }
+    await ctx.answerCbQuery('Confirmed').catch(() => undefined);
+    const { action } = taken.pending;
+    const command = commands.find(
+      (c) => c.confirmed && c.name === (action.kind === 'restart' ? 'restart' : 'closeall'),
+    );
+    log.info('Telegram confirmation accepted', { action: action.kind, chatId, userId });
+    await command!.confirmed!(action, commandContext(chatId, userId, []));
+  }
+
+  telegraf.on('message', async (ctx) => {
+    const message = ctx.message;
+    if ('text' in message) await onMessage(ctx, message);
+    else if (
+      !auth.isAllowed({
+        chatId: String(message.chat.id),
+        userId: message.from ? String(message.from.id) : undefined,
+      })
+    ) {
+      auth.recordDenied(
+        { chatId: String(message.chat.id), userId: message.from ? String(message.from.id) : undefined },
+        clock.now(),
+      );
+    }
+  });
+  telegraf.on('callback_query', async (ctx) => {
+    if ('data' in ctx.callbackQuery) await onCallback(ctx, ctx.callbackQuery);
+  });
+  telegraf.catch(async (err, ctx) => {
+    log.error('Telegram command failed', { error: errorMessage(err), updateId: ctx.update.update_id });
+    const chat = ctx.chat;
+    const from = ctx.from;
+    if (chat && auth.isAllowed({ chatId: String(chat.id), userId: from ? String(from.id) : undefined })) {
+      await send(String(chat.id), `❌ Command failed: ${escapeHtml(errorMessage(err))}`).catch(
+        () => undefined,
+      );
+    }
+  });
+
+  let poller: UpdatePoller | undefined;
+  let stopping: Promise<void> | undefined;
+  let startup: AbortController | undefined;
+
+  async function prepare(signal: AbortSignal): Promise<void> {
+    // getMe names the bot (for /cmd@bot in groups). Retried with the poller's policy until it works or is fatal.
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        telegraf.botInfo = await telegraf.telegram.getMe();
+        break;
+      } catch (raw) {
+        const err = toTelegramError(raw, 'getMe');
+        if (err instanceof AuthenticationError) {
+          log.error(`${err.message}. Telegram bot stopped: fix TELEGRAM_BOT_TOKEN and restart.`);
+          onFatal(ExitCode.Config, err.message);
+          throw err;
+        }
+        const wait =
+          'retryAfterMs' in err && typeof err.retryAfterMs === 'number'
+            ? err.retryAfterMs
+            : Math.min(60_000, 1000 * 2 ** attempt);
+        if (attempt === 1)
+          log.warn('Telegram unreachable at start, retrying', { error: err.message, retryInMs: wait });
+        await clock.sleep(wait, signal).catch(() => undefined);
+      }
+    }
+    if (signal.aborted) return;
+    try {
+      await telegraf.telegram.setMyCommands(
+        commands.map((c) => ({ command: c.name, description: c.description.slice(0, 256) })),
+      );
+    } catch (err) {
+      log.warn('setMyCommands failed: the command menu may be out of date', {
+        error: toTelegramError(err, 'setMyCommands').message,
+      });
+    }
+  }
+
+  return {
+    async start() {
+      if (poller) return;
+      if (pollingTokens.has(deps.token))
+        throw new Error('A Telegram bot with this token is already polling in this process');
+      pollingTokens.add(deps.token);
+      if (!auth.anyoneAllowed) {
+        log.warn(
+          'TELEGRAM_ALLOWED_CHAT_IDS is empty: the bot accepts NO commands (alerts are still sent). List your chat id to use commands.',
+        );
+      } else {
+        log.info('Telegram bot starting (long polling)', {
+          allowedChats: auth.allowedCount,
+          apiRoot: apiRoot === 'https://api.telegram.org' ? 'default' : 'custom',
+        });
+      }
+      const p = new UpdatePoller({
+        telegram: telegraf.telegram,
+        handle: (update: Update) => telegraf.handleUpdate(update),
+        logger: log,
+        timeoutSec: tg.pollingTimeoutSec,
+        clock,
+        onFatal: (err: AuthenticationError) => onFatal(ExitCode.Config, err.message),
+        ...deps.poller,
+      });
+      poller = p;
+      startup = new AbortController();
+      const signal = startup.signal;
+      // Telegram down at start must not block the daemon's readiness: prepare and poll in the background.
+      void prepare(signal).then(
+        () => {
+          if (!signal.aborted) p.start();
+        },
+        () => undefined,
+      );
+    },
+    stop() {
+      stopping ??= (async () => {
+        if (!poller) return;
+        startup?.abort();
+        try {
+          await poller.stop();
+        } finally {
+          pollingTokens.delete(deps.token);
+        }
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * What a bot command is and what it may use. Commands only fetch (through ops/ and trading's TCP API) and format;
+ * the bot (bot.ts) does authorization, staleness, parsing, confirmation buttons and sending.
+ */
+import type { LinkView } from '../../ops/status-report';
+import type { Pm2ProcessView } from '../../ops/pm2-client';
+import type { ServiceName } from '../../ops/services';
+import type { TradingRpc } from '../../ops/trading-client';
+import type { Clock } from '../../shared/clock';
+import type { Config } from '../../shared/config/schema';
+import { IpcError, errorMessage } from '../../shared/errors';
+import { RpcErrorCode, type LastExit } from '../../shared/ipc/protocol';
+import type { Logger } from '../../shared/logging/logger';
+import type { Redactor } from '../../shared/logging/redact';
+import type { Notifier } from '../notify/notification';
+import {
+  CANCEL_PREFIX,
+  CONFIRM_PREFIX,
+  type ConfirmableAction,
+  type ConfirmationStore,
+} from './confirmations';
+import { escapeHtml } from './format';
+
+export interface InlineButton {
+  text: string;
+  callbackData: string;
+}
+
+/** Everything commands may use; wired once by createBot. */
+export interface BotServices {
+  config: Config;
+  logger: Logger;
+  pm2: { list(): Promise<Pm2ProcessView[]>; restart(name: string): Promise<void> };
+  trading: TradingRpc;
+  notifier?: Notifier;
+  dataDir: string;
+  logDir: string;
+  redactor: Redactor;
+  version: string;
+  clock: Clock;
+  confirmations: ConfirmationStore;
+  /** The daemon's TCP link to trading, for /status. */
+  linkState?: () => LinkView;
+  /** How telegram's own previous run ended (ServiceContext.lastExit). */
+  lastExit?: LastExit;
+  /** This process's PM2 app name: restarting it ends the process (default 'telegram'). */
+  self: ServiceName;
+  /** Persists a self-restart request before PM2 replaces this process (the next boot confirms it in `chatId`). */
+  beforeSelfRestart?: (req: { chatId: string; requestedAt: number }) => Promise<void>;
+}
+
+export interface CommandContext {
+  chatId: string;
+  userId?: string;
+  /** Words after the command. */
+  args: string[];
+  now: number;
+  services: BotServices;
+  /** Sends HTML (split under 4096 characters when long); buttons go on the last part. */
+  reply(html: string, buttons?: InlineButton[][]): Promise<void>;
+}
+
+export interface BotCommand {
+  /** Without the slash. */
+  name: string;
+  /** Shown in Telegram's command menu (setMyCommands) and /help. */
+  description: string;
+  /** Argument synopsis, e.g. `<trading|telegram|all>`; empty when none. */
+  usage: string;
+  run(ctx: CommandContext): Promise<void>;
+  /** Executes a confirmed action (only for commands that ask for confirmation). */
+  confirmed?(action: ConfirmableAction, ctx: CommandContext): Promise<void>;
+}
+
+export function usageText(cmd: BotCommand): string {
+  return `Usage: <code>/${escapeHtml(cmd.name)}${cmd.usage ? ' ' + escapeHtml(cmd.usage) : ''}</code> — ${escapeHtml(cmd.description)}`;
+}
+
+/** A one-line reason trading did not answer: unreachable (link, timeout) or refused (paused, not ready…). */
+export function tradingFailureText(err: unknown): string {
+  if (err instanceof IpcError && (err.code === RpcErrorCode.Refused || err.code === RpcErrorCode.NotReady)) {
+    return `❌ Trading refused: ${escapeHtml(errorMessage(err))}`;
+  }
+  return `⚠️ Trading unreachable: ${escapeHtml(errorMessage(err))}`;
+}
+
+/** Calls trading and replies with the failure instead of throwing; undefined when it failed. */
+export async function askTrading<T>(
+  ctx: CommandContext,
+  fn: (trading: TradingRpc) => Promise<T>,
+): Promise<T | undefined> {
+  const { trading } = ctx.services;
+  if (!trading.connected) {
+    await ctx.reply('⚠️ Trading unreachable: the TCP link to trading is down. /status shows what PM2 sees.');
+    return undefined;
+  }
+  try {
+    return await fn(trading);
+  } catch (err) {
+    await ctx.reply(tradingFailureText(err));
+    return undefined;
+  }
+}
+
+export function confirmButtons(nonce: string, confirmLabel: string): InlineButton[][] {
+  return [
+    [
+      { text: confirmLabel, callbackData: `${CONFIRM_PREFIX}${nonce}` },
+      { text: '✖️ Cancel', callbackData: `${CANCEL_PREFIX}${nonce}` },
+    ],
+  ];
+}

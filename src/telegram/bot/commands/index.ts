@@ -1,0 +1,32 @@
+/** The bot's commands, in the order /help and Telegram's menu show them. */
+import type { BotCommand } from '../command';
+import { balanceCommand } from './balance';
+import { closeAllCommand } from './closeall';
+import { helpCommand } from './help';
+import { logsCommand } from './logs';
+import { ordersCommand } from './orders';
+import { pauseCommand } from './pause';
+import { pnlCommand } from './pnl';
+import { positionsCommand } from './positions';
+import { restartCommand } from './restart';
+import { resumeCommand } from './resume';
+import { statusCommand } from './status';
+import { versionCommand } from './version';
+
+export function allCommands(): BotCommand[] {
+  const list: BotCommand[] = [
+    statusCommand,
+    positionsCommand,
+    ordersCommand,
+    balanceCommand,
+    pnlCommand,
+    pauseCommand,
+    resumeCommand,
+    closeAllCommand,
+    restartCommand,
+    logsCommand,
+    versionCommand,
+  ];
+  list.unshift(helpCommand(() => list));
+  return list;
+}

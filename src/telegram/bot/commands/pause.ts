@@ -1,0 +1,17 @@
+import { askTrading, type BotCommand } from '../command';
+import { escapeHtml } from '../format';
+
+/** /pause [reason]: no new entries; open positions stay managed (stop-loss, take-profit). */
+export const pauseCommand: BotCommand = {
+  name: 'pause',
+  description: 'stop opening new positions',
+  usage: '[reason]',
+  async run(ctx) {
+    const reason = ctx.args.join(' ').slice(0, 200) || `paused from Telegram by ${ctx.userId ?? ctx.chatId}`;
+    const result = await askTrading(ctx, (t) => t.call('pause', { reason }));
+    if (result)
+      await ctx.reply(
+        `⏸ Trading paused${result.reason ? `: ${escapeHtml(result.reason)}` : ''}. /resume to continue.`,
+      );
+  },
+};

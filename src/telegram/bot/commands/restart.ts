@@ -1,0 +1,52 @@
+import { restartServices } from '../../../ops/restart';
+import { expandServiceTarget } from '../../../ops/services';
+import { confirmButtons, usageText, type BotCommand } from '../command';
+import { escapeHtml, formatDuration, formatRestartOutcomes, htmlMarkup } from '../format';
+
+/**
+ * /restart <trading|telegram|all>: asks for confirmation, then restarts through PM2. Restarting telegram itself
+ * ends this process before PM2 can answer, so the request is persisted first and the next boot confirms it.
+ */
+export const restartCommand: BotCommand = {
+  name: 'restart',
+  description: 'restart a service through PM2 (asks to confirm)',
+  usage: '<trading|telegram|all>',
+  async run(ctx) {
+    const targets =
+      ctx.args.length === 1 ? expandServiceTarget(ctx.args[0]!.toLowerCase(), ctx.services.self) : undefined;
+    if (!targets) return ctx.reply(usageText(restartCommand));
+    const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
+    const pending = ctx.services.confirmations.create(ctx.chatId, { kind: 'restart', targets }, ctx.now);
+    await ctx.reply(
+      `🔄 Restart <b>${escapeHtml(targets.join(' + '))}</b>? This button expires in ${formatDuration(ttlMs)}.`,
+      confirmButtons(pending.nonce, `✅ Restart ${targets.join(' + ')}`),
+    );
+  },
+  async confirmed(action, ctx) {
+    if (action.kind !== 'restart') return;
+    const s = ctx.services;
+    const others = action.targets.filter((t) => t !== s.self);
+    const restartsSelf = action.targets.includes(s.self);
+    if (others.length > 0) {
+      await ctx.reply(`🔄 Restarting ${escapeHtml(others.join(', '))}…`);
+      const outcomes = await restartServices(others, { pm2: s.pm2 });
+      await ctx.reply(formatRestartOutcomes(outcomes, htmlMarkup));
+    }
+    if (restartsSelf) {
+      // Said before PM2 is asked: after it, this process may be gone before a reply could leave.
+      await ctx.reply(`🔄 Restarting ${escapeHtml(s.self)} — I will confirm here when I am back.`);
+      const outcomes = await restartServices([s.self], {
+        pm2: s.pm2,
+        self: s.self,
+        ...(s.beforeSelfRestart
+          ? {
+              beforeSelfRestart: () =>
+                s.beforeSelfRestart!({ chatId: ctx.chatId, requestedAt: s.clock.now() }),
+            }
+          : {}),
+      });
+      // Only reached when PM2 did not replace this process (e.g. not run under PM2).
+      await ctx.reply(formatRestartOutcomes(outcomes, htmlMarkup));
+    }
+  },
+};

@@ -1,0 +1,76 @@
+/**
+ * Telegraf's errors translated, in one place, into ByNinja's error classes — the class decides the policy:
+ *
+ * | Bot API answer              | class                    | policy                                          |
+ * |-----------------------------|--------------------------|-------------------------------------------------|
+ * | 401 Unauthorized            | AuthenticationError      | bad token: fatal log, exit 78                   |
+ * | 409 Conflict                | TelegramConflictError    | another poller/webhook: log, back off, retry    |
+ * | 429 Too Many Requests       | RateLimitError           | wait `retry_after`                              |
+ * | 5xx                         | TemporaryError           | retry with backoff                              |
+ * | network (FetchError, reset) | NetworkError             | retry with backoff                              |
+ * | 403 Forbidden               | PermissionDeniedError    | bot blocked/kicked from the chat: give up       |
+ * | 400 and other 4xx           | OperationalError         | the request itself is wrong: give up            |
+ *
+ * Messages and context never carry the bot token: telegraf puts it in every request URL, and a network error's
+ * message quotes that URL.
+ */
+import {
+  AuthenticationError,
+  NetworkError,
+  OperationalError,
+  PermissionDeniedError,
+  RateLimitError,
+  TemporaryError,
+  errorMessage,
+  type ByNinjaError,
+} from '../../shared/errors';
+
+/** 409: another process polls with the same token (or a webhook is set). Temporary: it may go away. */
+export class TelegramConflictError extends TemporaryError {}
+
+interface TelegrafErrorShape {
+  response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } };
+  on?: { method?: string };
+  name?: string;
+  message?: string;
+  code?: unknown;
+}
+
+/** Masks bot tokens in any text (URLs `/bot<id>:<secret>/`, or a bare token). */
+export function redactBotToken(text: string): string {
+  return text.replace(
+    /(bot|user)?\d{5,}:[A-Za-z0-9_-]{10,}/g,
+    (_m, prefix: string | undefined) => `${prefix ?? ''}[REDACTED]`,
+  );
+}
+
+export function toTelegramError(err: unknown, method?: string): ByNinjaError {
+  const e = (err ?? {}) as TelegrafErrorShape;
+  const where = method ?? e.on?.method;
+  const code = e.response?.error_code;
+  if (typeof code === 'number') {
+    const description = redactBotToken(e.response?.description ?? '');
+    const context = { method: where, code, description };
+    const text = `Telegram ${where ?? 'call'} failed: ${code} ${description}`.trim();
+    if (code === 401)
+      return new AuthenticationError(
+        `${text} — the bot token (TELEGRAM_BOT_TOKEN) is invalid or revoked`,
+        context,
+      );
+    if (code === 409)
+      return new TelegramConflictError(`${text} — another bot instance is polling with this token`, context);
+    if (code === 429) {
+      const retryAfterSec = e.response?.parameters?.retry_after ?? 1;
+      return new RateLimitError(text, { ...context, retryAfterSec }, { retryAfterMs: retryAfterSec * 1000 });
+    }
+    if (code >= 500) return new TemporaryError(text, context);
+    if (code === 403) return new PermissionDeniedError(text, context);
+    return new OperationalError(text, context);
+  }
+  // No Bot API answer at all: connection refused/reset, DNS, timeout (node-fetch's FetchError, AbortError).
+  const message = redactBotToken(errorMessage(err));
+  return new NetworkError(`Telegram ${where ?? 'call'} failed: ${message}`, {
+    method: where,
+    ...(typeof e.code === 'string' ? { errno: e.code } : {}),
+  });
+}

@@ -1,0 +1,261 @@
+/**
+ * The compiled `byninja` CLI run as a child process (bin/byninja.js) against a real PM2 daemon in a temp PM2_HOME
+ * and trading's control API served by the real IpcServer (stub state): output, --json and exit codes.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT, Pm2Harness } from '../support/pm2';
+import { TradingStub } from '../ops/trading-stub';
+import { Pm2Client } from '../../src/ops/pm2-client';
+
+const BIN = path.join(REPO_ROOT, 'bin/byninja.js');
+
+const FIXTURE_APP = `'use strict';
+process.on('SIGINT', () => process.exit(0));
+setInterval(() => {}, 1000);
+console.log('fixture started');
+if (process.send) process.send('ready');
+`;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('byninja CLI (child process, real PM2) @slow', function () {
+  this.timeout(60_000);
+  let pm2h: Pm2Harness;
+  let pm2: Pm2Client;
+  let stub: TradingStub;
+
+  before(async () => {
+    pm2h = Pm2Harness.create('bn-cli-');
+    pm2 = new Pm2Client({ pm2Home: pm2h.home });
+    const script = path.join(pm2h.root, 'fixture-app.js');
+    fs.writeFileSync(script, FIXTURE_APP);
+    await pm2h.startScript('trading', script);
+    stub = await TradingStub.start(pm2h.dataDir);
+  });
+
+  after(async () => {
+    await stub?.close();
+    await pm2?.disconnect();
+    await pm2h?.stop();
+  });
+
+  function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, ...args],
+        { env: pm2h.env({ BYNINJA_IPC_PORT: String(stub.port), ...env }), cwd: pm2h.root, timeout: 30_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+          resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+        },
+      );
+    });
+  }
+
+  it('--help prints the usage and the exit codes; usage errors exit 2', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.include('Usage: byninja <command>');
+    expect(help.stdout).to.include('4   reconcile found differences');
+    for (const args of [
+      [],
+      ['frobnicate'],
+      ['logs', 'trading', '-n', '0'],
+      ['restart', 'everything'],
+      ['status', '--bogus'],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).to.equal(2);
+      expect(r.stderr).to.include('Usage: byninja');
+    }
+  });
+
+  it('status --json: PM2 view and trading view, exit 0', async () => {
+    const r = await cli(['status', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout);
+    const trading = report.services.find((s: { name: string }) => s.name === 'trading');
+    expect(trading.pm2.status).to.equal('online');
+    expect(trading.pm2.restarts).to.equal(0);
+    expect(report.services.find((s: { name: string }) => s.name === 'telegram').pm2).to.equal(undefined);
+    expect(report.trading.reachable).to.equal(true);
+    expect(report.trading.status.botId).to.equal('stubbot');
+  });
+
+  it('status prints readable text', async () => {
+    const r = await cli(['status']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.match(/trading — online, up \d+/);
+    expect(r.stdout).to.include('telegram — not managed by PM2');
+    expect(r.stdout).to.include('equity 10,250.50 USDT');
+    expect(r.stdout).not.to.include('<b>');
+  });
+
+  it('positions, orders --all, balance, pause and resume go through the TCP API (--json parses)', async () => {
+    const positions = await cli(['positions', '--json']);
+    expect(positions.code).to.equal(0);
+    expect(JSON.parse(positions.stdout)[0].symbol).to.equal('BTC/USDT');
+    const orders = await cli(['orders', '--all', '--json']);
+    expect(JSON.parse(orders.stdout)[0].clientOrderId).to.equal('stubbot-7');
+    expect(stub.state.calls).to.include('orders:all');
+    const balance = await cli(['balance', '--json']);
+    expect(JSON.parse(balance.stdout).equity).to.equal(10_250.5);
+    const pause = await cli(['pause', '--reason', 'maintenance', '--json']);
+    expect(JSON.parse(pause.stdout)).to.deep.equal({ paused: true, reason: 'maintenance' });
+    expect(stub.state.status.paused).to.equal(true);
+    const resume = await cli(['resume']);
+    expect(resume.code).to.equal(0);
+    expect(resume.stdout).to.include('Trading resumed.');
+    expect(stub.state.status.paused).to.equal(false);
+  });
+
+  it('reconcile exits 0 when state agrees and 4 when it found differences', async () => {
+    stub.state.differences = [];
+    expect((await cli(['reconcile'])).code).to.equal(0);
+    stub.state.differences = [
+      { kind: 'order-status-differs', clientOrderId: 'stubbot-7', detail: 'local open, exchange filled' },
+    ];
+    const r = await cli(['reconcile', '--json']);
+    expect(r.code).to.equal(4);
+    expect(JSON.parse(r.stdout).differences).to.have.length(1);
+    const text = await cli(['reconcile']);
+    expect(text.stdout).to.include('order-status-differs stubbot-7: local open, exchange filled');
+  });
+
+  it('restart trading restarts it in PM2 and reports the new restart count', async () => {
+    const before = (await pm2.describe('trading'))!;
+    const r = await cli(['restart', 'trading', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const [outcome] = JSON.parse(r.stdout);
+    expect(outcome).to.include({
+      service: 'trading',
+      ok: true,
+      restartsBefore: before.restarts,
+      restartsAfter: before.restarts + 1,
+      status: 'online',
+    });
+    const after = (await pm2.describe('trading'))!;
+    expect(after.restarts).to.equal(before.restarts + 1);
+    expect(after.pid).not.to.equal(before.pid);
+  });
+
+  it('restart of a service PM2 does not manage fails with exit 1', async () => {
+    const r = await cli(['restart', 'telegram']);
+    expect(r.code).to.equal(1);
+    expect(r.stdout).to.include('telegram not restarted: PM2 does not manage "telegram"');
+  });
+
+  it('logs -n N shows the last lines of the PM2 logs, secrets redacted', async () => {
+    const secret = 'cli-secret-exchange-key-123';
+    const outLog = path.join(pm2h.logDir, 'trading.out.log');
+    fs.appendFileSync(outLog, `line A\nkey ${secret}\nline C\n`);
+    const r = await cli(['logs', 'trading', '-n', '2', '--json'], { EXCHANGE_API_KEY: secret });
+    expect(r.code, r.stderr).to.equal(0);
+    const tail = JSON.parse(r.stdout);
+    expect(tail.sources.find((s: { kind: string }) => s.kind === 'out').lines).to.deep.equal([
+      'key [REDACTED]',
+      'line C',
+    ]);
+    expect(r.stdout).not.to.include(secret);
+  });
+
+  it('invalid configuration exits 78 with the problem named', async () => {
+    const r = await cli(['status'], { BYNINJA_IPC_PORT: 'not-a-port' });
+    expect(r.code).to.equal(78);
+    expect(r.stderr).to.include('BYNINJA_IPC_PORT');
+  });
+
+  it('doctor --json reports every check; exit 1 exactly when a check failed (invalid config)', async () => {
+    const good = await cli(['doctor', '--json']);
+    const goodResult = JSON.parse(good.stdout);
+    expect(good.code).to.equal(goodResult.ok ? 0 : 1);
+    expect(goodResult.checks.find((c: { name: string }) => c.name === 'configuration').ok).to.equal(true);
+    const bad = await cli(['doctor', '--json'], { BYNINJA_IPC_PORT: 'not-a-port' });
+    expect(bad.code).to.equal(1);
+    const config = JSON.parse(bad.stdout).checks.find((c: { name: string }) => c.name === 'configuration');
+    expect(config.ok).to.equal(false);
+    expect(config.detail).to.include('BYNINJA_IPC_PORT');
+  });
+
+  it('PM2 not running: status says so, exits 1, and does not start a daemon', async () => {
+    const emptyHome = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-nopm2-'));
+    try {
+      const r = await cli(['status', '--json'], { PM2_HOME: emptyHome });
+      expect(r.code, r.stderr).to.equal(1);
+      const report = JSON.parse(r.stdout);
+      expect(report.pm2).to.deep.equal({ reachable: false, error: 'PM2 daemon is not running' });
+      expect(report.trading.reachable).to.equal(true);
+      expect(fs.existsSync(path.join(emptyHome, 'rpc.sock'))).to.equal(false);
+      expect(fs.existsSync(path.join(emptyHome, 'pm2.pid'))).to.equal(false);
+    } finally {
+      fs.rmSync(emptyHome, { recursive: true, force: true });
+    }
+  });
+
+  it('trading unreachable: status still prints PM2 and exits 3; trading commands exit 3', async () => {
+    await stub.close();
+    const r = await cli(['status', '--json']);
+    expect(r.code).to.equal(3);
+    const report = JSON.parse(r.stdout);
+    expect(report.trading.reachable).to.equal(false);
+    expect(report.services.find((s: { name: string }) => s.name === 'trading').pm2.status).to.equal('online');
+    const positions = await cli(['positions']);
+    expect(positions.code).to.equal(3);
+    expect(positions.stderr).to.include('trading unreachable');
+  });
+
+  it("against the real trading daemon: status, pause/resume, reconcile, restart; the restarted run's clean end is reported", async function () {
+    this.timeout(90_000);
+    const port = await freePort();
+    await pm2h.pm2(['delete', 'trading']);
+    await pm2h.startScript('trading', path.join(REPO_ROOT, 'dist/src/trading/main.js'), {
+      env: { BYNINJA_IPC_PORT: String(port) },
+    });
+    const run = (args: string[]): Promise<Run> => cli(args, { BYNINJA_IPC_PORT: String(port) });
+
+    const first = await run(['status', '--json']);
+    expect(first.code, first.stderr + first.stdout).to.equal(0);
+    const report = JSON.parse(first.stdout);
+    expect(report.trading.reachable).to.equal(true);
+    expect(report.trading.status.mode).to.equal('paper');
+    expect(report.services[0].pm2.status).to.equal('online');
+
+    expect(JSON.parse((await run(['pause', '--reason', 'cli test', '--json'])).stdout)).to.include({
+      paused: true,
+    });
+    expect((await run(['resume'])).code).to.equal(0);
+
+    const reconcile = await run(['reconcile', '--json']);
+    expect([0, 4]).to.include(reconcile.code);
+    expect(JSON.parse(reconcile.stdout).differences).to.be.an('array');
+
+    const restart = await run(['restart', 'trading', '--json']);
+    expect(restart.code, restart.stderr).to.equal(0);
+    expect(JSON.parse(restart.stdout)[0]).to.include({ ok: true, restartsAfter: 1 });
+    const after = await run(['status', '--json']);
+    expect(after.code, after.stderr).to.equal(0);
+    const trading = JSON.parse(after.stdout).services.find((s: { name: string }) => s.name === 'trading');
+    expect(trading.pm2.restarts).to.equal(1);
+    expect(trading.lastRun.kind).to.equal('clean');
+  });
+});
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}

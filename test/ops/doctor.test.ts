@@ -1,0 +1,153 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { formatDoctorReport, runDoctor, type DoctorResult } from '../../src/ops/doctor';
+import { Pm2Harness } from '../support/pm2';
+
+describe('doctor', function () {
+  this.timeout(30_000);
+  let root: string;
+  let built: string;
+  const servers: net.Server[] = [];
+
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-doctor-'));
+    built = path.join(root, 'install');
+    for (const svc of ['trading', 'telegram']) {
+      fs.mkdirSync(path.join(built, 'dist/src', svc), { recursive: true });
+      fs.writeFileSync(path.join(built, 'dist/src', svc, 'main.js'), '');
+    }
+  });
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  async function freePort(): Promise<number> {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const { port } = s.address() as net.AddressInfo;
+    await new Promise((r) => s.close(r));
+    return port;
+  }
+
+  async function doctor(env: Record<string, string> = {}, installRoot = built): Promise<DoctorResult> {
+    const port = env.BYNINJA_IPC_PORT ?? String(await freePort());
+    return runDoctor(
+      {
+        BYNINJA_ENV_FILE: path.join(root, '.env'),
+        BYNINJA_DATA_DIR: path.join(root, 'data'),
+        BYNINJA_LOG_DIR: path.join(root, 'logs'),
+        PM2_HOME: path.join(root, 'no-pm2'),
+        BYNINJA_IPC_PORT: port,
+        ...env,
+      },
+      { root: installRoot, cwd: root },
+    );
+  }
+  const check = (r: DoctorResult, name: string) => r.checks.find((c) => c.name === name)!;
+
+  it('passes on a healthy install with no configuration, warning about PM2 not running and Telegram log-only', async () => {
+    const r = await doctor();
+    expect(r.ok, formatDoctorReport(r)).to.equal(true);
+    expect(check(r, 'node').ok).to.equal(true);
+    expect(check(r, 'configuration').detail).to.match(/^valid \(mode paper/);
+    expect(check(r, 'pm2')).to.include({ ok: true, warning: true });
+    expect(check(r, 'telegram')).to.include({ ok: true, warning: true });
+    expect(check(r, 'telegram').detail).to.match(/log-only/);
+    expect(check(r, 'ipc port').detail).to.match(/is free/);
+  });
+
+  it('lists every configuration problem and fails', async () => {
+    const r = await doctor({ BYNINJA_MODE: 'nope', BYNINJA__TRADING__TYPO: '1' });
+    expect(r.ok).to.equal(false);
+    const cfg = check(r, 'configuration');
+    expect(cfg.ok).to.equal(false);
+    expect(cfg.detail).to.match(/^2 problems:/);
+    expect(cfg.detail)
+      .to.include('trading.mode (env BYNINJA_MODE)')
+      .and.include('trading.typo (env BYNINJA__TRADING__TYPO)');
+  });
+
+  it('a bot token without a chat id is an error; no allowed chat ids is a warning', async () => {
+    const bad = await doctor({ TELEGRAM_BOT_TOKEN: '1:abcdefgh' });
+    expect(bad.ok).to.equal(false);
+    expect(check(bad, 'telegram')).to.include({ ok: false });
+    expect(formatDoctorReport(bad)).not.to.include('abcdefgh');
+    const noAllowed = await doctor({ TELEGRAM_BOT_TOKEN: '1:abcdefgh', TELEGRAM_CHAT_ID: '42' });
+    expect(noAllowed.ok).to.equal(true);
+    expect(check(noAllowed, 'telegram commands')).to.include({ ok: true, warning: true });
+  });
+
+  it('reports a missing build, an old Node, and an unwritable data dir with their fixes', async () => {
+    const file = path.join(root, 'a-file');
+    fs.writeFileSync(file, '');
+    const r = await doctor({ BYNINJA_DATA_DIR: path.join(file, 'data') }, path.join(root, 'empty'));
+    expect(check(r, 'build')).to.include({
+      ok: false,
+      fix: 'run npm run build (npm start also builds first)',
+    });
+    expect(check(r, 'data dir').ok).to.equal(false);
+    expect(check(r, 'data dir').fix).to.match(/BYNINJA_DATA_DIR/);
+    const old = await runDoctor(
+      { BYNINJA_ENV_FILE: path.join(root, '.env') },
+      { root: built, cwd: root, nodeVersion: '20.18.3' },
+    );
+    expect(check(old, 'node')).to.include({ ok: false });
+    expect(formatDoctorReport(r))
+      .to.match(/❌ build: missing/)
+      .and.match(/problems? found/);
+  });
+
+  it('a port held by another program is an error naming it "in use (trading running?)"', async () => {
+    const s = net.createServer();
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as net.AddressInfo).port;
+    const r = await doctor({ BYNINJA_IPC_PORT: String(port) });
+    expect(check(r, 'ipc port').ok).to.equal(false);
+    expect(check(r, 'ipc port').detail).to.match(/in use \(trading running\?/);
+  });
+
+  it('a port held by a live trading (its service lock names a live pid) is fine', async () => {
+    const s = net.createServer();
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as net.AddressInfo).port;
+    fs.mkdirSync(path.join(root, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'data', 'trading.service.lock'), JSON.stringify({ pid: process.pid }));
+    const r = await doctor({ BYNINJA_IPC_PORT: String(port) });
+    expect(check(r, 'ipc port')).to.include({ ok: true });
+    expect(check(r, 'ipc port').detail).to.match(/in use by trading \(pid \d+\)/);
+  });
+
+  it('finds a running PM2 daemon in PM2_HOME @slow', async () => {
+    const pm2 = Pm2Harness.create('bn-doc-');
+    try {
+      await pm2.pm2(['ping']);
+      const r = await doctor({ PM2_HOME: pm2.home });
+      expect(check(r, 'pm2')).to.include({ ok: true });
+      expect(check(r, 'pm2').warning).to.equal(undefined);
+    } finally {
+      await pm2.stop();
+    }
+  });
+
+  it('runs on its own: exits 1 with the report when something is wrong', () => {
+    const result = spawnSync(process.execPath, [path.join(__dirname, '../../src/ops/doctor.js')], {
+      cwd: root,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        BYNINJA_ENV_FILE: path.join(root, '.env'),
+        BYNINJA_MODE: 'broken',
+        PM2_HOME: path.join(root, 'no-pm2'),
+      },
+    });
+    expect(result.status).to.equal(1);
+    expect(result.stdout).to.match(/❌ configuration: 1 problem:\n {2}- trading.mode \(env BYNINJA_MODE\)/);
+  });
+});

@@ -1,0 +1,106 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Pm2Client, type Pm2BusPacket } from '../../src/ops/pm2-client';
+import { OperationalError } from '../../src/shared/errors';
+import { eventually, Pm2Harness } from '../support/pm2';
+
+const FIXTURE_APP = `'use strict';
+process.on('SIGINT', () => process.exit(0));
+const keep = [];
+for (let i = 0; i < 50; i++) keep.push(Buffer.alloc(100000, 1));
+setInterval(() => {}, 1000);
+if (process.send) process.send('ready');
+`;
+
+describe('ops Pm2Client (real PM2 in a temp PM2_HOME) @slow', function () {
+  this.timeout(60_000);
+  let pm2h: Pm2Harness;
+  let client: Pm2Client;
+
+  before(async () => {
+    pm2h = Pm2Harness.create('bn-pm2c-');
+    const script = path.join(pm2h.root, 'app.js');
+    fs.writeFileSync(script, FIXTURE_APP);
+    await pm2h.startScript('trading', script);
+    client = new Pm2Client({ pm2Home: pm2h.home });
+  });
+
+  after(async () => {
+    await client?.disconnect();
+    await pm2h?.stop();
+  });
+
+  it("lists the apps of its own PM2_HOME with PM2's process facts", async () => {
+    const list = await client.list();
+    expect(list.map((p) => p.name)).to.deep.equal(['trading']);
+    const p = list[0]!;
+    const fromCli = (await pm2h.info('trading'))!;
+    expect(p.pid).to.equal(fromCli.pid);
+    expect(p.status).to.equal('online');
+    expect(p.restarts).to.equal(0);
+    expect(p.uptimeMs).to.be.a('number').and.at.least(0);
+    expect(p.memoryBytes).to.be.greaterThan(1024 * 1024);
+    expect(p.cpuPercent).to.be.a('number');
+    expect(p.outLogPath).to.equal(path.join(pm2h.logDir, 'trading.out.log'));
+    expect(JSON.stringify(p)).not.to.include('PM2_HOME'); // the app's environment never leaks into the view
+  });
+
+  it('restart replaces the process, increments the restart count and is seen on the bus', async () => {
+    const bus = await client.launchBus();
+    const events: Pm2BusPacket[] = [];
+    bus.on('process:event', (packet: Pm2BusPacket) => events.push(packet));
+    const before = (await client.describe('trading'))!;
+    await client.restart('trading');
+    const after = (await client.describe('trading'))!;
+    expect(after.restarts).to.equal(before.restarts + 1);
+    expect(after.pid).not.to.equal(before.pid);
+    expect(after.status).to.equal('online');
+    await eventually(
+      () => events.some((e) => e.process.name === 'trading' && e.event === 'online'),
+      10_000,
+      'online event',
+    );
+  });
+
+  it('an unknown app is an OperationalError naming it', async () => {
+    const err = await client.restart('nope').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(OperationalError);
+    expect((err as Error).message).to.include('"nope"');
+  });
+
+  it('stop stops the app (status stopped, no uptime)', async () => {
+    await client.stop('trading');
+    const p = (await client.describe('trading'))!;
+    expect(p.status).to.equal('stopped');
+    expect(p.uptimeMs).to.equal(null);
+  });
+
+  it('with spawnDaemon false and no daemon it refuses instead of starting one', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-nod-'));
+    const lonely = new Pm2Client({ pm2Home: home, spawnDaemon: false });
+    try {
+      const err = await lonely.list().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).to.be.instanceOf(OperationalError);
+      expect((err as Error).message).to.equal('PM2 daemon is not running');
+      expect(fs.existsSync(path.join(home, 'rpc.sock'))).to.equal(false);
+    } finally {
+      await lonely.disconnect();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('disconnect is idempotent', async () => {
+    const c = new Pm2Client({ pm2Home: pm2h.home });
+    await c.list();
+    await c.disconnect();
+    await c.disconnect();
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * A stand-in for the trading daemon's control API in bot and CLI tests: the real IpcServer on a random loopback
+ * port with a real EventLog, answering from a small in-memory state that tests can change and inspect
+ * (pause/resume/closeAll really change it). The token is written to `<dataDir>/ipc.token` like trading does.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { EventLog } from '../../src/shared/ipc/event-log';
+import type {
+  OrderView,
+  PositionView,
+  ReconcileDifference,
+  TradingStatus,
+} from '../../src/shared/ipc/protocol';
+import { IpcServer } from '../../src/shared/ipc/server';
+import { silentLogger } from '../../src/shared/logging/logger';
+
+export interface TradingStubState {
+  status: TradingStatus;
+  positions: PositionView[];
+  orders: OrderView[];
+  differences: ReconcileDifference[];
+  calls: string[];
+}
+
+export class TradingStub {
+  private constructor(
+    private readonly server: IpcServer,
+    private readonly eventLog: EventLog,
+    readonly port: number,
+    readonly token: string,
+    readonly state: TradingStubState,
+  ) {}
+
+  static async start(dataDir: string, token = 'test-ipc-token-0123456789abcdef'): Promise<TradingStub> {
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'ipc.token'), token, { mode: 0o600 });
+    const eventLog = await EventLog.open(path.join(dataDir, 'stub-events'), { retention: 100 });
+    const server = new IpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      token,
+      maxFrameBytes: 1024 * 1024,
+      maxClients: 8,
+      idleTimeoutMs: 60_000,
+      logger: silentLogger(),
+      eventLog,
+    });
+    const now = Date.now();
+    const state: TradingStubState = {
+      status: {
+        botId: 'stubbot',
+        mode: 'paper',
+        exchange: 'paper',
+        loopState: 'running',
+        paused: false,
+        equity: 10_250.5,
+        quoteCurrency: 'USDT',
+        pnlToday: 12.25,
+        pnlTotal: 250.5,
+        openPositions: 1,
+        openOrders: 1,
+        lastTickAgeMs: 800,
+        exchangeReachable: true,
+        lastExit: { kind: 'clean', at: now - 60_000 },
+        startedAt: now - 120_000,
+        pid: process.pid,
+        version: '0.1.0',
+        lastEventSeq: 0,
+      },
+      positions: [
+        {
+          symbol: 'BTC/USDT',
+          amount: 0.01,
+          averageEntryPrice: 60_000,
+          lastPrice: 61_000,
+          unrealizedPnl: 10,
+          realizedPnl: 0,
+          feesPaid: 0.6,
+          openedAt: now - 3_600_000,
+        },
+      ],
+      orders: [
+        {
+          clientOrderId: 'stubbot-7',
+          symbol: 'ETH/USDT',
+          side: 'buy',
+          type: 'limit',
+          amount: 0.5,
+          price: 3000,
+          filled: 0,
+          status: 'open',
+          purpose: 'entry',
+          createdAt: now - 1000,
+          updatedAt: now - 1000,
+        },
+      ],
+      differences: [],
+      calls: [],
+    };
+    const record = (m: string): void => {
+      state.calls.push(m);
+    };
+    server.handle('ping', () => ({
+      now: Date.now(),
+      pid: process.pid,
+      loopState: state.status.loopState,
+      lastTickAgeMs: 1,
+    }));
+    server.handle('status', () => (record('status'), state.status));
+    server.handle('positions', () => (record('positions'), state.positions));
+    server.handle('orders', (p) => (record(`orders:${p.all ? 'all' : 'open'}`), state.orders));
+    server.handle('balance', () => {
+      record('balance');
+      return {
+        currencies: {
+          USDT: { free: 9000, used: 650, total: 9650 },
+          BTC: { free: 0.01, used: 0, total: 0.01 },
+        },
+        equity: 10_250.5,
+        quoteCurrency: 'USDT',
+      };
+    });
+    server.handle('pause', (p) => {
+      record('pause');
+      state.status = { ...state.status, paused: true, ...(p.reason ? { pausedReason: p.reason } : {}) };
+      return { paused: true, ...(p.reason ? { reason: p.reason } : {}) };
+    });
+    server.handle('resume', () => {
+      record('resume');
+      state.status = { ...state.status, paused: false };
+      return { paused: false };
+    });
+    server.handle('closeAll', () => {
+      record('closeAll');
+      const ids = state.positions.map((_, i) => `stubbot-close-${i}`);
+      state.positions = [];
+      return { orders: ids };
+    });
+    server.handle(
+      'reconcile',
+      () => (record('reconcile'), { differences: state.differences, checkedAt: Date.now() }),
+    );
+    const { port } = await server.listen();
+    return new TradingStub(server, eventLog, port, token, state);
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
+    await this.eventLog.close();
+  }
+}

@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { TelegramError } from 'telegraf';
+import {
+  AuthenticationError,
+  NetworkError,
+  OperationalError,
+  PermissionDeniedError,
+  RateLimitError,
+  TemporaryError,
+} from '../../../src/shared/errors';
+import { TelegramConflictError, toTelegramError } from '../../../src/telegram/bot/telegram-errors';
+
+const TOKEN = '1234567:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
+
+function tgError(code: number, description: string, parameters?: { retry_after?: number }): TelegramError {
+  return new TelegramError(
+    { error_code: code, description, ...(parameters ? { parameters } : {}) },
+    { method: 'getUpdates', payload: {} },
+  );
+}
+
+describe('telegram error policy mapping', () => {
+  it('401 → AuthenticationError (fatal: bad token)', () => {
+    expect(toTelegramError(tgError(401, 'Unauthorized'))).to.be.instanceOf(AuthenticationError);
+  });
+
+  it('409 → TelegramConflictError, a temporary error (another poller: back off)', () => {
+    const err = toTelegramError(tgError(409, 'Conflict: terminated by other getUpdates request'));
+    expect(err).to.be.instanceOf(TelegramConflictError);
+    expect(err).to.be.instanceOf(TemporaryError);
+  });
+
+  it('429 → RateLimitError carrying retry_after in ms', () => {
+    const err = toTelegramError(tgError(429, 'Too Many Requests: retry after 7', { retry_after: 7 }));
+    expect(err).to.be.instanceOf(RateLimitError);
+    expect((err as RateLimitError).retryAfterMs).to.equal(7000);
+  });
+
+  it('5xx → TemporaryError, 403 → PermissionDeniedError, 400 → OperationalError', () => {
+    expect(toTelegramError(tgError(502, 'Bad Gateway'))).to.be.instanceOf(TemporaryError);
+    expect(toTelegramError(tgError(403, 'Forbidden: bot was blocked by the user'))).to.be.instanceOf(
+      PermissionDeniedError,
+    );
+    const bad = toTelegramError(tgError(400, "Bad Request: can't parse entities"));
+    expect(bad).to.be.instanceOf(OperationalError);
+    expect(bad).not.to.be.instanceOf(TemporaryError);
+  });
+
+  it('a network failure → NetworkError, and the token in its URL never reaches the message', () => {
+    const raw = Object.assign(
+      new Error(`request to http://127.0.0.1:1/bot${TOKEN}/getUpdates failed, reason: connect ECONNREFUSED`),
+      {
+        name: 'FetchError',
+        code: 'ECONNREFUSED',
+      },
+    );
+    const err = toTelegramError(raw, 'getUpdates');
+    expect(err).to.be.instanceOf(NetworkError);
+    expect(err.message).not.to.include(TOKEN);
+    expect(err.message).not.to.include('AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw');
+    expect(JSON.stringify(err.context)).not.to.include(TOKEN);
+  });
+});
