@@ -1,0 +1,267 @@
+/**
+ * Loads and validates the configuration once at start: `.env` (dotenv; never overrides the real environment)
+ * → optional JSON file `BYNINJA_CONFIG` → environment overlay (named variables and `BYNINJA__SECTION__KEY`).
+ * Secrets come only from the environment into `Secrets`. Every problem is collected into one `ConfigError`
+ * naming the field (and the variable or file it came from), the bad value (masked when secret) and the fix.
+ *
+ * The returned `config` is deeply frozen, holds no credentials and has absolute dataDir/logDir.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { ConfigError, type ConfigProblem } from '../errors';
+import { envOverlay, setPath, type Env } from './env-overlay';
+import { configSchema, SECRET_ENV, type Config, type Secrets } from './schema';
+import { describeIssues } from './problems';
+
+export interface ConfigSources {
+  /** The .env file that was read, if one existed. */
+  envFile?: string;
+  /** The JSON config file that was read (BYNINJA_CONFIG). */
+  configFile?: string;
+  /** Dotted field path → where its value came from: `env NAME` or `file <path>`. Absent = default. */
+  fields: Record<string, string>;
+  /** Which secrets are set, and whether from the real environment or the .env file (values never appear). */
+  secrets: Partial<Record<keyof Secrets, 'env' | '.env'>>;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  secrets: Secrets;
+  sources: ConfigSources;
+}
+
+export interface LoadConfigOptions {
+  /** The real environment (default process.env). It is never modified. */
+  env?: Env;
+  /** Base of relative paths (default process.cwd()). */
+  cwd?: string;
+}
+
+/** Keys that look like credentials: they may only come from the environment, never from the JSON file. */
+const SECRET_KEY = /(api_?key|secret|password|passphrase|token|private_?key)/i;
+
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const realEnv = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const problems: ConfigProblem[] = [];
+  const sources: ConfigSources = { fields: {}, secrets: {} };
+
+  // 1. .env — the real environment wins over it (dotenv's own rule; an operator's export is deliberate).
+  const envFile = path.resolve(cwd, realEnv.BYNINJA_ENV_FILE || '.env');
+  let fileEnv: Record<string, string> = {};
+  try {
+    fileEnv = dotenv.parse(fs.readFileSync(envFile));
+    sources.envFile = envFile;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      problems.push({
+        field: 'BYNINJA_ENV_FILE',
+        value: JSON.stringify(envFile),
+        message: `cannot read the .env file (${(err as Error).message}): fix its permissions or point BYNINJA_ENV_FILE elsewhere`,
+      });
+    }
+  }
+  const env: Env = { ...fileEnv };
+  for (const [k, v] of Object.entries(realEnv)) if (v !== undefined) env[k] = v;
+
+  // 2. Secrets, from the environment only.
+  const secrets: Secrets = {};
+  for (const [key, name] of Object.entries(SECRET_ENV) as Array<[keyof Secrets, string]>) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    secrets[key] = value;
+    sources.secrets[key] = realEnv[name]?.trim() ? 'env' : '.env';
+  }
+
+  // 3. Optional JSON file.
+  let fileValues: Record<string, unknown> = {};
+  const fileFields: Record<string, string> = {};
+  const configPath = env.BYNINJA_CONFIG?.trim();
+  if (configPath) {
+    const file = path.resolve(cwd, configPath);
+    const read = readJsonFile(file);
+    if ('problem' in read) problems.push(read.problem);
+    else {
+      sources.configFile = file;
+      fileValues = read.value;
+      stripSecrets(fileValues, [], `file ${file}`, problems);
+      for (const leaf of leaves(fileValues)) fileFields[leaf] = `file ${file}`;
+    }
+  }
+
+  // 4. Environment overlay.
+  const overlay = envOverlay(env);
+  problems.push(...overlay.problems);
+  stripSecrets(overlay.values, [], 'the environment', problems, overlay.fields);
+  const merged = deepMerge(structuredClone(fileValues), overlay.values);
+  Object.assign(sources.fields, fileFields);
+  for (const [field, name] of Object.entries(overlay.fields)) sources.fields[field] = `env ${name}`;
+
+  // 5. Schema. A generic variable whose text parsed as JSON (`BYNINJA__TELEGRAM__CHAT_ID=123`) but whose field
+  //    is a string gets its raw text instead — the operator meant the text.
+  let parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    let retried = false;
+    for (const issue of parsed.error.issues) {
+      const dotted = issue.path.join('.');
+      if (issue.code === 'invalid_type' && issue.expected === 'string' && overlay.raw[dotted] !== undefined) {
+        setPath(merged, dotted, overlay.raw[dotted]);
+        retried = true;
+      }
+    }
+    if (retried) parsed = configSchema.safeParse(merged);
+  }
+  if (!parsed.success) problems.push(...describeIssues(parsed.error.issues, merged, sources));
+
+  // 6. Cross-field rules (checked on the raw values too, so they are reported with the schema problems).
+  problems.push(...crossFieldProblems(merged, secrets, sources));
+
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+
+  const config = parsed.data;
+  config.app.dataDir = path.resolve(cwd, config.app.dataDir);
+  config.app.logDir = path.resolve(cwd, config.app.logDir);
+  return { config: deepFreeze(config), secrets: Object.freeze(secrets), sources };
+}
+
+function readJsonFile(file: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : `cannot read it (${code ?? (err as Error).message})`;
+    return {
+      problem: {
+        field: 'BYNINJA_CONFIG',
+        value: JSON.stringify(file),
+        message: `${why}: create it (copy config.example.json) or unset BYNINJA_CONFIG to use the defaults`,
+      },
+    };
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!isPlainObject(value)) throw new Error('the top level must be a JSON object');
+    return { value: stripComments(value) };
+  } catch (err) {
+    return {
+      problem: {
+        field: 'BYNINJA_CONFIG',
+        value: JSON.stringify(file),
+        message: `not valid JSON (${(err as Error).message}): fix the file (config.example.json shows the format)`,
+      },
+    };
+  }
+}
+
+/** Keys starting with `//` are comments (config.example.json documents every field that way). */
+function stripComments(node: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(node)) {
+    if (key.startsWith('//')) delete node[key];
+    else if (isPlainObject(value)) stripComments(value);
+  }
+  return node;
+}
+
+/** Removes credential-looking keys from a config object, reporting each one with the variable to use. */
+function stripSecrets(
+  node: Record<string, unknown>,
+  at: string[],
+  where: string,
+  problems: ConfigProblem[],
+  envFields?: Record<string, string>,
+): void {
+  for (const [key, value] of Object.entries(node)) {
+    const here = [...at, key];
+    const dotted = here.join('.');
+    if (SECRET_KEY.test(key)) {
+      delete node[key];
+      const origin =
+        envFields?.[dotted] ?? Object.entries(envFields ?? {}).find(([f]) => f.startsWith(`${dotted}.`))?.[1];
+      problems.push({
+        field: origin ? `${dotted} (env ${origin})` : `${dotted} (${where})`,
+        value: '[REDACTED]',
+        message: `secrets only from the environment: set ${secretEnvFor(here)} in .env${origin ? ` and unset ${origin}` : ` and remove "${dotted}" from ${where.replace(/^file /, '')}`}`,
+      });
+    } else if (isPlainObject(value)) {
+      const before = Object.keys(value).length;
+      stripSecrets(value, here, where, problems, envFields);
+      // An object that only held credentials (e.g. `"exchange": {"secret": …}`) is gone with them.
+      if (before > 0 && Object.keys(value).length === 0) delete node[key];
+    }
+  }
+}
+
+function secretEnvFor(keyPath: string[]): string {
+  const key = keyPath[keyPath.length - 1];
+  if (/api_?key/i.test(key)) return SECRET_ENV.exchangeApiKey;
+  if (/pass/i.test(key)) return SECRET_ENV.exchangePassword;
+  if (/token/i.test(key)) return keyPath.includes('ipc') ? SECRET_ENV.ipcToken : SECRET_ENV.telegramBotToken;
+  return SECRET_ENV.exchangeSecret;
+}
+
+function crossFieldProblems(
+  merged: Record<string, unknown>,
+  secrets: Secrets,
+  sources: ConfigSources,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const trading = (merged.trading ?? {}) as Record<string, unknown>;
+  const telegram = (merged.telegram ?? {}) as Record<string, unknown>;
+  if (trading.mode === 'live') {
+    const from = sources.fields['trading.mode'] ? ` (${sources.fields['trading.mode']})` : '';
+    for (const key of ['exchangeApiKey', 'exchangeSecret'] as const) {
+      if (secrets[key]) continue;
+      problems.push({
+        field: SECRET_ENV[key],
+        value: '(unset)',
+        message: `trading.mode is "live"${from}, which needs exchange credentials: set ${SECRET_ENV[key]} in .env, or use BYNINJA_MODE=paper`,
+      });
+    }
+  }
+  if (secrets.telegramBotToken && !telegram.chatId) {
+    problems.push({
+      field: 'TELEGRAM_CHAT_ID',
+      value: '(unset)',
+      message:
+        'TELEGRAM_BOT_TOKEN is set but alerts have nowhere to go: set TELEGRAM_CHAT_ID to your numeric chat id, ' +
+        'or unset TELEGRAM_BOT_TOKEN to run Telegram in log-only mode',
+    });
+  }
+  return problems;
+}
+
+function leaves(node: Record<string, unknown>, at: string[] = []): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(node)) {
+    if (value && typeof value === 'object' && !Array.isArray(value))
+      out.push(...leaves(value as Record<string, unknown>, [...at, key]));
+    else out.push([...at, key].join('.'));
+  }
+  return out;
+}
+
+function deepMerge(
+  target: Record<string, unknown>,
+  source: Record<string, unknown>,
+): Record<string, unknown> {
+  for (const [key, value] of Object.entries(source)) {
+    const current = target[key];
+    if (isPlainObject(value) && isPlainObject(current)) deepMerge(current, value);
+    else target[key] = value;
+  }
+  return target;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,114 @@
+/**
+ * The exit breadcrumb `<dataDir>/<service>.last-exit.json` tells every boot how the previous run ended.
+ * At boot the service writes `running`; a clean shutdown replaces it with `clean`, the crash handler with
+ * `crash`, the watchdog with `stall`. A `running` found at the next boot means nobody got to write anything:
+ * the process was killed (SIGKILL, OOM killer, power loss) → LastExit `killed`.
+ *
+ * Writes are synchronous and durable (temp → fsync → rename → fsync dir): they happen on paths where the event
+ * loop may be gone (crash handler, watchdog thread) and must survive the power loss they may be reporting.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LastExit } from '../ipc/protocol';
+
+export type BreadcrumbKind = 'running' | 'clean' | 'crash' | 'stall';
+
+export interface Breadcrumb {
+  kind: BreadcrumbKind;
+  pid: number;
+  /** When the run this breadcrumb belongs to started, epoch ms. */
+  startedAt: number;
+  /** When the breadcrumb was written, epoch ms. */
+  at: number;
+  /** Why the run ended (signal, error message, stall detail). */
+  reason?: string;
+  /** What the main thread was last known to be doing (watchdog). */
+  activity?: string;
+}
+
+export function breadcrumbPath(dataDir: string, service: string): string {
+  return path.join(dataDir, `${service}.last-exit.json`);
+}
+
+/** Synchronous durable replace of the breadcrumb. Throws on I/O errors (callers decide if that matters). */
+export function writeBreadcrumbSync(file: string, crumb: Breadcrumb): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(crumb) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  try {
+    const dirFd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(dirFd);
+    } finally {
+      fs.closeSync(dirFd);
+    }
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename itself is still atomic.
+  }
+}
+
+export function readBreadcrumb(file: string): Breadcrumb | 'missing' | 'unreadable' {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
+  }
+  try {
+    const crumb = JSON.parse(text) as Breadcrumb;
+    if (!crumb || typeof crumb.kind !== 'string' || typeof crumb.pid !== 'number') return 'unreadable';
+    return crumb;
+  } catch {
+    return 'unreadable';
+  }
+}
+
+/** How the previous run ended, from what it left behind. Pure interpretation of the breadcrumb. */
+export function interpretBreadcrumb(crumb: Breadcrumb | 'missing' | 'unreadable'): LastExit {
+  if (crumb === 'missing') return { kind: 'first-start' };
+  if (crumb === 'unreadable') return { kind: 'unknown', reason: 'the exit breadcrumb is unreadable' };
+  switch (crumb.kind) {
+    case 'running':
+      return {
+        kind: 'killed',
+        at: crumb.at,
+        reason:
+          `pid ${crumb.pid} (started ${new Date(crumb.startedAt).toISOString()}) left no exit marker: ` +
+          'killed by SIGKILL, the OOM killer or a power loss',
+      };
+    case 'clean':
+      return { kind: 'clean', at: crumb.at, reason: crumb.reason };
+    case 'crash':
+      return { kind: 'crash', at: crumb.at, reason: crumb.reason };
+    case 'stall':
+      return {
+        kind: 'stall',
+        at: crumb.at,
+        reason: `${crumb.reason ?? 'event loop stalled'}${crumb.activity ? ` (last activity: ${crumb.activity})` : ''}`,
+      };
+    default:
+      return {
+        kind: 'unknown',
+        reason: `unexpected breadcrumb kind ${JSON.stringify((crumb as Breadcrumb).kind)}`,
+      };
+  }
+}
+
+/** Reads how the previous run ended. */
+export function readLastExit(dataDir: string, service: string): LastExit {
+  return interpretBreadcrumb(readBreadcrumb(breadcrumbPath(dataDir, service)));
+}
+
+/** One line for the boot log: "last exit: crash — TypeError: x (2026-…)". */
+export function describeLastExit(lastExit: LastExit): string {
+  const when = lastExit.at ? ` at ${new Date(lastExit.at).toISOString()}` : '';
+  return `last exit: ${lastExit.kind}${when}${lastExit.reason ? ` — ${lastExit.reason}` : ''}`;
+}

@@ -1,0 +1,239 @@
+/**
+ * Runs a daemon (`trading`, `telegram`) on the shared foundation. Both main.ts files are just
+ * `runService('trading', async (ctx) => { …open stores, start servers, register shutdown steps… })`.
+ *
+ * In order: configuration (a ConfigError is printed readably and exits 78, which PM2's stop_exit_codes keep
+ * from restart-looping), the redacting logger, PM2 out/err rotation, signal and crash handlers, the
+ * one-instance-per-data-dir lock (a second instance exits 75), the last-exit breadcrumb (read, then `running`),
+ * the event-loop watchdog, `main(ctx)`, and finally `process.send('ready')` + `✅ <service> ready`.
+ * Errors from main: LockHeldError → 75, CorruptStateError/ConfigError → 78, anything else → 1; registered
+ * shutdown steps still run (stores opened before the failure are closed properly).
+ */
+import type { Config, Secrets } from '../config/schema';
+import { loadConfig, type LoadConfigOptions } from '../config/loader';
+import { ConfigError, CorruptStateError, LockHeldError, errorMessage } from '../errors';
+import type { LastExit } from '../ipc/protocol';
+import { closeLogger, createLogger, type Logger } from '../logging/logger';
+import { Pm2LogRotation, pm2LogFilesFromEnv } from '../logging/pm2-log-rotation';
+import { Redactor } from '../logging/redact';
+import { StoreLock } from '../persistence/lock';
+import { installCrashHandlers } from './crash-handlers';
+import { ExitCode } from './exit-codes';
+import { breadcrumbPath, describeLastExit, readLastExit, writeBreadcrumbSync } from './last-exit';
+import { ShutdownCoordinator } from './shutdown';
+import { installTestHooks } from './test-hooks';
+import { Watchdog } from './watchdog';
+
+export interface ServiceContext {
+  /** 'trading' | 'telegram' (names files: `<service>.log`, `<service>.last-exit.json`). */
+  service: string;
+  config: Config;
+  /** Never logged; the logger masks these values wherever they appear. */
+  secrets: Secrets;
+  /** Root logger of the service (redacts secrets); use `logger.child({ module })`. */
+  logger: Logger;
+  /** Absolute. */
+  dataDir: string;
+  /** Absolute. */
+  logDir: string;
+  shutdown: ShutdownCoordinator;
+  /** How the previous run ended: clean | crash | stall | killed | first-start | unknown. */
+  lastExit: LastExit;
+  /** Cheap breadcrumb of what the main thread is doing (read by the watchdog after a stall). */
+  activity(what: string): void;
+  /** The service's redactor: register secrets found after start (e.g. the IPC token file) with `add()`. */
+  redactor: Redactor;
+  /** When this run started, epoch ms. */
+  startedAt: number;
+}
+
+export interface RunServiceOptions {
+  /** Config source (default process.env / process.cwd()). */
+  config?: LoadConfigOptions;
+  /** How the process ends (default process.exit). */
+  exit?: (code: number) => void;
+}
+
+export async function runService(
+  service: string,
+  main: (ctx: ServiceContext) => Promise<void>,
+  options: RunServiceOptions = {},
+): Promise<void> {
+  const startedAt = Date.now();
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig(options.config);
+  } catch (err) {
+    // No log dir is known yet: the console it is (PM2 keeps it in the service's err file).
+    const consoleLogger = createLogger({ service });
+    const text =
+      err instanceof ConfigError ? err.message : `cannot load the configuration: ${errorMessage(err)}`;
+    consoleLogger.error(
+      `❌ ${service} cannot start. ${text}\nFix the configuration and start again (exit ${ExitCode.Config}: PM2 will not restart it).`,
+    );
+    await closeLogger(consoleLogger, 300);
+    exit(ExitCode.Config);
+    return;
+  }
+  const { config, secrets, sources } = loaded;
+  const { dataDir, logDir } = config.app;
+  const redactor = new Redactor(Object.values(secrets));
+
+  let logger: Logger;
+  try {
+    logger = createLogger({
+      service,
+      logDir,
+      level: config.logging.level,
+      redactor,
+      fileMaxBytes: config.logging.fileMaxBytes,
+      fileMaxFiles: config.logging.fileMaxFiles,
+    });
+  } catch (err) {
+    const consoleLogger = createLogger({ service, redactor });
+    consoleLogger.error(
+      `❌ ${service} cannot start: log dir ${logDir} is not usable (${errorMessage(err)}); fix BYNINJA_LOG_DIR or its permissions`,
+    );
+    await closeLogger(consoleLogger, 300);
+    exit(ExitCode.Config);
+    return;
+  }
+
+  const rotation = new Pm2LogRotation({
+    files: pm2LogFilesFromEnv(),
+    maxBytes: config.logging.pm2LogMaxBytes,
+    keep: config.logging.pm2LogKeep,
+    checkEveryMs: config.logging.pm2LogCheckMs,
+    logger,
+  }).start();
+
+  const shutdown = new ShutdownCoordinator({ logger, budgetMs: config.lifecycle.shutdownBudgetMs, exit });
+  shutdown.installSignalHandlers();
+  shutdown.addStep('stop PM2 log rotation', () => rotation.stop(), { order: 90 });
+
+  const crumbFile = breadcrumbPath(dataDir, service);
+  // Only the instance holding the service lock may write the breadcrumb (a refused second instance must not).
+  let ownsBreadcrumb = false;
+  installCrashHandlers({
+    logger,
+    recordCrash: (reason) => {
+      if (ownsBreadcrumb) {
+        writeBreadcrumbSync(crumbFile, {
+          kind: 'crash',
+          pid: process.pid,
+          startedAt,
+          at: Date.now(),
+          reason: redactor.redactString(reason),
+        });
+      }
+    },
+    flushStores: (ms) => shutdown.flushStores(ms),
+    exit,
+  });
+
+  logger.info(`🚀 ${service} starting`, {
+    pid: process.pid,
+    node: process.version,
+    mode: config.trading.mode,
+    dataDir,
+    logDir,
+    configFile: sources.configFile ?? '(none: defaults + environment)',
+    envFile: sources.envFile ?? '(none)',
+  });
+
+  const fail = async (stage: string, err: unknown): Promise<void> => {
+    const code =
+      err instanceof LockHeldError
+        ? ExitCode.LockHeld
+        : err instanceof CorruptStateError || err instanceof ConfigError
+          ? ExitCode.Config
+          : ExitCode.Crash;
+    const hint =
+      code === ExitCode.LockHeld
+        ? `another ${service} instance is running with data dir ${dataDir}; stop it first (npx pm2 status)`
+        : code === ExitCode.Config
+          ? 'fix the reported file or setting, then start again'
+          : 'see the error above';
+    logger.error(`⛔ ${service} ${stage} failed (exit ${code}): ${errorMessage(err)} — ${hint}`, { err });
+    await shutdown.shutdown(`${stage} failed: ${errorMessage(err)}`, code);
+  };
+
+  let serviceLock: StoreLock;
+  try {
+    serviceLock = await StoreLock.acquire(dataDir, `${service}.service`);
+  } catch (err) {
+    return fail('start', err);
+  }
+  shutdown.addStep('release the service lock', () => serviceLock.release(), { order: 99 });
+
+  const lastExit = readLastExit(dataDir, service);
+  const lastExitLine = `ℹ️ ${service} ${describeLastExit(lastExit)}`;
+  if (lastExit.kind === 'clean' || lastExit.kind === 'first-start') logger.info(lastExitLine, { lastExit });
+  else logger.warn(lastExitLine, { lastExit });
+
+  try {
+    writeBreadcrumbSync(crumbFile, { kind: 'running', pid: process.pid, startedAt, at: startedAt });
+    ownsBreadcrumb = true;
+  } catch (err) {
+    return fail(
+      'start',
+      new ConfigError([
+        {
+          field: 'app.dataDir',
+          value: JSON.stringify(dataDir),
+          message: `not writable (${errorMessage(err)}): fix BYNINJA_DATA_DIR or its permissions`,
+        },
+      ]),
+    );
+  }
+  shutdown.addStep(
+    'write the exit marker',
+    () => {
+      const request = shutdown.request;
+      const clean = request?.exitCode === ExitCode.Ok;
+      writeBreadcrumbSync(crumbFile, {
+        kind: clean ? 'clean' : 'crash',
+        pid: process.pid,
+        startedAt,
+        at: Date.now(),
+        reason: redactor.redactString(request?.reason ?? 'unknown'),
+      });
+    },
+    { order: 95 },
+  );
+
+  const watchdog = Watchdog.start({
+    stallMs: config.lifecycle.watchdogStallMs,
+    breadcrumbFile: crumbFile,
+    startedAt,
+    logger,
+  });
+  const activity = (what: string): void => watchdog.activity(what);
+  if (config.app.testHooks) installTestHooks({ logger, activity });
+
+  const ctx: ServiceContext = {
+    service,
+    config,
+    secrets,
+    logger,
+    dataDir,
+    logDir,
+    shutdown,
+    lastExit,
+    activity,
+    redactor,
+    startedAt,
+  };
+  try {
+    activity(`${service}: starting`);
+    await main(ctx);
+  } catch (err) {
+    return fail('start', err);
+  }
+  if (shutdown.stopping) return; // a signal arrived while starting: not ready, just stopping
+  activity(`${service}: running`);
+  process.send?.('ready');
+  logger.info(`✅ ${service} ready`, { startupMs: Date.now() - startedAt });
+}

@@ -1,0 +1,91 @@
+/**
+ * Event-loop watchdog. The main thread bumps a counter in a SharedArrayBuffer every `beatMs` (an unref'd timer)
+ * and writes its latest `activity()` text there too; a worker thread — which keeps running when the main
+ * event loop is stuck — checks that the counter moves. With no progress for `stallMs` (lifecycle.watchdogStallMs,
+ * default 10 s) the worker writes the `stall` breadcrumb (reason, time, last activity) synchronously and
+ * SIGKILLs the process; PM2 restarts it and the next boot reports why the last run ended.
+ *
+ * SIGKILL rather than a graceful exit: a stuck main thread cannot run a shutdown, and its state is whatever the
+ * last durable commit left — which is exactly what the next boot recovers from.
+ */
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logging/logger';
+
+/** Layout of the shared buffer (Int32 slots, then the activity text bytes). */
+export const SLOT = { beat: 0, activityLength: 1, activityVersion: 2 } as const;
+export const HEADER_BYTES = 16;
+export const ACTIVITY_BYTES = 512;
+
+export interface WatchdogOptions {
+  /** No main-thread progress for this long = stall (default 10 000 ms). */
+  stallMs: number;
+  /** The breadcrumb file written on a stall. */
+  breadcrumbFile: string;
+  /** Identity of this run, written into the breadcrumb. */
+  startedAt: number;
+  /** Heartbeat period of the main thread (default 250 ms). */
+  beatMs?: number;
+  logger?: Logger;
+}
+
+export interface WatchdogWorkerData {
+  sab: SharedArrayBuffer;
+  stallMs: number;
+  checkMs: number;
+  breadcrumbFile: string;
+  pid: number;
+  startedAt: number;
+}
+
+export class Watchdog {
+  private readonly ints: Int32Array;
+  private readonly bytes: Uint8Array;
+  private readonly encoder = new TextEncoder();
+  private readonly worker: Worker;
+  private readonly timer: NodeJS.Timeout;
+  private stopped = false;
+
+  private constructor(opts: WatchdogOptions) {
+    const sab = new SharedArrayBuffer(HEADER_BYTES + ACTIVITY_BYTES);
+    this.ints = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.bytes = new Uint8Array(sab, HEADER_BYTES, ACTIVITY_BYTES);
+    const beatMs = opts.beatMs ?? 250;
+    const data: WatchdogWorkerData = {
+      sab,
+      stallMs: opts.stallMs,
+      checkMs: Math.max(50, Math.min(beatMs, Math.floor(opts.stallMs / 4))),
+      breadcrumbFile: opts.breadcrumbFile,
+      pid: process.pid,
+      startedAt: opts.startedAt,
+    };
+    this.worker = new Worker(path.join(__dirname, 'watchdog-worker.js'), { workerData: data });
+    // The watchdog never keeps the process alive, and its own failure must not crash the service.
+    this.worker.unref();
+    this.worker.on('error', (err) =>
+      opts.logger?.error('event-loop watchdog failed; running without it', { err }),
+    );
+    this.timer = setInterval(() => Atomics.add(this.ints, SLOT.beat, 1), beatMs);
+    this.timer.unref();
+  }
+
+  static start(opts: WatchdogOptions): Watchdog {
+    return new Watchdog(opts);
+  }
+
+  /** Records what the main thread is doing now (cheap: a copy into shared memory, no message). */
+  activity(what: string): void {
+    // Seqlock: an odd version means "being written"; the worker re-reads until it sees a stable even version.
+    Atomics.add(this.ints, SLOT.activityVersion, 1);
+    const { written } = this.encoder.encodeInto(what.slice(0, ACTIVITY_BYTES), this.bytes);
+    Atomics.store(this.ints, SLOT.activityLength, written ?? 0);
+    Atomics.add(this.ints, SLOT.activityVersion, 1);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.worker.terminate();
+  }
+}

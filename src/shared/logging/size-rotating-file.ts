@@ -1,0 +1,94 @@
+/**
+ * A winston transport writing one line per entry to `<file>`, rotated by size into `<file>.1 … <file>.<n>`.
+ *
+ * Why not winston's own File transport (maxsize/maxFiles): on winston 3.19 it loses the lines written around a
+ * rotation (a burst past maxsize leaves the live file empty and the last entries nowhere). Here each entry is
+ * one synchronous append, so nothing is buffered in memory: the line logged just before a crash or a
+ * `process.exit` is on disk, and rotation cannot drop entries. Log volume is small (a few lines per tick), so
+ * the synchronous write costs microseconds.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import TransportStream from 'winston-transport';
+import { pruneGenerations, shiftGenerations } from './rotate-files';
+
+const MESSAGE = Symbol.for('message');
+
+export interface SizeRotatingFileOptions extends TransportStream.TransportStreamOptions {
+  filename: string;
+  /** Size at which the live file is rotated (default 10 MiB). */
+  maxBytes?: number;
+  /** Files kept, the live one included (default 5). */
+  maxFiles?: number;
+}
+
+export class SizeRotatingFileTransport extends TransportStream {
+  readonly filename: string;
+  private readonly maxBytes: number;
+  private readonly keep: number;
+  private fd: number | null = null;
+  private size = 0;
+  private failing = false;
+
+  constructor(opts: SizeRotatingFileOptions) {
+    super(opts);
+    this.filename = opts.filename;
+    this.maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
+    this.keep = Math.max(0, (opts.maxFiles ?? 5) - 1);
+    fs.mkdirSync(path.dirname(this.filename), { recursive: true });
+  }
+
+  override log(info: Record<string | symbol, unknown>, callback: () => void): void {
+    const line = `${String(info[MESSAGE])}\n`;
+    try {
+      this.append(line);
+      this.failing = false;
+    } catch (err) {
+      // A log write must never take the service down (disk full, permissions): say it once on stderr.
+      if (!this.failing)
+        process.stderr.write(`log file ${this.filename} not writable: ${(err as Error).message}\n`);
+      this.failing = true;
+      this.closeFd();
+    }
+    callback();
+  }
+
+  override close(): void {
+    this.closeFd();
+  }
+
+  private append(line: string): void {
+    const bytes = Buffer.byteLength(line);
+    if (this.fd === null) this.open();
+    if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
+    fs.writeSync(this.fd as number, line);
+    this.size += bytes;
+  }
+
+  private open(): void {
+    this.fd = fs.openSync(this.filename, 'a', 0o640);
+    this.size = fs.fstatSync(this.fd).size;
+  }
+
+  private rotate(): void {
+    this.closeFd();
+    if (this.keep > 0) {
+      shiftGenerations(this.filename, this.keep);
+      pruneGenerations(this.filename, this.keep);
+      fs.renameSync(this.filename, `${this.filename}.1`);
+    } else {
+      fs.truncateSync(this.filename, 0);
+    }
+    this.open();
+  }
+
+  private closeFd(): void {
+    if (this.fd === null) return;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    this.fd = null;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The one retry helper. Only `TemporaryError`s are retried (the class decides the policy, see errors.ts):
+ * anything else is thrown at once. Backoff is exponential with full jitter, capped by `maxDelayMs`; a
+ * `retryAfterMs` from the other side (HTTP Retry-After, Telegram retry_after) wins over the computed delay.
+ * Abortable: an aborted signal stops waiting and throws the abort reason. Time comes from a `Clock`.
+ */
+import { systemClock, type Clock } from './clock';
+import { isTemporary } from './errors';
+
+export interface RetryOptions {
+  /** Attempts in total, the first one included (default 5). */
+  maxAttempts?: number;
+  /** Delay before the 2nd attempt; doubles each time (default 200 ms). */
+  baseDelayMs?: number;
+  /** Upper bound of any single wait, `retryAfterMs` included (default 30 s). */
+  maxDelayMs?: number;
+  /** Growth factor per attempt (default 2). */
+  factor?: number;
+  /** Stops the retries (and any wait) when aborted. */
+  signal?: AbortSignal;
+  clock?: Clock;
+  /** Random source in [0, 1) for the jitter (default Math.random); tests pin it. */
+  random?: () => number;
+  /** Extra veto on retrying a temporary error (e.g. a create with an UNKNOWN outcome must never be retried). */
+  shouldRetry?: (err: unknown, attempt: number) => boolean;
+  /** Called before each wait, for logging: the failed attempt (1-based), its error, and the wait. */
+  onRetry?: (info: { attempt: number; error: unknown; delayMs: number }) => void;
+}
+
+/**
+ * Delay before attempt `attempt + 1` after `attempt` failures: full jitter over the exponential step
+ * (spreads clients that failed together), never below `retryAfterMs`, never above `maxDelayMs`.
+ */
+export function retryDelayMs(
+  attempt: number,
+  opts: {
+    baseDelayMs: number;
+    maxDelayMs: number;
+    factor: number;
+    random: () => number;
+    retryAfterMs?: number;
+  },
+): number {
+  const step = Math.min(opts.maxDelayMs, opts.baseDelayMs * Math.pow(opts.factor, attempt - 1));
+  // Half fixed + half random keeps some progression while still de-synchronising clients.
+  const jittered = step / 2 + opts.random() * (step / 2);
+  const wanted =
+    opts.retryAfterMs !== undefined && opts.retryAfterMs > jittered ? opts.retryAfterMs : jittered;
+  return Math.max(0, Math.min(opts.maxDelayMs, Math.round(wanted)));
+}
+
+export async function retry<T>(
+  fn: (attempt: number, signal?: AbortSignal) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? 5;
+  const clock = options.clock ?? systemClock;
+  const delayOpts = {
+    baseDelayMs: options.baseDelayMs ?? 200,
+    maxDelayMs: options.maxDelayMs ?? 30_000,
+    factor: options.factor ?? 2,
+    random: options.random ?? Math.random,
+  };
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+    throw new RangeError('maxAttempts must be an integer ≥ 1');
+
+  for (let attempt = 1; ; attempt++) {
+    throwIfAborted(options.signal);
+    try {
+      return await fn(attempt, options.signal);
+    } catch (err) {
+      const retryable = isTemporary(err) && (options.shouldRetry?.(err, attempt) ?? true);
+      if (!retryable || attempt >= maxAttempts || options.signal?.aborted) throw err;
+      const delayMs = retryDelayMs(attempt, { ...delayOpts, retryAfterMs: err.retryAfterMs });
+      options.onRetry?.({ attempt, error: err, delayMs });
+      await clock.sleep(delayMs, options.signal);
+    }
+  }
+}
+
+function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+}

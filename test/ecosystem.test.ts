@@ -1,0 +1,103 @@
+/**
+ * ecosystem.config.js holds the PM2 contract of ARCHITECTURE.md: these options are what make a crash restart,
+ * a config error stay down, a stop graceful and the logs land where operators look.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { configSchema, SECRET_ENV } from '../src/shared/config/schema';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+const ECOSYSTEM = path.join(REPO_ROOT, 'ecosystem.config.js');
+/** The ecosystem resolves paths from its own directory (realpath: the checkout, even through a symlink). */
+const ECO_DIR = path.dirname(fs.realpathSync(ECOSYSTEM));
+
+interface App {
+  name: string;
+  script: string;
+  pmx?: boolean;
+  kill_timeout?: number;
+  wait_ready?: boolean;
+  listen_timeout?: number;
+  exp_backoff_restart_delay?: number;
+  stop_exit_codes?: number[];
+  out_file?: string;
+  error_file?: string;
+  max_memory_restart?: string;
+  filter_env?: string[];
+  env?: Record<string, string>;
+  interpreter?: string;
+  autorestart?: boolean;
+}
+
+function loadEcosystem(env: Record<string, string | undefined> = {}): App[] {
+  const saved = process.env.BYNINJA_LOG_DIR;
+  delete process.env.BYNINJA_LOG_DIR;
+  Object.assign(process.env, env);
+  try {
+    delete require.cache[require.resolve(ECOSYSTEM)];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require(ECOSYSTEM) as { apps: App[] }).apps;
+  } finally {
+    if (saved === undefined) delete process.env.BYNINJA_LOG_DIR;
+    else process.env.BYNINJA_LOG_DIR = saved;
+  }
+}
+
+describe('ecosystem.config.js', () => {
+  const apps = loadEcosystem();
+  const defaults = configSchema.parse({});
+
+  it('defines exactly the two daemons, running compiled JS with plain node', () => {
+    expect(apps.map((a) => a.name)).to.deep.equal(['trading', 'telegram']);
+    expect(apps[0].script).to.equal(path.join(ECO_DIR, 'dist/src/trading/main.js'));
+    expect(apps[1].script).to.equal(path.join(ECO_DIR, 'dist/src/telegram/main.js'));
+    for (const app of apps) expect(app.interpreter).to.equal('node');
+  });
+
+  for (const name of ['trading', 'telegram']) {
+    describe(name, () => {
+      const app = (): App => apps.find((a) => a.name === name)!;
+
+      it('disables pmx so our unhandledRejection handler sees rejections', () => {
+        expect(app().pmx).to.equal(false);
+      });
+
+      it('gives the shutdown more time than its budget before SIGKILL (kill_timeout ≥ 5000, > shutdownBudgetMs and its max)', () => {
+        expect(app().kill_timeout).to.be.at.least(5000);
+        expect(app().kill_timeout).to.be.greaterThan(defaults.lifecycle.shutdownBudgetMs);
+        // Even the largest budget the schema accepts fits.
+        expect(() => configSchema.parse({ lifecycle: { shutdownBudgetMs: app().kill_timeout } })).to.throw();
+      });
+
+      it('waits for the ready message, with a listen_timeout', () => {
+        expect(app().wait_ready).to.equal(true);
+        expect(app().listen_timeout).to.be.a('number').and.greaterThan(0);
+      });
+
+      it('restarts crashes with exponential backoff, but not exit 78 (configuration error)', () => {
+        expect(app().autorestart).to.equal(true);
+        expect(app().exp_backoff_restart_delay).to.be.a('number').and.greaterThan(0);
+        expect(app().stop_exit_codes).to.deep.equal([78]);
+      });
+
+      it('writes its out/err files under ./logs (or BYNINJA_LOG_DIR)', () => {
+        expect(app().out_file).to.equal(path.join(ECO_DIR, 'logs', `${name}.out.log`));
+        expect(app().error_file).to.equal(path.join(ECO_DIR, 'logs', `${name}.err.log`));
+        const moved = loadEcosystem({ BYNINJA_LOG_DIR: '/srv/bn-logs' }).find((a) => a.name === name)!;
+        expect(moved.out_file).to.equal(`/srv/bn-logs/${name}.out.log`);
+      });
+
+      it('has a memory guard', () => {
+        expect(app().max_memory_restart).to.match(/^\d+[MG]$/);
+      });
+
+      it('puts no secret in env, and filters every secret out of the inherited environment', () => {
+        for (const key of Object.keys(app().env ?? {})) {
+          expect(key).not.to.match(/(key|secret|password|passphrase|token)/i);
+        }
+        expect(app().filter_env).to.include.members(Object.values(SECRET_ENV));
+      });
+    });
+  }
+});

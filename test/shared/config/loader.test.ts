@@ -1,0 +1,371 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type LoadedConfig } from '../../../src/shared/config/loader';
+import { configSchema } from '../../../src/shared/config/schema';
+import { ConfigError, type ConfigProblem } from '../../../src/shared/errors';
+
+const REPO_ROOT = path.resolve(__dirname, '../../../..');
+
+describe('config loader', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-config-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  /** Loads with only the given environment; no developer .env can leak in. */
+  function load(env: Record<string, string> = {}): LoadedConfig {
+    return loadConfig({ env: { BYNINJA_ENV_FILE: path.join(dir, '.env'), ...env }, cwd: dir });
+  }
+  function problemsOf(env: Record<string, string>): ConfigProblem[] {
+    try {
+      load(env);
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConfigError);
+      return (err as ConfigError).problems;
+    }
+    throw new Error('expected a ConfigError');
+  }
+  function writeJson(value: unknown): string {
+    const file = path.join(dir, 'config.json');
+    fs.writeFileSync(file, JSON.stringify(value));
+    return file;
+  }
+
+  it('with no configuration at all: paper mode, Telegram log-only, dirs absolute under cwd', () => {
+    const { config, secrets, sources } = load();
+    expect(config.trading.mode).to.equal('paper');
+    expect(secrets).to.deep.equal({});
+    expect(config.telegram.chatId).to.equal(undefined);
+    expect(config.app.dataDir).to.equal(path.join(dir, 'data'));
+    expect(config.app.logDir).to.equal(path.join(dir, 'logs'));
+    expect(sources.fields).to.deep.equal({});
+  });
+
+  it('layers .env → JSON file → environment, and .env never overrides the real environment', () => {
+    fs.writeFileSync(
+      path.join(dir, '.env'),
+      'BYNINJA_IPC_PORT=41000\nTELEGRAM_CHAT_ID=111\nEXCHANGE_API_KEY=from-dotenv-key\n',
+    );
+    const file = writeJson({ ipc: { port: 42000 }, trading: { tickIntervalMs: 500 } });
+    const { config, secrets, sources } = load({
+      BYNINJA_CONFIG: file,
+      TELEGRAM_CHAT_ID: '222',
+      EXCHANGE_API_KEY: 'real-env-key',
+    });
+    // .env sets ipc.port as an env variable, which overrides the file; the real env wins over .env.
+    expect(config.ipc.port).to.equal(41000);
+    expect(config.telegram.chatId).to.equal('222');
+    expect(config.trading.tickIntervalMs).to.equal(500);
+    expect(secrets.exchangeApiKey).to.equal('real-env-key');
+    expect(sources.secrets.exchangeApiKey).to.equal('env');
+    expect(sources.fields['trading.tickIntervalMs']).to.equal(`file ${file}`);
+    expect(sources.fields['ipc.port']).to.equal('env BYNINJA_IPC_PORT');
+    expect(sources.envFile).to.equal(path.join(dir, '.env'));
+  });
+
+  it('maps the named variables of ARCHITECTURE.md', () => {
+    const { config } = load({
+      BYNINJA_DATA_DIR: 'state',
+      BYNINJA_LOG_DIR: '/var/log/bn',
+      BYNINJA_IPC_PORT: '45000',
+      BYNINJA_TEST_HOOKS: '1',
+      BYNINJA_MODE: 'dry-run',
+      TELEGRAM_CHAT_ID: '-100123',
+      TELEGRAM_ALLOWED_CHAT_IDS: '1, 2 ,,3',
+      TELEGRAM_API_ROOT: 'http://127.0.0.1:9000',
+    });
+    expect(config.app.dataDir).to.equal(path.join(dir, 'state'));
+    expect(config.app.logDir).to.equal('/var/log/bn');
+    expect(config.ipc.port).to.equal(45000);
+    expect(config.app.testHooks).to.equal(true);
+    expect(config.trading.mode).to.equal('dry-run');
+    expect(config.telegram.chatId).to.equal('-100123');
+    expect(config.telegram.allowedChatIds).to.deep.equal(['1', '2', '3']);
+    expect(config.telegram.apiRoot).to.equal('http://127.0.0.1:9000');
+  });
+
+  it('generic BYNINJA__SECTION__KEY overlay: snake case to camel case, JSON values, raw text for string fields', () => {
+    const { config } = load({
+      BYNINJA__TRADING__RISK__STAKE_PER_TRADE: '55.5',
+      BYNINJA__TRADING__SYMBOLS: '["SOL/USDT"]',
+      BYNINJA__TRADING__STRATEGY__SMA_CROSSOVER__FAST: '3',
+      BYNINJA__TRADING__TIMEFRAME: '5m',
+      BYNINJA__TELEGRAM__CHAT_ID: '123456',
+      BYNINJA__TRADING__ORDERS__CANCEL_OPEN_ON_STOP: 'true',
+    });
+    expect(config.trading.risk.stakePerTrade).to.equal(55.5);
+    expect(config.trading.symbols).to.deep.equal(['SOL/USDT']);
+    expect(config.trading.strategy.smaCrossover.fast).to.equal(3);
+    expect(config.trading.timeframe).to.equal('5m');
+    expect(config.telegram.chatId).to.equal('123456');
+    expect(config.trading.orders.cancelOpenOnStop).to.equal(true);
+  });
+
+  it('returns a deeply frozen config without credentials, and secrets only from the environment', () => {
+    const env = {
+      EXCHANGE_API_KEY: 'key-AAAA1111',
+      EXCHANGE_SECRET: 'secret-BBBB2222',
+      EXCHANGE_PASSWORD: 'pass-CCCC3333',
+      TELEGRAM_BOT_TOKEN: '123456:tok-DDDD4444',
+      TELEGRAM_CHAT_ID: '42',
+      BYNINJA_IPC_TOKEN: 'ipc-EEEE5555',
+      BYNINJA_MODE: 'live',
+    };
+    const { config, secrets } = load(env);
+    expect(secrets).to.deep.equal({
+      exchangeApiKey: 'key-AAAA1111',
+      exchangeSecret: 'secret-BBBB2222',
+      exchangePassword: 'pass-CCCC3333',
+      telegramBotToken: '123456:tok-DDDD4444',
+      ipcToken: 'ipc-EEEE5555',
+    });
+    const text = JSON.stringify(config);
+    for (const value of Object.values(secrets)) expect(text).not.to.include(value);
+    expect(Object.isFrozen(config.trading.risk)).to.equal(true);
+    expect(() => {
+      (config.trading.risk as { stakePerTrade: number }).stakePerTrade = 1;
+    }).to.throw(TypeError);
+  });
+
+  describe('errors name the field, its source, the bad value and the fix — all problems at once', () => {
+    const table: Array<{
+      what: string;
+      env?: Record<string, string>;
+      file?: unknown;
+      field: string;
+      value: string;
+      message: RegExp;
+    }> = [
+      {
+        what: 'a non-numeric port',
+        env: { BYNINJA_IPC_PORT: 'abc' },
+        field: 'ipc.port (env BYNINJA_IPC_PORT)',
+        value: '"abc"',
+        message: /expected number.*fix variable BYNINJA_IPC_PORT/,
+      },
+      {
+        what: 'a port out of range',
+        env: { BYNINJA_IPC_PORT: '70000' },
+        field: 'ipc.port (env BYNINJA_IPC_PORT)',
+        value: '70000',
+        message: /too big.*65535/i,
+      },
+      {
+        what: 'an unknown mode',
+        env: { BYNINJA_MODE: 'yolo' },
+        field: 'trading.mode (env BYNINJA_MODE)',
+        value: '"yolo"',
+        message: /"paper"\|"dry-run"\|"live"/,
+      },
+      {
+        what: 'a typo in a file key',
+        file: { trading: { risk: { stakePerTrad: 5 } } },
+        field: 'trading.risk.stakePerTrad',
+        value: '5',
+        message:
+          /unknown setting \(did you mean "trading.risk.stakePerTrade"\?\) — remove "trading.risk.stakePerTrad" from .*config.json/,
+      },
+      {
+        what: 'a typo in a generic variable',
+        env: { BYNINJA__IPC__PROT: '1' },
+        field: 'ipc.prot (env BYNINJA__IPC__PROT)',
+        value: '1',
+        message: /did you mean "ipc.port"\?.*remove variable BYNINJA__IPC__PROT/,
+      },
+      {
+        what: 'a negative stake',
+        file: { trading: { risk: { stakePerTrade: -5 } } },
+        field: 'trading.risk.stakePerTrade',
+        value: '-5',
+        message: /too small/i,
+      },
+      {
+        what: 'a non-numeric allowed chat id',
+        env: { TELEGRAM_ALLOWED_CHAT_IDS: '1,abc' },
+        field: 'telegram.allowedChatIds.1 (env TELEGRAM_ALLOWED_CHAT_IDS)',
+        value: '"abc"',
+        message: /numeric chat ids/,
+      },
+      {
+        what: 'a non-loopback IPC host',
+        env: { BYNINJA__IPC__HOST: '0.0.0.0' },
+        field: 'ipc.host (env BYNINJA__IPC__HOST)',
+        value: '"0.0.0.0"',
+        message: /loopback/,
+      },
+      {
+        what: 'slow ≤ fast',
+        env: { BYNINJA__TRADING__STRATEGY__SMA_CROSSOVER__SLOW: '3' },
+        field: 'trading.strategy.smaCrossover.slow',
+        value: '3',
+        message: /slow must be greater than fast/,
+      },
+      {
+        what: 'a bad test-hooks flag',
+        env: { BYNINJA_TEST_HOOKS: 'maybe' },
+        field: 'app.testHooks (env BYNINJA_TEST_HOOKS)',
+        value: '"maybe"',
+        message: /expected boolean/,
+      },
+      {
+        what: 'a secret in the JSON file',
+        file: { exchange: { secret: 'shh-FILE-SECRET' } },
+        field: 'exchange.secret',
+        value: '[REDACTED]',
+        message: /secrets only from the environment: set EXCHANGE_SECRET in .env/,
+      },
+      {
+        what: 'a bot token in the JSON file',
+        file: { telegram: { botToken: '1:x' } },
+        field: 'telegram.botToken',
+        value: '[REDACTED]',
+        message: /set TELEGRAM_BOT_TOKEN in .env/,
+      },
+      {
+        what: 'a secret through the generic overlay',
+        env: { BYNINJA__EXCHANGE__API_KEY: 'k-GENERIC' },
+        field: 'exchange.apiKey (env BYNINJA__EXCHANGE__API_KEY)',
+        value: '[REDACTED]',
+        message: /set EXCHANGE_API_KEY in .env and unset BYNINJA__EXCHANGE__API_KEY/,
+      },
+      {
+        what: 'live mode without keys',
+        env: { BYNINJA_MODE: 'live' },
+        field: 'EXCHANGE_API_KEY',
+        value: '(unset)',
+        message: /"live" \(env BYNINJA_MODE\), which needs exchange credentials: set EXCHANGE_API_KEY/,
+      },
+      {
+        what: 'a bot token without a chat id',
+        env: { TELEGRAM_BOT_TOKEN: '123:abcdef' },
+        field: 'TELEGRAM_CHAT_ID',
+        value: '(unset)',
+        message: /TELEGRAM_BOT_TOKEN is set but alerts have nowhere to go/,
+      },
+      {
+        what: 'a missing config file',
+        env: { BYNINJA_CONFIG: 'nope.json' },
+        field: 'BYNINJA_CONFIG',
+        value: '',
+        message: /file not found: create it \(copy config.example.json\) or unset BYNINJA_CONFIG/,
+      },
+    ];
+
+    for (const row of table) {
+      it(`${row.what}`, () => {
+        const env = { ...row.env };
+        if (row.file !== undefined) env.BYNINJA_CONFIG = writeJson(row.file);
+        const problems = problemsOf(env);
+        const match = problems.find((p) => p.field.startsWith(row.field));
+        expect(match, JSON.stringify(problems, null, 1)).to.not.equal(undefined);
+        if (row.value) expect(match!.value).to.equal(row.value);
+        expect(match!.message).to.match(row.message);
+      });
+    }
+
+    it('reports every problem of a bad configuration in one error, secrets masked in the message', () => {
+      const file = writeJson({
+        trading: { risk: { stakePerTrad: 5, maxOpenPositions: 0 } },
+        exchange: { secret: 'shh-FILE-SECRET' },
+      });
+      let error: ConfigError | undefined;
+      try {
+        load({
+          BYNINJA_CONFIG: file,
+          BYNINJA_IPC_PORT: 'abc',
+          BYNINJA_MODE: 'live',
+          TELEGRAM_BOT_TOKEN: '123:tokentoken',
+        });
+      } catch (err) {
+        error = err as ConfigError;
+      }
+      expect(error).to.be.instanceOf(ConfigError);
+      const fields = error!.problems.map((p) => p.field.split(' ')[0]);
+      expect(fields).to.include.members([
+        'exchange.secret',
+        'ipc.port',
+        'trading.risk.stakePerTrad',
+        'trading.risk.maxOpenPositions',
+        'EXCHANGE_API_KEY',
+        'EXCHANGE_SECRET',
+        'TELEGRAM_CHAT_ID',
+      ]);
+      expect(error!.message).to.match(/^Invalid configuration \(\d+ problems\):/);
+      expect(error!.message).not.to.include('shh-FILE-SECRET');
+      expect(error!.message).not.to.include('tokentoken');
+    });
+
+    it('an unparsable JSON file is one readable problem', () => {
+      const file = path.join(dir, 'broken.json');
+      fs.writeFileSync(file, '{ "trading": ');
+      const [problem] = problemsOf({ BYNINJA_CONFIG: file });
+      expect(problem.field).to.equal('BYNINJA_CONFIG');
+      expect(problem.message).to.match(/not valid JSON/);
+    });
+  });
+
+  describe('the example files', () => {
+    it('config.example.json is valid and loads with every section', () => {
+      const { config } = load({ BYNINJA_CONFIG: path.join(REPO_ROOT, 'config.example.json') });
+      expect(config.trading.mode).to.equal('paper');
+    });
+
+    it('config.example.json spells out every field of the schema', () => {
+      const example = JSON.parse(
+        fs.readFileSync(path.join(REPO_ROOT, 'config.example.json'), 'utf8'),
+      ) as Record<string, unknown>;
+      const defaults = configSchema.parse({});
+      expect(leafKeys(example)).to.include.members(leafKeys(defaults as unknown as Record<string, unknown>));
+    });
+
+    it('.env.example documents every environment variable the loader reads, and sets no secret value', () => {
+      const text = fs.readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
+      for (const name of [
+        'BYNINJA_CONFIG',
+        'BYNINJA_DATA_DIR',
+        'BYNINJA_LOG_DIR',
+        'BYNINJA_IPC_PORT',
+        'BYNINJA_MODE',
+        'BYNINJA_LOG_LEVEL',
+        'TELEGRAM_BOT_TOKEN',
+        'TELEGRAM_CHAT_ID',
+        'TELEGRAM_ALLOWED_CHAT_IDS',
+        'TELEGRAM_API_ROOT',
+        'EXCHANGE_API_KEY',
+        'EXCHANGE_SECRET',
+        'EXCHANGE_PASSWORD',
+        'BYNINJA_IPC_TOKEN',
+        'BYNINJA__',
+      ]) {
+        expect(text, name).to.include(name);
+      }
+      for (const secret of [
+        'EXCHANGE_API_KEY',
+        'EXCHANGE_SECRET',
+        'EXCHANGE_PASSWORD',
+        'TELEGRAM_BOT_TOKEN',
+        'BYNINJA_IPC_TOKEN',
+      ]) {
+        expect(text).to.match(new RegExp(`^${secret}=$`, 'm'));
+      }
+      // Loading it as a .env gives the defaults (every value empty or a default).
+      fs.copyFileSync(path.join(REPO_ROOT, '.env.example'), path.join(dir, '.env'));
+      expect(load().config.trading.mode).to.equal('paper');
+    });
+  });
+});
+
+function leafKeys(node: Record<string, unknown>, at = ''): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(node)) {
+    const here = at ? `${at}.${k}` : k;
+    // Records with free keys (paper.startingBalances) count as one field.
+    if (v && typeof v === 'object' && !Array.isArray(v) && k !== 'startingBalances')
+      out.push(...leafKeys(v as Record<string, unknown>, here));
+    else out.push(here);
+  }
+  return out;
+}

@@ -1,0 +1,180 @@
+import { expect } from 'chai';
+import { EventEmitter } from 'node:events';
+import winston from 'winston';
+import Transport from 'winston-transport';
+import { ShutdownCoordinator } from '../../../src/shared/lifecycle/shutdown';
+
+/** A logger that records the messages it receives. */
+function recordingLogger(): { logger: winston.Logger; lines: string[] } {
+  const lines: string[] = [];
+  class Rec extends Transport {
+    override log(info: { message: string }, cb: () => void): void {
+      lines.push(info.message);
+      cb();
+    }
+  }
+  return { logger: winston.createLogger({ transports: [new Rec()] }), lines };
+}
+
+function setup(budgetMs = 2_000) {
+  const { logger, lines } = recordingLogger();
+  const exits: number[] = [];
+  let exited: () => void = () => undefined;
+  const exitedP = new Promise<void>((r) => (exited = r));
+  const sc = new ShutdownCoordinator({
+    logger,
+    budgetMs,
+    exit: (code) => {
+      exits.push(code);
+      exited();
+    },
+  });
+  return { sc, lines, exits, exitedP };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('ShutdownCoordinator', () => {
+  it('runs steps by ascending order (registration order on ties), stores at 80, then exits with the code', async () => {
+    const { sc, lines, exits, exitedP } = setup();
+    const ran: string[] = [];
+    sc.addStep('late', () => void ran.push('late'), { order: 90 });
+    sc.addStep('first', () => void ran.push('first'), { order: 10 });
+    sc.addStep('default-a', async () => void ran.push('default-a'));
+    sc.addStep('default-b', () => void ran.push('default-b'));
+    sc.addStore({ flush: async () => undefined, close: async () => void ran.push('store closed') });
+    await sc.shutdown('test', 3);
+    await exitedP;
+    expect(ran).to.deep.equal(['first', 'default-a', 'default-b', 'store closed', 'late']);
+    expect(exits).to.deep.equal([3]);
+    const seed = ['🛑 Shutdown signal received...', '💾 Forcing save to disk...', '✅ PersistentMap stopped'];
+    expect(lines.filter((l) => seed.includes(l))).to.deep.equal(seed);
+  });
+
+  it('is idempotent: a second call returns the same run and steps run once', async () => {
+    const { sc, exits, exitedP } = setup();
+    let runs = 0;
+    sc.addStep('count', async () => {
+      runs++;
+      await sleep(20);
+    });
+    const a = sc.shutdown('one');
+    const b = sc.shutdown('two', 1);
+    expect(a).to.equal(b);
+    await a;
+    await exitedP;
+    expect(runs).to.equal(1);
+    expect(exits).to.deep.equal([0]);
+    expect(sc.request).to.deep.equal({ reason: 'one', exitCode: 0 });
+  });
+
+  it('aborts its signal when shutdown starts', async () => {
+    const { sc } = setup();
+    expect(sc.signal.aborted).to.equal(false);
+    expect(sc.stopping).to.equal(false);
+    const p = sc.shutdown('x');
+    expect(sc.signal.aborted).to.equal(true);
+    expect(sc.stopping).to.equal(true);
+    await p;
+  });
+
+  it('a failing step is logged and the next steps still run', async () => {
+    const { sc, lines } = setup();
+    const ran: string[] = [];
+    sc.addStep('boom', () => {
+      throw new Error('kaput');
+    });
+    sc.addStep('after', () => void ran.push('after'));
+    await sc.shutdown('x');
+    expect(ran).to.deep.equal(['after']);
+    expect(lines).to.include('shutdown step "boom" failed');
+  });
+
+  it('a hanging step is cut at its own deadline, its signal aborted, and the stores still get flushed', async () => {
+    const { sc, lines } = setup(1_000);
+    let stepSignal: AbortSignal | undefined;
+    let closed = false;
+    sc.addStep('hangs', (signal) => {
+      stepSignal = signal;
+      return new Promise(() => undefined);
+    });
+    sc.addStore({ flush: async () => undefined, close: async () => void (closed = true) });
+    await sc.shutdown('x');
+    expect(stepSignal?.aborted).to.equal(true);
+    expect(closed).to.equal(true);
+    // The hanging step got the budget minus the stores' reserve (40 % of 1000 ms), never the whole budget.
+    const cut = lines
+      .map((l) => /shutdown step "hangs" did not finish within (\d+) ms/.exec(l))
+      .find(Boolean);
+    expect(Number(cut?.[1])).to.be.within(1, 600);
+  });
+
+  it('honours a step timeout shorter than the budget', async () => {
+    const { sc, lines } = setup(5_000);
+    sc.addStep('slow', () => sleep(2_000), { timeoutMs: 50 });
+    await sc.shutdown('x');
+    expect(lines).to.include('shutdown step "slow" did not finish within 50 ms');
+  });
+
+  it('a store that fails to close is reported and "PersistentMap stopped" is not claimed', async () => {
+    const { sc, lines } = setup();
+    sc.addStore({ flush: async () => undefined, close: async () => Promise.reject(new Error('ENOSPC')) });
+    await sc.shutdown('x');
+    expect(lines).to.include('a store could not be saved on shutdown');
+    expect(lines).not.to.include('✅ PersistentMap stopped');
+  });
+
+  it('flushStores is bounded and never throws (crash-handler path)', async () => {
+    const { sc } = setup();
+    let flushed = 0;
+    sc.addStore({ flush: async () => void flushed++, close: async () => undefined });
+    sc.addStore({ flush: () => new Promise(() => undefined), close: async () => undefined });
+    sc.addStore({ flush: async () => Promise.reject(new Error('x')), close: async () => undefined });
+    await sc.flushStores(100); // resolves despite the flush that never ends
+    expect(flushed).to.equal(1);
+  });
+
+  describe('signal handlers', () => {
+    type FakeProcess = NodeJS.Process & EventEmitter & { emit(event: string, ...args: unknown[]): boolean };
+    function fakeProcess(): FakeProcess {
+      return new EventEmitter() as unknown as FakeProcess;
+    }
+
+    it('SIGINT, SIGTERM, the PM2 shutdown message and a lost IPC channel each start the shutdown', async () => {
+      for (const trigger of [
+        (p: FakeProcess) => p.emit('SIGINT', 'SIGINT'),
+        (p: FakeProcess) => p.emit('SIGTERM', 'SIGTERM'),
+        (p: FakeProcess) => p.emit('message', 'shutdown'),
+        (p: FakeProcess) => p.emit('disconnect'),
+      ]) {
+        const { sc, exits, exitedP } = setup();
+        const proc = fakeProcess();
+        sc.installSignalHandlers(proc);
+        trigger(proc);
+        expect(sc.stopping).to.equal(true);
+        await exitedP;
+        expect(exits).to.deep.equal([0]);
+      }
+    });
+
+    it('ignores other messages', () => {
+      const { sc } = setup();
+      const proc = fakeProcess();
+      sc.installSignalHandlers(proc);
+      proc.emit('message', { type: 'something' });
+      expect(sc.stopping).to.equal(false);
+    });
+
+    it('a second signal while stopping forces exit 1 at once', async () => {
+      const { sc, exits, lines } = setup();
+      sc.addStep('slow', () => sleep(300));
+      const proc = fakeProcess();
+      sc.installSignalHandlers(proc);
+      proc.emit('SIGTERM', 'SIGTERM');
+      await sleep(10);
+      proc.emit('SIGINT', 'SIGINT');
+      expect(exits).to.deep.equal([1]);
+      expect(lines).to.include('⚠️ Second SIGINT during shutdown: forcing exit');
+    });
+  });
+});

@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { closeLogger, createLogger } from '../../../src/shared/logging/logger';
+import { Redactor } from '../../../src/shared/logging/redact';
+
+describe('createLogger', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-log-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function jsonLines(file: string): Array<Record<string, unknown>> {
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  it('writes one JSON object per line with level, message, service, module and timestamp', async () => {
+    const logger = createLogger({ service: 'svc', logDir: dir, console: false });
+    logger.child({ module: 'engine' }).warn('hello', { symbol: 'BTC/USDT' });
+    await closeLogger(logger);
+    const [line] = jsonLines(path.join(dir, 'svc.log'));
+    expect(line).to.include({
+      level: 'warn',
+      message: 'hello',
+      service: 'svc',
+      module: 'engine',
+      symbol: 'BTC/USDT',
+    });
+    expect(Date.parse(String(line.timestamp))).to.be.a('number').and.not.NaN;
+  });
+
+  it('rotates by size: bounded files, newest entries kept in order, none lost around a rotation', async () => {
+    const logger = createLogger({
+      service: 'svc',
+      logDir: dir,
+      console: false,
+      fileMaxBytes: 4_000,
+      fileMaxFiles: 3,
+    });
+    for (let i = 0; i < 500; i++) logger.info(`entry ${i}`, { pad: 'p'.repeat(40) });
+    await closeLogger(logger);
+    const files = fs.readdirSync(dir).sort();
+    expect(files).to.deep.equal(['svc.log', 'svc.log.1', 'svc.log.2']);
+    for (const f of files) expect(fs.statSync(path.join(dir, f)).size).to.be.at.most(4_000);
+    // Oldest generation first: the kept entries form one contiguous run ending at the last one.
+    const kept = ['svc.log.2', 'svc.log.1', 'svc.log']
+      .flatMap((f) => jsonLines(path.join(dir, f)))
+      .map((l) => Number(String(l.message).split(' ')[1]));
+    expect(kept[kept.length - 1]).to.equal(499);
+    expect(kept).to.deep.equal(kept.map((_, i) => kept[0] + i));
+    expect(kept.length).to.be.greaterThan(60);
+  });
+
+  it('masks secrets in the file and on the console', async () => {
+    const secret = 'sk-live-0123456789abcdef';
+    const logger = createLogger({
+      service: 'svc',
+      logDir: dir,
+      console: false,
+      redactor: new Redactor([secret]),
+    });
+    logger.error(`failed with ${secret}`, new Error(`inner ${secret}`));
+    logger.info('meta', { nested: { value: secret } });
+    await closeLogger(logger);
+    const text = fs.readFileSync(path.join(dir, 'svc.log'), 'utf8');
+    expect(text).not.to.include(secret);
+    expect(text).to.include('[REDACTED]');
+  });
+
+  it('a line logged right before process.exit is in the file, and console lines are readable text', () => {
+    const script = `
+      const { createLogger } = require(${JSON.stringify(path.join(__dirname, '../../../src/shared/logging/logger.js'))});
+      const logger = createLogger({ service: 'svc', logDir: ${JSON.stringify(dir)} });
+      for (let i = 0; i < 200; i++) logger.info('filler ' + i);
+      logger.error('last words', { code: 7 });
+      process.exit(3);`;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(result.status).to.equal(3);
+    const lines = jsonLines(path.join(dir, 'svc.log'));
+    expect(lines).to.have.length(201);
+    expect(lines[200]).to.include({ message: 'last words', code: 7 });
+    // Console: "<iso time> <level> <message> <meta json>", errors on stderr.
+    expect(result.stderr).to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z error last words \{"code":7\}$/m);
+    expect(result.stdout).to.match(/Z info filler 199$/m);
+  });
+});

@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { Redactor, REDACTED } from '../../../src/shared/logging/redact';
+
+const KEY = 'AKIAEXAMPLEKEY123456';
+const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLE';
+const BOT = '7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
+
+describe('Redactor', () => {
+  const r = new Redactor([KEY, SECRET, BOT, undefined, 'abc']);
+
+  it('masks registered secret values anywhere in a string', () => {
+    expect(r.redactString(`key=${KEY} and secret:${SECRET}!`)).to.equal(
+      `key=${REDACTED} and secret:${REDACTED}!`,
+    );
+  });
+
+  it('masks Telegram bot tokens even when not registered, and any /bot<id>:<x>/ URL path', () => {
+    const fresh = new Redactor();
+    expect(fresh.redactString(`token ${BOT}`)).to.equal(`token ${REDACTED}`);
+    expect(fresh.redactString('POST http://127.0.0.1:9000/bot1:short-test-token/sendMessage')).to.equal(
+      `POST http://127.0.0.1:9000/bot${REDACTED}/sendMessage`,
+    );
+    expect(fresh.redactString('https://api.telegram.org/file/bot42:xyz/photos/a.jpg')).to.equal(
+      `https://api.telegram.org/file/bot${REDACTED}/photos/a.jpg`,
+    );
+  });
+
+  it('masks credential query parameters, URL user-info passwords and authorization headers', () => {
+    const fresh = new Redactor();
+    expect(
+      fresh.redactString('GET https://x.test/api?symbol=BTC&apiKey=abc123&signature=deadbeef&limit=5'),
+    ).to.equal(`GET https://x.test/api?symbol=BTC&apiKey=${REDACTED}&signature=${REDACTED}&limit=5`);
+    expect(fresh.redactString('https://user:hunter22@db.test/x')).to.equal(
+      `https://user:${REDACTED}@db.test/x`,
+    );
+    expect(fresh.redactString('Authorization: Bearer eyJhbGciOi.x.y')).to.equal(
+      `Authorization: Bearer ${REDACTED}`,
+    );
+    expect(fresh.redactString('{"X-MBX-APIKEY":"vmPUZE6mv9SD5V"}')).to.equal(
+      `{"X-MBX-APIKEY":"${REDACTED}"}`,
+    );
+  });
+
+  it('leaves ordinary text alone (short values are never registered as secrets)', () => {
+    const text = 'order BTC/USDT buy 0.01 @ 43000.5 abc filled; see https://api.telegram.org/botfather';
+    expect(r.redactString(text)).to.equal(text);
+  });
+
+  it('masks secret-named keys and walks nested objects, arrays, maps and URLs without mutating them', () => {
+    const meta = {
+      user: 'bob',
+      apiKey: 'anything',
+      nested: { list: [`x ${SECRET}`, { password: 'p' }] },
+      url: new URL(`https://h.test/bot${BOT}/getMe`),
+    };
+    const copy = structuredClone({ ...meta, url: meta.url.href });
+    const out = r.redactValue(meta) as Record<string, unknown>;
+    expect(out).to.deep.equal({
+      user: 'bob',
+      apiKey: REDACTED,
+      nested: { list: [`x ${REDACTED}`, { password: REDACTED }] },
+      url: `https://h.test/bot${REDACTED}/getMe`,
+    });
+    expect({ ...meta, url: meta.url.href }).to.deep.equal(copy);
+  });
+
+  it('turns errors into plain objects with message, stack, fields and cause chain all redacted', () => {
+    const cause = new Error(`inner ${KEY}`);
+    const err = Object.assign(new Error(`outer ${SECRET}`, { cause }), {
+      code: 'E_AUTH',
+      url: `https://x.test/?apikey=${KEY}`,
+    });
+    const out = r.redactValue(err) as Record<string, unknown>;
+    expect(out.message).to.equal(`outer ${REDACTED}`);
+    expect(out.code).to.equal('E_AUTH');
+    expect(out.url).to.equal(`https://x.test/?apikey=${REDACTED}`);
+    expect(String(out.stack)).to.include(`outer ${REDACTED}`).and.not.include(SECRET);
+    expect((out.cause as Record<string, unknown>).message).to.equal(`inner ${REDACTED}`);
+  });
+
+  it('survives cycles and very deep objects without leaking what it cannot walk', () => {
+    const a: Record<string, unknown> = { s: SECRET };
+    a.self = a;
+    expect(r.redactValue(a)).to.deep.equal({ s: REDACTED, self: '[circular]' });
+    let deep: Record<string, unknown> = { s: SECRET };
+    for (let i = 0; i < 20; i++) deep = { d: deep };
+    expect(JSON.stringify(r.redactValue(deep))).not.to.include(SECRET);
+    // A value shared by two branches is not a cycle.
+    const shared = { s: 'ok' };
+    expect(r.redactValue({ a: shared, b: shared })).to.deep.equal({ a: { s: 'ok' }, b: { s: 'ok' } });
+  });
+
+  it('redactInfo returns a new info object, keeps winston symbols and drops the raw splat', () => {
+    const LEVEL = Symbol.for('level');
+    const SPLAT = Symbol.for('splat');
+    const info = {
+      level: 'info',
+      message: `m ${KEY}`,
+      token: 't',
+      [LEVEL]: 'info',
+      [SPLAT]: [{ token: 't' }],
+    };
+    const out = r.redactInfo(info);
+    expect(out).not.to.equal(info);
+    expect(out.message).to.equal(`m ${REDACTED}`);
+    expect(out.token).to.equal(REDACTED);
+    expect(out[LEVEL]).to.equal('info');
+    expect(out[SPLAT]).to.equal(undefined);
+    expect(info.message).to.equal(`m ${KEY}`);
+  });
+
+  it('never lets a registered secret through, whatever surrounds it', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string({ minLength: 4 }), fc.string(), (before, secret, after) => {
+        const red = new Redactor([secret]);
+        expect(red.redactString(before + secret + after)).not.to.include(secret);
+      }),
+    );
+  });
+});
