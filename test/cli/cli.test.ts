@@ -5,12 +5,12 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, Pm2Harness } from '../support/pm2';
 import { TradingStub } from '../ops/trading-stub';
 import { Pm2Client } from '../../src/ops/pm2-client';
+import { freePort } from '../support/ports';
 
 const BIN = path.join(REPO_ROOT, 'bin/byninja.js');
 
@@ -249,13 +249,3 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     expect(trading.lastRun.kind).to.equal('clean');
   });
 });
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}

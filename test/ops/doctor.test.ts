@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatDoctorReport, runDoctor, type DoctorResult } from '../../src/ops/doctor';
 import { Pm2Harness } from '../support/pm2';
+import { freePort } from '../support/ports';
 
 describe('doctor', function () {
   this.timeout(30_000);
@@ -25,14 +26,6 @@ describe('doctor', function () {
     for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
     fs.rmSync(root, { recursive: true, force: true });
   });
-
-  async function freePort(): Promise<number> {
-    const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const { port } = s.address() as net.AddressInfo;
-    await new Promise((r) => s.close(r));
-    return port;
-  }
 
   async function doctor(env: Record<string, string> = {}, installRoot = built): Promise<DoctorResult> {
     const port = env.BYNINJA_IPC_PORT ?? String(await freePort());

@@ -13,6 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import TelegramServer from 'telegram-test-api';
+import { freePort } from './ports';
 
 export type TelegramFault = null | 'down' | '429' | '5xx';
 
@@ -52,17 +53,6 @@ const PASSTHROUGH_OK: Record<string, unknown> = {
 
 /** Longest time a getUpdates call is held when nothing is pending (bounded so bot.stop() stays quick). */
 const MAX_LONG_POLL_MS = 1_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export class TelegramEmulator {
   /** What the bot uses as TELEGRAM_API_ROOT (the fault-injecting proxy). */

@@ -6,27 +6,16 @@
 import { expect } from 'chai';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { Pm2Client, type Pm2ProcessView } from '../../src/ops/pm2-client';
 import { Pm2Harness, REPO_ROOT, eventually } from '../support/pm2';
 import { TelegramEmulator } from '../support/telegram-emulator';
+import { freePort } from '../support/ports';
 
 const TELEGRAM_MAIN = path.join(REPO_ROOT, 'dist/src/telegram/main.js');
 const FAKE_TRADING = path.join(__dirname, 'supervisor', 'fixtures', 'fake-trading.js');
 const CHAT = '5150';
 const EVENTS = 30;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('telegram service under PM2 @slow', function () {
   this.timeout(90_000);

@@ -7,7 +7,6 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { IpcClient } from '../../src/shared/ipc/client';
@@ -18,6 +17,7 @@ import { CRASH_STEPS, type CrashStep } from '../../src/trading/engine/crash-hook
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { derivePositions, type PositionBook } from '../../src/trading/engine/pnl';
 import type { HistoryEntry, TradingState } from '../../src/trading/engine/trading-state';
+import { freePort } from '../support/ports';
 
 const REPO = path.resolve(__dirname, '../../..');
 const MAIN = path.join(REPO, 'dist/src/trading/main.js');
@@ -94,17 +94,6 @@ class TradingProcess {
     await this.exited;
     clearTimeout(timer);
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 function readEnvelope<T>(file: string): T {
