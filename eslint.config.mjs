@@ -23,11 +23,17 @@ export default tseslint.config(
   {
     files: ['src/shared/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/trading/**', '**/telegram/**', '**/ops/**', '**/cli/**'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/trading/**', '**/telegram/**', '**/ops/**', '**/cli/**'] },
+      ],
     },
   },
   {
     files: ['test/**/*.ts', 'scripts/**/*.ts'],
-    rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-unused-expressions': 'off' },
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unused-expressions': 'off',
+    },
   },
 );

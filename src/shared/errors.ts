@@ -35,7 +35,11 @@ export class TemporaryError extends ByNinjaError {
   /** Milliseconds the other side asked us to wait (HTTP Retry-After, Telegram retry_after), if known. */
   readonly retryAfterMs?: number;
 
-  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown; retryAfterMs?: number }) {
+  constructor(
+    message: string,
+    context: ErrorContext = {},
+    options?: { cause?: unknown; retryAfterMs?: number },
+  ) {
     super(message, context, options);
     this.retryAfterMs = options?.retryAfterMs;
   }

@@ -116,7 +116,13 @@ export class Pm2Harness {
       name: string;
       pid: number;
       pm_id: number;
-      pm2_env: { status: string; restart_time: number; unstable_restarts: number; exit_code?: number; pm_uptime?: number };
+      pm2_env: {
+        status: string;
+        restart_time: number;
+        unstable_restarts: number;
+        exit_code?: number;
+        pm_uptime?: number;
+      };
     }>;
     return raw.map((p) => ({
       name: p.name,
@@ -185,5 +191,7 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`,
+  );
 }

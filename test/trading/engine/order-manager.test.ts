@@ -85,7 +85,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
         withCreate(paper, async (req) => {
           // the create got through, but the answer we see is the exchange refusing a duplicate id
           await paper.createOrder(req);
-          throw new InvalidOrderError('duplicate clientOrderId', { duplicate: true, clientOrderId: req.clientOrderId });
+          throw new InvalidOrderError('duplicate clientOrderId', {
+            duplicate: true,
+            clientOrderId: req.clientOrderId,
+          });
         }),
     });
     h.manager.startAccepting();
