@@ -426,14 +426,16 @@ export class OrderManager {
     }
     const current = this.mustGet(clientOrderId);
     if (isFinal(current.status) || !current.exchangeOrderId) return current;
-    let remote: ExchangeOrder;
     try {
-      remote = await this.track(this.exchange.cancelOrder(current.exchangeOrderId, current.symbol));
+      await this.track(this.exchange.cancelOrder(current.exchangeOrderId, current.symbol));
     } catch (err) {
+      // OrderNotFound: no longer open (filled or cancelled meanwhile)
       if (!(err instanceof OrderNotFoundError)) throw err;
-      // no longer open (filled or cancelled meanwhile): what it became is the exchange's answer
-      remote = await this.track(this.exchange.fetchOrder(current.exchangeOrderId, current.symbol));
     }
+    // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel
+    // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
+    // before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
+    const remote = await this.track(this.exchange.fetchOrder(current.exchangeOrderId, current.symbol));
     await this.applyRemote(clientOrderId, remote);
     return this.mustGet(clientOrderId);
   }
@@ -511,7 +513,9 @@ export class OrderManager {
     const fills = trades
       .filter((t) => t.orderId === order.exchangeOrderId)
       .map((t) => fillFromTrade(t, clientOrderId));
-    const { order: withFills, added } = addFills(order, fills);
+    // read again after the fetch: another update of this order (a late create answer, a cancel) may have been
+    // committed meanwhile, and writing the copy read before the await would undo it
+    const { order: withFills, added } = addFills(this.mustGet(clientOrderId), fills);
     if (added.length === 0) return [];
     this.crashHook('after-fill');
     const positionsBefore = this.positions();

@@ -70,7 +70,13 @@ export async function reconcileWithExchange(
     }
   }
 
-  const known = new Set((await manager.allOrders()).map((o) => o.clientOrderId));
+  // an order we declared never placed on our own inference (no exchange id, no refusal) is not "known" if the
+  // exchange shows it open: that is exactly the order state has lost track of
+  const known = new Set(
+    (await manager.allOrders())
+      .filter((o) => !(o.status === 'rejected' && !o.exchangeOrderId && !o.refused))
+      .map((o) => o.clientOrderId),
+  );
   for (const remote of await exchange.fetchOpenOrders()) {
     if (seqOf(remote.clientOrderId, manager.botId) === null || known.has(remote.clientOrderId!)) continue;
     differences.push({

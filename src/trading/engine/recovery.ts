@@ -4,9 +4,11 @@
  * 1. every `intent` and `unknown` order is resolved by clientOrderId lookup (found → its state is applied;
  *    confirmed absent → `rejected`, it was never placed);
  * 2. every other non-final order (and final ones with fills still missing) is fetched and applied;
- * 3. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
+ * 3. an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
+ *    back from the exchange's answer;
+ * 4. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
  *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count);
- * 4. positions are recomputed from fills, and a `recovery` event tells what happened.
+ * 5. positions are recomputed from fills, and a `recovery` event tells what happened.
  *
  * Temporary exchange errors are retried with backoff until they pass or shutdown begins: trading must not run on
  * state it could not check.
@@ -16,9 +18,9 @@ import type { Config } from '../../shared/config/schema';
 import { OrderNotFoundError, errorMessage, isTemporary } from '../../shared/errors';
 import type { LastExit, OrderStatus, RecoverySummary } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
-import type { Exchange } from '../exchange/exchange';
+import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderManager } from './order-manager';
-import { needsExchange } from './order-state';
+import { needsExchange, type LocalOrder } from './order-state';
 import { seqOf } from './trading-state';
 
 export interface RecoveryOptions {
@@ -91,6 +93,29 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     if (to !== from) summary.changedWhileDown.push({ clientOrderId: order.clientOrderId, from, to });
   }
 
+  // An order we declared never placed (the lookup found nothing) that the exchange has after all — its create
+  // arrived late, or the lookup read a lagging replica — is taken back: the exchange's answer wins, and its fills
+  // count. Only our own inference is rechecked, never a refusal the exchange sent.
+  for (const order of manager.hotOrders().filter(declaredNeverPlaced)) {
+    const id = order.clientOrderId;
+    let remote: ExchangeOrder;
+    try {
+      remote = await withRetry(`look up ${id}`, () => exchange.fetchOrderByClientId(id, order.symbol));
+    } catch (err) {
+      if (err instanceof OrderNotFoundError) continue;
+      throw err;
+    }
+    const adopted = await withRetry(`adopt ${id}`, () =>
+      manager.adopt(remote, seqOf(id, manager.botId) ?? 0),
+    );
+    summary.changedWhileDown.push({ clientOrderId: id, from: order.status, to: adopted.status });
+    logger.error('An order declared never placed exists on the exchange; taken back from its answer', {
+      clientOrderId: id,
+      status: adopted.status,
+      filled: adopted.filled,
+    });
+  }
+
   const open = await withRetry('fetch open orders', () => exchange.fetchOpenOrders());
   for (const remote of open) {
     const seq = seqOf(remote.clientOrderId, manager.botId);
@@ -127,6 +152,11 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   });
   await manager.emit('recovery', describe(summary), summary as unknown as Record<string, unknown>);
   return summary;
+}
+
+/** Rejected on our own inference (no exchange id, no refusal from the exchange): the exchange may still have it. */
+function declaredNeverPlaced(order: LocalOrder): boolean {
+  return order.status === 'rejected' && !order.exchangeOrderId && !order.refused;
 }
 
 function countFills(manager: OrderManager): number {

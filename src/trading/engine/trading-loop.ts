@@ -330,17 +330,32 @@ export class TradingLoop {
     for (const order of this.manager.pendingOrders(symbol)) {
       await this.manager.refresh(order.clientOrderId);
     }
-    const open = this.manager.pendingOrders(symbol).filter((o) => !isFinal(o.status));
-    if (open.length > 0) {
+    const waiting = this.manager.pendingOrders(symbol);
+    if (waiting.length > 0) {
       // one order at a time per symbol; a limit order that does not fill is cancelled after a while
       const ttl = (this.opts.limitOrderTtlTicks ?? 30) * this.config.tickIntervalMs;
-      for (const order of open) {
+      for (const order of waiting) {
         if (order.type === 'limit' && order.status === 'open' && this.clock.now() - order.createdAt > ttl) {
           this.logger.info('Cancelling a limit order that did not fill', {
             clientOrderId: order.clientOrderId,
           });
           await this.manager.cancel(order.clientOrderId);
         }
+      }
+      // A finished order whose trades the exchange has not listed yet also holds the symbol: the position is
+      // derived from fills, so until they arrive it looks smaller than it is, and a decision on it could enter
+      // twice or sell what is not held.
+      const missingFills = waiting.filter((o) => isFinal(o.status)).map((o) => o.clientOrderId);
+      if (missingFills.length > 0) {
+        this.logOnce(
+          `fills:${symbol}`,
+          'warn',
+          'Fills of a finished order are still missing; no new order on this symbol until they arrive',
+          {
+            symbol,
+            orders: missingFills,
+          },
+        );
       }
       return;
     }

@@ -3,7 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidOrderError, PersistenceError } from '../../../src/shared/errors';
 import type { StateStore } from '../../../src/trading/engine/order-manager';
-import type { CreateOrderRequest, Exchange } from '../../../src/trading/exchange/exchange';
+import type {
+  CreateOrderRequest,
+  Exchange,
+  ExchangeOrder,
+  ExchangeTrade,
+} from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness } from './engine-harness';
 
@@ -171,6 +176,110 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.manager.order('bot-1')).to.include({ status: 'rejected' });
     expect(h.stateFile().orders['bot-1'].status).to.equal('rejected');
     expect(paperOrdersFor(h, 'bot-1')).to.have.length(0);
+  });
+
+  it('a trade fetch that returns after another update of the same order does not undo that update', async () => {
+    // two updates of one order overlap: a partial fill whose trades are being fetched, and meanwhile the
+    // exchange's answer that the order is cancelled (a late create answer or a cancel can arrive like this)
+    let release!: (t: ExchangeTrade[]) => void;
+    const gate = new Promise<ExchangeTrade[]>((r) => (release = r));
+    let gated = false;
+    h = await EngineHarness.open({
+      wrapExchange: (paper) =>
+        new Proxy(paper, {
+          get(target, prop, receiver) {
+            if (prop === 'fetchOrderTrades') {
+              return (id: string, symbol: string) => (gated ? gate : target.fetchOrderTrades(id, symbol));
+            }
+            const value = Reflect.get(target, prop, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }) as Exchange,
+    });
+    h.manager.startAccepting();
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    const placed = await h.manager.place({ ...buy, type: 'limit', price: Math.round(price / 2) });
+    expect(placed.status).to.equal('open');
+    const remote = await h.paper.fetchOrder(placed.exchangeOrderId!, 'BTC/USDT');
+    const trade: ExchangeTrade = {
+      id: 't1',
+      orderId: remote.id,
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      price: remote.price!,
+      amount: 0.0005,
+      cost: 0.0005 * remote.price!,
+      fee: { cost: 0, currency: 'USDT' },
+      timestamp: Date.now(),
+    };
+    gated = true;
+    const partial = h.manager.applyRemote('bot-1', {
+      ...remote,
+      filled: 0.0005,
+      remaining: 0.0005,
+      trades: undefined,
+    });
+    await sleep(50); // the partial fill is committed; its trade fetch is waiting
+    expect(h.manager.order('bot-1')!.status).to.equal('partially_filled');
+    await h.manager.applyRemote('bot-1', {
+      ...remote,
+      status: 'canceled',
+      filled: 0.0005,
+      remaining: 0.0005,
+      trades: [trade],
+    });
+    expect(h.manager.order('bot-1')!.status).to.equal('cancelled');
+    release([trade]);
+    await partial;
+    const order = h.manager.order('bot-1')!;
+    expect(order.status).to.equal('cancelled');
+    expect(order.fills.map((f) => f.tradeId)).to.deep.equal(['t1']);
+    expect(h.stateFile().orders['bot-1'].status).to.equal('cancelled');
+    expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
+  });
+
+  it('takes what a cancelled order filled from the exchange, not from a bare cancel acknowledgement', async () => {
+    // thin answers, as many exchanges give: the create is an ACK (no fill yet), the cancel an ACK (filled 0)
+    const thin = (o: ExchangeOrder): ExchangeOrder => ({
+      ...o,
+      status: o.status === 'closed' ? 'open' : o.status,
+      filled: 0,
+      remaining: o.amount,
+      average: undefined,
+      trades: undefined,
+    });
+    h = await EngineHarness.open({
+      config: { trading: { paper: { candleMs: 100, startingBalances: { USDT: 100_000 } } } },
+      wrapExchange: (paper) =>
+        new Proxy(paper, {
+          get(target, prop, receiver) {
+            if (prop === 'createOrder') {
+              return async (req: CreateOrderRequest) => thin(await target.createOrder(req));
+            }
+            if (prop === 'cancelOrder') {
+              return async (id: string, symbol: string) => thin(await target.cancelOrder(id, symbol));
+            }
+            const value = Reflect.get(target, prop, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }) as Exchange,
+    });
+    h.manager.startAccepting();
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    // marketable and above the partial-fill cap: a first slice fills at once, the rest rests
+    const placed = await h.manager.place({
+      ...buy,
+      type: 'limit',
+      amount: 0.2,
+      price: Math.round(price * 1.2),
+    });
+    expect(placed).to.include({ status: 'open', filled: 0 });
+    const cancelled = await h.manager.cancel('bot-1');
+    const onExchange = Object.values(h.paperFile().orders)[0] as unknown as { filled: number };
+    expect(onExchange.filled).to.be.greaterThan(0);
+    expect(cancelled).to.include({ status: 'cancelled', filled: onExchange.filled });
+    expect(cancelled.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(onExchange.filled, 1e-12);
+    expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
   });
 });
 

@@ -152,6 +152,41 @@ describe('startup recovery against the paper exchange (integration)', function (
     );
   });
 
+  it('takes back an order declared never placed when the exchange has it after all, and counts its fills', async () => {
+    h = await EngineHarness.open();
+    // a previous run looked bot-1 up, found nothing and declared it never placed; its create then arrived late
+    await withIntent(
+      1,
+      intent('bot-1', { status: 'rejected', error: 'the exchange has no such order: never placed' }),
+    );
+    await h.paper.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.001,
+      clientOrderId: 'bot-1',
+    });
+    h = await h.restart();
+    const summary = await h.loop.recover(LAST_EXIT);
+    expect(h.manager.order('bot-1')).to.include({ status: 'filled', filled: 0.001 });
+    expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
+    expect(summary.changedWhileDown).to.deep.equal([
+      { clientOrderId: 'bot-1', from: 'rejected', to: 'filled' },
+    ]);
+    expect(h.stateFile().orders['bot-1'].status).to.equal('filled');
+  });
+
+  it('leaves an order the exchange refused, or one it confirms absent, as rejected', async () => {
+    h = await EngineHarness.open();
+    await withIntent(2, intent('bot-1', { status: 'rejected', refused: true, error: 'insufficient funds' }));
+    await withIntent(2, intent('bot-2', { status: 'rejected', error: 'never placed' }));
+    h = await h.restart();
+    const summary = await h.loop.recover(LAST_EXIT);
+    expect(h.manager.order('bot-1')!.status).to.equal('rejected');
+    expect(h.manager.order('bot-2')!.status).to.equal('rejected');
+    expect(summary.changedWhileDown).to.deep.equal([]);
+  });
+
   it('applies what happened to an open order while trading was down', async () => {
     h = await EngineHarness.open();
     h.manager.startAccepting();

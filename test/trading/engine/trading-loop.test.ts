@@ -304,6 +304,39 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
   });
 
+  it('places no second entry while the exchange has not listed the trades of a filled order yet', async () => {
+    // the exchange answers "filled" at once but its trade list lags (an ordinary replica delay): until the
+    // fills arrive the position looks flat, and buying again on that would double it
+    let lagging = true;
+    let paperRef: PaperExchange | undefined;
+    const { h, strategy } = await started({
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return override(paper, {
+          createOrder: (async (req: never) => ({
+            ...(await paperRef!.createOrder(req)),
+            trades: undefined,
+          })) as never,
+          fetchOrderTrades: (async (id: string, symbol: string) =>
+            lagging ? [] : paperRef!.fetchOrderTrades(id, symbol)) as never,
+        });
+      },
+    });
+    strategy.next = ENTER;
+    await h.loop.tick();
+    expect(h.manager.order('bot-1')).to.include({ status: 'filled', side: 'buy' });
+    expect(h.manager.order('bot-1')!.fills).to.have.length(0);
+    await sleep(120); // a new candle closes: the strategy says buy again
+    await h.loop.tick();
+    expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-1']);
+    lagging = false;
+    await sleep(120);
+    await h.loop.tick();
+    expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-1']);
+    expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
+    expect(Object.values(h.paperFile().orders)).to.have.length(1);
+  });
+
   it('on stop, refuses new orders and waits for the create in flight to finish', async () => {
     let paperRef: PaperExchange | undefined;
     const { h } = await started({

@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
+import { EngineHarness } from './engine-harness';
+
+describe('reconcileWithExchange against the paper exchange (integration)', function () {
+  this.timeout(20_000);
+  let h: EngineHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('reports an open order of ours that state holds only as "never placed"', async () => {
+    h = await EngineHarness.open();
+    const at = Date.now() - 5_000;
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    await h.files.store.commit((d) => {
+      d.seq = 1;
+      d.orders['bot-1'] = {
+        clientOrderId: 'bot-1',
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'limit',
+        amount: 0.001,
+        price: Math.round(price / 2),
+        filled: 0,
+        status: 'rejected',
+        error: 'the exchange has no such order: never placed',
+        purpose: 'entry',
+        createdAt: at,
+        updatedAt: at,
+        sentAt: at,
+        fills: [],
+      };
+    });
+    // its create reached the exchange after the lookup that declared it absent
+    await h.paper.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: Math.round(price / 2),
+      clientOrderId: 'bot-1',
+    });
+    const differences = await reconcileWithExchange(h.manager, h.exchange);
+    expect(differences.map((d) => [d.kind, d.clientOrderId])).to.deep.equal([
+      ['order-unknown-locally', 'bot-1'],
+    ]);
+  });
+
+  it('finds no difference when state and exchange agree', async () => {
+    h = await EngineHarness.open();
+    h.manager.startAccepting();
+    await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.001,
+      purpose: 'entry',
+    });
+    expect(await reconcileWithExchange(h.manager, h.exchange)).to.deep.equal([]);
+  });
+});
