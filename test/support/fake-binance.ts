@@ -118,6 +118,8 @@ export class FakeBinance {
   private readonly feeRate: number;
   private readonly hanging = new Set<http.ServerResponse>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Leave `tradeId` out of an order answer's fills, as some exchanges do (the trades endpoint still has ids). */
+  omitFillTradeIds = false;
   private nextOrderId = 1000;
   private nextTradeId = 5000;
   private routes: Record<string, Route>;
@@ -493,7 +495,7 @@ export class FakeBinance {
         qty: trade.qty,
         commission: trade.commission,
         commissionAsset: trade.commissionAsset,
-        tradeId: trade.id,
+        ...(this.omitFillTradeIds ? {} : { tradeId: trade.id }),
       });
     } else {
       this.hold(side === 'BUY' ? quote : base, side === 'BUY' ? qty * (limit ?? 0) : qty);

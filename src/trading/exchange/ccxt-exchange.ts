@@ -217,7 +217,11 @@ export class CcxtExchange implements Exchange {
       return this.toOrder(order, { symbol, side, type, amount, price, clientOrderId });
     } catch (err) {
       const error = this.translate(err, context);
-      if (error instanceof InvalidOrderError && /duplicate/i.test(error.message)) {
+      // ccxt's DuplicateOrderId class, or an exchange that reports it only in words
+      const duplicate =
+        (error instanceof InvalidOrderError && error.context.ccxtError === 'DuplicateOrderId') ||
+        (error instanceof InvalidOrderError && /duplicate/i.test(error.message));
+      if (duplicate) {
         // the exchange already has an order with this clientOrderId: look it up, do not treat it as refused
         throw new InvalidOrderError(error.message, { ...error.context, duplicate: true });
       }
@@ -259,7 +263,7 @@ export class CcxtExchange implements Exchange {
       const trades = this.client.has.fetchOrderTrades
         ? await this.client.fetchOrderTrades(orderId, symbol)
         : (await this.client.fetchMyTrades(symbol)).filter((t) => String(t.order) === orderId);
-      return trades.map((t) => this.toTrade(t, orderId));
+      return trades.filter(hasTradeId).map((t) => this.toTrade(t, orderId));
     });
   }
 
@@ -407,7 +411,7 @@ export class CcxtExchange implements Exchange {
     const filled = num(o.filled) ?? 0;
     const trades =
       Array.isArray(o.trades) && o.trades.length > 0
-        ? o.trades.map((t) => this.toTrade(t, String(o.id)))
+        ? o.trades.filter(hasTradeId).map((t) => this.toTrade(t, String(o.id)))
         : undefined;
     return {
       id: String(o.id),
@@ -485,4 +489,12 @@ export function rebaseUrls(api: unknown, base: string): unknown {
     return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, rebaseUrls(v, base)]));
   }
   return api;
+}
+
+/**
+ * Fills are de-duplicated by (order id, trade id): a trade without an id (some exchanges' inline order trades)
+ * cannot be told apart from a later fetch of the same trade, so it is left for fetchOrderTrades to report.
+ */
+function hasTradeId(t: CcxtTrade): boolean {
+  return t.id !== undefined && t.id !== null && String(t.id) !== '';
 }

@@ -125,6 +125,17 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     expect(balance.USDT.total).to.be.below(10_000);
   });
 
+  it('leaves trades without an id out of an order answer, so fills dedup by trade id cannot double-count', async () => {
+    fake.omitFillTradeIds = true;
+    const request = order({ amount: 0.01 });
+    const placed = await ex.createOrder(request);
+    expect(placed.status).to.equal('closed');
+    expect(placed.trades ?? []).to.have.length(0);
+    const trades = await ex.fetchOrderTrades(placed.id, BTC);
+    expect(trades).to.have.length(1);
+    expect(trades[0].id).to.not.equal('undefined');
+  });
+
   it('lists open orders and cancels a limit order by id, keeping our clientOrderId', async () => {
     const request = order({ type: 'limit', price: 30_000.123 });
     const placed = await ex.createOrder(request);
