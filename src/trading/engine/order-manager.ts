@@ -444,6 +444,19 @@ export class OrderManager {
    * Records an order of ours (by prefix) that the exchange has and state does not: from a lost state file or a
    * create whose intent never reached the disk. Its seq is marked used.
    */
+  /**
+   * Raises the persisted clientOrderId sequence to at least `seq` (never lowers it). Recovery calls it with the
+   * highest seq found in the history journal, so a hot state restored from its previous generation (or lost)
+   * can never hand out an id the exchange has already seen.
+   */
+  async ensureSeqAtLeast(seq: number): Promise<boolean> {
+    if (this.store.data.seq >= seq) return false;
+    await this.store.commit((d) => {
+      d.seq = Math.max(d.seq, seq);
+    });
+    return true;
+  }
+
   async adopt(remote: ExchangeOrder, seq: number): Promise<LocalOrder> {
     const clientOrderId = remote.clientOrderId!;
     const now = this.clock.now();

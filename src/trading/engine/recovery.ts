@@ -71,6 +71,16 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     }
   };
 
+  // The hot state may be behind its own history (restored from the previous generation, or deleted): the
+  // sequence must never fall back to an id that was already sent.
+  const historySeq = Math.max(
+    0,
+    ...(await manager.allOrders()).map((o) => seqOf(o.clientOrderId, manager.botId) ?? 0),
+  );
+  if (await manager.ensureSeqAtLeast(historySeq)) {
+    logger.warn('Recovery: state sequence was behind the order history; raised it', { seq: historySeq });
+  }
+
   for (const order of manager.pendingOrders()) {
     const from: OrderStatus = order.status;
     let to: OrderStatus;

@@ -187,6 +187,19 @@ describe('startup recovery against the paper exchange (integration)', function (
     expect(summary.changedWhileDown).to.deep.equal([]);
   });
 
+  it('never hands out a clientOrderId already in the history when the hot state fell behind it', async () => {
+    h = await EngineHarness.open();
+    // history knows bot-7 (sent and archived), but the hot state says seq 2: restored from an older generation
+    const archived = intent('bot-7', { status: 'filled', exchangeOrderId: 'x-7' });
+    await h.files.history.append([{ kind: 'order', archivedAt: Date.now(), order: archived }]);
+    await h.files.store.commit((d) => {
+      d.seq = 2;
+    });
+    h = await h.restart();
+    await h.loop.recover(LAST_EXIT);
+    expect(h.files.store.data.seq).to.equal(7);
+  });
+
   it('applies what happened to an open order while trading was down', async () => {
     h = await EngineHarness.open();
     h.manager.startAccepting();
