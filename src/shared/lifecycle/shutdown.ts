@@ -13,6 +13,7 @@
  */
 import type { Logger } from '../logging/logger';
 import { ExitCode } from './exit-codes';
+import { withDeadline } from '../deadline';
 
 export type ShutdownStep = (signal: AbortSignal) => Promise<void> | void;
 
@@ -130,6 +131,7 @@ export class ShutdownCoordinator {
     await withDeadline(
       Promise.allSettled(this.stores.map((s) => s.flush())).then(() => undefined),
       timeoutMs,
+      () => new DeadlineError(`deadline of ${timeoutMs} ms passed`),
     ).catch(() => undefined);
   }
 
@@ -162,6 +164,7 @@ export class ShutdownCoordinator {
       await withDeadline(
         Promise.resolve().then(() => step.run(stepController.signal)),
         deadlineMs,
+        () => new DeadlineError(`deadline of ${deadlineMs} ms passed`),
       );
     } catch (err) {
       stepController.abort(err);
@@ -186,20 +189,3 @@ export class ShutdownCoordinator {
 }
 
 class DeadlineError extends Error {}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  if (!Number.isFinite(ms)) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlineError(`deadline of ${ms} ms passed`)), ms);
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}

@@ -47,6 +47,7 @@ import {
 import { derivePositions, fillFromTrade, type Fill, type PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
 import type { HistoryEntry, TradingState } from './trading-state';
+import { withDeadline } from '../../shared/deadline';
 
 /** The part of Store<TradingState> the engine uses. */
 export interface StateStore {
@@ -731,28 +732,11 @@ export class OrderManager {
   }
 }
 
-/** Rejects with NetworkError (outcome unknown) when `promise` takes longer than `ms`. */
 function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new NetworkError(`create timed out after ${ms} ms; outcome unknown`, {
-            clientOrderId,
-            timeoutMs: ms,
-          }),
-        ),
-      ms,
-    );
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
+  return withDeadline(
+    promise,
+    ms,
+    () =>
+      new NetworkError(`create timed out after ${ms} ms; outcome unknown`, { clientOrderId, timeoutMs: ms }),
+  );
 }
