@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: every ByNinja benchmark side by side in one run, each beside its floor, printed as a table and
+ * written to docs/benchmarks.md. Usage: node dist/scripts/bench.js [--only a,b] [--quick] [--no-write]
+ *   --only     sections: commit, tcp, restart, shutdown, pair (RSS + alert latency), startup, tick
+ *   --quick    fewer trials (a smoke run; figures are noisier)
+ *   --no-write print only, keep docs/benchmarks.md
+ * Everything runs in temp dirs with temp PM2 homes and random ports; nothing touches the operator's PM2.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../test/support/pm2';
+import { consoleTable, markdownReport, verdictOf, type BenchRow } from './bench/report';
+
+export interface BenchContext {
+  quick: boolean;
+  /** Trials for a figure: the full count, or a third of it with --quick (at least 3). */
+  trials(full: number): number;
+  log(msg: string): void;
+  notes: string[];
+}
+
+type Section = (ctx: BenchContext) => Promise<BenchRow[]>;
+
+const SECTIONS: Record<string, () => Promise<Section>> = {
+  commit: async () => (await import('./bench/sections/commit-section.js')).commitSection,
+  tcp: async () => (await import('./bench/sections/tcp-section.js')).tcpSection,
+  restart: async () => (await import('./bench/sections/restart-section.js')).restartSection,
+  shutdown: async () => (await import('./bench/sections/shutdown-section.js')).shutdownSection,
+  pair: async () => (await import('./bench/sections/pair-section.js')).pairSection,
+  startup: async () => (await import('./bench/sections/startup-section.js')).startupSection,
+  tick: async () => (await import('./bench/sections/tick-section.js')).tickSection,
+};
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const quick = process.argv.includes('--quick');
+  const only = argValue('--only')
+    ?.split(',')
+    .map((s) => s.trim());
+  const ctx: BenchContext = {
+    quick,
+    trials: (full) => (quick ? Math.max(3, Math.round(full / 3)) : full),
+    log: (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`),
+    notes: [
+      "restart: the floor app and trading are SIGKILLed alternately under the same PM2 daemon; the instants are PM2's " +
+        "own (bus packet `at` of the `online` that follows the app's `ready`), and the exponential-backoff delay PM2 " +
+        'applied (its `prev_restart_delay`) is subtracted. Trading entries are paused, and after every restart trading ' +
+        'must report exactly the seeded number of open orders.',
+      '1,000 open orders are seeded far below the market: one per symbol through the real OrderManager and paper ' +
+        'exchange, the rest cloned into both files with fresh ids and funds reserved (placing them one by one takes minutes).',
+      'shutdown: each daemon is started directly with an IPC channel (as PM2 starts it), SIGINTed 1 s after `ready`; ' +
+        'after every exit the shutdown log lines and a parseable state file are checked.',
+      'alert: a bare app "victim" (watched by the supervisor like any PM2 app) is SIGKILLed with trading paused, 2.5 s ' +
+        'apart so the per-chat throttle (1 message/s) is idle: the figure is the pipeline, not a queue.',
+      'tick: the real TradingLoop/OrderManager/strategy over an in-memory exchange and state store (commits still ' +
+        'serialise the state), a manual clock moving one candle per tick.',
+      'This host runs other builds and test suites at the same time: absolute figures move between runs, ratios to ' +
+        'floors measured alongside move much less.',
+    ],
+  };
+  const rows: BenchRow[] = [];
+  for (const [name, load] of Object.entries(SECTIONS)) {
+    if (only && !only.includes(name)) continue;
+    ctx.log(`${name}…`);
+    try {
+      rows.push(...(await (await load())(ctx)));
+    } catch (err) {
+      ctx.log(`${name} failed: ${(err as Error).stack ?? String(err)}`);
+      rows.push({
+        group: name,
+        item: name,
+        unit: 'ms',
+        limits: '—',
+        error: (err as Error).message.split('\n')[0].slice(0, 300),
+      });
+    }
+  }
+  const durationMs = Date.now() - startedAt.getTime();
+  process.stdout.write('\n' + consoleTable(rows) + '\n\n');
+  for (const r of rows) process.stdout.write(`- ${r.item}: ${r.limits}\n`);
+  if (!process.argv.includes('--no-write') && !only) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pm2Version = (require('pm2/package.json') as { version: string }).version;
+    const md = markdownReport(rows, { startedAt, durationMs, pm2Version, notes: ctx.notes });
+    const out = path.join(REPO_ROOT, 'docs/benchmarks.md');
+    fs.writeFileSync(out, md);
+    process.stdout.write(`\nwrote ${out}\n`);
+  }
+  const missed = rows.filter((r) => verdictOf(r) === 'MISSED').length;
+  const failed = rows.filter((r) => r.error).length;
+  process.stdout.write(
+    `\n${rows.length} figures, ${missed} target(s) missed, ${failed} not measured, ${(durationMs / 1000).toFixed(0)} s\n`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

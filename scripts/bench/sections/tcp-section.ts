@@ -1,0 +1,41 @@
+import type { BenchContext } from '../../bench';
+import type { BenchRow } from '../report';
+import { rawTcpEchoRoundTrip } from '../tcp-floor';
+
+export async function tcpSection(ctx: BenchContext): Promise<BenchRow[]> {
+  const n = ctx.trials(3_000);
+  const floorSummary = await rawTcpEchoRoundTrip(n);
+  const floor = { item: 'raw TCP echo', summary: floorSummary };
+  const rows: BenchRow[] = [
+    {
+      group: 'tcp',
+      item: 'raw TCP echo round trip (loopback, one JSON line)',
+      unit: 'ms',
+      summary: floorSummary,
+      showP99: true,
+      limits: 'loopback syscalls and two event-loop turns; the least a request/response over TCP costs here',
+    },
+  ];
+  const ipc = await import('../ipc.js');
+  const rt = await ipc.measureRoundTrip(n);
+  rows.push({
+    group: 'tcp',
+    item: 'IPC round trip (ping over IpcClient → IpcServer)',
+    unit: 'ms',
+    summary: rt,
+    showP99: true,
+    floor,
+    target: { ratioMax: 2, text: '≤ 2× floor' },
+    limits: 'JSON-RPC encode/decode and framing on both sides, on top of the floor',
+  });
+  const tp = await ipc.measureEventThroughput(ctx.trials(30_000));
+  rows.push({
+    group: 'tcp',
+    item: 'IPC event throughput (publish → subscriber receives)',
+    unit: 'ev/s',
+    summary: tp,
+    target: { absMin: 50_000, text: '≥ 50,000 ev/s' },
+    limits: 'per-event JSON serialisation and the durable event log append batching',
+  });
+  return rows;
+}

@@ -1,0 +1,141 @@
+/**
+ * Seeds a data dir with `count` open limit orders far below the market. One order per symbol goes through the
+ * engine's own OrderManager and the paper exchange (so both files hold exactly what real trading writes); the
+ * rest are clones of those with fresh ids, written to both stores at once — placing 1,000 orders one by one
+ * takes minutes, because the paper exchange re-matches every open order on every call.
+ * Used by the restart benchmark: recovery must fetch and check every one of them before `ready`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { configSchema, type Config } from '../../src/shared/config/schema';
+import { silentLogger, type Logger } from '../../src/shared/logging/logger';
+import { Store } from '../../src/shared/persistence/store';
+import type { LocalOrder } from '../../src/trading/engine/order-state';
+import { paperAccountSchema, type PaperAccount } from '../../src/trading/exchange/paper-account';
+import { OrderManager } from '../../src/trading/engine/order-manager';
+import { openTradingStateFiles } from '../../src/trading/engine/state-files';
+import { createExchange } from '../../src/trading/exchange/factory';
+
+/** Config overrides the seeded daemon must run with (as BYNINJA__ env): enough paper cash for the orders. */
+export const SEED_ENV: Record<string, string> = {
+  BYNINJA__TRADING__PAPER__STARTING_BALANCES: JSON.stringify({ USDT: 10_000_000 }),
+};
+
+export async function seedOpenOrders(dataDir: string, count: number): Promise<void> {
+  const config: Config = configSchema.parse({
+    trading: { paper: { startingBalances: { USDT: 10_000_000 } } },
+  });
+  const logger = silentLogger();
+  const files = await openTradingStateFiles(dataDir, logger);
+  const exchange = await createExchange(config.trading, {}, { dataDir, logger });
+  try {
+    const markets = await exchange.loadMarkets();
+    const manager = new OrderManager({
+      exchange,
+      store: files.store,
+      history: files.history,
+      events: { publish: async () => undefined },
+      markets,
+      botId: config.app.botId,
+      orders: config.trading.orders,
+      clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+      logger,
+    });
+    manager.startAccepting();
+    const symbols = config.trading.symbols;
+    for (let i = 0; i < Math.min(count, symbols.length); i++) {
+      const symbol = symbols[i % symbols.length];
+      const market = markets[symbol];
+      const last = (await exchange.fetchTicker(symbol)).last;
+      // half the market price: never fills during the benchmark
+      const price = Math.round((last * 0.5) / market.priceStep) * market.priceStep;
+      const minAmount = Math.max(market.minAmount, market.minNotional / price);
+      const amount = Math.ceil((minAmount * 1.2) / market.amountStep) * market.amountStep;
+      const order = await manager.place({
+        symbol,
+        side: 'buy',
+        type: 'limit',
+        amount,
+        price,
+        purpose: 'entry',
+        reason: 'benchmark seed',
+      });
+      if (order.status !== 'open')
+        throw new Error(`seed order ${order.clientOrderId} is ${order.status}: ${order.error ?? ''}`);
+    }
+  } finally {
+    await exchange.close();
+    await files.close();
+  }
+  if (count > config.trading.symbols.length) await cloneOrders(dataDir, count, config.app.botId, logger);
+  await verifySeed(dataDir, count, config, logger);
+}
+
+function envelopeVersion(file: string): number {
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: number }).version;
+}
+
+/** Grows the seeded orders to `count` by cloning the real ones into both files, funds reserved as the exchange does. */
+async function cloneOrders(dataDir: string, count: number, botId: string, logger: Logger): Promise<void> {
+  const paperFile = path.join(dataDir, 'paper-exchange.json');
+  const paper = await Store.open<PaperAccount>({
+    dir: dataDir,
+    name: 'paper-exchange',
+    version: envelopeVersion(paperFile),
+    defaults: () => {
+      throw new Error('paper account missing');
+    },
+    validate: (d) => paperAccountSchema.parse(d),
+    logger,
+  });
+  const files = await openTradingStateFiles(dataDir, logger);
+  try {
+    const templates = Object.values(files.store.data.orders);
+    const clones: Array<{ local: LocalOrder; remote: PaperAccount['orders'][string] }> = [];
+    let seq = files.store.data.seq;
+    let nextId = paper.data.nextOrderId;
+    for (let i = templates.length; i < count; i++) {
+      const template = templates[i % templates.length];
+      const remoteTemplate = paper.data.orders[template.exchangeOrderId!];
+      const clientOrderId = `${botId}-${++seq}`;
+      const id = String(nextId++);
+      clones.push({
+        local: { ...template, clientOrderId, exchangeOrderId: id, fills: [] },
+        remote: {
+          ...remoteTemplate,
+          id,
+          clientOrderId,
+          trades: [],
+          reserved: { ...remoteTemplate.reserved },
+        },
+      });
+    }
+    await paper.commit((d) => {
+      for (const { remote } of clones) {
+        d.orders[remote.id] = remote;
+        d.byClientId[remote.clientOrderId] = remote.id;
+        const bal = d.balances[remote.reserved.currency];
+        bal.free -= remote.reserved.amount;
+        bal.used += remote.reserved.amount;
+      }
+      d.nextOrderId = nextId;
+    });
+    await files.store.commit((d) => {
+      for (const { local } of clones) d.orders[local.clientOrderId] = local;
+      d.seq = seq;
+    });
+  } finally {
+    await paper.close();
+    await files.close();
+  }
+}
+
+async function verifySeed(dataDir: string, count: number, config: Config, logger: Logger): Promise<void> {
+  const exchange = await createExchange(config.trading, {}, { dataDir, logger });
+  try {
+    const open = (await exchange.fetchOpenOrders()).length;
+    if (open !== count) throw new Error(`seeded ${count} orders but the paper exchange has ${open} open`);
+  } finally {
+    await exchange.close();
+  }
+}
