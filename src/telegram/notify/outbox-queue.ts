@@ -70,6 +70,9 @@ export function admit(
 
   const mergeable = state.entries.find(
     (e) =>
+      // never merge one carrying a trading event (back online + recovery): "latest shown" would drop its text
+      e.eventSeq === undefined &&
+      n.eventSeq === undefined &&
       e.key === n.key &&
       e.chatId === n.chatId &&
       !busyIds.has(e.id) &&

@@ -47,6 +47,25 @@ describe('outbox queue rules', () => {
     expect(t.entries.map((e) => e.count)).to.deep.equal([1, 1]);
   });
 
+  it('never merges notifications that carry a trading event (each recovery summary is delivered)', () => {
+    const s = emptyOutboxState();
+    admit(s, n({ key: 'online:trading', text: 'back online · restored 3 orders', eventSeq: 10 }), settings);
+    admit(
+      s,
+      n({
+        key: 'online:trading',
+        createdAt: t0 + 1_000,
+        text: 'back online · restored 4 orders',
+        eventSeq: 11,
+      }),
+      settings,
+    );
+    expect(s.entries.map((e) => e.text)).to.deep.equal([
+      'back online · restored 3 orders',
+      'back online · restored 4 orders',
+    ]);
+  });
+
   it('keeps the highest priority of the merged repeats', () => {
     const s = emptyOutboxState();
     admit(s, n({ priority: 'normal' }), settings);
