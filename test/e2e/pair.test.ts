@@ -192,6 +192,8 @@ describe('the real pair (trading + telegram) under PM2 with the Bot API emulator
     );
     expect(after.restarts).to.equal(before.restarts + 1);
     expect((await pm2.describe('trading'))!.restarts).to.equal(tradingBefore.restarts);
+    // the handler that asked PM2 must not hold up the old process's shutdown
+    expect(telegramLog()).to.not.match(/stop the Telegram bot" did not finish/);
     // a requested restart is a clean one: no "unclean end" report
     expect(
       chat()

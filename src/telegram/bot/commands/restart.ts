@@ -35,7 +35,9 @@ export const restartCommand: BotCommand = {
     if (restartsSelf) {
       // Said before PM2 is asked: after it, this process may be gone before a reply could leave.
       await ctx.reply(`🔄 Restarting ${escapeHtml(s.self)} — I will confirm here when I am back.`);
-      const outcomes = await restartServices([s.self], {
+      // Not awaited: PM2 restarts this very process, so the handler must not hold shutdown (which waits for
+      // running handlers) while PM2 waits for that shutdown. The marker is written before PM2 is asked.
+      void restartServices([s.self], {
         pm2: s.pm2,
         self: s.self,
         ...(s.beforeSelfRestart
@@ -44,9 +46,10 @@ export const restartCommand: BotCommand = {
                 s.beforeSelfRestart!({ chatId: ctx.chatId, requestedAt: s.clock.now() }),
             }
           : {}),
-      });
-      // Only reached when PM2 did not replace this process (e.g. not run under PM2).
-      await ctx.reply(formatRestartOutcomes(outcomes, htmlMarkup));
+      })
+        // Only reached when PM2 did not replace this process (e.g. not run under PM2, or the marker failed).
+        .then((outcomes) => ctx.reply(formatRestartOutcomes(outcomes, htmlMarkup)))
+        .catch(() => undefined);
     }
   },
 };
