@@ -3,7 +3,9 @@
  *
  * 1. every `intent` and `unknown` order is resolved by clientOrderId lookup (found → its state is applied;
  *    confirmed absent → `rejected`, it was never placed);
- * 2. every other non-final order (and final ones with fills still missing) is fetched and applied;
+ * 2. every other non-final order (and final ones with fills still missing) is brought up to date: those the
+ *    exchange lists as open come from one `fetchOpenOrders` per symbol (their missing fills still fetched), the
+ *    rest (filled or cancelled while down, or final with fills missing) are fetched one by one;
  * 3. an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
  *    back from the exchange's answer;
  * 4. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
@@ -81,13 +83,28 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     logger.warn('Recovery: state sequence was behind the order history; raised it', { seq: historySeq });
   }
 
-  for (const order of manager.pendingOrders()) {
+  const pending = manager.pendingOrders();
+  const openOnExchange = await openOrdersOf(pending, (symbol) =>
+    withRetry(`fetch open orders of ${symbol}`, () => exchange.fetchOpenOrders(symbol)),
+  );
+  for (const order of pending) {
     const from: OrderStatus = order.status;
     let to: OrderStatus;
     try {
-      ({ to } = await withRetry(`refresh ${order.clientOrderId}`, () =>
-        manager.refresh(order.clientOrderId, true),
-      ));
+      const remote = knownOpen(order, openOnExchange);
+      if (remote) {
+        // the exchange's open-order list already answers for this order: apply it (fills missing from the
+        // answer are still fetched by applyRemote) instead of one fetchOrder per order
+        await withRetry(`apply ${order.clientOrderId}`, () =>
+          manager.applyRemote(order.clientOrderId, remote),
+        );
+        to = manager.order(order.clientOrderId)!.status;
+      } else {
+        // intent/unknown (lookup by clientOrderId), or no longer open (filled or cancelled while down)
+        ({ to } = await withRetry(`refresh ${order.clientOrderId}`, () =>
+          manager.refresh(order.clientOrderId, true),
+        ));
+      }
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
       // an order the exchange placed but no longer knows: leave it to the operator (reconcile lists it)
@@ -162,6 +179,39 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   });
   await manager.emit('recovery', describe(summary), summary as unknown as Record<string, unknown>);
   return summary;
+}
+
+/**
+ * The exchange's open orders of every symbol that has an order we believe is live on the exchange (open or
+ * partially filled, with an exchange id): one request per symbol, keyed by exchange order id.
+ */
+async function openOrdersOf(
+  pending: readonly LocalOrder[],
+  fetchOpen: (symbol: string) => Promise<ExchangeOrder[]>,
+): Promise<Map<string, ExchangeOrder>> {
+  const symbols = new Set(pending.filter(liveOnExchange).map((o) => o.symbol));
+  const byId = new Map<string, ExchangeOrder>();
+  for (const symbol of symbols) {
+    for (const remote of await fetchOpen(symbol)) {
+      if (remote.symbol === symbol) byId.set(openKey(symbol, remote.id), remote);
+    }
+  }
+  return byId;
+}
+
+/** The exchange's open-list answer for `order`, when it is live locally and the exchange lists it as open. */
+function knownOpen(order: LocalOrder, open: Map<string, ExchangeOrder>): ExchangeOrder | undefined {
+  if (!liveOnExchange(order)) return undefined;
+  const remote = open.get(openKey(order.symbol, order.exchangeOrderId!));
+  return remote?.status === 'open' ? remote : undefined;
+}
+
+function liveOnExchange(order: LocalOrder): boolean {
+  return (order.status === 'open' || order.status === 'partially_filled') && !!order.exchangeOrderId;
+}
+
+function openKey(symbol: string, exchangeOrderId: string): string {
+  return `${symbol}\u0000${exchangeOrderId}`;
 }
 
 /** Rejected on our own inference (no exchange id, no refusal from the exchange): the exchange may still have it. */

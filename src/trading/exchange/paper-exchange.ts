@@ -47,7 +47,7 @@ import {
   type PaperOrderRecord,
 } from './paper-account';
 import { PaperFaults, type PaperFaultOptions, type PaperOperation } from './paper-faults';
-import type { PriceFeed } from './price-feed';
+import type { PriceFeed, PriceRange } from './price-feed';
 
 export type PaperSettings = Pick<
   Config['trading']['paper'],
@@ -390,12 +390,25 @@ export class PaperExchange implements Exchange {
     const currentBucket = this.options.feed.bucketOf(now);
     const fills: Array<{ id: string; amount: number; price: number; time: number; bucket: number }> = [];
     const checked = new Map<string, number>();
+    // Orders checked up to the same period share one range list per symbol within a pass (read-only below): the
+    // feed's answer depends only on (symbol, afterBucket, now), and computing it per order made a pass over n
+    // orders cost n full candle replays (or, in dry-run, n ticker requests).
+    const rangesCache = new Map<string, Promise<PriceRange[]>>();
+    const rangesOf = (symbol: string, afterBucket: number): Promise<PriceRange[]> => {
+      const key = `${symbol}\u0000${afterBucket}`;
+      let ranges = rangesCache.get(key);
+      if (!ranges) {
+        ranges = this.options.feed.priceRanges(symbol, afterBucket, now);
+        rangesCache.set(key, ranges);
+      }
+      return ranges;
+    };
     for (const order of open) {
       const market = await this.market(order.symbol);
       const price = order.price ?? 0;
       let remaining = clean(order.amount - order.filled);
       let lastFill = order.lastFillBucket;
-      for (const range of await this.options.feed.priceRanges(order.symbol, order.checkedBucket, now)) {
+      for (const range of await rangesOf(order.symbol, order.checkedBucket)) {
         if (remaining <= 0) break;
         if (range.bucket <= lastFill) continue;
         const crossed = order.side === 'buy' ? range.lowestAsk <= price : range.highestBid >= price;

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import type { Exchange } from '../../../src/trading/exchange/exchange';
+import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness } from './engine-harness';
 
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
@@ -222,5 +224,98 @@ describe('startup recovery against the paper exchange (integration)', function (
       { clientOrderId: 'bot-1', from: 'open', to: 'cancelled' },
     ]);
     expect(h.eventTypes()).to.include('order.cancelled');
+  });
+});
+
+/** A delegating exchange that records every call (method and first argument) made through it. */
+function counting(paper: PaperExchange, calls: Array<{ method: string; arg: unknown }>): Exchange {
+  return new Proxy(paper, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push({ method: String(prop), arg: args[0] });
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as Exchange;
+}
+
+describe('startup recovery with many open orders (integration)', function () {
+  this.timeout(30_000);
+  let h: EngineHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('answers open orders from one fetchOpenOrders per symbol, fetching only the orders no longer open and missing fills', async () => {
+    const symbols = ['BTC/USDT', 'ETH/USDT'];
+    const perSymbol = 20;
+    const config = { trading: { symbols, paper: { startingBalances: { USDT: 1_000_000 } } } };
+    h = await EngineHarness.open({ config });
+    h.manager.startAccepting();
+    for (const symbol of symbols) {
+      const price = (await h.paper.fetchTicker(symbol)).last;
+      for (let i = 0; i < perSymbol; i++) {
+        await h.manager.place({
+          symbol,
+          side: 'buy',
+          type: 'limit',
+          amount: symbol === 'BTC/USDT' ? 0.001 : 0.01,
+          price: Math.round(price * 0.5),
+          purpose: 'entry',
+        });
+      }
+    }
+    // a marketable limit far above the partial-fill notional: it fills one slice per 100 ms candle for seconds,
+    // so it is still open (with more filled) when recovery runs
+    const btcAsk = (await h.paper.fetchTicker('BTC/USDT')).ask;
+    const big = await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 5,
+      price: Math.round(btcAsk * 1.1),
+      purpose: 'entry',
+    });
+    expect(big.status).to.equal('partially_filled');
+    const bigId = big.clientOrderId;
+    const filledBefore = h.manager.order(bigId)!.filled;
+    // crash between committing its status and committing its fills: the fills are missing locally
+    await h.files.store.commit((d) => {
+      d.orders[bigId] = { ...d.orders[bigId], fills: [] };
+    });
+    // cancelled on the exchange while the bot is down
+    const cancelled = h.manager.pendingOrders('ETH/USDT')[0];
+    await h.paper.cancelOrder(cancelled.exchangeOrderId!, 'ETH/USDT');
+
+    const calls: Array<{ method: string; arg: unknown }> = [];
+    h = await h.restart({ wrapExchange: (paper) => counting(paper, calls) });
+    calls.length = 0; // count recovery only, not the harness's own start-up (loadMarkets)
+    const summary = await h.loop.recover(LAST_EXIT);
+
+    const openCalls = calls.filter((c) => c.method === 'fetchOpenOrders').map((c) => c.arg);
+    // one per symbol with live orders, plus recovery's all-symbol look for orders state does not know
+    expect(openCalls.filter((s) => s !== undefined)).to.have.members(symbols);
+    expect(openCalls).to.have.length(symbols.length + 1);
+    // only the order that is no longer open is fetched on its own
+    expect(calls.filter((c) => c.method === 'fetchOrder').map((c) => c.arg)).to.deep.equal([
+      cancelled.exchangeOrderId,
+    ]);
+    expect(calls.filter((c) => c.method === 'fetchOrderByClientId')).to.have.length(0);
+
+    expect(summary.changedWhileDown).to.deep.equal([
+      { clientOrderId: cancelled.clientOrderId, from: 'open', to: 'cancelled' },
+    ]);
+    const resting = h.manager.hotOrders().filter((o) => o.clientOrderId !== bigId);
+    expect(resting.filter((o) => o.status === 'open')).to.have.length(2 * perSymbol - 1);
+    // the open order whose fills were lost (and which filled more while down) has all its fills again
+    const bigAfter = h.manager.order(bigId)!;
+    expect(bigAfter.status).to.equal('partially_filled');
+    expect(bigAfter.filled).to.be.at.least(filledBefore);
+    expect(bigAfter.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(bigAfter.filled, 1e-9);
+    expect(summary.newFills).to.equal(bigAfter.fills.length);
+    expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(bigAfter.filled, 1e-9);
   });
 });
