@@ -2,22 +2,15 @@
  * The short chaos run of `npm run chaos` as part of `npm test`: the real pair under PM2 in a temporary home, 20
  * random faults (SIGKILL of either daemon, an event-loop stall of trading ended by its watchdog, Telegram outages),
  * then every invariant of scripts/chaos/checks.ts. A fixed seed makes a failure
- * reproducible with `node dist/scripts/chaos.js --faults 20 --seed 20261126 --backoff-cap 2000
- * --kinds kill-trading,kill-telegram,stall-trading,telegram-outage --keep`.
+ * reproducible with `node dist/scripts/chaos.js --faults 20 --seed 20261126 --backoff-cap 2000 --keep`.
  */
 import { expect } from 'chai';
 import { formatChaosReport } from '../scripts/chaos/report';
 import { runChaos, type ChaosResult } from '../scripts/chaos/run';
 import { FAULT_KINDS, type FaultKind } from '../scripts/chaos/faults';
 
-/**
- * `crash-during-outage` is left out here (not out of `npm run chaos`): it exposes a known race in telegram — two
- * "back online" alerts of trading queued while the Bot API is down coalesce ("latest shown"), and the first carries
- * a recovery summary that is then never delivered (about 1 such fault in 8 in a 100-fault run). With two such faults
- * per run the test would fail about one run in four until the supervisor stops coalescing online alerts that carry
- * an event seq. Put it back then.
- */
-const TEST_KINDS: FaultKind[] = FAULT_KINDS.filter((k) => k !== 'crash-during-outage');
+/** Every fault kind of `npm run chaos`, including crashes of trading while the Bot API is down. */
+const TEST_KINDS: FaultKind[] = [...FAULT_KINDS];
 
 describe('chaos @slow', function () {
   this.timeout(6 * 60_000);
