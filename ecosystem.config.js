@@ -53,14 +53,15 @@ module.exports = {
     {
       ...common,
       name: 'trading',
-      script: path.join(__dirname, 'dist/src/trading/main.js'),
+      // One bundled file per daemon (scripts/bundle.ts): module loading was most of a restart.
+      script: path.join(__dirname, 'dist/daemons/trading.js'),
       out_file: path.join(logDir, 'trading.out.log'),
       error_file: path.join(logDir, 'trading.err.log'),
     },
     {
       ...common,
       name: 'telegram',
-      script: path.join(__dirname, 'dist/src/telegram/main.js'),
+      script: path.join(__dirname, 'dist/daemons/telegram.js'),
       out_file: path.join(logDir, 'telegram.out.log'),
       error_file: path.join(logDir, 'telegram.err.log'),
       // The supervisor must not be killed for memory while it reports others' crashes.

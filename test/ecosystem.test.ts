@@ -50,8 +50,8 @@ describe('ecosystem.config.js', () => {
 
   it('defines exactly the two daemons, running compiled JS with plain node', () => {
     expect(apps.map((a) => a.name)).to.deep.equal(['trading', 'telegram']);
-    expect(apps[0].script).to.equal(path.join(ECO_DIR, 'dist/src/trading/main.js'));
-    expect(apps[1].script).to.equal(path.join(ECO_DIR, 'dist/src/telegram/main.js'));
+    expect(apps[0].script).to.equal(path.join(ECO_DIR, 'dist/daemons/trading.js'));
+    expect(apps[1].script).to.equal(path.join(ECO_DIR, 'dist/daemons/telegram.js'));
     for (const app of apps) expect(app.interpreter).to.equal('node');
   });
 

@@ -1,8 +1,8 @@
 /**
  * Seeds a data dir with `count` open limit orders far below the market. One order per symbol goes through the
  * engine's own OrderManager and the paper exchange (so both files hold exactly what real trading writes); the
- * rest are clones of those with fresh ids, written to both stores at once — placing 1,000 orders one by one
- * takes minutes, because the paper exchange re-matches every open order on every call.
+ * rest are clones of those with fresh ids, written to both stores at once (placing them one by one would time
+ * 1,000 durable commits of the seeding, not the restart).
  * Used by the restart benchmark: recovery must fetch and check every one of them before `ready`.
  */
 import fs from 'node:fs';

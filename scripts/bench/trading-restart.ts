@@ -11,12 +11,12 @@ import type { BenchContext } from '../bench';
 import { freePort } from '../chaos/cluster';
 import { Pm2Session } from '../chaos/pm2-session';
 import { TradingProbe } from '../chaos/trading-probe';
-import { REPO_ROOT } from '../../test/support/pm2';
+import { DAEMON_SCRIPTS } from '../../test/support/pm2';
 import { measureRestarts, writeBareScript } from './restart';
 import { SEED_ENV, seedOpenOrders } from './seed-orders';
 import { summarize, type Summary } from './stats';
 
-export const TRADING_SCRIPT = path.join(REPO_ROOT, 'dist/src/trading/main.js');
+export const TRADING_SCRIPT = DAEMON_SCRIPTS.trading;
 
 export interface TradingUnderPm2 {
   session: Pm2Session;
@@ -97,14 +97,14 @@ export async function tradingRestarts(
     );
     const limits =
       openOrders === 0
-        ? 'module loading: of the time above a bare node, zod (~150 ms: it builds the config schema at import) and ' +
-          'winston (~110 ms) are most (node --cpu-prof of a start); opening and validating the state files, the lock, the ' +
-          'event log tail, the paper exchange, recovery with nothing to fetch and the TCP server take ~30 ms together'
-        : `recovery fetching each of the ${openOrders.toLocaleString('en-US')} open orders before ready, through the paper ` +
-          'exchange, which re-matches EVERY open limit order against the simulated price ranges on EVERY call ' +
-          '(SimulatedMarket.closeAt/gaussian per order, not cached per symbol): 1,000 sequential fetchOrder calls are ' +
-          'O(n²). Fixes outside the benchmark: cache price ranges per symbol per call in PaperExchange.matchOpenOrders, ' +
-          'and have recovery take open orders from one fetchOpenOrders instead of one fetchOrder each ' +
+        ? 'node boot and PM2 are the floor; above it: loading the one-file bundle (dist/daemons, ~580 KiB: our code, ' +
+          'zod, winston, json-rpc-2.0) with its V8 code cache, reading the config (~20 ms), and our own start (~100 ms, ' +
+          "the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, store and history " +
+          'journal, the event log tail, the paper exchange and its account file, the TCP server, recovery with nothing ' +
+          'to fetch'
+        : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
+          'orders each (~30 ms), and recovery: one fetchOpenOrders per symbol, answers applied in memory (a commit only ' +
+          'where an order changed; none here), the paper exchange matching them with one price-range pass per symbol ' +
           `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
     return {
       trading: summarize(samples.trading.map((s) => s.ms)),

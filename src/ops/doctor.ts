@@ -119,7 +119,7 @@ function compare(a: number[], b: readonly number[]): number {
 }
 
 function checkBuild(root: string): DoctorCheck {
-  const entries = ['dist/src/trading/main.js', 'dist/src/telegram/main.js'];
+  const entries = ['dist/daemons/trading.js', 'dist/daemons/telegram.js'];
   const missing = entries.filter((e) => !fs.existsSync(path.join(root, e)));
   return missing.length === 0
     ? { name: 'build', ok: true, detail: `present (${entries.join(', ')})` }

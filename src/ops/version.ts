@@ -1,4 +1,4 @@
-/** ByNinja's version, read from the package.json above the compiled file (works from src/ and dist/src/). */
+/** ByNinja's version, read from the nearest package.json named byninja above this file (src/, dist/src/ and the dist/daemons bundles). */
 import fs from 'node:fs';
 import path from 'node:path';
 

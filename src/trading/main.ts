@@ -3,8 +3,7 @@
  * Order of start: state lock and files → event log → exchange → recovery (before ready; no order before it)
  * → TCP server → loop. `runService` sends `ready` once this function resolves.
  */
-import fs from 'node:fs';
-import path from 'node:path';
+import { byninjaVersion } from '../ops/version';
 import { systemClock } from '../shared/clock';
 import { ConfigError, errorMessage } from '../shared/errors';
 import { EventLog } from '../shared/ipc/event-log';
@@ -91,7 +90,7 @@ void runService('trading', async (ctx) => {
     config,
     lastExit: ctx.lastExit,
     startedAt,
-    version: readVersion(),
+    version: byninjaVersion(),
     lastEventSeq: () => events.lastSeq,
     clock,
   });
@@ -126,15 +125,3 @@ void runService('trading', async (ctx) => {
     void shutdown.shutdown(`fatal: ${errorMessage(err)}`, 1);
   });
 });
-
-function readVersion(): string {
-  try {
-    // dist/src/trading/main.js → repository root
-    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}

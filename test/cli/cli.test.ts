@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, Pm2Harness } from '../support/pm2';
+import { DAEMON_SCRIPTS, REPO_ROOT, Pm2Harness } from '../support/pm2';
 import { TradingStub } from '../ops/trading-stub';
 import { Pm2Client } from '../../src/ops/pm2-client';
 import { freePort } from '../support/ports';
@@ -218,7 +218,7 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     this.timeout(90_000);
     const port = await freePort();
     await pm2h.pm2(['delete', 'trading']);
-    await pm2h.startScript('trading', path.join(REPO_ROOT, 'dist/src/trading/main.js'), {
+    await pm2h.startScript('trading', DAEMON_SCRIPTS.trading, {
       env: { BYNINJA_IPC_PORT: String(port) },
     });
     const run = (args: string[]): Promise<Run> => cli(args, { BYNINJA_IPC_PORT: String(port) });

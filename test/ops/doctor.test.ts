@@ -18,8 +18,8 @@ describe('doctor', function () {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-doctor-'));
     built = path.join(root, 'install');
     for (const svc of ['trading', 'telegram']) {
-      fs.mkdirSync(path.join(built, 'dist/src', svc), { recursive: true });
-      fs.writeFileSync(path.join(built, 'dist/src', svc, 'main.js'), '');
+      fs.mkdirSync(path.join(built, 'dist/daemons'), { recursive: true });
+      fs.writeFileSync(path.join(built, 'dist/daemons', `${svc}.js`), '');
     }
   });
   afterEach(async () => {

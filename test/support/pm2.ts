@@ -11,6 +11,11 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
+/** The daemon bundles PM2 runs (ecosystem.config.js; built by scripts/bundle.ts): tests run what ships. */
+export const DAEMON_SCRIPTS = {
+  trading: path.join(REPO_ROOT, 'dist/daemons/trading.js'),
+  telegram: path.join(REPO_ROOT, 'dist/daemons/telegram.js'),
+};
 const PM2_BIN = path.join(REPO_ROOT, 'node_modules/pm2/bin/pm2');
 
 export interface Pm2ProcessInfo {

@@ -1,5 +1,5 @@
 /**
- * The telegram daemon end to end: the compiled dist/src/telegram/main.js under a real PM2 (temp PM2_HOME), a
+ * The telegram daemon end to end: the bundled dist/daemons/telegram.js under a real PM2 (temp PM2_HOME), a
  * trading stand-in built from the real IPC server + event log (supervisor/fixtures/fake-trading), and the
  * real telegraf against a local Bot API emulator. @slow
  */
@@ -8,11 +8,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Pm2Client, type Pm2ProcessView } from '../../src/ops/pm2-client';
-import { Pm2Harness, REPO_ROOT, eventually } from '../support/pm2';
+import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../support/pm2';
 import { TelegramEmulator } from '../support/telegram-emulator';
 import { freePort } from '../support/ports';
 
-const TELEGRAM_MAIN = path.join(REPO_ROOT, 'dist/src/telegram/main.js');
+const TELEGRAM_MAIN = DAEMON_SCRIPTS.telegram;
 const FAKE_TRADING = path.join(__dirname, 'supervisor', 'fixtures', 'fake-trading.js');
 const CHAT = '5150';
 const EVENTS = 30;

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../../test/support/pm2';
+import { DAEMON_SCRIPTS, REPO_ROOT } from '../../../test/support/pm2';
 import { TelegramEmulator } from '../../../test/support/telegram-emulator';
 import type { BenchContext } from '../../bench';
 import { ALERT_CHAT_ID, freePort } from '../../chaos/cluster';
@@ -53,7 +53,7 @@ export async function shutdownSection(ctx: BenchContext): Promise<BenchRow[]> {
     const daemons: Daemon[] = [
       {
         name: 'trading',
-        script: path.join(REPO_ROOT, 'dist/src/trading/main.js'),
+        script: DAEMON_SCRIPTS.trading,
         env: { ...base, BYNINJA_DATA_DIR: path.join(root, 'data-trading') },
         dataDir: path.join(root, 'data-trading'),
         verify(output) {
@@ -63,7 +63,7 @@ export async function shutdownSection(ctx: BenchContext): Promise<BenchRow[]> {
       },
       {
         name: 'telegram',
-        script: path.join(REPO_ROOT, 'dist/src/telegram/main.js'),
+        script: DAEMON_SCRIPTS.telegram,
         env: {
           ...base,
           BYNINJA_DATA_DIR: path.join(root, 'data-telegram'),

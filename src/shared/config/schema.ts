@@ -7,7 +7,7 @@
  * Secrets (exchange keys, bot token, IPC token) are NOT part of this schema: they only come from the
  * environment and live in `Secrets` (see loader.ts), so a `Config` can be logged, shown and handed around.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const notify = z.enum(['on', 'silent', 'off']);
 const positiveInt = z.number().int().positive();

@@ -3,7 +3,7 @@
  * whose params do not match gets InvalidParams before any handler runs, so handlers can trust their input.
  * Objects are strict: an unknown field is refused rather than silently ignored (bump PROTOCOL_VERSION to add one).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { RpcMethod, RpcParams } from './protocol';
 
 const none = z.object({}).strict();

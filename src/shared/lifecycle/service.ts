@@ -235,5 +235,9 @@ export async function runService(
   if (shutdown.stopping) return; // a signal arrived while starting: not ready, just stopping
   activity(`${service}: running`);
   process.send?.('ready');
-  logger.info(`✅ ${service} ready`, { startupMs: Date.now() - startedAt });
+  // startupMs: our own start (config → ready); processMs: since the process began, node boot and module loading too
+  logger.info(`✅ ${service} ready`, {
+    startupMs: Date.now() - startedAt,
+    processMs: Math.round(process.uptime() * 1000),
+  });
 }

@@ -3,7 +3,7 @@
  * `<dataDir>/paper-exchange.json` through the durable Store — exactly what a real exchange would remember
  * about the account. Validated on open, so a damaged file is quarantined rather than trusted.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InsufficientFundsError } from '../../shared/errors';
 
 const side = z.enum(['buy', 'sell']);

@@ -1,0 +1,113 @@
+/**
+ * The daemon launcher's V8 code cache: written once after start, used by the next start, never trusted when it
+ * does not match (rebuilt bundle, torn or corrupted file). Real files and real V8 compilation, in child processes
+ * so every start is a fresh isolate as under PM2.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../support/pm2';
+
+const LAUNCHER = path.join(REPO_ROOT, 'dist/src/launch/code-cache.js');
+
+describe('daemon launcher code cache', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let bundle: string;
+  let cacheDir: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-codecache-'));
+    bundle = path.join(dir, 'demo.bundle.js');
+    cacheDir = path.join(dir, '.cache');
+    writeBundle('first');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function writeBundle(tag: string): void {
+    // enough code that V8 produces a real cache; prints what the module saw of its CommonJS surroundings
+    const filler = Array.from({ length: 200 }, (_, i) => `function f${i}(x) { return x * ${i} + 1; }`).join(
+      '\n',
+    );
+    fs.writeFileSync(
+      bundle,
+      `${filler}\n` +
+        `const path = require('node:path');\n` +
+        `module.exports.tag = ${JSON.stringify(tag)};\n` +
+        `console.log(JSON.stringify({ tag: ${JSON.stringify(tag)}, file: path.basename(__filename), ` +
+        `dir: __dirname, sum: f1(2) + f199(1), exportsOk: module.exports === exports }));\n`,
+    );
+  }
+
+  /** Starts the bundle through the launcher in a fresh node; returns what it printed and the launcher's result. */
+  function start(): { printed: Record<string, unknown>; cache: string; cacheFile: string } {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const r = require(${JSON.stringify(LAUNCHER)}).runWithCodeCache(${JSON.stringify(bundle)}, ` +
+          `{ cacheDir: ${JSON.stringify(cacheDir)}, writeAfterMs: 0 }); ` +
+          `setTimeout(() => console.log(JSON.stringify(r)), 50);`,
+      ],
+      { encoding: 'utf8' },
+    );
+    const [printed, result] = out.trim().split('\n');
+    return { printed: JSON.parse(printed), ...JSON.parse(result) };
+  }
+
+  function cacheFiles(): string[] {
+    return fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).filter((f) => f.endsWith('.v8cache')) : [];
+  }
+
+  it('runs the bundle as a CommonJS module, writes the cache once, and the next start uses it', () => {
+    const first = start();
+    expect(first.printed).to.deep.equal({
+      tag: 'first',
+      file: 'demo.bundle.js',
+      dir,
+      sum: 3 + 200, // f1(2) + f199(1)
+      exportsOk: true,
+    });
+    expect(first.cache).to.equal('none');
+    expect(cacheFiles()).to.deep.equal([path.basename(first.cacheFile)]);
+
+    const second = start();
+    expect(second.cache).to.equal('used');
+    expect(second.printed).to.deep.equal(first.printed);
+  });
+
+  it('never uses the cache of another build of the bundle, and drops it once the new one is written', () => {
+    const old = start();
+    writeBundle('other'); // same length as 'first': V8's own check (source length) would not notice
+    const rebuilt = start();
+    expect(rebuilt.cache).to.equal('none');
+    expect(rebuilt.printed.tag).to.equal('other');
+    expect(rebuilt.cacheFile).to.not.equal(old.cacheFile);
+    expect(cacheFiles()).to.deep.equal([path.basename(rebuilt.cacheFile)]);
+  });
+
+  it('ignores a torn or corrupted cache file and replaces it', () => {
+    const { cacheFile } = start();
+    const good = fs.readFileSync(cacheFile);
+    fs.writeFileSync(cacheFile, good.subarray(0, Math.floor(good.length / 2))); // torn
+    const afterTorn = start();
+    expect(afterTorn.cache).to.equal('none');
+    expect(afterTorn.printed.tag).to.equal('first');
+
+    const flipped = fs.readFileSync(cacheFile);
+    flipped[flipped.length - 10] ^= 0xff; // one corrupted byte in the payload
+    fs.writeFileSync(cacheFile, flipped);
+    expect(start().cache).to.equal('none');
+    expect(start().cache).to.equal('used'); // rewritten by the start before
+  });
+
+  it('runs the same without a writable cache dir', () => {
+    fs.writeFileSync(cacheDir, 'not a directory');
+    const first = start();
+    expect(first.cache).to.equal('none');
+    expect(first.printed.tag).to.equal('first');
+    expect(start().cache).to.equal('none');
+  });
+});
