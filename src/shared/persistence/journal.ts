@@ -2,6 +2,9 @@
  * Append-only history (closed trades, fills, events) as JSON Lines, kept out of the hot state file so a commit
  * never gets slower as history grows: an append writes only the new lines (O_APPEND) and fdatasyncs, whatever
  * the file size. A crash mid-append can leave a torn last line; it is ignored and truncated away on open.
+ * Opening only looks for that torn tail and counts newlines (no JSON parsing), so it costs a read of the file at
+ * memory speed, not a parse of every entry; a complete line that is not JSON (disk corruption, never a crash)
+ * is skipped, and logged, when read.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -16,12 +19,11 @@ export interface JournalOptions {
 export interface JournalOpenReport {
   /** Bytes of a torn last line (crash mid-append) cut off on open. */
   truncatedBytes: number;
-  /** Complete lines that are not valid JSON (should never happen); kept on disk, skipped when reading. */
-  skippedLines: number;
 }
 
 const NEWLINE = 0x0a;
 const READ_CHUNK = 64 * 1024;
+const SCAN_CHUNK = 1024 * 1024;
 
 export class Journal<T> {
   readonly file: string;
@@ -53,10 +55,7 @@ export class Journal<T> {
     }
     await removeStaleTempFiles(file);
     const scan = await scanFile(file);
-    const report: JournalOpenReport = {
-      truncatedBytes: scan.fileSize - scan.validSize,
-      skippedLines: scan.badLines,
-    };
+    const report: JournalOpenReport = { truncatedBytes: scan.fileSize - scan.validSize };
     if (!scan.exists) {
       await createEmpty(file);
     } else if (report.truncatedBytes > 0) {
@@ -69,13 +68,12 @@ export class Journal<T> {
         throw toPersistenceError(err, file, 'truncate torn line of');
       }
     }
-    if (scan.badLines > 0) logger.error(`Journal ${file}: ${scan.badLines} unparseable line(s) skipped`);
-    const journal = new Journal<T>(file, scan.validSize, scan.lines - scan.badLines, report, logger);
+    const journal = new Journal<T>(file, scan.validSize, scan.lines, report, logger);
     await journal.ensureHandle();
     return journal;
   }
 
-  /** Number of entries in the journal. */
+  /** Number of entries (complete lines) in the journal. */
   count(): number {
     return this.entryCount;
   }
@@ -114,7 +112,7 @@ export class Journal<T> {
   readAll(): Promise<T[]> {
     return this.enqueue(async () => {
       const text = (await this.readRange(0, this.size)).toString('utf8');
-      return parseLines<T>(text.split('\n'));
+      return this.parseLines(text.split('\n'));
     });
   }
 
@@ -189,8 +187,24 @@ export class Journal<T> {
     }
     const lines = Buffer.concat(chunks.reverse()).toString('utf8').split('\n');
     if (start > 0) lines.shift(); // partial first line of the window
-    const entries = parseLines<T>(lines);
+    const entries = this.parseLines(lines);
     return entries.slice(Math.max(0, entries.length - n));
+  }
+
+  /** Parses complete lines; one that is not JSON (disk corruption) is skipped and logged, never fatal. */
+  private parseLines(lines: string[]): T[] {
+    const out: T[] = [];
+    let bad = 0;
+    for (const line of lines) {
+      if (line === '') continue;
+      try {
+        out.push(JSON.parse(line) as T);
+      } catch {
+        bad++;
+      }
+    }
+    if (bad > 0) this.logger.error(`Journal ${this.file}: ${bad} unparseable line(s) skipped`);
+    return out;
   }
 
   private async readRange(position: number, length: number): Promise<Buffer> {
@@ -219,19 +233,6 @@ function serializeLine(entry: unknown): string {
   return json + '\n';
 }
 
-function parseLines<T>(lines: string[]): T[] {
-  const out: T[] = [];
-  for (const line of lines) {
-    if (line === '') continue;
-    try {
-      out.push(JSON.parse(line) as T);
-    } catch {
-      // Reported once on open (skippedLines); never fatal for history.
-    }
-  }
-  return out;
-}
-
 async function createEmpty(file: string): Promise<void> {
   try {
     const handle = await fsp.open(file, 'a', 0o600);
@@ -243,45 +244,40 @@ async function createEmpty(file: string): Promise<void> {
   await fsyncDirectory(path.dirname(file));
 }
 
-/** One pass over the file: counts complete lines, unparseable lines, and where the last complete line ends. */
+/** One pass over the file: counts complete lines (newlines) and finds where the last complete line ends. */
 async function scanFile(
   file: string,
-): Promise<{ exists: boolean; fileSize: number; validSize: number; lines: number; badLines: number }> {
+): Promise<{ exists: boolean; fileSize: number; validSize: number; lines: number }> {
   let handle: fsp.FileHandle;
   try {
     handle = await fsp.open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { exists: false, fileSize: 0, validSize: 0, lines: 0, badLines: 0 };
+      return { exists: false, fileSize: 0, validSize: 0, lines: 0 };
     }
     throw toPersistenceError(err, file, 'open');
   }
   try {
     let position = 0;
-    let pending = Buffer.alloc(0); // bytes after the last newline seen so far
     let lines = 0;
-    let badLines = 0;
-    const chunk = Buffer.alloc(READ_CHUNK);
+    let validSize = 0; // just past the last newline seen so far
+    let lineHasBytes = false; // the line being read is not empty ('\n\n' is no entry)
+    const chunk = Buffer.alloc(SCAN_CHUNK);
     for (;;) {
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
       if (bytesRead === 0) break;
-      position += bytesRead;
-      let data = Buffer.concat([pending, chunk.subarray(0, bytesRead)]);
+      let from = 0;
       let nl: number;
-      while ((nl = data.indexOf(NEWLINE)) !== -1) {
-        const line = data.subarray(0, nl).toString('utf8');
-        data = data.subarray(nl + 1);
-        if (line === '') continue;
-        lines++;
-        try {
-          JSON.parse(line);
-        } catch {
-          badLines++;
-        }
+      while ((nl = chunk.indexOf(NEWLINE, from)) !== -1 && nl < bytesRead) {
+        if (lineHasBytes || nl > from) lines++;
+        lineHasBytes = false;
+        from = nl + 1;
+        validSize = position + from;
       }
-      pending = Buffer.from(data);
+      if (from < bytesRead) lineHasBytes = true;
+      position += bytesRead;
     }
-    return { exists: true, fileSize: position, validSize: position - pending.length, lines, badLines };
+    return { exists: true, fileSize: position, validSize, lines };
   } catch (err) {
     throw toPersistenceError(err, file, 'read');
   } finally {

