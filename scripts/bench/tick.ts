@@ -183,6 +183,9 @@ class InMemoryHistory implements HistoryLog {
   async readAll(): Promise<HistoryEntry[]> {
     return [...this.entries];
   }
+  async tail(n: number): Promise<HistoryEntry[]> {
+    return n > 0 ? this.entries.slice(-n) : [];
+  }
 }
 
 export interface TickFigures {

@@ -135,7 +135,8 @@ export class TradingStub {
       record('closeAll');
       const ids = state.positions.map((_, i) => `stubbot-close-${i}`);
       state.positions = [];
-      return { orders: ids };
+      state.status = { ...state.status, paused: true, pausedReason: 'close-all' };
+      return { orders: ids, cancelled: [], skipped: [], paused: true };
     });
     server.handle(
       'reconcile',

@@ -18,9 +18,9 @@ import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { derivePositions, type PositionBook } from '../../src/trading/engine/pnl';
 import type { HistoryEntry, TradingState } from '../../src/trading/engine/trading-state';
 import { freePort } from '../support/ports';
+import { DAEMON_SCRIPTS } from '../support/pm2';
 
-const REPO = path.resolve(__dirname, '../../..');
-const MAIN = path.join(REPO, 'dist/src/trading/main.js');
+const MAIN = DAEMON_SCRIPTS.trading;
 const TOKEN = 'crash-test-token-0123456789abcdef';
 
 interface PaperOrder {
@@ -217,6 +217,17 @@ describe('trading crash recovery with real processes (SIGKILL mid-order)', funct
         expect(crashOrder?.fills).to.deep.equal([]);
         expect(onExchange).to.have.length(1);
         break;
+      case 'before-events':
+        // the order change and its events are committed together; the event log has none of them yet
+        expect(atCrash.state.outbox.length).to.be.greaterThan(0);
+        expect(onExchange).to.have.length(1);
+        break;
+    }
+    // the outbox may also hold events already logged whose removal (a debounced write) the crash cut off
+    const outboxAtCrash = atCrash.state.outbox.map((e) => e.key);
+    if (step === 'before-events') {
+      const logged = readJsonl<TradingEvent>(path.join(dataDir, 'events.jsonl')).map((e) => e.data.eventKey);
+      expect(outboxAtCrash.filter((key) => !logged.includes(key))).to.not.deep.equal([]);
     }
 
     const second = new TradingProcess(root, port);
@@ -279,6 +290,21 @@ describe('trading crash recovery with real processes (SIGKILL mid-order)', funct
       expect(orders.get('crash-1')!.fills.length).to.be.greaterThan(0);
     }
     expect(recovery.lastExit.kind).to.not.equal('clean');
+
+    // every order event reached the event log exactly once, including those the crash left in the outbox
+    const keyCounts = new Map<unknown, number>();
+    for (const e of events) {
+      if (e.data.eventKey !== undefined)
+        keyCounts.set(e.data.eventKey, (keyCounts.get(e.data.eventKey) ?? 0) + 1);
+    }
+    expect([...keyCounts.values()].every((n) => n === 1)).to.equal(true);
+    for (const key of outboxAtCrash) expect(keyCounts.get(key), `outbox event ${key}`).to.equal(1);
+    expect(state.outbox).to.deep.equal([]);
+    if (step === 'before-events') {
+      const crashEvents = events.filter((e) => e.data.clientOrderId === 'crash-1').map((e) => e.type);
+      expect(crashEvents).to.include('order.placed');
+      expect(new Set(crashEvents).size).to.equal(crashEvents.length);
+    }
   }
 });
 

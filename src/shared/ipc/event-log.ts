@@ -134,6 +134,12 @@ export class EventLog {
     };
   }
 
+  /** Whether a kept event carries `data.eventKey === key` (the trading outbox's dedup after a crash). */
+  hasEventKey(key: string): boolean {
+    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].data.eventKey === key) return true;
+    return false;
+  }
+
   /** Kept events with seq > afterSeq, oldest first; at most `limit` of them. */
   eventsAfter(afterSeq: number, limit = Infinity): TradingEvent[] {
     // seqs are increasing (not necessarily contiguous: a failed append burns one): binary search the start.

@@ -143,6 +143,21 @@ export interface TradingEvent {
   data: Record<string, unknown>;
 }
 
+/**
+ * What close-all did: entries paused, every open order cancelled first (an open exit would double the close, an
+ * open entry would reopen the position), then one market sell per open position. A symbol whose order could not
+ * be cancelled or is still unresolved is skipped (closing it then could sell twice) and listed with the reason.
+ */
+export interface CloseAllResult {
+  /** The market sells placed, by clientOrderId. */
+  orders: string[];
+  /** Open orders cancelled before closing. */
+  cancelled: string[];
+  skipped: Array<{ symbol: string; reason: string }>;
+  /** Entries are paused after close-all (the strategy would otherwise re-enter); /resume to trade again. */
+  paused: boolean;
+}
+
 /** The `recovery` event's data: how the last run ended and what startup recovery found and changed. */
 export interface RecoverySummary {
   lastExit: LastExit;
@@ -174,7 +189,7 @@ export interface RpcMethods {
   balance: { params: Record<string, never>; result: BalanceView };
   pause: { params: { reason?: string }; result: { paused: boolean; reason?: string } };
   resume: { params: Record<string, never>; result: { paused: boolean } };
-  closeAll: { params: Record<string, never>; result: { orders: string[] } };
+  closeAll: { params: Record<string, never>; result: CloseAllResult };
   reconcile: {
     params: Record<string, never>;
     result: { differences: ReconcileDifference[]; checkedAt: number };

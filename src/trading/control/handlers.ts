@@ -145,7 +145,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
 
   server.handle('closeAll', async () => {
     ready();
-    return { orders: await loop.closeAll() };
+    return loop.closeAll();
   });
 
   server.handle('reconcile', async () => {

@@ -8,6 +8,8 @@ export const CRASH_STEPS = [
   'after-intent-commit',
   'after-create',
   'after-fill',
+  // an order change and its events are committed, the events not yet in the event log
+  'before-events',
 ] as const;
 export type CrashStep = (typeof CRASH_STEPS)[number];
 export type CrashHook = (step: CrashStep) => void;

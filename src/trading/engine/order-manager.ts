@@ -11,6 +11,7 @@
  * If a commit fails, no exchange call follows it: `persist.failed` is published and new orders are refused
  * until a commit succeeds again (`probePersistence`).
  */
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import {
@@ -46,7 +47,7 @@ import {
 } from './order-state';
 import { derivePositions, fillFromTrade, type Fill, type PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
-import type { HistoryEntry, TradingState } from './trading-state';
+import { seqOf, type HistoryEntry, type PendingEvent, type TradingState } from './trading-state';
 import { withDeadline } from '../../shared/deadline';
 
 /** The part of Store<TradingState> the engine uses. */
@@ -60,12 +61,18 @@ export interface StateStore {
 export interface HistoryLog {
   append(entries: HistoryEntry[]): Promise<void>;
   readAll(): Promise<HistoryEntry[]>;
+  tail(n: number): Promise<HistoryEntry[]>;
 }
 
 /** The part of EventLog the engine uses. */
 export interface EventPublisher {
   publish(type: TradingEventType, summary: string, data: Record<string, unknown>): Promise<unknown>;
+  /** Whether a kept event carries this `eventKey` (the outbox's dedup after a crash); absent → never. */
+  hasEventKey?(key: string): boolean;
 }
+
+/** An event to commit with an order change (it gets its outbox key then). */
+type EventDraft = Omit<PendingEvent, 'key'>;
 
 export interface OrderRequest {
   symbol: string;
@@ -108,6 +115,8 @@ export class OrderManager {
   private readonly unknownConfirmMs: number;
   private readonly recentFinalKept: number;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Outbox keys being published now (the tick's flush must not publish them a second time). */
+  private readonly publishing = new Set<string>();
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
   private persistFailure: string | null = null;
@@ -178,6 +187,23 @@ export class OrderManager {
     for (const entry of await this.history.readAll()) byId.set(entry.order.clientOrderId, entry.order);
     for (const order of this.hotOrders()) byId.set(order.clientOrderId, order);
     return [...byId.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /**
+   * The highest clientOrderId sequence the history journal can hold. Read from its last entry (each carries the
+   * state's seq when it was archived), so a restart costs the same after a year of history as after a day;
+   * entries written before that field existed fall back to reading the whole journal.
+   */
+  async historySeq(): Promise<number> {
+    const [last] = await this.history.tail(1);
+    if (!last) return 0;
+    if (typeof last.seq === 'number') {
+      return Math.max(last.seq, seqOf(last.order.clientOrderId, this.botId) ?? 0);
+    }
+    // a loop, not Math.max(...all): spreading 100k+ arguments overflows the stack
+    let max = 0;
+    for (const o of await this.allOrders()) max = Math.max(max, seqOf(o.clientOrderId, this.botId) ?? 0);
+    return max;
   }
 
   positions(): Record<string, PositionBook> {
@@ -311,18 +337,20 @@ export class OrderManager {
       // the exchange answered and refused: the order is final, it was never placed
       await this.commitOrder(
         transition(order, 'rejected', this.clock.now(), { error: errorMessage(err), refused: true }),
-      );
-      await this.emit(
-        'order.rejected',
-        `${order.side} ${order.amount} ${order.symbol} rejected: ${errorMessage(err)}`,
-        {
-          clientOrderId,
-          symbol: order.symbol,
-          side: order.side,
-          amount: order.amount,
-          purpose: order.purpose,
-          error: errorMessage(err),
-        },
+        [
+          {
+            type: 'order.rejected',
+            summary: `${order.side} ${order.amount} ${order.symbol} rejected: ${errorMessage(err)}`,
+            data: {
+              clientOrderId,
+              symbol: order.symbol,
+              side: order.side,
+              amount: order.amount,
+              purpose: order.purpose,
+              error: errorMessage(err),
+            },
+          },
+        ],
       );
       if (err instanceof OperationalError) throw err;
       return this.mustGet(clientOrderId);
@@ -369,23 +397,25 @@ export class OrderManager {
         }
         const current = this.mustGet(clientOrderId);
         if (current.status !== 'unknown' && current.status !== 'intent') return current.status !== 'rejected';
+        this.logger.info('Order confirmed never placed', { clientOrderId, was: order.status });
         await this.commitOrder(
           transition(current, 'rejected', this.clock.now(), {
             error: 'the exchange has no such order: never placed',
           }),
-        );
-        this.logger.info('Order confirmed never placed', { clientOrderId, was: order.status });
-        await this.emit(
-          'order.rejected',
-          `${order.side} ${order.amount} ${order.symbol} was never placed (confirmed by lookup)`,
-          {
-            clientOrderId,
-            symbol: order.symbol,
-            side: order.side,
-            amount: order.amount,
-            purpose: order.purpose,
-            neverPlaced: true,
-          },
+          [
+            {
+              type: 'order.rejected',
+              summary: `${order.side} ${order.amount} ${order.symbol} was never placed (confirmed by lookup)`,
+              data: {
+                clientOrderId,
+                symbol: order.symbol,
+                side: order.side,
+                amount: order.amount,
+                purpose: order.purpose,
+                neverPlaced: true,
+              },
+            },
+          ],
         );
         return false;
       }
@@ -509,8 +539,7 @@ export class OrderManager {
       next.exchangeOrderId !== before.exchangeOrderId;
     if (changed) {
       next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
-      await this.commitOrder(next);
-      await this.publishStatusChange(before, next);
+      await this.commitOrder(next, statusChangeEvents(before, next));
     }
     if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
   }
@@ -532,13 +561,15 @@ export class OrderManager {
     const { order: withFills, added } = addFills(this.mustGet(clientOrderId), fills);
     if (added.length === 0) return [];
     this.crashHook('after-fill');
-    const positionsBefore = this.positions();
-    await this.commitOrder({ ...withFills, updatedAt: this.clock.now() });
-    await this.publishPositionChange(
+    const updated = { ...withFills, updatedAt: this.clock.now() };
+    const market = this.opts.markets[order.symbol];
+    const events = positionChangeEvents(
       order.symbol,
-      positionsBefore[order.symbol],
+      market,
       this.positions()[order.symbol],
+      this.positionsWith(updated)[order.symbol],
     );
+    await this.commitOrder(updated, events);
     return added;
   }
 
@@ -551,7 +582,8 @@ export class OrderManager {
     if (old.length === 0) return 0;
     const now = this.clock.now();
     // journal first: a crash before the commit below leaves the orders in both places, and readers dedupe
-    await this.history.append(old.map((order) => ({ kind: 'order' as const, archivedAt: now, order })));
+    const seq = this.store.data.seq;
+    await this.history.append(old.map((order) => ({ kind: 'order' as const, archivedAt: now, order, seq })));
     const checkpoint = derivePositions(
       this.store.data.checkpoint,
       old.flatMap((o) => o.fills),
@@ -610,10 +642,76 @@ export class OrderManager {
     }
   }
 
-  private async commitOrder(order: LocalOrder): Promise<void> {
+  /**
+   * Commits an order change together with the events that report it (transactional outbox), then publishes them:
+   * a crash between the two loses no event, because the next start publishes what the outbox still holds.
+   */
+  private async commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
+    const pending = events.map((e) => ({ ...e, key: randomUUID() }));
     await this.commit((d) => {
       d.orders[order.clientOrderId] = order;
+      if (pending.length > 0) d.outbox = [...d.outbox, ...pending];
     });
+    if (pending.length > 0) this.crashHook('before-events');
+    await this.publishPending(pending);
+  }
+
+  /**
+   * Publishes outbox events in order and takes each out of the outbox once the event log has it (a debounced
+   * write: after a crash before it, the next start finds the event in the log by its key and does not repeat
+   * it). One that cannot be published stays for the next flushOutbox.
+   */
+  private async publishPending(pending: PendingEvent[]): Promise<void> {
+    for (const event of pending) {
+      if (this.publishing.has(event.key)) continue;
+      this.publishing.add(event.key);
+      try {
+        this.logger.info(event.summary, { event: event.type });
+        await this.events.publish(event.type, event.summary, { ...event.data, eventKey: event.key });
+        this.store.change((d) => {
+          d.outbox = d.outbox.filter((e) => e.key !== event.key);
+        });
+      } catch (err) {
+        this.logger.error('Event could not be published; kept in the outbox for a retry', {
+          type: event.type,
+          error: errorMessage(err),
+        });
+        return; // keep the order of events: the rest waits for the retry too
+      } finally {
+        this.publishing.delete(event.key);
+      }
+    }
+  }
+
+  /**
+   * Publishes what the outbox still holds: at start (events a crash kept from the log) and on every tick (events
+   * whose publish failed). Events the log already has (crash after the publish, before the outbox write) are
+   * dropped, not repeated. Returns how many were published.
+   */
+  async flushOutbox(): Promise<number> {
+    const outbox = this.store.data.outbox;
+    if (outbox.length === 0) return 0;
+    const published = new Set(outbox.filter((e) => this.events.hasEventKey?.(e.key)).map((e) => e.key));
+    if (published.size > 0) {
+      this.store.change((d) => {
+        d.outbox = d.outbox.filter((e) => !published.has(e.key));
+      });
+    }
+    const fresh = outbox.filter((e) => !published.has(e.key));
+    const before = this.store.data.outbox.length;
+    await this.publishPending(fresh);
+    return before - this.store.data.outbox.length;
+  }
+
+  /** Positions as they would be with `order` replacing its current version (for events before the commit). */
+  private positionsWith(order: LocalOrder): Record<string, PositionBook> {
+    // same fill order as positions() after the commit (replacing a key keeps its place)
+    const orders = this.store.data.orders;
+    const fills: Fill[] = [];
+    for (const o of Object.values(orders))
+      fills.push(...(o.clientOrderId === order.clientOrderId ? order : o).fills);
+    if (!(order.clientOrderId in orders)) fills.push(...order.fills);
+    return derivePositions(this.store.data.checkpoint, fills);
   }
 
   private async onPersistFailure(err: unknown, context: Record<string, unknown>): Promise<void> {
@@ -631,76 +729,6 @@ export class OrderManager {
           ...context,
           error: this.persistFailure,
           code: err instanceof PersistenceError ? err.code : undefined,
-        },
-      );
-    }
-  }
-
-  private async publishStatusChange(before: LocalOrder, after: LocalOrder): Promise<void> {
-    const data = {
-      clientOrderId: after.clientOrderId,
-      exchangeOrderId: after.exchangeOrderId,
-      symbol: after.symbol,
-      side: after.side,
-      type: after.type,
-      amount: after.amount,
-      filled: after.filled,
-      averagePrice: after.averagePrice,
-      purpose: after.purpose,
-      status: after.status,
-      from: before.status,
-    };
-    const what = `${after.side} ${after.amount} ${after.symbol} (${after.purpose}, ${after.clientOrderId})`;
-    if (before.status === 'intent' || before.status === 'unknown') {
-      if (after.status !== 'rejected') await this.emit('order.placed', `Order placed: ${what}`, data);
-    }
-    if (after.status === 'filled' && before.status !== 'filled') {
-      await this.emit('order.filled', `Order filled: ${what} at ${after.averagePrice ?? '?'}`, data);
-    } else if (after.status === 'partially_filled' && after.filled > before.filled) {
-      await this.emit(
-        'order.partially_filled',
-        `Order partially filled: ${what} ${after.filled}/${after.amount}`,
-        data,
-      );
-    } else if (
-      (after.status === 'cancelled' || after.status === 'expired') &&
-      before.status !== after.status
-    ) {
-      await this.emit('order.cancelled', `Order ${after.status}: ${what}, filled ${after.filled}`, data);
-    } else if (after.status === 'rejected' && before.status !== 'rejected') {
-      await this.emit('order.rejected', `Order rejected by the exchange: ${what}`, data);
-    }
-  }
-
-  private async publishPositionChange(
-    symbol: string,
-    before: PositionBook | undefined,
-    after: PositionBook | undefined,
-  ): Promise<void> {
-    const market = this.opts.markets[symbol];
-    const wasOpen = !!before && isOpenPosition(before.amount, market);
-    const isOpen = !!after && isOpenPosition(after.amount, market);
-    if (!wasOpen && isOpen && after) {
-      const entry = after.amount > 0 ? after.costBasis / after.amount : 0;
-      await this.emit(
-        'position.opened',
-        `Position opened: ${after.amount} ${symbol} at ${entry.toFixed(4)}`,
-        {
-          symbol,
-          amount: after.amount,
-          averageEntryPrice: entry,
-        },
-      );
-    } else if (wasOpen && !isOpen && after) {
-      const pnl = after.tripRealizedPnl;
-      await this.emit(
-        'position.closed',
-        `Position closed: ${symbol}, PnL ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}`,
-        {
-          symbol,
-          realizedPnl: pnl,
-          feesPaid: after.feesPaid,
-          remaining: after.amount,
         },
       );
     }
@@ -739,4 +767,80 @@ function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string):
     () =>
       new NetworkError(`create timed out after ${ms} ms; outcome unknown`, { clientOrderId, timeoutMs: ms }),
   );
+}
+
+/** The events an order status change reports (pure: computed before the commit that records them). */
+export function statusChangeEvents(before: LocalOrder, after: LocalOrder): EventDraft[] {
+  const data = {
+    clientOrderId: after.clientOrderId,
+    exchangeOrderId: after.exchangeOrderId,
+    symbol: after.symbol,
+    side: after.side,
+    type: after.type,
+    amount: after.amount,
+    filled: after.filled,
+    averagePrice: after.averagePrice,
+    purpose: after.purpose,
+    status: after.status,
+    from: before.status,
+  };
+  const what = `${after.side} ${after.amount} ${after.symbol} (${after.purpose}, ${after.clientOrderId})`;
+  const events: EventDraft[] = [];
+  if ((before.status === 'intent' || before.status === 'unknown') && after.status !== 'rejected') {
+    events.push({ type: 'order.placed', summary: `Order placed: ${what}`, data });
+  }
+  if (after.status === 'filled' && before.status !== 'filled') {
+    events.push({
+      type: 'order.filled',
+      summary: `Order filled: ${what} at ${after.averagePrice ?? '?'}`,
+      data,
+    });
+  } else if (after.status === 'partially_filled' && after.filled > before.filled) {
+    events.push({
+      type: 'order.partially_filled',
+      summary: `Order partially filled: ${what} ${after.filled}/${after.amount}`,
+      data,
+    });
+  } else if ((after.status === 'cancelled' || after.status === 'expired') && before.status !== after.status) {
+    events.push({
+      type: 'order.cancelled',
+      summary: `Order ${after.status}: ${what}, filled ${after.filled}`,
+      data,
+    });
+  } else if (after.status === 'rejected' && before.status !== 'rejected') {
+    events.push({ type: 'order.rejected', summary: `Order rejected by the exchange: ${what}`, data });
+  }
+  return events;
+}
+
+/** The events a change of one symbol's position reports: opened, or closed with its PnL (pure). */
+export function positionChangeEvents(
+  symbol: string,
+  market: Market | undefined,
+  before: PositionBook | undefined,
+  after: PositionBook | undefined,
+): EventDraft[] {
+  const wasOpen = !!before && isOpenPosition(before.amount, market);
+  const isOpen = !!after && isOpenPosition(after.amount, market);
+  if (!wasOpen && isOpen && after) {
+    const entry = after.amount > 0 ? after.costBasis / after.amount : 0;
+    return [
+      {
+        type: 'position.opened',
+        summary: `Position opened: ${after.amount} ${symbol} at ${entry.toFixed(4)}`,
+        data: { symbol, amount: after.amount, averageEntryPrice: entry },
+      },
+    ];
+  }
+  if (wasOpen && !isOpen && after) {
+    const pnl = after.tripRealizedPnl;
+    return [
+      {
+        type: 'position.closed',
+        summary: `Position closed: ${symbol}, PnL ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}`,
+        data: { symbol, realizedPnl: pnl, feesPaid: after.feesPaid, remaining: after.amount },
+      },
+    ];
+  }
+  return [];
 }

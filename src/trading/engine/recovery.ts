@@ -58,6 +58,14 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     orders: summary.restoredOrders,
     positions: summary.restoredPositions,
   });
+  // events the last run committed with their order change but did not get into the event log (it died in
+  // between) go out first, before anything recovery itself reports
+  const outboxPublished = await manager.flushOutbox();
+  if (outboxPublished > 0) {
+    logger.warn('Recovery: published order events the last run committed but did not log', {
+      events: outboxPublished,
+    });
+  }
 
   let delay = opts.retryBaseMs ?? 500;
   const withRetry = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -75,10 +83,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   // The hot state may be behind its own history (restored from the previous generation, or deleted): the
   // sequence must never fall back to an id that was already sent.
-  const historySeq = Math.max(
-    0,
-    ...(await manager.allOrders()).map((o) => seqOf(o.clientOrderId, manager.botId) ?? 0),
-  );
+  const historySeq = await manager.historySeq();
   if (await manager.ensureSeqAtLeast(historySeq)) {
     logger.warn('Recovery: state sequence was behind the order history; raised it', { seq: historySeq });
   }

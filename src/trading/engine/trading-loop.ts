@@ -24,7 +24,7 @@ import {
   errorMessage,
   isTemporary,
 } from '../../shared/errors';
-import type { LastExit, LoopState, RecoverySummary } from '../../shared/ipc/protocol';
+import type { CloseAllResult, LastExit, LoopState, RecoverySummary } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
 import type { Strategy } from '../strategy/strategy';
@@ -239,32 +239,67 @@ export class TradingLoop {
   }
 
   /** Market-sells every open position through the order manager (write-ahead like any order). */
-  closeAll(): Promise<string[]> {
+  closeAll(): Promise<CloseAllResult> {
     return this.serialize(() => this.closeAllUnserialized());
   }
 
-  private async closeAllUnserialized(): Promise<string[]> {
+  private async closeAllUnserialized(): Promise<CloseAllResult> {
+    // no new entry while (and after) closing: the strategy would reopen what is being closed
+    await this.pauseEntries('close-all', 'operator');
+    const cancelled: string[] = [];
+    const skipped: CloseAllResult['skipped'] = [];
+    const blocked = new Map<string, string>();
+    // settle every order still working first: a final order's missing fills are fetched, an open one cancelled
+    for (const order of this.manager.pendingOrders()) {
+      try {
+        if (isFinal(order.status)) {
+          await this.manager.refresh(order.clientOrderId);
+          continue;
+        }
+        const after = await this.manager.cancel(order.clientOrderId);
+        if (!isFinal(after.status)) throw new Error(`still ${after.status} after the cancel`);
+        if (after.status === 'cancelled') cancelled.push(order.clientOrderId);
+      } catch (err) {
+        blocked.set(order.symbol, `order ${order.clientOrderId} not settled: ${errorMessage(err)}`);
+      }
+    }
     const placed: string[] = [];
     for (const position of this.manager.openPositions()) {
-      const market = this.manager.markets[position.symbol];
-      const price =
-        this.lastPrices[position.symbol] ?? (await this.exchange.fetchTicker(position.symbol)).last;
-      const size = sizeExit(position.amount, price, market);
-      if (!size.ok) {
-        this.logger.warn('Cannot close position', { symbol: position.symbol, reason: size.reason });
+      const unsettled =
+        blocked.get(position.symbol) ??
+        this.manager
+          .pendingOrders(position.symbol)
+          .map((o) => `order ${o.clientOrderId} is ${o.status}`)
+          .join(', ');
+      if (unsettled) {
+        // closing now could sell twice: the operator sees it and retries once the order is settled
+        skipped.push({ symbol: position.symbol, reason: unsettled });
         continue;
       }
-      const order = await this.manager.place({
-        symbol: position.symbol,
-        side: 'sell',
-        type: 'market',
-        amount: size.amount,
-        purpose: 'close-all',
-        reason: 'operator close-all',
-      });
-      placed.push(order.clientOrderId);
+      const market = this.manager.markets[position.symbol];
+      try {
+        const price =
+          this.lastPrices[position.symbol] ?? (await this.exchange.fetchTicker(position.symbol)).last;
+        const size = sizeExit(position.amount, price, market);
+        if (!size.ok) {
+          skipped.push({ symbol: position.symbol, reason: size.reason });
+          continue;
+        }
+        const order = await this.manager.place({
+          symbol: position.symbol,
+          side: 'sell',
+          type: 'market',
+          amount: size.amount,
+          purpose: 'close-all',
+          reason: 'operator close-all',
+        });
+        placed.push(order.clientOrderId);
+      } catch (err) {
+        skipped.push({ symbol: position.symbol, reason: errorMessage(err) });
+      }
     }
-    return placed;
+    this.logger.warn('Close-all done', { placed, cancelled, skipped });
+    return { orders: placed, cancelled, skipped, paused: true };
   }
 
   private async run(): Promise<void> {
@@ -295,6 +330,8 @@ export class TradingLoop {
   private async tickUnserialized(): Promise<void> {
     this.temporaryErrorThisTick = false;
     if (this.manager.persistBlocked) await this.manager.probePersistence();
+    // events whose publish failed (event log not writable) are retried here, in order, before newer ones
+    await this.manager.flushOutbox();
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {

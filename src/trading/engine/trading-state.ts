@@ -5,7 +5,7 @@
  * `checkpoint`, so positions stay exactly "checkpoint + fills of the orders still here".
  */
 import { CorruptStateError } from '../../shared/errors';
-import type { OrderStatus } from '../../shared/ipc/protocol';
+import type { OrderStatus, TradingEventType } from '../../shared/ipc/protocol';
 import type { LocalOrder } from './order-state';
 import type { PositionBook } from './pnl';
 import { initialRiskState, type RiskState } from './risk';
@@ -32,6 +32,19 @@ export interface TradingState {
   risk: RiskState;
   /** Entries paused (exits still run), and why. */
   pause: PauseState | null;
+  /**
+   * Events committed together with the order change they report and not yet in the event log (transactional
+   * outbox): a crash between the commit and the publish loses no event, the next start publishes it.
+   */
+  outbox: PendingEvent[];
+}
+
+/** An event waiting in the state's outbox; `key` is unique and travels in the event's data as `eventKey`. */
+export interface PendingEvent {
+  key: string;
+  type: TradingEventType;
+  summary: string;
+  data: Record<string, unknown>;
 }
 
 /** An entry of the history journal. */
@@ -39,10 +52,15 @@ export interface HistoryEntry {
   kind: 'order';
   archivedAt: number;
   order: LocalOrder;
+  /**
+   * The state's `seq` when this entry was archived: every clientOrderId handed out before then is at or below it,
+   * so the last entry alone bounds the whole history (recovery reads one line, not the journal).
+   */
+  seq?: number;
 }
 
 export function defaultTradingState(): TradingState {
-  return { seq: 0, orders: {}, checkpoint: {}, risk: initialRiskState(), pause: null };
+  return { seq: 0, orders: {}, checkpoint: {}, risk: initialRiskState(), pause: null, outbox: [] };
 }
 
 const STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
@@ -80,6 +98,8 @@ export function validateTradingState(data: unknown): TradingState {
   if (typeof d.checkpoint !== 'object' || d.checkpoint === null) fail('checkpoint is not an object');
   if (typeof d.risk !== 'object' || d.risk === null) fail('risk is not an object');
   if (d.pause !== null && typeof d.pause !== 'object') fail('pause is not an object or null');
+  // absent in files written before the outbox existed
+  if (d.outbox !== undefined && !Array.isArray(d.outbox)) fail('outbox is not an array');
   return {
     ...defaultTradingState(),
     ...d,

@@ -249,6 +249,9 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
       { chatId: ALLOWED },
     );
     expect(done.text).to.include('stubbot-close-0');
+    expect(done.text).to.include(
+      'Entries paused so the strategy does not reopen them; /resume to trade again.',
+    );
     expect(stub.state.calls).to.include('closeAll');
   });
 
@@ -275,6 +278,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
   it('a command older than staleCommandMaxAgeSec is not executed; a short note says so', async () => {
     const before = (await pm2.describe('trading'))!.restarts;
     const lastId = lastMessageId();
+    stub.state.status = { ...stub.state.status, paused: false }; // an earlier /closeall paused it
     await emu.sendCommand(ALLOWED, '/pause', undefined, { dateSec: Math.floor(Date.now() / 1000) - 600 });
     const note = await emu.waitForMessage((m) => m.messageId > lastId, { chatId: ALLOWED });
     expect(note.text).to.include('Not executed: /pause was sent 10m');

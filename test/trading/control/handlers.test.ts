@@ -124,8 +124,10 @@ describe('control handlers over the real engine', function () {
     strategy.next = { action: 'enter-long', reason: 'test' };
     await h.loop.tick();
     strategy.next = HOLD;
-    const { orders } = await rpc.call('closeAll', {});
+    const { orders, cancelled, skipped, paused } = await rpc.call('closeAll', {});
     expect(orders).to.deep.equal(['bot-3', 'bot-4']);
+    expect({ cancelled, skipped, paused }).to.deep.equal({ cancelled: [], skipped: [], paused: true });
+    expect((await rpc.call('status', {})).paused).to.equal(true);
     expect(h.manager.openPositions()).to.have.length(0);
     expect(h.manager.order('bot-3')).to.include({
       purpose: 'close-all',

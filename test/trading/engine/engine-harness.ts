@@ -12,7 +12,11 @@ import { configSchema, type Config } from '../../../src/shared/config/schema';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
 import { silentLogger } from '../../../src/shared/logging/logger';
-import { OrderManager, type StateStore } from '../../../src/trading/engine/order-manager';
+import {
+  OrderManager,
+  type EventPublisher,
+  type StateStore,
+} from '../../../src/trading/engine/order-manager';
 import { openTradingStateFiles, type TradingStateFiles } from '../../../src/trading/engine/state-files';
 import { TradingLoop } from '../../../src/trading/engine/trading-loop';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
@@ -29,6 +33,8 @@ export interface HarnessOptions {
   /** Wraps the paper exchange (spies, slow or failing calls). */
   wrapExchange?: (paper: PaperExchange) => Exchange;
   wrapStore?: (store: StateStore) => StateStore;
+  /** Wraps the event log as the order manager sees it (failing publishes). */
+  wrapEvents?: (log: EventLog) => EventPublisher;
   strategy?: Strategy;
   unknownConfirmMs?: number;
   recentFinalKept?: number;
@@ -88,7 +94,7 @@ export class EngineHarness {
       exchange,
       store: opts.wrapStore ? opts.wrapStore(files.store) : files.store,
       history: files.history,
-      events: eventLog,
+      events: opts.wrapEvents ? opts.wrapEvents(eventLog) : eventLog,
       markets,
       botId: config.app.botId,
       orders: t.orders,

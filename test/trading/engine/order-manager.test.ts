@@ -281,6 +281,49 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(cancelled.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(onExchange.filled, 1e-12);
     expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
   });
+
+  it('keeps order events in the state outbox while the event log refuses them, then publishes each once, in order', async () => {
+    let logWorks = false;
+    h = await EngineHarness.open({
+      wrapEvents: (log) => ({
+        publish: (type, summary, data) =>
+          logWorks
+            ? log.publish(type, summary, data)
+            : Promise.reject(new PersistenceError('event log: no space left', {}, { code: 'ENOSPC' })),
+        hasEventKey: (key) => log.hasEventKey(key),
+      }),
+    });
+    h.manager.startAccepting();
+    const order = await h.manager.place(buy);
+    expect(order.status).to.equal('filled');
+    const waiting = h.files.store.data.outbox.map((e) => e.type);
+    expect(waiting).to.include.members(['order.placed', 'order.filled']);
+    expect(h.events.filter((e) => e.data.clientOrderId === 'bot-1')).to.deep.equal([]);
+
+    logWorks = true;
+    expect(await h.manager.flushOutbox()).to.equal(waiting.length);
+    expect(h.files.store.data.outbox).to.deep.equal([]);
+    expect(await h.manager.flushOutbox()).to.equal(0);
+    const logged = h.events.filter((e) => e.data.eventKey !== undefined).map((e) => e.type);
+    expect(logged).to.deep.equal(waiting); // same order, each once
+  });
+
+  it('does not repeat an outbox event the event log already has (crash after the publish, before the outbox write)', async () => {
+    h = await EngineHarness.open();
+    await h.eventLog.publish('order.filled', 'already logged', { eventKey: 'k-logged' });
+    await h.files.store.commit((d) => {
+      d.outbox.push(
+        { key: 'k-logged', type: 'order.filled', summary: 'already logged', data: {} },
+        { key: 'k-new', type: 'order.cancelled', summary: 'never logged', data: {} },
+      );
+    });
+    h = await h.restart();
+    expect(await h.manager.flushOutbox()).to.equal(1);
+    const keys = h.eventLog.eventsAfter(0).map((e) => e.data.eventKey);
+    expect(keys.filter((k) => k === 'k-logged')).to.have.length(1);
+    expect(keys.filter((k) => k === 'k-new')).to.have.length(1);
+    expect(h.files.store.data.outbox).to.deep.equal([]);
+  });
 });
 
 /** The real store, except that commits fail with ENOSPC while `failing()` is true (the file stays as it was). */

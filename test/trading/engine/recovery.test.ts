@@ -202,6 +202,31 @@ describe('startup recovery against the paper exchange (integration)', function (
     expect(h.files.store.data.seq).to.equal(7);
   });
 
+  it('finds the history bound from the last archived entry: archive records the seq, recovery reads one line', async () => {
+    h = await EngineHarness.open({ recentFinalKept: 0 });
+    h.manager.startAccepting();
+    for (let i = 0; i < 3; i++) {
+      await h.manager.place({
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'market',
+        amount: 0.001,
+        purpose: 'entry',
+      });
+    }
+    expect(await h.manager.archive()).to.equal(3);
+    const [last] = await h.files.history.tail(1);
+    expect(last.seq).to.equal(3);
+    // the hot state is lost (deleted by hand): it restarts from seq 0
+    await h.files.store.commit((d) => {
+      d.seq = 0;
+      d.orders = {};
+    });
+    h = await h.restart();
+    await h.loop.recover(LAST_EXIT);
+    expect(h.files.store.data.seq).to.equal(3);
+  });
+
   it('applies what happened to an open order while trading was down', async () => {
     h = await EngineHarness.open();
     h.manager.startAccepting();

@@ -100,6 +100,44 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(closed.data.realizedPnl).to.be.a('number');
   });
 
+  it('close-all pauses entries, cancels open orders first, then sells each position once', async () => {
+    const { h, strategy } = await started();
+    strategy.next = ENTER;
+    await h.loop.tick();
+    strategy.next = HOLD;
+    const held = h.manager.openPositions()[0].amount;
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    // an exit limit far above the market is working on the same position: selling at market as well would sell
+    // the position twice if both filled
+    const limit = await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'sell',
+      type: 'limit',
+      price: Math.round(price * 3),
+      amount: held,
+      purpose: 'exit',
+    });
+    expect(limit.status).to.equal('open');
+
+    const result = await h.loop.closeAll();
+    expect(result).to.deep.include({ cancelled: [limit.clientOrderId], skipped: [], paused: true });
+    expect(result.orders).to.have.length(1);
+    expect(h.manager.order(limit.clientOrderId)!.status).to.equal('cancelled');
+    expect(h.manager.order(result.orders[0])).to.include({
+      purpose: 'close-all',
+      amount: held,
+      status: 'filled',
+    });
+    expect(h.manager.openPositions()).to.have.length(0);
+    expect(h.paperFile().balances.BTC?.free ?? 0).to.equal(0);
+    expect(h.loop.pause).to.deep.include({ reason: 'close-all', by: 'operator' });
+    // the next entry signal does not reopen it
+    strategy.next = ENTER;
+    await sleep(120);
+    await h.loop.tick();
+    expect(h.manager.openPositions()).to.have.length(0);
+  });
+
   it('ignores entry signals while paused but keeps the loop running', async () => {
     const { h, strategy } = await started();
     await h.loop.pauseEntries('operator says stop', 'operator');

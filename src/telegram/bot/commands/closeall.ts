@@ -1,7 +1,10 @@
 import { askTrading, confirmButtons, type BotCommand } from '../command';
 import { escapeHtml, formatDuration } from '../format';
 
-/** /closeall: asks for confirmation, then trading closes every open position at market and cancels open orders. */
+/**
+ * /closeall: asks for confirmation, then trading pauses entries, cancels its open orders and closes every open
+ * position at market (see CloseAllResult).
+ */
 export const closeAllCommand: BotCommand = {
   name: 'closeall',
   description: 'close all positions (asks to confirm)',
@@ -19,11 +22,30 @@ export const closeAllCommand: BotCommand = {
     if (action.kind !== 'closeall') return;
     const result = await askTrading(ctx, (t) => t.call('closeAll', {}));
     if (!result) return;
-    await ctx.reply(
+    const lines: string[] = [];
+    if (result.cancelled.length > 0) {
+      lines.push(
+        `❎ Cancelled ${plural(result.cancelled.length, 'open order')}: ` +
+          result.cancelled.map((id) => `<code>${escapeHtml(id)}</code>`).join(', '),
+      );
+    }
+    lines.push(
       result.orders.length === 0
-        ? 'Nothing to close.'
-        : `🧹 Close-all sent: ${result.orders.length} order${result.orders.length === 1 ? '' : 's'}\n` +
+        ? 'No position to close.'
+        : `🧹 Close-all sent: ${plural(result.orders.length, 'market sell')}\n` +
             result.orders.map((id) => `<code>${escapeHtml(id)}</code>`).join('\n'),
     );
+    for (const { symbol, reason } of result.skipped) {
+      lines.push(
+        `⚠️ ${escapeHtml(symbol)} not closed: ${escapeHtml(reason)} — try /closeall again once it settles`,
+      );
+    }
+    if (result.paused)
+      lines.push('⏸ Entries paused so the strategy does not reopen them; /resume to trade again.');
+    await ctx.reply(lines.join('\n'));
   },
 };
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
