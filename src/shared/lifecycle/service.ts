@@ -16,6 +16,7 @@ import type { LastExit } from '../ipc/protocol';
 import { closeLogger, createLogger, type Logger } from '../logging/logger';
 import { Pm2LogRotation, pm2LogFilesFromEnv } from '../logging/pm2-log-rotation';
 import { Redactor } from '../logging/redact';
+import { toPersistenceError } from '../persistence/durable-file';
 import { StoreLock } from '../persistence/lock';
 import { installCrashHandlers } from './crash-handlers';
 import { ExitCode } from './exit-codes';
@@ -23,6 +24,16 @@ import { breadcrumbPath, describeLastExit, readLastExit, writeBreadcrumbSync } f
 import { ShutdownCoordinator } from './shutdown';
 import { installTestHooks } from './test-hooks';
 import { Watchdog } from './watchdog';
+
+/** File-system errors that pass by themselves (space freed, disk back): worth a restart, not an operator's fix. */
+const TRANSIENT_DISK_ERRORS: ReadonlySet<string> = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EIO',
+  'EROFS',
+  'EAGAIN',
+  'EBUSY',
+]);
 
 export interface ServiceContext {
   /** 'trading' | 'telegram' (names files: `<service>.log`, `<service>.last-exit.json`). */
@@ -177,6 +188,15 @@ export async function runService(
     writeBreadcrumbSync(crumbFile, { kind: 'running', pid: process.pid, startedAt, at: startedAt });
     ownsBreadcrumb = true;
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && TRANSIENT_DISK_ERRORS.has(code)) {
+      // a full or failing disk is not a configuration error: exit 1 so PM2 keeps retrying (with backoff) and the
+      // service comes back by itself once there is space, instead of staying stopped behind exit 78
+      return fail(
+        'start',
+        toPersistenceError(err, crumbFile, `write (data dir ${dataDir}; free space or fix the disk)`),
+      );
+    }
     return fail(
       'start',
       new ConfigError([

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readBreadcrumb } from '../../../src/shared/lifecycle/last-exit';
+import { Tmpfs } from '../../support/tmpfs';
 import {
   cleanEnv,
   FixtureProcess,
@@ -138,6 +139,34 @@ describe('runService in a real process @slow', function () {
     expect(corrupt.output).to.match(/fixture start failed \(exit 78\): fixture: .*corrupt/);
     const failing = start(dirs(), { FIXTURE_FAIL_START: 'error' });
     expect((await failing.exited).code, failing.output).to.equal(1);
+  });
+
+  it('a full or read-only data dir at start exits 1 (PM2 retries), not 78; it starts once there is space', async function () {
+    const why: { reason?: string } = {};
+    const disk = Tmpfs.mount(4, why);
+    if (!disk) return this.skip(); // why.reason: not root here
+    try {
+      const d = { ...dirs(), dataDir: disk.dir };
+      disk.fill();
+      const full = start(d);
+      expect((await full.exited).code, full.output).to.equal(1);
+      expect(full.output).to.match(/disk full \(ENOSPC\)/);
+      expect(fs.readdirSync(disk.dir).filter((f) => f.includes('.tmp'))).to.deep.equal([]);
+      disk.free();
+      disk.readOnly(true);
+      const readOnly = start(d);
+      expect((await readOnly.exited).code, readOnly.output).to.equal(1);
+      expect(readOnly.output).to.match(/EROFS/);
+      disk.readOnly(false);
+      const next = start(d);
+      await next.waitFor(/fixture ready/);
+    } finally {
+      for (const p of running.splice(0)) {
+        p.kill('SIGKILL');
+        await p.exited;
+      }
+      disk.unmount();
+    }
   });
 
   it('the watchdog SIGKILLs a blocked event loop and the next boot reports the stall with the last activity', async () => {
