@@ -35,7 +35,7 @@ export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start
 
 export interface LastExit {
   kind: LastExitKind;
-  /** When the previous run ended (or was last seen alive), epoch ms. */
+  /** When the previous run ended; for `killed`, when it started (a SIGKILL leaves no time of death), epoch ms. */
   at?: number;
   /** Reason text: signal, error message, watchdog detail. */
   reason?: string;

@@ -115,6 +115,7 @@ export function readLastExit(dataDir: string, service: string): LastExit {
 
 /** One line for the boot log: "last exit: crash — TypeError: x (2026-…)". */
 export function describeLastExit(lastExit: LastExit): string {
-  const when = lastExit.at ? ` at ${new Date(lastExit.at).toISOString()}` : '';
+  // a killed run left only its start marker: its `at` is when it started, not when it died (the reason says so)
+  const when = lastExit.at && lastExit.kind !== 'killed' ? ` at ${new Date(lastExit.at).toISOString()}` : '';
   return `last exit: ${lastExit.kind}${when}${lastExit.reason ? ` — ${lastExit.reason}` : ''}`;
 }

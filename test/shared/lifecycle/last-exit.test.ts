@@ -63,6 +63,11 @@ describe('last-exit breadcrumb', () => {
     );
   });
 
+  it('describes a killed run without a time of death it does not know', () => {
+    const killed = { kind: 'killed' as const, at: 5, reason: 'pid 9 (started …) left no exit marker' };
+    expect(describeLastExit(killed)).to.equal('last exit: killed — pid 9 (started …) left no exit marker');
+  });
+
   it('a damaged breadcrumb is "unknown", never a crash of the reader', () => {
     fs.writeFileSync(breadcrumbPath(dir, 'trading'), '{"kind":');
     expect(readLastExit(dir, 'trading').kind).to.equal('unknown');
