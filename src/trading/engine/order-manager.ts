@@ -578,7 +578,7 @@ export class OrderManager {
     const done = this.hotOrders()
       .filter((o) => isFinal(o.status) && fillsComplete(o))
       .sort((a, b) => b.updatedAt - a.updatedAt);
-    const old = done.slice(this.recentFinalKept);
+    const old = inFillOrder(done.slice(this.recentFinalKept), this.hotOrders());
     if (old.length === 0) return 0;
     const now = this.clock.now();
     // journal first: a crash before the commit below leaves the orders in both places, and readers dedupe
@@ -843,4 +843,28 @@ export function positionChangeEvents(
     ];
   }
   return [];
+}
+
+/**
+ * The candidates that may be folded into the checkpoint now: positions replay fills in time order, and the
+ * checkpoint comes before every fill still in the hot state, so an order is archived only when none of its fills
+ * is later than a fill of the same symbol that stays hot (otherwise realized PnL would depend on when orders
+ * were archived). What is held back goes with a later archive.
+ */
+export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalOrder[] {
+  const chosen = new Set(candidates);
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const order of chosen) {
+      const last = Math.max(-Infinity, ...order.fills.map((f) => f.timestamp));
+      const earlierStaysHot = hot.some(
+        (o) => o.symbol === order.symbol && !chosen.has(o) && o.fills.some((f) => f.timestamp < last),
+      );
+      if (earlierStaysHot) {
+        chosen.delete(order);
+        changed = true;
+      }
+    }
+  }
+  return candidates.filter((o) => chosen.has(o));
 }

@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import { inFillOrder } from '../../../src/trading/engine/order-manager';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { derivePositions, type Fill } from '../../../src/trading/engine/pnl';
+
+function order(
+  id: string,
+  symbol: string,
+  fills: Array<[number, 'buy' | 'sell', number, number]>,
+): LocalOrder {
+  const f: Fill[] = fills.map(([timestamp, side, amount, price], i) => ({
+    orderId: `x-${id}`,
+    clientOrderId: id,
+    tradeId: `${id}-t${i}`,
+    symbol,
+    side,
+    price,
+    amount,
+    feeCost: 0,
+    feeCurrency: 'USDT',
+    timestamp,
+  }));
+  return {
+    clientOrderId: id,
+    symbol,
+    side: fills[0]?.[1] ?? 'buy',
+    type: 'limit',
+    amount: fills.reduce((s, x) => s + x[2], 0) || 1,
+    filled: fills.reduce((s, x) => s + x[2], 0),
+    status: 'filled',
+    purpose: 'entry',
+    createdAt: 0,
+    updatedAt: 0,
+    fills: f,
+  };
+}
+
+describe('archive keeps fills in time order (inFillOrder)', () => {
+  it('holds back an order with a fill later than a fill of the same symbol that stays hot', () => {
+    const a = order('a', 'BTC/USDT', [
+      [1, 'buy', 1, 100],
+      [5, 'sell', 1, 130],
+    ]);
+    const b = order('b', 'BTC/USDT', [[3, 'buy', 1, 90]]); // stays hot (kept or still open)
+    const c = order('c', 'ETH/USDT', [[9, 'buy', 1, 10]]); // other symbol: no constraint
+    const d = order('d', 'BTC/USDT', [[2, 'buy', 1, 95]]); // all its fills before b's
+    expect(inFillOrder([a, c, d], [a, b, c, d]).map((o) => o.clientOrderId)).to.deep.equal(['c', 'd']);
+    // once b goes too, a may follow
+    expect(inFillOrder([a, b], [a, b]).map((o) => o.clientOrderId)).to.deep.equal(['a', 'b']);
+  });
+
+  it('archiving what it allows never changes positions or realized PnL', () => {
+    const hot = [
+      order('a', 'BTC/USDT', [
+        [1, 'buy', 2, 100],
+        [6, 'sell', 1, 150],
+      ]),
+      order('b', 'BTC/USDT', [[4, 'buy', 1, 50]]),
+      order('c', 'BTC/USDT', [[8, 'sell', 2, 120]]),
+    ];
+    const all = derivePositions(
+      {},
+      hot.flatMap((o) => o.fills),
+    )['BTC/USDT'];
+    for (const keep of [['b'], ['c'], ['b', 'c'], []]) {
+      const candidates = hot.filter((o) => !keep.includes(o.clientOrderId));
+      const archived = inFillOrder(candidates, hot);
+      const checkpoint = derivePositions(
+        {},
+        archived.flatMap((o) => o.fills),
+      );
+      const rest = hot.filter((o) => !archived.includes(o)).flatMap((o) => o.fills);
+      const after = derivePositions(checkpoint, rest)['BTC/USDT'];
+      expect(after.amount, `keep ${keep.join(',')}`).to.be.closeTo(all.amount, 1e-12);
+      expect(after.realizedPnl, `keep ${keep.join(',')}`).to.be.closeTo(all.realizedPnl, 1e-9);
+    }
+  });
+});
