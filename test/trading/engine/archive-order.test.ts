@@ -43,8 +43,11 @@ describe('archive keeps fills in time order (inFillOrder)', () => {
     ]);
     const b = order('b', 'BTC/USDT', [[3, 'buy', 1, 90]]); // stays hot (kept or still open)
     const c = order('c', 'ETH/USDT', [[9, 'buy', 1, 10]]); // other symbol: no constraint
-    const d = order('d', 'BTC/USDT', [[2, 'buy', 1, 95]]); // all its fills before b's
-    expect(inFillOrder([a, c, d], [a, b, c, d]).map((o) => o.clientOrderId)).to.deep.equal(['c', 'd']);
+    const d = order('d', 'BTC/USDT', [[2, 'buy', 1, 95]]); // before b's fill, but after a's first one
+    // a is held (its fill at 5 is after b's at 3), and so d (its fill at 2 is after a's at 1)
+    expect(inFillOrder([a, c, d], [a, b, c, d]).map((o) => o.clientOrderId)).to.deep.equal(['c']);
+    const e = order('e', 'BTC/USDT', [[0, 'buy', 1, 80]]); // before every fill that stays hot
+    expect(inFillOrder([a, e], [a, b, e]).map((o) => o.clientOrderId)).to.deep.equal(['e']);
     // once b goes too, a may follow
     expect(inFillOrder([a, b], [a, b]).map((o) => o.clientOrderId)).to.deep.equal(['a', 'b']);
   });
