@@ -792,7 +792,7 @@ export function statusChangeEvents(before: LocalOrder, after: LocalOrder): Event
   if (after.status === 'filled' && before.status !== 'filled') {
     events.push({
       type: 'order.filled',
-      summary: `Order filled: ${what} at ${after.averagePrice ?? '?'}`,
+      summary: `Order filled: ${what} at ${after.averagePrice === undefined ? '?' : readable(after.averagePrice)}`,
       data,
     });
   } else if (after.status === 'partially_filled' && after.filled > before.filled) {
@@ -867,4 +867,9 @@ export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalO
     }
   }
   return candidates.filter((o) => chosen.has(o));
+}
+
+/** A price or amount for a human: float noise cut off (62035.53999999999 → 62035.54), up to 10 significant digits. */
+function readable(value: number): string {
+  return String(Number(value.toPrecision(10)));
 }

@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import { positionChangeEvents, statusChangeEvents } from '../../../src/trading/engine/order-manager';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { emptyBook } from '../../../src/trading/engine/pnl';
+
+const base: LocalOrder = {
+  clientOrderId: 'bot-1',
+  symbol: 'BTC/USDT',
+  side: 'buy',
+  type: 'market',
+  amount: 0.001,
+  filled: 0,
+  status: 'intent',
+  purpose: 'entry',
+  createdAt: 0,
+  updatedAt: 0,
+  fills: [],
+};
+
+describe('order events (pure, computed before the commit that records them)', () => {
+  it('an order placed and filled at once reports placed then filled, with a readable price', () => {
+    const after: LocalOrder = { ...base, status: 'filled', filled: 0.001, averagePrice: 62035.53999999999 };
+    const events = statusChangeEvents(base, after);
+    expect(events.map((e) => e.type)).to.deep.equal(['order.placed', 'order.filled']);
+    expect(events[1].summary).to.equal('Order filled: buy 0.001 BTC/USDT (entry, bot-1) at 62035.54');
+    expect(events[1].data).to.include({ clientOrderId: 'bot-1', status: 'filled', from: 'intent' });
+  });
+
+  it('reports nothing when the status and the filled amount did not change', () => {
+    const open: LocalOrder = { ...base, status: 'open' };
+    expect(statusChangeEvents(open, { ...open, updatedAt: 5 })).to.deep.equal([]);
+  });
+
+  it('a position that goes flat reports closed with its trip PnL', () => {
+    const before = { ...emptyBook('BTC/USDT'), amount: 1, costBasis: 100 };
+    const after = { ...emptyBook('BTC/USDT'), amount: 0, tripRealizedPnl: 12.5, feesPaid: 0.2 };
+    const [closed] = positionChangeEvents('BTC/USDT', undefined, before, after);
+    expect(closed).to.deep.include({
+      type: 'position.closed',
+      summary: 'Position closed: BTC/USDT, PnL +12.50',
+    });
+    expect(positionChangeEvents('BTC/USDT', undefined, after, after)).to.deep.equal([]);
+  });
+});
