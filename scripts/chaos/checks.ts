@@ -16,7 +16,7 @@ import type { ReconcileDifference, RecoverySummary } from '../../src/shared/ipc/
 import { derivePositions, fillKey, type Fill } from '../../src/trading/engine/pnl';
 import { eventNotification, recoveryText } from '../../src/telegram/supervisor/trading-event-text';
 import { ALERT_CHAT_ID, type ChaosCluster } from './cluster';
-import { CRASHES, type FaultRecord } from './faults';
+import { CRASHES, DISK_KINDS, type FaultRecord } from './faults';
 import type { ProcessEvent } from './pm2-session';
 import {
   checkStateFiles,
@@ -108,10 +108,15 @@ export async function runChecks(cluster: ChaosCluster, input: CheckInput): Promi
   // 2. Stop trading cleanly so its files are quiet; telegram keeps running to drain the outbox.
   const exitsOf = (name: string): ProcessEvent[] =>
     cluster.pm2.events.filter((e) => e.name === name && e.event === 'exit');
-  const crashEventsSeen = { trading: exitsOf('trading').length, telegram: exitsOf('telegram').length };
+  // before the clean stop below, whose exits are not crashes
+  const exitsBeforeStop = { trading: exitsOf('trading'), telegram: exitsOf('telegram') };
+  const crashEventsSeen = {
+    trading: exitsBeforeStop.trading.length,
+    telegram: exitsBeforeStop.telegram.length,
+  };
   /** Exits no fault explains: not within 10 s after a kill/stall signal a fault sent to that service. */
   const unexplainedExits = (service: 'trading' | 'telegram'): string[] =>
-    exitsOf(service)
+    exitsBeforeStop[service]
       .filter(
         (e) =>
           !input.faults.some(
@@ -131,8 +136,16 @@ export async function runChecks(cluster: ChaosCluster, input: CheckInput): Promi
   }
   log(`outbox drained (depth ${depth ?? 'unknown'})`);
 
-  // 3. Files.
-  const files = checkStateFiles(cluster.dataDir);
+  // 3. Files: the bot's data dir and the paper exchange's own dir (trading.paper.dataDir).
+  const botFiles = checkStateFiles(cluster.dataDir);
+  const exchangeFiles = checkStateFiles(cluster.paperDir);
+  const files = {
+    checked: [...botFiles.checked, ...exchangeFiles.checked.map((f) => `exchange/${f}`)],
+    problems: [
+      ...botFiles.problems,
+      ...exchangeFiles.problems.map((p) => ({ ...p, file: `exchange/${p.file}` })),
+    ],
+  };
   rows.push({
     name: 'state files parse (none quarantined)',
     found: `${files.checked.length - new Set(files.problems.map((p) => p.file)).size}/${files.checked.length} ok`,
@@ -141,7 +154,7 @@ export async function runChecks(cluster: ChaosCluster, input: CheckInput): Promi
     detail: files.problems.map((p) => `${p.file}: ${p.problem}`).join('; ') || files.checked.join(', '),
   });
 
-  const account = readPaperAccount(cluster.dataDir);
+  const account = readPaperAccount(cluster.paperDir);
   const state = readTradingState(cluster.dataDir);
   const history = readHistory(cluster.dataDir);
   const ours = Object.values(account.orders).filter((o) => o.clientOrderId.startsWith(`${BOT_ID}-`));
@@ -238,9 +251,7 @@ export async function runChecks(cluster: ChaosCluster, input: CheckInput): Promi
           ? `; exits no fault explains: ${unexplainedExits(service).join(', ')}`
           : '') +
         (pm2Exits > caused
-          ? `; exit codes ${exitsOf(service)
-              .map((e) => e.exitCode ?? '?')
-              .join(',')}`
+          ? `; exit codes ${exitsBeforeStop[service].map((e) => e.exitCode ?? '?').join(',')}`
           : ''),
     });
   }
@@ -295,7 +306,34 @@ export async function runChecks(cluster: ChaosCluster, input: CheckInput): Promi
       : `seq ${events[0]?.seq ?? '-'}…${events[events.length - 1]?.seq ?? '-'}`,
   });
 
-  // 7. Recovery (every fault recovered).
+  // 7. Disk faults: every `persist.failed` (also one the event log refused at first, published late) is followed by
+  //    a `trading.resumed` by persist — trading came back by itself, nothing was left blocked.
+  const diskFaults = input.faults.filter((f) => DISK_KINDS.includes(f.kind));
+  if (diskFaults.length > 0) {
+    let open = 0;
+    let pairs = 0;
+    let unpaired = 0;
+    for (const ev of events) {
+      if (ev.type === 'persist.failed') {
+        if (open > 0) unpaired += 1; // a second failure before the resume of the first
+        open = 1;
+      } else if (ev.type === 'trading.resumed' && (ev.data as { by?: string }).by === 'persist') {
+        if (open > 0) pairs += 1;
+        else unpaired += 1;
+        open = 0;
+      }
+    }
+    const noticed = diskFaults.filter((f) => f.persistBlocked).length;
+    rows.push({
+      name: 'disk faults: persist.failed → trading.resumed',
+      found: `${pairs} resumed, ${unpaired + open} unpaired`,
+      expected: 'every failure resumed',
+      ok: unpaired + open === 0,
+      detail: `${diskFaults.length} disk faults, trading blocked new orders during ${noticed} (the others needed no write)`,
+    });
+  }
+
+  // 8. Recovery (every fault recovered).
   const failed = input.faults.filter((f) => f.error);
   rows.push({
     name: 'faults recovered',

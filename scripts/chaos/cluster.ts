@@ -9,6 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { RpcMethod, RpcParams, RpcResult, TradingStatus } from '../../src/shared/ipc/protocol';
 import { TelegramEmulator } from '../../test/support/telegram-emulator';
+import { Tmpfs } from '../../test/support/tmpfs';
 import { Pm2Session } from './pm2-session';
 import { TradingProbe } from './trading-probe';
 
@@ -31,6 +32,37 @@ export interface ClusterOptions {
   /** Start only these apps (default both). */
   only?: 'trading' | 'telegram';
   prefix?: string;
+  /**
+   * Put the data dir (BYNINJA_DATA_DIR, both daemons' state) on a small tmpfs that disk faults can fill or make
+   * read-only. When mounting is not allowed here, `diskUnavailable` says why and the data dir stays a plain dir.
+   */
+  diskFaults?: boolean;
+}
+
+/** Size of the data dir's tmpfs: ample for a run's state files, small enough to fill in a moment. */
+export const DATA_TMPFS_MIB = 64;
+
+/**
+ * Unmounts the data dir's tmpfs; with `keepFiles`, its files are copied out first and put back in the (then
+ * plain) data dir, so `--keep` still leaves them for inspection.
+ */
+function unmountDataDir(disk: Tmpfs, keepFiles: boolean): void {
+  if (!disk.mounted()) return;
+  let saved: string | undefined;
+  try {
+    if (disk.readOnlyMode) disk.readOnly(false);
+    disk.free();
+    if (keepFiles) {
+      saved = fs.mkdtempSync(path.join(path.dirname(disk.dir), 'data-kept-'));
+      fs.cpSync(disk.dir, saved, { recursive: true });
+    }
+  } finally {
+    disk.unmount();
+  }
+  if (saved) {
+    fs.cpSync(saved, disk.dir, { recursive: true });
+    fs.rmSync(saved, { recursive: true, force: true });
+  }
 }
 
 /** Configuration the chaos run and the benchmarks share: a fast market and a short watchdog. */
@@ -45,6 +77,10 @@ export const FAST_PAIR_ENV: Record<string, string> = {
 export class ChaosCluster {
   readonly ipcPort: number;
   readonly ipcToken: string;
+  /** The data dir's tmpfs when disk faults were asked for and mounting worked. */
+  disk?: Tmpfs;
+  /** Why disk faults were asked for but cannot be injected (no tmpfs here). */
+  diskUnavailable?: string;
 
   private constructor(
     readonly pm2: Pm2Session,
@@ -66,6 +102,14 @@ export class ChaosCluster {
     return this.pm2.harness.logDir;
   }
 
+  /**
+   * The paper exchange's own dir (trading.paper.dataDir), off the data dir: the account file stands for a remote
+   * exchange, which does not lose orders when the bot's disk is full.
+   */
+  get paperDir(): string {
+    return path.join(this.pm2.harness.root, 'exchange');
+  }
+
   static async start(opts: ClusterOptions = {}): Promise<ChaosCluster> {
     const telegram = await TelegramEmulator.start();
     let pm2: Pm2Session | undefined;
@@ -78,8 +122,11 @@ export class ChaosCluster {
         `TELEGRAM_BOT_TOKEN=${telegram.token}\nBYNINJA_IPC_TOKEN=${ipcToken}\n`,
         { mode: 0o600 },
       );
+      const paperDir = path.join(pm2.harness.root, 'exchange');
+      fs.mkdirSync(paperDir, { recursive: true });
       const env: Record<string, string> = {
         ...FAST_PAIR_ENV,
+        BYNINJA__TRADING__PAPER__DATA_DIR: paperDir,
         BYNINJA_IPC_PORT: String(ipcPort),
         TELEGRAM_CHAT_ID: ALERT_CHAT_ID,
         TELEGRAM_ALLOWED_CHAT_IDS: ALERT_CHAT_ID,
@@ -87,6 +134,15 @@ export class ChaosCluster {
         ...opts.env,
       };
       const cluster = new ChaosCluster(pm2, telegram, ipcPort, ipcToken, env);
+      if (opts.diskFaults) {
+        // before the apps start: their state must be created on the tmpfs (logs stay in harness.logDir, off it)
+        const why: { reason?: string } = {};
+        const disk = Tmpfs.mount(DATA_TMPFS_MIB, why, { at: pm2.harness.dataDir });
+        if (disk) {
+          cluster.disk = disk;
+          pm2.onCleanup((keepFiles) => unmountDataDir(disk, keepFiles));
+        } else cluster.diskUnavailable = why.reason ?? 'cannot mount a tmpfs here';
+      }
       await pm2.harness.startEcosystem(env, opts.only);
       return cluster;
     } catch (err) {

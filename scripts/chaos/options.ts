@@ -7,7 +7,7 @@ export interface ChaosOptions {
   /** Stop after this many seconds of fault injection. */
   durationSec?: number;
   seed: number;
-  /** Fault kinds to draw from (default: all). */
+  /** Fault kinds to draw from (default: all; the disk kinds only where a tmpfs can be mounted). */
   kinds: FaultKind[];
   /**
    * When trading's next PM2 restart delay (exponential backoff: ×1.5 per restart, reset after 30 s up) would
@@ -23,7 +23,8 @@ export interface ChaosOptions {
 
 export const USAGE =
   'usage: node dist/scripts/chaos.js [--faults N] [--duration S] [--seed X] [--kinds a,b] [--backoff-cap MS] [--keep] [--quiet]\n' +
-  `  kinds: ${FAULT_KINDS.join(', ')}`;
+  `  kinds: ${FAULT_KINDS.join(', ')}\n` +
+  '  (disk-full and disk-readonly put the data dir on a tmpfs: they need root, and are left out where mounting fails)';
 
 export function parseChaosArgs(argv: readonly string[]): ChaosOptions {
   const opts: ChaosOptions = {

@@ -78,6 +78,7 @@ export class Pm2Session {
   readonly bus = new EventEmitter();
   private api?: Pm2Api;
   private rawBus?: EventEmitter & { close?: () => void };
+  private readonly cleanups: Array<(keepFiles: boolean) => void> = [];
 
   private constructor(readonly harness: Pm2Harness) {}
 
@@ -184,6 +185,24 @@ export class Pm2Session {
     throw new Error(`timed out waiting for ${name} online; last ${JSON.stringify(last)}`);
   }
 
+  /**
+   * Registers a synchronous step that runs once PM2 and its apps are gone, before the temp dir is removed (also on
+   * the signal path): e.g. unmounting a file system mounted inside it.
+   */
+  onCleanup(step: (keepFiles: boolean) => void): void {
+    this.cleanups.push(step);
+  }
+
+  private runCleanups(keepFiles: boolean): void {
+    for (const step of this.cleanups.splice(0)) {
+      try {
+        step(keepFiles);
+      } catch (err) {
+        process.stderr.write(`cleanup step failed: ${(err as Error).message}\n`);
+      }
+    }
+  }
+
   /** Synchronous last resort on a signal: kill this home's PM2 daemon (and its apps) and remove the temp dir. */
   killNow(): void {
     try {
@@ -195,6 +214,7 @@ export class Pm2Session {
     } catch {
       // daemon already gone
     }
+    this.runCleanups(false);
     fs.rmSync(this.harness.root, { recursive: true, force: true });
   }
 
@@ -206,6 +226,8 @@ export class Pm2Session {
       // bus already closed
     }
     if (this.api) await new Promise<void>((resolve) => this.api!.disconnect(() => resolve()));
-    await this.harness.stop(opts);
+    await this.harness.stop({ keepFiles: true });
+    this.runCleanups(opts.keepFiles ?? false);
+    if (!opts.keepFiles) fs.rmSync(this.harness.root, { recursive: true, force: true });
   }
 }

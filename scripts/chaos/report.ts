@@ -48,6 +48,7 @@ export function formatChaosReport(result: ChaosResult): { text: string; ok: bool
     '  3 s of it) is re-sent by the outbox: at-least-once, the only honest promise without an idempotency key on',
     "  Telegram's side. Such duplicates are counted and shown; any other duplicate or any missing one is a violation.",
     '',
+    ...(result.diskSkipped ? [`disk faults not injected: ${result.diskSkipped}`] : []),
     ...failedFaults.map((f) => `fault ${f.index + 1} (${f.kind}) did not recover: ${f.error}`),
     ...(result.dataDir ? [`files kept in ${result.dataDir}`] : []),
     ok ? 'RESULT: all invariants hold' : 'RESULT: VIOLATIONS (see above)',

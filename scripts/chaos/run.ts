@@ -5,7 +5,7 @@
  */
 import { ChaosCluster } from './cluster';
 import { runChecks, type CheckRow } from './checks';
-import { CRASHES, injectFault, type FaultKind, type FaultRecord } from './faults';
+import { CRASHES, DISK_KINDS, injectFault, type FaultKind, type FaultRecord } from './faults';
 import type { ChaosOptions } from './options';
 import { Rng } from './rng';
 
@@ -17,6 +17,8 @@ export interface ChaosResult {
   crashes: Record<'trading' | 'telegram', number>;
   durationMs: number;
   dataDir?: string;
+  /** Set when disk faults were asked for but could not be injected here (they were dropped from the draw). */
+  diskSkipped?: string;
 }
 
 /** Paper exchange faults active for the whole run (test hook of the paper exchange). */
@@ -42,35 +44,51 @@ export const CHAOS_ENV: Record<string, string> = {
 };
 
 /** A random fault of the allowed kinds; one that spares trading while its PM2 backoff is above the cap. */
-async function drawFault(cluster: ChaosCluster, options: ChaosOptions, rng: Rng): Promise<FaultKind> {
-  const kind = rng.pick(options.kinds);
+async function drawFault(
+  cluster: ChaosCluster,
+  kinds: readonly FaultKind[],
+  options: ChaosOptions,
+  rng: Rng,
+): Promise<FaultKind> {
+  const kind = rng.pick(kinds);
   const crash = CRASHES[kind];
   if (options.backoffCapMs === undefined || crash?.service !== 'trading') return kind;
   const delay = (await cluster.pm2.get('trading'))?.restartDelayMs ?? 0;
   const next = Math.max(delay, 100) * 1.5 ** crash.count;
   if (next <= options.backoffCapMs) return kind;
-  const spare = options.kinds.filter((k) => CRASHES[k]?.service !== 'trading');
+  const spare = kinds.filter((k) => CRASHES[k]?.service !== 'trading');
   return spare.length ? rng.pick(spare) : kind;
 }
 
 export async function runChaos(options: ChaosOptions, log: (msg: string) => void): Promise<ChaosResult> {
   const startedAt = Date.now();
   const rng = new Rng(options.seed);
+  const wantsDisk = options.kinds.some((k) => DISK_KINDS.includes(k));
   const cluster = await ChaosCluster.start({
     env: { ...CHAOS_ENV, BYNINJA_PAPER_FAULTS: paperFaults(options.seed) },
+    diskFaults: wantsDisk,
   });
   const faults: FaultRecord[] = [];
   const crashes = { trading: 0, telegram: 0 };
+  // Disk faults need the data dir on a tmpfs; where mounting is not allowed they are left out of the draw.
+  const diskSkipped = cluster.diskUnavailable;
+  const kinds = diskSkipped ? options.kinds.filter((k) => !DISK_KINDS.includes(k)) : options.kinds;
   try {
     log(`pair starting (PM2_HOME ${cluster.pm2.harness.home}, IPC port ${cluster.ipcPort})`);
+    if (cluster.disk) log(`data dir on a ${cluster.disk.dir} tmpfs (disk faults on)`);
+    if (diskSkipped) log(`disk faults not injected: ${diskSkipped}`);
     await cluster.waitTradingRunning(90_000);
     await cluster.pm2.waitOnline('telegram', 60_000);
     log('pair running; warming up');
     await new Promise((r) => setTimeout(r, 3_000));
 
     const deadline = options.durationSec ? Date.now() + options.durationSec * 1000 : Infinity;
-    for (let i = 0; (options.faults === undefined || i < options.faults) && Date.now() < deadline; i++) {
-      const kind = await drawFault(cluster, options, rng);
+    for (
+      let i = 0;
+      kinds.length > 0 && (options.faults === undefined || i < options.faults) && Date.now() < deadline;
+      i++
+    ) {
+      const kind = await drawFault(cluster, kinds, options, rng);
       const rec = await injectFault(cluster, kind, i, rng);
       faults.push(rec);
       const crashed = CRASHES[kind];
@@ -95,6 +113,7 @@ export async function runChaos(options: ChaosOptions, log: (msg: string) => void
       crashes,
       durationMs: Date.now() - startedAt,
       dataDir: options.keep ? cluster.dataDir : undefined,
+      diskSkipped,
     };
   } finally {
     await cluster.stop({ keepFiles: options.keep });

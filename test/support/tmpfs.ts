@@ -11,21 +11,32 @@ import path from 'node:path';
 export class Tmpfs {
   private ballast: string;
 
-  private constructor(readonly dir: string) {
+  private constructor(
+    readonly dir: string,
+    /** The mount point was made by `mount` (removed by `unmount`), not given by the caller. */
+    private readonly ownsDir: boolean,
+  ) {
     this.ballast = path.join(dir, '.ballast');
   }
 
-  /** Mounts a tmpfs of `sizeMiB` on a fresh temp dir; undefined (with `why`) when this machine does not allow it. */
-  static mount(sizeMiB: number, why: { reason?: string } = {}): Tmpfs | undefined {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-tmpfs-'));
+  /**
+   * Mounts a tmpfs of `sizeMiB` on a fresh temp dir, or on `opts.at` (an existing empty dir the caller keeps);
+   * undefined (with `why`) when this machine does not allow it.
+   */
+  static mount(
+    sizeMiB: number,
+    why: { reason?: string } = {},
+    opts: { at?: string } = {},
+  ): Tmpfs | undefined {
+    const dir = opts.at ?? fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-tmpfs-'));
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m,mode=0755`, 'tmpfs', dir], {
         stdio: 'pipe',
       });
-      return new Tmpfs(dir);
+      return new Tmpfs(dir, opts.at === undefined);
     } catch (err) {
       why.reason = `cannot mount a tmpfs here: ${((err as { stderr?: Buffer }).stderr ?? '').toString().trim() || (err as Error).message}`;
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (opts.at === undefined) fs.rmSync(dir, { recursive: true, force: true });
       return undefined;
     }
   }
@@ -55,16 +66,59 @@ export class Tmpfs {
     fs.rmSync(this.ballast, { force: true });
   }
 
+  /**
+   * How the last `readOnly(true)` was done: 'remount' (the tmpfs itself is read-only: every write fails, EROFS) or
+   * 'bind' (Linux refuses `remount,ro` while a process holds a file open for writing, EBUSY: a read-only bind of
+   * the dir is stacked on top instead, so every new open for writing, create, rename and unlink fails with EROFS,
+   * while a descriptor opened for writing before — an append-mode journal — still writes).
+   */
+  readOnlyMode?: 'remount' | 'bind';
+
   readOnly(on: boolean): void {
-    execFileSync('mount', ['-o', `remount,${on ? 'ro' : 'rw'}`, this.dir], { stdio: 'pipe' });
+    if (on) {
+      try {
+        execFileSync('mount', ['-o', 'remount,ro', this.dir], { stdio: 'pipe' });
+        this.readOnlyMode = 'remount';
+      } catch (err) {
+        if (!/busy/i.test(String((err as { stderr?: Buffer }).stderr ?? ''))) throw err;
+        execFileSync('mount', ['--bind', this.dir, this.dir], { stdio: 'pipe' });
+        try {
+          execFileSync('mount', ['-o', 'remount,bind,ro', this.dir], { stdio: 'pipe' });
+        } catch (bindErr) {
+          execFileSync('umount', ['-l', this.dir], { stdio: 'pipe' });
+          throw bindErr;
+        }
+        this.readOnlyMode = 'bind';
+      }
+    } else if (this.readOnlyMode === 'bind') {
+      execFileSync('umount', ['-l', this.dir], { stdio: 'pipe' }); // the read-only bind on top only
+      this.readOnlyMode = undefined;
+    } else {
+      execFileSync('mount', ['-o', 'remount,rw', this.dir], { stdio: 'pipe' });
+      this.readOnlyMode = undefined;
+    }
   }
 
-  /** Unmounts (lazily, so a straggling process cannot keep it busy) and removes the mount point. */
+  /** Whether the tmpfs is still mounted on `dir`. */
+  mounted(): boolean {
+    const target = fs.realpathSync(this.dir);
+    return fs
+      .readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[1] === target);
+  }
+
+  /**
+   * Unmounts (lazily, so a straggling process cannot keep it busy) and removes the mount point it made (a
+   * mount point given with `at` is left, empty, to the caller). Idempotent.
+   */
   unmount(): void {
     try {
-      execFileSync('umount', ['-l', this.dir], { stdio: 'pipe' });
+      // a read-only bind may sit on top of the tmpfs: unmount every layer
+      for (let i = 0; i < 4 && fs.existsSync(this.dir) && this.mounted(); i++)
+        execFileSync('umount', ['-l', this.dir], { stdio: 'pipe' });
     } finally {
-      fs.rmSync(this.dir, { recursive: true, force: true });
+      if (this.ownsDir) fs.rmSync(this.dir, { recursive: true, force: true });
     }
   }
 }

@@ -122,6 +122,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const config = parsed.data;
   config.app.dataDir = path.resolve(cwd, config.app.dataDir);
   config.app.logDir = path.resolve(cwd, config.app.logDir);
+  if (config.trading.paper.dataDir !== undefined)
+    config.trading.paper.dataDir = path.resolve(cwd, config.trading.paper.dataDir);
   return { config: deepFreeze(config), secrets: Object.freeze(secrets), sources };
 }
 

@@ -183,6 +183,11 @@ export const configSchema = z.strictObject({
           partialFillNotional: z.number().positive().default(5_000),
           /** Simulated latency of each paper exchange call. */
           latencyMs: nonNegative.default(0),
+          /**
+           * Where the paper (and dry-run) account file lives, which stands for the exchange's own storage; unset:
+           * app.dataDir. Tests put it off the bot's data dir so a fault of the bot's disk does not hit "the exchange".
+           */
+          dataDir: z.string().min(1).optional(),
         })
         .prefault({}),
     })

@@ -136,7 +136,8 @@ export class Store<T> {
   /**
    * Applies a critical change and resolves once it (and every earlier change) is durable on disk. Rejects with
    * PersistenceError when it could not be written: the file on disk then still holds the previous state, while
-   * memory keeps the change, so a later successful write persists it.
+   * memory keeps the change, and the write is retried in the background (as for `change()`) until it succeeds,
+   * so the change reaches the disk once it is writable again even when nothing else is committed after it.
    */
   commit(mutate?: (d: T) => void): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
@@ -148,7 +149,13 @@ export class Store<T> {
       }
       this.dirty = true;
     }
-    return this.persistPending();
+    const write = this.persistPending();
+    // Without this retry a failed commit stayed in memory only until some later change or commit: a telegram
+    // outbox whose last write failed (disk full) kept a sent notification on disk, re-sent after a restart.
+    write.catch(() => {
+      if (this.dirty && !this.closed) this.armTimer(Math.max(this.debounceMs, FAILED_WRITE_RETRY_MS));
+    });
+    return write;
   }
 
   /** Writes any pending change now; resolves when everything changed so far is durable. */

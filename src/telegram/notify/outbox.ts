@@ -129,20 +129,25 @@ export class Outbox implements Notifier {
       chatId: input.chatId ?? this.opts.defaultChatId,
     };
     let result: ReturnType<typeof admit> | undefined;
-    await this.store.commit((d) => {
-      result = admit(
-        d,
-        n,
-        { maxSize: this.settings.maxSize, coalesceWindowMs: this.settings.coalesceWindowMs },
-        this.busy,
-      );
-    });
+    try {
+      await this.store.commit((d) => {
+        result = admit(
+          d,
+          n,
+          { maxSize: this.settings.maxSize, coalesceWindowMs: this.settings.coalesceWindowMs },
+          this.busy,
+        );
+      });
+    } finally {
+      // Also when the commit failed (disk full or read-only): the entry is in memory, the store retries the write,
+      // and the sender must not wait for its idle wake-up to send it.
+      if (result && result.kind !== 'duplicate-event') this.wake();
+    }
     if (result?.kind === 'added' && result.dropped > 0) {
       this.logger.warn(
         `outbox full (${this.settings.maxSize}): dropped ${result.dropped} lowest-priority notification(s)`,
       );
     }
-    if (result?.kind !== 'duplicate-event') this.wake();
   }
 
   /** Forgets the trading event seqs seen so far (trading's event log was reset: its seqs start again). */

@@ -239,7 +239,7 @@ export class BusListener {
       if (ev.event === 'delete') delete d.services[ev.name];
     });
 
-    for (const alert of decision.alerts) await this.opts.notifier.notify(alert);
+    for (const alert of decision.alerts) await this.queueAlert(alert);
 
     if (decision.crashed) {
       let verdict!: ReturnType<typeof recordCrash>;
@@ -257,7 +257,7 @@ export class BusListener {
         );
         pruneCrashes(d.crashLoop, ev.at, this.opts.settings.crashLoopWindowMs);
       });
-      if (verdict.alert) await this.opts.notifier.notify(verdict.alert);
+      if (verdict.alert) await this.queueAlert(verdict.alert);
       if (verdict.stop) this.stopForCrashLoop(verdict.stop);
     }
 
@@ -353,6 +353,19 @@ export class BusListener {
     });
     if (alerts.length)
       this.logger.warn(`re-sync (${reason}) found ${alerts.length} change(s) missed by the bus`);
+  }
+
+  /**
+   * Queues an alert of a bus event; a failed outbox commit (data dir full or read-only) must not end the handling
+   * of that event: the outbox has the alert in memory and sends it (its store retries the write), and the rest of
+   * the event — further alerts, the crash-loop count, the online report — still has to happen.
+   */
+  private async queueAlert(n: NotificationInput): Promise<void> {
+    try {
+      await this.opts.notifier.notify(n);
+    } catch (err) {
+      this.logger.error(`alert ${n.key} queued but not saved yet: ${errorMessage(err)}`);
+    }
   }
 
   private async safeNotify(n: NotificationInput): Promise<void> {

@@ -120,6 +120,13 @@ export class OrderManager {
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
   private persistFailure: string | null = null;
+  /**
+   * A `persist.failed` the event log refused: it lives on the same disk as the state, so when that disk is full or
+   * read-only the event reporting it is often refused too. Kept here and published as soon as the log takes it
+   * (retried on every persistence probe, at the latest just before `trading.resumed`), so the operator always
+   * learns that state could not be saved — late rather than never.
+   */
+  private unpublishedPersistFailure: { summary: string; data: Record<string, unknown> } | null = null;
   private accepting = false;
   private refusal = 'recovery has not finished';
 
@@ -597,6 +604,7 @@ export class OrderManager {
 
   /** Tries a commit; true (and the block lifted) when state can be saved again. */
   async probePersistence(): Promise<boolean> {
+    await this.publishPersistFailureLate();
     try {
       await this.store.commit();
     } catch (err) {
@@ -611,6 +619,10 @@ export class OrderManager {
     const was = this.persistFailure;
     if (!was) return;
     this.persistFailure = null;
+    // its persist.failed first (the pair would read as a resume without a failure otherwise); best effort: if the
+    // log still refuses it, the resume below is refused too, and both are logged
+    await this.publishPersistFailureLate();
+    this.unpublishedPersistFailure = null;
     await this.emit('trading.resumed', 'State can be saved again: new orders allowed', {
       by: 'persist',
       was,
@@ -722,25 +734,39 @@ export class OrderManager {
       error: this.persistFailure,
     });
     if (first) {
-      await this.emit(
-        'persist.failed',
-        `State could not be saved: ${this.persistFailure}. No new orders until it can.`,
-        {
-          ...context,
-          error: this.persistFailure,
-          code: err instanceof PersistenceError ? err.code : undefined,
-        },
-      );
+      const summary = `State could not be saved: ${this.persistFailure}. No new orders until it can.`;
+      const data = {
+        ...context,
+        error: this.persistFailure,
+        code: err instanceof PersistenceError ? err.code : undefined,
+      };
+      if (!(await this.emit('persist.failed', summary, data)))
+        this.unpublishedPersistFailure = { summary, data: { ...data, failedAt: this.clock.now() } };
+    } else {
+      await this.publishPersistFailureLate();
     }
   }
 
-  /** Publishes an event; a failing event log is logged, never allowed to break order handling. */
-  async emit(type: TradingEventType, summary: string, data: Record<string, unknown>): Promise<void> {
+  /** Publishes a `persist.failed` the event log refused before, if any (see unpublishedPersistFailure). */
+  private async publishPersistFailureLate(): Promise<void> {
+    const pending = this.unpublishedPersistFailure;
+    if (!pending) return;
+    if (await this.emit('persist.failed', pending.summary, pending.data))
+      this.unpublishedPersistFailure = null;
+  }
+
+  /**
+   * Publishes an event; a failing event log is logged, never allowed to break order handling. Resolves false
+   * when the event could not be published.
+   */
+  async emit(type: TradingEventType, summary: string, data: Record<string, unknown>): Promise<boolean> {
     this.logger.info(summary, { event: type });
     try {
       await this.events.publish(type, summary, data);
+      return true;
     } catch (err) {
       this.logger.error('Event could not be published', { type, summary, error: errorMessage(err) });
+      return false;
     }
   }
 

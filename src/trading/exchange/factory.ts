@@ -1,10 +1,13 @@
 /**
  * Builds the Exchange for the configured mode; the composition root calls this and the engine never learns
  * which one it got.
- * - paper   (default) built-in paper exchange on the simulated market, account in <dataDir>/paper-exchange.json
- * - dry-run public data of a ccxt exchange + paper fills, account in <dataDir>/dry-run-exchange.json
+ * - paper   (default) built-in paper exchange on the simulated market, account in <paperDir>/paper-exchange.json
+ * - dry-run public data of a ccxt exchange + paper fills, account in <paperDir>/dry-run-exchange.json
+ * <paperDir> is trading.paper.dataDir when set, else the bot's data dir: the account file stands for the
+ * exchange's own storage, which a real exchange keeps apart from the bot's disk.
  * - live    ccxt with EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD)
  */
+import fs from 'node:fs';
 import type { Clock } from '../../shared/clock';
 import type { Config, Secrets } from '../../shared/config/schema';
 import { ConfigError } from '../../shared/errors';
@@ -18,6 +21,7 @@ import { SimulatedPriceFeed } from './price-feed';
 import { SimulatedMarket } from './simulated-market';
 
 export interface CreateExchangeDeps {
+  /** The bot's data dir: home of the paper/dry-run account unless config.paper.dataDir names another. */
   dataDir: string;
   logger: Logger;
   clock?: Clock;
@@ -38,6 +42,8 @@ export async function createExchange(
   const logger = deps.logger.child({ module: 'exchange' });
   const faults = deps.testHooks ? (deps.faults ?? paperFaultsFromEnv(deps.env ?? process.env)) : undefined;
   if (faults) logger.warn('Paper exchange fault injection is ON (test hooks)', { faults });
+  const paperDir = config.paper.dataDir ?? deps.dataDir;
+  if (config.mode !== 'live') await fs.promises.mkdir(paperDir, { recursive: true });
   const ccxtCommon = {
     exchangeId: config.exchange,
     sandbox: config.sandbox,
@@ -53,7 +59,7 @@ export async function createExchange(
         candleMs: config.paper.candleMs,
       });
       const exchange = await PaperExchange.open({
-        dataDir: deps.dataDir,
+        dataDir: paperDir,
         feed: new SimulatedPriceFeed(market, config.symbols),
         settings: config.paper,
         clock: deps.clock,
@@ -67,7 +73,7 @@ export async function createExchange(
     }
     case 'dry-run': {
       const exchange = await openDryRunExchange({
-        dataDir: deps.dataDir,
+        dataDir: paperDir,
         ccxt: ccxtCommon,
         settings: config.paper,
         periodMs: config.paper.candleMs,

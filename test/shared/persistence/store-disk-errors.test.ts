@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PersistenceError } from '../../../src/shared/errors';
 import { Journal, Store } from '../../../src/shared/persistence';
+import { Tmpfs } from '../../support/tmpfs';
 import { FixtureProcess } from './fixture-process';
 import { TempDirs } from './temp-dir';
 
@@ -105,6 +106,48 @@ describe('Store on a real unwritable or full disk', function () {
     expect(store.healthy).to.equal(true);
     expect(readState(file).n).to.equal(2);
     await store.close();
+  });
+
+  it('@slow a commit that failed on a full or read-only disk is written by itself once the disk works again', async function () {
+    const why: { reason?: string } = {};
+    const disk = Tmpfs.mount(4, why);
+    if (!disk) {
+      this.test!.title += ` (skipped: ${why.reason})`;
+      this.skip();
+    }
+    try {
+      const file = path.join(disk.dir, 'state.json');
+      const store = await Store.open<{ n: number; blob: string }>({
+        dir: disk.dir,
+        name: 'state',
+        version: 1,
+        defaults: () => ({ n: 0, blob: '' }),
+      });
+      await store.commit((d) => void (d.n = 1));
+      for (const [fault, heal, n] of [
+        [() => disk.fill(), () => disk.free(), 2],
+        [() => disk.readOnly(true), () => disk.readOnly(false), 3],
+      ] as const) {
+        fault();
+        // bigger than the generation a rotation frees (tmpfs would reuse that page for a small file)
+        const err = await store
+          .commit((d) => {
+            d.n = n;
+            d.blob = 'x'.repeat(n * 32 * 1024);
+          })
+          .catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(PersistenceError);
+        heal();
+        // nothing else is committed: the background retry alone must write it
+        const deadline = Date.now() + 5_000;
+        while (readState(file).n !== n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(readState(file).n).to.equal(n);
+        expect(store.healthy).to.equal(true);
+      }
+      await store.close();
+    } finally {
+      disk.unmount();
+    }
   });
 
   it('@slow ENOSPC: a journal append that does not fit rejects and leaves only whole lines', async function () {

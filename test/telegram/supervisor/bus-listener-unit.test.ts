@@ -43,6 +43,7 @@ const view = (over: Partial<Pm2ProcessView>): Pm2ProcessView => ({
 describe('BusListener (scripted PM2)', () => {
   let dataDir: string;
   let queued: NotificationInput[];
+  let notifyFails: boolean;
   let notifier: Notifier;
   let bus: EventEmitter & { sock: EventEmitter };
   let list: Pm2ProcessView[];
@@ -52,7 +53,15 @@ describe('BusListener (scripted PM2)', () => {
   beforeEach(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-busl-'));
     queued = [];
-    notifier = { notify: (n) => Promise.resolve(void queued.push(n)), depth: () => queued.length };
+    notifyFails = false;
+    // like the outbox: the notification is queued (in memory) even when its commit fails
+    notifier = {
+      notify: (n) => {
+        queued.push(n);
+        return notifyFails ? Promise.reject(new Error('outbox: disk full (ENOSPC)')) : Promise.resolve();
+      },
+      depth: () => queued.length,
+    };
     bus = Object.assign(new EventEmitter(), { sock: new EventEmitter() });
     list = [view({ restarts: 2 })];
     store = new MemoryStore();
@@ -102,6 +111,17 @@ describe('BusListener (scripted PM2)', () => {
     await eventually(() => queued.length > 0, 2_000, 're-sync alert');
     expect(queued[0].text).to.contain('trading restarted 2 times while the PM2 event bus was disconnected');
     expect(store.data.services.trading.restarts).to.equal(4);
+  });
+
+  it('an alert whose outbox commit fails (full disk) does not end the handling of its event: crash loops are still counted', async () => {
+    notifyFails = true;
+    // more than crashLoopCount (5) crashes in the window is a loop
+    for (let i = 0; i < 6; i++) {
+      bus.emit('process:event', packet('exit', { restart_time: 2 + i }));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await eventually(() => queued.some((n) => n.key === 'crash-loop:trading'), 2_000, 'crash-loop alert');
+    expect(queued.filter((n) => n.key === 'crash:trading')).to.have.length(6);
   });
 
   it('a crash reported live is not reported again by the next re-sync', async () => {

@@ -178,6 +178,32 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(paperOrdersFor(h, 'bot-1')).to.have.length(0);
   });
 
+  it('a persist.failed the event log refused (same full disk) is published once it takes events, before trading.resumed', async () => {
+    // a full or read-only data dir fails the state write AND the event log append of the persist.failed that
+    // reports it: the operator must still hear of it (late), not lose it
+    let diskBroken = false;
+    h = await EngineHarness.open({
+      wrapStore: (store) => failingStore(store, () => diskBroken),
+      wrapEvents: (log) => ({
+        publish: (type, summary, data) =>
+          diskBroken
+            ? Promise.reject(new PersistenceError('event log: no space left', {}, { code: 'ENOSPC' }))
+            : log.publish(type, summary, data),
+        hasEventKey: (key) => log.hasEventKey(key),
+      }),
+    });
+    h.manager.startAccepting();
+    diskBroken = true;
+    await expectRejects(h.manager.place(buy), PersistenceError);
+    expect(await h.manager.probePersistence()).to.equal(false);
+    expect(h.eventTypes()).to.not.include('persist.failed');
+    diskBroken = false;
+    expect(await h.manager.probePersistence()).to.equal(true);
+    const types = h.eventTypes().filter((t) => t === 'persist.failed' || t === 'trading.resumed');
+    expect(types).to.deep.equal(['persist.failed', 'trading.resumed']);
+    expect(h.manager.persistBlocked).to.equal(null);
+  });
+
   it('a trade fetch that returns after another update of the same order does not undo that update', async () => {
     // two updates of one order overlap: a partial fill whose trades are being fetched, and meanwhile the
     // exchange's answer that the order is cancelled (a late create answer or a cancel can arrive like this)

@@ -58,6 +58,20 @@ describe('createExchange', function () {
     expect(fs.existsSync(path.join(dir, 'paper-exchange.json'))).to.equal(true);
   });
 
+  it("keeps the paper account in trading.paper.dataDir when set (the exchange off the bot's disk)", async () => {
+    const exchangeDir = path.join(dir, 'exchange', 'nested');
+    exchange = await createExchange(tradingConfig({ paper: { dataDir: exchangeDir } }), {}, deps());
+    await exchange.createOrder({
+      symbol: 'ETH/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.05,
+      clientOrderId: 'f-2',
+    });
+    expect(fs.existsSync(path.join(exchangeDir, 'paper-exchange.json'))).to.equal(true);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('paper-exchange'))).to.deep.equal([]);
+  });
+
   it('injects paper faults from BYNINJA_PAPER_FAULTS only when test hooks are on', async () => {
     const env = { BYNINJA_PAPER_FAULTS: JSON.stringify({ script: ['lose-response'] }) };
     exchange = await createExchange(tradingConfig(), {}, { ...deps(), env });
