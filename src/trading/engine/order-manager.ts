@@ -121,12 +121,18 @@ export class OrderManager {
   private readonly pendingCreates = new Set<string>();
   private persistFailure: string | null = null;
   /**
-   * A `persist.failed` the event log refused: it lives on the same disk as the state, so when that disk is full or
-   * read-only the event reporting it is often refused too. Kept here and published as soon as the log takes it
-   * (retried on every persistence probe, at the latest just before `trading.resumed`), so the operator always
-   * learns that state could not be saved — late rather than never.
+   * Events published directly (not with an order change: persist.failed, risk, exchange reachability, pause…)
+   * that the event log refused. It lives on the same disk as the state, so when that disk is full or read-only
+   * the event reporting it is refused too. Kept here, in order, and published as soon as the log takes events
+   * again (every tick, every persistence probe, before any newer direct event), so the operator learns of them
+   * late rather than never. Memory only: nothing can be made durable while the disk refuses.
    */
-  private unpublishedPersistFailure: { summary: string; data: Record<string, unknown> } | null = null;
+  private readonly unpublished: Array<{
+    type: TradingEventType;
+    summary: string;
+    data: Record<string, unknown>;
+  }> = [];
+  private unpublishedFlush: Promise<void> = Promise.resolve();
   private accepting = false;
   private refusal = 'recovery has not finished';
 
@@ -604,7 +610,7 @@ export class OrderManager {
 
   /** Tries a commit; true (and the block lifted) when state can be saved again. */
   async probePersistence(): Promise<boolean> {
-    await this.publishPersistFailureLate();
+    await this.flushUnpublished();
     try {
       await this.store.commit();
     } catch (err) {
@@ -619,10 +625,7 @@ export class OrderManager {
     const was = this.persistFailure;
     if (!was) return;
     this.persistFailure = null;
-    // its persist.failed first (the pair would read as a resume without a failure otherwise); best effort: if the
-    // log still refuses it, the resume below is refused too, and both are logged
-    await this.publishPersistFailureLate();
-    this.unpublishedPersistFailure = null;
+    // emit() publishes the queued persist.failed first: the pair never reads as a resume without a failure
     await this.emit('trading.resumed', 'State can be saved again: new orders allowed', {
       by: 'persist',
       was,
@@ -701,6 +704,7 @@ export class OrderManager {
    * dropped, not repeated. Returns how many were published.
    */
   async flushOutbox(): Promise<number> {
+    await this.flushUnpublished();
     const outbox = this.store.data.outbox;
     if (outbox.length === 0) return 0;
     const published = new Set(outbox.filter((e) => this.events.hasEventKey?.(e.key)).map((e) => e.key));
@@ -740,33 +744,50 @@ export class OrderManager {
         error: this.persistFailure,
         code: err instanceof PersistenceError ? err.code : undefined,
       };
-      if (!(await this.emit('persist.failed', summary, data)))
-        this.unpublishedPersistFailure = { summary, data: { ...data, failedAt: this.clock.now() } };
+      await this.emit('persist.failed', summary, { ...data, failedAt: this.clock.now() });
     } else {
-      await this.publishPersistFailureLate();
+      await this.flushUnpublished();
     }
   }
 
-  /** Publishes a `persist.failed` the event log refused before, if any (see unpublishedPersistFailure). */
-  private async publishPersistFailureLate(): Promise<void> {
-    const pending = this.unpublishedPersistFailure;
-    if (!pending) return;
-    if (await this.emit('persist.failed', pending.summary, pending.data))
-      this.unpublishedPersistFailure = null;
-  }
-
   /**
-   * Publishes an event; a failing event log is logged, never allowed to break order handling. Resolves false
-   * when the event could not be published.
+   * Publishes an event; a failing event log is logged and the event kept for a retry (see `unpublished`), never
+   * allowed to break order handling. Resolves false when the event could not be published now.
    */
   async emit(type: TradingEventType, summary: string, data: Record<string, unknown>): Promise<boolean> {
     this.logger.info(summary, { event: type });
-    try {
-      await this.events.publish(type, summary, data);
-      return true;
-    } catch (err) {
-      this.logger.error('Event could not be published', { type, summary, error: errorMessage(err) });
-      return false;
+    this.unpublished.push({ type, summary, data });
+    if (this.unpublished.length > MAX_UNPUBLISHED) {
+      const [dropped] = this.unpublished.splice(0, 1);
+      this.logger.error('Too many events waiting for the event log; dropped the oldest', {
+        type: dropped.type,
+      });
+    }
+    await this.flushUnpublished();
+    return this.unpublished.length === 0;
+  }
+
+  /** Publishes the events the log refused before, oldest first; stops at the first refusal. One at a time. */
+  private flushUnpublished(): Promise<void> {
+    const run = this.unpublishedFlush.then(() => this.flushUnpublishedNow());
+    this.unpublishedFlush = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushUnpublishedNow(): Promise<void> {
+    while (this.unpublished.length > 0) {
+      const next = this.unpublished[0];
+      try {
+        await this.events.publish(next.type, next.summary, next.data);
+      } catch (err) {
+        this.logger.error('Event could not be published; kept for a retry', {
+          type: next.type,
+          waiting: this.unpublished.length,
+          error: errorMessage(err),
+        });
+        return;
+      }
+      this.unpublished.shift();
     }
   }
 
@@ -794,6 +815,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string):
       new NetworkError(`create timed out after ${ms} ms; outcome unknown`, { clientOrderId, timeoutMs: ms }),
   );
 }
+
+/** Direct events kept in memory while the event log refuses them (then the oldest go first). */
+const MAX_UNPUBLISHED = 1000;
 
 /** The events an order status change reports (pure: computed before the commit that records them). */
 export function statusChangeEvents(before: LocalOrder, after: LocalOrder): EventDraft[] {

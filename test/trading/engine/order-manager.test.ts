@@ -204,6 +204,27 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.manager.persistBlocked).to.equal(null);
   });
 
+  it('any direct event the event log refuses is kept and published later, in order, before newer ones', async () => {
+    let logWorks = false;
+    h = await EngineHarness.open({
+      wrapEvents: (log) => ({
+        publish: (type, summary, data) =>
+          logWorks
+            ? log.publish(type, summary, data)
+            : Promise.reject(new PersistenceError('event log: read-only file system', {}, { code: 'EROFS' })),
+        hasEventKey: (key) => log.hasEventKey(key),
+      }),
+    });
+    expect(await h.manager.emit('exchange.unreachable', 'unreachable', {})).to.equal(false);
+    expect(await h.manager.emit('risk.triggered', 'kill switch', {})).to.equal(false);
+    expect(h.eventTypes()).to.deep.equal([]);
+    logWorks = true;
+    expect(await h.manager.emit('exchange.recovered', 'recovered', {})).to.equal(true);
+    expect(h.eventTypes()).to.deep.equal(['exchange.unreachable', 'risk.triggered', 'exchange.recovered']);
+    await h.manager.flushOutbox();
+    expect(h.eventTypes()).to.have.length(3); // nothing twice
+  });
+
   it('a trade fetch that returns after another update of the same order does not undo that update', async () => {
     // two updates of one order overlap: a partial fill whose trades are being fetched, and meanwhile the
     // exchange's answer that the order is cancelled (a late create answer or a cancel can arrive like this)
