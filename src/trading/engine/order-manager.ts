@@ -350,20 +350,7 @@ export class OrderManager {
       // the exchange answered and refused: the order is final, it was never placed
       await this.commitOrder(
         transition(order, 'rejected', this.clock.now(), { error: errorMessage(err), refused: true }),
-        [
-          {
-            type: 'order.rejected',
-            summary: `${order.side} ${order.amount} ${order.symbol} rejected: ${errorMessage(err)}`,
-            data: {
-              clientOrderId,
-              symbol: order.symbol,
-              side: order.side,
-              amount: order.amount,
-              purpose: order.purpose,
-              error: errorMessage(err),
-            },
-          },
-        ],
+        [rejectedEvent(order, `rejected: ${errorMessage(err)}`, { error: errorMessage(err) })],
       );
       if (err instanceof OperationalError) throw err;
       return this.mustGet(clientOrderId);
@@ -415,20 +402,7 @@ export class OrderManager {
           transition(current, 'rejected', this.clock.now(), {
             error: 'the exchange has no such order: never placed',
           }),
-          [
-            {
-              type: 'order.rejected',
-              summary: `${order.side} ${order.amount} ${order.symbol} was never placed (confirmed by lookup)`,
-              data: {
-                clientOrderId,
-                symbol: order.symbol,
-                side: order.side,
-                amount: order.amount,
-                purpose: order.purpose,
-                neverPlaced: true,
-              },
-            },
-          ],
+          [rejectedEvent(order, 'was never placed (confirmed by lookup)', { neverPlaced: true })],
         );
         return false;
       }
@@ -818,6 +792,22 @@ function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string):
 
 /** Direct events kept in memory while the event log refuses them (then the oldest go first). */
 const MAX_UNPUBLISHED = 1000;
+
+/** An order the exchange refused, or that lookup confirmed was never placed. */
+function rejectedEvent(order: LocalOrder, what: string, extra: Record<string, unknown>): EventDraft {
+  return {
+    type: 'order.rejected',
+    summary: `${order.side} ${order.amount} ${order.symbol} ${what}`,
+    data: {
+      clientOrderId: order.clientOrderId,
+      symbol: order.symbol,
+      side: order.side,
+      amount: order.amount,
+      purpose: order.purpose,
+      ...extra,
+    },
+  };
+}
 
 /** The events an order status change reports (pure: computed before the commit that records them). */
 export function statusChangeEvents(before: LocalOrder, after: LocalOrder): EventDraft[] {

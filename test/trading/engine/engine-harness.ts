@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { systemClock } from '../../../src/shared/clock';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { configSchema, type Config } from '../../../src/shared/config/schema';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
@@ -41,6 +42,35 @@ export interface HarnessOptions {
   rejectCooldownMs?: number;
   limitOrderTtlTicks?: number;
   dir?: string;
+}
+
+/** A small market buy on the harness's symbol (the order most tests place). */
+export const MARKET_BUY = {
+  symbol: 'BTC/USDT',
+  side: 'buy' as const,
+  type: 'market' as const,
+  amount: 0.001,
+  purpose: 'entry' as const,
+};
+
+/** An order as its write-ahead intent left it (5 s ago), with `over` applied. */
+export function intent(clientOrderId: string, over: Partial<LocalOrder> = {}): LocalOrder {
+  const at = Date.now() - 5_000;
+  return {
+    clientOrderId,
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'market',
+    amount: 0.001,
+    filled: 0,
+    status: 'intent',
+    purpose: 'entry',
+    createdAt: at,
+    updatedAt: at,
+    sentAt: at,
+    fills: [],
+    ...over,
+  };
 }
 
 export function testConfig(overrides: Record<string, unknown> = {}): Config {

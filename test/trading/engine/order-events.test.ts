@@ -2,20 +2,9 @@ import { expect } from 'chai';
 import { positionChangeEvents, statusChangeEvents } from '../../../src/trading/engine/order-manager';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook } from '../../../src/trading/engine/pnl';
+import { intent } from './engine-harness';
 
-const base: LocalOrder = {
-  clientOrderId: 'bot-1',
-  symbol: 'BTC/USDT',
-  side: 'buy',
-  type: 'market',
-  amount: 0.001,
-  filled: 0,
-  status: 'intent',
-  purpose: 'entry',
-  createdAt: 0,
-  updatedAt: 0,
-  fills: [],
-};
+const base = intent('bot-1');
 
 describe('order events (pure, computed before the commit that records them)', () => {
   it('an order placed and filled at once reports placed then filled, with a readable price', () => {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidOrderError, PersistenceError } from '../../../src/shared/errors';
-import type { StateStore } from '../../../src/trading/engine/order-manager';
+import type { EventLog } from '../../../src/shared/ipc/event-log';
+import type { EventPublisher, StateStore } from '../../../src/trading/engine/order-manager';
 import type {
   CreateOrderRequest,
   Exchange,
@@ -10,7 +11,7 @@ import type {
   ExchangeTrade,
 } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { EngineHarness } from './engine-harness';
+import { EngineHarness, MARKET_BUY } from './engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -29,13 +30,18 @@ function paperOrdersFor(h: EngineHarness, clientOrderId: string) {
   return Object.values(h.paperFile().orders).filter((o) => o.clientOrderId === clientOrderId);
 }
 
-const buy = {
-  symbol: 'BTC/USDT',
-  side: 'buy' as const,
-  type: 'market' as const,
-  amount: 0.001,
-  purpose: 'entry' as const,
-};
+const buy = MARKET_BUY;
+
+/** The event log as the manager sees it, refusing every append (disk full or read-only) while `down()`. */
+function eventLogDownWhile(down: () => boolean, code = 'ENOSPC') {
+  return (log: EventLog): EventPublisher => ({
+    publish: (type, summary, data) =>
+      down()
+        ? Promise.reject(new PersistenceError(`event log: ${code}`, {}, { code }))
+        : log.publish(type, summary, data),
+    hasEventKey: (key) => log.hasEventKey(key),
+  });
+}
 
 describe('OrderManager against the paper exchange (integration)', function () {
   this.timeout(20_000);
@@ -184,13 +190,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     let diskBroken = false;
     h = await EngineHarness.open({
       wrapStore: (store) => failingStore(store, () => diskBroken),
-      wrapEvents: (log) => ({
-        publish: (type, summary, data) =>
-          diskBroken
-            ? Promise.reject(new PersistenceError('event log: no space left', {}, { code: 'ENOSPC' }))
-            : log.publish(type, summary, data),
-        hasEventKey: (key) => log.hasEventKey(key),
-      }),
+      wrapEvents: eventLogDownWhile(() => diskBroken),
     });
     h.manager.startAccepting();
     diskBroken = true;
@@ -207,13 +207,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
   it('any direct event the event log refuses is kept and published later, in order, before newer ones', async () => {
     let logWorks = false;
     h = await EngineHarness.open({
-      wrapEvents: (log) => ({
-        publish: (type, summary, data) =>
-          logWorks
-            ? log.publish(type, summary, data)
-            : Promise.reject(new PersistenceError('event log: read-only file system', {}, { code: 'EROFS' })),
-        hasEventKey: (key) => log.hasEventKey(key),
-      }),
+      wrapEvents: eventLogDownWhile(() => !logWorks, 'EROFS'),
     });
     expect(await h.manager.emit('exchange.unreachable', 'unreachable', {})).to.equal(false);
     expect(await h.manager.emit('risk.triggered', 'kill switch', {})).to.equal(false);
@@ -332,13 +326,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
   it('keeps order events in the state outbox while the event log refuses them, then publishes each once, in order', async () => {
     let logWorks = false;
     h = await EngineHarness.open({
-      wrapEvents: (log) => ({
-        publish: (type, summary, data) =>
-          logWorks
-            ? log.publish(type, summary, data)
-            : Promise.reject(new PersistenceError('event log: no space left', {}, { code: 'ENOSPC' })),
-        hasEventKey: (key) => log.hasEventKey(key),
-      }),
+      wrapEvents: eventLogDownWhile(() => !logWorks),
     });
     h.manager.startAccepting();
     const order = await h.manager.place(buy);

@@ -2,28 +2,9 @@ import { expect } from 'chai';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { EngineHarness } from './engine-harness';
+import { EngineHarness, MARKET_BUY, intent } from './engine-harness';
 
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
-
-function intent(clientOrderId: string, over: Partial<LocalOrder> = {}): LocalOrder {
-  const at = Date.now() - 5_000;
-  return {
-    clientOrderId,
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'market',
-    amount: 0.001,
-    filled: 0,
-    status: 'intent',
-    purpose: 'entry',
-    createdAt: at,
-    updatedAt: at,
-    sentAt: at,
-    fills: [],
-    ...over,
-  };
-}
 
 describe('startup recovery against the paper exchange (integration)', function () {
   this.timeout(20_000);
@@ -205,15 +186,7 @@ describe('startup recovery against the paper exchange (integration)', function (
   it('finds the history bound from the last archived entry: archive records the seq, recovery reads one line', async () => {
     h = await EngineHarness.open({ recentFinalKept: 0 });
     h.manager.startAccepting();
-    for (let i = 0; i < 3; i++) {
-      await h.manager.place({
-        symbol: 'BTC/USDT',
-        side: 'buy',
-        type: 'market',
-        amount: 0.001,
-        purpose: 'entry',
-      });
-    }
+    for (let i = 0; i < 3; i++) await h.manager.place(MARKET_BUY);
     expect(await h.manager.archive()).to.equal(3);
     const [last] = await h.files.history.tail(1);
     expect(last.seq).to.equal(3);
