@@ -59,6 +59,10 @@ async function main(): Promise<void> {
     minifySyntax: true,
     sourcemap: 'linked',
     legalComments: 'none',
+    // import(x) of a run-time path becomes require(x) (node ≥ 20.19 requires ES modules): on Node 20 a vm.Script
+    // compiled from a code cache loses its dynamic-import callback (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so
+    // every start after the first could not import() ccxt's single-exchange module
+    supported: { 'dynamic-import': false },
     logLevel: 'warning',
     metafile: true,
   });

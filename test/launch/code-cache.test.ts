@@ -103,6 +103,28 @@ describe('daemon launcher code cache', function () {
     expect(start().cache).to.equal('used'); // rewritten by the start before
   });
 
+  it('a start from the cache still loads ES modules (require of ESM, what the bundles do instead of import())', () => {
+    const esm = path.join(dir, 'single-exchange.mjs');
+    fs.writeFileSync(esm, 'export default class Exchange { id() { return "demo"; } }\n');
+    const filler = Array.from({ length: 200 }, (_, i) => `function g${i}(x) { return x + ${i}; }`).join('\n');
+    fs.writeFileSync(
+      bundle,
+      `${filler}\nconst { default: Ctor } = require(${JSON.stringify(esm)});\n` +
+        `console.log(JSON.stringify({ tag: 'esm', id: new Ctor().id() }));\n`,
+    );
+    expect(start().printed).to.deep.equal({ tag: 'esm', id: 'demo' });
+    const cached = start();
+    expect(cached.cache).to.equal('used');
+    expect(cached.printed).to.deep.equal({ tag: 'esm', id: 'demo' });
+  });
+
+  it('the shipped daemon bundles contain no dynamic import(): on Node 20 a script from a code cache cannot run one', () => {
+    for (const name of ['trading', 'telegram']) {
+      const source = fs.readFileSync(path.join(REPO_ROOT, `dist/daemons/${name}.bundle.js`), 'utf8');
+      expect(/[^\w$.]import\s*\(/.test(source), `${name}.bundle.js calls import()`).to.equal(false);
+    }
+  });
+
   it('runs the same without a writable cache dir', () => {
     fs.writeFileSync(cacheDir, 'not a directory');
     const first = start();
