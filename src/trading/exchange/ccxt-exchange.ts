@@ -12,7 +12,6 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type {
   Exchange as CcxtClient,
   Market as CcxtMarket,
@@ -103,8 +102,10 @@ export async function loadCcxtClass(
     try {
       const file = path.join(path.dirname(require.resolve('ccxt')), '..', 'js', 'src', `${exchangeId}.js`);
       if (existsSync(file)) {
-        // TypeScript keeps import() as is under module nodenext, so this loads the ES module
-        const mod = (await import(pathToFileURL(file).href)) as { default?: CcxtConstructor };
+        // require() of an ES module (node ≥ 20.19, package.json engines), not import(): the daemons run from a V8
+        // code cache, and on Node 20 a script compiled from one cannot run import() (see scripts/bundle.ts)
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const mod = require(file) as { default?: CcxtConstructor };
         if (typeof mod.default === 'function') {
           return { Ctor: mod.default, info: { via: 'esm-single', ms: performance.now() - started } };
         }
