@@ -186,6 +186,9 @@ class InMemoryHistory implements HistoryLog {
   async tail(n: number): Promise<HistoryEntry[]> {
     return n > 0 ? this.entries.slice(-n) : [];
   }
+  count(): number {
+    return this.entries.length;
+  }
 }
 
 export interface TickFigures {

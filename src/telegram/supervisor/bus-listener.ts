@@ -141,7 +141,7 @@ export class BusListener {
     if (held) {
       clearTimeout(held.timer);
       this.heldOnline.delete(this.trading);
-      await this.opts.notifier.notify(onlineAlert(held.report, recoveryText(event.data), event.seq));
+      await this.queueAlert(onlineAlert(held.report, recoveryText(event.data), event.seq));
       return true;
     }
     // Hold it only when PM2 told us trading went down and its online is still due (a replayed recovery of a
@@ -183,7 +183,7 @@ export class BusListener {
     for (const [service, held] of this.heldOnline) {
       clearTimeout(held.timer);
       this.heldOnline.delete(service);
-      await this.safeNotify(onlineAlert(held.report));
+      await this.queueAlert(onlineAlert(held.report));
     }
     await this.chain;
   }
@@ -275,19 +275,15 @@ export class BusListener {
     if (previous) {
       clearTimeout(previous.timer);
       this.heldOnline.delete(report.service);
-      await this.opts.notifier.notify(onlineAlert(previous.report));
+      await this.queueAlert(onlineAlert(previous.report));
     }
     if (report.service === this.trading && this.heldRecovery) {
       const { event, resolve, timer } = this.heldRecovery;
       clearTimeout(timer);
       this.heldRecovery = undefined;
-      try {
-        await this.opts.notifier.notify(onlineAlert(report, recoveryText(event.data), event.seq));
-        resolve(true);
-      } catch (err) {
-        resolve(false);
-        throw err;
-      }
+      // queued (in memory at least) either way: the relay must not send the recovery a second time
+      await this.queueAlert(onlineAlert(report, recoveryText(event.data), event.seq));
+      resolve(true);
       return;
     }
     const holdMs = report.service === this.trading ? this.recoveryWaitMs : this.onlineHoldMs;
@@ -306,14 +302,14 @@ export class BusListener {
     if (!held) return;
     clearTimeout(held.timer);
     this.heldOnline.delete(service);
-    await this.opts.notifier.notify(onlineAlert(held.report));
+    await this.queueAlert(onlineAlert(held.report));
   }
 
   private stopForCrashLoop(service: string): void {
     this.logger.error(`${service} is in a crash loop: stopping it through PM2 (supervisor.crashLoopAction)`);
     this.opts.pm2.stop(service).catch(async (err: unknown) => {
       this.logger.error(`could not stop ${service}: ${errorMessage(err)}`);
-      await this.safeNotify({
+      await this.queueAlert({
         key: `crash-loop-stop-failed:${service}`,
         priority: 'critical',
         text: `❗ Could not stop ${service} after its crash loop: ${errorMessage(err)}`,
@@ -345,7 +341,7 @@ export class BusListener {
       now,
       lastRuns,
     });
-    for (const alert of alerts) await this.opts.notifier.notify(alert);
+    for (const alert of alerts) await this.queueAlert(alert);
     await this.opts.store.commit((d) => {
       d.services = snapshot;
       // an outage in progress whose service is online again (its online event was missed) is closed
@@ -356,23 +352,15 @@ export class BusListener {
   }
 
   /**
-   * Queues an alert of a bus event; a failed outbox commit (data dir full or read-only) must not end the handling
-   * of that event: the outbox has the alert in memory and sends it (its store retries the write), and the rest of
-   * the event — further alerts, the crash-loop count, the online report — still has to happen.
+   * Queues an alert; a failed outbox commit (data dir full or read-only) must not end the handling of what caused
+   * it: the outbox has the alert in memory and sends it (its store retries the write), and the rest — further
+   * alerts, the crash-loop count, the online report, the recovery merge — still has to happen.
    */
   private async queueAlert(n: NotificationInput): Promise<void> {
     try {
       await this.opts.notifier.notify(n);
     } catch (err) {
       this.logger.error(`alert ${n.key} queued but not saved yet: ${errorMessage(err)}`);
-    }
-  }
-
-  private async safeNotify(n: NotificationInput): Promise<void> {
-    try {
-      await this.opts.notifier.notify(n);
-    } catch (err) {
-      this.logger.error(`could not queue a notification: ${errorMessage(err)}`);
     }
   }
 }

@@ -62,6 +62,7 @@ export interface HistoryLog {
   append(entries: HistoryEntry[]): Promise<void>;
   readAll(): Promise<HistoryEntry[]>;
   tail(n: number): Promise<HistoryEntry[]>;
+  count(): number;
 }
 
 /** The part of EventLog the engine uses. */
@@ -115,8 +116,9 @@ export class OrderManager {
   private readonly unknownConfirmMs: number;
   private readonly recentFinalKept: number;
   private readonly inFlight = new Set<Promise<unknown>>();
-  /** Outbox keys being published now (the tick's flush must not publish them a second time). */
-  private readonly publishing = new Set<string>();
+  /** Outbox keys whose commit is in flight: in memory, not durable yet, so not published yet. */
+  private readonly committing = new Set<string>();
+  private outboxFlush: Promise<void> = Promise.resolve();
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
   private persistFailure: string | null = null;
@@ -208,14 +210,21 @@ export class OrderManager {
    * entries written before that field existed fall back to reading the whole journal.
    */
   async historySeq(): Promise<number> {
-    const [last] = await this.history.tail(1);
-    if (!last) return 0;
-    if (typeof last.seq === 'number') {
-      return Math.max(last.seq, seqOf(last.order.clientOrderId, this.botId) ?? 0);
+    if (this.history.count() === 0) return 0;
+    // the last few entries, not one: a damaged last line (skipped when read) must not hide the bound
+    const recent = (await this.history.tail(HISTORY_SEQ_TAIL)).filter(isHistoryEntry);
+    const bounded = recent.filter((e) => typeof e.seq === 'number');
+    if (bounded.length > 0) {
+      let max = 0;
+      for (const e of recent) max = Math.max(max, e.seq ?? 0, seqOf(e.order.clientOrderId, this.botId) ?? 0);
+      return max;
     }
-    // a loop, not Math.max(...all): spreading 100k+ arguments overflows the stack
+    // entries written before `seq` existed, or a tail that did not parse: read it all (a loop, not
+    // Math.max(...all): spreading 100k+ arguments overflows the stack)
     let max = 0;
-    for (const o of await this.allOrders()) max = Math.max(max, seqOf(o.clientOrderId, this.botId) ?? 0);
+    for (const e of (await this.history.readAll()).filter(isHistoryEntry)) {
+      max = Math.max(max, e.seq ?? 0, seqOf(e.order.clientOrderId, this.botId) ?? 0);
+    }
     return max;
   }
 
@@ -632,65 +641,69 @@ export class OrderManager {
   }
 
   /**
-   * Commits an order change together with the events that report it (transactional outbox), then publishes them:
-   * a crash between the two loses no event, because the next start publishes what the outbox still holds.
+   * Commits an order change together with the events that report it (transactional outbox), then publishes the
+   * outbox: a crash between the two loses no event, because the next start publishes what the outbox still holds.
    */
   private async commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
     const pending = events.map((e) => ({ ...e, key: randomUUID() }));
-    await this.commit((d) => {
-      d.orders[order.clientOrderId] = order;
-      if (pending.length > 0) d.outbox = [...d.outbox, ...pending];
-    });
-    if (pending.length > 0) this.crashHook('before-events');
-    await this.publishPending(pending);
-  }
-
-  /**
-   * Publishes outbox events in order and takes each out of the outbox once the event log has it (a debounced
-   * write: after a crash before it, the next start finds the event in the log by its key and does not repeat
-   * it). One that cannot be published stays for the next flushOutbox.
-   */
-  private async publishPending(pending: PendingEvent[]): Promise<void> {
-    for (const event of pending) {
-      if (this.publishing.has(event.key)) continue;
-      this.publishing.add(event.key);
-      try {
-        this.logger.info(event.summary, { event: event.type });
-        await this.events.publish(event.type, event.summary, { ...event.data, eventKey: event.key });
-        this.store.change((d) => {
-          d.outbox = d.outbox.filter((e) => e.key !== event.key);
-        });
-      } catch (err) {
-        this.logger.error('Event could not be published; kept in the outbox for a retry', {
-          type: event.type,
-          error: errorMessage(err),
-        });
-        return; // keep the order of events: the rest waits for the retry too
-      } finally {
-        this.publishing.delete(event.key);
-      }
+    // in memory at once, durable only when the commit resolves: no flush may publish them before that
+    for (const e of pending) this.committing.add(e.key);
+    try {
+      await this.commit((d) => {
+        d.orders[order.clientOrderId] = order;
+        if (pending.length > 0) d.outbox = [...d.outbox, ...pending];
+      });
+    } finally {
+      for (const e of pending) this.committing.delete(e.key);
+    }
+    if (pending.length > 0) {
+      this.crashHook('before-events');
+      await this.flushOutbox();
     }
   }
 
   /**
-   * Publishes what the outbox still holds: at start (events a crash kept from the log) and on every tick (events
-   * whose publish failed). Events the log already has (crash after the publish, before the outbox write) are
-   * dropped, not repeated. Returns how many were published.
+   * Publishes the outbox, oldest first, and takes each event out once the event log has it (a debounced write:
+   * after a crash before it, the next start finds the event in the log by its key and does not repeat it). Runs
+   * at start (events a crash kept from the log), after every order commit, and every tick (events whose publish
+   * failed). Stops at an event whose commit is still in flight (it is not durable yet) and at the first refusal,
+   * so events always reach the log in the order they were committed; nothing is published while state cannot be
+   * saved. One flush at a time. Returns how many were published.
    */
-  async flushOutbox(): Promise<number> {
+  flushOutbox(): Promise<number> {
+    const run = this.outboxFlush.then(() => this.flushOutboxNow());
+    this.outboxFlush = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async flushOutboxNow(): Promise<number> {
     await this.flushUnpublished();
-    const outbox = this.store.data.outbox;
-    if (outbox.length === 0) return 0;
-    const published = new Set(outbox.filter((e) => this.events.hasEventKey?.(e.key)).map((e) => e.key));
-    if (published.size > 0) {
+    let published = 0;
+    while (!this.persistFailure) {
+      const next = this.store.data.outbox[0];
+      if (!next || this.committing.has(next.key)) break;
+      if (!this.events.hasEventKey?.(next.key)) {
+        try {
+          this.logger.info(next.summary, { event: next.type });
+          await this.events.publish(next.type, next.summary, { ...next.data, eventKey: next.key });
+        } catch (err) {
+          this.logger.error('Event could not be published; kept in the outbox for a retry', {
+            type: next.type,
+            waiting: this.store.data.outbox.length,
+            error: errorMessage(err),
+          });
+          break;
+        }
+        published++;
+      }
       this.store.change((d) => {
-        d.outbox = d.outbox.filter((e) => !published.has(e.key));
+        d.outbox = d.outbox.filter((e) => e.key !== next.key);
       });
     }
-    const fresh = outbox.filter((e) => !published.has(e.key));
-    const before = this.store.data.outbox.length;
-    await this.publishPending(fresh);
-    return before - this.store.data.outbox.length;
+    return published;
   }
 
   /** Positions as they would be with `order` replacing its current version (for events before the commit). */
@@ -730,12 +743,10 @@ export class OrderManager {
    */
   async emit(type: TradingEventType, summary: string, data: Record<string, unknown>): Promise<boolean> {
     this.logger.info(summary, { event: type });
-    this.unpublished.push({ type, summary, data });
-    if (this.unpublished.length > MAX_UNPUBLISHED) {
-      const [dropped] = this.unpublished.splice(0, 1);
-      this.logger.error('Too many events waiting for the event log; dropped the oldest', {
-        type: dropped.type,
-      });
+    if (this.unpublished.length < MAX_UNPUBLISHED) this.unpublished.push({ type, summary, data });
+    else {
+      // the oldest stay: the first of a burst (the persist.failed that explains the rest) matters most
+      this.logger.error('Too many events waiting for the event log; this one is dropped', { type });
     }
     await this.flushUnpublished();
     return this.unpublished.length === 0;
@@ -788,6 +799,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string):
     () =>
       new NetworkError(`create timed out after ${ms} ms; outcome unknown`, { clientOrderId, timeoutMs: ms }),
   );
+}
+
+/** How many of the last history entries recovery reads for the clientOrderId bound. */
+const HISTORY_SEQ_TAIL = 16;
+
+/** A history line that parsed but is not an entry (never written by us) must not crash recovery. */
+function isHistoryEntry(e: unknown): e is HistoryEntry {
+  const order = (e as Partial<HistoryEntry> | null)?.order;
+  return typeof order?.clientOrderId === 'string';
 }
 
 /** Direct events kept in memory while the event log refuses them (then the oldest go first). */

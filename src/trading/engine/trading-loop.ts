@@ -208,9 +208,13 @@ export class TradingLoop {
     return cancelled;
   }
 
-  async pauseEntries(reason: string, by: PauseSource): Promise<PauseState> {
+  /**
+   * Pauses entries. An existing pause is kept, unless `takeOver`: then an operator's pause replaces one that would
+   * lift by itself (risk, persist, operational), so only an operator's /resume restarts entries.
+   */
+  async pauseEntries(reason: string, by: PauseSource, takeOver = false): Promise<PauseState> {
     const current = this.manager.store.data.pause;
-    if (current) return current;
+    if (current && !(takeOver && current.by !== by)) return current;
     const pause: PauseState = { reason, by, at: this.clock.now() };
     await this.manager.commit((d) => {
       d.pause = pause;
@@ -221,8 +225,10 @@ export class TradingLoop {
     return pause;
   }
 
+  /** Lifts the pause. A risk, persist or operational recovery lifts only its own: never an operator's pause. */
   async resumeEntries(by: PauseSource): Promise<void> {
     const was = this.manager.store.data.pause;
+    if (was && by !== 'operator' && was.by !== by) return;
     const risk = resetAfterResume(this.manager.store.data.risk, this.equity, this.clock.now());
     await this.manager.commit((d) => {
       d.pause = null;
@@ -245,7 +251,8 @@ export class TradingLoop {
 
   private async closeAllUnserialized(): Promise<CloseAllResult> {
     // no new entry while (and after) closing: the strategy would reopen what is being closed
-    await this.pauseEntries('close-all', 'operator');
+    // by the operator even over a risk pause: the kill switch clearing (next day) must not reopen what was closed
+    await this.pauseEntries('close-all', 'operator', true);
     const cancelled: string[] = [];
     const skipped: CloseAllResult['skipped'] = [];
     const blocked = new Map<string, string>();
@@ -260,7 +267,9 @@ export class TradingLoop {
         if (!isFinal(after.status)) throw new Error(`still ${after.status} after the cancel`);
         if (after.status === 'cancelled') cancelled.push(order.clientOrderId);
       } catch (err) {
-        blocked.set(order.symbol, `order ${order.clientOrderId} not settled: ${errorMessage(err)}`);
+        const reason = `order ${order.clientOrderId} not settled: ${errorMessage(err)}`;
+        const earlier = blocked.get(order.symbol);
+        blocked.set(order.symbol, earlier ? `${earlier}; ${reason}` : reason);
       }
     }
     const placed: string[] = [];
@@ -297,6 +306,10 @@ export class TradingLoop {
       } catch (err) {
         skipped.push({ symbol: position.symbol, reason: errorMessage(err) });
       }
+    }
+    // an order that could not be settled on a symbol without a position is still working: say so too
+    for (const [symbol, reason] of blocked) {
+      if (!skipped.some((x) => x.symbol === symbol)) skipped.push({ symbol, reason });
     }
     this.logger.warn('Close-all done', { placed, cancelled, skipped });
     return { orders: placed, cancelled, skipped, paused: true };

@@ -343,6 +343,55 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(logged).to.deep.equal(waiting); // same order, each once
   });
 
+  it('a flush during an order commit publishes none of its events before the commit is durable, and none twice', async () => {
+    let slowWrites = false;
+    h = await EngineHarness.open({
+      // the change is in memory at once (Store.commit), its write takes 40 ms more
+      wrapStore: (store) => ({
+        get data() {
+          return store.data;
+        },
+        change: (m) => store.change(m),
+        commit: (m) => {
+          const write = store.commit(m);
+          return slowWrites ? write.then(() => sleep(40)).then(() => undefined) : write;
+        },
+      }),
+    });
+    h.manager.startAccepting();
+    slowWrites = true;
+    let placing = true;
+    // what a tick (or a late create answer) does meanwhile
+    const flushes = (async () => {
+      while (placing) {
+        await h!.manager.flushOutbox();
+        await sleep(5);
+      }
+    })();
+    await h.manager.place(buy);
+    placing = false;
+    await flushes;
+    const keyed = h.events.filter((e) => e.data.eventKey !== undefined);
+    expect(keyed.map((e) => e.type)).to.deep.equal(['order.placed', 'order.filled']);
+    expect(new Set(keyed.map((e) => e.data.eventKey)).size).to.equal(2);
+  });
+
+  it('order events reach the log in commit order: waiting ones before those of a later order', async () => {
+    let logWorks = false;
+    h = await EngineHarness.open({ wrapEvents: eventLogDownWhile(() => !logWorks) });
+    h.manager.startAccepting();
+    await h.manager.place(buy);
+    logWorks = true;
+    await h.manager.place(buy);
+    const keyed = h.events.filter((e) => e.data.eventKey !== undefined);
+    expect(keyed.map((e) => `${e.type} ${String(e.data.clientOrderId)}`)).to.deep.equal([
+      'order.placed bot-1',
+      'order.filled bot-1',
+      'order.placed bot-2',
+      'order.filled bot-2',
+    ]);
+  });
+
   it('does not repeat an outbox event the event log already has (crash after the publish, before the outbox write)', async () => {
     h = await EngineHarness.open();
     await h.eventLog.publish('order.filled', 'already logged', { eventKey: 'k-logged' });

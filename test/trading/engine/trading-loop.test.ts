@@ -11,7 +11,7 @@ import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange
 import { closedCandles } from '../../../src/trading/engine/trading-loop';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
-import { EngineHarness } from './engine-harness';
+import { EngineHarness, MARKET_BUY } from './engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -136,6 +136,38 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await sleep(120);
     await h.loop.tick();
     expect(h.manager.openPositions()).to.have.length(0);
+  });
+
+  it('close-all takes over a risk pause (only an operator resume restarts entries) and reports an order it could not cancel', async () => {
+    let cancelFails = false;
+    const { h, strategy } = await started({
+      wrapExchange: (paper) =>
+        new Proxy(paper, {
+          get(target, prop, receiver) {
+            if (prop === 'cancelOrder' && cancelFails) {
+              return () => Promise.reject(new NetworkError('cancel: connection reset'));
+            }
+            const value = Reflect.get(target, prop, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }) as Exchange,
+    });
+    strategy.next = HOLD;
+    await h.loop.pauseEntries('kill switch: daily loss', 'risk');
+    // a working entry far below the market on a symbol with no position, whose cancel will fail
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    h.manager.startAccepting();
+    const entry = await h.manager.place({ ...MARKET_BUY, type: 'limit', price: Math.round(price / 2) });
+    expect(entry.status).to.equal('open');
+    cancelFails = true;
+    const result = await h.loop.closeAll();
+    expect(result.orders).to.deep.equal([]);
+    expect(result.skipped).to.have.length(1);
+    expect(result.skipped[0].symbol).to.equal('BTC/USDT');
+    expect(result.skipped[0].reason).to.include(entry.clientOrderId);
+    expect(h.loop.pause).to.deep.include({ reason: 'close-all', by: 'operator' });
+    await h.loop.resumeEntries('risk'); // the kill switch clearing does not lift an operator's pause
+    expect(h.loop.pause).to.deep.include({ by: 'operator' });
   });
 
   it('ignores entry signals while paused but keeps the loop running', async () => {
