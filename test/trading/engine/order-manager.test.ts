@@ -372,8 +372,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
     placing = false;
     await flushes;
     const keyed = h.events.filter((e) => e.data.eventKey !== undefined);
-    expect(keyed.map((e) => e.type)).to.deep.equal(['order.placed', 'order.filled']);
-    expect(new Set(keyed.map((e) => e.data.eventKey)).size).to.equal(2);
+    expect(keyed.map((e) => e.type)).to.deep.equal(['order.placed', 'order.filled', 'position.opened']);
+    expect(new Set(keyed.map((e) => e.data.eventKey)).size).to.equal(3);
   });
 
   it('order events reach the log in commit order: waiting ones before those of a later order', async () => {
@@ -383,7 +383,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     await h.manager.place(buy);
     logWorks = true;
     await h.manager.place(buy);
-    const keyed = h.events.filter((e) => e.data.eventKey !== undefined);
+    const keyed = h.events.filter((e) => e.data.eventKey !== undefined && e.type.startsWith('order.'));
     expect(keyed.map((e) => `${e.type} ${String(e.data.clientOrderId)}`)).to.deep.equal([
       'order.placed bot-1',
       'order.filled bot-1',
