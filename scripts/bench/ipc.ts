@@ -17,7 +17,7 @@ import type { TradingEvent } from '../../src/shared/ipc/protocol';
 import { IpcServer } from '../../src/shared/ipc/server';
 import { silentLogger } from '../../src/shared/logging/logger';
 import { nowMs, summarize, type Summary } from './stats';
-import { rawTcpEchoRoundTrip } from './tcp-floor';
+import { WARM_UP_CALLS, rawTcpEchoRoundTrip } from './tcp-floor';
 
 const TOKEN = 'bench-token-0123456789abcdef0123456789';
 const THROUGHPUT_TRIALS = 5;
@@ -110,7 +110,7 @@ async function startRig(withStream: boolean): Promise<Rig> {
 export async function measureRoundTrip(n: number): Promise<Summary> {
   const rig = await startRig(false);
   try {
-    for (let i = 0; i < Math.min(200, n); i++) await rig.client.call('ping', {});
+    for (let i = 0; i < WARM_UP_CALLS; i++) await rig.client.call('ping', {});
     const samples: number[] = [];
     for (let i = 0; i < n; i++) {
       const t0 = nowMs();

@@ -92,6 +92,7 @@ export class IpcClient extends EventEmitter {
   private readonly host: string;
   private readonly backoff: BackoffPolicy;
   private readonly rpc: JSONRPCClient;
+  private readonly timedRpc: ReturnType<JSONRPCClient['timeout']>;
   private socket: net.Socket | null = null;
   /** Bumped for each socket; callbacks of an older socket are ignored. */
   private generation = 0;
@@ -121,6 +122,11 @@ export class IpcClient extends EventEmitter {
     this.host = bindAddress(opts.host);
     this.backoff = { ...DEFAULT_RECONNECT_BACKOFF, ...opts.backoff };
     this.rpc = new JSONRPCClient((payload: unknown) => this.sendPayload(payload));
+    // built once, not per call (it is on the path of every request; the per-request timer stays)
+    const timeoutMs = this.opts.requestTimeoutMs;
+    this.timedRpc = this.rpc.timeout(timeoutMs, (id) =>
+      createJSONRPCErrorResponse(id, 0, `no answer within ${timeoutMs} ms`),
+    );
   }
 
   /** true while the link is up (hello done and, with a cursor, the stream resumed). */
@@ -328,11 +334,8 @@ export class IpcClient extends EventEmitter {
   }
 
   private async request<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {
-    const timeoutMs = this.opts.requestTimeoutMs;
     try {
-      return (await this.rpc
-        .timeout(timeoutMs, (id) => createJSONRPCErrorResponse(id, 0, `no answer within ${timeoutMs} ms`))
-        .request(method, params)) as RpcResult<M>;
+      return (await this.timedRpc.request(method, params)) as RpcResult<M>;
     } catch (err) {
       throw toIpcError(method, err);
     }
