@@ -229,6 +229,12 @@ describe('the real pair (trading + telegram) under PM2 with the Bot API emulator
       'events published while telegram was down or restarting',
     );
     tg.setFault(null);
+    // enough events for the comparison to mean something (a fast machine gets here after only a few)
+    await eventually(
+      () => notifiable(events(), SETTINGS).length > 10,
+      45_000,
+      'more than 10 notifiable trading events',
+    );
 
     // Events keep flowing, so compare at a moment when telegram has caught up with the journal.
     let last: DeliveryMismatch[] = [];
