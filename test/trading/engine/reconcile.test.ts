@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
-import { EngineHarness } from './engine-harness';
+import { EngineHarness, MARKET_BUY } from './engine-harness';
 
 describe('reconcileWithExchange against the paper exchange (integration)', function () {
   this.timeout(20_000);
@@ -51,13 +51,7 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
   it('finds no difference when state and exchange agree', async () => {
     h = await EngineHarness.open();
     h.manager.startAccepting();
-    await h.manager.place({
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'market',
-      amount: 0.001,
-      purpose: 'entry',
-    });
+    await h.manager.place(MARKET_BUY);
     expect(await reconcileWithExchange(h.manager, h.exchange)).to.deep.equal([]);
   });
 });

@@ -6,6 +6,12 @@ import { EngineHarness, MARKET_BUY, intent } from './engine-harness';
 
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
 
+/** A limit buy far below the market, straight on the paper exchange (as if placed by a run state forgot). */
+async function restingBuy(h: EngineHarness, clientOrderId: string): Promise<void> {
+  const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+  await h.paper.createOrder({ ...MARKET_BUY, type: 'limit', price: Math.round(price * 0.5), clientOrderId });
+}
+
 describe('startup recovery against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
@@ -81,23 +87,8 @@ describe('startup recovery against the paper exchange (integration)', function (
 
   it('adopts an open order of ours that state does not know, and never reuses its seq', async () => {
     h = await EngineHarness.open();
-    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
-    await h.paper.createOrder({
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'limit',
-      amount: 0.001,
-      price: Math.round(price * 0.5),
-      clientOrderId: 'bot-9',
-    });
-    await h.paper.createOrder({
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'limit',
-      amount: 0.001,
-      price: Math.round(price * 0.5),
-      clientOrderId: 'someoneelse-1',
-    });
+    await restingBuy(h, 'bot-9');
+    await restingBuy(h, 'someoneelse-1');
     h = await h.restart();
     const summary = await h.loop.recover(LAST_EXIT);
     expect(summary.adopted).to.deep.equal(['bot-9']);
@@ -105,27 +96,13 @@ describe('startup recovery against the paper exchange (integration)', function (
     expect(h.manager.order('someoneelse-1')).to.equal(undefined);
     expect(h.stateFile().seq).to.equal(9);
     h.manager.startAccepting();
-    const next = await h.manager.place({
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'market',
-      amount: 0.001,
-      purpose: 'entry',
-    });
+    const next = await h.manager.place(MARKET_BUY);
     expect(next.clientOrderId).to.equal('bot-10');
   });
 
   it('cancels such an order instead when orders.unknownOnStart is cancel', async () => {
     h = await EngineHarness.open({ config: { trading: { orders: { unknownOnStart: 'cancel' } } } });
-    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
-    await h.paper.createOrder({
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'limit',
-      amount: 0.001,
-      price: Math.round(price * 0.5),
-      clientOrderId: 'bot-4',
-    });
+    await restingBuy(h, 'bot-4');
     h = await h.restart();
     const summary = await h.loop.recover(LAST_EXIT);
     expect(summary.cancelledUnknown).to.deep.equal(['bot-4']);

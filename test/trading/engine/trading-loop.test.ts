@@ -65,13 +65,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
   it('refuses to place an order before recovery has finished', async () => {
     h = await EngineHarness.open();
     try {
-      await h.manager.place({
-        symbol: 'BTC/USDT',
-        side: 'buy',
-        type: 'market',
-        amount: 0.001,
-        purpose: 'entry',
-      });
+      await h.manager.place(MARKET_BUY);
       expect.fail('should refuse');
     } catch (err) {
       expect(err).to.be.instanceOf(OperationalError);
@@ -420,13 +414,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
         });
       },
     });
-    const placing = h.manager.place({
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'market',
-      amount: 0.001,
-      purpose: 'entry',
-    });
+    const placing = h.manager.place(MARKET_BUY);
     await sleep(20);
     await h.loop.stop();
     expect(h.loop.loopState).to.equal('stopping');
@@ -434,13 +422,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.stateFile().orders['bot-1'].status).to.equal('filled');
     await placing;
     try {
-      await h.manager.place({
-        symbol: 'BTC/USDT',
-        side: 'buy',
-        type: 'market',
-        amount: 0.001,
-        purpose: 'entry',
-      });
+      await h.manager.place(MARKET_BUY);
       expect.fail('should refuse');
     } catch (err) {
       expect((err as Error).message).to.match(/stopping/);
