@@ -14,6 +14,7 @@ import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { paperAccountSchema, type PaperAccount } from '../../src/trading/exchange/paper-account';
 import { OrderManager } from '../../src/trading/engine/order-manager';
 import { openTradingStateFiles } from '../../src/trading/engine/state-files';
+import { clientOrderIdFor } from '../../src/trading/engine/trading-state';
 import { createExchange } from '../../src/trading/exchange/factory';
 
 /** Config overrides the seeded daemon must run with (as BYNINJA__ env): enough paper cash for the orders. */
@@ -97,7 +98,7 @@ async function cloneOrders(dataDir: string, count: number, botId: string, logger
     for (let i = templates.length; i < count; i++) {
       const template = templates[i % templates.length];
       const remoteTemplate = paper.data.orders[template.exchangeOrderId!];
-      const clientOrderId = `${botId}-${++seq}`;
+      const clientOrderId = clientOrderIdFor(botId, files.store.data.installId, ++seq);
       const id = String(nextId++);
       clones.push({
         local: { ...template, clientOrderId, exchangeOrderId: id, fills: [] },

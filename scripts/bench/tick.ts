@@ -71,6 +71,7 @@ function candlesFor(symbol: string, count: number, start: number, seed: number):
 /** An exchange in memory: market orders fill at once at the last close, limit orders rest. */
 class InMemoryExchange implements Exchange {
   readonly id = 'bench';
+  readonly traits = { lookupGraceMs: 0, clientOrderId: { maxLength: 64, pattern: /^[A-Za-z0-9-]{1,64}$/ } };
   private readonly orders = new Map<string, ExchangeOrder>();
   private readonly byClient = new Map<string, string>();
   private readonly balance: Record<string, BalanceEntry> = { USDT: { free: 1e9, used: 0, total: 1e9 } };
@@ -99,6 +100,9 @@ class InMemoryExchange implements Exchange {
   }
   async fetchCandles(symbol: string): Promise<Candle[]> {
     return this.visible(symbol);
+  }
+  async fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
+    return [...this.orders.values()].filter((o) => o.symbol === symbol);
   }
   async createOrder(req: CreateOrderRequest): Promise<ExchangeOrder> {
     const id = String(this.nextId++);

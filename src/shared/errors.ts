@@ -5,6 +5,9 @@
  *                      log once, retry next tick / with backoff. `retryAfterMs` is honoured when known.
  * - `OperationalError` a person must act (bad credentials, insufficient funds, permission): alert, pause
  *                      entries, keep running.
+ * - `ExchangeRefusedError` the exchange answered and refused the request (bad request, unsupported, an error
+ *                      code we do not know): nothing happened on its side. On a create the order is final
+ *                      (`rejected`, with a cooldown); on a read it is handled like a temporary failure.
  * - `InvalidOrderError` the exchange refused this order (precision, min notional, rejected): the order is final.
  * - `OrderNotFoundError` a lookup found no such order (used to resolve UNKNOWN creates).
  * - `StrategyError`    a strategy threw; the tick is skipped for that symbol.
@@ -55,7 +58,8 @@ export class AuthenticationError extends OperationalError {}
 export class PermissionDeniedError extends OperationalError {}
 export class InsufficientFundsError extends OperationalError {}
 
-export class InvalidOrderError extends ByNinjaError {}
+export class ExchangeRefusedError extends ByNinjaError {}
+export class InvalidOrderError extends ExchangeRefusedError {}
 export class OrderNotFoundError extends ByNinjaError {}
 export class StrategyError extends ByNinjaError {}
 export class IllegalTransitionError extends ByNinjaError {}

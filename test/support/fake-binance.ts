@@ -1,12 +1,29 @@
 /**
- * A local fake of Binance's spot REST API, enough for real ccxt (`binance`) to load markets, read tickers and
- * candles, create/fetch/cancel orders by clientOrderId, list open orders, read the balance and trades.
- * Prices come from the simulated market. Private endpoints check the API key header and the HMAC signature
- * exactly as Binance does, so a test also proves ccxt signs what we send.
+ * A local Binance spot REST API for real ccxt (`binance`), built from Binance's public spot API documentation
+ * (rest-api.md, errors.md, filters.md of github.com/binance/binance-spot-api-docs) — not from what our engine
+ * expects. What it does as Binance does:
  *
- * Fault injection: `server.faults.next(match, fault)` queues one fault for the next request matching `match`
- * — a route name (`createOrder`, `fetchOrder`, `cancelOrder`, `openOrders`, `account`, `myTrades`, `ticker`,
- * `klines`, `exchangeInfo`, `time`), a path (`/api/v3/order`), `METHOD path`, or `*`.
+ * - signed endpoints check X-MBX-APIKEY (-2015, 401), the HMAC signature (-1022) and `timestamp` against
+ *   `recvWindow` (default 5000 ms; -1021 when outside);
+ * - POST /api/v3/order answers ACK, RESULT or FULL (`newOrderRespType`; MARKET and LIMIT default to FULL). FULL
+ *   `fills` carry price, qty, commission, commissionAsset and tradeId — no side, no time;
+ * - `newClientOrderId` is "a unique id among open orders": a duplicate is refused (-2010 "Duplicate order sent.")
+ *   only while the first order is open — a second create of a filled order's id is accepted as a new order;
+ * - filters: LOT_SIZE (step and minimum), PRICE_FILTER (tick), NOTIONAL (-1013 "Filter failure: …"); balance
+ *   (-2010 "Account has insufficient balance for requested action.");
+ * - resting LIMIT orders match when the price crosses them, in `limitFillSlices` partial fills;
+ * - commission: by default in the asset received (base on a buy, quote on a sell), or in the quote, or in BNB
+ *   (`feeAsset`, with the 25 % BNB discount when the account holds enough BNB);
+ * - GET /api/v3/order (-2013 "Order does not exist."), openOrders, allOrders (most recent, `limit` ≤ 1000),
+ *   myTrades (`orderId`, `startTime`, `fromId`, `limit`), DELETE order (-2011 "Unknown order sent."; the answer's
+ *   clientOrderId is the cancel's own id, origClientOrderId the order's), account, exchangeInfo, klines, tickers;
+ * - request weight per minute with X-MBX-USED-WEIGHT-1M and 429 -1003 + Retry-After over the limit.
+ *
+ * And the behaviours that hurt, on demand: `lookupLagMs` (every read — order query, open orders, all orders,
+ * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took), and
+ * one-shot faults through `faults.next(match, fault)`, `match` being a route name (`createOrder`, `fetchOrder`,
+ * `cancelOrder`, `openOrders`, `allOrders`, `account`, `myTrades`, `ticker`, `klines`, `exchangeInfo`, `time`), a
+ * path, `METHOD path`, or `*`.
  */
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
@@ -14,9 +31,9 @@ import type { AddressInfo } from 'node:net';
 import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 
 export type FakeFault =
-  /** Answer with this HTTP status (and Binance-style body). */
+  /** Answer with this HTTP status and body (Binance's -1001 body by default), without doing the work. */
   | { kind: 'status'; status: number; body?: unknown; retryAfterSec?: number }
-  /** 429 with Retry-After. */
+  /** 429 -1003 with Retry-After. */
   | { kind: 'rate-limit'; retryAfterSec: number }
   /** Never answer (until the server closes). */
   | { kind: 'timeout' }
@@ -24,29 +41,49 @@ export type FakeFault =
   | { kind: 'delay'; ms: number }
   /** Destroy the connection before doing anything. */
   | { kind: 'reset' }
-  /** Do the work (an order is stored) and then destroy the connection: the response is lost. */
-  | { kind: 'lose-response' };
+  /** Do the work (an order is taken) and then destroy the connection: the answer is lost. */
+  | { kind: 'lose-response' }
+  /** Do the work, then never answer: the matching engine took the order, its HTTP answer never arrives. */
+  | { kind: 'taken-then-hang' }
+  /** Do the work, then answer this status and body (e.g. 503 with -1007 "execution status unknown"). */
+  | { kind: 'taken-then-status'; status: number; body: unknown };
+
+/** Binance's -1007 answer: the order may or may not have been placed. */
+export const BINANCE_TIMEOUT_BODY = {
+  code: -1007,
+  msg: 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.',
+};
+
+type OrderStatus = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED';
 
 export interface FakeOrder {
   symbol: string;
   orderId: number;
+  orderListId: number;
   clientOrderId: string;
-  side: 'BUY' | 'SELL';
-  type: 'MARKET' | 'LIMIT';
   price: string;
   origQty: string;
   executedQty: string;
   cummulativeQuoteQty: string;
-  status: 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED';
+  status: OrderStatus;
   timeInForce: string;
+  type: 'MARKET' | 'LIMIT';
+  side: 'BUY' | 'SELL';
+  stopPrice: string;
+  icebergQty: string;
   time: number;
   updateTime: number;
+  isWorking: boolean;
+  workingTime: number;
+  origQuoteOrderQty: string;
+  selfTradePreventionMode: string;
 }
 
 export interface FakeTrade {
   symbol: string;
   id: number;
   orderId: number;
+  orderListId: number;
   price: string;
   qty: string;
   quoteQty: string;
@@ -64,25 +101,43 @@ export interface FakeBinanceOptions {
   secret?: string;
   /** Starting balances; default 10 000 USDT. */
   balances?: Record<string, number>;
-  /** Markets listed, ccxt symbols; default BTC/USDT and ETH/USDT. */
+  /** Markets listed, ccxt symbols; default BTC/USDT and ETH/USDT (BNB/USDT is added when fees are in BNB). */
   symbols?: string[];
   seed?: number;
-  /** Commission charged in the quote asset; default 0.001. */
+  /** Simulated time per candle (default 60 s). */
+  candleMs?: number;
+  /** Commission rate per trade; default 0.001 (0.1 %). */
   feeRate?: number;
+  /** Asset the commission is taken in: the asset received (Binance's default), the quote, or BNB. */
+  feeAsset?: 'received' | 'quote' | 'BNB';
+  /** A marketable order fills in this many trades at slightly worse prices (default 1). */
+  marketFillParts?: number;
+  /** A resting limit order fills in this many slices, one per match (default 1: whole at once). */
+  limitFillSlices?: number;
+  /** Least time between two partial fills of one resting order (default 0). */
+  matchIntervalMs?: number;
+  /** Reads do not know an order (or its trades) younger than this (default 0). */
+  lookupLagMs?: number;
+  /** Request weight allowed per minute (default 6000, Binance's REQUEST_WEIGHT limit). */
+  weightPerMinute?: number;
 }
 
 interface Route {
   name: string;
   private: boolean;
+  weight: (params: URLSearchParams) => number;
   handle: (params: URLSearchParams) => { status?: number; body: unknown };
 }
 
 class FaultQueue {
-  private readonly queued: Array<{ match: string; fault: FakeFault }> = [];
+  private readonly queued: Array<{ match: string; fault: FakeFault; params?: Record<string, string> }> = [];
 
-  /** Queues `fault` for the next request matching `match` (route name, path, `METHOD path` or `*`). */
-  next(match: string, fault: FakeFault): void {
-    this.queued.push({ match, fault });
+  /**
+   * Queues `fault` for the next request matching `match` (route name, path, `METHOD path` or `*`) and, when
+   * given, carrying these parameters (e.g. `{ symbol: 'ETHUSDT' }`).
+   */
+  next(match: string, fault: FakeFault, params?: Record<string, string>): void {
+    this.queued.push({ match, fault, params });
   }
 
   clear(): void {
@@ -93,12 +148,29 @@ class FaultQueue {
     return this.queued.length;
   }
 
-  take(method: string, path: string, route: string | undefined): FakeFault | undefined {
+  take(
+    method: string,
+    path: string,
+    route: string | undefined,
+    params: URLSearchParams,
+  ): FakeFault | undefined {
     const index = this.queued.findIndex(
-      ({ match }) => match === '*' || match === route || match === path || match === `${method} ${path}`,
+      (q) =>
+        (q.match === '*' || q.match === route || q.match === path || q.match === `${method} ${path}`) &&
+        Object.entries(q.params ?? {}).every(([k, v]) => params.get(k) === v),
     );
     if (index < 0) return undefined;
     return this.queued.splice(index, 1)[0].fault;
+  }
+}
+
+class BinanceError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
   }
 }
 
@@ -107,30 +179,48 @@ export class FakeBinance {
   /** Every order ever accepted, in order. */
   readonly orders: FakeOrder[] = [];
   readonly trades: FakeTrade[] = [];
-  /** Every request seen (method, path, route name or `unknown`), for debugging and assertions. */
-  readonly requests: Array<{ method: string; path: string; route: string }> = [];
+  /** Every request seen, for assertions (createOrder requests carry their newClientOrderId). */
+  readonly requests: Array<{
+    method: string;
+    path: string;
+    route: string;
+    at: number;
+    clientOrderId?: string;
+  }> = [];
   readonly balances: Record<string, { free: number; locked: number }> = {};
   readonly market: SimulatedMarket;
+  /** Prices pinned by tests (ticker and the running candle follow them). */
+  private readonly pinned = new Map<string, number>();
   private readonly server: http.Server;
   private readonly apiKey: string;
   private readonly secret: string;
   private readonly symbols: string[];
-  private readonly feeRate: number;
   private readonly hanging = new Set<http.ServerResponse>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** Leave `tradeId` out of an order answer's fills, as some exchanges do (the trades endpoint still has ids). */
+  private readonly lastMatch = new Map<number, number>();
+  private weightWindow = { minute: 0, used: 0 };
+  /** Leave `tradeId` out of FULL answers' fills, as some exchanges do (the trades endpoint still has ids). */
   omitFillTradeIds = false;
+  /** Server clock minus ours (a host whose clock drifts). */
+  clockSkewMs = 0;
+  lookupLagMs: number;
   private nextOrderId = 1000;
   private nextTradeId = 5000;
-  private routes: Record<string, Route>;
+  private readonly routes: Record<string, Route>;
   url = '';
 
-  private constructor(options: FakeBinanceOptions) {
+  private constructor(private readonly options: FakeBinanceOptions) {
     this.apiKey = options.apiKey ?? 'test-key';
     this.secret = options.secret ?? 'test-secret';
-    this.symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
-    this.feeRate = options.feeRate ?? 0.001;
-    this.market = new SimulatedMarket({ seed: options.seed ?? 7, volatility: 0.002, candleMs: 60_000 });
+    const symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
+    if (options.feeAsset === 'BNB' && !symbols.includes('BNB/USDT')) symbols.push('BNB/USDT');
+    this.symbols = symbols;
+    this.lookupLagMs = options.lookupLagMs ?? 0;
+    this.market = new SimulatedMarket({
+      seed: options.seed ?? 7,
+      volatility: 0.002,
+      candleMs: options.candleMs ?? 60_000,
+    });
     for (const [asset, amount] of Object.entries(options.balances ?? { USDT: 10_000 })) {
       this.balances[asset] = { free: amount, locked: 0 };
     }
@@ -150,6 +240,28 @@ export class FakeBinance {
     return this.orders.filter((o) => o.clientOrderId === clientOrderId);
   }
 
+  /** newClientOrderIds of every create request received, in order (repeats included). */
+  createRequests(): string[] {
+    return this.requests.filter((r) => r.route === 'createOrder').map((r) => r.clientOrderId ?? '');
+  }
+
+  /** Pins the price of a symbol (until `unpin`), e.g. to fire a stop-loss. */
+  pinPrice(symbol: string, price: number): void {
+    this.pinned.set(symbol, price);
+  }
+
+  unpin(symbol: string): void {
+    this.pinned.delete(symbol);
+  }
+
+  /** Net base amount the account's trades of `symbol` bought (buys − sells), from the exchange's own trades. */
+  netTraded(symbol: string): number {
+    const id = symbol.replace('/', '');
+    let net = 0;
+    for (const t of this.trades.filter((x) => x.symbol === id)) net += (t.isBuyer ? 1 : -1) * Number(t.qty);
+    return net;
+  }
+
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     for (const res of this.hanging) res.destroy();
@@ -159,27 +271,40 @@ export class FakeBinance {
 
   // --- HTTP --------------------------------------------------------------------------------------------------
 
+  private now(): number {
+    return Date.now() + this.clockSkewMs;
+  }
+
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://fake');
       const method = req.method ?? 'GET';
-      const key = `${method} ${url.pathname}`;
-      const route = this.routes[key];
-      this.requests.push({ method, path: url.pathname, route: route?.name ?? 'unknown' });
+      const route = this.routes[`${method} ${url.pathname}`];
       const rawBody = Buffer.concat(chunks).toString('utf8');
-      const fault = this.faults.take(method, url.pathname, route?.name);
+      const params = new URLSearchParams(url.search.slice(1));
+      for (const [k, v] of new URLSearchParams(rawBody)) params.set(k, v);
+      this.requests.push({
+        method,
+        path: url.pathname,
+        route: route?.name ?? 'unknown',
+        at: Date.now(),
+        clientOrderId:
+          route?.name === 'createOrder' ? (params.get('newClientOrderId') ?? undefined) : undefined,
+      });
+      const fault = this.faults.take(method, url.pathname, route?.name, params);
       if (fault?.kind === 'reset') return void req.socket.destroy();
       if (fault?.kind === 'timeout') return void this.hanging.add(res);
       if (fault?.kind === 'rate-limit') {
         return this.send(
           res,
           429,
-          { code: -1003, msg: 'Too many requests; current limit is 6000 request weight per 1 MINUTE.' },
           {
-            'Retry-After': String(fault.retryAfterSec),
+            code: -1003,
+            msg: 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE.',
           },
+          { 'Retry-After': String(fault.retryAfterSec) },
         );
       }
       if (fault?.kind === 'status') {
@@ -196,9 +321,11 @@ export class FakeBinance {
         );
       }
       const answer = (): void => {
-        const result = this.dispatch(route, req, url, rawBody);
+        const result = this.dispatch(route, req, url, rawBody, params);
         if (fault?.kind === 'lose-response') return void req.socket.destroy();
-        this.send(res, result.status ?? 200, result.body);
+        if (fault?.kind === 'taken-then-hang') return void this.hanging.add(res);
+        if (fault?.kind === 'taken-then-status') return this.send(res, fault.status, fault.body);
+        this.send(res, result.status ?? 200, result.body, result.headers);
       };
       if (fault?.kind === 'delay') {
         const timer = setTimeout(() => {
@@ -217,29 +344,70 @@ export class FakeBinance {
     req: http.IncomingMessage,
     url: URL,
     rawBody: string,
-  ): { status?: number; body: unknown } {
+    params: URLSearchParams,
+  ): { status?: number; body: unknown; headers?: Record<string, string> } {
     if (!route)
       return { status: 404, body: { code: -1, msg: `fake binance: no route ${req.method} ${url.pathname}` } };
-    const query = url.search.slice(1);
-    const params = new URLSearchParams(query);
-    if (route.private) {
-      if (req.headers['x-mbx-apikey'] !== this.apiKey) {
-        return { status: 401, body: { code: -2015, msg: 'Invalid API-key, IP, or permissions for action.' } };
-      }
-      const signed = req.method === 'POST' ? rawBody : query;
-      for (const [k, v] of new URLSearchParams(rawBody)) params.set(k, v);
-      const match = /^(.*)&signature=([0-9a-f]+)$/.exec(signed);
-      const expected = match ? createHmac('sha256', this.secret).update(match[1]).digest('hex') : undefined;
-      if (!match || match[2] !== expected) {
-        return { status: 400, body: { code: -1022, msg: 'Signature for this request is not valid.' } };
-      }
+    const weight = this.chargeWeight(route.weight(params));
+    const headers = { 'X-MBX-USED-WEIGHT-1M': String(weight.used) };
+    if (weight.over) {
+      return {
+        status: 429,
+        body: {
+          code: -1003,
+          msg: `Too much request weight used; current limit is ${this.weightLimit()} request weight per 1 MINUTE.`,
+        },
+        headers: { ...headers, 'Retry-After': String(weight.retryAfterSec) },
+      };
     }
     try {
-      return route.handle(params);
+      if (route.private) this.authenticate(req, url, rawBody, params);
+      this.matchRestingOrders();
+      return { ...route.handle(params), headers };
     } catch (err) {
-      const code = (err as { code?: number }).code ?? -1100;
-      return { status: 400, body: { code, msg: err instanceof Error ? err.message : String(err) } };
+      if (err instanceof BinanceError) {
+        return { status: err.status, body: { code: err.code, msg: err.message }, headers };
+      }
+      throw err;
     }
+  }
+
+  private authenticate(req: http.IncomingMessage, url: URL, rawBody: string, params: URLSearchParams): void {
+    if (req.headers['x-mbx-apikey'] !== this.apiKey) {
+      throw new BinanceError(-2015, 'Invalid API-key, IP, or permissions for action.', 401);
+    }
+    // the signature payload is the query string followed by the body
+    const query = url.search.slice(1);
+    const signed = query && rawBody ? `${query}${rawBody}` : query || rawBody;
+    const match = /^(.*)&signature=([0-9a-f]+)$/.exec(signed);
+    const expected = match ? createHmac('sha256', this.secret).update(match[1]).digest('hex') : undefined;
+    if (!match || match[2] !== expected)
+      throw new BinanceError(-1022, 'Signature for this request is not valid.');
+    const timestamp = Number(params.get('timestamp'));
+    const recvWindow = Number(params.get('recvWindow') ?? 5000);
+    const serverTime = this.now();
+    if (!(timestamp < serverTime + 1000)) {
+      throw new BinanceError(-1021, "Timestamp for this request was 1000ms ahead of the server's time.");
+    }
+    if (serverTime - timestamp > recvWindow) {
+      throw new BinanceError(-1021, 'Timestamp for this request is outside of the recvWindow.');
+    }
+  }
+
+  private weightLimit(): number {
+    return this.options.weightPerMinute ?? 6000;
+  }
+
+  private chargeWeight(weight: number): { used: number; over: boolean; retryAfterSec: number } {
+    const now = Date.now();
+    const minute = Math.floor(now / 60_000);
+    if (this.weightWindow.minute !== minute) this.weightWindow = { minute, used: 0 };
+    this.weightWindow.used += weight;
+    return {
+      used: this.weightWindow.used,
+      over: this.weightWindow.used > this.weightLimit(),
+      retryAfterSec: Math.ceil(((minute + 1) * 60_000 - now) / 1000),
+    };
   }
 
   private send(
@@ -256,23 +424,29 @@ export class FakeBinance {
   // --- Binance endpoints -------------------------------------------------------------------------------------
 
   private buildRoutes(): Record<string, Route> {
-    const r = (name: string, priv: boolean, handle: Route['handle']): Route => ({
+    const r = (
+      name: string,
+      priv: boolean,
+      weight: number | ((p: URLSearchParams) => number),
+      handle: Route['handle'],
+    ): Route => ({
       name,
       private: priv,
+      weight: typeof weight === 'number' ? () => weight : weight,
       handle,
     });
     return {
-      'GET /api/v3/ping': r('ping', false, () => ({ body: {} })),
-      'GET /api/v3/time': r('time', false, () => ({ body: { serverTime: Date.now() } })),
-      'GET /api/v3/exchangeInfo': r('exchangeInfo', false, () => ({ body: this.exchangeInfo() })),
-      'GET /api/v3/ticker/24hr': r('ticker', false, (p) => ({ body: this.ticker24h(this.symbolOf(p)) })),
-      'GET /api/v3/ticker/price': r('ticker', false, (p) => {
+      'GET /api/v3/ping': r('ping', false, 1, () => ({ body: {} })),
+      'GET /api/v3/time': r('time', false, 1, () => ({ body: { serverTime: this.now() } })),
+      'GET /api/v3/exchangeInfo': r('exchangeInfo', false, 20, () => ({ body: this.exchangeInfo() })),
+      'GET /api/v3/ticker/24hr': r('ticker', false, 2, (p) => ({ body: this.ticker24h(this.symbolOf(p)) })),
+      'GET /api/v3/ticker/price': r('ticker', false, 2, (p) => {
         const s = this.symbolOf(p);
-        return { body: { symbol: s.replace('/', ''), price: String(this.market.lastPrice(s, Date.now())) } };
+        return { body: { symbol: s.replace('/', ''), price: String(this.ticker(s).last) } };
       }),
-      'GET /api/v3/ticker/bookTicker': r('ticker', false, (p) => {
+      'GET /api/v3/ticker/bookTicker': r('ticker', false, 2, (p) => {
         const s = this.symbolOf(p);
-        const t = this.market.ticker(s, Date.now());
+        const t = this.ticker(s);
         return {
           body: {
             symbol: s.replace('/', ''),
@@ -283,9 +457,23 @@ export class FakeBinance {
           },
         };
       }),
-      'GET /api/v3/klines': r('klines', false, (p) => {
+      'GET /api/v3/klines': r('klines', false, 2, (p) => {
         const limit = Math.min(Number(p.get('limit') ?? 500), 1000);
-        const candles = this.market.candles(this.symbolOf(p), Date.now(), limit);
+        const symbol = this.symbolOf(p);
+        const candles = this.market.candles(symbol, this.now(), limit);
+        const pinned = this.pinned.get(symbol);
+        if (pinned !== undefined && candles.length > 0) {
+          const last = candles[candles.length - 1];
+          candles[candles.length - 1] = [
+            last[0],
+            last[1],
+            Math.max(last[2], pinned),
+            Math.min(last[3], pinned),
+            pinned,
+            last[5],
+          ];
+        }
+        const period = this.market.candleMs;
         return {
           body: candles.map(([t, o, h, l, c, v]) => [
             t,
@@ -294,7 +482,7 @@ export class FakeBinance {
             String(l),
             String(c),
             String(v),
-            t + 59_999,
+            t + period - 1,
             String(v * c),
             10,
             '0',
@@ -303,29 +491,47 @@ export class FakeBinance {
           ]),
         };
       }),
-      'POST /api/v3/order': r('createOrder', true, (p) => this.createOrder(p)),
-      'GET /api/v3/order': r('fetchOrder', true, (p) => {
-        const order = this.findOrder(p);
-        return order ? { body: order } : { status: 400, body: { code: -2013, msg: 'Order does not exist.' } };
+      'POST /api/v3/order': r('createOrder', true, 1, (p) => this.createOrder(p)),
+      'GET /api/v3/order': r('fetchOrder', true, 4, (p) => ({ body: this.mustFindOrder(p, -2013) })),
+      'DELETE /api/v3/order': r('cancelOrder', true, 1, (p) => this.cancelOrder(p)),
+      'GET /api/v3/openOrders': r(
+        'openOrders',
+        true,
+        (p) => (p.get('symbol') ? 6 : 80),
+        (p) => {
+          const symbol = p.get('symbol');
+          return {
+            body: this.visibleOrders().filter(
+              (o) =>
+                (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED') && (!symbol || o.symbol === symbol),
+            ),
+          };
+        },
+      ),
+      'GET /api/v3/allOrders': r('allOrders', true, 20, (p) => {
+        const symbol = this.symbolOf(p).replace('/', '');
+        const limit = Math.min(Number(p.get('limit') ?? 500), 1000);
+        const fromId = p.get('orderId');
+        const start = p.get('startTime');
+        let orders = this.visibleOrders().filter((o) => o.symbol === symbol);
+        if (fromId) orders = orders.filter((o) => o.orderId >= Number(fromId)).slice(0, limit);
+        else if (start) orders = orders.filter((o) => o.time >= Number(start)).slice(0, limit);
+        else orders = orders.slice(-limit);
+        return { body: orders };
       }),
-      'DELETE /api/v3/order': r('cancelOrder', true, (p) => this.cancelOrder(p)),
-      'GET /api/v3/openOrders': r('openOrders', true, (p) => {
-        const symbol = p.get('symbol');
-        return {
-          body: this.orders.filter(
-            (o) =>
-              (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED') && (!symbol || o.symbol === symbol),
-          ),
-        };
-      }),
-      'GET /api/v3/account': r('account', true, () => ({
+      'GET /api/v3/account': r('account', true, 20, () => ({
         body: {
           makerCommission: 10,
           takerCommission: 10,
+          buyerCommission: 0,
+          sellerCommission: 0,
           canTrade: true,
           canWithdraw: true,
           canDeposit: true,
-          updateTime: Date.now(),
+          brokered: false,
+          requireSelfTradePrevention: false,
+          preventSor: false,
+          updateTime: this.now(),
           accountType: 'SPOT',
           balances: Object.entries(this.balances).map(([asset, b]) => ({
             asset,
@@ -333,23 +539,44 @@ export class FakeBinance {
             locked: fmt(b.locked),
           })),
           permissions: ['SPOT'],
+          uid: 354937868,
         },
       })),
-      'GET /api/v3/myTrades': r('myTrades', true, (p) => {
-        const symbol = p.get('symbol');
-        const orderId = p.get('orderId');
-        return {
-          body: this.trades.filter((t) => t.symbol === symbol && (!orderId || String(t.orderId) === orderId)),
-        };
-      }),
+      'GET /api/v3/myTrades': r(
+        'myTrades',
+        true,
+        (p) => (p.get('orderId') ? 5 : 20),
+        (p) => {
+          const symbol = this.symbolOf(p).replace('/', '');
+          const orderId = p.get('orderId');
+          const fromId = p.get('fromId');
+          const start = p.get('startTime');
+          const limit = Math.min(Number(p.get('limit') ?? 500), 1000);
+          if (orderId && start) {
+            throw new BinanceError(-1128, 'Combination of optional parameters invalid.');
+          }
+          const cutoff = this.now() - this.lookupLagMs;
+          let trades = this.trades.filter(
+            (t) => t.symbol === symbol && t.time <= cutoff && (!orderId || String(t.orderId) === orderId),
+          );
+          if (fromId) trades = trades.filter((t) => t.id >= Number(fromId)).slice(0, limit);
+          else if (start) trades = trades.filter((t) => t.time >= Number(start)).slice(0, limit);
+          else trades = trades.slice(-limit);
+          return { body: trades };
+        },
+      ),
     };
   }
 
   private exchangeInfo(): unknown {
     return {
       timezone: 'UTC',
-      serverTime: Date.now(),
-      rateLimits: [{ rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 }],
+      serverTime: this.now(),
+      rateLimits: [
+        { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: this.weightLimit() },
+        { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: 100 },
+        { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 61_000 },
+      ],
       exchangeFilters: [],
       symbols: this.symbols.map((symbol) => {
         const m = simulatedMarketInfo(symbol);
@@ -361,17 +588,23 @@ export class FakeBinance {
           quoteAsset: m.quote,
           quotePrecision: 8,
           quoteAssetPrecision: 8,
-          orderTypes: ['LIMIT', 'MARKET'],
+          baseCommissionPrecision: 8,
+          quoteCommissionPrecision: 8,
+          orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'],
           icebergAllowed: true,
           ocoAllowed: true,
+          otoAllowed: true,
+          quoteOrderQtyMarketAllowed: true,
+          allowTrailingStop: true,
+          cancelReplaceAllowed: true,
           isSpotTradingAllowed: true,
           isMarginTradingAllowed: false,
           filters: [
             {
               filterType: 'PRICE_FILTER',
-              minPrice: String(m.priceStep),
-              maxPrice: '1000000.00',
-              tickSize: String(m.priceStep),
+              minPrice: fmt(m.priceStep),
+              maxPrice: '1000000.00000000',
+              tickSize: fmt(m.priceStep),
             },
             {
               filterType: 'LOT_SIZE',
@@ -381,21 +614,33 @@ export class FakeBinance {
             },
             {
               filterType: 'NOTIONAL',
-              minNotional: String(m.minNotional),
+              minNotional: fmt(m.minNotional),
               applyMinToMarket: true,
-              maxNotional: '9000000.00',
+              maxNotional: '9000000.00000000',
+              applyMaxToMarket: false,
+              avgPriceMins: 5,
             },
           ],
-          permissions: ['SPOT'],
+          permissions: [],
           permissionSets: [['SPOT']],
+          defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
+          allowedSelfTradePreventionModes: ['EXPIRE_TAKER', 'EXPIRE_MAKER', 'EXPIRE_BOTH'],
         };
       }),
     };
   }
 
+  private ticker(symbol: string): { last: number; bid: number; ask: number } {
+    const t = this.market.ticker(symbol, this.now());
+    const pinned = this.pinned.get(symbol);
+    if (pinned === undefined) return t;
+    const half = pinned * 0.0001;
+    return { last: pinned, bid: round8(pinned - half), ask: round8(pinned + half) };
+  }
+
   private ticker24h(symbol: string): unknown {
-    const now = Date.now();
-    const t = this.market.ticker(symbol, now);
+    const now = this.now();
+    const t = this.ticker(symbol);
     const day = this.market.candles(symbol, now, 24 * 60);
     const open = day[0][1];
     return {
@@ -411,8 +656,8 @@ export class FakeBinance {
       askPrice: String(t.ask),
       askQty: '1',
       openPrice: String(open),
-      highPrice: String(Math.max(...day.map((c) => c[2]))),
-      lowPrice: String(Math.min(...day.map((c) => c[3]))),
+      highPrice: String(Math.max(t.last, ...day.map((c) => c[2]))),
+      lowPrice: String(Math.min(t.last, ...day.map((c) => c[3]))),
       volume: String(day.reduce((s, c) => s + c[5], 0)),
       quoteVolume: '0',
       openTime: now - 86_400_000,
@@ -426,131 +671,243 @@ export class FakeBinance {
   private symbolOf(p: URLSearchParams): string {
     const id = p.get('symbol') ?? '';
     const symbol = this.symbols.find((s) => s.replace('/', '') === id);
-    if (!symbol) throw Object.assign(new Error('Invalid symbol.'), { code: -1121 });
+    if (!symbol) throw new BinanceError(-1121, 'Invalid symbol.');
     return symbol;
   }
 
-  private findOrder(p: URLSearchParams): FakeOrder | undefined {
-    const symbol = p.get('symbol');
+  /** Orders the reads know: not those younger than the lookup lag. */
+  private visibleOrders(): FakeOrder[] {
+    const cutoff = this.now() - this.lookupLagMs;
+    return this.orders.filter((o) => o.time <= cutoff);
+  }
+
+  private mustFindOrder(p: URLSearchParams, code: number): FakeOrder {
+    const symbol = this.symbolOf(p).replace('/', '');
     const orderId = p.get('orderId');
     const client = p.get('origClientOrderId');
-    return this.orders.find(
-      (o) =>
-        o.symbol === symbol &&
-        ((orderId && String(o.orderId) === orderId) || (client && o.clientOrderId === client)),
+    if (!orderId && !client) {
+      throw new BinanceError(
+        -1102,
+        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+      );
+    }
+    // by clientOrderId: the most recent order with it (an id is unique among OPEN orders only)
+    const candidates = this.visibleOrders().filter(
+      (o) => o.symbol === symbol && (orderId ? String(o.orderId) === orderId : o.clientOrderId === client),
     );
+    const order = candidates[candidates.length - 1];
+    if (!order)
+      throw new BinanceError(code, code === -2011 ? 'Unknown order sent.' : 'Order does not exist.');
+    return order;
   }
 
   private createOrder(p: URLSearchParams): { status?: number; body: unknown } {
     const symbol = this.symbolOf(p);
-    const [base, quote] = symbol.split('/');
-    const clientOrderId = p.get('newClientOrderId') ?? `fake-${this.nextOrderId}`;
-    if (this.orders.some((o) => o.clientOrderId === clientOrderId)) {
-      return { status: 400, body: { code: -2010, msg: 'Duplicate order sent.' } };
-    }
+    const m = simulatedMarketInfo(symbol);
     const side = p.get('side') as 'BUY' | 'SELL';
     const type = p.get('type') as 'MARKET' | 'LIMIT';
+    const clientOrderId = p.get('newClientOrderId') ?? `web_${this.nextOrderId}`;
+    if (!/^[.A-Z:/a-z0-9_-]{1,36}$/.test(clientOrderId)) {
+      throw new BinanceError(
+        -1100,
+        "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$'.",
+      );
+    }
+    // "A unique id among open orders": only an OPEN order with this id makes it a duplicate
+    if (this.orders.some((o) => o.clientOrderId === clientOrderId && isOpen(o))) {
+      throw new BinanceError(-2010, 'Duplicate order sent.');
+    }
     const qty = Number(p.get('quantity'));
-    const m = simulatedMarketInfo(symbol);
-    if (!(qty >= m.minAmount) || Math.abs(Math.round(qty / m.amountStep) * m.amountStep - qty) > 1e-12) {
-      return { status: 400, body: { code: -1013, msg: 'Filter failure: LOT_SIZE' } };
-    }
-    const now = Date.now();
-    const t = this.market.ticker(symbol, now);
+    if (!(qty >= m.minAmount) || !onGrid(qty, m.amountStep))
+      throw new BinanceError(-1013, 'Filter failure: LOT_SIZE');
     const limit = type === 'LIMIT' ? Number(p.get('price')) : undefined;
-    const marketable = limit === undefined || (side === 'BUY' ? limit >= t.ask : limit <= t.bid);
-    const fillPrice = Number((side === 'BUY' ? t.ask : t.bid).toFixed(2));
-    const refPrice = limit ?? fillPrice;
-    if (qty * refPrice < m.minNotional)
-      return { status: 400, body: { code: -1013, msg: 'Filter failure: NOTIONAL' } };
-    const need = side === 'BUY' ? qty * refPrice * (1 + this.feeRate) : qty;
-    const asset = side === 'BUY' ? quote : base;
-    if ((this.balances[asset]?.free ?? 0) + 1e-12 < need) {
-      return {
-        status: 400,
-        body: { code: -2010, msg: 'Account has insufficient balance for requested action.' },
-      };
+    if (limit !== undefined && (!(limit > 0) || !onGrid(limit, m.priceStep))) {
+      throw new BinanceError(-1013, 'Filter failure: PRICE_FILTER');
     }
+    if (type === 'LIMIT' && !p.get('timeInForce')) {
+      throw new BinanceError(
+        -1102,
+        "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+      );
+    }
+    const t = this.ticker(symbol);
+    const refPrice = limit ?? (side === 'BUY' ? t.ask : t.bid);
+    if (qty * refPrice < m.minNotional) throw new BinanceError(-1013, 'Filter failure: NOTIONAL');
+    const [base, quote] = symbol.split('/');
+    const need = side === 'BUY' ? qty * refPrice : qty;
+    if (this.free(side === 'BUY' ? quote : base) + 1e-12 < need) {
+      throw new BinanceError(-2010, 'Account has insufficient balance for requested action.');
+    }
+    const now = this.now();
     const order: FakeOrder = {
       symbol: symbol.replace('/', ''),
       orderId: this.nextOrderId++,
+      orderListId: -1,
       clientOrderId,
-      side,
-      type,
       price: limit !== undefined ? fmt(limit) : '0.00000000',
       origQty: fmt(qty),
       executedQty: '0.00000000',
       cummulativeQuoteQty: '0.00000000',
       status: 'NEW',
-      timeInForce: type === 'LIMIT' ? (p.get('timeInForce') ?? 'GTC') : 'GTC',
+      timeInForce: type === 'LIMIT' ? p.get('timeInForce')! : 'GTC',
+      type,
+      side,
+      stopPrice: '0.00000000',
+      icebergQty: '0.00000000',
       time: now,
       updateTime: now,
+      isWorking: true,
+      workingTime: now,
+      origQuoteOrderQty: '0.00000000',
+      selfTradePreventionMode: 'EXPIRE_MAKER',
     };
     this.orders.push(order);
-    const fills: unknown[] = [];
+    const marketable = limit === undefined || (side === 'BUY' ? limit >= t.ask : limit <= t.bid);
+    const fills: FakeTrade[] = [];
     if (marketable) {
-      const trade = this.fill(order, base, quote, qty, fillPrice, now);
-      fills.push({
-        price: trade.price,
-        qty: trade.qty,
-        commission: trade.commission,
-        commissionAsset: trade.commissionAsset,
-        ...(this.omitFillTradeIds ? {} : { tradeId: trade.id }),
-      });
+      const parts = Math.max(1, this.options.marketFillParts ?? 1);
+      let left = qty;
+      for (let i = 0; i < parts && left > 1e-12; i++) {
+        const part = i === parts - 1 ? left : floorTo(qty / parts, m.amountStep);
+        if (!(part > 0)) continue;
+        // each next trade at a slightly worse price, as a market order walks the book
+        const price = round2((side === 'BUY' ? t.ask : t.bid) * (1 + (side === 'BUY' ? 1 : -1) * 0.0001 * i));
+        fills.push(this.fill(order, part, limit === undefined ? price : limit, false));
+        left = round8(left - part);
+      }
     } else {
-      this.hold(side === 'BUY' ? quote : base, side === 'BUY' ? qty * (limit ?? 0) : qty);
+      this.hold(side === 'BUY' ? quote : base, side === 'BUY' ? qty * limit! : qty);
     }
+    const respType = p.get('newOrderRespType') ?? 'FULL';
+    const ack = {
+      symbol: order.symbol,
+      orderId: order.orderId,
+      orderListId: -1,
+      clientOrderId,
+      transactTime: now,
+    };
+    if (respType === 'ACK') return { body: ack };
+    const result = {
+      ...ack,
+      price: order.price,
+      origQty: order.origQty,
+      executedQty: order.executedQty,
+      origQuoteOrderQty: '0.000000',
+      cummulativeQuoteQty: order.cummulativeQuoteQty,
+      status: order.status,
+      timeInForce: order.timeInForce,
+      type,
+      side,
+      workingTime: now,
+      selfTradePreventionMode: 'EXPIRE_MAKER',
+    };
+    if (respType === 'RESULT') return { body: result };
     return {
       body: {
-        ...order,
-        orderListId: -1,
-        transactTime: now,
-        workingTime: now,
-        fills,
-        selfTradePreventionMode: 'EXPIRE_MAKER',
+        ...result,
+        fills: fills.map((f) => ({
+          price: f.price,
+          qty: f.qty,
+          commission: f.commission,
+          commissionAsset: f.commissionAsset,
+          ...(this.omitFillTradeIds ? {} : { tradeId: f.id }),
+        })),
       },
     };
   }
 
-  private fill(
-    order: FakeOrder,
-    base: string,
-    quote: string,
-    qty: number,
-    price: number,
-    now: number,
-  ): FakeTrade {
+  /** Resting limit orders the price has crossed fill, a slice at a time. */
+  private matchRestingOrders(): void {
+    const now = this.now();
+    const slices = Math.max(1, this.options.limitFillSlices ?? 1);
+    for (const order of this.orders.filter((o) => o.type === 'LIMIT' && isOpen(o))) {
+      const last = this.lastMatch.get(order.orderId);
+      if (last !== undefined && now - last < (this.options.matchIntervalMs ?? 0)) continue;
+      const symbol = this.symbols.find((s) => s.replace('/', '') === order.symbol)!;
+      const t = this.ticker(symbol);
+      const price = Number(order.price);
+      if (!(order.side === 'BUY' ? t.ask <= price : t.bid >= price)) continue;
+      const m = simulatedMarketInfo(symbol);
+      const left = round8(Number(order.origQty) - Number(order.executedQty));
+      const slice = Math.min(
+        left,
+        Math.max(m.amountStep, floorTo(Number(order.origQty) / slices, m.amountStep)),
+      );
+      const [base, quote] = symbol.split('/');
+      // the slice leaves the reservation before it is paid for
+      this.release(order.side === 'BUY' ? quote : base, order.side === 'BUY' ? slice * price : slice);
+      this.fill(order, slice, price, true);
+      this.lastMatch.set(order.orderId, now);
+    }
+  }
+
+  private fill(order: FakeOrder, qty: number, price: number, isMaker: boolean): FakeTrade {
+    const symbol = this.symbols.find((s) => s.replace('/', '') === order.symbol)!;
+    const [base, quote] = symbol.split('/');
+    const now = this.now();
     const cost = qty * price;
-    const fee = cost * this.feeRate;
-    this.balances[base] ??= { free: 0, locked: 0 };
-    this.balances[quote] ??= { free: 0, locked: 0 };
+    const rate = this.options.feeRate ?? 0.001;
+    const { commission, asset } = this.commission(order.side, base, quote, qty, cost, rate);
+    this.credit(base, 0);
+    this.credit(quote, 0);
     if (order.side === 'BUY') {
-      this.balances[quote].free -= cost + fee;
+      this.balances[quote].free -= cost;
       this.balances[base].free += qty;
     } else {
       this.balances[base].free -= qty;
-      this.balances[quote].free += cost - fee;
+      this.balances[quote].free += cost;
     }
+    this.balances[asset].free -= commission;
     order.executedQty = fmt(Number(order.executedQty) + qty);
     order.cummulativeQuoteQty = fmt(Number(order.cummulativeQuoteQty) + cost);
-    order.status = Number(order.executedQty) >= Number(order.origQty) ? 'FILLED' : 'PARTIALLY_FILLED';
+    order.status = Number(order.executedQty) >= Number(order.origQty) - 1e-12 ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTime = now;
+    if (order.status === 'FILLED') order.isWorking = false;
     const trade: FakeTrade = {
       symbol: order.symbol,
       id: this.nextTradeId++,
       orderId: order.orderId,
+      orderListId: -1,
       price: fmt(price),
       qty: fmt(qty),
       quoteQty: fmt(cost),
-      commission: fmt(fee),
-      commissionAsset: quote,
+      commission: fmt(commission),
+      commissionAsset: asset,
       time: now,
       isBuyer: order.side === 'BUY',
-      isMaker: false,
+      isMaker,
       isBestMatch: true,
     };
     this.trades.push(trade);
     return trade;
+  }
+
+  /** Binance takes the commission from the asset received, unless fees are paid in BNB (25 % off). */
+  private commission(
+    side: 'BUY' | 'SELL',
+    base: string,
+    quote: string,
+    qty: number,
+    cost: number,
+    rate: number,
+  ): { commission: number; asset: string } {
+    const mode = this.options.feeAsset ?? 'received';
+    if (mode === 'BNB') {
+      const bnbPrice = this.ticker('BNB/USDT').last;
+      const inBnb = round8((cost * rate * 0.75) / bnbPrice);
+      if (this.free('BNB') >= inBnb) return { commission: inBnb, asset: 'BNB' };
+    }
+    if (mode === 'quote' || side === 'SELL') return { commission: round8(cost * rate), asset: quote };
+    return { commission: round8(qty * rate), asset: base };
+  }
+
+  private free(asset: string): number {
+    return this.balances[asset]?.free ?? 0;
+  }
+
+  private credit(asset: string, amount: number): void {
+    this.balances[asset] ??= { free: 0, locked: 0 };
+    this.balances[asset].free += amount;
   }
 
   private hold(asset: string, amount: number): void {
@@ -559,31 +916,68 @@ export class FakeBinance {
     this.balances[asset].locked += amount;
   }
 
+  private release(asset: string, amount: number): void {
+    this.balances[asset].locked -= amount;
+    this.balances[asset].free += amount;
+  }
+
   private cancelOrder(p: URLSearchParams): { status?: number; body: unknown } {
-    const order = this.findOrder(p);
-    if (!order || (order.status !== 'NEW' && order.status !== 'PARTIALLY_FILLED')) {
-      return { status: 400, body: { code: -2011, msg: 'Unknown order sent.' } };
-    }
+    const order = this.mustFindOrder(p, -2011);
+    if (!isOpen(order)) throw new BinanceError(-2011, 'Unknown order sent.');
     const symbol = this.symbols.find((s) => s.replace('/', '') === order.symbol)!;
     const [base, quote] = symbol.split('/');
     const rest = Number(order.origQty) - Number(order.executedQty);
-    const asset = order.side === 'BUY' ? quote : base;
-    const held = order.side === 'BUY' ? rest * Number(order.price) : rest;
-    this.balances[asset].locked -= held;
-    this.balances[asset].free += held;
+    if (order.type === 'LIMIT') {
+      this.release(
+        order.side === 'BUY' ? quote : base,
+        order.side === 'BUY' ? rest * Number(order.price) : rest,
+      );
+    }
     order.status = 'CANCELED';
-    order.updateTime = Date.now();
+    order.isWorking = false;
+    order.updateTime = this.now();
     // like Binance: clientOrderId is the cancel request's own id, origClientOrderId the order's
     return {
       body: {
-        ...order,
+        symbol: order.symbol,
         origClientOrderId: order.clientOrderId,
-        clientOrderId: `cancel-${order.orderId}`,
+        orderId: order.orderId,
         orderListId: -1,
-        transactTime: Date.now(),
+        clientOrderId: p.get('newClientOrderId') ?? `cancel-${order.orderId}`,
+        transactTime: this.now(),
+        price: order.price,
+        origQty: order.origQty,
+        executedQty: order.executedQty,
+        origQuoteOrderQty: '0.000000',
+        cummulativeQuoteQty: order.cummulativeQuoteQty,
+        status: order.status,
+        timeInForce: order.timeInForce,
+        type: order.type,
+        side: order.side,
+        selfTradePreventionMode: 'EXPIRE_MAKER',
       },
     };
   }
+}
+
+function isOpen(o: FakeOrder): boolean {
+  return o.status === 'NEW' || o.status === 'PARTIALLY_FILLED';
+}
+
+function onGrid(value: number, step: number): boolean {
+  return Math.abs(Math.round(value / step) * step - value) <= step * 1e-6;
+}
+
+function floorTo(value: number, step: number): number {
+  return round8(Math.floor(value / step + 1e-9) * step);
+}
+
+function round8(n: number): number {
+  return Number(n.toFixed(8));
+}
+
+function round2(n: number): number {
+  return Number(n.toFixed(2));
 }
 
 function fmt(n: number): string {

@@ -106,6 +106,13 @@ export const configSchema = z.strictObject({
       candleLimit: positiveInt.max(1000).default(100),
       /** The exchange unreachable for longer than this raises an event (and another when it recovers). */
       unreachableAlertMs: positiveInt.default(30_000),
+      /**
+       * Deadline of one symbol's reads in a tick (candles, ticker): a slow answer for one symbol is given up
+       * for that tick and never delays another symbol's stop-loss.
+       */
+      symbolReadTimeoutMs: positiveInt.default(5_000),
+      /** Markets (steps, minimums, listings) are loaded again this often. */
+      marketsRefreshMs: positiveInt.default(24 * 60 * 60 * 1000),
       strategy: z
         .strictObject({
           /** Which built-in strategy runs. */
@@ -163,6 +170,17 @@ export const configSchema = z.strictObject({
           inFlightWaitMs: positiveInt.default(2_000),
           /** Create call timeout; after it the order is UNKNOWN and resolved by clientOrderId lookup. */
           createTimeoutMs: positiveInt.default(10_000),
+          /**
+           * An UNKNOWN order (create sent, no answer) is declared never placed only after at least this many
+           * "no such order" lookups (an exchange may not know an order it took for a while)…
+           */
+          unknownNotFoundMisses: positiveInt.default(3),
+          /** …and only once this long has passed since the create was sent (plus the exchange's recvWindow). */
+          unknownNotFoundWindowMs: positiveInt.default(60_000),
+          /** After the exchange refuses an order, no new order on that symbol for this long (doubles on repeats). */
+          rejectCooldownMs: positiveInt.default(30_000),
+          /** A limit order (open or partly filled) not finished after this long is cancelled. */
+          limitOrderTtlMs: positiveInt.default(60_000),
         })
         .prefault({}),
       paper: z

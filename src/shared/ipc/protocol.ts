@@ -167,6 +167,13 @@ export interface RecoverySummary {
   changedWhileDown: Array<{ clientOrderId: string; from: OrderStatus; to: OrderStatus }>;
   /** UNKNOWN creates resolved at start: found on the exchange or confirmed absent. */
   resolvedUnknown: Array<{ clientOrderId: string; found: boolean }>;
+  /**
+   * UNKNOWN creates the exchange does not show yet and that are too recent to be declared never placed: they stay
+   * unknown (their symbol places nothing) and the loop keeps looking them up.
+   */
+  stillUnknown?: string[];
+  /** The clientOrderId sequence was raised past ids of ours found among the exchange's recent orders. */
+  seqRaisedFromExchange?: number;
   adopted: string[];
   cancelledUnknown: string[];
   newFills: number;

@@ -57,6 +57,8 @@ export function eventNotification(
   const style = STYLE[ev.type] ?? { icon: 'ℹ️', title: ev.type, priority: 'normal' as Priority };
   const level = levelOf(ev.type, settings);
   if (level === 'off') return undefined;
+  // the same refusal again on the same symbol (during its cooldown backoff): in the log, not another message
+  if (ev.type === 'order.rejected' && ev.data.repeated === true) return undefined;
   const body =
     ev.type === 'recovery' ? recoveryText(ev.data as unknown as RecoverySummary) : escapeHtml(ev.summary);
   const pnl = ev.type === 'position.closed' ? pnlLine(ev.data) : '';

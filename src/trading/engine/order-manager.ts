@@ -1,11 +1,13 @@
 /**
  * Places, follows and closes orders so that a crash at any instant loses nothing and duplicates nothing.
  *
- * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<seq>` is committed durably
- * BEFORE the exchange is called, and the exchange's answer is committed after. A create that fails on the
- * network or times out leaves the order `unknown`; it is resolved only by looking the clientOrderId up on the
- * exchange (found → its state is applied; not found after a safe delay → `rejected`, never placed). A create is
- * never retried. Only the exchange's answer closes an order; fills come from its trades, de-duplicated by
+ * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<installId>-<seq>` is committed
+ * durably BEFORE the exchange is called, and the exchange's answer is committed after. A create the exchange
+ * refused is `rejected` (final). A create that fails on the network, times out or gets a 5xx leaves the order
+ * `unknown`; it is resolved only by looking the clientOrderId up on the exchange (found → its state is applied;
+ * "not found" only per `judgeNotFound`: several misses over a window from the send → `rejected`, never placed).
+ * A create is never retried. Only the exchange's answer closes an order; fills come from its trades (side and
+ * time the exchange's, a fee in a third currency valued in the quote when recorded), de-duplicated by
  * (order id, trade id), and positions are derived from fills.
  *
  * If a commit fails, no exchange call follows it: `persist.failed` is published and new orders are refused
@@ -16,12 +18,14 @@ import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import {
   ByNinjaError,
+  ConfigError,
   IllegalTransitionError,
   InvalidOrderError,
   NetworkError,
   OperationalError,
   OrderNotFoundError,
   PersistenceError,
+  TemporaryError,
   errorMessage,
 } from '../../shared/errors';
 import type { OrderStatus, TradingEventType } from '../../shared/ipc/protocol';
@@ -40,15 +44,25 @@ import {
   applyExchangeOrder,
   fillsComplete,
   isFinal,
+  judgeNotFound,
   needsExchange,
   transition,
   type LocalOrder,
+  type NotFoundRule,
   type OrderPurpose,
 } from './order-state';
-import { derivePositions, fillFromTrade, type Fill, type PositionBook } from './pnl';
+import {
+  derivePositions,
+  feeNeedsValuation,
+  fillFromTrade,
+  splitSymbol,
+  type Fill,
+  type PositionBook,
+} from './pnl';
 import { isOpenPosition } from './risk';
-import { seqOf, type HistoryEntry, type PendingEvent, type TradingState } from './trading-state';
+import { clientOrderIdFor, seqOf, type HistoryEntry, type TradingState } from './trading-state';
 import { withDeadline } from '../../shared/deadline';
+import { positionChangeEvents, rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
 
 /** The part of Store<TradingState> the engine uses. */
 export interface StateStore {
@@ -72,9 +86,6 @@ export interface EventPublisher {
   hasEventKey?(key: string): boolean;
 }
 
-/** An event to commit with an order change (it gets its outbox key then). */
-type EventDraft = Omit<PendingEvent, 'key'>;
-
 export interface OrderRequest {
   symbol: string;
   side: OrderSide;
@@ -96,11 +107,6 @@ export interface OrderManagerOptions {
   clock: Clock;
   logger: Logger;
   crashHook?: CrashHook;
-  /**
-   * How long after a create was sent a "not found" lookup is trusted to mean "never placed" (default 2000 ms):
-   * a create still travelling to the exchange must not be declared absent.
-   */
-  unknownConfirmMs?: number;
   /** Final orders kept in hot state for `orders` and reconcile before they move to the journal (default 20). */
   recentFinalKept?: number;
 }
@@ -113,8 +119,11 @@ export class OrderManager {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly crashHook: CrashHook;
-  private readonly unknownConfirmMs: number;
+  private readonly notFoundRule: NotFoundRule;
   private readonly recentFinalKept: number;
+  private marketBook: Record<string, Market>;
+  /** Fee currencies no market prices, already reported (once each). */
+  private readonly unvaluedFeeCurrencies = new Set<string>();
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Outbox keys whose commit is in flight: in memory, not durable yet, so not published yet. */
   private readonly committing = new Set<string>();
@@ -146,12 +155,27 @@ export class OrderManager {
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'orders' });
     this.crashHook = opts.crashHook ?? noCrash;
-    this.unknownConfirmMs = opts.unknownConfirmMs ?? 2000;
+    this.notFoundRule = {
+      minMisses: opts.orders.unknownNotFoundMisses,
+      windowMs: opts.orders.unknownNotFoundWindowMs,
+      graceMs: opts.exchange.traits.lookupGraceMs,
+    };
     this.recentFinalKept = opts.recentFinalKept ?? 20;
+    this.marketBook = opts.markets;
+    checkClientOrderIds(opts.botId, opts.exchange);
   }
 
   get markets(): Record<string, Market> {
-    return this.opts.markets;
+    return this.marketBook;
+  }
+
+  /** Markets loaded again (daily refresh): steps, minimums and listings as the exchange has them now. */
+  setMarkets(markets: Record<string, Market>): void {
+    this.marketBook = markets;
+  }
+
+  get installId(): string {
+    return this.store.data.installId;
   }
 
   get botId(): string {
@@ -216,14 +240,15 @@ export class OrderManager {
     const bounded = recent.filter((e) => typeof e.seq === 'number');
     if (bounded.length > 0) {
       let max = 0;
-      for (const e of recent) max = Math.max(max, e.seq ?? 0, seqOf(e.order.clientOrderId, this.botId) ?? 0);
+      for (const e of recent)
+        max = Math.max(max, e.seq ?? 0, seqOf(e.order.clientOrderId, this.botId, this.installId) ?? 0);
       return max;
     }
     // entries written before `seq` existed, or a tail that did not parse: read it all (a loop, not
     // Math.max(...all): spreading 100k+ arguments overflows the stack)
     let max = 0;
     for (const e of (await this.history.readAll()).filter(isHistoryEntry)) {
-      max = Math.max(max, e.seq ?? 0, seqOf(e.order.clientOrderId, this.botId) ?? 0);
+      max = Math.max(max, e.seq ?? 0, seqOf(e.order.clientOrderId, this.botId, this.installId) ?? 0);
     }
     return max;
   }
@@ -231,14 +256,12 @@ export class OrderManager {
   positions(): Record<string, PositionBook> {
     const fills: Fill[] = [];
     for (const order of Object.values(this.store.data.orders)) fills.push(...order.fills);
-    return derivePositions(this.store.data.checkpoint, fills);
+    return derivePositions(this.store.data.checkpoint, fills, this.marketBook);
   }
 
   /** Positions that hold at least one sellable amount step. */
   openPositions(): PositionBook[] {
-    return Object.values(this.positions()).filter((p) =>
-      isOpenPosition(p.amount, this.opts.markets[p.symbol]),
-    );
+    return Object.values(this.positions()).filter((p) => isOpenPosition(p.amount, this.marketBook[p.symbol]));
   }
 
   /**
@@ -262,7 +285,7 @@ export class OrderManager {
     this.crashHook('before-intent-commit');
     const now = this.clock.now();
     const seq = this.store.data.seq + 1;
-    const clientOrderId = `${this.opts.botId}-${seq}`;
+    const clientOrderId = clientOrderIdFor(this.opts.botId, this.installId, seq);
     const intent: LocalOrder = {
       clientOrderId,
       symbol: request.symbol,
@@ -276,7 +299,7 @@ export class OrderManager {
       reason: request.reason,
       createdAt: now,
       updatedAt: now,
-      // the create follows this commit at once; a lookup before sentAt + unknownConfirmMs is not trusted
+      // the create follows this commit at once: "not found" is judged from here (judgeNotFound)
       sentAt: now,
       fills: [],
     };
@@ -352,19 +375,33 @@ export class OrderManager {
 
   private async onCreateFailed(clientOrderId: string, err: unknown): Promise<LocalOrder> {
     const order = this.mustGet(clientOrderId);
-    // A duplicate clientOrderId means the exchange HAS this order (an earlier create got through): it is not a
-    // refusal, so it falls through to the UNKNOWN path and is resolved by lookup like a lost response.
-    const duplicate = err instanceof InvalidOrderError && err.context.duplicate === true;
-    if (!duplicate && (err instanceof InvalidOrderError || err instanceof OperationalError)) {
+    if (createRefused(err)) {
       // the exchange answered and refused: the order is final, it was never placed
+      const error = errorMessage(err);
+      const retryAfterMs = err instanceof TemporaryError ? err.retryAfterMs : undefined;
       await this.commitOrder(
-        transition(order, 'rejected', this.clock.now(), { error: errorMessage(err), refused: true }),
-        [rejectedEvent(order, `rejected: ${errorMessage(err)}`, { error: errorMessage(err) })],
+        transition(order, 'rejected', this.clock.now(), { error, refused: true, retryAfterMs }),
+        [
+          rejectedEvent(order, `rejected: ${error}`, {
+            error,
+            errorClass: err.name,
+            ccxtError: err.context.ccxtError,
+            // the same refusal again on this symbol: recorded, not notified again
+            repeated: this.lastRefusal(order)?.error === error,
+          }),
+        ],
       );
+      this.logger.warn('Order refused by the exchange', {
+        clientOrderId,
+        symbol: order.symbol,
+        error,
+        errorClass: err.name,
+        ccxtError: err.context.ccxtError,
+      });
       if (err instanceof OperationalError) throw err;
       return this.mustGet(clientOrderId);
     }
-    // network failure, timeout, or anything else: the exchange may or may not have the order
+    // network failure, timeout, 5xx, duplicate id, or anything else: the exchange may or may not have the order
     await this.commitOrder(transition(order, 'unknown', this.clock.now(), { error: errorMessage(err) }));
     this.logger.warn('Order create outcome unknown; resolving by clientOrderId', {
       clientOrderId,
@@ -382,55 +419,71 @@ export class OrderManager {
     return this.mustGet(clientOrderId);
   }
 
+  /** The refused order placed before `order` on its symbol, if the latest one before it was refused. */
+  private lastRefusal(order: LocalOrder): LocalOrder | undefined {
+    const before = this.hotOrders().filter(
+      (o) => o.symbol === order.symbol && o.clientOrderId !== order.clientOrderId,
+    );
+    const last = before[before.length - 1];
+    return last?.refused ? last : undefined;
+  }
+
   /**
-   * Resolves an `intent` or `unknown` order by clientOrderId lookup. Not found is trusted only once no create is
-   * pending in this process and `unknownConfirmMs` has passed since the create may have been sent; with
-   * `waitForConfirm` it waits for that moment, otherwise the order stays unknown for the next attempt.
-   * Returns whether the exchange has the order, or null when still undecided.
+   * One lookup of an `intent` or `unknown` order by clientOrderId. Found → the exchange's view is applied. Not
+   * found → one more miss is recorded (durably: a restart keeps counting), and the order is declared never placed
+   * only when `judgeNotFound` says the misses are final. Returns whether the exchange has the order, or null when
+   * that is still undecided (the order stays unknown, and its symbol places nothing).
    */
-  async resolveUnknown(clientOrderId: string, waitForConfirm = false): Promise<boolean | null> {
-    for (;;) {
-      const order = this.mustGet(clientOrderId);
-      if (order.status !== 'unknown' && order.status !== 'intent') return order.status !== 'rejected';
-      let remote: ExchangeOrder;
-      try {
-        remote = await this.track(this.exchange.fetchOrderByClientId(clientOrderId, order.symbol));
-      } catch (err) {
-        if (!(err instanceof OrderNotFoundError)) throw err;
-        const waitMs = (order.sentAt ?? order.createdAt) + this.unknownConfirmMs - this.clock.now();
-        if (this.pendingCreates.has(clientOrderId)) return null;
-        if (waitMs > 0) {
-          if (!waitForConfirm) return null;
-          await this.clock.sleep(waitMs);
-          continue;
-        }
-        const current = this.mustGet(clientOrderId);
-        if (current.status !== 'unknown' && current.status !== 'intent') return current.status !== 'rejected';
-        this.logger.info('Order confirmed never placed', { clientOrderId, was: order.status });
+  async resolveUnknown(clientOrderId: string): Promise<boolean | null> {
+    const order = this.mustGet(clientOrderId);
+    if (order.status !== 'unknown' && order.status !== 'intent') return order.status !== 'rejected';
+    let remote: ExchangeOrder;
+    try {
+      remote = await this.track(this.exchange.fetchOrderByClientId(clientOrderId, order.symbol));
+    } catch (err) {
+      if (!(err instanceof OrderNotFoundError)) throw err;
+      // read again: a late create answer may have resolved it during the lookup
+      const current = this.mustGet(clientOrderId);
+      if (current.status !== 'unknown' && current.status !== 'intent') return current.status !== 'rejected';
+      const now = this.clock.now();
+      const verdict = judgeNotFound(current, this.notFoundRule, now, this.pendingCreates.has(clientOrderId));
+      if (!verdict.neverPlaced) {
         await this.commitOrder(
-          transition(current, 'rejected', this.clock.now(), {
-            error: 'the exchange has no such order: never placed',
-          }),
-          [rejectedEvent(order, 'was never placed (confirmed by lookup)', { neverPlaced: true })],
+          transition(current, 'unknown', now, { lookupMisses: verdict.lookupMisses, error: current.error }),
         );
-        return false;
+        this.logger.info('Unknown order not found yet; it stays unknown', {
+          clientOrderId,
+          misses: verdict.lookupMisses,
+          sinceSendMs: now - (current.sentAt ?? current.createdAt),
+        });
+        return null;
       }
-      await this.applyRemote(clientOrderId, remote);
-      return true;
+      this.logger.info('Order confirmed never placed', {
+        clientOrderId,
+        was: current.status,
+        misses: verdict.lookupMisses,
+      });
+      await this.commitOrder(
+        transition(current, 'rejected', now, {
+          lookupMisses: verdict.lookupMisses,
+          error: 'the exchange has no such order: never placed',
+        }),
+        [rejectedEvent(current, 'was never placed (confirmed by lookup)', { neverPlaced: true })],
+      );
+      return false;
     }
+    await this.applyRemote(clientOrderId, remote);
+    return true;
   }
 
   /**
    * Brings one order up to date with the exchange: lookup for intent/unknown, fetch for open ones, trades for
    * final ones with fills missing. Returns the status before and after.
    */
-  async refresh(
-    clientOrderId: string,
-    waitForConfirm = false,
-  ): Promise<{ from: OrderStatus; to: OrderStatus }> {
+  async refresh(clientOrderId: string): Promise<{ from: OrderStatus; to: OrderStatus }> {
     const before = this.mustGet(clientOrderId);
     if (before.status === 'intent' || before.status === 'unknown') {
-      await this.resolveUnknown(clientOrderId, waitForConfirm);
+      await this.resolveUnknown(clientOrderId);
     } else if (!isFinal(before.status) && before.exchangeOrderId) {
       const remote = await this.track(this.exchange.fetchOrder(before.exchangeOrderId, before.symbol));
       await this.applyRemote(clientOrderId, remote);
@@ -447,8 +500,8 @@ export class OrderManager {
     const order = this.mustGet(clientOrderId);
     if (isFinal(order.status)) return order;
     if (order.status === 'intent' || order.status === 'unknown') {
-      // what happens to an unknown order comes after resolving it
-      const found = await this.resolveUnknown(clientOrderId, true);
+      // what happens to an unknown order comes after resolving it; still undecided → it stays as it is
+      const found = await this.resolveUnknown(clientOrderId);
       if (!found) return this.mustGet(clientOrderId);
     }
     const current = this.mustGet(clientOrderId);
@@ -468,10 +521,6 @@ export class OrderManager {
   }
 
   /**
-   * Records an order of ours (by prefix) that the exchange has and state does not: from a lost state file or a
-   * create whose intent never reached the disk. Its seq is marked used.
-   */
-  /**
    * Raises the persisted clientOrderId sequence to at least `seq` (never lowers it). Recovery calls it with the
    * highest seq found in the history journal, so a hot state restored from its previous generation (or lost)
    * can never hand out an id the exchange has already seen.
@@ -484,6 +533,10 @@ export class OrderManager {
     return true;
   }
 
+  /**
+   * Records an order of ours (by prefix) that the exchange has and state does not: from a lost state file or a
+   * create whose intent never reached the disk. Its seq is marked used.
+   */
   async adopt(remote: ExchangeOrder, seq: number): Promise<LocalOrder> {
     const clientOrderId = remote.clientOrderId!;
     const now = this.clock.now();
@@ -499,9 +552,9 @@ export class OrderManager {
       status: 'unknown',
       purpose: 'adopted',
       reason: 'found on the exchange with our prefix, unknown to state',
-      createdAt: remote.timestamp || now,
+      createdAt: remote.timestamp ?? now,
       updatedAt: now,
-      sentAt: remote.timestamp || now,
+      sentAt: remote.timestamp ?? now,
       fills: [],
     };
     await this.store.commit((d) => {
@@ -540,25 +593,44 @@ export class OrderManager {
     if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
   }
 
-  /** Fetches the order's trades and commits the new ones (with position events). */
+  /**
+   * Fetches the order's trades and commits the new ones (with position events). A trade whose side is not its
+   * order's is left out and logged (never booked). A fee in a third currency is valued in the quote first; if
+   * that price cannot be read now, nothing is committed and the next refresh tries again.
+   */
   async syncFills(clientOrderId: string, known?: ExchangeTrade[]): Promise<Fill[]> {
     const order = this.mustGet(clientOrderId);
     if (!order.exchangeOrderId) return [];
     let trades = known ?? [];
     const coveredByKnown = trades.reduce((s, t) => s + t.amount, 0) >= order.filled - 1e-12;
     if (!coveredByKnown) {
-      trades = await this.track(this.exchange.fetchOrderTrades(order.exchangeOrderId, order.symbol));
+      trades = await this.track(
+        this.exchange.fetchOrderTrades(order.exchangeOrderId, order.symbol, order.createdAt),
+      );
     }
-    const fills = trades
-      .filter((t) => t.orderId === order.exchangeOrderId)
-      .map((t) => fillFromTrade(t, clientOrderId));
-    // read again after the fetch: another update of this order (a late create answer, a cancel) may have been
+    const ofOrder = trades.filter((t) => t.orderId === order.exchangeOrderId);
+    const wrongSide = ofOrder.filter((t) => t.side !== order.side);
+    if (wrongSide.length > 0) {
+      this.logger.error('Trades with another side than their order left out', {
+        clientOrderId,
+        side: order.side,
+        trades: wrongSide.map((t) => ({ id: t.id, side: t.side })),
+      });
+    }
+    const fills: Fill[] = [];
+    for (const t of ofOrder.filter((x) => x.side === order.side)) {
+      if (order.fills.some((f) => f.tradeId === t.id)) continue;
+      const fill = fillFromTrade(t, clientOrderId);
+      if (feeNeedsValuation(fill)) fill.feeQuote = await this.feeInQuote(fill);
+      fills.push(fill);
+    }
+    // read again after the fetches: another update of this order (a late create answer, a cancel) may have been
     // committed meanwhile, and writing the copy read before the await would undo it
     const { order: withFills, added } = addFills(this.mustGet(clientOrderId), fills);
     if (added.length === 0) return [];
     this.crashHook('after-fill');
     const updated = { ...withFills, updatedAt: this.clock.now() };
-    const market = this.opts.markets[order.symbol];
+    const market = this.marketBook[order.symbol];
     const events = positionChangeEvents(
       order.symbol,
       market,
@@ -567,6 +639,31 @@ export class OrderManager {
     );
     await this.commitOrder(updated, events);
     return added;
+  }
+
+  /**
+   * The quote value of a fee in a third currency (e.g. BNB on Binance) at its price now — the fill was just
+   * recorded, as freqtrade values it: through the fee currency's market against the quote, or the inverse one.
+   * Null when no market prices it (reported once; the fee then counts as 0). A failed price read throws.
+   */
+  private async feeInQuote(fill: Fill): Promise<number | null> {
+    const { quote } = splitSymbol(fill.symbol);
+    const direct = `${fill.feeCurrency}/${quote}`;
+    const inverse = `${quote}/${fill.feeCurrency}`;
+    if (this.marketBook[direct]) return fill.feeCost * (await this.exchange.fetchTicker(direct)).last;
+    if (this.marketBook[inverse]) {
+      const last = (await this.exchange.fetchTicker(inverse)).last;
+      if (last > 0) return fill.feeCost / last;
+    }
+    if (!this.unvaluedFeeCurrencies.has(fill.feeCurrency)) {
+      this.unvaluedFeeCurrencies.add(fill.feeCurrency);
+      this.logger.error('A fee in a currency no market prices in the quote counts as 0 in PnL', {
+        feeCurrency: fill.feeCurrency,
+        quote,
+        clientOrderId: fill.clientOrderId,
+      });
+    }
+    return null;
   }
 
   /** Moves final orders beyond the most recent `recentFinalKept` to the history journal. */
@@ -583,6 +680,7 @@ export class OrderManager {
     const checkpoint = derivePositions(
       this.store.data.checkpoint,
       old.flatMap((o) => o.fills),
+      this.marketBook,
     );
     await this.commit((d) => {
       for (const o of old) delete d.orders[o.clientOrderId];
@@ -714,7 +812,7 @@ export class OrderManager {
     for (const o of Object.values(orders))
       fills.push(...(o.clientOrderId === order.clientOrderId ? order : o).fills);
     if (!(order.clientOrderId in orders)) fills.push(...order.fills);
-    return derivePositions(this.store.data.checkpoint, fills);
+    return derivePositions(this.store.data.checkpoint, fills, this.marketBook);
   }
 
   private async onPersistFailure(err: unknown, context: Record<string, unknown>): Promise<void> {
@@ -813,98 +911,6 @@ function isHistoryEntry(e: unknown): e is HistoryEntry {
 /** Direct events kept in memory while the event log refuses them (then the oldest go first). */
 const MAX_UNPUBLISHED = 1000;
 
-/** An order the exchange refused, or that lookup confirmed was never placed. */
-function rejectedEvent(order: LocalOrder, what: string, extra: Record<string, unknown>): EventDraft {
-  return {
-    type: 'order.rejected',
-    summary: `${order.side} ${order.amount} ${order.symbol} ${what}`,
-    data: {
-      clientOrderId: order.clientOrderId,
-      symbol: order.symbol,
-      side: order.side,
-      amount: order.amount,
-      purpose: order.purpose,
-      ...extra,
-    },
-  };
-}
-
-/** The events an order status change reports (pure: computed before the commit that records them). */
-export function statusChangeEvents(before: LocalOrder, after: LocalOrder): EventDraft[] {
-  const data = {
-    clientOrderId: after.clientOrderId,
-    exchangeOrderId: after.exchangeOrderId,
-    symbol: after.symbol,
-    side: after.side,
-    type: after.type,
-    amount: after.amount,
-    filled: after.filled,
-    averagePrice: after.averagePrice,
-    purpose: after.purpose,
-    status: after.status,
-    from: before.status,
-  };
-  const what = `${after.side} ${after.amount} ${after.symbol} (${after.purpose}, ${after.clientOrderId})`;
-  const events: EventDraft[] = [];
-  if ((before.status === 'intent' || before.status === 'unknown') && after.status !== 'rejected') {
-    events.push({ type: 'order.placed', summary: `Order placed: ${what}`, data });
-  }
-  if (after.status === 'filled' && before.status !== 'filled') {
-    events.push({
-      type: 'order.filled',
-      summary: `Order filled: ${what} at ${after.averagePrice === undefined ? '?' : readable(after.averagePrice)}`,
-      data,
-    });
-  } else if (after.status === 'partially_filled' && after.filled > before.filled) {
-    events.push({
-      type: 'order.partially_filled',
-      summary: `Order partially filled: ${what} ${after.filled}/${after.amount}`,
-      data,
-    });
-  } else if ((after.status === 'cancelled' || after.status === 'expired') && before.status !== after.status) {
-    events.push({
-      type: 'order.cancelled',
-      summary: `Order ${after.status}: ${what}, filled ${after.filled}`,
-      data,
-    });
-  } else if (after.status === 'rejected' && before.status !== 'rejected') {
-    events.push({ type: 'order.rejected', summary: `Order rejected by the exchange: ${what}`, data });
-  }
-  return events;
-}
-
-/** The events a change of one symbol's position reports: opened, or closed with its PnL (pure). */
-export function positionChangeEvents(
-  symbol: string,
-  market: Market | undefined,
-  before: PositionBook | undefined,
-  after: PositionBook | undefined,
-): EventDraft[] {
-  const wasOpen = !!before && isOpenPosition(before.amount, market);
-  const isOpen = !!after && isOpenPosition(after.amount, market);
-  if (!wasOpen && isOpen && after) {
-    const entry = after.amount > 0 ? after.costBasis / after.amount : 0;
-    return [
-      {
-        type: 'position.opened',
-        summary: `Position opened: ${after.amount} ${symbol} at ${entry.toFixed(4)}`,
-        data: { symbol, amount: after.amount, averageEntryPrice: entry },
-      },
-    ];
-  }
-  if (wasOpen && !isOpen && after) {
-    const pnl = after.tripRealizedPnl;
-    return [
-      {
-        type: 'position.closed',
-        summary: `Position closed: ${symbol}, PnL ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}`,
-        data: { symbol, realizedPnl: pnl, feesPaid: after.feesPaid, remaining: after.amount },
-      },
-    ];
-  }
-  return [];
-}
-
 /**
  * The candidates that may be folded into the checkpoint now: positions replay fills in time order, and the
  * checkpoint comes before every fill still in the hot state, so an order is archived only when none of its fills
@@ -929,7 +935,29 @@ export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalO
   return candidates.filter((o) => chosen.has(o));
 }
 
-/** A price or amount for a human: float noise cut off (62035.53999999999 → 62035.54), up to 10 significant digits. */
-function readable(value: number): string {
-  return String(Number(value.toPrecision(10)));
+/**
+ * Whether a failed create was refused by the exchange (the order does not exist): any project error but a
+ * network failure (outcome unknown), a "not found" (makes no sense for a create: treated as unknown) and a
+ * duplicate clientOrderId (the order EXISTS). The adapter has already turned HTTP 5xx answers into NetworkError.
+ */
+function createRefused(err: unknown): err is ByNinjaError {
+  if (!(err instanceof ByNinjaError)) return false;
+  if (err instanceof NetworkError || err instanceof OrderNotFoundError) return false;
+  return !(err instanceof InvalidOrderError && err.context.duplicate === true);
+}
+
+/** Our clientOrderIds must fit the exchange's rule, or every create would be refused: a configuration error. */
+function checkClientOrderIds(botId: string, exchange: Exchange): void {
+  const { maxLength, pattern } = exchange.traits.clientOrderId;
+  // the longest id this bot will send: a 6-character install id and a 12-digit sequence
+  const longest = clientOrderIdFor(botId, 'a0a0a0', 999_999_999_999);
+  if (longest.length > maxLength || !pattern.test(longest)) {
+    throw new ConfigError([
+      {
+        field: 'app.botId',
+        value: botId,
+        message: `clientOrderIds ("${longest}") must fit ${exchange.id}'s rule (at most ${maxLength} characters, ${pattern.source}): use a shorter bot id`,
+      },
+    ]);
+  }
 }

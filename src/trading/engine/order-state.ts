@@ -35,12 +35,43 @@ export interface LocalOrder {
   updatedAt: number;
   /** Last create attempt (epoch ms); an unknown order is not declared never-placed before a safe delay after it. */
   sentAt?: number;
+  /** "No such order" answers to lookups of this intent/unknown order since it was sent (see judgeNotFound). */
+  lookupMisses?: number;
   /** Fills of this order, de-duplicated by trade id. */
   fills: Fill[];
   /** Why the order was rejected, or the last error seen on it. */
   error?: string;
   /** The exchange answered the create with a refusal (invalid order, insufficient funds…). */
   refused?: boolean;
+  /** With `refused`: how long the exchange asked us to wait before the next create (rate limit). */
+  retryAfterMs?: number;
+}
+
+/**
+ * When a "no such order" answer is final for an order whose create outcome is unknown. Exchanges answer lookups
+ * from replicas that lag the matching engine (Binance: "Memory => Database"; -2013 for an order it took), so one
+ * miss proves nothing: the order is declared never placed only after `minMisses` misses AND once `windowMs` plus
+ * the exchange's own request window (`graceMs`, its recvWindow: a create may still be accepted that long after
+ * it was sent) have passed since the send — and never while this process still awaits the create's answer.
+ */
+export interface NotFoundRule {
+  minMisses: number;
+  windowMs: number;
+  graceMs: number;
+}
+
+/** An unknown order the exchange just said it does not have: its miss count, and whether that is final now. */
+export function judgeNotFound(
+  order: Pick<LocalOrder, 'lookupMisses' | 'sentAt' | 'createdAt'>,
+  rule: NotFoundRule,
+  now: number,
+  createPending: boolean,
+): { lookupMisses: number; neverPlaced: boolean } {
+  const lookupMisses = (order.lookupMisses ?? 0) + 1;
+  const sentAt = order.sentAt ?? order.createdAt;
+  const neverPlaced =
+    !createPending && lookupMisses >= rule.minMisses && now - sentAt >= rule.windowMs + rule.graceMs;
+  return { lookupMisses, neverPlaced };
 }
 
 export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([

@@ -1,13 +1,21 @@
 /**
  * Positions and PnL, derived from fills only (pure). A position is the running fold of its symbol's fills with
  * the average-cost method: buys add amount and cost (fees included), sells realize
- * `proceeds - average cost × amount sold`. Fees paid in the base currency change the amount held, fees in the
- * quote currency change cost or proceeds, fees in any other currency (e.g. BNB) are recorded as 0 quote value.
+ * `proceeds - average cost × amount sold`. Fees paid in the base currency change the amount held; fees in the
+ * quote currency change cost or proceeds; fees in any other currency (e.g. BNB) count at their quote value at
+ * fill time (`feeQuote`, valued when the fill was recorded), as cost on a buy and less proceeds on a sell.
+ *
+ * A round trip ends when what is left can no longer be sold (below one amount step or the market minimum, given
+ * `lots`): the dust stays in the position with its cost, and the next buy starts a new trip with its own PnL.
  *
  * Fills are de-duplicated by (exchange order id, trade id), so applying the same trade twice changes nothing.
  */
 import type { OrderSide } from '../../shared/ipc/protocol';
-import type { ExchangeTrade } from '../exchange/exchange';
+import type { ExchangeTrade, Market } from '../exchange/exchange';
+import { sellableAmount } from '../exchange/precision';
+
+/** What decides whether a held amount is still a position: the market's amount step and minimum. */
+export type Lot = Pick<Market, 'amountStep' | 'minAmount'>;
 
 export interface Fill {
   /** Exchange order id. */
@@ -21,6 +29,13 @@ export interface Fill {
   /** Fee as charged by the exchange. */
   feeCost: number;
   feeCurrency: string;
+  /**
+   * Quote value of a fee charged in a third currency (e.g. BNB), at the fee currency's price when the fill was
+   * recorded; null when no market prices it (it then counts as 0 and the operator is told). Absent for fees in
+   * the base or quote currency, which need no price.
+   */
+  feeQuote?: number | null;
+  /** Exchange time of the trade. */
   timestamp: number;
 }
 
@@ -60,6 +75,12 @@ export function splitSymbol(symbol: string): { base: string; quote: string } {
   return { base, quote: (quote ?? '').split(':')[0] };
 }
 
+/** Whether the fee is in neither the base nor the quote currency, so it needs a price to count. */
+export function feeNeedsValuation(fill: Pick<Fill, 'symbol' | 'feeCost' | 'feeCurrency'>): boolean {
+  const { base, quote } = splitSymbol(fill.symbol);
+  return fill.feeCost > 0 && fill.feeCurrency !== base && fill.feeCurrency !== quote;
+}
+
 export function fillFromTrade(trade: ExchangeTrade, clientOrderId: string): Fill {
   return {
     orderId: trade.orderId,
@@ -89,10 +110,12 @@ export function emptyBook(symbol: string): PositionBook {
 }
 
 /** The book after one more fill (a new object; the input is not changed). */
-export function applyFill(book: PositionBook, fill: Fill): PositionBook {
+export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBook {
   const { base, quote } = splitSymbol(fill.symbol);
   const baseFee = fill.feeCurrency === base ? fill.feeCost : 0;
-  const quoteFee = fill.feeCurrency === quote ? fill.feeCost : 0;
+  // a third-currency fee (BNB) counts at its quote value at fill time, like a quote fee
+  const quoteFee =
+    fill.feeCurrency === quote ? fill.feeCost : feeNeedsValuation(fill) ? (fill.feeQuote ?? 0) : 0;
   const next: PositionBook = { ...book, realizedByDay: { ...book.realizedByDay } };
   next.feesPaid += quoteFee + baseFee * fill.price;
   if (fill.side === 'buy') {
@@ -123,6 +146,9 @@ export function applyFill(book: PositionBook, fill: Fill): PositionBook {
     next.amount = Math.max(next.amount, 0) < EPSILON ? 0 : next.amount;
     next.costBasis = 0;
     next.openedAt = null;
+  } else if (lot && sellableAmount(next.amount, lot) === 0) {
+    // only dust is left (a base-currency buy fee always leaves some): the round trip is over
+    next.openedAt = null;
   }
   return next;
 }
@@ -134,6 +160,7 @@ export function applyFill(book: PositionBook, fill: Fill): PositionBook {
 export function derivePositions(
   checkpoint: Readonly<Record<string, PositionBook>>,
   fills: readonly Fill[],
+  lots: Readonly<Record<string, Lot>> = {},
 ): Record<string, PositionBook> {
   const books: Record<string, PositionBook> = {};
   for (const [symbol, book] of Object.entries(checkpoint)) books[symbol] = { ...emptyBook(symbol), ...book };
@@ -143,7 +170,7 @@ export function derivePositions(
     const key = fillKey(fill);
     if (seen.has(key)) continue;
     seen.add(key);
-    books[fill.symbol] = applyFill(books[fill.symbol] ?? emptyBook(fill.symbol), fill);
+    books[fill.symbol] = applyFill(books[fill.symbol] ?? emptyBook(fill.symbol), fill, lots[fill.symbol]);
   }
   return books;
 }

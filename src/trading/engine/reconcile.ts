@@ -2,8 +2,9 @@
  * Compares local state with the exchange and lists every difference (empty when they agree): each recent or
  * open order's status and filled amount, fills recorded against the filled amount, open orders of ours the state
  * does not know, and base balances smaller than the positions the bot believes it holds.
- * Orders confirmed never placed (`rejected` without an exchange id) and creates still awaiting their answer are
- * not looked up.
+ * Orders confirmed never placed (`rejected` without an exchange id), creates still awaiting their answer, and
+ * orders whose create outcome is still being resolved (intent/unknown: "not found" is not final yet, see
+ * judgeNotFound) are not looked up: they are not a difference until the rule has decided them.
  */
 import { OrderNotFoundError } from '../../shared/errors';
 import type { ReconcileDifference } from '../../shared/ipc/protocol';
@@ -12,7 +13,7 @@ import type { OrderManager } from './order-manager';
 import { fillsComplete, statusFromExchange, type LocalOrder } from './order-state';
 import { splitSymbol } from './pnl';
 import { isOpenPosition } from './risk';
-import { seqOf } from './trading-state';
+import { parseClientOrderId } from './trading-state';
 
 const EPS = 1e-9;
 
@@ -26,6 +27,7 @@ export async function reconcileWithExchange(
     if (order.status === 'rejected' && !order.exchangeOrderId) continue;
     // a create still on its way is not a difference yet
     if (manager.isCreatePending(order.clientOrderId)) continue;
+    if (order.status === 'intent' || order.status === 'unknown') continue;
     const remote = await lookup(order, exchange);
     if (!remote) {
       differences.push({
@@ -78,7 +80,8 @@ export async function reconcileWithExchange(
       .map((o) => o.clientOrderId),
   );
   for (const remote of await exchange.fetchOpenOrders()) {
-    if (seqOf(remote.clientOrderId, manager.botId) === null || known.has(remote.clientOrderId!)) continue;
+    if (!parseClientOrderId(remote.clientOrderId, manager.botId) || known.has(remote.clientOrderId!))
+      continue;
     differences.push({
       kind: 'order-unknown-locally',
       clientOrderId: remote.clientOrderId,

@@ -1,8 +1,11 @@
 /**
  * Startup recovery, run before `ready` and before any new order: bring state back in line with the exchange.
  *
- * 1. every `intent` and `unknown` order is resolved by clientOrderId lookup (found → its state is applied;
- *    confirmed absent → `rejected`, it was never placed);
+ * 0. the clientOrderId sequence is raised past the history journal and past any id of this install among the
+ *    exchange's recent orders (a state restored from an older copy must never send an id again);
+ * 1. every `intent` and `unknown` order is looked up by clientOrderId (found → its state is applied; not found →
+ *    one more miss: it becomes `rejected` only under the unknown-order rule, `judgeNotFound`; until then it stays
+ *    unknown, its symbol places nothing, and the loop keeps looking — recovery does not wait for it);
  * 2. every other non-final order (and final ones with fills still missing) is brought up to date: those the
  *    exchange lists as open come from one `fetchOpenOrders` per symbol (their missing fills still fetched), the
  *    rest (filled or cancelled while down, or final with fills missing) are fetched one by one;
@@ -23,11 +26,13 @@ import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderManager } from './order-manager';
 import { needsExchange, type LocalOrder } from './order-state';
-import { seqOf } from './trading-state';
+import { parseClientOrderId, seqOf } from './trading-state';
 
 export interface RecoveryOptions {
   manager: OrderManager;
   exchange: Exchange;
+  /** Symbols traded (their recent orders bound the clientOrderId sequence). */
+  symbols: readonly string[];
   lastExit: LastExit;
   unknownOnStart: Config['trading']['orders']['unknownOnStart'];
   clock: Clock;
@@ -87,6 +92,36 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   if (await manager.ensureSeqAtLeast(historySeq)) {
     logger.warn('Recovery: state sequence was behind the order history; raised it', { seq: historySeq });
   }
+  // ...and behind the exchange itself: a state restored from a backup (same install id) has not seen the orders
+  // sent after the copy was taken. Their ids are never sent again, and the orders themselves — filled ones too —
+  // are taken into state, so the position is the exchange's.
+  const stateSeq = manager.store.data.seq;
+  const newer: ExchangeOrder[] = [];
+  const symbols = new Set([...opts.symbols, ...manager.hotOrders().map((o) => o.symbol)]);
+  for (const symbol of symbols) {
+    for (const remote of await withRetry(`fetch recent orders of ${symbol}`, () =>
+      exchange.fetchRecentOrders(symbol),
+    )) {
+      const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
+      if (seq > stateSeq && !manager.order(remote.clientOrderId!)) newer.push(remote);
+    }
+  }
+  if (newer.length > 0) {
+    const seq = Math.max(...newer.map((o) => seqOf(o.clientOrderId, manager.botId, manager.installId)!));
+    await manager.ensureSeqAtLeast(seq);
+    summary.seqRaisedFromExchange = seq;
+    logger.error(
+      'Recovery: the exchange has orders of ours the state has not seen (restored from an older copy?)',
+      {
+        seq,
+        orders: newer.map((o) => o.clientOrderId),
+      },
+    );
+    for (const remote of newer.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0))) {
+      const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));
+      summary.adopted.push(adopted.clientOrderId);
+    }
+  }
 
   const pending = manager.pendingOrders();
   const openOnExchange = await openOrdersOf(pending, (symbol) =>
@@ -107,7 +142,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       } else {
         // intent/unknown (lookup by clientOrderId), or no longer open (filled or cancelled while down)
         ({ to } = await withRetry(`refresh ${order.clientOrderId}`, () =>
-          manager.refresh(order.clientOrderId, true),
+          manager.refresh(order.clientOrderId),
         ));
       }
     } catch (err) {
@@ -119,7 +154,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       });
       continue;
     }
-    if (from === 'intent' || from === 'unknown') {
+    if ((from === 'intent' || from === 'unknown') && to !== 'intent' && to !== 'unknown') {
       summary.resolvedUnknown.push({ clientOrderId: order.clientOrderId, found: to !== 'rejected' });
     }
     if (to !== from) summary.changedWhileDown.push({ clientOrderId: order.clientOrderId, from, to });
@@ -138,7 +173,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       throw err;
     }
     const adopted = await withRetry(`adopt ${id}`, () =>
-      manager.adopt(remote, seqOf(id, manager.botId) ?? 0),
+      manager.adopt(remote, seqOf(id, manager.botId, manager.installId) ?? 0),
     );
     summary.changedWhileDown.push({ clientOrderId: id, from: order.status, to: adopted.status });
     logger.error('An order declared never placed exists on the exchange; taken back from its answer', {
@@ -150,8 +185,10 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   const open = await withRetry('fetch open orders', () => exchange.fetchOpenOrders());
   for (const remote of open) {
-    const seq = seqOf(remote.clientOrderId, manager.botId);
-    if (seq === null || manager.order(remote.clientOrderId!)) continue;
+    // ours by prefix, of this install or an earlier one (a lost data dir): every such order is accounted for
+    if (!parseClientOrderId(remote.clientOrderId, manager.botId) || manager.order(remote.clientOrderId!))
+      continue;
+    const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
     const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));
     if (opts.unknownOnStart === 'cancel') {
       await withRetry(`cancel ${adopted.clientOrderId}`, () => manager.cancel(adopted.clientOrderId));
@@ -167,11 +204,12 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     }
   }
 
-  const stillPending = manager.pendingOrders().filter((o) => o.status === 'intent' || o.status === 'unknown');
-  if (stillPending.length > 0) {
-    throw new Error(
-      `recovery left unresolved orders: ${stillPending.map((o) => o.clientOrderId).join(', ')}`,
-    );
+  const stillUnknown = manager.pendingOrders().filter((o) => o.status === 'intent' || o.status === 'unknown');
+  if (stillUnknown.length > 0) {
+    summary.stillUnknown = stillUnknown.map((o) => o.clientOrderId);
+    logger.warn('Recovery: orders whose create outcome is still unknown; their symbols wait for them', {
+      orders: summary.stillUnknown,
+    });
   }
   summary.newFills = countFills(manager) - fillsBefore;
   summary.restoredPositions = manager.openPositions().length;
@@ -240,6 +278,9 @@ function describe(s: RecoverySummary): string {
       `${s.resolvedUnknown.length} unknown resolved (${found} found, ${s.resolvedUnknown.length - found} never placed)`,
     );
   }
+  if (s.stillUnknown?.length) parts.push(`${s.stillUnknown.length} still unknown (symbol waits)`);
+  if (s.seqRaisedFromExchange)
+    parts.push(`order ids raised past the exchange's (${s.seqRaisedFromExchange})`);
   if (s.adopted.length) parts.push(`${s.adopted.length} adopted`);
   if (s.cancelledUnknown.length) parts.push(`${s.cancelledUnknown.length} unknown cancelled`);
   if (s.newFills) parts.push(`${s.newFills} new fills`);

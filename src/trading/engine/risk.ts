@@ -5,17 +5,10 @@
  */
 import type { Config } from '../../shared/config/schema';
 import type { Market } from '../exchange/exchange';
+import { floorToStep, sellableAmount } from '../exchange/precision';
 import { utcDay } from './pnl';
 
 export type RiskConfig = Config['trading']['risk'];
-
-/** Floors `value` to a multiple of `step`, tolerant of float noise (0.3 / 0.1 is 2.9999999999999996). */
-export function floorToStep(value: number, step: number): number {
-  if (!(step > 0)) return value;
-  const units = Math.floor(value / step + 1e-9);
-  const decimals = Math.max(0, Math.ceil(-Math.log10(step)) + 2);
-  return Number((units * step).toFixed(decimals));
-}
 
 export type SizeResult = { ok: true; amount: number; notional: number } | { ok: false; reason: string };
 
@@ -161,6 +154,5 @@ export function resetAfterResume(state: RiskState, equity: number, now: number):
 /** A held amount is a position when at least one amount step of it, and the market minimum, could be sold. */
 export function isOpenPosition(amount: number, market: Market | undefined): boolean {
   if (!market) return amount > 1e-12;
-  const sellable = floorToStep(amount, market.amountStep);
-  return sellable > 0 && sellable >= market.minAmount;
+  return sellableAmount(amount, market) > 0;
 }

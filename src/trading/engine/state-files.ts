@@ -10,6 +10,7 @@ import {
   HISTORY_JOURNAL_NAME,
   STATE_STORE_NAME,
   STATE_VERSION,
+  TRADING_STATE_MIGRATIONS,
   defaultTradingState,
   validateTradingState,
   type HistoryEntry,
@@ -32,6 +33,7 @@ export async function openTradingStateFiles(dataDir: string, logger: Logger): Pr
       name: STATE_STORE_NAME,
       version: STATE_VERSION,
       defaults: defaultTradingState,
+      migrations: TRADING_STATE_MIGRATIONS,
       validate: validateTradingState,
       // only risk peaks go through change(); everything about orders is committed
       debounceMs: 1000,

@@ -1,9 +1,13 @@
 /**
  * The engine loop: starting → recovering → running ⇄ paused → stopping.
  *
- * Each tick, per symbol: settle that symbol's pending orders (an UNKNOWN create is resolved before anything
- * else happens on the symbol), read candles and price, check stop-loss / take-profit, ask the strategy, pass
- * risk, place at most one order. Then, once per tick: balance → equity → kill switch, archive old orders.
+ * Each tick: balance → equity → kill switch; then every symbol on its own lane, side by side: settle that
+ * symbol's pending orders (an UNKNOWN create is looked up before anything else happens on the symbol), read the
+ * price within the symbol's read deadline, and let `decideSymbol` say what may happen (exits first: a firing
+ * stop-loss cancels what stands in its way, then exits; expired limit orders are cancelled; the strategy is asked
+ * only when the symbol is free), placing at most one order. A symbol whose work outlasts the tick keeps its lane
+ * and is skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are
+ * archived; markets are reloaded daily.
  *
  * Error policy by class (shared/errors.ts): temporary → log once, retry next tick, and an
  * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
@@ -15,8 +19,10 @@
  */
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
+import { withDeadline } from '../../shared/deadline';
 import {
-  InvalidOrderError,
+  ExchangeRefusedError,
+  NetworkError,
   OperationalError,
   OrderNotFoundError,
   PersistenceError,
@@ -27,20 +33,14 @@ import {
 import type { CloseAllResult, LastExit, LoopState, RecoverySummary } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
+import { roundToStep } from '../exchange/precision';
 import type { Strategy } from '../strategy/strategy';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
 import { averageEntryPrice, realizedOnDay, splitSymbol, unrealizedPnl, utcDay } from './pnl';
 import { recoverTradingState } from './recovery';
-import {
-  checkStopLossTakeProfit,
-  entryBlocker,
-  evaluateRisk,
-  isOpenPosition,
-  resetAfterResume,
-  sizeExit,
-  sizeOrder,
-} from './risk';
+import { evaluateRisk, resetAfterResume, sizeExit } from './risk';
+import { cooldownUntil, decideOnSignal, decideSymbol } from './symbol-decision';
 import type { PauseSource, PauseState } from './trading-state';
 
 export interface TradingLoopOptions {
@@ -54,11 +54,10 @@ export interface TradingLoopOptions {
   activity?: (what: string) => void;
   /** Heartbeat log interval (default 60 s). */
   heartbeatMs?: number;
-  /** Open limit orders older than this many ticks are cancelled (default 30). */
-  limitOrderTtlTicks?: number;
-  /** After the exchange refuses an order, no new order on that symbol for this long (default 30 s). */
-  rejectCooldownMs?: number;
 }
+
+/** Longest cooldown after refusals in a row on one symbol. */
+const MAX_REFUSAL_COOLDOWN_MS = 60 * 60 * 1000;
 
 export interface LoopSnapshot {
   loopState: LoopState;
@@ -92,6 +91,11 @@ export class TradingLoop {
   private lane: Promise<unknown> = Promise.resolve();
   private readonly loggedErrors = new Map<string, string>();
   private readonly lastSeenCandle = new Map<string, number>();
+  /** Each symbol's work of the tick that started it, while it runs (its lane). */
+  private readonly symbolWork = new Map<string, Promise<void>>();
+  private marketsLoadedAt: number;
+  /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
+  private fatal: unknown;
   readonly lastPrices: Record<string, number> = {};
   private balance: Record<string, BalanceEntry> | null = null;
   private equity = 0;
@@ -106,6 +110,7 @@ export class TradingLoop {
     this.activity = opts.activity ?? (() => {});
     this.heartbeatMs = opts.heartbeatMs ?? 60_000;
     this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
+    this.marketsLoadedAt = opts.clock.now();
   }
 
   get loopState(): LoopState {
@@ -145,6 +150,7 @@ export class TradingLoop {
       exchange: this.exchange,
       lastExit,
       unknownOnStart: this.config.orders.unknownOnStart,
+      symbols: this.config.symbols,
       clock: this.clock,
       logger: this.logger,
       signal: this.controller.signal,
@@ -184,9 +190,8 @@ export class TradingLoop {
     this.controller.abort();
     const wait = this.config.orders.inFlightWaitMs;
     const idle = await this.manager.waitIdle(wait);
-    if (this.running) {
-      await Promise.race([this.running.catch(() => {}), new Promise((r) => setTimeout(r, wait).unref())]);
-    }
+    const settled = Promise.all([this.running?.catch(() => {}), this.symbolsIdle()]);
+    await Promise.race([settled, new Promise((r) => setTimeout(r, wait).unref())]);
     this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });
   }
 
@@ -330,9 +335,16 @@ export class TradingLoop {
    * state between ticks, never in the middle of one (no double exit, no half-placed order in a comparison).
    */
   serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lane.then(fn, fn);
+    // a symbol whose work outlasted its tick finishes first: close-all must not cross a half-placed order
+    const exclusive = (): Promise<T> => this.symbolsIdle().then(fn);
+    const run = this.lane.then(exclusive, exclusive);
     this.lane = run.catch(() => undefined);
     return run;
+  }
+
+  /** Resolves once no symbol's work is running. */
+  private async symbolsIdle(): Promise<void> {
+    while (this.symbolWork.size > 0) await Promise.all([...this.symbolWork.values()]);
   }
 
   /** One pass over every symbol and the account. Exposed for tests. */
@@ -341,26 +353,21 @@ export class TradingLoop {
   }
 
   private async tickUnserialized(): Promise<void> {
+    this.throwIfFatal();
     this.temporaryErrorThisTick = false;
     if (this.manager.persistBlocked) await this.manager.probePersistence();
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.flushOutbox();
+    await this.refreshMarketsWhenDue();
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
-      await this.refreshAccount();
+      await this.withReadDeadline('account', this.refreshAccount());
     } catch (err) {
       await this.onTickError('account', err);
     }
-    for (const symbol of this.config.symbols) {
-      if (this.controller.signal.aborted) return;
-      this.activity(`tick ${symbol}`);
-      try {
-        await this.tickSymbol(symbol);
-      } catch (err) {
-        await this.onTickError(symbol, err);
-      }
-    }
+    this.activity('tick symbols');
+    await this.tickSymbols();
     try {
       await this.manager.archive();
     } catch (err) {
@@ -375,67 +382,126 @@ export class TradingLoop {
     this.activity('idle');
   }
 
+  /**
+   * Every symbol on its own lane, side by side. The tick waits for each at most the read deadline; a symbol still
+   * working then (a slow create or lookup) keeps its lane and is skipped by the next ticks until it is done.
+   * Symbols no longer configured but still holding a position or an order keep their exits running.
+   */
+  private async tickSymbols(): Promise<void> {
+    const budget = this.config.symbolReadTimeoutMs;
+    const started: Array<Promise<void>> = [];
+    for (const symbol of this.symbolsToWatch()) {
+      if (this.controller.signal.aborted) break;
+      if (this.symbolWork.has(symbol)) {
+        this.logOnce(`busy:${symbol}`, 'warn', 'Symbol still busy from an earlier tick; skipped', { symbol });
+        continue;
+      }
+      // an unknown error (a bug) is kept and thrown out of the tick, even when it comes after the tick moved on
+      const work = this.tickSymbolSafely(symbol)
+        .catch((err: unknown) => {
+          this.fatal ??= err;
+        })
+        .finally(() => this.symbolWork.delete(symbol));
+      this.symbolWork.set(symbol, work);
+      started.push(withDeadline(work, budget, () => new Error('still working')).catch(() => undefined));
+    }
+    await Promise.all(started);
+    this.throwIfFatal();
+  }
+
+  private throwIfFatal(): void {
+    if (this.fatal !== undefined) throw this.fatal;
+  }
+
+  /** Configured symbols, then any other symbol the bot holds or has orders on (exits only). */
+  private symbolsToWatch(): string[] {
+    const extra = new Set<string>();
+    for (const order of this.manager.pendingOrders()) extra.add(order.symbol);
+    for (const position of this.manager.openPositions()) extra.add(position.symbol);
+    for (const symbol of this.config.symbols) extra.delete(symbol);
+    for (const symbol of extra) {
+      this.logOnce(`untraded:${symbol}`, 'warn', 'Symbol not in trading.symbols still held: exits only', {
+        symbol,
+      });
+    }
+    return [...this.config.symbols, ...extra];
+  }
+
+  private async tickSymbolSafely(symbol: string): Promise<void> {
+    try {
+      await this.tickSymbol(symbol);
+    } catch (err) {
+      await this.onTickError(symbol, err);
+    }
+  }
+
   private async tickSymbol(symbol: string): Promise<void> {
     const market = this.manager.markets[symbol];
+    if (!market) {
+      this.logOnce(`market:${symbol}`, 'error', 'The exchange no longer lists this symbol; nothing placed', {
+        symbol,
+      });
+      return;
+    }
     for (const order of this.manager.pendingOrders(symbol)) {
       await this.manager.refresh(order.clientOrderId);
     }
-    const waiting = this.manager.pendingOrders(symbol);
-    if (waiting.length > 0) {
-      // one order at a time per symbol; a limit order that does not fill is cancelled after a while
-      const ttl = (this.opts.limitOrderTtlTicks ?? 30) * this.config.tickIntervalMs;
-      for (const order of waiting) {
-        if (order.type === 'limit' && order.status === 'open' && this.clock.now() - order.createdAt > ttl) {
-          this.logger.info('Cancelling a limit order that did not fill', {
-            clientOrderId: order.clientOrderId,
-          });
-          await this.manager.cancel(order.clientOrderId);
-        }
-      }
-      // A finished order whose trades the exchange has not listed yet also holds the symbol: the position is
-      // derived from fills, so until they arrive it looks smaller than it is, and a decision on it could enter
-      // twice or sell what is not held.
-      const missingFills = waiting.filter((o) => isFinal(o.status)).map((o) => o.clientOrderId);
-      if (missingFills.length > 0) {
-        this.logOnce(
-          `fills:${symbol}`,
-          'warn',
-          'Fills of a finished order are still missing; no new order on this symbol until they arrive',
-          {
-            symbol,
-            orders: missingFills,
-          },
-        );
-      }
-      return;
-    }
-
-    const candles = await this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit);
-    const ticker = await this.exchange.fetchTicker(symbol);
+    const ticker = await this.withReadDeadline(symbol, this.exchange.fetchTicker(symbol));
     const price = ticker.last;
     this.lastPrices[symbol] = price;
-    const position = this.manager.positions()[symbol];
-    const inPosition = !!position && isOpenPosition(position.amount, market);
-
-    if (this.recentlyRejected(symbol)) return;
-
-    if (inPosition) {
-      const trigger = checkStopLossTakeProfit(averageEntryPrice(position), price, this.config.risk);
-      if (trigger && sizeExit(position.amount, price, market).ok) {
-        const detail = `${trigger.kind} on ${symbol}: price ${price} is ${trigger.changePct.toFixed(2)}% from entry ${averageEntryPrice(position).toFixed(4)}`;
-        await this.manager.emit('risk.triggered', detail, {
+    const decision = decideSymbol({
+      symbol,
+      market,
+      price,
+      position: this.manager.positions()[symbol],
+      pending: this.manager.pendingOrders(symbol),
+      now: this.clock.now(),
+      risk: this.config.risk,
+      limitOrderTtlMs: this.config.orders.limitOrderTtlMs,
+      cooldownUntil: cooldownUntil(
+        this.manager.hotOrders().filter((o) => o.symbol === symbol),
+        this.config.orders.rejectCooldownMs,
+        MAX_REFUSAL_COOLDOWN_MS,
+      ),
+    });
+    switch (decision.kind) {
+      case 'wait':
+        this.logOnce(`wait:${symbol}`, 'info', 'Symbol waits', { symbol, reason: decision.reason });
+        return;
+      case 'cancel':
+        this.logger.info('Cancelling orders', { symbol, orders: decision.orders, reason: decision.reason });
+        for (const id of decision.orders) await this.manager.cancel(id);
+        // the position the exit needs may be known now (cancelled, fills fetched): the next tick exits
+        return;
+      case 'exit': {
+        await this.manager.emit('risk.triggered', decision.reason, {
           symbol,
-          rule: trigger.kind,
+          rule: decision.trigger.kind,
           price,
-          changePct: trigger.changePct,
+          changePct: decision.trigger.changePct,
         });
-        await this.exit(symbol, position.amount, price, trigger.kind, detail);
+        // a stop-loss must get out: always at market
+        const type = decision.trigger.kind === 'stop-loss' ? 'market' : this.config.orders.type;
+        await this.placeExit(symbol, decision.amount, type, price, decision.trigger.kind, decision.reason);
         return;
       }
+      case 'strategy':
+        await this.askStrategy(symbol, market, price, decision.inPosition);
     }
+  }
 
-    const closed = closedCandles(candles, this.clock.now());
+  private async askStrategy(
+    symbol: string,
+    market: Market,
+    price: number,
+    inPosition: boolean,
+  ): Promise<void> {
     const strategy = this.opts.strategy;
+    const candles = await this.withReadDeadline(
+      symbol,
+      this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit),
+    );
+    const closed = closedCandles(candles, this.clock.now());
     if (closed.length < strategy.minCandles) return;
     const newest = closed[closed.length - 1][0];
     const seen = this.lastSeenCandle.get(symbol);
@@ -443,99 +509,98 @@ export class TradingLoop {
     if (newCandles === 0) return;
     const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
     this.lastSeenCandle.set(symbol, newest);
-
-    if (signal.action === 'exit-long' && inPosition) {
-      await this.exit(symbol, position.amount, price, 'exit', signal.reason);
-    } else if (signal.action === 'enter-long' && !inPosition) {
-      await this.enter(symbol, price, market, signal.reason);
-    }
-  }
-
-  /**
-   * True while the symbol's latest order was refused by the exchange less than `rejectCooldownMs` ago: the
-   * same order would most likely be refused again, so it is not re-sent every tick. (An order that never reached
-   * the exchange, after a network or disk failure, does not count: nothing refused it.)
-   */
-  private recentlyRejected(symbol: string): boolean {
-    const latest = this.manager
-      .hotOrders()
-      .filter((o) => o.symbol === symbol)
-      .pop();
-    if (!latest || latest.status !== 'rejected' || !(latest.refused || latest.exchangeOrderId)) return false;
-    const left = latest.updatedAt + (this.opts.rejectCooldownMs ?? 30_000) - this.clock.now();
-    if (left <= 0) return false;
-    this.logOnce(
-      `rejected:${symbol}`,
-      'warn',
-      'Order refused by the exchange; waiting before the next order on this symbol',
-      {
-        symbol,
-        clientOrderId: latest.clientOrderId,
-        error: latest.error,
-      },
-    );
-    return true;
-  }
-
-  private async enter(symbol: string, price: number, market: Market, reason: string): Promise<void> {
-    const pause = this.pause;
-    if (pause) {
-      this.logger.info('Entry signal ignored: entries paused', { symbol, reason, paused: pause.reason });
+    const position = this.manager.positions()[symbol];
+    const decision = decideOnSignal({
+      signal,
+      inPosition,
+      market,
+      price,
+      position,
+      traded: this.config.symbols.includes(symbol),
+      pause: this.pause,
+      positionsHeld: this.positionsHeld(symbol),
+      stakePerTrade: this.config.risk.stakePerTrade,
+      risk: this.config.risk,
+    });
+    if (decision.kind === 'none') {
+      if (!decision.quiet) {
+        this.logOnce(`signal:${symbol}`, 'info', `Signal ${signal.action} not followed`, {
+          symbol,
+          signal: signal.reason,
+          reason: decision.reason,
+        });
+      }
       return;
     }
-    const blocked = entryBlocker(this.manager.openPositions().length, this.config.risk);
-    if (blocked) {
-      this.logger.info('Entry signal ignored', { symbol, reason, blocked });
+    if (decision.kind === 'exit') {
+      await this.placeExit(symbol, decision.amount, this.config.orders.type, price, 'exit', signal.reason);
       return;
     }
-    const size = sizeOrder(this.config.risk.stakePerTrade, price, market);
-    if (!size.ok) {
-      this.logOnce(`size:${symbol}`, 'warn', 'Entry signal ignored: order too small', {
-        symbol,
-        reason: size.reason,
-      });
-      return;
-    }
-    this.logger.info('Entry signal', { symbol, reason, amount: size.amount, price });
+    this.logger.info('Entry signal', { symbol, reason: signal.reason, amount: decision.amount, price });
     await this.manager.place({
       symbol,
       side: 'buy',
       type: this.config.orders.type,
-      amount: size.amount,
-      price: this.config.orders.type === 'limit' ? roundToTick(price, market.priceStep) : undefined,
+      amount: decision.amount,
+      price: this.config.orders.type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
       purpose: 'entry',
-      reason,
+      reason: signal.reason,
     });
   }
 
-  private async exit(
+  /** Open positions plus entries in flight on other symbols: each may become a position. */
+  private positionsHeld(symbol: string): number {
+    const held = new Set(this.manager.openPositions().map((p) => p.symbol));
+    for (const o of this.manager.pendingOrders()) {
+      if (o.symbol !== symbol && o.purpose === 'entry' && !isFinal(o.status)) held.add(o.symbol);
+    }
+    held.delete(symbol);
+    return held.size;
+  }
+
+  private async placeExit(
     symbol: string,
-    held: number,
+    amount: number,
+    type: 'market' | 'limit',
     price: number,
     purpose: 'exit' | 'stop-loss' | 'take-profit',
     reason: string,
   ): Promise<void> {
     const market = this.manager.markets[symbol];
-    const size = sizeExit(held, price, market);
-    if (!size.ok) {
-      this.logOnce(`exit:${symbol}`, 'warn', 'Exit skipped: position too small to sell', {
-        symbol,
-        reason: size.reason,
-      });
-      return;
-    }
-    this.logger.info('Exit signal', { symbol, purpose, reason, amount: size.amount, price });
-    // a stop-loss must get out: always at market
-    const type = purpose === 'stop-loss' ? 'market' : this.config.orders.type;
+    this.logger.info('Exit signal', { symbol, purpose, reason, amount, price });
     await this.manager.place({
       symbol,
       side: 'sell',
       type,
-      amount: size.amount,
-      price: type === 'limit' ? roundToTick(price, market.priceStep) : undefined,
+      amount,
+      price: type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
       purpose,
       reason,
     });
+  }
+
+  /** A read of one symbol (or the account) given up after `symbolReadTimeoutMs` for this tick. */
+  private withReadDeadline<T>(where: string, read: Promise<T>): Promise<T> {
+    const ms = this.config.symbolReadTimeoutMs;
+    return withDeadline(
+      read,
+      ms,
+      () =>
+        new NetworkError(`${where}: no answer from the exchange within ${ms} ms`, { where, timeoutMs: ms }),
+    );
+  }
+
+  /** Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change); a failure retries next tick. */
+  private async refreshMarketsWhenDue(): Promise<void> {
+    if (this.clock.now() - this.marketsLoadedAt < this.config.marketsRefreshMs) return;
+    try {
+      const markets = await this.withReadDeadline('markets', this.exchange.loadMarkets(true));
+      this.manager.setMarkets(markets);
+      this.marketsLoadedAt = this.clock.now();
+      this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
+    } catch (err) {
+      await this.onTickError('markets', err);
+    }
   }
 
   /** Balance → equity → kill switch. */
@@ -586,7 +651,9 @@ export class TradingLoop {
   }
 
   private async onTickError(where: string, err: unknown): Promise<void> {
-    if (isTemporary(err)) {
+    // a read the exchange refused (an error code ccxt does not know, a bad request) is retried like a temporary
+    // failure, and alerted the same way if it lasts; a refused create never gets here (the order is rejected)
+    if (isTemporary(err) || err instanceof ExchangeRefusedError) {
       this.temporaryErrorThisTick = true;
       const now = this.clock.now();
       this.unreachableSince ??= now;
@@ -620,10 +687,6 @@ export class TradingLoop {
         where,
         error: err.message,
       });
-      return;
-    }
-    if (err instanceof InvalidOrderError) {
-      this.logger.warn('Order refused by the exchange', { where, error: err.message, ...err.context });
       return;
     }
     if (err instanceof OperationalError || err instanceof OrderNotFoundError) {
@@ -665,7 +728,7 @@ export class TradingLoop {
   /** Logs a repeated problem once until it changes or clears. */
   private logOnce(
     key: string,
-    level: 'warn' | 'error',
+    level: 'info' | 'warn' | 'error',
     message: string,
     meta: Record<string, unknown>,
   ): void {
@@ -704,10 +767,4 @@ export function closedCandles(candles: readonly Candle[], now: number): Candle[]
   const last = candles[candles.length - 1];
   const period = last[0] - candles[candles.length - 2][0];
   return last[0] + period > now ? candles.slice(0, -1) : [...candles];
-}
-
-function roundToTick(price: number, tick: number): number {
-  if (!(tick > 0)) return price;
-  const decimals = Math.max(0, Math.ceil(-Math.log10(tick)) + 2);
-  return Number((Math.round(price / tick) * tick).toFixed(decimals));
 }

@@ -4,7 +4,9 @@
  * `trading-history` journal once they are final and no longer recent; their fills are folded into
  * `checkpoint`, so positions stay exactly "checkpoint + fills of the orders still here".
  */
+import { randomBytes } from 'node:crypto';
 import { CorruptStateError } from '../../shared/errors';
+import type { Migrations } from '../../shared/persistence/migrate';
 import type { OrderStatus, TradingEventType } from '../../shared/ipc/protocol';
 import type { LocalOrder } from './order-state';
 import type { PositionBook } from './pnl';
@@ -12,7 +14,7 @@ import { initialRiskState, type RiskState } from './risk';
 
 export const STATE_STORE_NAME = 'trading-state';
 export const HISTORY_JOURNAL_NAME = 'trading-history';
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 
 export type PauseSource = 'operator' | 'risk' | 'operational' | 'persist';
 
@@ -23,6 +25,12 @@ export interface PauseState {
 }
 
 export interface TradingState {
+  /**
+   * Random id of this state's life (6 × [a-z0-9]), part of every clientOrderId (`<botId>-<installId>-<seq>`): a
+   * data dir lost and started afresh gets a new one, so its ids can never collide with the old ones on the
+   * exchange, even though its sequence starts again at 1.
+   */
+  installId: string;
   /** Last clientOrderId sequence number handed out; never reused, even for an intent that failed to persist. */
   seq: number;
   /** Orders by clientOrderId: every non-final order plus the most recent final ones. */
@@ -60,8 +68,29 @@ export interface HistoryEntry {
 }
 
 export function defaultTradingState(): TradingState {
-  return { seq: 0, orders: {}, checkpoint: {}, risk: initialRiskState(), pause: null, outbox: [] };
+  return {
+    installId: newInstallId(),
+    seq: 0,
+    orders: {},
+    checkpoint: {},
+    risk: initialRiskState(),
+    pause: null,
+    outbox: [],
+  };
 }
+
+export function newInstallId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(6)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/**
+ * Key n migrates version n to n+1. 1 → 2: an install id (ids sent before it kept the `<botId>-<seq>` form, which
+ * `seqOf` still reads, so their sequence still bounds the new ids).
+ */
+export const TRADING_STATE_MIGRATIONS: Migrations = {
+  1: (old: Record<string, unknown>) => ({ ...old, installId: newInstallId() }),
+};
 
 const STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
   'intent',
@@ -81,6 +110,7 @@ export function validateTradingState(data: unknown): TradingState {
   };
   if (typeof data !== 'object' || data === null) fail('not an object');
   const d = data as Record<string, unknown>;
+  if (typeof d.installId !== 'string' || !INSTALL_ID.test(d.installId)) fail('installId is not 6 × [a-z0-9]');
   if (!Number.isInteger(d.seq) || (d.seq as number) < 0) fail('seq is not a non-negative integer');
   if (typeof d.orders !== 'object' || d.orders === null) fail('orders is not an object');
   for (const [id, o] of Object.entries(d.orders as Record<string, unknown>)) {
@@ -107,9 +137,33 @@ export function validateTradingState(data: unknown): TradingState {
   } as TradingState;
 }
 
-/** Sequence number of one of our clientOrderIds (`<botId>-<seq>`), or null for anything else. */
-export function seqOf(clientOrderId: string | undefined, botId: string): number | null {
+const INSTALL_ID = /^[a-z0-9]{6}$/;
+
+/** The clientOrderId of one of our orders. */
+export function clientOrderIdFor(botId: string, installId: string, seq: number): string {
+  return `${botId}-${installId}-${seq}`;
+}
+
+/**
+ * What one of our clientOrderIds says: `<botId>-<installId>-<seq>`, or `<botId>-<seq>` as sent before install
+ * ids existed (installId null). Null for an id that is not ours (another bot id, or not of these forms).
+ */
+export function parseClientOrderId(
+  clientOrderId: string | undefined,
+  botId: string,
+): { installId: string | null; seq: number } | null {
   if (!clientOrderId?.startsWith(`${botId}-`)) return null;
-  const rest = clientOrderId.slice(botId.length + 1);
-  return /^\d+$/.test(rest) ? Number(rest) : null;
+  const match = /^(?:([a-z0-9]{6})-)?(\d{1,15})$/.exec(clientOrderId.slice(botId.length + 1));
+  return match ? { installId: match[1] ?? null, seq: Number(match[2]) } : null;
+}
+
+/**
+ * Sequence number of a clientOrderId of THIS install (or of the legacy form, which this state's sequence also
+ * bounds), or null: an id of another install (a lost data dir) is ours but cannot collide with our new ids.
+ */
+export function seqOf(clientOrderId: string | undefined, botId: string, installId?: string): number | null {
+  const parsed = parseClientOrderId(clientOrderId, botId);
+  if (!parsed) return null;
+  if (parsed.installId !== null && installId !== undefined && parsed.installId !== installId) return null;
+  return parsed.seq;
 }

@@ -1,20 +1,29 @@
 /**
  * The one table that turns ccxt errors into ByNinja's errors (shared/errors.ts). The class decides the
- * engine's policy: temporary → retry next tick; operational → alert and pause entries; invalid order → final;
- * anything not in the table → a plain Error, which the engine treats as a bug (exit 1, PM2 restarts).
+ * engine's policy: temporary → retry (next tick, or with backoff); operational → alert and pause entries;
+ * refused (the exchange answered "no": bad request, invalid order, unsupported…) → a create is final
+ * (`rejected`, cooldown), a read is retried like a temporary failure; not found → lookups.
  *
- * ccxt classes are matched by name along the prototype chain (most specific first), not by `instanceof`:
- * the per-exchange ESM build and the full CommonJS bundle each have their own copies of the classes.
+ * Every class ccxt exports has an explicit entry (a test walks ccxt's classes and checks it). A class a later
+ * ccxt adds falls to its nearest listed ancestor, because classes are matched along the prototype chain, most
+ * derived first — and they are matched by name, not `instanceof`: the per-exchange ESM build and the full
+ * CommonJS bundle each have their own copies of the classes. The translated error keeps the ccxt class name in
+ * `context.ccxtError`, so an unexpected one is logged with its name.
+ *
+ * Whether a failed create may have placed the order is NOT decided here (an HTTP 5xx can carry any class): see
+ * `createOutcome` in ccxt-exchange.ts.
  *
  * ccxt puts the full request URL in some messages, and a signed URL carries the signature, timestamp and
  * sometimes the API key in its query string: every message is scrubbed before it leaves this file.
  */
 import {
   AuthenticationError,
+  ExchangeRefusedError,
   ExchangeUnavailableError,
   InsufficientFundsError,
   InvalidOrderError,
   NetworkError,
+  OperationalError,
   OrderNotFoundError,
   PermissionDeniedError,
   RateLimitError,
@@ -37,17 +46,19 @@ const plain =
 
 /** ccxt class name → project error. Order does not matter: the most derived class of the error wins. */
 export const CCXT_ERROR_TABLE: Readonly<Record<string, Translate>> = {
-  // temporary — network, timeouts, rate limits, exchange down
-  RequestTimeout: temporary(NetworkError),
-  NetworkError: temporary(NetworkError),
+  // temporary — network, timeouts, rate limits, exchange down, clock skew
+  BaseError: temporary(NetworkError), // only a bare BaseError lands here: its outcome is unknown
   OperationFailed: temporary(NetworkError),
+  NetworkError: temporary(NetworkError),
+  RequestTimeout: temporary(NetworkError),
   BadResponse: temporary(NetworkError),
   NullResponse: temporary(NetworkError),
+  ChecksumError: temporary(NetworkError),
   DDoSProtection: temporary(RateLimitError),
   RateLimitExceeded: temporary(RateLimitError),
   ExchangeNotAvailable: temporary(ExchangeUnavailableError),
   OnMaintenance: temporary(ExchangeUnavailableError),
-  InvalidNonce: temporary(TemporaryError),
+  InvalidNonce: temporary(TemporaryError), // timestamp outside recvWindow: the request was refused, retry
   CancelPending: temporary(TemporaryError),
   // operational — a person must act
   AuthenticationError: plain(AuthenticationError),
@@ -55,15 +66,29 @@ export const CCXT_ERROR_TABLE: Readonly<Record<string, Translate>> = {
   AccountNotEnabled: plain(PermissionDeniedError),
   AccountSuspended: plain(PermissionDeniedError),
   RestrictedLocation: plain(PermissionDeniedError),
+  ManualInteractionNeeded: plain(OperationalError),
+  ExchangeClosedByUser: plain(OperationalError),
+  InvalidProxySettings: plain(OperationalError),
   InsufficientFunds: plain(InsufficientFundsError),
   // the exchange refused this order
   InvalidOrder: plain(InvalidOrderError),
   OrderNotFillable: plain(InvalidOrderError),
   OrderImmediatelyFillable: plain(InvalidOrderError),
-  DuplicateOrderId: plain(InvalidOrderError),
+  DuplicateOrderId: plain(InvalidOrderError), // the order EXISTS: see ccxt-exchange.ts createOrder
   ContractUnavailable: plain(InvalidOrderError),
   MarketClosed: plain(InvalidOrderError),
   BadSymbol: plain(InvalidOrderError),
+  // the exchange refused the request (e.g. Binance -1013 "Filter failure: NOTIONAL" arrives as BadRequest)
+  ExchangeError: plain(ExchangeRefusedError), // an error code ccxt does not know
+  BadRequest: plain(ExchangeRefusedError),
+  ArgumentsRequired: plain(ExchangeRefusedError),
+  NotSupported: plain(ExchangeRefusedError),
+  OperationRejected: plain(ExchangeRefusedError),
+  NoChange: plain(ExchangeRefusedError),
+  MarginModeAlreadySet: plain(ExchangeRefusedError),
+  InvalidAddress: plain(ExchangeRefusedError),
+  AddressPending: plain(ExchangeRefusedError),
+  UnsubscribeError: plain(ExchangeRefusedError),
   // lookups
   OrderNotFound: plain(OrderNotFoundError),
   OrderNotCached: plain(OrderNotFoundError),
@@ -119,12 +144,13 @@ export function translateCcxtError(err: unknown, options: TranslateOptions = {})
   if (!isCcxtError(err)) return err instanceof Error ? err : new Error(String(err));
   const names = classNames(err as object);
   const message = scrubMessage((err as Error).message ?? '', options.secrets);
-  for (const name of names) {
-    const translate = CCXT_ERROR_TABLE[name];
-    if (translate)
-      return translate(message, { ...options.context, ccxtError: names[0] }, options.retryAfterMs);
-  }
-  const unknown = new Error(`unexpected exchange error ${names[0]}: ${message}`);
-  unknown.name = `Ccxt${names[0]}`;
-  return unknown;
+  const httpStatus = (err as { httpStatus?: unknown }).httpStatus;
+  const context: ErrorContext = {
+    ...options.context,
+    ccxtError: names[0],
+    ...(typeof httpStatus === 'number' ? { httpStatus } : {}),
+  };
+  // BaseError is in the table, so every ccxt error finds an entry
+  const name = names.find((n) => CCXT_ERROR_TABLE[n] !== undefined) ?? 'BaseError';
+  return CCXT_ERROR_TABLE[name](message, context, options.retryAfterMs);
 }

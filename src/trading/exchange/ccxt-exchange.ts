@@ -5,8 +5,13 @@
  * - Loads only the configured exchange's ES module (js/src/<id>.js) when it can; importing all of ccxt
  *   costs about 0.4 s and 35 MB more per start. Falls back to the full CommonJS bundle.
  * - Reads (markets, ticker, candles, orders, balance, trades) are retried with backoff by the one retry helper;
- *   createOrder and cancelOrder are never retried here. A create that fails on the network or with a 5xx has an
- *   UNKNOWN outcome and is reported as NetworkError: the caller resolves it with fetchOrderByClientId.
+ *   createOrder and cancelOrder are never retried here. What a failed create means is decided in one place,
+ *   `createFailure`: an answer that refused it (4xx, rate limit) is final; a timeout, a lost answer or any HTTP
+ *   5xx has an UNKNOWN outcome and is reported as NetworkError: the caller resolves it with fetchOrderByClientId.
+ * - Answers are taken as the exchange gave them: an order without a side takes the side we sent, never a
+ *   default; times are the exchange's (absent when it sent none, never the local clock); the trades inside an
+ *   order answer are used only when complete (the exchange's profile says whether they can be), otherwise the
+ *   engine reads the trade list; a listed trade without a side or time is left out and logged.
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
  */
@@ -20,10 +25,12 @@ import type {
 } from 'ccxt';
 import { systemClock, type Clock } from '../../shared/clock';
 import {
+  ByNinjaError,
   ConfigError,
   errorMessage,
   InvalidOrderError,
   NetworkError,
+  OrderNotFoundError,
   RateLimitError,
   TemporaryError,
 } from '../../shared/errors';
@@ -38,9 +45,11 @@ import type {
   ExchangeOrder,
   ExchangeOrderStatus,
   ExchangeTrade,
+  ExchangeTraits,
   Market,
   Ticker,
 } from './exchange';
+import { profileFor, type ExchangeProfile } from './profiles';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
 
@@ -70,23 +79,16 @@ export interface CcxtExchangeOptions {
   ccxtOptions?: Record<string, unknown>;
   /** How long a ticker stays good for the min-notional check of a market order; default 30 s. */
   tickerMaxAgeMs?: number;
+  /** The exchange's verified profile; default the one registered for exchangeId (none: dry-run data only). */
+  profile?: ExchangeProfile;
   clock?: Clock;
   logger?: Logger;
 }
 
-/** Options that make ccxt's defaults fit a spot bot; by exchange id. */
-const EXCHANGE_OPTIONS: Record<string, Record<string, unknown>> = {
-  binance: {
-    // spot only: no futures/options exchangeInfo calls on loadMarkets
-    fetchMarkets: { types: ['spot'] },
-    // sapi capital/config needs keys and a second round trip; spot trading does not use it
-    fetchCurrencies: false,
-    fetchMargins: false,
-    // we scan open orders of all symbols on start (recovery) and accept the heavier weight
-    warnOnFetchOpenOrdersWithoutSymbol: false,
-    fetchOpenOrders: { warnWithoutSymbol: false },
-  },
-};
+/** Orders fetchRecentOrders asks for (Binance allOrders: at most 1000, weight 20 either way). */
+const RECENT_ORDERS_LIMIT = 500;
+/** How far before an order's creation the trade list is searched when the exchange has no per-order call. */
+const TRADES_SINCE_MARGIN_MS = 60_000;
 
 const WAIT_ERRORS = new Set(['DDoSProtection', 'RateLimitExceeded', 'ExchangeNotAvailable', 'OnMaintenance']);
 const TICK_SIZE = 4;
@@ -136,6 +138,8 @@ export async function loadCcxtClass(
 export class CcxtExchange implements Exchange {
   readonly id: string;
   readonly loadInfo: CcxtLoadInfo;
+  readonly traits: ExchangeTraits;
+  readonly profile: ExchangeProfile | undefined;
   private readonly clock: Clock;
   private readonly abort = new AbortController();
   private markets?: Record<string, Market>;
@@ -150,18 +154,25 @@ export class CcxtExchange implements Exchange {
     this.id = options.exchangeId;
     this.loadInfo = loadInfo;
     this.clock = options.clock ?? systemClock;
+    this.profile = options.profile ?? profileFor(options.exchangeId);
+    this.traits = {
+      lookupGraceMs: this.profile?.recvWindowMs ?? 0,
+      clientOrderId: this.profile?.clientOrderId ?? { maxLength: 32, pattern: /^[A-Za-z0-9-]{1,32}$/ },
+    };
   }
 
   static async create(options: CcxtExchangeOptions): Promise<CcxtExchange> {
     const { Ctor, info } = await loadCcxtClass(options.exchangeId);
+    const profile = options.profile ?? profileFor(options.exchangeId);
     const client = new Ctor({
       apiKey: options.apiKey,
       secret: options.secret,
       password: options.password,
       timeout: options.timeoutMs ?? 10_000,
       enableRateLimit: true,
-      options: { defaultType: 'spot', ...EXCHANGE_OPTIONS[options.exchangeId], ...options.ccxtOptions },
+      options: { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions },
     });
+    recordHttpStatus(client);
     if (options.sandbox) client.setSandboxMode(true);
     if (options.apiUrl)
       client.urls.api = rebaseUrls(client.urls.api, options.apiUrl) as typeof client.urls.api;
@@ -177,9 +188,9 @@ export class CcxtExchange implements Exchange {
     return new CcxtExchange(client, options, info);
   }
 
-  loadMarkets(): Promise<Record<string, Market>> {
+  loadMarkets(reload = false): Promise<Record<string, Market>> {
     return this.read('loadMarkets', {}, async () => {
-      const raw = await this.client.loadMarkets();
+      const raw = await this.client.loadMarkets(reload);
       const markets: Record<string, Market> = {};
       for (const m of Object.values(raw)) {
         if (m && m.spot !== false && m.active !== false) markets[m.symbol] = this.toMarket(m);
@@ -230,24 +241,7 @@ export class CcxtExchange implements Exchange {
       const order = await this.client.createOrder(symbol, type, side, amount, price, { clientOrderId });
       return this.toOrder(order, { symbol, side, type, amount, price, clientOrderId });
     } catch (err) {
-      const error = this.translate(err, context);
-      // ccxt's DuplicateOrderId class, or an exchange that reports it only in words
-      const duplicate =
-        (error instanceof InvalidOrderError && error.context.ccxtError === 'DuplicateOrderId') ||
-        (error instanceof InvalidOrderError && /duplicate/i.test(error.message));
-      if (duplicate) {
-        // the exchange already has an order with this clientOrderId: look it up, do not treat it as refused
-        throw new InvalidOrderError(error.message, { ...error.context, duplicate: true });
-      }
-      // only a rate-limit answer says the order was refused; a timeout, reset or 5xx may have placed it
-      if (
-        error instanceof TemporaryError &&
-        !(error instanceof NetworkError) &&
-        !(error instanceof RateLimitError)
-      ) {
-        throw new NetworkError(`create outcome unknown: ${error.message}`, { ...context, cause: error.name });
-      }
-      throw error;
+      throw createFailure(this.translate(err, context));
     }
   }
 
@@ -272,12 +266,25 @@ export class CcxtExchange implements Exchange {
     });
   }
 
-  fetchOrderTrades(orderId: string, symbol: string): Promise<ExchangeTrade[]> {
+  fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
+    return this.read('fetchRecentOrders', { symbol }, async () => {
+      const orders = await this.client.fetchOrders(symbol, undefined, RECENT_ORDERS_LIMIT);
+      return orders.map((o) => this.toOrder(o));
+    });
+  }
+
+  fetchOrderTrades(orderId: string, symbol: string, since?: number): Promise<ExchangeTrade[]> {
     return this.read('fetchOrderTrades', { orderId, symbol }, async () => {
+      // Binance myTrades takes orderId but not together with startTime: `since` only for the trade-list search
       const trades = this.client.has.fetchOrderTrades
         ? await this.client.fetchOrderTrades(orderId, symbol)
-        : (await this.client.fetchMyTrades(symbol)).filter((t) => String(t.order) === orderId);
-      return trades.filter(hasTradeId).map((t) => this.toTrade(t, orderId));
+        : (
+            await this.client.fetchMyTrades(
+              symbol,
+              since === undefined ? undefined : since - TRADES_SINCE_MARGIN_MS,
+            )
+          ).filter((t) => String(t.order) === orderId);
+      return this.completeTrades(trades, orderId, { symbol, warn: true }) ?? [];
     });
   }
 
@@ -420,47 +427,140 @@ export class CcxtExchange implements Exchange {
     };
   }
 
-  private toOrder(o: CcxtOrder, fallback: Partial<ExchangeOrder> & { price?: number } = {}): ExchangeOrder {
-    const amount = num(o.amount) ?? fallback.amount ?? 0;
+  private toOrder(o: CcxtOrder, sent: Partial<ExchangeOrder> & { price?: number } = {}): ExchangeOrder {
+    const amount = num(o.amount) ?? sent.amount ?? 0;
     const filled = num(o.filled) ?? 0;
-    const trades =
-      Array.isArray(o.trades) && o.trades.length > 0
-        ? o.trades.filter(hasTradeId).map((t) => this.toTrade(t, String(o.id)))
-        : undefined;
+    const side = o.side === 'buy' || o.side === 'sell' ? o.side : sent.side;
+    if (!side) {
+      // never a default: a sell taken for a buy doubles the position instead of closing it
+      throw new NetworkError('order answer without a side', { exchange: this.id, orderId: o.id });
+    }
+    const id = String(o.id);
     return {
-      id: String(o.id),
+      id,
       // a cancel answer may carry the cancel request's own id in clientOrderId (Binance): the order's is orig…
       clientOrderId:
         (o.info as { origClientOrderId?: string } | undefined)?.origClientOrderId ??
         o.clientOrderId ??
-        fallback.clientOrderId,
-      symbol: o.symbol ?? fallback.symbol ?? '',
-      side: (o.side as ExchangeOrder['side']) ?? fallback.side ?? 'buy',
-      type: o.type === 'limit' || o.type === 'market' ? o.type : (fallback.type ?? 'limit'),
-      price: num(o.price) ?? fallback.price,
+        sent.clientOrderId,
+      symbol: o.symbol ?? sent.symbol ?? '',
+      side,
+      type: o.type === 'limit' || o.type === 'market' ? o.type : (sent.type ?? 'limit'),
+      price: num(o.price) ?? sent.price,
       amount,
       filled,
       remaining: num(o.remaining) ?? Math.max(0, amount - filled),
       average: num(o.average),
-      status: toStatus(o.status, fallback.status),
-      timestamp: num(o.timestamp) ?? this.clock.now(),
-      trades,
+      status: toStatus(o.status, sent.status),
+      timestamp: num(o.timestamp),
+      trades:
+        this.profile?.orderAnswerTradesComplete !== false && Array.isArray(o.trades) && o.trades.length > 0
+          ? this.completeTrades(o.trades, id, { symbol: o.symbol ?? sent.symbol ?? '', warn: false })
+          : undefined,
     };
   }
 
-  private toTrade(t: CcxtTrade, orderId: string): ExchangeTrade {
-    const price = num(t.price) ?? 0;
-    const amount = num(t.amount) ?? 0;
-    return {
-      id: String(t.id),
-      orderId: t.order !== undefined ? String(t.order) : orderId,
-      symbol: t.symbol ?? '',
-      side: (t.side as ExchangeTrade['side']) ?? 'buy',
-      price,
-      amount,
-      cost: num(t.cost) ?? price * amount,
-      fee: { cost: num(t.fee?.cost) ?? 0, currency: t.fee?.currency ?? '' },
-      timestamp: num(t.timestamp) ?? this.clock.now(),
+  /**
+   * The trades as fills, or undefined when one lacks what a fill needs (id, side, exchange time, price, amount):
+   * an order answer's trades are then all left for the trade list; a trade-list entry is left out (and logged).
+   */
+  private completeTrades(
+    trades: CcxtTrade[],
+    orderId: string,
+    opts: { symbol: string; warn: boolean },
+  ): ExchangeTrade[] | undefined {
+    const complete: ExchangeTrade[] = [];
+    for (const t of trades) {
+      const trade = toTrade(t, orderId, opts.symbol);
+      if (trade) {
+        complete.push(trade);
+        continue;
+      }
+      if (!opts.warn) return undefined;
+      this.options.logger?.warn('Trade without id, side, time, price or amount left out (never guessed)', {
+        exchange: this.id,
+        orderId,
+        tradeId: t.id,
+      });
+    }
+    return complete;
+  }
+}
+
+/** A ccxt trade as a fill, or null when the exchange left out a field a fill needs. */
+function toTrade(t: CcxtTrade, orderId: string, symbol: string): ExchangeTrade | null {
+  const price = num(t.price);
+  const amount = num(t.amount);
+  const timestamp = num(t.timestamp);
+  const id = t.id === undefined || t.id === null ? '' : String(t.id);
+  if (id === '' || (t.side !== 'buy' && t.side !== 'sell') || timestamp === undefined) return null;
+  if (price === undefined || amount === undefined || !(amount > 0)) return null;
+  return {
+    id,
+    orderId: t.order !== undefined && t.order !== null ? String(t.order) : orderId,
+    symbol: t.symbol ?? symbol,
+    side: t.side,
+    price,
+    amount,
+    cost: num(t.cost) ?? price * amount,
+    fee: { cost: num(t.fee?.cost) ?? 0, currency: t.fee?.currency ?? '' },
+    timestamp,
+  };
+}
+
+/**
+ * What a failed create means. The exchange refused it — the order does not exist — when it answered with a
+ * refusal: a 4xx class (invalid order, bad request, insufficient funds, authentication…), a rate limit (429/418)
+ * or a timestamp outside its window. Everything else — a timeout, a reset, a lost answer, any HTTP 5xx whatever
+ * its body (Binance: "It is important to NOT treat this as a failure operation; the execution status is
+ * UNKNOWN") — may have placed it: NetworkError, resolved by lookup. A duplicate clientOrderId means the order
+ * EXISTS: InvalidOrderError with `context.duplicate`, resolved by lookup too.
+ */
+export function createFailure(error: Error): Error {
+  const context = error instanceof ByNinjaError ? error.context : {};
+  const httpStatus = typeof context.httpStatus === 'number' ? context.httpStatus : undefined;
+  // ccxt's DuplicateOrderId class, or an exchange that reports it only in words (Binance -2010 "Duplicate order sent.")
+  if (
+    context.ccxtError === 'DuplicateOrderId' ||
+    (error instanceof InvalidOrderError && /duplicate/i.test(error.message))
+  ) {
+    return new InvalidOrderError(error.message, { ...context, duplicate: true });
+  }
+  if (httpStatus !== undefined && httpStatus >= 500) {
+    return new NetworkError(`create outcome unknown (HTTP ${httpStatus}): ${error.message}`, {
+      ...context,
+      cause: error.name,
+    });
+  }
+  if (error instanceof OrderNotFoundError) {
+    return new NetworkError(`create outcome unknown: ${error.message}`, { ...context, cause: error.name });
+  }
+  if (error instanceof TemporaryError && !(error instanceof NetworkError)) {
+    const refused = error instanceof RateLimitError || context.ccxtError === 'InvalidNonce';
+    if (!refused) {
+      return new NetworkError(`create outcome unknown: ${error.message}`, { ...context, cause: error.name });
+    }
+  }
+  return error;
+}
+
+/**
+ * Puts the HTTP status on every error ccxt throws from an answer (`httpStatus`), so a failed create can be told
+ * apart: Binance answers refusals with 4xx and its "execution status unknown" failures with 5xx, and ccxt may give
+ * both the same class.
+ */
+function recordHttpStatus(client: CcxtClient): void {
+  type Handler = (status: number, ...rest: unknown[]) => unknown;
+  const target = client as unknown as { handleErrors: Handler; handleHttpStatusCode: Handler };
+  for (const name of ['handleErrors', 'handleHttpStatusCode'] as const) {
+    const original = target[name].bind(client) as Handler;
+    target[name] = (status: number, ...rest: unknown[]) => {
+      try {
+        return original(status, ...rest);
+      } catch (err) {
+        if (err && typeof err === 'object') (err as { httpStatus?: number }).httpStatus = status;
+        throw err;
+      }
     };
   }
 }
@@ -503,12 +603,4 @@ export function rebaseUrls(api: unknown, base: string): unknown {
     return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, rebaseUrls(v, base)]));
   }
   return api;
-}
-
-/**
- * Fills are de-duplicated by (order id, trade id): a trade without an id (some exchanges' inline order trades)
- * cannot be told apart from a later fetch of the same trade, so it is left for fetchOrderTrades to report.
- */
-function hasTradeId(t: CcxtTrade): boolean {
-  return t.id !== undefined && t.id !== null && String(t.id) !== '';
 }

@@ -13,6 +13,11 @@ export type { OrderSide, OrderType };
 /** The exchange's view of an order. */
 export type ExchangeOrderStatus = 'open' | 'closed' | 'canceled' | 'rejected' | 'expired';
 
+/**
+ * One fill of one of our orders, as the exchange reported it. Adapters return only complete trades: the side is
+ * the exchange's (never guessed), the time is the exchange's, and a trade the exchange sent without them is left
+ * out (the engine then reads the exchange's trade list).
+ */
 export interface ExchangeTrade {
   id: string;
   orderId: string;
@@ -22,6 +27,7 @@ export interface ExchangeTrade {
   amount: number;
   cost: number;
   fee: { cost: number; currency: string };
+  /** Exchange time of the trade (epoch ms). */
   timestamp: number;
 }
 
@@ -37,8 +43,12 @@ export interface ExchangeOrder {
   remaining: number;
   average?: number;
   status: ExchangeOrderStatus;
-  timestamp: number;
-  /** Trades of this order when the exchange returns them with the order (otherwise use fetchOrderTrades). */
+  /** Exchange time the order was created (epoch ms); absent when the answer does not say. */
+  timestamp?: number;
+  /**
+   * Trades of this order when the exchange returns them complete with the order (otherwise absent: use
+   * fetchOrderTrades).
+   */
   trades?: ExchangeTrade[];
 }
 
@@ -78,14 +88,27 @@ export interface CreateOrderRequest {
   type: OrderType;
   amount: number;
   price?: number;
-  /** Deterministic id `<botId>-<seq>`, committed before the call. */
+  /** Deterministic id `<botId>-<installId>-<seq>`, committed before the call. */
   clientOrderId: string;
+}
+
+/** What the engine must know of the exchange behind the port. */
+export interface ExchangeTraits {
+  /**
+   * How long after a create the exchange may still answer "no such order" for an order it took, on top of the
+   * engine's unknown-order window (its request validity window, e.g. Binance recvWindow); 0 for paper.
+   */
+  lookupGraceMs: number;
+  /** Our clientOrderId must fit this (length and characters), or the exchange refuses the create. */
+  clientOrderId: { maxLength: number; pattern: RegExp };
 }
 
 export interface Exchange {
   /** `paper`, or the ccxt exchange id. */
   readonly id: string;
-  loadMarkets(): Promise<Record<string, Market>>;
+  readonly traits: ExchangeTraits;
+  /** Markets by symbol; loaded once, again with `reload` (the engine refreshes them daily). */
+  loadMarkets(reload?: boolean): Promise<Record<string, Market>>;
   fetchTicker(symbol: string): Promise<Ticker>;
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   /**
@@ -98,7 +121,10 @@ export interface Exchange {
   /** Looks an order up by our clientOrderId; throws OrderNotFoundError when the exchange has none. */
   fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder>;
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]>;
-  fetchOrderTrades(orderId: string, symbol: string): Promise<ExchangeTrade[]>;
+  /** The most recent orders of one symbol, open or not (recovery raises its clientOrderId sequence past ours). */
+  fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]>;
+  /** Trades of one order; `since` (the order's creation, epoch ms) bounds the search where the exchange needs it. */
+  fetchOrderTrades(orderId: string, symbol: string, since?: number): Promise<ExchangeTrade[]>;
   cancelOrder(id: string, symbol: string): Promise<ExchangeOrder>;
   fetchBalance(): Promise<Record<string, BalanceEntry>>;
   close(): Promise<void>;

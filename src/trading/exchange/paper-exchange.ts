@@ -31,9 +31,11 @@ import type {
   Exchange,
   ExchangeOrder,
   ExchangeTrade,
+  ExchangeTraits,
   Market,
   Ticker,
 } from './exchange';
+import { ceilToStep, floorToStep, roundToStep } from './precision';
 import {
   clean,
   credit,
@@ -75,9 +77,18 @@ export interface PaperExchangeOptions {
 }
 
 const ACCOUNT_VERSION = 1;
+/** Orders fetchRecentOrders returns, newest last (an exchange's "recent orders" page). */
+const RECENT_ORDERS = 500;
+
+/** The paper exchange knows every order it took at once, and takes any id our engine builds. */
+const PAPER_TRAITS: ExchangeTraits = {
+  lookupGraceMs: 0,
+  clientOrderId: { maxLength: 64, pattern: /^[.A-Za-z0-9:/_-]{1,64}$/ },
+};
 
 export class PaperExchange implements Exchange {
   readonly id: string;
+  readonly traits = PAPER_TRAITS;
   /** Present only when constructed with `faults` (tests). */
   readonly faults?: PaperFaults;
   private readonly clock: Clock;
@@ -117,8 +128,15 @@ export class PaperExchange implements Exchange {
     }
   }
 
-  loadMarkets(): Promise<Record<string, Market>> {
-    return this.call('loadMarkets', async () => ({ ...(await this.marketsLoaded()) }), false);
+  loadMarkets(reload = false): Promise<Record<string, Market>> {
+    return this.call(
+      'loadMarkets',
+      async () => {
+        if (reload) this.markets = undefined;
+        return { ...(await this.marketsLoaded()) };
+      },
+      false,
+    );
   }
 
   fetchTicker(symbol: string): Promise<Ticker> {
@@ -168,6 +186,17 @@ export class PaperExchange implements Exchange {
       await this.matchOpenOrders();
       return this.openOrders()
         .filter((o) => symbol === undefined || o.symbol === symbol)
+        .map(toExchangeOrder);
+    });
+  }
+
+  fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
+    return this.call('fetchRecentOrders', async () => {
+      await this.matchOpenOrders();
+      return Object.values(this.store.data.orders)
+        .filter((o) => o.symbol === symbol)
+        .sort((a, b) => a.timestamp - b.timestamp || Number(a.id) - Number(b.id))
+        .slice(-RECENT_ORDERS)
         .map(toExchangeOrder);
     });
   }
@@ -547,24 +576,4 @@ function toExchangeOrder(o: PaperOrderRecord): ExchangeOrder {
     timestamp: o.timestamp,
     trades: o.trades.map((t) => ({ ...t, fee: { ...t.fee } })),
   };
-}
-
-/** Decimals of a step such as 0.25, 0.001 or 1e-8 (at most 12: no exchange step is finer). */
-function decimalsOf(step: number): number {
-  const [mantissa, exponent] = step.toExponential().split('e');
-  const mantissaDecimals = mantissa.includes('.') ? mantissa.split('.')[1].length : 0;
-  return Math.min(12, Math.max(0, mantissaDecimals - Number(exponent)));
-}
-
-/** Floors to a multiple of `step` (a tiny epsilon keeps 0.3/0.1 from flooring to 2). */
-export function floorToStep(value: number, step: number): number {
-  return Number((Math.floor(value / step + 1e-9) * step).toFixed(decimalsOf(step)));
-}
-
-export function ceilToStep(value: number, step: number): number {
-  return Number((Math.ceil(value / step - 1e-9) * step).toFixed(decimalsOf(step)));
-}
-
-export function roundToStep(value: number, step: number): number {
-  return Number((Math.round(value / step) * step).toFixed(decimalsOf(step)));
 }

@@ -16,6 +16,7 @@ export type PaperOperation =
   | 'fetchOrder'
   | 'fetchOrderByClientId'
   | 'fetchOpenOrders'
+  | 'fetchRecentOrders'
   | 'fetchOrderTrades'
   | 'fetchBalance'
   | 'fetchTicker'

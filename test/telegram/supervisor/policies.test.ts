@@ -155,6 +155,15 @@ describe('trading events → notifications', () => {
     expect(eventNotification(event('order.filled'), { ...settings, orderFilled: 'off' })).to.equal(undefined);
   });
 
+  it('notifies a refusal once: the same refusal repeated on the symbol stays in the log only', () => {
+    expect(eventNotification(event('order.rejected', { data: { repeated: false } }), settings)).to.not.equal(
+      undefined,
+    );
+    expect(eventNotification(event('order.rejected', { data: { repeated: true } }), settings)).to.equal(
+      undefined,
+    );
+  });
+
   it('escapes the summary, shows PnL of a closed position, and marks persist failures critical', () => {
     const n = eventNotification(event('position.closed', { data: { realizedPnl: -3.5 } }), settings)!;
     expect(n.text).to.contain('&lt;filled&gt;');

@@ -125,11 +125,11 @@ describe('control handlers over the real engine', function () {
     await h.loop.tick();
     strategy.next = HOLD;
     const { orders, cancelled, skipped, paused } = await rpc.call('closeAll', {});
-    expect(orders).to.deep.equal(['bot-3', 'bot-4']);
+    expect(orders).to.deep.equal(['bot-tst000-3', 'bot-tst000-4']);
     expect({ cancelled, skipped, paused }).to.deep.equal({ cancelled: [], skipped: [], paused: true });
     expect((await rpc.call('status', {})).paused).to.equal(true);
     expect(h.manager.openPositions()).to.have.length(0);
-    expect(h.manager.order('bot-3')).to.include({
+    expect(h.manager.order('bot-tst000-3')).to.include({
       purpose: 'close-all',
       side: 'sell',
       type: 'market',
@@ -138,7 +138,12 @@ describe('control handlers over the real engine', function () {
     await h.manager.archive();
     expect(h.manager.hotOrders()).to.have.length(1);
     const all = await rpc.call('orders', { all: true });
-    expect(all.map((o) => o.clientOrderId)).to.deep.equal(['bot-1', 'bot-2', 'bot-3', 'bot-4']);
+    expect(all.map((o) => o.clientOrderId)).to.deep.equal([
+      'bot-tst000-1',
+      'bot-tst000-2',
+      'bot-tst000-3',
+      'bot-tst000-4',
+    ]);
     expect(await rpc.call('orders', {})).to.deep.equal([]);
     expect(await rpc.call('reconcile', {}))
       .to.have.property('differences')
@@ -165,7 +170,7 @@ describe('control handlers over the real engine', function () {
       type: 'limit',
       amount: 0.001,
       price: Math.round(price / 2),
-      clientOrderId: 'bot-77',
+      clientOrderId: 'bot-tst000-77',
     });
     const hot = h.manager.hotOrders()[0].clientOrderId;
     await h.files.store.commit((d) => {
@@ -174,7 +179,7 @@ describe('control handlers over the real engine', function () {
     const { differences } = await rpc.call('reconcile', {});
     expect(differences.map((d) => `${d.kind} ${d.clientOrderId}`).sort()).to.deep.equal([
       `order-filled-differs ${hot}`,
-      'order-unknown-locally bot-77',
+      'order-unknown-locally bot-tst000-77',
     ]);
   });
 });

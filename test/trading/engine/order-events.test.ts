@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { positionChangeEvents, statusChangeEvents } from '../../../src/trading/engine/order-manager';
+import { positionChangeEvents, statusChangeEvents } from '../../../src/trading/engine/order-events';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook } from '../../../src/trading/engine/pnl';
 import { intent } from './engine-harness';

@@ -71,10 +71,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(seenOnDisk).to.deep.include({ seq: 1 });
     expect((seenOnDisk as { order: { status: string; clientOrderId: string } }).order).to.include({
       status: 'intent',
-      clientOrderId: 'bot-1',
+      clientOrderId: 'bot-tst000-1',
     });
     expect(order.status).to.equal('filled');
-    expect(h.stateFile().orders['bot-1'].status).to.equal('filled');
+    expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('filled');
     expect(order.fills.reduce((s, f) => s + f.amount, 0)).to.equal(0.001);
     expect(h.manager.openPositions().map((p) => p.amount)).to.deep.equal([0.001]);
     expect(h.eventTypes()).to.include.members(['order.placed', 'order.filled', 'position.opened']);
@@ -85,7 +85,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('filled');
-    expect(paperOrdersFor(h, 'bot-1')).to.have.length(1);
+    expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
     expect(h.paper.faults!.fired).to.deep.equal([{ operation: 'createOrder', kind: 'lose-response' }]);
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
   });
@@ -105,34 +105,33 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('filled');
-    expect(paperOrdersFor(h, 'bot-1')).to.have.length(1);
+    expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
   });
 
   it('declares a create that never reached the exchange rejected only after the confirmation delay', async () => {
     h = await EngineHarness.open({
       faults: { operations: ['createOrder'], script: ['network-before'] },
-      unknownConfirmMs: 300,
+      config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
     });
     h.manager.startAccepting();
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('unknown');
     await sleep(350);
-    await h.manager.refresh('bot-1');
-    expect(h.manager.order('bot-1')!.status).to.equal('rejected');
-    expect(paperOrdersFor(h, 'bot-1')).to.have.length(0);
+    await h.manager.refresh('bot-tst000-1');
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('rejected');
+    expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
     const rejected = h.events.find((e) => e.type === 'order.rejected');
-    expect(rejected?.data).to.include({ clientOrderId: 'bot-1', neverPlaced: true });
+    expect(rejected?.data).to.include({ clientOrderId: 'bot-tst000-1', neverPlaced: true });
     // the next order gets a new id: bot-1 is never reused
     const next = await h.manager.place(buy);
-    expect(next.clientOrderId).to.equal('bot-2');
+    expect(next.clientOrderId).to.equal('bot-tst000-2');
   });
 
   it('applies a late create answer that arrives after the create timeout', async () => {
     let paperRef: PaperExchange | undefined;
     h = await EngineHarness.open({
-      config: { trading: { orders: { createTimeoutMs: 50 } } },
-      unknownConfirmMs: 5_000,
+      config: { trading: { orders: { createTimeoutMs: 50, unknownNotFoundWindowMs: 5_000 } } },
       wrapExchange: (paper) => {
         paperRef = paper;
         return withCreate(paper, async (req) => {
@@ -144,10 +143,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('unknown');
-    for (let i = 0; i < 40 && h.manager.order('bot-1')!.status === 'unknown'; i++) await sleep(25);
+    for (let i = 0; i < 40 && h.manager.order('bot-tst000-1')!.status === 'unknown'; i++) await sleep(25);
     await h.manager.waitIdle(1000);
-    expect(h.manager.order('bot-1')!.status).to.equal('filled');
-    expect(paperOrdersFor(h, 'bot-1')).to.have.length(1);
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('filled');
+    expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
   });
 
   it('places nothing when the intent cannot be saved, and allows orders again once saving works', async () => {
@@ -176,12 +175,12 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const order = await h.manager.place(buy);
     expect(creates).to.equal(1);
     // bot-1 was used by the intent that could not be saved; the refused second call did not take an id
-    expect(order.clientOrderId).to.equal('bot-2');
+    expect(order.clientOrderId).to.equal('bot-tst000-2');
     expect(h.manager.persistBlocked).to.equal(null);
     expect(h.eventTypes()).to.include('trading.resumed');
-    expect(h.manager.order('bot-1')).to.include({ status: 'rejected' });
-    expect(h.stateFile().orders['bot-1'].status).to.equal('rejected');
-    expect(paperOrdersFor(h, 'bot-1')).to.have.length(0);
+    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected' });
+    expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('rejected');
+    expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
   });
 
   it('a persist.failed the event log refused (same full disk) is published once it takes events, before trading.resumed', async () => {
@@ -254,28 +253,28 @@ describe('OrderManager against the paper exchange (integration)', function () {
       timestamp: Date.now(),
     };
     gated = true;
-    const partial = h.manager.applyRemote('bot-1', {
+    const partial = h.manager.applyRemote('bot-tst000-1', {
       ...remote,
       filled: 0.0005,
       remaining: 0.0005,
       trades: undefined,
     });
     await sleep(50); // the partial fill is committed; its trade fetch is waiting
-    expect(h.manager.order('bot-1')!.status).to.equal('partially_filled');
-    await h.manager.applyRemote('bot-1', {
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('partially_filled');
+    await h.manager.applyRemote('bot-tst000-1', {
       ...remote,
       status: 'canceled',
       filled: 0.0005,
       remaining: 0.0005,
       trades: [trade],
     });
-    expect(h.manager.order('bot-1')!.status).to.equal('cancelled');
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('cancelled');
     release([trade]);
     await partial;
-    const order = h.manager.order('bot-1')!;
+    const order = h.manager.order('bot-tst000-1')!;
     expect(order.status).to.equal('cancelled');
     expect(order.fills.map((f) => f.tradeId)).to.deep.equal(['t1']);
-    expect(h.stateFile().orders['bot-1'].status).to.equal('cancelled');
+    expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('cancelled');
     expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
   });
 
@@ -315,7 +314,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       price: Math.round(price * 1.2),
     });
     expect(placed).to.include({ status: 'open', filled: 0 });
-    const cancelled = await h.manager.cancel('bot-1');
+    const cancelled = await h.manager.cancel('bot-tst000-1');
     const onExchange = Object.values(h.paperFile().orders)[0] as unknown as { filled: number };
     expect(onExchange.filled).to.be.greaterThan(0);
     expect(cancelled).to.include({ status: 'cancelled', filled: onExchange.filled });
@@ -333,7 +332,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(order.status).to.equal('filled');
     const waiting = h.files.store.data.outbox.map((e) => e.type);
     expect(waiting).to.include.members(['order.placed', 'order.filled']);
-    expect(h.events.filter((e) => e.data.clientOrderId === 'bot-1')).to.deep.equal([]);
+    expect(h.events.filter((e) => e.data.clientOrderId === 'bot-tst000-1')).to.deep.equal([]);
 
     logWorks = true;
     expect(await h.manager.flushOutbox()).to.equal(waiting.length);
@@ -385,10 +384,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
     await h.manager.place(buy);
     const keyed = h.events.filter((e) => e.data.eventKey !== undefined && e.type.startsWith('order.'));
     expect(keyed.map((e) => `${e.type} ${String(e.data.clientOrderId)}`)).to.deep.equal([
-      'order.placed bot-1',
-      'order.filled bot-1',
-      'order.placed bot-2',
-      'order.filled bot-2',
+      'order.placed bot-tst000-1',
+      'order.filled bot-tst000-1',
+      'order.placed bot-tst000-2',
+      'order.filled bot-tst000-2',
     ]);
   });
 

@@ -12,6 +12,7 @@ import {
   statusFromExchange,
   transition,
   type LocalOrder,
+  judgeNotFound,
 } from '../../../src/trading/engine/order-state';
 
 const intent = (): LocalOrder => ({
@@ -133,5 +134,37 @@ describe('order state machine', () => {
     ]);
     expect(again.added.map((x) => x.tradeId)).to.deep.equal(['b']);
     expect(fillsComplete(again.order)).to.equal(true);
+  });
+});
+
+describe('the unknown-order rule: "not found" is final only after several misses over a window', () => {
+  const rule = { minMisses: 3, windowMs: 60_000, graceMs: 5_000 };
+  const sentAt = 1_800_000_000_000;
+
+  it('counts misses and declares never placed only with enough misses AND the window plus grace gone', () => {
+    let order = { sentAt, createdAt: sentAt, lookupMisses: 0 };
+    for (const [dt, misses, final] of [
+      [1_000, 1, false],
+      [2_000, 2, false],
+      [3_000, 3, false], // enough misses, too early
+      [64_999, 4, false], // just before window + grace
+      [65_000, 5, true],
+    ] as const) {
+      const verdict = judgeNotFound(order, rule, sentAt + dt, false);
+      expect(verdict, `at +${dt}`).to.deep.equal({ lookupMisses: misses, neverPlaced: final });
+      order = { ...order, lookupMisses: verdict.lookupMisses };
+    }
+  });
+
+  it('needs the misses even long after the send (a restart after hours still looks three times)', () => {
+    expect(judgeNotFound({ sentAt, createdAt: sentAt }, rule, sentAt + 3_600_000, false)).to.deep.equal({
+      lookupMisses: 1,
+      neverPlaced: false,
+    });
+  });
+
+  it('never while this process still awaits the create answer', () => {
+    const verdict = judgeNotFound({ sentAt, createdAt: sentAt, lookupMisses: 10 }, rule, sentAt + 1e9, true);
+    expect(verdict.neverPlaced).to.equal(false);
   });
 });

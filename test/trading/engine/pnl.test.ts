@@ -99,3 +99,48 @@ describe('PnL from fills', () => {
     );
   });
 });
+
+describe('PnL: fees in a third currency and round trips that end at dust', () => {
+  const lots = { 'BTC/USDT': { amountStep: 0.00001, minAmount: 0.00001 } };
+
+  it('counts a BNB fee at its quote value at fill time, as cost on a buy and less proceeds on a sell', () => {
+    const books = derivePositions({}, [
+      fill('buy', 1, 100, { feeCost: 0.01, feeCurrency: 'BNB', feeQuote: 0.075 }),
+      fill('sell', 1, 110, { feeCost: 0.011, feeCurrency: 'BNB', feeQuote: 0.0825 }),
+    ]);
+    const b = books['BTC/USDT'];
+    expect(b.amount).to.equal(0);
+    expect(b.feesPaid).to.be.closeTo(0.1575, 1e-12);
+    expect(b.realizedPnl).to.be.closeTo(10 - 0.1575, 1e-12);
+  });
+
+  it('counts an unvalued third-currency fee as 0 and never changes the amount held', () => {
+    const b = derivePositions({}, [
+      fill('buy', 1, 100, { feeCost: 0.01, feeCurrency: 'XYZ', feeQuote: null }),
+    ])['BTC/USDT'];
+    expect(b.amount).to.equal(1);
+    expect(b.costBasis).to.equal(100);
+  });
+
+  it('ends the round trip when only dust below one amount step is left, so the next one has its own PnL', () => {
+    // buy fees in the base coin always leave dust: 0.00158 bought, 0.00157842 held, 0.00157 sellable
+    const fees = (amount: number) => ({ feeCost: amount * 0.001, feeCurrency: 'BTC' });
+    const trip1 = [
+      fill('buy', 0.00158, 60_000, fees(0.00158)),
+      fill('sell', 0.00157, 58_000, { feeCost: 0.09, feeCurrency: 'USDT' }),
+    ];
+    const afterTrip1 = derivePositions({}, trip1, lots)['BTC/USDT'];
+    expect(afterTrip1.amount).to.be.closeTo(0.00000842, 1e-12);
+    expect(afterTrip1.openedAt).to.equal(null);
+    const trip2 = [
+      fill('buy', 0.00158, 60_000, fees(0.00158)),
+      fill('sell', 0.00158, 62_000, { feeCost: 0.1, feeCurrency: 'USDT' }),
+    ];
+    const after = derivePositions({}, [...trip1, ...trip2], lots)['BTC/USDT'];
+    expect(after.tripRealizedPnl).to.be.above(0);
+    expect(after.tripRealizedPnl).to.be.closeTo(after.realizedPnl - afterTrip1.realizedPnl, 1e-9);
+    // without lots the dust keeps the trip open and its PnL runs on (the bug this fixes)
+    const cumulative = derivePositions({}, [...trip1, ...trip2])['BTC/USDT'];
+    expect(cumulative.tripRealizedPnl).to.be.closeTo(cumulative.realizedPnl, 1e-9);
+  });
+});

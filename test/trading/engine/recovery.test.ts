@@ -97,7 +97,8 @@ describe('startup recovery against the paper exchange (integration)', function (
     expect(h.stateFile().seq).to.equal(9);
     h.manager.startAccepting();
     const next = await h.manager.place(MARKET_BUY);
-    expect(next.clientOrderId).to.equal('bot-10');
+    // bot-9 has the id form sent before install ids: its seq still bounds this install's ids
+    expect(next.clientOrderId).to.equal('bot-tst000-10');
   });
 
   it('cancels such an order instead when orders.unknownOnStart is cancel', async () => {
@@ -189,14 +190,14 @@ describe('startup recovery against the paper exchange (integration)', function (
       price: Math.round(price * 0.5),
       purpose: 'entry',
     });
-    expect(h.manager.order('bot-1')!.status).to.equal('open');
-    const exchangeId = h.manager.order('bot-1')!.exchangeOrderId!;
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('open');
+    const exchangeId = h.manager.order('bot-tst000-1')!.exchangeOrderId!;
     // cancelled on the exchange while the bot is down
     await h.paper.cancelOrder(exchangeId, 'BTC/USDT');
     h = await h.restart();
     const summary = await h.loop.recover({ kind: 'killed' });
     expect(summary.changedWhileDown).to.deep.equal([
-      { clientOrderId: 'bot-1', from: 'open', to: 'cancelled' },
+      { clientOrderId: 'bot-tst000-1', from: 'open', to: 'cancelled' },
     ]);
     expect(h.eventTypes()).to.include('order.cancelled');
   });

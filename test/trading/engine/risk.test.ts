@@ -5,7 +5,6 @@ import {
   checkStopLossTakeProfit,
   entryBlocker,
   evaluateRisk,
-  floorToStep,
   initialRiskState,
   isOpenPosition,
   resetAfterResume,
@@ -35,12 +34,6 @@ const DAY1 = Date.UTC(2026, 0, 1, 12);
 const DAY2 = Date.UTC(2026, 0, 2, 0, 0, 1);
 
 describe('risk: sizing', () => {
-  it('floors to the step without float noise', () => {
-    expect(floorToStep(0.3, 0.1)).to.equal(0.3);
-    expect(floorToStep(0.29999, 0.1)).to.equal(0.2);
-    expect(floorToStep(1.23456789, 0.001)).to.equal(1.234);
-  });
-
   it('turns the quote stake into a base amount floored to the amount step', () => {
     const size = sizeOrder(100, 60_000, btc);
     expect(size).to.deep.equal({ ok: true, amount: 0.00166, notional: 0.00166 * 60_000 });

@@ -9,21 +9,11 @@ import {
 import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { closedCandles } from '../../../src/trading/engine/trading-loop';
-import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
+import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
-import { EngineHarness, MARKET_BUY } from './engine-harness';
+import { EngineHarness, MARKET_BUY, ScriptedStrategy } from './engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-class ScriptedStrategy implements Strategy {
-  readonly name = 'scripted';
-  readonly minCandles = 2;
-  next: Signal | Error = HOLD;
-  evaluate(): Signal {
-    if (this.next instanceof Error) throw this.next;
-    return this.next;
-  }
-}
 
 /** Delegates to the paper exchange, with per-method overrides. */
 function override(
@@ -78,16 +68,16 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h, strategy } = await started();
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.order('bot-1')).to.include({ status: 'filled', side: 'buy', purpose: 'entry' });
+    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'filled', side: 'buy', purpose: 'entry' });
     const amount = h.manager.openPositions()[0].amount;
     expect(amount).to.equal(h.paperFile().balances.BTC.free);
     // the 100 USDT stake, floored to the amount step (slippage may add a few cents)
-    const spent = h.manager.order('bot-1')!.fills.reduce((s, f) => s + f.amount * f.price, 0);
+    const spent = h.manager.order('bot-tst000-1')!.fills.reduce((s, f) => s + f.amount * f.price, 0);
     expect(spent).to.be.within(95, 100.1);
     strategy.next = EXIT;
     await sleep(120); // a new candle closes
     await h.loop.tick();
-    expect(h.manager.order('bot-2')).to.include({ status: 'filled', side: 'sell', purpose: 'exit' });
+    expect(h.manager.order('bot-tst000-2')).to.include({ status: 'filled', side: 'sell', purpose: 'exit' });
     expect(h.manager.openPositions()).to.have.length(0);
     expect(h.eventTypes()).to.include.members(['position.opened', 'position.closed']);
     const closed = h.events.find((e) => e.type === 'position.closed')!;
@@ -222,7 +212,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
   it('does not re-send an order the exchange refused until the cooldown has passed', async () => {
     let creates = 0;
     const { h, strategy } = await started({
-      rejectCooldownMs: 300,
+      config: { trading: { ...NO_SLTP.trading, orders: { rejectCooldownMs: 300 } } },
       wrapExchange: (paper) =>
         override(paper, {
           createOrder: (() => {
@@ -233,7 +223,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.order('bot-1')).to.include({ status: 'rejected', refused: true });
+    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
     for (let i = 0; i < 3; i++) {
       await sleep(60);
       await h.loop.tick();
@@ -254,7 +244,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.order('bot-1')!.status).to.equal('rejected');
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('rejected');
     expect(h.loop.pause).to.include({ by: 'operational' });
     expect(h.eventTypes()).to.include.members(['order.rejected', 'trading.paused']);
   });
@@ -309,14 +299,16 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       await sleep(60);
       await h.loop.tick();
     }
-    const exit = h.manager.order('bot-2')!;
+    const exit = h.manager.order('bot-tst000-2')!;
     expect(['stop-loss', 'take-profit']).to.include(exit.purpose);
     expect(exit).to.include({ side: 'sell', type: 'market', status: 'filled' });
     expect(h.events.find((e) => e.type === 'risk.triggered')!.data.rule).to.equal(exit.purpose);
   });
 
   it('cancels a limit order that has not filled after its time to live, and every open order on request', async () => {
-    const { h } = await started({ limitOrderTtlTicks: 2 });
+    const { h } = await started({
+      config: { trading: { ...NO_SLTP.trading, orders: { limitOrderTtlMs: 100 } } },
+    });
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
     const far = {
       symbol: 'BTC/USDT',
@@ -327,13 +319,13 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     };
     await h.manager.place({ ...far, price: Math.round(price / 2) });
     await h.loop.tick();
-    expect(h.manager.order('bot-1')!.status).to.equal('open');
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('open');
     await sleep(150);
     await h.loop.tick();
-    expect(h.manager.order('bot-1')!.status).to.equal('cancelled');
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('cancelled');
     expect(h.eventTypes()).to.include('order.cancelled');
     await h.manager.place({ ...far, symbol: 'BTC/USDT', price: Math.round(price / 3) });
-    expect(await h.loop.cancelOpenOrders()).to.deep.equal(['bot-2']);
+    expect(await h.loop.cancelOpenOrders()).to.deep.equal(['bot-tst000-2']);
     expect(Object.values(h.paperFile().orders).every((o) => o.status === 'canceled')).to.equal(true);
   });
 
@@ -355,11 +347,11 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       purpose: 'entry',
     });
     expect(order.status).to.be.oneOf(['open', 'partially_filled']);
-    for (let i = 0; i < 40 && h.manager.order('bot-1')!.status !== 'filled'; i++) {
+    for (let i = 0; i < 40 && h.manager.order('bot-tst000-1')!.status !== 'filled'; i++) {
       await sleep(60);
-      await h.manager.refresh('bot-1');
+      await h.manager.refresh('bot-tst000-1');
     }
-    const done = h.manager.order('bot-1')!;
+    const done = h.manager.order('bot-tst000-1')!;
     expect(done.status).to.equal('filled');
     expect(done.fills.length).to.be.greaterThan(1);
     expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(0.2, 1e-12);
@@ -388,15 +380,15 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.order('bot-1')).to.include({ status: 'filled', side: 'buy' });
-    expect(h.manager.order('bot-1')!.fills).to.have.length(0);
+    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'filled', side: 'buy' });
+    expect(h.manager.order('bot-tst000-1')!.fills).to.have.length(0);
     await sleep(120); // a new candle closes: the strategy says buy again
     await h.loop.tick();
-    expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-1']);
+    expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
     lagging = false;
     await sleep(120);
     await h.loop.tick();
-    expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-1']);
+    expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
     expect(Object.values(h.paperFile().orders)).to.have.length(1);
   });
@@ -418,8 +410,8 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await sleep(20);
     await h.loop.stop();
     expect(h.loop.loopState).to.equal('stopping');
-    expect(h.manager.order('bot-1')!.status).to.equal('filled');
-    expect(h.stateFile().orders['bot-1'].status).to.equal('filled');
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('filled');
+    expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('filled');
     await placing;
     try {
       await h.manager.place(MARKET_BUY);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   AuthenticationError,
+  ExchangeRefusedError,
   ExchangeUnavailableError,
   InsufficientFundsError,
   InvalidOrderError,
@@ -13,9 +14,16 @@ import {
   StrategyError,
   TemporaryError,
 } from '../../../src/shared/errors';
-import { isCcxtError, scrubMessage, translateCcxtError } from '../../../src/trading/exchange/ccxt-errors';
+import {
+  CCXT_ERROR_TABLE,
+  isCcxtError,
+  scrubMessage,
+  translateCcxtError,
+} from '../../../src/trading/exchange/ccxt-errors';
 
-type ErrorClasses = Record<string, new (message: string) => Error>;
+type ErrorClasses = Record<string, new (message: string) => Error> & {
+  BaseError: new (message: string) => Error;
+};
 
 const EXPECTED: Array<[string, new (...args: never[]) => Error]> = [
   ['RequestTimeout', NetworkError],
@@ -67,12 +75,41 @@ describe('ccxt error translation', () => {
     expect(translateCcxtError(new e.OrderNotFound('x'))).to.not.be.instanceOf(InvalidOrderError);
   });
 
-  it('turns an unknown ccxt error into a plain Error (a bug: the engine exits)', () => {
+  it('has an explicit entry for every error class ccxt exports, so none reaches the engine as a plain Error', () => {
+    for (const build of Object.keys(builds)) {
+      const classes = Object.entries(builds[build]).filter(
+        ([, v]) => typeof v === 'function' && v.prototype instanceof builds[build].BaseError,
+      );
+      expect(classes.length, build).to.be.greaterThan(35);
+      for (const [name] of classes) {
+        expect(CCXT_ERROR_TABLE, `${build}: ${name}`).to.have.property(name);
+      }
+    }
+  });
+
+  it('turns a refusal ccxt has no finer class for into ExchangeRefusedError that names the ccxt class', () => {
     const e = builds['per-exchange ES modules'];
-    const translated = translateCcxtError(new e.NotSupported('binance fetchFoo() is not supported yet'));
-    expect(translated.constructor).to.equal(Error);
-    expect(translated.name).to.equal('CcxtNotSupported');
-    expect(translateCcxtError(new e.ExchangeError('binance {"code":-9999}')).constructor).to.equal(Error);
+    for (const name of [
+      'NotSupported',
+      'BadRequest',
+      'ArgumentsRequired',
+      'OperationRejected',
+      'ExchangeError',
+    ]) {
+      const translated = translateCcxtError(new e[name](`binance {"code":-9999} ${name}`));
+      expect(translated, name).to.be.instanceOf(ExchangeRefusedError);
+      expect((translated as ExchangeRefusedError).context.ccxtError).to.equal(name);
+    }
+    // Binance -1013 "Filter failure: NOTIONAL" arrives as BadRequest: a refusal, not a crash
+    expect(translateCcxtError(new e.BadRequest('binance {"code":-1013}'))).to.not.be.instanceOf(
+      TemporaryError,
+    );
+  });
+
+  it('keeps the HTTP status of the answer that carried the error', () => {
+    const e = builds['per-exchange ES modules'];
+    const err = Object.assign(new e.ExchangeError('binance {"code":-1}'), { httpStatus: 503 });
+    expect((translateCcxtError(err) as ExchangeRefusedError).context.httpStatus).to.equal(503);
   });
 
   it('passes errors that are not from ccxt through untouched', () => {

@@ -12,12 +12,8 @@ import {
   OrderNotFoundError,
 } from '../../../src/shared/errors';
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
-import {
-  ceilToStep,
-  floorToStep,
-  PaperExchange,
-  type PaperSettings,
-} from '../../../src/trading/exchange/paper-exchange';
+import { PaperExchange, type PaperSettings } from '../../../src/trading/exchange/paper-exchange';
+import { ceilToStep, floorToStep } from '../../../src/trading/exchange/precision';
 import type { PaperFaultOptions } from '../../../src/trading/exchange/paper-faults';
 import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';
 import { SimulatedMarket } from '../../../src/trading/exchange/simulated-market';

@@ -1,0 +1,109 @@
+/**
+ * The events an order change reports (pure): computed before the commit that records them with the change
+ * (the transactional outbox in trading state), so an event exists exactly when its change does.
+ */
+import type { PendingEvent } from './trading-state';
+import type { Market } from '../exchange/exchange';
+import type { LocalOrder } from './order-state';
+import type { PositionBook } from './pnl';
+import { isOpenPosition } from './risk';
+
+/** An event to commit with an order change (it gets its outbox key then). */
+export type EventDraft = Omit<PendingEvent, 'key'>;
+
+/** An order the exchange refused, or that lookup confirmed was never placed. */
+export function rejectedEvent(order: LocalOrder, what: string, extra: Record<string, unknown>): EventDraft {
+  return {
+    type: 'order.rejected',
+    summary: `${order.side} ${order.amount} ${order.symbol} ${what}`,
+    data: {
+      clientOrderId: order.clientOrderId,
+      symbol: order.symbol,
+      side: order.side,
+      amount: order.amount,
+      purpose: order.purpose,
+      ...extra,
+    },
+  };
+}
+
+/** The events an order status change reports (pure: computed before the commit that records them). */
+export function statusChangeEvents(before: LocalOrder, after: LocalOrder): EventDraft[] {
+  const data = {
+    clientOrderId: after.clientOrderId,
+    exchangeOrderId: after.exchangeOrderId,
+    symbol: after.symbol,
+    side: after.side,
+    type: after.type,
+    amount: after.amount,
+    filled: after.filled,
+    averagePrice: after.averagePrice,
+    purpose: after.purpose,
+    status: after.status,
+    from: before.status,
+  };
+  const what = `${after.side} ${after.amount} ${after.symbol} (${after.purpose}, ${after.clientOrderId})`;
+  const events: EventDraft[] = [];
+  if ((before.status === 'intent' || before.status === 'unknown') && after.status !== 'rejected') {
+    events.push({ type: 'order.placed', summary: `Order placed: ${what}`, data });
+  }
+  if (after.status === 'filled' && before.status !== 'filled') {
+    events.push({
+      type: 'order.filled',
+      summary: `Order filled: ${what} at ${after.averagePrice === undefined ? '?' : readable(after.averagePrice)}`,
+      data,
+    });
+  } else if (after.status === 'partially_filled' && after.filled > before.filled) {
+    events.push({
+      type: 'order.partially_filled',
+      summary: `Order partially filled: ${what} ${after.filled}/${after.amount}`,
+      data,
+    });
+  } else if ((after.status === 'cancelled' || after.status === 'expired') && before.status !== after.status) {
+    events.push({
+      type: 'order.cancelled',
+      summary: `Order ${after.status}: ${what}, filled ${after.filled}`,
+      data,
+    });
+  } else if (after.status === 'rejected' && before.status !== 'rejected') {
+    events.push({ type: 'order.rejected', summary: `Order rejected by the exchange: ${what}`, data });
+  }
+  return events;
+}
+
+/** The events a change of one symbol's position reports: opened, or closed with its PnL (pure). */
+export function positionChangeEvents(
+  symbol: string,
+  market: Market | undefined,
+  before: PositionBook | undefined,
+  after: PositionBook | undefined,
+): EventDraft[] {
+  const wasOpen = !!before && isOpenPosition(before.amount, market);
+  const isOpen = !!after && isOpenPosition(after.amount, market);
+  if (!wasOpen && isOpen && after) {
+    const entry = after.amount > 0 ? after.costBasis / after.amount : 0;
+    return [
+      {
+        type: 'position.opened',
+        summary: `Position opened: ${readable(after.amount)} ${symbol} at ${readable(entry)}`,
+        data: { symbol, amount: after.amount, averageEntryPrice: entry },
+      },
+    ];
+  }
+  if (wasOpen && !isOpen && after) {
+    const pnl = after.tripRealizedPnl;
+    return [
+      {
+        type: 'position.closed',
+        summary: `Position closed: ${symbol}, PnL ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}`,
+        data: { symbol, realizedPnl: pnl, feesPaid: after.feesPaid, remaining: after.amount },
+      },
+    ];
+  }
+  return [];
+}
+
+/** A price or amount for a human: float noise cut off (62035.53999999999 → 62035.54), up to 10 significant digits. */
+export function readable(value: number): string {
+  return String(Number(value.toPrecision(10)));
+}

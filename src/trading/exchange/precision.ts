@@ -1,0 +1,45 @@
+/**
+ * The one precision module: amounts and prices on an exchange's grid. The bot (sizing, exits, positions) and the
+ * paper exchange (matching) use the same functions, so they can never disagree at a boundary.
+ */
+import type { Market } from './exchange';
+
+/** Decimals of a step such as 0.25, 0.001 or 1e-8 (at most 12: no exchange step is finer). */
+function decimalsOf(step: number): number {
+  const [mantissa, exponent] = step.toExponential().split('e');
+  const mantissaDecimals = mantissa.includes('.') ? mantissa.split('.')[1].length : 0;
+  return Math.min(12, Math.max(0, mantissaDecimals - Number(exponent)));
+}
+
+/**
+ * How far from a whole number of steps a quotient may be and still count as that number: float division is off
+ * by a few units in the last place, which for 7210.81146 / 0.00001 (721081145.9999999) is far more than a fixed
+ * 1e-9 — a tolerance relative to the quotient, far below any real amount.
+ */
+function noise(units: number): number {
+  return 1e-9 + Math.abs(units) * 1e-14;
+}
+
+/** Floors to a multiple of `step`, tolerant of float noise (0.3 / 0.1 is 2.9999999999999996, floored to 3). */
+export function floorToStep(value: number, step: number): number {
+  if (!(step > 0)) return value;
+  const units = value / step;
+  return Number((Math.floor(units + noise(units)) * step).toFixed(decimalsOf(step)));
+}
+
+export function ceilToStep(value: number, step: number): number {
+  if (!(step > 0)) return value;
+  const units = value / step;
+  return Number((Math.ceil(units - noise(units)) * step).toFixed(decimalsOf(step)));
+}
+
+export function roundToStep(value: number, step: number): number {
+  if (!(step > 0)) return value;
+  return Number((Math.round(value / step) * step).toFixed(decimalsOf(step)));
+}
+
+/** The part of a held amount that can be sold: floored to the amount step, 0 when below the minimum amount. */
+export function sellableAmount(amount: number, market: Pick<Market, 'amountStep' | 'minAmount'>): number {
+  const sellable = floorToStep(amount, market.amountStep);
+  return sellable > 0 && sellable >= market.minAmount ? sellable : 0;
+}

@@ -1,0 +1,44 @@
+/**
+ * Binance spot. Source: Binance Spot REST API documentation (rest-api.md, errors.md, enums.md, filters.md of
+ * github.com/binance/binance-spot-api-docs).
+ *
+ * - POST /api/v3/order `newClientOrderId`: "A unique id among open orders" — Binance refuses a duplicate only
+ *   while the first order is OPEN, so a second create of a filled order's id is a second order: never resend.
+ *   Allowed: `^[\.A-Z\:/a-z0-9_-]{1,36}$`.
+ * - MARKET and LIMIT answer `newOrderRespType=FULL` by default: `fills` entries have price, qty, commission,
+ *   commissionAsset and tradeId but no side and no time → the trade list (GET /api/v3/myTrades?orderId=, weight
+ *   5) is read for fills.
+ * - GET /api/v3/order by `origClientOrderId` (weight 4, symbol required) may answer -2013 "Order does not exist."
+ *   for an order the matching engine took (data source Memory → Database).
+ * - HTTP 5xx, -1006 and -1007 ("Send status unknown; execution status unknown"): the create may have happened.
+ * - 429 (and 418 once banned) with Retry-After: the request was refused.
+ * - Signed requests carry `recvWindow` (default 5000 ms, at most 60000).
+ * - GET /api/v3/allOrders (weight 20, symbol required, most recent first up to `limit` ≤ 1000).
+ * - Fees: `commission` in `commissionAsset` — the quote, the base, or BNB when "pay fees with BNB" is on.
+ */
+import type { ExchangeProfile } from './exchange-profile';
+
+export const binanceProfile: ExchangeProfile = {
+  id: 'binance',
+  name: 'Binance (spot)',
+  clientOrderId: { param: 'newClientOrderId', maxLength: 36, pattern: /^[.A-Z:/a-z0-9_-]{1,36}$/ },
+  lookupByClientId: 'GET /api/v3/order?symbol=…&origClientOrderId=…',
+  needsSymbol: { fetchOrder: true, fetchOrderTrades: true, fetchRecentOrders: true, fetchOpenOrders: false },
+  orderAnswerTradesComplete: false,
+  recvWindowMs: 5_000,
+  rateLimit: '6000 request weight per minute per IP; order placement limits per account (429 + Retry-After)',
+  fees: 'per trade: commission + commissionAsset (quote, base, or BNB)',
+  ccxtOptions: {
+    // spot only: no futures/options exchangeInfo calls on loadMarkets
+    fetchMarkets: { types: ['spot'] },
+    // sapi capital/config needs keys and a second round trip; spot trading does not use it
+    fetchCurrencies: false,
+    fetchMargins: false,
+    // recovery scans open orders of all symbols once per start and accepts the heavier weight
+    warnOnFetchOpenOrdersWithoutSymbol: false,
+    fetchOpenOrders: { warnWithoutSymbol: false },
+    recvWindow: 5_000,
+    // ccxt's own default too, said explicitly: fills come from the trade list either way
+    newOrderRespType: { market: 'FULL', limit: 'FULL' },
+  },
+};

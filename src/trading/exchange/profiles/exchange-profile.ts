@@ -1,0 +1,54 @@
+/**
+ * What ByNinja must know about an exchange before it may trade on it live: how our clientOrderId is sent and
+ * found again, which calls need a symbol, what its order answers leave out, how long it may not know an order
+ * it took, and the ccxt options that make its defaults fit a spot bot. Live mode runs only on an exchange that
+ * has a profile (see profiles/index.ts); dry-run reads public data of any ccxt exchange.
+ *
+ * Every fact here comes from the exchange's public API documentation; each profile file cites it.
+ */
+
+export interface ClientOrderIdRule {
+  /** The exchange's own parameter name (ccxt maps its unified `clientOrderId` param to it). */
+  param: string;
+  maxLength: number;
+  /** Allowed characters and length, as the exchange documents them. */
+  pattern: RegExp;
+}
+
+export interface ExchangeProfile {
+  /** ccxt exchange id. */
+  id: string;
+  /** Human name for messages. */
+  name: string;
+  clientOrderId: ClientOrderIdRule;
+  /**
+   * How the exchange finds an order again by our clientOrderId (documentation; the adapter passes the unified
+   * `clientOrderId` param to ccxt's fetchOrder, which sends the exchange's own parameter).
+   */
+  lookupByClientId: string;
+  /** Calls the exchange only answers for one symbol at a time. */
+  needsSymbol: {
+    fetchOrder: boolean;
+    fetchOrderTrades: boolean;
+    fetchRecentOrders: boolean;
+    /** fetchOpenOrders works without a symbol but costs more (Binance: weight 80 instead of 6). */
+    fetchOpenOrders: boolean;
+  };
+  /**
+   * Whether the trades inside an order answer carry everything a fill needs (trade id, side, exchange time,
+   * fee). When they do not (Binance FULL `fills`: no side, no time) the adapter drops them and the engine reads
+   * the exchange's trade list instead: a field is never guessed.
+   */
+  orderAnswerTradesComplete: boolean;
+  /**
+   * How long after a create the exchange may still answer "no such order" for an order it took, on top of the
+   * engine's own window: the request's validity window (Binance recvWindow), which the adapter also sends.
+   */
+  recvWindowMs: number;
+  /** Request budget, as documented (for humans and the docs; ccxt's rate limiter enforces it). */
+  rateLimit: string;
+  /** How fees come back. */
+  fees: string;
+  /** ccxt options (deep-merged under the operator's own ccxtOptions). */
+  ccxtOptions: Record<string, unknown>;
+}

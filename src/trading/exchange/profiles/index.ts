@@ -1,0 +1,17 @@
+/** The exchanges live mode is verified on, by ccxt id. */
+import { binanceProfile } from './binance';
+import type { ExchangeProfile } from './exchange-profile';
+
+export type { ExchangeProfile } from './exchange-profile';
+
+export const EXCHANGE_PROFILES: Readonly<Record<string, ExchangeProfile>> = {
+  binance: binanceProfile,
+};
+
+export function profileFor(exchangeId: string): ExchangeProfile | undefined {
+  return Object.hasOwn(EXCHANGE_PROFILES, exchangeId) ? EXCHANGE_PROFILES[exchangeId] : undefined;
+}
+
+export function verifiedExchangeIds(): string[] {
+  return Object.keys(EXCHANGE_PROFILES).sort();
+}

@@ -1,0 +1,206 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
+import type { RiskConfig } from '../../../src/trading/engine/risk';
+import {
+  cooldownUntil,
+  decideOnSignal,
+  decideSymbol,
+  type SymbolView,
+} from '../../../src/trading/engine/symbol-decision';
+import type { Market } from '../../../src/trading/exchange/exchange';
+
+const NOW = 1_800_000_000_000;
+const market: Market = {
+  symbol: 'BTC/USDT',
+  base: 'BTC',
+  quote: 'USDT',
+  amountStep: 0.00001,
+  priceStep: 0.01,
+  minAmount: 0.00001,
+  minNotional: 5,
+};
+const risk: RiskConfig = {
+  stakePerTrade: 100,
+  maxOpenPositions: 2,
+  stopLossPct: 2,
+  takeProfitPct: 3,
+  maxDrawdownPct: 20,
+  maxDailyLossPct: 10,
+};
+
+function order(over: Partial<LocalOrder>): LocalOrder {
+  return {
+    clientOrderId: 'bot-abc123-1',
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'market',
+    amount: 0.002,
+    filled: 0,
+    status: 'open',
+    purpose: 'entry',
+    createdAt: NOW - 1_000,
+    updatedAt: NOW - 1_000,
+    fills: [],
+    exchangeOrderId: '7',
+    ...over,
+  };
+}
+
+function held(amount: number, entry: number): PositionBook {
+  return { ...emptyBook('BTC/USDT'), amount, costBasis: amount * entry, openedAt: NOW - 10_000 };
+}
+
+function view(over: Partial<SymbolView> = {}): SymbolView {
+  return {
+    symbol: 'BTC/USDT',
+    market,
+    price: 60_000,
+    position: undefined,
+    pending: [],
+    now: NOW,
+    risk,
+    limitOrderTtlMs: 60_000,
+    cooldownUntil: null,
+    ...over,
+  };
+}
+
+describe('decideSymbol: the one answer to "may this symbol place an order now?"', () => {
+  it('asks the strategy when nothing is pending', () => {
+    expect(decideSymbol(view())).to.deep.equal({ kind: 'strategy', inPosition: false });
+    expect(decideSymbol(view({ position: held(0.002, 60_000) }))).to.deep.equal({
+      kind: 'strategy',
+      inPosition: true,
+    });
+  });
+
+  it('places nothing while an order outcome is unknown, even when the stop-loss fires', () => {
+    for (const status of ['intent', 'unknown'] as const) {
+      const d = decideSymbol(
+        view({ pending: [order({ status })], position: held(0.002, 60_000), price: 50_000 }),
+      );
+      expect(d.kind, status).to.equal('wait');
+    }
+  });
+
+  it('cancels every working order first when the stop-loss or take-profit fires', () => {
+    const working = [
+      order({ clientOrderId: 'a', type: 'limit', status: 'partially_filled', filled: 0.001 }),
+      order({ clientOrderId: 'b', type: 'limit', side: 'sell', purpose: 'exit' }),
+    ];
+    for (const price of [58_000, 62_000]) {
+      const d = decideSymbol(view({ pending: working, position: held(0.001, 60_000), price }));
+      expect(d).to.deep.include({ kind: 'cancel', orders: ['a', 'b'] });
+    }
+  });
+
+  it('then exits the whole position, the filled part of an entry included', () => {
+    const d = decideSymbol(view({ position: held(0.0010099, 60_000), price: 58_000 }));
+    expect(d).to.deep.include({ kind: 'exit', amount: 0.001 });
+    expect((d as { trigger: { kind: string } }).trigger.kind).to.equal('stop-loss');
+  });
+
+  it('waits for missing fills before an exit: the position is not known without them', () => {
+    const done = order({ status: 'filled', filled: 0.001 });
+    expect(
+      decideSymbol(view({ pending: [done], position: held(0.001, 60_000), price: 58_000 })).kind,
+    ).to.equal('wait');
+  });
+
+  it('cancels a limit order of any non-final status once its time to live has passed', () => {
+    for (const status of ['open', 'partially_filled'] as const) {
+      const old = order({ type: 'limit', status, createdAt: NOW - 61_000 });
+      expect(decideSymbol(view({ pending: [old] }))).to.deep.include({ kind: 'cancel' });
+      const young = order({ type: 'limit', status, createdAt: NOW - 59_000 });
+      expect(decideSymbol(view({ pending: [young] })).kind).to.equal('wait');
+    }
+  });
+
+  it('waits out the cooldown after a refusal', () => {
+    expect(decideSymbol(view({ cooldownUntil: NOW + 1 })).kind).to.equal('wait');
+    expect(decideSymbol(view({ cooldownUntil: NOW })).kind).to.equal('strategy');
+  });
+
+  it('never allows an order while any order of the symbol is unknown (property)', () => {
+    const statuses = ['intent', 'unknown', 'open', 'partially_filled', 'filled', 'cancelled'] as const;
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...statuses), { minLength: 1, maxLength: 4 }),
+        fc.double({ min: 1_000, max: 100_000, noNaN: true }),
+        fc.double({ min: 0, max: 0.01, noNaN: true }),
+        (ss, price, amount) => {
+          const pending = ss.map((status, i) =>
+            order({ clientOrderId: `o${i}`, status, filled: status === 'filled' ? 0.001 : 0 }),
+          );
+          const d = decideSymbol(view({ pending, price, position: held(amount, 60_000) }));
+          if (ss.some((s) => s === 'intent' || s === 'unknown')) expect(d.kind).to.equal('wait');
+          if (pending.length > 0) expect(d.kind).to.not.equal('strategy');
+        },
+      ),
+    );
+  });
+});
+
+describe('decideOnSignal', () => {
+  const base = {
+    inPosition: false,
+    market,
+    price: 60_000,
+    position: undefined,
+    traded: true,
+    pause: null,
+    positionsHeld: 0,
+    stakePerTrade: 100,
+    risk,
+  };
+  const enter = { action: 'enter-long' as const, reason: 'x' };
+
+  it('enters with the stake floored to the amount step', () => {
+    expect(decideOnSignal({ ...base, signal: enter })).to.deep.equal({ kind: 'enter', amount: 0.00166 });
+  });
+
+  it('refuses an entry when paused, untraded, or at the position limit (entries in flight count)', () => {
+    const pause = { reason: 'operator', by: 'operator' as const, at: NOW };
+    expect(decideOnSignal({ ...base, signal: enter, pause }).kind).to.equal('none');
+    expect(decideOnSignal({ ...base, signal: enter, traded: false }).kind).to.equal('none');
+    expect(decideOnSignal({ ...base, signal: enter, positionsHeld: 2 }).kind).to.equal('none');
+  });
+
+  it('exits what is held, floored to the step, even on an untraded symbol', () => {
+    const d = decideOnSignal({
+      ...base,
+      traded: false,
+      inPosition: true,
+      position: held(0.0016384, 60_000),
+      signal: { action: 'exit-long', reason: 'x' },
+    });
+    expect(d).to.deep.equal({ kind: 'exit', amount: 0.00163 });
+  });
+});
+
+describe('cooldownUntil: refusals in a row wait longer', () => {
+  const refused = (n: number, at: number, retryAfterMs?: number): LocalOrder =>
+    order({
+      clientOrderId: `r${n}`,
+      status: 'rejected',
+      refused: true,
+      createdAt: at,
+      updatedAt: at,
+      retryAfterMs,
+    });
+
+  it('is null unless the latest order was refused', () => {
+    expect(cooldownUntil([], 1000, 60_000)).to.equal(null);
+    expect(cooldownUntil([refused(1, NOW), order({ createdAt: NOW + 1 })], 1000, 60_000)).to.equal(null);
+  });
+
+  it('doubles per refusal in a row, up to the maximum, and honours the wait the exchange asked for', () => {
+    expect(cooldownUntil([refused(1, NOW)], 1000, 60_000)).to.equal(NOW + 1000);
+    expect(cooldownUntil([refused(1, NOW - 10), refused(2, NOW)], 1000, 60_000)).to.equal(NOW + 2000);
+    const many = Array.from({ length: 12 }, (_, i) => refused(i, NOW - 12 + i));
+    expect(cooldownUntil(many, 1000, 60_000)).to.equal(NOW - 1 + 60_000);
+    expect(cooldownUntil([refused(1, NOW, 5_000)], 1000, 60_000)).to.equal(NOW + 5_000);
+  });
+});

@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  ceilToStep,
+  floorToStep,
+  roundToStep,
+  sellableAmount,
+} from '../../../src/trading/exchange/precision';
+
+const STEPS = [1, 0.5, 0.25, 0.1, 0.01, 0.001, 0.00001, 1e-8];
+
+describe('precision: one grid for the bot and the paper exchange', () => {
+  it('floors, ceils and rounds to the step without float noise', () => {
+    expect(floorToStep(0.3, 0.1)).to.equal(0.3);
+    expect(floorToStep(0.29999, 0.1)).to.equal(0.2);
+    expect(floorToStep(1.23456789, 0.001)).to.equal(1.234);
+    expect(ceilToStep(0.30000000001, 0.1)).to.equal(0.3);
+    expect(ceilToStep(0.31, 0.1)).to.equal(0.4);
+    expect(roundToStep(62035.535, 0.01)).to.equal(62035.54);
+    expect(floorToStep(7.3, 0.25)).to.equal(7.25);
+    // a quotient of 721081145.9999999: on the grid, not one step below it
+    expect(floorToStep(7210.81146, 0.00001)).to.equal(7210.81146);
+    expect(ceilToStep(7210.81146, 0.00001)).to.equal(7210.81146);
+  });
+
+  it('lands on the grid, never above the value when flooring nor below it when ceiling (property)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1e5, noNaN: true }), fc.constantFrom(...STEPS), (value, step) => {
+        const down = floorToStep(value, step);
+        const up = ceilToStep(value, step);
+        // within float noise of a grid line counts as on it (relative 1e-14 of the quotient)
+        const tolerance = step * 1e-6 + value * 1e-13;
+        expect(down).to.be.at.most(value + tolerance);
+        expect(up).to.be.at.least(value - tolerance);
+        // on the grid: a second pass changes nothing
+        expect(floorToStep(down, step)).to.equal(down);
+        expect(ceilToStep(up, step)).to.equal(up);
+        expect(up - down).to.be.at.most(step + tolerance);
+      }),
+    );
+  });
+
+  it('sells whole steps only, and nothing below the market minimum (dust stays)', () => {
+    const market = { amountStep: 0.00001, minAmount: 0.0001 };
+    expect(sellableAmount(0.0016384, market)).to.equal(0.00163);
+    expect(sellableAmount(0.0000999, market)).to.equal(0);
+    expect(sellableAmount(0.000009, { amountStep: 0.00001, minAmount: 0.00001 })).to.equal(0);
+  });
+});
