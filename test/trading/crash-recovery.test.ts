@@ -9,15 +9,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { IpcClient } from '../../src/shared/ipc/client';
 import { FakeBinance } from '../support/fake-binance';
-import type { RecoverySummary, TradingEvent } from '../../src/shared/ipc/protocol';
-import { silentLogger } from '../../src/shared/logging/logger';
+import type { ReconcileDifference, RecoverySummary, TradingEvent } from '../../src/shared/ipc/protocol';
 import { CRASH_STEPS, type CrashStep } from '../../src/trading/engine/crash-hook';
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { derivePositions, type PositionBook } from '../../src/trading/engine/pnl';
-import type { HistoryEntry, TradingState } from '../../src/trading/engine/trading-state';
+import type { TradingState } from '../../src/trading/engine/trading-state';
 import { freePort } from '../support/ports';
+import { localOrders, readEnvelope, readJsonl, reconcileOverTcp } from '../support/trading-files';
 import { DAEMON_SCRIPTS } from '../support/pm2';
 
 const MAIN = DAEMON_SCRIPTS.trading;
@@ -97,50 +96,13 @@ class TradingProcess {
   }
 }
 
-function readEnvelope<T>(file: string): T {
-  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { data: T }).data;
-}
-
-function readJsonl<T>(file: string): T[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as T);
-}
-
 /** The id of the first order of the install whose state is in `dataDir` (`crash-<installId>-1`). */
 function firstOrderId(dataDir: string): string {
   return `crash-${readEnvelope<TradingState>(path.join(dataDir, 'trading-state.json')).installId}-1`;
 }
 
-function localOrders(dataDir: string): { state: TradingState; orders: Map<string, LocalOrder> } {
-  const state = readEnvelope<TradingState>(path.join(dataDir, 'trading-state.json'));
-  const orders = new Map<string, LocalOrder>();
-  for (const e of readJsonl<HistoryEntry>(path.join(dataDir, 'trading-history.jsonl')))
-    orders.set(e.order.clientOrderId, e.order);
-  for (const o of Object.values(state.orders)) orders.set(o.clientOrderId, o);
-  return { state, orders };
-}
-
-async function reconcileOverTcp(port: number) {
-  const client = new IpcClient({
-    host: '127.0.0.1',
-    port,
-    token: TOKEN,
-    client: 'crash-test',
-    requestTimeoutMs: 10_000,
-    heartbeatMs: 60_000,
-    reconnect: false,
-    logger: silentLogger(),
-  });
-  await client.connect();
-  try {
-    return await client.call('reconcile', {});
-  } finally {
-    await client.close();
-  }
+function reconcile(port: number): Promise<{ differences: ReconcileDifference[] }> {
+  return reconcileOverTcp(port, TOKEN);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -165,7 +127,7 @@ describe('trading crash recovery with real processes (SIGKILL mid-order)', funct
     const second = new TradingProcess(root, await freePort());
     running.push(second);
     expect((await second.exited).code, second.log()).to.equal(75);
-    const { differences } = await reconcileOverTcp(port);
+    const { differences } = await reconcile(port);
     expect(differences).to.deep.equal([]);
     await first.stop();
     expect((await first.exited).code).to.equal(0);
@@ -242,7 +204,7 @@ describe('trading crash recovery with real processes (SIGKILL mid-order)', funct
     await second.ready;
     // keep trading a little after recovery, then compare with the exchange while it runs
     await sleep(1500);
-    const { differences } = await reconcileOverTcp(port);
+    const { differences } = await reconcile(port);
     expect(differences, second.log()).to.deep.equal([]);
     await second.stop();
     expect((await second.exited).code, second.log()).to.equal(0);
@@ -364,7 +326,7 @@ describe('trading crash recovery on the live ccxt path against a local fake Bina
       );
     for (let i = 0; i < 100 && unresolved().length > 0; i++) await sleep(100);
     expect(unresolved(), proc.log()).to.deep.equal([]);
-    const { differences } = await reconcileOverTcp(port);
+    const { differences } = await reconcile(port);
     expect(differences, proc.log()).to.deep.equal([]);
     await proc.stop();
     const { state, orders } = localOrders(path.join(root, 'data'));

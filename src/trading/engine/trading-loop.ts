@@ -523,10 +523,10 @@ export class TradingLoop {
       risk: this.config.risk,
     });
     if (decision.kind === 'none') {
+      // logged once per reason (the signal's own words change every candle)
       if (!decision.quiet) {
         this.logOnce(`signal:${symbol}`, 'info', `Signal ${signal.action} not followed`, {
           symbol,
-          signal: signal.reason,
           reason: decision.reason,
         });
       }

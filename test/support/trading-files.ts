@@ -1,0 +1,66 @@
+/**
+ * Reading what a trading daemon left on disk (state envelope, history journal, events), and asking it to
+ * reconcile over the real TCP layer: for tests that run the daemon as a process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { IpcClient } from '../../src/shared/ipc/client';
+import type { ReconcileDifference } from '../../src/shared/ipc/protocol';
+import { silentLogger } from '../../src/shared/logging/logger';
+import type { LocalOrder } from '../../src/trading/engine/order-state';
+import type { HistoryEntry, TradingState } from '../../src/trading/engine/trading-state';
+
+export function readEnvelope<T>(file: string): T {
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { data: T }).data;
+}
+
+export function readJsonl<T>(file: string): T[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
+}
+
+/** The trading state and every order it knows (history journal first, then hot state). */
+export function localOrders(dataDir: string): { state: TradingState; orders: Map<string, LocalOrder> } {
+  const state = readEnvelope<TradingState>(path.join(dataDir, 'trading-state.json'));
+  const orders = new Map<string, LocalOrder>();
+  for (const e of readJsonl<HistoryEntry>(path.join(dataDir, 'trading-history.jsonl')))
+    orders.set(e.order.clientOrderId, e.order);
+  for (const o of Object.values(state.orders)) orders.set(o.clientOrderId, o);
+  return { state, orders };
+}
+
+/** `reconcile` over the daemon's TCP layer. */
+export function reconcileOverTcp(
+  port: number,
+  token: string,
+): Promise<{ differences: ReconcileDifference[] }> {
+  return callOverTcp(port, token, (client) => client.call('reconcile', {}));
+}
+
+/** One session with the daemon's TCP layer. */
+export async function callOverTcp<T>(
+  port: number,
+  token: string,
+  fn: (client: IpcClient) => Promise<T>,
+): Promise<T> {
+  const client = new IpcClient({
+    host: '127.0.0.1',
+    port,
+    token,
+    client: 'test',
+    requestTimeoutMs: 10_000,
+    heartbeatMs: 60_000,
+    reconnect: false,
+    logger: silentLogger(),
+  });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
