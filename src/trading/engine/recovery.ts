@@ -104,6 +104,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     )) {
       const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
       if (seq > stateSeq && !manager.order(remote.clientOrderId!)) newer.push(remote);
+      // (open ones among them are adopted or cancelled with every other unknown open order of ours, below)
     }
   }
   if (newer.length > 0) {
@@ -117,7 +118,8 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
         orders: newer.map((o) => o.clientOrderId),
       },
     );
-    for (const remote of newer.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0))) {
+    const finished = newer.filter((o) => o.status !== 'open');
+    for (const remote of finished.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0))) {
       const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));
       summary.adopted.push(adopted.clientOrderId);
     }
