@@ -84,6 +84,7 @@ void runService(SELF, async (ctx) => {
     settings: config.outbox,
     defaultChatId: chatId ?? 'log',
     logger,
+    redact: (text) => ctx.redactor.redactString(text),
   });
   outbox.start();
   shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });

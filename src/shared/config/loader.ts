@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { ConfigError, type ConfigProblem } from '../errors';
+import { Redactor } from '../logging/redact';
 import { envOverlay, setPath, type Env } from './env-overlay';
 import { configSchema, SECRET_ENV, type Config, type Secrets } from './schema';
 import { describeIssues } from './problems';
@@ -121,7 +122,17 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   // 6. Cross-field rules (checked on the raw values too, so they are reported with the schema problems).
   problems.push(...crossFieldProblems(merged, secrets, sources));
 
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  if (problems.length > 0 || !parsed.success) {
+    // A secret pasted into the wrong variable would otherwise be echoed as that field's bad value.
+    const redactor = new Redactor(Object.values(secrets));
+    throw new ConfigError(
+      problems.map((p) => ({
+        field: redactor.redactString(p.field),
+        value: redactor.redactString(p.value),
+        message: redactor.redactString(p.message),
+      })),
+    );
+  }
 
   const config = parsed.data;
   config.app.dataDir = path.resolve(cwd, config.app.dataDir);

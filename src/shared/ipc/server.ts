@@ -22,6 +22,7 @@ import {
 } from 'json-rpc-2.0';
 import { ByNinjaError, errorMessage, IpcError } from '../errors';
 import type { Logger } from '../logging/logger';
+import { Redactor } from '../logging/redact';
 import type { EventLog } from './event-log';
 import { encodeFrame } from './framing';
 import { bindAddress, isLoopbackHost } from './loopback';
@@ -47,6 +48,11 @@ export interface IpcServerOptions {
   helloTimeoutMs?: number;
   /** A client whose unread output exceeds this is dropped; default max(8 MiB, 4 × maxFrameBytes). */
   maxOutputBufferBytes?: number;
+  /**
+   * The service's one redactor: every param a handler receives (operator free text such as a pause reason) and
+   * every result it returns pass through it, so a secret never reaches state, events or another process.
+   */
+  redactor?: Redactor;
 }
 
 type Handler<M extends RpcMethod> = (params: RpcParams<M>) => Promise<RpcResult<M>> | RpcResult<M>;
@@ -62,6 +68,7 @@ export class IpcServer {
   private readonly host: string;
   private readonly startedAt = Math.round(Date.now() - process.uptime() * 1000);
   private readonly connectionHost: ConnectionHost;
+  private readonly redactor: Redactor;
   private server: net.Server | null = null;
   private closing: Promise<void> | null = null;
 
@@ -82,6 +89,7 @@ export class IpcServer {
         throw new IpcError(`IPC ${name} must be a positive integer`, { value });
     }
     this.host = bindAddress(opts.host);
+    this.redactor = opts.redactor ?? new Redactor();
     this.logger = opts.logger.child({ module: 'ipc-server' });
     this.tokenDigest = digest(opts.token);
     this.rpc.mapErrorToJSONRPCErrorResponse = (id: JSONRPCID, err: unknown) => this.mapError(id, err);
@@ -184,9 +192,10 @@ export class IpcServer {
           RpcErrorCode.InvalidParams,
         );
       }
-      const result = await fn(check.params, conn);
+      const params = this.redactor.redactValue(check.params) as RpcParams<M>;
+      const result = await fn(params, conn);
       // A JSON-RPC success needs a result member; `undefined` would serialise to none.
-      return result === undefined ? null : result;
+      return result === undefined ? null : (this.redactor.redactValue(result) as RpcResult<M>);
     });
   }
 

@@ -79,10 +79,19 @@ export async function runService(
   } catch (err) {
     // No log dir is known yet: the console it is (PM2 keeps it in the service's err file).
     const consoleLogger = createLogger({ service });
-    const text =
-      err instanceof ConfigError ? err.message : `cannot load the configuration: ${errorMessage(err)}`;
+    // One log line per problem: console lines never carry a raw newline (log forging), and one long escaped
+    // line would be unreadable.
+    if (err instanceof ConfigError) {
+      const n = err.problems.length;
+      consoleLogger.error(
+        `❌ ${service} cannot start. Invalid configuration (${n} problem${n === 1 ? '' : 's'}):`,
+      );
+      for (const p of err.problems) consoleLogger.error(`  - ${p.field} = ${p.value}: ${p.message}`);
+    } else {
+      consoleLogger.error(`❌ ${service} cannot start: cannot load the configuration: ${errorMessage(err)}`);
+    }
     consoleLogger.error(
-      `❌ ${service} cannot start. ${text}\nFix the configuration and start again (exit ${ExitCode.Config}: PM2 will not restart it).`,
+      `Fix the configuration and start again (exit ${ExitCode.Config}: PM2 will not restart it).`,
     );
     await closeLogger(consoleLogger, 300);
     exit(ExitCode.Config);

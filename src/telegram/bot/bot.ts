@@ -133,7 +133,9 @@ export function createBot(deps: BotDeps): Bot {
     });
 
   async function send(chatId: string, html: string, buttons?: InlineButton[][]): Promise<void> {
-    const parts = splitMessage(html);
+    // every reply passes the service's one redactor: a reply quoting trading's answer or an error can carry text
+    // from elsewhere
+    const parts = splitMessage(services.redactor.redactString(html));
     for (const [i, part] of parts.entries()) {
       const markup = buttons && i === parts.length - 1 ? { reply_markup: toKeyboard(buttons) } : {};
       await retry(

@@ -11,6 +11,7 @@ import {
   STATE_STORE_NAME,
   STATE_VERSION,
   defaultTradingState,
+  validateHistoryEntry,
   validateTradingState,
   type HistoryEntry,
   type TradingState,
@@ -37,7 +38,10 @@ export async function openTradingStateFiles(dataDir: string, logger: Logger): Pr
       debounceMs: 1000,
       logger,
     });
-    const history = await Journal.open<HistoryEntry>(dataDir, HISTORY_JOURNAL_NAME, { logger });
+    const history = await Journal.open<HistoryEntry>(dataDir, HISTORY_JOURNAL_NAME, {
+      logger,
+      validate: validateHistoryEntry,
+    });
     return {
       lock,
       store,

@@ -357,6 +357,14 @@ describe('config loader', () => {
     });
   });
 
+  it('a secret pasted into a non-secret variable is masked in the config error that echoes its value', () => {
+    const secret = 'exchange-secret-value-42';
+    const problems = problemsOf({ EXCHANGE_SECRET: secret, BYNINJA_IPC_PORT: secret });
+    const text = JSON.stringify(problems);
+    expect(text).to.include('ipc.port');
+    expect(text).to.not.include(secret);
+  });
+
   describe('prototype keys', () => {
     afterEach(() => {
       // a failed guard would have polluted every object of the test process: undo it so other tests still run
