@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { fetchAllOrders } from '../ops/all-orders';
 import { formatDoctorReport, runDoctor } from '../ops/doctor';
 import { clampLines, DEFAULT_LOG_LINES, MAX_LOG_LINES, tailServiceLogs } from '../ops/log-tail';
 import { Pm2Client } from '../ops/pm2-client';
@@ -286,7 +287,7 @@ async function tradingCommand(
         return CliExit.Ok;
       }
       case 'orders': {
-        const orders = await t.call('orders', { all: opts.all });
+        const orders = opts.all ? (await fetchAllOrders(t)).orders : await t.call('orders', {});
         ctx.print(orders, () => formatOrders(orders, opts.all, plainMarkup));
         return CliExit.Ok;
       }

@@ -163,6 +163,7 @@ void runService(SELF, async (ctx) => {
 
   const hang = new HangWatch({
     ping: () => ipc.call('ping', {}),
+    lastRefusal: () => ipc.lastRefusal,
     status: () => listener.statusOf(TRADING),
     restart: () => pm2.restart(TRADING),
     markHangRestart: () => listener.markHangRestart(TRADING),

@@ -99,6 +99,8 @@ void runService('trading', async (ctx) => {
     startedAt,
     version: byninjaVersion(),
     lastEventSeq: () => events.lastSeq,
+    history: files.history,
+    pageBytes: Math.floor(config.ipc.maxFrameBytes / 4),
     clock,
   });
   // up during recovery so the sibling sees "recovering" instead of a dead port

@@ -5,6 +5,7 @@
  * rest, so a flood cannot flood the log.
  */
 import type { Logger } from '../../shared/logging/logger';
+import { RefusalLog } from '../../shared/logging/refusal-log';
 
 export interface AuthSubject {
   chatId?: number | string;
@@ -32,9 +33,7 @@ export interface CommandAuthOptions {
 
 export class CommandAuth {
   private readonly allowed: ReadonlySet<string>;
-  private readonly logIntervalMs: number;
-  private readonly maxTracked: number;
-  private readonly denied = new Map<string, { lastLoggedAt: number; suppressed: number }>();
+  private readonly denied: RefusalLog;
 
   constructor(
     allowedIds: readonly string[],
@@ -42,8 +41,7 @@ export class CommandAuth {
     opts: CommandAuthOptions = {},
   ) {
     this.allowed = new Set(allowedIds.map((id) => id.trim()).filter((id) => id !== ''));
-    this.logIntervalMs = opts.logIntervalMs ?? 60_000;
-    this.maxTracked = opts.maxTracked ?? 1000;
+    this.denied = new RefusalLog(opts.logIntervalMs ?? 60_000, opts.maxTracked ?? 1000);
   }
 
   /** False when no chat is allowed: the bot then accepts no command (warned at start). */
@@ -62,15 +60,8 @@ export class CommandAuth {
   /** Logs a refused attempt, rate-limited per chat. Returns true when a line was written. */
   recordDenied(subject: AuthSubject, now: number): boolean {
     const key = String(subject.chatId ?? subject.userId ?? '?');
-    const seen = this.denied.get(key);
-    if (seen && now - seen.lastLoggedAt < this.logIntervalMs) {
-      seen.suppressed += 1;
-      return false;
-    }
-    const suppressed = seen?.suppressed ?? 0;
-    this.denied.delete(key);
-    this.denied.set(key, { lastLoggedAt: now, suppressed: 0 });
-    if (this.denied.size > this.maxTracked) this.denied.delete(this.denied.keys().next().value!);
+    const { log, suppressed } = this.denied.record(key, now);
+    if (!log) return false;
     this.logger.warn('Unauthorized Telegram user ignored', {
       chatId: subject.chatId,
       userId: subject.userId,
