@@ -45,6 +45,7 @@ export const NAMED_ENV: ReadonlyArray<{ env: string; path: string; parse: Parse 
   { env: 'BYNINJA_MODE', path: 'trading.mode', parse: asString },
   { env: 'TELEGRAM_CHAT_ID', path: 'telegram.chatId', parse: asString },
   { env: 'TELEGRAM_ALLOWED_CHAT_IDS', path: 'telegram.allowedChatIds', parse: asList },
+  { env: 'TELEGRAM_ALLOWED_USER_IDS', path: 'telegram.allowedUserIds', parse: asList },
   { env: 'TELEGRAM_API_ROOT', path: 'telegram.apiRoot', parse: asString },
 ];
 
