@@ -18,6 +18,7 @@ import { Pm2LogRotation, pm2LogFilesFromEnv } from '../logging/pm2-log-rotation'
 import { Redactor } from '../logging/redact';
 import { toPersistenceError } from '../persistence/durable-file';
 import { StoreLock } from '../persistence/lock';
+import { ensurePrivateDir } from '../persistence/private-files';
 import { installCrashHandlers } from './crash-handlers';
 import { ExitCode } from './exit-codes';
 import { breadcrumbPath, describeLastExit, readLastExit, writeBreadcrumbSync } from './last-exit';
@@ -100,6 +101,15 @@ export async function runService(
   const { config, secrets, sources } = loaded;
   const { dataDir, logDir } = config.app;
   const redactor = new Redactor(Object.values(secrets));
+  // 0700 before anything is written in them (the ecosystem file does it before PM2 starts, too); a failure here
+  // is reported by the log dir / data dir checks below
+  for (const dir of [logDir, dataDir]) {
+    try {
+      ensurePrivateDir(dir);
+    } catch {
+      // reported below, with the fix
+    }
+  }
 
   let logger: Logger;
   try {

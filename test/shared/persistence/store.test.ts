@@ -166,6 +166,26 @@ describe('Store', () => {
       await store.close();
     });
 
+    it('rejectLoaded (recovery choked on loaded state): sets the file aside, writes nothing back, keeps .prev for the next start; a second rejection blocks', async () => {
+      const first = await open();
+      await first.commit((d) => d.orders.push('a'));
+      await first.commit((d) => d.orders.push('b'));
+      first.change((d) => d.orders.push('never written'));
+      expect(await first.rejectLoaded('TypeError: x is not a function')).to.equal('previous');
+      expect(fs.existsSync(file)).to.equal(false);
+      expect(fs.existsSync(`${file}.prev`)).to.equal(true);
+
+      const second = await open();
+      expect(second.openReport.recoveredFromPrevious).to.equal(true);
+      expect(second.data.orders).to.deep.equal(['a']);
+      expect(await second.rejectLoaded('TypeError again')).to.equal('blocked');
+      const third = await open().catch((e: unknown) => e);
+      expect(third).to.be.instanceOf(CorruptStateError);
+      expect((third as Error).message)
+        .to.include('BLOCKED')
+        .and.include('TypeError again');
+    });
+
     it("with onCorrupt 'start-empty' quarantines both, starts from defaults and says so in openReport and the log", async () => {
       fs.writeFileSync(file, 'garbage');
       const { logger, lines } = captureLogger();
