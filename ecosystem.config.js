@@ -12,9 +12,8 @@ function configuredDir(name, fallback) {
   let value = process.env[name];
   if (!value) {
     try {
-      value = require('dotenv').parse(
-        fs.readFileSync(process.env.BYNINJA_ENV_FILE || path.join(__dirname, '.env')),
-      )[name];
+      const envFile = path.resolve(__dirname, process.env.BYNINJA_ENV_FILE || '.env');
+      value = require('dotenv').parse(fs.readFileSync(envFile))[name];
     } catch {
       // no .env: the defaults
     }

@@ -21,6 +21,11 @@ export class RefusalLog {
     private readonly maxKeys = 1000,
   ) {}
 
+  /** Keys remembered right now (bounded by maxKeys). */
+  get size(): number {
+    return this.seen.size;
+  }
+
   record(key: string, now: number): RefusalVerdict {
     const seen = this.seen.get(key);
     if (seen && now - seen.lastLoggedAt < this.intervalMs) {

@@ -8,7 +8,7 @@ const SHOWN_IN_CHAT = 50;
 /** /orders [all]: open orders, or every order trading still keeps. */
 export const ordersCommand: BotCommand = {
   name: 'orders',
-  description: 'open orders (all: recent final ones too)',
+  description: 'open orders (all: every order, the most recent 50 shown)',
   usage: '[all]',
   async run(ctx) {
     const all = ctx.args[0] === 'all';
