@@ -1,9 +1,47 @@
 // PM2 apps of ByNinja. CommonJS on purpose: PM2 require()s this file ("export default" fails: "No script path").
 // Run with `npm start` (= pm2 start ecosystem.config.js). Secrets never go here: PM2 copies `env` into every
 // bus packet and into its dump file. They come from `.env` (read in-process) — see `filter_env` below.
+const fs = require('node:fs');
 const path = require('node:path');
 
-const logDir = process.env.BYNINJA_LOG_DIR || path.join(__dirname, 'logs');
+/**
+ * The data and log dirs as the daemons will resolve them (environment first, then .env, then the defaults;
+ * relative to this directory, the apps' cwd). Only these two names are read from .env: no secret passes here.
+ */
+function configuredDir(name, fallback) {
+  let value = process.env[name];
+  if (!value) {
+    try {
+      const envFile = path.resolve(__dirname, process.env.BYNINJA_ENV_FILE || '.env');
+      value = require('dotenv').parse(fs.readFileSync(envFile))[name];
+    } catch {
+      // no .env: the defaults
+    }
+  }
+  return path.resolve(__dirname, value || fallback);
+}
+
+const logDir = configuredDir('BYNINJA_LOG_DIR', 'logs');
+const dataDir = configuredDir('BYNINJA_DATA_DIR', 'data');
+
+/**
+ * Before PM2 opens anything: data and log dirs 0700, and the PM2 out/err files created 0600 (PM2 would create
+ * them with its umask, 0644 by default, and they hold orders, equity and chat ids). Existing ones are tightened.
+ */
+function makePrivate(dir, files) {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+  for (const file of files) {
+    fs.closeSync(fs.openSync(file, 'a', 0o600));
+    fs.chmodSync(file, 0o600);
+  }
+}
+const logFiles = ['trading', 'telegram'].flatMap((app) => [
+  path.join(logDir, `${app}.out.log`),
+  path.join(logDir, `${app}.err.log`),
+]);
+makePrivate(dataDir, []);
+makePrivate(logDir, logFiles);
 
 /** Options both daemons share; each line says why. */
 const common = {

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { configSchema, SECRET_ENV } from '../src/shared/config/schema';
 
@@ -30,17 +31,29 @@ interface App {
   autorestart?: boolean;
 }
 
+const DIR_VARS = ['BYNINJA_LOG_DIR', 'BYNINJA_DATA_DIR', 'BYNINJA_ENV_FILE'] as const;
+
+/** Loads the ecosystem with `env` (its dirs default to a temp dir: loading it creates them). */
 function loadEcosystem(env: Record<string, string | undefined> = {}): App[] {
-  const saved = process.env.BYNINJA_LOG_DIR;
-  delete process.env.BYNINJA_LOG_DIR;
-  Object.assign(process.env, env);
+  const saved = DIR_VARS.map((k) => process.env[k]);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-eco-'));
+  Object.assign(process.env, {
+    BYNINJA_DATA_DIR: path.join(scratch, 'data'),
+    BYNINJA_ENV_FILE: path.join(scratch, '.env'),
+    ...env,
+  });
+  if (!('BYNINJA_LOG_DIR' in env)) delete process.env.BYNINJA_LOG_DIR;
+  // process.env turns an assigned undefined into the text "undefined"
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
   try {
     delete require.cache[require.resolve(ECOSYSTEM)];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(ECOSYSTEM) as { apps: App[] }).apps;
   } finally {
-    if (saved === undefined) delete process.env.BYNINJA_LOG_DIR;
-    else process.env.BYNINJA_LOG_DIR = saved;
+    DIR_VARS.forEach((k, i) => {
+      if (saved[i] === undefined) delete process.env[k];
+      else process.env[k] = saved[i];
+    });
   }
 }
 
@@ -84,8 +97,10 @@ describe('ecosystem.config.js', () => {
       it('writes its out/err files under ./logs (or BYNINJA_LOG_DIR)', () => {
         expect(app().out_file).to.equal(path.join(ECO_DIR, 'logs', `${name}.out.log`));
         expect(app().error_file).to.equal(path.join(ECO_DIR, 'logs', `${name}.err.log`));
-        const moved = loadEcosystem({ BYNINJA_LOG_DIR: '/srv/bn-logs' }).find((a) => a.name === name)!;
-        expect(moved.out_file).to.equal(`/srv/bn-logs/${name}.out.log`);
+        const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-eco-logs-'));
+        const moved = loadEcosystem({ BYNINJA_LOG_DIR: elsewhere }).find((a) => a.name === name)!;
+        expect(moved.out_file).to.equal(path.join(elsewhere, `${name}.out.log`));
+        fs.rmSync(elsewhere, { recursive: true, force: true });
       });
 
       it('has a memory guard', () => {
@@ -100,4 +115,30 @@ describe('ecosystem.config.js', () => {
       });
     });
   }
+
+  it('before PM2 starts: data and log dirs 0700 (tightened if they exist) and the PM2 out/err files created 0600', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-eco-modes-'));
+    try {
+      const logDir = path.join(root, 'logs');
+      fs.mkdirSync(logDir, { mode: 0o755 });
+      fs.chmodSync(logDir, 0o755);
+      fs.writeFileSync(path.join(logDir, 'trading.out.log'), 'old\n', { mode: 0o644 });
+      // the data dir comes from .env when the environment does not name it
+      fs.writeFileSync(path.join(root, '.env'), 'BYNINJA_DATA_DIR=' + path.join(root, 'state') + '\n');
+      loadEcosystem({
+        BYNINJA_LOG_DIR: logDir,
+        BYNINJA_DATA_DIR: undefined,
+        BYNINJA_ENV_FILE: path.join(root, '.env'),
+      });
+      const mode = (f: string): string => (fs.statSync(f).mode & 0o777).toString(8);
+      expect(mode(path.join(root, 'state'))).to.equal('700');
+      expect(mode(logDir)).to.equal('700');
+      for (const app of ['trading', 'telegram'])
+        for (const kind of ['out', 'err'])
+          expect(mode(path.join(logDir, `${app}.${kind}.log`))).to.equal('600');
+      expect(fs.readFileSync(path.join(logDir, 'trading.out.log'), 'utf8')).to.equal('old\n');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

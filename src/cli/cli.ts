@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { fetchAllOrders } from '../ops/all-orders';
 import { formatDoctorReport, runDoctor } from '../ops/doctor';
 import { clampLines, DEFAULT_LOG_LINES, MAX_LOG_LINES, tailServiceLogs } from '../ops/log-tail';
 import { Pm2Client } from '../ops/pm2-client';
@@ -28,6 +29,7 @@ import type { ReconcileDifference } from '../shared/ipc/protocol';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { silentLogger } from '../shared/logging/logger';
 import { Redactor } from '../shared/logging/redact';
+import { resetState, restoreState } from './state-command';
 
 /** Exit codes scripts can rely on (documented in `byninja --help`). */
 export const CliExit = {
@@ -52,6 +54,8 @@ Commands:
   resume                          resume opening positions
   reconcile                       compare trading's state with the exchange
   doctor                          check the installation and configuration
+  state restore <file>            make a checked copy (e.g. a fixed .corrupt-… file) the trading state again
+  state reset                     clear blocked state: the next start begins from defaults
 
 Options:
   --json        machine-readable output (status, logs, positions, orders, balance, pause, resume, reconcile, restart, doctor)
@@ -117,7 +121,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return values.help ? CliExit.Ok : CliExit.Usage;
   }
 
-  if (!['status', 'restart', 'logs', 'doctor', ...TRADING_COMMANDS].includes(command))
+  if (!['status', 'restart', 'logs', 'doctor', 'state', ...TRADING_COMMANDS].includes(command))
     return usage(io, `unknown command "${command}"`);
   const json = values.json === true;
   // doctor reads the configuration itself: an invalid one is one of the things it reports.
@@ -148,6 +152,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'restart':
         expectArgs(rest, 1);
         return await restart(ctx, rest[0]!);
+      case 'state':
+        return await stateCommand(ctx, rest);
       case 'logs': {
         expectArgs(rest, 1);
         const n = values.n ?? values.lines;
@@ -169,6 +175,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(`byninja: ${errorMessage(err)}\n`);
     return CliExit.Failure;
   }
+}
+
+async function stateCommand(ctx: Ctx, rest: string[]): Promise<number> {
+  const dirs = {
+    dataDir: ctx.config.app.dataDir,
+    paperDir: ctx.config.trading.paper.dataDir ?? ctx.config.app.dataDir,
+  };
+  const [action, ...args] = rest;
+  let outcome;
+  if (action === 'restore') {
+    expectArgs(args, 1);
+    outcome = await restoreState(dirs, path.resolve(ctx.io.cwd, args[0]!));
+  } else if (action === 'reset') {
+    expectArgs(args, 0);
+    outcome = await resetState(dirs);
+  } else throw new UsageError('state: use "state restore <file>" or "state reset"');
+  ctx.print(outcome, () => outcome.message);
+  return outcome.ok ? CliExit.Ok : CliExit.Failure;
 }
 
 function usage(io: CliIo, message: string): number {
@@ -263,7 +287,7 @@ async function tradingCommand(
         return CliExit.Ok;
       }
       case 'orders': {
-        const orders = await t.call('orders', { all: opts.all });
+        const orders = opts.all ? (await fetchAllOrders(t)).orders : await t.call('orders', {});
         ctx.print(orders, () => formatOrders(orders, opts.all, plainMarkup));
         return CliExit.Ok;
       }

@@ -11,6 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../shared/config/loader';
 import { ConfigError, errorMessage } from '../shared/errors';
+import { blockedStores } from '../shared/persistence/blocked-marker';
+import { exposedBits } from '../shared/persistence/private-files';
 
 export interface DoctorCheck {
   name: string;
@@ -77,6 +79,17 @@ export async function runDoctor(
   const logDir = loaded?.config.app.logDir ?? path.resolve(cwd, env.BYNINJA_LOG_DIR || './logs');
   checks.push(checkWritable('data dir', dataDir, 'BYNINJA_DATA_DIR'));
   checks.push(checkWritable('log dir', logDir, 'BYNINJA_LOG_DIR'));
+  const envFile = loaded?.sources.envFile ?? path.resolve(cwd, env.BYNINJA_ENV_FILE || '.env');
+  checks.push(
+    checkPrivate('.env permissions', envFile, 'file', 'it holds the exchange keys and the bot token'),
+  );
+  checks.push(
+    checkPrivate('data dir permissions', dataDir, 'dir', 'it holds orders, positions and the IPC token'),
+  );
+  checks.push(
+    checkPrivate('log dir permissions', logDir, 'dir', 'the logs hold orders, equity and chat ids'),
+  );
+  checks.push(await checkBlocked(dataDir));
   if (loaded) checks.push(await checkIpcPort(loaded.config.ipc.host, loaded.config.ipc.port, dataDir));
   checks.push(await checkPm2(env.PM2_HOME || path.join(os.homedir(), '.pm2')));
   checks.push(...checkTelegram(env, loaded));
@@ -131,10 +144,46 @@ function checkBuild(root: string): DoctorCheck {
       };
 }
 
+/** Group/world bits on a file or dir that must be the service user's alone: an error, with the chmod. */
+function checkPrivate(name: string, target: string, kind: 'file' | 'dir', why: string): DoctorCheck {
+  let exposed: number | null;
+  try {
+    exposed = exposedBits(target);
+  } catch (err) {
+    return { name, ok: false, detail: `cannot stat ${target}: ${errorMessage(err)}` };
+  }
+  if (exposed === null) return { name, ok: true, detail: `${target} does not exist` };
+  if (exposed === 0) return { name, ok: true, detail: `${target} is private to its owner` };
+  const mode = (fs.statSync(target).mode & 0o777).toString(8);
+  return {
+    name,
+    ok: false,
+    detail: `${target} is readable or writable by group/others (mode ${mode}): ${why}`,
+    fix: `chmod ${kind === 'file' ? '600' : '700'} ${target}`,
+  };
+}
+
+/** A state left blocked after both generations failed: trading refuses to start until the operator acts. */
+async function checkBlocked(dataDir: string): Promise<DoctorCheck> {
+  const name = 'state';
+  try {
+    const blocked = await blockedStores(dataDir);
+    if (blocked.length === 0) return { name, ok: true, detail: 'no state is blocked' };
+    return {
+      name,
+      ok: false,
+      detail: `blocked (both generations failed their schema): ${blocked.join(', ')}; trading refuses to start`,
+      fix: 'byninja state restore <file> (a good copy, e.g. a fixed .corrupt-… file) or byninja state reset (defaults)',
+    };
+  } catch (err) {
+    return { name, ok: false, detail: `cannot read ${dataDir}: ${errorMessage(err)}` };
+  }
+}
+
 function checkWritable(name: string, dir: string, envName: string): DoctorCheck {
   const probe = path.join(dir, `.doctor-${process.pid}-${Date.now()}`);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(probe, 'ok');
     fs.unlinkSync(probe);
     return { name, ok: true, detail: `${dir} is writable` };

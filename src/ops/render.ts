@@ -154,9 +154,12 @@ export function formatPositions(
   return lines.join('\n');
 }
 
-export function formatOrders(orders: OrderView[], all: boolean, m: Markup): string {
+/** `total` above `orders.length`: only the most recent orders are shown (a chat message stays readable). */
+export function formatOrders(orders: OrderView[], all: boolean, m: Markup, total = orders.length): string {
   if (orders.length === 0) return all ? 'No orders.' : 'No open orders.';
-  const lines = [m.b(`🧾 ${all ? 'Orders' : 'Open orders'} (${orders.length})`)];
+  const lines = [m.b(`🧾 ${all ? 'Orders' : 'Open orders'} (${total})`)];
+  if (total > orders.length)
+    lines.push(m.esc(`… the last ${orders.length} shown; byninja orders --all lists every one`));
   for (const o of orders) {
     const price = o.price !== undefined ? ` @ ${formatQty(o.price)}` : '';
     lines.push(

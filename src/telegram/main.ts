@@ -84,6 +84,7 @@ void runService(SELF, async (ctx) => {
     settings: config.outbox,
     defaultChatId: chatId ?? 'log',
     logger,
+    redact: (text) => ctx.redactor.redactString(text),
   });
   outbox.start();
   shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });
@@ -162,6 +163,7 @@ void runService(SELF, async (ctx) => {
 
   const hang = new HangWatch({
     ping: () => ipc.call('ping', {}),
+    lastRefusal: () => ipc.lastRefusal,
     status: () => listener.statusOf(TRADING),
     restart: () => pm2.restart(TRADING),
     markHangRestart: () => listener.markHangRestart(TRADING),

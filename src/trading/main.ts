@@ -5,15 +5,17 @@
  */
 import { byninjaVersion } from '../ops/version';
 import { systemClock } from '../shared/clock';
-import { ConfigError, errorMessage } from '../shared/errors';
+import { ByNinjaError, ConfigError, CorruptStateError, errorMessage } from '../shared/errors';
 import { EventLog } from '../shared/ipc/event-log';
 import { IpcServer } from '../shared/ipc/server';
 import { loadOrCreateIpcToken } from '../shared/ipc/token';
 import { runService } from '../shared/lifecycle/service';
+import { blockedMessage, readBlockedMarker } from '../shared/persistence/blocked-marker';
 import { registerControlHandlers } from './control/handlers';
 import { createCrashHook } from './engine/crash-hook';
 import { OrderManager } from './engine/order-manager';
 import { openTradingStateFiles } from './engine/state-files';
+import { STATE_STORE_NAME } from './engine/trading-state';
 import { TradingLoop } from './engine/trading-loop';
 import { createExchange } from './exchange/factory';
 import { createStrategy } from './strategy/create-strategy';
@@ -27,7 +29,11 @@ void runService('trading', async (ctx) => {
   shutdown.addStore(files.store);
   shutdown.addStep('close history journal and release the state lock', () => files.close(), { order: 95 });
 
-  const events = await EventLog.open(dataDir, { retention: config.ipc.eventRetention, logger });
+  const events = await EventLog.open(dataDir, {
+    retention: config.ipc.eventRetention,
+    logger,
+    redactor: ctx.redactor,
+  });
   shutdown.addStep('close event log', () => events.close(), { order: 90 });
 
   const exchange = await createExchange(config.trading, ctx.secrets, {
@@ -82,6 +88,7 @@ void runService('trading', async (ctx) => {
     idleTimeoutMs: config.ipc.idleTimeoutMs,
     logger,
     eventLog: events,
+    redactor: ctx.redactor,
   });
   registerControlHandlers(server, {
     loop,
@@ -92,6 +99,8 @@ void runService('trading', async (ctx) => {
     startedAt,
     version: byninjaVersion(),
     lastEventSeq: () => events.lastSeq,
+    history: files.history,
+    pageBytes: Math.floor(config.ipc.maxFrameBytes / 4),
     clock,
   });
   // up during recovery so the sibling sees "recovering" instead of a dead port
@@ -118,7 +127,26 @@ void runService('trading', async (ctx) => {
   if (config.trading.mode === 'paper') {
     logger.info('Paper trading on the built-in simulated market: no real orders, no API keys needed');
   }
-  await loop.recover(ctx.lastExit);
+  try {
+    await loop.recover(ctx.lastExit);
+  } catch (err) {
+    if (err instanceof ByNinjaError) throw err;
+    // A bug-class error (TypeError…) while recovering from this state: the state is what it choked on, so it
+    // counts as corrupt — set aside, previous generation next (exit 1: PM2 restarts onto it) or blocked
+    // (exit 78) — never a restart loop on the same file.
+    const outcome = await files.store.rejectLoaded(`recovery failed: ${errorMessage(err)}`);
+    if (outcome === 'blocked') {
+      const marker = await readBlockedMarker(dataDir, STATE_STORE_NAME);
+      throw new CorruptStateError(
+        marker ? blockedMessage(marker, dataDir) : `trading state rejected: ${errorMessage(err)}`,
+        { store: STATE_STORE_NAME },
+      );
+    }
+    throw new ByNinjaError(
+      `recovery failed on the loaded trading state (${errorMessage(err)}); it was set aside and the next start uses the previous generation`,
+      { store: STATE_STORE_NAME },
+    );
+  }
 
   void loop.start().catch((err: unknown) => {
     logger.error(`Trading loop failed with an unexpected error: ${errorMessage(err)}`, { error: err });

@@ -95,6 +95,31 @@ describe('doctor', function () {
       .and.match(/problems? found/);
   });
 
+  it('fails on a group/world-readable .env or data dir and prints the chmod that fixes it', async () => {
+    const envFile = path.join(root, '.env');
+    fs.writeFileSync(envFile, 'EXCHANGE_SECRET=s3cr3t-value\n');
+    fs.chmodSync(envFile, 0o644);
+    fs.mkdirSync(path.join(root, 'data'), { mode: 0o755 });
+    fs.chmodSync(path.join(root, 'data'), 0o755);
+    const result = await doctor();
+    expect(result.ok).to.equal(false);
+    const byName = (n: string) => result.checks.find((c) => c.name === n)!;
+    expect(byName('.env permissions')).to.include({ ok: false, fix: `chmod 600 ${envFile}` });
+    expect(byName('data dir permissions')).to.include({
+      ok: false,
+      fix: `chmod 700 ${path.join(root, 'data')}`,
+    });
+    expect(formatDoctorReport(result))
+      .to.include(`fix: chmod 600 ${envFile}`)
+      .and.not.include('s3cr3t-value');
+
+    fs.chmodSync(envFile, 0o600);
+    fs.chmodSync(path.join(root, 'data'), 0o700);
+    const fixed = await doctor();
+    expect(byNameOf(fixed, '.env permissions').ok).to.equal(true);
+    expect(byNameOf(fixed, 'data dir permissions').ok).to.equal(true);
+  });
+
   it('a port held by another program is an error naming it "in use (trading running?)"', async () => {
     const s = net.createServer();
     servers.push(s);
@@ -144,3 +169,7 @@ describe('doctor', function () {
     expect(result.stdout).to.match(/❌ configuration: 1 problem:\n {2}- trading.mode \(env BYNINJA_MODE\)/);
   });
 });
+
+function byNameOf(result: DoctorResult, name: string): DoctorResult['checks'][number] {
+  return result.checks.find((c) => c.name === name)!;
+}

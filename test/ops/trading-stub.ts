@@ -109,7 +109,14 @@ export class TradingStub {
     }));
     server.handle('status', () => (record('status'), state.status));
     server.handle('positions', () => (record('positions'), state.positions));
-    server.handle('orders', (p) => (record(`orders:${p.all ? 'all' : 'open'}`), state.orders));
+    server.handle('orders', () => (record('orders:open'), state.orders));
+    // two pages: the first order, then the rest (a client must follow nextCursor)
+    server.handle('ordersPage', (p) => {
+      record('orders:all');
+      return p.cursor === undefined
+        ? { orders: state.orders.slice(0, 1), nextCursor: state.orders.length > 1 ? 'rest' : null }
+        : { orders: state.orders.slice(1), nextCursor: null };
+    });
     server.handle('balance', () => {
       record('balance');
       return {

@@ -5,6 +5,7 @@
  * the variable it came from, so an error can name it.
  */
 import type { ConfigProblem } from '../errors';
+import { isUnsafeConfigKey, removeUnsafeKeys, unsafeKeyProblem } from './unsafe-keys';
 
 export type Env = Record<string, string | undefined>;
 
@@ -44,6 +45,7 @@ export const NAMED_ENV: ReadonlyArray<{ env: string; path: string; parse: Parse 
   { env: 'BYNINJA_MODE', path: 'trading.mode', parse: asString },
   { env: 'TELEGRAM_CHAT_ID', path: 'telegram.chatId', parse: asString },
   { env: 'TELEGRAM_ALLOWED_CHAT_IDS', path: 'telegram.allowedChatIds', parse: asList },
+  { env: 'TELEGRAM_ALLOWED_USER_IDS', path: 'telegram.allowedUserIds', parse: asList },
   { env: 'TELEGRAM_API_ROOT', path: 'telegram.apiRoot', parse: asString },
 ];
 
@@ -63,19 +65,26 @@ function parseGeneric(text: string): unknown {
   }
 }
 
+/** Sets `dotted` in `target`, creating null-prototype objects on the way; unsafe keys are never followed. */
 export function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const keys = dotted.split('.');
+  if (keys.some(isUnsafeConfigKey)) return;
   let node = target;
   for (const key of keys.slice(0, -1)) {
-    const next = node[key];
-    if (!next || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    const next = Object.prototype.hasOwnProperty.call(node, key) ? node[key] : undefined;
+    if (!next || typeof next !== 'object' || Array.isArray(next)) node[key] = Object.create(null);
     node = node[key] as Record<string, unknown>;
   }
   node[keys[keys.length - 1]] = value;
 }
 
 export function envOverlay(env: Env): EnvOverlay {
-  const overlay: EnvOverlay = { values: {}, fields: {}, raw: {}, problems: [] };
+  const overlay: EnvOverlay = {
+    values: Object.create(null) as Record<string, unknown>,
+    fields: Object.create(null) as Record<string, string>,
+    raw: Object.create(null) as Record<string, string>,
+    problems: [],
+  };
   // Generic first, named last: the documented names win when both are given.
   for (const name of Object.keys(env).sort()) {
     const text = env[name];
@@ -89,8 +98,22 @@ export function envOverlay(env: Env): EnvOverlay {
       });
       continue;
     }
-    const dotted = segments.map(snakeToCamel).join('.');
-    setPath(overlay.values, dotted, parseGeneric(text));
+    const keys = segments.map(snakeToCamel);
+    const dotted = keys.join('.');
+    const unsafe = keys.find(isUnsafeConfigKey);
+    if (unsafe !== undefined) {
+      overlay.problems.push(unsafeKeyProblem(dotted, unsafe, `env ${name}`));
+      continue;
+    }
+    const value = parseGeneric(text);
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      const unsafeInside = removeUnsafeKeys(value as Record<string, unknown>, () => `env ${name}`, keys);
+      if (unsafeInside.length > 0) {
+        overlay.problems.push(...unsafeInside);
+        continue;
+      }
+    }
+    setPath(overlay.values, dotted, value);
     overlay.fields[dotted] = name;
     overlay.raw[dotted] = text;
   }

@@ -10,9 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { ConfigError, type ConfigProblem } from '../errors';
+import { Redactor } from '../logging/redact';
 import { envOverlay, setPath, type Env } from './env-overlay';
 import { configSchema, SECRET_ENV, type Config, type Secrets } from './schema';
 import { describeIssues } from './problems';
+import { isUnsafeConfigKey, removeUnsafeKeys } from './unsafe-keys';
 
 export interface ConfigSources {
   /** The .env file that was read, if one existed. */
@@ -45,7 +47,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const realEnv = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const problems: ConfigProblem[] = [];
-  const sources: ConfigSources = { fields: {}, secrets: {} };
+  // null-prototype maps: a key named like an Object.prototype member must never read one
+  const sources: ConfigSources = { fields: Object.create(null), secrets: {} };
 
   // 1. .env — the real environment wins over it (dotenv's own rule; an operator's export is deliberate).
   const envFile = path.resolve(cwd, realEnv.BYNINJA_ENV_FILE || '.env');
@@ -85,6 +88,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     else {
       sources.configFile = file;
       fileValues = read.value;
+      problems.push(...removeUnsafeKeys(fileValues, () => `file ${file}`));
       stripSecrets(fileValues, [], `file ${file}`, problems);
       for (const leaf of leaves(fileValues)) fileFields[leaf] = `file ${file}`;
     }
@@ -94,7 +98,8 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const overlay = envOverlay(env);
   problems.push(...overlay.problems);
   stripSecrets(overlay.values, [], 'the environment', problems, overlay.fields);
-  const merged = deepMerge(structuredClone(fileValues), overlay.values);
+  const merged = deepMerge(Object.create(null) as Record<string, unknown>, fileValues);
+  deepMerge(merged, overlay.values);
   Object.assign(sources.fields, fileFields);
   for (const [field, name] of Object.entries(overlay.fields)) sources.fields[field] = `env ${name}`;
 
@@ -117,7 +122,17 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   // 6. Cross-field rules (checked on the raw values too, so they are reported with the schema problems).
   problems.push(...crossFieldProblems(merged, secrets, sources));
 
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  if (problems.length > 0 || !parsed.success) {
+    // A secret pasted into the wrong variable would otherwise be echoed as that field's bad value.
+    const redactor = new Redactor(Object.values(secrets));
+    throw new ConfigError(
+      problems.map((p) => ({
+        field: redactor.redactString(p.field),
+        value: redactor.redactString(p.value),
+        message: redactor.redactString(p.message),
+      })),
+    );
+  }
 
   const config = parsed.data;
   config.app.dataDir = path.resolve(cwd, config.app.dataDir);
@@ -244,14 +259,21 @@ function leaves(node: Record<string, unknown>, at: string[] = []): string[] {
   return out;
 }
 
+/**
+ * Merges `source` into `target` (arrays and scalars replace), copying objects into null-prototype objects so no
+ * key can reach a prototype; unsafe keys were already refused (unsafe-keys.ts) and are skipped here too.
+ */
 function deepMerge(
   target: Record<string, unknown>,
   source: Record<string, unknown>,
 ): Record<string, unknown> {
   for (const [key, value] of Object.entries(source)) {
-    const current = target[key];
-    if (isPlainObject(value) && isPlainObject(current)) deepMerge(current, value);
-    else target[key] = value;
+    if (isUnsafeConfigKey(key)) continue;
+    const current = Object.prototype.hasOwnProperty.call(target, key) ? target[key] : undefined;
+    if (isPlainObject(value)) {
+      const into = isPlainObject(current) ? current : (Object.create(null) as Record<string, unknown>);
+      target[key] = deepMerge(into, value);
+    } else target[key] = Array.isArray(value) ? structuredClone(value) : value;
   }
   return target;
 }

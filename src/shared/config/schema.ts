@@ -220,6 +220,18 @@ export const configSchema = z.strictObject({
         .optional(),
       /** Chats/users allowed to command (env TELEGRAM_ALLOWED_CHAT_IDS, comma-separated). Empty: nobody. */
       allowedChatIds: z.array(z.string().regex(/^-?\d+$/, 'use numeric chat ids')).default([]),
+      /**
+       * Users allowed to command by their own user id, in any chat the bot is in (env TELEGRAM_ALLOWED_USER_IDS,
+       * comma-separated); they may also answer another user's confirmation button.
+       */
+      allowedUserIds: z
+        .array(z.string().regex(/^\d+$/, 'use numeric user ids (positive; negative ids are groups)'))
+        .default([]),
+      /**
+       * /closeall, /restart, /pause and /resume need the sender's own user id listed (in allowedUserIds, or as a
+       * positive id in allowedChatIds): a listed group alone does not let every member change trading.
+       */
+      dangerousCommandsUsersOnly: z.boolean().default(true),
       /** Bot API root (env TELEGRAM_API_ROOT), for self-hosted Bot API servers and tests. */
       apiRoot: z.string().url().default('https://api.telegram.org'),
       /** Commands older than this (sent while the bot was down) are not executed. */

@@ -102,6 +102,7 @@ export class IpcClient extends EventEmitter {
   private downSince = 0;
   private lastDownReason = 'not connected yet';
   private serverNotice: string | null = null;
+  private refusal: { at: number; reason: string } | null = null;
   private failures = 0;
   private waiters: Waiter[] = [];
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -127,6 +128,14 @@ export class IpcClient extends EventEmitter {
     this.timedRpc = this.rpc.timeout(timeoutMs, (id) =>
       createJSONRPCErrorResponse(id, 0, `no answer within ${timeoutMs} ms`),
     );
+  }
+
+  /**
+   * Set when trading answered our last connection attempt with a refusal (too many clients, wrong token, another
+   * protocol version) instead of serving us: it is alive, we are locked out. Cleared once the link is up.
+   */
+  get lastRefusal(): { at: number; reason: string } | null {
+    return this.refusal;
   }
 
   /** true while the link is up (hello done and, with a cursor, the stream resumed). */
@@ -217,6 +226,9 @@ export class IpcClient extends EventEmitter {
       this.waiters = [];
       for (const w of waiters) w.resolve();
     } catch (err) {
+      // a JSON-RPC error to our hello is trading's answer (it runs), unlike a timeout or a dead socket
+      if (err instanceof IpcError && err.code !== undefined && gen === this.generation)
+        this.refusal = { at: Date.now(), reason: err.message };
       this.fail(gen, errorMessage(err));
     } finally {
       this.attemptRunning = false;
@@ -369,6 +381,7 @@ export class IpcClient extends EventEmitter {
     if (gen !== this.generation || this.closed) return;
     this.generation++;
     const why = this.serverNotice ?? reason;
+    if (this.serverNotice !== null) this.refusal = { at: Date.now(), reason: this.serverNotice };
     this.serverNotice = null;
     this.lastDownReason = why;
     this.linkUp = false;
@@ -400,6 +413,7 @@ export class IpcClient extends EventEmitter {
     if (this.state === 'up') return;
     const downtimeMs = this.state === 'down' ? Date.now() - this.downSince : 0;
     this.state = 'up';
+    this.refusal = null;
     this.logger.info('IPC link up', { downtimeMs });
     this.emitLink({ up: true, downtimeMs });
   }

@@ -14,7 +14,9 @@ import type { Clock } from '../clock';
 import { systemClock } from '../clock';
 import { ByNinjaError, errorMessage, PersistenceError } from '../errors';
 import type { Logger } from '../logging/logger';
+import { Redactor } from '../logging/redact';
 import { Journal } from '../persistence/journal';
+import { validateTradingEvent } from './event-schema';
 import type { TradingEvent, TradingEventType } from './protocol';
 
 export const DEFAULT_EVENT_RETENTION = 10_000;
@@ -25,6 +27,8 @@ export interface EventLogOptions {
   retention?: number;
   logger?: Logger;
   clock?: Clock;
+  /** Masks secrets in every event's summary and data before it is written (the service's one redactor). */
+  redactor?: Redactor;
 }
 
 export type EventListener = (event: TradingEvent) => void;
@@ -64,6 +68,7 @@ export class EventLog {
     private readonly retention: number,
     private readonly logger: Logger | undefined,
     private readonly clock: Clock,
+    private readonly redactor: Redactor,
   ) {
     this.events = kept;
     this.nextSeq = (kept.length > 0 ? kept[kept.length - 1].seq : 0) + 1;
@@ -74,9 +79,19 @@ export class EventLog {
     if (!Number.isInteger(retention) || retention < 1) {
       throw new RangeError(`event retention must be a positive integer, got ${retention}`);
     }
-    const journal = await Journal.open<TradingEvent>(dir, JOURNAL_NAME, { logger: opts.logger });
+    const journal = await Journal.open<TradingEvent>(dir, JOURNAL_NAME, {
+      logger: opts.logger,
+      validate: validateTradingEvent,
+    });
     const kept = sanitize(await journal.tail(retention), opts.logger);
-    const log = new EventLog(journal, kept, retention, opts.logger, opts.clock ?? systemClock);
+    const log = new EventLog(
+      journal,
+      kept,
+      retention,
+      opts.logger,
+      opts.clock ?? systemClock,
+      opts.redactor ?? new Redactor(),
+    );
     opts.logger?.info('Event log opened', { lastSeq: log.lastSeq, kept: kept.length, retention });
     return log;
   }
@@ -105,7 +120,13 @@ export class EventLog {
       return Promise.reject(new ByNinjaError('Event log is closed', { type }));
     }
     return new Promise<TradingEvent>((resolve, reject) => {
-      this.queue.push({ type, summary, data, resolve, reject });
+      this.queue.push({
+        type,
+        summary: this.redactor.redactString(summary),
+        data: this.redactor.redactValue(data) as Record<string, unknown>,
+        resolve,
+        reject,
+      });
       if (!this.draining) this.draining = this.drain();
     });
   }
@@ -240,33 +261,19 @@ export class EventLog {
   }
 }
 
-/** Drop entries that are not events or break seq order (a hand-edited or partly foreign file). */
-function sanitize(entries: unknown[], logger?: Logger): TradingEvent[] {
+/** Drop entries that break seq order (a hand-edited or partly foreign file); the schema was checked per line. */
+function sanitize(entries: TradingEvent[], logger?: Logger): TradingEvent[] {
   const out: TradingEvent[] = [];
   let last = 0;
   let dropped = 0;
-  for (const e of entries) {
-    const ev = e as Partial<TradingEvent> | null;
-    if (
-      ev &&
-      typeof ev === 'object' &&
-      Number.isSafeInteger(ev.seq) &&
-      (ev.seq as number) > last &&
-      typeof ev.type === 'string' &&
-      typeof ev.ts === 'number'
-    ) {
-      out.push({
-        seq: ev.seq as number,
-        ts: ev.ts,
-        type: ev.type,
-        summary: typeof ev.summary === 'string' ? ev.summary : '',
-        data: ev.data && typeof ev.data === 'object' ? ev.data : {},
-      });
-      last = ev.seq as number;
+  for (const ev of entries) {
+    if (ev.seq > last) {
+      out.push(ev);
+      last = ev.seq;
     } else {
       dropped++;
     }
   }
-  if (dropped > 0) logger?.warn('Ignored malformed entries in the event journal', { dropped });
+  if (dropped > 0) logger?.warn('Ignored out-of-order entries in the event journal', { dropped });
   return out;
 }

@@ -6,7 +6,8 @@
  * Bump PROTOCOL_VERSION on any incompatible change: a client with another version is refused at hello.
  */
 
-export const PROTOCOL_VERSION = 1;
+/** 2: `orders` answers open orders only; every order comes page by page from `ordersPage`. */
+export const PROTOCOL_VERSION = 2;
 
 /** JSON-RPC error codes used by ByNinja (the -32000…-32099 range is for implementations). */
 export const RpcErrorCode = {
@@ -192,7 +193,15 @@ export interface RpcMethods {
   };
   status: { params: Record<string, never>; result: TradingStatus };
   positions: { params: Record<string, never>; result: PositionView[] };
-  orders: { params: { all?: boolean }; result: OrderView[] };
+  /** Open orders (bounded by the hot state). */
+  orders: { params: Record<string, never>; result: OrderView[] };
+  /**
+   * Every order trading knows, one page per call: the history journal in archive order, then the orders the hot
+   * state still keeps. Start without a cursor, pass `nextCursor` back until it is null. A page never exceeds the
+   * frame limit, whatever the history's size; pages are not one snapshot (an order archived while paging can show
+   * up twice or be passed over; a report, not an audit).
+   */
+  ordersPage: { params: { cursor?: string }; result: { orders: OrderView[]; nextCursor: string | null } };
   balance: { params: Record<string, never>; result: BalanceView };
   pause: { params: { reason?: string }; result: { paused: boolean; reason?: string } };
   resume: { params: Record<string, never>; result: { paused: boolean } };
@@ -233,6 +242,7 @@ export const RPC_METHODS: readonly RpcMethod[] = [
   'status',
   'positions',
   'orders',
+  'ordersPage',
   'balance',
   'pause',
   'resume',

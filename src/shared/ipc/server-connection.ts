@@ -35,10 +35,17 @@ export interface ConnectionHost {
   readonly logger: Logger;
   readonly maxFrameBytes: number;
   readonly idleTimeoutMs: number;
+  /** A new connection must have said hello this long after accept (absolute: bytes before it do not extend it). */
   readonly helloTimeoutMs: number;
   readonly maxOutputBufferBytes: number;
-  /** Checks a hello; throws an `HelloRefusal` when it must be refused. */
-  authenticate(params: RpcParams<'hello'>): RpcResult<'hello'>;
+  /** Requests of one connection being handled at once; above it the socket is paused (no more reading). */
+  readonly maxInFlight: number;
+  /** Unsent output above which the socket is paused until it drains. */
+  readonly outputHighWaterBytes: number;
+  /** Checks a hello (token, version, a free authenticated slot); throws an `HelloRefusal` when refused. */
+  authenticate(params: RpcParams<'hello'>, conn: ServerConnection): RpcResult<'hello'>;
+  /** A refusal of this peer happened (logged by the server, rate-limited per peer). */
+  refused(conn: ServerConnection, reason: string): void;
   subscribe(afterSeq: number, listener: (event: TradingEvent) => void): Subscription;
   eventsAfter(afterSeq: number, limit: number): TradingEvent[];
   /** Oldest seq the log still keeps, or null. */
@@ -59,8 +66,15 @@ export class HelloRefusal extends Error {
 
 export class ServerConnection {
   readonly remote: string;
+  /** Peer address without the port: the key of refusal rate limiting. */
+  readonly peer: string;
   private readonly decoder: LineDecoder;
   private authed = false;
+  /** Requests dispatched and not answered yet. */
+  private inFlight = 0;
+  /** Complete lines read while the in-flight cap or the output high-water mark was reached (bounded by a chunk). */
+  private backlog: string[] = [];
+  private paused = false;
   private client = '?';
   private closing = false;
   private closed = false;
@@ -78,18 +92,27 @@ export class ServerConnection {
     private readonly socket: net.Socket,
     private readonly host: ConnectionHost,
   ) {
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.peer = socket.remoteAddress ?? '?';
+    this.remote = `${this.peer}:${socket.remotePort ?? '?'}`;
     this.decoder = new LineDecoder(host.maxFrameBytes);
     socket.setNoDelay(true);
+    // absolute from accept: onData refreshes the timer only once the peer is authenticated
     this.idleTimer = setTimeout(() => this.onIdle(), host.helloTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.pumpEvents());
+    socket.on('drain', () => {
+      this.pumpEvents();
+      this.drainBacklog();
+    });
     socket.on('error', (err) => this.log().debug('IPC socket error', { error: errorMessage(err) }));
     socket.on('close', () => this.onClose());
   }
 
   get clientName(): string {
     return this.client;
+  }
+
+  get authenticated(): boolean {
+    return this.authed;
   }
 
   /** Called by the `subscribe` method: the replay flows once the response is written, then live events. */
@@ -125,12 +148,14 @@ export class ServerConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
-    this.idleTimer.refresh();
+    if (this.authed) this.idleTimer.refresh();
     const { lines, tooLarge } = this.decoder.push(chunk);
     for (const line of lines) {
       if (this.closing) return;
-      this.onLine(line);
+      if (this.authed && (this.backlog.length > 0 || this.busy())) this.backlog.push(line);
+      else this.onLine(line);
     }
+    this.updateFlow();
     if (tooLarge && !this.closing) {
       this.refuse(
         null,
@@ -180,10 +205,10 @@ export class ServerConnection {
     }
     let result: RpcResult<'hello'>;
     try {
-      result = this.host.authenticate(check.params);
+      result = this.host.authenticate(check.params, this);
     } catch (err) {
       if (err instanceof HelloRefusal) {
-        this.log().warn('IPC hello refused', { client: check.params.client, reason: err.message });
+        this.host.refused(this, `hello refused: ${err.message}`);
         this.refuse(id, err.code, err.message, err.data);
       } else {
         this.log().error('IPC hello failed', { error: errorMessage(err) });
@@ -201,30 +226,65 @@ export class ServerConnection {
 
   private dispatch(request: JSONRPCRequest): void {
     const isSubscribe = request.method === 'subscribe';
+    this.inFlight++;
     let pending: PromiseLike<JSONRPCResponse | null>;
     try {
       pending = this.host.rpc.receive(request, this);
     } catch (err) {
       pending = Promise.reject(err);
     }
-    pending.then(
-      (response) => {
-        if (response) this.send(response);
-        if (isSubscribe && this.subscription && !this.streaming) {
-          this.streaming = true;
-          this.pumpEvents();
-        }
-      },
-      (err: unknown) => {
-        // The library maps handler errors itself; this is a bug in the dispatch path, never the peer's fault.
-        this.log().error('IPC dispatch failed', { method: request.method, error: errorMessage(err) });
-        if (request.id !== undefined) {
-          this.send(
-            createJSONRPCErrorResponse(request.id ?? null, RpcErrorCode.InternalError, 'Internal error'),
-          );
-        }
-      },
+    pending
+      .then(
+        (response) => {
+          if (response) this.send(response);
+          if (isSubscribe && this.subscription && !this.streaming) {
+            this.streaming = true;
+            this.pumpEvents();
+          }
+        },
+        (err: unknown) => {
+          // The library maps handler errors itself; this is a bug in the dispatch path, never the peer's fault.
+          this.log().error('IPC dispatch failed', { method: request.method, error: errorMessage(err) });
+          if (request.id !== undefined) {
+            this.send(
+              createJSONRPCErrorResponse(request.id ?? null, RpcErrorCode.InternalError, 'Internal error'),
+            );
+          }
+        },
+      )
+      .then(() => {
+        this.inFlight--;
+        this.drainBacklog();
+      });
+  }
+
+  /** The in-flight cap or the output high-water mark is reached: read nothing more until it is not. */
+  private busy(): boolean {
+    return (
+      this.inFlight >= this.host.maxInFlight || this.socket.writableLength >= this.host.outputHighWaterBytes
     );
+  }
+
+  /** Handle lines held back while busy, then resume reading when nothing is held back any more. */
+  private drainBacklog(): void {
+    while (this.backlog.length > 0 && !this.busy() && !this.closing) this.onLine(this.backlog.shift()!);
+    this.updateFlow();
+  }
+
+  /**
+   * Back-pressure: a peer that sends requests faster than it reads the answers stops being read (socket paused:
+   * the kernel's buffers fill and its writes block) instead of growing this process's memory.
+   */
+  private updateFlow(): void {
+    if (this.closed) return;
+    const hold = this.backlog.length > 0 || this.busy();
+    if (hold && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!hold && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
   }
 
   /** Write events after `sentSeq` from the log while the socket keeps up; 'drain' and publishes resume it. */
@@ -279,7 +339,8 @@ export class ServerConnection {
 
   private onIdle(): void {
     if (this.closing) return;
-    this.log().info(this.authed ? 'IPC client idle; closing' : 'IPC client sent no hello in time; closing');
+    if (this.authed) this.log().info('IPC client idle; closing');
+    else this.host.refused(this, 'no hello in time');
     this.closeSoon();
   }
 

@@ -22,6 +22,8 @@ import {
 } from 'json-rpc-2.0';
 import { ByNinjaError, errorMessage, IpcError } from '../errors';
 import type { Logger } from '../logging/logger';
+import { RefusalLog } from '../logging/refusal-log';
+import { Redactor } from '../logging/redact';
 import type { EventLog } from './event-log';
 import { encodeFrame } from './framing';
 import { bindAddress, isLoopbackHost } from './loopback';
@@ -37,16 +39,32 @@ export interface IpcServerOptions {
   token: string;
   /** Longest accepted line in bytes (config default 1 MiB). */
   maxFrameBytes: number;
-  /** Simultaneous connections, authenticated or not (config default 16). */
+  /** Simultaneous authenticated clients (config default 16); connections without a hello yet have their own cap. */
   maxClients: number;
   /** A client that sends nothing for this long is disconnected (config default 60 s; heartbeats keep it alive). */
   idleTimeoutMs: number;
   logger: Logger;
   eventLog: EventLog;
-  /** A new connection must say hello within this; default min(idleTimeoutMs, 10 s). */
+  /** A new connection must have said hello this long after accept (absolute); default min(idleTimeoutMs, 5 s). */
   helloTimeoutMs?: number;
+  /**
+   * Connections without a hello yet, at most (default 4). A new one beyond it evicts the oldest: sockets without
+   * the token can never take the slots of authenticated clients, nor keep a real client from saying hello.
+   */
+  maxUnauthenticated?: number;
+  /** Requests of one connection handled at once (default 32); above it the server stops reading that socket. */
+  maxInFlight?: number;
+  /** A connection's unsent output above which the server stops reading it until it drains (default 1 MiB). */
+  outputHighWaterBytes?: number;
+  /** Minimum time between two log lines about refused connections of the same peer address (default 60 s). */
+  refusalLogIntervalMs?: number;
   /** A client whose unread output exceeds this is dropped; default max(8 MiB, 4 × maxFrameBytes). */
   maxOutputBufferBytes?: number;
+  /**
+   * The service's one redactor: every param a handler receives (operator free text such as a pause reason) and
+   * every result it returns pass through it, so a secret never reaches state, events or another process.
+   */
+  redactor?: Redactor;
 }
 
 type Handler<M extends RpcMethod> = (params: RpcParams<M>) => Promise<RpcResult<M>> | RpcResult<M>;
@@ -57,11 +75,16 @@ const BUILT_IN: readonly RpcMethod[] = ['hello', 'subscribe'];
 export class IpcServer {
   private readonly rpc = new JSONRPCServer<ServerConnection>({ errorListener: () => undefined });
   private readonly connections = new Set<ServerConnection>();
+  /** Connections that have not said hello yet, oldest first (the eviction order). */
+  private readonly unauthenticated = new Set<ServerConnection>();
+  private readonly refusals: RefusalLog;
+  private readonly maxUnauthenticated: number;
   private readonly tokenDigest: Buffer;
   private readonly logger: Logger;
   private readonly host: string;
   private readonly startedAt = Math.round(Date.now() - process.uptime() * 1000);
   private readonly connectionHost: ConnectionHost;
+  private readonly redactor: Redactor;
   private server: net.Server | null = null;
   private closing: Promise<void> | null = null;
 
@@ -82,6 +105,9 @@ export class IpcServer {
         throw new IpcError(`IPC ${name} must be a positive integer`, { value });
     }
     this.host = bindAddress(opts.host);
+    this.refusals = new RefusalLog(opts.refusalLogIntervalMs ?? 60_000);
+    this.maxUnauthenticated = Math.max(1, opts.maxUnauthenticated ?? 4);
+    this.redactor = opts.redactor ?? new Redactor();
     this.logger = opts.logger.child({ module: 'ipc-server' });
     this.tokenDigest = digest(opts.token);
     this.rpc.mapErrorToJSONRPCErrorResponse = (id: JSONRPCID, err: unknown) => this.mapError(id, err);
@@ -91,13 +117,19 @@ export class IpcServer {
       logger: this.logger,
       maxFrameBytes: opts.maxFrameBytes,
       idleTimeoutMs: opts.idleTimeoutMs,
-      helloTimeoutMs: opts.helloTimeoutMs ?? Math.min(opts.idleTimeoutMs, 10_000),
+      helloTimeoutMs: opts.helloTimeoutMs ?? Math.min(opts.idleTimeoutMs, 5_000),
       maxOutputBufferBytes: opts.maxOutputBufferBytes ?? Math.max(8 * 1024 * 1024, 4 * opts.maxFrameBytes),
-      authenticate: (params) => this.authenticate(params),
+      maxInFlight: opts.maxInFlight ?? 32,
+      outputHighWaterBytes: opts.outputHighWaterBytes ?? 1024 * 1024,
+      authenticate: (params, conn) => this.authenticate(params, conn),
+      refused: (conn, reason) => this.logRefusal(conn.peer, reason),
       subscribe: (afterSeq, listener) => opts.eventLog.subscribe(afterSeq, listener),
       eventsAfter: (afterSeq, limit) => opts.eventLog.eventsAfter(afterSeq, limit),
       oldestSeq: () => opts.eventLog.oldestSeq,
-      connectionClosed: (conn) => this.connections.delete(conn),
+      connectionClosed: (conn) => {
+        this.connections.delete(conn);
+        this.unauthenticated.delete(conn);
+      },
     };
 
     // A second hello on an authenticated connection is a client bug, not a new login.
@@ -184,10 +216,16 @@ export class IpcServer {
           RpcErrorCode.InvalidParams,
         );
       }
-      const result = await fn(check.params, conn);
+      const params = this.redactor.redactValue(check.params) as RpcParams<M>;
+      const result = await fn(params, conn);
       // A JSON-RPC success needs a result member; `undefined` would serialise to none.
-      return result === undefined ? null : result;
+      return result === undefined ? null : (this.redactor.redactValue(result) as RpcResult<M>);
     });
+  }
+
+  /** Authenticated clients right now. */
+  private get authenticatedCount(): number {
+    return this.connections.size - this.unauthenticated.size;
   }
 
   private onConnection(socket: net.Socket): void {
@@ -195,8 +233,8 @@ export class IpcServer {
       socket.destroy();
       return;
     }
-    if (this.connections.size >= this.opts.maxClients) {
-      this.logger.warn('IPC client refused: too many clients', { maxClients: this.opts.maxClients });
+    if (this.authenticatedCount >= this.opts.maxClients) {
+      this.logRefusal(socket.remoteAddress ?? '?', `too many clients (max ${this.opts.maxClients})`);
       socket.on('error', () => undefined);
       socket.end(
         encodeFrame(
@@ -210,10 +248,19 @@ export class IpcServer {
       setTimeout(() => socket.destroy(), 1_000).unref();
       return;
     }
-    this.connections.add(new ServerConnection(socket, this.connectionHost));
+    if (this.unauthenticated.size >= this.maxUnauthenticated) {
+      // the oldest silent socket goes: a real client says hello at once, so it is never the one evicted
+      const oldest = this.unauthenticated.values().next().value!;
+      this.unauthenticated.delete(oldest);
+      this.logRefusal(oldest.peer, 'evicted: no hello while new connections wait');
+      oldest.destroy();
+    }
+    const conn = new ServerConnection(socket, this.connectionHost);
+    this.connections.add(conn);
+    this.unauthenticated.add(conn);
   }
 
-  private authenticate(params: RpcParams<'hello'>): RpcResult<'hello'> {
+  private authenticate(params: RpcParams<'hello'>, conn: ServerConnection): RpcResult<'hello'> {
     // Digests have equal length whatever the token's length, so timingSafeEqual never throws and the
     // comparison leaks neither content nor length.
     if (!crypto.timingSafeEqual(digest(params.token), this.tokenDigest)) {
@@ -226,7 +273,22 @@ export class IpcServer {
         { serverVersion: PROTOCOL_VERSION },
       );
     }
+    if (this.authenticatedCount >= this.opts.maxClients) {
+      throw new HelloRefusal(RpcErrorCode.TooManyClients, `Too many clients (max ${this.opts.maxClients})`);
+    }
+    this.unauthenticated.delete(conn);
     return { server: 'trading', version: PROTOCOL_VERSION, pid: process.pid, startedAt: this.startedAt };
+  }
+
+  /** One warn line per peer address per interval, with the count of refusals not logged since the last one. */
+  private logRefusal(peer: string, reason: string): void {
+    const { log, suppressed } = this.refusals.record(peer, Date.now());
+    if (!log) return;
+    this.logger.warn('IPC connection refused', {
+      peer,
+      reason,
+      ...(suppressed > 0 ? { suppressedSinceLastLog: suppressed } : {}),
+    });
   }
 
   private mapError(id: JSONRPCID, err: unknown): ReturnType<typeof createJSONRPCErrorResponse> {

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import * as z from 'zod';
 import type { LastExit } from '../ipc/protocol';
 
 export type BreadcrumbKind = 'running' | 'clean' | 'crash' | 'stall';
@@ -68,14 +69,32 @@ export function readBreadcrumb(file: string): Breadcrumb | 'missing' | 'unreadab
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
   }
+  let parsed: unknown;
   try {
-    const crumb = JSON.parse(text) as Breadcrumb;
-    if (!crumb || typeof crumb.kind !== 'string' || typeof crumb.pid !== 'number') return 'unreadable';
-    return crumb;
+    parsed = JSON.parse(text);
   } catch {
-    return 'unreadable';
+    parsed = undefined;
   }
+  const crumb = breadcrumbSchema.safeParse(parsed);
+  if (crumb.success) return crumb.data as Breadcrumb;
+  // kept aside for a post-mortem (the boot overwrites the breadcrumb with `running` right after)
+  try {
+    fs.renameSync(file, `${file}.corrupt-${new Date().toISOString()}`);
+  } catch {
+    // best effort: an unreadable breadcrumb is reported as such either way
+  }
+  return 'unreadable';
 }
+
+/** The full schema of a breadcrumb file; one that fails it is set aside and reported as `unreadable`. */
+const breadcrumbSchema = z.looseObject({
+  kind: z.enum(['running', 'clean', 'crash', 'stall']),
+  pid: z.number().int().min(0),
+  startedAt: z.number().int().min(0),
+  at: z.number().int().min(0),
+  reason: z.string().optional(),
+  activity: z.string().optional(),
+});
 
 /** How the previous run ended, from what it left behind. Pure interpretation of the breadcrumb. */
 export function interpretBreadcrumb(crumb: Breadcrumb | 'missing' | 'unreadable'): LastExit {

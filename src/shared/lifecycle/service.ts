@@ -18,6 +18,7 @@ import { Pm2LogRotation, pm2LogFilesFromEnv } from '../logging/pm2-log-rotation'
 import { Redactor } from '../logging/redact';
 import { toPersistenceError } from '../persistence/durable-file';
 import { StoreLock } from '../persistence/lock';
+import { ensurePrivateDir } from '../persistence/private-files';
 import { installCrashHandlers } from './crash-handlers';
 import { ExitCode } from './exit-codes';
 import { breadcrumbPath, describeLastExit, readLastExit, writeBreadcrumbSync } from './last-exit';
@@ -79,10 +80,19 @@ export async function runService(
   } catch (err) {
     // No log dir is known yet: the console it is (PM2 keeps it in the service's err file).
     const consoleLogger = createLogger({ service });
-    const text =
-      err instanceof ConfigError ? err.message : `cannot load the configuration: ${errorMessage(err)}`;
+    // One log line per problem: console lines never carry a raw newline (log forging), and one long escaped
+    // line would be unreadable.
+    if (err instanceof ConfigError) {
+      const n = err.problems.length;
+      consoleLogger.error(
+        `❌ ${service} cannot start. Invalid configuration (${n} problem${n === 1 ? '' : 's'}):`,
+      );
+      for (const p of err.problems) consoleLogger.error(`  - ${p.field} = ${p.value}: ${p.message}`);
+    } else {
+      consoleLogger.error(`❌ ${service} cannot start: cannot load the configuration: ${errorMessage(err)}`);
+    }
     consoleLogger.error(
-      `❌ ${service} cannot start. ${text}\nFix the configuration and start again (exit ${ExitCode.Config}: PM2 will not restart it).`,
+      `Fix the configuration and start again (exit ${ExitCode.Config}: PM2 will not restart it).`,
     );
     await closeLogger(consoleLogger, 300);
     exit(ExitCode.Config);
@@ -91,6 +101,15 @@ export async function runService(
   const { config, secrets, sources } = loaded;
   const { dataDir, logDir } = config.app;
   const redactor = new Redactor(Object.values(secrets));
+  // 0700 before anything is written in them (the ecosystem file does it before PM2 starts, too); a failure here
+  // is reported by the log dir / data dir checks below
+  for (const dir of [logDir, dataDir]) {
+    try {
+      ensurePrivateDir(dir);
+    } catch {
+      // reported below, with the fix
+    }
+  }
 
   let logger: Logger;
   try {

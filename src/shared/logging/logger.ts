@@ -40,9 +40,30 @@ const consoleLine = winston.format.printf((info) => {
   } = info as Record<string, unknown>;
   const metaText = Object.keys(meta).length ? ' ' + JSON.stringify(meta) : '';
   const where = mod ? ` [${String(mod)}]` : '';
-  const trace = typeof stack === 'string' ? `\n${stack}` : '';
-  return `${String(timestamp)} ${String(level)}${where} ${typeof message === 'string' ? message : JSON.stringify(message)}${metaText}${trace}`;
+  const trace = typeof stack === 'string' ? `\n${indentContinuation(stack)}` : '';
+  const text = typeof message === 'string' ? escapeLineBreaks(message) : JSON.stringify(message);
+  return `${String(timestamp)} ${String(level)}${where} ${text}${metaText}${trace}`;
 });
+
+/**
+ * CR and LF in a console message are written as `\r` / `\n`: text from outside (a pause reason, a chat message)
+ * must not be able to start what reads as a log line of its own (log forging) in PM2's out/err files.
+ */
+export function escapeLineBreaks(text: string): string {
+  return text.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
+/**
+ * A stack trace stays multi-line (readable), but each line after the first is indented and CRs are escaped, so
+ * no line of it can pass for a log line (those start with a timestamp in column 0).
+ */
+function indentContinuation(stack: string): string {
+  return stack
+    .replace(/\r/g, '\\r')
+    .split('\n')
+    .map((line, i) => (i === 0 || /^\s/.test(line) ? line : `    ${line}`))
+    .join('\n');
+}
 
 export function createLogger(options: LoggerOptions): Logger {
   const redactor = options.redactor ?? new Redactor();

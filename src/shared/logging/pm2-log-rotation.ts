@@ -42,6 +42,8 @@ export class Pm2LogRotation {
   /** Starts the periodic check (unref'd: it never keeps the process alive). Checks once at once. */
   start(): this {
     if (this.timer || this.opts.files.length === 0) return this;
+    // PM2 creates these files with its umask (0644 by default): they hold orders, equity and chat ids
+    for (const file of this.opts.files) this.makePrivate(file);
     this.checkNow();
     this.timer = setInterval(() => this.checkNow(), this.opts.checkEveryMs ?? 10_000);
     this.timer.unref();
@@ -62,6 +64,7 @@ export class Pm2LogRotation {
         shiftGenerations(file, this.opts.keep);
         pruneGenerations(file, this.opts.keep);
         fs.copyFileSync(file, `${file}.1`);
+        fs.chmodSync(`${file}.1`, 0o600);
         fs.truncateSync(file, 0);
         rotated.push(file);
         this.warned.delete(file);
@@ -73,5 +76,16 @@ export class Pm2LogRotation {
       }
     }
     return rotated;
+  }
+
+  private makePrivate(file: string): void {
+    for (const f of [file, ...Array.from({ length: this.opts.keep }, (_, i) => `${file}.${i + 1}`)]) {
+      try {
+        if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          this.opts.logger?.warn(`cannot make PM2 log file ${f} private: ${(err as Error).message}`);
+      }
+    }
   }
 }

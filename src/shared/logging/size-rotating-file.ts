@@ -35,7 +35,7 @@ export class SizeRotatingFileTransport extends TransportStream {
     this.filename = opts.filename;
     this.maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
     this.keep = Math.max(0, (opts.maxFiles ?? 5) - 1);
-    fs.mkdirSync(path.dirname(this.filename), { recursive: true });
+    fs.mkdirSync(path.dirname(this.filename), { recursive: true, mode: 0o700 });
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
@@ -66,7 +66,9 @@ export class SizeRotatingFileTransport extends TransportStream {
   }
 
   private open(): void {
-    this.fd = fs.openSync(this.filename, 'a', 0o640);
+    // 0600: the log holds orders, equity and chat ids (a file made by an older build is tightened too)
+    this.fd = fs.openSync(this.filename, 'a', 0o600);
+    fs.fchmodSync(this.fd, 0o600);
     this.size = fs.fstatSync(this.fd).size;
   }
 

@@ -8,12 +8,24 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { PersistenceError } from '../errors';
+import { errorMessage, PersistenceError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
 import { fsyncDirectory, removeStaleTempFiles, toPersistenceError, writeFileDurable } from './durable-file';
 
-export interface JournalOptions {
+export interface JournalOptions<T = unknown> {
   logger?: Logger;
+  /**
+   * The full schema of one entry: returns the typed entry or throws. A line that fails it is skipped and logged
+   * like a line that is not JSON (one damaged line must not hide the rest of the journal); default: any JSON.
+   */
+  validate?: (entry: unknown) => T;
+}
+
+/** One page of entries read from a byte offset (see `readPage`). */
+export interface JournalPage<T> {
+  entries: T[];
+  /** Byte offset of the next page, or null when this page reached the end of the journal. */
+  next: number | null;
 }
 
 export interface JournalOpenReport {
@@ -36,16 +48,25 @@ export class Journal<T> {
   private tailOp: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
   private readonly logger: Logger;
+  private readonly validate: ((entry: unknown) => T) | undefined;
 
-  private constructor(file: string, size: number, count: number, report: JournalOpenReport, logger: Logger) {
+  private constructor(
+    file: string,
+    size: number,
+    count: number,
+    report: JournalOpenReport,
+    logger: Logger,
+    validate: ((entry: unknown) => T) | undefined,
+  ) {
     this.file = file;
     this.size = size;
     this.entryCount = count;
     this.openReport = report;
     this.logger = logger;
+    this.validate = validate;
   }
 
-  static async open<T>(dir: string, name: string, opts: JournalOptions = {}): Promise<Journal<T>> {
+  static async open<T>(dir: string, name: string, opts: JournalOptions<T> = {}): Promise<Journal<T>> {
     const logger = (opts.logger ?? silentLogger()).child({ module: 'persistence', journal: name });
     const file = path.join(dir, `${name}.jsonl`);
     try {
@@ -68,7 +89,7 @@ export class Journal<T> {
         throw toPersistenceError(err, file, 'truncate torn line of');
       }
     }
-    const journal = new Journal<T>(file, scan.validSize, scan.lines, report, logger);
+    const journal = new Journal<T>(file, scan.validSize, scan.lines, report, logger, opts.validate);
     await journal.ensureHandle();
     return journal;
   }
@@ -113,6 +134,38 @@ export class Journal<T> {
     return this.enqueue(async () => {
       const text = (await this.readRange(0, this.size)).toString('utf8');
       return this.parseLines(text.split('\n'));
+    });
+  }
+
+  /**
+   * Entries of whole lines starting at byte offset `from` (0, or a `next` of an earlier page), reading about
+   * `maxBytes` of the file (at least one line however long): a report pages through any history in bounded
+   * memory and bounded replies. An offset inside a line starts at the next line.
+   */
+  readPage(from: number, maxBytes: number): Promise<JournalPage<T>> {
+    return this.enqueue(async () => {
+      const start = Math.max(0, Math.min(Math.floor(from), this.size));
+      if (start >= this.size) return { entries: [], next: null };
+      let length = Math.min(Math.max(1, maxBytes), this.size - start);
+      let buf = await this.readRange(start, length);
+      let lastNl = buf.lastIndexOf(NEWLINE);
+      // a single line longer than maxBytes: widen the window until it is whole
+      while (lastNl === -1 && start + length < this.size) {
+        length = Math.min(length * 2, this.size - start);
+        buf = await this.readRange(start, length);
+        lastNl = buf.lastIndexOf(NEWLINE);
+      }
+      let lines = buf
+        .subarray(0, lastNl + 1)
+        .toString('utf8')
+        .split('\n');
+      if (start > 0) {
+        // an offset not right after a newline is inside a line: that partial line is not an entry
+        const before = await this.readRange(start - 1, 1);
+        if (before[0] !== NEWLINE) lines = lines.slice(1);
+      }
+      const end = start + lastNl + 1;
+      return { entries: this.parseLines(lines), next: end >= this.size ? null : end };
     });
   }
 
@@ -191,19 +244,41 @@ export class Journal<T> {
     return entries.slice(Math.max(0, entries.length - n));
   }
 
-  /** Parses complete lines; one that is not JSON (disk corruption) is skipped and logged, never fatal. */
+  /**
+   * Parses complete lines; one that is not JSON (disk corruption) or fails the entry schema is skipped and
+   * logged, never fatal.
+   */
   private parseLines(lines: string[]): T[] {
     const out: T[] = [];
     let bad = 0;
+    let invalid = 0;
+    let firstProblem = '';
     for (const line of lines) {
       if (line === '') continue;
+      let value: unknown;
       try {
-        out.push(JSON.parse(line) as T);
+        value = JSON.parse(line);
       } catch {
         bad++;
+        continue;
+      }
+      if (!this.validate) {
+        out.push(value as T);
+        continue;
+      }
+      try {
+        out.push(this.validate(value));
+      } catch (err) {
+        invalid++;
+        firstProblem ||= errorMessage(err);
       }
     }
     if (bad > 0) this.logger.error(`Journal ${this.file}: ${bad} unparseable line(s) skipped`);
+    if (invalid > 0) {
+      this.logger.error(
+        `Journal ${this.file}: ${invalid} line(s) not matching the entry schema skipped (first: ${firstProblem})`,
+      );
+    }
     return out;
   }
 

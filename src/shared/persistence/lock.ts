@@ -193,7 +193,7 @@ async function writeTemp(lockPath: string, text: string): Promise<string> {
   const tmp = tempPathFor(lockPath);
   let handle: fsp.FileHandle | undefined;
   try {
-    handle = await fsp.open(tmp, 'wx', 0o644);
+    handle = await fsp.open(tmp, 'wx', 0o600);
     await handle.writeFile(text);
     await handle.close();
     handle = undefined;

@@ -17,6 +17,7 @@ import { removeStaleTempFiles, toPersistenceError } from './durable-file';
 import { DurableJsonAdapter, isEnvelope, type DurableWriter } from './durable-json-adapter';
 import { migrateData, missingMigration, type Migrations } from './migrate';
 import { quarantineFile } from './quarantine';
+import { blockedMarkerPath, blockedMessage, readBlockedMarker, writeBlockedMarker } from './blocked-marker';
 
 export interface StoreOptions<T> {
   /** Directory of the state files (created if missing). */
@@ -34,8 +35,10 @@ export interface StoreOptions<T> {
   /** Longest delay of a `change()` before it is written (default 200 ms). */
   debounceMs?: number;
   /**
-   * When neither the file nor its previous generation is valid: 'fail' (default) quarantines both and throws
-   * CorruptStateError; 'start-empty' quarantines both and starts from defaults, reported in openReport.
+   * When neither the file nor its previous generation is valid: 'fail' (default) quarantines both, writes the
+   * persistent blocked marker (blocked-marker.ts) and throws CorruptStateError — and every later open throws too
+   * until the operator clears the marker; 'start-empty' quarantines both and starts from defaults, reported in
+   * openReport.
    */
   onCorrupt?: 'fail' | 'start-empty';
   logger?: Logger;
@@ -99,6 +102,15 @@ export class Store<T> {
       await fsp.mkdir(opts.dir, { recursive: true });
     } catch (err) {
       throw toPersistenceError(err, opts.dir, 'create directory');
+    }
+    if (opts.onCorrupt !== 'start-empty') {
+      const blocked = await readBlockedMarker(opts.dir, opts.name);
+      if (blocked) {
+        throw new CorruptStateError(blockedMessage(blocked, opts.dir), {
+          path: file,
+          blocked: blockedMarkerPath(opts.dir, opts.name),
+        });
+      }
     }
     await removeStaleTempFiles(adapter.file);
     await removeStaleTempFiles(adapter.previousFile);
@@ -170,6 +182,59 @@ export class Store<T> {
       this.closing = this.persistPending().finally(() => this.clearTimer());
     }
     return this.closing;
+  }
+
+  /**
+   * The loaded state turned out unusable after open (e.g. recovery threw on it): stop writing it (memory is
+   * dropped, never committed back), set the current file aside, and report what the next start will find. The
+   * previous generation is kept when this run did not already come from it ('previous'); otherwise it is set
+   * aside too and the blocked marker is written ('blocked'), so no later start silently begins from defaults.
+   */
+  async rejectLoaded(reason: string, clock: Clock = systemClock): Promise<'previous' | 'blocked'> {
+    this.closed = true;
+    this.dirty = false;
+    this.clearTimer();
+    this.closing ??= this.tail;
+    await this.tail;
+    const quarantined: string[] = [];
+    const setAside = async (file: string): Promise<void> => {
+      try {
+        await fsp.access(file);
+      } catch {
+        return;
+      }
+      quarantined.push(await quarantineFile(file, new Date(clock.now())));
+    };
+    await setAside(this.file);
+    const previous = `${this.file}.prev`;
+    const previousUsable =
+      !this.openReport.recoveredFromPrevious &&
+      (await fsp.access(previous).then(
+        () => true,
+        () => false,
+      ));
+    if (previousUsable) {
+      this.logger.error(
+        `State ${this.file} rejected (${reason}); set aside, the next start uses ${previous}`,
+        {
+          quarantined,
+        },
+      );
+      return 'previous';
+    }
+    await setAside(previous);
+    const dir = path.dirname(this.file);
+    const name = path.basename(this.file, '.json');
+    await writeBlockedMarker(dir, {
+      store: name,
+      at: clock.now(),
+      reason: `loaded state rejected: ${reason}`,
+      quarantined: [...this.openReport.quarantined, ...quarantined],
+    });
+    this.logger.error(`State ${this.file} rejected (${reason}) and no usable generation is left: BLOCKED`, {
+      quarantined,
+    });
+    return 'blocked';
   }
 
   private persistPending(): Promise<void> {
@@ -288,10 +353,12 @@ async function loadState<T>(
     );
     return { data: checkedDefaults(opts), report, needsWrite: true };
   }
-  throw new CorruptStateError(
-    `${what}. Quarantined: ${report.quarantined.join(', ')}. Inspect or restore them, or remove them to start empty.`,
-    { path: adapter.file, quarantined: report.quarantined },
-  );
+  const marker = { store: opts.name, at: clock.now(), reason: what, quarantined: report.quarantined };
+  await writeBlockedMarker(opts.dir, marker);
+  throw new CorruptStateError(blockedMessage(marker, opts.dir), {
+    path: adapter.file,
+    quarantined: report.quarantined,
+  });
 }
 
 function checkedDefaults<T>(opts: StoreOptions<T>): T {

@@ -1,10 +1,17 @@
 /**
- * Who may command the bot: chats or users listed in TELEGRAM_ALLOWED_CHAT_IDS, nobody else. Deny by default — an
- * empty list accepts no command at all. Strangers get no answer (an answer would confirm the bot exists and
+ * Who may command the bot. Deny by default — empty lists accept no command at all.
+ *  - TELEGRAM_ALLOWED_CHAT_IDS: chats. A positive id is a user (a private chat's id is its user's id); a negative
+ *    one is a group, and listing a group lets every member of it command.
+ *  - TELEGRAM_ALLOWED_USER_IDS: users by their own id, in any chat the bot is in (a group included): they may
+ *    also press anyone's confirmation button.
+ *  - telegram.dangerousCommandsUsersOnly (default true): the commands that change trading or restart services
+ *    (/closeall, /restart, /pause, /resume) need the SENDER's user id listed (positively in either list); a
+ *    listed group alone is not enough. Strangers get no answer (an answer would confirm the bot exists and
  * cost us rate limit); their attempts are logged, at most once per chat per `logIntervalMs` with a count of the
  * rest, so a flood cannot flood the log.
  */
 import type { Logger } from '../../shared/logging/logger';
+import { RefusalLog } from '../../shared/logging/refusal-log';
 
 export interface AuthSubject {
   chatId?: number | string;
@@ -30,20 +37,40 @@ export interface CommandAuthOptions {
   maxTracked?: number;
 }
 
+/** Positive ids are users (and their private chats); group and channel ids are negative. */
+export function isUserId(id: string): boolean {
+  return /^\d+$/.test(id);
+}
+
+export interface AuthLists {
+  allowedChatIds: readonly string[];
+  allowedUserIds?: readonly string[];
+  /** Dangerous commands need a listed user id (default true). */
+  dangerousCommandsUsersOnly?: boolean;
+}
+
 export class CommandAuth {
   private readonly allowed: ReadonlySet<string>;
-  private readonly logIntervalMs: number;
-  private readonly maxTracked: number;
-  private readonly denied = new Map<string, { lastLoggedAt: number; suppressed: number }>();
+  /** Users trusted by their own id: allowedUserIds plus the positive ids of allowedChatIds. */
+  private readonly users: ReadonlySet<string>;
+  /** TELEGRAM_ALLOWED_USER_IDS only: may press anyone's confirmation. */
+  private readonly namedUsers: ReadonlySet<string>;
+  private readonly dangerousUsersOnly: boolean;
+  private readonly denied: RefusalLog;
 
   constructor(
-    allowedIds: readonly string[],
+    lists: AuthLists | readonly string[],
     private readonly logger: Logger,
     opts: CommandAuthOptions = {},
   ) {
-    this.allowed = new Set(allowedIds.map((id) => id.trim()).filter((id) => id !== ''));
-    this.logIntervalMs = opts.logIntervalMs ?? 60_000;
-    this.maxTracked = opts.maxTracked ?? 1000;
+    const l: AuthLists = isStringList(lists) ? { allowedChatIds: lists } : lists;
+    const clean = (ids: readonly string[] = []): string[] =>
+      ids.map((id) => id.trim()).filter((id) => id !== '');
+    this.namedUsers = new Set(clean(l.allowedUserIds));
+    this.users = new Set([...this.namedUsers, ...clean(l.allowedChatIds).filter(isUserId)]);
+    this.allowed = new Set([...clean(l.allowedChatIds), ...this.namedUsers]);
+    this.dangerousUsersOnly = l.dangerousCommandsUsersOnly ?? true;
+    this.denied = new RefusalLog(opts.logIntervalMs ?? 60_000, opts.maxTracked ?? 1000);
   }
 
   /** False when no chat is allowed: the bot then accepts no command (warned at start). */
@@ -59,18 +86,23 @@ export class CommandAuth {
     return isAuthorized(this.allowed, subject);
   }
 
+  /** May this sender run a dangerous command (or confirm one)? */
+  mayRunDangerous(subject: AuthSubject): boolean {
+    if (!this.isAllowed(subject)) return false;
+    if (!this.dangerousUsersOnly) return true;
+    return subject.userId !== undefined && this.users.has(String(subject.userId));
+  }
+
+  /** A user listed by id in TELEGRAM_ALLOWED_USER_IDS: may press another user's confirmation. */
+  isNamedUser(userId: string | undefined): boolean {
+    return userId !== undefined && this.namedUsers.has(userId);
+  }
+
   /** Logs a refused attempt, rate-limited per chat. Returns true when a line was written. */
   recordDenied(subject: AuthSubject, now: number): boolean {
     const key = String(subject.chatId ?? subject.userId ?? '?');
-    const seen = this.denied.get(key);
-    if (seen && now - seen.lastLoggedAt < this.logIntervalMs) {
-      seen.suppressed += 1;
-      return false;
-    }
-    const suppressed = seen?.suppressed ?? 0;
-    this.denied.delete(key);
-    this.denied.set(key, { lastLoggedAt: now, suppressed: 0 });
-    if (this.denied.size > this.maxTracked) this.denied.delete(this.denied.keys().next().value!);
+    const { log, suppressed } = this.denied.record(key, now);
+    if (!log) return false;
     this.logger.warn('Unauthorized Telegram user ignored', {
       chatId: subject.chatId,
       userId: subject.userId,
@@ -80,4 +112,8 @@ export class CommandAuth {
     });
     return true;
   }
+}
+
+function isStringList(v: AuthLists | readonly string[]): v is readonly string[] {
+  return Array.isArray(v);
 }

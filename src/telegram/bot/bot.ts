@@ -105,7 +105,14 @@ export function createBot(deps: BotDeps): Bot {
     // A restart of all services waits for PM2 (wait_ready + listen_timeout): leave it time.
     handlerTimeout: 120_000,
   });
-  const auth = new CommandAuth(tg.allowedChatIds, log);
+  const auth = new CommandAuth(
+    {
+      allowedChatIds: tg.allowedChatIds,
+      allowedUserIds: tg.allowedUserIds,
+      dangerousCommandsUsersOnly: tg.dangerousCommandsUsersOnly,
+    },
+    log,
+  );
   const commands = allCommands();
   const byName = new Map<string, BotCommand>(commands.map((c) => [c.name, c]));
   const services: BotServices = {
@@ -133,7 +140,9 @@ export function createBot(deps: BotDeps): Bot {
     });
 
   async function send(chatId: string, html: string, buttons?: InlineButton[][]): Promise<void> {
-    const parts = splitMessage(html);
+    // every reply passes the service's one redactor: a reply quoting trading's answer or an error can carry text
+    // from elsewhere
+    const parts = splitMessage(services.redactor.redactString(html));
     for (const [i, part] of parts.entries()) {
       const markup = buttons && i === parts.length - 1 ? { reply_markup: toKeyboard(buttons) } : {};
       await retry(
@@ -185,6 +194,19 @@ export function createBot(deps: BotDeps): Bot {
       await send(chatId, `Unknown command /${escapeHtml(parsed.name)}. Send /help for the list.`);
       return;
     }
+    if (command.dangerous && !auth.mayRunDangerous(subject)) {
+      log.warn('Dangerous Telegram command refused: the sender is not listed by user id', {
+        command: parsed.name,
+        chatId,
+        userId,
+      });
+      await send(
+        chatId,
+        `⛔ /${escapeHtml(parsed.name)} changes trading: it needs your own user id${userId ? ` (${escapeHtml(userId)})` : ''} ` +
+          'in TELEGRAM_ALLOWED_USER_IDS — an allowed group is not enough.',
+      );
+      return;
+    }
     const ageMs = clock.now() - message.date * 1000;
     if (ageMs > tg.staleCommandMaxAgeSec * 1000) {
       log.info('Stale Telegram command not executed', { command: parsed.name, chatId, ageMs });
@@ -215,7 +237,13 @@ export function createBot(deps: BotDeps): Bot {
       return;
     }
     const nonce = query.data.slice((confirm ? CONFIRM_PREFIX : CANCEL_PREFIX).length);
-    const taken = services.confirmations.take(nonce, chatId, clock.now());
+    const taken = services.confirmations.take(nonce, chatId, userId, clock.now(), (u) => auth.isNamedUser(u));
+    if (taken.status === 'not-yours') {
+      // the buttons stay: they are still the asker's to press
+      log.warn('Telegram confirmation pressed by another user: refused', { chatId, userId });
+      await ctx.answerCbQuery('Only the user who asked can answer this.').catch(() => undefined);
+      return;
+    }
     // Remove the buttons (best effort): a pressed or expired button must not invite a second press.
     if (query.message) await ctx.editMessageReplyMarkup(undefined).catch(() => undefined);
     if (taken.status === 'expired') {

@@ -67,6 +67,11 @@ export interface BotCommand {
   description: string;
   /** Argument synopsis, e.g. `<trading|telegram|all>`; empty when none. */
   usage: string;
+  /**
+   * Changes trading or restarts a service (/closeall, /restart, /pause, /resume): with
+   * telegram.dangerousCommandsUsersOnly the sender's own user id must be listed.
+   */
+  dangerous?: boolean;
   run(ctx: CommandContext): Promise<void>;
   /** Executes a confirmed action (only for commands that ask for confirmation). */
   confirmed?(action: ConfirmableAction, ctx: CommandContext): Promise<void>;

@@ -1,7 +1,9 @@
 /**
  * Pending confirmations of dangerous commands (/restart, /closeall). The inline button carries a random nonce,
  * never the action itself: a button is good once, in the chat that asked, until `ttlMs` — an old, replayed,
- * forged or double-tapped button finds nothing and does nothing. Kept in memory on purpose: after a restart every
+ * forged or double-tapped button finds nothing and does nothing. It belongs to the user who asked: in a group,
+ * another member's press is refused (and leaves the confirmation to its owner), unless the presser is one of the
+ * user ids the bot trusts by name (`mayPressAnyone`). Kept in memory on purpose: after a restart every
  * earlier button is expired.
  */
 import crypto from 'node:crypto';
@@ -12,6 +14,8 @@ export type ConfirmableAction = { kind: 'restart'; targets: ServiceName[] } | { 
 export interface PendingConfirmation {
   nonce: string;
   chatId: string;
+  /** The user who asked; only they (or a user trusted by name) may press. */
+  userId: string | undefined;
   action: ConfirmableAction;
   createdAt: number;
   expiresAt: number;
@@ -21,7 +25,11 @@ export interface PendingConfirmation {
 export const CONFIRM_PREFIX = 'ok:';
 export const CANCEL_PREFIX = 'no:';
 
-export type TakeResult = { status: 'ok'; pending: PendingConfirmation } | { status: 'expired' };
+export type TakeResult =
+  | { status: 'ok'; pending: PendingConfirmation }
+  | { status: 'expired' }
+  /** Someone else's confirmation: refused, and left for its owner. */
+  | { status: 'not-yours' };
 
 export class ConfirmationStore {
   private readonly pending = new Map<string, PendingConfirmation>();
@@ -33,11 +41,17 @@ export class ConfirmationStore {
     private readonly maxPending = 100,
   ) {}
 
-  create(chatId: string, action: ConfirmableAction, now: number): PendingConfirmation {
+  create(
+    chatId: string,
+    userId: string | undefined,
+    action: ConfirmableAction,
+    now: number,
+  ): PendingConfirmation {
     this.prune(now);
     const entry: PendingConfirmation = {
       nonce: this.newNonce(),
       chatId,
+      userId,
       action,
       createdAt: now,
       expiresAt: now + this.ttlMs,
@@ -47,10 +61,21 @@ export class ConfirmationStore {
     return entry;
   }
 
-  /** Takes (removes) the confirmation: only the first valid press in the asking chat gets it. */
-  take(nonce: string, chatId: string, now: number): TakeResult {
+  /**
+   * Takes (removes) the confirmation: only the first valid press, in the asking chat, by the user who asked (or
+   * one `mayPressAnyone` accepts) gets it.
+   */
+  take(
+    nonce: string,
+    chatId: string,
+    userId: string | undefined,
+    now: number,
+    mayPressAnyone: (userId: string | undefined) => boolean = () => false,
+  ): TakeResult {
     const entry = this.pending.get(nonce);
     if (!entry || entry.chatId !== chatId) return { status: 'expired' };
+    if (now <= entry.expiresAt && entry.userId !== userId && !mayPressAnyone(userId))
+      return { status: 'not-yours' };
     this.pending.delete(nonce);
     if (now > entry.expiresAt) return { status: 'expired' };
     return { status: 'ok', pending: entry };

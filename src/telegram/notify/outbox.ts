@@ -24,15 +24,10 @@ import {
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
 import type { MessageSender, Notification, NotificationInput, Notifier } from './notification';
-import {
-  admit,
-  emptyOutboxState,
-  renderEntry,
-  sendOrder,
-  type OutboxEntry,
-  type OutboxState,
-} from './outbox-queue';
+import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } from './outbox-queue';
 import { SendThrottle } from './send-throttle';
+import { outboxStateSchema } from './outbox-schema';
+import * as z from 'zod';
 
 /** The part of `Store<OutboxState>` the outbox needs (a real Store in production, anything durable in tests). */
 export interface OutboxStore {
@@ -67,23 +62,19 @@ export interface OutboxOptions {
    * must not stall the queue for the OS's TCP timeout. Its outcome is unknown, so the retry may duplicate it.
    */
   sendTimeoutMs?: number;
+  /** Masks secrets in a notification's text before it is committed (the service's Redactor); default none. */
+  redact?: (text: string) => string;
 }
 
 export const OUTBOX_STORE_NAME = 'telegram-outbox';
 export const OUTBOX_STORE_VERSION = 1;
 
-/** Validates the outbox file when it is opened (a corrupt file is quarantined by the Store). */
+/** Validates the outbox file against its full schema when opened (a corrupt file is quarantined by the Store). */
 export function validateOutboxState(data: unknown): OutboxState {
-  const d = data as Partial<OutboxState> | null;
-  if (!d || typeof d !== 'object' || !Array.isArray(d.entries) || typeof d.nextId !== 'number') {
-    throw new Error('outbox state must have entries[] and nextId');
-  }
-  for (const e of d.entries) {
-    if (typeof e?.id !== 'number' || typeof e.text !== 'string' || typeof e.chatId !== 'string') {
-      throw new Error('outbox entry without id, text or chatId');
-    }
-  }
-  return { ...emptyOutboxState(), ...d } as OutboxState;
+  const parsed = outboxStateSchema.safeParse(data);
+  if (!parsed.success)
+    throw new Error(`outbox state is invalid: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
+  return parsed.data as OutboxState;
 }
 
 const IDLE_WAIT_MS = 60_000;
@@ -125,6 +116,7 @@ export class Outbox implements Notifier {
   async notify(input: NotificationInput): Promise<void> {
     const n: Notification & { chatId: string } = {
       ...input,
+      text: this.opts.redact ? this.opts.redact(input.text) : input.text,
       createdAt: input.createdAt ?? this.clock.now(),
       chatId: input.chatId ?? this.opts.defaultChatId,
     };

@@ -15,8 +15,17 @@ export function startWatching(now: number): HangState {
   return { lastAliveAt: now, declared: false };
 }
 
+/**
+ * `refused`: the ping failed, but trading itself answered our connection with a refusal (too many clients, wrong
+ * token) — it is alive and we are locked out: never a hang, never a restart (a restart would not let us in, and
+ * would punish trading for someone else's sockets).
+ */
 export type HangObservation =
-  { kind: 'ping-ok' } | { kind: 'ping-failed' } | { kind: 'not-online' } | { kind: 'online' };
+  | { kind: 'ping-ok' }
+  | { kind: 'ping-failed' }
+  | { kind: 'refused' }
+  | { kind: 'not-online' }
+  | { kind: 'online' };
 
 /** Applies one observation; returns true when a hang is declared now. */
 export function observe(state: HangState, obs: HangObservation, now: number, hangTimeoutMs: number): boolean {
@@ -24,6 +33,10 @@ export function observe(state: HangState, obs: HangObservation, now: number, han
     case 'ping-ok':
       state.lastAliveAt = now;
       state.declared = false;
+      return false;
+    case 'refused':
+      // alive (it answered), so the silence clock restarts; a declared hang stays declared until a ping succeeds
+      state.lastAliveAt = now;
       return false;
     case 'online':
     case 'not-online':

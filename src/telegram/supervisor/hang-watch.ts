@@ -12,6 +12,11 @@ import { observe, startWatching, type HangState } from './hang-policy';
 
 export interface HangWatchOptions {
   ping: () => Promise<unknown>;
+  /**
+   * Trading's refusal of our last connection attempt, if any (IpcClient.lastRefusal): a failed ping with a recent
+   * refusal means "locked out", not "hung".
+   */
+  lastRefusal?: () => { at: number; reason: string } | null;
   /** PM2 status of trading as the supervisor last saw it. */
   status: () => string | undefined;
   restart: () => Promise<void>;
@@ -33,6 +38,8 @@ export class HangWatch {
   private readonly stop = new AbortController();
   private loop?: Promise<void>;
   private wasOnline = false;
+  /** A locked-out alert was sent and no ping succeeded since (one alert per episode). */
+  private lockedOutReported = false;
 
   constructor(private readonly opts: HangWatchOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -67,9 +74,35 @@ export class HangWatch {
       () => false,
     );
     const at = this.clock.now();
+    const refusal = ok ? null : (this.opts.lastRefusal?.() ?? null);
+    // a refusal counts while it is recent: trading answered within the hang timeout
+    const refused = refusal !== null && at - refusal.at <= this.opts.hangTimeoutMs;
+    if (ok) this.lockedOutReported = false;
+    if (refused) {
+      observe(this.state, { kind: 'refused' }, at, this.opts.hangTimeoutMs);
+      await this.onLockedOut(refusal.reason);
+      return;
+    }
     if (!observe(this.state, ok ? { kind: 'ping-ok' } : { kind: 'ping-failed' }, at, this.opts.hangTimeoutMs))
       return;
     await this.onHang(at - this.state.lastAliveAt);
+  }
+
+  private async onLockedOut(reason: string): Promise<void> {
+    if (this.lockedOutReported) return;
+    this.lockedOutReported = true;
+    const service = escapeHtml(this.opts.service ?? 'trading');
+    this.logger.error(
+      `${service} refuses telegram's TCP connection (${reason}): locked out, not hung; not restarting`,
+    );
+    await this.opts.notifier.notify({
+      key: `locked-out:${this.opts.service ?? 'trading'}`,
+      priority: 'critical',
+      text:
+        `🔒 <b>telegram is locked out of ${service}</b>: ${service} answers but refuses the connection ` +
+        `(${escapeHtml(reason)}). It is running, so it is not restarted. Check for local processes holding its ` +
+        `TCP port (byninja status works through the same port).`,
+    });
   }
 
   private async onHang(silentMs: number): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import * as z from 'zod';
 import { writeFileDurable } from '../../shared/persistence/durable-file';
 
 export interface SelfRestartMarker {
@@ -22,7 +23,12 @@ export async function requestSelfRestartMarker(dataDir: string, marker: SelfRest
   await writeFileDurable(selfRestartMarkerPath(dataDir), JSON.stringify(marker));
 }
 
-/** Reads and deletes the marker; undefined when none (or unreadable: a torn marker is not worth a crash). */
+const markerSchema = z.looseObject({ chatId: z.string(), requestedAt: z.number().int().min(0) });
+
+/**
+ * Reads and removes the marker; undefined when none. One that does not match its schema (torn, hand-edited) is
+ * renamed aside (`.corrupt-<time>`), never trusted and never a crash.
+ */
 export async function takeSelfRestartMarker(dataDir: string): Promise<SelfRestartMarker | undefined> {
   const file = selfRestartMarkerPath(dataDir);
   let raw: string;
@@ -31,12 +37,19 @@ export async function takeSelfRestartMarker(dataDir: string): Promise<SelfRestar
   } catch {
     return undefined;
   }
-  await fs.rm(file, { force: true });
+  let value: unknown;
   try {
-    const parsed = JSON.parse(raw) as Partial<SelfRestartMarker>;
-    if (typeof parsed.requestedAt !== 'number') return undefined;
-    return { chatId: String(parsed.chatId ?? ''), requestedAt: parsed.requestedAt };
+    value = JSON.parse(raw);
   } catch {
+    value = undefined;
+  }
+  const parsed = markerSchema.safeParse(value);
+  if (!parsed.success) {
+    await fs
+      .rename(file, `${file}.corrupt-${new Date().toISOString()}`)
+      .catch(() => fs.rm(file, { force: true }));
     return undefined;
   }
+  await fs.rm(file, { force: true });
+  return { chatId: parsed.data.chatId, requestedAt: parsed.data.requestedAt };
 }

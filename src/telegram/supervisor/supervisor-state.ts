@@ -3,6 +3,7 @@
  * last saw it (to find restarts missed while the bus or telegram was away), outages in progress, crash times
  * for the crash-loop policy, and the cursor of the trading event stream (last event durably in the outbox).
  */
+import * as z from 'zod';
 import type { WatchState } from './alert-policy';
 import { emptyCrashLoopState, type CrashLoopState } from './crash-loop-policy';
 
@@ -30,22 +31,56 @@ export function emptySupervisorState(): SupervisorState {
   return { services: {}, watch: {}, crashLoop: emptyCrashLoopState(), eventCursor: 0 };
 }
 
+const epochMs = z.number().int().min(0);
+
+/**
+ * The full schema of `telegram-supervisor.json`; a file that fails it is quarantined by the Store and the
+ * previous generation is used. Sections missing in older files get their empty value.
+ */
+export const supervisorStateSchema = z.looseObject({
+  services: z
+    .record(
+      z.string(),
+      z.looseObject({
+        restarts: z.number().int().min(0),
+        status: z.string(),
+        startedAt: epochMs.optional(),
+        exitCode: z.number().int().optional(),
+        seenAt: epochMs,
+      }),
+    )
+    .default({}),
+  watch: z
+    .record(
+      z.string(),
+      z.looseObject({
+        operatorAction: z.boolean().optional(),
+        stoppedByOperator: z.boolean().optional(),
+        down: z
+          .looseObject({
+            cause: z.enum(['crash', 'hang', 'overlimit', 'restart', 'operator', 'start']),
+            since: epochMs,
+            exitCode: z.number().int().optional(),
+          })
+          .optional(),
+        overlimitAt: epochMs.optional(),
+      }),
+    )
+    .default({}),
+  crashLoop: z
+    .looseObject({
+      crashes: z.record(z.string(), z.array(epochMs)).default({}),
+      inLoop: z.record(z.string(), z.boolean()).default({}),
+    })
+    .default(() => ({ crashes: {}, inLoop: {} })),
+  eventCursor: z.number().int().min(0).default(0),
+});
+
 export function validateSupervisorState(data: unknown): SupervisorState {
-  const d = data as Partial<SupervisorState> | null;
-  if (!d || typeof d !== 'object') throw new Error('supervisor state must be an object');
-  if (d.eventCursor !== undefined && (typeof d.eventCursor !== 'number' || d.eventCursor < 0)) {
-    throw new Error('eventCursor must be a non-negative number');
-  }
-  const base = emptySupervisorState();
-  return {
-    services: d.services && typeof d.services === 'object' ? d.services : base.services,
-    watch: d.watch && typeof d.watch === 'object' ? d.watch : base.watch,
-    crashLoop:
-      d.crashLoop && typeof d.crashLoop === 'object'
-        ? { crashes: d.crashLoop.crashes ?? {}, inLoop: d.crashLoop.inLoop ?? {} }
-        : base.crashLoop,
-    eventCursor: d.eventCursor ?? 0,
-  };
+  const parsed = supervisorStateSchema.safeParse(data);
+  if (!parsed.success)
+    throw new Error(`supervisor state is invalid: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
+  return parsed.data as SupervisorState;
 }
 
 /** The part of Store<SupervisorState> the supervisor uses. */

@@ -23,6 +23,7 @@ import { isFinal, orderView } from '../engine/order-state';
 import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl, utcDay } from '../engine/pnl';
 import { reconcileWithExchange } from '../engine/reconcile';
 import type { TradingLoop } from '../engine/trading-loop';
+import { ordersPage, type HistoryPages } from './orders-page';
 
 /** The part of IpcServer the handlers need. */
 export interface HandlerRegistry {
@@ -40,6 +41,10 @@ export interface ControlDeps {
   lastExit: LastExit;
   startedAt: number;
   version: string;
+  /** The history journal, read page by page for `ordersPage`. */
+  history: HistoryPages;
+  /** History bytes read per `ordersPage` call (a quarter of the frame limit keeps every reply under it). */
+  pageBytes: number;
   /** Highest event seq published (EventLog.lastSeq). */
   lastEventSeq: () => number;
   clock: Clock;
@@ -118,12 +123,16 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
     }));
   });
 
-  server.handle('orders', async (params) => {
-    const orders = params.all
-      ? await manager.allOrders()
-      : manager.hotOrders().filter((o) => !isFinal(o.status));
-    return orders.map(orderView);
-  });
+  server.handle('orders', () =>
+    manager
+      .hotOrders()
+      .filter((o) => !isFinal(o.status))
+      .map(orderView),
+  );
+
+  server.handle('ordersPage', (params) =>
+    ordersPage(params.cursor, deps.history, manager.hotOrders(), deps.pageBytes),
+  );
 
   server.handle('balance', async (): Promise<BalanceView> => {
     const currencies = await exchange.fetchBalance();

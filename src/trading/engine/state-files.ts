@@ -12,6 +12,7 @@ import {
   STATE_VERSION,
   TRADING_STATE_MIGRATIONS,
   defaultTradingState,
+  validateHistoryEntry,
   validateTradingState,
   type HistoryEntry,
   type TradingState,
@@ -39,7 +40,10 @@ export async function openTradingStateFiles(dataDir: string, logger: Logger): Pr
       debounceMs: 1000,
       logger,
     });
-    const history = await Journal.open<HistoryEntry>(dataDir, HISTORY_JOURNAL_NAME, { logger });
+    const history = await Journal.open<HistoryEntry>(dataDir, HISTORY_JOURNAL_NAME, {
+      logger,
+      validate: validateHistoryEntry,
+    });
     return {
       lock,
       store,

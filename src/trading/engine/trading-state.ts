@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { CorruptStateError } from '../../shared/errors';
 import type { Migrations } from '../../shared/persistence/migrate';
-import type { OrderStatus, TradingEventType } from '../../shared/ipc/protocol';
+import type { TradingEventType } from '../../shared/ipc/protocol';
 import type { LocalOrder } from './order-state';
 import type { PositionBook } from './pnl';
 import { initialRiskState, type RiskState } from './risk';
+import { describeSchemaIssues, historyEntrySchema, tradingStateSchema } from './trading-state-schema';
 
 export const STATE_STORE_NAME = 'trading-state';
 export const HISTORY_JOURNAL_NAME = 'trading-history';
@@ -92,52 +93,27 @@ export const TRADING_STATE_MIGRATIONS: Migrations = {
   1: (old: Record<string, unknown>) => ({ ...old, installId: newInstallId() }),
 };
 
-const STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
-  'intent',
-  'unknown',
-  'open',
-  'partially_filled',
-  'filled',
-  'cancelled',
-  'rejected',
-  'expired',
-]);
-
-/** Structural check of a loaded state file; a file that fails it is quarantined by the Store. */
+/**
+ * Full check of a loaded state file against its schema (trading-state-schema.ts); a file that fails it is
+ * quarantined by the Store and the previous generation is used.
+ */
 export function validateTradingState(data: unknown): TradingState {
-  const fail = (what: string): never => {
-    throw new CorruptStateError(`trading state is invalid: ${what}`, { store: STATE_STORE_NAME });
-  };
-  if (typeof data !== 'object' || data === null) fail('not an object');
-  const d = data as Record<string, unknown>;
-  if (typeof d.installId !== 'string' || !INSTALL_ID.test(d.installId)) fail('installId is not 6 × [a-z0-9]');
-  if (!Number.isInteger(d.seq) || (d.seq as number) < 0) fail('seq is not a non-negative integer');
-  if (typeof d.orders !== 'object' || d.orders === null) fail('orders is not an object');
-  for (const [id, o] of Object.entries(d.orders as Record<string, unknown>)) {
-    const order = o as Partial<LocalOrder> | null;
-    if (!order || order.clientOrderId !== id) fail(`order ${id} has no matching clientOrderId`);
-    if (!STATUSES.has(order!.status as OrderStatus)) fail(`order ${id} has an unknown status`);
-    if (
-      typeof order!.symbol !== 'string' ||
-      typeof order!.amount !== 'number' ||
-      !Array.isArray(order!.fills)
-    ) {
-      fail(`order ${id} is incomplete`);
-    }
+  const parsed = tradingStateSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new CorruptStateError(`trading state is invalid: ${describeSchemaIssues(parsed.error)}`, {
+      store: STATE_STORE_NAME,
+    });
   }
-  if (typeof d.checkpoint !== 'object' || d.checkpoint === null) fail('checkpoint is not an object');
-  if (typeof d.risk !== 'object' || d.risk === null) fail('risk is not an object');
-  if (d.pause !== null && typeof d.pause !== 'object') fail('pause is not an object or null');
-  // absent in files written before the outbox existed
-  if (d.outbox !== undefined && !Array.isArray(d.outbox)) fail('outbox is not an array');
-  return {
-    ...defaultTradingState(),
-    ...d,
-    risk: { ...initialRiskState(), ...(d.risk as RiskState) },
-  } as TradingState;
+  return parsed.data as unknown as TradingState;
 }
 
-const INSTALL_ID = /^[a-z0-9]{6}$/;
+/** Full check of one history journal line; a line that fails it is skipped and logged by the Journal. */
+export function validateHistoryEntry(data: unknown): HistoryEntry {
+  const parsed = historyEntrySchema.safeParse(data);
+  if (!parsed.success)
+    throw new CorruptStateError(`history entry is invalid: ${describeSchemaIssues(parsed.error)}`);
+  return parsed.data as unknown as HistoryEntry;
+}
 
 /** The clientOrderId of one of our orders. */
 export function clientOrderIdFor(botId: string, installId: string, seq: number): string {

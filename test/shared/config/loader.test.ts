@@ -356,6 +356,50 @@ describe('config loader', () => {
       expect(load().config.trading.mode).to.equal('paper');
     });
   });
+
+  it('a secret pasted into a non-secret variable is masked in the config error that echoes its value', () => {
+    const secret = 'exchange-secret-value-42';
+    const problems = problemsOf({ EXCHANGE_SECRET: secret, BYNINJA_IPC_PORT: secret });
+    const text = JSON.stringify(problems);
+    expect(text).to.include('ipc.port');
+    expect(text).to.not.include(secret);
+  });
+
+  describe('prototype keys', () => {
+    afterEach(() => {
+      // a failed guard would have polluted every object of the test process: undo it so other tests still run
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    });
+
+    it('refuses "__proto__" inside a BYNINJA__ JSON value, naming the key and the variable, and pollutes nothing', () => {
+      const problems = problemsOf({
+        BYNINJA__TRADING: '{"__proto__":{"polluted":"yes"},"tickIntervalMs":500}',
+      });
+      const p = problems.find((x) => x.field.includes('__proto__'));
+      expect(p, JSON.stringify(problems)).to.not.equal(undefined);
+      expect(p!.field).to.include('BYNINJA__TRADING');
+      expect(p!.message).to.include('"__proto__" is not allowed');
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    });
+
+    it('refuses "constructor"/"prototype" in a variable name with a clear message instead of a TypeError', () => {
+      const problems = problemsOf({ BYNINJA__CONSTRUCTOR__PROTOTYPE__POLLUTED: '1' });
+      expect(problems).to.have.length(1);
+      expect(problems[0].field).to.include('BYNINJA__CONSTRUCTOR__PROTOTYPE__POLLUTED');
+      expect(problems[0].message).to.include('"constructor" is not allowed');
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    });
+
+    it('refuses "__proto__" and "prototype" keys in the JSON config file, naming the file', () => {
+      const file = path.join(dir, 'config.json');
+      fs.writeFileSync(file, '{"trading":{"__proto__":{"polluted":1},"risk":{"prototype":{"x":1}}}}');
+      const problems = problemsOf({ BYNINJA_CONFIG: file });
+      const fields = problems.map((p) => p.field);
+      expect(fields.some((f) => f.startsWith('trading.__proto__') && f.includes(file))).to.equal(true);
+      expect(fields.some((f) => f.startsWith('trading.risk.prototype'))).to.equal(true);
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    });
+  });
 });
 
 function leafKeys(node: Record<string, unknown>, at = ''): string[] {

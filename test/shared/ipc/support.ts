@@ -13,7 +13,7 @@ import {
   type LinkChange,
 } from '../../../src/shared/ipc/client';
 import { EventLog } from '../../../src/shared/ipc/event-log';
-import type { TradingEvent } from '../../../src/shared/ipc/protocol';
+import { PROTOCOL_VERSION, type TradingEvent } from '../../../src/shared/ipc/protocol';
 import { IpcServer, type IpcServerOptions } from '../../../src/shared/ipc/server';
 import { silentLogger } from '../../../src/shared/logging/logger';
 
@@ -142,7 +142,7 @@ export class RawPeer {
     this.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
   }
 
-  async hello(token = TOKEN, version = 1): Promise<Record<string, unknown>> {
+  async hello(token = TOKEN, version = PROTOCOL_VERSION): Promise<Record<string, unknown>> {
     this.request(0, 'hello', { token, version, client: 'raw' });
     return this.response(0);
   }

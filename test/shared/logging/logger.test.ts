@@ -90,4 +90,18 @@ describe('createLogger', () => {
     expect(result.stderr).to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z error last words \{"code":7\}$/m);
     expect(result.stdout).to.match(/Z info filler 199$/m);
   });
+
+  it('a CR/LF inside a console message cannot forge a log line of its own (escaped as \\r\\n)', () => {
+    const forged = 'operator pause\r\n2026-01-01T00:00:00.000Z error [risk] FORGED kill switch';
+    const script = `
+      const { createLogger } = require(${JSON.stringify(path.join(__dirname, '../../../src/shared/logging/logger.js'))});
+      const logger = createLogger({ service: 'svc' });
+      logger.info(${JSON.stringify(forged)});
+      logger.error(new Error(${JSON.stringify(forged)}));`;
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const lines = (result.stdout + result.stderr).split('\n');
+    expect(lines.filter((l) => /^\d{4}-\d\d-\d\dT/.test(l) && l.includes('FORGED'))).to.have.length(2);
+    expect(lines.filter((l) => l.startsWith('2026-01-01T00:00:00.000Z'))).to.deep.equal([]);
+    expect(result.stdout).to.include('operator pause\\r\\n2026-01-01');
+  });
 });

@@ -59,6 +59,36 @@ describe('Pm2LogRotation', () => {
       await pm2.stop();
     });
 
+    it('a service makes its data and log dirs 0700 and every log file it owns 0600 (PM2 out/err and rotated copies too)', async () => {
+      // what a default umask gives before the service starts: world-readable
+      fs.chmodSync(pm2.dataDir, 0o755);
+      fs.chmodSync(pm2.logDir, 0o755);
+      await pm2.startScript('private', FIXTURE_SCRIPT, {
+        env: {
+          FIXTURE_NAME: 'private',
+          FIXTURE_TICK_MS: '20',
+          FIXTURE_CHATTY_LINES: '10',
+          BYNINJA__LOGGING__PM2_LOG_MAX_BYTES: '20000',
+          BYNINJA__LOGGING__PM2_LOG_KEEP: '1',
+          BYNINJA__LOGGING__PM2_LOG_CHECK_MS: '100',
+        },
+      });
+      const out = path.join(pm2.logDir, 'private.out.log');
+      await eventually(() => fs.existsSync(`${out}.1`), 20_000, 'a rotated copy');
+      const mode = (f: string): string => (fs.statSync(f).mode & 0o777).toString(8);
+      expect(mode(pm2.dataDir)).to.equal('700');
+      expect(mode(pm2.logDir)).to.equal('700');
+      const owned = fs.readdirSync(pm2.logDir).filter((f) => f.startsWith('private.'));
+      expect(owned).to.include.members([
+        'private.out.log',
+        'private.out.log.1',
+        'private.err.log',
+        'private.log',
+      ]);
+      for (const f of owned) expect(mode(path.join(pm2.logDir, f)), f).to.equal('600');
+      for (const f of fs.readdirSync(pm2.dataDir)) expect(mode(path.join(pm2.dataDir, f)), f).to.equal('600');
+    });
+
     it('a service that prints a lot keeps its PM2 out file bounded, with `keep` rotated generations', async () => {
       const maxBytes = 40_000;
       await pm2.startScript('chatty', FIXTURE_SCRIPT, {

@@ -140,12 +140,50 @@ describe('Store', () => {
       expect(err).to.be.instanceOf(CorruptStateError);
       expect((err as Error).message).to.contain(file);
       const names = fs.readdirSync(dir).sort();
-      expect(names).to.have.length(2);
-      expect(names[0]).to.match(/^trading\.json\.corrupt-/);
-      expect(names[1]).to.match(/^trading\.json\.prev\.corrupt-/);
-      expect(fs.readFileSync(path.join(dir, names[0]), 'utf8')).to.equal('garbage');
-      expect(fs.readFileSync(path.join(dir, names[1]), 'utf8')).to.equal('{"version":1');
+      expect(names).to.have.length(3);
+      expect(names[0]).to.equal('trading.blocked.json');
+      expect(names[1]).to.match(/^trading\.json\.corrupt-/);
+      expect(names[2]).to.match(/^trading\.json\.prev\.corrupt-/);
+      expect(fs.readFileSync(path.join(dir, names[1]), 'utf8')).to.equal('garbage');
+      expect(fs.readFileSync(path.join(dir, names[2]), 'utf8')).to.equal('{"version":1');
       expect((err as CorruptStateError).context.quarantined).to.have.length(2);
+    });
+
+    it('after both generations failed, a plain reopen is still refused (blocked marker) until the marker is cleared', async () => {
+      fs.writeFileSync(file, 'garbage');
+      fs.writeFileSync(`${file}.prev`, 'garbage too');
+      expect(await open().catch((e: unknown) => e)).to.be.instanceOf(CorruptStateError);
+      // both generations are gone now: without the marker this open would silently start from defaults
+      const again = await open().catch((e: unknown) => e);
+      expect(again).to.be.instanceOf(CorruptStateError);
+      expect((again as Error).message)
+        .to.include('BLOCKED')
+        .and.include('byninja state reset');
+      expect(fs.existsSync(file)).to.equal(false);
+      fs.rmSync(path.join(dir, 'trading.blocked.json'));
+      const store = await open();
+      expect(store.openReport.created).to.equal(true);
+      await store.close();
+    });
+
+    it('rejectLoaded (recovery choked on loaded state): sets the file aside, writes nothing back, keeps .prev for the next start; a second rejection blocks', async () => {
+      const first = await open();
+      await first.commit((d) => d.orders.push('a'));
+      await first.commit((d) => d.orders.push('b'));
+      first.change((d) => d.orders.push('never written'));
+      expect(await first.rejectLoaded('TypeError: x is not a function')).to.equal('previous');
+      expect(fs.existsSync(file)).to.equal(false);
+      expect(fs.existsSync(`${file}.prev`)).to.equal(true);
+
+      const second = await open();
+      expect(second.openReport.recoveredFromPrevious).to.equal(true);
+      expect(second.data.orders).to.deep.equal(['a']);
+      expect(await second.rejectLoaded('TypeError again')).to.equal('blocked');
+      const third = await open().catch((e: unknown) => e);
+      expect(third).to.be.instanceOf(CorruptStateError);
+      expect((third as Error).message)
+        .to.include('BLOCKED')
+        .and.include('TypeError again');
     });
 
     it("with onCorrupt 'start-empty' quarantines both, starts from defaults and says so in openReport and the log", async () => {

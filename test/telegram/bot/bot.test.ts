@@ -23,6 +23,9 @@ import { TradingStub } from '../../ops/trading-stub';
 
 const ALLOWED = '111';
 const STRANGER = '999';
+/** A group listed in TELEGRAM_ALLOWED_CHAT_IDS; MEMBER is in it but not listed by user id. */
+const GROUP = '-1001234';
+const MEMBER = '222';
 
 const FIXTURE_APP = `'use strict';
 process.on('SIGINT', () => process.exit(0));
@@ -101,7 +104,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     bot = createBot({
       token: emu.token,
       apiRoot: emu.apiRoot,
-      config: testConfig([ALLOWED]),
+      config: testConfig([ALLOWED, GROUP]),
       logger: silentLogger(),
       pm2,
       tradingClient: trading,
@@ -253,6 +256,42 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
       'Entries paused so the strategy does not reopen them; /resume to trade again.',
     );
     expect(stub.state.calls).to.include('closeAll');
+  });
+
+  it('in an allowed group, a member not listed by user id may read but not run /closeall', async () => {
+    const lastId = lastMessageId();
+    await emu.sendCommand(GROUP, '/version', MEMBER);
+    await emu.waitForMessage((m) => m.messageId > lastId && m.text.includes('ByNinja'), { chatId: GROUP });
+    const before = stub.state.calls.length;
+    const refusedAt = lastMessageId();
+    await emu.sendCommand(GROUP, '/closeall', MEMBER);
+    const refused = await emu.waitForMessage((m) => m.messageId > refusedAt, { chatId: GROUP });
+    expect(refused.text).to.include('needs your own user id').and.include(MEMBER);
+    expect(refused.replyMarkup).to.equal(undefined);
+    expect(stub.state.calls.slice(before)).not.to.include('closeAll');
+  });
+
+  it("a group member pressing another user's /closeall Confirm is refused; the asker's own press still works", async () => {
+    const askedAt = lastMessageId();
+    await emu.sendCommand(GROUP, '/closeall', ALLOWED);
+    const question = await emu.waitForMessage((m) => m.messageId > askedAt && m.replyMarkup !== undefined, {
+      chatId: GROUP,
+    });
+    const before = stub.state.calls.length;
+    const answers = (): number => emu.requests.filter((r) => r.method === 'answerCallbackQuery').length;
+    const answered = answers();
+    await emu.sendCallback(GROUP, callbackData(question, 0), MEMBER, question.messageId);
+    await eventually(() => answers() > answered, 5_000, 'the refusal toast');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stub.state.calls.slice(before)).not.to.include('closeAll');
+    expect(emu.sentMessages(GROUP).some((m) => m.messageId > question.messageId)).to.equal(false);
+
+    await emu.sendCallback(GROUP, callbackData(question, 0), ALLOWED, question.messageId);
+    // (an earlier test closed the stub's positions: what matters is that closeAll ran now)
+    await emu.waitForMessage((m) => m.messageId > question.messageId && m.text.includes('Entries paused'), {
+      chatId: GROUP,
+    });
+    expect(stub.state.calls.slice(before)).to.include('closeAll');
   });
 
   it('/restart telegram records the self-restart request before PM2 restarts it', async () => {

@@ -61,6 +61,8 @@ describe('control handlers over the real engine', function () {
       startedAt: 123,
       version: '9.9.9',
       lastEventSeq: () => h!.eventLog.lastSeq,
+      history: h.files.history,
+      pageBytes: 300,
       clock: systemClock,
     });
     if (recover) {
@@ -137,13 +139,18 @@ describe('control handlers over the real engine', function () {
     });
     await h.manager.archive();
     expect(h.manager.hotOrders()).to.have.length(1);
-    const all = await rpc.call('orders', { all: true });
-    expect(all.map((o) => o.clientOrderId)).to.deep.equal([
-      'bot-tst000-1',
-      'bot-tst000-2',
-      'bot-tst000-3',
-      'bot-tst000-4',
-    ]);
+    // pages of at most ~300 bytes of history: several calls, each order exactly once, archive then hot state
+    const all: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await rpc.call('ordersPage', cursor === undefined ? {} : { cursor });
+      all.push(...page.orders.map((o) => o.clientOrderId));
+      cursor = page.nextCursor ?? undefined;
+      pages++;
+    } while (cursor !== undefined);
+    expect(pages).to.be.greaterThan(2);
+    expect([...all].sort()).to.deep.equal(['bot-tst000-1', 'bot-tst000-2', 'bot-tst000-3', 'bot-tst000-4']);
     expect(await rpc.call('orders', {})).to.deep.equal([]);
     expect(await rpc.call('reconcile', {}))
       .to.have.property('differences')

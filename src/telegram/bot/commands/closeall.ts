@@ -7,12 +7,13 @@ import { escapeHtml, formatDuration } from '../format';
  */
 export const closeAllCommand: BotCommand = {
   name: 'closeall',
+  dangerous: true,
   description: 'close all positions (asks to confirm)',
   usage: '',
   async run(ctx) {
     if (ctx.args.length > 0) return ctx.reply('Usage: <code>/closeall</code> (no arguments)');
     const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
-    const pending = ctx.services.confirmations.create(ctx.chatId, { kind: 'closeall' }, ctx.now);
+    const pending = ctx.services.confirmations.create(ctx.chatId, ctx.userId, { kind: 'closeall' }, ctx.now);
     await ctx.reply(
       `⚠️ Close <b>all</b> positions at market? This button expires in ${formatDuration(ttlMs)}.`,
       confirmButtons(pending.nonce, '✅ Close all'),

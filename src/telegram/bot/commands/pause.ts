@@ -4,6 +4,7 @@ import { escapeHtml } from '../format';
 /** /pause [reason]: no new entries; open positions stay managed (stop-loss, take-profit). */
 export const pauseCommand: BotCommand = {
   name: 'pause',
+  dangerous: true,
   description: 'stop opening new positions',
   usage: '[reason]',
   async run(ctx) {

@@ -9,6 +9,7 @@ import { escapeHtml, formatDuration, formatRestartOutcomes, htmlMarkup } from '.
  */
 export const restartCommand: BotCommand = {
   name: 'restart',
+  dangerous: true,
   description: 'restart a service through PM2 (asks to confirm)',
   usage: '<trading|telegram|all>',
   async run(ctx) {
@@ -16,7 +17,12 @@ export const restartCommand: BotCommand = {
       ctx.args.length === 1 ? expandServiceTarget(ctx.args[0]!.toLowerCase(), ctx.services.self) : undefined;
     if (!targets) return ctx.reply(usageText(restartCommand));
     const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
-    const pending = ctx.services.confirmations.create(ctx.chatId, { kind: 'restart', targets }, ctx.now);
+    const pending = ctx.services.confirmations.create(
+      ctx.chatId,
+      ctx.userId,
+      { kind: 'restart', targets },
+      ctx.now,
+    );
     await ctx.reply(
       `🔄 Restart <b>${escapeHtml(targets.join(' + '))}</b>? This button expires in ${formatDuration(ttlMs)}.`,
       confirmButtons(pending.nonce, `✅ Restart ${targets.join(' + ')}`),

@@ -3,6 +3,7 @@ import { askTrading, type BotCommand } from '../command';
 /** /resume: trading opens positions again (refused by trading while a kill switch holds). */
 export const resumeCommand: BotCommand = {
   name: 'resume',
+  dangerous: true,
   description: 'resume opening positions',
   usage: '',
   async run(ctx) {

@@ -1,0 +1,147 @@
+/**
+ * The full schema of `trading-state.json` and of a `trading-history.jsonl` line. Every field the engine reads is
+ * typed here: valid JSON with a wrong type inside (a fill price "abc", a checkpoint amount "lots") fails the
+ * schema, so the Store quarantines the file and loads the previous generation instead of crashing in
+ * derivePositions or silently computing a null equity. Objects are loose: a field this build does not know
+ * (written by a newer build, or an older file's leftover) is kept as it is, never a reason to refuse the file.
+ */
+import * as z from 'zod';
+import { TRADING_EVENT_TYPES } from '../../shared/ipc/event-schema';
+
+const finite = z.number();
+const nonNegative = z.number().min(0);
+const epochMs = z.number().int().min(0);
+
+export const ORDER_STATUSES = [
+  'intent',
+  'unknown',
+  'open',
+  'partially_filled',
+  'filled',
+  'cancelled',
+  'rejected',
+  'expired',
+] as const;
+
+export const ORDER_PURPOSES = ['entry', 'exit', 'stop-loss', 'take-profit', 'close-all', 'adopted'] as const;
+
+const side = z.enum(['buy', 'sell']);
+
+export const fillSchema = z.looseObject({
+  orderId: z.string(),
+  clientOrderId: z.string(),
+  tradeId: z.string(),
+  symbol: z.string(),
+  side,
+  price: nonNegative,
+  amount: nonNegative,
+  feeCost: finite,
+  feeCurrency: z.string(),
+  // quote value of a fee in a third currency (BNB), null when no market prices it
+  feeQuote: finite.nullable().optional(),
+  timestamp: epochMs,
+});
+
+export const localOrderSchema = z.looseObject({
+  clientOrderId: z.string().min(1),
+  exchangeOrderId: z.string().optional(),
+  symbol: z.string().min(1),
+  side,
+  type: z.enum(['market', 'limit']),
+  amount: nonNegative,
+  price: nonNegative.optional(),
+  filled: nonNegative,
+  averagePrice: nonNegative.optional(),
+  status: z.enum(ORDER_STATUSES),
+  purpose: z.enum(ORDER_PURPOSES),
+  reason: z.string().optional(),
+  createdAt: epochMs,
+  updatedAt: epochMs,
+  sentAt: epochMs.optional(),
+  lookupMisses: z.number().int().min(0).optional(),
+  fills: z.array(fillSchema),
+  error: z.string().optional(),
+  refused: z.boolean().optional(),
+  retryAfterMs: nonNegative.optional(),
+});
+
+export const positionBookSchema = z.looseObject({
+  symbol: z.string().min(1),
+  amount: finite,
+  costBasis: finite,
+  realizedPnl: finite,
+  feesPaid: finite,
+  openedAt: epochMs.nullable(),
+  tripRealizedPnl: finite,
+  realizedByDay: z.record(z.string(), finite),
+});
+
+const killSwitchSchema = z.looseObject({
+  kind: z.enum(['max-drawdown', 'daily-loss']),
+  reason: z.string(),
+  at: epochMs,
+});
+
+// defaults: files written before a field existed (the values of initialRiskState)
+export const riskStateSchema = z.looseObject({
+  equityPeak: finite.default(0),
+  day: z.string().default(''),
+  dayStartEquity: finite.default(0),
+  killSwitch: killSwitchSchema.nullable().default(null),
+  dailyLossOverrideDay: z.string().nullable().default(null),
+});
+
+const pauseSchema = z.looseObject({
+  reason: z.string(),
+  by: z.enum(['operator', 'risk', 'operational', 'persist']),
+  at: epochMs,
+});
+
+export const pendingEventSchema = z.looseObject({
+  key: z.string().min(1),
+  type: z.enum(TRADING_EVENT_TYPES),
+  summary: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export const tradingStateSchema = z
+  .looseObject({
+    // 6 × [a-z0-9], part of every clientOrderId (state version 2; the migration gives older files one)
+    installId: z.string().regex(/^[a-z0-9]{6}$/, 'installId is not 6 × [a-z0-9]'),
+    seq: z.number().int().min(0),
+    orders: z.record(z.string(), localOrderSchema),
+    checkpoint: z.record(z.string(), positionBookSchema),
+    risk: riskStateSchema,
+    pause: pauseSchema.nullable(),
+    // absent in files written before the transactional outbox existed
+    outbox: z.array(pendingEventSchema).default([]),
+  })
+  .superRefine((state, ctx) => {
+    for (const [id, order] of Object.entries(state.orders)) {
+      if (order.clientOrderId !== id)
+        ctx.addIssue({ code: 'custom', path: ['orders', id], message: 'key differs from its clientOrderId' });
+    }
+    for (const [symbol, book] of Object.entries(state.checkpoint)) {
+      if (book.symbol !== symbol)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checkpoint', symbol],
+          message: 'key differs from its symbol',
+        });
+    }
+  });
+
+export const historyEntrySchema = z.looseObject({
+  kind: z.literal('order'),
+  archivedAt: epochMs,
+  order: localOrderSchema,
+  seq: z.number().int().min(0).optional(),
+});
+
+/** The first few issues of a failed parse, as one line ("orders.x.fills.0.price: expected number…"). */
+export function describeSchemaIssues(error: z.ZodError, max = 3): string {
+  return error.issues
+    .slice(0, max)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`)
+    .join('; ');
+}
