@@ -29,6 +29,8 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
+import { ERRORS } from '../fixtures/binance/answers';
+import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
 
 export type FakeFault =
   /** Answer with this HTTP status and body (Binance's -1001 body by default), without doing the work. */
@@ -174,11 +176,54 @@ class BinanceError extends Error {
   }
 }
 
-export class FakeBinance {
+/** Binance's route for each kind of request (the names `faults.next` matches). */
+const ROUTES: Record<LocalRoute, string> = {
+  createOrder: 'createOrder',
+  fetchOrder: 'fetchOrder',
+  cancelOrder: 'cancelOrder',
+  openOrders: 'openOrders',
+  recentOrders: 'allOrders',
+  trades: 'myTrades',
+  balance: 'account',
+  ticker: 'ticker',
+  candles: 'klines',
+  markets: 'exchangeInfo',
+};
+
+/** Binance's documented answer for each semantic fault. */
+function binanceFault(fault: LocalFault): FakeFault {
+  switch (fault.kind) {
+    case 'refuse':
+      switch (fault.reason) {
+        case 'notional':
+          return { kind: 'status', status: 400, body: ERRORS.notional };
+        case 'lot-size':
+          return { kind: 'status', status: 400, body: ERRORS.lotSize };
+        case 'insufficient-balance':
+          return { kind: 'status', status: 400, body: ERRORS.insufficientBalance };
+        case 'duplicate':
+          return { kind: 'status', status: 400, body: ERRORS.duplicate };
+        case 'auth':
+          return { kind: 'status', status: 401, body: ERRORS.badKey };
+        case 'rate-limit':
+          return { kind: 'rate-limit', retryAfterSec: 1 };
+      }
+      break;
+    case 'server-error':
+      return { kind: 'status', status: 503, body: ERRORS.internal };
+    case 'taken-then-unknown':
+      return { kind: 'taken-then-status', status: 503, body: BINANCE_TIMEOUT_BODY };
+    default:
+      return fault;
+  }
+}
+
+export class FakeBinance implements LocalExchange {
   readonly faults = new FaultQueue();
   /** Every order ever accepted, in order. */
   readonly orders: FakeOrder[] = [];
-  readonly trades: FakeTrade[] = [];
+  /** Every trade of the account, as Binance's trade list has them. */
+  readonly tradeLog: FakeTrade[] = [];
   /** Every request seen, for assertions (createOrder requests carry their newClientOrderId). */
   readonly requests: Array<{
     method: string;
@@ -254,12 +299,50 @@ export class FakeBinance {
     this.pinned.delete(symbol);
   }
 
-  /** Net base amount the account's trades of `symbol` bought (buys − sells), from the exchange's own trades. */
-  netTraded(symbol: string): number {
-    const id = symbol.replace('/', '');
-    let net = 0;
-    for (const t of this.trades.filter((x) => x.symbol === id)) net += (t.isBuyer ? 1 : -1) * Number(t.qty);
-    return net;
+  // --- LocalExchange: the view the exchange-neutral live tests use ----------------------------------------------
+
+  fault(route: LocalRoute, fault: LocalFault, symbol?: string): void {
+    this.faults.next(
+      ROUTES[route],
+      binanceFault(fault),
+      symbol ? { symbol: symbol.replace('/', '') } : undefined,
+    );
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  ordersWithClientId(clientOrderId: string): number {
+    return this.ordersByClientId(clientOrderId).length;
+  }
+
+  orderClientIds(): string[] {
+    return this.orders.map((o) => o.clientOrderId);
+  }
+
+  trades(symbol?: string): LocalTrade[] {
+    return this.tradeLog
+      .filter((t) => !symbol || t.symbol === symbol.replace('/', ''))
+      .map((t) => ({
+        symbol: this.symbols.find((s) => s.replace('/', '') === t.symbol)!,
+        side: t.isBuyer ? ('buy' as const) : ('sell' as const),
+        qty: Number(t.qty),
+        price: Number(t.price),
+        quoteQty: Number(t.quoteQty),
+        fee: Number(t.commission),
+        feeAsset: t.commissionAsset,
+        time: t.time,
+      }));
+  }
+
+  balance(asset: string): number {
+    const b = this.balances[asset];
+    return b ? b.free + b.locked : 0;
+  }
+
+  requestCount(route: LocalRoute): number {
+    return this.requests.filter((r) => r.route === ROUTES[route]).length;
   }
 
   async close(): Promise<void> {
@@ -556,7 +639,7 @@ export class FakeBinance {
             throw new BinanceError(-1128, 'Combination of optional parameters invalid.');
           }
           const cutoff = this.now() - this.lookupLagMs;
-          let trades = this.trades.filter(
+          let trades = this.tradeLog.filter(
             (t) => t.symbol === symbol && t.time <= cutoff && (!orderId || String(t.orderId) === orderId),
           );
           if (fromId) trades = trades.filter((t) => t.id >= Number(fromId)).slice(0, limit);
@@ -878,7 +961,7 @@ export class FakeBinance {
       isMaker,
       isBestMatch: true,
     };
-    this.trades.push(trade);
+    this.tradeLog.push(trade);
     return trade;
   }
 

@@ -178,6 +178,11 @@ export class OrderManager {
     return this.store.data.installId;
   }
 
+  /** How the exchange needs our clientOrderIds' parts joined. */
+  private get idSeparator(): '-' | '' {
+    return this.exchange.traits.clientOrderId.separator ?? '-';
+  }
+
   get botId(): string {
     return this.opts.botId;
   }
@@ -285,7 +290,7 @@ export class OrderManager {
     this.crashHook('before-intent-commit');
     const now = this.clock.now();
     const seq = this.store.data.seq + 1;
-    const clientOrderId = clientOrderIdFor(this.opts.botId, this.installId, seq);
+    const clientOrderId = clientOrderIdFor(this.opts.botId, this.installId, seq, this.idSeparator);
     const intent: LocalOrder = {
       clientOrderId,
       symbol: request.symbol,
@@ -948,9 +953,9 @@ function createRefused(err: unknown): err is ByNinjaError {
 
 /** Our clientOrderIds must fit the exchange's rule, or every create would be refused: a configuration error. */
 function checkClientOrderIds(botId: string, exchange: Exchange): void {
-  const { maxLength, pattern } = exchange.traits.clientOrderId;
+  const { maxLength, pattern, separator } = exchange.traits.clientOrderId;
   // the longest id this bot will send: a 6-character install id and a 12-digit sequence
-  const longest = clientOrderIdFor(botId, 'a0a0a0', 999_999_999_999);
+  const longest = clientOrderIdFor(botId, 'a0a0a0', 999_999_999_999, separator);
   if (longest.length > maxLength || !pattern.test(longest)) {
     throw new ConfigError([
       {

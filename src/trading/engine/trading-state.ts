@@ -115,21 +115,37 @@ export function validateHistoryEntry(data: unknown): HistoryEntry {
   return parsed.data as unknown as HistoryEntry;
 }
 
+/**
+ * How the three parts are joined: `-` (Binance, Bybit), or nothing where the exchange allows letters and digits
+ * only (OKX `clOrdId`): `<botId><installId><seq>` reads back unambiguously because the bot id is known and the
+ * install id is always six characters.
+ */
+export type ClientOrderIdSeparator = '-' | '';
+
 /** The clientOrderId of one of our orders. */
-export function clientOrderIdFor(botId: string, installId: string, seq: number): string {
-  return `${botId}-${installId}-${seq}`;
+export function clientOrderIdFor(
+  botId: string,
+  installId: string,
+  seq: number,
+  separator: ClientOrderIdSeparator = '-',
+): string {
+  return `${botId}${separator}${installId}${separator}${seq}`;
 }
 
 /**
- * What one of our clientOrderIds says: `<botId>-<installId>-<seq>`, or `<botId>-<seq>` as sent before install
- * ids existed (installId null). Null for an id that is not ours (another bot id, or not of these forms).
+ * What one of our clientOrderIds says: `<botId>-<installId>-<seq>`, `<botId><installId><seq>`, or `<botId>-<seq>`
+ * as sent before install ids existed (installId null). Null for an id that is not ours (another bot id, or not
+ * of these forms).
  */
 export function parseClientOrderId(
   clientOrderId: string | undefined,
   botId: string,
 ): { installId: string | null; seq: number } | null {
-  if (!clientOrderId?.startsWith(`${botId}-`)) return null;
-  const match = /^(?:([a-z0-9]{6})-)?(\d{1,15})$/.exec(clientOrderId.slice(botId.length + 1));
+  if (!clientOrderId?.startsWith(botId)) return null;
+  const rest = clientOrderId.slice(botId.length);
+  const match = rest.startsWith('-')
+    ? /^-(?:([a-z0-9]{6})-)?(\d{1,15})$/.exec(rest)
+    : /^([a-z0-9]{6})(\d{1,15})$/.exec(rest);
   return match ? { installId: match[1] ?? null, seq: Number(match[2]) } : null;
 }
 

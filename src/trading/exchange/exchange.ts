@@ -99,8 +99,11 @@ export interface ExchangeTraits {
    * engine's unknown-order window (its request validity window, e.g. Binance recvWindow); 0 for paper.
    */
   lookupGraceMs: number;
-  /** Our clientOrderId must fit this (length and characters), or the exchange refuses the create. */
-  clientOrderId: { maxLength: number; pattern: RegExp };
+  /**
+   * Our clientOrderId must fit this (length and characters), or the exchange refuses the create; `separator`
+   * joins its parts (default `-`; empty where only letters and digits are allowed).
+   */
+  clientOrderId: { maxLength: number; pattern: RegExp; separator?: '-' | '' };
 }
 
 export interface Exchange {

@@ -43,3 +43,16 @@ describe('clientOrderIds: <botId>-<installId>-<seq>', () => {
     expect(validateTradingState(migrated).installId).to.match(/^[a-z0-9]{6}$/);
   });
 });
+
+describe('clientOrderIds without a separator (exchanges that allow letters and digits only)', () => {
+  it('joins the parts directly and reads them back, never confusing them with the hyphen forms', () => {
+    const id = clientOrderIdFor('bot', 'ab12c3', 42, '');
+    expect(id).to.equal('botab12c342');
+    expect(id).to.match(/^[A-Za-z0-9]{1,32}$/);
+    expect(parseClientOrderId(id, 'bot')).to.deep.equal({ installId: 'ab12c3', seq: 42 });
+    expect(seqOf(id, 'bot', 'ab12c3')).to.equal(42);
+    expect(seqOf(id, 'bot', 'zz99zz')).to.equal(null);
+    expect(parseClientOrderId('botab12c', 'bot')).to.equal(null);
+    expect(parseClientOrderId('bot-ab12c3-42', 'bot')).to.deep.equal({ installId: 'ab12c3', seq: 42 });
+  });
+});

@@ -121,7 +121,7 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     const trades = await ex.fetchOrderTrades(placed.id, BTC);
     expect(trades).to.have.length(1);
     expect(trades[0]).to.include({ side: 'buy', amount: 0.01234, orderId: placed.id });
-    expect(trades[0].timestamp).to.equal(fake.trades[0].time);
+    expect(trades[0].timestamp).to.equal(fake.tradeLog[0].time);
     // Binance takes the commission from the asset received: BTC on a buy
     expect(trades[0].fee).to.deep.equal({ cost: 0.00001234, currency: 'BTC' });
     const balance = await ex.fetchBalance();

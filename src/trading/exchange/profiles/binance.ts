@@ -21,7 +21,12 @@ import type { ExchangeProfile } from './exchange-profile';
 export const binanceProfile: ExchangeProfile = {
   id: 'binance',
   name: 'Binance (spot)',
-  clientOrderId: { param: 'newClientOrderId', maxLength: 36, pattern: /^[.A-Z:/a-z0-9_-]{1,36}$/ },
+  clientOrderId: {
+    param: 'newClientOrderId',
+    maxLength: 36,
+    pattern: /^[.A-Z:/a-z0-9_-]{1,36}$/,
+    separator: '-',
+  },
   lookupByClientId: 'GET /api/v3/order?symbol=…&origClientOrderId=…',
   needsSymbol: { fetchOrder: true, fetchOrderTrades: true, fetchRecentOrders: true, fetchOpenOrders: false },
   orderAnswerTradesComplete: false,

@@ -1,0 +1,34 @@
+/**
+ * The verified exchanges as the live tests see them: each kit starts that exchange's local double (built from its
+ * public API documentation) and knows its profile. Every kit runs the same live tests.
+ */
+import { binanceProfile } from '../../src/trading/exchange/profiles/binance';
+import { FakeBinance } from './fake-binance';
+import type { ExchangeKit } from './local-exchange';
+
+const BINANCE_CREDENTIALS = { apiKey: 'kit-binance-key-0123456789', secret: 'kit-binance-secret-0123456789' };
+
+export const binanceKit: ExchangeKit = {
+  id: 'binance',
+  profile: binanceProfile,
+  credentials: BINANCE_CREDENTIALS,
+  start: (o) =>
+    FakeBinance.start({
+      ...BINANCE_CREDENTIALS,
+      balances: o.balances,
+      symbols: o.symbols,
+      candleMs: o.candleMs,
+      lookupLagMs: o.lookupLagMs,
+      limitFillSlices: o.limitFillSlices,
+      matchIntervalMs: o.matchIntervalMs,
+      feeAsset: o.thirdCurrencyFees ? 'BNB' : 'received',
+    }),
+  thirdCurrency: { asset: 'BNB', market: 'BNB/USDT' },
+  withRecvWindow: (ms) => ({
+    ...binanceProfile,
+    recvWindowMs: ms,
+    ccxtOptions: { ...binanceProfile.ccxtOptions, recvWindow: ms },
+  }),
+};
+
+export const EXCHANGE_KITS: readonly ExchangeKit[] = [binanceKit];

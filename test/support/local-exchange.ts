@@ -1,0 +1,107 @@
+/**
+ * What the live tests need of a local exchange built from an exchange's public API documentation, whatever the
+ * exchange: one suite (test/trading/engine/live-exchanges.test.ts) proves every verified exchange with the same
+ * tests. Each local exchange speaks its own exchange's REST API to real ccxt and turns the semantic faults below
+ * into that exchange's documented answers (Binance -1013 "Filter failure: NOTIONAL", Bybit retCode 170140…).
+ */
+import type { ExchangeProfile } from '../../src/trading/exchange/profiles';
+
+/** The requests a fault can be aimed at, by what they do. */
+export type LocalRoute =
+  | 'createOrder'
+  | 'fetchOrder'
+  | 'cancelOrder'
+  | 'openOrders'
+  | 'recentOrders'
+  | 'trades'
+  | 'balance'
+  | 'ticker'
+  | 'candles'
+  | 'markets';
+
+export type LocalFault =
+  /** The exchange refuses the request, with its documented answer for this reason. Nothing is done. */
+  | {
+      kind: 'refuse';
+      reason: 'notional' | 'lot-size' | 'insufficient-balance' | 'rate-limit' | 'duplicate' | 'auth';
+    }
+  /** An HTTP 5xx (or the exchange's "system busy"), and the request was NOT carried out. */
+  | { kind: 'server-error' }
+  /** The request WAS carried out (an order taken), then the exchange's "status unknown" 5xx answer. */
+  | { kind: 'taken-then-unknown' }
+  /** The request was carried out and its answer never arrives. */
+  | { kind: 'taken-then-hang' }
+  /** The request was carried out, then the connection is cut: the answer is lost. */
+  | { kind: 'lose-response' }
+  /** The connection is cut before anything is done. */
+  | { kind: 'reset' }
+  /** Never answer, do nothing. */
+  | { kind: 'timeout' }
+  /** Answer normally after a delay. */
+  | { kind: 'delay'; ms: number };
+
+export interface LocalTrade {
+  symbol: string;
+  side: 'buy' | 'sell';
+  qty: number;
+  price: number;
+  /** Quote amount of the trade. */
+  quoteQty: number;
+  fee: number;
+  feeAsset: string;
+  /** The exchange's time of the trade. */
+  time: number;
+}
+
+export interface LocalExchangeOptions {
+  /** Starting balances, e.g. `{ USDT: 10_000, BTC: 1 }` (coins the owner held before the bot). */
+  balances: Record<string, number>;
+  /** Markets listed (ccxt symbols); default BTC/USDT and ETH/USDT. */
+  symbols?: string[];
+  /** Simulated time per candle. */
+  candleMs?: number;
+  /** Reads do not know an order (or its trades) younger than this. */
+  lookupLagMs?: number;
+  /** A resting limit order fills in this many slices, at most one per `matchIntervalMs`. */
+  limitFillSlices?: number;
+  matchIntervalMs?: number;
+  /** Fees paid in a third currency where the exchange offers it (Binance: BNB). */
+  thirdCurrencyFees?: boolean;
+}
+
+export interface LocalExchange {
+  readonly url: string;
+  /** Reads do not know an order younger than this (ms); may be changed while running. */
+  lookupLagMs: number;
+  /** Queues one fault for the next request of `route` (of `symbol`, when given). */
+  fault(route: LocalRoute, fault: LocalFault, symbol?: string): void;
+  clearFaults(): void;
+  /** The clientOrderId of every create request received, in order, repeats included. */
+  createRequests(): string[];
+  /** How many orders the exchange holds with this clientOrderId. */
+  ordersWithClientId(clientOrderId: string): number;
+  /** Every order the exchange holds, in the order it took them. */
+  orderClientIds(): string[];
+  trades(symbol?: string): LocalTrade[];
+  /** Free plus locked. */
+  balance(asset: string): number;
+  /** Pins a symbol's price (ticker and the running candle) until `unpin`. */
+  pinPrice(symbol: string, price: number): void;
+  unpin(symbol: string): void;
+  /** How many requests of this kind the exchange received. */
+  requestCount(route: LocalRoute): number;
+  close(): Promise<void>;
+}
+
+/** One verified exchange, as the live tests see it. */
+export interface ExchangeKit {
+  /** ccxt exchange id (= the profile's). */
+  id: string;
+  profile: ExchangeProfile;
+  credentials: { apiKey: string; secret: string; password?: string };
+  start(options: LocalExchangeOptions): Promise<LocalExchange>;
+  /** The third currency fees are paid in with `thirdCurrencyFees`, and its market against the quote. */
+  thirdCurrency?: { asset: string; market: string };
+  /** The profile with a shorter request window for tests (the window is added to the unknown-order rule). */
+  withRecvWindow(ms: number): ExchangeProfile;
+}
