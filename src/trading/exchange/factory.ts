@@ -13,6 +13,7 @@ import type { Config, Secrets } from '../../shared/config/schema';
 import { ConfigError } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { CcxtExchange } from './ccxt-exchange';
+import { profileFor, verifiedExchangeIds } from './profiles';
 import { openDryRunExchange } from './dry-run-exchange';
 import type { Exchange } from './exchange';
 import { PaperExchange } from './paper-exchange';
@@ -85,6 +86,17 @@ export async function createExchange(
       return exchange;
     }
     case 'live': {
+      const profile = profileFor(config.exchange);
+      if (!profile) {
+        // recovery by clientOrderId, fills, fees and refusals are verified per exchange: no profile, no live orders
+        throw new ConfigError([
+          {
+            field: 'trading.exchange',
+            value: config.exchange,
+            message: `live trading runs only on a verified exchange: ${verifiedExchangeIds().join(', ')} (dry-run works with any ccxt exchange)`,
+          },
+        ]);
+      }
       if (!secrets.exchangeApiKey || !secrets.exchangeSecret) {
         throw new ConfigError(
           [
@@ -101,6 +113,7 @@ export async function createExchange(
       }
       const exchange = await CcxtExchange.create({
         ...ccxtCommon,
+        profile,
         apiKey: secrets.exchangeApiKey,
         secret: secrets.exchangeSecret,
         password: secrets.exchangePassword,

@@ -160,6 +160,29 @@ describe('createExchange', function () {
     expect((failure as ConfigError).message).to.not.include(KEY);
   });
 
+  it('live on an exchange without a verified profile is a configuration error that lists the verified ones', async () => {
+    let failure: unknown;
+    await createExchange(
+      tradingConfig({ mode: 'live', exchange: 'kraken' }),
+      { exchangeApiKey: KEY, exchangeSecret: SECRET },
+      deps(),
+    ).catch((err: unknown) => (failure = err));
+    expect(failure).to.be.instanceOf(ConfigError);
+    const problem = (failure as ConfigError).problems[0];
+    expect(problem.field).to.equal('trading.exchange');
+    expect(problem.message).to.include('binance');
+    expect(problem.message).to.include('dry-run');
+  });
+
+  it('dry-run stays open to any ccxt exchange (public data only)', async () => {
+    exchange = await createExchange(
+      tradingConfig({ mode: 'dry-run', exchange: 'kraken', exchangeApiUrl: 'http://127.0.0.1:9' }),
+      {},
+      deps(),
+    );
+    expect(exchange.id).to.equal('kraken');
+  });
+
   it('live: real orders through ccxt, signed with the keys from the environment', async () => {
     fake = await FakeBinance.start({ apiKey: KEY, secret: SECRET });
     const config = tradingConfig({ mode: 'live', exchangeApiUrl: fake.url });
