@@ -101,11 +101,14 @@ function formatService(svc: ServiceReport, now: number, m: Markup): string[] {
 
 function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
   const q = t.quoteCurrency;
-  const state = t.paused
-    ? `⏸ paused${t.pausedReason ? `: ${t.pausedReason}` : ''}`
-    : t.loopState === 'running'
-      ? '▶️ running'
-      : `⏳ ${t.loopState}`;
+  const state =
+    t.loopState === 'waiting-exchange'
+      ? `⏳ waiting for ${t.exchange}${t.exchangeError ? `: ${t.exchangeError}` : ''} (retrying; nothing is traded until it answers)`
+      : t.paused
+        ? `⏸ paused${t.pausedReason ? `: ${t.pausedReason}` : ''}`
+        : t.loopState === 'running'
+          ? '▶️ running'
+          : `⏳ ${t.loopState}`;
   const tick = t.lastTickAgeMs === null ? 'no tick yet' : `last tick ${formatDuration(t.lastTickAgeMs)} ago`;
   const exchange = t.exchangeReachable
     ? 'exchange reachable'

@@ -81,3 +81,44 @@ export async function retry<T>(
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason ?? new Error('aborted');
 }
+
+export interface RetryForeverOptions {
+  /** Delay before the 2nd attempt; doubles each time up to `maxDelayMs` (defaults 500 ms and 30 s). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Which failures are waited out; anything else is thrown at once (default: temporary errors). */
+  retryable?: (err: unknown) => boolean;
+  /** Stops the retries (and any wait) when aborted: the abort reason is thrown. */
+  signal?: AbortSignal;
+  clock?: Clock;
+  random?: () => number;
+  /** Called before each wait (log it, alert once…). */
+  onRetry?: (info: { attempt: number; error: unknown; delayMs: number }) => void;
+}
+
+/**
+ * Retries until `fn` succeeds, for what must happen before anything else may (the exchange answering at start,
+ * recovery's reads): the same backoff as `retry`, capped, with no attempt limit. Only `retryable` failures are
+ * waited out; shutdown ends the wait through `signal`.
+ */
+export async function retryForever<T>(fn: () => Promise<T>, options: RetryForeverOptions = {}): Promise<T> {
+  const clock = options.clock ?? systemClock;
+  const retryable = options.retryable ?? isTemporary;
+  for (let attempt = 1; ; attempt++) {
+    throwIfAborted(options.signal);
+    try {
+      return await fn();
+    } catch (err) {
+      if (!retryable(err) || options.signal?.aborted) throw err;
+      const delayMs = retryDelayMs(Math.min(attempt, 32), {
+        baseDelayMs: options.baseDelayMs ?? 500,
+        maxDelayMs: options.maxDelayMs ?? 30_000,
+        factor: 2,
+        random: options.random ?? Math.random,
+        retryAfterMs: isTemporary(err) ? err.retryAfterMs : undefined,
+      });
+      options.onRetry?.({ attempt, error: err, delayMs });
+      await clock.sleep(delayMs, options.signal);
+    }
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * The trading daemon's composition root: wires the real implementations and registers shutdown steps.
- * Order of start: state lock and files → event log → exchange → recovery (before ready; no order before it)
- * → TCP server → loop. `runService` sends `ready` once this function resolves.
+ * Order of start: state lock and files → event log → exchange adapter (no network yet) → TCP server (answers from
+ * here on, "waiting for the exchange" included) → markets (waits for the exchange, never exits for it) → recovery
+ * (before ready; no order before it) → loop. `runService` sends `ready` once this function resolves.
  */
 import { byninjaVersion } from '../ops/version';
 import { systemClock } from '../shared/clock';
@@ -43,24 +44,14 @@ void runService('trading', async (ctx) => {
     testHooks: config.app.testHooks,
   });
   shutdown.addStep('close exchange', () => exchange.close(), { order: 85 });
-  const markets = await exchange.loadMarkets();
-  const missing = config.trading.symbols.filter((symbol) => !markets[symbol]);
-  if (missing.length > 0) {
-    throw new ConfigError(
-      missing.map((symbol) => ({
-        field: 'trading.symbols',
-        value: symbol,
-        message: `exchange ${exchange.id} has no such market`,
-      })),
-    );
-  }
 
   const manager = new OrderManager({
     exchange,
     store: files.store,
     history: files.history,
     events,
-    markets,
+    // set once the exchange answers (loop.connect)
+    markets: {},
     botId: config.app.botId,
     orders: config.trading.orders,
     clock,
@@ -126,6 +117,17 @@ void runService('trading', async (ctx) => {
 
   if (config.trading.mode === 'paper') {
     logger.info('Paper trading on the built-in simulated market: no real orders, no API keys needed');
+  }
+  const markets = await loop.connect();
+  const missing = config.trading.symbols.filter((symbol) => !markets[symbol]);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((symbol) => ({
+        field: 'trading.symbols',
+        value: symbol,
+        message: `exchange ${exchange.id} has no such market`,
+      })),
+    );
   }
   try {
     await loop.recover(ctx.lastExit);

@@ -22,6 +22,7 @@ export const binanceKit: ExchangeKit = {
       limitFillSlices: o.limitFillSlices,
       matchIntervalMs: o.matchIntervalMs,
       feeAsset: o.thirdCurrencyFees ? 'BNB' : 'received',
+      port: o.port,
     }),
   thirdCurrency: { asset: 'BNB', market: 'BNB/USDT' },
   withRecvWindow: (ms) => ({

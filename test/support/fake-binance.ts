@@ -122,6 +122,8 @@ export interface FakeBinanceOptions {
   lookupLagMs?: number;
   /** Request weight allowed per minute (default 6000, Binance's REQUEST_WEIGHT limit). */
   weightPerMinute?: number;
+  /** Port to listen on (default: any free one). */
+  port?: number;
 }
 
 interface Route {
@@ -275,7 +277,7 @@ export class FakeBinance implements LocalExchange {
 
   static async start(options: FakeBinanceOptions = {}): Promise<FakeBinance> {
     const fake = new FakeBinance(options);
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => fake.server.listen(options.port ?? 0, '127.0.0.1', resolve));
     fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
     return fake;
   }

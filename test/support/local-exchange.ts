@@ -67,6 +67,8 @@ export interface LocalExchangeOptions {
   matchIntervalMs?: number;
   /** Fees paid in a third currency where the exchange offers it (Binance: BNB). */
   thirdCurrencyFees?: boolean;
+  /** Port to listen on (default: any free one), e.g. one the bot was told about before the exchange came up. */
+  port?: number;
 }
 
 export interface LocalExchange {

@@ -25,7 +25,7 @@ export const RpcErrorCode = {
   Refused: -32006,
 } as const;
 
-export type LoopState = 'starting' | 'recovering' | 'running' | 'paused' | 'stopping';
+export type LoopState = 'starting' | 'waiting-exchange' | 'recovering' | 'running' | 'paused' | 'stopping';
 export type TradingMode = 'paper' | 'dry-run' | 'live';
 export type OrderSide = 'buy' | 'sell';
 export type OrderType = 'market' | 'limit';
@@ -95,6 +95,8 @@ export interface TradingStatus {
   exchangeReachable: boolean;
   /** Since when the exchange is unreachable, epoch ms. */
   exchangeUnreachableSince?: number;
+  /** What the exchange's latest failure said, while it is unreachable (or refuses our key). */
+  exchangeError?: string;
   lastExit: LastExit;
   startedAt: number;
   pid: number;

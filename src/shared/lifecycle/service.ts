@@ -269,6 +269,8 @@ export async function runService(
     activity(`${service}: starting`);
     await main(ctx);
   } catch (err) {
+    // a signal arrived while starting (trading waiting for the exchange, say): the wait ended because of it
+    if (shutdown.stopping) return;
     return fail('start', err);
   }
   if (shutdown.stopping) return; // a signal arrived while starting: not ready, just stopping

@@ -101,6 +101,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       lastTickAgeMs: lastTickAgeMs(),
       exchangeReachable: snap.exchangeReachable,
       exchangeUnreachableSince: snap.exchangeUnreachableSince,
+      exchangeError: snap.exchangeError,
       lastExit: deps.lastExit,
       startedAt: deps.startedAt,
       pid: process.pid,

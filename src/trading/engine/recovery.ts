@@ -15,12 +15,13 @@
  *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count);
  * 5. positions are recomputed from fills, and a `recovery` event tells what happened.
  *
- * Temporary exchange errors are retried with backoff until they pass or shutdown begins: trading must not run on
- * state it could not check.
+ * Temporary exchange errors (and whatever else the caller waits out) are retried with a capped backoff until they
+ * pass or shutdown begins: trading must not run on state it could not check, nor exit because the exchange is away.
  */
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
-import { OrderNotFoundError, errorMessage, isTemporary } from '../../shared/errors';
+import { OrderNotFoundError, errorMessage } from '../../shared/errors';
+import { retryForever } from '../../shared/retry';
 import type { LastExit, OrderStatus, RecoverySummary } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
@@ -38,8 +39,12 @@ export interface RecoveryOptions {
   clock: Clock;
   logger: Logger;
   signal?: AbortSignal;
-  /** First wait after a temporary error (doubles up to 30 s). */
+  /** First wait after a failure it waits out (doubles up to 30 s). */
   retryBaseMs?: number;
+  /** Which failures are waited out (default: temporary ones); anything else ends recovery. */
+  waitable?: (err: unknown) => boolean;
+  /** Called before each wait (the loop logs it and alerts once per outage). */
+  onWait?: (what: string, error: unknown, delayMs: number) => void;
 }
 
 export async function recoverTradingState(opts: RecoveryOptions): Promise<RecoverySummary> {
@@ -72,19 +77,19 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     });
   }
 
-  let delay = opts.retryBaseMs ?? 500;
-  const withRetry = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    for (;;) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isTemporary(err) || signal?.aborted) throw err;
-        logger.warn(`Recovery: ${what} failed, retrying`, { error: errorMessage(err), retryInMs: delay });
-        await clock.sleep(delay, signal);
-        delay = Math.min(delay * 2, 30_000);
-      }
-    }
-  };
+  // the exchange must answer for every step: wait as long as it takes (capped backoff), never exit for it
+  const withRetry = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    retryForever(fn, {
+      baseDelayMs: opts.retryBaseMs ?? 500,
+      maxDelayMs: 30_000,
+      retryable: opts.waitable,
+      signal,
+      clock,
+      onRetry: ({ error, delayMs }) => {
+        logger.warn(`Recovery: ${what} failed, retrying`, { error: errorMessage(error), retryInMs: delayMs });
+        opts.onWait?.(what, error, delayMs);
+      },
+    });
 
   // The hot state may be behind its own history (restored from the previous generation, or deleted): the
   // sequence must never fall back to an id that was already sent.

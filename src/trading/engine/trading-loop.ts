@@ -20,6 +20,7 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
+import { retryForever } from '../../shared/retry';
 import {
   ExchangeRefusedError,
   NetworkError,
@@ -38,6 +39,7 @@ import type { Strategy } from '../strategy/strategy';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
 import { averageEntryPrice, realizedOnDay, splitSymbol, unrealizedPnl, utcDay } from './pnl';
+import { REACHABLE, afterFailure, afterSuccess, type Reachability } from './reachability';
 import { recoverTradingState } from './recovery';
 import { evaluateRisk, resetAfterResume, sizeExit } from './risk';
 import { cooldownUntil, decideOnSignal, decideSymbol } from './symbol-decision';
@@ -65,6 +67,8 @@ export interface LoopSnapshot {
   lastTickAt: number | null;
   exchangeReachable: boolean;
   exchangeUnreachableSince?: number;
+  /** What the exchange's latest failure said, while it fails. */
+  exchangeError?: string;
   equity: number;
   quoteCurrency: string;
   lastPrices: Record<string, number>;
@@ -85,9 +89,10 @@ export class TradingLoop {
   private lastTickAt: number | null = null;
   private lastHeartbeatAt = 0;
   private ticks = 0;
-  private unreachableSince: number | null = null;
-  private unreachableAlerted = false;
+  private reachability: Reachability = REACHABLE;
   private temporaryErrorThisTick = false;
+  /** Reads still on their way, by what they read: a tick never sends a second one beside them (no pile-up). */
+  private readonly readsInFlight = new Map<string, Promise<unknown>>();
   private lane: Promise<unknown> = Promise.resolve();
   private readonly loggedErrors = new Map<string, string>();
   private readonly lastSeenCandle = new Map<string, number>();
@@ -132,13 +137,47 @@ export class TradingLoop {
       loopState: this.state,
       pause: this.pause,
       lastTickAt: this.lastTickAt,
-      exchangeReachable: this.unreachableSince === null,
-      exchangeUnreachableSince: this.unreachableSince ?? undefined,
+      exchangeReachable: this.reachability.since === null,
+      exchangeUnreachableSince: this.reachability.since ?? undefined,
+      exchangeError: this.reachability.lastError,
       equity: this.equity,
       quoteCurrency: this.quoteCurrency,
       lastPrices: { ...this.lastPrices },
       balance: this.balance,
     };
+  }
+
+  /**
+   * Start, first step (state `waiting-exchange`): load the exchange's markets, waiting — with a capped backoff,
+   * never exiting — for as long as the exchange (or the network) does not answer or refuses our key: a person or
+   * time fixes that, a restart does not. One `exchange.unreachable` event once it has lasted
+   * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so.
+   */
+  async connect(): Promise<Record<string, Market>> {
+    this.state = 'waiting-exchange';
+    this.activity('waiting for the exchange');
+    const markets = await retryForever(() => this.exchange.loadMarkets(), {
+      baseDelayMs: 1_000,
+      maxDelayMs: 60_000,
+      retryable: waitable,
+      signal: this.controller.signal,
+      clock: this.clock,
+      onRetry: ({ error, delayMs }) => this.waitingForExchange('load markets', error, delayMs),
+    });
+    await this.markReachable();
+    this.manager.setMarkets(markets);
+    this.marketsLoadedAt = this.clock.now();
+    return markets;
+  }
+
+  /** A start step waits for the exchange: logged once per change, alerted once per outage. */
+  private waitingForExchange(what: string, error: unknown, delayMs: number): void {
+    this.logOnce('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
+      what,
+      error: errorMessage(error),
+    });
+    this.logger.debug(`${what} failed, retrying in ${delayMs} ms`, { error: errorMessage(error) });
+    void this.exchangeFailed(error);
   }
 
   /** Startup recovery (state `recovering`); no order is placed before it has finished. */
@@ -154,7 +193,10 @@ export class TradingLoop {
       clock: this.clock,
       logger: this.logger,
       signal: this.controller.signal,
+      waitable,
+      onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
     });
+    await this.markReachable();
     await this.refreshAccount().catch((err: unknown) => this.onTickError('account', err));
     return summary;
   }
@@ -446,7 +488,10 @@ export class TradingLoop {
     for (const order of this.manager.pendingOrders(symbol)) {
       await this.manager.refresh(order.clientOrderId);
     }
-    const ticker = await this.withReadDeadline(symbol, this.exchange.fetchTicker(symbol));
+    const ticker = await this.withReadDeadline(
+      symbol,
+      this.readOnce(`ticker:${symbol}`, () => this.exchange.fetchTicker(symbol)),
+    );
     const price = ticker.last;
     this.lastPrices[symbol] = price;
     const decision = decideSymbol({
@@ -499,7 +544,9 @@ export class TradingLoop {
     const strategy = this.opts.strategy;
     const candles = await this.withReadDeadline(
       symbol,
-      this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit),
+      this.readOnce(`candles:${symbol}`, () =>
+        this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit),
+      ),
     );
     const closed = closedCandles(candles, this.clock.now());
     if (closed.length < strategy.minCandles) return;
@@ -579,6 +626,22 @@ export class TradingLoop {
     });
   }
 
+  /**
+   * The read already on its way for `key`, or a new one: a read given up at its deadline keeps running in ccxt
+   * (its own timeout and retries), and while the exchange hangs each tick would otherwise add one more beside it.
+   */
+  private readOnce<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const pending = this.readsInFlight.get(key) as Promise<T> | undefined;
+    if (pending) return pending;
+    const started = read();
+    this.readsInFlight.set(key, started);
+    const done = (): void => {
+      this.readsInFlight.delete(key);
+    };
+    started.then(done, done);
+    return started;
+  }
+
   /** A read of one symbol (or the account) given up after `symbolReadTimeoutMs` for this tick. */
   private withReadDeadline<T>(where: string, read: Promise<T>): Promise<T> {
     const ms = this.config.symbolReadTimeoutMs;
@@ -605,7 +668,7 @@ export class TradingLoop {
 
   /** Balance → equity → kill switch. */
   private async refreshAccount(): Promise<void> {
-    this.balance = await this.exchange.fetchBalance();
+    this.balance = await this.readOnce('balance', () => this.exchange.fetchBalance());
     const now = this.clock.now();
     const positions = this.manager.positions();
     let held = 0;
@@ -655,24 +718,11 @@ export class TradingLoop {
     // failure, and alerted the same way if it lasts; a refused create never gets here (the order is rejected)
     if (isTemporary(err) || err instanceof ExchangeRefusedError) {
       this.temporaryErrorThisTick = true;
-      const now = this.clock.now();
-      this.unreachableSince ??= now;
       this.logOnce(`temp:${where}`, 'warn', 'Exchange call failed; retrying next tick', {
         where,
         error: errorMessage(err),
       });
-      if (!this.unreachableAlerted && now - this.unreachableSince >= this.config.unreachableAlertMs) {
-        this.unreachableAlerted = true;
-        await this.manager.emit(
-          'exchange.unreachable',
-          `Exchange ${this.exchange.id} unreachable for ${Math.round((now - this.unreachableSince) / 1000)} s: ${errorMessage(err)}`,
-          {
-            exchange: this.exchange.id,
-            since: this.unreachableSince,
-            error: errorMessage(err),
-          },
-        );
-      }
+      await this.exchangeFailed(err);
       return;
     }
     if (err instanceof StrategyError) {
@@ -705,22 +755,36 @@ export class TradingLoop {
     throw err;
   }
 
+  /** An exchange call failed: one `exchange.unreachable` event once it has lasted `unreachableAlertMs`. */
+  private async exchangeFailed(err: unknown): Promise<void> {
+    const now = this.clock.now();
+    const { next, alert } = afterFailure(
+      this.reachability,
+      now,
+      errorMessage(err),
+      this.config.unreachableAlertMs,
+    );
+    this.reachability = next;
+    if (!alert) return;
+    await this.manager.emit(
+      'exchange.unreachable',
+      `Exchange ${this.exchange.id} unreachable for ${Math.round((now - next.since!) / 1000)} s: ${errorMessage(err)}`,
+      { exchange: this.exchange.id, since: next.since, error: errorMessage(err) },
+    );
+  }
+
   private async markReachable(): Promise<void> {
-    if (this.unreachableSince === null) return;
-    const downMs = this.clock.now() - this.unreachableSince;
-    const alerted = this.unreachableAlerted;
-    this.unreachableSince = null;
-    this.unreachableAlerted = false;
+    const wasDown = this.reachability.since !== null;
+    const { next, recovered } = afterSuccess(this.reachability, this.clock.now());
+    this.reachability = next;
+    if (!wasDown) return;
     this.loggedErrors.clear();
-    this.logger.info('Exchange reachable again', { downMs });
-    if (alerted) {
+    this.logger.info('Exchange reachable again');
+    if (recovered !== null) {
       await this.manager.emit(
         'exchange.recovered',
-        `Exchange ${this.exchange.id} reachable again after ${Math.round(downMs / 1000)} s`,
-        {
-          exchange: this.exchange.id,
-          downMs,
-        },
+        `Exchange ${this.exchange.id} reachable again after ${Math.round(recovered / 1000)} s`,
+        { exchange: this.exchange.id, downMs: recovered },
       );
     }
   }
@@ -756,7 +820,7 @@ export class TradingLoop {
       openOrders: this.manager.pendingOrders().filter((o) => !isFinal(o.status)).length,
       unrealizedPnl: Number(unrealized.toFixed(2)),
       paused: this.pause?.reason,
-      exchangeReachable: this.unreachableSince === null,
+      exchangeReachable: this.reachability.since === null,
     });
   }
 }
@@ -767,4 +831,12 @@ export function closedCandles(candles: readonly Candle[], now: number): Candle[]
   const last = candles[candles.length - 1];
   const period = last[0] - candles[candles.length - 2][0];
   return last[0] + period > now ? candles.slice(0, -1) : [...candles];
+}
+
+/**
+ * What a start step waits out instead of exiting: the exchange or the network failing (temporary), refusing a
+ * read, or refusing our key (operational: a person fixes it while trading waits and says so).
+ */
+function waitable(err: unknown): boolean {
+  return isTemporary(err) || err instanceof ExchangeRefusedError || err instanceof OperationalError;
 }

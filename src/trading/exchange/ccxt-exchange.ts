@@ -188,9 +188,24 @@ export class CcxtExchange implements Exchange {
     return new CcxtExchange(client, options, info);
   }
 
+  /**
+   * ccxt keeps the promise of its first market load and hands it to every later call (its own createOrder,
+   * fetchTicker… load markets first): a load that failed once — the network down at boot — would fail every call
+   * for ever. So a load is forced until one has worked, and a failed reload puts the markets it had back.
+   */
   loadMarkets(reload = false): Promise<Record<string, Market>> {
     return this.read('loadMarkets', {}, async () => {
-      const raw = await this.client.loadMarkets(reload);
+      const loaded = this.client.markets;
+      let raw: Awaited<ReturnType<CcxtClient['loadMarkets']>>;
+      try {
+        raw = await this.client.loadMarkets(reload || this.markets === undefined);
+      } catch (err) {
+        if (loaded) {
+          (this.client as unknown as { marketsLoading?: Promise<unknown> }).marketsLoading =
+            Promise.resolve(loaded);
+        }
+        throw err;
+      }
       const markets: Record<string, Market> = {};
       for (const m of Object.values(raw)) {
         if (m && m.spot !== false && m.active !== false) markets[m.symbol] = this.toMarket(m);

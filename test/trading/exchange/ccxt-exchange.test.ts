@@ -12,6 +12,7 @@ import {
 import { CcxtExchange, type CcxtExchangeOptions } from '../../../src/trading/exchange/ccxt-exchange';
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
 import { FakeBinance } from '../../support/fake-binance';
+import { freePort } from '../../support/ports';
 import { ManualClock } from './manual-clock';
 
 const API_KEY = 'kEy0123456789abcdefAPIKEYvalue';
@@ -80,6 +81,27 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
       minNotional: 5,
     });
     expect(fake.requests.map((r) => r.route)).to.deep.equal(['exchangeInfo']);
+  });
+
+  it('loads markets once the exchange answers after a failed first load, and keeps them through a failed reload', async () => {
+    // ccxt caches its first market-load promise: a failure at boot used to fail every later call for ever
+    const port = await freePort();
+    const late = await connect({ apiUrl: `http://127.0.0.1:${port}`, readRetry: { maxAttempts: 1 } });
+    try {
+      expect(await caught(late.loadMarkets())).to.be.instanceOf(NetworkError);
+      const up = await FakeBinance.start({ apiKey: API_KEY, secret: SECRET, port });
+      try {
+        expect(Object.keys(await late.loadMarkets())).to.include(BTC);
+        up.faults.next('exchangeInfo', { kind: 'status', status: 503 });
+        expect(await caught(late.loadMarkets(true))).to.be.instanceOf(TemporaryError);
+        // every other call still works on the markets it had
+        expect((await late.fetchTicker(BTC)).last).to.be.greaterThan(0);
+      } finally {
+        await up.close();
+      }
+    } finally {
+      await late.close();
+    }
   });
 
   it('reads a ticker and candles', async () => {

@@ -1,0 +1,33 @@
+/**
+ * Whether the exchange answers (pure): one alert when it has failed for `alertAfterMs`, one when it answers
+ * again — never one per failed call. Used by the loop's ticks, the wait for the exchange at start and recovery.
+ */
+
+export interface Reachability {
+  /** First failure of the current outage, or null while the exchange answers. */
+  since: number | null;
+  /** The outage has been alerted. */
+  alerted: boolean;
+  /** What the latest failure said. */
+  lastError?: string;
+}
+
+export const REACHABLE: Reachability = { since: null, alerted: false };
+
+/** After a failed call: the new state, and whether to alert now (once per outage). */
+export function afterFailure(
+  r: Reachability,
+  now: number,
+  error: string,
+  alertAfterMs: number,
+): { next: Reachability; alert: boolean } {
+  const since = r.since ?? now;
+  const alert = !r.alerted && now - since >= alertAfterMs;
+  return { next: { since, alerted: r.alerted || alert, lastError: error }, alert };
+}
+
+/** After a call that worked: reachable again, and the outage to report as over when it was alerted. */
+export function afterSuccess(r: Reachability, now: number): { next: Reachability; recovered: number | null } {
+  if (r.since === null) return { next: r, recovered: null };
+  return { next: REACHABLE, recovered: r.alerted ? now - r.since : null };
+}
