@@ -21,8 +21,8 @@ import { expandServiceTarget, isServiceName } from '../ops/services';
 import { buildStatusReport } from '../ops/status-report';
 import { isUnreachable, withTradingClient, type TradingRpc } from '../ops/trading-client';
 import { byninjaVersion } from '../ops/version';
-import { loadConfig, type LoadedConfig } from '../shared/config/loader';
-import type { Config, Secrets } from '../shared/config/schema';
+import { loadConfig, loadConfigSections, type LoadedConfig } from '../shared/config/loader';
+import type { Secrets, SharedConfig } from '../shared/config/schema';
 import { ConfigError, errorMessage } from '../shared/errors';
 import type { ReconcileDifference } from '../shared/ipc/protocol';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
@@ -76,7 +76,7 @@ export interface CliIo {
 class UsageError extends Error {}
 
 interface Ctx {
-  config: Config;
+  config: SharedConfig;
   secrets: Secrets;
   json: boolean;
   io: CliIo;
@@ -125,12 +125,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (rest.length > 0) return usage(io, `unexpected argument "${rest[0]}"`);
     return doctor(io, json);
   }
-  let loaded: LoadedConfig;
+  let loaded: LoadedConfig<SharedConfig>;
   try {
-    loaded = loadConfig({ env: io.env, cwd: io.cwd });
+    // the shared sections only (dirs, TCP address): a service's own settings are that service's to check
+    loaded = loadConfig({ env: io.env, cwd: io.cwd, service: 'cli' });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.err(`byninja: ${err.message}\n`);
+    // status is what one needs most with a broken configuration: PM2's view does not depend on it
+    if (command === 'status' && rest.length === 0) await statusWithoutConfig(io, json).catch(() => undefined);
     return CliExit.Config;
   }
   try {
@@ -216,6 +219,25 @@ async function status(ctx: Ctx): Promise<number> {
   ctx.print(report, () => formatStatus(report, plainMarkup));
   if (!report.trading.reachable) return CliExit.TradingUnreachable;
   return report.pm2.reachable ? CliExit.Ok : CliExit.Failure;
+}
+
+/** PM2's view (and the services' own records in the data dir, when it can still be found) without a valid config. */
+async function statusWithoutConfig(io: CliIo, json: boolean): Promise<void> {
+  let dataDir: string;
+  try {
+    dataDir = loadConfigSections({ env: io.env, cwd: io.cwd, sections: ['app'] }).config.app!.dataDir;
+  } catch {
+    dataDir = path.resolve(io.cwd, io.env.BYNINJA_DATA_DIR || './data');
+  }
+  const report = await withPm2((pm2) =>
+    buildStatusReport({
+      pm2,
+      trading: () => Promise.reject(new Error('not asked: the configuration above is invalid')),
+      dataDir,
+      now: Date.now(),
+    }),
+  );
+  io.out(json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report, plainMarkup) + '\n');
 }
 
 async function restart(ctx: Ctx, target: string): Promise<number> {

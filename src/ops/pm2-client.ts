@@ -28,6 +28,8 @@ export interface Pm2ProcessView {
   exitCode?: number;
   /** The delay PM2's exponential backoff waits before the next restart. */
   restartDelayMs?: number;
+  /** The first delay of that backoff (exp_backoff_restart_delay): a longer current delay means repeated crashes. */
+  backoffBaseMs?: number;
   /** PM2's out/err log files of the app. */
   outLogPath?: string;
   errLogPath?: string;
@@ -59,6 +61,7 @@ interface RawProcess {
     pm_uptime?: number;
     exit_code?: number;
     prev_restart_delay?: number;
+    exp_backoff_restart_delay?: number;
     pm_out_log_path?: string;
     pm_err_log_path?: string;
   };
@@ -115,6 +118,7 @@ export function viewOfProcess(raw: RawProcess, now: number): Pm2ProcessView {
   };
   if (typeof env.exit_code === 'number') view.exitCode = env.exit_code;
   if (typeof env.prev_restart_delay === 'number') view.restartDelayMs = env.prev_restart_delay;
+  if (typeof env.exp_backoff_restart_delay === 'number') view.backoffBaseMs = env.exp_backoff_restart_delay;
   if (env.pm_out_log_path) view.outLogPath = env.pm_out_log_path;
   if (env.pm_err_log_path) view.errLogPath = env.pm_err_log_path;
   return view;

@@ -17,7 +17,7 @@ import type { LinkView } from '../../ops/status-report';
 import type { TradingRpc } from '../../ops/trading-client';
 import { byninjaVersion } from '../../ops/version';
 import { systemClock, type Clock } from '../../shared/clock';
-import type { Config } from '../../shared/config/schema';
+import type { TelegramConfig } from '../../shared/config/schema';
 import { AuthenticationError, errorMessage } from '../../shared/errors';
 import type { LastExit } from '../../shared/ipc/protocol';
 import { ExitCode } from '../../shared/lifecycle/exit-codes';
@@ -37,7 +37,7 @@ export interface BotDeps {
   token: string;
   /** Bot API root; default config.telegram.apiRoot (TELEGRAM_API_ROOT). */
   apiRoot?: string;
-  config: Config;
+  config: TelegramConfig;
   logger: Logger;
   pm2: { list(): Promise<Pm2ProcessView[]>; restart(name: string): Promise<void> };
   /** Trading's control API: the daemon's long-lived IpcClient. */

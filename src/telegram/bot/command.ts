@@ -7,7 +7,7 @@ import type { Pm2ProcessView } from '../../ops/pm2-client';
 import type { ServiceName } from '../../ops/services';
 import type { TradingRpc } from '../../ops/trading-client';
 import type { Clock } from '../../shared/clock';
-import type { Config } from '../../shared/config/schema';
+import type { TelegramConfig } from '../../shared/config/schema';
 import { IpcError, errorMessage } from '../../shared/errors';
 import { RpcErrorCode, type LastExit } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
@@ -28,7 +28,7 @@ export interface InlineButton {
 
 /** Everything commands may use; wired once by createBot. */
 export interface BotServices {
-  config: Config;
+  config: TelegramConfig;
   logger: Logger;
   pm2: { list(): Promise<Pm2ProcessView[]>; restart(name: string): Promise<void> };
   trading: TradingRpc;
