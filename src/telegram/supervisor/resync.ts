@@ -5,7 +5,9 @@
  * are reported at start. Pure: the caller reads PM2, the breadcrumbs and the marker.
  */
 import type { LastExit } from '../../shared/ipc/protocol';
+import type { ConfigFailure } from '../../shared/lifecycle/config-failure';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
+import { describeServiceState, serviceState } from '../../ops/service-state';
 import { escapeHtml, type NotificationInput } from '../notify/notification';
 import { describeLastRun, formatDuration } from './alert-policy';
 import type { SelfRestartMarker } from './self-restart-marker';
@@ -36,7 +38,14 @@ export function snapshotOf(p: Pm2ProcessView, now: number): ProcessSnapshot {
 export function compareWithSnapshot(
   previous: Record<string, ProcessSnapshot>,
   list: Pm2ProcessView[],
-  opts: { self: string; reason: ResyncReason; now: number; lastRuns: Record<string, LastExit | undefined> },
+  opts: {
+    self: string;
+    reason: ResyncReason;
+    now: number;
+    lastRuns: Record<string, LastExit | undefined>;
+    /** What services that exited 78 recorded about their configuration. */
+    configFailures?: Record<string, ConfigFailure | undefined>;
+  },
 ): ResyncResult {
   const alerts: NotificationInput[] = [];
   const snapshot: Record<string, ProcessSnapshot> = {};
@@ -68,11 +77,12 @@ export function compareWithSnapshot(
           `last exit: ${how}\nnow: ${escapeHtml(p.status)}${p.uptimeMs !== null ? `, up ${formatDuration(p.uptimeMs)}` : ''}, restarts ${p.restarts}`,
       });
     } else if (before.status === 'online' && p.status !== 'online' && p.status !== 'launching') {
+      const state = serviceState(p, opts.configFailures?.[p.name]);
       alerts.push({
         key: `missed-stop:${p.name}`,
-        priority: p.status === 'errored' ? 'critical' : 'high',
+        priority: state.kind === 'gave-up' || state.kind === 'config-error' ? 'critical' : 'high',
         createdAt: opts.now,
-        text: `⚠️ <b>${name} is ${escapeHtml(p.status)}</b> — it changed ${away}\nlast exit: ${how}`,
+        text: `⚠️ <b>${name} is ${escapeHtml(describeServiceState(p.name, state))}</b> — it changed ${away}\nlast exit: ${how}`,
       });
     }
   }
