@@ -78,6 +78,7 @@ function describeLastRun(run: LastExit, now: number): string {
 
 const STATE_ICON: Record<ServiceState['kind'], string> = {
   online: '🟢',
+  'not-ready': '🟡',
   'not-in-pm2': '⚫',
   'config-error': '🔴',
   restarting: '🟠',

@@ -11,6 +11,8 @@ import type { Pm2ProcessView } from './pm2-client';
 
 export type ServiceState =
   | { kind: 'online' }
+  /** PM2 says online (after its listen_timeout) but the service has not said ready: recovering, waiting for the exchange. */
+  | { kind: 'not-ready' }
   | { kind: 'not-in-pm2' }
   /** Exit 78: PM2 will not restart it; `failure` names what to fix when the service recorded it. */
   | { kind: 'config-error'; failure?: ConfigFailure }
@@ -28,11 +30,15 @@ export type ServiceState =
  */
 const LOOP_FACTOR = 1.5 ** 2;
 
-export function serviceState(proc: Pm2ProcessView | undefined, failure?: ConfigFailure): ServiceState {
+export function serviceState(
+  proc: Pm2ProcessView | undefined,
+  failure?: ConfigFailure,
+  notReady = false,
+): ServiceState {
   if (!proc) return { kind: 'not-in-pm2' };
   switch (proc.status) {
     case 'online':
-      return { kind: 'online' };
+      return notReady ? { kind: 'not-ready' } : { kind: 'online' };
     case 'launching':
       return { kind: 'starting' };
     case 'stopping':
@@ -71,6 +77,8 @@ export function describeServiceState(service: string, state: ServiceState): stri
   switch (state.kind) {
     case 'online':
       return 'online';
+    case 'not-ready':
+      return 'running but not ready yet (recovering its state or waiting for the exchange)';
     case 'not-in-pm2':
       return 'not managed by PM2';
     case 'config-error':

@@ -58,6 +58,8 @@ export interface StatusReportDeps {
   knownLastExits?: Record<string, LastExit>;
   /** The telegram service's own live view of its delivery (else read from its record in the data dir). */
   telegramDelivery?: TelegramDelivery;
+  /** Services online in PM2 that have not said ready yet (the supervisor's view). */
+  notReady?: string[];
   now: number;
 }
 
@@ -93,7 +95,7 @@ export async function buildStatusReport(deps: StatusReportDeps): Promise<StatusR
       return {
         name,
         ...(proc ? { pm2: proc } : {}),
-        state: serviceState(proc, failure),
+        state: serviceState(proc, failure, deps.notReady?.includes(name) ?? false),
         ...(lastRun ? { lastRun } : {}),
       };
     }),
