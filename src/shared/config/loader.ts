@@ -38,6 +38,11 @@ export interface ConfigSources {
   fields: Record<string, string>;
   /** Which secrets are set, and whether from the real environment or the .env file (values never appear). */
   secrets: Partial<Record<keyof Secrets, 'env' | '.env'>>;
+  /**
+   * BYNINJA__ variables ignored because PM2 kept them from an earlier start: the ecosystem lists in BYNINJA_PM2_VARS
+   * the ones its last start or restart passed (ecosystem.config.js).
+   */
+  staleEnv?: string[];
 }
 
 export interface LoadedConfig<C = Config> {
@@ -92,8 +97,16 @@ export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfi
     }
   }
   const env: Env = { ...fileEnv };
-  // An empty variable counts as unset, so the .env value applies (`KEY=` means "not set"; PM2 keeps such blanks).
-  for (const [k, v] of Object.entries(realEnv)) if (v !== undefined && v !== '') env[k] = v;
+  const passed = realEnv.BYNINJA_PM2_VARS?.split(',').filter((name) => name !== '');
+  for (const [k, v] of Object.entries(realEnv)) {
+    // An empty variable counts as unset, so the .env value applies (`KEY=` means "not set"; PM2 keeps such blanks).
+    if (v === undefined || v === '') continue;
+    if (passed && k.startsWith(GENERIC_PREFIX) && !passed.includes(k)) {
+      (sources.staleEnv ??= []).push(k);
+      continue;
+    }
+    env[k] = v;
+  }
 
   // 2. Secrets, from the environment only.
   const secrets: Secrets = {};

@@ -184,6 +184,13 @@ export async function runService(
     envFile: sources.envFile ?? '(none)',
   });
 
+  if (sources.staleEnv?.length) {
+    logger.warn(
+      `ignored ${sources.staleEnv.join(', ')}: left in PM2's copy of the environment by an earlier start (no longer ` +
+        'set when the services were last started or restarted through ecosystem.config.js)',
+    );
+  }
+
   const fail = async (stage: string, err: unknown): Promise<void> => {
     const code =
       err instanceof LockHeldError

@@ -385,6 +385,20 @@ describe('config loader', () => {
     });
   });
 
+  it('under the ecosystem, a BYNINJA__ variable its last start did not pass (PM2 kept it) is ignored and named', () => {
+    const { config, sources } = load({
+      BYNINJA_PM2_VARS: 'BYNINJA__TRADING__CANDLE_LIMIT',
+      BYNINJA__TRADING__CANDLE_LIMIT: '50',
+      BYNINJA__TRADING__TICK_INTERVAL_MS: '500',
+    });
+    expect(config.trading.candleLimit).to.equal(50);
+    expect(config.trading.tickIntervalMs).to.equal(2_000);
+    expect(sources.staleEnv).to.deep.equal(['BYNINJA__TRADING__TICK_INTERVAL_MS']);
+    // the same variable in .env is the operator's file, never stale
+    fs.writeFileSync(path.join(dir, '.env'), 'BYNINJA__TRADING__TICK_INTERVAL_MS=700\n');
+    expect(load({ BYNINJA_PM2_VARS: '' }).config.trading.tickIntervalMs).to.equal(700);
+  });
+
   it('an empty variable counts as unset: the .env value applies (PM2 keeps blanks of unset variables)', () => {
     fs.writeFileSync(path.join(dir, '.env'), 'BYNINJA_IPC_PORT=41001\n');
     expect(load({ BYNINJA_IPC_PORT: '' }).config.ipc.port).to.equal(41001);
