@@ -2,10 +2,12 @@
  * `byninja` — the operator CLI. Same ops core as the Telegram bot (status report, restart, log tail, trading's TCP
  * API); only the output differs (plain text, or JSON with --json for scripts).
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDoctorReport, runDoctor } from '../ops/doctor';
 import { clampLines, DEFAULT_LOG_LINES, MAX_LOG_LINES, tailServiceLogs } from '../ops/log-tail';
+import { startPair, upgradePair } from '../ops/pair-control';
 import { Pm2Client } from '../ops/pm2-client';
 import {
   formatBalance,
@@ -42,6 +44,9 @@ export const CliExit = {
 export const USAGE = `Usage: byninja <command> [options]
 
 Commands:
+  start [--build] [--restart]     start what is not running (--build: build first when nothing runs;
+                                  --restart: restart both, one at a time, with the current build and environment)
+  upgrade                         build, then restart both one at a time, each waited for until ready
   status                          services as PM2 sees them, and trading's own view
   restart <trading|telegram|all>  restart through PM2 (waits until the service is ready)
   logs <trading|telegram> [-n N]  last N lines (default ${DEFAULT_LOG_LINES}, max ${MAX_LOG_LINES}) of PM2's out/err logs and the JSON log
@@ -100,6 +105,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         lines: { type: 'string' },
         reason: { type: 'string' },
         version: { type: 'boolean', short: 'v', default: false },
+        build: { type: 'boolean', default: false },
+        restart: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -117,7 +124,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return values.help ? CliExit.Ok : CliExit.Usage;
   }
 
-  if (!['status', 'restart', 'logs', 'doctor', ...TRADING_COMMANDS].includes(command))
+  if (!['start', 'upgrade', 'status', 'restart', 'logs', 'doctor', ...TRADING_COMMANDS].includes(command))
     return usage(io, `unknown command "${command}"`);
   const json = values.json === true;
   // doctor reads the configuration itself: an invalid one is one of the things it reports.
@@ -145,6 +152,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       print: (data, text) => io.out(json ? JSON.stringify(data, null, 2) + '\n' : text() + '\n'),
     };
     switch (command) {
+      case 'start':
+      case 'upgrade':
+        expectArgs(rest, 0);
+        return await controlPair(ctx, command, {
+          build: values.build === true,
+          restart: values.restart === true,
+        });
       case 'status':
         expectArgs(rest, 0);
         return await status(ctx);
@@ -238,6 +252,43 @@ async function statusWithoutConfig(io: CliIo, json: boolean): Promise<void> {
     }),
   );
   io.out(json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report, plainMarkup) + '\n');
+}
+
+/** The checkout this CLI was built from: ecosystem.config.js and scripts/build.js live there. */
+const INSTALL_ROOT = path.resolve(__dirname, '../../..');
+
+async function controlPair(
+  ctx: Ctx,
+  command: 'start' | 'upgrade',
+  mode: { build: boolean; restart: boolean },
+): Promise<number> {
+  // starting is the one thing that may bring up a PM2 daemon
+  const pm2 = new Pm2Client();
+  try {
+    const opts = {
+      pm2,
+      ecosystem: path.join(INSTALL_ROOT, 'ecosystem.config.js'),
+      dataDir: ctx.config.app.dataDir,
+      build: () => runBuild(),
+      out: (line: string) => ctx.io.out(`${line}\n`),
+    };
+    const ok = command === 'upgrade' ? await upgradePair(opts) : await startPair(opts, mode);
+    return ok ? CliExit.Ok : CliExit.Failure;
+  } finally {
+    await pm2.disconnect().catch(() => undefined);
+  }
+}
+
+/** `npm run build` (scripts/build.js), its output shown as it goes. */
+function runBuild(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(INSTALL_ROOT, 'scripts', 'build.js')], {
+      cwd: INSTALL_ROOT,
+      stdio: 'inherit',
+    });
+    child.on('error', () => resolve(false));
+    child.on('exit', (code) => resolve(code === 0));
+  });
 }
 
 async function restart(ctx: Ctx, target: string): Promise<number> {

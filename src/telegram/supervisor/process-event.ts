@@ -89,8 +89,4 @@ export function nextRestartDelayMs(ev: ProcessEvent): number | undefined {
   return ev.fixedRestartDelayMs ?? 0;
 }
 
-/** PM2's bus packet of a process's `process.send('ready')`: `process:msg` with `raw: 'ready'`. The service name. */
-export function readyMessageOf(packet: Pm2BusPacket): string | undefined {
-  const name = packet?.process?.name;
-  return packet?.raw === 'ready' && typeof name === 'string' ? name : undefined;
-}
+export { readyMessageOf } from '../../ops/pm2-client';
