@@ -17,7 +17,7 @@ import { escapeHtml, type NotificationInput } from '../notify/notification';
 import { nextRestartDelayMs, type ProcessEvent } from './process-event';
 
 /** Why a service is coming back online. */
-export type OnlineCause = 'crash' | 'hang' | 'overlimit' | 'restart' | 'operator' | 'start';
+export type OnlineCause = 'crash' | 'config' | 'hang' | 'overlimit' | 'restart' | 'operator' | 'start';
 
 export interface ServiceWatch {
   /** An operator stop/restart is in progress (an `exit` with status `stopping` was seen). */
@@ -83,8 +83,9 @@ export function decide(
       }
       if (ev.status === 'errored' && watch.overlimitAt !== undefined) return { alerts: [], crashed: true };
       // a run that died before it was ready did not end the outage: it goes on from where it began
+      const configError = ev.exitCode !== undefined && ev.stopExitCodes.includes(ev.exitCode);
       watch.down = {
-        cause: 'crash',
+        cause: configError ? 'config' : 'crash',
         since: watch.down?.since ?? ev.at,
         ...(ev.exitCode !== undefined ? { exitCode: ev.exitCode } : {}),
       };
@@ -200,14 +201,24 @@ function crashAlert(
 
 /** Exit with a stop exit code (78): PM2 will not restart it; the alert names what to fix (the service's record). */
 function configErrorAlert(ev: ProcessEvent, failure: ConfigFailure | undefined): NotificationInput {
-  const name = escapeHtml(ev.name);
+  return configErrorNotification(ev.name, ev.exitCode, failure, ev.at);
+}
+
+/** "🛑 trading stopped: configuration error … fix <field>, then `npm start`", with each recorded problem. */
+export function configErrorNotification(
+  service: string,
+  exitCode: number | undefined,
+  failure: ConfigFailure | undefined,
+  at: number,
+): NotificationInput {
+  const name = escapeHtml(service);
   const lines = [
-    `🛑 <b>${name} stopped: configuration error</b> (exit ${ev.exitCode}) — PM2 will not restart it`,
-    escapeHtml(configFixHint(ev.name, failure)),
+    `🛑 <b>${name} stopped: configuration error</b> (exit ${exitCode ?? '?'}) — PM2 will not restart it`,
+    escapeHtml(configFixHint(service, failure)),
   ];
   for (const p of failure?.problems.slice(0, 10) ?? [])
     lines.push(`• ${escapeHtml(truncate(`${p.field} = ${p.value}: ${p.message}`, 400))}`);
-  return { key: `config-error:${ev.name}`, priority: 'critical', createdAt: ev.at, text: lines.join('\n') };
+  return { key: `config-error:${service}`, priority: 'critical', createdAt: at, text: lines.join('\n') };
 }
 
 /** "exit code 1 · crash: Error: boom" — PM2 reports a death by signal as 0, so the breadcrumb decides. */
@@ -241,6 +252,7 @@ function truncate(s: string, max: number): string {
 
 const ONLINE_TITLE: Record<OnlineCause, string> = {
   crash: 'back online after a crash',
+  config: 'running again after its configuration error',
   hang: 'back online after the hang restart',
   overlimit: 'back online (it had been stopped by PM2)',
   restart: 'restarted and online (not by a /restart: PM2 memory limit or reload?)',

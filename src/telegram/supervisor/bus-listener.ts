@@ -365,8 +365,13 @@ export class BusListener {
     for (const alert of alerts) await this.queueAlert(alert);
     await this.opts.store.commit((d) => {
       d.services = snapshot;
-      // an outage in progress whose service is online again (its online event was missed) is closed
-      for (const p of list) if (p.status === 'online' && d.watch[p.name]?.down) d.watch[p.name] = {};
+      for (const p of list) {
+        // an outage in progress whose service is online again (its online event was missed) is closed
+        if (p.status === 'online' && d.watch[p.name]?.down) d.watch[p.name] = {};
+        // one found stopped by its configuration: its next online is the fix taking effect
+        if (p.status !== 'online' && p.exitCode === ExitCode.Config && !d.watch[p.name]?.down)
+          d.watch[p.name] = { ...d.watch[p.name], down: { cause: 'config', since: now } };
+      }
     });
     if (alerts.length)
       this.logger.warn(`re-sync (${reason}) found ${alerts.length} change(s) missed by the bus`);

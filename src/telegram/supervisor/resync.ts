@@ -9,7 +9,7 @@ import type { ConfigFailure } from '../../shared/lifecycle/config-failure';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
 import { describeServiceState, serviceState } from '../../ops/service-state';
 import { escapeHtml, type NotificationInput } from '../notify/notification';
-import { describeLastRun, formatDuration } from './alert-policy';
+import { configErrorNotification, describeLastRun, formatDuration } from './alert-policy';
 import type { SelfRestartMarker } from './self-restart-marker';
 import type { ProcessSnapshot } from './supervisor-state';
 
@@ -53,7 +53,22 @@ export function compareWithSnapshot(
   for (const p of list) {
     snapshot[p.name] = snapshotOf(p, opts.now);
     const before = previous[p.name];
-    if (p.name === opts.self || !before) continue;
+    if (p.name === opts.self) continue;
+    const state = serviceState(p, opts.configFailures?.[p.name]);
+    if (!before) {
+      // first sight of it (telegram's first start, or it started after the service failed): a service PM2 will not
+      // restart by itself is worth telling; one running or restarting is PM2's business
+      if (state.kind === 'config-error')
+        alerts.push(configErrorNotification(p.name, p.exitCode, state.failure, opts.now));
+      else if (state.kind === 'gave-up')
+        alerts.push({
+          key: `missed-stop:${p.name}`,
+          priority: 'critical',
+          createdAt: opts.now,
+          text: `⚠️ <b>${escapeHtml(p.name)} is ${escapeHtml(describeServiceState(p.name, state))}</b>`,
+        });
+      continue;
+    }
     const name = escapeHtml(p.name);
     const startedAt = snapshot[p.name].startedAt;
     // a new run started since we looked: more restarts, or the counter was reset but the run is a new one
@@ -77,7 +92,6 @@ export function compareWithSnapshot(
           `last exit: ${how}\nnow: ${escapeHtml(p.status)}${p.uptimeMs !== null ? `, up ${formatDuration(p.uptimeMs)}` : ''}, restarts ${p.restarts}`,
       });
     } else if (before.status === 'online' && p.status !== 'online' && p.status !== 'launching') {
-      const state = serviceState(p, opts.configFailures?.[p.name]);
       alerts.push({
         key: `missed-stop:${p.name}`,
         priority: state.kind === 'gave-up' || state.kind === 'config-error' ? 'critical' : 'high',
