@@ -18,8 +18,9 @@ export interface PendingOnline {
   report: OnlineReport;
   /** When the service said ready; undefined until then. */
   readyAt?: number;
-  /** trading's recovery summary of this run. */
+  /** trading's recovery summary of this run, and when it came (it waits for ready at most recoveryWaitMs). */
   recovery?: TradingEvent;
+  recoveryAt?: number;
 }
 
 export interface ReadinessState {
@@ -88,6 +89,7 @@ export function stepReadiness(
       const pending: PendingOnline = { report: event.report, ...(readyAt !== undefined ? { readyAt } : {}) };
       if (service === settings.trading && state.earlyRecovery) {
         pending.recovery = state.earlyRecovery.event;
+        pending.recoveryAt = state.earlyRecovery.at;
         delete state.earlyRecovery;
       }
       state.pending[service] = pending;
@@ -107,6 +109,7 @@ export function stepReadiness(
       if (!fresh || (!pending && !event.onlineDue)) dropRecovery(event.event);
       else if (pending && !pending.recovery) {
         pending.recovery = event.event;
+        pending.recoveryAt = now;
       } else {
         dropRecovery(state.earlyRecovery?.event);
         state.earlyRecovery = { event: event.event, at: now };
@@ -149,7 +152,18 @@ export function stepReadiness(
     wakeAt = wakeAt === undefined ? at : Math.min(wakeAt, at);
   };
   for (const [service, pending] of Object.entries(state.pending)) {
-    if (pending.readyAt === undefined) continue;
+    if (pending.readyAt === undefined) {
+      // a run slow to get ready (waiting for the exchange) must not hold the event stream behind its recovery
+      if (pending.recovery && pending.recoveryAt !== undefined) {
+        const releaseAt = pending.recoveryAt + settings.recoveryWaitMs;
+        if (releaseAt <= now) {
+          dropRecovery(pending.recovery);
+          delete pending.recovery;
+          delete pending.recoveryAt;
+        } else wake(releaseAt);
+      }
+      continue;
+    }
     const due = dueAt(service, pending, settings);
     if (due <= now) {
       delete state.pending[service];

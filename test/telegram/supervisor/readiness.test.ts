@@ -94,6 +94,19 @@ describe('readiness: "back online" means ready', () => {
     expect(out.online).to.deep.equal([]);
   });
 
+  it('a recovery whose run is slow to get ready is released after the wait (the event stream must go on)', () => {
+    step(online('trading'), t0);
+    const held = step({ kind: 'recovery', event: recovery(4), onlineDue: true }, t0 + 1);
+    expect(held.unmerged).to.deep.equal([]);
+    expect(held.wakeAt).to.equal(t0 + 1 + SETTINGS.recoveryWaitMs);
+    expect(step({ kind: 'tick' }, t0 + 1 + SETTINGS.recoveryWaitMs).unmerged.map((e) => e.seq)).to.deep.equal(
+      [4],
+    );
+    // it still gets its back online, without the summary, when it is ready at last
+    const out = step({ kind: 'ready', service: 'trading' }, t0 + 600_000);
+    expect(step({ kind: 'tick' }, t0 + 610_000).online.concat(out.online)).to.have.length(1);
+  });
+
   it('a replayed (old) recovery, or one with no outage known, is sent on its own at once', () => {
     expect(
       step({ kind: 'recovery', event: recovery(1, t0 - 60_000), onlineDue: true }, t0).unmerged,
