@@ -20,7 +20,7 @@ import {
   type SharedConfig,
 } from '../config/schema';
 import { loadConfigSections, type LoadConfigOptions, type LoadedConfig } from '../config/loader';
-import { ConfigError, CorruptStateError, LockHeldError, errorMessage } from '../errors';
+import { ConfigError, CorruptStateError, LockHeldError, errorMessage, type ConfigProblem } from '../errors';
 import type { LastExit } from '../ipc/protocol';
 import { closeLogger, createLogger, type Logger } from '../logging/logger';
 import { Pm2LogRotation, pm2LogFilesFromEnv } from '../logging/pm2-log-rotation';
@@ -207,7 +207,11 @@ export async function runService(
     logger.error(`⛔ ${service} ${stage} failed (exit ${code}): ${errorMessage(err)} — ${hint}`, { err });
     if (code === ExitCode.Config) {
       try {
-        writeConfigFailure(dataDir, service, { pid: process.pid, at: Date.now(), problems: problemsOf(err) });
+        writeConfigFailure(dataDir, service, {
+          pid: process.pid,
+          at: Date.now(),
+          problems: redactProblems(problemsOf(err), redactor),
+        });
       } catch (writeErr) {
         logger.warn(
           `could not record the configuration error for status and alerts: ${errorMessage(writeErr)}`,
@@ -322,17 +326,33 @@ export async function runService(
  */
 function recordConfigFailure(service: string, err: ConfigError, source: LoadConfigOptions = {}): string {
   let dataDir: string;
+  let redactor: Redactor;
   try {
-    dataDir = loadConfigSections({ ...source, sections: ['app'] }).config.app!.dataDir;
+    // secrets are read whatever the sections: mask any that a value quotes (the record may reach a chat)
+    const found = loadConfigSections({ ...source, sections: ['app'] });
+    dataDir = found.config.app!.dataDir;
+    redactor = new Redactor(Object.values(found.secrets));
   } catch {
     return '';
   }
   try {
-    writeConfigFailure(dataDir, service, { pid: process.pid, at: Date.now(), problems: err.problems });
+    writeConfigFailure(dataDir, service, {
+      pid: process.pid,
+      at: Date.now(),
+      problems: redactProblems(err.problems, redactor),
+    });
     return '';
   } catch (writeErr) {
     return `\n(could not record it in ${dataDir}: ${errorMessage(writeErr)})`;
   }
+}
+
+function redactProblems(problems: ConfigProblem[], redactor: Redactor): ConfigProblem[] {
+  return problems.map((p) => ({
+    field: redactor.redactString(p.field),
+    value: redactor.redactString(p.value),
+    message: redactor.redactString(p.message),
+  }));
 }
 
 /** The build this process runs (`dist-<id>`, scripts/build.js), for the start line: which code came back. */

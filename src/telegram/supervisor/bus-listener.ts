@@ -257,6 +257,8 @@ export class BusListener {
     const ev = parseProcessEvent(packet, now);
     if (!ev || ev.name === this.self) return;
     if (ev.event === 'exit' || ev.event === 'online') this.lifecycleAt.set(ev.name, now);
+    // first: a run that was ready gets its "back online" before its exit is reported (and ends its outage)
+    if (ev.event === 'exit') await this.onReadiness({ kind: 'exit', service: ev.name });
     const lastRun = ev.event === 'exit' ? this.lastRunAtExit(ev) : undefined;
     const configFailure = ev.event === 'exit' ? this.configFailureAtExit(ev) : undefined;
     const store = this.opts.store;
@@ -299,7 +301,6 @@ export class BusListener {
       if (verdict.stop) this.stopForCrashLoop(verdict.stop);
     }
 
-    if (ev.event === 'exit') await this.onReadiness({ kind: 'exit', service: ev.name });
     if (decision.operatorRestartConfirmed)
       await this.onReadiness({ kind: 'operator-restart', service: ev.name });
     if (decision.online)

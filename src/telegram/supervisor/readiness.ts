@@ -122,11 +122,13 @@ export function stepReadiness(
       break;
     }
     case 'exit': {
-      // the run ended before it was ready: no "back online" for it
+      // a run that ended before it was ready gets no "back online"; one that was ready (still waiting for its
+      // recovery summary or an operator's confirmation) gets it now, before its exit is reported
       const pending = state.pending[event.service];
       delete state.pending[event.service];
       delete state.readyBeforeOnline[event.service];
-      dropRecovery(pending?.recovery);
+      if (pending?.readyAt !== undefined) out.online.push(emitted(pending));
+      else dropRecovery(pending?.recovery);
       if (event.service === settings.trading && state.earlyRecovery) {
         dropRecovery(state.earlyRecovery.event);
         delete state.earlyRecovery;

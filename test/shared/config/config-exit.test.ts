@@ -50,6 +50,22 @@ describe('invalid configuration stops the service @slow', function () {
     }
   });
 
+  it('the record of the problems masks a secret that a bad value quotes (the record may be sent to a chat)', async () => {
+    const dirs = makeFixtureDirs();
+    try {
+      const secret = 'exchange-secret-quoted-by-mistake';
+      const p = new FixtureProcess(
+        cleanEnv(dirs, { EXCHANGE_SECRET: secret, BYNINJA__TRADING__EXCHANGE_API_URL: secret }),
+      );
+      expect((await p.exited).code, p.output).to.equal(78);
+      const record = readConfigFailure(dirs.dataDir, 'fixture')!;
+      expect(record.problems.map((q) => q.field.split(' ')[0])).to.deep.equal(['trading.exchangeApiUrl']);
+      expect(JSON.stringify(record)).not.to.include(secret);
+    } finally {
+      fs.rmSync(dirs.root, { recursive: true, force: true });
+    }
+  });
+
   // PM2 7.0.4 quirk (God.handleExit): with exp_backoff_restart_delay set, an app stopped by stop_exit_codes shows
   // status "waiting restart" although no restart is scheduled. What matters: pid 0, exit 78, never restarted.
   it('under PM2 the app is not restarted: pid 0, exit code 78, 0 restarts, the problems in its err log', async () => {

@@ -86,6 +86,14 @@ describe('readiness: "back online" means ready', () => {
     expect(out.online[0]!.recovery).to.equal(undefined);
   });
 
+  it('a run that was ready but is killed while its back online waits for the recovery gets it at its exit', () => {
+    step(online('trading'), t0);
+    step({ kind: 'ready', service: 'trading' }, t0 + 1);
+    const out = step({ kind: 'exit', service: 'trading' }, t0 + 2);
+    expect(out.online).to.have.length(1);
+    expect(out.online[0]!.report.at).to.equal(t0 + 1);
+  });
+
   it('the recovery of a run that exits before ready is released to be sent on its own', () => {
     step(online('trading'), t0);
     step({ kind: 'recovery', event: recovery(5), onlineDue: true }, t0 + 1);
