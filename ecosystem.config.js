@@ -1,6 +1,7 @@
 // PM2 apps of ByNinja. CommonJS on purpose: PM2 require()s this file ("export default" fails: "No script path").
-// Run with `npm start` (= pm2 start ecosystem.config.js). Secrets never go here: PM2 copies `env` into every
-// bus packet and into its dump file. They come from `.env` (read in-process) — see `filter_env` below.
+// Run with `npm start` (starts what is not running, through this file), `npm restart`, `npm run upgrade`. Secrets
+// never go here: PM2 copies `env` into every bus packet and into its dump file. They come from `.env` (read
+// in-process) — see `filter_env` below.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -43,6 +44,34 @@ const logFiles = ['trading', 'telegram'].flatMap((app) => [
 makePrivate(dataDir, []);
 makePrivate(logDir, logFiles);
 
+// The configuration variables the services read (src/shared/config/env-overlay.ts NAMED_ENV, plus the two that
+// locate the config files), taken from the shell that runs `pm2 start|restart ecosystem.config.js` — which is what
+// `npm start`, `npm restart` and `npm run upgrade` do. PM2 keeps an app's environment from its first start and
+// refreshes only what this file names, so each is named here, blank when unset (a blank counts as unset: .env
+// applies): every start or restart through this file applies the current values and forgets removed ones.
+// BYNINJA__SECTION__KEY variables are passed as they are, and BYNINJA_PM2_VARS lists them: one left in PM2's copy
+// by an earlier start is not listed, and the services ignore it. No secret is ever named here (filter_env below).
+const CONFIG_VARIABLES = [
+  'BYNINJA_CONFIG',
+  'BYNINJA_ENV_FILE',
+  'BYNINJA_DATA_DIR',
+  'BYNINJA_LOG_DIR',
+  'BYNINJA_TEST_HOOKS',
+  'BYNINJA_LOG_LEVEL',
+  'BYNINJA_IPC_PORT',
+  'BYNINJA_MODE',
+  'TELEGRAM_CHAT_ID',
+  'TELEGRAM_ALLOWED_CHAT_IDS',
+  'TELEGRAM_ALLOWED_USER_IDS',
+  'TELEGRAM_API_ROOT',
+];
+const genericVariables = Object.keys(process.env)
+  .filter((name) => name.startsWith('BYNINJA__'))
+  .sort();
+const configEnv = { BYNINJA_PM2_VARS: genericVariables.join(',') };
+for (const name of CONFIG_VARIABLES) configEnv[name] = process.env[name] || '';
+for (const name of genericVariables) configEnv[name] = process.env[name];
+
 /** Options both daemons share; each line says why. */
 const common = {
   cwd: __dirname,
@@ -83,6 +112,7 @@ const common = {
   time: false,
   env: {
     NODE_ENV: 'production',
+    ...configEnv,
   },
 };
 

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { NAMED_ENV } from '../src/shared/config/env-overlay';
 import { configSchema, SECRET_ENV } from '../src/shared/config/schema';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -31,29 +32,32 @@ interface App {
   autorestart?: boolean;
 }
 
-const DIR_VARS = ['BYNINJA_LOG_DIR', 'BYNINJA_DATA_DIR', 'BYNINJA_ENV_FILE'] as const;
-
-/** Loads the ecosystem with `env` (its dirs default to a temp dir: loading it creates them). */
+/**
+ * Loads the ecosystem as PM2 would, with `env` set in the environment for the load only (its dirs default to a
+ * temp dir: loading it creates them).
+ */
 function loadEcosystem(env: Record<string, string | undefined> = {}): App[] {
-  const saved = DIR_VARS.map((k) => process.env[k]);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-eco-'));
-  Object.assign(process.env, {
+  const vars = {
+    BYNINJA_LOG_DIR: undefined,
     BYNINJA_DATA_DIR: path.join(scratch, 'data'),
     BYNINJA_ENV_FILE: path.join(scratch, '.env'),
     ...env,
-  });
-  if (!('BYNINJA_LOG_DIR' in env)) delete process.env.BYNINJA_LOG_DIR;
-  // process.env turns an assigned undefined into the text "undefined"
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+  };
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (values: Record<string, string | undefined>): void => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(vars);
   try {
     delete require.cache[require.resolve(ECOSYSTEM)];
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return (require(ECOSYSTEM) as { apps: App[] }).apps;
   } finally {
-    DIR_VARS.forEach((k, i) => {
-      if (saved[i] === undefined) delete process.env[k];
-      else process.env[k] = saved[i];
-    });
+    apply(saved);
   }
 }
 
@@ -105,6 +109,22 @@ describe('ecosystem.config.js', () => {
 
       it('has a memory guard', () => {
         expect(app().max_memory_restart).to.match(/^\d+[MG]$/);
+      });
+
+      it('names every configuration variable in env (blank when unset), so a start or restart through it applies the shell’s current values', () => {
+        const names = [...NAMED_ENV.map((n) => n.env), 'BYNINJA_CONFIG', 'BYNINJA_ENV_FILE'];
+        const blank = loadEcosystem(Object.fromEntries(names.map((n) => [n, '']))).find(
+          (a) => a.name === name,
+        )!;
+        for (const n of names) expect(blank.env?.[n], n).to.equal('');
+        const set = loadEcosystem({ BYNINJA_IPC_PORT: '41234', BYNINJA__TRADING__CANDLE_LIMIT: '50' }).find(
+          (a) => a.name === name,
+        )!;
+        expect(set.env).to.include({
+          BYNINJA_IPC_PORT: '41234',
+          BYNINJA__TRADING__CANDLE_LIMIT: '50',
+        });
+        expect(set.env!.BYNINJA_PM2_VARS!.split(',')).to.include('BYNINJA__TRADING__CANDLE_LIMIT');
       });
 
       it('puts no secret in env, and filters every secret out of the inherited environment', () => {

@@ -97,10 +97,10 @@ export function checkStateFiles(dataDir: string): { checked: string[]; problems:
       try {
         readEnvelope(file);
       } catch (err) {
-        // lock files and breadcrumbs are plain JSON, not envelopes: they only have to parse
+        // lock files, breadcrumbs and status records are plain JSON, not envelopes: they only have to parse
         try {
           JSON.parse(fs.readFileSync(file, 'utf8'));
-          if (!/lock|last-exit|breadcrumb|marker|cursor/i.test(name))
+          if (!/lock|last-exit|config-error|delivery|breadcrumb|marker|cursor/i.test(name))
             problems.push({ file: name, problem: (err as Error).message });
         } catch (parseErr) {
           problems.push({ file: name, problem: `does not parse: ${(parseErr as Error).message}` });

@@ -2,11 +2,13 @@
  * `byninja` — the operator CLI. Same ops core as the Telegram bot (status report, restart, log tail, trading's TCP
  * API); only the output differs (plain text, or JSON with --json for scripts).
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fetchAllOrders } from '../ops/all-orders';
 import { formatDoctorReport, runDoctor } from '../ops/doctor';
 import { clampLines, DEFAULT_LOG_LINES, MAX_LOG_LINES, tailServiceLogs } from '../ops/log-tail';
+import { startPair, upgradePair } from '../ops/pair-control';
 import { Pm2Client } from '../ops/pm2-client';
 import {
   formatBalance,
@@ -22,8 +24,8 @@ import { expandServiceTarget, isServiceName } from '../ops/services';
 import { buildStatusReport } from '../ops/status-report';
 import { isUnreachable, withTradingClient, type TradingRpc } from '../ops/trading-client';
 import { byninjaVersion } from '../ops/version';
-import { loadConfig, type LoadedConfig } from '../shared/config/loader';
-import type { Config, Secrets } from '../shared/config/schema';
+import { loadConfig, loadConfigSections, type LoadedConfig } from '../shared/config/loader';
+import type { Secrets, SharedConfig } from '../shared/config/schema';
 import { ConfigError, errorMessage } from '../shared/errors';
 import type { ReconcileDifference } from '../shared/ipc/protocol';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
@@ -44,6 +46,9 @@ export const CliExit = {
 export const USAGE = `Usage: byninja <command> [options]
 
 Commands:
+  start [--build] [--restart]     start what is not running (--build: build first when nothing runs;
+                                  --restart: restart both, one at a time, with the current build and environment)
+  upgrade                         build, then restart both one at a time, each waited for until ready
   status                          services as PM2 sees them, and trading's own view
   restart <trading|telegram|all>  restart through PM2 (waits until the service is ready)
   logs <trading|telegram> [-n N]  last N lines (default ${DEFAULT_LOG_LINES}, max ${MAX_LOG_LINES}) of PM2's out/err logs and the JSON log
@@ -80,7 +85,7 @@ export interface CliIo {
 class UsageError extends Error {}
 
 interface Ctx {
-  config: Config;
+  config: SharedConfig;
   secrets: Secrets;
   json: boolean;
   io: CliIo;
@@ -104,6 +109,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         lines: { type: 'string' },
         reason: { type: 'string' },
         version: { type: 'boolean', short: 'v', default: false },
+        build: { type: 'boolean', default: false },
+        restart: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -121,7 +128,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return values.help ? CliExit.Ok : CliExit.Usage;
   }
 
-  if (!['status', 'restart', 'logs', 'doctor', 'state', ...TRADING_COMMANDS].includes(command))
+  if (
+    !['start', 'upgrade', 'status', 'restart', 'logs', 'doctor', 'state', ...TRADING_COMMANDS].includes(
+      command,
+    )
+  )
     return usage(io, `unknown command "${command}"`);
   const json = values.json === true;
   // doctor reads the configuration itself: an invalid one is one of the things it reports.
@@ -129,12 +140,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (rest.length > 0) return usage(io, `unexpected argument "${rest[0]}"`);
     return doctor(io, json);
   }
-  let loaded: LoadedConfig;
+  let loaded: LoadedConfig<SharedConfig>;
   try {
-    loaded = loadConfig({ env: io.env, cwd: io.cwd });
+    // the shared sections only (dirs, TCP address): a service's own settings are that service's to check
+    loaded = loadConfig({ env: io.env, cwd: io.cwd, service: 'cli' });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.err(`byninja: ${err.message}\n`);
+    // status is what one needs most with a broken configuration: PM2's view does not depend on it
+    if (command === 'status' && rest.length === 0) await statusWithoutConfig(io, json).catch(() => undefined);
     return CliExit.Config;
   }
   try {
@@ -146,6 +160,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       print: (data, text) => io.out(json ? JSON.stringify(data, null, 2) + '\n' : text() + '\n'),
     };
     switch (command) {
+      case 'start':
+      case 'upgrade':
+        expectArgs(rest, 0);
+        return await controlPair(ctx, command, {
+          build: values.build === true,
+          restart: values.restart === true,
+        });
       case 'status':
         expectArgs(rest, 0);
         return await status(ctx);
@@ -178,9 +199,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function stateCommand(ctx: Ctx, rest: string[]): Promise<number> {
+  // the paper account may live apart (trading.paper.dataDir): trading's own section says where
+  const trading = loadConfigSections({ env: ctx.io.env, cwd: ctx.io.cwd, sections: ['app', 'trading'] }).config
+    .trading;
   const dirs = {
     dataDir: ctx.config.app.dataDir,
-    paperDir: ctx.config.trading.paper.dataDir ?? ctx.config.app.dataDir,
+    paperDir: trading?.paper.dataDir ?? ctx.config.app.dataDir,
   };
   const [action, ...args] = rest;
   let outcome;
@@ -240,6 +264,62 @@ async function status(ctx: Ctx): Promise<number> {
   ctx.print(report, () => formatStatus(report, plainMarkup));
   if (!report.trading.reachable) return CliExit.TradingUnreachable;
   return report.pm2.reachable ? CliExit.Ok : CliExit.Failure;
+}
+
+/** PM2's view (and the services' own records in the data dir, when it can still be found) without a valid config. */
+async function statusWithoutConfig(io: CliIo, json: boolean): Promise<void> {
+  let dataDir: string;
+  try {
+    dataDir = loadConfigSections({ env: io.env, cwd: io.cwd, sections: ['app'] }).config.app!.dataDir;
+  } catch {
+    dataDir = path.resolve(io.cwd, io.env.BYNINJA_DATA_DIR || './data');
+  }
+  const report = await withPm2((pm2) =>
+    buildStatusReport({
+      pm2,
+      trading: () => Promise.reject(new Error('not asked: the configuration above is invalid')),
+      dataDir,
+      now: Date.now(),
+    }),
+  );
+  io.out(json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report, plainMarkup) + '\n');
+}
+
+/** The checkout this CLI was built from: ecosystem.config.js and scripts/build.js live there. */
+const INSTALL_ROOT = path.resolve(__dirname, '../../..');
+
+async function controlPair(
+  ctx: Ctx,
+  command: 'start' | 'upgrade',
+  mode: { build: boolean; restart: boolean },
+): Promise<number> {
+  // starting is the one thing that may bring up a PM2 daemon
+  const pm2 = new Pm2Client();
+  try {
+    const opts = {
+      pm2,
+      ecosystem: path.join(INSTALL_ROOT, 'ecosystem.config.js'),
+      dataDir: ctx.config.app.dataDir,
+      build: () => runBuild(),
+      out: (line: string) => ctx.io.out(`${line}\n`),
+    };
+    const ok = command === 'upgrade' ? await upgradePair(opts) : await startPair(opts, mode);
+    return ok ? CliExit.Ok : CliExit.Failure;
+  } finally {
+    await pm2.disconnect().catch(() => undefined);
+  }
+}
+
+/** `npm run build` (scripts/build.js), its output shown as it goes. */
+function runBuild(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(INSTALL_ROOT, 'scripts', 'build.js')], {
+      cwd: INSTALL_ROOT,
+      stdio: 'inherit',
+    });
+    child.on('error', () => resolve(false));
+    child.on('exit', (code) => resolve(code === 0));
+  });
 }
 
 async function restart(ctx: Ctx, target: string): Promise<number> {

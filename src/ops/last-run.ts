@@ -29,9 +29,13 @@ export function lastRunFromBreadcrumb(
   crumb: Breadcrumb | undefined,
   proc: Pm2ProcessView | undefined,
   selfReportedPid?: number,
+  now = Date.now(),
 ): LastExit | undefined {
   if (!crumb) return undefined;
-  const livePids = [proc?.status === 'online' ? proc.pid : undefined, selfReportedPid];
+  const online = proc?.status === 'online';
+  const livePids = [online ? proc.pid : undefined, selfReportedPid];
   const stillThatRun = crumb.kind === 'running' && livePids.includes(crumb.pid);
-  return stillThatRun ? undefined : interpretBreadcrumb(crumb);
+  // a killed run died before PM2 started the run that is online now (within PM2's restart delay)
+  const restartedAt = online && proc.uptimeMs !== null ? now - proc.uptimeMs : undefined;
+  return stillThatRun ? undefined : interpretBreadcrumb(crumb, restartedAt);
 }

@@ -28,6 +28,8 @@ export interface Pm2ProcessView {
   exitCode?: number;
   /** The delay PM2's exponential backoff waits before the next restart. */
   restartDelayMs?: number;
+  /** The first delay of that backoff (exp_backoff_restart_delay): a longer current delay means repeated crashes. */
+  backoffBaseMs?: number;
   /** PM2's out/err log files of the app. */
   outLogPath?: string;
   errLogPath?: string;
@@ -47,6 +49,12 @@ export interface Pm2BusPacket {
   [key: string]: unknown;
 }
 
+/** PM2's bus packet of a process's `process.send('ready')` (`process:msg` with `raw: 'ready'`): the app's name. */
+export function readyMessageOf(packet: Pm2BusPacket): string | undefined {
+  const name = packet?.process?.name;
+  return packet?.raw === 'ready' && typeof name === 'string' ? name : undefined;
+}
+
 interface RawProcess {
   name?: string;
   pm_id?: number;
@@ -59,6 +67,7 @@ interface RawProcess {
     pm_uptime?: number;
     exit_code?: number;
     prev_restart_delay?: number;
+    exp_backoff_restart_delay?: number;
     pm_out_log_path?: string;
     pm_err_log_path?: string;
   };
@@ -72,6 +81,7 @@ interface Pm2Api {
   disconnect(cb?: Callback<unknown>): void;
   list(cb: Callback<RawProcess[]>): void;
   restart(name: string, opts: Record<string, unknown>, cb: Callback<unknown>): void;
+  start(file: string, opts: Record<string, unknown>, cb: Callback<unknown>): void;
   stop(name: string, cb: Callback<unknown>): void;
   launchBus(cb: (err: Error | null | undefined, bus: EventEmitter) => void): void;
   Client: {
@@ -115,6 +125,7 @@ export function viewOfProcess(raw: RawProcess, now: number): Pm2ProcessView {
   };
   if (typeof env.exit_code === 'number') view.exitCode = env.exit_code;
   if (typeof env.prev_restart_delay === 'number') view.restartDelayMs = env.prev_restart_delay;
+  if (typeof env.exp_backoff_restart_delay === 'number') view.backoffBaseMs = env.exp_backoff_restart_delay;
   if (env.pm_out_log_path) view.outLogPath = env.pm_out_log_path;
   if (env.pm_err_log_path) view.errLogPath = env.pm_err_log_path;
   return view;
@@ -171,6 +182,25 @@ export class Pm2Client {
     await this.connect();
     // updateEnv false: a restart keeps the app's own environment, never this caller's (the CLI's shell env).
     await this.call<unknown>((cb) => this.api.restart(name, { updateEnv: false }, cb), 'restart', name);
+  }
+
+  /**
+   * Starts `only` from the ecosystem file (PM2 evaluates it in this process: its `env` takes this process's current
+   * configuration variables). An app PM2 knows but has stopped is started again with that environment.
+   */
+  async startFromEcosystem(file: string, only: string): Promise<void> {
+    await this.connect();
+    await this.call<unknown>((cb) => this.api.start(file, { only }, cb), 'start', only);
+  }
+
+  /**
+   * Restarts `only` through the ecosystem file with `--update-env`: the app gets the environment the file gives it
+   * now (this process's configuration variables), never this process's whole environment (a restart by name with
+   * updateEnv would copy every variable, secrets included, past the file's filter_env).
+   */
+  async restartFromEcosystem(file: string, only: string): Promise<void> {
+    await this.connect();
+    await this.call<unknown>((cb) => this.api.restart(file, { only, updateEnv: true }, cb), 'restart', only);
   }
 
   async stop(name: string): Promise<void> {

@@ -6,7 +6,9 @@
 import type { BalanceView, LastExit, OrderView, PositionView, TradingStatus } from '../shared/ipc/protocol';
 import type { LogTail } from './log-tail';
 import type { RestartOutcome } from './restart';
+import { describeServiceState, type ServiceState } from './service-state';
 import type { ServiceReport, StatusReport } from './status-report';
+import type { TelegramDelivery } from './telegram-delivery';
 
 export interface Markup {
   esc(text: string): string;
@@ -74,29 +76,66 @@ function describeLastRun(run: LastExit, now: number): string {
   return `${run.kind}${run.reason ? ` (${run.reason})` : ''}${when}`;
 }
 
-const STATUS_ICON: Record<string, string> = {
+const STATE_ICON: Record<ServiceState['kind'], string> = {
   online: '🟢',
+  'not-ready': '🟡',
+  'not-in-pm2': '⚫',
+  'config-error': '🔴',
+  restarting: '🟠',
+  'gave-up': '🔴',
   stopped: '⚪',
+  starting: '🟡',
   stopping: '🟡',
-  launching: '🟡',
-  errored: '🔴',
+  other: '🟠',
 };
 
 function formatService(svc: ServiceReport, now: number, m: Markup): string[] {
   const lines: string[] = [];
   const p = svc.pm2;
-  if (!p) {
-    lines.push(`⚫ ${m.b(svc.name)} — not managed by PM2`);
+  const icon = STATE_ICON[svc.state.kind];
+  if (!p || svc.state.kind !== 'online') {
+    const restarts = p && svc.state.kind !== 'restarting' ? ` (restarts ${p.restarts})` : '';
+    lines.push(`${icon} ${m.b(svc.name)} — ${m.esc(describeServiceState(svc.name, svc.state) + restarts)}`);
+    if (svc.state.kind === 'config-error' && svc.state.failure) {
+      for (const problem of svc.state.failure.problems)
+        lines.push(`   ${m.esc(`${problem.field} = ${problem.value}: ${problem.message}`)}`);
+    }
   } else {
     const parts = [p.status];
     if (p.uptimeMs !== null) parts.push(`up ${formatDuration(p.uptimeMs)}`);
-    parts.push(`restarts ${p.restarts}`);
-    if (p.status === 'online') parts.push(formatBytes(p.memoryBytes), `CPU ${p.cpuPercent}%`);
-    if (p.status !== 'online' && p.exitCode !== undefined) parts.push(`exit code ${p.exitCode}`);
-    lines.push(`${STATUS_ICON[p.status] ?? '🟠'} ${m.b(svc.name)} — ${m.esc(parts.join(', '))}`);
+    parts.push(`restarts ${p.restarts}`, formatBytes(p.memoryBytes), `CPU ${p.cpuPercent}%`);
+    lines.push(`${icon} ${m.b(svc.name)} — ${m.esc(parts.join(', '))}`);
   }
   if (svc.lastRun) lines.push(`   last run: ${m.esc(describeLastRun(svc.lastRun, now))}`);
   return lines;
+}
+
+/** Where alerts go, and the Telegram-side problem in progress with what to do about it. */
+export function describeTelegramDelivery(d: TelegramDelivery, now: number): string {
+  const p = d.problem;
+  const since = p ? ` for ${formatDuration(now - p.since)}` : '';
+  if (p?.kind === 'unauthorized')
+    return (
+      `⚠️ Telegram rejects the bot token (401)${since} — alerts go to the log only (\`npx pm2 logs telegram\`), ` +
+      'the Bot API is retried with backoff; fix TELEGRAM_BOT_TOKEN in .env, then `npx byninja restart telegram`'
+    );
+  if (p?.kind === 'chat-refused')
+    return (
+      `⚠️ Telegram refuses the alert chat${since} (${p.detail}) — alerts go to the log only; ` +
+      'check TELEGRAM_CHAT_ID and that the bot is a member of that chat'
+    );
+  if (p?.kind === 'conflict')
+    return (
+      `⚠️ another process polls Telegram with this bot token (409)${since}: commands do not reach this bot ` +
+      '(alerts still go out); stop the other bot instance'
+    );
+  if (p?.kind === 'unreachable')
+    return `⚠️ Telegram Bot API unreachable${since} (${p.detail}) — alerts wait in the outbox, retried with backoff`;
+  if (d.logOnlyReason === 'no-token')
+    return 'Telegram: log-only mode (no TELEGRAM_BOT_TOKEN): alerts go to the log';
+  if (d.logOnlyReason === 'no-chat-id')
+    return 'Telegram: bot running, TELEGRAM_CHAT_ID not set: alerts go to the log only';
+  return 'Telegram: alerts delivered to the chat';
 }
 
 function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
@@ -136,6 +175,7 @@ export function formatStatus(report: StatusReport, m: Markup): string {
     lines.push(`TCP link: ${m.esc(`${report.link.up ? 'up' : 'DOWN'}${since}${why}`)}`);
   }
   if (report.outboxDepth !== undefined) lines.push(`Outbox: ${report.outboxDepth} waiting`);
+  if (report.telegram) lines.push(m.esc(describeTelegramDelivery(report.telegram, now)));
   return lines.join('\n');
 }
 

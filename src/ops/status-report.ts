@@ -5,15 +5,21 @@
  */
 import { errorMessage } from '../shared/errors';
 import type { LastExit, TradingStatus } from '../shared/ipc/protocol';
+import { readConfigFailure } from '../shared/lifecycle/config-failure';
+import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { lastRunFromBreadcrumb, readExitBreadcrumb } from './last-run';
 import type { Pm2ProcessView } from './pm2-client';
+import { serviceState, type ServiceState } from './service-state';
 import { SERVICES } from './services';
+import { readDelivery, type TelegramDelivery } from './telegram-delivery';
 import type { TradingRpc } from './trading-client';
 
 export interface ServiceReport {
   name: string;
   /** Undefined when PM2 does not manage an app of that name (or PM2 is unreachable). */
   pm2?: Pm2ProcessView;
+  /** What PM2's status means (a config error with the field to fix, a crash loop with the next delay…). */
+  state: ServiceState;
   /** How the last finished run ended, when known. */
   lastRun?: LastExit;
 }
@@ -36,6 +42,8 @@ export interface StatusReport {
   link?: LinkView;
   /** Notifications waiting in the outbox (telegram only). */
   outboxDepth?: number;
+  /** Where telegram's alerts go and the Telegram-side problem in progress, when known. */
+  telegram?: TelegramDelivery;
 }
 
 export interface StatusReportDeps {
@@ -48,6 +56,10 @@ export interface StatusReportDeps {
   outboxDepth?: number;
   /** Last-exit knowledge a service holds about itself (telegram's ServiceContext.lastExit). */
   knownLastExits?: Record<string, LastExit>;
+  /** The telegram service's own live view of its delivery (else read from its record in the data dir). */
+  telegramDelivery?: TelegramDelivery;
+  /** Services online in PM2 that have not said ready yet (the supervisor's view). */
+  notReady?: string[];
   now: number;
 }
 
@@ -77,10 +89,20 @@ export async function buildStatusReport(deps: StatusReportDeps): Promise<StatusR
       const crumb = await readExitBreadcrumb(deps.dataDir, name);
       const tradingSelf = name === 'trading' && trading.reachable ? trading.status : undefined;
       const selfKnown = tradingSelf ? tradingSelf.lastExit : deps.knownLastExits?.[name];
-      const lastRun = lastRunFromBreadcrumb(crumb, proc, tradingSelf?.pid) ?? selfKnown;
-      return { name, ...(proc ? { pm2: proc } : {}), ...(lastRun ? { lastRun } : {}) };
+      const lastRun = lastRunFromBreadcrumb(crumb, proc, tradingSelf?.pid, deps.now) ?? selfKnown;
+      const failure =
+        proc && proc.exitCode === ExitCode.Config ? readConfigFailure(deps.dataDir, name) : undefined;
+      return {
+        name,
+        ...(proc ? { pm2: proc } : {}),
+        state: serviceState(proc, failure, deps.notReady?.includes(name) ?? false),
+        ...(lastRun ? { lastRun } : {}),
+      };
     }),
   );
+  const telegramProc = list.find((p) => p.name === 'telegram' && p.status === 'online');
+  const telegram =
+    deps.telegramDelivery ?? (telegramProc ? readDelivery(deps.dataDir, telegramProc.pid) : undefined);
   const report: StatusReport = {
     generatedAt: deps.now,
     pm2: pm2Result.ok ? { reachable: true } : { reachable: false, error: pm2Result.error },
@@ -89,5 +111,6 @@ export async function buildStatusReport(deps: StatusReportDeps): Promise<StatusR
   };
   if (deps.link) report.link = deps.link;
   if (deps.outboxDepth !== undefined) report.outboxDepth = deps.outboxDepth;
+  if (telegram) report.telegram = telegram;
   return report;
 }

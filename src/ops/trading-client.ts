@@ -2,7 +2,7 @@
  * Trading's control API as ops sees it. The telegram daemon passes its long-lived, reconnecting IpcClient; the CLI
  * opens a one-shot connection with `withTradingClient` (connect, call, close). Both satisfy `TradingRpc`.
  */
-import type { Config, Secrets } from '../shared/config/schema';
+import type { Secrets, SharedConfig } from '../shared/config/schema';
 import { IpcError, errorMessage } from '../shared/errors';
 import { IpcClient } from '../shared/ipc/client';
 import type { RpcMethod, RpcParams, RpcResult } from '../shared/ipc/protocol';
@@ -23,7 +23,7 @@ export function isUnreachable(err: unknown): boolean {
 }
 
 export interface OneShotOptions {
-  config: Config;
+  config: Pick<SharedConfig, 'ipc'>;
   secrets: Secrets;
   /** Absolute data dir: the IPC token file lives there when BYNINJA_IPC_TOKEN is not set. */
   dataDir: string;

@@ -14,8 +14,11 @@ import { errorMessage } from '../shared/errors';
 import { runService } from '../shared/lifecycle/service';
 import { Pm2Client } from '../ops/pm2-client';
 import type { LinkView } from '../ops/status-report';
+import { writeDelivery } from '../ops/telegram-delivery';
 import { createBot } from './bot/bot';
 import { TelegramSender } from './bot/telegram-sender';
+import { DeliveryHealth } from './notify/delivery-health';
+import { FallbackSender } from './notify/fallback-sender';
 import { LogSender } from './notify/log-sender';
 import type { MessageSender } from './notify/notification';
 import { OUTBOX_STORE_NAME, OUTBOX_STORE_VERSION, Outbox, validateOutboxState } from './notify/outbox';
@@ -66,12 +69,28 @@ void runService(SELF, async (ctx) => {
 
   const token = secrets.telegramBotToken;
   const chatId = config.telegram.chatId;
+  // A Telegram-side problem never stops this service: it is reported here (and in `byninja status`), alerts fall
+  // back to the log and the Bot API is retried with backoff.
+  const health = new DeliveryHealth({
+    ...(!token
+      ? { logOnlyReason: 'no-token' as const }
+      : !chatId
+        ? { logOnlyReason: 'no-chat-id' as const }
+        : {}),
+    logger,
+    onChange: (state) => writeDelivery(dataDir, { pid: process.pid, ...state }),
+  });
+  const logSender = new LogSender(logger);
   let sender: MessageSender;
   if (token && chatId) {
-    sender = new TelegramSender({ token, apiRoot: config.telegram.apiRoot });
+    sender = new FallbackSender({
+      telegram: new TelegramSender({ token, apiRoot: config.telegram.apiRoot }),
+      log: logSender,
+      health,
+    });
     log.info(`📨 alerts go to Telegram chat ${chatId}`);
   } else {
-    sender = new LogSender(logger);
+    sender = logSender;
     log.warn(
       token
         ? '⚠️ TELEGRAM_CHAT_ID is not set: alerts are written to this log only (commands still work for allowed chats)'
@@ -188,9 +207,11 @@ void runService(SELF, async (ctx) => {
       logDir: ctx.logDir,
       redactor: ctx.redactor,
       linkState: () => ({ ...link }),
+      delivery: () => ({ pid: process.pid, ...health.state }),
+      notReady: () => listener.notReady(),
       lastExit: ctx.lastExit,
       beforeSelfRestart: (req) => requestSelfRestartMarker(dataDir, req),
-      onFatal: (code, reason) => void shutdown.shutdown(reason, code),
+      onHealth: (outcome) => health.report(outcome),
       self: SELF,
     });
     await bot.start();

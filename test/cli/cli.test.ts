@@ -169,20 +169,34 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     expect(r.stdout).not.to.include(secret);
   });
 
-  it('invalid configuration exits 78 with the problem named', async () => {
+  it('invalid configuration exits 78 with the problem named; status still prints PM2’s view', async () => {
     const r = await cli(['status'], { BYNINJA_IPC_PORT: 'not-a-port' });
     expect(r.code).to.equal(78);
     expect(r.stderr).to.include('BYNINJA_IPC_PORT');
+    expect(r.stdout).to.match(/🟢 trading — online/);
+    expect(r.stdout).to.include('not asked: the configuration above is invalid');
+    const positions = await cli(['positions'], { BYNINJA_IPC_PORT: 'not-a-port' });
+    expect(positions.code).to.equal(78);
+    expect(positions.stdout).to.equal('');
+  });
+
+  it('a setting of one service only does not stop the CLI', async () => {
+    const r = await cli(['status', '--json'], { TELEGRAM_CHAT_ID: 'not-a-number', BYNINJA_MODE: 'nope' });
+    expect(r.code, r.stderr).to.equal(0);
   });
 
   it('doctor --json reports every check; exit 1 exactly when a check failed (invalid config)', async () => {
     const good = await cli(['doctor', '--json']);
     const goodResult = JSON.parse(good.stdout);
     expect(good.code).to.equal(goodResult.ok ? 0 : 1);
-    expect(goodResult.checks.find((c: { name: string }) => c.name === 'configuration').ok).to.equal(true);
+    expect(goodResult.checks.find((c: { name: string }) => c.name === 'configuration (trading)').ok).to.equal(
+      true,
+    );
     const bad = await cli(['doctor', '--json'], { BYNINJA_IPC_PORT: 'not-a-port' });
     expect(bad.code).to.equal(1);
-    const config = JSON.parse(bad.stdout).checks.find((c: { name: string }) => c.name === 'configuration');
+    const config = JSON.parse(bad.stdout).checks.find(
+      (c: { name: string }) => c.name === 'configuration (telegram)',
+    );
     expect(config.ok).to.equal(false);
     expect(config.detail).to.include('BYNINJA_IPC_PORT');
   });

@@ -47,29 +47,34 @@ describe('doctor', function () {
     const r = await doctor();
     expect(r.ok, formatDoctorReport(r)).to.equal(true);
     expect(check(r, 'node').ok).to.equal(true);
-    expect(check(r, 'configuration').detail).to.match(/^valid \(mode paper/);
+    expect(check(r, 'configuration (trading)').detail).to.match(/^valid \(mode paper/);
+    expect(check(r, 'configuration (telegram)').detail).to.match(/^valid \(file none/);
     expect(check(r, 'pm2')).to.include({ ok: true, warning: true });
     expect(check(r, 'telegram')).to.include({ ok: true, warning: true });
     expect(check(r, 'telegram').detail).to.match(/log-only/);
     expect(check(r, 'ipc port').detail).to.match(/is free/);
   });
 
-  it('lists every configuration problem and fails', async () => {
+  it('lists every configuration problem under the service it stops, and fails', async () => {
     const r = await doctor({ BYNINJA_MODE: 'nope', BYNINJA__TRADING__TYPO: '1' });
     expect(r.ok).to.equal(false);
-    const cfg = check(r, 'configuration');
+    const cfg = check(r, 'configuration (trading)');
     expect(cfg.ok).to.equal(false);
-    expect(cfg.detail).to.match(/^2 problems:/);
+    expect(cfg.detail).to.match(/^2 problems: trading will not start \(exit 78\)/);
     expect(cfg.detail)
       .to.include('trading.mode (env BYNINJA_MODE)')
       .and.include('trading.typo (env BYNINJA__TRADING__TYPO)');
+    // a trading setting never stops the telegram service
+    expect(check(r, 'configuration (telegram)').ok).to.equal(true);
   });
 
-  it('a bot token without a chat id is an error; no allowed chat ids is a warning', async () => {
-    const bad = await doctor({ TELEGRAM_BOT_TOKEN: '1:abcdefgh' });
-    expect(bad.ok).to.equal(false);
-    expect(check(bad, 'telegram')).to.include({ ok: false });
-    expect(formatDoctorReport(bad)).not.to.include('abcdefgh');
+  it('a bot token without a chat id is a warning (alerts to the log), and so is no allowed chat id', async () => {
+    const noChat = await doctor({ TELEGRAM_BOT_TOKEN: '1:abcdefgh' });
+    expect(noChat.ok, formatDoctorReport(noChat)).to.equal(true);
+    expect(check(noChat, 'telegram')).to.include({ ok: true, warning: true });
+    expect(check(noChat, 'telegram').detail).to.match(/alerts go to the log only/);
+    expect(check(noChat, 'configuration (trading)').ok).to.equal(true);
+    expect(formatDoctorReport(noChat)).not.to.include('abcdefgh');
     const noAllowed = await doctor({ TELEGRAM_BOT_TOKEN: '1:abcdefgh', TELEGRAM_CHAT_ID: '42' });
     expect(noAllowed.ok).to.equal(true);
     expect(check(noAllowed, 'telegram commands')).to.include({ ok: true, warning: true });
@@ -166,7 +171,9 @@ describe('doctor', function () {
       },
     });
     expect(result.status).to.equal(1);
-    expect(result.stdout).to.match(/❌ configuration: 1 problem:\n {2}- trading.mode \(env BYNINJA_MODE\)/);
+    expect(result.stdout).to.match(
+      /❌ configuration \(trading\): 1 problem: trading will not start \(exit 78\)\n {2}- trading.mode \(env BYNINJA_MODE\)/,
+    );
   });
 });
 

@@ -5,6 +5,9 @@ import path from 'node:path';
 import { lastRunFromBreadcrumb } from '../../src/ops/last-run';
 import type { Pm2ProcessView } from '../../src/ops/pm2-client';
 import { formatStatus, htmlMarkup, plainMarkup } from '../../src/ops/render';
+import { describeServiceState, serviceState } from '../../src/ops/service-state';
+import { writeDelivery } from '../../src/ops/telegram-delivery';
+import { writeConfigFailure } from '../../src/shared/lifecycle/config-failure';
 import { buildStatusReport } from '../../src/ops/status-report';
 import type { TradingRpc } from '../../src/ops/trading-client';
 import { IpcError } from '../../src/shared/errors';
@@ -133,6 +136,122 @@ describe('ops status report', () => {
       now: NOW,
     });
     expect(report.services[0]!.lastRun!.kind).to.equal('killed');
+  });
+
+  it('"… ago" of a killed run counts from its death (PM2’s restart), not from the dead run’s start', async () => {
+    // the dead run started 3 h ago; PM2 restarted it 20 s ago
+    fs.writeFileSync(
+      path.join(dataDir, 'trading.last-exit.json'),
+      JSON.stringify({ kind: 'running', at: NOW - 3 * 3_600_000, startedAt: NOW - 3 * 3_600_000, pid: 1111 }),
+    );
+    const report = await buildStatusReport({
+      pm2: { list: async () => [proc({ pid: 2222, uptimeMs: 20_000 })] },
+      trading: () => Promise.reject(new Error('down')),
+      dataDir,
+      now: NOW,
+    });
+    expect(report.services[0]!.lastRun).to.include({ kind: 'killed', at: NOW - 20_000 });
+    const text = formatStatus(report, plainMarkup);
+    expect(text).to.match(/last run: killed \(.*\), 20s ago/);
+    expect(text).not.to.include('3h');
+    // not restarted (yet): the time of death is unknown, and no "ago" is made up
+    const stopped = await buildStatusReport({
+      pm2: { list: async () => [proc({ pid: 0, status: 'stopped', uptimeMs: null })] },
+      trading: () => Promise.reject(new Error('down')),
+      dataDir,
+      now: NOW,
+    });
+    expect(formatStatus(stopped, plainMarkup)).to.match(/last run: killed \([^\n]*\)\n/);
+  });
+
+  it('exit 78 reads "stopped: configuration error — fix <field>, then `npm start`", not PM2’s "waiting restart"', async () => {
+    writeConfigFailure(dataDir, 'trading', {
+      pid: 77,
+      at: NOW - 5_000,
+      problems: [
+        {
+          field: 'trading.symbols (file /srv/bn/config.json)',
+          value: '"FOO/BAR"',
+          message: 'no such market',
+        },
+      ],
+    });
+    const report = await buildStatusReport({
+      pm2: {
+        list: async () => [
+          proc({ pid: 0, status: 'waiting restart', exitCode: 78, uptimeMs: null, restartDelayMs: 100 }),
+        ],
+      },
+      trading: () => Promise.reject(new Error('down')),
+      dataDir,
+      now: NOW,
+    });
+    const text = formatStatus(report, plainMarkup);
+    expect(text).to.include(
+      '🔴 trading — stopped: configuration error — fix trading.symbols, then `npm start`',
+    );
+    expect(text).to.include('trading.symbols (file /srv/bn/config.json) = "FOO/BAR": no such market');
+    expect(text).not.to.include('waiting restart');
+    // without the service's record: where to look instead of a made-up field
+    fs.rmSync(path.join(dataDir, 'trading.config-error.json'));
+    const bare = await buildStatusReport({
+      pm2: { list: async () => [proc({ pid: 0, status: 'stopped', exitCode: 78, uptimeMs: null })] },
+      trading: () => Promise.reject(new Error('down')),
+      dataDir,
+      now: NOW,
+    });
+    expect(formatStatus(bare, plainMarkup)).to.include(
+      'stopped: configuration error — see `npx pm2 logs trading --err`, fix the setting it names, then `npm start`',
+    );
+  });
+
+  it('waiting restart after one crash vs a crash loop, with the next delay', () => {
+    const once = serviceState(
+      proc({ status: 'waiting restart', exitCode: 1, restartDelayMs: 100, backoffBaseMs: 100, restarts: 4 }),
+    );
+    expect(describeServiceState('trading', once)).to.equal(
+      'restarting after a crash: next restart in ≤ 100 ms, last exit code 1',
+    );
+    const loop = serviceState(
+      proc({
+        status: 'waiting restart',
+        exitCode: 1,
+        restartDelayMs: 3_417,
+        backoffBaseMs: 100,
+        restarts: 9,
+      }),
+    );
+    expect(describeServiceState('trading', loop)).to.equal(
+      'crash-looping (9 restarts): next restart in ≤ 3.4 s, last exit code 1',
+    );
+    expect(
+      describeServiceState('trading', serviceState(proc({ status: 'errored', unstableRestarts: 15 }))),
+    ).to.equal('stopped by PM2 after 15 quick crashes in a row — fix the cause, then `npm start`');
+  });
+
+  it('shows where telegram’s alerts go when the Bot API refuses the token (read from its record, same pid only)', async () => {
+    writeDelivery(dataDir, {
+      pid: 99,
+      alerts: 'log',
+      problem: { kind: 'unauthorized', since: NOW - 120_000, detail: '401 Unauthorized' },
+    });
+    const list = async () => [proc(), proc({ name: 'telegram', pid: 99 })];
+    const report = await buildStatusReport({
+      pm2: { list },
+      trading: async () => tradingStatus(),
+      dataDir,
+      now: NOW,
+    });
+    expect(formatStatus(report, plainMarkup)).to.include(
+      '⚠️ Telegram rejects the bot token (401) for 2m 0s — alerts go to the log only',
+    );
+    const otherRun = await buildStatusReport({
+      pm2: { list: async () => [proc(), proc({ name: 'telegram', pid: 100 })] },
+      trading: async () => tradingStatus(),
+      dataDir,
+      now: NOW,
+    });
+    expect(otherRun.telegram).to.equal(undefined);
   });
 
   it('breadcrumb rules: current run → unknown here; a dead running run → killed; clean/crash/stall as written', () => {

@@ -1,7 +1,8 @@
 /**
  * A real local Telegram Bot API for tests: `telegram-test-api`'s TelegramServer on a random loopback port,
  * behind a small HTTP proxy that the bot talks to (`apiRoot`). The proxy
- *  - injects faults: `down` (connections reset), `429` (with retry_after), `5xx` (502 Bad Gateway);
+ *  - injects faults: `down` (connections reset), `429` (with retry_after), `5xx` (502 Bad Gateway), `401` (the
+ *    token refused, as after a revocation);
  *  - emulates long polling for getUpdates (the emulator answers at once, which would spin telegraf's loop);
  *  - answers the methods the emulator lacks (setMyCommands, getMyCommands, deleteMyCommands, sendChatAction);
  *  - logs every bot request (method, time, HTTP status) so tests can check what happened when.
@@ -15,7 +16,7 @@ import crypto from 'node:crypto';
 import TelegramServer from 'telegram-test-api';
 import { freePort } from './ports';
 
-export type TelegramFault = null | 'down' | '429' | '5xx';
+export type TelegramFault = null | 'down' | '429' | '5xx' | '401';
 
 export interface FaultOptions {
   /** retry_after (seconds) sent with a 429; default 1. */
@@ -228,6 +229,8 @@ export class TelegramEmulator {
           parameters: { retry_after: retryAfter },
         });
       }
+      if (fault === '401')
+        return this.reply(res, log, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
       return this.reply(res, log, 502, { ok: false, error_code: 502, description: 'Bad Gateway' });
     }
 

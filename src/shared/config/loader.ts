@@ -5,15 +5,30 @@
  * naming the field (and the variable or file it came from), the bad value (masked when secret) and the fix.
  *
  * The returned `config` is deeply frozen, holds no credentials and has absolute dataDir/logDir.
+ *
+ * Each consumer validates only its sections (`service`: trading, telegram or cli; CONFIG_SCOPES in schema.ts):
+ * a problem in another service's section, including a misspelt top-level key closest to it, is that service's
+ * to report and never stops this one. Sources that belong to nobody in particular (the .env file, the JSON file
+ * itself) are everyone's.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { Redactor } from '../logging/redact';
-import { envOverlay, setPath, type Env } from './env-overlay';
-import { configSchema, SECRET_ENV, type Config, type Secrets } from './schema';
-import { describeIssues } from './problems';
+import { envOverlay, GENERIC_PREFIX, setPath, snakeToCamel, type Env } from './env-overlay';
+import {
+  CONFIG_SCOPES,
+  configSchema,
+  isConfigSection,
+  SECRET_ENV,
+  type Config,
+  type ConfigScope,
+  type ConfigSection,
+  type ScopedConfig,
+  type Secrets,
+} from './schema';
+import { closestKey, describeIssues } from './problems';
 import { isUnsafeConfigKey, removeUnsafeKeys } from './unsafe-keys';
 
 export interface ConfigSources {
@@ -25,10 +40,15 @@ export interface ConfigSources {
   fields: Record<string, string>;
   /** Which secrets are set, and whether from the real environment or the .env file (values never appear). */
   secrets: Partial<Record<keyof Secrets, 'env' | '.env'>>;
+  /**
+   * BYNINJA__ variables ignored because PM2 kept them from an earlier start: the ecosystem lists in BYNINJA_PM2_VARS
+   * the ones its last start or restart passed (ecosystem.config.js).
+   */
+  staleEnv?: string[];
 }
 
-export interface LoadedConfig {
-  config: Config;
+export interface LoadedConfig<C = Config> {
+  config: C;
   secrets: Secrets;
   sources: ConfigSources;
 }
@@ -38,14 +58,28 @@ export interface LoadConfigOptions {
   env?: Env;
   /** Base of relative paths (default process.cwd()). */
   cwd?: string;
+  /** Validate only the sections this consumer uses (default: every section). */
+  service?: ConfigScope;
+  /** Validate only these sections (overrides `service`; e.g. just `app` to find the data dir). */
+  sections?: readonly ConfigSection[];
 }
 
 /** Keys that look like credentials: they may only come from the environment, never from the JSON file. */
 const SECRET_KEY = /(api_?key|secret|password|passphrase|token|private_?key)/i;
 
-export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+export function loadConfig(options?: LoadConfigOptions & { service?: undefined }): LoadedConfig;
+export function loadConfig<S extends ConfigScope>(
+  options: LoadConfigOptions & { service: S },
+): LoadedConfig<ScopedConfig<S>>;
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig<Partial<Config>> {
+  return loadConfigSections(options);
+}
+
+/** loadConfig without the typing by scope: the sections present are those `service` / `sections` selected. */
+export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfig<Partial<Config>> {
   const realEnv = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
+  const scope = sectionScope(options);
   const problems: ConfigProblem[] = [];
   // null-prototype maps: a key named like an Object.prototype member must never read one
   const sources: ConfigSources = { fields: Object.create(null), secrets: {} };
@@ -66,7 +100,16 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
   const env: Env = { ...fileEnv };
-  for (const [k, v] of Object.entries(realEnv)) if (v !== undefined) env[k] = v;
+  const passed = realEnv.BYNINJA_PM2_VARS?.split(',').filter((name) => name !== '');
+  for (const [k, v] of Object.entries(realEnv)) {
+    // An empty variable counts as unset, so the .env value applies (`KEY=` means "not set"; PM2 keeps such blanks).
+    if (v === undefined || v === '') continue;
+    if (passed && k.startsWith(GENERIC_PREFIX) && !passed.includes(k)) {
+      (sources.staleEnv ??= []).push(k);
+      continue;
+    }
+    env[k] = v;
+  }
 
   // 2. Secrets, from the environment only.
   const secrets: Secrets = {};
@@ -89,38 +132,45 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       sources.configFile = file;
       fileValues = read.value;
       problems.push(...removeUnsafeKeys(fileValues, () => `file ${file}`));
-      stripSecrets(fileValues, [], `file ${file}`, problems);
+      const secretProblems: ConfigProblem[] = [];
+      stripSecrets(fileValues, [], `file ${file}`, secretProblems);
+      problems.push(...secretProblems.filter((p) => scope.owns(p.field)));
       for (const leaf of leaves(fileValues)) fileFields[leaf] = `file ${file}`;
     }
   }
 
   // 4. Environment overlay.
   const overlay = envOverlay(env);
-  problems.push(...overlay.problems);
-  stripSecrets(overlay.values, [], 'the environment', problems, overlay.fields);
+  problems.push(...overlay.problems.filter((p) => scope.owns(overlayPath(p.field))));
+  const secretProblems: ConfigProblem[] = [];
+  stripSecrets(overlay.values, [], 'the environment', secretProblems, overlay.fields);
+  problems.push(...secretProblems.filter((p) => scope.owns(p.field)));
+  // null-prototype objects: a key named like an Object.prototype member must never read or write one
   const merged = deepMerge(Object.create(null) as Record<string, unknown>, fileValues);
   deepMerge(merged, overlay.values);
   Object.assign(sources.fields, fileFields);
   for (const [field, name] of Object.entries(overlay.fields)) sources.fields[field] = `env ${name}`;
 
-  // 5. Schema. A generic variable whose text parsed as JSON (`BYNINJA__TELEGRAM__CHAT_ID=123`) but whose field
-  //    is a string gets its raw text instead — the operator meant the text.
-  let parsed = configSchema.safeParse(merged);
+  // 5. Schema, of this consumer's sections only: other sections (and top-level typos closest to them) are left to
+  //    their own consumer. A generic variable whose text parsed as JSON (`BYNINJA__TELEGRAM__CHAT_ID=123`) but
+  //    whose field is a string gets its raw text instead — the operator meant the text.
+  const input = scope.select(merged);
+  let parsed = scope.schema.safeParse(input);
   if (!parsed.success) {
     let retried = false;
     for (const issue of parsed.error.issues) {
       const dotted = issue.path.join('.');
       if (issue.code === 'invalid_type' && issue.expected === 'string' && overlay.raw[dotted] !== undefined) {
-        setPath(merged, dotted, overlay.raw[dotted]);
+        setPath(input, dotted, overlay.raw[dotted]);
         retried = true;
       }
     }
-    if (retried) parsed = configSchema.safeParse(merged);
+    if (retried) parsed = scope.schema.safeParse(input);
   }
-  if (!parsed.success) problems.push(...describeIssues(parsed.error.issues, merged, sources));
+  if (!parsed.success) problems.push(...describeIssues(parsed.error.issues, input, sources));
 
   // 6. Cross-field rules (checked on the raw values too, so they are reported with the schema problems).
-  problems.push(...crossFieldProblems(merged, secrets, sources));
+  problems.push(...crossFieldProblems(input, secrets, sources));
 
   if (problems.length > 0 || !parsed.success) {
     // A secret pasted into the wrong variable would otherwise be echoed as that field's bad value.
@@ -134,12 +184,53 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     );
   }
 
-  const config = parsed.data;
-  config.app.dataDir = path.resolve(cwd, config.app.dataDir);
-  config.app.logDir = path.resolve(cwd, config.app.logDir);
-  if (config.trading.paper.dataDir !== undefined)
+  const config = parsed.data as Partial<Config>;
+  if (config.app) {
+    config.app.dataDir = path.resolve(cwd, config.app.dataDir);
+    config.app.logDir = path.resolve(cwd, config.app.logDir);
+  }
+  if (config.trading?.paper.dataDir !== undefined)
     config.trading.paper.dataDir = path.resolve(cwd, config.trading.paper.dataDir);
   return { config: deepFreeze(config), secrets: Object.freeze(secrets), sources };
+}
+
+interface SectionScope {
+  /** The schema of the selected sections (strict at the top level too). */
+  schema: typeof configSchema | ReturnType<typeof configSchema.partial>;
+  /** The merged input without the other consumers' sections. */
+  select(merged: Record<string, unknown>): Record<string, unknown>;
+  /** Whether a problem at this field (dotted path, maybe with a suffix) is this consumer's to report. */
+  owns(field: string): boolean;
+}
+
+function sectionScope(options: LoadConfigOptions): SectionScope {
+  const selected = options.sections ?? (options.service ? CONFIG_SCOPES[options.service] : undefined);
+  if (!selected) return { schema: configSchema, select: (m) => m, owns: () => true };
+  const mine = new Set<string>(selected);
+  const allSections = Object.keys(configSchema.shape);
+  /** The section a top-level key belongs to: itself, the section it is a typo of, or none (everyone's). */
+  const owner = (key: string): string | undefined =>
+    isConfigSection(key) ? key : closestKey(key, allSections);
+  const owns = (field: string): boolean => {
+    const top = field.split(/[.\s]/)[0] ?? '';
+    const section = owner(top);
+    return section === undefined || mine.has(section);
+  };
+  const mask = Object.fromEntries(selected.map((s) => [s, true])) as Partial<Record<ConfigSection, true>>;
+  return {
+    // every section has a default (prefault), so the picked object parses like the whole one
+    schema: configSchema.pick(mask) as unknown as typeof configSchema,
+    select: (merged) => Object.fromEntries(Object.entries(merged).filter(([key]) => owns(key))),
+    owns,
+  };
+}
+
+/** The config path a malformed generic variable aimed at (`BYNINJA__TELEGRAM__X_` → `telegram`), for attribution. */
+function overlayPath(variable: string): string {
+  const first = variable.startsWith(GENERIC_PREFIX)
+    ? variable.slice(GENERIC_PREFIX.length).split('__')[0]
+    : '';
+  return first ? snakeToCamel(first) : '';
 }
 
 function readJsonFile(file: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
@@ -224,9 +315,8 @@ function crossFieldProblems(
   sources: ConfigSources,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const trading = (merged.trading ?? {}) as Record<string, unknown>;
-  const telegram = (merged.telegram ?? {}) as Record<string, unknown>;
-  if (trading.mode === 'live') {
+  const trading = merged.trading as Record<string, unknown> | undefined;
+  if (trading?.mode === 'live') {
     const from = sources.fields['trading.mode'] ? ` (${sources.fields['trading.mode']})` : '';
     for (const key of ['exchangeApiKey', 'exchangeSecret'] as const) {
       if (secrets[key]) continue;
@@ -237,15 +327,8 @@ function crossFieldProblems(
       });
     }
   }
-  if (secrets.telegramBotToken && !telegram.chatId) {
-    problems.push({
-      field: 'TELEGRAM_CHAT_ID',
-      value: '(unset)',
-      message:
-        'TELEGRAM_BOT_TOKEN is set but alerts have nowhere to go: set TELEGRAM_CHAT_ID to your numeric chat id, ' +
-        'or unset TELEGRAM_BOT_TOKEN to run Telegram in log-only mode',
-    });
-  }
+  // A bot token without TELEGRAM_CHAT_ID is no error: the telegram service runs its bot and writes alerts to its
+  // log (it says so at start, and `byninja status` / doctor show it).
   return problems;
 }
 

@@ -27,7 +27,7 @@ export function describeIssues(
       for (const key of issue.keys) {
         const keyPath = [...at, key];
         const known = knownKeys(at);
-        const guess = closest(key, known);
+        const guess = closestKey(key, known);
         problems.push({
           field: fieldLabel(keyPath, sources),
           value: showValue(keyPath, valueAt(merged, keyPath)),
@@ -107,7 +107,7 @@ function unwrap(schema: unknown): unknown {
 }
 
 /** The known key nearest to a typo (edit distance ≤ 1/3 of its length), if any. */
-function closest(key: string, known: string[]): string | undefined {
+export function closestKey(key: string, known: string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const k of known) {

@@ -288,6 +288,34 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.infer<typeof configSchema>;
+export type ConfigSection = keyof Config;
+
+/**
+ * The sections each consumer validates: the shared ones plus its own. A service never validates (nor reads)
+ * another's section, so a Telegram setting can never stop trading and a trading setting never stops the
+ * supervisor that would report it. The CLI uses the shared sections only (data/log dirs, the TCP address).
+ */
+export const SHARED_SECTIONS = ['app', 'logging', 'lifecycle', 'ipc'] as const;
+export const CONFIG_SCOPES = {
+  trading: [...SHARED_SECTIONS, 'trading'],
+  telegram: [...SHARED_SECTIONS, 'telegram', 'supervisor', 'outbox'],
+  cli: SHARED_SECTIONS,
+} as const satisfies Record<string, readonly ConfigSection[]>;
+export type ConfigScope = keyof typeof CONFIG_SCOPES;
+/** The configuration a consumer sees: only its sections. */
+export type ScopedConfig<S extends ConfigScope> = Pick<Config, (typeof CONFIG_SCOPES)[S][number]>;
+export type SharedConfig = ScopedConfig<'cli'>;
+export type TradingConfig = ScopedConfig<'trading'>;
+export type TelegramConfig = ScopedConfig<'telegram'>;
+
+export function isConfigScope(name: string): name is ConfigScope {
+  return Object.prototype.hasOwnProperty.call(CONFIG_SCOPES, name);
+}
+
+/** The section of the schema that owns a top-level key (for attributing a problem to a consumer). */
+export function isConfigSection(key: string): key is ConfigSection {
+  return Object.prototype.hasOwnProperty.call(configSchema.shape, key);
+}
 export type TradingMode = Config['trading']['mode'];
 export type NotifyLevel = z.infer<typeof notify>;
 

@@ -36,7 +36,10 @@ export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start
 
 export interface LastExit {
   kind: LastExitKind;
-  /** When the previous run ended; for `killed`, when it started (a SIGKILL leaves no time of death), epoch ms. */
+  /**
+   * When the previous run ended, epoch ms. A SIGKILL leaves no time of death: for `killed` it is when the death was
+   * noticed (the next run's start, PM2's restart), within PM2's restart delay of it; absent when unknown.
+   */
   at?: number;
   /** Reason text: signal, error message, watchdog detail. */
   reason?: string;

@@ -33,13 +33,21 @@ export function breadcrumbPath(dataDir: string, service: string): string {
 
 /** Synchronous durable replace of the breadcrumb. Throws on I/O errors (callers decide if that matters). */
 export function writeBreadcrumbSync(file: string, crumb: Breadcrumb): void {
+  writeJsonFileSync(file, crumb);
+}
+
+/**
+ * Synchronous durable replace of a small JSON file (temp → fsync → rename → fsync dir), 0600: for the lifecycle
+ * records a process writes on its way out. Throws on I/O errors.
+ */
+export function writeJsonFileSync(file: string, value: unknown): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     try {
-      fs.writeSync(fd, JSON.stringify(crumb) + '\n');
+      fs.writeSync(fd, JSON.stringify(value) + '\n');
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -96,15 +104,23 @@ const breadcrumbSchema = z.looseObject({
   activity: z.string().optional(),
 });
 
-/** How the previous run ended, from what it left behind. Pure interpretation of the breadcrumb. */
-export function interpretBreadcrumb(crumb: Breadcrumb | 'missing' | 'unreadable'): LastExit {
+/**
+ * How the previous run ended, from what it left behind. Pure interpretation of the breadcrumb.
+ * A killed run left no time of death: `deathNoticedAt` — when the next run started, or when PM2 restarted it — is
+ * the closest known bound (PM2 restarts within its backoff delay), so "… ago" counts from about the death, never
+ * from the dead run's start. Without it a killed run has no `at`.
+ */
+export function interpretBreadcrumb(
+  crumb: Breadcrumb | 'missing' | 'unreadable',
+  deathNoticedAt?: number,
+): LastExit {
   if (crumb === 'missing') return { kind: 'first-start' };
   if (crumb === 'unreadable') return { kind: 'unknown', reason: 'the exit breadcrumb is unreadable' };
   switch (crumb.kind) {
     case 'running':
       return {
         kind: 'killed',
-        at: crumb.at,
+        ...(deathNoticedAt !== undefined ? { at: deathNoticedAt } : {}),
         reason:
           `pid ${crumb.pid} (started ${new Date(crumb.startedAt).toISOString()}) left no exit marker: ` +
           'killed by SIGKILL, the OOM killer or a power loss',
@@ -127,14 +143,14 @@ export function interpretBreadcrumb(crumb: Breadcrumb | 'missing' | 'unreadable'
   }
 }
 
-/** Reads how the previous run ended. */
-export function readLastExit(dataDir: string, service: string): LastExit {
-  return interpretBreadcrumb(readBreadcrumb(breadcrumbPath(dataDir, service)));
+/** Reads how the previous run ended, at the start of the next run (`startedAt`: when a kill was noticed). */
+export function readLastExit(dataDir: string, service: string, startedAt?: number): LastExit {
+  return interpretBreadcrumb(readBreadcrumb(breadcrumbPath(dataDir, service)), startedAt);
 }
 
 /** One line for the boot log: "last exit: crash — TypeError: x (2026-…)". */
 export function describeLastExit(lastExit: LastExit): string {
-  // a killed run left only its start marker: its `at` is when it started, not when it died (the reason says so)
+  // a killed run has no time of death of its own (its `at` is when the death was noticed: now)
   const when = lastExit.at && lastExit.kind !== 'killed' ? ` at ${new Date(lastExit.at).toISOString()}` : '';
   return `last exit: ${lastExit.kind}${when}${lastExit.reason ? ` — ${lastExit.reason}` : ''}`;
 }

@@ -9,9 +9,18 @@
  * Errors from main: LockHeldError → 75, CorruptStateError/ConfigError → 78, anything else → 1; registered
  * shutdown steps still run (stores opened before the failure are closed properly).
  */
-import type { Config, Secrets } from '../config/schema';
-import { loadConfig, type LoadConfigOptions } from '../config/loader';
-import { ConfigError, CorruptStateError, LockHeldError, errorMessage } from '../errors';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  isConfigScope,
+  type Config,
+  type ConfigScope,
+  type ScopedConfig,
+  type Secrets,
+  type SharedConfig,
+} from '../config/schema';
+import { loadConfigSections, type LoadConfigOptions, type LoadedConfig } from '../config/loader';
+import { ConfigError, CorruptStateError, LockHeldError, errorMessage, type ConfigProblem } from '../errors';
 import type { LastExit } from '../ipc/protocol';
 import { closeLogger, createLogger, type Logger } from '../logging/logger';
 import { Pm2LogRotation, pm2LogFilesFromEnv } from '../logging/pm2-log-rotation';
@@ -19,6 +28,7 @@ import { Redactor } from '../logging/redact';
 import { toPersistenceError } from '../persistence/durable-file';
 import { StoreLock } from '../persistence/lock';
 import { ensurePrivateDir } from '../persistence/private-files';
+import { clearConfigFailure, problemsOf, writeConfigFailure } from './config-failure';
 import { installCrashHandlers } from './crash-handlers';
 import { ExitCode } from './exit-codes';
 import { breadcrumbPath, describeLastExit, readLastExit, writeBreadcrumbSync } from './last-exit';
@@ -36,10 +46,11 @@ const TRANSIENT_DISK_ERRORS: ReadonlySet<string> = new Set([
   'EBUSY',
 ]);
 
-export interface ServiceContext {
+export interface ServiceContext<C = Config> {
   /** 'trading' | 'telegram' (names files: `<service>.log`, `<service>.last-exit.json`). */
   service: string;
-  config: Config;
+  /** Only the sections this service validated (CONFIG_SCOPES): never another service's settings. */
+  config: C;
   /** Never logged; the logger masks these values wherever they appear. */
   secrets: Secrets;
   /** Root logger of the service (redacts secrets); use `logger.child({ module })`. */
@@ -60,12 +71,26 @@ export interface ServiceContext {
 }
 
 export interface RunServiceOptions {
-  /** Config source (default process.env / process.cwd()). */
-  config?: LoadConfigOptions;
+  /** Config source (default process.env / process.cwd()); the sections are the service's own. */
+  config?: Omit<LoadConfigOptions, 'service' | 'sections'>;
   /** How the process ends (default process.exit). */
   exit?: (code: number) => void;
 }
 
+/**
+ * `trading` and `telegram` validate only their configuration sections (shared + their own); any other name (test
+ * fixtures) validates them all.
+ */
+export function runService<S extends ConfigScope>(
+  service: S,
+  main: (ctx: ServiceContext<ScopedConfig<S>>) => Promise<void>,
+  options?: RunServiceOptions,
+): Promise<void>;
+export function runService(
+  service: string,
+  main: (ctx: ServiceContext) => Promise<void>,
+  options?: RunServiceOptions,
+): Promise<void>;
 export async function runService(
   service: string,
   main: (ctx: ServiceContext) => Promise<void>,
@@ -73,15 +98,19 @@ export async function runService(
 ): Promise<void> {
   const startedAt = Date.now();
   const exit = options.exit ?? ((code: number) => process.exit(code));
+  const scope: { service?: ConfigScope } = isConfigScope(service) ? { service } : {};
 
-  let loaded: ReturnType<typeof loadConfig>;
+  let loaded: LoadedConfig<SharedConfig & Partial<Config>>;
   try {
-    loaded = loadConfig(options.config);
+    loaded = loadConfigSections({ ...options.config, ...scope }) as LoadedConfig<
+      SharedConfig & Partial<Config>
+    >;
   } catch (err) {
     // No log dir is known yet: the console it is (PM2 keeps it in the service's err file).
     const consoleLogger = createLogger({ service });
     // One log line per problem: console lines never carry a raw newline (log forging), and one long escaped
     // line would be unreadable.
+    const recorded = err instanceof ConfigError ? recordConfigFailure(service, err, options.config) : '';
     if (err instanceof ConfigError) {
       const n = err.problems.length;
       consoleLogger.error(
@@ -92,7 +121,7 @@ export async function runService(
       consoleLogger.error(`❌ ${service} cannot start: cannot load the configuration: ${errorMessage(err)}`);
     }
     consoleLogger.error(
-      `Fix the configuration and start again (exit ${ExitCode.Config}: PM2 will not restart it).`,
+      `Fix it, then \`npm start\` (exit ${ExitCode.Config}: PM2 will not restart it by itself).${recorded}`,
     );
     await closeLogger(consoleLogger, 300);
     exit(ExitCode.Config);
@@ -166,12 +195,20 @@ export async function runService(
   logger.info(`🚀 ${service} starting`, {
     pid: process.pid,
     node: process.version,
-    mode: config.trading.mode,
+    ...(config.trading ? { mode: config.trading.mode } : {}),
+    build: buildName(),
     dataDir,
     logDir,
     configFile: sources.configFile ?? '(none: defaults + environment)',
     envFile: sources.envFile ?? '(none)',
   });
+
+  if (sources.staleEnv?.length) {
+    logger.warn(
+      `ignored ${sources.staleEnv.join(', ')}: left in PM2's copy of the environment by an earlier start (no longer ` +
+        'set when the services were last started or restarted through ecosystem.config.js)',
+    );
+  }
 
   const fail = async (stage: string, err: unknown): Promise<void> => {
     const code =
@@ -187,6 +224,19 @@ export async function runService(
           ? 'fix the reported file or setting, then start again'
           : 'see the error above';
     logger.error(`⛔ ${service} ${stage} failed (exit ${code}): ${errorMessage(err)} — ${hint}`, { err });
+    if (code === ExitCode.Config) {
+      try {
+        writeConfigFailure(dataDir, service, {
+          pid: process.pid,
+          at: Date.now(),
+          problems: redactProblems(problemsOf(err), redactor),
+        });
+      } catch (writeErr) {
+        logger.warn(
+          `could not record the configuration error for status and alerts: ${errorMessage(writeErr)}`,
+        );
+      }
+    }
     await shutdown.shutdown(`${stage} failed: ${errorMessage(err)}`, code);
   };
 
@@ -198,7 +248,14 @@ export async function runService(
   }
   shutdown.addStep('release the service lock', () => serviceLock.release(), { order: 99 });
 
-  const lastExit = readLastExit(dataDir, service);
+  // The configuration is valid now: an earlier run's "configuration error" record no longer applies.
+  try {
+    clearConfigFailure(dataDir, service);
+  } catch {
+    // a stale record is only a stale hint; the breadcrumb write below reports a data dir that cannot be written
+  }
+
+  const lastExit = readLastExit(dataDir, service, startedAt);
   const lastExitLine = `ℹ️ ${service} ${describeLastExit(lastExit)}`;
   if (lastExit.kind === 'clean' || lastExit.kind === 'first-start') logger.info(lastExitLine, { lastExit });
   else logger.warn(lastExitLine, { lastExit });
@@ -254,7 +311,8 @@ export async function runService(
 
   const ctx: ServiceContext = {
     service,
-    config,
+    // only the selected sections exist; the overloads above type `config` as exactly those
+    config: config as Config,
     secrets,
     logger,
     dataDir,
@@ -281,4 +339,52 @@ export async function runService(
     startupMs: Date.now() - startedAt,
     processMs: Math.round(process.uptime() * 1000),
   });
+}
+
+/**
+ * Keeps a configuration error where the supervisor and `byninja status` find it (ConfigFailure). The data dir is
+ * known when the `app` section itself is valid. Returns a note for the console line.
+ */
+function recordConfigFailure(service: string, err: ConfigError, source: LoadConfigOptions = {}): string {
+  let dataDir: string;
+  let redactor: Redactor;
+  try {
+    // secrets are read whatever the sections: mask any that a value quotes (the record may reach a chat)
+    const found = loadConfigSections({ ...source, sections: ['app'] });
+    dataDir = found.config.app!.dataDir;
+    redactor = new Redactor(Object.values(found.secrets));
+  } catch {
+    return '';
+  }
+  try {
+    writeConfigFailure(dataDir, service, {
+      pid: process.pid,
+      at: Date.now(),
+      problems: redactProblems(err.problems, redactor),
+    });
+    return '';
+  } catch (writeErr) {
+    return `\n(could not record it in ${dataDir}: ${errorMessage(writeErr)})`;
+  }
+}
+
+function redactProblems(problems: ConfigProblem[], redactor: Redactor): ConfigProblem[] {
+  return problems.map((p) => ({
+    field: redactor.redactString(p.field),
+    value: redactor.redactString(p.value),
+    message: redactor.redactString(p.message),
+  }));
+}
+
+/** The build this process runs (`dist-<id>`, scripts/build.js), for the start line: which code came back. */
+function buildName(): string {
+  try {
+    // the bundle (or the compiled module) sits in <build>/daemons or <build>/src/shared/lifecycle
+    for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      if (fs.existsSync(path.join(dir, 'build.json'))) return path.basename(dir);
+    }
+  } catch {
+    // not worth failing a start over
+  }
+  return 'unknown';
 }

@@ -14,16 +14,17 @@ import type { CallbackQuery, Message, Update } from 'telegraf/types';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
 import type { ServiceName } from '../../ops/services';
 import type { LinkView } from '../../ops/status-report';
+import type { TelegramDelivery } from '../../ops/telegram-delivery';
 import type { TradingRpc } from '../../ops/trading-client';
 import { byninjaVersion } from '../../ops/version';
 import { systemClock, type Clock } from '../../shared/clock';
-import type { Config } from '../../shared/config/schema';
+import type { TelegramConfig } from '../../shared/config/schema';
 import { AuthenticationError, errorMessage } from '../../shared/errors';
 import type { LastExit } from '../../shared/ipc/protocol';
-import { ExitCode } from '../../shared/lifecycle/exit-codes';
 import type { Logger } from '../../shared/logging/logger';
 import { Redactor } from '../../shared/logging/redact';
-import { retry } from '../../shared/retry';
+import { retry, retryDelayMs } from '../../shared/retry';
+import type { DeliveryOutcome } from '../notify/delivery-health';
 import type { Notifier } from '../notify/notification';
 import { CommandAuth } from './auth';
 import type { BotCommand, BotServices, CommandContext, InlineButton } from './command';
@@ -37,7 +38,7 @@ export interface BotDeps {
   token: string;
   /** Bot API root; default config.telegram.apiRoot (TELEGRAM_API_ROOT). */
   apiRoot?: string;
-  config: Config;
+  config: TelegramConfig;
   logger: Logger;
   pm2: { list(): Promise<Pm2ProcessView[]>; restart(name: string): Promise<void> };
   /** Trading's control API: the daemon's long-lived IpcClient. */
@@ -50,17 +51,31 @@ export interface BotDeps {
   redactor?: Redactor;
   /** TCP link state for /status. */
   linkState?: () => LinkView;
+  /** Telegram delivery state for /status. */
+  delivery?: () => TelegramDelivery;
+  /** Services online in PM2 but not ready yet, for /status. */
+  notReady?: () => string[];
   /** How telegram's previous run ended (ServiceContext.lastExit). */
   lastExit?: LastExit;
   /** Persists a /restart of telegram itself (requestSelfRestartMarker) before PM2 is asked. */
   beforeSelfRestart?: (req: { chatId: string; requestedAt: number }) => Promise<void>;
-  /** On 401 (bad token). Default: exit the process with 78 (config error: PM2 does not restart-loop it). */
-  onFatal?: (exitCode: number, reason: string) => void;
+  /**
+   * How the Bot API answers getMe and getUpdates (DeliveryHealth.report). A refused token (401) or a conflict
+   * (409) never stops the service: the bot reports it and keeps retrying with backoff.
+   */
+  onHealth?: (outcome: DeliveryOutcome) => void;
   /** This daemon's PM2 app name; default 'telegram'. */
   self?: ServiceName;
   clock?: Clock;
-  /** Poller backoff overrides (tests). */
-  poller?: { backoffBaseMs?: number; backoffMaxMs?: number; conflictBaseMs?: number; conflictMaxMs?: number };
+  /** Poller backoff overrides (tests); `unauthorized*` also paces getMe while the token is refused. */
+  poller?: {
+    backoffBaseMs?: number;
+    backoffMaxMs?: number;
+    conflictBaseMs?: number;
+    conflictMaxMs?: number;
+    unauthorizedBaseMs?: number;
+    unauthorizedMaxMs?: number;
+  };
 }
 
 export interface Bot {
@@ -128,16 +143,13 @@ export function createBot(deps: BotDeps): Bot {
     clock,
     confirmations: new ConfirmationStore(tg.confirmTimeoutSec * 1000),
     ...(deps.linkState ? { linkState: deps.linkState } : {}),
+    ...(deps.delivery ? { delivery: deps.delivery } : {}),
+    ...(deps.notReady ? { notReady: deps.notReady } : {}),
     ...(deps.lastExit ? { lastExit: deps.lastExit } : {}),
     self: deps.self ?? 'telegram',
     ...(deps.beforeSelfRestart ? { beforeSelfRestart: deps.beforeSelfRestart } : {}),
   };
-  const onFatal =
-    deps.onFatal ??
-    ((code: number, reason: string) => {
-      log.error(`Fatal Telegram error, exiting with code ${code}: ${reason}`);
-      process.exit(code);
-    });
+  const onHealth = deps.onHealth ?? (() => undefined);
 
   async function send(chatId: string, html: string, buttons?: InlineButton[][]): Promise<void> {
     // every reply passes the service's one redactor: a reply quoting trading's answer or an error can carry text
@@ -302,23 +314,38 @@ export function createBot(deps: BotDeps): Bot {
   let startup: AbortController | undefined;
 
   async function prepare(signal: AbortSignal): Promise<void> {
-    // getMe names the bot (for /cmd@bot in groups). Retried with the poller's policy until it works or is fatal.
-    for (let attempt = 1; !signal.aborted; attempt++) {
+    // getMe names the bot (for /cmd@bot in groups). Retried until it works: a refused token (401) is reported and
+    // retried with a long backoff (the service keeps supervising and logs alerts meanwhile), anything else with the
+    // poller's backoff.
+    const polling = deps.poller ?? {};
+    for (let attempt = 1, refusals = 0; !signal.aborted; attempt++) {
       try {
         telegraf.botInfo = await telegraf.telegram.getMe();
+        onHealth({ kind: 'token-ok', polled: false });
         break;
       } catch (raw) {
         const err = toTelegramError(raw, 'getMe');
-        if (err instanceof AuthenticationError) {
-          log.error(`${err.message}. Telegram bot stopped: fix TELEGRAM_BOT_TOKEN and restart.`);
-          onFatal(ExitCode.Config, err.message);
-          throw err;
-        }
-        const wait =
-          'retryAfterMs' in err && typeof err.retryAfterMs === 'number'
-            ? err.retryAfterMs
-            : Math.min(60_000, 1000 * 2 ** attempt);
-        if (attempt === 1)
+        const refused = err instanceof AuthenticationError;
+        if (refused) refusals += 1;
+        onHealth(
+          refused
+            ? { kind: 'unauthorized', detail: err.message }
+            : { kind: 'unreachable', detail: err.message },
+        );
+        const wait = retryDelayMs(refused ? refusals : attempt, {
+          baseDelayMs: refused ? (polling.unauthorizedBaseMs ?? 30_000) : (polling.backoffBaseMs ?? 1_000),
+          maxDelayMs: refused ? (polling.unauthorizedMaxMs ?? 600_000) : (polling.backoffMaxMs ?? 60_000),
+          factor: 2,
+          random: Math.random,
+          ...('retryAfterMs' in err && typeof err.retryAfterMs === 'number'
+            ? { retryAfterMs: err.retryAfterMs }
+            : {}),
+        });
+        if (refused && (refusals === 1 || refusals % 10 === 0))
+          log.error(`${err.message}: the bot cannot start; fix TELEGRAM_BOT_TOKEN in .env`, {
+            retryInMs: wait,
+          });
+        else if (attempt === 1)
           log.warn('Telegram unreachable at start, retrying', { error: err.message, retryInMs: wait });
         await clock.sleep(wait, signal).catch(() => undefined);
       }
@@ -357,7 +384,7 @@ export function createBot(deps: BotDeps): Bot {
         logger: log,
         timeoutSec: tg.pollingTimeoutSec,
         clock,
-        onFatal: (err: AuthenticationError) => onFatal(ExitCode.Config, err.message),
+        onHealth,
         ...deps.poller,
       });
       poller = p;

@@ -3,11 +3,12 @@
  * the bot (bot.ts) does authorization, staleness, parsing, confirmation buttons and sending.
  */
 import type { LinkView } from '../../ops/status-report';
+import type { TelegramDelivery } from '../../ops/telegram-delivery';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
 import type { ServiceName } from '../../ops/services';
 import type { TradingRpc } from '../../ops/trading-client';
 import type { Clock } from '../../shared/clock';
-import type { Config } from '../../shared/config/schema';
+import type { TelegramConfig } from '../../shared/config/schema';
 import { IpcError, errorMessage } from '../../shared/errors';
 import { RpcErrorCode, type LastExit } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
@@ -28,7 +29,7 @@ export interface InlineButton {
 
 /** Everything commands may use; wired once by createBot. */
 export interface BotServices {
-  config: Config;
+  config: TelegramConfig;
   logger: Logger;
   pm2: { list(): Promise<Pm2ProcessView[]>; restart(name: string): Promise<void> };
   trading: TradingRpc;
@@ -41,6 +42,10 @@ export interface BotServices {
   confirmations: ConfirmationStore;
   /** The daemon's TCP link to trading, for /status. */
   linkState?: () => LinkView;
+  /** Where alerts go now and the Telegram-side problem in progress, for /status. */
+  delivery?: () => TelegramDelivery;
+  /** Services online in PM2 that have not said ready yet, for /status. */
+  notReady?: () => string[];
   /** How telegram's own previous run ended (ServiceContext.lastExit). */
   lastExit?: LastExit;
   /** This process's PM2 app name: restarting it ends the process (default 'telegram'). */

@@ -1,8 +1,10 @@
 /**
  * The one long-polling loop of the bot (telegraf's own `launch()` retries every failure after a fixed 5 s, ends on
- * 409 and cannot use our poll timeout). Policy by error class (telegram-errors.ts):
- *  - 401 (AuthenticationError): fatal — `onFatal` (the daemon logs and exits 78); the loop ends.
- *  - 409 (TelegramConflictError): another poller uses the token — logged as an error, backs off (5 s → 60 s), retries.
+ * 409 and cannot use our poll timeout). Policy by error class (telegram-errors.ts) — the loop never ends by itself
+ * and the service never exits for a Telegram-side problem (it keeps supervising; alerts fall back to the log):
+ *  - 401 (AuthenticationError): the token is refused — reported (`onHealth`), retried with a long backoff
+ *    (30 s → 10 min): a token revoked and restored, or a Bot API mistake, heals without a restart.
+ *  - 409 (TelegramConflictError): another poller uses the token — reported, backs off (5 s → 60 s), retries.
  *  - 429 (RateLimitError): waits `retry_after`.
  *  - 5xx / network: exponential backoff with jitter (1 s → 60 s), reset after a good poll.
  * Updates are acknowledged (offset) as soon as they are received and handled concurrently, so a slow command
@@ -15,6 +17,7 @@ import { systemClock, type Clock } from '../../shared/clock';
 import { AuthenticationError, RateLimitError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
+import type { DeliveryOutcome } from '../notify/delivery-health';
 import { TelegramConflictError, toTelegramError } from './telegram-errors';
 
 export interface UpdatePollerOptions {
@@ -23,8 +26,8 @@ export interface UpdatePollerOptions {
   logger: Logger;
   /** Long-poll timeout sent to getUpdates (config telegram.pollingTimeoutSec). */
   timeoutSec: number;
-  /** Called once on 401; the loop has stopped. */
-  onFatal(err: AuthenticationError): void;
+  /** How each poll went, for the service's Telegram health (DeliveryHealth.report). */
+  onHealth?(outcome: DeliveryOutcome): void;
   clock?: Clock;
   /** Backoff after 5xx/network errors: base and cap (default 1 s, 60 s). */
   backoffBaseMs?: number;
@@ -32,6 +35,9 @@ export interface UpdatePollerOptions {
   /** Backoff while another poller holds the token (default 5 s, 60 s). */
   conflictBaseMs?: number;
   conflictMaxMs?: number;
+  /** Backoff while the token is refused (default 30 s, 10 min). */
+  unauthorizedBaseMs?: number;
+  unauthorizedMaxMs?: number;
   /** Least time between two polls when the server answers an empty poll at once (a proxy ignoring timeout); default 250 ms. */
   minPollIntervalMs?: number;
   /** How long stop() waits for running handlers (default 5 s). */
@@ -48,6 +54,7 @@ export class UpdatePoller {
   private offset = 0;
   private failures = 0;
   private conflicts = 0;
+  private refusals = 0;
 
   constructor(private readonly opts: UpdatePollerOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -96,16 +103,19 @@ export class UpdatePoller {
         );
       } catch (err) {
         if (signal.aborted) return;
-        if (!(await this.onPollError(err))) return;
+        await this.onPollError(err);
         continue;
       }
-      if (this.failures > 0 || this.conflicts > 0)
+      if (this.failures > 0 || this.conflicts > 0 || this.refusals > 0)
         this.opts.logger.info('Telegram polling recovered', {
           failures: this.failures,
           conflicts: this.conflicts,
+          refusals: this.refusals,
         });
       this.failures = 0;
       this.conflicts = 0;
+      this.refusals = 0;
+      this.opts.onHealth?.({ kind: 'token-ok', polled: true });
       for (const update of updates) {
         this.offset = Math.max(this.offset, update.update_id + 1);
         this.dispatch(update);
@@ -129,18 +139,31 @@ export class UpdatePoller {
     this.inFlight.add(p);
   }
 
-  /** Applies the error policy; false ends the loop. */
-  private async onPollError(raw: unknown): Promise<boolean> {
+  /** Applies the error policy: reports, waits the backoff its class calls for. */
+  private async onPollError(raw: unknown): Promise<void> {
     const err = toTelegramError(raw, 'getUpdates');
     const log = this.opts.logger;
     if (err instanceof AuthenticationError) {
-      log.error(`${err.message}. Telegram bot stopped: fix TELEGRAM_BOT_TOKEN and restart.`, { code: 401 });
-      this.abort.abort();
-      this.opts.onFatal(err);
-      return false;
+      this.refusals += 1;
+      this.opts.onHealth?.({ kind: 'unauthorized', detail: err.message });
+      const wait = retryDelayMs(this.refusals, {
+        baseDelayMs: this.opts.unauthorizedBaseMs ?? 30_000,
+        maxDelayMs: this.opts.unauthorizedMaxMs ?? 600_000,
+        factor: 2,
+        random: Math.random,
+      });
+      if (this.refusals === 1 || this.refusals % 10 === 0)
+        log.error(`${err.message}: commands cannot be received; fix TELEGRAM_BOT_TOKEN in .env`, {
+          code: 401,
+          refusals: this.refusals,
+          retryInMs: wait,
+        });
+      await this.sleep(wait);
+      return;
     }
     if (err instanceof TelegramConflictError) {
       this.conflicts += 1;
+      this.opts.onHealth?.({ kind: 'conflict', detail: err.message });
       const wait = retryDelayMs(this.conflicts, {
         baseDelayMs: this.opts.conflictBaseMs ?? 5_000,
         maxDelayMs: this.opts.conflictMaxMs ?? 60_000,
@@ -158,9 +181,10 @@ export class UpdatePoller {
         );
       }
       await this.sleep(wait);
-      return true;
+      return;
     }
     this.failures += 1;
+    if (!(err instanceof RateLimitError)) this.opts.onHealth?.({ kind: 'unreachable', detail: err.message });
     const retryAfterMs = err instanceof RateLimitError ? err.retryAfterMs : undefined;
     const wait =
       retryAfterMs ??
@@ -177,7 +201,6 @@ export class UpdatePoller {
         retryInMs: wait,
       });
     await this.sleep(wait);
-    return true;
   }
 
   private async sleep(ms: number): Promise<void> {

@@ -24,7 +24,14 @@ import {
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
 import type { MessageSender, Notification, NotificationInput, Notifier } from './notification';
-import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } from './outbox-queue';
+import {
+  admit,
+  renderEntry,
+  sendOrder,
+  type OutboxEntry,
+  type OutboxState,
+} from './outbox-queue';
+import { htmlToPlain } from './log-sender';
 import { SendThrottle } from './send-throttle';
 import { outboxStateSchema } from './outbox-schema';
 import * as z from 'zod';
@@ -135,6 +142,11 @@ export class Outbox implements Notifier {
       // and the sender must not wait for its idle wake-up to send it.
       if (result && result.kind !== 'duplicate-event') this.wake();
     }
+    // While Telegram is failing, `pm2 logs` shows what waits (once, when queued): the outbox keeps it for Telegram.
+    if (this.failures > 0 && result?.kind === 'added')
+      this.logger.warn(
+        `📣 queued while Telegram is unreachable: ${htmlToPlain(n.text).replace(/\n/g, ' | ')}`,
+      );
     if (result?.kind === 'added' && result.dropped > 0) {
       this.logger.warn(
         `outbox full (${this.settings.maxSize}): dropped ${result.dropped} lowest-priority notification(s)`,

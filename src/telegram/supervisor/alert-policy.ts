@@ -7,22 +7,24 @@
  * | exit, not during an operator stop               | 💥 crash (high): exit code, how the run ended, restart #, next delay |
  * | exit with a stop exit code (78)                 | 🛑 not restarted: configuration error (critical)          |
  * | restart overlimit                               | 🛑 PM2 gave up restarting (critical)                      |
- * | online after any of those / a hang restart      | ✅ back online (normal), returned as `online` for the listener to finish (recovery summary) |
+ * | online after any of those / a hang restart      | returned as `online`: the listener sends ✅ back online (normal) once the service is ready (readiness.ts) |
  * | stop (manually)                                 | ⏹ stopped by an operator (normal)                         |
  */
 import type { LastExit } from '../../shared/ipc/protocol';
+import type { ConfigFailure } from '../../shared/lifecycle/config-failure';
+import { configFixHint } from '../../ops/service-state';
 import { escapeHtml, type NotificationInput } from '../notify/notification';
 import { nextRestartDelayMs, type ProcessEvent } from './process-event';
 
 /** Why a service is coming back online. */
-export type OnlineCause = 'crash' | 'hang' | 'overlimit' | 'restart' | 'operator' | 'start';
+export type OnlineCause = 'crash' | 'config' | 'hang' | 'overlimit' | 'restart' | 'operator' | 'start';
 
 export interface ServiceWatch {
   /** An operator stop/restart is in progress (an `exit` with status `stopping` was seen). */
   operatorAction?: boolean;
   /** The operator's stop completed (second `exit`, status `stopped`); a following `online` is a restart. */
   stoppedByOperator?: boolean;
-  /** The next `online` closes this outage. */
+  /** An outage in progress; it ends when the service is ready again (markReady), not at PM2's `online`. */
   down?: { cause: OnlineCause; since: number; exitCode?: number };
   /** `restart overlimit` was reported: the `errored` exit that follows is not a second alert. */
   overlimitAt?: number;
@@ -33,7 +35,9 @@ export type WatchState = Record<string, ServiceWatch>;
 export interface OnlineReport {
   service: string;
   cause: OnlineCause;
-  /** How long the service was down, when known. */
+  /** When the outage began, when known. */
+  downSince?: number;
+  /** How long the service was down (until ready), when known. */
   downMs?: number;
   at: number;
   restarts: number;
@@ -52,7 +56,15 @@ export interface AlertDecision {
 /** Exit code 75: another instance holds the state lock (see lifecycle/exit-codes.ts). */
 const LOCK_HELD_EXIT = 75;
 
-export function decide(state: WatchState, ev: ProcessEvent, lastRun?: LastExit): AlertDecision {
+/**
+ * `configFailure`: what the service recorded before an exit with a stop exit code (78), so the alert names the field.
+ */
+export function decide(
+  state: WatchState,
+  ev: ProcessEvent,
+  lastRun?: LastExit,
+  configFailure?: ConfigFailure,
+): AlertDecision {
   const watch = (state[ev.name] ??= {});
   const name = escapeHtml(ev.name);
   const none: AlertDecision = { alerts: [], crashed: false };
@@ -70,12 +82,14 @@ export function decide(state: WatchState, ev: ProcessEvent, lastRun?: LastExit):
         return none;
       }
       if (ev.status === 'errored' && watch.overlimitAt !== undefined) return { alerts: [], crashed: true };
+      // a run that died before it was ready did not end the outage: it goes on from where it began
+      const configError = ev.exitCode !== undefined && ev.stopExitCodes.includes(ev.exitCode);
       watch.down = {
-        cause: 'crash',
-        since: ev.at,
+        cause: configError ? 'config' : 'crash',
+        since: watch.down?.since ?? ev.at,
         ...(ev.exitCode !== undefined ? { exitCode: ev.exitCode } : {}),
       };
-      return { alerts: [crashAlert(ev, lastRun)], crashed: true };
+      return { alerts: [crashAlert(ev, lastRun, configFailure)], crashed: true };
     }
     case 'restart overlimit': {
       watch.overlimitAt = ev.at;
@@ -98,7 +112,8 @@ export function decide(state: WatchState, ev: ProcessEvent, lastRun?: LastExit):
       const cause: OnlineCause =
         watch.down?.cause ?? (watch.operatorAction || watch.stoppedByOperator ? 'restart' : 'start');
       const since = watch.down?.since;
-      state[ev.name] = {};
+      // the outage (`down`) stays until the service is ready: a run that dies while starting continues it
+      state[ev.name] = watch.down ? { down: watch.down } : {};
       return {
         alerts: [],
         crashed: false,
@@ -107,7 +122,7 @@ export function decide(state: WatchState, ev: ProcessEvent, lastRun?: LastExit):
           cause,
           at: ev.at,
           restarts: ev.restarts,
-          ...(since !== undefined ? { downMs: Math.max(0, ev.at - since) } : {}),
+          ...(since !== undefined ? { downSince: since } : {}),
         },
       };
     }
@@ -148,25 +163,30 @@ export function decide(state: WatchState, ev: ProcessEvent, lastRun?: LastExit):
   }
 }
 
+/** The service said ready after its online: its outage is over. */
+export function markReady(state: WatchState, service: string): void {
+  if (state[service]) delete state[service].down;
+}
+
 /** Marks a restart the supervisor itself ordered (hang), so its `online` is reported as recovery from a hang. */
 export function markHangRestart(state: WatchState, service: string, at: number): void {
   state[service] = { ...(state[service] ?? {}), down: { cause: 'hang', since: at } };
 }
 
-function crashAlert(ev: ProcessEvent, lastRun: LastExit | undefined): NotificationInput {
-  const name = escapeHtml(ev.name);
+function crashAlert(
+  ev: ProcessEvent,
+  lastRun: LastExit | undefined,
+  configFailure: ConfigFailure | undefined,
+): NotificationInput {
   const code = ev.exitCode;
+  if (code !== undefined && ev.stopExitCodes.includes(code)) return configErrorAlert(ev, configFailure);
+  const name = escapeHtml(ev.name);
   const delay = nextRestartDelayMs(ev);
   const lines: string[] = [];
-  let title = `💥 <b>${name} crashed</b>`;
-  let priority: NotificationInput['priority'] = 'high';
-
-  if (code !== undefined && ev.stopExitCodes.includes(code)) {
-    title = `🛑 <b>${name} exited with code ${code}</b> (configuration error) — PM2 will not restart it`;
-    priority = 'critical';
-  } else if (code === LOCK_HELD_EXIT) {
-    title = `💥 <b>${name} refused to start</b>: another instance holds its state lock (exit 75)`;
-  }
+  const title =
+    code === LOCK_HELD_EXIT
+      ? `💥 <b>${name} refused to start</b>: another instance holds its state lock (exit 75)`
+      : `💥 <b>${name} crashed</b>`;
 
   const how = describeLastRun(lastRun, code);
   lines.push(how);
@@ -176,7 +196,29 @@ function crashAlert(ev: ProcessEvent, lastRun: LastExit | undefined): Notificati
   } else {
     lines.push(`restart #${ev.restarts + 1} in ${formatDuration(delay)}${uptime}`);
   }
-  return { key: `crash:${ev.name}`, priority, createdAt: ev.at, text: [title, ...lines].join('\n') };
+  return { key: `crash:${ev.name}`, priority: 'high', createdAt: ev.at, text: [title, ...lines].join('\n') };
+}
+
+/** Exit with a stop exit code (78): PM2 will not restart it; the alert names what to fix (the service's record). */
+function configErrorAlert(ev: ProcessEvent, failure: ConfigFailure | undefined): NotificationInput {
+  return configErrorNotification(ev.name, ev.exitCode, failure, ev.at);
+}
+
+/** "🛑 trading stopped: configuration error … fix <field>, then `npm start`", with each recorded problem. */
+export function configErrorNotification(
+  service: string,
+  exitCode: number | undefined,
+  failure: ConfigFailure | undefined,
+  at: number,
+): NotificationInput {
+  const name = escapeHtml(service);
+  const lines = [
+    `🛑 <b>${name} stopped: configuration error</b> (exit ${exitCode ?? '?'}) — PM2 will not restart it`,
+    escapeHtml(configFixHint(service, failure)),
+  ];
+  for (const p of failure?.problems.slice(0, 10) ?? [])
+    lines.push(`• ${escapeHtml(truncate(`${p.field} = ${p.value}: ${p.message}`, 400))}`);
+  return { key: `config-error:${service}`, priority: 'critical', createdAt: at, text: lines.join('\n') };
 }
 
 /** "exit code 1 · crash: Error: boom" — PM2 reports a death by signal as 0, so the breadcrumb decides. */
@@ -210,6 +252,7 @@ function truncate(s: string, max: number): string {
 
 const ONLINE_TITLE: Record<OnlineCause, string> = {
   crash: 'back online after a crash',
+  config: 'running again after its configuration error',
   hang: 'back online after the hang restart',
   overlimit: 'back online (it had been stopped by PM2)',
   restart: 'restarted and online (not by a /restart: PM2 memory limit or reload?)',

@@ -1,9 +1,9 @@
 /**
  * Listens to PM2's event bus and turns process events into alerts (alert-policy.ts), crash loops into critical
  * alerts and, by config, a stop of trading (crash-loop-policy.ts). Re-syncs from `pm2.list()` at start and on
- * every bus reconnect (resync.ts). Trading's `online` is held briefly to carry trading's recovery summary
- * from the TCP event stream (offerRecovery), so the operator gets one "back online" message that says what
- * recovery found.
+ * every bus reconnect (resync.ts). "Back online" goes out only once the service said ready (PM2 forwards its
+ * `ready` message on the bus) and, for trading, carries its recovery summary from the TCP event stream
+ * (offerRecovery): readiness.ts pairs them.
  *
  * Packets are handled one at a time on a promise chain: the bus emitter never waits, and alerts keep their order.
  * Handling a packet only commits to the outbox (a local fsync), never waits for Telegram.
@@ -13,13 +13,22 @@ import { systemClock, type Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { LastExit, TradingEvent } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
+import { readConfigFailure, type ConfigFailure } from '../../shared/lifecycle/config-failure';
+import { ExitCode } from '../../shared/lifecycle/exit-codes';
 import { breadcrumbPath, interpretBreadcrumb, readBreadcrumb } from '../../shared/lifecycle/last-exit';
 import { lastRunFromBreadcrumb, readExitBreadcrumb } from '../../ops/last-run';
 import type { Pm2BusPacket, Pm2ProcessView } from '../../ops/pm2-client';
 import type { NotificationInput, Notifier } from '../notify/notification';
-import { decide, markHangRestart, onlineAlert, type OnlineReport } from './alert-policy';
+import { decide, markHangRestart, markReady, onlineAlert } from './alert-policy';
 import { pruneCrashes, recordCrash } from './crash-loop-policy';
-import { nextRestartDelayMs, parseProcessEvent, type ProcessEvent } from './process-event';
+import { nextRestartDelayMs, parseProcessEvent, readyMessageOf, type ProcessEvent } from './process-event';
+import {
+  emptyReadinessState,
+  stepReadiness,
+  type ReadinessEvent,
+  type ReadinessOutcome,
+  type ReadinessSettings,
+} from './readiness';
 import { compareWithSnapshot, type ResyncReason } from './resync';
 import type { SupervisorStore } from './supervisor-state';
 import { recoveryText } from './trading-event-text';
@@ -43,23 +52,12 @@ export interface BusListenerOptions {
   /** This daemon's PM2 name: its own events are not alerts (it reports its own restarts at start). */
   self?: string;
   trading?: string;
-  /** How long trading's online waits for the recovery event, and vice versa (default 10 s). */
+  /** How long trading's ready waits for the recovery event, and vice versa (default 10 s). */
   recoveryWaitMs?: number;
-  /** How long another service's online waits for PM2's `restart` confirmation (default 1.5 s). */
+  /** How long a restart-caused online waits after ready for PM2's `restart` of an operator (default 1.5 s). */
   onlineHoldMs?: number;
   /** First retry delay when the bus cannot be opened (default 1 s, doubling to 30 s). */
   busRetryMs?: number;
-}
-
-interface HeldOnline {
-  report: OnlineReport;
-  timer: NodeJS.Timeout;
-}
-
-interface HeldRecovery {
-  event: TradingEvent;
-  resolve: (merged: boolean) => void;
-  timer: NodeJS.Timeout;
 }
 
 export class BusListener {
@@ -67,17 +65,23 @@ export class BusListener {
   private readonly clock: Clock;
   private readonly self: string;
   private readonly trading: string;
-  private readonly recoveryWaitMs: number;
-  private readonly onlineHoldMs: number;
+  private readonly readinessSettings: ReadinessSettings;
+  private readonly readiness = emptyReadinessState();
+  /** Callers of offerRecovery waiting to hear whether their event was merged, by event seq. */
+  private readonly recoveryWaiters = new Map<number, (merged: boolean) => void>();
+  private readinessTimer?: NodeJS.Timeout;
   private chain: Promise<void> = Promise.resolve();
   private bus?: EventEmitter;
-  private readonly heldOnline = new Map<string, HeldOnline>();
-  private heldRecovery?: HeldRecovery;
   private readonly lifecycleAt = new Map<string, number>();
   private closed = false;
   private busDown = false;
   private readonly onPacket = (packet: Pm2BusPacket): void => {
     if (!this.closed) void this.handlePacket(packet);
+  };
+  private readonly onMessage = (packet: Pm2BusPacket): void => {
+    const service = readyMessageOf(packet);
+    if (!this.closed && service !== undefined && service !== this.self)
+      this.enqueue(() => this.onReadiness({ kind: 'ready', service }), 'a ready message');
   };
   private retryTimer?: NodeJS.Timeout;
 
@@ -86,8 +90,11 @@ export class BusListener {
     this.clock = opts.clock ?? systemClock;
     this.self = opts.self ?? 'telegram';
     this.trading = opts.trading ?? 'trading';
-    this.recoveryWaitMs = opts.recoveryWaitMs ?? 10_000;
-    this.onlineHoldMs = opts.onlineHoldMs ?? 1_500;
+    this.readinessSettings = {
+      trading: this.trading,
+      recoveryWaitMs: opts.recoveryWaitMs ?? 10_000,
+      operatorConfirmMs: opts.onlineHoldMs ?? 1_500,
+    };
   }
 
   /** Opens the bus (retrying in the background if PM2 is unreachable) and re-syncs once it is open. */
@@ -113,11 +120,26 @@ export class BusListener {
   /** Handles a bus packet (also the entry point for tests). Never throws; resolves when handled. */
   handlePacket(packet: Pm2BusPacket): Promise<void> {
     const now = this.clock.now();
-    this.chain = this.chain
-      .then(() => this.process(packet, now))
-      .catch((err: unknown) => {
-        this.logger.error(`supervisor failed to handle a PM2 event: ${errorMessage(err)}`, { err });
-      });
+    return this.enqueue(() => this.process(packet, now), 'a PM2 event');
+  }
+
+  /** Handles PM2's `process:msg` packet of a service's ready message (also the entry point for tests). */
+  handleMessage(packet: Pm2BusPacket): Promise<void> {
+    this.onMessage(packet);
+    return this.chain;
+  }
+
+  /** Services PM2 says are online that have not said ready yet (recovering, or waiting for the exchange). */
+  notReady(): string[] {
+    return Object.entries(this.readiness.pending)
+      .filter(([, p]) => p.readyAt === undefined)
+      .map(([service]) => service);
+  }
+
+  private enqueue(task: () => Promise<void>, what: string): Promise<void> {
+    this.chain = this.chain.then(task).catch((err: unknown) => {
+      this.logger.error(`supervisor failed to handle ${what}: ${errorMessage(err)}`, { err });
+    });
     return this.chain;
   }
 
@@ -132,60 +154,74 @@ export class BusListener {
   }
 
   /**
-   * trading's `recovery` event: merged into trading's held online message when there is one (resolves true once
-   * that message is durably in the outbox). A fresh recovery with no online yet waits for it a moment.
-   * Resolves false when the caller must notify it on its own.
+   * trading's `recovery` event: merged into trading's "back online" alert (resolves true once that alert is in the
+   * outbox), or false when the caller must notify it on its own (its run never got ready, it came too late, or
+   * telegram is closing).
    */
-  async offerRecovery(event: TradingEvent): Promise<boolean> {
-    const held = this.heldOnline.get(this.trading);
-    if (held) {
-      clearTimeout(held.timer);
-      this.heldOnline.delete(this.trading);
-      await this.queueAlert(onlineAlert(held.report, recoveryText(event.data), event.seq));
-      return true;
-    }
-    // Hold it only when PM2 told us trading went down and its online is still due (a replayed recovery of a
-    // run telegram never saw start is reported on its own).
-    const watch = this.opts.store.data.watch[this.trading];
-    const onlineDue =
-      watch !== undefined &&
-      (watch.down !== undefined || watch.operatorAction === true || watch.stoppedByOperator === true);
-    const fresh =
-      this.clock.now() - event.ts < this.recoveryWaitMs &&
-      (watch?.down === undefined || event.ts >= watch.down.since - 1_000);
-    if (!onlineDue || !fresh || this.closed) return false;
-    this.heldRecovery?.resolve(false);
+  offerRecovery(event: TradingEvent): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        if (this.heldRecovery?.event === event) this.heldRecovery = undefined;
-        resolve(false);
-      }, this.recoveryWaitMs);
-      this.heldRecovery = { event, resolve, timer };
+      this.recoveryWaiters.get(event.seq)?.(false);
+      this.recoveryWaiters.set(event.seq, resolve);
+      this.enqueue(() => {
+        // after the PM2 events queued before it: an exit of trading reported just now makes its online due
+        const watch = this.opts.store.data.watch[this.trading];
+        const onlineDue =
+          watch !== undefined &&
+          (watch.down !== undefined || watch.operatorAction === true || watch.stoppedByOperator === true);
+        return this.onReadiness({ kind: 'recovery', event, onlineDue });
+      }, 'a recovery event');
     });
   }
 
-  /** Flushes held online reports, stops listening. Idempotent. */
+  /** Sends what is ready, stops listening. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.readinessTimer) clearTimeout(this.readinessTimer);
     // pm2's bus is an axon sub-emitter whose `off(event)` drops every handler of the event (it has no
     // removeAllListeners); a plain EventEmitter's `off(event, fn)` drops ours: passing both serves both.
-    (this.bus as unknown as { off?: (event: string, fn: unknown) => void } | undefined)?.off?.(
-      'process:event',
-      this.onPacket,
-    );
-    if (this.heldRecovery) {
-      clearTimeout(this.heldRecovery.timer);
-      this.heldRecovery.resolve(false);
-      this.heldRecovery = undefined;
-    }
-    for (const [service, held] of this.heldOnline) {
-      clearTimeout(held.timer);
-      this.heldOnline.delete(service);
-      await this.queueAlert(onlineAlert(held.report));
-    }
+    const bus = this.bus as unknown as { off?: (event: string, fn: unknown) => void } | undefined;
+    bus?.off?.('process:event', this.onPacket);
+    bus?.off?.('process:msg', this.onMessage);
+    this.chain = this.chain.then(() => this.onReadiness({ kind: 'close' }));
     await this.chain;
+    for (const resolve of this.recoveryWaiters.values()) resolve(false);
+    this.recoveryWaiters.clear();
+  }
+
+  /** One step of the readiness pairing (on the chain): queue what is due, release unmerged recoveries, re-arm. */
+  private async onReadiness(event: ReadinessEvent): Promise<void> {
+    const outcome: ReadinessOutcome = stepReadiness(
+      this.readiness,
+      event,
+      this.clock.now(),
+      this.readinessSettings,
+    );
+    for (const { report, recovery } of outcome.online) {
+      this.opts.store.change((d) => markReady(d.watch, report.service));
+      // queued (in memory at least) either way: the relay must not send the recovery a second time
+      await this.queueAlert(
+        recovery ? onlineAlert(report, recoveryText(recovery.data), recovery.seq) : onlineAlert(report),
+      );
+      if (recovery) this.settleRecovery(recovery.seq, true);
+    }
+    for (const recovery of outcome.unmerged) this.settleRecovery(recovery.seq, false);
+    if (this.readinessTimer) clearTimeout(this.readinessTimer);
+    this.readinessTimer = undefined;
+    if (outcome.wakeAt !== undefined && !this.closed) {
+      this.readinessTimer = setTimeout(
+        () => this.enqueue(() => this.onReadiness({ kind: 'tick' }), 'a readiness timer'),
+        Math.max(0, outcome.wakeAt - this.clock.now()),
+      );
+      this.readinessTimer.unref?.();
+    }
+  }
+
+  private settleRecovery(seq: number, merged: boolean): void {
+    this.recoveryWaiters.get(seq)?.(merged);
+    this.recoveryWaiters.delete(seq);
   }
 
   private async openBus(retryMs: number): Promise<void> {
@@ -194,6 +230,7 @@ export class BusListener {
       const bus = await this.opts.pm2.launchBus();
       this.bus = bus;
       bus.on('process:event', this.onPacket);
+      bus.on('process:msg', this.onMessage);
       // pm2's bus is an axon sub-emitter; its socket reconnects by itself and says so.
       const sock = (bus as unknown as { sock?: EventEmitter }).sock;
       sock?.on('reconnect attempt', () => {
@@ -220,12 +257,15 @@ export class BusListener {
     const ev = parseProcessEvent(packet, now);
     if (!ev || ev.name === this.self) return;
     if (ev.event === 'exit' || ev.event === 'online') this.lifecycleAt.set(ev.name, now);
+    // first: a run that was ready gets its "back online" before its exit is reported (and ends its outage)
+    if (ev.event === 'exit') await this.onReadiness({ kind: 'exit', service: ev.name });
     const lastRun = ev.event === 'exit' ? this.lastRunAtExit(ev) : undefined;
+    const configFailure = ev.event === 'exit' ? this.configFailureAtExit(ev) : undefined;
     const store = this.opts.store;
 
     let decision!: ReturnType<typeof decide>;
     store.change((d) => {
-      decision = decide(d.watch, ev, lastRun);
+      decision = decide(d.watch, ev, lastRun, configFailure);
       // After a crash PM2 bumps restart_time when it restarts: count that restart as seen already, so a
       // telegram that misses the `online` does not report the (already reported) crash again at re-sync.
       const restartPending = decision.crashed && nextRestartDelayMs(ev) !== undefined;
@@ -261,48 +301,10 @@ export class BusListener {
       if (verdict.stop) this.stopForCrashLoop(verdict.stop);
     }
 
-    if (decision.operatorRestartConfirmed) {
-      const held = this.heldOnline.get(ev.name);
-      if (held && held.report.cause === 'restart') held.report.cause = 'operator';
-      if (held && ev.name !== this.trading) await this.flushOnline(ev.name);
-    }
-
-    if (decision.online) await this.onOnline(decision.online);
-  }
-
-  private async onOnline(report: OnlineReport): Promise<void> {
-    const previous = this.heldOnline.get(report.service);
-    if (previous) {
-      clearTimeout(previous.timer);
-      this.heldOnline.delete(report.service);
-      await this.queueAlert(onlineAlert(previous.report));
-    }
-    if (report.service === this.trading && this.heldRecovery) {
-      const { event, resolve, timer } = this.heldRecovery;
-      clearTimeout(timer);
-      this.heldRecovery = undefined;
-      // queued (in memory at least) either way: the relay must not send the recovery a second time
-      await this.queueAlert(onlineAlert(report, recoveryText(event.data), event.seq));
-      resolve(true);
-      return;
-    }
-    const holdMs = report.service === this.trading ? this.recoveryWaitMs : this.onlineHoldMs;
-    const timer = setTimeout(() => {
-      this.chain = this.chain
-        .then(() => this.flushOnline(report.service))
-        .catch((err: unknown) => {
-          this.logger.error(`could not queue the online alert: ${errorMessage(err)}`);
-        });
-    }, holdMs);
-    this.heldOnline.set(report.service, { report, timer });
-  }
-
-  private async flushOnline(service: string): Promise<void> {
-    const held = this.heldOnline.get(service);
-    if (!held) return;
-    clearTimeout(held.timer);
-    this.heldOnline.delete(service);
-    await this.queueAlert(onlineAlert(held.report));
+    if (decision.operatorRestartConfirmed)
+      await this.onReadiness({ kind: 'operator-restart', service: ev.name });
+    if (decision.online)
+      await this.onReadiness({ kind: 'online', report: decision.online, waitsForReady: ev.waitReady });
   }
 
   private stopForCrashLoop(service: string): void {
@@ -323,16 +325,35 @@ export class BusListener {
     if (crumb === 'missing' || crumb === 'unreadable') return undefined;
     // pm_uptime is set by PM2 just before it forks; the service writes its breadcrumb a moment later.
     if (ev.startedAt !== undefined && crumb.startedAt < ev.startedAt - 1_000) return undefined;
-    return interpretBreadcrumb(crumb);
+    // a killed run left no time of death: PM2's exit event is it
+    return interpretBreadcrumb(crumb, ev.at);
+  }
+
+  /** What a service that exited 78 recorded about its configuration (none older than the run that ended). */
+  private configFailureAtExit(ev: ProcessEvent): ConfigFailure | undefined {
+    if (ev.exitCode !== ExitCode.Config) return undefined;
+    return readConfigFailure(
+      this.opts.dataDir,
+      ev.name,
+      ev.startedAt !== undefined ? ev.startedAt - 1_000 : undefined,
+    );
   }
 
   private async doResync(reason: ResyncReason): Promise<void> {
     const list = await this.opts.pm2.list();
     const now = this.clock.now();
     const lastRuns: Record<string, LastExit | undefined> = {};
+    const configFailures: Record<string, ConfigFailure | undefined> = {};
     for (const p of list) {
-      if (p.name !== this.self)
-        lastRuns[p.name] = lastRunFromBreadcrumb(await readExitBreadcrumb(this.opts.dataDir, p.name), p);
+      if (p.name === this.self) continue;
+      lastRuns[p.name] = lastRunFromBreadcrumb(
+        await readExitBreadcrumb(this.opts.dataDir, p.name),
+        p,
+        undefined,
+        now,
+      );
+      if (p.exitCode === ExitCode.Config)
+        configFailures[p.name] = readConfigFailure(this.opts.dataDir, p.name);
     }
     const previous = this.opts.store.data.services;
     const { alerts, snapshot } = compareWithSnapshot(previous, list, {
@@ -340,12 +361,18 @@ export class BusListener {
       reason,
       now,
       lastRuns,
+      configFailures,
     });
     for (const alert of alerts) await this.queueAlert(alert);
     await this.opts.store.commit((d) => {
       d.services = snapshot;
-      // an outage in progress whose service is online again (its online event was missed) is closed
-      for (const p of list) if (p.status === 'online' && d.watch[p.name]?.down) d.watch[p.name] = {};
+      for (const p of list) {
+        // an outage in progress whose service is online again (its online event was missed) is closed
+        if (p.status === 'online' && d.watch[p.name]?.down) d.watch[p.name] = {};
+        // one found stopped by its configuration: its next online is the fix taking effect
+        if (p.status !== 'online' && p.exitCode === ExitCode.Config && !d.watch[p.name]?.down)
+          d.watch[p.name] = { ...d.watch[p.name], down: { cause: 'config', since: now } };
+      }
     });
     if (alerts.length)
       this.logger.warn(`re-sync (${reason}) found ${alerts.length} change(s) missed by the bus`);

@@ -26,6 +26,8 @@ export interface ProcessEvent {
   expBackoffRestartDelayMs?: number;
   fixedRestartDelayMs?: number;
   autorestart: boolean;
+  /** The app sends a ready message (wait_ready): its `online` is not "ready" by itself. */
+  waitReady: boolean;
   stopExitCodes: number[];
   /** When the run that this event is about started (pm_uptime), epoch ms. */
   startedAt?: number;
@@ -53,6 +55,7 @@ export function parseProcessEvent(packet: Pm2BusPacket, now: number): ProcessEve
     restarts: num(p.restart_time) ?? 0,
     unstableRestarts: num(p.unstable_restarts) ?? 0,
     autorestart: p.autorestart !== false && p.autorestart !== 'false',
+    waitReady: p.wait_ready === true || p.wait_ready === 'true',
     stopExitCodes: stopCodes.map(num).filter((c): c is number => c !== undefined),
     at: num(packet.at) ?? now,
   };
@@ -85,3 +88,5 @@ export function nextRestartDelayMs(ev: ProcessEvent): number | undefined {
   }
   return ev.fixedRestartDelayMs ?? 0;
 }
+
+export { readyMessageOf } from '../../ops/pm2-client';

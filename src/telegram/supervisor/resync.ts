@@ -5,9 +5,11 @@
  * are reported at start. Pure: the caller reads PM2, the breadcrumbs and the marker.
  */
 import type { LastExit } from '../../shared/ipc/protocol';
+import type { ConfigFailure } from '../../shared/lifecycle/config-failure';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
+import { describeServiceState, serviceState } from '../../ops/service-state';
 import { escapeHtml, type NotificationInput } from '../notify/notification';
-import { describeLastRun, formatDuration } from './alert-policy';
+import { configErrorNotification, describeLastRun, formatDuration } from './alert-policy';
 import type { SelfRestartMarker } from './self-restart-marker';
 import type { ProcessSnapshot } from './supervisor-state';
 
@@ -36,7 +38,14 @@ export function snapshotOf(p: Pm2ProcessView, now: number): ProcessSnapshot {
 export function compareWithSnapshot(
   previous: Record<string, ProcessSnapshot>,
   list: Pm2ProcessView[],
-  opts: { self: string; reason: ResyncReason; now: number; lastRuns: Record<string, LastExit | undefined> },
+  opts: {
+    self: string;
+    reason: ResyncReason;
+    now: number;
+    lastRuns: Record<string, LastExit | undefined>;
+    /** What services that exited 78 recorded about their configuration. */
+    configFailures?: Record<string, ConfigFailure | undefined>;
+  },
 ): ResyncResult {
   const alerts: NotificationInput[] = [];
   const snapshot: Record<string, ProcessSnapshot> = {};
@@ -44,7 +53,22 @@ export function compareWithSnapshot(
   for (const p of list) {
     snapshot[p.name] = snapshotOf(p, opts.now);
     const before = previous[p.name];
-    if (p.name === opts.self || !before) continue;
+    if (p.name === opts.self) continue;
+    const state = serviceState(p, opts.configFailures?.[p.name]);
+    if (!before) {
+      // first sight of it (telegram's first start, or it started after the service failed): a service PM2 will not
+      // restart by itself is worth telling; one running or restarting is PM2's business
+      if (state.kind === 'config-error')
+        alerts.push(configErrorNotification(p.name, p.exitCode, state.failure, opts.now));
+      else if (state.kind === 'gave-up')
+        alerts.push({
+          key: `missed-stop:${p.name}`,
+          priority: 'critical',
+          createdAt: opts.now,
+          text: `⚠️ <b>${escapeHtml(p.name)} is ${escapeHtml(describeServiceState(p.name, state))}</b>`,
+        });
+      continue;
+    }
     const name = escapeHtml(p.name);
     const startedAt = snapshot[p.name].startedAt;
     // a new run started since we looked: more restarts, or the counter was reset but the run is a new one
@@ -70,9 +94,9 @@ export function compareWithSnapshot(
     } else if (before.status === 'online' && p.status !== 'online' && p.status !== 'launching') {
       alerts.push({
         key: `missed-stop:${p.name}`,
-        priority: p.status === 'errored' ? 'critical' : 'high',
+        priority: state.kind === 'gave-up' || state.kind === 'config-error' ? 'critical' : 'high',
         createdAt: opts.now,
-        text: `⚠️ <b>${name} is ${escapeHtml(p.status)}</b> — it changed ${away}\nlast exit: ${how}`,
+        text: `⚠️ <b>${name} is ${escapeHtml(describeServiceState(p.name, state))}</b> — it changed ${away}\nlast exit: ${how}`,
       });
     }
   }

@@ -7,7 +7,7 @@
  * unrealized PnL of open positions at the last price.
  */
 import type { Clock } from '../../shared/clock';
-import type { Config } from '../../shared/config/schema';
+import type { TradingConfig } from '../../shared/config/schema';
 import { IpcError } from '../../shared/errors';
 import {
   RpcErrorCode,
@@ -37,7 +37,7 @@ export interface ControlDeps {
   loop: TradingLoop;
   manager: OrderManager;
   exchange: Exchange;
-  config: Config;
+  config: TradingConfig;
   lastExit: LastExit;
   startedAt: number;
   version: string;

@@ -10,12 +10,13 @@ import {
   FixtureProcess,
   makeFixtureDirs,
 } from '../../fixtures/service/run-fixture';
+import { readConfigFailure } from '../../../src/shared/lifecycle/config-failure';
 import { Pm2Harness } from '../../support/pm2';
 
 const BAD = {
   BYNINJA_IPC_PORT: 'not-a-port',
   BYNINJA__TRADING__RISK__STAKE_PER_TRAD: '5',
-  TELEGRAM_BOT_TOKEN: '123456:bad-config-token-value',
+  BYNINJA__TRADING__EXCHANGE__API_KEY: '123456:bad-config-token-value',
 };
 
 describe('invalid configuration stops the service @slow', function () {
@@ -28,6 +29,7 @@ describe('invalid configuration stops the service @slow', function () {
       const { code } = await p.exited;
       expect(code, p.output).to.equal(78);
       expect(p.stderr).to.include('❌ fixture cannot start. Invalid configuration (3 problems)');
+      expect(p.stderr).to.include('Fix it, then `npm start`');
       expect(p.stderr).to.match(
         /ipc\.port \(env BYNINJA_IPC_PORT\) = "not-a-port": .*fix variable BYNINJA_IPC_PORT/,
       );
@@ -35,11 +37,30 @@ describe('invalid configuration stops the service @slow', function () {
         /trading\.risk\.stakePerTrad \(env BYNINJA__TRADING__RISK__STAKE_PER_TRAD\) = 5: unknown setting \(did you mean "trading\.risk\.stakePerTrade"\?\)/,
       );
       expect(p.stderr).to.match(
-        /TELEGRAM_CHAT_ID = \(unset\): TELEGRAM_BOT_TOKEN is set but alerts have nowhere to go/,
+        /trading\.exchange\.apiKey \(env BYNINJA__TRADING__EXCHANGE__API_KEY\) = \[REDACTED\]: secrets only from the environment/,
       );
       expect(p.output).not.to.include('bad-config-token-value');
-      // Nothing was started: no state, no breadcrumb.
-      expect(fs.readdirSync(dirs.dataDir)).to.deep.equal([]);
+      // Nothing was started (no state, no breadcrumb): only the record of why, for status and alerts.
+      expect(fs.readdirSync(dirs.dataDir)).to.deep.equal(['fixture.config-error.json']);
+      const record = readConfigFailure(dirs.dataDir, 'fixture')!;
+      expect(record.problems.map((q) => q.field)).to.have.length(3);
+      expect(JSON.stringify(record)).not.to.include('bad-config-token-value');
+    } finally {
+      fs.rmSync(dirs.root, { recursive: true, force: true });
+    }
+  });
+
+  it('the record of the problems masks a secret that a bad value quotes (the record may be sent to a chat)', async () => {
+    const dirs = makeFixtureDirs();
+    try {
+      const secret = 'exchange-secret-quoted-by-mistake';
+      const p = new FixtureProcess(
+        cleanEnv(dirs, { EXCHANGE_SECRET: secret, BYNINJA__TRADING__EXCHANGE_API_URL: secret }),
+      );
+      expect((await p.exited).code, p.output).to.equal(78);
+      const record = readConfigFailure(dirs.dataDir, 'fixture')!;
+      expect(record.problems.map((q) => q.field.split(' ')[0])).to.deep.equal(['trading.exchangeApiUrl']);
+      expect(JSON.stringify(record)).not.to.include(secret);
     } finally {
       fs.rmSync(dirs.root, { recursive: true, force: true });
     }

@@ -239,13 +239,6 @@ describe('config loader', () => {
         message: /"live" \(env BYNINJA_MODE\), which needs exchange credentials: set EXCHANGE_API_KEY/,
       },
       {
-        what: 'a bot token without a chat id',
-        env: { TELEGRAM_BOT_TOKEN: '123:abcdef' },
-        field: 'TELEGRAM_CHAT_ID',
-        value: '(unset)',
-        message: /TELEGRAM_BOT_TOKEN is set but alerts have nowhere to go/,
-      },
-      {
         what: 'a missing config file',
         env: { BYNINJA_CONFIG: 'nope.json' },
         field: 'BYNINJA_CONFIG',
@@ -291,7 +284,6 @@ describe('config loader', () => {
         'trading.risk.maxOpenPositions',
         'EXCHANGE_API_KEY',
         'EXCHANGE_SECRET',
-        'TELEGRAM_CHAT_ID',
       ]);
       expect(error!.message).to.match(/^Invalid configuration \(\d+ problems\):/);
       expect(error!.message).not.to.include('shh-FILE-SECRET');
@@ -305,6 +297,111 @@ describe('config loader', () => {
       expect(problem.field).to.equal('BYNINJA_CONFIG');
       expect(problem.message).to.match(/not valid JSON/);
     });
+  });
+
+  describe('each service validates only the sections it uses', () => {
+    function problemsFor(service: 'trading' | 'telegram' | 'cli', env: Record<string, string>): string[] {
+      try {
+        loadConfig({ env: { BYNINJA_ENV_FILE: path.join(dir, '.env'), ...env }, cwd: dir, service });
+        return [];
+      } catch (err) {
+        expect(err).to.be.instanceOf(ConfigError);
+        return (err as ConfigError).problems.map((p) => p.field.split(' ')[0]!);
+      }
+    }
+
+    it('a bot token without a chat id stops nobody (telegram runs its bot and logs alerts)', () => {
+      const env = { TELEGRAM_BOT_TOKEN: '123:abcdefgh' };
+      expect(problemsFor('trading', env)).to.deep.equal([]);
+      expect(problemsFor('telegram', env)).to.deep.equal([]);
+    });
+
+    it('a Telegram, supervisor or outbox problem is telegram’s alone; a trading problem is trading’s alone', () => {
+      const file = writeJson({
+        telegram: { chatId: 'not-a-number' },
+        supervisor: { crashLoopCount: -1 },
+        trading: { symbols: ['btc-usdt'] },
+      });
+      const env = { BYNINJA_CONFIG: file, BYNINJA__OUTBOX__MAX_SIZE: '0', BYNINJA_MODE: 'live' };
+      expect(problemsFor('trading', env)).to.have.members([
+        'trading.symbols.0',
+        'EXCHANGE_API_KEY',
+        'EXCHANGE_SECRET',
+      ]);
+      expect(problemsFor('telegram', env)).to.have.members([
+        'telegram.chatId',
+        'supervisor.crashLoopCount',
+        'outbox.maxSize',
+      ]);
+      expect(problemsFor('cli', env)).to.deep.equal([]);
+    });
+
+    it('a shared section stops every consumer, and so does an unknown top-level key that matches no section', () => {
+      const env = { BYNINJA_IPC_PORT: '70000', BYNINJA__BOGUS__X: '1' };
+      for (const consumer of ['trading', 'telegram', 'cli'] as const)
+        expect(problemsFor(consumer, env), consumer).to.have.members(['ipc.port', 'bogus']);
+    });
+
+    it('a misspelt section name is the problem of the service whose section it resembles', () => {
+      const file = writeJson({ telegrm: { chatId: '1' }, tradng: { tickIntervalMs: 100 } });
+      expect(problemsFor('trading', { BYNINJA_CONFIG: file })).to.deep.equal(['tradng']);
+      expect(problemsFor('telegram', { BYNINJA_CONFIG: file })).to.deep.equal(['telegrm']);
+    });
+
+    it('a secret in another service’s section of the file is that service’s problem', () => {
+      const file = writeJson({ telegram: { botToken: 'x' } });
+      expect(problemsFor('trading', { BYNINJA_CONFIG: file })).to.deep.equal([]);
+      expect(problemsFor('telegram', { BYNINJA_CONFIG: file })).to.deep.equal(['telegram.botToken']);
+    });
+
+    it('returns only the consumer’s sections', () => {
+      const trading = loadConfig({
+        env: { BYNINJA_ENV_FILE: path.join(dir, '.env') },
+        cwd: dir,
+        service: 'trading',
+      });
+      expect(Object.keys(trading.config).sort()).to.deep.equal([
+        'app',
+        'ipc',
+        'lifecycle',
+        'logging',
+        'trading',
+      ]);
+      expect(trading.config.app.dataDir).to.equal(path.join(dir, 'data'));
+      const telegram = loadConfig({
+        env: { BYNINJA_ENV_FILE: path.join(dir, '.env') },
+        cwd: dir,
+        service: 'telegram',
+      });
+      expect(Object.keys(telegram.config).sort()).to.deep.equal([
+        'app',
+        'ipc',
+        'lifecycle',
+        'logging',
+        'outbox',
+        'supervisor',
+        'telegram',
+      ]);
+    });
+  });
+
+  it('under the ecosystem, a BYNINJA__ variable its last start did not pass (PM2 kept it) is ignored and named', () => {
+    const { config, sources } = load({
+      BYNINJA_PM2_VARS: 'BYNINJA__TRADING__CANDLE_LIMIT',
+      BYNINJA__TRADING__CANDLE_LIMIT: '50',
+      BYNINJA__TRADING__TICK_INTERVAL_MS: '500',
+    });
+    expect(config.trading.candleLimit).to.equal(50);
+    expect(config.trading.tickIntervalMs).to.equal(2_000);
+    expect(sources.staleEnv).to.deep.equal(['BYNINJA__TRADING__TICK_INTERVAL_MS']);
+    // the same variable in .env is the operator's file, never stale
+    fs.writeFileSync(path.join(dir, '.env'), 'BYNINJA__TRADING__TICK_INTERVAL_MS=700\n');
+    expect(load({ BYNINJA_PM2_VARS: '' }).config.trading.tickIntervalMs).to.equal(700);
+  });
+
+  it('an empty variable counts as unset: the .env value applies (PM2 keeps blanks of unset variables)', () => {
+    fs.writeFileSync(path.join(dir, '.env'), 'BYNINJA_IPC_PORT=41001\n');
+    expect(load({ BYNINJA_IPC_PORT: '' }).config.ipc.port).to.equal(41001);
   });
 
   describe('the example files', () => {

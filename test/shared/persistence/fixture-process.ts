@@ -1,11 +1,36 @@
 /** A compiled fixture from test/fixtures/persistence run as a real child process, read line by line. */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { buildSync } from 'esbuild';
 
 export function fixturePath(name: string): string {
   // __dirname is dist/test/shared/persistence once compiled.
   return path.join(__dirname, '..', '..', 'fixtures', 'persistence', `${name}.js`);
+}
+
+/**
+ * The fixture bundled into one file in a fresh directory anyone can read, for a run as another user (`nobody`):
+ * the checkout may sit under a directory only its owner can enter (a clone in root's home), so such a process
+ * must not read anything from it. Its modules and dependencies are all in the bundle; node itself is the system's.
+ */
+export function readableFixture(name: string): { file: string; remove(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-fixture-'));
+  fs.chmodSync(dir, 0o755);
+  const file = path.join(dir, `${name}.js`);
+  buildSync({
+    entryPoints: [fixturePath(name)],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'error',
+  });
+  fs.chmodSync(file, 0o644);
+  return { file, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 export class FixtureProcess {
@@ -16,9 +41,13 @@ export class FixtureProcess {
   readonly finished: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: Array<() => void> = [];
 
-  constructor(fixture: string, args: string[], options: SpawnOptions = {}) {
-    this.child = spawn(process.execPath, [fixturePath(fixture), ...args], {
-      ...options,
+  /** `script`: run this file instead of the compiled fixture (a readableFixture() bundle). */
+  constructor(fixture: string, args: string[], options: SpawnOptions & { script?: string } = {}) {
+    const { script, ...spawnOptions } = options;
+    this.child = spawn(process.execPath, [script ?? fixturePath(fixture), ...args], {
+      ...spawnOptions,
+      // a process of another user must not start in a directory it may not enter
+      ...(spawnOptions.uid !== undefined && spawnOptions.cwd === undefined ? { cwd: os.tmpdir() } : {}),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out = readline.createInterface({ input: this.child.stdout! });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PersistenceError } from '../../../src/shared/errors';
 import { Journal, Store } from '../../../src/shared/persistence';
 import { Tmpfs } from '../../support/tmpfs';
-import { FixtureProcess } from './fixture-process';
+import { FixtureProcess, readableFixture } from './fixture-process';
 import { TempDirs } from './temp-dir';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -20,8 +20,10 @@ describe('Store on a real unwritable or full disk', function () {
   const temp = new TempDirs();
   const children: FixtureProcess[] = [];
   const mounts: string[] = [];
+  const cleanups: Array<() => void> = [];
   afterEach(async () => {
     for (const c of children.splice(0)) await c.stop();
+    for (const cleanup of cleanups.splice(0)) cleanup();
     for (const m of mounts.splice(0)) execFileSync('umount', [m]);
     temp.cleanup();
   });
@@ -42,10 +44,16 @@ describe('Store on a real unwritable or full disk', function () {
     const before = fs.readFileSync(file, 'utf8');
     for (const name of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, name), 0o644);
 
-    // Root ignores permission bits, so as root the writer runs as `nobody` in a root-owned directory; otherwise
-    // the directory is made read-only for our own user.
+    // Root ignores permission bits, so as root the writer runs as `nobody` in a root-owned directory — from a copy
+    // it can read, wherever this checkout is — otherwise the directory is made read-only for our own user.
     if (!isRoot) fs.chmodSync(dir, 0o555);
-    const writer = new FixtureProcess('store-writer', [dir], isRoot ? { uid: NOBODY, gid: NOBODY } : {});
+    const bundle = isRoot ? readableFixture('store-writer') : undefined;
+    if (bundle) cleanups.push(bundle.remove);
+    const writer = new FixtureProcess(
+      'store-writer',
+      [dir],
+      bundle ? { uid: NOBODY, gid: NOBODY, script: bundle.file } : {},
+    );
     children.push(writer);
     await writer.waitForLine((l) => l.includes('"opened"'));
     writer.send('commit 2');

@@ -12,6 +12,7 @@ import { configSchema, type Config } from '../../../src/shared/config/schema';
 import { IpcClient } from '../../../src/shared/ipc/client';
 import { silentLogger, type Logger } from '../../../src/shared/logging/logger';
 import { createBot, type Bot } from '../../../src/telegram/bot/bot';
+import type { DeliveryOutcome } from '../../../src/telegram/notify/delivery-health';
 import { TELEGRAM_MAX_MESSAGE } from '../../../src/telegram/bot/format';
 import {
   requestSelfRestartMarker,
@@ -79,7 +80,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
   let bot: Bot;
   let initialPositions: TradingStub['state']['positions'];
   const clock = skewableClock();
-  const fatal: Array<{ code: number; reason: string }> = [];
+  const health: DeliveryOutcome[] = [];
 
   before(async () => {
     emu = await TelegramEmulator.start();
@@ -113,7 +114,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
       notifier: { notify: async () => undefined, depth: () => 3 },
       linkState: () => ({ up: trading.connected }),
       beforeSelfRestart: (req) => requestSelfRestartMarker(pm2h.dataDir, req),
-      onFatal: (code, reason) => fatal.push({ code, reason }),
+      onHealth: (o) => health.push(o),
       clock,
     });
     await bot.start();
@@ -390,7 +391,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     expect(msg.text).to.match(/trading<\/b> — online/);
     expect(msg.text).to.include('TCP link: DOWN');
     expect((await ask('/positions')).text).to.include('Trading unreachable');
-    expect(fatal).to.deep.equal([]);
+    expect(health.filter((o) => o.kind !== 'token-ok')).to.deep.equal([]);
   });
 });
 
@@ -403,7 +404,7 @@ describe('telegram bot policies (emulator) @slow', function () {
     token: string,
     apiRoot: string,
     allowed: string[],
-    extra: { onFatal?: (c: number, r: string) => void; logger?: Logger } = {},
+    extra: { onHealth?: (o: DeliveryOutcome) => void; logger?: Logger } = {},
   ) {
     return {
       token,
@@ -414,8 +415,15 @@ describe('telegram bot policies (emulator) @slow', function () {
       tradingClient: fakeTrading,
       dataDir: '/nonexistent',
       logDir: '/nonexistent',
-      poller: { backoffBaseMs: 50, backoffMaxMs: 200, conflictBaseMs: 50, conflictMaxMs: 200 },
-      ...(extra.onFatal ? { onFatal: extra.onFatal } : {}),
+      poller: {
+        backoffBaseMs: 50,
+        backoffMaxMs: 200,
+        conflictBaseMs: 50,
+        conflictMaxMs: 200,
+        unauthorizedBaseMs: 50,
+        unauthorizedMaxMs: 200,
+      },
+      ...(extra.onHealth ? { onHealth: extra.onHealth } : {}),
     };
   }
 
@@ -540,7 +548,7 @@ describe('telegram bot policies (emulator) @slow', function () {
     };
   }
 
-  it('401 (bad token) → a clear fatal log and exit code 78, without the token in it', async () => {
+  it('401 (bad token) → never fatal: reported, logged without the token, getMe retried with backoff', async () => {
     const api = await fixedStatusApi(401, 'Unauthorized');
     const token = '7654321:AAbadbadbadbadbadbadbadbadbadbadbad';
     const lines: string[] = [];
@@ -550,16 +558,17 @@ describe('telegram bot policies (emulator) @slow', function () {
       warn: (m: string) => lines.push(m),
       error: (m: string, meta?: unknown) => lines.push(m + JSON.stringify(meta ?? {})),
     } as unknown as Logger;
-    const fatal: Array<{ code: number; reason: string }> = [];
-    const bot = createBot(
-      deps(token, api.root, [ALLOWED], { onFatal: (code, reason) => fatal.push({ code, reason }), logger }),
-    );
+    const outcomes: DeliveryOutcome[] = [];
+    const bot = createBot(deps(token, api.root, [ALLOWED], { onHealth: (o) => outcomes.push(o), logger }));
     try {
       await bot.start();
-      await eventually(() => fatal.length > 0, 10_000, 'fatal');
-      expect(fatal[0]!.code).to.equal(78);
+      await eventually(
+        () => outcomes.filter((o) => o.kind === 'unauthorized').length >= 3,
+        10_000,
+        'getMe retried after 401s',
+      );
       expect(lines.join('\n')).to.include('TELEGRAM_BOT_TOKEN');
-      expect(lines.join('\n') + fatal[0]!.reason).not.to.include(token.split(':')[1]!);
+      expect(lines.join('\n') + JSON.stringify(outcomes)).not.to.include(token.split(':')[1]!);
     } finally {
       await bot.stop();
       await api.close();
@@ -575,10 +584,10 @@ describe('telegram bot policies (emulator) @slow', function () {
       warn: () => undefined,
       error: (m: string) => errors.push(m),
     } as unknown as Logger;
-    const fatal: number[] = [];
+    const outcomes: DeliveryOutcome[] = [];
     const bot = createBot(
       deps('1234567:AAgoodgoodgoodgoodgoodgoodgoodgood', api.root, [ALLOWED], {
-        onFatal: (c) => fatal.push(c),
+        onHealth: (o) => outcomes.push(o),
         logger,
       }),
     );
@@ -586,7 +595,9 @@ describe('telegram bot policies (emulator) @slow', function () {
       await bot.start();
       await eventually(() => api.polls() > 5, 10_000, 'polling continues after the conflicts');
       expect(errors.some((e) => e.includes('409 Conflict'))).to.equal(true);
-      expect(fatal).to.deep.equal([]);
+      // reported while it lasts, cleared by the first poll that went through
+      expect(outcomes.some((o) => o.kind === 'conflict')).to.equal(true);
+      expect(outcomes.at(-1)).to.deep.equal({ kind: 'token-ok', polled: true });
     } finally {
       await bot.stop();
       await api.close();

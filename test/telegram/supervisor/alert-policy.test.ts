@@ -3,6 +3,7 @@ import {
   decide,
   describeLastRun,
   markHangRestart,
+  markReady,
   onlineAlert,
   type WatchState,
 } from '../../../src/telegram/supervisor/alert-policy';
@@ -89,11 +90,25 @@ describe('alert policy', () => {
     expect(describeLastRun(undefined, 0)).to.contain('most likely killed by a signal');
   });
 
-  it('reports a configuration-error exit as critical and not restarted', () => {
-    const a = decide({}, ev('exit', { exit_code: 78 }), { kind: 'crash', reason: 'bad config' }).alerts[0];
+  it('a configuration-error exit (78) is critical, not restarted, and names the field to fix from the service’s record', () => {
+    const failure = {
+      pid: 7,
+      at: t0,
+      problems: [
+        { field: 'trading.symbols (file /srv/c.json)', value: '"FOO/BAR"', message: 'no such market <x>' },
+      ],
+    };
+    const a = decide({}, ev('exit', { exit_code: 78 }), { kind: 'crash' }, failure).alerts[0];
     expect(a.priority).to.equal('critical');
-    expect(a.text).to.contain('will not restart');
-    expect(a.text).to.contain('not restarted');
+    expect(a.text).to.contain(
+      '<b>trading stopped: configuration error</b> (exit 78) — PM2 will not restart it',
+    );
+    expect(a.text).to.contain('fix trading.symbols, then `npm start`');
+    expect(a.text).to.contain('• trading.symbols (file /srv/c.json) = "FOO/BAR": no such market &lt;x&gt;');
+    const unknown = decide({}, ev('exit', { exit_code: 78 })).alerts[0];
+    expect(unknown.text).to.contain(
+      'see `npx pm2 logs trading --err`, fix the setting it names, then `npm start`',
+    );
   });
 
   it('an operator stop is one "stopped by an operator" alert, not a crash', () => {
@@ -117,7 +132,7 @@ describe('alert policy', () => {
     expect(d.crashed).to.equal(true);
   });
 
-  it('back online closes the outage with its cause and duration', () => {
+  it('online reports the outage with its cause and start; the outage ends only when the service is ready', () => {
     const state: WatchState = {};
     decide(state, ev('exit'), { kind: 'crash' });
     const d = decide(
@@ -125,13 +140,18 @@ describe('alert policy', () => {
       { ...ev('online', { status: 'online', restart_time: 4 }), at: t0 + 2_500 },
       undefined,
     );
-    expect(d.online).to.deep.include({ service: 'trading', cause: 'crash', downMs: 2_500, restarts: 4 });
-    const a = onlineAlert(d.online!, 'restored 2 order(s)', 17);
+    expect(d.online).to.deep.include({ service: 'trading', cause: 'crash', downSince: t0, restarts: 4 });
+    expect(state.trading!.down).to.deep.include({ cause: 'crash', since: t0 });
+    // it dies again while starting: still the same outage
+    decide(state, { ...ev('exit'), at: t0 + 3_000 }, { kind: 'crash' });
+    expect(state.trading!.down!.since).to.equal(t0);
+    markReady(state, 'trading');
+    expect(state.trading).to.deep.equal({});
+    const a = onlineAlert({ ...d.online!, downMs: 2_500 }, 'restored 2 order(s)', 17);
     expect(a.text).to.contain('back online after a crash');
     expect(a.text).to.contain('down 2.5 s');
     expect(a.text).to.contain('restored 2 order(s)');
     expect(a.eventSeq).to.equal(17);
-    expect(state.trading).to.deep.equal({});
   });
 
   it('an operator restart comes online as a restart; PM2’s manual restart event confirms it', () => {

@@ -173,6 +173,41 @@ describe('BusListener (scripted PM2)', () => {
     expect(queued[1].text).to.contain('restored 0 order(s), 1 position(s)');
   });
 
+  const ready = (name = 'trading') => ({ raw: 'ready', at: Date.now(), process: { name, pm_id: 0 } });
+
+  it('with wait_ready, back online goes out at the ready message — never for a run that dies while starting', async () => {
+    // a build removed under it: PM2 says online, then exit, again and again (7 of them)
+    for (let i = 0; i < 7; i++) {
+      bus.emit('process:event', packet('exit', { restart_time: 2 + i }));
+      bus.emit(
+        'process:event',
+        packet('online', { status: 'online', restart_time: 3 + i, wait_ready: true }),
+      );
+    }
+    bus.emit('process:event', packet('exit', { restart_time: 10 }));
+    await eventually(() => queued.filter((n) => n.key === 'crash:trading').length === 8, 2_000, '8 crashes');
+    await new Promise((r) => setTimeout(r, 300)); // longer than recoveryWaitMs: nothing held goes out late
+    expect(queued.filter((n) => n.key === 'online:trading')).to.have.length(0);
+    // then a run that works: PM2 forwards its ready first, then online
+    bus.emit('process:msg', ready());
+    bus.emit('process:event', packet('online', { status: 'online', restart_time: 11, wait_ready: true }));
+    await eventually(() => queued.some((n) => n.key === 'online:trading'), 2_000, 'online alert');
+    expect(queued.filter((n) => n.key === 'online:trading')).to.have.length(1);
+    expect(store.data.watch.trading?.down).to.equal(undefined);
+  });
+
+  it('with wait_ready, PM2’s online without ready (listen_timeout) is not back online until ready comes', async () => {
+    bus.emit('process:event', packet('exit'));
+    bus.emit('process:event', packet('online', { status: 'online', restart_time: 3, wait_ready: true }));
+    await eventually(() => queued.length === 1, 1_000, 'crash alert');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(listener.notReady()).to.deep.equal(['trading']);
+    expect(queued.map((n) => n.key)).to.deep.equal(['crash:trading']);
+    await listener.handleMessage(ready());
+    await eventually(() => queued.some((n) => n.key === 'online:trading'), 2_000, 'online alert');
+    expect(listener.notReady()).to.deep.equal([]);
+  });
+
   it('does not alert on its own process events', async () => {
     bus.emit('process:event', {
       ...packet('exit'),

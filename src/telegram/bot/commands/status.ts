@@ -17,6 +17,8 @@ export const statusCommand: BotCommand = {
       ...(s.linkState ? { link: s.linkState() } : {}),
       ...(s.notifier ? { outboxDepth: s.notifier.depth() } : {}),
       ...(s.lastExit ? { knownLastExits: { [s.self]: s.lastExit } } : {}),
+      ...(s.delivery ? { telegramDelivery: s.delivery() } : {}),
+      ...(s.notReady ? { notReady: s.notReady() } : {}),
       now: s.clock.now(),
     });
     await ctx.reply(formatStatus(report, htmlMarkup));

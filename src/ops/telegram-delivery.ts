@@ -1,0 +1,66 @@
+/**
+ * Where the telegram service's alerts go right now, and the Telegram-side problem in progress if any — kept by the
+ * telegram service in `<dataDir>/telegram.delivery.json` (rewritten on every change, which is rare) so that
+ * `byninja status` can show it; /status reads the live value. The service never exits for such a problem: it
+ * keeps supervising, writes alerts to its log and retries the Bot API with backoff.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeJsonFileSync } from '../shared/lifecycle/last-exit';
+
+export type TelegramProblemKind =
+  /** 401: the token is invalid or revoked. */
+  | 'unauthorized'
+  /** 409: another process polls with this token (commands do not reach us; sending still works). */
+  | 'conflict'
+  /** Network errors or 5xx: alerts wait in the outbox. */
+  | 'unreachable'
+  /** 403 or "chat not found" for the alert chat. */
+  | 'chat-refused';
+
+export interface TelegramDelivery {
+  pid: number;
+  /** `telegram`: alerts are sent to the chat; `log`: alerts are written to the service's log only. */
+  alerts: 'telegram' | 'log';
+  /** Why alerts go to the log by configuration (no token / no chat id), when they do. */
+  logOnlyReason?: 'no-token' | 'no-chat-id';
+  problem?: { kind: TelegramProblemKind; since: number; detail: string };
+}
+
+export function deliveryPath(dataDir: string): string {
+  return path.join(dataDir, 'telegram.delivery.json');
+}
+
+export function writeDelivery(dataDir: string, delivery: TelegramDelivery): void {
+  writeJsonFileSync(deliveryPath(dataDir), delivery);
+}
+
+const KINDS: ReadonlySet<string> = new Set(['unauthorized', 'conflict', 'unreachable', 'chat-refused']);
+
+/** The record of the telegram process `pid` (a record of an earlier run says nothing about this one). */
+export function readDelivery(dataDir: string, pid: number): TelegramDelivery | undefined {
+  let raw: unknown;
+  try {
+    const file = deliveryPath(dataDir);
+    if (fs.statSync(file).size > 16 * 1024) return undefined;
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const d = raw as Partial<TelegramDelivery> | null;
+  if (!d || typeof d !== 'object' || d.pid !== pid) return undefined;
+  if (d.alerts !== 'telegram' && d.alerts !== 'log') return undefined;
+  const out: TelegramDelivery = { pid, alerts: d.alerts };
+  if (d.logOnlyReason === 'no-token' || d.logOnlyReason === 'no-chat-id') out.logOnlyReason = d.logOnlyReason;
+  const p = d.problem;
+  if (
+    p &&
+    typeof p === 'object' &&
+    KINDS.has(p.kind) &&
+    typeof p.since === 'number' &&
+    typeof p.detail === 'string'
+  ) {
+    out.problem = { kind: p.kind, since: p.since, detail: p.detail.slice(0, 500) };
+  }
+  return out;
+}
