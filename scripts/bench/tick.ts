@@ -101,6 +101,9 @@ class InMemoryExchange implements Exchange {
   async fetchCandles(symbol: string): Promise<Candle[]> {
     return this.visible(symbol);
   }
+  async accountId(): Promise<string> {
+    return 'bench';
+  }
   async fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
     return [...this.orders.values()].filter((o) => o.symbol === symbol);
   }

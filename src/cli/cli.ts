@@ -31,7 +31,7 @@ import type { ReconcileDifference } from '../shared/ipc/protocol';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { silentLogger } from '../shared/logging/logger';
 import { Redactor } from '../shared/logging/redact';
-import { resetState, restoreState } from './state-command';
+import { archiveState, resetState, restoreState } from './state-command';
 
 /** Exit codes scripts can rely on (documented in `byninja --help`). */
 export const CliExit = {
@@ -59,6 +59,7 @@ Commands:
   resume                          resume opening positions
   reconcile                       compare trading's state with the exchange
   doctor                          check the installation and configuration
+  state archive                   move trading's state and accounts aside (kept) to start fresh, e.g. on another account
   state restore <file>            make a checked copy (e.g. a fixed .corrupt-… file) the trading state again
   state reset                     clear blocked state: the next start begins from defaults
 
@@ -200,8 +201,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 async function stateCommand(ctx: Ctx, rest: string[]): Promise<number> {
   // the paper account may live apart (trading.paper.dataDir): trading's own section says where
-  const trading = loadConfigSections({ env: ctx.io.env, cwd: ctx.io.cwd, sections: ['app', 'trading'] }).config
-    .trading;
+  const trading = loadConfigSections({ env: ctx.io.env, cwd: ctx.io.cwd, sections: ['app', 'trading'] })
+    .config.trading;
   const dirs = {
     dataDir: ctx.config.app.dataDir,
     paperDir: trading?.paper.dataDir ?? ctx.config.app.dataDir,
@@ -214,7 +215,10 @@ async function stateCommand(ctx: Ctx, rest: string[]): Promise<number> {
   } else if (action === 'reset') {
     expectArgs(args, 0);
     outcome = await resetState(dirs);
-  } else throw new UsageError('state: use "state restore <file>" or "state reset"');
+  } else if (action === 'archive') {
+    expectArgs(args, 0);
+    outcome = await archiveState(dirs);
+  } else throw new UsageError('state: use "state archive", "state restore <file>" or "state reset"');
   ctx.print(outcome, () => outcome.message);
   return outcome.ok ? CliExit.Ok : CliExit.Failure;
 }

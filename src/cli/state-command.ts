@@ -1,13 +1,18 @@
 /**
  * `byninja state restore <file>` and `byninja state reset`: the only ways out of a blocked state (both
- * generations of a state file failed their schema; see shared/persistence/blocked-marker.ts). Both take the
- * trading lock first, so they refuse while trading runs and no trading can start half-way through.
+ * generations of a state file failed their schema; see shared/persistence/blocked-marker.ts); and
+ * `byninja state archive`: the way to start fresh on another account or mode (trading refuses a state that
+ * belongs to another one, see trading/engine/state-identity.ts). All take the trading lock first, so they refuse
+ * while trading runs and no trading can start half-way through.
  *
  * restore: the file (typically a quarantined `trading-state.json.corrupt-…` copy the operator fixed, or a backup)
  *   must be a state envelope that passes the full schema of the state it is named after; the current file, if
  *   any, is set aside (never overwritten), the copy is written durably in its place, the block is cleared.
  * reset: every blocked state's remaining files are set aside and its block cleared: the next start begins from
  *   defaults (no pause, fresh risk state, a new paper account) — knowingly.
+ * archive: trading's state, its order history and the paper/dry-run accounts move, whole, into
+ *   `<dataDir>/archive/<time>/` — kept, never deleted; the next start begins fresh (a new install id, so none of
+ *   the old clientOrderIds can be reused). The event log stays: the telegram service's cursor is into it.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -18,13 +23,40 @@ import { isEnvelope } from '../shared/persistence/durable-json-adapter';
 import { StoreLock } from '../shared/persistence/lock';
 import { quarantineFile } from '../shared/persistence/quarantine';
 import { paperAccountSchema } from '../trading/exchange/paper-account';
-import { STATE_STORE_NAME, validateTradingState } from '../trading/engine/trading-state';
+import { migrateData } from '../shared/persistence/migrate';
+import {
+  HISTORY_JOURNAL_NAME,
+  STATE_STORE_NAME,
+  STATE_VERSION,
+  TRADING_STATE_MIGRATIONS,
+  validateTradingState,
+} from '../trading/engine/trading-state';
 
-/** The states `restore` can check, by store name (the file is `<name>.json`). */
-const RESTORABLE: Record<string, { version: number; validate: (data: unknown) => unknown }> = {
-  [STATE_STORE_NAME]: { version: 1, validate: validateTradingState },
-  'paper-exchange': { version: 1, validate: (data) => paperAccountSchema.parse(data) },
-};
+/** The states `restore` can check, by store name (the file is `<name>.json`); older versions are migrated first. */
+const RESTORABLE: Record<string, { version: number; validate: (data: unknown, version: number) => unknown }> =
+  {
+    [STATE_STORE_NAME]: {
+      version: STATE_VERSION,
+      validate: (data, version) =>
+        validateTradingState(
+          migrateData(data, version, STATE_VERSION, TRADING_STATE_MIGRATIONS, STATE_STORE_NAME),
+        ),
+    },
+    'paper-exchange': { version: 1, validate: (data) => paperAccountSchema.parse(data) },
+  };
+
+/** What `archive` moves: trading's own files in the data dir, the accounts in the paper dir. */
+const ARCHIVED_IN_DATA_DIR = [
+  `${STATE_STORE_NAME}.json`,
+  `${STATE_STORE_NAME}.json.prev`,
+  `${STATE_STORE_NAME}.blocked.json`,
+  `${HISTORY_JOURNAL_NAME}.jsonl`,
+];
+const ARCHIVED_IN_PAPER_DIR = ['paper-exchange', 'dry-run-exchange'].flatMap((name) => [
+  `${name}.json`,
+  `${name}.json.prev`,
+  `${name}.blocked.json`,
+]);
 
 export interface StateDirs {
   /** The bot's data dir (trading-state.json, the trading lock). */
@@ -74,7 +106,7 @@ export async function restoreState(dirs: StateDirs, file: string, now = Date.now
     };
   }
   try {
-    spec.validate(envelope.data);
+    spec.validate(envelope.data, envelope.version);
   } catch (err) {
     return {
       ok: false,
@@ -120,6 +152,32 @@ export async function resetState(dirs: StateDirs, now = Date.now()): Promise<Sta
     return {
       ok: true,
       message: `${lines.join('\n')}\nStart trading again (npx pm2 start ecosystem.config.js --only trading).`,
+    };
+  });
+}
+
+export async function archiveState(dirs: StateDirs, now = Date.now()): Promise<StateOutcome> {
+  return withTradingStopped(dirs.dataDir, async () => {
+    const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
+    const target = path.join(dirs.dataDir, 'archive', stamp);
+    const moved: string[] = [];
+    const places = [
+      ...ARCHIVED_IN_DATA_DIR.map((name) => path.join(dirs.dataDir, name)),
+      ...ARCHIVED_IN_PAPER_DIR.map((name) => path.join(dirs.paperDir, name)),
+    ];
+    for (const file of [...new Set(places)]) {
+      if (!(await exists(file))) continue;
+      await fsp.mkdir(target, { recursive: true, mode: 0o700 });
+      await fsp.rename(file, path.join(target, path.basename(file)));
+      moved.push(path.basename(file));
+    }
+    if (moved.length === 0)
+      return { ok: true, message: 'no trading state to archive: the next start begins fresh' };
+    return {
+      ok: true,
+      message:
+        `archived ${moved.join(', ')} into ${target} (kept, not deleted); the next start begins fresh ` +
+        '(no orders, no positions, new order ids). Start trading again: npm start.',
     };
   });
 }

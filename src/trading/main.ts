@@ -16,9 +16,11 @@ import { registerControlHandlers } from './control/handlers';
 import { createCrashHook } from './engine/crash-hook';
 import { OrderManager } from './engine/order-manager';
 import { openTradingStateFiles } from './engine/state-files';
-import { STATE_STORE_NAME } from './engine/trading-state';
+import { checkIdentity, describeIdentity, type StateIdentity } from './engine/state-identity';
+import { STATE_STORE_NAME, isEmptyState } from './engine/trading-state';
 import { TradingLoop } from './engine/trading-loop';
 import { createExchange } from './exchange/factory';
+import { SIMULATED_SYMBOLS } from './exchange/simulated-market';
 import { createStrategy } from './strategy/create-strategy';
 
 void runService('trading', async (ctx) => {
@@ -118,16 +120,34 @@ void runService('trading', async (ctx) => {
   if (config.trading.mode === 'paper') {
     logger.info('Paper trading on the built-in simulated market: no real orders, no API keys needed');
   }
-  const markets = await loop.connect();
+  const { markets, account } = await loop.connect();
   const missing = config.trading.symbols.filter((symbol) => !markets[symbol]);
   if (missing.length > 0) {
     throw new ConfigError(
       missing.map((symbol) => ({
         field: 'trading.symbols',
         value: symbol,
-        message: `exchange ${exchange.id} has no such market`,
+        message:
+          exchange.id === 'paper'
+            ? `the simulated market defines only ${SIMULATED_SYMBOLS.join(', ')}: remove it, or trade it in dry-run or live mode`
+            : `exchange ${exchange.id} has no such market`,
       })),
     );
+  }
+  // the state must be this account's: never a paper position on a live account, never another account's orders
+  const identity: StateIdentity = {
+    mode: config.trading.mode,
+    exchange: exchange.id,
+    sandbox: config.trading.mode !== 'paper' && config.trading.sandbox,
+    account,
+  };
+  const check = checkIdentity(files.store.data.identity, identity, isEmptyState(files.store.data));
+  if (check.kind === 'refuse') throw new ConfigError(check.problems);
+  if (check.kind === 'record') {
+    await files.store.commit((d) => {
+      d.identity = identity;
+    });
+    logger.info(`Trading state bound to ${describeIdentity(identity)}`);
   }
   try {
     await loop.recover(ctx.lastExit);

@@ -80,13 +80,19 @@ export class Tmpfs {
         execFileSync('mount', ['-o', 'remount,ro', this.dir], { stdio: 'pipe' });
         this.readOnlyMode = 'remount';
       } catch (err) {
-        if (!/busy/i.test(String((err as { stderr?: Buffer }).stderr ?? ''))) throw err;
-        execFileSync('mount', ['--bind', this.dir, this.dir], { stdio: 'pipe' });
-        try {
-          execFileSync('mount', ['-o', 'remount,bind,ro', this.dir], { stdio: 'pipe' });
-        } catch (bindErr) {
-          execFileSync('umount', ['-l', this.dir], { stdio: 'pipe' });
-          throw bindErr;
+        if (!isBusy(err)) throw err;
+        // a daemon may open a file for writing through the fresh bind before it is made read-only (EBUSY again):
+        // take the bind down and try again, a few times
+        for (let attempt = 1; ; attempt++) {
+          execFileSync('mount', ['--bind', this.dir, this.dir], { stdio: 'pipe' });
+          try {
+            execFileSync('mount', ['-o', 'remount,bind,ro', this.dir], { stdio: 'pipe' });
+            break;
+          } catch (bindErr) {
+            execFileSync('umount', ['-l', this.dir], { stdio: 'pipe' });
+            if (!isBusy(bindErr) || attempt >= 10) throw bindErr;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt);
+          }
         }
         this.readOnlyMode = 'bind';
       }
@@ -121,4 +127,8 @@ export class Tmpfs {
       if (this.ownsDir) fs.rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+function isBusy(err: unknown): boolean {
+  return /busy/i.test(String((err as { stderr?: Buffer }).stderr ?? ''));
 }

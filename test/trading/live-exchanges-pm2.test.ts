@@ -97,19 +97,27 @@ function pm2Suite(kit: ExchangeKit): void {
       // a calm end: no fault waits, no new entry; every order settles (unknown ones resolve: lag 1.5 s, rule 2 s +
       // the exchange's recvWindow; fills arrive once the trade list shows them)
       fake.clearFaults();
-      await callOverTcp(port, TOKEN, (client) => client.call('pause', { reason: 'test end' }));
+      // the operator closes everything: entries paused, positions sold; afterwards nothing trades any more, so
+      // what the state holds once settled is final (an exit filling after the comparison would not be)
+      await callOverTcp(port, TOKEN, (client) => client.call('closeAll', {}));
       const dataDir = pm2.dataDir;
       const unsettled = (): LocalOrder[] => [...localOrders(dataDir).orders.values()].filter(needsExchange);
-      // exits still run while paused; the exchange's lookups lag 1.5 s: the two converge to no difference at all
+      // the exchange's lookups lag 1.5 s: the two converge to no difference at all
       let last: unknown;
       await eventually(
         async () => {
           if (unsettled().length > 0) return false;
+          // close-all skips a symbol whose order is still settling: again until nothing is held
+          const held = await callOverTcp(port, TOKEN, (client) => client.call('positions', {}));
+          if (held.length > 0) {
+            await callOverTcp(port, TOKEN, (client) => client.call('closeAll', {}));
+            return false;
+          }
           last = (await reconcileOverTcp(port, TOKEN)).differences;
           return (last as unknown[]).length === 0;
         },
         60_000,
-        'every order settled and reconcile clean',
+        'every order settled, nothing held, reconcile clean',
         500,
       ).catch((err: Error) => {
         throw new Error(

@@ -24,13 +24,7 @@ import {
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
 import type { MessageSender, Notification, NotificationInput, Notifier } from './notification';
-import {
-  admit,
-  renderEntry,
-  sendOrder,
-  type OutboxEntry,
-  type OutboxState,
-} from './outbox-queue';
+import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } from './outbox-queue';
 import { htmlToPlain } from './log-sender';
 import { SendThrottle } from './send-throttle';
 import { outboxStateSchema } from './outbox-schema';

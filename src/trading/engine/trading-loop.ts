@@ -153,21 +153,25 @@ export class TradingLoop {
    * time fixes that, a restart does not. One `exchange.unreachable` event once it has lasted
    * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so.
    */
-  async connect(): Promise<Record<string, Market>> {
+  async connect(): Promise<{ markets: Record<string, Market>; account: string }> {
     this.state = 'waiting-exchange';
     this.activity('waiting for the exchange');
-    const markets = await retryForever(() => this.exchange.loadMarkets(), {
-      baseDelayMs: 1_000,
-      maxDelayMs: 60_000,
-      retryable: waitable,
-      signal: this.controller.signal,
-      clock: this.clock,
-      onRetry: ({ error, delayMs }) => this.waitingForExchange('load markets', error, delayMs),
-    });
+    const wait = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+      retryForever(fn, {
+        baseDelayMs: 1_000,
+        maxDelayMs: 60_000,
+        retryable: waitable,
+        signal: this.controller.signal,
+        clock: this.clock,
+        onRetry: ({ error, delayMs }) => this.waitingForExchange(what, error, delayMs),
+      });
+    const markets = await wait('load markets', () => this.exchange.loadMarkets());
+    // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
+    const account = await wait('read the account', () => this.exchange.accountId());
     await this.markReachable();
     this.manager.setMarkets(markets);
     this.marketsLoadedAt = this.clock.now();
-    return markets;
+    return { markets, account };
   }
 
   /** A start step waits for the exchange: logged once per change, alerted once per outage. */

@@ -108,6 +108,15 @@ export const tradingStateSchema = z
   .looseObject({
     // 6 × [a-z0-9], part of every clientOrderId (state version 2; the migration gives older files one)
     installId: z.string().regex(/^[a-z0-9]{6}$/, 'installId is not 6 × [a-z0-9]'),
+    // the account the state belongs to; absent in files written before it existed
+    identity: z
+      .looseObject({
+        mode: z.enum(['paper', 'dry-run', 'live']),
+        exchange: z.string().min(1),
+        sandbox: z.boolean(),
+        account: z.string().min(1),
+      })
+      .optional(),
     seq: z.number().int().min(0),
     orders: z.record(z.string(), localOrderSchema),
     checkpoint: z.record(z.string(), positionBookSchema),

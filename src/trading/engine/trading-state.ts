@@ -10,6 +10,7 @@ import type { Migrations } from '../../shared/persistence/migrate';
 import type { TradingEventType } from '../../shared/ipc/protocol';
 import type { LocalOrder } from './order-state';
 import type { PositionBook } from './pnl';
+import type { StateIdentity } from './state-identity';
 import { initialRiskState, type RiskState } from './risk';
 import { describeSchemaIssues, historyEntrySchema, tradingStateSchema } from './trading-state-schema';
 
@@ -32,6 +33,11 @@ export interface TradingState {
    * exchange, even though its sequence starts again at 1.
    */
   installId: string;
+  /**
+   * The account this state belongs to (mode, exchange, sandbox, account fingerprint), recorded at its first start;
+   * absent in states written before it existed. A start for another account is refused (state-identity.ts).
+   */
+  identity?: StateIdentity;
   /** Last clientOrderId sequence number handed out; never reused, even for an intent that failed to persist. */
   seq: number;
   /** Orders by clientOrderId: every non-final order plus the most recent final ones. */
@@ -78,6 +84,13 @@ export function defaultTradingState(): TradingState {
     pause: null,
     outbox: [],
   };
+}
+
+/** Nothing was ever traded from this state: no order sent, nothing held. */
+export function isEmptyState(state: TradingState): boolean {
+  return (
+    state.seq === 0 && Object.keys(state.orders).length === 0 && Object.keys(state.checkpoint).length === 0
+  );
 }
 
 export function newInstallId(): string {

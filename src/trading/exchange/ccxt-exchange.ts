@@ -15,6 +15,7 @@
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type {
@@ -327,6 +328,17 @@ export class CcxtExchange implements Exchange {
         result[c] = { free, used, total: num(balance.total?.[c]) ?? free + used };
       }
       return result;
+    });
+  }
+
+  accountId(): Promise<string> {
+    return this.read('accountId', {}, async () => {
+      const uid = this.profile?.accountUid?.((await this.client.fetchBalance()) as { info?: unknown });
+      if (uid) return `uid:${uid}`;
+      // a hash, never the key: enough to tell two accounts apart, nothing to sign with
+      if (this.options.apiKey)
+        return `key:${createHash('sha256').update(this.options.apiKey).digest('hex').slice(0, 16)}`;
+      return 'public';
     });
   }
 

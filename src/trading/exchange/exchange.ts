@@ -130,5 +130,10 @@ export interface Exchange {
   fetchOrderTrades(orderId: string, symbol: string, since?: number): Promise<ExchangeTrade[]>;
   cancelOrder(id: string, symbol: string): Promise<ExchangeOrder>;
   fetchBalance(): Promise<Record<string, BalanceEntry>>;
+  /**
+   * Which account this is, never a secret: `paper` for the built-in accounts, `uid:<id>` where the exchange tells
+   * its account id, else `key:<hash of the API key>`. Trading's state is bound to it (state-identity.ts).
+   */
+  accountId(): Promise<string>;
   close(): Promise<void>;
 }

@@ -237,6 +237,11 @@ export class PaperExchange implements Exchange {
     });
   }
 
+  /** The local account (paper, or dry-run's paper fills): one per data dir. */
+  accountId(): Promise<string> {
+    return Promise.resolve('paper');
+  }
+
   /** Flushes and closes the account file and releases its lock; idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {

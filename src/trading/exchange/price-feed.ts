@@ -4,7 +4,7 @@
  * engine is the same for both.
  */
 import type { Candle, Market, Ticker } from './exchange';
-import { SimulatedMarket, simulatedMarketInfo, type PriceRange } from './simulated-market';
+import { SIMULATED_SYMBOLS, SimulatedMarket, simulatedMarketInfo, type PriceRange } from './simulated-market';
 
 export type { PriceRange };
 
@@ -30,7 +30,9 @@ export class SimulatedPriceFeed implements PriceFeed {
   ) {}
 
   async loadMarkets(): Promise<Record<string, Market>> {
-    return Object.fromEntries(this.symbols.map((s) => [s, simulatedMarketInfo(s)]));
+    return Object.fromEntries(
+      this.symbols.filter((s) => SIMULATED_SYMBOLS.includes(s)).map((s) => [s, simulatedMarketInfo(s)]),
+    );
   }
 
   async fetchTicker(symbol: string, now: number): Promise<Ticker> {

@@ -40,6 +40,12 @@ export interface PriceRange {
 const TREND_OCTAVES = 12;
 const MAX_CANDLES_PER_CALL = 5_000;
 
+/**
+ * The markets paper trading defines: a symbol outside them is refused at start (configuration error) instead of
+ * trading on invented prices. (The function below still gives any symbol rules: test doubles use it.)
+ */
+export const SIMULATED_SYMBOLS: readonly string[] = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT'];
+
 /** Price a symbol starts around, by base currency. */
 export function startPrice(symbol: string): number {
   const base = symbol.split('/')[0];

@@ -15,6 +15,7 @@
  * - Signed requests carry `recvWindow` (default 5000 ms, at most 60000).
  * - GET /api/v3/allOrders (weight 20, symbol required, most recent first up to `limit` ≤ 1000).
  * - Fees: `commission` in `commissionAsset` — the quote, the base, or BNB when "pay fees with BNB" is on.
+ * - GET /api/v3/account (what ccxt's fetchBalance reads) carries the account's `uid`.
  */
 import type { ExchangeProfile } from './exchange-profile';
 
@@ -33,6 +34,10 @@ export const binanceProfile: ExchangeProfile = {
   recvWindowMs: 5_000,
   rateLimit: '6000 request weight per minute per IP; order placement limits per account (429 + Retry-After)',
   fees: 'per trade: commission + commissionAsset (quote, base, or BNB)',
+  accountUid: (balance) => {
+    const uid = (balance.info as { uid?: unknown } | undefined)?.uid;
+    return typeof uid === 'number' || typeof uid === 'string' ? String(uid) : undefined;
+  },
   ccxtOptions: {
     // spot only: no futures/options exchangeInfo calls on loadMarkets
     fetchMarkets: { types: ['spot'] },

@@ -51,6 +51,12 @@ export interface ExchangeProfile {
   rateLimit: string;
   /** How fees come back. */
   fees: string;
+  /**
+   * The account's own id, from ccxt's fetchBalance answer (`info` is the exchange's raw answer), where the exchange
+   * gives one: trading's state is bound to it, so a new API key for the same account keeps its state. Absent: the
+   * state is bound to a hash of the API key.
+   */
+  accountUid?: (balance: { info?: unknown }) => string | undefined;
   /** ccxt options (deep-merged under the operator's own ccxtOptions). */
   ccxtOptions: Record<string, unknown>;
 }
