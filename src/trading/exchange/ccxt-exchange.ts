@@ -86,6 +86,18 @@ export interface CcxtExchangeOptions {
   logger?: Logger;
 }
 
+/** The calls the engine relies on (see capabilities()). */
+export type ExchangeCapability =
+  | 'createOrder'
+  | 'cancelOrder'
+  | 'fetchOrderByClientId'
+  | 'fetchOpenOrdersAllSymbols'
+  | 'fetchRecentOrders'
+  | 'fetchOrderTrades'
+  | 'fetchBalance'
+  | 'fetchTicker'
+  | 'fetchCandles';
+
 /** Orders fetchRecentOrders asks for (Binance allOrders: at most 1000, weight 20 either way). */
 const RECENT_ORDERS_LIMIT = 500;
 /** How far before an order's creation the trade list is searched when the exchange has no per-order call. */
@@ -329,6 +341,26 @@ export class CcxtExchange implements Exchange {
       }
       return result;
     });
+  }
+
+  /**
+   * What the engine needs of an exchange, as ccxt says this one can (its `has` table): checked at start; live mode
+   * refuses to start without one of the REQUIRED ones.
+   */
+  capabilities(): Record<ExchangeCapability, boolean> {
+    const has = this.client.has as Record<string, boolean | string | undefined>;
+    const yes = (name: string): boolean => has[name] === true || has[name] === 'emulated';
+    return {
+      createOrder: yes('createOrder'),
+      cancelOrder: yes('cancelOrder'),
+      fetchOrderByClientId: yes('fetchOrder') && this.profile !== undefined,
+      fetchOpenOrdersAllSymbols: yes('fetchOpenOrders') && this.profile?.needsSymbol.fetchOpenOrders !== true,
+      fetchRecentOrders: yes('fetchOrders') || yes('fetchClosedOrders'),
+      fetchOrderTrades: yes('fetchOrderTrades') || yes('fetchMyTrades'),
+      fetchBalance: yes('fetchBalance'),
+      fetchTicker: yes('fetchTicker'),
+      fetchCandles: yes('fetchOHLCV'),
+    };
   }
 
   accountId(): Promise<string> {

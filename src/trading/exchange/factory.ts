@@ -120,6 +120,19 @@ export async function createExchange(
         clock: deps.clock,
         logger,
       });
+      const capabilities = exchange.capabilities();
+      const missing = Object.entries(capabilities).filter(([, ok]) => !ok);
+      logger.info(`Exchange ${config.exchange} capabilities`, { capabilities });
+      if (missing.length > 0) {
+        await exchange.close();
+        throw new ConfigError(
+          missing.map(([name]) => ({
+            field: 'trading.exchange',
+            value: config.exchange,
+            message: `ccxt ${config.exchange} cannot ${name}, which live trading needs (recovery and fills rely on it)`,
+          })),
+        );
+      }
       logger.warn(`LIVE trading on ${config.exchange}${config.sandbox ? ' (sandbox)' : ''}: real orders`);
       return exchange;
     }

@@ -104,6 +104,17 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     }
   });
 
+  it('reports the capabilities live trading needs, all present for a verified exchange', () => {
+    const caps = ex.capabilities();
+    expect(Object.keys(caps)).to.include.members([
+      'fetchOrderByClientId',
+      'fetchOpenOrdersAllSymbols',
+      'fetchRecentOrders',
+      'fetchOrderTrades',
+    ]);
+    expect(Object.entries(caps).filter(([, ok]) => !ok)).to.deep.equal([]);
+  });
+
   it('reads a ticker and candles', async () => {
     const t = await ex.fetchTicker(BTC);
     expect(t.bid).to.be.below(t.ask);
