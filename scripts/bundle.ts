@@ -23,6 +23,12 @@ import { build } from 'esbuild';
 const ROOT = path.resolve(__dirname, '../..');
 /** `<build>/daemons`: next to the compiled scripts of the build being made (scripts/build.js), never `dist` itself. */
 export const DAEMONS_DIR = path.resolve(__dirname, '..', 'daemons');
+/**
+ * `<build>/test-daemons`: the trading daemon with test-only faults (crash points, exchange faults, the SIGUSR2 busy
+ * loop; test/fixtures/daemons/), for the crash and chaos tests. Bundled apart so what PM2 runs in production
+ * contains none of it (test/launch checks the shipped bundles).
+ */
+export const TEST_DAEMONS_DIR = path.resolve(__dirname, '..', 'test-daemons');
 
 /** The daemons: each becomes `<name>.bundle.js` plus its launcher `<name>.js`. */
 const DAEMONS = {
@@ -46,12 +52,17 @@ function launcher(name: string): string {
   );
 }
 
-async function main(): Promise<void> {
-  const started = Date.now();
-  const result = await build({
+/** The test daemons and their watchdog worker. */
+const TEST_ENTRIES: Record<string, string> = {
+  'trading.bundle': 'test/fixtures/daemons/trading.ts',
+  'watchdog-worker': 'src/shared/lifecycle/watchdog-worker.ts',
+};
+
+async function bundle(entryPoints: Record<string, string>, outdir: string) {
+  return build({
     absWorkingDir: ROOT,
-    entryPoints: ENTRIES,
-    outdir: DAEMONS_DIR,
+    entryPoints,
+    outdir,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -69,8 +80,17 @@ async function main(): Promise<void> {
     logLevel: 'warning',
     metafile: true,
   });
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const result = await bundle(ENTRIES, DAEMONS_DIR);
   for (const name of Object.keys(DAEMONS)) {
     fs.writeFileSync(path.join(DAEMONS_DIR, `${name}.js`), launcher(name));
+  }
+  if (fs.existsSync(path.join(ROOT, TEST_ENTRIES['trading.bundle']))) {
+    await bundle(TEST_ENTRIES, TEST_DAEMONS_DIR);
+    fs.writeFileSync(path.join(TEST_DAEMONS_DIR, 'trading.js'), launcher('trading'));
   }
   const sizes = Object.entries(result.metafile.outputs)
     .filter(([file]) => file.endsWith('.js'))

@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from '../../src/shared/logging/logger';
 import { Store } from '../../src/shared/persistence/store';
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { paperAccountSchema, type PaperAccount } from '../../src/trading/exchange/paper-account';
-import { OrderManager } from '../../src/trading/engine/order-manager';
+import { wireOrderManager } from '../../src/trading/engine/order-manager';
 import { openTradingStateFiles } from '../../src/trading/engine/state-files';
 import { clientOrderIdFor } from '../../src/trading/engine/trading-state';
 import { createExchange } from '../../src/trading/exchange/factory';
@@ -31,11 +31,11 @@ export async function seedOpenOrders(dataDir: string, count: number): Promise<vo
   const exchange = await createExchange(config.trading, {}, { dataDir, logger });
   try {
     const markets = await exchange.loadMarkets();
-    const manager = new OrderManager({
+    const manager = wireOrderManager({
       exchange,
       store: files.store,
       history: files.history,
-      events: { publish: async () => undefined },
+      publisher: { publish: async () => undefined },
       markets,
       botId: config.app.botId,
       orders: config.trading.orders,

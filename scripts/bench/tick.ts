@@ -8,7 +8,9 @@
 import { configSchema, type Config } from '../../src/shared/config/schema';
 import { OrderNotFoundError } from '../../src/shared/errors';
 import { silentLogger } from '../../src/shared/logging/logger';
-import { OrderManager, type HistoryLog, type StateStore } from '../../src/trading/engine/order-manager';
+import type { HistoryLog } from '../../src/trading/engine/order-archive';
+import { wireOrderManager } from '../../src/trading/engine/order-manager';
+import type { StateStore } from '../../src/trading/engine/state-gateway';
 import { TradingLoop } from '../../src/trading/engine/trading-loop';
 import {
   defaultTradingState,
@@ -180,6 +182,7 @@ class InMemoryStore implements StateStore {
   change(mutate: (d: TradingState) => void): void {
     mutate(this.data);
   }
+  async flush(): Promise<void> {}
 }
 
 class InMemoryHistory implements HistoryLog {
@@ -226,11 +229,11 @@ export async function benchTick(symbols: number, ticks: number): Promise<TickFig
   const clock = new ManualClock(start + warmup * CANDLE_MS);
   const exchange = new InMemoryExchange(candles, clock, config.trading.candleLimit);
   const store = new InMemoryStore();
-  const manager = new OrderManager({
+  const manager = wireOrderManager({
     exchange,
     store,
     history: new InMemoryHistory(),
-    events: { publish: async () => undefined },
+    publisher: { publish: async () => undefined },
     markets: await exchange.loadMarkets(),
     botId: 'bench',
     orders: config.trading.orders,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { RpcMethod, RpcParams, RpcResult, TradingStatus } from '../../src/shared/ipc/protocol';
 import { TelegramEmulator } from '../../test/support/telegram-emulator';
 import { Tmpfs } from '../../test/support/tmpfs';
+import { TEST_DAEMON_SCRIPTS } from '../../test/support/pm2';
 import { Pm2Session } from './pm2-session';
 import { TradingProbe } from './trading-probe';
 
@@ -67,7 +68,6 @@ function unmountDataDir(disk: Tmpfs, keepFiles: boolean): void {
 
 /** Configuration the chaos run and the benchmarks share: a fast market and a short watchdog. */
 export const FAST_PAIR_ENV: Record<string, string> = {
-  BYNINJA_TEST_HOOKS: '1',
   BYNINJA_LOG_LEVEL: 'info',
   BYNINJA__TRADING__PAPER__CANDLE_MS: '200',
   BYNINJA__TRADING__TICK_INTERVAL_MS: '200',
@@ -143,7 +143,8 @@ export class ChaosCluster {
           pm2.onCleanup((keepFiles) => unmountDataDir(disk, keepFiles));
         } else cluster.diskUnavailable = why.reason ?? 'cannot mount a tmpfs here';
       }
-      await pm2.harness.startEcosystem(env, opts.only);
+      // the test daemon: the shipped trading with the chaos faults available (stalls, exchange faults)
+      await pm2.harness.startEcosystem(env, opts.only, { tradingScript: TEST_DAEMON_SCRIPTS.trading });
       return cluster;
     } catch (err) {
       await pm2?.stop().catch(() => undefined);

@@ -16,6 +16,13 @@ export const DAEMON_SCRIPTS = {
   trading: path.join(REPO_ROOT, 'dist/daemons/trading.js'),
   telegram: path.join(REPO_ROOT, 'dist/daemons/telegram.js'),
 };
+/**
+ * The same daemons with test-only faults available (crash points, exchange faults, SIGUSR2 busy loop), bundled apart
+ * from what ships (test/fixtures/daemons/).
+ */
+export const TEST_DAEMON_SCRIPTS = {
+  trading: path.join(REPO_ROOT, 'dist/test-daemons/trading.js'),
+};
 const PM2_BIN = path.join(REPO_ROOT, 'node_modules/pm2/bin/pm2');
 
 export interface Pm2ProcessInfo {
@@ -107,9 +114,30 @@ export class Pm2Harness {
     await this.pm2(args, opts.env);
   }
 
-  /** Starts the real ecosystem file (both apps) with this harness's env. */
-  async startEcosystem(env: Record<string, string | undefined> = {}, only?: string): Promise<void> {
-    const args = ['start', path.join(REPO_ROOT, 'ecosystem.config.js')];
+  /**
+   * Starts the real ecosystem file (both apps) with this harness's env. `tradingScript` swaps only trading's script
+   * (e.g. the test daemon with faults), every other option staying the ecosystem's own.
+   */
+  async startEcosystem(
+    env: Record<string, string | undefined> = {},
+    only?: string,
+    opts: { tradingScript?: string } = {},
+  ): Promise<void> {
+    let file = path.join(REPO_ROOT, 'ecosystem.config.js');
+    if (opts.tradingScript) {
+      const swapped = path.join(this.root, 'ecosystem.test.config.js');
+      fs.writeFileSync(
+        swapped,
+        `const eco = require(${JSON.stringify(file)});
+` +
+          `eco.apps.find((a) => a.name === 'trading').script = ${JSON.stringify(opts.tradingScript)};
+` +
+          `module.exports = eco;
+`,
+      );
+      file = swapped;
+    }
+    const args = ['start', file];
     if (only) args.push('--only', only);
     await this.pm2(args, env);
   }

@@ -1,13 +1,14 @@
 /**
- * The compiled trading daemon (the bundle PM2 runs) as a child process on a fast paper market by default, with
- * test hooks on: for tests that kill it, restart it and read what it left on disk. `env` overrides anything.
+ * The trading test daemon (the shipped composition with test-only crash points and faults available, bundled like
+ * the daemon PM2 runs: test/fixtures/daemons/trading.ts) as a child process on a fast paper market by default: for
+ * tests that kill it, restart it and read what it left on disk. `env` overrides anything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { CrashStep } from '../../src/trading/engine/crash-hook';
-import { DAEMON_SCRIPTS } from './pm2';
+import type { CrashStep } from './faults/crash-points';
+import { TEST_DAEMON_SCRIPTS } from './pm2';
 
-const MAIN = DAEMON_SCRIPTS.trading;
+const MAIN = TEST_DAEMON_SCRIPTS.trading;
 /** The IPC token every TradingProcess uses. */
 export const TRADING_PROCESS_TOKEN = 'crash-test-token-0123456789abcdef';
 
@@ -33,7 +34,6 @@ export class TradingProcess {
       BYNINJA_LOG_DIR: path.join(root, 'logs'),
       BYNINJA_IPC_PORT: String(port),
       BYNINJA_IPC_TOKEN: TRADING_PROCESS_TOKEN,
-      BYNINJA_TEST_HOOKS: '1',
       BYNINJA__APP__BOT_ID: 'crash',
       BYNINJA__TRADING__PAPER__CANDLE_MS: '100',
       BYNINJA__TRADING__TICK_INTERVAL_MS: '50',

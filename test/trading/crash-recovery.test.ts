@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FakeBinance } from '../support/fake-binance';
 import type { ReconcileDifference, RecoverySummary, TradingEvent } from '../../src/shared/ipc/protocol';
-import { CRASH_STEPS, type CrashStep } from '../../src/trading/engine/crash-hook';
+import { CRASH_STEPS, type CrashStep } from '../support/faults/crash-points';
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { derivePositions, type PositionBook } from '../../src/trading/engine/pnl';
 import type { TradingState } from '../../src/trading/engine/trading-state';

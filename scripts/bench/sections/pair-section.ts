@@ -15,7 +15,6 @@ import { rssBytes } from '../spawn';
 import { summarize, type Summary } from '../stats';
 
 const PAIR_ENV: Record<string, string> = {
-  BYNINJA_TEST_HOOKS: '0',
   BYNINJA__TRADING__PAPER__CANDLE_MS: '2000',
   BYNINJA__TRADING__TICK_INTERVAL_MS: '2000',
   BYNINJA__LIFECYCLE__WATCHDOG_STALL_MS: '10000',

@@ -23,12 +23,6 @@ type Parse = (text: string) => unknown;
 
 const asString: Parse = (t) => t;
 const asNumber: Parse = (t) => (/^\s*-?\d+(\.\d+)?\s*$/.test(t) ? Number(t) : t);
-const asBoolean: Parse = (t) => {
-  const v = t.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  return t;
-};
 const asList: Parse = (t) =>
   t
     .split(',')
@@ -39,7 +33,6 @@ const asList: Parse = (t) =>
 export const NAMED_ENV: ReadonlyArray<{ env: string; path: string; parse: Parse }> = [
   { env: 'BYNINJA_DATA_DIR', path: 'app.dataDir', parse: asString },
   { env: 'BYNINJA_LOG_DIR', path: 'app.logDir', parse: asString },
-  { env: 'BYNINJA_TEST_HOOKS', path: 'app.testHooks', parse: asBoolean },
   { env: 'BYNINJA_LOG_LEVEL', path: 'logging.level', parse: asString },
   { env: 'BYNINJA_IPC_PORT', path: 'ipc.port', parse: asNumber },
   { env: 'BYNINJA_MODE', path: 'trading.mode', parse: asString },

@@ -28,8 +28,6 @@ export const configSchema = z.strictObject({
       dataDir: z.string().min(1).default('./data'),
       /** Where log files live (env BYNINJA_LOG_DIR). */
       logDir: z.string().min(1).default('./logs'),
-      /** Enables test-only fault hooks (env BYNINJA_TEST_HOOKS=1). Never on in a normal run. */
-      testHooks: z.boolean().default(false),
     })
     .prefault({}),
 

@@ -33,7 +33,6 @@ import { installCrashHandlers } from './crash-handlers';
 import { ExitCode } from './exit-codes';
 import { breadcrumbPath, describeLastExit, readLastExit, writeBreadcrumbSync } from './last-exit';
 import { ShutdownCoordinator } from './shutdown';
-import { installTestHooks } from './test-hooks';
 import { Watchdog } from './watchdog';
 
 /** File-system errors that pass by themselves (space freed, disk back): worth a restart, not an operator's fix. */
@@ -307,7 +306,6 @@ export async function runService(
     logger,
   });
   const activity = (what: string): void => watchdog.activity(what);
-  if (config.app.testHooks) installTestHooks({ logger, activity });
 
   const ctx: ServiceContext = {
     service,

@@ -1,5 +1,6 @@
 /**
- * Places, follows and closes orders so that a crash at any instant loses nothing and duplicates nothing.
+ * Places orders and finds out what became of them, so that a crash at any instant loses nothing and duplicates
+ * nothing.
  *
  * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<installId>-<seq>` is committed
  * durably BEFORE the exchange is called, and the exchange's answer is committed after. A create the exchange
@@ -10,12 +11,14 @@
  * time the exchange's, a fee in a third currency valued in the quote when recorded), de-duplicated by
  * (order id, trade id), and positions are derived from fills.
  *
- * If a commit fails, no exchange call follows it: `persist.failed` is published and new orders are refused
- * until a commit succeeds again (`probePersistence`).
+ * Every order change is committed with the events that report it (order-events.ts), published through the one
+ * event outbox once durable (event-outbox.ts). A commit that fails places nothing further: the state gateway
+ * publishes `persist.failed` and new orders are refused until a commit works again (state-gateway.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
+import { withDeadline } from '../../shared/deadline';
 import {
   ByNinjaError,
   ConfigError,
@@ -28,7 +31,7 @@ import {
   TemporaryError,
   errorMessage,
 } from '../../shared/errors';
-import type { OrderStatus, TradingEventType } from '../../shared/ipc/protocol';
+import type { OrderStatus } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type {
   Exchange,
@@ -38,7 +41,10 @@ import type {
   OrderSide,
   OrderType,
 } from '../exchange/exchange';
-import { noCrash, type CrashHook } from './crash-hook';
+import { EventOutbox, type EventPublisher } from './event-outbox';
+import { FeeValuation } from './fee-valuation';
+import { archiveFinalOrders, type HistoryLog } from './order-archive';
+import { positionChangeEvents, rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
 import {
   addFills,
   applyExchangeOrder,
@@ -51,40 +57,10 @@ import {
   type NotFoundRule,
   type OrderPurpose,
 } from './order-state';
-import {
-  derivePositions,
-  feeNeedsValuation,
-  fillFromTrade,
-  splitSymbol,
-  type Fill,
-  type PositionBook,
-} from './pnl';
+import { derivePositions, feeNeedsValuation, fillFromTrade, type Fill, type PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
-import { clientOrderIdFor, seqOf, type HistoryEntry, type TradingState } from './trading-state';
-import { withDeadline } from '../../shared/deadline';
-import { positionChangeEvents, rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
-
-/** The part of Store<TradingState> the engine uses. */
-export interface StateStore {
-  readonly data: TradingState;
-  commit(mutate?: (d: TradingState) => void): Promise<void>;
-  change(mutate: (d: TradingState) => void): void;
-}
-
-/** The part of Journal<HistoryEntry> the engine uses. */
-export interface HistoryLog {
-  append(entries: HistoryEntry[]): Promise<void>;
-  readAll(): Promise<HistoryEntry[]>;
-  tail(n: number): Promise<HistoryEntry[]>;
-  count(): number;
-}
-
-/** The part of EventLog the engine uses. */
-export interface EventPublisher {
-  publish(type: TradingEventType, summary: string, data: Record<string, unknown>): Promise<unknown>;
-  /** Whether a kept event carries this `eventKey` (the outbox's dedup after a crash); absent → never. */
-  hasEventKey?(key: string): boolean;
-}
+import { StateGateway, type StateStore } from './state-gateway';
+import { clientOrderIdFor, seqOf, type HistoryEntry } from './trading-state';
 
 export interface OrderRequest {
   symbol: string;
@@ -98,70 +74,66 @@ export interface OrderRequest {
 
 export interface OrderManagerOptions {
   exchange: Exchange;
-  store: StateStore;
+  state: StateGateway;
+  outbox: EventOutbox;
   history: HistoryLog;
-  events: EventPublisher;
   markets: Record<string, Market>;
   botId: string;
   orders: Config['trading']['orders'];
   clock: Clock;
   logger: Logger;
-  crashHook?: CrashHook;
   /** Final orders kept in hot state for `orders` and reconcile before they move to the journal (default 20). */
   recentFinalKept?: number;
 }
 
+/** The ports an order manager is wired from: the state store and the event log, as given (or wrapped). */
+export interface OrderManagerPorts extends Omit<OrderManagerOptions, 'state' | 'outbox'> {
+  store: StateStore;
+  publisher: EventPublisher;
+}
+
+/** An order manager with its state gateway and event outbox, wired from the ports. */
+export function wireOrderManager(ports: OrderManagerPorts): OrderManager {
+  const { store, publisher, ...rest } = ports;
+  const outbox = new EventOutbox({ store, publisher, logger: ports.logger.child({ module: 'events' }) });
+  return new OrderManager({
+    ...rest,
+    state: new StateGateway(store, outbox, ports.logger, ports.clock),
+    outbox,
+  });
+}
+
 export class OrderManager {
   private readonly exchange: Exchange;
-  readonly store: StateStore;
+  readonly state: StateGateway;
+  readonly outbox: EventOutbox;
   private readonly history: HistoryLog;
-  private readonly events: EventPublisher;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly crashHook: CrashHook;
   private readonly notFoundRule: NotFoundRule;
-  private readonly recentFinalKept: number;
+  private readonly fees: FeeValuation;
   private marketBook: Record<string, Market>;
-  /** Fee currencies no market prices, already reported (once each). */
-  private readonly unvaluedFeeCurrencies = new Set<string>();
+  /** Exchange calls of this manager that have not settled (shutdown waits for them). */
   private readonly inFlight = new Set<Promise<unknown>>();
-  /** Outbox keys whose commit is in flight: in memory, not durable yet, so not published yet. */
-  private readonly committing = new Set<string>();
-  private outboxFlush: Promise<void> = Promise.resolve();
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
-  private persistFailure: string | null = null;
-  /**
-   * Events published directly (not with an order change: persist.failed, risk, exchange reachability, pause…)
-   * that the event log refused. It lives on the same disk as the state, so when that disk is full or read-only
-   * the event reporting it is refused too. Kept here, in order, and published as soon as the log takes events
-   * again (every tick, every persistence probe, before any newer direct event), so the operator learns of them
-   * late rather than never. Memory only: nothing can be made durable while the disk refuses.
-   */
-  private readonly unpublished: Array<{
-    type: TradingEventType;
-    summary: string;
-    data: Record<string, unknown>;
-  }> = [];
-  private unpublishedFlush: Promise<void> = Promise.resolve();
   private accepting = false;
   private refusal = 'recovery has not finished';
 
   constructor(private readonly opts: OrderManagerOptions) {
     this.exchange = opts.exchange;
-    this.store = opts.store;
+    this.state = opts.state;
+    this.outbox = opts.outbox;
     this.history = opts.history;
-    this.events = opts.events;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'orders' });
-    this.crashHook = opts.crashHook ?? noCrash;
     this.notFoundRule = {
       minMisses: opts.orders.unknownNotFoundMisses,
       windowMs: opts.orders.unknownNotFoundWindowMs,
       graceMs: opts.exchange.traits.lookupGraceMs,
     };
-    this.recentFinalKept = opts.recentFinalKept ?? 20;
     this.marketBook = opts.markets;
+    this.fees = new FeeValuation(opts.exchange, () => this.marketBook, this.logger);
     checkClientOrderIds(opts.botId, opts.exchange);
   }
 
@@ -175,12 +147,7 @@ export class OrderManager {
   }
 
   get installId(): string {
-    return this.store.data.installId;
-  }
-
-  /** How the exchange needs our clientOrderIds' parts joined. */
-  private get idSeparator(): '-' | '' {
-    return this.exchange.traits.clientOrderId.separator ?? '-';
+    return this.state.data.installId;
   }
 
   get botId(): string {
@@ -189,7 +156,7 @@ export class OrderManager {
 
   /** Why state cannot be persisted right now, or null. */
   get persistBlocked(): string | null {
-    return this.persistFailure;
+    return this.state.persistBlocked;
   }
 
   get inFlightCount(): number {
@@ -213,11 +180,11 @@ export class OrderManager {
   }
 
   order(clientOrderId: string): LocalOrder | undefined {
-    return this.store.data.orders[clientOrderId];
+    return this.state.data.orders[clientOrderId];
   }
 
   hotOrders(): LocalOrder[] {
-    return Object.values(this.store.data.orders).sort((a, b) => a.createdAt - b.createdAt);
+    return Object.values(this.state.data.orders).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   /** Orders that still need the exchange (not final, or final with fills still to fetch). */
@@ -260,8 +227,8 @@ export class OrderManager {
 
   positions(): Record<string, PositionBook> {
     const fills: Fill[] = [];
-    for (const order of Object.values(this.store.data.orders)) fills.push(...order.fills);
-    return derivePositions(this.store.data.checkpoint, fills, this.marketBook);
+    for (const order of Object.values(this.state.data.orders)) fills.push(...order.fills);
+    return derivePositions(this.state.data.checkpoint, fills, this.marketBook);
   }
 
   /** Positions that hold at least one sellable amount step. */
@@ -282,15 +249,16 @@ export class OrderManager {
   private async placeTracked(request: OrderRequest): Promise<LocalOrder> {
     if (!this.accepting)
       throw new OperationalError(`no new orders: ${this.refusal}`, { symbol: request.symbol });
-    if (this.persistFailure && !(await this.probePersistence())) {
-      throw new PersistenceError(`no new orders: state cannot be saved (${this.persistFailure})`, {
+    if (this.state.persistBlocked && !(await this.state.probe())) {
+      throw new PersistenceError(`no new orders: state cannot be saved (${this.state.persistBlocked})`, {
         symbol: request.symbol,
       });
     }
-    this.crashHook('before-intent-commit');
     const now = this.clock.now();
-    const seq = this.store.data.seq + 1;
-    const clientOrderId = clientOrderIdFor(this.opts.botId, this.installId, seq, this.idSeparator);
+    // taken and written in the same synchronous step: two symbols placing at once never get the same id
+    const seq = this.state.data.seq + 1;
+    const separator = this.exchange.traits.clientOrderId.separator ?? '-';
+    const clientOrderId = clientOrderIdFor(this.opts.botId, this.installId, seq, separator);
     const intent: LocalOrder = {
       clientOrderId,
       symbol: request.symbol,
@@ -309,21 +277,22 @@ export class OrderManager {
       fills: [],
     };
     try {
-      await this.store.commit((d) => {
-        d.seq = Math.max(d.seq, seq);
-        d.orders[clientOrderId] = intent;
-      });
+      await this.state.commit(
+        (d) => {
+          d.seq = Math.max(d.seq, seq);
+          d.orders[clientOrderId] = intent;
+        },
+        { clientOrderId, symbol: request.symbol, step: 'intent' },
+      );
     } catch (err) {
       // the seq stays used (never reuse an id that may have reached the disk); the intent was never sent
-      this.store.change((d) => {
-        d.seq = Math.max(d.seq, seq);
+      this.state.change((d) => {
         d.orders[clientOrderId] = {
           ...intent,
           status: 'rejected',
           error: 'state could not be saved; never sent',
         };
       });
-      await this.onPersistFailure(err, { clientOrderId, symbol: request.symbol, step: 'intent' });
       throw err instanceof PersistenceError
         ? err
         : new PersistenceError(errorMessage(err), { clientOrderId }, { cause: err });
@@ -334,7 +303,6 @@ export class OrderManager {
       side: request.side,
       amount: request.amount,
     });
-    this.crashHook('after-intent-commit');
     return this.sendCreate(clientOrderId);
   }
 
@@ -359,14 +327,13 @@ export class OrderManager {
     } catch (err) {
       return this.onCreateFailed(clientOrderId, err);
     }
-    this.crashHook('after-create');
     await this.applyRemote(clientOrderId, remote);
     return this.mustGet(clientOrderId);
   }
 
   private onCreateSettled(clientOrderId: string, late?: ExchangeOrder): void {
     this.pendingCreates.delete(clientOrderId);
-    const order = this.store.data.orders[clientOrderId];
+    const order = this.state.data.orders[clientOrderId];
     if (late && order?.status === 'unknown') {
       // the answer arrived after the timeout: it resolves the UNKNOWN order as well as a lookup would
       void this.track(this.applyRemote(clientOrderId, late)).catch((err: unknown) =>
@@ -531,8 +498,8 @@ export class OrderManager {
    * can never hand out an id the exchange has already seen.
    */
   async ensureSeqAtLeast(seq: number): Promise<boolean> {
-    if (this.store.data.seq >= seq) return false;
-    await this.store.commit((d) => {
+    if (this.state.data.seq >= seq) return false;
+    await this.state.commit((d) => {
       d.seq = Math.max(d.seq, seq);
     });
     return true;
@@ -562,7 +529,7 @@ export class OrderManager {
       sentAt: remote.timestamp ?? now,
       fills: [],
     };
-    await this.store.commit((d) => {
+    await this.state.commit((d) => {
       d.seq = Math.max(d.seq, seq);
       d.orders[clientOrderId] = adopted;
     });
@@ -626,16 +593,15 @@ export class OrderManager {
     for (const t of ofOrder.filter((x) => x.side === order.side)) {
       if (order.fills.some((f) => f.tradeId === t.id)) continue;
       const fill = fillFromTrade(t, clientOrderId);
-      if (feeNeedsValuation(fill)) fill.feeQuote = await this.feeInQuote(fill);
+      if (feeNeedsValuation(fill)) fill.feeQuote = await this.fees.inQuote(fill);
       fills.push(fill);
     }
     // read again after the fetches: another update of this order (a late create answer, a cancel) may have been
     // committed meanwhile, and writing the copy read before the await would undo it
     const { order: withFills, added } = addFills(this.mustGet(clientOrderId), fills);
     if (added.length === 0) return [];
-    this.crashHook('after-fill');
     const updated = { ...withFills, updatedAt: this.clock.now() };
-    const market = this.marketBook[order.symbol];
+    const market = this.markets[order.symbol];
     const events = positionChangeEvents(
       order.symbol,
       market,
@@ -646,75 +612,14 @@ export class OrderManager {
     return added;
   }
 
-  /**
-   * The quote value of a fee in a third currency (e.g. BNB on Binance) at its price now — the fill was just
-   * recorded, as freqtrade values it: through the fee currency's market against the quote, or the inverse one.
-   * Null when no market prices it (reported once; the fee then counts as 0). A failed price read throws.
-   */
-  private async feeInQuote(fill: Fill): Promise<number | null> {
-    const { quote } = splitSymbol(fill.symbol);
-    const direct = `${fill.feeCurrency}/${quote}`;
-    const inverse = `${quote}/${fill.feeCurrency}`;
-    if (this.marketBook[direct]) return fill.feeCost * (await this.exchange.fetchTicker(direct)).last;
-    if (this.marketBook[inverse]) {
-      const last = (await this.exchange.fetchTicker(inverse)).last;
-      if (last > 0) return fill.feeCost / last;
-    }
-    if (!this.unvaluedFeeCurrencies.has(fill.feeCurrency)) {
-      this.unvaluedFeeCurrencies.add(fill.feeCurrency);
-      this.logger.error('A fee in a currency no market prices in the quote counts as 0 in PnL', {
-        feeCurrency: fill.feeCurrency,
-        quote,
-        clientOrderId: fill.clientOrderId,
-      });
-    }
-    return null;
-  }
-
-  /** Moves final orders beyond the most recent `recentFinalKept` to the history journal. */
-  async archive(): Promise<number> {
-    const done = this.hotOrders()
-      .filter((o) => isFinal(o.status) && fillsComplete(o))
-      .sort((a, b) => b.updatedAt - a.updatedAt);
-    const old = inFillOrder(done.slice(this.recentFinalKept), this.hotOrders());
-    if (old.length === 0) return 0;
-    const now = this.clock.now();
-    // journal first: a crash before the commit below leaves the orders in both places, and readers dedupe
-    const seq = this.store.data.seq;
-    await this.history.append(old.map((order) => ({ kind: 'order' as const, archivedAt: now, order, seq })));
-    const checkpoint = derivePositions(
-      this.store.data.checkpoint,
-      old.flatMap((o) => o.fills),
-      this.marketBook,
-    );
-    await this.commit((d) => {
-      for (const o of old) delete d.orders[o.clientOrderId];
-      d.checkpoint = checkpoint;
-    });
-    return old.length;
-  }
-
-  /** Tries a commit; true (and the block lifted) when state can be saved again. */
-  async probePersistence(): Promise<boolean> {
-    await this.flushUnpublished();
-    try {
-      await this.store.commit();
-    } catch (err) {
-      this.persistFailure = errorMessage(err);
-      return false;
-    }
-    await this.persistRecovered();
-    return true;
-  }
-
-  private async persistRecovered(): Promise<void> {
-    const was = this.persistFailure;
-    if (!was) return;
-    this.persistFailure = null;
-    // emit() publishes the queued persist.failed first: the pair never reads as a resume without a failure
-    await this.emit('trading.resumed', 'State can be saved again: new orders allowed', {
-      by: 'persist',
-      was,
+  /** Moves old final orders to the history journal (order-archive.ts); returns how many. */
+  archive(): Promise<number> {
+    return archiveFinalOrders({
+      state: this.state,
+      history: this.history,
+      markets: () => this.marketBook,
+      now: () => this.clock.now(),
+      recentFinalKept: this.opts.recentFinalKept,
     });
   }
 
@@ -732,151 +637,40 @@ export class OrderManager {
     return true;
   }
 
-  /** Commit through the persist-failure policy. */
-  async commit(mutate: (d: TradingState) => void): Promise<void> {
-    try {
-      await this.store.commit(mutate);
-      await this.persistRecovered();
-    } catch (err) {
-      await this.onPersistFailure(err, {});
-      throw err;
-    }
-  }
-
   /**
-   * Commits an order change together with the events that report it (transactional outbox), then publishes the
-   * outbox: a crash between the two loses no event, because the next start publishes what the outbox still holds.
+   * Commits an order change together with the events that report it (transactional outbox): they are queued at
+   * once, in commit order, and published once the commit is durable — a crash in between loses none, the next
+   * start publishes what `state.outbox` still holds.
    */
   private async commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
     const pending = events.map((e) => ({ ...e, key: randomUUID() }));
-    // in memory at once, durable only when the commit resolves: no flush may publish them before that
-    for (const e of pending) this.committing.add(e.key);
-    try {
-      await this.commit((d) => {
+    const durable = this.state.commit(
+      (d) => {
         d.orders[order.clientOrderId] = order;
         if (pending.length > 0) d.outbox = [...d.outbox, ...pending];
-      });
-    } finally {
-      for (const e of pending) this.committing.delete(e.key);
-    }
-    if (pending.length > 0) {
-      this.crashHook('before-events');
-      await this.flushOutbox();
-    }
-  }
-
-  /**
-   * Publishes the outbox, oldest first, and takes each event out once the event log has it (a debounced write:
-   * after a crash before it, the next start finds the event in the log by its key and does not repeat it). Runs
-   * at start (events a crash kept from the log), after every order commit, and every tick (events whose publish
-   * failed). Stops at an event whose commit is still in flight (it is not durable yet) and at the first refusal,
-   * so events always reach the log in the order they were committed; nothing is published while state cannot be
-   * saved. One flush at a time. Returns how many were published.
-   */
-  flushOutbox(): Promise<number> {
-    const run = this.outboxFlush.then(() => this.flushOutboxNow());
-    this.outboxFlush = run.then(
-      () => undefined,
-      () => undefined,
+      },
+      {},
+      (write) => {
+        if (pending.length > 0)
+          this.outbox.enqueueCommitted(
+            pending.map((e) => e.key),
+            write,
+          );
+      },
     );
-    return run;
-  }
-
-  private async flushOutboxNow(): Promise<number> {
-    await this.flushUnpublished();
-    let published = 0;
-    while (!this.persistFailure) {
-      const next = this.store.data.outbox[0];
-      if (!next || this.committing.has(next.key)) break;
-      if (!this.events.hasEventKey?.(next.key)) {
-        try {
-          this.logger.info(next.summary, { event: next.type });
-          await this.events.publish(next.type, next.summary, { ...next.data, eventKey: next.key });
-        } catch (err) {
-          this.logger.error('Event could not be published; kept in the outbox for a retry', {
-            type: next.type,
-            waiting: this.store.data.outbox.length,
-            error: errorMessage(err),
-          });
-          break;
-        }
-        published++;
-      }
-      this.store.change((d) => {
-        d.outbox = d.outbox.filter((e) => e.key !== next.key);
-      });
-    }
-    return published;
+    await durable;
+    if (pending.length > 0) await this.outbox.drain();
   }
 
   /** Positions as they would be with `order` replacing its current version (for events before the commit). */
   private positionsWith(order: LocalOrder): Record<string, PositionBook> {
     // same fill order as positions() after the commit (replacing a key keeps its place)
-    const orders = this.store.data.orders;
+    const orders = this.state.data.orders;
     const fills: Fill[] = [];
     for (const o of Object.values(orders))
       fills.push(...(o.clientOrderId === order.clientOrderId ? order : o).fills);
     if (!(order.clientOrderId in orders)) fills.push(...order.fills);
-    return derivePositions(this.store.data.checkpoint, fills, this.marketBook);
-  }
-
-  private async onPersistFailure(err: unknown, context: Record<string, unknown>): Promise<void> {
-    const first = this.persistFailure === null;
-    this.persistFailure = errorMessage(err);
-    this.logger.error('State could not be saved; no new orders until it can', {
-      ...context,
-      error: this.persistFailure,
-    });
-    if (first) {
-      const summary = `State could not be saved: ${this.persistFailure}. No new orders until it can.`;
-      const data = {
-        ...context,
-        error: this.persistFailure,
-        code: err instanceof PersistenceError ? err.code : undefined,
-      };
-      await this.emit('persist.failed', summary, { ...data, failedAt: this.clock.now() });
-    } else {
-      await this.flushUnpublished();
-    }
-  }
-
-  /**
-   * Publishes an event; a failing event log is logged and the event kept for a retry (see `unpublished`), never
-   * allowed to break order handling. Resolves false when the event could not be published now.
-   */
-  async emit(type: TradingEventType, summary: string, data: Record<string, unknown>): Promise<boolean> {
-    this.logger.info(summary, { event: type });
-    if (this.unpublished.length < MAX_UNPUBLISHED) this.unpublished.push({ type, summary, data });
-    else {
-      // the oldest stay: the first of a burst (the persist.failed that explains the rest) matters most
-      this.logger.error('Too many events waiting for the event log; this one is dropped', { type });
-    }
-    await this.flushUnpublished();
-    return this.unpublished.length === 0;
-  }
-
-  /** Publishes the events the log refused before, oldest first; stops at the first refusal. One at a time. */
-  private flushUnpublished(): Promise<void> {
-    const run = this.unpublishedFlush.then(() => this.flushUnpublishedNow());
-    this.unpublishedFlush = run.catch(() => undefined);
-    return run;
-  }
-
-  private async flushUnpublishedNow(): Promise<void> {
-    while (this.unpublished.length > 0) {
-      const next = this.unpublished[0];
-      try {
-        await this.events.publish(next.type, next.summary, next.data);
-      } catch (err) {
-        this.logger.error('Event could not be published; kept for a retry', {
-          type: next.type,
-          waiting: this.unpublished.length,
-          error: errorMessage(err),
-        });
-        return;
-      }
-      this.unpublished.shift();
-    }
+    return derivePositions(this.state.data.checkpoint, fills, this.markets);
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
@@ -889,7 +683,7 @@ export class OrderManager {
   }
 
   private mustGet(clientOrderId: string): LocalOrder {
-    const order = this.store.data.orders[clientOrderId];
+    const order = this.state.data.orders[clientOrderId];
     if (!order) throw new Error(`order ${clientOrderId} is not in state`);
     return order;
   }
@@ -911,33 +705,6 @@ const HISTORY_SEQ_TAIL = 16;
 function isHistoryEntry(e: unknown): e is HistoryEntry {
   const order = (e as Partial<HistoryEntry> | null)?.order;
   return typeof order?.clientOrderId === 'string';
-}
-
-/** Direct events kept in memory while the event log refuses them (then the oldest go first). */
-const MAX_UNPUBLISHED = 1000;
-
-/**
- * The candidates that may be folded into the checkpoint now: positions replay fills in time order, and the
- * checkpoint comes before every fill still in the hot state, so an order is archived only when none of its fills
- * is later than a fill of the same symbol that stays hot (otherwise realized PnL would depend on when orders
- * were archived). What is held back goes with a later archive.
- */
-export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalOrder[] {
-  const chosen = new Set(candidates);
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const order of chosen) {
-      const last = Math.max(-Infinity, ...order.fills.map((f) => f.timestamp));
-      const earlierStaysHot = hot.some(
-        (o) => o.symbol === order.symbol && !chosen.has(o) && o.fills.some((f) => f.timestamp < last),
-      );
-      if (earlierStaysHot) {
-        chosen.delete(order);
-        changed = true;
-      }
-    }
-  }
-  return candidates.filter((o) => chosen.has(o));
 }
 
 /**

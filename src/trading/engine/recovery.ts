@@ -70,7 +70,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   });
   // events the last run committed with their order change but did not get into the event log (it died in
   // between) go out first, before anything recovery itself reports
-  const outboxPublished = await manager.flushOutbox();
+  const outboxPublished = await manager.outbox.drain();
   if (outboxPublished > 0) {
     logger.warn('Recovery: published order events the last run committed but did not log', {
       events: outboxPublished,
@@ -100,7 +100,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // ...and behind the exchange itself: a state restored from a backup (same install id) has not seen the orders
   // sent after the copy was taken. Their ids are never sent again, and the orders themselves — filled ones too —
   // are taken into state, so the position is the exchange's.
-  const stateSeq = manager.store.data.seq;
+  const stateSeq = manager.state.data.seq;
   const newer: ExchangeOrder[] = [];
   const symbols = new Set([...opts.symbols, ...manager.hotOrders().map((o) => o.symbol)]);
   for (const symbol of symbols) {
@@ -227,7 +227,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     lastExit: summary.lastExit.kind,
     pending: manager.pendingOrders().filter(needsExchange).length,
   });
-  await manager.emit('recovery', describe(summary), summary as unknown as Record<string, unknown>);
+  await manager.outbox.emit('recovery', describe(summary), summary as unknown as Record<string, unknown>);
   return summary;
 }
 

@@ -124,7 +124,7 @@ export class TradingLoop {
 
   /** Entries paused and why: operator/risk/operational (persisted) or a state that cannot be saved. */
   get pause(): PauseState | null {
-    const stored = this.manager.store.data.pause;
+    const stored = this.manager.state.pause;
     if (stored) return stored;
     const persist = this.manager.persistBlocked;
     return persist
@@ -264,34 +264,33 @@ export class TradingLoop {
    * lift by itself (risk, persist, operational), so only an operator's /resume restarts entries.
    */
   async pauseEntries(reason: string, by: PauseSource, takeOver = false): Promise<PauseState> {
-    const current = this.manager.store.data.pause;
+    const current = this.manager.state.pause;
     if (current && !(takeOver && current.by !== by)) return current;
     const pause: PauseState = { reason, by, at: this.clock.now() };
-    await this.manager.commit((d) => {
-      d.pause = pause;
-    });
+    await this.manager.state.setPause(pause);
     if (this.state === 'running') this.state = 'paused';
     this.logger.warn('Entries paused', { reason, by });
-    await this.manager.emit('trading.paused', `Trading paused (${by}): ${reason}`, { reason, by });
+    await this.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, { reason, by });
     return pause;
   }
 
   /** Lifts the pause. A risk, persist or operational recovery lifts only its own: never an operator's pause. */
   async resumeEntries(by: PauseSource): Promise<void> {
-    const was = this.manager.store.data.pause;
+    const was = this.manager.state.pause;
     if (was && by !== 'operator' && was.by !== by) return;
-    const risk = resetAfterResume(this.manager.store.data.risk, this.equity, this.clock.now());
-    await this.manager.commit((d) => {
-      d.pause = null;
-      d.risk = risk;
-    });
+    const risk = resetAfterResume(this.manager.state.risk, this.equity, this.clock.now());
+    await this.manager.state.setPause(null, risk);
     if (this.state === 'paused') this.state = 'running';
     if (was) {
       this.logger.info('Entries resumed', { by, was: was.reason });
-      await this.manager.emit('trading.resumed', `Trading resumed (${by}); was paused: ${was.reason}`, {
-        by,
-        was: was.reason,
-      });
+      await this.manager.outbox.emit(
+        'trading.resumed',
+        `Trading resumed (${by}); was paused: ${was.reason}`,
+        {
+          by,
+          was: was.reason,
+        },
+      );
     }
   }
 
@@ -401,9 +400,9 @@ export class TradingLoop {
   private async tickUnserialized(): Promise<void> {
     this.throwIfFatal();
     this.temporaryErrorThisTick = false;
-    if (this.manager.persistBlocked) await this.manager.probePersistence();
+    if (this.manager.persistBlocked) await this.manager.state.probe();
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
-    await this.manager.flushOutbox();
+    await this.manager.outbox.drain();
     await this.refreshMarketsWhenDue();
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
@@ -523,7 +522,7 @@ export class TradingLoop {
         // the position the exit needs may be known now (cancelled, fills fetched): the next tick exits
         return;
       case 'exit': {
-        await this.manager.emit('risk.triggered', decision.reason, {
+        await this.manager.outbox.emit('risk.triggered', decision.reason, {
           symbol,
           rule: decision.trigger.kind,
           price,
@@ -682,19 +681,11 @@ export class TradingLoop {
     }
     this.equity = (this.balance[this.quoteCurrency]?.total ?? 0) + held;
     const realizedToday = realizedOnDay(positions, utcDay(now));
-    const update = evaluateRisk(
-      this.manager.store.data.risk,
-      this.equity,
-      realizedToday,
-      now,
-      this.config.risk,
-    );
-    const before = this.manager.store.data.risk;
+    const update = evaluateRisk(this.manager.state.risk, this.equity, realizedToday, now, this.config.risk);
+    const before = this.manager.state.risk;
     if (update.triggered) {
-      await this.manager.commit((d) => {
-        d.risk = update.state;
-      });
-      await this.manager.emit(
+      await this.manager.state.setRisk(update.state, true);
+      await this.manager.outbox.emit(
         'risk.triggered',
         `Kill switch (${update.triggered.kind}): ${update.triggered.reason}`,
         {
@@ -705,15 +696,11 @@ export class TradingLoop {
       );
       await this.pauseEntries(`kill switch: ${update.triggered.reason}`, 'risk');
     } else if (update.cleared) {
-      await this.manager.commit((d) => {
-        d.risk = update.state;
-      });
-      if (this.manager.store.data.pause?.by === 'risk') await this.resumeEntries('risk');
+      await this.manager.state.setRisk(update.state, true);
+      if (this.manager.state.pause?.by === 'risk') await this.resumeEntries('risk');
     } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
       // the peak is worth saving but not worth a synchronous commit per tick
-      this.manager.store.change((d) => {
-        d.risk = update.state;
-      });
+      void this.manager.state.setRisk(update.state, false);
     }
   }
 
@@ -770,7 +757,7 @@ export class TradingLoop {
     );
     this.reachability = next;
     if (!alert) return;
-    await this.manager.emit(
+    await this.manager.outbox.emit(
       'exchange.unreachable',
       `Exchange ${this.exchange.id} unreachable for ${Math.round((now - next.since!) / 1000)} s: ${errorMessage(err)}`,
       { exchange: this.exchange.id, since: next.since, error: errorMessage(err) },
@@ -785,7 +772,7 @@ export class TradingLoop {
     this.loggedErrors.clear();
     this.logger.info('Exchange reachable again');
     if (recovered !== null) {
-      await this.manager.emit(
+      await this.manager.outbox.emit(
         'exchange.recovered',
         `Exchange ${this.exchange.id} reachable again after ${Math.round(recovered / 1000)} s`,
         { exchange: this.exchange.id, downMs: recovered },

@@ -8,7 +8,6 @@ import type { Logger } from '../../shared/logging/logger';
 import { CcxtExchange, type CcxtExchangeOptions } from './ccxt-exchange';
 import type { Candle, Exchange, Market, Ticker } from './exchange';
 import { PaperExchange, type PaperSettings } from './paper-exchange';
-import type { PaperFaultOptions } from './paper-faults';
 import type { PriceFeed, PriceRange } from './price-feed';
 
 /** The public-data part of an exchange the feed reads. */
@@ -62,7 +61,6 @@ export interface DryRunExchangeOptions {
   periodMs: number;
   clock?: Clock;
   logger?: Logger;
-  faults?: PaperFaultOptions;
 }
 
 export async function openDryRunExchange(options: DryRunExchangeOptions): Promise<PaperExchange> {
@@ -76,7 +74,6 @@ export async function openDryRunExchange(options: DryRunExchangeOptions): Promis
       storeName: 'dry-run-exchange',
       clock: options.clock,
       logger: options.logger,
-      faults: options.faults,
     });
   } catch (err) {
     await source.close();

@@ -17,7 +17,6 @@ import { profileFor, verifiedExchangeIds } from './profiles';
 import { openDryRunExchange } from './dry-run-exchange';
 import type { Exchange } from './exchange';
 import { PaperExchange } from './paper-exchange';
-import { paperFaultsFromEnv, type PaperFaultOptions } from './paper-faults';
 import { SimulatedPriceFeed } from './price-feed';
 import { SimulatedMarket } from './simulated-market';
 
@@ -26,13 +25,6 @@ export interface CreateExchangeDeps {
   dataDir: string;
   logger: Logger;
   clock?: Clock;
-  /**
-   * Test hooks on (config app.testHooks): paper fault injection is read from `faults` or, failing that, from env
-   * BYNINJA_PAPER_FAULTS (JSON). Ignored otherwise, so a normal run can never inject faults.
-   */
-  testHooks?: boolean;
-  faults?: PaperFaultOptions;
-  env?: NodeJS.ProcessEnv;
 }
 
 export async function createExchange(
@@ -41,8 +33,6 @@ export async function createExchange(
   deps: CreateExchangeDeps,
 ): Promise<Exchange> {
   const logger = deps.logger.child({ module: 'exchange' });
-  const faults = deps.testHooks ? (deps.faults ?? paperFaultsFromEnv(deps.env ?? process.env)) : undefined;
-  if (faults) logger.warn('Paper exchange fault injection is ON (test hooks)', { faults });
   const paperDir = config.paper.dataDir ?? deps.dataDir;
   if (config.mode !== 'live') await fs.promises.mkdir(paperDir, { recursive: true });
   const ccxtCommon = {
@@ -65,7 +55,6 @@ export async function createExchange(
         settings: config.paper,
         clock: deps.clock,
         logger,
-        faults,
       });
       logger.info(
         `Paper trading on the built-in simulated market (seed ${config.paper.seed}, one candle every ${config.paper.candleMs} ms): no real orders`,
@@ -80,7 +69,6 @@ export async function createExchange(
         periodMs: config.paper.candleMs,
         clock: deps.clock,
         logger,
-        faults,
       });
       logger.info(`Dry run: ${config.exchange} market data, paper fills: no real orders`);
       return exchange;

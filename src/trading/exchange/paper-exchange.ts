@@ -48,7 +48,6 @@ import {
   type PaperAccount,
   type PaperOrderRecord,
 } from './paper-account';
-import { PaperFaults, type PaperFaultOptions, type PaperOperation } from './paper-faults';
 import type { PriceFeed, PriceRange } from './price-feed';
 
 export type PaperSettings = Pick<
@@ -67,8 +66,6 @@ export interface PaperExchangeOptions {
   storeName?: string;
   clock?: Clock;
   logger?: Logger;
-  /** Test-only fault injection; absent in normal runs. */
-  faults?: PaperFaultOptions | PaperFaults;
   /**
    * Closed orders kept for lookups (oldest dropped first), like an exchange's order history retention;
    * default 500: every commit rewrites the file, so history must stay bounded.
@@ -89,8 +86,6 @@ const PAPER_TRAITS: ExchangeTraits = {
 export class PaperExchange implements Exchange {
   readonly id: string;
   readonly traits = PAPER_TRAITS;
-  /** Present only when constructed with `faults` (tests). */
-  readonly faults?: PaperFaults;
   private readonly clock: Clock;
   private markets?: Record<string, Market>;
   private queue: Promise<unknown> = Promise.resolve();
@@ -103,9 +98,6 @@ export class PaperExchange implements Exchange {
   ) {
     this.id = options.id ?? 'paper';
     this.clock = options.clock ?? systemClock;
-    if (options.faults) {
-      this.faults = options.faults instanceof PaperFaults ? options.faults : new PaperFaults(options.faults);
-    }
   }
 
   /** Opens (or creates with the starting balances) the account file; one instance per file (StoreLock). */
@@ -262,22 +254,13 @@ export class PaperExchange implements Exchange {
   // --- internals -------------------------------------------------------------------------------------------
 
   /**
-   * Runs one exchange call: simulated latency, test faults, then `fn` alone (calls are sequential).
-   * `exclusive` false lets pure market-data reads run beside order calls.
+   * Runs one exchange call: simulated latency, then `fn` alone (calls are sequential). `exclusive` false lets
+   * pure market-data reads run beside order calls.
    */
-  private async call<T>(operation: PaperOperation, fn: () => Promise<T>, exclusive = true): Promise<T> {
+  private async call<T>(operation: string, fn: () => Promise<T>, exclusive = true): Promise<T> {
     if (this.closing) throw new ExchangeUnavailableError('paper exchange is closed', { operation });
     if (this.options.settings.latencyMs > 0) await this.clock.sleep(this.options.settings.latencyMs);
-    const fault = this.faults?.next(operation);
-    if (fault === 'network-before')
-      throw new NetworkError('injected network failure before the request', { operation });
-    if (fault === 'unavailable')
-      throw new ExchangeUnavailableError('injected exchange unavailable', { operation });
-    const result = exclusive ? await this.exclusive(fn) : await fn();
-    if (fault === 'lose-response') {
-      throw new NetworkError('injected network failure: request done, response lost', { operation });
-    }
-    return result;
+    return exclusive ? this.exclusive(fn) : fn();
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -71,7 +71,6 @@ describe('config loader', () => {
       BYNINJA_DATA_DIR: 'state',
       BYNINJA_LOG_DIR: '/var/log/bn',
       BYNINJA_IPC_PORT: '45000',
-      BYNINJA_TEST_HOOKS: '1',
       BYNINJA_MODE: 'dry-run',
       TELEGRAM_CHAT_ID: '-100123',
       TELEGRAM_ALLOWED_CHAT_IDS: '1, 2 ,,3',
@@ -80,7 +79,6 @@ describe('config loader', () => {
     expect(config.app.dataDir).to.equal(path.join(dir, 'state'));
     expect(config.app.logDir).to.equal('/var/log/bn');
     expect(config.ipc.port).to.equal(45000);
-    expect(config.app.testHooks).to.equal(true);
     expect(config.trading.mode).to.equal('dry-run');
     expect(config.telegram.chatId).to.equal('-100123');
     expect(config.telegram.allowedChatIds).to.deep.equal(['1', '2', '3']);
@@ -202,13 +200,6 @@ describe('config loader', () => {
         field: 'trading.strategy.smaCrossover.slow',
         value: '3',
         message: /slow must be greater than fast/,
-      },
-      {
-        what: 'a bad test-hooks flag',
-        env: { BYNINJA_TEST_HOOKS: 'maybe' },
-        field: 'app.testHooks (env BYNINJA_TEST_HOOKS)',
-        value: '"maybe"',
-        message: /expected boolean/,
       },
       {
         what: 'a secret in the JSON file',

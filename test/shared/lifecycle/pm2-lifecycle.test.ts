@@ -21,7 +21,7 @@ describe('lifecycle under PM2 @slow', function () {
     pm2 = Pm2Harness.create('bn-life-');
     await start('stopper');
     await start('crasher', { FIXTURE_CRASH: 'unhandled-rejection', FIXTURE_CRASH_AFTER_MS: '200' });
-    await start('staller', { BYNINJA_TEST_HOOKS: '1', BYNINJA__LIFECYCLE__WATCHDOG_STALL_MS: '1000' });
+    await start('staller', { FIXTURE_BUSY_LOOP: '1', BYNINJA__LIFECYCLE__WATCHDOG_STALL_MS: '1000' });
   });
   after(async () => {
     await pm2.stop();

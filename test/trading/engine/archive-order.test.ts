@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { inFillOrder } from '../../../src/trading/engine/order-manager';
+import { inFillOrder } from '../../../src/trading/engine/order-archive';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { derivePositions, type Fill } from '../../../src/trading/engine/pnl';
 

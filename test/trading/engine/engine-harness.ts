@@ -13,16 +13,14 @@ import { configSchema, type Config } from '../../../src/shared/config/schema';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
 import { createLogger, silentLogger } from '../../../src/shared/logging/logger';
-import {
-  OrderManager,
-  type EventPublisher,
-  type StateStore,
-} from '../../../src/trading/engine/order-manager';
+import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
+import { wireOrderManager, type OrderManager } from '../../../src/trading/engine/order-manager';
+import type { StateStore } from '../../../src/trading/engine/state-gateway';
 import { openTradingStateFiles, type TradingStateFiles } from '../../../src/trading/engine/state-files';
 import { TradingLoop } from '../../../src/trading/engine/trading-loop';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import type { PaperFaultOptions } from '../../../src/trading/exchange/paper-faults';
+import { ExchangeFaults, withFaults, type ExchangeFaultOptions } from '../../support/faults/exchange-faults';
 import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';
 import { SimulatedMarket } from '../../../src/trading/exchange/simulated-market';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
@@ -30,7 +28,8 @@ import { createStrategy } from '../../../src/trading/strategy/create-strategy';
 
 export interface HarnessOptions {
   config?: Record<string, unknown>;
-  faults?: PaperFaultOptions;
+  /** Faults injected into the paper exchange's calls (test/support/faults/exchange-faults.ts). */
+  faults?: ExchangeFaultOptions;
   /** Wraps the paper exchange (spies, slow or failing calls). */
   wrapExchange?: (paper: PaperExchange) => Exchange;
   /** Another exchange instead of the paper one (e.g. real ccxt against a local Binance); closed by close(). */
@@ -110,6 +109,8 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
 
 export class EngineHarness {
   readonly events: TradingEvent[] = [];
+  /** The faults injected into the paper exchange's calls, when `faults` was given. */
+  faults?: ExchangeFaults;
   private constructor(
     readonly dir: string,
     readonly config: Config,
@@ -143,14 +144,15 @@ export class EngineHarness {
         t.symbols,
       ),
       settings: t.paper,
-      faults: opts.faults,
       logger,
     });
+    const faults = opts.faults ? new ExchangeFaults(opts.faults) : undefined;
+    const faulty = faults ? withFaults(paper, faults) : paper;
     const exchange = opts.exchange
       ? await opts.exchange()
       : opts.wrapExchange
         ? opts.wrapExchange(paper)
-        : paper;
+        : faulty;
     const files = await openTradingStateFiles(dir, logger);
     // a fresh state gets a fixed install id, so tests can name the orders: bot-tst000-1, bot-tst000-2…
     if (files.store.openReport.created) {
@@ -160,11 +162,11 @@ export class EngineHarness {
     }
     const eventLog = await EventLog.open(dir, { retention: 1000 });
     const markets = opts.connectLater ? {} : await exchange.loadMarkets();
-    const manager = new OrderManager({
+    const manager = wireOrderManager({
       exchange,
       store: opts.wrapStore ? opts.wrapStore(files.store) : files.store,
       history: files.history,
-      events: opts.wrapEvents ? opts.wrapEvents(eventLog) : eventLog,
+      publisher: opts.wrapEvents ? opts.wrapEvents(eventLog) : eventLog,
       markets,
       botId: config.app.botId,
       orders: t.orders,
@@ -180,7 +182,9 @@ export class EngineHarness {
       clock: systemClock,
       logger,
     });
-    return new EngineHarness(dir, config, paper, exchange, files, eventLog, manager, loop, opts);
+    const h = new EngineHarness(dir, config, paper, exchange, files, eventLog, manager, loop, opts);
+    h.faults = faults;
+    return h;
   }
 
   /** Closes everything and opens the same files again, like a process restart. */

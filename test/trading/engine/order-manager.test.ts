@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidOrderError, PersistenceError } from '../../../src/shared/errors';
 import type { EventLog } from '../../../src/shared/ipc/event-log';
-import type { EventPublisher, StateStore } from '../../../src/trading/engine/order-manager';
+import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
+import type { StateStore } from '../../../src/trading/engine/state-gateway';
 import type {
   CreateOrderRequest,
   Exchange,
@@ -86,7 +87,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('filled');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
-    expect(h.paper.faults!.fired).to.deep.equal([{ operation: 'createOrder', kind: 'lose-response' }]);
+    expect(h.faults!.fired).to.deep.equal([{ operation: 'createOrder', kind: 'lose-response' }]);
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
   });
 
@@ -194,10 +195,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     diskBroken = true;
     await expectRejects(h.manager.place(buy), PersistenceError);
-    expect(await h.manager.probePersistence()).to.equal(false);
+    expect(await h.manager.state.probe()).to.equal(false);
     expect(h.eventTypes()).to.not.include('persist.failed');
     diskBroken = false;
-    expect(await h.manager.probePersistence()).to.equal(true);
+    expect(await h.manager.state.probe()).to.equal(true);
     const types = h.eventTypes().filter((t) => t === 'persist.failed' || t === 'trading.resumed');
     expect(types).to.deep.equal(['persist.failed', 'trading.resumed']);
     expect(h.manager.persistBlocked).to.equal(null);
@@ -208,13 +209,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h = await EngineHarness.open({
       wrapEvents: eventLogDownWhile(() => !logWorks, 'EROFS'),
     });
-    expect(await h.manager.emit('exchange.unreachable', 'unreachable', {})).to.equal(false);
-    expect(await h.manager.emit('risk.triggered', 'kill switch', {})).to.equal(false);
+    expect(await h.manager.outbox.emit('exchange.unreachable', 'unreachable', {})).to.equal(false);
+    expect(await h.manager.outbox.emit('risk.triggered', 'kill switch', {})).to.equal(false);
     expect(h.eventTypes()).to.deep.equal([]);
     logWorks = true;
-    expect(await h.manager.emit('exchange.recovered', 'recovered', {})).to.equal(true);
+    expect(await h.manager.outbox.emit('exchange.recovered', 'recovered', {})).to.equal(true);
     expect(h.eventTypes()).to.deep.equal(['exchange.unreachable', 'risk.triggered', 'exchange.recovered']);
-    await h.manager.flushOutbox();
+    await h.manager.outbox.drain();
     expect(h.eventTypes()).to.have.length(3); // nothing twice
   });
 
@@ -335,9 +336,9 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.events.filter((e) => e.data.clientOrderId === 'bot-tst000-1')).to.deep.equal([]);
 
     logWorks = true;
-    expect(await h.manager.flushOutbox()).to.equal(waiting.length);
+    expect(await h.manager.outbox.drain()).to.equal(waiting.length);
     expect(h.files.store.data.outbox).to.deep.equal([]);
-    expect(await h.manager.flushOutbox()).to.equal(0);
+    expect(await h.manager.outbox.drain()).to.equal(0);
     const logged = h.events.filter((e) => e.data.eventKey !== undefined).map((e) => e.type);
     expect(logged).to.deep.equal(waiting); // same order, each once
   });
@@ -355,6 +356,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
           const write = store.commit(m);
           return slowWrites ? write.then(() => sleep(40)).then(() => undefined) : write;
         },
+        flush: () => store.flush(),
       }),
     });
     h.manager.startAccepting();
@@ -363,7 +365,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     // what a tick (or a late create answer) does meanwhile
     const flushes = (async () => {
       while (placing) {
-        await h!.manager.flushOutbox();
+        await h!.manager.outbox.drain();
         await sleep(5);
       }
     })();
@@ -401,7 +403,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       );
     });
     h = await h.restart();
-    expect(await h.manager.flushOutbox()).to.equal(1);
+    expect(await h.manager.outbox.drain()).to.equal(1);
     const keys = h.eventLog.eventsAfter(0).map((e) => e.data.eventKey);
     expect(keys.filter((k) => k === 'k-logged')).to.have.length(1);
     expect(keys.filter((k) => k === 'k-new')).to.have.length(1);
@@ -423,6 +425,10 @@ function failingStore(store: StateStore, failing: () => boolean): StateStore {
         new PersistenceError('no space left on device', { path: 'trading-state.json' }, { code: 'ENOSPC' }),
       );
     },
+    flush: () =>
+      failing()
+        ? Promise.reject(new PersistenceError('no space left on device', {}, { code: 'ENOSPC' }))
+        : store.flush(),
   };
 }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { configSchema } from '../../../src/shared/config/schema';
-import { ConfigError, NetworkError } from '../../../src/shared/errors';
+import { ConfigError } from '../../../src/shared/errors';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
@@ -70,27 +70,6 @@ describe('createExchange', function () {
     });
     expect(fs.existsSync(path.join(exchangeDir, 'paper-exchange.json'))).to.equal(true);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('paper-exchange'))).to.deep.equal([]);
-  });
-
-  it('injects paper faults from BYNINJA_PAPER_FAULTS only when test hooks are on', async () => {
-    const env = { BYNINJA_PAPER_FAULTS: JSON.stringify({ script: ['lose-response'] }) };
-    exchange = await createExchange(tradingConfig(), {}, { ...deps(), env });
-    const request = {
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'market',
-      amount: 0.001,
-      clientOrderId: 'f-2',
-    } as const;
-    expect((await exchange.createOrder(request)).status).to.equal('closed');
-    await exchange.close();
-
-    exchange = await createExchange(tradingConfig(), {}, { ...deps(), env, testHooks: true });
-    const lost = { ...request, clientOrderId: 'f-3' };
-    let failure: unknown;
-    await exchange.createOrder(lost).catch((err: unknown) => (failure = err));
-    expect(failure).to.be.instanceOf(NetworkError);
-    expect((await exchange.fetchOrderByClientId('f-3', 'BTC/USDT')).status).to.equal('closed');
   });
 
   it('dry-run: real market data from the exchange, fills on paper (nothing reaches the exchange)', async () => {

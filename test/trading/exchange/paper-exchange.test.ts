@@ -11,10 +11,10 @@ import {
   NetworkError,
   OrderNotFoundError,
 } from '../../../src/shared/errors';
-import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
+import type { CreateOrderRequest, Exchange } from '../../../src/trading/exchange/exchange';
+import { ExchangeFaults, withFaults, type ExchangeFaultOptions } from '../../support/faults/exchange-faults';
 import { PaperExchange, type PaperSettings } from '../../../src/trading/exchange/paper-exchange';
 import { ceilToStep, floorToStep } from '../../../src/trading/exchange/precision';
-import type { PaperFaultOptions } from '../../../src/trading/exchange/paper-faults';
 import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';
 import { SimulatedMarket } from '../../../src/trading/exchange/simulated-market';
 import { ManualClock } from './manual-clock';
@@ -47,17 +47,12 @@ describe('PaperExchange', () => {
   const opened: PaperExchange[] = [];
   let seq = 0;
 
-  async function open(
-    settings: Partial<PaperSettings> = {},
-    faults?: PaperFaultOptions,
-    dataDir = dir,
-  ): Promise<PaperExchange> {
+  async function open(settings: Partial<PaperSettings> = {}, dataDir = dir): Promise<PaperExchange> {
     const ex = await PaperExchange.open({
       dataDir,
       feed: new SimulatedPriceFeed(market, SYMBOLS),
       settings: { ...paperDefaults, ...settings },
       clock,
-      faults,
     });
     opened.push(ex);
     return ex;
@@ -286,7 +281,7 @@ describe('PaperExchange', () => {
       const results: unknown[] = [];
       for (const dataDir of [dir, other]) {
         clock.time = START;
-        const ex = await open({ startingBalances: { USDT: 100_000 } }, undefined, dataDir);
+        const ex = await open({ startingBalances: { USDT: 100_000 } }, dataDir);
         await ex.createOrder({
           symbol: BTC,
           side: 'buy',
@@ -312,19 +307,27 @@ describe('PaperExchange', () => {
     }
   });
 
-  describe('test faults', () => {
+  describe('test faults (the decorator test code wraps an exchange with)', () => {
+    async function faulty(
+      options: ExchangeFaultOptions,
+      settings: Partial<PaperSettings> = {},
+    ): Promise<{ ex: Exchange; faults: ExchangeFaults }> {
+      const faults = new ExchangeFaults(options);
+      return { ex: withFaults(await open(settings), faults), faults };
+    }
+
     it('lose-response: stores the order but throws NetworkError; the order is then found by clientOrderId', async () => {
-      const ex = await open({}, { script: ['lose-response'] });
+      const { ex, faults } = await faulty({ script: ['lose-response'] });
       const request = order({ side: 'buy', amount: 0.01 });
       await expectRejects(ex.createOrder(request), NetworkError, /response lost/);
       const found = await ex.fetchOrderByClientId(request.clientOrderId, BTC);
       expect(found).to.include({ status: 'closed', filled: 0.01 });
       await expectRejects(ex.createOrder(request), InvalidOrderError, /duplicate/);
-      expect(ex.faults!.fired).to.deep.equal([{ operation: 'createOrder', kind: 'lose-response' }]);
+      expect(faults.fired).to.deep.equal([{ operation: 'createOrder', kind: 'lose-response' }]);
     });
 
     it('network-before and unavailable: throw before anything happens', async () => {
-      const ex = await open({}, { script: ['network-before', 'unavailable', 'ok'] });
+      const { ex } = await faulty({ script: ['network-before', 'unavailable', 'ok'] });
       const request = order({ side: 'buy', amount: 0.01 });
       await expectRejects(ex.createOrder(request), NetworkError);
       await expectRejects(ex.fetchOrderByClientId(request.clientOrderId, BTC), OrderNotFoundError);
@@ -334,9 +337,9 @@ describe('PaperExchange', () => {
     });
 
     it('draws faults with a seeded probability, only on the listed operations', async () => {
-      const ex = await open(
-        { startingBalances: { USDT: 1_000_000 } },
+      const { ex, faults } = await faulty(
         { probability: 0.5, seed: 3, kinds: ['network-before'] },
+        { startingBalances: { USDT: 1_000_000 } },
       );
       let failures = 0;
       for (let i = 0; i < 40; i++) {
@@ -349,7 +352,7 @@ describe('PaperExchange', () => {
         await ex.fetchBalance(); // not listed: never faults
       }
       expect(failures).to.be.within(8, 32);
-      expect(ex.faults!.fired).to.have.length(failures);
+      expect(faults.fired).to.have.length(failures);
     });
   });
 });

@@ -1,0 +1,188 @@
+/**
+ * The trading daemon's composition: wires the real implementations and registers shutdown steps.
+ * Order of start: state lock and files → event log → exchange adapter (no network yet) → TCP server (answers from
+ * here on, "waiting for the exchange" included) → markets (waits for the exchange, never exits for it) → recovery
+ * (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
+ *
+ * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
+ * decorators (test/fixtures/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
+ */
+import { byninjaVersion } from '../ops/version';
+import { systemClock } from '../shared/clock';
+import { ByNinjaError, ConfigError, CorruptStateError, errorMessage } from '../shared/errors';
+import { EventLog } from '../shared/ipc/event-log';
+import { IpcServer } from '../shared/ipc/server';
+import { loadOrCreateIpcToken } from '../shared/ipc/token';
+import type { TradingConfig } from '../shared/config/schema';
+import type { ServiceContext } from '../shared/lifecycle/service';
+import { blockedMessage, readBlockedMarker } from '../shared/persistence/blocked-marker';
+import { registerControlHandlers } from './control/handlers';
+import type { EventPublisher } from './engine/event-outbox';
+import { wireOrderManager } from './engine/order-manager';
+import type { StateStore } from './engine/state-gateway';
+import { openTradingStateFiles } from './engine/state-files';
+import { checkIdentity, describeIdentity, type StateIdentity } from './engine/state-identity';
+import { STATE_STORE_NAME, isEmptyState } from './engine/trading-state';
+import { TradingLoop } from './engine/trading-loop';
+import type { Exchange } from './exchange/exchange';
+import { createExchange } from './exchange/factory';
+import { SIMULATED_SYMBOLS } from './exchange/simulated-market';
+import { createStrategy } from './strategy/create-strategy';
+
+/** Decorators around the ports, for test-only entry points. */
+export interface TradingWiring {
+  wrapStore?: (store: StateStore) => StateStore;
+  wrapExchange?: (exchange: Exchange) => Exchange;
+  wrapEvents?: (events: EventPublisher) => EventPublisher;
+}
+
+export async function startTrading(
+  ctx: ServiceContext<TradingConfig>,
+  wiring: TradingWiring = {},
+): Promise<void> {
+  const { config, logger, dataDir, shutdown } = ctx;
+  const clock = systemClock;
+  const startedAt = clock.now();
+
+  const files = await openTradingStateFiles(dataDir, logger);
+  shutdown.addStore(files.store);
+  shutdown.addStep('close history journal and release the state lock', () => files.close(), { order: 95 });
+
+  const events = await EventLog.open(dataDir, {
+    retention: config.ipc.eventRetention,
+    logger,
+    redactor: ctx.redactor,
+  });
+  shutdown.addStep('close event log', () => events.close(), { order: 90 });
+
+  const adapter = await createExchange(config.trading, ctx.secrets, { dataDir, logger, clock });
+  shutdown.addStep('close exchange', () => adapter.close(), { order: 85 });
+  const exchange = wiring.wrapExchange ? wiring.wrapExchange(adapter) : adapter;
+
+  const manager = wireOrderManager({
+    exchange,
+    store: wiring.wrapStore ? wiring.wrapStore(files.store) : files.store,
+    publisher: wiring.wrapEvents ? wiring.wrapEvents(events) : events,
+    history: files.history,
+    // set once the exchange answers (loop.connect)
+    markets: {},
+    botId: config.app.botId,
+    orders: config.trading.orders,
+    clock,
+    logger,
+  });
+  const loop = new TradingLoop({
+    manager,
+    exchange,
+    strategy: createStrategy(config.trading.strategy),
+    config: config.trading,
+    clock,
+    logger,
+    activity: (what) => ctx.activity(what),
+  });
+
+  const token = await loadOrCreateIpcToken(dataDir, ctx.secrets.ipcToken);
+  ctx.redactor.add(token);
+  const server = new IpcServer({
+    host: config.ipc.host,
+    port: config.ipc.port,
+    token,
+    maxFrameBytes: config.ipc.maxFrameBytes,
+    maxClients: config.ipc.maxClients,
+    idleTimeoutMs: config.ipc.idleTimeoutMs,
+    logger,
+    eventLog: events,
+    redactor: ctx.redactor,
+  });
+  registerControlHandlers(server, {
+    loop,
+    manager,
+    exchange,
+    config,
+    lastExit: ctx.lastExit,
+    startedAt,
+    version: byninjaVersion(),
+    lastEventSeq: () => events.lastSeq,
+    history: files.history,
+    pageBytes: Math.floor(config.ipc.maxFrameBytes / 4),
+    clock,
+  });
+  // up during recovery so the sibling sees "recovering" instead of a dead port
+  const { port } = await server.listen();
+  logger.info(`TCP control listening on ${config.ipc.host}:${port}`);
+
+  shutdown.addStep('stop new entries and wait for in-flight exchange calls', () => loop.stop(), {
+    order: 10,
+    timeoutMs: config.trading.orders.inFlightWaitMs + 500,
+  });
+  if (config.trading.orders.cancelOpenOnStop) {
+    shutdown.addStep(
+      'cancel open orders',
+      async () => {
+        const cancelled = await loop.cancelOpenOrders();
+        logger.info('Open orders cancelled on stop', { cancelled });
+      },
+      { order: 20 },
+    );
+  }
+  shutdown.addStep('commit trading state', () => files.store.commit(), { order: 30 });
+  shutdown.addStep('close TCP server', () => server.close(), { order: 70 });
+
+  if (config.trading.mode === 'paper') {
+    logger.info('Paper trading on the built-in simulated market: no real orders, no API keys needed');
+  }
+  const { markets, account } = await loop.connect();
+  const missing = config.trading.symbols.filter((symbol) => !markets[symbol]);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((symbol) => ({
+        field: 'trading.symbols',
+        value: symbol,
+        message:
+          exchange.id === 'paper'
+            ? `the simulated market defines only ${SIMULATED_SYMBOLS.join(', ')}: remove it, or trade it in dry-run or live mode`
+            : `exchange ${exchange.id} has no such market`,
+      })),
+    );
+  }
+  // the state must be this account's: never a paper position on a live account, never another account's orders
+  const identity: StateIdentity = {
+    mode: config.trading.mode,
+    exchange: exchange.id,
+    sandbox: config.trading.mode !== 'paper' && config.trading.sandbox,
+    account,
+  };
+  const check = checkIdentity(files.store.data.identity, identity, isEmptyState(files.store.data));
+  if (check.kind === 'refuse') throw new ConfigError(check.problems);
+  if (check.kind === 'record') {
+    await files.store.commit((d) => {
+      d.identity = identity;
+    });
+    logger.info(`Trading state bound to ${describeIdentity(identity)}`);
+  }
+  try {
+    await loop.recover(ctx.lastExit);
+  } catch (err) {
+    if (err instanceof ByNinjaError) throw err;
+    // A bug-class error (TypeError…) while recovering from this state: the state is what it choked on, so it
+    // counts as corrupt — set aside, previous generation next (exit 1: PM2 restarts onto it) or blocked
+    // (exit 78) — never a restart loop on the same file.
+    const outcome = await files.store.rejectLoaded(`recovery failed: ${errorMessage(err)}`);
+    if (outcome === 'blocked') {
+      const marker = await readBlockedMarker(dataDir, STATE_STORE_NAME);
+      throw new CorruptStateError(
+        marker ? blockedMessage(marker, dataDir) : `trading state rejected: ${errorMessage(err)}`,
+        { store: STATE_STORE_NAME },
+      );
+    }
+    throw new ByNinjaError(
+      `recovery failed on the loaded trading state (${errorMessage(err)}); it was set aside and the next start uses the previous generation`,
+      { store: STATE_STORE_NAME },
+    );
+  }
+
+  void loop.start().catch((err: unknown) => {
+    logger.error(`Trading loop failed with an unexpected error: ${errorMessage(err)}`, { error: err });
+    void shutdown.shutdown(`fatal: ${errorMessage(err)}`, 1);
+  });
+}

@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DAEMON_SCRIPTS, TEST_DAEMON_SCRIPTS } from '../support/pm2';
+
+/** Words only the test-only fault code contains (crash points, exchange faults, the SIGUSR2 busy loop). */
+const FAULT_MARKERS = [
+  'BYNINJA_TEST_CRASH_AT',
+  'BYNINJA_PAPER_FAULTS',
+  'test hook: SIGKILL at',
+  'injected network failure',
+  'SIGUSR2',
+  'blocks the event loop',
+];
+
+function bundleOf(launcher: string): string {
+  return fs.readFileSync(launcher.replace(/\.js$/, '.bundle.js'), 'utf8');
+}
+
+describe('what ships', () => {
+  it('the daemon bundles PM2 runs contain no test-only fault code', () => {
+    for (const [name, launcher] of Object.entries(DAEMON_SCRIPTS)) {
+      const code = bundleOf(launcher);
+      for (const marker of FAULT_MARKERS) expect(code, `${name}: ${marker}`).to.not.include(marker);
+    }
+  });
+
+  it('the test daemon, bundled apart, does (so the check above looks for the right words)', () => {
+    const code = bundleOf(TEST_DAEMON_SCRIPTS.trading);
+    for (const marker of FAULT_MARKERS) expect(code, marker).to.include(marker);
+    expect(path.dirname(TEST_DAEMON_SCRIPTS.trading)).to.not.equal(path.dirname(DAEMON_SCRIPTS.trading));
+  });
+});
