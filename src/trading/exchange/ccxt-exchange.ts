@@ -510,7 +510,7 @@ export class CcxtExchange implements Exchange {
       filled,
       remaining: num(o.remaining) ?? Math.max(0, amount - filled),
       average: num(o.average),
-      status: finishedShort(toStatus(o.status, sent.status), amount, filled),
+      status: finishedShort(toStatus(o.status, sent.status), amount, num(o.filled)),
       timestamp: num(o.timestamp),
       trades:
         this.profile?.orderAnswerTradesComplete !== false && Array.isArray(o.trades) && o.trades.length > 0
@@ -652,11 +652,17 @@ function num(value: unknown): number | undefined {
 }
 
 /**
- * An order the exchange calls done ("closed") that filled less than its amount was cancelled after a partial fill:
- * ccxt maps Bybit's spot `PartiallyFilledCanceled` to closed. Taking it for filled would wait forever for fills.
+ * An order the exchange calls done ("closed") whose answer shows it filled less than its amount was cancelled after
+ * a partial fill: ccxt maps Bybit's spot `PartiallyFilledCanceled` to closed. Taken as filled, the order's record
+ * would say filled when the rest of it was cancelled. An answer without a filled amount is left as it is.
  */
-function finishedShort(status: ExchangeOrderStatus, amount: number, filled: number): ExchangeOrderStatus {
-  return status === 'closed' && amount > 0 && filled < amount - amount * 1e-9 ? 'canceled' : status;
+function finishedShort(
+  status: ExchangeOrderStatus,
+  amount: number,
+  filled: number | undefined,
+): ExchangeOrderStatus {
+  if (status !== 'closed' || filled === undefined || !(amount > 0)) return status;
+  return filled < amount - amount * 1e-9 ? 'canceled' : status;
 }
 
 function toStatus(status: string | undefined, fallback?: ExchangeOrderStatus): ExchangeOrderStatus {
