@@ -3,7 +3,9 @@
  * public API documentation) and knows its profile. Every kit runs the same live tests.
  */
 import { binanceProfile } from '../../src/trading/exchange/profiles/binance';
+import { bybitProfile } from '../../src/trading/exchange/profiles/bybit';
 import { FakeBinance } from './fake-binance';
+import { FakeBybit } from './fake-bybit';
 import type { ExchangeKit } from './local-exchange';
 
 const BINANCE_CREDENTIALS = { apiKey: 'kit-binance-key-0123456789', secret: 'kit-binance-secret-0123456789' };
@@ -32,4 +34,29 @@ export const binanceKit: ExchangeKit = {
   }),
 };
 
-export const EXCHANGE_KITS: readonly ExchangeKit[] = [binanceKit];
+const BYBIT_CREDENTIALS = { apiKey: 'kit-bybit-key-0123456789', secret: 'kit-bybit-secret-0123456789' };
+
+export const bybitKit: ExchangeKit = {
+  id: 'bybit',
+  profile: bybitProfile,
+  credentials: BYBIT_CREDENTIALS,
+  start: (o) =>
+    FakeBybit.start({
+      ...BYBIT_CREDENTIALS,
+      balances: o.balances,
+      symbols: o.symbols,
+      candleMs: o.candleMs,
+      lookupLagMs: o.lookupLagMs,
+      limitFillSlices: o.limitFillSlices,
+      matchIntervalMs: o.matchIntervalMs,
+      port: o.port,
+    }),
+  // Bybit spot takes fees in the coin received only: no third currency
+  withRecvWindow: (ms) => ({
+    ...bybitProfile,
+    recvWindowMs: ms,
+    ccxtOptions: { ...bybitProfile.ccxtOptions, recvWindow: ms },
+  }),
+};
+
+export const EXCHANGE_KITS: readonly ExchangeKit[] = [binanceKit, bybitKit];

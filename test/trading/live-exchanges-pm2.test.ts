@@ -104,7 +104,9 @@ function pm2Suite(kit: ExchangeKit): void {
       await callOverTcp(port, TOKEN, (client) => client.call('closeAll', {}));
       const dataDir = pm2.dataDir;
       const unsettled = (): LocalOrder[] => [...localOrders(dataDir).orders.values()].filter(needsExchange);
-      // the exchange's lookups lag 1.5 s: the two converge to no difference at all
+      // exits still run while paused; the exchange's lookups lag 1.5 s: the two converge to no difference at all.
+      // Then close-all sells what is left (nothing once it places nothing): an exit signal between this check and
+      // the stop below would otherwise place an order whose fills the comparison never sees
       let last: unknown;
       await eventually(
         async () => {
@@ -116,7 +118,9 @@ function pm2Suite(kit: ExchangeKit): void {
             return false;
           }
           last = (await reconcileOverTcp(port, TOKEN)).differences;
-          return (last as unknown[]).length === 0;
+          if ((last as unknown[]).length > 0) return false;
+          const closed = await callOverTcp(port, TOKEN, (client) => client.call('closeAll', {}));
+          return closed.orders.length === 0 && unsettled().length === 0;
         },
         60_000,
         'every order settled, nothing held, reconcile clean',

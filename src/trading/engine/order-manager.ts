@@ -53,6 +53,7 @@ import {
   judgeNotFound,
   needsExchange,
   transition,
+  withinNotFoundWindow,
   type LocalOrder,
   type NotFoundRule,
   type OrderPurpose,
@@ -457,8 +458,8 @@ export class OrderManager {
     if (before.status === 'intent' || before.status === 'unknown') {
       await this.resolveUnknown(clientOrderId);
     } else if (!isFinal(before.status) && before.exchangeOrderId) {
-      const remote = await this.track(this.exchange.fetchOrder(before.exchangeOrderId, before.symbol));
-      await this.applyRemote(clientOrderId, remote);
+      const remote = await this.fetchPlaced(before);
+      if (remote) await this.applyRemote(clientOrderId, remote);
     } else if (!isFinal(before.status)) {
       const remote = await this.track(this.exchange.fetchOrderByClientId(clientOrderId, before.symbol));
       await this.applyRemote(clientOrderId, remote);
@@ -487,9 +488,30 @@ export class OrderManager {
     // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel
     // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
     // before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
-    const remote = await this.track(this.exchange.fetchOrder(current.exchangeOrderId, current.symbol));
-    await this.applyRemote(clientOrderId, remote);
+    const remote = await this.fetchPlaced(current);
+    if (remote) await this.applyRemote(clientOrderId, remote);
     return this.mustGet(clientOrderId);
+  }
+
+  /**
+   * The exchange's view of an order it acknowledged, or null while its reads may not show it yet (within the
+   * not-found window from the send: one miss proves nothing, as for an unknown order). A miss after the window is
+   * OrderNotFoundError.
+   */
+  private async fetchPlaced(order: LocalOrder): Promise<ExchangeOrder | null> {
+    try {
+      return await this.track(this.exchange.fetchOrder(order.exchangeOrderId!, order.symbol));
+    } catch (err) {
+      if (!(err instanceof OrderNotFoundError)) throw err;
+      const now = this.clock.now();
+      if (!withinNotFoundWindow(order, this.notFoundRule, now)) throw err;
+      this.logger.info('The exchange does not show an order it acknowledged yet; looked up again next tick', {
+        clientOrderId: order.clientOrderId,
+        exchangeOrderId: order.exchangeOrderId,
+        sinceSendMs: now - (order.sentAt ?? order.createdAt),
+      });
+      return null;
+    }
   }
 
   /**

@@ -68,10 +68,22 @@ export function judgeNotFound(
   createPending: boolean,
 ): { lookupMisses: number; neverPlaced: boolean } {
   const lookupMisses = (order.lookupMisses ?? 0) + 1;
-  const sentAt = order.sentAt ?? order.createdAt;
   const neverPlaced =
-    !createPending && lookupMisses >= rule.minMisses && now - sentAt >= rule.windowMs + rule.graceMs;
+    !createPending && lookupMisses >= rule.minMisses && !withinNotFoundWindow(order, rule, now);
   return { lookupMisses, neverPlaced };
+}
+
+/**
+ * Whether the exchange's reads may still miss an order sent at `sentAt`: the not-found window plus the exchange's
+ * request window have not passed. An order the exchange acknowledged (Bybit answers a create with ids only, "the
+ * request is asynchronous") is not in its lists yet during that time, exactly as an unknown one.
+ */
+export function withinNotFoundWindow(
+  order: Pick<LocalOrder, 'sentAt' | 'createdAt'>,
+  rule: NotFoundRule,
+  now: number,
+): boolean {
+  return now - (order.sentAt ?? order.createdAt) < rule.windowMs + rule.graceMs;
 }
 
 export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([

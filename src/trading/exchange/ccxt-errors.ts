@@ -8,10 +8,12 @@
  * ccxt adds falls to its nearest listed ancestor, because classes are matched along the prototype chain, most
  * derived first — and they are matched by name, not `instanceof`: the per-exchange ESM build and the full
  * CommonJS bundle each have their own copies of the classes. The translated error keeps the ccxt class name in
- * `context.ccxtError`, so an unexpected one is logged with its name.
+ * `context.ccxtError`, so an unexpected one is logged with its name, and the HTTP status and the exchange's own
+ * error code when the adapter recorded them (`httpStatus`, `exchangeCode`).
  *
- * Whether a failed create may have placed the order is NOT decided here (an HTTP 5xx can carry any class): see
- * `createOutcome` in ccxt-exchange.ts.
+ * Whether a failed create may have placed the order is NOT decided here (an HTTP 5xx can carry any class, and
+ * Bybit answers "Order creation timeout" with HTTP 200 and a class ccxt calls InvalidOrder): see `createFailure`
+ * in ccxt-exchange.ts.
  *
  * ccxt puts the full request URL in some messages, and a signed URL carries the signature, timestamp and
  * sometimes the API key in its query string: every message is scrubbed before it leaves this file.
@@ -144,11 +146,12 @@ export function translateCcxtError(err: unknown, options: TranslateOptions = {})
   if (!isCcxtError(err)) return err instanceof Error ? err : new Error(String(err));
   const names = classNames(err as object);
   const message = scrubMessage((err as Error).message ?? '', options.secrets);
-  const httpStatus = (err as { httpStatus?: unknown }).httpStatus;
+  const { httpStatus, exchangeCode } = err as { httpStatus?: unknown; exchangeCode?: unknown };
   const context: ErrorContext = {
     ...options.context,
     ccxtError: names[0],
     ...(typeof httpStatus === 'number' ? { httpStatus } : {}),
+    ...(typeof exchangeCode === 'string' ? { exchangeCode } : {}),
   };
   // BaseError is in the table, so every ccxt error finds an entry
   const name = names.find((n) => CCXT_ERROR_TABLE[n] !== undefined) ?? 'BaseError';

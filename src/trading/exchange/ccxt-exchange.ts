@@ -6,12 +6,17 @@
  *   costs about 0.4 s and 35 MB more per start. Falls back to the full CommonJS bundle.
  * - Reads (markets, ticker, candles, orders, balance, trades) are retried with backoff by the one retry helper;
  *   createOrder and cancelOrder are never retried here. What a failed create means is decided in one place,
- *   `createFailure`: an answer that refused it (4xx, rate limit) is final; a timeout, a lost answer or any HTTP
- *   5xx has an UNKNOWN outcome and is reported as NetworkError: the caller resolves it with fetchOrderByClientId.
+ *   `createFailure`: an answer that refused it (4xx, rate limit) is final; a timeout, a lost answer, any HTTP
+ *   5xx or an answer code the profile lists as a server-side failure has an UNKNOWN outcome and is reported as
+ *   NetworkError: the caller resolves it with fetchOrderByClientId.
  * - Answers are taken as the exchange gave them: an order without a side takes the side we sent, never a
  *   default; times are the exchange's (absent when it sent none, never the local clock); the trades inside an
  *   order answer are used only when complete (the exchange's profile says whether they can be), otherwise the
- *   engine reads the trade list; a listed trade without a side or time is left out and logged.
+ *   engine reads the trade list; a listed trade without a side or time is left out and logged. A cancel
+ *   acknowledged with ids only is followed by a lookup; an order the exchange calls done that filled less than its
+ *   amount was cancelled.
+ * - Where the profile says so (`orderLists`: Bybit), an order is found in the open-orders list, then the order
+ *   history, by the exchange's own id parameter, instead of through ccxt's fetchOrder/fetchOrders.
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
  */
@@ -183,9 +188,10 @@ export class CcxtExchange implements Exchange {
       password: options.password,
       timeout: options.timeoutMs ?? 10_000,
       enableRateLimit: true,
+      ...(profile?.ccxtHas ? { has: profile.ccxtHas } : {}),
       options: { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions },
     });
-    recordHttpStatus(client);
+    recordHttpStatus(client, profile?.answerCodes?.field);
     if (options.sandbox) client.setSandboxMode(true);
     if (options.apiUrl)
       client.urls.api = rebaseUrls(client.urls.api, options.apiUrl) as typeof client.urls.api;
@@ -269,35 +275,57 @@ export class CcxtExchange implements Exchange {
       const order = await this.client.createOrder(symbol, type, side, amount, price, { clientOrderId });
       return this.toOrder(order, { symbol, side, type, amount, price, clientOrderId });
     } catch (err) {
-      throw createFailure(this.translate(err, context));
+      throw createFailure(this.translate(err, context), this.profile?.answerCodes);
     }
   }
 
   fetchOrder(id: string, symbol: string): Promise<ExchangeOrder> {
     return this.read('fetchOrder', { orderId: id, symbol }, async () =>
-      this.toOrder(await this.client.fetchOrder(id, symbol)),
+      this.toOrder(
+        this.profile?.orderLists
+          ? await this.findInOrderLists(symbol, { orderId: id }, (o) => String(o.id) === id)
+          : await this.client.fetchOrder(id, symbol),
+      ),
     );
   }
 
   fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder> {
     return this.read('fetchOrderByClientId', { clientOrderId, symbol }, async () => {
-      // ccxt maps the unified clientOrderId param to each exchange's own (binance: origClientOrderId)
-      const order = await this.client.fetchOrder('', symbol, { clientOrderId });
+      const order = this.profile?.orderLists
+        ? await this.findInOrderLists(
+            symbol,
+            { [this.profile.clientOrderId.param]: clientOrderId },
+            (o) => o.clientOrderId === clientOrderId,
+          )
+        : // ccxt maps the unified clientOrderId param to each exchange's own (binance: origClientOrderId)
+          await this.client.fetchOrder('', symbol, { clientOrderId });
       return this.toOrder(order, { clientOrderId });
     });
   }
 
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
     return this.read('fetchOpenOrders', { symbol }, async () => {
-      const orders = await this.client.fetchOpenOrders(symbol);
+      const orders = await this.client.fetchOpenOrders(
+        symbol,
+        undefined,
+        this.profile?.orderLists?.ordersPerPage,
+      );
       return orders.map((o) => this.toOrder(o));
     });
   }
 
   fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
     return this.read('fetchRecentOrders', { symbol }, async () => {
-      const orders = await this.client.fetchOrders(symbol, undefined, RECENT_ORDERS_LIMIT);
-      return orders.map((o) => this.toOrder(o));
+      const lists = this.profile?.orderLists;
+      if (!lists) {
+        const orders = await this.client.fetchOrders(symbol, undefined, RECENT_ORDERS_LIMIT);
+        return orders.map((o) => this.toOrder(o));
+      }
+      // one page of each: the open orders, then the most recent finished ones
+      const open = await this.client.fetchOpenOrders(symbol, undefined, lists.ordersPerPage);
+      const done = await this.client.fetchCanceledAndClosedOrders(symbol, undefined, lists.ordersPerPage);
+      const seen = new Set(open.map((o) => String(o.id)));
+      return [...open, ...done.filter((o) => !seen.has(String(o.id)))].map((o) => this.toOrder(o));
     });
   }
 
@@ -305,7 +333,12 @@ export class CcxtExchange implements Exchange {
     return this.read('fetchOrderTrades', { orderId, symbol }, async () => {
       // Binance myTrades takes orderId but not together with startTime: `since` only for the trade-list search
       const trades = this.client.has.fetchOrderTrades
-        ? await this.client.fetchOrderTrades(orderId, symbol)
+        ? await this.client.fetchOrderTrades(
+            orderId,
+            symbol,
+            undefined,
+            this.profile?.orderLists?.tradesPerPage,
+          )
         : (
             await this.client.fetchMyTrades(
               symbol,
@@ -316,13 +349,19 @@ export class CcxtExchange implements Exchange {
     });
   }
 
-  /** Not retried: the engine decides (a second cancel of a cancelled order only gets OrderNotFoundError). */
+  /**
+   * Not retried: the engine decides (a second cancel of a cancelled order only gets OrderNotFoundError). A cancel
+   * acknowledged with ids only (Bybit: "asynchronous") is answered with the order as the exchange shows it next.
+   */
   async cancelOrder(id: string, symbol: string): Promise<ExchangeOrder> {
+    let answer: CcxtOrder;
     try {
-      return this.toOrder(await this.client.cancelOrder(id, symbol), { status: 'canceled' });
+      answer = await this.client.cancelOrder(id, symbol);
     } catch (err) {
       throw this.translate(err, { orderId: id, symbol });
     }
+    if (answer.side !== 'buy' && answer.side !== 'sell') return this.fetchOrder(id, symbol);
+    return this.toOrder(answer, { status: 'canceled' });
   }
 
   fetchBalance(): Promise<Record<string, BalanceEntry>> {
@@ -426,6 +465,26 @@ export class CcxtExchange implements Exchange {
     });
   }
 
+  /**
+   * The one order `matches` picks from the exchange's open-orders list, else from its order history, both asked with
+   * the exchange's own filter (`orderId`, `orderLinkId`…). The match is checked here too: a filter the exchange
+   * ignored would otherwise hand back some other order.
+   */
+  private async findInOrderLists(
+    symbol: string,
+    filter: Record<string, string>,
+    matches: (o: CcxtOrder) => boolean,
+  ): Promise<CcxtOrder> {
+    const perPage = this.profile?.orderLists?.ordersPerPage;
+    const open = (await this.client.fetchOpenOrders(symbol, undefined, perPage, filter)).find(matches);
+    if (open) return open;
+    const done = (await this.client.fetchCanceledAndClosedOrders(symbol, undefined, perPage, filter)).find(
+      matches,
+    );
+    if (done) return done;
+    throw new OrderNotFoundError('the exchange has no such order', { exchange: this.id, symbol, ...filter });
+  }
+
   private async marketsLoaded(): Promise<Record<string, Market>> {
     if (!this.markets) await this.loadMarkets();
     return this.markets!;
@@ -510,7 +569,7 @@ export class CcxtExchange implements Exchange {
       filled,
       remaining: num(o.remaining) ?? Math.max(0, amount - filled),
       average: num(o.average),
-      status: toStatus(o.status, sent.status),
+      status: finishedShort(toStatus(o.status, sent.status), amount, num(o.filled)),
       timestamp: num(o.timestamp),
       trades:
         this.profile?.orderAnswerTradesComplete !== false && Array.isArray(o.trades) && o.trades.length > 0
@@ -572,18 +631,28 @@ function toTrade(t: CcxtTrade, orderId: string, symbol: string): ExchangeTrade |
  * refusal: a 4xx class (invalid order, bad request, insufficient funds, authentication…), a rate limit (429/418)
  * or a timestamp outside its window. Everything else — a timeout, a reset, a lost answer, any HTTP 5xx whatever
  * its body (Binance: "It is important to NOT treat this as a failure operation; the execution status is
- * UNKNOWN") — may have placed it: NetworkError, resolved by lookup. A duplicate clientOrderId means the order
- * EXISTS: InvalidOrderError with `context.duplicate`, resolved by lookup too.
+ * UNKNOWN"), an answer code the exchange's profile lists as a server-side failure (Bybit 170146 "Order creation
+ * timeout", 10016 "Server error." with HTTP 200) — may have placed it: NetworkError, resolved by lookup. A
+ * duplicate clientOrderId means the order EXISTS: InvalidOrderError with `context.duplicate`, resolved by lookup too.
  */
-export function createFailure(error: Error): Error {
+export function createFailure(error: Error, codes?: ExchangeProfile['answerCodes']): Error {
   const context = error instanceof ByNinjaError ? error.context : {};
   const httpStatus = typeof context.httpStatus === 'number' ? context.httpStatus : undefined;
-  // ccxt's DuplicateOrderId class, or an exchange that reports it only in words (Binance -2010 "Duplicate order sent.")
+  const code = typeof context.exchangeCode === 'string' ? context.exchangeCode : undefined;
+  // ccxt's DuplicateOrderId class, the profile's codes, or an exchange that reports it only in words (Binance -2010
+  // "Duplicate order sent.")
   if (
     context.ccxtError === 'DuplicateOrderId' ||
+    (code !== undefined && codes?.duplicate.includes(code)) ||
     (error instanceof InvalidOrderError && /duplicate/i.test(error.message))
   ) {
     return new InvalidOrderError(error.message, { ...context, duplicate: true });
+  }
+  if (code !== undefined && codes?.outcomeUnknown.includes(code)) {
+    return new NetworkError(`create outcome unknown (code ${code}): ${error.message}`, {
+      ...context,
+      cause: error.name,
+    });
   }
   if (httpStatus !== undefined && httpStatus >= 500) {
     return new NetworkError(`create outcome unknown (HTTP ${httpStatus}): ${error.message}`, {
@@ -604,11 +673,12 @@ export function createFailure(error: Error): Error {
 }
 
 /**
- * Puts the HTTP status on every error ccxt throws from an answer (`httpStatus`), so a failed create can be told
- * apart: Binance answers refusals with 4xx and its "execution status unknown" failures with 5xx, and ccxt may give
- * both the same class.
+ * Puts the HTTP status on every error ccxt throws from an answer (`httpStatus`), and the exchange's own error code
+ * when the profile names the field that holds it (`exchangeCode`), so a failed create can be told apart: Binance
+ * answers refusals with 4xx and its "execution status unknown" failures with 5xx, Bybit answers both with HTTP 200
+ * and a retCode, and ccxt may give both the same class.
  */
-function recordHttpStatus(client: CcxtClient): void {
+function recordHttpStatus(client: CcxtClient, codeField?: string): void {
   type Handler = (status: number, ...rest: unknown[]) => unknown;
   const target = client as unknown as { handleErrors: Handler; handleHttpStatusCode: Handler };
   for (const name of ['handleErrors', 'handleHttpStatusCode'] as const) {
@@ -617,7 +687,17 @@ function recordHttpStatus(client: CcxtClient): void {
       try {
         return original(status, ...rest);
       } catch (err) {
-        if (err && typeof err === 'object') (err as { httpStatus?: number }).httpStatus = status;
+        if (err && typeof err === 'object') {
+          const recorded = err as { httpStatus?: number; exchangeCode?: string };
+          recorded.httpStatus = status;
+          // handleErrors(status, reason, url, method, headers, body, response, …): the parsed answer is 6th of rest
+          const answer = name === 'handleErrors' ? rest[5] : undefined;
+          const code =
+            codeField && answer && typeof answer === 'object'
+              ? (answer as Record<string, unknown>)[codeField]
+              : undefined;
+          if (typeof code === 'string' || typeof code === 'number') recorded.exchangeCode = String(code);
+        }
         throw err;
       }
     };
@@ -628,6 +708,20 @@ function num(value: unknown): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * An order the exchange calls done ("closed") whose answer shows it filled less than its amount was cancelled after
+ * a partial fill: ccxt maps Bybit's spot `PartiallyFilledCanceled` to closed. Taken as filled, the order's record
+ * would say filled when the rest of it was cancelled. An answer without a filled amount is left as it is.
+ */
+function finishedShort(
+  status: ExchangeOrderStatus,
+  amount: number,
+  filled: number | undefined,
+): ExchangeOrderStatus {
+  if (status !== 'closed' || filled === undefined || !(amount > 0)) return status;
+  return filled < amount - amount * 1e-9 ? 'canceled' : status;
 }
 
 function toStatus(status: string | undefined, fallback?: ExchangeOrderStatus): ExchangeOrderStatus {

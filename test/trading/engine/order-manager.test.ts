@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidOrderError, PersistenceError } from '../../../src/shared/errors';
+import { InvalidOrderError, OrderNotFoundError, PersistenceError } from '../../../src/shared/errors';
 import type { EventLog } from '../../../src/shared/ipc/event-log';
 import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
 import type { StateStore } from '../../../src/trading/engine/state-gateway';
@@ -321,6 +321,60 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(cancelled).to.include({ status: 'cancelled', filled: onExchange.filled });
     expect(cancelled.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(onExchange.filled, 1e-12);
     expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
+  });
+
+  describe('an order the exchange acknowledged but does not show yet (asynchronous create, lagging reads)', () => {
+    /** Creates answer with ids only (Bybit); fetchOrder misses while `hidden()`; cancels are ids only too. */
+    function ackOnly(hidden: () => boolean) {
+      return (paper: PaperExchange): Exchange =>
+        new Proxy(paper, {
+          get(target, prop, receiver) {
+            if (prop === 'createOrder') {
+              return async (req: CreateOrderRequest) => ({
+                ...(await target.createOrder(req)),
+                status: 'open',
+                filled: 0,
+                average: undefined,
+                trades: undefined,
+              });
+            }
+            if (prop === 'fetchOrder') {
+              return async (id: string, symbol: string) => {
+                if (hidden()) throw new OrderNotFoundError('the exchange has no such order', { orderId: id });
+                return target.fetchOrder(id, symbol);
+              };
+            }
+            const value = Reflect.get(target, prop, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }) as Exchange;
+    }
+
+    it('stays open while lookups miss within the not-found window, then takes the exchange view', async () => {
+      let hidden = true;
+      h = await EngineHarness.open({ wrapExchange: ackOnly(() => hidden) });
+      h.manager.startAccepting();
+      expect(await h.manager.place(buy)).to.include({ status: 'open', filled: 0 });
+      // one miss proves nothing: no OrderNotFoundError (the loop would pause entries on it), the order waits
+      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
+      expect(await h.manager.cancel('bot-tst000-1')).to.include({ status: 'open' });
+      hidden = false;
+      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
+      expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+    });
+
+    it('still reports a miss once the window from the send has passed', async () => {
+      h = await EngineHarness.open({
+        wrapExchange: ackOnly(() => true),
+        config: { trading: { orders: { unknownNotFoundWindowMs: 200 } } },
+      });
+      h.manager.startAccepting();
+      await h.manager.place(buy);
+      await sleep(250);
+      let caught: unknown;
+      await h.manager.refresh('bot-tst000-1').catch((err: unknown) => (caught = err));
+      expect(caught).to.be.instanceOf(OrderNotFoundError);
+    });
   });
 
   it('keeps order events in the state outbox while the event log refuses them, then publishes each once, in order', async () => {

@@ -13,6 +13,7 @@ import {
   transition,
   type LocalOrder,
   judgeNotFound,
+  withinNotFoundWindow,
 } from '../../../src/trading/engine/order-state';
 
 const intent = (): LocalOrder => ({
@@ -166,5 +167,10 @@ describe('the unknown-order rule: "not found" is final only after several misses
   it('never while this process still awaits the create answer', () => {
     const verdict = judgeNotFound({ sentAt, createdAt: sentAt, lookupMisses: 10 }, rule, sentAt + 1e9, true);
     expect(verdict.neverPlaced).to.equal(false);
+  });
+  it('an acknowledged order may be missing from the exchange reads until the window plus grace from the send', () => {
+    const order = { sentAt, createdAt: sentAt - 10_000 };
+    expect(withinNotFoundWindow(order, rule, sentAt + 64_999)).to.equal(true);
+    expect(withinNotFoundWindow(order, rule, sentAt + 65_000)).to.equal(false);
   });
 });

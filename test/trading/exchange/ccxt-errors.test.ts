@@ -112,6 +112,18 @@ describe('ccxt error translation', () => {
     expect((translateCcxtError(err) as ExchangeRefusedError).context.httpStatus).to.equal(503);
   });
 
+  it("keeps the exchange's own error code the adapter recorded (Bybit retCode with HTTP 200)", () => {
+    const e = builds['per-exchange ES modules'];
+    const err = Object.assign(new e.InvalidOrder('bybit {"retCode":170146}'), {
+      httpStatus: 200,
+      exchangeCode: '170146',
+    });
+    expect((translateCcxtError(err) as InvalidOrderError).context).to.include({
+      httpStatus: 200,
+      exchangeCode: '170146',
+    });
+  });
+
   it('passes errors that are not from ccxt through untouched', () => {
     const own = new InvalidOrderError('below minimum', { symbol: 'BTC/USDT' });
     expect(translateCcxtError(own)).to.equal(own);

@@ -57,6 +57,22 @@ export interface ExchangeProfile {
    * state is bound to a hash of the API key.
    */
   accountUid?: (balance: { info?: unknown }) => string | undefined;
+  /**
+   * Set where the exchange has neither an all-orders call (ccxt fetchOrders) nor a single-order call that sees every
+   * order (Bybit: /v5/order/realtime forgets closed orders after a restart of its service): an order is looked for
+   * in its open-orders list, then in its order history, each filtered by the exchange's own id parameter, and every
+   * list is read with the exchange's page maximum (its defaults are smaller).
+   */
+  orderLists?: { ordersPerPage: number; tradesPerPage: number };
+  /**
+   * The exchange's own error codes whose meaning for a create ccxt's error classes do not carry: the field of the
+   * answer that holds the code, the codes of a duplicate clientOrderId (the order EXISTS), and the codes of a
+   * server-side failure or timeout after which the create may have been carried out (outcome unknown, whatever the
+   * HTTP status and ccxt class: Bybit answers them with HTTP 200).
+   */
+  answerCodes?: { field: string; duplicate: string[]; outcomeUnknown: string[] };
+  /** ccxt capabilities switched off (merged into the client's `has`): calls a spot bot does not need. */
+  ccxtHas?: Record<string, boolean>;
   /** ccxt options (deep-merged under the operator's own ccxtOptions). */
   ccxtOptions: Record<string, unknown>;
 }

@@ -1,11 +1,13 @@
 /** The exchanges live mode is verified on, by ccxt id. */
 import { binanceProfile } from './binance';
+import { bybitProfile } from './bybit';
 import type { ExchangeProfile } from './exchange-profile';
 
 export type { ExchangeProfile } from './exchange-profile';
 
 export const EXCHANGE_PROFILES: Readonly<Record<string, ExchangeProfile>> = {
   binance: binanceProfile,
+  bybit: bybitProfile,
 };
 
 export function profileFor(exchangeId: string): ExchangeProfile | undefined {

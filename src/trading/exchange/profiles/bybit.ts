@@ -1,0 +1,72 @@
+/**
+ * Bybit spot, API v5 (unified trading account). Source: Bybit V5 API documentation (github.com/bybit-exchange/docs:
+ * docs/v5/guide.mdx, intro.mdx, error.mdx, enum.mdx, rate-limit/rate-limit.mdx, order/create-order.mdx,
+ * order/open-order.mdx, order/order-list.mdx, order/execution.mdx, order/cancel-order.mdx, market/instrument.mdx,
+ * account/wallet-balance.mdx).
+ *
+ * - V5 covers unified trading accounts only (intro.mdx, "Current API Coverage"): the account type is not probed.
+ * - POST /v5/order/create `orderLinkId`: "A max of 36 characters. Combinations of numbers, letters (upper and lower
+ *   cases), dashes, and underscores are supported", "always unique" — a second create with the id of any earlier
+ *   order, filled or not, is refused (170141 "Duplicate clientOrderId"; 110072 "OrderLinkedID is duplicate").
+ * - The create answer carries only `orderId` and `orderLinkId` — "This request is asynchronous": no status, no
+ *   fills; the cancel answer likewise. Fills come from GET /v5/execution/list (`execId`, `side`, `execTime`,
+ *   `execFee`, `feeCurrency`), at most 100 per page, the last 7 days by default.
+ * - Spot market `qty` is the QUOTE amount for a Buy unless `marketUnit=baseCoin` ("Spot: Market Buy order by value
+ *   by default"): ccxt sends `marketUnit=baseCoin` with the base amount on a unified account.
+ * - GET /v5/order/realtime by `orderId` or `orderLinkId` finds open orders and the last 500 closed ones — but
+ *   "after a server release or restart, filled, cancelled, and rejected orders ... should only be queried through
+ *   order history" (GET /v5/order/history, which "may delay"; cancelled and rejected orders only for 24 hours).
+ *   Both take at most 50 rows per page. `PartiallyFilledCanceled` ("only spot has this order status") is an order
+ *   cancelled after part of it filled (a market order is an IOC order that may end so).
+ * - Errors come as HTTP 200 with `retCode`/`retMsg`: 170213 "Order does not exist.", 170131 "Balance
+ *   insufficient", 170140 "Order value exceeded lower limit", 170136/170137 quantity below the minimum / too many
+ *   decimals, 10006 "Too many visits!" (rate limit: per UID and second, 20/s for creates; headers
+ *   X-Bapi-Limit-Status/-Reset-Timestamp, no Retry-After), 10003/10004 invalid key/sign, 10002 timestamp outside
+ *   the window, 10016 "Server error.", 10000 "Server Timeout", 170007 "Timeout waiting for response from backend
+ *   server.", 170146 "Order creation timeout". HTTP 403 "access too frequent": IP ban for 10 minutes.
+ * - Signed requests: X-BAPI-SIGN = HMAC-SHA256(timestamp + key + recvWindow + query or JSON body);
+ *   server_time - recv_window <= timestamp < server_time + 1000; X-BAPI-RECV-WINDOW default 5000 ms.
+ * - Fees (enum.mdx, "Spot Fee Currency Instruction"): a positive fee is taken from the coin received — the base on a
+ *   Buy, the quote on a Sell; a negative (maker rebate) fee is paid in the other one. No third-currency fees.
+ */
+import type { ExchangeProfile } from './exchange-profile';
+
+export const bybitProfile: ExchangeProfile = {
+  id: 'bybit',
+  name: 'Bybit (spot, API v5)',
+  clientOrderId: {
+    param: 'orderLinkId',
+    maxLength: 36,
+    pattern: /^[A-Za-z0-9_-]{1,36}$/,
+    separator: '-',
+  },
+  lookupByClientId:
+    'GET /v5/order/realtime?category=spot&symbol=…&orderLinkId=…, then GET /v5/order/history with the same',
+  needsSymbol: { fetchOrder: true, fetchOrderTrades: false, fetchRecentOrders: true, fetchOpenOrders: false },
+  orderAnswerTradesComplete: false,
+  recvWindowMs: 5_000,
+  rateLimit:
+    'per UID per second: create/cancel 20/s (spot), order and execution queries 50/s (10006 "Too many visits!"); 600 requests per 5 s per IP (403, 10-minute ban)',
+  fees: 'per execution: execFee in the coin received (base on a buy, quote on a sell); ccxt derives the currency by that rule',
+  orderLists: { ordersPerPage: 50, tradesPerPage: 100 },
+  answerCodes: {
+    field: 'retCode',
+    duplicate: ['170141', '110072', '12141'],
+    outcomeUnknown: ['10000', '10016', '170001', '170007', '170146', '170149', '170234'],
+  },
+  ccxtHas: {
+    // GET /v5/asset/coin/query-info needs a key with asset permissions on every market load; spot trading does not
+    fetchCurrencies: false,
+  },
+  ccxtOptions: {
+    // spot only: no linear/inverse/option instrument lists on loadMarkets
+    fetchMarkets: { types: ['spot'] },
+    // V5 serves unified trading accounts only: no GET /v5/user/query-api + /v5/account/info probe on the first
+    // signed call, and spot market orders take ccxt's unified path: `qty` in the base coin with marketUnit=baseCoin
+    enableUnifiedAccount: true,
+    enableUnifiedMargin: false,
+    // the classic-account path would send a market buy's base amount as the quote to spend: refuse it instead
+    createOrder: { createMarketBuyOrderRequiresPrice: true },
+    recvWindow: 5_000,
+  },
+};

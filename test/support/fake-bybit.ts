@@ -1,0 +1,1125 @@
+/**
+ * A local Bybit V5 REST API (spot, unified trading account) for real ccxt (`bybit`), built from Bybit's public
+ * documentation (github.com/bybit-exchange/docs: v5/guide.mdx, error.mdx, enum.mdx, rate-limit, order/*, market/*,
+ * account/wallet-balance.mdx, faq.mdx) — not from what our engine expects. What it does as Bybit does:
+ *
+ * - every answer is `{ retCode, retMsg, result, retExtInfo, time }`, errors included (HTTP 200 with a retCode);
+ * - signed requests carry X-BAPI-API-KEY, X-BAPI-TIMESTAMP, X-BAPI-RECV-WINDOW (default 5000) and X-BAPI-SIGN =
+ *   hex HMAC-SHA256 of timestamp + key + recvWindow + (query string | JSON body): an unknown key is HTTP 401 10003,
+ *   a wrong signature 10004, a timestamp outside [server - recvWindow, server + 1000) 10002;
+ * - POST /v5/order/create answers only `orderId` and `orderLinkId` (the request is asynchronous); `orderLinkId`
+ *   (≤ 36 of [A-Za-z0-9_-]) is "always unique": any earlier order with it makes a create 170141 "Duplicate
+ *   clientOrderId"; a Market Buy's `qty` is the quote amount unless `marketUnit=baseCoin`; quantity below the
+ *   minimum 170136, too many decimals 170137 / price 170134, order value below `minOrderAmt` 170140, balance 170131;
+ * - resting Limit orders fill when the price crosses them, in `limitFillSlices` executions; a cancelled order that
+ *   had filled in part ends `PartiallyFilledCanceled` (spot only);
+ * - GET /v5/order/realtime: open orders, or by `orderId`/`orderLinkId` any of the last 500 (closed ones are
+ *   forgotten after a service restart: `restartService()`); GET /v5/order/history: finished orders (cancelled and
+ *   rejected ones for 24 h); GET /v5/execution/list: executions with side, execTime, execFee and feeCurrency (the
+ *   coin received: base on a buy, quote on a sell); newest first, `limit` ≤ 50 (100 for executions), `cursor`;
+ * - POST /v5/order/cancel answers ids only; an order it does not know or that is finished: 170213;
+ * - GET /v5/account/wallet-balance (UNIFIED: walletBalance and `locked` by spot open orders), instruments-info,
+ *   tickers, kline (newest first), market/time;
+ * - per-UID, per-endpoint limits per second (create/cancel 20, order and execution queries 50): 10006 "Too many
+ *   visits!" with X-Bapi-Limit, X-Bapi-Limit-Status, X-Bapi-Limit-Reset-Timestamp; over 600 requests per 5 s from
+ *   the IP: HTTP 403 "access too frequent".
+ *
+ * And the behaviours that hurt, on demand: `lookupLagMs` (reads — realtime, history, executions, cancel — do not know
+ * an order younger than this: the create is asynchronous) and one-shot faults through `faults.next(route, fault)`.
+ */
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
+import { RET } from '../fixtures/bybit/answers';
+import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
+
+/** Route names `faults.next` matches (a realtime or history request with an id filter is a lookup). */
+export type BybitRoute =
+  | 'time'
+  | 'instruments'
+  | 'ticker'
+  | 'kline'
+  | 'createOrder'
+  | 'cancelOrder'
+  | 'fetchOrder'
+  | 'openOrders'
+  | 'orderHistory'
+  | 'recentOrders'
+  | 'executions'
+  | 'balance';
+
+export type BybitFault =
+  /** Answer this HTTP status and body without doing the work (a retCode body with HTTP 200, or a gateway 5xx). */
+  | { kind: 'answer'; status: number; body: unknown; headers?: Record<string, string> }
+  /** Never answer (until the server closes). */
+  | { kind: 'timeout' }
+  /** Answer normally after a delay. */
+  | { kind: 'delay'; ms: number }
+  /** Destroy the connection before doing anything. */
+  | { kind: 'reset' }
+  /** Do the work (an order is taken), then destroy the connection: the answer is lost. */
+  | { kind: 'lose-response' }
+  /** Do the work, then never answer. */
+  | { kind: 'taken-then-hang' }
+  /** Do the work, then answer this status and body instead of the result. */
+  | { kind: 'taken-then-answer'; status: number; body: unknown };
+
+type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'PartiallyFilledCanceled';
+
+export interface BybitOrder {
+  orderId: string;
+  orderLinkId: string;
+  blockTradeId: string;
+  symbol: string;
+  price: string;
+  qty: string;
+  side: 'Buy' | 'Sell';
+  isLeverage: string;
+  positionIdx: number;
+  orderStatus: OrderStatus;
+  cancelType: string;
+  rejectReason: string;
+  avgPrice: string;
+  leavesQty: string;
+  leavesValue: string;
+  cumExecQty: string;
+  cumExecValue: string;
+  cumExecFee: string;
+  timeInForce: string;
+  orderType: 'Market' | 'Limit';
+  stopOrderType: string;
+  orderIv: string;
+  marketUnit: string;
+  triggerPrice: string;
+  takeProfit: string;
+  stopLoss: string;
+  tpTriggerBy: string;
+  slTriggerBy: string;
+  triggerDirection: number;
+  triggerBy: string;
+  lastPriceOnCreated: string;
+  basePrice: string;
+  reduceOnly: boolean;
+  closeOnTrigger: boolean;
+  placeType: string;
+  smpType: string;
+  smpGroup: number;
+  smpOrderId: string;
+  tpLimitPrice: string;
+  slLimitPrice: string;
+  createdTime: string;
+  updatedTime: string;
+  cumFeeDetail: Record<string, string>;
+  slippageToleranceType: string;
+  slippageTolerance: string;
+  extraFees: string;
+}
+
+export interface BybitExecution {
+  symbol: string;
+  orderType: string;
+  underlyingPrice: string;
+  orderLinkId: string;
+  side: 'Buy' | 'Sell';
+  indexPrice: string;
+  orderId: string;
+  stopOrderType: string;
+  leavesQty: string;
+  execTime: string;
+  feeCurrency: string;
+  isMaker: boolean;
+  execFee: string;
+  feeRate: string;
+  execId: string;
+  tradeIv: string;
+  blockTradeId: string;
+  markPrice: string;
+  execPrice: string;
+  markIv: string;
+  orderQty: string;
+  orderPrice: string;
+  execValue: string;
+  execType: string;
+  execQty: string;
+  closedSize: string;
+  extraFees: string;
+  seq: number;
+}
+
+export interface FakeBybitOptions {
+  /** Port to listen on (default: any free one). */
+  port?: number;
+  apiKey?: string;
+  secret?: string;
+  /** Starting balances; default 10 000 USDT. */
+  balances?: Record<string, number>;
+  /** Markets listed, ccxt symbols; default BTC/USDT and ETH/USDT. */
+  symbols?: string[];
+  seed?: number;
+  /** Simulated time per candle (default 60 s). */
+  candleMs?: number;
+  /** Fee rate per execution; default 0.001 (0.1 %). */
+  feeRate?: number;
+  /** A marketable order fills in this many executions at slightly worse prices (default 1). */
+  marketFillParts?: number;
+  /** A resting limit order fills in this many slices, one per match (default 1). */
+  limitFillSlices?: number;
+  /** Least time between two partial fills of one resting order (default 0). */
+  matchIntervalMs?: number;
+  /** Reads do not know an order (or its executions) younger than this (default 0). */
+  lookupLagMs?: number;
+}
+
+class BybitError extends Error {
+  constructor(
+    readonly retCode: number,
+    message: string,
+    readonly status = 200,
+  ) {
+    super(message);
+  }
+}
+
+/** The one-shot faults queued for the next requests of a route (and, when given, with these parameters). */
+class FaultQueue {
+  private readonly queued: Array<{ route: string; fault: BybitFault; params?: Record<string, string> }> = [];
+
+  next(route: BybitRoute | '*', fault: BybitFault, params?: Record<string, string>): void {
+    this.queued.push({ route, fault, params });
+  }
+
+  clear(): void {
+    this.queued.length = 0;
+  }
+
+  take(route: string, params: Record<string, string>): BybitFault | undefined {
+    const index = this.queued.findIndex(
+      (q) =>
+        (q.route === '*' || q.route === route) &&
+        Object.entries(q.params ?? {}).every(([k, v]) => params[k] === v),
+    );
+    return index < 0 ? undefined : this.queued.splice(index, 1)[0].fault;
+  }
+}
+
+/** Bybit's routes for each kind of request of the exchange-neutral tests. */
+const ROUTES: Record<LocalRoute, BybitRoute> = {
+  createOrder: 'createOrder',
+  fetchOrder: 'fetchOrder',
+  cancelOrder: 'cancelOrder',
+  openOrders: 'openOrders',
+  recentOrders: 'recentOrders',
+  trades: 'executions',
+  balance: 'balance',
+  ticker: 'ticker',
+  candles: 'kline',
+  markets: 'instruments',
+};
+
+/** Requests per second per UID, by path (rate-limit.mdx, spot); other private paths 50. */
+const UID_LIMITS: Record<string, number> = {
+  '/v5/order/create': 20,
+  '/v5/order/cancel': 20,
+  '/v5/order/realtime': 50,
+  '/v5/order/history': 50,
+  '/v5/execution/list': 50,
+};
+const IP_LIMIT = { requests: 600, windowMs: 5_000 };
+/** Closed orders /v5/order/realtime keeps per account and category. */
+const REALTIME_CLOSED_KEPT = 500;
+const DAY_MS = 86_400_000;
+
+/** Bybit's documented answer for each semantic fault. */
+function bybitFault(fault: LocalFault, now: number): BybitFault {
+  switch (fault.kind) {
+    case 'refuse': {
+      const ret = {
+        notional: RET.orderValueTooLow,
+        'lot-size': RET.quantityTooLow,
+        'insufficient-balance': RET.balanceInsufficient,
+        duplicate: RET.duplicateOrderLinkId,
+        auth: RET.apiKeyInvalid,
+        'rate-limit': RET.tooManyVisits,
+      }[fault.reason];
+      return {
+        kind: 'answer',
+        status: fault.reason === 'auth' ? 401 : 200,
+        body: envelope(ret, now),
+        headers:
+          fault.reason === 'rate-limit'
+            ? {
+                'X-Bapi-Limit': '20',
+                'X-Bapi-Limit-Status': '0',
+                'X-Bapi-Limit-Reset-Timestamp': String(now + 1000),
+              }
+            : undefined,
+      };
+    }
+    case 'server-error':
+      return { kind: 'answer', status: 200, body: envelope(RET.serverError, now) };
+    case 'taken-then-unknown':
+      return { kind: 'taken-then-answer', status: 200, body: envelope(RET.orderCreationTimeout, now) };
+    default:
+      return fault;
+  }
+}
+
+function envelope(ret: { retCode: number; retMsg: string }, now: number, result: unknown = {}): unknown {
+  return { ...ret, result, retExtInfo: {}, time: now };
+}
+
+export class FakeBybit implements LocalExchange {
+  readonly faults = new FaultQueue();
+  /** Every order ever accepted, in order. */
+  readonly orders: BybitOrder[] = [];
+  /** Every execution of the account, in order. */
+  readonly executions: BybitExecution[] = [];
+  /** Every request seen (creates carry their orderLinkId and body). */
+  readonly requests: Array<{
+    method: string;
+    path: string;
+    route: string;
+    at: number;
+    orderLinkId?: string;
+    body?: Record<string, unknown>;
+  }> = [];
+  readonly balances: Record<string, { free: number; locked: number }> = {};
+  readonly market: SimulatedMarket;
+  /** Server clock minus ours (a host whose clock drifts). */
+  clockSkewMs = 0;
+  lookupLagMs: number;
+  url = '';
+  private readonly pinned = new Map<string, number>();
+  private readonly server: http.Server;
+  private readonly apiKey: string;
+  private readonly secret: string;
+  private readonly symbols: string[];
+  private readonly hanging = new Set<http.ServerResponse>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly lastMatch = new Map<string, number>();
+  private readonly uidWindows = new Map<string, number[]>();
+  private ipWindow: number[] = [];
+  /** Orders /v5/order/realtime no longer lists once closed (a service restart cleared its closed-order cache). */
+  private readonly forgottenByRealtime = new Set<string>();
+  private nextOrderId = 1_900_000_000_000_000_000n;
+  private nextSeq = 4_688_002_127;
+
+  private constructor(private readonly options: FakeBybitOptions) {
+    this.apiKey = options.apiKey ?? 'test-key';
+    this.secret = options.secret ?? 'test-secret';
+    this.symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
+    this.lookupLagMs = options.lookupLagMs ?? 0;
+    this.market = new SimulatedMarket({
+      seed: options.seed ?? 7,
+      volatility: 0.002,
+      candleMs: options.candleMs ?? 60_000,
+    });
+    for (const [asset, amount] of Object.entries(options.balances ?? { USDT: 10_000 })) {
+      this.balances[asset] = { free: amount, locked: 0 };
+    }
+    this.server = http.createServer((req, res) => this.onRequest(req, res));
+  }
+
+  static async start(options: FakeBybitOptions = {}): Promise<FakeBybit> {
+    const fake = new FakeBybit(options);
+    await new Promise<void>((resolve) => fake.server.listen(options.port ?? 0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  /** Orders with this orderLinkId (Bybit never holds more than one). */
+  ordersByLinkId(orderLinkId: string): BybitOrder[] {
+    return this.orders.filter((o) => o.orderLinkId === orderLinkId);
+  }
+
+  /** What a release or restart of Bybit's service does: /v5/order/realtime forgets every closed order. */
+  restartService(): void {
+    for (const o of this.orders) if (!isOpen(o)) this.forgottenByRealtime.add(o.orderId);
+  }
+
+  // --- LocalExchange ---------------------------------------------------------------------------------------------
+
+  fault(route: LocalRoute, fault: LocalFault, symbol?: string): void {
+    this.faults.next(
+      ROUTES[route],
+      bybitFault(fault, Date.now()),
+      symbol ? { symbol: symbol.replace('/', '') } : undefined,
+    );
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  createRequests(): string[] {
+    return this.requests.filter((r) => r.route === 'createOrder').map((r) => r.orderLinkId ?? '');
+  }
+
+  ordersWithClientId(clientOrderId: string): number {
+    return this.ordersByLinkId(clientOrderId).length;
+  }
+
+  orderClientIds(): string[] {
+    return this.orders.map((o) => o.orderLinkId);
+  }
+
+  trades(symbol?: string): LocalTrade[] {
+    return this.executions
+      .filter((e) => !symbol || e.symbol === symbol.replace('/', ''))
+      .map((e) => ({
+        symbol: this.symbolOfId(e.symbol),
+        side: e.side === 'Buy' ? ('buy' as const) : ('sell' as const),
+        qty: Number(e.execQty),
+        price: Number(e.execPrice),
+        quoteQty: Number(e.execValue),
+        fee: Number(e.execFee),
+        feeAsset: e.feeCurrency,
+        time: Number(e.execTime),
+      }));
+  }
+
+  balance(asset: string): number {
+    const b = this.balances[asset];
+    return b ? b.free + b.locked : 0;
+  }
+
+  pinPrice(symbol: string, price: number): void {
+    this.pinned.set(symbol, price);
+  }
+
+  unpin(symbol: string): void {
+    this.pinned.delete(symbol);
+  }
+
+  requestCount(route: LocalRoute): number {
+    return this.requests.filter((r) => r.route === ROUTES[route]).length;
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    for (const res of this.hanging) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // --- HTTP ------------------------------------------------------------------------------------------------------
+
+  private now(): number {
+    return Date.now() + this.clockSkewMs;
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const method = req.method ?? 'GET';
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let params: Record<string, string>;
+      let body: Record<string, unknown> | undefined;
+      try {
+        body = method === 'POST' && rawBody ? (JSON.parse(rawBody) as Record<string, unknown>) : undefined;
+        params = Object.fromEntries(
+          body
+            ? Object.entries(body).map(([k, v]) => [k, String(v)])
+            : [...new URLSearchParams(url.search.slice(1))],
+        );
+      } catch {
+        return this.send(res, 200, envelope(RET.paramsError, this.now()));
+      }
+      const route = routeOf(method, url.pathname, params);
+      this.requests.push({
+        method,
+        path: url.pathname,
+        route: route ?? 'unknown',
+        at: Date.now(),
+        orderLinkId: route === 'createOrder' ? params.orderLinkId : undefined,
+        body,
+      });
+      if (this.overIpLimit()) {
+        res.writeHead(403, { 'Content-Type': 'text/plain' });
+        return void res.end('access too frequent');
+      }
+      const fault = route ? this.faults.take(route, params) : undefined;
+      if (fault?.kind === 'reset') return void req.socket.destroy();
+      if (fault?.kind === 'timeout') return void this.hanging.add(res);
+      if (fault?.kind === 'answer') return this.send(res, fault.status, fault.body, fault.headers);
+      const answer = (): void => {
+        const result = this.dispatch(route, req, url, rawBody, params);
+        if (fault?.kind === 'lose-response') return void req.socket.destroy();
+        if (fault?.kind === 'taken-then-hang') return void this.hanging.add(res);
+        if (fault?.kind === 'taken-then-answer') return this.send(res, fault.status, fault.body);
+        this.send(res, result.status, result.body, result.headers);
+      };
+      if (fault?.kind === 'delay') {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          answer();
+        }, fault.ms);
+        this.timers.add(timer);
+      } else {
+        answer();
+      }
+    });
+  }
+
+  private dispatch(
+    route: BybitRoute | undefined,
+    req: http.IncomingMessage,
+    url: URL,
+    rawBody: string,
+    params: Record<string, string>,
+  ): { status: number; body: unknown; headers?: Record<string, string> } {
+    const now = this.now();
+    if (!route) return { status: 404, body: envelope(RET.routeNotFound, now) };
+    let headers: Record<string, string> | undefined;
+    try {
+      if (isPrivate(route)) {
+        this.authenticate(req, url, rawBody);
+        const limit = this.chargeUid(url.pathname);
+        headers = limit.headers;
+        if (limit.over) return { status: 200, body: envelope(RET.tooManyVisits, now), headers };
+      }
+      this.matchRestingOrders();
+      return { status: 200, body: envelope(RET.ok, now, this.handle(route, params)), headers };
+    } catch (err) {
+      if (err instanceof BybitError) {
+        return {
+          status: err.status,
+          body: envelope({ retCode: err.retCode, retMsg: err.message }, now),
+          headers,
+        };
+      }
+      throw err;
+    }
+  }
+
+  private authenticate(req: http.IncomingMessage, url: URL, rawBody: string): void {
+    const header = (name: string): string => String(req.headers[name] ?? '');
+    if (header('x-bapi-api-key') !== this.apiKey) {
+      throw new BybitError(RET.apiKeyInvalid.retCode, RET.apiKeyInvalid.retMsg, 401);
+    }
+    const timestamp = header('x-bapi-timestamp');
+    const recvWindow = header('x-bapi-recv-window') || '5000';
+    const payload = `${timestamp}${this.apiKey}${recvWindow}${req.method === 'POST' ? rawBody : url.search.slice(1)}`;
+    const expected = createHmac('sha256', this.secret).update(payload).digest('hex');
+    if (header('x-bapi-sign') !== expected) throw new BybitError(RET.badSign.retCode, RET.badSign.retMsg);
+    const serverTime = this.now();
+    const ts = Number(timestamp);
+    if (!(serverTime - Number(recvWindow) <= ts && ts < serverTime + 1000)) {
+      throw new BybitError(RET.requestExpired.retCode, RET.requestExpired.retMsg);
+    }
+  }
+
+  private overIpLimit(): boolean {
+    const now = Date.now();
+    this.ipWindow = this.ipWindow.filter((t) => now - t < IP_LIMIT.windowMs);
+    this.ipWindow.push(now);
+    return this.ipWindow.length > IP_LIMIT.requests;
+  }
+
+  /** The rolling one-second window of this UID on this path. */
+  private chargeUid(path: string): { over: boolean; headers: Record<string, string> } {
+    const now = Date.now();
+    const limit = UID_LIMITS[path] ?? 50;
+    const window = (this.uidWindows.get(path) ?? []).filter((t) => now - t < 1000);
+    window.push(now);
+    this.uidWindows.set(path, window);
+    const over = window.length > limit;
+    return {
+      over,
+      headers: {
+        'X-Bapi-Limit': String(limit),
+        'X-Bapi-Limit-Status': String(Math.max(0, limit - window.length)),
+        'X-Bapi-Limit-Reset-Timestamp': String(over ? window[0] + 1000 : now),
+      },
+    };
+  }
+
+  private send(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    if (res.destroyed) return;
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  // --- endpoints -------------------------------------------------------------------------------------------------
+
+  private handle(route: BybitRoute, p: Record<string, string>): unknown {
+    switch (route) {
+      case 'time': {
+        const now = this.now();
+        return { timeSecond: String(Math.floor(now / 1000)), timeNano: `${now}000000` };
+      }
+      case 'instruments':
+        return this.instruments(p);
+      case 'ticker':
+        return this.tickers(p);
+      case 'kline':
+        return this.kline(p);
+      case 'createOrder':
+        return this.createOrder(p);
+      case 'cancelOrder':
+        return this.cancelOrder(p);
+      case 'fetchOrder':
+      case 'openOrders':
+        return this.realtime(p);
+      case 'orderHistory':
+      case 'recentOrders':
+        return this.history(p);
+      case 'executions':
+        return this.executionList(p);
+      case 'balance':
+        return this.walletBalance(p);
+    }
+  }
+
+  private spotOnly(p: Record<string, string>): void {
+    if (p.category !== 'spot')
+      throw new BybitError(RET.paramsError.retCode, 'category only support spot here');
+  }
+
+  private instruments(p: Record<string, string>): unknown {
+    this.spotOnly(p);
+    const symbols = p.symbol ? this.symbols.filter((s) => s.replace('/', '') === p.symbol) : this.symbols;
+    return {
+      category: 'spot',
+      list: symbols.map((symbol, i) => {
+        const m = simulatedMarketInfo(symbol);
+        return {
+          symbolId: i + 1,
+          symbol: symbol.replace('/', ''),
+          baseCoin: m.base,
+          quoteCoin: m.quote,
+          innovation: '0',
+          status: 'Trading',
+          marginTrading: 'utaOnly',
+          stTag: '0',
+          lotSizeFilter: {
+            basePrecision: fmtStep(m.amountStep),
+            quotePrecision: '0.00000001',
+            minOrderQty: fmtStep(m.minAmount),
+            maxOrderQty: '9000',
+            minOrderAmt: String(m.minNotional),
+            maxOrderAmt: '8000000',
+            maxLimitOrderQty: '9000',
+            maxMarketOrderQty: '4500',
+            postOnlyMaxLimitOrderSize: '60000',
+          },
+          priceFilter: { tickSize: fmtStep(m.priceStep) },
+          riskParameters: { priceLimitRatioX: '0.005', priceLimitRatioY: '0.01' },
+          symbolType: '',
+        };
+      }),
+    };
+  }
+
+  private tickers(p: Record<string, string>): unknown {
+    this.spotOnly(p);
+    const symbols = p.symbol ? [this.symbolOf(p)] : this.symbols;
+    const now = this.now();
+    return {
+      category: 'spot',
+      list: symbols.map((symbol) => {
+        const t = this.ticker(symbol);
+        const day = this.market.candles(symbol, now, 24 * 60);
+        const open = day[0][1];
+        return {
+          symbol: symbol.replace('/', ''),
+          bid1Price: String(t.bid),
+          bid1Size: '2',
+          ask1Price: String(t.ask),
+          ask1Size: '1.862172',
+          lastPrice: String(t.last),
+          prevPrice24h: String(open),
+          price24hPcnt: ((t.last - open) / open).toFixed(4),
+          highPrice24h: String(Math.max(t.last, ...day.map((c) => c[2]))),
+          lowPrice24h: String(Math.min(t.last, ...day.map((c) => c[3]))),
+          turnover24h: '0',
+          volume24h: String(day.reduce((s, c) => s + c[5], 0)),
+          usdIndexPrice: String(t.last),
+        };
+      }),
+    };
+  }
+
+  private kline(p: Record<string, string>): unknown {
+    const symbol = this.symbolOf(p);
+    const limit = Math.min(Number(p.limit ?? 200), 1000);
+    const candles = this.market.candles(symbol, this.now(), limit);
+    const pinned = this.pinned.get(symbol);
+    if (pinned !== undefined && candles.length > 0) {
+      const last = candles[candles.length - 1];
+      candles[candles.length - 1] = [
+        last[0],
+        last[1],
+        Math.max(last[2], pinned),
+        Math.min(last[3], pinned),
+        pinned,
+        last[5],
+      ];
+    }
+    return {
+      symbol: symbol.replace('/', ''),
+      category: p.category ?? 'linear',
+      // "Sort in reverse by startTime"
+      list: candles
+        .reverse()
+        .map(([t, o, h, l, c, v]) => [
+          String(t),
+          String(o),
+          String(h),
+          String(l),
+          String(c),
+          String(v),
+          String(v * c),
+        ]),
+    };
+  }
+
+  private createOrder(p: Record<string, string>): unknown {
+    this.spotOnly(p);
+    const symbol = this.symbolOf(p);
+    const m = simulatedMarketInfo(symbol);
+    const [base, quote] = symbol.split('/');
+    if (p.side !== 'Buy' && p.side !== 'Sell') throw new BybitError(170117, 'Invalid side.');
+    if (p.orderType !== 'Market' && p.orderType !== 'Limit')
+      throw new BybitError(170116, 'Invalid orderType.');
+    const orderLinkId = p.orderLinkId ?? '';
+    if (orderLinkId !== '' && !/^[A-Za-z0-9_-]{1,36}$/.test(orderLinkId)) {
+      throw new BybitError(170130, "Data sent for paramter 'orderLinkId' is not valid.");
+    }
+    // "always unique": any order ever placed with this id, whatever its status
+    if (orderLinkId !== '' && this.orders.some((o) => o.orderLinkId === orderLinkId)) {
+      throw new BybitError(RET.duplicateOrderLinkId.retCode, RET.duplicateOrderLinkId.retMsg);
+    }
+    const side = p.side;
+    const type = p.orderType;
+    const t = this.ticker(symbol);
+    // "Spot: Market Buy order by value by default"
+    const unit =
+      type === 'Market' ? (p.marketUnit ?? (side === 'Buy' ? 'quoteCoin' : 'baseCoin')) : 'baseCoin';
+    const raw = Number(p.qty);
+    if (!(raw > 0)) throw new BybitError(170105, "Parameter 'qty' was empty.");
+    const limit = type === 'Limit' ? Number(p.price) : undefined;
+    if (limit !== undefined && (!(limit > 0) || !onGrid(limit, m.priceStep))) {
+      throw new BybitError(170134, 'Order price decimal too long.');
+    }
+    const refPrice = limit ?? (side === 'Buy' ? t.ask : t.bid);
+    let qty: number;
+    if (unit === 'quoteCoin') {
+      if (!onGrid(raw, 1e-8)) throw new BybitError(170148, 'Market order amount decimal too long');
+      qty = floorTo(raw / refPrice, m.amountStep);
+    } else {
+      if (!onGrid(raw, m.amountStep)) throw new BybitError(170137, 'Order volume decimal too long');
+      qty = raw;
+    }
+    if (qty < m.minAmount) throw new BybitError(RET.quantityTooLow.retCode, RET.quantityTooLow.retMsg);
+    if (qty * refPrice < m.minNotional) {
+      throw new BybitError(RET.orderValueTooLow.retCode, RET.orderValueTooLow.retMsg);
+    }
+    const need = side === 'Buy' ? qty * refPrice : qty;
+    if (this.free(side === 'Buy' ? quote : base) + 1e-12 < need) {
+      throw new BybitError(RET.balanceInsufficient.retCode, RET.balanceInsufficient.retMsg);
+    }
+    const now = this.now();
+    const order: BybitOrder = {
+      orderId: String(this.nextOrderId++),
+      orderLinkId,
+      blockTradeId: '',
+      symbol: symbol.replace('/', ''),
+      price: limit !== undefined ? fmt(limit) : '0',
+      qty: fmt(type === 'Market' && unit === 'quoteCoin' ? raw : qty),
+      side,
+      isLeverage: '0',
+      positionIdx: 0,
+      orderStatus: 'New',
+      cancelType: 'UNKNOWN',
+      rejectReason: 'EC_NoError',
+      avgPrice: '',
+      leavesQty: fmt(qty),
+      leavesValue: fmt(qty * refPrice),
+      cumExecQty: '0',
+      cumExecValue: '0',
+      cumExecFee: '0',
+      timeInForce: type === 'Market' ? 'IOC' : (p.timeInForce ?? 'GTC'),
+      orderType: type,
+      stopOrderType: '',
+      orderIv: '',
+      marketUnit: type === 'Market' ? unit : '',
+      triggerPrice: '0',
+      takeProfit: '0',
+      stopLoss: '0',
+      tpTriggerBy: '',
+      slTriggerBy: '',
+      triggerDirection: 0,
+      triggerBy: '',
+      lastPriceOnCreated: '',
+      basePrice: String(t.last),
+      reduceOnly: false,
+      closeOnTrigger: false,
+      placeType: '',
+      smpType: 'None',
+      smpGroup: 0,
+      smpOrderId: '',
+      tpLimitPrice: '0',
+      slLimitPrice: '0',
+      createdTime: String(now),
+      updatedTime: String(now),
+      cumFeeDetail: {},
+      slippageToleranceType: 'UNKNOWN',
+      slippageTolerance: '0',
+      extraFees: '',
+    };
+    this.orders.push(order);
+    const marketable = limit === undefined || (side === 'Buy' ? limit >= t.ask : limit <= t.bid);
+    if (marketable) {
+      const parts = Math.max(1, this.options.marketFillParts ?? 1);
+      let left = qty;
+      for (let i = 0; i < parts && left > 1e-12; i++) {
+        const part = i === parts - 1 ? left : floorTo(qty / parts, m.amountStep);
+        if (!(part > 0)) continue;
+        // each next execution at a slightly worse price, as a market order walks the book
+        const price = round2((side === 'Buy' ? t.ask : t.bid) * (1 + (side === 'Buy' ? 1 : -1) * 0.0001 * i));
+        this.fill(order, part, limit ?? price, false);
+        left = round8(left - part);
+      }
+    } else {
+      this.hold(side === 'Buy' ? quote : base, side === 'Buy' ? qty * limit! : qty);
+    }
+    // "This request is asynchronous": ids only
+    return { orderId: order.orderId, orderLinkId: order.orderLinkId };
+  }
+
+  private cancelOrder(p: Record<string, string>): unknown {
+    this.spotOnly(p);
+    const symbol = this.symbolOf(p);
+    if (!p.orderId && !p.orderLinkId) throw new BybitError(170105, "Parameter 'orderId' was empty.");
+    const order = this.visibleOrders().find(
+      (o) =>
+        o.symbol === symbol.replace('/', '') &&
+        (p.orderId ? o.orderId === p.orderId : o.orderLinkId === p.orderLinkId),
+    );
+    if (!order || !isOpen(order)) throw new BybitError(RET.orderNotExists.retCode, RET.orderNotExists.retMsg);
+    const [base, quote] = symbol.split('/');
+    const rest = Number(order.leavesQty);
+    if (order.orderType === 'Limit') {
+      this.release(
+        order.side === 'Buy' ? quote : base,
+        order.side === 'Buy' ? rest * Number(order.price) : rest,
+      );
+    }
+    order.orderStatus = Number(order.cumExecQty) > 0 ? 'PartiallyFilledCanceled' : 'Cancelled';
+    order.cancelType = 'CancelByUser';
+    order.leavesQty = '0';
+    order.leavesValue = '0';
+    order.updatedTime = String(this.now());
+    return { orderId: order.orderId, orderLinkId: order.orderLinkId };
+  }
+
+  /** GET /v5/order/realtime: open orders; by id any of them, or of the last 500 closed, newest first. */
+  private realtime(p: Record<string, string>): unknown {
+    this.spotOnly(p);
+    const byId = Boolean(p.orderId || p.orderLinkId);
+    const closedKept = new Set(
+      this.orders
+        .filter((o) => !isOpen(o) && !this.forgottenByRealtime.has(o.orderId))
+        .slice(-REALTIME_CLOSED_KEPT)
+        .map((o) => o.orderId),
+    );
+    const rows = this.visibleOrders().filter(
+      (o) =>
+        this.matchesFilter(o, p) &&
+        (isOpen(o) || (byId && closedKept.has(o.orderId))) &&
+        // openOnly=1 (closed ones) is ignored when an id is given
+        (byId || (p.openOnly === '1' ? closedKept.has(o.orderId) : isOpen(o))),
+    );
+    return this.page(rows.reverse(), p, 50, 20);
+  }
+
+  /** GET /v5/order/history: finished orders of the last 7 days (cancelled ones for 24 hours), newest first. */
+  private history(p: Record<string, string>): unknown {
+    this.spotOnly(p);
+    const now = this.now();
+    const end = p.endTime ? Number(p.endTime) : p.startTime ? Number(p.startTime) + 7 * DAY_MS : now;
+    const start = p.startTime ? Number(p.startTime) : end - 7 * DAY_MS;
+    const rows = this.visibleOrders().filter(
+      (o) =>
+        !isOpen(o) &&
+        this.matchesFilter(o, p) &&
+        (!p.orderStatus || o.orderStatus === p.orderStatus) &&
+        Number(o.createdTime) >= start &&
+        Number(o.createdTime) <= end &&
+        (o.orderStatus !== 'Cancelled' || now - Number(o.updatedTime) <= DAY_MS),
+    );
+    return this.page(rows.reverse(), p, 50, 20);
+  }
+
+  /** GET /v5/execution/list: newest first; orderId / orderLinkId take priority over every other filter. */
+  private executionList(p: Record<string, string>): unknown {
+    this.spotOnly(p);
+    const cutoff = this.now() - this.lookupLagMs;
+    const rows = this.executions.filter((e) => {
+      if (Number(e.execTime) > cutoff) return false;
+      if (p.orderId) return e.orderId === p.orderId;
+      if (p.orderLinkId) return e.orderLinkId === p.orderLinkId;
+      return (
+        (!p.symbol || e.symbol === p.symbol) &&
+        (!p.startTime || Number(e.execTime) >= Number(p.startTime)) &&
+        (!p.endTime || Number(e.execTime) <= Number(p.endTime))
+      );
+    });
+    return this.page([...rows].reverse(), p, 100, 50);
+  }
+
+  private walletBalance(p: Record<string, string>): unknown {
+    if (p.accountType !== 'UNIFIED')
+      throw new BybitError(RET.paramsError.retCode, 'accountType only support UNIFIED');
+    const wanted = p.coin ? p.coin.split(',') : undefined;
+    const coins = Object.entries(this.balances)
+      .filter(([coin, b]) => (wanted ? wanted.includes(coin) : b.free + b.locked !== 0))
+      .map(([coin, b]) => ({
+        availableToBorrow: '',
+        bonus: '0',
+        accruedInterest: '0',
+        availableToWithdraw: '',
+        totalOrderIM: '0',
+        equity: fmt(b.free + b.locked),
+        totalPositionMM: '0',
+        usdValue: '0',
+        spotHedgingQty: '0',
+        unrealisedPnl: '0',
+        collateralSwitch: true,
+        borrowAmount: '0',
+        totalPositionIM: '0',
+        walletBalance: fmt(b.free + b.locked),
+        cumRealisedPnl: '0',
+        locked: fmt(b.locked),
+        marginCollateral: true,
+        coin,
+        spotBorrow: '0',
+      }));
+    return {
+      list: [
+        {
+          totalEquity: '0',
+          accountIMRate: '0',
+          totalMarginBalance: '0',
+          totalInitialMargin: '0',
+          accountType: 'UNIFIED',
+          totalAvailableBalance: '0',
+          accountMMRate: '0',
+          totalPerpUPL: '0',
+          totalWalletBalance: '0',
+          accountLTV: '0',
+          totalMaintenanceMargin: '0',
+          coin: coins,
+        },
+      ],
+    };
+  }
+
+  /** One page of `rows` (`limit` ≤ max, default `fallback`) and the cursor of the next. */
+  private page<T>(rows: T[], p: Record<string, string>, max: number, fallback: number): unknown {
+    const limit = Math.min(Math.max(1, Number(p.limit ?? fallback)), max);
+    const offset = p.cursor
+      ? Number(Buffer.from(decodeURIComponent(p.cursor), 'base64').toString('utf8'))
+      : 0;
+    const list = rows.slice(offset, offset + limit);
+    const more = offset + limit < rows.length;
+    return {
+      category: 'spot',
+      list,
+      nextPageCursor: more ? encodeURIComponent(Buffer.from(String(offset + limit)).toString('base64')) : '',
+    };
+  }
+
+  private matchesFilter(o: BybitOrder, p: Record<string, string>): boolean {
+    // priority orderId > orderLinkId > symbol
+    if (p.orderId) return o.orderId === p.orderId;
+    if (p.orderLinkId) return o.orderLinkId === p.orderLinkId;
+    return !p.symbol || o.symbol === p.symbol;
+  }
+
+  // --- matching and accounts -------------------------------------------------------------------------------------
+
+  private ticker(symbol: string): { last: number; bid: number; ask: number } {
+    const t = this.market.ticker(symbol, this.now());
+    const pinned = this.pinned.get(symbol);
+    if (pinned === undefined) return t;
+    const half = pinned * 0.0001;
+    return { last: pinned, bid: round8(pinned - half), ask: round8(pinned + half) };
+  }
+
+  private symbolOf(p: Record<string, string>): string {
+    const symbol = this.symbols.find((s) => s.replace('/', '') === p.symbol);
+    if (!symbol) throw new BybitError(170121, 'Invalid symbol.');
+    return symbol;
+  }
+
+  private symbolOfId(id: string): string {
+    return this.symbols.find((s) => s.replace('/', '') === id)!;
+  }
+
+  /** Orders the reads know: not those younger than the lookup lag (the create is asynchronous). */
+  private visibleOrders(): BybitOrder[] {
+    const cutoff = this.now() - this.lookupLagMs;
+    return this.orders.filter((o) => Number(o.createdTime) <= cutoff);
+  }
+
+  private matchRestingOrders(): void {
+    const now = this.now();
+    const slices = Math.max(1, this.options.limitFillSlices ?? 1);
+    for (const order of this.orders.filter((o) => o.orderType === 'Limit' && isOpen(o))) {
+      const last = this.lastMatch.get(order.orderId);
+      if (last !== undefined && now - last < (this.options.matchIntervalMs ?? 0)) continue;
+      const symbol = this.symbolOfId(order.symbol);
+      const t = this.ticker(symbol);
+      const price = Number(order.price);
+      if (!(order.side === 'Buy' ? t.ask <= price : t.bid >= price)) continue;
+      const m = simulatedMarketInfo(symbol);
+      const left = Number(order.leavesQty);
+      const slice = Math.min(left, Math.max(m.amountStep, floorTo(Number(order.qty) / slices, m.amountStep)));
+      const [base, quote] = symbol.split('/');
+      this.release(order.side === 'Buy' ? quote : base, order.side === 'Buy' ? slice * price : slice);
+      this.fill(order, slice, price, true);
+      this.lastMatch.set(order.orderId, now);
+    }
+  }
+
+  private fill(order: BybitOrder, qty: number, price: number, isMaker: boolean): void {
+    const symbol = this.symbolOfId(order.symbol);
+    const [base, quote] = symbol.split('/');
+    const now = this.now();
+    const value = qty * price;
+    const rate = this.options.feeRate ?? 0.001;
+    // "Spot Fee Currency Instruction": a positive fee rate charges the coin received
+    const feeCurrency = order.side === 'Buy' ? base : quote;
+    const fee = round8(order.side === 'Buy' ? qty * rate : value * rate);
+    this.balances[base] ??= { free: 0, locked: 0 };
+    this.balances[quote] ??= { free: 0, locked: 0 };
+    if (order.side === 'Buy') {
+      this.balances[quote].free -= value;
+      this.balances[base].free += qty;
+    } else {
+      this.balances[base].free -= qty;
+      this.balances[quote].free += value;
+    }
+    this.balances[feeCurrency].free -= fee;
+    // in the base coin, also for a market buy sent by value (its qty is the quote amount)
+    const total = round8(Number(order.cumExecQty) + Number(order.leavesQty));
+    const cumQty = round8(Number(order.cumExecQty) + qty);
+    const cumValue = round8(Number(order.cumExecValue) + value);
+    const cumFee = round8(Number(order.cumExecFee) + fee);
+    order.cumExecQty = fmt(cumQty);
+    order.cumExecValue = fmt(cumValue);
+    order.cumExecFee = fmt(cumFee);
+    order.cumFeeDetail = { [feeCurrency]: fmt(cumFee) };
+    order.avgPrice = fmt(cumValue / cumQty);
+    order.leavesQty = fmt(Math.max(0, round8(total - cumQty)));
+    order.leavesValue = fmt(Number(order.leavesQty) * price);
+    order.orderStatus = Number(order.leavesQty) <= 1e-12 ? 'Filled' : 'PartiallyFilled';
+    order.updatedTime = String(now);
+    this.executions.push({
+      symbol: order.symbol,
+      orderType: order.orderType,
+      underlyingPrice: '',
+      orderLinkId: order.orderLinkId,
+      side: order.side,
+      indexPrice: '',
+      orderId: order.orderId,
+      stopOrderType: 'UNKNOWN',
+      leavesQty: order.leavesQty,
+      execTime: String(now),
+      feeCurrency,
+      isMaker,
+      execFee: fmt(fee),
+      feeRate: String(rate),
+      execId: `${order.orderId.slice(-6)}-${this.nextSeq}`,
+      tradeIv: '',
+      blockTradeId: '',
+      markPrice: String(price),
+      execPrice: fmt(price),
+      markIv: '',
+      orderQty: order.qty,
+      orderPrice: order.price,
+      execValue: fmt(value),
+      execType: 'Trade',
+      execQty: fmt(qty),
+      closedSize: '',
+      extraFees: '',
+      seq: this.nextSeq++,
+    });
+  }
+
+  private free(asset: string): number {
+    return this.balances[asset]?.free ?? 0;
+  }
+
+  private hold(asset: string, amount: number): void {
+    this.balances[asset] ??= { free: 0, locked: 0 };
+    this.balances[asset].free -= amount;
+    this.balances[asset].locked += amount;
+  }
+
+  private release(asset: string, amount: number): void {
+    this.balances[asset].locked -= amount;
+    this.balances[asset].free += amount;
+  }
+}
+
+/** The route of a request: a realtime or history query filtered by an id is a lookup. */
+function routeOf(method: string, path: string, p: Record<string, string>): BybitRoute | undefined {
+  const byId = Boolean(p.orderId || p.orderLinkId);
+  const routes: Record<string, BybitRoute> = {
+    'GET /v5/market/time': 'time',
+    'GET /v5/market/instruments-info': 'instruments',
+    'GET /v5/market/tickers': 'ticker',
+    'GET /v5/market/kline': 'kline',
+    'POST /v5/order/create': 'createOrder',
+    'POST /v5/order/cancel': 'cancelOrder',
+    'GET /v5/order/realtime': byId ? 'fetchOrder' : 'openOrders',
+    'GET /v5/order/history': byId ? 'orderHistory' : 'recentOrders',
+    'GET /v5/execution/list': 'executions',
+    'GET /v5/account/wallet-balance': 'balance',
+  };
+  return routes[`${method} ${path}`];
+}
+
+function isPrivate(route: BybitRoute): boolean {
+  return !['time', 'instruments', 'ticker', 'kline'].includes(route);
+}
+
+function isOpen(o: BybitOrder): boolean {
+  return o.orderStatus === 'New' || o.orderStatus === 'PartiallyFilled';
+}
+
+function onGrid(value: number, step: number): boolean {
+  return Math.abs(Math.round(value / step) * step - value) <= step * 1e-6;
+}
+
+function floorTo(value: number, step: number): number {
+  return round8(Math.floor(value / step + 1e-9) * step);
+}
+
+function round8(n: number): number {
+  return Number(n.toFixed(8));
+}
+
+function round2(n: number): number {
+  return Number(n.toFixed(2));
+}
+
+function fmt(n: number): string {
+  return String(round8(n));
+}
+
+/** A step as Bybit writes it (`0.000001`, `0.01`). */
+function fmtStep(step: number): string {
+  return step >= 1 ? String(step) : step.toFixed(Math.max(0, Math.round(-Math.log10(step))));
+}
