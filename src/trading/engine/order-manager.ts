@@ -45,6 +45,7 @@ import {
   fillsComplete,
   isFinal,
   judgeNotFound,
+  lookupMayLag,
   needsExchange,
   transition,
   type LocalOrder,
@@ -490,8 +491,8 @@ export class OrderManager {
     if (before.status === 'intent' || before.status === 'unknown') {
       await this.resolveUnknown(clientOrderId);
     } else if (!isFinal(before.status) && before.exchangeOrderId) {
-      const remote = await this.track(this.exchange.fetchOrder(before.exchangeOrderId, before.symbol));
-      await this.applyRemote(clientOrderId, remote);
+      const remote = await this.fetchAcknowledged(before);
+      if (remote) await this.applyRemote(clientOrderId, remote);
     } else if (!isFinal(before.status)) {
       const remote = await this.track(this.exchange.fetchOrderByClientId(clientOrderId, before.symbol));
       await this.applyRemote(clientOrderId, remote);
@@ -520,9 +521,29 @@ export class OrderManager {
     // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel
     // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
     // before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
-    const remote = await this.track(this.exchange.fetchOrder(current.exchangeOrderId, current.symbol));
-    await this.applyRemote(clientOrderId, remote);
+    const remote = await this.fetchAcknowledged(current);
+    if (remote) await this.applyRemote(clientOrderId, remote);
     return this.mustGet(clientOrderId);
+  }
+
+  /**
+   * The exchange's view of an order it acknowledged (it gave the order's id), or null while lookups still miss it
+   * within the unknown-order window (`lookupMayLag`): the order stays as it is until a later refresh. Past the
+   * window the miss is thrown (the exchange lost an order it took).
+   */
+  private async fetchAcknowledged(order: LocalOrder): Promise<ExchangeOrder | null> {
+    try {
+      return await this.track(this.exchange.fetchOrder(order.exchangeOrderId!, order.symbol));
+    } catch (err) {
+      const now = this.clock.now();
+      if (!(err instanceof OrderNotFoundError) || !lookupMayLag(order, this.notFoundRule, now)) throw err;
+      this.logger.info('Order not visible to lookups yet; it stays as it is', {
+        clientOrderId: order.clientOrderId,
+        status: order.status,
+        sinceSendMs: now - (order.sentAt ?? order.createdAt),
+      });
+      return null;
+    }
   }
 
   /**

@@ -74,6 +74,20 @@ export function judgeNotFound(
   return { lookupMisses, neverPlaced };
 }
 
+/**
+ * Whether a "no such order" answer for an order the exchange acknowledged (it gave the order's id) may still be a
+ * lookup lagging the matching engine: within the same window after the send as for an unknown order. Exchanges that
+ * answer a create with ids only (Binance ACK, OKX) have the next refresh come that early. Past the window, the
+ * exchange has lost an order it took.
+ */
+export function lookupMayLag(
+  order: Pick<LocalOrder, 'sentAt' | 'createdAt'>,
+  rule: NotFoundRule,
+  now: number,
+): boolean {
+  return now - (order.sentAt ?? order.createdAt) < rule.windowMs + rule.graceMs;
+}
+
 export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
   'filled',
   'cancelled',

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidOrderError, PersistenceError } from '../../../src/shared/errors';
+import { InvalidOrderError, OrderNotFoundError, PersistenceError } from '../../../src/shared/errors';
 import type { EventLog } from '../../../src/shared/ipc/event-log';
 import type { EventPublisher, StateStore } from '../../../src/trading/engine/order-manager';
 import type {
@@ -320,6 +320,45 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(cancelled).to.include({ status: 'cancelled', filled: onExchange.filled });
     expect(cancelled.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(onExchange.filled, 1e-12);
     expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
+  });
+
+  it('an acknowledged order lookups miss soon after its create (they lag) stays as it is; past the window the miss is an error', async () => {
+    // an exchange that answers a create with its ids only (OKX, Binance ACK) and whose lookups lag its engine
+    let hidden = false;
+    h = await EngineHarness.open({
+      config: { trading: { orders: { unknownNotFoundWindowMs: 400 } } },
+      wrapExchange: (paper) =>
+        new Proxy(paper, {
+          get(target, prop, receiver) {
+            if (prop === 'fetchOrder') {
+              return async (id: string, symbol: string) => {
+                if (hidden) throw new OrderNotFoundError('okx 51603: Order does not exist.', { orderId: id });
+                return target.fetchOrder(id, symbol);
+              };
+            }
+            const value = Reflect.get(target, prop, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }) as Exchange,
+    });
+    h.manager.startAccepting();
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    // rests: far below the market
+    const placed = await h.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
+    expect(placed.status).to.equal('open');
+    hidden = true;
+    expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
+    // a cancel the exchange took, then a read that misses: the order waits for the next refresh
+    expect((await h.manager.cancel('bot-tst000-1')).status).to.equal('open');
+    hidden = false;
+    expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'cancelled' });
+
+    await h.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
+    hidden = true;
+    await sleep(450);
+    let missed: unknown;
+    await h.manager.refresh('bot-tst000-2').catch((err: unknown) => (missed = err));
+    expect(missed).to.be.instanceOf(OrderNotFoundError);
   });
 
   it('keeps order events in the state outbox while the event log refuses them, then publishes each once, in order', async () => {

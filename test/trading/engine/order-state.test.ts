@@ -13,6 +13,7 @@ import {
   transition,
   type LocalOrder,
   judgeNotFound,
+  lookupMayLag,
 } from '../../../src/trading/engine/order-state';
 
 const intent = (): LocalOrder => ({
@@ -166,5 +167,13 @@ describe('the unknown-order rule: "not found" is final only after several misses
   it('never while this process still awaits the create answer', () => {
     const verdict = judgeNotFound({ sentAt, createdAt: sentAt, lookupMisses: 10 }, rule, sentAt + 1e9, true);
     expect(verdict.neverPlaced).to.equal(false);
+  });
+
+  it('an acknowledged order a lookup misses may only be lagging within the same window plus grace', () => {
+    const order = { sentAt, createdAt: sentAt - 10_000 };
+    expect(lookupMayLag(order, rule, sentAt + 64_999)).to.equal(true);
+    expect(lookupMayLag(order, rule, sentAt + 65_000)).to.equal(false);
+    // an order restored without a send time counts from its creation
+    expect(lookupMayLag({ createdAt: sentAt }, rule, sentAt + 1_000)).to.equal(true);
   });
 });
