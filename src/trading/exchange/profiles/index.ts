@@ -1,11 +1,13 @@
 /** The exchanges live mode is verified on, by ccxt id. */
 import { binanceProfile } from './binance';
 import type { ExchangeProfile } from './exchange-profile';
+import { okxProfile } from './okx';
 
 export type { ExchangeProfile } from './exchange-profile';
 
 export const EXCHANGE_PROFILES: Readonly<Record<string, ExchangeProfile>> = {
   binance: binanceProfile,
+  okx: okxProfile,
 };
 
 export function profileFor(exchangeId: string): ExchangeProfile | undefined {
