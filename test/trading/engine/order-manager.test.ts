@@ -1,9 +1,20 @@
 import { expect } from 'chai';
+import { systemClock } from '../../../src/shared/clock';
+import { silentLogger } from '../../../src/shared/logging/logger';
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidOrderError, OrderNotFoundError, PersistenceError } from '../../../src/shared/errors';
+import {
+  ConfigError,
+  InvalidOrderError,
+  OrderNotFoundError,
+  PersistenceError,
+} from '../../../src/shared/errors';
 import type { EventLog } from '../../../src/shared/ipc/event-log';
-import type { EventPublisher, StateStore } from '../../../src/trading/engine/order-manager';
+import {
+  OrderManager,
+  type EventPublisher,
+  type StateStore,
+} from '../../../src/trading/engine/order-manager';
 import type {
   CreateOrderRequest,
   Exchange,
@@ -11,6 +22,7 @@ import type {
   ExchangeTrade,
 } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
 import { EngineHarness, MARKET_BUY } from './engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -359,6 +371,40 @@ describe('OrderManager against the paper exchange (integration)', function () {
     let missed: unknown;
     await h.manager.refresh('bot-tst000-2').catch((err: unknown) => (missed = err));
     expect(missed).to.be.instanceOf(OrderNotFoundError);
+  });
+
+  it("refuses at start a bot id whose longest clientOrderId would not fit the exchange's rule (OKX: 32 letters or digits)", async () => {
+    // the paper exchange with OKX's clientOrderId rule: <botId><installId (6)><seq (up to 12 digits)>
+    const okxRule = (paper: PaperExchange): Exchange =>
+      new Proxy(paper, {
+        get(target, prop, receiver) {
+          if (prop === 'traits') return { lookupGraceMs: 5_000, clientOrderId: okxProfile.clientOrderId };
+          const value = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }) as Exchange;
+    h = await EngineHarness.open({ config: { app: { botId: 'abcdefghijklmn' } }, wrapExchange: okxRule });
+    h.manager.startAccepting();
+    expect((await h.manager.place(buy)).clientOrderId).to.equal('abcdefghijklmntst0001');
+    // one character more: 15 + 6 + 12 = 33
+    let failure: unknown;
+    try {
+      new OrderManager({
+        exchange: h.exchange,
+        store: h.files.store,
+        history: h.files.history,
+        events: h.eventLog,
+        markets: h.manager.markets,
+        botId: 'abcdefghijklmno',
+        orders: h.config.trading.orders,
+        clock: systemClock,
+        logger: silentLogger(),
+      });
+    } catch (err) {
+      failure = err;
+    }
+    expect(failure).to.be.instanceOf(ConfigError);
+    expect((failure as ConfigError).problems[0]).to.include({ field: 'app.botId', value: 'abcdefghijklmno' });
   });
 
   it('keeps order events in the state outbox while the event log refuses them, then publishes each once, in order', async () => {
