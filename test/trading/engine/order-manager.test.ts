@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { systemClock } from '../../../src/shared/clock';
-import { silentLogger } from '../../../src/shared/logging/logger';
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import {
   ConfigError,
   InvalidOrderError,
@@ -10,6 +9,7 @@ import {
   PersistenceError,
 } from '../../../src/shared/errors';
 import type { EventLog } from '../../../src/shared/ipc/event-log';
+import { silentLogger } from '../../../src/shared/logging/logger';
 import {
   OrderManager,
   type EventPublisher,
