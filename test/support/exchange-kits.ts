@@ -4,8 +4,10 @@
  */
 import { binanceProfile } from '../../src/trading/exchange/profiles/binance';
 import { bybitProfile } from '../../src/trading/exchange/profiles/bybit';
+import { okxProfile } from '../../src/trading/exchange/profiles/okx';
 import { FakeBinance } from './fake-binance';
 import { FakeBybit } from './fake-bybit';
+import { FakeOkx } from './fake-okx';
 import type { ExchangeKit } from './local-exchange';
 
 const BINANCE_CREDENTIALS = { apiKey: 'kit-binance-key-0123456789', secret: 'kit-binance-secret-0123456789' };
@@ -59,4 +61,33 @@ export const bybitKit: ExchangeKit = {
   }),
 };
 
-export const EXCHANGE_KITS: readonly ExchangeKit[] = [binanceKit, bybitKit];
+const OKX_CREDENTIALS = {
+  apiKey: 'kit-okx-key-0123456789',
+  secret: 'kit-okx-secret-0123456789',
+  password: 'kit-okx-passphrase-0123',
+};
+
+export const okxKit: ExchangeKit = {
+  id: 'okx',
+  profile: okxProfile,
+  credentials: OKX_CREDENTIALS,
+  start: (o) =>
+    FakeOkx.start({
+      apiKey: OKX_CREDENTIALS.apiKey,
+      secret: OKX_CREDENTIALS.secret,
+      passphrase: OKX_CREDENTIALS.password,
+      balances: o.balances,
+      symbols: o.symbols,
+      candleMs: o.candleMs,
+      lookupLagMs: o.lookupLagMs,
+      limitFillSlices: o.limitFillSlices,
+      matchIntervalMs: o.matchIntervalMs,
+      port: o.port,
+    }),
+  // OKX takes spot fees in the currency received (or all in the quote): no third fee currency
+  thirdCurrency: undefined,
+  // OKX's request window is fixed (30 s, not sent by the client): a test only shortens the grace the rule adds
+  withRecvWindow: (ms) => ({ ...okxProfile, recvWindowMs: ms }),
+};
+
+export const EXCHANGE_KITS: readonly ExchangeKit[] = [binanceKit, bybitKit, okxKit];

@@ -30,6 +30,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { ERRORS } from '../fixtures/binance/answers';
+import { FaultQueue } from './fault-queue';
 import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
 
 export type FakeFault =
@@ -133,41 +134,6 @@ interface Route {
   handle: (params: URLSearchParams) => { status?: number; body: unknown };
 }
 
-class FaultQueue {
-  private readonly queued: Array<{ match: string; fault: FakeFault; params?: Record<string, string> }> = [];
-
-  /**
-   * Queues `fault` for the next request matching `match` (route name, path, `METHOD path` or `*`) and, when
-   * given, carrying these parameters (e.g. `{ symbol: 'ETHUSDT' }`).
-   */
-  next(match: string, fault: FakeFault, params?: Record<string, string>): void {
-    this.queued.push({ match, fault, params });
-  }
-
-  clear(): void {
-    this.queued.length = 0;
-  }
-
-  get pending(): number {
-    return this.queued.length;
-  }
-
-  take(
-    method: string,
-    path: string,
-    route: string | undefined,
-    params: URLSearchParams,
-  ): FakeFault | undefined {
-    const index = this.queued.findIndex(
-      (q) =>
-        (q.match === '*' || q.match === route || q.match === path || q.match === `${method} ${path}`) &&
-        Object.entries(q.params ?? {}).every(([k, v]) => params.get(k) === v),
-    );
-    if (index < 0) return undefined;
-    return this.queued.splice(index, 1)[0].fault;
-  }
-}
-
 class BinanceError extends Error {
   constructor(
     readonly code: number,
@@ -221,7 +187,7 @@ function binanceFault(fault: LocalFault): FakeFault {
 }
 
 export class FakeBinance implements LocalExchange {
-  readonly faults = new FaultQueue();
+  readonly faults = new FaultQueue<FakeFault>();
   /** Every order ever accepted, in order. */
   readonly orders: FakeOrder[] = [];
   /** Every trade of the account, as Binance's trade list has them. */

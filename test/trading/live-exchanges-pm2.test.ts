@@ -133,6 +133,7 @@ function pm2Suite(kit: ExchangeKit): void {
       const trading = await pm2.info('trading');
       expect(trading!.restarts, 'restarts equal kills').to.equal(KILLS);
       await pm2.pm2(['stop', 'trading']);
+      expect(unsettled(), 'an order in flight at the stop').to.deep.equal([]);
 
       // no clientOrderId was ever sent twice, and each became at most one order
       const sent = fake.createRequests();

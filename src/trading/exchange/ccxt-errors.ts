@@ -136,6 +136,57 @@ export interface TranslateOptions {
   secrets?: SecretValues;
   /** Wait the exchange asked for (Retry-After), attached to temporary errors. */
   retryAfterMs?: number;
+  /** Shortens ccxt's message (`<id> <answer body>`) to what the answer means (see `errorBodySummary`). */
+  summarize?: (message: string) => string;
+}
+
+/** Where an exchange's error answer carries its code and message: dotted paths into the JSON body. */
+export interface ErrorBodyFields {
+  code: string;
+  message: string;
+}
+
+/**
+ * A summarizer for ccxt messages of the form `<exchangeId> <JSON body>`: `<exchangeId> <code>: <message>` from the
+ * first of `fields` whose code is set and not a success ("0"). The body's echoes of the request (ids, times) go,
+ * so the same refusal reads the same every time. Any other message is kept as it is.
+ */
+export function errorBodySummary(
+  exchangeId: string,
+  fields: readonly ErrorBodyFields[],
+): (message: string) => string {
+  const at = (body: unknown, dotted: string): unknown =>
+    dotted
+      .split('.')
+      .reduce<unknown>(
+        (v, key) =>
+          v !== null && typeof v === 'object' && Object.hasOwn(v, key)
+            ? (v as Record<string, unknown>)[key]
+            : undefined,
+        body,
+      );
+  return (message) => {
+    const prefix = `${exchangeId} `;
+    if (!message.startsWith(prefix)) return message;
+    let body: unknown;
+    try {
+      body = JSON.parse(message.slice(prefix.length));
+    } catch {
+      return message;
+    }
+    for (const f of fields) {
+      const code = at(body, f.code);
+      if (
+        (typeof code === 'string' || typeof code === 'number') &&
+        String(code) !== '' &&
+        String(code) !== '0'
+      ) {
+        const text = at(body, f.message);
+        return `${exchangeId} ${code}: ${typeof text === 'string' ? text : ''}`.trimEnd();
+      }
+    }
+    return message;
+  };
 }
 
 /**
@@ -145,7 +196,8 @@ export interface TranslateOptions {
 export function translateCcxtError(err: unknown, options: TranslateOptions = {}): Error {
   if (!isCcxtError(err)) return err instanceof Error ? err : new Error(String(err));
   const names = classNames(err as object);
-  const message = scrubMessage((err as Error).message ?? '', options.secrets);
+  const raw = (err as Error).message ?? '';
+  const message = scrubMessage(options.summarize ? options.summarize(raw) : raw, options.secrets);
   const { httpStatus, exchangeCode } = err as { httpStatus?: unknown; exchangeCode?: unknown };
   const context: ErrorContext = {
     ...options.context,

@@ -19,6 +19,9 @@
  *   history, by the exchange's own id parameter, instead of through ccxt's fetchOrder/fetchOrders.
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
+ * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
+ *   ccxt maps too loosely. A cancel answered with a bare acknowledgement is followed by a read of the order; an
+ *   exchange without a list of all orders has its open and finished lists read instead.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -42,7 +45,7 @@ import {
 } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { retry, type RetryOptions } from '../../shared/retry';
-import { translateCcxtError } from './ccxt-errors';
+import { errorBodySummary, translateCcxtError } from './ccxt-errors';
 import type {
   BalanceEntry,
   Candle,
@@ -153,6 +156,35 @@ export async function loadCcxtClass(
   };
 }
 
+/**
+ * ccxt's error classes by name, from the same build `loadCcxtClass` took the exchange from (its own ES module's
+ * `base/errors.js`, or the full bundle), for a profile's `ccxtErrorCodes`.
+ */
+function loadCcxtErrorClasses(via: CcxtLoadInfo['via']): Record<string, unknown> {
+  const file =
+    via === 'esm-single'
+      ? path.join(path.dirname(require.resolve('ccxt')), '..', 'js', 'src', 'base', 'errors.js')
+      : 'ccxt';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(file) as Record<string, unknown>;
+}
+
+/** `exceptions.exact` entries for a profile's error codes (ccxt deep-merges them over its own table). */
+function errorCodeOverrides(
+  codes: Record<string, string> | undefined,
+  via: CcxtLoadInfo['via'],
+): Record<string, unknown> | undefined {
+  if (!codes || Object.keys(codes).length === 0) return undefined;
+  const classes = loadCcxtErrorClasses(via);
+  const exact: Record<string, unknown> = {};
+  for (const [code, name] of Object.entries(codes)) {
+    if (typeof classes[name] !== 'function')
+      throw new Error(`exchange profile: ${name} is not a ccxt error class`);
+    exact[code] = classes[name];
+  }
+  return exact;
+}
+
 export class CcxtExchange implements Exchange {
   readonly id: string;
   readonly loadInfo: CcxtLoadInfo;
@@ -162,6 +194,7 @@ export class CcxtExchange implements Exchange {
   private readonly abort = new AbortController();
   private markets?: Record<string, Market>;
   private readonly lastTickers = new Map<string, Ticker>();
+  private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
 
   private constructor(
@@ -173,6 +206,7 @@ export class CcxtExchange implements Exchange {
     this.loadInfo = loadInfo;
     this.clock = options.clock ?? systemClock;
     this.profile = options.profile ?? profileFor(options.exchangeId);
+    if (this.profile?.errorBody) this.summarizeError = errorBodySummary(this.id, this.profile.errorBody);
     this.traits = {
       lookupGraceMs: this.profile?.recvWindowMs ?? 0,
       clientOrderId: this.profile?.clientOrderId ?? { maxLength: 32, pattern: /^[A-Za-z0-9-]{1,32}$/ },
@@ -182,6 +216,7 @@ export class CcxtExchange implements Exchange {
   static async create(options: CcxtExchangeOptions): Promise<CcxtExchange> {
     const { Ctor, info } = await loadCcxtClass(options.exchangeId);
     const profile = options.profile ?? profileFor(options.exchangeId);
+    const exact = errorCodeOverrides(profile?.ccxtErrorCodes, info.via);
     const client = new Ctor({
       apiKey: options.apiKey,
       secret: options.secret,
@@ -190,8 +225,10 @@ export class CcxtExchange implements Exchange {
       enableRateLimit: true,
       ...(profile?.ccxtHas ? { has: profile.ccxtHas } : {}),
       options: { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions },
+      ...(exact ? { exceptions: { exact } } : {}),
     });
     recordHttpStatus(client, profile?.answerCodes?.field);
+    if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
     if (options.apiUrl)
       client.urls.api = rebaseUrls(client.urls.api, options.apiUrl) as typeof client.urls.api;
@@ -317,15 +354,20 @@ export class CcxtExchange implements Exchange {
   fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
     return this.read('fetchRecentOrders', { symbol }, async () => {
       const lists = this.profile?.orderLists;
-      if (!lists) {
+      if (!lists && this.client.has.fetchOrders) {
         const orders = await this.client.fetchOrders(symbol, undefined, RECENT_ORDERS_LIMIT);
         return orders.map((o) => this.toOrder(o));
       }
-      // one page of each: the open orders, then the most recent finished ones
-      const open = await this.client.fetchOpenOrders(symbol, undefined, lists.ordersPerPage);
-      const done = await this.client.fetchCanceledAndClosedOrders(symbol, undefined, lists.ordersPerPage);
-      const seen = new Set(open.map((o) => String(o.id)));
-      return [...open, ...done.filter((o) => !seen.has(String(o.id)))].map((o) => this.toOrder(o));
+      // no list of all orders: the open ones, then the most recent finished ones (Bybit: one page of each at its
+      // page maximum; OKX: pending orders, and finished ones of the last 7 days). An order that finished between
+      // the two reads is in both, and the later read wins.
+      const open = await this.client.fetchOpenOrders(symbol, undefined, lists?.ordersPerPage);
+      const done = lists
+        ? await this.client.fetchCanceledAndClosedOrders(symbol, undefined, lists.ordersPerPage)
+        : await this.client.fetchClosedOrders(symbol, undefined, RECENT_ORDERS_LIMIT);
+      const byId = new Map<string, ExchangeOrder>();
+      for (const o of [...open, ...done]) byId.set(String(o.id), this.toOrder(o));
+      return [...byId.values()];
     });
   }
 
@@ -350,8 +392,9 @@ export class CcxtExchange implements Exchange {
   }
 
   /**
-   * Not retried: the engine decides (a second cancel of a cancelled order only gets OrderNotFoundError). A cancel
-   * acknowledged with ids only (Bybit: "asynchronous") is answered with the order as the exchange shows it next.
+   * Not retried: the engine decides (a second cancel of a cancelled order only gets OrderNotFoundError). An answer
+   * that only acknowledges the request (Bybit: "asynchronous"; OKX: ids and sCode, "only means that your
+   * cancellation request has been accepted") says nothing of the order: the order is read instead.
    */
   async cancelOrder(id: string, symbol: string): Promise<ExchangeOrder> {
     let answer: CcxtOrder;
@@ -458,6 +501,7 @@ export class CcxtExchange implements Exchange {
     return translateCcxtError(err, {
       context: { exchange: this.id, ...context },
       secrets: [this.options.apiKey, this.options.secret, this.options.password],
+      summarize: this.summarizeError,
       // only an answer that asks us to wait carries a meaningful Retry-After (other errors may see stale headers)
       retryAfterMs: WAIT_ERRORS.has((err as { name?: string } | undefined)?.name ?? '')
         ? retryAfterFrom(this.client.last_response_headers)
@@ -702,6 +746,30 @@ function recordHttpStatus(client: CcxtClient, codeField?: string): void {
       }
     };
   }
+}
+
+/**
+ * Adds the exchange's deadline header to every create (OKX `expTime`): the signing time (ccxt's nonce, the same
+ * clock as the signed timestamp) plus the window. The exchange drops a create that reaches it later, which is what
+ * lets the unknown-order rule wait only that window after the send.
+ */
+function sendCreateDeadline(
+  client: CcxtClient,
+  deadline: { header: string; path: string },
+  windowMs: number,
+): void {
+  type Signed = { url: string; method: string; body?: unknown; headers?: Record<string, string> };
+  type Sign = (path: string, api: unknown, method: string, ...rest: unknown[]) => Signed;
+  const target = client as unknown as { sign: Sign; nonce: () => number };
+  const original = target.sign.bind(client) as Sign;
+  target.sign = (path, api, method, ...rest) => {
+    const signed = original(path, api, method, ...rest);
+    if (path !== deadline.path || method !== 'POST') return signed;
+    return {
+      ...signed,
+      headers: { ...signed.headers, [deadline.header]: String(target.nonce() + windowMs) },
+    };
+  };
 }
 
 function num(value: unknown): number | undefined {

@@ -85,19 +85,28 @@ export async function createExchange(
           },
         ]);
       }
-      if (!secrets.exchangeApiKey || !secrets.exchangeSecret) {
-        throw new ConfigError(
-          [
-            ['exchangeApiKey', 'EXCHANGE_API_KEY'],
-            ['exchangeSecret', 'EXCHANGE_SECRET'],
-          ]
-            .filter(([key]) => !secrets[key as keyof Secrets])
-            .map(([, env]) => ({
-              field: env,
-              value: '(unset)',
-              message: 'live mode needs the exchange API key and secret in the environment',
-            })),
-        );
+      const needed: Array<[keyof Secrets, string, string]> = [
+        [
+          'exchangeApiKey',
+          'EXCHANGE_API_KEY',
+          'live mode needs the exchange API key and secret in the environment',
+        ],
+        [
+          'exchangeSecret',
+          'EXCHANGE_SECRET',
+          'live mode needs the exchange API key and secret in the environment',
+        ],
+      ];
+      if (profile.password) {
+        needed.push([
+          'exchangePassword',
+          'EXCHANGE_PASSWORD',
+          `${profile.name} signs every private request with the ${profile.password}: put it in the environment`,
+        ]);
+      }
+      const unset = needed.filter(([key]) => !secrets[key]);
+      if (unset.length > 0) {
+        throw new ConfigError(unset.map(([, env, message]) => ({ field: env, value: '(unset)', message })));
       }
       const exchange = await CcxtExchange.create({
         ...ccxtCommon,

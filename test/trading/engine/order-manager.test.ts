@@ -1,9 +1,17 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidOrderError, OrderNotFoundError, PersistenceError } from '../../../src/shared/errors';
+import { systemClock } from '../../../src/shared/clock';
+import {
+  ConfigError,
+  InvalidOrderError,
+  OrderNotFoundError,
+  PersistenceError,
+} from '../../../src/shared/errors';
 import type { EventLog } from '../../../src/shared/ipc/event-log';
+import { silentLogger } from '../../../src/shared/logging/logger';
 import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
+import { wireOrderManager } from '../../../src/trading/engine/order-manager';
 import type { StateStore } from '../../../src/trading/engine/state-gateway';
 import type {
   CreateOrderRequest,
@@ -12,6 +20,7 @@ import type {
   ExchangeTrade,
 } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
 import { EngineHarness, MARKET_BUY } from './engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -375,6 +384,40 @@ describe('OrderManager against the paper exchange (integration)', function () {
       await h.manager.refresh('bot-tst000-1').catch((err: unknown) => (caught = err));
       expect(caught).to.be.instanceOf(OrderNotFoundError);
     });
+  });
+
+  it("refuses at start a bot id whose longest clientOrderId would not fit the exchange's rule (OKX: 32 letters or digits)", async () => {
+    // the paper exchange with OKX's clientOrderId rule: <botId><installId (6)><seq (up to 12 digits)>
+    const okxRule = (paper: PaperExchange): Exchange =>
+      new Proxy(paper, {
+        get(target, prop, receiver) {
+          if (prop === 'traits') return { lookupGraceMs: 5_000, clientOrderId: okxProfile.clientOrderId };
+          const value = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }) as Exchange;
+    h = await EngineHarness.open({ config: { app: { botId: 'abcdefghijklmn' } }, wrapExchange: okxRule });
+    h.manager.startAccepting();
+    expect((await h.manager.place(buy)).clientOrderId).to.equal('abcdefghijklmntst0001');
+    // one character more: 15 + 6 + 12 = 33
+    let failure: unknown;
+    try {
+      wireOrderManager({
+        exchange: h.exchange,
+        store: h.files.store,
+        history: h.files.history,
+        publisher: h.eventLog,
+        markets: h.manager.markets,
+        botId: 'abcdefghijklmno',
+        orders: h.config.trading.orders,
+        clock: systemClock,
+        logger: silentLogger(),
+      });
+    } catch (err) {
+      failure = err;
+    }
+    expect(failure).to.be.instanceOf(ConfigError);
+    expect((failure as ConfigError).problems[0]).to.include({ field: 'app.botId', value: 'abcdefghijklmno' });
   });
 
   it('keeps order events in the state outbox while the event log refuses them, then publishes each once, in order', async () => {

@@ -172,5 +172,7 @@ describe('the unknown-order rule: "not found" is final only after several misses
     const order = { sentAt, createdAt: sentAt - 10_000 };
     expect(withinNotFoundWindow(order, rule, sentAt + 64_999)).to.equal(true);
     expect(withinNotFoundWindow(order, rule, sentAt + 65_000)).to.equal(false);
+    // an order restored without a send time counts from its creation
+    expect(withinNotFoundWindow({ createdAt: sentAt }, rule, sentAt + 1_000)).to.equal(true);
   });
 });

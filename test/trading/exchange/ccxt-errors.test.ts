@@ -16,6 +16,7 @@ import {
 } from '../../../src/shared/errors';
 import {
   CCXT_ERROR_TABLE,
+  errorBodySummary,
   isCcxtError,
   scrubMessage,
   translateCcxtError,
@@ -149,5 +150,51 @@ describe('ccxt error translation', () => {
     const translated = translateCcxtError(new e.RequestTimeout(message), { secrets: ['MYSECRETVALUE'] });
     expect(translated.message).to.not.match(/signature=|MYSECRETVALUE|SECRETKEY123|timestamp=/);
     expect((translated as NetworkError).cause).to.equal(undefined);
+  });
+
+  describe("an exchange's error body read as `<id> <code>: <message>` (its profile's errorBody)", () => {
+    const okx = errorBodySummary('okx', [
+      { code: 'data.0.sCode', message: 'data.0.sMsg' },
+      { code: 'code', message: 'msg' },
+    ]);
+
+    it('takes the per-order code first, without the echoes of the request', () => {
+      const body = {
+        code: '1',
+        msg: '',
+        data: [
+          { clOrdId: 'bot1', ordId: '', ts: '1695190491421', sCode: '51008', sMsg: 'Insufficient USDT' },
+        ],
+        inTime: '1695190491421339',
+      };
+      expect(okx(`okx ${JSON.stringify(body)}`)).to.equal('okx 51008: Insufficient USDT');
+    });
+
+    it('falls back to the request-level code, and skips a success code', () => {
+      expect(okx('okx {"code":"51603","msg":"Order does not exist.","data":[]}')).to.equal(
+        'okx 51603: Order does not exist.',
+      );
+      expect(okx('okx {"code":"1","msg":"","data":[{"sCode":"0","sMsg":""}]}')).to.equal('okx 1:');
+    });
+
+    it('keeps any other message as it is (no JSON body, another exchange, a body without the fields)', () => {
+      for (const message of [
+        'okx GET http://127.0.0.1/api/v5/trade/order 502 Bad Gateway ',
+        'binance {"code":-1013,"msg":"Filter failure: NOTIONAL"}',
+        'okx {"error":"x"}',
+        'okx {not json',
+      ]) {
+        expect(okx(message)).to.equal(message);
+      }
+    });
+
+    it('is applied by the translation before the scrub', () => {
+      const e = builds['per-exchange ES modules'];
+      const translated = translateCcxtError(
+        new e.InvalidOrder('okx {"code":"1","data":[{"sCode":"51020","sMsg":"SECRETVALUE too small"}]}'),
+        { summarize: okx, secrets: ['SECRETVALUE'] },
+      );
+      expect(translated.message).to.equal('okx 51020: [redacted] too small');
+    });
   });
 });

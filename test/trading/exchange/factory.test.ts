@@ -139,6 +139,20 @@ describe('createExchange', function () {
     expect((failure as ConfigError).message).to.not.include(KEY);
   });
 
+  it('live on OKX without EXCHANGE_PASSWORD is a configuration error naming it (OKX signs with a passphrase)', async () => {
+    let failure: unknown;
+    await createExchange(
+      tradingConfig({ mode: 'live', exchange: 'okx' }),
+      { exchangeApiKey: KEY, exchangeSecret: SECRET },
+      deps(),
+    ).catch((err: unknown) => (failure = err));
+    expect(failure).to.be.instanceOf(ConfigError);
+    const problems = (failure as ConfigError).problems;
+    expect(problems.map((p) => p.field)).to.deep.equal(['EXCHANGE_PASSWORD']);
+    expect(problems[0].message).to.include('passphrase');
+    expect((failure as ConfigError).message).to.not.include(SECRET);
+  });
+
   it('live on an exchange without a verified profile is a configuration error that lists the verified ones', async () => {
     let failure: unknown;
     await createExchange(

@@ -44,9 +44,16 @@ export interface ExchangeProfile {
   orderAnswerTradesComplete: boolean;
   /**
    * How long after a create the exchange may still answer "no such order" for an order it took, on top of the
-   * engine's own window: the request's validity window (Binance recvWindow), which the adapter also sends.
+   * engine's own window: the request's validity window (Binance recvWindow; OKX expTime, see createDeadline),
+   * which the adapter also sends.
    */
   recvWindowMs: number;
+  /**
+   * A request header that makes the exchange drop a create it would process later than that time (OKX `expTime` on
+   * Place order). The adapter sends it on every create (`path`: ccxt's name of the create endpoint), set to the
+   * signing time plus `recvWindowMs`, so that window bounds how late a create can still be taken.
+   */
+  createDeadline?: { header: string; path: string };
   /** Request budget, as documented (for humans and the docs; ccxt's rate limiter enforces it). */
   rateLimit: string;
   /** How fees come back. */
@@ -71,8 +78,27 @@ export interface ExchangeProfile {
    * HTTP status and ccxt class: Bybit answers them with HTTP 200).
    */
   answerCodes?: { field: string; duplicate: string[]; outcomeUnknown: string[] };
-  /** ccxt capabilities switched off (merged into the client's `has`): calls a spot bot does not need. */
-  ccxtHas?: Record<string, boolean>;
   /** ccxt options (deep-merged under the operator's own ccxtOptions). */
   ccxtOptions: Record<string, unknown>;
+  /**
+   * What the exchange calls the third credential when it has one (OKX: the API key's passphrase): live mode then
+   * needs EXCHANGE_PASSWORD. Absent: key and secret only.
+   */
+  password?: string;
+  /**
+   * ccxt capabilities turned off (`has`), for calls ccxt would make that spot trading does not need: ccxt decides
+   * some of them from `has` alone, with no option to skip them (OKX fetchCurrencies on every loadMarkets).
+   */
+  ccxtHas?: Record<string, false>;
+  /**
+   * Exchange error codes → ccxt error class names, over ccxt's own table, where the documentation says more than
+   * ccxt's mapping (a duplicate clientOrderId read as a plain refusal; an "outcome unknown" code left unmapped).
+   */
+  ccxtErrorCodes?: Record<string, string>;
+  /**
+   * Where an error answer carries the exchange's code and message (dotted paths, tried in order): the error then
+   * reads `<id> <code>: <message>` instead of the whole body, whose echoes of the request (ids, times) would make
+   * the same refusal look new every time. Absent: ccxt's message as it is.
+   */
+  errorBody?: ReadonlyArray<{ code: string; message: string }>;
 }

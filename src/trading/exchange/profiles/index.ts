@@ -2,12 +2,14 @@
 import { binanceProfile } from './binance';
 import { bybitProfile } from './bybit';
 import type { ExchangeProfile } from './exchange-profile';
+import { okxProfile } from './okx';
 
 export type { ExchangeProfile } from './exchange-profile';
 
 export const EXCHANGE_PROFILES: Readonly<Record<string, ExchangeProfile>> = {
   binance: binanceProfile,
   bybit: bybitProfile,
+  okx: okxProfile,
 };
 
 export function profileFor(exchangeId: string): ExchangeProfile | undefined {

@@ -1,0 +1,95 @@
+/**
+ * OKX spot, API v5. Source: the OKX API v5 documentation (www.okx.com/docs-v5/en/): "REST Authentication",
+ * "Rate Limits", "General Info", Trade: "POST / Place order", "POST / Cancel order", "GET / Order details",
+ * "GET / Order List", "GET / Order history (last 7 days)", "GET / Transaction details (last 3 months)"; Public data:
+ * "Get instruments", "Get system time"; Market data: "GET / Ticker", "GET / Candlesticks"; Trading account:
+ * "Get balance"; "Error Code" → REST API → Public (codes 50000–53999 with their HTTP status).
+ *
+ * - Private requests carry OK-ACCESS-KEY, OK-ACCESS-PASSPHRASE (the API key's passphrase: EXCHANGE_PASSWORD),
+ *   OK-ACCESS-TIMESTAMP and OK-ACCESS-SIGN = base64(HMAC-SHA256(secret, timestamp + METHOD + requestPath + body)).
+ *   "The server rejects requests where [the timestamp] differs from server time by more than 30 seconds (error
+ *   50102)": without more, a create delayed in transit could still be taken 30 s after it was signed.
+ * - Transaction timeouts: Place order takes an `expTime` header, "the request will not be processed if the current
+ *   system time of the server is after the expTime" (50036 / 50037 "Order expired."). The adapter sends it with
+ *   every create (ccxt does not), at signing time + 5 s: OKX drops a create that arrives later, so the unknown-order
+ *   rule adds 5 s (recvWindowMs), as for Binance's recvWindow, instead of the 30 s timestamp window.
+ * - POST /api/v5/trade/order `clOrdId`: "A combination of case-sensitive alphanumerics, all numbers, or all
+ *   letters of up to 32 characters" → no separator in our ids (`<botId><installId><seq>`: a bot id of at most 14
+ *   characters, checked at start). It "must be unique among all currently pending
+ *   (live or partially_filled) orders"; once an order is filled or canceled "the same clOrdId may be reused for a
+ *   new order" → never resend. A duplicate of a pending order: sCode 51016 "Client order ID already exists." —
+ *   the order EXISTS (ccxt reads 51016 as a plain InvalidOrder: mapped to DuplicateOrderId below).
+ * - The answer to a create (and to a cancel) is ids only: `ordId`, `clOrdId`, `ts`, `sCode`, `sMsg`, `subCode` —
+ *   no side, no fill. "Cancel order returns with sCode equal to 0 ... only means that your cancellation request
+ *   has been accepted": the order is read afterwards.
+ * - Errors mostly come with HTTP 200: `code` (and, per order, `sCode` in `data[]` with `code` "1"). Not found:
+ *   51603 "Order does not exist." (GET order), 51400 (cancel: "filled, canceled or does not exist"). Refused:
+ *   51008 insufficient balance, 51020 "Your order should meet or exceed the minimum order amount.", 51121 lot
+ *   size, 51000 "Parameter {param0} error", 50011 rate limit (HTTP 200 "Rate limit reached…" or HTTP 429 "Too Many
+ *   Requests"), 50102 timestamp expired, 50105 passphrase, 50111 key, 50113 signature (HTTP 401).
+ * - Outcome unknown: 50004 (HTTP 400) and 51149 (HTTP 500) "does not mean that the request was successful or
+ *   failed, please check the request result"; 50001 (503), 50026 (500), 51054 (500). 50013 "Systems are busy"
+ *   (HTTP 429) does not say whether the order was taken: ccxt reads it as ExchangeNotAvailable, so a create is
+ *   looked up, never assumed refused.
+ * - SPOT market orders: `sz` is in the quote for a buy "by default" (`tgtCcy` quote_ccy); `tgtCcy=base_ccy`
+ *   makes it the base amount, which is what the bot sizes. With `banAmend` false (the default) OKX shrinks a SPOT
+ *   market order larger than the balance instead of refusing it: the bot books what filled.
+ * - GET /api/v5/trade/order needs `instId`, takes `clOrdId`; "If the clOrdId is associated with multiple orders,
+ *   only the latest one will be returned". Orders: GET orders-pending (open) and orders-history ("completed orders
+ *   placed in the last 7 days"; canceled orders without fills only 2 hours); no combined list.
+ * - Fills: GET /api/v5/trade/fills-history (3 months; `ordId`, `instId`): tradeId, side, fillPx, fillSz, fee
+ *   (negative when charged), feeCcy, ts. Spot fees are taken from what is received (base on a buy, quote on a
+ *   sell) unless "spot fees in quote currency" is on; there is no third fee currency.
+ * - Instruments: lotSz (amount step), minSz (minimum amount), tickSz; no minimum order value.
+ * - No documented lag between a create and its lookup.
+ */
+import type { ExchangeProfile } from './exchange-profile';
+
+export const okxProfile: ExchangeProfile = {
+  id: 'okx',
+  name: 'OKX (spot)',
+  clientOrderId: {
+    param: 'clOrdId',
+    maxLength: 32,
+    pattern: /^[A-Za-z0-9]{1,32}$/,
+    separator: '',
+  },
+  lookupByClientId: 'GET /api/v5/trade/order?instId=…&clOrdId=…',
+  needsSymbol: {
+    fetchOrder: true,
+    fetchOrderTrades: false,
+    fetchRecentOrders: false,
+    fetchOpenOrders: false,
+  },
+  orderAnswerTradesComplete: false,
+  // the expTime the adapter sends with every create (createDeadline): the 30 s timestamp window otherwise
+  recvWindowMs: 5_000,
+  createDeadline: { header: 'expTime', path: 'trade/order' },
+  rateLimit:
+    'per endpoint per 2 s: place/cancel/get order 60 (per instrument), fills-history 10, orders-history 40, balance 10; 50011 over it',
+  fees: 'per fill: fee (negative = charged) in feeCcy — the base on a buy, the quote on a sell',
+  password: 'API key passphrase (OK-ACCESS-PASSPHRASE)',
+  ccxtOptions: {
+    // spot only: no futures/swap/options instrument calls on loadMarkets
+    fetchMarkets: { types: ['spot'] },
+    // the documented single-order endpoint (ccxt's default sends one order to batch-orders)
+    createOrder: 'privatePostTradeOrder',
+    // ccxt's own default too, said explicitly: `sz` of a market buy is the base amount, as the bot sizes it
+    // (OKX's default for a buy is the quote)
+    tgtCcy: 'base_ccy',
+  },
+  // GET /api/v5/asset/currencies is a private funding call loadMarkets makes whenever keys are set: not needed to
+  // trade spot (markets come from the instruments), one more request and one more failure on every load
+  ccxtHas: { fetchCurrencies: false },
+  // per order: `sCode`/`sMsg` in data[0] (with `code` "1"); otherwise `code`/`msg`
+  errorBody: [
+    { code: 'data.0.sCode', message: 'data.0.sMsg' },
+    { code: 'code', message: 'msg' },
+  ],
+  ccxtErrorCodes: {
+    // "Client order ID already exists.": the order exists (ccxt: InvalidOrder)
+    '51016': 'DuplicateOrderId',
+    // "Order timed out … does not mean that the request was successful or failed" (ccxt: unmapped)
+    '51149': 'RequestTimeout',
+  },
+};

@@ -1,0 +1,1108 @@
+/**
+ * A local OKX API v5 (spot) for real ccxt (`okx`), built from OKX's public documentation (www.okx.com/docs-v5/en/:
+ * REST Authentication, Rate Limits, General Info, the Trade, Public data, Market data and Trading account
+ * endpoints below, Error Code → REST API) — not from what our engine expects. What it does as OKX does:
+ *
+ * - private requests are checked as documented: OK-ACCESS-KEY (50103 empty, 50111 unknown), OK-ACCESS-PASSPHRASE
+ *   (50104 empty, 50105 wrong), OK-ACCESS-TIMESTAMP (50107 empty, 50112 not ISO 8601, 50102 more than 30 s from
+ *   server time) and OK-ACCESS-SIGN = base64(HMAC-SHA256(secret, timestamp + METHOD + requestPath + body)) (50106
+ *   empty, 50113 wrong), all HTTP 401;
+ * - answers are `{ code, msg, data }` with HTTP 200 for most errors; a per-order failure is `code` "1" with `sCode`,
+ *   `sMsg` and `subCode` in `data[0]`; numbers are strings;
+ * - POST /api/v5/trade/order (tdMode `cash`, ordType `market`/`limit`) answers ids only (ordId, clOrdId, ts, sCode).
+ *   `clOrdId`: letters and digits, at most 32 (51000 otherwise); unique among PENDING orders only (51016 "Client
+ *   order ID already exists."): a filled or canceled order's id is taken again as a new order. A SPOT market
+ *   order's `sz` is in the quote for a buy unless `tgtCcy=base_ccy` (the base for a sell). minSz (51020), lotSz
+ *   (51121), tickSz (51000 "Parameter px error"), balance (51008, subCode 1000: refused — OKX's default shrinking of
+ *   a SPOT market order larger than the balance, `banAmend=false`, is not modelled);
+ * - resting limit orders match when the price crosses them, in `limitFillSlices` partial fills;
+ * - a create carrying an `expTime` header is not processed once the server's time is past it (50037 "Order
+ *   expired.");
+ * - fees: rate 0.1 %, negative in `fee`, in the currency received (base on a buy, quote on a sell), or all in the
+ *   quote with `feeInQuote` ("spot fees in quote currency");
+ * - GET order by `ordId` or `clOrdId` (latest with that clOrdId; 51603 "Order does not exist."), orders-pending,
+ *   orders-history (finished orders; canceled ones without fills only for 2 hours), fills and fills-history
+ *   (`ordId`, `instId`, newest first), POST cancel-order (an acknowledgement; 51400 when the order is not pending),
+ *   account balance, public instruments/time, market ticker/candles, asset currencies;
+ * - the documented rate limits per endpoint over 2 s (per instrument for order endpoints), over them HTTP 429
+ *   `50011` "Too Many Requests".
+ *
+ * And the behaviours that hurt, on demand: `lookupLagMs` (every read — order, lists, fills, cancel — does not know
+ * an order younger than this), and one-shot faults through `faults.next(match, fault, params)`, `match` being a
+ * route name (`createOrder`, `fetchOrder`, `cancelOrder`, `ordersPending`, `ordersHistory`, `fills`,
+ * `fillsHistory`, `balance`, `ticker`, `candles`, `instruments`, `time`, `currencies`), a path, `METHOD path`, or `*`.
+ */
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
+import { ERRORS, orderFailure } from '../fixtures/okx/answers';
+import { FaultQueue } from './fault-queue';
+import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
+
+export type OkxFakeFault =
+  /** Answer with this HTTP status and body (OKX's 50026 "System error" by default), without doing the work. */
+  | { kind: 'status'; status: number; body?: unknown }
+  /** Refuse the order with this per-order result (`code` "1", HTTP 200), echoing the request's clOrdId. */
+  | { kind: 'order-refused'; sCode: string; sMsg: string; subCode?: string }
+  /** Never answer (until the server closes). */
+  | { kind: 'timeout' }
+  /** Answer normally after a delay. */
+  | { kind: 'delay'; ms: number }
+  /** Destroy the connection before doing anything. */
+  | { kind: 'reset' }
+  /** Do the work (an order is taken) and then destroy the connection: the answer is lost. */
+  | { kind: 'lose-response' }
+  /** Do the work, then never answer. */
+  | { kind: 'taken-then-hang' }
+  /** Do the work, then answer this status and body (e.g. 50004 "does not mean that the request … failed"). */
+  | { kind: 'taken-then-status'; status: number; body: unknown };
+
+type OrderState = 'live' | 'partially_filled' | 'filled' | 'canceled';
+
+export interface OkxOrder {
+  instId: string;
+  ordId: string;
+  clOrdId: string;
+  side: 'buy' | 'sell';
+  ordType: 'market' | 'limit';
+  /** As sent: base, or the quote for a market buy without `tgtCcy=base_ccy`. */
+  sz: string;
+  tgtCcy: string;
+  px: string;
+  /** The base amount the order trades (sz, or sz / price for a market buy sized in the quote). */
+  qty: number;
+  accFillSz: number;
+  fillCost: number;
+  fee: number;
+  feeCcy: string;
+  rebateCcy: string;
+  fillPx: string;
+  fillSz: string;
+  fillTime: string;
+  tradeId: string;
+  state: OrderState;
+  cTime: number;
+  uTime: number;
+}
+
+export interface OkxFill {
+  instId: string;
+  tradeId: string;
+  ordId: string;
+  clOrdId: string;
+  billId: string;
+  side: 'buy' | 'sell';
+  fillPx: string;
+  fillSz: string;
+  /** Negative: charged. */
+  fee: string;
+  feeCcy: string;
+  execType: 'T' | 'M';
+  ts: number;
+}
+
+export interface FakeOkxOptions {
+  /** Credentials private endpoints require. */
+  apiKey?: string;
+  secret?: string;
+  passphrase?: string;
+  /** Starting balances; default 10 000 USDT. */
+  balances?: Record<string, number>;
+  /** Markets listed, ccxt symbols; default BTC/USDT and ETH/USDT. */
+  symbols?: string[];
+  seed?: number;
+  /** Simulated time per candle (default 60 s). */
+  candleMs?: number;
+  /** Fee rate per fill; default 0.001. */
+  feeRate?: number;
+  /** "Spot fees in quote currency" on: every fee in the quote. */
+  feeInQuote?: boolean;
+  /** A marketable order fills in this many trades at slightly worse prices (default 1). */
+  marketFillParts?: number;
+  /** A resting limit order fills in this many slices, one per match (default 1). */
+  limitFillSlices?: number;
+  /** Least time between two partial fills of one resting order (default 0). */
+  matchIntervalMs?: number;
+  /** Reads do not know an order (or its fills) younger than this (default 0). */
+  lookupLagMs?: number;
+  /** Listen on this loopback port (default: a free one), e.g. to come back where a stopped double was. */
+  port?: number;
+}
+
+type Params = URLSearchParams;
+type Answer = { status?: number; body: unknown };
+
+interface Route {
+  name: string;
+  private: boolean;
+  /** Requests allowed per 2 s, as documented. */
+  limit: number;
+  /** The rate limit is counted per instrument (order endpoints), else per user / IP. */
+  perInstrument?: boolean;
+  handle: (params: Params, headers: http.IncomingHttpHeaders) => Answer;
+}
+
+class OkxError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 200,
+  ) {
+    super(message);
+  }
+}
+
+/** A per-order refusal: `code` "1", the reason in `data[0]`. */
+class OrderRefused extends Error {
+  constructor(
+    readonly sCode: string,
+    message: string,
+    readonly subCode = '',
+  ) {
+    super(message);
+  }
+}
+
+/** OKX's route for each kind of request (the names `faults.next` matches). */
+const ROUTES: Record<LocalRoute, string> = {
+  createOrder: 'createOrder',
+  fetchOrder: 'fetchOrder',
+  cancelOrder: 'cancelOrder',
+  openOrders: 'ordersPending',
+  recentOrders: 'ordersHistory',
+  trades: 'fillsHistory',
+  balance: 'balance',
+  ticker: 'ticker',
+  candles: 'candles',
+  markets: 'instruments',
+};
+
+/** OKX's documented answer for each semantic fault. */
+function okxFault(fault: LocalFault): OkxFakeFault {
+  const refused = (e: { body: { data: unknown[] } }): OkxFakeFault => {
+    const d = e.body.data[0] as { sCode: string; sMsg: string; subCode: string };
+    return { kind: 'order-refused', sCode: d.sCode, sMsg: d.sMsg, subCode: d.subCode };
+  };
+  switch (fault.kind) {
+    case 'refuse':
+      switch (fault.reason) {
+        // OKX has no minimum order value: its minimum is the amount (minSz)
+        case 'notional':
+          return refused(ERRORS.minimumAmount);
+        case 'lot-size':
+          return refused(ERRORS.lotSize);
+        case 'insufficient-balance':
+          return refused(ERRORS.insufficientBalance);
+        case 'duplicate':
+          return refused(ERRORS.duplicate);
+        case 'auth':
+          return { kind: 'status', ...ERRORS.badKey };
+        case 'rate-limit':
+          return { kind: 'status', ...ERRORS.tooManyRequests };
+      }
+      break;
+    case 'server-error':
+      return { kind: 'status', ...ERRORS.serviceUnavailable };
+    case 'taken-then-unknown':
+      return { kind: 'taken-then-status', ...ERRORS.endpointTimeout };
+    default:
+      return fault;
+  }
+}
+
+/** Timestamps must be within this of the server's time. */
+const TIMESTAMP_WINDOW_MS = 30_000;
+/** Canceled orders without fills stay in the order history this long. */
+const CANCELED_UNFILLED_KEPT_MS = 2 * 3_600_000;
+const CLORDID = /^[A-Za-z0-9]{1,32}$/;
+
+export class FakeOkx implements LocalExchange {
+  readonly faults = new FaultQueue<OkxFakeFault>();
+  /** Every order ever accepted, in order. */
+  readonly orders: OkxOrder[] = [];
+  /** Every fill of the account. */
+  readonly fills: OkxFill[] = [];
+  /** Every request seen (creates carry their clOrdId and all their parameters). */
+  readonly requests: Array<{
+    method: string;
+    path: string;
+    route: string;
+    at: number;
+    clientOrderId?: string;
+    params: Record<string, string>;
+    /** The `expTime` header, when sent. */
+    expTime?: string;
+  }> = [];
+  readonly balances: Record<string, { free: number; locked: number }> = {};
+  readonly market: SimulatedMarket;
+  /** Server clock minus ours (a host whose clock drifts). */
+  clockSkewMs = 0;
+  lookupLagMs: number;
+  url = '';
+  private readonly pinned = new Map<string, number>();
+  private readonly server: http.Server;
+  private readonly apiKey: string;
+  private readonly secret: string;
+  private readonly passphrase: string;
+  private readonly symbols: string[];
+  private readonly hanging = new Set<http.ServerResponse>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly lastMatch = new Map<string, number>();
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly routes: Record<string, Route>;
+  private nextOrderId = 1;
+  private nextTradeId = 744_876_980;
+
+  private constructor(private readonly options: FakeOkxOptions) {
+    this.apiKey = options.apiKey ?? 'test-key';
+    this.secret = options.secret ?? 'test-secret';
+    this.passphrase = options.passphrase ?? 'test-passphrase';
+    this.symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
+    this.lookupLagMs = options.lookupLagMs ?? 0;
+    this.market = new SimulatedMarket({
+      seed: options.seed ?? 7,
+      volatility: 0.002,
+      candleMs: options.candleMs ?? 60_000,
+    });
+    for (const [asset, amount] of Object.entries(options.balances ?? { USDT: 10_000 })) {
+      this.balances[asset] = { free: amount, locked: 0 };
+    }
+    this.routes = this.buildRoutes();
+    this.server = http.createServer((req, res) => this.onRequest(req, res));
+  }
+
+  static async start(options: FakeOkxOptions = {}): Promise<FakeOkx> {
+    const fake = new FakeOkx(options);
+    await new Promise<void>((resolve) => fake.server.listen(options.port ?? 0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  ordersByClientId(clientOrderId: string): OkxOrder[] {
+    return this.orders.filter((o) => o.clOrdId === clientOrderId);
+  }
+
+  /** The parameters of every create request received, in order. */
+  createBodies(): Array<Record<string, string>> {
+    return this.requests.filter((r) => r.route === 'createOrder').map((r) => r.params);
+  }
+
+  // --- LocalExchange: the view the exchange-neutral live tests use ----------------------------------------------
+
+  createRequests(): string[] {
+    return this.requests.filter((r) => r.route === 'createOrder').map((r) => r.clientOrderId ?? '');
+  }
+
+  fault(route: LocalRoute, fault: LocalFault, symbol?: string): void {
+    this.faults.next(ROUTES[route], okxFault(fault), symbol ? { instId: instIdOf(symbol) } : undefined);
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  ordersWithClientId(clientOrderId: string): number {
+    return this.ordersByClientId(clientOrderId).length;
+  }
+
+  orderClientIds(): string[] {
+    return this.orders.map((o) => o.clOrdId);
+  }
+
+  trades(symbol?: string): LocalTrade[] {
+    return this.fills
+      .filter((f) => !symbol || f.instId === instIdOf(symbol))
+      .map((f) => ({
+        symbol: this.symbolOfInst(f.instId),
+        side: f.side,
+        qty: Number(f.fillSz),
+        price: Number(f.fillPx),
+        quoteQty: Number(f.fillSz) * Number(f.fillPx),
+        fee: -Number(f.fee),
+        feeAsset: f.feeCcy,
+        time: f.ts,
+      }));
+  }
+
+  balance(asset: string): number {
+    const b = this.balances[asset];
+    return b ? b.free + b.locked : 0;
+  }
+
+  pinPrice(symbol: string, price: number): void {
+    this.pinned.set(symbol, price);
+  }
+
+  unpin(symbol: string): void {
+    this.pinned.delete(symbol);
+  }
+
+  requestCount(route: LocalRoute): number {
+    return this.requests.filter((r) => r.route === ROUTES[route]).length;
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    for (const res of this.hanging) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // --- HTTP --------------------------------------------------------------------------------------------------
+
+  private now(): number {
+    return Date.now() + this.clockSkewMs;
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const method = req.method ?? 'GET';
+      const route = this.routes[`${method} ${url.pathname}`];
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      const params = new URLSearchParams(url.search.slice(1));
+      const bodyError = mergeJsonBody(rawBody, params);
+      this.requests.push({
+        method,
+        path: url.pathname,
+        route: route?.name ?? 'unknown',
+        at: Date.now(),
+        clientOrderId: route?.name === 'createOrder' ? (params.get('clOrdId') ?? undefined) : undefined,
+        params: Object.fromEntries(params),
+        expTime: typeof req.headers.exptime === 'string' ? req.headers.exptime : undefined,
+      });
+      const fault = this.faults.take(method, url.pathname, route?.name, params);
+      if (fault?.kind === 'reset') return void req.socket.destroy();
+      if (fault?.kind === 'timeout') return void this.hanging.add(res);
+      if (fault?.kind === 'status')
+        return this.send(res, fault.status, fault.body ?? ERRORS.systemError.body);
+      if (fault?.kind === 'order-refused') {
+        return this.send(
+          res,
+          200,
+          orderFailure(fault.sCode, fault.sMsg, fault.subCode ?? '', params.get('clOrdId') ?? ''),
+        );
+      }
+      const answer = (): void => {
+        const result = bodyError ?? this.dispatch(route, req, url, rawBody, params);
+        if (fault?.kind === 'lose-response') return void req.socket.destroy();
+        if (fault?.kind === 'taken-then-hang') return void this.hanging.add(res);
+        if (fault?.kind === 'taken-then-status') return this.send(res, fault.status, fault.body);
+        this.send(res, result.status ?? 200, result.body);
+      };
+      if (fault?.kind === 'delay') {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          answer();
+        }, fault.ms);
+        this.timers.add(timer);
+      } else {
+        answer();
+      }
+    });
+  }
+
+  private dispatch(
+    route: Route | undefined,
+    req: http.IncomingMessage,
+    url: URL,
+    rawBody: string,
+    params: Params,
+  ): Answer {
+    if (!route) return { status: 404, body: { code: '50115', msg: 'Invalid request method.', data: [] } };
+    try {
+      if (route.private) this.authenticate(req, url, rawBody);
+      if (this.overLimit(route, params)) return ERRORS.tooManyRequests;
+      this.matchRestingOrders();
+      return route.handle(params, req.headers);
+    } catch (err) {
+      if (err instanceof OkxError) {
+        return { status: err.status, body: { code: err.code, msg: err.message, data: [] } };
+      }
+      if (err instanceof OrderRefused) {
+        return { body: orderFailure(err.sCode, err.message, err.subCode, params.get('clOrdId') ?? '') };
+      }
+      throw err;
+    }
+  }
+
+  /** REST Authentication, checked in the order of the documented API-class errors. */
+  private authenticate(req: http.IncomingMessage, url: URL, rawBody: string): void {
+    const header = (name: string): string => {
+      const v = req.headers[name];
+      return typeof v === 'string' ? v : '';
+    };
+    const key = header('ok-access-key');
+    const passphrase = header('ok-access-passphrase');
+    const timestamp = header('ok-access-timestamp');
+    const sign = header('ok-access-sign');
+    if (!key) throw new OkxError('50103', 'Request header "OK-ACCESS-KEY" cannot be empty.', 401);
+    if (!passphrase)
+      throw new OkxError('50104', 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty.', 401);
+    if (!sign) throw new OkxError('50106', 'Request header "OK-ACCESS-SIGN" cannot be empty.', 401);
+    if (!timestamp) throw new OkxError('50107', 'Request header "OK-ACCESS-TIMESTAMP" cannot be empty.', 401);
+    if (key !== this.apiKey) throw new OkxError('50111', 'Invalid OK-ACCESS-KEY.', 401);
+    const at = Date.parse(timestamp);
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(timestamp) || !Number.isFinite(at)) {
+      throw new OkxError('50112', 'Invalid OK-ACCESS-TIMESTAMP.', 401);
+    }
+    if (Math.abs(this.now() - at) > TIMESTAMP_WINDOW_MS) {
+      throw new OkxError('50102', 'Timestamp request expired.', 401);
+    }
+    if (passphrase !== this.passphrase) {
+      throw new OkxError('50105', 'Request header "OK-ACCESS-PASSPHRASE" incorrect.', 401);
+    }
+    // timestamp + METHOD + requestPath (with the query string of a GET) + body
+    const prehash = `${timestamp}${req.method ?? 'GET'}${url.pathname}${url.search}${rawBody}`;
+    const expected = createHmac('sha256', this.secret).update(prehash).digest('base64');
+    if (sign !== expected) throw new OkxError('50113', 'Invalid signature.', 401);
+  }
+
+  /** The documented requests per 2 s of each endpoint. */
+  private overLimit(route: Route, params: Params): boolean {
+    const key = route.perInstrument ? `${route.name} ${params.get('instId') ?? ''}` : route.name;
+    const now = Date.now();
+    const w = this.windows.get(key);
+    if (!w || now - w.start >= 2_000) {
+      this.windows.set(key, { start: now, count: 1 });
+      return false;
+    }
+    w.count += 1;
+    return w.count > route.limit;
+  }
+
+  private send(res: http.ServerResponse, status: number, body: unknown): void {
+    if (res.destroyed) return;
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+
+  // --- OKX endpoints -----------------------------------------------------------------------------------------
+
+  private buildRoutes(): Record<string, Route> {
+    const ok = (data: unknown[]): Answer => ({ body: { code: '0', msg: '', data } });
+    const r = (
+      name: string,
+      priv: boolean,
+      limit: number,
+      handle: Route['handle'],
+      perInstrument = false,
+    ): Route => ({ name, private: priv, limit, handle, perInstrument });
+    return {
+      'GET /api/v5/public/time': r('time', false, 10, () => ok([{ ts: String(this.now()) }])),
+      'GET /api/v5/public/instruments': r('instruments', false, 20, (p) => {
+        const instType = required(p, 'instType');
+        return ok(instType === 'SPOT' ? this.symbols.map((s) => this.instrument(s)) : []);
+      }),
+      'GET /api/v5/market/ticker': r('ticker', false, 20, (p) => ok([this.tickerOf(this.symbolOf(p))])),
+      'GET /api/v5/market/candles': r('candles', false, 40, (p) => ok(this.candles(p))),
+      'GET /api/v5/asset/currencies': r('currencies', true, 6, () => ok(this.currencies())),
+      'GET /api/v5/account/balance': r('balance', true, 10, () => ok([this.accountBalance()])),
+      'POST /api/v5/trade/order': r('createOrder', true, 60, (p, h) => this.createOrder(p, h), true),
+      'POST /api/v5/trade/cancel-order': r('cancelOrder', true, 60, (p) => this.cancelOrder(p), true),
+      'GET /api/v5/trade/order': r(
+        'fetchOrder',
+        true,
+        60,
+        (p) => ok([this.orderJson(this.mustFind(p))]),
+        true,
+      ),
+      'GET /api/v5/trade/orders-pending': r('ordersPending', true, 60, (p) =>
+        ok(this.listOrders(p, (o) => isPending(o)).map((o) => this.orderJson(o))),
+      ),
+      'GET /api/v5/trade/orders-history': r('ordersHistory', true, 40, (p) => {
+        required(p, 'instType');
+        const now = this.now();
+        const state = p.get('state');
+        const finished = this.listOrders(
+          p,
+          (o) =>
+            !isPending(o) &&
+            (!state || o.state === state) &&
+            !(o.state === 'canceled' && o.accFillSz === 0 && now - o.uTime > CANCELED_UNFILLED_KEPT_MS),
+        );
+        return ok(finished.map((o) => this.orderJson(o)));
+      }),
+      'GET /api/v5/trade/fills': r('fills', true, 60, (p) => ok(this.listFills(p))),
+      'GET /api/v5/trade/fills-history': r('fillsHistory', true, 10, (p) => {
+        required(p, 'instType');
+        return ok(this.listFills(p));
+      }),
+    };
+  }
+
+  private instrument(symbol: string): Record<string, unknown> {
+    const m = simulatedMarketInfo(symbol);
+    return {
+      alias: '',
+      auctionEndTime: '',
+      baseCcy: m.base,
+      category: '1',
+      ctMult: '',
+      ctType: '',
+      ctVal: '',
+      ctValCcy: '',
+      contTdSwTime: '1704876947000',
+      expTime: '',
+      futureSettlement: false,
+      groupId: '1',
+      instFamily: '',
+      instId: instIdOf(symbol),
+      instType: 'SPOT',
+      lever: '10',
+      listTime: '1606468572000',
+      lotSz: fmt(m.amountStep),
+      maxIcebergSz: '9999999999.0000000000000000',
+      maxLmtAmt: '1000000',
+      maxLmtSz: '9999999999',
+      maxMktAmt: '1000000',
+      maxMktSz: '',
+      maxStopSz: '',
+      maxTriggerSz: '9999999999.0000000000000000',
+      maxTwapSz: '9999999999.0000000000000000',
+      minSz: fmt(m.minAmount),
+      optType: '',
+      openType: 'call_auction',
+      preMktSwTime: '',
+      quoteCcy: m.quote,
+      tradeQuoteCcyList: [m.quote],
+      settleCcy: '',
+      state: 'live',
+      ruleType: 'normal',
+      stk: '',
+      tickSz: fmt(m.priceStep),
+      uly: '',
+      instIdCode: 1_000_000_000 + this.symbols.indexOf(symbol),
+      instCategory: '1',
+      upcChg: [],
+    };
+  }
+
+  private currencies(): unknown[] {
+    const codes = new Set(this.symbols.flatMap((s) => s.split('/')));
+    return [...codes].map((ccy) => ({
+      canDep: true,
+      canInternal: true,
+      canWd: true,
+      ccy,
+      chain: `${ccy}-${ccy}`,
+      mainNet: true,
+      maxFee: '0',
+      minFee: '0',
+      minWd: '0.0001',
+      name: ccy,
+    }));
+  }
+
+  private accountBalance(): Record<string, unknown> {
+    const uTime = String(this.now());
+    return {
+      adjEq: '',
+      availEq: '',
+      details: Object.entries(this.balances).map(([ccy, b]) => ({
+        availBal: fmt(b.free),
+        availEq: '',
+        cashBal: fmt(b.free + b.locked),
+        ccy,
+        eq: fmt(b.free + b.locked),
+        frozenBal: fmt(b.locked),
+        ordFrozen: fmt(b.locked),
+        spotBal: fmt(b.free + b.locked),
+        uTime,
+      })),
+      totalEq: '0',
+      uTime,
+    };
+  }
+
+  private ticker(symbol: string): { last: number; bid: number; ask: number } {
+    const t = this.market.ticker(symbol, this.now());
+    const pinned = this.pinned.get(symbol);
+    if (pinned === undefined) return t;
+    const half = pinned * 0.0001;
+    return { last: pinned, bid: round8(pinned - half), ask: round8(pinned + half) };
+  }
+
+  private tickerOf(symbol: string): Record<string, string> {
+    const now = this.now();
+    const t = this.ticker(symbol);
+    const day = this.market.candles(symbol, now, 24 * 60);
+    const volume = day.reduce((s, c) => s + c[5], 0);
+    return {
+      instType: 'SPOT',
+      instId: instIdOf(symbol),
+      last: String(t.last),
+      lastSz: '0.1',
+      askPx: String(t.ask),
+      askSz: '1',
+      bidPx: String(t.bid),
+      bidSz: '1',
+      open24h: String(day[0][1]),
+      high24h: String(Math.max(t.last, ...day.map((c) => c[2]))),
+      low24h: String(Math.min(t.last, ...day.map((c) => c[3]))),
+      volCcy24h: fmt(volume * t.last),
+      vol24h: fmt(volume),
+      sodUtc0: String(day[0][1]),
+      sodUtc8: String(day[0][1]),
+      ts: String(now),
+    };
+  }
+
+  /** Newest first, at most 300 (default 100); the running candle unconfirmed. */
+  private candles(p: Params): string[][] {
+    const symbol = this.symbolOf(p);
+    const limit = Math.min(Number(p.get('limit') ?? 100), 300);
+    const candles = this.market.candles(symbol, this.now(), limit);
+    const pinned = this.pinned.get(symbol);
+    if (pinned !== undefined && candles.length > 0) {
+      const last = candles[candles.length - 1];
+      candles[candles.length - 1] = [
+        last[0],
+        last[1],
+        Math.max(last[2], pinned),
+        Math.min(last[3], pinned),
+        pinned,
+        last[5],
+      ];
+    }
+    return candles
+      .map(([t, o, h, l, c, v], i) => [
+        String(t),
+        String(o),
+        String(h),
+        String(l),
+        String(c),
+        fmt(v),
+        fmt(v * c),
+        fmt(v * c),
+        i === candles.length - 1 ? '0' : '1',
+      ])
+      .reverse();
+  }
+
+  private symbolOf(p: Params): string {
+    const instId = required(p, 'instId');
+    const symbol = this.symbols.find((s) => instIdOf(s) === instId);
+    if (!symbol) throw new OkxError('51001', "Instrument ID, Instrument ID code or Spread ID doesn't exist.");
+    return symbol;
+  }
+
+  private symbolOfInst(instId: string): string {
+    return this.symbols.find((s) => instIdOf(s) === instId)!;
+  }
+
+  /** Orders the reads know: not those younger than the lookup lag. */
+  private visibleOrders(): OkxOrder[] {
+    const cutoff = this.now() - this.lookupLagMs;
+    return this.orders.filter((o) => o.cTime <= cutoff);
+  }
+
+  /** GET order: by ordId, else the latest order with the clOrdId. */
+  private mustFind(p: Params): OkxOrder {
+    const instId = instIdOf(this.symbolOf(p));
+    const ordId = p.get('ordId');
+    const clOrdId = p.get('clOrdId');
+    if (!ordId && !clOrdId) throw new OkxError('51003', 'Either client order ID or order ID is required.');
+    const candidates = this.visibleOrders().filter(
+      (o) => o.instId === instId && (ordId ? o.ordId === ordId : o.clOrdId === clOrdId),
+    );
+    const order = candidates[candidates.length - 1];
+    if (!order) throw new OkxError('51603', 'Order does not exist.');
+    return order;
+  }
+
+  /** Newest first, filtered by instType/instId, at most `limit` (≤ 100, default 100). */
+  private listOrders(p: Params, keep: (o: OkxOrder) => boolean): OkxOrder[] {
+    const instType = p.get('instType');
+    const instId = p.get('instId');
+    const limit = Math.min(Number(p.get('limit') ?? 100), 100);
+    if (instType && instType !== 'SPOT') return [];
+    return this.visibleOrders()
+      .filter((o) => (!instId || o.instId === instId) && keep(o))
+      .reverse()
+      .slice(0, limit);
+  }
+
+  private listFills(p: Params): unknown[] {
+    const instType = p.get('instType');
+    const instId = p.get('instId');
+    const ordId = p.get('ordId');
+    const begin = p.get('begin');
+    const end = p.get('end');
+    const limit = Math.min(Number(p.get('limit') ?? 100), 100);
+    if (instType && instType !== 'SPOT') return [];
+    const cutoff = this.now() - this.lookupLagMs;
+    return this.fills
+      .filter(
+        (f) =>
+          f.ts <= cutoff &&
+          (!instId || f.instId === instId) &&
+          (!ordId || f.ordId === ordId) &&
+          (!begin || f.ts >= Number(begin)) &&
+          (!end || f.ts <= Number(end)),
+      )
+      .reverse()
+      .slice(0, limit)
+      .map((f) => fillJson(f));
+  }
+
+  private createOrder(p: Params, headers: http.IncomingHttpHeaders): Answer {
+    // Transaction timeouts: "the request will not be processed if the current system time of the server is after
+    // the expTime"
+    const expTime = headers.exptime;
+    if (typeof expTime === 'string' && this.now() > Number(expTime)) {
+      throw new OrderRefused('50037', 'Order expired.');
+    }
+    const symbol = this.symbolOf(p);
+    const m = simulatedMarketInfo(symbol);
+    const [base, quote] = symbol.split('/');
+    if (p.get('tdMode') !== 'cash') throw new OrderRefused('51000', 'Parameter tdMode error');
+    const side = p.get('side');
+    if (side !== 'buy' && side !== 'sell') throw new OrderRefused('51000', 'Parameter side error');
+    const ordType = p.get('ordType');
+    if (ordType !== 'market' && ordType !== 'limit')
+      throw new OrderRefused('51000', 'Parameter ordType error');
+    const clOrdId = p.get('clOrdId') ?? '';
+    if (clOrdId !== '' && !CLORDID.test(clOrdId)) throw new OrderRefused('51000', 'Parameter clOrdId error');
+    // "unique among all currently pending (live or partially_filled) orders"
+    if (clOrdId !== '' && this.orders.some((o) => o.clOrdId === clOrdId && isPending(o))) {
+      throw new OrderRefused('51016', 'Client order ID already exists.');
+    }
+    const sz = Number(p.get('sz'));
+    if (!(sz > 0)) throw new OrderRefused('51000', 'Parameter sz error');
+    const t = this.ticker(symbol);
+    const limit = ordType === 'limit' ? Number(p.get('px')) : undefined;
+    if (limit !== undefined && (!(limit > 0) || !onGrid(limit, m.priceStep))) {
+      throw new OrderRefused('51000', 'Parameter px error');
+    }
+    // a SPOT market buy's sz is the quote to spend unless tgtCcy=base_ccy ("Default is quote_ccy for buy")
+    const tgtCcy = p.get('tgtCcy') ?? '';
+    const inQuote = ordType === 'market' && side === 'buy' && tgtCcy !== 'base_ccy';
+    const qty = inQuote ? floorTo(sz / t.ask, m.amountStep) : sz;
+    if (!inQuote && !onGrid(qty, m.amountStep)) {
+      throw new OrderRefused('51121', 'Order quantity must be a multiple of the lot size.');
+    }
+    if (!(qty >= m.minAmount)) {
+      throw new OrderRefused('51020', 'Your order should meet or exceed the minimum order amount.');
+    }
+    const refPrice = limit ?? (side === 'buy' ? t.ask : t.bid);
+    const spend = side === 'buy' ? (inQuote ? sz : qty * refPrice) : qty;
+    const spendCcy = side === 'buy' ? quote : base;
+    if (this.free(spendCcy) + 1e-12 < spend) {
+      throw new OrderRefused('51008', `Order failed. Insufficient ${spendCcy} balance in account`, '1000');
+    }
+    const now = this.now();
+    const order: OkxOrder = {
+      instId: instIdOf(symbol),
+      ordId: `1752588852${String(this.nextOrderId++).padStart(9, '0')}`,
+      clOrdId,
+      side,
+      ordType,
+      sz: fmt(sz),
+      tgtCcy: ordType === 'market' ? tgtCcy || (side === 'buy' ? 'quote_ccy' : 'base_ccy') : '',
+      px: limit !== undefined ? fmt(limit) : '',
+      qty,
+      accFillSz: 0,
+      fillCost: 0,
+      fee: 0,
+      feeCcy: this.options.feeInQuote || side === 'sell' ? quote : base,
+      rebateCcy: this.options.feeInQuote || side === 'sell' ? base : quote,
+      fillPx: '',
+      fillSz: '0',
+      fillTime: '',
+      tradeId: '',
+      state: 'live',
+      cTime: now,
+      uTime: now,
+    };
+    this.orders.push(order);
+    const marketable = limit === undefined || (side === 'buy' ? limit >= t.ask : limit <= t.bid);
+    if (marketable) {
+      const parts = Math.max(1, this.options.marketFillParts ?? 1);
+      let left = qty;
+      for (let i = 0; i < parts && left > 1e-12; i++) {
+        const part = i === parts - 1 ? left : floorTo(qty / parts, m.amountStep);
+        if (!(part > 0)) continue;
+        // each next trade at a slightly worse price, as a market order walks the book
+        const price = round2((side === 'buy' ? t.ask : t.bid) * (1 + (side === 'buy' ? 1 : -1) * 0.0001 * i));
+        this.fill(order, part, limit ?? price, 'T');
+        left = round8(left - part);
+      }
+    } else {
+      this.hold(spendCcy, spend);
+    }
+    return {
+      body: {
+        code: '0',
+        msg: '',
+        data: [{ clOrdId, ordId: order.ordId, tag: '', ts: String(now), sCode: '0', sMsg: '', subCode: '' }],
+        inTime: `${now}000`,
+        outTime: `${now}001`,
+      },
+    };
+  }
+
+  /** Resting limit orders the price has crossed fill, a slice at a time. */
+  private matchRestingOrders(): void {
+    const now = this.now();
+    const slices = Math.max(1, this.options.limitFillSlices ?? 1);
+    for (const order of this.orders.filter((o) => o.ordType === 'limit' && isPending(o))) {
+      const last = this.lastMatch.get(order.ordId);
+      if (last !== undefined && now - last < (this.options.matchIntervalMs ?? 0)) continue;
+      const symbol = this.symbolOfInst(order.instId);
+      const t = this.ticker(symbol);
+      const price = Number(order.px);
+      if (!(order.side === 'buy' ? t.ask <= price : t.bid >= price)) continue;
+      const m = simulatedMarketInfo(symbol);
+      const left = round8(order.qty - order.accFillSz);
+      const slice = Math.min(left, Math.max(m.amountStep, floorTo(order.qty / slices, m.amountStep)));
+      const [base, quote] = symbol.split('/');
+      // the slice leaves the reservation before it is paid for
+      this.release(order.side === 'buy' ? quote : base, order.side === 'buy' ? slice * price : slice);
+      this.fill(order, slice, price, 'M');
+      this.lastMatch.set(order.ordId, now);
+    }
+  }
+
+  private fill(order: OkxOrder, qty: number, price: number, execType: 'T' | 'M'): void {
+    const symbol = this.symbolOfInst(order.instId);
+    const [base, quote] = symbol.split('/');
+    const now = this.now();
+    const cost = qty * price;
+    const rate = this.options.feeRate ?? 0.001;
+    const fee = order.feeCcy === base ? round8(qty * rate) : round8(cost * rate);
+    this.credit(base, 0);
+    this.credit(quote, 0);
+    if (order.side === 'buy') {
+      this.balances[quote].free -= cost;
+      this.balances[base].free += qty;
+    } else {
+      this.balances[base].free -= qty;
+      this.balances[quote].free += cost;
+    }
+    this.balances[order.feeCcy].free -= fee;
+    const tradeId = String(this.nextTradeId++);
+    order.accFillSz = round8(order.accFillSz + qty);
+    order.fillCost += cost;
+    order.fee = round8(order.fee - fee);
+    order.fillPx = fmt(price);
+    order.fillSz = fmt(qty);
+    order.fillTime = String(now);
+    order.tradeId = tradeId;
+    order.state = order.accFillSz >= order.qty - 1e-12 ? 'filled' : 'partially_filled';
+    order.uTime = now;
+    this.fills.push({
+      instId: order.instId,
+      tradeId,
+      ordId: order.ordId,
+      clOrdId: order.clOrdId,
+      billId: `6808000197${String(this.fills.length + 1).padStart(9, '0')}`,
+      side: order.side,
+      fillPx: fmt(price),
+      fillSz: fmt(qty),
+      fee: fmt(-fee),
+      feeCcy: order.feeCcy,
+      execType,
+      ts: now,
+    });
+  }
+
+  private cancelOrder(p: Params): Answer {
+    const instId = instIdOf(this.symbolOf(p));
+    const ordId = p.get('ordId');
+    const clOrdId = p.get('clOrdId');
+    if (!ordId && !clOrdId) throw new OkxError('51003', 'Either client order ID or order ID is required.');
+    const order = this.visibleOrders()
+      .filter((o) => o.instId === instId && (ordId ? o.ordId === ordId : o.clOrdId === clOrdId))
+      .pop();
+    if (!order || !isPending(order)) {
+      throw new OrderRefused(
+        '51400',
+        'Order cancellation failed as the order has been filled, canceled or does not exist.',
+      );
+    }
+    const symbol = this.symbolOfInst(order.instId);
+    const [base, quote] = symbol.split('/');
+    const rest = round8(order.qty - order.accFillSz);
+    this.release(order.side === 'buy' ? quote : base, order.side === 'buy' ? rest * Number(order.px) : rest);
+    order.state = 'canceled';
+    order.uTime = this.now();
+    return {
+      body: {
+        code: '0',
+        msg: '',
+        data: [{ clOrdId: order.clOrdId, ordId: order.ordId, ts: String(order.uTime), sCode: '0', sMsg: '' }],
+        inTime: `${order.uTime}000`,
+        outTime: `${order.uTime}001`,
+      },
+    };
+  }
+
+  private orderJson(o: OkxOrder): Record<string, unknown> {
+    return {
+      accFillSz: fmt(o.accFillSz),
+      algoClOrdId: '',
+      algoId: '',
+      attachAlgoClOrdId: '',
+      attachAlgoOrds: [],
+      avgPx: o.accFillSz > 0 ? fmt(o.fillCost / o.accFillSz) : '',
+      cTime: String(o.cTime),
+      cancelSource: o.state === 'canceled' ? '1' : '',
+      cancelSourceReason: o.state === 'canceled' ? 'Order canceled by user' : '',
+      category: 'normal',
+      ccy: '',
+      clOrdId: o.clOrdId,
+      fee: fmt(o.fee),
+      feeCcy: o.feeCcy,
+      fillPx: o.fillPx,
+      fillSz: o.fillSz,
+      fillTime: o.fillTime,
+      instId: o.instId,
+      instType: 'SPOT',
+      isTpLimit: 'false',
+      lever: '',
+      linkedAlgoOrd: { algoId: '' },
+      ordId: o.ordId,
+      ordType: o.ordType,
+      pnl: '0',
+      posSide: 'net',
+      px: o.px,
+      pxType: '',
+      pxUsd: '',
+      pxVol: '',
+      quickMgnType: '',
+      rebate: '0',
+      rebateCcy: o.rebateCcy,
+      reduceOnly: 'false',
+      side: o.side,
+      slOrdPx: '',
+      slTriggerPx: '',
+      slTriggerPxType: '',
+      source: '',
+      state: o.state,
+      stpId: '',
+      stpMode: 'cancel_maker',
+      sz: o.sz,
+      tag: '',
+      tdMode: 'cash',
+      tgtCcy: o.tgtCcy,
+      tpOrdPx: '',
+      tpTriggerPx: '',
+      tpTriggerPxType: '',
+      tradeId: o.tradeId,
+      tradeQuoteCcy: o.instId.split('-')[1],
+      uTime: String(o.uTime),
+    };
+  }
+
+  private free(asset: string): number {
+    return this.balances[asset]?.free ?? 0;
+  }
+
+  private credit(asset: string, amount: number): void {
+    this.balances[asset] ??= { free: 0, locked: 0 };
+    this.balances[asset].free += amount;
+  }
+
+  private hold(asset: string, amount: number): void {
+    this.balances[asset] ??= { free: 0, locked: 0 };
+    this.balances[asset].free -= amount;
+    this.balances[asset].locked += amount;
+  }
+
+  private release(asset: string, amount: number): void {
+    this.balances[asset].locked -= amount;
+    this.balances[asset].free += amount;
+  }
+}
+
+function fillJson(f: OkxFill): Record<string, string> {
+  return {
+    side: f.side,
+    fillSz: f.fillSz,
+    fillPx: f.fillPx,
+    fillPxVol: '',
+    fillFwdPx: '',
+    fee: f.fee,
+    fillPnl: '0',
+    ordId: f.ordId,
+    feeRate: '-0.001',
+    instType: 'SPOT',
+    fillPxUsd: '',
+    instId: f.instId,
+    clOrdId: f.clOrdId,
+    posSide: 'net',
+    billId: f.billId,
+    subType: f.side === 'buy' ? '1' : '2',
+    fillMarkVol: '',
+    tag: '',
+    fillTime: String(f.ts),
+    execType: f.execType,
+    fillIdxPx: '',
+    tradeId: f.tradeId,
+    fillMarkPx: '',
+    feeCcy: f.feeCcy,
+    ts: String(f.ts),
+    tradeQuoteCcy: f.instId.split('-')[1],
+  };
+}
+
+/**
+ * A POST's JSON body joins the parameters (string fields only: what the order endpoints take); a body that is not
+ * a JSON object is OKX's 50002 "JSON syntax error".
+ */
+function mergeJsonBody(rawBody: string, params: Params): Answer | undefined {
+  if (rawBody === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawBody);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { status: 400, body: { code: '50002', msg: 'JSON syntax error', data: [] } };
+  }
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') params.set(k, String(v));
+  }
+  return undefined;
+}
+
+function required(p: Params, name: string): string {
+  const value = p.get(name);
+  if (!value) throw new OkxError('50014', `Parameter ${name} can not be empty.`, 400);
+  return value;
+}
+
+function instIdOf(symbol: string): string {
+  return symbol.replace('/', '-');
+}
+
+function isPending(o: OkxOrder): boolean {
+  return o.state === 'live' || o.state === 'partially_filled';
+}
+
+function onGrid(value: number, step: number): boolean {
+  return Math.abs(Math.round(value / step) * step - value) <= step * 1e-6;
+}
+
+function floorTo(value: number, step: number): number {
+  return round8(Math.floor(value / step + 1e-9) * step);
+}
+
+function round8(n: number): number {
+  return Number(n.toFixed(8));
+}
+
+function round2(n: number): number {
+  return Number(n.toFixed(2));
+}
+
+/** OKX's number strings: no exponent, no trailing zeros. */
+function fmt(n: number): string {
+  const s = n.toFixed(8);
+  return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
