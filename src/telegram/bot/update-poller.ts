@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Telegram } from 'telegraf';
 import type { Update } from 'telegraf/types';
-import { systemClock, type Clock } from '../../shared/clock';
+import type { CancelTimer, Clock } from '../../shared/clock';
 import { AuthenticationError, RateLimitError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
@@ -28,7 +28,7 @@ export interface UpdatePollerOptions {
   timeoutSec: number;
   /** How each poll went, for the service's Telegram health (DeliveryHealth.report). */
   onHealth?(outcome: DeliveryOutcome): void;
-  clock?: Clock;
+  clock: Clock;
   /** Backoff after 5xx/network errors: base and cap (default 1 s, 60 s). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -57,7 +57,7 @@ export class UpdatePoller {
   private refusals = 0;
 
   constructor(private readonly opts: UpdatePollerOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
   }
 
   get running(): boolean {
@@ -75,8 +75,12 @@ export class UpdatePoller {
     this.abort.abort();
     await this.loopDone;
     const drain = Promise.allSettled([...this.inFlight]);
-    const timeout = new Promise((r) => setTimeout(r, this.opts.drainTimeoutMs ?? 5_000).unref());
+    let cancelTimeout: CancelTimer | undefined;
+    const timeout = new Promise<void>(
+      (r) => (cancelTimeout = this.clock.timer(this.opts.drainTimeoutMs ?? 5_000, r)),
+    );
     await Promise.race([drain, timeout]);
+    cancelTimeout?.();
     if (this.offset > 0) {
       // Tell the server what was received, so the next start does not get those updates again.
       await this.opts.telegram

@@ -12,7 +12,7 @@
  *    keep everything, pause a minute, log.
  *  - any other OperationalError (400: a message Telegram will never take): drop it, log it whole.
  */
-import { systemClock, type Clock } from '../../shared/clock';
+import type { CancelTimer, Clock } from '../../shared/clock';
 import {
   AuthenticationError,
   NetworkError,
@@ -50,7 +50,7 @@ export interface OutboxOptions {
   /** Chat of notifications that name none (TELEGRAM_CHAT_ID). */
   defaultChatId: string;
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   random?: () => number;
   /** First backoff step after a network/5xx failure (default 1000 ms), doubling up to maxBackoffMs. */
   baseBackoffMs?: number;
@@ -101,7 +101,7 @@ export class Outbox implements Notifier {
     this.sender = opts.sender;
     this.settings = opts.settings;
     this.logger = opts.logger.child({ module: 'outbox' });
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.random = opts.random ?? Math.random;
     this.throttle = new SendThrottle(opts.settings);
   }
@@ -243,15 +243,14 @@ export class Outbox implements Notifier {
 
   private sendWithTimeout(chatId: string, text: string, silent: boolean): Promise<void> {
     const timeoutMs = this.opts.sendTimeoutMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimeout: CancelTimer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new NetworkError(`Telegram did not answer within ${timeoutMs} ms`, { chatId })),
-        timeoutMs,
+      cancelTimeout = this.clock.timer(timeoutMs, () =>
+        reject(new NetworkError(`Telegram did not answer within ${timeoutMs} ms`, { chatId })),
       );
     });
     return Promise.race([this.sender.send(chatId, text, { silent }), timeout]).finally(() =>
-      clearTimeout(timer),
+      cancelTimeout?.(),
     );
   }
 

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import { OperationalError, PermissionDeniedError, TemporaryError } from '../../../src/shared/errors';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { Store } from '../../../src/shared/persistence/store';
@@ -260,6 +261,7 @@ describe('Outbox send timeout', () => {
       settings,
       defaultChatId: '42',
       logger: silentLogger(),
+      clock: systemClock,
       sendTimeoutMs: 50,
       baseBackoffMs: 10,
       maxBackoffMs: 20,

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import type { Pm2ProcessView } from '../../../src/ops/pm2-client';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { NotificationInput, Notifier } from '../../../src/telegram/notify/notification';
@@ -79,6 +80,7 @@ describe('BusListener (scripted PM2)', () => {
       logger: silentLogger(),
       onlineHoldMs: 20,
       recoveryWaitMs: 200,
+      clock: systemClock,
     });
     await listener.start();
   });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
+import { systemClock } from '../../../src/shared/clock';
 import { configSchema } from '../../../src/shared/config/schema';
 import { PersistenceError } from '../../../src/shared/errors';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
@@ -79,7 +80,9 @@ describe('trading event relay', () => {
       store,
       settings,
       logger: silentLogger(),
-      retryMs: 5,
+      clock: systemClock,
+      retryBaseMs: 5,
+      retryMaxMs: 5,
       ...opts,
     });
     const source = new FakeSource(relay.cursor().save);
@@ -158,6 +161,7 @@ describe('link watch', () => {
       lastLifecycleAt: () => lifecycleAt,
       graceMs: 30,
       logger: silentLogger(),
+      clock: systemClock,
     });
     return { w, queued };
   }
