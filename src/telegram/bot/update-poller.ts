@@ -6,7 +6,9 @@
  *    (30 s → 10 min): a token revoked and restored, or a Bot API mistake, heals without a restart.
  *  - 409 (TelegramConflictError): another poller uses the token — reported, backs off (5 s → 60 s), retries.
  *  - 429 (RateLimitError): waits `retry_after`.
- *  - 5xx / network: exponential backoff with jitter (1 s → 60 s), reset after a good poll.
+ *  - 5xx / network: exponential backoff with jitter (1 s → 60 s).
+ * Each of the three backoffs (the one of shared/retry.ts) counts the failures of its kind since Telegram last
+ * answered otherwise: a good poll starts all three from the first step again, a 401 or a 409 the other two.
  * Updates are acknowledged (offset) as soon as they are received and handled concurrently, so a slow command
  * (a restart waiting for PM2) never holds up polling; a command is never executed twice.
  */
@@ -148,6 +150,9 @@ export class UpdatePoller {
     const err = toTelegramError(raw, 'getUpdates');
     const log = this.opts.logger;
     if (err instanceof AuthenticationError) {
+      // an answer: a network outage (and a conflict) is over, their backoff starts from the first step again
+      this.failures = 0;
+      this.conflicts = 0;
       this.refusals += 1;
       this.opts.onHealth?.({ kind: 'unauthorized', detail: err.message });
       const wait = retryDelayMs(this.refusals, {
@@ -166,6 +171,9 @@ export class UpdatePoller {
       return;
     }
     if (err instanceof TelegramConflictError) {
+      // an answer, and the token is accepted: the network and token backoffs start from the first step again
+      this.failures = 0;
+      this.refusals = 0;
       this.conflicts += 1;
       this.opts.onHealth?.({ kind: 'conflict', detail: err.message });
       const wait = retryDelayMs(this.conflicts, {

@@ -7,7 +7,8 @@
  *
  * Failure policy (the class of the sender's error decides, see errors.ts):
  *  - TemporaryError (429, 5xx, network): keep the entry, pause all sending for max(retry_after, backoff) —
- *    the backoff is `retryDelayMs` of shared/retry.ts, the one retry policy.
+ *    the backoff is `retryDelayMs` of shared/retry.ts, the one retry policy, counted over the failures since
+ *    Telegram last answered (accepted or refused a message).
  *  - AuthenticationError / PermissionDeniedError (401/403: token or chat problem, not this message's fault):
  *    keep everything, pause a minute, log.
  *  - any other OperationalError (400: a message Telegram will never take): drop it, log it whole.
@@ -258,6 +259,9 @@ export class Outbox implements Notifier {
     const now = this.clock.now();
     entry.attempts += 1;
     const notThisMessage = err instanceof AuthenticationError || err instanceof PermissionDeniedError;
+    // an answer from Telegram (a refusal, of this message or of the bot) ends a network outage: the next network
+    // failure backs off from the first step again, like after a message it accepted
+    if (isOperational(err)) this.failures = 0;
     if (isOperational(err) && !notThisMessage) {
       this.logger.error(
         `Telegram refused a notification for good (${errorMessage(err)}); dropped: ${entry.text}`,

@@ -123,6 +123,24 @@ describe('Outbox (fake clock)', () => {
     expect(sender.sent.map((s) => s.text)).to.deep.equal(['one', 'two']);
   });
 
+  it('once Telegram answers again (even refusing a message), the next network failure backs off from the first step', async () => {
+    // an outage long enough to reach the top of the backoff (1 s doubling, capped at 30 s)…
+    for (let i = 0; i < 6; i++) sender.failures.push(new TemporaryError('502 Bad Gateway'));
+    // …ends with an answer: this message is refused for good (dropped), so Telegram is reachable…
+    sender.failures.push(new OperationalError("Bad Request: can't parse entities", { code: 400 }));
+    // …and the next message meets one network blip
+    sender.failures.push(new TemporaryError('ECONNRESET'));
+    await outbox.notify({ key: 'bad', priority: 'high', text: '<b>broken' });
+    await outbox.notify({ key: 'next', priority: 'normal', text: 'next' });
+    outbox.start();
+    await clock.advance(120_000, 100);
+    expect(sender.sent.map((s) => s.text)).to.deep.equal(['next']);
+    const [blip, retried] = sender.attempts.slice(-2);
+    // the first step (1 s, jitter pinned at the middle: 750 ms) under the per-chat interval of 1 s — not the
+    // 22.5 s the outage's last step would be
+    expect(retried - blip).to.equal(1000);
+  });
+
   it('coalesces repeats that pile up while Telegram is down into one message', async () => {
     sender.failures.push(...Array.from({ length: 3 }, () => new TemporaryError('network')));
     outbox.start();
