@@ -3,11 +3,14 @@
  * next state and the effects the client (client.ts, the I/O shell) carries out in order. No timers, sockets or
  * clock reads here; `now` comes in.
  *
- *   idle ──connect──▶ connecting ──connected──▶ up
- *                      ▲   │ lost                │ lost
- *          retry-due   │   ▼                     ▼
- *                    backoff ◀──────────────────┘      (reconnect off: down, until the next connect)
- *   any ──close──▶ closed
+ *             connect                  connected
+ *   idle ───────────────▶ connecting ─────────────▶ up
+ *                           ▲     │                  │
+ *                 retry-due │     │ lost             │ lost
+ *                           │     ▼                  │
+ *                          backoff ◀─────────────────┘
+ *   reconnect off: lost → down, and the app's next connect() dials again
+ *   any ──close──▶ closed (final)
  *
  * An outage starts when a link is lost (or the very first attempt fails) and ends when the link is up again: the
  * app hears `down` once at its start and `up` once at its end, never once per retry.
