@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { IpcClient } from '../../src/shared/ipc/client';
 import { EventLog } from '../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
@@ -62,6 +63,7 @@ async function startRig(withStream: boolean): Promise<Rig> {
     heartbeatMs: 60_000,
     reconnect: false,
     logger,
+    clock: systemClock,
     cursor: withStream ? { load: () => cursor, save: async (s) => void (cursor = s) } : undefined,
   });
   let count = 0;

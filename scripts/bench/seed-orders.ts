@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { configSchema, type Config } from '../../src/shared/config/schema';
 import { silentLogger, type Logger } from '../../src/shared/logging/logger';
 import { Store } from '../../src/shared/persistence/store';
@@ -39,7 +40,7 @@ export async function seedOpenOrders(dataDir: string, count: number): Promise<vo
       markets,
       botId: config.app.botId,
       orders: config.trading.orders,
-      clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+      clock: systemClock,
       logger,
     });
     manager.startAccepting();

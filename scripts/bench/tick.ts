@@ -29,7 +29,7 @@ import type {
 } from '../../src/trading/exchange/exchange';
 import { simulatedMarketInfo, startPrice } from '../../src/trading/exchange/simulated-market';
 import { createStrategy } from '../../src/trading/strategy/create-strategy';
-import type { Clock } from '../../src/shared/clock';
+import type { CancelTimer, Clock } from '../../src/shared/clock';
 import { nowMs, summarize, type Summary } from './stats';
 
 const CANDLE_MS = 60_000;
@@ -41,6 +41,10 @@ class ManualClock implements Clock {
   }
   sleep(): Promise<void> {
     return Promise.resolve();
+  }
+  /** Time is moved by hand between ticks and no deadline is ever due here: a timer never fires. */
+  timer(): CancelTimer {
+    return () => undefined;
   }
 }
 

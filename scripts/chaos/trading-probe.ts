@@ -1,4 +1,5 @@
 /** Talks to a running trading daemon over the internal TCP layer, one fresh connection per request. */
+import { systemClock } from '../../src/shared/clock';
 import { IpcClient } from '../../src/shared/ipc/client';
 import type { RpcMethod, RpcParams, RpcResult, TradingStatus } from '../../src/shared/ipc/protocol';
 import { silentLogger } from '../../src/shared/logging/logger';
@@ -20,6 +21,7 @@ export class TradingProbe {
       heartbeatMs: 60_000,
       reconnect: false,
       logger: silentLogger(),
+      clock: systemClock,
     });
     try {
       await client.connect();

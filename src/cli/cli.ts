@@ -26,6 +26,7 @@ import { isUnreachable, withTradingClient, type TradingRpc } from '../ops/tradin
 import { byninjaVersion } from '../ops/version';
 import { loadConfig, loadConfigSections, type LoadedConfig } from '../shared/config/loader';
 import type { Secrets, SharedConfig } from '../shared/config/schema';
+import type { Clock } from '../shared/clock';
 import { ConfigError, errorMessage } from '../shared/errors';
 import type { ReconcileDifference } from '../shared/ipc/protocol';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
@@ -81,6 +82,8 @@ export interface CliIo {
   err(text: string): void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The one clock of this run: what "now" is in reports, and the deadlines of waits. */
+  clock: Clock;
 }
 
 class UsageError extends Error {}
@@ -211,13 +214,13 @@ async function stateCommand(ctx: Ctx, rest: string[]): Promise<number> {
   let outcome;
   if (action === 'restore') {
     expectArgs(args, 1);
-    outcome = await restoreState(dirs, path.resolve(ctx.io.cwd, args[0]!));
+    outcome = await restoreState(dirs, path.resolve(ctx.io.cwd, args[0]!), ctx.io.clock.now());
   } else if (action === 'reset') {
     expectArgs(args, 0);
-    outcome = await resetState(dirs);
+    outcome = await resetState(dirs, ctx.io.clock.now());
   } else if (action === 'archive') {
     expectArgs(args, 0);
-    outcome = await archiveState(dirs);
+    outcome = await archiveState(dirs, ctx.io.clock.now());
   } else throw new UsageError('state: use "state archive", "state restore <file>" or "state reset"');
   ctx.print(outcome, () => outcome.message);
   return outcome.ok ? CliExit.Ok : CliExit.Failure;
@@ -241,6 +244,7 @@ function oneShot<T>(ctx: Ctx, fn: (t: TradingRpc) => Promise<T>): Promise<T> {
       dataDir: ctx.config.app.dataDir,
       logger: silentLogger(),
       client: 'cli',
+      clock: ctx.io.clock,
     },
     fn,
   );
@@ -262,7 +266,7 @@ async function status(ctx: Ctx): Promise<number> {
       pm2,
       trading: () => oneShot(ctx, (t) => t.call('status', {})),
       dataDir: ctx.config.app.dataDir,
-      now: Date.now(),
+      now: ctx.io.clock.now(),
     }),
   );
   ctx.print(report, () => formatStatus(report, plainMarkup));
@@ -283,7 +287,7 @@ async function statusWithoutConfig(io: CliIo, json: boolean): Promise<void> {
       pm2,
       trading: () => Promise.reject(new Error('not asked: the configuration above is invalid')),
       dataDir,
-      now: Date.now(),
+      now: io.clock.now(),
     }),
   );
   io.out(json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report, plainMarkup) + '\n');
@@ -306,6 +310,7 @@ async function controlPair(
       dataDir: ctx.config.app.dataDir,
       build: () => runBuild(),
       out: (line: string) => ctx.io.out(`${line}\n`),
+      clock: ctx.io.clock,
     };
     const ok = command === 'upgrade' ? await upgradePair(opts) : await startPair(opts, mode);
     return ok ? CliExit.Ok : CliExit.Failure;
@@ -367,7 +372,7 @@ async function tradingCommand(
     switch (command) {
       case 'positions': {
         const positions = await t.call('positions', {});
-        ctx.print(positions, () => formatPositions(positions, undefined, plainMarkup, Date.now()));
+        ctx.print(positions, () => formatPositions(positions, undefined, plainMarkup, ctx.io.clock.now()));
         return CliExit.Ok;
       }
       case 'orders': {

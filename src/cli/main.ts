@@ -1,4 +1,5 @@
 /** Entry of the `byninja` command (bin/byninja.js): runs the CLI and exits with its code. */
+import { systemClock } from '../shared/clock';
 import { runCli } from './cli';
 
 runCli(process.argv.slice(2), {
@@ -6,6 +7,7 @@ runCli(process.argv.slice(2), {
   err: (text) => process.stderr.write(text),
   env: process.env,
   cwd: process.cwd(),
+  clock: systemClock,
 }).then(
   (code) => {
     // Exit once output is flushed; pm2's API keeps sockets and timers that would hold the process open.

@@ -76,7 +76,7 @@ export function storeOfFile(file: string): string | undefined {
   return Object.keys(RESTORABLE).find((name) => base === `${name}.json` || base.startsWith(`${name}.json.`));
 }
 
-export async function restoreState(dirs: StateDirs, file: string, now = Date.now()): Promise<StateOutcome> {
+export async function restoreState(dirs: StateDirs, file: string, now: number): Promise<StateOutcome> {
   const store = storeOfFile(file);
   if (!store) {
     return {
@@ -133,7 +133,7 @@ export async function restoreState(dirs: StateDirs, file: string, now = Date.now
   });
 }
 
-export async function resetState(dirs: StateDirs, now = Date.now()): Promise<StateOutcome> {
+export async function resetState(dirs: StateDirs, now: number): Promise<StateOutcome> {
   return withTradingStopped(dirs.dataDir, async () => {
     const lines: string[] = [];
     for (const dir of [...new Set([dirs.dataDir, dirs.paperDir])]) {
@@ -156,7 +156,7 @@ export async function resetState(dirs: StateDirs, now = Date.now()): Promise<Sta
   });
 }
 
-export async function archiveState(dirs: StateDirs, now = Date.now()): Promise<StateOutcome> {
+export async function archiveState(dirs: StateDirs, now: number): Promise<StateOutcome> {
   return withTradingStopped(dirs.dataDir, async () => {
     const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
     const target = path.join(dirs.dataDir, 'archive', stamp);

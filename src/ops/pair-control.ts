@@ -13,6 +13,7 @@
  * "Ready" is the service's own ready message on PM2's bus (trading: after recovery), never PM2's `online`.
  */
 import type { EventEmitter } from 'node:events';
+import type { CancelTimer, Clock } from '../shared/clock';
 import { readConfigFailure } from '../shared/lifecycle/config-failure';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { readyMessageOf, type Pm2BusPacket, type Pm2Client, type Pm2ProcessView } from './pm2-client';
@@ -32,6 +33,7 @@ export interface PairControlOptions {
   out: (line: string) => void;
   /** How long a service may take to say ready (default 90 s: PM2's listen_timeout is 20 s, recovery may wait longer). */
   readyTimeoutMs?: number;
+  clock: Clock;
 }
 
 type Outcome = { ok: true; pid?: number } | { ok: false; why: string };
@@ -133,7 +135,7 @@ async function untilReady(
   const timeoutMs = opts.readyTimeoutMs ?? 90_000;
   let onMessage!: (p: Pm2BusPacket) => void;
   let onEvent!: (p: Pm2BusPacket) => void;
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: CancelTimer | undefined;
   const settled = new Promise<Outcome>((resolve) => {
     let sawOnline = false;
     onMessage = (p) => {
@@ -144,15 +146,13 @@ async function untilReady(
       if (p.event === 'online') sawOnline = true;
       else if (p.event === 'exit' && sawOnline) resolve({ ok: false, why: exitReason(opts, name, p) });
     };
-    timer = setTimeout(
-      () =>
-        resolve({
-          ok: false,
-          why:
-            `not ready after ${formatDuration(timeoutMs)} (still recovering, or waiting for the exchange?): ` +
-            'see `npx byninja status` and `npx pm2 logs`',
-        }),
-      timeoutMs,
+    cancelTimer = opts.clock.timer(timeoutMs, () =>
+      resolve({
+        ok: false,
+        why:
+          `not ready after ${formatDuration(timeoutMs)} (still recovering, or waiting for the exchange?): ` +
+          'see `npx byninja status` and `npx pm2 logs`',
+      }),
     );
   });
   bus.on('process:msg', onMessage);
@@ -167,7 +167,7 @@ async function untilReady(
     const proc = (await opts.pm2.list()).find((p) => p.name === name);
     return { ok: true, ...(proc?.pid ? { pid: proc.pid } : {}) };
   } finally {
-    clearTimeout(timer);
+    cancelTimer?.();
     bus.off('process:msg', onMessage);
     bus.off('process:event', onEvent);
   }

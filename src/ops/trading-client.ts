@@ -2,6 +2,7 @@
  * Trading's control API as ops sees it. The telegram daemon passes its long-lived, reconnecting IpcClient; the CLI
  * opens a one-shot connection with `withTradingClient` (connect, call, close). Both satisfy `TradingRpc`.
  */
+import type { Clock } from '../shared/clock';
 import type { Secrets, SharedConfig } from '../shared/config/schema';
 import { IpcError, errorMessage } from '../shared/errors';
 import { IpcClient } from '../shared/ipc/client';
@@ -30,6 +31,7 @@ export interface OneShotOptions {
   logger: Logger;
   /** Client name trading logs for this connection; default `cli`. */
   client?: string;
+  clock: Clock;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function withTradingClient<T>(
     heartbeatMs: opts.config.ipc.heartbeatMs,
     reconnect: false,
     logger: opts.logger,
+    clock: opts.clock,
   });
   try {
     try {

@@ -1,8 +1,19 @@
-/** Time as a dependency: pure logic takes `now` as an argument, I/O code takes a Clock so tests can drive it. */
+/**
+ * Time as a dependency: pure logic takes `now` as an argument, I/O code takes a Clock so tests can drive it.
+ * The composition roots (the daemons' main.ts, the CLI) pass `systemClock`; tests pass a fake whose time moves by hand.
+ */
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Calls `fn` once, `ms` from now, unless the returned function cancels it first (cancelling late or twice does
+   * nothing). The callback form of `sleep`, for deadlines and re-dials armed by I/O classes. Like setTimeout, a
+   * pending timer keeps the process alive: whoever arms one cancels it when it closes.
+   */
+  timer(ms: number, fn: () => void): CancelTimer;
 }
+
+export type CancelTimer = () => void;
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -19,4 +30,8 @@ export const systemClock: Clock = {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
+  timer: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
 };

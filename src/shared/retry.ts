@@ -1,8 +1,13 @@
 /**
- * The one retry helper. Only `TemporaryError`s are retried (the class decides the policy, see errors.ts):
- * anything else is thrown at once. Backoff is exponential with full jitter, capped by `maxDelayMs`; a
- * `retryAfterMs` from the other side (HTTP Retry-After, Telegram retry_after) wins over the computed delay.
- * Abortable: an aborted signal stops waiting and throws the abort reason. Time comes from a `Clock`.
+ * The one retry helper and the one backoff. `retryDelayMs` is the backoff every retry or re-dial loop uses (`retry`,
+ * `retryForever`, the IPC client's reconnect, the outbox, the Telegram poller…): exponential, capped by
+ * `maxDelayMs`, with "equal jitter" — half of the step fixed, half random — so clients that failed together do not
+ * all knock at once while the wait never drops below half the step; a `retryAfterMs` from the other side (HTTP
+ * Retry-After, Telegram retry_after) wins over the computed delay. A loop's counter of failures starts again after
+ * a success: the delay does too.
+ *
+ * `retry`: only `TemporaryError`s are retried (the class decides the policy, see errors.ts), anything else is
+ * thrown at once. Abortable: an aborted signal stops waiting and throws the abort reason. Time comes from a `Clock`.
  */
 import { systemClock, type Clock } from './clock';
 import { isTemporary } from './errors';
@@ -27,23 +32,30 @@ export interface RetryOptions {
   onRetry?: (info: { attempt: number; error: unknown; delayMs: number }) => void;
 }
 
+/** The parameters of the one backoff: a loop's policy object. */
+export interface BackoffPolicy {
+  /** The step after the first failure. */
+  baseDelayMs: number;
+  /** Upper bound of any single wait, `retryAfterMs` included. */
+  maxDelayMs: number;
+  /** Growth of the step per failure (default 2). */
+  factor?: number;
+}
+
 /**
- * Delay before attempt `attempt + 1` after `attempt` failures: full jitter over the exponential step
- * (spreads clients that failed together), never below `retryAfterMs`, never above `maxDelayMs`.
+ * Delay before attempt `attempt + 1` after `attempt` consecutive failures (1 = the first failure): equal jitter
+ * over the exponential step, never below `retryAfterMs`, never above `maxDelayMs`. Pure but for `random`, a
+ * source in [0, 1) that tests pin.
  */
 export function retryDelayMs(
   attempt: number,
-  opts: {
-    baseDelayMs: number;
-    maxDelayMs: number;
-    factor: number;
-    random: () => number;
-    retryAfterMs?: number;
-  },
+  opts: BackoffPolicy & { random: () => number; retryAfterMs?: number },
 ): number {
-  const step = Math.min(opts.maxDelayMs, opts.baseDelayMs * Math.pow(opts.factor, attempt - 1));
-  // Half fixed + half random keeps some progression while still de-synchronising clients.
-  const jittered = step / 2 + opts.random() * (step / 2);
+  // the exponent is bounded so a long outage never turns the step into Infinity (or NaN with a zero base)
+  const exponent = Math.min(Math.max(0, Math.floor(attempt) - 1), 64);
+  const step = Math.min(opts.maxDelayMs, opts.baseDelayMs * Math.pow(opts.factor ?? 2, exponent));
+  const r = Math.min(Math.max(opts.random(), 0), 1);
+  const jittered = step / 2 + r * (step / 2);
   const wanted =
     opts.retryAfterMs !== undefined && opts.retryAfterMs > jittered ? opts.retryAfterMs : jittered;
   return Math.max(0, Math.min(opts.maxDelayMs, Math.round(wanted)));
@@ -110,10 +122,9 @@ export async function retryForever<T>(fn: () => Promise<T>, options: RetryForeve
       return await fn();
     } catch (err) {
       if (!retryable(err) || options.signal?.aborted) throw err;
-      const delayMs = retryDelayMs(Math.min(attempt, 32), {
+      const delayMs = retryDelayMs(attempt, {
         baseDelayMs: options.baseDelayMs ?? 500,
         maxDelayMs: options.maxDelayMs ?? 30_000,
-        factor: 2,
         random: options.random ?? Math.random,
         retryAfterMs: isTemporary(err) ? err.retryAfterMs : undefined,
       });

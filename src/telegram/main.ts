@@ -7,8 +7,9 @@
  * report → TCP client to trading (reconnects in the background) → PM2 bus + re-sync → hang watch → bot.
  * Shutdown (reverse): bot → hang watch → TCP client → bus listener → event relay → PM2 → outbox → stores.
  */
+import { systemClock } from '../shared/clock';
 import { Store } from '../shared/persistence/store';
-import { IpcClient } from '../shared/ipc/client';
+import { IpcClient, type LinkChange } from '../shared/ipc/client';
 import { loadOrCreateIpcToken } from '../shared/ipc/token';
 import { errorMessage } from '../shared/errors';
 import { runService } from '../shared/lifecycle/service';
@@ -43,6 +44,8 @@ const TRADING = 'trading';
 void runService(SELF, async (ctx) => {
   const { config, secrets, logger, dataDir, shutdown } = ctx;
   const log = logger.child({ module: 'main' });
+  // the one clock of this daemon: every class below takes time (and its timers) from it
+  const clock = systemClock;
 
   // The service lock of runService already guarantees one telegram per data dir, so these stores have one writer.
   // A corrupt outbox/supervisor file must not keep the operator's alert channel down: start empty and say so.
@@ -78,6 +81,7 @@ void runService(SELF, async (ctx) => {
         ? { logOnlyReason: 'no-chat-id' as const }
         : {}),
     logger,
+    clock,
     onChange: (state) => writeDelivery(dataDir, { pid: process.pid, ...state }),
   });
   const logSender = new LogSender(logger);
@@ -87,6 +91,7 @@ void runService(SELF, async (ctx) => {
       telegram: new TelegramSender({ token, apiRoot: config.telegram.apiRoot }),
       log: logSender,
       health,
+      clock,
     });
     log.info(`📨 alerts go to Telegram chat ${chatId}`);
   } else {
@@ -103,6 +108,7 @@ void runService(SELF, async (ctx) => {
     settings: config.outbox,
     defaultChatId: chatId ?? 'log',
     logger,
+    clock,
     redact: (text) => ctx.redactor.redactString(text),
   });
   outbox.start();
@@ -123,7 +129,7 @@ void runService(SELF, async (ctx) => {
 
   // Telegram's own start: a requested restart confirmed, an unclean end reported.
   const marker = await takeSelfRestartMarker(dataDir);
-  for (const alert of selfStartAlerts(SELF, ctx.lastExit, marker, Date.now())) await outbox.notify(alert);
+  for (const alert of selfStartAlerts(SELF, ctx.lastExit, marker, clock.now())) await outbox.notify(alert);
 
   const pm2 = new Pm2Client();
   const listener = new BusListener({
@@ -133,6 +139,7 @@ void runService(SELF, async (ctx) => {
     dataDir,
     settings: config.supervisor,
     logger,
+    clock,
     self: SELF,
     trading: TRADING,
   });
@@ -141,6 +148,7 @@ void runService(SELF, async (ctx) => {
     store: supervisorStore,
     settings: config.telegram.notifications,
     logger,
+    clock,
     offerRecovery: (ev) => listener.offerRecovery(ev),
   });
 
@@ -154,13 +162,14 @@ void runService(SELF, async (ctx) => {
     requestTimeoutMs: config.ipc.requestTimeoutMs,
     heartbeatMs: config.ipc.heartbeatMs,
     logger,
+    clock,
     cursor: relay.cursor(),
   });
   relay.attach(ipc);
-  const link: LinkView = { up: false, reason: 'not connected yet', since: Date.now() };
-  ipc.on('link', (change: { up: boolean; reason?: string }) => {
+  const link: LinkView = { up: false, reason: 'not connected yet', since: clock.now() };
+  ipc.on('link', (change: LinkChange) => {
     link.up = change.up;
-    link.since = Date.now();
+    link.since = clock.now();
     if (change.up) delete link.reason;
     else if (change.reason) link.reason = change.reason;
   });
@@ -169,6 +178,7 @@ void runService(SELF, async (ctx) => {
     tradingStatus: () => listener.statusOf(TRADING),
     lastLifecycleAt: () => listener.lastLifecycleAt(TRADING),
     logger,
+    clock,
   });
   linkWatch.attach(ipc);
   // Trading may be down: the client keeps re-dialing in the background; telegram works without it.
@@ -191,6 +201,7 @@ void runService(SELF, async (ctx) => {
     action: config.supervisor.hangAction,
     intervalMs: config.ipc.heartbeatMs,
     logger,
+    clock,
   });
   hang.start();
 
@@ -213,6 +224,7 @@ void runService(SELF, async (ctx) => {
       beforeSelfRestart: (req) => requestSelfRestartMarker(dataDir, req),
       onHealth: (outcome) => health.report(outcome),
       self: SELF,
+      clock,
     });
     await bot.start();
     shutdown.addStep('stop the Telegram bot', () => bot.stop(), { order: 10, timeoutMs: 2_000 });

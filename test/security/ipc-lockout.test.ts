@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import net from 'node:net';
+import { systemClock } from '../../src/shared/clock';
 import { PROTOCOL_VERSION, type PositionView } from '../../src/shared/ipc/protocol';
 import type { NotificationInput } from '../../src/telegram/notify/notification';
 import { HangWatch } from '../../src/telegram/supervisor/hang-watch';
@@ -185,6 +186,7 @@ describe('TCP layer under hostile local peers', function () {
       action: 'restart',
       intervalMs: 1_000,
       logger: silentLogger(),
+      clock: systemClock,
     });
     // longer than the hang timeout between checks; each connection attempt is refused afresh, as the client's
     // reconnects are in production
@@ -214,6 +216,7 @@ describe('TCP layer under hostile local peers', function () {
       action: 'restart',
       intervalMs: 1_000,
       logger: silentLogger(),
+      clock: systemClock,
     });
     await silent.check();
     await new Promise((r) => setTimeout(r, 40));

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { Clock } from '../../src/shared/clock';
+import type { CancelTimer, Clock } from '../../src/shared/clock';
 import {
   InvalidOrderError,
   NetworkError,
@@ -22,6 +22,9 @@ class FakeClock implements Clock {
     this.sleeps.push(ms);
     this.t += ms;
   }
+  timer(): CancelTimer {
+    throw new Error('retry never arms a timer');
+  }
 }
 
 /** A clock whose sleeps never end until aborted, to prove abort interrupts a wait. */
@@ -35,6 +38,9 @@ class StuckClock implements Clock {
     return new Promise((_resolve, reject) =>
       signal?.addEventListener('abort', () => reject(signal.reason), { once: true }),
     );
+  }
+  timer(): CancelTimer {
+    throw new Error('retry never arms a timer');
   }
 }
 

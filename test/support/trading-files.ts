@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { IpcClient } from '../../src/shared/ipc/client';
 import type { ReconcileDifference } from '../../src/shared/ipc/protocol';
 import { silentLogger } from '../../src/shared/logging/logger';
@@ -56,6 +57,7 @@ export async function callOverTcp<T>(
     heartbeatMs: 60_000,
     reconnect: false,
     logger: silentLogger(),
+    clock: systemClock,
   });
   await client.connect();
   try {

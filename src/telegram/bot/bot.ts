@@ -17,7 +17,7 @@ import type { LinkView } from '../../ops/status-report';
 import type { TelegramDelivery } from '../../ops/telegram-delivery';
 import type { TradingRpc } from '../../ops/trading-client';
 import { byninjaVersion } from '../../ops/version';
-import { systemClock, type Clock } from '../../shared/clock';
+import type { Clock } from '../../shared/clock';
 import type { TelegramConfig } from '../../shared/config/schema';
 import { AuthenticationError, errorMessage } from '../../shared/errors';
 import type { LastExit } from '../../shared/ipc/protocol';
@@ -66,7 +66,7 @@ export interface BotDeps {
   onHealth?: (outcome: DeliveryOutcome) => void;
   /** This daemon's PM2 app name; default 'telegram'. */
   self?: ServiceName;
-  clock?: Clock;
+  clock: Clock;
   /** Poller backoff overrides (tests); `unauthorized*` also paces getMe while the token is refused. */
   poller?: {
     backoffBaseMs?: number;
@@ -112,7 +112,7 @@ const pollingTokens = new Set<string>();
 
 export function createBot(deps: BotDeps): Bot {
   const log = deps.logger.child({ module: 'bot' });
-  const clock = deps.clock ?? systemClock;
+  const clock = deps.clock;
   const apiRoot = deps.apiRoot ?? deps.config.telegram.apiRoot;
   const tg = deps.config.telegram;
   const telegraf = new Telegraf(deps.token, {

@@ -3,12 +3,12 @@
  *
  * | Bot API answer              | class                    | policy                                          |
  * |-----------------------------|--------------------------|-------------------------------------------------|
- * | 401 Unauthorized            | AuthenticationError      | bad token: fatal log, exit 78                   |
+ * | 401 Unauthorized            | AuthenticationError      | bad token: reported, long backoff, never exits  |
  * | 409 Conflict                | TelegramConflictError    | another poller/webhook: log, back off, retry    |
  * | 429 Too Many Requests       | RateLimitError           | wait `retry_after`                              |
  * | 5xx                         | TemporaryError           | retry with backoff                              |
  * | network (FetchError, reset) | NetworkError             | retry with backoff                              |
- * | 403 Forbidden               | PermissionDeniedError    | bot blocked/kicked from the chat: give up       |
+ * | 403 Forbidden               | PermissionDeniedError    | bot blocked/kicked: alerts to the log, backoff  |
  * | 400 and other 4xx           | OperationalError         | the request itself is wrong: give up            |
  *
  * Messages and context never carry the bot token: telegraf puts it in every request URL, and a network error's

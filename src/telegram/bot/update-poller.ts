@@ -6,14 +6,16 @@
  *    (30 s → 10 min): a token revoked and restored, or a Bot API mistake, heals without a restart.
  *  - 409 (TelegramConflictError): another poller uses the token — reported, backs off (5 s → 60 s), retries.
  *  - 429 (RateLimitError): waits `retry_after`.
- *  - 5xx / network: exponential backoff with jitter (1 s → 60 s), reset after a good poll.
+ *  - 5xx / network: exponential backoff with jitter (1 s → 60 s).
+ * Each of the three backoffs (the one of shared/retry.ts) counts the failures of its kind since Telegram last
+ * answered otherwise: a good poll starts all three from the first step again, a 401 or a 409 the other two.
  * Updates are acknowledged (offset) as soon as they are received and handled concurrently, so a slow command
  * (a restart waiting for PM2) never holds up polling; a command is never executed twice.
  */
 import { performance } from 'node:perf_hooks';
 import type { Telegram } from 'telegraf';
 import type { Update } from 'telegraf/types';
-import { systemClock, type Clock } from '../../shared/clock';
+import type { CancelTimer, Clock } from '../../shared/clock';
 import { AuthenticationError, RateLimitError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
@@ -28,7 +30,7 @@ export interface UpdatePollerOptions {
   timeoutSec: number;
   /** How each poll went, for the service's Telegram health (DeliveryHealth.report). */
   onHealth?(outcome: DeliveryOutcome): void;
-  clock?: Clock;
+  clock: Clock;
   /** Backoff after 5xx/network errors: base and cap (default 1 s, 60 s). */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -57,7 +59,7 @@ export class UpdatePoller {
   private refusals = 0;
 
   constructor(private readonly opts: UpdatePollerOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
   }
 
   get running(): boolean {
@@ -75,8 +77,12 @@ export class UpdatePoller {
     this.abort.abort();
     await this.loopDone;
     const drain = Promise.allSettled([...this.inFlight]);
-    const timeout = new Promise((r) => setTimeout(r, this.opts.drainTimeoutMs ?? 5_000).unref());
+    let cancelTimeout: CancelTimer | undefined;
+    const timeout = new Promise<void>(
+      (r) => (cancelTimeout = this.clock.timer(this.opts.drainTimeoutMs ?? 5_000, r)),
+    );
     await Promise.race([drain, timeout]);
+    cancelTimeout?.();
     if (this.offset > 0) {
       // Tell the server what was received, so the next start does not get those updates again.
       await this.opts.telegram
@@ -144,6 +150,9 @@ export class UpdatePoller {
     const err = toTelegramError(raw, 'getUpdates');
     const log = this.opts.logger;
     if (err instanceof AuthenticationError) {
+      // an answer: a network outage (and a conflict) is over, their backoff starts from the first step again
+      this.failures = 0;
+      this.conflicts = 0;
       this.refusals += 1;
       this.opts.onHealth?.({ kind: 'unauthorized', detail: err.message });
       const wait = retryDelayMs(this.refusals, {
@@ -162,6 +171,9 @@ export class UpdatePoller {
       return;
     }
     if (err instanceof TelegramConflictError) {
+      // an answer, and the token is accepted: the network and token backoffs start from the first step again
+      this.failures = 0;
+      this.refusals = 0;
       this.conflicts += 1;
       this.opts.onHealth?.({ kind: 'conflict', detail: err.message });
       const wait = retryDelayMs(this.conflicts, {

@@ -9,7 +9,7 @@
  * `nextDelivery` is the pure transition; `DeliveryHealth` holds the state, logs each change once and hands it to
  * `onChange` (the service persists it for `byninja status`).
  */
-import { systemClock, type Clock } from '../../shared/clock';
+import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
 import type { TelegramDelivery, TelegramProblemKind } from '../../ops/telegram-delivery';
 
@@ -81,7 +81,7 @@ export interface DeliveryHealthOptions {
   /** Alerts go to the log by configuration (no token, no chat id). */
   logOnlyReason?: DeliveryState['logOnlyReason'];
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   /** Called with every new state (the service writes it for `byninja status`). */
   onChange?: (state: DeliveryState) => void;
 }
@@ -93,7 +93,7 @@ export class DeliveryHealth {
 
   constructor(private readonly opts: DeliveryHealthOptions) {
     this.logger = opts.logger.child({ module: 'telegram-health' });
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.current = {
       alerts: opts.logOnlyReason ? 'log' : 'telegram',
       ...(opts.logOnlyReason ? { logOnlyReason: opts.logOnlyReason } : {}),

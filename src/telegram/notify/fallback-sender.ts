@@ -8,7 +8,7 @@
  * Temporary failures (network, 5xx, 429) are thrown on to the outbox, which keeps the alert and retries it: an
  * outage delays alerts, never loses them.
  */
-import { systemClock, type Clock } from '../../shared/clock';
+import type { Clock } from '../../shared/clock';
 import {
   AuthenticationError,
   OperationalError,
@@ -24,7 +24,7 @@ export interface FallbackSenderOptions {
   telegram: MessageSender;
   log: MessageSender;
   health: DeliveryHealth;
-  clock?: Clock;
+  clock: Clock;
   /** Backoff between tries of Telegram while it refuses: first delay (default 30 s), cap (default 10 min). */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -37,7 +37,7 @@ export class FallbackSender implements MessageSender {
   private nextTryAt = 0;
 
   constructor(private readonly opts: FallbackSenderOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
   }
 
   async send(chatId: string, html: string, opts: { silent?: boolean }): Promise<void> {

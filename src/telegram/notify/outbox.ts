@@ -7,12 +7,13 @@
  *
  * Failure policy (the class of the sender's error decides, see errors.ts):
  *  - TemporaryError (429, 5xx, network): keep the entry, pause all sending for max(retry_after, backoff) —
- *    the backoff is `retryDelayMs` of shared/retry.ts, the one retry policy.
+ *    the backoff is `retryDelayMs` of shared/retry.ts, the one retry policy, counted over the failures since
+ *    Telegram last answered (accepted or refused a message).
  *  - AuthenticationError / PermissionDeniedError (401/403: token or chat problem, not this message's fault):
  *    keep everything, pause a minute, log.
  *  - any other OperationalError (400: a message Telegram will never take): drop it, log it whole.
  */
-import { systemClock, type Clock } from '../../shared/clock';
+import type { CancelTimer, Clock } from '../../shared/clock';
 import {
   AuthenticationError,
   NetworkError,
@@ -50,7 +51,7 @@ export interface OutboxOptions {
   /** Chat of notifications that name none (TELEGRAM_CHAT_ID). */
   defaultChatId: string;
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   random?: () => number;
   /** First backoff step after a network/5xx failure (default 1000 ms), doubling up to maxBackoffMs. */
   baseBackoffMs?: number;
@@ -101,7 +102,7 @@ export class Outbox implements Notifier {
     this.sender = opts.sender;
     this.settings = opts.settings;
     this.logger = opts.logger.child({ module: 'outbox' });
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.random = opts.random ?? Math.random;
     this.throttle = new SendThrottle(opts.settings);
   }
@@ -243,15 +244,14 @@ export class Outbox implements Notifier {
 
   private sendWithTimeout(chatId: string, text: string, silent: boolean): Promise<void> {
     const timeoutMs = this.opts.sendTimeoutMs ?? 30_000;
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimeout: CancelTimer | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new NetworkError(`Telegram did not answer within ${timeoutMs} ms`, { chatId })),
-        timeoutMs,
+      cancelTimeout = this.clock.timer(timeoutMs, () =>
+        reject(new NetworkError(`Telegram did not answer within ${timeoutMs} ms`, { chatId })),
       );
     });
     return Promise.race([this.sender.send(chatId, text, { silent }), timeout]).finally(() =>
-      clearTimeout(timer),
+      cancelTimeout?.(),
     );
   }
 
@@ -259,6 +259,9 @@ export class Outbox implements Notifier {
     const now = this.clock.now();
     entry.attempts += 1;
     const notThisMessage = err instanceof AuthenticationError || err instanceof PermissionDeniedError;
+    // an answer from Telegram (a refusal, of this message or of the bot) ends a network outage: the next network
+    // failure backs off from the first step again, like after a message it accepted
+    if (isOperational(err)) this.failures = 0;
     if (isOperational(err) && !notThisMessage) {
       this.logger.error(
         `Telegram refused a notification for good (${errorMessage(err)}); dropped: ${entry.text}`,

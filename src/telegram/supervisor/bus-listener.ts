@@ -9,10 +9,11 @@
  * Handling a packet only commits to the outbox (a local fsync), never waits for Telegram.
  */
 import type { EventEmitter } from 'node:events';
-import { systemClock, type Clock } from '../../shared/clock';
+import type { CancelTimer, Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { LastExit, TradingEvent } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
+import { retryForever } from '../../shared/retry';
 import { readConfigFailure, type ConfigFailure } from '../../shared/lifecycle/config-failure';
 import { ExitCode } from '../../shared/lifecycle/exit-codes';
 import { breadcrumbPath, interpretBreadcrumb, readBreadcrumb } from '../../shared/lifecycle/last-exit';
@@ -48,7 +49,7 @@ export interface BusListenerOptions {
   dataDir: string;
   settings: { crashLoopCount: number; crashLoopWindowMs: number; crashLoopAction: 'alert' | 'stop-trading' };
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   /** This daemon's PM2 name: its own events are not alerts (it reports its own restarts at start). */
   self?: string;
   trading?: string;
@@ -56,8 +57,9 @@ export interface BusListenerOptions {
   recoveryWaitMs?: number;
   /** How long a restart-caused online waits after ready for PM2's `restart` of an operator (default 1.5 s). */
   onlineHoldMs?: number;
-  /** First retry delay when the bus cannot be opened (default 1 s, doubling to 30 s). */
+  /** Backoff while the bus cannot be opened: first step, longest wait (default 1 s → 30 s). */
   busRetryMs?: number;
+  busRetryMaxMs?: number;
 }
 
 export class BusListener {
@@ -69,11 +71,13 @@ export class BusListener {
   private readonly readiness = emptyReadinessState();
   /** Callers of offerRecovery waiting to hear whether their event was merged, by event seq. */
   private readonly recoveryWaiters = new Map<number, (merged: boolean) => void>();
-  private readinessTimer?: NodeJS.Timeout;
+  private cancelReadinessTimer?: CancelTimer;
   private chain: Promise<void> = Promise.resolve();
   private bus?: EventEmitter;
   private readonly lifecycleAt = new Map<string, number>();
   private closed = false;
+  /** Ends the background retries of opening the bus. */
+  private readonly closing = new AbortController();
   private busDown = false;
   private readonly onPacket = (packet: Pm2BusPacket): void => {
     if (!this.closed) void this.handlePacket(packet);
@@ -83,11 +87,10 @@ export class BusListener {
     if (!this.closed && service !== undefined && service !== this.self)
       this.enqueue(() => this.onReadiness({ kind: 'ready', service }), 'a ready message');
   };
-  private retryTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: BusListenerOptions) {
     this.logger = opts.logger.child({ module: 'supervisor' });
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.self = opts.self ?? 'telegram';
     this.trading = opts.trading ?? 'trading';
     this.readinessSettings = {
@@ -97,9 +100,23 @@ export class BusListener {
     };
   }
 
-  /** Opens the bus (retrying in the background if PM2 is unreachable) and re-syncs once it is open. */
-  async start(): Promise<void> {
-    await this.openBus(this.opts.busRetryMs ?? 1_000);
+  /**
+   * Opens the bus and re-syncs once it is open. Resolves after the first attempt: if PM2 is unreachable, it keeps
+   * trying in the background with the one backoff (shared/retry.ts) until it succeeds or the listener closes.
+   */
+  start(): Promise<void> {
+    let firstAttemptDone!: () => void;
+    const firstAttempt = new Promise<void>((resolve) => (firstAttemptDone = resolve));
+    retryForever(() => this.openBus().finally(firstAttemptDone), {
+      retryable: () => !this.closed,
+      baseDelayMs: this.opts.busRetryMs ?? 1_000,
+      maxDelayMs: this.opts.busRetryMaxMs ?? 30_000,
+      signal: this.closing.signal,
+      clock: this.clock,
+      onRetry: ({ error, delayMs }) =>
+        this.logger.warn(`cannot open PM2 event bus (${errorMessage(error)}); retrying in ${delayMs} ms`),
+    }).catch(() => undefined); // closed while retrying
+    return firstAttempt;
   }
 
   /** PM2 status of a service as last seen (bus events and re-syncs). */
@@ -178,8 +195,8 @@ export class BusListener {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.readinessTimer) clearTimeout(this.readinessTimer);
+    this.closing.abort();
+    this.cancelReadinessTimer?.();
     // pm2's bus is an axon sub-emitter whose `off(event)` drops every handler of the event (it has no
     // removeAllListeners); a plain EventEmitter's `off(event, fn)` drops ours: passing both serves both.
     const bus = this.bus as unknown as { off?: (event: string, fn: unknown) => void } | undefined;
@@ -208,14 +225,12 @@ export class BusListener {
       if (recovery) this.settleRecovery(recovery.seq, true);
     }
     for (const recovery of outcome.unmerged) this.settleRecovery(recovery.seq, false);
-    if (this.readinessTimer) clearTimeout(this.readinessTimer);
-    this.readinessTimer = undefined;
+    this.cancelReadinessTimer?.();
+    this.cancelReadinessTimer = undefined;
     if (outcome.wakeAt !== undefined && !this.closed) {
-      this.readinessTimer = setTimeout(
-        () => this.enqueue(() => this.onReadiness({ kind: 'tick' }), 'a readiness timer'),
-        Math.max(0, outcome.wakeAt - this.clock.now()),
+      this.cancelReadinessTimer = this.clock.timer(Math.max(0, outcome.wakeAt - this.clock.now()), () =>
+        this.enqueue(() => this.onReadiness({ kind: 'tick' }), 'a readiness timer'),
       );
-      this.readinessTimer.unref?.();
     }
   }
 
@@ -224,33 +239,28 @@ export class BusListener {
     this.recoveryWaiters.delete(seq);
   }
 
-  private async openBus(retryMs: number): Promise<void> {
+  private async openBus(): Promise<void> {
     if (this.closed) return;
-    try {
-      const bus = await this.opts.pm2.launchBus();
-      this.bus = bus;
-      bus.on('process:event', this.onPacket);
-      bus.on('process:msg', this.onMessage);
-      // pm2's bus is an axon sub-emitter; its socket reconnects by itself and says so.
-      const sock = (bus as unknown as { sock?: EventEmitter }).sock;
-      sock?.on('reconnect attempt', () => {
-        if (!this.busDown) this.logger.warn('PM2 event bus disconnected; reconnecting');
-        this.busDown = true;
-      });
-      sock?.on('connect', () => {
-        if (!this.busDown) return;
-        this.busDown = false;
-        this.logger.info('PM2 event bus reconnected: re-syncing');
-        void this.resync('bus-reconnect');
-      });
-      this.logger.info('listening to PM2 process events');
-      await this.resync('start');
-    } catch (err) {
-      const next = Math.min(30_000, retryMs * 2);
-      this.logger.warn(`cannot open PM2 event bus (${errorMessage(err)}); retrying in ${retryMs} ms`);
-      this.retryTimer = setTimeout(() => void this.openBus(next), retryMs);
-      this.retryTimer.unref?.();
-    }
+    // one attempt (start() retries it): a failure to launch the bus is thrown to the retry
+    const bus = await this.opts.pm2.launchBus();
+    if (this.closed) return;
+    this.bus = bus;
+    bus.on('process:event', this.onPacket);
+    bus.on('process:msg', this.onMessage);
+    // pm2's bus is an axon sub-emitter; its socket reconnects by itself and says so.
+    const sock = (bus as unknown as { sock?: EventEmitter }).sock;
+    sock?.on('reconnect attempt', () => {
+      if (!this.busDown) this.logger.warn('PM2 event bus disconnected; reconnecting');
+      this.busDown = true;
+    });
+    sock?.on('connect', () => {
+      if (!this.busDown) return;
+      this.busDown = false;
+      this.logger.info('PM2 event bus reconnected: re-syncing');
+      void this.resync('bus-reconnect');
+    });
+    this.logger.info('listening to PM2 process events');
+    await this.resync('start');
   }
 
   private async process(packet: Pm2BusPacket, now: number): Promise<void> {

@@ -3,7 +3,7 @@
  * `intervalMs`; no answer for longer than `hangTimeoutMs` → a critical alert and (supervisor.hangAction
  * `restart`) a restart through PM2, whose "back online" is then reported as recovery from a hang.
  */
-import { systemClock, type Clock } from '../../shared/clock';
+import type { Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { escapeHtml, type Notifier } from '../notify/notification';
@@ -27,7 +27,7 @@ export interface HangWatchOptions {
   action: 'alert' | 'restart';
   intervalMs: number;
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
   service?: string;
 }
 
@@ -42,7 +42,7 @@ export class HangWatch {
   private lockedOutReported = false;
 
   constructor(private readonly opts: HangWatchOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'hang-watch' });
     this.state = startWatching(this.clock.now());
   }

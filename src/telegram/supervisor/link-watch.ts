@@ -4,7 +4,7 @@
  * stopped or restarting); the matching "restored" is sent only for a drop that was reported.
  */
 import type { EventEmitter } from 'node:events';
-import { systemClock, type Clock } from '../../shared/clock';
+import type { CancelTimer, Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { LinkChange } from '../../shared/ipc/client';
 import type { Logger } from '../../shared/logging/logger';
@@ -18,7 +18,7 @@ export interface LinkWatchOptions {
   /** A drop shorter than this is a blip (default 5 s). */
   graceMs?: number;
   logger: Logger;
-  clock?: Clock;
+  clock: Clock;
 }
 
 export class LinkWatch {
@@ -28,10 +28,10 @@ export class LinkWatch {
   private downSince?: number;
   private downReason?: string;
   private reported = false;
-  private timer?: NodeJS.Timeout;
+  private cancelGrace?: CancelTimer;
 
   constructor(private readonly opts: LinkWatchOptions) {
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'link-watch' });
   }
 
@@ -44,15 +44,15 @@ export class LinkWatch {
   }
 
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.cancelGrace?.();
+    this.cancelGrace = undefined;
   }
 
   onChange(change: LinkChange): void {
     const now = this.clock.now();
     if (change.up) {
       this.up = true;
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = undefined;
+      this.close();
       if (this.reported) {
         this.reported = false;
         this.safeNotify(
@@ -66,8 +66,8 @@ export class LinkWatch {
     this.downSince = now;
     this.downReason = change.reason;
     const graceMs = this.opts.graceMs ?? 5_000;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    this.cancelGrace = this.clock.timer(graceMs, () => {
+      this.cancelGrace = undefined;
       const report = shouldReportLinkDown({
         stillDown: this.up === false,
         tradingStatus: this.opts.tradingStatus(),
@@ -78,8 +78,7 @@ export class LinkWatch {
       if (!report) return;
       this.reported = true;
       this.safeNotify(linkDownAlert(this.downSince ?? this.clock.now(), this.downReason));
-    }, graceMs);
-    this.timer.unref?.();
+    });
   }
 
   private safeNotify(n: Parameters<Notifier['notify']>[0]): void {

@@ -4,16 +4,18 @@
  *  2. each event's notification is committed to the durable outbox (dedup by seq there);
  *  3. only then the event is acked → the cursor is committed.
  * A SIGKILL between 2 and 3 replays the event after restart; the outbox recognises its seq and drops the copy.
- * Events are handled one at a time in seq order; a failed commit (disk full) is retried until it succeeds,
- * so a later event never moves the cursor past an unhandled one.
+ * Events are handled one at a time in seq order; a failed commit (disk full) is retried until it succeeds (the one
+ * backoff of shared/retry.ts, from its first step again for every step), so a later event never moves the cursor past
+ * an unhandled one.
  */
 import type { EventEmitter } from 'node:events';
-import { systemClock, type Clock } from '../../shared/clock';
+import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { errorMessage } from '../../shared/errors';
 import type { EventCursor } from '../../shared/ipc/client';
 import type { TradingEvent } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
+import { retryForever } from '../../shared/retry';
 import type { NotificationInput, Notifier } from '../notify/notification';
 import type { SupervisorStore } from './supervisor-state';
 import { eventNotification } from './trading-event-text';
@@ -30,9 +32,10 @@ export interface TradingEventRelayOptions {
   logger: Logger;
   /** Merges trading's `recovery` event into the "back online" alert (BusListener.offerRecovery). */
   offerRecovery?: (ev: TradingEvent) => Promise<boolean>;
-  clock?: Clock;
-  /** Wait between attempts when an event cannot be committed (default 1 s). */
-  retryMs?: number;
+  clock: Clock;
+  /** Backoff while an event cannot be committed: first wait, longest wait (default 1 s → 30 s). */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
 }
 
 export class TradingEventRelay {
@@ -46,7 +49,7 @@ export class TradingEventRelay {
 
   constructor(private readonly opts: TradingEventRelayOptions) {
     this.logger = opts.logger.child({ module: 'trading-events' });
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
   }
 
   /** The durable cursor to give the IpcClient (subscribe from it; `ack` saves it). */
@@ -118,17 +121,19 @@ export class TradingEventRelay {
   }
 
   /** Retries a durable step until it succeeds or the relay is closed (then the event is replayed next run). */
-  private async untilDone(step: () => Promise<void>, what: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await step();
-        return;
-      } catch (err) {
-        if (this.stop.signal.aborted) throw err;
+  private untilDone(step: () => Promise<void>, what: string): Promise<void> {
+    return retryForever(step, {
+      retryable: () => true,
+      baseDelayMs: this.opts.retryBaseMs ?? 1_000,
+      maxDelayMs: this.opts.retryMaxMs ?? 30_000,
+      signal: this.stop.signal,
+      clock: this.clock,
+      onRetry: ({ attempt, error, delayMs }) => {
         if (attempt === 1 || attempt % 30 === 0)
-          this.logger.error(`could not ${what} (attempt ${attempt}): ${errorMessage(err)}; retrying`);
-        await this.clock.sleep(this.opts.retryMs ?? 1_000, this.stop.signal).catch(() => undefined);
-      }
-    }
+          this.logger.error(
+            `could not ${what} (attempt ${attempt}): ${errorMessage(error)}; retrying in ${delayMs} ms`,
+          );
+      },
+    });
   }
 }

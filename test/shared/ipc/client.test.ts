@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { expect } from 'chai';
+import type { CancelTimer } from '../../../src/shared/clock';
 import { IpcError } from '../../../src/shared/errors';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import { RpcErrorCode, type TradingEvent } from '../../../src/shared/ipc/protocol';
@@ -13,6 +14,7 @@ import {
   waitFor,
   type Trading,
 } from './support';
+import { FakeClock } from '../../telegram/notify/fake-clock';
 
 function seqs(events: TradingEvent[]): number[] {
   return events.map((e) => e.seq);
@@ -24,6 +26,16 @@ function range(from: number, to: number): number[] {
 
 async function publish(trading: { eventLog: EventLog }, n: number): Promise<void> {
   for (let i = 0; i < n; i++) await trading.eventLog.publish('order.placed', `order ${i}`, { i });
+}
+
+/** A fake clock that also lists the re-dial delays the client arms (the heartbeat is set far out and left out). */
+const HEARTBEAT_OFF = 3_600_000;
+class TimerLog extends FakeClock {
+  readonly redials: number[] = [];
+  override timer(ms: number, fn: () => void): CancelTimer {
+    if (ms !== HEARTBEAT_OFF) this.redials.push(ms);
+    return super.timer(ms, fn);
+  }
 }
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -143,6 +155,37 @@ describe('ipc/IpcClient', () => {
     expect(err).to.be.instanceOf(IpcError);
     expect((err as Error).message).to.match(/no answer within 150 ms/);
     expect(client.connected).to.equal(true);
+  });
+
+  it('re-dials on the injected clock with the one backoff, from its first step again once the link was up', async () => {
+    trading = await startTrading(dir);
+    const port = trading.port;
+    await trading.stop();
+    trading = undefined;
+    const clock = new TimerLog();
+    // jitter pinned to the top: each wait is the whole step (20 ms doubling, recordingClient's policy)
+    const { client, links } = recordingClient(port, { clock, random: () => 1, heartbeatMs: HEARTBEAT_OFF });
+    track(client);
+    expect((await rejection(client.connect())) as Error).to.be.instanceOf(IpcError);
+    expect(clock.redials).to.deep.equal([20]);
+    for (let i = 0; i < 3; i++) {
+      await clock.advance(clock.redials.at(-1)!);
+      await waitFor('the next re-dial', () => clock.redials.length === i + 2);
+    }
+    expect(clock.redials).to.deep.equal([20, 40, 80, 160]);
+
+    trading = await startTrading(dir, { port });
+    await clock.advance(160);
+    await waitFor('link up', () => client.connected);
+    await trading.stop(); // the link is lost: the next wait is the first step again
+    trading = undefined;
+    await waitFor('a re-dial after the lost link', () => clock.redials.length === 5);
+    expect(clock.redials[4]).to.equal(20);
+    expect(links).to.deep.equal([
+      { up: false, reason: 'connection refused (trading not listening)' },
+      { up: true, downtimeMs: 20 + 40 + 80 + 160 }, // the clock's time, not the wall clock's
+      { up: false, reason: 'connection closed by trading' },
+    ]);
   });
 
   it('heartbeat detects a link that silently stops carrying data, drops it and re-dials', async () => {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import {
   IpcClient,
   type EventCursor,
@@ -92,7 +93,8 @@ export function recordingClient(
     requestTimeoutMs: 2_000,
     heartbeatMs: 1_000,
     logger: silentLogger(),
-    backoff: { initialMs: 20, maxMs: 200 },
+    clock: systemClock,
+    backoff: { baseDelayMs: 20, maxDelayMs: 200 },
     ...opts,
   });
   const links: LinkChange[] = [];

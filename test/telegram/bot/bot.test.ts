@@ -8,6 +8,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { Pm2Client } from '../../../src/ops/pm2-client';
+import { systemClock, type Clock } from '../../../src/shared/clock';
 import { configSchema, type Config } from '../../../src/shared/config/schema';
 import { IpcClient } from '../../../src/shared/ipc/client';
 import { silentLogger, type Logger } from '../../../src/shared/logging/logger';
@@ -45,14 +46,11 @@ function testConfig(allowed: string[]): Config {
   });
 }
 
-/** A clock whose now() can jump ahead (expiring confirmations) while sleeps stay real. */
-function skewableClock(): {
-  now(): number;
-  sleep(ms: number, s?: AbortSignal): Promise<void>;
-  skewMs: number;
-} {
+/** A clock whose now() can jump ahead (expiring confirmations) while sleeps and timers stay real. */
+function skewableClock(): Clock & { skewMs: number } {
   const clock = {
     skewMs: 0,
+    timer: systemClock.timer,
     now: () => Date.now() + clock.skewMs,
     sleep: (ms: number, signal?: AbortSignal) =>
       new Promise<void>((resolve, reject) => {
@@ -100,6 +98,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
       requestTimeoutMs: 2000,
       heartbeatMs: 500,
       logger: silentLogger(),
+      clock: systemClock,
     });
     await trading.connect();
     bot = createBot({
@@ -415,6 +414,7 @@ describe('telegram bot policies (emulator) @slow', function () {
       tradingClient: fakeTrading,
       dataDir: '/nonexistent',
       logDir: '/nonexistent',
+      clock: systemClock,
       poller: {
         backoffBaseMs: 50,
         backoffMaxMs: 200,

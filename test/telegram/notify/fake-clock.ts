@@ -1,9 +1,9 @@
-/** A manual Clock for tests: time moves only through advance(); sleeps resolve when their deadline passes. */
-import type { Clock } from '../../../src/shared/clock';
+/** A manual Clock for tests: time moves only through advance(); sleeps and timers fire when their deadline passes. */
+import type { CancelTimer, Clock } from '../../../src/shared/clock';
 
 interface Sleeper {
   until: number;
-  resolve: () => void;
+  fire: () => void;
 }
 
 export class FakeClock implements Clock {
@@ -18,17 +18,29 @@ export class FakeClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(new Error('aborted'));
-      const sleeper: Sleeper = { until: this.t + ms, resolve };
-      this.sleepers.push(sleeper);
+      const cancel = this.timer(ms, resolve);
       signal?.addEventListener(
         'abort',
         () => {
-          this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+          cancel();
           reject(new Error('aborted'));
         },
         { once: true },
       );
     });
+  }
+
+  timer(ms: number, fn: () => void): CancelTimer {
+    const sleeper: Sleeper = { until: this.t + ms, fire: fn };
+    this.sleepers.push(sleeper);
+    return () => {
+      this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+    };
+  }
+
+  /** Timers and sleeps not yet fired. */
+  get pendingTimers(): number {
+    return this.sleepers.length;
   }
 
   /** Moves time forward in steps, letting promise chains run between steps. */
@@ -38,7 +50,7 @@ export class FakeClock implements Clock {
       this.t = Math.min(end, this.t + stepMs);
       const due = this.sleepers.filter((s) => s.until <= this.t);
       this.sleepers = this.sleepers.filter((s) => s.until > this.t);
-      for (const s of due) s.resolve();
+      for (const s of due) s.fire();
       await flush();
     }
   }

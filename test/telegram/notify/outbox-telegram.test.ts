@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { Store } from '../../../src/shared/persistence/store';
 import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
@@ -42,6 +43,7 @@ describe('Outbox → telegraf → Bot API emulator', function () {
       settings: { maxSize: 100, perChatIntervalMs: 100, globalPerSecond: 25, coalesceWindowMs: 60_000 },
       defaultChatId: '42',
       logger: silentLogger(),
+      clock: systemClock,
       baseBackoffMs: 100,
       maxBackoffMs: 500,
     });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import { OperationalError, PermissionDeniedError, TemporaryError } from '../../../src/shared/errors';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { Store } from '../../../src/shared/persistence/store';
@@ -120,6 +121,24 @@ describe('Outbox (fake clock)', () => {
     expect(gaps[0]).to.be.below(gaps[2]);
     expect(gaps[1]).to.be.below(gaps[3]);
     expect(sender.sent.map((s) => s.text)).to.deep.equal(['one', 'two']);
+  });
+
+  it('once Telegram answers again (even refusing a message), the next network failure backs off from the first step', async () => {
+    // an outage long enough to reach the top of the backoff (1 s doubling, capped at 30 s)…
+    for (let i = 0; i < 6; i++) sender.failures.push(new TemporaryError('502 Bad Gateway'));
+    // …ends with an answer: this message is refused for good (dropped), so Telegram is reachable…
+    sender.failures.push(new OperationalError("Bad Request: can't parse entities", { code: 400 }));
+    // …and the next message meets one network blip
+    sender.failures.push(new TemporaryError('ECONNRESET'));
+    await outbox.notify({ key: 'bad', priority: 'high', text: '<b>broken' });
+    await outbox.notify({ key: 'next', priority: 'normal', text: 'next' });
+    outbox.start();
+    await clock.advance(120_000, 100);
+    expect(sender.sent.map((s) => s.text)).to.deep.equal(['next']);
+    const [blip, retried] = sender.attempts.slice(-2);
+    // the first step (1 s, jitter pinned at the middle: 750 ms) under the per-chat interval of 1 s — not the
+    // 22.5 s the outage's last step would be
+    expect(retried - blip).to.equal(1000);
   });
 
   it('coalesces repeats that pile up while Telegram is down into one message', async () => {
@@ -260,6 +279,7 @@ describe('Outbox send timeout', () => {
       settings,
       defaultChatId: '42',
       logger: silentLogger(),
+      clock: systemClock,
       sendTimeoutMs: 50,
       baseBackoffMs: 10,
       maxBackoffMs: 20,

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import type { Pm2ProcessView } from '../../../src/ops/pm2-client';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { NotificationInput, Notifier } from '../../../src/telegram/notify/notification';
@@ -14,6 +15,7 @@ import {
   type SupervisorStore,
 } from '../../../src/telegram/supervisor/supervisor-state';
 import { eventually } from '../../support/pm2';
+import { FakeClock } from '../notify/fake-clock';
 
 class MemoryStore implements SupervisorStore {
   data: SupervisorState = emptySupervisorState();
@@ -79,6 +81,7 @@ describe('BusListener (scripted PM2)', () => {
       logger: silentLogger(),
       onlineHoldMs: 20,
       recoveryWaitMs: 200,
+      clock: systemClock,
     });
     await listener.start();
   });
@@ -215,5 +218,96 @@ describe('BusListener (scripted PM2)', () => {
     });
     await listener.resync('bus-reconnect');
     expect(queued).to.deep.equal([]);
+  });
+});
+
+describe('BusListener on a fake clock (PM2 unreachable at start, readiness waits)', () => {
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-busl-'));
+  });
+  afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  function listenerWith(launchBus: () => Promise<EventEmitter>, clock: FakeClock) {
+    const queued: NotificationInput[] = [];
+    const listener = new BusListener({
+      pm2: {
+        launchBus,
+        list: () => Promise.resolve([view({ restarts: 2 })]),
+        stop: () => Promise.resolve(),
+        restart: () => Promise.resolve(),
+      },
+      notifier: { notify: (n) => Promise.resolve(void queued.push(n)), depth: () => queued.length },
+      store: new MemoryStore(),
+      dataDir,
+      settings: { crashLoopCount: 5, crashLoopWindowMs: 60_000, crashLoopAction: 'alert' },
+      logger: silentLogger(),
+      clock,
+    });
+    return { listener, queued };
+  }
+
+  it('keeps opening the bus with the one backoff on its clock (1 s, 2 s, 4 s…) and listens once it opens', async () => {
+    const clock = new FakeClock();
+    const bus = new EventEmitter();
+    const launchedAt: number[] = [];
+    const { listener, queued } = listenerWith(() => {
+      launchedAt.push(clock.now());
+      return launchedAt.length <= 3
+        ? Promise.reject(new Error('connect ENOENT rpc.sock'))
+        : Promise.resolve(bus);
+    }, clock);
+    await listener.start(); // resolves after the first attempt, PM2 or not
+    expect(launchedAt).to.have.length(1);
+    await clock.advance(8_000, 50);
+    expect(launchedAt).to.have.length(4);
+    // equal jitter: each wait lies in [step/2, step]
+    const waits = launchedAt.slice(1).map((t, i) => t - launchedAt[i]);
+    [1_000, 2_000, 4_000].forEach((step, i) => expect(waits[i]).to.be.within(step / 2, step + 50));
+    bus.emit('process:event', {
+      event: 'exit',
+      manually: false,
+      at: clock.now(),
+      process: { name: 'trading', pm_id: 0, status: 'stopped', restart_time: 3, exit_code: 1 },
+    });
+    await eventually(() => queued.some((n) => n.key === 'crash:trading'), 2_000, 'crash alert');
+    await listener.close();
+  });
+
+  it("trading's back online waits for its recovery summary on the listener's clock, then goes out without it", async () => {
+    const clock = new FakeClock();
+    const bus = new EventEmitter();
+    const { listener, queued } = listenerWith(() => Promise.resolve(bus), clock);
+    await listener.start();
+    const proc = { name: 'trading', pm_id: 0, restart_time: 3, exit_code: 1 };
+    bus.emit('process:event', { event: 'exit', at: clock.now(), process: { ...proc, status: 'stopped' } });
+    bus.emit('process:msg', { raw: 'ready', at: clock.now(), process: { name: 'trading', pm_id: 0 } });
+    bus.emit('process:event', {
+      event: 'online',
+      at: clock.now(),
+      process: { ...proc, status: 'online', wait_ready: true },
+    });
+    await eventually(() => queued.some((n) => n.key === 'crash:trading'), 2_000, 'crash alert');
+    await clock.advance(9_000, 500); // recoveryWaitMs defaults to 10 s
+    expect(queued.map((n) => n.key)).to.deep.equal(['crash:trading']);
+    await clock.advance(1_500, 500);
+    await eventually(() => queued.some((n) => n.key === 'online:trading'), 2_000, 'online alert');
+    await listener.close();
+  });
+
+  it('close() ends the retries: no attempt after it', async () => {
+    const clock = new FakeClock();
+    let launches = 0;
+    const { listener } = listenerWith(() => {
+      launches += 1;
+      return Promise.reject(new Error('connect ENOENT rpc.sock'));
+    }, clock);
+    await listener.start();
+    await clock.advance(1_500, 50);
+    const before = launches;
+    await listener.close();
+    await clock.advance(120_000, 1_000);
+    expect(launches).to.equal(before);
+    expect(clock.pendingTimers).to.equal(0);
   });
 });

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import { Pm2Client, type Pm2ProcessView } from '../../../src/ops/pm2-client';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { Store } from '../../../src/shared/persistence/store';
@@ -61,6 +62,7 @@ describe('supervisor with real PM2 → outbox → Telegram emulator @slow', func
       logger: silentLogger(),
       onlineHoldMs: 300,
       recoveryWaitMs: 300,
+      clock: systemClock,
     });
   const messagesAfter = (mark: number, match: (m: SentMessage) => boolean) =>
     tg.sentMessages(CHAT).slice(mark).filter(match);
@@ -110,6 +112,7 @@ describe('supervisor with real PM2 → outbox → Telegram emulator @slow', func
       settings: { maxSize: 100, perChatIntervalMs: 50, globalPerSecond: 25, coalesceWindowMs: 60_000 },
       defaultChatId: CHAT,
       logger: silentLogger(),
+      clock: systemClock,
       baseBackoffMs: 200,
       maxBackoffMs: 1_000,
     });

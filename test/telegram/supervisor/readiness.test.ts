@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
 import type { OnlineReport } from '../../../src/telegram/supervisor/alert-policy';
 import {
@@ -149,5 +150,68 @@ describe('readiness: "back online" means ready', () => {
     const out = step({ kind: 'close' }, t0 + 2);
     expect(out.online.map((o) => o.report.service)).to.deep.equal(['trading']);
     expect(state.pending).to.deep.equal({});
+  });
+});
+
+describe('readiness: properties over random runs', () => {
+  const service = fc.constantFrom('trading', 'worker');
+  const action = fc.oneof(
+    fc.record({
+      kind: fc.constant('online' as const),
+      service,
+      waitsForReady: fc.boolean(),
+      restart: fc.boolean(),
+    }),
+    fc.record({ kind: fc.constant('ready' as const), service }),
+    fc.record({ kind: fc.constant('recovery' as const), stale: fc.boolean(), onlineDue: fc.boolean() }),
+    fc.record({ kind: fc.constant('operator-restart' as const), service }),
+    fc.record({ kind: fc.constant('exit' as const), service }),
+    fc.constant({ kind: 'tick' as const }),
+  );
+  const run = fc.array(fc.tuple(action, fc.integer({ min: 0, max: 15_000 })), { maxLength: 40 });
+
+  it('every recovery offered is settled exactly once by close: merged into one back-online alert, or released', () => {
+    fc.assert(
+      fc.property(run, (actions) => {
+        const state = emptyReadinessState();
+        let now = t0;
+        let seq = 0;
+        const offered: number[] = [];
+        const settled: number[] = [];
+        const onlines: Record<string, number> = {};
+        const alerts: Record<string, number> = {};
+        const apply = (event: ReadinessEvent): void => {
+          const out = stepReadiness(state, event, now, SETTINGS);
+          for (const o of out.online) {
+            alerts[o.report.service] = (alerts[o.report.service] ?? 0) + 1;
+            if (o.recovery) settled.push(o.recovery.seq);
+          }
+          for (const r of out.unmerged) settled.push(r.seq);
+        };
+        for (const [a, dt] of actions) {
+          now += dt;
+          if (a.kind === 'online') {
+            onlines[a.service] = (onlines[a.service] ?? 0) + 1;
+            apply({
+              kind: 'online',
+              report: report(a.service, { cause: a.restart ? 'restart' : 'crash' }),
+              waitsForReady: a.waitsForReady,
+            });
+          } else if (a.kind === 'recovery') {
+            offered.push(++seq);
+            apply({
+              kind: 'recovery',
+              event: recovery(seq, a.stale ? now - 60_000 : now),
+              onlineDue: a.onlineDue,
+            });
+          } else if (a.kind === 'tick') apply({ kind: 'tick' });
+          else apply({ kind: a.kind, service: a.service });
+        }
+        apply({ kind: 'close' });
+        expect([...settled].sort((x, y) => x - y)).to.deep.equal(offered);
+        // never more back-online alerts than PM2 onlines: one run, at most one alert
+        for (const [name, count] of Object.entries(alerts)) expect(count).to.be.at.most(onlines[name] ?? 0);
+      }),
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
+import { systemClock, type CancelTimer, type Clock } from '../../../src/shared/clock';
 import { configSchema } from '../../../src/shared/config/schema';
 import { PersistenceError } from '../../../src/shared/errors';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
@@ -45,6 +46,20 @@ class RecordingNotifier implements Notifier {
   }
 }
 
+/** A clock whose sleeps end at once and are recorded (the waits the relay chose). */
+class SleepLog implements Clock {
+  readonly sleeps: number[] = [];
+  now(): number {
+    return 0;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+  }
+  timer(): CancelTimer {
+    throw new Error('the relay arms no timer');
+  }
+}
+
 /** Stands in for IpcClient: emits events; ack saves through the cursor like the real client. */
 class FakeSource extends EventEmitter {
   constructor(private readonly save: (seq: number) => Promise<void>) {
@@ -79,7 +94,9 @@ describe('trading event relay', () => {
       store,
       settings,
       logger: silentLogger(),
-      retryMs: 5,
+      clock: systemClock,
+      retryBaseMs: 5,
+      retryMaxMs: 5,
       ...opts,
     });
     const source = new FakeSource(relay.cursor().save);
@@ -115,6 +132,22 @@ describe('trading event relay', () => {
     await relay.idle();
     expect(notifier.queued.map((n) => n.eventSeq)).to.deep.equal([1, 2]);
     expect(notifier.cursorAtCommit).to.deep.equal([0, 1]);
+  });
+
+  it('waits out a failing commit with the one backoff (growing, 1 s → 30 s) and starts from 1 s for the next event', async () => {
+    const clock = new SleepLog();
+    notifier.failNext = 4;
+    const { relay, source } = relayWith({ clock, retryBaseMs: undefined, retryMaxMs: undefined });
+    source.emit('event', ev(1));
+    await relay.idle();
+    notifier.failNext = 1;
+    source.emit('event', ev(2));
+    await relay.idle();
+    expect(notifier.queued.map((n) => n.eventSeq)).to.deep.equal([1, 2]);
+    // equal jitter: each wait lies in [step/2, step]
+    const steps = [1_000, 2_000, 4_000, 8_000, 1_000];
+    expect(clock.sleeps).to.have.length(steps.length);
+    clock.sleeps.forEach((ms, i) => expect(ms).to.be.within(steps[i] / 2, steps[i]));
   });
 
   it('hands recovery to the online alert when it is merged there, else notifies it alone', async () => {
@@ -158,6 +191,7 @@ describe('link watch', () => {
       lastLifecycleAt: () => lifecycleAt,
       graceMs: 30,
       logger: silentLogger(),
+      clock: systemClock,
     });
     return { w, queued };
   }

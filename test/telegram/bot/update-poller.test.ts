@@ -1,0 +1,85 @@
+/** The poller's error policy over a scripted Bot API (no network): which wait follows which answer. */
+import { expect } from 'chai';
+import type { Telegram } from 'telegraf';
+import type { CancelTimer, Clock } from '../../../src/shared/clock';
+import { silentLogger } from '../../../src/shared/logging/logger';
+import { UpdatePoller } from '../../../src/telegram/bot/update-poller';
+
+/** A clock whose sleeps end at once and are recorded (the waits the poller chose). */
+class RecordingClock implements Clock {
+  readonly sleeps: number[] = [];
+  private t = 1_700_000_000_000;
+  now(): number {
+    return this.t;
+  }
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) throw new Error('aborted');
+    this.sleeps.push(ms);
+    this.t += ms;
+  }
+  timer(): CancelTimer {
+    return () => undefined;
+  }
+}
+
+const networkError = (): unknown =>
+  Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+const apiError = (code: number, description: string): unknown => ({
+  response: { error_code: code, description },
+});
+
+/** getUpdates answers from the script, then hangs until the poller stops. */
+function scriptedTelegram(script: unknown[], done: () => void): Telegram {
+  return {
+    callApi: (_method: string, _payload: unknown, opts: { signal: AbortSignal }) => {
+      const next = script.shift();
+      if (next !== undefined) return Promise.reject(next);
+      done();
+      return new Promise((_resolve, reject) =>
+        opts.signal.addEventListener('abort', () => reject(new Error('aborted'))),
+      );
+    },
+  } as unknown as Telegram;
+}
+
+async function waitsFor(script: unknown[]): Promise<number[]> {
+  const clock = new RecordingClock();
+  let finished!: () => void;
+  const scriptDone = new Promise<void>((resolve) => (finished = resolve));
+  const poller = new UpdatePoller({
+    telegram: scriptedTelegram(script, finished),
+    handle: async () => undefined,
+    logger: silentLogger(),
+    timeoutSec: 1,
+    clock,
+  });
+  poller.start();
+  await scriptDone;
+  await poller.stop();
+  return clock.sleeps;
+}
+
+describe('UpdatePoller backoff', () => {
+  it('network failures back off 1 s → 60 s; an answer from Telegram (409) makes the next failure start at 1 s again', async () => {
+    const waits = await waitsFor([
+      ...Array.from({ length: 5 }, networkError),
+      apiError(409, 'Conflict: terminated by other getUpdates request'),
+      networkError(),
+    ]);
+    expect(waits).to.have.length(7);
+    // equal jitter: each wait lies in [step/2, step]
+    expect(waits[4]).to.be.within(8_000, 16_000); // 5th failure in a row
+    expect(waits[5]).to.be.within(2_500, 5_000); // the conflict's own backoff
+    expect(waits[6]).to.be.within(500, 1_000);
+  });
+
+  it('a refused token (401) also ends a network outage for the backoff', async () => {
+    const waits = await waitsFor([
+      ...Array.from({ length: 6 }, networkError),
+      apiError(401, 'Unauthorized'),
+      networkError(),
+    ]);
+    expect(waits[5]).to.be.within(16_000, 32_000);
+    expect(waits[7]).to.be.within(500, 1_000);
+  });
+});
