@@ -240,7 +240,6 @@ function oneShot<T>(ctx: Ctx, fn: (t: TradingRpc) => Promise<T>): Promise<T> {
       secrets: ctx.secrets,
       dataDir: ctx.config.app.dataDir,
       logger: silentLogger(),
-      client: 'cli',
     },
     fn,
   );

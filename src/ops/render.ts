@@ -138,6 +138,12 @@ export function describeTelegramDelivery(d: TelegramDelivery, now: number): stri
   return 'Telegram: alerts delivered to the chat';
 }
 
+/** "paper, simulated market" — never "paper, paper": the paper exchange's id is its mode. */
+export function describeVenue(mode: string, exchange: string): string {
+  if (exchange === mode || exchange === 'paper') return `${mode}, simulated market`;
+  return `${mode}, ${exchange}`;
+}
+
 function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
   const q = t.quoteCurrency;
   const state =
@@ -153,7 +159,7 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
     ? 'exchange reachable'
     : `exchange UNREACHABLE${t.exchangeUnreachableSince !== undefined ? ` for ${formatDuration(now - t.exchangeUnreachableSince)}` : ''}`;
   return [
-    `${m.b('Trading')} (${m.esc(`${t.mode}, ${t.exchange}, ${t.botId} v${t.version}`)})`,
+    `${m.b('Trading')} (${m.esc(`${describeVenue(t.mode, t.exchange)}, ${t.botId} v${t.version}`)})`,
     `  ${m.esc(state)}`,
     `  equity ${m.esc(`${formatAmount(t.equity)} ${q}`)} · PnL today ${m.esc(formatSigned(t.pnlToday))} · total ${m.esc(formatSigned(t.pnlTotal))}`,
     `  positions ${t.openPositions} · open orders ${t.openOrders}`,
@@ -190,7 +196,8 @@ export function formatPositions(
   for (const p of positions) {
     const last = p.lastPrice !== undefined ? ` → ${formatQty(p.lastPrice)}` : '';
     lines.push(
-      `${m.b(p.symbol)} ${m.esc(formatQty(p.amount))} @ ${m.esc(formatQty(p.averageEntryPrice))}${m.esc(last)}`,
+      // the entry price is the cost per unit, buy fees included: say so (the fill price is in the order)
+      `${m.b(p.symbol)} ${m.esc(formatQty(p.amount))} @ ${m.esc(formatQty(p.averageEntryPrice))} (cost per unit, fees included)${m.esc(last)}`,
       `  uPnL ${m.esc(formatSigned(p.unrealizedPnl))}${quote ? ` ${m.esc(quote)}` : ''} · open ${m.esc(formatDuration(now - p.openedAt))}`,
     );
   }
@@ -207,10 +214,18 @@ export function formatOrders(orders: OrderView[], all: boolean, m: Markup, total
     const price = o.price !== undefined ? ` @ ${formatQty(o.price)}` : '';
     lines.push(
       `${m.code(o.clientOrderId)} ${m.esc(`${o.side} ${formatQty(o.amount)} ${o.symbol} ${o.type}${price}`)}`,
-      `  ${m.esc(`${o.status}, filled ${formatQty(o.filled)}${o.averagePrice !== undefined ? ` @ ${formatQty(o.averagePrice)}` : ''}, ${o.purpose}`)}`,
+      `  ${m.esc(`${describeFill(o)}, ${o.purpose}`)}`,
     );
   }
   return lines.join('\n');
+}
+
+/** "filled @ 58481.45", "open, 0.5 of 1 filled @ 100", "cancelled, nothing filled" — never "filled, filled 0.00163". */
+export function describeFill(o: Pick<OrderView, 'status' | 'filled' | 'amount' | 'averagePrice'>): string {
+  const at = o.averagePrice !== undefined && o.filled > 0 ? ` @ ${formatQty(o.averagePrice)}` : '';
+  if (o.status === 'filled') return `filled${o.filled !== o.amount ? ` ${formatQty(o.filled)}` : ''}${at}`;
+  if (o.filled <= 0) return `${o.status}, nothing filled`;
+  return `${o.status}, ${formatQty(o.filled)} of ${formatQty(o.amount)} filled${at}`;
 }
 
 export function formatBalance(balance: BalanceView, m: Markup): string {

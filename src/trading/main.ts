@@ -22,6 +22,11 @@ import { TradingLoop } from './engine/trading-loop';
 import { createExchange } from './exchange/factory';
 import { SIMULATED_SYMBOLS } from './exchange/simulated-market';
 import { createStrategy } from './strategy/create-strategy';
+import { staleTickMs, tradingHealth } from './control/health';
+import { createTradingMetrics } from './control/metrics';
+import { timedExchange, type ObserveExchangeCall } from './control/timed-exchange';
+import { OpsHttpServer } from '../shared/http/ops-http-server';
+import { pm2RestartCount } from '../shared/lifecycle/pm2-env';
 
 void runService('trading', async (ctx) => {
   const { config, logger, dataDir, shutdown } = ctx;
@@ -39,12 +44,17 @@ void runService('trading', async (ctx) => {
   });
   shutdown.addStep('close event log', () => events.close(), { order: 90 });
 
-  const exchange = await createExchange(config.trading, ctx.secrets, {
-    dataDir,
-    logger,
-    clock,
-    testHooks: config.app.testHooks,
-  });
+  // every exchange call timed for /metrics (the metrics need the loop, made below: bound once they exist)
+  let observeCall: ObserveExchangeCall = () => undefined;
+  const exchange = timedExchange(
+    await createExchange(config.trading, ctx.secrets, {
+      dataDir,
+      logger,
+      clock,
+      testHooks: config.app.testHooks,
+    }),
+    (method, outcome, seconds) => observeCall(method, outcome, seconds),
+  );
   shutdown.addStep('close exchange', () => exchange.close(), { order: 85 });
 
   const manager = new OrderManager({
@@ -97,8 +107,49 @@ void runService('trading', async (ctx) => {
     clock,
   });
   // up during recovery so the sibling sees "recovering" instead of a dead port
-  const { port } = await server.listen();
-  logger.info(`TCP control listening on ${config.ipc.host}:${port}`);
+  // the server logs its own "listening" line with host and port
+  await server.listen();
+
+  if (config.http.enabled) {
+    const metrics = createTradingMetrics({
+      loop,
+      manager,
+      lastExit: ctx.lastExit,
+      mode: config.trading.mode,
+      exchangeId: exchange.id,
+      version: byninjaVersion(),
+      ipcClients: () => server.clientCount,
+      lastEventSeq: () => events.lastSeq,
+      ...pm2RestartCount(),
+      clock,
+    });
+    observeCall = metrics.observeExchangeCall;
+    const stale = staleTickMs(config.trading.tickIntervalMs, config.trading.symbolReadTimeoutMs);
+    const http = new OpsHttpServer({
+      service: 'trading',
+      host: config.http.host,
+      port: config.http.tradingPort,
+      portHint: 'set http.tradingPort (BYNINJA__HTTP__TRADING_PORT) to a free port',
+      metrics: metrics.registry,
+      logger,
+      health: () => {
+        const snap = loop.snapshot();
+        return tradingHealth({
+          loopState: snap.loopState,
+          exchangeId: exchange.id,
+          exchangeReachable: snap.exchangeReachable,
+          exchangeError: snap.exchangeError,
+          exchangeUnreachableSince: snap.exchangeUnreachableSince,
+          lastTickAt: snap.lastTickAt,
+          pausedReason: snap.pause?.reason,
+          staleTickMs: stale,
+          now: clock.now(),
+        });
+      },
+    });
+    await http.listen();
+    shutdown.addStep('close the HTTP endpoints', () => http.close(), { order: 72, timeoutMs: 1_000 });
+  }
 
   shutdown.addStep('stop new entries and wait for in-flight exchange calls', () => loop.stop(), {
     order: 10,
@@ -117,9 +168,6 @@ void runService('trading', async (ctx) => {
   shutdown.addStep('commit trading state', () => files.store.commit(), { order: 30 });
   shutdown.addStep('close TCP server', () => server.close(), { order: 70 });
 
-  if (config.trading.mode === 'paper') {
-    logger.info('Paper trading on the built-in simulated market: no real orders, no API keys needed');
-  }
   const { markets, account } = await loop.connect();
   const missing = config.trading.symbols.filter((symbol) => !markets[symbol]);
   if (missing.length > 0) {

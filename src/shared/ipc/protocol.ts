@@ -165,9 +165,15 @@ export interface CloseAllResult {
 }
 
 /** The `recovery` event's data: how the last run ended and what startup recovery found and changed. */
+/** The client name the CLI says hello with: a one-shot connection (connect, one request, close). */
+export const ONE_SHOT_CLIENT = 'cli';
+
 export interface RecoverySummary {
   lastExit: LastExit;
+  /** Orders the state holds (working ones and recent finished ones). */
   restoredOrders: number;
+  /** Of those, the ones still working (not final). Absent in summaries of older builds. */
+  openOrders?: number;
   restoredPositions: number;
   /** Orders whose state changed while trading was down (filled, cancelled…). */
   changedWhileDown: Array<{ clientOrderId: string; from: OrderStatus; to: OrderStatus }>;

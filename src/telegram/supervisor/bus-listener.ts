@@ -224,6 +224,11 @@ export class BusListener {
     this.recoveryWaiters.delete(seq);
   }
 
+  /** Connected to PM2's event bus now (opened, and its socket not reconnecting). */
+  get busConnected(): boolean {
+    return this.bus !== undefined && !this.busDown && !this.closed;
+  }
+
   private async openBus(retryMs: number): Promise<void> {
     if (this.closed) return;
     try {

@@ -166,7 +166,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     expect(msg.parseMode).to.equal('HTML');
     expect(msg.text).to.match(/trading<\/b> — online, up \d+s, restarts 0/);
     expect(msg.text).to.match(/telegram<\/b> — online/);
-    expect(msg.text).to.include('Trading</b> (paper, paper, stubbot v0.1.0)');
+    expect(msg.text).to.include('Trading</b> (paper, simulated market, stubbot v0.1.0)');
     expect(msg.text).to.include('equity 10,250.50 USDT');
     expect(msg.text).to.include('TCP link: up');
     expect(msg.text).to.include('Outbox: 3 waiting');
