@@ -3,18 +3,28 @@
  * API); only the output differs (plain text, or JSON with --json for scripts).
  */
 import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fetchAllOrders } from '../ops/all-orders';
 import { formatDoctorReport, runDoctor } from '../ops/doctor';
 import { clampLines, DEFAULT_LOG_LINES, MAX_LOG_LINES, tailServiceLogs } from '../ops/log-tail';
-import { startPair, upgradePair } from '../ops/pair-control';
+import {
+  startPair,
+  startService,
+  stopService,
+  upgradePair,
+  type ServiceControlOutcome,
+} from '../ops/pair-control';
+import { CHART_HEIGHT, CHART_WIDTH, renderEquityChart } from '../ops/equity-chart';
 import { Pm2Client } from '../ops/pm2-client';
 import {
   formatBalance,
+  formatCloseAll,
   formatLogTail,
   formatOrders,
   formatPositions,
+  formatReport,
   formatRestartOutcomes,
   formatStatus,
   plainMarkup,
@@ -48,6 +58,8 @@ export const USAGE = `Usage: byninja <command> [options]
 Commands:
   start [--build] [--restart]     start what is not running (--build: build first when nothing runs;
                                   --restart: restart both, one at a time, with the current build and environment)
+  start <trading|telegram>        start one service (current build and environment), wait until it is ready
+  stop <trading|telegram|all>     stop gracefully (state saved); PM2 does not restart it until started again
   upgrade                         build, then restart both one at a time, each waited for until ready
   status                          services as PM2 sees them, and trading's own view
   restart <trading|telegram|all>  restart through PM2 (waits until the service is ready)
@@ -55,6 +67,9 @@ Commands:
   positions                       open positions
   orders [--all]                  open orders (--all: every order trading keeps)
   balance                         balances and equity
+  pnl | report [--chart FILE]     realized PnL today / 7 d / 30 d / all, win rate, fees, best and worst trade,
+                                  drawdown, by symbol (from the history journal); --chart writes the equity curve PNG
+  closeall [--yes]                cancel open orders, sell every position at market, pause entries (asks first)
   pause [--reason TEXT]           stop opening new positions
   resume                          resume opening positions
   reconcile                       compare trading's state with the exchange
@@ -64,7 +79,8 @@ Commands:
   state reset                     clear blocked state: the next start begins from defaults
 
 Options:
-  --json        machine-readable output (status, logs, positions, orders, balance, pause, resume, reconcile, restart, doctor)
+  --json        machine-readable output (every command but start --build/--restart and upgrade)
+  --yes         answer yes to the question closeall asks (needed without a terminal)
   -h, --help    this help
 
 Exit codes:
@@ -79,6 +95,8 @@ Exit codes:
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Asks a question on the terminal and resolves with the answer; absent when there is no terminal. */
+  ask?: (question: string) => Promise<string>;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
@@ -93,7 +111,7 @@ interface Ctx {
   print(data: unknown, text: () => string): void;
 }
 
-const TRADING_COMMANDS = ['positions', 'orders', 'balance', 'pause', 'resume', 'reconcile'];
+const TRADING_COMMANDS = ['positions', 'orders', 'balance', 'pause', 'resume', 'reconcile', 'pnl', 'report'];
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let parsed;
@@ -112,6 +130,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         version: { type: 'boolean', short: 'v', default: false },
         build: { type: 'boolean', default: false },
         restart: { type: 'boolean', default: false },
+        chart: { type: 'string' },
+        yes: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -130,9 +150,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 
   if (
-    !['start', 'upgrade', 'status', 'restart', 'logs', 'doctor', 'state', ...TRADING_COMMANDS].includes(
-      command,
-    )
+    ![
+      'start',
+      'stop',
+      'upgrade',
+      'status',
+      'restart',
+      'logs',
+      'doctor',
+      'state',
+      'closeall',
+      ...TRADING_COMMANDS,
+    ].includes(command)
   )
     return usage(io, `unknown command "${command}"`);
   const json = values.json === true;
@@ -162,12 +191,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     };
     switch (command) {
       case 'start':
-      case 'upgrade':
+        if (rest.length === 1) return await controlService(ctx, 'start', rest[0]!);
         expectArgs(rest, 0);
         return await controlPair(ctx, command, {
           build: values.build === true,
           restart: values.restart === true,
         });
+      case 'upgrade':
+        expectArgs(rest, 0);
+        return await controlPair(ctx, command, { build: false, restart: false });
+      case 'stop':
+        expectArgs(rest, 1);
+        return await controlService(ctx, 'stop', rest[0]!);
+      case 'closeall':
+        expectArgs(rest, 0);
+        return await closeAll(ctx, values.yes === true);
       case 'status':
         expectArgs(rest, 0);
         return await status(ctx);
@@ -186,7 +224,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       default:
         expectArgs(rest, 0);
-        return await tradingCommand(ctx, command, { all: values.all === true, reason: values.reason });
+        return await tradingCommand(ctx, command, {
+          all: values.all === true,
+          reason: values.reason,
+          chart: values.chart,
+        });
     }
   } catch (err) {
     if (err instanceof UsageError) return usage(io, err.message);
@@ -360,10 +402,28 @@ function formatDifferences(diffs: ReconcileDifference[]): string {
 async function tradingCommand(
   ctx: Ctx,
   command: string,
-  opts: { all: boolean; reason?: string },
+  opts: { all: boolean; reason?: string; chart?: string },
 ): Promise<number> {
   return oneShot(ctx, async (t) => {
     switch (command) {
+      case 'pnl':
+      case 'report': {
+        const report = await t.call('report', {});
+        let chart: { file: string; bytes: number } | undefined;
+        if (opts.chart !== undefined) {
+          const file = path.resolve(ctx.io.cwd, opts.chart);
+          const png = renderEquityChart(report);
+          await fsp.writeFile(file, png);
+          chart = { file, bytes: png.length };
+        }
+        ctx.print({ ...report, ...(chart ? { chart } : {}) }, () =>
+          [
+            formatReport(report, plainMarkup),
+            ...(chart ? [`equity chart: ${chart.file} (${CHART_WIDTH}×${CHART_HEIGHT} PNG)`] : []),
+          ].join('\n'),
+        );
+        return CliExit.Ok;
+      }
       case 'positions': {
         const positions = await t.call('positions', {});
         ctx.print(positions, () => formatPositions(positions, undefined, plainMarkup, Date.now()));
@@ -396,6 +456,60 @@ async function tradingCommand(
       }
     }
   });
+}
+
+/** `closeall`: asks on a terminal (or takes --yes); never without an answer (a script must say --yes). */
+async function closeAll(ctx: Ctx, yes: boolean): Promise<number> {
+  if (!yes) {
+    const answer = ctx.io.ask
+      ? await ctx.io.ask('Close ALL positions at market and pause entries? Type "yes" to confirm: ')
+      : undefined;
+    if (answer === undefined) {
+      throw new UsageError('closeall: no terminal to ask on; add --yes to confirm');
+    }
+    if (answer.trim().toLowerCase() !== 'yes') {
+      ctx.print({ closed: false, reason: 'not confirmed' }, () => 'Not confirmed — nothing done.');
+      return CliExit.Failure;
+    }
+  }
+  return oneShot(ctx, async (t) => {
+    const result = await t.call('closeAll', {});
+    ctx.print(result, () =>
+      formatCloseAll(result, plainMarkup, { again: 'run closeall again', resume: 'byninja resume' }),
+    );
+    return result.skipped.length > 0 ? CliExit.Failure : CliExit.Ok;
+  });
+}
+
+/** `start <service>` / `stop <service|all>`. */
+async function controlService(ctx: Ctx, action: 'start' | 'stop', target: string): Promise<number> {
+  const names =
+    action === 'stop' ? expandServiceTarget(target) : isServiceName(target) ? [target] : undefined;
+  if (!names) {
+    throw new UsageError(
+      `${action}: unknown service "${target}" (trading or telegram${action === 'stop' ? ', or all' : ''})`,
+    );
+  }
+  // starting is the one thing that may bring up a PM2 daemon
+  const pm2 = new Pm2Client(action === 'start' ? {} : { spawnDaemon: false });
+  const outcomes: ServiceControlOutcome[] = [];
+  try {
+    const opts = {
+      pm2,
+      ecosystem: path.join(INSTALL_ROOT, 'ecosystem.config.js'),
+      dataDir: ctx.config.app.dataDir,
+      build: () => runBuild(),
+      out: (line: string) => {
+        if (!ctx.json) ctx.io.out(`${line}\n`);
+      },
+    };
+    for (const name of names)
+      outcomes.push(action === 'start' ? await startService(opts, name) : await stopService(opts, name));
+  } finally {
+    await pm2.disconnect().catch(() => undefined);
+  }
+  if (ctx.json) ctx.io.out(JSON.stringify(outcomes, null, 2) + '\n');
+  return outcomes.every((o) => o.ok) ? CliExit.Ok : CliExit.Failure;
 }
 
 async function doctor(io: CliIo, json: boolean): Promise<number> {

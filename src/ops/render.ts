@@ -3,7 +3,16 @@
  * only the markup differs. Every value that comes from outside (symbols, reasons, log lines) goes through
  * `m.esc`, so a `<` in an error message can never break Telegram's HTML parser. Time is an argument (`now`).
  */
-import type { BalanceView, LastExit, OrderView, PositionView, TradingStatus } from '../shared/ipc/protocol';
+import type {
+  BalanceView,
+  CloseAllResult,
+  LastExit,
+  OrderView,
+  PnlPeriod,
+  PnlReport,
+  PositionView,
+  TradingStatus,
+} from '../shared/ipc/protocol';
 import type { LogTail } from './log-tail';
 import type { RestartOutcome } from './restart';
 import { describeServiceState, type ServiceState } from './service-state';
@@ -242,18 +251,6 @@ export function formatBalance(balance: BalanceView, m: Markup): string {
   return lines.join('\n');
 }
 
-export function formatPnl(status: TradingStatus, positions: PositionView[], m: Markup): string {
-  const unrealized = positions.reduce((sum, p) => sum + p.unrealizedPnl, 0);
-  const q = status.quoteCurrency;
-  return [
-    m.b('📐 PnL'),
-    `today ${m.esc(`${formatSigned(status.pnlToday)} ${q}`)}`,
-    `total ${m.esc(`${formatSigned(status.pnlTotal)} ${q}`)}`,
-    `unrealized ${m.esc(`${formatSigned(unrealized)} ${q}`)} on ${positions.length} position${positions.length === 1 ? '' : 's'}`,
-    `equity ${m.esc(`${formatAmount(status.equity)} ${q}`)}`,
-  ].join('\n');
-}
-
 export function formatLogTail(tail: LogTail, m: Markup): string {
   const parts: string[] = [m.b(`📜 ${tail.service} logs (last ${tail.lines} lines per file)`)];
   for (const src of tail.sources) {
@@ -273,4 +270,80 @@ export function formatRestartOutcomes(outcomes: RestartOutcome[], m: Markup): st
         : `❌ ${m.b(o.service)} not restarted: ${m.esc(o.error ?? 'unknown error')}`,
     )
     .join('\n');
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** What close-all did: cancelled orders, market sells sent, symbols skipped and why, the pause it left. */
+export function formatCloseAll(
+  result: CloseAllResult,
+  m: Markup,
+  how: { again: string; resume: string },
+): string {
+  const lines: string[] = [];
+  if (result.cancelled.length > 0) {
+    lines.push(
+      `❎ Cancelled ${plural(result.cancelled.length, 'open order')}: ` +
+        result.cancelled.map((id) => m.code(id)).join(', '),
+    );
+  }
+  lines.push(
+    result.orders.length === 0
+      ? 'No position to close.'
+      : `🧹 Close-all sent: ${plural(result.orders.length, 'market sell')}\n` +
+          result.orders.map((id) => m.code(id)).join('\n'),
+  );
+  for (const { symbol, reason } of result.skipped)
+    lines.push(`⚠️ ${m.esc(symbol)} not closed: ${m.esc(reason)} — ${m.esc(how.again)} once it settles`);
+  if (result.paused)
+    lines.push(`⏸ Entries paused so the strategy does not reopen them; ${m.esc(how.resume)} to trade again.`);
+  return lines.join('\n');
+}
+
+function periodLine(label: string, p: PnlPeriod): string {
+  const trades = p.trades === 0 ? 'no closed trade' : `${plural(p.trades, 'trade')}, ${p.wins} won`;
+  return `${label.padEnd(8)}${formatSigned(p.realized).padStart(12)}  ${trades} · fees ${formatAmount(p.fees)}`;
+}
+
+function shortDate(ts: number): string {
+  return new Date(ts).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** The results report: realized PnL by period, win rate, fees, best/worst trade, drawdown, by symbol. */
+export function formatReport(r: PnlReport, m: Markup): string {
+  const q = r.quoteCurrency;
+  const all = r.periods.all;
+  const lines = [
+    m.b(`📐 PnL (${q}, realized; fees included)`),
+    m.pre([
+      periodLine('today', r.periods.today),
+      periodLine('7 days', r.periods.days7),
+      periodLine('30 days', r.periods.days30),
+      periodLine('all', all),
+    ]),
+    `win rate ${r.winRate === null ? '—' : `${Math.round(r.winRate * 100)}%`} · max drawdown ${m.esc(formatAmount(r.maxDrawdown.amount))}${r.maxDrawdown.pct !== null ? ` (${r.maxDrawdown.pct.toFixed(1)}%)` : ''}`,
+  ];
+  if (r.best && r.worst) {
+    lines.push(
+      `best ${m.esc(`${r.best.symbol} ${formatSigned(r.best.pnl)} (${shortDate(r.best.closedAt)})`)} · ` +
+        `worst ${m.esc(`${r.worst.symbol} ${formatSigned(r.worst.pnl)} (${shortDate(r.worst.closedAt)})`)}`,
+    );
+  }
+  lines.push(
+    `unrealized ${m.esc(formatSigned(r.unrealized))} on ${plural(r.openPositions, 'open position')} · equity ${m.esc(`${formatAmount(r.equity)} ${q}`)}`,
+  );
+  if (r.bySymbol.length > 0) {
+    lines.push(
+      m.b('by symbol'),
+      m.pre(
+        r.bySymbol.map(
+          (s) =>
+            `${s.symbol.padEnd(10)}${formatSigned(s.realized).padStart(12)}  ${plural(s.trades, 'trade')}, ${s.wins} won · fees ${formatAmount(s.fees)}`,
+        ),
+      ),
+    );
+  }
+  return lines.join('\n');
 }

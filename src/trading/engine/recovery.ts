@@ -228,7 +228,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     lastExit: summary.lastExit.kind,
     pending: manager.pendingOrders().filter(needsExchange).length,
   });
-  await manager.emit('recovery', describe(summary), summary as unknown as Record<string, unknown>);
+  await manager.emit('recovery', describeRecovery(summary), summary as unknown as Record<string, unknown>);
   return summary;
 }
 
@@ -274,7 +274,8 @@ function countFills(manager: OrderManager): number {
   return manager.hotOrders().reduce((n, o) => n + o.fills.length, 0);
 }
 
-function describe(s: RecoverySummary): string {
+/** The recovery event's summary line (pure). */
+export function describeRecovery(s: RecoverySummary): string {
   const parts = [
     `Recovered after ${s.lastExit.kind}${s.lastExit.reason ? ` (${s.lastExit.reason})` : ''} in ${s.durationMs} ms`,
     `${plural(s.openOrders ?? s.restoredOrders, 'open order')}, ${plural(s.restoredPositions, 'open position')}`,
