@@ -17,6 +17,7 @@ import {
   type ServiceControlOutcome,
 } from '../ops/pair-control';
 import { CHART_HEIGHT, CHART_WIDTH, renderEquityChart } from '../ops/equity-chart';
+import { describeWhoAmI, waitForWhoAmI } from '../ops/telegram-whoami';
 import { Pm2Client } from '../ops/pm2-client';
 import {
   formatBalance,
@@ -42,6 +43,7 @@ import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { silentLogger } from '../shared/logging/logger';
 import { Redactor } from '../shared/logging/redact';
 import { archiveState, resetState, restoreState } from './state-command';
+import { backup, restoreBackup } from './backup-command';
 
 /** Exit codes scripts can rely on (documented in `byninja --help`). */
 export const CliExit = {
@@ -74,6 +76,10 @@ Commands:
   resume                          resume opening positions
   reconcile                       compare trading's state with the exchange
   doctor                          check the installation and configuration
+  telegram whoami [--timeout S]   wait (default 120 s) for the next message to the bot and print its chat and user
+                                  ids, with the .env lines to set (stop the telegram service first)
+  backup [--out DIR]              consistent copy of the state while running (default <dataDir>/../backups/<time>)
+  backup restore <dir>            put a backup back (both services stopped; the current files are set aside)
   state archive                   move trading's state and accounts aside (kept) to start fresh, e.g. on another account
   state restore <file>            make a checked copy (e.g. a fixed .corrupt-… file) the trading state again
   state reset                     clear blocked state: the next start begins from defaults
@@ -131,6 +137,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         build: { type: 'boolean', default: false },
         restart: { type: 'boolean', default: false },
         chart: { type: 'string' },
+        timeout: { type: 'string' },
+        out: { type: 'string' },
         yes: { type: 'boolean', default: false },
       },
     });
@@ -160,6 +168,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       'doctor',
       'state',
       'closeall',
+      'telegram',
+      'backup',
       ...TRADING_COMMANDS,
     ].includes(command)
   )
@@ -206,6 +216,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'closeall':
         expectArgs(rest, 0);
         return await closeAll(ctx, values.yes === true);
+      case 'telegram': {
+        if (rest[0] !== 'whoami' || rest.length !== 1)
+          throw new UsageError('telegram: use "telegram whoami"');
+        const seconds = values.timeout === undefined ? 120 : Number(values.timeout);
+        if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600)
+          throw new UsageError('--timeout must be a number of seconds from 1 to 3600');
+        return await whoAmI(ctx, seconds * 1000);
+      }
+      case 'backup':
+        return await backupCommand(ctx, rest, values.out);
       case 'status':
         expectArgs(rest, 0);
         return await status(ctx);
@@ -456,6 +476,48 @@ async function tradingCommand(
       }
     }
   });
+}
+
+async function backupCommand(ctx: Ctx, rest: string[], out: string | undefined): Promise<number> {
+  const trading = loadConfigSections({ env: ctx.io.env, cwd: ctx.io.cwd, sections: ['app', 'trading'] })
+    .config.trading;
+  const dirs = {
+    dataDir: ctx.config.app.dataDir,
+    paperDir: trading?.paper.dataDir ?? ctx.config.app.dataDir,
+  };
+  let outcome;
+  if (rest[0] === 'restore') {
+    expectArgs(rest.slice(1), 1);
+    outcome = await restoreBackup(dirs, path.resolve(ctx.io.cwd, rest[1]!));
+  } else {
+    expectArgs(rest, 0);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const dir = out
+      ? path.resolve(ctx.io.cwd, out)
+      : path.join(path.dirname(ctx.config.app.dataDir), 'backups', `byninja-${stamp}`);
+    outcome = await backup(dirs, dir);
+  }
+  ctx.print(outcome, () => outcome.message);
+  return outcome.ok ? CliExit.Ok : CliExit.Failure;
+}
+
+async function whoAmI(ctx: Ctx, timeoutMs: number): Promise<number> {
+  const token = ctx.secrets.telegramBotToken;
+  if (!token) throw new UsageError('telegram whoami: set TELEGRAM_BOT_TOKEN in .env first (from BotFather)');
+  const telegram = loadConfigSections({ env: ctx.io.env, cwd: ctx.io.cwd, sections: ['telegram'] }).config
+    .telegram!;
+  if (!ctx.json)
+    ctx.io.out(
+      `Send any message to your bot (or in the group it is in); waiting ${Math.round(timeoutMs / 1000)} s…\n`,
+    );
+  const outcome = await waitForWhoAmI({ token, apiRoot: telegram.apiRoot, timeoutMs });
+  if (!outcome.ok) {
+    if (ctx.json) ctx.io.out(JSON.stringify(outcome, null, 2) + '\n');
+    else ctx.io.err(`byninja: ${outcome.message}\n`);
+    return CliExit.Failure;
+  }
+  ctx.print(outcome.who, () => describeWhoAmI(outcome.who));
+  return CliExit.Ok;
 }
 
 /** `closeall`: asks on a terminal (or takes --yes); never without an answer (a script must say --yes). */
