@@ -36,6 +36,7 @@ import {
   type SupervisorState,
 } from './supervisor/supervisor-state';
 import { TradingEventRelay } from './supervisor/trading-event-relay';
+import { DailySummary } from './supervisor/daily-summary';
 import { telegramHealth } from './health';
 import { createTelegramMetrics } from './metrics';
 import { OpsHttpServer } from '../shared/http/ops-http-server';
@@ -258,6 +259,24 @@ void runService(SELF, async (ctx) => {
     });
     await bot.start();
     shutdown.addStep('stop the Telegram bot', () => bot.stop(), { order: 10, timeoutMs: 2_000 });
+  }
+
+  const summaryHour = config.telegram.dailySummaryHourUtc;
+  if (summaryHour !== undefined) {
+    const photos =
+      token && chatId ? new TelegramSender({ token, apiRoot: config.telegram.apiRoot }) : undefined;
+    const summary = new DailySummary({
+      hourUtc: summaryHour,
+      trading: ipc,
+      notifier: outbox,
+      store: supervisorStore,
+      ...(photos
+        ? { sendPhoto: (png: Buffer, caption: string) => photos.sendPhoto(chatId!, png, caption) }
+        : {}),
+      logger,
+    });
+    summary.start();
+    shutdown.addStep('stop the daily summary', () => summary.close(), { order: 12, timeoutMs: 1_000 });
   }
 
   shutdown.addStep('stop the hang watch', () => hang.close(), { order: 15, timeoutMs: 1_000 });

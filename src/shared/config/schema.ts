@@ -256,6 +256,11 @@ export const configSchema = z.strictObject({
       confirmTimeoutSec: positiveInt.default(60),
       /** Long-polling timeout. */
       pollingTimeoutSec: positiveInt.max(50).default(30),
+      /**
+       * Hour (UTC, 0–23) of a daily summary to the alert chat: the /pnl report and the equity curve. Unset: none
+       * (env BYNINJA__TELEGRAM__DAILY_SUMMARY_HOUR_UTC).
+       */
+      dailySummaryHourUtc: z.number().int().min(0).max(23).optional(),
       /** Per trading event type: on (notify), silent (notify without sound), off. */
       notifications: z
         .strictObject({
