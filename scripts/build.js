@@ -77,7 +77,9 @@ function linkOwnBin() {
   try {
     fs.symlinkSync(target, link);
   } catch (err) {
-    process.stderr.write(`note: could not link node_modules/.bin/byninja (${err.message}); use node bin/byninja.js\n`);
+    process.stderr.write(
+      `note: could not link node_modules/.bin/byninja (${err.message}); use node bin/byninja.js\n`,
+    );
   }
 }
 

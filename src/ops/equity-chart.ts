@@ -20,7 +20,10 @@ let libs: { canvas: CanvasModule; chart: ChartModule } | undefined;
 
 function load(): { canvas: CanvasModule; chart: ChartModule } {
   if (libs) return libs;
+  // loaded here, not at the top: a daemon that never draws a chart never loads Skia
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const canvas = require('@napi-rs/canvas') as CanvasModule;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const chart = require('chart.js') as ChartModule;
   chart.Chart.register(...chart.registerables);
   for (const weight of ['400', '700']) {
