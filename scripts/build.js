@@ -46,11 +46,41 @@ function main() {
   );
 
   switchTo(name);
+  linkOwnBin();
   const removed = prune(ROOT, name);
   console.log(
     `built ${name} in ${((Date.now() - started) / 1000).toFixed(1)} s; dist → ${name}` +
       (removed.length ? ` (removed ${removed.join(', ')})` : ''),
   );
+}
+
+/**
+ * `npx byninja` in the checkout: npm links the bins of dependencies into node_modules/.bin, never the package's
+ * own, so npx went looking for a "byninja" package on the registry (38 s, then maybe a stranger's). A link
+ * node_modules/.bin/byninja → bin/byninja.js makes it answer at once. Best effort: the CLI also runs as
+ * `node bin/byninja.js`.
+ */
+function linkOwnBin() {
+  const modules = path.join(ROOT, 'node_modules');
+  // a node_modules shared by link with another checkout (a test's install copy) is that checkout's to link
+  if (!fs.existsSync(modules) || fs.lstatSync(modules).isSymbolicLink()) return;
+  const binDir = path.join(modules, '.bin');
+  const link = path.join(binDir, 'byninja');
+  const target = path.join('..', '..', 'bin', 'byninja.js');
+  fs.mkdirSync(binDir, { recursive: true });
+  try {
+    if (fs.readlinkSync(link) === target) return;
+    fs.rmSync(link, { force: true });
+  } catch {
+    // no link yet
+  }
+  try {
+    fs.symlinkSync(target, link);
+  } catch (err) {
+    process.stderr.write(
+      `note: could not link node_modules/.bin/byninja (${err.message}); use node bin/byninja.js\n`,
+    );
+  }
 }
 
 /** The build `dist` points at, if it is a link to one. */

@@ -67,7 +67,8 @@ async function bundle(entryPoints: Record<string, string>, outdir: string) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    external: ['ccxt', 'pm2', 'telegraf'],
+    // the chart libraries load on the first chart only (@napi-rs/canvas is a native addon)
+    external: ['ccxt', 'pm2', 'telegraf', '@napi-rs/canvas', 'chart.js'],
     keepNames: true,
     minifyWhitespace: true,
     minifySyntax: true,

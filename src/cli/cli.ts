@@ -3,18 +3,29 @@
  * API); only the output differs (plain text, or JSON with --json for scripts).
  */
 import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fetchAllOrders } from '../ops/all-orders';
 import { formatDoctorReport, runDoctor } from '../ops/doctor';
 import { clampLines, DEFAULT_LOG_LINES, MAX_LOG_LINES, tailServiceLogs } from '../ops/log-tail';
-import { startPair, upgradePair } from '../ops/pair-control';
+import {
+  startPair,
+  startService,
+  stopService,
+  upgradePair,
+  type ServiceControlOutcome,
+} from '../ops/pair-control';
+import { CHART_HEIGHT, CHART_WIDTH, renderEquityChart } from '../ops/equity-chart';
+import { describeWhoAmI, waitForWhoAmI } from '../ops/telegram-whoami';
 import { Pm2Client } from '../ops/pm2-client';
 import {
   formatBalance,
+  formatCloseAll,
   formatLogTail,
   formatOrders,
   formatPositions,
+  formatReport,
   formatRestartOutcomes,
   formatStatus,
   plainMarkup,
@@ -33,6 +44,7 @@ import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { silentLogger } from '../shared/logging/logger';
 import { Redactor } from '../shared/logging/redact';
 import { archiveState, resetState, restoreState } from './state-command';
+import { backup, restoreBackup } from './backup-command';
 
 /** Exit codes scripts can rely on (documented in `byninja --help`). */
 export const CliExit = {
@@ -49,6 +61,8 @@ export const USAGE = `Usage: byninja <command> [options]
 Commands:
   start [--build] [--restart]     start what is not running (--build: build first when nothing runs;
                                   --restart: restart both, one at a time, with the current build and environment)
+  start <trading|telegram>        start one service (current build and environment), wait until it is ready
+  stop <trading|telegram|all>     stop gracefully (state saved); PM2 does not restart it until started again
   upgrade                         build, then restart both one at a time, each waited for until ready
   status                          services as PM2 sees them, and trading's own view
   restart <trading|telegram|all>  restart through PM2 (waits until the service is ready)
@@ -56,16 +70,24 @@ Commands:
   positions                       open positions
   orders [--all]                  open orders (--all: every order trading keeps)
   balance                         balances and equity
+  pnl | report [--chart FILE]     realized PnL today / 7 d / 30 d / all, win rate, fees, best and worst trade,
+                                  drawdown, by symbol (from the history journal); --chart writes the equity curve PNG
+  closeall [--yes]                cancel open orders, sell every position at market, pause entries (asks first)
   pause [--reason TEXT]           stop opening new positions
   resume                          resume opening positions
   reconcile                       compare trading's state with the exchange
   doctor                          check the installation and configuration
+  telegram whoami [--timeout S]   wait (default 120 s) for the next message to the bot and print its chat and user
+                                  ids, with the .env lines to set (stop the telegram service first)
+  backup [--out DIR]              consistent copy of the state while running (default <dataDir>/../backups/<time>)
+  backup restore <dir>            put a backup back (both services stopped; the current files are set aside)
   state archive                   move trading's state and accounts aside (kept) to start fresh, e.g. on another account
   state restore <file>            make a checked copy (e.g. a fixed .corrupt-… file) the trading state again
   state reset                     clear blocked state: the next start begins from defaults
 
 Options:
-  --json        machine-readable output (status, logs, positions, orders, balance, pause, resume, reconcile, restart, doctor)
+  --json        machine-readable output (every command but start --build/--restart and upgrade)
+  --yes         answer yes to the question closeall asks (needed without a terminal)
   -h, --help    this help
 
 Exit codes:
@@ -80,6 +102,8 @@ Exit codes:
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** Asks a question on the terminal and resolves with the answer; absent when there is no terminal. */
+  ask?: (question: string) => Promise<string>;
   env: NodeJS.ProcessEnv;
   cwd: string;
   /** The one clock of this run: what "now" is in reports, and the deadlines of waits. */
@@ -96,7 +120,7 @@ interface Ctx {
   print(data: unknown, text: () => string): void;
 }
 
-const TRADING_COMMANDS = ['positions', 'orders', 'balance', 'pause', 'resume', 'reconcile'];
+const TRADING_COMMANDS = ['positions', 'orders', 'balance', 'pause', 'resume', 'reconcile', 'pnl', 'report'];
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let parsed;
@@ -115,6 +139,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         version: { type: 'boolean', short: 'v', default: false },
         build: { type: 'boolean', default: false },
         restart: { type: 'boolean', default: false },
+        chart: { type: 'string' },
+        timeout: { type: 'string' },
+        out: { type: 'string' },
+        yes: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -133,9 +161,20 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 
   if (
-    !['start', 'upgrade', 'status', 'restart', 'logs', 'doctor', 'state', ...TRADING_COMMANDS].includes(
-      command,
-    )
+    ![
+      'start',
+      'stop',
+      'upgrade',
+      'status',
+      'restart',
+      'logs',
+      'doctor',
+      'state',
+      'closeall',
+      'telegram',
+      'backup',
+      ...TRADING_COMMANDS,
+    ].includes(command)
   )
     return usage(io, `unknown command "${command}"`);
   const json = values.json === true;
@@ -165,12 +204,31 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     };
     switch (command) {
       case 'start':
-      case 'upgrade':
+        if (rest.length === 1) return await controlService(ctx, 'start', rest[0]!);
         expectArgs(rest, 0);
         return await controlPair(ctx, command, {
           build: values.build === true,
           restart: values.restart === true,
         });
+      case 'upgrade':
+        expectArgs(rest, 0);
+        return await controlPair(ctx, command, { build: false, restart: false });
+      case 'stop':
+        expectArgs(rest, 1);
+        return await controlService(ctx, 'stop', rest[0]!);
+      case 'closeall':
+        expectArgs(rest, 0);
+        return await closeAll(ctx, values.yes === true);
+      case 'telegram': {
+        if (rest[0] !== 'whoami' || rest.length !== 1)
+          throw new UsageError('telegram: use "telegram whoami"');
+        const seconds = values.timeout === undefined ? 120 : Number(values.timeout);
+        if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600)
+          throw new UsageError('--timeout must be a number of seconds from 1 to 3600');
+        return await whoAmI(ctx, seconds * 1000);
+      }
+      case 'backup':
+        return await backupCommand(ctx, rest, values.out);
       case 'status':
         expectArgs(rest, 0);
         return await status(ctx);
@@ -189,7 +247,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
       default:
         expectArgs(rest, 0);
-        return await tradingCommand(ctx, command, { all: values.all === true, reason: values.reason });
+        return await tradingCommand(ctx, command, {
+          all: values.all === true,
+          reason: values.reason,
+          chart: values.chart,
+        });
     }
   } catch (err) {
     if (err instanceof UsageError) return usage(io, err.message);
@@ -366,10 +428,28 @@ function formatDifferences(diffs: ReconcileDifference[]): string {
 async function tradingCommand(
   ctx: Ctx,
   command: string,
-  opts: { all: boolean; reason?: string },
+  opts: { all: boolean; reason?: string; chart?: string },
 ): Promise<number> {
   return oneShot(ctx, async (t) => {
     switch (command) {
+      case 'pnl':
+      case 'report': {
+        const report = await t.call('report', {});
+        let chart: { file: string; bytes: number } | undefined;
+        if (opts.chart !== undefined) {
+          const file = path.resolve(ctx.io.cwd, opts.chart);
+          const png = renderEquityChart(report);
+          await fsp.writeFile(file, png);
+          chart = { file, bytes: png.length };
+        }
+        ctx.print({ ...report, ...(chart ? { chart } : {}) }, () =>
+          [
+            formatReport(report, plainMarkup),
+            ...(chart ? [`equity chart: ${chart.file} (${CHART_WIDTH}×${CHART_HEIGHT} PNG)`] : []),
+          ].join('\n'),
+        );
+        return CliExit.Ok;
+      }
       case 'positions': {
         const positions = await t.call('positions', {});
         ctx.print(positions, () => formatPositions(positions, undefined, plainMarkup, ctx.io.clock.now()));
@@ -402,6 +482,103 @@ async function tradingCommand(
       }
     }
   });
+}
+
+async function backupCommand(ctx: Ctx, rest: string[], out: string | undefined): Promise<number> {
+  const trading = loadConfigSections({ env: ctx.io.env, cwd: ctx.io.cwd, sections: ['app', 'trading'] })
+    .config.trading;
+  const dirs = {
+    dataDir: ctx.config.app.dataDir,
+    paperDir: trading?.paper.dataDir ?? ctx.config.app.dataDir,
+  };
+  let outcome;
+  if (rest[0] === 'restore') {
+    expectArgs(rest.slice(1), 1);
+    outcome = await restoreBackup(dirs, path.resolve(ctx.io.cwd, rest[1]!));
+  } else {
+    expectArgs(rest, 0);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const dir = out
+      ? path.resolve(ctx.io.cwd, out)
+      : path.join(path.dirname(ctx.config.app.dataDir), 'backups', `byninja-${stamp}`);
+    outcome = await backup(dirs, dir);
+  }
+  ctx.print(outcome, () => outcome.message);
+  return outcome.ok ? CliExit.Ok : CliExit.Failure;
+}
+
+async function whoAmI(ctx: Ctx, timeoutMs: number): Promise<number> {
+  const token = ctx.secrets.telegramBotToken;
+  if (!token) throw new UsageError('telegram whoami: set TELEGRAM_BOT_TOKEN in .env first (from BotFather)');
+  const telegram = loadConfigSections({ env: ctx.io.env, cwd: ctx.io.cwd, sections: ['telegram'] }).config
+    .telegram!;
+  if (!ctx.json)
+    ctx.io.out(
+      `Send any message to your bot (or in the group it is in); waiting ${Math.round(timeoutMs / 1000)} s…\n`,
+    );
+  const outcome = await waitForWhoAmI({ token, apiRoot: telegram.apiRoot, timeoutMs });
+  if (!outcome.ok) {
+    if (ctx.json) ctx.io.out(JSON.stringify(outcome, null, 2) + '\n');
+    else ctx.io.err(`byninja: ${outcome.message}\n`);
+    return CliExit.Failure;
+  }
+  ctx.print(outcome.who, () => describeWhoAmI(outcome.who));
+  return CliExit.Ok;
+}
+
+/** `closeall`: asks on a terminal (or takes --yes); never without an answer (a script must say --yes). */
+async function closeAll(ctx: Ctx, yes: boolean): Promise<number> {
+  if (!yes) {
+    const answer = ctx.io.ask
+      ? await ctx.io.ask('Close ALL positions at market and pause entries? Type "yes" to confirm: ')
+      : undefined;
+    if (answer === undefined) {
+      throw new UsageError('closeall: no terminal to ask on; add --yes to confirm');
+    }
+    if (answer.trim().toLowerCase() !== 'yes') {
+      ctx.print({ closed: false, reason: 'not confirmed' }, () => 'Not confirmed — nothing done.');
+      return CliExit.Failure;
+    }
+  }
+  return oneShot(ctx, async (t) => {
+    const result = await t.call('closeAll', {});
+    ctx.print(result, () =>
+      formatCloseAll(result, plainMarkup, { again: 'run closeall again', resume: 'byninja resume' }),
+    );
+    return result.skipped.length > 0 ? CliExit.Failure : CliExit.Ok;
+  });
+}
+
+/** `start <service>` / `stop <service|all>`. */
+async function controlService(ctx: Ctx, action: 'start' | 'stop', target: string): Promise<number> {
+  const names =
+    action === 'stop' ? expandServiceTarget(target) : isServiceName(target) ? [target] : undefined;
+  if (!names) {
+    throw new UsageError(
+      `${action}: unknown service "${target}" (trading or telegram${action === 'stop' ? ', or all' : ''})`,
+    );
+  }
+  // starting is the one thing that may bring up a PM2 daemon
+  const pm2 = new Pm2Client(action === 'start' ? {} : { spawnDaemon: false });
+  const outcomes: ServiceControlOutcome[] = [];
+  try {
+    const opts = {
+      pm2,
+      ecosystem: path.join(INSTALL_ROOT, 'ecosystem.config.js'),
+      dataDir: ctx.config.app.dataDir,
+      build: () => runBuild(),
+      clock: ctx.io.clock,
+      out: (line: string) => {
+        if (!ctx.json) ctx.io.out(`${line}\n`);
+      },
+    };
+    for (const name of names)
+      outcomes.push(action === 'start' ? await startService(opts, name) : await stopService(opts, name));
+  } finally {
+    await pm2.disconnect().catch(() => undefined);
+  }
+  if (ctx.json) ctx.io.out(JSON.stringify(outcomes, null, 2) + '\n');
+  return outcomes.every((o) => o.ok) ? CliExit.Ok : CliExit.Failure;
 }
 
 async function doctor(io: CliIo, json: boolean): Promise<number> {

@@ -10,6 +10,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../shared/config/loader';
+import type { SharedConfig, TelegramConfig, TradingConfig } from '../shared/config/schema';
+import { Redactor } from '../shared/logging/redact';
+import { ccxtExchangeIds, unknownExchangeMessage } from '../trading/exchange/ccxt-exchange';
+import { verifiedExchangeIds } from '../trading/exchange/profiles';
+import { portHolder } from './port-holder';
 import { ConfigError, errorMessage } from '../shared/errors';
 import { blockedStores } from '../shared/persistence/blocked-marker';
 import { exposedBits } from '../shared/persistence/private-files';
@@ -36,6 +41,8 @@ export interface DoctorOptions {
   cwd?: string;
   /** Node version to judge (default process.versions.node). */
   nodeVersion?: string;
+  /** HTTP client for the Bot API's getMe (default global fetch). */
+  fetch?: typeof fetch;
 }
 
 const MIN_NODE = [20, 19, 0] as const;
@@ -52,21 +59,25 @@ export async function runDoctor(
   checks.push(checkNode(opts.nodeVersion ?? process.versions.node));
   checks.push(checkBuild(root));
 
-  // Each service validates only its own sections (and the shared ones): check them the way each one will.
+  // Each service validates only its own sections (and the shared ones): check them the way each one will. Every
+  // later check reads the configuration of the scope it is about, and is left out when that scope is invalid
+  // (the line above says why): one setting never gets a ❌ here and a ✅ there.
+  const scoped = {
+    trading: loadScope(env, cwd, 'trading'),
+    telegram: loadScope(env, cwd, 'telegram'),
+  };
   for (const service of ['trading', 'telegram'] as const) {
-    try {
-      const { sources: s, config } = loadConfig({ env, cwd, service });
-      const mode = 'trading' in config ? `mode ${config.trading.mode}; ` : '';
+    const loaded = scoped[service];
+    if ('config' in loaded) {
+      const { sources: s, config } = loaded;
+      const mode = service === 'trading' ? `mode ${(config as TradingConfig).trading.mode}; ` : '';
       checks.push({
         name: `configuration (${service})`,
         ok: true,
         detail: `valid (${mode}file ${s.configFile ?? 'none'}; .env ${s.envFile ?? 'none'})`,
       });
-    } catch (err) {
-      const problems =
-        err instanceof ConfigError
-          ? err.problems.map((p) => `${p.field} = ${p.value}: ${p.message}`)
-          : [errorMessage(err)];
+    } else {
+      const problems = loaded.problems;
       checks.push({
         name: `configuration (${service})`,
         ok: false,
@@ -75,19 +86,17 @@ export async function runDoctor(
       });
     }
   }
-  let loaded: LoadedConfig | undefined;
-  try {
-    loaded = loadConfig({ env, cwd });
-  } catch {
-    // reported per service above; the checks below fall back to the environment and defaults
-  }
+  const shared = loadScope(env, cwd, 'cli');
+  const sharedConfig = 'config' in shared ? (shared.config as SharedConfig) : undefined;
 
-  // Directories and port: from the valid config, else from the environment / defaults so they are still checked.
-  const dataDir = loaded?.config.app.dataDir ?? path.resolve(cwd, env.BYNINJA_DATA_DIR || './data');
-  const logDir = loaded?.config.app.logDir ?? path.resolve(cwd, env.BYNINJA_LOG_DIR || './logs');
+  // Directories: from the valid config, else from the environment / defaults so they are still checked.
+  const dataDir = sharedConfig?.app.dataDir ?? path.resolve(cwd, env.BYNINJA_DATA_DIR || './data');
+  const logDir = sharedConfig?.app.logDir ?? path.resolve(cwd, env.BYNINJA_LOG_DIR || './logs');
   checks.push(checkWritable('data dir', dataDir, 'BYNINJA_DATA_DIR'));
   checks.push(checkWritable('log dir', logDir, 'BYNINJA_LOG_DIR'));
-  const envFile = loaded?.sources.envFile ?? path.resolve(cwd, env.BYNINJA_ENV_FILE || '.env');
+  const envFile =
+    ('config' in shared ? shared.sources.envFile : undefined) ??
+    path.resolve(cwd, env.BYNINJA_ENV_FILE || '.env');
   checks.push(
     checkPrivate('.env permissions', envFile, 'file', 'it holds the exchange keys and the bot token'),
   );
@@ -98,9 +107,43 @@ export async function runDoctor(
     checkPrivate('log dir permissions', logDir, 'dir', 'the logs hold orders, equity and chat ids'),
   );
   checks.push(await checkBlocked(dataDir));
-  if (loaded) checks.push(await checkIpcPort(loaded.config.ipc.host, loaded.config.ipc.port, dataDir));
+  if (sharedConfig) {
+    const { ipc, http } = sharedConfig;
+    checks.push(await checkPort('ipc port', ipc.host, ipc.port, dataDir, 'trading', 'BYNINJA_IPC_PORT'));
+    if (http.enabled) {
+      checks.push(
+        await checkPort(
+          'http port (trading)',
+          http.host,
+          http.tradingPort,
+          dataDir,
+          'trading',
+          'http.tradingPort',
+        ),
+        await checkPort(
+          'http port (telegram)',
+          http.host,
+          http.telegramPort,
+          dataDir,
+          'telegram',
+          'http.telegramPort',
+        ),
+      );
+    }
+  }
+  if ('config' in scoped.trading)
+    checks.push(...checkExchange((scoped.trading.config as TradingConfig).trading));
   checks.push(await checkPm2(env.PM2_HOME || path.join(os.homedir(), '.pm2')));
-  checks.push(...checkTelegram(env, loaded));
+  const telegram = scoped.telegram;
+  if ('config' in telegram) {
+    checks.push(
+      ...(await checkTelegram(
+        (telegram.config as TelegramConfig).telegram,
+        telegram.secrets.telegramBotToken,
+        opts.fetch ?? fetch,
+      )),
+    );
+  }
 
   return { checks, ok: checks.every((c) => c.ok) };
 }
@@ -205,9 +248,18 @@ function checkWritable(name: string, dir: string, envName: string): DoctorCheck 
   }
 }
 
-/** Free, or held by a live trading (its service lock names a live pid) — anything else is a conflict. */
-async function checkIpcPort(host: string, port: number, dataDir: string): Promise<DoctorCheck> {
-  const name = 'ipc port';
+/**
+ * Free, or held by the service that should hold it (its service lock names the live pid that listens there).
+ * Held by another program: said so, with its pid and command line, never taken for the service.
+ */
+async function checkPort(
+  name: string,
+  host: string,
+  port: number,
+  dataDir: string,
+  service: 'trading' | 'telegram',
+  setting: string,
+): Promise<DoctorCheck> {
   const where = `${host}:${port}`;
   const free = await new Promise<boolean | string>((resolve) => {
     const server = net.createServer();
@@ -222,16 +274,36 @@ async function checkIpcPort(host: string, port: number, dataDir: string): Promis
       name,
       ok: false,
       detail: `cannot bind ${where} (${free})`,
-      fix: 'set BYNINJA_IPC_PORT to another port',
+      fix: `set ${setting} to another port`,
     };
-  const trading = liveServiceLockPid(dataDir, 'trading');
-  if (trading)
-    return { name, ok: true, detail: `${where} in use by trading (pid ${trading}): trading is running` };
+  const servicePid = liveServiceLockPid(dataDir, service);
+  const holder = portHolder(port);
+  if (holder && holder.pid === servicePid)
+    return {
+      name,
+      ok: true,
+      detail: `${where} in use by ${service} (pid ${holder.pid}): ${service} is running`,
+    };
+  if (holder)
+    return {
+      name,
+      ok: false,
+      detail: `${where} is held by another program, not ${service}: pid ${holder.pid} (${holder.command})`,
+      fix: `stop that program, or set ${setting} to a free port`,
+    };
+  if (servicePid)
+    return {
+      name,
+      ok: true,
+      warning: true,
+      detail: `${where} in use; ${service} runs (pid ${servicePid}) but which process holds the port cannot be read here`,
+      fix: `if ${service} logs that it cannot listen, find the holder (ss -ltnp | grep ${port}) or set ${setting}`,
+    };
   return {
     name,
     ok: false,
-    detail: `${where} in use (trading running? no live trading holds ${dataDir})`,
-    fix: `stop the program holding port ${port} (ss -ltnp | grep ${port}) or set BYNINJA_IPC_PORT to a free port`,
+    detail: `${where} is held by another program (no live ${service} holds ${dataDir})`,
+    fix: `stop the program holding port ${port} (ss -ltnp | grep ${port}) or set ${setting} to a free port`,
   };
 }
 
@@ -279,13 +351,14 @@ async function checkPm2(home: string): Promise<DoctorCheck> {
       };
 }
 
-function checkTelegram(env: NodeJS.ProcessEnv, loaded: LoadedConfig | undefined): DoctorCheck[] {
-  // The token may come from .env: use the loader's secrets when the config is valid.
-  const token = loaded ? loaded.secrets.telegramBotToken : env.TELEGRAM_BOT_TOKEN?.trim();
-  const chatId = loaded ? loaded.config.telegram.chatId : env.TELEGRAM_CHAT_ID?.trim();
-  const allowed = loaded
-    ? loaded.config.telegram.allowedChatIds
-    : (env.TELEGRAM_ALLOWED_CHAT_IDS ?? '').split(',').filter((s) => s.trim());
+/** A Telegram bot token's shape: `<bot id>:<35 characters>` as BotFather prints it. */
+const BOT_TOKEN_SHAPE = /^\d{5,15}:[A-Za-z0-9_-]{30,}$/;
+
+async function checkTelegram(
+  tg: TelegramConfig['telegram'],
+  token: string | undefined,
+  fetchFn: typeof fetch,
+): Promise<DoctorCheck[]> {
   if (!token) {
     return [
       {
@@ -293,37 +366,147 @@ function checkTelegram(env: NodeJS.ProcessEnv, loaded: LoadedConfig | undefined)
         ok: true,
         warning: true,
         detail: 'no TELEGRAM_BOT_TOKEN: Telegram runs in log-only mode (alerts go to the log)',
-        fix: 'set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID in .env to get alerts',
+        fix: 'set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID in .env to get alerts (docs/telegram.md)',
       },
     ];
   }
-  if (!chatId) {
-    return [
-      {
-        name: 'telegram',
-        ok: true,
-        warning: true,
-        detail:
-          'TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHAT_ID is not: the bot answers commands, alerts go to the log only',
-        fix: 'set TELEGRAM_CHAT_ID to your numeric chat id to receive alerts in Telegram',
-      },
-    ];
-  }
-  const checks: DoctorCheck[] = [
-    { name: 'telegram', ok: true, detail: `bot token set, alerts to chat ${chatId}` },
-  ];
-  if (allowed.length === 0) {
+  const checks: DoctorCheck[] = [];
+  if (!BOT_TOKEN_SHAPE.test(token)) {
     checks.push({
-      name: 'telegram commands',
-      ok: true,
-      warning: true,
-      detail: 'TELEGRAM_ALLOWED_CHAT_IDS is empty: nobody may send commands (alerts still work)',
-      fix: 'set TELEGRAM_ALLOWED_CHAT_IDS to your numeric id(s), comma-separated',
+      name: 'telegram token',
+      ok: false,
+      detail:
+        'TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<35 characters>, as BotFather prints it)',
+      fix: 'copy the whole token from BotFather (/mybots → your bot → API Token) into .env',
     });
   } else {
-    checks.push({ name: 'telegram commands', ok: true, detail: `allowed chats: ${allowed.join(', ')}` });
+    checks.push(await askGetMe(tg.apiRoot, token, fetchFn));
   }
+  checks.push(
+    tg.chatId
+      ? { name: 'telegram alerts', ok: true, detail: `alerts go to chat ${tg.chatId}` }
+      : {
+          name: 'telegram alerts',
+          ok: true,
+          warning: true,
+          detail: 'TELEGRAM_CHAT_ID is not set: the bot answers commands, alerts go to the log only',
+          fix: 'set TELEGRAM_CHAT_ID to your numeric chat id (`npx byninja telegram whoami` prints it)',
+        },
+  );
+  const allowed = [...tg.allowedChatIds, ...tg.allowedUserIds];
+  checks.push(
+    allowed.length === 0
+      ? {
+          name: 'telegram commands',
+          ok: true,
+          warning: true,
+          detail:
+            'TELEGRAM_ALLOWED_CHAT_IDS and TELEGRAM_ALLOWED_USER_IDS are empty: nobody may send commands',
+          fix: 'list your numeric user id in TELEGRAM_ALLOWED_USER_IDS (`npx byninja telegram whoami`)',
+        }
+      : {
+          name: 'telegram commands',
+          ok: true,
+          detail: `allowed chats: ${tg.allowedChatIds.join(', ') || 'none'}; users: ${tg.allowedUserIds.join(', ') || 'none'}`,
+        },
+  );
   return checks;
+}
+
+/** getMe: the token works (and names the bot), Telegram refuses it (401), or Telegram cannot be reached (not checked). */
+async function askGetMe(apiRoot: string, token: string, fetchFn: typeof fetch): Promise<DoctorCheck> {
+  const name = 'telegram token';
+  const redactor = new Redactor([token]);
+  try {
+    const res = await fetchFn(`${apiRoot.replace(/\/$/, '')}/bot${token}/getMe`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    const body = (await res.json().catch(() => ({}))) as {
+      ok?: boolean;
+      result?: { username?: string; id?: number };
+      description?: string;
+    };
+    if (res.ok && body.ok && body.result)
+      return {
+        name,
+        ok: true,
+        detail: `Telegram knows it: bot @${body.result.username ?? '?'} (id ${body.result.id ?? '?'})`,
+      };
+    if (res.status === 401 || res.status === 404)
+      return {
+        name,
+        ok: false,
+        detail: `Telegram refuses this token (${res.status} ${redactor.redactString(body.description ?? '')}): revoked or mistyped`,
+        fix: 'take the current token from BotFather (/mybots → API Token) and put it in .env',
+      };
+    return {
+      name,
+      ok: true,
+      warning: true,
+      detail: `the token has the right shape; Telegram answered ${res.status} to getMe, so it is not confirmed`,
+    };
+  } catch (err) {
+    return {
+      name,
+      ok: true,
+      warning: true,
+      detail: `the token has the right shape; the Bot API is not reachable from here (${redactor.redactString(errorMessage(err))}), so it is not confirmed`,
+    };
+  }
+}
+
+/** dry-run and live: an exchange id ccxt knows (a typo gets the closest one); live: a verified one. */
+function checkExchange(trading: TradingConfig['trading']): DoctorCheck[] {
+  if (trading.mode === 'paper') return [];
+  const name = 'exchange';
+  let known: string[];
+  try {
+    known = ccxtExchangeIds();
+  } catch (err) {
+    return [{ name, ok: false, detail: `cannot load ccxt: ${errorMessage(err)}`, fix: 'run npm ci' }];
+  }
+  if (!known.includes(trading.exchange))
+    return [
+      {
+        name,
+        ok: false,
+        detail: `trading.exchange "${trading.exchange}": ${unknownExchangeMessage(trading.exchange, known)}`,
+        fix: 'set trading.exchange (BYNINJA__TRADING__EXCHANGE) to a ccxt exchange id',
+      },
+    ];
+  if (trading.mode === 'live' && !verifiedExchangeIds().includes(trading.exchange))
+    return [
+      {
+        name,
+        ok: false,
+        detail: `live mode runs only on a verified exchange (${verifiedExchangeIds().join(', ')}); "${trading.exchange}" is not one`,
+        fix: 'use a verified exchange for live, or BYNINJA_MODE=dry-run (docs/exchanges.md)',
+      },
+    ];
+  return [
+    {
+      name,
+      ok: true,
+      detail: `${trading.exchange} (${trading.mode}${trading.sandbox ? ', sandbox/testnet' : ''})`,
+    },
+  ];
+}
+
+function loadScope<S extends 'trading' | 'telegram' | 'cli'>(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  service: S,
+): LoadedConfig<unknown> | { problems: string[] } {
+  try {
+    return loadConfig({ env, cwd, service }) as LoadedConfig<unknown>;
+  } catch (err) {
+    return {
+      problems:
+        err instanceof ConfigError
+          ? err.problems.map((p) => `${p.field} = ${p.value}: ${p.message}`)
+          : [errorMessage(err)],
+    };
+  }
 }
 
 if (require.main === module) {

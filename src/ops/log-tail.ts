@@ -1,5 +1,5 @@
 /**
- * The last lines of a service's logs — PM2's out and err files and the service's JSON log — for /logs and
+ * The last lines of a service's logs — PM2's out and err files (the service's JSON log when PM2's are missing) — for /logs and
  * `byninja logs`. Files are read backwards in chunks, so a 10 MB log costs a few reads. Every line goes through
  * the redactor: secrets never leave the machine in a chat message.
  */
@@ -93,25 +93,29 @@ export function clampLines(n: number): number {
   return Math.min(MAX_LOG_LINES, Math.max(1, Math.floor(n)));
 }
 
+/**
+ * PM2's out and err files: what `pm2 logs` shows. The JSON log holds the same lines (the service writes each line
+ * to both), so it is read only when PM2's out file is missing (a service run outside PM2) — never both, which
+ * printed every line twice.
+ */
 export async function tailServiceLogs(opts: LogTailOptions): Promise<LogTail> {
   const lines = clampLines(opts.lines);
   const files: Array<[LogSourceKind, string]> = [
     ['out', opts.pm2?.outLogPath ?? path.join(opts.logDir, `${opts.service}.out.log`)],
     ['err', opts.pm2?.errLogPath ?? path.join(opts.logDir, `${opts.service}.err.log`)],
-    ['json', path.join(opts.logDir, `${opts.service}.log`)],
   ];
   // PM2 may send out and err to one file: show it once.
   const unique = files.filter(([, file], i) => files.findIndex(([, f]) => f === file) === i);
-  const sources = await Promise.all(
-    unique.map(async ([kind, file]): Promise<LogSource> => {
-      try {
-        const raw = await readLastLines(file, lines);
-        const shown = kind === 'json' ? raw.map(readableJsonLine) : raw;
-        return { kind, file, lines: shown.map((l) => opts.redactor.redactString(l)), missing: false };
-      } catch {
-        return { kind, file, lines: [], missing: true };
-      }
-    }),
-  );
+  const read = async ([kind, file]: [LogSourceKind, string]): Promise<LogSource> => {
+    try {
+      const raw = await readLastLines(file, lines);
+      const shown = kind === 'json' ? raw.map(readableJsonLine) : raw;
+      return { kind, file, lines: shown.map((l) => opts.redactor.redactString(l)), missing: false };
+    } catch {
+      return { kind, file, lines: [], missing: true };
+    }
+  };
+  const sources = await Promise.all(unique.map(read));
+  if (sources[0]!.missing) sources.push(await read(['json', path.join(opts.logDir, `${opts.service}.log`)]));
   return { service: opts.service, lines, sources };
 }

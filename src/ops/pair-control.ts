@@ -24,7 +24,7 @@ import { configFixHint } from './service-state';
 const ORDER = ['telegram', 'trading'] as const;
 
 export interface PairControlOptions {
-  pm2: Pick<Pm2Client, 'list' | 'launchBus' | 'startFromEcosystem' | 'restartFromEcosystem'>;
+  pm2: Pick<Pm2Client, 'list' | 'launchBus' | 'startFromEcosystem' | 'restartFromEcosystem' | 'stop'>;
   /** Absolute path of ecosystem.config.js. */
   ecosystem: string;
   dataDir: string;
@@ -82,6 +82,64 @@ export async function startPair(
     ok = report(opts, name, outcome) && ok;
   }
   return ok;
+}
+
+/** What `byninja start|stop <service>` did, for --json. */
+export interface ServiceControlOutcome {
+  service: string;
+  action: 'started' | 'already-running' | 'stopped' | 'already-stopped' | 'failed';
+  ok: boolean;
+  pid?: number;
+  why?: string;
+}
+
+/**
+ * `byninja start <service>`: one service from the current build through the ecosystem (with the current
+ * environment), waited for until ready; one that runs already is left alone and said so.
+ */
+export async function startService(
+  opts: PairControlOptions,
+  name: (typeof ORDER)[number],
+): Promise<ServiceControlOutcome> {
+  const current = (await opts.pm2.list()).find((p) => p.name === name);
+  if (isRunning(current)) {
+    opts.out(`${describeRunning(name, current!)}: already running, nothing done.`);
+    return {
+      service: name,
+      action: 'already-running',
+      ok: true,
+      ...(current!.pid ? { pid: current!.pid } : {}),
+    };
+  }
+  opts.out(`starting ${name}…`);
+  const outcome = await untilReady(opts, await opts.pm2.launchBus(), name, () =>
+    opts.pm2.startFromEcosystem(opts.ecosystem, name),
+  );
+  report(opts, name, outcome);
+  return outcome.ok
+    ? { service: name, action: 'started', ok: true, ...(outcome.pid ? { pid: outcome.pid } : {}) }
+    : { service: name, action: 'failed', ok: false, why: outcome.why };
+}
+
+/** `byninja stop <service>`: a graceful stop through PM2 (SIGINT, shutdown steps, state flushed). */
+export async function stopService(
+  opts: Pick<PairControlOptions, 'pm2' | 'out'>,
+  name: (typeof ORDER)[number],
+): Promise<ServiceControlOutcome> {
+  const current = (await opts.pm2.list()).find((p) => p.name === name);
+  if (!current || current.status === 'stopped') {
+    opts.out(`${name} is not running${current ? ` (${current.status})` : ' (not in PM2)'}: nothing to stop.`);
+    return { service: name, action: 'already-stopped', ok: true };
+  }
+  try {
+    await opts.pm2.stop(name);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    opts.out(`❌ ${name} not stopped: ${why}`);
+    return { service: name, action: 'failed', ok: false, why };
+  }
+  opts.out(`⏹ ${name} stopped (state saved). \`npx byninja start ${name}\` starts it again.`);
+  return { service: name, action: 'stopped', ok: true };
 }
 
 export async function upgradePair(opts: PairControlOptions): Promise<boolean> {

@@ -3,7 +3,16 @@
  * only the markup differs. Every value that comes from outside (symbols, reasons, log lines) goes through
  * `m.esc`, so a `<` in an error message can never break Telegram's HTML parser. Time is an argument (`now`).
  */
-import type { BalanceView, LastExit, OrderView, PositionView, TradingStatus } from '../shared/ipc/protocol';
+import type {
+  BalanceView,
+  CloseAllResult,
+  LastExit,
+  OrderView,
+  PnlPeriod,
+  PnlReport,
+  PositionView,
+  TradingStatus,
+} from '../shared/ipc/protocol';
 import type { LogTail } from './log-tail';
 import type { RestartOutcome } from './restart';
 import { describeServiceState, type ServiceState } from './service-state';
@@ -138,6 +147,12 @@ export function describeTelegramDelivery(d: TelegramDelivery, now: number): stri
   return 'Telegram: alerts delivered to the chat';
 }
 
+/** "paper, simulated market" — never "paper, paper": the paper exchange's id is its mode. */
+export function describeVenue(mode: string, exchange: string): string {
+  if (exchange === mode || exchange === 'paper') return `${mode}, simulated market`;
+  return `${mode}, ${exchange}`;
+}
+
 function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
   const q = t.quoteCurrency;
   const state =
@@ -153,7 +168,7 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
     ? 'exchange reachable'
     : `exchange UNREACHABLE${t.exchangeUnreachableSince !== undefined ? ` for ${formatDuration(now - t.exchangeUnreachableSince)}` : ''}`;
   return [
-    `${m.b('Trading')} (${m.esc(`${t.mode}, ${t.exchange}, ${t.botId} v${t.version}`)})`,
+    `${m.b('Trading')} (${m.esc(`${describeVenue(t.mode, t.exchange)}, ${t.botId} v${t.version}`)})`,
     `  ${m.esc(state)}`,
     `  equity ${m.esc(`${formatAmount(t.equity)} ${q}`)} · PnL today ${m.esc(formatSigned(t.pnlToday))} · total ${m.esc(formatSigned(t.pnlTotal))}`,
     `  positions ${t.openPositions} · open orders ${t.openOrders}`,
@@ -190,7 +205,8 @@ export function formatPositions(
   for (const p of positions) {
     const last = p.lastPrice !== undefined ? ` → ${formatQty(p.lastPrice)}` : '';
     lines.push(
-      `${m.b(p.symbol)} ${m.esc(formatQty(p.amount))} @ ${m.esc(formatQty(p.averageEntryPrice))}${m.esc(last)}`,
+      // the entry price is the cost per unit, buy fees included: say so (the fill price is in the order)
+      `${m.b(p.symbol)} ${m.esc(formatQty(p.amount))} @ ${m.esc(formatQty(p.averageEntryPrice))} (cost per unit, fees included)${m.esc(last)}`,
       `  uPnL ${m.esc(formatSigned(p.unrealizedPnl))}${quote ? ` ${m.esc(quote)}` : ''} · open ${m.esc(formatDuration(now - p.openedAt))}`,
     );
   }
@@ -207,10 +223,18 @@ export function formatOrders(orders: OrderView[], all: boolean, m: Markup, total
     const price = o.price !== undefined ? ` @ ${formatQty(o.price)}` : '';
     lines.push(
       `${m.code(o.clientOrderId)} ${m.esc(`${o.side} ${formatQty(o.amount)} ${o.symbol} ${o.type}${price}`)}`,
-      `  ${m.esc(`${o.status}, filled ${formatQty(o.filled)}${o.averagePrice !== undefined ? ` @ ${formatQty(o.averagePrice)}` : ''}, ${o.purpose}`)}`,
+      `  ${m.esc(`${describeFill(o)}, ${o.purpose}`)}`,
     );
   }
   return lines.join('\n');
+}
+
+/** "filled @ 58481.45", "open, 0.5 of 1 filled @ 100", "cancelled, nothing filled" — never "filled, filled 0.00163". */
+export function describeFill(o: Pick<OrderView, 'status' | 'filled' | 'amount' | 'averagePrice'>): string {
+  const at = o.averagePrice !== undefined && o.filled > 0 ? ` @ ${formatQty(o.averagePrice)}` : '';
+  if (o.status === 'filled') return `filled${o.filled !== o.amount ? ` ${formatQty(o.filled)}` : ''}${at}`;
+  if (o.filled <= 0) return `${o.status}, nothing filled`;
+  return `${o.status}, ${formatQty(o.filled)} of ${formatQty(o.amount)} filled${at}`;
 }
 
 export function formatBalance(balance: BalanceView, m: Markup): string {
@@ -225,18 +249,6 @@ export function formatBalance(balance: BalanceView, m: Markup): string {
     );
   }
   return lines.join('\n');
-}
-
-export function formatPnl(status: TradingStatus, positions: PositionView[], m: Markup): string {
-  const unrealized = positions.reduce((sum, p) => sum + p.unrealizedPnl, 0);
-  const q = status.quoteCurrency;
-  return [
-    m.b('📐 PnL'),
-    `today ${m.esc(`${formatSigned(status.pnlToday)} ${q}`)}`,
-    `total ${m.esc(`${formatSigned(status.pnlTotal)} ${q}`)}`,
-    `unrealized ${m.esc(`${formatSigned(unrealized)} ${q}`)} on ${positions.length} position${positions.length === 1 ? '' : 's'}`,
-    `equity ${m.esc(`${formatAmount(status.equity)} ${q}`)}`,
-  ].join('\n');
 }
 
 export function formatLogTail(tail: LogTail, m: Markup): string {
@@ -258,4 +270,80 @@ export function formatRestartOutcomes(outcomes: RestartOutcome[], m: Markup): st
         : `❌ ${m.b(o.service)} not restarted: ${m.esc(o.error ?? 'unknown error')}`,
     )
     .join('\n');
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** What close-all did: cancelled orders, market sells sent, symbols skipped and why, the pause it left. */
+export function formatCloseAll(
+  result: CloseAllResult,
+  m: Markup,
+  how: { again: string; resume: string },
+): string {
+  const lines: string[] = [];
+  if (result.cancelled.length > 0) {
+    lines.push(
+      `❎ Cancelled ${plural(result.cancelled.length, 'open order')}: ` +
+        result.cancelled.map((id) => m.code(id)).join(', '),
+    );
+  }
+  lines.push(
+    result.orders.length === 0
+      ? 'No position to close.'
+      : `🧹 Close-all sent: ${plural(result.orders.length, 'market sell')}\n` +
+          result.orders.map((id) => m.code(id)).join('\n'),
+  );
+  for (const { symbol, reason } of result.skipped)
+    lines.push(`⚠️ ${m.esc(symbol)} not closed: ${m.esc(reason)} — ${m.esc(how.again)} once it settles`);
+  if (result.paused)
+    lines.push(`⏸ Entries paused so the strategy does not reopen them; ${m.esc(how.resume)} to trade again.`);
+  return lines.join('\n');
+}
+
+function periodLine(label: string, p: PnlPeriod): string {
+  const trades = p.trades === 0 ? 'no closed trade' : `${plural(p.trades, 'trade')}, ${p.wins} won`;
+  return `${label.padEnd(8)}${formatSigned(p.realized).padStart(12)}  ${trades} · fees ${formatAmount(p.fees)}`;
+}
+
+function shortDate(ts: number): string {
+  return new Date(ts).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** The results report: realized PnL by period, win rate, fees, best/worst trade, drawdown, by symbol. */
+export function formatReport(r: PnlReport, m: Markup): string {
+  const q = r.quoteCurrency;
+  const all = r.periods.all;
+  const lines = [
+    m.b(`📐 PnL (${q}, realized; fees included)`),
+    m.pre([
+      periodLine('today', r.periods.today),
+      periodLine('7 days', r.periods.days7),
+      periodLine('30 days', r.periods.days30),
+      periodLine('all', all),
+    ]),
+    `win rate ${r.winRate === null ? '—' : `${Math.round(r.winRate * 100)}%`} · max drawdown ${m.esc(formatAmount(r.maxDrawdown.amount))}${r.maxDrawdown.pct !== null ? ` (${r.maxDrawdown.pct.toFixed(1)}%)` : ''}`,
+  ];
+  if (r.best && r.worst) {
+    lines.push(
+      `best ${m.esc(`${r.best.symbol} ${formatSigned(r.best.pnl)} (${shortDate(r.best.closedAt)})`)} · ` +
+        `worst ${m.esc(`${r.worst.symbol} ${formatSigned(r.worst.pnl)} (${shortDate(r.worst.closedAt)})`)}`,
+    );
+  }
+  lines.push(
+    `unrealized ${m.esc(formatSigned(r.unrealized))} on ${plural(r.openPositions, 'open position')} · equity ${m.esc(`${formatAmount(r.equity)} ${q}`)}`,
+  );
+  if (r.bySymbol.length > 0) {
+    lines.push(
+      m.b('by symbol'),
+      m.pre(
+        r.bySymbol.map(
+          (s) =>
+            `${s.symbol.padEnd(10)}${formatSigned(s.realized).padStart(12)}  ${plural(s.trades, 'trade')}, ${s.wins} won · fees ${formatAmount(s.fees)}`,
+        ),
+      ),
+    );
+  }
+  return lines.join('\n');
 }

@@ -6,7 +6,7 @@ import type { Clock } from '../shared/clock';
 import type { Secrets, SharedConfig } from '../shared/config/schema';
 import { IpcError, errorMessage } from '../shared/errors';
 import { IpcClient } from '../shared/ipc/client';
-import type { RpcMethod, RpcParams, RpcResult } from '../shared/ipc/protocol';
+import { ONE_SHOT_CLIENT, type RpcMethod, type RpcParams, type RpcResult } from '../shared/ipc/protocol';
 import { readIpcToken } from '../shared/ipc/token';
 import type { Logger } from '../shared/logging/logger';
 
@@ -53,7 +53,7 @@ export async function withTradingClient<T>(
     host: opts.config.ipc.host,
     port: opts.config.ipc.port,
     token,
-    client: opts.client ?? 'cli',
+    client: opts.client ?? ONE_SHOT_CLIENT,
     requestTimeoutMs: opts.config.ipc.requestTimeoutMs,
     heartbeatMs: opts.config.ipc.heartbeatMs,
     reconnect: false,

@@ -37,6 +37,12 @@ import {
   type SupervisorState,
 } from './supervisor/supervisor-state';
 import { TradingEventRelay } from './supervisor/trading-event-relay';
+import { DailySummary } from './supervisor/daily-summary';
+import { telegramHealth } from './health';
+import { createTelegramMetrics } from './metrics';
+import { OpsHttpServer } from '../shared/http/ops-http-server';
+import { pm2RestartCount } from '../shared/lifecycle/pm2-env';
+import { byninjaVersion } from '../ops/version';
 
 const SELF = 'telegram';
 const TRADING = 'trading';
@@ -102,6 +108,8 @@ void runService(SELF, async (ctx) => {
         : '⚠️ TELEGRAM_BOT_TOKEN is not set: LOG-ONLY MODE — no Telegram bot runs; every alert is written to this log',
     );
   }
+  // delivery latency for /metrics (the metrics need the bus listener and the link, made below)
+  let observeDelivery: (delayMs: number) => void = () => undefined;
   const outbox = new Outbox({
     store: outboxStore,
     sender,
@@ -110,6 +118,7 @@ void runService(SELF, async (ctx) => {
     logger,
     clock,
     redact: (text) => ctx.redactor.redactString(text),
+    onDelivered: (delayMs) => observeDelivery(delayMs),
   });
   outbox.start();
   shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });
@@ -188,6 +197,40 @@ void runService(SELF, async (ctx) => {
       log.warn(`trading is not reachable yet (${errorMessage(err)}); retrying in the background`),
     );
 
+  let started = false;
+  if (config.http.enabled) {
+    const metrics = createTelegramMetrics({
+      outboxDepth: () => outbox.depth(),
+      oldestWaitingAt: () => outbox.oldestCreatedAt(),
+      busConnected: () => listener.busConnected,
+      tradingLinkUp: () => link.up,
+      delivery: () => health.state,
+      pm2List: () => pm2.list(),
+      lastExitKind: ctx.lastExit.kind,
+      ...pm2RestartCount(),
+      version: byninjaVersion(),
+      now: () => clock.now(),
+    });
+    observeDelivery = metrics.observeDelivery;
+    const http = new OpsHttpServer({
+      service: SELF,
+      host: config.http.host,
+      port: config.http.telegramPort,
+      portHint: 'set http.telegramPort (BYNINJA__HTTP__TELEGRAM_PORT) to a free port',
+      metrics: metrics.registry,
+      logger,
+      health: () =>
+        telegramHealth({
+          started,
+          busConnected: listener.busConnected,
+          tradingLinkUp: link.up,
+          delivery: health.state,
+        }),
+    });
+    await http.listen();
+    shutdown.addStep('close the HTTP endpoints', () => http.close(), { order: 40, timeoutMs: 1_000 });
+  }
+
   await listener.start();
 
   const hang = new HangWatch({
@@ -230,6 +273,25 @@ void runService(SELF, async (ctx) => {
     shutdown.addStep('stop the Telegram bot', () => bot.stop(), { order: 10, timeoutMs: 2_000 });
   }
 
+  const summaryHour = config.telegram.dailySummaryHourUtc;
+  if (summaryHour !== undefined) {
+    const photos =
+      token && chatId ? new TelegramSender({ token, apiRoot: config.telegram.apiRoot }) : undefined;
+    const summary = new DailySummary({
+      hourUtc: summaryHour,
+      trading: ipc,
+      notifier: outbox,
+      store: supervisorStore,
+      ...(photos
+        ? { sendPhoto: (png: Buffer, caption: string) => photos.sendPhoto(chatId!, png, caption) }
+        : {}),
+      logger,
+      clock,
+    });
+    summary.start();
+    shutdown.addStep('stop the daily summary', () => summary.close(), { order: 12, timeoutMs: 1_000 });
+  }
+
   shutdown.addStep('stop the hang watch', () => hang.close(), { order: 15, timeoutMs: 1_000 });
   shutdown.addStep(
     'close the TCP link to trading',
@@ -245,4 +307,5 @@ void runService(SELF, async (ctx) => {
     timeoutMs: 1_000,
   });
   shutdown.addStep('disconnect from PM2', () => pm2.disconnect(), { order: 35, timeoutMs: 1_000 });
+  started = true;
 });

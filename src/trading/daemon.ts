@@ -28,6 +28,11 @@ import type { Exchange } from './exchange/exchange';
 import { createExchange } from './exchange/factory';
 import { SIMULATED_SYMBOLS } from './exchange/simulated-market';
 import { createStrategy } from './strategy/create-strategy';
+import { staleTickMs, tradingHealth } from './control/health';
+import { createTradingMetrics } from './control/metrics';
+import { timedExchange, type ObserveExchangeCall } from './control/timed-exchange';
+import { OpsHttpServer } from '../shared/http/ops-http-server';
+import { pm2RestartCount } from '../shared/lifecycle/pm2-env';
 
 /** Decorators around the ports, for test-only entry points. */
 export interface TradingWiring {
@@ -57,7 +62,12 @@ export async function startTrading(
 
   const adapter = await createExchange(config.trading, ctx.secrets, { dataDir, logger, clock });
   shutdown.addStep('close exchange', () => adapter.close(), { order: 85 });
-  const exchange = wiring.wrapExchange ? wiring.wrapExchange(adapter) : adapter;
+  // every exchange call timed for /metrics (the metrics need the loop, made below: bound once they exist)
+  let observeCall: ObserveExchangeCall = () => undefined;
+  const exchange = timedExchange(
+    wiring.wrapExchange ? wiring.wrapExchange(adapter) : adapter,
+    (method, outcome, seconds) => observeCall(method, outcome, seconds),
+  );
 
   const manager = wireOrderManager({
     exchange,
@@ -108,8 +118,49 @@ export async function startTrading(
     clock,
   });
   // up during recovery so the sibling sees "recovering" instead of a dead port
-  const { port } = await server.listen();
-  logger.info(`TCP control listening on ${config.ipc.host}:${port}`);
+  // the server logs its own "listening" line with host and port
+  await server.listen();
+
+  if (config.http.enabled) {
+    const metrics = createTradingMetrics({
+      loop,
+      manager,
+      lastExit: ctx.lastExit,
+      mode: config.trading.mode,
+      exchangeId: exchange.id,
+      version: byninjaVersion(),
+      ipcClients: () => server.clientCount,
+      lastEventSeq: () => events.lastSeq,
+      ...pm2RestartCount(),
+      clock,
+    });
+    observeCall = metrics.observeExchangeCall;
+    const stale = staleTickMs(config.trading.tickIntervalMs, config.trading.symbolReadTimeoutMs);
+    const http = new OpsHttpServer({
+      service: 'trading',
+      host: config.http.host,
+      port: config.http.tradingPort,
+      portHint: 'set http.tradingPort (BYNINJA__HTTP__TRADING_PORT) to a free port',
+      metrics: metrics.registry,
+      logger,
+      health: () => {
+        const snap = loop.snapshot();
+        return tradingHealth({
+          loopState: snap.loopState,
+          exchangeId: exchange.id,
+          exchangeReachable: snap.exchangeReachable,
+          exchangeError: snap.exchangeError,
+          exchangeUnreachableSince: snap.exchangeUnreachableSince,
+          lastTickAt: snap.lastTickAt,
+          pausedReason: snap.pause?.reason,
+          staleTickMs: stale,
+          now: clock.now(),
+        });
+      },
+    });
+    await http.listen();
+    shutdown.addStep('close the HTTP endpoints', () => http.close(), { order: 72, timeoutMs: 1_000 });
+  }
 
   shutdown.addStep('stop new entries and wait for in-flight exchange calls', () => loop.stop(), {
     order: 10,
@@ -128,9 +179,6 @@ export async function startTrading(
   shutdown.addStep('commit trading state', () => files.store.commit(), { order: 30 });
   shutdown.addStep('close TCP server', () => server.close(), { order: 70 });
 
-  if (config.trading.mode === 'paper') {
-    logger.info('Paper trading on the built-in simulated market: no real orders, no API keys needed');
-  }
   const { markets, account } = await loop.connect();
   const missing = config.trading.symbols.filter((symbol) => !markets[symbol]);
   if (missing.length > 0) {

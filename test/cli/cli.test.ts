@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DAEMON_SCRIPTS, REPO_ROOT, Pm2Harness } from '../support/pm2';
 import { TradingStub } from '../ops/trading-stub';
+import { CHART_HEIGHT, CHART_WIDTH } from '../../src/ops/equity-chart';
+import { pngSize } from '../support/png';
 import { Pm2Client } from '../../src/ops/pm2-client';
 import { freePort } from '../support/ports';
 
@@ -117,6 +119,32 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     expect(resume.code).to.equal(0);
     expect(resume.stdout).to.include('Trading resumed.');
     expect(stub.state.status.paused).to.equal(false);
+  });
+
+  it('pnl and report --json: the results report, and --chart writes the equity curve PNG', async () => {
+    const chart = path.join(pm2h.root, 'equity.png');
+    const r = await cli(['report', '--json', '--chart', chart]);
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.periods.all).to.deep.equal({ realized: 4.79, trades: 3, wins: 2, fees: 7.21 });
+    expect(report.chart.file).to.equal(chart);
+    expect(pngSize(fs.readFileSync(chart))).to.deep.equal({ width: CHART_WIDTH, height: CHART_HEIGHT });
+    const text = await cli(['pnl']);
+    expect(text.code).to.equal(0);
+    expect(text.stdout).to.include('PnL (USDT, realized; fees included)').and.include('win rate 67%');
+  });
+
+  it('closeall asks: without a terminal it needs --yes (exit 2, nothing done); --yes --json closes', async () => {
+    const calls = stub.state.calls.length;
+    const refused = await cli(['closeall']);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.include('add --yes to confirm');
+    expect(stub.state.calls.slice(calls)).not.to.include('closeAll');
+    const done = await cli(['closeall', '--yes', '--json']);
+    expect(done.code, done.stderr).to.equal(0);
+    expect(JSON.parse(done.stdout)).to.deep.include({ paused: true, skipped: [] });
+    expect(stub.state.calls).to.include('closeAll');
+    stub.state.status = { ...stub.state.status, paused: false };
   });
 
   it('reconcile exits 0 when state agrees and 4 when it found differences', async () => {
@@ -261,5 +289,24 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     const trading = JSON.parse(after.stdout).services.find((s: { name: string }) => s.name === 'trading');
     expect(trading.pm2.restarts).to.equal(1);
     expect(trading.lastRun.kind).to.equal('clean');
+
+    // the journal and the hot state of a real trading: a report, whatever it traded so far
+    const results = await run(['report', '--json']);
+    expect(results.code, results.stderr).to.equal(0);
+    expect(JSON.parse(results.stdout).periods.all).to.have.keys('realized', 'trades', 'wins', 'fees');
+
+    // stop and start one service, as Telegram's /restart has its CLI parity
+    const stop = await run(['stop', 'trading', '--json']);
+    expect(stop.code, stop.stderr).to.equal(0);
+    expect(JSON.parse(stop.stdout)).to.deep.equal([{ service: 'trading', action: 'stopped', ok: true }]);
+    expect((await pm2.describe('trading'))!.status).to.equal('stopped');
+    const again = await run(['stop', 'trading', '--json']);
+    expect(JSON.parse(again.stdout)[0]).to.include({ action: 'already-stopped', ok: true });
+    const start = await run(['start', 'trading', '--json']);
+    expect(start.code, start.stderr + start.stdout).to.equal(0);
+    expect(JSON.parse(start.stdout)[0]).to.include({ service: 'trading', action: 'started', ok: true });
+    expect((await pm2.describe('trading'))!.status).to.equal('online');
+    const bad = await run(['stop', 'nothing']);
+    expect(bad.code).to.equal(2);
   });
 });

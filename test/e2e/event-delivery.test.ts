@@ -36,14 +36,14 @@ const EVENTS: TradingEvent[] = [
   ev(5, 'position.closed', 'Position closed: a', { realizedPnl: -2 }),
   ev(6, 'position.closed', 'Position closed: a', { realizedPnl: -2 }), // same text twice
 ];
-const CLOSED = '📉 <b>Position closed</b>\nPosition closed: a\nPnL: <b>-2.00</b>';
+const CLOSED = '📉 <b>Position closed</b>\na\nPnL: <b>-2.00</b>';
 const DELIVERED: SentMessage[] = [
   // the recovery merged into a back-online alert counts
   msg(
-    '✅ <b>trading back online after a crash</b>\nlast run: killed\nrestored 2 order(s), 1 position(s)\ntook 3 ms',
+    '✅ <b>trading back online after a crash</b>\nlast run: killed\nrestored 2 open orders, 1 open position\ntook 3 ms',
   ),
-  msg('✅ <b>Order filled</b>\nOrder filled: a'),
-  msg('📈 <b>Position opened</b>\nPosition opened: a', true),
+  msg('✅ <b>Order filled</b>\na'),
+  msg('📈 <b>Position opened</b>\na', true),
   msg(CLOSED),
   msg(CLOSED),
 ];

@@ -136,7 +136,7 @@ describe('the real pair (trading + telegram) under PM2 with the Bot API emulator
     expect(status.parseMode).to.equal('HTML');
     expect(status.text).to.match(/🟢 <b>trading<\/b> — online, up \d+\S*, restarts 0, [\d.]+ [KM]?B, CPU/);
     expect(status.text).to.match(/🟢 <b>telegram<\/b> — online, up \d+\S*, restarts 0/);
-    expect(status.text).to.match(/<b>Trading<\/b> \(paper, paper, byninja v\d+\.\d+\.\d+\)/);
+    expect(status.text).to.match(/<b>Trading<\/b> \(paper, simulated market, byninja v\d+\.\d+\.\d+\)/);
     expect(status.text).to.include('▶️ running');
     expect(status.text).to.match(/equity [\d,]+\.\d\d USDT · PnL today [+-]?[\d,.]+ · total/);
     expect(status.text).to.match(/positions \d+ · open orders \d+/);

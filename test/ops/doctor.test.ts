@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -27,6 +27,15 @@ describe('doctor', function () {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
+  /** A Bot API that knows one token (a well-formed one) and refuses every other with 401. */
+  const GOOD_TOKEN = '123456789:AAHgoodtokengoodtokengoodtokengood1';
+  const botApi: typeof fetch = async (url) =>
+    String(url).includes(`/bot${GOOD_TOKEN}/getMe`)
+      ? new Response(JSON.stringify({ ok: true, result: { id: 123456789, username: 'ninja_bot' } }))
+      : new Response(JSON.stringify({ ok: false, error_code: 401, description: 'Unauthorized' }), {
+          status: 401,
+        });
+
   async function doctor(env: Record<string, string> = {}, installRoot = built): Promise<DoctorResult> {
     const port = env.BYNINJA_IPC_PORT ?? String(await freePort());
     return runDoctor(
@@ -36,9 +45,11 @@ describe('doctor', function () {
         BYNINJA_LOG_DIR: path.join(root, 'logs'),
         PM2_HOME: path.join(root, 'no-pm2'),
         BYNINJA_IPC_PORT: port,
+        BYNINJA__HTTP__TRADING_PORT: String(await freePort()),
+        BYNINJA__HTTP__TELEGRAM_PORT: String(await freePort()),
         ...env,
       },
-      { root: installRoot, cwd: root },
+      { root: installRoot, cwd: root, fetch: botApi },
     );
   }
   const check = (r: DoctorResult, name: string) => r.checks.find((c) => c.name === name)!;
@@ -69,15 +80,71 @@ describe('doctor', function () {
   });
 
   it('a bot token without a chat id is a warning (alerts to the log), and so is no allowed chat id', async () => {
-    const noChat = await doctor({ TELEGRAM_BOT_TOKEN: '1:abcdefgh' });
+    const noChat = await doctor({ TELEGRAM_BOT_TOKEN: GOOD_TOKEN });
     expect(noChat.ok, formatDoctorReport(noChat)).to.equal(true);
-    expect(check(noChat, 'telegram')).to.include({ ok: true, warning: true });
-    expect(check(noChat, 'telegram').detail).to.match(/alerts go to the log only/);
+    expect(check(noChat, 'telegram alerts')).to.include({ ok: true, warning: true });
+    expect(check(noChat, 'telegram alerts').detail).to.match(/alerts go to the log only/);
     expect(check(noChat, 'configuration (trading)').ok).to.equal(true);
-    expect(formatDoctorReport(noChat)).not.to.include('abcdefgh');
-    const noAllowed = await doctor({ TELEGRAM_BOT_TOKEN: '1:abcdefgh', TELEGRAM_CHAT_ID: '42' });
+    expect(formatDoctorReport(noChat)).not.to.include(GOOD_TOKEN.split(':')[1]);
+    const noAllowed = await doctor({ TELEGRAM_BOT_TOKEN: GOOD_TOKEN, TELEGRAM_CHAT_ID: '42' });
     expect(noAllowed.ok).to.equal(true);
     expect(check(noAllowed, 'telegram commands')).to.include({ ok: true, warning: true });
+  });
+
+  it("checks the bot token's shape, then asks the Bot API (getMe): known, refused (401) or not reachable", async () => {
+    const known = await doctor({ TELEGRAM_BOT_TOKEN: GOOD_TOKEN, TELEGRAM_CHAT_ID: '42' });
+    expect(check(known, 'telegram token')).to.include({ ok: true });
+    expect(check(known, 'telegram token').detail).to.include('bot @ninja_bot');
+    const revoked = '123456789:AAHrevokedrevokedrevokedrevokedrevo';
+    const refused = await doctor({ TELEGRAM_BOT_TOKEN: revoked, TELEGRAM_CHAT_ID: '42' });
+    expect(check(refused, 'telegram token')).to.include({ ok: false });
+    expect(check(refused, 'telegram token').detail).to.match(/refuses this token \(401/);
+    expect(formatDoctorReport(refused)).not.to.include('AAHrevoked');
+    const malformed = await doctor({ TELEGRAM_BOT_TOKEN: 'my-token', TELEGRAM_CHAT_ID: '42' });
+    expect(check(malformed, 'telegram token')).to.include({ ok: false });
+    expect(check(malformed, 'telegram token').detail).to.match(/does not look like a bot token/);
+    const offline = await runDoctor(
+      {
+        BYNINJA_ENV_FILE: path.join(root, '.env'),
+        TELEGRAM_BOT_TOKEN: GOOD_TOKEN,
+        PM2_HOME: path.join(root, 'p'),
+      },
+      {
+        root: built,
+        cwd: root,
+        fetch: async () => {
+          throw new Error(`connect ECONNREFUSED for /bot${GOOD_TOKEN}/getMe`);
+        },
+      },
+    );
+    expect(check(offline, 'telegram token')).to.include({ ok: true, warning: true });
+    expect(check(offline, 'telegram token').detail).to.match(/not reachable/);
+    expect(formatDoctorReport(offline)).not.to.include(GOOD_TOKEN.split(':')[1]);
+  });
+
+  it('suggests the closest ccxt exchange id for a typo, and says live needs a verified exchange', async () => {
+    const typo = await doctor({ BYNINJA_MODE: 'dry-run', BYNINJA__TRADING__EXCHANGE: 'binanse' });
+    expect(check(typo, 'exchange')).to.include({ ok: false });
+    expect(check(typo, 'exchange').detail).to.include('did you mean "binance"?');
+    const kraken = await doctor({ BYNINJA_MODE: 'dry-run', BYNINJA__TRADING__EXCHANGE: 'kraken' });
+    expect(check(kraken, 'exchange')).to.include({ ok: true });
+    const live = await doctor({
+      BYNINJA_MODE: 'live',
+      BYNINJA__TRADING__EXCHANGE: 'kraken',
+      EXCHANGE_API_KEY: 'key-0123456789',
+      EXCHANGE_SECRET: 'secret-0123456789',
+    });
+    expect(check(live, 'exchange')).to.include({ ok: false });
+    expect(check(live, 'exchange').detail).to.match(/live mode runs only on a verified exchange \(binance/);
+  });
+
+  it('never says two things of one setting: an invalid chat id is reported once, not also as where alerts go', async () => {
+    const r = await doctor({ TELEGRAM_BOT_TOKEN: GOOD_TOKEN, TELEGRAM_CHAT_ID: 'my-chat' });
+    expect(check(r, 'configuration (telegram)').ok).to.equal(false);
+    expect(check(r, 'configuration (telegram)').detail).to.include('telegram.chatId');
+    expect(
+      r.checks.filter((c) => c.name.startsWith('telegram') && c.detail.includes('my-chat')),
+    ).to.deep.equal([]);
   });
 
   it('reports a missing build, an old Node, and an unwritable data dir with their fixes', async () => {
@@ -125,14 +192,28 @@ describe('doctor', function () {
     expect(byNameOf(fixed, 'data dir permissions').ok).to.equal(true);
   });
 
-  it('a port held by another program is an error naming it "in use (trading running?)"', async () => {
-    const s = net.createServer();
-    servers.push(s);
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as net.AddressInfo).port;
-    const r = await doctor({ BYNINJA_IPC_PORT: String(port) });
-    expect(check(r, 'ipc port').ok).to.equal(false);
-    expect(check(r, 'ipc port').detail).to.match(/in use \(trading running\?/);
+  it('a port held by another program is named as such, with its pid — even while trading runs', async () => {
+    const port = await freePort();
+    const other = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${port}, '127.0.0.1', () => console.log('up'))`,
+    ]);
+    try {
+      await new Promise((r) => other.stdout.once('data', r));
+      // a live trading (this test process) holds the data dir, but not that port
+      fs.mkdirSync(path.join(root, 'data'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'data', 'trading.service.lock'), JSON.stringify({ pid: process.pid }));
+      const r = await doctor({ BYNINJA_IPC_PORT: String(port) });
+      expect(check(r, 'ipc port').ok).to.equal(false);
+      expect(check(r, 'ipc port').detail).to.include(
+        `held by another program, not trading: pid ${other.pid}`,
+      );
+      const http = await doctor({ BYNINJA__HTTP__TELEGRAM_PORT: String(port) });
+      expect(check(http, 'http port (telegram)').ok).to.equal(false);
+      expect(check(http, 'http port (telegram)').fix).to.include('http.telegramPort');
+    } finally {
+      other.kill();
+    }
   });
 
   it('a port held by a live trading (its service lock names a live pid) is fine', async () => {

@@ -37,7 +37,23 @@ describe('ops log tail', () => {
     const out = tail.sources.find((s) => s.kind === 'out')!;
     expect(out.lines).to.deep.equal(['a', 'key=[REDACTED]']);
     expect(tail.sources.find((s) => s.kind === 'err')!.missing).to.equal(true);
-    expect(tail.sources.find((s) => s.kind === 'json')!.lines).to.deep.equal(['t info [x] using [REDACTED]']);
     expect(JSON.stringify(tail)).not.to.include(secret);
+  });
+
+  it("shows each line once: the JSON log (the same lines) only when PM2's out file is missing", async () => {
+    const secret = 'sup3r-s3cret-api-key';
+    fs.writeFileSync(path.join(dir, 'trading.out.log'), 'one line\n');
+    fs.writeFileSync(
+      path.join(dir, 'trading.log'),
+      JSON.stringify({ timestamp: 't', level: 'info', message: `using ${secret}`, module: 'x' }) + '\n',
+    );
+    const opts = { service: 'trading', lines: 10, logDir: dir, redactor: new Redactor([secret]) };
+    const withPm2 = await tailServiceLogs(opts);
+    expect(withPm2.sources.map((s) => s.kind)).to.deep.equal(['out', 'err']);
+    fs.rmSync(path.join(dir, 'trading.out.log'));
+    const withoutPm2 = await tailServiceLogs(opts);
+    expect(withoutPm2.sources.find((s) => s.kind === 'json')!.lines).to.deep.equal([
+      't info [x] using [REDACTED]',
+    ]);
   });
 });

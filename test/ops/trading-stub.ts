@@ -14,6 +14,8 @@ import type {
 } from '../../src/shared/ipc/protocol';
 import { IpcServer } from '../../src/shared/ipc/server';
 import { silentLogger } from '../../src/shared/logging/logger';
+import type { LocalOrder } from '../../src/trading/engine/order-state';
+import { PnlReportBuilder } from '../../src/trading/report/pnl-report';
 
 export interface TradingStubState {
   status: TradingStatus;
@@ -145,6 +147,10 @@ export class TradingStub {
       state.status = { ...state.status, paused: true, pausedReason: 'close-all' };
       return { orders: ids, cancelled: [], skipped: [], paused: true };
     });
+    server.handle('report', () => {
+      record('report');
+      return stubReport(Date.now());
+    });
     server.handle(
       'reconcile',
       () => (record('reconcile'), { differences: state.differences, checkedAt: Date.now() }),
@@ -157,4 +163,57 @@ export class TradingStub {
     await this.server.close();
     await this.eventLog.close();
   }
+}
+
+/** A filled order of `symbol` with one fill (fee in the quote currency). */
+export function filledOrder(
+  id: string,
+  symbol: string,
+  side: 'buy' | 'sell',
+  amount: number,
+  price: number,
+  at: number,
+  fee = 0,
+): LocalOrder {
+  return {
+    clientOrderId: id,
+    exchangeOrderId: `x-${id}`,
+    symbol,
+    side,
+    type: 'market',
+    amount,
+    filled: amount,
+    averagePrice: price,
+    status: 'filled',
+    purpose: side === 'buy' ? 'entry' : 'exit',
+    createdAt: at,
+    updatedAt: at,
+    fills: [
+      {
+        orderId: `x-${id}`,
+        clientOrderId: id,
+        tradeId: `t-${id}`,
+        symbol,
+        side,
+        price,
+        amount,
+        feeCost: fee,
+        feeCurrency: 'USDT',
+        timestamp: at,
+      },
+    ],
+  } as unknown as LocalOrder;
+}
+
+/** Three round trips over two days (+10, -4, +6 before fees), built by the real report builder. */
+export function stubReport(now: number): ReturnType<PnlReportBuilder['finish']> {
+  const builder = new PnlReportBuilder({ now, quoteCurrency: 'USDT', lots: {} });
+  const h = 3_600_000;
+  builder.add(filledOrder('s-1', 'BTC/USDT', 'buy', 0.01, 60_000, now - 40 * h, 0.6));
+  builder.add(filledOrder('s-2', 'BTC/USDT', 'sell', 0.01, 61_000, now - 30 * h, 0.61));
+  builder.add(filledOrder('s-3', 'ETH/USDT', 'buy', 1, 3_000, now - 20 * h, 3));
+  builder.add(filledOrder('s-4', 'ETH/USDT', 'sell', 1, 2_996, now - 10 * h, 3));
+  builder.add(filledOrder('s-5', 'BTC/USDT', 'buy', 0.01, 60_000, now - 5 * h));
+  builder.add(filledOrder('s-6', 'BTC/USDT', 'sell', 0.01, 60_600, now - 2 * h));
+  return builder.finish({ equity: 10_250.5, unrealized: 10, openPositions: 1 });
 }

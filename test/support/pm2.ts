@@ -66,6 +66,8 @@ export class Pm2Harness {
       BYNINJA_LOG_DIR: this.logDir,
       // No .env file of the developer may leak into a test.
       BYNINJA_ENV_FILE: path.join(this.root, '.env'),
+      // the default HTTP ports are one per machine: tests that are about /health and /metrics pick free ones
+      BYNINJA__HTTP__ENABLED: 'false',
       ...extra,
     };
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];

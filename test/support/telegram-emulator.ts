@@ -38,6 +38,17 @@ export interface SentMessage {
   replyMarkup?: unknown;
 }
 
+/** A photo the bot sent (sendPhoto, multipart upload): the emulator itself has no sendPhoto. */
+export interface SentPhoto {
+  chatId: string;
+  caption: string;
+  parseMode?: string;
+  /** The uploaded file's bytes. */
+  bytes: Buffer;
+  fileName?: string;
+  at: number;
+}
+
 export interface BotRequest {
   method: string;
   at: number;
@@ -65,6 +76,8 @@ export class TelegramEmulator {
   readonly requests: BotRequest[] = [];
   /** Commands registered with setMyCommands (last call). */
   myCommands: unknown[] = [];
+  /** Photos the bot sent, oldest first. */
+  readonly photos: SentPhoto[] = [];
 
   private fault: TelegramFault = null;
   private faultOpts: FaultOptions = {};
@@ -245,6 +258,35 @@ export class TelegramEmulator {
       return this.reply(res, log, 200, { ok: true, result });
     }
 
+    if (method === 'sendPhoto') {
+      const parts = parseMultipart(body, req.headers['content-type']);
+      const photo = parts.get('photo');
+      if (!photo || typeof parts.get('chat_id')?.value !== 'string')
+        return this.reply(res, log, 400, {
+          ok: false,
+          error_code: 400,
+          description: 'Bad Request: no photo',
+        });
+      const chatId = parts.get('chat_id')!.value as string;
+      this.photos.push({
+        chatId,
+        caption: String(parts.get('caption')?.value ?? ''),
+        parseMode: parts.get('parse_mode')?.value as string | undefined,
+        bytes: photo.bytes,
+        fileName: photo.fileName,
+        at: Date.now(),
+      });
+      return this.reply(res, log, 200, {
+        ok: true,
+        result: {
+          message_id: 100_000 + this.photos.length,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: Number(chatId), type: 'private' },
+          photo: [{ file_id: `photo-${this.photos.length}`, width: 0, height: 0 }],
+        },
+      });
+    }
+
     if (method === 'getUpdates') await this.holdLongPoll(req, body);
     if (res.destroyed || req.socket.destroyed) return; // the bot gave up (stop): do not consume updates
     await this.forward(req, res, body, upstreamPort, log);
@@ -322,4 +364,36 @@ function parseParams(body: Buffer, contentType: string | undefined): Record<stri
     // not parseable: treat as no params
   }
   return {};
+}
+
+/** The fields of a multipart/form-data body (what a Bot API file upload is): text values, and file parts' bytes. */
+function parseMultipart(
+  body: Buffer,
+  contentType: string | undefined,
+): Map<string, { value?: string; bytes: Buffer; fileName?: string }> {
+  const fields = new Map<string, { value?: string; bytes: Buffer; fileName?: string }>();
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType ?? '');
+  if (!boundary) return fields;
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  let at = body.indexOf(delimiter);
+  while (at !== -1) {
+    const start = at + delimiter.length + 2; // CRLF after the delimiter
+    const next = body.indexOf(delimiter, start);
+    if (next === -1) break;
+    const part = body.subarray(start, next - 2); // CRLF before the next delimiter
+    const headerEnd = part.indexOf('\r\n\r\n');
+    if (headerEnd !== -1) {
+      const headers = part.subarray(0, headerEnd).toString('utf8');
+      const bytes = part.subarray(headerEnd + 4);
+      const name = /name="([^"]+)"/.exec(headers)?.[1];
+      const fileName = /filename="([^"]*)"/.exec(headers)?.[1];
+      if (name)
+        fields.set(
+          name,
+          fileName !== undefined ? { bytes, fileName } : { value: bytes.toString('utf8'), bytes },
+        );
+    }
+    at = next;
+  }
+  return fields;
 }

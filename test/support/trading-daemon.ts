@@ -24,6 +24,7 @@ export function daemonEnv(root: string, port: number, extra: NodeJS.ProcessEnv =
     BYNINJA__APP__BOT_ID: 'sec',
     BYNINJA__TRADING__PAPER__CANDLE_MS: '200',
     BYNINJA__TRADING__TICK_INTERVAL_MS: '100',
+    BYNINJA__HTTP__ENABLED: 'false',
     ...extra,
   };
 }

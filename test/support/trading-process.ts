@@ -44,6 +44,7 @@ export class TradingProcess {
       BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERBOUGHT: '56',
       BYNINJA__TRADING__ORDERS__UNKNOWN_NOT_FOUND_WINDOW_MS: '300',
       BYNINJA_LOG_LEVEL: 'info',
+      BYNINJA__HTTP__ENABLED: 'false',
     });
     if (crashAt) env.BYNINJA_TEST_CRASH_AT = crashAt;
     Object.assign(env, extraEnv);

@@ -81,6 +81,22 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
 
+  http: z
+    .strictObject({
+      /** Each daemon serves /health and /metrics (Prometheus) over HTTP on loopback; false: no HTTP at all. */
+      enabled: z.boolean().default(true),
+      /** Address the HTTP endpoints listen on. Loopback only: put a reverse proxy in front to expose them. */
+      host: z
+        .string()
+        .refine((h) => LOOPBACK_HOSTS.includes(h), 'must be a loopback address (127.0.0.1, localhost or ::1)')
+        .default('127.0.0.1'),
+      /** Port of trading's /health and /metrics. */
+      tradingPort: z.number().int().min(1).max(65535).default(47_801),
+      /** Port of telegram's /health and /metrics. */
+      telegramPort: z.number().int().min(1).max(65535).default(47_802),
+    })
+    .prefault({}),
+
   trading: z
     .strictObject({
       /** paper: built-in simulated exchange (offline); dry-run: real public data, paper fills; live: real orders. */
@@ -238,6 +254,11 @@ export const configSchema = z.strictObject({
       confirmTimeoutSec: positiveInt.default(60),
       /** Long-polling timeout. */
       pollingTimeoutSec: positiveInt.max(50).default(30),
+      /**
+       * Hour (UTC, 0–23) of a daily summary to the alert chat: the /pnl report and the equity curve. Unset: none
+       * (env BYNINJA__TELEGRAM__DAILY_SUMMARY_HOUR_UTC).
+       */
+      dailySummaryHourUtc: z.number().int().min(0).max(23).optional(),
       /** Per trading event type: on (notify), silent (notify without sound), off. */
       notifications: z
         .strictObject({
@@ -293,7 +314,7 @@ export type ConfigSection = keyof Config;
  * another's section, so a Telegram setting can never stop trading and a trading setting never stops the
  * supervisor that would report it. The CLI uses the shared sections only (data/log dirs, the TCP address).
  */
-export const SHARED_SECTIONS = ['app', 'logging', 'lifecycle', 'ipc'] as const;
+export const SHARED_SECTIONS = ['app', 'logging', 'lifecycle', 'ipc', 'http'] as const;
 export const CONFIG_SCOPES = {
   trading: [...SHARED_SECTIONS, 'trading'],
   telegram: [...SHARED_SECTIONS, 'telegram', 'supervisor', 'outbox'],

@@ -26,6 +26,7 @@ const schemas: { [M in RpcMethod]: z.ZodType<RpcParams<M>> } = {
   resume: none,
   closeAll: none,
   reconcile: none,
+  report: none,
   subscribe: z.object({ afterSeq: z.number().int().min(0) }).strict(),
 };
 

@@ -165,9 +165,15 @@ export interface CloseAllResult {
 }
 
 /** The `recovery` event's data: how the last run ended and what startup recovery found and changed. */
+/** The client name the CLI says hello with: a one-shot connection (connect, one request, close). */
+export const ONE_SHOT_CLIENT = 'cli';
+
 export interface RecoverySummary {
   lastExit: LastExit;
+  /** Orders the state holds (working ones and recent finished ones). */
   restoredOrders: number;
+  /** Of those, the ones still working (not final). Absent in summaries of older builds. */
+  openOrders?: number;
   restoredPositions: number;
   /** Orders whose state changed while trading was down (filled, cancelled…). */
   changedWhileDown: Array<{ clientOrderId: string; from: OrderStatus; to: OrderStatus }>;
@@ -184,6 +190,46 @@ export interface RecoverySummary {
   cancelledUnknown: string[];
   newFills: number;
   durationMs: number;
+}
+
+/** Realized results of one period: closed round trips, their PnL and every fee paid in it (quote currency). */
+export interface PnlPeriod {
+  realized: number;
+  /** Round trips closed (a trip ends when what is left can no longer be sold). */
+  trades: number;
+  wins: number;
+  fees: number;
+}
+
+export interface TripView {
+  symbol: string;
+  pnl: number;
+  openedAt: number;
+  closedAt: number;
+}
+
+/** `report`: what the history journal and the hot state say about results (byninja report, /pnl). */
+export interface PnlReport {
+  generatedAt: number;
+  quoteCurrency: string;
+  /** UTC day / last 7 days / last 30 days / everything the journal and state hold. */
+  periods: { today: PnlPeriod; days7: PnlPeriod; days30: PnlPeriod; all: PnlPeriod };
+  /** Wins / trades, all time; null before the first closed trade. */
+  winRate: number | null;
+  bySymbol: Array<PnlPeriod & { symbol: string }>;
+  best: TripView | null;
+  worst: TripView | null;
+  /** Largest fall of realized equity from a peak: amount in the quote currency and percent of that peak. */
+  maxDrawdown: { amount: number; pct: number | null };
+  equity: number;
+  unrealized: number;
+  openPositions: number;
+  /**
+   * Equity over time, realized: [time, equity] after each realized change (at most a few hundred points), the
+   * last one now with the unrealized PnL. It starts from today's equity less everything realized and unrealized
+   * since, so deposits and withdrawals in between shift it.
+   */
+  curve: Array<[number, number]>;
 }
 
 /** Method → params and result. Handlers are registered by trading; clients call through this map. */
@@ -215,6 +261,8 @@ export interface RpcMethods {
     params: Record<string, never>;
     result: { differences: ReconcileDifference[]; checkedAt: number };
   };
+  /** Results from the history journal (read in pages, off the tick) and the hot state. */
+  report: { params: Record<string, never>; result: PnlReport };
   /** Start the event stream: replay everything after `afterSeq`, then live events as `event` notifications. */
   subscribe: {
     params: { afterSeq: number };
@@ -253,5 +301,6 @@ export const RPC_METHODS: readonly RpcMethod[] = [
   'resume',
   'closeAll',
   'reconcile',
+  'report',
   'subscribe',
 ];

@@ -20,7 +20,7 @@ import type { Logger } from '../logging/logger';
 import type { Subscription } from './event-log';
 import { encodeFrame, LineDecoder } from './framing';
 import { checkParams } from './method-params';
-import { RpcErrorCode, type RpcParams, type RpcResult, type TradingEvent } from './protocol';
+import { ONE_SHOT_CLIENT, RpcErrorCode, type RpcParams, type RpcResult, type TradingEvent } from './protocol';
 
 /** Events are written while the socket's unsent output is below this; the rest waits for 'drain'. */
 const EVENT_HIGH_WATER_BYTES = 256 * 1024;
@@ -220,7 +220,7 @@ export class ServerConnection {
     this.client = check.params.client;
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => this.onIdle(), this.host.idleTimeoutMs);
-    this.log().info('IPC client connected');
+    this.log()[this.quietClient() ? 'debug' : 'info']('IPC client connected');
     this.send(createJSONRPCSuccessResponse(id, result));
   }
 
@@ -351,8 +351,16 @@ export class ServerConnection {
     clearTimeout(this.idleTimer);
     this.subscription?.unsubscribe();
     this.subscription = null;
-    if (this.authed) this.log().info('IPC client disconnected');
+    if (this.authed) this.log()[this.quietClient() ? 'debug' : 'info']('IPC client disconnected');
     this.host.connectionClosed(this);
+  }
+
+  /**
+   * The CLI connects for one request and leaves: its comings and goings are debug lines, or every `byninja status`
+   * would put two lines into trading's log (the long-lived telegram link stays at info).
+   */
+  private quietClient(): boolean {
+    return this.client === ONE_SHOT_CLIENT;
   }
 
   private log(): Logger {

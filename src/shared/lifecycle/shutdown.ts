@@ -39,7 +39,12 @@ interface RegisteredStep {
 }
 
 /** Order of the store flush; steps that must run after state is saved use a higher order. */
-export const STORES_ORDER = 80;
+export /** Reasons that are a request to stop (a signal, PM2's shutdown message, PM2 gone): "Shutdown signal received". */
+const PM2_SHUTDOWN_MESSAGE = 'PM2 shutdown message';
+const PM2_GONE = 'PM2 parent gone (IPC channel closed)';
+const STOP_REQUESTS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', PM2_SHUTDOWN_MESSAGE, PM2_GONE]);
+
+const STORES_ORDER = 80;
 const DEFAULT_ORDER = 50;
 
 export class ShutdownCoordinator {
@@ -120,10 +125,10 @@ export class ShutdownCoordinator {
     proc.on('SIGTERM', onSignal);
     // PM2 sends this message instead of a signal when `shutdown_with_message` is set (and on Windows).
     proc.on('message', (msg: unknown) => {
-      if (msg === 'shutdown') void this.shutdown('PM2 shutdown message');
+      if (msg === 'shutdown') void this.shutdown(PM2_SHUTDOWN_MESSAGE);
     });
     // The IPC channel to PM2 closed: the PM2 daemon is gone; nobody supervises us any more.
-    proc.on('disconnect', () => void this.shutdown('PM2 parent gone (IPC channel closed)'));
+    proc.on('disconnect', () => void this.shutdown(PM2_GONE));
   }
 
   /** Flushes every registered store, bounded by `timeoutMs`; never throws (the crash handler's last resort). */
@@ -137,7 +142,9 @@ export class ShutdownCoordinator {
 
   private async run(reason: string, exitCode: number): Promise<void> {
     const startedAt = Date.now();
-    this.logger.info('🛑 Shutdown signal received...', { reason, exitCode });
+    // "signal received" only when one was: a failed start or a fatal error says what it is instead
+    if (STOP_REQUESTS.has(reason)) this.logger.info('🛑 Shutdown signal received...', { reason, exitCode });
+    else this.logger.info(`🛑 Stopping (${reason})...`, { reason, exitCode });
     this.controller.abort(new Error(`shutting down: ${reason}`));
 
     // The store flush keeps a reserved slice of the budget, so slow earlier steps cannot starve it.

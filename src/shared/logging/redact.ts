@@ -16,8 +16,9 @@ const BOT_URL_PATH = /(https?:\/\/[^\s"']*?\/(?:file\/)?bot)([^/\s?#"']*:[^/\s?#
 const URL_QUERY_SECRET =
   /([?&;](?:[a-z_-]*(?:token|secret|password|passphrase|api_?key|signature|key|sig))=)([^&\s#"']+)/gi;
 const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"']+:)([^\s/@"']+)(@)/gi;
+/** "(unset)" is what a message says of a secret that is not set: no secret there to mask ("API_KEY = (unset)"). */
 const AUTH_HEADER =
-  /((?:authorization|x-mbx-apikey|api[-_]?key|x-api-key)["']?\s*[:=]\s*["']?(?:bearer |basic )?)([^\s"',;&]+)/gi;
+  /((?:authorization|x-mbx-apikey|api[-_]?key|x-api-key)["']?\s*[:=]\s*["']?(?:bearer |basic )?)(?!\(unset\))([^\s"',;&]+)/gi;
 /** Objects nested deeper than this are cut (never written unredacted). */
 const MAX_DEPTH = 8;
 

@@ -174,6 +174,23 @@ export function createBot(deps: BotDeps): Bot {
     }
   }
 
+  async function sendPhoto(chatId: string, png: Buffer, caption: string): Promise<void> {
+    await retry(
+      async () => {
+        try {
+          await telegraf.telegram.sendPhoto(
+            chatId,
+            { source: png, filename: 'equity.png' },
+            { caption: services.redactor.redactString(caption).slice(0, 1024), parse_mode: 'HTML' },
+          );
+        } catch (err) {
+          throw toTelegramError(err, 'sendPhoto');
+        }
+      },
+      { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 15_000, clock },
+    );
+  }
+
   function commandContext(chatId: string, userId: string | undefined, args: string[]): CommandContext {
     return {
       chatId,
@@ -182,6 +199,7 @@ export function createBot(deps: BotDeps): Bot {
       now: clock.now(),
       services,
       reply: (html, buttons) => send(chatId, html, buttons),
+      replyPhoto: (png, caption) => sendPhoto(chatId, png, caption),
     };
   }
 

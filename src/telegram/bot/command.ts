@@ -63,6 +63,8 @@ export interface CommandContext {
   services: BotServices;
   /** Sends HTML (split under 4096 characters when long); buttons go on the last part. */
   reply(html: string, buttons?: InlineButton[][]): Promise<void>;
+  /** Sends a PNG with a short HTML caption (Telegram allows 1024 characters). */
+  replyPhoto(png: Buffer, caption: string): Promise<void>;
 }
 
 export interface BotCommand {

@@ -10,10 +10,11 @@ export {
   formatPositions,
   formatOrders,
   formatBalance,
-  formatPnl,
   formatLogTail,
   formatRestartOutcomes,
   formatDuration,
+  formatCloseAll,
+  formatReport,
 } from '../../ops/render';
 
 /** Telegram's limit on a message's text. */

@@ -24,6 +24,19 @@ export class TelegramSender implements MessageSender {
         : new Telegram(opts.token, opts.apiRoot ? { apiRoot: opts.apiRoot } : {});
   }
 
+  /** A PNG with an HTML caption (≤ 1024 characters). */
+  async sendPhoto(chatId: string, png: Buffer, caption: string): Promise<void> {
+    try {
+      await this.telegram.sendPhoto(
+        chatId,
+        { source: png, filename: 'equity.png' },
+        { caption: caption.slice(0, 1024), parse_mode: 'HTML' },
+      );
+    } catch (err) {
+      throw toTelegramError(err, 'sendPhoto');
+    }
+  }
+
   async send(chatId: string, html: string, opts: { silent?: boolean }): Promise<void> {
     try {
       await this.telegram.sendMessage(chatId, html, {

@@ -66,6 +66,8 @@ export interface OutboxOptions {
   sendTimeoutMs?: number;
   /** Masks secrets in a notification's text before it is committed (the service's Redactor); default none. */
   redact?: (text: string) => string;
+  /** Told of each notification Telegram accepted, with the time it took since it was created (metrics). */
+  onDelivered?: (delayMs: number) => void;
 }
 
 export const OUTBOX_STORE_NAME = 'telegram-outbox';
@@ -160,6 +162,13 @@ export class Outbox implements Notifier {
     return this.store.data.entries.length;
   }
 
+  /** When the oldest waiting notification was created; null when none waits. */
+  oldestCreatedAt(): number | null {
+    let oldest: number | null = null;
+    for (const e of this.store.data.entries) if (oldest === null || e.firstAt < oldest) oldest = e.firstAt;
+    return oldest;
+  }
+
   /** Stops the loop after the send in progress (if any); entries stay durable for the next run. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -229,6 +238,8 @@ export class Outbox implements Notifier {
       await this.onSendFailure(entry, err);
       return;
     }
+    // from the latest occurrence: a coalesced entry waits its window on purpose
+    this.opts.onDelivered?.(Math.max(0, this.clock.now() - entry.lastAt));
     if (this.failures > 0)
       this.logger.info(`✅ Telegram reachable again after ${this.failures} failed attempt(s)`);
     this.failures = 0;

@@ -239,6 +239,11 @@ export class BusListener {
     this.recoveryWaiters.delete(seq);
   }
 
+  /** Connected to PM2's event bus now (opened, and its socket not reconnecting). */
+  get busConnected(): boolean {
+    return this.bus !== undefined && !this.busDown && !this.closed;
+  }
+
   private async openBus(): Promise<void> {
     if (this.closed) return;
     // one attempt (start() retries it): a failure to launch the bus is thrown to the retry

@@ -22,6 +22,8 @@ export interface SupervisorState {
   crashLoop: CrashLoopState;
   /** Highest trading event seq whose notification is durably in the outbox (or that needed none). */
   eventCursor: number;
+  /** UTC day (YYYY-MM-DD) of the last daily summary sent: one per day, across restarts. */
+  dailySummaryDay?: string;
 }
 
 export const SUPERVISOR_STORE_NAME = 'telegram-supervisor';
@@ -74,6 +76,10 @@ export const supervisorStateSchema = z.looseObject({
     })
     .default(() => ({ crashes: {}, inLoop: {} })),
   eventCursor: z.number().int().min(0).default(0),
+  dailySummaryDay: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
 });
 
 export function validateSupervisorState(data: unknown): SupervisorState {

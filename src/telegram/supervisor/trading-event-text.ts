@@ -60,8 +60,11 @@ export function eventNotification(
   // the same refusal again on the same symbol (during its cooldown backoff): in the log, not another message
   if (ev.type === 'order.rejected' && ev.data.repeated === true) return undefined;
   const body =
-    ev.type === 'recovery' ? recoveryText(ev.data as unknown as RecoverySummary) : escapeHtml(ev.summary);
-  const pnl = ev.type === 'position.closed' ? pnlLine(ev.data) : '';
+    ev.type === 'recovery'
+      ? recoveryText(ev.data as unknown as RecoverySummary)
+      : escapeHtml(withoutTitle(ev.summary, style.title));
+  // the PnL in bold, unless the summary already says it (trading's summaries do: "…, PnL -1.07")
+  const pnl = ev.type === 'position.closed' && !/\bPnL\b/.test(ev.summary) ? pnlLine(ev.data) : '';
   return {
     key: `event:${ev.seq}`,
     priority: style.priority,
@@ -70,6 +73,15 @@ export function eventNotification(
     createdAt: ev.ts,
     text: `${style.icon} <b>${style.title}</b>\n${body}${pnl}`,
   };
+}
+
+/**
+ * The summary without a leading "<title>: " (trading writes "Order filled: buy …" and the title above it already
+ * says "Order filled"), so no message says the same thing twice.
+ */
+export function withoutTitle(summary: string, title: string): string {
+  const prefix = `${title}: `;
+  return summary.toLowerCase().startsWith(prefix.toLowerCase()) ? summary.slice(prefix.length) : summary;
 }
 
 function pnlLine(data: Record<string, unknown>): string {
@@ -91,7 +103,9 @@ export function recoveryText(r: Partial<RecoverySummary> | undefined): string {
     parts.push(
       `last run: ${escapeHtml(r.lastExit.kind)}${r.lastExit.reason ? ` (${escapeHtml(r.lastExit.reason)})` : ''}`,
     );
-  parts.push(`restored ${r.restoredOrders ?? 0} order(s), ${r.restoredPositions ?? 0} position(s)`);
+  // open orders, not every order state keeps (recent finished ones too): "restored 10 orders" with none open misled
+  const open = r.openOrders ?? r.restoredOrders ?? 0;
+  parts.push(`restored ${count(open, 'open order')}, ${count(r.restoredPositions ?? 0, 'open position')}`);
   const changed = r.changedWhileDown ?? [];
   if (changed.length) {
     parts.push(
@@ -112,4 +126,8 @@ export function recoveryText(r: Partial<RecoverySummary> | undefined): string {
   if (r.newFills) parts.push(`new fills: ${r.newFills}`);
   if (typeof r.durationMs === 'number') parts.push(`took ${formatDuration(r.durationMs)}`);
   return parts.join('\n');
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }

@@ -24,6 +24,7 @@ import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl, utcDay 
 import { reconcileWithExchange } from '../engine/reconcile';
 import type { TradingLoop } from '../engine/trading-loop';
 import { ordersPage, type HistoryPages } from './orders-page';
+import { readReport } from '../report/read-report';
 
 /** The part of IpcServer the handlers need. */
 export interface HandlerRegistry {
@@ -157,6 +158,24 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
     ready();
     return loop.closeAll();
   });
+
+  server.handle('report', () =>
+    readReport({
+      history: deps.history,
+      pageBytes: deps.pageBytes,
+      hotOrders: () => manager.hotOrders(),
+      lots: () => manager.markets,
+      quoteCurrency: loop.snapshot().quoteCurrency,
+      end: () => {
+        const snap = loop.snapshot();
+        let unrealized = 0;
+        for (const p of manager.openPositions())
+          unrealized += unrealizedPnl(p, snap.lastPrices[p.symbol] ?? averageEntryPrice(p));
+        return { equity: snap.equity, unrealized, openPositions: manager.openPositions().length };
+      },
+      now: () => clock.now(),
+    }),
+  );
 
   server.handle('reconcile', async () => {
     ready();

@@ -85,7 +85,8 @@ export function positionChangeEvents(
     return [
       {
         type: 'position.opened',
-        summary: `Position opened: ${readable(after.amount)} ${symbol} at ${readable(entry)}`,
+        // the cost per unit includes the buy fees (what the position cost); "Order filled" tells the fill price
+        summary: `Position opened: ${readable(after.amount)} ${symbol}, cost ${readable(entry)} per unit (fees included)`,
         data: { symbol, amount: after.amount, averageEntryPrice: entry },
       },
     ];

@@ -26,7 +26,7 @@ import type { LastExit, OrderStatus, RecoverySummary } from '../../shared/ipc/pr
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderManager } from './order-manager';
-import { needsExchange, type LocalOrder } from './order-state';
+import { isFinal, needsExchange, type LocalOrder } from './order-state';
 import { parseClientOrderId, seqOf } from './trading-state';
 
 export interface RecoveryOptions {
@@ -220,6 +220,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   }
   summary.newFills = countFills(manager) - fillsBefore;
   summary.restoredPositions = manager.openPositions().length;
+  summary.openOrders = manager.hotOrders().filter((o) => !isFinal(o.status)).length;
   summary.durationMs = clock.now() - startedAt;
   await manager.archive();
   logger.info('Recovery finished', {
@@ -227,7 +228,11 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     lastExit: summary.lastExit.kind,
     pending: manager.pendingOrders().filter(needsExchange).length,
   });
-  await manager.outbox.emit('recovery', describe(summary), summary as unknown as Record<string, unknown>);
+  await manager.outbox.emit(
+    'recovery',
+    describeRecovery(summary),
+    summary as unknown as Record<string, unknown>,
+  );
   return summary;
 }
 
@@ -273,10 +278,11 @@ function countFills(manager: OrderManager): number {
   return manager.hotOrders().reduce((n, o) => n + o.fills.length, 0);
 }
 
-function describe(s: RecoverySummary): string {
+/** The recovery event's summary line (pure). */
+export function describeRecovery(s: RecoverySummary): string {
   const parts = [
     `Recovered after ${s.lastExit.kind}${s.lastExit.reason ? ` (${s.lastExit.reason})` : ''} in ${s.durationMs} ms`,
-    `${s.restoredOrders} orders, ${s.restoredPositions} open positions`,
+    `${plural(s.openOrders ?? s.restoredOrders, 'open order')}, ${plural(s.restoredPositions, 'open position')}`,
   ];
   if (s.changedWhileDown.length) parts.push(`${s.changedWhileDown.length} changed while down`);
   if (s.resolvedUnknown.length) {
@@ -292,4 +298,8 @@ function describe(s: RecoverySummary): string {
   if (s.cancelledUnknown.length) parts.push(`${s.cancelledUnknown.length} unknown cancelled`);
   if (s.newFills) parts.push(`${s.newFills} new fills`);
   return parts.join('; ');
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }

@@ -45,6 +45,7 @@ import {
 } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { retry, type RetryOptions } from '../../shared/retry';
+import { closestKey } from '../../shared/config/problems';
 import { errorBodySummary, translateCcxtError } from './ccxt-errors';
 import type {
   BalanceEntry,
@@ -115,6 +116,18 @@ const WAIT_ERRORS = new Set(['DDoSProtection', 'RateLimitExceeded', 'ExchangeNot
 const TICK_SIZE = 4;
 const DECIMAL_PLACES = 2;
 
+/** Every exchange id ccxt knows (loads the whole library: for checks, never on a daemon's start path). */
+export function ccxtExchangeIds(): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return [...((require('ccxt') as { exchanges?: string[] }).exchanges ?? [])];
+}
+
+/** "not an exchange id known to ccxt — did you mean "binance"?" for a typo such as "binanse". */
+export function unknownExchangeMessage(exchangeId: string, known: string[]): string {
+  const guess = closestKey(exchangeId, known);
+  return `not an exchange id known to ccxt${guess ? ` — did you mean "${guess}"?` : ' (e.g. binance, kraken)'}`;
+}
+
 /** Loads the ccxt class of `exchangeId`, preferring its single ES module. */
 export async function loadCcxtClass(
   exchangeId: string,
@@ -146,7 +159,7 @@ export async function loadCcxtClass(
       {
         field: 'trading.exchange',
         value: exchangeId,
-        message: 'not an exchange id known to ccxt (e.g. binance, kraken)',
+        message: unknownExchangeMessage(exchangeId, (all.exchanges as string[] | undefined) ?? []),
       },
     ]);
   }

@@ -43,12 +43,26 @@ describe('ShutdownCoordinator', () => {
     sc.addStep('default-a', async () => void ran.push('default-a'));
     sc.addStep('default-b', () => void ran.push('default-b'));
     sc.addStore({ flush: async () => undefined, close: async () => void ran.push('store closed') });
-    await sc.shutdown('test', 3);
+    await sc.shutdown('SIGTERM', 3);
     await exitedP;
     expect(ran).to.deep.equal(['first', 'default-a', 'default-b', 'store closed', 'late']);
     expect(exits).to.deep.equal([3]);
     const seed = ['🛑 Shutdown signal received...', '💾 Forcing save to disk...', '✅ PersistentMap stopped'];
     expect(lines.filter((l) => seed.includes(l))).to.deep.equal(seed);
+  });
+
+  it('says "Shutdown signal received" only for a signal: a failed start says why it stops', async () => {
+    const failed = setup();
+    await failed.sc.shutdown('start failed: trading.symbols = DOGE/USDT', 78);
+    await failed.exitedP;
+    expect(failed.lines.some((l) => l.includes('Shutdown signal received'))).to.equal(false);
+    expect(failed.lines).to.include('🛑 Stopping (start failed: trading.symbols = DOGE/USDT)...');
+    for (const reason of ['SIGINT', 'SIGTERM', 'PM2 shutdown message']) {
+      const stopped = setup();
+      await stopped.sc.shutdown(reason);
+      await stopped.exitedP;
+      expect(stopped.lines).to.include('🛑 Shutdown signal received...');
+    }
   });
 
   it('is idempotent: a second call returns the same run and steps run once', async () => {

@@ -42,6 +42,14 @@ describe('Redactor', () => {
     );
   });
 
+  it('says "(unset)" of an unset secret instead of masking it, and still masks a set one', () => {
+    const r = new Redactor();
+    expect(r.redactString('  - EXCHANGE_API_KEY = (unset): live mode needs the exchange API key')).to.equal(
+      '  - EXCHANGE_API_KEY = (unset): live mode needs the exchange API key',
+    );
+    expect(r.redactString('EXCHANGE_API_KEY = abcDEF123456')).to.equal('EXCHANGE_API_KEY = [REDACTED]');
+  });
+
   it('leaves ordinary text alone (short values are never registered as secrets)', () => {
     const text = 'order BTC/USDT buy 0.01 @ 43000.5 abc filled; see https://api.telegram.org/botfather';
     expect(r.redactString(text)).to.equal(text);

@@ -22,6 +22,8 @@ import {
 import { eventually, Pm2Harness } from '../../support/pm2';
 import { TelegramEmulator, type SentMessage } from '../../support/telegram-emulator';
 import { TradingStub } from '../../ops/trading-stub';
+import { CHART_HEIGHT, CHART_WIDTH } from '../../../src/ops/equity-chart';
+import { pngSize } from '../../support/png';
 
 const ALLOWED = '111';
 const STRANGER = '999';
@@ -165,7 +167,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     expect(msg.parseMode).to.equal('HTML');
     expect(msg.text).to.match(/trading<\/b> — online, up \d+s, restarts 0/);
     expect(msg.text).to.match(/telegram<\/b> — online/);
-    expect(msg.text).to.include('Trading</b> (paper, paper, stubbot v0.1.0)');
+    expect(msg.text).to.include('Trading</b> (paper, simulated market, stubbot v0.1.0)');
     expect(msg.text).to.include('equity 10,250.50 USDT');
     expect(msg.text).to.include('TCP link: up');
     expect(msg.text).to.include('Outbox: 3 waiting');
@@ -349,7 +351,16 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     );
     expect(stub.state.calls).to.include('orders:all');
     expect((await ask('/balance')).text).to.include('equity 10,250.50 USDT');
-    expect((await ask('/pnl')).text).to.include('today +12.25 USDT');
+    const photos = emu.photos.length;
+    const pnl = await ask('/pnl');
+    expect(pnl.text).to.include('📐 PnL (USDT, realized; fees included)');
+    expect(pnl.text).to.match(/all +\+\d/);
+    expect(stub.state.calls).to.include('report');
+    // the equity curve arrives as a photo: a valid PNG of the chart's size
+    const photo = await eventually(() => emu.photos[photos], 15_000, 'the /pnl photo');
+    expect(photo.chatId).to.equal(ALLOWED);
+    expect(photo.caption).to.include('Equity (USDT)');
+    expect(pngSize(photo.bytes)).to.deep.equal({ width: CHART_WIDTH, height: CHART_HEIGHT });
     expect((await ask('/pause <b>maintenance</b>')).text).to.include(
       'paused: &lt;b&gt;maintenance&lt;/b&gt;',
     );

@@ -149,7 +149,7 @@ describe('BusListener (scripted PM2)', () => {
     });
     expect(merged).to.equal(true);
     expect(queued[1].text).to.contain('back online after a crash');
-    expect(queued[1].text).to.contain('restored 4 order(s)');
+    expect(queued[1].text).to.contain('restored 4 open orders');
     expect(queued[1].eventSeq).to.equal(9);
   });
 
@@ -173,7 +173,7 @@ describe('BusListener (scripted PM2)', () => {
     });
     bus.emit('process:event', packet('online', { status: 'online', restart_time: 3 }));
     expect(await early).to.equal(true);
-    expect(queued[1].text).to.contain('restored 0 order(s), 1 position(s)');
+    expect(queued[1].text).to.contain('restored 0 open orders, 1 open position');
   });
 
   const ready = (name = 'trading') => ({ raw: 'ready', at: Date.now(), process: { name, pm_id: 0 } });

@@ -189,7 +189,7 @@ describe('trading events → notifications', () => {
       settings,
     )!;
     expect(n.text).to.contain('last run: killed');
-    expect(n.text).to.contain('restored 2 order(s), 1 position(s)');
+    expect(n.text).to.contain('restored 2 open orders, 1 open position');
     expect(n.text).to.contain('b-1 open→filled');
     expect(n.text).to.contain('new fills: 3');
   });

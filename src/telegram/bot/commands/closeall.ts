@@ -1,5 +1,5 @@
 import { askTrading, confirmButtons, type BotCommand } from '../command';
-import { escapeHtml, formatDuration } from '../format';
+import { formatCloseAll, formatDuration, htmlMarkup } from '../format';
 
 /**
  * /closeall: asks for confirmation, then trading pauses entries, cancels its open orders and closes every open
@@ -23,30 +23,6 @@ export const closeAllCommand: BotCommand = {
     if (action.kind !== 'closeall') return;
     const result = await askTrading(ctx, (t) => t.call('closeAll', {}));
     if (!result) return;
-    const lines: string[] = [];
-    if (result.cancelled.length > 0) {
-      lines.push(
-        `❎ Cancelled ${plural(result.cancelled.length, 'open order')}: ` +
-          result.cancelled.map((id) => `<code>${escapeHtml(id)}</code>`).join(', '),
-      );
-    }
-    lines.push(
-      result.orders.length === 0
-        ? 'No position to close.'
-        : `🧹 Close-all sent: ${plural(result.orders.length, 'market sell')}\n` +
-            result.orders.map((id) => `<code>${escapeHtml(id)}</code>`).join('\n'),
-    );
-    for (const { symbol, reason } of result.skipped) {
-      lines.push(
-        `⚠️ ${escapeHtml(symbol)} not closed: ${escapeHtml(reason)} — try /closeall again once it settles`,
-      );
-    }
-    if (result.paused)
-      lines.push('⏸ Entries paused so the strategy does not reopen them; /resume to trade again.');
-    await ctx.reply(lines.join('\n'));
+    await ctx.reply(formatCloseAll(result, htmlMarkup, { again: 'try /closeall again', resume: '/resume' }));
   },
 };
-
-function plural(n: number, what: string): string {
-  return `${n} ${what}${n === 1 ? '' : 's'}`;
-}

@@ -1,16 +1,28 @@
+import { renderEquityChart } from '../../../ops/equity-chart';
+import { errorMessage } from '../../../shared/errors';
 import { askTrading, type BotCommand } from '../command';
-import { formatPnl, htmlMarkup } from '../format';
+import { escapeHtml, formatReport, htmlMarkup } from '../format';
 
-/** /pnl: realized PnL today and in total, unrealized PnL of open positions. */
+/**
+ * /pnl: the results report (realized PnL today / 7 d / 30 d / all, win rate, fees, best and worst trade, drawdown,
+ * by symbol) read by trading from its history journal, then the equity curve as a picture.
+ */
 export const pnlCommand: BotCommand = {
   name: 'pnl',
-  description: 'profit and loss',
+  description: 'profit and loss, with the equity curve',
   usage: '',
   async run(ctx) {
     if (ctx.args.length > 0) return ctx.reply('Usage: <code>/pnl</code> (no arguments)');
-    const result = await askTrading(ctx, async (t) =>
-      Promise.all([t.call('status', {}), t.call('positions', {})]),
-    );
-    if (result) await ctx.reply(formatPnl(result[0], result[1], htmlMarkup));
+    const report = await askTrading(ctx, (t) => t.call('report', {}));
+    if (!report) return;
+    await ctx.reply(formatReport(report, htmlMarkup));
+    let png: Buffer;
+    try {
+      png = renderEquityChart(report);
+    } catch (err) {
+      ctx.services.logger.warn('Equity chart not drawn', { error: errorMessage(err) });
+      return ctx.reply(`⚠️ The equity chart could not be drawn: ${escapeHtml(errorMessage(err))}`);
+    }
+    await ctx.replyPhoto(png, `📈 Equity (${escapeHtml(report.quoteCurrency)})`);
   },
 };

@@ -1,0 +1,201 @@
+/**
+ * `byninja backup [--out DIR]` and `byninja backup restore <dir>`.
+ *
+ * backup runs while the services run: every file that matters is read whole at one moment — the stores are
+ * replaced by atomic rename, so a read gets one complete generation; the journals are append-only, so a copy up to
+ * their last newline is a consistent prefix. Trading's state is read before its history journal: an order the state
+ * archived meanwhile is then in both copies (recovery takes it once, as after a crash between the two writes),
+ * never in neither. The state copy must pass its full schema, and a manifest records each file's size and sha256.
+ *
+ * restore needs both services stopped (it takes their locks), checks the manifest and the state's schema, sets the
+ * current files aside into `<dataDir>/archive/<time>-before-restore/` (kept), and writes the backup's files
+ * durably. The IPC token is not backed up (trading makes a new one); the secrets in .env are the operator's to
+ * keep elsewhere.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { errorMessage } from '../shared/errors';
+import { writeFileDurable } from '../shared/persistence/durable-file';
+import { isEnvelope } from '../shared/persistence/durable-json-adapter';
+import { StoreLock } from '../shared/persistence/lock';
+import { migrateData } from '../shared/persistence/migrate';
+import { OUTBOX_STORE_NAME } from '../telegram/notify/outbox';
+import { SUPERVISOR_STORE_NAME } from '../telegram/supervisor/supervisor-state';
+import {
+  HISTORY_JOURNAL_NAME,
+  STATE_STORE_NAME,
+  STATE_VERSION,
+  TRADING_STATE_MIGRATIONS,
+  validateTradingState,
+} from '../trading/engine/trading-state';
+import type { StateDirs } from './state-command';
+
+const MANIFEST = 'manifest.json';
+
+/** What a backup holds, in the order it is read (the state before its journal). */
+const FILES: Array<{ name: string; where: 'data' | 'paper'; kind: 'store' | 'journal' }> = [
+  { name: `${STATE_STORE_NAME}.json`, where: 'data', kind: 'store' },
+  { name: `${HISTORY_JOURNAL_NAME}.jsonl`, where: 'data', kind: 'journal' },
+  { name: 'events.jsonl', where: 'data', kind: 'journal' },
+  { name: 'paper-exchange.json', where: 'paper', kind: 'store' },
+  { name: 'dry-run-exchange.json', where: 'paper', kind: 'store' },
+  { name: `${OUTBOX_STORE_NAME}.json`, where: 'data', kind: 'store' },
+  { name: `${SUPERVISOR_STORE_NAME}.json`, where: 'data', kind: 'store' },
+];
+
+export interface BackupManifest {
+  format: 1;
+  createdAt: string;
+  files: Array<{ name: string; bytes: number; sha256: string }>;
+}
+
+export interface BackupOutcome {
+  ok: boolean;
+  message: string;
+  dir?: string;
+  manifest?: BackupManifest;
+}
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+function checkState(bytes: Buffer): void {
+  const envelope: unknown = JSON.parse(bytes.toString('utf8'));
+  if (!isEnvelope(envelope) || envelope.version > STATE_VERSION)
+    throw new Error('not a {version, savedAt, data} state envelope');
+  validateTradingState(
+    migrateData(envelope.data, envelope.version, STATE_VERSION, TRADING_STATE_MIGRATIONS, STATE_STORE_NAME),
+  );
+}
+
+export async function backup(dirs: StateDirs, outDir: string, now = Date.now()): Promise<BackupOutcome> {
+  const read: Array<{ name: string; bytes: Buffer }> = [];
+  for (const file of FILES) {
+    const from = path.join(file.where === 'data' ? dirs.dataDir : dirs.paperDir, file.name);
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(from);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      return { ok: false, message: `cannot read ${from}: ${errorMessage(err)}; no backup written` };
+    }
+    // a journal line being appended right now is not complete: up to the last newline
+    if (file.kind === 'journal') bytes = bytes.subarray(0, bytes.lastIndexOf(0x0a) + 1);
+    read.push({ name: file.name, bytes });
+  }
+  const state = read.find((f) => f.name === `${STATE_STORE_NAME}.json`);
+  if (!state)
+    return { ok: false, message: `no ${STATE_STORE_NAME}.json in ${dirs.dataDir}: nothing to back up` };
+  try {
+    checkState(state.bytes);
+  } catch (err) {
+    return {
+      ok: false,
+      message: `${STATE_STORE_NAME}.json does not pass its schema (${errorMessage(err)}); no backup written`,
+    };
+  }
+  await fsp.mkdir(outDir, { recursive: true, mode: 0o700 });
+  if ((await fsp.readdir(outDir)).length > 0)
+    return { ok: false, message: `${outDir} is not empty: choose a new directory (--out)` };
+  const manifest: BackupManifest = { format: 1, createdAt: new Date(now).toISOString(), files: [] };
+  for (const file of read) {
+    await writeFileDurable(path.join(outDir, file.name), file.bytes, { mode: 0o600 });
+    manifest.files.push({ name: file.name, bytes: file.bytes.length, sha256: sha256(file.bytes) });
+  }
+  await writeFileDurable(path.join(outDir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n', {
+    mode: 0o600,
+  });
+  return {
+    ok: true,
+    dir: outDir,
+    manifest,
+    message: `backup written to ${outDir}: ${manifest.files.map((f) => `${f.name} (${f.bytes} B)`).join(', ')}`,
+  };
+}
+
+export async function restoreBackup(
+  dirs: StateDirs,
+  fromDir: string,
+  now = Date.now(),
+): Promise<BackupOutcome> {
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(await fsp.readFile(path.join(fromDir, MANIFEST), 'utf8')) as BackupManifest;
+    if (manifest.format !== 1 || !Array.isArray(manifest.files)) throw new Error('unknown manifest format');
+  } catch (err) {
+    return {
+      ok: false,
+      message: `${fromDir} is not a ByNinja backup (${errorMessage(err)}): nothing restored`,
+    };
+  }
+  const files: Array<{ name: string; bytes: Buffer; dir: string }> = [];
+  for (const entry of manifest.files) {
+    const spec = FILES.find((f) => f.name === entry.name);
+    if (!spec)
+      return { ok: false, message: `unexpected file ${entry.name} in the manifest: nothing restored` };
+    const bytes = await fsp.readFile(path.join(fromDir, entry.name)).catch(() => undefined);
+    if (!bytes || bytes.length !== entry.bytes || sha256(bytes) !== entry.sha256)
+      return {
+        ok: false,
+        message: `${entry.name} is missing or differs from the manifest: nothing restored`,
+      };
+    files.push({ name: entry.name, bytes, dir: spec.where === 'data' ? dirs.dataDir : dirs.paperDir });
+  }
+  const state = files.find((f) => f.name === `${STATE_STORE_NAME}.json`);
+  try {
+    if (!state) throw new Error(`no ${STATE_STORE_NAME}.json`);
+    checkState(state.bytes);
+  } catch (err) {
+    return {
+      ok: false,
+      message: `the backup's trading state is not usable (${errorMessage(err)}): nothing restored`,
+    };
+  }
+  const locks: StoreLock[] = [];
+  try {
+    for (const name of ['trading', 'trading.service', 'telegram.service']) {
+      try {
+        locks.push(await StoreLock.acquire(dirs.dataDir, name));
+      } catch (err) {
+        return {
+          ok: false,
+          message: `a service is running (${errorMessage(err)}): stop both first (npx byninja stop all), then restore`,
+        };
+      }
+    }
+    const aside = path.join(
+      dirs.dataDir,
+      'archive',
+      `${new Date(now).toISOString().replace(/[:.]/g, '-')}-before-restore`,
+    );
+    const moved: string[] = [];
+    for (const spec of FILES) {
+      for (const suffix of ['', '.prev']) {
+        const current = path.join(spec.where === 'data' ? dirs.dataDir : dirs.paperDir, spec.name + suffix);
+        const there = await fsp.access(current).then(
+          () => true,
+          () => false,
+        );
+        if (!there) continue;
+        await fsp.mkdir(aside, { recursive: true, mode: 0o700 });
+        await fsp.rename(current, path.join(aside, spec.name + suffix));
+        moved.push(spec.name + suffix);
+      }
+    }
+    for (const file of files) {
+      await fsp.mkdir(file.dir, { recursive: true, mode: 0o700 });
+      await writeFileDurable(path.join(file.dir, file.name), file.bytes, { mode: 0o600 });
+    }
+    return {
+      ok: true,
+      dir: fromDir,
+      manifest,
+      message:
+        `restored ${files.map((f) => f.name).join(', ')} from ${fromDir}` +
+        (moved.length ? `; the files they replaced are kept in ${aside}` : '') +
+        '. Start the services: npm start.',
+    };
+  } finally {
+    for (const lock of locks) await lock.release().catch(() => undefined);
+  }
+}

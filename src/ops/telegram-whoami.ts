@@ -1,0 +1,143 @@
+/**
+ * `byninja telegram whoami`: waits for the next message the bot receives and says who sent it from where — the
+ * chat id (negative for a group) and the user id — the numbers TELEGRAM_CHAT_ID, TELEGRAM_ALLOWED_CHAT_IDS and
+ * TELEGRAM_ALLOWED_USER_IDS want. It reads updates itself (getUpdates), which Telegram allows one reader per token
+ * at a time: with the telegram service polling, Telegram answers 409 and this says to stop the service first.
+ * The message it reports is marked read, so the service does not act on it later.
+ */
+import { errorMessage } from '../shared/errors';
+import { Redactor } from '../shared/logging/redact';
+
+export interface WhoAmI {
+  chatId: string;
+  chatType: string;
+  chatTitle?: string;
+  userId?: string;
+  username?: string;
+  name?: string;
+  text?: string;
+}
+
+export type WhoAmIOutcome =
+  | { ok: true; who: WhoAmI }
+  | { ok: false; reason: 'timeout' | 'conflict' | 'refused' | 'unreachable'; message: string };
+
+interface TelegramUpdate {
+  update_id: number;
+  message?: {
+    text?: string;
+    chat: { id: number; type: string; title?: string };
+    from?: { id: number; username?: string; first_name?: string; last_name?: string };
+  };
+}
+
+export async function waitForWhoAmI(opts: {
+  token: string;
+  apiRoot: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+}): Promise<WhoAmIOutcome> {
+  const fetchFn = opts.fetch ?? fetch;
+  const now = opts.now ?? Date.now;
+  const redactor = new Redactor([opts.token]);
+  const base = `${opts.apiRoot.replace(/\/$/, '')}/bot${opts.token}`;
+  const deadline = now() + opts.timeoutMs;
+  let offset: number | undefined;
+  while (now() < deadline) {
+    const pollSec = Math.max(1, Math.min(25, Math.floor((deadline - now()) / 1000)));
+    let body: { ok?: boolean; result?: TelegramUpdate[]; error_code?: number; description?: string };
+    let status: number;
+    try {
+      const res = await fetchFn(`${base}/getUpdates`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          timeout: pollSec,
+          allowed_updates: ['message'],
+          ...(offset ? { offset } : {}),
+        }),
+        signal: AbortSignal.timeout((pollSec + 10) * 1000),
+      });
+      status = res.status;
+      body = (await res.json().catch(() => ({}))) as typeof body;
+    } catch (err) {
+      return {
+        ok: false,
+        reason: 'unreachable',
+        message: `Telegram Bot API unreachable: ${redactor.redactString(errorMessage(err))}`,
+      };
+    }
+    if (status === 409)
+      return {
+        ok: false,
+        reason: 'conflict',
+        message:
+          "the telegram service is reading this bot's messages (Telegram allows one reader): `npx byninja stop telegram`, run whoami, then `npx byninja start telegram`",
+      };
+    if (status === 401 || status === 404)
+      return {
+        ok: false,
+        reason: 'refused',
+        message: 'Telegram refuses TELEGRAM_BOT_TOKEN (401): take the current token from BotFather',
+      };
+    for (const update of body.result ?? []) {
+      offset = update.update_id + 1;
+      const m = update.message;
+      if (!m) continue;
+      // mark it read: the service must not run the message it was sent for this
+      await fetchFn(`${base}/getUpdates`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ offset, timeout: 0 }),
+        signal: AbortSignal.timeout(10_000),
+      }).catch(() => undefined);
+      const name = [m.from?.first_name, m.from?.last_name].filter(Boolean).join(' ');
+      return {
+        ok: true,
+        who: {
+          chatId: String(m.chat.id),
+          chatType: m.chat.type,
+          ...(m.chat.title ? { chatTitle: m.chat.title } : {}),
+          ...(m.from ? { userId: String(m.from.id) } : {}),
+          ...(m.from?.username ? { username: m.from.username } : {}),
+          ...(name ? { name } : {}),
+          ...(m.text ? { text: m.text.slice(0, 60) } : {}),
+        },
+      };
+    }
+  }
+  return {
+    ok: false,
+    reason: 'timeout',
+    message: 'no message reached the bot in time: send it one (any text), then run whoami again',
+  };
+}
+
+/** What to put in .env for what whoami saw. */
+export function describeWhoAmI(who: WhoAmI): string {
+  const group = who.chatType !== 'private';
+  const lines = [
+    `chat ${who.chatId} (${who.chatType}${who.chatTitle ? `: ${who.chatTitle}` : ''})`,
+    ...(who.userId
+      ? [`user ${who.userId}${who.username ? ` (@${who.username})` : ''}${who.name ? ` — ${who.name}` : ''}`]
+      : []),
+    '',
+    'In .env:',
+    `  TELEGRAM_CHAT_ID=${who.chatId}            # where alerts go`,
+  ];
+  if (group) {
+    lines.push(
+      `  TELEGRAM_ALLOWED_CHAT_IDS=${who.chatId}   # every member may use the read-only commands`,
+      ...(who.userId
+        ? [`  TELEGRAM_ALLOWED_USER_IDS=${who.userId}   # you: also /closeall, /restart, /pause, /resume`]
+        : []),
+    );
+  } else {
+    lines.push(
+      `  TELEGRAM_ALLOWED_USER_IDS=${who.userId ?? who.chatId}   # you may command, dangerous commands too`,
+    );
+  }
+  lines.push('then `npm restart`.');
+  return lines.join('\n');
+}

@@ -1,0 +1,37 @@
+/**
+ * The Exchange port measured: every call's duration and outcome go to `observe` (the metrics module), nothing
+ * else changes — same answers, same errors, same `this`. A decorator, so the adapters stay unaware of metrics.
+ */
+import type { Exchange } from '../exchange/exchange';
+
+export type ExchangeCallOutcome = 'ok' | 'error';
+
+export type ObserveExchangeCall = (method: string, outcome: ExchangeCallOutcome, seconds: number) => void;
+
+/** Calls that do not reach the exchange: not measured. */
+const LOCAL = new Set(['close', 'constructor']);
+
+export function timedExchange(exchange: Exchange, observe: ObserveExchangeCall): Exchange {
+  return new Proxy(exchange, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function' || typeof prop !== 'string' || LOCAL.has(prop)) return value;
+      return function measured(this: unknown, ...args: unknown[]): unknown {
+        const started = process.hrtime.bigint();
+        const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        return result.then(
+          (answer: unknown) => {
+            observe(prop, 'ok', seconds());
+            return answer;
+          },
+          (err: unknown) => {
+            observe(prop, 'error', seconds());
+            throw err;
+          },
+        );
+      };
+    },
+  });
+}

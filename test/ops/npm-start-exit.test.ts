@@ -1,0 +1,61 @@
+/**
+ * What an operator's shell sees: `npm start` / `npm restart` exit non-zero, naming each service that did not come
+ * up and why (they used to return 0 while both services exited 78), and `npx byninja` answers at once from the
+ * checkout (the package's own bin is linked by the build; npx used to look for it on the registry). @slow
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { InstallCopy } from '../support/install-copy';
+import { Pm2Harness, REPO_ROOT } from '../support/pm2';
+import { freePort } from '../support/ports';
+
+describe('npm start / npm restart exit codes, npx byninja @slow', function () {
+  this.timeout(180_000);
+  let install: InstallCopy;
+  let harness: Pm2Harness;
+
+  before(() => {
+    install = InstallCopy.create('bn-exit-');
+    harness = Pm2Harness.create('bn-exit-');
+  });
+  after(async () => {
+    await harness?.stop();
+    install?.remove();
+  });
+
+  it('both services stopping on a configuration error: exit 1 with each reason, for start and restart', async () => {
+    const env = harness.env({
+      BYNINJA_IPC_PORT: String(await freePort()),
+      // one problem in each service's own section: each fails alone, with exit 78
+      TELEGRAM_CHAT_ID: 'not-a-number',
+      BYNINJA__TRADING__TICK_INTERVAL_MS: '1',
+    });
+    // what `npm start` runs once the build is there (its build step is the build test's)
+    const start = await install.cli(['start'], env);
+    expect(start.code, start.stdout + start.stderr).to.equal(1);
+    expect(start.stdout)
+      .to.include('❌ telegram: stopped: configuration error — fix telegram.chatId')
+      .and.include('❌ trading: stopped: configuration error — fix trading.tickIntervalMs');
+    const restart = await install.npm(['restart'], env);
+    expect(restart.code, restart.stdout + restart.stderr).not.to.equal(0);
+    expect(restart.stdout).to.include('❌ telegram: stopped: configuration error — fix telegram.chatId');
+    expect(restart.stdout).to.include('stopped here: trading not restarted');
+  });
+
+  it('npx byninja in the checkout runs its own CLI without asking the registry', async () => {
+    const link = path.join(REPO_ROOT, 'node_modules', '.bin', 'byninja');
+    expect(fs.realpathSync(link)).to.equal(fs.realpathSync(path.join(REPO_ROOT, 'bin', 'byninja.js')));
+    const run = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(
+        'npx',
+        ['--no-install', 'byninja', '--version'],
+        { cwd: REPO_ROOT, env: { ...process.env, npm_config_offline: 'true' }, timeout: 60_000 },
+        (err, stdout) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout: String(stdout) }),
+      ),
+    );
+    expect(run.code).to.equal(0);
+    expect(run.stdout).to.match(/^byninja \d+\.\d+\.\d+/);
+  });
+});

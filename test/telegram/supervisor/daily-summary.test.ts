@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CHART_HEIGHT, CHART_WIDTH } from '../../../src/ops/equity-chart';
+import { IpcClient } from '../../../src/shared/ipc/client';
+import { systemClock } from '../../../src/shared/clock';
+import { silentLogger } from '../../../src/shared/logging/logger';
+import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
+import type { NotificationInput } from '../../../src/telegram/notify/notification';
+import { DailySummary, summaryDue } from '../../../src/telegram/supervisor/daily-summary';
+import {
+  emptySupervisorState,
+  type SupervisorState,
+  type SupervisorStore,
+} from '../../../src/telegram/supervisor/supervisor-state';
+import { TradingStub } from '../../ops/trading-stub';
+import { eventually } from '../../support/pm2';
+import { pngSize } from '../../support/png';
+import { TelegramEmulator } from '../../support/telegram-emulator';
+
+const at = (iso: string): number => Date.parse(iso);
+
+describe('daily summary', () => {
+  it('is due once a UTC day, from the configured hour on (pure)', () => {
+    expect(summaryDue(at('2026-03-10T07:59:00Z'), 8, undefined)).to.equal(undefined);
+    expect(summaryDue(at('2026-03-10T08:00:00Z'), 8, undefined)).to.equal('2026-03-10');
+    expect(summaryDue(at('2026-03-10T23:00:00Z'), 8, '2026-03-09')).to.equal('2026-03-10');
+    expect(summaryDue(at('2026-03-10T23:00:00Z'), 8, '2026-03-10')).to.equal(undefined);
+  });
+
+  describe('against the Bot API emulator and a trading stub @slow', function () {
+    this.timeout(30_000);
+    let emu: TelegramEmulator;
+    let stub: TradingStub;
+    let ipc: IpcClient;
+    let dir: string;
+
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-daily-'));
+      emu = await TelegramEmulator.start();
+      stub = await TradingStub.start(dir);
+      ipc = new IpcClient({
+        host: '127.0.0.1',
+        port: stub.port,
+        token: stub.token,
+        client: 'telegram',
+        requestTimeoutMs: 5_000,
+        heartbeatMs: 1_000,
+        logger: silentLogger(),
+        clock: systemClock,
+      });
+      await ipc.connect();
+    });
+    after(async () => {
+      await ipc.close();
+      await stub.close();
+      await emu.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('sends the report through the outbox and the equity curve as a photo, once per day', async () => {
+      const queued: NotificationInput[] = [];
+      const state: SupervisorState = emptySupervisorState();
+      const store: SupervisorStore = {
+        data: state,
+        change: (m) => m(state),
+        commit: async (m) => m?.(state),
+      };
+      const sender = new TelegramSender({ token: emu.token, apiRoot: emu.apiRoot });
+      let now = at('2026-03-10T07:30:00Z');
+      const summary = new DailySummary({
+        hourUtc: 8,
+        trading: ipc,
+        notifier: { notify: async (n) => void queued.push(n), depth: () => queued.length },
+        store,
+        sendPhoto: (png, caption) => sender.sendPhoto('555', png, caption),
+        logger: silentLogger(),
+        clock: { ...systemClock, now: () => now },
+      });
+      await summary.check();
+      expect(queued).to.have.length(0);
+      now = at('2026-03-10T08:01:00Z');
+      await summary.check();
+      expect(queued).to.have.length(1);
+      expect(queued[0]!.text).to.include('Daily summary 2026-03-10').and.include('PnL (USDT');
+      expect(state.dailySummaryDay).to.equal('2026-03-10');
+      const photo = await eventually(() => emu.photos[0], 10_000, 'the photo');
+      expect(photo.chatId).to.equal('555');
+      expect(pngSize(photo.bytes)).to.deep.equal({ width: CHART_WIDTH, height: CHART_HEIGHT });
+      now = at('2026-03-10T20:00:00Z');
+      await summary.check();
+      expect(queued).to.have.length(1);
+      expect(emu.photos).to.have.length(1);
+    });
+  });
+});

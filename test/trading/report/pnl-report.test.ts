@@ -1,0 +1,75 @@
+import { expect } from 'chai';
+import { CHART_HEIGHT, CHART_WIDTH, renderEquityChart } from '../../../src/ops/equity-chart';
+import { formatReport, plainMarkup } from '../../../src/ops/render';
+import { PnlReportBuilder } from '../../../src/trading/report/pnl-report';
+import { filledOrder, stubReport } from '../../ops/trading-stub';
+import { pngSize } from '../../support/png';
+
+const NOW = Date.UTC(2026, 2, 10, 23, 0);
+
+describe('the results report (pure)', () => {
+  it('realized PnL by period, fees, win rate, best and worst round trip, drawdown and by symbol', () => {
+    const r = stubReport(NOW);
+    // trips: BTC +8.79 (610 - 600 less 1.21 fees), ETH -10 (-4 less 6 fees), BTC +6
+    expect(r.periods.all).to.deep.equal({ realized: 4.79, trades: 3, wins: 2, fees: 7.21 });
+    // today (UTC): the ETH trip and the last BTC trip closed today; their fees today
+    expect(r.periods.today).to.deep.equal({ realized: -4, trades: 2, wins: 1, fees: 6 });
+    expect(r.periods.days7).to.deep.equal(r.periods.all);
+    expect(r.winRate).to.be.closeTo(2 / 3, 1e-9);
+    expect(r.best).to.include({ symbol: 'BTC/USDT', pnl: 8.79 });
+    expect(r.worst).to.include({ symbol: 'ETH/USDT', pnl: -10 });
+    expect(r.maxDrawdown.amount).to.equal(10);
+    expect(r.bySymbol.map((s) => [s.symbol, s.realized, s.trades])).to.deep.equal([
+      ['BTC/USDT', 14.79, 2],
+      ['ETH/USDT', -10, 1],
+    ]);
+    // the curve ends at today's equity and starts from it less everything realized and unrealized since
+    expect(r.curve[r.curve.length - 1]).to.deep.equal([NOW, 10_250.5]);
+    expect(r.curve[0]![1]).to.be.closeTo(10_250.5 - 10 - 4.79, 1e-6);
+    expect(r.curve[1]![1]).to.be.closeTo(10_250.5 - 10 - 4.79 + 8.79, 1e-6);
+  });
+
+  it('counts an order once when the journal holds it twice, and the hot copy of a journal order once', () => {
+    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} });
+    const buy = filledOrder('d-1', 'BTC/USDT', 'buy', 1, 100, NOW - 2000);
+    const sell = filledOrder('d-2', 'BTC/USDT', 'sell', 1, 110, NOW - 1000);
+    for (const o of [buy, buy, sell, sell]) b.add(o);
+    expect(b.finish({ equity: 1000, unrealized: 0, openPositions: 0 }).periods.all).to.deep.equal({
+      realized: 10,
+      trades: 1,
+      wins: 1,
+      fees: 0,
+    });
+  });
+
+  it('stays bounded over a long history: a thinned curve, an exact drawdown', () => {
+    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} });
+    const trips = 20_000;
+    for (let i = 0; i < trips; i++) {
+      const at = NOW - (trips - i) * 60_000;
+      // +1, +1, -3 … and one deep loss of 500 in the middle
+      const exit = i === trips / 2 ? 600 : i % 3 === 2 ? 97 : 101;
+      b.add(filledOrder(`l-${i}-b`, 'BTC/USDT', 'buy', 1, 100, at));
+      b.add(filledOrder(`l-${i}-s`, 'BTC/USDT', 'sell', 1, exit === 600 ? 100 - 500 : exit, at + 1));
+    }
+    const r = b.finish({ equity: 0, unrealized: 0, openPositions: 0 });
+    expect(r.periods.all.trades).to.equal(trips);
+    expect(r.curve.length).to.be.at.most(1_002);
+    expect(r.maxDrawdown.amount).to.be.at.least(500);
+    expect(r.worst!.pnl).to.equal(-500);
+  });
+
+  it('renders the equity curve as a PNG of 960×540 in-process (chart.js on @napi-rs/canvas)', () => {
+    const png = renderEquityChart(stubReport(NOW));
+    expect(pngSize(png)).to.deep.equal({ width: CHART_WIDTH, height: CHART_HEIGHT });
+    // a drawn chart (axes, labels, a filled curve), not a blank canvas
+    expect(png.length).to.be.greaterThan(10_000);
+    const empty = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} }).finish({
+      equity: 10_000,
+      unrealized: 0,
+      openPositions: 0,
+    });
+    expect(pngSize(renderEquityChart(empty))).to.deep.equal({ width: CHART_WIDTH, height: CHART_HEIGHT });
+    expect(formatReport(empty, plainMarkup)).to.include('no closed trade');
+  });
+});
