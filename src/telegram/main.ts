@@ -219,6 +219,8 @@ void runService(SELF, async (ctx) => {
       portHint: 'set http.telegramPort (BYNINJA__HTTP__TELEGRAM_PORT) to a free port',
       metrics: metrics.registry,
       logger,
+      redactor: ctx.redactor,
+      clock,
       health: () =>
         telegramHealth({
           started,

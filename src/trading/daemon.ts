@@ -143,6 +143,8 @@ export async function startTrading(
       portHint: 'set http.tradingPort (BYNINJA__HTTP__TRADING_PORT) to a free port',
       metrics: metrics.registry,
       logger,
+      redactor: ctx.redactor,
+      clock,
       health: () => {
         const snap = loop.snapshot();
         return tradingHealth({

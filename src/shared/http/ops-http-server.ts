@@ -5,13 +5,16 @@
  *
  * Monitoring must never stop a service: a port held by another program is logged (with the setting that moves
  * it) and the service runs on without HTTP. GET only; small timeouts and a connection cap, so a stuck scraper
- * costs nothing.
+ * costs nothing. Every answer passes the service's one redactor: a check's detail quotes errors (an exchange's or the
+ * Bot API's, whose URL holds the bot token), and secrets never leave a process.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { Clock } from '../clock';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
+import type { Redactor } from '../logging/redact';
 import { livenessAnswer, readinessAnswer, type HealthAnswer, type HealthReport } from './health';
 
 export interface OpsHttpServerOptions {
@@ -23,7 +26,8 @@ export interface OpsHttpServerOptions {
   health: () => HealthReport;
   metrics: Registry;
   logger: Logger;
-  now?: () => number;
+  redactor: Redactor;
+  clock: Clock;
 }
 
 const MAX_CONNECTIONS = 32;
@@ -77,7 +81,7 @@ export class OpsHttpServer {
   }
 
   private now(): number {
-    return (this.opts.now ?? Date.now)();
+    return this.opts.clock.now();
   }
 
   private async answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -90,11 +94,14 @@ export class OpsHttpServer {
       switch (route) {
         case '/health':
         case '/health/ready':
-          return sendJson(res, readinessAnswer(this.opts.health(), this.now()));
+          return this.sendJson(res, readinessAnswer(this.opts.health(), this.now()));
         case '/health/live':
-          return sendJson(res, livenessAnswer(this.opts.service, this.now(), this.now() - this.startedAt));
+          return this.sendJson(
+            res,
+            livenessAnswer(this.opts.service, this.now(), this.now() - this.startedAt),
+          );
         case '/metrics': {
-          const text = await this.opts.metrics.metrics();
+          const text = this.opts.redactor.redactString(await this.opts.metrics.metrics());
           res.writeHead(200, { 'content-type': this.opts.metrics.contentType }).end(text);
           return;
         }
@@ -109,10 +116,10 @@ export class OpsHttpServer {
       res.end('internal error\n');
     }
   }
-}
 
-function sendJson(res: http.ServerResponse, answer: HealthAnswer): void {
-  res
-    .writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-    .end(JSON.stringify(answer.body) + '\n');
+  private sendJson(res: http.ServerResponse, answer: HealthAnswer): void {
+    res
+      .writeHead(answer.status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      .end(JSON.stringify(this.opts.redactor.redactValue(answer.body)) + '\n');
+  }
 }
