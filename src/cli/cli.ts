@@ -439,7 +439,8 @@ async function tradingCommand(
         if (opts.chart !== undefined) {
           const file = path.resolve(ctx.io.cwd, opts.chart);
           const png = renderEquityChart(report);
-          await fsp.writeFile(file, png);
+          // the account's equity is private: owner-only, like every file the bot writes
+          await fsp.writeFile(file, png, { mode: 0o600 });
           chart = { file, bytes: png.length };
         }
         ctx.print({ ...report, ...(chart ? { chart } : {}) }, () =>
