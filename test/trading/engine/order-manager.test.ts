@@ -299,7 +299,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       trades: undefined,
     });
     h = await EngineHarness.open({
-      config: { trading: { paper: { candleMs: 100, startingBalances: { USDT: 100_000 } } } },
+      config: { trading: { paper: { candleMs: 60_000, startingBalances: { USDT: 100_000 } } } },
       wrapExchange: (paper) =>
         new Proxy(paper, {
           get(target, prop, receiver) {
