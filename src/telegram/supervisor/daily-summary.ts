@@ -57,9 +57,16 @@ export class DailySummary {
     await this.running;
   }
 
-  /** One look: sends today's summary when due. Never throws. */
+  /**
+   * One look: sends today's summary when due. Never throws: a summary is not worth a crash (a full disk failing the
+   * outbox or the day's commit is logged, and the next look tries again).
+   */
   check(): Promise<void> {
-    this.running ??= this.checkOnce().finally(() => (this.running = undefined));
+    this.running ??= this.checkOnce()
+      .catch((err: unknown) => {
+        this.logger.warn(`daily summary not sent (${errorMessage(err)}); trying again at the next look`);
+      })
+      .finally(() => (this.running = undefined));
     return this.running;
   }
 

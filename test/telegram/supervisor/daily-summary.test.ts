@@ -93,5 +93,25 @@ describe('daily summary', () => {
       expect(queued).to.have.length(1);
       expect(emu.photos).to.have.length(1);
     });
+
+    it('a failing disk (the day cannot be committed) is logged, never thrown: telegram keeps running', async () => {
+      const state: SupervisorState = emptySupervisorState();
+      const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      const store: SupervisorStore = {
+        data: state,
+        change: (m) => m(state),
+        commit: () => Promise.reject(full),
+      };
+      const summary = new DailySummary({
+        hourUtc: 0,
+        trading: ipc,
+        notifier: { notify: async () => undefined, depth: () => 0 },
+        store,
+        logger: silentLogger(),
+        clock: { ...systemClock, now: () => at('2026-03-11T09:00:00Z') },
+      });
+      await summary.check(); // rejected before the fix: an unhandled rejection crashed telegram, again at each start
+      expect(state.dailySummaryDay).to.equal(undefined);
+    });
   });
 });
