@@ -517,7 +517,7 @@ async function whoAmI(ctx: Ctx, timeoutMs: number): Promise<number> {
     ctx.io.out(
       `Send any message to your bot (or in the group it is in); waiting ${Math.round(timeoutMs / 1000)} s…\n`,
     );
-  const outcome = await waitForWhoAmI({ token, apiRoot: telegram.apiRoot, timeoutMs });
+  const outcome = await waitForWhoAmI({ token, apiRoot: telegram.apiRoot, timeoutMs, clock: ctx.io.clock });
   if (!outcome.ok) {
     if (ctx.json) ctx.io.out(JSON.stringify(outcome, null, 2) + '\n');
     else ctx.io.err(`byninja: ${outcome.message}\n`);

@@ -4,9 +4,17 @@
  * TELEGRAM_ALLOWED_USER_IDS want. It reads updates itself (getUpdates), which Telegram allows one reader per token
  * at a time: with the telegram service polling, Telegram answers 409 and this says to stop the service first.
  * The message it reports is marked read, so the service does not act on it later.
+ *
+ * Only a message sent after whoami started counts: a bot is public, and an older pending update may be anyone's
+ * (its ids pasted into TELEGRAM_ALLOWED_USER_IDS would hand them /closeall). The first read asks for the last
+ * pending update only (`offset: -1`, which makes Telegram forget the older ones) and skips it unless it is dated
+ * from now; later reads only see newer updates. Bot API errors (5xx, 429, not JSON) are waited out with the one
+ * backoff, never spun on.
  */
+import type { Clock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { Redactor } from '../shared/logging/redact';
+import { retryDelayMs } from '../shared/retry';
 
 export interface WhoAmI {
   chatId: string;
@@ -28,24 +36,35 @@ interface TelegramUpdate {
     text?: string;
     chat: { id: number; type: string; title?: string };
     from?: { id: number; username?: string; first_name?: string; last_name?: string };
+    /** Unix seconds (Telegram's clock). */
+    date?: number;
   };
 }
+
+/** Telegram dates are whole seconds: a message sent in the second whoami started is dated before it. */
+const DATE_SLACK_MS = 1_000;
 
 export async function waitForWhoAmI(opts: {
   token: string;
   apiRoot: string;
   timeoutMs: number;
   fetch?: typeof fetch;
-  now?: () => number;
+  clock: Clock;
+  /** Jitter source of the backoff (tests pin it). */
+  random?: () => number;
 }): Promise<WhoAmIOutcome> {
   const fetchFn = opts.fetch ?? fetch;
-  const now = opts.now ?? Date.now;
+  const now = (): number => opts.clock.now();
   const redactor = new Redactor([opts.token]);
   const base = `${opts.apiRoot.replace(/\/$/, '')}/bot${opts.token}`;
-  const deadline = now() + opts.timeoutMs;
-  let offset: number | undefined;
+  const startedAt = now();
+  const deadline = startedAt + opts.timeoutMs;
+  // -1: the last pending update only, the older ones forgotten (first read); then the next unseen id
+  let offset = -1;
+  let failures = 0;
   while (now() < deadline) {
-    const pollSec = Math.max(1, Math.min(25, Math.floor((deadline - now()) / 1000)));
+    const first = offset === -1;
+    const pollSec = first ? 0 : Math.max(1, Math.min(25, Math.floor((deadline - now()) / 1000)));
     let body: { ok?: boolean; result?: TelegramUpdate[]; error_code?: number; description?: string };
     let status: number;
     try {
@@ -55,7 +74,7 @@ export async function waitForWhoAmI(opts: {
         body: JSON.stringify({
           timeout: pollSec,
           allowed_updates: ['message'],
-          ...(offset ? { offset } : {}),
+          offset,
         }),
         signal: AbortSignal.timeout((pollSec + 10) * 1000),
       });
@@ -81,10 +100,25 @@ export async function waitForWhoAmI(opts: {
         reason: 'refused',
         message: 'Telegram refuses TELEGRAM_BOT_TOKEN (401): take the current token from BotFather',
       };
-    for (const update of body.result ?? []) {
-      offset = update.update_id + 1;
+    if (status !== 200 || body.ok !== true || !Array.isArray(body.result)) {
+      // 429 / 5xx / an answer that is not the Bot API's: wait, never spin (Telegram asks for retry_after on 429)
+      failures += 1;
+      const wait = retryDelayMs(failures, {
+        baseDelayMs: 1_000,
+        maxDelayMs: 10_000,
+        random: opts.random ?? Math.random,
+      });
+      await opts.clock.sleep(Math.max(0, Math.min(wait, deadline - now())));
+      continue;
+    }
+    failures = 0;
+    if (first) offset = 0;
+    for (const update of body.result) {
+      offset = Math.max(offset, update.update_id + 1);
       const m = update.message;
       if (!m) continue;
+      // sent before whoami started: maybe anyone's, never reported
+      if (first && (m.date === undefined || m.date * 1000 < startedAt - DATE_SLACK_MS)) continue;
       // mark it read: the service must not run the message it was sent for this
       await fetchFn(`${base}/getUpdates`, {
         method: 'POST',

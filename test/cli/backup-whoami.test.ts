@@ -100,6 +100,8 @@ describe('byninja backup, backup restore and telegram whoami @slow', function ()
       TELEGRAM_BOT_TOKEN: emu.token,
       TELEGRAM_API_ROOT: emu.apiRoot,
     };
+    // a stranger wrote to the (public) bot an hour ago: never reported, their id would be pasted as allowed
+    await emu.sendText(666, 'old news', 666, { dateSec: Math.floor(Date.now() / 1000) - 3600 });
     const running = runCli(['telegram', 'whoami', '--timeout', '20', '--json'], { env, cwd: root });
     await new Promise((r) => setTimeout(r, 1_000));
     await emu.sendText(-100777, 'hello bot', 4242);

@@ -176,10 +176,17 @@ export class TelegramEmulator {
     await this.server.addUserCommand(msg);
   }
 
-  /** A plain (non-command) text message from a user. */
-  async sendText(chatId: string | number, text: string, fromId?: string | number): Promise<void> {
+  /** A plain (non-command) text message from a user; `dateSec` as for sendCommand. */
+  async sendText(
+    chatId: string | number,
+    text: string,
+    fromId?: string | number,
+    opts: { dateSec?: number } = {},
+  ): Promise<void> {
     const client = this.client(chatId, fromId);
-    await this.server.addUserMessage(client.makeMessage(text));
+    await this.server.addUserMessage(
+      client.makeMessage(text, opts.dateSec !== undefined ? { date: opts.dateSec } : {}),
+    );
   }
 
   /** A user presses an inline button with `data` on the bot message `messageId` (from sentMessages()). */

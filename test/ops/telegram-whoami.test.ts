@@ -1,0 +1,85 @@
+/**
+ * whoami's reading loop with Bot API answers as Telegram gives them (fetch replaced; time on a clock that moves
+ * only when waited on): it never spins on an error answer, and the first read forgets what was pending before it.
+ */
+import { expect } from 'chai';
+import type { Clock } from '../../src/shared/clock';
+import { waitForWhoAmI } from '../../src/ops/telegram-whoami';
+
+const TOKEN = '123456:ABC-whoami-test-token';
+
+function movingClock(start: number): Clock & { slept: number[] } {
+  let now = start;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+    timer: () => () => undefined,
+  };
+}
+
+function answer(status: number, body: unknown): Response {
+  return new Response(typeof body === 'string' ? body : JSON.stringify(body), { status });
+}
+
+describe('telegram whoami (Bot API reads)', () => {
+  it('waits out 502s and non-JSON answers with the backoff instead of spinning, then times out', async () => {
+    const clock = movingClock(1_700_000_000_000);
+    let calls = 0;
+    const outcome = await waitForWhoAmI({
+      token: TOKEN,
+      apiRoot: 'http://127.0.0.1:1',
+      timeoutMs: 60_000,
+      clock,
+      random: () => 0.5,
+      fetch: async () => {
+        calls += 1;
+        return calls % 2 ? answer(502, '<html>Bad Gateway</html>') : answer(500, { ok: false });
+      },
+    });
+    expect(outcome).to.include({ ok: false, reason: 'timeout' });
+    // 60 s of errors at waits growing from ~1 s to 10 s: a handful of calls, not thousands
+    expect(calls).to.be.within(5, 15);
+    expect(Math.max(...clock.slept)).to.be.at.most(10_000);
+  });
+
+  it('asks first for the last pending update only and skips it when it predates the start', async () => {
+    const start = 1_700_000_000_000;
+    const clock = movingClock(start);
+    const bodies: Array<Record<string, unknown>> = [];
+    const outcome = await waitForWhoAmI({
+      token: TOKEN,
+      apiRoot: 'http://127.0.0.1:1',
+      timeoutMs: 60_000,
+      clock,
+      fetch: async (_url, init) => {
+        const body = JSON.parse(String(init?.body)) as Record<string, unknown>;
+        bodies.push(body);
+        if (bodies.length === 1) {
+          const stale = {
+            text: 'hi',
+            chat: { id: 666, type: 'private' },
+            from: { id: 666 },
+            date: start / 1000 - 600,
+          };
+          return answer(200, { ok: true, result: [{ update_id: 41, message: stale }] });
+        }
+        const fresh = {
+          text: 'me',
+          chat: { id: 4242, type: 'private' },
+          from: { id: 4242 },
+          date: start / 1000 + 5,
+        };
+        return answer(200, { ok: true, result: [{ update_id: 42, message: fresh }] });
+      },
+    });
+    expect(bodies[0]).to.include({ offset: -1, timeout: 0 });
+    expect(bodies[1]).to.include({ offset: 42 });
+    expect(outcome).to.deep.include({ ok: true });
+    expect(outcome.ok && outcome.who).to.include({ chatId: '4242', userId: '4242' });
+  });
+});
