@@ -3,7 +3,6 @@
  * API); only the output differs (plain text, or JSON with --json for scripts).
  */
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fetchAllOrders } from '../ops/all-orders';
@@ -43,6 +42,7 @@ import type { ReconcileDifference } from '../shared/ipc/protocol';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { silentLogger } from '../shared/logging/logger';
 import { Redactor } from '../shared/logging/redact';
+import { writeFileDurable } from '../shared/persistence/durable-file';
 import { archiveState, resetState, restoreState } from './state-command';
 import { backup, restoreBackup } from './backup-command';
 
@@ -435,21 +435,33 @@ async function tradingCommand(
       case 'pnl':
       case 'report': {
         const report = await t.call('report', {});
-        let chart: { file: string; bytes: number } | undefined;
+        let chart: { file: string; bytes: number } | { file: string; error: string } | undefined;
         if (opts.chart !== undefined) {
           const file = path.resolve(ctx.io.cwd, opts.chart);
-          const png = renderEquityChart(report);
-          // the account's equity is private: owner-only, like every file the bot writes
-          await fsp.writeFile(file, png, { mode: 0o600 });
-          chart = { file, bytes: png.length };
+          try {
+            const png = renderEquityChart(report);
+            // the equity is private: a new owner-only file renamed into place (an existing file's mode, or a
+            // symlink's target, is never written through), like every file the bot writes
+            await writeFileDurable(file, png, { mode: 0o600 });
+            chart = { file, bytes: png.length };
+          } catch (err) {
+            chart = { file, error: errorMessage(err) };
+          }
         }
+        // the report is printed whatever became of the chart
         ctx.print({ ...report, ...(chart ? { chart } : {}) }, () =>
           [
             formatReport(report, plainMarkup),
-            ...(chart ? [`equity chart: ${chart.file} (${CHART_WIDTH}×${CHART_HEIGHT} PNG)`] : []),
+            ...(chart
+              ? [
+                  'error' in chart
+                    ? `equity chart NOT written to ${chart.file}: ${chart.error}`
+                    : `equity chart: ${chart.file} (${CHART_WIDTH}×${CHART_HEIGHT} PNG)`,
+                ]
+              : []),
           ].join('\n'),
         );
-        return CliExit.Ok;
+        return chart && 'error' in chart ? CliExit.Failure : CliExit.Ok;
       }
       case 'positions': {
         const positions = await t.call('positions', {});

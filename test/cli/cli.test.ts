@@ -134,6 +134,25 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     expect(text.stdout).to.include('PnL (USDT, realized; fees included)').and.include('win rate 67%');
   });
 
+  it('--chart never writes through what is there: an old 0644 file becomes 0600, a symlink is replaced, not its target', async () => {
+    const existing = path.join(pm2h.root, 'old.png');
+    fs.writeFileSync(existing, 'old', { mode: 0o644 });
+    fs.chmodSync(existing, 0o644);
+    expect((await cli(['report', '--chart', existing])).code).to.equal(0);
+    expect(fs.statSync(existing).mode & 0o777).to.equal(0o600);
+    const target = path.join(pm2h.root, 'precious.txt');
+    fs.writeFileSync(target, 'keep me', { mode: 0o644 });
+    const link = path.join(pm2h.root, 'link.png');
+    fs.symlinkSync(target, link);
+    expect((await cli(['report', '--chart', link])).code).to.equal(0);
+    expect(fs.readFileSync(target, 'utf8')).to.equal('keep me');
+    expect(fs.lstatSync(link).isSymbolicLink()).to.equal(false);
+    // a chart that cannot be written: the report is still printed, and the exit says it failed
+    const nowhere = await cli(['report', '--chart', path.join(pm2h.root, 'no-such-dir', 'x.png')]);
+    expect(nowhere.code).to.equal(1);
+    expect(nowhere.stdout).to.include('PnL (USDT').and.include('equity chart NOT written');
+  });
+
   it('closeall asks: without a terminal it needs --yes (exit 2, nothing done); --yes --json closes', async () => {
     const calls = stub.state.calls.length;
     const refused = await cli(['closeall']);
