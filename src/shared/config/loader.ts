@@ -171,6 +171,7 @@ export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfi
 
   // 6. Cross-field rules (checked on the raw values too, so they are reported with the schema problems).
   problems.push(...crossFieldProblems(input, secrets, sources));
+  if (parsed.success) problems.push(...portProblems(parsed.data as Partial<Config>, sources));
 
   if (problems.length > 0 || !parsed.success) {
     // A secret pasted into the wrong variable would otherwise be echoed as that field's bad value.
@@ -329,6 +330,32 @@ function crossFieldProblems(
   }
   // A bot token without TELEGRAM_CHAT_ID is no error: the telegram service runs its bot and writes alerts to its
   // log (it says so at start, and `byninja status` / doctor show it).
+  return problems;
+}
+
+/**
+ * The loopback ports must differ: telegram starts first, so its HTTP port set to trading's TCP port would stop
+ * trading from listening (a clash with another program only turns HTTP off; one among our own settings is a
+ * configuration error, named here).
+ */
+function portProblems(config: Partial<Config>, sources: ConfigSources): ConfigProblem[] {
+  if (!config.ipc || !config.http?.enabled) return [];
+  const ports: Array<[string, number]> = [
+    ['ipc.port', config.ipc.port],
+    ['http.tradingPort', config.http.tradingPort],
+    ['http.telegramPort', config.http.telegramPort],
+  ];
+  const problems: ConfigProblem[] = [];
+  for (const [i, [field, port]] of ports.entries()) {
+    const taken = ports.slice(0, i).find(([, other]) => other === port && port !== 0);
+    if (!taken) continue;
+    const from = sources.fields[field] ? ` (${sources.fields[field]})` : '';
+    problems.push({
+      field,
+      value: String(port),
+      message: `is ${taken[0]}'s port too${from}: each of ipc.port, http.tradingPort and http.telegramPort needs its own port`,
+    });
+  }
   return problems;
 }
 

@@ -301,6 +301,14 @@ describe('config loader', () => {
       }
     }
 
+    it('one port for two of our listeners is refused, naming the setting (HTTP on trading’s TCP port)', () => {
+      const clash = { BYNINJA_IPC_PORT: '47900', BYNINJA__HTTP__TELEGRAM_PORT: '47900' };
+      expect(problemsFor('telegram', clash)).to.deep.equal(['http.telegramPort']);
+      expect(problemsFor('trading', clash)).to.deep.equal(['http.telegramPort']);
+      // HTTP off: its ports listen nowhere
+      expect(problemsFor('trading', { ...clash, BYNINJA__HTTP__ENABLED: 'false' })).to.deep.equal([]);
+    });
+
     it('a bot token without a chat id stops nobody (telegram runs its bot and logs alerts)', () => {
       const env = { TELEGRAM_BOT_TOKEN: '123:abcdefgh' };
       expect(problemsFor('trading', env)).to.deep.equal([]);
