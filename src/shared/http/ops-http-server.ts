@@ -41,7 +41,12 @@ export class OpsHttpServer {
   constructor(private readonly opts: OpsHttpServerOptions) {
     this.logger = opts.logger.child({ module: 'http' });
     this.startedAt = this.now();
-    this.server = http.createServer((req, res) => void this.answer(req, res));
+    // Node enforces headersTimeout/requestTimeout only when it checks its connections (every 30 s by default): 32
+    // silent sockets would lock monitors out that long. Checked every second, they are gone in ~5 s.
+    this.server = http.createServer(
+      { connectionsCheckingInterval: 1_000 },
+      (req, res) => void this.answer(req, res),
+    );
     this.server.maxConnections = MAX_CONNECTIONS;
     this.server.requestTimeout = 10_000;
     this.server.headersTimeout = 5_000;

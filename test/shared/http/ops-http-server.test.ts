@@ -3,6 +3,7 @@
  * errors, and a Bot API error quotes its URL with the bot token), and the routes answer as documented.
  */
 import { expect } from 'chai';
+import net from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import { systemClock } from '../../../src/shared/clock';
 import { healthReport } from '../../../src/shared/http/health';
@@ -10,6 +11,7 @@ import { OpsHttpServer } from '../../../src/shared/http/ops-http-server';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { Redactor } from '../../../src/shared/logging/redact';
 import { httpGet } from '../../support/http-get';
+import { eventually } from '../../support/pm2';
 
 const BOT_TOKEN = '123456789:AAH-secret-bot-token-abcdefghijklmnop';
 
@@ -55,6 +57,27 @@ describe('ops HTTP server (loopback)', () => {
     const metrics = await httpGet(port, '/metrics');
     expect(metrics?.status).to.equal(200);
     expect(metrics!.body).to.include('byninja_probe').and.not.include(BOT_TOKEN);
+  });
+
+  it('silent sockets filling every slot are dropped within seconds: a monitor gets its answer again', async () => {
+    const silent: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 40; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => undefined);
+        silent.push(s);
+      }
+      await Promise.all(silent.map((s) => new Promise((r) => s.once('connect', r))));
+      // before: Node looked at its connections every 30 s, so for ~30 s every request was reset
+      const answer = await eventually(
+        async () => (await httpGet(port, '/health/live', 1_000)) ?? undefined,
+        15_000,
+        '/health/live',
+      );
+      expect(answer.status).to.equal(200);
+    } finally {
+      for (const s of silent) s.destroy();
+    }
   });
 
   it('answers liveness while not ready, 404 elsewhere', async () => {
