@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { errorMessage } from '../shared/errors';
 import { writeFileDurable } from '../shared/persistence/durable-file';
 import { isEnvelope } from '../shared/persistence/durable-json-adapter';
@@ -68,7 +69,7 @@ function checkState(bytes: Buffer): void {
   );
 }
 
-export async function backup(dirs: StateDirs, outDir: string, now = Date.now()): Promise<BackupOutcome> {
+export async function backup(dirs: StateDirs, outDir: string, now: number): Promise<BackupOutcome> {
   const read: Array<{ name: string; bytes: Buffer }> = [];
   for (const file of FILES) {
     const from = path.join(file.where === 'data' ? dirs.dataDir : dirs.paperDir, file.name);
@@ -113,15 +114,38 @@ export async function backup(dirs: StateDirs, outDir: string, now = Date.now()):
   };
 }
 
-export async function restoreBackup(
-  dirs: StateDirs,
-  fromDir: string,
-  now = Date.now(),
-): Promise<BackupOutcome> {
+const manifestSchema = z.strictObject({
+  format: z.literal(1),
+  createdAt: z.string(),
+  files: z
+    .array(
+      z.strictObject({
+        name: z.enum(FILES.map((f) => f.name) as [string, ...string[]]),
+        bytes: z.number().int().min(0),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      }),
+    )
+    .refine((files) => new Set(files.map((f) => f.name)).size === files.length, 'a file is listed twice'),
+});
+
+/** A backup file as restore reads it: a regular file (never a FIFO that would hang it, never a symlink). */
+async function readRegularFile(file: string): Promise<Buffer | undefined> {
+  const stat = await fsp.lstat(file).catch(() => undefined);
+  if (!stat?.isFile()) return undefined;
+  return fsp.readFile(file).catch(() => undefined);
+}
+
+export async function restoreBackup(dirs: StateDirs, fromDir: string, now: number): Promise<BackupOutcome> {
   let manifest: BackupManifest;
   try {
-    manifest = JSON.parse(await fsp.readFile(path.join(fromDir, MANIFEST), 'utf8')) as BackupManifest;
-    if (manifest.format !== 1 || !Array.isArray(manifest.files)) throw new Error('unknown manifest format');
+    const raw = await readRegularFile(path.join(fromDir, MANIFEST));
+    if (!raw) throw new Error(`no ${MANIFEST}`);
+    const parsed = manifestSchema.safeParse(JSON.parse(raw.toString('utf8')));
+    if (!parsed.success)
+      throw new Error(
+        parsed.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; '),
+      );
+    manifest = parsed.data as BackupManifest;
   } catch (err) {
     return {
       ok: false,
@@ -130,10 +154,8 @@ export async function restoreBackup(
   }
   const files: Array<{ name: string; bytes: Buffer; dir: string }> = [];
   for (const entry of manifest.files) {
-    const spec = FILES.find((f) => f.name === entry.name);
-    if (!spec)
-      return { ok: false, message: `unexpected file ${entry.name} in the manifest: nothing restored` };
-    const bytes = await fsp.readFile(path.join(fromDir, entry.name)).catch(() => undefined);
+    const spec = FILES.find((f) => f.name === entry.name)!;
+    const bytes = await readRegularFile(path.join(fromDir, entry.name));
     if (!bytes || bytes.length !== entry.bytes || sha256(bytes) !== entry.sha256)
       return {
         ok: false,
@@ -163,28 +185,15 @@ export async function restoreBackup(
         };
       }
     }
-    const aside = path.join(
-      dirs.dataDir,
-      'archive',
-      `${new Date(now).toISOString().replace(/[:.]/g, '-')}-before-restore`,
-    );
-    const moved: string[] = [];
-    for (const spec of FILES) {
-      for (const suffix of ['', '.prev']) {
-        const current = path.join(spec.where === 'data' ? dirs.dataDir : dirs.paperDir, spec.name + suffix);
-        const there = await fsp.access(current).then(
-          () => true,
-          () => false,
-        );
-        if (!there) continue;
-        await fsp.mkdir(aside, { recursive: true, mode: 0o700 });
-        await fsp.rename(current, path.join(aside, spec.name + suffix));
-        moved.push(spec.name + suffix);
-      }
-    }
-    for (const file of files) {
-      await fsp.mkdir(file.dir, { recursive: true, mode: 0o700 });
-      await writeFileDurable(path.join(file.dir, file.name), file.bytes, { mode: 0o600 });
+    const stamp = `${new Date(now).toISOString().replace(/[:.]/g, '-')}-before-restore`;
+    const asides = new Set<string>();
+    try {
+      await swapIn(files, dirs, stamp, asides);
+    } catch (err) {
+      return {
+        ok: false,
+        message: `restore failed (${errorMessage(err)}): every file is back as it was, nothing restored`,
+      };
     }
     return {
       ok: true,
@@ -192,10 +201,61 @@ export async function restoreBackup(
       manifest,
       message:
         `restored ${files.map((f) => f.name).join(', ')} from ${fromDir}` +
-        (moved.length ? `; the files they replaced are kept in ${aside}` : '') +
+        (asides.size ? `; the files they replaced are kept in ${[...asides].join(' and ')}` : '') +
         '. Start the services: npm start.',
     };
   } finally {
     for (const lock of locks) await lock.release().catch(() => undefined);
+  }
+}
+
+/**
+ * All or nothing: the backup's files are first written beside their targets (same directory, so every later step
+ * is a rename on one filesystem), then the current files are moved aside into `<dir>/archive/<stamp>` of their
+ * own directory, then the new ones renamed into place. Any failure undoes the renames done so far, newest first,
+ * and removes what was staged: a restore never leaves a data dir without its state.
+ */
+async function swapIn(
+  files: Array<{ name: string; bytes: Buffer; dir: string }>,
+  dirs: StateDirs,
+  stamp: string,
+  asides: Set<string>,
+): Promise<void> {
+  const staged: string[] = [];
+  const renames: Array<{ from: string; to: string }> = [];
+  const rename = async (from: string, to: string): Promise<void> => {
+    await fsp.rename(from, to);
+    renames.push({ from, to });
+  };
+  try {
+    for (const file of files) {
+      await fsp.mkdir(file.dir, { recursive: true, mode: 0o700 });
+      const tmp = path.join(file.dir, `${file.name}.restoring`);
+      await writeFileDurable(tmp, file.bytes, { mode: 0o600 });
+      staged.push(tmp);
+    }
+    for (const spec of FILES) {
+      const dir = spec.where === 'data' ? dirs.dataDir : dirs.paperDir;
+      for (const suffix of ['', '.prev']) {
+        const current = path.join(dir, spec.name + suffix);
+        const there = await fsp.lstat(current).then(
+          () => true,
+          () => false,
+        );
+        if (!there) continue;
+        const aside = path.join(dir, 'archive', stamp);
+        await fsp.mkdir(aside, { recursive: true, mode: 0o700 });
+        asides.add(aside);
+        await rename(current, path.join(aside, spec.name + suffix));
+      }
+    }
+    for (const file of files) {
+      await rename(path.join(file.dir, `${file.name}.restoring`), path.join(file.dir, file.name));
+    }
+  } catch (err) {
+    for (const { from, to } of renames.reverse()) await fsp.rename(to, from).catch(() => undefined);
+    for (const tmp of staged) await fsp.unlink(tmp).catch(() => undefined);
+    asides.clear();
+    throw err;
   }
 }

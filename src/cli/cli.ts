@@ -507,14 +507,17 @@ async function backupCommand(ctx: Ctx, rest: string[], out: string | undefined):
   let outcome;
   if (rest[0] === 'restore') {
     expectArgs(rest.slice(1), 1);
-    outcome = await restoreBackup(dirs, path.resolve(ctx.io.cwd, rest[1]!));
+    if (out !== undefined)
+      throw new UsageError('backup restore <dir> takes no --out: it restores into the data dir');
+    outcome = await restoreBackup(dirs, path.resolve(ctx.io.cwd, rest[1]!), ctx.io.clock.now());
   } else {
     expectArgs(rest, 0);
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const now = ctx.io.clock.now();
+    const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
     const dir = out
       ? path.resolve(ctx.io.cwd, out)
       : path.join(path.dirname(ctx.config.app.dataDir), 'backups', `byninja-${stamp}`);
-    outcome = await backup(dirs, dir);
+    outcome = await backup(dirs, dir, now);
   }
   ctx.print(outcome, () => outcome.message);
   return outcome.ok ? CliExit.Ok : CliExit.Failure;

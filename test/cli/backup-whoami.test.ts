@@ -3,6 +3,7 @@
  * the Bot API emulator — all through the compiled CLI as an operator runs it. @slow
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +89,59 @@ describe('byninja backup, backup restore and telegram whoami @slow', function ()
     const tampered = await runCli(['backup', 'restore', out], { env, cwd: root });
     expect(tampered.code).to.equal(1);
     expect(tampered.stdout).to.include('differs from the manifest');
+  });
+
+  it('a restore that fails half-way puts every file back; a hostile manifest or a FIFO is refused, nothing touched', async () => {
+    const port = await freePort();
+    trading = new TradingProcess(root, port);
+    await trading.ready;
+    const stateFile = path.join(root, 'data', 'trading-state.json');
+    await eventually(() => stateOf(stateFile).seq >= 1, 30_000, 'an order');
+    await trading.stop();
+    trading = undefined;
+    const env = {
+      ...process.env,
+      BYNINJA_ENV_FILE: path.join(root, '.env'),
+      BYNINJA_DATA_DIR: path.join(root, 'data'),
+      BYNINJA_LOG_DIR: path.join(root, 'logs'),
+    };
+    const out = path.join(root, 'backup-2');
+    expect((await runCli(['backup', '--out', out], { env, cwd: root })).code).to.equal(0);
+
+    // the paper account lives in its own dir, where the aside directory cannot be made (a file named archive)
+    const paperDir = path.join(root, 'paper');
+    fs.mkdirSync(paperDir);
+    fs.copyFileSync(
+      path.join(root, 'data', 'paper-exchange.json'),
+      path.join(paperDir, 'paper-exchange.json'),
+    );
+    fs.writeFileSync(path.join(paperDir, 'archive'), 'in the way');
+    const before = fs.readFileSync(stateFile, 'utf8');
+    const failed = await runCli(['backup', 'restore', out], {
+      env: { ...env, BYNINJA__TRADING__PAPER__DATA_DIR: paperDir },
+      cwd: root,
+    });
+    expect(failed.code).to.equal(1);
+    expect(failed.stdout).to.include('every file is back as it was');
+    // before: the data dir's files were already moved aside, and the data dir was left without its state
+    expect(fs.readFileSync(stateFile, 'utf8')).to.equal(before);
+    expect(fs.existsSync(path.join(paperDir, 'paper-exchange.json'))).to.equal(true);
+    const leftovers = [...fs.readdirSync(path.join(root, 'data')), ...fs.readdirSync(paperDir)];
+    expect(leftovers.filter((f) => f.endsWith('.restoring'))).to.deep.equal([]);
+
+    const manifestFile = path.join(out, 'manifest.json');
+    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { files: unknown[] };
+    fs.writeFileSync(manifestFile, JSON.stringify({ ...manifest, files: [null] }));
+    const hostile = await runCli(['backup', 'restore', out], { env, cwd: root });
+    expect(hostile.code).to.equal(1);
+    expect(hostile.stdout).to.include('is not a ByNinja backup');
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+    fs.rmSync(path.join(out, 'events.jsonl'));
+    execFileSync('mkfifo', [path.join(out, 'events.jsonl')]);
+    const fifo = await runCli(['backup', 'restore', out], { env, cwd: root }); // hung on the FIFO before
+    expect(fifo.code).to.equal(1);
+    expect(fifo.stdout).to.include('events.jsonl is missing or differs');
+    expect(fs.readFileSync(stateFile, 'utf8')).to.equal(before);
   });
 
   it('telegram whoami prints the chat and user ids of the next message, and the .env lines', async () => {
