@@ -34,6 +34,11 @@ export interface JournalOpenReport {
 }
 
 const NEWLINE = 0x0a;
+/**
+ * The longest line a page widens to hold. An entry is a few KiB; a longer "line" is damage (a torn write, a
+ * file overwritten): it is skipped, never read whole into memory.
+ */
+const MAX_LINE_BYTES = 1024 * 1024;
 const READ_CHUNK = 64 * 1024;
 const SCAN_CHUNK = 1024 * 1024;
 
@@ -149,12 +154,13 @@ export class Journal<T> {
       let length = Math.min(Math.max(1, maxBytes), this.size - start);
       let buf = await this.readRange(start, length);
       let lastNl = buf.lastIndexOf(NEWLINE);
-      // a single line longer than maxBytes: widen the window until it is whole
-      while (lastNl === -1 && start + length < this.size) {
-        length = Math.min(length * 2, this.size - start);
+      // a single line longer than maxBytes: widen the window until it is whole, up to MAX_LINE_BYTES
+      while (lastNl === -1 && start + length < this.size && length < MAX_LINE_BYTES) {
+        length = Math.min(length * 2, MAX_LINE_BYTES, this.size - start);
         buf = await this.readRange(start, length);
         lastNl = buf.lastIndexOf(NEWLINE);
       }
+      if (lastNl === -1 && start + length < this.size) return this.skipLongLine(start + length);
       let lines = buf
         .subarray(0, lastNl + 1)
         .toString('utf8')
@@ -167,6 +173,26 @@ export class Journal<T> {
       const end = start + lastNl + 1;
       return { entries: this.parseLines(lines), next: end >= this.size ? null : end };
     });
+  }
+
+  /** Past a line longer than MAX_LINE_BYTES, chunk by chunk (bounded memory): no entries, the next offset. */
+  private async skipLongLine(from: number): Promise<JournalPage<T>> {
+    for (let at = from; at < this.size; at += MAX_LINE_BYTES) {
+      const chunk = await this.readRange(at, Math.min(MAX_LINE_BYTES, this.size - at));
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl !== -1) {
+        const next = at + nl + 1;
+        this.logger.warn(`${this.file}: a line over ${MAX_LINE_BYTES} bytes skipped (damaged)`, {
+          from,
+          next,
+        });
+        return { entries: [], next: next >= this.size ? null : next };
+      }
+    }
+    this.logger.warn(`${this.file}: a line over ${MAX_LINE_BYTES} bytes at its end skipped (damaged)`, {
+      from,
+    });
+    return { entries: [], next: null };
   }
 
   /** The last `n` entries, oldest first; reads only the end of the file. */

@@ -16,7 +16,7 @@ import {
   type PositionView,
   type TradingStatus,
 } from '../../shared/ipc/protocol';
-import type { RpcMethod, RpcParams, RpcResult } from '../../shared/ipc/protocol';
+import type { PnlReport, RpcMethod, RpcParams, RpcResult } from '../../shared/ipc/protocol';
 import type { Exchange } from '../exchange/exchange';
 import type { OrderManager } from '../engine/order-manager';
 import { isFinal, orderView } from '../engine/order-state';
@@ -159,8 +159,11 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
     return loop.closeAll();
   });
 
-  server.handle('report', () =>
-    readReport({
+  // One history scan at a time: callers asking while one runs (a /pnl pressed twice, the daily summary, the CLI)
+  // share its answer instead of each folding the whole journal again.
+  let reportInFlight: Promise<PnlReport> | undefined;
+  server.handle('report', () => {
+    reportInFlight ??= readReport({
       history: deps.history,
       pageBytes: deps.pageBytes,
       hotOrders: () => manager.hotOrders(),
@@ -174,8 +177,9 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
         return { equity: snap.equity, unrealized, openPositions: manager.openPositions().length };
       },
       now: () => clock.now(),
-    }),
-  );
+    }).finally(() => (reportInFlight = undefined));
+    return reportInFlight;
+  });
 
   server.handle('reconcile', async () => {
     ready();
