@@ -7,6 +7,9 @@
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Pm2ProcessView } from '../ops/pm2-client';
 import type { DeliveryState } from './notify/delivery-health';
+import { SERVICES } from '../ops/services';
+
+const BYNINJA_APPS: ReadonlySet<string> = new Set(SERVICES);
 
 export interface TelegramMetricsDeps {
   outboxDepth: () => number;
@@ -112,7 +115,9 @@ export function createTelegramMetrics(deps: TelegramMetricsDeps): TelegramMetric
       registers,
       async collect() {
         this.reset();
+        // ByNinja's own apps only: other PM2 apps on the host are not ours to name (nor to grow the series)
         for (const p of (await pm2View()) ?? []) {
+          if (!BYNINJA_APPS.has(p.name)) continue;
           const v = value(p);
           if (v !== undefined) this.set({ app: p.name }, v);
         }

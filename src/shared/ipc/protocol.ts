@@ -164,10 +164,10 @@ export interface CloseAllResult {
   paused: boolean;
 }
 
-/** The `recovery` event's data: how the last run ended and what startup recovery found and changed. */
 /** The client name the CLI says hello with: a one-shot connection (connect, one request, close). */
 export const ONE_SHOT_CLIENT = 'cli';
 
+/** The `recovery` event's data: how the last run ended and what startup recovery found and changed. */
 export interface RecoverySummary {
   lastExit: LastExit;
   /** Orders the state holds (working ones and recent finished ones). */

@@ -38,13 +38,13 @@ interface RegisteredStep {
   seq: number;
 }
 
-/** Order of the store flush; steps that must run after state is saved use a higher order. */
-export /** Reasons that are a request to stop (a signal, PM2's shutdown message, PM2 gone): "Shutdown signal received". */
+/** Reasons that are a request to stop (a signal, PM2's shutdown message, PM2 gone): "Shutdown signal received". */
 const PM2_SHUTDOWN_MESSAGE = 'PM2 shutdown message';
 const PM2_GONE = 'PM2 parent gone (IPC channel closed)';
 const STOP_REQUESTS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', PM2_SHUTDOWN_MESSAGE, PM2_GONE]);
 
-const STORES_ORDER = 80;
+/** Order of the store flush; steps that must run after state is saved use a higher order. */
+export const STORES_ORDER = 80;
 const DEFAULT_ORDER = 50;
 
 export class ShutdownCoordinator {
