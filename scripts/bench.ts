@@ -55,8 +55,10 @@ async function main(): Promise<void> {
         'exchange, the rest cloned into both files with fresh ids and funds reserved (placing them one by one takes minutes).',
       'shutdown: each daemon is started directly with an IPC channel (as PM2 starts it), SIGINTed 1 s after `ready`; ' +
         'after every exit the shutdown log lines and a parseable state file are checked.',
-      'alert: a bare app "victim" (watched by the supervisor like any PM2 app) is SIGKILLed with trading paused, 2.5 s ' +
-        'apart so the per-chat throttle (1 message/s) is idle: the figure is the pipeline, not a queue.',
+      'alert: a bare app "victim" (watched by the supervisor like any PM2 app) is SIGKILLed 100 times with trading ' +
+        'paused, each kill 1.2 s after the previous "back online" went out; trading events still flow to the same chat. ' +
+        'The p99 is nearest-rank (with 100 samples: the 2nd slowest). A crash alert may use the per-chat burst ' +
+        '(outbox.perChatBurst, default 3, refilled one per second), so it never waits behind the event sent just before it.',
       'tick: the real TradingLoop/OrderManager/strategy over an in-memory exchange and state store (commits still ' +
         'serialise the state), a manual clock moving one candle per tick.',
       'This host runs other builds and test suites at the same time: absolute figures move between runs, ratios to ' +

@@ -33,7 +33,7 @@ async function rawDurableReplace(target: string, dirFd: number, payload: Buffer,
   fs.fsyncSync(dirFd);
 }
 
-function order(i: number, status: LocalOrder['status']): LocalOrder {
+export function order(i: number, status: LocalOrder['status']): LocalOrder {
   const id = `bench-${i}`;
   const fills: Fill[] =
     status === 'filled'
@@ -69,6 +69,23 @@ function order(i: number, status: LocalOrder['status']): LocalOrder {
   };
 }
 
+/** Appends `count` closed (filled) orders to trading's history journal, as the engine archives them. */
+export async function appendHistory(journal: Journal<HistoryEntry>, count: number): Promise<void> {
+  for (let done = 0; done < count;) {
+    const batch = Math.min(10_000, count - done);
+    await journal.append(
+      Array.from({ length: batch }, (_, k) => ({
+        kind: 'order' as const,
+        archivedAt: done + k,
+        order: order(done + k, 'filled'),
+        // the state's seq at archiving (0: these ids are not the bot's own), so recovery reads only the tail
+        seq: 0,
+      })),
+    );
+    done += batch;
+  }
+}
+
 /**
  * Median cost of one durable order transition (open ↔ filled of one order, as the engine commits it) in
  * trading's real hot state, with `history` closed orders in trading's real history journal beside it.
@@ -79,17 +96,7 @@ export async function storeCommit(
   trials: number,
 ): Promise<{ commit: number[]; floor: number[] }> {
   const journal = await Journal.open<HistoryEntry>(dir, HISTORY_JOURNAL_NAME);
-  for (let done = 0; done < history;) {
-    const batch = Math.min(10_000, history - done);
-    await journal.append(
-      Array.from({ length: batch }, (_, k) => ({
-        kind: 'order' as const,
-        archivedAt: done + k,
-        order: order(done + k, 'filled'),
-      })),
-    );
-    done += batch;
-  }
+  await appendHistory(journal, history);
   const store = await Store.open<TradingState>({
     dir,
     name: STATE_STORE_NAME,

@@ -12,6 +12,8 @@ export interface Target {
   absMax?: number;
   /** Median must be ≥ absMin in the row's unit (throughputs). */
   absMin?: number;
+  /** The 99th percentile must be ≤ p99Max in the row's unit (latency tails). */
+  p99Max?: number;
   /** Human text of the target, as the issue states it. */
   text: string;
 }
@@ -45,6 +47,7 @@ export function verdictOf(row: BenchRow): Verdict {
   if (t.ratioMax !== undefined && (ratio === undefined || ratio > t.ratioMax)) return 'MISSED';
   if (t.absMax !== undefined && !(row.summary.median <= t.absMax)) return 'MISSED';
   if (t.absMin !== undefined && !(row.summary.median >= t.absMin)) return 'MISSED';
+  if (t.p99Max !== undefined && !(row.summary.p99 <= t.p99Max)) return 'MISSED';
   return 'met';
 }
 

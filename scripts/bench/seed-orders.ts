@@ -17,6 +17,9 @@ import { wireOrderManager } from '../../src/trading/engine/order-manager';
 import { openTradingStateFiles } from '../../src/trading/engine/state-files';
 import { clientOrderIdFor } from '../../src/trading/engine/trading-state';
 import { createExchange } from '../../src/trading/exchange/factory';
+import { Journal } from '../../src/shared/persistence/journal';
+import { HISTORY_JOURNAL_NAME, type HistoryEntry } from '../../src/trading/engine/trading-state';
+import { appendHistory } from './commit';
 
 /** Config overrides the seeded daemon must run with (as BYNINJA__ env): enough paper cash for the orders. */
 export const SEED_ENV: Record<string, string> = {
@@ -139,5 +142,15 @@ async function verifySeed(dataDir: string, count: number, config: Config, logger
     if (open !== count) throw new Error(`seeded ${count} orders but the paper exchange has ${open} open`);
   } finally {
     await exchange.close();
+  }
+}
+
+/** Seeds trading's history journal with `count` closed orders (a long-running bot's archive). */
+export async function seedHistory(dataDir: string, count: number): Promise<void> {
+  const journal = await Journal.open<HistoryEntry>(dataDir, HISTORY_JOURNAL_NAME);
+  try {
+    await appendHistory(journal, count);
+  } finally {
+    await journal.close();
   }
 }

@@ -13,7 +13,7 @@ import { Pm2Session } from '../chaos/pm2-session';
 import { TradingProbe } from '../chaos/trading-probe';
 import { DAEMON_SCRIPTS } from '../../test/support/pm2';
 import { measureRestarts, writeBareScript } from './restart';
-import { SEED_ENV, seedOpenOrders } from './seed-orders';
+import { SEED_ENV, seedHistory, seedOpenOrders } from './seed-orders';
 import { summarize, type Summary } from './stats';
 
 export const TRADING_SCRIPT = DAEMON_SCRIPTS.trading;
@@ -65,9 +65,14 @@ export async function tradingRestarts(
   ctx: BenchContext,
   openOrders: number,
   trials: number,
+  historyOrders = 0,
 ): Promise<RestartFigures> {
   let seedMs = 0;
   const t = await startTradingUnderPm2('byninja-bench-rs-', SEED_ENV, async (dataDir) => {
+    if (historyOrders > 0) {
+      ctx.log(`seeding ${historyOrders} closed orders in the history journal…`);
+      await seedHistory(dataDir, historyOrders);
+    }
     if (openOrders === 0) return;
     ctx.log(`seeding ${openOrders} open orders…`);
     const t0 = Date.now();
@@ -96,16 +101,24 @@ export async function tradingRestarts(
       trials,
     );
     const limits =
-      openOrders === 0
-        ? 'node boot and PM2 are the floor; above it: loading the one-file bundle (dist/daemons, ~580 KiB: our code, ' +
-          'zod, winston, json-rpc-2.0) with its V8 code cache, reading the config (~20 ms), and our own start (~100 ms, ' +
-          "the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, store and history " +
-          'journal, the event log tail, the paper exchange and its account file, the TCP server, recovery with nothing ' +
-          'to fetch'
-        : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
-          'orders each (~30 ms), and recovery: one fetchOpenOrders per symbol, answers applied in memory (a commit only ' +
-          'where an order changed; none here), the paper exchange matching them with one price-range pass per symbol ' +
-          `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
+      historyOrders > 0
+        ? `as with 0 open orders, plus opening a history journal of ${historyOrders.toLocaleString('en-US')} closed orders ` +
+          `(${(fs.statSync(path.join(t.session.harness.dataDir, 'trading-history.jsonl')).size / 2 ** 20).toFixed(0)} MiB): ` +
+          'its open scans for the torn tail and counts lines without parsing, and recovery reads only its last entries ' +
+          '(their seq bounds every clientOrderId)'
+        : openOrders === 0
+          ? 'node boot and PM2 are the floor; above it (--cpu-prof of the bundle): loading the one-file bundle ' +
+            '(dist/daemons, ~760 KiB: our code, zod, winston, prom-client, json-rpc-2.0) with its V8 code cache — ' +
+            "winston's and prom-client's module init alone ~30 ms; the first log lines through winston's format " +
+            'pipeline (~30 ms); the watchdog worker thread booting beside it (~55 ms CPU on the second core); the config ' +
+            "and state parsed by zod without its per-schema JIT (~5 ms; with it 15-25 ms); and our own start (the log's " +
+            'startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, store and history journal, ' +
+            'the event log tail, the paper exchange and its account file, the TCP server, recovery with nothing to fetch. ' +
+            'The first tick (candles and strategy, ~30 ms) starts after ready'
+          : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
+            'orders each (~30 ms), and recovery: one fetchOpenOrders per symbol, answers applied in memory (a commit only ' +
+            'where an order changed; none here), the paper exchange matching them with one price-range pass per symbol ' +
+            `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
     return {
       trading: summarize(samples.trading.map((s) => s.ms)),
       floor: summarize(samples.bare.map((s) => s.ms)),

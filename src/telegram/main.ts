@@ -7,6 +7,7 @@
  * report → TCP client to trading (reconnects in the background) → PM2 bus + re-sync → hang watch → bot.
  * Shutdown (reverse): bot → hang watch → TCP client → bus listener → event relay → PM2 → outbox → stores.
  */
+import '../shared/config/zod-jitless';
 import { systemClock } from '../shared/clock';
 import { Store } from '../shared/persistence/store';
 import { IpcClient, type LinkChange } from '../shared/ipc/client';

@@ -231,8 +231,13 @@ export async function startTrading(
     );
   }
 
-  void loop.start().catch((err: unknown) => {
-    logger.error(`Trading loop failed with an unexpected error: ${errorMessage(err)}`, { error: err });
-    void shutdown.shutdown(`fatal: ${errorMessage(err)}`, 1);
+  // The first tick (candles and strategy for every symbol) starts in the next turn of the event loop, after
+  // `ready` went out: it is trading, not recovery, and must not delay the restart by its own length.
+  setImmediate(() => {
+    if (shutdown.stopping) return;
+    void loop.start().catch((err: unknown) => {
+      logger.error(`Trading loop failed with an unexpected error: ${errorMessage(err)}`, { error: err });
+      void shutdown.shutdown(`fatal: ${errorMessage(err)}`, 1);
+    });
   });
 }

@@ -2,9 +2,9 @@
  * The real pair under PM2 (default market speed, Telegram emulator), measured for:
  *  - RSS of each daemon in steady state (from /proc, sampled) vs a bare node under the same PM2;
  *  - alert latency: a watched app (a bare node named "victim") is SIGKILLed; from PM2's exit event (bus `at`) to
- *    the moment the Telegram emulator stored the "victim crashed" message. Trading's entries are paused and each
- *    kill waits until the previous alerts went out, so the figure is the supervisor → outbox → Telegram path and
- *    not the per-chat throttle queue.
+ *    the moment the Telegram emulator stored the "victim crashed" message, over 100 crashes (p99 is the target).
+ *    Trading's entries are paused and each kill waits until the previous "back online" went out, so our own
+ *    messages are not queued; trading's events still share the chat, as in production.
  */
 import path from 'node:path';
 import type { BenchContext } from '../../bench';
@@ -102,7 +102,13 @@ export async function pairSection(ctx: BenchContext): Promise<BenchRow[]> {
   }
 }
 
+/** Crashes per alert-latency run: with 100 samples the nearest-rank p99 is the 2nd slowest, not the slowest. */
+const ALERT_CRASHES = 100;
+/** Pause before each kill after the previous "back online" went out: a per-chat interval and a margin. */
+const QUIET_MS = 1_200;
+
 async function alertLatency(cluster: ChaosCluster, ctx: BenchContext): Promise<BenchRow> {
+  let lastCrashAt = 0;
   await cluster.call('pause', { reason: 'benchmark: alert latency' });
   await cluster.pm2.harness.pm2([
     'start',
@@ -117,13 +123,19 @@ async function alertLatency(cluster: ChaosCluster, ctx: BenchContext): Promise<B
     '100000',
   ]);
   const latencies: number[] = [];
-  const trials = ctx.trials(20);
+  const trials = ctx.trials(ALERT_CRASHES);
   for (let i = 0; i < trials; i++) {
     const victim = await cluster.pm2.waitOnline('victim', 30_000);
-    // let the previous alert and "back online" message leave (per-chat throttle: 1 message/s)
-    await new Promise((r) => setTimeout(r, 2_500));
+    // the previous crash's "back online" has left, then one per-chat interval more: nothing of ours is queued
+    if (i > 0)
+      await cluster.telegram.waitForMessage(
+        (m) => m.at >= lastCrashAt && m.text.includes('<b>victim back online'),
+        { timeoutMs: 30_000 },
+      );
+    await new Promise((r) => setTimeout(r, QUIET_MS));
     const mark = cluster.pm2.events.length;
     const killedAt = Date.now();
+    lastCrashAt = killedAt;
     process.kill(victim.pid, 'SIGKILL');
     const exit = await cluster.pm2.waitEvent(
       (e) => e.name === 'victim' && e.event === 'exit',
@@ -144,7 +156,7 @@ async function alertLatency(cluster: ChaosCluster, ctx: BenchContext): Promise<B
     unit: 'ms',
     summary: summarize(latencies),
     showP99: true,
-    target: { absMax: 100, text: 'p50 ≤ 100 ms' },
+    target: { p99Max: 100, text: `p99 ≤ 100 ms (≥ 50 crashes)` },
     limits:
       'bus packet → alert policy → durable outbox commit (fsync) → sender loop → HTTP sendMessage to the emulator (loopback); ' +
       'timestamps from PM2 (exit) and the emulator (stored), same clock',

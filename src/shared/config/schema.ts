@@ -298,6 +298,11 @@ export const configSchema = z.strictObject({
       maxSize: positiveInt.default(1_000),
       /** At most one message per chat per this interval (Telegram allows ~1/s per chat). */
       perChatIntervalMs: positiveInt.default(1_000),
+      /**
+       * Alerts (crash, hang, link down…) may send this many messages to a chat within as many intervals, so an
+       * alert does not wait behind the message sent just before it; 1 = strictly one per interval.
+       */
+      perChatBurst: positiveInt.max(10).default(3),
       /** Global cap across chats (Telegram allows ~30/s). */
       globalPerSecond: positiveInt.max(30).default(25),
       /** Repeats of the same alert inside this window are coalesced into one message. */

@@ -57,6 +57,8 @@ interface PendingPublish {
 export class EventLog {
   private readonly events: TradingEvent[];
   private readonly listeners = new Set<EventListener>();
+  /** The JSON of each event published by this process, written to the journal and reused by every stream. */
+  private readonly jsonOf = new WeakMap<TradingEvent, string>();
   private queue: PendingPublish[] = [];
   private draining: Promise<void> | null = null;
   private nextSeq: number;
@@ -161,6 +163,11 @@ export class EventLog {
     return false;
   }
 
+  /** An event's JSON (serialised once when published; events read back at open are serialised on demand). */
+  toJson(event: TradingEvent): string {
+    return this.jsonOf.get(event) ?? JSON.stringify(event);
+  }
+
   /** Kept events with seq > afterSeq, oldest first; at most `limit` of them. */
   eventsAfter(afterSeq: number, limit = Infinity): TradingEvent[] {
     // seqs are increasing (not necessarily contiguous: a failed append burns one): binary search the start.
@@ -207,8 +214,13 @@ export class EventLog {
       summary: p.summary,
       data: p.data,
     }));
+    const lines = events.map((event) => {
+      const json = JSON.stringify(event);
+      this.jsonOf.set(event, json);
+      return json;
+    });
     try {
-      await this.journal.append(events);
+      await this.journal.appendJson(lines);
     } catch (err) {
       const failure =
         err instanceof PersistenceError

@@ -8,7 +8,6 @@
 import type net from 'node:net';
 import {
   createJSONRPCErrorResponse,
-  createJSONRPCNotification,
   createJSONRPCSuccessResponse,
   type JSONRPCID,
   type JSONRPCRequest,
@@ -26,6 +25,11 @@ import { ONE_SHOT_CLIENT, RpcErrorCode, type RpcParams, type RpcResult, type Tra
 const EVENT_HIGH_WATER_BYTES = 256 * 1024;
 /** Events read from the log and written per batch (one write call each). */
 const EVENT_BATCH = 256;
+/**
+ * The start of an event notification frame: `encodeFrame(createJSONRPCNotification('event', event))` is this, the
+ * event's JSON and `}\n` (a test holds the two equal).
+ */
+export const EVENT_FRAME_HEAD = '{"jsonrpc":"2.0","method":"event","params":';
 /** After a refusal the peer gets this long to read the error before the socket is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -48,6 +52,8 @@ export interface ConnectionHost {
   refused(conn: ServerConnection, reason: string): void;
   subscribe(afterSeq: number, listener: (event: TradingEvent) => void): Subscription;
   eventsAfter(afterSeq: number, limit: number): TradingEvent[];
+  /** An event's JSON, as the log serialised it once (frames embed it instead of serialising it again). */
+  eventJson(event: TradingEvent): string;
   /** Oldest seq the log still keeps, or null. */
   oldestSeq(): number | null;
   connectionClosed(conn: ServerConnection): void;
@@ -305,7 +311,7 @@ export class ServerConnection {
       const events = this.host.eventsAfter(this.sentSeq, EVENT_BATCH);
       if (events.length === 0) return;
       let batch = '';
-      for (const event of events) batch += encodeFrame(createJSONRPCNotification('event', event));
+      for (const event of events) batch += EVENT_FRAME_HEAD + this.host.eventJson(event) + '}\n';
       this.sentSeq = events[events.length - 1].seq;
       this.socket.write(batch);
     }

@@ -125,6 +125,7 @@ export class IpcServer {
       refused: (conn, reason) => this.logRefusal(conn.peer, reason),
       subscribe: (afterSeq, listener) => opts.eventLog.subscribe(afterSeq, listener),
       eventsAfter: (afterSeq, limit) => opts.eventLog.eventsAfter(afterSeq, limit),
+      eventJson: (event) => opts.eventLog.toJson(event),
       oldestSeq: () => opts.eventLog.oldestSeq,
       connectionClosed: (conn) => {
         this.connections.delete(conn);

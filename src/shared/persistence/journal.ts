@@ -106,12 +106,22 @@ export class Journal<T> {
 
   /** Appends entries; durable (fdatasync) when it resolves. Rejects with PersistenceError, journal unchanged. */
   append(entries: T[]): Promise<void> {
-    let bytes: Buffer;
+    let lines: string[];
     try {
-      bytes = Buffer.from(entries.map((e) => serializeLine(e)).join(''), 'utf8');
+      lines = entries.map((e) => serializeJson(e));
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.appendJson(lines);
+  }
+
+  /**
+   * `append` for entries the caller has serialised already (`JSON.stringify` of each, which never holds a raw
+   * newline): a caller that needs the JSON anyway (the event log sends it on) serialises once.
+   */
+  appendJson(jsonLines: readonly string[]): Promise<void> {
+    const bytes = Buffer.from(jsonLines.length > 0 ? jsonLines.join('\n') + '\n' : '', 'utf8');
+    const count = jsonLines.length;
     return this.enqueue(async () => {
       if (bytes.length === 0) return;
       const handle = await this.ensureHandle();
@@ -130,7 +140,7 @@ export class Journal<T> {
         throw error;
       }
       this.size += bytes.length;
-      this.entryCount += entries.length;
+      this.entryCount += count;
     });
   }
 
@@ -200,18 +210,21 @@ export class Journal<T> {
     return this.enqueue(() => this.readTail(n));
   }
 
-  /** Rewrites the journal durably keeping only the last `keepLast` entries. On failure the journal is unchanged. */
+  /**
+   * Rewrites the journal durably keeping only its last `keepLast` lines, copied as bytes: nothing is parsed or
+   * re-serialised (a damaged line among them stays damaged, and is skipped when read as before). On failure the
+   * journal is unchanged.
+   */
   compact(keepLast: number): Promise<void> {
     return this.enqueue(async () => {
-      const kept = await this.readTail(keepLast);
-      const bytes = Buffer.from(kept.map((e) => serializeLine(e)).join(''), 'utf8');
+      const bytes = await this.readTailLines(keepLast);
       await writeFileDurable(this.file, bytes);
       // The old handle points at the replaced inode: appends must go to the new file.
       const old = this.handle;
       this.handle = undefined;
       await old?.close().catch(() => undefined);
       this.size = bytes.length;
-      this.entryCount = kept.length;
+      this.entryCount = countNewlines(bytes);
       await this.ensureHandle();
     });
   }
@@ -250,6 +263,30 @@ export class Journal<T> {
     return this.handle;
   }
 
+  /** The bytes of the last `n` complete lines (all of them when the journal holds fewer). */
+  private async readTailLines(n: number): Promise<Buffer> {
+    if (n <= 0 || this.size === 0) return Buffer.alloc(0);
+    let start = this.size;
+    const chunks: Buffer[] = [];
+    let newlines = 0;
+    while (start > 0 && newlines <= n) {
+      const from = Math.max(0, start - READ_CHUNK);
+      const chunk = await this.readRange(from, start - from);
+      newlines += countNewlines(chunk);
+      chunks.push(chunk);
+      start = from;
+    }
+    const buf = Buffer.concat(chunks.reverse());
+    // the buffer ends with a newline (size counts complete lines only): the (n+1)-th newline from the end
+    // closes the line before the kept ones
+    let at = buf.length;
+    for (let seen = 0; seen <= n; seen++) {
+      at = at > 0 ? buf.lastIndexOf(NEWLINE, at - 1) : -1;
+      if (at === -1) break;
+    }
+    return buf.subarray(at + 1);
+  }
+
   private async readTail(n: number): Promise<T[]> {
     if (n <= 0 || this.size === 0) return [];
     // Walk back from the end in chunks until n+1 newlines (or the file start) are in the buffer.
@@ -260,7 +297,7 @@ export class Journal<T> {
     while (start > 0 && newlines <= n) {
       const from = Math.max(0, start - READ_CHUNK);
       const chunk = await this.readRange(from, start - from);
-      for (const byte of chunk) if (byte === NEWLINE) newlines++;
+      newlines += countNewlines(chunk);
       chunks.push(chunk);
       start = from;
     }
@@ -328,10 +365,16 @@ export class Journal<T> {
   }
 }
 
-function serializeLine(entry: unknown): string {
+function countNewlines(buf: Buffer): number {
+  let count = 0;
+  for (let i = buf.indexOf(NEWLINE); i !== -1; i = buf.indexOf(NEWLINE, i + 1)) count++;
+  return count;
+}
+
+function serializeJson(entry: unknown): string {
   const json = JSON.stringify(entry);
   if (json === undefined) throw new TypeError('Journal entries must be JSON-serializable values');
-  return json + '\n';
+  return json;
 }
 
 async function createEmpty(file: string): Promise<void> {

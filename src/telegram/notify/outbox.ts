@@ -24,7 +24,13 @@ import {
 } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
-import type { MessageSender, Notification, NotificationInput, Notifier } from './notification';
+import {
+  PRIORITY_RANK,
+  type MessageSender,
+  type Notification,
+  type NotificationInput,
+  type Notifier,
+} from './notification';
 import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } from './outbox-queue';
 import { htmlToPlain } from './log-sender';
 import { SendThrottle } from './send-throttle';
@@ -40,6 +46,8 @@ export interface OutboxStore {
 export interface OutboxSettings {
   maxSize: number;
   perChatIntervalMs: number;
+  /** Alerts (high, critical) may burst this many messages per chat (see send-throttle.ts; default 3). */
+  perChatBurst?: number;
   globalPerSecond: number;
   coalesceWindowMs: number;
 }
@@ -82,6 +90,8 @@ export function validateOutboxState(data: unknown): OutboxState {
 }
 
 const IDLE_WAIT_MS = 60_000;
+/** Priorities that may use a chat's burst: a crash alert must not wait behind the event sent just before it. */
+const ALERT_RANK = PRIORITY_RANK.high;
 
 export class Outbox implements Notifier {
   private readonly store: OutboxStore;
@@ -219,7 +229,7 @@ export class Outbox implements Notifier {
     let best: { entry: OutboxEntry; at: number } | undefined;
     for (const entry of sendOrder(this.store.data.entries)) {
       if (this.busy.has(entry.id)) continue;
-      const at = this.throttle.nextAllowedAt(entry.chatId, now);
+      const at = this.throttle.nextAllowedAt(entry.chatId, now, PRIORITY_RANK[entry.priority] >= ALERT_RANK);
       if (at <= now) return { entry, at };
       if (!best || at < best.at) best = { entry, at };
     }

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { createJSONRPCNotification } from 'json-rpc-2.0';
 import { encodeFrame, LineDecoder } from '../../../src/shared/ipc/framing';
+import { EVENT_FRAME_HEAD } from '../../../src/shared/ipc/server-connection';
 
 /** Cut `buf` at the given (sorted, deduplicated) offsets. */
 function chunked(buf: Buffer, cuts: number[]): Buffer[] {
@@ -90,6 +92,27 @@ describe('ipc/framing LineDecoder', () => {
         expect(frame.slice(0, -1)).not.to.include('\n');
         expect(JSON.parse(frame)).to.have.property('s', 'line1\nline2\r\n');
       }),
+    );
+  });
+});
+
+describe('ipc event frames', () => {
+  it('an event frame built from the event JSON equals the encoded JSON-RPC notification', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: fc.nat(),
+          ts: fc.nat(),
+          type: fc.constant('order.filled'),
+          summary: fc.string(),
+          data: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.double({ noNaN: true }), fc.boolean())),
+        }),
+        (event) => {
+          expect(EVENT_FRAME_HEAD + JSON.stringify(event) + '}\n').to.equal(
+            encodeFrame(createJSONRPCNotification('event', event)),
+          );
+        },
+      ),
     );
   });
 });

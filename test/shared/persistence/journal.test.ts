@@ -106,6 +106,27 @@ describe('Journal', () => {
     expect(again.count()).to.equal(4);
   });
 
+  it('compact(n) copies the kept lines byte for byte, without parsing or re-serialising them', async () => {
+    fs.mkdirSync(dir, { recursive: true });
+    // spacing JSON.stringify would never write, and a damaged line among those kept
+    fs.writeFileSync(file, '{"id": 1}\n{"id": 2}\nnot json\n{"id": 4}\n');
+    const j = await open();
+    await j.compact(3);
+    expect(fs.readFileSync(file, 'utf8')).to.equal('{"id": 2}\nnot json\n{"id": 4}\n');
+    expect(j.count()).to.equal(3);
+    expect(ids(await j.readAll())).to.deep.equal([2, 4]);
+    await j.compact(10);
+    expect(fs.readFileSync(file, 'utf8')).to.equal('{"id": 2}\nnot json\n{"id": 4}\n');
+  });
+
+  it('appendJson writes lines serialised by the caller, each on its own line', async () => {
+    const j = await open();
+    await j.appendJson([JSON.stringify({ id: 1 }), JSON.stringify({ id: 2 })]);
+    await j.appendJson([]);
+    expect(j.count()).to.equal(2);
+    expect(fs.readFileSync(file, 'utf8')).to.equal('{"id":1}\n{"id":2}\n');
+  });
+
   it('concurrent appends never interleave and all land whole', async () => {
     const j = await open();
     await Promise.all(Array.from({ length: 50 }, (_, i) => j.append([{ id: i * 2 }, { id: i * 2 + 1 }])));

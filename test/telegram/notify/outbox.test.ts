@@ -97,6 +97,18 @@ describe('Outbox (fake clock)', () => {
     for (const g of gaps) expect(g).to.be.at.least(1000);
   });
 
+  it('sends an alert at once after an ordinary message to the same chat (the burst), not one interval later', async () => {
+    outbox.start();
+    await outbox.notify({ key: 'event:1', priority: 'normal', text: 'order filled' });
+    await clock.advance(10, 10);
+    await outbox.notify({ key: 'event:2', priority: 'normal', text: 'order placed' });
+    await outbox.notify({ key: 'crash:x', priority: 'high', text: 'x crashed' });
+    await clock.advance(20, 10);
+    expect(sender.sent.map((s) => s.text)).to.deep.equal(['order filled', 'x crashed']);
+    await clock.advance(1000, 50);
+    expect(sender.sent.map((s) => s.text)).to.deep.equal(['order filled', 'x crashed', 'order placed']);
+  });
+
   it('honours 429 retry_after: nothing is sent before it passes, then the message goes out', async () => {
     sender.failures.push(new TemporaryError('429', {}, { retryAfterMs: 5000 }));
     await outbox.notify({ key: 'a', priority: 'high', text: 'crash' });
