@@ -156,15 +156,22 @@ describe('byninja backup, backup restore and telegram whoami @slow', function ()
     };
     // a stranger wrote to the (public) bot an hour ago: never reported, their id would be pasted as allowed
     await emu.sendText(666, 'old news', 666, { dateSec: Math.floor(Date.now() / 1000) - 3600 });
+    // whoami counts only messages sent after it started: send once it is polling (its first read, then the long poll)
+    const polls = (): number => emu!.requests.filter((r) => r.method === 'getUpdates').length;
+    const polling = async (before: number): Promise<void> => {
+      await eventually(() => polls() >= before + 2, 20_000, 'whoami polling');
+    };
+    let before = polls();
     const running = runCli(['telegram', 'whoami', '--timeout', '20', '--json'], { env, cwd: root });
-    await new Promise((r) => setTimeout(r, 1_000));
+    await polling(before);
     await emu.sendText(-100777, 'hello bot', 4242);
     const run = await running;
     expect(run.code, run.stderr).to.equal(0);
     expect(JSON.parse(run.stdout)).to.include({ chatId: '-100777', userId: '4242', text: 'hello bot' });
 
+    before = polls();
     const text = runCli(['telegram', 'whoami', '--timeout', '20'], { env, cwd: root });
-    await new Promise((r) => setTimeout(r, 1_000));
+    await polling(before);
     await emu.sendText(4242, 'me again', 4242);
     const readable = await text;
     expect(readable.stdout).to.include('TELEGRAM_CHAT_ID=4242').and.include('TELEGRAM_ALLOWED_USER_IDS=4242');
