@@ -324,7 +324,7 @@ export class OrderManager {
       () => this.onCreateSettled(clientOrderId),
     );
     try {
-      remote = await withTimeout(create, this.opts.orders.createTimeoutMs, clientOrderId);
+      remote = await withTimeout(create, this.opts.orders.createTimeoutMs, clientOrderId, this.clock);
     } catch (err) {
       return this.onCreateFailed(clientOrderId, err);
     }
@@ -645,18 +645,16 @@ export class OrderManager {
     });
   }
 
-  /** Resolves once no exchange call of this manager is in flight, or after `timeoutMs`. */
+  /** Resolves true once no exchange call of this manager is in flight, false after `timeoutMs` (on the clock). */
   async waitIdle(timeoutMs: number): Promise<boolean> {
-    const deadline = this.clock.now() + timeoutMs;
-    while (this.inFlight.size > 0) {
-      const left = deadline - this.clock.now();
-      if (left <= 0) return false;
-      await Promise.race([
-        Promise.allSettled([...this.inFlight]),
-        new Promise((r) => setTimeout(r, Math.min(left, 50)).unref()),
-      ]);
-    }
-    return true;
+    const idle = async (): Promise<void> => {
+      // calls started while waiting (a late create answer being applied) are waited for too
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    };
+    return withDeadline(idle(), timeoutMs, () => new Error('still in flight'), this.clock).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**
@@ -711,12 +709,13 @@ export class OrderManager {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string, clock: Clock): Promise<T> {
   return withDeadline(
     promise,
     ms,
     () =>
       new NetworkError(`create timed out after ${ms} ms; outcome unknown`, { clientOrderId, timeoutMs: ms }),
+    clock,
   );
 }
 

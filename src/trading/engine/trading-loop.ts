@@ -237,7 +237,7 @@ export class TradingLoop {
     const wait = this.config.orders.inFlightWaitMs;
     const idle = await this.manager.waitIdle(wait);
     const settled = Promise.all([this.running?.catch(() => {}), this.symbolsIdle()]);
-    await Promise.race([settled, new Promise((r) => setTimeout(r, wait).unref())]);
+    await withDeadline(settled, wait, () => new Error('tick still running'), this.clock).catch(() => {});
     this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });
   }
 
@@ -448,7 +448,9 @@ export class TradingLoop {
         })
         .finally(() => this.symbolWork.delete(symbol));
       this.symbolWork.set(symbol, work);
-      started.push(withDeadline(work, budget, () => new Error('still working')).catch(() => undefined));
+      started.push(
+        withDeadline(work, budget, () => new Error('still working'), this.clock).catch(() => undefined),
+      );
     }
     await Promise.all(started);
     this.throwIfFatal();
@@ -653,6 +655,7 @@ export class TradingLoop {
       ms,
       () =>
         new NetworkError(`${where}: no answer from the exchange within ${ms} ms`, { where, timeoutMs: ms }),
+      this.clock,
     );
   }
 

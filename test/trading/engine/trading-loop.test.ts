@@ -11,6 +11,7 @@ import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange
 import { closedCandles } from '../../../src/trading/engine/trading-loop';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
+import { FakeClock, flush } from '../../telegram/notify/fake-clock';
 import { EngineHarness, MARKET_BUY, ScriptedStrategy } from './engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -391,6 +392,44 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
     expect(Object.values(h.paperFile().orders)).to.have.length(1);
+  });
+
+  it('on stop, stops waiting for a hung tick once orders.inFlightWaitMs has passed on the loop clock', async () => {
+    const clock = new FakeClock(Date.now());
+    let release!: () => void;
+    const hung = new Promise<void>((r) => (release = r));
+    const wait = 600_000;
+    const { h } = await started({
+      clock,
+      config: {
+        trading: {
+          ...NO_SLTP.trading,
+          symbolReadTimeoutMs: 10 * wait,
+          orders: { inFlightWaitMs: wait },
+        },
+      },
+      wrapExchange: (paper) =>
+        override(paper, {
+          fetchTicker: (async (symbol: never) => {
+            await hung;
+            return paper.fetchTicker(symbol);
+          }) as never,
+        }),
+    });
+    const ticking = h.loop.tick();
+    await flush();
+    let stopped = false;
+    const stopping = h.loop.stop().then(() => {
+      stopped = true;
+    });
+    await flush(); // stop has armed its deadline
+    await clock.advance(wait - 1_000, 100_000);
+    expect(stopped).to.equal(false);
+    await clock.advance(2_000, 1_000);
+    await stopping; // on a real timer this would wait 10 minutes
+    expect(h.loop.loopState).to.equal('stopping');
+    release();
+    await ticking;
   });
 
   it('on stop, refuses new orders and waits for the create in flight to finish', async () => {
