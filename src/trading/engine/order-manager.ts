@@ -33,14 +33,7 @@ import {
 } from '../../shared/errors';
 import type { OrderStatus } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
-import type {
-  Exchange,
-  ExchangeOrder,
-  ExchangeTrade,
-  Market,
-  OrderSide,
-  OrderType,
-} from '../exchange/exchange';
+import type { Exchange, ExchangeOrder, ExchangeTrade, Market, OrderSpec } from '../exchange/exchange';
 import { EventOutbox, type EventPublisher } from './event-outbox';
 import { FeeValuation } from './fee-valuation';
 import { archiveFinalOrders, type HistoryLog } from './order-archive';
@@ -63,12 +56,8 @@ import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor, seqOf, type HistoryEntry } from './trading-state';
 
-export interface OrderRequest {
-  symbol: string;
-  side: OrderSide;
-  type: OrderType;
-  amount: number;
-  price?: number;
+/** An order the engine wants placed: what it asks for, and why. */
+export interface OrderRequest extends OrderSpec {
   purpose: OrderPurpose;
   reason?: string;
 }
