@@ -164,6 +164,16 @@ export class OrderManager {
     return this.pendingCreates.has(clientOrderId);
   }
 
+  /**
+   * Why no order may be placed now — recovery has not finished, trading is stopping, or state cannot be saved —
+   * or null. The placement gate's first rule (placement-gate.ts); `place` enforces it again at the door.
+   */
+  get placementRefusal(): string | null {
+    if (!this.accepting) return this.refusal;
+    const persist = this.state.persistBlocked;
+    return persist ? `state cannot be saved (${persist})` : null;
+  }
+
   /** Called once recovery has finished: until then every new order is refused. */
   startAccepting(): void {
     this.accepting = true;

@@ -41,7 +41,10 @@ import { isFinal } from './order-state';
 import { averageEntryPrice, realizedOnDay, splitSymbol, unrealizedPnl, utcDay } from './pnl';
 import { REACHABLE, afterFailure, afterSuccess, type Reachability } from './reachability';
 import { recoverTradingState } from './recovery';
-import { evaluateRisk, resetAfterResume, sizeExit } from './risk';
+import { loopStateOf, type LoopPhase } from './loop-state';
+import { evaluateRisk, resetAfterResume } from './risk';
+import { closeAll } from './close-all';
+import type { PlacementFacts } from './placement-gate';
 import { cooldownUntil, decideOnSignal, decideSymbol } from './symbol-decision';
 import type { PauseSource, PauseState } from './trading-state';
 
@@ -76,7 +79,7 @@ export interface LoopSnapshot {
 }
 
 export class TradingLoop {
-  private state: LoopState = 'starting';
+  private phase: LoopPhase = 'starting';
   private readonly manager: OrderManager;
   private readonly exchange: Exchange;
   private readonly config: Config['trading'];
@@ -119,7 +122,7 @@ export class TradingLoop {
   }
 
   get loopState(): LoopState {
-    return this.state;
+    return loopStateOf(this.phase, this.pause !== null);
   }
 
   /** Entries paused and why: operator/risk/operational (persisted) or a state that cannot be saved. */
@@ -134,7 +137,7 @@ export class TradingLoop {
 
   snapshot(): LoopSnapshot {
     return {
-      loopState: this.state,
+      loopState: this.loopState,
       pause: this.pause,
       lastTickAt: this.lastTickAt,
       exchangeReachable: this.reachability.since === null,
@@ -154,7 +157,7 @@ export class TradingLoop {
    * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so.
    */
   async connect(): Promise<{ markets: Record<string, Market>; account: string }> {
-    this.state = 'waiting-exchange';
+    this.phase = 'waiting-exchange';
     this.activity('waiting for the exchange');
     const wait = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
       retryForever(fn, {
@@ -186,7 +189,7 @@ export class TradingLoop {
 
   /** Startup recovery (state `recovering`); no order is placed before it has finished. */
   async recover(lastExit: LastExit): Promise<RecoverySummary> {
-    this.state = 'recovering';
+    this.phase = 'recovering';
     this.activity('recovery');
     const summary = await recoverTradingState({
       manager: this.manager,
@@ -223,7 +226,7 @@ export class TradingLoop {
   /** Recovery done: orders allowed, state running (or paused). `start()` calls it; tests tick by hand after it. */
   enterRunning(): void {
     this.manager.startAccepting();
-    this.state = this.pause ? 'paused' : 'running';
+    this.phase = 'trading';
   }
 
   /**
@@ -231,7 +234,7 @@ export class TradingLoop {
    * tick and the exchange calls in flight.
    */
   async stop(): Promise<void> {
-    this.state = 'stopping';
+    this.phase = 'stopping';
     this.manager.stopAccepting('trading is stopping');
     this.controller.abort();
     const wait = this.config.orders.inFlightWaitMs;
@@ -268,7 +271,6 @@ export class TradingLoop {
     if (current && !(takeOver && current.by !== by)) return current;
     const pause: PauseState = { reason, by, at: this.clock.now() };
     await this.manager.state.setPause(pause);
-    if (this.state === 'running') this.state = 'paused';
     this.logger.warn('Entries paused', { reason, by });
     await this.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, { reason, by });
     return pause;
@@ -280,7 +282,6 @@ export class TradingLoop {
     if (was && by !== 'operator' && was.by !== by) return;
     const risk = resetAfterResume(this.manager.state.risk, this.equity, this.clock.now());
     await this.manager.state.setPause(null, risk);
-    if (this.state === 'paused') this.state = 'running';
     if (was) {
       this.logger.info('Entries resumed', { by, was: was.reason });
       await this.manager.outbox.emit(
@@ -294,75 +295,18 @@ export class TradingLoop {
     }
   }
 
-  /** Market-sells every open position through the order manager (write-ahead like any order). */
+  /** The operator's close-all (close-all.ts), run between ticks. */
   closeAll(): Promise<CloseAllResult> {
-    return this.serialize(() => this.closeAllUnserialized());
-  }
-
-  private async closeAllUnserialized(): Promise<CloseAllResult> {
-    // no new entry while (and after) closing: the strategy would reopen what is being closed
-    // by the operator even over a risk pause: the kill switch clearing (next day) must not reopen what was closed
-    await this.pauseEntries('close-all', 'operator', true);
-    const cancelled: string[] = [];
-    const skipped: CloseAllResult['skipped'] = [];
-    const blocked = new Map<string, string>();
-    // settle every order still working first: a final order's missing fills are fetched, an open one cancelled
-    for (const order of this.manager.pendingOrders()) {
-      try {
-        if (isFinal(order.status)) {
-          await this.manager.refresh(order.clientOrderId);
-          continue;
-        }
-        const after = await this.manager.cancel(order.clientOrderId);
-        if (!isFinal(after.status)) throw new Error(`still ${after.status} after the cancel`);
-        if (after.status === 'cancelled') cancelled.push(order.clientOrderId);
-      } catch (err) {
-        const reason = `order ${order.clientOrderId} not settled: ${errorMessage(err)}`;
-        const earlier = blocked.get(order.symbol);
-        blocked.set(order.symbol, earlier ? `${earlier}; ${reason}` : reason);
-      }
-    }
-    const placed: string[] = [];
-    for (const position of this.manager.openPositions()) {
-      const unsettled =
-        blocked.get(position.symbol) ??
-        this.manager
-          .pendingOrders(position.symbol)
-          .map((o) => `order ${o.clientOrderId} is ${o.status}`)
-          .join(', ');
-      if (unsettled) {
-        // closing now could sell twice: the operator sees it and retries once the order is settled
-        skipped.push({ symbol: position.symbol, reason: unsettled });
-        continue;
-      }
-      const market = this.manager.markets[position.symbol];
-      try {
-        const price =
-          this.lastPrices[position.symbol] ?? (await this.exchange.fetchTicker(position.symbol)).last;
-        const size = sizeExit(position.amount, price, market);
-        if (!size.ok) {
-          skipped.push({ symbol: position.symbol, reason: size.reason });
-          continue;
-        }
-        const order = await this.manager.place({
-          symbol: position.symbol,
-          side: 'sell',
-          type: 'market',
-          amount: size.amount,
-          purpose: 'close-all',
-          reason: 'operator close-all',
-        });
-        placed.push(order.clientOrderId);
-      } catch (err) {
-        skipped.push({ symbol: position.symbol, reason: errorMessage(err) });
-      }
-    }
-    // an order that could not be settled on a symbol without a position is still working: say so too
-    for (const [symbol, reason] of blocked) {
-      if (!skipped.some((x) => x.symbol === symbol)) skipped.push({ symbol, reason });
-    }
-    this.logger.warn('Close-all done', { placed, cancelled, skipped });
-    return { orders: placed, cancelled, skipped, paused: true };
+    return this.serialize(() =>
+      closeAll({
+        manager: this.manager,
+        exchange: this.exchange,
+        lastPrices: this.lastPrices,
+        placementFacts: (symbol) => this.placementFacts(symbol),
+        pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
+        logger: this.logger,
+      }),
+    );
   }
 
   private async run(): Promise<void> {
@@ -420,7 +364,6 @@ export class TradingLoop {
     }
     // reachable = a whole tick without a temporary exchange error
     if (!this.temporaryErrorThisTick) await this.markReachable();
-    if (this.state !== 'stopping') this.state = this.pause ? 'paused' : 'running';
     this.lastTickAt = this.clock.now();
     this.ticks++;
     this.heartbeat();
@@ -499,20 +442,15 @@ export class TradingLoop {
     );
     const price = ticker.last;
     this.lastPrices[symbol] = price;
+    const facts = this.placementFacts(symbol);
     const decision = decideSymbol({
       symbol,
       market,
       price,
       position: this.manager.positions()[symbol],
-      pending: this.manager.pendingOrders(symbol),
-      now: this.clock.now(),
+      facts,
       risk: this.config.risk,
       limitOrderTtlMs: this.config.orders.limitOrderTtlMs,
-      cooldownUntil: cooldownUntil(
-        this.manager.hotOrders().filter((o) => o.symbol === symbol),
-        this.config.orders.rejectCooldownMs,
-        MAX_REFUSAL_COOLDOWN_MS,
-      ),
     });
     switch (decision.kind) {
       case 'wait':
@@ -536,7 +474,7 @@ export class TradingLoop {
         return;
       }
       case 'strategy':
-        await this.askStrategy(symbol, market, price, decision.inPosition);
+        await this.askStrategy(symbol, market, price, decision.inPosition, facts);
     }
   }
 
@@ -545,6 +483,7 @@ export class TradingLoop {
     market: Market,
     price: number,
     inPosition: boolean,
+    facts: PlacementFacts,
   ): Promise<void> {
     const strategy = this.opts.strategy;
     const candles = await this.withReadDeadline(
@@ -568,11 +507,8 @@ export class TradingLoop {
       market,
       price,
       position,
-      traded: this.config.symbols.includes(symbol),
-      pause: this.pause,
-      positionsHeld: this.positionsHeld(symbol),
+      facts,
       stakePerTrade: this.config.risk.stakePerTrade,
-      risk: this.config.risk,
     });
     if (decision.kind === 'none') {
       // logged once per reason (the signal's own words change every candle)
@@ -598,6 +534,25 @@ export class TradingLoop {
       purpose: 'entry',
       reason: signal.reason,
     });
+  }
+
+  /** What the placement gate (placement-gate.ts) needs to know of `symbol` now. */
+  private placementFacts(symbol: string): PlacementFacts {
+    return {
+      refusal: this.manager.placementRefusal,
+      listed: symbol in this.manager.markets,
+      pending: this.manager.pendingOrders(symbol),
+      cooldownUntil: cooldownUntil(
+        this.manager.hotOrders().filter((o) => o.symbol === symbol),
+        this.config.orders.rejectCooldownMs,
+        MAX_REFUSAL_COOLDOWN_MS,
+      ),
+      now: this.clock.now(),
+      traded: this.config.symbols.includes(symbol),
+      pause: this.pause,
+      positionsHeld: this.positionsHeld(symbol),
+      risk: this.config.risk,
+    };
   }
 
   /** Open positions plus entries in flight on other symbols: each may become a position. */
@@ -807,7 +762,7 @@ export class TradingLoop {
     let unrealized = 0;
     for (const p of Object.values(positions)) unrealized += unrealizedPnl(p, this.lastPrices[p.symbol] ?? 0);
     this.logger.info('Heartbeat', {
-      state: this.state,
+      state: this.loopState,
       ticks: this.ticks,
       equity: Number(this.equity.toFixed(2)),
       openPositions: this.manager.openPositions().length,
