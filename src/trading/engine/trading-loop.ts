@@ -1,15 +1,14 @@
 /**
- * The engine loop: starting → recovering → running ⇄ paused → stopping.
+ * The engine's scheduler: starting → waiting-exchange → recovering → trading (running ⇄ paused) → stopping; the
+ * state is derived from the phase and the pause (loop-state.ts).
  *
- * Each tick: balance → equity → kill switch; then every symbol on its own lane, side by side: settle that
- * symbol's pending orders (an UNKNOWN create is looked up before anything else happens on the symbol), read the
- * price within the symbol's read deadline, and let `decideSymbol` say what may happen (exits first: a firing
- * stop-loss cancels what stands in its way, then exits; expired limit orders are cancelled; the strategy is asked
- * only when the symbol is free), placing at most one order. A symbol whose work outlasts the tick keeps its lane
- * and is skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are
- * archived; markets are reloaded daily.
+ * Each tick, between operator actions (close-all and reconcile run between ticks, `serialize`): pending events
+ * drained, markets reloaded when due, balance → equity → kill switch, then every symbol on its own lane, side by
+ * side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether an order may be placed is the
+ * placement gate's one answer, placement-gate.ts). A symbol whose work outlasts the tick keeps its lane and is
+ * skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are archived.
  *
- * Error policy by class (shared/errors.ts): temporary → log once, retry next tick, and an
+ * Errors are handled by class (tick-errors.ts): temporary → log once, retry next tick, and an
  * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
  * strategy → skip the symbol this tick; operational (and a pending order the exchange does not know) → pause
  * entries with a `trading.paused` event, keep running; persistence → no new orders until a commit succeeds;
@@ -20,32 +19,24 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
-import { retryForever } from '../../shared/retry';
-import {
-  ExchangeRefusedError,
-  NetworkError,
-  OperationalError,
-  OrderNotFoundError,
-  PersistenceError,
-  StrategyError,
-  errorMessage,
-  isTemporary,
-} from '../../shared/errors';
+import { errorMessage, type ByNinjaError } from '../../shared/errors';
 import type { CloseAllResult, LastExit, LoopState, RecoverySummary } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
-import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
-import { roundToStep } from '../exchange/precision';
+import { retryForever } from '../../shared/retry';
+import type { BalanceEntry, Exchange, Market } from '../exchange/exchange';
 import type { Strategy } from '../strategy/strategy';
+import { closeAll } from './close-all';
+import { ExchangeReads } from './exchange-reads';
+import { OnceLog } from './log-once';
+import { loopStateOf, type LoopPhase } from './loop-state';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
 import { averageEntryPrice, realizedOnDay, splitSymbol, unrealizedPnl, utcDay } from './pnl';
 import { REACHABLE, afterFailure, afterSuccess, type Reachability } from './reachability';
 import { recoverTradingState } from './recovery';
-import { loopStateOf, type LoopPhase } from './loop-state';
 import { evaluateRisk, resetAfterResume } from './risk';
-import { closeAll } from './close-all';
-import type { PlacementFacts } from './placement-gate';
-import { cooldownUntil, decideOnSignal, decideSymbol } from './symbol-decision';
+import { SymbolTick } from './symbol-tick';
+import { tickErrorHandling, waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
 
 export interface TradingLoopOptions {
@@ -60,9 +51,6 @@ export interface TradingLoopOptions {
   /** Heartbeat log interval (default 60 s). */
   heartbeatMs?: number;
 }
-
-/** Longest cooldown after refusals in a row on one symbol. */
-const MAX_REFUSAL_COOLDOWN_MS = 60 * 60 * 1000;
 
 export interface LoopSnapshot {
   loopState: LoopState;
@@ -94,11 +82,10 @@ export class TradingLoop {
   private ticks = 0;
   private reachability: Reachability = REACHABLE;
   private temporaryErrorThisTick = false;
-  /** Reads still on their way, by what they read: a tick never sends a second one beside them (no pile-up). */
-  private readonly readsInFlight = new Map<string, Promise<unknown>>();
+  private readonly reads: ExchangeReads;
+  private readonly onceLog: OnceLog;
+  private readonly symbols: SymbolTick;
   private lane: Promise<unknown> = Promise.resolve();
-  private readonly loggedErrors = new Map<string, string>();
-  private readonly lastSeenCandle = new Map<string, number>();
   /** Each symbol's work of the tick that started it, while it runs (its lane). */
   private readonly symbolWork = new Map<string, Promise<void>>();
   private marketsLoadedAt: number;
@@ -119,6 +106,20 @@ export class TradingLoop {
     this.heartbeatMs = opts.heartbeatMs ?? 60_000;
     this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
     this.marketsLoadedAt = opts.clock.now();
+    this.reads = new ExchangeReads(opts.config.symbolReadTimeoutMs, opts.clock);
+    this.onceLog = new OnceLog(this.logger);
+    this.symbols = new SymbolTick({
+      manager: opts.manager,
+      exchange: opts.exchange,
+      strategy: opts.strategy,
+      config: opts.config,
+      clock: opts.clock,
+      logger: this.logger,
+      reads: this.reads,
+      onceLog: this.onceLog,
+      pause: () => this.pause,
+      lastPrices: this.lastPrices,
+    });
   }
 
   get loopState(): LoopState {
@@ -163,7 +164,7 @@ export class TradingLoop {
       retryForever(fn, {
         baseDelayMs: 1_000,
         maxDelayMs: 60_000,
-        retryable: waitable,
+        retryable: waitableAtStart,
         signal: this.controller.signal,
         clock: this.clock,
         onRetry: ({ error, delayMs }) => this.waitingForExchange(what, error, delayMs),
@@ -179,7 +180,7 @@ export class TradingLoop {
 
   /** A start step waits for the exchange: logged once per change, alerted once per outage. */
   private waitingForExchange(what: string, error: unknown, delayMs: number): void {
-    this.logOnce('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
+    this.onceLog.log('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
       what,
       error: errorMessage(error),
     });
@@ -200,7 +201,7 @@ export class TradingLoop {
       clock: this.clock,
       logger: this.logger,
       signal: this.controller.signal,
-      waitable,
+      waitable: waitableAtStart,
       onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
     });
     await this.markReachable();
@@ -302,7 +303,7 @@ export class TradingLoop {
         manager: this.manager,
         exchange: this.exchange,
         lastPrices: this.lastPrices,
-        placementFacts: (symbol) => this.placementFacts(symbol),
+        placementFacts: (symbol) => this.symbols.placementFacts(symbol),
         pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
         logger: this.logger,
       }),
@@ -351,7 +352,7 @@ export class TradingLoop {
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
-      await this.withReadDeadline('account', this.refreshAccount());
+      await this.reads.withDeadline('account', this.refreshAccount());
     } catch (err) {
       await this.onTickError('account', err);
     }
@@ -381,7 +382,9 @@ export class TradingLoop {
     for (const symbol of this.symbolsToWatch()) {
       if (this.controller.signal.aborted) break;
       if (this.symbolWork.has(symbol)) {
-        this.logOnce(`busy:${symbol}`, 'warn', 'Symbol still busy from an earlier tick; skipped', { symbol });
+        this.onceLog.log(`busy:${symbol}`, 'warn', 'Symbol still busy from an earlier tick; skipped', {
+          symbol,
+        });
         continue;
       }
       // an unknown error (a bug) is kept and thrown out of the tick, even when it comes after the tick moved on
@@ -410,7 +413,7 @@ export class TradingLoop {
     for (const position of this.manager.openPositions()) extra.add(position.symbol);
     for (const symbol of this.config.symbols) extra.delete(symbol);
     for (const symbol of extra) {
-      this.logOnce(`untraded:${symbol}`, 'warn', 'Symbol not in trading.symbols still held: exits only', {
+      this.onceLog.log(`untraded:${symbol}`, 'warn', 'Symbol not in trading.symbols still held: exits only', {
         symbol,
       });
     }
@@ -419,206 +422,17 @@ export class TradingLoop {
 
   private async tickSymbolSafely(symbol: string): Promise<void> {
     try {
-      await this.tickSymbol(symbol);
+      await this.symbols.run(symbol);
     } catch (err) {
       await this.onTickError(symbol, err);
     }
-  }
-
-  private async tickSymbol(symbol: string): Promise<void> {
-    const market = this.manager.markets[symbol];
-    if (!market) {
-      this.logOnce(`market:${symbol}`, 'error', 'The exchange no longer lists this symbol; nothing placed', {
-        symbol,
-      });
-      return;
-    }
-    for (const order of this.manager.pendingOrders(symbol)) {
-      await this.manager.refresh(order.clientOrderId);
-    }
-    const ticker = await this.withReadDeadline(
-      symbol,
-      this.readOnce(`ticker:${symbol}`, () => this.exchange.fetchTicker(symbol)),
-    );
-    const price = ticker.last;
-    this.lastPrices[symbol] = price;
-    const facts = this.placementFacts(symbol);
-    const decision = decideSymbol({
-      symbol,
-      market,
-      price,
-      position: this.manager.positions()[symbol],
-      facts,
-      risk: this.config.risk,
-      limitOrderTtlMs: this.config.orders.limitOrderTtlMs,
-    });
-    switch (decision.kind) {
-      case 'wait':
-        this.logOnce(`wait:${symbol}`, 'info', 'Symbol waits', { symbol, reason: decision.reason });
-        return;
-      case 'cancel':
-        this.logger.info('Cancelling orders', { symbol, orders: decision.orders, reason: decision.reason });
-        for (const id of decision.orders) await this.manager.cancel(id);
-        // the position the exit needs may be known now (cancelled, fills fetched): the next tick exits
-        return;
-      case 'exit': {
-        await this.manager.outbox.emit('risk.triggered', decision.reason, {
-          symbol,
-          rule: decision.trigger.kind,
-          price,
-          changePct: decision.trigger.changePct,
-        });
-        // a stop-loss must get out: always at market
-        const type = decision.trigger.kind === 'stop-loss' ? 'market' : this.config.orders.type;
-        await this.placeExit(symbol, decision.amount, type, price, decision.trigger.kind, decision.reason);
-        return;
-      }
-      case 'strategy':
-        await this.askStrategy(symbol, market, price, decision.inPosition, facts);
-    }
-  }
-
-  private async askStrategy(
-    symbol: string,
-    market: Market,
-    price: number,
-    inPosition: boolean,
-    facts: PlacementFacts,
-  ): Promise<void> {
-    const strategy = this.opts.strategy;
-    const candles = await this.withReadDeadline(
-      symbol,
-      this.readOnce(`candles:${symbol}`, () =>
-        this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit),
-      ),
-    );
-    const closed = closedCandles(candles, this.clock.now());
-    if (closed.length < strategy.minCandles) return;
-    const newest = closed[closed.length - 1][0];
-    const seen = this.lastSeenCandle.get(symbol);
-    const newCandles = seen === undefined ? 1 : closed.filter((c) => c[0] > seen).length;
-    if (newCandles === 0) return;
-    const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
-    this.lastSeenCandle.set(symbol, newest);
-    const position = this.manager.positions()[symbol];
-    const decision = decideOnSignal({
-      signal,
-      inPosition,
-      market,
-      price,
-      position,
-      facts,
-      stakePerTrade: this.config.risk.stakePerTrade,
-    });
-    if (decision.kind === 'none') {
-      // logged once per reason (the signal's own words change every candle)
-      if (!decision.quiet) {
-        this.logOnce(`signal:${symbol}`, 'info', `Signal ${signal.action} not followed`, {
-          symbol,
-          reason: decision.reason,
-        });
-      }
-      return;
-    }
-    if (decision.kind === 'exit') {
-      await this.placeExit(symbol, decision.amount, this.config.orders.type, price, 'exit', signal.reason);
-      return;
-    }
-    this.logger.info('Entry signal', { symbol, reason: signal.reason, amount: decision.amount, price });
-    await this.manager.place({
-      symbol,
-      side: 'buy',
-      type: this.config.orders.type,
-      amount: decision.amount,
-      price: this.config.orders.type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
-      purpose: 'entry',
-      reason: signal.reason,
-    });
-  }
-
-  /** What the placement gate (placement-gate.ts) needs to know of `symbol` now. */
-  private placementFacts(symbol: string): PlacementFacts {
-    return {
-      refusal: this.manager.placementRefusal,
-      listed: symbol in this.manager.markets,
-      pending: this.manager.pendingOrders(symbol),
-      cooldownUntil: cooldownUntil(
-        this.manager.hotOrders().filter((o) => o.symbol === symbol),
-        this.config.orders.rejectCooldownMs,
-        MAX_REFUSAL_COOLDOWN_MS,
-      ),
-      now: this.clock.now(),
-      traded: this.config.symbols.includes(symbol),
-      pause: this.pause,
-      positionsHeld: this.positionsHeld(symbol),
-      risk: this.config.risk,
-    };
-  }
-
-  /** Open positions plus entries in flight on other symbols: each may become a position. */
-  private positionsHeld(symbol: string): number {
-    const held = new Set(this.manager.openPositions().map((p) => p.symbol));
-    for (const o of this.manager.pendingOrders()) {
-      if (o.symbol !== symbol && o.purpose === 'entry' && !isFinal(o.status)) held.add(o.symbol);
-    }
-    held.delete(symbol);
-    return held.size;
-  }
-
-  private async placeExit(
-    symbol: string,
-    amount: number,
-    type: 'market' | 'limit',
-    price: number,
-    purpose: 'exit' | 'stop-loss' | 'take-profit',
-    reason: string,
-  ): Promise<void> {
-    const market = this.manager.markets[symbol];
-    this.logger.info('Exit signal', { symbol, purpose, reason, amount, price });
-    await this.manager.place({
-      symbol,
-      side: 'sell',
-      type,
-      amount,
-      price: type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
-      purpose,
-      reason,
-    });
-  }
-
-  /**
-   * The read already on its way for `key`, or a new one: a read given up at its deadline keeps running in ccxt
-   * (its own timeout and retries), and while the exchange hangs each tick would otherwise add one more beside it.
-   */
-  private readOnce<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const pending = this.readsInFlight.get(key) as Promise<T> | undefined;
-    if (pending) return pending;
-    const started = read();
-    this.readsInFlight.set(key, started);
-    const done = (): void => {
-      this.readsInFlight.delete(key);
-    };
-    started.then(done, done);
-    return started;
-  }
-
-  /** A read of one symbol (or the account) given up after `symbolReadTimeoutMs` for this tick. */
-  private withReadDeadline<T>(where: string, read: Promise<T>): Promise<T> {
-    const ms = this.config.symbolReadTimeoutMs;
-    return withDeadline(
-      read,
-      ms,
-      () =>
-        new NetworkError(`${where}: no answer from the exchange within ${ms} ms`, { where, timeoutMs: ms }),
-      this.clock,
-    );
   }
 
   /** Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change); a failure retries next tick. */
   private async refreshMarketsWhenDue(): Promise<void> {
     if (this.clock.now() - this.marketsLoadedAt < this.config.marketsRefreshMs) return;
     try {
-      const markets = await this.withReadDeadline('markets', this.exchange.loadMarkets(true));
+      const markets = await this.reads.withDeadline('markets', this.exchange.loadMarkets(true));
       this.manager.setMarkets(markets);
       this.marketsLoadedAt = this.clock.now();
       this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
@@ -629,7 +443,8 @@ export class TradingLoop {
 
   /** Balance → equity → kill switch. */
   private async refreshAccount(): Promise<void> {
-    this.balance = await this.readOnce('balance', () => this.exchange.fetchBalance());
+    const balance = await this.reads.once('balance', () => this.exchange.fetchBalance());
+    this.balance = balance;
     const now = this.clock.now();
     const positions = this.manager.positions();
     let held = 0;
@@ -637,7 +452,7 @@ export class TradingLoop {
       if (splitSymbol(p.symbol).quote !== this.quoteCurrency) continue;
       held += p.amount * (this.lastPrices[p.symbol] ?? averageEntryPrice(p));
     }
-    this.equity = (this.balance[this.quoteCurrency]?.total ?? 0) + held;
+    this.equity = (balance[this.quoteCurrency]?.total ?? 0) + held;
     const realizedToday = realizedOnDay(positions, utcDay(now));
     const update = evaluateRisk(this.manager.state.risk, this.equity, realizedToday, now, this.config.risk);
     const before = this.manager.state.risk;
@@ -662,46 +477,50 @@ export class TradingLoop {
     }
   }
 
+  /** An error from a tick's work, handled by its class (tick-errors.ts). */
   private async onTickError(where: string, err: unknown): Promise<void> {
-    // a read the exchange refused (an error code ccxt does not know, a bad request) is retried like a temporary
-    // failure, and alerted the same way if it lasts; a refused create never gets here (the order is rejected)
-    if (isTemporary(err) || err instanceof ExchangeRefusedError) {
-      this.temporaryErrorThisTick = true;
-      this.logOnce(`temp:${where}`, 'warn', 'Exchange call failed; retrying next tick', {
-        where,
-        error: errorMessage(err),
-      });
-      await this.exchangeFailed(err);
-      return;
+    const error = errorMessage(err);
+    switch (tickErrorHandling(err)) {
+      case 'retry':
+        this.temporaryErrorThisTick = true;
+        this.onceLog.log(`temp:${where}`, 'warn', 'Exchange call failed; retrying next tick', {
+          where,
+          error,
+        });
+        await this.exchangeFailed(err);
+        return;
+      case 'skip-symbol':
+        this.onceLog.log(`strategy:${where}`, 'warn', 'Strategy failed; symbol skipped this tick', {
+          where,
+          error,
+        });
+        return;
+      case 'hold-orders':
+        this.onceLog.log(
+          `persist:${where}`,
+          'error',
+          'State could not be saved; no new orders until it can',
+          {
+            where,
+            error,
+          },
+        );
+        return;
+      case 'pause-entries':
+        this.logger.error('Operational error; entries paused', {
+          where,
+          error,
+          ...(err as ByNinjaError).context,
+        });
+        try {
+          await this.pauseEntries(`${where}: ${error}`, 'operational');
+        } catch (pauseErr) {
+          this.logger.error('Could not persist the pause', { error: errorMessage(pauseErr) });
+        }
+        return;
+      case 'fatal':
+        throw err;
     }
-    if (err instanceof StrategyError) {
-      this.logOnce(`strategy:${where}`, 'warn', 'Strategy failed; symbol skipped this tick', {
-        where,
-        error: err.message,
-      });
-      return;
-    }
-    if (err instanceof PersistenceError) {
-      this.logOnce(`persist:${where}`, 'error', 'State could not be saved; no new orders until it can', {
-        where,
-        error: err.message,
-      });
-      return;
-    }
-    if (err instanceof OperationalError || err instanceof OrderNotFoundError) {
-      this.logger.error('Operational error; entries paused', {
-        where,
-        error: errorMessage(err),
-        ...err.context,
-      });
-      try {
-        await this.pauseEntries(`${where}: ${errorMessage(err)}`, 'operational');
-      } catch (pauseErr) {
-        this.logger.error('Could not persist the pause', { error: errorMessage(pauseErr) });
-      }
-      return;
-    }
-    throw err;
   }
 
   /** An exchange call failed: one `exchange.unreachable` event once it has lasted `unreachableAlertMs`. */
@@ -727,7 +546,7 @@ export class TradingLoop {
     const { next, recovered } = afterSuccess(this.reachability, this.clock.now());
     this.reachability = next;
     if (!wasDown) return;
-    this.loggedErrors.clear();
+    this.onceLog.clear();
     this.logger.info('Exchange reachable again');
     if (recovered !== null) {
       await this.manager.outbox.emit(
@@ -736,22 +555,6 @@ export class TradingLoop {
         { exchange: this.exchange.id, downMs: recovered },
       );
     }
-  }
-
-  /** Logs a repeated problem once until it changes or clears. */
-  private logOnce(
-    key: string,
-    level: 'info' | 'warn' | 'error',
-    message: string,
-    meta: Record<string, unknown>,
-  ): void {
-    const text = `${message} ${JSON.stringify(meta)}`;
-    if (this.loggedErrors.get(key) === text) {
-      this.logger.debug(message, meta);
-      return;
-    }
-    this.loggedErrors.set(key, text);
-    this.logger[level](message, meta);
   }
 
   private heartbeat(): void {
@@ -772,20 +575,4 @@ export class TradingLoop {
       exchangeReachable: this.reachability.since === null,
     });
   }
-}
-
-/** Candles without the one still forming (the newest, when its period has not ended at `now`). */
-export function closedCandles(candles: readonly Candle[], now: number): Candle[] {
-  if (candles.length < 2) return [...candles];
-  const last = candles[candles.length - 1];
-  const period = last[0] - candles[candles.length - 2][0];
-  return last[0] + period > now ? candles.slice(0, -1) : [...candles];
-}
-
-/**
- * What a start step waits out instead of exiting: the exchange or the network failing (temporary), refusing a
- * read, or refusing our key (operational: a person fixes it while trading waits and says so).
- */
-function waitable(err: unknown): boolean {
-  return isTemporary(err) || err instanceof ExchangeRefusedError || err instanceof OperationalError;
 }
