@@ -25,16 +25,17 @@ import type { Logger } from '../../shared/logging/logger';
 import { retryForever } from '../../shared/retry';
 import type { BalanceEntry, Exchange, Market } from '../exchange/exchange';
 import type { Strategy } from '../strategy/strategy';
+import { AccountWatch } from './account-watch';
 import { closeAll } from './close-all';
+import { ExchangeHealth } from './exchange-health';
 import { ExchangeReads } from './exchange-reads';
 import { OnceLog } from './log-once';
 import { loopStateOf, type LoopPhase } from './loop-state';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
-import { averageEntryPrice, realizedOnDay, splitSymbol, unrealizedPnl, utcDay } from './pnl';
-import { REACHABLE, afterFailure, afterSuccess, type Reachability } from './reachability';
+import { splitSymbol, unrealizedPnl } from './pnl';
 import { recoverTradingState } from './recovery';
-import { evaluateRisk, resetAfterResume } from './risk';
+import { resetAfterResume } from './risk';
 import { SymbolTick } from './symbol-tick';
 import { tickErrorHandling, waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
@@ -80,7 +81,8 @@ export class TradingLoop {
   private lastTickAt: number | null = null;
   private lastHeartbeatAt = 0;
   private ticks = 0;
-  private reachability: Reachability = REACHABLE;
+  private readonly health: ExchangeHealth;
+  private readonly account: AccountWatch;
   private temporaryErrorThisTick = false;
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
@@ -92,8 +94,6 @@ export class TradingLoop {
   /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
   private fatal: unknown;
   readonly lastPrices: Record<string, number> = {};
-  private balance: Record<string, BalanceEntry> | null = null;
-  private equity = 0;
   readonly quoteCurrency: string;
 
   constructor(private readonly opts: TradingLoopOptions) {
@@ -108,6 +108,25 @@ export class TradingLoop {
     this.marketsLoadedAt = opts.clock.now();
     this.reads = new ExchangeReads(opts.config.symbolReadTimeoutMs, opts.clock);
     this.onceLog = new OnceLog(this.logger);
+    this.health = new ExchangeHealth({
+      exchangeId: opts.exchange.id,
+      outbox: opts.manager.outbox,
+      clock: opts.clock,
+      logger: this.logger,
+      onceLog: this.onceLog,
+      alertAfterMs: opts.config.unreachableAlertMs,
+    });
+    this.account = new AccountWatch({
+      manager: opts.manager,
+      exchange: opts.exchange,
+      reads: this.reads,
+      clock: opts.clock,
+      risk: opts.config.risk,
+      quoteCurrency: this.quoteCurrency,
+      lastPrices: this.lastPrices,
+      pauseEntries: (reason, by) => this.pauseEntries(reason, by),
+      resumeEntries: (by) => this.resumeEntries(by),
+    });
     this.symbols = new SymbolTick({
       manager: opts.manager,
       exchange: opts.exchange,
@@ -141,13 +160,13 @@ export class TradingLoop {
       loopState: this.loopState,
       pause: this.pause,
       lastTickAt: this.lastTickAt,
-      exchangeReachable: this.reachability.since === null,
-      exchangeUnreachableSince: this.reachability.since ?? undefined,
-      exchangeError: this.reachability.lastError,
-      equity: this.equity,
+      exchangeReachable: this.health.reachable,
+      exchangeUnreachableSince: this.health.unreachableSince ?? undefined,
+      exchangeError: this.health.lastError,
+      equity: this.account.equity,
       quoteCurrency: this.quoteCurrency,
       lastPrices: { ...this.lastPrices },
-      balance: this.balance,
+      balance: this.account.balance,
     };
   }
 
@@ -172,7 +191,7 @@ export class TradingLoop {
     const markets = await wait('load markets', () => this.exchange.loadMarkets());
     // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
     const account = await wait('read the account', () => this.exchange.accountId());
-    await this.markReachable();
+    await this.health.answered();
     this.manager.setMarkets(markets);
     this.marketsLoadedAt = this.clock.now();
     return { markets, account };
@@ -185,7 +204,7 @@ export class TradingLoop {
       error: errorMessage(error),
     });
     this.logger.debug(`${what} failed, retrying in ${delayMs} ms`, { error: errorMessage(error) });
-    void this.exchangeFailed(error);
+    void this.health.failed(error);
   }
 
   /** Startup recovery (state `recovering`); no order is placed before it has finished. */
@@ -204,8 +223,8 @@ export class TradingLoop {
       waitable: waitableAtStart,
       onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
     });
-    await this.markReachable();
-    await this.refreshAccount().catch((err: unknown) => this.onTickError('account', err));
+    await this.health.answered();
+    await this.account.refresh().catch((err: unknown) => this.onTickError('account', err));
     return summary;
   }
 
@@ -281,7 +300,7 @@ export class TradingLoop {
   async resumeEntries(by: PauseSource): Promise<void> {
     const was = this.manager.state.pause;
     if (was && by !== 'operator' && was.by !== by) return;
-    const risk = resetAfterResume(this.manager.state.risk, this.equity, this.clock.now());
+    const risk = resetAfterResume(this.manager.state.risk, this.account.equity, this.clock.now());
     await this.manager.state.setPause(null, risk);
     if (was) {
       this.logger.info('Entries resumed', { by, was: was.reason });
@@ -352,7 +371,7 @@ export class TradingLoop {
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
-      await this.reads.withDeadline('account', this.refreshAccount());
+      await this.reads.withDeadline('account', this.account.refresh());
     } catch (err) {
       await this.onTickError('account', err);
     }
@@ -364,7 +383,7 @@ export class TradingLoop {
       await this.onTickError('archive', err);
     }
     // reachable = a whole tick without a temporary exchange error
-    if (!this.temporaryErrorThisTick) await this.markReachable();
+    if (!this.temporaryErrorThisTick) await this.health.answered();
     this.lastTickAt = this.clock.now();
     this.ticks++;
     this.heartbeat();
@@ -441,42 +460,6 @@ export class TradingLoop {
     }
   }
 
-  /** Balance → equity → kill switch. */
-  private async refreshAccount(): Promise<void> {
-    const balance = await this.reads.once('balance', () => this.exchange.fetchBalance());
-    this.balance = balance;
-    const now = this.clock.now();
-    const positions = this.manager.positions();
-    let held = 0;
-    for (const p of Object.values(positions)) {
-      if (splitSymbol(p.symbol).quote !== this.quoteCurrency) continue;
-      held += p.amount * (this.lastPrices[p.symbol] ?? averageEntryPrice(p));
-    }
-    this.equity = (balance[this.quoteCurrency]?.total ?? 0) + held;
-    const realizedToday = realizedOnDay(positions, utcDay(now));
-    const update = evaluateRisk(this.manager.state.risk, this.equity, realizedToday, now, this.config.risk);
-    const before = this.manager.state.risk;
-    if (update.triggered) {
-      await this.manager.state.setRisk(update.state, true);
-      await this.manager.outbox.emit(
-        'risk.triggered',
-        `Kill switch (${update.triggered.kind}): ${update.triggered.reason}`,
-        {
-          rule: update.triggered.kind,
-          reason: update.triggered.reason,
-          equity: this.equity,
-        },
-      );
-      await this.pauseEntries(`kill switch: ${update.triggered.reason}`, 'risk');
-    } else if (update.cleared) {
-      await this.manager.state.setRisk(update.state, true);
-      if (this.manager.state.pause?.by === 'risk') await this.resumeEntries('risk');
-    } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
-      // the peak is worth saving but not worth a synchronous commit per tick
-      void this.manager.state.setRisk(update.state, false);
-    }
-  }
-
   /** An error from a tick's work, handled by its class (tick-errors.ts). */
   private async onTickError(where: string, err: unknown): Promise<void> {
     const error = errorMessage(err);
@@ -487,7 +470,7 @@ export class TradingLoop {
           where,
           error,
         });
-        await this.exchangeFailed(err);
+        await this.health.failed(err);
         return;
       case 'skip-symbol':
         this.onceLog.log(`strategy:${where}`, 'warn', 'Strategy failed; symbol skipped this tick', {
@@ -523,40 +506,6 @@ export class TradingLoop {
     }
   }
 
-  /** An exchange call failed: one `exchange.unreachable` event once it has lasted `unreachableAlertMs`. */
-  private async exchangeFailed(err: unknown): Promise<void> {
-    const now = this.clock.now();
-    const { next, alert } = afterFailure(
-      this.reachability,
-      now,
-      errorMessage(err),
-      this.config.unreachableAlertMs,
-    );
-    this.reachability = next;
-    if (!alert) return;
-    await this.manager.outbox.emit(
-      'exchange.unreachable',
-      `Exchange ${this.exchange.id} unreachable for ${Math.round((now - next.since!) / 1000)} s: ${errorMessage(err)}`,
-      { exchange: this.exchange.id, since: next.since, error: errorMessage(err) },
-    );
-  }
-
-  private async markReachable(): Promise<void> {
-    const wasDown = this.reachability.since !== null;
-    const { next, recovered } = afterSuccess(this.reachability, this.clock.now());
-    this.reachability = next;
-    if (!wasDown) return;
-    this.onceLog.clear();
-    this.logger.info('Exchange reachable again');
-    if (recovered !== null) {
-      await this.manager.outbox.emit(
-        'exchange.recovered',
-        `Exchange ${this.exchange.id} reachable again after ${Math.round(recovered / 1000)} s`,
-        { exchange: this.exchange.id, downMs: recovered },
-      );
-    }
-  }
-
   private heartbeat(): void {
     const now = this.clock.now();
     if (now - this.lastHeartbeatAt < this.heartbeatMs) return;
@@ -567,12 +516,12 @@ export class TradingLoop {
     this.logger.info('Heartbeat', {
       state: this.loopState,
       ticks: this.ticks,
-      equity: Number(this.equity.toFixed(2)),
+      equity: Number(this.account.equity.toFixed(2)),
       openPositions: this.manager.openPositions().length,
       openOrders: this.manager.pendingOrders().filter((o) => !isFinal(o.status)).length,
       unrealizedPnl: Number(unrealized.toFixed(2)),
       paused: this.pause?.reason,
-      exchangeReachable: this.reachability.since === null,
+      exchangeReachable: this.health.reachable,
     });
   }
 }
