@@ -1,19 +1,26 @@
+import { systemClock, type Clock } from './clock';
+
 /**
  * Races a promise against a deadline: rejects with `onTimeout()`'s error after `ms` (the promise itself keeps
  * running — callers decide what a late answer means, e.g. an order create whose outcome is then UNKNOWN).
- * A non-finite `ms` means no deadline.
+ * A non-finite `ms` means no deadline. The deadline runs on `clock` (default the system clock).
  */
-export function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+export function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => Error,
+  clock: Clock = systemClock,
+): Promise<T> {
   if (!Number.isFinite(ms)) return promise;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms);
+    const cancel = clock.timer(ms, () => reject(onTimeout()));
     promise.then(
       (v) => {
-        clearTimeout(timer);
+        cancel();
         resolve(v);
       },
       (e: unknown) => {
-        clearTimeout(timer);
+        cancel();
         reject(e instanceof Error ? e : new Error(String(e)));
       },
     );

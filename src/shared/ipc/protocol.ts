@@ -29,6 +29,19 @@ export type LoopState = 'starting' | 'waiting-exchange' | 'recovering' | 'runnin
 export type TradingMode = 'paper' | 'dry-run' | 'live';
 export type OrderSide = 'buy' | 'sell';
 export type OrderType = 'market' | 'limit';
+
+/**
+ * What an order asks for — the one declaration of an order's fields. The engine's order (LocalOrder, OrderRequest),
+ * the exchange port's create and answer (CreateOrderRequest, ExchangeOrder) and the wire view (OrderView) extend it.
+ */
+export interface OrderSpec {
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  amount: number;
+  /** Limit price; absent for a market order (an exchange's answer may carry one for it). */
+  price?: number;
+}
 /** Local order life: intent (durable, not yet sent) → unknown (sent, outcome unknown) → open → final. */
 export type OrderStatus =
   'intent' | 'unknown' | 'open' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' | 'expired';
@@ -45,14 +58,9 @@ export interface LastExit {
   reason?: string;
 }
 
-export interface OrderView {
+export interface OrderView extends OrderSpec {
   clientOrderId: string;
   exchangeOrderId?: string;
-  symbol: string;
-  side: OrderSide;
-  type: OrderType;
-  amount: number;
-  price?: number;
   filled: number;
   averagePrice?: number;
   status: OrderStatus;

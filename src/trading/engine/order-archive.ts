@@ -8,7 +8,7 @@ import type { Market } from '../exchange/exchange';
 import { fillsComplete, isFinal, type LocalOrder } from './order-state';
 import { derivePositions } from './pnl';
 import type { StateGateway } from './state-gateway';
-import type { HistoryEntry } from './trading-state';
+import { seqOf, type HistoryEntry } from './trading-state';
 
 /** The part of Journal<HistoryEntry> the engine uses. */
 export interface HistoryLog {
@@ -73,4 +73,40 @@ export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalO
     }
   }
   return candidates.filter((o) => chosen.has(o));
+}
+
+/**
+ * The highest clientOrderId sequence the history journal can hold. Read from its last entries (each carries the
+ * state's seq when it was archived), so a restart costs the same after a year of history as after a day; entries
+ * written before that field existed fall back to reading the whole journal.
+ */
+export async function historySeqBound(
+  history: HistoryLog,
+  botId: string,
+  installId: string,
+): Promise<number> {
+  if (history.count() === 0) return 0;
+  const seqIn = (e: HistoryEntry): number =>
+    Math.max(e.seq ?? 0, seqOf(e.order.clientOrderId, botId, installId) ?? 0);
+  // the last few entries, not one: a damaged last line (skipped when read) must not hide the bound
+  const recent = (await history.tail(HISTORY_SEQ_TAIL)).filter(isHistoryEntry);
+  if (recent.some((e) => typeof e.seq === 'number')) {
+    let max = 0;
+    for (const e of recent) max = Math.max(max, seqIn(e));
+    return max;
+  }
+  // entries written before `seq` existed, or a tail that did not parse: read it all (a loop, not
+  // Math.max(...all): spreading 100k+ arguments overflows the stack)
+  let max = 0;
+  for (const e of (await history.readAll()).filter(isHistoryEntry)) max = Math.max(max, seqIn(e));
+  return max;
+}
+
+/** How many of the last history entries recovery reads for the clientOrderId bound. */
+const HISTORY_SEQ_TAIL = 16;
+
+/** A history line that parsed but is not an entry (never written by us) must not crash recovery. */
+function isHistoryEntry(e: unknown): e is HistoryEntry {
+  const order = (e as Partial<HistoryEntry> | null)?.order;
+  return typeof order?.clientOrderId === 'string';
 }

@@ -1,21 +1,20 @@
 /**
  * Places orders and finds out what became of them, so that a crash at any instant loses nothing and duplicates
- * nothing.
+ * nothing. Its two jobs: placement and resolution; fills (fill-sync.ts), adoption of orders unknown to state
+ * (order-adoption.ts) and archiving (order-archive.ts) have their own files, and every commit goes through the
+ * state gateway.
  *
  * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<installId>-<seq>` is committed
  * durably BEFORE the exchange is called, and the exchange's answer is committed after. A create the exchange
  * refused is `rejected` (final). A create that fails on the network, times out or gets a 5xx leaves the order
  * `unknown`; it is resolved only by looking the clientOrderId up on the exchange (found → its state is applied;
  * "not found" only per `judgeNotFound`: several misses over a window from the send → `rejected`, never placed).
- * A create is never retried. Only the exchange's answer closes an order; fills come from its trades (side and
- * time the exchange's, a fee in a third currency valued in the quote when recorded), de-duplicated by
- * (order id, trade id), and positions are derived from fills.
+ * A create is never retried. Only the exchange's answer closes an order; positions are derived from fills.
  *
  * Every order change is committed with the events that report it (order-events.ts), published through the one
  * event outbox once durable (event-outbox.ts). A commit that fails places nothing further: the state gateway
  * publishes `persist.failed` and new orders are refused until a commit works again (state-gateway.ts).
  */
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
@@ -33,20 +32,13 @@ import {
 } from '../../shared/errors';
 import type { OrderStatus } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
-import type {
-  Exchange,
-  ExchangeOrder,
-  ExchangeTrade,
-  Market,
-  OrderSide,
-  OrderType,
-} from '../exchange/exchange';
+import type { Exchange, ExchangeOrder, ExchangeTrade, Market, OrderSpec } from '../exchange/exchange';
 import { EventOutbox, type EventPublisher } from './event-outbox';
-import { FeeValuation } from './fee-valuation';
-import { archiveFinalOrders, type HistoryLog } from './order-archive';
-import { positionChangeEvents, rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
+import { FillSync, positionsOf } from './fill-sync';
+import { adoptOrder } from './order-adoption';
+import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-archive';
+import { rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
 import {
-  addFills,
   applyExchangeOrder,
   fillsComplete,
   isFinal,
@@ -58,17 +50,13 @@ import {
   type NotFoundRule,
   type OrderPurpose,
 } from './order-state';
-import { derivePositions, feeNeedsValuation, fillFromTrade, type Fill, type PositionBook } from './pnl';
+import type { Fill, PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
-import { clientOrderIdFor, seqOf, type HistoryEntry } from './trading-state';
+import { clientOrderIdFor } from './trading-state';
 
-export interface OrderRequest {
-  symbol: string;
-  side: OrderSide;
-  type: OrderType;
-  amount: number;
-  price?: number;
+/** An order the engine wants placed: what it asks for, and why. */
+export interface OrderRequest extends OrderSpec {
   purpose: OrderPurpose;
   reason?: string;
 }
@@ -112,7 +100,7 @@ export class OrderManager {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly notFoundRule: NotFoundRule;
-  private readonly fees: FeeValuation;
+  private readonly fills: FillSync;
   private marketBook: Record<string, Market>;
   /** Exchange calls of this manager that have not settled (shutdown waits for them). */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -134,7 +122,14 @@ export class OrderManager {
       graceMs: opts.exchange.traits.lookupGraceMs,
     };
     this.marketBook = opts.markets;
-    this.fees = new FeeValuation(opts.exchange, () => this.marketBook, this.logger);
+    this.fills = new FillSync({
+      exchange: opts.exchange,
+      state: opts.state,
+      markets: () => this.marketBook,
+      clock: opts.clock,
+      logger: this.logger,
+      track: (call) => this.track(call),
+    });
     checkClientOrderIds(opts.botId, opts.exchange);
   }
 
@@ -169,6 +164,16 @@ export class OrderManager {
     return this.pendingCreates.has(clientOrderId);
   }
 
+  /**
+   * Why no order may be placed now — recovery has not finished, trading is stopping, or state cannot be saved —
+   * or null. The placement gate's first rule (placement-gate.ts); `place` enforces it again at the door.
+   */
+  get placementRefusal(): string | null {
+    if (!this.accepting) return this.refusal;
+    const persist = this.state.persistBlocked;
+    return persist ? `state cannot be saved (${persist})` : null;
+  }
+
   /** Called once recovery has finished: until then every new order is refused. */
   startAccepting(): void {
     this.accepting = true;
@@ -201,35 +206,13 @@ export class OrderManager {
     return [...byId.values()].sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  /**
-   * The highest clientOrderId sequence the history journal can hold. Read from its last entry (each carries the
-   * state's seq when it was archived), so a restart costs the same after a year of history as after a day;
-   * entries written before that field existed fall back to reading the whole journal.
-   */
-  async historySeq(): Promise<number> {
-    if (this.history.count() === 0) return 0;
-    // the last few entries, not one: a damaged last line (skipped when read) must not hide the bound
-    const recent = (await this.history.tail(HISTORY_SEQ_TAIL)).filter(isHistoryEntry);
-    const bounded = recent.filter((e) => typeof e.seq === 'number');
-    if (bounded.length > 0) {
-      let max = 0;
-      for (const e of recent)
-        max = Math.max(max, e.seq ?? 0, seqOf(e.order.clientOrderId, this.botId, this.installId) ?? 0);
-      return max;
-    }
-    // entries written before `seq` existed, or a tail that did not parse: read it all (a loop, not
-    // Math.max(...all): spreading 100k+ arguments overflows the stack)
-    let max = 0;
-    for (const e of (await this.history.readAll()).filter(isHistoryEntry)) {
-      max = Math.max(max, e.seq ?? 0, seqOf(e.order.clientOrderId, this.botId, this.installId) ?? 0);
-    }
-    return max;
+  /** The highest clientOrderId sequence the history journal can hold (order-archive.ts). */
+  historySeq(): Promise<number> {
+    return historySeqBound(this.history, this.botId, this.installId);
   }
 
   positions(): Record<string, PositionBook> {
-    const fills: Fill[] = [];
-    for (const order of Object.values(this.state.data.orders)) fills.push(...order.fills);
-    return derivePositions(this.state.data.checkpoint, fills, this.marketBook);
+    return positionsOf(this.state.data, this.marketBook);
   }
 
   /** Positions that hold at least one sellable amount step. */
@@ -324,7 +307,7 @@ export class OrderManager {
       () => this.onCreateSettled(clientOrderId),
     );
     try {
-      remote = await withTimeout(create, this.opts.orders.createTimeoutMs, clientOrderId);
+      remote = await withTimeout(create, this.opts.orders.createTimeoutMs, clientOrderId, this.clock);
     } catch (err) {
       return this.onCreateFailed(clientOrderId, err);
     }
@@ -527,36 +510,13 @@ export class OrderManager {
     return true;
   }
 
-  /**
-   * Records an order of ours (by prefix) that the exchange has and state does not: from a lost state file or a
-   * create whose intent never reached the disk. Its seq is marked used.
-   */
-  async adopt(remote: ExchangeOrder, seq: number): Promise<LocalOrder> {
-    const clientOrderId = remote.clientOrderId!;
-    const now = this.clock.now();
-    const adopted: LocalOrder = {
-      clientOrderId,
-      exchangeOrderId: remote.id,
-      symbol: remote.symbol,
-      side: remote.side,
-      type: remote.type,
-      amount: remote.amount,
-      price: remote.type === 'limit' ? remote.price : undefined,
-      filled: 0,
-      status: 'unknown',
-      purpose: 'adopted',
-      reason: 'found on the exchange with our prefix, unknown to state',
-      createdAt: remote.timestamp ?? now,
-      updatedAt: now,
-      sentAt: remote.timestamp ?? now,
-      fills: [],
-    };
-    await this.state.commit((d) => {
-      d.seq = Math.max(d.seq, seq);
-      d.orders[clientOrderId] = adopted;
-    });
-    await this.applyRemote(clientOrderId, remote);
-    return this.mustGet(clientOrderId);
+  /** Records an order of ours the exchange has and state does not (order-adoption.ts). */
+  adopt(remote: ExchangeOrder, seq: number): Promise<LocalOrder> {
+    return adoptOrder(
+      { state: this.state, applyRemote: (id, r) => this.applyRemote(id, r), now: this.clock.now() },
+      remote,
+      seq,
+    );
   }
 
   /**
@@ -587,51 +547,9 @@ export class OrderManager {
     if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
   }
 
-  /**
-   * Fetches the order's trades and commits the new ones (with position events). A trade whose side is not its
-   * order's is left out and logged (never booked). A fee in a third currency is valued in the quote first; if
-   * that price cannot be read now, nothing is committed and the next refresh tries again.
-   */
-  async syncFills(clientOrderId: string, known?: ExchangeTrade[]): Promise<Fill[]> {
-    const order = this.mustGet(clientOrderId);
-    if (!order.exchangeOrderId) return [];
-    let trades = known ?? [];
-    const coveredByKnown = trades.reduce((s, t) => s + t.amount, 0) >= order.filled - 1e-12;
-    if (!coveredByKnown) {
-      trades = await this.track(
-        this.exchange.fetchOrderTrades(order.exchangeOrderId, order.symbol, order.createdAt),
-      );
-    }
-    const ofOrder = trades.filter((t) => t.orderId === order.exchangeOrderId);
-    const wrongSide = ofOrder.filter((t) => t.side !== order.side);
-    if (wrongSide.length > 0) {
-      this.logger.error('Trades with another side than their order left out', {
-        clientOrderId,
-        side: order.side,
-        trades: wrongSide.map((t) => ({ id: t.id, side: t.side })),
-      });
-    }
-    const fills: Fill[] = [];
-    for (const t of ofOrder.filter((x) => x.side === order.side)) {
-      if (order.fills.some((f) => f.tradeId === t.id)) continue;
-      const fill = fillFromTrade(t, clientOrderId);
-      if (feeNeedsValuation(fill)) fill.feeQuote = await this.fees.inQuote(fill);
-      fills.push(fill);
-    }
-    // read again after the fetches: another update of this order (a late create answer, a cancel) may have been
-    // committed meanwhile, and writing the copy read before the await would undo it
-    const { order: withFills, added } = addFills(this.mustGet(clientOrderId), fills);
-    if (added.length === 0) return [];
-    const updated = { ...withFills, updatedAt: this.clock.now() };
-    const market = this.markets[order.symbol];
-    const events = positionChangeEvents(
-      order.symbol,
-      market,
-      this.positions()[order.symbol],
-      this.positionsWith(updated)[order.symbol],
-    );
-    await this.commitOrder(updated, events);
-    return added;
+  /** Fetches the order's trades and commits the new fills with their position events (fill-sync.ts). */
+  syncFills(clientOrderId: string, known?: ExchangeTrade[]): Promise<Fill[]> {
+    return this.fills.sync(clientOrderId, known);
   }
 
   /** Moves old final orders to the history journal (order-archive.ts); returns how many. */
@@ -645,54 +563,20 @@ export class OrderManager {
     });
   }
 
-  /** Resolves once no exchange call of this manager is in flight, or after `timeoutMs`. */
+  /** Resolves true once no exchange call of this manager is in flight, false after `timeoutMs` (on the clock). */
   async waitIdle(timeoutMs: number): Promise<boolean> {
-    const deadline = this.clock.now() + timeoutMs;
-    while (this.inFlight.size > 0) {
-      const left = deadline - this.clock.now();
-      if (left <= 0) return false;
-      await Promise.race([
-        Promise.allSettled([...this.inFlight]),
-        new Promise((r) => setTimeout(r, Math.min(left, 50)).unref()),
-      ]);
-    }
-    return true;
-  }
-
-  /**
-   * Commits an order change together with the events that report it (transactional outbox): they are queued at
-   * once, in commit order, and published once the commit is durable — a crash in between loses none, the next
-   * start publishes what `state.outbox` still holds.
-   */
-  private async commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
-    const pending = events.map((e) => ({ ...e, key: randomUUID() }));
-    const durable = this.state.commit(
-      (d) => {
-        d.orders[order.clientOrderId] = order;
-        if (pending.length > 0) d.outbox = [...d.outbox, ...pending];
-      },
-      {},
-      (write) => {
-        if (pending.length > 0)
-          this.outbox.enqueueCommitted(
-            pending.map((e) => e.key),
-            write,
-          );
-      },
+    const idle = async (): Promise<void> => {
+      // calls started while waiting (a late create answer being applied) are waited for too
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    };
+    return withDeadline(idle(), timeoutMs, () => new Error('still in flight'), this.clock).then(
+      () => true,
+      () => false,
     );
-    await durable;
-    if (pending.length > 0) await this.outbox.drain();
   }
 
-  /** Positions as they would be with `order` replacing its current version (for events before the commit). */
-  private positionsWith(order: LocalOrder): Record<string, PositionBook> {
-    // same fill order as positions() after the commit (replacing a key keeps its place)
-    const orders = this.state.data.orders;
-    const fills: Fill[] = [];
-    for (const o of Object.values(orders))
-      fills.push(...(o.clientOrderId === order.clientOrderId ? order : o).fills);
-    if (!(order.clientOrderId in orders)) fills.push(...order.fills);
-    return derivePositions(this.state.data.checkpoint, fills, this.markets);
+  private commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
+    return this.state.commitOrder(order, events);
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
@@ -705,28 +589,18 @@ export class OrderManager {
   }
 
   private mustGet(clientOrderId: string): LocalOrder {
-    const order = this.state.data.orders[clientOrderId];
-    if (!order) throw new Error(`order ${clientOrderId} is not in state`);
-    return order;
+    return this.state.requireOrder(clientOrderId);
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string, clock: Clock): Promise<T> {
   return withDeadline(
     promise,
     ms,
     () =>
       new NetworkError(`create timed out after ${ms} ms; outcome unknown`, { clientOrderId, timeoutMs: ms }),
+    clock,
   );
-}
-
-/** How many of the last history entries recovery reads for the clientOrderId bound. */
-const HISTORY_SEQ_TAIL = 16;
-
-/** A history line that parsed but is not an entry (never written by us) must not crash recovery. */
-function isHistoryEntry(e: unknown): e is HistoryEntry {
-  const order = (e as Partial<HistoryEntry> | null)?.order;
-  return typeof order?.clientOrderId === 'string';
 }
 
 /**

@@ -11,20 +11,15 @@
  */
 import { IllegalTransitionError } from '../../shared/errors';
 import type { OrderStatus, OrderView } from '../../shared/ipc/protocol';
-import type { ExchangeOrder, OrderSide, OrderType } from '../exchange/exchange';
+import type { ExchangeOrder, OrderSpec } from '../exchange/exchange';
 import type { Fill } from './pnl';
 
 /** Why an order exists. */
 export type OrderPurpose = 'entry' | 'exit' | 'stop-loss' | 'take-profit' | 'close-all' | 'adopted';
 
-export interface LocalOrder {
+export interface LocalOrder extends OrderSpec {
   clientOrderId: string;
   exchangeOrderId?: string;
-  symbol: string;
-  side: OrderSide;
-  type: OrderType;
-  amount: number;
-  price?: number;
   filled: number;
   averagePrice?: number;
   status: OrderStatus;

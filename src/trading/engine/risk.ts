@@ -56,7 +56,10 @@ export function checkStopLossTakeProfit(
 }
 
 /** Why a new entry is not allowed now, or null when it is. */
-export function entryBlocker(openPositions: number, risk: RiskConfig): string | null {
+export function entryBlocker(
+  openPositions: number,
+  risk: Pick<RiskConfig, 'maxOpenPositions'>,
+): string | null {
   if (openPositions >= risk.maxOpenPositions)
     return `max open positions reached (${openPositions}/${risk.maxOpenPositions})`;
   return null;

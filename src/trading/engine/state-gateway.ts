@@ -7,10 +7,13 @@
  * the block and publishes `trading.resumed` (by: persist). The failed change stays in memory and the store keeps
  * retrying its write in the background, so it reaches the disk once that is possible.
  */
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../shared/clock';
 import { PersistenceError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import type { EventOutbox } from './event-outbox';
+import type { LocalOrder } from './order-state';
+import type { EventDraft } from './order-events';
 import type { RiskState } from './risk';
 import type { PauseState, TradingState } from './trading-state';
 
@@ -38,6 +41,13 @@ export class StateGateway {
     return this.store.data;
   }
 
+  /** An order the state holds; throws when it has none by that id (a caller's bug, not an exchange answer). */
+  requireOrder(clientOrderId: string): LocalOrder {
+    const order = this.store.data.orders[clientOrderId];
+    if (!order) throw new Error(`order ${clientOrderId} is not in state`);
+    return order;
+  }
+
   /** Why state cannot be saved right now, or null. */
   get persistBlocked(): string | null {
     return this.persistFailure;
@@ -62,6 +72,30 @@ export class StateGateway {
         throw err;
       },
     );
+  }
+
+  /**
+   * Commits an order change together with the events that report it (transactional outbox): they are queued at
+   * once, in commit order, and published once the commit is durable — a crash in between loses none, the next
+   * start publishes what `state.outbox` still holds.
+   */
+  async commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
+    const pending = events.map((e) => ({ ...e, key: randomUUID() }));
+    await this.commit(
+      (d) => {
+        d.orders[order.clientOrderId] = order;
+        if (pending.length > 0) d.outbox = [...d.outbox, ...pending];
+      },
+      {},
+      (write) => {
+        if (pending.length > 0)
+          this.outbox.enqueueCommitted(
+            pending.map((e) => e.key),
+            write,
+          );
+      },
+    );
+    if (pending.length > 0) await this.outbox.drain();
   }
 
   /** A change that need not be durable before going on (written within the store's debounce). */

@@ -1,26 +1,23 @@
 /**
- * What one symbol may do this tick (pure): the single answer to "may we place an order now?".
- *
- * In order of precedence:
- * 1. An order whose create outcome is UNKNOWN (or an intent not yet sent) holds the symbol: nothing is placed
- *    until the exchange has answered for it — a second create for the same purpose could sell twice.
+ * What one symbol does this tick (pure). Whether an order may be placed is placement-gate.ts's answer; this file
+ * says what to do with it. In order of precedence:
+ * 1. An order whose create outcome is UNKNOWN (or an intent not yet sent) holds the symbol: nothing happens on it,
+ *    not even a cancel, until the exchange has answered for it.
  * 2. Exits first: when the stop-loss or take-profit of the position fires, every working order of the symbol
  *    (a resting entry, a partly filled limit order, a resting exit) is cancelled first, then the whole position —
- *    the filled part of a partly filled entry included — is exited. Fills still missing from a finished order
- *    hold the exit back (the position is not known without them).
+ *    the filled part of a partly filled entry included — is exited, once the gate allows it (fills still missing
+ *    from a finished order hold the exit back).
  * 3. A limit order of any non-final status older than its time to live is cancelled.
- * 4. Any other working order, or finished order with fills still missing, holds the symbol (one at a time).
- * 5. After a refusal by the exchange, the symbol waits out its cooldown.
- * 6. Otherwise the strategy is asked; `decideOnSignal` turns its signal into an order, or not.
+ * 4. Otherwise, when the gate allows an order on the symbol, the strategy is asked; `decideOnSignal` turns its
+ *    signal into an order, or not (entries pass the gate's entry rules: traded, paused, position limit).
  */
-import type { PauseState } from './trading-state';
 import type { Market } from '../exchange/exchange';
 import type { Signal } from '../strategy/strategy';
 import { isFinal, type LocalOrder } from './order-state';
+import { placementBlock, type PlacementFacts } from './placement-gate';
 import { averageEntryPrice, type PositionBook } from './pnl';
 import {
   checkStopLossTakeProfit,
-  entryBlocker,
   isOpenPosition,
   sizeExit,
   sizeOrder,
@@ -34,13 +31,10 @@ export interface SymbolView {
   /** Last traded price. */
   price: number;
   position: PositionBook | undefined;
-  /** This symbol's orders that still need the exchange (not final, or final with fills missing). */
-  pending: readonly LocalOrder[];
-  now: number;
+  /** What the placement gate needs to know of the symbol now (its pending orders and `now` included). */
+  facts: PlacementFacts;
   risk: RiskConfig;
   limitOrderTtlMs: number;
-  /** End of the cooldown after the exchange refused an order on this symbol, or null. */
-  cooldownUntil: number | null;
 }
 
 export type SymbolDecision =
@@ -50,53 +44,38 @@ export type SymbolDecision =
   | { kind: 'strategy'; inPosition: boolean };
 
 export function decideSymbol(v: SymbolView): SymbolDecision {
-  const unknown = v.pending.filter((o) => o.status === 'intent' || o.status === 'unknown');
-  if (unknown.length > 0) {
-    return {
-      kind: 'wait',
-      reason: `outcome of order ${unknown.map((o) => o.clientOrderId).join(', ')} unknown: nothing is placed until the exchange answers for it`,
-    };
-  }
-  const working = v.pending.filter((o) => !isFinal(o.status));
-  const missingFills = v.pending.filter((o) => isFinal(o.status));
+  const { facts } = v;
+  const held = placementBlock(facts, 'stop-loss');
+  if (held?.rule === 'unknown') return { kind: 'wait', reason: held.reason };
   const inPosition = !!v.position && isOpenPosition(v.position.amount, v.market);
 
   if (inPosition) {
     const trigger = checkStopLossTakeProfit(averageEntryPrice(v.position!), v.price, v.risk);
     if (trigger) {
       const what = `${trigger.kind} on ${v.symbol}: price ${v.price} is ${trigger.changePct.toFixed(2)}% from entry ${averageEntryPrice(v.position!).toFixed(4)}`;
-      if (working.length > 0) {
-        return {
-          kind: 'cancel',
-          orders: working.map((o) => o.clientOrderId),
-          reason: `${what}; cancel first`,
-        };
+      const block = placementBlock(facts, trigger.kind);
+      if (block?.rule === 'working') {
+        return { kind: 'cancel', orders: block.orders!, reason: `${what}; cancel first` };
       }
-      if (missingFills.length > 0) {
-        return { kind: 'wait', reason: `${what}; fills of ${ids(missingFills)} still missing` };
-      }
+      if (block) return { kind: 'wait', reason: `${what}; ${block.reason}` };
       const size = sizeExit(v.position!.amount, v.price, v.market);
       if (size.ok) return { kind: 'exit', trigger, amount: size.amount, reason: what };
     }
   }
 
-  const expired = working.filter((o) => o.type === 'limit' && v.now - o.createdAt > v.limitOrderTtlMs);
+  const expired = facts.pending.filter(
+    (o) => !isFinal(o.status) && o.type === 'limit' && facts.now - o.createdAt > v.limitOrderTtlMs,
+  );
   if (expired.length > 0) {
-    return { kind: 'cancel', orders: ids(expired), reason: 'limit order did not finish in time' };
-  }
-  if (working.length > 0) return { kind: 'wait', reason: `order ${ids(working).join(', ')} is working` };
-  if (missingFills.length > 0) {
     return {
-      kind: 'wait',
-      reason: `fills of finished order ${ids(missingFills).join(', ')} still missing: the position is not known without them`,
+      kind: 'cancel',
+      orders: expired.map((o) => o.clientOrderId),
+      reason: 'limit order did not finish in time',
     };
   }
-  if (v.cooldownUntil !== null && v.now < v.cooldownUntil) {
-    return {
-      kind: 'wait',
-      reason: `the exchange refused the last order; next one in ${Math.ceil((v.cooldownUntil - v.now) / 1000)} s`,
-    };
-  }
+  // what any order of the symbol waits for; an entry has more rules (decideOnSignal)
+  const block = placementBlock(facts, 'exit');
+  if (block) return { kind: 'wait', reason: block.reason };
   return { kind: 'strategy', inPosition };
 }
 
@@ -106,13 +85,9 @@ export interface SignalView {
   market: Market;
   price: number;
   position: PositionBook | undefined;
-  /** Entries are allowed on this symbol (it is in `trading.symbols`); otherwise exits only. */
-  traded: boolean;
-  pause: PauseState | null;
-  /** Open positions plus entries in flight on other symbols (each may become a position). */
-  positionsHeld: number;
+  /** The symbol's placement facts, as decideSymbol saw them. */
+  facts: PlacementFacts;
   stakePerTrade: number;
-  risk: RiskConfig;
 }
 
 export type SignalDecision =
@@ -126,10 +101,8 @@ export function decideOnSignal(v: SignalView): SignalDecision {
     return size.ok ? { kind: 'exit', amount: size.amount } : { kind: 'none', reason: size.reason };
   }
   if (v.signal.action !== 'enter-long' || v.inPosition) return { kind: 'none', quiet: true };
-  if (!v.traded) return { kind: 'none', reason: 'symbol no longer in trading.symbols: exits only' };
-  if (v.pause) return { kind: 'none', reason: `entries paused: ${v.pause.reason}` };
-  const blocked = entryBlocker(v.positionsHeld, v.risk);
-  if (blocked) return { kind: 'none', reason: blocked };
+  const block = placementBlock(v.facts, 'entry');
+  if (block) return { kind: 'none', reason: block.reason };
   const size = sizeOrder(v.stakePerTrade, v.price, v.market);
   return size.ok ? { kind: 'enter', amount: size.amount } : { kind: 'none', reason: size.reason };
 }
@@ -151,8 +124,4 @@ export function cooldownUntil(
   const latest = sorted[sorted.length - 1];
   const wait = Math.min(maxMs, baseMs * 2 ** (streak - 1));
   return latest.updatedAt + Math.max(wait, latest.retryAfterMs ?? 0);
-}
-
-function ids(orders: readonly LocalOrder[]): string[] {
-  return orders.map((o) => o.clientOrderId);
 }

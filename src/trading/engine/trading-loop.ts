@@ -1,15 +1,14 @@
 /**
- * The engine loop: starting → recovering → running ⇄ paused → stopping.
+ * The engine's scheduler: starting → waiting-exchange → recovering → trading (running ⇄ paused) → stopping; the
+ * state is derived from the phase and the pause (loop-state.ts).
  *
- * Each tick: balance → equity → kill switch; then every symbol on its own lane, side by side: settle that
- * symbol's pending orders (an UNKNOWN create is looked up before anything else happens on the symbol), read the
- * price within the symbol's read deadline, and let `decideSymbol` say what may happen (exits first: a firing
- * stop-loss cancels what stands in its way, then exits; expired limit orders are cancelled; the strategy is asked
- * only when the symbol is free), placing at most one order. A symbol whose work outlasts the tick keeps its lane
- * and is skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are
- * archived; markets are reloaded daily.
+ * Each tick, between operator actions (close-all and reconcile run between ticks, `serialize`): pending events
+ * drained, markets reloaded when due, balance → equity → kill switch, then every symbol on its own lane, side by
+ * side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether an order may be placed is the
+ * placement gate's one answer, placement-gate.ts). A symbol whose work outlasts the tick keeps its lane and is
+ * skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are archived.
  *
- * Error policy by class (shared/errors.ts): temporary → log once, retry next tick, and an
+ * Errors are handled by class (tick-errors.ts): temporary → log once, retry next tick, and an
  * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
  * strategy → skip the symbol this tick; operational (and a pending order the exchange does not know) → pause
  * entries with a `trading.paused` event, keep running; persistence → no new orders until a commit succeeds;
@@ -20,29 +19,25 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
-import { retryForever } from '../../shared/retry';
-import {
-  ExchangeRefusedError,
-  NetworkError,
-  OperationalError,
-  OrderNotFoundError,
-  PersistenceError,
-  StrategyError,
-  errorMessage,
-  isTemporary,
-} from '../../shared/errors';
+import { errorMessage, type ByNinjaError } from '../../shared/errors';
 import type { CloseAllResult, LastExit, LoopState, RecoverySummary } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
-import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
-import { roundToStep } from '../exchange/precision';
+import { retryForever } from '../../shared/retry';
+import type { BalanceEntry, Exchange, Market } from '../exchange/exchange';
 import type { Strategy } from '../strategy/strategy';
+import { AccountWatch } from './account-watch';
+import { closeAll } from './close-all';
+import { ExchangeHealth } from './exchange-health';
+import { ExchangeReads } from './exchange-reads';
+import { OnceLog } from './log-once';
+import { loopStateOf, type LoopPhase } from './loop-state';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
-import { averageEntryPrice, realizedOnDay, splitSymbol, unrealizedPnl, utcDay } from './pnl';
-import { REACHABLE, afterFailure, afterSuccess, type Reachability } from './reachability';
+import { splitSymbol, unrealizedPnl } from './pnl';
 import { recoverTradingState } from './recovery';
-import { evaluateRisk, resetAfterResume, sizeExit } from './risk';
-import { cooldownUntil, decideOnSignal, decideSymbol } from './symbol-decision';
+import { resetAfterResume } from './risk';
+import { SymbolTick } from './symbol-tick';
+import { tickErrorHandling, waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
 
 export interface TradingLoopOptions {
@@ -57,9 +52,6 @@ export interface TradingLoopOptions {
   /** Heartbeat log interval (default 60 s). */
   heartbeatMs?: number;
 }
-
-/** Longest cooldown after refusals in a row on one symbol. */
-const MAX_REFUSAL_COOLDOWN_MS = 60 * 60 * 1000;
 
 export interface LoopSnapshot {
   loopState: LoopState;
@@ -76,7 +68,7 @@ export interface LoopSnapshot {
 }
 
 export class TradingLoop {
-  private state: LoopState = 'starting';
+  private phase: LoopPhase = 'starting';
   private readonly manager: OrderManager;
   private readonly exchange: Exchange;
   private readonly config: Config['trading'];
@@ -89,21 +81,19 @@ export class TradingLoop {
   private lastTickAt: number | null = null;
   private lastHeartbeatAt = 0;
   private ticks = 0;
-  private reachability: Reachability = REACHABLE;
+  private readonly health: ExchangeHealth;
+  private readonly account: AccountWatch;
   private temporaryErrorThisTick = false;
-  /** Reads still on their way, by what they read: a tick never sends a second one beside them (no pile-up). */
-  private readonly readsInFlight = new Map<string, Promise<unknown>>();
+  private readonly reads: ExchangeReads;
+  private readonly onceLog: OnceLog;
+  private readonly symbols: SymbolTick;
   private lane: Promise<unknown> = Promise.resolve();
-  private readonly loggedErrors = new Map<string, string>();
-  private readonly lastSeenCandle = new Map<string, number>();
   /** Each symbol's work of the tick that started it, while it runs (its lane). */
   private readonly symbolWork = new Map<string, Promise<void>>();
   private marketsLoadedAt: number;
   /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
   private fatal: unknown;
   readonly lastPrices: Record<string, number> = {};
-  private balance: Record<string, BalanceEntry> | null = null;
-  private equity = 0;
   readonly quoteCurrency: string;
 
   constructor(private readonly opts: TradingLoopOptions) {
@@ -116,10 +106,43 @@ export class TradingLoop {
     this.heartbeatMs = opts.heartbeatMs ?? 60_000;
     this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
     this.marketsLoadedAt = opts.clock.now();
+    this.reads = new ExchangeReads(opts.config.symbolReadTimeoutMs, opts.clock);
+    this.onceLog = new OnceLog(this.logger);
+    this.health = new ExchangeHealth({
+      exchangeId: opts.exchange.id,
+      outbox: opts.manager.outbox,
+      clock: opts.clock,
+      logger: this.logger,
+      onceLog: this.onceLog,
+      alertAfterMs: opts.config.unreachableAlertMs,
+    });
+    this.account = new AccountWatch({
+      manager: opts.manager,
+      exchange: opts.exchange,
+      reads: this.reads,
+      clock: opts.clock,
+      risk: opts.config.risk,
+      quoteCurrency: this.quoteCurrency,
+      lastPrices: this.lastPrices,
+      pauseEntries: (reason, by) => this.pauseEntries(reason, by),
+      resumeEntries: (by) => this.resumeEntries(by),
+    });
+    this.symbols = new SymbolTick({
+      manager: opts.manager,
+      exchange: opts.exchange,
+      strategy: opts.strategy,
+      config: opts.config,
+      clock: opts.clock,
+      logger: this.logger,
+      reads: this.reads,
+      onceLog: this.onceLog,
+      pause: () => this.pause,
+      lastPrices: this.lastPrices,
+    });
   }
 
   get loopState(): LoopState {
-    return this.state;
+    return loopStateOf(this.phase, this.pause !== null);
   }
 
   /** Entries paused and why: operator/risk/operational (persisted) or a state that cannot be saved. */
@@ -134,16 +157,16 @@ export class TradingLoop {
 
   snapshot(): LoopSnapshot {
     return {
-      loopState: this.state,
+      loopState: this.loopState,
       pause: this.pause,
       lastTickAt: this.lastTickAt,
-      exchangeReachable: this.reachability.since === null,
-      exchangeUnreachableSince: this.reachability.since ?? undefined,
-      exchangeError: this.reachability.lastError,
-      equity: this.equity,
+      exchangeReachable: this.health.reachable,
+      exchangeUnreachableSince: this.health.unreachableSince ?? undefined,
+      exchangeError: this.health.lastError,
+      equity: this.account.equity,
       quoteCurrency: this.quoteCurrency,
       lastPrices: { ...this.lastPrices },
-      balance: this.balance,
+      balance: this.account.balance,
     };
   }
 
@@ -154,13 +177,13 @@ export class TradingLoop {
    * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so.
    */
   async connect(): Promise<{ markets: Record<string, Market>; account: string }> {
-    this.state = 'waiting-exchange';
+    this.phase = 'waiting-exchange';
     this.activity('waiting for the exchange');
     const wait = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
       retryForever(fn, {
         baseDelayMs: 1_000,
         maxDelayMs: 60_000,
-        retryable: waitable,
+        retryable: waitableAtStart,
         signal: this.controller.signal,
         clock: this.clock,
         onRetry: ({ error, delayMs }) => this.waitingForExchange(what, error, delayMs),
@@ -168,7 +191,7 @@ export class TradingLoop {
     const markets = await wait('load markets', () => this.exchange.loadMarkets());
     // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
     const account = await wait('read the account', () => this.exchange.accountId());
-    await this.markReachable();
+    await this.health.answered();
     this.manager.setMarkets(markets);
     this.marketsLoadedAt = this.clock.now();
     return { markets, account };
@@ -176,17 +199,17 @@ export class TradingLoop {
 
   /** A start step waits for the exchange: logged once per change, alerted once per outage. */
   private waitingForExchange(what: string, error: unknown, delayMs: number): void {
-    this.logOnce('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
+    this.onceLog.log('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
       what,
       error: errorMessage(error),
     });
     this.logger.debug(`${what} failed, retrying in ${delayMs} ms`, { error: errorMessage(error) });
-    void this.exchangeFailed(error);
+    void this.health.failed(error);
   }
 
   /** Startup recovery (state `recovering`); no order is placed before it has finished. */
   async recover(lastExit: LastExit): Promise<RecoverySummary> {
-    this.state = 'recovering';
+    this.phase = 'recovering';
     this.activity('recovery');
     const summary = await recoverTradingState({
       manager: this.manager,
@@ -197,11 +220,11 @@ export class TradingLoop {
       clock: this.clock,
       logger: this.logger,
       signal: this.controller.signal,
-      waitable,
+      waitable: waitableAtStart,
       onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
     });
-    await this.markReachable();
-    await this.refreshAccount().catch((err: unknown) => this.onTickError('account', err));
+    await this.health.answered();
+    await this.account.refresh().catch((err: unknown) => this.onTickError('account', err));
     return summary;
   }
 
@@ -223,7 +246,7 @@ export class TradingLoop {
   /** Recovery done: orders allowed, state running (or paused). `start()` calls it; tests tick by hand after it. */
   enterRunning(): void {
     this.manager.startAccepting();
-    this.state = this.pause ? 'paused' : 'running';
+    this.phase = 'trading';
   }
 
   /**
@@ -231,13 +254,13 @@ export class TradingLoop {
    * tick and the exchange calls in flight.
    */
   async stop(): Promise<void> {
-    this.state = 'stopping';
+    this.phase = 'stopping';
     this.manager.stopAccepting('trading is stopping');
     this.controller.abort();
     const wait = this.config.orders.inFlightWaitMs;
     const idle = await this.manager.waitIdle(wait);
     const settled = Promise.all([this.running?.catch(() => {}), this.symbolsIdle()]);
-    await Promise.race([settled, new Promise((r) => setTimeout(r, wait).unref())]);
+    await withDeadline(settled, wait, () => new Error('tick still running'), this.clock).catch(() => {});
     this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });
   }
 
@@ -268,7 +291,6 @@ export class TradingLoop {
     if (current && !(takeOver && current.by !== by)) return current;
     const pause: PauseState = { reason, by, at: this.clock.now() };
     await this.manager.state.setPause(pause);
-    if (this.state === 'running') this.state = 'paused';
     this.logger.warn('Entries paused', { reason, by });
     await this.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, { reason, by });
     return pause;
@@ -278,9 +300,8 @@ export class TradingLoop {
   async resumeEntries(by: PauseSource): Promise<void> {
     const was = this.manager.state.pause;
     if (was && by !== 'operator' && was.by !== by) return;
-    const risk = resetAfterResume(this.manager.state.risk, this.equity, this.clock.now());
+    const risk = resetAfterResume(this.manager.state.risk, this.account.equity, this.clock.now());
     await this.manager.state.setPause(null, risk);
-    if (this.state === 'paused') this.state = 'running';
     if (was) {
       this.logger.info('Entries resumed', { by, was: was.reason });
       await this.manager.outbox.emit(
@@ -294,75 +315,18 @@ export class TradingLoop {
     }
   }
 
-  /** Market-sells every open position through the order manager (write-ahead like any order). */
+  /** The operator's close-all (close-all.ts), run between ticks. */
   closeAll(): Promise<CloseAllResult> {
-    return this.serialize(() => this.closeAllUnserialized());
-  }
-
-  private async closeAllUnserialized(): Promise<CloseAllResult> {
-    // no new entry while (and after) closing: the strategy would reopen what is being closed
-    // by the operator even over a risk pause: the kill switch clearing (next day) must not reopen what was closed
-    await this.pauseEntries('close-all', 'operator', true);
-    const cancelled: string[] = [];
-    const skipped: CloseAllResult['skipped'] = [];
-    const blocked = new Map<string, string>();
-    // settle every order still working first: a final order's missing fills are fetched, an open one cancelled
-    for (const order of this.manager.pendingOrders()) {
-      try {
-        if (isFinal(order.status)) {
-          await this.manager.refresh(order.clientOrderId);
-          continue;
-        }
-        const after = await this.manager.cancel(order.clientOrderId);
-        if (!isFinal(after.status)) throw new Error(`still ${after.status} after the cancel`);
-        if (after.status === 'cancelled') cancelled.push(order.clientOrderId);
-      } catch (err) {
-        const reason = `order ${order.clientOrderId} not settled: ${errorMessage(err)}`;
-        const earlier = blocked.get(order.symbol);
-        blocked.set(order.symbol, earlier ? `${earlier}; ${reason}` : reason);
-      }
-    }
-    const placed: string[] = [];
-    for (const position of this.manager.openPositions()) {
-      const unsettled =
-        blocked.get(position.symbol) ??
-        this.manager
-          .pendingOrders(position.symbol)
-          .map((o) => `order ${o.clientOrderId} is ${o.status}`)
-          .join(', ');
-      if (unsettled) {
-        // closing now could sell twice: the operator sees it and retries once the order is settled
-        skipped.push({ symbol: position.symbol, reason: unsettled });
-        continue;
-      }
-      const market = this.manager.markets[position.symbol];
-      try {
-        const price =
-          this.lastPrices[position.symbol] ?? (await this.exchange.fetchTicker(position.symbol)).last;
-        const size = sizeExit(position.amount, price, market);
-        if (!size.ok) {
-          skipped.push({ symbol: position.symbol, reason: size.reason });
-          continue;
-        }
-        const order = await this.manager.place({
-          symbol: position.symbol,
-          side: 'sell',
-          type: 'market',
-          amount: size.amount,
-          purpose: 'close-all',
-          reason: 'operator close-all',
-        });
-        placed.push(order.clientOrderId);
-      } catch (err) {
-        skipped.push({ symbol: position.symbol, reason: errorMessage(err) });
-      }
-    }
-    // an order that could not be settled on a symbol without a position is still working: say so too
-    for (const [symbol, reason] of blocked) {
-      if (!skipped.some((x) => x.symbol === symbol)) skipped.push({ symbol, reason });
-    }
-    this.logger.warn('Close-all done', { placed, cancelled, skipped });
-    return { orders: placed, cancelled, skipped, paused: true };
+    return this.serialize(() =>
+      closeAll({
+        manager: this.manager,
+        exchange: this.exchange,
+        lastPrices: this.lastPrices,
+        placementFacts: (symbol) => this.symbols.placementFacts(symbol),
+        pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
+        logger: this.logger,
+      }),
+    );
   }
 
   private async run(): Promise<void> {
@@ -407,7 +371,7 @@ export class TradingLoop {
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
-      await this.withReadDeadline('account', this.refreshAccount());
+      await this.reads.withDeadline('account', this.account.refresh());
     } catch (err) {
       await this.onTickError('account', err);
     }
@@ -419,8 +383,7 @@ export class TradingLoop {
       await this.onTickError('archive', err);
     }
     // reachable = a whole tick without a temporary exchange error
-    if (!this.temporaryErrorThisTick) await this.markReachable();
-    if (this.state !== 'stopping') this.state = this.pause ? 'paused' : 'running';
+    if (!this.temporaryErrorThisTick) await this.health.answered();
     this.lastTickAt = this.clock.now();
     this.ticks++;
     this.heartbeat();
@@ -438,7 +401,9 @@ export class TradingLoop {
     for (const symbol of this.symbolsToWatch()) {
       if (this.controller.signal.aborted) break;
       if (this.symbolWork.has(symbol)) {
-        this.logOnce(`busy:${symbol}`, 'warn', 'Symbol still busy from an earlier tick; skipped', { symbol });
+        this.onceLog.log(`busy:${symbol}`, 'warn', 'Symbol still busy from an earlier tick; skipped', {
+          symbol,
+        });
         continue;
       }
       // an unknown error (a bug) is kept and thrown out of the tick, even when it comes after the tick moved on
@@ -448,7 +413,9 @@ export class TradingLoop {
         })
         .finally(() => this.symbolWork.delete(symbol));
       this.symbolWork.set(symbol, work);
-      started.push(withDeadline(work, budget, () => new Error('still working')).catch(() => undefined));
+      started.push(
+        withDeadline(work, budget, () => new Error('still working'), this.clock).catch(() => undefined),
+      );
     }
     await Promise.all(started);
     this.throwIfFatal();
@@ -465,7 +432,7 @@ export class TradingLoop {
     for (const position of this.manager.openPositions()) extra.add(position.symbol);
     for (const symbol of this.config.symbols) extra.delete(symbol);
     for (const symbol of extra) {
-      this.logOnce(`untraded:${symbol}`, 'warn', 'Symbol not in trading.symbols still held: exits only', {
+      this.onceLog.log(`untraded:${symbol}`, 'warn', 'Symbol not in trading.symbols still held: exits only', {
         symbol,
       });
     }
@@ -474,193 +441,17 @@ export class TradingLoop {
 
   private async tickSymbolSafely(symbol: string): Promise<void> {
     try {
-      await this.tickSymbol(symbol);
+      await this.symbols.run(symbol);
     } catch (err) {
       await this.onTickError(symbol, err);
     }
-  }
-
-  private async tickSymbol(symbol: string): Promise<void> {
-    const market = this.manager.markets[symbol];
-    if (!market) {
-      this.logOnce(`market:${symbol}`, 'error', 'The exchange no longer lists this symbol; nothing placed', {
-        symbol,
-      });
-      return;
-    }
-    for (const order of this.manager.pendingOrders(symbol)) {
-      await this.manager.refresh(order.clientOrderId);
-    }
-    const ticker = await this.withReadDeadline(
-      symbol,
-      this.readOnce(`ticker:${symbol}`, () => this.exchange.fetchTicker(symbol)),
-    );
-    const price = ticker.last;
-    this.lastPrices[symbol] = price;
-    const decision = decideSymbol({
-      symbol,
-      market,
-      price,
-      position: this.manager.positions()[symbol],
-      pending: this.manager.pendingOrders(symbol),
-      now: this.clock.now(),
-      risk: this.config.risk,
-      limitOrderTtlMs: this.config.orders.limitOrderTtlMs,
-      cooldownUntil: cooldownUntil(
-        this.manager.hotOrders().filter((o) => o.symbol === symbol),
-        this.config.orders.rejectCooldownMs,
-        MAX_REFUSAL_COOLDOWN_MS,
-      ),
-    });
-    switch (decision.kind) {
-      case 'wait':
-        this.logOnce(`wait:${symbol}`, 'info', 'Symbol waits', { symbol, reason: decision.reason });
-        return;
-      case 'cancel':
-        this.logger.info('Cancelling orders', { symbol, orders: decision.orders, reason: decision.reason });
-        for (const id of decision.orders) await this.manager.cancel(id);
-        // the position the exit needs may be known now (cancelled, fills fetched): the next tick exits
-        return;
-      case 'exit': {
-        await this.manager.outbox.emit('risk.triggered', decision.reason, {
-          symbol,
-          rule: decision.trigger.kind,
-          price,
-          changePct: decision.trigger.changePct,
-        });
-        // a stop-loss must get out: always at market
-        const type = decision.trigger.kind === 'stop-loss' ? 'market' : this.config.orders.type;
-        await this.placeExit(symbol, decision.amount, type, price, decision.trigger.kind, decision.reason);
-        return;
-      }
-      case 'strategy':
-        await this.askStrategy(symbol, market, price, decision.inPosition);
-    }
-  }
-
-  private async askStrategy(
-    symbol: string,
-    market: Market,
-    price: number,
-    inPosition: boolean,
-  ): Promise<void> {
-    const strategy = this.opts.strategy;
-    const candles = await this.withReadDeadline(
-      symbol,
-      this.readOnce(`candles:${symbol}`, () =>
-        this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit),
-      ),
-    );
-    const closed = closedCandles(candles, this.clock.now());
-    if (closed.length < strategy.minCandles) return;
-    const newest = closed[closed.length - 1][0];
-    const seen = this.lastSeenCandle.get(symbol);
-    const newCandles = seen === undefined ? 1 : closed.filter((c) => c[0] > seen).length;
-    if (newCandles === 0) return;
-    const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
-    this.lastSeenCandle.set(symbol, newest);
-    const position = this.manager.positions()[symbol];
-    const decision = decideOnSignal({
-      signal,
-      inPosition,
-      market,
-      price,
-      position,
-      traded: this.config.symbols.includes(symbol),
-      pause: this.pause,
-      positionsHeld: this.positionsHeld(symbol),
-      stakePerTrade: this.config.risk.stakePerTrade,
-      risk: this.config.risk,
-    });
-    if (decision.kind === 'none') {
-      // logged once per reason (the signal's own words change every candle)
-      if (!decision.quiet) {
-        this.logOnce(`signal:${symbol}`, 'info', `Signal ${signal.action} not followed`, {
-          symbol,
-          reason: decision.reason,
-        });
-      }
-      return;
-    }
-    if (decision.kind === 'exit') {
-      await this.placeExit(symbol, decision.amount, this.config.orders.type, price, 'exit', signal.reason);
-      return;
-    }
-    this.logger.info('Entry signal', { symbol, reason: signal.reason, amount: decision.amount, price });
-    await this.manager.place({
-      symbol,
-      side: 'buy',
-      type: this.config.orders.type,
-      amount: decision.amount,
-      price: this.config.orders.type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
-      purpose: 'entry',
-      reason: signal.reason,
-    });
-  }
-
-  /** Open positions plus entries in flight on other symbols: each may become a position. */
-  private positionsHeld(symbol: string): number {
-    const held = new Set(this.manager.openPositions().map((p) => p.symbol));
-    for (const o of this.manager.pendingOrders()) {
-      if (o.symbol !== symbol && o.purpose === 'entry' && !isFinal(o.status)) held.add(o.symbol);
-    }
-    held.delete(symbol);
-    return held.size;
-  }
-
-  private async placeExit(
-    symbol: string,
-    amount: number,
-    type: 'market' | 'limit',
-    price: number,
-    purpose: 'exit' | 'stop-loss' | 'take-profit',
-    reason: string,
-  ): Promise<void> {
-    const market = this.manager.markets[symbol];
-    this.logger.info('Exit signal', { symbol, purpose, reason, amount, price });
-    await this.manager.place({
-      symbol,
-      side: 'sell',
-      type,
-      amount,
-      price: type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
-      purpose,
-      reason,
-    });
-  }
-
-  /**
-   * The read already on its way for `key`, or a new one: a read given up at its deadline keeps running in ccxt
-   * (its own timeout and retries), and while the exchange hangs each tick would otherwise add one more beside it.
-   */
-  private readOnce<T>(key: string, read: () => Promise<T>): Promise<T> {
-    const pending = this.readsInFlight.get(key) as Promise<T> | undefined;
-    if (pending) return pending;
-    const started = read();
-    this.readsInFlight.set(key, started);
-    const done = (): void => {
-      this.readsInFlight.delete(key);
-    };
-    started.then(done, done);
-    return started;
-  }
-
-  /** A read of one symbol (or the account) given up after `symbolReadTimeoutMs` for this tick. */
-  private withReadDeadline<T>(where: string, read: Promise<T>): Promise<T> {
-    const ms = this.config.symbolReadTimeoutMs;
-    return withDeadline(
-      read,
-      ms,
-      () =>
-        new NetworkError(`${where}: no answer from the exchange within ${ms} ms`, { where, timeoutMs: ms }),
-    );
   }
 
   /** Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change); a failure retries next tick. */
   private async refreshMarketsWhenDue(): Promise<void> {
     if (this.clock.now() - this.marketsLoadedAt < this.config.marketsRefreshMs) return;
     try {
-      const markets = await this.withReadDeadline('markets', this.exchange.loadMarkets(true));
+      const markets = await this.reads.withDeadline('markets', this.exchange.loadMarkets(true));
       this.manager.setMarkets(markets);
       this.marketsLoadedAt = this.clock.now();
       this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
@@ -669,131 +460,50 @@ export class TradingLoop {
     }
   }
 
-  /** Balance → equity → kill switch. */
-  private async refreshAccount(): Promise<void> {
-    this.balance = await this.readOnce('balance', () => this.exchange.fetchBalance());
-    const now = this.clock.now();
-    const positions = this.manager.positions();
-    let held = 0;
-    for (const p of Object.values(positions)) {
-      if (splitSymbol(p.symbol).quote !== this.quoteCurrency) continue;
-      held += p.amount * (this.lastPrices[p.symbol] ?? averageEntryPrice(p));
-    }
-    this.equity = (this.balance[this.quoteCurrency]?.total ?? 0) + held;
-    const realizedToday = realizedOnDay(positions, utcDay(now));
-    const update = evaluateRisk(this.manager.state.risk, this.equity, realizedToday, now, this.config.risk);
-    const before = this.manager.state.risk;
-    if (update.triggered) {
-      await this.manager.state.setRisk(update.state, true);
-      await this.manager.outbox.emit(
-        'risk.triggered',
-        `Kill switch (${update.triggered.kind}): ${update.triggered.reason}`,
-        {
-          rule: update.triggered.kind,
-          reason: update.triggered.reason,
-          equity: this.equity,
-        },
-      );
-      await this.pauseEntries(`kill switch: ${update.triggered.reason}`, 'risk');
-    } else if (update.cleared) {
-      await this.manager.state.setRisk(update.state, true);
-      if (this.manager.state.pause?.by === 'risk') await this.resumeEntries('risk');
-    } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
-      // the peak is worth saving but not worth a synchronous commit per tick
-      void this.manager.state.setRisk(update.state, false);
-    }
-  }
-
+  /** An error from a tick's work, handled by its class (tick-errors.ts). */
   private async onTickError(where: string, err: unknown): Promise<void> {
-    // a read the exchange refused (an error code ccxt does not know, a bad request) is retried like a temporary
-    // failure, and alerted the same way if it lasts; a refused create never gets here (the order is rejected)
-    if (isTemporary(err) || err instanceof ExchangeRefusedError) {
-      this.temporaryErrorThisTick = true;
-      this.logOnce(`temp:${where}`, 'warn', 'Exchange call failed; retrying next tick', {
-        where,
-        error: errorMessage(err),
-      });
-      await this.exchangeFailed(err);
-      return;
+    const error = errorMessage(err);
+    switch (tickErrorHandling(err)) {
+      case 'retry':
+        this.temporaryErrorThisTick = true;
+        this.onceLog.log(`temp:${where}`, 'warn', 'Exchange call failed; retrying next tick', {
+          where,
+          error,
+        });
+        await this.health.failed(err);
+        return;
+      case 'skip-symbol':
+        this.onceLog.log(`strategy:${where}`, 'warn', 'Strategy failed; symbol skipped this tick', {
+          where,
+          error,
+        });
+        return;
+      case 'hold-orders':
+        this.onceLog.log(
+          `persist:${where}`,
+          'error',
+          'State could not be saved; no new orders until it can',
+          {
+            where,
+            error,
+          },
+        );
+        return;
+      case 'pause-entries':
+        this.logger.error('Operational error; entries paused', {
+          where,
+          error,
+          ...(err as ByNinjaError).context,
+        });
+        try {
+          await this.pauseEntries(`${where}: ${error}`, 'operational');
+        } catch (pauseErr) {
+          this.logger.error('Could not persist the pause', { error: errorMessage(pauseErr) });
+        }
+        return;
+      case 'fatal':
+        throw err;
     }
-    if (err instanceof StrategyError) {
-      this.logOnce(`strategy:${where}`, 'warn', 'Strategy failed; symbol skipped this tick', {
-        where,
-        error: err.message,
-      });
-      return;
-    }
-    if (err instanceof PersistenceError) {
-      this.logOnce(`persist:${where}`, 'error', 'State could not be saved; no new orders until it can', {
-        where,
-        error: err.message,
-      });
-      return;
-    }
-    if (err instanceof OperationalError || err instanceof OrderNotFoundError) {
-      this.logger.error('Operational error; entries paused', {
-        where,
-        error: errorMessage(err),
-        ...err.context,
-      });
-      try {
-        await this.pauseEntries(`${where}: ${errorMessage(err)}`, 'operational');
-      } catch (pauseErr) {
-        this.logger.error('Could not persist the pause', { error: errorMessage(pauseErr) });
-      }
-      return;
-    }
-    throw err;
-  }
-
-  /** An exchange call failed: one `exchange.unreachable` event once it has lasted `unreachableAlertMs`. */
-  private async exchangeFailed(err: unknown): Promise<void> {
-    const now = this.clock.now();
-    const { next, alert } = afterFailure(
-      this.reachability,
-      now,
-      errorMessage(err),
-      this.config.unreachableAlertMs,
-    );
-    this.reachability = next;
-    if (!alert) return;
-    await this.manager.outbox.emit(
-      'exchange.unreachable',
-      `Exchange ${this.exchange.id} unreachable for ${Math.round((now - next.since!) / 1000)} s: ${errorMessage(err)}`,
-      { exchange: this.exchange.id, since: next.since, error: errorMessage(err) },
-    );
-  }
-
-  private async markReachable(): Promise<void> {
-    const wasDown = this.reachability.since !== null;
-    const { next, recovered } = afterSuccess(this.reachability, this.clock.now());
-    this.reachability = next;
-    if (!wasDown) return;
-    this.loggedErrors.clear();
-    this.logger.info('Exchange reachable again');
-    if (recovered !== null) {
-      await this.manager.outbox.emit(
-        'exchange.recovered',
-        `Exchange ${this.exchange.id} reachable again after ${Math.round(recovered / 1000)} s`,
-        { exchange: this.exchange.id, downMs: recovered },
-      );
-    }
-  }
-
-  /** Logs a repeated problem once until it changes or clears. */
-  private logOnce(
-    key: string,
-    level: 'info' | 'warn' | 'error',
-    message: string,
-    meta: Record<string, unknown>,
-  ): void {
-    const text = `${message} ${JSON.stringify(meta)}`;
-    if (this.loggedErrors.get(key) === text) {
-      this.logger.debug(message, meta);
-      return;
-    }
-    this.loggedErrors.set(key, text);
-    this.logger[level](message, meta);
   }
 
   private heartbeat(): void {
@@ -804,30 +514,14 @@ export class TradingLoop {
     let unrealized = 0;
     for (const p of Object.values(positions)) unrealized += unrealizedPnl(p, this.lastPrices[p.symbol] ?? 0);
     this.logger.info('Heartbeat', {
-      state: this.state,
+      state: this.loopState,
       ticks: this.ticks,
-      equity: Number(this.equity.toFixed(2)),
+      equity: Number(this.account.equity.toFixed(2)),
       openPositions: this.manager.openPositions().length,
       openOrders: this.manager.pendingOrders().filter((o) => !isFinal(o.status)).length,
       unrealizedPnl: Number(unrealized.toFixed(2)),
       paused: this.pause?.reason,
-      exchangeReachable: this.reachability.since === null,
+      exchangeReachable: this.health.reachable,
     });
   }
-}
-
-/** Candles without the one still forming (the newest, when its period has not ended at `now`). */
-export function closedCandles(candles: readonly Candle[], now: number): Candle[] {
-  if (candles.length < 2) return [...candles];
-  const last = candles[candles.length - 1];
-  const period = last[0] - candles[candles.length - 2][0];
-  return last[0] + period > now ? candles.slice(0, -1) : [...candles];
-}
-
-/**
- * What a start step waits out instead of exiting: the exchange or the network failing (temporary), refusing a
- * read, or refusing our key (operational: a person fixes it while trading waits and says so).
- */
-function waitable(err: unknown): boolean {
-  return isTemporary(err) || err instanceof ExchangeRefusedError || err instanceof OperationalError;
 }

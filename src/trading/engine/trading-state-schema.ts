@@ -7,6 +7,7 @@
  */
 import * as z from 'zod';
 import { TRADING_EVENT_TYPES } from '../../shared/ipc/event-schema';
+import type { LocalOrder } from './order-state';
 
 const finite = z.number();
 const nonNegative = z.number().min(0);
@@ -42,14 +43,19 @@ export const fillSchema = z.looseObject({
   timestamp: epochMs,
 });
 
-export const localOrderSchema = z.looseObject({
-  clientOrderId: z.string().min(1),
-  exchangeOrderId: z.string().optional(),
+/** The fields of OrderSpec (shared/ipc/protocol.ts), as the state file must hold them. */
+const orderSpecShape = {
   symbol: z.string().min(1),
   side,
   type: z.enum(['market', 'limit']),
   amount: nonNegative,
   price: nonNegative.optional(),
+};
+
+export const localOrderSchema = z.looseObject({
+  clientOrderId: z.string().min(1),
+  exchangeOrderId: z.string().optional(),
+  ...orderSpecShape,
   filled: nonNegative,
   averagePrice: nonNegative.optional(),
   status: z.enum(ORDER_STATUSES),
@@ -64,6 +70,10 @@ export const localOrderSchema = z.looseObject({
   refused: z.boolean().optional(),
   retryAfterMs: nonNegative.optional(),
 });
+
+// a compile error here means the file's schema lost a field LocalOrder (or OrderSpec) declares
+const parsedOrderIsLocalOrder = (o: z.infer<typeof localOrderSchema>): LocalOrder => o;
+void parsedOrderIsLocalOrder;
 
 export const positionBookSchema = z.looseObject({
   symbol: z.string().min(1),

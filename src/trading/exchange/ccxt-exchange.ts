@@ -517,7 +517,7 @@ export class CcxtExchange implements Exchange {
       summarize: this.summarizeError,
       // only an answer that asks us to wait carries a meaningful Retry-After (other errors may see stale headers)
       retryAfterMs: WAIT_ERRORS.has((err as { name?: string } | undefined)?.name ?? '')
-        ? retryAfterFrom(this.client.last_response_headers)
+        ? retryAfterFrom(this.client.last_response_headers, this.clock.now())
         : undefined,
     });
   }
@@ -819,14 +819,14 @@ function toStatus(status: string | undefined, fallback?: ExchangeOrderStatus): E
   return fallback ?? 'open';
 }
 
-/** Retry-After as seconds or an HTTP date → milliseconds. */
-export function retryAfterFrom(headers: Record<string, string> | undefined): number | undefined {
+/** Retry-After as seconds or an HTTP date (counted from `now`) → milliseconds. */
+export function retryAfterFrom(headers: Record<string, string> | undefined, now: number): number | undefined {
   const raw = headers?.['Retry-After'] ?? headers?.['retry-after'];
   if (raw === undefined) return undefined;
   const seconds = Number(raw);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(raw);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
 
 /** Replaces scheme://host[:port] of every URL in ccxt's `urls.api` (a string or nested object of strings). */

@@ -6,9 +6,9 @@
  * `NetworkError` (timeout, reset, lost response) has an UNKNOWN outcome: the caller resolves it with
  * `fetchOrderByClientId`, never by retrying the create.
  */
-import type { OrderSide, OrderType } from '../../shared/ipc/protocol';
+import type { OrderSide, OrderSpec, OrderType } from '../../shared/ipc/protocol';
 
-export type { OrderSide, OrderType };
+export type { OrderSide, OrderSpec, OrderType };
 
 /** The exchange's view of an order. */
 export type ExchangeOrderStatus = 'open' | 'closed' | 'canceled' | 'rejected' | 'expired';
@@ -31,14 +31,9 @@ export interface ExchangeTrade {
   timestamp: number;
 }
 
-export interface ExchangeOrder {
+export interface ExchangeOrder extends OrderSpec {
   id: string;
   clientOrderId?: string;
-  symbol: string;
-  side: OrderSide;
-  type: OrderType;
-  price?: number;
-  amount: number;
   filled: number;
   remaining: number;
   average?: number;
@@ -82,12 +77,7 @@ export interface BalanceEntry {
   total: number;
 }
 
-export interface CreateOrderRequest {
-  symbol: string;
-  side: OrderSide;
-  type: OrderType;
-  amount: number;
-  price?: number;
+export interface CreateOrderRequest extends OrderSpec {
   /** Deterministic id `<botId>-<installId>-<seq>`, committed before the call. */
   clientOrderId: string;
 }

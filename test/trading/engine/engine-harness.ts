@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
+import { systemClock, type Clock } from '../../../src/shared/clock';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { configSchema, type Config } from '../../../src/shared/config/schema';
 import { EventLog } from '../../../src/shared/ipc/event-log';
@@ -42,6 +42,8 @@ export interface HarnessOptions {
   strategy?: Strategy;
   recentFinalKept?: number;
   dir?: string;
+  /** The engine's clock (default the system clock; the paper exchange keeps real time). */
+  clock?: Clock;
 }
 
 /** A strategy that answers what the test sets (or throws it). */
@@ -170,7 +172,7 @@ export class EngineHarness {
       markets,
       botId: config.app.botId,
       orders: t.orders,
-      clock: systemClock,
+      clock: opts.clock ?? systemClock,
       logger,
       recentFinalKept: opts.recentFinalKept,
     });
@@ -179,7 +181,7 @@ export class EngineHarness {
       exchange,
       strategy: opts.strategy ?? createStrategy(t.strategy),
       config: t,
-      clock: systemClock,
+      clock: opts.clock ?? systemClock,
       logger,
     });
     const h = new EngineHarness(dir, config, paper, exchange, files, eventLog, manager, loop, opts);

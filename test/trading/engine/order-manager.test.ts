@@ -159,7 +159,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
   });
 
-  it('places nothing when the intent cannot be saved, and allows orders again once saving works', async () => {
+  it('places nothing when the intent cannot be saved (the loop shows paused at once), and allows orders again once saving works', async () => {
     let failWrites = false;
     let creates = 0;
     let paperRef: PaperExchange | undefined;
@@ -173,13 +173,16 @@ describe('OrderManager against the paper exchange (integration)', function () {
         });
       },
     });
-    h.manager.startAccepting();
+    h.loop.enterRunning();
     failWrites = true;
     await expectRejects(h.manager.place(buy), PersistenceError);
     await expectRejects(h.manager.place(buy), PersistenceError);
     expect(creates).to.equal(0);
     expect(h.manager.persistBlocked).to.match(/no space left/);
     expect(h.loop.pause?.by).to.equal('persist');
+    // the loop's state is read from the pause: paused at once, not after the next tick
+    expect(h.loop.loopState).to.equal('paused');
+    expect(h.loop.snapshot().loopState).to.equal('paused');
     expect(h.eventTypes().filter((t) => t === 'persist.failed')).to.have.length(1);
     failWrites = false;
     const order = await h.manager.place(buy);
@@ -188,6 +191,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(order.clientOrderId).to.equal('bot-tst000-2');
     expect(h.manager.persistBlocked).to.equal(null);
     expect(h.eventTypes()).to.include('trading.resumed');
+    expect(h.loop.loopState).to.equal('running');
     expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected' });
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('rejected');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);

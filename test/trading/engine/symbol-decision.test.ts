@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
 import type { RiskConfig } from '../../../src/trading/engine/risk';
+import type { PlacementFacts } from '../../../src/trading/engine/placement-gate';
 import {
   cooldownUntil,
   decideOnSignal,
@@ -52,22 +53,39 @@ function held(amount: number, entry: number): PositionBook {
   return { ...emptyBook('BTC/USDT'), amount, costBasis: amount * entry, openedAt: NOW - 10_000 };
 }
 
-function view(over: Partial<SymbolView> = {}): SymbolView {
+/** Placement facts of a symbol that may place anything (each test changes what it is about). */
+function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
+  return {
+    refusal: null,
+    listed: true,
+    pending: [],
+    cooldownUntil: null,
+    now: NOW,
+    traded: true,
+    pause: null,
+    positionsHeld: 0,
+    risk,
+    ...over,
+  };
+}
+
+function view(
+  over: Partial<Omit<SymbolView, 'facts'>> & Pick<Partial<PlacementFacts>, 'pending' | 'cooldownUntil'> = {},
+): SymbolView {
+  const { pending, cooldownUntil, ...rest } = over;
   return {
     symbol: 'BTC/USDT',
     market,
     price: 60_000,
     position: undefined,
-    pending: [],
-    now: NOW,
     risk,
     limitOrderTtlMs: 60_000,
-    cooldownUntil: null,
-    ...over,
+    ...rest,
+    facts: facts({ pending: pending ?? [], cooldownUntil: cooldownUntil ?? null }),
   };
 }
 
-describe('decideSymbol: the one answer to "may this symbol place an order now?"', () => {
+describe('decideSymbol: what a symbol does this tick', () => {
   it('asks the strategy when nothing is pending', () => {
     expect(decideSymbol(view())).to.deep.equal({ kind: 'strategy', inPosition: false });
     expect(decideSymbol(view({ position: held(0.002, 60_000) }))).to.deep.equal({
@@ -149,11 +167,8 @@ describe('decideOnSignal', () => {
     market,
     price: 60_000,
     position: undefined,
-    traded: true,
-    pause: null,
-    positionsHeld: 0,
+    facts: facts(),
     stakePerTrade: 100,
-    risk,
   };
   const enter = { action: 'enter-long' as const, reason: 'x' };
 
@@ -163,15 +178,17 @@ describe('decideOnSignal', () => {
 
   it('refuses an entry when paused, untraded, or at the position limit (entries in flight count)', () => {
     const pause = { reason: 'operator', by: 'operator' as const, at: NOW };
-    expect(decideOnSignal({ ...base, signal: enter, pause }).kind).to.equal('none');
-    expect(decideOnSignal({ ...base, signal: enter, traded: false }).kind).to.equal('none');
-    expect(decideOnSignal({ ...base, signal: enter, positionsHeld: 2 }).kind).to.equal('none');
+    expect(decideOnSignal({ ...base, signal: enter, facts: facts({ pause }) }).kind).to.equal('none');
+    expect(decideOnSignal({ ...base, signal: enter, facts: facts({ traded: false }) }).kind).to.equal('none');
+    expect(decideOnSignal({ ...base, signal: enter, facts: facts({ positionsHeld: 2 }) }).kind).to.equal(
+      'none',
+    );
   });
 
   it('exits what is held, floored to the step, even on an untraded symbol', () => {
     const d = decideOnSignal({
       ...base,
-      traded: false,
+      facts: facts({ traded: false }),
       inPosition: true,
       position: held(0.0016384, 60_000),
       signal: { action: 'exit-long', reason: 'x' },

@@ -8,9 +8,10 @@ import {
 } from '../../../src/shared/errors';
 import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { closedCandles } from '../../../src/trading/engine/trading-loop';
+import { closedCandles } from '../../../src/trading/engine/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
+import { FakeClock, flush } from '../../telegram/notify/fake-clock';
 import { EngineHarness, MARKET_BUY, ScriptedStrategy } from './engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -185,8 +186,10 @@ describe('TradingLoop against the paper exchange (integration)', function () {
 
   it('raises exchange.unreachable once the outage outlasts the threshold, and exchange.recovered after', async () => {
     let down = true;
+    const clock = new FakeClock(Date.now());
     const { h } = await started({
-      config: { ...NO_SLTP, trading: { ...NO_SLTP.trading, unreachableAlertMs: 30 } },
+      clock,
+      config: { ...NO_SLTP, trading: { ...NO_SLTP.trading, unreachableAlertMs: 30_000 } },
       wrapExchange: (paper) =>
         override(paper, {
           fetchCandles: ((symbol: string, tf: string, limit: number) =>
@@ -198,21 +201,26 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(h.eventTypes()).to.not.include('exchange.unreachable');
     expect(h.loop.snapshot().exchangeReachable).to.equal(false);
-    await sleep(40);
+    await clock.advance(29_000, 29_000);
+    await h.loop.tick();
+    expect(h.eventTypes()).to.not.include('exchange.unreachable');
+    await clock.advance(1_000, 1_000);
     await h.loop.tick();
     await h.loop.tick();
     expect(h.eventTypes().filter((t) => t === 'exchange.unreachable')).to.have.length(1);
     down = false;
     await h.loop.tick();
-    await sleep(10);
+    await flush();
     expect(h.eventTypes()).to.include('exchange.recovered');
     expect(h.loop.snapshot().exchangeReachable).to.equal(true);
   });
 
   it('does not re-send an order the exchange refused until the cooldown has passed', async () => {
     let creates = 0;
+    const clock = new FakeClock(Date.now());
     const { h, strategy } = await started({
-      config: { trading: { ...NO_SLTP.trading, orders: { rejectCooldownMs: 300 } } },
+      clock,
+      config: { trading: { ...NO_SLTP.trading, orders: { rejectCooldownMs: 300_000 } } },
       wrapExchange: (paper) =>
         override(paper, {
           createOrder: (() => {
@@ -225,11 +233,13 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
     for (let i = 0; i < 3; i++) {
-      await sleep(60);
+      await sleep(120); // a new candle closes: the strategy would say buy again
+      await clock.advance(99_000, 99_000);
       await h.loop.tick();
     }
     expect(creates).to.equal(1);
-    await sleep(300);
+    await sleep(120);
+    await clock.advance(3_000, 3_000); // 300 s after the refusal, on the loop's clock
     await h.loop.tick();
     expect(creates).to.equal(2);
     expect(h.eventTypes().filter((t) => t === 'order.rejected')).to.have.length(2);
@@ -306,8 +316,10 @@ describe('TradingLoop against the paper exchange (integration)', function () {
   });
 
   it('cancels a limit order that has not filled after its time to live, and every open order on request', async () => {
+    const clock = new FakeClock(Date.now());
     const { h } = await started({
-      config: { trading: { ...NO_SLTP.trading, orders: { limitOrderTtlMs: 100 } } },
+      clock,
+      config: { trading: { ...NO_SLTP.trading, orders: { limitOrderTtlMs: 60_000 } } },
     });
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
     const far = {
@@ -320,7 +332,10 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.manager.place({ ...far, price: Math.round(price / 2) });
     await h.loop.tick();
     expect(h.manager.order('bot-tst000-1')!.status).to.equal('open');
-    await sleep(150);
+    await clock.advance(59_000, 59_000);
+    await h.loop.tick();
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('open');
+    await clock.advance(2_000, 2_000);
     await h.loop.tick();
     expect(h.manager.order('bot-tst000-1')!.status).to.equal('cancelled');
     expect(h.eventTypes()).to.include('order.cancelled');
@@ -391,6 +406,44 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
     expect(Object.values(h.paperFile().orders)).to.have.length(1);
+  });
+
+  it('on stop, stops waiting for a hung tick once orders.inFlightWaitMs has passed on the loop clock', async () => {
+    const clock = new FakeClock(Date.now());
+    let release!: () => void;
+    const hung = new Promise<void>((r) => (release = r));
+    const wait = 600_000;
+    const { h } = await started({
+      clock,
+      config: {
+        trading: {
+          ...NO_SLTP.trading,
+          symbolReadTimeoutMs: 10 * wait,
+          orders: { inFlightWaitMs: wait },
+        },
+      },
+      wrapExchange: (paper) =>
+        override(paper, {
+          fetchTicker: (async (symbol: never) => {
+            await hung;
+            return paper.fetchTicker(symbol);
+          }) as never,
+        }),
+    });
+    const ticking = h.loop.tick();
+    await flush();
+    let stopped = false;
+    const stopping = h.loop.stop().then(() => {
+      stopped = true;
+    });
+    await flush(); // stop has armed its deadline
+    await clock.advance(wait - 1_000, 100_000);
+    expect(stopped).to.equal(false);
+    await clock.advance(2_000, 1_000);
+    await stopping; // on a real timer this would wait 10 minutes
+    expect(h.loop.loopState).to.equal('stopping');
+    release();
+    await ticking;
   });
 
   it('on stop, refuses new orders and waits for the create in flight to finish', async () => {

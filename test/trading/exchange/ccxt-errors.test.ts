@@ -21,6 +21,7 @@ import {
   scrubMessage,
   translateCcxtError,
 } from '../../../src/trading/exchange/ccxt-errors';
+import { bybitProfile } from '../../../src/trading/exchange/profiles/bybit';
 
 type ErrorClasses = Record<string, new (message: string) => Error> & {
   BaseError: new (message: string) => Error;
@@ -157,6 +158,14 @@ describe('ccxt error translation', () => {
       { code: 'data.0.sCode', message: 'data.0.sMsg' },
       { code: 'code', message: 'msg' },
     ]);
+
+    it("Bybit: the same refusal reads the same whatever the server time in its body (its profile's errorBody)", () => {
+      const bybit = errorBodySummary('bybit', bybitProfile.errorBody ?? []);
+      const refusal = (time: number): string =>
+        `bybit {"retCode":170140,"retMsg":"Order value exceeded lower limit","result":{},"retExtInfo":{},"time":${time}}`;
+      expect(bybit(refusal(1796187071589))).to.equal('bybit 170140: Order value exceeded lower limit');
+      expect(bybit(refusal(1796187071590))).to.equal(bybit(refusal(1796187071589)));
+    });
 
     it('takes the per-order code first, without the echoes of the request', () => {
       const body = {

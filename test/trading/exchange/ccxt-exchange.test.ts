@@ -9,7 +9,11 @@ import {
   RateLimitError,
   TemporaryError,
 } from '../../../src/shared/errors';
-import { CcxtExchange, type CcxtExchangeOptions } from '../../../src/trading/exchange/ccxt-exchange';
+import {
+  CcxtExchange,
+  retryAfterFrom,
+  type CcxtExchangeOptions,
+} from '../../../src/trading/exchange/ccxt-exchange';
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
 import { FakeBinance } from '../../support/fake-binance';
 import { freePort } from '../../support/ports';
@@ -29,6 +33,15 @@ async function caught(promise: Promise<unknown>): Promise<Error> {
   }
   expect.fail('expected the call to fail');
 }
+
+describe('retryAfterFrom (Retry-After → ms)', () => {
+  it('counts an HTTP-date Retry-After from the given now, not the machine clock', () => {
+    const now = Date.parse('2020-01-01T00:00:00Z');
+    expect(retryAfterFrom({ 'Retry-After': 'Wed, 01 Jan 2020 00:00:30 GMT' }, now)).to.equal(30_000);
+    expect(retryAfterFrom({ 'retry-after': '2' }, now)).to.equal(2_000);
+    expect(retryAfterFrom({}, now)).to.equal(undefined);
+  });
+});
 
 describe('CcxtExchange (real ccxt binance against a local fake Binance)', function () {
   this.timeout(20_000);

@@ -54,6 +54,8 @@ export const bybitProfile: ExchangeProfile = {
     duplicate: ['170141', '110072', '12141'],
     outcomeUnknown: ['10000', '10016', '170001', '170007', '170146', '170149', '170234'],
   },
+  // `retCode`/`retMsg`; the body also carries the server `time`, which made every refusal read as a new one
+  errorBody: [{ code: 'retCode', message: 'retMsg' }],
   ccxtHas: {
     // GET /v5/asset/coin/query-info needs a key with asset permissions on every market load; spot trading does not
     fetchCurrencies: false,

@@ -1,0 +1,99 @@
+/**
+ * Close-all, the operator's action (/closeall, `byninja closeall`): pause entries, settle every order still
+ * working, then market-sell every open position through the order manager — write-ahead like any order.
+ *
+ * Entries are paused first, by the operator even over a risk pause: the strategy would reopen what is being
+ * closed, and the kill switch clearing (next day) must not either. A working order is cancelled and a finished
+ * one's missing fills fetched first; a position whose symbol the placement gate still holds (an order not settled,
+ * an outcome unknown) is skipped and said so — closing it now could sell twice; the operator retries once it is
+ * settled. The loop runs it between ticks (TradingLoop.closeAll).
+ */
+import type { CloseAllResult } from '../../shared/ipc/protocol';
+import { errorMessage } from '../../shared/errors';
+import type { Logger } from '../../shared/logging/logger';
+import type { Exchange } from '../exchange/exchange';
+import type { OrderManager } from './order-manager';
+import { isFinal } from './order-state';
+import { placementBlock, type PlacementFacts } from './placement-gate';
+import { sizeExit } from './risk';
+import type { PauseSource, PauseState } from './trading-state';
+
+export interface CloseAllDeps {
+  manager: OrderManager;
+  exchange: Pick<Exchange, 'fetchTicker'>;
+  /** Last prices the loop read (a position without one is priced by a ticker read). */
+  lastPrices: Readonly<Record<string, number>>;
+  /** The symbol's placement facts as they are now. */
+  placementFacts: (symbol: string) => PlacementFacts;
+  pauseEntries: (reason: string, by: PauseSource, takeOver: boolean) => Promise<PauseState>;
+  logger: Logger;
+}
+
+export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
+  const { manager, logger } = deps;
+  await deps.pauseEntries('close-all', 'operator', true);
+  const { cancelled, unsettled } = await settleOrders(manager);
+  const placed: string[] = [];
+  const skipped: CloseAllResult['skipped'] = [];
+  for (const position of manager.openPositions()) {
+    const symbol = position.symbol;
+    const unsettledReason =
+      unsettled.get(symbol) ?? placementBlock(deps.placementFacts(symbol), 'close-all')?.reason;
+    if (unsettledReason) {
+      skipped.push({ symbol, reason: unsettledReason });
+      continue;
+    }
+    try {
+      const price = deps.lastPrices[symbol] ?? (await deps.exchange.fetchTicker(symbol)).last;
+      const size = sizeExit(position.amount, price, manager.markets[symbol]);
+      if (!size.ok) {
+        skipped.push({ symbol, reason: size.reason });
+        continue;
+      }
+      const order = await manager.place({
+        symbol,
+        side: 'sell',
+        type: 'market',
+        amount: size.amount,
+        purpose: 'close-all',
+        reason: 'operator close-all',
+      });
+      placed.push(order.clientOrderId);
+    } catch (err) {
+      skipped.push({ symbol, reason: errorMessage(err) });
+    }
+  }
+  // an order that could not be settled on a symbol without a position is still working: say so too
+  for (const [symbol, reason] of unsettled) {
+    if (!skipped.some((x) => x.symbol === symbol)) skipped.push({ symbol, reason });
+  }
+  logger.warn('Close-all done', { placed, cancelled, skipped });
+  return { orders: placed, cancelled, skipped, paused: true };
+}
+
+/**
+ * Every order that still needs the exchange: a working one cancelled, a finished one's missing fills fetched.
+ * Returns the cancelled ones and, by symbol, why an order could not be settled.
+ */
+async function settleOrders(
+  manager: OrderManager,
+): Promise<{ cancelled: string[]; unsettled: Map<string, string> }> {
+  const cancelled: string[] = [];
+  const unsettled = new Map<string, string>();
+  for (const order of manager.pendingOrders()) {
+    try {
+      if (isFinal(order.status)) {
+        await manager.refresh(order.clientOrderId);
+        continue;
+      }
+      const after = await manager.cancel(order.clientOrderId);
+      if (!isFinal(after.status)) throw new Error(`still ${after.status} after the cancel`);
+      if (after.status === 'cancelled') cancelled.push(order.clientOrderId);
+    } catch (err) {
+      const reason = `order ${order.clientOrderId} not settled: ${errorMessage(err)}`;
+      const earlier = unsettled.get(order.symbol);
+      unsettled.set(order.symbol, earlier ? `${earlier}; ${reason}` : reason);
+    }
+  }
+  return { cancelled, unsettled };
+}

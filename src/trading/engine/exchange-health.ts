@@ -1,0 +1,74 @@
+/**
+ * Whether the exchange answers, as the loop reports it: the pure tracker (reachability.ts) plus its effects — one
+ * `exchange.unreachable` event once an outage has lasted `unreachableAlertMs`, one `exchange.recovered` when it
+ * answers again (never one per failed call), and the once-logged problems forgotten then (the next failure is news).
+ */
+import type { Clock } from '../../shared/clock';
+import { errorMessage } from '../../shared/errors';
+import type { Logger } from '../../shared/logging/logger';
+import type { EventOutbox } from './event-outbox';
+import type { OnceLog } from './log-once';
+import { REACHABLE, afterFailure, afterSuccess, type Reachability } from './reachability';
+
+export interface ExchangeHealthOptions {
+  exchangeId: string;
+  outbox: EventOutbox;
+  clock: Clock;
+  logger: Logger;
+  onceLog: OnceLog;
+  /** An outage is alerted once it has lasted this long (`trading.unreachableAlertMs`). */
+  alertAfterMs: number;
+}
+
+export class ExchangeHealth {
+  private state: Reachability = REACHABLE;
+
+  constructor(private readonly opts: ExchangeHealthOptions) {}
+
+  get reachable(): boolean {
+    return this.state.since === null;
+  }
+
+  /** First failure of the current outage, or null while the exchange answers. */
+  get unreachableSince(): number | null {
+    return this.state.since;
+  }
+
+  /** What the exchange's latest failure said, while it fails. */
+  get lastError(): string | undefined {
+    return this.state.lastError;
+  }
+
+  /** An exchange call failed. */
+  async failed(err: unknown): Promise<void> {
+    const { exchangeId, outbox, clock, alertAfterMs } = this.opts;
+    const now = clock.now();
+    const error = errorMessage(err);
+    const { next, alert } = afterFailure(this.state, now, error, alertAfterMs);
+    this.state = next;
+    if (!alert) return;
+    await outbox.emit(
+      'exchange.unreachable',
+      `Exchange ${exchangeId} unreachable for ${Math.round((now - next.since!) / 1000)} s: ${error}`,
+      { exchange: exchangeId, since: next.since, error },
+    );
+  }
+
+  /** The exchange answered (a whole tick, or a start step, without a temporary failure). */
+  async answered(): Promise<void> {
+    const { exchangeId, outbox, clock, logger, onceLog } = this.opts;
+    const wasDown = this.state.since !== null;
+    const { next, recovered } = afterSuccess(this.state, clock.now());
+    this.state = next;
+    if (!wasDown) return;
+    onceLog.clear();
+    logger.info('Exchange reachable again');
+    if (recovered !== null) {
+      await outbox.emit(
+        'exchange.recovered',
+        `Exchange ${exchangeId} reachable again after ${Math.round(recovered / 1000)} s`,
+        { exchange: exchangeId, downMs: recovered },
+      );
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Fills of our orders, from the exchange's trades, and the positions derived from them.
+ *
+ * Fills come from the exchange's trades only (side and time the exchange's), de-duplicated by (order id, trade id);
+ * a trade whose side is not its order's is left out and logged, never booked. A fee in a third currency is valued
+ * in the quote when the fill is recorded (fee-valuation.ts); if that price cannot be read now, nothing is
+ * committed and the next refresh tries again. New fills are committed with the position events they cause.
+ */
+import type { Clock } from '../../shared/clock';
+import type { Logger } from '../../shared/logging/logger';
+import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
+import { FeeValuation } from './fee-valuation';
+import { positionChangeEvents } from './order-events';
+import { addFills, type LocalOrder } from './order-state';
+import { derivePositions, feeNeedsValuation, fillFromTrade, type Fill, type PositionBook } from './pnl';
+import type { StateGateway } from './state-gateway';
+import type { TradingState } from './trading-state';
+
+export interface FillSyncOptions {
+  exchange: Exchange;
+  state: StateGateway;
+  markets: () => Record<string, Market>;
+  clock: Clock;
+  logger: Logger;
+  /** Registers an exchange call as in flight (shutdown waits for it). */
+  track: <T>(call: Promise<T>) => Promise<T>;
+}
+
+export class FillSync {
+  private readonly fees: FeeValuation;
+
+  constructor(private readonly opts: FillSyncOptions) {
+    this.fees = new FeeValuation(opts.exchange, opts.markets, opts.logger);
+  }
+
+  /**
+   * Fetches the order's trades (unless `known` already covers its filled amount) and commits the new ones with
+   * their position events; returns the fills added.
+   */
+  async sync(clientOrderId: string, known?: ExchangeTrade[]): Promise<Fill[]> {
+    const { exchange, state, logger } = this.opts;
+    const order = state.requireOrder(clientOrderId);
+    if (!order.exchangeOrderId) return [];
+    let trades = known ?? [];
+    const coveredByKnown = trades.reduce((s, t) => s + t.amount, 0) >= order.filled - 1e-12;
+    if (!coveredByKnown) {
+      trades = await this.opts.track(
+        exchange.fetchOrderTrades(order.exchangeOrderId, order.symbol, order.createdAt),
+      );
+    }
+    const ofOrder = trades.filter((t) => t.orderId === order.exchangeOrderId);
+    const wrongSide = ofOrder.filter((t) => t.side !== order.side);
+    if (wrongSide.length > 0) {
+      logger.error('Trades with another side than their order left out', {
+        clientOrderId,
+        side: order.side,
+        trades: wrongSide.map((t) => ({ id: t.id, side: t.side })),
+      });
+    }
+    const fills: Fill[] = [];
+    for (const t of ofOrder.filter((x) => x.side === order.side)) {
+      if (order.fills.some((f) => f.tradeId === t.id)) continue;
+      const fill = fillFromTrade(t, clientOrderId);
+      if (feeNeedsValuation(fill)) fill.feeQuote = await this.fees.inQuote(fill);
+      fills.push(fill);
+    }
+    // read again after the fetches: another update of this order (a late create answer, a cancel) may have been
+    // committed meanwhile, and writing the copy read before the await would undo it
+    const { order: withFills, added } = addFills(state.requireOrder(clientOrderId), fills);
+    if (added.length === 0) return [];
+    const updated = { ...withFills, updatedAt: this.opts.clock.now() };
+    const markets = this.opts.markets();
+    const events = positionChangeEvents(
+      order.symbol,
+      markets[order.symbol],
+      positionsOf(state.data, markets)[order.symbol],
+      positionsOf(state.data, markets, updated)[order.symbol],
+    );
+    await state.commitOrder(updated, events);
+    return added;
+  }
+}
+
+/**
+ * Positions as the state holds them: the checkpoint plus the fills of the hot orders, in their order. With
+ * `replacing`, as they would be with that version of the order (for the events of a change before its commit).
+ */
+export function positionsOf(
+  data: Readonly<Pick<TradingState, 'orders' | 'checkpoint'>>,
+  markets: Record<string, Market>,
+  replacing?: LocalOrder,
+): Record<string, PositionBook> {
+  // same fill order as after the commit (replacing a key keeps its place)
+  const fills: Fill[] = [];
+  for (const o of Object.values(data.orders))
+    fills.push(...(o.clientOrderId === replacing?.clientOrderId ? replacing : o).fills);
+  if (replacing && !(replacing.clientOrderId in data.orders)) fills.push(...replacing.fills);
+  return derivePositions(data.checkpoint, fills, markets);
+}

@@ -1,0 +1,49 @@
+/**
+ * Adopting an order of ours that the exchange has and state does not (its clientOrderId carries our prefix): left
+ * by a lost state file, or by a create whose intent never reached the disk. It is recorded as `unknown` with the
+ * purpose `adopted`, its seq marked used (no id is ever handed out twice), and then the exchange's view of it is
+ * applied like any answer — fills and position events included. Recovery and reconcile decide what to adopt.
+ */
+import type { ExchangeOrder } from '../exchange/exchange';
+import type { LocalOrder } from './order-state';
+import type { StateGateway } from './state-gateway';
+
+/** The local record of an adopted order before the exchange's view is applied (pure). */
+export function adoptedOrder(remote: ExchangeOrder, now: number): LocalOrder {
+  return {
+    clientOrderId: remote.clientOrderId!,
+    exchangeOrderId: remote.id,
+    symbol: remote.symbol,
+    side: remote.side,
+    type: remote.type,
+    amount: remote.amount,
+    price: remote.type === 'limit' ? remote.price : undefined,
+    filled: 0,
+    status: 'unknown',
+    purpose: 'adopted',
+    reason: 'found on the exchange with our prefix, unknown to state',
+    createdAt: remote.timestamp ?? now,
+    updatedAt: now,
+    sentAt: remote.timestamp ?? now,
+    fills: [],
+  };
+}
+
+/** Commits the adopted order with its seq marked used, then applies the exchange's view; returns the order. */
+export async function adoptOrder(
+  deps: {
+    state: StateGateway;
+    applyRemote: (clientOrderId: string, remote: ExchangeOrder) => Promise<void>;
+    now: number;
+  },
+  remote: ExchangeOrder,
+  seq: number,
+): Promise<LocalOrder> {
+  const adopted = adoptedOrder(remote, deps.now);
+  await deps.state.commit((d) => {
+    d.seq = Math.max(d.seq, seq);
+    d.orders[adopted.clientOrderId] = adopted;
+  });
+  await deps.applyRemote(adopted.clientOrderId, remote);
+  return deps.state.requireOrder(adopted.clientOrderId);
+}

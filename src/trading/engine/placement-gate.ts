@@ -1,0 +1,102 @@
+/**
+ * May an order be placed on this symbol now? (pure) — the one answer, asked by the symbol's decision
+ * (symbol-decision.ts), the strategy's signal and close-all alike. The order manager enforces the first rule again
+ * at its door (a stop can come between the answer and the create).
+ *
+ * Rules, first match wins:
+ * 1. unknown — an order whose create outcome is unknown (or an intent not yet sent) holds the symbol until the
+ *    exchange has answered for it: a second create for the same purpose could sell twice;
+ * 2. refused — no order at all: recovery has not finished, trading is stopping, or state cannot be saved;
+ * 3. unlisted — the exchange no longer lists the symbol (nothing can be sized or placed);
+ * 4. working — one working order per symbol (a stop-loss cancels it first: symbol-decision.ts);
+ * 5. fills-missing — a finished order's fills are still missing: the position is not known without them;
+ * 6. cooldown — after the exchange refused the symbol's latest orders (entries and strategy exits; a firing
+ *    stop-loss or take-profit and close-all do not wait for it);
+ * 7. entries only: untraded (symbol no longer in `trading.symbols`: exits only), paused, position-limit
+ *    (open positions plus entries in flight elsewhere at `risk.maxOpenPositions`).
+ */
+import { isFinal, type LocalOrder, type OrderPurpose } from './order-state';
+import { entryBlocker, type RiskConfig } from './risk';
+import type { PauseState } from './trading-state';
+
+/** What an order to be placed is for (adopted orders are never placed by us). */
+export type PlacementPurpose = Exclude<OrderPurpose, 'adopted'>;
+
+export interface PlacementFacts {
+  /** Why no order may be placed at all now (OrderManager.placementRefusal), or null. */
+  refusal: string | null;
+  /** The exchange lists the symbol (its market is loaded). */
+  listed: boolean;
+  /** The symbol's orders that still need the exchange (not final, or final with fills missing). */
+  pending: readonly LocalOrder[];
+  /** End of the cooldown after the exchange refused orders on this symbol (symbol-decision.ts), or null. */
+  cooldownUntil: number | null;
+  now: number;
+  /** The symbol is in `trading.symbols` (entries allowed). */
+  traded: boolean;
+  pause: PauseState | null;
+  /** Open positions plus entries in flight on other symbols (each may become a position). */
+  positionsHeld: number;
+  risk: Pick<RiskConfig, 'maxOpenPositions'>;
+}
+
+export type PlacementRule =
+  | 'refused'
+  | 'unlisted'
+  | 'unknown'
+  | 'working'
+  | 'fills-missing'
+  | 'cooldown'
+  | 'untraded'
+  | 'paused'
+  | 'position-limit';
+
+export interface PlacementBlock {
+  rule: PlacementRule;
+  reason: string;
+  /** The orders that hold the symbol (unknown, working, fills-missing). */
+  orders?: string[];
+}
+
+/** Null when an order for `purpose` may be placed on the symbol now, else the first rule that holds it. */
+export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): PlacementBlock | null {
+  const unknown = ids(f.pending.filter((o) => o.status === 'intent' || o.status === 'unknown'));
+  if (unknown.length > 0) {
+    return {
+      rule: 'unknown',
+      orders: unknown,
+      reason: `outcome of order ${unknown.join(', ')} unknown: nothing is placed until the exchange answers for it`,
+    };
+  }
+  if (f.refusal !== null) return { rule: 'refused', reason: `no new orders: ${f.refusal}` };
+  if (!f.listed) return { rule: 'unlisted', reason: 'the exchange no longer lists this symbol' };
+  const working = ids(f.pending.filter((o) => !isFinal(o.status)));
+  if (working.length > 0) {
+    return { rule: 'working', orders: working, reason: `order ${working.join(', ')} is working` };
+  }
+  const missingFills = ids(f.pending.filter((o) => isFinal(o.status)));
+  if (missingFills.length > 0) {
+    return {
+      rule: 'fills-missing',
+      orders: missingFills,
+      reason: `fills of finished order ${missingFills.join(', ')} still missing: the position is not known without them`,
+    };
+  }
+  const waitsCooldown = purpose === 'entry' || purpose === 'exit';
+  if (waitsCooldown && f.cooldownUntil !== null && f.now < f.cooldownUntil) {
+    return {
+      rule: 'cooldown',
+      reason: `the exchange refused the last order; next one in ${Math.ceil((f.cooldownUntil - f.now) / 1000)} s`,
+    };
+  }
+  if (purpose !== 'entry') return null;
+  if (!f.traded) return { rule: 'untraded', reason: 'symbol no longer in trading.symbols: exits only' };
+  if (f.pause) return { rule: 'paused', reason: `entries paused: ${f.pause.reason}` };
+  const limit = entryBlocker(f.positionsHeld, f.risk);
+  if (limit) return { rule: 'position-limit', reason: limit };
+  return null;
+}
+
+function ids(orders: readonly LocalOrder[]): string[] {
+  return orders.map((o) => o.clientOrderId);
+}

@@ -1,0 +1,231 @@
+/**
+ * One symbol's work in a tick, on its own lane (the loop runs every symbol side by side): settle the symbol's
+ * pending orders (an UNKNOWN create is looked up before anything else happens on it), read its price within the
+ * read deadline, and do what `decideSymbol` says — exits first (a firing stop-loss cancels what stands in its way,
+ * then exits at market), expired limit orders cancelled, the strategy asked only when the placement gate allows an
+ * order. At most one order is placed per symbol and tick.
+ */
+import type { Config } from '../../shared/config/schema';
+import type { Logger } from '../../shared/logging/logger';
+import type { Clock } from '../../shared/clock';
+import type { Candle, Exchange, Market } from '../exchange/exchange';
+import { roundToStep } from '../exchange/precision';
+import type { Strategy } from '../strategy/strategy';
+import type { ExchangeReads } from './exchange-reads';
+import type { OnceLog } from './log-once';
+import type { OrderManager } from './order-manager';
+import { isFinal } from './order-state';
+import type { PlacementFacts } from './placement-gate';
+import { cooldownUntil, decideOnSignal, decideSymbol } from './symbol-decision';
+import type { PauseState } from './trading-state';
+
+/** Longest cooldown after refusals in a row on one symbol. */
+const MAX_REFUSAL_COOLDOWN_MS = 60 * 60 * 1000;
+
+export interface SymbolTickOptions {
+  manager: OrderManager;
+  exchange: Exchange;
+  strategy: Strategy;
+  config: Config['trading'];
+  clock: Clock;
+  logger: Logger;
+  reads: ExchangeReads;
+  onceLog: OnceLog;
+  /** Entries paused and why (TradingLoop.pause), or null. */
+  pause: () => PauseState | null;
+  /** The last price read of each symbol: written here, read by the account's equity and close-all. */
+  lastPrices: Record<string, number>;
+}
+
+export class SymbolTick {
+  private readonly manager: OrderManager;
+  private readonly exchange: Exchange;
+  private readonly config: Config['trading'];
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly reads: ExchangeReads;
+  private readonly onceLog: OnceLog;
+  private readonly lastPrices: Record<string, number>;
+  /** The newest closed candle the strategy saw, by symbol: it is asked again only on a new one. */
+  private readonly lastSeenCandle = new Map<string, number>();
+
+  constructor(private readonly opts: SymbolTickOptions) {
+    this.manager = opts.manager;
+    this.exchange = opts.exchange;
+    this.config = opts.config;
+    this.clock = opts.clock;
+    this.logger = opts.logger;
+    this.reads = opts.reads;
+    this.onceLog = opts.onceLog;
+    this.lastPrices = opts.lastPrices;
+  }
+
+  /** One symbol's work of a tick: settle its orders, read its price, do what decideSymbol says. */
+  async run(symbol: string): Promise<void> {
+    const market = this.manager.markets[symbol];
+    if (!market) {
+      this.onceLog.log(
+        `market:${symbol}`,
+        'error',
+        'The exchange no longer lists this symbol; nothing placed',
+        {
+          symbol,
+        },
+      );
+      return;
+    }
+    for (const order of this.manager.pendingOrders(symbol)) {
+      await this.manager.refresh(order.clientOrderId);
+    }
+    const ticker = await this.reads.read(symbol, `ticker:${symbol}`, () => this.exchange.fetchTicker(symbol));
+    const price = ticker.last;
+    this.lastPrices[symbol] = price;
+    const facts = this.placementFacts(symbol);
+    const decision = decideSymbol({
+      symbol,
+      market,
+      price,
+      position: this.manager.positions()[symbol],
+      facts,
+      risk: this.config.risk,
+      limitOrderTtlMs: this.config.orders.limitOrderTtlMs,
+    });
+    switch (decision.kind) {
+      case 'wait':
+        this.onceLog.log(`wait:${symbol}`, 'info', 'Symbol waits', { symbol, reason: decision.reason });
+        return;
+      case 'cancel':
+        this.logger.info('Cancelling orders', { symbol, orders: decision.orders, reason: decision.reason });
+        for (const id of decision.orders) await this.manager.cancel(id);
+        // the position the exit needs may be known now (cancelled, fills fetched): the next tick exits
+        return;
+      case 'exit': {
+        await this.manager.outbox.emit('risk.triggered', decision.reason, {
+          symbol,
+          rule: decision.trigger.kind,
+          price,
+          changePct: decision.trigger.changePct,
+        });
+        // a stop-loss must get out: always at market
+        const type = decision.trigger.kind === 'stop-loss' ? 'market' : this.config.orders.type;
+        await this.placeExit(symbol, decision.amount, type, price, decision.trigger.kind, decision.reason);
+        return;
+      }
+      case 'strategy':
+        await this.askStrategy(symbol, market, price, decision.inPosition, facts);
+    }
+  }
+
+  private async askStrategy(
+    symbol: string,
+    market: Market,
+    price: number,
+    inPosition: boolean,
+    facts: PlacementFacts,
+  ): Promise<void> {
+    const strategy = this.opts.strategy;
+    const candles = await this.reads.read(symbol, `candles:${symbol}`, () =>
+      this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit),
+    );
+    const closed = closedCandles(candles, this.clock.now());
+    if (closed.length < strategy.minCandles) return;
+    const newest = closed[closed.length - 1][0];
+    const seen = this.lastSeenCandle.get(symbol);
+    const newCandles = seen === undefined ? 1 : closed.filter((c) => c[0] > seen).length;
+    if (newCandles === 0) return;
+    const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
+    this.lastSeenCandle.set(symbol, newest);
+    const position = this.manager.positions()[symbol];
+    const decision = decideOnSignal({
+      signal,
+      inPosition,
+      market,
+      price,
+      position,
+      facts,
+      stakePerTrade: this.config.risk.stakePerTrade,
+    });
+    if (decision.kind === 'none') {
+      // logged once per reason (the signal's own words change every candle)
+      if (!decision.quiet) {
+        this.onceLog.log(`signal:${symbol}`, 'info', `Signal ${signal.action} not followed`, {
+          symbol,
+          reason: decision.reason,
+        });
+      }
+      return;
+    }
+    if (decision.kind === 'exit') {
+      await this.placeExit(symbol, decision.amount, this.config.orders.type, price, 'exit', signal.reason);
+      return;
+    }
+    this.logger.info('Entry signal', { symbol, reason: signal.reason, amount: decision.amount, price });
+    await this.manager.place({
+      symbol,
+      side: 'buy',
+      type: this.config.orders.type,
+      amount: decision.amount,
+      price: this.config.orders.type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
+      purpose: 'entry',
+      reason: signal.reason,
+    });
+  }
+
+  /** What the placement gate (placement-gate.ts) needs to know of `symbol` now. */
+  placementFacts(symbol: string): PlacementFacts {
+    return {
+      refusal: this.manager.placementRefusal,
+      listed: symbol in this.manager.markets,
+      pending: this.manager.pendingOrders(symbol),
+      cooldownUntil: cooldownUntil(
+        this.manager.hotOrders().filter((o) => o.symbol === symbol),
+        this.config.orders.rejectCooldownMs,
+        MAX_REFUSAL_COOLDOWN_MS,
+      ),
+      now: this.clock.now(),
+      traded: this.config.symbols.includes(symbol),
+      pause: this.opts.pause(),
+      positionsHeld: this.positionsHeld(symbol),
+      risk: this.config.risk,
+    };
+  }
+
+  /** Open positions plus entries in flight on other symbols: each may become a position. */
+  private positionsHeld(symbol: string): number {
+    const held = new Set(this.manager.openPositions().map((p) => p.symbol));
+    for (const o of this.manager.pendingOrders()) {
+      if (o.symbol !== symbol && o.purpose === 'entry' && !isFinal(o.status)) held.add(o.symbol);
+    }
+    held.delete(symbol);
+    return held.size;
+  }
+
+  private async placeExit(
+    symbol: string,
+    amount: number,
+    type: 'market' | 'limit',
+    price: number,
+    purpose: 'exit' | 'stop-loss' | 'take-profit',
+    reason: string,
+  ): Promise<void> {
+    const market = this.manager.markets[symbol];
+    this.logger.info('Exit signal', { symbol, purpose, reason, amount, price });
+    await this.manager.place({
+      symbol,
+      side: 'sell',
+      type,
+      amount,
+      price: type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
+      purpose,
+      reason,
+    });
+  }
+}
+
+/** Candles without the one still forming (the newest, when its period has not ended at `now`). */
+export function closedCandles(candles: readonly Candle[], now: number): Candle[] {
+  if (candles.length < 2) return [...candles];
+  const last = candles[candles.length - 1];
+  const period = last[0] - candles[candles.length - 2][0];
+  return last[0] + period > now ? candles.slice(0, -1) : [...candles];
+}

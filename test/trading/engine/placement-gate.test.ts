@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import {
+  placementBlock,
+  type PlacementFacts,
+  type PlacementPurpose,
+  type PlacementRule,
+} from '../../../src/trading/engine/placement-gate';
+
+const NOW = 1_800_000_000_000;
+const PURPOSES: PlacementPurpose[] = ['entry', 'exit', 'stop-loss', 'take-profit', 'close-all'];
+
+function order(id: string, over: Partial<LocalOrder>): LocalOrder {
+  return {
+    clientOrderId: id,
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'limit',
+    amount: 0.002,
+    price: 50_000,
+    filled: 0,
+    status: 'open',
+    purpose: 'entry',
+    createdAt: NOW - 1_000,
+    updatedAt: NOW - 1_000,
+    fills: [],
+    ...over,
+  };
+}
+
+/** A symbol that may place anything: each row changes what it is about. */
+function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
+  return {
+    refusal: null,
+    listed: true,
+    pending: [],
+    cooldownUntil: null,
+    now: NOW,
+    traded: true,
+    pause: null,
+    positionsHeld: 0,
+    risk: { maxOpenPositions: 2 },
+    ...over,
+  };
+}
+
+const unknown = order('u', { status: 'unknown' });
+const intent = order('i', { status: 'intent' });
+const working = order('w', { status: 'partially_filled', filled: 0.001 });
+const finishedWithoutFills = order('f', { status: 'filled', filled: 0.002 });
+const pause = { reason: 'operator says so', by: 'operator' as const, at: NOW };
+
+/** [what, facts, the rule each purpose meets in PURPOSES order: entry, exit, stop-loss, take-profit, close-all]. */
+const TABLE: Array<[string, Partial<PlacementFacts>, Array<PlacementRule | null>]> = [
+  ['nothing holds the symbol', {}, [null, null, null, null, null]],
+  ['an order outcome is unknown', { pending: [unknown] }, Array(5).fill('unknown')],
+  ['an intent not yet sent', { pending: [intent] }, Array(5).fill('unknown')],
+  [
+    'unknown wins over every other rule',
+    { pending: [working, unknown], refusal: 'trading is stopping', listed: false, pause },
+    Array(5).fill('unknown'),
+  ],
+  ['recovery has not finished', { refusal: 'recovery has not finished' }, Array(5).fill('refused')],
+  ['trading is stopping', { refusal: 'trading is stopping', pause }, Array(5).fill('refused')],
+  ['the exchange no longer lists the symbol', { listed: false }, Array(5).fill('unlisted')],
+  ['an order is working', { pending: [working] }, Array(5).fill('working')],
+  ['a finished order lacks its fills', { pending: [finishedWithoutFills] }, Array(5).fill('fills-missing')],
+  ['working wins over missing fills', { pending: [finishedWithoutFills, working] }, Array(5).fill('working')],
+  [
+    'cooldown after a refusal: entries and strategy exits wait, risk exits and close-all do not',
+    { cooldownUntil: NOW + 1 },
+    ['cooldown', 'cooldown', null, null, null],
+  ],
+  ['cooldown over', { cooldownUntil: NOW }, [null, null, null, null, null]],
+  ['symbol no longer traded: exits only', { traded: false }, ['untraded', null, null, null, null]],
+  ['entries paused: exits go on', { pause }, ['paused', null, null, null, null]],
+  ['position limit reached', { positionsHeld: 2 }, ['position-limit', null, null, null, null]],
+  ['one below the position limit', { positionsHeld: 1 }, [null, null, null, null, null]],
+  [
+    'cooldown comes before the entry rules',
+    { cooldownUntil: NOW + 1, pause, traded: false },
+    ['cooldown', 'cooldown', null, null, null],
+  ],
+  ['untraded comes before paused', { traded: false, pause }, ['untraded', null, null, null, null]],
+  ['paused comes before the position limit', { pause, positionsHeld: 5 }, ['paused', null, null, null, null]],
+];
+
+describe('placementBlock: the one answer to "may an order be placed on this symbol now?"', () => {
+  for (const [what, over, expected] of TABLE) {
+    it(what, () => {
+      const got = PURPOSES.map((p) => placementBlock(facts(over), p)?.rule ?? null);
+      expect(got).to.deep.equal(expected);
+    });
+  }
+
+  it('names the orders that hold the symbol and the reason an operator can act on', () => {
+    const block = placementBlock(facts({ pending: [working] }), 'close-all');
+    expect(block).to.deep.include({ rule: 'working', orders: ['w'] });
+    expect(block!.reason).to.include('w');
+    expect(placementBlock(facts({ refusal: 'trading is stopping' }), 'exit')!.reason).to.match(/stopping/);
+    expect(placementBlock(facts({ pause }), 'entry')!.reason).to.include('operator says so');
+    expect(placementBlock(facts({ cooldownUntil: NOW + 1_500 }), 'entry')!.reason).to.include('2 s');
+  });
+
+  it('never allows an order while any order of the symbol is unresolved or working (property)', () => {
+    const statuses = ['intent', 'unknown', 'open', 'partially_filled', 'filled', 'cancelled'] as const;
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...statuses), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(...PURPOSES),
+        (ss, purpose) => {
+          const pending = ss.map((status, i) => order(`o${i}`, { status }));
+          const block = placementBlock(facts({ pending }), purpose);
+          expect(block, ss.join(',')).to.not.equal(null);
+          if (ss.some((s) => s === 'intent' || s === 'unknown')) expect(block!.rule).to.equal('unknown');
+        },
+      ),
+    );
+  });
+});
