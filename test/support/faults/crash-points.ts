@@ -10,6 +10,7 @@
  *
  * Wired only by the test daemon (test/fixtures/daemons/trading.ts, env BYNINJA_TEST_CRASH_AT).
  */
+import fs from 'node:fs';
 import type { TradingWiring } from '../../../src/trading/daemon';
 import type { StateStore } from '../../../src/trading/engine/state-gateway';
 import type { TradingState } from '../../../src/trading/engine/trading-state';
@@ -32,7 +33,8 @@ export function parseCrashStep(value: string): CrashStep {
 }
 
 function kill(step: CrashStep): never {
-  process.stderr.write(`test hook: SIGKILL at ${step}\n`);
+  // written synchronously: process.stderr to a pipe is asynchronous, and the SIGKILL below could drop the line
+  fs.writeSync(2, `test hook: SIGKILL at ${step}\n`);
   process.kill(process.pid, 'SIGKILL');
   throw new Error('unreachable: SIGKILLed');
 }
