@@ -10,7 +10,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
-import type { LastExit } from '../ipc/protocol';
+
+export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start' | 'unknown';
+
+/** How the previous run of a service ended, as its next start (and the supervisor) report it. */
+export interface LastExit {
+  kind: LastExitKind;
+  /**
+   * When the previous run ended, epoch ms. A SIGKILL leaves no time of death: for `killed` it is when the death was
+   * noticed (the next run's start, PM2's restart), within PM2's restart delay of it; absent when unknown.
+   */
+  at?: number;
+  /** Reason text: signal, error message, watchdog detail. */
+  reason?: string;
+}
 
 export type BreadcrumbKind = 'running' | 'clean' | 'crash' | 'stall';
 

@@ -21,7 +21,6 @@ import {
 } from '../config/schema';
 import { loadConfigSections, type LoadConfigOptions, type LoadedConfig } from '../config/loader';
 import { ConfigError, CorruptStateError, LockHeldError, errorMessage, type ConfigProblem } from '../errors';
-import type { LastExit } from '../ipc/protocol';
 import { closeLogger, createLogger, type Logger } from '../logging/logger';
 import { Pm2LogRotation, pm2LogFilesFromEnv } from '../logging/pm2-log-rotation';
 import { Redactor } from '../logging/redact';
@@ -31,7 +30,13 @@ import { ensurePrivateDir } from '../persistence/private-files';
 import { clearConfigFailure, problemsOf, writeConfigFailure } from './config-failure';
 import { installCrashHandlers } from './crash-handlers';
 import { ExitCode } from './exit-codes';
-import { breadcrumbPath, describeLastExit, readLastExit, writeBreadcrumbSync } from './last-exit';
+import {
+  breadcrumbPath,
+  describeLastExit,
+  readLastExit,
+  writeBreadcrumbSync,
+  type LastExit,
+} from './last-exit';
 import { ShutdownCoordinator } from './shutdown';
 import { Watchdog } from './watchdog';
 
