@@ -17,6 +17,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../shared/errors';
 import { writeFileDurable } from '../shared/persistence/durable-file';
+import { readJsonFile } from '../shared/persistence/json-file';
 import { isEnvelope } from '../shared/persistence/durable-json-adapter';
 import { StoreLock } from '../shared/persistence/lock';
 import { migrateData } from '../shared/persistence/migrate';
@@ -118,16 +119,24 @@ export async function restoreBackup(
   fromDir: string,
   now = Date.now(),
 ): Promise<BackupOutcome> {
-  let manifest: BackupManifest;
-  try {
-    manifest = JSON.parse(await fsp.readFile(path.join(fromDir, MANIFEST), 'utf8')) as BackupManifest;
-    if (manifest.format !== 1 || !Array.isArray(manifest.files)) throw new Error('unknown manifest format');
-  } catch (err) {
-    return {
-      ok: false,
-      message: `${fromDir} is not a ByNinja backup (${errorMessage(err)}): nothing restored`,
-    };
+  const read = await readJsonFile(path.join(fromDir, MANIFEST), {
+    parse: (value) => {
+      const manifest = value as BackupManifest | null;
+      if (manifest?.format !== 1 || !Array.isArray(manifest.files))
+        throw new Error('unknown manifest format');
+      return manifest;
+    },
+  });
+  if (read.kind !== 'valid') {
+    const why =
+      read.kind === 'missing'
+        ? `no ${MANIFEST}`
+        : read.kind === 'unreadable'
+          ? errorMessage(read.error)
+          : read.reason;
+    return { ok: false, message: `${fromDir} is not a ByNinja backup (${why}): nothing restored` };
   }
+  const manifest = read.value;
   const files: Array<{ name: string; bytes: Buffer; dir: string }> = [];
   for (const entry of manifest.files) {
     const spec = FILES.find((f) => f.name === entry.name);

@@ -20,6 +20,7 @@ import { errorMessage } from '../shared/errors';
 import { blockedStores, clearBlockedMarker, readBlockedMarker } from '../shared/persistence/blocked-marker';
 import { writeFileDurable } from '../shared/persistence/durable-file';
 import { isEnvelope } from '../shared/persistence/durable-json-adapter';
+import { interpretJson } from '../shared/persistence/json-file';
 import { StoreLock } from '../shared/persistence/lock';
 import { quarantineFile } from '../shared/persistence/quarantine';
 import { paperAccountSchema } from '../trading/exchange/paper-account';
@@ -93,12 +94,10 @@ export async function restoreState(dirs: StateDirs, file: string, now: number): 
   } catch (err) {
     return { ok: false, message: `cannot read ${file}: ${errorMessage(err)}` };
   }
-  let envelope: unknown;
-  try {
-    envelope = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, message: `${file} is not valid JSON (${errorMessage(err)}): nothing restored` };
-  }
+  // read here, not through readJsonFile: the restore writes back exactly the bytes it checked
+  const read = interpretJson(text, (value) => value);
+  if (read.kind === 'corrupt') return { ok: false, message: `${file} is ${read.reason}: nothing restored` };
+  const envelope = read.value;
   if (!isEnvelope(envelope) || envelope.version > spec.version) {
     return {
       ok: false,

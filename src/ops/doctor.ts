@@ -17,6 +17,7 @@ import { verifiedExchangeIds } from '../trading/exchange/profiles';
 import { portHolder } from './port-holder';
 import { ConfigError, errorMessage } from '../shared/errors';
 import { blockedStores } from '../shared/persistence/blocked-marker';
+import { readJsonFileSync } from '../shared/persistence/json-file';
 import { exposedBits } from '../shared/persistence/private-files';
 
 export interface DoctorCheck {
@@ -308,13 +309,13 @@ async function checkPort(
 }
 
 function liveServiceLockPid(dataDir: string, service: string): number | undefined {
+  const lock = readJsonFileSync(path.join(dataDir, `${service}.service.lock`), {
+    parse: (value) => (value as { pid?: unknown } | null)?.pid,
+  });
+  if (lock.kind !== 'valid' || typeof lock.value !== 'number') return undefined;
   try {
-    const { pid } = JSON.parse(fs.readFileSync(path.join(dataDir, `${service}.service.lock`), 'utf8')) as {
-      pid?: number;
-    };
-    if (typeof pid !== 'number') return undefined;
-    process.kill(pid, 0);
-    return pid;
+    process.kill(lock.value, 0);
+    return lock.value;
   } catch {
     return undefined;
   }

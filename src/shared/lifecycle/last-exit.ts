@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
+import { readJsonFileSync } from '../persistence/json-file';
 
 export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start' | 'unknown';
 
@@ -84,20 +85,10 @@ export function writeJsonFileSync(file: string, value: unknown): void {
 }
 
 export function readBreadcrumb(file: string): Breadcrumb | 'missing' | 'unreadable' {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const crumb = breadcrumbSchema.safeParse(parsed);
-  if (crumb.success) return crumb.data as Breadcrumb;
+  const read = readJsonFileSync(file, { parse: (value) => breadcrumbSchema.parse(value) as Breadcrumb });
+  if (read.kind === 'missing') return 'missing';
+  if (read.kind === 'unreadable') return 'unreadable';
+  if (read.kind === 'valid') return read.value;
   // kept aside for a post-mortem (the boot overwrites the breadcrumb with `running` right after)
   try {
     fs.renameSync(file, `${file}.corrupt-${new Date().toISOString()}`);
