@@ -94,6 +94,7 @@ export async function startTrading(
   const token = await loadOrCreateIpcToken(dataDir, ctx.secrets.ipcToken);
   ctx.redactor.add(token);
   const server = new IpcServer({
+    clock,
     host: config.ipc.host,
     port: config.ipc.port,
     token,

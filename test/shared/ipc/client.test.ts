@@ -14,7 +14,7 @@ import {
   waitFor,
   type Trading,
 } from './support';
-import { FakeClock } from '../../telegram/notify/fake-clock';
+import { FakeClock } from '../../support/fake-clock';
 
 function seqs(events: TradingEvent[]): number[] {
   return events.map((e) => e.seq);

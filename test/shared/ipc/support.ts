@@ -55,6 +55,7 @@ export async function startTrading(
     logger: silentLogger(),
     eventLog,
     ...opts,
+    clock: opts.clock ?? systemClock,
   });
   const { port } = await server.listen();
   return {

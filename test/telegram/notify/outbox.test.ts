@@ -15,7 +15,7 @@ import {
   type OutboxStore,
 } from '../../../src/telegram/notify/outbox';
 import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
-import { FakeClock, flush } from './fake-clock';
+import { FakeClock, flush } from '../../support/fake-clock';
 
 class MemoryStore implements OutboxStore {
   data: OutboxState = emptyOutboxState();

@@ -15,7 +15,7 @@ import {
   type SupervisorStore,
 } from '../../../src/telegram/supervisor/supervisor-state';
 import { eventually } from '../../support/pm2';
-import { FakeClock } from '../notify/fake-clock';
+import { FakeClock } from '../../support/fake-clock';
 
 class MemoryStore implements SupervisorStore {
   data: SupervisorState = emptySupervisorState();

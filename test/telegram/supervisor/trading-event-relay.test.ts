@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
-import { systemClock, type CancelTimer, type Clock } from '../../../src/shared/clock';
+import { systemClock } from '../../../src/shared/clock';
+import { FakeClock } from '../../support/fake-clock';
 import { configSchema } from '../../../src/shared/config/schema';
 import { PersistenceError } from '../../../src/shared/errors';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
@@ -43,20 +44,6 @@ class RecordingNotifier implements Notifier {
   }
   depth(): number {
     return this.queued.length;
-  }
-}
-
-/** A clock whose sleeps end at once and are recorded (the waits the relay chose). */
-class SleepLog implements Clock {
-  readonly sleeps: number[] = [];
-  now(): number {
-    return 0;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-  }
-  timer(): CancelTimer {
-    throw new Error('the relay arms no timer');
   }
 }
 
@@ -135,7 +122,7 @@ describe('trading event relay', () => {
   });
 
   it('waits out a failing commit with the one backoff (growing, 1 s → 30 s) and starts from 1 s for the next event', async () => {
-    const clock = new SleepLog();
+    const clock = new FakeClock(0, { sleep: 'advances' });
     notifier.failNext = 4;
     const { relay, source } = relayWith({ clock, retryBaseMs: undefined, retryMaxMs: undefined });
     source.emit('event', ev(1));

@@ -13,7 +13,7 @@ import { CcxtExchange, type CcxtExchangeOptions } from '../../../src/trading/exc
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
 import { FakeBinance } from '../../support/fake-binance';
 import { freePort } from '../../support/ports';
-import { ManualClock } from './manual-clock';
+import { FakeClock } from '../../support/fake-clock';
 
 const API_KEY = 'kEy0123456789abcdefAPIKEYvalue';
 const SECRET = 'sEcReT0123456789abcdefSECRETvalue';
@@ -34,7 +34,7 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
   this.timeout(20_000);
   let fake: FakeBinance;
   let ex: CcxtExchange;
-  let clock: ManualClock;
+  let clock: FakeClock;
   let seq = 0;
 
   async function connect(overrides: Partial<CcxtExchangeOptions> = {}): Promise<CcxtExchange> {
@@ -59,7 +59,7 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
 
   beforeEach(async () => {
     fake = await FakeBinance.start({ apiKey: API_KEY, secret: SECRET, balances: { USDT: 10_000 } });
-    clock = new ManualClock(Date.now());
+    clock = new FakeClock(Date.now(), { sleep: 'advances' });
     ex = await connect();
   });
 
