@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import { systemClock } from '../../../src/shared/clock';
 import { FakeClock } from '../../support/fake-clock';
+import { MemoryStore } from '../../support/memory-store';
 import { configSchema } from '../../../src/shared/config/schema';
 import { PersistenceError } from '../../../src/shared/errors';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
@@ -10,21 +11,9 @@ import type { NotificationInput, Notifier } from '../../../src/telegram/notify/n
 import {
   emptySupervisorState,
   type SupervisorState,
-  type SupervisorStore,
 } from '../../../src/telegram/supervisor/supervisor-state';
 import { TradingEventRelay } from '../../../src/telegram/supervisor/trading-event-relay';
 import { LinkWatch } from '../../../src/telegram/supervisor/link-watch';
-
-class MemoryStore implements SupervisorStore {
-  data: SupervisorState = emptySupervisorState();
-  change(mutate: (d: SupervisorState) => void): void {
-    mutate(this.data);
-  }
-  commit(mutate?: (d: SupervisorState) => void): Promise<void> {
-    mutate?.(this.data);
-    return Promise.resolve();
-  }
-}
 
 /** Records notifications; `failNext` makes the next commits fail like a full disk. */
 class RecordingNotifier implements Notifier {
@@ -32,7 +21,7 @@ class RecordingNotifier implements Notifier {
   /** Cursor value at the moment each notification was committed. */
   cursorAtCommit: number[] = [];
   failNext = 0;
-  constructor(private readonly store: MemoryStore) {}
+  constructor(private readonly store: MemoryStore<SupervisorState>) {}
   notify(n: NotificationInput): Promise<void> {
     if (this.failNext > 0) {
       this.failNext -= 1;
@@ -67,11 +56,11 @@ const ev = (seq: number, type: TradingEvent['type'] = 'order.filled'): TradingEv
 });
 
 describe('trading event relay', () => {
-  let store: MemoryStore;
+  let store: MemoryStore<SupervisorState>;
   let notifier: RecordingNotifier;
 
   beforeEach(() => {
-    store = new MemoryStore();
+    store = new MemoryStore(emptySupervisorState());
     notifier = new RecordingNotifier(store);
   });
 
