@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { Clock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { writeFileDurable } from '../shared/persistence/durable-file';
 import { readJsonFile } from '../shared/persistence/json-file';
@@ -69,7 +70,8 @@ function checkState(bytes: Buffer): void {
   );
 }
 
-export async function backup(dirs: StateDirs, outDir: string, now = Date.now()): Promise<BackupOutcome> {
+export async function backup(dirs: StateDirs, outDir: string, clock: Clock): Promise<BackupOutcome> {
+  const now = clock.now();
   const read: Array<{ name: string; bytes: Buffer }> = [];
   for (const file of FILES) {
     const from = path.join(file.where === 'data' ? dirs.dataDir : dirs.paperDir, file.name);
@@ -114,11 +116,8 @@ export async function backup(dirs: StateDirs, outDir: string, now = Date.now()):
   };
 }
 
-export async function restoreBackup(
-  dirs: StateDirs,
-  fromDir: string,
-  now = Date.now(),
-): Promise<BackupOutcome> {
+export async function restoreBackup(dirs: StateDirs, fromDir: string, clock: Clock): Promise<BackupOutcome> {
+  const now = clock.now();
   const read = await readJsonFile(path.join(fromDir, MANIFEST), {
     parse: (value) => {
       const manifest = value as BackupManifest | null;
@@ -164,7 +163,7 @@ export async function restoreBackup(
   try {
     for (const name of ['trading', 'trading.service', 'telegram.service']) {
       try {
-        locks.push(await StoreLock.acquire(dirs.dataDir, name));
+        locks.push(await StoreLock.acquire(dirs.dataDir, name, { clock }));
       } catch (err) {
         return {
           ok: false,

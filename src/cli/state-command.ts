@@ -16,6 +16,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { Clock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { blockedStores, clearBlockedMarker, readBlockedMarker } from '../shared/persistence/blocked-marker';
 import { writeFileDurable } from '../shared/persistence/durable-file';
@@ -77,7 +78,8 @@ export function storeOfFile(file: string): string | undefined {
   return Object.keys(RESTORABLE).find((name) => base === `${name}.json` || base.startsWith(`${name}.json.`));
 }
 
-export async function restoreState(dirs: StateDirs, file: string, now: number): Promise<StateOutcome> {
+export async function restoreState(dirs: StateDirs, file: string, clock: Clock): Promise<StateOutcome> {
+  const now = clock.now();
   const store = storeOfFile(file);
   if (!store) {
     return {
@@ -113,7 +115,7 @@ export async function restoreState(dirs: StateDirs, file: string, now: number): 
     };
   }
   const dir = store === 'paper-exchange' ? dirs.paperDir : dirs.dataDir;
-  return withTradingStopped(dirs.dataDir, async () => {
+  return withTradingStopped(dirs.dataDir, clock, async () => {
     const target = path.join(dir, `${store}.json`);
     const setAside: string[] = [];
     if (path.resolve(file) !== path.resolve(target) && (await exists(target)))
@@ -132,8 +134,9 @@ export async function restoreState(dirs: StateDirs, file: string, now: number): 
   });
 }
 
-export async function resetState(dirs: StateDirs, now: number): Promise<StateOutcome> {
-  return withTradingStopped(dirs.dataDir, async () => {
+export async function resetState(dirs: StateDirs, clock: Clock): Promise<StateOutcome> {
+  const now = clock.now();
+  return withTradingStopped(dirs.dataDir, clock, async () => {
     const lines: string[] = [];
     for (const dir of [...new Set([dirs.dataDir, dirs.paperDir])]) {
       for (const store of await blockedStores(dir)) {
@@ -155,8 +158,9 @@ export async function resetState(dirs: StateDirs, now: number): Promise<StateOut
   });
 }
 
-export async function archiveState(dirs: StateDirs, now: number): Promise<StateOutcome> {
-  return withTradingStopped(dirs.dataDir, async () => {
+export async function archiveState(dirs: StateDirs, clock: Clock): Promise<StateOutcome> {
+  const now = clock.now();
+  return withTradingStopped(dirs.dataDir, clock, async () => {
     const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
     const target = path.join(dirs.dataDir, 'archive', stamp);
     const moved: string[] = [];
@@ -181,10 +185,14 @@ export async function archiveState(dirs: StateDirs, now: number): Promise<StateO
   });
 }
 
-async function withTradingStopped(dataDir: string, fn: () => Promise<StateOutcome>): Promise<StateOutcome> {
+async function withTradingStopped(
+  dataDir: string,
+  clock: Clock,
+  fn: () => Promise<StateOutcome>,
+): Promise<StateOutcome> {
   let lock: StoreLock;
   try {
-    lock = await StoreLock.acquire(dataDir, 'trading');
+    lock = await StoreLock.acquire(dataDir, 'trading', { clock });
   } catch (err) {
     return {
       ok: false,

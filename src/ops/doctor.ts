@@ -5,6 +5,7 @@
  *
  * Runnable on its own (`node dist/src/ops/doctor.js`) so it works before the CLI exists.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -233,7 +234,8 @@ async function checkBlocked(dataDir: string): Promise<DoctorCheck> {
 }
 
 function checkWritable(name: string, dir: string, envName: string): DoctorCheck {
-  const probe = path.join(dir, `.doctor-${process.pid}-${Date.now()}`);
+  // a name nobody else uses, not a time
+  const probe = path.join(dir, `.doctor-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(probe, 'ok');

@@ -28,8 +28,8 @@ export async function readExitBreadcrumb(dataDir: string, service: string): Prom
 export function lastRunFromBreadcrumb(
   crumb: Breadcrumb | undefined,
   proc: Pm2ProcessView | undefined,
-  selfReportedPid?: number,
-  now = Date.now(),
+  selfReportedPid: number | undefined,
+  now: number,
 ): LastExit | undefined {
   if (!crumb) return undefined;
   const online = proc?.status === 'online';

@@ -8,7 +8,6 @@
  * decorators (test/fixtures/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
  */
 import { byninjaVersion } from '../ops/version';
-import { systemClock } from '../shared/clock';
 import { ByNinjaError, ConfigError, CorruptStateError, errorMessage } from '../shared/errors';
 import { EventLog } from '../shared/ipc/event-log';
 import { IpcServer } from '../shared/ipc/server';
@@ -46,10 +45,10 @@ export async function startTrading(
   wiring: TradingWiring = {},
 ): Promise<void> {
   const { config, logger, dataDir, shutdown } = ctx;
-  const clock = systemClock;
+  const { clock } = ctx;
   const startedAt = clock.now();
 
-  const files = await openTradingStateFiles(dataDir, logger);
+  const files = await openTradingStateFiles(dataDir, logger, clock);
   shutdown.addStore(files.store);
   shutdown.addStep('close history journal and release the state lock', () => files.close(), { order: 95 });
 

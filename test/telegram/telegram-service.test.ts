@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { Pm2Client, type Pm2ProcessView } from '../../src/ops/pm2-client';
 import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../support/pm2';
 import { TelegramEmulator } from '../support/telegram-emulator';
@@ -75,7 +76,7 @@ describe('telegram service under PM2 @slow', function () {
     };
     await harness.startScript('trading', FAKE_TRADING, { env });
     await harness.startScript('telegram', TELEGRAM_MAIN, { env });
-    pm2 = new Pm2Client({ pm2Home: harness.home });
+    pm2 = new Pm2Client({ pm2Home: harness.home, clock: systemClock });
     await eventually(
       () => telegramLog().includes('listening to PM2 process events'),
       20_000,

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../../shared/logging/logger';
 import { Journal } from '../../shared/persistence/journal';
+import type { Clock } from '../../shared/clock';
 import { StoreLock } from '../../shared/persistence/lock';
 import { Store } from '../../shared/persistence/store';
 import {
@@ -26,8 +27,12 @@ export interface TradingStateFiles {
   close(): Promise<void>;
 }
 
-export async function openTradingStateFiles(dataDir: string, logger: Logger): Promise<TradingStateFiles> {
-  const lock = await StoreLock.acquire(dataDir, 'trading');
+export async function openTradingStateFiles(
+  dataDir: string,
+  logger: Logger,
+  clock: Clock,
+): Promise<TradingStateFiles> {
+  const lock = await StoreLock.acquire(dataDir, 'trading', { clock });
   try {
     const store = await Store.open<TradingState>({
       dir: dataDir,

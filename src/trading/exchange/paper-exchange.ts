@@ -109,7 +109,7 @@ export class PaperExchange implements Exchange {
   /** Opens (or creates with the starting balances) the account file; one instance per file (StoreLock). */
   static async open(options: PaperExchangeOptions): Promise<PaperExchange> {
     const name = options.storeName ?? 'paper-exchange';
-    const lock = await StoreLock.acquire(options.dataDir, name);
+    const lock = await StoreLock.acquire(options.dataDir, name, { clock: options.clock ?? systemClock });
     try {
       const store = await Store.open<PaperAccount>({
         dir: options.dataDir,

@@ -89,7 +89,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     fs.writeFileSync(script, FIXTURE_APP);
     await pm2h.startScript('trading', script);
     await pm2h.startScript('telegram', script);
-    pm2 = new Pm2Client({ pm2Home: pm2h.home });
+    pm2 = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock });
     stub = await TradingStub.start(pm2h.dataDir);
     initialPositions = stub.state.positions;
     trading = new IpcClient({

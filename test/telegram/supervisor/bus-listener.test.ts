@@ -98,7 +98,7 @@ describe('supervisor with real PM2 → outbox → Telegram emulator @slow', func
     tg = await TelegramEmulator.start();
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-sup-state-'));
     await harness.startScript('worker', FIXTURE, { env: { FIXTURE_SERVICE: 'worker' } });
-    pm2 = new Pm2Client({ pm2Home: harness.home });
+    pm2 = new Pm2Client({ pm2Home: harness.home, clock: systemClock });
     outboxStore = await Store.open<OutboxState>({
       dir: stateDir,
       name: OUTBOX_STORE_NAME,
