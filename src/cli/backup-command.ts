@@ -161,7 +161,7 @@ export async function restoreBackup(dirs: StateDirs, fromDir: string, clock: Clo
   }
   const locks: StoreLock[] = [];
   try {
-    for (const name of ['trading', 'trading.service', 'telegram.service']) {
+    for (const name of ['trading.service', 'telegram.service']) {
       try {
         locks.push(await StoreLock.acquire(dirs.dataDir, name, { clock }));
       } catch (err) {

@@ -192,7 +192,8 @@ async function withTradingStopped(
 ): Promise<StateOutcome> {
   let lock: StoreLock;
   try {
-    lock = await StoreLock.acquire(dataDir, 'trading', { clock });
+    // the lock a running trading holds for its whole life (it covers the state files too)
+    lock = await StoreLock.acquire(dataDir, 'trading.service', { clock });
   } catch (err) {
     return {
       ok: false,

@@ -1,8 +1,8 @@
 /**
  * The trading daemon's composition: wires the real implementations and registers shutdown steps.
- * Order of start: state lock and files → event log → exchange adapter (no network yet) → TCP server (answers from
- * here on, "waiting for the exchange" included) → markets (waits for the exchange, never exits for it) → recovery
- * (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
+ * Order of start (runService already holds the service lock, which covers the state files): state files → event
+ * log → exchange adapter (no network yet) → TCP server (answers from here on, "waiting for the exchange" included) →
+ * markets (waits for the exchange, never exits for it) → recovery (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
  *
  * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
  * decorators (test/fixtures/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
@@ -50,7 +50,7 @@ export async function startTrading(
 
   const files = await openTradingStateFiles(dataDir, logger, clock);
   shutdown.addStore(files.store);
-  shutdown.addStep('close history journal and release the state lock', () => files.close(), { order: 95 });
+  shutdown.addStep('close the state store and history journal', () => files.close(), { order: 95 });
 
   const events = await EventLog.open(dataDir, {
     retention: config.ipc.eventRetention,
