@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DAEMON_SCRIPTS, REPO_ROOT, Pm2Harness } from '../support/pm2';
-import { TradingStub } from '../ops/trading-stub';
+import { TradingStub } from '../support/trading-stub';
 import { systemClock } from '../../src/shared/clock';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../src/ops/equity-chart';
 import { pngSize } from '../support/png';

@@ -16,7 +16,7 @@ import { sigkillApp, waitForApp } from '../support/pm2-apps';
 import { freePort } from '../support/ports';
 import { TelegramEmulator } from '../support/telegram-emulator';
 
-const FAKE_TRADING = path.join(__dirname, '..', 'telegram', 'supervisor', 'fixtures', 'fake-trading.js');
+const FAKE_TRADING = path.join(__dirname, '..', 'fixtures', 'supervisor', 'fake-trading.js');
 
 describe('telegram service with a refused bot token (401) under PM2 @slow', function () {
   this.timeout(90_000);

@@ -1,6 +1,6 @@
 /**
  * The telegram daemon end to end: the bundled dist/daemons/telegram.js under a real PM2 (temp PM2_HOME), a
- * trading stand-in built from the real IPC server + event log (supervisor/fixtures/fake-trading), and the
+ * trading stand-in built from the real IPC server + event log (test/fixtures/supervisor/fake-trading), and the
  * real telegraf against a local Bot API emulator. @slow
  */
 import { expect } from 'chai';
@@ -14,7 +14,7 @@ import { TelegramEmulator } from '../support/telegram-emulator';
 import { freePort } from '../support/ports';
 
 const TELEGRAM_MAIN = DAEMON_SCRIPTS.telegram;
-const FAKE_TRADING = path.join(__dirname, 'supervisor', 'fixtures', 'fake-trading.js');
+const FAKE_TRADING = path.join(__dirname, '..', 'fixtures', 'supervisor', 'fake-trading.js');
 const CHAT = '5150';
 const EVENTS = 30;
 

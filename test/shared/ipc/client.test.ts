@@ -13,7 +13,7 @@ import {
   TOKEN,
   waitFor,
   type Trading,
-} from './support';
+} from '../../support/ipc';
 import { FakeClock } from '../../support/fake-clock';
 
 function seqs(events: TradingEvent[]): number[] {

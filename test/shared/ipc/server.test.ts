@@ -8,7 +8,15 @@ import { PROTOCOL_VERSION, RpcErrorCode } from '../../../src/shared/ipc/protocol
 import { IpcServer } from '../../../src/shared/ipc/server';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { FakeClock } from '../../support/fake-clock';
-import { RawPeer, recordingClient, startTrading, tempDir, TOKEN, waitFor, type Trading } from './support';
+import {
+  RawPeer,
+  recordingClient,
+  startTrading,
+  tempDir,
+  TOKEN,
+  waitFor,
+  type Trading,
+} from '../../support/ipc';
 
 function errorCode(msg: Record<string, unknown>): number | undefined {
   return (msg.error as { code?: number } | undefined)?.code;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PersistenceError } from '../../../src/shared/errors';
 import { Journal } from '../../../src/shared/persistence';
-import { TempDirs } from './temp-dir';
+import { TempDirs } from '../../support/temp-dirs';
 
 interface Fill {
   id: number;

@@ -7,7 +7,7 @@ import {
   readJsonFileSync,
   type JsonFileOptions,
 } from '../../../src/shared/persistence/json-file';
-import { TempDirs } from './temp-dir';
+import { TempDirs } from '../../support/temp-dirs';
 
 const recordSchema = z.object({ pid: z.number().int() });
 const options: JsonFileOptions<{ pid: number }> = {

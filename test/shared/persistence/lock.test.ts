@@ -9,8 +9,8 @@ import { LockHeldError } from '../../../src/shared/errors';
 import { StoreLock } from '../../../src/shared/persistence';
 import { takeOverStaleLock } from '../../../src/shared/persistence/lock';
 import { processStartTime } from '../../../src/shared/persistence/process-identity';
-import { FixtureProcess } from './fixture-process';
-import { TempDirs } from './temp-dir';
+import { FixtureProcess } from '../../support/fixture-process';
+import { TempDirs } from '../../support/temp-dirs';
 
 /** A pid that is not running right now (searched down from the top of the pid range, rarely in use). */
 let nextCandidate = 0;

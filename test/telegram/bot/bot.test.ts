@@ -21,7 +21,7 @@ import {
 } from '../../../src/telegram/supervisor/self-restart-marker';
 import { eventually, Pm2Harness } from '../../support/pm2';
 import { TelegramEmulator, type SentMessage } from '../../support/telegram-emulator';
-import { TradingStub } from '../../ops/trading-stub';
+import { TradingStub } from '../../support/trading-stub';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../../src/ops/equity-chart';
 import { pngSize } from '../../support/png';
 

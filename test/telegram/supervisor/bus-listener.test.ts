@@ -29,8 +29,8 @@ import {
 import { Pm2Harness, eventually } from '../../support/pm2';
 import { TelegramEmulator, type SentMessage } from '../../support/telegram-emulator';
 
-const FIXTURE = path.join(__dirname, 'fixtures', 'supervised-app.js');
-const CRASHER = path.join(__dirname, 'fixtures', 'crasher.js');
+const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', 'supervisor', 'supervised-app.js');
+const CRASHER = path.join(__dirname, '..', '..', 'fixtures', 'supervisor', 'crasher.js');
 const CHAT = '4242';
 
 describe('supervisor with real PM2 → outbox → Telegram emulator @slow', function () {
