@@ -7,6 +7,7 @@
  * Writes are synchronous and durable (temp → fsync → rename → fsync dir): they happen on paths where the event
  * loop may be gone (crash handler, watchdog thread) and must survive the power loss they may be reporting.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
@@ -57,7 +58,8 @@ export function writeBreadcrumbSync(file: string, crumb: Breadcrumb): void {
 export function writeJsonFileSync(file: string, value: unknown): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  // a name no other writer picks, not a time
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     try {
