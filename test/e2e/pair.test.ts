@@ -164,7 +164,7 @@ describe('the real pair (trading + telegram) under PM2 with the Bot API emulator
       .at(-1)!;
     expect(recovery.data.lastExit).to.deep.include({ kind: 'killed' });
     expect(online.text).to.include(recoveryText(recovery.data as never));
-    expect(online.text).to.match(/last run: killed[^]*restored \d+ order\(s\), \d+ position\(s\)/);
+    expect(online.text).to.match(/last run: killed[^]*restored \d+ open orders?, \d+ open positions?/);
 
     const reconcile = await runCli(['reconcile', '--json'], {
       env: harness.env(env),

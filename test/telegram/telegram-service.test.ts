@@ -98,7 +98,7 @@ describe('telegram service under PM2 @slow', function () {
       chatId: CHAT,
     });
     expect(online.text).to.contain('last run: killed');
-    expect(online.text).to.contain('restored 2 order(s), 1 position(s)');
+    expect(online.text).to.contain('restored 2 open orders, 1 open position');
     // the recovery event was merged into the online alert, not sent a second time
     await new Promise((r) => setTimeout(r, 500));
     const standalone = tg.sentMessages(CHAT).filter((m) => m.text.includes('Trading recovered its state'));

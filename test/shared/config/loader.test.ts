@@ -353,6 +353,7 @@ describe('config loader', () => {
       });
       expect(Object.keys(trading.config).sort()).to.deep.equal([
         'app',
+        'http',
         'ipc',
         'lifecycle',
         'logging',
@@ -366,6 +367,7 @@ describe('config loader', () => {
       });
       expect(Object.keys(telegram.config).sort()).to.deep.equal([
         'app',
+        'http',
         'ipc',
         'lifecycle',
         'logging',

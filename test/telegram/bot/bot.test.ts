@@ -345,7 +345,9 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
 
   it('trading commands answer from the TCP API (positions, orders, balance, pnl, pause, resume)', async () => {
     stub.state.positions = initialPositions;
-    expect((await ask('/positions')).text).to.include('BTC/USDT</b> 0.01 @ 60000 → 61000');
+    expect((await ask('/positions')).text).to.include(
+      'BTC/USDT</b> 0.01 @ 60000 (cost per unit, fees included) → 61000',
+    );
     expect((await ask('/orders all')).text).to.include(
       '<code>stubbot-7</code> buy 0.5 ETH/USDT limit @ 3000',
     );
