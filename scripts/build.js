@@ -7,7 +7,7 @@
 // current build; one restarted after it, on the new one (`npm run upgrade` restarts them in order).
 //
 // A running daemon keeps using the build it started from (node resolves the link when it loads a module): old
-// builds are removed only when no live process marked them in use (src/launch/build-in-use.ts) and they are not
+// builds are removed only when no live process marked them in use (scripts/daemon-launcher/build-in-use.ts) and they are not
 // among the KEEP newest. Plain JavaScript: it has to run before anything is compiled.
 'use strict';
 const { spawnSync } = require('node:child_process');

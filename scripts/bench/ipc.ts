@@ -43,6 +43,7 @@ async function startRig(withStream: boolean): Promise<Rig> {
   const logger = silentLogger();
   const eventLog = await EventLog.open(dir, { retention: 10_000 });
   const server = new IpcServer({
+    clock: systemClock,
     host: '127.0.0.1',
     port: 0,
     token: TOKEN,

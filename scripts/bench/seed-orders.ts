@@ -31,7 +31,7 @@ export async function seedOpenOrders(dataDir: string, count: number): Promise<vo
     trading: { paper: { startingBalances: { USDT: 10_000_000 } } },
   });
   const logger = silentLogger();
-  const files = await openTradingStateFiles(dataDir, logger);
+  const files = await openTradingStateFiles(dataDir, logger, systemClock);
   const exchange = await createExchange(config.trading, {}, { dataDir, logger });
   try {
     const markets = await exchange.loadMarkets();
@@ -93,7 +93,7 @@ async function cloneOrders(dataDir: string, count: number, botId: string, logger
     validate: (d) => paperAccountSchema.parse(d),
     logger,
   });
-  const files = await openTradingStateFiles(dataDir, logger);
+  const files = await openTradingStateFiles(dataDir, logger, systemClock);
   try {
     const templates = Object.values(files.store.data.orders);
     const clones: Array<{ local: LocalOrder; remote: PaperAccount['orders'][string] }> = [];

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { Clock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { writeFileDurable } from '../shared/persistence/durable-file';
 import { isEnvelope } from '../shared/persistence/durable-json-adapter';
@@ -69,7 +70,8 @@ function checkState(bytes: Buffer): void {
   );
 }
 
-export async function backup(dirs: StateDirs, outDir: string, now: number): Promise<BackupOutcome> {
+export async function backup(dirs: StateDirs, outDir: string, clock: Clock): Promise<BackupOutcome> {
+  const now = clock.now();
   const read: Array<{ name: string; bytes: Buffer }> = [];
   for (const file of FILES) {
     const from = path.join(file.where === 'data' ? dirs.dataDir : dirs.paperDir, file.name);
@@ -135,7 +137,8 @@ async function readRegularFile(file: string): Promise<Buffer | undefined> {
   return fsp.readFile(file).catch(() => undefined);
 }
 
-export async function restoreBackup(dirs: StateDirs, fromDir: string, now: number): Promise<BackupOutcome> {
+export async function restoreBackup(dirs: StateDirs, fromDir: string, clock: Clock): Promise<BackupOutcome> {
+  const now = clock.now();
   let manifest: BackupManifest;
   try {
     const raw = await readRegularFile(path.join(fromDir, MANIFEST));
@@ -175,9 +178,9 @@ export async function restoreBackup(dirs: StateDirs, fromDir: string, now: numbe
   }
   const locks: StoreLock[] = [];
   try {
-    for (const name of ['trading', 'trading.service', 'telegram.service']) {
+    for (const name of ['trading.service', 'telegram.service']) {
       try {
-        locks.push(await StoreLock.acquire(dirs.dataDir, name));
+        locks.push(await StoreLock.acquire(dirs.dataDir, name, { clock }));
       } catch (err) {
         return {
           ok: false,

@@ -276,13 +276,13 @@ async function stateCommand(ctx: Ctx, rest: string[]): Promise<number> {
   let outcome;
   if (action === 'restore') {
     expectArgs(args, 1);
-    outcome = await restoreState(dirs, path.resolve(ctx.io.cwd, args[0]!), ctx.io.clock.now());
+    outcome = await restoreState(dirs, path.resolve(ctx.io.cwd, args[0]!), ctx.io.clock);
   } else if (action === 'reset') {
     expectArgs(args, 0);
-    outcome = await resetState(dirs, ctx.io.clock.now());
+    outcome = await resetState(dirs, ctx.io.clock);
   } else if (action === 'archive') {
     expectArgs(args, 0);
-    outcome = await archiveState(dirs, ctx.io.clock.now());
+    outcome = await archiveState(dirs, ctx.io.clock);
   } else throw new UsageError('state: use "state archive", "state restore <file>" or "state reset"');
   ctx.print(outcome, () => outcome.message);
   return outcome.ok ? CliExit.Ok : CliExit.Failure;
@@ -312,9 +312,9 @@ function oneShot<T>(ctx: Ctx, fn: (t: TradingRpc) => Promise<T>): Promise<T> {
   );
 }
 
-async function withPm2<T>(fn: (pm2: Pm2Client) => Promise<T>): Promise<T> {
+async function withPm2<T>(clock: Clock, fn: (pm2: Pm2Client) => Promise<T>): Promise<T> {
   // Never spawn a PM2 daemon from the CLI: "not running" is an answer, an empty new daemon is not.
-  const pm2 = new Pm2Client({ spawnDaemon: false });
+  const pm2 = new Pm2Client({ spawnDaemon: false, clock });
   try {
     return await fn(pm2);
   } finally {
@@ -323,7 +323,7 @@ async function withPm2<T>(fn: (pm2: Pm2Client) => Promise<T>): Promise<T> {
 }
 
 async function status(ctx: Ctx): Promise<number> {
-  const report = await withPm2((pm2) =>
+  const report = await withPm2(ctx.io.clock, (pm2) =>
     buildStatusReport({
       pm2,
       trading: () => oneShot(ctx, (t) => t.call('status', {})),
@@ -344,7 +344,7 @@ async function statusWithoutConfig(io: CliIo, json: boolean): Promise<void> {
   } catch {
     dataDir = path.resolve(io.cwd, io.env.BYNINJA_DATA_DIR || './data');
   }
-  const report = await withPm2((pm2) =>
+  const report = await withPm2(io.clock, (pm2) =>
     buildStatusReport({
       pm2,
       trading: () => Promise.reject(new Error('not asked: the configuration above is invalid')),
@@ -364,7 +364,7 @@ async function controlPair(
   mode: { build: boolean; restart: boolean },
 ): Promise<number> {
   // starting is the one thing that may bring up a PM2 daemon
-  const pm2 = new Pm2Client();
+  const pm2 = new Pm2Client({ clock: ctx.io.clock });
   try {
     const opts = {
       pm2,
@@ -396,7 +396,7 @@ function runBuild(): Promise<boolean> {
 async function restart(ctx: Ctx, target: string): Promise<number> {
   const targets = expandServiceTarget(target);
   if (!targets) throw new UsageError(`restart: unknown service "${target}" (trading, telegram or all)`);
-  const outcomes = await withPm2((pm2) => restartServices(targets, { pm2 }));
+  const outcomes = await withPm2(ctx.io.clock, (pm2) => restartServices(targets, { pm2 }));
   ctx.print(outcomes, () => formatRestartOutcomes(outcomes, plainMarkup));
   return outcomes.every((o) => o.ok) ? CliExit.Ok : CliExit.Failure;
 }
@@ -404,7 +404,7 @@ async function restart(ctx: Ctx, target: string): Promise<number> {
 async function logs(ctx: Ctx, service: string, lines: number): Promise<number> {
   if (!isServiceName(service))
     throw new UsageError(`logs: unknown service "${service}" (trading or telegram)`);
-  const proc = await withPm2((pm2) => pm2.describe(service)).catch(() => undefined);
+  const proc = await withPm2(ctx.io.clock, (pm2) => pm2.describe(service)).catch(() => undefined);
   const redactor = new Redactor(Object.values(ctx.secrets));
   const tail = await tailServiceLogs({
     service,
@@ -509,7 +509,7 @@ async function backupCommand(ctx: Ctx, rest: string[], out: string | undefined):
     expectArgs(rest.slice(1), 1);
     if (out !== undefined)
       throw new UsageError('backup restore <dir> takes no --out: it restores into the data dir');
-    outcome = await restoreBackup(dirs, path.resolve(ctx.io.cwd, rest[1]!), ctx.io.clock.now());
+    outcome = await restoreBackup(dirs, path.resolve(ctx.io.cwd, rest[1]!), ctx.io.clock);
   } else {
     expectArgs(rest, 0);
     const now = ctx.io.clock.now();
@@ -517,7 +517,7 @@ async function backupCommand(ctx: Ctx, rest: string[], out: string | undefined):
     const dir = out
       ? path.resolve(ctx.io.cwd, out)
       : path.join(path.dirname(ctx.config.app.dataDir), 'backups', `byninja-${stamp}`);
-    outcome = await backup(dirs, dir, now);
+    outcome = await backup(dirs, dir, ctx.io.clock);
   }
   ctx.print(outcome, () => outcome.message);
   return outcome.ok ? CliExit.Ok : CliExit.Failure;
@@ -575,7 +575,7 @@ async function controlService(ctx: Ctx, action: 'start' | 'stop', target: string
     );
   }
   // starting is the one thing that may bring up a PM2 daemon
-  const pm2 = new Pm2Client(action === 'start' ? {} : { spawnDaemon: false });
+  const pm2 = new Pm2Client({ clock: ctx.io.clock, spawnDaemon: action !== 'start' ? false : undefined });
   const outcomes: ServiceControlOutcome[] = [];
   try {
     const opts = {

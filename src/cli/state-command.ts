@@ -16,10 +16,12 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { Clock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { blockedStores, clearBlockedMarker, readBlockedMarker } from '../shared/persistence/blocked-marker';
 import { writeFileDurable } from '../shared/persistence/durable-file';
 import { isEnvelope } from '../shared/persistence/durable-json-adapter';
+import { interpretJson } from '../shared/persistence/json-file';
 import { StoreLock } from '../shared/persistence/lock';
 import { quarantineFile } from '../shared/persistence/quarantine';
 import { paperAccountSchema } from '../trading/exchange/paper-account';
@@ -76,7 +78,8 @@ export function storeOfFile(file: string): string | undefined {
   return Object.keys(RESTORABLE).find((name) => base === `${name}.json` || base.startsWith(`${name}.json.`));
 }
 
-export async function restoreState(dirs: StateDirs, file: string, now: number): Promise<StateOutcome> {
+export async function restoreState(dirs: StateDirs, file: string, clock: Clock): Promise<StateOutcome> {
+  const now = clock.now();
   const store = storeOfFile(file);
   if (!store) {
     return {
@@ -93,12 +96,10 @@ export async function restoreState(dirs: StateDirs, file: string, now: number): 
   } catch (err) {
     return { ok: false, message: `cannot read ${file}: ${errorMessage(err)}` };
   }
-  let envelope: unknown;
-  try {
-    envelope = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, message: `${file} is not valid JSON (${errorMessage(err)}): nothing restored` };
-  }
+  // read here, not through readJsonFile: the restore writes back exactly the bytes it checked
+  const read = interpretJson(text, (value) => value);
+  if (read.kind === 'corrupt') return { ok: false, message: `${file} is ${read.reason}: nothing restored` };
+  const envelope = read.value;
   if (!isEnvelope(envelope) || envelope.version > spec.version) {
     return {
       ok: false,
@@ -114,7 +115,7 @@ export async function restoreState(dirs: StateDirs, file: string, now: number): 
     };
   }
   const dir = store === 'paper-exchange' ? dirs.paperDir : dirs.dataDir;
-  return withTradingStopped(dirs.dataDir, async () => {
+  return withTradingStopped(dirs.dataDir, clock, async () => {
     const target = path.join(dir, `${store}.json`);
     const setAside: string[] = [];
     if (path.resolve(file) !== path.resolve(target) && (await exists(target)))
@@ -133,8 +134,9 @@ export async function restoreState(dirs: StateDirs, file: string, now: number): 
   });
 }
 
-export async function resetState(dirs: StateDirs, now: number): Promise<StateOutcome> {
-  return withTradingStopped(dirs.dataDir, async () => {
+export async function resetState(dirs: StateDirs, clock: Clock): Promise<StateOutcome> {
+  const now = clock.now();
+  return withTradingStopped(dirs.dataDir, clock, async () => {
     const lines: string[] = [];
     for (const dir of [...new Set([dirs.dataDir, dirs.paperDir])]) {
       for (const store of await blockedStores(dir)) {
@@ -156,8 +158,9 @@ export async function resetState(dirs: StateDirs, now: number): Promise<StateOut
   });
 }
 
-export async function archiveState(dirs: StateDirs, now: number): Promise<StateOutcome> {
-  return withTradingStopped(dirs.dataDir, async () => {
+export async function archiveState(dirs: StateDirs, clock: Clock): Promise<StateOutcome> {
+  const now = clock.now();
+  return withTradingStopped(dirs.dataDir, clock, async () => {
     const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
     const target = path.join(dirs.dataDir, 'archive', stamp);
     const moved: string[] = [];
@@ -182,10 +185,15 @@ export async function archiveState(dirs: StateDirs, now: number): Promise<StateO
   });
 }
 
-async function withTradingStopped(dataDir: string, fn: () => Promise<StateOutcome>): Promise<StateOutcome> {
+async function withTradingStopped(
+  dataDir: string,
+  clock: Clock,
+  fn: () => Promise<StateOutcome>,
+): Promise<StateOutcome> {
   let lock: StoreLock;
   try {
-    lock = await StoreLock.acquire(dataDir, 'trading');
+    // the lock a running trading holds for its whole life (it covers the state files too)
+    lock = await StoreLock.acquire(dataDir, 'trading.service', { clock });
   } catch (err) {
     return {
       ok: false,

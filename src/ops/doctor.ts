@@ -5,6 +5,7 @@
  *
  * Runnable on its own (`node dist/src/ops/doctor.js`) so it works before the CLI exists.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { verifiedExchangeIds } from '../trading/exchange/profiles';
 import { portHolder } from './port-holder';
 import { ConfigError, errorMessage } from '../shared/errors';
 import { blockedStores } from '../shared/persistence/blocked-marker';
+import { readJsonFileSync } from '../shared/persistence/json-file';
 import { exposedBits } from '../shared/persistence/private-files';
 
 export interface DoctorCheck {
@@ -232,7 +234,8 @@ async function checkBlocked(dataDir: string): Promise<DoctorCheck> {
 }
 
 function checkWritable(name: string, dir: string, envName: string): DoctorCheck {
-  const probe = path.join(dir, `.doctor-${process.pid}-${Date.now()}`);
+  // a name nobody else uses, not a time
+  const probe = path.join(dir, `.doctor-${process.pid}-${randomBytes(6).toString('hex')}`);
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.writeFileSync(probe, 'ok');
@@ -308,13 +311,13 @@ async function checkPort(
 }
 
 function liveServiceLockPid(dataDir: string, service: string): number | undefined {
+  const lock = readJsonFileSync(path.join(dataDir, `${service}.service.lock`), {
+    parse: (value) => (value as { pid?: unknown } | null)?.pid,
+  });
+  if (lock.kind !== 'valid' || typeof lock.value !== 'number') return undefined;
   try {
-    const { pid } = JSON.parse(fs.readFileSync(path.join(dataDir, `${service}.service.lock`), 'utf8')) as {
-      pid?: number;
-    };
-    if (typeof pid !== 'number') return undefined;
-    process.kill(pid, 0);
-    return pid;
+    process.kill(lock.value, 0);
+    return lock.value;
   } catch {
     return undefined;
   }

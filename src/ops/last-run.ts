@@ -4,7 +4,7 @@
  * The breadcrumb says `running` while a run is alive; a `running` breadcrumb whose pid is not the live process
  * means that run was killed (SIGKILL, OOM) — PM2's own exit code cannot tell: it records a signal as 0.
  */
-import type { LastExit } from '../shared/ipc/protocol';
+import type { LastExit } from '../shared/lifecycle/last-exit';
 import {
   breadcrumbPath,
   interpretBreadcrumb,
@@ -28,8 +28,8 @@ export async function readExitBreadcrumb(dataDir: string, service: string): Prom
 export function lastRunFromBreadcrumb(
   crumb: Breadcrumb | undefined,
   proc: Pm2ProcessView | undefined,
-  selfReportedPid?: number,
-  now = Date.now(),
+  selfReportedPid: number | undefined,
+  now: number,
 ): LastExit | undefined {
   if (!crumb) return undefined;
   const online = proc?.status === 'online';

@@ -8,6 +8,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { OperationalError, TemporaryError, errorMessage } from '../shared/errors';
+import type { Clock } from '../shared/clock';
 
 export interface Pm2ProcessView {
   name: string;
@@ -100,6 +101,8 @@ export interface Pm2ClientOptions {
    * "PM2 is not running", not quietly start an empty daemon.
    */
   spawnDaemon?: boolean;
+  /** What "now" is for the uptimes `list()` reports: the composition root's clock. */
+  clock: Clock;
 }
 
 /** pm2 is loaded on first use: requiring it costs about half a second that CLI commands without PM2 should not pay. */
@@ -134,15 +137,17 @@ export function viewOfProcess(raw: RawProcess, now: number): Pm2ProcessView {
 export class Pm2Client {
   private readonly api: Pm2Api;
   private readonly spawnDaemon: boolean;
+  private readonly clock: Clock;
   private connecting?: Promise<void>;
   private connected = false;
   private busOpen = false;
 
-  constructor(opts: Pm2ClientOptions = {}) {
+  constructor(opts: Pm2ClientOptions) {
     const home = opts.pm2Home ?? process.env.PM2_HOME;
     const Api = pm2ApiConstructor();
     this.api = new Api(home ? { pm2_home: home, daemon_mode: true } : { daemon_mode: true });
     this.spawnDaemon = opts.spawnDaemon ?? true;
+    this.clock = opts.clock;
   }
 
   /** Connects once (later calls share the same promise). Throws OperationalError when no daemon runs and spawnDaemon is false. */
@@ -167,8 +172,9 @@ export class Pm2Client {
     this.connected = true;
   }
 
-  async list(now = Date.now()): Promise<Pm2ProcessView[]> {
+  async list(): Promise<Pm2ProcessView[]> {
     await this.connect();
+    const now = this.clock.now();
     const raw = await this.call<RawProcess[]>((cb) => this.api.list(cb), 'list');
     return raw.map((p) => viewOfProcess(p, now));
   }

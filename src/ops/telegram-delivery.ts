@@ -4,9 +4,9 @@
  * `byninja status` can show it; /status reads the live value. The service never exits for such a problem: it
  * keeps supervising, writes alerts to its log and retries the Bot API with backoff.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { writeJsonFileSync } from '../shared/lifecycle/last-exit';
+import { readJsonFileSync } from '../shared/persistence/json-file';
 
 export type TelegramProblemKind =
   /** 401: the token is invalid or revoked. */
@@ -39,15 +39,9 @@ const KINDS: ReadonlySet<string> = new Set(['unauthorized', 'conflict', 'unreach
 
 /** The record of the telegram process `pid` (a record of an earlier run says nothing about this one). */
 export function readDelivery(dataDir: string, pid: number): TelegramDelivery | undefined {
-  let raw: unknown;
-  try {
-    const file = deliveryPath(dataDir);
-    if (fs.statSync(file).size > 16 * 1024) return undefined;
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return undefined;
-  }
-  const d = raw as Partial<TelegramDelivery> | null;
+  const read = readJsonFileSync(deliveryPath(dataDir), { parse: (value) => value, maxBytes: 16 * 1024 });
+  if (read.kind !== 'valid') return undefined;
+  const d = read.value as Partial<TelegramDelivery> | null;
   if (!d || typeof d !== 'object' || d.pid !== pid) return undefined;
   if (d.alerts !== 'telegram' && d.alerts !== 'log') return undefined;
   const out: TelegramDelivery = { pid, alerts: d.alerts };

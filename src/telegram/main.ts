@@ -48,267 +48,271 @@ import { byninjaVersion } from '../ops/version';
 const SELF = 'telegram';
 const TRADING = 'trading';
 
-void runService(SELF, async (ctx) => {
-  const { config, secrets, logger, dataDir, shutdown } = ctx;
-  const log = logger.child({ module: 'main' });
-  // the one clock of this daemon: every class below takes time (and its timers) from it
-  const clock = systemClock;
+void runService(
+  SELF,
+  async (ctx) => {
+    const { config, secrets, logger, dataDir, shutdown } = ctx;
+    const log = logger.child({ module: 'main' });
+    // the one clock of this daemon (systemClock, passed to runService below): every class takes time from it
+    const { clock } = ctx;
 
-  // The service lock of runService already guarantees one telegram per data dir, so these stores have one writer.
-  // A corrupt outbox/supervisor file must not keep the operator's alert channel down: start empty and say so.
-  const outboxStore = await Store.open<OutboxState>({
-    dir: dataDir,
-    name: OUTBOX_STORE_NAME,
-    version: OUTBOX_STORE_VERSION,
-    defaults: emptyOutboxState,
-    validate: validateOutboxState,
-    onCorrupt: 'start-empty',
-    logger,
-  });
-  shutdown.addStore(outboxStore);
-  const supervisorStore = await Store.open<SupervisorState>({
-    dir: dataDir,
-    name: SUPERVISOR_STORE_NAME,
-    version: SUPERVISOR_STORE_VERSION,
-    defaults: emptySupervisorState,
-    validate: validateSupervisorState,
-    onCorrupt: 'start-empty',
-    logger,
-  });
-  shutdown.addStore(supervisorStore);
-
-  const token = secrets.telegramBotToken;
-  const chatId = config.telegram.chatId;
-  // A Telegram-side problem never stops this service: it is reported here (and in `byninja status`), alerts fall
-  // back to the log and the Bot API is retried with backoff.
-  const health = new DeliveryHealth({
-    ...(!token
-      ? { logOnlyReason: 'no-token' as const }
-      : !chatId
-        ? { logOnlyReason: 'no-chat-id' as const }
-        : {}),
-    logger,
-    clock,
-    onChange: (state) => writeDelivery(dataDir, { pid: process.pid, ...state }),
-  });
-  const logSender = new LogSender(logger);
-  let sender: MessageSender;
-  if (token && chatId) {
-    sender = new FallbackSender({
-      telegram: new TelegramSender({ token, apiRoot: config.telegram.apiRoot }),
-      log: logSender,
-      health,
-      clock,
+    // The service lock of runService already guarantees one telegram per data dir, so these stores have one writer.
+    // A corrupt outbox/supervisor file must not keep the operator's alert channel down: start empty and say so.
+    const outboxStore = await Store.open<OutboxState>({
+      dir: dataDir,
+      name: OUTBOX_STORE_NAME,
+      version: OUTBOX_STORE_VERSION,
+      defaults: emptyOutboxState,
+      validate: validateOutboxState,
+      onCorrupt: 'start-empty',
+      logger,
     });
-    log.info(`📨 alerts go to Telegram chat ${chatId}`);
-  } else {
-    sender = logSender;
-    log.warn(
-      token
-        ? '⚠️ TELEGRAM_CHAT_ID is not set: alerts are written to this log only (commands still work for allowed chats)'
-        : '⚠️ TELEGRAM_BOT_TOKEN is not set: LOG-ONLY MODE — no Telegram bot runs; every alert is written to this log',
-    );
-  }
-  // delivery latency for /metrics (the metrics need the bus listener and the link, made below)
-  let observeDelivery: (delayMs: number) => void = () => undefined;
-  const outbox = new Outbox({
-    store: outboxStore,
-    sender,
-    settings: config.outbox,
-    defaultChatId: chatId ?? 'log',
-    logger,
-    clock,
-    redact: (text) => ctx.redactor.redactString(text),
-    onDelivered: (delayMs) => observeDelivery(delayMs),
-  });
-  outbox.start();
-  shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });
+    shutdown.addStore(outboxStore);
+    const supervisorStore = await Store.open<SupervisorState>({
+      dir: dataDir,
+      name: SUPERVISOR_STORE_NAME,
+      version: SUPERVISOR_STORE_VERSION,
+      defaults: emptySupervisorState,
+      validate: validateSupervisorState,
+      onCorrupt: 'start-empty',
+      logger,
+    });
+    shutdown.addStore(supervisorStore);
 
-  for (const [label, store] of [
-    ['outbox', outboxStore],
-    ['supervisor', supervisorStore],
-  ] as const) {
-    if (store.openReport.startedEmpty || store.openReport.quarantined.length) {
-      await outbox.notify({
-        key: `state-lost:${label}`,
-        priority: 'high',
-        text: `⚠️ telegram's ${label} state file was corrupt and was set aside (${store.openReport.quarantined.length} file(s) quarantined); queued alerts or the event cursor may be lost`,
+    const token = secrets.telegramBotToken;
+    const chatId = config.telegram.chatId;
+    // A Telegram-side problem never stops this service: it is reported here (and in `byninja status`), alerts fall
+    // back to the log and the Bot API is retried with backoff.
+    const health = new DeliveryHealth({
+      ...(!token
+        ? { logOnlyReason: 'no-token' as const }
+        : !chatId
+          ? { logOnlyReason: 'no-chat-id' as const }
+          : {}),
+      logger,
+      clock,
+      onChange: (state) => writeDelivery(dataDir, { pid: process.pid, ...state }),
+    });
+    const logSender = new LogSender(logger);
+    let sender: MessageSender;
+    if (token && chatId) {
+      sender = new FallbackSender({
+        telegram: new TelegramSender({ token, apiRoot: config.telegram.apiRoot }),
+        log: logSender,
+        health,
+        clock,
       });
+      log.info(`📨 alerts go to Telegram chat ${chatId}`);
+    } else {
+      sender = logSender;
+      log.warn(
+        token
+          ? '⚠️ TELEGRAM_CHAT_ID is not set: alerts are written to this log only (commands still work for allowed chats)'
+          : '⚠️ TELEGRAM_BOT_TOKEN is not set: LOG-ONLY MODE — no Telegram bot runs; every alert is written to this log',
+      );
     }
-  }
-
-  // Telegram's own start: a requested restart confirmed, an unclean end reported.
-  const marker = await takeSelfRestartMarker(dataDir);
-  for (const alert of selfStartAlerts(SELF, ctx.lastExit, marker, clock.now())) await outbox.notify(alert);
-
-  const pm2 = new Pm2Client();
-  const listener = new BusListener({
-    pm2,
-    notifier: outbox,
-    store: supervisorStore,
-    dataDir,
-    settings: config.supervisor,
-    logger,
-    clock,
-    self: SELF,
-    trading: TRADING,
-  });
-  const relay = new TradingEventRelay({
-    notifier: outbox,
-    store: supervisorStore,
-    settings: config.telegram.notifications,
-    logger,
-    clock,
-    offerRecovery: (ev) => listener.offerRecovery(ev),
-  });
-
-  const ipcToken = await loadOrCreateIpcToken(dataDir, secrets.ipcToken, logger);
-  ctx.redactor.add(ipcToken);
-  const ipc = new IpcClient({
-    host: config.ipc.host,
-    port: config.ipc.port,
-    token: ipcToken,
-    client: SELF,
-    requestTimeoutMs: config.ipc.requestTimeoutMs,
-    heartbeatMs: config.ipc.heartbeatMs,
-    logger,
-    clock,
-    cursor: relay.cursor(),
-  });
-  relay.attach(ipc);
-  const link: LinkView = { up: false, reason: 'not connected yet', since: clock.now() };
-  ipc.on('link', (change: LinkChange) => {
-    link.up = change.up;
-    link.since = clock.now();
-    if (change.up) delete link.reason;
-    else if (change.reason) link.reason = change.reason;
-  });
-  const linkWatch = new LinkWatch({
-    notifier: outbox,
-    tradingStatus: () => listener.statusOf(TRADING),
-    lastLifecycleAt: () => listener.lastLifecycleAt(TRADING),
-    logger,
-    clock,
-  });
-  linkWatch.attach(ipc);
-  // Trading may be down: the client keeps re-dialing in the background; telegram works without it.
-  ipc
-    .connect()
-    .catch((err: unknown) =>
-      log.warn(`trading is not reachable yet (${errorMessage(err)}); retrying in the background`),
-    );
-
-  let started = false;
-  if (config.http.enabled) {
-    const metrics = createTelegramMetrics({
-      outboxDepth: () => outbox.depth(),
-      oldestWaitingAt: () => outbox.oldestCreatedAt(),
-      busConnected: () => listener.busConnected,
-      tradingLinkUp: () => link.up,
-      delivery: () => health.state,
-      pm2List: () => pm2.list(),
-      lastExitKind: ctx.lastExit.kind,
-      ...pm2RestartCount(),
-      version: byninjaVersion(),
-      now: () => clock.now(),
-    });
-    observeDelivery = metrics.observeDelivery;
-    const http = new OpsHttpServer({
-      service: SELF,
-      host: config.http.host,
-      port: config.http.telegramPort,
-      portHint: 'set http.telegramPort (BYNINJA__HTTP__TELEGRAM_PORT) to a free port',
-      metrics: metrics.registry,
+    // delivery latency for /metrics (the metrics need the bus listener and the link, made below)
+    let observeDelivery: (delayMs: number) => void = () => undefined;
+    const outbox = new Outbox({
+      store: outboxStore,
+      sender,
+      settings: config.outbox,
+      defaultChatId: chatId ?? 'log',
       logger,
-      redactor: ctx.redactor,
       clock,
-      health: () =>
-        telegramHealth({
-          started,
-          busConnected: listener.busConnected,
-          tradingLinkUp: link.up,
-          delivery: health.state,
-        }),
+      redact: (text) => ctx.redactor.redactString(text),
+      onDelivered: (delayMs) => observeDelivery(delayMs),
     });
-    await http.listen();
-    shutdown.addStep('close the HTTP endpoints', () => http.close(), { order: 40, timeoutMs: 1_000 });
-  }
+    outbox.start();
+    shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });
 
-  await listener.start();
+    for (const [label, store] of [
+      ['outbox', outboxStore],
+      ['supervisor', supervisorStore],
+    ] as const) {
+      if (store.openReport.startedEmpty || store.openReport.quarantined.length) {
+        await outbox.notify({
+          key: `state-lost:${label}`,
+          priority: 'high',
+          text: `⚠️ telegram's ${label} state file was corrupt and was set aside (${store.openReport.quarantined.length} file(s) quarantined); queued alerts or the event cursor may be lost`,
+        });
+      }
+    }
 
-  const hang = new HangWatch({
-    ping: () => ipc.call('ping', {}),
-    lastRefusal: () => ipc.lastRefusal,
-    status: () => listener.statusOf(TRADING),
-    restart: () => pm2.restart(TRADING),
-    markHangRestart: () => listener.markHangRestart(TRADING),
-    notifier: outbox,
-    hangTimeoutMs: config.supervisor.hangTimeoutMs,
-    action: config.supervisor.hangAction,
-    intervalMs: config.ipc.heartbeatMs,
-    logger,
-    clock,
-  });
-  hang.start();
+    // Telegram's own start: a requested restart confirmed, an unclean end reported.
+    const marker = await takeSelfRestartMarker(dataDir);
+    for (const alert of selfStartAlerts(SELF, ctx.lastExit, marker, clock.now())) await outbox.notify(alert);
 
-  if (token) {
-    const bot = createBot({
-      token,
-      apiRoot: config.telegram.apiRoot,
-      config,
-      logger,
+    const pm2 = new Pm2Client({ clock });
+    const listener = new BusListener({
       pm2,
-      tradingClient: ipc,
-      notifier: outbox,
-      dataDir,
-      logDir: ctx.logDir,
-      redactor: ctx.redactor,
-      linkState: () => ({ ...link }),
-      delivery: () => ({ pid: process.pid, ...health.state }),
-      notReady: () => listener.notReady(),
-      lastExit: ctx.lastExit,
-      beforeSelfRestart: (req) => requestSelfRestartMarker(dataDir, req),
-      onHealth: (outcome) => health.report(outcome),
-      self: SELF,
-      clock,
-    });
-    await bot.start();
-    shutdown.addStep('stop the Telegram bot', () => bot.stop(), { order: 10, timeoutMs: 2_000 });
-  }
-
-  const summaryHour = config.telegram.dailySummaryHourUtc;
-  if (summaryHour !== undefined) {
-    const photos =
-      token && chatId ? new TelegramSender({ token, apiRoot: config.telegram.apiRoot }) : undefined;
-    const summary = new DailySummary({
-      hourUtc: summaryHour,
-      trading: ipc,
       notifier: outbox,
       store: supervisorStore,
-      ...(photos
-        ? { sendPhoto: (png: Buffer, caption: string) => photos.sendPhoto(chatId!, png, caption) }
-        : {}),
+      dataDir,
+      settings: config.supervisor,
+      logger,
+      clock,
+      self: SELF,
+      trading: TRADING,
+    });
+    const relay = new TradingEventRelay({
+      notifier: outbox,
+      store: supervisorStore,
+      settings: config.telegram.notifications,
+      logger,
+      clock,
+      offerRecovery: (ev) => listener.offerRecovery(ev),
+    });
+
+    const ipcToken = await loadOrCreateIpcToken(dataDir, secrets.ipcToken, logger);
+    ctx.redactor.add(ipcToken);
+    const ipc = new IpcClient({
+      host: config.ipc.host,
+      port: config.ipc.port,
+      token: ipcToken,
+      client: SELF,
+      requestTimeoutMs: config.ipc.requestTimeoutMs,
+      heartbeatMs: config.ipc.heartbeatMs,
+      logger,
+      clock,
+      cursor: relay.cursor(),
+    });
+    relay.attach(ipc);
+    const link: LinkView = { up: false, reason: 'not connected yet', since: clock.now() };
+    ipc.on('link', (change: LinkChange) => {
+      link.up = change.up;
+      link.since = clock.now();
+      if (change.up) delete link.reason;
+      else if (change.reason) link.reason = change.reason;
+    });
+    const linkWatch = new LinkWatch({
+      notifier: outbox,
+      tradingStatus: () => listener.statusOf(TRADING),
+      lastLifecycleAt: () => listener.lastLifecycleAt(TRADING),
       logger,
       clock,
     });
-    summary.start();
-    shutdown.addStep('stop the daily summary', () => summary.close(), { order: 12, timeoutMs: 1_000 });
-  }
+    linkWatch.attach(ipc);
+    // Trading may be down: the client keeps re-dialing in the background; telegram works without it.
+    ipc
+      .connect()
+      .catch((err: unknown) =>
+        log.warn(`trading is not reachable yet (${errorMessage(err)}); retrying in the background`),
+      );
 
-  shutdown.addStep('stop the hang watch', () => hang.close(), { order: 15, timeoutMs: 1_000 });
-  shutdown.addStep(
-    'close the TCP link to trading',
-    async () => {
-      linkWatch.close();
-      await ipc.close();
-    },
-    { order: 20, timeoutMs: 1_000 },
-  );
-  shutdown.addStep('stop the PM2 bus listener', () => listener.close(), { order: 25, timeoutMs: 1_000 });
-  shutdown.addStep('drain trading events into the outbox', () => relay.close(), {
-    order: 30,
-    timeoutMs: 1_000,
-  });
-  shutdown.addStep('disconnect from PM2', () => pm2.disconnect(), { order: 35, timeoutMs: 1_000 });
-  started = true;
-});
+    let started = false;
+    if (config.http.enabled) {
+      const metrics = createTelegramMetrics({
+        outboxDepth: () => outbox.depth(),
+        oldestWaitingAt: () => outbox.oldestCreatedAt(),
+        busConnected: () => listener.busConnected,
+        tradingLinkUp: () => link.up,
+        delivery: () => health.state,
+        pm2List: () => pm2.list(),
+        lastExitKind: ctx.lastExit.kind,
+        ...pm2RestartCount(),
+        version: byninjaVersion(),
+        now: () => clock.now(),
+      });
+      observeDelivery = metrics.observeDelivery;
+      const http = new OpsHttpServer({
+        service: SELF,
+        host: config.http.host,
+        port: config.http.telegramPort,
+        portHint: 'set http.telegramPort (BYNINJA__HTTP__TELEGRAM_PORT) to a free port',
+        metrics: metrics.registry,
+        logger,
+        redactor: ctx.redactor,
+        clock,
+        health: () =>
+          telegramHealth({
+            started,
+            busConnected: listener.busConnected,
+            tradingLinkUp: link.up,
+            delivery: health.state,
+          }),
+      });
+      await http.listen();
+      shutdown.addStep('close the HTTP endpoints', () => http.close(), { order: 40, timeoutMs: 1_000 });
+    }
+
+    await listener.start();
+
+    const hang = new HangWatch({
+      ping: () => ipc.call('ping', {}),
+      lastRefusal: () => ipc.lastRefusal,
+      status: () => listener.statusOf(TRADING),
+      restart: () => pm2.restart(TRADING),
+      markHangRestart: () => listener.markHangRestart(TRADING),
+      notifier: outbox,
+      hangTimeoutMs: config.supervisor.hangTimeoutMs,
+      action: config.supervisor.hangAction,
+      intervalMs: config.ipc.heartbeatMs,
+      logger,
+      clock,
+    });
+    hang.start();
+
+    if (token) {
+      const bot = createBot({
+        token,
+        apiRoot: config.telegram.apiRoot,
+        config,
+        logger,
+        pm2,
+        tradingClient: ipc,
+        notifier: outbox,
+        dataDir,
+        logDir: ctx.logDir,
+        redactor: ctx.redactor,
+        linkState: () => ({ ...link }),
+        delivery: () => ({ pid: process.pid, ...health.state }),
+        notReady: () => listener.notReady(),
+        lastExit: ctx.lastExit,
+        beforeSelfRestart: (req) => requestSelfRestartMarker(dataDir, req),
+        onHealth: (outcome) => health.report(outcome),
+        self: SELF,
+        clock,
+      });
+      await bot.start();
+      shutdown.addStep('stop the Telegram bot', () => bot.stop(), { order: 10, timeoutMs: 2_000 });
+    }
+
+    const summaryHour = config.telegram.dailySummaryHourUtc;
+    if (summaryHour !== undefined) {
+      const photos =
+        token && chatId ? new TelegramSender({ token, apiRoot: config.telegram.apiRoot }) : undefined;
+      const summary = new DailySummary({
+        hourUtc: summaryHour,
+        trading: ipc,
+        notifier: outbox,
+        store: supervisorStore,
+        ...(photos
+          ? { sendPhoto: (png: Buffer, caption: string) => photos.sendPhoto(chatId!, png, caption) }
+          : {}),
+        logger,
+        clock,
+      });
+      summary.start();
+      shutdown.addStep('stop the daily summary', () => summary.close(), { order: 12, timeoutMs: 1_000 });
+    }
+
+    shutdown.addStep('stop the hang watch', () => hang.close(), { order: 15, timeoutMs: 1_000 });
+    shutdown.addStep(
+      'close the TCP link to trading',
+      async () => {
+        linkWatch.close();
+        await ipc.close();
+      },
+      { order: 20, timeoutMs: 1_000 },
+    );
+    shutdown.addStep('stop the PM2 bus listener', () => listener.close(), { order: 25, timeoutMs: 1_000 });
+    shutdown.addStep('drain trading events into the outbox', () => relay.close(), {
+      order: 30,
+      timeoutMs: 1_000,
+    });
+    shutdown.addStep('disconnect from PM2', () => pm2.disconnect(), { order: 35, timeoutMs: 1_000 });
+    started = true;
+  },
+  { clock: systemClock },
+);

@@ -1,14 +1,13 @@
 /**
  * The trading daemon's composition: wires the real implementations and registers shutdown steps.
- * Order of start: state lock and files → event log → exchange adapter (no network yet) → TCP server (answers from
- * here on, "waiting for the exchange" included) → markets (waits for the exchange, never exits for it) → recovery
- * (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
+ * Order of start (runService already holds the service lock, which covers the state files): state files → event
+ * log → exchange adapter (no network yet) → TCP server (answers from here on, "waiting for the exchange" included) →
+ * markets (waits for the exchange, never exits for it) → recovery (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
  *
  * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
  * decorators (test/fixtures/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
  */
 import { byninjaVersion } from '../ops/version';
-import { systemClock } from '../shared/clock';
 import { ByNinjaError, ConfigError, CorruptStateError, errorMessage } from '../shared/errors';
 import { EventLog } from '../shared/ipc/event-log';
 import { IpcServer } from '../shared/ipc/server';
@@ -46,12 +45,12 @@ export async function startTrading(
   wiring: TradingWiring = {},
 ): Promise<void> {
   const { config, logger, dataDir, shutdown } = ctx;
-  const clock = systemClock;
+  const { clock } = ctx;
   const startedAt = clock.now();
 
-  const files = await openTradingStateFiles(dataDir, logger);
+  const files = await openTradingStateFiles(dataDir, logger, clock);
   shutdown.addStore(files.store);
-  shutdown.addStep('close history journal and release the state lock', () => files.close(), { order: 95 });
+  shutdown.addStep('close the state store and history journal', () => files.close(), { order: 95 });
 
   const events = await EventLog.open(dataDir, {
     retention: config.ipc.eventRetention,
@@ -94,6 +93,7 @@ export async function startTrading(
   const token = await loadOrCreateIpcToken(dataDir, ctx.secrets.ipcToken);
   ctx.redactor.add(token);
   const server = new IpcServer({
+    clock,
     host: config.ipc.host,
     port: config.ipc.port,
     token,

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DAEMON_SCRIPTS, REPO_ROOT, Pm2Harness } from '../support/pm2';
-import { TradingStub } from '../ops/trading-stub';
+import { TradingStub } from '../support/trading-stub';
+import { systemClock } from '../../src/shared/clock';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../src/ops/equity-chart';
 import { pngSize } from '../support/png';
 import { Pm2Client } from '../../src/ops/pm2-client';
@@ -37,7 +38,7 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
 
   before(async () => {
     pm2h = Pm2Harness.create('bn-cli-');
-    pm2 = new Pm2Client({ pm2Home: pm2h.home });
+    pm2 = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock });
     const script = path.join(pm2h.root, 'fixture-app.js');
     fs.writeFileSync(script, FIXTURE_APP);
     await pm2h.startScript('trading', script);

@@ -10,6 +10,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { Pm2Client } from '../../src/ops/pm2-client';
 import { configSchema } from '../../src/shared/config/schema';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
@@ -102,7 +103,7 @@ describe('the real pair (trading + telegram) under PM2 with the Bot API emulator
       TELEGRAM_BOT_TOKEN: tg.token,
     };
     await harness.startEcosystem(env);
-    pm2 = new Pm2Client({ pm2Home: harness.home });
+    pm2 = new Pm2Client({ pm2Home: harness.home, clock: systemClock });
     await eventually(
       () => telegramLog().includes('listening to PM2 process events'),
       20_000,

@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { Pm2Client } from '../../src/ops/pm2-client';
 import { runCli } from '../support/cli';
 import { readTradingEvents } from '../support/event-delivery';
@@ -35,7 +36,7 @@ describe('configuration isolation under PM2 (the real pair) @slow', function () 
     tg = await TelegramEmulator.start();
     // the token can only come from .env under PM2 (filter_env)
     fs.writeFileSync(path.join(harness.root, '.env'), `TELEGRAM_BOT_TOKEN=${tg.token}\n`);
-    pm2 = new Pm2Client({ pm2Home: harness.home });
+    pm2 = new Pm2Client({ pm2Home: harness.home, clock: systemClock });
   });
 
   afterEach(async () => {

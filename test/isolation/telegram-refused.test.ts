@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import crypto from 'node:crypto';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { Pm2Client } from '../../src/ops/pm2-client';
 import { readDelivery } from '../../src/ops/telegram-delivery';
 import { runCli } from '../support/cli';
@@ -15,7 +16,7 @@ import { sigkillApp, waitForApp } from '../support/pm2-apps';
 import { freePort } from '../support/ports';
 import { TelegramEmulator } from '../support/telegram-emulator';
 
-const FAKE_TRADING = path.join(__dirname, '..', 'telegram', 'supervisor', 'fixtures', 'fake-trading.js');
+const FAKE_TRADING = path.join(__dirname, '..', 'fixtures', 'supervisor', 'fake-trading.js');
 
 describe('telegram service with a refused bot token (401) under PM2 @slow', function () {
   this.timeout(90_000);
@@ -41,7 +42,7 @@ describe('telegram service with a refused bot token (401) under PM2 @slow', func
     };
     await harness.startScript('trading', FAKE_TRADING, { env });
     await harness.startScript('telegram', DAEMON_SCRIPTS.telegram, { env });
-    pm2 = new Pm2Client({ pm2Home: harness.home });
+    pm2 = new Pm2Client({ pm2Home: harness.home, clock: systemClock });
   });
 
   after(async () => {

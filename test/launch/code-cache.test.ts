@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../support/pm2';
 
-const LAUNCHER = path.join(REPO_ROOT, 'dist/src/launch/code-cache.js');
+const LAUNCHER = path.join(REPO_ROOT, 'dist/scripts/daemon-launcher/code-cache.js');
 
 describe('daemon launcher code cache', function () {
   this.timeout(30_000);

@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { Pm2Client, type Pm2ProcessView } from '../../src/ops/pm2-client';
 import { InstallCopy } from '../support/install-copy';
 import { Pm2Harness, eventually } from '../support/pm2';
@@ -46,7 +47,7 @@ describe('builds, npm start and npm run upgrade with the pair running @slow', fu
     const started = await install.cli(['start'], env);
     expect(started.code, started.stdout + started.stderr).to.equal(0);
     expect(started.stdout).to.include('✅ telegram ready').and.include('✅ trading ready');
-    pm2 = new Pm2Client({ pm2Home: harness.home });
+    pm2 = new Pm2Client({ pm2Home: harness.home, clock: systemClock });
   });
 
   after(async () => {

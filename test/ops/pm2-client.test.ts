@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
+import { FakeClock } from '../support/fake-clock';
 import { Pm2Client, type Pm2BusPacket } from '../../src/ops/pm2-client';
 import { OperationalError } from '../../src/shared/errors';
 import { eventually, Pm2Harness } from '../support/pm2';
@@ -24,7 +26,7 @@ describe('ops Pm2Client (real PM2 in a temp PM2_HOME) @slow', function () {
     const script = path.join(pm2h.root, 'app.js');
     fs.writeFileSync(script, FIXTURE_APP);
     await pm2h.startScript('trading', script);
-    client = new Pm2Client({ pm2Home: pm2h.home });
+    client = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock });
   });
 
   after(async () => {
@@ -45,6 +47,16 @@ describe('ops Pm2Client (real PM2 in a temp PM2_HOME) @slow', function () {
     expect(p.cpuPercent).to.be.a('number');
     expect(p.outLogPath).to.equal(path.join(pm2h.logDir, 'trading.out.log'));
     expect(JSON.stringify(p)).not.to.include('PM2_HOME'); // the app's environment never leaks into the view
+  });
+
+  it('reports uptime by the clock it was given, not the system clock', async () => {
+    const hourAhead = new Pm2Client({ pm2Home: pm2h.home, clock: new FakeClock(Date.now() + 3_600_000) });
+    try {
+      const [p] = await hourAhead.list();
+      expect(p!.uptimeMs).to.be.at.least(3_600_000);
+    } finally {
+      await hourAhead.disconnect();
+    }
   });
 
   it('restart replaces the process, increments the restart count and is seen on the bus', async () => {
@@ -82,7 +94,7 @@ describe('ops Pm2Client (real PM2 in a temp PM2_HOME) @slow', function () {
 
   it('with spawnDaemon false and no daemon it refuses instead of starting one', async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-nod-'));
-    const lonely = new Pm2Client({ pm2Home: home, spawnDaemon: false });
+    const lonely = new Pm2Client({ pm2Home: home, spawnDaemon: false, clock: systemClock });
     try {
       const err = await lonely.list().then(
         () => undefined,
@@ -98,7 +110,7 @@ describe('ops Pm2Client (real PM2 in a temp PM2_HOME) @slow', function () {
   });
 
   it('disconnect is idempotent', async () => {
-    const c = new Pm2Client({ pm2Home: pm2h.home });
+    const c = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock });
     await c.list();
     await c.disconnect();
     await c.disconnect();

@@ -257,17 +257,24 @@ describe('ops status report', () => {
   it('breadcrumb rules: current run → unknown here; a dead running run → killed; clean/crash/stall as written', () => {
     const online = proc({ pid: 5 });
     const running = { kind: 'running' as const, pid: 5, startedAt: 0, at: 1 };
-    expect(lastRunFromBreadcrumb(running, online)).to.equal(undefined);
-    expect(lastRunFromBreadcrumb(running, proc({ pid: 5, status: 'stopped' }))!.kind).to.equal('killed');
-    expect(lastRunFromBreadcrumb(running, undefined)!.kind).to.equal('killed');
-    expect(lastRunFromBreadcrumb(running, undefined, 5)).to.equal(undefined); // alive outside PM2, says trading
+    expect(lastRunFromBreadcrumb(running, online, undefined, NOW)).to.equal(undefined);
     expect(
-      lastRunFromBreadcrumb({ kind: 'crash', pid: 5, startedAt: 0, at: 1, reason: 'TypeError: x' }, online),
+      lastRunFromBreadcrumb(running, proc({ pid: 5, status: 'stopped' }), undefined, NOW)!.kind,
+    ).to.equal('killed');
+    expect(lastRunFromBreadcrumb(running, undefined, undefined, NOW)!.kind).to.equal('killed');
+    expect(lastRunFromBreadcrumb(running, undefined, 5, NOW)).to.equal(undefined); // alive outside PM2, says trading
+    expect(
+      lastRunFromBreadcrumb(
+        { kind: 'crash', pid: 5, startedAt: 0, at: 1, reason: 'TypeError: x' },
+        online,
+        undefined,
+        NOW,
+      ),
     ).to.deep.equal({
       kind: 'crash',
       at: 1,
       reason: 'TypeError: x',
     });
-    expect(lastRunFromBreadcrumb(undefined, online)).to.equal(undefined);
+    expect(lastRunFromBreadcrumb(undefined, online, undefined, NOW)).to.equal(undefined);
   });
 });

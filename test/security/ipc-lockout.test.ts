@@ -11,7 +11,7 @@ import { PROTOCOL_VERSION, type PositionView } from '../../src/shared/ipc/protoc
 import type { NotificationInput } from '../../src/telegram/notify/notification';
 import { HangWatch } from '../../src/telegram/supervisor/hang-watch';
 import { silentLogger } from '../../src/shared/logging/logger';
-import { captureLogger } from '../shared/persistence/capture-logger';
+import { captureLogger } from '../support/capture-logger';
 import {
   RawPeer,
   recordingClient,
@@ -20,7 +20,7 @@ import {
   TOKEN,
   waitFor,
   type Trading,
-} from '../shared/ipc/support';
+} from '../support/ipc';
 
 describe('TCP layer under hostile local peers', function () {
   this.timeout(60_000);

@@ -11,7 +11,7 @@ import { EventLog } from '../../src/shared/ipc/event-log';
 import { breadcrumbPath, readLastExit } from '../../src/shared/lifecycle/last-exit';
 import { Journal } from '../../src/shared/persistence/journal';
 import { validateHistoryEntry, type HistoryEntry } from '../../src/trading/engine/trading-state';
-import { captureLogger } from '../shared/persistence/capture-logger';
+import { captureLogger } from '../support/capture-logger';
 
 const order = (id: string, amount: unknown) => ({
   clientOrderId: id,

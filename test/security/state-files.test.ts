@@ -145,6 +145,21 @@ describe('state files: full schema, previous generation, blocked until the opera
     expect(savedState().pause).to.equal(null);
   });
 
+  it('one lock for trading and its state: `state reset` refuses while trading runs (trading.service.lock), no trading.lock', async () => {
+    fs.writeFileSync(stateFile(), envelope(goodState()));
+    const d = start();
+    await d.ready;
+    const refused = await runCli(['state', 'reset'], { env, cwd: root });
+    expect(refused.code).to.equal(1);
+    expect(refused.stdout + refused.stderr).to.match(/trading holds its state .*stop it first/);
+    expect(fs.readdirSync(dataDir).filter((n) => n.endsWith('.lock'))).to.deep.equal([
+      'paper-exchange.lock',
+      'trading.service.lock',
+    ]);
+    await d.stop();
+    expect(savedState().pause?.reason).to.equal(PAUSE_REASON);
+  });
+
   it('both generations bad: `state restore <fixed copy>` refuses a copy that fails the schema and restores a good one', async () => {
     fs.writeFileSync(stateFile(), envelope(stateWithBadFillPrice()));
     fs.writeFileSync(`${stateFile()}.prev`, envelope(stateWithBadFillPrice()));

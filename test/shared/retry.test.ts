@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { CancelTimer, Clock } from '../../src/shared/clock';
 import {
   InvalidOrderError,
   NetworkError,
@@ -9,40 +8,7 @@ import {
   TemporaryError,
 } from '../../src/shared/errors';
 import { retry, retryDelayMs } from '../../src/shared/retry';
-
-/** A clock whose sleeps complete at once and are recorded; abort is honoured like the system clock. */
-class FakeClock implements Clock {
-  t = 0;
-  readonly sleeps: number[] = [];
-  now(): number {
-    return this.t;
-  }
-  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) throw signal.reason;
-    this.sleeps.push(ms);
-    this.t += ms;
-  }
-  timer(): CancelTimer {
-    throw new Error('retry never arms a timer');
-  }
-}
-
-/** A clock whose sleeps never end until aborted, to prove abort interrupts a wait. */
-class StuckClock implements Clock {
-  waiting = 0;
-  now(): number {
-    return 0;
-  }
-  sleep(_ms: number, signal?: AbortSignal): Promise<void> {
-    this.waiting++;
-    return new Promise((_resolve, reject) =>
-      signal?.addEventListener('abort', () => reject(signal.reason), { once: true }),
-    );
-  }
-  timer(): CancelTimer {
-    throw new Error('retry never arms a timer');
-  }
-}
+import { FakeClock } from '../support/fake-clock';
 
 function failing(errors: unknown[], result = 'ok'): { fn: () => Promise<string>; calls: () => number } {
   let n = 0;
@@ -58,7 +24,7 @@ function failing(errors: unknown[], result = 'ok'): { fn: () => Promise<string>;
 
 describe('retry', () => {
   it('returns the first success without waiting', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0, { sleep: 'advances' });
     const f = failing([]);
     expect(await retry(f.fn, { clock })).to.equal('ok');
     expect(f.calls()).to.equal(1);
@@ -66,7 +32,7 @@ describe('retry', () => {
   });
 
   it('retries temporary errors with growing delays until success', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0, { sleep: 'advances' });
     const f = failing([new NetworkError('reset'), new NetworkError('reset'), new NetworkError('reset')]);
     const result = await retry(f.fn, { clock, baseDelayMs: 100, random: () => 1, maxAttempts: 5 });
     expect(result).to.equal('ok');
@@ -80,7 +46,7 @@ describe('retry', () => {
       new InvalidOrderError('min notional'),
       new Error('bug'),
     ]) {
-      const clock = new FakeClock();
+      const clock = new FakeClock(0, { sleep: 'advances' });
       const f = failing([err]);
       const thrown = await retry(f.fn, { clock }).catch((e: unknown) => e);
       expect(thrown).to.equal(err);
@@ -90,7 +56,7 @@ describe('retry', () => {
   });
 
   it('gives up after maxAttempts and throws the last error', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0, { sleep: 'advances' });
     const errors = [1, 2, 3, 4].map((i) => new TemporaryError(`t${i}`));
     const f = failing(errors);
     const thrown = await retry(f.fn, { clock, maxAttempts: 3 }).catch((e: unknown) => e);
@@ -100,14 +66,14 @@ describe('retry', () => {
   });
 
   it('waits at least retryAfterMs when the other side asks for it', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0, { sleep: 'advances' });
     const f = failing([new RateLimitError('429', {}, { retryAfterMs: 7_000 })]);
     await retry(f.fn, { clock, baseDelayMs: 100, random: () => 0 });
     expect(clock.sleeps).to.deep.equal([7_000]);
   });
 
   it('caps every wait, retryAfterMs included, at maxDelayMs', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0, { sleep: 'advances' });
     const f = failing([
       new RateLimitError('429', {}, { retryAfterMs: 600_000 }),
       new NetworkError('x'),
@@ -121,17 +87,20 @@ describe('retry', () => {
     const ac = new AbortController();
     ac.abort(new Error('stopping'));
     const f = failing([]);
-    const thrown = await retry(f.fn, { clock: new FakeClock(), signal: ac.signal }).catch((e: unknown) => e);
+    const thrown = await retry(f.fn, {
+      clock: new FakeClock(0, { sleep: 'advances' }),
+      signal: ac.signal,
+    }).catch((e: unknown) => e);
     expect((thrown as Error).message).to.equal('stopping');
     expect(f.calls()).to.equal(0);
   });
 
   it('an abort during a backoff wait ends the wait with the abort reason and no further attempt', async () => {
     const ac = new AbortController();
-    const clock = new StuckClock();
+    const clock = new FakeClock(0); // its sleeps wait for an advance() that never comes
     const f = failing([new NetworkError('down'), new NetworkError('down')]);
     const pending = retry(f.fn, { clock, signal: ac.signal }).catch((e: unknown) => e);
-    while (clock.waiting === 0) await new Promise((r) => setImmediate(r));
+    while (clock.pendingTimers === 0) await new Promise((r) => setImmediate(r));
     ac.abort(new Error('shutdown'));
     const thrown = await pending;
     expect((thrown as Error).message).to.equal('shutdown');
@@ -139,7 +108,7 @@ describe('retry', () => {
   });
 
   it('shouldRetry can veto retrying a temporary error', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0, { sleep: 'advances' });
     const err = new NetworkError('create timed out: outcome unknown');
     const f = failing([err]);
     const thrown = await retry(f.fn, { clock, shouldRetry: () => false }).catch((e: unknown) => e);
@@ -151,7 +120,7 @@ describe('retry', () => {
     const seen: Array<{ attempt: number; delayMs: number }> = [];
     const f = failing([new NetworkError('a'), new NetworkError('b')]);
     await retry(f.fn, {
-      clock: new FakeClock(),
+      clock: new FakeClock(0, { sleep: 'advances' }),
       baseDelayMs: 10,
       random: () => 1,
       onRetry: (i) => seen.push(i),

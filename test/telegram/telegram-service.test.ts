@@ -1,19 +1,20 @@
 /**
  * The telegram daemon end to end: the bundled dist/daemons/telegram.js under a real PM2 (temp PM2_HOME), a
- * trading stand-in built from the real IPC server + event log (supervisor/fixtures/fake-trading), and the
+ * trading stand-in built from the real IPC server + event log (test/fixtures/supervisor/fake-trading), and the
  * real telegraf against a local Bot API emulator. @slow
  */
 import { expect } from 'chai';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { Pm2Client, type Pm2ProcessView } from '../../src/ops/pm2-client';
 import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../support/pm2';
 import { TelegramEmulator } from '../support/telegram-emulator';
 import { freePort } from '../support/ports';
 
 const TELEGRAM_MAIN = DAEMON_SCRIPTS.telegram;
-const FAKE_TRADING = path.join(__dirname, 'supervisor', 'fixtures', 'fake-trading.js');
+const FAKE_TRADING = path.join(__dirname, '..', 'fixtures', 'supervisor', 'fake-trading.js');
 const CHAT = '5150';
 const EVENTS = 30;
 
@@ -75,7 +76,7 @@ describe('telegram service under PM2 @slow', function () {
     };
     await harness.startScript('trading', FAKE_TRADING, { env });
     await harness.startScript('telegram', TELEGRAM_MAIN, { env });
-    pm2 = new Pm2Client({ pm2Home: harness.home });
+    pm2 = new Pm2Client({ pm2Home: harness.home, clock: systemClock });
     await eventually(
       () => telegramLog().includes('listening to PM2 process events'),
       20_000,

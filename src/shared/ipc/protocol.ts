@@ -6,6 +6,12 @@
  * Bump PROTOCOL_VERSION on any incompatible change: a client with another version is refused at hello.
  */
 
+import type { OrderSide, OrderSpec, OrderStatus, OrderType, TradingMode } from '../domain/order';
+import type { LastExit } from '../lifecycle/last-exit';
+
+// Re-exported for the clients, which know these words only as the contract carries them.
+export type { LastExit, OrderSide, OrderSpec, OrderStatus, OrderType, TradingMode };
+
 /** 2: `orders` answers open orders only; every order comes page by page from `ordersPage`. */
 export const PROTOCOL_VERSION = 2;
 
@@ -26,37 +32,6 @@ export const RpcErrorCode = {
 } as const;
 
 export type LoopState = 'starting' | 'waiting-exchange' | 'recovering' | 'running' | 'paused' | 'stopping';
-export type TradingMode = 'paper' | 'dry-run' | 'live';
-export type OrderSide = 'buy' | 'sell';
-export type OrderType = 'market' | 'limit';
-
-/**
- * What an order asks for — the one declaration of an order's fields. The engine's order (LocalOrder, OrderRequest),
- * the exchange port's create and answer (CreateOrderRequest, ExchangeOrder) and the wire view (OrderView) extend it.
- */
-export interface OrderSpec {
-  symbol: string;
-  side: OrderSide;
-  type: OrderType;
-  amount: number;
-  /** Limit price; absent for a market order (an exchange's answer may carry one for it). */
-  price?: number;
-}
-/** Local order life: intent (durable, not yet sent) → unknown (sent, outcome unknown) → open → final. */
-export type OrderStatus =
-  'intent' | 'unknown' | 'open' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' | 'expired';
-export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start' | 'unknown';
-
-export interface LastExit {
-  kind: LastExitKind;
-  /**
-   * When the previous run ended, epoch ms. A SIGKILL leaves no time of death: for `killed` it is when the death was
-   * noticed (the next run's start, PM2's restart), within PM2's restart delay of it; absent when unknown.
-   */
-  at?: number;
-  /** Reason text: signal, error message, watchdog detail. */
-  reason?: string;
-}
 
 export interface OrderView extends OrderSpec {
   clientOrderId: string;

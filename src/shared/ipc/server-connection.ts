@@ -84,6 +84,7 @@ export class ServerConnection {
   private client = '?';
   private closing = false;
   private closed = false;
+  /** A socket-level deadline on the raw timer: refreshed on every chunk, which a Clock timer cannot do cheaply. */
   private idleTimer: NodeJS.Timeout;
   private subscription: Subscription | null = null;
   private streaming = false;

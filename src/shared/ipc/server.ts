@@ -20,6 +20,7 @@ import {
   createJSONRPCErrorResponse,
   type JSONRPCID,
 } from 'json-rpc-2.0';
+import type { Clock } from '../clock';
 import { ByNinjaError, errorMessage, IpcError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { RefusalLog } from '../logging/refusal-log';
@@ -45,6 +46,8 @@ export interface IpcServerOptions {
   idleTimeoutMs: number;
   logger: Logger;
   eventLog: EventLog;
+  /** The daemon's one clock (trading's composition root passes systemClock): ping's `now`, hello's start, refusal log. */
+  clock: Clock;
   /** A new connection must have said hello this long after accept (absolute); default min(idleTimeoutMs, 5 s). */
   helloTimeoutMs?: number;
   /**
@@ -82,7 +85,7 @@ export class IpcServer {
   private readonly tokenDigest: Buffer;
   private readonly logger: Logger;
   private readonly host: string;
-  private readonly startedAt = Math.round(Date.now() - process.uptime() * 1000);
+  private readonly startedAt: number;
   private readonly connectionHost: ConnectionHost;
   private readonly redactor: Redactor;
   private server: net.Server | null = null;
@@ -105,6 +108,7 @@ export class IpcServer {
         throw new IpcError(`IPC ${name} must be a positive integer`, { value });
     }
     this.host = bindAddress(opts.host);
+    this.startedAt = Math.round(opts.clock.now() - process.uptime() * 1000);
     this.refusals = new RefusalLog(opts.refusalLogIntervalMs ?? 60_000);
     this.maxUnauthenticated = Math.max(1, opts.maxUnauthenticated ?? 4);
     this.redactor = opts.redactor ?? new Redactor();
@@ -140,7 +144,7 @@ export class IpcServer {
     this.register('subscribe', (params, conn) => conn.startSubscription(params.afterSeq));
     // Liveness for heartbeats; trading replaces it with one that reports its loop state.
     this.handle('ping', () => ({
-      now: Date.now(),
+      now: opts.clock.now(),
       pid: process.pid,
       loopState: 'starting',
       lastTickAgeMs: null,
@@ -246,6 +250,7 @@ export class IpcServer {
           ),
         ),
       );
+      // a socket-level grace for the refusal to flush, not a time the daemon reasons about: no clock needed
       setTimeout(() => socket.destroy(), 1_000).unref();
       return;
     }
@@ -283,7 +288,7 @@ export class IpcServer {
 
   /** One warn line per peer address per interval, with the count of refusals not logged since the last one. */
   private logRefusal(peer: string, reason: string): void {
-    const { log, suppressed } = this.refusals.record(peer, Date.now());
+    const { log, suppressed } = this.refusals.record(peer, this.opts.clock.now());
     if (!log) return;
     this.logger.warn('IPC connection refused', {
       peer,

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, CorruptStateError, errorMessage, type ConfigProblem } from '../errors';
+import { readJsonFileSync } from '../persistence/json-file';
 import { writeJsonFileSync } from './last-exit';
 
 export interface ConfigFailure {
@@ -54,26 +55,19 @@ export function readConfigFailure(
   service: string,
   notBefore?: number,
 ): ConfigFailure | undefined {
-  let text: string;
-  try {
-    const file = configFailurePath(dataDir, service);
-    if (fs.statSync(file).size > MAX_RECORD_BYTES) return undefined;
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const failure = parseConfigFailure(text);
-  if (!failure || (notBefore !== undefined && failure.at < notBefore)) return undefined;
-  return failure;
+  const read = readJsonFileSync(configFailurePath(dataDir, service), {
+    parse: (value) => {
+      const failure = configFailureOf(value);
+      if (!failure) throw new Error('not a configuration failure record');
+      return failure;
+    },
+    maxBytes: MAX_RECORD_BYTES,
+  });
+  if (read.kind !== 'valid' || (notBefore !== undefined && read.value.at < notBefore)) return undefined;
+  return read.value;
 }
 
-export function parseConfigFailure(text: string): ConfigFailure | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+function configFailureOf(raw: unknown): ConfigFailure | undefined {
   const r = raw as Partial<ConfigFailure> | null;
   if (!r || typeof r !== 'object' || Array.isArray(r)) return undefined;
   if (!Number.isInteger(r.pid) || typeof r.at !== 'number' || !Number.isFinite(r.at)) return undefined;

@@ -48,7 +48,8 @@ export function installCrashHandlers(opts: CrashHandlerOptions): () => void {
       // the logger itself is broken; the breadcrumb already says what happened
     }
     const budget = opts.flushBudgetMs ?? 1_000;
-    // Hard stop even if the flush or the logger hang (unref'd: it must not be what keeps us alive).
+    // Hard stop even if the flush or the logger hang (unref'd: it must not be what keeps us alive). A raw timer on
+    // purpose: the last resort exit of a broken process depends on nothing the process built.
     const hardStop = setTimeout(() => exit(ExitCode.Crash), budget + 500);
     hardStop.unref();
     void opts

@@ -4,7 +4,7 @@ export const ExitCode = {
   Ok: 0,
   /** Crash: PM2 restarts the process. */
   Crash: 1,
-  /** Another live instance holds the state lock (BSD EX_TEMPFAIL). */
+  /** Another live instance holds the service lock, and with it the state (BSD EX_TEMPFAIL). */
   LockHeld: 75,
   /** Configuration error (BSD EX_CONFIG); listed in stop_exit_codes so PM2 does not restart-loop it. */
   Config: 78,

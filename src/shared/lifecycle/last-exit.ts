@@ -7,10 +7,25 @@
  * Writes are synchronous and durable (temp → fsync → rename → fsync dir): they happen on paths where the event
  * loop may be gone (crash handler, watchdog thread) and must survive the power loss they may be reporting.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
-import type { LastExit } from '../ipc/protocol';
+import { readJsonFileSync } from '../persistence/json-file';
+
+export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start' | 'unknown';
+
+/** How the previous run of a service ended, as its next start (and the supervisor) report it. */
+export interface LastExit {
+  kind: LastExitKind;
+  /**
+   * When the previous run ended, epoch ms. A SIGKILL leaves no time of death: for `killed` it is when the death was
+   * noticed (the next run's start, PM2's restart), within PM2's restart delay of it; absent when unknown.
+   */
+  at?: number;
+  /** Reason text: signal, error message, watchdog detail. */
+  reason?: string;
+}
 
 export type BreadcrumbKind = 'running' | 'clean' | 'crash' | 'stall';
 
@@ -43,7 +58,8 @@ export function writeBreadcrumbSync(file: string, crumb: Breadcrumb): void {
 export function writeJsonFileSync(file: string, value: unknown): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  // a name no other writer picks, not a time
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     try {
@@ -71,20 +87,10 @@ export function writeJsonFileSync(file: string, value: unknown): void {
 }
 
 export function readBreadcrumb(file: string): Breadcrumb | 'missing' | 'unreadable' {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const crumb = breadcrumbSchema.safeParse(parsed);
-  if (crumb.success) return crumb.data as Breadcrumb;
+  const read = readJsonFileSync(file, { parse: (value) => breadcrumbSchema.parse(value) as Breadcrumb });
+  if (read.kind === 'missing') return 'missing';
+  if (read.kind === 'unreadable') return 'unreadable';
+  if (read.kind === 'valid') return read.value;
   // kept aside for a post-mortem (the boot overwrites the breadcrumb with `running` right after)
   try {
     fs.renameSync(file, `${file}.corrupt-${new Date().toISOString()}`);

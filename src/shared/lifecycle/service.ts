@@ -9,6 +9,7 @@
  * Errors from main: LockHeldError → 75, CorruptStateError/ConfigError → 78, anything else → 1; registered
  * shutdown steps still run (stores opened before the failure are closed properly).
  */
+import type { Clock } from '../clock';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -21,7 +22,6 @@ import {
 } from '../config/schema';
 import { loadConfigSections, type LoadConfigOptions, type LoadedConfig } from '../config/loader';
 import { ConfigError, CorruptStateError, LockHeldError, errorMessage, type ConfigProblem } from '../errors';
-import type { LastExit } from '../ipc/protocol';
 import { closeLogger, createLogger, type Logger } from '../logging/logger';
 import { Pm2LogRotation, pm2LogFilesFromEnv } from '../logging/pm2-log-rotation';
 import { Redactor } from '../logging/redact';
@@ -31,7 +31,13 @@ import { ensurePrivateDir } from '../persistence/private-files';
 import { clearConfigFailure, problemsOf, writeConfigFailure } from './config-failure';
 import { installCrashHandlers } from './crash-handlers';
 import { ExitCode } from './exit-codes';
-import { breadcrumbPath, describeLastExit, readLastExit, writeBreadcrumbSync } from './last-exit';
+import {
+  breadcrumbPath,
+  describeLastExit,
+  readLastExit,
+  writeBreadcrumbSync,
+  type LastExit,
+} from './last-exit';
 import { ShutdownCoordinator } from './shutdown';
 import { Watchdog } from './watchdog';
 
@@ -67,9 +73,13 @@ export interface ServiceContext<C = Config> {
   redactor: Redactor;
   /** When this run started, epoch ms. */
   startedAt: number;
+  /** The service's one clock, from its composition root: every class the service builds takes time from it. */
+  clock: Clock;
 }
 
 export interface RunServiceOptions {
+  /** The one clock of the service (the daemon's main.ts passes systemClock). */
+  clock: Clock;
   /** Config source (default process.env / process.cwd()); the sections are the service's own. */
   config?: Omit<LoadConfigOptions, 'service' | 'sections'>;
   /** How the process ends (default process.exit). */
@@ -83,19 +93,20 @@ export interface RunServiceOptions {
 export function runService<S extends ConfigScope>(
   service: S,
   main: (ctx: ServiceContext<ScopedConfig<S>>) => Promise<void>,
-  options?: RunServiceOptions,
+  options: RunServiceOptions,
 ): Promise<void>;
 export function runService(
   service: string,
   main: (ctx: ServiceContext) => Promise<void>,
-  options?: RunServiceOptions,
+  options: RunServiceOptions,
 ): Promise<void>;
 export async function runService(
   service: string,
   main: (ctx: ServiceContext) => Promise<void>,
-  options: RunServiceOptions = {},
+  options: RunServiceOptions,
 ): Promise<void> {
-  const startedAt = Date.now();
+  const { clock } = options;
+  const startedAt = clock.now();
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const scope: { service?: ConfigScope } = isConfigScope(service) ? { service } : {};
 
@@ -109,7 +120,8 @@ export async function runService(
     const consoleLogger = createLogger({ service });
     // One log line per problem: console lines never carry a raw newline (log forging), and one long escaped
     // line would be unreadable.
-    const recorded = err instanceof ConfigError ? recordConfigFailure(service, err, options.config) : '';
+    const recorded =
+      err instanceof ConfigError ? recordConfigFailure(service, err, clock.now(), options.config) : '';
     if (err instanceof ConfigError) {
       const n = err.problems.length;
       consoleLogger.error(
@@ -167,7 +179,12 @@ export async function runService(
     logger,
   }).start();
 
-  const shutdown = new ShutdownCoordinator({ logger, budgetMs: config.lifecycle.shutdownBudgetMs, exit });
+  const shutdown = new ShutdownCoordinator({
+    logger,
+    clock,
+    budgetMs: config.lifecycle.shutdownBudgetMs,
+    exit,
+  });
   shutdown.installSignalHandlers();
   shutdown.addStep('stop PM2 log rotation', () => rotation.stop(), { order: 90 });
 
@@ -182,7 +199,7 @@ export async function runService(
           kind: 'crash',
           pid: process.pid,
           startedAt,
-          at: Date.now(),
+          at: clock.now(),
           reason: redactor.redactString(reason),
         });
       }
@@ -227,7 +244,7 @@ export async function runService(
       try {
         writeConfigFailure(dataDir, service, {
           pid: process.pid,
-          at: Date.now(),
+          at: clock.now(),
           problems: redactProblems(problemsOf(err), redactor),
         });
       } catch (writeErr) {
@@ -241,7 +258,7 @@ export async function runService(
 
   let serviceLock: StoreLock;
   try {
-    serviceLock = await StoreLock.acquire(dataDir, `${service}.service`);
+    serviceLock = await StoreLock.acquire(dataDir, `${service}.service`, { clock });
   } catch (err) {
     return fail('start', err);
   }
@@ -292,7 +309,7 @@ export async function runService(
         kind: clean ? 'clean' : 'crash',
         pid: process.pid,
         startedAt,
-        at: Date.now(),
+        at: clock.now(),
         reason: redactor.redactString(request?.reason ?? 'unknown'),
       });
     },
@@ -320,6 +337,7 @@ export async function runService(
     activity,
     redactor,
     startedAt,
+    clock,
   };
   try {
     activity(`${service}: starting`);
@@ -334,7 +352,7 @@ export async function runService(
   process.send?.('ready');
   // startupMs: our own start (config → ready); processMs: since the process began, node boot and module loading too
   logger.info(`✅ ${service} ready`, {
-    startupMs: Date.now() - startedAt,
+    startupMs: clock.now() - startedAt,
     processMs: Math.round(process.uptime() * 1000),
   });
 }
@@ -343,7 +361,12 @@ export async function runService(
  * Keeps a configuration error where the supervisor and `byninja status` find it (ConfigFailure). The data dir is
  * known when the `app` section itself is valid. Returns a note for the console line.
  */
-function recordConfigFailure(service: string, err: ConfigError, source: LoadConfigOptions = {}): string {
+function recordConfigFailure(
+  service: string,
+  err: ConfigError,
+  now: number,
+  source: LoadConfigOptions = {},
+): string {
   let dataDir: string;
   let redactor: Redactor;
   try {
@@ -357,7 +380,7 @@ function recordConfigFailure(service: string, err: ConfigError, source: LoadConf
   try {
     writeConfigFailure(dataDir, service, {
       pid: process.pid,
-      at: Date.now(),
+      at: now,
       problems: redactProblems(err.problems, redactor),
     });
     return '';

@@ -13,6 +13,7 @@
  */
 import type { Logger } from '../logging/logger';
 import { ExitCode } from './exit-codes';
+import type { Clock } from '../clock';
 import { withDeadline } from '../deadline';
 
 export type ShutdownStep = (signal: AbortSignal) => Promise<void> | void;
@@ -24,6 +25,8 @@ export interface FlushableStore {
 
 export interface ShutdownCoordinatorOptions {
   logger: Logger;
+  /** The service's clock (passed down from the composition root): measures the budget the steps have used. */
+  clock: Clock;
   /** Total time the steps may take (default 5000 ms). */
   budgetMs?: number;
   /** How the process ends (default process.exit); tests inject a recorder. */
@@ -52,6 +55,7 @@ export class ShutdownCoordinator {
   private readonly steps: RegisteredStep[] = [];
   private readonly stores: FlushableStore[] = [];
   private readonly logger: Logger;
+  private readonly clock: Clock;
   private readonly budgetMs: number;
   private readonly exit: (code: number) => void;
   private running: Promise<void> | null = null;
@@ -60,6 +64,7 @@ export class ShutdownCoordinator {
 
   constructor(opts: ShutdownCoordinatorOptions) {
     this.logger = opts.logger;
+    this.clock = opts.clock;
     this.budgetMs = opts.budgetMs ?? 5_000;
     this.exit = opts.exit ?? ((code) => process.exit(code));
     this.addStep('flush stores', () => this.closeStores(), { order: STORES_ORDER });
@@ -141,7 +146,7 @@ export class ShutdownCoordinator {
   }
 
   private async run(reason: string, exitCode: number): Promise<void> {
-    const startedAt = Date.now();
+    const startedAt = this.clock.now();
     // "signal received" only when one was: a failed start or a fatal error says what it is instead
     if (STOP_REQUESTS.has(reason)) this.logger.info('🛑 Shutdown signal received...', { reason, exitCode });
     else this.logger.info(`🛑 Stopping (${reason})...`, { reason, exitCode });
@@ -151,7 +156,7 @@ export class ShutdownCoordinator {
     const reserveMs = Math.min(2_000, Math.floor(this.budgetMs * 0.4));
     const ordered = [...this.steps].sort((a, b) => a.order - b.order || a.seq - b.seq);
     for (const step of ordered) {
-      const elapsed = Date.now() - startedAt;
+      const elapsed = this.clock.now() - startedAt;
       const available = this.budgetMs - elapsed - (step.order < STORES_ORDER ? reserveMs : 0);
       const deadline = Math.min(step.timeoutMs ?? Infinity, available);
       if (deadline <= 0) {
@@ -160,7 +165,7 @@ export class ShutdownCoordinator {
       }
       await this.runStep(step, deadline);
     }
-    this.logger.info(`shutdown finished in ${Date.now() - startedAt} ms`, { reason, exitCode });
+    this.logger.info(`shutdown finished in ${this.clock.now() - startedAt} ms`, { reason, exitCode });
     // Scheduled, not called: the caller of shutdown() gets to see the promise resolve first.
     setImmediate(() => this.exit(exitCode));
   }

@@ -13,6 +13,8 @@ const bytes = new Uint8Array(data.sab, HEADER_BYTES, ACTIVITY_BYTES);
 const decoder = new TextDecoder();
 
 let lastBeat = Atomics.load(ints, SLOT.beat);
+// The real clock, not the service's injected one: this is another thread (a Clock object cannot cross into it), and
+// its job is to judge the main thread by wall time precisely when everything the main thread owns is stuck.
 let lastProgressAt = Date.now();
 
 function readActivity(): string | undefined {

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { fsyncDirectory, toPersistenceError, writeFileDurable } from './durable-file';
+import { readJsonFile } from './json-file';
 
 export interface BlockedMarker {
   /** Store name (`trading-state`, `paper-exchange`). */
@@ -36,23 +37,11 @@ export function blockedMarkerPath(dir: string, name: string): string {
 /** The marker, or null when the store is not blocked. A marker that does not parse still blocks (fail safe). */
 export async function readBlockedMarker(dir: string, name: string): Promise<BlockedMarker | null> {
   const file = blockedMarkerPath(dir, name);
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw toPersistenceError(err, file, 'read');
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
-  const parsed = markerSchema.safeParse(value);
-  return parsed.success
-    ? parsed.data
-    : { store: name, at: 0, reason: `unreadable blocked marker ${file}`, quarantined: [] };
+  const read = await readJsonFile(file, { parse: (value) => markerSchema.parse(value) });
+  if (read.kind === 'missing') return null;
+  if (read.kind === 'unreadable') throw toPersistenceError(read.error, file, 'read');
+  if (read.kind === 'valid') return read.value;
+  return { store: name, at: 0, reason: `unreadable blocked marker ${file}`, quarantined: [] };
 }
 
 export async function writeBlockedMarker(dir: string, marker: BlockedMarker): Promise<void> {

@@ -8,6 +8,7 @@ import type { Adapter } from 'lowdb';
 import { CorruptStateError } from '../errors';
 import { systemClock, type Clock } from '../clock';
 import { tempPathFor, toPersistenceError, writeFileDurable } from './durable-file';
+import { readJsonFile } from './json-file';
 
 /** What a state file holds on disk. */
 export interface Envelope<T> {
@@ -57,19 +58,13 @@ export class DurableJsonAdapter<T> implements Adapter<T> {
    * envelope of this schema version (the Store handles quarantine, recovery and migration on open).
    */
   async read(): Promise<T | null> {
-    let text: string;
-    try {
-      text = await fsp.readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw toPersistenceError(err, this.file, 'read');
+    const read = await readJsonFile(this.file, { parse: (value) => value });
+    if (read.kind === 'missing') return null;
+    if (read.kind === 'unreadable') throw toPersistenceError(read.error, this.file, 'read');
+    if (read.kind === 'corrupt') {
+      throw new CorruptStateError(`${this.file} is ${read.reason}`, { path: this.file });
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw new CorruptStateError(`${this.file} is not valid JSON`, { path: this.file }, { cause: err });
-    }
+    const parsed = read.value;
     if (!isEnvelope(parsed) || parsed.version !== this.version) {
       throw new CorruptStateError(`${this.file} is not a version ${this.version} state envelope`, {
         path: this.file,

@@ -19,6 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Clock } from '../clock';
 import { LockHeldError } from '../errors';
 import { removeStaleTempFiles, tempPathFor, toPersistenceError } from './durable-file';
 import { currentProcessIdentity, isSameProcessAlive } from './process-identity';
@@ -35,6 +36,8 @@ export interface LockRecord {
 }
 
 export interface StoreLockOptions {
+  /** The caller's clock: the lock's `acquiredAt` and the takeover wait (and its polls) run on it. */
+  clock: Clock;
   /** How long to wait while another live process is in the middle of taking over a stale lock (default 2000). */
   takeoverWaitMs?: number;
 }
@@ -57,7 +60,8 @@ export class StoreLock {
     this.takenOverFrom = takenOverFrom;
   }
 
-  static async acquire(dir: string, name: string, opts: StoreLockOptions = {}): Promise<StoreLock> {
+  static async acquire(dir: string, name: string, opts: StoreLockOptions): Promise<StoreLock> {
+    const { clock } = opts;
     const lockPath = path.join(dir, `${name}.lock`);
     try {
       await fsp.mkdir(dir, { recursive: true });
@@ -68,11 +72,11 @@ export class StoreLock {
     const record: LockRecord = {
       ...currentProcessIdentity(),
       host: os.hostname(),
-      acquiredAt: new Date().toISOString(),
+      acquiredAt: new Date(clock.now()).toISOString(),
       nonce: randomBytes(12).toString('hex'),
     };
     const text = JSON.stringify(record) + '\n';
-    const waitUntil = Date.now() + (opts.takeoverWaitMs ?? 2000);
+    const waitUntil = clock.now() + (opts.takeoverWaitMs ?? 2000);
 
     for (;;) {
       if (await createExclusive(lockPath, text, lockPath)) {
@@ -90,8 +94,9 @@ export class StoreLock {
         return new StoreLock(lockPath, record, holder ?? {});
       }
       if (result !== 'lost') {
-        if (Date.now() > waitUntil) throw heldError(lockPath, result.busyBy, 'is taking over the stale lock');
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        if (clock.now() > waitUntil)
+          throw heldError(lockPath, result.busyBy, 'is taking over the stale lock');
+        await clock.sleep(10);
       }
     }
   }

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../logging/logger';
 import { removeStaleTempFiles, toPersistenceError } from './durable-file';
 import { DurableJsonAdapter, isEnvelope, type DurableWriter } from './durable-json-adapter';
 import { migrateData, missingMigration, type Migrations } from './migrate';
+import { readJsonFile } from './json-file';
 import { quarantineFile } from './quarantine';
 import { blockedMarkerPath, blockedMessage, readBlockedMarker, writeBlockedMarker } from './blocked-marker';
 
@@ -373,20 +374,13 @@ function checkedDefaults<T>(opts: StoreOptions<T>): T {
  * written by a newer schema version throws (it is not corrupt, this build is too old to read it).
  */
 async function readGeneration<T>(file: string, opts: StoreOptions<T>): Promise<Generation<T>> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { kind: 'missing' };
-    return { kind: 'corrupt', reason: `unreadable: ${code ?? errorMessage(err)}` };
+  const read = await readJsonFile(file, { parse: (value) => value });
+  if (read.kind === 'missing') return { kind: 'missing' };
+  if (read.kind === 'unreadable') {
+    return { kind: 'corrupt', reason: `unreadable: ${read.error.code ?? errorMessage(read.error)}` };
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    return { kind: 'corrupt', reason: `not valid JSON: ${errorMessage(err)}` };
-  }
+  if (read.kind === 'corrupt') return { kind: 'corrupt', reason: read.reason };
+  const parsed = read.value;
   if (!isEnvelope(parsed))
     return { kind: 'corrupt', reason: 'not a {version, savedAt, data} state envelope' };
   if (parsed.version > opts.version) {

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { writeFileDurable } from '../../shared/persistence/durable-file';
+import { readJsonFile } from '../../shared/persistence/json-file';
 
 export interface SelfRestartMarker {
   /** Chat that asked, so the confirmation goes back there. */
@@ -31,25 +32,14 @@ const markerSchema = z.looseObject({ chatId: z.string(), requestedAt: z.number()
  */
 export async function takeSelfRestartMarker(dataDir: string): Promise<SelfRestartMarker | undefined> {
   const file = selfRestartMarkerPath(dataDir);
-  let raw: string;
-  try {
-    raw = await fs.readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    value = undefined;
-  }
-  const parsed = markerSchema.safeParse(value);
-  if (!parsed.success) {
+  const read = await readJsonFile(file, { parse: (value) => markerSchema.parse(value) });
+  if (read.kind === 'missing' || read.kind === 'unreadable') return undefined;
+  if (read.kind === 'corrupt') {
     await fs
       .rename(file, `${file}.corrupt-${new Date().toISOString()}`)
       .catch(() => fs.rm(file, { force: true }));
     return undefined;
   }
   await fs.rm(file, { force: true });
-  return { chatId: parsed.data.chatId, requestedAt: parsed.data.requestedAt };
+  return { chatId: read.value.chatId, requestedAt: read.value.requestedAt };
 }

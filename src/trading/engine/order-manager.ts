@@ -30,7 +30,7 @@ import {
   TemporaryError,
   errorMessage,
 } from '../../shared/errors';
-import type { OrderStatus } from '../../shared/ipc/protocol';
+import type { OrderStatus } from '../../shared/domain/order';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder, ExchangeTrade, Market, OrderSpec } from '../exchange/exchange';
 import { EventOutbox, type EventPublisher } from './event-outbox';

@@ -10,7 +10,8 @@
  * exchange confirms it never received, which becomes `rejected`. Final statuses never change again.
  */
 import { IllegalTransitionError } from '../../shared/errors';
-import type { OrderStatus, OrderView } from '../../shared/ipc/protocol';
+import type { OrderStatus } from '../../shared/domain/order';
+import type { OrderView } from '../../shared/ipc/protocol';
 import type { ExchangeOrder, OrderSpec } from '../exchange/exchange';
 import type { Fill } from './pnl';
 

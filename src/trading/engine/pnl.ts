@@ -10,7 +10,7 @@
  *
  * Fills are de-duplicated by (exchange order id, trade id), so applying the same trade twice changes nothing.
  */
-import type { OrderSide } from '../../shared/ipc/protocol';
+import type { OrderSide } from '../../shared/domain/order';
 import type { ExchangeTrade, Market } from '../exchange/exchange';
 import { sellableAmount } from '../exchange/precision';
 

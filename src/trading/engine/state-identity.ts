@@ -6,7 +6,7 @@
  * `byninja state archive`: the old state is moved aside, kept, and the next start begins fresh.
  */
 import type { ConfigProblem } from '../../shared/errors';
-import type { TradingMode } from '../../shared/ipc/protocol';
+import type { TradingMode } from '../../shared/domain/order';
 
 export interface StateIdentity {
   mode: TradingMode;

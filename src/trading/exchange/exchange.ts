@@ -6,7 +6,7 @@
  * `NetworkError` (timeout, reset, lost response) has an UNKNOWN outcome: the caller resolves it with
  * `fetchOrderByClientId`, never by retrying the create.
  */
-import type { OrderSide, OrderSpec, OrderType } from '../../shared/ipc/protocol';
+import type { OrderSide, OrderSpec, OrderType } from '../../shared/domain/order';
 
 export type { OrderSide, OrderSpec, OrderType };
 

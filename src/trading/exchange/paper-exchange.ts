@@ -10,6 +10,9 @@
  * - resting limit orders keep filling while the bot is down: matching replays the candles that passed since
  *   the order was last looked at.
  * All calls run one at a time (a real matching engine is sequential too).
+ *
+ * This file is the shell: the account file and its lock, the price feed, the clock and the call queue. What an
+ * order does — sizing, funds, fills, fees, cancels — is decided by the pure functions of `paper-matching.ts`.
  */
 import type { Clock } from '../../shared/clock';
 import { systemClock } from '../../shared/clock';
@@ -35,19 +38,22 @@ import type {
   Market,
   Ticker,
 } from './exchange';
-import { ceilToStep, floorToStep, roundToStep } from './precision';
+import { clean, newPaperAccount, paperAccountSchema, type PaperAccount } from './paper-account';
 import {
-  clean,
-  credit,
-  debit,
-  freeOf,
-  newPaperAccount,
-  paperAccountSchema,
-  release,
-  reserve,
-  type PaperAccount,
-  type PaperOrderRecord,
-} from './paper-account';
+  acceptOrder,
+  applyMatches,
+  cancelOrder,
+  findOrder,
+  matchRestingOrder,
+  openOrders,
+  orderContext,
+  recentOrders,
+  refuseDuplicate,
+  sizeOrder,
+  toExchangeOrder,
+  type MatchingRules,
+  type RestingMatch,
+} from './paper-matching';
 import type { PriceFeed, PriceRange } from './price-feed';
 
 export type PaperSettings = Pick<
@@ -103,7 +109,7 @@ export class PaperExchange implements Exchange {
   /** Opens (or creates with the starting balances) the account file; one instance per file (StoreLock). */
   static async open(options: PaperExchangeOptions): Promise<PaperExchange> {
     const name = options.storeName ?? 'paper-exchange';
-    const lock = await StoreLock.acquire(options.dataDir, name);
+    const lock = await StoreLock.acquire(options.dataDir, name, { clock: options.clock ?? systemClock });
     try {
       const store = await Store.open<PaperAccount>({
         dir: options.dataDir,
@@ -160,7 +166,7 @@ export class PaperExchange implements Exchange {
   fetchOrder(id: string, symbol: string): Promise<ExchangeOrder> {
     return this.call('fetchOrder', async () => {
       await this.matchOpenOrders();
-      return toExchangeOrder(this.findOrder(id, symbol));
+      return toExchangeOrder(findOrder(this.store.data, id, symbol));
     });
   }
 
@@ -169,14 +175,14 @@ export class PaperExchange implements Exchange {
       await this.matchOpenOrders();
       const id = this.store.data.byClientId[clientOrderId];
       if (id === undefined) throw new OrderNotFoundError('order does not exist', { clientOrderId, symbol });
-      return toExchangeOrder(this.findOrder(id, symbol));
+      return toExchangeOrder(findOrder(this.store.data, id, symbol));
     });
   }
 
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
     return this.call('fetchOpenOrders', async () => {
       await this.matchOpenOrders();
-      return this.openOrders()
+      return openOrders(this.store.data)
         .filter((o) => symbol === undefined || o.symbol === symbol)
         .map(toExchangeOrder);
     });
@@ -185,35 +191,21 @@ export class PaperExchange implements Exchange {
   fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
     return this.call('fetchRecentOrders', async () => {
       await this.matchOpenOrders();
-      return Object.values(this.store.data.orders)
-        .filter((o) => o.symbol === symbol)
-        .sort((a, b) => a.timestamp - b.timestamp || Number(a.id) - Number(b.id))
-        .slice(-RECENT_ORDERS)
-        .map(toExchangeOrder);
+      return recentOrders(this.store.data, symbol, RECENT_ORDERS).map(toExchangeOrder);
     });
   }
 
   fetchOrderTrades(orderId: string, symbol: string): Promise<ExchangeTrade[]> {
     return this.call('fetchOrderTrades', async () => {
       await this.matchOpenOrders();
-      return this.findOrder(orderId, symbol).trades.map((t) => ({ ...t, fee: { ...t.fee } }));
+      return findOrder(this.store.data, orderId, symbol).trades.map((t) => ({ ...t, fee: { ...t.fee } }));
     });
   }
 
   cancelOrder(id: string, symbol: string): Promise<ExchangeOrder> {
     return this.call('cancelOrder', async () => {
       await this.matchOpenOrders();
-      const order = this.findOrder(id, symbol);
-      if (order.status !== 'open') {
-        // like Binance (-2011 "Unknown order sent."): only open orders can be cancelled
-        throw new OrderNotFoundError('order is not open', { orderId: id, symbol, status: order.status });
-      }
-      await this.save((d) => {
-        const o = d.orders[id];
-        release(d, o.reserved.currency, o.reserved.amount);
-        o.reserved.amount = 0;
-        o.status = 'canceled';
-      });
+      await this.save(cancelOrder(this.store.data, id, symbol));
       return toExchangeOrder(this.store.data.orders[id]);
     });
   }
@@ -280,136 +272,61 @@ export class PaperExchange implements Exchange {
     return market;
   }
 
-  private findOrder(id: string, symbol: string): PaperOrderRecord {
-    const order = this.store.data.orders[id];
-    if (!order || order.symbol !== symbol)
-      throw new OrderNotFoundError('order does not exist', { orderId: id, symbol });
-    return order;
+  /** Stores the account a matching function returned: in memory and on disk as one commit. */
+  private async save(next: PaperAccount): Promise<void> {
+    await this.store.commit((d) => Object.assign(d, next));
   }
 
-  private openOrders(): PaperOrderRecord[] {
-    return Object.values(this.store.data.orders)
-      .filter((o) => o.status === 'open')
-      .sort((a, b) => a.timestamp - b.timestamp || Number(a.id) - Number(b.id));
-  }
-
-  private async save(mutate: (d: PaperAccount) => void): Promise<void> {
-    await this.store.commit(mutate);
+  private get rules(): MatchingRules {
+    const { feeRate, slippageBps, partialFillNotional } = this.options.settings;
+    return {
+      feeRate,
+      slippageBps,
+      partialFillNotional,
+      retainClosedOrders: this.options.retainClosedOrders ?? 500,
+    };
   }
 
   private async placeOrder(request: CreateOrderRequest): Promise<ExchangeOrder> {
-    const { symbol, side, type, clientOrderId } = request;
-    const context = { symbol, side, type, amount: request.amount, price: request.price, clientOrderId };
-    if (this.store.data.byClientId[clientOrderId] !== undefined) {
-      throw new InvalidOrderError('duplicate clientOrderId', {
-        ...context,
-        duplicate: true,
-        orderId: this.store.data.byClientId[clientOrderId],
-      });
-    }
-    const market = await this.market(symbol);
+    refuseDuplicate(this.store.data, request);
+    const market = await this.market(request.symbol);
     await this.matchOpenOrders();
-    const amount = floorToStep(request.amount, market.amountStep);
-    if (!(amount > 0) || amount < market.minAmount) {
-      throw new InvalidOrderError(
-        `amount ${request.amount} is below the minimum ${market.minAmount}`,
-        context,
-      );
-    }
-    if (type === 'limit' && !(request.price !== undefined && request.price > 0)) {
-      throw new InvalidOrderError('a limit order needs a positive price', context);
-    }
+    const sized = sizeOrder(request, market);
     const now = this.clock.now();
-    const ticker = await this.options.feed.fetchTicker(symbol, now);
-    const { feeRate, slippageBps } = this.options.settings;
-    const limitPrice = type === 'limit' ? roundToStep(request.price ?? 0, market.priceStep) : undefined;
-    const refPrice = limitPrice ?? (side === 'buy' ? ticker.ask : ticker.bid);
-    if (amount * refPrice < market.minNotional) {
-      throw new InvalidOrderError(
-        `order value ${clean(amount * refPrice)} is below the minimum ${market.minNotional}`,
-        context,
-      );
-    }
-
-    // what fills right now: the whole market order at the quote ± slippage, or a marketable limit's first slice
-    let immediate: { amount: number; price: number } | undefined;
-    if (type === 'market') {
-      const slip = slippageBps / 10_000;
-      const price =
-        side === 'buy'
-          ? ceilToStep(ticker.ask * (1 + slip), market.priceStep)
-          : floorToStep(ticker.bid * (1 - slip), market.priceStep);
-      immediate = { amount, price };
-    } else if (
-      limitPrice !== undefined &&
-      (side === 'buy' ? ticker.ask <= limitPrice : ticker.bid >= limitPrice)
-    ) {
-      const price =
-        side === 'buy' ? ceilToStep(ticker.ask, market.priceStep) : floorToStep(ticker.bid, market.priceStep);
-      immediate = { amount: this.sliceAmount(amount, limitPrice, market), price };
-    }
-
-    // funds check before anything is written: nothing changes when it fails
-    const probe = structuredClone({ balances: this.store.data.balances }) as PaperAccount;
-    const reservation = reservationFor(side, amount, limitPrice, market, feeRate);
-    if (type === 'limit') reserve(probe, reservation.currency, reservation.amount, context);
-    else if (side === 'buy')
-      debit(probe, market.quote, amount * (immediate?.price ?? 0) * (1 + feeRate), context);
-    else debit(probe, market.base, amount, context);
-
+    const ticker = await this.options.feed.fetchTicker(request.symbol, now);
     const bucket = this.options.feed.bucketOf(now);
-    let id = '';
+    const accepted = acceptOrder(this.store.data, request, sized, market, ticker, this.rules, now, bucket);
     try {
-      await this.save((d) => {
-        id = String(d.nextOrderId);
-        d.nextOrderId += 1;
-        const order: PaperOrderRecord = {
-          id,
-          clientOrderId,
-          symbol,
-          side,
-          type,
-          price: limitPrice,
-          amount,
-          filled: 0,
-          cost: 0,
-          status: 'open',
-          timestamp: now,
-          reserved: { currency: reservation.currency, amount: type === 'limit' ? reservation.amount : 0 },
-          checkedBucket: bucket,
-          lastFillBucket: -1, // periods count from the epoch: every real one is later
-          trades: [],
-        };
-        d.orders[id] = order;
-        d.byClientId[clientOrderId] = id;
-        if (type === 'limit') reserve(d, reservation.currency, reservation.amount, context);
-        if (immediate) this.fill(d, order, market, immediate.amount, immediate.price, now, bucket);
-        this.pruneClosed(d);
-      });
+      await this.save(accepted.account);
     } catch (err) {
       // the account write failed: like a 5xx from a real exchange, the outcome is unknown to the caller
       if (err instanceof PersistenceError) {
-        throw new NetworkError('paper exchange could not store the order; outcome unknown', context, {
-          cause: err,
-        });
+        throw new NetworkError(
+          'paper exchange could not store the order; outcome unknown',
+          orderContext(request),
+          {
+            cause: err,
+          },
+        );
       }
       throw err;
     }
-    this.options.logger?.debug('paper order accepted', { orderId: id, ...context });
-    return toExchangeOrder(this.store.data.orders[id]);
+    this.options.logger?.debug('paper order accepted', {
+      orderId: accepted.orderId,
+      ...orderContext(request),
+    });
+    return toExchangeOrder(this.store.data.orders[accepted.orderId]);
   }
 
   /** Fills resting limit orders whose price the market reached since they were last checked; commits changes. */
   private async matchOpenOrders(): Promise<void> {
-    const open = this.openOrders().filter((o) => o.type === 'limit');
+    const open = openOrders(this.store.data).filter((o) => o.type === 'limit');
     if (open.length === 0) return;
     const now = this.clock.now();
     const currentBucket = this.options.feed.bucketOf(now);
-    const fills: Array<{ id: string; amount: number; price: number; time: number; bucket: number }> = [];
-    const checked = new Map<string, number>();
-    // Orders checked up to the same period share one range list per symbol within a pass (read-only below): the
-    // feed's answer depends only on (symbol, afterBucket, now), and computing it per order made a pass over n
-    // orders cost n full candle replays (or, in dry-run, n ticker requests).
+    // Orders checked up to the same period share one range list per symbol within a pass: the feed's answer
+    // depends only on (symbol, afterBucket, now), and computing it per order made a pass over n orders cost n
+    // full candle replays (or, in dry-run, n ticker requests).
     const rangesCache = new Map<string, Promise<PriceRange[]>>();
     const rangesOf = (symbol: string, afterBucket: number): Promise<PriceRange[]> => {
       const key = `${symbol}\u0000${afterBucket}`;
@@ -420,46 +337,16 @@ export class PaperExchange implements Exchange {
       }
       return ranges;
     };
+    const matches: RestingMatch[] = [];
     for (const order of open) {
       const market = await this.market(order.symbol);
-      const price = order.price ?? 0;
-      let remaining = clean(order.amount - order.filled);
-      let lastFill = order.lastFillBucket;
-      for (const range of await rangesOf(order.symbol, order.checkedBucket)) {
-        if (remaining <= 0) break;
-        if (range.bucket <= lastFill) continue;
-        const crossed = order.side === 'buy' ? range.lowestAsk <= price : range.highestBid >= price;
-        if (!crossed) continue;
-        // a resting order the market came down (up) to fills at its limit; one still marketable at the end of
-        // the period (its limit beyond the quote) fills at the quote, as a taker would
-        const fillPrice =
-          order.side === 'buy'
-            ? Math.min(price, ceilToStep(range.ask, market.priceStep))
-            : Math.max(price, floorToStep(range.bid, market.priceStep));
-        const amount = Math.min(remaining, this.sliceAmount(order.amount, price, market));
-        fills.push({
-          id: order.id,
-          amount,
-          price: fillPrice,
-          time: Math.min(range.time, now),
-          bucket: range.bucket,
-        });
-        remaining = clean(remaining - amount);
-        lastFill = range.bucket;
-      }
-      const completed = currentBucket - 1;
-      if (completed > order.checkedBucket) checked.set(order.id, completed);
+      const ranges = await rangesOf(order.symbol, order.checkedBucket);
+      matches.push(matchRestingOrder(order, ranges, market, this.rules, now, currentBucket));
     }
-    if (fills.length === 0 && checked.size === 0) return;
+    const next = applyMatches(this.store.data, matches, await this.marketsLoaded(), this.rules);
+    if (!next) return;
     try {
-      await this.save((d) => {
-        for (const f of fills) {
-          const order = d.orders[f.id];
-          this.fill(d, order, this.markets![order.symbol], f.amount, f.price, f.time, f.bucket);
-        }
-        for (const [id, bucket] of checked) d.orders[id].checkedBucket = bucket;
-        this.pruneClosed(d);
-      });
+      await this.save(next);
     } catch (err) {
       if (err instanceof PersistenceError) {
         throw new ExchangeUnavailableError('paper exchange could not store fills', {}, { cause: err });
@@ -467,101 +354,4 @@ export class PaperExchange implements Exchange {
       throw err;
     }
   }
-
-  /** Applies one fill to the order and the balances (fee in quote currency). Never throws. */
-  private fill(
-    d: PaperAccount,
-    order: PaperOrderRecord,
-    market: Market,
-    amount: number,
-    price: number,
-    time: number,
-    bucket: number,
-  ): void {
-    const cost = clean(amount * price);
-    const fee = clean(cost * this.options.settings.feeRate);
-    const remainingBefore = clean(order.amount - order.filled);
-    if (order.type === 'limit' && order.reserved.amount > 0) {
-      const share = remainingBefore > 0 ? Math.min(1, amount / remainingBefore) : 1;
-      const back = clean(order.reserved.amount * share);
-      release(d, order.reserved.currency, back);
-      order.reserved.amount = clean(order.reserved.amount - back);
-    }
-    if (order.side === 'buy') {
-      // the funds were checked (or reserved) before: never below zero beyond float noise
-      d.balances[market.quote].free = clean(Math.max(0, freeOf(d, market.quote) - cost - fee));
-      credit(d, market.base, amount);
-    } else {
-      d.balances[market.base].free = clean(Math.max(0, freeOf(d, market.base) - amount));
-      credit(d, market.quote, cost - fee);
-    }
-    order.trades.push({
-      id: String(d.nextTradeId),
-      orderId: order.id,
-      symbol: order.symbol,
-      side: order.side,
-      price,
-      amount,
-      cost,
-      fee: { cost: fee, currency: market.quote },
-      timestamp: time,
-    });
-    d.nextTradeId += 1;
-    order.filled = clean(order.filled + amount);
-    order.cost = clean(order.cost + cost);
-    order.lastFillBucket = bucket;
-    if (order.filled >= order.amount - 1e-12) {
-      order.status = 'closed';
-      if (order.reserved.amount > 0) release(d, order.reserved.currency, order.reserved.amount);
-      order.reserved.amount = 0;
-    }
-  }
-
-  /** Largest amount filled per period: all of it, unless its value exceeds `partialFillNotional`. */
-  private sliceAmount(amount: number, price: number, market: Market): number {
-    const cap = this.options.settings.partialFillNotional;
-    if (amount * price <= cap) return amount;
-    return Math.max(market.amountStep, floorToStep(cap / price, market.amountStep));
-  }
-
-  private pruneClosed(d: PaperAccount): void {
-    const keep = this.options.retainClosedOrders ?? 500;
-    const closed = Object.values(d.orders).filter((o) => o.status !== 'open');
-    if (closed.length <= keep) return;
-    closed.sort((a, b) => Number(a.id) - Number(b.id));
-    for (const o of closed.slice(0, closed.length - keep)) {
-      delete d.orders[o.id];
-      delete d.byClientId[o.clientOrderId];
-    }
-  }
-}
-
-function reservationFor(
-  side: 'buy' | 'sell',
-  amount: number,
-  limitPrice: number | undefined,
-  market: Market,
-  feeRate: number,
-): { currency: string; amount: number } {
-  if (side === 'buy')
-    return { currency: market.quote, amount: clean(amount * (limitPrice ?? 0) * (1 + feeRate)) };
-  return { currency: market.base, amount };
-}
-
-function toExchangeOrder(o: PaperOrderRecord): ExchangeOrder {
-  return {
-    id: o.id,
-    clientOrderId: o.clientOrderId,
-    symbol: o.symbol,
-    side: o.side,
-    type: o.type,
-    price: o.price,
-    amount: o.amount,
-    filled: o.filled,
-    remaining: clean(o.amount - o.filled),
-    average: o.filled > 0 ? clean(o.cost / o.filled) : undefined,
-    status: o.status,
-    timestamp: o.timestamp,
-    trades: o.trades.map((t) => ({ ...t, fee: { ...t.fee } })),
-  };
 }

@@ -13,8 +13,8 @@ import {
   TOKEN,
   waitFor,
   type Trading,
-} from './support';
-import { FakeClock } from '../../telegram/notify/fake-clock';
+} from '../../support/ipc';
+import { FakeClock } from '../../support/fake-clock';
 
 function seqs(events: TradingEvent[]): number[] {
   return events.map((e) => e.seq);

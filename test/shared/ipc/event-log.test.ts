@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
-import { tempDir } from './support';
+import { tempDir } from '../../support/ipc';
 
 function seqs(events: TradingEvent[]): number[] {
   return events.map((e) => e.seq);

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { EventStream } from '../../../src/shared/ipc/event-stream';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
 import { silentLogger } from '../../../src/shared/logging/logger';
-import { MemoryCursor } from './support';
+import { MemoryCursor } from '../../support/ipc';
 
 const ev = (seq: number): TradingEvent => ({
   seq,

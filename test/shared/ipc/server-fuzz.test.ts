@@ -13,7 +13,7 @@ import {
   RpcErrorCode,
   type TradingEvent,
 } from '../../../src/shared/ipc/protocol';
-import { RawPeer, recordingClient, startTrading, tempDir, TOKEN, type Trading } from './support';
+import { RawPeer, recordingClient, startTrading, tempDir, TOKEN, type Trading } from '../../support/ipc';
 
 const MAX_FRAME = 2048;
 

@@ -1,12 +1,22 @@
 import fs from 'node:fs';
 import { expect } from 'chai';
+import { systemClock } from '../../../src/shared/clock';
 import { IpcError, PersistenceError } from '../../../src/shared/errors';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import { isLoopbackHost } from '../../../src/shared/ipc/loopback';
 import { PROTOCOL_VERSION, RpcErrorCode } from '../../../src/shared/ipc/protocol';
 import { IpcServer } from '../../../src/shared/ipc/server';
 import { silentLogger } from '../../../src/shared/logging/logger';
-import { RawPeer, recordingClient, startTrading, tempDir, TOKEN, waitFor, type Trading } from './support';
+import { FakeClock } from '../../support/fake-clock';
+import {
+  RawPeer,
+  recordingClient,
+  startTrading,
+  tempDir,
+  TOKEN,
+  waitFor,
+  type Trading,
+} from '../../support/ipc';
 
 function errorCode(msg: Record<string, unknown>): number | undefined {
   return (msg.error as { code?: number } | undefined)?.code;
@@ -51,6 +61,24 @@ describe('ipc/IpcServer', () => {
     expect((await p.response(1)).result).to.have.property('pid', process.pid);
     p.request(2, 'ping'); // params may be omitted
     expect((await p.response(2)).result).to.have.property('now');
+  });
+
+  it('tells time by the clock it was given: ping answers its now, hello its start', async () => {
+    const clock = new FakeClock(1_800_000_000_000);
+    const ownDir = tempDir();
+    const own = await startTrading(ownDir, { clock });
+    const p = await RawPeer.connect(own.port);
+    try {
+      const hello = await p.hello();
+      expect((hello.result as { startedAt: number }).startedAt).to.be.at.most(clock.now());
+      expect((hello.result as { startedAt: number }).startedAt).to.be.greaterThan(clock.now() - 3_600_000);
+      p.request(1, 'ping', {});
+      expect((await p.response(1)).result).to.have.property('now', clock.now());
+    } finally {
+      p.destroy();
+      await own.stop();
+      fs.rmSync(ownDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses anything before hello with Unauthorized and closes', async () => {
@@ -136,6 +164,7 @@ describe('ipc/IpcServer', () => {
       idleTimeoutMs: 1000,
       logger: silentLogger(),
       eventLog: trading.eventLog,
+      clock: systemClock,
     });
     let error: unknown;
     await second.listen().catch((e: unknown) => (error = e));
@@ -273,6 +302,7 @@ describe('ipc/IpcServer loopback only', () => {
     idleTimeoutMs: 1000,
     logger: silentLogger(),
     eventLog,
+    clock: systemClock,
   });
 
   for (const host of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', '']) {

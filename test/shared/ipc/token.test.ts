@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { ConfigError, IpcError } from '../../../src/shared/errors';
 import { ipcTokenPath, loadOrCreateIpcToken, readIpcToken } from '../../../src/shared/ipc/token';
-import { tempDir } from './support';
+import { tempDir } from '../../support/ipc';
 
 describe('ipc/token', () => {
   let dir: string;

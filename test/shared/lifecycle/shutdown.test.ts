@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import winston from 'winston';
 import Transport from 'winston-transport';
+import { systemClock } from '../../../src/shared/clock';
 import { ShutdownCoordinator } from '../../../src/shared/lifecycle/shutdown';
 
 /** A logger that records the messages it receives. */
@@ -22,6 +23,7 @@ function setup(budgetMs = 2_000) {
   let exited: () => void = () => undefined;
   const exitedP = new Promise<void>((r) => (exited = r));
   const sc = new ShutdownCoordinator({
+    clock: systemClock,
     logger,
     budgetMs,
     exit: (code) => {

@@ -8,7 +8,7 @@ import {
   writeFileDurable,
   type DurableFs,
 } from '../../../src/shared/persistence/durable-file';
-import { TempDirs } from './temp-dir';
+import { TempDirs } from '../../support/temp-dirs';
 
 function errno(code: string): NodeJS.ErrnoException {
   const err = new Error(`${code}: simulated`) as NodeJS.ErrnoException;

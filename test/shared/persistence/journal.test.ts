@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PersistenceError } from '../../../src/shared/errors';
 import { Journal } from '../../../src/shared/persistence';
-import { captureLogger } from './capture-logger';
-import { TempDirs } from './temp-dir';
+import { captureLogger } from '../../support/capture-logger';
+import { TempDirs } from '../../support/temp-dirs';
 
 interface Fill {
   id: number;

@@ -3,12 +3,14 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
+import { FakeClock } from '../../support/fake-clock';
 import { LockHeldError } from '../../../src/shared/errors';
 import { StoreLock } from '../../../src/shared/persistence';
 import { takeOverStaleLock } from '../../../src/shared/persistence/lock';
 import { processStartTime } from '../../../src/shared/persistence/process-identity';
-import { FixtureProcess } from './fixture-process';
-import { TempDirs } from './temp-dir';
+import { FixtureProcess } from '../../support/fixture-process';
+import { TempDirs } from '../../support/temp-dirs';
 
 /** A pid that is not running right now (searched down from the top of the pid range, rarely in use). */
 let nextCandidate = 0;
@@ -60,10 +62,20 @@ describe('StoreLock', () => {
   });
 
   const acquire = async (): Promise<StoreLock> => {
-    const lock = await StoreLock.acquire(dir, 'trading');
+    const lock = await StoreLock.acquire(dir, 'trading', { clock: systemClock });
     locks.push(lock);
     return lock;
   };
+
+  it('records when it was taken by the clock it was given', async () => {
+    const clock = new FakeClock(Date.UTC(2031, 0, 2, 3, 4, 5));
+    locks.push(await StoreLock.acquire(dir, 'trading', { clock }));
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'trading.lock'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(record.acquiredAt).to.equal('2031-01-02T03:04:05.000Z');
+  });
 
   it('writes <name>.lock with pid, process start time and host, and release removes it', async () => {
     const lock = await acquire();
@@ -79,7 +91,7 @@ describe('StoreLock', () => {
 
   it('refuses a second acquire while this live process holds it', async () => {
     await acquire();
-    const err = await StoreLock.acquire(dir, 'trading').catch((e: unknown) => e);
+    const err = await StoreLock.acquire(dir, 'trading', { clock: systemClock }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(LockHeldError);
     expect((err as LockHeldError).context.pid).to.equal(process.pid);
   });
@@ -89,7 +101,7 @@ describe('StoreLock', () => {
     children.push(holder);
     const line = await holder.waitForLine((l) => l.startsWith('locked '));
     const holderPid = Number(line.split(' ')[1]);
-    const err = await StoreLock.acquire(dir, 'trading').catch((e: unknown) => e);
+    const err = await StoreLock.acquire(dir, 'trading', { clock: systemClock }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(LockHeldError);
     expect((err as LockHeldError).message).to.contain(`pid ${holderPid}`);
     expect((err as LockHeldError).context.pid).to.equal(holderPid);
@@ -102,7 +114,7 @@ describe('StoreLock', () => {
     await holder.stop('SIGKILL');
     expect(fs.existsSync(path.join(dir, 'trading.lock'))).to.equal(true); // SIGKILL left it behind
     // takeoverWaitMs 0: any waiting would surface as LockHeldError instead of a success.
-    const lock = await StoreLock.acquire(dir, 'trading', { takeoverWaitMs: 0 });
+    const lock = await StoreLock.acquire(dir, 'trading', { clock: systemClock, takeoverWaitMs: 0 });
     locks.push(lock);
     expect(lock.takenOverFrom?.pid).to.equal(Number(line.split(' ')[1]));
     expect(JSON.parse(fs.readFileSync(lock.path, 'utf8')).pid).to.equal(process.pid);
@@ -179,7 +191,9 @@ describe('StoreLock', () => {
       `${lockFile}.takeover-${generation}-1`,
       JSON.stringify({ pid: process.pid, startedAt: processStartTime(process.pid) }),
     );
-    const err = await StoreLock.acquire(dir, 'trading', { takeoverWaitMs: 50 }).catch((e: unknown) => e);
+    const err = await StoreLock.acquire(dir, 'trading', { clock: systemClock, takeoverWaitMs: 50 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(LockHeldError);
     expect((err as Error).message).to.contain('is taking over the stale lock');
     expect(JSON.parse(fs.readFileSync(lockFile, 'utf8')).startedAt).to.equal('1');
@@ -197,7 +211,7 @@ describe('StoreLock', () => {
       const pid = await deadPid();
       writeLock(dir, { pid, startedAt: String(round) });
       const results = await Promise.allSettled(
-        Array.from({ length: 8 }, () => StoreLock.acquire(dir, 'trading')),
+        Array.from({ length: 8 }, () => StoreLock.acquire(dir, 'trading', { clock: systemClock })),
       );
       const won = results.filter((r) => r.status === 'fulfilled');
       expect(won, `round ${round}`).to.have.length(1);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CorruptStateError } from '../../../src/shared/errors';
 import { migrateData, missingMigration } from '../../../src/shared/persistence/migrate';
 import { quarantineFile } from '../../../src/shared/persistence/quarantine';
-import { TempDirs } from './temp-dir';
+import { TempDirs } from '../../support/temp-dirs';
 
 describe('quarantineFile', () => {
   const temp = new TempDirs();

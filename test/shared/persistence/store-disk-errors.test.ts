@@ -5,8 +5,8 @@ import path from 'node:path';
 import { PersistenceError } from '../../../src/shared/errors';
 import { Journal, Store } from '../../../src/shared/persistence';
 import { Tmpfs } from '../../support/tmpfs';
-import { FixtureProcess, readableFixture } from './fixture-process';
-import { TempDirs } from './temp-dir';
+import { FixtureProcess, readableFixture } from '../../support/fixture-process';
+import { TempDirs } from '../../support/temp-dirs';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const NOBODY = 65534;

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Journal, Store } from '../../../src/shared/persistence';
-import { FixtureProcess } from './fixture-process';
-import { TempDirs } from './temp-dir';
+import { FixtureProcess } from '../../support/fixture-process';
+import { TempDirs } from '../../support/temp-dirs';
 
 interface CounterEnvelope {
   version: number;

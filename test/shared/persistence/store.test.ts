@@ -4,8 +4,8 @@ import path from 'node:path';
 import { CorruptStateError, PersistenceError } from '../../../src/shared/errors';
 import { Store, type StoreOptions } from '../../../src/shared/persistence';
 import { writeFileDurable } from '../../../src/shared/persistence/durable-file';
-import { captureLogger } from './capture-logger';
-import { TempDirs } from './temp-dir';
+import { captureLogger } from '../../support/capture-logger';
+import { TempDirs } from '../../support/temp-dirs';
 
 interface State {
   orders: string[];

@@ -21,7 +21,7 @@ import {
 } from '../../../src/telegram/supervisor/self-restart-marker';
 import { eventually, Pm2Harness } from '../../support/pm2';
 import { TelegramEmulator, type SentMessage } from '../../support/telegram-emulator';
-import { TradingStub } from '../../ops/trading-stub';
+import { TradingStub } from '../../support/trading-stub';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../../src/ops/equity-chart';
 import { pngSize } from '../../support/png';
 
@@ -89,7 +89,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     fs.writeFileSync(script, FIXTURE_APP);
     await pm2h.startScript('trading', script);
     await pm2h.startScript('telegram', script);
-    pm2 = new Pm2Client({ pm2Home: pm2h.home });
+    pm2 = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock });
     stub = await TradingStub.start(pm2h.dataDir);
     initialPositions = stub.state.positions;
     trading = new IpcClient({

@@ -1,26 +1,9 @@
 /** The poller's error policy over a scripted Bot API (no network): which wait follows which answer. */
 import { expect } from 'chai';
 import type { Telegram } from 'telegraf';
-import type { CancelTimer, Clock } from '../../../src/shared/clock';
+import { FakeClock } from '../../support/fake-clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { UpdatePoller } from '../../../src/telegram/bot/update-poller';
-
-/** A clock whose sleeps end at once and are recorded (the waits the poller chose). */
-class RecordingClock implements Clock {
-  readonly sleeps: number[] = [];
-  private t = 1_700_000_000_000;
-  now(): number {
-    return this.t;
-  }
-  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) throw new Error('aborted');
-    this.sleeps.push(ms);
-    this.t += ms;
-  }
-  timer(): CancelTimer {
-    return () => undefined;
-  }
-}
 
 const networkError = (): unknown =>
   Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
@@ -43,7 +26,7 @@ function scriptedTelegram(script: unknown[], done: () => void): Telegram {
 }
 
 async function waitsFor(script: unknown[]): Promise<number[]> {
-  const clock = new RecordingClock();
+  const clock = new FakeClock(undefined, { sleep: 'advances' });
   let finished!: () => void;
   const scriptDone = new Promise<void>((resolve) => (finished = resolve));
   const poller = new UpdatePoller({

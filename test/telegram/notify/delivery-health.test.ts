@@ -13,7 +13,7 @@ import {
 } from '../../../src/telegram/notify/delivery-health';
 import { FallbackSender } from '../../../src/telegram/notify/fallback-sender';
 import type { MessageSender } from '../../../src/telegram/notify/notification';
-import { FakeClock } from './fake-clock';
+import { FakeClock } from '../../support/fake-clock';
 
 const t0 = 1_700_000_000_000;
 const OK: DeliveryState = { alerts: 'telegram' };

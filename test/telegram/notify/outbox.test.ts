@@ -12,20 +12,10 @@ import {
   OUTBOX_STORE_VERSION,
   Outbox,
   validateOutboxState,
-  type OutboxStore,
 } from '../../../src/telegram/notify/outbox';
 import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
-import { FakeClock, flush } from './fake-clock';
-
-class MemoryStore implements OutboxStore {
-  data: OutboxState = emptyOutboxState();
-  commits = 0;
-  commit(mutate?: (d: OutboxState) => void): Promise<void> {
-    mutate?.(this.data);
-    this.commits += 1;
-    return Promise.resolve();
-  }
-}
+import { FakeClock, flush } from '../../support/fake-clock';
+import { MemoryStore } from '../../support/memory-store';
 
 interface Sent {
   chatId: string;
@@ -53,13 +43,13 @@ const settings = { maxSize: 50, perChatIntervalMs: 1000, globalPerSecond: 25, co
 
 describe('Outbox (fake clock)', () => {
   let clock: FakeClock;
-  let store: MemoryStore;
+  let store: MemoryStore<OutboxState>;
   let sender: ScriptedSender;
   let outbox: Outbox;
 
   beforeEach(() => {
     clock = new FakeClock();
-    store = new MemoryStore();
+    store = new MemoryStore(emptyOutboxState());
     sender = new ScriptedSender(clock);
     outbox = new Outbox({
       store,
@@ -284,7 +274,7 @@ describe('Outbox send timeout', () => {
         return Promise.resolve();
       },
     };
-    const store = new MemoryStore();
+    const store = new MemoryStore(emptyOutboxState());
     const outbox = new Outbox({
       store,
       sender,

@@ -12,21 +12,10 @@ import { BusListener } from '../../../src/telegram/supervisor/bus-listener';
 import {
   emptySupervisorState,
   type SupervisorState,
-  type SupervisorStore,
 } from '../../../src/telegram/supervisor/supervisor-state';
 import { eventually } from '../../support/pm2';
-import { FakeClock } from '../notify/fake-clock';
-
-class MemoryStore implements SupervisorStore {
-  data: SupervisorState = emptySupervisorState();
-  change(mutate: (d: SupervisorState) => void): void {
-    mutate(this.data);
-  }
-  commit(mutate?: (d: SupervisorState) => void): Promise<void> {
-    mutate?.(this.data);
-    return Promise.resolve();
-  }
-}
+import { MemoryStore } from '../../support/memory-store';
+import { FakeClock } from '../../support/fake-clock';
 
 const view = (over: Partial<Pm2ProcessView>): Pm2ProcessView => ({
   name: 'trading',
@@ -49,7 +38,7 @@ describe('BusListener (scripted PM2)', () => {
   let notifier: Notifier;
   let bus: EventEmitter & { sock: EventEmitter };
   let list: Pm2ProcessView[];
-  let store: MemoryStore;
+  let store: MemoryStore<SupervisorState>;
   let listener: BusListener;
 
   beforeEach(async () => {
@@ -66,7 +55,7 @@ describe('BusListener (scripted PM2)', () => {
     };
     bus = Object.assign(new EventEmitter(), { sock: new EventEmitter() });
     list = [view({ restarts: 2 })];
-    store = new MemoryStore();
+    store = new MemoryStore(emptySupervisorState());
     listener = new BusListener({
       pm2: {
         launchBus: () => Promise.resolve(bus),
@@ -238,7 +227,7 @@ describe('BusListener on a fake clock (PM2 unreachable at start, readiness waits
         restart: () => Promise.resolve(),
       },
       notifier: { notify: (n) => Promise.resolve(void queued.push(n)), depth: () => queued.length },
-      store: new MemoryStore(),
+      store: new MemoryStore(emptySupervisorState()),
       dataDir,
       settings: { crashLoopCount: 5, crashLoopWindowMs: 60_000, crashLoopAction: 'alert' },
       logger: silentLogger(),

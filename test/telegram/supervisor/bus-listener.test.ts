@@ -29,8 +29,8 @@ import {
 import { Pm2Harness, eventually } from '../../support/pm2';
 import { TelegramEmulator, type SentMessage } from '../../support/telegram-emulator';
 
-const FIXTURE = path.join(__dirname, 'fixtures', 'supervised-app.js');
-const CRASHER = path.join(__dirname, 'fixtures', 'crasher.js');
+const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', 'supervisor', 'supervised-app.js');
+const CRASHER = path.join(__dirname, '..', '..', 'fixtures', 'supervisor', 'crasher.js');
 const CHAT = '4242';
 
 describe('supervisor with real PM2 → outbox → Telegram emulator @slow', function () {
@@ -98,7 +98,7 @@ describe('supervisor with real PM2 → outbox → Telegram emulator @slow', func
     tg = await TelegramEmulator.start();
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-sup-state-'));
     await harness.startScript('worker', FIXTURE, { env: { FIXTURE_SERVICE: 'worker' } });
-    pm2 = new Pm2Client({ pm2Home: harness.home });
+    pm2 = new Pm2Client({ pm2Home: harness.home, clock: systemClock });
     outboxStore = await Store.open<OutboxState>({
       dir: stateDir,
       name: OUTBOX_STORE_NAME,

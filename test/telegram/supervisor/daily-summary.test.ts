@@ -14,7 +14,7 @@ import {
   type SupervisorState,
   type SupervisorStore,
 } from '../../../src/telegram/supervisor/supervisor-state';
-import { TradingStub } from '../../ops/trading-stub';
+import { TradingStub } from '../../support/trading-stub';
 import { eventually } from '../../support/pm2';
 import { pngSize } from '../../support/png';
 import { TelegramEmulator } from '../../support/telegram-emulator';

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
-import { systemClock, type CancelTimer, type Clock } from '../../../src/shared/clock';
+import { systemClock } from '../../../src/shared/clock';
+import { FakeClock } from '../../support/fake-clock';
+import { MemoryStore } from '../../support/memory-store';
 import { configSchema } from '../../../src/shared/config/schema';
 import { PersistenceError } from '../../../src/shared/errors';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
@@ -9,21 +11,9 @@ import type { NotificationInput, Notifier } from '../../../src/telegram/notify/n
 import {
   emptySupervisorState,
   type SupervisorState,
-  type SupervisorStore,
 } from '../../../src/telegram/supervisor/supervisor-state';
 import { TradingEventRelay } from '../../../src/telegram/supervisor/trading-event-relay';
 import { LinkWatch } from '../../../src/telegram/supervisor/link-watch';
-
-class MemoryStore implements SupervisorStore {
-  data: SupervisorState = emptySupervisorState();
-  change(mutate: (d: SupervisorState) => void): void {
-    mutate(this.data);
-  }
-  commit(mutate?: (d: SupervisorState) => void): Promise<void> {
-    mutate?.(this.data);
-    return Promise.resolve();
-  }
-}
 
 /** Records notifications; `failNext` makes the next commits fail like a full disk. */
 class RecordingNotifier implements Notifier {
@@ -31,7 +21,7 @@ class RecordingNotifier implements Notifier {
   /** Cursor value at the moment each notification was committed. */
   cursorAtCommit: number[] = [];
   failNext = 0;
-  constructor(private readonly store: MemoryStore) {}
+  constructor(private readonly store: MemoryStore<SupervisorState>) {}
   notify(n: NotificationInput): Promise<void> {
     if (this.failNext > 0) {
       this.failNext -= 1;
@@ -43,20 +33,6 @@ class RecordingNotifier implements Notifier {
   }
   depth(): number {
     return this.queued.length;
-  }
-}
-
-/** A clock whose sleeps end at once and are recorded (the waits the relay chose). */
-class SleepLog implements Clock {
-  readonly sleeps: number[] = [];
-  now(): number {
-    return 0;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-  }
-  timer(): CancelTimer {
-    throw new Error('the relay arms no timer');
   }
 }
 
@@ -80,11 +56,11 @@ const ev = (seq: number, type: TradingEvent['type'] = 'order.filled'): TradingEv
 });
 
 describe('trading event relay', () => {
-  let store: MemoryStore;
+  let store: MemoryStore<SupervisorState>;
   let notifier: RecordingNotifier;
 
   beforeEach(() => {
-    store = new MemoryStore();
+    store = new MemoryStore(emptySupervisorState());
     notifier = new RecordingNotifier(store);
   });
 
@@ -135,7 +111,7 @@ describe('trading event relay', () => {
   });
 
   it('waits out a failing commit with the one backoff (growing, 1 s → 30 s) and starts from 1 s for the next event', async () => {
-    const clock = new SleepLog();
+    const clock = new FakeClock(0, { sleep: 'advances' });
     notifier.failNext = 4;
     const { relay, source } = relayWith({ clock, retryBaseMs: undefined, retryMaxMs: undefined });
     source.emit('event', ev(1));

@@ -155,7 +155,7 @@ export class EngineHarness {
       : opts.wrapExchange
         ? opts.wrapExchange(paper)
         : faulty;
-    const files = await openTradingStateFiles(dir, logger);
+    const files = await openTradingStateFiles(dir, logger, systemClock);
     // a fresh state gets a fixed install id, so tests can name the orders: bot-tst000-1, bot-tst000-2…
     if (files.store.openReport.created) {
       await files.store.commit((d) => {

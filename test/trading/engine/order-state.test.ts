@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { IllegalTransitionError } from '../../../src/shared/errors';
-import type { OrderStatus } from '../../../src/shared/ipc/protocol';
+import type { OrderStatus } from '../../../src/shared/domain/order';
 import type { ExchangeOrder, ExchangeOrderStatus } from '../../../src/trading/exchange/exchange';
 import {
   addFills,

@@ -11,7 +11,7 @@ import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange
 import { closedCandles } from '../../../src/trading/engine/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
-import { FakeClock, flush } from '../../telegram/notify/fake-clock';
+import { FakeClock, flush } from '../../support/fake-clock';
 import { EngineHarness, MARKET_BUY, ScriptedStrategy } from './engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

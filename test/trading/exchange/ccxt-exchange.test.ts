@@ -17,7 +17,7 @@ import {
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
 import { FakeBinance } from '../../support/fake-binance';
 import { freePort } from '../../support/ports';
-import { ManualClock } from './manual-clock';
+import { FakeClock } from '../../support/fake-clock';
 
 const API_KEY = 'kEy0123456789abcdefAPIKEYvalue';
 const SECRET = 'sEcReT0123456789abcdefSECRETvalue';
@@ -47,7 +47,7 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
   this.timeout(20_000);
   let fake: FakeBinance;
   let ex: CcxtExchange;
-  let clock: ManualClock;
+  let clock: FakeClock;
   let seq = 0;
 
   async function connect(overrides: Partial<CcxtExchangeOptions> = {}): Promise<CcxtExchange> {
@@ -72,7 +72,7 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
 
   beforeEach(async () => {
     fake = await FakeBinance.start({ apiKey: API_KEY, secret: SECRET, balances: { USDT: 10_000 } });
-    clock = new ManualClock(Date.now());
+    clock = new FakeClock(Date.now(), { sleep: 'advances' });
     ex = await connect();
   });
 

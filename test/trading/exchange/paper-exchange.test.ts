@@ -17,7 +17,7 @@ import { PaperExchange, type PaperSettings } from '../../../src/trading/exchange
 import { ceilToStep, floorToStep } from '../../../src/trading/exchange/precision';
 import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';
 import { SimulatedMarket } from '../../../src/trading/exchange/simulated-market';
-import { ManualClock } from './manual-clock';
+import { FakeClock } from '../../support/fake-clock';
 
 const paperDefaults = configSchema.parse({}).trading.paper;
 const CANDLE = paperDefaults.candleMs;
@@ -43,7 +43,7 @@ async function expectRejects(
 describe('PaperExchange', () => {
   const market = new SimulatedMarket({ seed: 42, volatility: paperDefaults.volatility, candleMs: CANDLE });
   let dir: string;
-  let clock: ManualClock;
+  let clock: FakeClock;
   const opened: PaperExchange[] = [];
   let seq = 0;
 
@@ -77,7 +77,7 @@ describe('PaperExchange', () => {
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-paper-'));
-    clock = new ManualClock(START);
+    clock = new FakeClock(START, { sleep: 'advances' });
   });
 
   afterEach(async () => {
@@ -154,11 +154,11 @@ describe('PaperExchange', () => {
     const placed = await ex.createOrder(order({ side: 'buy', type: 'limit', amount: 0.2, price: limit }));
     const slice = floorToStep(5_000 / limit, 0.00001);
     expect(placed).to.include({ status: 'open', filled: slice });
-    clock.advance(CANDLE);
+    clock.time += CANDLE;
     const second = await ex.fetchOrder(placed.id, BTC);
     expect(second.status).to.equal('open');
     expect(second.filled).to.be.closeTo(2 * slice, 1e-12);
-    clock.advance(5 * CANDLE);
+    clock.time += 5 * CANDLE;
     const done = await ex.fetchOrder(placed.id, BTC);
     expect(done.status).to.equal('closed');
     expect(done.trades!.length).to.be.at.least(3);
@@ -297,7 +297,7 @@ describe('PaperExchange', () => {
           price: 2_990,
           clientOrderId: 'a-2',
         });
-        clock.advance(300 * CANDLE);
+        clock.time += 300 * CANDLE;
         results.push([await ex.fetchOrder(limit.id, 'ETH/USDT'), await ex.fetchBalance()]);
         await ex.close();
       }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { CHART_HEIGHT, CHART_WIDTH, renderEquityChart } from '../../../src/ops/equity-chart';
 import { formatReport, plainMarkup } from '../../../src/ops/render';
 import { PnlReportBuilder } from '../../../src/trading/report/pnl-report';
-import { filledOrder, stubReport } from '../../ops/trading-stub';
+import { filledOrder, stubReport } from '../../support/trading-stub';
 import { pngSize } from '../../support/png';
 
 const NOW = Date.UTC(2026, 2, 10, 23, 0);

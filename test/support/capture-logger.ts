@@ -1,7 +1,7 @@
 /** A real winston logger whose lines are kept in memory, to assert what an operator would read. */
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import type { Logger } from '../../../src/shared/logging/logger';
+import type { Logger } from '../../src/shared/logging/logger';
 
 export interface CapturedLine {
   level: string;

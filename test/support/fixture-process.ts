@@ -7,8 +7,8 @@ import readline from 'node:readline';
 import { buildSync } from 'esbuild';
 
 export function fixturePath(name: string): string {
-  // __dirname is dist/test/shared/persistence once compiled.
-  return path.join(__dirname, '..', '..', 'fixtures', 'persistence', `${name}.js`);
+  // __dirname is dist/test/support once compiled.
+  return path.join(__dirname, '..', 'fixtures', 'persistence', `${name}.js`);
 }
 
 /**

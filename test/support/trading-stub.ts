@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../src/shared/clock';
 import { EventLog } from '../../src/shared/ipc/event-log';
 import type {
   OrderView,
@@ -39,6 +40,7 @@ export class TradingStub {
     fs.writeFileSync(path.join(dataDir, 'ipc.token'), token, { mode: 0o600 });
     const eventLog = await EventLog.open(path.join(dataDir, 'stub-events'), { retention: 100 });
     const server = new IpcServer({
+      clock: systemClock,
       host: '127.0.0.1',
       port: 0,
       token,

@@ -46,7 +46,9 @@ export function runWithCodeCache(bundleFile: string, opts: CodeCacheOptions = {}
   const script = new vm.Script(Module.wrap(source), {
     filename: bundleFile,
     cachedData,
-    // the bundle loads ccxt's exchange modules with import(): resolve them as any CommonJS module would
+    // The bundles call no import(): esbuild turns it into require() (scripts/bundle.ts: on Node 20 a script compiled
+    // from a code cache loses this callback on later starts) and ccxt's exchange modules are require()d. This only
+    // makes a stray import() in a dependency resolve as in any CommonJS module on a first, uncached start.
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const cache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';

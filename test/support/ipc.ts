@@ -6,17 +6,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
+import { systemClock } from '../../src/shared/clock';
 import {
   IpcClient,
   type EventCursor,
   type IpcClientOptions,
   type LinkChange,
-} from '../../../src/shared/ipc/client';
-import { EventLog } from '../../../src/shared/ipc/event-log';
-import { PROTOCOL_VERSION, type TradingEvent } from '../../../src/shared/ipc/protocol';
-import { IpcServer, type IpcServerOptions } from '../../../src/shared/ipc/server';
-import { silentLogger } from '../../../src/shared/logging/logger';
+} from '../../src/shared/ipc/client';
+import { EventLog } from '../../src/shared/ipc/event-log';
+import { PROTOCOL_VERSION, type TradingEvent } from '../../src/shared/ipc/protocol';
+import { IpcServer, type IpcServerOptions } from '../../src/shared/ipc/server';
+import { silentLogger } from '../../src/shared/logging/logger';
 
 export const TOKEN = 'test-token-0123456789abcdef0123456789abcdef';
 
@@ -55,6 +55,7 @@ export async function startTrading(
     logger: silentLogger(),
     eventLog,
     ...opts,
+    clock: opts.clock ?? systemClock,
   });
   const { port } = await server.listen();
   return {
