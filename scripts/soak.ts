@@ -198,10 +198,12 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
   const atEnd = snapshot();
   notePeaks(atEnd, 1);
 
-  const pnl = await cluster.call('report', {}, 10_000);
   const events = (await readSeries(plan.ports.trading, 'byninja_events_last_seq{service="trading"}')) ?? 0;
   const messages = cluster.telegram.sentMessages();
   const crashAlerts = messages.filter((m) => m.text.includes('<b>victim crashed</b>')).length;
+  // a trade is a round trip, counted where it was announced: every close is one "Position closed" message
+  const trades = messages.filter((m) => m.text.includes('<b>Position closed</b>')).length;
+  const fills = messages.filter((m) => m.text.includes('<b>Order filled</b>')).length;
   const list = await cluster.pm2.list();
   const restarts = (name: string): number =>
     (list.find((p) => p.name === name)?.restarts ?? 0) - (restartsAtStart[name] ?? 0);
@@ -249,7 +251,8 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
       restarts: restarts(name),
     })),
     files,
-    trades: pnl.periods.all.trades,
+    trades,
+    fills,
     events,
     messagesSent: messages.length,
     crashAlerts,

@@ -177,7 +177,10 @@ export interface SoakResult {
   sampleEveryMs: number;
   daemons: DaemonResult[];
   files: FileSizes[];
+  /** Round trips closed (Position closed messages). */
   trades: number;
+  /** Orders filled (Order filled messages). */
+  fills: number;
   events: number;
   messagesSent: number;
   crashAlerts: number;
@@ -227,7 +230,7 @@ export function soakMarkdown(r: SoakResult, pngName: string): string {
       `${(WARMUP_SHARE * 100).toFixed(0)} % of simulated time (warm-up: startup, JIT, caches and files filling), ` +
       `through the lower envelope (the smallest reading of each of ${ENVELOPE_WINDOWS} equal windows: the live set, ` +
       'not the phase of the garbage-collection saw); the fit through every sample is shown in brackets',
-    `- Trades made: ${r.trades}; trading events published: ${r.events}; Telegram messages accepted by the emulator: ` +
+    `- Trades made: ${r.trades} round trips (${r.fills} orders filled), counted from the Telegram messages; trading events published: ${r.events}; Telegram messages accepted by the emulator: ` +
       `${r.messagesSent} (of which ${r.crashAlerts} crash alerts of a watched bare app killed during the run)`,
     `- **Verdict: ${v.met ? 'met' : 'MISSED'}** — slopes ≤ 1 MiB per simulated day: ${v.slopesMet ? 'met' : 'MISSED'}; ` +
       `every file bounded: ${v.filesBounded ? 'met' : 'MISSED'}`,

@@ -38,6 +38,7 @@ function result(over: Partial<SoakResult> = {}): SoakResult {
     daemons: [{ name: 'trading', samples: samples(2, 0, 4 * MIB), restarts: 0 }],
     files: [],
     trades: 100,
+    fills: 200,
     events: 1_000,
     messagesSent: 300,
     crashAlerts: 20,
