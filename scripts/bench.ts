@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../test/support/pm2';
 import { consoleTable, markdownReport, verdictOf, type BenchRow } from './bench/report';
+import { replaceSoakSection, soakSectionOf } from './soak/analysis';
 
 export interface BenchContext {
   quick: boolean;
@@ -90,7 +91,9 @@ async function main(): Promise<void> {
     const pm2Version = (require('pm2/package.json') as { version: string }).version;
     const md = markdownReport(rows, { startedAt, durationMs, pm2Version, notes: ctx.notes });
     const out = path.join(REPO_ROOT, 'docs/benchmarks.md');
-    fs.writeFileSync(out, md);
+    // the Soak section is written by `npm run soak` (a run of its own): carried over as it is
+    const soak = fs.existsSync(out) ? soakSectionOf(fs.readFileSync(out, 'utf8')) : undefined;
+    fs.writeFileSync(out, soak ? replaceSoakSection(md, soak) : md);
     process.stdout.write(`\nwrote ${out}\n`);
   }
   const missed = rows.filter((r) => verdictOf(r) === 'MISSED').length;

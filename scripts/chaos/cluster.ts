@@ -38,6 +38,8 @@ export interface ClusterOptions {
    * read-only. When mounting is not allowed here, `diskUnavailable` says why and the data dir stays a plain dir.
    */
   diskFaults?: boolean;
+  /** Run the trading bundle that ships (no test faults) instead of the test daemon: for runs about what ships. */
+  shippedTrading?: boolean;
 }
 
 /** Size of the data dir's tmpfs: ample for a run's state files, small enough to fill in a moment. */
@@ -144,7 +146,11 @@ export class ChaosCluster {
         } else cluster.diskUnavailable = why.reason ?? 'cannot mount a tmpfs here';
       }
       // the test daemon: the shipped trading with the chaos faults available (stalls, exchange faults)
-      await pm2.harness.startEcosystem(env, opts.only, { tradingScript: TEST_DAEMON_SCRIPTS.trading });
+      await pm2.harness.startEcosystem(
+        env,
+        opts.only,
+        opts.shippedTrading ? {} : { tradingScript: TEST_DAEMON_SCRIPTS.trading },
+      );
       return cluster;
     } catch (err) {
       await pm2?.stop().catch(() => undefined);

@@ -18,7 +18,8 @@ type ChartModule = typeof import('chart.js');
 type ChartContext = ConstructorParameters<ChartModule['Chart']>[0];
 let libs: { canvas: CanvasModule; chart: ChartModule } | undefined;
 
-function load(): { canvas: CanvasModule; chart: ChartModule } {
+/** The chart stack, set up once (fonts registered, chart.js components registered); other charts reuse it. */
+export function loadChartLibs(): { canvas: CanvasModule; chart: ChartModule } {
   if (libs) return libs;
   // loaded here, not at the top: a daemon that never draws a chart never loads Skia
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -41,6 +42,24 @@ function load(): { canvas: CanvasModule; chart: ChartModule } {
   return libs;
 }
 
+/** Paints the canvas white before drawing (a PNG is transparent otherwise, unreadable in a dark theme). */
+export const whiteBackground = {
+  id: 'white-background',
+  beforeDraw: (c: { ctx: CanvasRenderingContext2DLike; width: number; height: number }): void => {
+    const g = c.ctx;
+    g.save();
+    g.fillStyle = '#ffffff';
+    g.fillRect(0, 0, c.width, c.height);
+    g.restore();
+  },
+};
+interface CanvasRenderingContext2DLike {
+  save(): void;
+  restore(): void;
+  fillStyle: unknown;
+  fillRect(x: number, y: number, w: number, h: number): void;
+}
+
 /** "12 Mar" or "14:05" for an x tick, depending on the span shown. */
 function tickLabel(ts: number, spanMs: number): string {
   const d = new Date(ts);
@@ -50,7 +69,7 @@ function tickLabel(ts: number, spanMs: number): string {
 
 /** The PNG (starts with the PNG signature), CHART_WIDTH × CHART_HEIGHT. */
 export function renderEquityChart(report: PnlReport): Buffer {
-  const { canvas, chart } = load();
+  const { canvas, chart } = loadChartLibs();
   const surface = canvas.createCanvas(CHART_WIDTH, CHART_HEIGHT);
   const points = report.curve.map(([x, y]) => ({ x, y }));
   const first = points[0]?.x ?? report.generatedAt;
@@ -109,18 +128,7 @@ export function renderEquityChart(report: PnlReport): Buffer {
         },
       },
     },
-    plugins: [
-      {
-        id: 'white-background',
-        beforeDraw: (c) => {
-          const g = c.ctx;
-          g.save();
-          g.fillStyle = '#ffffff';
-          g.fillRect(0, 0, c.width, c.height);
-          g.restore();
-        },
-      },
-    ],
+    plugins: [whiteBackground],
   });
   try {
     return surface.toBuffer('image/png');
