@@ -55,24 +55,32 @@ export class PnlReportBuilder {
     this.today = utcDay(window.now);
   }
 
-  /** One order with its fills; an order already seen (same clientOrderId, recently) is skipped. */
+  /** One order with its fills, applied now (for orders given in fill-time order); see `fillsOf`. */
   add(order: LocalOrder): void {
-    if (this.recent.has(order.clientOrderId)) return;
+    for (const fill of this.fillsOf(order)) this.apply(fill);
+  }
+
+  /**
+   * An order's fills, each once, in time order; none for an order already seen (same clientOrderId, recently).
+   * The caller applies them — across orders in fill-time order: an exit archived before its entry, or folded
+   * entry after exit, would count a round trip that never closed.
+   */
+  fillsOf(order: LocalOrder): Fill[] {
+    if (this.recent.has(order.clientOrderId)) return [];
     this.recent.add(order.clientOrderId);
     if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value!);
     const seen = new Set<string>();
-    const fills = [...order.fills].sort(
-      (a, b) => a.timestamp - b.timestamp || a.tradeId.localeCompare(b.tradeId),
-    );
-    for (const fill of fills) {
+    const out: Fill[] = [];
+    for (const fill of [...order.fills].sort(byFillTime)) {
       const key = fillKey(fill);
       if (seen.has(key)) continue;
       seen.add(key);
-      this.apply(fill);
+      out.push(fill);
     }
+    return out;
   }
 
-  private apply(fill: Fill): void {
+  apply(fill: Fill): void {
     if (this.firstAt === null || fill.timestamp < this.firstAt) this.firstAt = fill.timestamp;
     const before = this.books.get(fill.symbol) ?? emptyBook(fill.symbol);
     const after = applyFill(before, fill, this.window.lots[fill.symbol]);
@@ -179,4 +187,9 @@ function round(v: number): number {
 
 function roundPeriod(p: PnlPeriod): PnlPeriod {
   return { realized: round(p.realized), trades: p.trades, wins: p.wins, fees: round(p.fees) };
+}
+
+/** Fill time, then trade id: the order the engine's books apply fills in. */
+export function byFillTime(a: Fill, b: Fill): number {
+  return a.timestamp - b.timestamp || a.tradeId.localeCompare(b.tradeId);
 }

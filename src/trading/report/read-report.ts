@@ -2,13 +2,21 @@
  * `report` over the TCP layer: the history journal read page by page (a quarter of the frame limit each, the
  * loop yielding between pages, so a long history never holds the tick up nor fills memory), then the orders the
  * hot state keeps — an order in both counts once (the hot one, as ordersPage does).
+ *
+ * Fills are applied in fill-time order across orders, as the engine's books apply them: the journal is in archive
+ * order (an order is archived when it ends, so an entry can follow its exit), and the hot orders end the fold. A
+ * reorder buffer holds fills until they are REORDER_WINDOW_MS older than the newest one seen (orders live minutes:
+ * a limit order's time to live is far below it), so memory stays bounded by one window of trading.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { PnlReport } from '../../shared/ipc/protocol';
 import type { HistoryPages } from '../control/orders-page';
 import type { LocalOrder } from '../engine/order-state';
 import type { Lot } from '../engine/pnl';
-import { PnlReportBuilder, type ReportEnd } from './pnl-report';
+import type { Fill } from '../engine/pnl';
+import { PnlReportBuilder, byFillTime, type ReportEnd } from './pnl-report';
+
+const REORDER_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export interface ReadReportDeps {
   history: HistoryPages;
@@ -28,13 +36,29 @@ export async function readReport(deps: ReadReportDeps): Promise<PnlReport> {
     lots: deps.lots(),
   });
   const inHot = new Set(deps.hotOrders().map((o) => o.clientOrderId));
+  let pending: Fill[] = [];
+  let newest = -Infinity;
+  const take = (order: LocalOrder): void => {
+    for (const fill of builder.fillsOf(order)) {
+      pending.push(fill);
+      if (fill.timestamp > newest) newest = fill.timestamp;
+    }
+  };
+  /** Applies the buffered fills older than `before`, in time order; keeps the rest. */
+  const flush = (before: number): void => {
+    pending.sort(byFillTime);
+    let n = 0;
+    while (n < pending.length && pending[n]!.timestamp < before) builder.apply(pending[n++]!);
+    pending = pending.slice(n);
+  };
   for (let offset: number | null = 0; offset !== null;) {
     const page = await deps.history.readPage(offset, deps.pageBytes);
-    for (const entry of page.entries) if (!inHot.has(entry.order.clientOrderId)) builder.add(entry.order);
+    for (const entry of page.entries) if (!inHot.has(entry.order.clientOrderId)) take(entry.order);
+    flush(newest - REORDER_WINDOW_MS);
     offset = page.next;
     await yieldToLoop();
   }
-  const hot = [...deps.hotOrders()].sort((a, b) => a.createdAt - b.createdAt);
-  for (const order of hot) builder.add(order);
+  for (const order of deps.hotOrders()) take(order);
+  flush(Infinity);
   return builder.finish(deps.end());
 }

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { CHART_HEIGHT, CHART_WIDTH, renderEquityChart } from '../../../src/ops/equity-chart';
 import { formatReport, plainMarkup } from '../../../src/ops/render';
+import type { HistoryEntry } from '../../../src/trading/engine/trading-state';
 import { PnlReportBuilder } from '../../../src/trading/report/pnl-report';
+import { readReport } from '../../../src/trading/report/read-report';
 import { filledOrder, stubReport } from '../../support/trading-stub';
 import { pngSize } from '../../support/png';
 
@@ -40,6 +42,34 @@ describe('the results report (pure)', () => {
       wins: 1,
       fees: 0,
     });
+  });
+
+  it('folds fills in time order, not archive order: an exit archived before its entry still closes its round trip', async () => {
+    // three round trips; each exit ended (and was archived) before its entry's order record was archived
+    const orders = [0, 1, 2].flatMap((i) => {
+      const t = NOW - 10_000 + i * 2_000;
+      return [
+        filledOrder(`r-${i}-sell`, 'BTC/USDT', 'sell', 1, 110, t + 1_000),
+        filledOrder(`r-${i}-buy`, 'BTC/USDT', 'buy', 1, 100, t),
+      ];
+    });
+    const entries: HistoryEntry[] = orders.map((order, seq) => ({
+      kind: 'order',
+      archivedAt: NOW,
+      order,
+      seq,
+    }));
+    const report = await readReport({
+      history: { readPage: async () => ({ entries, next: null }) },
+      pageBytes: 1 << 20,
+      hotOrders: () => [],
+      lots: () => ({ 'BTC/USDT': { amountStep: 0.001, minAmount: 0.001 } }),
+      quoteCurrency: 'USDT',
+      end: () => ({ equity: 1000, unrealized: 0, openPositions: 0 }),
+      now: () => NOW,
+    });
+    // before: the per-order fold sold before buying, and the report counted 2 of the 3 trips
+    expect(report.periods.all).to.deep.include({ trades: 3, wins: 3, realized: 30 });
   });
 
   it('stays bounded over a long history: a thinned curve, an exact drawdown', () => {
