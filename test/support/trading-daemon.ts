@@ -36,8 +36,9 @@ export class TradingDaemon {
   readonly ready: Promise<void>;
   private readonly child: ChildProcess;
 
-  constructor(root: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, [DAEMON_SCRIPTS.trading], {
+  /** `script`: the shipped daemon by default; the test daemon (crash points, faults) for TradingProcess. */
+  constructor(root: string, env: NodeJS.ProcessEnv, script: string = DAEMON_SCRIPTS.trading) {
+    this.child = spawn(process.execPath, [script], {
       cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
