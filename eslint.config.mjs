@@ -25,23 +25,59 @@ export default tseslint.config(
   },
   {
     files: ['src/trading/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/telegram/**'] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/telegram/**', '**/harness/**', '**/test/**', '**/scripts/**'] },
+      ],
+    },
   },
   {
     files: ['src/telegram/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/trading/**'] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/trading/**', '**/harness/**', '**/test/**', '**/scripts/**'] },
+      ],
+    },
   },
   {
     files: ['src/shared/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['**/trading/**', '**/telegram/**', '**/ops/**', '**/cli/**'] },
+        {
+          patterns: [
+            '**/trading/**',
+            '**/telegram/**',
+            '**/ops/**',
+            '**/cli/**',
+            '**/harness/**',
+            '**/test/**',
+          ],
+        },
       ],
     },
   },
   {
-    files: ['test/**/*.ts', 'scripts/**/*.ts'],
+    // the harness (real counterparts shared by tests and tools) stands on src alone
+    files: ['harness/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/test/**', '**/scripts/**'] }] },
+  },
+  {
+    // the tools (bench, chaos, soak, build) use the harness, never the tests
+    files: ['scripts/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/test/**'] }] },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/trading/**', 'src/telegram/**', 'src/shared/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/harness/**', '**/test/**', '**/scripts/**'] }],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'harness/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-unused-expressions': 'off',

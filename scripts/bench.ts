@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../test/support/pm2';
+import { REPO_ROOT } from '../harness/pm2';
 import { consoleTable, markdownReport, verdictOf, type BenchRow } from './bench/report';
 import { replaceSoakSection, soakSectionOf } from './soak/analysis';
 

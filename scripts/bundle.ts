@@ -25,7 +25,7 @@ const ROOT = path.resolve(__dirname, '../..');
 export const DAEMONS_DIR = path.resolve(__dirname, '..', 'daemons');
 /**
  * `<build>/test-daemons`: the trading daemon with test-only faults (crash points, exchange faults, the SIGUSR2 busy
- * loop; test/fixtures/daemons/), for the crash and chaos tests. Bundled apart so what PM2 runs in production
+ * loop; harness/daemons/), for the crash and chaos tests. Bundled apart so what PM2 runs in production
  * contains none of it (test/launch checks the shipped bundles).
  */
 export const TEST_DAEMONS_DIR = path.resolve(__dirname, '..', 'test-daemons');
@@ -54,7 +54,7 @@ function launcher(name: string): string {
 
 /** The test daemons and their watchdog worker. */
 const TEST_ENTRIES: Record<string, string> = {
-  'trading.bundle': 'test/fixtures/daemons/trading.ts',
+  'trading.bundle': 'harness/daemons/trading.ts',
   'watchdog-worker': 'src/shared/lifecycle/watchdog-worker.ts',
 };
 

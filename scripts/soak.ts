@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../test/support/pm2';
+import { REPO_ROOT } from '../harness/pm2';
 import { writeBareScript } from './bench/restart';
 import { ChaosCluster, freePort } from './chaos/cluster';
 import {

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { RpcMethod, RpcParams, RpcResult, TradingStatus } from '../../src/shared/ipc/protocol';
-import { TelegramEmulator } from '../../test/support/telegram-emulator';
-import { Tmpfs } from '../../test/support/tmpfs';
-import { TEST_DAEMON_SCRIPTS } from '../../test/support/pm2';
+import { TelegramEmulator } from '../../harness/telegram-emulator';
+import { Tmpfs } from '../../harness/tmpfs';
+import { TEST_DAEMON_SCRIPTS } from '../../harness/pm2';
 import { Pm2Session } from './pm2-session';
-import { TradingProbe } from './trading-probe';
+import { TradingProbe } from '../../harness/trading-probe';
 
 export const ALERT_CHAT_ID = '424242';
 

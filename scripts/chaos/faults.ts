@@ -13,7 +13,7 @@
  *                      paused by "state cannot be saved") and PM2 shows telegram online. Neither daemon may crash.
  * Recovery time is measured from the injection; for restarts PM2's exponential-backoff delay is reported apart.
  */
-import type { TelegramFault } from '../../test/support/telegram-emulator';
+import type { TelegramFault } from '../../harness/telegram-emulator';
 import type { ChaosCluster } from './cluster';
 import type { Rng } from './rng';
 

@@ -1,5 +1,5 @@
 /**
- * A PM2 daemon in a temporary PM2_HOME (via test/support's Pm2Harness) plus a programmatic connection to it:
+ * A PM2 daemon in a temporary PM2_HOME (via harness/'s Pm2Harness) plus a programmatic connection to it:
  * the process list and the event bus, with every 'process:event' packet recorded as it arrives. Benchmarks and
  * the chaos run use it to time kills, restarts and readiness from PM2's own clock.
  */
@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Pm2Harness, REPO_ROOT } from '../../test/support/pm2';
+import { Pm2Harness, REPO_ROOT } from '../../harness/pm2';
 
 // pm2 ships no types; this is the part of its API used here.
 interface Pm2Api {

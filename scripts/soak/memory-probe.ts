@@ -1,5 +1,5 @@
 /** A daemon's heap and RSS, read from its own /metrics (prom-client's default metrics): no hook in shipped code. */
-import { httpGet, metricValue } from '../../test/support/http-get';
+import { httpGet, metricValue } from '../../harness/http-get';
 
 export interface MemoryReading {
   heapUsedBytes: number;

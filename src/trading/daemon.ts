@@ -5,7 +5,7 @@
  * markets (waits for the exchange, never exits for it) → recovery (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
  *
  * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
- * decorators (test/fixtures/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
+ * decorators (harness/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
  */
 import { byninjaVersion } from '../ops/version';
 import { ByNinjaError, ConfigError, CorruptStateError, errorMessage } from '../shared/errors';

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../support/cli';
-import { eventually } from '../support/pm2';
-import { freePort } from '../support/ports';
-import { TelegramEmulator } from '../support/telegram-emulator';
+import { eventually } from '../../harness/pm2';
+import { freePort } from '../../harness/ports';
+import { TelegramEmulator } from '../../harness/telegram-emulator';
 import { TRADING_PROCESS_TOKEN, TradingProcess } from '../support/trading-process';
 
 const stateOf = (file: string): { installId: string; seq: number } =>

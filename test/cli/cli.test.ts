@@ -7,13 +7,13 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DAEMON_SCRIPTS, REPO_ROOT, Pm2Harness } from '../support/pm2';
+import { DAEMON_SCRIPTS, REPO_ROOT, Pm2Harness } from '../../harness/pm2';
 import { TradingStub } from '../support/trading-stub';
 import { systemClock } from '../../src/shared/clock';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../src/ops/equity-chart';
 import { pngSize } from '../support/png';
 import { Pm2Client } from '../../src/ops/pm2-client';
-import { freePort } from '../support/ports';
+import { freePort } from '../../harness/ports';
 
 const BIN = path.join(REPO_ROOT, 'bin/byninja.js');
 

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { configSchema } from '../../src/shared/config/schema';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
 import { deliveryMismatches } from '../support/event-delivery';
-import type { SentMessage } from '../support/telegram-emulator';
+import type { SentMessage } from '../../harness/telegram-emulator';
 
 const SETTINGS = configSchema.parse({}).telegram.notifications;
 

@@ -22,10 +22,10 @@ import {
   readTradingEvents,
   type DeliveryMismatch,
 } from '../support/event-delivery';
-import { Pm2Harness, eventually } from '../support/pm2';
+import { Pm2Harness, eventually } from '../../harness/pm2';
 import { sigkillApp, waitForApp } from '../support/pm2-apps';
-import { freePort } from '../support/ports';
-import { TelegramEmulator, type SentMessage } from '../support/telegram-emulator';
+import { freePort } from '../../harness/ports';
+import { TelegramEmulator, type SentMessage } from '../../harness/telegram-emulator';
 
 const CHAT = '5150';
 const STRANGER = '999';

@@ -12,10 +12,10 @@ import { systemClock } from '../../src/shared/clock';
 import { Pm2Client } from '../../src/ops/pm2-client';
 import { runCli } from '../support/cli';
 import { readTradingEvents } from '../support/event-delivery';
-import { Pm2Harness, REPO_ROOT, eventually } from '../support/pm2';
+import { Pm2Harness, REPO_ROOT, eventually } from '../../harness/pm2';
 import { sigkillApp, waitForApp } from '../support/pm2-apps';
-import { freePort } from '../support/ports';
-import { TelegramEmulator } from '../support/telegram-emulator';
+import { freePort } from '../../harness/ports';
+import { TelegramEmulator } from '../../harness/telegram-emulator';
 
 const CHAT = '7007';
 const FAST_MARKET = {

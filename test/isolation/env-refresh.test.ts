@@ -9,8 +9,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../support/cli';
-import { Pm2Harness, REPO_ROOT, eventually } from '../support/pm2';
-import { freePort } from '../support/ports';
+import { Pm2Harness, REPO_ROOT, eventually } from '../../harness/pm2';
+import { freePort } from '../../harness/ports';
 
 describe('environment changes reach the daemons through npm restart @slow', function () {
   this.timeout(120_000);

@@ -11,10 +11,10 @@ import { systemClock } from '../../src/shared/clock';
 import { Pm2Client } from '../../src/ops/pm2-client';
 import { readDelivery } from '../../src/ops/telegram-delivery';
 import { runCli } from '../support/cli';
-import { DAEMON_SCRIPTS, Pm2Harness, REPO_ROOT, eventually } from '../support/pm2';
+import { DAEMON_SCRIPTS, Pm2Harness, REPO_ROOT, eventually } from '../../harness/pm2';
 import { sigkillApp, waitForApp } from '../support/pm2-apps';
-import { freePort } from '../support/ports';
-import { TelegramEmulator } from '../support/telegram-emulator';
+import { freePort } from '../../harness/ports';
+import { TelegramEmulator } from '../../harness/telegram-emulator';
 
 const FAKE_TRADING = path.join(__dirname, '..', 'fixtures', 'supervisor', 'fake-trading.js');
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/pm2';
+import { REPO_ROOT } from '../../harness/pm2';
 
 const LAUNCHER = path.join(REPO_ROOT, 'dist/scripts/daemon-launcher/code-cache.js');
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DAEMON_SCRIPTS, TEST_DAEMON_SCRIPTS } from '../support/pm2';
+import { DAEMON_SCRIPTS, TEST_DAEMON_SCRIPTS } from '../../harness/pm2';
 
 /** Words only the test-only fault code contains (crash points, exchange faults, the SIGUSR2 busy loop). */
 const FAULT_MARKERS = [

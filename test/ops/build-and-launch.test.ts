@@ -10,9 +10,9 @@ import path from 'node:path';
 import { systemClock } from '../../src/shared/clock';
 import { Pm2Client, type Pm2ProcessView } from '../../src/ops/pm2-client';
 import { InstallCopy } from '../support/install-copy';
-import { Pm2Harness, eventually } from '../support/pm2';
+import { Pm2Harness, eventually } from '../../harness/pm2';
 import { sigkillApp } from '../support/pm2-apps';
-import { freePort } from '../support/ports';
+import { freePort } from '../../harness/ports';
 
 describe('builds, npm start and npm run upgrade with the pair running @slow', function () {
   this.timeout(240_000);

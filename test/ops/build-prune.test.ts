@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from '../support/pm2';
+import { REPO_ROOT } from '../../harness/pm2';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { prune, KEEP } = require(path.join(REPO_ROOT, 'scripts', 'build.js')) as {

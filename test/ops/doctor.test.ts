@@ -5,8 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { formatDoctorReport, runDoctor, type DoctorResult } from '../../src/ops/doctor';
-import { Pm2Harness } from '../support/pm2';
-import { freePort } from '../support/ports';
+import { Pm2Harness } from '../../harness/pm2';
+import { freePort } from '../../harness/ports';
 
 describe('doctor', function () {
   this.timeout(30_000);

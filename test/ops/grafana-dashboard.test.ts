@@ -5,7 +5,7 @@ import path from 'node:path';
 import { systemClock } from '../../src/shared/clock';
 import { createTelegramMetrics } from '../../src/telegram/metrics';
 import { createTradingMetrics } from '../../src/trading/control/metrics';
-import { REPO_ROOT } from '../support/pm2';
+import { REPO_ROOT } from '../../harness/pm2';
 
 /** Metric names a registry exposes (histogram series `_bucket`, `_sum`, `_count` included). */
 async function exposed(registry: Registry): Promise<Set<string>> {

@@ -4,11 +4,11 @@
  * (503, "waiting for binance" / "unreachable"), and back (200).
  */
 import { expect } from 'chai';
-import { EXCHANGE_KITS } from '../support/exchange-kits';
-import { httpGet, metricValue } from '../support/http-get';
-import type { LocalExchange } from '../support/local-exchange';
-import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../support/pm2';
-import { freePort } from '../support/ports';
+import { EXCHANGE_KITS } from '../../harness/exchanges/exchange-kits';
+import { httpGet, metricValue } from '../../harness/http-get';
+import type { LocalExchange } from '../../harness/exchanges/local-exchange';
+import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
+import { freePort } from '../../harness/ports';
 
 const TOKEN = 'health-test-token-0123456789abcdef';
 

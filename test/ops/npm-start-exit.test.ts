@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { InstallCopy } from '../support/install-copy';
-import { Pm2Harness, REPO_ROOT } from '../support/pm2';
-import { freePort } from '../support/ports';
+import { Pm2Harness, REPO_ROOT } from '../../harness/pm2';
+import { freePort } from '../../harness/ports';
 
 describe('npm start / npm restart exit codes, npx byninja @slow', function () {
   this.timeout(180_000);

@@ -6,7 +6,7 @@ import { systemClock } from '../../src/shared/clock';
 import { FakeClock } from '../support/fake-clock';
 import { Pm2Client, type Pm2BusPacket } from '../../src/ops/pm2-client';
 import { OperationalError } from '../../src/shared/errors';
-import { eventually, Pm2Harness } from '../support/pm2';
+import { eventually, Pm2Harness } from '../../harness/pm2';
 
 const FIXTURE_APP = `'use strict';
 process.on('SIGINT', () => process.exit(0));

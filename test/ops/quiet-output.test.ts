@@ -15,7 +15,7 @@ import { emptyBook } from '../../src/trading/engine/pnl';
 import { describeRecovery } from '../../src/trading/engine/recovery';
 import { eventNotification, recoveryText } from '../../src/telegram/supervisor/trading-event-text';
 import { runCli } from '../support/cli';
-import { freePort } from '../support/ports';
+import { freePort } from '../../harness/ports';
 import { TRADING_TEST_TOKEN, TradingDaemon, daemonEnv } from '../support/trading-daemon';
 
 const SETTINGS = configSchema.parse({}).telegram.notifications;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../support/cli';
-import { freePort } from '../support/ports';
+import { freePort } from '../../harness/ports';
 import { daemonEnv, TradingDaemon } from '../support/trading-daemon';
 
 const SECRET = 'exch-secret-7f3a9c1e5b2d8f4a';

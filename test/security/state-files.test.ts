@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultTradingState, type TradingState } from '../../src/trading/engine/trading-state';
 import { runCli } from '../support/cli';
-import { freePort } from '../support/ports';
+import { freePort } from '../../harness/ports';
 import { daemonEnv, TradingDaemon } from '../support/trading-daemon';
 
 const PAUSE_REASON = 'operator hold before the FOMC';

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { REPO_ROOT } from './pm2';
+import { REPO_ROOT } from '../../harness/pm2';
 
 export const CLI_MAIN = path.join(REPO_ROOT, 'dist/src/cli/main.js');
 

@@ -12,7 +12,7 @@ import type { Config } from '../../src/shared/config/schema';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
 import type { RecoverySummary } from '../../src/shared/ipc/protocol';
 import { eventNotification, levelOf, recoveryText } from '../../src/telegram/supervisor/trading-event-text';
-import type { SentMessage } from './telegram-emulator';
+import type { SentMessage } from '../../harness/telegram-emulator';
 
 type Settings = Config['telegram']['notifications'];
 

@@ -7,9 +7,9 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from './pm2';
+import { REPO_ROOT } from '../../harness/pm2';
 
-/** What a build needs (the operator scripts import test/support); the test files themselves are left out. */
+/** What a build needs (the scripts import harness/); the test files themselves are left out. */
 const COPIED = [
   'package.json',
   'package-lock.json',
@@ -18,9 +18,7 @@ const COPIED = [
   'bin',
   'scripts',
   'src',
-  'test/support',
-  // test/support's exchange doubles read the exchanges' documented answers from here
-  'test/fixtures',
+  'harness',
 ];
 
 export interface CommandRun {

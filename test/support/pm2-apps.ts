@@ -3,7 +3,7 @@
  * spawning `pm2 jlist`).
  */
 import type { Pm2Client, Pm2ProcessView } from '../../src/ops/pm2-client';
-import { eventually } from './pm2';
+import { eventually } from '../../harness/pm2';
 
 export function waitForApp(
   pm2: Pm2Client,

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { DAEMON_SCRIPTS } from './pm2';
+import { DAEMON_SCRIPTS } from '../../harness/pm2';
 
 export const TRADING_TEST_TOKEN = 'security-test-token-0123456789abcdef';
 

@@ -1,10 +1,10 @@
 /**
  * The trading test daemon (the shipped composition with test-only crash points and faults available, bundled like
- * the daemon PM2 runs: test/fixtures/daemons/trading.ts) as a child process on a fast paper market by default: for
+ * the daemon PM2 runs: harness/daemons/trading.ts) as a child process on a fast paper market by default: for
  * tests that kill it, restart it and read what it left on disk. `env` overrides anything.
  */
-import type { CrashStep } from './faults/crash-points';
-import { TEST_DAEMON_SCRIPTS } from './pm2';
+import type { CrashStep } from '../../harness/faults/crash-points';
+import { TEST_DAEMON_SCRIPTS } from '../../harness/pm2';
 import { TradingDaemon, daemonEnv } from './trading-daemon';
 
 /** The IPC token every TradingProcess uses. */

@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock } from '../../src/shared/clock';
 import { Pm2Client, type Pm2ProcessView } from '../../src/ops/pm2-client';
-import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../support/pm2';
-import { TelegramEmulator } from '../support/telegram-emulator';
-import { freePort } from '../support/ports';
+import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
+import { TelegramEmulator } from '../../harness/telegram-emulator';
+import { freePort } from '../../harness/ports';
 
 const TELEGRAM_MAIN = DAEMON_SCRIPTS.telegram;
 const FAKE_TRADING = path.join(__dirname, '..', 'fixtures', 'supervisor', 'fake-trading.js');

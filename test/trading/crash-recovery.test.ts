@@ -8,13 +8,13 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FakeBinance } from '../support/fake-binance';
+import { FakeBinance } from '../../harness/exchanges/fake-binance';
 import type { ReconcileDifference, RecoverySummary, TradingEvent } from '../../src/shared/ipc/protocol';
-import { CRASH_STEPS, type CrashStep } from '../support/faults/crash-points';
+import { CRASH_STEPS, type CrashStep } from '../../harness/faults/crash-points';
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { derivePositions, type PositionBook } from '../../src/trading/engine/pnl';
 import type { TradingState } from '../../src/trading/engine/trading-state';
-import { freePort } from '../support/ports';
+import { freePort } from '../../harness/ports';
 import { localOrders, readEnvelope, readJsonl, reconcileOverTcp } from '../support/trading-files';
 import { TradingProcess } from '../support/trading-process';
 

@@ -7,10 +7,10 @@ import { expect } from 'chai';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { TradingProbe } from '../../scripts/chaos/trading-probe';
-import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../support/pm2';
-import { freePort } from '../support/ports';
-import { Tmpfs } from '../support/tmpfs';
+import { TradingProbe } from '../../harness/trading-probe';
+import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
+import { freePort } from '../../harness/ports';
+import { Tmpfs } from '../../harness/tmpfs';
 
 describe('trading restarted on a full disk under PM2 @slow', function () {
   this.timeout(120_000);

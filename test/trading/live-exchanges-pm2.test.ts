@@ -10,10 +10,10 @@ import type { TradingEvent } from '../../src/shared/ipc/protocol';
 import { needsExchange, type LocalOrder } from '../../src/trading/engine/order-state';
 import { derivePositions } from '../../src/trading/engine/pnl';
 import { parseClientOrderId } from '../../src/trading/engine/trading-state';
-import { EXCHANGE_KITS } from '../support/exchange-kits';
-import type { ExchangeKit, LocalExchange, LocalFault } from '../support/local-exchange';
-import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../support/pm2';
-import { freePort } from '../support/ports';
+import { EXCHANGE_KITS } from '../../harness/exchanges/exchange-kits';
+import type { ExchangeKit, LocalExchange, LocalFault } from '../../harness/exchanges/local-exchange';
+import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
+import { freePort } from '../../harness/ports';
 import { callOverTcp, localOrders, readJsonl, reconcileOverTcp } from '../support/trading-files';
 
 const TOKEN = 'pm2-live-token-0123456789abcdef';

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { checkIdentity, type StateIdentity } from '../../src/trading/engine/state-identity';
 import type { TradingState } from '../../src/trading/engine/trading-state';
 import { runCli } from '../support/cli';
-import { FakeBinance } from '../support/fake-binance';
-import { freePort } from '../support/ports';
+import { FakeBinance } from '../../harness/exchanges/fake-binance';
+import { freePort } from '../../harness/ports';
 import { TradingProcess } from '../support/trading-process';
 import { readEnvelope } from '../support/trading-files';
 

@@ -7,8 +7,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DAEMON_SCRIPTS, REPO_ROOT } from '../../../test/support/pm2';
-import { TelegramEmulator } from '../../../test/support/telegram-emulator';
+import { DAEMON_SCRIPTS, REPO_ROOT } from '../../../harness/pm2';
+import { TelegramEmulator } from '../../../harness/telegram-emulator';
 import type { BenchContext } from '../../bench';
 import { ALERT_CHAT_ID, freePort } from '../../chaos/cluster';
 import { readEnvelope, readTradingState } from '../../chaos/files';

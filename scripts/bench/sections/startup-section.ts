@@ -5,7 +5,7 @@
  * Paper mode loads neither; its start is in the restart figures.
  */
 import path from 'node:path';
-import { REPO_ROOT } from '../../../test/support/pm2';
+import { REPO_ROOT } from '../../../harness/pm2';
 import type { BenchContext } from '../../bench';
 import type { BenchRow } from '../report';
 import { rssOfNode, timeNode } from '../spawn';

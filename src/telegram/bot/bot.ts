@@ -28,7 +28,7 @@ import type { DeliveryOutcome } from '../notify/delivery-health';
 import type { Notifier } from '../notify/notification';
 import { CommandAuth } from './auth';
 import type { BotCommand, BotServices, CommandContext, InlineButton } from './command';
-import { allCommands } from './commands/index';
+import { allCommands } from './commands';
 import { CANCEL_PREFIX, CONFIRM_PREFIX, ConfirmationStore } from './confirmations';
 import { escapeHtml, formatDuration, splitMessage } from './format';
 import { toTelegramError } from './telegram-errors';

@@ -11,7 +11,7 @@ import {
   makeFixtureDirs,
 } from '../../fixtures/service/run-fixture';
 import { readConfigFailure } from '../../../src/shared/lifecycle/config-failure';
-import { Pm2Harness } from '../../support/pm2';
+import { Pm2Harness } from '../../../harness/pm2';
 
 const BAD = {
   BYNINJA_IPC_PORT: 'not-a-port',

@@ -10,8 +10,8 @@ import { healthReport } from '../../../src/shared/http/health';
 import { OpsHttpServer } from '../../../src/shared/http/ops-http-server';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { Redactor } from '../../../src/shared/logging/redact';
-import { httpGet } from '../../support/http-get';
-import { eventually } from '../../support/pm2';
+import { httpGet } from '../../../harness/http-get';
+import { eventually } from '../../../harness/pm2';
 
 const BOT_TOKEN = '123456789:AAH-secret-bot-token-abcdefghijklmnop';
 

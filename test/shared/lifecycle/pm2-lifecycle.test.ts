@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { readBreadcrumb } from '../../../src/shared/lifecycle/last-exit';
 import { FIXTURE_SCRIPT, readFixtureState } from '../../fixtures/service/run-fixture';
-import { eventually, Pm2Harness } from '../../support/pm2';
+import { eventually, Pm2Harness } from '../../../harness/pm2';
 
 describe('lifecycle under PM2 @slow', function () {
   this.timeout(60_000);

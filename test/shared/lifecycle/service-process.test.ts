@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readBreadcrumb } from '../../../src/shared/lifecycle/last-exit';
-import { Tmpfs } from '../../support/tmpfs';
+import { Tmpfs } from '../../../harness/tmpfs';
 import {
   cleanEnv,
   FixtureProcess,

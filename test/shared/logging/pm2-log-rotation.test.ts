@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pm2LogRotation, pm2LogFilesFromEnv } from '../../../src/shared/logging/pm2-log-rotation';
 import { FIXTURE_SCRIPT } from '../../fixtures/service/run-fixture';
-import { eventually, Pm2Harness } from '../../support/pm2';
+import { eventually, Pm2Harness } from '../../../harness/pm2';
 
 describe('Pm2LogRotation', () => {
   let dir: string;

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FIXTURE_SCRIPT, readFixtureState } from '../../fixtures/service/run-fixture';
-import { eventually, Pm2Harness } from '../../support/pm2';
+import { eventually, Pm2Harness } from '../../../harness/pm2';
 
 const SECRETS = {
   EXCHANGE_API_KEY: 'apikey-7f3a9c1e5b2d4f60',

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PersistenceError } from '../../../src/shared/errors';
 import { Journal, Store } from '../../../src/shared/persistence';
-import { Tmpfs } from '../../support/tmpfs';
+import { Tmpfs } from '../../../harness/tmpfs';
 import { FixtureProcess, readableFixture } from '../../support/fixture-process';
 import { TempDirs } from '../../support/temp-dirs';
 

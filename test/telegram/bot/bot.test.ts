@@ -19,8 +19,8 @@ import {
   requestSelfRestartMarker,
   takeSelfRestartMarker,
 } from '../../../src/telegram/supervisor/self-restart-marker';
-import { eventually, Pm2Harness } from '../../support/pm2';
-import { TelegramEmulator, type SentMessage } from '../../support/telegram-emulator';
+import { eventually, Pm2Harness } from '../../../harness/pm2';
+import { TelegramEmulator, type SentMessage } from '../../../harness/telegram-emulator';
 import { TradingStub } from '../../support/trading-stub';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../../src/ops/equity-chart';
 import { pngSize } from '../../support/png';

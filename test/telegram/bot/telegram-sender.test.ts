@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NetworkError, OperationalError, RateLimitError, TemporaryError } from '../../../src/shared/errors';
 import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
-import { TelegramEmulator } from '../../support/telegram-emulator';
+import { TelegramEmulator } from '../../../harness/telegram-emulator';
 
 async function failure(p: Promise<unknown>): Promise<unknown> {
   return p.then(

@@ -17,8 +17,8 @@ import {
   validateOutboxState,
 } from '../../../src/telegram/notify/outbox';
 import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
-import { eventually } from '../../support/pm2';
-import { TelegramEmulator } from '../../support/telegram-emulator';
+import { eventually } from '../../../harness/pm2';
+import { TelegramEmulator } from '../../../harness/telegram-emulator';
 
 describe('Outbox → telegraf → Bot API emulator', function () {
   this.timeout(30_000);

@@ -13,7 +13,7 @@ import {
   emptySupervisorState,
   type SupervisorState,
 } from '../../../src/telegram/supervisor/supervisor-state';
-import { eventually } from '../../support/pm2';
+import { eventually } from '../../../harness/pm2';
 import { MemoryStore } from '../../support/memory-store';
 import { FakeClock } from '../../support/fake-clock';
 

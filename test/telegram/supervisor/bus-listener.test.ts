@@ -26,8 +26,8 @@ import {
   validateSupervisorState,
   type SupervisorState,
 } from '../../../src/telegram/supervisor/supervisor-state';
-import { Pm2Harness, eventually } from '../../support/pm2';
-import { TelegramEmulator, type SentMessage } from '../../support/telegram-emulator';
+import { Pm2Harness, eventually } from '../../../harness/pm2';
+import { TelegramEmulator, type SentMessage } from '../../../harness/telegram-emulator';
 
 const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', 'supervisor', 'supervised-app.js');
 const CRASHER = path.join(__dirname, '..', '..', 'fixtures', 'supervisor', 'crasher.js');

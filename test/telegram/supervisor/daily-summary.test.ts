@@ -15,9 +15,9 @@ import {
   type SupervisorStore,
 } from '../../../src/telegram/supervisor/supervisor-state';
 import { TradingStub } from '../../support/trading-stub';
-import { eventually } from '../../support/pm2';
+import { eventually } from '../../../harness/pm2';
 import { pngSize } from '../../support/png';
-import { TelegramEmulator } from '../../support/telegram-emulator';
+import { TelegramEmulator } from '../../../harness/telegram-emulator';
 
 const at = (iso: string): number => Date.parse(iso);
 

@@ -20,7 +20,11 @@ import { openTradingStateFiles, type TradingStateFiles } from '../../../src/trad
 import { TradingLoop } from '../../../src/trading/engine/trading-loop';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { ExchangeFaults, withFaults, type ExchangeFaultOptions } from '../../support/faults/exchange-faults';
+import {
+  ExchangeFaults,
+  withFaults,
+  type ExchangeFaultOptions,
+} from '../../../harness/faults/exchange-faults';
 import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';
 import { SimulatedMarket } from '../../../src/trading/exchange/simulated-market';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
@@ -28,7 +32,7 @@ import { createStrategy } from '../../../src/trading/strategy/create-strategy';
 
 export interface HarnessOptions {
   config?: Record<string, unknown>;
-  /** Faults injected into the paper exchange's calls (test/support/faults/exchange-faults.ts). */
+  /** Faults injected into the paper exchange's calls (harness/faults/exchange-faults.ts). */
   faults?: ExchangeFaultOptions;
   /** Wraps the paper exchange (spies, slow or failing calls). */
   wrapExchange?: (paper: PaperExchange) => Exchange;

@@ -1,7 +1,7 @@
 /**
  * The live path end to end, in process, the same tests for every verified exchange: the real engine
  * (OrderManager + TradingLoop over real files) trading through real ccxt against the exchange's local double built
- * from its documentation (test/support/exchange-kits.ts), with the answers that hurt: fills without side or time,
+ * from its documentation (harness/exchanges/exchange-kits.ts), with the answers that hurt: fills without side or time,
  * an order taken whose answer never arrives, lookups that miss for a while, "status unknown" 5xx, refusals,
  * partial fills, fees in the coin and in a third currency, and an owner who already holds coins.
  */
@@ -13,9 +13,13 @@ import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
-import { EXCHANGE_KITS } from '../../support/exchange-kits';
-import type { ExchangeKit, LocalExchange, LocalExchangeOptions } from '../../support/local-exchange';
-import { freePort } from '../../support/ports';
+import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
+import type {
+  ExchangeKit,
+  LocalExchange,
+  LocalExchangeOptions,
+} from '../../../harness/exchanges/local-exchange';
+import { freePort } from '../../../harness/ports';
 import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID, deepMerge } from './engine-harness';
 
 const BTC = 'BTC/USDT';

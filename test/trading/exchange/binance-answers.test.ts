@@ -1,5 +1,5 @@
 /**
- * The ccxt adapter's mapping of Binance's documented answers (test/fixtures/binance/answers.ts), through real ccxt
+ * The ccxt adapter's mapping of Binance's documented answers (harness/exchanges/answers/binance.ts), through real ccxt
  * over HTTP: each answer is served verbatim by the local Binance for exactly one request.
  */
 import { expect } from 'chai';
@@ -23,8 +23,8 @@ import {
   NEW_ORDER_FULL,
   NEW_ORDER_RESULT,
   QUERY_ORDER,
-} from '../../fixtures/binance/answers';
-import { FakeBinance } from '../../support/fake-binance';
+} from '../../../harness/exchanges/answers/binance';
+import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 
 const KEY = 'kEy0123456789abcdefAPIKEYvalue';
 const SECRET = 'sEcReT0123456789abcdefSECRETvalue';

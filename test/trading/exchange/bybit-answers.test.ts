@@ -1,7 +1,7 @@
 /**
- * The ccxt adapter's mapping of Bybit's documented answers (test/fixtures/bybit/answers.ts), through real ccxt over
+ * The ccxt adapter's mapping of Bybit's documented answers (harness/exchanges/answers/bybit.ts), through real ccxt over
  * HTTP: each answer is served verbatim by the local Bybit for exactly one request; the rest is the local Bybit
- * itself (test/support/fake-bybit.ts).
+ * itself (harness/exchanges/fake-bybit.ts).
  */
 import { expect } from 'chai';
 import {
@@ -25,8 +25,8 @@ import {
   REALTIME_ORDER,
   RET,
   retAnswer,
-} from '../../fixtures/bybit/answers';
-import { FakeBybit, type BybitRoute } from '../../support/fake-bybit';
+} from '../../../harness/exchanges/answers/bybit';
+import { FakeBybit, type BybitRoute } from '../../../harness/exchanges/fake-bybit';
 
 const KEY = 'kEy0123456789abcdefAPIKEYvalue';
 const SECRET = 'sEcReT0123456789abcdefSECRETvalue';

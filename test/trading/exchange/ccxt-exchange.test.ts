@@ -15,8 +15,8 @@ import {
   type CcxtExchangeOptions,
 } from '../../../src/trading/exchange/ccxt-exchange';
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
-import { FakeBinance } from '../../support/fake-binance';
-import { freePort } from '../../support/ports';
+import { FakeBinance } from '../../../harness/exchanges/fake-binance';
+import { freePort } from '../../../harness/ports';
 import { FakeClock } from '../../support/fake-clock';
 
 const API_KEY = 'kEy0123456789abcdefAPIKEYvalue';

@@ -9,7 +9,7 @@ import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import { createExchange } from '../../../src/trading/exchange/factory';
 import { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { FakeBinance } from '../../support/fake-binance';
+import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 
 const KEY = 'factory-test-key-0123456789';
 const SECRET = 'factory-test-secret-0123456789';

@@ -1,5 +1,5 @@
 /**
- * The ccxt adapter's mapping of OKX's documented answers (test/fixtures/okx/answers.ts), through real ccxt over HTTP:
+ * The ccxt adapter's mapping of OKX's documented answers (harness/exchanges/answers/okx.ts), through real ccxt over HTTP:
  * each answer is served verbatim by the local OKX for exactly one request. Then what the local OKX itself does as
  * documented (signature, passphrase, timestamp window, clOrdId uniqueness, tgtCcy) against the adapter.
  */
@@ -25,8 +25,8 @@ import {
   ORDER_HISTORY,
   ORDER_LIST,
   PLACE_ORDER,
-} from '../../fixtures/okx/answers';
-import { FakeOkx } from '../../support/fake-okx';
+} from '../../../harness/exchanges/answers/okx';
+import { FakeOkx } from '../../../harness/exchanges/fake-okx';
 
 const KEY = 'okxKeY0123456789abcdefAPIKEYvalue';
 const SECRET = 'okxSeCrEt0123456789abcdefSECRETvalue';

@@ -12,7 +12,11 @@ import {
   OrderNotFoundError,
 } from '../../../src/shared/errors';
 import type { CreateOrderRequest, Exchange } from '../../../src/trading/exchange/exchange';
-import { ExchangeFaults, withFaults, type ExchangeFaultOptions } from '../../support/faults/exchange-faults';
+import {
+  ExchangeFaults,
+  withFaults,
+  type ExchangeFaultOptions,
+} from '../../../harness/faults/exchange-faults';
 import { PaperExchange, type PaperSettings } from '../../../src/trading/exchange/paper-exchange';
 import { ceilToStep, floorToStep } from '../../../src/trading/exchange/precision';
 import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';

@@ -1,8 +1,8 @@
 /** Talks to a running trading daemon over the internal TCP layer, one fresh connection per request. */
-import { systemClock } from '../../src/shared/clock';
-import { IpcClient } from '../../src/shared/ipc/client';
-import type { RpcMethod, RpcParams, RpcResult, TradingStatus } from '../../src/shared/ipc/protocol';
-import { silentLogger } from '../../src/shared/logging/logger';
+import { systemClock } from '../src/shared/clock';
+import { IpcClient } from '../src/shared/ipc/client';
+import type { RpcMethod, RpcParams, RpcResult, TradingStatus } from '../src/shared/ipc/protocol';
+import { silentLogger } from '../src/shared/logging/logger';
 
 export class TradingProbe {
   constructor(

@@ -1,14 +1,14 @@
 /**
  * Test-only fault injection around any Exchange, so fault, crash and chaos tests can exercise the engine's
  * UNKNOWN-order handling and its error policy without a network. Wired only by test code (the engine harness,
- * the test daemon in test/fixtures/daemons/): the shipped daemons contain none of it (a test checks their bundles).
+ * the test daemon in harness/daemons/): the shipped daemons contain none of it (a test checks their bundles).
  *
  * - `lose-response`  the call takes effect (an order is stored) but the caller gets a NetworkError;
  * - `network-before` NetworkError before anything happens;
  * - `unavailable`    ExchangeUnavailableError before anything happens.
  */
-import { ConfigError, ExchangeUnavailableError, NetworkError } from '../../../src/shared/errors';
-import type { Exchange } from '../../../src/trading/exchange/exchange';
+import { ConfigError, ExchangeUnavailableError, NetworkError } from '../../src/shared/errors';
+import type { Exchange } from '../../src/trading/exchange/exchange';
 
 export type ExchangeFaultKind = 'lose-response' | 'network-before' | 'unavailable';
 export type ExchangeOperation =

@@ -31,7 +31,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
-import { RET } from '../fixtures/bybit/answers';
+import { RET } from './answers/bybit';
 import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
 
 /** Route names `faults.next` matches (a realtime or history request with an id filter is a lookup). */

@@ -36,7 +36,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
-import { ERRORS, orderFailure } from '../fixtures/okx/answers';
+import { ERRORS, orderFailure } from './answers/okx';
 import { FaultQueue } from './fault-queue';
 import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
 

@@ -8,13 +8,13 @@
  * - after-fill            a commit is about to record new fills (killed before it is written);
  * - before-events         an order change and its events are durable, the events not yet in the event log.
  *
- * Wired only by the test daemon (test/fixtures/daemons/trading.ts, env BYNINJA_TEST_CRASH_AT).
+ * Wired only by the test daemon (harness/daemons/trading.ts, env BYNINJA_TEST_CRASH_AT).
  */
 import fs from 'node:fs';
-import type { TradingWiring } from '../../../src/trading/daemon';
-import type { StateStore } from '../../../src/trading/engine/state-gateway';
-import type { TradingState } from '../../../src/trading/engine/trading-state';
-import type { Exchange } from '../../../src/trading/exchange/exchange';
+import type { TradingWiring } from '../../src/trading/daemon';
+import type { StateStore } from '../../src/trading/engine/state-gateway';
+import type { TradingState } from '../../src/trading/engine/trading-state';
+import type { Exchange } from '../../src/trading/exchange/exchange';
 
 export const CRASH_STEPS = [
   'before-intent-commit',

@@ -29,7 +29,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
-import { ERRORS } from '../fixtures/binance/answers';
+import { ERRORS } from './answers/binance';
 import { FaultQueue } from './fault-queue';
 import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
 

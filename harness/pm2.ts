@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
+export const REPO_ROOT = path.resolve(__dirname, '../..');
 /** The daemon bundles PM2 runs (ecosystem.config.js; built by scripts/bundle.ts): tests run what ships. */
 export const DAEMON_SCRIPTS = {
   trading: path.join(REPO_ROOT, 'dist/daemons/trading.js'),
@@ -18,7 +18,7 @@ export const DAEMON_SCRIPTS = {
 };
 /**
  * The same daemons with test-only faults available (crash points, exchange faults, SIGUSR2 busy loop), bundled apart
- * from what ships (test/fixtures/daemons/).
+ * from what ships (harness/daemons/).
  */
 export const TEST_DAEMON_SCRIPTS = {
   trading: path.join(REPO_ROOT, 'dist/test-daemons/trading.js'),
