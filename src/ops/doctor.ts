@@ -12,9 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../shared/config/loader';
 import type { SharedConfig, TelegramConfig, TradingConfig } from '../shared/config/schema';
-import { Redactor } from '../shared/logging/redact';
 import { ccxtExchangeIds, unknownExchangeMessage } from '../trading/exchange/ccxt-exchange';
 import { verifiedExchangeIds } from '../trading/exchange/profiles';
+import { callBotApi, type BotApiAnswer, type BotApiTarget } from './bot-api';
 import { portHolder } from './port-holder';
 import { ConfigError, errorMessage } from '../shared/errors';
 import { blockedStores } from '../shared/persistence/blocked-marker';
@@ -383,7 +383,7 @@ async function checkTelegram(
       fix: 'copy the whole token from BotFather (/mybots → your bot → API Token) into .env',
     });
   } else {
-    checks.push(await askGetMe(tg.apiRoot, token, fetchFn));
+    checks.push(await askGetMe({ apiRoot: tg.apiRoot, token, fetch: fetchFn }));
   }
   checks.push(
     tg.chatId
@@ -417,45 +417,38 @@ async function checkTelegram(
 }
 
 /** getMe: the token works (and names the bot), Telegram refuses it (401), or Telegram cannot be reached (not checked). */
-async function askGetMe(apiRoot: string, token: string, fetchFn: typeof fetch): Promise<DoctorCheck> {
+async function askGetMe(target: BotApiTarget): Promise<DoctorCheck> {
   const name = 'telegram token';
-  const redactor = new Redactor([token]);
+  let answer: BotApiAnswer<{ username?: string; id?: number }>;
   try {
-    const res = await fetchFn(`${apiRoot.replace(/\/$/, '')}/bot${token}/getMe`, {
-      signal: AbortSignal.timeout(5_000),
-    });
-    const body = (await res.json().catch(() => ({}))) as {
-      ok?: boolean;
-      result?: { username?: string; id?: number };
-      description?: string;
-    };
-    if (res.ok && body.ok && body.result)
-      return {
-        name,
-        ok: true,
-        detail: `Telegram knows it: bot @${body.result.username ?? '?'} (id ${body.result.id ?? '?'})`,
-      };
-    if (res.status === 401 || res.status === 404)
-      return {
-        name,
-        ok: false,
-        detail: `Telegram refuses this token (${res.status} ${redactor.redactString(body.description ?? '')}): revoked or mistyped`,
-        fix: 'take the current token from BotFather (/mybots → API Token) and put it in .env',
-      };
-    return {
-      name,
-      ok: true,
-      warning: true,
-      detail: `the token has the right shape; Telegram answered ${res.status} to getMe, so it is not confirmed`,
-    };
+    answer = await callBotApi(target, 'getMe', undefined, 5_000);
   } catch (err) {
     return {
       name,
       ok: true,
       warning: true,
-      detail: `the token has the right shape; the Bot API is not reachable from here (${redactor.redactString(errorMessage(err))}), so it is not confirmed`,
+      detail: `the token has the right shape; the Bot API is not reachable from here (${errorMessage(err)}), so it is not confirmed`,
     };
   }
+  if (answer.ok && answer.result)
+    return {
+      name,
+      ok: true,
+      detail: `Telegram knows it: bot @${answer.result.username ?? '?'} (id ${answer.result.id ?? '?'})`,
+    };
+  if (answer.status === 401 || answer.status === 404)
+    return {
+      name,
+      ok: false,
+      detail: `Telegram refuses this token (${answer.status} ${answer.description ?? ''}): revoked or mistyped`,
+      fix: 'take the current token from BotFather (/mybots → API Token) and put it in .env',
+    };
+  return {
+    name,
+    ok: true,
+    warning: true,
+    detail: `the token has the right shape; Telegram answered ${answer.status} to getMe, so it is not confirmed`,
+  };
 }
 
 /** dry-run and live: an exchange id ccxt knows (a typo gets the closest one); live: a verified one. */

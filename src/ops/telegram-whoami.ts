@@ -13,8 +13,8 @@
  */
 import type { Clock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
-import { Redactor } from '../shared/logging/redact';
 import { retryDelayMs } from '../shared/retry';
+import { callBotApi, type BotApiAnswer } from './bot-api';
 
 export interface WhoAmI {
   chatId: string;
@@ -53,10 +53,8 @@ export async function waitForWhoAmI(opts: {
   /** Jitter source of the backoff (tests pin it). */
   random?: () => number;
 }): Promise<WhoAmIOutcome> {
-  const fetchFn = opts.fetch ?? fetch;
+  const target = { apiRoot: opts.apiRoot, token: opts.token, fetch: opts.fetch };
   const now = (): number => opts.clock.now();
-  const redactor = new Redactor([opts.token]);
-  const base = `${opts.apiRoot.replace(/\/$/, '')}/bot${opts.token}`;
   const startedAt = now();
   const deadline = startedAt + opts.timeoutMs;
   // -1: the last pending update only, the older ones forgotten (first read); then the next unseen id
@@ -65,28 +63,22 @@ export async function waitForWhoAmI(opts: {
   while (now() < deadline) {
     const first = offset === -1;
     const pollSec = first ? 0 : Math.max(1, Math.min(25, Math.floor((deadline - now()) / 1000)));
-    let body: { ok?: boolean; result?: TelegramUpdate[]; error_code?: number; description?: string };
-    let status: number;
+    let answer: BotApiAnswer<TelegramUpdate[]>;
     try {
-      const res = await fetchFn(`${base}/getUpdates`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          timeout: pollSec,
-          allowed_updates: ['message'],
-          offset,
-        }),
-        signal: AbortSignal.timeout((pollSec + 10) * 1000),
-      });
-      status = res.status;
-      body = (await res.json().catch(() => ({}))) as typeof body;
+      answer = await callBotApi<TelegramUpdate[]>(
+        target,
+        'getUpdates',
+        { timeout: pollSec, allowed_updates: ['message'], offset },
+        (pollSec + 10) * 1000,
+      );
     } catch (err) {
       return {
         ok: false,
         reason: 'unreachable',
-        message: `Telegram Bot API unreachable: ${redactor.redactString(errorMessage(err))}`,
+        message: `Telegram Bot API unreachable: ${errorMessage(err)}`,
       };
     }
+    const status = answer.status;
     if (status === 409)
       return {
         ok: false,
@@ -100,7 +92,7 @@ export async function waitForWhoAmI(opts: {
         reason: 'refused',
         message: 'Telegram refuses TELEGRAM_BOT_TOKEN (401): take the current token from BotFather',
       };
-    if (status !== 200 || body.ok !== true || !Array.isArray(body.result)) {
+    if (!answer.ok || !Array.isArray(answer.result)) {
       // 429 / 5xx / an answer that is not the Bot API's: wait, never spin (Telegram asks for retry_after on 429)
       failures += 1;
       const wait = retryDelayMs(failures, {
@@ -113,19 +105,14 @@ export async function waitForWhoAmI(opts: {
     }
     failures = 0;
     if (first) offset = 0;
-    for (const update of body.result) {
+    for (const update of answer.result) {
       offset = Math.max(offset, update.update_id + 1);
       const m = update.message;
       if (!m) continue;
       // sent before whoami started: maybe anyone's, never reported
       if (first && (m.date === undefined || m.date * 1000 < startedAt - DATE_SLACK_MS)) continue;
       // mark it read: the service must not run the message it was sent for this
-      await fetchFn(`${base}/getUpdates`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ offset, timeout: 0 }),
-        signal: AbortSignal.timeout(10_000),
-      }).catch(() => undefined);
+      await callBotApi(target, 'getUpdates', { offset, timeout: 0 }, 10_000).catch(() => undefined);
       const name = [m.from?.first_name, m.from?.last_name].filter(Boolean).join(' ');
       return {
         ok: true,
