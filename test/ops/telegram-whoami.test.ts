@@ -3,24 +3,10 @@
  * only when waited on): it never spins on an error answer, and the first read forgets what was pending before it.
  */
 import { expect } from 'chai';
-import type { Clock } from '../../src/shared/clock';
 import { waitForWhoAmI } from '../../src/ops/telegram-whoami';
+import { FakeClock } from '../support/fake-clock';
 
 const TOKEN = '123456:ABC-whoami-test-token';
-
-function movingClock(start: number): Clock & { slept: number[] } {
-  let now = start;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-    timer: () => () => undefined,
-  };
-}
 
 function answer(status: number, body: unknown): Response {
   return new Response(typeof body === 'string' ? body : JSON.stringify(body), { status });
@@ -28,7 +14,7 @@ function answer(status: number, body: unknown): Response {
 
 describe('telegram whoami (Bot API reads)', () => {
   it('waits out 502s and non-JSON answers with the backoff instead of spinning, then times out', async () => {
-    const clock = movingClock(1_700_000_000_000);
+    const clock = new FakeClock(1_700_000_000_000, { sleep: 'advances' });
     let calls = 0;
     const outcome = await waitForWhoAmI({
       token: TOKEN,
@@ -44,12 +30,12 @@ describe('telegram whoami (Bot API reads)', () => {
     expect(outcome).to.include({ ok: false, reason: 'timeout' });
     // 60 s of errors at waits growing from ~1 s to 10 s: a handful of calls, not thousands
     expect(calls).to.be.within(5, 15);
-    expect(Math.max(...clock.slept)).to.be.at.most(10_000);
+    expect(Math.max(...clock.sleeps)).to.be.at.most(10_000);
   });
 
   it('asks first for the last pending update only and skips it when it predates the start', async () => {
     const start = 1_700_000_000_000;
-    const clock = movingClock(start);
+    const clock = new FakeClock(start, { sleep: 'advances' });
     const bodies: Array<Record<string, unknown>> = [];
     const outcome = await waitForWhoAmI({
       token: TOKEN,

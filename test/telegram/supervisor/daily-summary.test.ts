@@ -16,6 +16,7 @@ import {
 } from '../../../src/telegram/supervisor/supervisor-state';
 import { TradingStub } from '../../support/trading-stub';
 import { eventually } from '../../../harness/pm2';
+import { FakeClock } from '../../support/fake-clock';
 import { pngSize } from '../../support/png';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
 
@@ -68,7 +69,7 @@ describe('daily summary', () => {
         commit: async (m) => m?.(state),
       };
       const sender = new TelegramSender({ token: emu.token, apiRoot: emu.apiRoot });
-      let now = at('2026-03-10T07:30:00Z');
+      const clock = new FakeClock(at('2026-03-10T07:30:00Z'));
       const summary = new DailySummary({
         hourUtc: 8,
         trading: ipc,
@@ -76,11 +77,11 @@ describe('daily summary', () => {
         store,
         sendPhoto: (png, caption) => sender.sendPhoto('555', png, caption),
         logger: silentLogger(),
-        clock: { ...systemClock, now: () => now },
+        clock,
       });
       await summary.check();
       expect(queued).to.have.length(0);
-      now = at('2026-03-10T08:01:00Z');
+      clock.time = at('2026-03-10T08:01:00Z');
       await summary.check();
       expect(queued).to.have.length(1);
       expect(queued[0]!.text).to.include('Daily summary 2026-03-10').and.include('PnL (USDT');
@@ -88,7 +89,7 @@ describe('daily summary', () => {
       const photo = await eventually(() => emu.photos[0], 10_000, 'the photo');
       expect(photo.chatId).to.equal('555');
       expect(pngSize(photo.bytes)).to.deep.equal({ width: CHART_WIDTH, height: CHART_HEIGHT });
-      now = at('2026-03-10T20:00:00Z');
+      clock.time = at('2026-03-10T20:00:00Z');
       await summary.check();
       expect(queued).to.have.length(1);
       expect(emu.photos).to.have.length(1);
@@ -108,7 +109,7 @@ describe('daily summary', () => {
         notifier: { notify: async () => undefined, depth: () => 0 },
         store,
         logger: silentLogger(),
-        clock: { ...systemClock, now: () => at('2026-03-11T09:00:00Z') },
+        clock: new FakeClock(at('2026-03-11T09:00:00Z')),
       });
       await summary.check(); // rejected before the fix: an unhandled rejection crashed telegram, again at each start
       expect(state.dailySummaryDay).to.equal(undefined);
