@@ -36,10 +36,14 @@ const DAEMONS = {
   telegram: 'src/telegram/main.ts',
 };
 
-/** Bundle entry points → output names in dist/daemons/. The watchdog worker sits next to its daemons. */
+/**
+ * Bundle entry points → output names in dist/daemons/. The watchdog worker and telegram's chart process sit next to
+ * their daemons (each is found beside the code that starts it, `__dirname`).
+ */
 const ENTRIES: Record<string, string> = {
   ...Object.fromEntries(Object.entries(DAEMONS).map(([name, entry]) => [`${name}.bundle`, entry])),
   'watchdog-worker': 'src/shared/lifecycle/watchdog-worker.ts',
+  'chart-child': 'src/telegram/charts/chart-child.ts',
 };
 
 function launcher(name: string): string {

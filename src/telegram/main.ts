@@ -18,6 +18,7 @@ import { Pm2Client } from '../ops/pm2-client';
 import type { LinkView } from '../ops/status-report';
 import { writeDelivery } from '../ops/telegram-delivery';
 import { createBot } from './bot/bot';
+import { ChartProcess } from './charts/chart-process';
 import { TelegramSender } from './bot/telegram-sender';
 import { DeliveryHealth } from './notify/delivery-health';
 import { FallbackSender } from './notify/fallback-sender';
@@ -253,6 +254,7 @@ void runService(
     });
     hang.start();
 
+    const charts = new ChartProcess({ clock });
     if (token) {
       const bot = createBot({
         token,
@@ -262,6 +264,7 @@ void runService(
         pm2,
         tradingClient: ipc,
         notifier: outbox,
+        charts,
         dataDir,
         logDir: ctx.logDir,
         redactor: ctx.redactor,
@@ -287,6 +290,7 @@ void runService(
         trading: ipc,
         notifier: outbox,
         store: supervisorStore,
+        charts,
         ...(photos
           ? { sendPhoto: (png: Buffer, caption: string) => photos.sendPhoto(chatId!, png, caption) }
           : {}),

@@ -27,6 +27,7 @@ import { retry, retryDelayMs } from '../../shared/retry';
 import type { DeliveryOutcome } from '../notify/delivery-health';
 import type { Notifier } from '../notify/notification';
 import { CommandAuth } from './auth';
+import type { ChartRenderer } from '../charts/chart-process';
 import type { BotCommand, BotServices, CommandContext, InlineButton } from './command';
 import { allCommands } from './commands';
 import { CANCEL_PREFIX, CONFIRM_PREFIX, ConfirmationStore } from './confirmations';
@@ -45,6 +46,8 @@ export interface BotDeps {
   tradingClient: TradingRpc;
   /** The outbox, for /status's depth. */
   notifier?: Notifier;
+  /** Where /pnl's chart is drawn (the daemon's one ChartProcess). */
+  charts: ChartRenderer;
   dataDir: string;
   logDir: string;
   /** Masks secrets in /logs output; default masks the bot token. */
@@ -142,6 +145,7 @@ export function createBot(deps: BotDeps): Bot {
     version: byninjaVersion(),
     clock,
     confirmations: new ConfirmationStore(tg.confirmTimeoutSec * 1000),
+    charts: deps.charts,
     ...(deps.linkState ? { linkState: deps.linkState } : {}),
     ...(deps.delivery ? { delivery: deps.delivery } : {}),
     ...(deps.notReady ? { notReady: deps.notReady } : {}),

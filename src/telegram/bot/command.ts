@@ -6,6 +6,7 @@ import type { LinkView } from '../../ops/status-report';
 import type { TelegramDelivery } from '../../ops/telegram-delivery';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
 import type { ServiceName } from '../../ops/services';
+import type { ChartRenderer } from '../charts/chart-process';
 import type { TradingRpc } from '../../ops/trading-client';
 import type { Clock } from '../../shared/clock';
 import type { TelegramConfig } from '../../shared/config/schema';
@@ -40,6 +41,8 @@ export interface BotServices {
   version: string;
   clock: Clock;
   confirmations: ConfirmationStore;
+  /** Draws charts apart from this process (charts/chart-process.ts). */
+  charts: ChartRenderer;
   /** The daemon's TCP link to trading, for /status. */
   linkState?: () => LinkView;
   /** Where alerts go now and the Telegram-side problem in progress, for /status. */

@@ -5,7 +5,7 @@
  * the supervisor's state, so a restart never sends it twice and a telegram down at that hour sends it when back.
  * Trading unreachable: tried again at the next check.
  */
-import { renderEquityChart } from '../../ops/equity-chart';
+import type { ChartRenderer } from '../charts/chart-process';
 import { formatReport, htmlMarkup } from '../../ops/render';
 import type { TradingRpc } from '../../ops/trading-client';
 import type { CancelTimer, Clock } from '../../shared/clock';
@@ -28,6 +28,8 @@ export interface DailySummaryOptions {
   store: SupervisorStore;
   /** Sends the chart; absent in log-only mode (no token or no chat): then text only. */
   sendPhoto?: (png: Buffer, caption: string) => Promise<void>;
+  /** Where the chart is drawn (the daemon's one ChartProcess). */
+  charts: ChartRenderer;
   logger: Logger;
   clock: Clock;
   /** How often it looks (default one minute). */
@@ -92,7 +94,10 @@ export class DailySummary {
     });
     if (!this.opts.sendPhoto) return;
     try {
-      await this.opts.sendPhoto(renderEquityChart(report), `📈 Equity (${report.quoteCurrency}), ${day}`);
+      await this.opts.sendPhoto(
+        await this.opts.charts.equityPng(report),
+        `📈 Equity (${report.quoteCurrency}), ${day}`,
+      );
     } catch (err) {
       this.logger.warn(`daily summary: the equity chart was not sent (${errorMessage(err)})`);
     }

@@ -13,6 +13,7 @@ import { configSchema, type Config } from '../../../src/shared/config/schema';
 import { IpcClient } from '../../../src/shared/ipc/client';
 import { silentLogger, type Logger } from '../../../src/shared/logging/logger';
 import { createBot, type Bot } from '../../../src/telegram/bot/bot';
+import { ChartProcess } from '../../../src/telegram/charts/chart-process';
 import type { DeliveryOutcome } from '../../../src/telegram/notify/delivery-health';
 import { TELEGRAM_MAX_MESSAGE } from '../../../src/telegram/bot/format';
 import {
@@ -111,6 +112,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
       pm2,
       tradingClient: trading,
       dataDir: pm2h.dataDir,
+      charts: new ChartProcess({ clock: systemClock }),
       logDir: pm2h.logDir,
       notifier: { notify: async () => undefined, depth: () => 3 },
       linkState: () => ({ up: trading.connected }),
@@ -426,6 +428,7 @@ describe('telegram bot policies (emulator) @slow', function () {
       pm2: fakePm2,
       tradingClient: fakeTrading,
       dataDir: '/nonexistent',
+      charts: new ChartProcess({ clock: systemClock }),
       logDir: '/nonexistent',
       clock: systemClock,
       poller: {

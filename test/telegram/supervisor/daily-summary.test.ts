@@ -16,6 +16,7 @@ import {
 } from '../../../src/telegram/supervisor/supervisor-state';
 import { TradingStub } from '../../support/trading-stub';
 import { eventually } from '../../../harness/pm2';
+import { ChartProcess } from '../../../src/telegram/charts/chart-process';
 import { FakeClock } from '../../support/fake-clock';
 import { pngSize } from '../../support/png';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
@@ -75,6 +76,7 @@ describe('daily summary', () => {
         trading: ipc,
         notifier: { notify: async (n) => void queued.push(n), depth: () => queued.length },
         store,
+        charts: new ChartProcess({ clock: systemClock }),
         sendPhoto: (png, caption) => sender.sendPhoto('555', png, caption),
         logger: silentLogger(),
         clock,
@@ -108,6 +110,7 @@ describe('daily summary', () => {
         trading: ipc,
         notifier: { notify: async () => undefined, depth: () => 0 },
         store,
+        charts: new ChartProcess({ clock: systemClock }),
         logger: silentLogger(),
         clock: new FakeClock(at('2026-03-11T09:00:00Z')),
       });

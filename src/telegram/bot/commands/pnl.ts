@@ -1,4 +1,3 @@
-import { renderEquityChart } from '../../../ops/equity-chart';
 import { errorMessage } from '../../../shared/errors';
 import { askTrading, type BotCommand } from '../command';
 import { escapeHtml, formatReport, htmlMarkup } from '../format';
@@ -18,7 +17,7 @@ export const pnlCommand: BotCommand = {
     await ctx.reply(formatReport(report, htmlMarkup));
     let png: Buffer;
     try {
-      png = renderEquityChart(report);
+      png = await ctx.services.charts.equityPng(report);
     } catch (err) {
       ctx.services.logger.warn('Equity chart not drawn', { error: errorMessage(err) });
       return ctx.reply(`⚠️ The equity chart could not be drawn: ${escapeHtml(errorMessage(err))}`);
