@@ -255,6 +255,8 @@ void runService(
     hang.start();
 
     const charts = new ChartProcess({ clock });
+    // before the bot waits for its commands: a /pnl mid-draw ends now, told why
+    shutdown.addStep('stop drawing charts', () => charts.close(), { order: 9, timeoutMs: 1_000 });
     if (token) {
       const bot = createBot({
         token,

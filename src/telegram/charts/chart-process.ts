@@ -7,7 +7,7 @@
  * The child gets no environment (it needs none, and secrets stay in this process), the report on stdin, and must
  * answer a PNG on stdout within `timeoutMs`, else it is killed.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Clock } from '../../shared/clock';
 import type { PnlReport } from '../../shared/ipc/protocol';
@@ -38,6 +38,8 @@ export class ChartProcess implements ChartRenderer {
   private readonly maxWaiting: number;
   private chain: Promise<unknown> = Promise.resolve();
   private pending = 0;
+  private current: ChildProcess | undefined;
+  private closed = false;
 
   constructor(opts: ChartProcessOptions) {
     this.clock = opts.clock;
@@ -60,9 +62,21 @@ export class ChartProcess implements ChartRenderer {
     return run;
   }
 
+  /** Stops: the chart being drawn is killed (its request refused), no new one starts. */
+  close(): void {
+    this.closed = true;
+    this.current?.kill('SIGKILL');
+  }
+
   private draw(input: string): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
-      const child = spawn(process.execPath, [this.script], { env: {}, stdio: ['pipe', 'pipe', 'pipe'] });
+      if (this.closed) return reject(new Error('telegram is stopping'));
+      // the child's own deadline is a little later than ours: it ends by itself if this process died first
+      const child = spawn(process.execPath, [this.script, String(this.timeoutMs + 5_000)], {
+        env: {},
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      this.current = child;
       const out: Buffer[] = [];
       let outBytes = 0;
       let err = '';
@@ -87,6 +101,7 @@ export class ChartProcess implements ChartRenderer {
       child.on('error', (e) => fail(`the chart process could not start: ${e.message}`));
       child.on('close', (code, signal) => {
         cancelTimer();
+        this.current = undefined;
         const png = Buffer.concat(out);
         if (failure) return reject(new Error(failure));
         if (code !== 0) {

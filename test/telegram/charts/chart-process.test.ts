@@ -99,6 +99,18 @@ describe('chart process (telegram draws charts apart)', () => {
     for (const r of await Promise.all(results)) expect(r).to.equal('the chart took longer than 1000 ms');
   });
 
+  it('close() kills the chart being drawn and refuses new ones (telegram stopping)', async () => {
+    const charts = new ChartProcess({ clock: new FakeClock(Date.now()), script: MISBEHAVING });
+    const pidFile = path.join(dir, 'pid');
+    const drawing = refusal(charts.equityPng(asking(`PID:${pidFile}`)));
+    await eventually(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8') !== '', 10_000);
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    charts.close();
+    expect(await drawing).to.equal('the chart process failed: killed by SIGKILL');
+    expect(alive(pid)).to.equal(false);
+    expect(await refusal(charts.equityPng(asking('HANG')))).to.equal('telegram is stopping');
+  });
+
   it("the child gets none of this process's environment", async () => {
     process.env.BYNINJA_CHART_TEST_SECRET = 'sekrit-value';
     try {
