@@ -213,7 +213,9 @@ export async function startTrading(
   try {
     await loop.recover(ctx.lastExit);
   } catch (err) {
-    if (err instanceof ByNinjaError) throw err;
+    // Stopping while recovery waited for the exchange: the abort ended it, not the state — keep the state as it is
+    // (setting it aside here made a restart during an exchange outage block trading on a good file)
+    if (err instanceof ByNinjaError || shutdown.stopping) throw err;
     // A bug-class error (TypeError…) while recovering from this state: the state is what it choked on, so it
     // counts as corrupt — set aside, previous generation next (exit 1: PM2 restarts onto it) or blocked
     // (exit 78) — never a restart loop on the same file.
