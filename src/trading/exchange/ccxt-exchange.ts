@@ -515,9 +515,12 @@ export class CcxtExchange implements Exchange {
       context: { exchange: this.id, ...context },
       secrets: [this.options.apiKey, this.options.secret, this.options.password],
       summarize: this.summarizeError,
-      // only an answer that asks us to wait carries a meaningful Retry-After (other errors may see stale headers)
+      // only an answer that asks us to wait carries a meaningful Retry-After: the headers of that very answer
       retryAfterMs: WAIT_ERRORS.has((err as { name?: string } | undefined)?.name ?? '')
-        ? retryAfterFrom(this.client.last_response_headers, this.clock.now())
+        ? retryAfterFrom(
+            (err as { responseHeaders?: Record<string, string> }).responseHeaders,
+            this.clock.now(),
+          )
         : undefined,
     });
   }
@@ -738,15 +741,22 @@ export function createFailure(error: Error, codes?: ExchangeProfile['answerCodes
 function recordHttpStatus(client: CcxtClient, codeField?: string): void {
   type Handler = (status: number, ...rest: unknown[]) => unknown;
   const target = client as unknown as { handleErrors: Handler; handleHttpStatusCode: Handler };
+  // ccxt calls handleErrors(…, headers, …) then, in the same synchronous step, handleHttpStatusCode (no headers):
+  // the headers of the answer being handled are kept for that step, never read later from the client's shared
+  // last_response_headers (with reads in parallel, another answer may have replaced them: a 429's Retry-After lost)
+  let handling: Record<string, string> | undefined;
   for (const name of ['handleErrors', 'handleHttpStatusCode'] as const) {
     const original = target[name].bind(client) as Handler;
     target[name] = (status: number, ...rest: unknown[]) => {
+      // handleErrors(status, reason, url, method, headers, body, response, …)
+      if (name === 'handleErrors') handling = rest[3] as Record<string, string> | undefined;
       try {
         return original(status, ...rest);
       } catch (err) {
         if (err && typeof err === 'object') {
-          const recorded = err as { httpStatus?: number; exchangeCode?: string };
+          const recorded = err as { httpStatus?: number; exchangeCode?: string; responseHeaders?: unknown };
           recorded.httpStatus = status;
+          recorded.responseHeaders = handling;
           // handleErrors(status, reason, url, method, headers, body, response, …): the parsed answer is 6th of rest
           const answer = name === 'handleErrors' ? rest[5] : undefined;
           const code =
