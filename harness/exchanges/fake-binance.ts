@@ -197,10 +197,6 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
 
   // --- LocalExchange ---------------------------------------------------------------------------------------------
 
-  ordersWithClientId(clientOrderId: string): number {
-    return this.ordersByClientId(clientOrderId).length;
-  }
-
   orderClientIds(): string[] {
     return this.orders.map((o) => o.clientOrderId);
   }

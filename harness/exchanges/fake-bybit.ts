@@ -262,10 +262,6 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
 
   // --- LocalExchange ---------------------------------------------------------------------------------------------
 
-  ordersWithClientId(clientOrderId: string): number {
-    return this.ordersByLinkId(clientOrderId).length;
-  }
-
   orderClientIds(): string[] {
     return this.orders.map((o) => o.orderLinkId);
   }

@@ -200,7 +200,10 @@ export abstract class FakeExchangeServer<
     return this.wallet.total(asset);
   }
 
-  abstract ordersWithClientId(clientOrderId: string): number;
+  ordersWithClientId(clientOrderId: string): number {
+    return this.orderClientIds().filter((id) => id === clientOrderId).length;
+  }
+
   abstract orderClientIds(): string[];
   abstract trades(symbol?: string): LocalTrade[];
 

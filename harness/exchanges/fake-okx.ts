@@ -229,10 +229,6 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
 
   // --- LocalExchange ---------------------------------------------------------------------------------------------
 
-  ordersWithClientId(clientOrderId: string): number {
-    return this.ordersByClientId(clientOrderId).length;
-  }
-
   orderClientIds(): string[] {
     return this.orders.map((o) => o.clOrdId);
   }
