@@ -8,7 +8,21 @@ import { okxProfile } from '../../src/trading/exchange/profiles/okx';
 import { FakeBinance } from './fake-binance';
 import { FakeBybit } from './fake-bybit';
 import { FakeOkx } from './fake-okx';
-import type { ExchangeKit } from './local-exchange';
+import type { FakeExchangeOptions } from './fake-exchange-server';
+import type { ExchangeKit, LocalExchangeOptions } from './local-exchange';
+
+/** What every double takes alike from the exchange-neutral options. */
+function shellOptions(o: LocalExchangeOptions): FakeExchangeOptions {
+  return {
+    balances: o.balances,
+    symbols: o.symbols,
+    candleMs: o.candleMs,
+    lookupLagMs: o.lookupLagMs,
+    limitFillSlices: o.limitFillSlices,
+    matchIntervalMs: o.matchIntervalMs,
+    port: o.port,
+  };
+}
 
 const BINANCE_CREDENTIALS = { apiKey: 'kit-binance-key-0123456789', secret: 'kit-binance-secret-0123456789' };
 
@@ -19,14 +33,8 @@ export const binanceKit: ExchangeKit = {
   start: (o) =>
     FakeBinance.start({
       ...BINANCE_CREDENTIALS,
-      balances: o.balances,
-      symbols: o.symbols,
-      candleMs: o.candleMs,
-      lookupLagMs: o.lookupLagMs,
-      limitFillSlices: o.limitFillSlices,
-      matchIntervalMs: o.matchIntervalMs,
+      ...shellOptions(o),
       feeAsset: o.thirdCurrencyFees ? 'BNB' : 'received',
-      port: o.port,
     }),
   thirdCurrency: { asset: 'BNB', market: 'BNB/USDT' },
   withRecvWindow: (ms) => ({
@@ -42,17 +50,7 @@ export const bybitKit: ExchangeKit = {
   id: 'bybit',
   profile: bybitProfile,
   credentials: BYBIT_CREDENTIALS,
-  start: (o) =>
-    FakeBybit.start({
-      ...BYBIT_CREDENTIALS,
-      balances: o.balances,
-      symbols: o.symbols,
-      candleMs: o.candleMs,
-      lookupLagMs: o.lookupLagMs,
-      limitFillSlices: o.limitFillSlices,
-      matchIntervalMs: o.matchIntervalMs,
-      port: o.port,
-    }),
+  start: (o) => FakeBybit.start({ ...BYBIT_CREDENTIALS, ...shellOptions(o) }),
   // Bybit spot takes fees in the coin received only: no third currency
   withRecvWindow: (ms) => ({
     ...bybitProfile,
@@ -76,13 +74,7 @@ export const okxKit: ExchangeKit = {
       apiKey: OKX_CREDENTIALS.apiKey,
       secret: OKX_CREDENTIALS.secret,
       passphrase: OKX_CREDENTIALS.password,
-      balances: o.balances,
-      symbols: o.symbols,
-      candleMs: o.candleMs,
-      lookupLagMs: o.lookupLagMs,
-      limitFillSlices: o.limitFillSlices,
-      matchIntervalMs: o.matchIntervalMs,
-      port: o.port,
+      ...shellOptions(o),
     }),
   // OKX takes spot fees in the currency received (or all in the quote): no third fee currency
   thirdCurrency: undefined,

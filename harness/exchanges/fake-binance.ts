@@ -26,30 +26,31 @@
  * path, `METHOD path`, or `*`.
  */
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
+import type http from 'node:http';
+import { simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { ERRORS } from './answers/binance';
-import { FaultQueue } from './fault-queue';
-import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
+import {
+  FakeExchangeServer,
+  onGrid,
+  round8,
+  type Answer,
+  type ExchangeRequest,
+  type FakeExchangeOptions,
+  type LoggedRequest,
+  type TransportFault,
+} from './fake-exchange-server';
+import type { LocalFault, LocalRoute, LocalTrade } from './local-exchange';
 
-export type FakeFault =
+/** Binance's own faults; the transport ones (timeout, delay, reset, lose-response, taken-then-hang) are shared. */
+type BinanceOwnFault =
   /** Answer with this HTTP status and body (Binance's -1001 body by default), without doing the work. */
   | { kind: 'status'; status: number; body?: unknown; retryAfterSec?: number }
   /** 429 -1003 with Retry-After. */
   | { kind: 'rate-limit'; retryAfterSec: number }
-  /** Never answer (until the server closes). */
-  | { kind: 'timeout' }
-  /** Answer normally after a delay. */
-  | { kind: 'delay'; ms: number }
-  /** Destroy the connection before doing anything. */
-  | { kind: 'reset' }
-  /** Do the work (an order is taken) and then destroy the connection: the answer is lost. */
-  | { kind: 'lose-response' }
-  /** Do the work, then never answer: the matching engine took the order, its HTTP answer never arrives. */
-  | { kind: 'taken-then-hang' }
   /** Do the work, then answer this status and body (e.g. 503 with -1007 "execution status unknown"). */
   | { kind: 'taken-then-status'; status: number; body: unknown };
+
+export type FakeFault = TransportFault | BinanceOwnFault;
 
 /** Binance's -1007 answer: the order may or may not have been placed. */
 export const BINANCE_TIMEOUT_BODY = {
@@ -98,33 +99,13 @@ export interface FakeTrade {
   isBestMatch: boolean;
 }
 
-export interface FakeBinanceOptions {
-  /** Credentials private endpoints require; default `test-key` / `test-secret`. */
-  apiKey?: string;
-  secret?: string;
-  /** Starting balances; default 10 000 USDT. */
-  balances?: Record<string, number>;
+export interface FakeBinanceOptions extends FakeExchangeOptions {
   /** Markets listed, ccxt symbols; default BTC/USDT and ETH/USDT (BNB/USDT is added when fees are in BNB). */
   symbols?: string[];
-  seed?: number;
-  /** Simulated time per candle (default 60 s). */
-  candleMs?: number;
-  /** Commission rate per trade; default 0.001 (0.1 %). */
-  feeRate?: number;
   /** Asset the commission is taken in: the asset received (Binance's default), the quote, or BNB. */
   feeAsset?: 'received' | 'quote' | 'BNB';
-  /** A marketable order fills in this many trades at slightly worse prices (default 1). */
-  marketFillParts?: number;
-  /** A resting limit order fills in this many slices, one per match (default 1: whole at once). */
-  limitFillSlices?: number;
-  /** Least time between two partial fills of one resting order (default 0). */
-  matchIntervalMs?: number;
-  /** Reads do not know an order (or its trades) younger than this (default 0). */
-  lookupLagMs?: number;
   /** Request weight allowed per minute (default 6000, Binance's REQUEST_WEIGHT limit). */
   weightPerMinute?: number;
-  /** Port to listen on (default: any free one). */
-  port?: number;
 }
 
 interface Route {
@@ -186,66 +167,27 @@ function binanceFault(fault: LocalFault): FakeFault {
   }
 }
 
-export class FakeBinance implements LocalExchange {
-  readonly faults = new FaultQueue<FakeFault>();
+export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinanceOptions> {
   /** Every order ever accepted, in order. */
   readonly orders: FakeOrder[] = [];
   /** Every trade of the account, as Binance's trade list has them. */
   readonly tradeLog: FakeTrade[] = [];
-  /** Every request seen, for assertions (createOrder requests carry their newClientOrderId). */
-  readonly requests: Array<{
-    method: string;
-    path: string;
-    route: string;
-    at: number;
-    clientOrderId?: string;
-  }> = [];
-  readonly balances: Record<string, { free: number; locked: number }> = {};
-  readonly market: SimulatedMarket;
-  /** Prices pinned by tests (ticker and the running candle follow them). */
-  private readonly pinned = new Map<string, number>();
-  private readonly server: http.Server;
-  private readonly apiKey: string;
-  private readonly secret: string;
-  private readonly symbols: string[];
-  private readonly hanging = new Set<http.ServerResponse>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly lastMatch = new Map<number, number>();
-  private weightWindow = { minute: 0, used: 0 };
   /** Leave `tradeId` out of FULL answers' fills, as some exchanges do (the trades endpoint still has ids). */
   omitFillTradeIds = false;
-  /** Server clock minus ours (a host whose clock drifts). */
-  clockSkewMs = 0;
-  lookupLagMs: number;
+  private weightWindow = { minute: 0, used: 0 };
   private nextOrderId = 1000;
   private nextTradeId = 5000;
   private readonly routes: Record<string, Route>;
-  url = '';
 
-  private constructor(private readonly options: FakeBinanceOptions) {
-    this.apiKey = options.apiKey ?? 'test-key';
-    this.secret = options.secret ?? 'test-secret';
+  private constructor(options: FakeBinanceOptions) {
     const symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
     if (options.feeAsset === 'BNB' && !symbols.includes('BNB/USDT')) symbols.push('BNB/USDT');
-    this.symbols = symbols;
-    this.lookupLagMs = options.lookupLagMs ?? 0;
-    this.market = new SimulatedMarket({
-      seed: options.seed ?? 7,
-      volatility: 0.002,
-      candleMs: options.candleMs ?? 60_000,
-    });
-    for (const [asset, amount] of Object.entries(options.balances ?? { USDT: 10_000 })) {
-      this.balances[asset] = { free: amount, locked: 0 };
-    }
+    super({ ...options, symbols }, ROUTES);
     this.routes = this.buildRoutes();
-    this.server = http.createServer((req, res) => this.onRequest(req, res));
   }
 
-  static async start(options: FakeBinanceOptions = {}): Promise<FakeBinance> {
-    const fake = new FakeBinance(options);
-    await new Promise<void>((resolve) => fake.server.listen(options.port ?? 0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
-    return fake;
+  static start(options: FakeBinanceOptions = {}): Promise<FakeBinance> {
+    return FakeExchangeServer.listening(new FakeBinance(options));
   }
 
   /** Orders with this clientOrderId (a correct client never has more than one). */
@@ -253,37 +195,7 @@ export class FakeBinance implements LocalExchange {
     return this.orders.filter((o) => o.clientOrderId === clientOrderId);
   }
 
-  /** newClientOrderIds of every create request received, in order (repeats included). */
-  createRequests(): string[] {
-    return this.requests.filter((r) => r.route === 'createOrder').map((r) => r.clientOrderId ?? '');
-  }
-
-  /** Pins the price of a symbol (until `unpin`), e.g. to fire a stop-loss. */
-  pinPrice(symbol: string, price: number): void {
-    this.pinned.set(symbol, price);
-  }
-
-  unpin(symbol: string): void {
-    this.pinned.delete(symbol);
-  }
-
-  // --- LocalExchange: the view the exchange-neutral live tests use ----------------------------------------------
-
-  fault(route: LocalRoute, fault: LocalFault, symbol?: string): void {
-    this.faults.next(
-      ROUTES[route],
-      binanceFault(fault),
-      symbol ? { symbol: symbol.replace('/', '') } : undefined,
-    );
-  }
-
-  clearFaults(): void {
-    this.faults.clear();
-  }
-
-  ordersWithClientId(clientOrderId: string): number {
-    return this.ordersByClientId(clientOrderId).length;
-  }
+  // --- LocalExchange ---------------------------------------------------------------------------------------------
 
   orderClientIds(): string[] {
     return this.orders.map((o) => o.clientOrderId);
@@ -293,7 +205,7 @@ export class FakeBinance implements LocalExchange {
     return this.tradeLog
       .filter((t) => !symbol || t.symbol === symbol.replace('/', ''))
       .map((t) => ({
-        symbol: this.symbols.find((s) => s.replace('/', '') === t.symbol)!,
+        symbol: this.symbolOfId(t.symbol),
         side: t.isBuyer ? ('buy' as const) : ('sell' as const),
         qty: Number(t.qty),
         price: Number(t.price),
@@ -304,99 +216,58 @@ export class FakeBinance implements LocalExchange {
       }));
   }
 
-  balance(asset: string): number {
-    const b = this.balances[asset];
-    return b ? b.free + b.locked : 0;
+  protected documentedFault(fault: LocalFault): FakeFault {
+    return binanceFault(fault);
   }
 
-  requestCount(route: LocalRoute): number {
-    return this.requests.filter((r) => r.route === ROUTES[route]).length;
+  protected symbolParams(symbol: string): Record<string, string> {
+    return { symbol: symbol.replace('/', '') };
   }
 
-  async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    for (const res of this.hanging) res.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
+  // --- HTTP ------------------------------------------------------------------------------------------------------
 
-  // --- HTTP --------------------------------------------------------------------------------------------------
-
-  private now(): number {
-    return Date.now() + this.clockSkewMs;
-  }
-
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://fake');
-      const method = req.method ?? 'GET';
-      const route = this.routes[`${method} ${url.pathname}`];
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      const params = new URLSearchParams(url.search.slice(1));
-      for (const [k, v] of new URLSearchParams(rawBody)) params.set(k, v);
-      this.requests.push({
-        method,
-        path: url.pathname,
-        route: route?.name ?? 'unknown',
-        at: Date.now(),
-        clientOrderId:
-          route?.name === 'createOrder' ? (params.get('newClientOrderId') ?? undefined) : undefined,
-      });
-      const fault = this.faults.take(method, url.pathname, route?.name, params);
-      if (fault?.kind === 'reset') return void req.socket.destroy();
-      if (fault?.kind === 'timeout') return void this.hanging.add(res);
-      if (fault?.kind === 'rate-limit') {
-        return this.send(
-          res,
-          429,
-          {
-            code: -1003,
-            msg: 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE.',
-          },
-          { 'Retry-After': String(fault.retryAfterSec) },
-        );
-      }
-      if (fault?.kind === 'status') {
-        const headers: Record<string, string> =
-          fault.retryAfterSec !== undefined ? { 'Retry-After': String(fault.retryAfterSec) } : {};
-        return this.send(
-          res,
-          fault.status,
-          fault.body ?? {
-            code: -1001,
-            msg: 'Internal error; unable to process your request. Please try again.',
-          },
-          headers,
-        );
-      }
-      const answer = (): void => {
-        const result = this.dispatch(route, req, url, rawBody, params);
-        if (fault?.kind === 'lose-response') return void req.socket.destroy();
-        if (fault?.kind === 'taken-then-hang') return void this.hanging.add(res);
-        if (fault?.kind === 'taken-then-status') return this.send(res, fault.status, fault.body);
-        this.send(res, result.status ?? 200, result.body, result.headers);
-      };
-      if (fault?.kind === 'delay') {
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          answer();
-        }, fault.ms);
-        this.timers.add(timer);
-      } else {
-        answer();
-      }
-    });
-  }
-
-  private dispatch(
-    route: Route | undefined,
+  protected readRequest(
     req: http.IncomingMessage,
     url: URL,
     rawBody: string,
-    params: URLSearchParams,
-  ): { status?: number; body: unknown; headers?: Record<string, string> } {
+  ): { route?: string; params: URLSearchParams; log: Partial<LoggedRequest> } {
+    const route = this.routes[`${req.method ?? 'GET'} ${url.pathname}`]?.name;
+    const params = new URLSearchParams(url.search.slice(1));
+    for (const [k, v] of new URLSearchParams(rawBody)) params.set(k, v);
+    const clientOrderId = route === 'createOrder' ? (params.get('newClientOrderId') ?? undefined) : undefined;
+    return { route, params, log: { clientOrderId } };
+  }
+
+  protected answerInstead(fault: BinanceOwnFault): Answer | undefined {
+    if (fault.kind === 'rate-limit') {
+      return {
+        status: 429,
+        body: {
+          code: -1003,
+          msg: 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE.',
+        },
+        headers: { 'Retry-After': String(fault.retryAfterSec) },
+      };
+    }
+    if (fault.kind === 'status') {
+      return {
+        status: fault.status,
+        body: fault.body ?? {
+          code: -1001,
+          msg: 'Internal error; unable to process your request. Please try again.',
+        },
+        headers: fault.retryAfterSec !== undefined ? { 'Retry-After': String(fault.retryAfterSec) } : {},
+      };
+    }
+    return undefined;
+  }
+
+  protected answerAfterWork(fault: BinanceOwnFault): Answer | undefined {
+    return fault.kind === 'taken-then-status' ? { status: fault.status, body: fault.body } : undefined;
+  }
+
+  protected dispatch({ req, method, url, rawBody, route: name, params }: ExchangeRequest): Answer {
+    const route = name === undefined ? undefined : this.routes[`${method} ${url.pathname}`];
     if (!route)
       return { status: 404, body: { code: -1, msg: `fake binance: no route ${req.method} ${url.pathname}` } };
     const weight = this.chargeWeight(route.weight(params));
@@ -461,17 +332,6 @@ export class FakeBinance implements LocalExchange {
     };
   }
 
-  private send(
-    res: http.ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ): void {
-    if (res.destroyed) return;
-    res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
-    res.end(JSON.stringify(body));
-  }
-
   // --- Binance endpoints -------------------------------------------------------------------------------------
 
   private buildRoutes(): Record<string, Route> {
@@ -511,19 +371,7 @@ export class FakeBinance implements LocalExchange {
       'GET /api/v3/klines': r('klines', false, 2, (p) => {
         const limit = Math.min(Number(p.get('limit') ?? 500), 1000);
         const symbol = this.symbolOf(p);
-        const candles = this.market.candles(symbol, this.now(), limit);
-        const pinned = this.pinned.get(symbol);
-        if (pinned !== undefined && candles.length > 0) {
-          const last = candles[candles.length - 1];
-          candles[candles.length - 1] = [
-            last[0],
-            last[1],
-            Math.max(last[2], pinned),
-            Math.min(last[3], pinned),
-            pinned,
-            last[5],
-          ];
-        }
+        const candles = this.recentCandles(symbol, limit);
         const period = this.market.candleMs;
         return {
           body: candles.map(([t, o, h, l, c, v]) => [
@@ -584,7 +432,7 @@ export class FakeBinance implements LocalExchange {
           preventSor: false,
           updateTime: this.now(),
           accountType: 'SPOT',
-          balances: Object.entries(this.balances).map(([asset, b]) => ({
+          balances: Object.entries(this.wallet.balances).map(([asset, b]) => ({
             asset,
             free: fmt(b.free),
             locked: fmt(b.locked),
@@ -681,19 +529,8 @@ export class FakeBinance implements LocalExchange {
     };
   }
 
-  private ticker(symbol: string): { last: number; bid: number; ask: number } {
-    const t = this.market.ticker(symbol, this.now());
-    const pinned = this.pinned.get(symbol);
-    if (pinned === undefined) return t;
-    const half = pinned * 0.0001;
-    return { last: pinned, bid: round8(pinned - half), ask: round8(pinned + half) };
-  }
-
   private ticker24h(symbol: string): unknown {
-    const now = this.now();
-    const t = this.ticker(symbol);
-    const day = this.market.candles(symbol, now, 24 * 60);
-    const open = day[0][1];
+    const { now, t, open, high, low, volume } = this.daySummary(symbol);
     return {
       symbol: symbol.replace('/', ''),
       priceChange: String(t.last - open),
@@ -707,9 +544,9 @@ export class FakeBinance implements LocalExchange {
       askPrice: String(t.ask),
       askQty: '1',
       openPrice: String(open),
-      highPrice: String(Math.max(t.last, ...day.map((c) => c[2]))),
-      lowPrice: String(Math.min(t.last, ...day.map((c) => c[3]))),
-      volume: String(day.reduce((s, c) => s + c[5], 0)),
+      highPrice: String(high),
+      lowPrice: String(low),
+      volume: String(volume),
       quoteVolume: '0',
       openTime: now - 86_400_000,
       closeTime: now,
@@ -726,10 +563,13 @@ export class FakeBinance implements LocalExchange {
     return symbol;
   }
 
+  private symbolOfId(id: string): string {
+    return this.symbols.find((s) => s.replace('/', '') === id)!;
+  }
+
   /** Orders the reads know: not those younger than the lookup lag. */
   private visibleOrders(): FakeOrder[] {
-    const cutoff = this.now() - this.lookupLagMs;
-    return this.orders.filter((o) => o.time <= cutoff);
+    return this.known(this.orders, (o) => o.time);
   }
 
   private mustFindOrder(p: URLSearchParams, code: number): FakeOrder {
@@ -786,7 +626,7 @@ export class FakeBinance implements LocalExchange {
     if (qty * refPrice < m.minNotional) throw new BinanceError(-1013, 'Filter failure: NOTIONAL');
     const [base, quote] = symbol.split('/');
     const need = side === 'BUY' ? qty * refPrice : qty;
-    if (this.free(side === 'BUY' ? quote : base) + 1e-12 < need) {
+    if (this.wallet.free(side === 'BUY' ? quote : base) + 1e-12 < need) {
       throw new BinanceError(-2010, 'Account has insufficient balance for requested action.');
     }
     const now = this.now();
@@ -816,18 +656,11 @@ export class FakeBinance implements LocalExchange {
     const marketable = limit === undefined || (side === 'BUY' ? limit >= t.ask : limit <= t.bid);
     const fills: FakeTrade[] = [];
     if (marketable) {
-      const parts = Math.max(1, this.options.marketFillParts ?? 1);
-      let left = qty;
-      for (let i = 0; i < parts && left > 1e-12; i++) {
-        const part = i === parts - 1 ? left : floorTo(qty / parts, m.amountStep);
-        if (!(part > 0)) continue;
-        // each next trade at a slightly worse price, as a market order walks the book
-        const price = round2((side === 'BUY' ? t.ask : t.bid) * (1 + (side === 'BUY' ? 1 : -1) * 0.0001 * i));
-        fills.push(this.fill(order, part, limit === undefined ? price : limit, false));
-        left = round8(left - part);
-      }
+      this.walkBook(t, side === 'BUY', qty, m.amountStep, limit, (part, price) =>
+        fills.push(this.fill(order, part, price, false)),
+      );
     } else {
-      this.hold(side === 'BUY' ? quote : base, side === 'BUY' ? qty * limit! : qty);
+      this.wallet.hold(symbol, side === 'BUY', qty, limit!);
     }
     const respType = p.get('newOrderRespType') ?? 'FULL';
     const ack = {
@@ -867,48 +700,29 @@ export class FakeBinance implements LocalExchange {
     };
   }
 
-  /** Resting limit orders the price has crossed fill, a slice at a time. */
   private matchRestingOrders(): void {
-    const now = this.now();
-    const slices = Math.max(1, this.options.limitFillSlices ?? 1);
-    for (const order of this.orders.filter((o) => o.type === 'LIMIT' && isOpen(o))) {
-      const last = this.lastMatch.get(order.orderId);
-      if (last !== undefined && now - last < (this.options.matchIntervalMs ?? 0)) continue;
-      const symbol = this.symbols.find((s) => s.replace('/', '') === order.symbol)!;
-      const t = this.ticker(symbol);
-      const price = Number(order.price);
-      if (!(order.side === 'BUY' ? t.ask <= price : t.bid >= price)) continue;
-      const m = simulatedMarketInfo(symbol);
-      const left = round8(Number(order.origQty) - Number(order.executedQty));
-      const slice = Math.min(
-        left,
-        Math.max(m.amountStep, floorTo(Number(order.origQty) / slices, m.amountStep)),
-      );
-      const [base, quote] = symbol.split('/');
-      // the slice leaves the reservation before it is paid for
-      this.release(order.side === 'BUY' ? quote : base, order.side === 'BUY' ? slice * price : slice);
-      this.fill(order, slice, price, true);
-      this.lastMatch.set(order.orderId, now);
-    }
+    this.matchResting(
+      this.orders.filter((o) => o.type === 'LIMIT' && isOpen(o)),
+      (o) => ({
+        id: o.orderId,
+        symbol: this.symbolOfId(o.symbol),
+        buy: o.side === 'BUY',
+        price: Number(o.price),
+        qty: Number(o.origQty),
+        left: round8(Number(o.origQty) - Number(o.executedQty)),
+      }),
+      (o, qty, price) => this.fill(o, qty, price, true),
+    );
   }
 
   private fill(order: FakeOrder, qty: number, price: number, isMaker: boolean): FakeTrade {
-    const symbol = this.symbols.find((s) => s.replace('/', '') === order.symbol)!;
+    const symbol = this.symbolOfId(order.symbol);
     const [base, quote] = symbol.split('/');
     const now = this.now();
     const cost = qty * price;
     const rate = this.options.feeRate ?? 0.001;
     const { commission, asset } = this.commission(order.side, base, quote, qty, cost, rate);
-    this.credit(base, 0);
-    this.credit(quote, 0);
-    if (order.side === 'BUY') {
-      this.balances[quote].free -= cost;
-      this.balances[base].free += qty;
-    } else {
-      this.balances[base].free -= qty;
-      this.balances[quote].free += cost;
-    }
-    this.balances[asset].free -= commission;
+    this.wallet.settle(symbol, order.side === 'BUY', qty, cost, asset, commission);
     order.executedQty = fmt(Number(order.executedQty) + qty);
     order.cummulativeQuoteQty = fmt(Number(order.cummulativeQuoteQty) + cost);
     order.status = Number(order.executedQty) >= Number(order.origQty) - 1e-12 ? 'FILLED' : 'PARTIALLY_FILLED';
@@ -946,43 +760,18 @@ export class FakeBinance implements LocalExchange {
     if (mode === 'BNB') {
       const bnbPrice = this.ticker('BNB/USDT').last;
       const inBnb = round8((cost * rate * 0.75) / bnbPrice);
-      if (this.free('BNB') >= inBnb) return { commission: inBnb, asset: 'BNB' };
+      if (this.wallet.free('BNB') >= inBnb) return { commission: inBnb, asset: 'BNB' };
     }
     if (mode === 'quote' || side === 'SELL') return { commission: round8(cost * rate), asset: quote };
     return { commission: round8(qty * rate), asset: base };
   }
 
-  private free(asset: string): number {
-    return this.balances[asset]?.free ?? 0;
-  }
-
-  private credit(asset: string, amount: number): void {
-    this.balances[asset] ??= { free: 0, locked: 0 };
-    this.balances[asset].free += amount;
-  }
-
-  private hold(asset: string, amount: number): void {
-    this.balances[asset] ??= { free: 0, locked: 0 };
-    this.balances[asset].free -= amount;
-    this.balances[asset].locked += amount;
-  }
-
-  private release(asset: string, amount: number): void {
-    this.balances[asset].locked -= amount;
-    this.balances[asset].free += amount;
-  }
-
   private cancelOrder(p: URLSearchParams): { status?: number; body: unknown } {
     const order = this.mustFindOrder(p, -2011);
     if (!isOpen(order)) throw new BinanceError(-2011, 'Unknown order sent.');
-    const symbol = this.symbols.find((s) => s.replace('/', '') === order.symbol)!;
-    const [base, quote] = symbol.split('/');
     const rest = Number(order.origQty) - Number(order.executedQty);
     if (order.type === 'LIMIT') {
-      this.release(
-        order.side === 'BUY' ? quote : base,
-        order.side === 'BUY' ? rest * Number(order.price) : rest,
-      );
+      this.wallet.release(this.symbolOfId(order.symbol), order.side === 'BUY', rest, Number(order.price));
     }
     order.status = 'CANCELED';
     order.isWorking = false;
@@ -1013,22 +802,6 @@ export class FakeBinance implements LocalExchange {
 
 function isOpen(o: FakeOrder): boolean {
   return o.status === 'NEW' || o.status === 'PARTIALLY_FILLED';
-}
-
-function onGrid(value: number, step: number): boolean {
-  return Math.abs(Math.round(value / step) * step - value) <= step * 1e-6;
-}
-
-function floorTo(value: number, step: number): number {
-  return round8(Math.floor(value / step + 1e-9) * step);
-}
-
-function round8(n: number): number {
-  return Number(n.toFixed(8));
-}
-
-function round2(n: number): number {
-  return Number(n.toFixed(2));
 }
 
 function fmt(n: number): string {

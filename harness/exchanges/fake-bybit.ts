@@ -28,11 +28,21 @@
  * an order younger than this: the create is asynchronous) and one-shot faults through `faults.next(route, fault)`.
  */
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
+import type http from 'node:http';
+import { simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { RET } from './answers/bybit';
-import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
+import {
+  FakeExchangeServer,
+  floorTo,
+  onGrid,
+  round8,
+  type Answer,
+  type ExchangeRequest,
+  type FakeExchangeOptions,
+  type LoggedRequest,
+  type TransportFault,
+} from './fake-exchange-server';
+import type { LocalFault, LocalRoute, LocalTrade } from './local-exchange';
 
 /** Route names `faults.next` matches (a realtime or history request with an id filter is a lookup). */
 export type BybitRoute =
@@ -49,21 +59,14 @@ export type BybitRoute =
   | 'executions'
   | 'balance';
 
-export type BybitFault =
+/** Bybit's own faults; the transport ones (timeout, delay, reset, lose-response, taken-then-hang) are shared. */
+type BybitOwnFault =
   /** Answer this HTTP status and body without doing the work (a retCode body with HTTP 200, or a gateway 5xx). */
   | { kind: 'answer'; status: number; body: unknown; headers?: Record<string, string> }
-  /** Never answer (until the server closes). */
-  | { kind: 'timeout' }
-  /** Answer normally after a delay. */
-  | { kind: 'delay'; ms: number }
-  /** Destroy the connection before doing anything. */
-  | { kind: 'reset' }
-  /** Do the work (an order is taken), then destroy the connection: the answer is lost. */
-  | { kind: 'lose-response' }
-  /** Do the work, then never answer. */
-  | { kind: 'taken-then-hang' }
   /** Do the work, then answer this status and body instead of the result. */
   | { kind: 'taken-then-answer'; status: number; body: unknown };
+
+export type BybitFault = TransportFault | BybitOwnFault;
 
 type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'PartiallyFilledCanceled';
 
@@ -147,29 +150,8 @@ export interface BybitExecution {
   seq: number;
 }
 
-export interface FakeBybitOptions {
-  /** Port to listen on (default: any free one). */
-  port?: number;
-  apiKey?: string;
-  secret?: string;
-  /** Starting balances; default 10 000 USDT. */
-  balances?: Record<string, number>;
-  /** Markets listed, ccxt symbols; default BTC/USDT and ETH/USDT. */
-  symbols?: string[];
-  seed?: number;
-  /** Simulated time per candle (default 60 s). */
-  candleMs?: number;
-  /** Fee rate per execution; default 0.001 (0.1 %). */
-  feeRate?: number;
-  /** A marketable order fills in this many executions at slightly worse prices (default 1). */
-  marketFillParts?: number;
-  /** A resting limit order fills in this many slices, one per match (default 1). */
-  limitFillSlices?: number;
-  /** Least time between two partial fills of one resting order (default 0). */
-  matchIntervalMs?: number;
-  /** Reads do not know an order (or its executions) younger than this (default 0). */
-  lookupLagMs?: number;
-}
+/** Fee rate per execution (default 0.1 %), in the coin received. */
+export type FakeBybitOptions = FakeExchangeOptions;
 
 class BybitError extends Error {
   constructor(
@@ -178,28 +160,6 @@ class BybitError extends Error {
     readonly status = 200,
   ) {
     super(message);
-  }
-}
-
-/** The one-shot faults queued for the next requests of a route (and, when given, with these parameters). */
-class FaultQueue {
-  private readonly queued: Array<{ route: string; fault: BybitFault; params?: Record<string, string> }> = [];
-
-  next(route: BybitRoute | '*', fault: BybitFault, params?: Record<string, string>): void {
-    this.queued.push({ route, fault, params });
-  }
-
-  clear(): void {
-    this.queued.length = 0;
-  }
-
-  take(route: string, params: Record<string, string>): BybitFault | undefined {
-    const index = this.queued.findIndex(
-      (q) =>
-        (q.route === '*' || q.route === route) &&
-        Object.entries(q.params ?? {}).every(([k, v]) => params[k] === v),
-    );
-    return index < 0 ? undefined : this.queued.splice(index, 1)[0].fault;
   }
 }
 
@@ -269,63 +229,25 @@ function envelope(ret: { retCode: number; retMsg: string }, now: number, result:
   return { ...ret, result, retExtInfo: {}, time: now };
 }
 
-export class FakeBybit implements LocalExchange {
-  readonly faults = new FaultQueue();
+export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOptions> {
   /** Every order ever accepted, in order. */
   readonly orders: BybitOrder[] = [];
   /** Every execution of the account, in order. */
   readonly executions: BybitExecution[] = [];
-  /** Every request seen (creates carry their orderLinkId and body). */
-  readonly requests: Array<{
-    method: string;
-    path: string;
-    route: string;
-    at: number;
-    orderLinkId?: string;
-    body?: Record<string, unknown>;
-  }> = [];
-  readonly balances: Record<string, { free: number; locked: number }> = {};
-  readonly market: SimulatedMarket;
-  /** Server clock minus ours (a host whose clock drifts). */
-  clockSkewMs = 0;
-  lookupLagMs: number;
-  url = '';
-  private readonly pinned = new Map<string, number>();
-  private readonly server: http.Server;
-  private readonly apiKey: string;
-  private readonly secret: string;
-  private readonly symbols: string[];
-  private readonly hanging = new Set<http.ServerResponse>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly lastMatch = new Map<string, number>();
   private readonly uidWindows = new Map<string, number[]>();
   private ipWindow: number[] = [];
   /** Orders /v5/order/realtime no longer lists once closed (a service restart cleared its closed-order cache). */
   private readonly forgottenByRealtime = new Set<string>();
   private nextOrderId = 1_900_000_000_000_000_000n;
   private nextSeq = 4_688_002_127;
+  protected override readonly contentType = 'application/json; charset=utf-8';
 
-  private constructor(private readonly options: FakeBybitOptions) {
-    this.apiKey = options.apiKey ?? 'test-key';
-    this.secret = options.secret ?? 'test-secret';
-    this.symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
-    this.lookupLagMs = options.lookupLagMs ?? 0;
-    this.market = new SimulatedMarket({
-      seed: options.seed ?? 7,
-      volatility: 0.002,
-      candleMs: options.candleMs ?? 60_000,
-    });
-    for (const [asset, amount] of Object.entries(options.balances ?? { USDT: 10_000 })) {
-      this.balances[asset] = { free: amount, locked: 0 };
-    }
-    this.server = http.createServer((req, res) => this.onRequest(req, res));
+  private constructor(options: FakeBybitOptions) {
+    super(options, ROUTES);
   }
 
-  static async start(options: FakeBybitOptions = {}): Promise<FakeBybit> {
-    const fake = new FakeBybit(options);
-    await new Promise<void>((resolve) => fake.server.listen(options.port ?? 0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
-    return fake;
+  static start(options: FakeBybitOptions = {}): Promise<FakeBybit> {
+    return FakeExchangeServer.listening(new FakeBybit(options));
   }
 
   /** Orders with this orderLinkId (Bybit never holds more than one). */
@@ -339,26 +261,6 @@ export class FakeBybit implements LocalExchange {
   }
 
   // --- LocalExchange ---------------------------------------------------------------------------------------------
-
-  fault(route: LocalRoute, fault: LocalFault, symbol?: string): void {
-    this.faults.next(
-      ROUTES[route],
-      bybitFault(fault, Date.now()),
-      symbol ? { symbol: symbol.replace('/', '') } : undefined,
-    );
-  }
-
-  clearFaults(): void {
-    this.faults.clear();
-  }
-
-  createRequests(): string[] {
-    return this.requests.filter((r) => r.route === 'createOrder').map((r) => r.orderLinkId ?? '');
-  }
-
-  ordersWithClientId(clientOrderId: string): number {
-    return this.ordersByLinkId(clientOrderId).length;
-  }
 
   orderClientIds(): string[] {
     return this.orders.map((o) => o.orderLinkId);
@@ -379,100 +281,59 @@ export class FakeBybit implements LocalExchange {
       }));
   }
 
-  balance(asset: string): number {
-    const b = this.balances[asset];
-    return b ? b.free + b.locked : 0;
+  protected documentedFault(fault: LocalFault): BybitFault {
+    return bybitFault(fault, Date.now());
   }
 
-  pinPrice(symbol: string, price: number): void {
-    this.pinned.set(symbol, price);
-  }
-
-  unpin(symbol: string): void {
-    this.pinned.delete(symbol);
-  }
-
-  requestCount(route: LocalRoute): number {
-    return this.requests.filter((r) => r.route === ROUTES[route]).length;
-  }
-
-  async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    for (const res of this.hanging) res.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  protected symbolParams(symbol: string): Record<string, string> {
+    return { symbol: symbol.replace('/', '') };
   }
 
   // --- HTTP ------------------------------------------------------------------------------------------------------
 
-  private now(): number {
-    return Date.now() + this.clockSkewMs;
-  }
-
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://fake');
-      const method = req.method ?? 'GET';
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      let params: Record<string, string>;
-      let body: Record<string, unknown> | undefined;
-      try {
-        body = method === 'POST' && rawBody ? (JSON.parse(rawBody) as Record<string, unknown>) : undefined;
-        params = Object.fromEntries(
-          body
-            ? Object.entries(body).map(([k, v]) => [k, String(v)])
-            : [...new URLSearchParams(url.search.slice(1))],
-        );
-      } catch {
-        return this.send(res, 200, envelope(RET.paramsError, this.now()));
-      }
-      const route = routeOf(method, url.pathname, params);
-      this.requests.push({
-        method,
-        path: url.pathname,
-        route: route ?? 'unknown',
-        at: Date.now(),
-        orderLinkId: route === 'createOrder' ? params.orderLinkId : undefined,
-        body,
-      });
-      if (this.overIpLimit()) {
-        res.writeHead(403, { 'Content-Type': 'text/plain' });
-        return void res.end('access too frequent');
-      }
-      const fault = route ? this.faults.take(route, params) : undefined;
-      if (fault?.kind === 'reset') return void req.socket.destroy();
-      if (fault?.kind === 'timeout') return void this.hanging.add(res);
-      if (fault?.kind === 'answer') return this.send(res, fault.status, fault.body, fault.headers);
-      const answer = (): void => {
-        const result = this.dispatch(route, req, url, rawBody, params);
-        if (fault?.kind === 'lose-response') return void req.socket.destroy();
-        if (fault?.kind === 'taken-then-hang') return void this.hanging.add(res);
-        if (fault?.kind === 'taken-then-answer') return this.send(res, fault.status, fault.body);
-        this.send(res, result.status, result.body, result.headers);
-      };
-      if (fault?.kind === 'delay') {
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          answer();
-        }, fault.ms);
-        this.timers.add(timer);
-      } else {
-        answer();
-      }
-    });
-  }
-
-  private dispatch(
-    route: BybitRoute | undefined,
+  /** A POST's parameters are its JSON body (a body that is not JSON: 10001), a GET's its query string. */
+  protected readRequest(
     req: http.IncomingMessage,
     url: URL,
     rawBody: string,
-    params: Record<string, string>,
-  ): { status: number; body: unknown; headers?: Record<string, string> } {
+  ): { route?: string; params: URLSearchParams; invalid?: Answer; log: Partial<LoggedRequest> } {
+    const method = req.method ?? 'GET';
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = method === 'POST' && rawBody ? (JSON.parse(rawBody) as Record<string, unknown>) : undefined;
+    } catch {
+      return {
+        params: new URLSearchParams(),
+        invalid: { body: envelope(RET.paramsError, this.now()) },
+        log: {},
+      };
+    }
+    const params = body
+      ? new URLSearchParams(Object.fromEntries(Object.entries(body).map(([k, v]) => [k, String(v)])))
+      : new URLSearchParams(url.search.slice(1));
+    const route = routeOf(method, url.pathname, Object.fromEntries(params));
+    const clientOrderId = route === 'createOrder' ? (params.get('orderLinkId') ?? undefined) : undefined;
+    return { route, params, log: { clientOrderId, body } };
+  }
+
+  /** Over 600 requests per 5 s from the IP: HTTP 403, before anything else. */
+  protected override refuseEarly(): Answer | undefined {
+    return this.overIpLimit() ? { status: 403, text: 'access too frequent' } : undefined;
+  }
+
+  protected answerInstead(fault: BybitOwnFault): Answer | undefined {
+    return fault.kind === 'answer' ? fault : undefined;
+  }
+
+  protected answerAfterWork(fault: BybitOwnFault): Answer | undefined {
+    return fault.kind === 'taken-then-answer' ? { status: fault.status, body: fault.body } : undefined;
+  }
+
+  protected dispatch({ req, url, rawBody, route: name, params: query }: ExchangeRequest): Answer {
     const now = this.now();
+    const route = name as BybitRoute | undefined;
     if (!route) return { status: 404, body: envelope(RET.routeNotFound, now) };
+    const params = Object.fromEntries(query);
     let headers: Record<string, string> | undefined;
     try {
       if (isPrivate(route)) {
@@ -535,17 +396,6 @@ export class FakeBybit implements LocalExchange {
         'X-Bapi-Limit-Reset-Timestamp': String(over ? window[0] + 1000 : now),
       },
     };
-  }
-
-  private send(
-    res: http.ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ): void {
-    if (res.destroyed) return;
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
-    res.end(JSON.stringify(body));
   }
 
   // --- endpoints -------------------------------------------------------------------------------------------------
@@ -622,13 +472,10 @@ export class FakeBybit implements LocalExchange {
   private tickers(p: Record<string, string>): unknown {
     this.spotOnly(p);
     const symbols = p.symbol ? [this.symbolOf(p)] : this.symbols;
-    const now = this.now();
     return {
       category: 'spot',
       list: symbols.map((symbol) => {
-        const t = this.ticker(symbol);
-        const day = this.market.candles(symbol, now, 24 * 60);
-        const open = day[0][1];
+        const { t, open, high, low, volume } = this.daySummary(symbol);
         return {
           symbol: symbol.replace('/', ''),
           bid1Price: String(t.bid),
@@ -638,10 +485,10 @@ export class FakeBybit implements LocalExchange {
           lastPrice: String(t.last),
           prevPrice24h: String(open),
           price24hPcnt: ((t.last - open) / open).toFixed(4),
-          highPrice24h: String(Math.max(t.last, ...day.map((c) => c[2]))),
-          lowPrice24h: String(Math.min(t.last, ...day.map((c) => c[3]))),
+          highPrice24h: String(high),
+          lowPrice24h: String(low),
           turnover24h: '0',
-          volume24h: String(day.reduce((s, c) => s + c[5], 0)),
+          volume24h: String(volume),
           usdIndexPrice: String(t.last),
         };
       }),
@@ -651,19 +498,7 @@ export class FakeBybit implements LocalExchange {
   private kline(p: Record<string, string>): unknown {
     const symbol = this.symbolOf(p);
     const limit = Math.min(Number(p.limit ?? 200), 1000);
-    const candles = this.market.candles(symbol, this.now(), limit);
-    const pinned = this.pinned.get(symbol);
-    if (pinned !== undefined && candles.length > 0) {
-      const last = candles[candles.length - 1];
-      candles[candles.length - 1] = [
-        last[0],
-        last[1],
-        Math.max(last[2], pinned),
-        Math.min(last[3], pinned),
-        pinned,
-        last[5],
-      ];
-    }
+    const candles = this.recentCandles(symbol, limit);
     return {
       symbol: symbol.replace('/', ''),
       category: p.category ?? 'linear',
@@ -724,7 +559,7 @@ export class FakeBybit implements LocalExchange {
       throw new BybitError(RET.orderValueTooLow.retCode, RET.orderValueTooLow.retMsg);
     }
     const need = side === 'Buy' ? qty * refPrice : qty;
-    if (this.free(side === 'Buy' ? quote : base) + 1e-12 < need) {
+    if (this.wallet.free(side === 'Buy' ? quote : base) + 1e-12 < need) {
       throw new BybitError(RET.balanceInsufficient.retCode, RET.balanceInsufficient.retMsg);
     }
     const now = this.now();
@@ -779,18 +614,11 @@ export class FakeBybit implements LocalExchange {
     this.orders.push(order);
     const marketable = limit === undefined || (side === 'Buy' ? limit >= t.ask : limit <= t.bid);
     if (marketable) {
-      const parts = Math.max(1, this.options.marketFillParts ?? 1);
-      let left = qty;
-      for (let i = 0; i < parts && left > 1e-12; i++) {
-        const part = i === parts - 1 ? left : floorTo(qty / parts, m.amountStep);
-        if (!(part > 0)) continue;
-        // each next execution at a slightly worse price, as a market order walks the book
-        const price = round2((side === 'Buy' ? t.ask : t.bid) * (1 + (side === 'Buy' ? 1 : -1) * 0.0001 * i));
-        this.fill(order, part, limit ?? price, false);
-        left = round8(left - part);
-      }
+      this.walkBook(t, side === 'Buy', qty, m.amountStep, limit, (part, price) =>
+        this.fill(order, part, price, false),
+      );
     } else {
-      this.hold(side === 'Buy' ? quote : base, side === 'Buy' ? qty * limit! : qty);
+      this.wallet.hold(symbol, side === 'Buy', qty, limit!);
     }
     // "This request is asynchronous": ids only
     return { orderId: order.orderId, orderLinkId: order.orderLinkId };
@@ -806,14 +634,9 @@ export class FakeBybit implements LocalExchange {
         (p.orderId ? o.orderId === p.orderId : o.orderLinkId === p.orderLinkId),
     );
     if (!order || !isOpen(order)) throw new BybitError(RET.orderNotExists.retCode, RET.orderNotExists.retMsg);
-    const [base, quote] = symbol.split('/');
     const rest = Number(order.leavesQty);
-    if (order.orderType === 'Limit') {
-      this.release(
-        order.side === 'Buy' ? quote : base,
-        order.side === 'Buy' ? rest * Number(order.price) : rest,
-      );
-    }
+    if (order.orderType === 'Limit')
+      this.wallet.release(symbol, order.side === 'Buy', rest, Number(order.price));
     order.orderStatus = Number(order.cumExecQty) > 0 ? 'PartiallyFilledCanceled' : 'Cancelled';
     order.cancelType = 'CancelByUser';
     order.leavesQty = '0';
@@ -881,7 +704,7 @@ export class FakeBybit implements LocalExchange {
     if (p.accountType !== 'UNIFIED')
       throw new BybitError(RET.paramsError.retCode, 'accountType only support UNIFIED');
     const wanted = p.coin ? p.coin.split(',') : undefined;
-    const coins = Object.entries(this.balances)
+    const coins = Object.entries(this.wallet.balances)
       .filter(([coin, b]) => (wanted ? wanted.includes(coin) : b.free + b.locked !== 0))
       .map(([coin, b]) => ({
         availableToBorrow: '',
@@ -948,14 +771,6 @@ export class FakeBybit implements LocalExchange {
 
   // --- matching and accounts -------------------------------------------------------------------------------------
 
-  private ticker(symbol: string): { last: number; bid: number; ask: number } {
-    const t = this.market.ticker(symbol, this.now());
-    const pinned = this.pinned.get(symbol);
-    if (pinned === undefined) return t;
-    const half = pinned * 0.0001;
-    return { last: pinned, bid: round8(pinned - half), ask: round8(pinned + half) };
-  }
-
   private symbolOf(p: Record<string, string>): string {
     const symbol = this.symbols.find((s) => s.replace('/', '') === p.symbol);
     if (!symbol) throw new BybitError(170121, 'Invalid symbol.');
@@ -968,28 +783,22 @@ export class FakeBybit implements LocalExchange {
 
   /** Orders the reads know: not those younger than the lookup lag (the create is asynchronous). */
   private visibleOrders(): BybitOrder[] {
-    const cutoff = this.now() - this.lookupLagMs;
-    return this.orders.filter((o) => Number(o.createdTime) <= cutoff);
+    return this.known(this.orders, (o) => Number(o.createdTime));
   }
 
   private matchRestingOrders(): void {
-    const now = this.now();
-    const slices = Math.max(1, this.options.limitFillSlices ?? 1);
-    for (const order of this.orders.filter((o) => o.orderType === 'Limit' && isOpen(o))) {
-      const last = this.lastMatch.get(order.orderId);
-      if (last !== undefined && now - last < (this.options.matchIntervalMs ?? 0)) continue;
-      const symbol = this.symbolOfId(order.symbol);
-      const t = this.ticker(symbol);
-      const price = Number(order.price);
-      if (!(order.side === 'Buy' ? t.ask <= price : t.bid >= price)) continue;
-      const m = simulatedMarketInfo(symbol);
-      const left = Number(order.leavesQty);
-      const slice = Math.min(left, Math.max(m.amountStep, floorTo(Number(order.qty) / slices, m.amountStep)));
-      const [base, quote] = symbol.split('/');
-      this.release(order.side === 'Buy' ? quote : base, order.side === 'Buy' ? slice * price : slice);
-      this.fill(order, slice, price, true);
-      this.lastMatch.set(order.orderId, now);
-    }
+    this.matchResting(
+      this.orders.filter((o) => o.orderType === 'Limit' && isOpen(o)),
+      (o) => ({
+        id: o.orderId,
+        symbol: this.symbolOfId(o.symbol),
+        buy: o.side === 'Buy',
+        price: Number(o.price),
+        qty: Number(o.qty),
+        left: Number(o.leavesQty),
+      }),
+      (o, qty, price) => this.fill(o, qty, price, true),
+    );
   }
 
   private fill(order: BybitOrder, qty: number, price: number, isMaker: boolean): void {
@@ -1001,16 +810,7 @@ export class FakeBybit implements LocalExchange {
     // "Spot Fee Currency Instruction": a positive fee rate charges the coin received
     const feeCurrency = order.side === 'Buy' ? base : quote;
     const fee = round8(order.side === 'Buy' ? qty * rate : value * rate);
-    this.balances[base] ??= { free: 0, locked: 0 };
-    this.balances[quote] ??= { free: 0, locked: 0 };
-    if (order.side === 'Buy') {
-      this.balances[quote].free -= value;
-      this.balances[base].free += qty;
-    } else {
-      this.balances[base].free -= qty;
-      this.balances[quote].free += value;
-    }
-    this.balances[feeCurrency].free -= fee;
+    this.wallet.settle(symbol, order.side === 'Buy', qty, value, feeCurrency, fee);
     // in the base coin, also for a market buy sent by value (its qty is the quote amount)
     const total = round8(Number(order.cumExecQty) + Number(order.leavesQty));
     const cumQty = round8(Number(order.cumExecQty) + qty);
@@ -1056,21 +856,6 @@ export class FakeBybit implements LocalExchange {
       seq: this.nextSeq++,
     });
   }
-
-  private free(asset: string): number {
-    return this.balances[asset]?.free ?? 0;
-  }
-
-  private hold(asset: string, amount: number): void {
-    this.balances[asset] ??= { free: 0, locked: 0 };
-    this.balances[asset].free -= amount;
-    this.balances[asset].locked += amount;
-  }
-
-  private release(asset: string, amount: number): void {
-    this.balances[asset].locked -= amount;
-    this.balances[asset].free += amount;
-  }
 }
 
 /** The route of a request: a realtime or history query filtered by an id is a lookup. */
@@ -1097,22 +882,6 @@ function isPrivate(route: BybitRoute): boolean {
 
 function isOpen(o: BybitOrder): boolean {
   return o.orderStatus === 'New' || o.orderStatus === 'PartiallyFilled';
-}
-
-function onGrid(value: number, step: number): boolean {
-  return Math.abs(Math.round(value / step) * step - value) <= step * 1e-6;
-}
-
-function floorTo(value: number, step: number): number {
-  return round8(Math.floor(value / step + 1e-9) * step);
-}
-
-function round8(n: number): number {
-  return Number(n.toFixed(8));
-}
-
-function round2(n: number): number {
-  return Number(n.toFixed(2));
 }
 
 function fmt(n: number): string {

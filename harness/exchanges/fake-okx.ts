@@ -33,30 +33,32 @@
  * `fillsHistory`, `balance`, `ticker`, `candles`, `instruments`, `time`, `currencies`), a path, `METHOD path`, or `*`.
  */
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
+import type http from 'node:http';
+import { simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { ERRORS, orderFailure } from './answers/okx';
-import { FaultQueue } from './fault-queue';
-import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
+import {
+  FakeExchangeServer,
+  floorTo,
+  onGrid,
+  round8,
+  type Answer,
+  type ExchangeRequest,
+  type FakeExchangeOptions,
+  type LoggedRequest,
+  type TransportFault,
+} from './fake-exchange-server';
+import type { LocalFault, LocalRoute, LocalTrade } from './local-exchange';
 
-export type OkxFakeFault =
+/** OKX's own faults; the transport ones (timeout, delay, reset, lose-response, taken-then-hang) are shared. */
+type OkxOwnFault =
   /** Answer with this HTTP status and body (OKX's 50026 "System error" by default), without doing the work. */
   | { kind: 'status'; status: number; body?: unknown }
   /** Refuse the order with this per-order result (`code` "1", HTTP 200), echoing the request's clOrdId. */
   | { kind: 'order-refused'; sCode: string; sMsg: string; subCode?: string }
-  /** Never answer (until the server closes). */
-  | { kind: 'timeout' }
-  /** Answer normally after a delay. */
-  | { kind: 'delay'; ms: number }
-  /** Destroy the connection before doing anything. */
-  | { kind: 'reset' }
-  /** Do the work (an order is taken) and then destroy the connection: the answer is lost. */
-  | { kind: 'lose-response' }
-  /** Do the work, then never answer. */
-  | { kind: 'taken-then-hang' }
   /** Do the work, then answer this status and body (e.g. 50004 "does not mean that the request … failed"). */
   | { kind: 'taken-then-status'; status: number; body: unknown };
+
+export type OkxFakeFault = TransportFault | OkxOwnFault;
 
 type OrderState = 'live' | 'partially_filled' | 'filled' | 'canceled';
 
@@ -102,36 +104,14 @@ export interface OkxFill {
   ts: number;
 }
 
-export interface FakeOkxOptions {
-  /** Credentials private endpoints require. */
-  apiKey?: string;
-  secret?: string;
+export interface FakeOkxOptions extends FakeExchangeOptions {
+  /** The passphrase private endpoints require besides key and secret; default `test-passphrase`. */
   passphrase?: string;
-  /** Starting balances; default 10 000 USDT. */
-  balances?: Record<string, number>;
-  /** Markets listed, ccxt symbols; default BTC/USDT and ETH/USDT. */
-  symbols?: string[];
-  seed?: number;
-  /** Simulated time per candle (default 60 s). */
-  candleMs?: number;
-  /** Fee rate per fill; default 0.001. */
-  feeRate?: number;
   /** "Spot fees in quote currency" on: every fee in the quote. */
   feeInQuote?: boolean;
-  /** A marketable order fills in this many trades at slightly worse prices (default 1). */
-  marketFillParts?: number;
-  /** A resting limit order fills in this many slices, one per match (default 1). */
-  limitFillSlices?: number;
-  /** Least time between two partial fills of one resting order (default 0). */
-  matchIntervalMs?: number;
-  /** Reads do not know an order (or its fills) younger than this (default 0). */
-  lookupLagMs?: number;
-  /** Listen on this loopback port (default: a free one), e.g. to come back where a stopped double was. */
-  port?: number;
 }
 
 type Params = URLSearchParams;
-type Answer = { status?: number; body: unknown };
 
 interface Route {
   name: string;
@@ -217,66 +197,25 @@ const TIMESTAMP_WINDOW_MS = 30_000;
 const CANCELED_UNFILLED_KEPT_MS = 2 * 3_600_000;
 const CLORDID = /^[A-Za-z0-9]{1,32}$/;
 
-export class FakeOkx implements LocalExchange {
-  readonly faults = new FaultQueue<OkxFakeFault>();
+export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
   /** Every order ever accepted, in order. */
   readonly orders: OkxOrder[] = [];
   /** Every fill of the account. */
   readonly fills: OkxFill[] = [];
-  /** Every request seen (creates carry their clOrdId and all their parameters). */
-  readonly requests: Array<{
-    method: string;
-    path: string;
-    route: string;
-    at: number;
-    clientOrderId?: string;
-    params: Record<string, string>;
-    /** The `expTime` header, when sent. */
-    expTime?: string;
-  }> = [];
-  readonly balances: Record<string, { free: number; locked: number }> = {};
-  readonly market: SimulatedMarket;
-  /** Server clock minus ours (a host whose clock drifts). */
-  clockSkewMs = 0;
-  lookupLagMs: number;
-  url = '';
-  private readonly pinned = new Map<string, number>();
-  private readonly server: http.Server;
-  private readonly apiKey: string;
-  private readonly secret: string;
   private readonly passphrase: string;
-  private readonly symbols: string[];
-  private readonly hanging = new Set<http.ServerResponse>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly lastMatch = new Map<string, number>();
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly routes: Record<string, Route>;
   private nextOrderId = 1;
   private nextTradeId = 744_876_980;
 
-  private constructor(private readonly options: FakeOkxOptions) {
-    this.apiKey = options.apiKey ?? 'test-key';
-    this.secret = options.secret ?? 'test-secret';
+  private constructor(options: FakeOkxOptions) {
+    super(options, ROUTES);
     this.passphrase = options.passphrase ?? 'test-passphrase';
-    this.symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
-    this.lookupLagMs = options.lookupLagMs ?? 0;
-    this.market = new SimulatedMarket({
-      seed: options.seed ?? 7,
-      volatility: 0.002,
-      candleMs: options.candleMs ?? 60_000,
-    });
-    for (const [asset, amount] of Object.entries(options.balances ?? { USDT: 10_000 })) {
-      this.balances[asset] = { free: amount, locked: 0 };
-    }
     this.routes = this.buildRoutes();
-    this.server = http.createServer((req, res) => this.onRequest(req, res));
   }
 
-  static async start(options: FakeOkxOptions = {}): Promise<FakeOkx> {
-    const fake = new FakeOkx(options);
-    await new Promise<void>((resolve) => fake.server.listen(options.port ?? 0, '127.0.0.1', resolve));
-    fake.url = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}`;
-    return fake;
+  static start(options: FakeOkxOptions = {}): Promise<FakeOkx> {
+    return FakeExchangeServer.listening(new FakeOkx(options));
   }
 
   ordersByClientId(clientOrderId: string): OkxOrder[] {
@@ -288,23 +227,7 @@ export class FakeOkx implements LocalExchange {
     return this.requests.filter((r) => r.route === 'createOrder').map((r) => r.params);
   }
 
-  // --- LocalExchange: the view the exchange-neutral live tests use ----------------------------------------------
-
-  createRequests(): string[] {
-    return this.requests.filter((r) => r.route === 'createOrder').map((r) => r.clientOrderId ?? '');
-  }
-
-  fault(route: LocalRoute, fault: LocalFault, symbol?: string): void {
-    this.faults.next(ROUTES[route], okxFault(fault), symbol ? { instId: instIdOf(symbol) } : undefined);
-  }
-
-  clearFaults(): void {
-    this.faults.clear();
-  }
-
-  ordersWithClientId(clientOrderId: string): number {
-    return this.ordersByClientId(clientOrderId).length;
-  }
+  // --- LocalExchange ---------------------------------------------------------------------------------------------
 
   orderClientIds(): string[] {
     return this.orders.map((o) => o.clOrdId);
@@ -325,93 +248,51 @@ export class FakeOkx implements LocalExchange {
       }));
   }
 
-  balance(asset: string): number {
-    const b = this.balances[asset];
-    return b ? b.free + b.locked : 0;
+  protected documentedFault(fault: LocalFault): OkxFakeFault {
+    return okxFault(fault);
   }
 
-  pinPrice(symbol: string, price: number): void {
-    this.pinned.set(symbol, price);
+  protected symbolParams(symbol: string): Record<string, string> {
+    return { instId: instIdOf(symbol) };
   }
 
-  unpin(symbol: string): void {
-    this.pinned.delete(symbol);
-  }
+  // --- HTTP ------------------------------------------------------------------------------------------------------
 
-  requestCount(route: LocalRoute): number {
-    return this.requests.filter((r) => r.route === ROUTES[route]).length;
-  }
-
-  async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    for (const res of this.hanging) res.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  // --- HTTP --------------------------------------------------------------------------------------------------
-
-  private now(): number {
-    return Date.now() + this.clockSkewMs;
-  }
-
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://fake');
-      const method = req.method ?? 'GET';
-      const route = this.routes[`${method} ${url.pathname}`];
-      const rawBody = Buffer.concat(chunks).toString('utf8');
-      const params = new URLSearchParams(url.search.slice(1));
-      const bodyError = mergeJsonBody(rawBody, params);
-      this.requests.push({
-        method,
-        path: url.pathname,
-        route: route?.name ?? 'unknown',
-        at: Date.now(),
-        clientOrderId: route?.name === 'createOrder' ? (params.get('clOrdId') ?? undefined) : undefined,
-        params: Object.fromEntries(params),
-        expTime: typeof req.headers.exptime === 'string' ? req.headers.exptime : undefined,
-      });
-      const fault = this.faults.take(method, url.pathname, route?.name, params);
-      if (fault?.kind === 'reset') return void req.socket.destroy();
-      if (fault?.kind === 'timeout') return void this.hanging.add(res);
-      if (fault?.kind === 'status')
-        return this.send(res, fault.status, fault.body ?? ERRORS.systemError.body);
-      if (fault?.kind === 'order-refused') {
-        return this.send(
-          res,
-          200,
-          orderFailure(fault.sCode, fault.sMsg, fault.subCode ?? '', params.get('clOrdId') ?? ''),
-        );
-      }
-      const answer = (): void => {
-        const result = bodyError ?? this.dispatch(route, req, url, rawBody, params);
-        if (fault?.kind === 'lose-response') return void req.socket.destroy();
-        if (fault?.kind === 'taken-then-hang') return void this.hanging.add(res);
-        if (fault?.kind === 'taken-then-status') return this.send(res, fault.status, fault.body);
-        this.send(res, result.status ?? 200, result.body);
-      };
-      if (fault?.kind === 'delay') {
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          answer();
-        }, fault.ms);
-        this.timers.add(timer);
-      } else {
-        answer();
-      }
-    });
-  }
-
-  private dispatch(
-    route: Route | undefined,
+  protected readRequest(
     req: http.IncomingMessage,
     url: URL,
     rawBody: string,
-    params: Params,
-  ): Answer {
+  ): { route?: string; params: URLSearchParams; invalid?: Answer; log: Partial<LoggedRequest> } {
+    const route = this.routes[`${req.method ?? 'GET'} ${url.pathname}`]?.name;
+    const params = new URLSearchParams(url.search.slice(1));
+    const invalid = mergeJsonBody(rawBody, params);
+    return {
+      route,
+      params,
+      invalid,
+      log: {
+        clientOrderId: route === 'createOrder' ? (params.get('clOrdId') ?? undefined) : undefined,
+        expTime: typeof req.headers.exptime === 'string' ? req.headers.exptime : undefined,
+      },
+    };
+  }
+
+  protected answerInstead(fault: OkxOwnFault, { params }: ExchangeRequest): Answer | undefined {
+    if (fault.kind === 'status') return { status: fault.status, body: fault.body ?? ERRORS.systemError.body };
+    if (fault.kind === 'order-refused') {
+      return {
+        body: orderFailure(fault.sCode, fault.sMsg, fault.subCode ?? '', params.get('clOrdId') ?? ''),
+      };
+    }
+    return undefined;
+  }
+
+  protected answerAfterWork(fault: OkxOwnFault): Answer | undefined {
+    return fault.kind === 'taken-then-status' ? { status: fault.status, body: fault.body } : undefined;
+  }
+
+  protected dispatch({ req, method, url, rawBody, params }: ExchangeRequest): Answer {
+    const route = this.routes[`${method} ${url.pathname}`];
     if (!route) return { status: 404, body: { code: '50115', msg: 'Invalid request method.', data: [] } };
     try {
       if (route.private) this.authenticate(req, url, rawBody);
@@ -472,12 +353,6 @@ export class FakeOkx implements LocalExchange {
     }
     w.count += 1;
     return w.count > route.limit;
-  }
-
-  private send(res: http.ServerResponse, status: number, body: unknown): void {
-    if (res.destroyed) return;
-    res.writeHead(status, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(body));
   }
 
   // --- OKX endpoints -----------------------------------------------------------------------------------------
@@ -602,7 +477,7 @@ export class FakeOkx implements LocalExchange {
     return {
       adjEq: '',
       availEq: '',
-      details: Object.entries(this.balances).map(([ccy, b]) => ({
+      details: Object.entries(this.wallet.balances).map(([ccy, b]) => ({
         availBal: fmt(b.free),
         availEq: '',
         cashBal: fmt(b.free + b.locked),
@@ -618,19 +493,8 @@ export class FakeOkx implements LocalExchange {
     };
   }
 
-  private ticker(symbol: string): { last: number; bid: number; ask: number } {
-    const t = this.market.ticker(symbol, this.now());
-    const pinned = this.pinned.get(symbol);
-    if (pinned === undefined) return t;
-    const half = pinned * 0.0001;
-    return { last: pinned, bid: round8(pinned - half), ask: round8(pinned + half) };
-  }
-
   private tickerOf(symbol: string): Record<string, string> {
-    const now = this.now();
-    const t = this.ticker(symbol);
-    const day = this.market.candles(symbol, now, 24 * 60);
-    const volume = day.reduce((s, c) => s + c[5], 0);
+    const { now, t, open, high, low, volume } = this.daySummary(symbol);
     return {
       instType: 'SPOT',
       instId: instIdOf(symbol),
@@ -640,13 +504,13 @@ export class FakeOkx implements LocalExchange {
       askSz: '1',
       bidPx: String(t.bid),
       bidSz: '1',
-      open24h: String(day[0][1]),
-      high24h: String(Math.max(t.last, ...day.map((c) => c[2]))),
-      low24h: String(Math.min(t.last, ...day.map((c) => c[3]))),
+      open24h: String(open),
+      high24h: String(high),
+      low24h: String(low),
       volCcy24h: fmt(volume * t.last),
       vol24h: fmt(volume),
-      sodUtc0: String(day[0][1]),
-      sodUtc8: String(day[0][1]),
+      sodUtc0: String(open),
+      sodUtc8: String(open),
       ts: String(now),
     };
   }
@@ -655,19 +519,7 @@ export class FakeOkx implements LocalExchange {
   private candles(p: Params): string[][] {
     const symbol = this.symbolOf(p);
     const limit = Math.min(Number(p.get('limit') ?? 100), 300);
-    const candles = this.market.candles(symbol, this.now(), limit);
-    const pinned = this.pinned.get(symbol);
-    if (pinned !== undefined && candles.length > 0) {
-      const last = candles[candles.length - 1];
-      candles[candles.length - 1] = [
-        last[0],
-        last[1],
-        Math.max(last[2], pinned),
-        Math.min(last[3], pinned),
-        pinned,
-        last[5],
-      ];
-    }
+    const candles = this.recentCandles(symbol, limit);
     return candles
       .map(([t, o, h, l, c, v], i) => [
         String(t),
@@ -696,8 +548,7 @@ export class FakeOkx implements LocalExchange {
 
   /** Orders the reads know: not those younger than the lookup lag. */
   private visibleOrders(): OkxOrder[] {
-    const cutoff = this.now() - this.lookupLagMs;
-    return this.orders.filter((o) => o.cTime <= cutoff);
+    return this.known(this.orders, (o) => o.cTime);
   }
 
   /** GET order: by ordId, else the latest order with the clOrdId. */
@@ -791,7 +642,7 @@ export class FakeOkx implements LocalExchange {
     const refPrice = limit ?? (side === 'buy' ? t.ask : t.bid);
     const spend = side === 'buy' ? (inQuote ? sz : qty * refPrice) : qty;
     const spendCcy = side === 'buy' ? quote : base;
-    if (this.free(spendCcy) + 1e-12 < spend) {
+    if (this.wallet.free(spendCcy) + 1e-12 < spend) {
       throw new OrderRefused('51008', `Order failed. Insufficient ${spendCcy} balance in account`, '1000');
     }
     const now = this.now();
@@ -821,18 +672,11 @@ export class FakeOkx implements LocalExchange {
     this.orders.push(order);
     const marketable = limit === undefined || (side === 'buy' ? limit >= t.ask : limit <= t.bid);
     if (marketable) {
-      const parts = Math.max(1, this.options.marketFillParts ?? 1);
-      let left = qty;
-      for (let i = 0; i < parts && left > 1e-12; i++) {
-        const part = i === parts - 1 ? left : floorTo(qty / parts, m.amountStep);
-        if (!(part > 0)) continue;
-        // each next trade at a slightly worse price, as a market order walks the book
-        const price = round2((side === 'buy' ? t.ask : t.bid) * (1 + (side === 'buy' ? 1 : -1) * 0.0001 * i));
-        this.fill(order, part, limit ?? price, 'T');
-        left = round8(left - part);
-      }
+      this.walkBook(t, side === 'buy', qty, m.amountStep, limit, (part, price) =>
+        this.fill(order, part, price, 'T'),
+      );
     } else {
-      this.hold(spendCcy, spend);
+      this.wallet.hold(symbol, side === 'buy', qty, limit!);
     }
     return {
       body: {
@@ -845,45 +689,29 @@ export class FakeOkx implements LocalExchange {
     };
   }
 
-  /** Resting limit orders the price has crossed fill, a slice at a time. */
   private matchRestingOrders(): void {
-    const now = this.now();
-    const slices = Math.max(1, this.options.limitFillSlices ?? 1);
-    for (const order of this.orders.filter((o) => o.ordType === 'limit' && isPending(o))) {
-      const last = this.lastMatch.get(order.ordId);
-      if (last !== undefined && now - last < (this.options.matchIntervalMs ?? 0)) continue;
-      const symbol = this.symbolOfInst(order.instId);
-      const t = this.ticker(symbol);
-      const price = Number(order.px);
-      if (!(order.side === 'buy' ? t.ask <= price : t.bid >= price)) continue;
-      const m = simulatedMarketInfo(symbol);
-      const left = round8(order.qty - order.accFillSz);
-      const slice = Math.min(left, Math.max(m.amountStep, floorTo(order.qty / slices, m.amountStep)));
-      const [base, quote] = symbol.split('/');
-      // the slice leaves the reservation before it is paid for
-      this.release(order.side === 'buy' ? quote : base, order.side === 'buy' ? slice * price : slice);
-      this.fill(order, slice, price, 'M');
-      this.lastMatch.set(order.ordId, now);
-    }
+    this.matchResting(
+      this.orders.filter((o) => o.ordType === 'limit' && isPending(o)),
+      (o) => ({
+        id: o.ordId,
+        symbol: this.symbolOfInst(o.instId),
+        buy: o.side === 'buy',
+        price: Number(o.px),
+        qty: o.qty,
+        left: round8(o.qty - o.accFillSz),
+      }),
+      (o, qty, price) => this.fill(o, qty, price, 'M'),
+    );
   }
 
   private fill(order: OkxOrder, qty: number, price: number, execType: 'T' | 'M'): void {
     const symbol = this.symbolOfInst(order.instId);
-    const [base, quote] = symbol.split('/');
+    const [base] = symbol.split('/');
     const now = this.now();
     const cost = qty * price;
     const rate = this.options.feeRate ?? 0.001;
     const fee = order.feeCcy === base ? round8(qty * rate) : round8(cost * rate);
-    this.credit(base, 0);
-    this.credit(quote, 0);
-    if (order.side === 'buy') {
-      this.balances[quote].free -= cost;
-      this.balances[base].free += qty;
-    } else {
-      this.balances[base].free -= qty;
-      this.balances[quote].free += cost;
-    }
-    this.balances[order.feeCcy].free -= fee;
+    this.wallet.settle(symbol, order.side === 'buy', qty, cost, order.feeCcy, fee);
     const tradeId = String(this.nextTradeId++);
     order.accFillSz = round8(order.accFillSz + qty);
     order.fillCost += cost;
@@ -924,10 +752,8 @@ export class FakeOkx implements LocalExchange {
         'Order cancellation failed as the order has been filled, canceled or does not exist.',
       );
     }
-    const symbol = this.symbolOfInst(order.instId);
-    const [base, quote] = symbol.split('/');
     const rest = round8(order.qty - order.accFillSz);
-    this.release(order.side === 'buy' ? quote : base, order.side === 'buy' ? rest * Number(order.px) : rest);
+    this.wallet.release(this.symbolOfInst(order.instId), order.side === 'buy', rest, Number(order.px));
     order.state = 'canceled';
     order.uTime = this.now();
     return {
@@ -997,26 +823,6 @@ export class FakeOkx implements LocalExchange {
       uTime: String(o.uTime),
     };
   }
-
-  private free(asset: string): number {
-    return this.balances[asset]?.free ?? 0;
-  }
-
-  private credit(asset: string, amount: number): void {
-    this.balances[asset] ??= { free: 0, locked: 0 };
-    this.balances[asset].free += amount;
-  }
-
-  private hold(asset: string, amount: number): void {
-    this.balances[asset] ??= { free: 0, locked: 0 };
-    this.balances[asset].free -= amount;
-    this.balances[asset].locked += amount;
-  }
-
-  private release(asset: string, amount: number): void {
-    this.balances[asset].locked -= amount;
-    this.balances[asset].free += amount;
-  }
 }
 
 function fillJson(f: OkxFill): Record<string, string> {
@@ -1083,22 +889,6 @@ function instIdOf(symbol: string): string {
 
 function isPending(o: OkxOrder): boolean {
   return o.state === 'live' || o.state === 'partially_filled';
-}
-
-function onGrid(value: number, step: number): boolean {
-  return Math.abs(Math.round(value / step) * step - value) <= step * 1e-6;
-}
-
-function floorTo(value: number, step: number): number {
-  return round8(Math.floor(value / step + 1e-9) * step);
-}
-
-function round8(n: number): number {
-  return Number(n.toFixed(8));
-}
-
-function round2(n: number): number {
-  return Number(n.toFixed(2));
 }
 
 /** OKX's number strings: no exponent, no trailing zeros. */

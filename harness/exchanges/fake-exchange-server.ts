@@ -1,0 +1,428 @@
+/**
+ * The shell every local exchange double shares (fake-binance.ts, fake-bybit.ts, fake-okx.ts): the loopback HTTP
+ * server and its close, the request log, the one-shot faults (a queued fault is served instead of, around or after
+ * the request's work), pinned prices over the simulated market, the server clock with its skew, the wallet, and the
+ * matching of marketable and resting orders. What differs per exchange is only what its public documentation says:
+ * its routes, its authentication, its error and answer shapes — each double keeps those and nothing else.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Candle } from '../../src/trading/exchange/exchange';
+import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
+import { FaultQueue } from './fault-queue';
+import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
+import { Wallet } from './wallet';
+
+/** The faults every double serves the same way, whatever the exchange. */
+export type TransportFault =
+  /** Never answer (until the server closes). */
+  | { kind: 'timeout' }
+  /** Answer normally after a delay. */
+  | { kind: 'delay'; ms: number }
+  /** Destroy the connection before doing anything. */
+  | { kind: 'reset' }
+  /** Do the work (an order is taken) and then destroy the connection: the answer is lost. */
+  | { kind: 'lose-response' }
+  /** Do the work, then never answer: the matching engine took the order, its HTTP answer never arrives. */
+  | { kind: 'taken-then-hang' };
+
+const TRANSPORT_KINDS: ReadonlySet<string> = new Set([
+  'timeout',
+  'delay',
+  'reset',
+  'lose-response',
+  'taken-then-hang',
+]);
+
+/** An HTTP answer: a JSON body, or `text` as text/plain. */
+export interface Answer {
+  status?: number;
+  body?: unknown;
+  text?: string;
+  headers?: Record<string, string>;
+}
+
+/** A request as the double read it. */
+export interface ExchangeRequest {
+  req: http.IncomingMessage;
+  method: string;
+  url: URL;
+  rawBody: string;
+  /** The route name (what `faults.next` matches), undefined for a path the exchange does not serve. */
+  route?: string;
+  /** Query and body parameters together. */
+  params: URLSearchParams;
+  /** A body the exchange refuses to read: answered after the faults, instead of the work. */
+  invalid?: Answer;
+}
+
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  route: string;
+  at: number;
+  /** A create's client order id, whatever the exchange calls it. */
+  clientOrderId?: string;
+  /** Query and body parameters, as strings. */
+  params: Record<string, string>;
+  /** A JSON body as sent (numbers stay numbers). */
+  body?: Record<string, unknown>;
+  /** OKX's `expTime` header, when sent. */
+  expTime?: string;
+}
+
+export interface FakeExchangeOptions {
+  /** Credentials private endpoints require; default `test-key` / `test-secret`. */
+  apiKey?: string;
+  secret?: string;
+  /** Starting balances; default 10 000 USDT. */
+  balances?: Record<string, number>;
+  /** Markets listed, ccxt symbols; default BTC/USDT and ETH/USDT. */
+  symbols?: string[];
+  seed?: number;
+  /** Simulated time per candle (default 60 s). */
+  candleMs?: number;
+  /** Fee rate per trade; default 0.001 (0.1 %). */
+  feeRate?: number;
+  /** A marketable order fills in this many trades at slightly worse prices (default 1). */
+  marketFillParts?: number;
+  /** A resting limit order fills in this many slices, one per match (default 1: whole at once). */
+  limitFillSlices?: number;
+  /** Least time between two partial fills of one resting order (default 0). */
+  matchIntervalMs?: number;
+  /** Reads do not know an order (or its trades) younger than this (default 0). */
+  lookupLagMs?: number;
+  /** Loopback port to listen on (default: any free one), e.g. to come back where a stopped double was. */
+  port?: number;
+}
+
+/** A resting order as the matcher needs it, whatever the exchange's shape. */
+export interface RestingOrder {
+  /** The exchange's order id (the key of the least time between two slices). */
+  id: string | number;
+  /** ccxt symbol. */
+  symbol: string;
+  buy: boolean;
+  price: number;
+  /** The base amount the order trades, and what is left of it. */
+  qty: number;
+  left: number;
+}
+
+/** The exchange's own fault kinds besides the transport ones (`X`), and its request log. */
+export abstract class FakeExchangeServer<
+  X extends { kind: string },
+  O extends FakeExchangeOptions,
+> implements LocalExchange {
+  readonly faults = new FaultQueue<TransportFault | X>();
+  /** Every request seen, for assertions. */
+  readonly requests: LoggedRequest[] = [];
+  readonly wallet: Wallet;
+  readonly market: SimulatedMarket;
+  /** Server clock minus ours (a host whose clock drifts). */
+  clockSkewMs = 0;
+  lookupLagMs: number;
+  url = '';
+  protected readonly apiKey: string;
+  protected readonly secret: string;
+  protected readonly symbols: string[];
+  /** Prices pinned by tests (ticker and the running candle follow them). */
+  private readonly pinned = new Map<string, number>();
+  private readonly lastMatch = new Map<string | number, number>();
+  private readonly server: http.Server;
+  private readonly hanging = new Set<http.ServerResponse>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  protected constructor(
+    protected readonly options: O,
+    /** The exchange's route name for each kind of request of the exchange-neutral tests. */
+    private readonly routeNames: Record<LocalRoute, string>,
+  ) {
+    this.apiKey = options.apiKey ?? 'test-key';
+    this.secret = options.secret ?? 'test-secret';
+    this.symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
+    this.lookupLagMs = options.lookupLagMs ?? 0;
+    this.market = new SimulatedMarket({
+      seed: options.seed ?? 7,
+      volatility: 0.002,
+      candleMs: options.candleMs ?? 60_000,
+    });
+    this.wallet = new Wallet(options.balances ?? { USDT: 10_000 });
+    this.server = http.createServer((req, res) => this.onRequest(req, res));
+  }
+
+  /** Starts `fake` listening on loopback (`port`, or any free one). */
+  protected static async listening<T extends FakeExchangeServer<{ kind: string }, FakeExchangeOptions>>(
+    fake: T,
+  ): Promise<T> {
+    const server = fake.server;
+    await new Promise<void>((resolve) => server.listen(fake.options.port ?? 0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  get balances(): Record<string, { free: number; locked: number }> {
+    return this.wallet.balances;
+  }
+
+  /** Pins the price of a symbol (until `unpin`), e.g. to fire a stop-loss. */
+  pinPrice(symbol: string, price: number): void {
+    this.pinned.set(symbol, price);
+  }
+
+  unpin(symbol: string): void {
+    this.pinned.delete(symbol);
+  }
+
+  // --- LocalExchange: the view the exchange-neutral live tests use ----------------------------------------------
+
+  fault(route: LocalRoute, fault: LocalFault, symbol?: string): void {
+    this.faults.next(
+      this.routeNames[route],
+      this.documentedFault(fault),
+      symbol ? this.symbolParams(symbol) : undefined,
+    );
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  createRequests(): string[] {
+    return this.requests.filter((r) => r.route === 'createOrder').map((r) => r.clientOrderId ?? '');
+  }
+
+  requestCount(route: LocalRoute): number {
+    return this.requests.filter((r) => r.route === this.routeNames[route]).length;
+  }
+
+  balance(asset: string): number {
+    return this.wallet.total(asset);
+  }
+
+  ordersWithClientId(clientOrderId: string): number {
+    return this.orderClientIds().filter((id) => id === clientOrderId).length;
+  }
+
+  abstract orderClientIds(): string[];
+  abstract trades(symbol?: string): LocalTrade[];
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    for (const res of this.hanging) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // --- what each exchange's documentation says ------------------------------------------------------------------
+
+  /** The exchange's documented answer for a semantic fault. */
+  protected abstract documentedFault(fault: LocalFault): TransportFault | X;
+  /** The parameters that name `symbol` in the exchange's requests (what a fault aimed at it matches). */
+  protected abstract symbolParams(symbol: string): Record<string, string>;
+  /** Route, parameters and log fields of a request. */
+  protected abstract readRequest(
+    req: http.IncomingMessage,
+    url: URL,
+    rawBody: string,
+  ): { route?: string; params: URLSearchParams; invalid?: Answer; log?: Partial<LoggedRequest> };
+  /** Authentication, rate limits, the work and the exchange's answer (resting orders matched first). */
+  protected abstract dispatch(request: ExchangeRequest): Answer;
+  /** The answer an exchange's own fault kind serves instead of the work, if it does. */
+  protected abstract answerInstead(fault: X, request: ExchangeRequest): Answer | undefined;
+  /** The answer an exchange's own fault kind serves after the work was done, if it does. */
+  protected abstract answerAfterWork(fault: X): Answer | undefined;
+
+  /** A refusal before the faults are looked at (a gateway limit); none by default. */
+  protected refuseEarly(_request: ExchangeRequest): Answer | undefined {
+    return undefined;
+  }
+
+  protected readonly contentType: string = 'application/json';
+
+  // --- the clock, prices and matching ---------------------------------------------------------------------------
+
+  protected now(): number {
+    return Date.now() + this.clockSkewMs;
+  }
+
+  protected ticker(symbol: string): { last: number; bid: number; ask: number } {
+    const t = this.market.ticker(symbol, this.now());
+    const pinned = this.pinned.get(symbol);
+    if (pinned === undefined) return t;
+    const half = pinned * 0.0001;
+    return { last: pinned, bid: round8(pinned - half), ask: round8(pinned + half) };
+  }
+
+  /** The last `limit` candles, oldest first; the running one follows a pinned price. */
+  protected recentCandles(symbol: string, limit: number): Candle[] {
+    const candles = this.market.candles(symbol, this.now(), limit);
+    const pinned = this.pinned.get(symbol);
+    if (pinned !== undefined && candles.length > 0) {
+      const last = candles[candles.length - 1];
+      candles[candles.length - 1] = [
+        last[0],
+        last[1],
+        Math.max(last[2], pinned),
+        Math.min(last[3], pinned),
+        pinned,
+        last[5],
+      ];
+    }
+    return candles;
+  }
+
+  /** The 24 hours up to now: the ticker and the day's open, high, low and base volume. */
+  protected daySummary(symbol: string): {
+    now: number;
+    t: { last: number; bid: number; ask: number };
+    open: number;
+    high: number;
+    low: number;
+    volume: number;
+  } {
+    const now = this.now();
+    const t = this.ticker(symbol);
+    const day = this.market.candles(symbol, now, 24 * 60);
+    return {
+      now,
+      t,
+      open: day[0][1],
+      high: Math.max(t.last, ...day.map((c) => c[2])),
+      low: Math.min(t.last, ...day.map((c) => c[3])),
+      volume: day.reduce((s, c) => s + c[5], 0),
+    };
+  }
+
+  /** Items the reads know: not those younger than the lookup lag (`at`: the item's exchange time). */
+  protected known<T>(items: T[], at: (item: T) => number): T[] {
+    const cutoff = this.now() - this.lookupLagMs;
+    return items.filter((item) => at(item) <= cutoff);
+  }
+
+  /**
+   * A marketable order of `qty` walks the book from ticker `t`: `marketFillParts` trades (`step`: the amount
+   * step), each next one slightly worse; a limit order trades at its limit.
+   */
+  protected walkBook(
+    t: { bid: number; ask: number },
+    buy: boolean,
+    qty: number,
+    step: number,
+    limit: number | undefined,
+    fill: (qty: number, price: number) => void,
+  ): void {
+    const parts = Math.max(1, this.options.marketFillParts ?? 1);
+    let left = qty;
+    for (let i = 0; i < parts && left > 1e-12; i++) {
+      const part = i === parts - 1 ? left : floorTo(qty / parts, step);
+      if (!(part > 0)) continue;
+      const price = round2((buy ? t.ask : t.bid) * (1 + (buy ? 1 : -1) * 0.0001 * i));
+      fill(part, limit ?? price);
+      left = round8(left - part);
+    }
+  }
+
+  /**
+   * Resting limit orders the price has crossed fill, `limitFillSlices` slices, at most one per `matchIntervalMs`;
+   * a slice leaves the reservation before it is paid for.
+   */
+  protected matchResting<T>(
+    open: T[],
+    view: (order: T) => RestingOrder,
+    fill: (order: T, qty: number, price: number) => void,
+  ): void {
+    const now = this.now();
+    const slices = Math.max(1, this.options.limitFillSlices ?? 1);
+    for (const order of open) {
+      const o = view(order);
+      const last = this.lastMatch.get(o.id);
+      if (last !== undefined && now - last < (this.options.matchIntervalMs ?? 0)) continue;
+      const t = this.ticker(o.symbol);
+      if (!(o.buy ? t.ask <= o.price : t.bid >= o.price)) continue;
+      const step = simulatedMarketInfo(o.symbol).amountStep;
+      const slice = Math.min(o.left, Math.max(step, floorTo(o.qty / slices, step)));
+      this.wallet.release(o.symbol, o.buy, slice, o.price);
+      fill(order, slice, o.price);
+      this.lastMatch.set(o.id, now);
+    }
+  }
+
+  // --- HTTP -----------------------------------------------------------------------------------------------------
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://fake');
+      const method = req.method ?? 'GET';
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      const read = this.readRequest(req, url, rawBody);
+      const request: ExchangeRequest = { req, method, url, rawBody, ...read };
+      this.requests.push({
+        method,
+        path: url.pathname,
+        route: read.route ?? 'unknown',
+        at: Date.now(),
+        params: Object.fromEntries(read.params),
+        ...read.log,
+      });
+      const early = this.refuseEarly(request);
+      if (early) return this.send(res, early);
+      const fault = this.faults.take(method, url.pathname, read.route, read.params);
+      const own = fault && !isTransport(fault) ? fault : undefined;
+      if (fault?.kind === 'reset') return void req.socket.destroy();
+      if (fault?.kind === 'timeout') return void this.hanging.add(res);
+      const instead = own && this.answerInstead(own, request);
+      if (instead) return this.send(res, instead);
+      const answer = (): void => {
+        const result = request.invalid ?? this.dispatch(request);
+        if (fault?.kind === 'lose-response') return void req.socket.destroy();
+        if (fault?.kind === 'taken-then-hang') return void this.hanging.add(res);
+        this.send(res, (own && this.answerAfterWork(own)) || result);
+      };
+      if (fault?.kind === 'delay') {
+        const timer = setTimeout(
+          () => {
+            this.timers.delete(timer);
+            answer();
+          },
+          (fault as { ms: number }).ms,
+        );
+        this.timers.add(timer);
+      } else {
+        answer();
+      }
+    });
+  }
+
+  private send(res: http.ServerResponse, answer: Answer): void {
+    if (res.destroyed) return;
+    const text = answer.text !== undefined;
+    res.writeHead(answer.status ?? 200, {
+      'Content-Type': text ? 'text/plain' : this.contentType,
+      ...answer.headers,
+    });
+    res.end(text ? answer.text : JSON.stringify(answer.body));
+  }
+}
+
+function isTransport(fault: { kind: string }): fault is TransportFault {
+  return TRANSPORT_KINDS.has(fault.kind);
+}
+
+export function onGrid(value: number, step: number): boolean {
+  return Math.abs(Math.round(value / step) * step - value) <= step * 1e-6;
+}
+
+export function floorTo(value: number, step: number): number {
+  return round8(Math.floor(value / step + 1e-9) * step);
+}
+
+export function round8(n: number): number {
+  return Number(n.toFixed(8));
+}
+
+function round2(n: number): number {
+  return Number(n.toFixed(2));
+}
