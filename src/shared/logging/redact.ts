@@ -21,9 +21,15 @@ const AUTH_HEADER =
   /((?:authorization|x-mbx-apikey|api[-_]?key|x-api-key)["']?\s*[:=]\s*["']?(?:bearer |basic )?)(?!\(unset\))([^\s"',;&]+)/gi;
 /** Objects nested deeper than this are cut (never written unredacted). */
 const MAX_DEPTH = 8;
+/**
+ * Keys whose secret-name verdict is remembered: the same few field names come back in every event and log line,
+ * so the key regex runs once per name instead of once per field. Bounded: names past it are simply tested.
+ */
+const KEY_VERDICTS_MAX = 2_000;
 
 export class Redactor {
   private values: string[] = [];
+  private readonly keyVerdicts = new Map<string, boolean>();
 
   constructor(secretValues: Array<string | undefined> = []) {
     for (const v of secretValues) this.add(v);
@@ -87,7 +93,7 @@ export class Redactor {
     for (const key of Object.keys(info)) {
       const v = info[key];
       out[key] =
-        SECRET_KEY.test(key) && typeof v === 'string' && v.length > 0 ? MASK : this.redactValue(v, 0, seen);
+        this.isSecretKey(key) && typeof v === 'string' && v.length > 0 ? MASK : this.redactValue(v, 0, seen);
     }
     return out as T;
   }
@@ -98,13 +104,23 @@ export class Redactor {
     seen: WeakSet<object>,
   ): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
+    for (const k of Object.keys(value)) {
+      const v = value[k];
       out[k] =
-        SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number')
+        this.isSecretKey(k) && (typeof v === 'string' || typeof v === 'number')
           ? MASK
           : this.redactValue(v, depth + 1, seen);
     }
     return out;
+  }
+
+  private isSecretKey(key: string): boolean {
+    let secret = this.keyVerdicts.get(key);
+    if (secret === undefined) {
+      secret = SECRET_KEY.test(key);
+      if (this.keyVerdicts.size < KEY_VERDICTS_MAX) this.keyVerdicts.set(key, secret);
+    }
+    return secret;
   }
 
   private redactError(err: Error, depth: number, seen: WeakSet<object>): Record<string, unknown> {
