@@ -216,14 +216,13 @@ export class EventLog {
 
   private async commit(batch: PendingPublish[]): Promise<void> {
     const now = this.clock.now();
-    const events: TradingEvent[] = batch.map((p) => ({
-      seq: this.nextSeq++,
-      ts: now,
-      type: p.type,
-      summary: p.summary,
-      data: p.data,
-    }));
-    const lines = events.map((event) => JSON.stringify(event));
+    const events: TradingEvent[] = new Array(batch.length);
+    const lines: string[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i];
+      events[i] = { seq: this.nextSeq++, ts: now, type: p.type, summary: p.summary, data: p.data };
+      lines[i] = JSON.stringify(events[i]);
+    }
     try {
       await this.journal.appendJson(lines);
     } catch (err) {
