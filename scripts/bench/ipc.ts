@@ -4,7 +4,8 @@
  *
  * - measureRoundTrip(n): latency of `ping` calls, one at a time (compare with the raw echo floor in tcp-floor.ts).
  * - measureEventThroughput(n): events/s end to end — durable publish (group-committed journal append) →
- *   server stream → client 'event' — over several trials of n events each.
+ *   server stream → client 'event' — over several trials of n events each. Publisher and subscriber share this
+ *   one thread, so the figure is bounded by the CPU of both per event (in production they are two processes).
  *
  * Run alone: `node dist/scripts/bench/ipc.js [n]`.
  */
