@@ -241,8 +241,8 @@ export class EventLog {
       for (const p of batch) p.reject(failure);
       return;
     }
-    // All of the batch is readable (eventsAfter) before the first listener runs, so a pulling reader
-    // woken by the first event can send the whole batch at once.
+    // All of the batch is readable (eventsAfter, jsonAfter) before the first listener runs, so a pulling
+    // reader woken by the first event can send the whole batch at once.
     for (let i = 0; i < events.length; i++) {
       this.events.push(events[i]);
       this.json.push(lines[i]);
