@@ -39,10 +39,13 @@ export async function tcpSection(ctx: BenchContext): Promise<BenchRow[]> {
     summary: tp,
     target: { absMin: 100_000, text: '≥ 100,000 ev/s' },
     limits:
-      'CPU per event, publisher and subscriber in one process here: redacting the event (a copy; strings without ' +
-      "':' or '=' skip the secret-shape scans), one JSON.stringify reused for the journal line and every stream " +
-      "frame, JSON.parse on the client; the journal's fdatasync is shared by each group-committed batch (up to the " +
-      '1,000 in flight) and compaction copies the kept tail as bytes (nothing re-parsed)',
+      'CPU per event, publisher and subscriber on one thread here (two processes in production): one ' +
+      'JSON.stringify per event (its journal line, reused inside every stream frame) and one JSON.parse of the ' +
+      'event alone on the client, about a quarter of the CPU together; the GC, which copies the 10,000 events ' +
+      'kept for replay; redacting the event (a copy; key verdicts remembered, strings without ":" or "=" skip the ' +
+      "secret-shape scans). Then the journal's fdatasync: one per group commit, which takes every publish of its " +
+      'event-loop turn (all 1,000 in flight here), and the publisher waits for it once the client has parsed the ' +
+      'group before; compaction copies the kept tail as bytes (nothing re-parsed)',
   });
   return rows;
 }

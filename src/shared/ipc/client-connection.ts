@@ -15,7 +15,7 @@ import {
 import type { CancelTimer, Clock } from '../clock';
 import { errorMessage, IpcError } from '../errors';
 import type { Logger } from '../logging/logger';
-import { encodeFrame, LineDecoder } from './framing';
+import { encodeFrame, LineDecoder, parseEventFrame } from './framing';
 import type { RpcMethod, RpcParams, RpcResult, TradingEvent } from './protocol';
 
 export interface ClientConnectionOptions {
@@ -147,6 +147,12 @@ export class ClientConnection {
   }
 
   private onLine(line: string): void {
+    // Events are nearly all of the traffic: one parse of the event alone, no envelope object to build and check.
+    const event = parseEventFrame(line);
+    if (event !== undefined) {
+      if (isEvent(event)) this.opts.onEvent(event);
+      return;
+    }
     let msg: unknown;
     try {
       msg = JSON.parse(line);

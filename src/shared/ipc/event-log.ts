@@ -7,9 +7,11 @@
  * compacted back to `retention` when it holds more than twice that, so the file stays small and compaction
  * is rare. The newest event is always kept, which is what carries `lastSeq` across restarts.
  *
- * Publishes are group-committed: calls made while an append is in flight are written together with one
- * fdatasync, in call order.
+ * Publishes are group-committed: a commit starts one event-loop turn after the first publish, so every publish
+ * of that turn (a burst, or callers chained through awaits) and every one made while an append is in flight is
+ * written together with one write and one fdatasync, in call order.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../clock';
 import { systemClock } from '../clock';
 import { ByNinjaError, errorMessage, PersistenceError } from '../errors';
@@ -56,9 +58,12 @@ interface PendingPublish {
 
 export class EventLog {
   private readonly events: TradingEvent[];
+  /**
+   * The JSON of `events[i]` at `json[i]`: serialised once when published (the journal line, reused by every
+   * stream), on demand for events read back at open.
+   */
+  private readonly json: Array<string | undefined>;
   private readonly listeners = new Set<EventListener>();
-  /** The JSON of each event published by this process, written to the journal and reused by every stream. */
-  private readonly jsonOf = new WeakMap<TradingEvent, string>();
   private queue: PendingPublish[] = [];
   private draining: Promise<void> | null = null;
   private nextSeq: number;
@@ -73,6 +78,7 @@ export class EventLog {
     private readonly redactor: Redactor,
   ) {
     this.events = kept;
+    this.json = kept.map(() => undefined);
     this.nextSeq = (kept.length > 0 ? kept[kept.length - 1].seq : 0) + 1;
   }
 
@@ -163,22 +169,23 @@ export class EventLog {
     return false;
   }
 
-  /** An event's JSON (serialised once when published; events read back at open are serialised on demand). */
-  toJson(event: TradingEvent): string {
-    return this.jsonOf.get(event) ?? JSON.stringify(event);
-  }
-
   /** Kept events with seq > afterSeq, oldest first; at most `limit` of them. */
   eventsAfter(afterSeq: number, limit = Infinity): TradingEvent[] {
-    // seqs are increasing (not necessarily contiguous: a failed append burns one): binary search the start.
-    let lo = 0;
-    let hi = this.events.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.events[mid].seq <= afterSeq) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.indexAfter(afterSeq);
     return this.events.slice(lo, limit === Infinity ? undefined : lo + limit);
+  }
+
+  /**
+   * The JSON of the kept events with seq > afterSeq, oldest first, at most `limit` of them, and the seq of the
+   * last one (`afterSeq` when there are none): what a stream sends, serialised once for the journal and every
+   * stream.
+   */
+  jsonAfter(afterSeq: number, limit: number): { json: string[]; lastSeq: number } {
+    const lo = this.indexAfter(afterSeq);
+    const hi = Math.min(this.events.length, lo + limit);
+    const json: string[] = [];
+    for (let i = lo; i < hi; i++) json.push((this.json[i] ??= JSON.stringify(this.events[i])));
+    return { json, lastSeq: hi > lo ? this.events[hi - 1].seq : afterSeq };
   }
 
   /** Waits for pending publishes, then closes the journal. Idempotent. */
@@ -196,6 +203,8 @@ export class EventLog {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
+        // One turn for the rest of this turn's publishes to join the group (per commit, not per event).
+        await nextTurn();
         const batch = this.queue;
         this.queue = [];
         await this.commit(batch);
@@ -207,18 +216,13 @@ export class EventLog {
 
   private async commit(batch: PendingPublish[]): Promise<void> {
     const now = this.clock.now();
-    const events: TradingEvent[] = batch.map((p) => ({
-      seq: this.nextSeq++,
-      ts: now,
-      type: p.type,
-      summary: p.summary,
-      data: p.data,
-    }));
-    const lines = events.map((event) => {
-      const json = JSON.stringify(event);
-      this.jsonOf.set(event, json);
-      return json;
-    });
+    const events: TradingEvent[] = new Array(batch.length);
+    const lines: string[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i];
+      events[i] = { seq: this.nextSeq++, ts: now, type: p.type, summary: p.summary, data: p.data };
+      lines[i] = JSON.stringify(events[i]);
+    }
     try {
       await this.journal.appendJson(lines);
     } catch (err) {
@@ -237,9 +241,12 @@ export class EventLog {
       for (const p of batch) p.reject(failure);
       return;
     }
-    // All of the batch is readable (eventsAfter) before the first listener runs, so a pulling reader
-    // woken by the first event can send the whole batch at once.
-    for (const event of events) this.events.push(event);
+    // All of the batch is readable (eventsAfter, jsonAfter) before the first listener runs, so a pulling
+    // reader woken by the first event can send the whole batch at once.
+    for (let i = 0; i < events.length; i++) {
+      this.events.push(events[i]);
+      this.json.push(lines[i]);
+    }
     for (const event of events) this.deliver(event);
     this.trimMemory();
     batch.forEach((p, i) => p.resolve(events[i]));
@@ -259,7 +266,22 @@ export class EventLog {
 
   private trimMemory(): void {
     const excess = this.events.length - this.retention;
-    if (excess > 0) this.events.splice(0, excess);
+    if (excess > 0) {
+      this.events.splice(0, excess);
+      this.json.splice(0, excess);
+    }
+  }
+
+  /** Index of the first kept event with seq > afterSeq (seqs increase, with gaps where an append failed). */
+  private indexAfter(afterSeq: number): number {
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.events[mid].seq <= afterSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private async compactIfNeeded(): Promise<void> {

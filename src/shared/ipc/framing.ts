@@ -83,3 +83,30 @@ export class LineDecoder {
 export function encodeFrame(message: unknown): string {
   return JSON.stringify(message) + '\n';
 }
+
+/**
+ * The start of an event notification frame: `encodeFrame(createJSONRPCNotification('event', event))` is this, the
+ * event's JSON and `}\n` (a test holds the two equal). The server embeds the JSON the event log serialised once;
+ * the client parses only the event inside it.
+ */
+export const EVENT_FRAME_HEAD = '{"jsonrpc":"2.0","method":"event","params":';
+const EVENT_FRAME_TAIL = '}';
+
+/** The frame of an `event` notification around an event's JSON (`JSON.stringify(event)`). */
+export function encodeEventFrame(eventJson: string): string {
+  return EVENT_FRAME_HEAD + eventJson + EVENT_FRAME_TAIL + '\n';
+}
+
+/**
+ * The event in a decoded line that has the exact shape `encodeEventFrame` writes, parsed without the envelope;
+ * `undefined` for any other line (responses, or anything the full parse must judge). When the part between head
+ * and tail is valid JSON, the whole line is exactly the notification `{jsonrpc, method: 'event', params}`.
+ */
+export function parseEventFrame(line: string): unknown {
+  if (!line.startsWith(EVENT_FRAME_HEAD) || !line.endsWith(EVENT_FRAME_TAIL)) return undefined;
+  try {
+    return JSON.parse(line.slice(EVENT_FRAME_HEAD.length, -EVENT_FRAME_TAIL.length));
+  } catch {
+    return undefined;
+  }
+}

@@ -17,7 +17,7 @@ import {
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { Subscription } from './event-log';
-import { encodeFrame, LineDecoder } from './framing';
+import { encodeEventFrame, encodeFrame, LineDecoder } from './framing';
 import { checkParams } from './method-params';
 import { ONE_SHOT_CLIENT, RpcErrorCode, type RpcParams, type RpcResult, type TradingEvent } from './protocol';
 
@@ -25,11 +25,6 @@ import { ONE_SHOT_CLIENT, RpcErrorCode, type RpcParams, type RpcResult, type Tra
 const EVENT_HIGH_WATER_BYTES = 256 * 1024;
 /** Events read from the log and written per batch (one write call each). */
 const EVENT_BATCH = 256;
-/**
- * The start of an event notification frame: `encodeFrame(createJSONRPCNotification('event', event))` is this, the
- * event's JSON and `}\n` (a test holds the two equal).
- */
-export const EVENT_FRAME_HEAD = '{"jsonrpc":"2.0","method":"event","params":';
 /** After a refusal the peer gets this long to read the error before the socket is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -51,11 +46,15 @@ export interface ConnectionHost {
   /** A refusal of this peer happened (logged by the server, rate-limited per peer). */
   refused(conn: ServerConnection, reason: string): void;
   subscribe(afterSeq: number, listener: (event: TradingEvent) => void): Subscription;
-  eventsAfter(afterSeq: number, limit: number): TradingEvent[];
-  /** An event's JSON, as the log serialised it once (frames embed it instead of serialising it again). */
-  eventJson(event: TradingEvent): string;
+  /**
+   * The JSON of up to `limit` kept events after `afterSeq`, as the log serialised it once (frames embed it instead
+   * of serialising it again), and the seq of the last one.
+   */
+  eventJsonAfter(afterSeq: number, limit: number): { json: string[]; lastSeq: number };
   /** Oldest seq the log still keeps, or null. */
   oldestSeq(): number | null;
+  /** Highest seq published (0 before the first). */
+  lastSeq(): number;
   connectionClosed(conn: ServerConnection): void;
 }
 
@@ -294,9 +293,13 @@ export class ServerConnection {
     }
   }
 
-  /** Write events after `sentSeq` from the log while the socket keeps up; 'drain' and publishes resume it. */
+  /**
+   * Write events after `sentSeq` from the log while the socket keeps up; 'drain' and publishes resume it. The log
+   * wakes it once per event, after the whole group commit is readable: the first call sends the group, the
+   * others find nothing new.
+   */
   private pumpEvents(): void {
-    if (!this.streaming || this.closing) return;
+    if (!this.streaming || this.closing || this.sentSeq >= this.host.lastSeq()) return;
     const oldest = this.host.oldestSeq();
     if (oldest !== null && oldest > this.sentSeq + 1) {
       // Events this client has not received yet were trimmed: it fell more than `retention` behind.
@@ -309,11 +312,11 @@ export class ServerConnection {
       return;
     }
     while (this.socket.writableLength < EVENT_HIGH_WATER_BYTES) {
-      const events = this.host.eventsAfter(this.sentSeq, EVENT_BATCH);
-      if (events.length === 0) return;
+      const { json, lastSeq } = this.host.eventJsonAfter(this.sentSeq, EVENT_BATCH);
+      if (json.length === 0) return;
       let batch = '';
-      for (const event of events) batch += EVENT_FRAME_HEAD + this.host.eventJson(event) + '}\n';
-      this.sentSeq = events[events.length - 1].seq;
+      for (const event of json) batch += encodeEventFrame(event);
+      this.sentSeq = lastSeq;
       this.socket.write(batch);
     }
   }

@@ -128,9 +128,9 @@ export class IpcServer {
       authenticate: (params, conn) => this.authenticate(params, conn),
       refused: (conn, reason) => this.logRefusal(conn.peer, reason),
       subscribe: (afterSeq, listener) => opts.eventLog.subscribe(afterSeq, listener),
-      eventsAfter: (afterSeq, limit) => opts.eventLog.eventsAfter(afterSeq, limit),
-      eventJson: (event) => opts.eventLog.toJson(event),
+      eventJsonAfter: (afterSeq, limit) => opts.eventLog.jsonAfter(afterSeq, limit),
       oldestSeq: () => opts.eventLog.oldestSeq,
+      lastSeq: () => opts.eventLog.lastSeq,
       connectionClosed: (conn) => {
         this.connections.delete(conn);
         this.unauthenticated.delete(conn);

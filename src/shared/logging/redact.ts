@@ -21,9 +21,15 @@ const AUTH_HEADER =
   /((?:authorization|x-mbx-apikey|api[-_]?key|x-api-key)["']?\s*[:=]\s*["']?(?:bearer |basic )?)(?!\(unset\))([^\s"',;&]+)/gi;
 /** Objects nested deeper than this are cut (never written unredacted). */
 const MAX_DEPTH = 8;
+/**
+ * Keys whose secret-name verdict is remembered: the same few field names come back in every event and log line,
+ * so the key regex runs once per name instead of once per field. Bounded: names past it are simply tested.
+ */
+const KEY_VERDICTS_MAX = 2_000;
 
 export class Redactor {
   private values: string[] = [];
+  private readonly keyVerdicts = new Map<string, boolean>();
 
   constructor(secretValues: Array<string | undefined> = []) {
     for (const v of secretValues) this.add(v);
@@ -52,25 +58,8 @@ export class Redactor {
   }
 
   /** A redacted copy of any value: strings masked, objects and errors copied (errors become plain objects). */
-  redactValue(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
-    if (typeof value === 'string') return this.redactString(value);
-    if (!value || typeof value !== 'object') return value;
-    if (depth > MAX_DEPTH) return '[too deep]';
-    if (value instanceof Date) return value;
-    if (value instanceof URL) return this.redactString(value.href);
-    if (Buffer.isBuffer(value)) return `[Buffer ${value.length} bytes]`;
-    // `seen` holds the ancestors only: a value shared by two branches is not a cycle.
-    if (seen.has(value)) return '[circular]';
-    seen.add(value);
-    try {
-      if (value instanceof Error) return this.redactError(value, depth, seen);
-      if (Array.isArray(value)) return value.map((v) => this.redactValue(v, depth + 1, seen));
-      if (value instanceof Map) return this.redactObject(Object.fromEntries(value), depth, seen);
-      if (value instanceof Set) return [...value].map((v) => this.redactValue(v, depth + 1, seen));
-      return this.redactObject(value as Record<string, unknown>, depth, seen);
-    } finally {
-      seen.delete(value);
-    }
+  redactValue(value: unknown): unknown {
+    return this.redactNode(value, 0, []);
   }
 
   /**
@@ -83,31 +72,67 @@ export class Redactor {
     for (const sym of Object.getOwnPropertySymbols(info)) {
       if (sym !== SPLAT) out[sym] = info[sym];
     }
-    const seen = new WeakSet<object>();
+    const ancestors: object[] = [];
     for (const key of Object.keys(info)) {
       const v = info[key];
       out[key] =
-        SECRET_KEY.test(key) && typeof v === 'string' && v.length > 0 ? MASK : this.redactValue(v, 0, seen);
+        this.isSecretKey(key) && typeof v === 'string' && v.length > 0
+          ? MASK
+          : this.redactNode(v, 0, ancestors);
     }
     return out as T;
+  }
+
+  /**
+   * `ancestors` is the path from the root to `value` (at most MAX_DEPTH + 1 objects, so a scan of it is cheaper
+   * than a WeakSet per call): a value shared by two branches is not a cycle, one that is its own ancestor is.
+   */
+  private redactNode(value: unknown, depth: number, ancestors: object[]): unknown {
+    if (typeof value === 'string') return this.redactString(value);
+    if (!value || typeof value !== 'object') return value;
+    if (depth > MAX_DEPTH) return '[too deep]';
+    if (value instanceof Date) return value;
+    if (value instanceof URL) return this.redactString(value.href);
+    if (Buffer.isBuffer(value)) return `[Buffer ${value.length} bytes]`;
+    if (ancestors.includes(value)) return '[circular]';
+    ancestors.push(value);
+    try {
+      if (value instanceof Error) return this.redactError(value, depth, ancestors);
+      if (Array.isArray(value)) return value.map((v) => this.redactNode(v, depth + 1, ancestors));
+      if (value instanceof Map) return this.redactObject(Object.fromEntries(value), depth, ancestors);
+      if (value instanceof Set) return [...value].map((v) => this.redactNode(v, depth + 1, ancestors));
+      return this.redactObject(value as Record<string, unknown>, depth, ancestors);
+    } finally {
+      ancestors.pop();
+    }
   }
 
   private redactObject(
     value: Record<string, unknown>,
     depth: number,
-    seen: WeakSet<object>,
+    ancestors: object[],
   ): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
+    for (const k of Object.keys(value)) {
+      const v = value[k];
       out[k] =
-        SECRET_KEY.test(k) && (typeof v === 'string' || typeof v === 'number')
+        this.isSecretKey(k) && (typeof v === 'string' || typeof v === 'number')
           ? MASK
-          : this.redactValue(v, depth + 1, seen);
+          : this.redactNode(v, depth + 1, ancestors);
     }
     return out;
   }
 
-  private redactError(err: Error, depth: number, seen: WeakSet<object>): Record<string, unknown> {
+  private isSecretKey(key: string): boolean {
+    let secret = this.keyVerdicts.get(key);
+    if (secret === undefined) {
+      secret = SECRET_KEY.test(key);
+      if (this.keyVerdicts.size < KEY_VERDICTS_MAX) this.keyVerdicts.set(key, secret);
+    }
+    return secret;
+  }
+
+  private redactError(err: Error, depth: number, ancestors: object[]): Record<string, unknown> {
     const out: Record<string, unknown> = { name: err.name, message: this.redactString(err.message) };
     // Own enumerable fields carry context (code, status, url, context of ByNinjaError…). winston stamps
     // `level`/`service` onto an Error logged as the message; those are noise here.
@@ -119,9 +144,9 @@ export class Redactor {
       service: _v,
       ...fields
     } = { ...err } as Record<string, unknown>;
-    Object.assign(out, this.redactObject(fields, depth, seen));
+    Object.assign(out, this.redactObject(fields, depth, ancestors));
     if (err.stack) out.stack = this.redactString(err.stack);
-    if (err.cause !== undefined) out.cause = this.redactValue(err.cause, depth + 1, seen);
+    if (err.cause !== undefined) out.cause = this.redactNode(err.cause, depth + 1, ancestors);
     return out;
   }
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { systemClock, type Clock } from '../../../src/shared/clock';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
 import { tempDir } from '../../support/ipc';
@@ -48,6 +49,35 @@ describe('ipc/EventLog', () => {
     );
     expect(seqs(published)).to.deep.equal(range(1, 200));
     expect(published.map((e) => e.data.i)).to.deep.equal(range(1, 200));
+  });
+
+  it('commits publishes chained through awaits in one turn as one group (one write, one fdatasync)', async () => {
+    // each commit reads the clock once for its events' ts: a clock that counts its reads tells the groups apart
+    let reads = 0;
+    const clock: Clock = { ...systemClock, now: () => ++reads };
+    log = await EventLog.open(dir, { retention: 1_000, clock });
+    const published: Array<Promise<TradingEvent>> = [];
+    for (let i = 1; i <= 50; i++) {
+      published.push(log.publish('order.placed', `o${i}`, { i }));
+      await Promise.resolve(); // a caller that awaits something between two publishes
+    }
+    const events = await Promise.all(published);
+    expect(seqs(events)).to.deep.equal(range(1, 50));
+    expect(new Set(events.map((e) => e.ts)).size, 'commits').to.equal(1);
+    expect(reads).to.equal(1);
+  });
+
+  it('hands out the JSON of the kept events after a seq, the journal lines, also for events read back at open', async () => {
+    log = await EventLog.open(dir, { retention: 100 });
+    for (let i = 1; i <= 3; i++) await log.publish('order.placed', `o${i}`, { i, note: 'a\nb "q"' });
+    await log.close();
+    log = await EventLog.open(dir, { retention: 100 });
+    await log.publish('order.filled', 'o4', { i: 4 });
+    const journal = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
+    expect(log.jsonAfter(0, 10)).to.deep.equal({ json: journal, lastSeq: 4 });
+    expect(log.jsonAfter(1, 2)).to.deep.equal({ json: journal.slice(1, 3), lastSeq: 3 });
+    expect(log.jsonAfter(4, 10)).to.deep.equal({ json: [], lastSeq: 4 });
+    expect(log.jsonAfter(0, 10).json.map((j) => JSON.parse(j) as unknown)).to.deep.equal(log.eventsAfter(0));
   });
 
   it('keeps the last N events across compaction and reopen, and the journal stays under 2N lines', async () => {

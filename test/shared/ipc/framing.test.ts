@@ -1,8 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { createJSONRPCNotification } from 'json-rpc-2.0';
-import { encodeFrame, LineDecoder } from '../../../src/shared/ipc/framing';
-import { EVENT_FRAME_HEAD } from '../../../src/shared/ipc/server-connection';
+import {
+  EVENT_FRAME_HEAD,
+  encodeEventFrame,
+  encodeFrame,
+  LineDecoder,
+  parseEventFrame,
+} from '../../../src/shared/ipc/framing';
 
 /** Cut `buf` at the given (sorted, deduplicated) offsets. */
 function chunked(buf: Buffer, cuts: number[]): Buffer[] {
@@ -108,11 +113,34 @@ describe('ipc event frames', () => {
           data: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.double({ noNaN: true }), fc.boolean())),
         }),
         (event) => {
-          expect(EVENT_FRAME_HEAD + JSON.stringify(event) + '}\n').to.equal(
+          expect(encodeEventFrame(JSON.stringify(event))).to.equal(
             encodeFrame(createJSONRPCNotification('event', event)),
           );
         },
       ),
     );
+  });
+
+  it('parses the event out of an event frame alone, equal to the full parse of the notification', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (params) => {
+        const line = encodeFrame(createJSONRPCNotification('event', params)).slice(0, -1);
+        expect(parseEventFrame(line)).to.deep.equal(JSON.parse(line).params);
+      }),
+    );
+  });
+
+  it('takes the envelope-free path only when the whole line is that exact notification', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.constantFrom('', '}', ' }', ',"id":1}', '},{'), (inner, tail) => {
+        const line = EVENT_FRAME_HEAD + inner + tail;
+        const event = parseEventFrame(line);
+        if (event === undefined) return;
+        expect(JSON.parse(line)).to.deep.equal({ jsonrpc: '2.0', method: 'event', params: event });
+      }),
+    );
+    expect(parseEventFrame(EVENT_FRAME_HEAD + '1,"id":7}')).to.equal(undefined);
+    expect(parseEventFrame('{"jsonrpc":"2.0","id":1,"result":{}}')).to.equal(undefined);
+    expect(parseEventFrame(EVENT_FRAME_HEAD + '{"seq":1')).to.equal(undefined);
   });
 });
