@@ -216,13 +216,36 @@ export class EventLog {
 
   private async commit(batch: PendingPublish[]): Promise<void> {
     const now = this.clock.now();
-    const events: TradingEvent[] = new Array(batch.length);
-    const lines: string[] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const p = batch[i];
-      events[i] = { seq: this.nextSeq++, ts: now, type: p.type, summary: p.summary, data: p.data };
-      lines[i] = JSON.stringify(events[i]);
+    const events: TradingEvent[] = [];
+    const lines: string[] = [];
+    const kept: PendingPublish[] = [];
+    for (const p of batch) {
+      const event: TradingEvent = {
+        seq: this.nextSeq,
+        ts: now,
+        type: p.type,
+        summary: p.summary,
+        data: p.data,
+      };
+      let line: string;
+      try {
+        line = JSON.stringify(event);
+      } catch (err) {
+        // a value JSON cannot hold (a BigInt, say): this publish is refused, its seq not used, the rest go on
+        p.reject(
+          new PersistenceError(`Trading event ${p.type} cannot be serialised: ${errorMessage(err)}`, {
+            type: p.type,
+          }),
+        );
+        continue;
+      }
+      this.nextSeq++;
+      events.push(event);
+      lines.push(line);
+      kept.push(p);
     }
+    if (kept.length === 0) return;
+    batch = kept;
     try {
       await this.journal.appendJson(lines);
     } catch (err) {

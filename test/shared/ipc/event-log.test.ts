@@ -141,6 +141,23 @@ describe('ipc/EventLog', () => {
     sub.unsubscribe();
   });
 
+  it('refuses only an event JSON cannot hold (a BigInt): its group commits, no seq is used up', async () => {
+    log = await EventLog.open(dir, { retention: 100 });
+    const good = log.publish('order.placed', 'fine', { n: 1 });
+    const bad = log.publish('order.placed', 'not JSON', { n: 10n });
+    const after = log.publish('order.filled', 'fine too', { n: 2 });
+    const outcome = await bad.then(
+      () => 'published',
+      (e: Error) => `${e.name}: ${e.message}`,
+    );
+    expect(outcome).to.match(/^PersistenceError: Trading event order.placed cannot be serialised/);
+    expect(seqs([await good, await after])).to.deep.equal([1, 2]);
+    expect((await log.publish('order.filled', 'next', {})).seq).to.equal(3);
+    await log.close();
+    log = await EventLog.open(dir, { retention: 100 });
+    expect(seqs(log.eventsAfter(0))).to.deep.equal([1, 2, 3]);
+  });
+
   it('a throwing subscriber does not stop delivery to the others or fail the publish', async () => {
     log = await EventLog.open(dir, { retention: 100 });
     const got: number[] = [];
