@@ -23,9 +23,12 @@ const AUTH_HEADER =
 const MAX_DEPTH = 8;
 /**
  * Keys whose secret-name verdict is remembered: the same few field names come back in every event and log line,
- * so the key regex runs once per name instead of once per field. Bounded: names past it are simply tested.
+ * so the key regex runs once per name instead of once per field. Bounded in count and in key length (a long key
+ * is data, an id or an asset code list, not a field name); when full it starts again, so the names in use now
+ * are the ones remembered, not the first 2,000 of the process's life.
  */
 const KEY_VERDICTS_MAX = 2_000;
+const KEY_VERDICT_MAX_LENGTH = 64;
 
 export class Redactor {
   private values: string[] = [];
@@ -127,7 +130,10 @@ export class Redactor {
     let secret = this.keyVerdicts.get(key);
     if (secret === undefined) {
       secret = SECRET_KEY.test(key);
-      if (this.keyVerdicts.size < KEY_VERDICTS_MAX) this.keyVerdicts.set(key, secret);
+      if (key.length <= KEY_VERDICT_MAX_LENGTH) {
+        if (this.keyVerdicts.size >= KEY_VERDICTS_MAX) this.keyVerdicts.clear();
+        this.keyVerdicts.set(key, secret);
+      }
     }
     return secret;
   }

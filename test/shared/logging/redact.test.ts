@@ -7,6 +7,23 @@ const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLE';
 const BOT = '7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
 
 describe('Redactor', () => {
+  it('judges every key the same way after thousands of distinct keys and long ones (the remembered verdicts)', () => {
+    const r = new Redactor();
+    const assets: Record<string, number> = {};
+    for (let i = 0; i < 5_000; i++) assets[`ASSET${i}`] = i;
+    const longKey = `${'x'.repeat(100)}_secret`;
+    for (let round = 0; round < 2; round++) {
+      const out = r.redactValue({ assets, apiSecret: 'hunter2-hunter2', price: 3, [longKey]: 'v' }) as Record<
+        string,
+        unknown
+      >;
+      expect(out.apiSecret).to.equal(REDACTED);
+      expect(out.price).to.equal(3);
+      expect(out[longKey]).to.equal(REDACTED);
+      expect((out.assets as Record<string, number>).ASSET4999).to.equal(4999);
+    }
+  });
+
   const r = new Redactor([KEY, SECRET, BOT, undefined, 'abc']);
 
   it('masks registered secret values anywhere in a string', () => {
