@@ -9,7 +9,7 @@ import {
 import { systemClock } from '../../../src/shared/clock';
 import { registerControlHandlers } from '../../../src/trading/control/handlers';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
-import { EngineHarness } from '../engine/engine-harness';
+import { EngineHarness } from '../../support/engine-harness';
 
 type AnyHandler = (params: unknown) => unknown;
 

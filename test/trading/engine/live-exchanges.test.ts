@@ -16,7 +16,7 @@ import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../support/exchange-kits';
 import type { ExchangeKit, LocalExchange, LocalExchangeOptions } from '../../support/local-exchange';
 import { freePort } from '../../support/ports';
-import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID, deepMerge } from './engine-harness';
+import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID, deepMerge } from '../../support/engine-harness';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };

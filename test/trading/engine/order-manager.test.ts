@@ -21,7 +21,7 @@ import type {
 } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
-import { EngineHarness, MARKET_BUY } from './engine-harness';
+import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

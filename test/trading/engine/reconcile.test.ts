@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
-import { EngineHarness, MARKET_BUY } from './engine-harness';
+import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
 
 describe('reconcileWithExchange against the paper exchange (integration)', function () {
   this.timeout(20_000);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { EngineHarness, MARKET_BUY, intent } from './engine-harness';
+import { EngineHarness, MARKET_BUY, intent } from '../../support/engine-harness';
 
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
 

@@ -12,7 +12,7 @@ import { closedCandles } from '../../../src/trading/engine/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { FakeClock, flush } from '../../support/fake-clock';
-import { EngineHarness, MARKET_BUY, ScriptedStrategy } from './engine-harness';
+import { EngineHarness, MARKET_BUY, ScriptedStrategy } from '../../support/engine-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
