@@ -6,10 +6,9 @@ import {
   type RpcParams,
   type RpcResult,
 } from '../../../src/shared/ipc/protocol';
-import { systemClock } from '../../../src/shared/clock';
 import { registerControlHandlers } from '../../../src/trading/control/handlers';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
-import { EngineHarness } from '../engine/engine-harness';
+import { EngineHarness } from '../../support/engine-harness';
 
 type AnyHandler = (params: unknown) => unknown;
 
@@ -63,7 +62,7 @@ describe('control handlers over the real engine', function () {
       lastEventSeq: () => h!.eventLog.lastSeq,
       history: h.files.history,
       pageBytes: 300,
-      clock: systemClock,
+      clock: h.clock,
     });
     if (recover) {
       await h.loop.recover({ kind: 'clean', at: 1 });
@@ -130,6 +129,7 @@ describe('control handlers over the real engine', function () {
     strategy.next = { action: 'enter-long', reason: 'test' };
     await h.loop.tick();
     strategy.next = HOLD;
+    await h.nextCandle(); // the operator's close-all comes later than the entries
     const { orders, cancelled, skipped, paused } = await rpc.call('closeAll', {});
     expect(orders).to.deep.equal(['bot-tst000-3', 'bot-tst000-4']);
     expect({ cancelled, skipped, paused }).to.deep.equal({ cancelled: [], skipped: [], paused: true });

@@ -4,10 +4,16 @@
  * from its documentation (harness/exchanges/exchange-kits.ts), with the answers that hurt: fills without side or time,
  * an order taken whose answer never arrives, lookups that miss for a while, "status unknown" 5xx, refusals,
  * partial fills, fees in the coin and in a third currency, and an owner who already holds coins.
+ *
+ * These engines run on the REAL clock (the one suite of harness users that does): real ccxt signs every request
+ * with its own Date.now() and the exchange double checks it against its recvWindow, ccxt's rate limiter and
+ * timeouts, and the double's lookup lag, match interval and delayed answers all run on real time in a real HTTP
+ * server. What these tests prove is the engine among those real concurrent parts, so they tick and wait for real.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
 import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
@@ -20,7 +26,7 @@ import type {
   LocalExchangeOptions,
 } from '../../../harness/exchanges/local-exchange';
 import { freePort } from '../../../harness/ports';
-import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID, deepMerge } from './engine-harness';
+import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID, deepMerge } from '../../support/engine-harness';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
@@ -70,6 +76,7 @@ function liveSuite(kit: ExchangeKit): void {
       return EngineHarness.open({
         config: deepMerge(base, opts.config ?? {}),
         strategy,
+        clock: systemClock, // real ccxt against a real local server: see the top of this file
         connectLater: opts.connectLater,
         exchange: () =>
           CcxtExchange.create({

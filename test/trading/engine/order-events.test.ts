@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { positionChangeEvents, statusChangeEvents } from '../../../src/trading/engine/order-events';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook } from '../../../src/trading/engine/pnl';
-import { intent } from './engine-harness';
+import { intent } from '../../support/engine-harness';
 
 const base = intent('bot-1');
 

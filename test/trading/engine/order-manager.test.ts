@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
 import {
   ConfigError,
   InvalidOrderError,
@@ -21,9 +20,8 @@ import type {
 } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
-import { EngineHarness, MARKET_BUY } from './engine-harness';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
+import { flush } from '../../support/fake-clock';
 
 /** A delegating exchange whose createOrder runs `before` first. */
 function withCreate(paper: PaperExchange, create: (req: CreateOrderRequest) => Promise<unknown>): Exchange {
@@ -71,7 +69,6 @@ describe('OrderManager against the paper exchange (integration)', function () {
           // the state file as a restarted process would find it at this instant
           const state = JSON.parse(fs.readFileSync(path.join(h!.dir, 'trading-state.json'), 'utf8')).data;
           seenOnDisk = { seq: state.seq, order: state.orders[req.clientOrderId] };
-          await sleep(100);
           return paperRef!.createOrder(req);
         });
       },
@@ -127,7 +124,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('unknown');
-    await sleep(350);
+    await h.fakeClock().advance(350, 350);
     await h.manager.refresh('bot-tst000-1');
     expect(h.manager.order('bot-tst000-1')!.status).to.equal('rejected');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
@@ -140,20 +137,33 @@ describe('OrderManager against the paper exchange (integration)', function () {
 
   it('applies a late create answer that arrives after the create timeout', async () => {
     let paperRef: PaperExchange | undefined;
+    let sent!: () => void;
+    const createSent = new Promise<void>((r) => (sent = r));
+    let answered!: (o: ExchangeOrder) => void;
+    const answer = new Promise<ExchangeOrder>((r) => (answered = r));
     h = await EngineHarness.open({
       config: { trading: { orders: { createTimeoutMs: 50, unknownNotFoundWindowMs: 5_000 } } },
       wrapExchange: (paper) => {
         paperRef = paper;
         return withCreate(paper, async (req) => {
-          await sleep(200);
-          return paperRef!.createOrder(req);
+          sent();
+          await h!.clock.sleep(200); // the answer comes 200 ms after the send
+          const order = await paperRef!.createOrder(req);
+          answered(order);
+          return order;
         });
       },
     });
+    const clock = h.fakeClock();
     h.manager.startAccepting();
-    const order = await h.manager.place(buy);
+    const placing = h.manager.place(buy);
+    await createSent;
+    await clock.advance(50, 50); // the create timeout passes
+    const order = await placing;
     expect(order.status).to.equal('unknown');
-    for (let i = 0; i < 40 && h.manager.order('bot-tst000-1')!.status === 'unknown'; i++) await sleep(25);
+    await clock.advance(150, 50); // the late answer arrives
+    await answer;
+    await flush(); // the manager has seen it and started applying it
     await h.manager.waitIdle(1000);
     expect(h.manager.order('bot-tst000-1')!.status).to.equal('filled');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
@@ -238,12 +248,18 @@ describe('OrderManager against the paper exchange (integration)', function () {
     let release!: (t: ExchangeTrade[]) => void;
     const gate = new Promise<ExchangeTrade[]>((r) => (release = r));
     let gated = false;
+    let asked!: () => void;
+    const tradesAsked = new Promise<void>((r) => (asked = r));
     h = await EngineHarness.open({
       wrapExchange: (paper) =>
         new Proxy(paper, {
           get(target, prop, receiver) {
             if (prop === 'fetchOrderTrades') {
-              return (id: string, symbol: string) => (gated ? gate : target.fetchOrderTrades(id, symbol));
+              return (id: string, symbol: string) => {
+                if (!gated) return target.fetchOrderTrades(id, symbol);
+                asked();
+                return gate;
+              };
             }
             const value = Reflect.get(target, prop, receiver);
             return typeof value === 'function' ? value.bind(target) : value;
@@ -264,7 +280,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       amount: 0.0005,
       cost: 0.0005 * remote.price!,
       fee: { cost: 0, currency: 'USDT' },
-      timestamp: Date.now(),
+      timestamp: h.clock.now(),
     };
     gated = true;
     const partial = h.manager.applyRemote('bot-tst000-1', {
@@ -273,7 +289,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       remaining: 0.0005,
       trades: undefined,
     });
-    await sleep(50); // the partial fill is committed; its trade fetch is waiting
+    await tradesAsked; // the partial fill is committed; its trade fetch is waiting
     expect(h.manager.order('bot-tst000-1')!.status).to.equal('partially_filled');
     await h.manager.applyRemote('bot-tst000-1', {
       ...remote,
@@ -383,7 +399,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       });
       h.manager.startAccepting();
       await h.manager.place(buy);
-      await sleep(250);
+      await h.fakeClock().advance(250, 250);
       let caught: unknown;
       await h.manager.refresh('bot-tst000-1').catch((err: unknown) => (caught = err));
       expect(caught).to.be.instanceOf(OrderNotFoundError);
@@ -414,7 +430,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
         markets: h.manager.markets,
         botId: 'abcdefghijklmno',
         orders: h.config.trading.orders,
-        clock: systemClock,
+        clock: h.clock,
         logger: silentLogger(),
       });
     } catch (err) {
@@ -455,24 +471,27 @@ describe('OrderManager against the paper exchange (integration)', function () {
         change: (m) => store.change(m),
         commit: (m) => {
           const write = store.commit(m);
-          return slowWrites ? write.then(() => sleep(40)).then(() => undefined) : write;
+          return slowWrites ? write.then(() => h!.clock.sleep(40)).then(() => undefined) : write;
         },
         flush: () => store.flush(),
       }),
     });
+    const clock = h.fakeClock();
     h.manager.startAccepting();
     slowWrites = true;
     let placing = true;
-    // what a tick (or a late create answer) does meanwhile
+    // what a tick (or a late create answer) does meanwhile: a drain every 5 ms
     const flushes = (async () => {
       while (placing) {
         await h!.manager.outbox.drain();
-        await sleep(5);
+        await clock.sleep(5);
       }
     })();
-    await h.manager.place(buy);
-    placing = false;
-    await flushes;
+    let done = false;
+    const placed = h.manager.place(buy).finally(() => (placing = false));
+    const both = Promise.all([placed, flushes]).finally(() => (done = true));
+    while (!done) await clock.advance(5, 5);
+    await both;
     const keyed = h.events.filter((e) => e.data.eventKey !== undefined);
     expect(keyed.map((e) => e.type)).to.deep.equal(['order.placed', 'order.filled', 'position.opened']);
     expect(new Set(keyed.map((e) => e.data.eventKey)).size).to.equal(3);

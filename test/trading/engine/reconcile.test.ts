@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
-import { EngineHarness, MARKET_BUY } from './engine-harness';
+import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
 
 describe('reconcileWithExchange against the paper exchange (integration)', function () {
   this.timeout(20_000);
@@ -12,7 +12,7 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
 
   it('reports an open order of ours that state holds only as "never placed"', async () => {
     h = await EngineHarness.open();
-    const at = Date.now() - 5_000;
+    const at = h.clock.now() - 5_000;
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
     await h.files.store.commit((d) => {
       d.seq = 1;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { EngineHarness, MARKET_BUY, intent } from './engine-harness';
+import { EngineHarness, MARKET_BUY, intent } from '../../support/engine-harness';
 
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
 
@@ -152,7 +152,7 @@ describe('startup recovery against the paper exchange (integration)', function (
     h = await EngineHarness.open();
     // history knows bot-7 (sent and archived), but the hot state says seq 2: restored from an older generation
     const archived = intent('bot-7', { status: 'filled', exchangeOrderId: 'x-7' });
-    await h.files.history.append([{ kind: 'order', archivedAt: Date.now(), order: archived }]);
+    await h.files.history.append([{ kind: 'order', archivedAt: h.clock.now(), order: archived }]);
     await h.files.store.commit((d) => {
       d.seq = 2;
     });
@@ -266,6 +266,7 @@ describe('startup recovery with many open orders (integration)', function () {
     const cancelled = h.manager.pendingOrders('ETH/USDT')[0];
     await h.paper.cancelOrder(cancelled.exchangeOrderId!, 'ETH/USDT');
 
+    await h.fakeClock().advance(300, 100); // down for three candles: the big order fills more meanwhile
     const calls: Array<{ method: string; arg: unknown }> = [];
     h = await h.restart({ wrapExchange: (paper) => counting(paper, calls) });
     calls.length = 0; // count recovery only, not the harness's own start-up (loadMarkets)

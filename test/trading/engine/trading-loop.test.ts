@@ -11,10 +11,8 @@ import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange
 import { closedCandles } from '../../../src/trading/engine/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
-import { FakeClock, flush } from '../../support/fake-clock';
-import { EngineHarness, MARKET_BUY, ScriptedStrategy } from './engine-harness';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { flush } from '../../support/fake-clock';
+import { EngineHarness, MARKET_BUY, ScriptedStrategy } from '../../support/engine-harness';
 
 /** Delegates to the paper exchange, with per-method overrides. */
 function override(
@@ -76,7 +74,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const spent = h.manager.order('bot-tst000-1')!.fills.reduce((s, f) => s + f.amount * f.price, 0);
     expect(spent).to.be.within(95, 100.1);
     strategy.next = EXIT;
-    await sleep(120); // a new candle closes
+    await h.nextCandle(); // a new candle closes
     await h.loop.tick();
     expect(h.manager.order('bot-tst000-2')).to.include({ status: 'filled', side: 'sell', purpose: 'exit' });
     expect(h.manager.openPositions()).to.have.length(0);
@@ -118,7 +116,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.loop.pause).to.deep.include({ reason: 'close-all', by: 'operator' });
     // the next entry signal does not reopen it
     strategy.next = ENTER;
-    await sleep(120);
+    await h.nextCandle();
     await h.loop.tick();
     expect(h.manager.openPositions()).to.have.length(0);
   });
@@ -163,7 +161,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(h.manager.hotOrders()).to.have.length(0);
     await h.loop.resumeEntries('operator');
-    await sleep(120);
+    await h.nextCandle();
     await h.loop.tick();
     expect(h.manager.hotOrders()).to.have.length(1);
     expect(h.eventTypes()).to.include.members(['trading.paused', 'trading.resumed']);
@@ -186,9 +184,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
 
   it('raises exchange.unreachable once the outage outlasts the threshold, and exchange.recovered after', async () => {
     let down = true;
-    const clock = new FakeClock(Date.now());
     const { h } = await started({
-      clock,
       config: { ...NO_SLTP, trading: { ...NO_SLTP.trading, unreachableAlertMs: 30_000 } },
       wrapExchange: (paper) =>
         override(paper, {
@@ -198,6 +194,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
               : paper.fetchCandles(symbol, tf, limit)) as never,
         }),
     });
+    const clock = h.fakeClock();
     await h.loop.tick();
     expect(h.eventTypes()).to.not.include('exchange.unreachable');
     expect(h.loop.snapshot().exchangeReachable).to.equal(false);
@@ -217,9 +214,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
 
   it('does not re-send an order the exchange refused until the cooldown has passed', async () => {
     let creates = 0;
-    const clock = new FakeClock(Date.now());
     const { h, strategy } = await started({
-      clock,
       config: { trading: { ...NO_SLTP.trading, orders: { rejectCooldownMs: 300_000 } } },
       wrapExchange: (paper) =>
         override(paper, {
@@ -229,17 +224,16 @@ describe('TradingLoop against the paper exchange (integration)', function () {
           }) as never,
         }),
     });
+    const clock = h.fakeClock();
     strategy.next = ENTER;
     await h.loop.tick();
     expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
     for (let i = 0; i < 3; i++) {
-      await sleep(120); // a new candle closes: the strategy would say buy again
-      await clock.advance(99_000, 99_000);
+      await clock.advance(99_000, 99_000); // new candles close: the strategy would say buy again
       await h.loop.tick();
     }
     expect(creates).to.equal(1);
-    await sleep(120);
-    await clock.advance(3_000, 3_000); // 300 s after the refusal, on the loop's clock
+    await clock.advance(3_000, 3_000); // 300 s after the refusal
     await h.loop.tick();
     expect(creates).to.equal(2);
     expect(h.eventTypes().filter((t) => t === 'order.rejected')).to.have.length(2);
@@ -292,7 +286,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const triggered = h.events.find((e) => e.type === 'risk.triggered')!;
     expect(triggered.data).to.include({ rule: 'max-drawdown' });
     await h.loop.resumeEntries('operator');
-    await sleep(120);
+    await h.nextCandle();
     await h.loop.tick();
     expect(h.loop.pause).to.equal(null);
     expect(h.manager.hotOrders()).to.have.length(1);
@@ -306,7 +300,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     strategy.next = HOLD;
     for (let i = 0; i < 20 && h.manager.openPositions().length > 0; i++) {
-      await sleep(60);
+      await h.fakeClock().advance(60, 60);
       await h.loop.tick();
     }
     const exit = h.manager.order('bot-tst000-2')!;
@@ -316,11 +310,10 @@ describe('TradingLoop against the paper exchange (integration)', function () {
   });
 
   it('cancels a limit order that has not filled after its time to live, and every open order on request', async () => {
-    const clock = new FakeClock(Date.now());
     const { h } = await started({
-      clock,
       config: { trading: { ...NO_SLTP.trading, orders: { limitOrderTtlMs: 60_000 } } },
     });
+    const clock = h.fakeClock();
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
     const far = {
       symbol: 'BTC/USDT',
@@ -363,7 +356,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     expect(order.status).to.be.oneOf(['open', 'partially_filled']);
     for (let i = 0; i < 40 && h.manager.order('bot-tst000-1')!.status !== 'filled'; i++) {
-      await sleep(60);
+      await h.nextCandle();
       await h.manager.refresh('bot-tst000-1');
     }
     const done = h.manager.order('bot-tst000-1')!;
@@ -397,11 +390,11 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(h.manager.order('bot-tst000-1')).to.include({ status: 'filled', side: 'buy' });
     expect(h.manager.order('bot-tst000-1')!.fills).to.have.length(0);
-    await sleep(120); // a new candle closes: the strategy says buy again
+    await h.nextCandle(); // a new candle closes: the strategy says buy again
     await h.loop.tick();
     expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
     lagging = false;
-    await sleep(120);
+    await h.nextCandle();
     await h.loop.tick();
     expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
@@ -409,12 +402,10 @@ describe('TradingLoop against the paper exchange (integration)', function () {
   });
 
   it('on stop, stops waiting for a hung tick once orders.inFlightWaitMs has passed on the loop clock', async () => {
-    const clock = new FakeClock(Date.now());
     let release!: () => void;
     const hung = new Promise<void>((r) => (release = r));
     const wait = 600_000;
     const { h } = await started({
-      clock,
       config: {
         trading: {
           ...NO_SLTP.trading,
@@ -430,6 +421,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
           }) as never,
         }),
     });
+    const clock = h.fakeClock();
     const ticking = h.loop.tick();
     await flush();
     let stopped = false;
@@ -448,20 +440,30 @@ describe('TradingLoop against the paper exchange (integration)', function () {
 
   it('on stop, refuses new orders and waits for the create in flight to finish', async () => {
     let paperRef: PaperExchange | undefined;
+    let sent!: () => void;
+    const createSent = new Promise<void>((r) => (sent = r));
     const { h } = await started({
       wrapExchange: (paper) => {
         paperRef = paper;
         return override(paper, {
           createOrder: (async (req: never) => {
-            await sleep(200);
+            sent();
+            await h.clock.sleep(200); // the create takes 200 ms on the exchange
             return paperRef!.createOrder(req);
           }) as never,
         });
       },
     });
     const placing = h.manager.place(MARKET_BUY);
-    await sleep(20);
-    await h.loop.stop();
+    await createSent;
+    let stopped = false;
+    const stopping = h.loop.stop().then(() => {
+      stopped = true;
+    });
+    await flush();
+    expect(stopped).to.equal(false); // the create is still in flight
+    await h.fakeClock().advance(200, 200);
+    await stopping;
     expect(h.loop.loopState).to.equal('stopping');
     expect(h.manager.order('bot-tst000-1')!.status).to.equal('filled');
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('filled');

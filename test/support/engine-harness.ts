@@ -3,32 +3,34 @@
  * fault injection), trading Store + history Journal (through openTradingStateFiles, lock included), EventLog,
  * OrderManager and TradingLoop. `restart()` closes everything and opens it again on the same files, as a process
  * restart would.
+ *
+ * All of them run on ONE clock, by default a FakeClock starting at FAKE_CLOCK_START that only the test moves: the
+ * paper exchange's quotes, candles and limit matching, the loop's ticks and deadlines, the order manager's windows
+ * and the files' stamps. A test ticks by hand (`loop.tick()`) and moves time between ticks (`nextCandle()`,
+ * `fakeClock().advance()`), so the same test sees the same prices and the same decisions on every run.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { systemClock, type Clock } from '../../../src/shared/clock';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import { configSchema, type Config } from '../../../src/shared/config/schema';
-import { EventLog } from '../../../src/shared/ipc/event-log';
-import type { TradingEvent } from '../../../src/shared/ipc/protocol';
-import { createLogger, silentLogger } from '../../../src/shared/logging/logger';
-import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
-import { wireOrderManager, type OrderManager } from '../../../src/trading/engine/order-manager';
-import type { StateStore } from '../../../src/trading/engine/state-gateway';
-import { openTradingStateFiles, type TradingStateFiles } from '../../../src/trading/engine/state-files';
-import { TradingLoop } from '../../../src/trading/engine/trading-loop';
-import type { Exchange } from '../../../src/trading/exchange/exchange';
-import { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import {
-  ExchangeFaults,
-  withFaults,
-  type ExchangeFaultOptions,
-} from '../../../harness/faults/exchange-faults';
-import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';
-import { SimulatedMarket } from '../../../src/trading/exchange/simulated-market';
-import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
-import { createStrategy } from '../../../src/trading/strategy/create-strategy';
+import type { Clock } from '../../src/shared/clock';
+import type { LocalOrder } from '../../src/trading/engine/order-state';
+import { configSchema, type Config } from '../../src/shared/config/schema';
+import { EventLog } from '../../src/shared/ipc/event-log';
+import type { TradingEvent } from '../../src/shared/ipc/protocol';
+import { createLogger, silentLogger } from '../../src/shared/logging/logger';
+import type { EventPublisher } from '../../src/trading/engine/event-outbox';
+import { wireOrderManager, type OrderManager } from '../../src/trading/engine/order-manager';
+import type { StateStore } from '../../src/trading/engine/state-gateway';
+import { openTradingStateFiles, type TradingStateFiles } from '../../src/trading/engine/state-files';
+import { TradingLoop } from '../../src/trading/engine/trading-loop';
+import type { Exchange } from '../../src/trading/exchange/exchange';
+import { PaperExchange } from '../../src/trading/exchange/paper-exchange';
+import { SimulatedPriceFeed } from '../../src/trading/exchange/price-feed';
+import { SimulatedMarket } from '../../src/trading/exchange/simulated-market';
+import { HOLD, type Signal, type Strategy } from '../../src/trading/strategy/strategy';
+import { createStrategy } from '../../src/trading/strategy/create-strategy';
+import { FAKE_CLOCK_START, FakeClock, flush } from './fake-clock';
+import { ExchangeFaults, withFaults, type ExchangeFaultOptions } from '../../harness/faults/exchange-faults';
 
 export interface HarnessOptions {
   config?: Record<string, unknown>;
@@ -46,7 +48,11 @@ export interface HarnessOptions {
   strategy?: Strategy;
   recentFinalKept?: number;
   dir?: string;
-  /** The engine's clock (default the system clock; the paper exchange keeps real time). */
+  /**
+   * The one clock of the engine, the paper exchange and its simulated market (default a new FakeClock at
+   * FAKE_CLOCK_START; `restart()` keeps it). `systemClock` runs everything on real time: only for a test about real
+   * concurrency (calls that overlap while real I/O or a real server takes its time), which says why.
+   */
   clock?: Clock;
 }
 
@@ -78,9 +84,16 @@ export const MARKET_BUY = {
   purpose: 'entry' as const,
 };
 
-/** An order as its write-ahead intent left it (5 s ago), with `over` applied. */
-export function intent(clientOrderId: string, over: Partial<LocalOrder> = {}): LocalOrder {
-  const at = Date.now() - 5_000;
+/**
+ * An order as its write-ahead intent left it 5 s before `now` (default the harness's fake start time), with
+ * `over` applied.
+ */
+export function intent(
+  clientOrderId: string,
+  over: Partial<LocalOrder> = {},
+  now = FAKE_CLOCK_START,
+): LocalOrder {
+  const at = now - 5_000;
   return {
     clientOrderId,
     symbol: 'BTC/USDT',
@@ -126,6 +139,7 @@ export class EngineHarness {
     readonly eventLog: EventLog,
     readonly manager: OrderManager,
     readonly loop: TradingLoop,
+    readonly clock: Clock,
     private readonly opts: HarnessOptions,
   ) {
     eventLog.subscribe(0, (e) => this.events.push(e));
@@ -139,6 +153,7 @@ export class EngineHarness {
       ? createLogger({ service: 'harness', level: process.env.BYNINJA_TEST_LOG })
       : silentLogger();
     const t = config.trading;
+    const clock = opts.clock ?? new FakeClock();
     const paper = await PaperExchange.open({
       dataDir: dir,
       feed: new SimulatedPriceFeed(
@@ -150,6 +165,7 @@ export class EngineHarness {
         t.symbols,
       ),
       settings: t.paper,
+      clock,
       logger,
     });
     const faults = opts.faults ? new ExchangeFaults(opts.faults) : undefined;
@@ -159,14 +175,14 @@ export class EngineHarness {
       : opts.wrapExchange
         ? opts.wrapExchange(paper)
         : faulty;
-    const files = await openTradingStateFiles(dir, logger, systemClock);
+    const files = await openTradingStateFiles(dir, logger, clock);
     // a fresh state gets a fixed install id, so tests can name the orders: bot-tst000-1, bot-tst000-2…
     if (files.store.openReport.created) {
       await files.store.commit((d) => {
         d.installId = TEST_INSTALL_ID;
       });
     }
-    const eventLog = await EventLog.open(dir, { retention: 1000 });
+    const eventLog = await EventLog.open(dir, { retention: 1000, clock });
     const markets = opts.connectLater ? {} : await exchange.loadMarkets();
     const manager = wireOrderManager({
       exchange,
@@ -176,7 +192,7 @@ export class EngineHarness {
       markets,
       botId: config.app.botId,
       orders: t.orders,
-      clock: opts.clock ?? systemClock,
+      clock,
       logger,
       recentFinalKept: opts.recentFinalKept,
     });
@@ -185,10 +201,10 @@ export class EngineHarness {
       exchange,
       strategy: opts.strategy ?? createStrategy(t.strategy),
       config: t,
-      clock: opts.clock ?? systemClock,
+      clock,
       logger,
     });
-    const h = new EngineHarness(dir, config, paper, exchange, files, eventLog, manager, loop, opts);
+    const h = new EngineHarness(dir, config, paper, exchange, files, eventLog, manager, loop, clock, opts);
     h.faults = faults;
     return h;
   }
@@ -196,7 +212,19 @@ export class EngineHarness {
   /** Closes everything and opens the same files again, like a process restart. */
   async restart(over: Partial<HarnessOptions> = {}): Promise<EngineHarness> {
     await this.close(false);
-    return EngineHarness.open({ ...this.opts, ...over, dir: this.dir });
+    return EngineHarness.open({ ...this.opts, ...over, dir: this.dir, clock: this.clock });
+  }
+
+  /** The harness's fake clock (throws for a harness opened on the real clock). */
+  fakeClock(): FakeClock {
+    if (!(this.clock instanceof FakeClock)) throw new Error('this harness runs on the real clock');
+    return this.clock;
+  }
+
+  /** Moves time one candle on (the paper market's next candle closes), firing what came due on the way. */
+  nextCandle(): Promise<void> {
+    const candleMs = this.config.trading.paper.candleMs;
+    return this.fakeClock().advance(candleMs, candleMs);
   }
 
   eventTypes(): string[] {
@@ -216,7 +244,18 @@ export class EngineHarness {
   }
 
   async close(removeDir = true): Promise<void> {
-    await this.loop.stop().catch(() => {});
+    let stopped = false;
+    const stopping = this.loop.stop().then(
+      () => (stopped = true),
+      () => (stopped = true),
+    );
+    await flush();
+    if (!stopped && this.clock instanceof FakeClock) {
+      // a call still hangs (a failed test): let stop's two inFlightWaitMs deadlines pass instead of waiting forever
+      const wait = this.config.trading.orders.inFlightWaitMs;
+      await this.clock.advance(2 * wait, wait);
+    }
+    await stopping;
     await this.files.close().catch(() => {});
     await this.eventLog.close().catch(() => {});
     if (this.opts.exchange) await this.exchange.close().catch(() => {});
