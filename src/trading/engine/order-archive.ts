@@ -53,9 +53,11 @@ export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<num
 
 /**
  * The candidates that may be folded into the checkpoint now: positions replay fills in time order, and the
- * checkpoint comes before every fill still in the hot state, so an order is archived only when none of its fills
- * is later than a fill of the same symbol that stays hot (otherwise realized PnL would depend on when orders
- * were archived). What is held back goes with a later archive.
+ * checkpoint comes before every fill still in the hot state, so an order is archived only when every fill of the
+ * same symbol that stays hot is later than all of its fills — a hot fill of the same millisecond holds it back too
+ * (their order is the trade ids', which the checkpoint cannot keep; otherwise a buy and a sell of one millisecond
+ * could be applied sell first, and realized PnL and the position would depend on when orders were archived).
+ * What is held back goes with a later archive.
  */
 export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalOrder[] {
   const chosen = new Set(candidates);
@@ -64,7 +66,7 @@ export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalO
     for (const order of chosen) {
       const last = Math.max(-Infinity, ...order.fills.map((f) => f.timestamp));
       const earlierStaysHot = hot.some(
-        (o) => o.symbol === order.symbol && !chosen.has(o) && o.fills.some((f) => f.timestamp < last),
+        (o) => o.symbol === order.symbol && !chosen.has(o) && o.fills.some((f) => f.timestamp <= last),
       );
       if (earlierStaysHot) {
         chosen.delete(order);

@@ -157,6 +157,23 @@ export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBo
  * Positions from a checkpoint plus fills: fills are de-duplicated by (order id, trade id) and applied in time
  * order. The checkpoint holds the fold of fills already moved to the journal.
  */
+/**
+ * The order fills are applied in: fill time, then trade id — numerically when both ids are numbers (exchanges
+ * number trades in the order they happened, and "10" must come after "9"), else as text.
+ */
+export function byFillTime(a: Fill, b: Fill): number {
+  return a.timestamp - b.timestamp || compareTradeIds(a.tradeId, b.tradeId);
+}
+
+function compareTradeIds(a: string, b: string): number {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+    const x = a.replace(/^0+(?=\d)/, '');
+    const y = b.replace(/^0+(?=\d)/, '');
+    return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
+  }
+  return a.localeCompare(b);
+}
+
 export function derivePositions(
   checkpoint: Readonly<Record<string, PositionBook>>,
   fills: readonly Fill[],
@@ -165,7 +182,7 @@ export function derivePositions(
   const books: Record<string, PositionBook> = {};
   for (const [symbol, book] of Object.entries(checkpoint)) books[symbol] = { ...emptyBook(symbol), ...book };
   const seen = new Set<string>();
-  const ordered = [...fills].sort((a, b) => a.timestamp - b.timestamp || a.tradeId.localeCompare(b.tradeId));
+  const ordered = [...fills].sort(byFillTime);
   for (const fill of ordered) {
     const key = fillKey(fill);
     if (seen.has(key)) continue;

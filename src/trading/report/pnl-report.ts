@@ -7,7 +7,16 @@
  */
 import type { PnlPeriod, PnlReport, TripView } from '../../shared/ipc/protocol';
 import type { LocalOrder } from '../engine/order-state';
-import { applyFill, emptyBook, fillKey, utcDay, type Fill, type Lot, type PositionBook } from '../engine/pnl';
+import {
+  applyFill,
+  byFillTime,
+  emptyBook,
+  fillKey,
+  utcDay,
+  type Fill,
+  type Lot,
+  type PositionBook,
+} from '../engine/pnl';
 
 const DAY_MS = 86_400_000;
 /** Points kept while folding; halved when reached (the chart needs a few hundred). */
@@ -187,9 +196,4 @@ function round(v: number): number {
 
 function roundPeriod(p: PnlPeriod): PnlPeriod {
   return { realized: round(p.realized), trades: p.trades, wins: p.wins, fees: round(p.fees) };
-}
-
-/** Fill time, then trade id: the order the engine's books apply fills in. */
-export function byFillTime(a: Fill, b: Fill): number {
-  return a.timestamp - b.timestamp || a.tradeId.localeCompare(b.tradeId);
 }

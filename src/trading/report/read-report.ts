@@ -14,7 +14,8 @@ import type { HistoryPages } from '../control/orders-page';
 import type { LocalOrder } from '../engine/order-state';
 import type { Lot } from '../engine/pnl';
 import type { Fill } from '../engine/pnl';
-import { PnlReportBuilder, byFillTime, type ReportEnd } from './pnl-report';
+import { byFillTime } from '../engine/pnl';
+import { PnlReportBuilder, type ReportEnd } from './pnl-report';
 
 const REORDER_WINDOW_MS = 24 * 60 * 60 * 1000;
 

@@ -52,6 +52,15 @@ describe('archive keeps fills in time order (inFillOrder)', () => {
     expect(inFillOrder([a, b], [a, b]).map((o) => o.clientOrderId)).to.deep.equal(['a', 'b']);
   });
 
+  it('holds back an order whose fill has the same millisecond as a fill that stays hot', () => {
+    // a sell and the buy it closes filled in one millisecond: their order is the trade ids', which a checkpoint
+    // cannot keep — archiving the sell alone would apply it before the buy
+    const sell = order('s', 'BTC/USDT', [[7, 'sell', 1, 110]]);
+    const buy = order('b', 'BTC/USDT', [[7, 'buy', 1, 100]]);
+    expect(inFillOrder([sell], [sell, buy])).to.deep.equal([]);
+    expect(inFillOrder([sell, buy], [sell, buy]).map((o) => o.clientOrderId)).to.deep.equal(['s', 'b']);
+  });
+
   it('archiving what it allows never changes positions or realized PnL', () => {
     const hot = [
       order('a', 'BTC/USDT', [

@@ -28,6 +28,17 @@ function fill(side: 'buy' | 'sell', amount: number, price: number, over: Partial
 }
 
 describe('PnL from fills', () => {
+  it('applies fills of one millisecond in trade-id order, numerically ("9" before "10")', () => {
+    const noFee = { feeCost: 0, timestamp: T0 };
+    const books = derivePositions({}, [
+      fill('sell', 1, 110, { ...noFee, tradeId: '10' }),
+      fill('buy', 1, 100, { ...noFee, tradeId: '9' }),
+    ]);
+    // buy (trade 9) then sell (trade 10): flat, 10 realized — as text "10" sorted first and the sell found nothing
+    expect(books['BTC/USDT'].amount).to.equal(0);
+    expect(books['BTC/USDT'].realizedPnl).to.be.closeTo(10, 1e-9);
+  });
+
   it('includes fees in the cost basis and in realized PnL', () => {
     const books = derivePositions({}, [fill('buy', 1, 100), fill('sell', 1, 110)]);
     const b = books['BTC/USDT'];
