@@ -75,6 +75,12 @@ export interface ServiceContext<C = Config> {
   startedAt: number;
   /** The service's one clock, from its composition root: every class the service builds takes time from it. */
   clock: Clock;
+  /**
+   * Work that `ready` must not wait for (monitoring endpoints, the first tick): run in order right after `ready`
+   * went out, or never when the start failed or a signal arrived first. A step that throws is logged; the
+   * service runs on.
+   */
+  afterReady(step: () => void | Promise<void>): void;
 }
 
 export interface RunServiceOptions {
@@ -323,6 +329,7 @@ export async function runService(
     logger,
   });
   const activity = (what: string): void => watchdog.activity(what);
+  const readySteps: (() => void | Promise<void>)[] = [];
 
   const ctx: ServiceContext = {
     service,
@@ -338,6 +345,7 @@ export async function runService(
     redactor,
     startedAt,
     clock,
+    afterReady: (step) => void readySteps.push(step),
   };
   try {
     activity(`${service}: starting`);
@@ -355,6 +363,16 @@ export async function runService(
     startupMs: clock.now() - startedAt,
     processMs: Math.round(process.uptime() * 1000),
   });
+  // one turn of the event loop first: the ready message is on its way before any of this work
+  if (readySteps.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (const step of readySteps) {
+    if (shutdown.stopping) return;
+    try {
+      await step();
+    } catch (err) {
+      logger.error(`${service}: a step after ready failed: ${errorMessage(err)}`, { err });
+    }
+  }
 }
 
 /**
