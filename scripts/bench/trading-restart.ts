@@ -80,7 +80,9 @@ export async function tradingRestarts(
     seedMs = Date.now() - t0;
   });
   try {
-    await t.probe.call('pause', { reason: 'benchmark' });
+    // a generous answer time: right after ready the first tick over every open order runs (on a loaded host 3 s
+    // were not always enough with 1,000 of them)
+    await t.probe.call('pause', { reason: 'benchmark' }, 30_000);
     await t.session.harness.startScript('bare', writeBareScript(t.session.harness.root));
     const samples = await measureRestarts(
       t.session,
