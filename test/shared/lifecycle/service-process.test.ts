@@ -192,7 +192,7 @@ describe('runService in a real process @slow', function () {
   it('the watchdog starts just after ready: a start busy past the stall limit is not killed, the running loop is covered', async () => {
     const d = dirs();
     const p = start(d, {
-      FIXTURE_START_BUSY_MS: '1500',
+      FIXTURE_START_BUSY_MS: '3000',
       FIXTURE_BUSY_LOOP: '1',
       BYNINJA__LIFECYCLE__WATCHDOG_STALL_MS: '1000',
     });
