@@ -80,7 +80,9 @@ export async function tradingRestarts(
     seedMs = Date.now() - t0;
   });
   try {
-    await t.probe.call('pause', { reason: 'benchmark' });
+    // a generous answer time: right after ready the first tick over every open order runs (on a loaded host 3 s
+    // were not always enough with 1,000 of them)
+    await t.probe.call('pause', { reason: 'benchmark' }, 30_000);
     await t.session.harness.startScript('bare', writeBareScript(t.session.harness.root));
     const samples = await measureRestarts(
       t.session,
@@ -107,18 +109,22 @@ export async function tradingRestarts(
           'its open scans for the torn tail and counts lines without parsing, and recovery reads only its last entries ' +
           '(their seq bounds every clientOrderId)'
         : openOrders === 0
-          ? 'node boot and PM2 are the floor; above it (--cpu-prof of the bundle): loading the one-file bundle ' +
-            '(dist/daemons, ~760 KiB: our code, zod, winston, prom-client, json-rpc-2.0) with its V8 code cache — ' +
-            "winston's and prom-client's module init alone ~30 ms; the first log lines through winston's format " +
-            'pipeline (~30 ms); the watchdog worker thread booting beside it (~55 ms CPU on the second core); the config ' +
-            "and state parsed by zod without its per-schema JIT (~5 ms; with it 15-25 ms); and our own start (the log's " +
-            'startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, store and history journal, ' +
-            'the event log tail, the paper exchange and its account file, the TCP server, recovery with nothing to fetch. ' +
-            'The first tick (candles and strategy, ~30 ms) starts after ready'
+          ? 'node boot and PM2 are the floor; above it (--cpu-prof of the bundle, and CPU time to ready per thread): ' +
+            'loading the one-file bundle (dist/daemons, ~780 KiB: our code, zod, winston, json-rpc-2.0) from its V8 ' +
+            "code cache, with esbuild's keepNames helper naming every function as modules initialise; node's own " +
+            'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen); winston and the first ' +
+            'log lines through its format pipeline and streams; the config and state parsed by zod (jitless); and our ' +
+            "own start (the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, " +
+            'store and history journal, the event log tail, the paper exchange and its account file, the TCP server, ' +
+            'recovery with nothing to fetch. Not before ready any more: the watchdog worker thread, prom-client with ' +
+            '/health and /metrics (both start right after ready, or after 2 s of a start not yet ready) and the first ' +
+            'tick'
           : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
-            'orders each (~30 ms), and recovery: one fetchOpenOrders per symbol, answers applied in memory (a commit only ' +
-            'where an order changed; none here), the paper exchange matching them with one price-range pass per symbol ' +
-            `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
+            "orders each (the order and trade schemas use zod's compiled parser), and recovery: one fetchRecentOrders " +
+            'and one fetchOpenOrders per symbol and one for all symbols, each a paper matching pass over every resting ' +
+            'order (the first one commits the account: its checked period moved, ~0.5 MiB written with its previous ' +
+            'generation, fsynced), then each order checked against the answer through the retry wrapper (a commit only ' +
+            `where an order changed; none here) (seeding took ${(seedMs / 1000).toFixed(1)} s)`;
     return {
       trading: summarize(samples.trading.map((s) => s.ms)),
       floor: summarize(samples.bare.map((s) => s.ms)),

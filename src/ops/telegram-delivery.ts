@@ -5,7 +5,7 @@
  * keeps supervising, writes alerts to its log and retries the Bot API with backoff.
  */
 import path from 'node:path';
-import { writeJsonFileSync } from '../shared/lifecycle/last-exit';
+import { writeJsonFileSync } from '../shared/lifecycle/durable-json-sync';
 import { readJsonFileSync } from '../shared/persistence/json-file';
 
 export type TelegramProblemKind =

@@ -27,11 +27,10 @@ import type { Exchange } from './exchange/exchange';
 import { createExchange } from './exchange/factory';
 import { SIMULATED_SYMBOLS } from './exchange/simulated-market';
 import { createStrategy } from './strategy/create-strategy';
-import { staleTickMs, tradingHealth } from './control/health';
-import { createTradingMetrics } from './control/metrics';
-import { timedExchange, type ObserveExchangeCall } from './control/timed-exchange';
-import { OpsHttpServer } from '../shared/http/ops-http-server';
-import { pm2RestartCount } from '../shared/lifecycle/pm2-env';
+import { HeldObservations, timedExchange, type ObserveExchangeCall } from './control/timed-exchange';
+
+/** A start still not ready after this long gets its /health and /metrics anyway (default: right after ready). */
+const OPS_EARLY_START_MS = 2_000;
 
 /** Decorators around the ports, for test-only entry points. */
 export interface TradingWiring {
@@ -62,7 +61,8 @@ export async function startTrading(
   const adapter = await createExchange(config.trading, ctx.secrets, { dataDir, logger, clock });
   shutdown.addStep('close exchange', () => adapter.close(), { order: 85 });
   // every exchange call timed for /metrics (the metrics need the loop, made below: bound once they exist)
-  let observeCall: ObserveExchangeCall = () => undefined;
+  const callsBeforeMetrics = new HeldObservations();
+  let observeCall: ObserveExchangeCall = callsBeforeMetrics.hold;
   const exchange = timedExchange(
     wiring.wrapExchange ? wiring.wrapExchange(adapter) : adapter,
     (method, outcome, seconds) => observeCall(method, outcome, seconds),
@@ -122,46 +122,42 @@ export async function startTrading(
   await server.listen();
 
   if (config.http.enabled) {
-    const metrics = createTradingMetrics({
-      loop,
-      manager,
-      lastExit: ctx.lastExit,
-      mode: config.trading.mode,
-      exchangeId: exchange.id,
-      version: byninjaVersion(),
-      ipcClients: () => server.clientCount,
-      lastEventSeq: () => events.lastSeq,
-      ...pm2RestartCount(),
-      clock,
-    });
-    observeCall = metrics.observeExchangeCall;
-    const stale = staleTickMs(config.trading.tickIntervalMs, config.trading.symbolReadTimeoutMs);
-    const http = new OpsHttpServer({
-      service: 'trading',
-      host: config.http.host,
-      port: config.http.tradingPort,
-      portHint: 'set http.tradingPort (BYNINJA__HTTP__TRADING_PORT) to a free port',
-      metrics: metrics.registry,
-      logger,
-      redactor: ctx.redactor,
-      clock,
-      health: () => {
-        const snap = loop.snapshot();
-        return tradingHealth({
-          loopState: snap.loopState,
+    // /health and /metrics are monitoring, not recovery: they start right after `ready` (prom-client's registry,
+    // its default collectors and the HTTP server were ~1/4 of a restart's own cost), or earlier when the start
+    // itself takes long (an exchange that does not answer), so /health can say what trading waits for.
+    let opsStarted: Promise<void> | undefined;
+    const startOps = (): Promise<void> =>
+      (opsStarted ??= (async () => {
+        // loaded here, not at the top: prom-client and node's http stack are not needed before ready
+        const { startTradingOps } =
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          require('./control/ops-endpoints') as typeof import('./control/ops-endpoints');
+        const ops = await startTradingOps({
+          config,
+          loop,
+          manager,
           exchangeId: exchange.id,
-          exchangeReachable: snap.exchangeReachable,
-          exchangeError: snap.exchangeError,
-          exchangeUnreachableSince: snap.exchangeUnreachableSince,
-          lastTickAt: snap.lastTickAt,
-          pausedReason: snap.pause?.reason,
-          staleTickMs: stale,
-          now: clock.now(),
+          lastExit: ctx.lastExit,
+          ipcClients: () => server.clientCount,
+          lastEventSeq: () => events.lastSeq,
+          logger,
+          redactor: ctx.redactor,
+          clock,
         });
-      },
+        callsBeforeMetrics.replay(ops.observeExchangeCall);
+        observeCall = ops.observeExchangeCall;
+        // a stop that began while they started has passed its closing steps: close them here
+        if (shutdown.stopping) await ops.close();
+        else shutdown.addStep('close the HTTP endpoints', () => ops.close(), { order: 72, timeoutMs: 1_000 });
+      })());
+    const early = setTimeout(() => {
+      if (!shutdown.stopping) void startOps();
+    }, OPS_EARLY_START_MS);
+    early.unref();
+    ctx.afterReady(() => {
+      clearTimeout(early);
+      return startOps();
     });
-    await http.listen();
-    shutdown.addStep('close the HTTP endpoints', () => http.close(), { order: 72, timeoutMs: 1_000 });
   }
 
   shutdown.addStep('stop new entries and wait for in-flight exchange calls', () => loop.stop(), {
@@ -233,10 +229,9 @@ export async function startTrading(
     );
   }
 
-  // The first tick (candles and strategy for every symbol) starts in the next turn of the event loop, after
-  // `ready` went out: it is trading, not recovery, and must not delay the restart by its own length.
-  setImmediate(() => {
-    if (shutdown.stopping) return;
+  // The first tick (candles and strategy for every symbol) starts after `ready` went out: it is trading, not
+  // recovery, and must not delay the restart by its own length.
+  ctx.afterReady(() => {
     void loop.start().catch((err: unknown) => {
       logger.error(`Trading loop failed with an unexpected error: ${errorMessage(err)}`, { error: err });
       void shutdown.shutdown(`fatal: ${errorMessage(err)}`, 1);

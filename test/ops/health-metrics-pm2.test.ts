@@ -83,6 +83,10 @@ describe('health and metrics endpoints under real PM2 @slow', function () {
     expect(m).to.match(
       /byninja_exchange_call_duration_seconds_count\{service="trading",method="fetchTicker",outcome="ok"\} \d+/,
     );
+    // recovery's calls, made before ready (the registry starts just after it): held and counted all the same
+    expect(m).to.match(
+      /byninja_exchange_call_duration_seconds_count\{service="trading",method="fetchRecentOrders",outcome="ok"\} [1-9]/,
+    );
     expect(m).to.match(/byninja_realized_pnl\{period="total",service="trading"\} -?\d/);
     expect(m).to.match(/byninja_open_positions\{service="trading"\} \d/);
     expect(m).to.match(/nodejs_eventloop_lag_seconds\{service="trading"\} \d/);

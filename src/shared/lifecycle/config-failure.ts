@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, CorruptStateError, errorMessage, type ConfigProblem } from '../errors';
 import { readJsonFileSync } from '../persistence/json-file';
-import { writeJsonFileSync } from './last-exit';
+import { writeJsonFileSync } from './durable-json-sync';
 
 export interface ConfigFailure {
   pid: number;

@@ -7,11 +7,11 @@
  * Writes are synchronous and durable (temp → fsync → rename → fsync dir): they happen on paths where the event
  * loop may be gone (crash handler, watchdog thread) and must survive the power loss they may be reporting.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { readJsonFileSync } from '../persistence/json-file';
+import { writeJsonFileSync } from './durable-json-sync';
 
 export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start' | 'unknown';
 
@@ -49,41 +49,6 @@ export function breadcrumbPath(dataDir: string, service: string): string {
 /** Synchronous durable replace of the breadcrumb. Throws on I/O errors (callers decide if that matters). */
 export function writeBreadcrumbSync(file: string, crumb: Breadcrumb): void {
   writeJsonFileSync(file, crumb);
-}
-
-/**
- * Synchronous durable replace of a small JSON file (temp → fsync → rename → fsync dir), 0600: for the lifecycle
- * records a process writes on its way out. Throws on I/O errors.
- */
-export function writeJsonFileSync(file: string, value: unknown): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  // a name no other writer picks, not a time
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    try {
-      fs.writeSync(fd, JSON.stringify(value) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    // a full disk must not leave temp files behind on every attempt
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  try {
-    const dirFd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename itself is still atomic.
-  }
 }
 
 export function readBreadcrumb(file: string): Breadcrumb | 'missing' | 'unreadable' {

@@ -51,6 +51,9 @@ const TRANSIENT_DISK_ERRORS: ReadonlySet<string> = new Set([
   'EBUSY',
 ]);
 
+/** A start not ready after this long gets its event-loop watchdog anyway (otherwise it starts just after ready). */
+const WATCHDOG_EARLY_START_MS = 2_000;
+
 export interface ServiceContext<C = Config> {
   /** 'trading' | 'telegram' (names files: `<service>.log`, `<service>.last-exit.json`). */
   service: string;
@@ -75,6 +78,12 @@ export interface ServiceContext<C = Config> {
   startedAt: number;
   /** The service's one clock, from its composition root: every class the service builds takes time from it. */
   clock: Clock;
+  /**
+   * Work that `ready` must not wait for (monitoring endpoints, the first tick): run in order right after `ready`
+   * went out, or never when the start failed or a signal arrived first. A step that throws is logged; the
+   * service runs on.
+   */
+  afterReady(step: () => void | Promise<void>): void;
 }
 
 export interface RunServiceOptions {
@@ -316,13 +325,29 @@ export async function runService(
     { order: 95 },
   );
 
-  const watchdog = Watchdog.start({
-    stallMs: config.lifecycle.watchdogStallMs,
-    breadcrumbFile: crumbFile,
-    startedAt,
-    logger,
-  });
-  const activity = (what: string): void => watchdog.activity(what);
+  // The watchdog's worker thread starts just after `ready`: booting a second isolate cost a restart ~1/10 of its own
+  // time, on a core PM2 and the service need then. A start still not ready after WATCHDOG_EARLY_START_MS (an
+  // exchange that does not answer, a long recovery) gets it from then on. The gap: a main thread blocked within
+  // that first stretch of a start is not killed by it (PM2's listen_timeout then reports the app online anyway).
+  let watchdog: Watchdog | undefined;
+  let lastActivity = '';
+  const startWatchdog = (): void => {
+    if (watchdog || shutdown.stopping) return;
+    watchdog = Watchdog.start({
+      stallMs: config.lifecycle.watchdogStallMs,
+      breadcrumbFile: crumbFile,
+      startedAt,
+      logger,
+    });
+    watchdog.activity(lastActivity);
+  };
+  const earlyWatchdog = setTimeout(startWatchdog, WATCHDOG_EARLY_START_MS);
+  earlyWatchdog.unref();
+  const activity = (what: string): void => {
+    lastActivity = what;
+    watchdog?.activity(what);
+  };
+  const readySteps: (() => void | Promise<void>)[] = [];
 
   const ctx: ServiceContext = {
     service,
@@ -338,6 +363,7 @@ export async function runService(
     redactor,
     startedAt,
     clock,
+    afterReady: (step) => void readySteps.push(step),
   };
   try {
     activity(`${service}: starting`);
@@ -350,11 +376,24 @@ export async function runService(
   if (shutdown.stopping) return; // a signal arrived while starting: not ready, just stopping
   activity(`${service}: running`);
   process.send?.('ready');
+  // the ready message is written (a pipe write is tried at once): the main loop is covered from here on
+  clearTimeout(earlyWatchdog);
+  startWatchdog();
   // startupMs: our own start (config → ready); processMs: since the process began, node boot and module loading too
   logger.info(`✅ ${service} ready`, {
     startupMs: clock.now() - startedAt,
     processMs: Math.round(process.uptime() * 1000),
   });
+  // one turn of the event loop first: the ready message is on its way before any of this work
+  if (readySteps.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (const step of readySteps) {
+    if (shutdown.stopping) return;
+    try {
+      await step();
+    } catch (err) {
+      logger.error(`${service}: a step after ready failed: ${errorMessage(err)}`, { err });
+    }
+  }
 }
 
 /**

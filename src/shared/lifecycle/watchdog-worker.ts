@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import { workerData } from 'node:worker_threads';
-import { writeBreadcrumbSync } from './last-exit';
+import { writeJsonFileSync } from './durable-json-sync';
+import type { Breadcrumb } from './last-exit';
 import { ACTIVITY_BYTES, HEADER_BYTES, SLOT, type WatchdogWorkerData } from './watchdog';
 
 const data = workerData as WatchdogWorkerData;
@@ -51,14 +52,15 @@ setInterval(() => {
   if (stalledMs < data.stallMs) return;
   const activity = readActivity();
   try {
-    writeBreadcrumbSync(data.breadcrumbFile, {
+    const crumb: Breadcrumb = {
       kind: 'stall',
       pid: data.pid,
       startedAt: data.startedAt,
       at: now,
       reason: `event loop blocked for ${stalledMs} ms (watchdog limit ${data.stallMs} ms)`,
       activity,
-    });
+    };
+    writeJsonFileSync(data.breadcrumbFile, crumb);
   } catch (err) {
     say(`watchdog: could not write the stall breadcrumb: ${String(err)}`);
   }

@@ -35,3 +35,23 @@ export function timedExchange(exchange: Exchange, observe: ObserveExchangeCall):
     },
   });
 }
+
+/**
+ * The exchange calls made before the metrics exist (recovery's, the metrics start just after `ready`): held and
+ * replayed into the registry once it is there, so /metrics counts every call of the run. Bounded: a start that
+ * retries for hours keeps its first calls only (the rest are logged as retries anyway).
+ */
+export class HeldObservations {
+  static readonly MAX = 10_000;
+  private held: [string, ExchangeCallOutcome, number][] = [];
+
+  readonly hold: ObserveExchangeCall = (method, outcome, seconds) => {
+    if (this.held.length < HeldObservations.MAX) this.held.push([method, outcome, seconds]);
+  };
+
+  replay(observe: ObserveExchangeCall): void {
+    const held = this.held;
+    this.held = [];
+    for (const [method, outcome, seconds] of held) observe(method, outcome, seconds);
+  }
+}

@@ -189,6 +189,46 @@ describe('runService in a real process @slow', function () {
     );
   });
 
+  it('the watchdog starts just after ready: a start busy past the stall limit is not killed, the running loop is covered', async () => {
+    const d = dirs();
+    const p = start(d, {
+      FIXTURE_START_BUSY_MS: '3000',
+      FIXTURE_BUSY_LOOP: '1',
+      BYNINJA__LIFECYCLE__WATCHDOG_STALL_MS: '1000',
+    });
+    await p.waitFor(/tick 2\b/);
+    expect(p.stderr).not.to.match(/watchdog/);
+    p.child.kill('SIGUSR2');
+    const { signal } = await p.exited;
+    expect(signal, p.output).to.equal('SIGKILL');
+    expect(readBreadcrumb(path.join(d.dataDir, 'fixture.last-exit.json'))).to.include({ kind: 'stall' });
+  });
+
+  it('a start not ready within 2 s gets its watchdog then: a start blocked after that is killed as a stall', async () => {
+    const d = dirs();
+    const p = start(d, { FIXTURE_START_WAIT_MS: '2500', BYNINJA__LIFECYCLE__WATCHDOG_STALL_MS: '1000' });
+    const { signal } = await p.exited;
+    expect(signal, p.output).to.equal('SIGKILL');
+    expect(p.output).not.to.match(/fixture ready/);
+    expect(readBreadcrumb(path.join(d.dataDir, 'fixture.last-exit.json'))).to.include({
+      kind: 'stall',
+      activity: 'fixture: start blocked on purpose',
+    });
+  });
+
+  it('afterReady steps run in order once ready is out; one that throws is logged and the service runs on', async () => {
+    const p = start(dirs(), { FIXTURE_AFTER_READY: '1' }, true);
+    await p.waitFor(/after ready: step 3/);
+    await p.waitFor(/tick 2\b/);
+    const ready = p.stdout.indexOf('✅ fixture ready');
+    const first = p.stdout.indexOf('after ready: step 1');
+    expect(ready, p.output).to.be.greaterThan(-1);
+    expect(first, p.output).to.be.greaterThan(ready);
+    expect(p.stdout.indexOf('after ready: step 3')).to.be.greaterThan(first);
+    expect(p.stderr).to.match(/a step after ready failed: fixture: step 2 fails on purpose/);
+    expect(p.child.exitCode).to.equal(null);
+  });
+
   it('a whole-process pause (SIGSTOP/SIGCONT, host suspend) longer than the stall limit is not a stall', async () => {
     const p = start(dirs(), { BYNINJA__LIFECYCLE__WATCHDOG_STALL_MS: '1000' });
     await p.waitFor(/tick 2\b/);
