@@ -116,9 +116,9 @@ export async function tradingRestarts(
             'log lines through its format pipeline and streams; the config and state parsed by zod (jitless); and our ' +
             "own start (the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, " +
             'store and history journal, the event log tail, the paper exchange and its account file, the TCP server, ' +
-            'recovery with nothing to fetch. Not before ready any more: the watchdog worker thread, prom-client with ' +
-            '/health and /metrics (both start right after ready, or after 2 s of a start not yet ready) and the first ' +
-            'tick'
+            'recovery with nothing to fetch; the watchdog worker thread boots beside it (a few KiB, no schema code). Not ' +
+            'before ready any more: prom-client with /health and /metrics (right after ready, or after 2 s of a start ' +
+            'not yet ready) and the first tick'
           : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
             "orders each (the order and trade schemas use zod's compiled parser), and recovery: one fetchRecentOrders " +
             'and one fetchOpenOrders per symbol and one for all symbols, each a paper matching pass over every resting ' +

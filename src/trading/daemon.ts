@@ -62,7 +62,8 @@ export async function startTrading(
   shutdown.addStep('close exchange', () => adapter.close(), { order: 85 });
   // every exchange call timed for /metrics (the metrics need the loop, made below: bound once they exist)
   const callsBeforeMetrics = new HeldObservations();
-  let observeCall: ObserveExchangeCall = callsBeforeMetrics.hold;
+  // (without the HTTP endpoints nobody reads them: none held)
+  let observeCall: ObserveExchangeCall = config.http.enabled ? callsBeforeMetrics.hold : () => undefined;
   const exchange = timedExchange(
     wiring.wrapExchange ? wiring.wrapExchange(adapter) : adapter,
     (method, outcome, seconds) => observeCall(method, outcome, seconds),
@@ -150,13 +151,19 @@ export async function startTrading(
         if (shutdown.stopping) await ops.close();
         else shutdown.addStep('close the HTTP endpoints', () => ops.close(), { order: 72, timeoutMs: 1_000 });
       })());
+    // monitoring that fails to start is logged, never fatal, whichever path started it; the first tick does not
+    // wait for it
+    const startOpsLogged = (): void =>
+      void startOps().catch((err: unknown) =>
+        logger.error(`/health and /metrics did not start: ${errorMessage(err)}`, { error: err }),
+      );
     const early = setTimeout(() => {
-      if (!shutdown.stopping) void startOps();
+      if (!shutdown.stopping) startOpsLogged();
     }, OPS_EARLY_START_MS);
     early.unref();
     ctx.afterReady(() => {
       clearTimeout(early);
-      return startOps();
+      startOpsLogged();
     });
   }
 

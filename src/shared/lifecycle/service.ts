@@ -51,9 +51,6 @@ const TRANSIENT_DISK_ERRORS: ReadonlySet<string> = new Set([
   'EBUSY',
 ]);
 
-/** A start not ready after this long gets its event-loop watchdog anyway (otherwise it starts just after ready). */
-const WATCHDOG_EARLY_START_MS = 2_000;
-
 export interface ServiceContext<C = Config> {
   /** 'trading' | 'telegram' (names files: `<service>.log`, `<service>.last-exit.json`). */
   service: string;
@@ -325,28 +322,16 @@ export async function runService(
     { order: 95 },
   );
 
-  // The watchdog's worker thread starts just after `ready`: booting a second isolate cost a restart ~1/10 of its own
-  // time, on a core PM2 and the service need then. A start still not ready after WATCHDOG_EARLY_START_MS (an
-  // exchange that does not answer, a long recovery) gets it from then on. The gap: a main thread blocked within
-  // that first stretch of a start is not killed by it (PM2's listen_timeout then reports the app online anyway).
-  let watchdog: Watchdog | undefined;
-  let lastActivity = '';
-  const startWatchdog = (): void => {
-    if (watchdog || shutdown.stopping) return;
-    watchdog = Watchdog.start({
-      stallMs: config.lifecycle.watchdogStallMs,
-      breadcrumbFile: crumbFile,
-      startedAt,
-      logger,
-    });
-    watchdog.activity(lastActivity);
-  };
-  const earlyWatchdog = setTimeout(startWatchdog, WATCHDOG_EARLY_START_MS);
-  earlyWatchdog.unref();
-  const activity = (what: string): void => {
-    lastActivity = what;
-    watchdog?.activity(what);
-  };
+  // The watchdog's worker thread starts before the service's own start: a main thread that blocks while starting
+  // (a loop on a state file, a stuck native call) is killed and reported like any stall, and PM2 restarts it. Its
+  // bundle is schema-free (a few KiB), so booting it costs a restart little.
+  const watchdog = Watchdog.start({
+    stallMs: config.lifecycle.watchdogStallMs,
+    breadcrumbFile: crumbFile,
+    startedAt,
+    logger,
+  });
+  const activity = (what: string): void => watchdog.activity(what);
   const readySteps: (() => void | Promise<void>)[] = [];
 
   const ctx: ServiceContext = {
@@ -376,9 +361,6 @@ export async function runService(
   if (shutdown.stopping) return; // a signal arrived while starting: not ready, just stopping
   activity(`${service}: running`);
   process.send?.('ready');
-  // the ready message is written (a pipe write is tried at once): the main loop is covered from here on
-  clearTimeout(earlyWatchdog);
-  startWatchdog();
   // startupMs: our own start (config → ready); processMs: since the process began, node boot and module loading too
   logger.info(`✅ ${service} ready`, {
     startupMs: clock.now() - startedAt,
