@@ -147,8 +147,15 @@ export function memoryParts(samples: readonly MemorySample[]): MemoryPart[] {
     { name: 'external', value: (s) => s.externalBytes },
   ];
   const spaces = new Set(samples.flatMap((s) => Object.keys(s.heapSpaceBytes ?? {})));
-  for (const space of [...spaces].sort())
-    parts.push({ name: `heap space ${space}`, value: (s) => s.heapSpaceBytes?.[space] });
+  for (const space of [...spaces].sort()) {
+    const part = { name: `heap space ${space}`, value: (s: MemorySample) => s.heapSpaceBytes?.[space] };
+    const used = {
+      name: `heap space ${space} (used)`,
+      value: (s: MemorySample) => s.heapSpaceUsedBytes?.[space],
+    };
+    // a space never committed all run (shared, read-only in a single isolate) says nothing: left out
+    if (samples.some((s) => (part.value(s) ?? 0) > 0)) parts.push(part, used);
+  }
   return parts.filter((p) => samples.some((s) => p.value(s) !== undefined));
 }
 
@@ -336,7 +343,8 @@ export function soakMarkdown(r: SoakResult, pngName: string): string {
     'Which memory grows: each part of each daemon’s memory, first and last reading, slope per simulated day after',
     'the warm-up and over the second half only (lower envelope, as above). RSS = anonymous + file-backed pages',
     '(/proc/<pid>/status); native = anonymous RSS that V8’s committed heap does not account for (malloc: node,',
-    'libuv, zlib, OpenSSL, native modules; stacks); heap spaces are V8’s committed size per space (/metrics).',
+    'libuv, zlib, OpenSSL, native modules; stacks); heap spaces are V8’s committed size per space and, marked',
+    '(used), the bytes in it (/metrics); spaces never committed during the run are left out.',
     '',
     '| Daemon | Part | Start | End | Slope / sim. day | 2nd half |',
     '|---|---|---|---|---|---|',

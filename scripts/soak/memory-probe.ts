@@ -16,6 +16,8 @@ export interface MemoryParts {
   externalBytes?: number;
   /** Committed size of each V8 heap space (old, new, code, large_object, …), `_space` dropped as prom-client does. */
   heapSpaceBytes?: Record<string, number>;
+  /** Bytes of live objects and not yet collected garbage in each V8 heap space. */
+  heapSpaceUsedBytes?: Record<string, number>;
   /** RSS of anonymous pages: V8's heap, malloc (native modules, libuv, zlib, OpenSSL), stacks. */
   rssAnonBytes?: number;
   /** RSS of file-backed pages: the node binary and shared libraries as far as they have been paged in. */
@@ -50,17 +52,17 @@ export function memoryOfMetrics(text: string, service: string): MemoryParts | un
   const heapUsedBytes = one('nodejs_heap_size_used_bytes');
   const rssBytes = one('process_resident_memory_bytes');
   if (heapUsedBytes === undefined || rssBytes === undefined) return undefined;
-  const spaces = (series.get('nodejs_heap_space_size_total_bytes') ?? []).filter(
-    (s) => s.labels.service === service && s.labels.space,
-  );
+  const perSpace = (name: string): Record<string, number> | undefined => {
+    const spaces = (series.get(name) ?? []).filter((s) => s.labels.service === service && s.labels.space);
+    return spaces.length ? Object.fromEntries(spaces.map((s) => [s.labels.space, s.value])) : undefined;
+  };
   return {
     heapUsedBytes,
     rssBytes,
     heapTotalBytes: one('nodejs_heap_size_total_bytes'),
     externalBytes: one('nodejs_external_memory_bytes'),
-    heapSpaceBytes: spaces.length
-      ? Object.fromEntries(spaces.map((s) => [s.labels.space, s.value]))
-      : undefined,
+    heapSpaceBytes: perSpace('nodejs_heap_space_size_total_bytes'),
+    heapSpaceUsedBytes: perSpace('nodejs_heap_space_size_used_bytes'),
   };
 }
 

@@ -188,7 +188,8 @@ describe('soak analysis (scripts/soak)', () => {
         heapUsedBytes: 30 * MIB,
         heapTotalBytes: heapTotal,
         externalBytes: 2 * MIB,
-        heapSpaceBytes: { old: 30 * MIB, new: 8 * MIB },
+        heapSpaceBytes: { old: 30 * MIB, new: 8 * MIB, shared: 0 },
+        heapSpaceUsedBytes: { old: 20 * MIB + (MIB * t) / day, new: 2 * MIB },
         rssAnonBytes: heapTotal + native,
         rssFileBytes: 45 * MIB,
         rssBytes: heapTotal + native + 45 * MIB,
@@ -200,6 +201,8 @@ describe('soak analysis (scripts/soak)', () => {
     expect(byName.get('heap total')!.perDay / MIB).to.be.closeTo(0, 0.01);
     expect(byName.get('RSS file-backed')!.perDay / MIB).to.be.closeTo(0, 0.01);
     expect(byName.get('heap space old')!.end).to.equal(30 * MIB);
+    expect(byName.get('heap space old (used)')!.perDay / MIB).to.be.closeTo(1, 0.01);
+    expect(byName.has('heap space shared')).to.equal(false);
     // parts never read (an old run's samples) are left out, not shown as zero
     expect(partGrowth(samples(1, 0)).map((p) => p.name)).to.deep.equal(['RSS', 'heap used']);
     const md = soakMarkdown(
@@ -222,6 +225,7 @@ describe('soak analysis (scripts/soak)', () => {
       'nodejs_heap_space_size_total_bytes{space="old",service="trading"} 150',
       'nodejs_heap_space_size_total_bytes{space="new",service="trading"} 40',
       'nodejs_heap_space_size_used_bytes{space="old",service="trading"} 90',
+      'nodejs_heap_space_size_total_bytes{space="new",service="telegram"} 7',
     ].join('\n');
     expect(memoryOfMetrics(page, 'trading')).to.deep.equal({
       heapUsedBytes: 100,
@@ -229,6 +233,7 @@ describe('soak analysis (scripts/soak)', () => {
       heapTotalBytes: 200,
       externalBytes: 30,
       heapSpaceBytes: { old: 150, new: 40 },
+      heapSpaceUsedBytes: { old: 90 },
     });
     expect(memoryOfMetrics(page, 'telegram')).to.equal(undefined);
   });
