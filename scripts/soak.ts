@@ -15,6 +15,7 @@
  * Ctrl-C (Pm2Session's signal hook).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../test/support/pm2';
 import { writeBareScript } from './bench/restart';
@@ -166,6 +167,7 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
   );
 
   const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0];
   const t0 = Date.now();
   const simOf = (at: number): number => (at - t0) * plan.acceleration;
   const snapshot = (): Map<string, number> =>
@@ -250,7 +252,10 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
     'Simulated time is wall time × the acceleration: the paper market moves one candle per `trading.paper.candleMs` ' +
       'whatever the load, and trading ticks once per candle (`trading.tickIntervalMs`).',
     'Heap is prom-client’s `nodejs_heap_size_used_bytes` (live objects plus garbage not yet collected: it saws ' +
-      'between collections), RSS is `process_resident_memory_bytes`, both from the daemon’s own /metrics.',
+      'between collections), RSS is `process_resident_memory_bytes`, both from the daemon’s own /metrics; heap ' +
+      'total, external and the heap spaces are prom-client’s `nodejs_heap_size_total_bytes`, ' +
+      '`nodejs_external_memory_bytes`, `nodejs_heap_space_size_{total,used}_bytes`; the anonymous/file-backed split ' +
+      'is RssAnon/RssFile of /proc/<pid>/status.',
     'Strategy: sma-crossover 3/8, stop-loss and take-profit 0.5 %, 2 symbols; every fill and close is a Telegram ' +
       `message (default notification settings) and a bare app watched by the supervisor is SIGKILLed every ${VICTIM_KILL_EVERY_MS / 1000} s wall.`,
   ];
@@ -259,6 +264,11 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
       `(logging.fileMaxBytes), PM2 out/err at ${CAPS.pm2LogBytes / 1024} KiB checked every second ` +
       `(logging.pm2LogMaxBytes, pm2LogCheckMs), ${CAPS.eventRetention} events kept (ipc.eventRetention); ` +
       'outbox.perChatIntervalMs 100 ms so Telegram keeps pace with the accelerated market.',
+  );
+  // other work on the host stretches wall time, not simulated time (the market moves per candleMs of wall time)
+  notes.push(
+    `Host: ${os.cpus().length} cores, 1-minute load average ${loadAtStart.toFixed(1)} at the start and ` +
+      `${os.loadavg()[0].toFixed(1)} at the end of the run.`,
   );
   const extra = Object.entries(plan.extraEnv);
   if (extra.length)
