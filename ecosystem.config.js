@@ -109,8 +109,18 @@ const common = {
   merge_logs: true,
   // Our console lines carry their own ISO timestamp; PM2's prefix would double it.
   time: false,
+  // Memory that grew in steps in `npm run soak` while the live set stayed flat (docs/operations.md, Memory):
+  // - V8's young generation (two semi-spaces) doubles under sustained allocation, 16 → 32 MiB on 64-bit, after a day
+  //   or more of trading: capped at 8 MiB semi-spaces, enough for what a tick allocates.
+  // - V8 keeps freed old-space pages committed (10 → 21 MiB for 11 MiB used in the soak): compacting at every full
+  //   collection gives them back. Small heaps: each such collection costs a few ms more.
+  node_args: ['--max-semi-space-size=8', '--compact-on-every-full-gc'],
   env: {
     NODE_ENV: 'production',
+    // glibc gives each thread that mallocs (libuv's fs pool, V8's GC and compiler threads, the watchdog worker) its
+    // own arena, up to 8 per core, each keeping freed pages: 6-9 MiB more RSS per daemon in the soak. Two arenas are
+    // plenty for one JS thread and a few helpers.
+    MALLOC_ARENA_MAX: '2',
     ...configEnv,
   },
 };

@@ -7,11 +7,15 @@
  * (docs/soak-rss.png) and the "Soak" section of docs/benchmarks.md.
  *
  * Usage: node dist/scripts/soak.js [--hours 24] [--candle-ms 200] [--sample-ms 2000] [--no-write] [--keep]
+ *                                  [--env NAME=VALUE]…
  *   --keep     leave the run's data and logs dirs (for a look after a failure)
+ *   --env      extra environment for both daemons, for an experiment (e.g. MALLOC_ARENA_MAX=2, or NODE_OPTIONS with
+ *              a V8 flag — that one reaches the run's PM2 daemon too); the report lists it
  * Everything it starts (PM2 daemon in its own PM2_HOME, emulator, temp dirs) is removed at the end, on error and on
  * Ctrl-C (Pm2Session's signal hook).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../harness/pm2';
 import { writeBareScript } from './bench/restart';
@@ -46,6 +50,18 @@ const FILE_SAMPLE_EVERY = 5;
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** Every `--env NAME=VALUE` of the command line. */
+function envArgs(): Record<string, string> {
+  const out: Record<string, string> = {};
+  process.argv.forEach((arg, i) => {
+    if (arg !== '--env') return;
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(process.argv[i + 1] ?? '');
+    if (!m) throw new Error(`--env takes NAME=VALUE (got ${JSON.stringify(process.argv[i + 1])})`);
+    out[m[1]] = m[2];
+  });
+  return out;
 }
 
 function positiveArg(name: string, fallback: number): number {
@@ -94,6 +110,7 @@ async function main(): Promise<void> {
   const sampleEveryMs = Math.round(positiveArg('--sample-ms', 2_000));
   const write = !process.argv.includes('--no-write');
   const keepFiles = process.argv.includes('--keep');
+  const extraEnv = envArgs();
   const acceleration = TIMEFRAME_MS / candleMs;
   const wallMs = Math.ceil((hours * 3_600_000) / acceleration);
   log(
@@ -103,13 +120,13 @@ async function main(): Promise<void> {
 
   const ports = { trading: await freePort(), telegram: await freePort() };
   const cluster = await ChaosCluster.start({
-    env: soakEnv(candleMs, ports.trading, ports.telegram),
+    env: { ...soakEnv(candleMs, ports.trading, ports.telegram), ...extraEnv },
     prefix: 'byninja-soak-',
     shippedTrading: true,
   });
   let result: SoakResult;
   try {
-    result = await soak(cluster, { hours, candleMs, acceleration, wallMs, sampleEveryMs, ports });
+    result = await soak(cluster, { hours, candleMs, acceleration, wallMs, sampleEveryMs, ports, extraEnv });
   } finally {
     log(
       keepFiles
@@ -128,6 +145,7 @@ interface SoakPlan {
   wallMs: number;
   sampleEveryMs: number;
   ports: { trading: number; telegram: number };
+  extraEnv: Record<string, string>;
 }
 
 async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> {
@@ -149,6 +167,7 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
   );
 
   const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0];
   const t0 = Date.now();
   const simOf = (at: number): number => (at - t0) * plan.acceleration;
   const snapshot = (): Map<string, number> =>
@@ -162,6 +181,10 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
   notePeaks(atStart, 0);
   let round = 0;
   const samples: Record<string, DaemonResult['samples']> = { trading: [], telegram: [] };
+  // pids for /proc/<pid>/status (the kernel's split of the RSS); refreshed with the file sizes in case of a restart
+  const pidsNow = async (): Promise<Record<string, number>> =>
+    Object.fromEntries((await cluster.pm2.list()).map((p) => [p.name, p.pid] as const));
+  let pids = await pidsNow();
   let nextKill = t0 + VICTIM_KILL_EVERY_MS;
   let nextProgress = t0 + 60_000;
   let missedReadings = 0;
@@ -169,7 +192,7 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
   while (Date.now() - t0 < plan.wallMs) {
     const tick = Date.now();
     for (const [name, port] of Object.entries(plan.ports)) {
-      const m = await readMemory(port, name);
+      const m = await readMemory(port, name, pids[name]);
       if (m) samples[name].push({ simMs: simOf(Date.now()), ...m });
       else missedReadings += 1;
     }
@@ -177,7 +200,10 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
     if (!atMid && secondHalf) {
       atMid = snapshot();
       notePeaks(atMid, 1);
-    } else if (++round % FILE_SAMPLE_EVERY === 0) notePeaks(snapshot(), secondHalf ? 1 : 0);
+    } else if (++round % FILE_SAMPLE_EVERY === 0) {
+      notePeaks(snapshot(), secondHalf ? 1 : 0);
+      pids = await pidsNow();
+    }
     if (Date.now() >= nextKill) {
       nextKill += VICTIM_KILL_EVERY_MS;
       const victim = await cluster.pm2.get('victim');
@@ -226,7 +252,10 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
     'Simulated time is wall time × the acceleration: the paper market moves one candle per `trading.paper.candleMs` ' +
       'whatever the load, and trading ticks once per candle (`trading.tickIntervalMs`).',
     'Heap is prom-client’s `nodejs_heap_size_used_bytes` (live objects plus garbage not yet collected: it saws ' +
-      'between collections), RSS is `process_resident_memory_bytes`, both from the daemon’s own /metrics.',
+      'between collections), RSS is `process_resident_memory_bytes`, both from the daemon’s own /metrics; heap ' +
+      'total, external and the heap spaces are prom-client’s `nodejs_heap_size_total_bytes`, ' +
+      '`nodejs_external_memory_bytes`, `nodejs_heap_space_size_{total,used}_bytes`; the anonymous/file-backed split ' +
+      'is RssAnon/RssFile of /proc/<pid>/status.',
     'Strategy: sma-crossover 3/8, stop-loss and take-profit 0.5 %, 2 symbols; every fill and close is a Telegram ' +
       `message (default notification settings) and a bare app watched by the supervisor is SIGKILLed every ${VICTIM_KILL_EVERY_MS / 1000} s wall.`,
   ];
@@ -236,6 +265,16 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
       `(logging.pm2LogMaxBytes, pm2LogCheckMs), ${CAPS.eventRetention} events kept (ipc.eventRetention); ` +
       'outbox.perChatIntervalMs 100 ms so Telegram keeps pace with the accelerated market.',
   );
+  // other work on the host stretches wall time, not simulated time (the market moves per candleMs of wall time)
+  notes.push(
+    `Host: ${os.cpus().length} cores, 1-minute load average ${loadAtStart.toFixed(1)} at the start and ` +
+      `${os.loadavg()[0].toFixed(1)} at the end of the run.`,
+  );
+  const extra = Object.entries(plan.extraEnv);
+  if (extra.length)
+    notes.push(
+      `Experiment: both daemons ran with ${extra.map(([k, v]) => `\`${k}=${v}\``).join(', ')} (--env).`,
+    );
   if (missedReadings) notes.push(`${missedReadings} /metrics readings got no answer in 3 s (skipped).`);
   return {
     startedAt,

@@ -3,6 +3,7 @@
  * a config error stay down, a stop graceful and the logs land where operators look.
  */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,7 @@ interface App {
   max_memory_restart?: string;
   filter_env?: string[];
   env?: Record<string, string>;
+  node_args?: string[];
   interpreter?: string;
   autorestart?: boolean;
 }
@@ -109,6 +111,13 @@ describe('ecosystem.config.js', () => {
 
       it('has a memory guard', () => {
         expect(app().max_memory_restart).to.match(/^\d+[MG]$/);
+      });
+
+      it("caps V8's young generation and glibc's malloc arenas (the soak's RSS steps), with flags this node accepts", () => {
+        expect(app().node_args).to.deep.equal(['--max-semi-space-size=8', '--compact-on-every-full-gc']);
+        expect(app().env?.MALLOC_ARENA_MAX).to.equal('2');
+        const run = spawnSync(process.execPath, [...app().node_args!, '-e', '0'], { encoding: 'utf8' });
+        expect(run.status, run.stderr).to.equal(0);
       });
 
       it('names every configuration variable in env (blank when unset), so a start or restart through it applies the shell’s current values', () => {

@@ -3,6 +3,8 @@
  * verdict, and the "Soak" section of docs/benchmarks.md (replaced in place on each run). No I/O here.
  */
 
+import type { MemoryParts } from './memory-probe';
+
 export const MIB = 2 ** 20;
 export const SIM_DAY_MS = 86_400_000;
 /** Target of issue 16: heap and RSS grow at most this much per simulated day. */
@@ -10,11 +12,10 @@ export const SLOPE_MAX_BYTES_PER_DAY = MIB;
 /** Share of the run (by simulated time) left out of the slopes: startup, JIT, caches and files filling. */
 export const WARMUP_SHARE = 0.1;
 
-export interface MemorySample {
+/** One reading of a daemon's memory (see MemoryParts: heap used and RSS always, the other parts when readable). */
+export interface MemorySample extends MemoryParts {
   /** Simulated time since the run started, ms. */
   simMs: number;
-  heapUsedBytes: number;
-  rssBytes: number;
 }
 
 /** Least-squares slope of y over x; NaN with fewer than two distinct x. */
@@ -78,6 +79,13 @@ export interface MemorySlopes {
   /** The same fitted through every sample (the saw included). */
   heapPerDayAll: number;
   rssPerDayAll: number;
+  /**
+   * Lower-envelope fit over the second half of the run only: a process still warming up (caches, JIT, pages of
+   * the binary touched for the first time) shows a smaller slope here than over the whole run; a leak does not.
+   * Reported beside the verdict's figure, never instead of it.
+   */
+  heapPerDaySecondHalf: number;
+  rssPerDaySecondHalf: number;
   samplesUsed: number;
 }
 
@@ -92,8 +100,86 @@ export function memorySlopes(samples: readonly MemorySample[], share = WARMUP_SH
     rssPerDay: perDay(lowerEnvelope(kept, rss)),
     heapPerDayAll: perDay(kept.map((s) => [s.simMs, heap(s)])),
     rssPerDayAll: perDay(kept.map((s) => [s.simMs, rss(s)])),
+    heapPerDaySecondHalf: partSlope(samples, heap, 0.5),
+    rssPerDaySecondHalf: partSlope(samples, rss, 0.5),
     samplesUsed: kept.length,
   };
+}
+
+/**
+ * Bytes per simulated day of one part of memory after the first `skip` share of the run, fitted through the lower
+ * envelope of the samples that have it (NaN when fewer than two do).
+ */
+export function partSlope(
+  samples: readonly MemorySample[],
+  value: (s: MemorySample) => number | undefined,
+  skip = WARMUP_SHARE,
+): number {
+  const kept = afterWarmup(samples, skip).filter((s) => value(s) !== undefined);
+  const points = lowerEnvelope(kept, (s) => value(s)!);
+  return linearSlope(points.map(([x, y]) => [x / SIM_DAY_MS, y] as const));
+}
+
+/** A part of a daemon's memory the soak reports on: which one grows is the diagnosis. */
+export interface MemoryPart {
+  name: string;
+  value: (s: MemorySample) => number | undefined;
+}
+
+/**
+ * RSS and its kernel split, the V8 heap (used, committed, per space) and external memory; "native" is the anonymous
+ * RSS V8's heap does not account for (malloc of node, libuv, zlib, OpenSSL, native modules; thread stacks).
+ */
+export function memoryParts(samples: readonly MemorySample[]): MemoryPart[] {
+  const parts: MemoryPart[] = [
+    { name: 'RSS', value: (s) => s.rssBytes },
+    { name: 'RSS anonymous', value: (s) => s.rssAnonBytes },
+    { name: 'RSS file-backed', value: (s) => s.rssFileBytes },
+    {
+      name: 'native (RSS anonymous − heap total)',
+      value: (s) =>
+        s.rssAnonBytes === undefined || s.heapTotalBytes === undefined
+          ? undefined
+          : s.rssAnonBytes - s.heapTotalBytes,
+    },
+    { name: 'heap total', value: (s) => s.heapTotalBytes },
+    { name: 'heap used', value: (s) => s.heapUsedBytes },
+    { name: 'external', value: (s) => s.externalBytes },
+  ];
+  const spaces = new Set(samples.flatMap((s) => Object.keys(s.heapSpaceBytes ?? {})));
+  for (const space of [...spaces].sort()) {
+    const part = { name: `heap space ${space}`, value: (s: MemorySample) => s.heapSpaceBytes?.[space] };
+    const used = {
+      name: `heap space ${space} (used)`,
+      value: (s: MemorySample) => s.heapSpaceUsedBytes?.[space],
+    };
+    // a space never committed all run (shared, read-only in a single isolate) says nothing: left out
+    if (samples.some((s) => (part.value(s) ?? 0) > 0)) parts.push(part, used);
+  }
+  return parts.filter((p) => samples.some((s) => p.value(s) !== undefined));
+}
+
+export interface PartGrowth {
+  name: string;
+  /** First and last readings of the run (bytes). */
+  start?: number;
+  end?: number;
+  /** Slope after the warm-up and over the second half only (bytes per simulated day, lower envelope). */
+  perDay: number;
+  perDaySecondHalf: number;
+}
+
+export function partGrowth(samples: readonly MemorySample[]): PartGrowth[] {
+  return memoryParts(samples).map((p) => {
+    const readings = samples.map(p.value).filter((v): v is number => v !== undefined);
+    return {
+      name: p.name,
+      start: readings[0],
+      end: readings[readings.length - 1],
+      perDay: partSlope(samples, p.value),
+      perDaySecondHalf: partSlope(samples, p.value, 0.5),
+    };
+  });
 }
 
 /** A slope meets the target when it was measured and is at most SLOPE_MAX_BYTES_PER_DAY. */
@@ -235,8 +321,8 @@ export function soakMarkdown(r: SoakResult, pngName: string): string {
     `- **Verdict: ${v.met ? 'met' : 'MISSED'}** — slopes ≤ 1 MiB per simulated day: ${v.slopesMet ? 'met' : 'MISSED'}; ` +
       `every file bounded: ${v.filesBounded ? 'met' : 'MISSED'}`,
     '',
-    '| Daemon | Heap used (start → end) | Heap slope / sim. day | RSS (start → end) | RSS slope / sim. day | Samples (fitted) | Restarts | Verdict |',
-    '|---|---|---|---|---|---|---|---|',
+    '| Daemon | Heap used (start → end) | Heap slope / sim. day | Heap, 2nd half | RSS (start → end) | RSS slope / sim. day | RSS, 2nd half | Samples (fitted) | Restarts | Verdict |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const d of r.daemons) {
     const s = memorySlopes(d.samples);
@@ -245,12 +331,30 @@ export function soakMarkdown(r: SoakResult, pngName: string): string {
     const ok = d.restarts === 0 && slopeMet(s.heapPerDay) && slopeMet(s.rssPerDay);
     lines.push(
       `| ${d.name} | ${mib(first?.heapUsedBytes)} → ${mib(last?.heapUsedBytes)} | ` +
-        `${signedMib(s.heapPerDay)} (${signedMib(s.heapPerDayAll)}) | ` +
+        `${signedMib(s.heapPerDay)} (${signedMib(s.heapPerDayAll)}) | ${signedMib(s.heapPerDaySecondHalf)} | ` +
         `${mib(first?.rssBytes)} → ${mib(last?.rssBytes)} | ${signedMib(s.rssPerDay)} (${signedMib(s.rssPerDayAll)}) | ` +
+        `${signedMib(s.rssPerDaySecondHalf)} | ` +
         `${d.samples.length} (${s.samplesUsed}) | ` +
         `${d.restarts} | ${ok ? 'met' : 'MISSED'} |`,
     );
   }
+  lines.push(
+    '',
+    'Which memory grows: each part of each daemon’s memory, first and last reading, slope per simulated day after',
+    'the warm-up and over the second half only (lower envelope, as above). RSS = anonymous + file-backed pages',
+    '(/proc/<pid>/status); native = anonymous RSS that V8’s committed heap does not account for (malloc: node,',
+    'libuv, zlib, OpenSSL, native modules; stacks); heap spaces are V8’s committed size per space and, marked',
+    '(used), the bytes in it (/metrics); spaces never committed during the run are left out.',
+    '',
+    '| Daemon | Part | Start | End | Slope / sim. day | 2nd half |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const d of r.daemons)
+    for (const p of partGrowth(d.samples))
+      lines.push(
+        `| ${d.name} | ${p.name} | ${mib(p.start)} | ${mib(p.end)} | ${signedMib(p.perDay)} | ` +
+          `${signedMib(p.perDaySecondHalf)} |`,
+      );
   lines.push(
     '',
     `![RSS and heap over simulated time](${pngName})`,

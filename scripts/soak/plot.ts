@@ -1,5 +1,5 @@
 /**
- * The soak's PNG: RSS (solid) and heap used (dashed) of each daemon over simulated hours, drawn with the repo's
+ * The soak's PNG: RSS (solid), heap used (dashed) and heap total (dotted) of each daemon over simulated hours, drawn with the repo's
  * one chart stack (chart.js on @napi-rs/canvas, set up by src/ops/equity-chart.ts).
  */
 import { loadChartLibs, whiteBackground } from '../../src/ops/equity-chart';
@@ -33,6 +33,21 @@ export function renderSoakPlot(daemons: readonly DaemonResult[], title: string):
         borderWidth: 1.5,
         pointRadius: 0,
       },
+      // V8's committed heap: the part of RSS the heap accounts for (RSS minus it is native memory and the binary)
+      ...(d.samples.some((s) => s.heapTotalBytes !== undefined)
+        ? [
+            {
+              label: `${d.name} heap total`,
+              data: d.samples
+                .filter((s) => s.heapTotalBytes !== undefined)
+                .map((s) => ({ x: hours(s.simMs), y: s.heapTotalBytes! / MIB })),
+              borderColor: colour,
+              borderDash: [2, 3],
+              borderWidth: 1,
+              pointRadius: 0,
+            },
+          ]
+        : []),
     ];
   });
   const drawing = new chart.Chart(surface.getContext('2d') as unknown as ChartContext, {

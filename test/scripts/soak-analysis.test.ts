@@ -5,6 +5,8 @@ import {
   lowerEnvelope,
   memorySlopes,
   MIB,
+  partGrowth,
+  soakMarkdown,
   replaceSoakSection,
   SIM_DAY_MS,
   soakSectionOf,
@@ -12,6 +14,7 @@ import {
   type MemorySample,
   type SoakResult,
 } from '../../scripts/soak/analysis';
+import { memoryOfMetrics } from '../../scripts/soak/memory-probe';
 
 const HOUR = 3_600_000;
 
@@ -157,5 +160,81 @@ describe('soak analysis (scripts/soak)', () => {
     expect(replaceSoakSection('# Benchmarks\n', '## Soak\n\nx\n')).to.equal('# Benchmarks\n\n## Soak\n\nx\n');
     expect(soakSectionOf(out)).to.equal('## Soak\n\nnew figures\n');
     expect(soakSectionOf('# Benchmarks\n')).to.equal(undefined);
+  });
+
+  it('reports the second-half slope beside the fit: a warming process flattens there, a leak does not', () => {
+    // rises 20 MiB over the first simulated day, then flat for two: a warm-up, not a leak
+    const warming: MemorySample[] = [];
+    for (let t = 0; t <= 3 * SIM_DAY_MS; t += 10 * 60_000) {
+      const y = 80 * MIB + 20 * MIB * Math.min(1, t / SIM_DAY_MS);
+      warming.push({ simMs: t, heapUsedBytes: y, rssBytes: y });
+    }
+    const w = memorySlopes(warming);
+    expect(w.rssPerDay / MIB).to.be.greaterThan(1);
+    expect(w.rssPerDaySecondHalf / MIB).to.be.closeTo(0, 0.01);
+    const leak = memorySlopes(samples(3, 5 * MIB));
+    expect(leak.rssPerDaySecondHalf / MIB).to.be.closeTo(10, 0.01);
+    expect(leak.heapPerDaySecondHalf / MIB).to.be.closeTo(5, 0.01);
+  });
+
+  it('says which part of memory grows: native vs V8 heap vs file-backed pages, per heap space', () => {
+    const day = SIM_DAY_MS;
+    const parts: MemorySample[] = [];
+    for (let t = 0; t <= 2 * day; t += 10 * 60_000) {
+      const native = 20 * MIB + (4 * MIB * t) / day; // malloc growing 4 MiB a day
+      const heapTotal = 40 * MIB;
+      parts.push({
+        simMs: t,
+        heapUsedBytes: 30 * MIB,
+        heapTotalBytes: heapTotal,
+        externalBytes: 2 * MIB,
+        heapSpaceBytes: { old: 30 * MIB, new: 8 * MIB, shared: 0 },
+        heapSpaceUsedBytes: { old: 20 * MIB + (MIB * t) / day, new: 2 * MIB },
+        rssAnonBytes: heapTotal + native,
+        rssFileBytes: 45 * MIB,
+        rssBytes: heapTotal + native + 45 * MIB,
+      });
+    }
+    const byName = new Map(partGrowth(parts).map((p) => [p.name, p]));
+    expect(byName.get('native (RSS anonymous − heap total)')!.perDay / MIB).to.be.closeTo(4, 0.01);
+    expect(byName.get('RSS')!.perDay / MIB).to.be.closeTo(4, 0.01);
+    expect(byName.get('heap total')!.perDay / MIB).to.be.closeTo(0, 0.01);
+    expect(byName.get('RSS file-backed')!.perDay / MIB).to.be.closeTo(0, 0.01);
+    expect(byName.get('heap space old')!.end).to.equal(30 * MIB);
+    expect(byName.get('heap space old (used)')!.perDay / MIB).to.be.closeTo(1, 0.01);
+    expect(byName.has('heap space shared')).to.equal(false);
+    // parts never read (an old run's samples) are left out, not shown as zero
+    expect(partGrowth(samples(1, 0)).map((p) => p.name)).to.deep.equal(['RSS', 'heap used']);
+    const md = soakMarkdown(
+      result({ daemons: [{ name: 'telegram', samples: parts, restarts: 0 }] }),
+      'x.png',
+    );
+    expect(md).to.match(
+      /\| telegram \| native \(RSS anonymous − heap total\) \| 20\.00 MiB \| 28\.00 MiB \| \+4\.00 MiB \|/,
+    );
+  });
+
+  it("reads a daemon's memory parts from its /metrics page, its own service label only", () => {
+    const page = [
+      '# HELP nodejs_heap_size_used_bytes x',
+      'nodejs_heap_size_used_bytes{service="telegram"} 1',
+      'nodejs_heap_size_used_bytes{service="trading"} 100',
+      'nodejs_heap_size_total_bytes{service="trading"} 200',
+      'nodejs_external_memory_bytes{service="trading"} 30',
+      'process_resident_memory_bytes{service="trading"} 400',
+      'nodejs_heap_space_size_total_bytes{space="old",service="trading"} 150',
+      'nodejs_heap_space_size_total_bytes{space="new",service="trading"} 40',
+      'nodejs_heap_space_size_used_bytes{space="old",service="trading"} 90',
+      'nodejs_heap_space_size_total_bytes{space="new",service="telegram"} 7',
+    ].join('\n');
+    expect(memoryOfMetrics(page, 'trading')).to.deep.equal({
+      heapUsedBytes: 100,
+      rssBytes: 400,
+      heapTotalBytes: 200,
+      externalBytes: 30,
+      heapSpaceBytes: { old: 150, new: 40 },
+      heapSpaceUsedBytes: { old: 90 },
+    });
+    expect(memoryOfMetrics(page, 'telegram')).to.equal(undefined);
   });
 });
