@@ -116,6 +116,27 @@ const WAIT_ERRORS = new Set(['DDoSProtection', 'RateLimitExceeded', 'ExchangeNot
 const TICK_SIZE = 4;
 const DECIMAL_PLACES = 2;
 
+/**
+ * ccxt's limiter (its leaky bucket: a request goes when the bucket is not in debt, then takes its cost) set from an
+ * exchange's documented weight budget: the bucket starts full with `burst` weight, so start-up's parallel reads go
+ * out together instead of one after the other, and refills at what the window has left (ccxt refills only while
+ * in debt: the burst is the start's, later requests are paced). In any window it admits at most the bucket's
+ * content, plus the refill over the window, plus the one request that may overdraw it: burst + refill + heaviest
+ * = limit, never more. ccxt's stock setting for Binance (capacity 1, 50 ms per cost unit) has the same per-minute
+ * total but spaces every request by its own weight: a start's ~240 weight waited ~2.4 s in the limiter alone.
+ */
+export function ccxtThrottle(budget: NonNullable<ExchangeProfile['requestWeight']>): {
+  rateLimit: number;
+  tokenBucket: { capacity: number; tokens: number };
+} {
+  const burst = budget.burst * budget.costPerWeight;
+  const refillPerWindow = (budget.limit - budget.burst - budget.heaviestRequest) * budget.costPerWeight;
+  if (!(burst > 0) || !(refillPerWindow > 0)) {
+    throw new Error('exchange profile: requestWeight leaves no room for the burst and the heaviest request');
+  }
+  return { rateLimit: budget.windowMs / refillPerWindow, tokenBucket: { capacity: burst, tokens: burst } };
+}
+
 /** Every exchange id ccxt knows (loads the whole library: for checks, never on a daemon's start path). */
 export function ccxtExchangeIds(): string[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -236,6 +257,7 @@ export class CcxtExchange implements Exchange {
       password: options.password,
       timeout: options.timeoutMs ?? 10_000,
       enableRateLimit: true,
+      ...(profile?.requestWeight ? ccxtThrottle(profile.requestWeight) : {}),
       ...(profile?.ccxtHas ? { has: profile.ccxtHas } : {}),
       options: { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions },
       ...(exact ? { exceptions: { exact } } : {}),
