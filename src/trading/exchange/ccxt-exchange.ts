@@ -262,6 +262,7 @@ export class CcxtExchange implements Exchange {
       options: { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions },
       ...(exact ? { exceptions: { exact } } : {}),
     });
+    skipProxyAgentModules(client);
     recordHttpStatus(client, profile?.answerCodes?.field);
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
@@ -482,13 +483,26 @@ export class CcxtExchange implements Exchange {
 
   accountId(): Promise<string> {
     return this.read('accountId', {}, async () => {
-      const uid = this.profile?.accountUid?.((await this.client.fetchBalance()) as { info?: unknown });
+      const uid = this.profile?.accountUid?.(await this.accountAnswer());
       if (uid) return `uid:${uid}`;
       // a hash, never the key: enough to tell two accounts apart, nothing to sign with
       if (this.options.apiKey)
         return `key:${createHash('sha256').update(this.options.apiKey).digest('hex').slice(0, 16)}`;
       return 'public';
     });
+  }
+
+  /**
+   * The account answer `accountUid` reads: the exchange's own account call where the profile names it (it does not
+   * wait for ccxt's market load, as fetchBalance does: start-up reads markets and account together), else ccxt's
+   * fetchBalance, whose `info` is that answer.
+   */
+  private async accountAnswer(): Promise<{ info?: unknown }> {
+    const call = this.profile?.accountCall;
+    if (!call) return (await this.client.fetchBalance()) as { info?: unknown };
+    const implicit = (this.client as unknown as Record<string, unknown>)[call];
+    if (typeof implicit !== 'function') throw new Error(`exchange profile: ccxt ${this.id} has no ${call}`);
+    return { info: await (implicit as (params?: object) => Promise<unknown>).call(this.client, {}) };
   }
 
   /** Stops pending read retries; idempotent. */
@@ -749,6 +763,21 @@ export function createFailure(error: Error, codes?: ExchangeProfile['answerCodes
     }
   }
   return error;
+}
+
+/**
+ * ccxt imports three proxy-agent packages (http-, https-, socks-proxy-agent; here only because PM2 depends on them)
+ * before its first request, for websockets and a user-supplied fetch: its own undici path, the one we use, handles
+ * proxies without them, and we set no proxy. Marked as loaded, they stay out of the restart path (~0.1–0.3 s of CPU
+ * before the first request reached the exchange).
+ */
+function skipProxyAgentModules(client: CcxtClient): void {
+  const c = client as unknown as {
+    proxiesModulesLoading?: Promise<void>;
+    socksProxyAgentModuleChecked?: boolean;
+  };
+  c.proxiesModulesLoading = Promise.resolve();
+  c.socksProxyAgentModuleChecked = true;
 }
 
 /**

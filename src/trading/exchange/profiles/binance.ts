@@ -39,6 +39,8 @@ export const binanceProfile: ExchangeProfile = {
   // the burst; afterwards 5,420 weight a minute paced evenly (ccxt's stock pacing: 6,000, one request at a time)
   requestWeight: { limit: 6_000, windowMs: 60_000, costPerWeight: 0.2, burst: 500, heaviestRequest: 80 },
   fees: 'per trade: commission + commissionAsset (quote, base, or BNB)',
+  // read directly (ccxt's fetchBalance waits for its market load first): the account read goes with the markets'
+  accountCall: 'privateGetAccount',
   accountUid: (balance) => {
     const uid = (balance.info as { uid?: unknown } | undefined)?.uid;
     return typeof uid === 'number' || typeof uid === 'string' ? String(uid) : undefined;

@@ -81,6 +81,12 @@ export interface ExchangeProfile {
    */
   accountUid?: (balance: { info?: unknown }) => string | undefined;
   /**
+   * ccxt's implicit method for the raw answer `accountUid` reads (Binance `privateGetAccount`: GET /api/v3/account),
+   * called directly: ccxt's fetchBalance would first wait for its market load, one more round trip at start.
+   * Absent: fetchBalance.
+   */
+  accountCall?: string;
+  /**
    * Set where the exchange has neither an all-orders call (ccxt fetchOrders) nor a single-order call that sees every
    * order (Bybit: /v5/order/realtime forgets closed orders after a restart of its service): an order is looked for
    * in its open-orders list, then in its order history, each filtered by the exchange's own id parameter, and every
