@@ -95,25 +95,24 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
         const mark = fake.requests.length;
         const connectionsBefore = proxy.connections;
         const eventsBefore = session.events.length;
-        trading.push(
-          (
-            await restartOnce(session, 'trading', {
-              readyTimeoutMs: 120_000,
-              beforeKill: async () => {
-                const { status } = await t.probe.waitRunning(60_000);
-                if (status.openOrders !== LIVE_OPEN_ORDERS) {
-                  throw new Error(
-                    `trading reports ${status.openOrders} open orders, expected ${LIVE_OPEN_ORDERS}`,
-                  );
-                }
-              },
-            })
-          ).ms,
-        );
+        const sample = await restartOnce(session, 'trading', {
+          readyTimeoutMs: 120_000,
+          beforeKill: async () => {
+            const { status } = await t.probe.waitRunning(60_000);
+            if (status.openOrders !== LIVE_OPEN_ORDERS) {
+              throw new Error(
+                `trading reports ${status.openOrders} open orders, expected ${LIVE_OPEN_ORDERS}`,
+              );
+            }
+          },
+        });
+        trading.push(sample.ms);
         const online = session.events
           .slice(eventsBefore)
           .find((e) => e.name === 'trading' && e.event === 'online')!;
-        const made = fake.requests.slice(mark).filter((r) => r.at <= online.at);
+        // the new process's requests only: after the kill (restartOnce's own instants), up to PM2's online
+        const killedAt = online.at - sample.ms - sample.restartDelayMs;
+        const made = fake.requests.slice(mark).filter((r) => r.at >= killedAt && r.at <= online.at);
         requests.push(made.length);
         if (made.length > 0) exchangePhase.push(online.at - made[0].at);
         connections.push(proxy.connections - connectionsBefore);
