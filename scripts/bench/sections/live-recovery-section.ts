@@ -36,8 +36,10 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
         },
         target: { ratioMax: 1, text: `≤ bare + ${ROUND_TRIPS_ALLOWED} round trips` },
         limits:
-          `everything the paper restart pays (the bundle, logger, watchdog, state files, TCP server), plus loading ` +
-          `ccxt's binance module, then the exchange: markets and account read together (a new connection each: ` +
+          `CPU first: everything the paper restart pays (the bundle, logger, watchdog, state files, TCP server), ` +
+          `ccxt's binance module (~0.4 s over a bare node in the startup rows), and before its first request ` +
+          `undici, ccxt's HTTP client, imported on first use, with llhttp's WebAssembly compiled (--cpu-prof: ` +
+          `~0.2–0.5 s); then the exchange: markets and account read together (a new connection each: ` +
           `TCP handshake + request = 2 round trips), then recovery's reads together — recent orders of each symbol, ` +
           `open orders of all symbols, the balance — on connections kept alive or new (another 1–2 round trips); ` +
           `recovery itself took ${fmtMs(f.recoveryMs.median)} (median; its reads included); from the first ` +
