@@ -34,9 +34,10 @@ export class AccountWatch {
 
   constructor(private readonly opts: AccountWatchOptions) {}
 
-  async refresh(): Promise<void> {
+  /** `read`: a balance read already on its way (start-up reads it beside recovery); default a new read. */
+  async refresh(read?: Promise<Record<string, BalanceEntry>>): Promise<void> {
     const { manager, exchange, reads, clock, quoteCurrency, lastPrices } = this.opts;
-    const balance = await reads.once('balance', () => exchange.fetchBalance());
+    const balance = await (read ?? reads.once('balance', () => exchange.fetchBalance()));
     this.balance = balance;
     const now = clock.now();
     const positions = manager.positions();

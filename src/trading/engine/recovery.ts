@@ -7,13 +7,19 @@
  *    one more miss: it becomes `rejected` only under the unknown-order rule, `judgeNotFound`; until then it stays
  *    unknown, its symbol places nothing, and the loop keeps looking — recovery does not wait for it);
  * 2. every other non-final order (and final ones with fills still missing) is brought up to date: those the
- *    exchange lists as open come from one `fetchOpenOrders` per symbol (their missing fills still fetched), the
- *    rest (filled or cancelled while down, or final with fills missing) are fetched one by one;
+ *    exchange lists as open come from its one list of open orders (all symbols; their missing fills still
+ *    fetched), the rest (filled or cancelled while down, or final with fills missing) are fetched one by one;
  * 3. an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
  *    back from the exchange's answer;
  * 4. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
  *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count);
  * 5. positions are recomputed from fills, and a `recovery` event tells what happened.
+ *
+ * The reads every start makes whatever the state holds — the recent orders of each symbol and the open orders of
+ * all symbols — are independent of each other: they go out together, before the steps above, and the steps use
+ * their answers (one round trip instead of one per read; the exchange adapter keeps them inside the exchange's
+ * request budget). The open-orders answer serves both step 2 and step 4: the open orders have not changed in
+ * between but for the exchange matching them, which the per-order reads and the loop see as they would before.
  *
  * Temporary exchange errors (and whatever else the caller waits out) are retried with a capped backoff until they
  * pass or shutdown begins: trading must not run on state it could not check, nor exit because the exchange is away.
@@ -29,6 +35,7 @@ import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderManager } from './order-manager';
 import { isFinal, needsExchange, type LocalOrder } from './order-state';
+import { readTogether } from './read-together';
 import { parseClientOrderId, seqOf } from './trading-state';
 
 export interface RecoveryOptions {
@@ -70,6 +77,35 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     orders: summary.restoredOrders,
     positions: summary.restoredPositions,
   });
+
+  // the exchange must answer for every step: wait as long as it takes (capped backoff), never exit for it
+  const withRetry = <T>(what: string, fn: () => Promise<T>, readSignal = signal): Promise<T> =>
+    retryForever(fn, {
+      baseDelayMs: opts.retryBaseMs ?? 500,
+      maxDelayMs: 30_000,
+      retryable: opts.waitable,
+      signal: readSignal,
+      clock,
+      onRetry: ({ error, delayMs }) => {
+        logger.warn(`Recovery: ${what} failed, retrying`, { error: errorMessage(error), retryInMs: delayMs });
+        opts.onWait?.(what, error, delayMs);
+      },
+    });
+
+  // the reads every start makes go out together now, while the local steps below run
+  const symbols = [...new Set([...opts.symbols, ...manager.hotOrders().map((o) => o.symbol)])];
+  const reads = readTogether(signal, [
+    (s: AbortSignal) =>
+      Promise.all(
+        symbols.map((symbol) =>
+          withRetry(`fetch recent orders of ${symbol}`, () => exchange.fetchRecentOrders(symbol), s),
+        ),
+      ),
+    (s: AbortSignal) => withRetry('fetch open orders', () => exchange.fetchOpenOrders(), s),
+  ] as const);
+  // (awaited below; a failure meanwhile must not count as unhandled)
+  reads.catch(() => undefined);
+
   // events the last run committed with their order change but did not get into the event log (it died in
   // between) go out first, before anything recovery itself reports
   const outboxPublished = await manager.outbox.drain();
@@ -78,20 +114,6 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       events: outboxPublished,
     });
   }
-
-  // the exchange must answer for every step: wait as long as it takes (capped backoff), never exit for it
-  const withRetry = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
-    retryForever(fn, {
-      baseDelayMs: opts.retryBaseMs ?? 500,
-      maxDelayMs: 30_000,
-      retryable: opts.waitable,
-      signal,
-      clock,
-      onRetry: ({ error, delayMs }) => {
-        logger.warn(`Recovery: ${what} failed, retrying`, { error: errorMessage(error), retryInMs: delayMs });
-        opts.onWait?.(what, error, delayMs);
-      },
-    });
 
   // The hot state may be behind its own history (restored from the previous generation, or deleted): the
   // sequence must never fall back to an id that was already sent.
@@ -102,13 +124,11 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // ...and behind the exchange itself: a state restored from a backup (same install id) has not seen the orders
   // sent after the copy was taken. Their ids are never sent again, and the orders themselves — filled ones too —
   // are taken into state, so the position is the exchange's.
+  const [recentBySymbol, openOrders] = await reads;
   const stateSeq = manager.state.data.seq;
   const newer: ExchangeOrder[] = [];
-  const symbols = new Set([...opts.symbols, ...manager.hotOrders().map((o) => o.symbol)]);
-  for (const symbol of symbols) {
-    for (const remote of await withRetry(`fetch recent orders of ${symbol}`, () =>
-      exchange.fetchRecentOrders(symbol),
-    )) {
+  for (const recent of recentBySymbol) {
+    for (const remote of recent) {
       const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
       if (seq > stateSeq && !manager.order(remote.clientOrderId!)) newer.push(remote);
       // (open ones among them are adopted or cancelled with every other unknown open order of ours, below)
@@ -133,9 +153,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   }
 
   const pending = manager.pendingOrders();
-  const openOnExchange = await openOrdersOf(pending, (symbol) =>
-    withRetry(`fetch open orders of ${symbol}`, () => exchange.fetchOpenOrders(symbol)),
-  );
+  const openOnExchange = byOpenKey(openOrders);
   for (const order of pending) {
     const from: OrderStatus = order.status;
     let to: OrderStatus;
@@ -192,8 +210,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     });
   }
 
-  const open = await withRetry('fetch open orders', () => exchange.fetchOpenOrders());
-  for (const remote of open) {
+  for (const remote of openOrders) {
     // ours by prefix, of this install or an earlier one (a lost data dir): every such order is accounted for
     if (!parseClientOrderId(remote.clientOrderId, manager.botId) || manager.order(remote.clientOrderId!))
       continue;
@@ -238,22 +255,9 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   return summary;
 }
 
-/**
- * The exchange's open orders of every symbol that has an order we believe is live on the exchange (open or
- * partially filled, with an exchange id): one request per symbol, keyed by exchange order id.
- */
-async function openOrdersOf(
-  pending: readonly LocalOrder[],
-  fetchOpen: (symbol: string) => Promise<ExchangeOrder[]>,
-): Promise<Map<string, ExchangeOrder>> {
-  const symbols = new Set(pending.filter(liveOnExchange).map((o) => o.symbol));
-  const byId = new Map<string, ExchangeOrder>();
-  for (const symbol of symbols) {
-    for (const remote of await fetchOpen(symbol)) {
-      if (remote.symbol === symbol) byId.set(openKey(symbol, remote.id), remote);
-    }
-  }
-  return byId;
+/** The exchange's open orders (all symbols, one answer), keyed by symbol and exchange order id. */
+function byOpenKey(open: readonly ExchangeOrder[]): Map<string, ExchangeOrder> {
+  return new Map(open.map((remote) => [openKey(remote.symbol, remote.id), remote]));
 }
 
 /** The exchange's open-list answer for `order`, when it is live locally and the exchange lists it as open. */

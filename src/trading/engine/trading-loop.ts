@@ -34,6 +34,7 @@ import { loopStateOf, type LoopPhase } from './loop-state';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
+import { readTogether } from './read-together';
 import { recoverTradingState } from './recovery';
 import { resetAfterResume } from './risk';
 import { SymbolTick } from './symbol-tick';
@@ -179,18 +180,21 @@ export class TradingLoop {
   async connect(): Promise<{ markets: Record<string, Market>; account: string }> {
     this.phase = 'waiting-exchange';
     this.activity('waiting for the exchange');
-    const wait = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    const wait = <T>(what: string, fn: () => Promise<T>, signal: AbortSignal): Promise<T> =>
       retryForever(fn, {
         baseDelayMs: 1_000,
         maxDelayMs: 60_000,
         retryable: waitableAtStart,
-        signal: this.controller.signal,
+        signal,
         clock: this.clock,
         onRetry: ({ error, delayMs }) => this.waitingForExchange(what, error, delayMs),
       });
-    const markets = await wait('load markets', () => this.exchange.loadMarkets());
-    // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
-    const account = await wait('read the account', () => this.exchange.accountId());
+    // markets and the account do not depend on each other: one round trip for both
+    const [markets, account] = await readTogether(this.controller.signal, [
+      (signal: AbortSignal) => wait('load markets', () => this.exchange.loadMarkets(), signal),
+      // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
+      (signal: AbortSignal) => wait('read the account', () => this.exchange.accountId(), signal),
+    ] as const);
     await this.health.answered();
     this.manager.setMarkets(markets);
     this.marketsLoadedAt = this.clock.now();
@@ -211,6 +215,10 @@ export class TradingLoop {
   async recover(lastExit: LastExit): Promise<RecoverySummary> {
     this.phase = 'recovering';
     this.activity('recovery');
+    // the balance (for equity and the kill switch) is read beside recovery's own reads: recovery places nothing,
+    // so the exchange's balance is the same after it — unless it cancelled orders (read again then)
+    const balance = this.reads.once('balance', () => this.exchange.fetchBalance());
+    balance.catch(() => undefined);
     const summary = await recoverTradingState({
       manager: this.manager,
       exchange: this.exchange,
@@ -224,7 +232,9 @@ export class TradingLoop {
       onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
     });
     await this.health.answered();
-    await this.account.refresh().catch((err: unknown) => this.onTickError('account', err));
+    await this.account
+      .refresh(summary.cancelledUnknown.length === 0 ? balance : undefined)
+      .catch((err: unknown) => this.onTickError('account', err));
     return summary;
   }
 

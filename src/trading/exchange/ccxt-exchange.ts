@@ -116,6 +116,27 @@ const WAIT_ERRORS = new Set(['DDoSProtection', 'RateLimitExceeded', 'ExchangeNot
 const TICK_SIZE = 4;
 const DECIMAL_PLACES = 2;
 
+/**
+ * ccxt's limiter (its leaky bucket: a request goes when the bucket is not in debt, then takes its cost) set from an
+ * exchange's documented weight budget: the bucket starts full with `burst` weight, so start-up's parallel reads go
+ * out together instead of one after the other, and refills at what the window has left (ccxt refills only while
+ * in debt: the burst is the start's, later requests are paced). In any window it admits at most the bucket's
+ * content, plus the refill over the window, plus the one request that may overdraw it: burst + refill + heaviest
+ * = limit, never more. ccxt's stock setting for Binance (capacity 1, 50 ms per cost unit) has the same per-minute
+ * total but spaces every request by its own weight: a start's ~240 weight waited ~2.4 s in the limiter alone.
+ */
+export function ccxtThrottle(budget: NonNullable<ExchangeProfile['requestWeight']>): {
+  rateLimit: number;
+  tokenBucket: { capacity: number; tokens: number };
+} {
+  const burst = budget.burst * budget.costPerWeight;
+  const refillPerWindow = (budget.limit - budget.burst - budget.heaviestRequest) * budget.costPerWeight;
+  if (!(burst > 0) || !(refillPerWindow > 0)) {
+    throw new Error('exchange profile: requestWeight leaves no room for the burst and the heaviest request');
+  }
+  return { rateLimit: budget.windowMs / refillPerWindow, tokenBucket: { capacity: burst, tokens: burst } };
+}
+
 /** Every exchange id ccxt knows (loads the whole library: for checks, never on a daemon's start path). */
 export function ccxtExchangeIds(): string[] {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -236,10 +257,12 @@ export class CcxtExchange implements Exchange {
       password: options.password,
       timeout: options.timeoutMs ?? 10_000,
       enableRateLimit: true,
+      ...(profile?.requestWeight ? ccxtThrottle(profile.requestWeight) : {}),
       ...(profile?.ccxtHas ? { has: profile.ccxtHas } : {}),
       options: { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions },
       ...(exact ? { exceptions: { exact } } : {}),
     });
+    skipProxyAgentModules(client);
     recordHttpStatus(client, profile?.answerCodes?.field);
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
@@ -460,13 +483,26 @@ export class CcxtExchange implements Exchange {
 
   accountId(): Promise<string> {
     return this.read('accountId', {}, async () => {
-      const uid = this.profile?.accountUid?.((await this.client.fetchBalance()) as { info?: unknown });
+      const uid = this.profile?.accountUid?.(await this.accountAnswer());
       if (uid) return `uid:${uid}`;
       // a hash, never the key: enough to tell two accounts apart, nothing to sign with
       if (this.options.apiKey)
         return `key:${createHash('sha256').update(this.options.apiKey).digest('hex').slice(0, 16)}`;
       return 'public';
     });
+  }
+
+  /**
+   * The account answer `accountUid` reads: the exchange's own account call where the profile names it (it does not
+   * wait for ccxt's market load, as fetchBalance does: start-up reads markets and account together), else ccxt's
+   * fetchBalance, whose `info` is that answer.
+   */
+  private async accountAnswer(): Promise<{ info?: unknown }> {
+    const call = this.profile?.accountCall;
+    if (!call) return (await this.client.fetchBalance()) as { info?: unknown };
+    const implicit = (this.client as unknown as Record<string, unknown>)[call];
+    if (typeof implicit !== 'function') throw new Error(`exchange profile: ccxt ${this.id} has no ${call}`);
+    return { info: await (implicit as (params?: object) => Promise<unknown>).call(this.client, {}) };
   }
 
   /** Stops pending read retries; idempotent. */
@@ -730,6 +766,21 @@ export function createFailure(error: Error, codes?: ExchangeProfile['answerCodes
     }
   }
   return error;
+}
+
+/**
+ * ccxt imports three proxy-agent packages (http-, https-, socks-proxy-agent; here only because PM2 depends on them)
+ * before its first request, for websockets and a user-supplied fetch: its own undici path, the one we use, handles
+ * proxies without them, and we set no proxy. Marked as loaded, they stay out of the restart path (~0.1–0.3 s of CPU
+ * before the first request reached the exchange).
+ */
+function skipProxyAgentModules(client: CcxtClient): void {
+  const c = client as unknown as {
+    proxiesModulesLoading?: Promise<void>;
+    socksProxyAgentModuleChecked?: boolean;
+  };
+  c.proxiesModulesLoading = Promise.resolve();
+  c.socksProxyAgentModuleChecked = true;
 }
 
 /**

@@ -33,7 +33,14 @@ export const binanceProfile: ExchangeProfile = {
   orderAnswerTradesComplete: false,
   recvWindowMs: 5_000,
   rateLimit: '6000 request weight per minute per IP; order placement limits per account (429 + Retry-After)',
+  // weights from rest-api.md (exchangeInfo 20, account 20, allOrders 20, openOrders 6 / 80 without a symbol, order
+  // 4); ccxt's binance costs are weight × 0.2 (its own comments: "Weight(IP): 20 => cost = 0.2 * 20 = 4"). A start
+  // with 5 symbols reads ~240 weight (markets, account, 5 × allOrders, openOrders of all symbols, balance): inside
+  // the burst; afterwards 5,420 weight a minute paced evenly (ccxt's stock pacing: 6,000, one request at a time)
+  requestWeight: { limit: 6_000, windowMs: 60_000, costPerWeight: 0.2, burst: 500, heaviestRequest: 80 },
   fees: 'per trade: commission + commissionAsset (quote, base, or BNB)',
+  // read directly (ccxt's fetchBalance waits for its market load first): the account read goes with the markets'
+  accountCall: 'privateGetAccount',
   accountUid: (balance) => {
     const uid = (balance.info as { uid?: unknown } | undefined)?.uid;
     return typeof uid === 'number' || typeof uid === 'string' ? String(uid) : undefined;

@@ -56,6 +56,22 @@ export interface ExchangeProfile {
   createDeadline?: { header: string; path: string };
   /** Request budget, as documented (for humans and the docs; ccxt's rate limiter enforces it). */
   rateLimit: string;
+  /**
+   * Where the exchange documents one request-weight budget per window for every endpoint (Binance: REQUEST_WEIGHT
+   * 6000 per minute per IP) and ccxt's per-endpoint costs are those weights scaled (`costPerWeight`): ccxt's
+   * limiter is set from it (`ccxtThrottle`) so that `burst` weight may go out at once (start-up's parallel reads)
+   * and the rest of the window is spread evenly — never more than `limit` in any window, even with the heaviest
+   * request (`heaviestRequest` weight) admitted on the last token. Absent: ccxt's own limiter as it ships (one
+   * request's cost at a time, `rateLimit` ms per cost unit), which is right for budgets counted per second and per
+   * endpoint (Bybit, OKX).
+   */
+  requestWeight?: {
+    limit: number;
+    windowMs: number;
+    costPerWeight: number;
+    burst: number;
+    heaviestRequest: number;
+  };
   /** How fees come back. */
   fees: string;
   /**
@@ -64,6 +80,12 @@ export interface ExchangeProfile {
    * state is bound to a hash of the API key.
    */
   accountUid?: (balance: { info?: unknown }) => string | undefined;
+  /**
+   * ccxt's implicit method for the raw answer `accountUid` reads (Binance `privateGetAccount`: GET /api/v3/account),
+   * called directly: ccxt's fetchBalance would first wait for its market load, one more round trip at start.
+   * Absent: fetchBalance.
+   */
+  accountCall?: string;
   /**
    * Set where the exchange has neither an all-orders call (ccxt fetchOrders) nor a single-order call that sees every
    * order (Bybit: /v5/order/realtime forgets closed orders after a restart of its service): an order is looked for

@@ -1,0 +1,224 @@
+/**
+ * live recovery: the shipped trading daemon in live mode under PM2 against the local Binance (harness/exchanges,
+ * its REQUEST_WEIGHT budget enforced) behind a latency proxy (50 ms round trip), 5 symbols and 20 resting orders,
+ * SIGKILLed and measured as the restart bench measures (restart.ts: PM2's own instants, its backoff subtracted),
+ * alternately with the bare floor app in the same PM2. Besides the time: the requests each recovery made, and the
+ * exchange's used weight seen on every answer (X-MBX-USED-WEIGHT-1M), which must never pass its limit.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BenchContext } from '../bench';
+import { binanceKit } from '../../harness/exchanges/exchange-kits';
+import { FakeBinance } from '../../harness/exchanges/fake-binance';
+import { LatencyProxy } from '../../harness/latency-proxy';
+import { systemClock } from '../../src/shared/clock';
+import { configSchema } from '../../src/shared/config/schema';
+import { silentLogger } from '../../src/shared/logging/logger';
+import { wireOrderManager } from '../../src/trading/engine/order-manager';
+import { openTradingStateFiles } from '../../src/trading/engine/state-files';
+import { createExchange } from '../../src/trading/exchange/factory';
+import { restartOnce, writeBareScript } from './restart';
+import { summarize, type Summary } from './stats';
+import { startTradingUnderPm2 } from './trading-restart';
+
+export const LIVE_SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
+export const LIVE_OPEN_ORDERS = 20;
+export const ROUND_TRIP_MS = 50;
+const WEIGHT_LIMIT = 6_000;
+
+export interface LiveRecoveryFigures {
+  trading: Summary;
+  floor: Summary;
+  /** Requests the exchange received from SIGKILL to ready, per restart. */
+  requests: Summary;
+  /** What they were, by Binance route, in the last restart. */
+  routes: Record<string, number>;
+  /** Recovery's own time (its `recovery` event), per restart. */
+  recoveryMs: Summary;
+  /** Highest X-MBX-USED-WEIGHT-1M any answer carried during the run, and the limit. */
+  peakWeight: number;
+  weightLimit: number;
+  /** Connections opened through the proxy per restart (keep-alive: one per request in flight at once). */
+  connections: Summary;
+  /** From the first request of a restart reaching the exchange to PM2's online: the exchange's share. */
+  exchangePhaseMs: Summary;
+}
+
+export async function liveRecoveries(ctx: BenchContext, trials: number): Promise<LiveRecoveryFigures> {
+  const fake = await FakeBinance.start({
+    ...binanceKit.credentials,
+    symbols: LIVE_SYMBOLS,
+    balances: { USDT: 1_000_000 },
+    weightPerMinute: WEIGHT_LIMIT,
+  });
+  let peakWeight = 0;
+  let refused = 0;
+  const proxy = await LatencyProxy.start({
+    target: fake.url,
+    roundTripMs: ROUND_TRIP_MS,
+    observe: (from, chunk) => {
+      if (from !== 'server') return;
+      const text = chunk.toString('latin1');
+      for (const m of text.matchAll(/x-mbx-used-weight-1m:\s*(\d+)/gi)) {
+        peakWeight = Math.max(peakWeight, Number(m[1]));
+      }
+      refused += (text.match(/^HTTP\/1\.1 (429|418) /gm) ?? []).length;
+    },
+  });
+  try {
+    const env = {
+      BYNINJA_MODE: 'live',
+      BYNINJA__TRADING__EXCHANGE: 'binance',
+      BYNINJA__TRADING__EXCHANGE_API_URL: proxy.url,
+      BYNINJA__TRADING__SYMBOLS: JSON.stringify(LIVE_SYMBOLS),
+    };
+    const t = await startTradingUnderPm2('byninja-bench-lr-', env, async (dataDir) => {
+      // the key and secret where production has them: the .env file (never PM2's env)
+      fs.appendFileSync(
+        path.join(path.dirname(dataDir), '.env'),
+        `EXCHANGE_API_KEY=${binanceKit.credentials.apiKey}\nEXCHANGE_SECRET=${binanceKit.credentials.secret}\n`,
+      );
+      ctx.log(`placing ${LIVE_OPEN_ORDERS} resting orders through the bot's order manager…`);
+      await placeRestingOrders(dataDir, fake.url);
+    });
+    try {
+      await t.probe.call('pause', { reason: 'benchmark' });
+      const { session } = t;
+      await session.harness.startScript('bare', writeBareScript(session.harness.root));
+      const trading: number[] = [];
+      const floor: number[] = [];
+      const requests: number[] = [];
+      const connections: number[] = [];
+      const exchangePhase: number[] = [];
+      let routes: Record<string, number> = {};
+      for (let i = 0; i < trials; i++) {
+        const mark = fake.requests.length;
+        const connectionsBefore = proxy.connections;
+        const eventsBefore = session.events.length;
+        const sample = await restartOnce(session, 'trading', {
+          readyTimeoutMs: 120_000,
+          beforeKill: async () => {
+            const { status } = await t.probe.waitRunning(60_000);
+            if (status.openOrders !== LIVE_OPEN_ORDERS) {
+              throw new Error(
+                `trading reports ${status.openOrders} open orders, expected ${LIVE_OPEN_ORDERS}`,
+              );
+            }
+          },
+        });
+        trading.push(sample.ms);
+        const online = session.events
+          .slice(eventsBefore)
+          .find((e) => e.name === 'trading' && e.event === 'online')!;
+        // the new process's requests only: after the kill (restartOnce's own instants), up to PM2's online
+        const killedAt = online.at - sample.ms - sample.restartDelayMs;
+        const made = fake.requests.slice(mark).filter((r) => r.at >= killedAt && r.at <= online.at);
+        requests.push(made.length);
+        if (made.length > 0) exchangePhase.push(online.at - made[0].at);
+        connections.push(proxy.connections - connectionsBefore);
+        routes = {};
+        for (const r of made) routes[r.route] = (routes[r.route] ?? 0) + 1;
+        floor.push((await restartOnce(session, 'bare')).ms);
+      }
+      if (refused > 0) throw new Error(`the exchange refused ${refused} request(s) over its rate limit`);
+      // a correctness check, not a timing: start-up must never take the account above the exchange's budget
+      if (peakWeight > WEIGHT_LIMIT) {
+        throw new Error(`used weight reached ${peakWeight}, above the exchange's limit of ${WEIGHT_LIMIT}`);
+      }
+      return {
+        trading: summarize(trading),
+        floor: summarize(floor),
+        requests: summarize(requests),
+        routes,
+        recoveryMs: summarize(recoveryDurations(session.harness.dataDir).slice(-trials)),
+        peakWeight,
+        weightLimit: WEIGHT_LIMIT,
+        connections: summarize(connections),
+        exchangePhaseMs: summarize(exchangePhase),
+      };
+    } finally {
+      await t.session.stop();
+    }
+  } finally {
+    await proxy.close();
+    await fake.close();
+  }
+}
+
+/**
+ * LIVE_OPEN_ORDERS limit buys at half the market, spread over LIVE_SYMBOLS, placed by the engine's own OrderManager
+ * through the live adapter (so the state file and the exchange hold the same orders), the state bound to the
+ * exchange account as the daemon binds it.
+ */
+async function placeRestingOrders(dataDir: string, exchangeUrl: string): Promise<void> {
+  const config = configSchema.parse({
+    trading: { mode: 'live', exchange: 'binance', exchangeApiUrl: exchangeUrl, symbols: LIVE_SYMBOLS },
+  });
+  const logger = silentLogger();
+  const files = await openTradingStateFiles(dataDir, logger, systemClock);
+  const secrets = {
+    exchangeApiKey: binanceKit.credentials.apiKey,
+    exchangeSecret: binanceKit.credentials.secret,
+  };
+  const exchange = await createExchange(config.trading, secrets, { dataDir, logger });
+  try {
+    const markets = await exchange.loadMarkets();
+    const account = await exchange.accountId();
+    await files.store.commit((d) => {
+      d.identity = { mode: 'live', exchange: exchange.id, sandbox: config.trading.sandbox, account };
+    });
+    const manager = wireOrderManager({
+      exchange,
+      store: files.store,
+      history: files.history,
+      publisher: { publish: async () => undefined },
+      markets,
+      botId: config.app.botId,
+      orders: config.trading.orders,
+      clock: systemClock,
+      logger,
+    });
+    manager.startAccepting();
+    for (let i = 0; i < LIVE_OPEN_ORDERS; i++) {
+      const symbol = LIVE_SYMBOLS[i % LIVE_SYMBOLS.length];
+      const market = markets[symbol];
+      const last = (await exchange.fetchTicker(symbol)).last;
+      const price = Math.round((last * 0.5) / market.priceStep) * market.priceStep;
+      const minAmount = Math.max(market.minAmount, market.minNotional / price);
+      const amount = Math.ceil((minAmount * 1.2) / market.amountStep) * market.amountStep;
+      const order = await manager.place({
+        symbol,
+        side: 'buy',
+        type: 'limit',
+        amount,
+        price,
+        purpose: 'entry',
+        reason: 'benchmark seed',
+      });
+      if (order.status !== 'open')
+        throw new Error(`seed order ${order.clientOrderId} is ${order.status}: ${order.error ?? ''}`);
+    }
+  } finally {
+    await exchange.close();
+    await files.close();
+  }
+}
+
+/** durationMs of every `recovery` event in the data dir's event log, oldest first. */
+function recoveryDurations(dataDir: string): number[] {
+  const file = path.join(dataDir, 'events.jsonl');
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('"recovery"'))
+    .map((line) => {
+      try {
+        const e = JSON.parse(line) as { type?: string; data?: { durationMs?: number } };
+        return e.type === 'recovery' ? e.data?.durationMs : undefined;
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((ms): ms is number => typeof ms === 'number');
+}

@@ -1,0 +1,127 @@
+/**
+ * What start-up recovery asks of the exchange, counted on the local Binance (real ccxt, the shipped Binance profile):
+ * which requests, how many, and that the independent ones go out together. Counts and order only, never timings.
+ */
+import { expect } from 'chai';
+import { FakeBinance } from '../../../harness/exchanges/fake-binance';
+import { binanceKit } from '../../../harness/exchanges/exchange-kits';
+import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import type { Exchange } from '../../../src/trading/exchange/exchange';
+import { EngineHarness } from './engine-harness';
+
+const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
+const ORDERS_PER_SYMBOL = 4;
+const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
+
+/** Calls `onFirstAnswer` when the first call made through the exchange after `arm()` settles. */
+function firstAnswerWatch(
+  exchange: Exchange,
+  watch: { armed: boolean; onFirstAnswer: () => void },
+): Exchange {
+  let answered = false;
+  return new Proxy(exchange, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const out = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (out instanceof Promise && watch.armed) {
+          const settled = (): void => {
+            if (!answered) watch.onFirstAnswer();
+            answered = true;
+          };
+          out.then(settled, settled);
+        }
+        return out;
+      };
+    },
+  }) as Exchange;
+}
+
+describe('start-up recovery: the requests it makes of the exchange (real ccxt, local Binance)', function () {
+  this.timeout(60_000);
+  let fake: FakeBinance | undefined;
+  let h: EngineHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    await fake?.close();
+    h = undefined;
+    fake = undefined;
+  });
+
+  /** A live engine on the local Binance with ORDERS_PER_SYMBOL resting buys on each of SYMBOLS, then restarted. */
+  async function restartedWithRestingOrders(wrap: (ex: Exchange) => Exchange = (ex) => ex): Promise<void> {
+    fake = await FakeBinance.start({
+      ...binanceKit.credentials,
+      symbols: SYMBOLS,
+      balances: { USDT: 100_000 },
+    });
+    const url = fake.url;
+    const exchange = async (): Promise<Exchange> =>
+      wrap(
+        await CcxtExchange.create({
+          exchangeId: 'binance',
+          ...binanceKit.credentials,
+          apiUrl: url,
+          profile: binanceKit.profile,
+        }),
+      );
+    h = await EngineHarness.open({ config: { trading: { mode: 'live', symbols: SYMBOLS } }, exchange });
+    h.manager.startAccepting();
+    for (const symbol of SYMBOLS) {
+      const price = (await h.exchange.fetchTicker(symbol)).last;
+      for (let i = 0; i < ORDERS_PER_SYMBOL; i++) {
+        const order = await h.manager.place({
+          symbol,
+          side: 'buy',
+          type: 'limit',
+          amount: symbol === 'BTC/USDT' ? 0.001 : symbol === 'ETH/USDT' ? 0.01 : 1,
+          price: Math.round(price * 0.5),
+          purpose: 'entry',
+        });
+        expect(order.status, order.error).to.equal('open');
+      }
+    }
+    h = await h.restart();
+  }
+
+  it('reads recent orders once per symbol, open orders once for all symbols and the balance once; no per-order lookup', async () => {
+    await restartedWithRestingOrders();
+    const before = fake!.requests.length;
+    const summary = await h!.loop.recover(LAST_EXIT);
+
+    expect(summary.openOrders).to.equal(SYMBOLS.length * ORDERS_PER_SYMBOL);
+    expect(summary.changedWhileDown).to.deep.equal([]);
+    const made = fake!.requests.slice(before);
+    const count = (route: string): number => made.filter((r) => r.route === route).length;
+    expect(made.map((r) => r.route).sort()).to.deep.equal(
+      [...SYMBOLS.map(() => 'allOrders'), 'openOrders', 'account'].sort(),
+    );
+    expect(count('fetchOrder')).to.equal(0);
+    expect(count('myTrades')).to.equal(0);
+    // the one open-orders read is Binance's all-symbols one (weight 80, instead of 6 per symbol and 80 again for
+    // orders state does not know)
+    expect(made.filter((r) => r.route === 'openOrders')).to.have.length(1);
+  });
+
+  it('sends those reads together: every one reaches the exchange before the first answer comes back', async () => {
+    let before = 0;
+    let inAtFirstAnswer = -1;
+    const watch = {
+      armed: false,
+      onFirstAnswer: () => {
+        inAtFirstAnswer = fake!.requests.length - before;
+      },
+    };
+    await restartedWithRestingOrders((ex) => firstAnswerWatch(ex, watch));
+    // every read answers late: ccxt's stock Binance limiter (one cost unit per 50 ms: 200 ms after a weight-20
+    // read) would have let only the first two of them out by then, a recovery reading one at a time only one
+    for (const route of [...SYMBOLS.map(() => 'allOrders'), 'openOrders', 'account']) {
+      fake!.faults.next(route, { kind: 'delay', ms: 600 });
+    }
+    before = fake!.requests.length;
+    watch.armed = true;
+    await h!.loop.recover(LAST_EXIT);
+    expect(inAtFirstAnswer).to.equal(SYMBOLS.length + 2);
+  });
+});
