@@ -215,8 +215,10 @@ export class TradingLoop {
   async recover(lastExit: LastExit): Promise<RecoverySummary> {
     this.phase = 'recovering';
     this.activity('recovery');
-    // the balance (for equity and the kill switch) is read beside recovery's own reads: recovery places nothing,
-    // so the exchange's balance is the same after it — unless it cancelled orders (read again then)
+    // the balance (for equity and the kill switch) is read beside recovery's own reads; it is used only when
+    // recovery found everything as state had it — a fill, an adoption, a cancel or a resolved order it applied may
+    // have happened after that read (the spent quote still in it, the bought coins already a position: equity and
+    // its peak inflated, a false kill switch next), so then the balance is read again, after recovery
     const balance = this.reads.once('balance', () => this.exchange.fetchBalance());
     balance.catch(() => undefined);
     const summary = await recoverTradingState({
@@ -232,8 +234,20 @@ export class TradingLoop {
       onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
     });
     await this.health.answered();
+    const unchanged =
+      summary.newFills === 0 &&
+      summary.changedWhileDown.length === 0 &&
+      summary.resolvedUnknown.length === 0 &&
+      summary.adopted.length === 0 &&
+      summary.cancelledUnknown.length === 0;
+    // a new read once the early one has settled (never handed the early one back while it is still on its way)
+    const fresh = (): Promise<Record<string, BalanceEntry>> =>
+      balance.then(
+        () => this.exchange.fetchBalance(),
+        () => this.exchange.fetchBalance(),
+      );
     await this.account
-      .refresh(summary.cancelledUnknown.length === 0 ? balance : undefined)
+      .refresh(unchanged ? balance : fresh())
       .catch((err: unknown) => this.onTickError('account', err));
     return summary;
   }

@@ -7,7 +7,7 @@ import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
-import { EngineHarness } from './engine-harness';
+import { EngineHarness } from '../../support/engine-harness';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
 const ORDERS_PER_SYMBOL = 4;
@@ -123,5 +123,41 @@ describe('start-up recovery: the requests it makes of the exchange (real ccxt, l
     watch.armed = true;
     await h!.loop.recover(LAST_EXIT);
     expect(inAtFirstAnswer).to.equal(SYMBOLS.length + 2);
+  });
+
+  it('reads the balance again after a recovery that applied fills (the early read still held the spent quote)', async () => {
+    // fetchBalance answered, then the BTC buys fill before the open-orders list is read: recovery applies their
+    // fills; equity from the early balance would count the quote spent on them and the coins they bought both
+    let pinned = false;
+    const pinOnBalance = (ex: Exchange): Exchange =>
+      new Proxy(ex, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (prop !== 'fetchBalance' || typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            const answer = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            if (armed && !pinned) {
+              pinned = true;
+              fake!.pinPrice('BTC/USDT', btcPrice * 0.3);
+            }
+            return answer;
+          };
+        },
+      });
+    let armed = false;
+    let btcPrice = 0;
+    await restartedWithRestingOrders(pinOnBalance);
+    btcPrice = (await h!.exchange.fetchTicker('BTC/USDT')).last;
+    for (const route of ['openOrders', ...SYMBOLS.map(() => 'allOrders')]) {
+      fake!.faults.next(route, { kind: 'delay', ms: 1_500 });
+    }
+    const accountReads = fake!.requests.filter((r) => r.route === 'account').length;
+    armed = true;
+    const summary = await h!.loop.recover(LAST_EXIT);
+    expect(pinned).to.equal(true);
+    expect(summary.changedWhileDown.length, JSON.stringify(summary)).to.be.greaterThan(0);
+    expect(fake!.requests.filter((r) => r.route === 'account').length).to.equal(accountReads + 2);
+    // equity = the quote after the buys + the bought BTC at cost: never above what the account started with
+    expect(h!.manager.state.risk.equityPeak).to.be.at.most(100_000);
   });
 });
