@@ -12,7 +12,8 @@
  * 3. an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
  *    back from the exchange's answer;
  * 4. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
- *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count);
+ *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count); a newer
+ *    order the recent list showed open but the open list no longer has (it finished in between) is adopted too;
  * 5. positions are recomputed from fills, and a `recovery` event tells what happened.
  *
  * The reads every start makes whatever the state holds — the recent orders of each symbol and the open orders of
@@ -228,6 +229,22 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
         clientOrderId: adopted.clientOrderId,
       });
     }
+  }
+
+  // a newer order the recent-orders list showed open that the open-orders list does not have: it finished between
+  // the two reads. Adopted as the recent list saw it, so state has it and the loop's order sync applies how it ended
+  // (its fills count; dropped, they were a position nobody knew of)
+  const newerSeq = Math.max(
+    0,
+    ...newer.map((o) => seqOf(o.clientOrderId, manager.botId, manager.installId) ?? 0),
+  );
+  for (const remote of newer) {
+    if (remote.status !== 'open' || manager.order(remote.clientOrderId!)) continue;
+    const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, newerSeq));
+    summary.adopted.push(adopted.clientOrderId);
+    logger.warn('Adopted an order of ours that finished while recovery read the exchange', {
+      clientOrderId: adopted.clientOrderId,
+    });
   }
 
   const stillUnknown = manager.pendingOrders().filter((o) => o.status === 'intent' || o.status === 'unknown');

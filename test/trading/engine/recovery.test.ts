@@ -101,6 +101,27 @@ describe('startup recovery against the paper exchange (integration)', function (
     expect(next.clientOrderId).to.equal('bot-tst000-10');
   });
 
+  it('adopts a newer order the recent list showed open that finished before the open list was read', async () => {
+    h = await EngineHarness.open();
+    // sent by a run whose state was lost (the state is behind: seq 0), resting on the exchange
+    await restingBuy(h, 'bot-tst000-9');
+    // the open-orders list no longer has it: it filled or was cancelled between the two reads
+    const openListWithout = (paper: PaperExchange): Exchange =>
+      new Proxy(paper, {
+        get(target, prop, receiver) {
+          if (prop === 'fetchOpenOrders') return async () => [];
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+    h = await h.restart({ wrapExchange: openListWithout });
+    const summary = await h.loop.recover(LAST_EXIT);
+    // dropped before: neither finished in the recent list nor listed open — its fills a position nobody knew of
+    expect(summary.adopted).to.deep.equal(['bot-tst000-9']);
+    expect(h.manager.order('bot-tst000-9')).to.include({ purpose: 'adopted' });
+    expect(summary.seqRaisedFromExchange).to.equal(9);
+  });
+
   it('cancels such an order instead when orders.unknownOnStart is cancel', async () => {
     h = await EngineHarness.open({ config: { trading: { orders: { unknownOnStart: 'cancel' } } } });
     await restingBuy(h, 'bot-4');
