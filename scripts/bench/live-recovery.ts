@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/shared/logging/logger';
 import { wireOrderManager } from '../../src/trading/engine/order-manager';
 import { openTradingStateFiles } from '../../src/trading/engine/state-files';
 import { createExchange } from '../../src/trading/exchange/factory';
+import { placeRestingBuy } from './seed-orders';
 import { restartOnce, writeBareScript } from './restart';
 import { summarize, type Summary } from './stats';
 import { startTradingUnderPm2 } from './trading-restart';
@@ -181,22 +182,7 @@ async function placeRestingOrders(dataDir: string, exchangeUrl: string): Promise
     manager.startAccepting();
     for (let i = 0; i < LIVE_OPEN_ORDERS; i++) {
       const symbol = LIVE_SYMBOLS[i % LIVE_SYMBOLS.length];
-      const market = markets[symbol];
-      const last = (await exchange.fetchTicker(symbol)).last;
-      const price = Math.round((last * 0.5) / market.priceStep) * market.priceStep;
-      const minAmount = Math.max(market.minAmount, market.minNotional / price);
-      const amount = Math.ceil((minAmount * 1.2) / market.amountStep) * market.amountStep;
-      const order = await manager.place({
-        symbol,
-        side: 'buy',
-        type: 'limit',
-        amount,
-        price,
-        purpose: 'entry',
-        reason: 'benchmark seed',
-      });
-      if (order.status !== 'open')
-        throw new Error(`seed order ${order.clientOrderId} is ${order.status}: ${order.error ?? ''}`);
+      await placeRestingBuy(manager, exchange, markets[symbol], symbol);
     }
   } finally {
     await exchange.close();

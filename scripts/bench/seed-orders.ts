@@ -13,7 +13,8 @@ import { silentLogger, type Logger } from '../../src/shared/logging/logger';
 import { Store } from '../../src/shared/persistence/store';
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { paperAccountSchema, type PaperAccount } from '../../src/trading/exchange/paper-account';
-import { wireOrderManager } from '../../src/trading/engine/order-manager';
+import { wireOrderManager, type OrderManager } from '../../src/trading/engine/order-manager';
+import type { Exchange, Market } from '../../src/trading/exchange/exchange';
 import { openTradingStateFiles } from '../../src/trading/engine/state-files';
 import { clientOrderIdFor } from '../../src/trading/engine/trading-state';
 import { createExchange } from '../../src/trading/exchange/factory';
@@ -25,6 +26,33 @@ import { appendHistory } from './commit';
 export const SEED_ENV: Record<string, string> = {
   BYNINJA__TRADING__PAPER__STARTING_BALANCES: JSON.stringify({ USDT: 10_000_000 }),
 };
+
+/**
+ * One small limit buy at half the market price (never fills during a benchmark) through the bot's own order
+ * manager, sized just above the market's minimums.
+ */
+export async function placeRestingBuy(
+  manager: OrderManager,
+  exchange: Exchange,
+  market: Market,
+  symbol: string,
+): Promise<void> {
+  const last = (await exchange.fetchTicker(symbol)).last;
+  const price = Math.round((last * 0.5) / market.priceStep) * market.priceStep;
+  const minAmount = Math.max(market.minAmount, market.minNotional / price);
+  const amount = Math.ceil((minAmount * 1.2) / market.amountStep) * market.amountStep;
+  const order = await manager.place({
+    symbol,
+    side: 'buy',
+    type: 'limit',
+    amount,
+    price,
+    purpose: 'entry',
+    reason: 'benchmark seed',
+  });
+  if (order.status !== 'open')
+    throw new Error(`seed order ${order.clientOrderId} is ${order.status}: ${order.error ?? ''}`);
+}
 
 export async function seedOpenOrders(dataDir: string, count: number): Promise<void> {
   const config: Config = configSchema.parse({
@@ -50,23 +78,7 @@ export async function seedOpenOrders(dataDir: string, count: number): Promise<vo
     const symbols = config.trading.symbols;
     for (let i = 0; i < Math.min(count, symbols.length); i++) {
       const symbol = symbols[i % symbols.length];
-      const market = markets[symbol];
-      const last = (await exchange.fetchTicker(symbol)).last;
-      // half the market price: never fills during the benchmark
-      const price = Math.round((last * 0.5) / market.priceStep) * market.priceStep;
-      const minAmount = Math.max(market.minAmount, market.minNotional / price);
-      const amount = Math.ceil((minAmount * 1.2) / market.amountStep) * market.amountStep;
-      const order = await manager.place({
-        symbol,
-        side: 'buy',
-        type: 'limit',
-        amount,
-        price,
-        purpose: 'entry',
-        reason: 'benchmark seed',
-      });
-      if (order.status !== 'open')
-        throw new Error(`seed order ${order.clientOrderId} is ${order.status}: ${order.error ?? ''}`);
+      await placeRestingBuy(manager, exchange, markets[symbol], symbol);
     }
   } finally {
     await exchange.close();
