@@ -14,10 +14,9 @@ import { LatencyProxy } from '../../harness/latency-proxy';
 import { systemClock } from '../../src/shared/clock';
 import { configSchema } from '../../src/shared/config/schema';
 import { silentLogger } from '../../src/shared/logging/logger';
-import { wireOrderManager } from '../../src/trading/engine/order-manager';
 import { openTradingStateFiles } from '../../src/trading/engine/state-files';
 import { createExchange } from '../../src/trading/exchange/factory';
-import { placeRestingBuy } from './seed-orders';
+import { placeRestingBuys } from './seed-orders';
 import { restartOnce, writeBareScript } from './restart';
 import { summarize, type Summary } from './stats';
 import { startTradingUnderPm2 } from './trading-restart';
@@ -168,22 +167,15 @@ async function placeRestingOrders(dataDir: string, exchangeUrl: string): Promise
     await files.store.commit((d) => {
       d.identity = { mode: 'live', exchange: exchange.id, sandbox: config.trading.sandbox, account };
     });
-    const manager = wireOrderManager({
+    await placeRestingBuys({
+      files,
       exchange,
-      store: files.store,
-      history: files.history,
-      publisher: { publish: async () => undefined },
       markets,
-      botId: config.app.botId,
-      orders: config.trading.orders,
-      clock: systemClock,
+      config,
+      symbols: LIVE_SYMBOLS,
+      count: LIVE_OPEN_ORDERS,
       logger,
     });
-    manager.startAccepting();
-    for (let i = 0; i < LIVE_OPEN_ORDERS; i++) {
-      const symbol = LIVE_SYMBOLS[i % LIVE_SYMBOLS.length];
-      await placeRestingBuy(manager, exchange, markets[symbol], symbol);
-    }
   } finally {
     await exchange.close();
     await files.close();

@@ -13,9 +13,9 @@ import { silentLogger, type Logger } from '../../src/shared/logging/logger';
 import { Store } from '../../src/shared/persistence/store';
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { paperAccountSchema, type PaperAccount } from '../../src/trading/exchange/paper-account';
-import { wireOrderManager, type OrderManager } from '../../src/trading/engine/order-manager';
+import { wireOrderManager } from '../../src/trading/engine/order-manager';
 import type { Exchange, Market } from '../../src/trading/exchange/exchange';
-import { openTradingStateFiles } from '../../src/trading/engine/state-files';
+import { openTradingStateFiles, type TradingStateFiles } from '../../src/trading/engine/state-files';
 import { clientOrderIdFor } from '../../src/trading/engine/trading-state';
 import { createExchange } from '../../src/trading/exchange/factory';
 import { Journal } from '../../src/shared/persistence/journal';
@@ -28,30 +28,51 @@ export const SEED_ENV: Record<string, string> = {
 };
 
 /**
- * One small limit buy at half the market price (never fills during a benchmark) through the bot's own order
- * manager, sized just above the market's minimums.
+ * `count` small limit buys at half the market price (never filled during a benchmark), spread over `symbols`, placed
+ * through the bot's own order manager (so the state file and the exchange hold the same orders), each sized just
+ * above its market's minimums.
  */
-export async function placeRestingBuy(
-  manager: OrderManager,
-  exchange: Exchange,
-  market: Market,
-  symbol: string,
-): Promise<void> {
-  const last = (await exchange.fetchTicker(symbol)).last;
-  const price = Math.round((last * 0.5) / market.priceStep) * market.priceStep;
-  const minAmount = Math.max(market.minAmount, market.minNotional / price);
-  const amount = Math.ceil((minAmount * 1.2) / market.amountStep) * market.amountStep;
-  const order = await manager.place({
-    symbol,
-    side: 'buy',
-    type: 'limit',
-    amount,
-    price,
-    purpose: 'entry',
-    reason: 'benchmark seed',
+export async function placeRestingBuys(opts: {
+  files: TradingStateFiles;
+  exchange: Exchange;
+  markets: Record<string, Market>;
+  config: Config;
+  symbols: readonly string[];
+  count: number;
+  logger: Logger;
+}): Promise<void> {
+  const { exchange, markets, config } = opts;
+  const manager = wireOrderManager({
+    exchange,
+    store: opts.files.store,
+    history: opts.files.history,
+    publisher: { publish: async () => undefined },
+    markets,
+    botId: config.app.botId,
+    orders: config.trading.orders,
+    clock: systemClock,
+    logger: opts.logger,
   });
-  if (order.status !== 'open')
-    throw new Error(`seed order ${order.clientOrderId} is ${order.status}: ${order.error ?? ''}`);
+  manager.startAccepting();
+  for (let i = 0; i < opts.count; i++) {
+    const symbol = opts.symbols[i % opts.symbols.length];
+    const market = markets[symbol];
+    const last = (await exchange.fetchTicker(symbol)).last;
+    const price = Math.round((last * 0.5) / market.priceStep) * market.priceStep;
+    const minAmount = Math.max(market.minAmount, market.minNotional / price);
+    const amount = Math.ceil((minAmount * 1.2) / market.amountStep) * market.amountStep;
+    const order = await manager.place({
+      symbol,
+      side: 'buy',
+      type: 'limit',
+      amount,
+      price,
+      purpose: 'entry',
+      reason: 'benchmark seed',
+    });
+    if (order.status !== 'open')
+      throw new Error(`seed order ${order.clientOrderId} is ${order.status}: ${order.error ?? ''}`);
+  }
 }
 
 export async function seedOpenOrders(dataDir: string, count: number): Promise<void> {
@@ -63,23 +84,16 @@ export async function seedOpenOrders(dataDir: string, count: number): Promise<vo
   const exchange = await createExchange(config.trading, {}, { dataDir, logger });
   try {
     const markets = await exchange.loadMarkets();
-    const manager = wireOrderManager({
+    const symbols = config.trading.symbols;
+    await placeRestingBuys({
+      files,
       exchange,
-      store: files.store,
-      history: files.history,
-      publisher: { publish: async () => undefined },
       markets,
-      botId: config.app.botId,
-      orders: config.trading.orders,
-      clock: systemClock,
+      config,
+      symbols,
+      count: Math.min(count, symbols.length),
       logger,
     });
-    manager.startAccepting();
-    const symbols = config.trading.symbols;
-    for (let i = 0; i < Math.min(count, symbols.length); i++) {
-      const symbol = symbols[i % symbols.length];
-      await placeRestingBuy(manager, exchange, markets[symbol], symbol);
-    }
   } finally {
     await exchange.close();
     await files.close();
