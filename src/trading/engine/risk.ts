@@ -144,6 +144,26 @@ export function evaluateRisk(
   return { state: next, cleared };
 }
 
+/** How many orders of each side may hold fills on the exchange that the local positions do not have yet. */
+export interface UnsyncedSides {
+  buys: number;
+  sells: number;
+}
+
+/**
+ * Whether a risk update must not be trusted before the orders in flight are synced and the balance read again.
+ * The balance is the exchange's (fills already in it) while positions are the bot's (a fill counts once synced):
+ * a buy filled but not synced takes its cost out of equity, a sell filled but not synced counts its coins and
+ * their proceeds both. So a drawdown kill switch with buys in flight, a new equity peak with sells in flight
+ * (a raised peak is the next false kill switch), and a new day's start equity with either, wait for a settled
+ * reading. Readings that can only err on the safe side (a dip with sells in flight, a new peak with buys) pass.
+ */
+export function needsSettledReading(before: RiskState, update: RiskUpdate, unsynced: UnsyncedSides): boolean {
+  if (update.triggered?.kind === 'max-drawdown' && unsynced.buys > 0) return true;
+  if (update.state.equityPeak > before.equityPeak && unsynced.sells > 0) return true;
+  return update.state.day !== before.day && unsynced.buys + unsynced.sells > 0;
+}
+
 /**
  * After an operator resume: the drawdown is measured from the current equity again, and a daily-loss kill
  * switch stays off for the rest of that UTC day.

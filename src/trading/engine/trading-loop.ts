@@ -19,7 +19,7 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
-import { errorMessage, type ByNinjaError } from '../../shared/errors';
+import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type { CloseAllResult, LastExit, LoopState, RecoverySummary } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import { retryForever } from '../../shared/retry';
@@ -125,6 +125,8 @@ export class TradingLoop {
       risk: opts.config.risk,
       quoteCurrency: this.quoteCurrency,
       lastPrices: this.lastPrices,
+      settleOrders: () => this.settleOrders(),
+      onceLog: this.onceLog,
       pauseEntries: (reason, by) => this.pauseEntries(reason, by),
       resumeEntries: (by) => this.resumeEntries(by),
     });
@@ -412,6 +414,27 @@ export class TradingLoop {
     this.ticks++;
     this.heartbeat();
     this.activity('idle');
+  }
+
+  /**
+   * Syncs every order in flight (the account's settled reading). False, with nothing synced, when one of their
+   * symbols is still busy on its lane from an earlier tick (two syncs of one order never run together); false as
+   * well when the exchange or the disk fails one of them (logged; the symbol's lane meets the error again). Any
+   * other error is a bug and goes out of the tick.
+   */
+  private async settleOrders(): Promise<boolean> {
+    const orders = this.manager.pendingOrders();
+    if (orders.some((o) => this.symbolWork.has(o.symbol))) return false;
+    try {
+      for (const order of orders) await this.manager.refresh(order.clientOrderId);
+      return true;
+    } catch (err) {
+      if (!(err instanceof ByNinjaError)) throw err;
+      this.logger.warn('Could not sync the orders in flight before reading the account', {
+        error: errorMessage(err),
+      });
+      return false;
+    }
   }
 
   /**

@@ -243,6 +243,25 @@ function liveSuite(kit: ExchangeKit): void {
       expect(fake!.balance('BTC')).to.be.at.least(1);
     });
 
+    it('fires no kill switch when a resting buy fills between two ticks (the balance has it before the position)', async () => {
+      // the 100 USDT stake is 1 % of the account: read before its fill is synced, equity dips by 1 %
+      await live({ config: { trading: { orders: { type: 'limit' }, risk: { maxDrawdownPct: 0.5 } } } });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      expect(h!.manager.order(id(1))).to.include({ status: 'open', type: 'limit' });
+      await h!.loop.tick();
+      expect(h!.files.store.data.risk.equityPeak).to.be.closeTo(10_000, 1);
+      // the price crosses the limit: the next request of the bot (the account's balance read) fills it
+      fake!.pinPrice(BTC, 59_990);
+      await h!.loop.tick();
+      expect(h!.manager.order(id(1))!.status).to.equal('filled');
+      expect(position()).to.be.greaterThan(0);
+      expect(h!.files.store.data.risk.killSwitch).to.equal(null);
+      expect(h!.events.map((e) => e.type)).not.to.include('risk.triggered');
+    });
+
     it('cancels a limit order of any non-final status once its time to live has passed', async () => {
       await live({
         fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },

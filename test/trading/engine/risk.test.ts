@@ -7,6 +7,7 @@ import {
   evaluateRisk,
   initialRiskState,
   isOpenPosition,
+  needsSettledReading,
   resetAfterResume,
   sizeExit,
   sizeOrder,
@@ -125,5 +126,37 @@ describe('risk: kill switch', () => {
     const resumed = resetAfterResume(u.state, 9_000, DAY1);
     expect(evaluateRisk(resumed, 9_000, -1_000, DAY1, risk).triggered).to.equal(undefined);
     expect(evaluateRisk(resumed, 7_200, 0, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
+  });
+});
+
+describe('risk: which readings wait for the orders in flight to be synced', () => {
+  const at = DAY1;
+  const settled = { ...initialRiskState(), equityPeak: 10_000, day: '2026-01-01', dayStartEquity: 10_000 };
+  const limits: RiskConfig = { ...risk, maxDrawdownPct: 10 };
+  const none = { buys: 0, sells: 0 };
+
+  it('a drawdown kill switch, when buys are in flight (their cost is out of the balance, their coins not counted)', () => {
+    const dip = evaluateRisk(settled, 8_500, 0, at, limits);
+    expect(dip.triggered?.kind).to.equal('max-drawdown');
+    expect(needsSettledReading(settled, dip, { buys: 1, sells: 0 })).to.equal(true);
+    // sells in flight can only make equity read high: a dip with them is real
+    expect(needsSettledReading(settled, dip, { buys: 0, sells: 2 })).to.equal(false);
+    expect(needsSettledReading(settled, dip, none)).to.equal(false);
+  });
+
+  it('a new equity peak, when sells are in flight (their proceeds are in the balance, their coins still counted)', () => {
+    const high = evaluateRisk(settled, 12_000, 0, at, limits);
+    expect(high.state.equityPeak).to.equal(12_000);
+    expect(needsSettledReading(settled, high, { buys: 0, sells: 1 })).to.equal(true);
+    expect(needsSettledReading(settled, high, { buys: 3, sells: 0 })).to.equal(false);
+  });
+
+  it("a new day's start equity, with any order in flight; an unchanged state never waits", () => {
+    const nextDay = evaluateRisk(settled, 10_000, 0, at + 86_400_000, limits);
+    expect(needsSettledReading(settled, nextDay, { buys: 1, sells: 0 })).to.equal(true);
+    expect(needsSettledReading(settled, nextDay, { buys: 0, sells: 1 })).to.equal(true);
+    expect(needsSettledReading(settled, nextDay, none)).to.equal(false);
+    const same = evaluateRisk(settled, 9_900, 0, at, limits);
+    expect(needsSettledReading(settled, same, { buys: 5, sells: 5 })).to.equal(false);
   });
 });
