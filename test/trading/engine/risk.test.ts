@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { Market } from '../../../src/trading/exchange/exchange';
 import {
   checkStopLossTakeProfit,
   entryBlocker,
@@ -13,24 +12,10 @@ import {
   sizeOrder,
   type RiskConfig,
 } from '../../../src/trading/engine/risk';
+import { BTC_MARKET, TEST_RISK } from '../../support/risk-fixtures';
 
-const btc: Market = {
-  symbol: 'BTC/USDT',
-  base: 'BTC',
-  quote: 'USDT',
-  amountStep: 0.00001,
-  priceStep: 0.01,
-  minAmount: 0.00001,
-  minNotional: 5,
-};
-const risk: RiskConfig = {
-  stakePerTrade: 100,
-  maxOpenPositions: 2,
-  stopLossPct: 2,
-  takeProfitPct: 3,
-  maxDrawdownPct: 20,
-  maxDailyLossPct: 10,
-};
+const btc = BTC_MARKET;
+const risk = TEST_RISK;
 const DAY1 = Date.UTC(2026, 0, 1, 12);
 const DAY2 = Date.UTC(2026, 0, 2, 0, 0, 1);
 

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
-import type { RiskConfig } from '../../../src/trading/engine/risk';
 import type { PlacementFacts } from '../../../src/trading/engine/placement-gate';
 import {
   cooldownUntil,
@@ -10,26 +9,11 @@ import {
   decideSymbol,
   type SymbolView,
 } from '../../../src/trading/engine/symbol-decision';
-import type { Market } from '../../../src/trading/exchange/exchange';
+import { BTC_MARKET, TEST_RISK } from '../../support/risk-fixtures';
 
 const NOW = 1_800_000_000_000;
-const market: Market = {
-  symbol: 'BTC/USDT',
-  base: 'BTC',
-  quote: 'USDT',
-  amountStep: 0.00001,
-  priceStep: 0.01,
-  minAmount: 0.00001,
-  minNotional: 5,
-};
-const risk: RiskConfig = {
-  stakePerTrade: 100,
-  maxOpenPositions: 2,
-  stopLossPct: 2,
-  takeProfitPct: 3,
-  maxDrawdownPct: 20,
-  maxDailyLossPct: 10,
-};
+const market = BTC_MARKET;
+const risk = TEST_RISK;
 
 function order(over: Partial<LocalOrder>): LocalOrder {
   return {

@@ -32,6 +32,27 @@ function override(
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
 const NO_SLTP = { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } };
+/** A 20 000 USDT paper account with a 10 % drawdown kill switch: a 5 000 USDT fill is a quarter of it. */
+const TEN_PCT_DRAWDOWN_ON_20K = {
+  trading: {
+    risk: { ...NO_SLTP.trading.risk, maxDrawdownPct: 10 },
+    paper: { candleMs: 100, startingBalances: { USDT: 20_000 } },
+  },
+};
+
+/** A limit order `priceFactor` × the market: the paper exchange fills it in 5 000 USDT slices, one per candle. */
+async function placeSliced(h: EngineHarness, side: 'buy' | 'sell', priceFactor: number): Promise<string> {
+  const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+  const order = await h.manager.place({
+    symbol: 'BTC/USDT',
+    side,
+    type: 'limit',
+    amount: 0.2,
+    price: Math.round(price * priceFactor),
+    purpose: side === 'buy' ? 'entry' : 'exit',
+  });
+  return order.clientOrderId;
+}
 
 describe('TradingLoop against the paper exchange (integration)', function () {
   this.timeout(20_000);
@@ -296,32 +317,14 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     // A resting buy that fills between two ticks: the next balance read has the quote spent, while the bought
     // coins become a position only when the symbol's lane syncs the fill, after the account. Equity read from
     // those two alone dips by the fill's worth (25 % here) and fired the 10 % drawdown kill switch.
-    const { h } = await started({
-      config: {
-        ...NO_SLTP,
-        trading: {
-          ...NO_SLTP.trading,
-          risk: { ...NO_SLTP.trading.risk, maxDrawdownPct: 10 },
-          paper: { candleMs: 100, startingBalances: { USDT: 20_000 } },
-        },
-      },
-    });
+    const { h } = await started({ config: TEN_PCT_DRAWDOWN_ON_20K });
     await h.loop.tick();
     expect(h.files.store.data.risk.equityPeak).to.equal(20_000);
-    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
-    // ~14 000 USDT above the market: the paper exchange fills it in 5 000 USDT slices, one per candle
-    const order = await h.manager.place({
-      symbol: 'BTC/USDT',
-      side: 'buy',
-      type: 'limit',
-      amount: 0.2,
-      price: Math.round(price * 1.2),
-      purpose: 'entry',
-    });
-    const filledBefore = h.manager.order(order.clientOrderId)!.filled;
+    const buy = await placeSliced(h, 'buy', 1.2); // ~14 000 USDT above the market
+    const filledBefore = h.manager.order(buy)!.filled;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.order(order.clientOrderId)!.filled).to.be.greaterThan(filledBefore);
+    expect(h.manager.order(buy)!.filled).to.be.greaterThan(filledBefore);
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
     expect(h.loop.pause).to.equal(null);
     expect(h.eventTypes()).not.to.include('risk.triggered');
@@ -330,34 +333,16 @@ describe('TradingLoop against the paper exchange (integration)', function () {
   it('raises no equity peak from a balance that holds the proceeds of a sell the bot has not synced yet', async () => {
     // the other side: a sell filled since the last tick puts its proceeds in the balance while the position still
     // counts the coins, so equity reads too high by the fill's worth; a peak raised on that is a kill switch later
-    const { h } = await started({
-      config: {
-        ...NO_SLTP,
-        trading: {
-          ...NO_SLTP.trading,
-          risk: { ...NO_SLTP.trading.risk, maxDrawdownPct: 10 },
-          paper: { candleMs: 100, startingBalances: { USDT: 20_000 } },
-        },
-      },
-    });
+    const { h } = await started({ config: TEN_PCT_DRAWDOWN_ON_20K });
     await h.manager.place({ ...MARKET_BUY, amount: 0.2 });
     await h.loop.tick();
     const peak = h.files.store.data.risk.equityPeak;
     expect(peak).to.be.within(19_000, 20_000);
-    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
-    // below the market: filled in 5 000 USDT slices, one per candle
-    const sell = await h.manager.place({
-      symbol: 'BTC/USDT',
-      side: 'sell',
-      type: 'limit',
-      amount: 0.2,
-      price: Math.round(price * 0.8),
-      purpose: 'exit',
-    });
-    const filledBefore = h.manager.order(sell.clientOrderId)!.filled;
+    const sell = await placeSliced(h, 'sell', 0.8); // below the market
+    const filledBefore = h.manager.order(sell)!.filled;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.order(sell.clientOrderId)!.filled).to.be.greaterThan(filledBefore);
+    expect(h.manager.order(sell)!.filled).to.be.greaterThan(filledBefore);
     expect(h.files.store.data.risk.equityPeak).to.be.below(peak * 1.05);
     await h.nextCandle();
     await h.loop.tick();
