@@ -30,6 +30,7 @@ import type http from 'node:http';
 import { simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { ERRORS } from './answers/binance';
 import {
+  ExchangeApiError,
   FakeExchangeServer,
   onGrid,
   round8,
@@ -115,13 +116,10 @@ interface Route {
   handle: (params: URLSearchParams) => { status?: number; body: unknown };
 }
 
-class BinanceError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly status = 400,
-  ) {
-    super(message);
+/** Binance's error answer, HTTP 400 unless the route says otherwise. */
+class BinanceError extends ExchangeApiError<number> {
+  constructor(code: number, message: string, status = 400) {
+    super(code, message, status);
   }
 }
 

@@ -32,6 +32,7 @@ import type http from 'node:http';
 import { simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { RET } from './answers/bybit';
 import {
+  ExchangeApiError,
   FakeExchangeServer,
   floorTo,
   onGrid,
@@ -153,13 +154,10 @@ export interface BybitExecution {
 /** Fee rate per execution (default 0.1 %), in the coin received. */
 export type FakeBybitOptions = FakeExchangeOptions;
 
-class BybitError extends Error {
-  constructor(
-    readonly retCode: number,
-    message: string,
-    readonly status = 200,
-  ) {
-    super(message);
+/** Bybit's error answer, HTTP 200 unless the route says otherwise. */
+class BybitError extends ExchangeApiError<number> {
+  constructor(code: number, message: string, status = 200) {
+    super(code, message, status);
   }
 }
 
@@ -348,7 +346,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
       if (err instanceof BybitError) {
         return {
           status: err.status,
-          body: envelope({ retCode: err.retCode, retMsg: err.message }, now),
+          body: envelope({ retCode: err.code, retMsg: err.message }, now),
           headers,
         };
       }

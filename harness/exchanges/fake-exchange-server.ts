@@ -71,6 +71,20 @@ export interface LoggedRequest {
   expTime?: string;
 }
 
+/**
+ * An error answer of an exchange double, thrown by a route: the exchange's own error code (Binance -2010, Bybit
+ * 170131, OKX "51008"), its message, and the HTTP status the exchange sends it with (each double's default).
+ */
+export class ExchangeApiError<Code extends number | string> extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
 export interface FakeExchangeOptions {
   /** Credentials private endpoints require; default `test-key` / `test-secret`. */
   apiKey?: string;

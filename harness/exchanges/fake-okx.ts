@@ -37,6 +37,7 @@ import type http from 'node:http';
 import { simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { ERRORS, orderFailure } from './answers/okx';
 import {
+  ExchangeApiError,
   FakeExchangeServer,
   floorTo,
   onGrid,
@@ -123,13 +124,10 @@ interface Route {
   handle: (params: Params, headers: http.IncomingHttpHeaders) => Answer;
 }
 
-class OkxError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 200,
-  ) {
-    super(message);
+/** OKX's error answer, HTTP 200 unless the route says otherwise. */
+class OkxError extends ExchangeApiError<string> {
+  constructor(code: string, message: string, status = 200) {
+    super(code, message, status);
   }
 }
 
