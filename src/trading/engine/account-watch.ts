@@ -45,13 +45,16 @@ export class AccountWatch {
 
   constructor(private readonly opts: AccountWatchOptions) {}
 
-  /** `read`: a balance read already on its way (start-up reads it beside recovery); default a new read. */
+  /**
+   * `read`: a balance read already on its way, start-up's: read beside recovery, or after it when recovery
+   * changed anything, so the orders in flight were synced with it and it is taken as settled. Default: a new read.
+   */
   async refresh(read?: Promise<Record<string, BalanceEntry>>): Promise<void> {
     const { manager } = this.opts;
     const before = manager.state.risk;
     let reading = await this.read(read);
     let update = evaluateRisk(before, reading.equity, reading.realizedToday, reading.now, this.opts.risk);
-    if (needsSettledReading(before, update, unsyncedSides(manager.pendingOrders()))) {
+    if (!read && needsSettledReading(before, update, unsyncedSides(manager.pendingOrders()))) {
       if (await this.opts.settleOrders()) {
         reading = await this.read();
         update = evaluateRisk(before, reading.equity, reading.realizedToday, reading.now, this.opts.risk);
