@@ -157,12 +157,12 @@ export async function startTrading(
       void startOps().catch((err: unknown) =>
         logger.error(`/health and /metrics did not start: ${errorMessage(err)}`, { error: err }),
       );
-    const early = setTimeout(() => {
+    const cancelEarly = clock.timer(OPS_EARLY_START_MS, () => {
       if (!shutdown.stopping) startOpsLogged();
-    }, OPS_EARLY_START_MS);
-    early.unref();
+    });
+    shutdown.addStep('cancel the early start of the HTTP endpoints', cancelEarly, { order: 1 });
     ctx.afterReady(() => {
-      clearTimeout(early);
+      cancelEarly();
       startOpsLogged();
     });
   }

@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { CorruptStateError, errorMessage, PersistenceError } from '../errors';
-import { systemClock, type Clock } from '../clock';
+import { systemClock, type CancelTimer, type Clock } from '../clock';
 import { silentLogger, type Logger } from '../logging/logger';
 import { removeStaleTempFiles, toPersistenceError } from './durable-file';
 import { DurableJsonAdapter, isEnvelope, type DurableWriter } from './durable-json-adapter';
@@ -43,7 +43,7 @@ export interface StoreOptions<T> {
    */
   onCorrupt?: 'fail' | 'start-empty';
   logger?: Logger;
-  /** Time source for the envelope's savedAt and quarantine names (default system clock). */
+  /** Time source for the envelope's savedAt, quarantine names and the write debounce (default system clock). */
   clock?: Clock;
   /** Durable writer (default writeFileDurable); tests inject failures here. */
   writer?: DurableWriter;
@@ -74,7 +74,7 @@ export class Store<T> {
   private readonly db: Low<T>;
   private readonly logger: Logger;
   private readonly debounceMs: number;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: CancelTimer | undefined;
   private dirty = false;
   /** A scheduled write that has not serialized the data yet: later mutations join it. */
   private queued: Promise<void> | undefined;
@@ -86,7 +86,14 @@ export class Store<T> {
   private closed = false;
   private closing: Promise<void> | undefined;
 
-  private constructor(db: Low<T>, file: string, report: StoreOpenReport, logger: Logger, debounceMs: number) {
+  private constructor(
+    db: Low<T>,
+    file: string,
+    report: StoreOpenReport,
+    logger: Logger,
+    debounceMs: number,
+    private readonly clock: Clock,
+  ) {
     this.db = db;
     this.file = file;
     this.openReport = report;
@@ -118,7 +125,7 @@ export class Store<T> {
 
     const { data, report, needsWrite } = await loadState(opts, adapter, logger, clock);
     const db = new Low<T>(adapter, data);
-    const store = new Store<T>(db, file, report, logger, opts.debounceMs ?? 200);
+    const store = new Store<T>(db, file, report, logger, opts.debounceMs ?? 200, clock);
     // Created, recovered, migrated or emptied state is written back at once: the next start then finds a valid
     // current file, and an unwritable directory is reported now instead of at the first trade.
     if (needsWrite) {
@@ -191,7 +198,8 @@ export class Store<T> {
    * previous generation is kept when this run did not already come from it ('previous'); otherwise it is set
    * aside too and the blocked marker is written ('blocked'), so no later start silently begins from defaults.
    */
-  async rejectLoaded(reason: string, clock: Clock = systemClock): Promise<'previous' | 'blocked'> {
+  async rejectLoaded(reason: string): Promise<'previous' | 'blocked'> {
+    const clock = this.clock;
     this.closed = true;
     this.dirty = false;
     this.clearTimer();
@@ -274,18 +282,18 @@ export class Store<T> {
 
   private armTimer(delayMs: number): void {
     // Not re-armed by later changes: a steady stream of changes still gets written every debounceMs.
-    if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    if (this.cancelTimer || this.closed) return;
+    this.cancelTimer = this.clock.timer(delayMs, () => {
+      this.cancelTimer = undefined;
       this.scheduleWrite().catch(() => {
         if (this.dirty && !this.closed) this.armTimer(Math.max(this.debounceMs, FAILED_WRITE_RETRY_MS));
       });
-    }, delayMs);
+    });
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
   }
 
   private assertOpen(): void {
