@@ -425,16 +425,17 @@ export class TradingLoop {
   private async settleOrders(): Promise<boolean> {
     const orders = this.manager.pendingOrders();
     if (orders.some((o) => this.symbolWork.has(o.symbol))) return false;
-    try {
-      for (const order of orders) await this.manager.refresh(order.clientOrderId);
-      return true;
-    } catch (err) {
-      if (!(err instanceof ByNinjaError)) throw err;
-      this.logger.warn('Could not sync the orders in flight before reading the account', {
-        error: errorMessage(err),
-      });
-      return false;
-    }
+    // side by side, as the lanes do (the exchange adapter keeps them within its rate limit)
+    const results = await Promise.allSettled(orders.map((o) => this.manager.refresh(o.clientOrderId)));
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    const bug = failed.find((err) => !(err instanceof ByNinjaError));
+    if (bug !== undefined) throw bug;
+    if (failed.length === 0) return true;
+    this.logger.warn('Could not sync the orders in flight before reading the account', {
+      failed: failed.length,
+      error: errorMessage(failed[0]),
+    });
+    return false;
   }
 
   /**

@@ -350,6 +350,37 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.eventTypes()).not.to.include('risk.triggered');
   });
 
+  it('keeps the equity peak while the orders in flight cannot be synced, and raises it once they are', async () => {
+    let lookupsFail = false;
+    let paperRef: PaperExchange | undefined;
+    const { h } = await started({
+      config: TEN_PCT_DRAWDOWN_ON_20K,
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return override(paper, {
+          fetchOrder: ((id: string, symbol: string) =>
+            lookupsFail
+              ? Promise.reject(new NetworkError('lookup timed out', {}))
+              : paperRef!.fetchOrder(id, symbol)) as never,
+        });
+      },
+    });
+    await h.manager.place({ ...MARKET_BUY, amount: 0.2 });
+    await h.loop.tick();
+    const peak = h.files.store.data.risk.equityPeak;
+    const sell = await placeSliced(h, 'sell', 0.8);
+    lookupsFail = true;
+    await h.nextCandle();
+    await h.loop.tick();
+    expect(h.files.store.data.risk.equityPeak).to.equal(peak);
+    lookupsFail = false;
+    await h.nextCandle();
+    await h.loop.tick();
+    expect(h.manager.order(sell)!.filled).to.be.greaterThan(0);
+    expect(h.files.store.data.risk.equityPeak).to.be.below(peak * 1.05);
+    expect(h.files.store.data.risk.killSwitch).to.equal(null);
+  });
+
   it('sells a position at market when the stop-loss or take-profit is hit', async () => {
     const { h, strategy } = await started({
       config: { trading: { risk: { stopLossPct: 0.001, takeProfitPct: 0.001 } } },
