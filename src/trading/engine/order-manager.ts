@@ -293,14 +293,18 @@ export class OrderManager {
   private async sendCreate(clientOrderId: string): Promise<LocalOrder> {
     const order = this.mustGet(clientOrderId);
     let remote: ExchangeOrder;
-    const create = this.exchange.createOrder({
-      symbol: order.symbol,
-      side: order.side,
-      type: order.type,
-      amount: order.amount,
-      price: order.price,
-      clientOrderId,
-    });
+    // tracked on its own: after the create timeout `place` is done, while the request may still be out (the stop
+    // waits for its answer, which resolves the unknown order at once)
+    const create = this.track(
+      this.exchange.createOrder({
+        symbol: order.symbol,
+        side: order.side,
+        type: order.type,
+        amount: order.amount,
+        price: order.price,
+        clientOrderId,
+      }),
+    );
     this.pendingCreates.add(clientOrderId);
     void create.then(
       (late) => this.onCreateSettled(clientOrderId, late),

@@ -169,6 +169,37 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
   });
 
+  it('waitIdle (the stop) also waits for a create whose answer is still out after the create timeout', async () => {
+    let paperRef: PaperExchange | undefined;
+    let sent!: () => void;
+    const createSent = new Promise<void>((r) => (sent = r));
+    h = await EngineHarness.open({
+      config: { trading: { orders: { createTimeoutMs: 50, unknownNotFoundWindowMs: 5_000 } } },
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return withCreate(paper, async (req) => {
+          sent();
+          await h!.clock.sleep(200);
+          return paperRef!.createOrder(req);
+        });
+      },
+    });
+    const clock = h.fakeClock();
+    h.manager.startAccepting();
+    const placing = h.manager.place(buy);
+    await createSent;
+    await clock.advance(50, 50);
+    expect((await placing).status).to.equal('unknown');
+    let idle: boolean | undefined;
+    const waiting = h.manager.waitIdle(1_000).then((v) => (idle = v));
+    await flush();
+    expect(idle, 'idle while the create is still out').to.equal(undefined);
+    await clock.advance(150, 50); // the late answer arrives and is applied
+    await waiting;
+    expect(idle).to.equal(true);
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('filled');
+  });
+
   it('places nothing when the intent cannot be saved (the loop shows paused at once), and allows orders again once saving works', async () => {
     let failWrites = false;
     let creates = 0;
