@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { buildSync } from 'esbuild';
+import { exitedWithOutput } from './child-exit';
 
 export function fixturePath(name: string): string {
   // __dirname is dist/test/support once compiled.
@@ -37,7 +38,7 @@ export class FixtureProcess {
   readonly child: ChildProcess;
   readonly lines: string[] = [];
   stderr = '';
-  /** Resolves when the process has exited and its stdout has been fully read. */
+  /** Resolves when the process has exited and its stdout and stderr have been fully read. */
   readonly finished: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: Array<() => void> = [];
 
@@ -57,9 +58,7 @@ export class FixtureProcess {
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     const outClosed = new Promise<void>((resolve) => out.once('close', () => resolve()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      this.child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
+    const exited = exitedWithOutput(this.child);
     this.finished = Promise.all([exited, outClosed]).then(([r]) => {
       for (const w of this.waiters.splice(0)) w();
       return r;

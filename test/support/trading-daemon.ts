@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { DAEMON_SCRIPTS } from '../../harness/pm2';
+import { exitedWithOutput } from './child-exit';
 
 export const TRADING_TEST_TOKEN = 'security-test-token-0123456789abcdef';
 
@@ -45,9 +46,7 @@ export class TradingDaemon {
     });
     this.child.stdout!.on('data', (b: Buffer) => this.output.push(b.toString()));
     this.child.stderr!.on('data', (b: Buffer) => this.output.push(b.toString()));
-    this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code, signal) => resolve({ code, signal })),
-    );
+    this.exited = exitedWithOutput(this.child);
     this.ready = new Promise((resolve, reject) => {
       this.child.on('message', (m) => m === 'ready' && resolve());
       void this.exited.then((e) =>
