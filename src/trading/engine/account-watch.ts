@@ -5,21 +5,33 @@
  * and pauses entries before this tick's symbols run; one that clears lifts only its own pause. A new equity peak
  * or day is worth saving but not a synchronous commit per tick.
  *
- * A reading that could be wrong because of fills not synced yet (risk.ts `needsSettledReading`) is taken again
- * after the orders in flight are synced: a buy that filled since the last tick must not fire the kill switch by
- * the cost it took out of the balance before its coins are a position. When they cannot be synced now (an
- * exchange error, a symbol still busy), a kill switch still fires (pausing entries is the safe side) and any
- * other change of the risk state waits for the next tick.
+ * The balance has a fill before the positions do (they count it once synced), so:
+ * - a reading that would fire the drawdown kill switch with buys in flight, or start a new day with any order in
+ *   flight, is taken again after the orders in flight are synced (risk.ts `needsSettledReading`; rare, so the
+ *   extra requests are too). When that cannot be done within the read deadline (an order still unresolved, an
+ *   exchange error), the first reading stands: a kill switch fires (pausing entries is the safe side), a day starts;
+ * - a new equity peak never counts the sells in flight (risk.ts `capPeak`), and neither does an operator's resume,
+ *   which measures the drawdown from the equity it finds.
+ * The risk state each update starts from is read after the reads, never before them: an operator's resume
+ * meanwhile is not undone.
  */
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
+import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type { BalanceEntry, Exchange } from '../exchange/exchange';
 import type { ExchangeReads } from './exchange-reads';
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import type { OnceLog } from './log-once';
 import { averageEntryPrice, realizedOnDay, splitSymbol, utcDay, type PositionBook } from './pnl';
-import { evaluateRisk, needsSettledReading, type RiskUpdate, type UnsyncedSides } from './risk';
+import {
+  capPeak,
+  evaluateRisk,
+  needsSettledReading,
+  type RiskState,
+  type RiskUpdate,
+  type UnsyncedSides,
+} from './risk';
 import type { PauseSource, PauseState } from './trading-state';
 
 export interface AccountWatchOptions {
@@ -37,58 +49,98 @@ export interface AccountWatchOptions {
   resumeEntries: (by: PauseSource) => Promise<void>;
 }
 
+/** One balance read and what it means. */
+interface Reading {
+  balance: Record<string, BalanceEntry>;
+  equity: number;
+  /** The equity without the unfilled rest of the sells in flight: at most the true equity (risk.ts `capPeak`). */
+  peakSafeEquity: number;
+  realizedToday: number;
+  now: number;
+}
+
 export class AccountWatch {
   /** The latest balance read, or null before the first. */
   balance: Record<string, BalanceEntry> | null = null;
   /** Equity in the quote currency at the latest read. */
   equity = 0;
+  /** The latest reading's equity without the sells in flight: what an operator's resume measures from. */
+  peakSafeEquity = 0;
 
   constructor(private readonly opts: AccountWatchOptions) {}
 
   /**
    * `read`: a balance read already on its way, start-up's: read beside recovery, or after it when recovery
    * changed anything, so the orders in flight were synced with it and it is taken as settled. Default: a new read.
+   * Rejects (nothing applied) only when that first balance read fails or passes the read deadline.
    */
   async refresh(read?: Promise<Record<string, BalanceEntry>>): Promise<void> {
-    const { manager } = this.opts;
-    const before = manager.state.risk;
-    let reading = await this.read(read);
-    let update = evaluateRisk(before, reading.equity, reading.realizedToday, reading.now, this.opts.risk);
+    const { manager, reads, exchange } = this.opts;
+    let reading = await this.reading(
+      reads.withDeadline('account', read ?? reads.once('balance', () => exchange.fetchBalance())),
+    );
+    let { before, update } = this.evaluate(reading);
     if (!read && needsSettledReading(before, update, unsyncedSides(manager.pendingOrders()))) {
-      if (await this.opts.settleOrders()) {
-        reading = await this.read();
-        update = evaluateRisk(before, reading.equity, reading.realizedToday, reading.now, this.opts.risk);
-      } else if (!update.triggered) {
-        this.opts.onceLog.log(
-          'risk:unsettled',
-          'warn',
-          'Orders in flight could not be synced: the risk state waits for the next tick',
-          {},
-        );
-        update = { state: before };
+      const settled = await this.settledReading();
+      if (settled) {
+        reading = settled;
+        ({ before, update } = this.evaluate(reading));
       }
     }
     this.balance = reading.balance;
     this.equity = reading.equity;
+    this.peakSafeEquity = reading.peakSafeEquity;
     await this.apply(before, update);
   }
 
-  private async read(
-    read?: Promise<Record<string, BalanceEntry>>,
-  ): Promise<{ balance: Record<string, BalanceEntry>; equity: number; realizedToday: number; now: number }> {
-    const { manager, exchange, reads, clock, quoteCurrency, lastPrices } = this.opts;
-    const balance = await (read ?? reads.once('balance', () => exchange.fetchBalance()));
+  /** The risk update a reading makes, from the risk state as it is now. */
+  private evaluate(r: Reading): { before: RiskState; update: RiskUpdate } {
+    const before = this.opts.manager.state.risk;
+    const update = evaluateRisk(before, r.equity, r.realizedToday, r.now, this.opts.risk);
+    return { before, update: capPeak(before, update, r.peakSafeEquity) };
+  }
+
+  /** The orders in flight synced, then a new balance read, within one read deadline; undefined when not. */
+  private async settledReading(): Promise<Reading | undefined> {
+    const { reads, exchange, onceLog } = this.opts;
+    try {
+      return await reads.withDeadline(
+        'account',
+        (async () => {
+          if (!(await this.opts.settleOrders())) return undefined;
+          return this.reading(reads.once('balance', () => exchange.fetchBalance()));
+        })(),
+      );
+    } catch (err) {
+      if (!(err instanceof ByNinjaError)) throw err;
+      onceLog.log(
+        'risk:unsettled',
+        'warn',
+        'Could not read the account again after syncing the orders in flight',
+        {
+          error: errorMessage(err),
+        },
+      );
+      return undefined;
+    }
+  }
+
+  private async reading(read: Promise<Record<string, BalanceEntry>>): Promise<Reading> {
+    const { manager, clock, quoteCurrency, lastPrices } = this.opts;
+    const balance = await read;
     const now = clock.now();
     const positions = manager.positions();
+    const equity = equityOf(balance, positions, lastPrices, quoteCurrency);
     return {
       balance,
-      equity: equityOf(balance, positions, lastPrices, quoteCurrency),
+      equity,
+      peakSafeEquity: equity - sellsInFlightWorth(manager.pendingOrders(), lastPrices, quoteCurrency),
       realizedToday: realizedOnDay(positions, utcDay(now)),
       now,
     };
   }
 
-  private async apply(before: RiskUpdate['state'], update: RiskUpdate): Promise<void> {
+  private async apply(before: RiskState, update: RiskUpdate): Promise<void> {
     const { manager } = this.opts;
     if (update.triggered) {
       await manager.state.setRisk(update.state, true);
@@ -105,6 +157,23 @@ export class AccountWatch {
       void manager.state.setRisk(update.state, false);
     }
   }
+}
+
+/**
+ * What the unfilled rest of the sells in flight is worth at the last price: the most their fills not synced yet
+ * can have counted twice (the coins still a position, the proceeds already in the balance).
+ */
+function sellsInFlightWorth(
+  orders: readonly LocalOrder[],
+  lastPrices: Readonly<Record<string, number>>,
+  quoteCurrency: string,
+): number {
+  let worth = 0;
+  for (const o of orders) {
+    if (o.side !== 'sell' || splitSymbol(o.symbol).quote !== quoteCurrency) continue;
+    worth += Math.max(0, o.amount - o.filled) * (lastPrices[o.symbol] ?? o.price ?? 0);
+  }
+  return worth;
 }
 
 /** Orders in flight by side: each may hold fills the positions do not count yet. */

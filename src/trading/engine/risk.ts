@@ -151,17 +151,27 @@ export interface UnsyncedSides {
 }
 
 /**
- * Whether a risk update must not be trusted before the orders in flight are synced and the balance read again.
- * The balance is the exchange's (fills already in it) while positions are the bot's (a fill counts once synced):
- * a buy filled but not synced takes its cost out of equity, a sell filled but not synced counts its coins and
- * their proceeds both. So a drawdown kill switch with buys in flight, a new equity peak with sells in flight
- * (a raised peak is the next false kill switch), and a new day's start equity with either, wait for a settled
- * reading. Readings that can only err on the safe side (a dip with sells in flight, a new peak with buys) pass.
+ * Whether a risk update must wait for the orders in flight to be synced and the balance read again. The balance is
+ * the exchange's (a fill is in it at once) while positions are the bot's (a fill counts once synced): a buy
+ * filled but not synced takes its cost out of equity before its coins count. So a drawdown kill switch with buys
+ * in flight, and a new day's start equity with any order in flight, wait for a settled reading (both are rare: the
+ * extra requests are paid then only). A new peak never waits: `capPeak` bounds it instead.
  */
 export function needsSettledReading(before: RiskState, update: RiskUpdate, unsynced: UnsyncedSides): boolean {
   if (update.triggered?.kind === 'max-drawdown' && unsynced.buys > 0) return true;
-  if (update.state.equityPeak > before.equityPeak && unsynced.sells > 0) return true;
   return update.state.day !== before.day && unsynced.buys + unsynced.sells > 0;
+}
+
+/**
+ * A sell filled but not synced counts twice (its proceeds in the balance, its coins still a position), and a peak
+ * raised on that is a false kill switch later. So a new peak is raised at most to `peakSafeEquity`, the equity
+ * without the unfilled rest of the sells in flight (at most the true equity, whatever they filled at); with no
+ * sell in flight that is the equity itself. The next reading after they are synced raises it the rest of the way.
+ */
+export function capPeak(before: RiskState, update: RiskUpdate, peakSafeEquity: number): RiskUpdate {
+  if (update.state.equityPeak <= before.equityPeak) return update;
+  const equityPeak = Math.max(before.equityPeak, Math.min(update.state.equityPeak, peakSafeEquity));
+  return { ...update, state: { ...update.state, equityPeak } };
 }
 
 /**

@@ -326,7 +326,7 @@ export class TradingLoop {
   async resumeEntries(by: PauseSource): Promise<void> {
     const was = this.manager.state.pause;
     if (was && by !== 'operator' && was.by !== by) return;
-    const risk = resetAfterResume(this.manager.state.risk, this.account.equity, this.clock.now());
+    const risk = resetAfterResume(this.manager.state.risk, this.account.peakSafeEquity, this.clock.now());
     await this.manager.state.setPause(null, risk);
     if (was) {
       this.logger.info('Entries resumed', { by, was: was.reason });
@@ -397,7 +397,7 @@ export class TradingLoop {
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
-      await this.reads.withDeadline('account', this.account.refresh());
+      await this.account.refresh();
     } catch (err) {
       await this.onTickError('account', err);
     }
@@ -417,25 +417,30 @@ export class TradingLoop {
   }
 
   /**
-   * Syncs every order in flight (the account's settled reading). False, with nothing synced, when one of their
-   * symbols is still busy on its lane from an earlier tick (two syncs of one order never run together); false as
-   * well when the exchange or the disk fails one of them (logged; the symbol's lane meets the error again). Any
-   * other error is a bug and goes out of the tick.
+   * Syncs every order in flight, side by side (the account's settled reading). False when one of their symbols is
+   * still busy on its lane from an earlier tick (two syncs of one order never run together), when the exchange or
+   * the disk fails one of them, or when one is still unresolved after it (an unknown order that lookups miss):
+   * then their fills may still be missing. Any other error is a bug and goes out of the tick.
    */
   private async settleOrders(): Promise<boolean> {
     const orders = this.manager.pendingOrders();
     if (orders.some((o) => this.symbolWork.has(o.symbol))) return false;
-    // side by side, as the lanes do (the exchange adapter keeps them within its rate limit)
     const results = await Promise.allSettled(orders.map((o) => this.manager.refresh(o.clientOrderId)));
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     const bug = failed.find((err) => !(err instanceof ByNinjaError));
     if (bug !== undefined) throw bug;
-    if (failed.length === 0) return true;
-    this.logger.warn('Could not sync the orders in flight before reading the account', {
-      failed: failed.length,
-      error: errorMessage(failed[0]),
-    });
-    return false;
+    if (failed.length > 0) {
+      this.onceLog.log(
+        'risk:settle',
+        'warn',
+        'Could not sync the orders in flight before reading the account',
+        {
+          error: errorMessage(failed[0]),
+        },
+      );
+      return false;
+    }
+    return !this.manager.pendingOrders().some((o) => o.status === 'intent' || o.status === 'unknown');
   }
 
   /**

@@ -262,6 +262,30 @@ function liveSuite(kit: ExchangeKit): void {
       expect(h!.events.map((e) => e.type)).not.to.include('risk.triggered');
     });
 
+    it('fires the kill switch on a real drawdown with a buy in flight (the settled reading confirms it)', async () => {
+      await live({ config: { trading: { risk: { maxDrawdownPct: 0.5, stopLossPct: 0 } } } });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      // a resting buy far below the market: in flight, never filled
+      await h!.manager.place({
+        symbol: BTC,
+        side: 'buy',
+        type: 'limit',
+        amount: 0.001,
+        price: 10_000,
+        purpose: 'entry',
+      });
+      await h!.loop.tick();
+      expect(h!.files.store.data.risk.killSwitch).to.equal(null);
+      // the position (1 % of the account) loses 60 %: equity falls 0.6 %, beyond the 0.5 % limit
+      fake!.pinPrice(BTC, 24_000);
+      await tickUntil(() => h!.files.store.data.risk.killSwitch !== null, 5);
+      expect(h!.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
+      expect(h!.manager.order(id(2))).to.include({ status: 'open' });
+    });
+
     it('cancels a limit order of any non-final status once its time to live has passed', async () => {
       await live({
         fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },

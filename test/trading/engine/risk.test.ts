@@ -7,6 +7,7 @@ import {
   initialRiskState,
   isOpenPosition,
   needsSettledReading,
+  capPeak,
   resetAfterResume,
   sizeExit,
   sizeOrder,
@@ -129,19 +130,33 @@ describe('risk: which readings wait for the orders in flight to be synced', () =
     expect(needsSettledReading(settled, dip, none)).to.equal(false);
   });
 
-  it('a new equity peak, when sells are in flight (their proceeds are in the balance, their coins still counted)', () => {
-    const high = evaluateRisk(settled, 12_000, 0, at, limits);
-    expect(high.state.equityPeak).to.equal(12_000);
-    expect(needsSettledReading(settled, high, { buys: 0, sells: 1 })).to.equal(true);
-    expect(needsSettledReading(settled, high, { buys: 3, sells: 0 })).to.equal(false);
-  });
-
-  it("a new day's start equity, with any order in flight; an unchanged state never waits", () => {
+  it("a new day's start equity, with any order in flight; a new peak or an unchanged state never waits", () => {
     const nextDay = evaluateRisk(settled, 10_000, 0, at + 86_400_000, limits);
     expect(needsSettledReading(settled, nextDay, { buys: 1, sells: 0 })).to.equal(true);
     expect(needsSettledReading(settled, nextDay, { buys: 0, sells: 1 })).to.equal(true);
     expect(needsSettledReading(settled, nextDay, none)).to.equal(false);
+    const high = evaluateRisk(settled, 12_000, 0, at, limits);
+    expect(needsSettledReading(settled, high, { buys: 3, sells: 3 })).to.equal(false);
     const same = evaluateRisk(settled, 9_900, 0, at, limits);
     expect(needsSettledReading(settled, same, { buys: 5, sells: 5 })).to.equal(false);
+  });
+});
+
+describe('risk: a new equity peak counts no sell in flight (capPeak)', () => {
+  const before = { ...initialRiskState(), equityPeak: 10_000, day: '2026-01-01', dayStartEquity: 10_000 };
+
+  it('raises the peak at most to the equity without the sells in flight, never lowers it', () => {
+    const high = evaluateRisk(before, 12_000, 0, DAY1, risk);
+    expect(capPeak(before, high, 12_000).state.equityPeak).to.equal(12_000); // no sell in flight
+    expect(capPeak(before, high, 11_000).state.equityPeak).to.equal(11_000);
+    expect(capPeak(before, high, 7_000).state.equityPeak).to.equal(10_000);
+    const low = evaluateRisk(before, 9_000, 0, DAY1, risk);
+    expect(capPeak(before, low, 5_000)).to.equal(low);
+  });
+
+  it('keeps what else the update says (a new day, a kill switch cleared)', () => {
+    const nextDay = evaluateRisk(before, 12_000, 0, DAY2, risk);
+    const capped = capPeak(before, nextDay, 11_000);
+    expect(capped.state).to.include({ equityPeak: 11_000, day: nextDay.state.day, dayStartEquity: 12_000 });
   });
 });

@@ -350,7 +350,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.eventTypes()).not.to.include('risk.triggered');
   });
 
-  it('keeps the equity peak while the orders in flight cannot be synced, and raises it once they are', async () => {
+  it('raises no equity peak while the lookups of a sell in flight fail, and a true one once it is synced', async () => {
     let lookupsFail = false;
     let paperRef: PaperExchange | undefined;
     const { h } = await started({
@@ -379,6 +379,75 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.order(sell)!.filled).to.be.greaterThan(0);
     expect(h.files.store.data.risk.equityPeak).to.be.below(peak * 1.05);
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
+  });
+
+  describe('a drawdown reading that cannot be settled still fires the kill switch (pausing is the safe side)', () => {
+    for (const failing of ['fetchOrder', 'fetchBalance'] as const) {
+      it(`when the orders in flight are synced but ${failing === 'fetchOrder' ? 'their lookups fail' : 'the balance read after them fails'}`, async () => {
+        let armed = false;
+        let balanceReads = 0;
+        let paperRef: PaperExchange | undefined;
+        const { h } = await started({
+          config: TEN_PCT_DRAWDOWN_ON_20K,
+          wrapExchange: (paper) => {
+            paperRef = paper;
+            return override(paper, {
+              fetchOrder: ((id: string, symbol: string) =>
+                armed && failing === 'fetchOrder'
+                  ? Promise.reject(new NetworkError('lookup timed out', {}))
+                  : paperRef!.fetchOrder(id, symbol)) as never,
+              fetchBalance: (() =>
+                armed && failing === 'fetchBalance' && ++balanceReads === 2
+                  ? Promise.reject(new NetworkError('balance timed out', {}))
+                  : paperRef!.fetchBalance()) as never,
+            });
+          },
+        });
+        await h.loop.tick();
+        await placeSliced(h, 'buy', 1.2);
+        await h.nextCandle();
+        armed = true;
+        await h.loop.tick();
+        expect(h.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
+        expect(h.loop.pause).to.include({ by: 'risk' });
+      });
+    }
+  });
+
+  it("an operator's resume during the account read is not undone by that read's update", async () => {
+    let hold: Promise<void> | undefined;
+    let paperRef: PaperExchange | undefined;
+    const { h } = await started({
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return override(paper, {
+          fetchBalance: (async () => {
+            if (hold) await hold;
+            return paperRef!.fetchBalance();
+          }) as never,
+        });
+      },
+    });
+    await h.files.store.commit((d) => {
+      d.risk.equityPeak = 20_000;
+    });
+    await h.loop.tick();
+    expect(h.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
+    const clock = h.fakeClock();
+    await clock.advance(86_400_000 - (clock.now() % 86_400_000) - 1_000, 60_000); // 1 s before midnight (UTC)
+    let release!: () => void;
+    hold = new Promise<void>((r) => (release = r));
+    const tick = h.loop.tick();
+    await flush();
+    await h.loop.resumeEntries('operator');
+    expect(h.files.store.data.risk.killSwitch).to.equal(null);
+    // the read held across midnight (within its deadline): its update starts a new day, which is written
+    await clock.advance(2_000, 1_000);
+    release();
+    await tick;
+    expect(h.files.store.data.risk.day).to.equal(new Date(h.clock.now()).toISOString().slice(0, 10));
+    expect(h.files.store.data.risk.killSwitch, 'the kill switch the operator ended').to.equal(null);
+    expect(h.loop.pause).to.equal(null);
   });
 
   it('sells a position at market when the stop-loss or take-profit is hit', async () => {
