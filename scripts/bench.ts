@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every ByNinja benchmark side by side in one run, each beside its floor, printed as a table and
  * written to docs/benchmarks.md. Usage: node dist/scripts/bench.js [--only a,b] [--quick] [--no-write]
- *   --only     sections: commit, tcp, restart, shutdown, pair (RSS + alert latency), startup, tick, live (live
- *              recovery against the local Binance behind a 50 ms latency proxy)
+ *   --only     sections: commit, tcp (also `ipc`: round trip and event throughput), restart, shutdown, pair (RSS +
+ *              alert latency), startup, tick, live (live recovery against the local Binance behind a 50 ms latency
+ *              proxy)
  *   --quick    fewer trials (a smoke run; figures are noisier)
  *   --no-write print only, keep docs/benchmarks.md
  * Everything runs in temp dirs with temp PM2 homes and random ports; nothing touches the operator's PM2.
@@ -34,6 +35,9 @@ const SECTIONS: Record<string, () => Promise<Section>> = {
   live: async () => (await import('./bench/sections/live-recovery-section.js')).liveRecoverySection,
 };
 
+/** Other names `--only` takes for a section. */
+const SECTION_ALIASES: Record<string, string> = { ipc: 'tcp' };
+
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -44,7 +48,7 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const only = argValue('--only')
     ?.split(',')
-    .map((s) => s.trim());
+    .map((s) => SECTION_ALIASES[s.trim()] ?? s.trim());
   const ctx: BenchContext = {
     quick,
     trials: (full) => (quick ? Math.max(3, Math.round(full / 3)) : full),

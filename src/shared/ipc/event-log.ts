@@ -3,13 +3,17 @@
  * appended durably to its own journal (`<dir>/events.jsonl`) BEFORE any subscriber sees it, so an event a
  * client has seen is never lost by a crash of trading.
  *
- * The last `retention` events (default 10,000) are kept in memory and on disk for replay; the journal is
- * compacted back to `retention` when it holds more than twice that, so the file stays small and compaction
- * is rare. The newest event is always kept, which is what carries `lastSeq` across restarts.
+ * The last `retention` events (default 10,000) are kept in memory (as their JSON, see replay-window.ts) and on
+ * disk for replay; the journal is compacted back to `retention` when it holds more than twice that, so the file
+ * stays small and compaction is rare. The newest event is always kept, which is what carries `lastSeq` across
+ * restarts.
  *
  * Publishes are group-committed: a commit starts one event-loop turn after the first publish, so every publish
- * of that turn (a burst, or callers chained through awaits) and every one made while an append is in flight is
- * written together with one write and one fdatasync, in call order.
+ * of that turn (a burst, or callers chained through awaits) and every one made while appends are in flight is
+ * written together with one durable write (O_DSYNC, see journal.ts), in call order, up to MAX_GROUP_EVENTS a
+ * group. Two groups may be in the journal at once, the second written right behind the first; they are delivered
+ * and resolved in order, each only once its own write has returned. Each event is serialised when published (the
+ * snapshot of its redacted summary and data) and its line completed with seq and ts at commit.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../clock';
@@ -20,9 +24,18 @@ import { Redactor } from '../logging/redact';
 import { Journal } from '../persistence/journal';
 import { validateTradingEvent } from './event-schema';
 import type { TradingEvent, TradingEventType } from './protocol';
+import { ReplayWindow } from './replay-window';
 
 export const DEFAULT_EVENT_RETENTION = 10_000;
 const JOURNAL_NAME = 'events';
+/**
+ * Events in one group commit at most (~90 KiB of JSON at 180 bytes an event). A larger burst becomes several
+ * groups, the next one written and synced while the one before is delivered and its publishers go on: a publisher
+ * that keeps many publishes in flight (each waiting for its own) is not held by one durable write for all of them.
+ */
+const MAX_GROUP_EVENTS = 512;
+/** Group commits handed to the journal at once: one being written and synced, the next queued right behind it. */
+const GROUPS_IN_FLIGHT = 2;
 
 export interface EventLogOptions {
   /** Events kept for replay (default 10,000). */
@@ -36,8 +49,8 @@ export interface EventLogOptions {
 export type EventListener = (event: TradingEvent) => void;
 
 export interface Subscription {
-  /** Events after `afterSeq` that are still kept, oldest first. */
-  replay: TradingEvent[];
+  /** How many kept events are after `afterSeq` (what replay sends first; `eventsAfter`/`jsonAfter` read them). */
+  replayed: number;
   /** Events after `afterSeq` that were trimmed before this subscription (lost for this subscriber). */
   missed: number;
   /** Highest seq published when the subscription started. */
@@ -52,17 +65,17 @@ interface PendingPublish {
   type: TradingEventType;
   summary: string;
   data: Record<string, unknown>;
+  /**
+   * The event's JSON after its seq and ts (`"type":…,"summary":…,"data":…}`), serialised when published: the
+   * snapshot of what was published (a redacted `data` with nothing to mask is the caller's own object).
+   */
+  body: string;
   resolve: (event: TradingEvent) => void;
   reject: (err: unknown) => void;
 }
 
 export class EventLog {
-  private readonly events: TradingEvent[];
-  /**
-   * The JSON of `events[i]` at `json[i]`: serialised once when published (the journal line, reused by every
-   * stream), on demand for events read back at open.
-   */
-  private readonly json: Array<string | undefined>;
+  private readonly kept: ReplayWindow;
   private readonly listeners = new Set<EventListener>();
   private queue: PendingPublish[] = [];
   private draining: Promise<void> | null = null;
@@ -77,9 +90,9 @@ export class EventLog {
     private readonly clock: Clock,
     private readonly redactor: Redactor,
   ) {
-    this.events = kept;
-    this.json = kept.map(() => undefined);
-    this.nextSeq = (kept.length > 0 ? kept[kept.length - 1].seq : 0) + 1;
+    this.kept = new ReplayWindow(retention);
+    for (const event of kept) this.kept.addParsed(event);
+    this.nextSeq = this.kept.lastSeq + 1;
   }
 
   static async open(dir: string, opts: EventLogOptions = {}): Promise<EventLog> {
@@ -106,18 +119,20 @@ export class EventLog {
 
   /** Highest seq made durable so far (0 before the first event ever). */
   get lastSeq(): number {
-    return this.events.length > 0 ? this.events[this.events.length - 1].seq : 0;
+    return this.kept.lastSeq;
   }
 
   /** Oldest seq still kept for replay, or null when nothing is kept. */
   get oldestSeq(): number | null {
-    return this.events.length > 0 ? this.events[0].seq : null;
+    return this.kept.oldestSeq;
   }
 
   /**
    * Durably append an event, then hand it to every live subscriber (synchronously, in seq order).
    * Rejects with PersistenceError when it could not be made durable; that seq is then skipped for good,
-   * because the failed write may still have reached the disk and a seq must never mean two events.
+   * because the failed write may still have reached the disk and a seq must never mean two events. The event's
+   * `data` is the redacted one: the caller's own object when nothing in it needed masking (what is written and
+   * streamed is the JSON taken here, so changing that object afterwards changes nothing there).
    */
   publish(
     type: TradingEventType,
@@ -127,33 +142,38 @@ export class EventLog {
     if (this.closing) {
       return Promise.reject(new ByNinjaError('Event log is closed', { type }));
     }
+    const redactedSummary = this.redactor.redactString(summary);
+    const redactedData = this.redactor.redactValue(data) as Record<string, unknown>;
+    let body: string;
+    try {
+      body = eventBody(type, redactedSummary, redactedData);
+    } catch (err) {
+      // a value JSON cannot hold (a BigInt, say): this publish is refused, no seq used, the others go on
+      return Promise.reject(
+        new PersistenceError(`Trading event ${type} cannot be serialised: ${errorMessage(err)}`, { type }),
+      );
+    }
     return new Promise<TradingEvent>((resolve, reject) => {
-      this.queue.push({
-        type,
-        summary: this.redactor.redactString(summary),
-        data: this.redactor.redactValue(data) as Record<string, unknown>,
-        resolve,
-        reject,
-      });
+      this.queue.push({ type, summary: redactedSummary, data: redactedData, body, resolve, reject });
       if (!this.draining) this.draining = this.drain();
     });
   }
 
   /**
-   * Replay + live with no gap and no reordering: the kept events after `afterSeq` are snapshotted and the
-   * listener is registered in the same synchronous step, and publishes hand out events only after they are
-   * in `events`, so each event is either in `replay` or delivered to `listener`, never both, never neither.
+   * Replay + live with no gap and no reordering: the listener is registered in the same synchronous step that
+   * reads `lastSeq`, and publishes hand out events only after they are kept, so each event is either among the
+   * `replayed` ones (seq ≤ `lastSeq`, read with `eventsAfter`/`jsonAfter`) or delivered to `listener`, never both,
+   * never neither.
    */
   subscribe(afterSeq: number, listener: EventListener): Subscription {
     const lastSeq = this.lastSeq;
     const streamReset = afterSeq > lastSeq;
     const from = streamReset ? 0 : afterSeq;
-    const replay = this.eventsAfter(from);
     const oldest = this.oldestSeq;
     const missed = oldest === null ? 0 : Math.max(0, oldest - from - 1);
     this.listeners.add(listener);
     return {
-      replay,
+      replayed: this.kept.countAfter(from),
       missed: Math.min(missed, lastSeq),
       lastSeq,
       streamReset,
@@ -165,14 +185,12 @@ export class EventLog {
 
   /** Whether a kept event carries `data.eventKey === key` (the trading outbox's dedup after a crash). */
   hasEventKey(key: string): boolean {
-    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].data.eventKey === key) return true;
-    return false;
+    return this.kept.hasEventKey(key);
   }
 
-  /** Kept events with seq > afterSeq, oldest first; at most `limit` of them. */
+  /** Kept events with seq > afterSeq, oldest first; at most `limit` of them (parsed from their JSON). */
   eventsAfter(afterSeq: number, limit = Infinity): TradingEvent[] {
-    const lo = this.indexAfter(afterSeq);
-    return this.events.slice(lo, limit === Infinity ? undefined : lo + limit);
+    return this.kept.eventsAfter(afterSeq, limit);
   }
 
   /**
@@ -181,11 +199,7 @@ export class EventLog {
    * stream.
    */
   jsonAfter(afterSeq: number, limit: number): { json: string[]; lastSeq: number } {
-    const lo = this.indexAfter(afterSeq);
-    const hi = Math.min(this.events.length, lo + limit);
-    const json: string[] = [];
-    for (let i = lo; i < hi; i++) json.push((this.json[i] ??= JSON.stringify(this.events[i])));
-    return { json, lastSeq: hi > lo ? this.events[hi - 1].seq : afterSeq };
+    return this.kept.jsonAfter(afterSeq, limit);
   }
 
   /** Waits for pending publishes, then closes the journal. Idempotent. */
@@ -200,55 +214,58 @@ export class EventLog {
     return this.closing;
   }
 
+  /**
+   * Group commits, at most GROUPS_IN_FLIGHT at once: the next group is handed to the journal while the one before
+   * is still being written, so its write waits on no event-loop turn, and they finish (deliver, resolve) in order.
+   */
   private async drain(): Promise<void> {
+    const inFlight: Array<Promise<void>> = [];
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 || inFlight.length > 0) {
+        if (this.queue.length === 0 || inFlight.length >= GROUPS_IN_FLIGHT) {
+          await inFlight.shift();
+          continue;
+        }
         // One turn for the rest of this turn's publishes to join the group (per commit, not per event).
         await nextTurn();
-        const batch = this.queue;
-        this.queue = [];
-        await this.commit(batch);
+        let batch = this.queue;
+        if (batch.length > MAX_GROUP_EVENTS) {
+          this.queue = batch.slice(MAX_GROUP_EVENTS);
+          batch = batch.slice(0, MAX_GROUP_EVENTS);
+        } else {
+          this.queue = [];
+        }
+        inFlight.push(this.commit(batch, inFlight.at(-1)));
       }
     } finally {
       this.draining = null;
     }
   }
 
-  private async commit(batch: PendingPublish[]): Promise<void> {
+  /** Appends `batch` now (behind any append in flight); delivers and resolves it once `previous` has finished. */
+  private async commit(batch: PendingPublish[], previous: Promise<void> | undefined): Promise<void> {
     const now = this.clock.now();
+    // `JSON.stringify(event)` for {seq, ts, type, summary, data}, in that key order, from the part serialised at
+    // publish: only the seq differs from one event to the next
+    const afterSeq = `,"ts":${JSON.stringify(now)},`;
     const events: TradingEvent[] = [];
     const lines: string[] = [];
-    const kept: PendingPublish[] = [];
     for (const p of batch) {
-      const event: TradingEvent = {
-        seq: this.nextSeq,
-        ts: now,
-        type: p.type,
-        summary: p.summary,
-        data: p.data,
-      };
-      let line: string;
-      try {
-        line = JSON.stringify(event);
-      } catch (err) {
-        // a value JSON cannot hold (a BigInt, say): this publish is refused, its seq not used, the rest go on
-        p.reject(
-          new PersistenceError(`Trading event ${p.type} cannot be serialised: ${errorMessage(err)}`, {
-            type: p.type,
-          }),
-        );
-        continue;
-      }
-      this.nextSeq++;
-      events.push(event);
-      lines.push(line);
-      kept.push(p);
+      const seq = this.nextSeq++;
+      events.push({ seq, ts: now, type: p.type, summary: p.summary, data: p.data });
+      lines.push(`{"seq":${seq}${afterSeq}${p.body}`);
     }
-    if (kept.length === 0) return;
-    batch = kept;
-    try {
-      await this.journal.appendJson(lines);
-    } catch (err) {
+    // one string for the group: what the journal appends and what the replay window keeps
+    const block = lines.join('\n') + '\n';
+    // settled into a value at once: a failure while `previous` is still finishing is not an unhandled rejection
+    const appended = this.journal.appendJsonBlock(block, lines.length).then(
+      () => null,
+      (err: unknown) => ({ err }),
+    );
+    await previous;
+    const failed = await appended;
+    if (failed) {
+      const err = failed.err;
       const failure =
         err instanceof PersistenceError
           ? err
@@ -266,12 +283,9 @@ export class EventLog {
     }
     // All of the batch is readable (eventsAfter, jsonAfter) before the first listener runs, so a pulling
     // reader woken by the first event can send the whole batch at once.
-    for (let i = 0; i < events.length; i++) {
-      this.events.push(events[i]);
-      this.json.push(lines[i]);
-    }
+    this.kept.addBlock(block, events, lines);
     for (const event of events) this.deliver(event);
-    this.trimMemory();
+    this.kept.trim();
     batch.forEach((p, i) => p.resolve(events[i]));
     await this.compactIfNeeded();
   }
@@ -287,26 +301,6 @@ export class EventLog {
     }
   }
 
-  private trimMemory(): void {
-    const excess = this.events.length - this.retention;
-    if (excess > 0) {
-      this.events.splice(0, excess);
-      this.json.splice(0, excess);
-    }
-  }
-
-  /** Index of the first kept event with seq > afterSeq (seqs increase, with gaps where an append failed). */
-  private indexAfter(afterSeq: number): number {
-    let lo = 0;
-    let hi = this.events.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.events[mid].seq <= afterSeq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   private async compactIfNeeded(): Promise<void> {
     if (this.journal.count() <= 2 * this.retention) return;
     try {
@@ -316,6 +310,19 @@ export class EventLog {
       this.logger?.warn('Event journal compaction failed', { error: errorMessage(err) });
     }
   }
+}
+
+/**
+ * The JSON of an event after `{"seq":…,"ts":…,`: its type, summary and data, as `JSON.stringify` of the whole event
+ * writes them (throws when data cannot be JSON). Left as pieces: the group's join makes them one string, once.
+ */
+function eventBody(type: TradingEventType, summary: string, data: Record<string, unknown>): string {
+  // only an object without toJSON is sure to serialise as one (a Date, an array or a toJSON answering anything
+  // else would make a line without a `data` record)
+  if (typeof data !== 'object' || data === null || Array.isArray(data) || typeof data.toJSON === 'function') {
+    throw new TypeError('event data must be a plain JSON object');
+  }
+  return `"type":${JSON.stringify(type)},"summary":${JSON.stringify(summary)},"data":${JSON.stringify(data)}}`;
 }
 
 /** Drop entries that break seq order (a hand-edited or partly foreign file); the schema was checked per line. */

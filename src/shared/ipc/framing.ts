@@ -40,19 +40,31 @@ export class LineDecoder {
     const lines: string[] = [];
     if (this.dead) return { lines, tooLarge: true };
     let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(NEWLINE, start);
-      if (nl === -1) break;
-      const pieceLength = nl - start;
-      if (this.buffered + pieceLength > this.maxFrameBytes + 1) return this.overflow(lines);
-      const line = this.takeLine(chunk.subarray(start, nl));
-      // A trailing CR (CRLF senders) is allowed one extra byte above the limit.
-      const bytes =
-        line.length > 0 && line[line.length - 1] === CARRIAGE_RETURN ? line.subarray(0, -1) : line;
-      if (bytes.length > this.maxFrameBytes) return this.overflow(lines);
-      if (bytes.length > 0) lines.push(bytes.toString('utf8'));
+    let nl = chunk.indexOf(NEWLINE);
+    if (nl !== -1 && this.parts.length > 0) {
+      // the first newline ends the line held from earlier chunks
+      if (this.buffered + nl > this.maxFrameBytes + 1) return this.overflow(lines);
+      const line = Buffer.concat([...this.parts, chunk.subarray(0, nl)]);
+      this.parts = [];
+      this.buffered = 0;
+      if (!this.withinLimit(line, 0, line.length)) return this.overflow(lines);
+      pushLine(lines, line.toString('utf8'));
       start = nl + 1;
+      nl = chunk.indexOf(NEWLINE, start);
     }
+    // The other complete lines are checked one by one but decoded together: one string for all of them, split
+    // on '\n' (a byte that is never part of a multi-byte UTF-8 sequence), instead of a Buffer and a decode per line.
+    const first = start;
+    let end = start;
+    for (; nl !== -1; nl = chunk.indexOf(NEWLINE, end)) {
+      if (!this.withinLimit(chunk, end, nl)) {
+        decodeLines(lines, chunk, first, end);
+        return this.overflow(lines);
+      }
+      end = nl + 1;
+    }
+    decodeLines(lines, chunk, first, end);
+    start = end;
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
       if (this.buffered + rest.length > this.maxFrameBytes + 1) return this.overflow(lines);
@@ -63,12 +75,12 @@ export class LineDecoder {
     return { lines, tooLarge: false };
   }
 
-  private takeLine(tail: Buffer): Buffer {
-    if (this.parts.length === 0) return tail;
-    const line = Buffer.concat([...this.parts, tail]);
-    this.parts = [];
-    this.buffered = 0;
-    return line;
+  /** The line `buf[from, to)` (its newline not included) is at most maxFrameBytes, a trailing CR not counted. */
+  private withinLimit(buf: Buffer, from: number, to: number): boolean {
+    const length = to - from;
+    return (
+      length <= this.maxFrameBytes || (length === this.maxFrameBytes + 1 && buf[to - 1] === CARRIAGE_RETURN)
+    );
   }
 
   private overflow(lines: string[]): DecodeResult {
@@ -77,6 +89,18 @@ export class LineDecoder {
     this.buffered = 0;
     return { lines, tooLarge: true };
   }
+}
+
+/** The lines of `buf[from, to)`, which ends with a newline, decoded at once; a trailing CR dropped, empty ones skipped. */
+function decodeLines(lines: string[], buf: Buffer, from: number, to: number): void {
+  if (to <= from) return;
+  const text = buf.toString('utf8', from, to - 1);
+  for (const line of text.split('\n')) pushLine(lines, line);
+}
+
+function pushLine(lines: string[], line: string): void {
+  const text = line.charCodeAt(line.length - 1) === CARRIAGE_RETURN ? line.slice(0, -1) : line;
+  if (text.length > 0) lines.push(text);
 }
 
 /** One message as a frame: compact JSON and a newline. */
@@ -92,13 +116,19 @@ export function encodeFrame(message: unknown): string {
 export const EVENT_FRAME_HEAD = '{"jsonrpc":"2.0","method":"event","params":';
 const EVENT_FRAME_TAIL = '}';
 
-/** The frame of an `event` notification around an event's JSON (`JSON.stringify(event)`). */
-export function encodeEventFrame(eventJson: string): string {
-  return EVENT_FRAME_HEAD + eventJson + EVENT_FRAME_TAIL + '\n';
+const EVENT_FRAME_SEPARATOR = EVENT_FRAME_TAIL + '\n' + EVENT_FRAME_HEAD;
+
+/**
+ * The frames of `event` notifications, one after another, around events' JSON (`JSON.stringify(event)` each): one
+ * native join for a batch, not a concatenation per event.
+ */
+export function encodeEventFrames(eventJsons: readonly string[]): string {
+  if (eventJsons.length === 0) return '';
+  return EVENT_FRAME_HEAD + eventJsons.join(EVENT_FRAME_SEPARATOR) + EVENT_FRAME_TAIL + '\n';
 }
 
 /**
- * The event in a decoded line that has the exact shape `encodeEventFrame` writes, parsed without the envelope;
+ * The event in a decoded line that has the exact shape `encodeEventFrames` writes, parsed without the envelope;
  * `undefined` for any other line (responses, or anything the full parse must judge). When the part between head
  * and tail is valid JSON, the whole line is exactly the notification `{jsonrpc, method: 'event', params}`.
  */

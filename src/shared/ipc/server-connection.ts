@@ -17,7 +17,7 @@ import {
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { Subscription } from './event-log';
-import { encodeEventFrame, encodeFrame, LineDecoder } from './framing';
+import { encodeEventFrames, encodeFrame, LineDecoder } from './framing';
 import { checkParams } from './method-params';
 import { ONE_SHOT_CLIENT, RpcErrorCode, type RpcParams, type RpcResult, type TradingEvent } from './protocol';
 
@@ -129,8 +129,9 @@ export class ServerConnection {
     this.subscription = sub;
     // Start right before the first event still kept (trimmed ones are reported as `missed`, not a gap).
     const start = sub.streamReset ? 0 : afterSeq;
+    const oldest = this.host.oldestSeq();
     this.sentSeq =
-      sub.replay.length > 0 ? Math.max(start, sub.replay[0].seq - 1) : Math.max(start, sub.lastSeq);
+      sub.replayed > 0 && oldest !== null ? Math.max(start, oldest - 1) : Math.max(start, sub.lastSeq);
     if (sub.missed > 0 || sub.streamReset) {
       this.log().warn('Subscriber asked for events that are gone', {
         afterSeq,
@@ -140,7 +141,7 @@ export class ServerConnection {
     }
     const result: RpcResult<'subscribe'> = {
       lastSeq: sub.lastSeq,
-      replayed: sub.replay.length,
+      replayed: sub.replayed,
       missed: sub.missed,
     };
     if (sub.streamReset) result.streamReset = true;
@@ -314,10 +315,8 @@ export class ServerConnection {
     while (this.socket.writableLength < EVENT_HIGH_WATER_BYTES) {
       const { json, lastSeq } = this.host.eventJsonAfter(this.sentSeq, EVENT_BATCH);
       if (json.length === 0) return;
-      let batch = '';
-      for (const event of json) batch += encodeEventFrame(event);
       this.sentSeq = lastSeq;
-      this.socket.write(batch);
+      this.socket.write(encodeEventFrames(json));
     }
   }
 

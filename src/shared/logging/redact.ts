@@ -60,7 +60,12 @@ export class Redactor {
       .replace(AUTH_HEADER, `$1${MASK}`);
   }
 
-  /** A redacted copy of any value: strings masked, objects and errors copied (errors become plain objects). */
+  /**
+   * Any value with its secrets masked. Copy on write: a plain object or array with nothing to mask is returned as
+   * it is (shared with the input, no allocation: the hot paths, each event and each IPC answer, rarely hold a
+   * secret); any other object is copied (errors, maps and class instances become plain objects). A caller that
+   * keeps the result while the input may still change serialises it at once (the event log does).
+   */
   redactValue(value: unknown): unknown {
     return this.redactNode(value, 0, []);
   }
@@ -101,29 +106,56 @@ export class Redactor {
     ancestors.push(value);
     try {
       if (value instanceof Error) return this.redactError(value, depth, ancestors);
-      if (Array.isArray(value)) return value.map((v) => this.redactNode(v, depth + 1, ancestors));
-      if (value instanceof Map) return this.redactObject(Object.fromEntries(value), depth, ancestors);
+      if (Array.isArray(value)) return this.redactArray(value, depth, ancestors);
+      if (value instanceof Map) return this.redactObject(Object.fromEntries(value), depth, ancestors, true);
       if (value instanceof Set) return [...value].map((v) => this.redactNode(v, depth + 1, ancestors));
-      return this.redactObject(value as Record<string, unknown>, depth, ancestors);
+      const proto = Object.getPrototypeOf(value) as unknown;
+      const plain = proto === Object.prototype || proto === null;
+      return this.redactObject(value as Record<string, unknown>, depth, ancestors, plain);
     } finally {
       ancestors.pop();
     }
   }
 
+  /** `value` itself when `share` and nothing in it changes, else a plain copy. */
   private redactObject(
     value: Record<string, unknown>,
     depth: number,
     ancestors: object[],
+    share: boolean,
   ): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value)) {
+    const keys = Object.keys(value);
+    let out: Record<string, unknown> | undefined = share ? undefined : {};
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
       const v = value[k];
-      out[k] =
+      const r =
         this.isSecretKey(k) && (typeof v === 'string' || typeof v === 'number')
           ? MASK
           : this.redactNode(v, depth + 1, ancestors);
+      if (out === undefined) {
+        if (r === v) continue;
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]] = value[keys[j]];
+      }
+      out[k] = r;
     }
-    return out;
+    return out ?? value;
+  }
+
+  /** `value` itself when nothing in it changes, else a copy. */
+  private redactArray(value: unknown[], depth: number, ancestors: object[]): unknown[] {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      const r = this.redactNode(v, depth + 1, ancestors);
+      if (out === undefined) {
+        if (r === v) continue;
+        out = value.slice(0, i);
+      }
+      out.push(r);
+    }
+    return out ?? value;
   }
 
   private isSecretKey(key: string): boolean {
@@ -150,7 +182,7 @@ export class Redactor {
       service: _v,
       ...fields
     } = { ...err } as Record<string, unknown>;
-    Object.assign(out, this.redactObject(fields, depth, ancestors));
+    Object.assign(out, this.redactObject(fields, depth, ancestors, true));
     if (err.stack) out.stack = this.redactString(err.stack);
     if (err.cause !== undefined) out.cause = this.redactNode(err.cause, depth + 1, ancestors);
     return out;

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { Tmpfs } from '../../../harness/tmpfs';
 import { systemClock, type Clock } from '../../../src/shared/clock';
+import { PersistenceError } from '../../../src/shared/errors';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
 import { tempDir } from '../../support/ipc';
@@ -67,6 +69,68 @@ describe('ipc/EventLog', () => {
     expect(reads).to.equal(1);
   });
 
+  it('writes a burst larger than one group as several groups in order, each publish resolving only once its line is in the file', async () => {
+    let reads = 0;
+    const clock: Clock = { ...systemClock, now: () => ++reads };
+    log = await EventLog.open(dir, { retention: 10_000, clock });
+    const file = path.join(dir, 'events.jsonl');
+    const live: number[] = [];
+    log.subscribe(0, (e) => live.push(e.seq));
+    // the size of the file when each publish resolved
+    const sizeAtResolve: number[] = [];
+    const published = range(1, 1_500).map((i) =>
+      log!.publish('order.placed', `o${i}`, { i }).then((e) => {
+        sizeAtResolve[e.seq] = fs.statSync(file).size;
+        return e;
+      }),
+    );
+    const events = await Promise.all(published);
+    expect(seqs(events)).to.deep.equal(range(1, 1_500));
+    expect(reads, 'group commits').to.be.at.least(3);
+    expect(live).to.deep.equal(range(1, 1_500));
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    expect(lines.map((l) => (JSON.parse(l) as TradingEvent).seq)).to.deep.equal(range(1, 1_500));
+    let end = 0;
+    lines.forEach((line, i) => {
+      end += Buffer.byteLength(line) + 1;
+      expect(sizeAtResolve[i + 1], `file size when seq ${i + 1} resolved`).to.be.at.least(end);
+    });
+  });
+
+  it('@slow on a full disk refuses every group of a burst with PersistenceError, then goes on with fresh seqs', async function () {
+    const why: { reason?: string } = {};
+    const disk = Tmpfs.mount(2, why);
+    if (!disk) {
+      this.test!.title += ` (skipped: ${why.reason})`;
+      this.skip();
+    }
+    try {
+      log = await EventLog.open(disk.dir, { retention: 10_000 });
+      await log.publish('recovery', 'boot', {});
+      disk.fill();
+      const outcomes = await Promise.all(
+        range(1, 1_200).map((i) =>
+          log!.publish('order.placed', `o${i}`, { i }).then(
+            () => 'published',
+            (e: unknown) => (e instanceof PersistenceError ? 'refused' : String(e)),
+          ),
+        ),
+      );
+      expect(new Set(outcomes)).to.deep.equal(new Set(['refused']));
+      expect(log.lastSeq).to.equal(1);
+      disk.free();
+      const next = await log.publish('order.filled', 'after', {});
+      expect(next.seq).to.be.above(1_201); // the refused seqs are never reused
+      await log.close();
+      log = await EventLog.open(disk.dir, { retention: 10_000 });
+      expect(seqs(log.eventsAfter(0))).to.deep.equal([1, next.seq]);
+    } finally {
+      await log?.close();
+      log = undefined;
+      disk.unmount();
+    }
+  });
+
   it('hands out the JSON of the kept events after a seq, the journal lines, also for events read back at open', async () => {
     log = await EventLog.open(dir, { retention: 100 });
     for (let i = 1; i <= 3; i++) await log.publish('order.placed', `o${i}`, { i, note: 'a\nb "q"' });
@@ -100,10 +164,12 @@ describe('ipc/EventLog', () => {
     for (let i = 1; i <= 20; i++) await log.publish('order.placed', `o${i}`, {});
     const behind = log.subscribe(3, () => undefined);
     expect(behind.missed).to.equal(12); // 4..15 are gone
-    expect(seqs(behind.replay)).to.deep.equal(range(16, 20));
+    expect(behind.replayed).to.equal(5);
+    expect(seqs(log.eventsAfter(3))).to.deep.equal(range(16, 20));
     const upToDate = log.subscribe(17, () => undefined);
     expect(upToDate.missed).to.equal(0);
-    expect(seqs(upToDate.replay)).to.deep.equal([18, 19, 20]);
+    expect(upToDate.replayed).to.equal(3);
+    expect(seqs(log.eventsAfter(17))).to.deep.equal([18, 19, 20]);
     behind.unsubscribe();
     upToDate.unsubscribe();
   });
@@ -118,7 +184,11 @@ describe('ipc/EventLog', () => {
     for (let k = 0; k < 5; k++) {
       const seen: TradingEvent[] = [];
       const sub = log.subscribe(k * 10, (e) => seen.push(e));
-      seen.unshift(...sub.replay);
+      // the replay is what is kept up to the subscription's lastSeq, read in the same synchronous step
+      const replay = log.eventsAfter(k * 10);
+      expect(replay.length).to.equal(sub.replayed);
+      expect(replay.at(-1)?.seq ?? k * 10).to.equal(sub.lastSeq);
+      seen.unshift(...replay);
       views.push(seen);
       subs.push({ sub, afterSeq: k * 10 });
       await new Promise((r) => setImmediate(r));
@@ -136,7 +206,7 @@ describe('ipc/EventLog', () => {
     await log.publish('order.placed', 'o', {});
     const sub = log.subscribe(500, () => undefined);
     expect(sub.streamReset).to.equal(true);
-    expect(seqs(sub.replay)).to.deep.equal([1, 2]);
+    expect(sub.replayed).to.equal(2);
     expect(sub.missed).to.equal(0);
     sub.unsubscribe();
   });
@@ -151,6 +221,16 @@ describe('ipc/EventLog', () => {
       (e: Error) => `${e.name}: ${e.message}`,
     );
     expect(outcome).to.match(/^PersistenceError: Trading event order.placed cannot be serialised/);
+    // data that would not serialise as a record (its line would fail the schema when read back) is refused alike
+    for (const notARecord of [[1, 2], new Date(0)]) {
+      const refused = await log
+        .publish('order.placed', 'not a record', notARecord as unknown as Record<string, unknown>)
+        .then(
+          () => 'published',
+          (e: unknown) => (e instanceof PersistenceError ? 'refused' : String(e)),
+        );
+      expect(refused).to.equal('refused');
+    }
     expect(seqs([await good, await after])).to.deep.equal([1, 2]);
     expect((await log.publish('order.filled', 'next', {})).seq).to.equal(3);
     await log.close();

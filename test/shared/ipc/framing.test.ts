@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { createJSONRPCNotification } from 'json-rpc-2.0';
 import {
   EVENT_FRAME_HEAD,
-  encodeEventFrame,
+  encodeEventFrames,
   encodeFrame,
   LineDecoder,
   parseEventFrame,
@@ -102,19 +102,22 @@ describe('ipc/framing LineDecoder', () => {
 });
 
 describe('ipc event frames', () => {
-  it('an event frame built from the event JSON equals the encoded JSON-RPC notification', () => {
+  it("event frames built from the events' JSON equal the encoded JSON-RPC notifications, one per line", () => {
     fc.assert(
       fc.property(
-        fc.record({
-          seq: fc.nat(),
-          ts: fc.nat(),
-          type: fc.constant('order.filled'),
-          summary: fc.string(),
-          data: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.double({ noNaN: true }), fc.boolean())),
-        }),
-        (event) => {
-          expect(encodeEventFrame(JSON.stringify(event))).to.equal(
-            encodeFrame(createJSONRPCNotification('event', event)),
+        fc.array(
+          fc.record({
+            seq: fc.nat(),
+            ts: fc.nat(),
+            type: fc.constant('order.filled'),
+            summary: fc.string(),
+            data: fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.double({ noNaN: true }), fc.boolean())),
+          }),
+          { maxLength: 5 },
+        ),
+        (events) => {
+          expect(encodeEventFrames(events.map((e) => JSON.stringify(e)))).to.equal(
+            events.map((e) => encodeFrame(createJSONRPCNotification('event', e))).join(''),
           );
         },
       ),

@@ -116,6 +116,39 @@ describe('Redactor', () => {
     expect(r.redactValue({ a: shared, b: shared })).to.deep.equal({ a: { s: 'ok' }, b: { s: 'ok' } });
   });
 
+  it('returns plain objects and arrays with nothing to mask as they are, copies only what changes, never mutates', () => {
+    const clean = { symbol: 'BTC/USDT', amount: 0.5, tags: ['a', 'b'], nested: { at: new Date(0) } };
+    expect(r.redactValue(clean)).to.equal(clean);
+    const dirty = {
+      symbol: 'BTC/USDT',
+      nested: { note: `k=${KEY}` },
+      list: ['ok', SECRET],
+      clean: clean.nested,
+    };
+    const snapshot = JSON.stringify(dirty);
+    const out = r.redactValue(dirty) as typeof dirty;
+    expect(out).to.deep.equal({
+      symbol: 'BTC/USDT',
+      nested: { note: `k=${REDACTED}` },
+      list: ['ok', REDACTED],
+      clean: clean.nested,
+    });
+    expect(out).not.to.equal(dirty);
+    expect(out.clean, 'an untouched branch is shared').to.equal(clean.nested);
+    expect(JSON.stringify(dirty), 'the input is unchanged').to.equal(snapshot);
+    // anything but a plain object is copied into one, as before (a class's toJSON or getters never reach the output)
+    class Order {
+      constructor(readonly id: string) {}
+      toJSON(): string {
+        return 'leaked';
+      }
+    }
+    const order = new Order('o-1');
+    const copied = r.redactValue(order);
+    expect(copied).not.to.equal(order);
+    expect(JSON.stringify(copied)).to.equal('{"id":"o-1"}');
+  });
+
   it('redactInfo returns a new info object, keeps winston symbols and drops the raw splat', () => {
     const LEVEL = Symbol.for('level');
     const SPLAT = Symbol.for('splat');
