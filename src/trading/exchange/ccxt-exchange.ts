@@ -63,6 +63,7 @@ import type {
   Ticker,
 } from './exchange';
 import { profileFor, type ExchangeProfile } from './profiles';
+import { withSpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
 
@@ -95,6 +96,11 @@ export interface CcxtExchangeOptions {
   ccxtOptions?: Record<string, unknown>;
   /** How long a ticker stays good for the min-notional check of a market order; default 30 s. */
   tickerMaxAgeMs?: number;
+  /**
+   * Connections opened beside the first one to the exchange (spare-connections.ts), for the start's second batch
+   * of parallel reads; default 0.
+   */
+  spareConnections?: number;
   /** The exchange's verified profile; default the one registered for exchangeId (none: dry-run data only). */
   profile?: ExchangeProfile;
   clock?: Clock;
@@ -296,6 +302,7 @@ export class CcxtExchange implements Exchange {
       ...(exact ? { exceptions: { exact } } : {}),
     });
     skipProxyAgentModules(client);
+    if (options.spareConnections) openSpareConnections(client, options.spareConnections);
     recordHttpStatus(client, profile?.answerCodes?.field);
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
@@ -814,6 +821,31 @@ function skipProxyAgentModules(client: CcxtClient): void {
   };
   c.proxiesModulesLoading = Promise.resolve();
   c.socksProxyAgentModuleChecked = true;
+}
+
+/**
+ * Gives ccxt's own keep-alive undici Agent (made on its first request from `getDispatcherOptions(true)`) a connector
+ * that opens spare connections (spare-connections.ts) over undici's default one, built with the same options
+ * undici would use (ccxt's `connect` TLS options, no HTTP/2, happy eyeballs). A proxy's dispatcher is left alone.
+ */
+function openSpareConnections(client: CcxtClient, spare: number): void {
+  type Options = Record<string, unknown> & { connect?: unknown };
+  const c = client as unknown as {
+    getDispatcherOptions(isPlainAgent?: boolean): Options;
+    undiciModule?: { buildConnector?: (options: Record<string, unknown>) => Connector };
+  };
+  const original = c.getDispatcherOptions.bind(client);
+  c.getDispatcherOptions = (isPlainAgent?: boolean) => {
+    const options = original(isPlainAgent);
+    const build = c.undiciModule?.buildConnector;
+    if (!isPlainAgent || !build || typeof options.connect === 'function') return options;
+    const connect = build({
+      allowH2: options.allowH2,
+      autoSelectFamily: options.autoSelectFamily,
+      ...(options.connect as Record<string, unknown> | undefined),
+    });
+    return { ...options, connect: withSpareConnections(connect, { spare }) };
+  };
 }
 
 /**

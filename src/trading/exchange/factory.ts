@@ -110,6 +110,8 @@ export async function createExchange(
       }
       const exchange = await CcxtExchange.create({
         ...ccxtCommon,
+        // recovery's reads go out at once: the recent orders of each symbol, the open orders, the balance
+        spareConnections: config.symbols.length + 2,
         profile,
         apiKey: secrets.exchangeApiKey,
         secret: secrets.exchangeSecret,
