@@ -63,7 +63,7 @@ import type {
   Ticker,
 } from './exchange';
 import { profileFor, type ExchangeProfile } from './profiles';
-import { withSpareConnections, type Connector } from './spare-connections';
+import { SpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
 
@@ -97,8 +97,8 @@ export interface CcxtExchangeOptions {
   /** How long a ticker stays good for the min-notional check of a market order; default 30 s. */
   tickerMaxAgeMs?: number;
   /**
-   * Connections opened beside the first one to the exchange (spare-connections.ts), for the start's second batch
-   * of parallel reads; default 0.
+   * Connections opened ahead to the exchange (spare-connections.ts): at once to `apiUrl` or the profile's
+   * `restOrigin` (not in sandbox mode), else beside the first connection; default 0.
    */
   spareConnections?: number;
   /** The exchange's verified profile; default the one registered for exchangeId (none: dry-run data only). */
@@ -274,6 +274,7 @@ export class CcxtExchange implements Exchange {
     private readonly client: CcxtClient,
     private readonly options: CcxtExchangeOptions,
     loadInfo: CcxtLoadInfo,
+    private readonly spares?: SpareConnections,
   ) {
     this.id = options.exchangeId;
     this.loadInfo = loadInfo;
@@ -287,8 +288,14 @@ export class CcxtExchange implements Exchange {
   }
 
   static async create(options: CcxtExchangeOptions): Promise<CcxtExchange> {
-    const { Ctor, info, errorClasses } = await loadCcxtClass(options.exchangeId);
     const profile = options.profile ?? profileFor(options.exchangeId);
+    const spares = options.spareConnections
+      ? new SpareConnections({ spare: options.spareConnections })
+      : undefined;
+    // where the origin is known before ccxt is loaded, the handshakes run while it loads
+    const origin = options.apiUrl ?? (options.sandbox ? undefined : profile?.restOrigin);
+    if (spares && origin) spares.preconnect(origin);
+    const { Ctor, info, errorClasses } = await loadCcxtClass(options.exchangeId);
     const exact = errorCodeOverrides(profile?.ccxtErrorCodes, errorClasses);
     const client = new Ctor({
       apiKey: options.apiKey,
@@ -302,7 +309,7 @@ export class CcxtExchange implements Exchange {
       ...(exact ? { exceptions: { exact } } : {}),
     });
     skipProxyAgentModules(client);
-    if (options.spareConnections) openSpareConnections(client, options.spareConnections);
+    if (spares) openSpareConnections(client, spares);
     recordHttpStatus(client, profile?.answerCodes?.field);
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
@@ -317,7 +324,7 @@ export class CcxtExchange implements Exchange {
         `ccxt ${options.exchangeId}: its own ${info.via === 'esm-single' ? 'bundle' : 'module'} failed to load (${info.fallbackReason}); loaded ${info.via === 'esm-single' ? 'its ES module' : 'all of ccxt'} instead`,
       );
     }
-    return new CcxtExchange(client, options, info);
+    return new CcxtExchange(client, options, info, spares);
   }
 
   /**
@@ -549,6 +556,7 @@ export class CcxtExchange implements Exchange {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.abort.abort(new NetworkError('exchange adapter closed'));
+      this.spares?.close();
       await (this.client as unknown as { close?: () => Promise<void> }).close?.().catch(() => undefined);
     })();
     return this.closing;
@@ -828,7 +836,7 @@ function skipProxyAgentModules(client: CcxtClient): void {
  * that opens spare connections (spare-connections.ts) over undici's default one, built with the same options
  * undici would use (ccxt's `connect` TLS options, no HTTP/2, happy eyeballs). A proxy's dispatcher is left alone.
  */
-function openSpareConnections(client: CcxtClient, spare: number): void {
+function openSpareConnections(client: CcxtClient, spares: SpareConnections): void {
   type Options = Record<string, unknown> & { connect?: unknown };
   const c = client as unknown as {
     getDispatcherOptions(isPlainAgent?: boolean): Options;
@@ -844,7 +852,7 @@ function openSpareConnections(client: CcxtClient, spare: number): void {
       autoSelectFamily: options.autoSelectFamily,
       ...(options.connect as Record<string, unknown> | undefined),
     });
-    return { ...options, connect: withSpareConnections(connect, { spare }) };
+    return { ...options, connect: spares.connector(connect) };
   };
 }
 

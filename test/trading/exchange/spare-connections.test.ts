@@ -9,10 +9,13 @@ import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import { LatencyProxy } from '../../../harness/latency-proxy';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import {
-  withSpareConnections,
+  SpareConnections,
   type ConnectOptions,
   type Connector,
+  type SpareConnectionOptions,
 } from '../../../src/trading/exchange/spare-connections';
+import { loadCcxtClass } from '../../../src/trading/exchange/ccxt-exchange';
+import { EXCHANGE_PROFILES } from '../../../src/trading/exchange/profiles';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
 
@@ -23,6 +26,9 @@ const plainConnect: Connector = (options, callback) => {
   socket.on('error', (err) => callback(err));
   return socket;
 };
+
+const withSpareConnections = (connect: Connector, opts: SpareConnectionOptions): Connector =>
+  new SpareConnections(opts).connector(connect);
 
 function connectVia(connect: Connector, options: ConnectOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) =>
@@ -94,6 +100,30 @@ describe('spare connections (real sockets)', () => {
     await until(() => accepted.length === 2);
   });
 
+  it('preconnect opens the spares before any client exists; the first connections take them', async () => {
+    const spares = new SpareConnections({ spare: 2 });
+    spares.preconnect(`http://127.0.0.1:${options.port}`);
+    await until(() => accepted.length === 2);
+    const connect = spares.connector(plainConnect);
+    mine.push(await connectVia(connect, options), await connectVia(connect, options));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(accepted).to.have.length(2);
+    // used up: a plain connection, no spares again
+    mine.push(await connectVia(connect, options));
+    await until(() => accepted.length === 3);
+    spares.close();
+  });
+
+  it('close() closes the spares not taken, and later connections are plain ones', async () => {
+    const spares = new SpareConnections({ spare: 2 });
+    spares.preconnect(`http://127.0.0.1:${options.port}`);
+    await until(() => accepted.length === 2);
+    spares.close();
+    await until(() => closed === 2);
+    mine.push(await connectVia(spares.connector(plainConnect), options));
+    await until(() => accepted.length === 3);
+  });
+
   it('closes the spares nobody took after idleMs', async () => {
     const connect = withSpareConnections(plainConnect, { spare: 2, idleMs: 100 });
     mine.push(await connectVia(connect, options));
@@ -122,8 +152,9 @@ describe('spare connections under real ccxt (local Binance behind the latency pr
     await fake.close();
   });
 
-  /** Connections the start's second batch (recovery's reads, all at once) opens after markets and the account. */
-  async function secondBatchConnections(spareConnections: number): Promise<number> {
+  /** Connections each batch of the start opened: [created, markets + account, recovery's reads at once]. */
+  async function connectionsPerBatch(spareConnections: number): Promise<number[]> {
+    const before = proxy.connections;
     const ex = await CcxtExchange.create({
       exchangeId: 'binance',
       ...binanceKit.credentials,
@@ -131,24 +162,56 @@ describe('spare connections under real ccxt (local Binance behind the latency pr
       spareConnections,
     });
     try {
-      await Promise.all([ex.loadMarkets(), ex.accountId()]);
-      // the spares' handshakes are under way beside the first batch; give them the round trip they need
+      // the spares' handshakes take a round trip: give them that before the reads
       await new Promise((r) => setTimeout(r, 100));
-      const before = proxy.connections;
+      const created = proxy.connections - before;
+      await Promise.all([ex.loadMarkets(), ex.accountId()]);
+      const first = proxy.connections - before - created;
       await Promise.all([
         ...SYMBOLS.map((symbol) => ex.fetchRecentOrders(symbol)),
         ex.fetchOpenOrders(),
         ex.fetchBalance(),
       ]);
-      return proxy.connections - before;
+      return [created, first, proxy.connections - before - created - first];
     } finally {
       await ex.close();
     }
   }
 
-  it('the recovery batch finds its connections open with spares, and opens one per read beyond the kept-alive ones without', async () => {
-    expect(await secondBatchConnections(SYMBOLS.length + 2)).to.equal(0);
-    // without: 7 reads at once, the first batch's 2 connections kept alive, 5 new
-    expect(await secondBatchConnections(0)).to.equal(SYMBOLS.length + 2 - 2);
+  it('opens the connections as ccxt loads, so neither batch of the start opens one (without: 2, then 5 to 7)', async () => {
+    // as the factory sets it: markets and the account, then recovery's reads
+    expect(await connectionsPerBatch(SYMBOLS.length + 4)).to.deep.equal([SYMBOLS.length + 4, 0, 0]);
+    // without: markets and account on 2 new connections, then 7 reads at once on new ones but for those of the 2
+    // kept alive that undici already checked (one event-loop turn after their answer): 5 to 7
+    const without = await connectionsPerBatch(0);
+    expect(without.slice(0, 2)).to.deep.equal([0, 2]);
+    expect(without[2]).to.be.within(SYMBOLS.length + 2 - 2, SYMBOLS.length + 2);
   });
+
+  for (const [id, profile] of Object.entries(EXCHANGE_PROFILES)) {
+    it(`${id}: the profile's restOrigin is where ccxt reads markets and the account`, async () => {
+      const { Ctor } = await loadCcxtClass(id);
+      const client = new Ctor({
+        apiKey: 'k',
+        secret: 's',
+        password: 'p',
+        options: { defaultType: 'spot', ...profile.ccxtOptions },
+      }) as unknown as {
+        fetch: (url: string) => Promise<unknown>;
+        loadMarkets: () => Promise<unknown>;
+        [call: string]: unknown;
+      };
+      const asked: string[] = [];
+      client.fetch = (url: string) => {
+        asked.push(new URL(url).origin);
+        return Promise.reject(new Error('no network in this test'));
+      };
+      await client.loadMarkets().catch(() => undefined);
+      if (profile.accountCall) {
+        await (client[profile.accountCall] as () => Promise<unknown>).call(client).catch(() => undefined);
+      }
+      expect(asked).to.not.be.empty;
+      expect([...new Set(asked)]).to.deep.equal([profile.restOrigin]);
+    });
+  }
 });
