@@ -65,7 +65,7 @@ export class SpareConnections {
       next.then(
         (socket) => {
           if (socket.destroyed || socket.readyState !== 'open') take(key, options, callback);
-          else callback(null, socket);
+          else callback(null, socket.ref());
         },
         () => take(key, options, callback),
       );
@@ -148,8 +148,12 @@ function openDirect(url: URL): Promise<Socket> {
   });
 }
 
-/** A spare's promise, with a failure never counting as unhandled (the next connection just opens its own). */
+/**
+ * A spare's promise: an idle spare keeps no process alive (the HTTP client refs a connection it uses), and a failure
+ * never counts as unhandled (the next connection just opens its own).
+ */
 function settled(opening: Promise<Socket>): Promise<Socket> {
-  opening.catch(() => undefined);
-  return opening;
+  const spare = opening.then((socket) => socket.unref());
+  spare.catch(() => undefined);
+  return spare;
 }

@@ -3,10 +3,14 @@
  * real ccxt Binance through the latency proxy (what the start's second batch of reads finds open). Counts only.
  */
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import { LatencyProxy } from '../../../harness/latency-proxy';
+import { REPO_ROOT } from '../../../harness/pm2';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import {
   SpareConnections,
@@ -122,6 +126,16 @@ describe('spare connections (real sockets)', () => {
     await until(() => closed === 2);
     mine.push(await connectVia(spares.connector(plainConnect), options));
     await until(() => accepted.length === 3);
+  });
+
+  it('an idle spare keeps no process alive: a node that only opened spares ends by itself', async () => {
+    const module = path.join(REPO_ROOT, 'dist/src/trading/exchange/spare-connections.js');
+    const code =
+      `const { SpareConnections } = require(${JSON.stringify(module)});\n` +
+      `new SpareConnections({ spare: 2, idleMs: 600000 }).preconnect('http://127.0.0.1:${options.port}');`;
+    // with ref'd spares this node would live until idleMs (10 minutes): the test's own timeout fails it first
+    await promisify(execFile)(process.execPath, ['-e', code]);
+    await until(() => accepted.length === 2);
   });
 
   it('closes the spares nobody took after idleMs', async () => {
