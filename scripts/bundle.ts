@@ -5,8 +5,13 @@
  * went from ~4× a bare node to under 3×; see docs/benchmarks.md). Bundled from the TypeScript sources so the ES
  * module builds of dependencies are tree-shaken (zod's 60 unused locales, its JSON-schema code).
  *
- * Kept outside the bundles, loaded from node_modules at run time:
- * - ccxt: loaded lazily, one exchange's module only (src/trading/exchange/ccxt-exchange.ts);
+ * Kept outside the daemon bundles:
+ * - ccxt: loaded lazily, one exchange only (src/trading/exchange/ccxt-exchange.ts). Each exchange live mode is
+ *   verified on gets its own bundle next to the daemons, `ccxt-<id>.js` (its ES module, ccxt's base class, error
+ *   classes and HTTP client undici in one CommonJS file, loaded only in live or dry-run mode on that exchange): node
+ *   resolving, reading and compiling ccxt's ~150 ES modules and undici's ~100 CommonJS files was ~0.25 s of every
+ *   live start (--cpu-prof: ESM compile and resolve, cjs-module-lexer, undici's modules). Any other exchange (dry
+ *   run) is loaded from node_modules;
  * - pm2: its API spawns its daemon by file path inside its own package;
  * - telegraf: bundled, the telegram daemon's steady RSS was ~15 MiB higher (82–88 vs ~70 MiB, measured under PM2;
  *   2× a bare node is the target) for no start-up gain that matters (telegram's restart is not on the alert path).
@@ -18,7 +23,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { verifiedExchangeIds } from '../src/trading/exchange/profiles';
+import { CCXT_BUNDLE_PREFIX } from '../src/trading/exchange/ccxt-bundle';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** `<build>/daemons`: next to the compiled scripts of the build being made (scripts/build.js), never `dist` itself. */
@@ -87,9 +94,54 @@ async function bundle(entryPoints: Record<string, string>, outdir: string) {
   });
 }
 
+/**
+ * One CommonJS file per verified exchange: its ccxt class (`default`) and ccxt's error classes (`errors`, for the
+ * profile's error codes: the same copies the class throws). ccxt reaches its HTTP client through import('undici'),
+ * which becomes a require() bundled in (supported: dynamic-import false). What ccxt imports only for exchanges this
+ * one never uses (protobufjs: MEXC and dYdX, not installed) stays an external require() that never runs.
+ */
+async function bundleCcxt(outdir: string) {
+  const src = path.join(path.dirname(require.resolve('ccxt')), '..', 'js', 'src');
+  const entries: Record<string, string> = {};
+  for (const id of verifiedExchangeIds()) entries[`${CCXT_BUNDLE_PREFIX}${id}`] = `ccxt-entry:${id}`;
+  const virtualEntries: Plugin = {
+    name: 'ccxt-entries',
+    setup(b) {
+      b.onResolve({ filter: /^ccxt-entry:/ }, (args) => ({ path: args.path, namespace: 'ccxt-entry' }));
+      b.onLoad({ filter: /.*/, namespace: 'ccxt-entry' }, (args) => ({
+        contents:
+          `export { default } from ${JSON.stringify(path.join(src, `${args.path.slice('ccxt-entry:'.length)}.js`))};\n` +
+          `export * as errors from ${JSON.stringify(path.join(src, 'base', 'errors.js'))};\n`,
+        resolveDir: src,
+        loader: 'js',
+      }));
+    },
+  };
+  return build({
+    absWorkingDir: ROOT,
+    entryPoints: entries,
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['protobufjs', 'protobufjs/*'],
+    plugins: [virtualEntries],
+    // ccxt's error classes are matched by name (ccxt-errors.ts)
+    keepNames: true,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    supported: { 'dynamic-import': false },
+    logLevel: 'warning',
+    metafile: true,
+  });
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const result = await bundle(ENTRIES, DAEMONS_DIR);
+  const ccxt = await bundleCcxt(DAEMONS_DIR);
   for (const name of Object.keys(DAEMONS)) {
     fs.writeFileSync(path.join(DAEMONS_DIR, `${name}.js`), launcher(name));
   }
@@ -97,7 +149,7 @@ async function main(): Promise<void> {
     await bundle(TEST_ENTRIES, TEST_DAEMONS_DIR);
     fs.writeFileSync(path.join(TEST_DAEMONS_DIR, 'trading.js'), launcher('trading'));
   }
-  const sizes = Object.entries(result.metafile.outputs)
+  const sizes = Object.entries({ ...result.metafile.outputs, ...ccxt.metafile.outputs })
     .filter(([file]) => file.endsWith('.js'))
     .map(([file, out]) => `${path.basename(file)} ${(out.bytes / 1024).toFixed(0)} KiB`);
   console.log(

@@ -42,6 +42,8 @@ export interface LiveRecoveryFigures {
   connections: Summary;
   /** From the first request of a restart reaching the exchange to PM2's online: the exchange's share. */
   exchangePhaseMs: Summary;
+  /** From the restart (the kill plus PM2's backoff) to the first request reaching the exchange: the start's CPU. */
+  beforeExchangeMs: Summary;
 }
 
 export async function liveRecoveries(ctx: BenchContext, trials: number): Promise<LiveRecoveryFigures> {
@@ -90,6 +92,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
       const requests: number[] = [];
       const connections: number[] = [];
       const exchangePhase: number[] = [];
+      const beforeExchange: number[] = [];
       let routes: Record<string, number> = {};
       for (let i = 0; i < trials; i++) {
         const mark = fake.requests.length;
@@ -114,7 +117,10 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
         const killedAt = online.at - sample.ms - sample.restartDelayMs;
         const made = fake.requests.slice(mark).filter((r) => r.at >= killedAt && r.at <= online.at);
         requests.push(made.length);
-        if (made.length > 0) exchangePhase.push(online.at - made[0].at);
+        if (made.length > 0) {
+          exchangePhase.push(online.at - made[0].at);
+          beforeExchange.push(made[0].at - (online.at - sample.ms));
+        }
         connections.push(proxy.connections - connectionsBefore);
         routes = {};
         for (const r of made) routes[r.route] = (routes[r.route] ?? 0) + 1;
@@ -135,6 +141,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
         weightLimit: WEIGHT_LIMIT,
         connections: summarize(connections),
         exchangePhaseMs: summarize(exchangePhase),
+        beforeExchangeMs: summarize(beforeExchange),
       };
     } finally {
       await t.session.stop();

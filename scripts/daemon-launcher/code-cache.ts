@@ -1,119 +1,16 @@
 /**
- * Runs a daemon bundle (dist/daemons/<name>.bundle.js) with a V8 code cache, so a restart skips parsing and
- * compiling the code it ran last time (Node 22's module.enableCompileCache, done by hand for Node 20). The
- * launcher dist/daemons/<name>.js that scripts/bundle.ts writes is a one-line call of this.
- *
- * Safety: the cache is only an optimisation and never decides what runs.
- * - Its file name carries a hash of the bundle's source, the node version and the architecture, so a rebuilt
- *   bundle never meets a stale cache (V8 itself checks only the source length).
- * - Its content starts with a SHA-256 of the payload; a torn or corrupted file fails that check and is ignored.
- * - V8 may still reject it (different flags); then the bundle compiles as usual and the cache is rewritten.
- * - It is written once, some seconds after start (so it holds the functions startup compiled), to a temp file
- *   renamed into place; any failure (read-only install, full disk) is ignored: the daemon runs the same without.
+ * What the generated launcher dist/daemons/<name>.js calls: runs the daemon bundle with its V8 code cache
+ * (src/shared/lifecycle/code-cache.ts, shared with the ccxt bundles trading loads).
  */
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import Module from 'node:module';
-import path from 'node:path';
-import vm from 'node:vm';
+import {
+  requireWithCodeCache,
+  type CodeCacheOptions,
+  type CodeCacheResult,
+} from '../../src/shared/lifecycle/code-cache';
 
-const DIGEST_BYTES = 32;
-
-export interface CodeCacheOptions {
-  /** Where cache files go (default: `.cache` next to the bundle). */
-  cacheDir?: string;
-  /** When to write the cache after start (default 3 s: startup and the first ticks have compiled by then). */
-  writeAfterMs?: number;
-}
-
-export interface CodeCacheResult {
-  cacheFile: string;
-  /** 'used': compiled from the cache; 'rejected': V8 refused it; 'none': no valid cache file. */
-  cache: 'used' | 'rejected' | 'none';
-}
+export type { CodeCacheOptions, CodeCacheResult };
 
 export function runWithCodeCache(bundleFile: string, opts: CodeCacheOptions = {}): CodeCacheResult {
-  const source = fs.readFileSync(bundleFile, 'utf8');
-  const key = createHash('sha256')
-    .update(source)
-    .update(`\0${process.version}\0${process.arch}`)
-    .digest('hex')
-    .slice(0, 20);
-  const cacheDir = opts.cacheDir ?? path.join(path.dirname(bundleFile), '.cache');
-  const cacheFile = path.join(cacheDir, `${path.basename(bundleFile, '.js')}-${key}.v8cache`);
-  const cachedData = readCache(cacheFile);
-
-  const script = new vm.Script(Module.wrap(source), {
-    filename: bundleFile,
-    cachedData,
-    // The bundles call no import(): esbuild turns it into require() (scripts/bundle.ts: on Node 20 a script compiled
-    // from a code cache loses this callback on later starts) and ccxt's exchange modules are require()d. This only
-    // makes a stray import() in a dependency resolve as in any CommonJS module on a first, uncached start.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
-  const cache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
-
-  const mod = new Module(bundleFile, require.main ?? undefined);
-  mod.filename = bundleFile;
-  mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
-    path.dirname(bundleFile),
-  );
-  const moduleRequire = Module.createRequire(bundleFile);
-  const wrapper = script.runInThisContext() as (
-    exports: unknown,
-    require: NodeJS.Require,
-    module: Module,
-    filename: string,
-    dirname: string,
-  ) => void;
-
-  if (cache !== 'used') {
-    const timer = setTimeout(() => writeCache(cacheFile, script), opts.writeAfterMs ?? 3000);
-    timer.unref();
-  }
-  wrapper.call(mod.exports, mod.exports, moduleRequire, mod, bundleFile, path.dirname(bundleFile));
-  mod.loaded = true;
+  const { cacheFile, cache } = requireWithCodeCache(bundleFile, opts);
   return { cacheFile, cache };
-}
-
-function readCache(file: string): Buffer | undefined {
-  let raw: Buffer;
-  try {
-    raw = fs.readFileSync(file);
-  } catch {
-    return undefined;
-  }
-  if (raw.length <= DIGEST_BYTES) return undefined;
-  const payload = raw.subarray(DIGEST_BYTES);
-  const digest = createHash('sha256').update(payload).digest();
-  return digest.equals(raw.subarray(0, DIGEST_BYTES)) ? payload : undefined;
-}
-
-function writeCache(file: string, script: vm.Script): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const payload = script.createCachedData();
-    const digest = createHash('sha256').update(payload).digest();
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, Buffer.concat([digest, payload]));
-    fs.renameSync(tmp, file);
-    removeOtherCaches(file);
-  } catch {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      // nothing was written
-    }
-  }
-}
-
-/** Caches of older builds of the same bundle are dead weight: keep only the current one. */
-function removeOtherCaches(current: string): void {
-  const dir = path.dirname(current);
-  const prefix = path.basename(current).replace(/-[0-9a-f]+\.v8cache$/, '-');
-  for (const name of fs.readdirSync(dir)) {
-    if (name !== path.basename(current) && name.startsWith(prefix) && name.endsWith('.v8cache')) {
-      fs.rmSync(path.join(dir, name), { force: true });
-    }
-  }
 }

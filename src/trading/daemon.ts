@@ -1,8 +1,10 @@
 /**
  * The trading daemon's composition: wires the real implementations and registers shutdown steps.
- * Order of start (runService already holds the service lock, which covers the state files): state files → event
- * log → exchange adapter (no network yet) → TCP server (answers from here on, "waiting for the exchange" included) →
- * markets (waits for the exchange, never exits for it) → recovery (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
+ * Order of start (runService already holds the service lock, which covers the state files): exchange adapter →
+ * markets and account reads sent (connect-reads.ts) → while they travel: state files → event log → TCP server
+ * (answers from here on, "waiting for the exchange" included) → markets and account awaited (waits for the exchange,
+ * never exits for it) → identity check → recovery (before ready; no order before it) → loop. `runService` sends
+ * `ready` once `startTrading` resolves.
  *
  * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
  * decorators (harness/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
@@ -17,6 +19,7 @@ import type { ServiceContext } from '../shared/lifecycle/service';
 import { blockedMessage, readBlockedMarker } from '../shared/persistence/blocked-marker';
 import { registerControlHandlers } from './control/handlers';
 import type { EventPublisher } from './engine/event-outbox';
+import { sendConnectReads } from './engine/connect-reads';
 import { wireOrderManager } from './engine/order-manager';
 import type { StateStore } from './engine/state-gateway';
 import { openTradingStateFiles } from './engine/state-files';
@@ -47,17 +50,6 @@ export async function startTrading(
   const { clock } = ctx;
   const startedAt = clock.now();
 
-  const files = await openTradingStateFiles(dataDir, logger, clock);
-  shutdown.addStore(files.store);
-  shutdown.addStep('close the state store and history journal', () => files.close(), { order: 95 });
-
-  const events = await EventLog.open(dataDir, {
-    retention: config.ipc.eventRetention,
-    logger,
-    redactor: ctx.redactor,
-  });
-  shutdown.addStep('close event log', () => events.close(), { order: 90 });
-
   const adapter = await createExchange(config.trading, ctx.secrets, { dataDir, logger, clock });
   shutdown.addStep('close exchange', () => adapter.close(), { order: 85 });
   // every exchange call timed for /metrics (the metrics need the loop, made below: bound once they exist)
@@ -68,6 +60,19 @@ export async function startTrading(
     wiring.wrapExchange ? wiring.wrapExchange(adapter) : adapter,
     (method, outcome, seconds) => observeCall(method, outcome, seconds),
   );
+  // markets and the account are on their way while the state files, the event log and the TCP server open
+  const connectReads = sendConnectReads(exchange);
+
+  const files = await openTradingStateFiles(dataDir, logger, clock);
+  shutdown.addStore(files.store);
+  shutdown.addStep('close the state store and history journal', () => files.close(), { order: 95 });
+
+  const events = await EventLog.open(dataDir, {
+    retention: config.ipc.eventRetention,
+    logger,
+    redactor: ctx.redactor,
+  });
+  shutdown.addStep('close event log', () => events.close(), { order: 90 });
 
   const manager = wireOrderManager({
     exchange,
@@ -184,7 +189,7 @@ export async function startTrading(
   shutdown.addStep('commit trading state', () => files.store.commit(), { order: 30 });
   shutdown.addStep('close TCP server', () => server.close(), { order: 70 });
 
-  const { markets, account } = await loop.connect();
+  const { markets, account } = await loop.connect(connectReads);
   const missing = config.trading.symbols.filter((symbol) => !markets[symbol]);
   if (missing.length > 0) {
     throw new ConfigError(

@@ -27,6 +27,7 @@ import type { BalanceEntry, Exchange, Market } from '../exchange/exchange';
 import type { Strategy } from '../strategy/strategy';
 import { AccountWatch } from './account-watch';
 import { closeAll } from './close-all';
+import { firstThen, type ConnectReads } from './connect-reads';
 import { ExchangeHealth } from './exchange-health';
 import { ExchangeReads } from './exchange-reads';
 import { OnceLog } from './log-once';
@@ -177,9 +178,10 @@ export class TradingLoop {
    * Start, first step (state `waiting-exchange`): load the exchange's markets, waiting — with a capped backoff,
    * never exiting — for as long as the exchange (or the network) does not answer or refuses our key: a person or
    * time fixes that, a restart does not. One `exchange.unreachable` event once it has lasted
-   * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so.
+   * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so. `sent`: the
+   * same reads already on their way (connect-reads.ts), taken as the first attempts.
    */
-  async connect(): Promise<{ markets: Record<string, Market>; account: string }> {
+  async connect(sent?: ConnectReads): Promise<{ markets: Record<string, Market>; account: string }> {
     this.phase = 'waiting-exchange';
     this.activity('waiting for the exchange');
     const wait = <T>(what: string, fn: () => Promise<T>, signal: AbortSignal): Promise<T> =>
@@ -193,9 +195,19 @@ export class TradingLoop {
       });
     // markets and the account do not depend on each other: one round trip for both
     const [markets, account] = await readTogether(this.controller.signal, [
-      (signal: AbortSignal) => wait('load markets', () => this.exchange.loadMarkets(), signal),
+      (signal: AbortSignal) =>
+        wait(
+          'load markets',
+          firstThen(sent?.markets, () => this.exchange.loadMarkets()),
+          signal,
+        ),
       // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
-      (signal: AbortSignal) => wait('read the account', () => this.exchange.accountId(), signal),
+      (signal: AbortSignal) =>
+        wait(
+          'read the account',
+          firstThen(sent?.account, () => this.exchange.accountId()),
+          signal,
+        ),
     ] as const);
     await this.health.answered();
     this.manager.setMarkets(markets);

@@ -2,8 +2,9 @@
  * The live adapter: any ccxt exchange behind the Exchange port. Together with ccxt-errors.ts it is the only
  * code that touches ccxt.
  *
- * - Loads only the configured exchange's ES module (js/src/<id>.js) when it can; importing all of ccxt
- *   costs about 0.4 s and 35 MB more per start. Falls back to the full CommonJS bundle.
+ * - Loads only the configured exchange: the build's bundle of it (ccxt-bundle.ts) when there is one, else its ES
+ *   module (js/src/<id>.js); importing all of ccxt costs about 0.4 s and 35 MB more per start. Falls back to the
+ *   full CommonJS bundle.
  * - Reads (markets, ticker, candles, orders, balance, trades) are retried with backoff by the one retry helper;
  *   createOrder and cancelOrder are never retried here. What a failed create means is decided in one place,
  *   `createFailure`: an answer that refused it (4xx, rate limit) is final; a timeout, a lost answer, any HTTP
@@ -43,9 +44,11 @@ import {
   RateLimitError,
   TemporaryError,
 } from '../../shared/errors';
+import { requireWithCodeCache } from '../../shared/lifecycle/code-cache';
 import type { Logger } from '../../shared/logging/logger';
 import { retry, type RetryOptions } from '../../shared/retry';
 import { closestKey } from '../../shared/config/problems';
+import { ccxtBundleFile } from './ccxt-bundle';
 import { errorBodySummary, translateCcxtError } from './ccxt-errors';
 import type {
   BalanceEntry,
@@ -60,12 +63,16 @@ import type {
   Ticker,
 } from './exchange';
 import { profileFor, type ExchangeProfile } from './profiles';
+import { SpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
 
 export interface CcxtLoadInfo {
-  /** `esm-single`: only this exchange's module; `cjs-all`: the whole ccxt bundle (fallback). */
-  via: 'esm-single' | 'cjs-all';
+  /**
+   * `bundle`: the build's one-file bundle of this exchange (scripts/bundle.ts); `esm-single`: only this exchange's
+   * ES module from node_modules; `cjs-all`: the whole ccxt bundle (fallback).
+   */
+  via: 'bundle' | 'esm-single' | 'cjs-all';
   ms: number;
   /** Why the single module could not be loaded, when it exists and failed. */
   fallbackReason?: string;
@@ -89,6 +96,11 @@ export interface CcxtExchangeOptions {
   ccxtOptions?: Record<string, unknown>;
   /** How long a ticker stays good for the min-notional check of a market order; default 30 s. */
   tickerMaxAgeMs?: number;
+  /**
+   * Connections opened ahead to the exchange (spare-connections.ts): at once to `apiUrl` or the profile's
+   * `restOrigin` (not in sandbox mode), else beside the first connection; default 0.
+   */
+  spareConnections?: number;
   /** The exchange's verified profile; default the one registered for exchangeId (none: dry-run data only). */
   profile?: ExchangeProfile;
   clock?: Clock;
@@ -149,13 +161,38 @@ export function unknownExchangeMessage(exchangeId: string, known: string[]): str
   return `not an exchange id known to ccxt${guess ? ` — did you mean "${guess}"?` : ' (e.g. binance, kraken)'}`;
 }
 
-/** Loads the ccxt class of `exchangeId`, preferring its single ES module. */
+/**
+ * Loads the ccxt class of `exchangeId` (and ccxt's error classes of the same copy), preferring the build's bundle
+ * of it, then its single ES module.
+ */
 export async function loadCcxtClass(
   exchangeId: string,
-): Promise<{ Ctor: CcxtConstructor; info: CcxtLoadInfo }> {
+  bundleDir?: string,
+): Promise<{ Ctor: CcxtConstructor; info: CcxtLoadInfo; errorClasses: () => Record<string, unknown> }> {
   const started = performance.now();
   let fallbackReason: string | undefined;
   if (/^[a-z0-9]+$/.test(exchangeId)) {
+    const bundled = ccxtBundleFile(exchangeId, bundleDir);
+    if (bundled) {
+      try {
+        // with a V8 code cache, like the daemon bundle: compiling ccxt's ~1.8 MB was most of its load
+        const mod = requireWithCodeCache(bundled).exports as {
+          default?: CcxtConstructor;
+          errors?: Record<string, unknown>;
+        };
+        if (typeof mod.default === 'function' && mod.errors) {
+          const errors = mod.errors;
+          return {
+            Ctor: mod.default,
+            info: { via: 'bundle', ms: performance.now() - started },
+            errorClasses: () => errors,
+          };
+        }
+        fallbackReason = `${path.basename(bundled)} exports no exchange class`;
+      } catch (err) {
+        fallbackReason = errorMessage(err);
+      }
+    }
     try {
       const file = path.join(path.dirname(require.resolve('ccxt')), '..', 'js', 'src', `${exchangeId}.js`);
       if (existsSync(file)) {
@@ -164,7 +201,11 @@ export async function loadCcxtClass(
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const mod = require(file) as { default?: CcxtConstructor };
         if (typeof mod.default === 'function') {
-          return { Ctor: mod.default, info: { via: 'esm-single', ms: performance.now() - started } };
+          return {
+            Ctor: mod.default,
+            info: { via: 'esm-single', ms: performance.now() - started, fallbackReason },
+            errorClasses: esmErrorClasses,
+          };
         }
       }
     } catch (err) {
@@ -187,29 +228,27 @@ export async function loadCcxtClass(
   return {
     Ctor: Ctor as CcxtConstructor,
     info: { via: 'cjs-all', ms: performance.now() - started, fallbackReason },
+    errorClasses: () => all,
   };
 }
 
-/**
- * ccxt's error classes by name, from the same build `loadCcxtClass` took the exchange from (its own ES module's
- * `base/errors.js`, or the full bundle), for a profile's `ccxtErrorCodes`.
- */
-function loadCcxtErrorClasses(via: CcxtLoadInfo['via']): Record<string, unknown> {
-  const file =
-    via === 'esm-single'
-      ? path.join(path.dirname(require.resolve('ccxt')), '..', 'js', 'src', 'base', 'errors.js')
-      : 'ccxt';
+/** ccxt's error classes by name from its ES modules (`base/errors.js`), the copy the single module throws. */
+function esmErrorClasses(): Record<string, unknown> {
+  const file = path.join(path.dirname(require.resolve('ccxt')), '..', 'js', 'src', 'base', 'errors.js');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(file) as Record<string, unknown>;
 }
 
-/** `exceptions.exact` entries for a profile's error codes (ccxt deep-merges them over its own table). */
+/**
+ * `exceptions.exact` entries for a profile's error codes (ccxt deep-merges them over its own table), from the same
+ * copy of ccxt `loadCcxtClass` took the exchange from.
+ */
 function errorCodeOverrides(
   codes: Record<string, string> | undefined,
-  via: CcxtLoadInfo['via'],
+  errorClasses: () => Record<string, unknown>,
 ): Record<string, unknown> | undefined {
   if (!codes || Object.keys(codes).length === 0) return undefined;
-  const classes = loadCcxtErrorClasses(via);
+  const classes = errorClasses();
   const exact: Record<string, unknown> = {};
   for (const [code, name] of Object.entries(codes)) {
     if (typeof classes[name] !== 'function')
@@ -235,6 +274,7 @@ export class CcxtExchange implements Exchange {
     private readonly client: CcxtClient,
     private readonly options: CcxtExchangeOptions,
     loadInfo: CcxtLoadInfo,
+    private readonly spares?: SpareConnections,
   ) {
     this.id = options.exchangeId;
     this.loadInfo = loadInfo;
@@ -248,9 +288,15 @@ export class CcxtExchange implements Exchange {
   }
 
   static async create(options: CcxtExchangeOptions): Promise<CcxtExchange> {
-    const { Ctor, info } = await loadCcxtClass(options.exchangeId);
     const profile = options.profile ?? profileFor(options.exchangeId);
-    const exact = errorCodeOverrides(profile?.ccxtErrorCodes, info.via);
+    const spares = options.spareConnections
+      ? new SpareConnections({ spare: options.spareConnections })
+      : undefined;
+    // where the origin is known before ccxt is loaded, the handshakes run while it loads
+    const origin = options.apiUrl ?? (options.sandbox ? undefined : profile?.restOrigin);
+    if (spares && origin) spares.preconnect(origin);
+    const { Ctor, info, errorClasses } = await loadCcxtClass(options.exchangeId);
+    const exact = errorCodeOverrides(profile?.ccxtErrorCodes, errorClasses);
     const client = new Ctor({
       apiKey: options.apiKey,
       secret: options.secret,
@@ -263,6 +309,7 @@ export class CcxtExchange implements Exchange {
       ...(exact ? { exceptions: { exact } } : {}),
     });
     skipProxyAgentModules(client);
+    if (spares) openSpareConnections(client, spares);
     recordHttpStatus(client, profile?.answerCodes?.field);
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
@@ -274,10 +321,10 @@ export class CcxtExchange implements Exchange {
     });
     if (info.fallbackReason) {
       options.logger?.warn(
-        `ccxt ${options.exchangeId}: its own module failed to load (${info.fallbackReason}); loaded all of ccxt instead`,
+        `ccxt ${options.exchangeId}: its own ${info.via === 'esm-single' ? 'bundle' : 'module'} failed to load (${info.fallbackReason}); loaded ${info.via === 'esm-single' ? 'its ES module' : 'all of ccxt'} instead`,
       );
     }
-    return new CcxtExchange(client, options, info);
+    return new CcxtExchange(client, options, info, spares);
   }
 
   /**
@@ -509,6 +556,7 @@ export class CcxtExchange implements Exchange {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.abort.abort(new NetworkError('exchange adapter closed'));
+      this.spares?.close();
       await (this.client as unknown as { close?: () => Promise<void> }).close?.().catch(() => undefined);
     })();
     return this.closing;
@@ -781,6 +829,31 @@ function skipProxyAgentModules(client: CcxtClient): void {
   };
   c.proxiesModulesLoading = Promise.resolve();
   c.socksProxyAgentModuleChecked = true;
+}
+
+/**
+ * Gives ccxt's own keep-alive undici Agent (made on its first request from `getDispatcherOptions(true)`) a connector
+ * that opens spare connections (spare-connections.ts) over undici's default one, built with the same options
+ * undici would use (ccxt's `connect` TLS options, no HTTP/2, happy eyeballs). A proxy's dispatcher is left alone.
+ */
+function openSpareConnections(client: CcxtClient, spares: SpareConnections): void {
+  type Options = Record<string, unknown> & { connect?: unknown };
+  const c = client as unknown as {
+    getDispatcherOptions(isPlainAgent?: boolean): Options;
+    undiciModule?: { buildConnector?: (options: Record<string, unknown>) => Connector };
+  };
+  const original = c.getDispatcherOptions.bind(client);
+  c.getDispatcherOptions = (isPlainAgent?: boolean) => {
+    const options = original(isPlainAgent);
+    const build = c.undiciModule?.buildConnector;
+    if (!isPlainAgent || !build || typeof options.connect === 'function') return options;
+    const connect = build({
+      allowH2: options.allowH2,
+      autoSelectFamily: options.autoSelectFamily,
+      ...(options.connect as Record<string, unknown> | undefined),
+    });
+    return { ...options, connect: spares.connector(connect) };
+  };
 }
 
 /**

@@ -110,6 +110,11 @@ export async function createExchange(
       }
       const exchange = await CcxtExchange.create({
         ...ccxtCommon,
+        // every read of the start on a connection opened ahead: markets and the account, then recovery's at once
+        // (the recent orders of each symbol, the open orders, the balance). Not counting on the first batch's
+        // connections for the second: undici checks an idle connection for one event-loop turn before reusing it,
+        // and a burst sent meanwhile opens new ones
+        spareConnections: config.symbols.length + 4,
         profile,
         apiKey: secrets.exchangeApiKey,
         secret: secrets.exchangeSecret,

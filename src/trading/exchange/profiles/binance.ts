@@ -45,6 +45,7 @@ export const binanceProfile: ExchangeProfile = {
     const uid = (balance.info as { uid?: unknown } | undefined)?.uid;
     return typeof uid === 'number' || typeof uid === 'string' ? String(uid) : undefined;
   },
+  restOrigin: 'https://api.binance.com',
   ccxtOptions: {
     // spot only: no futures/options exchangeInfo calls on loadMarkets
     fetchMarkets: { types: ['spot'] },

@@ -60,6 +60,7 @@ export const bybitProfile: ExchangeProfile = {
     // GET /v5/asset/coin/query-info needs a key with asset permissions on every market load; spot trading does not
     fetchCurrencies: false,
   },
+  restOrigin: 'https://api.bybit.com',
   ccxtOptions: {
     // spot only: no linear/inverse/option instrument lists on loadMarkets
     fetchMarkets: { types: ['spot'] },

@@ -100,6 +100,11 @@ export interface ExchangeProfile {
    * HTTP status and ccxt class: Bybit answers them with HTTP 200).
    */
   answerCodes?: { field: string; duplicate: string[]; outcomeUnknown: string[] };
+  /**
+   * scheme://host of the REST API ccxt reads markets and the account from (not in sandbox mode): connections to it
+   * are opened while ccxt loads (spare-connections.ts). A test checks it against the URL ccxt really asks.
+   */
+  restOrigin?: string;
   /** ccxt options (deep-merged under the operator's own ccxtOptions). */
   ccxtOptions: Record<string, unknown>;
   /**

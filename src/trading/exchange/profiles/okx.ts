@@ -69,6 +69,7 @@ export const okxProfile: ExchangeProfile = {
     'per endpoint per 2 s: place/cancel/get order 60 (per instrument), fills-history 10, orders-history 40, balance 10; 50011 over it',
   fees: 'per fill: fee (negative = charged) in feeCcy — the base on a buy, the quote on a sell',
   password: 'API key passphrase (OK-ACCESS-PASSPHRASE)',
+  restOrigin: 'https://www.okx.com',
   ccxtOptions: {
     // spot only: no futures/swap/options instrument calls on loadMarkets
     fetchMarkets: { types: ['spot'] },

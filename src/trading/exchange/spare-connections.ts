@@ -1,0 +1,159 @@
+/**
+ * Connections opened ahead for ccxt's HTTP client (an undici connector, `connect(options, callback)`). The start
+ * sends its reads in two batches, markets and the account, then recovery's reads all at once (the recent orders of
+ * each symbol, the open orders, the balance). Without spares, every new connection pays a TCP (and, against a real
+ * exchange, TLS) handshake before its request: a round trip or more, once for the first batch and again for each
+ * read of the second beyond the first batch's kept-alive connections.
+ *
+ * - `preconnect(origin)`: when the origin is known before ccxt is even loaded (the configured API URL, or the
+ *   profile's `restOrigin`), `spare` connections are opened at once with node's net/tls as undici would (HTTP/1.1,
+ *   no delay, keep-alive), so their handshakes run while ccxt loads: the first batch goes out on open connections.
+ * - otherwise, when the client opens its first connection to an origin, `spare` more are opened beside it, so the
+ *   second batch finds them open.
+ *
+ * Each spare goes to the next new connection the client wants to that origin (one that failed to open or was closed
+ * is skipped); those still unused after `idleMs` are closed — well before a server drops a connection that never sent
+ * a request (a socket nobody reads would not notice that close, and the request it carried would fail). Only the
+ * first connection to an origin opens spares: later reconnects open one connection each, as the client would.
+ */
+import net, { type Socket } from 'node:net';
+import tls from 'node:tls';
+
+export type ConnectCallback = (err: Error | null, socket?: Socket) => void;
+export interface ConnectOptions {
+  hostname: string;
+  protocol: string;
+  port: string | number;
+  [key: string]: unknown;
+}
+export type Connector = (options: ConnectOptions, callback: ConnectCallback) => unknown;
+
+export interface SpareConnectionOptions {
+  /** How many connections to open ahead per origin. */
+  spare: number;
+  /** Spares not taken by then are closed (default 5 s: the start's reads come within the first second). */
+  idleMs?: number;
+}
+
+export class SpareConnections {
+  private readonly spares = new Map<string, Array<Promise<Socket>>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly opts: SpareConnectionOptions) {}
+
+  /** Opens the spares to `origin` (scheme://host[:port]) now, before any HTTP client exists. */
+  preconnect(origin: string): void {
+    const url = new URL(origin);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return;
+    const key = keyOf(url.protocol, url.hostname, url.port);
+    if (this.closed || this.spares.has(key)) return;
+    this.keep(
+      key,
+      Array.from({ length: Math.max(0, this.opts.spare) }, () => settled(openDirect(url))),
+    );
+  }
+
+  /** `connect` (undici's own connector) with the spares handed out first. */
+  connector(connect: Connector): Connector {
+    const take = (key: string, options: ConnectOptions, callback: ConnectCallback): void => {
+      const next = this.spares.get(key)?.shift();
+      if (!next) {
+        connect(options, callback);
+        return;
+      }
+      next.then(
+        (socket) => {
+          if (socket.destroyed || socket.readyState !== 'open') take(key, options, callback);
+          else callback(null, socket.ref());
+        },
+        () => take(key, options, callback),
+      );
+    };
+    return (options, callback) => {
+      const key = keyOf(options.protocol, options.hostname, options.port);
+      if (this.closed || this.spares.has(key)) {
+        take(key, options, callback);
+        return;
+      }
+      // the connection asked for first, then the spares beside it
+      connect(options, callback);
+      this.keep(
+        key,
+        Array.from({ length: Math.max(0, this.opts.spare) }, () =>
+          settled(
+            new Promise<Socket>((resolve, reject) =>
+              connect(options, (err, socket) =>
+                err || !socket ? reject(err ?? new Error('no socket')) : resolve(socket),
+              ),
+            ),
+          ),
+        ),
+      );
+    };
+  }
+
+  /** Closes every spare not taken; later connections are plain ones. */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const key of this.spares.keys()) this.closeUnused(key);
+  }
+
+  private keep(key: string, spares: Array<Promise<Socket>>): void {
+    this.spares.set(key, spares);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.closeUnused(key);
+    }, this.opts.idleMs ?? 5_000);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private closeUnused(key: string): void {
+    for (const waiting of this.spares.get(key) ?? []) {
+      void waiting.then(
+        (s) => s.destroy(),
+        () => undefined,
+      );
+    }
+    this.spares.set(key, []);
+  }
+}
+
+function keyOf(protocol: string, hostname: string, port: string | number): string {
+  const p = Number(port) || (protocol === 'https:' ? 443 : 80);
+  return `${protocol}//${hostname.replace(/^\[|\]$/g, '')}:${p}`;
+}
+
+/** A connection to `url`'s origin as undici opens one: TLS with SNI and HTTP/1.1 by ALPN for https. */
+function openDirect(url: URL): Promise<Socket> {
+  const https = url.protocol === 'https:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port) || (https ? 443 : 80);
+  return new Promise((resolve, reject) => {
+    const socket = https
+      ? tls.connect({
+          host,
+          port,
+          ALPNProtocols: ['http/1.1'],
+          ...(net.isIP(host) ? {} : { servername: host }),
+        })
+      : net.connect({ host, port });
+    socket.setNoDelay(true).setKeepAlive(true, 60_000);
+    socket.once(https ? 'secureConnect' : 'connect', () => resolve(socket));
+    // kept for the socket's life: an idle spare's error must not go unhandled
+    socket.on('error', reject);
+  });
+}
+
+/**
+ * A spare's promise: an idle spare keeps no process alive (the HTTP client refs a connection it uses), and a failure
+ * never counts as unhandled (the next connection just opens its own).
+ */
+function settled(opening: Promise<Socket>): Promise<Socket> {
+  const spare = opening.then((socket) => socket.unref());
+  spare.catch(() => undefined);
+  return spare;
+}

@@ -1,0 +1,73 @@
+/**
+ * The build's one-file ccxt bundle per verified exchange (scripts/bundle.ts), as a live start loads it: in a fresh
+ * node, through loadCcxtClass, its class and error classes from the same copy, and a real request through the
+ * HTTP client bundled with it (undici) to the local exchange double.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { FakeBinance } from '../../harness/exchanges/fake-binance';
+import { binanceKit } from '../../harness/exchanges/exchange-kits';
+import { DAEMON_SCRIPTS, REPO_ROOT } from '../../harness/pm2';
+import { verifiedExchangeIds } from '../../src/trading/exchange/profiles';
+
+const DAEMONS_DIR = path.dirname(DAEMON_SCRIPTS.trading);
+const CCXT_EXCHANGE = path.join(REPO_ROOT, 'dist/src/trading/exchange/ccxt-exchange.js');
+
+/** Runs `body` (an async function body; `load` is loadCcxtClass over the build's bundles) in a fresh node. */
+async function inFreshNode(body: string): Promise<unknown> {
+  const code =
+    `const { loadCcxtClass, rebaseUrls } = require(${JSON.stringify(CCXT_EXCHANGE)});\n` +
+    `const load = (id) => loadCcxtClass(id, ${JSON.stringify(DAEMONS_DIR)});\n` +
+    `(async () => { ${body} })().then((r) => { console.log(JSON.stringify(r)); process.exit(0); }, ` +
+    `(e) => { console.error(e); process.exit(1); });`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', code], { cwd: REPO_ROOT });
+  return JSON.parse(stdout);
+}
+
+describe('the ccxt bundles a live start loads', function () {
+  this.timeout(60_000);
+
+  it('has one per verified exchange, next to the daemon bundles', () => {
+    for (const id of verifiedExchangeIds()) {
+      expect(fs.existsSync(path.join(DAEMONS_DIR, `ccxt-${id}.js`)), id).to.equal(true);
+    }
+  });
+
+  it('loads each exchange from its bundle, with the error classes of the same copy (matched by name)', async () => {
+    const loaded = (await inFreshNode(`
+      const out = {};
+      for (const id of ${JSON.stringify(verifiedExchangeIds())}) {
+        const { Ctor, info, errorClasses } = await load(id);
+        const errors = errorClasses();
+        const names = [];
+        for (let p = errors.InvalidOrder.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+          names.push(p.constructor.name);
+        }
+        out[id] = { via: info.via, fallback: info.fallbackReason ?? null, id: new Ctor({}).id, names };
+      }
+      return out;`)) as Record<string, { via: string; fallback: string | null; id: string; names: string[] }>;
+    for (const id of verifiedExchangeIds()) {
+      expect(loaded[id], id).to.deep.include({ via: 'bundle', fallback: null, id });
+      expect(loaded[id].names, id).to.include.members(['InvalidOrder', 'BaseError']);
+    }
+  });
+
+  it('reads markets from the local Binance through the HTTP client bundled in', async () => {
+    const fake = await FakeBinance.start({ ...binanceKit.credentials, symbols: ['BTC/USDT'] });
+    try {
+      const symbols = (await inFreshNode(`
+        const { Ctor } = await load('binance');
+        const client = new Ctor({ options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false } });
+        client.urls.api = rebaseUrls(client.urls.api, ${JSON.stringify(fake.url)});
+        const markets = await client.loadMarkets();
+        return Object.keys(markets);`)) as string[];
+      expect(symbols).to.include('BTC/USDT');
+      expect(fake.requests.map((r) => r.route)).to.include('exchangeInfo');
+    } finally {
+      await fake.close();
+    }
+  });
+});

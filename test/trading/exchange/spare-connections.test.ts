@@ -1,0 +1,231 @@
+/**
+ * Connections opened ahead for ccxt's HTTP client: real sockets to a real local server (the connector alone), then
+ * real ccxt Binance through the latency proxy (what the start's second batch of reads finds open). Counts only.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { FakeBinance } from '../../../harness/exchanges/fake-binance';
+import { binanceKit } from '../../../harness/exchanges/exchange-kits';
+import { LatencyProxy } from '../../../harness/latency-proxy';
+import { REPO_ROOT } from '../../../harness/pm2';
+import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import {
+  SpareConnections,
+  type ConnectOptions,
+  type Connector,
+  type SpareConnectionOptions,
+} from '../../../src/trading/exchange/spare-connections';
+import { loadCcxtClass } from '../../../src/trading/exchange/ccxt-exchange';
+import { EXCHANGE_PROFILES } from '../../../src/trading/exchange/profiles';
+
+const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
+
+/** The shape of undici's own connector: a plain TCP connection, handed over once connected. */
+const plainConnect: Connector = (options, callback) => {
+  const socket = net.connect(Number(options.port), options.hostname);
+  socket.once('connect', () => callback(null, socket));
+  socket.on('error', (err) => callback(err));
+  return socket;
+};
+
+const withSpareConnections = (connect: Connector, opts: SpareConnectionOptions): Connector =>
+  new SpareConnections(opts).connector(connect);
+
+function connectVia(connect: Connector, options: ConnectOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) =>
+    connect(options, (err, socket) => (err || !socket ? reject(err) : resolve(socket))),
+  );
+}
+
+describe('spare connections (real sockets)', () => {
+  let server: net.Server;
+  let accepted: net.Socket[];
+  let closed: number;
+  let options: ConnectOptions;
+  const mine: net.Socket[] = [];
+
+  beforeEach(async () => {
+    accepted = [];
+    closed = 0;
+    server = net.createServer((s) => {
+      accepted.push(s);
+      s.on('close', () => (closed += 1));
+      s.resume();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    options = { protocol: 'http:', hostname: '127.0.0.1', port: (server.address() as net.AddressInfo).port };
+  });
+
+  afterEach(async () => {
+    for (const s of [...mine, ...accepted]) s.destroy();
+    mine.length = 0;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const until = async (done: () => boolean): Promise<void> => {
+    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(done()).to.equal(true);
+  };
+
+  it('opens the spares beside the first connection and hands them to the next ones: no new connection for those', async () => {
+    const connect = withSpareConnections(plainConnect, { spare: 3 });
+    mine.push(await connectVia(connect, options));
+    await until(() => accepted.length === 4);
+    for (let i = 0; i < 3; i++) mine.push(await connectVia(connect, options));
+    expect(new Set(mine).size).to.equal(4);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(accepted).to.have.length(4);
+    // spares used up: the next one is a new connection, and opens no spares again
+    mine.push(await connectVia(connect, options));
+    await until(() => accepted.length === 5);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(accepted).to.have.length(5);
+  });
+
+  it('skips a spare that failed to open and connects anew instead', async () => {
+    let calls = 0;
+    const failingSpare: Connector = (o, callback) => {
+      calls += 1;
+      if (calls === 2) {
+        setImmediate(() => callback(new Error('connect ECONNREFUSED')));
+        return undefined;
+      }
+      return plainConnect(o, callback);
+    };
+    const connect = withSpareConnections(failingSpare, { spare: 1 });
+    mine.push(await connectVia(connect, options));
+    const next = await connectVia(connect, options);
+    mine.push(next);
+    expect(next.destroyed).to.equal(false);
+    expect(calls).to.equal(3);
+    await until(() => accepted.length === 2);
+  });
+
+  it('preconnect opens the spares before any client exists; the first connections take them', async () => {
+    const spares = new SpareConnections({ spare: 2 });
+    spares.preconnect(`http://127.0.0.1:${options.port}`);
+    await until(() => accepted.length === 2);
+    const connect = spares.connector(plainConnect);
+    mine.push(await connectVia(connect, options), await connectVia(connect, options));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(accepted).to.have.length(2);
+    // used up: a plain connection, no spares again
+    mine.push(await connectVia(connect, options));
+    await until(() => accepted.length === 3);
+    spares.close();
+  });
+
+  it('close() closes the spares not taken, and later connections are plain ones', async () => {
+    const spares = new SpareConnections({ spare: 2 });
+    spares.preconnect(`http://127.0.0.1:${options.port}`);
+    await until(() => accepted.length === 2);
+    spares.close();
+    await until(() => closed === 2);
+    mine.push(await connectVia(spares.connector(plainConnect), options));
+    await until(() => accepted.length === 3);
+  });
+
+  it('an idle spare keeps no process alive: a node that only opened spares ends by itself', async () => {
+    const module = path.join(REPO_ROOT, 'dist/src/trading/exchange/spare-connections.js');
+    const code =
+      `const { SpareConnections } = require(${JSON.stringify(module)});\n` +
+      `new SpareConnections({ spare: 2, idleMs: 600000 }).preconnect('http://127.0.0.1:${options.port}');`;
+    // with ref'd spares this node would live until idleMs (10 minutes): the test's own timeout fails it first
+    await promisify(execFile)(process.execPath, ['-e', code]);
+    await until(() => accepted.length === 2);
+  });
+
+  it('closes the spares nobody took after idleMs', async () => {
+    const connect = withSpareConnections(plainConnect, { spare: 2, idleMs: 100 });
+    mine.push(await connectVia(connect, options));
+    await until(() => accepted.length === 3);
+    await until(() => closed === 2);
+    expect(mine[0].destroyed).to.equal(false);
+  });
+});
+
+describe('spare connections under real ccxt (local Binance behind the latency proxy)', function () {
+  this.timeout(30_000);
+  let fake: FakeBinance;
+  let proxy: LatencyProxy;
+
+  beforeEach(async () => {
+    fake = await FakeBinance.start({
+      ...binanceKit.credentials,
+      symbols: SYMBOLS,
+      balances: { USDT: 1_000 },
+    });
+    proxy = await LatencyProxy.start({ target: fake.url, roundTripMs: 20 });
+  });
+
+  afterEach(async () => {
+    await proxy.close();
+    await fake.close();
+  });
+
+  /** Connections each batch of the start opened: [created, markets + account, recovery's reads at once]. */
+  async function connectionsPerBatch(spareConnections: number): Promise<number[]> {
+    const before = proxy.connections;
+    const ex = await CcxtExchange.create({
+      exchangeId: 'binance',
+      ...binanceKit.credentials,
+      apiUrl: proxy.url,
+      spareConnections,
+    });
+    try {
+      // the spares' handshakes take a round trip: give them that before the reads
+      await new Promise((r) => setTimeout(r, 100));
+      const created = proxy.connections - before;
+      await Promise.all([ex.loadMarkets(), ex.accountId()]);
+      const first = proxy.connections - before - created;
+      await Promise.all([
+        ...SYMBOLS.map((symbol) => ex.fetchRecentOrders(symbol)),
+        ex.fetchOpenOrders(),
+        ex.fetchBalance(),
+      ]);
+      return [created, first, proxy.connections - before - created - first];
+    } finally {
+      await ex.close();
+    }
+  }
+
+  it('opens the connections as ccxt loads, so neither batch of the start opens one (without: 2, then 5 to 7)', async () => {
+    // as the factory sets it: markets and the account, then recovery's reads
+    expect(await connectionsPerBatch(SYMBOLS.length + 4)).to.deep.equal([SYMBOLS.length + 4, 0, 0]);
+    // without: markets and account on 2 new connections, then 7 reads at once on new ones but for those of the 2
+    // kept alive that undici already checked (one event-loop turn after their answer): 5 to 7
+    const without = await connectionsPerBatch(0);
+    expect(without.slice(0, 2)).to.deep.equal([0, 2]);
+    expect(without[2]).to.be.within(SYMBOLS.length + 2 - 2, SYMBOLS.length + 2);
+  });
+
+  for (const [id, profile] of Object.entries(EXCHANGE_PROFILES)) {
+    it(`${id}: the profile's restOrigin is where ccxt reads markets and the account`, async () => {
+      const { Ctor } = await loadCcxtClass(id);
+      const client = new Ctor({
+        apiKey: 'k',
+        secret: 's',
+        password: 'p',
+        options: { defaultType: 'spot', ...profile.ccxtOptions },
+      }) as unknown as {
+        fetch: (url: string) => Promise<unknown>;
+        loadMarkets: () => Promise<unknown>;
+        [call: string]: unknown;
+      };
+      const asked: string[] = [];
+      client.fetch = (url: string) => {
+        asked.push(new URL(url).origin);
+        return Promise.reject(new Error('no network in this test'));
+      };
+      await client.loadMarkets().catch(() => undefined);
+      if (profile.accountCall) {
+        await (client[profile.accountCall] as () => Promise<unknown>).call(client).catch(() => undefined);
+      }
+      expect(asked).to.not.be.empty;
+      expect([...new Set(asked)]).to.deep.equal([profile.restOrigin]);
+    });
+  }
+});
