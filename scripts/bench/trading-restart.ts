@@ -125,7 +125,7 @@ export async function tradingRestarts(
             'not yet ready) and the first tick'
           : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
             "orders each (the order and trade schemas use zod's compiled parser: ~25 ms of CPU for the state's orders " +
-            "and ~10 ms for the account's, cold, ~20 µs an order in zod's per-field machinery), and recovery: one " +
+            "and ~10–20 ms for the account's, cold, ~20 µs an order in zod's per-field machinery), and recovery: one " +
             'fetchRecentOrders per symbol and one fetchOpenOrders for all symbols, each a paper matching pass over every ' +
             'resting order (a pass that fills nothing writes nothing before its answer: the moved checked periods go ' +
             'with the next write — fsyncing the ~0.5 MiB account and its previous generation was every start), then ' +
