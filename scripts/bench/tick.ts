@@ -200,8 +200,8 @@ class InMemoryHistory implements HistoryLog {
   async tail(n: number): Promise<HistoryEntry[]> {
     return n > 0 ? this.entries.slice(-n) : [];
   }
-  count(): number {
-    return this.entries.length;
+  isEmpty(): boolean {
+    return this.entries.length === 0;
   }
 }
 

@@ -4,7 +4,7 @@
  * so every start is a fresh isolate as under PM2.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +76,35 @@ describe('daemon launcher code cache', function () {
     const second = start();
     expect(second.cache).to.equal('used');
     expect(second.printed).to.deep.equal(first.printed);
+  });
+
+  it('writes the cache as soon as the daemon said ready to its parent (PM2), not only after writeAfterMs', async () => {
+    // the bundle says ready, counts its cache files 300 ms later and exits: writeAfterMs (60 s) never comes
+    const filler = Array.from({ length: 200 }, (_, i) => `function r${i}(x) { return x - ${i}; }`).join('\n');
+    const dirLiteral = JSON.stringify(cacheDir);
+    fs.writeFileSync(
+      bundle,
+      `${filler}\nconst fs = require('node:fs');\nprocess.send('ready');\n` +
+        `setTimeout(() => { console.log(fs.existsSync(${dirLiteral}) ? fs.readdirSync(${dirLiteral}).length : 0); ` +
+        `process.exit(0); }, 300);\n`,
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require(${JSON.stringify(LAUNCHER)}).runWithCodeCache(${JSON.stringify(bundle)}, ` +
+          `{ cacheDir: ${dirLiteral}, writeAfterMs: 60000 });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
+    );
+    const messages: unknown[] = [];
+    child.on('message', (m) => messages.push(m));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).to.equal(0);
+    expect(messages, 'the ready message still reaches the parent').to.deep.equal(['ready']);
+    expect(out.trim(), 'cache files 300 ms after ready').to.equal('1');
   });
 
   it('never uses the cache of another build of the bundle, and drops it once the new one is written', () => {

@@ -10,8 +10,11 @@
  *   bundle never meets a stale cache (V8 itself checks only the source length).
  * - Its content starts with a SHA-256 of the payload; a torn or corrupted file fails that check and is ignored.
  * - V8 may still reject it (different flags); then the bundle compiles as usual and the cache is rewritten.
- * - It is written once, some seconds after start (so it holds the functions startup compiled), to a temp file
- *   renamed into place; any failure (read-only install, full disk) is ignored: the daemon runs the same without.
+ * - It is written once, as soon as the daemon reported ready to PM2 (`process.send('ready')`: the functions its
+ *   start compiled are what the next start needs), or `writeAfterMs` after start for a process that never says
+ *   ready; to a temp file renamed into place; any failure (read-only install, full disk) is ignored: the daemon
+ *   runs the same without. (Only after 3 s, it was never written by a process that lived less: a crash loop, or
+ *   every bench restart, started uncached.)
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -24,7 +27,10 @@ const DIGEST_BYTES = 32;
 export interface CodeCacheOptions {
   /** Where cache files go (default: `.cache` next to the bundle). */
   cacheDir?: string;
-  /** When to write the cache after start (default 3 s: startup and the first ticks have compiled by then). */
+  /**
+   * When to write the cache after start at the latest (default 3 s) — it is written sooner, right after the
+   * daemon's `ready` message, when it sends one.
+   */
   writeAfterMs?: number;
 }
 
@@ -73,13 +79,39 @@ export function requireWithCodeCache(
     dirname: string,
   ) => void;
 
-  if (cache !== 'used') {
-    const timer = setTimeout(() => writeCache(cacheFile, script), opts.writeAfterMs ?? 3000);
-    timer.unref();
-  }
+  if (cache !== 'used') writeOnceReady(() => writeCache(cacheFile, script), opts.writeAfterMs ?? 3000);
   wrapper.call(mod.exports, mod.exports, moduleRequire, mod, bundleFile, path.dirname(bundleFile));
   mod.loaded = true;
   return { cacheFile, cache, exports: mod.exports };
+}
+
+/**
+ * Runs `write` once: on the turn after the process's first `ready` message to its parent (PM2's wait_ready), or
+ * `latestMs` after now, whichever comes first. process.send is wrapped only until then (each bundle loaded with a
+ * cache wraps it once; a wrapper left behind in the chain passes every message through).
+ */
+function writeOnceReady(write: () => void, latestMs: number): void {
+  type Send = (this: NodeJS.Process, ...args: unknown[]) => boolean;
+  const send = process.send as Send | undefined;
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    if (watching && (process.send as unknown) === watching) process.send = send as NodeJS.Process['send'];
+    write();
+  };
+  // the write waits for the message to be on its way (a turn later), never delays it
+  const watching: Send | undefined =
+    send &&
+    function (...args) {
+      const sent = send.apply(this, args);
+      if (args[0] === 'ready') setImmediate(once);
+      return sent;
+    };
+  const timer = setTimeout(once, latestMs);
+  timer.unref();
+  if (watching) process.send = watching as NodeJS.Process['send'];
 }
 
 function readCache(file: string): Buffer | undefined {

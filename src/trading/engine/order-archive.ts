@@ -15,7 +15,7 @@ export interface HistoryLog {
   append(entries: HistoryEntry[]): Promise<void>;
   readAll(): Promise<HistoryEntry[]>;
   tail(n: number): Promise<HistoryEntry[]>;
-  count(): number;
+  isEmpty(): boolean;
 }
 
 export interface OrderArchiveOptions {
@@ -87,7 +87,7 @@ export async function historySeqBound(
   botId: string,
   installId: string,
 ): Promise<number> {
-  if (history.count() === 0) return 0;
+  if (history.isEmpty()) return 0;
   const seqIn = (e: HistoryEntry): number =>
     Math.max(e.seq ?? 0, seqOf(e.order.clientOrderId, botId, installId) ?? 0);
   // the last few entries, not one: a damaged last line (skipped when read) must not hide the bound

@@ -48,6 +48,8 @@ export async function openTradingStateFiles(
     const history = await Journal.open<HistoryEntry>(dataDir, HISTORY_JOURNAL_NAME, {
       logger,
       validate: validateHistoryEntry,
+      // nothing counts the history: a start reads only its end (its last entries bound the clientOrderId sequence)
+      countEntries: false,
     });
     return {
       store,

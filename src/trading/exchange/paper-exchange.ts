@@ -346,6 +346,13 @@ export class PaperExchange implements Exchange {
     }
     const next = applyMatches(this.store.data, matches, markets, rules);
     if (!next) return;
+    if (matches.every((m) => m.fills.length === 0)) {
+      // Only the periods matched moved on: bookkeeping whose loss costs a re-check of the same periods (the same
+      // ranges, no fill again), so it goes with the next write instead of an fsync before the answer (with 1,000
+      // resting orders that was ~0.5 MiB written and fsynced with its previous generation in every start's recovery)
+      this.store.change((d) => Object.assign(d, next));
+      return;
+    }
     try {
       await this.save(next);
     } catch (err) {

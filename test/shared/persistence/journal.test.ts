@@ -83,6 +83,29 @@ describe('Journal', () => {
     expect(fs.statSync(file).size).to.equal(1 + line.length * 3000 + 1);
   });
 
+  it('opened without counting (countEntries false), it reads back only to the last newline: the same torn-line repair, isEmpty, no count', async () => {
+    const line = JSON.stringify({ id: 0, note: 'y'.repeat(900) }) + '\n';
+    // a torn tail longer than one read chunk (64 KiB): the last newline is further back
+    const torn = '{"torn":"' + 'z'.repeat(70_000);
+    fs.writeFileSync(file, line.repeat(3000) + '{"id":7}\n' + torn);
+    const j = await Journal.open<Fill>(dir, 'fills', { countEntries: false });
+    journals.push(j);
+    expect(j.openReport.truncatedBytes).to.equal(torn.length);
+    expect(fs.statSync(file).size).to.equal(line.length * 3000 + '{"id":7}\n'.length);
+    expect(j.isEmpty()).to.equal(false);
+    expect(() => j.count()).to.throw(/without counting/);
+    expect(ids(await j.tail(1))).to.deep.equal([7]);
+    await j.append([{ id: 8 }]);
+    expect(ids(await j.tail(2))).to.deep.equal([7, 8]);
+
+    fs.writeFileSync(path.join(dir, 'empty.jsonl'), '{"torn":');
+    const empty = await Journal.open<Fill>(dir, 'empty', { countEntries: false });
+    journals.push(empty);
+    expect(empty.isEmpty()).to.equal(true);
+    expect(empty.openReport.truncatedBytes).to.equal('{"torn":'.length);
+    expect(await empty.readAll()).to.deep.equal([]);
+  });
+
   it('tail(n) returns the last n entries, also across read-chunk boundaries', async () => {
     const j = await open();
     const big = 'x'.repeat(5000); // 200 entries × 5 KB spans many 64 KB chunks

@@ -274,6 +274,40 @@ describe('PaperExchange', () => {
     expect(found.trades![0].timestamp).to.equal((crossing + 1) * CANDLE);
   });
 
+  it('fsyncs a fill before the call that found it returns; a pass that only moves its checked period is written later, and losing that write loses no fill', async () => {
+    const file = path.join(dir, 'paper-exchange.json');
+    const onDisk = (): { checkedBucket: number; status: string } => {
+      const o = Object.values(JSON.parse(fs.readFileSync(file, 'utf8')).data.orders)[0];
+      return o as { checkedBucket: number; status: string };
+    };
+    const ex = await open();
+    const limit = floorToStep(market.ticker(BTC, clock.now()).ask * 0.997, 0.01);
+    const crossing = firstCrossing(limit);
+    const placed = await ex.createOrder(order({ side: 'buy', type: 'limit', amount: 0.01, price: limit }));
+    const placedBucket = onDisk().checkedBucket;
+    expect(crossing - 1, 'completed periods without a crossing lie between').to.be.greaterThan(placedBucket);
+
+    clock.time = crossing * CANDLE; // periods passed without a crossing: only the checked period moves
+    expect((await ex.fetchOpenOrders()).map((o) => o.id)).to.deep.equal([placed.id]);
+    expect(onDisk(), 'no write before the answer').to.deep.include({
+      checkedBucket: placedBucket,
+      status: 'open',
+    });
+    const beforeTheLaterWrite = fs.readFileSync(file);
+
+    clock.time = (crossing + 1) * CANDLE;
+    expect((await ex.fetchOrder(placed.id, BTC)).status).to.equal('closed');
+    expect(onDisk().status, 'the fill is on disk when the call returns').to.equal('closed');
+    await ex.close();
+
+    // a crash that lost the period bookkeeping: the next start matches those periods again and fills the same
+    fs.writeFileSync(file, beforeTheLaterWrite);
+    const reopened = await open();
+    const again = await reopened.fetchOrder(placed.id, BTC);
+    expect(again.status).to.equal('closed');
+    expect(again.trades![0].timestamp).to.equal((crossing + 1) * CANDLE);
+  });
+
   it('refuses a second live instance on the same account file', async () => {
     await open();
     await expectRejects(open(), LockHeldError);
