@@ -61,6 +61,11 @@ export class Tmpfs {
     }
   }
 
+  /** Gives `bytes` of the space taken by `fill()` back (a disk almost full). */
+  freeBytes(bytes: number): void {
+    fs.truncateSync(this.ballast, Math.max(0, fs.statSync(this.ballast).size - bytes));
+  }
+
   /** Gives the space back. */
   free(): void {
     fs.rmSync(this.ballast, { force: true });

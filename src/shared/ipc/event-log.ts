@@ -10,10 +10,12 @@
  *
  * Publishes are group-committed: a commit starts one event-loop turn after the first publish, so every publish
  * of that turn (a burst, or callers chained through awaits) and every one made while appends are in flight is
- * written together with one durable write (O_DSYNC, see journal.ts), in call order, up to MAX_GROUP_EVENTS a
- * group. Two groups may be in the journal at once, the second written right behind the first; they are delivered
- * and resolved in order, each only once its own write has returned. Each event is serialised when published (the
- * snapshot of its redacted summary and data) and its line completed with seq and ts at commit.
+ * written together with one durable write (O_DSYNC, see journal.ts), in call order. A burst is one group, never
+ * split: it is refused or kept as a whole (split, a first part refused for a full disk freed by its own cut-back
+ * room for the next part, accepted after it). Two groups may be in the journal at once, the second written right
+ * behind the first; they are delivered and resolved in order, each only once its own write has returned. Each
+ * event is serialised when published (the snapshot of its redacted summary and data) and its line completed with
+ * seq and ts at commit.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../clock';
@@ -28,12 +30,6 @@ import { ReplayWindow } from './replay-window';
 
 export const DEFAULT_EVENT_RETENTION = 10_000;
 const JOURNAL_NAME = 'events';
-/**
- * Events in one group commit at most (~90 KiB of JSON at 180 bytes an event). A larger burst becomes several
- * groups, the next one written and synced while the one before is delivered and its publishers go on: a publisher
- * that keeps many publishes in flight (each waiting for its own) is not held by one durable write for all of them.
- */
-const MAX_GROUP_EVENTS = 512;
 /** Group commits handed to the journal at once: one being written and synced, the next queued right behind it. */
 const GROUPS_IN_FLIGHT = 2;
 
@@ -129,10 +125,12 @@ export class EventLog {
 
   /**
    * Durably append an event, then hand it to every live subscriber (synchronously, in seq order).
-   * Rejects with PersistenceError when it could not be made durable; that seq is then skipped for good,
-   * because the failed write may still have reached the disk and a seq must never mean two events. The event's
-   * `data` is the redacted one: the caller's own object when nothing in it needed masking (what is written and
-   * streamed is the JSON taken here, so changing that object afterwards changes nothing there).
+   * Rejects with PersistenceError when it could not be made durable; that seq is then skipped by this process,
+   * because the failed write may still have reached the disk and a seq must never mean two events (the journal
+   * cuts a failed write back durably, so after a restart the next seq follows the last event kept: a refused seq,
+   * which no subscriber ever saw, may then be given again). The event's
+   * `data` is the redacted one, or a shallow copy of the caller's when nothing in it needed masking; what is
+   * written and streamed is the JSON taken here, so changing that object afterwards changes nothing there.
    */
   publish(
     type: TradingEventType,
@@ -143,16 +141,19 @@ export class EventLog {
       return Promise.reject(new ByNinjaError('Event log is closed', { type }));
     }
     const redactedSummary = this.redactor.redactString(summary);
-    const redactedData = this.redactor.redactValue(data) as Record<string, unknown>;
+    const redacted = this.redactor.redactValue(data) as Record<string, unknown>;
     let body: string;
     try {
-      body = eventBody(type, redactedSummary, redactedData);
+      body = eventBody(type, redactedSummary, redacted);
     } catch (err) {
       // a value JSON cannot hold (a BigInt, say): this publish is refused, no seq used, the others go on
       return Promise.reject(
         new PersistenceError(`Trading event ${type} cannot be serialised: ${errorMessage(err)}`, { type }),
       );
     }
+    // the redactor hands back the caller's own object when nothing needed masking: the event (resolved, and given
+    // to in-process listeners) gets its own top level, so a field the caller sets later is not in it
+    const redactedData = redacted === data ? { ...data } : redacted;
     return new Promise<TradingEvent>((resolve, reject) => {
       this.queue.push({ type, summary: redactedSummary, data: redactedData, body, resolve, reject });
       if (!this.draining) this.draining = this.drain();
@@ -228,13 +229,8 @@ export class EventLog {
         }
         // One turn for the rest of this turn's publishes to join the group (per commit, not per event).
         await nextTurn();
-        let batch = this.queue;
-        if (batch.length > MAX_GROUP_EVENTS) {
-          this.queue = batch.slice(MAX_GROUP_EVENTS);
-          batch = batch.slice(0, MAX_GROUP_EVENTS);
-        } else {
-          this.queue = [];
-        }
+        const batch = this.queue;
+        this.queue = [];
         inFlight.push(this.commit(batch, inFlight.at(-1)));
       }
     } finally {

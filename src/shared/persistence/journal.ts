@@ -162,8 +162,12 @@ export class Journal<T> {
         }
         if (DSYNC === undefined) await handle.datasync();
       } catch (err) {
-        // Cut off whatever part of this batch reached the file, so the journal stays whole lines only.
-        await handle.truncate(this.size).catch(() => undefined);
+        // Cut off whatever part of this batch reached the file, so the journal stays whole lines only; and make the
+        // cut durable (with O_DSYNC the part written is on disk already: a power loss must not bring it back)
+        await handle
+          .truncate(this.size)
+          .then(() => handle.datasync())
+          .catch(() => undefined);
         const error = toPersistenceError(err, this.file, 'append to');
         this.logger.error(error.message, { code: error.code });
         throw error;

@@ -69,7 +69,7 @@ describe('ipc/EventLog', () => {
     expect(reads).to.equal(1);
   });
 
-  it('writes a burst larger than one group as several groups in order, each publish resolving only once its line is in the file', async () => {
+  it('writes a burst of 1,500 as one group, each publish resolving only once its line is in the file', async () => {
     let reads = 0;
     const clock: Clock = { ...systemClock, now: () => ++reads };
     log = await EventLog.open(dir, { retention: 10_000, clock });
@@ -86,7 +86,7 @@ describe('ipc/EventLog', () => {
     );
     const events = await Promise.all(published);
     expect(seqs(events)).to.deep.equal(range(1, 1_500));
-    expect(reads, 'group commits').to.be.at.least(3);
+    expect(reads, 'group commits').to.equal(1);
     expect(live).to.deep.equal(range(1, 1_500));
     const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
     expect(lines.map((l) => (JSON.parse(l) as TradingEvent).seq)).to.deep.equal(range(1, 1_500));
@@ -129,6 +129,60 @@ describe('ipc/EventLog', () => {
       log = undefined;
       disk.unmount();
     }
+  });
+
+  it('@slow on an almost full disk refuses a whole burst, never a first part of it while accepting the rest', async function () {
+    // a write cut short by ENOSPC is cut back; split in groups, the next part of the burst then fitted in the
+    // room the cut-back left and was accepted after the first part was refused
+    const why: { reason?: string } = {};
+    const disk = Tmpfs.mount(2, why);
+    if (!disk) {
+      this.test!.title += ` (skipped: ${why.reason})`;
+      this.skip();
+    }
+    try {
+      log = await EventLog.open(disk.dir, { retention: 10_000 });
+      await log.publish('recovery', 'boot', {});
+      disk.fill();
+      disk.freeBytes(48 * 1024);
+      const outcomes = await Promise.all(
+        range(1, 600).map((i) =>
+          log!.publish('order.placed', `o${i}`, { i, pad: 'x'.repeat(100) }).then(
+            () => 'published',
+            (e: unknown) => (e instanceof PersistenceError ? 'refused' : String(e)),
+          ),
+        ),
+      );
+      expect(new Set(outcomes)).to.deep.equal(new Set(['refused']));
+      disk.free();
+      const next = await log.publish('order.filled', 'after', {});
+      await log.close();
+      log = await EventLog.open(disk.dir, { retention: 10_000 });
+      expect(seqs(log.eventsAfter(0))).to.deep.equal([1, next.seq]);
+    } finally {
+      await log?.close();
+      log = undefined;
+      disk.unmount();
+    }
+  });
+
+  it('writes and streams the event as it was published: a change to its data afterwards reaches neither', async () => {
+    log = await EventLog.open(dir, { retention: 100 });
+    const live: TradingEvent[] = [];
+    log.subscribe(0, (e) => live.push(e));
+    const data: Record<string, unknown> = { n: 0 };
+    const published = log.publish('order.placed', 'o1', data);
+    data.n = 999;
+    data.apiKey = 'sekrit-after-publish';
+    const event = await published;
+    const line = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').trim();
+    expect(JSON.parse(line)).to.deep.include({ data: { n: 0 } });
+    expect(log.jsonAfter(0, 10).json).to.deep.equal([line]);
+    expect(event.data).to.deep.equal({ n: 0 });
+    expect(live.map((e) => e.data)).to.deep.equal([{ n: 0 }]);
+    await log.close();
+    log = await EventLog.open(dir, { retention: 100 });
+    expect(log.eventsAfter(0).map((e) => e.data)).to.deep.equal([{ n: 0 }]);
   });
 
   it('hands out the JSON of the kept events after a seq, the journal lines, also for events read back at open', async () => {

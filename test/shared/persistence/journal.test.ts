@@ -43,6 +43,24 @@ describe('Journal', () => {
     expect(fs.readFileSync(file, 'utf8').split('\n')).to.have.length(4);
   });
 
+  it('appends through a descriptor opened O_DSYNC (Linux): each write is on disk when it returns', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const j = await open();
+    await j.append([{ id: 1 }]);
+    // the journal's own descriptor: the one of this process that points at the file, and its open flags (octal)
+    const fds = fs.readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`) === fs.realpathSync(file);
+      } catch {
+        return false;
+      }
+    });
+    expect(fds, 'open descriptors of the journal').to.have.length(1);
+    const flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fds[0]}`, 'utf8'))![1];
+    expect(Number.parseInt(flags, 8) & fs.constants.O_DSYNC, 'O_DSYNC').to.equal(fs.constants.O_DSYNC);
+    expect(Number.parseInt(flags, 8) & fs.constants.O_APPEND, 'O_APPEND').to.equal(fs.constants.O_APPEND);
+  });
+
   it('continues after reopen with the count of what is on disk', async () => {
     const j = await open();
     await j.append([{ id: 1 }, { id: 2 }]);
