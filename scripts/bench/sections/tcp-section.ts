@@ -45,7 +45,7 @@ export async function tcpSection(ctx: BenchContext): Promise<BenchRow[]> {
       'alone on the client (a chunk of lines decoded at once), a third of it together; the GC, mostly of the 1,000 ' +
       'publishes in flight (the replay window keeps each group as the one string the journal appended, not 10,000 ' +
       'event objects; redaction copies only what it masks). Then the durable write: O_DSYNC (write and sync in one ' +
-      'thread-pool trip), at most 512 events a group, the next group written behind the one being synced. With ' +
+      'thread-pool trip), a burst one group, the next group written behind the one being synced. With ' +
       '1,000 publishes in flight each waiting for its sync, events/s is at most 1,000 / sync latency: with other ' +
       'builds on the disk a write+sync resolved 2–20 ms (p50 7–9) after it was handed over, against 0.5 ms on a ' +
       'quiet disk, and this bound, ' +
