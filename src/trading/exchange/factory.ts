@@ -20,6 +20,9 @@ import { PaperExchange } from './paper-exchange';
 import { SimulatedPriceFeed } from './price-feed';
 import { SimulatedMarket } from './simulated-market';
 
+/** Connections a live start opens ahead at most (spare-connections.ts). */
+const MAX_SPARE_CONNECTIONS = 16;
+
 export interface CreateExchangeDeps {
   /** The bot's data dir: home of the paper/dry-run account unless config.paper.dataDir names another. */
   dataDir: string;
@@ -113,8 +116,9 @@ export async function createExchange(
         // every read of the start on a connection opened ahead: markets and the account, then recovery's at once
         // (the recent orders of each symbol, the open orders, the balance). Not counting on the first batch's
         // connections for the second: undici checks an idle connection for one event-loop turn before reusing it,
-        // and a burst sent meanwhile opens new ones
-        spareConnections: config.symbols.length + 4,
+        // and a burst sent meanwhile opens new ones (at most 16: more would not go out at once under the
+        // exchange's rate limit anyway)
+        spareConnections: Math.min(config.symbols.length + 4, MAX_SPARE_CONNECTIONS),
         profile,
         apiKey: secrets.exchangeApiKey,
         secret: secrets.exchangeSecret,

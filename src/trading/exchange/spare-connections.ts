@@ -12,7 +12,9 @@
  *   second batch finds them open.
  *
  * Each spare goes to the next new connection the client wants to that origin (one that failed to open or was closed
- * is skipped); those still unused after `idleMs` are closed — well before a server drops a connection that never sent
+ * is skipped; one still connecting is waited for at most `takeWaitMs`, and a spare opened ahead is given up after
+ * `connectTimeoutMs`, as undici gives up its own: a handshake that stalls never holds a request, or the start, for
+ * longer than the client's own connect would); those still unused after `idleMs` are closed — well before a server drops a connection that never sent
  * a request (a socket nobody reads would not notice that close, and the request it carried would fail). Only the
  * first connection to an origin opens spares: later reconnects open one connection each, as the client would.
  */
@@ -33,10 +35,23 @@ export interface SpareConnectionOptions {
   spare: number;
   /** Spares not taken by then are closed (default 5 s: the start's reads come within the first second). */
   idleMs?: number;
+  /** A spare opened ahead that is not connected by then is given up (default 10 s, undici's connect timeout). */
+  connectTimeoutMs?: number;
+  /**
+   * How long a new connection waits for a spare still connecting before it opens its own (default 1 s): a spare
+   * whose handshake stalls must not hold a request longer than the client's own connect would.
+   */
+  takeWaitMs?: number;
 }
+
+/** undici's default connect timeout. */
+const CONNECT_TIMEOUT_MS = 10_000;
+const TAKE_WAIT_MS = 1_000;
 
 export class SpareConnections {
   private readonly spares = new Map<string, Array<Promise<Socket>>>();
+  /** Sockets opened ahead, until connected: `close()` ends those still connecting too. */
+  private readonly connecting = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
 
@@ -48,9 +63,12 @@ export class SpareConnections {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return;
     const key = keyOf(url.protocol, url.hostname, url.port);
     if (this.closed || this.spares.has(key)) return;
+    const timeoutMs = this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.keep(
       key,
-      Array.from({ length: Math.max(0, this.opts.spare) }, () => settled(openDirect(url))),
+      Array.from({ length: Math.max(0, this.opts.spare) }, () =>
+        settled(openDirect(url, timeoutMs, this.connecting)),
+      ),
     );
   }
 
@@ -62,12 +80,27 @@ export class SpareConnections {
         connect(options, callback);
         return;
       }
-      next.then(
+      // a spare still connecting is waited for at most takeWaitMs, then left to its own timeout or to close()
+      let waited: ReturnType<typeof setTimeout> | undefined;
+      const gaveUp = new Promise<undefined>((resolve) => {
+        waited = setTimeout(() => resolve(undefined), this.opts.takeWaitMs ?? TAKE_WAIT_MS);
+      });
+      Promise.race([next, gaveUp]).then(
         (socket) => {
-          if (socket.destroyed || socket.readyState !== 'open') take(key, options, callback);
+          clearTimeout(waited);
+          if (!socket) {
+            void next.then(
+              (late) => late.destroy(),
+              () => undefined,
+            );
+            take(key, options, callback);
+          } else if (socket.destroyed || socket.readyState !== 'open') take(key, options, callback);
           else callback(null, socket.ref());
         },
-        () => take(key, options, callback),
+        () => {
+          clearTimeout(waited);
+          take(key, options, callback);
+        },
       );
     };
     return (options, callback) => {
@@ -99,6 +132,8 @@ export class SpareConnections {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const key of this.spares.keys()) this.closeUnused(key);
+    for (const socket of this.connecting) socket.destroy();
+    this.connecting.clear();
   }
 
   private keep(key: string, spares: Array<Promise<Socket>>): void {
@@ -127,8 +162,11 @@ function keyOf(protocol: string, hostname: string, port: string | number): strin
   return `${protocol}//${hostname.replace(/^\[|\]$/g, '')}:${p}`;
 }
 
-/** A connection to `url`'s origin as undici opens one: TLS with SNI and HTTP/1.1 by ALPN for https. */
-function openDirect(url: URL): Promise<Socket> {
+/**
+ * A connection to `url`'s origin as undici opens one: TLS with SNI and HTTP/1.1 by ALPN for https, given up (the
+ * socket destroyed) when not connected within `timeoutMs`. Listed in `connecting` until it is connected or gone.
+ */
+function openDirect(url: URL, timeoutMs: number, connecting: Set<Socket>): Promise<Socket> {
   const https = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port) || (https ? 443 : 80);
@@ -141,8 +179,22 @@ function openDirect(url: URL): Promise<Socket> {
           ...(net.isIP(host) ? {} : { servername: host }),
         })
       : net.connect({ host, port });
+    connecting.add(socket);
+    const timer = setTimeout(
+      () => socket.destroy(new Error(`connection to ${url.origin} not open within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    timer.unref();
+    const settle = (): void => {
+      clearTimeout(timer);
+      connecting.delete(socket);
+    };
+    socket.once('close', settle);
     socket.setNoDelay(true).setKeepAlive(true, 60_000);
-    socket.once(https ? 'secureConnect' : 'connect', () => resolve(socket));
+    socket.once(https ? 'secureConnect' : 'connect', () => {
+      settle();
+      resolve(socket);
+    });
     // kept for the socket's life: an idle spare's error must not go unhandled
     socket.on('error', reject);
   });

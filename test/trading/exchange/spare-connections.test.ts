@@ -70,6 +70,25 @@ describe('spare connections (real sockets)', () => {
     expect(done()).to.equal(true);
   };
 
+  it('gives up a spare whose TLS handshake stalls: the connection asked for opens its own, the spare is closed', async () => {
+    // the server takes the TCP connection and never answers the TLS ClientHello (an overloaded front end)
+    const spares = new SpareConnections({ spare: 1, connectTimeoutMs: 300, takeWaitMs: 100 });
+    spares.preconnect(`https://127.0.0.1:${options.port}`);
+    await until(() => accepted.length === 1);
+    mine.push(await connectVia(spares.connector(plainConnect), { ...options, protocol: 'https:' }));
+    expect(accepted, 'its own connection').to.have.length(2);
+    await until(() => closed === 1); // the stalled spare, given up
+    spares.close();
+  });
+
+  it('close() also ends the spares still connecting', async () => {
+    const spares = new SpareConnections({ spare: 2 });
+    spares.preconnect(`https://127.0.0.1:${options.port}`);
+    await until(() => accepted.length === 2);
+    spares.close();
+    await until(() => closed === 2);
+  });
+
   it('opens the spares beside the first connection and hands them to the next ones: no new connection for those', async () => {
     const connect = withSpareConnections(plainConnect, { spare: 3 });
     mine.push(await connectVia(connect, options));
