@@ -165,6 +165,13 @@ export function unknownExchangeMessage(exchangeId: string, known: string[]): str
  * Loads the ccxt class of `exchangeId` (and ccxt's error classes of the same copy), preferring the build's bundle
  * of it, then its single ES module.
  */
+interface LoadedBundle {
+  default?: CcxtConstructor;
+  errors?: Record<string, unknown>;
+}
+/** The ccxt bundles this process has run, by file. */
+const loadedBundles = new Map<string, LoadedBundle>();
+
 export async function loadCcxtClass(
   exchangeId: string,
   bundleDir?: string,
@@ -175,11 +182,13 @@ export async function loadCcxtClass(
     const bundled = ccxtBundleFile(exchangeId, bundleDir);
     if (bundled) {
       try {
-        // with a V8 code cache, like the daemon bundle: compiling ccxt's ~1.8 MB was most of its load
-        const mod = requireWithCodeCache(bundled).exports as {
-          default?: CcxtConstructor;
-          errors?: Record<string, unknown>;
-        };
+        // with a V8 code cache, like the daemon bundle: compiling ccxt's ~1.8 MB was most of its load; run once
+        // per process (it is no module in require's cache: a second exchange object must not run it again)
+        let mod = loadedBundles.get(bundled);
+        if (!mod) {
+          mod = requireWithCodeCache(bundled).exports as LoadedBundle;
+          loadedBundles.set(bundled, mod);
+        }
         if (typeof mod.default === 'function' && mod.errors) {
           const errors = mod.errors;
           return {
