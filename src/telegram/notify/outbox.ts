@@ -194,14 +194,19 @@ export class Outbox implements Notifier {
     this.wakeCtl.abort();
   }
 
+  /**
+   * Waits `ms` or until woken (a new notification, or close(), which also wakes). Only the per-sleep controller's
+   * signal is waited on: on Node 20, AbortSignal.any([.., this.stop.signal]) left one entry per sleep on the stop
+   * signal for as long as the outbox lives (56 bytes each, a few thousand a day: the soak's telegram heap).
+   */
   private async sleep(ms: number): Promise<void> {
-    if (this.wakePending || ms <= 0) {
+    if (this.wakePending || ms <= 0 || this.stop.signal.aborted) {
       this.wakePending = false;
       return;
     }
     this.wakeCtl = new AbortController();
     try {
-      await this.clock.sleep(ms, AbortSignal.any([this.wakeCtl.signal, this.stop.signal]));
+      await this.clock.sleep(ms, this.wakeCtl.signal);
     } catch {
       // woken up early: a new notification or close()
     }

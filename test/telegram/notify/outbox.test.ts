@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { systemClock } from '../../../src/shared/clock';
 import { OperationalError, PermissionDeniedError, TemporaryError } from '../../../src/shared/errors';
 import { silentLogger } from '../../../src/shared/logging/logger';
@@ -293,5 +295,40 @@ describe('Outbox send timeout', () => {
     await outbox.close();
     expect(delivered).to.deep.equal(['late but there']);
     expect(calls).to.equal(2);
+  });
+});
+
+describe('Outbox memory', () => {
+  it('keeps nothing per wait: 30,000 sleeps cut short by a wake-up leave the heap where it was', async function () {
+    this.timeout(30_000);
+    // On Node 20, AbortSignal.any([perSleep, longLived]) keeps an entry on the long-lived signal for every call, for
+    // as long as that signal lives (~56 bytes each): 30,000 waits would keep ~1.6 MiB.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const outbox = new Outbox({
+      store: new MemoryStore(emptyOutboxState()),
+      sender: { send: () => Promise.resolve() },
+      settings,
+      defaultChatId: '42',
+      logger: silentLogger(),
+      clock: systemClock,
+    });
+    // the sender loop's wait and its wake-up (a notification or close()), driven directly without sending anything
+    const loop = outbox as unknown as { sleep(ms: number): Promise<void>; wake(): void };
+    const waits = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const waiting = loop.sleep(60_000);
+        loop.wake();
+        await waiting;
+      }
+    };
+    await waits(2_000); // optimized code and the like, before the measure
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await waits(30_000);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    await outbox.close();
+    expect(grown, 'heap bytes kept by 30,000 waits').to.be.below(512 * 1024);
   });
 });
