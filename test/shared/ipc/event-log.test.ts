@@ -20,6 +20,23 @@ describe('ipc/EventLog', () => {
   let dir: string;
   let log: EventLog | undefined;
 
+  /** Runs `body` on a fresh 2 MiB tmpfs (skipped where none can be mounted), then closes the log and unmounts. */
+  async function onTmpfs(ctx: Mocha.Context, body: (disk: Tmpfs) => Promise<void>): Promise<void> {
+    const why: { reason?: string } = {};
+    const disk = Tmpfs.mount(2, why);
+    if (!disk) {
+      ctx.test!.title += ` (skipped: ${why.reason})`;
+      ctx.skip();
+    }
+    try {
+      await body(disk);
+    } finally {
+      await log?.close();
+      log = undefined;
+      disk.unmount();
+    }
+  }
+
   beforeEach(() => {
     dir = tempDir('byninja-eventlog-');
   });
@@ -98,13 +115,7 @@ describe('ipc/EventLog', () => {
   });
 
   it('@slow on a full disk refuses every group of a burst with PersistenceError, then goes on with fresh seqs', async function () {
-    const why: { reason?: string } = {};
-    const disk = Tmpfs.mount(2, why);
-    if (!disk) {
-      this.test!.title += ` (skipped: ${why.reason})`;
-      this.skip();
-    }
-    try {
+    await onTmpfs(this, async (disk) => {
       log = await EventLog.open(disk.dir, { retention: 10_000 });
       await log.publish('recovery', 'boot', {});
       disk.fill();
@@ -124,23 +135,13 @@ describe('ipc/EventLog', () => {
       await log.close();
       log = await EventLog.open(disk.dir, { retention: 10_000 });
       expect(seqs(log.eventsAfter(0))).to.deep.equal([1, next.seq]);
-    } finally {
-      await log?.close();
-      log = undefined;
-      disk.unmount();
-    }
+    });
   });
 
   it('@slow on an almost full disk refuses a whole burst, never a first part of it while accepting the rest', async function () {
     // a write cut short by ENOSPC is cut back; split in groups, the next part of the burst then fitted in the
     // room the cut-back left and was accepted after the first part was refused
-    const why: { reason?: string } = {};
-    const disk = Tmpfs.mount(2, why);
-    if (!disk) {
-      this.test!.title += ` (skipped: ${why.reason})`;
-      this.skip();
-    }
-    try {
+    await onTmpfs(this, async (disk) => {
       log = await EventLog.open(disk.dir, { retention: 10_000 });
       await log.publish('recovery', 'boot', {});
       disk.fill();
@@ -159,11 +160,7 @@ describe('ipc/EventLog', () => {
       await log.close();
       log = await EventLog.open(disk.dir, { retention: 10_000 });
       expect(seqs(log.eventsAfter(0))).to.deep.equal([1, next.seq]);
-    } finally {
-      await log?.close();
-      log = undefined;
-      disk.unmount();
-    }
+    });
   });
 
   it('writes and streams the event as it was published: a change to its data afterwards reaches neither', async () => {

@@ -21,7 +21,7 @@ import type {
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
-import { flush } from '../../support/fake-clock';
+import { flush, type FakeClock } from '../../support/fake-clock';
 
 /** A delegating exchange whose createOrder runs `before` first. */
 function withCreate(paper: PaperExchange, create: (req: CreateOrderRequest) => Promise<unknown>): Exchange {
@@ -135,7 +135,11 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(next.clientOrderId).to.equal('bot-tst000-2');
   });
 
-  it('applies a late create answer that arrives after the create timeout', async () => {
+  /**
+   * A manager whose create answers 200 ms (fake clock) after the send, against a 50 ms create timeout: placed, the
+   * timeout passed, the order unknown while its answer is still out. `answer` resolves when the exchange answers.
+   */
+  async function placedWithLateAnswer(): Promise<{ clock: FakeClock; answer: Promise<ExchangeOrder> }> {
     let paperRef: PaperExchange | undefined;
     let sent!: () => void;
     const createSent = new Promise<void>((r) => (sent = r));
@@ -159,45 +163,30 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const placing = h.manager.place(buy);
     await createSent;
     await clock.advance(50, 50); // the create timeout passes
-    const order = await placing;
-    expect(order.status).to.equal('unknown');
+    expect((await placing).status).to.equal('unknown');
+    return { clock, answer };
+  }
+
+  it('applies a late create answer that arrives after the create timeout', async () => {
+    const { clock, answer } = await placedWithLateAnswer();
     await clock.advance(150, 50); // the late answer arrives
     await answer;
     await flush(); // the manager has seen it and started applying it
-    await h.manager.waitIdle(1000);
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('filled');
-    expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
+    await h!.manager.waitIdle(1000);
+    expect(h!.manager.order('bot-tst000-1')!.status).to.equal('filled');
+    expect(paperOrdersFor(h!, 'bot-tst000-1')).to.have.length(1);
   });
 
   it('waitIdle (the stop) also waits for a create whose answer is still out after the create timeout', async () => {
-    let paperRef: PaperExchange | undefined;
-    let sent!: () => void;
-    const createSent = new Promise<void>((r) => (sent = r));
-    h = await EngineHarness.open({
-      config: { trading: { orders: { createTimeoutMs: 50, unknownNotFoundWindowMs: 5_000 } } },
-      wrapExchange: (paper) => {
-        paperRef = paper;
-        return withCreate(paper, async (req) => {
-          sent();
-          await h!.clock.sleep(200);
-          return paperRef!.createOrder(req);
-        });
-      },
-    });
-    const clock = h.fakeClock();
-    h.manager.startAccepting();
-    const placing = h.manager.place(buy);
-    await createSent;
-    await clock.advance(50, 50);
-    expect((await placing).status).to.equal('unknown');
+    const { clock } = await placedWithLateAnswer();
     let idle: boolean | undefined;
-    const waiting = h.manager.waitIdle(1_000).then((v) => (idle = v));
+    const waiting = h!.manager.waitIdle(1_000).then((v) => (idle = v));
     await flush();
     expect(idle, 'idle while the create is still out').to.equal(undefined);
     await clock.advance(150, 50); // the late answer arrives and is applied
     await waiting;
     expect(idle).to.equal(true);
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('filled');
+    expect(h!.manager.order('bot-tst000-1')!.status).to.equal('filled');
   });
 
   it('places nothing when the intent cannot be saved (the loop shows paused at once), and allows orders again once saving works', async () => {

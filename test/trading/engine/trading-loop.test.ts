@@ -72,6 +72,30 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     return { h, strategy };
   }
 
+  /** The 20k account of TEN_PCT_DRAWDOWN_ON_20K whose order lookups or balance reads fail while `fail` says so. */
+  function startedFailing(fail: {
+    lookup?: () => boolean;
+    balance?: () => boolean;
+  }): ReturnType<typeof started> {
+    let paperRef: PaperExchange | undefined;
+    return started({
+      config: TEN_PCT_DRAWDOWN_ON_20K,
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return override(paper, {
+          fetchOrder: ((id: string, symbol: string) =>
+            fail.lookup?.()
+              ? Promise.reject(new NetworkError('lookup timed out', {}))
+              : paperRef!.fetchOrder(id, symbol)) as never,
+          fetchBalance: (() =>
+            fail.balance?.()
+              ? Promise.reject(new NetworkError('balance timed out', {}))
+              : paperRef!.fetchBalance()) as never,
+        });
+      },
+    });
+  }
+
   it('refuses to place an order before recovery has finished', async () => {
     h = await EngineHarness.open();
     try {
@@ -352,19 +376,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
 
   it('raises no equity peak while the lookups of a sell in flight fail, and a true one once it is synced', async () => {
     let lookupsFail = false;
-    let paperRef: PaperExchange | undefined;
-    const { h } = await started({
-      config: TEN_PCT_DRAWDOWN_ON_20K,
-      wrapExchange: (paper) => {
-        paperRef = paper;
-        return override(paper, {
-          fetchOrder: ((id: string, symbol: string) =>
-            lookupsFail
-              ? Promise.reject(new NetworkError('lookup timed out', {}))
-              : paperRef!.fetchOrder(id, symbol)) as never,
-        });
-      },
-    });
+    const { h } = await startedFailing({ lookup: () => lookupsFail });
     await h.manager.place({ ...MARKET_BUY, amount: 0.2 });
     await h.loop.tick();
     const peak = h.files.store.data.risk.equityPeak;
@@ -386,22 +398,9 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       it(`when the orders in flight are synced but ${failing === 'fetchOrder' ? 'their lookups fail' : 'the balance read after them fails'}`, async () => {
         let armed = false;
         let balanceReads = 0;
-        let paperRef: PaperExchange | undefined;
-        const { h } = await started({
-          config: TEN_PCT_DRAWDOWN_ON_20K,
-          wrapExchange: (paper) => {
-            paperRef = paper;
-            return override(paper, {
-              fetchOrder: ((id: string, symbol: string) =>
-                armed && failing === 'fetchOrder'
-                  ? Promise.reject(new NetworkError('lookup timed out', {}))
-                  : paperRef!.fetchOrder(id, symbol)) as never,
-              fetchBalance: (() =>
-                armed && failing === 'fetchBalance' && ++balanceReads === 2
-                  ? Promise.reject(new NetworkError('balance timed out', {}))
-                  : paperRef!.fetchBalance()) as never,
-            });
-          },
+        const { h } = await startedFailing({
+          lookup: () => armed && failing === 'fetchOrder',
+          balance: () => armed && failing === 'fetchBalance' && ++balanceReads === 2,
         });
         await h.loop.tick();
         await placeSliced(h, 'buy', 1.2);
@@ -415,14 +414,16 @@ describe('TradingLoop against the paper exchange (integration)', function () {
   });
 
   it("an operator's resume during the account read is not undone by that read's update", async () => {
-    let hold: Promise<void> | undefined;
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    let holding = false;
     let paperRef: PaperExchange | undefined;
     const { h } = await started({
       wrapExchange: (paper) => {
         paperRef = paper;
         return override(paper, {
           fetchBalance: (async () => {
-            if (hold) await hold;
+            if (holding) await hold;
             return paperRef!.fetchBalance();
           }) as never,
         });
@@ -435,8 +436,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
     const clock = h.fakeClock();
     await clock.advance(86_400_000 - (clock.now() % 86_400_000) - 1_000, 60_000); // 1 s before midnight (UTC)
-    let release!: () => void;
-    hold = new Promise<void>((r) => (release = r));
+    holding = true;
     const tick = h.loop.tick();
     await flush();
     await h.loop.resumeEntries('operator');

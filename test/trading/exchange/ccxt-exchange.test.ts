@@ -18,6 +18,7 @@ import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange'
 import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { freePort } from '../../../harness/ports';
 import { FakeClock } from '../../support/fake-clock';
+import { BTC_MARKET } from '../../support/risk-fixtures';
 
 const API_KEY = 'kEy0123456789abcdefAPIKEYvalue';
 const SECRET = 'sEcReT0123456789abcdefSECRETvalue';
@@ -84,15 +85,7 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
   it('loads only the binance module and reads markets with their precision and minimums (one request)', async () => {
     expect(ex.loadInfo.via).to.equal('esm-single');
     const markets = await ex.loadMarkets();
-    expect(markets[BTC]).to.deep.equal({
-      symbol: BTC,
-      base: 'BTC',
-      quote: 'USDT',
-      amountStep: 0.00001,
-      priceStep: 0.01,
-      minAmount: 0.00001,
-      minNotional: 5,
-    });
+    expect(markets[BTC]).to.deep.equal(BTC_MARKET);
     expect(fake.requests.map((r) => r.route)).to.deep.equal(['exchangeInfo']);
   });
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { configSchema } from '../../../src/shared/config/schema';
 import { SimulatedMarket, simulatedMarketInfo } from '../../../src/trading/exchange/simulated-market';
+import { BTC_MARKET } from '../../support/risk-fixtures';
 
 const defaults = configSchema.parse({}).trading;
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
@@ -73,15 +74,7 @@ describe('SimulatedMarket', () => {
   });
 
   it('gives Binance-like trading rules', () => {
-    expect(simulatedMarketInfo('BTC/USDT')).to.deep.equal({
-      symbol: 'BTC/USDT',
-      base: 'BTC',
-      quote: 'USDT',
-      amountStep: 0.00001,
-      priceStep: 0.01,
-      minAmount: 0.00001,
-      minNotional: 5,
-    });
+    expect(simulatedMarketInfo('BTC/USDT')).to.deep.equal(BTC_MARKET);
     expect(simulatedMarketInfo('SOL/USDT').amountStep).to.equal(0.01);
   });
 

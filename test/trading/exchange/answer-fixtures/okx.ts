@@ -27,6 +27,7 @@ import {
 } from '../../../../harness/exchanges/answers/okx';
 import { FakeOkx } from '../../../../harness/exchanges/fake-okx';
 import { answeredAs, caught, failsAs, type AnswerCase, type AnswerFixtures } from './fixtures';
+import { BTC_MARKET } from '../../../support/risk-fixtures';
 
 const KEY = 'okxKeY0123456789abcdefAPIKEYvalue';
 const SECRET = 'okxSeCrEt0123456789abcdefSECRETvalue';
@@ -82,15 +83,7 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
             const markets = await fresh.loadMarkets();
             expect(s.fake.requests.slice(before).map((r) => r.route)).to.deep.equal(['instruments']);
             // lotSz, tickSz and minSz; OKX has no minimum order value
-            expect(markets['BTC/USDT']).to.deep.equal({
-              symbol: 'BTC/USDT',
-              base: 'BTC',
-              quote: 'USDT',
-              amountStep: 0.00001,
-              priceStep: 0.01,
-              minAmount: 0.00001,
-              minNotional: 0,
-            });
+            expect(markets['BTC/USDT']).to.deep.equal({ ...BTC_MARKET, minNotional: 0 });
           } finally {
             await fresh.close();
           }
