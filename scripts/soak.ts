@@ -43,7 +43,12 @@ const PNG_NAME = 'soak-rss.png';
  * Caps set small so that a run of a day or two reaches them and shows they hold (at the defaults — 10 MiB logs,
  * 10,000 events — a soak would end long before a cap is reached, and "bounded" would be untested).
  */
-const CAPS = { logFileBytes: 256 * 1024, pm2LogBytes: 128 * 1024, eventRetention: 250 };
+const CAPS = {
+  logFileBytes: 256 * 1024,
+  pm2LogBytes: 128 * 1024,
+  eventRetention: 250,
+  rememberedEventSeqs: 250,
+};
 /** File sizes are sampled every this many memory samples (a walk of both dirs). */
 const FILE_SAMPLE_EVERY = 5;
 
@@ -95,6 +100,7 @@ function soakEnv(candleMs: number, tradingPort: number, telegramPort: number): R
     BYNINJA__LOGGING__PM2_LOG_MAX_BYTES: String(CAPS.pm2LogBytes),
     BYNINJA__LOGGING__PM2_LOG_CHECK_MS: '1000',
     BYNINJA__IPC__EVENT_RETENTION: String(CAPS.eventRetention),
+    BYNINJA__OUTBOX__REMEMBERED_EVENT_SEQS: String(CAPS.rememberedEventSeqs),
     // Telegram's pace scaled with the market: at one message per second per chat an accelerated day of
     // notifications would only pile up in the outbox (the emulator has no rate limit; the global cap still holds)
     BYNINJA__OUTBOX__PER_CHAT_INTERVAL_MS: '100',
@@ -262,7 +268,8 @@ async function soak(cluster: ChaosCluster, plan: SoakPlan): Promise<SoakResult> 
   notes.push(
     `Caps set small so the run reaches them: JSON logs rotate at ${CAPS.logFileBytes / 1024} KiB ` +
       `(logging.fileMaxBytes), PM2 out/err at ${CAPS.pm2LogBytes / 1024} KiB checked every second ` +
-      `(logging.pm2LogMaxBytes, pm2LogCheckMs), ${CAPS.eventRetention} events kept (ipc.eventRetention); ` +
+      `(logging.pm2LogMaxBytes, pm2LogCheckMs), ${CAPS.eventRetention} events kept (ipc.eventRetention), ` +
+      `${CAPS.rememberedEventSeqs} event seqs remembered by the outbox (outbox.rememberedEventSeqs); ` +
       'outbox.perChatIntervalMs 100 ms so Telegram keeps pace with the accelerated market.',
   );
   // other work on the host stretches wall time, not simulated time (the market moves per candleMs of wall time)

@@ -307,6 +307,11 @@ export const configSchema = z.strictObject({
       globalPerSecond: positiveInt.max(30).default(25),
       /** Repeats of the same alert inside this window are coalesced into one message. */
       coalesceWindowMs: positiveInt.default(120_000),
+      /**
+       * Trading event seqs remembered to drop a replayed event already admitted (kept in the outbox file); a replay
+       * comes from the end of trading's event retention, so a few thousand is plenty.
+       */
+      rememberedEventSeqs: positiveInt.default(5_000),
     })
     .prefault({}),
 });

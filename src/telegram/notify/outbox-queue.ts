@@ -35,9 +35,11 @@ export interface OutboxState {
 export interface QueueSettings {
   maxSize: number;
   coalesceWindowMs: number;
+  /** Seqs remembered for dedup (config `outbox.rememberedEventSeqs`; default 5,000). */
+  rememberedEventSeqs?: number;
 }
 
-/** Seqs remembered for dedup; replays come from trading's retention, so a few thousand is plenty. */
+/** Seqs remembered for dedup by default; replays come from trading's retention, so a few thousand is plenty. */
 export const SEEN_SEQ_LIMIT = 5_000;
 /** Telegram's hard limit is 4096 characters per message. */
 export const MAX_MESSAGE_CHARS = 4_000;
@@ -64,8 +66,8 @@ export function admit(
   if (n.eventSeq !== undefined) {
     if (state.seenEventSeqs.includes(n.eventSeq)) return { kind: 'duplicate-event' };
     state.seenEventSeqs.push(n.eventSeq);
-    if (state.seenEventSeqs.length > SEEN_SEQ_LIMIT)
-      state.seenEventSeqs.splice(0, state.seenEventSeqs.length - SEEN_SEQ_LIMIT);
+    const limit = settings.rememberedEventSeqs ?? SEEN_SEQ_LIMIT;
+    if (state.seenEventSeqs.length > limit) state.seenEventSeqs.splice(0, state.seenEventSeqs.length - limit);
   }
 
   const mergeable = state.entries.find(

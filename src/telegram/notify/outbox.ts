@@ -50,6 +50,8 @@ export interface OutboxSettings {
   perChatBurst?: number;
   globalPerSecond: number;
   coalesceWindowMs: number;
+  /** Trading event seqs remembered for dedup (default 5,000). */
+  rememberedEventSeqs?: number;
 }
 
 export interface OutboxOptions {
@@ -140,7 +142,11 @@ export class Outbox implements Notifier {
         result = admit(
           d,
           n,
-          { maxSize: this.settings.maxSize, coalesceWindowMs: this.settings.coalesceWindowMs },
+          {
+            maxSize: this.settings.maxSize,
+            coalesceWindowMs: this.settings.coalesceWindowMs,
+            rememberedEventSeqs: this.settings.rememberedEventSeqs,
+          },
           this.busy,
         );
       });

@@ -66,6 +66,21 @@ describe('outbox queue rules', () => {
     ]);
   });
 
+  it('drops a replayed trading event it has admitted, remembering the last outbox.rememberedEventSeqs seqs', () => {
+    const s = emptyOutboxState();
+    const few = { ...settings, rememberedEventSeqs: 3 };
+    const event = (seq: number) => n({ key: `event:${seq}`, text: `event ${seq}`, eventSeq: seq });
+    for (let seq = 1; seq <= 5; seq++) expect(admit(s, event(seq), few).kind).to.equal('added');
+    expect(s.seenEventSeqs).to.deep.equal([3, 4, 5]);
+    expect(admit(s, event(5), few).kind).to.equal('duplicate-event');
+    expect(admit(s, event(1), few).kind, 'forgotten beyond the limit').to.equal('added');
+    // the default remembers 5,000
+    const d = emptyOutboxState();
+    for (let seq = 1; seq <= 5_001; seq++) admit(d, event(seq), settings);
+    expect(d.seenEventSeqs).to.have.length(5_000);
+    expect(d.seenEventSeqs[0]).to.equal(2);
+  });
+
   it('keeps the highest priority of the merged repeats', () => {
     const s = emptyOutboxState();
     admit(s, n({ priority: 'normal' }), settings);
