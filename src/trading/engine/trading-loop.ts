@@ -429,14 +429,13 @@ export class TradingLoop {
   }
 
   /**
-   * Syncs every order in flight, side by side (the account's settled reading). False when one of their symbols is
-   * still busy on its lane from an earlier tick (two syncs of one order never run together), when the exchange or
+   * Syncs every order in flight, side by side (the account's settled reading; it runs inside the tick, which
+   * starts only once no symbol is working, so no lane syncs the same order meanwhile). False when the exchange or
    * the disk fails one of them, or when one is still unresolved after it (an unknown order that lookups miss):
    * then their fills may still be missing. Any other error is a bug and goes out of the tick.
    */
   private async settleOrders(): Promise<boolean> {
     const orders = this.manager.pendingOrders();
-    if (orders.some((o) => this.symbolWork.has(o.symbol))) return false;
     const results = await Promise.allSettled(orders.map((o) => this.manager.refresh(o.clientOrderId)));
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     const bug = failed.find((err) => !(err instanceof ByNinjaError));
