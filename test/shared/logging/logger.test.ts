@@ -36,6 +36,27 @@ describe('createLogger', () => {
     expect(Date.parse(String(line.timestamp))).to.be.a('number').and.not.NaN;
   });
 
+  it('writes from the level up, child fields accumulate, and a log call never throws', () => {
+    const entries: Array<Record<string, unknown>> = [];
+    const logger = createLogger({
+      service: 'svc',
+      console: false,
+      level: 'info',
+      sinks: [{ write: (entry) => entries.push(entry) }],
+    });
+    logger.debug('not written');
+    const child = logger.child({ module: 'engine' }).child({ symbol: 'BTC/USDT' });
+    child.info('written', { side: 'buy' });
+    child.warn('getter', {
+      get price(): number {
+        throw new Error('price getter threw');
+      },
+    });
+    expect(entries.map((e) => e.message)).to.deep.equal(['written', 'getter']);
+    expect(entries[0]).to.include({ module: 'engine', symbol: 'BTC/USDT', side: 'buy', service: 'svc' });
+    expect(entries[1]).to.include({ level: 'warn', unreadable: 'price getter threw' });
+  });
+
   it('rotates by size: bounded files, newest entries kept in order, none lost around a rotation', async () => {
     const logger = createLogger({
       service: 'svc',

@@ -149,23 +149,16 @@ describe('Redactor', () => {
     expect(JSON.stringify(copied)).to.equal('{"id":"o-1"}');
   });
 
-  it('redactInfo returns a new info object, keeps winston symbols and drops the raw splat', () => {
-    const LEVEL = Symbol.for('level');
-    const SPLAT = Symbol.for('splat');
-    const info = {
-      level: 'info',
-      message: `m ${KEY}`,
-      token: 't',
-      [LEVEL]: 'info',
-      [SPLAT]: [{ token: 't' }],
-    };
-    const out = r.redactInfo(info);
-    expect(out).not.to.equal(info);
+  it("redactEntry returns a new entry and leaves the caller's fields as they were", () => {
+    const meta = { token: 't', nested: { note: `n ${KEY}` } };
+    const entry = { level: 'info', message: `m ${KEY}`, ...meta };
+    const out = r.redactEntry(entry);
+    expect(out).not.to.equal(entry);
     expect(out.message).to.equal(`m ${REDACTED}`);
     expect(out.token).to.equal(REDACTED);
-    expect(out[LEVEL]).to.equal('info');
-    expect(out[SPLAT]).to.equal(undefined);
-    expect(info.message).to.equal(`m ${KEY}`);
+    expect(out.nested).to.deep.equal({ note: `n ${REDACTED}` });
+    expect(entry.message).to.equal(`m ${KEY}`);
+    expect(meta.nested.note).to.equal(`n ${KEY}`);
   });
 
   it('never lets a registered secret through, whatever surrounds it', () => {
