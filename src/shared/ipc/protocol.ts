@@ -197,6 +197,11 @@ export interface PnlReport {
   quoteCurrency: string;
   /** UTC day / last 7 days / last 30 days / everything the journal and state hold. */
   periods: { today: PnlPeriod; days7: PnlPeriod; days30: PnlPeriod; all: PnlPeriod };
+  /**
+   * Each of the last 8 UTC days (today last), for a daily summary that could not go out on its day. Absent from a
+   * trading of an older build (telegram then sends only today's).
+   */
+  days?: Array<PnlPeriod & { day: string }>;
   /** Wins / trades, all time; null before the first closed trade. */
   winRate: number | null;
   bySymbol: Array<PnlPeriod & { symbol: string }>;

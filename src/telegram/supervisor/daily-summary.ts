@@ -3,10 +3,12 @@
  * report goes to the alert chat through the durable outbox, and the equity curve as a photo right after it (best
  * effort: a photo that fails is logged, the text is already safe in the outbox). The day it went out is kept in
  * the supervisor's state, so a restart never sends it twice and a telegram down at that hour sends it when back.
- * Trading unreachable: tried again at the next check.
+ * A day that passed without its summary (telegram down until after midnight) gets one late, from the report's
+ * per-day figures, oldest first and before today's: at most the REPORT_DAYS - 1 days before today the report
+ * holds; older ones are logged as not sent. Trading unreachable: tried again at the next check.
  */
 import type { ChartRenderer } from '../charts/chart-process';
-import { formatReport, htmlMarkup } from '../../ops/render';
+import { formatDaySummary, formatReport, htmlMarkup } from '../../ops/render';
 import type { TradingRpc } from '../../ops/trading-client';
 import type { CancelTimer, Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
@@ -19,6 +21,29 @@ import type { SupervisorStore } from './supervisor-state';
 export function summaryDue(now: number, hourUtc: number, lastDay: string | undefined): string | undefined {
   const day = new Date(now).toISOString().slice(0, 10);
   return new Date(now).getUTCHours() >= hourUtc && lastDay !== day ? day : undefined;
+}
+
+const DAY_MS = 86_400_000;
+/** Days before today whose summary can still be sent late (the report's `days` hold today and 7 before). */
+export const LATE_SUMMARY_DAYS = 7;
+
+/**
+ * The days after `lastDay` and before today (UTC) that got no summary, oldest first, at most `maxDays` (the most
+ * recent ones); `skipped` counts the older ones left out. None before the first summary was ever sent (pure).
+ */
+export function missedDays(
+  now: number,
+  lastDay: string | undefined,
+  maxDays = LATE_SUMMARY_DAYS,
+): { days: string[]; skipped: number } {
+  const last = lastDay === undefined ? NaN : Date.parse(`${lastDay}T00:00:00Z`);
+  if (!Number.isFinite(last)) return { days: [], skipped: 0 };
+  const today = Date.parse(`${new Date(now).toISOString().slice(0, 10)}T00:00:00Z`);
+  const missing = Math.max(0, Math.round((today - last) / DAY_MS) - 1);
+  const days: string[] = [];
+  for (let back = Math.min(missing, maxDays); back >= 1; back--)
+    days.push(new Date(today - back * DAY_MS).toISOString().slice(0, 10));
+  return { days, skipped: missing - days.length };
 }
 
 export interface DailySummaryOptions {
@@ -74,8 +99,10 @@ export class DailySummary {
 
   private async checkOnce(): Promise<void> {
     const now = this.opts.clock.now();
-    const day = summaryDue(now, this.opts.hourUtc, this.opts.store.data.dailySummaryDay);
-    if (!day || !this.opts.trading.connected) return;
+    const lastDay = this.opts.store.data.dailySummaryDay;
+    const missed = missedDays(now, lastDay);
+    const day = summaryDue(now, this.opts.hourUtc, lastDay);
+    if ((!day && missed.days.length === 0) || !this.opts.trading.connected) return;
     let report: PnlReport;
     try {
       report = await this.opts.trading.call('report', {});
@@ -83,6 +110,8 @@ export class DailySummary {
       this.logger.warn(`daily summary: trading did not answer (${errorMessage(err)}); trying again later`);
       return;
     }
+    await this.sendLate(report, missed);
+    if (!day) return;
     await this.opts.notifier.notify({
       key: `daily-summary:${day}`,
       priority: 'low',
@@ -100,6 +129,37 @@ export class DailySummary {
       );
     } catch (err) {
       this.logger.warn(`daily summary: the equity chart was not sent (${errorMessage(err)})`);
+    }
+  }
+
+  /** The summaries of the days that passed without one, oldest first, each kept as sent before the next. */
+  private async sendLate(report: PnlReport, missed: { days: string[]; skipped: number }): Promise<void> {
+    if (missed.days.length === 0) return;
+    if (!report.days) {
+      this.logger.warn(
+        `daily summary: ${missed.days.length} past day(s) without a summary (${missed.days.join(', ')}); ` +
+          "trading is of an older build that does not report days, so only today's is sent",
+      );
+      return;
+    }
+    if (missed.skipped > 0) {
+      this.logger.warn(
+        `daily summary: ${missed.skipped} day(s) before ${missed.days[0]} got no summary (telegram was down longer ` +
+          `than ${LATE_SUMMARY_DAYS} days); their trades are in /pnl and \`byninja report\``,
+      );
+    }
+    for (const late of missed.days) {
+      const figures = report.days.find((d) => d.day === late);
+      if (!figures) continue;
+      await this.opts.notifier.notify({
+        key: `daily-summary:${late}`,
+        priority: 'low',
+        silent: true,
+        text: formatDaySummary(figures, report.quoteCurrency, htmlMarkup),
+      });
+      await this.opts.store.commit((d) => {
+        d.dailySummaryDay = late;
+      });
     }
   }
 }

@@ -21,6 +21,8 @@ import {
 const DAY_MS = 86_400_000;
 /** Points kept while folding; halved when reached (the chart needs a few hundred). */
 const MAX_POINTS = 1_000;
+/** UTC days reported one by one (`days`), today included: what a daily summary sent late needs. */
+export const REPORT_DAYS = 8;
 /** Order ids remembered to skip an entry the journal holds twice (a crash between append and commit). */
 const RECENT_IDS = 2_000;
 
@@ -59,9 +61,12 @@ export class PnlReportBuilder {
   private skipped = 0;
   private firstAt: number | null = null;
   private readonly today: string;
+  /** The last REPORT_DAYS UTC days, oldest first. */
+  private readonly days = new Map<string, PnlPeriod>();
 
   constructor(private readonly window: ReportWindow) {
     this.today = utcDay(window.now);
+    for (let i = REPORT_DAYS - 1; i >= 0; i--) this.days.set(utcDay(window.now - i * DAY_MS), emptyPeriod());
   }
 
   /** One order with its fills, applied now (for orders given in fill-time order); see `fillsOf`. */
@@ -123,7 +128,10 @@ export class PnlReportBuilder {
     const age = this.window.now - ts;
     if (age <= 30 * DAY_MS) out.push(this.periods.days30);
     if (age <= 7 * DAY_MS) out.push(this.periods.days7);
-    if (utcDay(ts) === this.today) out.push(this.periods.today);
+    const day = utcDay(ts);
+    if (day === this.today) out.push(this.periods.today);
+    const ofDay = this.days.get(day);
+    if (ofDay) out.push(ofDay);
     return out;
   }
 
@@ -169,6 +177,7 @@ export class PnlReportBuilder {
         days30: roundPeriod(this.periods.days30),
         all: roundPeriod(all),
       },
+      days: [...this.days].map(([day, p]) => ({ day, ...roundPeriod(p) })),
       winRate: all.trades > 0 ? all.wins / all.trades : null,
       bySymbol: [...this.bySymbol]
         .map(([symbol, p]) => ({ symbol, ...roundPeriod(p) }))

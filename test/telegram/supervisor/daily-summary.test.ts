@@ -8,13 +8,20 @@ import { systemClock } from '../../../src/shared/clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
 import type { NotificationInput } from '../../../src/telegram/notify/notification';
-import { DailySummary, summaryDue } from '../../../src/telegram/supervisor/daily-summary';
+import {
+  DailySummary,
+  LATE_SUMMARY_DAYS,
+  missedDays,
+  summaryDue,
+} from '../../../src/telegram/supervisor/daily-summary';
 import {
   emptySupervisorState,
   type SupervisorState,
   type SupervisorStore,
 } from '../../../src/telegram/supervisor/supervisor-state';
-import { TradingStub } from '../../support/trading-stub';
+import { stubReport, TradingStub } from '../../support/trading-stub';
+import { captureLogger } from '../../support/capture-logger';
+import type { TradingRpc } from '../../../src/ops/trading-client';
 import { eventually } from '../../../harness/pm2';
 import { ChartProcess } from '../../../src/telegram/charts/chart-process';
 import { FakeClock } from '../../support/fake-clock';
@@ -29,6 +36,49 @@ describe('daily summary', () => {
     expect(summaryDue(at('2026-03-10T08:00:00Z'), 8, undefined)).to.equal('2026-03-10');
     expect(summaryDue(at('2026-03-10T23:00:00Z'), 8, '2026-03-09')).to.equal('2026-03-10');
     expect(summaryDue(at('2026-03-10T23:00:00Z'), 8, '2026-03-10')).to.equal(undefined);
+  });
+
+  it('finds the days that passed without a summary: oldest first, at most 7, none before the first (pure)', () => {
+    const now = at('2026-03-10T05:00:00Z');
+    expect(missedDays(now, undefined)).to.deep.equal({ days: [], skipped: 0 });
+    expect(missedDays(now, '2026-03-10')).to.deep.equal({ days: [], skipped: 0 });
+    expect(missedDays(now, '2026-03-09')).to.deep.equal({ days: [], skipped: 0 });
+    expect(missedDays(now, '2026-03-08')).to.deep.equal({ days: ['2026-03-09'], skipped: 0 });
+    expect(missedDays(now, '2026-03-06')).to.deep.equal({
+      days: ['2026-03-07', '2026-03-08', '2026-03-09'],
+      skipped: 0,
+    });
+    const long = missedDays(now, '2026-02-10');
+    expect(long.days).to.have.length(LATE_SUMMARY_DAYS);
+    expect(long.days[0]).to.equal('2026-03-03');
+    expect(long.days[LATE_SUMMARY_DAYS - 1]).to.equal('2026-03-09');
+    expect(long.skipped).to.equal(20);
+    // a clock set back, or a day that is not a date: nothing to send late, never a loop
+    expect(missedDays(now, '2026-03-12')).to.deep.equal({ days: [], skipped: 0 });
+    expect(missedDays(now, '')).to.deep.equal({ days: [], skipped: 0 });
+    // across a month and a year
+    expect(missedDays(at('2027-01-01T10:00:00Z'), '2026-12-30').days).to.deep.equal(['2026-12-31']);
+  });
+
+  it("a trading of an older build (no per-day figures): only today's goes out, the late days are logged", async () => {
+    const queued: NotificationInput[] = [];
+    const now = at('2026-03-10T09:00:00Z');
+    const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: '2026-03-07' };
+    const { days: _days, ...older } = stubReport(now);
+    const { logger, lines } = captureLogger();
+    const summary = new DailySummary({
+      hourUtc: 8,
+      trading: { connected: true, call: (async () => older) as TradingRpc['call'] },
+      notifier: { notify: async (n) => void queued.push(n), depth: () => queued.length },
+      store: { data: state, change: (m) => m(state), commit: async (m) => m?.(state) },
+      charts: new ChartProcess({ clock: systemClock }),
+      logger,
+      clock: new FakeClock(now),
+    });
+    await summary.check();
+    expect(queued.map((n) => n.key)).to.deep.equal(['daily-summary:2026-03-10']);
+    expect(lines.map((l) => l.message).join('\n')).to.include('2026-03-08, 2026-03-09');
+    expect(state.dailySummaryDay).to.equal('2026-03-10');
   });
 
   describe('against the Bot API emulator and a trading stub @slow', function () {
@@ -95,6 +145,49 @@ describe('daily summary', () => {
       await summary.check();
       expect(queued).to.have.length(1);
       expect(emu.photos).to.have.length(1);
+    });
+
+    it("days that passed without a summary get one late, oldest first, before today's; each once", async () => {
+      const queued: NotificationInput[] = [];
+      const now = Date.now(); // the stub's report is built at the real time
+      const day = (back: number): string => new Date(now - back * 86_400_000).toISOString().slice(0, 10);
+      const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: day(3) };
+      const store: SupervisorStore = {
+        data: state,
+        change: (m) => m(state),
+        commit: async (m) => m?.(state),
+      };
+      const summary = new DailySummary({
+        hourUtc: 0,
+        trading: ipc,
+        notifier: { notify: async (n) => void queued.push(n), depth: () => queued.length },
+        store,
+        charts: new ChartProcess({ clock: systemClock }),
+        logger: silentLogger(),
+        clock: new FakeClock(now),
+      });
+      await summary.check();
+      expect(queued.map((n) => n.key)).to.deep.equal([
+        `daily-summary:${day(2)}`,
+        `daily-summary:${day(1)}`,
+        `daily-summary:${day(0)}`,
+      ]);
+      const expected = stubReport(now).days!;
+      for (const [i, back] of [2, 1].entries()) {
+        const figures = expected.find((d) => d.day === day(back))!;
+        expect(queued[i]!.text)
+          .to.include(`Daily summary ${day(back)}`)
+          .and.include('sent late');
+        expect(queued[i]!.text).to.include(
+          figures.trades === 0 ? 'no closed trade' : `${figures.trades} trade`,
+        );
+      }
+      expect(queued[2]!.text)
+        .to.include(`Daily summary ${day(0)}`)
+        .and.not.include('sent late');
+      expect(state.dailySummaryDay).to.equal(day(0));
+      await summary.check();
+      expect(queued).to.have.length(3);
     });
 
     it('a failing disk (the day cannot be committed) is logged, never thrown: telegram keeps running', async () => {
