@@ -244,6 +244,14 @@ export class Journal<T> {
   }
 
   /**
+   * The last `n` lines as they are on disk (each ending with a newline), neither parsed nor checked: for a reader
+   * that checks them itself when it needs them (the event log's replay window).
+   */
+  tailText(n: number): Promise<string> {
+    return this.enqueue(async () => (await this.readTailLines(n)).toString('utf8'));
+  }
+
+  /**
    * Rewrites the journal durably keeping only its last `keepLast` lines, copied as bytes: nothing is parsed or
    * re-serialised (a damaged line among them stays damaged, and is skipped when read as before). On failure the
    * journal is unchanged.
