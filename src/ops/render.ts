@@ -312,12 +312,12 @@ function shortDate(ts: number): string {
 }
 
 /**
- * A past day's summary, sent late (telegram was down at the hour and until after midnight): that day's realized
+ * A past day's summary, sent late (telegram down or trading unreachable from the hour until after midnight): that day's realized
  * PnL, closed trades and fees (equity and positions are now, not then: /pnl has them).
  */
 export function formatDaySummary(day: PnlPeriod & { day: string }, quote: string, m: Markup): string {
   return [
-    `🗓 ${m.b(`Daily summary ${day.day}`)} (sent late: telegram was down)`,
+    `🗓 ${m.b(`Daily summary ${day.day}`)} (sent late)`,
     m.b(`📐 PnL (${quote}, realized; fees included)`),
     m.pre([periodLine('the day', day)]),
   ].join('\n');

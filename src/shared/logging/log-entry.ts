@@ -91,50 +91,58 @@ export function consoleLine(entry: LogEntry, timestamp: string): string {
 export function jsonLine(entry: LogEntry, timestamp: string): string {
   try {
     return JSON.stringify({ timestamp, ...entry }, bigintAsString);
-  } catch (err) {
-    // a field JSON cannot write (a toJSON that throws): the line is still written, without the fields
+  } catch {
+    // a field JSON cannot write (a toJSON that throws): the line is still written, without the fields (and
+    // without the error's text, which the redactor never saw)
     return JSON.stringify({
       timestamp,
       level: entry.level,
-      message: String(entry.message),
-      unserializable: errorText(err),
+      message: typeof entry.message === 'string' ? entry.message : UNSERIALIZABLE,
+      unserializable: UNSERIALIZABLE,
     });
   }
 }
+
+const UNSERIALIZABLE = 'a field could not be written as JSON';
 
 /** JSON of the console line's fields; never throws (as jsonLine). */
 function safeJson(value: unknown): string {
   try {
     return JSON.stringify(value, bigintAsString) ?? 'undefined';
-  } catch (err) {
-    return JSON.stringify({ unserializable: errorText(err) });
+  } catch {
+    return JSON.stringify({ unserializable: UNSERIALIZABLE });
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function bigintAsString(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
+/** Control characters (tab aside), DEL, NEL and the Unicode line and paragraph separators. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f\u0085\u2028\u2029]/g;
+
 /**
- * CR and LF in a console message are written as `\r` / `\n`: text from outside (a pause reason, a chat message)
- * must not be able to start what reads as a log line of its own (log forging) in PM2's out/err files.
+ * CR and LF in a console message are written as `\r` / `\n`, and every other control character (an ANSI escape
+ * that moves the cursor or clears a line, say) as `\u00XX`: text from outside (a pause reason, a chat message)
+ * must not be able to start, or redraw, what reads as a log line of its own (log forging) in `pm2 logs`.
  */
 export function escapeLineBreaks(text: string): string {
-  return text.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  return escapeControls(text.replace(/\r/g, '\\r').replace(/\n/g, '\\n'));
+}
+
+function escapeControls(text: string): string {
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
- * A stack trace stays multi-line (readable), but each line after the first is indented and CRs are escaped, so
- * no line of it can pass for a log line (those start with a timestamp in column 0).
+ * A stack trace stays multi-line (readable), but every line of it is indented and control characters are
+ * escaped, so no line of it can pass for a log line (those start with a timestamp in column 0), whatever the
+ * error's name and message hold.
  */
 function indentContinuation(stack: string): string {
-  return stack
-    .replace(/\r/g, '\\r')
+  return escapeControls(stack.replace(/\r/g, '\\r'))
     .split('\n')
-    .map((line, i) => (i === 0 || /^\s/.test(line) ? line : `    ${line}`))
+    .map((line) => (/^\s/.test(line) ? line : `    ${line}`))
     .join('\n');
 }

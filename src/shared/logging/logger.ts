@@ -53,13 +53,31 @@ export interface LoggerOptions {
   sinks?: LogSink[];
 }
 
-/** Errors and warnings go to stderr, so `pm2 logs --err` (and the err file) show just the problems. */
+/**
+ * Errors and warnings go to stderr, so `pm2 logs --err` (and the err file) show just the problems. A console that
+ * fails (EPIPE: PM2's daemon died and the pipe it read is gone) is given up: an unheard stream error would be an
+ * uncaught exception, and the crash handler's own line a second one, killing a daemon nobody restarts any more. The
+ * JSON file keeps every line.
+ */
 const consoleSink: LogSink = {
   write(entry, timestamp) {
     const stream = entry.level === 'error' || entry.level === 'warn' ? process.stderr : process.stdout;
+    if (!consoleUsable(stream)) return;
     stream.write(`${consoleLine(entry, timestamp)}\n`);
   },
 };
+
+const brokenConsoles = new WeakSet<NodeJS.WriteStream>();
+const watchedConsoles = new WeakSet<NodeJS.WriteStream>();
+
+function consoleUsable(stream: NodeJS.WriteStream): boolean {
+  if (brokenConsoles.has(stream)) return false;
+  if (!watchedConsoles.has(stream)) {
+    watchedConsoles.add(stream);
+    stream.on('error', () => brokenConsoles.add(stream));
+  }
+  return !stream.destroyed;
+}
 
 function fileSink(file: SizeRotatingFile): LogSink {
   return {
@@ -91,9 +109,12 @@ class LogCore {
       safe = this.redactor ? this.redactor.redactEntry(entry) : entry;
     } catch (err) {
       // a field that throws when read (a getter): the line without the fields, never an exception in the caller
-      const text = message instanceof Error ? message.message : String(message);
-      const entry: LogEntry = { ...(this.service ? { service: this.service } : {}), level, message: text };
-      entry.unreadable = err instanceof Error ? err.message : String(err);
+      const entry: LogEntry = {
+        ...(this.service ? { service: this.service } : {}),
+        level,
+        message: readable(() => (message instanceof Error ? message.message : String(message))),
+        unreadable: readable(() => (err instanceof Error ? err.message : String(err))),
+      };
       safe = this.redactor ? this.redactor.redactEntry(entry) : entry;
     }
     const timestamp = new Date().toISOString();
@@ -108,6 +129,15 @@ class LogCore {
 
   close(): void {
     for (const sink of this.sinks) sink.close?.();
+  }
+}
+
+/** `read()`, or a placeholder when even that throws (an Error whose message is a throwing getter). */
+function readable(read: () => string): string {
+  try {
+    return read();
+  } catch {
+    return '(unreadable)';
   }
 }
 

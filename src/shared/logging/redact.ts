@@ -125,6 +125,15 @@ export class Redactor {
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
       const v = value[k];
+      // an own toJSON would answer for the object when it is serialised, past the redaction: the copy goes without
+      // it (JSON writes no function anyway), as a class instance's copy goes without its prototype's
+      if (k === 'toJSON' && typeof v === 'function') {
+        if (out === undefined) {
+          out = {};
+          for (let j = 0; j < i; j++) out[keys[j]] = value[keys[j]];
+        }
+        continue;
+      }
       const r =
         this.isSecretKey(k) && (typeof v === 'string' || typeof v === 'number')
           ? MASK

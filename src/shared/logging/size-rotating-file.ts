@@ -55,7 +55,12 @@ export class SizeRotatingFile {
     const bytes = Buffer.byteLength(line);
     if (this.fd === null) this.open();
     if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
-    fs.writeSync(this.fd as number, line);
+    const written = fs.writeSync(this.fd as number, line);
+    if (written < bytes) {
+      // a short write (the disk filled mid-line): cut the torn line back, so the next line starts on its own
+      fs.ftruncateSync(this.fd as number, this.size);
+      throw new Error(`short write (${written} of ${bytes} bytes): disk full?`);
+    }
     this.size += bytes;
   }
 

@@ -3,9 +3,10 @@
  * report goes to the alert chat through the durable outbox, and the equity curve as a photo right after it (best
  * effort: a photo that fails is logged, the text is already safe in the outbox). The day it went out is kept in
  * the supervisor's state, so a restart never sends it twice and a telegram down at that hour sends it when back.
- * A day that passed without its summary (telegram down until after midnight) gets one late, from the report's
- * per-day figures, oldest first and before today's: at most the REPORT_DAYS - 1 days before today the report
- * holds; older ones are logged as not sent. Trading unreachable: tried again at the next check.
+ * A day that passed without its summary (telegram down, or trading unreachable, until after midnight) gets one
+ * late, from the report's per-day figures, oldest first and before today's: at most the 7 days before today the
+ * report holds; older ones are counted in the log. Like today's, a late one can go out twice if the process dies
+ * between its send and its commit (at least once, never lost). Trading unreachable: tried again at the next check.
  */
 import type { ChartRenderer } from '../charts/chart-process';
 import { formatDaySummary, formatReport, htmlMarkup } from '../../ops/render';
@@ -44,6 +45,17 @@ export function missedDays(
   for (let back = Math.min(missing, maxDays); back >= 1; back--)
     days.push(new Date(today - back * DAY_MS).toISOString().slice(0, 10));
   return { days, skipped: missing - days.length };
+}
+
+/**
+ * The summary is off at this start: forget the day of the last one, so that turning it on again later does not
+ * send the days it was off as late summaries (it starts as on its first day).
+ */
+export function forgetSummaryDay(store: SupervisorStore): void {
+  if (store.data.dailySummaryDay === undefined) return;
+  store.change((d) => {
+    delete d.dailySummaryDay;
+  });
 }
 
 export interface DailySummaryOptions {
@@ -110,8 +122,7 @@ export class DailySummary {
       this.logger.warn(`daily summary: trading did not answer (${errorMessage(err)}); trying again later`);
       return;
     }
-    await this.sendLate(report, missed);
-    if (!day) return;
+    if (!(await this.sendLate(report, missed)) || !day) return;
     await this.opts.notifier.notify({
       key: `daily-summary:${day}`,
       priority: 'low',
@@ -132,25 +143,39 @@ export class DailySummary {
     }
   }
 
-  /** The summaries of the days that passed without one, oldest first, each kept as sent before the next. */
-  private async sendLate(report: PnlReport, missed: { days: string[]; skipped: number }): Promise<void> {
-    if (missed.days.length === 0) return;
+  /**
+   * The summaries of the days that passed without one, oldest first, each noted as sent before the next; false
+   * when one could not go out this time (the next look tries it again).
+   */
+  private async sendLate(report: PnlReport, missed: { days: string[]; skipped: number }): Promise<boolean> {
+    if (missed.days.length === 0) return true;
+    const lastMissed = missed.days[missed.days.length - 1]!;
     if (!report.days) {
       this.logger.warn(
         `daily summary: ${missed.days.length} past day(s) without a summary (${missed.days.join(', ')}); ` +
           "trading is of an older build that does not report days, so only today's is sent",
       );
-      return;
+      // said once: the next looks (every minute until the hour) do not ask for the whole report again for them
+      await this.opts.store.commit((d) => {
+        d.dailySummaryDay = lastMissed;
+      });
+      return true;
     }
     if (missed.skipped > 0) {
       this.logger.warn(
-        `daily summary: ${missed.skipped} day(s) before ${missed.days[0]} got no summary (telegram was down longer ` +
-          `than ${LATE_SUMMARY_DAYS} days); their trades are in /pnl and \`byninja report\``,
+        `daily summary: ${missed.skipped} day(s) before ${missed.days[0]} got no summary (more than ` +
+          `${LATE_SUMMARY_DAYS} days without one); their trades are in /pnl and \`byninja report\``,
       );
     }
     for (const late of missed.days) {
       const figures = report.days.find((d) => d.day === late);
-      if (!figures) continue;
+      if (!figures) {
+        // a report built on another day than this look (across midnight): the next look asks again
+        this.logger.warn(
+          `daily summary: the report has no figures for ${late} yet; trying again at the next look`,
+        );
+        return false;
+      }
       await this.opts.notifier.notify({
         key: `daily-summary:${late}`,
         priority: 'low',
@@ -161,5 +186,6 @@ export class DailySummary {
         d.dailySummaryDay = late;
       });
     }
+    return true;
   }
 }

@@ -71,9 +71,26 @@ describe('log entries (what a log call becomes)', () => {
     const line = consoleLine(buildEntry('error', err, undefined, {}, 's'), TS);
     expect(line.split('\n')).to.deep.equal([
       `${TS} error bad`,
-      'Error: bad',
+      '    Error: bad',
       '    at f (x.js:1:1)',
       '    at g (y.js:2:2)',
+    ]);
+  });
+
+  it('console line: no text from outside can start or redraw a line (CR, LF, ANSI escapes, NEL, U+2028, a stack)', () => {
+    const outside = 'pause\r\n2026-01-01T00:00:00.000Z error FORGED\u001b[2K\u001b[1G\u0085\u2028x\u007f\ty';
+    const line = consoleLine(buildEntry('info', outside, undefined, {}, 's'), TS);
+    expect(line).to.equal(
+      `${TS} info pause\\r\\n2026-01-01T00:00:00.000Z error FORGED\\u001b[2K\\u001b[1G\\u0085\\u2028x\\u007f\ty`,
+    );
+    // an error without a name: its stack starts with the outside text, indented like every other stack line
+    const err = new Error('2026-01-01T00:00:00.000Z error FORGED');
+    err.name = '';
+    err.stack = '2026-01-01T00:00:00.000Z error FORGED\u001b[2K\n    at f (x.js:1:1)';
+    const lines = consoleLine(buildEntry('error', 'failed', { stack: err.stack }, {}, 's'), TS).split('\n');
+    expect(lines.slice(1)).to.deep.equal([
+      '    2026-01-01T00:00:00.000Z error FORGED\\u001b[2K',
+      '    at f (x.js:1:1)',
     ]);
   });
 
@@ -95,11 +112,15 @@ describe('log entries (what a log call becomes)', () => {
       {},
       's',
     );
+    // the error's own text is not written: the redactor never saw it
     expect(JSON.parse(jsonLine(throwing, TS))).to.deep.equal({
       timestamp: TS,
       level: 'info',
       message: 'h',
-      unserializable: 'no json',
+      unserializable: 'a field could not be written as JSON',
     });
+    expect(consoleLine(throwing, TS)).to.equal(
+      `${TS} info h {"unserializable":"a field could not be written as JSON"}`,
+    );
   });
 });

@@ -147,6 +147,11 @@ describe('Redactor', () => {
     const copied = r.redactValue(order);
     expect(copied).not.to.equal(order);
     expect(JSON.stringify(copied)).to.equal('{"id":"o-1"}');
+    // a plain object with its own toJSON is copied without it: serialising the result never runs it
+    const sneaky = { id: 'o-2', toJSON: () => ({ apiKey: KEY }) };
+    const out2 = r.redactValue({ order: sneaky }) as { order: unknown };
+    expect(JSON.stringify(out2)).to.equal('{"order":{"id":"o-2"}}');
+    expect(JSON.stringify(out2)).not.to.include(KEY);
   });
 
   it("redactEntry returns a new entry and leaves the caller's fields as they were", () => {

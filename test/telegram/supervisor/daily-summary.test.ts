@@ -10,6 +10,7 @@ import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
 import type { NotificationInput } from '../../../src/telegram/notify/notification';
 import {
   DailySummary,
+  forgetSummaryDay,
   LATE_SUMMARY_DAYS,
   missedDays,
   summaryDue,
@@ -22,6 +23,7 @@ import {
 import { stubReport, TradingStub } from '../../support/trading-stub';
 import { captureLogger } from '../../support/capture-logger';
 import type { TradingRpc } from '../../../src/ops/trading-client';
+import type { PnlReport } from '../../../src/shared/ipc/protocol';
 import { eventually } from '../../../harness/pm2';
 import { ChartProcess } from '../../../src/telegram/charts/chart-process';
 import { FakeClock } from '../../support/fake-clock';
@@ -60,25 +62,107 @@ describe('daily summary', () => {
     expect(missedDays(at('2027-01-01T10:00:00Z'), '2026-12-30').days).to.deep.equal(['2026-12-31']);
   });
 
-  it("a trading of an older build (no per-day figures): only today's goes out, the late days are logged", async () => {
+  /** A DailySummary over fakes (pure-logic tests): the trading answers `report(now)`, the store is memory. */
+  function fakeSummary(opts: {
+    now: number;
+    lastDay?: string;
+    report: (now: number) => PnlReport;
+    commitFails?: (n: number) => boolean;
+  }) {
     const queued: NotificationInput[] = [];
-    const now = at('2026-03-10T09:00:00Z');
-    const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: '2026-03-07' };
-    const { days: _days, ...older } = stubReport(now);
+    const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: opts.lastDay };
+    let commits = 0;
+    let reports = 0;
     const { logger, lines } = captureLogger();
+    const clock = new FakeClock(opts.now);
     const summary = new DailySummary({
       hourUtc: 8,
-      trading: { connected: true, call: (async () => older) as TradingRpc['call'] },
+      trading: {
+        connected: true,
+        call: (async () => (reports++, opts.report(clock.now()))) as TradingRpc['call'],
+      },
       notifier: { notify: async (n) => void queued.push(n), depth: () => queued.length },
-      store: { data: state, change: (m) => m(state), commit: async (m) => m?.(state) },
+      store: {
+        data: state,
+        change: (m) => m(state),
+        commit: async (m) => {
+          if (opts.commitFails?.(++commits)) throw new Error('ENOSPC: no space left on device');
+          m?.(state);
+        },
+      },
       charts: new ChartProcess({ clock: systemClock }),
       logger,
-      clock: new FakeClock(now),
+      clock,
     });
-    await summary.check();
-    expect(queued.map((n) => n.key)).to.deep.equal(['daily-summary:2026-03-10']);
-    expect(lines.map((l) => l.message).join('\n')).to.include('2026-03-08, 2026-03-09');
-    expect(state.dailySummaryDay).to.equal('2026-03-10');
+    return { summary, queued, state, lines, clock, reports: () => reports };
+  }
+
+  it("a trading of an older build (no per-day figures): only today's goes out; the late days are logged once", async () => {
+    const { days: _days, ...older } = stubReport(at('2026-03-10T07:00:00Z'));
+    const f = fakeSummary({ now: at('2026-03-10T07:00:00Z'), lastDay: '2026-03-07', report: () => older });
+    await f.summary.check();
+    // before the hour: the late days are said once and noted, so later looks do not ask for the report again
+    expect(f.queued).to.have.length(0);
+    expect(f.lines.map((l) => l.message).join('\n')).to.include('2026-03-08, 2026-03-09');
+    expect(f.state.dailySummaryDay).to.equal('2026-03-09');
+    for (let minute = 1; minute <= 30; minute++) {
+      f.clock.time = at('2026-03-10T07:00:00Z') + minute * 60_000;
+      await f.summary.check();
+    }
+    expect(f.reports()).to.equal(1);
+    f.clock.time = at('2026-03-10T08:00:00Z');
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.deep.equal(['daily-summary:2026-03-10']);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-10');
+  });
+
+  it('a commit failing part-way through the late days keeps the ones noted; the next look goes on from there', async () => {
+    const f = fakeSummary({
+      now: at('2026-03-10T09:00:00Z'),
+      lastDay: '2026-03-06',
+      report: stubReport,
+      commitFails: (n) => n === 2,
+    });
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.deep.equal([
+      'daily-summary:2026-03-07',
+      'daily-summary:2026-03-08',
+    ]);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-07');
+    await f.summary.check();
+    // 03-08 again (its commit failed: at least once, never lost), then 03-09 and today
+    expect(f.queued.map((n) => n.key).slice(2)).to.deep.equal([
+      'daily-summary:2026-03-08',
+      'daily-summary:2026-03-09',
+      'daily-summary:2026-03-10',
+    ]);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-10');
+  });
+
+  it('a report without the figures of a late day (built after midnight) sends nothing and notes nothing: the next look does', async () => {
+    let reportAt = at('2026-03-11T00:00:01Z');
+    const f = fakeSummary({
+      now: at('2026-03-10T23:59:59Z'),
+      lastDay: '2026-03-02',
+      report: () => stubReport(reportAt),
+    });
+    await f.summary.check();
+    expect(f.queued).to.have.length(0);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-02');
+    expect(f.lines.map((l) => l.message).join('\n')).to.include('no figures for 2026-03-03');
+    reportAt = at('2026-03-10T23:59:59Z');
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.have.length(8);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-10');
+  });
+
+  it('the summary turned off at a start forgets its last day: turned on again, no day is sent late', async () => {
+    const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: '2026-01-01' };
+    forgetSummaryDay({ data: state, change: (m) => m(state), commit: async (m) => m?.(state) });
+    expect(state.dailySummaryDay).to.equal(undefined);
+    const f = fakeSummary({ now: at('2026-03-10T09:00:00Z'), report: stubReport });
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.deep.equal(['daily-summary:2026-03-10']);
   });
 
   describe('against the Bot API emulator and a trading stub @slow', function () {
@@ -149,7 +233,10 @@ describe('daily summary', () => {
 
     it("days that passed without a summary get one late, oldest first, before today's; each once", async () => {
       const queued: NotificationInput[] = [];
-      const now = Date.now(); // the stub's report is built at the real time
+      // the stub's report is built at the real time: not across a UTC midnight
+      const toMidnight = 86_400_000 - (Date.now() % 86_400_000);
+      if (toMidnight < 10_000) await new Promise((r) => setTimeout(r, toMidnight + 100));
+      const now = Date.now();
       const day = (back: number): string => new Date(now - back * 86_400_000).toISOString().slice(0, 10);
       const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: day(3) };
       const store: SupervisorStore = {

@@ -50,6 +50,22 @@ describe('the results report (pure)', () => {
     expect(r.days!.slice(0, 6).every((d) => d.trades === 0 && d.realized === 0)).to.equal(true);
   });
 
+  it("a round trip across midnight: each fee on its fill's day, the PnL and the trade on the day it closed", () => {
+    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} });
+    b.add(filledOrder('m-1', 'BTC/USDT', 'buy', 1, 100, Date.UTC(2026, 2, 9, 23, 0), 1));
+    b.add(filledOrder('m-2', 'BTC/USDT', 'sell', 1, 110, Date.UTC(2026, 2, 10, 1, 0), 2));
+    const r = b.finish({ equity: 1000, unrealized: 0, openPositions: 0 });
+    const day = (d: string) => r.days!.find((x) => x.day === d)!;
+    expect(day('2026-03-09')).to.include({ trades: 0, fees: 1 });
+    expect(day('2026-03-10')).to.include({ trades: 1, wins: 1, fees: 2 });
+    expect(day('2026-03-09').realized + day('2026-03-10').realized).to.be.closeTo(
+      r.periods.all.realized,
+      1e-9,
+    );
+    const { day: _d, ...today } = day('2026-03-10');
+    expect(today).to.deep.equal(r.periods.today);
+  });
+
   it('counts an order once when the journal holds it twice, and the hot copy of a journal order once', () => {
     const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} });
     const buy = filledOrder('d-1', 'BTC/USDT', 'buy', 1, 100, NOW - 2000);
