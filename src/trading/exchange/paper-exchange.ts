@@ -38,7 +38,7 @@ import type {
   Market,
   Ticker,
 } from './exchange';
-import { clean, newPaperAccount, paperAccountSchema, type PaperAccount } from './paper-account';
+import { clean, newPaperAccount, paperAccountParser, type PaperAccount } from './paper-account';
 import {
   acceptOrder,
   applyMatches,
@@ -116,7 +116,7 @@ export class PaperExchange implements Exchange {
         name,
         version: ACCOUNT_VERSION,
         defaults: () => newPaperAccount(options.settings.startingBalances),
-        validate: (data) => paperAccountSchema.parse(data),
+        validate: (data) => paperAccountParser.parse(data),
         logger: options.logger,
       });
       return new PaperExchange(store, lock, options);
