@@ -213,6 +213,24 @@ export function applyMatches(
   return next;
 }
 
+/**
+ * A pass without fills: the records of the orders whose matched period moved on, as new records (the account's are
+ * not changed). The caller puts them in place of the old ones; nothing else about the account changes.
+ */
+export function checkedPeriodsMoved(
+  account: PaperAccount,
+  matches: readonly RestingMatch[],
+): PaperOrderRecord[] {
+  const moved: PaperOrderRecord[] = [];
+  for (const match of matches) {
+    if (match.fills.length > 0)
+      throw new Error(`order ${match.orderId} has fills: applyMatches applies them`);
+    if (match.checkedBucket !== undefined)
+      moved.push({ ...account.orders[match.orderId], checkedBucket: match.checkedBucket });
+  }
+  return moved;
+}
+
 /** Cancels an open order and gives its held funds back; only open orders can be cancelled. */
 export function cancelOrder(account: PaperAccount, id: string, symbol: string): PaperAccount {
   const current = findOrder(account, id, symbol);
@@ -394,11 +412,16 @@ function draftOf(account: PaperAccount): PaperAccount {
 /** Per draft, the ids of the orders already copied into it: the rest of the same transition changes those in place. */
 const copiedOrders = new WeakMap<PaperAccount, Set<string>>();
 
+/**
+ * The draft's own copy of order `id`: what a transition changes in an order is its fields, its `reserved` and its
+ * trade list (a trade is appended, never changed), so those are copied and the trades themselves shared.
+ */
 function touch(draft: PaperAccount, id: string): PaperOrderRecord {
   let copied = copiedOrders.get(draft);
   if (!copied) copiedOrders.set(draft, (copied = new Set()));
   if (!copied.has(id)) {
-    draft.orders[id] = structuredClone(draft.orders[id]);
+    const order = draft.orders[id];
+    draft.orders[id] = { ...order, reserved: { ...order.reserved }, trades: [...order.trades] };
     copied.add(id);
   }
   return draft.orders[id];
