@@ -189,13 +189,16 @@ export class OrderManager {
     return this.state.data.orders[clientOrderId];
   }
 
-  hotOrders(): LocalOrder[] {
-    return Object.values(this.state.data.orders).sort((a, b) => a.createdAt - b.createdAt);
+  /** The hot state's orders (those that pass `test`, when given), oldest first. */
+  hotOrders(test?: (order: LocalOrder) => boolean): LocalOrder[] {
+    const orders = Object.values(this.state.data.orders);
+    // filtered before sorting: with 1,000 open orders, sorting them all for the few a caller wants cost the most
+    return (test ? orders.filter(test) : orders).sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  /** Orders that still need the exchange (not final, or final with fills still to fetch). */
+  /** Orders that still need the exchange (not final, or final with fills still to fetch), oldest first. */
   pendingOrders(symbol?: string): LocalOrder[] {
-    return this.hotOrders().filter((o) => needsExchange(o) && (!symbol || o.symbol === symbol));
+    return this.hotOrders((o) => (!symbol || o.symbol === symbol) && needsExchange(o));
   }
 
   /** Every order: history journal (older) then hot state, one entry per clientOrderId. */
@@ -540,15 +543,27 @@ export class OrderManager {
       });
       return;
     }
-    const changed =
-      next.status !== before.status ||
-      next.filled !== before.filled ||
-      next.exchangeOrderId !== before.exchangeOrderId;
-    if (changed) {
+    if (changedByExchange(before, next)) {
       next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
       await this.commitOrder(next, statusChangeEvents(before, next));
     }
     if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
+  }
+
+  /**
+   * Whether the exchange's view of an order changes nothing state records and leaves no fill to fetch: what
+   * `applyRemote` would then do is nothing (recovery checks 1,000 listed open orders this way without a call each).
+   */
+  upToDateWith(clientOrderId: string, remote: ExchangeOrder): boolean {
+    const before = this.mustGet(clientOrderId);
+    let next: LocalOrder;
+    try {
+      next = applyExchangeOrder(before, remote, before.updatedAt);
+    } catch (err) {
+      if (!(err instanceof IllegalTransitionError)) throw err;
+      return false; // applyRemote logs and ignores it
+    }
+    return !changedByExchange(before, next) && fillsComplete(next);
   }
 
   /** Fetches the order's trades and commits the new fills with their position events (fill-sync.ts). */
@@ -595,6 +610,15 @@ export class OrderManager {
   private mustGet(clientOrderId: string): LocalOrder {
     return this.state.requireOrder(clientOrderId);
   }
+}
+
+/** What applying the exchange's view changes that is committed: the status, the filled amount, the exchange's id. */
+function changedByExchange(before: LocalOrder, next: LocalOrder): boolean {
+  return (
+    next.status !== before.status ||
+    next.filled !== before.filled ||
+    next.exchangeOrderId !== before.exchangeOrderId
+  );
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string, clock: Clock): Promise<T> {
