@@ -132,8 +132,10 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   const newer: ExchangeOrder[] = [];
   for (const recent of recentBySymbol) {
     for (const remote of recent) {
+      // one the state has is not newer: looked up before its id is parsed (most of them, every start)
+      if (manager.order(remote.clientOrderId!)) continue;
       const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
-      if (seq > stateSeq && !manager.order(remote.clientOrderId!)) newer.push(remote);
+      if (seq > stateSeq) newer.push(remote);
       // (open ones among them are adopted or cancelled with every other unknown open order of ours, below)
     }
   }
@@ -217,7 +219,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   for (const remote of openOrders) {
     // ours by prefix, of this install or an earlier one (a lost data dir): every such order is accounted for
-    if (!parseClientOrderId(remote.clientOrderId, manager.botId) || manager.order(remote.clientOrderId!))
+    if (manager.order(remote.clientOrderId!) || !parseClientOrderId(remote.clientOrderId, manager.botId))
       continue;
     const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
     const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));

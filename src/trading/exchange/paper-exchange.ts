@@ -188,16 +188,14 @@ export class PaperExchange implements Exchange {
 
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
     return this.call('fetchOpenOrders', async () => {
-      const ofSymbol = (): PaperOrderRecord[] =>
-        openOrders(this.store.data).filter((o) => symbol === undefined || o.symbol === symbol);
-      await this.matchResting(ofSymbol());
-      return ofSymbol().map(toExchangeOrder);
+      await this.matchResting(openOrders(this.store.data, symbol));
+      return openOrders(this.store.data, symbol).map(toExchangeOrder);
     });
   }
 
   fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
     return this.call('fetchRecentOrders', async () => {
-      await this.matchResting(openOrders(this.store.data).filter((o) => o.symbol === symbol));
+      await this.matchResting(openOrders(this.store.data, symbol));
       return recentOrders(this.store.data, symbol, RECENT_ORDERS).map(toExchangeOrder);
     });
   }

@@ -254,10 +254,10 @@ export function findOrder(account: PaperAccount, id: string, symbol: string): Pa
   return order;
 }
 
-/** Open orders, oldest first (the order they were placed in). */
-export function openOrders(account: PaperAccount): PaperOrderRecord[] {
+/** Open orders (of `symbol`, when given), oldest first (the order they were placed in). */
+export function openOrders(account: PaperAccount, symbol?: string): PaperOrderRecord[] {
   return Object.values(account.orders)
-    .filter((o) => o.status === 'open')
+    .filter((o) => o.status === 'open' && (symbol === undefined || o.symbol === symbol))
     .sort(byAge);
 }
 
