@@ -40,6 +40,7 @@ import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-ar
 import { rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
 import {
   applyExchangeOrder,
+  changedByExchange,
   fillsComplete,
   isFinal,
   judgeNotFound,
@@ -532,18 +533,18 @@ export class OrderManager {
    */
   async applyRemote(clientOrderId: string, remote: ExchangeOrder): Promise<void> {
     const before = this.mustGet(clientOrderId);
-    let next: LocalOrder;
-    try {
-      next = applyExchangeOrder(before, remote, this.clock.now());
-    } catch (err) {
-      if (!(err instanceof IllegalTransitionError)) throw err;
-      this.logger.warn('Ignoring an exchange update the order life does not allow', {
-        ...err.context,
-        remote: remote.status,
-      });
-      return;
-    }
-    if (changedByExchange(before, next)) {
+    let next = before;
+    if (changedByExchange(before, remote)) {
+      try {
+        next = applyExchangeOrder(before, remote, this.clock.now());
+      } catch (err) {
+        if (!(err instanceof IllegalTransitionError)) throw err;
+        this.logger.warn('Ignoring an exchange update the order life does not allow', {
+          ...err.context,
+          remote: remote.status,
+        });
+        return;
+      }
       next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
       await this.commitOrder(next, statusChangeEvents(before, next));
     }
@@ -555,15 +556,8 @@ export class OrderManager {
    * `applyRemote` would then do is nothing (recovery checks 1,000 listed open orders this way without a call each).
    */
   upToDateWith(clientOrderId: string, remote: ExchangeOrder): boolean {
-    const before = this.mustGet(clientOrderId);
-    let next: LocalOrder;
-    try {
-      next = applyExchangeOrder(before, remote, before.updatedAt);
-    } catch (err) {
-      if (!(err instanceof IllegalTransitionError)) throw err;
-      return false; // applyRemote logs and ignores it
-    }
-    return !changedByExchange(before, next) && fillsComplete(next);
+    const order = this.mustGet(clientOrderId);
+    return !changedByExchange(order, remote) && fillsComplete(order);
   }
 
   /** Fetches the order's trades and commits the new fills with their position events (fill-sync.ts). */
@@ -610,15 +604,6 @@ export class OrderManager {
   private mustGet(clientOrderId: string): LocalOrder {
     return this.state.requireOrder(clientOrderId);
   }
-}
-
-/** What applying the exchange's view changes that is committed: the status, the filled amount, the exchange's id. */
-function changedByExchange(before: LocalOrder, next: LocalOrder): boolean {
-  return (
-    next.status !== before.status ||
-    next.filled !== before.filled ||
-    next.exchangeOrderId !== before.exchangeOrderId
-  );
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string, clock: Clock): Promise<T> {

@@ -253,7 +253,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     });
   }
 
-  const stillUnknown = manager.pendingOrders().filter((o) => o.status === 'intent' || o.status === 'unknown');
+  const stillUnknown = manager.hotOrders((o) => o.status === 'intent' || o.status === 'unknown');
   if (stillUnknown.length > 0) {
     summary.stillUnknown = stillUnknown.map((o) => o.clientOrderId);
     logger.warn('Recovery: orders whose create outcome is still unknown; their symbols wait for them', {

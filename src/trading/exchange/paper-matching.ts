@@ -161,13 +161,15 @@ export function matchRestingOrder(
 ): RestingMatch {
   const fills: RestingFill[] = [];
   const price = order.price ?? 0;
-  let remaining = clean(order.amount - order.filled);
+  // what is left to fill, worked out at the first crossing: most passes over a resting order find none
+  let remaining: number | undefined;
   let lastFill = order.lastFillBucket;
   for (const range of ranges) {
-    if (remaining <= 0) break;
     if (range.bucket <= lastFill) continue;
     const crossed = order.side === 'buy' ? range.lowestAsk <= price : range.highestBid >= price;
     if (!crossed) continue;
+    remaining ??= clean(order.amount - order.filled);
+    if (remaining <= 0) break;
     // a resting order the market came down (up) to fills at its limit; one still marketable at the end of the
     // period (its limit beyond the quote) fills at the quote, as a taker would
     const fillPrice =
