@@ -376,14 +376,23 @@ function applyFill(
   }
 }
 
+/**
+ * Keeps the `keep` most recently closed orders: by their last fill (a cancelled order without one, by when it was
+ * placed). By id, an old resting order that filled after `keep` newer ones had closed was deleted in the very step
+ * that filled it, and its lookup answered "order does not exist" for an order that had filled.
+ */
 function pruneClosed(d: PaperAccount, keep: number): void {
   const closed = Object.values(d.orders).filter((o) => o.status !== 'open');
   if (closed.length <= keep) return;
-  closed.sort((a, b) => Number(a.id) - Number(b.id));
+  closed.sort((a, b) => closedAt(a) - closedAt(b) || Number(a.id) - Number(b.id));
   for (const o of closed.slice(0, closed.length - keep)) {
     delete d.orders[o.id];
     delete d.byClientId[o.clientOrderId];
   }
+}
+
+function closedAt(o: PaperOrderRecord): number {
+  return o.trades.length > 0 ? o.trades[o.trades.length - 1]!.timestamp : o.timestamp;
 }
 
 function reservationFor(
