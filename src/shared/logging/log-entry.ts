@@ -83,7 +83,7 @@ export function consoleLine(entry: LogEntry, timestamp: string): string {
   const metaText = any ? ' ' + safeJson(meta) : '';
   const where = entry.module ? ` [${String(entry.module)}]` : '';
   const trace = typeof entry.stack === 'string' ? `\n${indentContinuation(entry.stack)}` : '';
-  const text = typeof entry.message === 'string' ? escapeLineBreaks(entry.message) : safeJson(entry.message);
+  const text = typeof entry.message === 'string' ? escapeForConsole(entry.message) : safeJson(entry.message);
   return `${timestamp} ${entry.level}${where} ${text}${metaText}${trace}`;
 }
 
@@ -123,16 +123,15 @@ function bigintAsString(_key: string, value: unknown): unknown {
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f\u0085\u2028\u2029]/g;
 
 /**
- * CR and LF in a console message are written as `\r` / `\n`, and every other control character (an ANSI escape
- * that moves the cursor or clears a line, say) as `\u00XX`: text from outside (a pause reason, a chat message)
- * must not be able to start, or redraw, what reads as a log line of its own (log forging) in `pm2 logs`.
+ * CR and LF in console text are written as `\r` / `\n`, and every other control character (an ANSI escape that
+ * moves the cursor or clears a line, say) as `\u00XX`: text from outside (a pause reason, a chat message) must not
+ * be able to start, or redraw, what reads as a log line of its own (log forging) in `pm2 logs`.
  */
-export function escapeLineBreaks(text: string): string {
-  return escapeControls(text.replace(/\r/g, '\\r').replace(/\n/g, '\\n'));
-}
-
-function escapeControls(text: string): string {
-  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+function escapeForConsole(text: string): string {
+  return text
+    .replace(/\r/g, '\\r')
+    .replace(/\n/g, '\\n')
+    .replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
@@ -141,8 +140,9 @@ function escapeControls(text: string): string {
  * error's name and message hold.
  */
 function indentContinuation(stack: string): string {
-  return escapeControls(stack.replace(/\r/g, '\\r'))
+  return stack
     .split('\n')
+    .map(escapeForConsole)
     .map((line) => (/^\s/.test(line) ? line : `    ${line}`))
     .join('\n');
 }

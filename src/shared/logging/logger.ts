@@ -14,7 +14,7 @@ import { Redactor } from './redact';
 import { SizeRotatingFile } from './size-rotating-file';
 import { buildEntry, consoleLine, jsonLine, levelEnabled, type LogEntry, type LogLevel } from './log-entry';
 
-export { escapeLineBreaks, LOG_LEVELS, type LogEntry, type LogLevel } from './log-entry';
+export { LOG_LEVELS, type LogEntry, type LogLevel } from './log-entry';
 
 /** Writes a log call: the text, and fields (an object) or an Error. */
 export type LogMethod = (message: string | Error, meta?: unknown) => void;
@@ -67,16 +67,15 @@ const consoleSink: LogSink = {
   },
 };
 
-const brokenConsoles = new WeakSet<NodeJS.WriteStream>();
-const watchedConsoles = new WeakSet<NodeJS.WriteStream>();
+/** Each console stream watched once: true once it failed. */
+const consoleFailed = new WeakMap<NodeJS.WriteStream, boolean>();
 
 function consoleUsable(stream: NodeJS.WriteStream): boolean {
-  if (brokenConsoles.has(stream)) return false;
-  if (!watchedConsoles.has(stream)) {
-    watchedConsoles.add(stream);
-    stream.on('error', () => brokenConsoles.add(stream));
+  if (!consoleFailed.has(stream)) {
+    consoleFailed.set(stream, false);
+    stream.on('error', () => consoleFailed.set(stream, true));
   }
-  return !stream.destroyed;
+  return !consoleFailed.get(stream) && !stream.destroyed;
 }
 
 function fileSink(file: SizeRotatingFile): LogSink {

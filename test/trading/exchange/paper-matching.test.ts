@@ -258,12 +258,9 @@ describe('paper matching (pure)', () => {
     });
   });
 
-  it('keeps only the newest closed orders, never an open one', () => {
-    let account = newPaperAccount({ USDT: 10_000 });
-    const rules = { ...RULES, retainClosedOrders: 2 };
-    const resting = place(account, request({ clientOrderId: 'open', price: 90 }), ticker(99, 101), rules);
-    account = resting.account;
-    for (let i = 0; i < 4; i += 1) {
+  /** `n` market orders m0…m(n-1), each filled (closed) at once. */
+  function withMarketOrders(account: PaperAccount, n: number, rules: typeof RULES): PaperAccount {
+    for (let i = 0; i < n; i += 1) {
       account = place(
         account,
         request({ clientOrderId: `m${i}`, type: 'market' }),
@@ -271,6 +268,15 @@ describe('paper matching (pure)', () => {
         rules,
       ).account;
     }
+    return account;
+  }
+
+  it('keeps only the newest closed orders, never an open one', () => {
+    let account = newPaperAccount({ USDT: 10_000 });
+    const rules = { ...RULES, retainClosedOrders: 2 };
+    const resting = place(account, request({ clientOrderId: 'open', price: 90 }), ticker(99, 101), rules);
+    account = resting.account;
+    account = withMarketOrders(account, 4, rules);
     expect(Object.values(account.orders).map((o) => o.clientOrderId)).to.have.members(['open', 'm2', 'm3']);
     expect(Object.keys(account.byClientId)).to.have.members(['open', 'm2', 'm3']);
   });
@@ -280,14 +286,7 @@ describe('paper matching (pure)', () => {
     const rules = { ...RULES, retainClosedOrders: 2 };
     const resting = place(account, request({ clientOrderId: 'old', price: 100 }), ticker(101, 102), rules);
     account = resting.account;
-    for (let i = 0; i < 3; i += 1) {
-      account = place(
-        account,
-        request({ clientOrderId: `m${i}`, type: 'market' }),
-        ticker(99, 101),
-        rules,
-      ).account;
-    }
+    account = withMarketOrders(account, 3, rules);
     const old = account.orders[resting.orderId];
     const match = matchRestingOrder(
       old,
