@@ -3,9 +3,10 @@
  * appended durably to its own journal (`<dir>/events.jsonl`) BEFORE any subscriber sees it, so an event a
  * client has seen is never lost by a crash of trading.
  *
- * The last `retention` events (default 10,000) are kept in memory (as their JSON, see replay-window.ts: read back at
- * open, each is checked against the event schema when first replayed, not at open) and on disk for replay; the journal is compacted back to `retention` when it holds more than twice that, so the file
- * stays small and compaction is rare. The newest event is always kept, which is what carries `lastSeq` across
+ * The last `retention` events (default 10,000) are kept in memory (as their JSON, see replay-window.ts: read back
+ * at open, each is checked against the event schema when first replayed, not at open) and on disk for replay; the
+ * journal is compacted back to `retention` when it holds more than twice that, so the file stays small and
+ * compaction is rare. The newest event is always kept, which is what carries `lastSeq` across
  * restarts.
  *
  * Publishes are group-committed: a commit starts one event-loop turn after the first publish, so every publish

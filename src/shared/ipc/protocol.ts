@@ -191,6 +191,9 @@ export interface TripView {
   closedAt: number;
 }
 
+/** UTC days a report gives one by one (`PnlReport.days`), today included: what a late daily summary can send. */
+export const REPORT_DAYS = 8;
+
 /** `report`: what the history journal and the hot state say about results (byninja report, /pnl). */
 export interface PnlReport {
   generatedAt: number;
@@ -198,7 +201,7 @@ export interface PnlReport {
   /** UTC day / last 7 days / last 30 days / everything the journal and state hold. */
   periods: { today: PnlPeriod; days7: PnlPeriod; days30: PnlPeriod; all: PnlPeriod };
   /**
-   * Each of the last 8 UTC days (today last), for a daily summary that could not go out on its day. Absent from a
+   * Each of the last REPORT_DAYS UTC days (today last), for a daily summary that could not go out on its day. Absent from a
    * trading of an older build (telegram then sends only today's).
    */
   days?: Array<PnlPeriod & { day: string }>;

@@ -13,7 +13,7 @@ import { formatDaySummary, formatReport, htmlMarkup } from '../../ops/render';
 import type { TradingRpc } from '../../ops/trading-client';
 import type { CancelTimer, Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
-import type { PnlReport } from '../../shared/ipc/protocol';
+import { REPORT_DAYS, type PnlReport } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type { Notifier } from '../notify/notification';
 import type { SupervisorStore } from './supervisor-state';
@@ -25,8 +25,8 @@ export function summaryDue(now: number, hourUtc: number, lastDay: string | undef
 }
 
 const DAY_MS = 86_400_000;
-/** Days before today whose summary can still be sent late (the report's `days` hold today and 7 before). */
-export const LATE_SUMMARY_DAYS = 7;
+/** Days before today whose summary can still be sent late: the report's `days` without today. */
+export const LATE_SUMMARY_DAYS = REPORT_DAYS - 1;
 
 /**
  * The days after `lastDay` and before today (UTC) that got no summary, oldest first, at most `maxDays` (the most

@@ -5,7 +5,7 @@
  * length: per-symbol books and totals, a bounded set of recent order ids (to skip an order archived twice), and
  * an equity curve thinned to at most MAX_POINTS as it grows. Drawdown is followed exactly as the fills pass.
  */
-import type { PnlPeriod, PnlReport, TripView } from '../../shared/ipc/protocol';
+import { REPORT_DAYS, type PnlPeriod, type PnlReport, type TripView } from '../../shared/ipc/protocol';
 import type { LocalOrder } from '../engine/order-state';
 import {
   applyFill,
@@ -21,8 +21,6 @@ import {
 const DAY_MS = 86_400_000;
 /** Points kept while folding; halved when reached (the chart needs a few hundred). */
 const MAX_POINTS = 1_000;
-/** UTC days reported one by one (`days`), today included: what a daily summary sent late needs. */
-export const REPORT_DAYS = 8;
 /** Order ids remembered to skip an entry the journal holds twice (a crash between append and commit). */
 const RECENT_IDS = 2_000;
 
