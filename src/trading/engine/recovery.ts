@@ -37,7 +37,7 @@ import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderManager } from './order-manager';
 import { isFinal, needsExchange, type LocalOrder } from './order-state';
 import { readTogether } from './read-together';
-import { parseClientOrderId, seqOf } from './trading-state';
+import { isOwnClientOrderId, seqOf } from './trading-state';
 
 export interface RecoveryOptions {
   manager: OrderManager;
@@ -219,7 +219,10 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   for (const remote of openOrders) {
     // ours by prefix, of this install or an earlier one (a lost data dir): every such order is accounted for
-    if (manager.order(remote.clientOrderId!) || !parseClientOrderId(remote.clientOrderId, manager.botId))
+    if (
+      manager.order(remote.clientOrderId!) ||
+      !isOwnClientOrderId(remote.clientOrderId, manager.botId, manager.installId)
+    )
       continue;
     const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
     const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));
