@@ -427,7 +427,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
   });
 
   it("refuses at start a bot id whose longest clientOrderId would not fit the exchange's rule (OKX: 32 letters or digits)", async () => {
-    // the paper exchange with OKX's clientOrderId rule: <botId><installId (6)><seq (up to 12 digits)>
+    // the paper exchange with OKX's clientOrderId rule: <botId>Z<installId (6)>Z<seq (up to 10 digits)>
     const okxRule = (paper: PaperExchange): Exchange =>
       new Proxy(paper, {
         get(target, prop, receiver) {
@@ -438,8 +438,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
       }) as Exchange;
     h = await EngineHarness.open({ config: { app: { botId: 'abcdefghijklmn' } }, wrapExchange: okxRule });
     h.manager.startAccepting();
-    expect((await h.manager.place(buy)).clientOrderId).to.equal('abcdefghijklmntst0001');
-    // one character more: 15 + 6 + 12 = 33
+    expect((await h.manager.place(buy)).clientOrderId).to.equal('abcdefghijklmnZtst000Z1');
+    // one character more: 15 + 1 + 6 + 1 + 10 = 33
     let failure: unknown;
     try {
       wireOrderManager({
