@@ -456,31 +456,51 @@ export class CcxtExchange implements Exchange {
         return orders.map((o) => this.toOrder(o));
       }
       // no list of all orders: every open one, then the most recent finished ones (Bybit and OKX: the profile's
-      // `recentPages` pages of them; OKX: of the last 7 days). An order that finished between the two reads is in
-      // both, and the later read wins.
+      // `recentPages` pages of them; OKX: of the last 7 days). Finished means cancelled too: ccxt's call for both
+      // where it has one (Bybit), else its closed and its cancelled lists (OKX: orders-history `state=filled`, then
+      // `state=canceled` — a cancelled order may have fills). An order that finished between the reads is in both,
+      // and the later read wins.
       const open = await this.openOrders(symbol);
-      const finished = this.profile?.lists.finished;
-      const fetchDone = (
+      type ListCall = (
+        symbol: string,
+        since: undefined,
         limit: number | undefined,
-        params: Record<string, string> = {},
-      ): Promise<CcxtOrder[]> =>
-        lists
-          ? this.client.fetchCanceledAndClosedOrders(symbol, undefined, limit, params)
-          : this.client.fetchClosedOrders(symbol, undefined, limit, params);
-      const done = finished
-        ? await readWholeList({
-            paging: finished,
-            fetchPage: fetchDone,
-            key: (o) => String(o.id),
-            maxPages: this.profile!.lists.recentPages,
-            what: `finished orders of ${symbol}`,
-            onCap: (read) =>
-              this.options.logger?.info(
-                `Recent orders of ${symbol}: the ${read} most recent finished orders read; older ones are not`,
-                { exchange: this.id, symbol, pages: this.profile!.lists.recentPages },
-              ),
-          })
-        : await fetchDone(RECENT_ORDERS_LIMIT);
+        params: Record<string, string>,
+      ) => Promise<CcxtOrder[]>;
+      const has = this.client.has as Record<string, boolean | string | undefined>;
+      const calls: Array<[string, ListCall]> =
+        lists || has.fetchCanceledAndClosedOrders === true
+          ? [['finished', this.client.fetchCanceledAndClosedOrders.bind(this.client)]]
+          : [
+              ['closed', this.client.fetchClosedOrders.bind(this.client)],
+              ...(has.fetchCanceledOrders === true
+                ? [['cancelled', this.client.fetchCanceledOrders.bind(this.client)] as [string, ListCall]]
+                : []),
+            ];
+      const finished = this.profile?.lists.finished;
+      const done: CcxtOrder[] = [];
+      for (const [name, call] of calls) {
+        const fetchPage = (
+          limit: number | undefined,
+          params: Record<string, string> = {},
+        ): Promise<CcxtOrder[]> => call(symbol, undefined, limit, params);
+        done.push(
+          ...(finished
+            ? await readWholeList({
+                paging: finished,
+                fetchPage,
+                key: (o) => String(o.id),
+                maxPages: this.profile!.lists.recentPages,
+                what: `${name} orders of ${symbol}`,
+                onCap: (read) =>
+                  this.options.logger?.info(
+                    `Recent orders of ${symbol}: the ${read} most recent ${name} orders read; older ones are not`,
+                    { exchange: this.id, symbol, pages: this.profile!.lists.recentPages },
+                  ),
+              })
+            : await fetchPage(RECENT_ORDERS_LIMIT)),
+        );
+      }
       const byId = new Map<string, ExchangeOrder>();
       for (const o of [...open, ...done]) byId.set(String(o.id), this.toOrder(o));
       return [...byId.values()];

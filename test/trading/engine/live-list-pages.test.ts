@@ -176,6 +176,35 @@ function listSuite(kit: ExchangeKit): void {
       expect(ours).to.have.length(1);
     });
 
+    it('takes in its own limit order cancelled after a partial fill, with its fill (a state restored from an older copy)', async () => {
+      await live({ limitFillSlices: 2, matchIntervalMs: 60_000 });
+      const older = fs.readFileSync(path.join(h!.dir, 'trading-state.json'));
+      const price = (await h!.exchange.fetchTicker(BTC)).last;
+      const own = await h!.manager.place({
+        symbol: BTC,
+        side: 'buy',
+        type: 'limit',
+        amount: 0.002,
+        price: Math.round(price * 0.9),
+        purpose: 'entry',
+      });
+      expect(own.status, own.error).to.equal('open');
+      // the price crosses it: one of its two slices fills (the next would come a minute later), then it is cancelled
+      fake!.pinPrice(BTC, Math.round(price * 0.85));
+      for (let i = 0; i < 50 && fake!.trades(BTC).length === 0; i++) {
+        await h!.exchange.fetchTicker(BTC);
+        await sleep(20);
+      }
+      expect(fake!.trades(BTC)).to.have.length(1);
+      await h!.exchange.cancelOrder(own.exchangeOrderId!, BTC);
+      const adopted = await restartFromOlderState(older);
+      expect(adopted).to.include(own.clientOrderId);
+      const taken = h!.manager.order(own.clientOrderId)!;
+      expect(taken.status).to.equal('cancelled');
+      expect(taken.fills).to.have.length(1);
+      expect(h!.manager.positions()[BTC]?.amount ?? 0).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
+    });
+
     const finished = lists.finished;
     (finished ? it : it.skip)(
       `takes in its own filled order behind ${finished?.perPage ?? 0} newer finished orders of the owner`,
