@@ -661,11 +661,6 @@ export class CcxtExchange implements Exchange {
     });
   }
 
-  /**
-   * The one order `matches` picks from the exchange's open-orders list, else from its order history, both asked with
-   * the exchange's own filter (`orderId`, `orderLinkId`…). The match is checked here too: a filter the exchange
-   * ignored would otherwise hand back some other order.
-   */
   /** Open orders of one symbol or all, whole (every page the exchange has of them). */
   private openOrders(symbol?: string): Promise<CcxtOrder[]> {
     return this.wholeOrUnpaged(
@@ -691,6 +686,11 @@ export class CcxtExchange implements Exchange {
     });
   }
 
+  /**
+   * The one order `matches` picks from the exchange's open-orders list, else from its order history, both asked with
+   * the exchange's own filter (`orderId`, `orderLinkId`…). The match is checked here too: a filter the exchange
+   * ignored would otherwise hand back some other order.
+   */
   private async findInOrderLists(
     symbol: string,
     filter: Record<string, string>,
