@@ -18,6 +18,9 @@
  *   amount was cancelled.
  * - Where the profile says so (`orderLists`: Bybit), an order is found in the open-orders list, then the order
  *   history, by the exchange's own id parameter, instead of through ccxt's fetchOrder/fetchOrders.
+ * - Lists are read whole where the exchange pages them (the profile's `lists`, paged-list.ts): open orders and an
+ *   order's trades to the last page (an order with more fills than a page, an own order behind a page of the
+ *   owner's manual orders), finished orders for the profile's `recentPages`.
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
  * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
@@ -62,7 +65,9 @@ import type {
   Market,
   Ticker,
 } from './exchange';
+import { readWholeList, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
+import type { ListPaging } from './profiles/exchange-profile';
 import { SpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
@@ -120,7 +125,12 @@ export type ExchangeCapability =
   | 'fetchCandles';
 
 /** Orders fetchRecentOrders asks for (Binance allOrders: at most 1000, weight 20 either way). */
-const RECENT_ORDERS_LIMIT = 500;
+const RECENT_ORDERS_LIMIT = 1_000;
+/**
+ * Pages a list that must be whole may take (paged-list.ts): 100 pages are 5,000 open orders on Bybit, 10,000 fills
+ * of one order on Bybit and OKX, 100,000 on Binance. Beyond it the read fails and says so, never a cut list.
+ */
+const WHOLE_LIST_MAX_PAGES = 100;
 /** How far before an order's creation the trade list is searched when the exchange has no per-order call. */
 const TRADES_SINCE_MARGIN_MS = 60_000;
 
@@ -433,14 +443,9 @@ export class CcxtExchange implements Exchange {
   }
 
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
-    return this.read('fetchOpenOrders', { symbol }, async () => {
-      const orders = await this.client.fetchOpenOrders(
-        symbol,
-        undefined,
-        this.profile?.orderLists?.ordersPerPage,
-      );
-      return orders.map((o) => this.toOrder(o));
-    });
+    return this.read('fetchOpenOrders', { symbol }, async () =>
+      (await this.openOrders(symbol)).map((o) => this.toOrder(o)),
+    );
   }
 
   fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
@@ -450,13 +455,52 @@ export class CcxtExchange implements Exchange {
         const orders = await this.client.fetchOrders(symbol, undefined, RECENT_ORDERS_LIMIT);
         return orders.map((o) => this.toOrder(o));
       }
-      // no list of all orders: the open ones, then the most recent finished ones (Bybit: one page of each at its
-      // page maximum; OKX: pending orders, and finished ones of the last 7 days). An order that finished between
-      // the two reads is in both, and the later read wins.
-      const open = await this.client.fetchOpenOrders(symbol, undefined, lists?.ordersPerPage);
-      const done = lists
-        ? await this.client.fetchCanceledAndClosedOrders(symbol, undefined, lists.ordersPerPage)
-        : await this.client.fetchClosedOrders(symbol, undefined, RECENT_ORDERS_LIMIT);
+      // no list of all orders: every open one, then the most recent finished ones (Bybit and OKX: the profile's
+      // `recentPages` pages of them; OKX: of the last 7 days). Finished means cancelled too: ccxt's call for both
+      // where it has one (Bybit), else its closed and its cancelled lists (OKX: orders-history `state=filled`, then
+      // `state=canceled` — a cancelled order may have fills). An order that finished between the reads is in both,
+      // and the later read wins.
+      const open = await this.openOrders(symbol);
+      type ListCall = (
+        symbol: string,
+        since: undefined,
+        limit: number | undefined,
+        params: Record<string, string>,
+      ) => Promise<CcxtOrder[]>;
+      const has = this.client.has as Record<string, boolean | string | undefined>;
+      const calls: Array<[string, ListCall]> =
+        lists || has.fetchCanceledAndClosedOrders === true
+          ? [['finished', this.client.fetchCanceledAndClosedOrders.bind(this.client)]]
+          : [
+              ['closed', this.client.fetchClosedOrders.bind(this.client)],
+              ...(has.fetchCanceledOrders === true
+                ? [['cancelled', this.client.fetchCanceledOrders.bind(this.client)] as [string, ListCall]]
+                : []),
+            ];
+      const finished = this.profile?.lists.finished;
+      const done: CcxtOrder[] = [];
+      for (const [name, call] of calls) {
+        const fetchPage = (
+          limit: number | undefined,
+          params: Record<string, string> = {},
+        ): Promise<CcxtOrder[]> => call(symbol, undefined, limit, params);
+        done.push(
+          ...(finished
+            ? await readWholeList({
+                paging: finished,
+                fetchPage,
+                key: (o) => String(o.id),
+                maxPages: this.profile!.lists.recentPages,
+                what: `${name} orders of ${symbol}`,
+                onCap: (read) =>
+                  this.options.logger?.info(
+                    `Recent orders of ${symbol}: the ${read} most recent ${name} orders read; older ones are not`,
+                    { exchange: this.id, symbol, pages: this.profile!.lists.recentPages },
+                  ),
+              })
+            : await fetchPage(RECENT_ORDERS_LIMIT)),
+        );
+      }
       const byId = new Map<string, ExchangeOrder>();
       for (const o of [...open, ...done]) byId.set(String(o.id), this.toOrder(o));
       return [...byId.values()];
@@ -467,11 +511,10 @@ export class CcxtExchange implements Exchange {
     return this.read('fetchOrderTrades', { orderId, symbol }, async () => {
       // Binance myTrades takes orderId but not together with startTime: `since` only for the trade-list search
       const trades = this.client.has.fetchOrderTrades
-        ? await this.client.fetchOrderTrades(
-            orderId,
-            symbol,
-            undefined,
-            this.profile?.orderLists?.tradesPerPage,
+        ? await this.wholeOrUnpaged(
+            this.profile?.lists.trades,
+            `trades of order ${orderId} on ${symbol}`,
+            (limit, params) => this.client.fetchOrderTrades(orderId, symbol, undefined, limit, params),
           )
         : (
             await this.client.fetchMyTrades(
@@ -618,6 +661,31 @@ export class CcxtExchange implements Exchange {
     });
   }
 
+  /** Open orders of one symbol or all, whole (every page the exchange has of them). */
+  private openOrders(symbol?: string): Promise<CcxtOrder[]> {
+    return this.wholeOrUnpaged(
+      this.profile?.lists.open,
+      `open orders${symbol ? ` of ${symbol}` : ''}`,
+      (limit, params) => this.client.fetchOpenOrders(symbol, undefined, limit, params),
+    );
+  }
+
+  /** A list read to its last page where the profile documents its paging, else the exchange's one answer. */
+  private wholeOrUnpaged<T extends PagedRow & { id?: string | number }>(
+    paging: ListPaging | undefined,
+    what: string,
+    fetchPage: (limit: number | undefined, params: Record<string, string>) => Promise<T[]>,
+  ): Promise<T[]> {
+    if (!paging) return fetchPage(undefined, {});
+    return readWholeList({
+      paging,
+      fetchPage,
+      key: (row) => String(row.id),
+      maxPages: WHOLE_LIST_MAX_PAGES,
+      what,
+    });
+  }
+
   /**
    * The one order `matches` picks from the exchange's open-orders list, else from its order history, both asked with
    * the exchange's own filter (`orderId`, `orderLinkId`…). The match is checked here too: a filter the exchange
@@ -628,12 +696,14 @@ export class CcxtExchange implements Exchange {
     filter: Record<string, string>,
     matches: (o: CcxtOrder) => boolean,
   ): Promise<CcxtOrder> {
-    const perPage = this.profile?.orderLists?.ordersPerPage;
-    const open = (await this.client.fetchOpenOrders(symbol, undefined, perPage, filter)).find(matches);
-    if (open) return open;
-    const done = (await this.client.fetchCanceledAndClosedOrders(symbol, undefined, perPage, filter)).find(
+    const lists = this.profile?.lists;
+    const open = (await this.client.fetchOpenOrders(symbol, undefined, lists?.open?.perPage, filter)).find(
       matches,
     );
+    if (open) return open;
+    const done = (
+      await this.client.fetchCanceledAndClosedOrders(symbol, undefined, lists?.finished?.perPage, filter)
+    ).find(matches);
     if (done) return done;
     throw new OrderNotFoundError('the exchange has no such order', { exchange: this.id, symbol, ...filter });
   }
