@@ -27,6 +27,23 @@ export function rejectedEvent(order: LocalOrder, what: string, extra: Record<str
   };
 }
 
+/** The exchange reports a change a final order cannot make (order-state.ts): the order stays as it is, the operator is told. */
+export function conflictEvent(order: LocalOrder, remoteStatus: string, detail: string): EventDraft {
+  return {
+    type: 'order.conflict',
+    summary: `${order.side} ${order.amount} ${order.symbol} (${order.purpose}, ${order.clientOrderId}) is ${order.status} here, the exchange says ${remoteStatus}: kept ${order.status}, check it on the exchange`,
+    data: {
+      clientOrderId: order.clientOrderId,
+      exchangeOrderId: order.exchangeOrderId,
+      symbol: order.symbol,
+      purpose: order.purpose,
+      status: order.status,
+      exchangeStatus: remoteStatus,
+      detail,
+    },
+  };
+}
+
 /** The events an order status change reports (pure: computed before the commit that records them). */
 export function statusChangeEvents(before: LocalOrder, after: LocalOrder): EventDraft[] {
   const data = {

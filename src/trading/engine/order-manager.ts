@@ -37,7 +37,7 @@ import { EventOutbox, type EventPublisher } from './event-outbox';
 import { FillSync, positionsOf } from './fill-sync';
 import { adoptOrder } from './order-adoption';
 import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-archive';
-import { rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
+import { conflictEvent, rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
 import {
   applyExchangeOrder,
   changedByExchange,
@@ -539,13 +539,20 @@ export class OrderManager {
         next = applyExchangeOrder(before, remote, this.clock.now());
       } catch (err) {
         if (!(err instanceof IllegalTransitionError)) throw err;
-        this.logger.warn('Ignoring an exchange update the order life does not allow', {
+        // Only a final order refuses what the exchange reports (order-state.ts): its status stays, the operator
+        // is told once (the conflict is kept as the order's error), and its fills are still synced below.
+        this.logger.warn('Keeping a finished order the exchange shows otherwise', {
           ...err.context,
           remote: remote.status,
         });
         return;
       }
       next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
+        if (before.error !== err.message) {
+          next = { ...before, error: err.message, updatedAt: this.clock.now() };
+          await this.commitOrder(next, [conflictEvent(before, remote.status, err.message)]);
+        }
+        if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
       await this.commitOrder(next, statusChangeEvents(before, next));
     }
     if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);

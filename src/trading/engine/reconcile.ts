@@ -39,7 +39,7 @@ export async function reconcileWithExchange(
       });
       continue;
     }
-    const remoteStatus = statusFromExchange(remote);
+    const remoteStatus = statusFromExchange(remote, remote.filled);
     if (remoteStatus !== order.status) {
       differences.push({
         kind: 'order-status-differs',

@@ -20,6 +20,7 @@ import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
+import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
 import type {
   ExchangeKit,
   LocalExchange,
@@ -284,6 +285,52 @@ function liveSuite(kit: ExchangeKit): void {
       await tickUntil(() => h!.files.store.data.risk.killSwitch !== null, 5);
       expect(h!.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
       expect(h!.manager.order(id(2))).to.include({ status: 'open' });
+    });
+
+    it('takes an order the exchange rejects after acknowledging it: rejected and alerted, the symbol trades again', async function () {
+      if (kit.id !== 'bybit') this.skip(); // only Bybit's create is an acknowledgement ("use websocket to confirm")
+      await live({
+        fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
+        config: { trading: { orders: { type: 'limit' } } },
+      });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      expect(h!.manager.order(id(1))).to.include({ status: 'open' });
+      (fake as FakeBybit).rejectAfterAck(id(1));
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected');
+      expect(
+        h!.events.filter((e) => e.type === 'order.rejected').map((e) => e.data.clientOrderId),
+      ).to.deep.equal([id(1)]);
+      // the symbol is not held by a "working" order: the next entry is placed
+      strategy.next = ENTER;
+      await tickUntil(() => h!.manager.order(id(2)) !== undefined);
+      expect(h!.manager.order(id(2))!.purpose).to.equal('entry');
+    });
+
+    it('keeps the fills of an order the exchange rejects after part of it filled (cancelled with its fills)', async function () {
+      if (kit.id !== 'bybit') this.skip();
+      await live({
+        fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
+        config: { trading: { orders: { type: 'limit' } } },
+      });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      const entry = h!.manager.order(id(1))!;
+      fake!.pinPrice(BTC, entry.price! - 10);
+      await tickUntil(() => h!.manager.order(id(1))!.filled > 0);
+      fake!.pinPrice(BTC, 60_000);
+      (fake as FakeBybit).rejectAfterAck(id(1));
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'cancelled');
+      const done = h!.manager.order(id(1))!;
+      expect(done.filled).to.be.closeTo(entry.amount / 4, 0.00001);
+      expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(done.filled, 1e-9);
+      // every execution the exchange kept is in the book (the position is net of the fee taken in BTC)
+      expect(done.filled).to.be.closeTo(boughtQty(), 1e-9);
+      expect(position()).to.be.greaterThan(0);
     });
 
     it('cancels a limit order of any non-final status once its time to live has passed', async () => {
