@@ -94,9 +94,11 @@ export function positionChangeEvents(
   market: Market | undefined,
   before: PositionBook | undefined,
   after: PositionBook | undefined,
+  /** The price of the fill that made the change: dust worth less than the minimum order value there is no position. */
+  price: number | undefined,
 ): EventDraft[] {
-  const wasOpen = !!before && isOpenPosition(before.amount, market);
-  const isOpen = !!after && isOpenPosition(after.amount, market);
+  const wasOpen = !!before && isOpenPosition(before.amount, market, price);
+  const isOpen = !!after && isOpenPosition(after.amount, market, price);
   if (!wasOpen && isOpen && after) {
     const entry = after.amount > 0 ? after.costBasis / after.amount : 0;
     return [

@@ -51,7 +51,7 @@ import {
   type NotFoundRule,
   type OrderPurpose,
 } from './order-state';
-import type { Fill, PositionBook } from './pnl';
+import { averageEntryPrice, type Fill, type PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
@@ -221,7 +221,10 @@ export class OrderManager {
 
   /** Positions that hold at least one sellable amount step. */
   openPositions(): PositionBook[] {
-    return Object.values(this.positions()).filter((p) => isOpenPosition(p.amount, this.marketBook[p.symbol]));
+    // valued at its own cost per unit (no ticker here): dust a cancelled limit entry left is no position
+    return Object.values(this.positions()).filter((p) =>
+      isOpenPosition(p.amount, this.marketBook[p.symbol], averageEntryPrice(p)),
+    );
   }
 
   /**
@@ -545,14 +548,14 @@ export class OrderManager {
           ...err.context,
           remote: remote.status,
         });
-        return;
-      }
-      next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
         if (before.error !== err.message) {
           next = { ...before, error: err.message, updatedAt: this.clock.now() };
           await this.commitOrder(next, [conflictEvent(before, remote.status, err.message)]);
         }
         if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
+        return;
+      }
+      next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
       await this.commitOrder(next, statusChangeEvents(before, next));
     }
     if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);

@@ -184,8 +184,17 @@ export function resetAfterResume(state: RiskState, equity: number, now: number):
   return { ...state, equityPeak: equity, killSwitch: null, dailyLossOverrideDay };
 }
 
-/** A held amount is a position when at least one amount step of it, and the market minimum, could be sold. */
-export function isOpenPosition(amount: number, market: Market | undefined): boolean {
+/**
+ * A held amount is a position when it could be sold: at least one amount step and the market's minimum amount,
+ * worth at least its minimum order value at `price` (without a price, the value is not judged). Dust below that
+ * stays in the book (the next entry adds to it, the next exit sells it whole) but is no position: it neither holds
+ * the symbol "in position" nor counts toward `maxOpenPositions`.
+ */
+export function isOpenPosition(
+  amount: number,
+  market: Market | undefined,
+  price: number | undefined,
+): boolean {
   if (!market) return amount > 1e-12;
-  return sellableAmount(amount, market) > 0;
+  return sellableAmount(amount, market, price) > 0;
 }

@@ -47,7 +47,8 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
   const { facts } = v;
   const held = placementBlock(facts, 'stop-loss');
   if (held?.rule === 'unknown') return { kind: 'wait', reason: held.reason };
-  const inPosition = !!v.position && isOpenPosition(v.position.amount, v.market);
+  // dust worth less than the minimum order value at this price is no position (risk.ts isOpenPosition)
+  const inPosition = !!v.position && isOpenPosition(v.position.amount, v.market, v.price);
 
   if (inPosition) {
     const trigger = checkStopLossTakeProfit(averageEntryPrice(v.position!), v.price, v.risk);

@@ -355,6 +355,35 @@ function liveSuite(kit: ExchangeKit): void {
       expect(position()).to.be.greaterThan(0);
     });
 
+    it('takes the dust a cancelled limit entry left (below the minimum order value) for no position: it enters again', async function () {
+      await live({
+        fake: { limitFillSlices: 40, matchIntervalMs: 60_000 },
+        config: {
+          trading: { orders: { type: 'limit', limitOrderTtlMs: 600 }, risk: { maxOpenPositions: 1 } },
+        },
+      });
+      // OKX lists no minimum order value for spot (only minSz): any whole step can be sold there
+      if (!(h!.manager.markets[BTC].minNotional > 0)) this.skip();
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      fake!.pinPrice(BTC, h!.manager.order(id(1))!.price! - 10);
+      // one slice of forty fills (0.00004 BTC, 2.40 USDT: below the minimum order value of 5), then the rest is
+      // cancelled at its time limit
+      await tickUntil(() => h!.manager.order(id(1))!.filled > 0);
+      fake!.pinPrice(BTC, 60_000);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'cancelled');
+      expect(position()).to.be.greaterThan(0);
+      expect(position() * 60_000).to.be.below(5);
+      expect(h!.manager.openPositions()).to.deep.equal([]);
+      expect(h!.events.some((e) => e.type === 'position.opened')).to.equal(false);
+      // the dust neither holds the symbol "in position" nor fills the one position allowed: the next entry goes out
+      strategy.next = ENTER;
+      await tickUntil(() => h!.manager.order(id(2)) !== undefined);
+      expect(h!.manager.order(id(2))).to.include({ side: 'buy', purpose: 'entry' });
+    });
+
     it('counts a fee paid in a third currency at its quote value when the fill is recorded', async function () {
       const third = kit.thirdCurrency;
       if (!third) this.skip();

@@ -78,6 +78,17 @@ describe('decideSymbol: what a symbol does this tick', () => {
     });
   });
 
+  it('takes dust worth less than the minimum order value for no position: the strategy may enter again', () => {
+    // what a limit entry a quarter filled before its time limit leaves: 0.00003 BTC, 1.80 USDT at 60,000
+    const dust = held(0.00003, 60_000);
+    expect(decideSymbol(view({ position: dust }))).to.deep.equal({ kind: 'strategy', inPosition: false });
+    // no stop-loss on what cannot be sold, even far below its entry
+    expect(decideSymbol(view({ position: dust, price: 30_000 }))).to.deep.equal({
+      kind: 'strategy',
+      inPosition: false,
+    });
+  });
+
   it('places nothing while an order outcome is unknown, even when the stop-loss fires', () => {
     for (const status of ['intent', 'unknown'] as const) {
       const d = decideSymbol(
@@ -167,6 +178,21 @@ describe('decideOnSignal', () => {
     expect(decideOnSignal({ ...base, signal: enter, facts: facts({ positionsHeld: 2 }) }).kind).to.equal(
       'none',
     );
+  });
+
+  it('enters on top of dust, and the next exit sells the dust with the position', () => {
+    const dust = held(0.00003, 60_000);
+    expect(decideOnSignal({ ...base, position: dust, signal: enter })).to.deep.equal({
+      kind: 'enter',
+      amount: 0.00166,
+    });
+    const d = decideOnSignal({
+      ...base,
+      inPosition: true,
+      position: held(0.00003 + 0.00166, 60_000),
+      signal: { action: 'exit-long', reason: 'x' },
+    });
+    expect(d).to.deep.equal({ kind: 'exit', amount: 0.00169 });
   });
 
   it('exits what is held, floored to the step, even on an untraded symbol', () => {
