@@ -18,9 +18,15 @@ export function sizeOrder(quoteAmount: number, price: number, market: Market): S
   return checkAmount(floorToStep(quoteAmount / price, market.amountStep), price, market);
 }
 
-/** Sellable part of a held amount: floored to the step and checked against minimums. */
+/**
+ * Sellable part of a held amount: floored to the step, checked against minimums, and at most the market's largest
+ * market order (`maxMarketAmount`: the exchange refuses more, every time) — the rest is sold by the next exit (a
+ * stop-loss still firing sells it on the next tick).
+ */
 export function sizeExit(held: number, price: number, market: Market): SizeResult {
-  return checkAmount(floorToStep(held, market.amountStep), price, market);
+  const sellable = floorToStep(held, market.amountStep);
+  const cap = market.maxMarketAmount ? floorToStep(market.maxMarketAmount, market.amountStep) : Infinity;
+  return checkAmount(Math.min(sellable, cap), price, market);
 }
 
 function checkAmount(amount: number, price: number, market: Market): SizeResult {

@@ -20,6 +20,7 @@ import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
+import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
 import type {
   ExchangeKit,
@@ -382,6 +383,63 @@ function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await tickUntil(() => h!.manager.order(id(2)) !== undefined);
       expect(h!.manager.order(id(2))).to.include({ side: 'buy', purpose: 'entry' });
+    });
+
+    it('backs off a stop-loss the exchange keeps refusing alike: one alert, longer and longer waits, then it sells', async () => {
+      await live({ config: { trading: { orders: { protectiveRefusalBackoffMs: 200 } } } });
+      strategy.next = ENTER;
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      for (let i = 0; i < 3; i++) fake!.fault('createOrder', { kind: 'refuse', reason: 'lot-size' });
+      fake!.pinPrice(BTC, Number((h!.manager.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
+      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'), 120);
+      const stops = [2, 3, 4, 5].map((n) => h!.manager.order(id(n))!);
+      expect(stops.map((o) => `${o.purpose} ${o.status}`)).to.deep.equal([
+        'stop-loss rejected',
+        'stop-loss rejected',
+        'stop-loss rejected',
+        'stop-loss filled',
+      ]);
+      // 200 ms, then 400, then 800: not a new refused order every tick
+      for (let i = 1; i < stops.length; i++) {
+        expect(stops[i].createdAt - stops[i - 1].updatedAt, `wait before try ${i + 1}`).to.be.at.least(
+          200 * 2 ** (i - 1),
+        );
+      }
+      const rejected = h!.events.filter((e) => e.type === 'order.rejected');
+      expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true, true]);
+    });
+
+    it('sells a stop-loss above the largest market order in parts within it (Binance MARKET_LOT_SIZE maxQty)', async function () {
+      if (kit.id !== 'binance') this.skip();
+      fake = await FakeBinance.start({
+        ...kit.credentials,
+        balances: balances(),
+        candleMs: 300,
+        marketMaxQty: 0.001,
+      });
+      h = await engine(fake.url, { config: { trading: { orders: { type: 'limit' } } } });
+      await h.loop.recover({ kind: 'first-start' });
+      h.loop.enterRunning();
+      fake.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h.loop.tick();
+      strategy.next = HOLD;
+      const entry = h.manager.order(id(1))!;
+      expect(entry.amount).to.be.above(0.001);
+      fake.pinPrice(BTC, entry.price! - 10);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
+      fake.pinPrice(BTC, Number((entry.price! * 0.95).toFixed(2)));
+      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
+      expect(h.manager.order(id(2))).to.include({
+        purpose: 'stop-loss',
+        type: 'market',
+        amount: 0.001,
+        status: 'filled',
+      });
+      expect(h.manager.order(id(3))).to.include({ purpose: 'stop-loss', type: 'market', status: 'filled' });
+      expect(h.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
+      expect(fake.balance('BTC')).to.be.at.least(1);
     });
 
     it('counts a fee paid in a third currency at its quote value when the fill is recorded', async function () {

@@ -66,6 +66,14 @@ describe('risk: sizing', () => {
     expect(isOpenPosition(0.00003, btc, undefined)).to.equal(true);
   });
 
+  it('sizes an exit to at most the largest market order the exchange takes (MARKET_LOT_SIZE maxQty)', () => {
+    const capped = { ...btc, maxMarketAmount: 0.0015 };
+    expect(sizeExit(0.0016649, 60_000, capped)).to.include({ ok: true, amount: 0.0015 });
+    // the rest (0.00016, 9.60 USDT) is sold by the next exit
+    expect(sizeExit(0.0016649 - 0.0015, 60_000, capped)).to.include({ ok: true, amount: 0.00016 });
+    expect(sizeExit(0.001, 60_000, capped)).to.include({ ok: true, amount: 0.001 });
+  });
+
   it('agrees with sizeExit on every amount and price: a position is what an exit can sell (property)', () => {
     fc.assert(
       fc.property(
