@@ -265,7 +265,10 @@ export const configSchema = z.strictObject({
        * (env BYNINJA__TELEGRAM__DAILY_SUMMARY_HOUR_UTC).
        */
       dailySummaryHourUtc: z.number().int().min(0).max(23).optional(),
-      /** Per trading event type: on (notify), silent (notify without sound), off. */
+      /**
+       * Per trading event type: on (notify), silent (notify without sound), off. `orderRejected` also governs
+       * `order.conflict` (the exchange contradicts a finished order).
+       */
       notifications: z
         .strictObject({
           orderPlaced: notify.default('off'),
