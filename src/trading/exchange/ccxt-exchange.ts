@@ -99,8 +99,6 @@ export interface CcxtExchangeOptions {
   readRetry?: Pick<RetryOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'random'>;
   /** Extra ccxt options, deep-merged over ours. */
   ccxtOptions?: Record<string, unknown>;
-  /** How long a ticker stays good for the min-notional check of a market order; default 30 s. */
-  tickerMaxAgeMs?: number;
   /**
    * Connections opened ahead to the exchange (spare-connections.ts): at once to `apiUrl` or the profile's
    * `restOrigin` (not in sandbox mode), else beside the first connection; default 0.
@@ -285,7 +283,6 @@ export class CcxtExchange implements Exchange {
   private readonly clock: Clock;
   private readonly abort = new AbortController();
   private markets?: Record<string, Market>;
-  private readonly lastTickers = new Map<string, Ticker>();
   private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
 
@@ -378,15 +375,13 @@ export class CcxtExchange implements Exchange {
       const t = await this.client.fetchTicker(symbol);
       const last = num(t.last ?? t.close);
       if (last === undefined) throw new NetworkError('ticker without a price', { symbol });
-      const ticker: Ticker = {
+      return {
         symbol,
         last,
         bid: num(t.bid) ?? last,
         ask: num(t.ask) ?? last,
         timestamp: num(t.timestamp) ?? this.clock.now(),
       };
-      this.lastTickers.set(symbol, ticker);
-      return ticker;
     });
   }
 
@@ -403,10 +398,13 @@ export class CcxtExchange implements Exchange {
     const market = (await this.marketsLoaded())[symbol];
     if (!market) throw new InvalidOrderError(`unknown symbol ${symbol}`, context);
     const { amount, price } = this.precise(request, market, context);
-    const refPrice = price ?? (await this.recentPrice(symbol, side));
-    if (refPrice !== undefined && market.minNotional > 0 && amount * refPrice < market.minNotional) {
+    // A limit order's value is known: below the minimum it is refused here, nothing sent. A market order's is
+    // not: the exchange values it at its own reference (Binance: the average price over `avgPriceMins`, and only
+    // when `applyMinToMarket`), which a bid or ask here may put below the minimum when the exchange takes it —
+    // a refused stop-loss. So a market order goes out and the exchange decides.
+    if (price !== undefined && market.minNotional > 0 && amount * price < market.minNotional) {
       throw new InvalidOrderError(
-        `order value ${amount * refPrice} is below the minimum ${market.minNotional}`,
+        `order value ${amount * price} is below the minimum ${market.minNotional}`,
         context,
       );
     }
@@ -740,15 +738,6 @@ export class CcxtExchange implements Exchange {
     return { amount, price };
   }
 
-  /** Price for the min-notional check of a market order: a recent ticker, else a fresh one. */
-  private async recentPrice(symbol: string, side: 'buy' | 'sell'): Promise<number | undefined> {
-    let t = this.lastTickers.get(symbol);
-    if (!t || this.clock.now() - t.timestamp > (this.options.tickerMaxAgeMs ?? 30_000)) {
-      t = await this.fetchTicker(symbol).catch(() => undefined);
-    }
-    return t ? (side === 'buy' ? t.ask : t.bid) : undefined;
-  }
-
   private toMarket(m: NonNullable<CcxtMarket>): Market {
     const step = (p: number | undefined): number => {
       if (p === undefined || !(p > 0)) return 1e-8;
@@ -757,6 +746,7 @@ export class CcxtExchange implements Exchange {
       return 1e-8; // significant digits: no fixed step; the exchange rounds
     };
     const amountStep = step(num(m.precision?.amount));
+    const maxMarketAmount = num((m.limits as { market?: { max?: unknown } } | undefined)?.market?.max);
     return {
       symbol: m.symbol,
       base: m.base,
@@ -765,6 +755,7 @@ export class CcxtExchange implements Exchange {
       priceStep: step(num(m.precision?.price)),
       minAmount: num(m.limits?.amount?.min) ?? amountStep,
       minNotional: num(m.limits?.cost?.min) ?? 0,
+      ...(maxMarketAmount !== undefined && maxMarketAmount > 0 ? { maxMarketAmount } : {}),
     };
   }
 

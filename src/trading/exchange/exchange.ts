@@ -58,6 +58,11 @@ export interface Market {
   minAmount: number;
   /** Minimum order value in quote currency. */
   minNotional: number;
+  /**
+   * Largest amount one market order may have, where the exchange sets one apart (Binance MARKET_LOT_SIZE maxQty,
+   * ccxt `limits.market.max`); absent: no such limit known.
+   */
+  maxMarketAmount?: number;
 }
 
 export interface Ticker {

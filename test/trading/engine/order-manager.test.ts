@@ -87,6 +87,40 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.eventTypes()).to.include.members(['order.placed', 'order.filled', 'position.opened']);
   });
 
+  it('keeps a filled order filled when the exchange later shows it otherwise: one order.conflict event, never a silent ignore', async () => {
+    h = await EngineHarness.open();
+    h.manager.startAccepting();
+    const order = await h.manager.place(buy);
+    expect(order.status).to.equal('filled');
+    const contradiction: ExchangeOrder = {
+      id: order.exchangeOrderId!,
+      clientOrderId: order.clientOrderId,
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      amount: order.amount,
+      filled: order.filled,
+      remaining: 0,
+      status: 'canceled',
+      timestamp: order.createdAt,
+    };
+    await h.manager.applyRemote(order.clientOrderId, contradiction);
+    await h.manager.applyRemote(order.clientOrderId, contradiction);
+    expect(h.manager.order(order.clientOrderId)).to.include({ status: 'filled', filled: order.filled });
+    expect(h.manager.order(order.clientOrderId)!.error).to.match(/cannot go from filled to cancelled/);
+    const conflicts = h.events.filter((e) => e.type === 'order.conflict');
+    expect(conflicts).to.have.length(1);
+    expect(conflicts[0].data).to.deep.include({
+      clientOrderId: order.clientOrderId,
+      exchangeOrderId: order.exchangeOrderId,
+      symbol: order.symbol,
+      purpose: order.purpose,
+      status: 'filled',
+      exchangeStatus: 'canceled',
+      detail: `order ${order.clientOrderId} cannot go from filled to cancelled`,
+    });
+  });
+
   it('resolves a create whose response was lost by lookup: exactly one exchange order, never re-sent', async () => {
     h = await EngineHarness.open({ faults: { operations: ['createOrder'], script: ['lose-response'] } });
     h.manager.startAccepting();
