@@ -10,14 +10,23 @@ import type { Candle, Exchange, Market, Ticker } from './exchange';
 import { PaperExchange, type PaperSettings } from './paper-exchange';
 import type { PriceFeed, PriceRange } from './price-feed';
 
+/** Periods a dry-run feed remembers per symbol: far more than a resting order waits between two looks at it. */
+const SEEN_PERIODS = 1_000;
+
 /** The public-data part of an exchange the feed reads. */
 export type MarketDataSource = Pick<Exchange, 'loadMarkets' | 'fetchTicker' | 'fetchCandles' | 'close'>;
 
 /**
- * A live exchange's quotes as a paper price feed. Only the current quote is known, so a resting limit order
- * matches against the ticker each time the account is looked at; partial-fill slices are one per `periodMs`.
+ * A live exchange's quotes as a paper price feed. Only the quotes it fetches are known: each look records the
+ * quote in its period (lowest ask, highest bid, last quote), and a period is listed once it has ended, so a resting
+ * limit order fills from what its periods showed, at a period's end — not at the quote of whichever look came after.
+ * Which quotes are seen still depends on when the bot looks (a live market's path is not known in between), and
+ * what was seen is lost with the process. Partial-fill slices are one per `periodMs`.
  */
 export class ExchangePriceFeed implements PriceFeed {
+  /** Per symbol, the periods seen, oldest first (at most SEEN_PERIODS). */
+  private readonly seen = new Map<string, PriceRange[]>();
+
   constructor(
     private readonly source: MarketDataSource,
     /** Period of one partial-fill slice (config trading.paper.candleMs; default 2000). */
@@ -36,11 +45,23 @@ export class ExchangePriceFeed implements PriceFeed {
     return this.source.fetchCandles(symbol, timeframe, limit);
   }
 
-  async priceRanges(symbol: string, _afterBucket: number, now: number): Promise<PriceRange[]> {
+  async priceRanges(symbol: string, afterBucket: number, now: number): Promise<PriceRange[]> {
     const t = await this.source.fetchTicker(symbol);
-    return [
-      { bucket: this.bucketOf(now), lowestAsk: t.ask, highestBid: t.bid, ask: t.ask, bid: t.bid, time: now },
-    ];
+    const current = this.bucketOf(now);
+    const periods = this.seen.get(symbol) ?? [];
+    this.seen.set(symbol, periods);
+    const last = periods.at(-1);
+    if (last?.bucket === current) {
+      last.lowestAsk = Math.min(last.lowestAsk, t.ask);
+      last.highestBid = Math.max(last.highestBid, t.bid);
+      last.ask = t.ask;
+      last.bid = t.bid;
+    } else {
+      const time = (current + 1) * this.periodMs;
+      periods.push({ bucket: current, lowestAsk: t.ask, highestBid: t.bid, ask: t.ask, bid: t.bid, time });
+      if (periods.length > SEEN_PERIODS) periods.shift();
+    }
+    return periods.filter((p) => p.bucket > afterBucket && p.bucket < current).map((p) => ({ ...p }));
   }
 
   bucketOf(now: number): number {

@@ -61,7 +61,7 @@ import {
   type MatchingRules,
   type RestingMatch,
 } from './paper-matching';
-import type { PriceFeed, PriceRange } from './price-feed';
+import { MAX_PRICE_RANGES, type PriceFeed, type PriceRange } from './price-feed';
 
 export type PaperSettings = Pick<
   Config['trading']['paper'],
@@ -332,8 +332,17 @@ export class PaperExchange implements Exchange {
    * every resting order, so what they answer includes every fill up to now.
    */
   private async matchResting(orders: readonly PaperOrderRecord[]): Promise<void> {
-    const open = orders.filter((o) => o.status === 'open' && o.type === 'limit');
-    if (open.length === 0) return;
+    let open = orders.filter((o) => o.status === 'open' && o.type === 'limit');
+    // a pass matches each order over at most MAX_PRICE_RANGES periods: after a long downtime, the orders still
+    // behind go again (from their stored records) until every completed period is matched
+    while (open.length > 0) {
+      const behind = await this.matchPass(open);
+      open = behind.map((id) => this.store.data.orders[id]).filter((o) => o?.status === 'open');
+    }
+  }
+
+  /** One matching pass over resting `open` orders; the ids of those matched only part of the way to now. */
+  private async matchPass(open: readonly PaperOrderRecord[]): Promise<string[]> {
     const now = this.clock.now();
     const currentBucket = this.options.feed.bucketOf(now);
     // Orders checked up to the same period share one range list per symbol within a pass: the feed's answer
@@ -343,6 +352,7 @@ export class PaperExchange implements Exchange {
     const markets = await this.marketsLoaded();
     const rules = this.rules;
     const matches: RestingMatch[] = [];
+    const behind: string[] = [];
     // awaits only where the feed is asked (once per symbol and period): the other orders of a pass run without a
     // turn of the microtask queue each (a pass over 1,000 resting orders runs at every start's recovery)
     for (const order of open) {
@@ -354,7 +364,10 @@ export class PaperExchange implements Exchange {
         ranges = await this.options.feed.priceRanges(order.symbol, order.checkedBucket, now);
         rangesCache.set(key, ranges);
       }
-      matches.push(matchRestingOrder(order, ranges, market, rules, now, currentBucket));
+      // a full answer may stop short of now: the order is matched up to its last period, and goes again
+      const upTo = ranges.length >= MAX_PRICE_RANGES ? ranges[ranges.length - 1].bucket + 1 : currentBucket;
+      if (upTo < currentBucket) behind.push(order.id);
+      matches.push(matchRestingOrder(order, ranges, market, rules, upTo));
     }
     if (matches.every((m) => m.fills.length === 0)) {
       // Only the periods matched moved on: bookkeeping whose loss costs a re-check of the same periods (the same
@@ -368,10 +381,10 @@ export class PaperExchange implements Exchange {
           for (const order of moved) d.orders[order.id] = order;
         });
       }
-      return;
+      return behind;
     }
     const next = applyMatches(this.store.data, matches, markets, rules);
-    if (!next) return;
+    if (!next) return behind;
     try {
       await this.save(next);
     } catch (err) {
@@ -380,5 +393,6 @@ export class PaperExchange implements Exchange {
       }
       throw err;
     }
+    return behind;
   }
 }

@@ -5,9 +5,13 @@
  * those and stores what this returns.
  *
  * Prices: a market order fills at once at the quote ± slippage; a limit order fills at once (its first slice) when
- * it is marketable, else rests and fills at its limit in a later period whose range crossed it (at the quote when
- * still marketable at the period's end). Fees are charged in the quote currency on every fill. An order worth more
- * than `partialFillNotional` fills one slice per period.
+ * it is marketable, else rests and fills at its limit in a later completed period whose range crossed it (at the
+ * period's closing quote when still marketable then), at the period's end. Fees are charged in the quote currency
+ * on every fill. An order worth more than `partialFillNotional` fills one slice per period.
+ *
+ * A resting order's fills come from the periods' own data only, never from when the account is looked at: the
+ * running period is not matched (its range may still move), so the same price path gives the same fills whether
+ * the bot looks every second, once a minute or only after a restart.
  */
 import { InvalidOrderError, OrderNotFoundError } from '../../shared/errors';
 import type { OrderSide } from '../../shared/domain/order';
@@ -149,14 +153,15 @@ export function acceptOrder(
 
 /**
  * The fills of one resting limit order over the price ranges of the periods since it was last matched, and the
- * period it is now matched up to (the one before `currentBucket`: the running period may still move).
+ * period it is now matched up to (the one before `currentBucket`). Only completed periods fill, each at a price and
+ * time of its own (its end): a range of the running period, whose quote is only what it is at the moment of the
+ * look, is passed over and matched once complete.
  */
 export function matchRestingOrder(
   order: PaperOrderRecord,
   ranges: readonly PriceRange[],
   market: Market,
   rules: Pick<MatchingRules, 'partialFillNotional'>,
-  now: number,
   currentBucket: number,
 ): RestingMatch {
   const fills: RestingFill[] = [];
@@ -166,12 +171,13 @@ export function matchRestingOrder(
   let lastFill = order.lastFillBucket;
   for (const range of ranges) {
     if (range.bucket <= lastFill) continue;
+    if (range.bucket >= currentBucket) break; // the running period: its range is not final yet
     const crossed = order.side === 'buy' ? range.lowestAsk <= price : range.highestBid >= price;
     if (!crossed) continue;
     remaining ??= clean(order.amount - order.filled);
     if (remaining <= 0) break;
     // a resting order the market came down (up) to fills at its limit; one still marketable at the end of the
-    // period (its limit beyond the quote) fills at the quote, as a taker would
+    // period (its limit beyond the period's closing quote) fills at that quote, as a taker would
     const fillPrice =
       order.side === 'buy'
         ? Math.min(price, ceilToStep(range.ask, market.priceStep))
@@ -181,7 +187,7 @@ export function matchRestingOrder(
       orderId: order.id,
       amount,
       price: fillPrice,
-      time: Math.min(range.time, now),
+      time: range.time,
       bucket: range.bucket,
     });
     remaining = clean(remaining - amount);

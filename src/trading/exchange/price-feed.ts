@@ -4,17 +4,25 @@
  * engine is the same for both.
  */
 import type { Candle, Market, Ticker } from './exchange';
-import { SIMULATED_SYMBOLS, SimulatedMarket, simulatedMarketInfo, type PriceRange } from './simulated-market';
+import {
+  MAX_PRICE_RANGES,
+  SIMULATED_SYMBOLS,
+  SimulatedMarket,
+  simulatedMarketInfo,
+  type PriceRange,
+} from './simulated-market';
 
-export type { PriceRange };
+export { MAX_PRICE_RANGES, type PriceRange };
 
 export interface PriceFeed {
   loadMarkets(): Promise<Record<string, Market>>;
   fetchTicker(symbol: string, now: number): Promise<Ticker>;
   fetchCandles(symbol: string, timeframe: string, limit: number, now: number): Promise<Candle[]>;
   /**
-   * Tradeable price ranges of the periods after `afterBucket` up to `now`, oldest first, used to fill resting
-   * limit orders. A feed that only knows the current quote returns one range for the current period.
+   * Tradeable price ranges of the completed periods after `afterBucket` up to `now`, oldest first, used to fill
+   * resting limit orders: at most MAX_PRICE_RANGES (the caller asks again from the last one when it got that many).
+   * The running period is never listed: what fills in it would depend on when it was looked at. A feed that only
+   * knows the quotes it was shown lists the periods it saw.
    */
   priceRanges(symbol: string, afterBucket: number, now: number): Promise<PriceRange[]>;
   /** Period index of `now` (limit orders only match periods after the one they were placed in). */

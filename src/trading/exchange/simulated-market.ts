@@ -33,9 +33,15 @@ export interface PriceRange {
   /** Quote at the end of the range: what a still-marketable order fills at. */
   ask: number;
   bid: number;
-  /** Time the range ends (or now for the running period). */
+  /** Time the period ends: when what it fills is filled. */
   time: number;
 }
+
+/**
+ * Most periods one priceRanges answer lists (the oldest after the bucket asked for): a bot back after a long
+ * downtime is matched in passes of this many, not with every candle since in memory at once.
+ */
+export const MAX_PRICE_RANGES = 5_000;
 
 const TREND_OCTAVES = 12;
 const MAX_CANDLES_PER_CALL = 5_000;
@@ -163,16 +169,16 @@ export class SimulatedMarket {
   }
 
   /**
-   * Tradeable ranges of the completed candles after `afterBucket` (at most the most recent 5000) and, last,
-   * always the current quote (the running candle, which the caller may see again on its next call).
+   * Tradeable ranges of the completed candles after `afterBucket` up to `now`, oldest first: at most
+   * MAX_PRICE_RANGES of them (the oldest), so a caller far behind asks again from the last one. The running candle
+   * is not listed: its range is not final until it completes.
    */
   priceRanges(symbol: string, afterBucket: number, now: number): PriceRange[] {
-    const current = this.candleIndex(now);
-    const first = Math.max(afterBucket + 1, current - MAX_CANDLES_PER_CALL);
+    const end = Math.min(this.candleIndex(now), afterBucket + 1 + MAX_PRICE_RANGES);
     const ranges: PriceRange[] = [];
     const halfSpread = this.spread / 2;
     let previousClose: number | undefined;
-    for (let i = first; i < current; i++) {
+    for (let i = afterBucket + 1; i < end; i++) {
       const [, , high, low, close] = this.candle(symbol, i, previousClose);
       previousClose = close;
       ranges.push({
@@ -184,8 +190,6 @@ export class SimulatedMarket {
         time: (i + 1) * this.options.candleMs,
       });
     }
-    const t = this.ticker(symbol, now);
-    ranges.push({ bucket: current, lowestAsk: t.ask, highestBid: t.bid, ask: t.ask, bid: t.bid, time: now });
     return ranges;
   }
 

@@ -54,6 +54,15 @@ async function placeSliced(h: EngineHarness, side: 'buy' | 'sell', priceFactor: 
   return order.clientOrderId;
 }
 
+/**
+ * Moves time until the period after the one an order was placed in has completed: a resting order fills only from
+ * completed periods (its fill then does not depend on when the bot looks), so that is when its next slice is in.
+ */
+async function pastNextPeriod(h: EngineHarness): Promise<void> {
+  await h.nextCandle();
+  await h.nextCandle();
+}
+
 describe('TradingLoop against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
@@ -346,7 +355,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.files.store.data.risk.equityPeak).to.equal(20_000);
     const buy = await placeSliced(h, 'buy', 1.2); // ~14 000 USDT above the market
     const filledBefore = h.manager.order(buy)!.filled;
-    await h.nextCandle();
+    await pastNextPeriod(h);
     await h.loop.tick();
     expect(h.manager.order(buy)!.filled).to.be.greaterThan(filledBefore);
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
@@ -364,7 +373,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(peak).to.be.within(19_000, 20_000);
     const sell = await placeSliced(h, 'sell', 0.8); // below the market
     const filledBefore = h.manager.order(sell)!.filled;
-    await h.nextCandle();
+    await pastNextPeriod(h);
     await h.loop.tick();
     expect(h.manager.order(sell)!.filled).to.be.greaterThan(filledBefore);
     expect(h.files.store.data.risk.equityPeak).to.be.below(peak * 1.05);
@@ -404,7 +413,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
         });
         await h.loop.tick();
         await placeSliced(h, 'buy', 1.2);
-        await h.nextCandle();
+        await pastNextPeriod(h);
         armed = true;
         await h.loop.tick();
         expect(h.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');

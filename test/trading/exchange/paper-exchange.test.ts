@@ -73,7 +73,7 @@ describe('PaperExchange', () => {
   function firstCrossing(limit: number, max = 400): number {
     const start = market.candleIndex(clock.now());
     for (let i = start + 1; i < start + max; i++) {
-      const range = market.priceRanges(BTC, i - 1, (i + 1) * CANDLE - 1)[0];
+      const range = market.priceRanges(BTC, i - 1, (i + 1) * CANDLE)[0];
       if (range.lowestAsk <= limit) return i;
     }
     throw new Error('no crossing found; pick another limit');
@@ -192,6 +192,10 @@ describe('PaperExchange', () => {
     const placed = await ex.createOrder(order({ side: 'buy', type: 'limit', amount: 0.2, price: limit }));
     const slice = floorToStep(5_000 / limit, 0.00001);
     expect(placed).to.include({ status: 'open', filled: slice });
+    clock.time += CANDLE;
+    expect((await ex.fetchOrder(placed.id, BTC)).filled, 'the running period fills nothing yet').to.equal(
+      slice,
+    );
     clock.time += CANDLE;
     const second = await ex.fetchOrder(placed.id, BTC);
     expect(second.status).to.equal('open');

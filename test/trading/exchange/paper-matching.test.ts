@@ -224,7 +224,7 @@ describe('paper matching (pure)', () => {
 
     it('fills at its limit in the first period whose range crossed it, and no earlier', () => {
       const ranges = [range(101, 100.5, 101), range(102, 99.5, 100.2, 99.4, 99.6)];
-      const match = matchRestingOrder(order, ranges, MARKET, RULES, NOW + 10_000, 103);
+      const match = matchRestingOrder(order, ranges, MARKET, RULES, 103);
       expect(match.fills).to.deep.equal([
         { orderId: order.id, amount: 1, price: 99.6, time: NOW + 102, bucket: 102 },
       ]);
@@ -238,7 +238,7 @@ describe('paper matching (pure)', () => {
         range(102, 99, 99.5, 99, 100.5),
         range(103, 99, 99.5, 99, 100.5),
       ];
-      const match = matchRestingOrder(order, ranges, MARKET, rules, NOW + 10_000, 104);
+      const match = matchRestingOrder(order, ranges, MARKET, rules, 104);
       expect(match.fills.map((f) => f.amount)).to.deep.equal([0.4, 0.4, 0.2]);
       expect(match.fills.map((f) => f.bucket)).to.deep.equal([101, 102, 103]);
       const next = applyMatches(rested.account, [match], MARKETS, rules)!;
@@ -248,13 +248,117 @@ describe('paper matching (pure)', () => {
     });
 
     it('moves its matched period on without a fill, and changes nothing when there is nothing to apply', () => {
-      const match = matchRestingOrder(order, [range(101, 101, 102)], MARKET, RULES, NOW, 102);
+      const match = matchRestingOrder(order, [range(101, 101, 102)], MARKET, RULES, 102);
       expect(match).to.deep.equal({ orderId: order.id, fills: [], checkedBucket: 101 });
       expect(applyMatches(rested.account, [match], MARKETS, RULES)!.orders[order.id].checkedBucket).to.equal(
         101,
       );
-      const idle = matchRestingOrder(order, [], MARKET, RULES, NOW, BUCKET + 1);
+      const idle = matchRestingOrder(order, [], MARKET, RULES, BUCKET + 1);
       expect(applyMatches(rested.account, [idle], MARKETS, RULES)).to.equal(undefined);
+    });
+  });
+
+  describe('fills that do not depend on when the account is looked at', () => {
+    /** A completed period of the path: its range and closing quote (as the feed lists it). */
+    const periodArb = fc
+      .record({
+        a: fc.integer({ min: 9_500, max: 10_500 }),
+        b: fc.integer({ min: 9_500, max: 10_500 }),
+        close: fc.double({ min: 0, max: 1, noNaN: true }),
+        // where in the period a look lands, and the quote then (somewhere in its range)
+        lookAt: fc.double({ min: 0, max: 0.999, noNaN: true }),
+        quoteAt: fc.double({ min: 0, max: 1, noNaN: true }),
+      })
+      .map(({ a, b, close, lookAt, quoteAt }) => {
+        const low = Math.min(a, b) / 100;
+        const high = Math.max(a, b) / 100;
+        return { low, high, close: low + (high - low) * close, lookAt, quote: low + (high - low) * quoteAt };
+      });
+    const orderArb = fc.record({
+      side: fc.constantFrom('buy' as const, 'sell' as const),
+      amount: fc.integer({ min: 600, max: 20_000 }).map((n) => n / 10_000), // worth at least the minimum (5)
+      price: fc.integer({ min: 9_600, max: 10_400 }).map((n) => n / 100),
+    });
+    type Period = { low: number; high: number; close: number; lookAt: number; quote: number };
+    const SPAN = 1_000; // ms per period in this test: a period's range ends at (bucket + 1) · SPAN
+
+    /**
+     * Places the orders in period BUCKET at a quote above (below) every buy (sell) limit, then looks in the periods
+     * of `looks` (and once after the last period): each look is shown the completed periods it has not matched and,
+     * as a feed that knows the live quote would, the running period's quote at that moment. Returns every fill.
+     */
+    function fillsFor(
+      orders: Array<{ side: 'buy' | 'sell'; amount: number; price: number }>,
+      path: Period[],
+      looks: ReadonlySet<number>,
+      rules: MatchingRules,
+    ): Array<[string, number, number, number, number]> {
+      let account = newPaperAccount({ USDT: 100_000, BTC: 100 });
+      for (const [i, o] of orders.entries()) {
+        const req = request({ clientOrderId: `c${i}`, side: o.side, amount: o.amount, price: o.price });
+        account = place(account, req, ticker(95, 105), rules, NOW, BUCKET).account;
+      }
+      const completed = (b: number): PriceRange => {
+        const p = path[b - BUCKET - 1];
+        return {
+          bucket: b,
+          lowestAsk: p.low,
+          highestBid: p.high,
+          bid: p.close,
+          ask: p.close,
+          time: (b + 1) * SPAN,
+        };
+      };
+      const lookBuckets = [...looks].filter((b) => b <= path.length).map((b) => BUCKET + 1 + b);
+      for (const current of [...lookBuckets, BUCKET + path.length + 1]) {
+        const p = path[current - BUCKET - 1];
+        const running: PriceRange[] = p
+          ? [
+              {
+                bucket: current,
+                lowestAsk: p.quote,
+                highestBid: p.quote,
+                bid: p.quote,
+                ask: p.quote,
+                time: (current + p.lookAt) * SPAN,
+              },
+            ]
+          : [];
+        const matches = openOrders(account).map((o) => {
+          const ranges: PriceRange[] = [];
+          for (let b = o.checkedBucket + 1; b < current; b += 1) ranges.push(completed(b));
+          return matchRestingOrder(o, [...ranges, ...running], MARKET, rules, current);
+        });
+        account = applyMatches(account, matches, MARKETS, rules) ?? account;
+      }
+      return Object.values(account.orders).flatMap((o) =>
+        o.trades.map((t): [string, number, number, number, number] => [
+          o.clientOrderId,
+          t.price,
+          t.amount,
+          t.timestamp,
+          t.fee.cost,
+        ]),
+      );
+    }
+
+    it('one price path, any look schedule (a look anywhere in a period, shown the quote of that moment) → the same fills: price, amount, time, fee', () => {
+      fc.assert(
+        fc.property(
+          fc.array(orderArb, { minLength: 1, maxLength: 5 }),
+          fc.array(periodArb, { minLength: 1, maxLength: 25 }),
+          fc.uniqueArray(fc.nat({ max: 25 })),
+          fc.constantFrom(40, 200, 1e9),
+          (orders, path, looks, partialFillNotional) => {
+            const rules = { ...RULES, partialFillNotional };
+            const once = fillsFor(orders, path, new Set(), rules);
+            const everyPeriod = fillsFor(orders, path, new Set(path.map((_, i) => i)), rules);
+            expect(everyPeriod, 'looked at in every period').to.deep.equal(once);
+            expect(fillsFor(orders, path, new Set(looks), rules), 'looked at in some').to.deep.equal(once);
+          },
+        ),
+        { numRuns: 300 },
+      );
     });
   });
 
@@ -288,14 +392,7 @@ describe('paper matching (pure)', () => {
     account = resting.account;
     account = withMarketOrders(account, 3, rules);
     const old = account.orders[resting.orderId];
-    const match = matchRestingOrder(
-      old,
-      [range(101, 99.5, 100.2, 99.4, 99.6)],
-      MARKET,
-      rules,
-      NOW + 10_000,
-      102,
-    );
+    const match = matchRestingOrder(old, [range(101, 99.5, 100.2, 99.4, 99.6)], MARKET, rules, 102);
     const next = applyMatches(account, [match], MARKETS, rules)!;
     // before: deleted in the step that filled it (the lowest id), its lookup "order does not exist"
     expect(next.orders[resting.orderId]?.status).to.equal('closed');
@@ -391,7 +488,6 @@ describe('paper matching (pure)', () => {
                 [r].filter((x) => x.bucket > o.checkedBucket),
                 MARKET,
                 rules,
-                NOW + bucket,
                 bucket + 1,
               ),
             );
@@ -444,7 +540,6 @@ describe('paper matching (pure)', () => {
         [range(101, 99, 100)],
         MARKET,
         RULES,
-        NOW,
         102,
       );
       applyMatches(placed.account, [match], MARKETS, RULES);

@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { configSchema } from '../../../src/shared/config/schema';
-import { SimulatedMarket, simulatedMarketInfo } from '../../../src/trading/exchange/simulated-market';
+import {
+  MAX_PRICE_RANGES,
+  SimulatedMarket,
+  simulatedMarketInfo,
+} from '../../../src/trading/exchange/simulated-market';
 import { BTC_MARKET } from '../../support/risk-fixtures';
 
 const defaults = configSchema.parse({}).trading;
@@ -102,14 +106,41 @@ describe('SimulatedMarket', () => {
     expect(startsWithBuyCross / starts).to.be.at.least(0.99);
   });
 
-  it('lists the completed candles after a bucket and then the current quote as price ranges', () => {
+  it('lists the completed candles after a bucket as price ranges, each ending with its own close, never the running one', () => {
     const m = market();
     const current = m.candleIndex(NOW);
     const ranges = m.priceRanges('BTC/USDT', current - 4, NOW);
-    expect(ranges.map((r) => r.bucket)).to.deep.equal([current - 3, current - 2, current - 1, current]);
-    const [, , high, low] = m.candle('BTC/USDT', current - 3);
-    expect(ranges[0].lowestAsk).to.be.at.least(low);
-    expect(ranges[0].highestBid).to.be.at.most(high);
-    expect(ranges.at(-1)!.ask).to.equal(m.ticker('BTC/USDT', NOW).ask);
+    expect(ranges.map((r) => r.bucket)).to.deep.equal([current - 3, current - 2, current - 1]);
+    const [, , high, low, close] = m.candle('BTC/USDT', current - 1);
+    expect(ranges[2].lowestAsk).to.be.at.least(low);
+    expect(ranges[2].highestBid).to.be.at.most(high);
+    expect(ranges[2].ask).to.be.greaterThan(close);
+    expect(ranges[2].bid).to.be.lessThan(close);
+    expect(ranges[2].time).to.equal(current * m.candleMs);
+    // the same periods whenever they are asked for: later in the running candle, or candles later
+    expect(m.priceRanges('BTC/USDT', current - 4, NOW + m.candleMs - 1)).to.deep.equal(ranges);
+    expect(m.priceRanges('BTC/USDT', current - 4, NOW + 7 * m.candleMs).slice(0, 3)).to.deep.equal(ranges);
+  });
+
+  it('lists at most MAX_PRICE_RANGES periods, the oldest first, so a caller far behind asks again from the last', () => {
+    const m = market();
+    const current = m.candleIndex(NOW);
+    const after = current - MAX_PRICE_RANGES - 10;
+    const ranges = m.priceRanges('BTC/USDT', after, NOW);
+    expect(ranges).to.have.length(MAX_PRICE_RANGES);
+    expect(ranges[0].bucket).to.equal(after + 1);
+    expect(ranges.at(-1)!.bucket).to.equal(after + MAX_PRICE_RANGES);
+    const rest = m.priceRanges('BTC/USDT', ranges.at(-1)!.bucket, NOW);
+    expect(rest.map((r) => r.bucket)).to.deep.equal([
+      current - 9,
+      current - 8,
+      current - 7,
+      current - 6,
+      current - 5,
+      current - 4,
+      current - 3,
+      current - 2,
+      current - 1,
+    ]);
   });
 });
