@@ -11,6 +11,7 @@ export const TRADING_EVENT_TYPES = [
   'order.partially_filled',
   'order.cancelled',
   'order.rejected',
+  'order.taken_back',
   'position.opened',
   'position.closed',
   'risk.triggered',
@@ -19,6 +20,8 @@ export const TRADING_EVENT_TYPES = [
   'persist.failed',
   'trading.paused',
   'trading.resumed',
+  'market.halted',
+  'market.resumed',
   'recovery',
 ] as const satisfies readonly TradingEventType[];
 

@@ -112,6 +112,8 @@ export type TradingEventType =
   | 'order.partially_filled'
   | 'order.cancelled'
   | 'order.rejected'
+  /** An order declared never placed (our inference from lookups) that the exchange has after all. */
+  | 'order.taken_back'
   | 'position.opened'
   | 'position.closed'
   | 'risk.triggered'
@@ -120,6 +122,9 @@ export type TradingEventType =
   | 'persist.failed'
   | 'trading.paused'
   | 'trading.resumed'
+  /** A traded symbol the exchange halted (not trading, or gone from its markets): no new orders on it. */
+  | 'market.halted'
+  | 'market.resumed'
   | 'recovery';
 
 export interface TradingEvent {

@@ -16,6 +16,7 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'order.partially_filled': 'orderFilled',
   'order.cancelled': 'orderCancelled',
   'order.rejected': 'orderRejected',
+  'order.taken_back': 'orderRejected',
   'position.opened': 'positionOpened',
   'position.closed': 'positionClosed',
   'risk.triggered': 'riskTriggered',
@@ -24,6 +25,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'persist.failed': 'persistFailure',
   'trading.paused': 'riskTriggered',
   'trading.resumed': 'riskTriggered',
+  'market.halted': 'exchangeStatus',
+  'market.resumed': 'exchangeStatus',
   recovery: 'recovery',
 };
 
@@ -33,6 +36,7 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'order.partially_filled': { icon: '◐', title: 'Order partially filled', priority: 'normal' },
   'order.cancelled': { icon: '✖️', title: 'Order cancelled', priority: 'low' },
   'order.rejected': { icon: '⛔', title: 'Order rejected', priority: 'high' },
+  'order.taken_back': { icon: '↩️', title: 'Order declared never placed exists after all', priority: 'high' },
   'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },
   'position.closed': { icon: '📉', title: 'Position closed', priority: 'normal' },
   'risk.triggered': { icon: '🚨', title: 'Risk limit triggered', priority: 'high' },
@@ -41,6 +45,8 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'persist.failed': { icon: '💾', title: 'State could not be saved — no new orders', priority: 'critical' },
   'trading.paused': { icon: '⏸', title: 'Trading paused', priority: 'high' },
   'trading.resumed': { icon: '▶️', title: 'Trading resumed', priority: 'normal' },
+  'market.halted': { icon: '🚧', title: 'Market halted', priority: 'high' },
+  'market.resumed': { icon: '🟢', title: 'Market trading again', priority: 'normal' },
   recovery: { icon: '🔁', title: 'Trading recovered its state', priority: 'normal' },
 };
 

@@ -3,7 +3,7 @@
  * state is derived from the phase and the pause (loop-state.ts).
  *
  * Each tick, between operator actions (close-all and reconcile run between ticks, `serialize`): pending events
- * drained, markets reloaded when due, balance → equity → kill switch, then every symbol on its own lane, side by
+ * drained, markets reloaded when due, orders declared never placed looked up again when due, balance → equity → kill switch, then every symbol on its own lane, side by
  * side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether an order may be placed is the
  * placement gate's one answer, placement-gate.ts). A symbol whose work outlasts the tick keeps its lane and is
  * skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are archived.
@@ -406,6 +406,7 @@ export class TradingLoop {
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.outbox.drain();
     await this.refreshMarketsWhenDue();
+    await this.recheckNeverPlaced();
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
@@ -521,6 +522,15 @@ export class TradingLoop {
       this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
     } catch (err) {
       await this.onTickError('markets', err);
+    }
+  }
+
+  /** Orders declared never placed, looked up again when their turn comes (never-placed-recheck.ts). */
+  private async recheckNeverPlaced(): Promise<void> {
+    try {
+      await this.manager.recheckNeverPlaced('due');
+    } catch (err) {
+      await this.onTickError('never-placed recheck', err);
     }
   }
 

@@ -179,6 +179,51 @@ function liveSuite(kit: ExchangeKit): void {
       expect(position()).to.be.greaterThan(0);
     });
 
+    it("takes back, while running, an order declared never placed that shows up later: the position is the exchange's", async () => {
+      // the exchange took the order but its reads lag 3 s, beyond the 1 s window (+0.5 s recvWindow) of the rule
+      await live({ fake: { lookupLagMs: 3_000 } });
+      fake!.fault('createOrder', { kind: 'taken-then-unknown' });
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected', 100);
+      expect(fake!.orderClientIds()).to.deep.equal([id(1)]);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled', 200);
+      expect(h!.manager.order(id(1))).to.include({ purpose: 'entry', side: 'buy' });
+      expect(position()).to.be.greaterThan(0);
+      expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
+      const taken = h!.events.filter((e) => e.type === 'order.taken_back');
+      expect(taken.map((e) => e.data.clientOrderId)).to.deep.equal([id(1)]);
+      expect(fake!.createRequests()).to.deep.equal([id(1)]);
+    });
+
+    it('counts an order declared never placed once when a restart comes between the verdict and its taking back', async () => {
+      await live({ fake: { lookupLagMs: 3_000 } });
+      fake!.fault('createOrder', { kind: 'taken-then-unknown' });
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected', 100);
+      // restart while the exchange still does not show it: recovery looks it up, the loop keeps looking
+      h = await h!.restart();
+      await h.loop.recover({ kind: 'clean' });
+      h.loop.enterRunning();
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled', 200);
+      const held = position();
+      const fills = h!.manager.order(id(1))!.fills.length;
+      expect(held).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
+      // and once more after it was taken back: nothing changes, nothing is counted twice
+      h = await h!.restart();
+      const summary = await h.loop.recover({ kind: 'clean' });
+      expect(summary.changedWhileDown).to.deep.equal([]);
+      expect(summary.newFills).to.equal(0);
+      h.loop.enterRunning();
+      for (let i = 0; i < 3; i++) await h.loop.tick();
+      expect(position()).to.equal(held);
+      expect(h.manager.order(id(1))!.fills).to.have.length(fills);
+      expect(fake!.createRequests()).to.deep.equal([id(1)]);
+    });
+
     it('declares a 5xx create the exchange never took "never placed" only after 3 misses over the window', async () => {
       await live();
       fake!.fault('createOrder', { kind: 'server-error' });
