@@ -32,6 +32,7 @@ import { ExchangeHealth } from './exchange-health';
 import { ExchangeReads } from './exchange-reads';
 import { OnceLog } from './log-once';
 import { loopStateOf, type LoopPhase } from './loop-state';
+import { MarketHalts } from './market-halts';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
@@ -93,6 +94,7 @@ export class TradingLoop {
   /** Each symbol's work of the tick that started it, while it runs (its lane). */
   private readonly symbolWork = new Map<string, Promise<void>>();
   private marketsLoadedAt: number;
+  private readonly marketHalts: MarketHalts;
   /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
   private fatal: unknown;
   readonly lastPrices: Record<string, number> = {};
@@ -108,6 +110,13 @@ export class TradingLoop {
     this.heartbeatMs = opts.heartbeatMs ?? 60_000;
     this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
     this.marketsLoadedAt = opts.clock.now();
+    this.marketHalts = new MarketHalts({
+      exchangeId: opts.exchange.id,
+      outbox: opts.manager.outbox,
+      logger: this.logger,
+      haltedRefreshMs: opts.config.haltedMarketsRefreshMs,
+      refreshMs: opts.config.marketsRefreshMs,
+    });
     this.reads = new ExchangeReads(opts.config.symbolReadTimeoutMs, opts.clock);
     this.onceLog = new OnceLog(this.logger);
     this.health = new ExchangeHealth({
@@ -212,6 +221,7 @@ export class TradingLoop {
     await this.health.answered();
     this.manager.setMarkets(markets);
     this.marketsLoadedAt = this.clock.now();
+    await this.marketHalts.loaded(this.symbolsToWatch(), markets);
     return { markets, account };
   }
 
@@ -512,14 +522,18 @@ export class TradingLoop {
     }
   }
 
-  /** Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change); a failure retries next tick. */
+  /**
+   * Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change), sooner while a watched symbol
+   * is halted or gone (market-halts.ts); a failure retries next tick.
+   */
   private async refreshMarketsWhenDue(): Promise<void> {
-    if (this.clock.now() - this.marketsLoadedAt < this.config.marketsRefreshMs) return;
+    if (this.clock.now() - this.marketsLoadedAt < this.marketHalts.reloadAfterMs) return;
     try {
       const markets = await this.reads.withDeadline('markets', this.exchange.loadMarkets(true));
       this.manager.setMarkets(markets);
       this.marketsLoadedAt = this.clock.now();
       this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
+      await this.marketHalts.loaded(this.symbolsToWatch(), markets);
     } catch (err) {
       await this.onTickError('markets', err);
     }

@@ -58,6 +58,11 @@ export interface Market {
   minAmount: number;
   /** Minimum order value in quote currency. */
   minNotional: number;
+  /**
+   * Listed but not trading now (ccxt `active: false`: Binance status not TRADING — e.g. BREAK —, Bybit not
+   * Trading, OKX not live): its orders are still synced, nothing is placed on it. Absent: trading.
+   */
+  halted?: boolean;
 }
 
 export interface Ticker {

@@ -432,6 +432,50 @@ function liveSuite(kit: ExchangeKit): void {
       expect(loads()).to.equal(before + 1);
     });
 
+    it('keeps a symbol halted at a markets reload: nothing placed, still watched, reloaded soon, stop-loss fires once it trades', async () => {
+      await live({ config: { trading: { marketsRefreshMs: 1_500, haltedMarketsRefreshMs: 100 } } });
+      strategy.next = ENTER;
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      const entry = h!.manager.order(id(1))!;
+      // the exchange halts the pair (a BREAK) before the daily reload; then the price falls through the stop-loss
+      fake!.halt(BTC);
+      await tickUntil(() => h!.eventTypes().includes('market.halted'), 100);
+      fake!.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
+      expect(h!.manager.markets[BTC]).to.include({ halted: true });
+      const loadsAtHalt = fake!.requestCount('markets');
+      const tickersAtHalt = fake!.requestCount('ticker');
+      const haltedUntil = Date.now() + 1_500;
+      while (Date.now() < haltedUntil) {
+        await h!.loop.tick();
+        await sleep(50);
+      }
+      // nothing placed while halted, yet the symbol is still watched (its price read, its orders synced)
+      expect(fake!.createRequests()).to.deep.equal([id(1)]);
+      expect(fake!.requestCount('ticker')).to.be.greaterThan(tickersAtHalt);
+      // markets reloaded within minutes (here: 100 ms doubling), not once per marketsRefreshMs
+      expect(fake!.requestCount('markets') - loadsAtHalt).to.be.at.least(3);
+      fake!.resume(BTC);
+      await tickUntil(() => sells() === 1, 100);
+      expect(h!.manager.order(id(2))).to.include({ purpose: 'stop-loss', side: 'sell' });
+      fake!.unpin(BTC);
+      expect(h!.eventTypes().filter((t) => t === 'market.halted')).to.have.length(1);
+      expect(h!.eventTypes().filter((t) => t === 'market.resumed')).to.have.length(1);
+      expect(fake!.balance('BTC')).to.be.at.least(1);
+    });
+
+    it('alerts once when a traded symbol is gone from the markets (delisted), and places nothing on it', async () => {
+      await live({ config: { trading: { marketsRefreshMs: 500, haltedMarketsRefreshMs: 100 } } });
+      fake!.delist(BTC);
+      await tickUntil(() => h!.eventTypes().includes('market.halted'), 100);
+      strategy.next = ENTER;
+      for (let i = 0; i < 5; i++) await h!.loop.tick();
+      expect(h!.events.filter((e) => e.type === 'market.halted').map((e) => e.data.status)).to.deep.equal([
+        'delisted',
+      ]);
+      expect(fake!.createRequests()).to.deep.equal([]);
+    });
+
     it('waits for an exchange that does not answer at start: one alert, then it connects, recovers and trades', async () => {
       const port = await freePort();
       // the bot knows the exchange's address before anything listens there

@@ -42,6 +42,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
   return {
     refusal: null,
     listed: true,
+    halted: false,
     pending: [],
     cooldownUntil: null,
     now: NOW,
