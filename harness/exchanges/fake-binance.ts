@@ -493,11 +493,12 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 61_000 },
       ],
       exchangeFilters: [],
-      symbols: this.symbols.map((symbol) => {
+      symbols: this.listedSymbols().map((symbol) => {
         const m = simulatedMarketInfo(symbol);
         return {
           symbol: symbol.replace('/', ''),
-          status: 'TRADING',
+          // exchangeInfo's symbol status: PRE_TRADING, TRADING, POST_TRADING, END_OF_DAY, HALT, AUCTION_MATCH, BREAK
+          status: this.haltedSymbols.has(symbol) ? 'BREAK' : 'TRADING',
           baseAsset: m.base,
           baseAssetPrecision: 8,
           quoteAsset: m.quote,

@@ -458,7 +458,8 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
 
   private instruments(p: Record<string, string>): unknown {
     this.spotOnly(p);
-    const symbols = p.symbol ? this.symbols.filter((s) => s.replace('/', '') === p.symbol) : this.symbols;
+    const listed = this.listedSymbols();
+    const symbols = p.symbol ? listed.filter((s) => s.replace('/', '') === p.symbol) : listed;
     return {
       category: 'spot',
       list: symbols.map((symbol, i) => {
@@ -469,7 +470,8 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
           baseCoin: m.base,
           quoteCoin: m.quote,
           innovation: '0',
-          status: 'Trading',
+          // instruments-info status: PreLaunch, Trading, Delivering, Closed
+          status: this.haltedSymbols.has(symbol) ? 'Closed' : 'Trading',
           marginTrading: 'utaOnly',
           stTag: '0',
           lotSizeFilter: {

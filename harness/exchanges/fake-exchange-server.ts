@@ -188,6 +188,30 @@ export abstract class FakeExchangeServer<
     this.pinned.delete(symbol);
   }
 
+  /** Halts a symbol: its markets entry says the exchange's not-trading status (Binance BREAK…) until `resume`. */
+  halt(symbol: string): void {
+    this.haltedSymbols.add(symbol);
+  }
+
+  resume(symbol: string): void {
+    this.haltedSymbols.delete(symbol);
+  }
+
+  /** Symbols halted by tests (each double writes its own documented status for them). */
+  protected readonly haltedSymbols = new Set<string>();
+
+  /** Takes a symbol out of the markets list (delisted); its other routes keep answering. */
+  delist(symbol: string): void {
+    this.delistedSymbols.add(symbol);
+  }
+
+  private readonly delistedSymbols = new Set<string>();
+
+  /** The symbols the markets list shows. */
+  protected listedSymbols(): string[] {
+    return this.symbols.filter((s) => !this.delistedSymbols.has(s));
+  }
+
   // --- LocalExchange: the view the exchange-neutral live tests use ----------------------------------------------
 
   fault(route: LocalRoute, fault: LocalFault, symbol?: string): void {

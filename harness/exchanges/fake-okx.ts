@@ -369,7 +369,7 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       'GET /api/v5/public/time': r('time', false, 10, () => ok([{ ts: String(this.now()) }])),
       'GET /api/v5/public/instruments': r('instruments', false, 20, (p) => {
         const instType = required(p, 'instType');
-        return ok(instType === 'SPOT' ? this.symbols.map((s) => this.instrument(s)) : []);
+        return ok(instType === 'SPOT' ? this.listedSymbols().map((s) => this.instrument(s)) : []);
       }),
       'GET /api/v5/market/ticker': r('ticker', false, 20, (p) => ok([this.tickerOf(this.symbolOf(p))])),
       'GET /api/v5/market/candles': r('candles', false, 40, (p) => ok(this.candles(p))),
@@ -444,7 +444,8 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       quoteCcy: m.quote,
       tradeQuoteCcyList: [m.quote],
       settleCcy: '',
-      state: 'live',
+      // instrument state: live, suspend, preopen, test
+      state: this.haltedSymbols.has(symbol) ? 'suspend' : 'live',
       ruleType: 'normal',
       stk: '',
       tickSz: fmt(m.priceStep),

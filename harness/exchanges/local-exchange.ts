@@ -92,6 +92,12 @@ export interface LocalExchange {
   /** Pins a symbol's price (ticker and the running candle) until `unpin`. */
   pinPrice(symbol: string, price: number): void;
   unpin(symbol: string): void;
+  /** Halts trading on a symbol (its markets entry is not trading: Binance BREAK, Bybit Closed, OKX suspend). */
+  halt(symbol: string): void;
+  /** Trading on a halted symbol resumes. */
+  resume(symbol: string): void;
+  /** Takes a symbol out of the exchange's markets list (delisted). */
+  delist(symbol: string): void;
   /** How many requests of this kind the exchange received. */
   requestCount(route: LocalRoute): number;
   close(): Promise<void>;

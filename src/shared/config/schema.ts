@@ -127,6 +127,11 @@ export const configSchema = z.strictObject({
       symbolReadTimeoutMs: positiveInt.default(5_000),
       /** Markets (steps, minimums, listings) are loaded again this often. */
       marketsRefreshMs: positiveInt.default(24 * 60 * 60 * 1000),
+      /**
+       * While a watched symbol is halted (a BREAK) or gone, markets are loaded again after this long, doubling up to
+       * `marketsRefreshMs`, so trading (and its stop-loss) is back soon after the exchange resumes it.
+       */
+      haltedMarketsRefreshMs: positiveInt.default(60_000),
       strategy: z
         .strictObject({
           /** Which built-in strategy runs. */

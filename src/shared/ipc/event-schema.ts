@@ -12,6 +12,7 @@ export const TRADING_EVENT_TYPES = [
   'order.cancelled',
   'order.rejected',
   'order.conflict',
+  'order.taken_back',
   'position.opened',
   'position.closed',
   'risk.triggered',
@@ -20,6 +21,8 @@ export const TRADING_EVENT_TYPES = [
   'persist.failed',
   'trading.paused',
   'trading.resumed',
+  'market.halted',
+  'market.resumed',
   'recovery',
 ] as const satisfies readonly TradingEventType[];
 

@@ -114,6 +114,8 @@ export type TradingEventType =
   | 'order.rejected'
   /** The exchange reports a change the order's life does not allow (a final order it shows otherwise): kept as is. */
   | 'order.conflict'
+  /** An order declared never placed (our inference from lookups) that the exchange has after all. */
+  | 'order.taken_back'
   | 'position.opened'
   | 'position.closed'
   | 'risk.triggered'
@@ -122,6 +124,9 @@ export type TradingEventType =
   | 'persist.failed'
   | 'trading.paused'
   | 'trading.resumed'
+  /** A traded symbol the exchange halted (not trading, or gone from its markets): no new orders on it. */
+  | 'market.halted'
+  | 'market.resumed'
   | 'recovery';
 
 export interface TradingEvent {

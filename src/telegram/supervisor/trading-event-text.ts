@@ -17,6 +17,7 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'order.cancelled': 'orderCancelled',
   'order.rejected': 'orderRejected',
   'order.conflict': 'orderRejected',
+  'order.taken_back': 'orderRejected',
   'position.opened': 'positionOpened',
   'position.closed': 'positionClosed',
   'risk.triggered': 'riskTriggered',
@@ -25,6 +26,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'persist.failed': 'persistFailure',
   'trading.paused': 'riskTriggered',
   'trading.resumed': 'riskTriggered',
+  'market.halted': 'exchangeStatus',
+  'market.resumed': 'exchangeStatus',
   recovery: 'recovery',
 };
 
@@ -35,6 +38,7 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'order.cancelled': { icon: '✖️', title: 'Order cancelled', priority: 'low' },
   'order.rejected': { icon: '⛔', title: 'Order rejected', priority: 'high' },
   'order.conflict': { icon: '⚠️', title: 'Exchange contradicts a finished order', priority: 'high' },
+  'order.taken_back': { icon: '↩️', title: 'Order declared never placed exists after all', priority: 'high' },
   'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },
   'position.closed': { icon: '📉', title: 'Position closed', priority: 'normal' },
   'risk.triggered': { icon: '🚨', title: 'Risk limit triggered', priority: 'high' },
@@ -43,6 +47,8 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'persist.failed': { icon: '💾', title: 'State could not be saved — no new orders', priority: 'critical' },
   'trading.paused': { icon: '⏸', title: 'Trading paused', priority: 'high' },
   'trading.resumed': { icon: '▶️', title: 'Trading resumed', priority: 'normal' },
+  'market.halted': { icon: '🚧', title: 'Market halted', priority: 'high' },
+  'market.resumed': { icon: '🟢', title: 'Market trading again', priority: 'normal' },
   recovery: { icon: '🔁', title: 'Trading recovered its state', priority: 'normal' },
 };
 

@@ -25,13 +25,15 @@ export interface OrderArchiveOptions {
   now: () => number;
   /** Final orders kept in hot state for `orders` and reconcile before they move to the journal (default 20). */
   recentFinalKept?: number;
+  /** Final orders that stay in hot state whatever their age (default: none). */
+  keep?: (order: LocalOrder) => boolean;
 }
 
 /** Moves final orders beyond the most recent `recentFinalKept` to the history journal; returns how many. */
 export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<number> {
   const hot = Object.values(opts.state.data.orders).sort((a, b) => a.createdAt - b.createdAt);
   const done = hot
-    .filter((o) => isFinal(o.status) && fillsComplete(o))
+    .filter((o) => isFinal(o.status) && fillsComplete(o) && !opts.keep?.(o))
     .sort((a, b) => b.updatedAt - a.updatedAt);
   const old = inFillOrder(done.slice(opts.recentFinalKept ?? 20), hot);
   if (old.length === 0) return 0;

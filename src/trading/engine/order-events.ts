@@ -3,7 +3,7 @@
  * (the transactional outbox in trading state), so an event exists exactly when its change does.
  */
 import type { PendingEvent } from './trading-state';
-import type { Market } from '../exchange/exchange';
+import type { ExchangeOrder, Market } from '../exchange/exchange';
 import type { LocalOrder } from './order-state';
 import type { PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
@@ -40,6 +40,26 @@ export function conflictEvent(order: LocalOrder, remoteStatus: string, detail: s
       status: order.status,
       exchangeStatus: remoteStatus,
       detail,
+    },
+  };
+}
+
+/** An order declared never placed (our inference) that the exchange has after all: it is taken back. */
+export function takenBackEvent(order: LocalOrder, remote: ExchangeOrder): EventDraft {
+  return {
+    type: 'order.taken_back',
+    summary:
+      `${order.side} ${order.amount} ${order.symbol} (${order.purpose}, ${order.clientOrderId}) was declared never ` +
+      `placed, but the exchange has it (${remote.status}, filled ${remote.filled}): taken back, its fills count`,
+    data: {
+      clientOrderId: order.clientOrderId,
+      exchangeOrderId: remote.id,
+      symbol: order.symbol,
+      side: order.side,
+      amount: order.amount,
+      purpose: order.purpose,
+      status: remote.status,
+      filled: remote.filled,
     },
   };
 }

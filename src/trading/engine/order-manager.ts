@@ -37,7 +37,20 @@ import { EventOutbox, type EventPublisher } from './event-outbox';
 import { FillSync, positionsOf } from './fill-sync';
 import { adoptOrder } from './order-adoption';
 import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-archive';
-import { conflictEvent, rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
+import {
+  conflictEvent,
+  rejectedEvent,
+  statusChangeEvents,
+  takenBackEvent,
+  type EventDraft,
+} from './order-events';
+import {
+  RECHECK_HORIZON_MS,
+  RECHECK_MAX_DELAY_MS,
+  nextRecheckAt,
+  stillRechecked,
+  type NeverPlacedRecheckRule,
+} from './never-placed-recheck';
 import {
   applyExchangeOrder,
   changedByExchange,
@@ -55,6 +68,13 @@ import { averageEntryPrice, type Fill, type PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
+
+/** An order declared never placed that the exchange had after all: what it was, and what it is now. */
+export interface TakenBack {
+  clientOrderId: string;
+  from: OrderStatus;
+  to: OrderStatus;
+}
 
 /** An order the engine wants placed: what it asks for, and why. */
 export interface OrderRequest extends OrderSpec {
@@ -101,6 +121,9 @@ export class OrderManager {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly notFoundRule: NotFoundRule;
+  private readonly recheckRule: NeverPlacedRecheckRule;
+  /** Lookups of orders declared never placed since the verdict or this start, and when the last one was. */
+  private readonly rechecks = new Map<string, { lookups: number; lastAt: number }>();
   private readonly fills: FillSync;
   private marketBook: Record<string, Market>;
   /** Exchange calls of this manager that have not settled (shutdown waits for them). */
@@ -121,6 +144,11 @@ export class OrderManager {
       minMisses: opts.orders.unknownNotFoundMisses,
       windowMs: opts.orders.unknownNotFoundWindowMs,
       graceMs: opts.exchange.traits.lookupGraceMs,
+    };
+    this.recheckRule = {
+      baseDelayMs: opts.orders.unknownNotFoundWindowMs,
+      maxDelayMs: RECHECK_MAX_DELAY_MS,
+      horizonMs: RECHECK_HORIZON_MS,
     };
     this.marketBook = opts.markets;
     this.fills = new FillSync({
@@ -444,6 +472,64 @@ export class OrderManager {
   }
 
   /**
+   * Looks up again the orders declared never placed on our own inference (never-placed-recheck.ts) — `all` of
+   * them still within the horizon (recovery, at start), or those whose turn on the widening schedule has come
+   * (`due`: the loop, each tick) — and takes back each one the exchange has after all. Returns those taken back.
+   * A failed lookup other than "not found" is thrown (the order's turn stays: it is looked up again next time).
+   */
+  async recheckNeverPlaced(which: 'all' | 'due'): Promise<TakenBack[]> {
+    const now = this.clock.now();
+    const rechecked = this.hotOrders((o) => stillRechecked(o, this.recheckRule, now));
+    const ids = new Set(rechecked.map((o) => o.clientOrderId));
+    for (const id of this.rechecks.keys()) if (!ids.has(id)) this.rechecks.delete(id);
+    const taken: TakenBack[] = [];
+    for (const order of rechecked) {
+      const id = order.clientOrderId;
+      const plan = this.rechecks.get(id) ?? { lookups: 0, lastAt: order.updatedAt };
+      if (which === 'due' && now < nextRecheckAt(plan.lastAt, plan.lookups, this.recheckRule)) continue;
+      let remote: ExchangeOrder;
+      try {
+        remote = await this.track(this.exchange.fetchOrderByClientId(id, order.symbol));
+      } catch (err) {
+        if (!(err instanceof OrderNotFoundError)) throw err;
+        this.rechecks.set(id, { lookups: plan.lookups + 1, lastAt: this.clock.now() });
+        continue;
+      }
+      this.rechecks.delete(id);
+      const after = await this.takeBack(id, remote);
+      taken.push({ clientOrderId: id, from: order.status, to: after.status });
+    }
+    return taken;
+  }
+
+  /**
+   * Takes back an order declared never placed that the exchange has: the exchange's answer wins. The order is
+   * reopened as `unknown` (a final status never changes on the exchange's word; this one was our inference) with an
+   * `order.taken_back` event, then the answer is applied like any other — status, fills, position events.
+   */
+  async takeBack(clientOrderId: string, remote: ExchangeOrder): Promise<LocalOrder> {
+    const order = this.mustGet(clientOrderId);
+    const reopened: LocalOrder = {
+      ...order,
+      status: 'unknown',
+      error: undefined,
+      lookupMisses: undefined,
+      updatedAt: this.clock.now(),
+    };
+    await this.commitOrder(reopened, [takenBackEvent(order, remote)]);
+    await this.applyRemote(clientOrderId, remote);
+    const after = this.mustGet(clientOrderId);
+    this.logger.error('An order declared never placed exists on the exchange; taken back from its answer', {
+      clientOrderId,
+      symbol: after.symbol,
+      side: after.side,
+      status: after.status,
+      filled: after.filled,
+    });
+    return after;
+  }
+
+  /**
    * Brings one order up to date with the exchange: lookup for intent/unknown, fetch for open ones, trades for
    * final ones with fills missing. Returns the status before and after.
    */
@@ -577,7 +663,10 @@ export class OrderManager {
 
   /** Moves old final orders to the history journal (order-archive.ts); returns how many. */
   archive(): Promise<number> {
+    const now = this.clock.now();
     return archiveFinalOrders({
+      // an order declared never placed stays hot while it is still looked up (recheckNeverPlaced)
+      keep: (o) => stillRechecked(o, this.recheckRule, now),
       state: this.state,
       history: this.history,
       markets: () => this.marketBook,

@@ -7,7 +7,8 @@
  * 1. unknown — an order whose create outcome is unknown (or an intent not yet sent) holds the symbol until the
  *    exchange has answered for it: a second create for the same purpose could sell twice;
  * 2. refused — no order at all: recovery has not finished, trading is stopping, or state cannot be saved;
- * 3. unlisted — the exchange no longer lists the symbol (nothing can be sized or placed);
+ * 3. unlisted — the exchange no longer lists the symbol (nothing can be sized or placed); halted — it lists it
+ *    but does not trade it now (a BREAK): nothing is placed until it trades again (markets are reloaded soon);
  * 4. working — one working order per symbol (a stop-loss cancels it first: symbol-decision.ts);
  * 5. fills-missing — a finished order's fills are still missing: the position is not known without them;
  * 6. cooldown — after the exchange refused the symbol's latest orders (entries and strategy exits; close-all does
@@ -28,6 +29,8 @@ export interface PlacementFacts {
   refusal: string | null;
   /** The exchange lists the symbol (its market is loaded). */
   listed: boolean;
+  /** The exchange lists the symbol but does not trade it now (Market.halted). */
+  halted: boolean;
   /** The symbol's orders that still need the exchange (not final, or final with fills missing). */
   pending: readonly LocalOrder[];
   /** End of the cooldown after the exchange refused orders on this symbol (symbol-decision.ts), or null. */
@@ -46,6 +49,7 @@ export interface PlacementFacts {
 export type PlacementRule =
   | 'refused'
   | 'unlisted'
+  | 'halted'
   | 'unknown'
   | 'working'
   | 'fills-missing'
@@ -73,6 +77,7 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
   }
   if (f.refusal !== null) return { rule: 'refused', reason: `no new orders: ${f.refusal}` };
   if (!f.listed) return { rule: 'unlisted', reason: 'the exchange no longer lists this symbol' };
+  if (f.halted) return { rule: 'halted', reason: 'the exchange has halted trading on this symbol' };
   const working = ids(f.pending.filter((o) => !isFinal(o.status)));
   if (working.length > 0) {
     return { rule: 'working', orders: working, reason: `order ${working.join(', ')} is working` };

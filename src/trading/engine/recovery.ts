@@ -10,7 +10,7 @@
  *    exchange lists as open come from its one list of open orders (all symbols; their missing fills still
  *    fetched), the rest (filled or cancelled while down, or final with fills missing) are fetched one by one;
  * 3. an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
- *    back from the exchange's answer;
+ *    back from the exchange's answer (the loop keeps looking them up for a day: OrderManager.recheckNeverPlaced);
  * 4. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
  *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count); a newer
  *    order the recent list showed open but the open list no longer has (it finished in between) is adopted too;
@@ -196,26 +196,12 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   // An order we declared never placed (the lookup found nothing) that the exchange has after all — its create
   // arrived late, or the lookup read a lagging replica — is taken back: the exchange's answer wins, and its fills
-  // count. Only our own inference is rechecked, never a refusal the exchange sent.
-  for (const order of manager.hotOrders(declaredNeverPlaced)) {
-    const id = order.clientOrderId;
-    let remote: ExchangeOrder;
-    try {
-      remote = await withRetry(`look up ${id}`, () => exchange.fetchOrderByClientId(id, order.symbol));
-    } catch (err) {
-      if (err instanceof OrderNotFoundError) continue;
-      throw err;
-    }
-    const adopted = await withRetry(`adopt ${id}`, () =>
-      manager.adopt(remote, seqOf(id, manager.botId, manager.installId) ?? 0),
-    );
-    summary.changedWhileDown.push({ clientOrderId: id, from: order.status, to: adopted.status });
-    logger.error('An order declared never placed exists on the exchange; taken back from its answer', {
-      clientOrderId: id,
-      status: adopted.status,
-      filled: adopted.filled,
-    });
-  }
+  // count. Only our own inference is rechecked, never a refusal the exchange sent; the loop goes on looking them
+  // up on a widening schedule for a day (the same call, never-placed-recheck.ts).
+  const takenBack = await withRetry('look up orders declared never placed', () =>
+    manager.recheckNeverPlaced('all'),
+  );
+  summary.changedWhileDown.push(...takenBack);
 
   for (const remote of openOrders) {
     // ours by prefix, of this install or an earlier one (a lost data dir): every such order is accounted for
@@ -299,11 +285,6 @@ function liveOnExchange(order: LocalOrder): boolean {
 
 function openKey(symbol: string, exchangeOrderId: string): string {
   return `${symbol}\u0000${exchangeOrderId}`;
-}
-
-/** Rejected on our own inference (no exchange id, no refusal from the exchange): the exchange may still have it. */
-function declaredNeverPlaced(order: LocalOrder): boolean {
-  return order.status === 'rejected' && !order.exchangeOrderId && !order.refused;
 }
 
 // counts need no order (hotOrders sorts): with 1,000 open orders each sort showed in the start's profile

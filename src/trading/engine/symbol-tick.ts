@@ -178,6 +178,7 @@ export class SymbolTick {
     return {
       refusal: this.manager.placementRefusal,
       listed: symbol in this.manager.markets,
+      halted: this.manager.markets[symbol]?.halted === true,
       pending: this.manager.pendingOrders(symbol),
       cooldownUntil: cooldownUntil(
         this.manager.hotOrders().filter((o) => o.symbol === symbol),

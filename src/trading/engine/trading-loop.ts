@@ -3,7 +3,7 @@
  * state is derived from the phase and the pause (loop-state.ts).
  *
  * Each tick, between operator actions (close-all and reconcile run between ticks, `serialize`): pending events
- * drained, markets reloaded when due, balance → equity → kill switch, then every symbol on its own lane, side by
+ * drained, markets reloaded when due, orders declared never placed looked up again when due, balance → equity → kill switch, then every symbol on its own lane, side by
  * side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether an order may be placed is the
  * placement gate's one answer, placement-gate.ts). A symbol whose work outlasts the tick keeps its lane and is
  * skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are archived.
@@ -32,6 +32,7 @@ import { ExchangeHealth } from './exchange-health';
 import { ExchangeReads } from './exchange-reads';
 import { OnceLog } from './log-once';
 import { loopStateOf, type LoopPhase } from './loop-state';
+import { MarketHalts } from './market-halts';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
@@ -93,6 +94,7 @@ export class TradingLoop {
   /** Each symbol's work of the tick that started it, while it runs (its lane). */
   private readonly symbolWork = new Map<string, Promise<void>>();
   private marketsLoadedAt: number;
+  private readonly marketHalts: MarketHalts;
   /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
   private fatal: unknown;
   readonly lastPrices: Record<string, number> = {};
@@ -108,6 +110,13 @@ export class TradingLoop {
     this.heartbeatMs = opts.heartbeatMs ?? 60_000;
     this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
     this.marketsLoadedAt = opts.clock.now();
+    this.marketHalts = new MarketHalts({
+      exchangeId: opts.exchange.id,
+      outbox: opts.manager.outbox,
+      logger: this.logger,
+      haltedRefreshMs: opts.config.haltedMarketsRefreshMs,
+      refreshMs: opts.config.marketsRefreshMs,
+    });
     this.reads = new ExchangeReads(opts.config.symbolReadTimeoutMs, opts.clock);
     this.onceLog = new OnceLog(this.logger);
     this.health = new ExchangeHealth({
@@ -212,6 +221,7 @@ export class TradingLoop {
     await this.health.answered();
     this.manager.setMarkets(markets);
     this.marketsLoadedAt = this.clock.now();
+    await this.marketHalts.loaded(this.symbolsToWatch(), markets);
     return { markets, account };
   }
 
@@ -406,6 +416,7 @@ export class TradingLoop {
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.outbox.drain();
     await this.refreshMarketsWhenDue();
+    await this.recheckNeverPlaced();
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
@@ -511,16 +522,29 @@ export class TradingLoop {
     }
   }
 
-  /** Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change); a failure retries next tick. */
+  /**
+   * Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change), sooner while a watched symbol
+   * is halted or gone (market-halts.ts); a failure retries next tick.
+   */
   private async refreshMarketsWhenDue(): Promise<void> {
-    if (this.clock.now() - this.marketsLoadedAt < this.config.marketsRefreshMs) return;
+    if (this.clock.now() - this.marketsLoadedAt < this.marketHalts.reloadAfterMs) return;
     try {
       const markets = await this.reads.withDeadline('markets', this.exchange.loadMarkets(true));
       this.manager.setMarkets(markets);
       this.marketsLoadedAt = this.clock.now();
       this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
+      await this.marketHalts.loaded(this.symbolsToWatch(), markets);
     } catch (err) {
       await this.onTickError('markets', err);
+    }
+  }
+
+  /** Orders declared never placed, looked up again when their turn comes (never-placed-recheck.ts). */
+  private async recheckNeverPlaced(): Promise<void> {
+    try {
+      await this.manager.recheckNeverPlaced('due');
+    } catch (err) {
+      await this.onTickError('never-placed recheck', err);
     }
   }
 

@@ -363,7 +363,9 @@ export class CcxtExchange implements Exchange {
       }
       const markets: Record<string, Market> = {};
       for (const m of Object.values(raw)) {
-        if (m && m.spot !== false && m.active !== false) markets[m.symbol] = this.toMarket(m);
+        if (!m || m.spot === false) continue;
+        // a halted market (a few hours' BREAK) stays known: its orders and positions are still watched
+        markets[m.symbol] = m.active === false ? { ...this.toMarket(m), halted: true } : this.toMarket(m);
       }
       this.markets = markets;
       return { ...markets };

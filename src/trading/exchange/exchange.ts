@@ -63,6 +63,11 @@ export interface Market {
    * ccxt `limits.market.max`); absent: no such limit known.
    */
   maxMarketAmount?: number;
+  /**
+   * Listed but not trading now (ccxt `active: false`: Binance status not TRADING — e.g. BREAK —, Bybit not
+   * Trading, OKX not live): its orders are still synced, nothing is placed on it. Absent: trading.
+   */
+  halted?: boolean;
 }
 
 export interface Ticker {

@@ -182,6 +182,51 @@ function liveSuite(kit: ExchangeKit): void {
       expect(position()).to.be.greaterThan(0);
     });
 
+    it("takes back, while running, an order declared never placed that shows up later: the position is the exchange's", async () => {
+      // the exchange took the order but its reads lag 3 s, beyond the 1 s window (+0.5 s recvWindow) of the rule
+      await live({ fake: { lookupLagMs: 3_000 } });
+      fake!.fault('createOrder', { kind: 'taken-then-unknown' });
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected', 100);
+      expect(fake!.orderClientIds()).to.deep.equal([id(1)]);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled', 200);
+      expect(h!.manager.order(id(1))).to.include({ purpose: 'entry', side: 'buy' });
+      expect(position()).to.be.greaterThan(0);
+      expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
+      const taken = h!.events.filter((e) => e.type === 'order.taken_back');
+      expect(taken.map((e) => e.data.clientOrderId)).to.deep.equal([id(1)]);
+      expect(fake!.createRequests()).to.deep.equal([id(1)]);
+    });
+
+    it('counts an order declared never placed once when a restart comes between the verdict and its taking back', async () => {
+      await live({ fake: { lookupLagMs: 3_000 } });
+      fake!.fault('createOrder', { kind: 'taken-then-unknown' });
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected', 100);
+      // restart while the exchange still does not show it: recovery looks it up, the loop keeps looking
+      h = await h!.restart();
+      await h.loop.recover({ kind: 'clean' });
+      h.loop.enterRunning();
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled', 200);
+      const held = position();
+      const fills = h!.manager.order(id(1))!.fills.length;
+      expect(held).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
+      // and once more after it was taken back: nothing changes, nothing is counted twice
+      h = await h!.restart();
+      const summary = await h.loop.recover({ kind: 'clean' });
+      expect(summary.changedWhileDown).to.deep.equal([]);
+      expect(summary.newFills).to.equal(0);
+      h.loop.enterRunning();
+      for (let i = 0; i < 3; i++) await h.loop.tick();
+      expect(position()).to.equal(held);
+      expect(h.manager.order(id(1))!.fills).to.have.length(fills);
+      expect(fake!.createRequests()).to.deep.equal([id(1)]);
+    });
+
     it('declares a 5xx create the exchange never took "never placed" only after 3 misses over the window', async () => {
       await live();
       fake!.fault('createOrder', { kind: 'server-error' });
@@ -553,6 +598,50 @@ function liveSuite(kit: ExchangeKit): void {
       await sleep(1_100);
       await h!.loop.tick();
       expect(loads()).to.equal(before + 1);
+    });
+
+    it('keeps a symbol halted at a markets reload: nothing placed, still watched, reloaded soon, stop-loss fires once it trades', async () => {
+      await live({ config: { trading: { marketsRefreshMs: 1_500, haltedMarketsRefreshMs: 100 } } });
+      strategy.next = ENTER;
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      const entry = h!.manager.order(id(1))!;
+      // the exchange halts the pair (a BREAK) before the daily reload; then the price falls through the stop-loss
+      fake!.halt(BTC);
+      await tickUntil(() => h!.eventTypes().includes('market.halted'), 100);
+      fake!.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
+      expect(h!.manager.markets[BTC]).to.include({ halted: true });
+      const loadsAtHalt = fake!.requestCount('markets');
+      const tickersAtHalt = fake!.requestCount('ticker');
+      const haltedUntil = Date.now() + 1_500;
+      while (Date.now() < haltedUntil) {
+        await h!.loop.tick();
+        await sleep(50);
+      }
+      // nothing placed while halted, yet the symbol is still watched (its price read, its orders synced)
+      expect(fake!.createRequests()).to.deep.equal([id(1)]);
+      expect(fake!.requestCount('ticker')).to.be.greaterThan(tickersAtHalt);
+      // markets reloaded within minutes (here: 100 ms doubling), not once per marketsRefreshMs
+      expect(fake!.requestCount('markets') - loadsAtHalt).to.be.at.least(3);
+      fake!.resume(BTC);
+      await tickUntil(() => sells() === 1, 100);
+      expect(h!.manager.order(id(2))).to.include({ purpose: 'stop-loss', side: 'sell' });
+      fake!.unpin(BTC);
+      expect(h!.eventTypes().filter((t) => t === 'market.halted')).to.have.length(1);
+      expect(h!.eventTypes().filter((t) => t === 'market.resumed')).to.have.length(1);
+      expect(fake!.balance('BTC')).to.be.at.least(1);
+    });
+
+    it('alerts once when a traded symbol is gone from the markets (delisted), and places nothing on it', async () => {
+      await live({ config: { trading: { marketsRefreshMs: 500, haltedMarketsRefreshMs: 100 } } });
+      fake!.delist(BTC);
+      await tickUntil(() => h!.eventTypes().includes('market.halted'), 100);
+      strategy.next = ENTER;
+      for (let i = 0; i < 5; i++) await h!.loop.tick();
+      expect(h!.events.filter((e) => e.type === 'market.halted').map((e) => e.data.status)).to.deep.equal([
+        'delisted',
+      ]);
+      expect(fake!.createRequests()).to.deep.equal([]);
     });
 
     it('waits for an exchange that does not answer at start: one alert, then it connects, recovers and trades', async () => {

@@ -34,6 +34,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
   return {
     refusal: null,
     listed: true,
+    halted: false,
     pending: [],
     cooldownUntil: null,
     protectiveCooldownUntil: null,
@@ -65,6 +66,8 @@ const TABLE: Array<[string, Partial<PlacementFacts>, Array<PlacementRule | null>
   ['recovery has not finished', { refusal: 'recovery has not finished' }, Array(5).fill('refused')],
   ['trading is stopping', { refusal: 'trading is stopping', pause }, Array(5).fill('refused')],
   ['the exchange no longer lists the symbol', { listed: false }, Array(5).fill('unlisted')],
+  ['the exchange halted the symbol (BREAK): nothing, exits too', { halted: true }, Array(5).fill('halted')],
+  ['halted wins over a working order', { halted: true, pending: [working] }, Array(5).fill('halted')],
   ['an order is working', { pending: [working] }, Array(5).fill('working')],
   ['a finished order lacks its fills', { pending: [finishedWithoutFills] }, Array(5).fill('fills-missing')],
   ['working wins over missing fills', { pending: [finishedWithoutFills, working] }, Array(5).fill('working')],

@@ -3,6 +3,7 @@ import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness, MARKET_BUY, intent } from '../../support/engine-harness';
+import { FAKE_CLOCK_START } from '../../support/fake-clock';
 
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
 
@@ -156,6 +157,47 @@ describe('startup recovery against the paper exchange (integration)', function (
       { clientOrderId: 'bot-1', from: 'rejected', to: 'filled' },
     ]);
     expect(h.stateFile().orders['bot-1'].status).to.equal('filled');
+  });
+
+  it('keeps looking up an order declared never placed while running (kept hot meanwhile), and takes it back', async () => {
+    h = await EngineHarness.open({ recentFinalKept: 0 });
+    await withIntent(
+      1,
+      intent('bot-1', { status: 'rejected', error: 'the exchange has no such order: never placed' }),
+    );
+    await withIntent(2, intent('bot-2', { status: 'rejected', refused: true, error: 'insufficient funds' }));
+    h = await h.restart({ recentFinalKept: 0 });
+    await h.loop.recover(LAST_EXIT);
+    h.loop.enterRunning();
+    // the exchange's refusal is final and goes to the journal; our own inference stays hot to be looked up again
+    expect(h.stateFile().orders['bot-2']).to.equal(undefined);
+    expect(h.stateFile().orders['bot-1'].status).to.equal('rejected');
+    // its create arrives late (the exchange's reads lagged)
+    await h.paper.createOrder({ ...MARKET_BUY, clientOrderId: 'bot-1' });
+    await h.loop.tick();
+    // not before its turn: recovery's lookup was the first, the second waits twice the not-found window (100 ms)
+    expect(h.manager.order('bot-1')!.status).to.equal('rejected');
+    await h.fakeClock().advance(150);
+    await h.loop.tick();
+    expect(h.manager.order('bot-1')!.status).to.equal('rejected');
+    await h.fakeClock().advance(100);
+    await h.loop.tick();
+    // taken back, filled, and archived with its fills folded into the position (nothing keeps it hot now)
+    const taken = (await h.manager.allOrders()).find((o) => o.clientOrderId === 'bot-1');
+    expect(taken).to.include({ status: 'filled', purpose: 'entry' });
+    expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
+    expect(h.eventTypes()).to.include('order.taken_back');
+  });
+
+  it('looks an order declared never placed up no more a day after the verdict, and archives it', async () => {
+    h = await EngineHarness.open({ recentFinalKept: 0 });
+    const dayAgo = FAKE_CLOCK_START - 24 * 3_600_000 - 1;
+    await withIntent(1, intent('bot-1', { status: 'rejected', error: 'never placed', updatedAt: dayAgo }));
+    await h.paper.createOrder({ ...MARKET_BUY, clientOrderId: 'bot-1' });
+    h = await h.restart({ recentFinalKept: 0 });
+    const summary = await h.loop.recover(LAST_EXIT);
+    expect(summary.changedWhileDown).to.deep.equal([]);
+    expect(h.stateFile().orders['bot-1']).to.equal(undefined);
   });
 
   it('leaves an order the exchange refused, or one it confirms absent, as rejected', async () => {

@@ -43,6 +43,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
   return {
     refusal: null,
     listed: true,
+    halted: false,
     pending: [],
     cooldownUntil: null,
     protectiveCooldownUntil: null,

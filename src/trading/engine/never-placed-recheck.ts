@@ -1,0 +1,53 @@
+/**
+ * Orders we declared never placed, looked up again for a day (pure schedule; the lookups are the order manager's).
+ *
+ * "Never placed" after an unknown create is our inference from lookups that missed over a window (judgeNotFound),
+ * and the exchanges bound their lookup lag nowhere (Binance -2013 "Memory => Database", Bybit's history "may
+ * delay", OKX 51603): the order may show up later. Until `horizonMs` after the verdict such an order stays in the
+ * hot state (the archive leaves it there) and is looked up by clientOrderId again on a widening schedule — the
+ * project's one backoff (retry.ts), starting at the not-found window and capped at `maxDelayMs` — and at every
+ * start (recovery rechecks all of them at once). Found → taken back from the exchange's answer. A refusal the
+ * exchange sent is never rechecked: it is the exchange's word, not our inference.
+ */
+import { retryDelayMs } from '../../shared/retry';
+import type { LocalOrder } from './order-state';
+
+export interface NeverPlacedRecheckRule {
+  /** First wait after the verdict (the unknown-order window: the lag the rule already waited for). */
+  baseDelayMs: number;
+  /** Longest wait between two lookups of one order. */
+  maxDelayMs: number;
+  /** How long after the verdict the order is still looked up. */
+  horizonMs: number;
+}
+
+/** One hour between lookups at most, for a day: about 30 lookups per order (default window 60 s). */
+export const RECHECK_MAX_DELAY_MS = 60 * 60_000;
+export const RECHECK_HORIZON_MS = 24 * 60 * 60_000;
+
+/** Rejected on our own inference (no exchange id, no refusal from the exchange): the exchange may still have it. */
+export function declaredNeverPlaced(order: LocalOrder): boolean {
+  return order.status === 'rejected' && !order.exchangeOrderId && !order.refused;
+}
+
+/**
+ * Whether the order is still looked up: declared never placed, and the verdict (its last update: a rejected order
+ * never changes again) is less than `horizonMs` old.
+ */
+export function stillRechecked(
+  order: LocalOrder,
+  rule: Pick<NeverPlacedRecheckRule, 'horizonMs'>,
+  now: number,
+): boolean {
+  return declaredNeverPlaced(order) && now - order.updatedAt < rule.horizonMs;
+}
+
+/** When the order is looked up next, after `lookups` lookups since the verdict (or since this process started). */
+export function nextRecheckAt(
+  lastAt: number,
+  lookups: number,
+  rule: Pick<NeverPlacedRecheckRule, 'baseDelayMs' | 'maxDelayMs'>,
+): number {
+  // no jitter (random 1 → the whole step): one lookup per order, nothing to spread
+  return lastAt + retryDelayMs(lookups + 1, { ...rule, random: () => 1 });
+}
