@@ -172,6 +172,8 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   readonly tradeLog: FakeTrade[] = [];
   /** Leave `tradeId` out of FULL answers' fills, as some exchanges do (the trades endpoint still has ids). */
   omitFillTradeIds = false;
+  /** Symbols exchangeInfo lists with status BREAK (enums.md: trading halted, as for a symbol being delisted). */
+  readonly halted = new Set<string>();
   private weightWindow = { minute: 0, used: 0 };
   private nextOrderId = 1000;
   private nextTradeId = 5000;
@@ -479,7 +481,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         const m = simulatedMarketInfo(symbol);
         return {
           symbol: symbol.replace('/', ''),
-          status: 'TRADING',
+          status: this.halted.has(symbol) ? 'BREAK' : 'TRADING',
           baseAsset: m.base,
           baseAssetPrecision: 8,
           quoteAsset: m.quote,

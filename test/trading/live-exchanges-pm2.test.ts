@@ -1,8 +1,8 @@
 /**
  * Live mode under real PM2 against each verified exchange's local double built from its documentation, with the
  * answers that hurt (lookups that miss for a while, orders taken whose answer never comes, "status unknown" 5xx,
- * refusals, lost answers) and SIGKILLs of the daemon at random moments. Afterwards the exchange and the bot must
- * agree.
+ * refusals, lost answers) and SIGKILLs of the daemon at random moments (each restart recovering on the markets the
+ * run before kept on disk). Afterwards the exchange and the bot must agree.
  */
 import { expect } from 'chai';
 import path from 'node:path';
@@ -132,6 +132,9 @@ function pm2Suite(kit: ExchangeKit): void {
       });
       const trading = await pm2.info('trading');
       expect(trading!.restarts, 'restarts equal kills').to.equal(KILLS);
+      // the restarts recovered on the markets the runs before them kept (trading-markets.json), each confirmed by
+      // the exchange before anything was placed: the agreement below holds with them
+      expect(pm2.readLog('trading.out.log')).to.include('Markets confirmed by the exchange');
       await pm2.pm2(['stop', 'trading']);
       expect(unsettled(), 'an order in flight at the stop').to.deep.equal([]);
 

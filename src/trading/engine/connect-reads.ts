@@ -2,21 +2,29 @@
  * The start's first exchange reads — markets and the account, which the identity check needs — sent as soon as the
  * exchange adapter exists, so the state files, the event log and the TCP server open while they travel (a live
  * start's local work and its first round trips overlap instead of adding up). `TradingLoop.connect` takes them as
- * its first attempts: a failure is waited out and retried there like any other.
+ * its first attempts: a failure is waited out and retried there like any other. With markets an earlier run kept
+ * (`kept`), the start does not wait for the fresh ones: recovery reads with the kept ones, and the loop's first tick
+ * waits for the fresh load before anything is sized or placed.
  */
 import type { Exchange, Market } from '../exchange/exchange';
 
 export interface ConnectReads {
   markets: Promise<Record<string, Market>>;
   account: Promise<string>;
+  /** The markets an earlier run kept, when they cover every symbol traded (Exchange.keptMarkets). */
+  kept?: Record<string, Market>;
 }
 
-export function sendConnectReads(exchange: Exchange): ConnectReads {
+export function sendConnectReads(exchange: Exchange, symbols: readonly string[] = []): ConnectReads {
   const markets = exchange.loadMarkets();
   const account = exchange.accountId();
   // awaited by connect(); a failure before then must not count as unhandled
   markets.catch(() => undefined);
   account.catch(() => undefined);
+  const kept = exchange.keptMarkets?.();
+  // kept markets without a traded symbol (listed since they were kept) would fail the start's symbol check: the
+  // fresh ones decide then
+  if (kept && symbols.every((symbol) => kept[symbol])) return { markets, account, kept };
   return { markets, account };
 }
 

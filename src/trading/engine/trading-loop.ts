@@ -3,7 +3,8 @@
  * state is derived from the phase and the pause (loop-state.ts).
  *
  * Each tick, between operator actions (close-all and reconcile run between ticks, `serialize`): pending events
- * drained, markets reloaded when due, balance → equity → kill switch, then every symbol on its own lane, side by
+ * drained, markets reloaded when due (markets kept from the last run are confirmed first: until the exchange
+ * answered a load, the tick stops there), balance → equity → kill switch, then every symbol on its own lane, side by
  * side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether an order may be placed is the
  * placement gate's one answer, placement-gate.ts). A symbol whose work outlasts the tick keeps its lane and is
  * skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are archived.
@@ -37,6 +38,7 @@ import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
 import { readTogether } from './read-together';
 import { recoverTradingState } from './recovery';
+import type { RecoveryReads } from './recovery-reads';
 import { resetAfterResume } from './risk';
 import { SymbolTick } from './symbol-tick';
 import { tickErrorHandling, waitableAtStart } from './tick-errors';
@@ -93,6 +95,12 @@ export class TradingLoop {
   /** Each symbol's work of the tick that started it, while it runs (its lane). */
   private readonly symbolWork = new Map<string, Promise<void>>();
   private marketsLoadedAt: number;
+  /** False while the markets are those an earlier run kept: the exchange has not answered a load yet. */
+  private marketsConfirmed = true;
+  /** The markets load on its way (the one sent at start, or a tick's), joined instead of sent twice. */
+  private marketsLoad?: Promise<Record<string, Market>>;
+  /** The start waited for the exchange (a read failed): reads sent before that are read again. */
+  private startWaited = false;
   /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
   private fatal: unknown;
   readonly lastPrices: Record<string, number> = {};
@@ -179,7 +187,9 @@ export class TradingLoop {
    * never exiting — for as long as the exchange (or the network) does not answer or refuses our key: a person or
    * time fixes that, a restart does not. One `exchange.unreachable` event once it has lasted
    * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so. `sent`: the
-   * same reads already on their way (connect-reads.ts), taken as the first attempts.
+   * same reads already on their way (connect-reads.ts), taken as the first attempts. With markets an earlier run
+   * kept (`sent.kept`) only the account is waited for: the kept markets serve recovery, and the markets load sent
+   * with them is the first tick's to wait for (nothing is sized or placed before it answered).
    */
   async connect(sent?: ConnectReads): Promise<{ markets: Record<string, Market>; account: string }> {
     this.phase = 'waiting-exchange';
@@ -193,6 +203,21 @@ export class TradingLoop {
         clock: this.clock,
         onRetry: ({ error, delayMs }) => this.waitingForExchange(what, error, delayMs),
       });
+    // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
+    const readAccount = (signal: AbortSignal): Promise<string> =>
+      wait(
+        'read the account',
+        firstThen(sent?.account, () => this.exchange.accountId()),
+        signal,
+      );
+    if (sent?.kept) {
+      this.joinMarketsLoad(sent.markets);
+      const account = await readAccount(this.controller.signal);
+      await this.health.answered();
+      this.manager.setMarkets(sent.kept, false);
+      this.marketsConfirmed = false;
+      return { markets: sent.kept, account };
+    }
     // markets and the account do not depend on each other: one round trip for both
     const [markets, account] = await readTogether(this.controller.signal, [
       (signal: AbortSignal) =>
@@ -201,13 +226,7 @@ export class TradingLoop {
           firstThen(sent?.markets, () => this.exchange.loadMarkets()),
           signal,
         ),
-      // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
-      (signal: AbortSignal) =>
-        wait(
-          'read the account',
-          firstThen(sent?.account, () => this.exchange.accountId()),
-          signal,
-        ),
+      readAccount,
     ] as const);
     await this.health.answered();
     this.manager.setMarkets(markets);
@@ -217,6 +236,7 @@ export class TradingLoop {
 
   /** A start step waits for the exchange: logged once per change, alerted once per outage. */
   private waitingForExchange(what: string, error: unknown, delayMs: number): void {
+    this.startWaited = true;
     this.onceLog.log('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
       what,
       error: errorMessage(error),
@@ -225,15 +245,20 @@ export class TradingLoop {
     void this.health.failed(error);
   }
 
-  /** Startup recovery (state `recovering`); no order is placed before it has finished. */
-  async recover(lastExit: LastExit): Promise<RecoverySummary> {
+  /**
+   * Startup recovery (state `recovering`); no order is placed before it has finished. `sent`: its reads already on
+   * their way (recovery-reads.ts), used unless the start had to wait for the exchange (then they are read again:
+   * recovery works on answers given after the wait).
+   */
+  async recover(lastExit: LastExit, sent?: RecoveryReads): Promise<RecoverySummary> {
     this.phase = 'recovering';
     this.activity('recovery');
+    const early = this.startWaited ? undefined : sent;
     // the balance (for equity and the kill switch) is read beside recovery's own reads; it is used only when
     // recovery found everything as state had it — a fill, an adoption, a cancel or a resolved order it applied may
     // have happened after that read (the spent quote still in it, the bought coins already a position: equity and
     // its peak inflated, a false kill switch next), so then the balance is read again, after recovery
-    const balance = this.reads.once('balance', () => this.exchange.fetchBalance());
+    const balance = this.reads.once('balance', () => early?.balance ?? this.exchange.fetchBalance());
     balance.catch(() => undefined);
     const summary = await recoverTradingState({
       manager: this.manager,
@@ -246,6 +271,7 @@ export class TradingLoop {
       signal: this.controller.signal,
       waitable: waitableAtStart,
       onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
+      sent: early,
     });
     await this.health.answered();
     const unchanged =
@@ -405,7 +431,10 @@ export class TradingLoop {
     if (this.manager.persistBlocked) await this.manager.state.probe();
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.outbox.drain();
-    await this.refreshMarketsWhenDue();
+    if (!(await this.refreshMarketsWhenDue())) {
+      this.activity('idle');
+      return;
+    }
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
@@ -511,17 +540,48 @@ export class TradingLoop {
     }
   }
 
-  /** Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change); a failure retries next tick. */
-  private async refreshMarketsWhenDue(): Promise<void> {
-    if (this.clock.now() - this.marketsLoadedAt < this.config.marketsRefreshMs) return;
+  /**
+   * Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change); a failure retries next tick.
+   * Markets an earlier run kept are replaced first, by the load sent at start: until one answered, the tick stops
+   * here (false) — nothing is sized, decided or placed on them — and a failure is retried next tick and reported as
+   * any exchange failure (alerted once when it lasts).
+   */
+  private async refreshMarketsWhenDue(): Promise<boolean> {
+    if (this.marketsConfirmed && this.clock.now() - this.marketsLoadedAt < this.config.marketsRefreshMs) {
+      return true;
+    }
     try {
-      const markets = await this.reads.withDeadline('markets', this.exchange.loadMarkets(true));
+      const kept = this.marketsConfirmed ? undefined : this.manager.markets;
+      const markets = await this.reads.withDeadline(
+        'markets',
+        this.marketsLoad ?? this.joinMarketsLoad(this.exchange.loadMarkets(true)),
+      );
+      this.marketsLoad = undefined;
       this.manager.setMarkets(markets);
+      this.marketsConfirmed = true;
       this.marketsLoadedAt = this.clock.now();
-      this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
+      if (kept) {
+        this.logger.info('Markets confirmed by the exchange', {
+          markets: Object.keys(markets).length,
+          sameAsKept: JSON.stringify(markets) === JSON.stringify(kept),
+        });
+      } else {
+        this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
+      }
+      return true;
     } catch (err) {
       await this.onTickError('markets', err);
+      return this.marketsConfirmed;
     }
+  }
+
+  /** `load` as the markets load on its way until it settles (a failed one is not joined again). */
+  private joinMarketsLoad(load: Promise<Record<string, Market>>): Promise<Record<string, Market>> {
+    this.marketsLoad = load;
+    load.catch(() => {
+      if (this.marketsLoad === load) this.marketsLoad = undefined;
+    });
+    return load;
   }
 
   /** An error from a tick's work, handled by its class (tick-errors.ts). */

@@ -20,6 +20,9 @@
  *   history, by the exchange's own id parameter, instead of through ccxt's fetchOrder/fetchOrders.
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
+ * - Markets kept on disk by the last run (kept-markets.ts) are put in ccxt at creation, so the start's reads can be
+ *   sent and parsed before the fresh markets answer (`keptMarkets()`); nothing is created before a fresh load
+ *   answered. Each fresh load is kept for the next start.
  * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
  *   ccxt maps too loosely. A cancel answered with a bare acknowledgement is followed by a read of the order; an
  *   exchange without a list of all orders has its open and finished lists read instead.
@@ -48,7 +51,7 @@ import { requireWithCodeCache } from '../../shared/lifecycle/code-cache';
 import type { Logger } from '../../shared/logging/logger';
 import { retry, type RetryOptions } from '../../shared/retry';
 import { closestKey } from '../../shared/config/problems';
-import { ccxtBundleFile } from './ccxt-bundle';
+import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { errorBodySummary, translateCcxtError } from './ccxt-errors';
 import type {
   BalanceEntry,
@@ -62,6 +65,7 @@ import type {
   Market,
   Ticker,
 } from './exchange';
+import type { KeptMarkets, KeptMarketsFile, MarketsSource } from './kept-markets';
 import { profileFor, type ExchangeProfile } from './profiles';
 import { SpareConnections, type Connector } from './spare-connections';
 
@@ -103,6 +107,8 @@ export interface CcxtExchangeOptions {
   spareConnections?: number;
   /** The exchange's verified profile; default the one registered for exchangeId (none: dry-run data only). */
   profile?: ExchangeProfile;
+  /** Markets kept between runs (kept-markets.ts): read at creation, written after each fresh load; default none. */
+  keptMarkets?: KeptMarketsFile;
   clock?: Clock;
   logger?: Logger;
 }
@@ -274,7 +280,12 @@ export class CcxtExchange implements Exchange {
   readonly profile: ExchangeProfile | undefined;
   private readonly clock: Clock;
   private readonly abort = new AbortController();
+  /** The markets of the last load the exchange answered (undefined until one did). */
   private markets?: Record<string, Market>;
+  /** The markets kept on disk that ccxt holds until the first fresh load answers (undefined without). */
+  private readonly kept?: Record<string, Market>;
+  /** What ccxt's market load fetched last: kept for the next start. */
+  private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
   private readonly lastTickers = new Map<string, Ticker>();
   private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
@@ -283,9 +294,13 @@ export class CcxtExchange implements Exchange {
     private readonly client: CcxtClient,
     private readonly options: CcxtExchangeOptions,
     loadInfo: CcxtLoadInfo,
-    private readonly spares?: SpareConnections,
+    private readonly spares: SpareConnections | undefined,
+    private readonly source: MarketsSource,
+    kept: boolean,
   ) {
     this.id = options.exchangeId;
+    if (kept) this.kept = this.toMarkets(client.markets);
+    recordMarketLoads(client, this.fetched);
     this.loadInfo = loadInfo;
     this.clock = options.clock ?? systemClock;
     this.profile = options.profile ?? profileFor(options.exchangeId);
@@ -304,6 +319,16 @@ export class CcxtExchange implements Exchange {
     // where the origin is known before ccxt is loaded, the handshakes run while it loads
     const origin = options.apiUrl ?? (options.sandbox ? undefined : profile?.restOrigin);
     if (spares && origin) spares.preconnect(origin);
+    const source: MarketsSource = {
+      exchange: options.exchangeId,
+      sandbox: Boolean(options.sandbox),
+      // as the URLs are rebased: without trailing slashes
+      apiUrl: options.apiUrl?.replace(/\/+$/, '') ?? null,
+      account: apiKeyFingerprint(options.apiKey),
+      ccxt: ccxtVersion(),
+    };
+    // the file is read while ccxt loads
+    const keptRead = options.keptMarkets?.read(source);
     const { Ctor, info, errorClasses } = await loadCcxtClass(options.exchangeId);
     const exact = errorCodeOverrides(profile?.ccxtErrorCodes, errorClasses);
     const client = new Ctor({
@@ -333,17 +358,31 @@ export class CcxtExchange implements Exchange {
         `ccxt ${options.exchangeId}: its own ${info.via === 'esm-single' ? 'bundle' : 'module'} failed to load (${info.fallbackReason}); loaded ${info.via === 'esm-single' ? 'its ES module' : 'all of ccxt'} instead`,
       );
     }
-    return new CcxtExchange(client, options, info, spares);
+    // what ccxt's own loadMarkets ends with, given the answers it fetched then
+    const kept = await keptRead;
+    if (kept) client.setMarkets(kept.markets, kept.currencies as undefined);
+    return new CcxtExchange(client, options, info, spares, source, kept !== undefined);
+  }
+
+  /**
+   * The markets kept on disk, in ccxt since creation: enough to send and parse reads before the exchange answered a
+   * load, never to size or place an order (createOrder loads the markets first). Undefined without usable ones.
+   */
+  keptMarkets(): Record<string, Market> | undefined {
+    return this.kept && { ...this.kept };
   }
 
   /**
    * ccxt keeps the promise of its first market load and hands it to every later call (its own createOrder,
    * fetchTicker… load markets first): a load that failed once — the network down at boot — would fail every call
-   * for ever. So a load is forced until one has worked, and a failed reload puts the markets it had back.
+   * for ever. So a load is forced until one has worked, and a failed reload puts the markets it had back. (ccxt's
+   * calls load markets only while it has none: with kept markets in it, they never wait for a load on its way.)
    */
   loadMarkets(reload = false): Promise<Record<string, Market>> {
     return this.read('loadMarkets', {}, async () => {
       const loaded = this.client.markets;
+      this.fetched.markets = undefined;
+      this.fetched.currencies = undefined;
       let raw: Awaited<ReturnType<CcxtClient['loadMarkets']>>;
       try {
         raw = await this.client.loadMarkets(reload || this.markets === undefined);
@@ -354,11 +393,11 @@ export class CcxtExchange implements Exchange {
         }
         throw err;
       }
-      const markets: Record<string, Market> = {};
-      for (const m of Object.values(raw)) {
-        if (m && m.spot !== false && m.active !== false) markets[m.symbol] = this.toMarket(m);
-      }
+      const markets = this.toMarkets(raw);
       this.markets = markets;
+      if (this.fetched.markets) {
+        this.options.keptMarkets?.save(this.source, this.fetched.markets, this.fetched.currencies);
+      }
       return { ...markets };
     });
   }
@@ -541,10 +580,7 @@ export class CcxtExchange implements Exchange {
     return this.read('accountId', {}, async () => {
       const uid = this.profile?.accountUid?.(await this.accountAnswer());
       if (uid) return `uid:${uid}`;
-      // a hash, never the key: enough to tell two accounts apart, nothing to sign with
-      if (this.options.apiKey)
-        return `key:${createHash('sha256').update(this.options.apiKey).digest('hex').slice(0, 16)}`;
-      return 'public';
+      return apiKeyFingerprint(this.options.apiKey);
     });
   }
 
@@ -566,6 +602,7 @@ export class CcxtExchange implements Exchange {
     this.closing ??= (async () => {
       this.abort.abort(new NetworkError('exchange adapter closed'));
       this.spares?.close();
+      await this.options.keptMarkets?.close();
       await (this.client as unknown as { close?: () => Promise<void> }).close?.().catch(() => undefined);
     })();
     return this.closing;
@@ -677,6 +714,15 @@ export class CcxtExchange implements Exchange {
       t = await this.fetchTicker(symbol).catch(() => undefined);
     }
     return t ? (side === 'buy' ? t.ask : t.bid) : undefined;
+  }
+
+  /** ccxt's markets as the port's: spot markets that trade, by symbol. */
+  private toMarkets(raw: Record<string, CcxtMarket> | undefined): Record<string, Market> {
+    const markets: Record<string, Market> = {};
+    for (const m of Object.values(raw ?? {})) {
+      if (m && m.spot !== false && m.active !== false) markets[m.symbol] = this.toMarket(m);
+    }
+    return markets;
   }
 
   private toMarket(m: NonNullable<CcxtMarket>): Market {
@@ -823,6 +869,26 @@ export function createFailure(error: Error, codes?: ExchangeProfile['answerCodes
     }
   }
   return error;
+}
+
+/** The account's fingerprint from its API key: a hash, never the key — enough to tell two apart, nothing to sign with. */
+export function apiKeyFingerprint(apiKey: string | undefined): string {
+  return apiKey ? `key:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}` : 'public';
+}
+
+/**
+ * Records what ccxt's market load fetches (its fetchMarkets and fetchCurrencies answers, as it passes them to
+ * setMarkets) into `into`, so a fresh load can be kept on disk as ccxt had it.
+ */
+function recordMarketLoads(client: CcxtClient, into: { markets?: unknown; currencies?: unknown }): void {
+  const target = client as unknown as Record<
+    'fetchMarkets' | 'fetchCurrencies',
+    (p?: object) => Promise<unknown>
+  >;
+  const markets = target.fetchMarkets.bind(client);
+  const currencies = target.fetchCurrencies.bind(client);
+  target.fetchMarkets = async (params?: object) => (into.markets = await markets(params));
+  target.fetchCurrencies = async (params?: object) => (into.currencies = await currencies(params));
 }
 
 /**

@@ -1,0 +1,189 @@
+/**
+ * Markets kept on disk between runs: when kept markets may stand in (pure), and the file itself on real files —
+ * read only when it matches, set aside when damaged, written durably and only when something changed.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  KEPT_MARKETS_FILE,
+  KeptMarketsFile,
+  judgeKeptMarkets,
+  type KeptMarkets,
+  type MarketsSource,
+} from '../../../src/trading/exchange/kept-markets';
+import { captureLogger } from '../../support/capture-logger';
+import { FAKE_CLOCK_START, FakeClock } from '../../support/fake-clock';
+import { TempDirs } from '../../support/temp-dirs';
+
+const DAY = 24 * 60 * 60 * 1000;
+const SOURCE: MarketsSource = {
+  exchange: 'binance',
+  sandbox: false,
+  apiUrl: null,
+  account: 'key:0123456789abcdef',
+  ccxt: '4.5.84',
+};
+const BTC = {
+  id: 'BTCUSDT',
+  symbol: 'BTC/USDT',
+  base: 'BTC',
+  quote: 'USDT',
+  type: 'spot',
+  spot: true,
+  active: true,
+  precision: { amount: 0.00001, price: 0.01 },
+  limits: { amount: { min: 0.00001, max: 9000 }, cost: { min: 5 } },
+  info: { symbol: 'BTCUSDT', filters: [] },
+};
+
+describe('judgeKeptMarkets: when markets kept by an earlier run may stand in', () => {
+  const kept = { source: SOURCE, loadedAt: FAKE_CLOCK_START };
+
+  it('uses markets of the same source no older than the allowed age', () => {
+    expect(judgeKeptMarkets(kept, SOURCE, FAKE_CLOCK_START, DAY)).to.deep.equal({ use: true });
+    expect(judgeKeptMarkets(kept, SOURCE, FAKE_CLOCK_START + DAY, DAY)).to.deep.equal({ use: true });
+  });
+
+  it('never uses markets of another exchange, testnet, API URL, key or ccxt version', () => {
+    const other: Array<[Partial<MarketsSource>, string]> = [
+      [{ exchange: 'bybit' }, 'kept for another exchange'],
+      [{ sandbox: true }, 'kept for the other of sandbox and main exchange'],
+      [{ apiUrl: 'http://127.0.0.1:9999' }, 'kept for another API URL'],
+      [{ account: 'key:fedcba9876543210' }, 'kept for another API key'],
+      [{ ccxt: '4.6.0' }, 'kept for another ccxt version'],
+    ];
+    for (const [change, reason] of other) {
+      expect(judgeKeptMarkets(kept, { ...SOURCE, ...change }, FAKE_CLOCK_START, DAY)).to.deep.equal({
+        use: false,
+        reason,
+      });
+    }
+  });
+
+  it('never uses markets older than the allowed age, nor loaded "later than now" (the clock moved back)', () => {
+    const stale = judgeKeptMarkets(kept, SOURCE, FAKE_CLOCK_START + DAY + 1, DAY);
+    expect(stale.use).to.equal(false);
+    expect((stale as { reason: string }).reason).to.match(/^1440 min old, more than 1440 min$/);
+    expect(judgeKeptMarkets(kept, SOURCE, FAKE_CLOCK_START - 1, DAY)).to.deep.equal({
+      use: false,
+      reason: 'loaded later than now (the clock moved back)',
+    });
+  });
+});
+
+describe('KeptMarketsFile: the markets file in the data dir (real files)', () => {
+  const dirs = new TempDirs();
+  let dir: string;
+  let clock: FakeClock;
+  afterEach(() => dirs.cleanup());
+  beforeEach(() => {
+    dir = dirs.make('byninja-kept-markets-');
+    clock = new FakeClock();
+  });
+
+  const open = (logger = captureLogger().logger): KeptMarketsFile =>
+    new KeptMarketsFile({ dataDir: dir, maxAgeMs: DAY, clock, logger });
+  const file = (): string => path.join(dir, KEPT_MARKETS_FILE);
+  const write = (content: unknown): void => fs.writeFileSync(file(), JSON.stringify(content));
+  const kept = (over: Partial<KeptMarkets> = {}): KeptMarkets => ({
+    version: 1,
+    source: SOURCE,
+    loadedAt: FAKE_CLOCK_START,
+    markets: [BTC],
+    ...over,
+  });
+  const corrupt = (): string[] => fs.readdirSync(dir).filter((f) => f.includes('.corrupt-'));
+
+  it('reads nothing when there is no file', async () => {
+    expect(await open().read(SOURCE)).to.equal(undefined);
+  });
+
+  it('writes what a fresh load fetched (0600, durable), and the next start reads it back as written', async () => {
+    const markets = open();
+    markets.save(SOURCE, [BTC], {});
+    await markets.close();
+    expect(fs.statSync(file()).mode & 0o777).to.equal(0o600);
+    expect(await open().read(SOURCE)).to.deep.equal(kept({ currencies: {} }));
+  });
+
+  it('reads markets kept for another source or too long ago as nothing, and says why', async () => {
+    write(kept());
+    const { logger, lines } = captureLogger();
+    expect(await open(logger).read({ ...SOURCE, account: 'key:another' })).to.equal(undefined);
+    clock.time = FAKE_CLOCK_START + DAY + 1;
+    expect(await open(logger).read(SOURCE)).to.equal(undefined);
+    expect(lines.map((l) => l.message)).to.deep.equal([
+      'Kept markets not used (kept for another API key); loading them from the exchange',
+      'Kept markets not used (1440 min old, more than 1440 min); loading them from the exchange',
+    ]);
+    // ignored, not damaged: left in place for the next fresh load to replace
+    expect(fs.existsSync(file())).to.equal(true);
+    expect(corrupt()).to.deep.equal([]);
+  });
+
+  it('sets a file aside that is not JSON or fails its schema, and reads nothing from it', async () => {
+    fs.writeFileSync(file(), '{"version":1,"source":');
+    expect(await open().read(SOURCE)).to.equal(undefined);
+    expect(fs.existsSync(file())).to.equal(false);
+    expect(corrupt()).to.have.length(1);
+    // a market without its symbol: ccxt could not map it
+    const { symbol: _symbol, ...noSymbol } = BTC;
+    write(kept({ markets: [noSymbol as typeof BTC] }));
+    clock.time = FAKE_CLOCK_START + 1_000;
+    expect(await open().read(SOURCE)).to.equal(undefined);
+    expect(corrupt()).to.have.length(2);
+  });
+
+  it('does not rewrite unchanged markets while the file is younger than half its allowed age', async () => {
+    const first = open();
+    first.save(SOURCE, [BTC]);
+    await first.close();
+    const written = fs.statSync(file()).mtimeMs;
+    const inode = fs.statSync(file()).ino;
+
+    // the next start reads them, its fresh load answers the same an hour later: left as it is
+    clock.time = FAKE_CLOCK_START + 60 * 60 * 1000;
+    const second = open();
+    expect(await second.read(SOURCE)).to.not.equal(undefined);
+    second.save(SOURCE, [BTC]);
+    await second.close();
+    expect(fs.statSync(file()).ino).to.equal(inode);
+    expect(fs.statSync(file()).mtimeMs).to.equal(written);
+
+    // a changed market is written at once
+    const third = open();
+    await third.read(SOURCE);
+    const changed = { ...BTC, precision: { amount: 0.001, price: 0.01 } };
+    third.save(SOURCE, [changed]);
+    await third.close();
+    expect((await open().read(SOURCE))?.markets).to.deep.equal([changed]);
+
+    // unchanged but past half the allowed age: rewritten, so it stays usable
+    clock.time += DAY / 2 + 1;
+    const fourth = open();
+    await fourth.read(SOURCE);
+    fourth.save(SOURCE, [changed]);
+    await fourth.close();
+    expect((await open().read(SOURCE))?.loadedAt).to.equal(clock.now());
+  });
+
+  it('writes the latest of saves made while one is written, one write at a time', async () => {
+    const markets = open();
+    markets.save(SOURCE, [BTC]);
+    const later = { ...BTC, active: false };
+    markets.save(SOURCE, [later]);
+    await markets.close();
+    expect((await open().read(SOURCE))?.markets).to.deep.equal([later]);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).to.deep.equal([]);
+  });
+
+  it('logs a write that fails and keeps running (a cache: the next start loads from the exchange)', async () => {
+    fs.mkdirSync(file());
+    const { logger, lines } = captureLogger();
+    const markets = open(logger);
+    markets.save(SOURCE, [BTC]);
+    await markets.close();
+    expect(lines.map((l) => l.message)).to.deep.equal(['Could not keep the markets on disk']);
+  });
+});
