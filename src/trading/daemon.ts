@@ -70,7 +70,7 @@ export async function startTrading(
   shutdown.addStep('close the state store and history journal', () => files.close(), { order: 95 });
   // with markets kept from the last run, recovery's reads need not wait for the fresh ones: they go out now, beside
   // the first reads (applied only after the identity check)
-  const recoveryReads = connectReads.kept
+  const recoveryReads = (await connectReads.kept)
     ? sendRecoveryReads(
         exchange,
         recoverySymbols(config.trading.symbols, Object.values(files.store.data.orders)),

@@ -11,8 +11,8 @@ import type { Exchange, Market } from '../exchange/exchange';
 export interface ConnectReads {
   markets: Promise<Record<string, Market>>;
   account: Promise<string>;
-  /** The markets an earlier run kept, when they cover every symbol traded (Exchange.keptMarkets). */
-  kept?: Record<string, Market>;
+  /** The markets an earlier run kept when they cover every symbol traded, else undefined (Exchange.keptMarkets). */
+  kept: Promise<Record<string, Market> | undefined>;
 }
 
 export function sendConnectReads(exchange: Exchange, symbols: readonly string[] = []): ConnectReads {
@@ -21,11 +21,13 @@ export function sendConnectReads(exchange: Exchange, symbols: readonly string[] 
   // awaited by connect(); a failure before then must not count as unhandled
   markets.catch(() => undefined);
   account.catch(() => undefined);
-  const kept = exchange.keptMarkets?.();
-  // kept markets without a traded symbol (listed since they were kept) would fail the start's symbol check: the
-  // fresh ones decide then
-  if (kept && symbols.every((symbol) => kept[symbol])) return { markets, account, kept };
-  return { markets, account };
+  // after the first requests went out: reading and checking a large exchange's kept markets takes a while
+  const kept = (exchange.keptMarkets?.() ?? Promise.resolve(undefined)).then((found) =>
+    // kept markets without a traded symbol (listed since they were kept) would fail the start's symbol check: the
+    // fresh ones decide then
+    found && symbols.every((symbol) => found[symbol]) ? found : undefined,
+  );
+  return { markets, account, kept };
 }
 
 /** An attempt function whose first call answers `first` (when given) and every later call runs `next`. */

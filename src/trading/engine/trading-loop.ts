@@ -188,7 +188,7 @@ export class TradingLoop {
    * time fixes that, a restart does not. One `exchange.unreachable` event once it has lasted
    * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so. `sent`: the
    * same reads already on their way (connect-reads.ts), taken as the first attempts. With markets an earlier run
-   * kept (`sent.kept`) only the account is waited for: the kept markets serve recovery, and the markets load sent
+   * kept (`sent.kept` resolves to them) only the account is waited for: the kept markets serve recovery, and the markets load sent
    * with them is the first tick's to wait for (nothing is sized or placed before it answered).
    */
   async connect(sent?: ConnectReads): Promise<{ markets: Record<string, Market>; account: string }> {
@@ -210,13 +210,14 @@ export class TradingLoop {
         firstThen(sent?.account, () => this.exchange.accountId()),
         signal,
       );
-    if (sent?.kept) {
+    const kept = await sent?.kept;
+    if (sent && kept) {
       this.joinMarketsLoad(sent.markets);
       const account = await readAccount(this.controller.signal);
       await this.health.answered();
-      this.manager.setMarkets(sent.kept, false);
+      this.manager.setMarkets(kept, false);
       this.marketsConfirmed = false;
-      return { markets: sent.kept, account };
+      return { markets: kept, account };
     }
     // markets and the account do not depend on each other: one round trip for both
     const [markets, account] = await readTogether(this.controller.signal, [

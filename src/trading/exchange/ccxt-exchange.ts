@@ -20,9 +20,10 @@
  *   history, by the exchange's own id parameter, instead of through ccxt's fetchOrder/fetchOrders.
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
- * - Markets kept on disk by the last run (kept-markets.ts) are put in ccxt at creation, so the start's reads can be
- *   sent and parsed before the fresh markets answer (`keptMarkets()`); nothing is created before a fresh load
- *   answered. Each fresh load is kept for the next start.
+ * - Markets kept on disk by the last run (kept-markets.ts) are read while ccxt loads and put in ccxt once read
+ *   (`keptMarkets()`; the first requests do not wait for them), so the start's reads can be sent and parsed before
+ *   the fresh markets answer; nothing is created before a fresh load answered. Each fresh load is kept for the next
+ *   start.
  * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
  *   ccxt maps too loosely. A cancel answered with a bare acknowledgement is followed by a read of the order; an
  *   exchange without a list of all orders has its open and finished lists read instead.
@@ -282,8 +283,8 @@ export class CcxtExchange implements Exchange {
   private readonly abort = new AbortController();
   /** The markets of the last load the exchange answered (undefined until one did). */
   private markets?: Record<string, Market>;
-  /** The markets kept on disk that ccxt holds until the first fresh load answers (undefined without). */
-  private readonly kept?: Record<string, Market>;
+  /** The markets kept on disk, once read and put in ccxt (undefined: none usable, or a fresh load came first). */
+  private readonly kept: Promise<Record<string, Market> | undefined>;
   /** What ccxt's market load fetched last: kept for the next start. */
   private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
   private readonly lastTickers = new Map<string, Ticker>();
@@ -296,11 +297,22 @@ export class CcxtExchange implements Exchange {
     loadInfo: CcxtLoadInfo,
     private readonly spares: SpareConnections | undefined,
     private readonly source: MarketsSource,
-    kept: boolean,
+    keptRead: Promise<KeptMarkets | undefined> | undefined,
   ) {
     this.id = options.exchangeId;
-    if (kept) this.kept = this.toMarkets(client.markets);
     recordMarketLoads(client, this.fetched);
+    this.kept = (keptRead ?? Promise.resolve(undefined)).then((kept) => {
+      // markets a load answered first (ours, or ccxt's own for a call made meanwhile) are newer: never replaced
+      if (!kept || this.markets !== undefined || client.markets) return undefined;
+      // what ccxt's own loadMarkets ends with, given the answers it fetched then
+      client.setMarkets(kept.markets, kept.currencies as undefined);
+      return this.toMarkets(client.markets);
+    });
+    // (a failure is no kept markets; read() never rejects, setMarkets should not)
+    this.kept = this.kept.catch((err: unknown) => {
+      options.logger?.warn('Kept markets could not be put in ccxt', { error: errorMessage(err) });
+      return undefined;
+    });
     this.loadInfo = loadInfo;
     this.clock = options.clock ?? systemClock;
     this.profile = options.profile ?? profileFor(options.exchangeId);
@@ -327,7 +339,7 @@ export class CcxtExchange implements Exchange {
       account: apiKeyFingerprint(options.apiKey),
       ccxt: ccxtVersion(),
     };
-    // the file is read while ccxt loads
+    // the file is read while ccxt loads, and put in ccxt once read: the first requests do not wait for it
     const keptRead = options.keptMarkets?.read(source);
     const { Ctor, info, errorClasses } = await loadCcxtClass(options.exchangeId);
     const exact = errorCodeOverrides(profile?.ccxtErrorCodes, errorClasses);
@@ -358,18 +370,17 @@ export class CcxtExchange implements Exchange {
         `ccxt ${options.exchangeId}: its own ${info.via === 'esm-single' ? 'bundle' : 'module'} failed to load (${info.fallbackReason}); loaded ${info.via === 'esm-single' ? 'its ES module' : 'all of ccxt'} instead`,
       );
     }
-    // what ccxt's own loadMarkets ends with, given the answers it fetched then
-    const kept = await keptRead;
-    if (kept) client.setMarkets(kept.markets, kept.currencies as undefined);
-    return new CcxtExchange(client, options, info, spares, source, kept !== undefined);
+    return new CcxtExchange(client, options, info, spares, source, keptRead);
   }
 
   /**
-   * The markets kept on disk, in ccxt since creation: enough to send and parse reads before the exchange answered a
-   * load, never to size or place an order (createOrder loads the markets first). Undefined without usable ones.
+   * The markets kept on disk, once in ccxt: enough to send and parse reads before the exchange answered a load,
+   * never to size or place an order (createOrder loads the markets first). Undefined without usable ones, or when a
+   * fresh load answered first.
    */
-  keptMarkets(): Record<string, Market> | undefined {
-    return this.kept && { ...this.kept };
+  async keptMarkets(): Promise<Record<string, Market> | undefined> {
+    const kept = await this.kept;
+    return kept && { ...kept };
   }
 
   /**

@@ -103,10 +103,11 @@ export interface Exchange {
   /** Markets by symbol; loaded once, again with `reload` (the engine refreshes them daily). */
   loadMarkets(reload?: boolean): Promise<Record<string, Market>>;
   /**
-   * Markets an earlier run kept (live: kept-markets.ts), already usable to send and read orders before
+   * Markets an earlier run kept (live: kept-markets.ts), usable once this resolves to send and read orders before
    * `loadMarkets` answered; never to size or place one. Absent or undefined: none (the start waits for loadMarkets).
+   * Never rejects.
    */
-  keptMarkets?(): Record<string, Market> | undefined;
+  keptMarkets?(): Promise<Record<string, Market> | undefined>;
   fetchTicker(symbol: string): Promise<Ticker>;
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   /**

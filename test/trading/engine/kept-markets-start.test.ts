@@ -13,10 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { systemClock } from '../../../src/shared/clock';
 import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
-import { sendConnectReads, type ConnectReads } from '../../../src/trading/engine/connect-reads';
+import { sendConnectReads } from '../../../src/trading/engine/connect-reads';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { recoverySymbols, sendRecoveryReads } from '../../../src/trading/engine/recovery-reads';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import type { Market } from '../../../src/trading/exchange/exchange';
 import { KEPT_MARKETS_FILE, KeptMarketsFile } from '../../../src/trading/exchange/kept-markets';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
@@ -84,16 +85,19 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
   }
 
   /** The daemon's start: first reads, recovery's reads beside them when markets were kept, connect, recover. */
-  async function start(h: EngineHarness): Promise<{ sent: ConnectReads; summary: RecoverySummary }> {
+  async function start(
+    h: EngineHarness,
+  ): Promise<{ kept: Record<string, Market> | undefined; summary: RecoverySummary }> {
     const symbols = h.config.trading.symbols;
     const sent = sendConnectReads(h.exchange, symbols);
-    const early = sent.kept
+    const kept = await sent.kept;
+    const early = kept
       ? sendRecoveryReads(h.exchange, recoverySymbols(symbols, Object.values(h.files.store.data.orders)))
       : undefined;
     await h.loop.connect(sent);
     const summary = await h.loop.recover({ kind: 'killed', reason: 'test' }, early);
     h.loop.enterRunning();
-    return { sent, summary };
+    return { kept, summary };
   }
 
   /** A first run that loads the markets (kept on disk) and leaves `buys` resting limit buys per symbol. */
@@ -153,7 +157,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     fake.fault('markets', { kind: 'delay', ms: 500 });
     const kept = await engine(dir);
     const keptStart = await start(kept);
-    expect(keptStart.sent.kept, 'kept markets used').to.not.equal(undefined);
+    expect(keptStart.kept, 'kept markets used').to.not.equal(undefined);
     const during = fake.requests.slice(marksBefore);
     const marketsAt = during.find((r) => r.route === 'exchangeInfo')!.at;
     const reads = during.filter((r) => r.route === 'allOrders' || r.route === 'openOrders');
@@ -164,7 +168,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
 
     const other = await engine(fresh);
     const freshStart = await start(other);
-    expect(freshStart.sent.kept).to.equal(undefined);
+    expect(freshStart.kept).to.equal(undefined);
     expect(other.manager.placementRefusal).to.equal(null);
 
     const strip = (s: RecoverySummary): unknown => ({ ...s, durationMs: 0 });
@@ -184,8 +188,8 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     const h = await engine(dir, { trading: { symbols: [BTC] } });
     // the start's markets load fails (both of its attempts), and so does the first tick's own
     for (let i = 0; i < 4; i++) fake.fault('markets', { kind: 'server-error' });
-    const { sent } = await start(h);
-    expect(sent.kept).to.not.equal(undefined);
+    const { kept } = await start(h);
+    expect(kept).to.not.equal(undefined);
     strategy.next = ENTER;
     for (let tick = 0; tick < 2; tick++) {
       await h.loop.tick();
@@ -224,9 +228,9 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     fake.halted.add(SOL);
 
     const h = await engine(dir, { trading: { symbols: [BTC, SOL] } });
-    const { sent } = await start(h);
-    expect(sent.kept?.[BTC].amountStep).to.equal(0.001);
-    expect(sent.kept?.[SOL]).to.not.equal(undefined);
+    const { kept } = await start(h);
+    expect(kept?.[BTC].amountStep).to.equal(0.001);
+    expect(kept?.[SOL]).to.not.equal(undefined);
     strategy.next = ENTER;
     await h.loop.tick();
     expect(h.manager.markets[SOL], 'the exchange no longer trades SOL').to.equal(undefined);

@@ -67,7 +67,7 @@ function keptMarketsSuite(kit: ExchangeKit): void {
     /** A run that loaded the markets from the exchange and stopped: the file holds what it fetched. */
     async function firstRun(): Promise<{ exchange: CcxtExchange; markets: unknown; state: string }> {
       const exchange = await adapter();
-      expect(exchange.keptMarkets()).to.equal(undefined);
+      expect(await exchange.keptMarkets()).to.equal(undefined);
       const markets = await exchange.loadMarkets();
       const state = marketState(exchange);
       await exchange.close();
@@ -81,7 +81,7 @@ function keptMarketsSuite(kit: ExchangeKit): void {
       const first = await firstRun();
       const loads = marketLoads();
       const restarted = await adapter();
-      expect(restarted.keptMarkets()).to.deep.equal(first.markets);
+      expect(await restarted.keptMarkets()).to.deep.equal(first.markets);
       expect(marketState(restarted)).to.equal(first.state);
       expect(marketLoads()).to.equal(loads);
       // and the fresh load it still makes ends in the same state
@@ -109,6 +109,7 @@ function keptMarketsSuite(kit: ExchangeKit): void {
       };
 
       const restarted = await adapter();
+      expect(await restarted.keptMarkets()).to.not.equal(undefined);
       fake.fault('markets', { kind: 'delay', ms: 1_500 });
       let marketsAnswered = false;
       const loads = marketLoads();
@@ -148,14 +149,15 @@ function keptMarketsSuite(kit: ExchangeKit): void {
 
     it('uses no kept markets of another API key, another API URL, or older than allowed', async () => {
       await firstRun();
-      expect((await adapter({ apiKey: `${kit.credentials.apiKey}x` })).keptMarkets()).to.equal(undefined);
-      expect((await adapter({ apiUrl: `${fake.url}/` })).keptMarkets()).to.not.equal(undefined);
-      expect((await adapter({ apiUrl: fake.url.replace('127.0.0.1', 'localhost') })).keptMarkets()).to.equal(
+      expect(await (await adapter({ apiKey: `${kit.credentials.apiKey}x` })).keptMarkets()).to.equal(
         undefined,
       );
+      expect(await (await adapter({ apiUrl: `${fake.url}/` })).keptMarkets()).to.not.equal(undefined);
+      const otherUrl = await adapter({ apiUrl: fake.url.replace('127.0.0.1', 'localhost') });
+      expect(await otherUrl.keptMarkets()).to.equal(undefined);
       await new Promise((r) => setTimeout(r, 20));
-      expect((await adapter({ maxAgeMs: 10 })).keptMarkets()).to.equal(undefined);
-      expect((await adapter()).keptMarkets()).to.not.equal(undefined);
+      expect(await (await adapter({ maxAgeMs: 10 })).keptMarkets()).to.equal(undefined);
+      expect(await (await adapter()).keptMarkets()).to.not.equal(undefined);
     });
 
     it('sets a damaged file aside and loads the markets from the exchange', async () => {
@@ -167,7 +169,7 @@ function keptMarketsSuite(kit: ExchangeKit): void {
       content.markets[0].precision = 'tick';
       fs.writeFileSync(file, JSON.stringify(content));
       const restarted = await adapter();
-      expect(restarted.keptMarkets()).to.equal(undefined);
+      expect(await restarted.keptMarkets()).to.equal(undefined);
       expect(fs.readdirSync(dir).filter((f) => f.startsWith(`${KEPT_MARKETS_FILE}.corrupt-`))).to.have.length(
         1,
       );
