@@ -2,8 +2,9 @@
  * live recovery: the shipped trading daemon in live mode under PM2 against the local Binance (harness/exchanges,
  * its REQUEST_WEIGHT budget enforced) behind a latency proxy (50 ms round trip), 5 symbols and 20 resting orders,
  * SIGKILLed and measured as the restart bench measures (restart.ts: PM2's own instants, its backoff subtracted),
- * alternately with the bare floor app in the same PM2. Besides the time: the requests each recovery made, and the
- * exchange's used weight seen on every answer (X-MBX-USED-WEIGHT-1M), which must never pass its limit.
+ * alternately with the bare floor app in the same PM2. Besides the time: the requests each recovery made, whether
+ * they went out with the markets load (markets kept on disk), and the exchange's used weight seen on every answer
+ * (X-MBX-USED-WEIGHT-1M), which must never pass its limit.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,6 +45,11 @@ export interface LiveRecoveryFigures {
   exchangePhaseMs: Summary;
   /** From the restart (the kill plus PM2's backoff) to the first request reaching the exchange: the start's CPU. */
   beforeExchangeMs: Summary;
+  /**
+   * Restarts whose recovery reads reached the exchange with the markets load (within half a round trip of it): the
+   * markets the run before kept on disk were used.
+   */
+  keptMarketsUsed: number;
 }
 
 export async function liveRecoveries(ctx: BenchContext, trials: number): Promise<LiveRecoveryFigures> {
@@ -93,6 +99,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
       const connections: number[] = [];
       const exchangePhase: number[] = [];
       const beforeExchange: number[] = [];
+      let keptMarketsUsed = 0;
       let routes: Record<string, number> = {};
       for (let i = 0; i < trials; i++) {
         const mark = fake.requests.length;
@@ -121,6 +128,11 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
           exchangePhase.push(online.at - made[0].at);
           beforeExchange.push(made[0].at - (online.at - sample.ms));
         }
+        const marketsAt = made.find((r) => r.route === 'exchangeInfo')?.at;
+        const recentAt = made.find((r) => r.route === 'allOrders')?.at;
+        if (marketsAt !== undefined && recentAt !== undefined && recentAt - marketsAt < ROUND_TRIP_MS / 2) {
+          keptMarketsUsed += 1;
+        }
         connections.push(proxy.connections - connectionsBefore);
         routes = {};
         for (const r of made) routes[r.route] = (routes[r.route] ?? 0) + 1;
@@ -142,6 +154,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
         connections: summarize(connections),
         exchangePhaseMs: summarize(exchangePhase),
         beforeExchangeMs: summarize(beforeExchange),
+        keptMarketsUsed,
       };
     } finally {
       await t.session.stop();
