@@ -20,8 +20,9 @@
  * all symbols — are independent of each other: they go out together, before the steps above, and the steps use
  * their answers (one round trip instead of one per read; the exchange adapter keeps them inside the exchange's
  * request budget). With markets kept from the last run they were sent earlier still, with the start's first reads
- * (recovery-reads.ts: `sent`). The open-orders answer serves both step 2 and step 4: the open orders have not changed in
- * between but for the exchange matching them, which the per-order reads and the loop see as they would before.
+ * (recovery-reads.ts: `sent`). The open-orders answer serves both step 2 and step 4: the open orders have not
+ * changed in between but for the exchange matching them, which the per-order reads and the loop see as they would
+ * before.
  *
  * Temporary exchange errors (and whatever else the caller waits out) are retried with a capped backoff until they
  * pass or shutdown begins: trading must not run on state it could not check, nor exit because the exchange is away.

@@ -188,8 +188,8 @@ export class TradingLoop {
    * time fixes that, a restart does not. One `exchange.unreachable` event once it has lasted
    * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so. `sent`: the
    * same reads already on their way (connect-reads.ts), taken as the first attempts. With markets an earlier run
-   * kept (`sent.kept` resolves to them) only the account is waited for: the kept markets serve recovery, and the markets load sent
-   * with them is the first tick's to wait for (nothing is sized or placed before it answered).
+   * kept (`sent.kept` resolves to them) only the account is waited for: the kept markets serve recovery, and the
+   * markets load sent with them is the first tick's to wait for (nothing is sized or placed before it answered).
    */
   async connect(sent?: ConnectReads): Promise<{ markets: Record<string, Market>; account: string }> {
     this.phase = 'waiting-exchange';

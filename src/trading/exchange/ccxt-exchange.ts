@@ -882,7 +882,7 @@ export function createFailure(error: Error, codes?: ExchangeProfile['answerCodes
   return error;
 }
 
-/** The account's fingerprint from its API key: a hash, never the key — enough to tell two apart, nothing to sign with. */
+/** The account's fingerprint from its API key: a hash, never the key (tells two apart, signs nothing). */
 export function apiKeyFingerprint(apiKey: string | undefined): string {
   return apiKey ? `key:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}` : 'public';
 }
