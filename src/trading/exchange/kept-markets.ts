@@ -17,9 +17,11 @@
  * renamed aside (`.corrupt-<time>`) like every other file of ours. It is a cache: deleting it costs the next start
  * one round trip, nothing else; backups leave it out.
  *
- * Written durably (temp → fsync → rename → fsync dir) after each fresh load — at once: a restart loop whose runs
- * last a second must still leave it behind — but only when the markets changed or the file is past half its
- * allowed age, so a restart loop does not rewrite it on every start.
+ * Written durably (temp → fsync → rename → fsync dir) after a fresh load — at once: a restart loop whose runs last a
+ * second must still leave it behind — when the file is missing, unusable or past half its allowed age; a younger
+ * one is left as it is, changed markets included (they only stand in for reading, and the fresh load is confirmed
+ * before any order either way), so most starts neither serialise nor write the markets (~40–90 ms of CPU and an
+ * 8 MB write for 3,400 Binance markets).
  */
 import path from 'node:path';
 import * as z from 'zod';
@@ -212,7 +214,9 @@ export class KeptMarketsFile {
   private async write(kept: KeptMarkets): Promise<void> {
     // off the caller's turn: the load that answered is handed back first
     await Promise.resolve();
-    if (this.unchangedOnDisk(kept)) return;
+    const disk = this.onDisk;
+    // usable for a while yet: left as it is
+    if (disk && judgeKeptMarkets(disk, kept.source, kept.loadedAt, this.opts.maxAgeMs / 2).use) return;
     try {
       // a temp file of a writer killed mid-write (its pid is gone) is removed first
       await removeStaleTempFiles(this.file);
@@ -222,15 +226,5 @@ export class KeptMarketsFile {
       // a cache: the next start loads the markets from the exchange as it would without one
       this.opts.logger?.warn('Could not keep the markets on disk', { error: errorMessage(err) });
     }
-  }
-
-  /** The file already holds these markets from the same source and is younger than half its allowed age. */
-  private unchangedOnDisk(kept: KeptMarkets): boolean {
-    const disk = this.onDisk;
-    if (!disk || !judgeKeptMarkets(disk, kept.source, kept.loadedAt, this.opts.maxAgeMs / 2).use)
-      return false;
-    return (
-      JSON.stringify([disk.markets, disk.currencies]) === JSON.stringify([kept.markets, kept.currencies])
-    );
   }
 }
