@@ -21,6 +21,7 @@ import { createExchange } from '../../src/trading/exchange/factory';
 import { Journal } from '../../src/shared/persistence/journal';
 import { HISTORY_JOURNAL_NAME, type HistoryEntry } from '../../src/trading/engine/trading-state';
 import { appendHistory } from './commit';
+import { EventLog } from '../../src/shared/ipc/event-log';
 
 /** Config overrides the seeded daemon must run with (as BYNINJA__ env): enough paper cash for the orders. */
 export const SEED_ENV: Record<string, string> = {
@@ -178,5 +179,35 @@ export async function seedHistory(dataDir: string, count: number): Promise<void>
     await appendHistory(journal, count);
   } finally {
     await journal.close();
+  }
+}
+
+/**
+ * `count` trading events in the event log, as a trading that ran for weeks holds (its retention, 10,000 by default):
+ * published through the real EventLog, a burst per thousand.
+ */
+export async function seedEvents(dataDir: string, count: number): Promise<void> {
+  const log = await EventLog.open(dataDir, { retention: count });
+  try {
+    for (let done = 0; done < count; done += 1_000) {
+      const burst: Array<Promise<unknown>> = [];
+      for (let i = done; i < Math.min(count, done + 1_000); i++) {
+        burst.push(
+          log.publish('order.filled', `BTC/USDT buy 0.001 @ 60000.00 filled (${i})`, {
+            symbol: 'BTC/USDT',
+            side: 'buy',
+            amount: 0.001,
+            price: 60_000,
+            clientOrderId: `bnbench-${i}`,
+            orderId: String(1_000_000 + i),
+            purpose: 'entry',
+            eventKey: `order.filled:bnbench-${i}`,
+          }),
+        );
+      }
+      await Promise.all(burst);
+    }
+  } finally {
+    await log.close();
   }
 }

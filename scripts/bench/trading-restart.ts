@@ -13,7 +13,7 @@ import { Pm2Session } from '../chaos/pm2-session';
 import { TradingProbe } from '../../harness/trading-probe';
 import { DAEMON_SCRIPTS } from '../../harness/pm2';
 import { measureRestarts, writeBareScript } from './restart';
-import { SEED_ENV, seedHistory, seedOpenOrders } from './seed-orders';
+import { SEED_ENV, seedEvents, seedHistory, seedOpenOrders } from './seed-orders';
 import { summarize, type Summary } from './stats';
 
 export const TRADING_SCRIPT = DAEMON_SCRIPTS.trading;
@@ -66,9 +66,14 @@ export async function tradingRestarts(
   openOrders: number,
   trials: number,
   historyOrders = 0,
+  events = 0,
 ): Promise<RestartFigures> {
   let seedMs = 0;
   const t = await startTradingUnderPm2('byninja-bench-rs-', SEED_ENV, async (dataDir) => {
+    if (events > 0) {
+      ctx.log(`seeding ${events} events in the event log…`);
+      await seedEvents(dataDir, events);
+    }
     if (historyOrders > 0) {
       ctx.log(`seeding ${historyOrders} closed orders in the history journal…`);
       await seedHistory(dataDir, historyOrders);
@@ -102,35 +107,53 @@ export async function tradingRestarts(
       },
       trials,
     );
+    const eventsLimits =
+      `as with 0 open orders, plus reading back an event log at its retention (${events.toLocaleString('en-US')} ` +
+      `events, ${(fs.statSync(path.join(t.session.harness.dataDir, 'events.jsonl')).size / 2 ** 20).toFixed(1)} ` +
+      'MiB, kept for telegram to catch up after an outage): its tail read back to the retention and kept as the ' +
+      'one string it was read into, each line parsed for its seq and eventKey (a replay needs the seq, the outbox ' +
+      'dedup the key); each is checked against the event schema only when first replayed (checking them all at ' +
+      'open was ~40 ms of every such start)';
     const limits =
-      historyOrders > 0
-        ? `as with 0 open orders, plus opening a history journal of ${historyOrders.toLocaleString('en-US')} closed orders ` +
-          `(${(fs.statSync(path.join(t.session.harness.dataDir, 'trading-history.jsonl')).size / 2 ** 20).toFixed(0)} MiB): ` +
-          'its open reads back from the end only to the last newline (the torn-line repair; counting its lines read ' +
-          'the whole file, 20–40 ms of every start, and nothing used the count), and recovery reads only its last ' +
-          'entries (their seq bounds every clientOrderId)'
-        : openOrders === 0
-          ? 'node boot and PM2 are the floor; above it (--cpu-prof of the bundle, and CPU time to ready per thread): ' +
-            'loading the one-file bundle (dist/daemons, ~780 KiB: our code, zod, winston, json-rpc-2.0) from its V8 ' +
-            'code cache (written right after the first ready: written 3 s after start, it never existed for these ' +
-            'restarts, ~40 ms more CPU each), then running its top level: every zod schema built, module initialisers ' +
-            "(~17 ms of them: winston's colors, zod, readable-stream), esbuild's keepNames helper naming every " +
-            "function — together ~60 ms above node's own boot; node's own " +
-            'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen); winston and the first ' +
-            'log lines through its format pipeline and streams; the config and state parsed by zod (jitless); and our ' +
-            "own start (the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, " +
-            'store and history journal, the event log tail, the paper exchange and its account file, the TCP server, ' +
-            'recovery with nothing to fetch; the watchdog worker thread boots beside it (a few KiB, no schema code). Not ' +
-            'before ready any more: prom-client with /health and /metrics (right after ready, or after 2 s of a start ' +
-            'not yet ready) and the first tick'
-          : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
-            "orders each (the order and trade schemas use zod's compiled parser: ~25 ms of CPU for the state's orders " +
-            "and ~10–20 ms for the account's, cold, ~20 µs an order in zod's per-field machinery), and recovery: one " +
-            'fetchRecentOrders per symbol and one fetchOpenOrders for all symbols, each a paper matching pass over every ' +
-            'resting order (a pass that fills nothing writes nothing before its answer: the moved checked periods go ' +
-            'with the next write — fsyncing the ~0.5 MiB account and its previous generation was every start), then ' +
-            'each order checked against the answer through the retry wrapper (a commit only where an order changed; ' +
-            `none here) (seeding took ${(seedMs / 1000).toFixed(1)} s)`;
+      events > 0
+        ? eventsLimits
+        : historyOrders > 0
+          ? `as with 0 open orders, plus opening a history journal of ${historyOrders.toLocaleString('en-US')} closed orders ` +
+            `(${(fs.statSync(path.join(t.session.harness.dataDir, 'trading-history.jsonl')).size / 2 ** 20).toFixed(0)} MiB): ` +
+            'its open reads back from the end only to the last newline (the torn-line repair; counting its lines read ' +
+            'the whole file, 20–40 ms of every start, and nothing used the count), and recovery reads only its last 16 ' +
+            'entries (their seq bounds every clientOrderId), parsed from the end of the 64 KiB chunk it reads (all ~140 ' +
+            'lines of that chunk were parsed and validated): main-thread CPU to ready 158 → 144 ms, as with an empty ' +
+            'history (lower-half mean of 31 starts each, alternated)'
+          : openOrders === 0
+            ? 'node boot and PM2 are the floor; above it (--cpu-prof of the bundle, and CPU time to ready per thread): ' +
+              'loading the one-file bundle (dist/daemons, ~590 KiB: our code, zod, json-rpc-2.0; no winston: our own ' +
+              'logger writes a line in one synchronous pass, ~16 ms of CPU less per start) from its V8 ' +
+              'code cache (written right after the first ready: written 3 s after start, it never existed for these ' +
+              'restarts, ~40 ms more CPU each), then running its top level: every zod schema built, module initialisers ' +
+              "(zod, dotenv), esbuild's CommonJS interop copying node's modules and its keepNames helper naming every " +
+              "function — together ~60 ms above node's own boot; node's own " +
+              'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen); ~6 scavenges of the fixed ' +
+              '2 MiB young generation (~10 ms: nearly every object a start makes survives); the config and state parsed by zod (jitless); and our ' +
+              "own start (the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, " +
+              'store and history journal, the event log tail, the paper exchange and its account file, the TCP server, ' +
+              'recovery with nothing to fetch; the watchdog worker thread boots beside it (a few KiB, no schema code). Not ' +
+              'before ready any more: prom-client with /health and /metrics (right after ready, or after 2 s of a start ' +
+              'not yet ready) and the first tick'
+            : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
+              'orders each: JSON.parse of ~0.5 MiB each (~4 ms), then parsers compiled by z.compile once a file ' +
+              'holds 200 orders (shared/config/zod-compiled.ts: ~5 ms to compile both schemas, cold; ~2–3 ms to ' +
+              "check each file in one walk, where zod's runtime parser took ~44 ms for the two); the orders loaded " +
+              "are live through the 2 MiB young generation's scavenges (11–12 before ready, 19 before, 4 with no " +
+              'orders: each copies what is live); and recovery (~21 ms, its durationMs, median; was ~40): one ' +
+              'fetchRecentOrders per symbol and one fetchOpenOrders for all symbols, each matching only the resting' +
+              ' orders it answers for (a pass that fills nothing writes nothing before its answer: the moved ' +
+              'checked periods go with the next write), then one synchronous check per order the open list shows as' +
+              ' state has it (no object built, no call, no commit). Main-thread CPU to ready ~205 → ~175 ms, ~25 ms' +
+              ' above 0 orders where it was ~50 (lower-half mean of 31 starts each, alternated). After ready, the ' +
+              'first tick refreshes each order with its own fetchOrder, which matches only that order: ~50 ms of ' +
+              'CPU for the tick (a pass over every resting order per fetch made it ~700 ms) ' +
+              `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
     return {
       trading: summarize(samples.trading.map((s) => s.ms)),
       floor: summarize(samples.bare.map((s) => s.ms)),

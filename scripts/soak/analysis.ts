@@ -362,7 +362,8 @@ export function soakMarkdown(r: SoakResult, pngName: string): string {
     'Files (data dir and logs dir) at the start (both daemons ready), at mid-run and at the end, and their peaks per half',
     '(sampled). Bounded: a log never above its rotation cap; any other file’s second-half peak no higher than its',
     `first-half peak (slack: ${FLAT_SLACK_BYTES / 1024} KiB or ${FLAT_SLACK_SHARE * 100} %); the history journal may grow with ` +
-      'trades only (bytes per trade shown).',
+      'trades only (bytes per trade shown). The temp file of a write in flight (an atomic replace, a breadcrumb) is ' +
+      'left out of the samples: it lives for one write.',
     '',
     '| File | Start | Mid | End | Peak 1st half | Peak 2nd half | Cap | Growth | Per trade | Bounded |',
     '|---|---|---|---|---|---|---|---|---|---|',

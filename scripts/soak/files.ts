@@ -1,4 +1,14 @@
-/** Sizes of every file under a directory (recursive), keyed by `<label>/<relative path>`. */
+/**
+ * A file that exists only while one write is in flight: the temp file of an atomic replace
+ * (`.<name>.tmp-<pid>-<hex>`, shared/persistence/durable-file.ts) or of the last-exit breadcrumb
+ * (`<name>.<pid>.<hex>.tmp`). A sample that catches one says nothing about growth; one left behind by a dead writer
+ * is removed by the next open (removeStaleTempFiles, tested there).
+ */
+export function isWriteInFlight(name: string): boolean {
+  return /^\..+\.tmp-\d+-[0-9a-f]+$/.test(name) || /\.\d+\.[0-9a-f]+\.tmp$/.test(name);
+}
+
+/** Sizes of every file under a directory (recursive), keyed by `<label>/<relative path>`; writes in flight left out. */
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -14,7 +24,7 @@ export function fileSizes(dir: string, label: string): Map<string, number> {
     for (const e of entries) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
+      else if (e.isFile() && !isWriteInFlight(e.name)) {
         try {
           out.set(`${label}/${path.relative(dir, p)}`, fs.statSync(p).size);
         } catch {

@@ -24,7 +24,7 @@ import { isEnvelope } from '../shared/persistence/durable-json-adapter';
 import { interpretJson } from '../shared/persistence/json-file';
 import { StoreLock } from '../shared/persistence/lock';
 import { quarantineFile } from '../shared/persistence/quarantine';
-import { paperAccountSchema } from '../trading/exchange/paper-account';
+import { paperAccountParser } from '../trading/exchange/paper-account';
 import { migrateData } from '../shared/persistence/migrate';
 import {
   HISTORY_JOURNAL_NAME,
@@ -44,7 +44,7 @@ const RESTORABLE: Record<string, { version: number; validate: (data: unknown, ve
           migrateData(data, version, STATE_VERSION, TRADING_STATE_MIGRATIONS, STATE_STORE_NAME),
         ),
     },
-    'paper-exchange': { version: 1, validate: (data) => paperAccountSchema.parse(data) },
+    'paper-exchange': { version: 1, validate: (data) => paperAccountParser.parse(data) },
   };
 
 /** What `archive` moves: trading's own files in the data dir, the accounts in the paper dir. */

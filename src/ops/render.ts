@@ -311,6 +311,18 @@ function shortDate(ts: number): string {
   return new Date(ts).toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/**
+ * A past day's summary, sent late (telegram down or trading unreachable from the hour until after midnight): that day's realized
+ * PnL, closed trades and fees (equity and positions are now, not then: /pnl has them).
+ */
+export function formatDaySummary(day: PnlPeriod & { day: string }, quote: string, m: Markup): string {
+  return [
+    `🗓 ${m.b(`Daily summary ${day.day}`)} (sent late)`,
+    m.b(`📐 PnL (${quote}, realized; fees included)`),
+    m.pre([periodLine('the day', day)]),
+  ].join('\n');
+}
+
 /** The results report: realized PnL by period, win rate, fees, best/worst trade, drawdown, by symbol. */
 export function formatReport(r: PnlReport, m: Markup): string {
   const q = r.quoteCurrency;

@@ -39,7 +39,7 @@ import {
   type SupervisorState,
 } from './supervisor/supervisor-state';
 import { TradingEventRelay } from './supervisor/trading-event-relay';
-import { DailySummary } from './supervisor/daily-summary';
+import { DailySummary, forgetSummaryDay } from './supervisor/daily-summary';
 import { telegramHealth } from './health';
 import { createTelegramMetrics } from './metrics';
 import { OpsHttpServer } from '../shared/http/ops-http-server';
@@ -301,6 +301,8 @@ void runService(
       });
       summary.start();
       shutdown.addStep('stop the daily summary', () => summary.close(), { order: 12, timeoutMs: 1_000 });
+    } else {
+      forgetSummaryDay(supervisorStore);
     }
 
     shutdown.addStep('stop the hang watch', () => hang.close(), { order: 15, timeoutMs: 1_000 });

@@ -15,6 +15,7 @@ import {
   type SoakResult,
 } from '../../scripts/soak/analysis';
 import { memoryOfMetrics } from '../../scripts/soak/memory-probe';
+import { isWriteInFlight } from '../../scripts/soak/files';
 
 const HOUR = 3_600_000;
 
@@ -236,5 +237,19 @@ describe('soak analysis (scripts/soak)', () => {
       heapSpaceUsedBytes: { old: 90 },
     });
     expect(memoryOfMetrics(page, 'telegram')).to.equal(undefined);
+  });
+
+  it('leaves the temp file of a write in flight out of the file samples (it lives for one write)', () => {
+    expect(isWriteInFlight('.trading-state.json.prev.tmp-29957-a29ef82eedcf')).to.equal(true);
+    expect(isWriteInFlight('.trading.service.lock.tmp-24663-353d3c16cbf3')).to.equal(true);
+    expect(isWriteInFlight('trading.last-exit.json.24663.33ded675b011.tmp')).to.equal(true);
+    for (const kept of [
+      'trading-state.json',
+      'trading-state.json.prev',
+      'events.jsonl',
+      'trading.log.1',
+      'tmp-notes.json',
+    ])
+      expect(isWriteInFlight(kept), kept).to.equal(false);
   });
 });

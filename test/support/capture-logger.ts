@@ -1,7 +1,5 @@
-/** A real winston logger whose lines are kept in memory, to assert what an operator would read. */
-import { Writable } from 'node:stream';
-import winston from 'winston';
-import type { Logger } from '../../src/shared/logging/logger';
+/** A real logger (createLogger, redaction included) whose entries are kept in memory, to assert what an operator would read. */
+import { createLogger, type Logger } from '../../src/shared/logging/logger';
 
 export interface CapturedLine {
   level: string;
@@ -11,16 +9,12 @@ export interface CapturedLine {
 
 export function captureLogger(): { logger: Logger; lines: CapturedLine[] } {
   const lines: CapturedLine[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(JSON.parse(chunk.toString()) as CapturedLine);
-      cb();
-    },
-  });
-  const logger = winston.createLogger({
+  const logger = createLogger({
+    service: 'test',
     level: 'debug',
-    format: winston.format.json(),
-    transports: [new winston.transports.Stream({ stream })],
+    console: false,
+    // as the file has them: the JSON line read back
+    sinks: [{ write: (entry) => lines.push(JSON.parse(JSON.stringify(entry)) as CapturedLine) }],
   });
   return { logger, lines };
 }

@@ -17,7 +17,7 @@ import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { configSchema, type Config } from '../../src/shared/config/schema';
 import { EventLog } from '../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
-import { createLogger, silentLogger } from '../../src/shared/logging/logger';
+import { createLogger, LOG_LEVELS, silentLogger } from '../../src/shared/logging/logger';
 import type { EventPublisher } from '../../src/trading/engine/event-outbox';
 import { wireOrderManager, type OrderManager } from '../../src/trading/engine/order-manager';
 import type { StateStore } from '../../src/trading/engine/state-gateway';
@@ -149,9 +149,8 @@ export class EngineHarness {
     const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-engine-'));
     const config = testConfig(opts.config);
     // BYNINJA_TEST_LOG=debug shows the engine's log while debugging a test
-    const logger = process.env.BYNINJA_TEST_LOG
-      ? createLogger({ service: 'harness', level: process.env.BYNINJA_TEST_LOG })
-      : silentLogger();
+    const level = LOG_LEVELS.find((l) => l === process.env.BYNINJA_TEST_LOG);
+    const logger = level ? createLogger({ service: 'harness', level }) : silentLogger();
     const t = config.trading;
     const clock = opts.clock ?? new FakeClock();
     const paper = await PaperExchange.open({

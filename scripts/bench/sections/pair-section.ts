@@ -71,7 +71,7 @@ export async function pairSection(ctx: BenchContext): Promise<BenchRow[]> {
         floor,
         target: { ratioMax: 2.5, text: '≤ 2.5× floor' },
         limits:
-          'loaded code (winston, zod, lowdb, json-rpc-2.0), the simulated market, hot state and the event log tail in memory',
+          'loaded code (zod, lowdb, json-rpc-2.0, our own logger), the simulated market, hot state and the event log tail in memory',
       },
       {
         group: 'rss',
@@ -81,7 +81,7 @@ export async function pairSection(ctx: BenchContext): Promise<BenchRow[]> {
         floor,
         target: { ratioMax: 2, text: '≤ 2× floor' },
         limits:
-          'loaded code (telegraf and its HTTP stack, the pm2 client library, winston, zod), outbox and supervisor state',
+          'loaded code (telegraf and its HTTP stack, the pm2 client library, zod, our own logger), outbox and supervisor state',
       },
     ];
 

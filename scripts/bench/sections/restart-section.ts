@@ -6,21 +6,25 @@ const FLOOR = 'bare ready-at-once node under the same PM2 options, killed altern
 
 export async function restartSection(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const runs = [
-    { openOrders: 0, history: 0, ratioMax: 2 },
-    { openOrders: 1_000, history: 0, ratioMax: 2 },
-    { openOrders: 0, history: 100_000, ratioMax: 2.2 },
+  // the issue's three targets, and (no target: what a trading that ran for weeks pays) a full event log
+  const runs: Array<{ openOrders: number; history: number; events: number; ratioMax?: number }> = [
+    { openOrders: 0, history: 0, events: 0, ratioMax: 2 },
+    { openOrders: 1_000, history: 0, events: 0, ratioMax: 2 },
+    { openOrders: 0, history: 100_000, events: 0, ratioMax: 2.2 },
+    { openOrders: 0, history: 0, events: 10_000 },
   ];
-  for (const { openOrders, history, ratioMax } of runs) {
+  for (const { openOrders, history, events, ratioMax } of runs) {
     const what =
-      history > 0
-        ? `${history.toLocaleString('en-US')} history orders`
-        : `${openOrders.toLocaleString('en-US')} open orders`;
+      events > 0
+        ? `${events.toLocaleString('en-US')} events in the event log`
+        : history > 0
+          ? `${history.toLocaleString('en-US')} history orders`
+          : `${openOrders.toLocaleString('en-US')} open orders`;
     const label = `restart trading (paper), ${what}: SIGKILL → ready, minus PM2 backoff`;
     try {
       // with 1,000 open orders each restart takes many seconds: fewer rounds keep the whole bench under 10 min
       // as many trials with 1,000 orders as without: with 3, one noisy floor sample moved the ratio by ±0.3
-      const f = await tradingRestarts(ctx, openOrders, ctx.trials(7), history);
+      const f = await tradingRestarts(ctx, openOrders, ctx.trials(7), history, events);
       rows.push({
         group: 'restart',
         item: `restart floor (${what} run): ${FLOOR}`,
@@ -35,7 +39,7 @@ export async function restartSection(ctx: BenchContext): Promise<BenchRow[]> {
         unit: 'ms',
         summary: f.trading,
         floor: { item: 'bare node', summary: f.floor },
-        target: { ratioMax, text: `≤ ${ratioMax}× floor` },
+        ...(ratioMax !== undefined ? { target: { ratioMax, text: `≤ ${ratioMax}× floor` } } : {}),
         limits: f.limits,
       });
     } catch (err) {

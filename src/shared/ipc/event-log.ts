@@ -3,9 +3,10 @@
  * appended durably to its own journal (`<dir>/events.jsonl`) BEFORE any subscriber sees it, so an event a
  * client has seen is never lost by a crash of trading.
  *
- * The last `retention` events (default 10,000) are kept in memory (as their JSON, see replay-window.ts) and on
- * disk for replay; the journal is compacted back to `retention` when it holds more than twice that, so the file
- * stays small and compaction is rare. The newest event is always kept, which is what carries `lastSeq` across
+ * The last `retention` events (default 10,000) are kept in memory (as their JSON, see replay-window.ts: read back
+ * at open, each is checked against the event schema when first replayed, not at open) and on disk for replay; the
+ * journal is compacted back to `retention` when it holds more than twice that, so the file stays small and
+ * compaction is rare. The newest event is always kept, which is what carries `lastSeq` across
  * restarts.
  *
  * Publishes are group-committed: a commit starts one event-loop turn after the first publish, so every publish
@@ -80,15 +81,23 @@ export class EventLog {
 
   private constructor(
     private readonly journal: Journal<TradingEvent>,
-    kept: TradingEvent[],
     private readonly retention: number,
     private readonly logger: Logger | undefined,
     private readonly clock: Clock,
     private readonly redactor: Redactor,
   ) {
-    this.kept = new ReplayWindow(retention);
-    for (const event of kept) this.kept.addParsed(event);
-    this.nextSeq = this.kept.lastSeq + 1;
+    this.kept = new ReplayWindow(retention, {
+      check: validateTradingEvent,
+      onInvalid: (seq, err) =>
+        this.logger?.error(
+          `Event ${seq} in the event journal does not match the event schema; not replayed`,
+          {
+            seq,
+            problem: errorMessage(err),
+          },
+        ),
+    });
+    this.nextSeq = 1;
   }
 
   static async open(dir: string, opts: EventLogOptions = {}): Promise<EventLog> {
@@ -100,16 +109,20 @@ export class EventLog {
       logger: opts.logger,
       validate: validateTradingEvent,
     });
-    const kept = sanitize(await journal.tail(retention), opts.logger);
     const log = new EventLog(
       journal,
-      kept,
       retention,
       opts.logger,
       opts.clock ?? systemClock,
       opts.redactor ?? new Redactor(),
     );
-    opts.logger?.info('Event log opened', { lastSeq: log.lastSeq, kept: kept.length, retention });
+    const read = log.kept.addReadBack(await journal.tailText(retention));
+    log.nextSeq = log.kept.lastSeq + 1;
+    if (read.unparseable > 0)
+      opts.logger?.error(`Event journal: ${read.unparseable} unparseable line(s) skipped`);
+    if (read.outOfOrder > 0)
+      opts.logger?.warn('Ignored out-of-order entries in the event journal', { dropped: read.outOfOrder });
+    opts.logger?.info('Event log opened', { lastSeq: log.lastSeq, kept: read.kept, retention });
     return log;
   }
 
@@ -319,21 +332,4 @@ function eventBody(type: TradingEventType, summary: string, data: Record<string,
     throw new TypeError('event data must be a plain JSON object');
   }
   return `"type":${JSON.stringify(type)},"summary":${JSON.stringify(summary)},"data":${JSON.stringify(data)}}`;
-}
-
-/** Drop entries that break seq order (a hand-edited or partly foreign file); the schema was checked per line. */
-function sanitize(entries: TradingEvent[], logger?: Logger): TradingEvent[] {
-  const out: TradingEvent[] = [];
-  let last = 0;
-  let dropped = 0;
-  for (const ev of entries) {
-    if (ev.seq > last) {
-      out.push(ev);
-      last = ev.seq;
-    } else {
-      dropped++;
-    }
-  }
-  if (dropped > 0) logger?.warn('Ignored out-of-order entries in the event journal', { dropped });
-  return out;
 }

@@ -191,12 +191,20 @@ export interface TripView {
   closedAt: number;
 }
 
+/** UTC days a report gives one by one (`PnlReport.days`), today included: what a late daily summary can send. */
+export const REPORT_DAYS = 8;
+
 /** `report`: what the history journal and the hot state say about results (byninja report, /pnl). */
 export interface PnlReport {
   generatedAt: number;
   quoteCurrency: string;
   /** UTC day / last 7 days / last 30 days / everything the journal and state hold. */
   periods: { today: PnlPeriod; days7: PnlPeriod; days30: PnlPeriod; all: PnlPeriod };
+  /**
+   * Each of the last REPORT_DAYS UTC days (today last), for a daily summary that could not go out on its day. Absent from a
+   * trading of an older build (telegram then sends only today's).
+   */
+  days?: Array<PnlPeriod & { day: string }>;
   /** Wins / trades, all time; null before the first closed trade. */
   winRate: number | null;
   bySymbol: Array<PnlPeriod & { symbol: string }>;

@@ -3,27 +3,56 @@
  * stream sends), not as objects. A group commit is kept as the one string the journal appended (its lines joined),
  * each event as its seq, its place in that string and its `data.eventKey`: while kept, a group of a thousand events
  * is one string to the garbage collector (past 128 KiB one it never copies) instead of the events, their data and
- * their strings, all of them copied by every young-generation collection they live through. Events read back at
- * open keep their parsed object until their JSON is first asked for.
+ * their strings, all of them copied by every young-generation collection they live through.
+ *
+ * The events read back at open are kept the same way: the journal's tail as the one string it was read into. Each
+ * line is parsed for its seq and eventKey only; its full schema (`check`) is checked when the event is first handed
+ * out, and a line that fails it is left out of every answer from then on (`onInvalid` says which). A start of a
+ * daemon whose log holds its whole retention (10,000 events by default) checked every one of them before it could
+ * answer, ~5 µs each, for events no subscriber may ever ask for again.
  *
  * Trimming moves a start index and drops the trimmed part of the arrays once it is as long as the retention, so a
  * commit of one event costs O(1) however many are kept.
  */
 import type { TradingEvent } from './protocol';
 
+/** Whether a kept event's line was checked against the schema. */
+const UNCHECKED = 0;
+const VALID = 1;
+const INVALID = 2;
+
+export interface ReadBack {
+  /** Lines kept. */
+  kept: number;
+  /** Lines that are not JSON, or have no positive integer seq. */
+  unparseable: number;
+  /** Lines whose seq is not above the one before (left out: seqs only increase). */
+  outOfOrder: number;
+}
+
+export interface ReplayWindowOptions {
+  /** The full schema of an event (throws when a line does not match it). */
+  check: (value: unknown) => TradingEvent;
+  /** A line read back at open failed `check` when first handed out (it is left out). */
+  onInvalid?: (seq: number, err: unknown) => void;
+}
+
 export class ReplayWindow {
   private readonly seqs: number[] = [];
-  /** The string holding each event's JSON at [starts[i], ends[i]); undefined for an event read back at open. */
-  private readonly blocks: Array<string | undefined> = [];
+  /** The string holding each event's JSON at [starts[i], ends[i]). */
+  private readonly blocks: string[] = [];
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
-  /** Events read back at open, until their JSON is made (published events never have one here). */
-  private readonly parsed: Array<TradingEvent | undefined> = [];
+  /** UNCHECKED (read back at open, not handed out yet), VALID or INVALID. */
+  private readonly checks: number[] = [];
   private readonly eventKeys: Array<string | undefined> = [];
   /** Index of the oldest kept event in the arrays above (what is before it is trimmed). */
   private head = 0;
 
-  constructor(private readonly retention: number) {}
+  constructor(
+    private readonly retention: number,
+    private readonly opts: ReplayWindowOptions,
+  ) {}
 
   get size(): number {
     return this.seqs.length - this.head;
@@ -39,9 +68,27 @@ export class ReplayWindow {
     return this.size > 0 ? this.seqs[this.head] : null;
   }
 
-  /** An event read back from the journal (its JSON is made the first time a stream asks for it). */
-  addParsed(event: TradingEvent): void {
-    this.add(event.seq, undefined, 0, 0, event, event.data.eventKey);
+  /**
+   * The lines read back from the journal at open, oldest first (`text`: whole lines, each ending with a newline),
+   * kept as that one string; see the file comment for when each is checked.
+   */
+  addReadBack(text: string): ReadBack {
+    const result: ReadBack = { kept: 0, unparseable: 0, outOfOrder: 0 };
+    for (let start = 0; start < text.length;) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      if (end > start) {
+        const head = readBackHead(text.slice(start, end));
+        if (!head) result.unparseable++;
+        else if (head.seq <= this.lastSeq) result.outOfOrder++;
+        else {
+          this.add(head.seq, text, start, end, UNCHECKED, head.eventKey);
+          result.kept++;
+        }
+      }
+      start = end + 1;
+    }
+    return result;
   }
 
   /**
@@ -52,7 +99,7 @@ export class ReplayWindow {
     let start = 0;
     for (let i = 0; i < events.length; i++) {
       const end = start + lines[i].length;
-      this.add(events[i].seq, block, start, end, undefined, events[i].data.eventKey);
+      this.add(events[i].seq, block, start, end, VALID, events[i].data.eventKey);
       start = end + 1;
     }
   }
@@ -63,20 +110,21 @@ export class ReplayWindow {
     if (excess <= 0) return;
     this.head += excess;
     if (this.head >= this.retention) {
-      for (const a of [this.seqs, this.blocks, this.starts, this.ends, this.parsed, this.eventKeys]) {
+      for (const a of [this.seqs, this.blocks, this.starts, this.ends, this.checks, this.eventKeys]) {
         a.splice(0, this.head);
       }
       this.head = 0;
     }
   }
 
-  /** Whether a kept event carries `data.eventKey === key`. */
+  /** Whether a kept event carries `data.eventKey === key` (a line that failed its check does not). */
   hasEventKey(key: string): boolean {
-    for (let i = this.eventKeys.length - 1; i >= this.head; i--) if (this.eventKeys[i] === key) return true;
+    for (let i = this.eventKeys.length - 1; i >= this.head; i--)
+      if (this.eventKeys[i] === key && this.jsonAt(i) !== undefined) return true;
     return false;
   }
 
-  /** How many kept events have seq > afterSeq. */
+  /** How many kept events have seq > afterSeq (a line read back at open and not checked yet counts). */
   countAfter(afterSeq: number): number {
     return this.seqs.length - this.indexAfter(afterSeq);
   }
@@ -86,7 +134,10 @@ export class ReplayWindow {
     const lo = this.indexAfter(afterSeq);
     const hi = Math.min(this.seqs.length, lo + limit);
     const out: TradingEvent[] = [];
-    for (let i = lo; i < hi; i++) out.push(this.parsed[i] ?? (JSON.parse(this.jsonAt(i)) as TradingEvent));
+    for (let i = lo; i < hi; i++) {
+      const json = this.jsonAt(i);
+      if (json !== undefined) out.push(JSON.parse(json) as TradingEvent);
+    }
     return out;
   }
 
@@ -95,34 +146,37 @@ export class ReplayWindow {
     const lo = this.indexAfter(afterSeq);
     const hi = Math.min(this.seqs.length, lo + limit);
     const json: string[] = [];
-    for (let i = lo; i < hi; i++) json.push(this.jsonAt(i));
+    for (let i = lo; i < hi; i++) {
+      const line = this.jsonAt(i);
+      if (line !== undefined) json.push(line);
+    }
     return { json, lastSeq: hi > lo ? this.seqs[hi - 1] : afterSeq };
   }
 
-  private add(
-    seq: number,
-    block: string | undefined,
-    start: number,
-    end: number,
-    parsed: TradingEvent | undefined,
-    key: unknown,
-  ): void {
+  private add(seq: number, block: string, start: number, end: number, check: number, key: unknown): void {
     this.seqs.push(seq);
     this.blocks.push(block);
     this.starts.push(start);
     this.ends.push(end);
-    this.parsed.push(parsed);
+    this.checks.push(check);
     this.eventKeys.push(typeof key === 'string' ? key : undefined);
   }
 
-  private jsonAt(i: number): string {
-    const block = this.blocks[i];
-    if (block !== undefined) return block.slice(this.starts[i], this.ends[i]);
-    const json = JSON.stringify(this.parsed[i]);
-    this.blocks[i] = json;
-    this.ends[i] = json.length;
-    this.parsed[i] = undefined;
-    return json;
+  /** The event's JSON line; undefined for a line read back at open that does not match the schema. */
+  private jsonAt(i: number): string | undefined {
+    const check = this.checks[i];
+    if (check === INVALID) return undefined;
+    const json = this.blocks[i].slice(this.starts[i], this.ends[i]);
+    if (check === VALID) return json;
+    try {
+      this.opts.check(JSON.parse(json));
+      this.checks[i] = VALID;
+      return json;
+    } catch (err) {
+      this.checks[i] = INVALID;
+      this.opts.onInvalid?.(this.seqs[i], err);
+      return undefined;
+    }
   }
 
   /** Array index of the first kept event with seq > afterSeq (seqs increase, with gaps where an append failed). */
@@ -136,4 +190,20 @@ export class ReplayWindow {
     }
     return lo;
   }
+}
+
+/** A read-back line's seq (a positive integer) and eventKey, or undefined when it is not JSON or has no seq. */
+function readBackHead(line: string): { seq: number; eventKey: unknown } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const { seq, data } = value as { seq?: unknown; data?: unknown };
+  if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1) return undefined;
+  const eventKey =
+    data !== null && typeof data === 'object' ? (data as { eventKey?: unknown }).eventKey : undefined;
+  return { seq, eventKey };
 }

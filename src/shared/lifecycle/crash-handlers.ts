@@ -55,7 +55,7 @@ export function installCrashHandlers(opts: CrashHandlerOptions): () => void {
     void opts
       .flushStores(budget)
       .catch(() => undefined)
-      .then(() => closeLogger(opts.logger, 300))
+      .then(() => closeLogger(opts.logger))
       .finally(() => exit(ExitCode.Crash));
   };
 

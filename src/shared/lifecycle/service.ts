@@ -140,7 +140,7 @@ export async function runService(
     consoleLogger.error(
       `Fix it, then \`npm start\` (exit ${ExitCode.Config}: PM2 will not restart it by itself).${recorded}`,
     );
-    await closeLogger(consoleLogger, 300);
+    await closeLogger(consoleLogger);
     exit(ExitCode.Config);
     return;
   }
@@ -172,7 +172,7 @@ export async function runService(
     consoleLogger.error(
       `❌ ${service} cannot start: log dir ${logDir} is not usable (${errorMessage(err)}); fix BYNINJA_LOG_DIR or its permissions`,
     );
-    await closeLogger(consoleLogger, 300);
+    await closeLogger(consoleLogger);
     exit(ExitCode.Config);
     return;
   }

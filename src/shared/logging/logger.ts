@@ -1,15 +1,38 @@
 /**
  * The one logger factory. Console lines are short and readable in `pm2 logs` (PM2 captures stdout/stderr into
- * its out/err files); a JSON file per service in the log dir keeps everything, rotated by size (winston
- * see size-rotating-file.ts, so it stays bounded on disk). Every entry passes through the redactor once, at the logger
- * level, before any transport sees it — child loggers included.
+ * its out/err files); a JSON file per service in the log dir keeps everything, rotated by size (size-rotating-file.ts,
+ * so it stays bounded on disk). Every entry passes through the redactor once, at the logger level, before any sink
+ * sees it — child loggers included.
+ *
+ * Our own, not winston (used until 2026-12): a log call is one synchronous pass — build the entry (log-entry.ts),
+ * redact it, write each line — with no stream pipeline per transport. Loading winston and pushing a start's lines
+ * through its formats and streams cost each daemon start about 15–20 ms of CPU (the restart benchmark's largest
+ * single piece above node's own boot); the lines and files are the same.
  */
 import path from 'node:path';
-import winston from 'winston';
 import { Redactor } from './redact';
-import { SizeRotatingFileTransport } from './size-rotating-file';
+import { SizeRotatingFile } from './size-rotating-file';
+import { buildEntry, consoleLine, jsonLine, levelEnabled, type LogEntry, type LogLevel } from './log-entry';
 
-export type Logger = winston.Logger;
+export { LOG_LEVELS, type LogEntry, type LogLevel } from './log-entry';
+
+/** Writes a log call: the text, and fields (an object) or an Error. */
+export type LogMethod = (message: string | Error, meta?: unknown) => void;
+
+export interface Logger {
+  error: LogMethod;
+  warn: LogMethod;
+  info: LogMethod;
+  debug: LogMethod;
+  /** A logger whose every entry carries `fields` too (a call's own fields win). */
+  child(fields: Record<string, unknown>): Logger;
+}
+
+/** Where redacted entries go (the console, the JSON file, or a test's memory). */
+export interface LogSink {
+  write(entry: LogEntry, timestamp: string): void;
+  close?(): void;
+}
 
 export interface LoggerOptions {
   /** Service name: `trading`, `telegram`, `cli`… names the JSON file `<service>.log`. */
@@ -17,7 +40,7 @@ export interface LoggerOptions {
   /** Directory of the JSON log file; omit for console only. */
   logDir?: string;
   /** Minimum level (default info). */
-  level?: string;
+  level?: LogLevel;
   /** Secret values to mask wherever they appear (default: only the shape-based masking). */
   redactor?: Redactor;
   /** Size at which the JSON file rotates (default 10 MiB). */
@@ -26,100 +49,147 @@ export interface LoggerOptions {
   fileMaxFiles?: number;
   /** Console output (default true). */
   console?: boolean;
-}
-
-const consoleLine = winston.format.printf((info) => {
-  const {
-    level,
-    message,
-    timestamp,
-    module: mod,
-    service: _service,
-    stack,
-    ...meta
-  } = info as Record<string, unknown>;
-  const metaText = Object.keys(meta).length ? ' ' + JSON.stringify(meta) : '';
-  const where = mod ? ` [${String(mod)}]` : '';
-  const trace = typeof stack === 'string' ? `\n${indentContinuation(stack)}` : '';
-  const text = typeof message === 'string' ? escapeLineBreaks(message) : JSON.stringify(message);
-  return `${String(timestamp)} ${String(level)}${where} ${text}${metaText}${trace}`;
-});
-
-/**
- * CR and LF in a console message are written as `\r` / `\n`: text from outside (a pause reason, a chat message)
- * must not be able to start what reads as a log line of its own (log forging) in PM2's out/err files.
- */
-export function escapeLineBreaks(text: string): string {
-  return text.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  /** More sinks (beside the console and the file). */
+  sinks?: LogSink[];
 }
 
 /**
- * A stack trace stays multi-line (readable), but each line after the first is indented and CRs are escaped, so
- * no line of it can pass for a log line (those start with a timestamp in column 0).
+ * Errors and warnings go to stderr, so `pm2 logs --err` (and the err file) show just the problems. A console that
+ * fails (EPIPE: PM2's daemon died and the pipe it read is gone) is given up: an unheard stream error would be an
+ * uncaught exception, and the crash handler's own line a second one, killing a daemon nobody restarts any more. The
+ * JSON file keeps every line.
  */
-function indentContinuation(stack: string): string {
-  return stack
-    .replace(/\r/g, '\\r')
-    .split('\n')
-    .map((line, i) => (i === 0 || /^\s/.test(line) ? line : `    ${line}`))
-    .join('\n');
+const consoleSink: LogSink = {
+  write(entry, timestamp) {
+    const stream = entry.level === 'error' || entry.level === 'warn' ? process.stderr : process.stdout;
+    if (!consoleUsable(stream)) return;
+    stream.write(`${consoleLine(entry, timestamp)}\n`);
+  },
+};
+
+/** Each console stream watched once: true once it failed. */
+const consoleFailed = new WeakMap<NodeJS.WriteStream, boolean>();
+
+function consoleUsable(stream: NodeJS.WriteStream): boolean {
+  if (!consoleFailed.has(stream)) {
+    consoleFailed.set(stream, false);
+    stream.on('error', () => consoleFailed.set(stream, true));
+  }
+  return !consoleFailed.get(stream) && !stream.destroyed;
+}
+
+function fileSink(file: SizeRotatingFile): LogSink {
+  return {
+    write: (entry, timestamp) => file.writeLine(jsonLine(entry, timestamp)),
+    close: () => file.close(),
+  };
+}
+
+/** What a logger and all its children share. */
+class LogCore {
+  constructor(
+    readonly service: string | undefined,
+    readonly threshold: LogLevel,
+    readonly redactor: Redactor | undefined,
+    readonly sinks: readonly LogSink[],
+  ) {}
+
+  write(level: LogLevel, message: string | Error, meta: unknown, bound: Record<string, unknown>): void {
+    if (this.sinks.length === 0 || !levelEnabled(level, this.threshold)) return;
+    const fields =
+      meta === undefined || meta === null
+        ? undefined
+        : typeof meta === 'object'
+          ? (meta as Record<string, unknown>)
+          : { detail: meta };
+    let safe: LogEntry;
+    try {
+      const entry = buildEntry(level, message, fields, bound, this.service);
+      safe = this.redactor ? this.redactor.redactEntry(entry) : entry;
+    } catch (err) {
+      // a field that throws when read (a getter): the line without the fields, never an exception in the caller
+      const entry: LogEntry = {
+        ...(this.service ? { service: this.service } : {}),
+        level,
+        message: readable(() => (message instanceof Error ? message.message : String(message))),
+        unreadable: readable(() => (err instanceof Error ? err.message : String(err))),
+      };
+      safe = this.redactor ? this.redactor.redactEntry(entry) : entry;
+    }
+    const timestamp = new Date().toISOString();
+    for (const sink of this.sinks) {
+      try {
+        sink.write(safe, timestamp);
+      } catch {
+        // a sink that fails (a closed pipe) never takes the caller down; the other sinks still get the line
+      }
+    }
+  }
+
+  close(): void {
+    for (const sink of this.sinks) sink.close?.();
+  }
+}
+
+/** `read()`, or a placeholder when even that throws (an Error whose message is a throwing getter). */
+function readable(read: () => string): string {
+  try {
+    return read();
+  } catch {
+    return '(unreadable)';
+  }
+}
+
+class CoreLogger implements Logger {
+  constructor(
+    readonly core: LogCore,
+    private readonly bound: Record<string, unknown>,
+  ) {}
+
+  error: LogMethod = (message, meta) => this.core.write('error', message, meta, this.bound);
+  warn: LogMethod = (message, meta) => this.core.write('warn', message, meta, this.bound);
+  info: LogMethod = (message, meta) => this.core.write('info', message, meta, this.bound);
+  debug: LogMethod = (message, meta) => this.core.write('debug', message, meta, this.bound);
+
+  child(fields: Record<string, unknown>): Logger {
+    return new CoreLogger(this.core, { ...this.bound, ...fields });
+  }
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const redactor = options.redactor ?? new Redactor();
-  const transports: winston.transport[] = [];
-  if (options.console !== false) {
-    transports.push(
-      new winston.transports.Console({
-        // Errors and warnings go to stderr, so `pm2 logs --err` (and the err file) show just the problems.
-        stderrLevels: ['error', 'warn'],
-        format: winston.format.combine(winston.format.timestamp(), consoleLine),
-      }),
-    );
-  }
+  const sinks: LogSink[] = [];
+  if (options.console !== false) sinks.push(consoleSink);
   if (options.logDir) {
-    transports.push(
-      new SizeRotatingFileTransport({
-        filename: path.join(options.logDir, `${options.service}.log`),
-        maxBytes: options.fileMaxBytes ?? 10 * 1024 * 1024,
-        maxFiles: options.fileMaxFiles ?? 5,
-        format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-      }),
+    sinks.push(
+      fileSink(
+        new SizeRotatingFile({
+          filename: path.join(options.logDir, `${options.service}.log`),
+          maxBytes: options.fileMaxBytes ?? 10 * 1024 * 1024,
+          maxFiles: options.fileMaxFiles ?? 5,
+        }),
+      ),
     );
   }
-  return winston.createLogger({
-    level: options.level ?? 'info',
-    defaultMeta: { service: options.service },
-    // errors() first: an Error logged as the message becomes message + stack, which the redactor then masks.
-    format: winston.format.combine(
-      winston.format.errors({ stack: true, cause: true }),
-      winston.format((info) => redactor.redactInfo(info))(),
-    ),
-    transports,
-  });
+  sinks.push(...(options.sinks ?? []));
+  const core = new LogCore(
+    options.service,
+    options.level ?? 'info',
+    options.redactor ?? new Redactor(),
+    sinks,
+  );
+  return new CoreLogger(core, {});
 }
 
 /**
- * Ends the logger and waits (at most `timeoutMs`) until every transport has finished, so nothing is pending at
- * `process.exit`. The file transport writes synchronously and console output to files and pipes is synchronous
- * on Linux, so this is short; it exists so a future asynchronous transport cannot silently lose the last lines.
+ * Closes the logger's file. Every line is written synchronously (console output to files and pipes is synchronous
+ * on Linux), so nothing is pending; a line logged after this reopens the file.
  */
-export function closeLogger(logger: Logger, timeoutMs = 1_000): Promise<void> {
-  return new Promise((resolve) => {
-    // Not unref'd: the exit must wait for the transports (bounded by the timeout).
-    const timer = setTimeout(resolve, timeoutMs);
-    logger.once('finish', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    logger.end();
-  });
+export function closeLogger(logger: Logger): Promise<void> {
+  if (logger instanceof CoreLogger) logger.core.close();
+  return Promise.resolve();
 }
 
 /** A logger that writes nothing, for unit tests. */
 export function silentLogger(): Logger {
-  return winston.createLogger({
-    silent: true,
-    transports: [new winston.transports.Console({ silent: true })],
-  });
+  return new CoreLogger(new LogCore(undefined, 'debug', undefined, []), {});
 }

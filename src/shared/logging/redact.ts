@@ -71,18 +71,14 @@ export class Redactor {
   }
 
   /**
-   * Redacts a winston info object into a new one (the caller's object may be the info itself, and must not be
-   * mutated). Winston's symbol keys (level, formatted message) survive; the raw splat, which holds the
-   * unredacted meta, does not.
+   * Redacts a log entry into a new object (the entry's fields may be the caller's own objects, never mutated here).
+   * A field named like a secret has its string value masked whole.
    */
-  redactInfo<T extends Record<string | symbol, unknown>>(info: T): T {
-    const out: Record<string | symbol, unknown> = {};
-    for (const sym of Object.getOwnPropertySymbols(info)) {
-      if (sym !== SPLAT) out[sym] = info[sym];
-    }
+  redactEntry<T extends Record<string, unknown>>(entry: T): T {
+    const out: Record<string, unknown> = {};
     const ancestors: object[] = [];
-    for (const key of Object.keys(info)) {
-      const v = info[key];
+    for (const key of Object.keys(entry)) {
+      const v = entry[key];
       out[key] =
         this.isSecretKey(key) && typeof v === 'string' && v.length > 0
           ? MASK
@@ -129,6 +125,15 @@ export class Redactor {
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
       const v = value[k];
+      // an own toJSON would answer for the object when it is serialised, past the redaction: the copy goes without
+      // it (JSON writes no function anyway), as a class instance's copy goes without its prototype's
+      if (k === 'toJSON' && typeof v === 'function') {
+        if (out === undefined) {
+          out = {};
+          for (let j = 0; j < i; j++) out[keys[j]] = value[keys[j]];
+        }
+        continue;
+      }
       const r =
         this.isSecretKey(k) && (typeof v === 'string' || typeof v === 'number')
           ? MASK
@@ -172,24 +177,13 @@ export class Redactor {
 
   private redactError(err: Error, depth: number, ancestors: object[]): Record<string, unknown> {
     const out: Record<string, unknown> = { name: err.name, message: this.redactString(err.message) };
-    // Own enumerable fields carry context (code, status, url, context of ByNinjaError…). winston stamps
-    // `level`/`service` onto an Error logged as the message; those are noise here.
-    const {
-      cause: _c,
-      stack: _s,
-      message: _m,
-      level: _l,
-      service: _v,
-      ...fields
-    } = { ...err } as Record<string, unknown>;
+    // own enumerable fields carry context (code, status, url, context of ByNinjaError…)
+    const { cause: _c, stack: _s, message: _m, ...fields } = { ...err } as Record<string, unknown>;
     Object.assign(out, this.redactObject(fields, depth, ancestors, true));
     if (err.stack) out.stack = this.redactString(err.stack);
     if (err.cause !== undefined) out.cause = this.redactNode(err.cause, depth + 1, ancestors);
     return out;
   }
 }
-
-/** winston's splat symbol (triple-beam), kept local so this file has no winston dependency. */
-const SPLAT = Symbol.for('splat');
 
 export const REDACTED = MASK;

@@ -1,20 +1,16 @@
 /**
- * A winston transport writing one line per entry to `<file>`, rotated by size into `<file>.1 … <file>.<n>`.
+ * The log file: one line per entry appended to `<file>`, rotated by size into `<file>.1 … <file>.<n>`.
  *
- * Why not winston's own File transport (maxsize/maxFiles): on winston 3.19 it loses the lines written around a
- * rotation (a burst past maxsize leaves the live file empty and the last entries nowhere). Here each entry is
- * one synchronous append, so nothing is buffered in memory: the line logged just before a crash or a
- * `process.exit` is on disk, and rotation cannot drop entries. Log volume is small (a few lines per tick), so
- * the synchronous write costs microseconds.
+ * Each entry is one synchronous append, so nothing is buffered in memory: the line logged just before a crash or
+ * a `process.exit` is on disk, and rotation cannot drop entries (winston's File transport, used before, lost the
+ * lines written around a rotation). Log volume is small (a few lines per tick), so the synchronous write costs
+ * microseconds.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import TransportStream from 'winston-transport';
 import { pruneGenerations, shiftGenerations } from './rotate-files';
 
-const MESSAGE = Symbol.for('message');
-
-export interface SizeRotatingFileOptions extends TransportStream.TransportStreamOptions {
+export interface SizeRotatingFileOptions {
   filename: string;
   /** Size at which the live file is rotated (default 10 MiB). */
   maxBytes?: number;
@@ -22,7 +18,7 @@ export interface SizeRotatingFileOptions extends TransportStream.TransportStream
   maxFiles?: number;
 }
 
-export class SizeRotatingFileTransport extends TransportStream {
+export class SizeRotatingFile {
   readonly filename: string;
   private readonly maxBytes: number;
   private readonly keep: number;
@@ -31,29 +27,27 @@ export class SizeRotatingFileTransport extends TransportStream {
   private failing = false;
 
   constructor(opts: SizeRotatingFileOptions) {
-    super(opts);
     this.filename = opts.filename;
     this.maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
     this.keep = Math.max(0, (opts.maxFiles ?? 5) - 1);
     fs.mkdirSync(path.dirname(this.filename), { recursive: true, mode: 0o700 });
   }
 
-  override log(info: Record<string | symbol, unknown>, callback: () => void): void {
-    const line = `${String(info[MESSAGE])}\n`;
+  /** Appends one line (a newline is added). Never throws: a log write must never take the service down. */
+  writeLine(text: string): void {
     try {
-      this.append(line);
+      this.append(`${text}\n`);
       this.failing = false;
     } catch (err) {
-      // A log write must never take the service down (disk full, permissions): say it once on stderr.
+      // disk full, permissions: say it once on stderr
       if (!this.failing)
         process.stderr.write(`log file ${this.filename} not writable: ${(err as Error).message}\n`);
       this.failing = true;
       this.closeFd();
     }
-    callback();
   }
 
-  override close(): void {
+  close(): void {
     this.closeFd();
   }
 
@@ -61,7 +55,12 @@ export class SizeRotatingFileTransport extends TransportStream {
     const bytes = Buffer.byteLength(line);
     if (this.fd === null) this.open();
     if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
-    fs.writeSync(this.fd as number, line);
+    const written = fs.writeSync(this.fd as number, line);
+    if (written < bytes) {
+      // a short write (the disk filled mid-line): cut the torn line back, so the next line starts on its own
+      fs.ftruncateSync(this.fd as number, this.size);
+      throw new Error(`short write (${written} of ${bytes} bytes): disk full?`);
+    }
     this.size += bytes;
   }
 

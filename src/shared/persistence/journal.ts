@@ -244,6 +244,14 @@ export class Journal<T> {
   }
 
   /**
+   * The last `n` lines as they are on disk (each ending with a newline), neither parsed nor checked: for a reader
+   * that checks them itself when it needs them (the event log's replay window).
+   */
+  tailText(n: number): Promise<string> {
+    return this.enqueue(async () => (await this.readTailLines(n)).toString('utf8'));
+  }
+
+  /**
    * Rewrites the journal durably keeping only its last `keepLast` lines, copied as bytes: nothing is parsed or
    * re-serialised (a damaged line among them stays damaged, and is skipped when read as before). On failure the
    * journal is unchanged.
@@ -336,20 +344,22 @@ export class Journal<T> {
     }
     const lines = Buffer.concat(chunks.reverse()).toString('utf8').split('\n');
     if (start > 0) lines.shift(); // partial first line of the window
-    const entries = this.parseLines(lines);
-    return entries.slice(Math.max(0, entries.length - n));
+    return this.parseLines(lines, n);
   }
 
   /**
    * Parses complete lines; one that is not JSON (disk corruption) or fails the entry schema is skipped and
-   * logged, never fatal.
+   * logged, never fatal. With `newest`, only the last `newest` entries are wanted: lines are parsed from the end
+   * until that many are found (a read chunk holds ~140 history lines, and each start's recovery wants 16 of them).
    */
-  private parseLines(lines: string[]): T[] {
+  private parseLines(lines: string[], newest = Infinity): T[] {
     const out: T[] = [];
     let bad = 0;
     let invalid = 0;
     let firstProblem = '';
-    for (const line of lines) {
+    const fromEnd = Number.isFinite(newest);
+    for (let k = 0; k < lines.length && out.length < newest; k++) {
+      const line = lines[fromEnd ? lines.length - 1 - k : k];
       if (line === '') continue;
       let value: unknown;
       try {
@@ -369,6 +379,7 @@ export class Journal<T> {
         firstProblem ||= errorMessage(err);
       }
     }
+    if (fromEnd) out.reverse();
     if (bad > 0) this.logger.error(`Journal ${this.file}: ${bad} unparseable line(s) skipped`);
     if (invalid > 0) {
       this.logger.error(

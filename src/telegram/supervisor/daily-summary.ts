@@ -3,14 +3,17 @@
  * report goes to the alert chat through the durable outbox, and the equity curve as a photo right after it (best
  * effort: a photo that fails is logged, the text is already safe in the outbox). The day it went out is kept in
  * the supervisor's state, so a restart never sends it twice and a telegram down at that hour sends it when back.
- * Trading unreachable: tried again at the next check.
+ * A day that passed without its summary (telegram down, or trading unreachable, until after midnight) gets one
+ * late, from the report's per-day figures, oldest first and before today's: at most the 7 days before today the
+ * report holds; older ones are counted in the log. Like today's, a late one can go out twice if the process dies
+ * between its send and its commit (at least once, never lost). Trading unreachable: tried again at the next check.
  */
 import type { ChartRenderer } from '../charts/chart-process';
-import { formatReport, htmlMarkup } from '../../ops/render';
+import { formatDaySummary, formatReport, htmlMarkup } from '../../ops/render';
 import type { TradingRpc } from '../../ops/trading-client';
 import type { CancelTimer, Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
-import type { PnlReport } from '../../shared/ipc/protocol';
+import { REPORT_DAYS, type PnlReport } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type { Notifier } from '../notify/notification';
 import type { SupervisorStore } from './supervisor-state';
@@ -19,6 +22,40 @@ import type { SupervisorStore } from './supervisor-state';
 export function summaryDue(now: number, hourUtc: number, lastDay: string | undefined): string | undefined {
   const day = new Date(now).toISOString().slice(0, 10);
   return new Date(now).getUTCHours() >= hourUtc && lastDay !== day ? day : undefined;
+}
+
+const DAY_MS = 86_400_000;
+/** Days before today whose summary can still be sent late: the report's `days` without today. */
+export const LATE_SUMMARY_DAYS = REPORT_DAYS - 1;
+
+/**
+ * The days after `lastDay` and before today (UTC) that got no summary, oldest first, at most `maxDays` (the most
+ * recent ones); `skipped` counts the older ones left out. None before the first summary was ever sent (pure).
+ */
+export function missedDays(
+  now: number,
+  lastDay: string | undefined,
+  maxDays = LATE_SUMMARY_DAYS,
+): { days: string[]; skipped: number } {
+  const last = lastDay === undefined ? NaN : Date.parse(`${lastDay}T00:00:00Z`);
+  if (!Number.isFinite(last)) return { days: [], skipped: 0 };
+  const today = Date.parse(`${new Date(now).toISOString().slice(0, 10)}T00:00:00Z`);
+  const missing = Math.max(0, Math.round((today - last) / DAY_MS) - 1);
+  const days: string[] = [];
+  for (let back = Math.min(missing, maxDays); back >= 1; back--)
+    days.push(new Date(today - back * DAY_MS).toISOString().slice(0, 10));
+  return { days, skipped: missing - days.length };
+}
+
+/**
+ * The summary is off at this start: forget the day of the last one, so that turning it on again later does not
+ * send the days it was off as late summaries (it starts as on its first day).
+ */
+export function forgetSummaryDay(store: SupervisorStore): void {
+  if (store.data.dailySummaryDay === undefined) return;
+  store.change((d) => {
+    delete d.dailySummaryDay;
+  });
 }
 
 export interface DailySummaryOptions {
@@ -74,8 +111,10 @@ export class DailySummary {
 
   private async checkOnce(): Promise<void> {
     const now = this.opts.clock.now();
-    const day = summaryDue(now, this.opts.hourUtc, this.opts.store.data.dailySummaryDay);
-    if (!day || !this.opts.trading.connected) return;
+    const lastDay = this.opts.store.data.dailySummaryDay;
+    const missed = missedDays(now, lastDay);
+    const day = summaryDue(now, this.opts.hourUtc, lastDay);
+    if ((!day && missed.days.length === 0) || !this.opts.trading.connected) return;
     let report: PnlReport;
     try {
       report = await this.opts.trading.call('report', {});
@@ -83,6 +122,7 @@ export class DailySummary {
       this.logger.warn(`daily summary: trading did not answer (${errorMessage(err)}); trying again later`);
       return;
     }
+    if (!(await this.sendLate(report, missed)) || !day) return;
     await this.opts.notifier.notify({
       key: `daily-summary:${day}`,
       priority: 'low',
@@ -101,5 +141,51 @@ export class DailySummary {
     } catch (err) {
       this.logger.warn(`daily summary: the equity chart was not sent (${errorMessage(err)})`);
     }
+  }
+
+  /**
+   * The summaries of the days that passed without one, oldest first, each noted as sent before the next; false
+   * when one could not go out this time (the next look tries it again).
+   */
+  private async sendLate(report: PnlReport, missed: { days: string[]; skipped: number }): Promise<boolean> {
+    if (missed.days.length === 0) return true;
+    const lastMissed = missed.days[missed.days.length - 1]!;
+    if (!report.days) {
+      this.logger.warn(
+        `daily summary: ${missed.days.length} past day(s) without a summary (${missed.days.join(', ')}); ` +
+          "trading is of an older build that does not report days, so only today's is sent",
+      );
+      // said once: the next looks (every minute until the hour) do not ask for the whole report again for them
+      await this.opts.store.commit((d) => {
+        d.dailySummaryDay = lastMissed;
+      });
+      return true;
+    }
+    if (missed.skipped > 0) {
+      this.logger.warn(
+        `daily summary: ${missed.skipped} day(s) before ${missed.days[0]} got no summary (more than ` +
+          `${LATE_SUMMARY_DAYS} days without one); their trades are in /pnl and \`byninja report\``,
+      );
+    }
+    for (const late of missed.days) {
+      const figures = report.days.find((d) => d.day === late);
+      if (!figures) {
+        // a report built on another day than this look (across midnight): the next look asks again
+        this.logger.warn(
+          `daily summary: the report has no figures for ${late} yet; trying again at the next look`,
+        );
+        return false;
+      }
+      await this.opts.notifier.notify({
+        key: `daily-summary:${late}`,
+        priority: 'low',
+        silent: true,
+        text: formatDaySummary(figures, report.quoteCurrency, htmlMarkup),
+      });
+      await this.opts.store.commit((d) => {
+        d.dailySummaryDay = late;
+      });
+    }
+    return true;
   }
 }

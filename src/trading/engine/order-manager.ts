@@ -40,6 +40,7 @@ import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-ar
 import { rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
 import {
   applyExchangeOrder,
+  changedByExchange,
   fillsComplete,
   isFinal,
   judgeNotFound,
@@ -200,13 +201,16 @@ export class OrderManager {
     return this.state.data.orders[clientOrderId];
   }
 
-  hotOrders(): LocalOrder[] {
-    return Object.values(this.state.data.orders).sort((a, b) => a.createdAt - b.createdAt);
+  /** The hot state's orders (those that pass `test`, when given), oldest first. */
+  hotOrders(test?: (order: LocalOrder) => boolean): LocalOrder[] {
+    const orders = Object.values(this.state.data.orders);
+    // filtered before sorting: with 1,000 open orders, sorting them all for the few a caller wants cost the most
+    return (test ? orders.filter(test) : orders).sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  /** Orders that still need the exchange (not final, or final with fills still to fetch). */
+  /** Orders that still need the exchange (not final, or final with fills still to fetch), oldest first. */
   pendingOrders(symbol?: string): LocalOrder[] {
-    return this.hotOrders().filter((o) => needsExchange(o) && (!symbol || o.symbol === symbol));
+    return this.hotOrders((o) => (!symbol || o.symbol === symbol) && needsExchange(o));
   }
 
   /** Every order: history journal (older) then hot state, one entry per clientOrderId. */
@@ -543,26 +547,31 @@ export class OrderManager {
    */
   async applyRemote(clientOrderId: string, remote: ExchangeOrder): Promise<void> {
     const before = this.mustGet(clientOrderId);
-    let next: LocalOrder;
-    try {
-      next = applyExchangeOrder(before, remote, this.clock.now());
-    } catch (err) {
-      if (!(err instanceof IllegalTransitionError)) throw err;
-      this.logger.warn('Ignoring an exchange update the order life does not allow', {
-        ...err.context,
-        remote: remote.status,
-      });
-      return;
-    }
-    const changed =
-      next.status !== before.status ||
-      next.filled !== before.filled ||
-      next.exchangeOrderId !== before.exchangeOrderId;
-    if (changed) {
+    let next = before;
+    if (changedByExchange(before, remote)) {
+      try {
+        next = applyExchangeOrder(before, remote, this.clock.now());
+      } catch (err) {
+        if (!(err instanceof IllegalTransitionError)) throw err;
+        this.logger.warn('Ignoring an exchange update the order life does not allow', {
+          ...err.context,
+          remote: remote.status,
+        });
+        return;
+      }
       next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
       await this.commitOrder(next, statusChangeEvents(before, next));
     }
     if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
+  }
+
+  /**
+   * Whether the exchange's view of an order changes nothing state records and leaves no fill to fetch: what
+   * `applyRemote` would then do is nothing (recovery checks 1,000 listed open orders this way without a call each).
+   */
+  upToDateWith(clientOrderId: string, remote: ExchangeOrder): boolean {
+    const order = this.mustGet(clientOrderId);
+    return !changedByExchange(order, remote) && fillsComplete(order);
   }
 
   /** Fetches the order's trades and commits the new fills with their position events (fill-sync.ts). */

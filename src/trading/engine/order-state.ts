@@ -157,6 +157,18 @@ export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now
   });
 }
 
+/**
+ * Whether the exchange's view changes what state records of an order — its status, filled amount or exchange id, the
+ * fields `applyExchangeOrder` moves that are committed. False: applying it changes nothing to commit.
+ */
+export function changedByExchange(order: LocalOrder, remote: ExchangeOrder): boolean {
+  return (
+    statusFromExchange(remote) !== order.status ||
+    Math.max(order.filled, remote.filled) !== order.filled ||
+    remote.id !== order.exchangeOrderId
+  );
+}
+
 /** True when the fills recorded add up to the filled amount the exchange reported. */
 export function fillsComplete(order: LocalOrder): boolean {
   const sum = order.fills.reduce((s, f) => s + f.amount, 0);

@@ -70,7 +70,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   const fillsBefore = countFills(manager);
   const summary: RecoverySummary = {
     lastExit: opts.lastExit,
-    restoredOrders: manager.hotOrders().length,
+    restoredOrders: countOrders(manager, () => true),
     restoredPositions: manager.openPositions().length,
     changedWhileDown: [],
     resolvedUnknown: [],
@@ -100,7 +100,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     });
 
   // the reads every start makes go out together now (unless already sent), while the local steps below run
-  const symbols = recoverySymbols(opts.symbols, manager.hotOrders());
+  const symbols = recoverySymbols(opts.symbols, Object.values(manager.state.data.orders));
   const reads = readTogether(signal, [
     (s: AbortSignal) =>
       Promise.all(
@@ -145,8 +145,10 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   const newer: ExchangeOrder[] = [];
   for (const recent of recentBySymbol) {
     for (const remote of recent) {
+      // one the state has is not newer: looked up before its id is parsed (most of them, every start)
+      if (manager.order(remote.clientOrderId!)) continue;
       const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
-      if (seq > stateSeq && !manager.order(remote.clientOrderId!)) newer.push(remote);
+      if (seq > stateSeq) newer.push(remote);
       // (open ones among them are adopted or cancelled with every other unknown open order of ours, below)
     }
   }
@@ -175,6 +177,8 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     let to: OrderStatus;
     try {
       const remote = knownOpen(order, openOnExchange);
+      // the open list says what state says (most orders of every start): nothing to apply, no call to make
+      if (remote && manager.upToDateWith(order.clientOrderId, remote)) continue;
       if (remote) {
         // the exchange's open-order list already answers for this order: apply it (fills missing from the
         // answer are still fetched by applyRemote) instead of one fetchOrder per order
@@ -206,7 +210,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // An order we declared never placed (the lookup found nothing) that the exchange has after all — its create
   // arrived late, or the lookup read a lagging replica — is taken back: the exchange's answer wins, and its fills
   // count. Only our own inference is rechecked, never a refusal the exchange sent.
-  for (const order of manager.hotOrders().filter(declaredNeverPlaced)) {
+  for (const order of manager.hotOrders(declaredNeverPlaced)) {
     const id = order.clientOrderId;
     let remote: ExchangeOrder;
     try {
@@ -228,7 +232,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   for (const remote of openOrders) {
     // ours by prefix, of this install or an earlier one (a lost data dir): every such order is accounted for
-    if (!parseClientOrderId(remote.clientOrderId, manager.botId) || manager.order(remote.clientOrderId!))
+    if (manager.order(remote.clientOrderId!) || !parseClientOrderId(remote.clientOrderId, manager.botId))
       continue;
     const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
     const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));
@@ -262,7 +266,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     });
   }
 
-  const stillUnknown = manager.pendingOrders().filter((o) => o.status === 'intent' || o.status === 'unknown');
+  const stillUnknown = manager.hotOrders((o) => o.status === 'intent' || o.status === 'unknown');
   if (stillUnknown.length > 0) {
     summary.stillUnknown = stillUnknown.map((o) => o.clientOrderId);
     logger.warn('Recovery: orders whose create outcome is still unknown; their symbols wait for them', {
@@ -271,13 +275,13 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   }
   summary.newFills = countFills(manager) - fillsBefore;
   summary.restoredPositions = manager.openPositions().length;
-  summary.openOrders = manager.hotOrders().filter((o) => !isFinal(o.status)).length;
+  summary.openOrders = countOrders(manager, (o) => !isFinal(o.status));
   summary.durationMs = clock.now() - startedAt;
   await manager.archive();
   logger.info('Recovery finished', {
     ...summary,
     lastExit: summary.lastExit.kind,
-    pending: manager.pendingOrders().filter(needsExchange).length,
+    pending: countOrders(manager, needsExchange),
   });
   await manager.outbox.emit(
     'recovery',
@@ -312,8 +316,13 @@ function declaredNeverPlaced(order: LocalOrder): boolean {
   return order.status === 'rejected' && !order.exchangeOrderId && !order.refused;
 }
 
+// counts need no order (hotOrders sorts): with 1,000 open orders each sort showed in the start's profile
+function countOrders(manager: OrderManager, test: (order: LocalOrder) => boolean): number {
+  return Object.values(manager.state.data.orders).filter(test).length;
+}
+
 function countFills(manager: OrderManager): number {
-  return manager.hotOrders().reduce((n, o) => n + o.fills.length, 0);
+  return Object.values(manager.state.data.orders).reduce((n, o) => n + o.fills.length, 0);
 }
 
 /** The recovery event's summary line (pure). */

@@ -6,7 +6,7 @@
  * (written by a newer build, or an older file's leftover) is kept as it is, never a reason to refuse the file.
  */
 import * as z from 'zod';
-import { compiledSchema } from '../../shared/config/zod-compiled';
+import { compiledParser, keysIn } from '../../shared/config/zod-compiled';
 import { TRADING_EVENT_TYPES } from '../../shared/ipc/event-schema';
 import type { LocalOrder } from './order-state';
 
@@ -29,23 +29,20 @@ export const ORDER_PURPOSES = ['entry', 'exit', 'stop-loss', 'take-profit', 'clo
 
 const side = z.enum(['buy', 'sell']);
 
-// one per fill of every order: compiled (zod-compiled.ts)
-export const fillSchema = compiledSchema(() =>
-  z.looseObject({
-    orderId: z.string(),
-    clientOrderId: z.string(),
-    tradeId: z.string(),
-    symbol: z.string(),
-    side,
-    price: nonNegative,
-    amount: nonNegative,
-    feeCost: finite,
-    feeCurrency: z.string(),
-    // quote value of a fee in a third currency (BNB), null when no market prices it
-    feeQuote: finite.nullable().optional(),
-    timestamp: epochMs,
-  }),
-);
+export const fillSchema = z.looseObject({
+  orderId: z.string(),
+  clientOrderId: z.string(),
+  tradeId: z.string(),
+  symbol: z.string(),
+  side,
+  price: nonNegative,
+  amount: nonNegative,
+  feeCost: finite,
+  feeCurrency: z.string(),
+  // quote value of a fee in a third currency (BNB), null when no market prices it
+  feeQuote: finite.nullable().optional(),
+  timestamp: epochMs,
+});
 
 /** The fields of OrderSpec (shared/ipc/protocol.ts), as the state file must hold them. */
 const orderSpecShape = {
@@ -56,27 +53,24 @@ const orderSpecShape = {
   price: nonNegative.optional(),
 };
 
-// one per order: compiled (zod-compiled.ts)
-export const localOrderSchema = compiledSchema(() =>
-  z.looseObject({
-    clientOrderId: z.string().min(1),
-    exchangeOrderId: z.string().optional(),
-    ...orderSpecShape,
-    filled: nonNegative,
-    averagePrice: nonNegative.optional(),
-    status: z.enum(ORDER_STATUSES),
-    purpose: z.enum(ORDER_PURPOSES),
-    reason: z.string().optional(),
-    createdAt: epochMs,
-    updatedAt: epochMs,
-    sentAt: epochMs.optional(),
-    lookupMisses: z.number().int().min(0).optional(),
-    fills: z.array(fillSchema),
-    error: z.string().optional(),
-    refused: z.boolean().optional(),
-    retryAfterMs: nonNegative.optional(),
-  }),
-);
+export const localOrderSchema = z.looseObject({
+  clientOrderId: z.string().min(1),
+  exchangeOrderId: z.string().optional(),
+  ...orderSpecShape,
+  filled: nonNegative,
+  averagePrice: nonNegative.optional(),
+  status: z.enum(ORDER_STATUSES),
+  purpose: z.enum(ORDER_PURPOSES),
+  reason: z.string().optional(),
+  createdAt: epochMs,
+  updatedAt: epochMs,
+  sentAt: epochMs.optional(),
+  lookupMisses: z.number().int().min(0).optional(),
+  fills: z.array(fillSchema),
+  error: z.string().optional(),
+  refused: z.boolean().optional(),
+  retryAfterMs: nonNegative.optional(),
+});
 
 // a compile error here means the file's schema lost a field LocalOrder (or OrderSpec) declares
 const parsedOrderIsLocalOrder = (o: z.infer<typeof localOrderSchema>): LocalOrder => o;
@@ -163,6 +157,10 @@ export const historyEntrySchema = z.looseObject({
   order: localOrderSchema,
   seq: z.number().int().min(0).optional(),
 });
+
+/** The state file's and a history line's parsers, compiled once there are many orders to check (zod-compiled.ts). */
+export const tradingStateParser = compiledParser(tradingStateSchema, (data) => keysIn(data, 'orders'));
+export const historyEntryParser = compiledParser(historyEntrySchema, () => 1);
 
 /** The first few issues of a failed parse, as one line ("orders.x.fills.0.price: expected number…"). */
 export function describeSchemaIssues(error: z.ZodError, max = 3): string {

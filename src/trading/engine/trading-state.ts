@@ -12,7 +12,7 @@ import type { LocalOrder } from './order-state';
 import type { PositionBook } from './pnl';
 import type { StateIdentity } from './state-identity';
 import { initialRiskState, type RiskState } from './risk';
-import { describeSchemaIssues, historyEntrySchema, tradingStateSchema } from './trading-state-schema';
+import { describeSchemaIssues, historyEntryParser, tradingStateParser } from './trading-state-schema';
 
 export const STATE_STORE_NAME = 'trading-state';
 export const HISTORY_JOURNAL_NAME = 'trading-history';
@@ -111,7 +111,7 @@ export const TRADING_STATE_MIGRATIONS: Migrations = {
  * quarantined by the Store and the previous generation is used.
  */
 export function validateTradingState(data: unknown): TradingState {
-  const parsed = tradingStateSchema.safeParse(data);
+  const parsed = tradingStateParser.safeParse(data);
   if (!parsed.success) {
     throw new CorruptStateError(`trading state is invalid: ${describeSchemaIssues(parsed.error)}`, {
       store: STATE_STORE_NAME,
@@ -122,7 +122,7 @@ export function validateTradingState(data: unknown): TradingState {
 
 /** Full check of one history journal line; a line that fails it is skipped and logged by the Journal. */
 export function validateHistoryEntry(data: unknown): HistoryEntry {
-  const parsed = historyEntrySchema.safeParse(data);
+  const parsed = historyEntryParser.safeParse(data);
   if (!parsed.success)
     throw new CorruptStateError(`history entry is invalid: ${describeSchemaIssues(parsed.error)}`);
   return parsed.data as unknown as HistoryEntry;

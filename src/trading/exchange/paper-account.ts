@@ -4,49 +4,44 @@
  * about the account. Validated on open, so a damaged file is quarantined rather than trusted.
  */
 import * as z from 'zod';
-import { compiledSchema } from '../../shared/config/zod-compiled';
+import { compiledParser, keysIn } from '../../shared/config/zod-compiled';
 import { InsufficientFundsError } from '../../shared/errors';
 
 const side = z.enum(['buy', 'sell']);
 
-// one per order and trade: compiled (zod-compiled.ts)
-const tradeSchema = compiledSchema(() =>
-  z.object({
-    id: z.string(),
-    orderId: z.string(),
-    symbol: z.string(),
-    side,
-    price: z.number(),
-    amount: z.number(),
-    cost: z.number(),
-    fee: z.object({ cost: z.number(), currency: z.string() }),
-    timestamp: z.number(),
-  }),
-);
+const tradeSchema = z.object({
+  id: z.string(),
+  orderId: z.string(),
+  symbol: z.string(),
+  side,
+  price: z.number(),
+  amount: z.number(),
+  cost: z.number(),
+  fee: z.object({ cost: z.number(), currency: z.string() }),
+  timestamp: z.number(),
+});
 
-const orderSchema = compiledSchema(() =>
-  z.object({
-    id: z.string(),
-    clientOrderId: z.string(),
-    symbol: z.string(),
-    side,
-    type: z.enum(['market', 'limit']),
-    price: z.number().optional(),
-    amount: z.number(),
-    filled: z.number(),
-    /** Quote spent (buy) or received before fees (sell). */
-    cost: z.number(),
-    status: z.enum(['open', 'closed', 'canceled', 'rejected', 'expired']),
-    timestamp: z.number(),
-    /** Funds still held for the unfilled part of a resting order. */
-    reserved: z.object({ currency: z.string(), amount: z.number() }),
-    /** Completed periods already matched; periods up to it are never looked at again. */
-    checkedBucket: z.number(),
-    /** Period of the last fill slice; a large order gets at most one slice per period. */
-    lastFillBucket: z.number(),
-    trades: z.array(tradeSchema),
-  }),
-);
+const orderSchema = z.object({
+  id: z.string(),
+  clientOrderId: z.string(),
+  symbol: z.string(),
+  side,
+  type: z.enum(['market', 'limit']),
+  price: z.number().optional(),
+  amount: z.number(),
+  filled: z.number(),
+  /** Quote spent (buy) or received before fees (sell). */
+  cost: z.number(),
+  status: z.enum(['open', 'closed', 'canceled', 'rejected', 'expired']),
+  timestamp: z.number(),
+  /** Funds still held for the unfilled part of a resting order. */
+  reserved: z.object({ currency: z.string(), amount: z.number() }),
+  /** Completed periods already matched; periods up to it are never looked at again. */
+  checkedBucket: z.number(),
+  /** Period of the last fill slice; a large order gets at most one slice per period. */
+  lastFillBucket: z.number(),
+  trades: z.array(tradeSchema),
+});
 
 export const paperAccountSchema = z.object({
   balances: z.record(z.string(), z.object({ free: z.number(), used: z.number() })),
@@ -56,6 +51,9 @@ export const paperAccountSchema = z.object({
   nextOrderId: z.number().int().positive(),
   nextTradeId: z.number().int().positive(),
 });
+
+/** The account file's parser, compiled once there are many orders to check (zod-compiled.ts). */
+export const paperAccountParser = compiledParser(paperAccountSchema, (data) => keysIn(data, 'orders'));
 
 export type PaperAccount = z.infer<typeof paperAccountSchema>;
 export type PaperOrderRecord = z.infer<typeof orderSchema>;

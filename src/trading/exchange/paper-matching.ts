@@ -161,13 +161,15 @@ export function matchRestingOrder(
 ): RestingMatch {
   const fills: RestingFill[] = [];
   const price = order.price ?? 0;
-  let remaining = clean(order.amount - order.filled);
+  // what is left to fill, worked out at the first crossing: most passes over a resting order find none
+  let remaining: number | undefined;
   let lastFill = order.lastFillBucket;
   for (const range of ranges) {
-    if (remaining <= 0) break;
     if (range.bucket <= lastFill) continue;
     const crossed = order.side === 'buy' ? range.lowestAsk <= price : range.highestBid >= price;
     if (!crossed) continue;
+    remaining ??= clean(order.amount - order.filled);
+    if (remaining <= 0) break;
     // a resting order the market came down (up) to fills at its limit; one still marketable at the end of the
     // period (its limit beyond the quote) fills at the quote, as a taker would
     const fillPrice =
@@ -213,6 +215,24 @@ export function applyMatches(
   return next;
 }
 
+/**
+ * A pass without fills: the records of the orders whose matched period moved on, as new records (the account's are
+ * not changed). The caller puts them in place of the old ones; nothing else about the account changes.
+ */
+export function checkedPeriodsMoved(
+  account: PaperAccount,
+  matches: readonly RestingMatch[],
+): PaperOrderRecord[] {
+  const moved: PaperOrderRecord[] = [];
+  for (const match of matches) {
+    if (match.fills.length > 0)
+      throw new Error(`order ${match.orderId} has fills: applyMatches applies them`);
+    if (match.checkedBucket !== undefined)
+      moved.push({ ...account.orders[match.orderId], checkedBucket: match.checkedBucket });
+  }
+  return moved;
+}
+
 /** Cancels an open order and gives its held funds back; only open orders can be cancelled. */
 export function cancelOrder(account: PaperAccount, id: string, symbol: string): PaperAccount {
   const current = findOrder(account, id, symbol);
@@ -236,10 +256,10 @@ export function findOrder(account: PaperAccount, id: string, symbol: string): Pa
   return order;
 }
 
-/** Open orders, oldest first (the order they were placed in). */
-export function openOrders(account: PaperAccount): PaperOrderRecord[] {
+/** Open orders (of `symbol`, when given), oldest first (the order they were placed in). */
+export function openOrders(account: PaperAccount, symbol?: string): PaperOrderRecord[] {
   return Object.values(account.orders)
-    .filter((o) => o.status === 'open')
+    .filter((o) => o.status === 'open' && (symbol === undefined || o.symbol === symbol))
     .sort(byAge);
 }
 
@@ -356,14 +376,23 @@ function applyFill(
   }
 }
 
+/**
+ * Keeps the `keep` most recently closed orders: by their last fill (a cancelled order without one, by when it was
+ * placed). By id, an old resting order that filled after `keep` newer ones had closed was deleted in the very step
+ * that filled it, and its lookup answered "order does not exist" for an order that had filled.
+ */
 function pruneClosed(d: PaperAccount, keep: number): void {
   const closed = Object.values(d.orders).filter((o) => o.status !== 'open');
   if (closed.length <= keep) return;
-  closed.sort((a, b) => Number(a.id) - Number(b.id));
+  closed.sort((a, b) => closedAt(a) - closedAt(b) || Number(a.id) - Number(b.id));
   for (const o of closed.slice(0, closed.length - keep)) {
     delete d.orders[o.id];
     delete d.byClientId[o.clientOrderId];
   }
+}
+
+function closedAt(o: PaperOrderRecord): number {
+  return o.trades.length > 0 ? o.trades[o.trades.length - 1]!.timestamp : o.timestamp;
 }
 
 function reservationFor(
@@ -394,11 +423,16 @@ function draftOf(account: PaperAccount): PaperAccount {
 /** Per draft, the ids of the orders already copied into it: the rest of the same transition changes those in place. */
 const copiedOrders = new WeakMap<PaperAccount, Set<string>>();
 
+/**
+ * The draft's own copy of order `id`: what a transition changes in an order is its fields, its `reserved` and its
+ * trade list (a trade is appended, never changed), so those are copied and the trades themselves shared.
+ */
 function touch(draft: PaperAccount, id: string): PaperOrderRecord {
   let copied = copiedOrders.get(draft);
   if (!copied) copiedOrders.set(draft, (copied = new Set()));
   if (!copied.has(id)) {
-    draft.orders[id] = structuredClone(draft.orders[id]);
+    const order = draft.orders[id];
+    draft.orders[id] = { ...order, reserved: { ...order.reserved }, trades: [...order.trades] };
     copied.add(id);
   }
   return draft.orders[id];

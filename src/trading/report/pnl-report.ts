@@ -5,7 +5,7 @@
  * length: per-symbol books and totals, a bounded set of recent order ids (to skip an order archived twice), and
  * an equity curve thinned to at most MAX_POINTS as it grows. Drawdown is followed exactly as the fills pass.
  */
-import type { PnlPeriod, PnlReport, TripView } from '../../shared/ipc/protocol';
+import { REPORT_DAYS, type PnlPeriod, type PnlReport, type TripView } from '../../shared/ipc/protocol';
 import type { LocalOrder } from '../engine/order-state';
 import {
   applyFill,
@@ -59,9 +59,12 @@ export class PnlReportBuilder {
   private skipped = 0;
   private firstAt: number | null = null;
   private readonly today: string;
+  /** The last REPORT_DAYS UTC days, oldest first. */
+  private readonly days = new Map<string, PnlPeriod>();
 
   constructor(private readonly window: ReportWindow) {
     this.today = utcDay(window.now);
+    for (let i = REPORT_DAYS - 1; i >= 0; i--) this.days.set(utcDay(window.now - i * DAY_MS), emptyPeriod());
   }
 
   /** One order with its fills, applied now (for orders given in fill-time order); see `fillsOf`. */
@@ -123,7 +126,10 @@ export class PnlReportBuilder {
     const age = this.window.now - ts;
     if (age <= 30 * DAY_MS) out.push(this.periods.days30);
     if (age <= 7 * DAY_MS) out.push(this.periods.days7);
-    if (utcDay(ts) === this.today) out.push(this.periods.today);
+    const day = utcDay(ts);
+    if (day === this.today) out.push(this.periods.today);
+    const ofDay = this.days.get(day);
+    if (ofDay) out.push(ofDay);
     return out;
   }
 
@@ -169,6 +175,7 @@ export class PnlReportBuilder {
         days30: roundPeriod(this.periods.days30),
         all: roundPeriod(all),
       },
+      days: [...this.days].map(([day, p]) => ({ day, ...roundPeriod(p) })),
       winRate: all.trades > 0 ? all.wins / all.trades : null,
       bySymbol: [...this.bySymbol]
         .map(([symbol, p]) => ({ symbol, ...roundPeriod(p) }))

@@ -1,20 +1,18 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
-import winston from 'winston';
-import Transport from 'winston-transport';
 import { systemClock } from '../../../src/shared/clock';
 import { ShutdownCoordinator } from '../../../src/shared/lifecycle/shutdown';
+import { createLogger, type Logger } from '../../../src/shared/logging/logger';
 
 /** A logger that records the messages it receives. */
-function recordingLogger(): { logger: winston.Logger; lines: string[] } {
+function recordingLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  class Rec extends Transport {
-    override log(info: { message: string }, cb: () => void): void {
-      lines.push(info.message);
-      cb();
-    }
-  }
-  return { logger: winston.createLogger({ transports: [new Rec()] }), lines };
+  const logger = createLogger({
+    service: 'test',
+    console: false,
+    sinks: [{ write: (entry) => lines.push(String(entry.message)) }],
+  });
+  return { logger, lines };
 }
 
 function setup(budgetMs = 2_000) {

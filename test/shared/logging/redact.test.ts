@@ -147,25 +147,23 @@ describe('Redactor', () => {
     const copied = r.redactValue(order);
     expect(copied).not.to.equal(order);
     expect(JSON.stringify(copied)).to.equal('{"id":"o-1"}');
+    // a plain object with its own toJSON is copied without it: serialising the result never runs it
+    const sneaky = { id: 'o-2', toJSON: () => ({ apiKey: KEY }) };
+    const out2 = r.redactValue({ order: sneaky }) as { order: unknown };
+    expect(JSON.stringify(out2)).to.equal('{"order":{"id":"o-2"}}');
+    expect(JSON.stringify(out2)).not.to.include(KEY);
   });
 
-  it('redactInfo returns a new info object, keeps winston symbols and drops the raw splat', () => {
-    const LEVEL = Symbol.for('level');
-    const SPLAT = Symbol.for('splat');
-    const info = {
-      level: 'info',
-      message: `m ${KEY}`,
-      token: 't',
-      [LEVEL]: 'info',
-      [SPLAT]: [{ token: 't' }],
-    };
-    const out = r.redactInfo(info);
-    expect(out).not.to.equal(info);
+  it("redactEntry returns a new entry and leaves the caller's fields as they were", () => {
+    const meta = { token: 't', nested: { note: `n ${KEY}` } };
+    const entry = { level: 'info', message: `m ${KEY}`, ...meta };
+    const out = r.redactEntry(entry);
+    expect(out).not.to.equal(entry);
     expect(out.message).to.equal(`m ${REDACTED}`);
     expect(out.token).to.equal(REDACTED);
-    expect(out[LEVEL]).to.equal('info');
-    expect(out[SPLAT]).to.equal(undefined);
-    expect(info.message).to.equal(`m ${KEY}`);
+    expect(out.nested).to.deep.equal({ note: `n ${REDACTED}` });
+    expect(entry.message).to.equal(`m ${KEY}`);
+    expect(meta.nested.note).to.equal(`n ${KEY}`);
   });
 
   it('never lets a registered secret through, whatever surrounds it', () => {

@@ -134,6 +134,27 @@ describe('Journal', () => {
     expect(await j.tail(0)).to.deep.equal([]);
   });
 
+  it('tail(n) checks only the lines it needs from the end: the last n valid entries, damaged ones skipped', async () => {
+    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ id: i }));
+    lines[297] = '{"id":"not a number"}';
+    lines[298] = '\u0000garbage';
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const checked: unknown[] = [];
+    const { logger } = captureLogger();
+    const j = await Journal.open<Fill>(dir, 'fills', {
+      logger,
+      validate: (value) => {
+        checked.push(value);
+        if (typeof (value as Fill).id !== 'number') throw new Error('id is not a number');
+        return value as Fill;
+      },
+    });
+    journals.push(j);
+    expect(ids(await j.tail(3))).to.deep.equal([295, 296, 299]);
+    // the whole 64 KiB read chunk holds all 300 lines: the lines before the three entries are never parsed
+    expect(checked).to.have.length(4);
+  });
+
   it('compact(n) durably keeps only the last n, and later appends go to the compacted file', async () => {
     const j = await open();
     await j.append(Array.from({ length: 10 }, (_, i) => ({ id: i })));

@@ -8,13 +8,22 @@ import { systemClock } from '../../../src/shared/clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
 import type { NotificationInput } from '../../../src/telegram/notify/notification';
-import { DailySummary, summaryDue } from '../../../src/telegram/supervisor/daily-summary';
+import {
+  DailySummary,
+  forgetSummaryDay,
+  LATE_SUMMARY_DAYS,
+  missedDays,
+  summaryDue,
+} from '../../../src/telegram/supervisor/daily-summary';
 import {
   emptySupervisorState,
   type SupervisorState,
   type SupervisorStore,
 } from '../../../src/telegram/supervisor/supervisor-state';
-import { TradingStub } from '../../support/trading-stub';
+import { stubReport, TradingStub } from '../../support/trading-stub';
+import { captureLogger } from '../../support/capture-logger';
+import type { TradingRpc } from '../../../src/ops/trading-client';
+import type { PnlReport } from '../../../src/shared/ipc/protocol';
 import { eventually } from '../../../harness/pm2';
 import { ChartProcess } from '../../../src/telegram/charts/chart-process';
 import { FakeClock } from '../../support/fake-clock';
@@ -29,6 +38,131 @@ describe('daily summary', () => {
     expect(summaryDue(at('2026-03-10T08:00:00Z'), 8, undefined)).to.equal('2026-03-10');
     expect(summaryDue(at('2026-03-10T23:00:00Z'), 8, '2026-03-09')).to.equal('2026-03-10');
     expect(summaryDue(at('2026-03-10T23:00:00Z'), 8, '2026-03-10')).to.equal(undefined);
+  });
+
+  it('finds the days that passed without a summary: oldest first, at most 7, none before the first (pure)', () => {
+    const now = at('2026-03-10T05:00:00Z');
+    expect(missedDays(now, undefined)).to.deep.equal({ days: [], skipped: 0 });
+    expect(missedDays(now, '2026-03-10')).to.deep.equal({ days: [], skipped: 0 });
+    expect(missedDays(now, '2026-03-09')).to.deep.equal({ days: [], skipped: 0 });
+    expect(missedDays(now, '2026-03-08')).to.deep.equal({ days: ['2026-03-09'], skipped: 0 });
+    expect(missedDays(now, '2026-03-06')).to.deep.equal({
+      days: ['2026-03-07', '2026-03-08', '2026-03-09'],
+      skipped: 0,
+    });
+    const long = missedDays(now, '2026-02-10');
+    expect(long.days).to.have.length(LATE_SUMMARY_DAYS);
+    expect(long.days[0]).to.equal('2026-03-03');
+    expect(long.days[LATE_SUMMARY_DAYS - 1]).to.equal('2026-03-09');
+    expect(long.skipped).to.equal(20);
+    // a clock set back, or a day that is not a date: nothing to send late, never a loop
+    expect(missedDays(now, '2026-03-12')).to.deep.equal({ days: [], skipped: 0 });
+    expect(missedDays(now, '')).to.deep.equal({ days: [], skipped: 0 });
+    // across a month and a year
+    expect(missedDays(at('2027-01-01T10:00:00Z'), '2026-12-30').days).to.deep.equal(['2026-12-31']);
+  });
+
+  /** A DailySummary over fakes (pure-logic tests): the trading answers `report(now)`, the store is memory. */
+  function fakeSummary(opts: {
+    now: number;
+    lastDay?: string;
+    report: (now: number) => PnlReport;
+    commitFails?: (n: number) => boolean;
+  }) {
+    const queued: NotificationInput[] = [];
+    const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: opts.lastDay };
+    let commits = 0;
+    let reports = 0;
+    const { logger, lines } = captureLogger();
+    const clock = new FakeClock(opts.now);
+    const summary = new DailySummary({
+      hourUtc: 8,
+      trading: {
+        connected: true,
+        call: (async () => (reports++, opts.report(clock.now()))) as TradingRpc['call'],
+      },
+      notifier: { notify: async (n) => void queued.push(n), depth: () => queued.length },
+      store: {
+        data: state,
+        change: (m) => m(state),
+        commit: async (m) => {
+          if (opts.commitFails?.(++commits)) throw new Error('ENOSPC: no space left on device');
+          m?.(state);
+        },
+      },
+      charts: new ChartProcess({ clock: systemClock }),
+      logger,
+      clock,
+    });
+    return { summary, queued, state, lines, clock, reports: () => reports };
+  }
+
+  it("a trading of an older build (no per-day figures): only today's goes out; the late days are logged once", async () => {
+    const { days: _days, ...older } = stubReport(at('2026-03-10T07:00:00Z'));
+    const f = fakeSummary({ now: at('2026-03-10T07:00:00Z'), lastDay: '2026-03-07', report: () => older });
+    await f.summary.check();
+    // before the hour: the late days are said once and noted, so later looks do not ask for the report again
+    expect(f.queued).to.have.length(0);
+    expect(f.lines.map((l) => l.message).join('\n')).to.include('2026-03-08, 2026-03-09');
+    expect(f.state.dailySummaryDay).to.equal('2026-03-09');
+    for (let minute = 1; minute <= 30; minute++) {
+      f.clock.time = at('2026-03-10T07:00:00Z') + minute * 60_000;
+      await f.summary.check();
+    }
+    expect(f.reports()).to.equal(1);
+    f.clock.time = at('2026-03-10T08:00:00Z');
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.deep.equal(['daily-summary:2026-03-10']);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-10');
+  });
+
+  it('a commit failing part-way through the late days keeps the ones noted; the next look goes on from there', async () => {
+    const f = fakeSummary({
+      now: at('2026-03-10T09:00:00Z'),
+      lastDay: '2026-03-06',
+      report: stubReport,
+      commitFails: (n) => n === 2,
+    });
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.deep.equal([
+      'daily-summary:2026-03-07',
+      'daily-summary:2026-03-08',
+    ]);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-07');
+    await f.summary.check();
+    // 03-08 again (its commit failed: at least once, never lost), then 03-09 and today
+    expect(f.queued.map((n) => n.key).slice(2)).to.deep.equal([
+      'daily-summary:2026-03-08',
+      'daily-summary:2026-03-09',
+      'daily-summary:2026-03-10',
+    ]);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-10');
+  });
+
+  it('a report without the figures of a late day (built after midnight) sends nothing and notes nothing: the next look does', async () => {
+    let reportAt = at('2026-03-11T00:00:01Z');
+    const f = fakeSummary({
+      now: at('2026-03-10T23:59:59Z'),
+      lastDay: '2026-03-02',
+      report: () => stubReport(reportAt),
+    });
+    await f.summary.check();
+    expect(f.queued).to.have.length(0);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-02');
+    expect(f.lines.map((l) => l.message).join('\n')).to.include('no figures for 2026-03-03');
+    reportAt = at('2026-03-10T23:59:59Z');
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.have.length(8);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-10');
+  });
+
+  it('the summary turned off at a start forgets its last day: turned on again, no day is sent late', async () => {
+    const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: '2026-01-01' };
+    forgetSummaryDay({ data: state, change: (m) => m(state), commit: async (m) => m?.(state) });
+    expect(state.dailySummaryDay).to.equal(undefined);
+    const f = fakeSummary({ now: at('2026-03-10T09:00:00Z'), report: stubReport });
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.deep.equal(['daily-summary:2026-03-10']);
   });
 
   describe('against the Bot API emulator and a trading stub @slow', function () {
@@ -95,6 +229,52 @@ describe('daily summary', () => {
       await summary.check();
       expect(queued).to.have.length(1);
       expect(emu.photos).to.have.length(1);
+    });
+
+    it("days that passed without a summary get one late, oldest first, before today's; each once", async () => {
+      const queued: NotificationInput[] = [];
+      // the stub's report is built at the real time: not across a UTC midnight
+      const toMidnight = 86_400_000 - (Date.now() % 86_400_000);
+      if (toMidnight < 10_000) await new Promise((r) => setTimeout(r, toMidnight + 100));
+      const now = Date.now();
+      const day = (back: number): string => new Date(now - back * 86_400_000).toISOString().slice(0, 10);
+      const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: day(3) };
+      const store: SupervisorStore = {
+        data: state,
+        change: (m) => m(state),
+        commit: async (m) => m?.(state),
+      };
+      const summary = new DailySummary({
+        hourUtc: 0,
+        trading: ipc,
+        notifier: { notify: async (n) => void queued.push(n), depth: () => queued.length },
+        store,
+        charts: new ChartProcess({ clock: systemClock }),
+        logger: silentLogger(),
+        clock: new FakeClock(now),
+      });
+      await summary.check();
+      expect(queued.map((n) => n.key)).to.deep.equal([
+        `daily-summary:${day(2)}`,
+        `daily-summary:${day(1)}`,
+        `daily-summary:${day(0)}`,
+      ]);
+      const expected = stubReport(now).days!;
+      for (const [i, back] of [2, 1].entries()) {
+        const figures = expected.find((d) => d.day === day(back))!;
+        expect(queued[i]!.text)
+          .to.include(`Daily summary ${day(back)}`)
+          .and.include('sent late');
+        expect(queued[i]!.text).to.include(
+          figures.trades === 0 ? 'no closed trade' : `${figures.trades} trade`,
+        );
+      }
+      expect(queued[2]!.text)
+        .to.include(`Daily summary ${day(0)}`)
+        .and.not.include('sent late');
+      expect(state.dailySummaryDay).to.equal(day(0));
+      await summary.check();
+      expect(queued).to.have.length(3);
     });
 
     it('a failing disk (the day cannot be committed) is logged, never thrown: telegram keeps running', async () => {

@@ -152,6 +152,40 @@ describe('PaperExchange', () => {
     expect(await ex.fetchOrderTrades(placed.id, BTC)).to.deep.equal(filled.trades);
   });
 
+  it('matches what a read answers for: a fetch of one order fills that order only, the balance and the open list every resting one, each at the fill the market gave it', async () => {
+    const file = path.join(dir, 'paper-exchange.json');
+    const statusOnDisk = (id: string): string =>
+      (JSON.parse(fs.readFileSync(file, 'utf8')) as { data: { orders: Record<string, { status: string }> } })
+        .data.orders[id].status;
+    const ex = await open();
+    const limit = floorToStep(market.ticker(BTC, clock.now()).ask * 0.997, 0.01);
+    const crossing = firstCrossing(limit);
+    const [a, b, c] = [
+      await ex.createOrder(order({ side: 'buy', type: 'limit', amount: 0.01, price: limit })),
+      await ex.createOrder(order({ side: 'buy', type: 'limit', amount: 0.01, price: limit })),
+      await ex.createOrder(order({ side: 'buy', type: 'limit', amount: 0.01, price: limit })),
+    ];
+    clock.time = (crossing + 5) * CANDLE;
+
+    const filledA = await ex.fetchOrder(a.id, BTC);
+    expect(filledA.status).to.equal('closed');
+    expect(statusOnDisk(a.id), 'its fill is durable').to.equal('closed');
+    expect([statusOnDisk(b.id), statusOnDisk(c.id)], 'the others were not matched').to.deep.equal([
+      'open',
+      'open',
+    ]);
+    // matched later, each fills where the market crossed it, as if it had been matched then
+    const filledB = await ex.fetchOrderByClientId(b.clientOrderId!, BTC);
+    expect(filledB.trades!.map((t) => [t.price, t.timestamp])).to.deep.equal(
+      filledA.trades!.map((t) => [t.price, t.timestamp]),
+    );
+    const balance = await ex.fetchBalance();
+    expect(statusOnDisk(c.id), 'the balance matched every resting order').to.equal('closed');
+    expect(balance.BTC.free).to.be.closeTo(0.03, 1e-12);
+    expect(balance.USDT.used).to.equal(0);
+    expect(await ex.fetchOpenOrders()).to.deep.equal([]);
+  });
+
   it('fills a large limit order in parts over several candles (partialFillNotional)', async () => {
     const ex = await open({ startingBalances: { USDT: 100_000 }, partialFillNotional: 5_000 });
     const limit = floorToStep(market.ticker(BTC, clock.now()).ask * 1.03, 0.01); // marketable for a while

@@ -258,12 +258,9 @@ describe('paper matching (pure)', () => {
     });
   });
 
-  it('keeps only the newest closed orders, never an open one', () => {
-    let account = newPaperAccount({ USDT: 10_000 });
-    const rules = { ...RULES, retainClosedOrders: 2 };
-    const resting = place(account, request({ clientOrderId: 'open', price: 90 }), ticker(99, 101), rules);
-    account = resting.account;
-    for (let i = 0; i < 4; i += 1) {
+  /** `n` market orders m0…m(n-1), each filled (closed) at once. */
+  function withMarketOrders(account: PaperAccount, n: number, rules: typeof RULES): PaperAccount {
+    for (let i = 0; i < n; i += 1) {
       account = place(
         account,
         request({ clientOrderId: `m${i}`, type: 'market' }),
@@ -271,8 +268,39 @@ describe('paper matching (pure)', () => {
         rules,
       ).account;
     }
+    return account;
+  }
+
+  it('keeps only the newest closed orders, never an open one', () => {
+    let account = newPaperAccount({ USDT: 10_000 });
+    const rules = { ...RULES, retainClosedOrders: 2 };
+    const resting = place(account, request({ clientOrderId: 'open', price: 90 }), ticker(99, 101), rules);
+    account = resting.account;
+    account = withMarketOrders(account, 4, rules);
     expect(Object.values(account.orders).map((o) => o.clientOrderId)).to.have.members(['open', 'm2', 'm3']);
     expect(Object.keys(account.byClientId)).to.have.members(['open', 'm2', 'm3']);
+  });
+
+  it('an old resting order that fills after newer ones closed is kept: pruned by when they closed, not by id', () => {
+    let account = newPaperAccount({ USDT: 10_000 });
+    const rules = { ...RULES, retainClosedOrders: 2 };
+    const resting = place(account, request({ clientOrderId: 'old', price: 100 }), ticker(101, 102), rules);
+    account = resting.account;
+    account = withMarketOrders(account, 3, rules);
+    const old = account.orders[resting.orderId];
+    const match = matchRestingOrder(
+      old,
+      [range(101, 99.5, 100.2, 99.4, 99.6)],
+      MARKET,
+      rules,
+      NOW + 10_000,
+      102,
+    );
+    const next = applyMatches(account, [match], MARKETS, rules)!;
+    // before: deleted in the step that filled it (the lowest id), its lookup "order does not exist"
+    expect(next.orders[resting.orderId]?.status).to.equal('closed');
+    expect(next.byClientId.old).to.equal(resting.orderId);
+    expect(Object.values(next.orders).filter((o) => o.status !== 'open')).to.have.length(2);
   });
 
   it('sizes a slice: all of it up to partialFillNotional, else the cap’s amount floored, never below one step', () => {

@@ -31,6 +31,41 @@ describe('the results report (pure)', () => {
     expect(r.curve[1]![1]).to.be.closeTo(10_250.5 - 10 - 4.79 + 8.79, 1e-6);
   });
 
+  it('each of the last 8 UTC days on its own, today last (what a late daily summary sends)', () => {
+    const r = stubReport(NOW);
+    expect(r.days!.map((d) => d.day)).to.deep.equal([
+      '2026-03-03',
+      '2026-03-04',
+      '2026-03-05',
+      '2026-03-06',
+      '2026-03-07',
+      '2026-03-08',
+      '2026-03-09',
+      '2026-03-10',
+    ]);
+    // the first BTC trip closed yesterday: 610 - 600 less 1.21 fees
+    expect(r.days![6]).to.deep.equal({ day: '2026-03-09', realized: 8.79, trades: 1, wins: 1, fees: 1.21 });
+    const { day: _day, ...today } = r.days![7]!;
+    expect(today).to.deep.equal(r.periods.today);
+    expect(r.days!.slice(0, 6).every((d) => d.trades === 0 && d.realized === 0)).to.equal(true);
+  });
+
+  it("a round trip across midnight: each fee on its fill's day, the PnL and the trade on the day it closed", () => {
+    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} });
+    b.add(filledOrder('m-1', 'BTC/USDT', 'buy', 1, 100, Date.UTC(2026, 2, 9, 23, 0), 1));
+    b.add(filledOrder('m-2', 'BTC/USDT', 'sell', 1, 110, Date.UTC(2026, 2, 10, 1, 0), 2));
+    const r = b.finish({ equity: 1000, unrealized: 0, openPositions: 0 });
+    const day = (d: string) => r.days!.find((x) => x.day === d)!;
+    expect(day('2026-03-09')).to.include({ trades: 0, fees: 1 });
+    expect(day('2026-03-10')).to.include({ trades: 1, wins: 1, fees: 2 });
+    expect(day('2026-03-09').realized + day('2026-03-10').realized).to.be.closeTo(
+      r.periods.all.realized,
+      1e-9,
+    );
+    const { day: _d, ...today } = day('2026-03-10');
+    expect(today).to.deep.equal(r.periods.today);
+  });
+
   it('counts an order once when the journal holds it twice, and the hot copy of a journal order once', () => {
     const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} });
     const buy = filledOrder('d-1', 'BTC/USDT', 'buy', 1, 100, NOW - 2000);
