@@ -17,7 +17,9 @@
  * - GET /api/v3/order (-2013 "Order does not exist."), openOrders, allOrders (most recent, `limit` ≤ 1000),
  *   myTrades (`orderId`, `startTime`, `fromId`, `limit`), DELETE order (-2011 "Unknown order sent."; the answer's
  *   clientOrderId is the cancel's own id, origClientOrderId the order's), account, exchangeInfo, klines, tickers;
- * - request weight per minute with X-MBX-USED-WEIGHT-1M and 429 -1003 + Retry-After over the limit.
+ * - request weight per minute with X-MBX-USED-WEIGHT-1M and 429 -1003 + Retry-After over the limit;
+ * - a rate-limit outage on demand (`refuseAll`): every request answered 429, or 418 (the IP ban Binance gives for
+ *   requests after a 429), with Retry-After, until cleared.
  *
  * And the behaviours that hurt, on demand: `lookupLagMs` (every read — order query, open orders, all orders,
  * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took), and
@@ -224,7 +226,27 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     return { symbol: symbol.replace('/', '') };
   }
 
+  /**
+   * While set, every request is refused for rate (nothing is done): 429 -1003, or 418 -1003 "IP banned until …",
+   * with this Retry-After. Counted in `requests` like any other.
+   */
+  refuseAll?: { status: 429 | 418; retryAfterSec: number };
+
   // --- HTTP ------------------------------------------------------------------------------------------------------
+
+  protected override refuseEarly(): Answer | undefined {
+    const refuse = this.refuseAll;
+    if (!refuse) return undefined;
+    const msg =
+      refuse.status === 418
+        ? `Way too much request weight used; IP banned until ${this.now() + refuse.retryAfterSec * 1000}. Please use WebSocket Streams for live updates to avoid bans.`
+        : 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid bans.';
+    return {
+      status: refuse.status,
+      body: { code: -1003, msg },
+      headers: { 'Retry-After': String(refuse.retryAfterSec) },
+    };
+  }
 
   protected readRequest(
     req: http.IncomingMessage,

@@ -3,8 +3,8 @@
  * exchange adapter exists, so the state files, the event log and the TCP server open while they travel (a live
  * start's local work and its first round trips overlap instead of adding up). `TradingLoop.connect` takes them as
  * its first attempts: a failure is waited out and retried there like any other. With markets an earlier run kept
- * (`kept`), the start does not wait for the fresh ones: recovery reads with the kept ones, and the loop's first tick
- * waits for the fresh load before anything is sized or placed.
+ * (`kept`), recovery's reads need not wait for the fresh ones (recovery-reads.ts); the start still does — connect
+ * returns the fresh markets, as without kept ones, so nothing is sized, placed or recovered before them.
  */
 import type { Exchange, Market } from '../exchange/exchange';
 

@@ -56,8 +56,6 @@ import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
 
-const UNCONFIRMED_MARKETS = 'the markets kept from the last run are not yet confirmed by the exchange';
-
 /** An order the engine wants placed: what it asks for, and why. */
 export interface OrderRequest extends OrderSpec {
   purpose: OrderPurpose;
@@ -105,8 +103,6 @@ export class OrderManager {
   private readonly notFoundRule: NotFoundRule;
   private readonly fills: FillSync;
   private marketBook: Record<string, Market>;
-  /** False while the markets are those an earlier run kept, not yet confirmed by a fresh load. */
-  private marketsConfirmed = true;
   /** Exchange calls of this manager that have not settled (shutdown waits for them). */
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Creates whose promise has not settled (a late answer is still possible). */
@@ -142,14 +138,9 @@ export class OrderManager {
     return this.marketBook;
   }
 
-  /**
-   * Markets loaded again (daily refresh): steps, minimums and listings as the exchange has them now. `confirmed`
-   * false: markets an earlier run kept, which stand in for recovery's reads only — no order until confirmed ones
-   * replace them.
-   */
-  setMarkets(markets: Record<string, Market>, confirmed = true): void {
+  /** Markets loaded again (daily refresh): steps, minimums and listings as the exchange has them now. */
+  setMarkets(markets: Record<string, Market>): void {
     this.marketBook = markets;
-    this.marketsConfirmed = confirmed;
   }
 
   get installId(): string {
@@ -175,13 +166,11 @@ export class OrderManager {
   }
 
   /**
-   * Why no order may be placed now — recovery has not finished, trading is stopping, the markets are not yet
-   * confirmed by the exchange, or state cannot be saved — or null. The placement gate's first rule
-   * (placement-gate.ts); `place` enforces it again at the door.
+   * Why no order may be placed now — recovery has not finished, trading is stopping, or state cannot be saved —
+   * or null. The placement gate's first rule (placement-gate.ts); `place` enforces it again at the door.
    */
   get placementRefusal(): string | null {
     if (!this.accepting) return this.refusal;
-    if (!this.marketsConfirmed) return UNCONFIRMED_MARKETS;
     const persist = this.state.persistBlocked;
     return persist ? `state cannot be saved (${persist})` : null;
   }
@@ -248,9 +237,6 @@ export class OrderManager {
   private async placeTracked(request: OrderRequest): Promise<LocalOrder> {
     if (!this.accepting)
       throw new OperationalError(`no new orders: ${this.refusal}`, { symbol: request.symbol });
-    // passes by itself (the loop's next markets load): a temporary refusal, not one for a person
-    if (!this.marketsConfirmed)
-      throw new TemporaryError(`no new orders: ${UNCONFIRMED_MARKETS}`, { symbol: request.symbol });
     if (this.state.persistBlocked && !(await this.state.probe())) {
       throw new PersistenceError(`no new orders: state cannot be saved (${this.state.persistBlocked})`, {
         symbol: request.symbol,

@@ -3,8 +3,7 @@
  * state is derived from the phase and the pause (loop-state.ts).
  *
  * Each tick, between operator actions (close-all and reconcile run between ticks, `serialize`): pending events
- * drained, markets reloaded when due (markets kept from the last run are confirmed first: until the exchange
- * answered a load, the tick stops there), balance → equity → kill switch, then every symbol on its own lane, side by
+ * drained, markets reloaded when due, balance → equity → kill switch, then every symbol on its own lane, side by
  * side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether an order may be placed is the
  * placement gate's one answer, placement-gate.ts). A symbol whose work outlasts the tick keeps its lane and is
  * skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are archived.
@@ -95,10 +94,6 @@ export class TradingLoop {
   /** Each symbol's work of the tick that started it, while it runs (its lane). */
   private readonly symbolWork = new Map<string, Promise<void>>();
   private marketsLoadedAt: number;
-  /** False while the markets are those an earlier run kept: the exchange has not answered a load yet. */
-  private marketsConfirmed = true;
-  /** The markets load on its way (the one sent at start, or a tick's), joined instead of sent twice. */
-  private marketsLoad?: Promise<Record<string, Market>>;
   /** The start waited for the exchange (a read failed): reads sent before that are read again. */
   private startWaited = false;
   /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
@@ -187,9 +182,7 @@ export class TradingLoop {
    * never exiting — for as long as the exchange (or the network) does not answer or refuses our key: a person or
    * time fixes that, a restart does not. One `exchange.unreachable` event once it has lasted
    * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so. `sent`: the
-   * same reads already on their way (connect-reads.ts), taken as the first attempts. With markets an earlier run
-   * kept (`sent.kept` resolves to them) only the account is waited for: the kept markets serve recovery, and the
-   * markets load sent with them is the first tick's to wait for (nothing is sized or placed before it answered).
+   * same reads already on their way (connect-reads.ts), taken as the first attempts.
    */
   async connect(sent?: ConnectReads): Promise<{ markets: Record<string, Market>; account: string }> {
     this.phase = 'waiting-exchange';
@@ -203,22 +196,6 @@ export class TradingLoop {
         clock: this.clock,
         onRetry: ({ error, delayMs }) => this.waitingForExchange(what, error, delayMs),
       });
-    // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
-    const readAccount = (signal: AbortSignal): Promise<string> =>
-      wait(
-        'read the account',
-        firstThen(sent?.account, () => this.exchange.accountId()),
-        signal,
-      );
-    const kept = await sent?.kept;
-    if (sent && kept) {
-      this.joinMarketsLoad(sent.markets);
-      const account = await readAccount(this.controller.signal);
-      await this.health.answered();
-      this.manager.setMarkets(kept, false);
-      this.marketsConfirmed = false;
-      return { markets: kept, account };
-    }
     // markets and the account do not depend on each other: one round trip for both
     const [markets, account] = await readTogether(this.controller.signal, [
       (signal: AbortSignal) =>
@@ -227,7 +204,13 @@ export class TradingLoop {
           firstThen(sent?.markets, () => this.exchange.loadMarkets()),
           signal,
         ),
-      readAccount,
+      // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
+      (signal: AbortSignal) =>
+        wait(
+          'read the account',
+          firstThen(sent?.account, () => this.exchange.accountId()),
+          signal,
+        ),
     ] as const);
     await this.health.answered();
     this.manager.setMarkets(markets);
@@ -432,10 +415,7 @@ export class TradingLoop {
     if (this.manager.persistBlocked) await this.manager.state.probe();
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.outbox.drain();
-    if (!(await this.refreshMarketsWhenDue())) {
-      this.activity('idle');
-      return;
-    }
+    await this.refreshMarketsWhenDue();
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
@@ -541,48 +521,17 @@ export class TradingLoop {
     }
   }
 
-  /**
-   * Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change); a failure retries next tick.
-   * Markets an earlier run kept are replaced first, by the load sent at start: until one answered, the tick stops
-   * here (false) — nothing is sized, decided or placed on them — and a failure is retried next tick and reported as
-   * any exchange failure (alerted once when it lasts).
-   */
-  private async refreshMarketsWhenDue(): Promise<boolean> {
-    if (this.marketsConfirmed && this.clock.now() - this.marketsLoadedAt < this.config.marketsRefreshMs) {
-      return true;
-    }
+  /** Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change); a failure retries next tick. */
+  private async refreshMarketsWhenDue(): Promise<void> {
+    if (this.clock.now() - this.marketsLoadedAt < this.config.marketsRefreshMs) return;
     try {
-      const kept = this.marketsConfirmed ? undefined : this.manager.markets;
-      const markets = await this.reads.withDeadline(
-        'markets',
-        this.marketsLoad ?? this.joinMarketsLoad(this.exchange.loadMarkets(true)),
-      );
-      this.marketsLoad = undefined;
+      const markets = await this.reads.withDeadline('markets', this.exchange.loadMarkets(true));
       this.manager.setMarkets(markets);
-      this.marketsConfirmed = true;
       this.marketsLoadedAt = this.clock.now();
-      if (kept) {
-        this.logger.info('Markets confirmed by the exchange', {
-          markets: Object.keys(markets).length,
-          sameAsKept: JSON.stringify(markets) === JSON.stringify(kept),
-        });
-      } else {
-        this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
-      }
-      return true;
+      this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
     } catch (err) {
       await this.onTickError('markets', err);
-      return this.marketsConfirmed;
     }
-  }
-
-  /** `load` as the markets load on its way until it settles (a failed one is not joined again). */
-  private joinMarketsLoad(load: Promise<Record<string, Market>>): Promise<Record<string, Market>> {
-    this.marketsLoad = load;
-    load.catch(() => {
-      if (this.marketsLoad === load) this.marketsLoad = undefined;
-    });
-    return load;
   }
 
   /** An error from a tick's work, handled by its class (tick-errors.ts). */

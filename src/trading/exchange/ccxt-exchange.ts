@@ -20,10 +20,12 @@
  *   history, by the exchange's own id parameter, instead of through ccxt's fetchOrder/fetchOrders.
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
- * - Markets kept on disk by the last run (kept-markets.ts) are read while ccxt loads and put in ccxt once read
- *   (`keptMarkets()`; the first requests do not wait for them), so the start's reads can be sent and parsed before
- *   the fresh markets answer; nothing is created before a fresh load answered. Each fresh load is kept for the next
- *   start.
+ * - Markets kept on disk by the last run (kept-markets.ts: the traded symbols') are read while ccxt loads and put
+ *   in ccxt once read (`keptMarkets()`; the first requests do not wait for them), so recovery's reads can be sent
+ *   and parsed before the fresh markets answer; nothing is created before a fresh load answered. Each fresh load is
+ *   kept for the next start.
+ * - Every request passes one exchange-wide rate-limit gate (rate-limit-gate.ts): after a 429 / 418 or the profile's
+ *   equivalent nothing leaves until the wait the exchange asked for has passed, then one probe before the rest.
  * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
  *   ccxt maps too loosely. A cancel answered with a bare acknowledgement is followed by a read of the order; an
  *   exchange without a list of all orders has its open and finished lists read instead.
@@ -66,8 +68,9 @@ import type {
   Market,
   Ticker,
 } from './exchange';
-import type { KeptMarkets, KeptMarketsFile, MarketsSource } from './kept-markets';
+import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource } from './kept-markets';
 import { profileFor, type ExchangeProfile } from './profiles';
+import { RateLimitGate, type Refusal } from './rate-limit-gate';
 import { SpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
@@ -280,7 +283,6 @@ export class CcxtExchange implements Exchange {
   readonly traits: ExchangeTraits;
   readonly profile: ExchangeProfile | undefined;
   private readonly clock: Clock;
-  private readonly abort = new AbortController();
   /** The markets of the last load the exchange answered (undefined until one did). */
   private markets?: Record<string, Market>;
   /** The markets kept on disk, once read and put in ccxt (undefined: none usable, or a fresh load came first). */
@@ -296,8 +298,10 @@ export class CcxtExchange implements Exchange {
     private readonly options: CcxtExchangeOptions,
     loadInfo: CcxtLoadInfo,
     private readonly spares: SpareConnections | undefined,
-    private readonly source: MarketsSource,
+    private readonly source: Omit<MarketsSource, 'byninja'>,
     keptRead: Promise<KeptMarkets | undefined> | undefined,
+    /** Aborted on close: ends read retries and the rate-limit gate's waits. */
+    private readonly abort: AbortController,
   ) {
     this.id = options.exchangeId;
     recordMarketLoads(client, this.fetched);
@@ -331,17 +335,24 @@ export class CcxtExchange implements Exchange {
     // where the origin is known before ccxt is loaded, the handshakes run while it loads
     const origin = options.apiUrl ?? (options.sandbox ? undefined : profile?.restOrigin);
     if (spares && origin) spares.preconnect(origin);
-    const source: MarketsSource = {
+    const ccxtOptions = { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions };
+    const source: Omit<MarketsSource, 'byninja'> = {
       exchange: options.exchangeId,
       sandbox: Boolean(options.sandbox),
-      // as the URLs are rebased: without trailing slashes
-      apiUrl: options.apiUrl?.replace(/\/+$/, '') ?? null,
+      // as the URLs are rebased: without trailing slashes; hashed (it may carry credentials or a private host)
+      apiUrl: options.apiUrl ? sourceHash(options.apiUrl.replace(/\/+$/, '')) : null,
       account: apiKeyFingerprint(options.apiKey),
       ccxt: ccxtVersion(),
+      options: sourceHash({
+        profile: profile?.id ?? null,
+        options: ccxtOptions,
+        has: profile?.ccxtHas ?? null,
+      }),
     };
     // the file is read while ccxt loads, and put in ccxt once read: the first requests do not wait for it
     const keptRead = options.keptMarkets?.read(source);
     const { Ctor, info, errorClasses } = await loadCcxtClass(options.exchangeId);
+    const closed = new AbortController();
     const exact = errorCodeOverrides(profile?.ccxtErrorCodes, errorClasses);
     const client = new Ctor({
       apiKey: options.apiKey,
@@ -351,12 +362,28 @@ export class CcxtExchange implements Exchange {
       enableRateLimit: true,
       ...(profile?.requestWeight ? ccxtThrottle(profile.requestWeight) : {}),
       ...(profile?.ccxtHas ? { has: profile.ccxtHas } : {}),
-      options: { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions },
+      options: ccxtOptions,
       ...(exact ? { exceptions: { exact } } : {}),
     });
     skipProxyAgentModules(client);
     if (spares) openSpareConnections(client, spares);
     recordHttpStatus(client, profile?.answerCodes?.field);
+    gateRequests(
+      client,
+      new RateLimitGate({
+        clock: options.clock ?? systemClock,
+        resets: profile?.rateLimitResets,
+        signal: closed.signal,
+        refusal: (err) => refusalOf(err, (options.clock ?? systemClock).now()),
+        onClosed: (waitMs, refusals) =>
+          options.logger?.warn(
+            `${options.exchangeId} refused for rate: no request for ${Math.round(waitMs)} ms`,
+            {
+              refusals,
+            },
+          ),
+      }),
+    );
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
     if (options.apiUrl)
@@ -370,7 +397,7 @@ export class CcxtExchange implements Exchange {
         `ccxt ${options.exchangeId}: its own ${info.via === 'esm-single' ? 'bundle' : 'module'} failed to load (${info.fallbackReason}); loaded ${info.via === 'esm-single' ? 'its ES module' : 'all of ccxt'} instead`,
       );
     }
-    return new CcxtExchange(client, options, info, spares, source, keptRead);
+    return new CcxtExchange(client, options, info, spares, source, keptRead, closed);
   }
 
   /**
@@ -939,6 +966,35 @@ function openSpareConnections(client: CcxtClient, spares: SpareConnections): voi
       ...(options.connect as Record<string, unknown> | undefined),
     });
     return { ...options, connect: spares.connector(connect) };
+  };
+}
+
+/**
+ * Every request ccxt sends passes the exchange-wide rate-limit gate (rate-limit-gate.ts) first — before ccxt's own
+ * throttle and the signing, so a request held for a ban is signed when it leaves. `fetch2` is the one method all
+ * of ccxt's REST calls go through (its implicit API methods and `request` included).
+ */
+function gateRequests(client: CcxtClient, gate: RateLimitGate): void {
+  type Fetch2 = (...args: unknown[]) => Promise<unknown>;
+  const target = client as unknown as { fetch2: Fetch2 };
+  const original = target.fetch2.bind(client) as Fetch2;
+  target.fetch2 = (...args: unknown[]) => gate.send(() => original(...args));
+}
+
+/** What the gate reads from a ccxt error: its class, and what recordHttpStatus put on it. */
+function refusalOf(err: unknown, now: number): Refusal | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as {
+    name?: string;
+    httpStatus?: number;
+    exchangeCode?: string;
+    responseHeaders?: Record<string, string>;
+  };
+  return {
+    name: e.name,
+    httpStatus: e.httpStatus,
+    exchangeCode: e.exchangeCode,
+    retryAfterMs: retryAfterFrom(e.responseHeaders, now),
   };
 }
 

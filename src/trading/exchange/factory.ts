@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import { systemClock, type Clock } from '../../shared/clock';
 import type { Config, Secrets } from '../../shared/config/schema';
+import { byninjaVersion } from '../../ops/version';
 import { ConfigError } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { CcxtExchange } from './ccxt-exchange';
@@ -125,6 +126,8 @@ export async function createExchange(
         // a restart's recovery reads need not wait for the markets: kept no older than a running trading keeps them
         keptMarkets: new KeptMarketsFile({
           dataDir: deps.dataDir,
+          symbols: config.symbols,
+          appVersion: byninjaVersion(),
           maxAgeMs: config.marketsRefreshMs,
           clock: deps.clock ?? systemClock,
           logger,

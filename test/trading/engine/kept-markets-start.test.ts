@@ -1,9 +1,10 @@
 /**
  * A live start with the markets the last run kept on disk, as the daemon wires it (connect-reads.ts,
  * recovery-reads.ts): the real engine over real files, real ccxt against the local Binance. Recovery's reads go out
- * beside the fresh markets load instead of after it, and find what they find with fresh markets; nothing is sized
- * or placed before the fresh markets answered; markets that changed meanwhile replace the kept ones as a markets
- * refresh does (a halted symbol places nothing, a changed step sizes the entry).
+ * once the account answered, beside the fresh markets load instead of after it, and find what they find with fresh
+ * markets; the start itself still waits for the fresh markets as it does without kept ones (a failing load is
+ * waited out and alerted once, nothing recovered, sized or placed before it; changed markets are the fresh ones: a
+ * halted symbol is missing from what the start checks, a changed step sizes the entry).
  *
  * Real clock, as in live-exchanges.test.ts: real ccxt signs with its own Date.now() against a real local server.
  */
@@ -15,7 +16,7 @@ import { systemClock } from '../../../src/shared/clock';
 import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
 import { sendConnectReads } from '../../../src/trading/engine/connect-reads';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import { recoverySymbols, sendRecoveryReads } from '../../../src/trading/engine/recovery-reads';
+import { recoverySymbols, sendRecoveryReadsEarly } from '../../../src/trading/engine/recovery-reads';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Market } from '../../../src/trading/exchange/exchange';
 import { KEPT_MARKETS_FILE, KeptMarketsFile } from '../../../src/trading/exchange/kept-markets';
@@ -77,27 +78,37 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
           timeoutMs: 2_000,
           readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
           profile: binanceKit.withRecvWindow(500),
-          keptMarkets: new KeptMarketsFile({ dataDir: dir, maxAgeMs: 60 * 60_000, clock: systemClock }),
+          keptMarkets: new KeptMarketsFile({
+            dataDir: dir,
+            symbols: (config as { trading?: { symbols?: string[] } }).trading?.symbols ?? [BTC, ETH],
+            appVersion: '0.0.0-test',
+            maxAgeMs: 60 * 60_000,
+            clock: systemClock,
+          }),
         }),
     });
     engines.push(h);
     return h;
   }
 
-  /** The daemon's start: first reads, recovery's reads beside them when markets were kept, connect, recover. */
-  async function start(
-    h: EngineHarness,
-  ): Promise<{ kept: Record<string, Market> | undefined; summary: RecoverySummary }> {
+  /**
+   * The daemon's start: first reads, recovery's reads once the account answered when markets were kept, connect
+   * (the fresh markets), recover.
+   */
+  async function start(h: EngineHarness): Promise<{
+    kept: Record<string, Market> | undefined;
+    markets: Record<string, Market>;
+    summary: RecoverySummary;
+  }> {
     const symbols = h.config.trading.symbols;
     const sent = sendConnectReads(h.exchange, symbols);
-    const kept = await sent.kept;
-    const early = kept
-      ? sendRecoveryReads(h.exchange, recoverySymbols(symbols, Object.values(h.files.store.data.orders)))
-      : undefined;
-    await h.loop.connect(sent);
-    const summary = await h.loop.recover({ kind: 'killed', reason: 'test' }, early);
+    const early = sendRecoveryReadsEarly(h.exchange, sent, () =>
+      recoverySymbols(symbols, Object.values(h.files.store.data.orders)),
+    );
+    const { markets } = await h.loop.connect(sent);
+    const summary = await h.loop.recover({ kind: 'killed', reason: 'test' }, await early);
     h.loop.enterRunning();
-    return { kept, summary };
+    return { kept: await sent.kept, markets, summary };
   }
 
   /** A first run that loads the markets (kept on disk) and leaves `buys` resting limit buys per symbol. */
@@ -128,7 +139,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     return { orders, positions: h.manager.positions() };
   }
 
-  it('sends recovery reads beside the markets load, and recovers exactly what fresh markets recover', async () => {
+  it('sends recovery reads beside the markets load once the account answered, and recovers exactly what fresh markets recover', async () => {
     fake = (await binanceKit.start({
       symbols: [BTC, ETH],
       // fees paid in BNB (held): valued through the BNB/USDT market when recorded
@@ -164,12 +175,13 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     expect(reads.map((r) => r.route).sort()).to.deep.equal(['allOrders', 'allOrders', 'openOrders']);
     // sent while the markets answer was still 500 ms away: the same round trip
     for (const r of reads) expect(r.at).to.be.below(marketsAt + 400);
-    expect(kept.manager.placementRefusal).to.match(/markets .* not yet confirmed/);
+    // ...and after the account's answer, never with the first reads (rate-limit-gate.ts)
+    const accountAt = during.find((r) => r.route === 'account')!.at;
+    for (const r of reads) expect(r.at).to.be.at.least(accountAt);
 
     const other = await engine(fresh);
     const freshStart = await start(other);
     expect(freshStart.kept).to.equal(undefined);
-    expect(other.manager.placementRefusal).to.equal(null);
 
     const strip = (s: RecoverySummary): unknown => ({ ...s, durationMs: 0 });
     expect(keptStart.summary.newFills).to.be.greaterThan(0);
@@ -181,37 +193,34 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     for (const f of fills) expect(f).to.include({ feeCurrency: 'BNB', feeQuote: f.feeCost * 100 });
   });
 
-  it('sizes and places nothing before the fresh markets answered; a failing load is alerted, retried, not traded on', async () => {
+  it('waits for the fresh markets as a start without kept ones: a failing load is retried and alerted once, nothing recovered or placed before', async () => {
     fake = (await binanceKit.start({ symbols: [BTC, ETH], balances: { USDT: 100_000 } })) as FakeBinance;
     const dir = newDir();
-    await firstRun(dir);
+    await firstRun(dir, 0, { trading: { symbols: [BTC] } });
     const h = await engine(dir, { trading: { symbols: [BTC] } });
-    // the start's markets load fails (both of its attempts), and so does the first tick's own
+    // the start's markets load fails: the adapter's two attempts, then the start's wait retries
     for (let i = 0; i < 4; i++) fake.fault('markets', { kind: 'server-error' });
-    const { kept } = await start(h);
+    const loads = fake.requestCount('markets');
+    let connected = false;
+    const starting = start(h).then((s) => ((connected = true), s));
+    while (fake.requestCount('markets') < loads + 3) await sleep(5);
+    expect(connected, 'the start did not go on with the kept markets').to.equal(false);
+    expect(h.loop.snapshot().loopState).to.equal('waiting-exchange');
+    expect(fake.createRequests()).to.deep.equal([]);
+    const { kept, markets } = await starting;
     expect(kept).to.not.equal(undefined);
-    strategy.next = ENTER;
-    for (let tick = 0; tick < 2; tick++) {
-      await h.loop.tick();
-      expect(fake.createRequests(), 'nothing placed on kept markets').to.deep.equal([]);
-      // the tick stopped at the markets: no symbol was read or decided on
-      expect(fake.requestCount('candles')).to.equal(0);
-      expect(h.manager.placementRefusal).to.match(/not yet confirmed/);
-      expect(h.loop.snapshot().exchangeReachable).to.equal(false);
-      await sleep(5);
-    }
-    expect(fake.requestCount('markets')).to.equal(5);
-    // alerted once it lasted (unreachableAlertMs), as any failing exchange read
-    expect(h.eventTypes().filter((t) => t === 'exchange.unreachable')).to.have.length(1);
-    // the next tick loads them again; now it trades
-    await h.loop.tick();
-    expect(fake.createRequests()).to.have.length(1);
+    expect(fake.requestCount('markets')).to.equal(loads + 5);
+    expect(Object.keys(markets)).to.include(BTC);
+    // alerted once it lasted (unreachableAlertMs), then recovered, as a start without kept markets
     expect(h.eventTypes().filter((t) => t === 'exchange.unreachable')).to.have.length(1);
     expect(h.eventTypes()).to.include('exchange.recovered');
+    strategy.next = ENTER;
+    await h.loop.tick();
+    expect(fake.createRequests()).to.have.length(1);
     strategy.next = HOLD;
   });
 
-  it('takes the fresh markets at the first tick when they changed: a halted symbol places nothing, a new step sizes the entry', async () => {
+  it('starts on the fresh markets when they changed: a halted symbol is missing from them, a new step sizes the entry', async () => {
     fake = (await binanceKit.start({ symbols: [BTC, SOL], balances: { USDT: 100_000 } })) as FakeBinance;
     const dir = newDir();
     await firstRun(dir, 0, { trading: { symbols: [BTC, SOL] } });
@@ -228,12 +237,15 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     fake.halted.add(SOL);
 
     const h = await engine(dir, { trading: { symbols: [BTC, SOL] } });
-    const { kept } = await start(h);
+    const { kept, markets } = await start(h);
     expect(kept?.[BTC].amountStep).to.equal(0.001);
     expect(kept?.[SOL]).to.not.equal(undefined);
+    // what the daemon checks the traded symbols against (a missing one stops the start, as without kept markets)
+    expect(markets[SOL], 'the exchange no longer trades SOL').to.equal(undefined);
+    expect(markets[BTC].amountStep).to.equal(freshStep);
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.markets[SOL], 'the exchange no longer trades SOL').to.equal(undefined);
+    expect(h.manager.markets[SOL]).to.equal(undefined);
     expect(h.manager.markets[BTC].amountStep).to.equal(freshStep);
     const placed = h.manager.hotOrders();
     expect(placed.map((o) => o.symbol)).to.deep.equal([BTC]);
