@@ -139,7 +139,11 @@ export async function tradingRestarts(
               'store and history journal, the event log tail, the paper exchange and its account file, the TCP server, ' +
               'recovery with nothing to fetch; the watchdog worker thread boots beside it (a few KiB, no schema code). Not ' +
               'before ready any more: prom-client with /health and /metrics (right after ready, or after 2 s of a start ' +
-              'not yet ready) and the first tick'
+              'not yet ready) and the first tick. Tried and left: a V8 startup snapshot of the initialised bundle ' +
+              "(node --build-snapshot, which would skip the top level's ~60 ms): node 20 refuses to build it " +
+              '("Unknown external reference") with worker_threads, tls, vm and module loaded, warns that these are "not ' +
+              'yet fully verified" in a snapshot, and a blob from another node version stops the daemon before any of ' +
+              'our code runs — a node upgrade would leave trading down'
             : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
               'orders each: JSON.parse of ~0.5 MiB each (~4 ms), then parsers compiled by z.compile once a file ' +
               'holds 200 orders (shared/config/zod-compiled.ts: ~5 ms to compile both schemas, cold; ~2–3 ms to ' +

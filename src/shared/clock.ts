@@ -15,6 +15,11 @@ export interface Clock {
 
 export type CancelTimer = () => void;
 
+/** The UTC day (`YYYY-MM-DD`) of an epoch-ms time: the day of daily limits, figures and summaries. */
+export function utcDay(time: number): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>

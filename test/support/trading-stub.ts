@@ -24,6 +24,8 @@ export interface TradingStubState {
   orders: OrderView[];
   differences: ReconcileDifference[];
   calls: string[];
+  /** When the report says it was built (a test on a fake clock sets its own). */
+  reportTime: () => number;
 }
 
 export class TradingStub {
@@ -101,6 +103,7 @@ export class TradingStub {
       ],
       differences: [],
       calls: [],
+      reportTime: () => Date.now(),
     };
     const record = (m: string): void => {
       state.calls.push(m);
@@ -151,7 +154,7 @@ export class TradingStub {
     });
     server.handle('report', () => {
       record('report');
-      return stubReport(Date.now());
+      return stubReport(state.reportTime());
     });
     server.handle(
       'reconcile',

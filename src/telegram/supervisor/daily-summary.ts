@@ -7,11 +7,13 @@
  * late, from the report's per-day figures, oldest first and before today's: at most the 7 days before today the
  * report holds; older ones are counted in the log. Like today's, a late one can go out twice if the process dies
  * between its send and its commit (at least once, never lost). Trading unreachable: tried again at the next check.
+ * Today's summary is sent only from a report built on its day: one built across midnight would show the next day's
+ * figures under this day's date, so that day goes out at the next look as a late one, from its own figures.
  */
 import type { ChartRenderer } from '../charts/chart-process';
 import { formatDaySummary, formatReport, htmlMarkup } from '../../ops/render';
 import type { TradingRpc } from '../../ops/trading-client';
-import type { CancelTimer, Clock } from '../../shared/clock';
+import { utcDay, type CancelTimer, type Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import { REPORT_DAYS, type PnlReport } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
@@ -20,7 +22,7 @@ import type { SupervisorStore } from './supervisor-state';
 
 /** The summary is due: the hour has come today (UTC) and today's has not gone out (pure). */
 export function summaryDue(now: number, hourUtc: number, lastDay: string | undefined): string | undefined {
-  const day = new Date(now).toISOString().slice(0, 10);
+  const day = utcDay(now);
   return new Date(now).getUTCHours() >= hourUtc && lastDay !== day ? day : undefined;
 }
 
@@ -39,11 +41,10 @@ export function missedDays(
 ): { days: string[]; skipped: number } {
   const last = lastDay === undefined ? NaN : Date.parse(`${lastDay}T00:00:00Z`);
   if (!Number.isFinite(last)) return { days: [], skipped: 0 };
-  const today = Date.parse(`${new Date(now).toISOString().slice(0, 10)}T00:00:00Z`);
+  const today = Date.parse(`${utcDay(now)}T00:00:00Z`);
   const missing = Math.max(0, Math.round((today - last) / DAY_MS) - 1);
   const days: string[] = [];
-  for (let back = Math.min(missing, maxDays); back >= 1; back--)
-    days.push(new Date(today - back * DAY_MS).toISOString().slice(0, 10));
+  for (let back = Math.min(missing, maxDays); back >= 1; back--) days.push(utcDay(today - back * DAY_MS));
   return { days, skipped: missing - days.length };
 }
 
@@ -123,6 +124,14 @@ export class DailySummary {
       return;
     }
     if (!(await this.sendLate(report, missed)) || !day) return;
+    if (utcDay(report.generatedAt) !== day) {
+      // built after midnight: its "today" is the next day's, not the figures of `day`; the next look sends `day`
+      // late from its own per-day figures
+      this.logger.info(
+        `daily summary: the report for ${day} was built on the next day; sent at the next look`,
+      );
+      return;
+    }
     await this.opts.notifier.notify({
       key: `daily-summary:${day}`,
       priority: 'low',

@@ -6,7 +6,7 @@
  * PnL in `status`: `pnlToday` is realized PnL of the current UTC day; `pnlTotal` is all realized PnL plus the
  * unrealized PnL of open positions at the last price.
  */
-import type { Clock } from '../../shared/clock';
+import { utcDay, type Clock } from '../../shared/clock';
 import type { TradingConfig } from '../../shared/config/schema';
 import { IpcError } from '../../shared/errors';
 import {
@@ -20,7 +20,7 @@ import type { PnlReport, RpcMethod, RpcParams, RpcResult } from '../../shared/ip
 import type { Exchange } from '../exchange/exchange';
 import type { OrderManager } from '../engine/order-manager';
 import { isFinal, orderView } from '../engine/order-state';
-import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl, utcDay } from '../engine/pnl';
+import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/pnl';
 import { reconcileWithExchange } from '../engine/reconcile';
 import type { TradingLoop } from '../engine/trading-loop';
 import { ordersPage, type HistoryPages } from './orders-page';

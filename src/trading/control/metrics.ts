@@ -5,10 +5,10 @@
  * `service="trading"`.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Clock } from '../../shared/clock';
+import { utcDay, type Clock } from '../../shared/clock';
 import type { LastExit, LoopState } from '../../shared/ipc/protocol';
 import type { OrderManager } from '../engine/order-manager';
-import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl, utcDay } from '../engine/pnl';
+import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/pnl';
 import type { TradingLoop } from '../engine/trading-loop';
 import type { ObserveExchangeCall } from './timed-exchange';
 

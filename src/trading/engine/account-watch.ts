@@ -15,7 +15,7 @@
  * The risk state each update starts from is read after the reads, never before them: an operator's resume
  * meanwhile is not undone.
  */
-import type { Clock } from '../../shared/clock';
+import { utcDay, type Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type { BalanceEntry, Exchange } from '../exchange/exchange';
@@ -23,7 +23,7 @@ import type { ExchangeReads } from './exchange-reads';
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import type { OnceLog } from './log-once';
-import { averageEntryPrice, realizedOnDay, splitSymbol, utcDay, type PositionBook } from './pnl';
+import { averageEntryPrice, realizedOnDay, splitSymbol, type PositionBook } from './pnl';
 import {
   capPeak,
   evaluateRisk,

@@ -10,6 +10,7 @@
  *
  * Fills are de-duplicated by (exchange order id, trade id), so applying the same trade twice changes nothing.
  */
+import { utcDay } from '../../shared/clock';
 import type { OrderSide } from '../../shared/domain/order';
 import type { ExchangeTrade, Market } from '../exchange/exchange';
 import { sellableAmount } from '../exchange/precision';
@@ -64,10 +65,6 @@ const DAYS_KEPT = 7;
 
 export function fillKey(fill: Pick<Fill, 'orderId' | 'tradeId'>): string {
   return `${fill.orderId}:${fill.tradeId}`;
-}
-
-export function utcDay(ts: number): string {
-  return new Date(ts).toISOString().slice(0, 10);
 }
 
 export function splitSymbol(symbol: string): { base: string; quote: string } {

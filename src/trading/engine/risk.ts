@@ -6,7 +6,7 @@
 import type { Config } from '../../shared/config/schema';
 import type { Market } from '../exchange/exchange';
 import { floorToStep, sellableAmount } from '../exchange/precision';
-import { utcDay } from './pnl';
+import { utcDay } from '../../shared/clock';
 
 export type RiskConfig = Config['trading']['risk'];
 

@@ -5,6 +5,7 @@
  * length: per-symbol books and totals, a bounded set of recent order ids (to skip an order archived twice), and
  * an equity curve thinned to at most MAX_POINTS as it grows. Drawdown is followed exactly as the fills pass.
  */
+import { utcDay } from '../../shared/clock';
 import { REPORT_DAYS, type PnlPeriod, type PnlReport, type TripView } from '../../shared/ipc/protocol';
 import type { LocalOrder } from '../engine/order-state';
 import {
@@ -12,7 +13,6 @@ import {
   byFillTime,
   emptyBook,
   fillKey,
-  utcDay,
   type Fill,
   type Lot,
   type PositionBook,

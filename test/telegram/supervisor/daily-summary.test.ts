@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../../src/ops/equity-chart';
+import { formatDaySummary, htmlMarkup } from '../../../src/ops/render';
 import { IpcClient } from '../../../src/shared/ipc/client';
-import { systemClock } from '../../../src/shared/clock';
+import { systemClock, utcDay } from '../../../src/shared/clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
 import type { NotificationInput } from '../../../src/telegram/notify/notification';
@@ -156,6 +157,25 @@ describe('daily summary', () => {
     expect(f.state.dailySummaryDay).to.equal('2026-03-10');
   });
 
+  it("today's summary from a report built after midnight is not sent under the old day: the next look sends that day late, with its own figures", async () => {
+    let reportAt = at('2026-03-11T00:00:01Z');
+    const f = fakeSummary({
+      now: at('2026-03-10T23:59:59Z'),
+      lastDay: '2026-03-09',
+      report: () => stubReport(reportAt),
+    });
+    await f.summary.check();
+    // the report's "today" is 03-11: under "Daily summary 2026-03-10" it would show the new day's figures
+    expect(f.queued).to.have.length(0);
+    expect(f.state.dailySummaryDay).to.equal('2026-03-09');
+    f.clock.time = reportAt = at('2026-03-11T00:01:00Z');
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.deep.equal(['daily-summary:2026-03-10']);
+    const day10 = stubReport(reportAt).days!.find((d) => d.day === '2026-03-10')!;
+    expect(f.queued[0]!.text).to.equal(formatDaySummary(day10, 'USDT', htmlMarkup));
+    expect(f.state.dailySummaryDay).to.equal('2026-03-10');
+  });
+
   it('the summary turned off at a start forgets its last day: turned on again, no day is sent late', async () => {
     const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: '2026-01-01' };
     forgetSummaryDay({ data: state, change: (m) => m(state), commit: async (m) => m?.(state) });
@@ -205,6 +225,7 @@ describe('daily summary', () => {
       };
       const sender = new TelegramSender({ token: emu.token, apiRoot: emu.apiRoot });
       const clock = new FakeClock(at('2026-03-10T07:30:00Z'));
+      stub.state.reportTime = () => clock.now();
       const summary = new DailySummary({
         hourUtc: 8,
         trading: ipc,
@@ -233,11 +254,9 @@ describe('daily summary', () => {
 
     it("days that passed without a summary get one late, oldest first, before today's; each once", async () => {
       const queued: NotificationInput[] = [];
-      // the stub's report is built at the real time: not across a UTC midnight
-      const toMidnight = 86_400_000 - (Date.now() % 86_400_000);
-      if (toMidnight < 10_000) await new Promise((r) => setTimeout(r, toMidnight + 100));
-      const now = Date.now();
-      const day = (back: number): string => new Date(now - back * 86_400_000).toISOString().slice(0, 10);
+      const now = at('2026-03-10T05:00:00Z');
+      stub.state.reportTime = () => now;
+      const day = (back: number): string => utcDay(now - back * 86_400_000);
       const state: SupervisorState = { ...emptySupervisorState(), dailySummaryDay: day(3) };
       const store: SupervisorStore = {
         data: state,
@@ -279,6 +298,8 @@ describe('daily summary', () => {
 
     it('a failing disk (the day cannot be committed) is logged, never thrown: telegram keeps running', async () => {
       const state: SupervisorState = emptySupervisorState();
+      const { logger, lines } = captureLogger();
+      stub.state.reportTime = () => at('2026-03-11T09:00:00Z');
       const full = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
       const store: SupervisorStore = {
         data: state,
@@ -291,11 +312,12 @@ describe('daily summary', () => {
         notifier: { notify: async () => undefined, depth: () => 0 },
         store,
         charts: new ChartProcess({ clock: systemClock }),
-        logger: silentLogger(),
+        logger,
         clock: new FakeClock(at('2026-03-11T09:00:00Z')),
       });
       await summary.check(); // rejected before the fix: an unhandled rejection crashed telegram, again at each start
       expect(state.dailySummaryDay).to.equal(undefined);
+      expect(lines.map((l) => l.message).join('\n')).to.include('ENOSPC');
     });
   });
 });
