@@ -5,11 +5,13 @@
  * run before kept on disk). Afterwards the exchange and the bot must agree.
  */
 import { expect } from 'chai';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
 import { needsExchange, type LocalOrder } from '../../src/trading/engine/order-state';
 import { derivePositions } from '../../src/trading/engine/pnl';
 import { parseClientOrderId } from '../../src/trading/engine/trading-state';
+import { KEPT_MARKETS_FILE } from '../../src/trading/exchange/kept-markets';
 import { EXCHANGE_KITS } from '../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange, LocalFault } from '../../harness/exchanges/local-exchange';
 import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
@@ -132,9 +134,12 @@ function pm2Suite(kit: ExchangeKit): void {
       });
       const trading = await pm2.info('trading');
       expect(trading!.restarts, 'restarts equal kills').to.equal(KILLS);
-      // the restarts recovered on the markets the runs before them kept (trading-markets.json), each confirmed by
-      // the exchange before anything was placed: the agreement below holds with them
-      expect(pm2.readLog('trading.out.log')).to.include('Markets confirmed by the exchange');
+      // the restarts sent their recovery reads with the markets the runs before them kept (trading-markets.json:
+      // the traded symbols' only, a few KB), and went on once the fresh ones answered: the agreement below holds
+      const kept = JSON.parse(fs.readFileSync(path.join(pm2.dataDir, KEPT_MARKETS_FILE), 'utf8')) as {
+        markets: Array<{ symbol: string }>;
+      };
+      expect(kept.markets.map((m) => m.symbol).sort()).to.deep.equal([...SYMBOLS].sort());
       await pm2.pm2(['stop', 'trading']);
       expect(unsettled(), 'an order in flight at the stop').to.deep.equal([]);
 

@@ -13,6 +13,7 @@ import {
   type KeptMarkets,
   type MarketsSource,
 } from '../../../src/trading/exchange/kept-markets';
+import { storeOfFile } from '../../../src/cli/state-command';
 import { captureLogger } from '../../support/capture-logger';
 import { FAKE_CLOCK_START, FakeClock } from '../../support/fake-clock';
 import { TempDirs } from '../../support/temp-dirs';
@@ -233,6 +234,12 @@ describe('KeptMarketsFile: the markets file in the data dir (real files)', () =>
     await markets.close();
     expect((await open().read(SOURCE))?.markets).to.deep.equal([BTC]);
     expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).to.deep.equal([]);
+  });
+
+  it('is no state: `byninja state restore` takes neither it nor its corrupt copy for one', () => {
+    expect(storeOfFile(file())).to.equal(undefined);
+    expect(storeOfFile(`${file()}.corrupt`)).to.equal(undefined);
+    expect(storeOfFile(path.join(dir, 'trading-state.json.corrupt-x'))).to.equal('trading-state');
   });
 
   it('logs a write that fails and keeps running (a cache: the next start loads from the exchange)', async () => {
