@@ -109,7 +109,15 @@ export interface FakeBinanceOptions extends FakeExchangeOptions {
   feeAsset?: 'received' | 'quote' | 'BNB';
   /** Request weight allowed per minute (default 6000, Binance's REQUEST_WEIGHT limit). */
   weightPerMinute?: number;
+  /**
+   * Markets exchangeInfo lists besides `symbols`, generated (`G<n>/<quote>`), listed only — nothing trades on them
+   * (default 0). A real Binance lists ~3,400: with ~3,000 a markets load costs what it costs there.
+   */
+  listedMarkets?: number;
 }
+
+/** The generated markets' quotes, in turn. */
+const LISTED_QUOTES = ['USDT', 'BTC', 'FDUSD', 'ETH', 'TRY', 'EUR'];
 
 interface Route {
   name: string;
@@ -181,11 +189,17 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   private nextTradeId = 5000;
   private readonly routes: Record<string, Route>;
 
+  /** The listed-only markets' exchangeInfo entries (built once). */
+  private readonly listed: unknown[];
+
   private constructor(options: FakeBinanceOptions) {
     const symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
     if (options.feeAsset === 'BNB' && !symbols.includes('BNB/USDT')) symbols.push('BNB/USDT');
     super({ ...options, symbols }, ROUTES);
     this.routes = this.buildRoutes();
+    this.listed = Array.from({ length: options.listedMarkets ?? 0 }, (_, i) =>
+      this.symbolInfo(`G${i.toString(36).toUpperCase()}/${LISTED_QUOTES[i % LISTED_QUOTES.length]}`),
+    );
   }
 
   static start(options: FakeBinanceOptions = {}): Promise<FakeBinance> {
@@ -499,55 +513,58 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 61_000 },
       ],
       exchangeFilters: [],
-      symbols: this.symbols.map((symbol) => {
-        const m = simulatedMarketInfo(symbol);
-        return {
-          symbol: symbol.replace('/', ''),
-          status: this.halted.has(symbol) ? 'BREAK' : 'TRADING',
-          baseAsset: m.base,
-          baseAssetPrecision: 8,
-          quoteAsset: m.quote,
-          quotePrecision: 8,
-          quoteAssetPrecision: 8,
-          baseCommissionPrecision: 8,
-          quoteCommissionPrecision: 8,
-          orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'],
-          icebergAllowed: true,
-          ocoAllowed: true,
-          otoAllowed: true,
-          quoteOrderQtyMarketAllowed: true,
-          allowTrailingStop: true,
-          cancelReplaceAllowed: true,
-          isSpotTradingAllowed: true,
-          isMarginTradingAllowed: false,
-          filters: [
-            {
-              filterType: 'PRICE_FILTER',
-              minPrice: fmt(m.priceStep),
-              maxPrice: '1000000.00000000',
-              tickSize: fmt(m.priceStep),
-            },
-            {
-              filterType: 'LOT_SIZE',
-              minQty: fmt(m.minAmount),
-              maxQty: '9000.00000000',
-              stepSize: fmt(m.amountStep),
-            },
-            {
-              filterType: 'NOTIONAL',
-              minNotional: fmt(m.minNotional),
-              applyMinToMarket: true,
-              maxNotional: '9000000.00000000',
-              applyMaxToMarket: false,
-              avgPriceMins: 5,
-            },
-          ],
-          permissions: [],
-          permissionSets: [['SPOT']],
-          defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
-          allowedSelfTradePreventionModes: ['EXPIRE_TAKER', 'EXPIRE_MAKER', 'EXPIRE_BOTH'],
-        };
-      }),
+      symbols: [...this.symbols.map((symbol) => this.symbolInfo(symbol)), ...this.listed],
+    };
+  }
+
+  /** One symbol's exchangeInfo entry. */
+  private symbolInfo(symbol: string): unknown {
+    const m = simulatedMarketInfo(symbol);
+    return {
+      symbol: symbol.replace('/', ''),
+      status: this.halted.has(symbol) ? 'BREAK' : 'TRADING',
+      baseAsset: m.base,
+      baseAssetPrecision: 8,
+      quoteAsset: m.quote,
+      quotePrecision: 8,
+      quoteAssetPrecision: 8,
+      baseCommissionPrecision: 8,
+      quoteCommissionPrecision: 8,
+      orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'],
+      icebergAllowed: true,
+      ocoAllowed: true,
+      otoAllowed: true,
+      quoteOrderQtyMarketAllowed: true,
+      allowTrailingStop: true,
+      cancelReplaceAllowed: true,
+      isSpotTradingAllowed: true,
+      isMarginTradingAllowed: false,
+      filters: [
+        {
+          filterType: 'PRICE_FILTER',
+          minPrice: fmt(m.priceStep),
+          maxPrice: '1000000.00000000',
+          tickSize: fmt(m.priceStep),
+        },
+        {
+          filterType: 'LOT_SIZE',
+          minQty: fmt(m.minAmount),
+          maxQty: '9000.00000000',
+          stepSize: fmt(m.amountStep),
+        },
+        {
+          filterType: 'NOTIONAL',
+          minNotional: fmt(m.minNotional),
+          applyMinToMarket: true,
+          maxNotional: '9000000.00000000',
+          applyMaxToMarket: false,
+          avgPriceMins: 5,
+        },
+      ],
+      permissions: [],
+      permissionSets: [['SPOT']],
+      defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
+      allowedSelfTradePreventionModes: ['EXPIRE_TAKER', 'EXPIRE_MAKER', 'EXPIRE_BOTH'],
     };
   }
 
