@@ -630,8 +630,8 @@ function createRefused(err: unknown): err is ByNinjaError {
 /** Our clientOrderIds must fit the exchange's rule, or every create would be refused: a configuration error. */
 function checkClientOrderIds(botId: string, exchange: Exchange): void {
   const { maxLength, pattern, separator } = exchange.traits.clientOrderId;
-  // the longest id this bot will send: a 6-character install id and a 12-digit sequence
-  const longest = clientOrderIdFor(botId, 'a0a0a0', 999_999_999_999, separator);
+  // the longest id this bot will send: a 6-character install id and a 10-digit sequence (ten billion orders)
+  const longest = clientOrderIdFor(botId, 'a0a0a0', 9_999_999_999, separator);
   if (longest.length > maxLength || !pattern.test(longest)) {
     throw new ConfigError([
       {

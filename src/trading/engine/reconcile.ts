@@ -13,7 +13,7 @@ import type { OrderManager } from './order-manager';
 import { fillsComplete, statusFromExchange, type LocalOrder } from './order-state';
 import { splitSymbol } from './pnl';
 import { isOpenPosition } from './risk';
-import { parseClientOrderId } from './trading-state';
+import { isOwnClientOrderId } from './trading-state';
 
 const EPS = 1e-9;
 
@@ -80,7 +80,10 @@ export async function reconcileWithExchange(
       .map((o) => o.clientOrderId),
   );
   for (const remote of await exchange.fetchOpenOrders()) {
-    if (!parseClientOrderId(remote.clientOrderId, manager.botId) || known.has(remote.clientOrderId!))
+    if (
+      !isOwnClientOrderId(remote.clientOrderId, manager.botId, manager.installId) ||
+      known.has(remote.clientOrderId!)
+    )
       continue;
     differences.push({
       kind: 'order-unknown-locally',

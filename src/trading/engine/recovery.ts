@@ -41,7 +41,7 @@ import { isFinal, needsExchange, type LocalOrder } from './order-state';
 import { firstThen } from './connect-reads';
 import { readTogether } from './read-together';
 import { recoverySymbols, type RecoveryReads } from './recovery-reads';
-import { parseClientOrderId, seqOf } from './trading-state';
+import { isOwnClientOrderId, seqOf } from './trading-state';
 
 export interface RecoveryOptions {
   manager: OrderManager;
@@ -232,7 +232,10 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   for (const remote of openOrders) {
     // ours by prefix, of this install or an earlier one (a lost data dir): every such order is accounted for
-    if (manager.order(remote.clientOrderId!) || !parseClientOrderId(remote.clientOrderId, manager.botId))
+    if (
+      manager.order(remote.clientOrderId!) ||
+      !isOwnClientOrderId(remote.clientOrderId, manager.botId, manager.installId)
+    )
       continue;
     const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
     const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));

@@ -129,11 +129,13 @@ export function validateHistoryEntry(data: unknown): HistoryEntry {
 }
 
 /**
- * How the three parts are joined: `-` (Binance, Bybit), or nothing where the exchange allows letters and digits
- * only (OKX `clOrdId`): `<botId><installId><seq>` reads back unambiguously because the bot id is known and the
- * install id is always six characters.
+ * How the three parts are joined: `-` (Binance, Bybit), or `Z` where the exchange allows letters and digits only
+ * (OKX `clOrdId`): `<botId>Z<installId>Z<seq>`. Either way a bot's ids never read as another's whose bot id starts
+ * with it ("bot" and "bot2"): the install id is lowercase and the seq digits, so the separator can only be the one
+ * right after the bot id. The ids OKX got before the `Z` (`<botId><installId><seq>`) are still read, and there
+ * "bot2"'s old ids read as "bot"'s: only its own install id makes such an id this bot's (`seqOf`, adoption).
  */
-export type ClientOrderIdSeparator = '-' | '';
+export type ClientOrderIdSeparator = '-' | 'Z';
 
 /** The clientOrderId of one of our orders. */
 export function clientOrderIdFor(
@@ -146,20 +148,36 @@ export function clientOrderIdFor(
 }
 
 /**
- * What one of our clientOrderIds says: `<botId>-<installId>-<seq>`, `<botId><installId><seq>`, or `<botId>-<seq>`
- * as sent before install ids existed (installId null). Null for an id that is not ours (another bot id, or not
- * of these forms).
+ * What one of our clientOrderIds says: `<botId>-<installId>-<seq>`, `<botId>Z<installId>Z<seq>`, or as sent before:
+ * `<botId>-<seq>` (before install ids existed: installId null) and `<botId><installId><seq>` (OKX before the `Z`;
+ * `legacy`). Null for an id that is not ours (another bot id, or not of these forms).
  */
 export function parseClientOrderId(
   clientOrderId: string | undefined,
   botId: string,
-): { installId: string | null; seq: number } | null {
+): { installId: string | null; seq: number; legacy?: true } | null {
   if (!clientOrderId?.startsWith(botId)) return null;
   const rest = clientOrderId.slice(botId.length);
   const match = rest.startsWith('-')
     ? /^-(?:([a-z0-9]{6})-)?(\d{1,15})$/.exec(rest)
-    : /^([a-z0-9]{6})(\d{1,15})$/.exec(rest);
-  return match ? { installId: match[1] ?? null, seq: Number(match[2]) } : null;
+    : /^Z([a-z0-9]{6})Z(\d{1,15})$/.exec(rest);
+  if (match) return { installId: match[1] ?? null, seq: Number(match[2]) };
+  const old = /^([a-z0-9]{6})(\d{1,15})$/.exec(rest);
+  return old ? { installId: old[1]!, seq: Number(old[2]), legacy: true } : null;
+}
+
+/**
+ * Whether an order with this clientOrderId is this bot's, of this install or an earlier one (a lost data dir): an
+ * OKX id of the form before the `Z` only with this install's id, since another bot whose id starts with ours wrote
+ * the same form.
+ */
+export function isOwnClientOrderId(
+  clientOrderId: string | undefined,
+  botId: string,
+  installId: string,
+): boolean {
+  const parsed = parseClientOrderId(clientOrderId, botId);
+  return parsed !== null && (!parsed.legacy || parsed.installId === installId);
 }
 
 /**

@@ -91,9 +91,9 @@ export interface ExchangeTraits {
   lookupGraceMs: number;
   /**
    * Our clientOrderId must fit this (length and characters), or the exchange refuses the create; `separator`
-   * joins its parts (default `-`; empty where only letters and digits are allowed).
+   * joins its parts (default `-`; `Z` where only letters and digits are allowed).
    */
-  clientOrderId: { maxLength: number; pattern: RegExp; separator?: '-' | '' };
+  clientOrderId: { maxLength: number; pattern: RegExp; separator?: '-' | 'Z' };
 }
 
 export interface Exchange {

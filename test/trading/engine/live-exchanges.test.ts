@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock } from '../../../src/shared/clock';
 import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
+import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
@@ -373,6 +374,39 @@ function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await tickUntil(() => h!.manager.order(id(3))?.status === 'filled');
       expect(new Set(fake!.createRequests()).size).to.equal(fake!.createRequests().length);
+    });
+
+    it("leaves alone the orders of another bot on the account whose id starts with this one's (bot2 beside bot)", async () => {
+      await live({ fake: { limitFillSlices: 1 } });
+      fake!.pinPrice(BTC, 60_000);
+      const other = await engine(fake!.url, { config: { app: { botId: 'bot2' } } });
+      try {
+        await other.loop.recover({ kind: 'first-start' });
+        other.loop.enterRunning();
+        const resting = await other.manager.place({
+          symbol: BTC,
+          side: 'buy',
+          type: 'limit',
+          amount: 0.001,
+          price: 30_000,
+          purpose: 'entry',
+        });
+        expect(resting.clientOrderId.startsWith('bot2')).to.equal(true);
+        expect(resting.status).to.equal('open');
+        // bot restarts: recovery and reconcile see bot2's open order on the exchange
+        await h!.close(false);
+        h = await h!.restart();
+        const summary: RecoverySummary = await h.loop.recover({ kind: 'clean' });
+        expect(summary.adopted).to.deep.equal([]);
+        expect(summary.cancelledUnknown).to.deep.equal([]);
+        expect(summary.seqRaisedFromExchange).to.equal(undefined);
+        expect(h.manager.order(resting.clientOrderId)).to.equal(undefined);
+        expect(await reconcileWithExchange(h.manager, h.exchange)).to.deep.equal([]);
+        await other.manager.refresh(resting.clientOrderId);
+        expect(other.manager.order(resting.clientOrderId)!.status).to.equal('open');
+      } finally {
+        await other.close();
+      }
     });
 
     it('reloads markets once marketsRefreshMs has passed', async () => {

@@ -14,8 +14,8 @@ export interface ClientOrderIdRule {
   maxLength: number;
   /** Allowed characters and length, as the exchange documents them. */
   pattern: RegExp;
-  /** What joins `<botId>`, `<installId>` and `<seq>`: `-`, or nothing where only letters and digits are allowed. */
-  separator: '-' | '';
+  /** What joins `<botId>`, `<installId>` and `<seq>`: `-`, or `Z` where only letters and digits are allowed. */
+  separator: '-' | 'Z';
 }
 
 export interface ExchangeProfile {

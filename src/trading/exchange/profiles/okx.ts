@@ -14,8 +14,8 @@
  *   every create (ccxt does not), at signing time + 5 s: OKX drops a create that arrives later, so the unknown-order
  *   rule adds 5 s (recvWindowMs), as for Binance's recvWindow, instead of the 30 s timestamp window.
  * - POST /api/v5/trade/order `clOrdId`: "A combination of case-sensitive alphanumerics, all numbers, or all
- *   letters of up to 32 characters" → no separator in our ids (`<botId><installId><seq>`: a bot id of at most 14
- *   characters, checked at start). It "must be unique among all currently pending
+ *   letters of up to 32 characters" → `Z` joins our ids (`<botId>Z<installId>Z<seq>`, trading-state.ts: never
+ *   read as the ids of a bot whose id starts with ours; a bot id of at most 14 characters, checked at start). It "must be unique among all currently pending
  *   (live or partially_filled) orders"; once an order is filled or canceled "the same clOrdId may be reused for a
  *   new order" → never resend. A duplicate of a pending order: sCode 51016 "Client order ID already exists." —
  *   the order EXISTS (ccxt reads 51016 as a plain InvalidOrder: mapped to DuplicateOrderId below).
@@ -52,7 +52,7 @@ export const okxProfile: ExchangeProfile = {
     param: 'clOrdId',
     maxLength: 32,
     pattern: /^[A-Za-z0-9]{1,32}$/,
-    separator: '',
+    separator: 'Z',
   },
   lookupByClientId: 'GET /api/v5/trade/order?instId=…&clOrdId=…',
   needsSymbol: {
