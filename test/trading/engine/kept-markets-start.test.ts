@@ -220,6 +220,28 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     strategy.next = HOLD;
   });
 
+  it('waits out an exchange that is down, then refuses the key, as without kept markets: one alert, recovery read once after', async () => {
+    fake = (await binanceKit.start({ symbols: [BTC, ETH], balances: { USDT: 100_000 } })) as FakeBinance;
+    const dir = newDir();
+    await firstRun(dir);
+    const h = await engine(dir);
+    // the network drops the first account reads (the adapter's two attempts), then Binance refuses the key twice
+    // (the account read is Binance's GET /api/v3/account: the double's 'balance' route)
+    for (let i = 0; i < 2; i++) fake.fault('balance', { kind: 'reset' });
+    for (let i = 0; i < 2; i++) fake.fault('balance', { kind: 'refuse', reason: 'auth' });
+    const mark = fake.requests.length;
+    const { kept, summary } = await start(h);
+    expect(kept).to.not.equal(undefined);
+    const routes = fake.requests.slice(mark).map((r) => r.route);
+    // recovery's reads went out once, after the account finally answered: none was sent early and read again
+    expect(routes.filter((r) => r === 'allOrders')).to.have.length(2);
+    expect(routes.indexOf('allOrders')).to.be.greaterThan(routes.lastIndexOf('account'));
+    expect(summary.newFills).to.equal(0);
+    expect(h.eventTypes().filter((t) => t === 'exchange.unreachable')).to.have.length(1);
+    expect(h.eventTypes().filter((t) => t === 'exchange.recovered')).to.have.length(1);
+    expect(fake.createRequests()).to.deep.equal([]);
+  });
+
   it('starts on the fresh markets when they changed: a halted symbol is missing from them, a new step sizes the entry', async () => {
     fake = (await binanceKit.start({ symbols: [BTC, SOL], balances: { USDT: 100_000 } })) as FakeBinance;
     const dir = newDir();
