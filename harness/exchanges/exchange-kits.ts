@@ -19,6 +19,7 @@ function shellOptions(o: LocalExchangeOptions): FakeExchangeOptions {
     candleMs: o.candleMs,
     lookupLagMs: o.lookupLagMs,
     limitFillSlices: o.limitFillSlices,
+    marketFillParts: o.marketFillParts,
     matchIntervalMs: o.matchIntervalMs,
     port: o.port,
   };

@@ -9,8 +9,10 @@
  *   `fills` carry price, qty, commission, commissionAsset and tradeId — no side, no time;
  * - `newClientOrderId` is "a unique id among open orders": a duplicate is refused (-2010 "Duplicate order sent.")
  *   only while the first order is open — a second create of a filled order's id is accepted as a new order;
- * - filters: LOT_SIZE (step and minimum), PRICE_FILTER (tick), NOTIONAL (-1013 "Filter failure: …"); balance
- *   (-2010 "Account has insufficient balance for requested action.");
+ * - filters: LOT_SIZE (step and minimum), PRICE_FILTER (tick), MARKET_LOT_SIZE (a MARKET order's maximum
+ *   quantity, `marketMaxQty`), NOTIONAL (price × quantity ≥ minNotional; a MARKET order is valued at the average
+ *   price over `avgPriceMins` — `pinAveragePrice`, else the last price — and checked only when `applyMinToMarket`)
+ *   (-1013 "Filter failure: …"); balance (-2010 "Account has insufficient balance for requested action.");
  * - resting LIMIT orders match when the price crosses them, in `limitFillSlices` partial fills;
  * - commission: by default in the asset received (base on a buy, quote on a sell), or in the quote, or in BNB
  *   (`feeAsset`, with the 25 % BNB discount when the account holds enough BNB);
@@ -114,6 +116,10 @@ export interface FakeBinanceOptions extends FakeExchangeOptions {
    * (default 0). A real Binance lists ~3,400: with ~3,000 a markets load costs what it costs there.
    */
   listedMarkets?: number;
+  /** MARKET_LOT_SIZE maxQty: the largest MARKET order (default 9000, as LOT_SIZE). */
+  marketMaxQty?: number;
+  /** NOTIONAL applyMinToMarket: whether minNotional applies to MARKET orders (default true). */
+  applyMinToMarket?: boolean;
 }
 
 /** The generated markets' quotes, in turn. */
@@ -188,6 +194,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   private nextOrderId = 1000;
   private nextTradeId = 5000;
   private readonly routes: Record<string, Route>;
+  private readonly averagePrices = new Map<string, number>();
 
   /** The listed-only markets' exchangeInfo entries (built once). */
   private readonly listed: unknown[];
@@ -204,6 +211,17 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
 
   static start(options: FakeBinanceOptions = {}): Promise<FakeBinance> {
     return FakeExchangeServer.listening(new FakeBinance(options));
+  }
+
+  /** The average price over `avgPriceMins` of `symbol` (what NOTIONAL values a MARKET order at); default the last. */
+  pinAveragePrice(symbol: string, price: number): void {
+    this.averagePrices.set(symbol, price);
+  }
+
+  /** Whether NOTIONAL refuses a MARKET order of `qty`: only with applyMinToMarket, at the average price. */
+  private appliesMinToMarket(qty: number, symbol: string, minNotional: number): boolean {
+    if (!(this.options.applyMinToMarket ?? true)) return false;
+    return qty * (this.averagePrices.get(symbol) ?? this.ticker(symbol).last) < minNotional;
   }
 
   /** Orders with this clientOrderId (a correct client never has more than one). */
@@ -553,9 +571,15 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
           stepSize: fmt(m.amountStep),
         },
         {
+          filterType: 'MARKET_LOT_SIZE',
+          minQty: '0.00000000',
+          maxQty: fmt(this.options.marketMaxQty ?? 9000),
+          stepSize: '0.00000000',
+        },
+        {
           filterType: 'NOTIONAL',
           minNotional: fmt(m.minNotional),
-          applyMinToMarket: true,
+          applyMinToMarket: this.options.applyMinToMarket ?? true,
           maxNotional: '9000000.00000000',
           applyMaxToMarket: false,
           avgPriceMins: 5,
@@ -660,9 +684,17 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
       );
     }
+    if (type === 'MARKET' && qty > (this.options.marketMaxQty ?? 9000)) {
+      throw new BinanceError(-1013, 'Filter failure: MARKET_LOT_SIZE');
+    }
     const t = this.ticker(symbol);
     const refPrice = limit ?? (side === 'BUY' ? t.ask : t.bid);
-    if (qty * refPrice < m.minNotional) throw new BinanceError(-1013, 'Filter failure: NOTIONAL');
+    // NOTIONAL: a LIMIT order at its price; a MARKET one at the average price, and only with applyMinToMarket
+    if (
+      limit !== undefined ? qty * limit < m.minNotional : this.appliesMinToMarket(qty, symbol, m.minNotional)
+    ) {
+      throw new BinanceError(-1013, 'Filter failure: NOTIONAL');
+    }
     const [base, quote] = symbol.split('/');
     const need = side === 'BUY' ? qty * refPrice : qty;
     if (this.wallet.free(side === 'BUY' ? quote : base) + 1e-12 < need) {

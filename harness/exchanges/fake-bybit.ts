@@ -69,7 +69,8 @@ type BybitOwnFault =
 
 export type BybitFault = TransportFault | BybitOwnFault;
 
-type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'PartiallyFilledCanceled';
+type OrderStatus =
+  'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'PartiallyFilledCanceled' | 'Rejected';
 
 export interface BybitOrder {
   orderId: string;
@@ -251,6 +252,29 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
   /** Orders with this orderLinkId (Bybit never holds more than one). */
   ordersByLinkId(orderLinkId: string): BybitOrder[] {
     return this.orders.filter((o) => o.orderLinkId === orderLinkId);
+  }
+
+  /**
+   * What Bybit's asynchronous create allows ("the request is successfully accepted. Please use websocket … to
+   * confirm the order status"): an order it acknowledged ends `Rejected` later (with `rejectReason`), what it
+   * filled before kept; the rest of its hold is released.
+   */
+  rejectAfterAck(orderLinkId: string, rejectReason = 'EC_ReachRiskPriceLimit'): void {
+    const order = this.orders.find((o) => o.orderLinkId === orderLinkId && isOpen(o));
+    if (!order) throw new Error(`no open order ${orderLinkId} to reject`);
+    if (order.orderType === 'Limit') {
+      this.wallet.release(
+        this.symbolOfId(order.symbol),
+        order.side === 'Buy',
+        Number(order.leavesQty),
+        Number(order.price),
+      );
+    }
+    order.orderStatus = 'Rejected';
+    order.rejectReason = rejectReason;
+    order.leavesQty = '0';
+    order.leavesValue = '0';
+    order.updatedTime = String(this.now());
   }
 
   /** What a release or restart of Bybit's service does: /v5/order/realtime forgets every closed order. */
@@ -663,7 +687,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     return this.page(rows.reverse(), p, 50, 20);
   }
 
-  /** GET /v5/order/history: finished orders of the last 7 days (cancelled ones for 24 hours), newest first. */
+  /** GET /v5/order/history: finished orders of the last 7 days (cancelled and rejected ones for 24 hours), newest first. */
   private history(p: Record<string, string>): unknown {
     this.spotOnly(p);
     const now = this.now();
@@ -676,7 +700,8 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
         (!p.orderStatus || o.orderStatus === p.orderStatus) &&
         Number(o.createdTime) >= start &&
         Number(o.createdTime) <= end &&
-        (o.orderStatus !== 'Cancelled' || now - Number(o.updatedTime) <= DAY_MS),
+        ((o.orderStatus !== 'Cancelled' && o.orderStatus !== 'Rejected') ||
+          now - Number(o.updatedTime) <= DAY_MS),
     );
     return this.page(rows.reverse(), p, 50, 20);
   }

@@ -22,7 +22,8 @@
  *   quote with `feeInQuote` ("spot fees in quote currency");
  * - GET order by `ordId` or `clOrdId` (latest with that clOrdId; 51603 "Order does not exist."), orders-pending,
  *   orders-history (finished orders; canceled ones without fills only for 2 hours), fills and fills-history
- *   (`ordId`, `instId`, newest first), POST cancel-order (an acknowledgement; 51400 when the order is not pending),
+ *   (`ordId`, `instId`), every list newest first, `limit` at most 100 (the default), paged by `after`/`before`
+ *   (ordId for orders, billId for fills), POST cancel-order (an acknowledgement; 51400 when the order is not pending),
  *   account balance, public instruments/time, market ticker/candles, asset currencies;
  * - the documented rate limits per endpoint over 2 s (per instrument for order endpoints), over them HTTP 429
  *   `50011` "Too Many Requests".
@@ -563,14 +564,17 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
     return order;
   }
 
-  /** Newest first, filtered by instType/instId, at most `limit` (≤ 100, default 100). */
+  /**
+   * Newest first, filtered by instType/instId, at most `limit` (≤ 100, default 100); `after`: only orders older than
+   * that ordId ("records earlier than the requested ordId"), `before`: only newer ones.
+   */
   private listOrders(p: Params, keep: (o: OkxOrder) => boolean): OkxOrder[] {
     const instType = p.get('instType');
     const instId = p.get('instId');
-    const limit = Math.min(Number(p.get('limit') ?? 100), 100);
+    const limit = pageLimit(p);
     if (instType && instType !== 'SPOT') return [];
     return this.visibleOrders()
-      .filter((o) => (!instId || o.instId === instId) && keep(o))
+      .filter((o) => (!instId || o.instId === instId) && keep(o) && withinPage(o.ordId, p))
       .reverse()
       .slice(0, limit);
   }
@@ -581,13 +585,15 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
     const ordId = p.get('ordId');
     const begin = p.get('begin');
     const end = p.get('end');
-    const limit = Math.min(Number(p.get('limit') ?? 100), 100);
+    const limit = pageLimit(p);
     if (instType && instType !== 'SPOT') return [];
     const cutoff = this.now() - this.lookupLagMs;
+    // newest first; `after`/`before` page by billId ("records earlier / newer than the requested billId")
     return this.fills
       .filter(
         (f) =>
           f.ts <= cutoff &&
+          withinPage(f.billId, p) &&
           (!instId || f.instId === instId) &&
           (!ordId || f.ordId === ordId) &&
           (!begin || f.ts >= Number(begin)) &&
@@ -893,4 +899,16 @@ function isPending(o: OkxOrder): boolean {
 function fmt(n: number): string {
   const s = n.toFixed(8);
   return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
+}
+
+/** `limit`: "The maximum is 100; The default is 100" (a larger one is answered with 100). */
+function pageLimit(p: Params): number {
+  return Math.min(Math.max(1, Number(p.get('limit') ?? 100)), 100);
+}
+
+/** Whether a row's id (ordId or billId: numeric strings) lies between the request's `after` and `before`. */
+function withinPage(id: string, p: Params): boolean {
+  const after = p.get('after');
+  const before = p.get('before');
+  return (!after || BigInt(id) < BigInt(after)) && (!before || BigInt(id) > BigInt(before));
 }

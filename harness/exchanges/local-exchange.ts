@@ -64,6 +64,8 @@ export interface LocalExchangeOptions {
   lookupLagMs?: number;
   /** A resting limit order fills in this many slices, at most one per `matchIntervalMs`. */
   limitFillSlices?: number;
+  /** A marketable order fills in this many trades (a market order sweeping that many makers). */
+  marketFillParts?: number;
   matchIntervalMs?: number;
   /** Fees paid in a third currency where the exchange offers it (Binance: BNB). */
   thirdCurrencyFees?: boolean;

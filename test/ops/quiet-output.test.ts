@@ -117,12 +117,18 @@ describe('output without noise or small lies (issue 15)', () => {
       0,
     );
     expect(text).to.include('@ 100.1 (cost per unit, fees included)');
-    const [opened] = positionChangeEvents('BTC/USDT', undefined, undefined, {
-      ...emptyBook('BTC/USDT'),
-      amount: 0.001,
-      costBasis: 0.1001,
-      openedAt: 1,
-    });
+    const [opened] = positionChangeEvents(
+      'BTC/USDT',
+      undefined,
+      undefined,
+      {
+        ...emptyBook('BTC/USDT'),
+        amount: 0.001,
+        costBasis: 0.1001,
+        openedAt: 1,
+      },
+      100.1,
+    );
     expect(opened!.summary).to.equal('Position opened: 0.001 BTC/USDT, cost 100.1 per unit (fees included)');
   });
 

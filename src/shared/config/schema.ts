@@ -193,6 +193,12 @@ export const configSchema = z.strictObject({
           unknownNotFoundWindowMs: positiveInt.default(60_000),
           /** After the exchange refuses an order, no new order on that symbol for this long (doubles on repeats). */
           rejectCooldownMs: positiveInt.default(30_000),
+          /**
+           * After the exchange refuses a stop-loss or take-profit exit, the next one waits this long, doubled for each
+           * identical refusal in a row (at most 5 min): a refusal that lasts is not retried every tick, and the exit
+           * is never given up.
+           */
+          protectiveRefusalBackoffMs: positiveInt.default(2_000),
           /** A limit order (open or partly filled) not finished after this long is cancelled. */
           limitOrderTtlMs: positiveInt.default(60_000),
         })
@@ -259,7 +265,10 @@ export const configSchema = z.strictObject({
        * (env BYNINJA__TELEGRAM__DAILY_SUMMARY_HOUR_UTC).
        */
       dailySummaryHourUtc: z.number().int().min(0).max(23).optional(),
-      /** Per trading event type: on (notify), silent (notify without sound), off. */
+      /**
+       * Per trading event type: on (notify), silent (notify without sound), off. `orderRejected` also governs
+       * `order.conflict` (the exchange contradicts a finished order).
+       */
       notifications: z
         .strictObject({
           orderPlaced: notify.default('off'),

@@ -11,6 +11,7 @@ export const TRADING_EVENT_TYPES = [
   'order.partially_filled',
   'order.cancelled',
   'order.rejected',
+  'order.conflict',
   'position.opened',
   'position.closed',
   'risk.triggered',

@@ -112,6 +112,8 @@ export type TradingEventType =
   | 'order.partially_filled'
   | 'order.cancelled'
   | 'order.rejected'
+  /** The exchange reports a change the order's life does not allow (a final order it shows otherwise): kept as is. */
+  | 'order.conflict'
   | 'position.opened'
   | 'position.closed'
   | 'risk.triggered'

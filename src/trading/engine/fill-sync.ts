@@ -75,6 +75,7 @@ export class FillSync {
       markets[order.symbol],
       positionsOf(state.data, markets)[order.symbol],
       positionsOf(state.data, markets, updated)[order.symbol],
+      added[added.length - 1].price,
     );
     await state.commitOrder(updated, events);
     return added;

@@ -27,6 +27,23 @@ export function rejectedEvent(order: LocalOrder, what: string, extra: Record<str
   };
 }
 
+/** The exchange reports a change a final order cannot make (order-state.ts): the order stays as it is, the operator is told. */
+export function conflictEvent(order: LocalOrder, remoteStatus: string, detail: string): EventDraft {
+  return {
+    type: 'order.conflict',
+    summary: `${order.side} ${order.amount} ${order.symbol} (${order.purpose}, ${order.clientOrderId}) is ${order.status} here, the exchange says ${remoteStatus}: kept ${order.status}, check it on the exchange`,
+    data: {
+      clientOrderId: order.clientOrderId,
+      exchangeOrderId: order.exchangeOrderId,
+      symbol: order.symbol,
+      purpose: order.purpose,
+      status: order.status,
+      exchangeStatus: remoteStatus,
+      detail,
+    },
+  };
+}
+
 /** The events an order status change reports (pure: computed before the commit that records them). */
 export function statusChangeEvents(before: LocalOrder, after: LocalOrder): EventDraft[] {
   const data = {
@@ -77,9 +94,11 @@ export function positionChangeEvents(
   market: Market | undefined,
   before: PositionBook | undefined,
   after: PositionBook | undefined,
+  /** The price of the fill that made the change: dust worth less than the minimum order value there is no position. */
+  price: number | undefined,
 ): EventDraft[] {
-  const wasOpen = !!before && isOpenPosition(before.amount, market);
-  const isOpen = !!after && isOpenPosition(after.amount, market);
+  const wasOpen = !!before && isOpenPosition(before.amount, market, price);
+  const isOpen = !!after && isOpenPosition(after.amount, market, price);
   if (!wasOpen && isOpen && after) {
     const entry = after.amount > 0 ? after.costBasis / after.amount : 0;
     return [

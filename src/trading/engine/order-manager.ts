@@ -37,7 +37,7 @@ import { EventOutbox, type EventPublisher } from './event-outbox';
 import { FillSync, positionsOf } from './fill-sync';
 import { adoptOrder } from './order-adoption';
 import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-archive';
-import { rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
+import { conflictEvent, rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
 import {
   applyExchangeOrder,
   changedByExchange,
@@ -51,7 +51,7 @@ import {
   type NotFoundRule,
   type OrderPurpose,
 } from './order-state';
-import type { Fill, PositionBook } from './pnl';
+import { averageEntryPrice, type Fill, type PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
@@ -221,7 +221,10 @@ export class OrderManager {
 
   /** Positions that hold at least one sellable amount step. */
   openPositions(): PositionBook[] {
-    return Object.values(this.positions()).filter((p) => isOpenPosition(p.amount, this.marketBook[p.symbol]));
+    // valued at its own cost per unit (no ticker here): dust a cancelled limit entry left is no position
+    return Object.values(this.positions()).filter((p) =>
+      isOpenPosition(p.amount, this.marketBook[p.symbol], averageEntryPrice(p)),
+    );
   }
 
   /**
@@ -539,10 +542,17 @@ export class OrderManager {
         next = applyExchangeOrder(before, remote, this.clock.now());
       } catch (err) {
         if (!(err instanceof IllegalTransitionError)) throw err;
-        this.logger.warn('Ignoring an exchange update the order life does not allow', {
+        // Only a final order refuses what the exchange reports (order-state.ts): its status stays, the operator
+        // is told once (the conflict is kept as the order's error), and its fills are still synced below.
+        this.logger.warn('Keeping a finished order the exchange shows otherwise', {
           ...err.context,
           remote: remote.status,
         });
+        if (before.error !== err.message) {
+          next = { ...before, error: err.message, updatedAt: this.clock.now() };
+          await this.commitOrder(next, [conflictEvent(before, remote.status, err.message)]);
+        }
+        if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
         return;
       }
       next = { ...next, error: next.status === 'unknown' ? next.error : undefined };

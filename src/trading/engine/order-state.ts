@@ -3,11 +3,15 @@
  *
  *   intent ──► unknown ──► open ──► partially_filled ──► filled
  *     │           │          │             │
- *     └───────────┴──────────┴─────────────┴──► cancelled | expired      (rejected: only before open)
+ *     └───────────┴──────────┴─────────────┴──► cancelled | expired
+ *     └───────────┴──────────┴──► rejected        (never with fills)
  *
  * `intent` is durable but not yet sent; `unknown` was sent with no answer. Only the exchange's answer moves an
  * order to a final status (filled, cancelled, rejected, expired), except an intent or unknown order that the
- * exchange confirms it never received, which becomes `rejected`. Final statuses never change again.
+ * exchange confirms it never received, which becomes `rejected`. An acknowledged order can still end `rejected`
+ * (Bybit's create only acknowledges: "use websocket … to confirm the order status"); one the exchange rejects
+ * after some of it filled ended with those fills, so it is `cancelled` (what the exchange kept is the fills).
+ * Final statuses never change again.
  */
 import { IllegalTransitionError } from '../../shared/errors';
 import type { OrderStatus } from '../../shared/domain/order';
@@ -92,7 +96,7 @@ export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set<OrderStatus>([
 const ALLOWED: Record<OrderStatus, readonly OrderStatus[]> = {
   intent: ['intent', 'unknown', 'open', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired'],
   unknown: ['unknown', 'open', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired'],
-  open: ['open', 'partially_filled', 'filled', 'cancelled', 'expired'],
+  open: ['open', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired'],
   partially_filled: ['partially_filled', 'filled', 'cancelled', 'expired'],
   filled: ['filled'],
   cancelled: ['cancelled'],
@@ -108,17 +112,21 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return ALLOWED[from].includes(to);
 }
 
-/** Local status for what the exchange reports. */
-export function statusFromExchange(order: Pick<ExchangeOrder, 'status' | 'filled'>): OrderStatus {
+/**
+ * Local status for what the exchange reports, given `filled`: the most the order is known to have filled (the
+ * exchange's figure or more — a lagging replica may report less than was seen before). A rejection after fills is a
+ * cancel with fills: the fills are never lost.
+ */
+export function statusFromExchange(order: Pick<ExchangeOrder, 'status'>, filled: number): OrderStatus {
   switch (order.status) {
     case 'open':
-      return order.filled > 0 ? 'partially_filled' : 'open';
+      return filled > 0 ? 'partially_filled' : 'open';
     case 'closed':
       return 'filled';
     case 'canceled':
       return 'cancelled';
     case 'rejected':
-      return 'rejected';
+      return filled > 0 ? 'cancelled' : 'rejected';
     case 'expired':
       return 'expired';
   }
@@ -147,8 +155,8 @@ export function transition(
  * lagging replica may report less than it did before).
  */
 export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now: number): LocalOrder {
-  const to = statusFromExchange(remote);
   const filled = Math.max(order.filled, remote.filled);
+  const to = statusFromExchange(remote, filled);
   return transition(order, to, now, {
     exchangeOrderId: remote.id,
     filled,
@@ -163,7 +171,7 @@ export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now
  */
 export function changedByExchange(order: LocalOrder, remote: ExchangeOrder): boolean {
   return (
-    statusFromExchange(remote) !== order.status ||
+    statusFromExchange(remote, Math.max(order.filled, remote.filled)) !== order.status ||
     Math.max(order.filled, remote.filled) !== order.filled ||
     remote.id !== order.exchangeOrderId
   );

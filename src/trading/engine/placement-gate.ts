@@ -10,8 +10,9 @@
  * 3. unlisted — the exchange no longer lists the symbol (nothing can be sized or placed);
  * 4. working — one working order per symbol (a stop-loss cancels it first: symbol-decision.ts);
  * 5. fills-missing — a finished order's fills are still missing: the position is not known without them;
- * 6. cooldown — after the exchange refused the symbol's latest orders (entries and strategy exits; a firing
- *    stop-loss or take-profit and close-all do not wait for it);
+ * 6. cooldown — after the exchange refused the symbol's latest orders (entries and strategy exits; close-all does
+ *    not wait for it); a firing stop-loss or take-profit waits only its own backoff, after refusals of the
+ *    symbol's protective exits alike (`protectiveCooldownUntil`: never given up, never retried every tick);
  * 7. entries only: untraded (symbol no longer in `trading.symbols`: exits only), paused, position-limit
  *    (open positions plus entries in flight elsewhere at `risk.maxOpenPositions`).
  */
@@ -31,6 +32,8 @@ export interface PlacementFacts {
   pending: readonly LocalOrder[];
   /** End of the cooldown after the exchange refused orders on this symbol (symbol-decision.ts), or null. */
   cooldownUntil: number | null;
+  /** End of the backoff after the exchange refused this symbol's stop-loss/take-profit exits alike, or null. */
+  protectiveCooldownUntil: number | null;
   now: number;
   /** The symbol is in `trading.symbols` (entries allowed). */
   traded: boolean;
@@ -87,6 +90,13 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
     return {
       rule: 'cooldown',
       reason: `the exchange refused the last order; next one in ${Math.ceil((f.cooldownUntil - f.now) / 1000)} s`,
+    };
+  }
+  const protective = purpose === 'stop-loss' || purpose === 'take-profit';
+  if (protective && f.protectiveCooldownUntil !== null && f.now < f.protectiveCooldownUntil) {
+    return {
+      rule: 'cooldown',
+      reason: `the exchange refused the last ${purpose} alike; tried again in ${Math.ceil((f.protectiveCooldownUntil - f.now) / 1000)} s`,
     };
   }
   if (purpose !== 'entry') return null;

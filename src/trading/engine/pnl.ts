@@ -5,8 +5,8 @@
  * quote currency change cost or proceeds; fees in any other currency (e.g. BNB) count at their quote value at
  * fill time (`feeQuote`, valued when the fill was recorded), as cost on a buy and less proceeds on a sell.
  *
- * A round trip ends when what is left can no longer be sold (below one amount step or the market minimum, given
- * `lots`): the dust stays in the position with its cost, and the next buy starts a new trip with its own PnL.
+ * A round trip ends when what is left can no longer be sold (below one amount step, the market minimum amount, or
+ * worth less than its minimum order value at the fill's price, given `lots`): the dust stays in the position with its cost, and the next buy starts a new trip with its own PnL.
  *
  * Fills are de-duplicated by (exchange order id, trade id), so applying the same trade twice changes nothing.
  */
@@ -16,7 +16,7 @@ import type { ExchangeTrade, Market } from '../exchange/exchange';
 import { sellableAmount } from '../exchange/precision';
 
 /** What decides whether a held amount is still a position: the market's amount step and minimum. */
-export type Lot = Pick<Market, 'amountStep' | 'minAmount'>;
+export type Lot = Pick<Market, 'amountStep' | 'minAmount'> & Partial<Pick<Market, 'minNotional'>>;
 
 export interface Fill {
   /** Exchange order id. */
@@ -143,8 +143,9 @@ export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBo
     next.amount = Math.max(next.amount, 0) < EPSILON ? 0 : next.amount;
     next.costBasis = 0;
     next.openedAt = null;
-  } else if (lot && sellableAmount(next.amount, lot) === 0) {
-    // only dust is left (a base-currency buy fee always leaves some): the round trip is over
+  } else if (lot && sellableAmount(next.amount, lot, fill.price) === 0) {
+    // only dust is left (a base-currency buy fee always leaves some; a limit entry cancelled after a small part
+    // filled), unsellable at this fill's price: the round trip is over (the same rule as isOpenPosition)
     next.openedAt = null;
   }
   return next;

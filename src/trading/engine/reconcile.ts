@@ -39,7 +39,7 @@ export async function reconcileWithExchange(
       });
       continue;
     }
-    const remoteStatus = statusFromExchange(remote);
+    const remoteStatus = statusFromExchange(remote, remote.filled);
     if (remoteStatus !== order.status) {
       differences.push({
         kind: 'order-status-differs',
@@ -97,7 +97,8 @@ export async function reconcileWithExchange(
   const balance = await exchange.fetchBalance();
   for (const position of Object.values(manager.positions())) {
     const market = manager.markets[position.symbol];
-    if (!isOpenPosition(position.amount, market)) continue;
+    // the balance check covers what could be sold (its value is not judged: no price here)
+    if (!isOpenPosition(position.amount, market, undefined)) continue;
     const { base } = splitSymbol(position.symbol);
     const total = balance[base]?.total ?? 0;
     if (total + EPS * Math.max(1, position.amount) < position.amount) {

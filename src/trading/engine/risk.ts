@@ -18,9 +18,15 @@ export function sizeOrder(quoteAmount: number, price: number, market: Market): S
   return checkAmount(floorToStep(quoteAmount / price, market.amountStep), price, market);
 }
 
-/** Sellable part of a held amount: floored to the step and checked against minimums. */
+/**
+ * Sellable part of a held amount: floored to the step, checked against minimums, and at most the market's largest
+ * market order (`maxMarketAmount`: the exchange refuses more, every time) — the rest is sold by the next exit (a
+ * stop-loss still firing sells it on the next tick).
+ */
 export function sizeExit(held: number, price: number, market: Market): SizeResult {
-  return checkAmount(floorToStep(held, market.amountStep), price, market);
+  const sellable = floorToStep(held, market.amountStep);
+  const cap = market.maxMarketAmount ? floorToStep(market.maxMarketAmount, market.amountStep) : Infinity;
+  return checkAmount(Math.min(sellable, cap), price, market);
 }
 
 function checkAmount(amount: number, price: number, market: Market): SizeResult {
@@ -184,8 +190,17 @@ export function resetAfterResume(state: RiskState, equity: number, now: number):
   return { ...state, equityPeak: equity, killSwitch: null, dailyLossOverrideDay };
 }
 
-/** A held amount is a position when at least one amount step of it, and the market minimum, could be sold. */
-export function isOpenPosition(amount: number, market: Market | undefined): boolean {
+/**
+ * A held amount is a position when it could be sold: at least one amount step and the market's minimum amount,
+ * worth at least its minimum order value at `price` (without a price, the value is not judged). Dust below that
+ * stays in the book (the next entry adds to it, the next exit sells it whole) but is no position: it neither holds
+ * the symbol "in position" nor counts toward `maxOpenPositions`.
+ */
+export function isOpenPosition(
+  amount: number,
+  market: Market | undefined,
+  price: number | undefined,
+): boolean {
   if (!market) return amount > 1e-12;
-  return sellableAmount(amount, market) > 0;
+  return sellableAmount(amount, market, price) > 0;
 }

@@ -11,6 +11,7 @@
  * 4. Otherwise, when the gate allows an order on the symbol, the strategy is asked; `decideOnSignal` turns its
  *    signal into an order, or not (entries pass the gate's entry rules: traded, paused, position limit).
  */
+import { retryDelayMs } from '../../shared/retry';
 import type { Market } from '../exchange/exchange';
 import type { Signal } from '../strategy/strategy';
 import { isFinal, type LocalOrder } from './order-state';
@@ -47,7 +48,8 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
   const { facts } = v;
   const held = placementBlock(facts, 'stop-loss');
   if (held?.rule === 'unknown') return { kind: 'wait', reason: held.reason };
-  const inPosition = !!v.position && isOpenPosition(v.position.amount, v.market);
+  // dust worth less than the minimum order value at this price is no position (risk.ts isOpenPosition)
+  const inPosition = !!v.position && isOpenPosition(v.position.amount, v.market, v.price);
 
   if (inPosition) {
     const trigger = checkStopLossTakeProfit(averageEntryPrice(v.position!), v.price, v.risk);
@@ -120,8 +122,41 @@ export function cooldownUntil(
   const sorted = [...ordersOfSymbol].sort((a, b) => a.createdAt - b.createdAt);
   let streak = 0;
   for (let i = sorted.length - 1; i >= 0 && sorted[i].refused; i--) streak++;
-  if (streak === 0) return null;
-  const latest = sorted[sorted.length - 1];
-  const wait = Math.min(maxMs, baseMs * 2 ** (streak - 1));
+  return streak === 0 ? null : refusedUntil(sorted[sorted.length - 1], streak, baseMs, maxMs);
+}
+
+/**
+ * When a stop-loss or take-profit may be placed again after the exchange refused the symbol's latest protective
+ * exits alike (same error): a refusal that lasts (a size the exchange never takes, no balance) is not retried
+ * every tick, and the exit is never given up — the wait grows to `maxMs` and stays there. Null when the latest
+ * protective exit was not refused (an entry's refusal never holds a stop-loss back).
+ */
+export function protectiveCooldownUntil(
+  ordersOfSymbol: readonly LocalOrder[],
+  baseMs: number,
+  maxMs: number,
+): number | null {
+  const protective = ordersOfSymbol
+    .filter((o) => o.purpose === 'stop-loss' || o.purpose === 'take-profit')
+    .sort((a, b) => a.createdAt - b.createdAt);
+  const latest = protective[protective.length - 1];
+  if (!latest?.refused) return null;
+  let streak = 0;
+  for (let i = protective.length - 1; i >= 0; i--) {
+    const o = protective[i];
+    if (!o.refused || o.error !== latest.error) break;
+    streak++;
+  }
+  return refusedUntil(latest, streak, baseMs, maxMs);
+}
+
+/** The end of the wait after `streak` refusals in a row, the latest `latest`: the one backoff (no jitter: one bot). */
+function refusedUntil(latest: LocalOrder, streak: number, baseMs: number, maxMs: number): number {
+  const wait = retryDelayMs(streak, {
+    baseDelayMs: baseMs,
+    maxDelayMs: maxMs,
+    random: () => 1,
+    retryAfterMs: latest.retryAfterMs,
+  });
   return latest.updatedAt + Math.max(wait, latest.retryAfterMs ?? 0);
 }

@@ -16,11 +16,13 @@ import type { OnceLog } from './log-once';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
 import type { PlacementFacts } from './placement-gate';
-import { cooldownUntil, decideOnSignal, decideSymbol } from './symbol-decision';
+import { cooldownUntil, decideOnSignal, decideSymbol, protectiveCooldownUntil } from './symbol-decision';
 import type { PauseState } from './trading-state';
 
 /** Longest cooldown after refusals in a row on one symbol. */
 const MAX_REFUSAL_COOLDOWN_MS = 60 * 60 * 1000;
+/** The longest wait between two tries of a refused stop-loss/take-profit: it is tried at least this often. */
+const MAX_PROTECTIVE_BACKOFF_MS = 5 * 60 * 1000;
 
 export interface SymbolTickOptions {
   manager: OrderManager;
@@ -181,6 +183,11 @@ export class SymbolTick {
         this.manager.hotOrders().filter((o) => o.symbol === symbol),
         this.config.orders.rejectCooldownMs,
         MAX_REFUSAL_COOLDOWN_MS,
+      ),
+      protectiveCooldownUntil: protectiveCooldownUntil(
+        this.manager.hotOrders().filter((o) => o.symbol === symbol),
+        this.config.orders.protectiveRefusalBackoffMs,
+        MAX_PROTECTIVE_BACKOFF_MS,
       ),
       now: this.clock.now(),
       traded: this.config.symbols.includes(symbol),

@@ -18,6 +18,9 @@
  *   amount was cancelled.
  * - Where the profile says so (`orderLists`: Bybit), an order is found in the open-orders list, then the order
  *   history, by the exchange's own id parameter, instead of through ccxt's fetchOrder/fetchOrders.
+ * - Lists are read whole where the exchange pages them (the profile's `lists`, paged-list.ts): open orders and an
+ *   order's trades to the last page (an order with more fills than a page, an own order behind a page of the
+ *   owner's manual orders), finished orders for the profile's `recentPages`.
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
  * - Markets kept on disk by the last run (kept-markets.ts: the traded symbols') are read while ccxt loads and put
@@ -69,7 +72,9 @@ import type {
   Ticker,
 } from './exchange';
 import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource } from './kept-markets';
+import { readWholeList, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
+import type { ListPaging } from './profiles/exchange-profile';
 import { RateLimitGate, type Refusal } from './rate-limit-gate';
 import { SpareConnections, type Connector } from './spare-connections';
 
@@ -102,8 +107,6 @@ export interface CcxtExchangeOptions {
   readRetry?: Pick<RetryOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'random'>;
   /** Extra ccxt options, deep-merged over ours. */
   ccxtOptions?: Record<string, unknown>;
-  /** How long a ticker stays good for the min-notional check of a market order; default 30 s. */
-  tickerMaxAgeMs?: number;
   /**
    * Connections opened ahead to the exchange (spare-connections.ts): at once to `apiUrl` or the profile's
    * `restOrigin` (not in sandbox mode), else beside the first connection; default 0.
@@ -130,7 +133,12 @@ export type ExchangeCapability =
   | 'fetchCandles';
 
 /** Orders fetchRecentOrders asks for (Binance allOrders: at most 1000, weight 20 either way). */
-const RECENT_ORDERS_LIMIT = 500;
+const RECENT_ORDERS_LIMIT = 1_000;
+/**
+ * Pages a list that must be whole may take (paged-list.ts): 100 pages are 5,000 open orders on Bybit, 10,000 fills
+ * of one order on Bybit and OKX, 100,000 on Binance. Beyond it the read fails and says so, never a cut list.
+ */
+const WHOLE_LIST_MAX_PAGES = 100;
 /** How far before an order's creation the trade list is searched when the exchange has no per-order call. */
 const TRADES_SINCE_MARGIN_MS = 60_000;
 
@@ -289,7 +297,6 @@ export class CcxtExchange implements Exchange {
   private readonly kept: Promise<Record<string, Market> | undefined>;
   /** What ccxt's market load fetched last: kept for the next start. */
   private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
-  private readonly lastTickers = new Map<string, Ticker>();
   private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
 
@@ -445,15 +452,13 @@ export class CcxtExchange implements Exchange {
       const t = await this.client.fetchTicker(symbol);
       const last = num(t.last ?? t.close);
       if (last === undefined) throw new NetworkError('ticker without a price', { symbol });
-      const ticker: Ticker = {
+      return {
         symbol,
         last,
         bid: num(t.bid) ?? last,
         ask: num(t.ask) ?? last,
         timestamp: num(t.timestamp) ?? this.clock.now(),
       };
-      this.lastTickers.set(symbol, ticker);
-      return ticker;
     });
   }
 
@@ -470,10 +475,13 @@ export class CcxtExchange implements Exchange {
     const market = (await this.marketsLoaded())[symbol];
     if (!market) throw new InvalidOrderError(`unknown symbol ${symbol}`, context);
     const { amount, price } = this.precise(request, market, context);
-    const refPrice = price ?? (await this.recentPrice(symbol, side));
-    if (refPrice !== undefined && market.minNotional > 0 && amount * refPrice < market.minNotional) {
+    // A limit order's value is known: below the minimum it is refused here, nothing sent. A market order's is
+    // not: the exchange values it at its own reference (Binance: the average price over `avgPriceMins`, and only
+    // when `applyMinToMarket`), which a bid or ask here may put below the minimum when the exchange takes it —
+    // a refused stop-loss. So a market order goes out and the exchange decides.
+    if (price !== undefined && market.minNotional > 0 && amount * price < market.minNotional) {
       throw new InvalidOrderError(
-        `order value ${amount * refPrice} is below the minimum ${market.minNotional}`,
+        `order value ${amount * price} is below the minimum ${market.minNotional}`,
         context,
       );
     }
@@ -510,14 +518,9 @@ export class CcxtExchange implements Exchange {
   }
 
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
-    return this.read('fetchOpenOrders', { symbol }, async () => {
-      const orders = await this.client.fetchOpenOrders(
-        symbol,
-        undefined,
-        this.profile?.orderLists?.ordersPerPage,
-      );
-      return orders.map((o) => this.toOrder(o));
-    });
+    return this.read('fetchOpenOrders', { symbol }, async () =>
+      (await this.openOrders(symbol)).map((o) => this.toOrder(o)),
+    );
   }
 
   fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
@@ -527,13 +530,52 @@ export class CcxtExchange implements Exchange {
         const orders = await this.client.fetchOrders(symbol, undefined, RECENT_ORDERS_LIMIT);
         return orders.map((o) => this.toOrder(o));
       }
-      // no list of all orders: the open ones, then the most recent finished ones (Bybit: one page of each at its
-      // page maximum; OKX: pending orders, and finished ones of the last 7 days). An order that finished between
-      // the two reads is in both, and the later read wins.
-      const open = await this.client.fetchOpenOrders(symbol, undefined, lists?.ordersPerPage);
-      const done = lists
-        ? await this.client.fetchCanceledAndClosedOrders(symbol, undefined, lists.ordersPerPage)
-        : await this.client.fetchClosedOrders(symbol, undefined, RECENT_ORDERS_LIMIT);
+      // no list of all orders: every open one, then the most recent finished ones (Bybit and OKX: the profile's
+      // `recentPages` pages of them; OKX: of the last 7 days). Finished means cancelled too: ccxt's call for both
+      // where it has one (Bybit), else its closed and its cancelled lists (OKX: orders-history `state=filled`, then
+      // `state=canceled` — a cancelled order may have fills). An order that finished between the reads is in both,
+      // and the later read wins.
+      const open = await this.openOrders(symbol);
+      type ListCall = (
+        symbol: string,
+        since: undefined,
+        limit: number | undefined,
+        params: Record<string, string>,
+      ) => Promise<CcxtOrder[]>;
+      const has = this.client.has as Record<string, boolean | string | undefined>;
+      const calls: Array<[string, ListCall]> =
+        lists || has.fetchCanceledAndClosedOrders === true
+          ? [['finished', this.client.fetchCanceledAndClosedOrders.bind(this.client)]]
+          : [
+              ['closed', this.client.fetchClosedOrders.bind(this.client)],
+              ...(has.fetchCanceledOrders === true
+                ? [['cancelled', this.client.fetchCanceledOrders.bind(this.client)] as [string, ListCall]]
+                : []),
+            ];
+      const finished = this.profile?.lists.finished;
+      const done: CcxtOrder[] = [];
+      for (const [name, call] of calls) {
+        const fetchPage = (
+          limit: number | undefined,
+          params: Record<string, string> = {},
+        ): Promise<CcxtOrder[]> => call(symbol, undefined, limit, params);
+        done.push(
+          ...(finished
+            ? await readWholeList({
+                paging: finished,
+                fetchPage,
+                key: (o) => String(o.id),
+                maxPages: this.profile!.lists.recentPages,
+                what: `${name} orders of ${symbol}`,
+                onCap: (read) =>
+                  this.options.logger?.info(
+                    `Recent orders of ${symbol}: the ${read} most recent ${name} orders read; older ones are not`,
+                    { exchange: this.id, symbol, pages: this.profile!.lists.recentPages },
+                  ),
+              })
+            : await fetchPage(RECENT_ORDERS_LIMIT)),
+        );
+      }
       const byId = new Map<string, ExchangeOrder>();
       for (const o of [...open, ...done]) byId.set(String(o.id), this.toOrder(o));
       return [...byId.values()];
@@ -544,11 +586,10 @@ export class CcxtExchange implements Exchange {
     return this.read('fetchOrderTrades', { orderId, symbol }, async () => {
       // Binance myTrades takes orderId but not together with startTime: `since` only for the trade-list search
       const trades = this.client.has.fetchOrderTrades
-        ? await this.client.fetchOrderTrades(
-            orderId,
-            symbol,
-            undefined,
-            this.profile?.orderLists?.tradesPerPage,
+        ? await this.wholeOrUnpaged(
+            this.profile?.lists.trades,
+            `trades of order ${orderId} on ${symbol}`,
+            (limit, params) => this.client.fetchOrderTrades(orderId, symbol, undefined, limit, params),
           )
         : (
             await this.client.fetchMyTrades(
@@ -693,6 +734,31 @@ export class CcxtExchange implements Exchange {
     });
   }
 
+  /** Open orders of one symbol or all, whole (every page the exchange has of them). */
+  private openOrders(symbol?: string): Promise<CcxtOrder[]> {
+    return this.wholeOrUnpaged(
+      this.profile?.lists.open,
+      `open orders${symbol ? ` of ${symbol}` : ''}`,
+      (limit, params) => this.client.fetchOpenOrders(symbol, undefined, limit, params),
+    );
+  }
+
+  /** A list read to its last page where the profile documents its paging, else the exchange's one answer. */
+  private wholeOrUnpaged<T extends PagedRow & { id?: string | number }>(
+    paging: ListPaging | undefined,
+    what: string,
+    fetchPage: (limit: number | undefined, params: Record<string, string>) => Promise<T[]>,
+  ): Promise<T[]> {
+    if (!paging) return fetchPage(undefined, {});
+    return readWholeList({
+      paging,
+      fetchPage,
+      key: (row) => String(row.id),
+      maxPages: WHOLE_LIST_MAX_PAGES,
+      what,
+    });
+  }
+
   /**
    * The one order `matches` picks from the exchange's open-orders list, else from its order history, both asked with
    * the exchange's own filter (`orderId`, `orderLinkId`…). The match is checked here too: a filter the exchange
@@ -703,12 +769,14 @@ export class CcxtExchange implements Exchange {
     filter: Record<string, string>,
     matches: (o: CcxtOrder) => boolean,
   ): Promise<CcxtOrder> {
-    const perPage = this.profile?.orderLists?.ordersPerPage;
-    const open = (await this.client.fetchOpenOrders(symbol, undefined, perPage, filter)).find(matches);
-    if (open) return open;
-    const done = (await this.client.fetchCanceledAndClosedOrders(symbol, undefined, perPage, filter)).find(
+    const lists = this.profile?.lists;
+    const open = (await this.client.fetchOpenOrders(symbol, undefined, lists?.open?.perPage, filter)).find(
       matches,
     );
+    if (open) return open;
+    const done = (
+      await this.client.fetchCanceledAndClosedOrders(symbol, undefined, lists?.finished?.perPage, filter)
+    ).find(matches);
     if (done) return done;
     throw new OrderNotFoundError('the exchange has no such order', { exchange: this.id, symbol, ...filter });
   }
@@ -745,15 +813,6 @@ export class CcxtExchange implements Exchange {
     return { amount, price };
   }
 
-  /** Price for the min-notional check of a market order: a recent ticker, else a fresh one. */
-  private async recentPrice(symbol: string, side: 'buy' | 'sell'): Promise<number | undefined> {
-    let t = this.lastTickers.get(symbol);
-    if (!t || this.clock.now() - t.timestamp > (this.options.tickerMaxAgeMs ?? 30_000)) {
-      t = await this.fetchTicker(symbol).catch(() => undefined);
-    }
-    return t ? (side === 'buy' ? t.ask : t.bid) : undefined;
-  }
-
   /** ccxt's markets as the port's: spot markets that trade, by symbol. */
   private toMarkets(raw: Record<string, CcxtMarket> | undefined): Record<string, Market> {
     const markets: Record<string, Market> = {};
@@ -771,6 +830,7 @@ export class CcxtExchange implements Exchange {
       return 1e-8; // significant digits: no fixed step; the exchange rounds
     };
     const amountStep = step(num(m.precision?.amount));
+    const maxMarketAmount = num((m.limits as { market?: { max?: unknown } } | undefined)?.market?.max);
     return {
       symbol: m.symbol,
       base: m.base,
@@ -779,6 +839,7 @@ export class CcxtExchange implements Exchange {
       priceStep: step(num(m.precision?.price)),
       minAmount: num(m.limits?.amount?.min) ?? amountStep,
       minNotional: num(m.limits?.cost?.min) ?? 0,
+      ...(maxMarketAmount !== undefined && maxMarketAmount > 0 ? { maxMarketAmount } : {}),
     };
   }
 

@@ -58,6 +58,11 @@ export interface Market {
   minAmount: number;
   /** Minimum order value in quote currency. */
   minNotional: number;
+  /**
+   * Largest amount one market order may have, where the exchange sets one apart (Binance MARKET_LOT_SIZE maxQty,
+   * ccxt `limits.market.max`); absent: no such limit known.
+   */
+  maxMarketAmount?: number;
 }
 
 export interface Ticker {
@@ -119,10 +124,17 @@ export interface Exchange {
   fetchOrder(id: string, symbol: string): Promise<ExchangeOrder>;
   /** Looks an order up by our clientOrderId; throws OrderNotFoundError when the exchange has none. */
   fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder>;
+  /** Every open order (of one symbol, or of all), every page of them: never a first page only. */
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]>;
-  /** The most recent orders of one symbol, open or not (recovery raises its clientOrderId sequence past ours). */
+  /**
+   * Every open order of one symbol and its most recent finished ones (recovery raises its clientOrderId sequence
+   * past ours and takes in orders state lacks).
+   */
   fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]>;
-  /** Trades of one order; `since` (the order's creation, epoch ms) bounds the search where the exchange needs it. */
+  /**
+   * Every trade of one order, every page of them (fails rather than return part of them); `since` (the order's
+   * creation, epoch ms) bounds the search where the exchange needs it.
+   */
   fetchOrderTrades(orderId: string, symbol: string, since?: number): Promise<ExchangeTrade[]>;
   cancelOrder(id: string, symbol: string): Promise<ExchangeOrder>;
   fetchBalance(): Promise<Record<string, BalanceEntry>>;

@@ -38,8 +38,17 @@ export function roundToStep(value: number, step: number): number {
   return Number((Math.round(value / step) * step).toFixed(decimalsOf(step)));
 }
 
-/** The part of a held amount that can be sold: floored to the amount step, 0 when below the minimum amount. */
-export function sellableAmount(amount: number, market: Pick<Market, 'amountStep' | 'minAmount'>): number {
+/**
+ * The part of a held amount that can be sold: floored to the amount step; 0 when below the minimum amount, or —
+ * given a `price` — when worth less than the market's minimum order value there (the exchange refuses that sell).
+ */
+export function sellableAmount(
+  amount: number,
+  market: Pick<Market, 'amountStep' | 'minAmount'> & Partial<Pick<Market, 'minNotional'>>,
+  price?: number,
+): number {
   const sellable = floorToStep(amount, market.amountStep);
-  return sellable > 0 && sellable >= market.minAmount ? sellable : 0;
+  if (!(sellable > 0) || sellable < market.minAmount) return 0;
+  if (price !== undefined && price > 0 && sellable * price < (market.minNotional ?? 0)) return 0;
+  return sellable;
 }

@@ -21,6 +21,8 @@ import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
+import { FakeBinance } from '../../../harness/exchanges/fake-binance';
+import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
 import type {
   ExchangeKit,
   LocalExchange,
@@ -287,6 +289,52 @@ function liveSuite(kit: ExchangeKit): void {
       expect(h!.manager.order(id(2))).to.include({ status: 'open' });
     });
 
+    it('takes an order the exchange rejects after acknowledging it: rejected and alerted, the symbol trades again', async function () {
+      if (kit.id !== 'bybit') this.skip(); // only Bybit's create is an acknowledgement ("use websocket to confirm")
+      await live({
+        fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
+        config: { trading: { orders: { type: 'limit' } } },
+      });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      expect(h!.manager.order(id(1))).to.include({ status: 'open' });
+      (fake as FakeBybit).rejectAfterAck(id(1));
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected');
+      expect(
+        h!.events.filter((e) => e.type === 'order.rejected').map((e) => e.data.clientOrderId),
+      ).to.deep.equal([id(1)]);
+      // the symbol is not held by a "working" order: the next entry is placed
+      strategy.next = ENTER;
+      await tickUntil(() => h!.manager.order(id(2)) !== undefined);
+      expect(h!.manager.order(id(2))!.purpose).to.equal('entry');
+    });
+
+    it('keeps the fills of an order the exchange rejects after part of it filled (cancelled with its fills)', async function () {
+      if (kit.id !== 'bybit') this.skip();
+      await live({
+        fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
+        config: { trading: { orders: { type: 'limit' } } },
+      });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      const entry = h!.manager.order(id(1))!;
+      fake!.pinPrice(BTC, entry.price! - 10);
+      await tickUntil(() => h!.manager.order(id(1))!.filled > 0);
+      fake!.pinPrice(BTC, 60_000);
+      (fake as FakeBybit).rejectAfterAck(id(1));
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'cancelled');
+      const done = h!.manager.order(id(1))!;
+      expect(done.filled).to.be.closeTo(entry.amount / 4, 0.00001);
+      expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(done.filled, 1e-9);
+      // every execution the exchange kept is in the book (the position is net of the fee taken in BTC)
+      expect(done.filled).to.be.closeTo(boughtQty(), 1e-9);
+      expect(position()).to.be.greaterThan(0);
+    });
+
     it('cancels a limit order of any non-final status once its time to live has passed', async () => {
       await live({
         fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
@@ -307,6 +355,92 @@ function liveSuite(kit: ExchangeKit): void {
       await tickUntil(() => h!.manager.order(id(1))!.status === 'cancelled');
       expect(h!.events.some((e) => e.type === 'risk.triggered')).to.equal(false);
       expect(position()).to.be.greaterThan(0);
+    });
+
+    it('takes the dust a cancelled limit entry left (below the minimum order value) for no position: it enters again', async function () {
+      await live({
+        fake: { limitFillSlices: 40, matchIntervalMs: 60_000 },
+        config: {
+          trading: { orders: { type: 'limit', limitOrderTtlMs: 600 }, risk: { maxOpenPositions: 1 } },
+        },
+      });
+      // OKX lists no minimum order value for spot (only minSz): any whole step can be sold there
+      if (!(h!.manager.markets[BTC].minNotional > 0)) this.skip();
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      fake!.pinPrice(BTC, h!.manager.order(id(1))!.price! - 10);
+      // one slice of forty fills (0.00004 BTC, 2.40 USDT: below the minimum order value of 5), then the rest is
+      // cancelled at its time limit
+      await tickUntil(() => h!.manager.order(id(1))!.filled > 0);
+      fake!.pinPrice(BTC, 60_000);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'cancelled');
+      expect(position()).to.be.greaterThan(0);
+      expect(position() * 60_000).to.be.below(5);
+      expect(h!.manager.openPositions()).to.deep.equal([]);
+      expect(h!.events.some((e) => e.type === 'position.opened')).to.equal(false);
+      // the dust neither holds the symbol "in position" nor fills the one position allowed: the next entry goes out
+      strategy.next = ENTER;
+      await tickUntil(() => h!.manager.order(id(2)) !== undefined);
+      expect(h!.manager.order(id(2))).to.include({ side: 'buy', purpose: 'entry' });
+    });
+
+    it('backs off a stop-loss the exchange keeps refusing alike: one alert, longer and longer waits, then it sells', async () => {
+      await live({ config: { trading: { orders: { protectiveRefusalBackoffMs: 200 } } } });
+      strategy.next = ENTER;
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      for (let i = 0; i < 3; i++) fake!.fault('createOrder', { kind: 'refuse', reason: 'lot-size' });
+      fake!.pinPrice(BTC, Number((h!.manager.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
+      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'), 120);
+      const stops = [2, 3, 4, 5].map((n) => h!.manager.order(id(n))!);
+      expect(stops.map((o) => `${o.purpose} ${o.status}`)).to.deep.equal([
+        'stop-loss rejected',
+        'stop-loss rejected',
+        'stop-loss rejected',
+        'stop-loss filled',
+      ]);
+      // 200 ms, then 400, then 800: not a new refused order every tick
+      for (let i = 1; i < stops.length; i++) {
+        expect(stops[i].createdAt - stops[i - 1].updatedAt, `wait before try ${i + 1}`).to.be.at.least(
+          200 * 2 ** (i - 1),
+        );
+      }
+      const rejected = h!.events.filter((e) => e.type === 'order.rejected');
+      expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true, true]);
+    });
+
+    it('sells a stop-loss above the largest market order in parts within it (Binance MARKET_LOT_SIZE maxQty)', async function () {
+      if (kit.id !== 'binance') this.skip();
+      fake = await FakeBinance.start({
+        ...kit.credentials,
+        balances: balances(),
+        candleMs: 300,
+        marketMaxQty: 0.001,
+      });
+      h = await engine(fake.url, { config: { trading: { orders: { type: 'limit' } } } });
+      await h.loop.recover({ kind: 'first-start' });
+      h.loop.enterRunning();
+      fake.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h.loop.tick();
+      strategy.next = HOLD;
+      const entry = h.manager.order(id(1))!;
+      expect(entry.amount).to.be.above(0.001);
+      fake.pinPrice(BTC, entry.price! - 10);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
+      fake.pinPrice(BTC, Number((entry.price! * 0.95).toFixed(2)));
+      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
+      expect(h.manager.order(id(2))).to.include({
+        purpose: 'stop-loss',
+        type: 'market',
+        amount: 0.001,
+        status: 'filled',
+      });
+      expect(h.manager.order(id(3))).to.include({ purpose: 'stop-loss', type: 'market', status: 'filled' });
+      expect(h.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
+      expect(fake.balance('BTC')).to.be.at.least(1);
     });
 
     it('counts a fee paid in a third currency at its quote value when the fill is recorded', async function () {

@@ -3,6 +3,7 @@ import { positionChangeEvents, statusChangeEvents } from '../../../src/trading/e
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook } from '../../../src/trading/engine/pnl';
 import { intent } from '../../support/engine-harness';
+import { BTC_MARKET } from '../../support/risk-fixtures';
 
 const base = intent('bot-1');
 
@@ -23,11 +24,23 @@ describe('order events (pure, computed before the commit that records them)', ()
   it('a position that goes flat reports closed with its trip PnL', () => {
     const before = { ...emptyBook('BTC/USDT'), amount: 1, costBasis: 100 };
     const after = { ...emptyBook('BTC/USDT'), amount: 0, tripRealizedPnl: 12.5, feesPaid: 0.2 };
-    const [closed] = positionChangeEvents('BTC/USDT', undefined, before, after);
+    const [closed] = positionChangeEvents('BTC/USDT', undefined, before, after, 60_000);
     expect(closed).to.deep.include({
       type: 'position.closed',
       summary: 'Position closed: BTC/USDT, PnL +12.50',
     });
-    expect(positionChangeEvents('BTC/USDT', undefined, after, after)).to.deep.equal([]);
+    expect(positionChangeEvents('BTC/USDT', undefined, after, after, 60_000)).to.deep.equal([]);
+  });
+
+  it('reports no position for dust worth less than the minimum order value at the fill price', () => {
+    const dust = { ...emptyBook('BTC/USDT'), amount: 0.00003, costBasis: 1.8 };
+    expect(positionChangeEvents('BTC/USDT', BTC_MARKET, undefined, dust, 60_000)).to.deep.equal([]);
+    const real = { ...dust, amount: 0.00169, costBasis: 101.4 };
+    expect(positionChangeEvents('BTC/USDT', BTC_MARKET, dust, real, 60_000).map((e) => e.type)).to.deep.equal(
+      ['position.opened'],
+    );
+    expect(positionChangeEvents('BTC/USDT', BTC_MARKET, real, dust, 60_000).map((e) => e.type)).to.deep.equal(
+      ['position.closed'],
+    );
   });
 });

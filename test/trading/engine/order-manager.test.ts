@@ -87,6 +87,40 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.eventTypes()).to.include.members(['order.placed', 'order.filled', 'position.opened']);
   });
 
+  it('keeps a filled order filled when the exchange later shows it otherwise: one order.conflict event, never a silent ignore', async () => {
+    h = await EngineHarness.open();
+    h.manager.startAccepting();
+    const order = await h.manager.place(buy);
+    expect(order.status).to.equal('filled');
+    const contradiction: ExchangeOrder = {
+      id: order.exchangeOrderId!,
+      clientOrderId: order.clientOrderId,
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      amount: order.amount,
+      filled: order.filled,
+      remaining: 0,
+      status: 'canceled',
+      timestamp: order.createdAt,
+    };
+    await h.manager.applyRemote(order.clientOrderId, contradiction);
+    await h.manager.applyRemote(order.clientOrderId, contradiction);
+    expect(h.manager.order(order.clientOrderId)).to.include({ status: 'filled', filled: order.filled });
+    expect(h.manager.order(order.clientOrderId)!.error).to.match(/cannot go from filled to cancelled/);
+    const conflicts = h.events.filter((e) => e.type === 'order.conflict');
+    expect(conflicts).to.have.length(1);
+    expect(conflicts[0].data).to.deep.include({
+      clientOrderId: order.clientOrderId,
+      exchangeOrderId: order.exchangeOrderId,
+      symbol: order.symbol,
+      purpose: order.purpose,
+      status: 'filled',
+      exchangeStatus: 'canceled',
+      detail: `order ${order.clientOrderId} cannot go from filled to cancelled`,
+    });
+  });
+
   it('resolves a create whose response was lost by lookup: exactly one exchange order, never re-sent', async () => {
     h = await EngineHarness.open({ faults: { operations: ['createOrder'], script: ['lose-response'] } });
     h.manager.startAccepting();
@@ -427,7 +461,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
   });
 
   it("refuses at start a bot id whose longest clientOrderId would not fit the exchange's rule (OKX: 32 letters or digits)", async () => {
-    // the paper exchange with OKX's clientOrderId rule: <botId><installId (6)><seq (up to 12 digits)>
+    // the paper exchange with OKX's clientOrderId rule: <botId>Z<installId (6)>Z<seq (up to 10 digits)>
     const okxRule = (paper: PaperExchange): Exchange =>
       new Proxy(paper, {
         get(target, prop, receiver) {
@@ -438,8 +472,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
       }) as Exchange;
     h = await EngineHarness.open({ config: { app: { botId: 'abcdefghijklmn' } }, wrapExchange: okxRule });
     h.manager.startAccepting();
-    expect((await h.manager.place(buy)).clientOrderId).to.equal('abcdefghijklmntst0001');
-    // one character more: 15 + 6 + 12 = 33
+    expect((await h.manager.place(buy)).clientOrderId).to.equal('abcdefghijklmnZtst000Z1');
+    // one character more: 15 + 1 + 6 + 1 + 10 = 33
     let failure: unknown;
     try {
       wireOrderManager({

@@ -133,6 +133,18 @@ describe('PnL: fees in a third currency and round trips that end at dust', () =>
     expect(b.costBasis).to.equal(100);
   });
 
+  it('ends the round trip when what is left is worth less than the minimum order value at the fill price', () => {
+    const withNotional = { 'BTC/USDT': { amountStep: 0.00001, minAmount: 0.00001, minNotional: 5 } };
+    // a 0.00166 buy, then a sell of all but 0.00004 (2.40 USDT at 60,000): the trip is over
+    const fills = [fill('buy', 0.00166, 60_000), fill('sell', 0.00162, 60_000)];
+    expect(derivePositions({}, fills, withNotional)['BTC/USDT'].openedAt).to.equal(null);
+    expect(derivePositions({}, fills, lots)['BTC/USDT'].openedAt).to.not.equal(null);
+    // a first small slice of a limit entry is no position yet either
+    expect(derivePositions({}, [fill('buy', 0.00004, 60_000)], withNotional)['BTC/USDT'].openedAt).to.equal(
+      null,
+    );
+  });
+
   it('ends the round trip when only dust below one amount step is left, so the next one has its own PnL', () => {
     // buy fees in the base coin always leave dust: 0.00158 bought, 0.00157842 held, 0.00157 sellable
     const fees = (amount: number) => ({ feeCost: amount * 0.001, feeCurrency: 'BTC' });

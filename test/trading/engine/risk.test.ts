@@ -51,8 +51,37 @@ describe('risk: sizing', () => {
   it('sizes an exit to the sellable part of the position', () => {
     expect(sizeExit(0.0016649, 60_000, btc)).to.include({ ok: true, amount: 0.00166 });
     expect(sizeExit(0.000009, 60_000, btc).ok).to.equal(false);
-    expect(isOpenPosition(0.000009, btc)).to.equal(false);
-    expect(isOpenPosition(0.00166, btc)).to.equal(true);
+    expect(isOpenPosition(0.000009, btc, undefined)).to.equal(false);
+    expect(isOpenPosition(0.00166, btc, undefined)).to.equal(true);
+  });
+
+  it('takes dust worth less than the minimum order value at the price for no position (it could not be sold)', () => {
+    // a limit entry a quarter filled, then cancelled: 0.00003 BTC is 1.80 USDT at 60,000 (minimum 5)
+    expect(isOpenPosition(0.00003, btc, 60_000)).to.equal(false);
+    expect(sizeExit(0.00003, 60_000, btc).ok).to.equal(false);
+    // the same amount worth the minimum at a higher price is a position, and sizeExit agrees
+    expect(isOpenPosition(0.0001, btc, 60_000)).to.equal(true);
+    expect(sizeExit(0.0001, 60_000, btc).ok).to.equal(true);
+    // without a price only the step and the minimum amount are judged
+    expect(isOpenPosition(0.00003, btc, undefined)).to.equal(true);
+  });
+
+  it('sizes an exit to at most the largest market order the exchange takes (MARKET_LOT_SIZE maxQty)', () => {
+    const capped = { ...btc, maxMarketAmount: 0.0015 };
+    expect(sizeExit(0.0016649, 60_000, capped)).to.include({ ok: true, amount: 0.0015 });
+    // the rest (0.00016, 9.60 USDT) is sold by the next exit
+    expect(sizeExit(0.0016649 - 0.0015, 60_000, capped)).to.include({ ok: true, amount: 0.00016 });
+    expect(sizeExit(0.001, 60_000, capped)).to.include({ ok: true, amount: 0.001 });
+  });
+
+  it('agrees with sizeExit on every amount and price: a position is what an exit can sell (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 0.01, noNaN: true }),
+        fc.double({ min: 1_000, max: 200_000, noNaN: true }),
+        (amount, price) => isOpenPosition(amount, btc, price) === sizeExit(amount, price, btc).ok,
+      ),
+    );
   });
 });
 

@@ -7,6 +7,7 @@ import {
   cooldownUntil,
   decideOnSignal,
   decideSymbol,
+  protectiveCooldownUntil,
   type SymbolView,
 } from '../../../src/trading/engine/symbol-decision';
 import { BTC_MARKET, TEST_RISK } from '../../support/risk-fixtures';
@@ -44,6 +45,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     listed: true,
     pending: [],
     cooldownUntil: null,
+    protectiveCooldownUntil: null,
     now: NOW,
     traded: true,
     pause: null,
@@ -75,6 +77,17 @@ describe('decideSymbol: what a symbol does this tick', () => {
     expect(decideSymbol(view({ position: held(0.002, 60_000) }))).to.deep.equal({
       kind: 'strategy',
       inPosition: true,
+    });
+  });
+
+  it('takes dust worth less than the minimum order value for no position: the strategy may enter again', () => {
+    // what a limit entry a quarter filled before its time limit leaves: 0.00003 BTC, 1.80 USDT at 60,000
+    const dust = held(0.00003, 60_000);
+    expect(decideSymbol(view({ position: dust }))).to.deep.equal({ kind: 'strategy', inPosition: false });
+    // no stop-loss on what cannot be sold, even far below its entry
+    expect(decideSymbol(view({ position: dust, price: 30_000 }))).to.deep.equal({
+      kind: 'strategy',
+      inPosition: false,
     });
   });
 
@@ -169,6 +182,21 @@ describe('decideOnSignal', () => {
     );
   });
 
+  it('enters on top of dust, and the next exit sells the dust with the position', () => {
+    const dust = held(0.00003, 60_000);
+    expect(decideOnSignal({ ...base, position: dust, signal: enter })).to.deep.equal({
+      kind: 'enter',
+      amount: 0.00166,
+    });
+    const d = decideOnSignal({
+      ...base,
+      inPosition: true,
+      position: held(0.00003 + 0.00166, 60_000),
+      signal: { action: 'exit-long', reason: 'x' },
+    });
+    expect(d).to.deep.equal({ kind: 'exit', amount: 0.00169 });
+  });
+
   it('exits what is held, floored to the step, even on an untraded symbol', () => {
     const d = decideOnSignal({
       ...base,
@@ -203,5 +231,64 @@ describe('cooldownUntil: refusals in a row wait longer', () => {
     const many = Array.from({ length: 12 }, (_, i) => refused(i, NOW - 12 + i));
     expect(cooldownUntil(many, 1000, 60_000)).to.equal(NOW - 1 + 60_000);
     expect(cooldownUntil([refused(1, NOW, 5_000)], 1000, 60_000)).to.equal(NOW + 5_000);
+  });
+});
+
+describe('protectiveCooldownUntil: a stop-loss the exchange keeps refusing backs off, never gives up', () => {
+  const stop = (n: number, at: number, over: Partial<LocalOrder> = {}): LocalOrder =>
+    order({
+      clientOrderId: `s${n}`,
+      side: 'sell',
+      purpose: 'stop-loss',
+      status: 'rejected',
+      refused: true,
+      error: 'binance -1013: Filter failure: MARKET_LOT_SIZE',
+      createdAt: at,
+      updatedAt: at,
+      ...over,
+    });
+
+  it('is null unless the latest stop-loss/take-profit was refused (an entry refusal never holds it back)', () => {
+    expect(protectiveCooldownUntil([], 2000, 300_000)).to.equal(null);
+    const entryRefused = order({ status: 'rejected', refused: true, createdAt: NOW, updatedAt: NOW });
+    expect(protectiveCooldownUntil([entryRefused], 2000, 300_000)).to.equal(null);
+    expect(
+      protectiveCooldownUntil(
+        [stop(1, NOW - 10), stop(2, NOW, { refused: false, status: 'filled' })],
+        2000,
+        300_000,
+      ),
+    ).to.equal(null);
+  });
+
+  it('doubles per identical refusal in a row, up to the maximum, and stays there (it is always tried again)', () => {
+    expect(protectiveCooldownUntil([stop(1, NOW)], 2000, 300_000)).to.equal(NOW + 2000);
+    expect(protectiveCooldownUntil([stop(1, NOW - 10), stop(2, NOW)], 2000, 300_000)).to.equal(NOW + 4000);
+    const many = Array.from({ length: 40 }, (_, i) => stop(i, NOW - 40 + i));
+    expect(protectiveCooldownUntil(many, 2000, 300_000)).to.equal(NOW - 1 + 300_000);
+    // a different refusal starts the backoff again; the wait the exchange asked for is honoured
+    const other = stop(3, NOW, {
+      error: 'binance -2010: Account has insufficient balance for requested action.',
+    });
+    expect(protectiveCooldownUntil([stop(1, NOW - 20), stop(2, NOW - 10), other], 2000, 300_000)).to.equal(
+      NOW + 2000,
+    );
+    expect(protectiveCooldownUntil([stop(1, NOW, { retryAfterMs: 9_000 })], 2000, 300_000)).to.equal(
+      NOW + 9_000,
+    );
+  });
+
+  it('holds a firing stop-loss back until then: the tick waits instead of sending the same refusal again', () => {
+    const d = decideSymbol({
+      ...view({ position: held(0.002, 60_000), price: 50_000 }),
+      facts: { ...facts(), protectiveCooldownUntil: NOW + 1 },
+    });
+    expect(d).to.deep.include({ kind: 'wait' });
+    expect((d as { reason: string }).reason).to.match(/refused the last stop-loss alike; tried again in 1 s/);
+    const later = decideSymbol({
+      ...view({ position: held(0.002, 60_000), price: 50_000 }),
+      facts: { ...facts(), protectiveCooldownUntil: NOW },
+    });
+    expect(later.kind).to.equal('exit');
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   AuthenticationError,
+  ExchangeRefusedError,
   ExchangeUnavailableError,
   InsufficientFundsError,
   InvalidOrderError,
@@ -85,7 +86,8 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
   it('loads only the binance module and reads markets with their precision and minimums (one request)', async () => {
     expect(ex.loadInfo.via).to.equal('esm-single');
     const markets = await ex.loadMarkets();
-    expect(markets[BTC]).to.deep.equal(BTC_MARKET);
+    // MARKET_LOT_SIZE maxQty (ccxt limits.market.max): the largest market order
+    expect(markets[BTC]).to.deep.equal({ ...BTC_MARKET, maxMarketAmount: 9000 });
     expect(fake.requests.map((r) => r.route)).to.deep.equal(['exchangeInfo']);
   });
 
@@ -222,15 +224,62 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     expect(err).to.be.instanceOf(InsufficientFundsError);
   });
 
-  it('refuses below the minimum amount or notional before sending anything', async () => {
-    await ex.fetchTicker(BTC);
+  it('refuses below the minimum amount, or a limit order below the minimum notional, before sending anything', async () => {
     const before = posts();
-    expect(await caught(ex.createOrder(order({ amount: 0.00005 })))).to.be.instanceOf(InvalidOrderError);
     expect(await caught(ex.createOrder(order({ amount: 0.000001 })))).to.be.instanceOf(InvalidOrderError);
     expect(
       await caught(ex.createOrder(order({ type: 'limit', amount: 0.001, price: 1_000 }))),
     ).to.be.instanceOf(InvalidOrderError);
     expect(posts()).to.equal(before);
+  });
+
+  describe("a market order's value is Binance's to judge (NOTIONAL: average price over avgPriceMins, applyMinToMarket)", () => {
+    it('sends a market order worth less than the minimum at the ask that the average price puts above it', async () => {
+      // after a sharp drop the 5-minute average is above the book: 0.00008 × 60,006 = 4.80, × 70,000 = 5.60
+      fake.pinPrice(BTC, 60_000);
+      fake.pinAveragePrice(BTC, 70_000);
+      const placed = await ex.createOrder(order({ amount: 0.00008 }));
+      expect(placed.status).to.equal('closed');
+      expect(posts()).to.equal(1);
+    });
+
+    it('sends any market order when applyMinToMarket is off', async () => {
+      await ex.close();
+      await fake.close();
+      fake = await FakeBinance.start({
+        apiKey: API_KEY,
+        secret: SECRET,
+        balances: { USDT: 10_000 },
+        applyMinToMarket: false,
+      });
+      ex = await connect();
+      fake.pinPrice(BTC, 60_000);
+      expect((await ex.createOrder(order({ amount: 0.00005 }))).status).to.equal('closed'); // 3 USDT
+    });
+
+    it("takes Binance's refusal of a market order below the minimum as a refusal (the order is final)", async () => {
+      fake.pinPrice(BTC, 60_000);
+      const err = await caught(ex.createOrder(order({ amount: 0.00005 })));
+      expect(err).to.be.instanceOf(ExchangeRefusedError);
+      expect(err.message).to.match(/Filter failure: NOTIONAL/);
+      expect(posts()).to.equal(1);
+    });
+  });
+
+  it('reads MARKET_LOT_SIZE maxQty as the largest market order; Binance refuses a larger one (-1013)', async () => {
+    await ex.close();
+    await fake.close();
+    fake = await FakeBinance.start({
+      apiKey: API_KEY,
+      secret: SECRET,
+      balances: { USDT: 100_000 },
+      marketMaxQty: 0.5,
+    });
+    ex = await connect();
+    expect((await ex.loadMarkets())[BTC].maxMarketAmount).to.equal(0.5);
+    const err = await caught(ex.createOrder(order({ amount: 0.6 })));
+    expect(err).to.be.instanceOf(InvalidOrderError);
+    expect(err.message).to.match(/MARKET_LOT_SIZE/);
   });
 
   it('reports wrong credentials as AuthenticationError', async () => {

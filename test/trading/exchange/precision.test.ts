@@ -46,4 +46,11 @@ describe('precision: one grid for the bot and the paper exchange', () => {
     expect(sellableAmount(0.0000999, market)).to.equal(0);
     expect(sellableAmount(0.000009, { amountStep: 0.00001, minAmount: 0.00001 })).to.equal(0);
   });
+
+  it('given a price, sells nothing worth less than the minimum order value there', () => {
+    const market = { amountStep: 0.00001, minAmount: 0.00001, minNotional: 5 };
+    expect(sellableAmount(0.0000399, market, 60_000)).to.equal(0); // 0.00003 × 60,000 = 1.80
+    expect(sellableAmount(0.0000399, market, 200_000)).to.equal(0.00003); // 6.00
+    expect(sellableAmount(0.0000399, market)).to.equal(0.00003);
+  });
 });

@@ -13,7 +13,12 @@
  * - HTTP 5xx, -1006 and -1007 ("Send status unknown; execution status unknown"): the create may have happened.
  * - 429 (and 418 once banned) with Retry-After: the request was refused.
  * - Signed requests carry `recvWindow` (default 5000 ms, at most 60000).
- * - GET /api/v3/allOrders (weight 20, symbol required, most recent first up to `limit` ≤ 1000).
+ * - GET /api/v3/allOrders (weight 20, symbol required; without `orderId` the most recent, up to `limit`: default
+ *   500, at most 1000). GET /api/v3/openOrders: every open order of the symbol (or of all symbols) in one answer,
+ *   no `limit`.
+ * - GET /api/v3/myTrades (weight 5 with `orderId`): `limit` default 500, at most 1000; without `fromId` "most
+ *   recent trades are returned" — an order with more trades than the limit loses its oldest. "symbol + orderId +
+ *   fromId" is a supported combination, `fromId` "will get id >= that fromId", oldest first: read from id 0.
  * - Fees: `commission` in `commissionAsset` — the quote, the base, or BNB when "pay fees with BNB" is on.
  * - GET /api/v3/account (what ccxt's fetchBalance reads) carries the account's `uid`.
  */
@@ -31,6 +36,12 @@ export const binanceProfile: ExchangeProfile = {
   lookupByClientId: 'GET /api/v3/order?symbol=…&origClientOrderId=…',
   needsSymbol: { fetchOrder: true, fetchOrderTrades: true, fetchRecentOrders: true, fetchOpenOrders: false },
   orderAnswerTradesComplete: false,
+  // openOrders comes whole; an order's trades are read from trade id 0 up, 1000 a page; recent orders: one
+  // allOrders answer (the most recent 1000)
+  lists: {
+    trades: { perPage: 1_000, cursor: { kind: 'from-id', param: 'fromId', field: 'id', first: '0' } },
+    recentPages: 1,
+  },
   recvWindowMs: 5_000,
   rateLimit: '6000 request weight per minute per IP; order placement limits per account (429 + Retry-After)',
   // 418: an IP ban for requests sent after a 429, "from 2 minutes to 3 days"; its Retry-After is the ban's length

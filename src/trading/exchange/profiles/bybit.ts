@@ -16,7 +16,9 @@
  * - GET /v5/order/realtime by `orderId` or `orderLinkId` finds open orders and the last 500 closed ones — but
  *   "after a server release or restart, filled, cancelled, and rejected orders ... should only be queried through
  *   order history" (GET /v5/order/history, which "may delay"; cancelled and rejected orders only for 24 hours).
- *   Both take at most 50 rows per page. `PartiallyFilledCanceled` ("only spot has this order status") is an order
+ *   Both take at most 50 rows per page (`limit`, default 20), newest first; the answer's `nextPageCursor` (empty on
+ *   the last page) is sent back as `cursor` for the next one. GET /v5/execution/list likewise, 100 rows at most
+ *   (default 50). `PartiallyFilledCanceled` ("only spot has this order status") is an order
  *   cancelled after part of it filled (a market order is an IOC order that may end so).
  * - Errors come as HTTP 200 with `retCode`/`retMsg`: 170213 "Order does not exist.", 170131 "Balance
  *   insufficient", 170140 "Order value exceeded lower limit", 170136/170137 quantity below the minimum / too many
@@ -50,7 +52,16 @@ export const bybitProfile: ExchangeProfile = {
   // 10006: the per-second window (its reset time in X-Bapi-Limit-Reset-Timestamp); HTTP 403: a 10-minute IP ban
   rateLimitResets: { byStatus: { 403: 600_000 }, byCode: { '10006': 1_000 } },
   fees: 'per execution: execFee in the coin received (base on a buy, quote on a sell); ccxt derives the currency by that rule',
-  orderLists: { ordersPerPage: 50, tradesPerPage: 100 },
+  orderLists: true,
+  // every list pages by the answer's `nextPageCursor`, sent back as `cursor`: orders 50 a page at most (default 20),
+  // executions 100 (default 50)
+  lists: {
+    open: { perPage: 50, cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' } },
+    finished: { perPage: 50, cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' } },
+    trades: { perPage: 100, cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' } },
+    // the 500 most recent finished orders (a Bybit page is 50)
+    recentPages: 10,
+  },
   answerCodes: {
     field: 'retCode',
     duplicate: ['170141', '110072', '12141'],

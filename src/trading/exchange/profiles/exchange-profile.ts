@@ -18,6 +18,30 @@ export interface ClientOrderIdRule {
   separator: '-' | 'Z';
 }
 
+/**
+ * How the next page of a list is asked (the cursor the exchange documents), read from the rows ccxt returns: ccxt
+ * keeps each row's raw answer in `info` (and puts Bybit's `nextPageCursor` on the first row's).
+ */
+export type PageCursor =
+  /** The answer names the next page (Bybit `nextPageCursor`, sent back as `cursor`); empty or absent: the last page. */
+  | { kind: 'token'; param: string; field: string }
+  /**
+   * Newest first: the next page holds the rows older than the oldest row's id (OKX `after` = ordId or billId). A
+   * page shorter than the page size is the last.
+   */
+  | { kind: 'older-than'; param: string; field: string }
+  /**
+   * Oldest first from an id (the first page from `first`): the next page starts past the newest row's id (Binance
+   * myTrades `fromId`, "trades >= that fromId"). A page shorter than the page size is the last.
+   */
+  | { kind: 'from-id'; param: string; field: string; first: string };
+
+export interface ListPaging {
+  /** The exchange's documented maximum per page (asked on every page: its defaults are smaller). */
+  perPage: number;
+  cursor: PageCursor;
+}
+
 export interface ExchangeProfile {
   /** ccxt exchange id. */
   id: string;
@@ -96,10 +120,27 @@ export interface ExchangeProfile {
   /**
    * Set where the exchange has neither an all-orders call (ccxt fetchOrders) nor a single-order call that sees every
    * order (Bybit: /v5/order/realtime forgets closed orders after a restart of its service): an order is looked for
-   * in its open-orders list, then in its order history, each filtered by the exchange's own id parameter, and every
-   * list is read with the exchange's page maximum (its defaults are smaller).
+   * in its open-orders list, then in its order history, each filtered by the exchange's own id parameter.
    */
-  orderLists?: { ordersPerPage: number; tradesPerPage: number };
+  orderLists?: true;
+  /**
+   * How the exchange pages the lists the bot must read whole (docs/exchanges.md, "Lists read whole"): every page is
+   * asked at the exchange's documented maximum and the cursor is followed to the last page (paged-list.ts). A list
+   * without an entry comes in one answer (Binance openOrders: every open order of a symbol, or of all symbols).
+   */
+  lists: {
+    /** Open orders (reconcile, recovery, adoption): read whole. */
+    open?: ListPaging;
+    /** Finished orders, newest first (recovery's recent orders: `recentPages` pages of them). */
+    finished?: ListPaging;
+    /** One order's trades (fills): read whole. */
+    trades?: ListPaging;
+    /**
+     * Pages of finished orders that make "recent orders" (recovery raises its id sequence past ours and takes in
+     * orders state lacks): the most recent `recentPages × perPage`; reaching it is logged, not an error.
+     */
+    recentPages: number;
+  };
   /**
    * The exchange's own error codes whose meaning for a create ccxt's error classes do not carry: the field of the
    * answer that holds the code, the codes of a duplicate clientOrderId (the order EXISTS), and the codes of a

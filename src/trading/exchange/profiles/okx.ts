@@ -36,10 +36,12 @@
  *   market order larger than the balance instead of refusing it: the bot books what filled.
  * - GET /api/v5/trade/order needs `instId`, takes `clOrdId`; "If the clOrdId is associated with multiple orders,
  *   only the latest one will be returned". Orders: GET orders-pending (open) and orders-history ("completed orders
- *   placed in the last 7 days"; canceled orders without fills only 2 hours); no combined list.
+ *   placed in the last 7 days"; canceled orders without fills only 2 hours); no combined list. Both newest first,
+ *   `limit` "maximum is 100; the default is 100", `after` "return records earlier than the requested ordId".
  * - Fills: GET /api/v5/trade/fills-history (3 months; `ordId`, `instId`): tradeId, side, fillPx, fillSz, fee
  *   (negative when charged), feeCcy, ts. Spot fees are taken from what is received (base on a buy, quote on a
- *   sell) unless "spot fees in quote currency" is on; there is no third fee currency.
+ *   sell) unless "spot fees in quote currency" is on; there is no third fee currency. Newest first, `limit` at
+ *   most 100 (default 100), `after` "return records earlier than the requested billId".
  * - Instruments: lotSz (amount step), minSz (minimum amount), tickSz; no minimum order value.
  * - No documented lag between a create and its lookup.
  */
@@ -62,6 +64,15 @@ export const okxProfile: ExchangeProfile = {
     fetchOpenOrders: false,
   },
   orderAnswerTradesComplete: false,
+  // newest first, `limit` at most 100 (the default); `after` = the oldest row's ordId (orders) or billId (fills)
+  // asks the next, older page
+  lists: {
+    open: { perPage: 100, cursor: { kind: 'older-than', param: 'after', field: 'ordId' } },
+    finished: { perPage: 100, cursor: { kind: 'older-than', param: 'after', field: 'ordId' } },
+    trades: { perPage: 100, cursor: { kind: 'older-than', param: 'after', field: 'billId' } },
+    // the 500 most recent finished orders of the last 7 days
+    recentPages: 5,
+  },
   // the expTime the adapter sends with every create (createDeadline): the 30 s timestamp window otherwise
   recvWindowMs: 5_000,
   createDeadline: { header: 'expTime', path: 'trade/order' },
