@@ -26,6 +26,7 @@ import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { verifiedExchangeIds } from '../src/trading/exchange/profiles';
 import { CCXT_BUNDLE_PREFIX } from '../src/trading/exchange/ccxt-bundle';
+import { ccxtDependencyPlugin } from './ccxt-bundle-deps';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** `<build>/daemons`: next to the compiled scripts of the build being made (scripts/build.js), never `dist` itself. */
@@ -98,7 +99,8 @@ async function bundle(entryPoints: Record<string, string>, outdir: string) {
  * One CommonJS file per verified exchange: its ccxt class (`default`) and ccxt's error classes (`errors`, for the
  * profile's error codes: the same copies the class throws). ccxt reaches its HTTP client through import('undici'),
  * which becomes a require() bundled in (supported: dynamic-import false). What ccxt imports only for exchanges this
- * one never uses (protobufjs: MEXC and dYdX, not installed) stays an external require() that never runs.
+ * one never uses (protobufjs: MEXC and dYdX, not installed) stays an external require() that never runs; Starknet
+ * signing and the rest of undici load on first use (ccxt-bundle-deps.ts).
  */
 async function bundleCcxt(outdir: string) {
   const src = path.join(path.dirname(require.resolve('ccxt')), '..', 'js', 'src');
@@ -126,7 +128,7 @@ async function bundleCcxt(outdir: string) {
     target: 'node20',
     format: 'cjs',
     external: ['protobufjs', 'protobufjs/*'],
-    plugins: [virtualEntries],
+    plugins: [virtualEntries, ccxtDependencyPlugin(ROOT)],
     // ccxt's error classes are matched by name (ccxt-errors.ts)
     keepNames: true,
     minifyWhitespace: true,

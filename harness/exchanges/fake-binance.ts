@@ -19,7 +19,9 @@
  * - GET /api/v3/order (-2013 "Order does not exist."), openOrders, allOrders (most recent, `limit` ≤ 1000),
  *   myTrades (`orderId`, `startTime`, `fromId`, `limit`), DELETE order (-2011 "Unknown order sent."; the answer's
  *   clientOrderId is the cancel's own id, origClientOrderId the order's), account, exchangeInfo, klines, tickers;
- * - request weight per minute with X-MBX-USED-WEIGHT-1M and 429 -1003 + Retry-After over the limit.
+ * - request weight per minute with X-MBX-USED-WEIGHT-1M and 429 -1003 + Retry-After over the limit;
+ * - a rate-limit outage on demand (`refuseAll`): every request answered 429, or 418 (the IP ban Binance gives for
+ *   requests after a 429), with Retry-After, until cleared.
  *
  * And the behaviours that hurt, on demand: `lookupLagMs` (every read — order query, open orders, all orders,
  * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took), and
@@ -109,11 +111,19 @@ export interface FakeBinanceOptions extends FakeExchangeOptions {
   feeAsset?: 'received' | 'quote' | 'BNB';
   /** Request weight allowed per minute (default 6000, Binance's REQUEST_WEIGHT limit). */
   weightPerMinute?: number;
+  /**
+   * Markets exchangeInfo lists besides `symbols`, generated (`G<n>/<quote>`), listed only — nothing trades on them
+   * (default 0). A real Binance lists ~3,400: with ~3,000 a markets load costs what it costs there.
+   */
+  listedMarkets?: number;
   /** MARKET_LOT_SIZE maxQty: the largest MARKET order (default 9000, as LOT_SIZE). */
   marketMaxQty?: number;
   /** NOTIONAL applyMinToMarket: whether minNotional applies to MARKET orders (default true). */
   applyMinToMarket?: boolean;
 }
+
+/** The generated markets' quotes, in turn. */
+const LISTED_QUOTES = ['USDT', 'BTC', 'FDUSD', 'ETH', 'TRY', 'EUR'];
 
 interface Route {
   name: string;
@@ -184,11 +194,17 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   private readonly routes: Record<string, Route>;
   private readonly averagePrices = new Map<string, number>();
 
+  /** The listed-only markets' exchangeInfo entries (built once). */
+  private readonly listed: unknown[];
+
   private constructor(options: FakeBinanceOptions) {
     const symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
     if (options.feeAsset === 'BNB' && !symbols.includes('BNB/USDT')) symbols.push('BNB/USDT');
     super({ ...options, symbols }, ROUTES);
     this.routes = this.buildRoutes();
+    this.listed = Array.from({ length: options.listedMarkets ?? 0 }, (_, i) =>
+      this.symbolInfo(`G${i.toString(36).toUpperCase()}/${LISTED_QUOTES[i % LISTED_QUOTES.length]}`),
+    );
   }
 
   static start(options: FakeBinanceOptions = {}): Promise<FakeBinance> {
@@ -240,7 +256,27 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     return { symbol: symbol.replace('/', '') };
   }
 
+  /**
+   * While set, every request is refused for rate (nothing is done): 429 -1003, or 418 -1003 "IP banned until …",
+   * with this Retry-After. Counted in `requests` like any other.
+   */
+  refuseAll?: { status: 429 | 418; retryAfterSec: number };
+
   // --- HTTP ------------------------------------------------------------------------------------------------------
+
+  protected override refuseEarly(): Answer | undefined {
+    const refuse = this.refuseAll;
+    if (!refuse) return undefined;
+    const msg =
+      refuse.status === 418
+        ? `Way too much request weight used; IP banned until ${this.now() + refuse.retryAfterSec * 1000}. Please use WebSocket Streams for live updates to avoid bans.`
+        : 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid bans.';
+    return {
+      status: refuse.status,
+      body: { code: -1003, msg },
+      headers: { 'Retry-After': String(refuse.retryAfterSec) },
+    };
+  }
 
   protected readRequest(
     req: http.IncomingMessage,
@@ -493,62 +529,65 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 61_000 },
       ],
       exchangeFilters: [],
-      symbols: this.listedSymbols().map((symbol) => {
-        const m = simulatedMarketInfo(symbol);
-        return {
-          symbol: symbol.replace('/', ''),
-          // exchangeInfo's symbol status: PRE_TRADING, TRADING, POST_TRADING, END_OF_DAY, HALT, AUCTION_MATCH, BREAK
-          status: this.haltedSymbols.has(symbol) ? 'BREAK' : 'TRADING',
-          baseAsset: m.base,
-          baseAssetPrecision: 8,
-          quoteAsset: m.quote,
-          quotePrecision: 8,
-          quoteAssetPrecision: 8,
-          baseCommissionPrecision: 8,
-          quoteCommissionPrecision: 8,
-          orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'],
-          icebergAllowed: true,
-          ocoAllowed: true,
-          otoAllowed: true,
-          quoteOrderQtyMarketAllowed: true,
-          allowTrailingStop: true,
-          cancelReplaceAllowed: true,
-          isSpotTradingAllowed: true,
-          isMarginTradingAllowed: false,
-          filters: [
-            {
-              filterType: 'PRICE_FILTER',
-              minPrice: fmt(m.priceStep),
-              maxPrice: '1000000.00000000',
-              tickSize: fmt(m.priceStep),
-            },
-            {
-              filterType: 'LOT_SIZE',
-              minQty: fmt(m.minAmount),
-              maxQty: '9000.00000000',
-              stepSize: fmt(m.amountStep),
-            },
-            {
-              filterType: 'MARKET_LOT_SIZE',
-              minQty: '0.00000000',
-              maxQty: fmt(this.options.marketMaxQty ?? 9000),
-              stepSize: '0.00000000',
-            },
-            {
-              filterType: 'NOTIONAL',
-              minNotional: fmt(m.minNotional),
-              applyMinToMarket: this.options.applyMinToMarket ?? true,
-              maxNotional: '9000000.00000000',
-              applyMaxToMarket: false,
-              avgPriceMins: 5,
-            },
-          ],
-          permissions: [],
-          permissionSets: [['SPOT']],
-          defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
-          allowedSelfTradePreventionModes: ['EXPIRE_TAKER', 'EXPIRE_MAKER', 'EXPIRE_BOTH'],
-        };
-      }),
+      symbols: [...this.listedSymbols().map((symbol) => this.symbolInfo(symbol)), ...this.listed],
+    };
+  }
+
+  /** One symbol's exchangeInfo entry. */
+  private symbolInfo(symbol: string): unknown {
+    const m = simulatedMarketInfo(symbol);
+    return {
+      symbol: symbol.replace('/', ''),
+      // exchangeInfo's symbol status: PRE_TRADING, TRADING, POST_TRADING, END_OF_DAY, HALT, AUCTION_MATCH, BREAK
+      status: this.haltedSymbols.has(symbol) ? 'BREAK' : 'TRADING',
+      baseAsset: m.base,
+      baseAssetPrecision: 8,
+      quoteAsset: m.quote,
+      quotePrecision: 8,
+      quoteAssetPrecision: 8,
+      baseCommissionPrecision: 8,
+      quoteCommissionPrecision: 8,
+      orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'],
+      icebergAllowed: true,
+      ocoAllowed: true,
+      otoAllowed: true,
+      quoteOrderQtyMarketAllowed: true,
+      allowTrailingStop: true,
+      cancelReplaceAllowed: true,
+      isSpotTradingAllowed: true,
+      isMarginTradingAllowed: false,
+      filters: [
+        {
+          filterType: 'PRICE_FILTER',
+          minPrice: fmt(m.priceStep),
+          maxPrice: '1000000.00000000',
+          tickSize: fmt(m.priceStep),
+        },
+        {
+          filterType: 'LOT_SIZE',
+          minQty: fmt(m.minAmount),
+          maxQty: '9000.00000000',
+          stepSize: fmt(m.amountStep),
+        },
+        {
+          filterType: 'MARKET_LOT_SIZE',
+          minQty: '0.00000000',
+          maxQty: fmt(this.options.marketMaxQty ?? 9000),
+          stepSize: '0.00000000',
+        },
+        {
+          filterType: 'NOTIONAL',
+          minNotional: fmt(m.minNotional),
+          applyMinToMarket: this.options.applyMinToMarket ?? true,
+          maxNotional: '9000000.00000000',
+          applyMaxToMarket: false,
+          avgPriceMins: 5,
+        },
+      ],
+      permissions: [],
+      permissionSets: [['SPOT']],
+      defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
+      allowedSelfTradePreventionModes: ['EXPIRE_TAKER', 'EXPIRE_MAKER', 'EXPIRE_BOTH'],
     };
   }
 

@@ -1,9 +1,11 @@
 /**
  * live recovery: the shipped trading daemon in live mode under PM2 against the local Binance (harness/exchanges,
  * its REQUEST_WEIGHT budget enforced) behind a latency proxy (50 ms round trip), 5 symbols and 20 resting orders,
- * SIGKILLed and measured as the restart bench measures (restart.ts: PM2's own instants, its backoff subtracted),
- * alternately with the bare floor app in the same PM2. Besides the time: the requests each recovery made, and the
- * exchange's used weight seen on every answer (X-MBX-USED-WEIGHT-1M), which must never pass its limit.
+ * its exchangeInfo listing 3,000 more markets than are traded (a real Binance lists ~3,400), SIGKILLed and
+ * measured as the restart bench measures (restart.ts: PM2's own instants, its backoff subtracted),
+ * alternately with the bare floor app in the same PM2. Besides the time: the requests each recovery made, whether
+ * they went out with the markets load (markets kept on disk), and the exchange's used weight seen on every answer
+ * (X-MBX-USED-WEIGHT-1M), which must never pass its limit.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,6 +26,8 @@ import { startTradingUnderPm2 } from './trading-restart';
 export const LIVE_SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
 export const LIVE_OPEN_ORDERS = 20;
 export const ROUND_TRIP_MS = 50;
+/** Markets the local Binance lists besides the traded ones (a real Binance: ~3,400), so a markets load costs its CPU. */
+export const LIVE_LISTED_MARKETS = 3_000;
 const WEIGHT_LIMIT = 6_000;
 
 export interface LiveRecoveryFigures {
@@ -44,6 +48,12 @@ export interface LiveRecoveryFigures {
   exchangePhaseMs: Summary;
   /** From the restart (the kill plus PM2's backoff) to the first request reaching the exchange: the start's CPU. */
   beforeExchangeMs: Summary;
+  /**
+   * Restarts whose recovery reads reached the exchange within four round trips of the markets load (once the account
+   * answered, while the markets answer was still being read; seen 110–160 ms after it, where without kept markets
+   * they follow the markets answer's reading, ~700 ms with 3,000 markets): the kept markets were used.
+   */
+  keptMarketsUsed: number;
 }
 
 export async function liveRecoveries(ctx: BenchContext, trials: number): Promise<LiveRecoveryFigures> {
@@ -52,6 +62,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
     symbols: LIVE_SYMBOLS,
     balances: { USDT: 1_000_000 },
     weightPerMinute: WEIGHT_LIMIT,
+    listedMarkets: LIVE_LISTED_MARKETS,
   });
   let peakWeight = 0;
   let refused = 0;
@@ -93,6 +104,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
       const connections: number[] = [];
       const exchangePhase: number[] = [];
       const beforeExchange: number[] = [];
+      let keptMarketsUsed = 0;
       let routes: Record<string, number> = {};
       for (let i = 0; i < trials; i++) {
         const mark = fake.requests.length;
@@ -121,6 +133,11 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
           exchangePhase.push(online.at - made[0].at);
           beforeExchange.push(made[0].at - (online.at - sample.ms));
         }
+        const marketsAt = made.find((r) => r.route === 'exchangeInfo')?.at;
+        const recentAt = made.find((r) => r.route === 'allOrders')?.at;
+        if (marketsAt !== undefined && recentAt !== undefined && recentAt - marketsAt < ROUND_TRIP_MS * 4) {
+          keptMarketsUsed += 1;
+        }
         connections.push(proxy.connections - connectionsBefore);
         routes = {};
         for (const r of made) routes[r.route] = (routes[r.route] ?? 0) + 1;
@@ -142,6 +159,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
         connections: summarize(connections),
         exchangePhaseMs: summarize(exchangePhase),
         beforeExchangeMs: summarize(beforeExchange),
+        keptMarketsUsed,
       };
     } finally {
       await t.session.stop();

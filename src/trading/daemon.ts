@@ -2,9 +2,10 @@
  * The trading daemon's composition: wires the real implementations and registers shutdown steps.
  * Order of start (runService already holds the service lock, which covers the state files): exchange adapter →
  * markets and account reads sent (connect-reads.ts) → while they travel: state files → event log → TCP server
- * (answers from here on, "waiting for the exchange" included) → markets and account awaited (waits for the exchange,
- * never exits for it) → identity check → recovery (before ready; no order before it) → loop. `runService` sends
- * `ready` once `startTrading` resolves.
+ * (answers from here on, "waiting for the exchange" included) → markets and account awaited (waits for the
+ * exchange, never exits for it; with markets kept from the last run, recovery's reads go out once the account
+ * answered, beside the fresh markets load: recovery-reads.ts) → identity check → recovery (before ready; no order
+ * before it) → loop. `runService` sends `ready` once `startTrading` resolves.
  *
  * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
  * decorators (harness/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
@@ -20,6 +21,7 @@ import { blockedMessage, readBlockedMarker } from '../shared/persistence/blocked
 import { registerControlHandlers } from './control/handlers';
 import type { EventPublisher } from './engine/event-outbox';
 import { sendConnectReads } from './engine/connect-reads';
+import { recoverySymbols, sendRecoveryReadsEarly } from './engine/recovery-reads';
 import { wireOrderManager } from './engine/order-manager';
 import type { StateStore } from './engine/state-gateway';
 import { openTradingStateFiles } from './engine/state-files';
@@ -61,11 +63,16 @@ export async function startTrading(
     (method, outcome, seconds) => observeCall(method, outcome, seconds),
   );
   // markets and the account are on their way while the state files, the event log and the TCP server open
-  const connectReads = sendConnectReads(exchange);
+  const connectReads = sendConnectReads(exchange, config.trading.symbols);
 
   const files = await openTradingStateFiles(dataDir, logger, clock);
   shutdown.addStore(files.store);
   shutdown.addStep('close the state store and history journal', () => files.close(), { order: 95 });
+  // with markets kept from the last run, recovery's reads need not wait for the fresh ones: they go out once the
+  // account answered (applied only after the fresh markets and the identity check)
+  const recoveryReads = sendRecoveryReadsEarly(exchange, connectReads, () =>
+    recoverySymbols(config.trading.symbols, Object.values(files.store.data.orders)),
+  );
 
   const events = await EventLog.open(dataDir, {
     retention: config.ipc.eventRetention,
@@ -219,7 +226,7 @@ export async function startTrading(
     logger.info(`Trading state bound to ${describeIdentity(identity)}`);
   }
   try {
-    await loop.recover(ctx.lastExit);
+    await loop.recover(ctx.lastExit, await recoveryReads);
   } catch (err) {
     // Stopping while recovery waited for the exchange: the abort ended it, not the state — keep the state as it is
     // (setting it aside here made a restart during an exchange outage block trading on a good file)

@@ -1,7 +1,8 @@
 /**
  * The build's one-file ccxt bundle per verified exchange (scripts/bundle.ts), as a live start loads it: in a fresh
  * node, through loadCcxtClass, its class and error classes from the same copy, and a real request through the
- * HTTP client bundled with it (undici) to the local exchange double.
+ * HTTP client bundled with it (undici) to the local exchange double. What it loads only on first use
+ * (scripts/ccxt-bundle-deps.ts) answers as ccxt's own modules do.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -69,5 +70,44 @@ describe('the ccxt bundles a live start loads', function () {
     } finally {
       await fake.close();
     }
+  });
+
+  it("requests without loading the rest of undici (nor node's own copy of it), and undici loads whole when needed", async () => {
+    const fake = await FakeBinance.start({ ...binanceKit.credentials, symbols: ['BTC/USDT'] });
+    try {
+      const seen = (await inFreshNode(`
+        const nodeUndici = () => process.moduleLoadList.includes('NativeModule internal/deps/undici/undici');
+        const { Ctor } = await load('binance');
+        const client = new Ctor({ options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false } });
+        client.urls.api = rebaseUrls(client.urls.api, ${JSON.stringify(fake.url)});
+        await client.loadMarkets();
+        const afterRequest = nodeUndici();
+        // what ccxt keeps for its fetch path: undici's own fetch, loaded on its call
+        const time = await (await client.undiciModule.fetch(${JSON.stringify(`${fake.url}/api/v3/time`)})).json();
+        return { afterRequest, fetched: typeof time.serverTime, connector: typeof client.undiciModule.buildConnector };`)) as Record<
+        string,
+        unknown
+      >;
+      expect(seen).to.deep.equal({ afterRequest: false, fetched: 'number', connector: 'function' });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("signs Starknet messages as ccxt's own modules do, its tables built on first use", async () => {
+    const call = `
+      const client = new Ctor({});
+      const key = '0x3c1e9550e66958296d11b60f8e8e7a7ad990d07fa65d5f7652c4a6c87d4e3cc';
+      return {
+        sign: client.starknetSign('0x1234', key),
+        poseidon: String(client.extendedStarknetComputePoseidonHashOnElements(['1', '2', '3'])),
+        account: client.retrieveStarkAccount('0x' + 'ab'.repeat(65), '0x1', '0x2'),
+      };`;
+    const bundled = await inFreshNode(`const { Ctor } = await load('binance');${call}`);
+    const own = await inFreshNode(
+      `const { Ctor, info } = await loadCcxtClass('binance'); if (info.via === 'bundle') throw new Error(info.via);${call}`,
+    );
+    expect(bundled).to.deep.equal(own);
+    expect(JSON.stringify(bundled)).to.match(/\d{10}/);
   });
 });

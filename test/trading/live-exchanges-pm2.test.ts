@@ -1,15 +1,17 @@
 /**
  * Live mode under real PM2 against each verified exchange's local double built from its documentation, with the
  * answers that hurt (lookups that miss for a while, orders taken whose answer never comes, "status unknown" 5xx,
- * refusals, lost answers) and SIGKILLs of the daemon at random moments. Afterwards the exchange and the bot must
- * agree.
+ * refusals, lost answers) and SIGKILLs of the daemon at random moments (each restart recovering on the markets the
+ * run before kept on disk). Afterwards the exchange and the bot must agree.
  */
 import { expect } from 'chai';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
 import { needsExchange, type LocalOrder } from '../../src/trading/engine/order-state';
 import { derivePositions } from '../../src/trading/engine/pnl';
 import { parseClientOrderId } from '../../src/trading/engine/trading-state';
+import { KEPT_MARKETS_FILE } from '../../src/trading/exchange/kept-markets';
 import { EXCHANGE_KITS } from '../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange, LocalFault } from '../../harness/exchanges/local-exchange';
 import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
@@ -132,6 +134,12 @@ function pm2Suite(kit: ExchangeKit): void {
       });
       const trading = await pm2.info('trading');
       expect(trading!.restarts, 'restarts equal kills').to.equal(KILLS);
+      // the restarts sent their recovery reads with the markets the runs before them kept (trading-markets.json:
+      // the traded symbols' only, a few KB), and went on once the fresh ones answered: the agreement below holds
+      const kept = JSON.parse(fs.readFileSync(path.join(pm2.dataDir, KEPT_MARKETS_FILE), 'utf8')) as {
+        markets: Array<{ symbol: string }>;
+      };
+      expect(kept.markets.map((m) => m.symbol).sort()).to.deep.equal([...SYMBOLS].sort());
       await pm2.pm2(['stop', 'trading']);
       expect(unsettled(), 'an order in flight at the stop').to.deep.equal([]);
 

@@ -1,12 +1,20 @@
 import type { BenchContext } from '../../bench';
-import { LIVE_OPEN_ORDERS, LIVE_SYMBOLS, ROUND_TRIP_MS, liveRecoveries } from '../live-recovery';
+import {
+  LIVE_LISTED_MARKETS,
+  LIVE_OPEN_ORDERS,
+  LIVE_SYMBOLS,
+  ROUND_TRIP_MS,
+  liveRecoveries,
+} from '../live-recovery';
 import type { BenchRow } from '../report';
 import type { Summary } from '../stats';
 
 const ROUND_TRIPS_ALLOWED = 4;
 
 export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]> {
-  const what = `${LIVE_SYMBOLS.length} symbols, ${LIVE_OPEN_ORDERS} open orders, ${ROUND_TRIP_MS} ms round trip`;
+  const what =
+    `${LIVE_SYMBOLS.length} of ${LIVE_SYMBOLS.length + LIVE_LISTED_MARKETS} markets traded, ` +
+    `${LIVE_OPEN_ORDERS} open orders, ${ROUND_TRIP_MS} ms round trip`;
   const label = `live recovery (local Binance, ${what}): SIGKILL → ready, minus PM2 backoff`;
   try {
     const f = await liveRecoveries(ctx, ctx.trials(7));
@@ -36,18 +44,25 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
         },
         target: { ratioMax: 1, text: `≤ bare + ${ROUND_TRIPS_ALLOWED} round trips` },
         limits:
-          `CPU first: everything the paper restart pays (the bundle, logger, watchdog), then ccxt's binance from ` +
-          `its own code-cached bundle (dist/daemons/ccxt-binance.js with undici: ~45 ms to load, ~25 ms to ` +
-          `construct, ~40 ms more for the first request, mostly module initialisation — ccxt's static crypto ` +
-          `dependencies precompute their tables at load); from the restart to the first request reaching the ` +
-          `exchange ${fmtMs(f.beforeExchangeMs.median)} (its one-way trip included). The state files, event log ` +
-          `and TCP server open while the first reads travel. Then the exchange: the start's connections are ` +
-          `opened as ccxt begins to load (to the configured API URL or the profile's restOrigin), so no read ` +
-          `waits for a handshake; markets and account together (1 round trip), then recovery's reads together — ` +
-          `recent orders of each symbol, open orders of all symbols, the balance (1 round trip); they need the ` +
-          `markets (ccxt maps symbols to ids and parses orders with them), so only markets kept on disk could ` +
-          `merge the two. Recovery itself took ${fmtMs(f.recoveryMs.median)} (median; its reads included); from ` +
-          `the first request reaching the exchange to ready ${fmtMs(f.exchangePhaseMs.median)} ` +
+          `CPU first: everything the paper restart pays (the bundle's top level — zod schemas, our own logger —, ` +
+          `lock, watchdog), then ccxt's binance from its own code-cached bundle (dist/daemons/ccxt-binance.js; ` +
+          `main-thread CPU, median of 12 fresh loads: ~22 ms to load, ~12 ms to construct — half of it ` +
+          `defineRestApi, one method per Binance endpoint —, ~16 ms more for the first request, undici's ` +
+          `dispatcher; Starknet signing and the rest of undici, ~25 ms of it before, load on first use: ` +
+          `scripts/ccxt-bundle-deps.ts); from the restart to the first request reaching the exchange ` +
+          `${fmtMs(f.beforeExchangeMs.median)} (its one-way trip included). The start's connections, opened as ccxt ` +
+          `begins to load, are connected by then: the main thread's CPU, not a handshake, decides when the first ` +
+          `request leaves. Then markets and account together; the markets answer lists ${LIVE_LISTED_MARKETS} more ` +
+          `markets than are traded (a real Binance: ~3,400), so reading and parsing it is main-thread CPU too. ` +
+          `With the traded symbols' markets the run before kept on disk (trading-markets.json, a few KB: ccxt maps ` +
+          `symbols and parses orders with them), recovery's reads — recent orders of each symbol, open orders of ` +
+          `all symbols, the balance — go out once the account answered, beside the markets answer (in ` +
+          `${f.keptMarketsUsed} of ${f.trading.n} restarts); not with the first reads: after a 429 / 418 one gate ` +
+          `holds every request (rate-limit-gate.ts), and a refused start has only those two out. The start still ` +
+          `waits for the fresh markets before it recovers, sizes or places anything. The state files, ` +
+          `event log and TCP server open while the reads travel. Recovery itself took ` +
+          `${fmtMs(f.recoveryMs.median)} (median; its reads included); from the first request reaching the ` +
+          `exchange to ready ${fmtMs(f.exchangePhaseMs.median)} ` +
           `(${(f.exchangePhaseMs.median / ROUND_TRIP_MS).toFixed(1)} round trips). ` +
           `Requests per restart: ${f.requests.median} (last: ${routes}); connections opened ${f.connections.median}; ` +
           `peak used weight ${f.peakWeight} of ${f.weightLimit} per minute (checked on every answer, never above)`,

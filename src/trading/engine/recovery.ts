@@ -19,8 +19,10 @@
  * The reads every start makes whatever the state holds — the recent orders of each symbol and the open orders of
  * all symbols — are independent of each other: they go out together, before the steps above, and the steps use
  * their answers (one round trip instead of one per read; the exchange adapter keeps them inside the exchange's
- * request budget). The open-orders answer serves both step 2 and step 4: the open orders have not changed in
- * between but for the exchange matching them, which the per-order reads and the loop see as they would before.
+ * request budget). With markets kept from the last run they were sent earlier still, with the start's first reads
+ * (recovery-reads.ts: `sent`). The open-orders answer serves both step 2 and step 4: the open orders have not
+ * changed in between but for the exchange matching them, which the per-order reads and the loop see as they would
+ * before.
  *
  * Temporary exchange errors (and whatever else the caller waits out) are retried with a capped backoff until they
  * pass or shutdown begins: trading must not run on state it could not check, nor exit because the exchange is away.
@@ -36,7 +38,9 @@ import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderManager } from './order-manager';
 import { isFinal, needsExchange, type LocalOrder } from './order-state';
+import { firstThen } from './connect-reads';
 import { readTogether } from './read-together';
+import { recoverySymbols, type RecoveryReads } from './recovery-reads';
 import { isOwnClientOrderId, seqOf } from './trading-state';
 
 export interface RecoveryOptions {
@@ -55,6 +59,8 @@ export interface RecoveryOptions {
   waitable?: (err: unknown) => boolean;
   /** Called before each wait (the loop logs it and alerts once per outage). */
   onWait?: (what: string, error: unknown, delayMs: number) => void;
+  /** The reads already sent (recovery-reads.ts), taken as their first attempts. */
+  sent?: Pick<RecoveryReads, 'recent' | 'open'>;
 }
 
 export async function recoverTradingState(opts: RecoveryOptions): Promise<RecoverySummary> {
@@ -93,18 +99,25 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       },
     });
 
-  // the reads every start makes go out together now, while the local steps below run
-  const symbols = [
-    ...new Set([...opts.symbols, ...Object.values(manager.state.data.orders).map((o) => o.symbol)]),
-  ];
+  // the reads every start makes go out together now (unless already sent), while the local steps below run
+  const symbols = recoverySymbols(opts.symbols, Object.values(manager.state.data.orders));
   const reads = readTogether(signal, [
     (s: AbortSignal) =>
       Promise.all(
         symbols.map((symbol) =>
-          withRetry(`fetch recent orders of ${symbol}`, () => exchange.fetchRecentOrders(symbol), s),
+          withRetry(
+            `fetch recent orders of ${symbol}`,
+            firstThen(opts.sent?.recent.get(symbol), () => exchange.fetchRecentOrders(symbol)),
+            s,
+          ),
         ),
       ),
-    (s: AbortSignal) => withRetry('fetch open orders', () => exchange.fetchOpenOrders(), s),
+    (s: AbortSignal) =>
+      withRetry(
+        'fetch open orders',
+        firstThen(opts.sent?.open, () => exchange.fetchOpenOrders()),
+        s,
+      ),
   ] as const);
   // (awaited below; a failure meanwhile must not count as unhandled)
   reads.catch(() => undefined);

@@ -38,6 +38,7 @@ import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
 import { readTogether } from './read-together';
 import { recoverTradingState } from './recovery';
+import type { RecoveryReads } from './recovery-reads';
 import { resetAfterResume } from './risk';
 import { SymbolTick } from './symbol-tick';
 import { tickErrorHandling, waitableAtStart } from './tick-errors';
@@ -95,6 +96,8 @@ export class TradingLoop {
   private readonly symbolWork = new Map<string, Promise<void>>();
   private marketsLoadedAt: number;
   private readonly marketHalts: MarketHalts;
+  /** The start waited for the exchange (a read failed): reads sent before that are read again. */
+  private startWaited = false;
   /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
   private fatal: unknown;
   readonly lastPrices: Record<string, number> = {};
@@ -227,6 +230,7 @@ export class TradingLoop {
 
   /** A start step waits for the exchange: logged once per change, alerted once per outage. */
   private waitingForExchange(what: string, error: unknown, delayMs: number): void {
+    this.startWaited = true;
     this.onceLog.log('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
       what,
       error: errorMessage(error),
@@ -235,15 +239,20 @@ export class TradingLoop {
     void this.health.failed(error);
   }
 
-  /** Startup recovery (state `recovering`); no order is placed before it has finished. */
-  async recover(lastExit: LastExit): Promise<RecoverySummary> {
+  /**
+   * Startup recovery (state `recovering`); no order is placed before it has finished. `sent`: its reads already on
+   * their way (recovery-reads.ts), used unless the start had to wait for the exchange (then they are read again:
+   * recovery works on answers given after the wait).
+   */
+  async recover(lastExit: LastExit, sent?: RecoveryReads): Promise<RecoverySummary> {
     this.phase = 'recovering';
     this.activity('recovery');
+    const early = this.startWaited ? undefined : sent;
     // the balance (for equity and the kill switch) is read beside recovery's own reads; it is used only when
     // recovery found everything as state had it — a fill, an adoption, a cancel or a resolved order it applied may
     // have happened after that read (the spent quote still in it, the bought coins already a position: equity and
     // its peak inflated, a false kill switch next), so then the balance is read again, after recovery
-    const balance = this.reads.once('balance', () => this.exchange.fetchBalance());
+    const balance = this.reads.once('balance', () => early?.balance ?? this.exchange.fetchBalance());
     balance.catch(() => undefined);
     const summary = await recoverTradingState({
       manager: this.manager,
@@ -256,6 +265,7 @@ export class TradingLoop {
       signal: this.controller.signal,
       waitable: waitableAtStart,
       onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
+      sent: early,
     });
     await this.health.answered();
     const unchanged =

@@ -4,7 +4,7 @@
  * bundle (dist/daemons) or the test daemon's (dist/test-daemons, whose sibling is dist/daemons). Code run
  * unbundled (tsc's output, the tests) finds none and loads ccxt's ES module from node_modules instead.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const CCXT_BUNDLE_PREFIX = 'ccxt-';
@@ -14,4 +14,24 @@ export function ccxtBundleFile(exchangeId: string, besides: string = __dirname):
   return [path.join(besides, name), path.join(besides, '..', 'daemons', name)].find((file) =>
     existsSync(file),
   );
+}
+
+let version: string | undefined;
+
+/**
+ * The installed ccxt's version (its package.json: ccxt's own version constant is not set when one exchange is
+ * loaded alone, and its ES entry's lags the package), `unknown` when it cannot be read. The bundles are built from
+ * the same node_modules.
+ */
+export function ccxtVersion(): string {
+  if (version === undefined) {
+    try {
+      const file = path.join(path.dirname(require.resolve('ccxt')), '..', 'package.json');
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
+      version = typeof parsed.version === 'string' ? parsed.version : 'unknown';
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
 }

@@ -23,6 +23,12 @@
  *   owner's manual orders), finished orders for the profile's `recentPages`.
  * - Amounts are floored to the market's step and prices rounded to its tick; orders below the minimum amount or
  *   notional are refused with InvalidOrderError before any request.
+ * - Markets kept on disk by the last run (kept-markets.ts: the traded symbols') are read while ccxt loads and put
+ *   in ccxt once read (`keptMarkets()`; the first requests do not wait for them), so recovery's reads can be sent
+ *   and parsed before the fresh markets answer; nothing is created before a fresh load answered. Each fresh load is
+ *   kept for the next start.
+ * - Every request passes one exchange-wide rate-limit gate (rate-limit-gate.ts): after a 429 / 418 or the profile's
+ *   equivalent nothing leaves until the wait the exchange asked for has passed, then one probe before the rest.
  * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
  *   ccxt maps too loosely. A cancel answered with a bare acknowledgement is followed by a read of the order; an
  *   exchange without a list of all orders has its open and finished lists read instead.
@@ -51,7 +57,7 @@ import { requireWithCodeCache } from '../../shared/lifecycle/code-cache';
 import type { Logger } from '../../shared/logging/logger';
 import { retry, type RetryOptions } from '../../shared/retry';
 import { closestKey } from '../../shared/config/problems';
-import { ccxtBundleFile } from './ccxt-bundle';
+import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { errorBodySummary, translateCcxtError } from './ccxt-errors';
 import type {
   BalanceEntry,
@@ -65,9 +71,11 @@ import type {
   Market,
   Ticker,
 } from './exchange';
+import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource } from './kept-markets';
 import { readWholeList, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
+import { RateLimitGate, type Refusal } from './rate-limit-gate';
 import { SpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
@@ -106,6 +114,8 @@ export interface CcxtExchangeOptions {
   spareConnections?: number;
   /** The exchange's verified profile; default the one registered for exchangeId (none: dry-run data only). */
   profile?: ExchangeProfile;
+  /** Markets kept between runs (kept-markets.ts): read at creation, written after each fresh load; default none. */
+  keptMarkets?: KeptMarketsFile;
   clock?: Clock;
   logger?: Logger;
 }
@@ -281,8 +291,12 @@ export class CcxtExchange implements Exchange {
   readonly traits: ExchangeTraits;
   readonly profile: ExchangeProfile | undefined;
   private readonly clock: Clock;
-  private readonly abort = new AbortController();
+  /** The markets of the last load the exchange answered (undefined until one did). */
   private markets?: Record<string, Market>;
+  /** The markets kept on disk, once read and put in ccxt (undefined: none usable, or a fresh load came first). */
+  private readonly kept: Promise<Record<string, Market> | undefined>;
+  /** What ccxt's market load fetched last: kept for the next start. */
+  private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
   private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
 
@@ -290,9 +304,26 @@ export class CcxtExchange implements Exchange {
     private readonly client: CcxtClient,
     private readonly options: CcxtExchangeOptions,
     loadInfo: CcxtLoadInfo,
-    private readonly spares?: SpareConnections,
+    private readonly spares: SpareConnections | undefined,
+    private readonly source: Omit<MarketsSource, 'byninja'>,
+    keptRead: Promise<KeptMarkets | undefined> | undefined,
+    /** Aborted on close: ends read retries and the rate-limit gate's waits. */
+    private readonly abort: AbortController,
   ) {
     this.id = options.exchangeId;
+    recordMarketLoads(client, this.fetched);
+    this.kept = (keptRead ?? Promise.resolve(undefined)).then((kept) => {
+      // markets a load answered first (ours, or ccxt's own for a call made meanwhile) are newer: never replaced
+      if (!kept || this.markets !== undefined || client.markets) return undefined;
+      // what ccxt's own loadMarkets ends with, given the answers it fetched then
+      client.setMarkets(kept.markets, kept.currencies as undefined);
+      return this.toMarkets(client.markets);
+    });
+    // (a failure is no kept markets; read() never rejects, setMarkets should not)
+    this.kept = this.kept.catch((err: unknown) => {
+      options.logger?.warn('Kept markets could not be put in ccxt', { error: errorMessage(err) });
+      return undefined;
+    });
     this.loadInfo = loadInfo;
     this.clock = options.clock ?? systemClock;
     this.profile = options.profile ?? profileFor(options.exchangeId);
@@ -311,7 +342,24 @@ export class CcxtExchange implements Exchange {
     // where the origin is known before ccxt is loaded, the handshakes run while it loads
     const origin = options.apiUrl ?? (options.sandbox ? undefined : profile?.restOrigin);
     if (spares && origin) spares.preconnect(origin);
+    const ccxtOptions = { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions };
+    const source: Omit<MarketsSource, 'byninja'> = {
+      exchange: options.exchangeId,
+      sandbox: Boolean(options.sandbox),
+      // as the URLs are rebased: without trailing slashes; hashed (it may carry credentials or a private host)
+      apiUrl: options.apiUrl ? sourceHash(options.apiUrl.replace(/\/+$/, '')) : null,
+      account: apiKeyFingerprint(options.apiKey),
+      ccxt: ccxtVersion(),
+      options: sourceHash({
+        profile: profile?.id ?? null,
+        options: ccxtOptions,
+        has: profile?.ccxtHas ?? null,
+      }),
+    };
+    // the file is read while ccxt loads, and put in ccxt once read: the first requests do not wait for it
+    const keptRead = options.keptMarkets?.read(source);
     const { Ctor, info, errorClasses } = await loadCcxtClass(options.exchangeId);
+    const closed = new AbortController();
     const exact = errorCodeOverrides(profile?.ccxtErrorCodes, errorClasses);
     const client = new Ctor({
       apiKey: options.apiKey,
@@ -321,12 +369,28 @@ export class CcxtExchange implements Exchange {
       enableRateLimit: true,
       ...(profile?.requestWeight ? ccxtThrottle(profile.requestWeight) : {}),
       ...(profile?.ccxtHas ? { has: profile.ccxtHas } : {}),
-      options: { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions },
+      options: ccxtOptions,
       ...(exact ? { exceptions: { exact } } : {}),
     });
     skipProxyAgentModules(client);
     if (spares) openSpareConnections(client, spares);
     recordHttpStatus(client, profile?.answerCodes?.field);
+    gateRequests(
+      client,
+      new RateLimitGate({
+        clock: options.clock ?? systemClock,
+        resets: profile?.rateLimitResets,
+        signal: closed.signal,
+        refusal: (err) => refusalOf(err, (options.clock ?? systemClock).now()),
+        onClosed: (waitMs, refusals) =>
+          options.logger?.warn(
+            `${options.exchangeId} refused for rate: no request for ${Math.round(waitMs)} ms`,
+            {
+              refusals,
+            },
+          ),
+      }),
+    );
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
     if (options.apiUrl)
@@ -340,17 +404,30 @@ export class CcxtExchange implements Exchange {
         `ccxt ${options.exchangeId}: its own ${info.via === 'esm-single' ? 'bundle' : 'module'} failed to load (${info.fallbackReason}); loaded ${info.via === 'esm-single' ? 'its ES module' : 'all of ccxt'} instead`,
       );
     }
-    return new CcxtExchange(client, options, info, spares);
+    return new CcxtExchange(client, options, info, spares, source, keptRead, closed);
+  }
+
+  /**
+   * The markets kept on disk, once in ccxt: enough to send and parse reads before the exchange answered a load,
+   * never to size or place an order (createOrder loads the markets first). Undefined without usable ones, or when a
+   * fresh load answered first.
+   */
+  async keptMarkets(): Promise<Record<string, Market> | undefined> {
+    const kept = await this.kept;
+    return kept && { ...kept };
   }
 
   /**
    * ccxt keeps the promise of its first market load and hands it to every later call (its own createOrder,
    * fetchTicker… load markets first): a load that failed once — the network down at boot — would fail every call
-   * for ever. So a load is forced until one has worked, and a failed reload puts the markets it had back.
+   * for ever. So a load is forced until one has worked, and a failed reload puts the markets it had back. (ccxt's
+   * calls load markets only while it has none: with kept markets in it, they never wait for a load on its way.)
    */
   loadMarkets(reload = false): Promise<Record<string, Market>> {
     return this.read('loadMarkets', {}, async () => {
       const loaded = this.client.markets;
+      this.fetched.markets = undefined;
+      this.fetched.currencies = undefined;
       let raw: Awaited<ReturnType<CcxtClient['loadMarkets']>>;
       try {
         raw = await this.client.loadMarkets(reload || this.markets === undefined);
@@ -361,13 +438,11 @@ export class CcxtExchange implements Exchange {
         }
         throw err;
       }
-      const markets: Record<string, Market> = {};
-      for (const m of Object.values(raw)) {
-        if (!m || m.spot === false) continue;
-        // a halted market (a few hours' BREAK) stays known: its orders and positions are still watched
-        markets[m.symbol] = m.active === false ? { ...this.toMarket(m), halted: true } : this.toMarket(m);
-      }
+      const markets = this.toMarkets(raw);
       this.markets = markets;
+      if (this.fetched.markets) {
+        this.options.keptMarkets?.save(this.source, this.fetched.markets, this.fetched.currencies);
+      }
       return { ...markets };
     });
   }
@@ -584,10 +659,7 @@ export class CcxtExchange implements Exchange {
     return this.read('accountId', {}, async () => {
       const uid = this.profile?.accountUid?.(await this.accountAnswer());
       if (uid) return `uid:${uid}`;
-      // a hash, never the key: enough to tell two accounts apart, nothing to sign with
-      if (this.options.apiKey)
-        return `key:${createHash('sha256').update(this.options.apiKey).digest('hex').slice(0, 16)}`;
-      return 'public';
+      return apiKeyFingerprint(this.options.apiKey);
     });
   }
 
@@ -609,6 +681,7 @@ export class CcxtExchange implements Exchange {
     this.closing ??= (async () => {
       this.abort.abort(new NetworkError('exchange adapter closed'));
       this.spares?.close();
+      await this.options.keptMarkets?.close();
       await (this.client as unknown as { close?: () => Promise<void> }).close?.().catch(() => undefined);
     })();
     return this.closing;
@@ -738,6 +811,17 @@ export class CcxtExchange implements Exchange {
       );
     }
     return { amount, price };
+  }
+
+  /** ccxt's markets as the port's: spot markets that trade, by symbol. */
+  private toMarkets(raw: Record<string, CcxtMarket> | undefined): Record<string, Market> {
+    const markets: Record<string, Market> = {};
+    for (const m of Object.values(raw ?? {})) {
+      if (!m || m.spot === false) continue;
+      // a halted market (a few hours' BREAK) stays known: its orders and positions are still watched
+      markets[m.symbol] = m.active === false ? { ...this.toMarket(m), halted: true } : this.toMarket(m);
+    }
+    return markets;
   }
 
   private toMarket(m: NonNullable<CcxtMarket>): Market {
@@ -888,6 +972,26 @@ export function createFailure(error: Error, codes?: ExchangeProfile['answerCodes
   return error;
 }
 
+/** The account's fingerprint from its API key: a hash, never the key (tells two apart, signs nothing). */
+export function apiKeyFingerprint(apiKey: string | undefined): string {
+  return apiKey ? `key:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}` : 'public';
+}
+
+/**
+ * Records what ccxt's market load fetches (its fetchMarkets and fetchCurrencies answers, as it passes them to
+ * setMarkets) into `into`, so a fresh load can be kept on disk as ccxt had it.
+ */
+function recordMarketLoads(client: CcxtClient, into: { markets?: unknown; currencies?: unknown }): void {
+  const target = client as unknown as Record<
+    'fetchMarkets' | 'fetchCurrencies',
+    (p?: object) => Promise<unknown>
+  >;
+  const markets = target.fetchMarkets.bind(client);
+  const currencies = target.fetchCurrencies.bind(client);
+  target.fetchMarkets = async (params?: object) => (into.markets = await markets(params));
+  target.fetchCurrencies = async (params?: object) => (into.currencies = await currencies(params));
+}
+
 /**
  * ccxt imports three proxy-agent packages (http-, https-, socks-proxy-agent; here only because PM2 depends on them)
  * before its first request, for websockets and a user-supplied fetch: its own undici path, the one we use, handles
@@ -925,6 +1029,35 @@ function openSpareConnections(client: CcxtClient, spares: SpareConnections): voi
       ...(options.connect as Record<string, unknown> | undefined),
     });
     return { ...options, connect: spares.connector(connect) };
+  };
+}
+
+/**
+ * Every request ccxt sends passes the exchange-wide rate-limit gate (rate-limit-gate.ts) first — before ccxt's own
+ * throttle and the signing, so a request held for a ban is signed when it leaves. `fetch2` is the one method all
+ * of ccxt's REST calls go through (its implicit API methods and `request` included).
+ */
+function gateRequests(client: CcxtClient, gate: RateLimitGate): void {
+  type Fetch2 = (...args: unknown[]) => Promise<unknown>;
+  const target = client as unknown as { fetch2: Fetch2 };
+  const original = target.fetch2.bind(client) as Fetch2;
+  target.fetch2 = (...args: unknown[]) => gate.send(() => original(...args));
+}
+
+/** What the gate reads from a ccxt error: its class, and what recordHttpStatus put on it. */
+function refusalOf(err: unknown, now: number): Refusal | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as {
+    name?: string;
+    httpStatus?: number;
+    exchangeCode?: string;
+    responseHeaders?: Record<string, string>;
+  };
+  return {
+    name: e.name,
+    httpStatus: e.httpStatus,
+    exchangeCode: e.exchangeCode,
+    retryAfterMs: retryAfterFrom(e.responseHeaders, now),
   };
 }
 

@@ -112,6 +112,12 @@ export interface Exchange {
   readonly traits: ExchangeTraits;
   /** Markets by symbol; loaded once, again with `reload` (the engine refreshes them daily). */
   loadMarkets(reload?: boolean): Promise<Record<string, Market>>;
+  /**
+   * Markets an earlier run kept (live: kept-markets.ts), usable once this resolves to send and read orders before
+   * `loadMarkets` answered; never to size or place one. Absent or undefined: none (the start waits for loadMarkets).
+   * Never rejects.
+   */
+  keptMarkets?(): Promise<Record<string, Market> | undefined>;
   fetchTicker(symbol: string): Promise<Ticker>;
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   /**

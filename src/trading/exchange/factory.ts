@@ -5,17 +5,20 @@
  * - dry-run public data of a ccxt exchange + paper fills, account in <paperDir>/dry-run-exchange.json
  * <paperDir> is trading.paper.dataDir when set, else the bot's data dir: the account file stands for the
  * exchange's own storage, which a real exchange keeps apart from the bot's disk.
- * - live    ccxt with EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD)
+ * - live    ccxt with EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD); its markets kept between runs in
+ *           <dataDir>/trading-markets.json (kept-markets.ts)
  */
 import fs from 'node:fs';
-import type { Clock } from '../../shared/clock';
+import { systemClock, type Clock } from '../../shared/clock';
 import type { Config, Secrets } from '../../shared/config/schema';
+import { byninjaVersion } from '../../ops/version';
 import { ConfigError } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { CcxtExchange } from './ccxt-exchange';
 import { profileFor, verifiedExchangeIds } from './profiles';
 import { openDryRunExchange } from './dry-run-exchange';
 import type { Exchange } from './exchange';
+import { KeptMarketsFile } from './kept-markets';
 import { PaperExchange } from './paper-exchange';
 import { SimulatedPriceFeed } from './price-feed';
 import { SimulatedMarket } from './simulated-market';
@@ -120,6 +123,15 @@ export async function createExchange(
         // exchange's rate limit anyway)
         spareConnections: Math.min(config.symbols.length + 4, MAX_SPARE_CONNECTIONS),
         profile,
+        // a restart's recovery reads need not wait for the markets: kept no older than a running trading keeps them
+        keptMarkets: new KeptMarketsFile({
+          dataDir: deps.dataDir,
+          symbols: config.symbols,
+          appVersion: byninjaVersion(),
+          maxAgeMs: config.marketsRefreshMs,
+          clock: deps.clock ?? systemClock,
+          logger,
+        }),
         apiKey: secrets.exchangeApiKey,
         secret: secrets.exchangeSecret,
         password: secrets.exchangePassword,

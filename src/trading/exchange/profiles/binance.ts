@@ -44,6 +44,9 @@ export const binanceProfile: ExchangeProfile = {
   },
   recvWindowMs: 5_000,
   rateLimit: '6000 request weight per minute per IP; order placement limits per account (429 + Retry-After)',
+  // 418: an IP ban for requests sent after a 429, "from 2 minutes to 3 days"; its Retry-After is the ban's length
+  // (the gate takes that). Without one, the shortest ban.
+  rateLimitResets: { byStatus: { 418: 120_000 } },
   // weights from rest-api.md (exchangeInfo 20, account 20, allOrders 20, openOrders 6 / 80 without a symbol, order
   // 4); ccxt's binance costs are weight × 0.2 (its own comments: "Weight(IP): 20 => cost = 0.2 * 20 = 4"). A start
   // with 5 symbols reads ~240 weight (markets, account, 5 × allOrders, openOrders of all symbols, balance): inside

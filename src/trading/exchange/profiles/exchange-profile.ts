@@ -6,6 +6,7 @@
  *
  * Every fact here comes from the exchange's public API documentation; each profile file cites it.
  */
+import type { RateLimitResets } from '../rate-limit-gate';
 
 export interface ClientOrderIdRule {
   /** The exchange's own parameter name (ccxt maps its unified `clientOrderId` param to it). */
@@ -80,6 +81,12 @@ export interface ExchangeProfile {
   createDeadline?: { header: string; path: string };
   /** Request budget, as documented (for humans and the docs; ccxt's rate limiter enforces it). */
   rateLimit: string;
+  /**
+   * How long a rate-limit refusal lasts where its answer carries no Retry-After, as documented: by HTTP status (an
+   * IP ban) and by the exchange's own code (read from `answerCodes.field`). The exchange-wide gate
+   * (rate-limit-gate.ts) holds every request that long; absent, or for anything else, the one backoff decides.
+   */
+  rateLimitResets?: RateLimitResets;
   /**
    * Where the exchange documents one request-weight budget per window for every endpoint (Binance: REQUEST_WEIGHT
    * 6000 per minute per IP) and ccxt's per-endpoint costs are those weights scaled (`costPerWeight`): ccxt's

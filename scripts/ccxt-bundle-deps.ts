@@ -1,0 +1,82 @@
+/**
+ * Two of ccxt's dependencies cost a live start CPU before its first request while a centralised REST exchange
+ * never uses what they spend it on; in the ccxt bundles (scripts/bundle.ts) they are loaded differently, with the
+ * same code answering every call:
+ *
+ * - @scure/starknet (Starknet signing, for DEX exchanges) builds its Pedersen and Poseidon tables when its module
+ *   runs, and ccxt's base class imports it: ~8 ms of every bundle load (CPU, median of 12 fresh loads: 29 → 21 ms).
+ *   In the bundle, ccxt imports a facade whose functions load the real module on their first call.
+ * - undici's index.js loads all of undici (fetch, WebSocket, EventSource, cookies, caches, mocks), and its cookies
+ *   module reads `globalThis.Headers`, which makes node load its own, second copy of undici: ~10 ms of the first
+ *   request (26 → 16 ms). ccxt uses only `Agent`, `ProxyAgent` and `request` (and keeps a reference to `fetch`, which
+ *   it calls only without undici); ByNinja adds `buildConnector` (spare-connections.ts). In the bundle, `undici` is
+ *   those, `request` built by undici's own `makeDispatcher` (cut from the installed index.js), `fetch` a function that
+ *   loads the rest of undici when called.
+ * A ccxt upgrade that imports something else from either fails the build (no such export), never at run time.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Plugin } from 'esbuild';
+
+const NAMESPACE = 'ccxt-deps';
+
+/** The @scure/starknet functions ccxt's base class and its Starknet helpers import (plain calls only). */
+export const STARKNET_CALLS = [
+  'getStarkKey',
+  'ethSigToPrivate',
+  'sign',
+  'pedersen',
+  'keccak',
+  'poseidonHashMany',
+];
+
+/** undici's `makeDispatcher` as the installed version writes it (the body of its `request`, `stream`…). */
+export function undiciMakeDispatcher(undiciDir: string): string {
+  const index = fs.readFileSync(path.join(undiciDir, 'index.js'), 'utf8');
+  const found = /^function makeDispatcher \(fn\) \{\n[\s\S]*?\n\}\n/m.exec(index);
+  if (!found)
+    throw new Error(`undici ${undiciDir}: no makeDispatcher in index.js (undici changed: see ${__filename})`);
+  return found[0];
+}
+
+export function ccxtDependencyPlugin(root: string): Plugin {
+  const undiciDir = path.dirname(require.resolve('undici/package.json', { paths: [root] }));
+  return {
+    name: 'ccxt-deps',
+    setup(b) {
+      // ccxt's imports go to the facades; the facades' own imports go to the real modules
+      b.onResolve({ filter: /^(@scure\/starknet|undici)$/ }, (args) =>
+        args.namespace === NAMESPACE ? undefined : { path: args.path, namespace: NAMESPACE },
+      );
+      b.onLoad({ filter: /^@scure\/starknet$/, namespace: NAMESPACE }, () => ({
+        resolveDir: root,
+        loader: 'js',
+        contents:
+          `let real;\nconst load = () => (real ??= require('@scure/starknet'));\n` +
+          STARKNET_CALLS.map((name) => `export const ${name} = (...args) => load().${name}(...args);`).join(
+            '\n',
+          ),
+      }));
+      b.onLoad({ filter: /^undici$/, namespace: NAMESPACE }, () => ({
+        resolveDir: undiciDir,
+        loader: 'js',
+        contents: [
+          `'use strict';`,
+          `const Dispatcher = require('./lib/dispatcher/dispatcher');`,
+          `const api = require('./lib/api');`,
+          `const util = require('./lib/core/util');`,
+          `const { InvalidArgumentError } = require('./lib/core/errors');`,
+          `const { getGlobalDispatcher } = require('./lib/global');`,
+          // as index.js does: every dispatcher gets request(), stream()…
+          `Object.assign(Dispatcher.prototype, api);`,
+          undiciMakeDispatcher(undiciDir),
+          `module.exports.Agent = require('./lib/dispatcher/agent');`,
+          `module.exports.ProxyAgent = require('./lib/dispatcher/proxy-agent');`,
+          `module.exports.buildConnector = require('./lib/core/connect');`,
+          `module.exports.request = makeDispatcher(api.request);`,
+          `module.exports.fetch = function fetch(init, options) { return require('./index.js').fetch(init, options); };`,
+        ].join('\n'),
+      }));
+    },
+  };
+}

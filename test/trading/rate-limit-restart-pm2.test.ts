@@ -1,0 +1,80 @@
+/**
+ * A restart while Binance refuses for rate, under real PM2 with the shipped daemon and real ccxt against the local
+ * Binance: SIGKILL, then every request is answered 429 with Retry-After for 6 s, then 418 (the IP ban Binance gives
+ * for requests sent after a 429; Retry-After is the ban's length). Binance escalates the ban (2 min → 3 days) for
+ * every request that comes anyway, so what counts is how many requests it received in those 12 s: the start's
+ * reads must wait behind one exchange-wide gate (rate-limit-gate.ts), one probe per wait, instead of each retrying
+ * on its own.
+ *
+ * Measured with this same test on main (9ad8ffc, no gate: markets and account each retried on their own, honouring
+ * Retry-After): 8 requests in the 12 s in each of 3 runs, 2 of them after the ban. With the gate: 5, 1 after it.
+ */
+import { expect } from 'chai';
+import { binanceKit } from '../../harness/exchanges/exchange-kits';
+import { FakeBinance } from '../../harness/exchanges/fake-binance';
+import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
+import { freePort } from '../../harness/ports';
+
+const TOKEN = 'pm2-ratelimit-token-0123456789abcdef';
+const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
+/** main's count, measured as above. */
+const MAIN_REQUESTS = 8;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('a live restart while Binance refuses for rate (real PM2, real ccxt) @slow', function () {
+  this.timeout(120_000);
+  let pm2: Pm2Harness;
+  let fake: FakeBinance;
+
+  before(async () => {
+    pm2 = Pm2Harness.create('byninja-ratelimit-');
+    fake = await FakeBinance.start({
+      ...binanceKit.credentials,
+      symbols: SYMBOLS,
+      balances: { USDT: 100_000 },
+    });
+  });
+  after(async () => {
+    await pm2.stop();
+    await fake.close();
+  });
+
+  it('sends at most one request per Retry-After through the outage, no more than main did, and never crash-loops', async () => {
+    await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
+      env: {
+        BYNINJA_MODE: 'live',
+        BYNINJA__TRADING__EXCHANGE: 'binance',
+        BYNINJA__TRADING__EXCHANGE_API_URL: fake.url,
+        BYNINJA__TRADING__SYMBOLS: JSON.stringify(SYMBOLS),
+        EXCHANGE_API_KEY: binanceKit.credentials.apiKey,
+        EXCHANGE_SECRET: binanceKit.credentials.secret,
+        BYNINJA_IPC_PORT: String(await freePort()),
+        BYNINJA_IPC_TOKEN: TOKEN,
+        BYNINJA__APP__BOT_ID: 'rl',
+        BYNINJA__TRADING__TICK_INTERVAL_MS: '500',
+      },
+    });
+    const { pid } = await pm2.waitFor('trading', (p) => p.status === 'online' && p.pid > 0);
+    // the run has answered a markets load (a restart would have them kept on disk, where the branch keeps them)
+    await eventually(() => fake.requestCount('markets') > 0, 20_000, 'a markets load');
+    await sleep(1_000);
+
+    fake.refuseAll = { status: 429, retryAfterSec: 2 };
+    const mark = fake.requests.length;
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    await sleep(6_000);
+    fake.refuseAll = { status: 418, retryAfterSec: 120 };
+    await sleep(6_000);
+    const during = fake.requests.slice(mark).filter((r) => r.at <= killedAt + 12_000);
+    const routes = during.map((r) => `${r.route}@${r.at - killedAt}`);
+    console.log(`      requests during the outage: ${during.length} (${routes.join(', ')})`);
+
+    expect(during.length, routes.join(', ')).to.be.at.most(MAIN_REQUESTS);
+    // after the 418 (Retry-After 120 s) nothing more is sent: the first answered 418 is the last request
+    const firstBan = during.findIndex((r) => r.at >= killedAt + 6_000);
+    if (firstBan >= 0) expect(during.length - firstBan, 'requests after the ban').to.equal(1);
+    const info = await pm2.info('trading');
+    expect(info!.restarts, 'one restart: the SIGKILL (it waits, never exits for the exchange)').to.equal(1);
+  });
+});
