@@ -129,7 +129,7 @@ const RECENT_ORDERS_LIMIT = 1_000;
  * of one order on Bybit and OKX, 100,000 on Binance. Beyond it the read fails and says so, never a cut list.
  */
 const WHOLE_LIST_MAX_PAGES = 100;
-/** How far before an order's creation the trade list is searched when the exchange has no per-order call. */
+/** How far before an order's creation its trades are searched (the trade list, or a list answered by time window). */
 const TRADES_SINCE_MARGIN_MS = 60_000;
 
 const WAIT_ERRORS = new Set(['DDoSProtection', 'RateLimitExceeded', 'ExchangeNotAvailable', 'OnMaintenance']);
@@ -513,6 +513,8 @@ export class CcxtExchange implements Exchange {
             this.profile?.lists.trades,
             `trades of order ${orderId} on ${symbol}`,
             (limit, params) => this.client.fetchOrderTrades(orderId, symbol, undefined, limit, params),
+            // a list answered within a time window (Bybit: 7 days): from the order's creation to now
+            since === undefined ? undefined : { from: since - TRADES_SINCE_MARGIN_MS, to: this.clock.now() },
           )
         : (
             await this.client.fetchMyTrades(
@@ -673,6 +675,7 @@ export class CcxtExchange implements Exchange {
     paging: ListPaging | undefined,
     what: string,
     fetchPage: (limit: number | undefined, params: Record<string, string>) => Promise<T[]>,
+    span?: { from: number; to: number },
   ): Promise<T[]> {
     if (!paging) return fetchPage(undefined, {});
     return readWholeList({
@@ -681,6 +684,7 @@ export class CcxtExchange implements Exchange {
       key: (row) => String(row.id),
       maxPages: WHOLE_LIST_MAX_PAGES,
       what,
+      span,
     });
   }
 
