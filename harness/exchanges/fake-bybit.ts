@@ -693,6 +693,11 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     const now = this.now();
     const end = p.endTime ? Number(p.endTime) : p.startTime ? Number(p.startTime) + 7 * DAY_MS : now;
     const start = p.startTime ? Number(p.startTime) : end - 7 * DAY_MS;
+    if (end - start > 7 * DAY_MS || end < start)
+      throw new BybitError(
+        RET.paramsError.retCode,
+        'The time range between startTime and endTime cannot exceed 7 days',
+      );
     const rows = this.visibleOrders().filter(
       (o) =>
         !isOpen(o) &&

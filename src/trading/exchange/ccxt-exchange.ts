@@ -416,11 +416,11 @@ export class CcxtExchange implements Exchange {
     }
   }
 
-  fetchOrder(id: string, symbol: string): Promise<ExchangeOrder> {
+  fetchOrder(id: string, symbol: string, since?: number): Promise<ExchangeOrder> {
     return this.read('fetchOrder', { orderId: id, symbol }, async () =>
       this.toOrder(
         this.profile?.orderLists
-          ? await this.findInOrderLists(symbol, { orderId: id }, (o) => String(o.id) === id)
+          ? await this.findInOrderLists(symbol, { orderId: id }, (o) => String(o.id) === id, since)
           : await this.client.fetchOrder(id, symbol),
       ),
     );
@@ -697,14 +697,23 @@ export class CcxtExchange implements Exchange {
     symbol: string,
     filter: Record<string, string>,
     matches: (o: CcxtOrder) => boolean,
+    since?: number,
   ): Promise<CcxtOrder> {
     const lists = this.profile?.lists;
     const open = (await this.client.fetchOpenOrders(symbol, undefined, lists?.open?.perPage, filter)).find(
       matches,
     );
     if (open) return open;
+    const history = (limit: number | undefined, params: Record<string, string>): Promise<CcxtOrder[]> =>
+      this.client.fetchCanceledAndClosedOrders(symbol, undefined, limit, { ...filter, ...params });
+    // a history answered by time window (Bybit: 7 days): searched from the order's creation to now
     const done = (
-      await this.client.fetchCanceledAndClosedOrders(symbol, undefined, lists?.finished?.perPage, filter)
+      since !== undefined && lists?.finished?.window
+        ? await this.wholeOrUnpaged(lists.finished, `order ${JSON.stringify(filter)} on ${symbol}`, history, {
+            from: since - TRADES_SINCE_MARGIN_MS,
+            to: this.clock.now(),
+          })
+        : await history(lists?.finished?.perPage, {})
     ).find(matches);
     if (done) return done;
     throw new OrderNotFoundError('the exchange has no such order', { exchange: this.id, symbol, ...filter });

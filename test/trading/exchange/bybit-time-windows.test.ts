@@ -2,10 +2,12 @@
  * Bybit answers /v5/execution/list within a time window: "startTime and endTime are not passed, return 7 days by
  * default", a span of at most 7 days. An order created 10 days ago and filled piecemeal since (the bot was down, or
  * the order rested that long) has fills older than the default window: read without windows, they were missing and
- * the symbol stayed held ("fills missing"). Real ccxt against the Bybit double, whose list applies the window as
+ * the symbol stayed held ("fills missing"); likewise order/history for its lookup once order/realtime no longer
+ * lists it. Real ccxt against the Bybit double, whose list applies the window as
  * documented; the order's and its executions' times are set back on the double (real ccxt signs with Date.now()).
  */
 import { expect } from 'chai';
+import { OrderNotFoundError } from '../../../src/shared/errors';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { bybitKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
@@ -14,7 +16,7 @@ const BTC = 'BTC/USDT';
 const DAY_MS = 86_400_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('Bybit execution list by 7-day windows: an order created 10 days ago gets all its fills', function () {
+describe('Bybit execution list by 7-day windows: an order created 10 days ago gets all its fills and is found', function () {
   this.timeout(30_000);
   let fake: FakeBybit | undefined;
   let exchange: CcxtExchange | undefined;
@@ -74,5 +76,13 @@ describe('Bybit execution list by 7-day windows: an order created 10 days ago ge
       .fetchOrderTrades(id, BTC, undefined, 100, { startTime: created, endTime: now })
       .catch((err: unknown) => (refused = err));
     expect(String(refused)).to.match(/cannot exceed 7 days/);
+
+    // its lookup: gone from order/realtime (a service restart), in order/history only by a window from its creation
+    fake.restartService();
+    const found = await exchange.fetchOrder(id, BTC, created);
+    expect(found).to.include({ id, status: 'closed' });
+    let missed: unknown;
+    await exchange.fetchOrder(id, BTC).catch((err: unknown) => (missed = err));
+    expect(missed).to.be.instanceOf(OrderNotFoundError);
   });
 });
