@@ -15,7 +15,7 @@
  *   had filled in part ends `PartiallyFilledCanceled` (spot only);
  * - GET /v5/order/realtime: open orders, or by `orderId`/`orderLinkId` any of the last 500 (closed ones are
  *   forgotten after a service restart: `restartService()`); GET /v5/order/history: finished orders (cancelled and
- *   rejected ones for 24 h); GET /v5/execution/list: executions with side, execTime, execFee and feeCurrency (the
+ *   rejected ones for 24 h); GET /v5/execution/list (7-day windows): executions with side, execTime, execFee and feeCurrency (the
  *   coin received: base on a buy, quote on a sell); newest first, `limit` ≤ 50 (100 for executions), `cursor`;
  * - POST /v5/order/cancel answers ids only; an order it does not know or that is finished: 170213;
  * - GET /v5/account/wallet-balance (UNIFIED: walletBalance and `locked` by spot open orders), instruments-info,
@@ -695,6 +695,11 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     const now = this.now();
     const end = p.endTime ? Number(p.endTime) : p.startTime ? Number(p.startTime) + 7 * DAY_MS : now;
     const start = p.startTime ? Number(p.startTime) : end - 7 * DAY_MS;
+    if (end - start > 7 * DAY_MS || end < start)
+      throw new BybitError(
+        RET.paramsError.retCode,
+        'The time range between startTime and endTime cannot exceed 7 days',
+      );
     const rows = this.visibleOrders().filter(
       (o) =>
         !isOpen(o) &&
@@ -708,19 +713,29 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     return this.page(rows.reverse(), p, 50, 20);
   }
 
-  /** GET /v5/execution/list: newest first; orderId / orderLinkId take priority over every other filter. */
+  /**
+   * GET /v5/execution/list: newest first; orderId / orderLinkId take priority over the symbol. Within a time window,
+   * with an order's id too: "startTime and endTime are not passed, return 7 days by default; only startTime is
+   * passed, return range between startTime and startTime+7 days; only endTime is passed, return range between
+   * endTime-7 days and endTime"; a wider span is refused.
+   */
   private executionList(p: Record<string, string>): unknown {
     this.spotOnly(p);
-    const cutoff = this.now() - this.lookupLagMs;
+    const now = this.now();
+    const end = p.endTime ? Number(p.endTime) : p.startTime ? Number(p.startTime) + 7 * DAY_MS : now;
+    const start = p.startTime ? Number(p.startTime) : end - 7 * DAY_MS;
+    if (end - start > 7 * DAY_MS || end < start)
+      throw new BybitError(
+        RET.paramsError.retCode,
+        'The time range between startTime and endTime cannot exceed 7 days',
+      );
+    const cutoff = now - this.lookupLagMs;
     const rows = this.executions.filter((e) => {
-      if (Number(e.execTime) > cutoff) return false;
+      const t = Number(e.execTime);
+      if (t > cutoff || t < start || t > end) return false;
       if (p.orderId) return e.orderId === p.orderId;
       if (p.orderLinkId) return e.orderLinkId === p.orderLinkId;
-      return (
-        (!p.symbol || e.symbol === p.symbol) &&
-        (!p.startTime || Number(e.execTime) >= Number(p.startTime)) &&
-        (!p.endTime || Number(e.execTime) <= Number(p.endTime))
-      );
+      return !p.symbol || e.symbol === p.symbol;
     });
     return this.page([...rows].reverse(), p, 100, 50);
   }

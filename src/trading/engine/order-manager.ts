@@ -580,7 +580,9 @@ export class OrderManager {
    */
   private async fetchPlaced(order: LocalOrder): Promise<ExchangeOrder | null> {
     try {
-      return await this.track(this.exchange.fetchOrder(order.exchangeOrderId!, order.symbol));
+      return await this.track(
+        this.exchange.fetchOrder(order.exchangeOrderId!, order.symbol, order.createdAt),
+      );
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
       const now = this.clock.now();

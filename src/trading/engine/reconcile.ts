@@ -117,7 +117,7 @@ export async function reconcileWithExchange(
 async function lookup(order: LocalOrder, exchange: Exchange): Promise<ExchangeOrder | null> {
   try {
     return order.exchangeOrderId
-      ? await exchange.fetchOrder(order.exchangeOrderId, order.symbol)
+      ? await exchange.fetchOrder(order.exchangeOrderId, order.symbol, order.createdAt)
       : await exchange.fetchOrderByClientId(order.clientOrderId, order.symbol);
   } catch (err) {
     if (err instanceof OrderNotFoundError) return null;

@@ -139,7 +139,7 @@ const RECENT_ORDERS_LIMIT = 1_000;
  * of one order on Bybit and OKX, 100,000 on Binance. Beyond it the read fails and says so, never a cut list.
  */
 const WHOLE_LIST_MAX_PAGES = 100;
-/** How far before an order's creation the trade list is searched when the exchange has no per-order call. */
+/** How far before an order's creation its trades are searched (the trade list, or a list answered by time window). */
 const TRADES_SINCE_MARGIN_MS = 60_000;
 
 const WAIT_ERRORS = new Set(['DDoSProtection', 'RateLimitExceeded', 'ExchangeNotAvailable', 'OnMaintenance']);
@@ -493,11 +493,11 @@ export class CcxtExchange implements Exchange {
     }
   }
 
-  fetchOrder(id: string, symbol: string): Promise<ExchangeOrder> {
+  fetchOrder(id: string, symbol: string, since?: number): Promise<ExchangeOrder> {
     return this.read('fetchOrder', { orderId: id, symbol }, async () =>
       this.toOrder(
         this.profile?.orderLists
-          ? await this.findInOrderLists(symbol, { orderId: id }, (o) => String(o.id) === id)
+          ? await this.findInOrderLists(symbol, { orderId: id }, (o) => String(o.id) === id, since)
           : await this.client.fetchOrder(id, symbol),
       ),
     );
@@ -590,6 +590,8 @@ export class CcxtExchange implements Exchange {
             this.profile?.lists.trades,
             `trades of order ${orderId} on ${symbol}`,
             (limit, params) => this.client.fetchOrderTrades(orderId, symbol, undefined, limit, params),
+            // a list answered within a time window (Bybit: 7 days): from the order's creation to now
+            since === undefined ? undefined : { from: since - TRADES_SINCE_MARGIN_MS, to: this.clock.now() },
           )
         : (
             await this.client.fetchMyTrades(
@@ -748,6 +750,7 @@ export class CcxtExchange implements Exchange {
     paging: ListPaging | undefined,
     what: string,
     fetchPage: (limit: number | undefined, params: Record<string, string>) => Promise<T[]>,
+    span?: { from: number; to: number },
   ): Promise<T[]> {
     if (!paging) return fetchPage(undefined, {});
     return readWholeList({
@@ -756,6 +759,7 @@ export class CcxtExchange implements Exchange {
       key: (row) => String(row.id),
       maxPages: WHOLE_LIST_MAX_PAGES,
       what,
+      span,
     });
   }
 
@@ -768,14 +772,23 @@ export class CcxtExchange implements Exchange {
     symbol: string,
     filter: Record<string, string>,
     matches: (o: CcxtOrder) => boolean,
+    since?: number,
   ): Promise<CcxtOrder> {
     const lists = this.profile?.lists;
     const open = (await this.client.fetchOpenOrders(symbol, undefined, lists?.open?.perPage, filter)).find(
       matches,
     );
     if (open) return open;
+    const history = (limit: number | undefined, params: Record<string, string>): Promise<CcxtOrder[]> =>
+      this.client.fetchCanceledAndClosedOrders(symbol, undefined, limit, { ...filter, ...params });
+    // a history answered by time window (Bybit: 7 days): searched from the order's creation to now
     const done = (
-      await this.client.fetchCanceledAndClosedOrders(symbol, undefined, lists?.finished?.perPage, filter)
+      since !== undefined && lists?.finished?.window
+        ? await this.wholeOrUnpaged(lists.finished, `order ${JSON.stringify(filter)} on ${symbol}`, history, {
+            from: since - TRADES_SINCE_MARGIN_MS,
+            to: this.clock.now(),
+          })
+        : await history(lists?.finished?.perPage, {})
     ).find(matches);
     if (done) return done;
     throw new OrderNotFoundError('the exchange has no such order', { exchange: this.id, symbol, ...filter });

@@ -126,7 +126,8 @@ export interface Exchange {
    * up with fetchOrderByClientId), unlike other InvalidOrderErrors which mean it was never placed.
    */
   createOrder(request: CreateOrderRequest): Promise<ExchangeOrder>;
-  fetchOrder(id: string, symbol: string): Promise<ExchangeOrder>;
+  /** `since`: the order's creation (a lookup in a history answered by time window searches from there). */
+  fetchOrder(id: string, symbol: string, since?: number): Promise<ExchangeOrder>;
   /** Looks an order up by our clientOrderId; throws OrderNotFoundError when the exchange has none. */
   fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder>;
   /** Every open order (of one symbol, or of all), every page of them: never a first page only. */

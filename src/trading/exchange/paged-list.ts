@@ -13,7 +13,7 @@
  * orders) returns what it read and says so through `onCap`.
  */
 import { OperationalError } from '../../shared/errors';
-import type { ListPaging, PageCursor } from './profiles/exchange-profile';
+import type { ListPaging, PageCursor, TimeWindow } from './profiles/exchange-profile';
 
 /** A row as ccxt returns it: the exchange's raw row in `info`. */
 export interface PagedRow {
@@ -56,13 +56,47 @@ export interface WholeListRead<T extends PagedRow> {
   what: string;
   /** Called when `maxPages` pages were read and more remain; absent: the read fails (never a cut list). */
   onCap?: (read: number) => void;
+  /**
+   * Rows between these times, for a list the exchange answers only within a time window (Bybit: 7 days, the past 7
+   * by default): read window after window (`timeWindows`), each to its last page. Absent: the exchange's default.
+   */
+  span?: { from: number; to: number };
 }
 
+/**
+ * The windows of at most `window.maxSpanMs` that cover `from`..`to`, oldest first: the exchange's start and end
+ * params of each. Pure.
+ */
+export function timeWindows(window: TimeWindow, from: number, to: number): Array<Record<string, string>> {
+  const windows: Array<Record<string, string>> = [];
+  for (let start = from; ; start += window.maxSpanMs + 1) {
+    const end = Math.min(start + window.maxSpanMs, to);
+    windows.push({ [window.startParam]: String(start), [window.endParam]: String(end) });
+    if (end >= to) return windows;
+  }
+}
+
+/** A list read whole, window after window where the profile documents a window and the caller a span. */
 export async function readWholeList<T extends PagedRow>(read: WholeListRead<T>): Promise<T[]> {
+  const window = read.paging.window;
+  if (!window || !read.span) return readPages(read, {});
+  const byKey = new Map<string, T>();
+  for (const params of timeWindows(window, read.span.from, read.span.to)) {
+    for (const row of await readPages(read, params)) byKey.set(read.key(row), row);
+  }
+  return [...byKey.values()];
+}
+
+async function readPages<T extends PagedRow>(
+  read: WholeListRead<T>,
+  window: Record<string, string>,
+): Promise<T[]> {
   const { paging, maxPages } = read;
   const byKey = new Map<string, T>();
-  let params: Record<string, string> =
-    paging.cursor.kind === 'from-id' ? { [paging.cursor.param]: paging.cursor.first } : {};
+  let params: Record<string, string> = {
+    ...window,
+    ...(paging.cursor.kind === 'from-id' ? { [paging.cursor.param]: paging.cursor.first } : {}),
+  };
   const sent = new Set<string>();
   for (let page = 1; ; page++) {
     const rows = await read.fetchPage(paging.perPage, params);
@@ -90,7 +124,7 @@ export async function readWholeList<T extends PagedRow>(read: WholeListRead<T>):
       );
     }
     sent.add(next);
-    params = { [paging.cursor.param]: next };
+    params = { ...window, [paging.cursor.param]: next };
   }
   return [...byKey.values()];
 }

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import { OperationalError } from '../../../src/shared/errors';
-import { nextPageCursor, readWholeList, type PagedRow } from '../../../src/trading/exchange/paged-list';
+import {
+  nextPageCursor,
+  readWholeList,
+  timeWindows,
+  type PagedRow,
+} from '../../../src/trading/exchange/paged-list';
 import type { ListPaging } from '../../../src/trading/exchange/profiles/exchange-profile';
 
 const row = (info: Record<string, unknown>): PagedRow & { id: string } => ({
@@ -90,5 +95,45 @@ describe('paged lists: the next page by the cursor each exchange documents', () 
     }).catch((err: unknown) => (error = err));
     expect(error).to.be.instanceOf(OperationalError);
     expect((error as Error).message).to.contain('repeated a page');
+  });
+
+  it('time windows (Bybit, 7 days at most): consecutive, none wider than the span, the last ending at `to`', () => {
+    const w = { maxSpanMs: 7, startParam: 'startTime', endParam: 'endTime' };
+    expect(timeWindows(w, 0, 20)).to.deep.equal([
+      { startTime: '0', endTime: '7' },
+      { startTime: '8', endTime: '15' },
+      { startTime: '16', endTime: '20' },
+    ]);
+    expect(timeWindows(w, 5, 5)).to.deep.equal([{ startTime: '5', endTime: '5' }]);
+  });
+
+  it('a windowed list is read window after window, each to its last page, with the window on every page', async () => {
+    const paging: ListPaging = {
+      perPage: 1,
+      cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' },
+      window: { maxSpanMs: 10, startParam: 'startTime', endParam: 'endTime' },
+    };
+    const asked: Array<Record<string, string>> = [];
+    const rows = await readWholeList({
+      paging,
+      fetchPage: async (_limit, params) => {
+        asked.push(params);
+        const start = params.startTime;
+        return params.cursor
+          ? [row({ id: `${start}b` })]
+          : [row({ id: `${start}a`, nextPageCursor: 'next' })];
+      },
+      key: (r) => r.id,
+      maxPages: 10,
+      what: 'trades',
+      span: { from: 0, to: 15 },
+    });
+    expect(rows.map((r) => r.id)).to.deep.equal(['0a', '0b', '11a', '11b']);
+    expect(asked).to.deep.equal([
+      { startTime: '0', endTime: '10' },
+      { startTime: '0', endTime: '10', cursor: 'next' },
+      { startTime: '11', endTime: '15' },
+      { startTime: '11', endTime: '15', cursor: 'next' },
+    ]);
   });
 });

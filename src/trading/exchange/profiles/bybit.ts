@@ -57,8 +57,18 @@ export const bybitProfile: ExchangeProfile = {
   // executions 100 (default 50)
   lists: {
     open: { perPage: 50, cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' } },
-    finished: { perPage: 50, cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' } },
-    trades: { perPage: 100, cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' } },
+    // order/history: 7 days by default, a span of at most 7 days (a lookup of an older order searches by windows)
+    finished: {
+      perPage: 50,
+      cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' },
+      window: { maxSpanMs: 7 * 86_400_000, startParam: 'startTime', endParam: 'endTime' },
+    },
+    // "startTime and endTime are not passed, return 7 days by default"; a span of at most 7 days
+    trades: {
+      perPage: 100,
+      cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' },
+      window: { maxSpanMs: 7 * 86_400_000, startParam: 'startTime', endParam: 'endTime' },
+    },
     // the 500 most recent finished orders (a Bybit page is 50)
     recentPages: 10,
   },

@@ -40,6 +40,18 @@ export interface ListPaging {
   /** The exchange's documented maximum per page (asked on every page: its defaults are smaller). */
   perPage: number;
   cursor: PageCursor;
+  /**
+   * A list the exchange answers only within a time window (Bybit execution/list: at most 7 days, the past 7 by
+   * default): rows older than that are read window after window (paged-list.ts `timeWindows`).
+   */
+  window?: TimeWindow;
+}
+
+export interface TimeWindow {
+  /** The longest span end − start the exchange takes, in ms. */
+  maxSpanMs: number;
+  startParam: string;
+  endParam: string;
 }
 
 export interface ExchangeProfile {

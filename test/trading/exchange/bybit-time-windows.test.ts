@@ -1,0 +1,88 @@
+/**
+ * Bybit answers /v5/execution/list within a time window: "startTime and endTime are not passed, return 7 days by
+ * default", a span of at most 7 days. An order created 10 days ago and filled piecemeal since (the bot was down, or
+ * the order rested that long) has fills older than the default window: read without windows, they were missing and
+ * the symbol stayed held ("fills missing"); likewise order/history for its lookup once order/realtime no longer
+ * lists it. Real ccxt against the Bybit double, whose list applies the window as
+ * documented; the order's and its executions' times are set back on the double (real ccxt signs with Date.now()).
+ */
+import { expect } from 'chai';
+import { OrderNotFoundError } from '../../../src/shared/errors';
+import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import { bybitKit } from '../../../harness/exchanges/exchange-kits';
+import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
+
+const BTC = 'BTC/USDT';
+const DAY_MS = 86_400_000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('Bybit execution list by 7-day windows: an order created 10 days ago gets all its fills and is found', function () {
+  this.timeout(30_000);
+  let fake: FakeBybit | undefined;
+  let exchange: CcxtExchange | undefined;
+
+  afterEach(async () => {
+    await exchange?.close();
+    await fake?.close();
+    exchange = undefined;
+    fake = undefined;
+  });
+
+  it('reads fills 10, 6 and 2 days old (three windows) and the double refuses a span over 7 days', async () => {
+    fake = (await bybitKit.start({
+      candleMs: 300,
+      balances: { USDT: 20_000 },
+      marketFillParts: 3,
+    })) as FakeBybit;
+    exchange = await CcxtExchange.create({
+      exchangeId: 'bybit',
+      ...bybitKit.credentials,
+      apiUrl: fake.url,
+      timeoutMs: 5_000,
+      profile: bybitKit.profile,
+    });
+    const order = await exchange.createOrder({
+      symbol: BTC,
+      side: 'buy',
+      type: 'market',
+      amount: 0.003,
+      clientOrderId: 'old0',
+    });
+    const id = order.id;
+    for (let i = 0; i < 50 && fake.executions.filter((e) => e.orderId === id).length < 3; i++)
+      await sleep(20);
+    const executions = fake.executions.filter((e) => e.orderId === id);
+    expect(executions).to.have.length(3);
+    // created 10 days ago; filled piecemeal 10, 6 and 2 days ago
+    const now = Date.now();
+    const created = now - 10 * DAY_MS;
+    for (const o of fake.orders.filter((o) => o.orderId === id)) {
+      o.createdTime = String(created);
+      o.updatedTime = String(now - 2 * DAY_MS);
+    }
+    executions.forEach((e, i) => (e.execTime = String(created + 1_000 + i * 4 * DAY_MS)));
+
+    const trades = await exchange.fetchOrderTrades(id, BTC, created);
+    expect(trades.map((t) => t.id).sort()).to.deep.equal(executions.map((e) => e.execId).sort());
+
+    // the double applies the window: without a start, the past 7 days only; a span over 7 days is refused
+    const unwindowed = await exchange.fetchOrderTrades(id, BTC);
+    expect(unwindowed).to.have.length(2);
+    const raw = (
+      exchange as unknown as { client: { fetchOrderTrades: (...a: unknown[]) => Promise<unknown[]> } }
+    ).client;
+    let refused: unknown;
+    await raw
+      .fetchOrderTrades(id, BTC, undefined, 100, { startTime: created, endTime: now })
+      .catch((err: unknown) => (refused = err));
+    expect(String(refused)).to.match(/cannot exceed 7 days/);
+
+    // its lookup: gone from order/realtime (a service restart), in order/history only by a window from its creation
+    fake.restartService();
+    const found = await exchange.fetchOrder(id, BTC, created);
+    expect(found).to.include({ id, status: 'closed' });
+    let missed: unknown;
+    await exchange.fetchOrder(id, BTC).catch((err: unknown) => (missed = err));
+    expect(missed).to.be.instanceOf(OrderNotFoundError);
+  });
+});
