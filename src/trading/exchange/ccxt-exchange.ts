@@ -75,7 +75,7 @@ import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource 
 import { readWholeList, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
-import { RateLimitGate, type Refusal } from './rate-limit-gate';
+import { RateLimitGate, withGateBudget, type Refusal } from './rate-limit-gate';
 import { SpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
@@ -139,6 +139,8 @@ const RECENT_ORDERS_LIMIT = 1_000;
  * of one order on Bybit and OKX, 100,000 on Binance. Beyond it the read fails and says so, never a cut list.
  */
 const WHOLE_LIST_MAX_PAGES = 100;
+/** The longest a create waits at the rate-limit gate (a Bybit 10006's second); a longer wait refuses it unsent. */
+const CREATE_GATE_WAIT_MS = 1_000;
 /** How far before an order's creation its trades are searched (the trade list, or a list answered by time window). */
 const TRADES_SINCE_MARGIN_MS = 60_000;
 
@@ -486,7 +488,10 @@ export class CcxtExchange implements Exchange {
       );
     }
     try {
-      const order = await this.client.createOrder(symbol, type, side, amount, price, { clientOrderId });
+      // decided on this tick's prices: sent now or refused unsent, never held through a rate-limit ban
+      const order = await withGateBudget(CREATE_GATE_WAIT_MS, () =>
+        this.client.createOrder(symbol, type, side, amount, price, { clientOrderId }),
+      );
       return this.toOrder(order, { symbol, side, type, amount, price, clientOrderId });
     } catch (err) {
       throw createFailure(this.translate(err, context), this.profile?.answerCodes);

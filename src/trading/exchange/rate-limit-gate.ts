@@ -11,9 +11,24 @@
  * waits, with the injected clock. The adapter (ccxt-exchange.ts) puts it around ccxt's `fetch2`, the one method
  * every ccxt request goes through, before ccxt's own throttle and signing (a request held for a ban is signed
  * when it leaves, not before: its timestamp stays inside the exchange's receive window).
+ *
+ * A new order never waits out a ban: decided on the prices of its tick, it must go now or not at all (held for a
+ * 418's minutes or days it would leave long after its create timeout made it `unknown`, after a pause, a close-all
+ * or a kill switch). A request sent under `withGateBudget(ms, …)` waits at most `ms`; a gate closed for longer
+ * refuses it unsent (RateLimitError with the wait left as retryAfterMs: the order is `rejected` and its symbol waits).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../../shared/clock';
+import { RateLimitError } from '../../shared/errors';
 import { retryDelayMs, type BackoffPolicy } from '../../shared/retry';
+
+/** The longest a request sent inside `withGateBudget` may wait at the gate (through every ccxt call it makes). */
+const budget = new AsyncLocalStorage<number>();
+
+/** Runs `fn` so that every request it sends waits at most `maxWaitMs` at the gate, else is refused unsent. */
+export function withGateBudget<T>(maxWaitMs: number, fn: () => Promise<T>): Promise<T> {
+  return budget.run(maxWaitMs, fn);
+}
 
 export type GateState =
   | { kind: 'open' }
@@ -135,18 +150,33 @@ export class RateLimitGate {
     return this.state.kind === 'open' ? 0 : this.state.refusals;
   }
 
-  /** Sends `request` when the gate lets it, and tells the gate what came back. */
+  /**
+   * Sends `request` when the gate lets it, and tells the gate what came back. Under `withGateBudget` it waits at
+   * most that long, then throws RateLimitError without sending.
+   */
   async send<T>(request: () => Promise<T>): Promise<T> {
     let probe = false;
+    const maxWaitMs = budget.getStore();
+    const deadline = maxWaitMs === undefined ? undefined : this.opts.clock.now() + maxWaitMs;
     for (;;) {
-      const decision = gateDecision(this.state, this.opts.clock.now());
+      const now = this.opts.clock.now();
+      const decision = gateDecision(this.state, now);
       if (decision.kind === 'send') break;
       if (decision.kind === 'probe') {
         probe = true;
         break;
       }
-      if (decision.kind === 'wait') await this.opts.clock.sleep(decision.ms, this.opts.signal);
-      else await this.untilAborted(this.probeAnswered);
+      const waitMs = decision.kind === 'wait' ? decision.ms : undefined;
+      if (deadline !== undefined && (now >= deadline || (waitMs !== undefined && now + waitMs > deadline))) {
+        const left = this.state.kind === 'closed' ? Math.max(0, this.state.until - now) : undefined;
+        throw new RateLimitError(
+          `not sent: the exchange asked to wait${left === undefined ? ' (a request is probing)' : ` ${Math.ceil(left / 1000)} s more`} after a rate-limit refusal`,
+          { gate: this.state.kind },
+          { retryAfterMs: left },
+        );
+      }
+      if (waitMs !== undefined) await this.opts.clock.sleep(waitMs, this.opts.signal);
+      else await this.untilAborted(this.probeAnswered, deadline);
     }
     let answered!: () => void;
     if (probe) {
@@ -182,7 +212,14 @@ export class RateLimitGate {
     this.state = gateAfter(this.state, event, this.opts.clock.now());
   }
 
-  private untilAborted(wait: Promise<void> | undefined): Promise<void> {
+  /** Waits for `wait` (the probe's answer), at most until `deadline`, ended by the adapter's signal. */
+  private untilAborted(wait: Promise<void> | undefined, deadline?: number): Promise<void> {
+    if (deadline !== undefined) {
+      const left = Math.max(0, deadline - this.opts.clock.now());
+      const controller = new AbortController();
+      const timer = this.opts.clock.sleep(left, controller.signal).catch(() => undefined);
+      wait = Promise.race([wait ?? Promise.resolve(), timer]).finally(() => controller.abort());
+    }
     const signal = this.opts.signal;
     if (!signal) return wait ?? Promise.resolve();
     if (signal.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));

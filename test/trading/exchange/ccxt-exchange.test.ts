@@ -282,6 +282,29 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     expect(err.message).to.match(/MARKET_LOT_SIZE/);
   });
 
+  it('refuses a create unsent while Binance has the IP banned (418): it never leaves late, once the ban is over', async () => {
+    await ex.loadMarkets();
+    fake.refuseAll = { status: 418, retryAfterSec: 120 };
+    await ex.fetchBalance().then(
+      () => expect.fail('read during the ban'),
+      () => undefined,
+    );
+    const requestsInBan = fake.requests.length;
+    const refused = await ex.createOrder(order()).then(
+      () => expect.fail('a create left during the ban'),
+      (err: unknown) => err,
+    );
+    expect(refused).to.be.instanceOf(RateLimitError);
+    expect((refused as RateLimitError).retryAfterMs).to.be.above(100_000);
+    expect(fake.requests.length, 'nothing sent for the create').to.equal(requestsInBan);
+    delete fake.refuseAll;
+    clock.time += 121_000;
+    await ex.fetchBalance();
+    expect(posts(), 'the refused create is not sent once the gate opens').to.equal(0);
+    await ex.createOrder(order());
+    expect(posts()).to.equal(1);
+  });
+
   it('reports wrong credentials as AuthenticationError', async () => {
     const wrong = await connect({ apiKey: 'not-the-key' });
     try {

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import {
   RateLimitGate,
+  withGateBudget,
   gateAfter,
   gateDecision,
   gateProbing,
@@ -17,6 +18,7 @@ import {
 import { binanceProfile } from '../../../src/trading/exchange/profiles/binance';
 import { bybitProfile } from '../../../src/trading/exchange/profiles/bybit';
 import { FakeClock, FAKE_CLOCK_START } from '../../support/fake-clock';
+import { RateLimitError } from '../../../src/shared/errors';
 
 const T = 1_000_000;
 const open: GateState = { kind: 'open' };
@@ -138,6 +140,67 @@ describe('RateLimitGate (fake clock)', () => {
     expect(await Promise.all(waiting)).to.deep.equal([1, 2, 3, 4]);
     expect(sent).to.deep.equal([0, 1, 2, 3, 4]);
     expect(clock.now()).to.equal(FAKE_CLOCK_START + 12_000);
+  });
+
+  it('never holds a new order through a ban: a create that would wait longer than its budget is refused unsent', async () => {
+    const clock = new FakeClock();
+    const banned = Object.assign(new Error('403'), { httpStatus: 403 });
+    const gate = new RateLimitGate({
+      clock,
+      refusal: (err) => (err === banned ? { httpStatus: 403 } : undefined),
+      resets: { byStatus: { 403: 600_000 } }, // Bybit: an IP ban of 10 minutes
+    });
+    await gate.send(() => Promise.reject(banned)).catch(() => undefined);
+    let sent = 0;
+    const create = (): Promise<string> =>
+      withGateBudget(1_000, () => gate.send(async () => (sent++, 'order')));
+    const refusedAt = await create().then(
+      () => expect.fail('a create left during the ban'),
+      (err: unknown) => err,
+    );
+    expect(refusedAt).to.be.instanceOf(RateLimitError);
+    expect((refusedAt as RateLimitError).retryAfterMs).to.equal(600_000);
+    expect((refusedAt as Error).message).to.match(/not sent/);
+    // a read waits the ban out and is then the probe; the refused create is never sent later
+    const read = gate.send(async () => 'read');
+    await clock.advance(600_000);
+    expect(await read).to.equal('read');
+    await settle();
+    expect(sent).to.equal(0);
+    // open again: a create goes at once
+    expect(await create()).to.equal('order');
+    expect(sent).to.equal(1);
+  });
+
+  it("waits for the probe's answer at most its budget, then refuses unsent; a short wait (Bybit's second) it waits out", async () => {
+    const clock = new FakeClock();
+    const gate = new RateLimitGate({ clock, refusal });
+    await gate.send(() => Promise.reject(refused)).catch(() => undefined);
+    let answerProbe!: () => void;
+    const probe = gate.send(() => new Promise<string>((resolve) => (answerProbe = () => resolve('probe'))));
+    await clock.advance(2_000);
+    await settle();
+    let sent = 0;
+    const create = withGateBudget(1_000, () => gate.send(async () => (sent++, 'order')));
+    const outcome = create.then(
+      () => 'sent',
+      (err: unknown) => (err instanceof RateLimitError ? 'refused' : 'other'),
+    );
+    await clock.advance(1_000);
+    await settle();
+    expect(await outcome).to.equal('refused');
+    answerProbe();
+    expect(await probe).to.equal('probe');
+    expect(sent).to.equal(0);
+    // closed for 500 ms: within a 1 s budget the create waits and goes
+    const quick = new RateLimitGate({
+      clock,
+      refusal: (err) => (err === refused ? { httpStatus: 429, retryAfterMs: 500 } : undefined),
+    });
+    await quick.send(() => Promise.reject(refused)).catch(() => undefined);
+    const later = withGateBudget(1_000, () => quick.send(async () => 'order'));
+    await clock.advance(500);
+    expect(await later).to.equal('order');
   });
 
   it('ends its waits when the adapter closes', async () => {
