@@ -36,15 +36,25 @@ export interface MarketHaltsOptions {
   exchangeId: string;
   outbox: EventOutbox;
   logger: Logger;
-  /** First reload after a load that found a traded symbol halted or gone. */
+  /** First reload after a load that found a traded symbol halted (doubling, at most HALTED_MAX_RELOAD_MS). */
   haltedRefreshMs: number;
   /** The normal reload interval: the longest wait, halted or not. */
   refreshMs: number;
 }
 
+/**
+ * The longest wait between reloads while a watched symbol is halted: a stop-loss held by a halt is placed at the
+ * first reload after trading resumes, so that reload may not be hours away (a 3-hour BREAK doubling from 1 min
+ * would be seen 75 min late). A markets read every 5 min is far inside every exchange's limits.
+ */
+export const HALTED_MAX_RELOAD_MS = 5 * 60_000;
+
 export class MarketHalts {
   private statuses = new Map<string, MarketStatus>();
-  /** Loads in a row that found a watched symbol halted or gone (the backoff's attempt). */
+  /**
+   * Loads in a row that found a watched symbol halted (the backoff's attempt). A symbol gone from the list (delisted)
+   * does not count: it may stay gone for good, and the halts after it would wait as long.
+   */
   private haltedLoads = 0;
 
   constructor(private readonly opts: MarketHaltsOptions) {}
@@ -54,7 +64,7 @@ export class MarketHalts {
     if (this.haltedLoads === 0) return this.opts.refreshMs;
     return retryDelayMs(this.haltedLoads, {
       baseDelayMs: this.opts.haltedRefreshMs,
-      maxDelayMs: this.opts.refreshMs,
+      maxDelayMs: Math.min(this.opts.refreshMs, Math.max(HALTED_MAX_RELOAD_MS, this.opts.haltedRefreshMs)),
       random: () => 1,
     });
   }
@@ -64,7 +74,7 @@ export class MarketHalts {
     const after = new Map(symbols.map((s) => [s, marketStatus(s, markets)] as const));
     const changes = statusChanges(this.statuses, after);
     this.statuses = after;
-    this.haltedLoads = [...after.values()].some((s) => s !== 'trading') ? this.haltedLoads + 1 : 0;
+    this.haltedLoads = [...after.values()].some((s) => s === 'halted') ? this.haltedLoads + 1 : 0;
     for (const { symbol, from, to } of changes) {
       const data = { symbol, exchange: this.opts.exchangeId, status: to, was: from };
       if (to === 'trading') {

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { marketStatus, statusChanges } from '../../../src/trading/engine/market-halts';
+import {
+  HALTED_MAX_RELOAD_MS,
+  MarketHalts,
+  marketStatus,
+  statusChanges,
+} from '../../../src/trading/engine/market-halts';
+import type { EventOutbox } from '../../../src/trading/engine/event-outbox';
+import { silentLogger } from '../../../src/shared/logging/logger';
 import type { Market } from '../../../src/trading/exchange/exchange';
 
 const market = (symbol: string, halted?: boolean): Market => ({
@@ -38,5 +45,38 @@ describe('traded symbols halted or gone at a markets load (pure)', () => {
       { symbol: 'BTC/USDT', from: 'trading', to: 'delisted' },
       { symbol: 'ETH/USDT', from: 'halted', to: 'trading' },
     ]);
+  });
+});
+
+describe('markets reloads while a traded symbol is halted', () => {
+  const halts = (): MarketHalts =>
+    new MarketHalts({
+      exchangeId: 'binance',
+      outbox: { emit: async () => undefined } as unknown as EventOutbox,
+      logger: silentLogger(),
+      haltedRefreshMs: 60_000,
+      refreshMs: 86_400_000,
+    });
+
+  it('come at most 5 minutes apart however long the halt lasts, so a held stop-loss goes soon after it ends', async () => {
+    const h = halts();
+    const waits: number[] = [];
+    for (let load = 0; load < 12; load++) {
+      await h.loaded(['BTC/USDT'], { 'BTC/USDT': market('BTC/USDT', true) });
+      waits.push(h.reloadAfterMs);
+    }
+    expect(waits.slice(0, 4)).to.deep.equal([60_000, 120_000, 240_000, HALTED_MAX_RELOAD_MS]);
+    expect(Math.max(...waits)).to.equal(HALTED_MAX_RELOAD_MS);
+    await h.loaded(['BTC/USDT'], { 'BTC/USDT': market('BTC/USDT') });
+    expect(h.reloadAfterMs).to.equal(86_400_000);
+  });
+
+  it('a symbol gone for good does not stretch the waits of a later halt (nor keep reloading every few minutes)', async () => {
+    const h = halts();
+    for (let load = 0; load < 20; load++)
+      await h.loaded(['BTC/USDT', 'LUNA/USDT'], { 'BTC/USDT': market('BTC/USDT') });
+    expect(h.reloadAfterMs).to.equal(86_400_000);
+    await h.loaded(['BTC/USDT', 'LUNA/USDT'], { 'BTC/USDT': market('BTC/USDT', true) });
+    expect(h.reloadAfterMs).to.equal(60_000);
   });
 });
