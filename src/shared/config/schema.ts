@@ -272,7 +272,8 @@ export const configSchema = z.strictObject({
       dailySummaryHourUtc: z.number().int().min(0).max(23).optional(),
       /**
        * Per trading event type: on (notify), silent (notify without sound), off. `orderRejected` also governs
-       * `order.conflict` (the exchange contradicts a finished order).
+       * `order.conflict` (the exchange contradicts a finished order); `riskTriggered` also `order.taken_back` (an
+       * order declared never placed exists after all: a position appears) and pauses/resumes.
        */
       notifications: z
         .strictObject({

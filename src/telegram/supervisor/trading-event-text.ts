@@ -17,7 +17,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'order.cancelled': 'orderCancelled',
   'order.rejected': 'orderRejected',
   'order.conflict': 'orderRejected',
-  'order.taken_back': 'orderRejected',
+  // a position nobody decided appears: a risk alert, not muted with the rejections
+  'order.taken_back': 'riskTriggered',
   'position.opened': 'positionOpened',
   'position.closed': 'positionClosed',
   'risk.triggered': 'riskTriggered',

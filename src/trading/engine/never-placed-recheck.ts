@@ -25,9 +25,12 @@ export interface NeverPlacedRecheckRule {
 export const RECHECK_MAX_DELAY_MS = 60 * 60_000;
 export const RECHECK_HORIZON_MS = 24 * 60 * 60_000;
 
-/** Rejected on our own inference (no exchange id, no refusal from the exchange): the exchange may still have it. */
+/**
+ * Rejected on our own inference (no exchange id, no refusal from the exchange, and its create was sent): the
+ * exchange may still have it. An intent rejected because it could not be saved never left (`neverSent`).
+ */
 export function declaredNeverPlaced(order: LocalOrder): boolean {
-  return order.status === 'rejected' && !order.exchangeOrderId && !order.refused;
+  return order.status === 'rejected' && !order.exchangeOrderId && !order.refused && !order.neverSent;
 }
 
 /**

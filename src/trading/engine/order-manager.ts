@@ -310,6 +310,7 @@ export class OrderManager {
           ...intent,
           status: 'rejected',
           error: 'state could not be saved; never sent',
+          neverSent: true,
         };
       });
       throw err instanceof PersistenceError

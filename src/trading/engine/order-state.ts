@@ -45,6 +45,8 @@ export interface LocalOrder extends OrderSpec {
   refused?: boolean;
   /** With `refused`: how long the exchange asked us to wait before the next create (rate limit). */
   retryAfterMs?: number;
+  /** Rejected before its create was sent (its intent could not be made durable): the exchange cannot have it. */
+  neverSent?: boolean;
 }
 
 /**

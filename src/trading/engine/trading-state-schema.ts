@@ -69,6 +69,7 @@ export const localOrderSchema = z.looseObject({
   fills: z.array(fillSchema),
   error: z.string().optional(),
   refused: z.boolean().optional(),
+  neverSent: z.boolean().optional(),
   retryAfterMs: nonNegative.optional(),
 });
 

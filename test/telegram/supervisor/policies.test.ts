@@ -155,6 +155,14 @@ describe('trading events → notifications', () => {
     expect(eventNotification(event('order.filled'), { ...settings, orderFilled: 'off' })).to.equal(undefined);
   });
 
+  it('an order taken back (a position nobody decided appears) is a risk alert: muting rejections does not mute it', () => {
+    const quietRejections = { ...settings, orderRejected: 'off' as const };
+    expect(eventNotification(event('order.taken_back'), quietRejections)!.priority).to.equal('high');
+    expect(eventNotification(event('order.taken_back'), { ...settings, riskTriggered: 'off' })).to.equal(
+      undefined,
+    );
+  });
+
   it('notifies a refusal once: the same refusal repeated on the symbol stays in the log only', () => {
     expect(eventNotification(event('order.rejected', { data: { repeated: false } }), settings)).to.not.equal(
       undefined,

@@ -26,6 +26,8 @@ describe('orders declared never placed: which are looked up again, and when (pur
   it('rechecks only our own inference: never a refusal the exchange sent, nor an order it acknowledged', () => {
     expect(declaredNeverPlaced(rejected())).to.equal(true);
     expect(declaredNeverPlaced(rejected({ refused: true }))).to.equal(false);
+    // an intent that could not be saved was never sent: the exchange cannot have it
+    expect(declaredNeverPlaced(rejected({ neverSent: true }))).to.equal(false);
     expect(declaredNeverPlaced(rejected({ exchangeOrderId: 'x-1' }))).to.equal(false);
     expect(declaredNeverPlaced(rejected({ status: 'cancelled' }))).to.equal(false);
   });

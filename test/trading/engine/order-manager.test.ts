@@ -10,6 +10,7 @@ import {
 import type { EventLog } from '../../../src/shared/ipc/event-log';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
+import { declaredNeverPlaced } from '../../../src/trading/engine/never-placed-recheck';
 import { wireOrderManager } from '../../../src/trading/engine/order-manager';
 import type { StateStore } from '../../../src/trading/engine/state-gateway';
 import type {
@@ -256,9 +257,11 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.manager.persistBlocked).to.equal(null);
     expect(h.eventTypes()).to.include('trading.resumed');
     expect(h.loop.loopState).to.equal('running');
-    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected' });
+    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', neverSent: true });
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('rejected');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
+    // it never left: not one of the orders declared never placed that are looked up again for a day
+    expect(h.manager.hotOrders(declaredNeverPlaced).map((o) => o.clientOrderId)).to.deep.equal([]);
   });
 
   it('a persist.failed the event log refused (same full disk) is published once it takes events, before trading.resumed', async () => {
