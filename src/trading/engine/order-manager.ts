@@ -478,7 +478,7 @@ export class OrderManager {
    * (`due`: the loop, each tick) — and takes back each one the exchange has after all. Returns those taken back.
    * A failed lookup other than "not found" is thrown (the order's turn stays: it is looked up again next time).
    */
-  async recheckNeverPlaced(which: 'all' | 'due'): Promise<TakenBack[]> {
+  async recheckNeverPlaced(which: 'all' | 'due', maxLookups = Infinity): Promise<TakenBack[]> {
     const now = this.clock.now();
     const rechecked = this.hotOrders((o) => stillRechecked(o, this.recheckRule, now));
     const ids = new Set(rechecked.map((o) => o.clientOrderId));
@@ -488,6 +488,7 @@ export class OrderManager {
       const id = order.clientOrderId;
       const plan = this.rechecks.get(id) ?? { lookups: 0, lastAt: order.updatedAt };
       if (which === 'due' && now < nextRecheckAt(plan.lastAt, plan.lookups, this.recheckRule)) continue;
+      if (maxLookups-- <= 0) break;
       let remote: ExchangeOrder;
       try {
         remote = await this.track(this.exchange.fetchOrderByClientId(id, order.symbol));

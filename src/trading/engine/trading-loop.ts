@@ -71,6 +71,9 @@ export interface LoopSnapshot {
   balance: Record<string, BalanceEntry> | null;
 }
 
+/** Orders declared never placed looked up again in one tick at most (the others wait for the next ticks). */
+const RECHECKS_PER_TICK = 3;
+
 export class TradingLoop {
   private phase: LoopPhase = 'starting';
   private readonly manager: OrderManager;
@@ -426,7 +429,6 @@ export class TradingLoop {
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.outbox.drain();
     await this.refreshMarketsWhenDue();
-    await this.recheckNeverPlaced();
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
@@ -436,6 +438,8 @@ export class TradingLoop {
     }
     this.activity('tick symbols');
     await this.tickSymbols();
+    // after the symbols' work (a slow lookup never holds a stop-loss back), a few per tick
+    await this.recheckNeverPlaced();
     try {
       await this.manager.archive();
     } catch (err) {
@@ -549,10 +553,14 @@ export class TradingLoop {
     }
   }
 
-  /** Orders declared never placed, looked up again when their turn comes (never-placed-recheck.ts). */
+  /**
+   * Orders declared never placed, looked up again when their turn comes (never-placed-recheck.ts): at most
+   * RECHECKS_PER_TICK a tick, after the symbols' work, so that many of them (an incident's worth) or a slow lookup
+   * endpoint never delay a stop-loss; the rest are due at the next ticks.
+   */
   private async recheckNeverPlaced(): Promise<void> {
     try {
-      await this.manager.recheckNeverPlaced('due');
+      await this.manager.recheckNeverPlaced('due', RECHECKS_PER_TICK);
     } catch (err) {
       await this.onTickError('never-placed recheck', err);
     }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import {
   ConfigError,
   InvalidOrderError,
+  NetworkError,
   OrderNotFoundError,
   PersistenceError,
 } from '../../../src/shared/errors';
@@ -168,6 +169,35 @@ describe('OrderManager against the paper exchange (integration)', function () {
     // the next order gets a new id: bot-1 is never reused
     const next = await h.manager.place(buy);
     expect(next.clientOrderId).to.equal('bot-tst000-2');
+  });
+
+  it('looks up at most the given number of orders declared never placed per call (the loop: a few per tick)', async () => {
+    let lookups = 0;
+    h = await EngineHarness.open({
+      config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
+      wrapExchange: (paper) =>
+        new Proxy(paper, {
+          get(target, prop, receiver) {
+            // every create is lost before it reaches the exchange: unknown, then declared never placed
+            if (prop === 'createOrder') return () => Promise.reject(new NetworkError('connection reset'));
+            if (prop === 'fetchOrderByClientId') lookups++;
+            const value = Reflect.get(target, prop, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }) as Exchange,
+    });
+    h.manager.startAccepting();
+    for (let i = 0; i < 5; i++) await h.manager.place(buy);
+    await h.fakeClock().advance(350, 350);
+    for (let i = 1; i <= 5; i++) await h.manager.refresh(`bot-tst000-${i}`);
+    expect(h.manager.hotOrders(declaredNeverPlaced)).to.have.length(5);
+    await h.fakeClock().advance(3_600_000, 60_000);
+    lookups = 0;
+    await h.manager.recheckNeverPlaced('due', 2);
+    expect(lookups).to.equal(2);
+    await h.manager.recheckNeverPlaced('due', 2);
+    await h.manager.recheckNeverPlaced('due', 2);
+    expect(lookups).to.equal(5);
   });
 
   /**
