@@ -21,7 +21,6 @@ import { withDeadline } from '../../shared/deadline';
 import {
   ByNinjaError,
   ConfigError,
-  IllegalTransitionError,
   InvalidOrderError,
   NetworkError,
   OperationalError,
@@ -58,6 +57,7 @@ import {
   isFinal,
   judgeNotFound,
   needsExchange,
+  settleFinal,
   transition,
   withinNotFoundWindow,
   type LocalOrder,
@@ -623,24 +623,28 @@ export class OrderManager {
   async applyRemote(clientOrderId: string, remote: ExchangeOrder): Promise<void> {
     const before = this.mustGet(clientOrderId);
     let next = before;
-    if (changedByExchange(before, remote)) {
-      try {
-        next = applyExchangeOrder(before, remote, this.clock.now());
-      } catch (err) {
-        if (!(err instanceof IllegalTransitionError)) throw err;
-        // Only a final order refuses what the exchange reports (order-state.ts): its status stays, the operator
-        // is told once (the conflict is kept as the order's error), and its fills are still synced below.
+    if (changedByExchange(before, remote) && isFinal(before.status)) {
+      // Only a final order refuses what the exchange reports (order-state.ts): its fills still rise to the
+      // exchange's figure (and are synced below), a rejected one with fills ends cancelled/filled with them, and
+      // a status the exchange names otherwise is told once (kept as the order's error).
+      const settled = settleFinal(before, remote, this.clock.now());
+      next = settled.order;
+      const events = statusChangeEvents(before, next);
+      const conflict = settled.conflict;
+      if (conflict) {
         this.logger.warn('Keeping a finished order the exchange shows otherwise', {
-          ...err.context,
+          ...conflict.context,
           remote: remote.status,
+          filled: next.filled,
         });
-        if (before.error !== err.message) {
-          next = { ...before, error: err.message, updatedAt: this.clock.now() };
-          await this.commitOrder(next, [conflictEvent(before, remote.status, err.message)]);
+        if (before.error !== conflict.message) {
+          next = { ...next, error: conflict.message, updatedAt: this.clock.now() };
+          events.push(conflictEvent(next, remote.status, conflict.message));
         }
-        if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
-        return;
       }
+      if (next !== before) await this.commitOrder(next, events);
+    } else if (changedByExchange(before, remote)) {
+      next = applyExchangeOrder(before, remote, this.clock.now());
       next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
       await this.commitOrder(next, statusChangeEvents(before, next));
     }
