@@ -646,7 +646,18 @@ export class OrderManager {
     } else if (changedByExchange(before, remote)) {
       next = applyExchangeOrder(before, remote, this.clock.now());
       next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
-      await this.commitOrder(next, statusChangeEvents(before, next));
+      let events = statusChangeEvents(before, next);
+      if (next.status === 'rejected') {
+        // the exchange rejected an order it had taken (Bybit's create only acknowledges): a refusal like a refused
+        // create — the same cooldown/backoff (symbol-decision.ts), notified once (then `repeated`)
+        const error = REJECTED_AFTER_ACK;
+        const repeated = this.lastRefusal(next)?.error === error;
+        next = { ...next, refused: true, error };
+        events = events.map((e) =>
+          e.type === 'order.rejected' ? { ...e, data: { ...e.data, error, repeated } } : e,
+        );
+      }
+      await this.commitOrder(next, events);
     }
     if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
   }
@@ -708,6 +719,9 @@ export class OrderManager {
     return this.state.requireOrder(clientOrderId);
   }
 }
+
+/** The error of an order the exchange rejected after acknowledging it (ccxt's order carries no reason). */
+const REJECTED_AFTER_ACK = 'the exchange rejected the order after acknowledging it';
 
 function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string, clock: Clock): Promise<T> {
   return withDeadline(

@@ -334,11 +334,11 @@ function liveSuite(kit: ExchangeKit): void {
       expect(h!.manager.order(id(2))).to.include({ status: 'open' });
     });
 
-    it('takes an order the exchange rejects after acknowledging it: rejected and alerted, the symbol trades again', async function () {
+    it('takes an order the exchange rejects after acknowledging it: rejected and alerted, the symbol trades again after the cooldown', async function () {
       if (kit.id !== 'bybit') this.skip(); // only Bybit's create is an acknowledgement ("use websocket to confirm")
       await live({
         fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
-        config: { trading: { orders: { type: 'limit' } } },
+        config: { trading: { orders: { type: 'limit', rejectCooldownMs: 300 } } },
       });
       fake!.pinPrice(BTC, 60_000);
       strategy.next = ENTER;
@@ -350,10 +350,13 @@ function liveSuite(kit: ExchangeKit): void {
       expect(
         h!.events.filter((e) => e.type === 'order.rejected').map((e) => e.data.clientOrderId),
       ).to.deep.equal([id(1)]);
-      // the symbol is not held by a "working" order: the next entry is placed
+      expect(h!.manager.order(id(1))).to.include({ refused: true });
+      // a refusal like a refused create: the next entry waits out the cooldown, then is placed
       strategy.next = ENTER;
       await tickUntil(() => h!.manager.order(id(2)) !== undefined);
       expect(h!.manager.order(id(2))!.purpose).to.equal('entry');
+      const wait = h!.manager.order(id(2))!.createdAt - h!.manager.order(id(1))!.updatedAt;
+      expect(wait, 'cooldown').to.be.at.least(300);
     });
 
     it('keeps the fills of an order the exchange rejects after part of it filled (cancelled with its fills)', async function () {

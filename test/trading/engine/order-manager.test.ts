@@ -11,6 +11,7 @@ import type { EventLog } from '../../../src/shared/ipc/event-log';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
 import { wireOrderManager } from '../../../src/trading/engine/order-manager';
+import { cooldownUntil } from '../../../src/trading/engine/symbol-decision';
 import type { StateStore } from '../../../src/trading/engine/state-gateway';
 import type {
   CreateOrderRequest,
@@ -182,6 +183,23 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(after.fills.map((f) => f.tradeId)).to.deep.equal(['t1', 't2']);
     expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(0.002, 1e-12);
     expect(h.events.filter((e) => e.type === 'order.conflict')).to.have.length(1);
+  });
+
+  it('an order the exchange rejects after acknowledging it counts as a refusal (cooldown/backoff), notified once', async () => {
+    h = await EngineHarness.open({
+      wrapExchange: (paper) => withCreate(paper, async (req) => seen(req.clientOrderId!, 'open', 0)),
+    });
+    h.manager.startAccepting();
+    for (const n of [1, 2]) {
+      const order = await h.manager.place(limitBuy);
+      expect(order).to.include({ status: 'open', clientOrderId: `bot-tst000-${n}` });
+      await h.manager.applyRemote(order.clientOrderId, seen(order.clientOrderId, 'rejected', 0));
+      expect(h.manager.order(order.clientOrderId)).to.include({ status: 'rejected', refused: true });
+    }
+    const rejected = h.events.filter((e) => e.type === 'order.rejected');
+    expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true]);
+    const now = h.clock.now();
+    expect(cooldownUntil(h.manager.hotOrders(), 1_000, 60_000)).to.be.at.least(now + 2_000);
   });
 
   it('resolves a create whose response was lost by lookup: exactly one exchange order, never re-sent', async () => {
