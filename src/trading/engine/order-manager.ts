@@ -130,6 +130,11 @@ export class OrderManager {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
+  /**
+   * The last price read per symbol (the loop writes it each tick): what the dust rule values a position at, for the
+   * decision and everything else alike (risk.ts isOpenPosition).
+   */
+  readonly lastPrices: Record<string, number> = {};
   private accepting = false;
   private refusal = 'recovery has not finished';
 
@@ -247,11 +252,13 @@ export class OrderManager {
     return positionsOf(this.state.data, this.marketBook);
   }
 
-  /** Positions that hold at least one sellable amount step. */
+  /**
+   * Positions that could be sold now: dust worth less than the minimum order value is none. Valued at the symbol's
+   * last price — the one the tick's decision used — or, before any price is known, at its own cost per unit.
+   */
   openPositions(): PositionBook[] {
-    // valued at its own cost per unit (no ticker here): dust a cancelled limit entry left is no position
     return Object.values(this.positions()).filter((p) =>
-      isOpenPosition(p.amount, this.marketBook[p.symbol], averageEntryPrice(p)),
+      isOpenPosition(p.amount, this.marketBook[p.symbol], this.lastPrices[p.symbol] ?? averageEntryPrice(p)),
     );
   }
 
