@@ -19,14 +19,38 @@ export function sizeOrder(quoteAmount: number, price: number, market: Market): S
 }
 
 /**
- * Sellable part of a held amount: floored to the step, checked against minimums, and at most the market's largest
- * market order (`maxMarketAmount`: the exchange refuses more, every time) — the rest is sold by the next exit (a
- * stop-loss still firing sells it on the next tick).
+ * Sellable part of a held amount: floored to the step and checked against minimums. A MARKET exit is at most the
+ * market's largest market order (`maxMarketAmount`, Binance MARKET_LOT_SIZE: the exchange refuses more, every time;
+ * a LIMIT exit is not bound by it) — the rest is sold by the next exit (close-all places them in a row; a stop-loss
+ * still firing sells it on the next tick). A cap that would leave unsellable dust behind sells less, so that the rest
+ * can be sold by the last order.
  */
-export function sizeExit(held: number, price: number, market: Market): SizeResult {
+export function sizeExit(
+  held: number,
+  price: number,
+  market: Market,
+  type: 'market' | 'limit' = 'market',
+): SizeResult {
   const sellable = floorToStep(held, market.amountStep);
-  const cap = market.maxMarketAmount ? floorToStep(market.maxMarketAmount, market.amountStep) : Infinity;
-  return checkAmount(Math.min(sellable, cap), price, market);
+  const cap =
+    type === 'market' && market.maxMarketAmount
+      ? floorToStep(market.maxMarketAmount, market.amountStep)
+      : Infinity;
+  if (sellable <= cap) return checkAmount(sellable, price, market);
+  const rest = floorToStep(sellable - cap, market.amountStep);
+  if (sellableAmount(rest, market, price) > 0) return checkAmount(cap, price, market);
+  // the rest after a full capped order would be dust: leave the smallest sellable amount for the last order
+  const smallest = smallestSellable(price, market);
+  const smaller = floorToStep(sellable - smallest, market.amountStep);
+  const sized = checkAmount(Math.min(smaller, cap), price, market);
+  return sized.ok ? sized : checkAmount(cap, price, market);
+}
+
+/** The smallest amount one order can sell at `price`: the minimum amount and value, on the amount step. */
+function smallestSellable(price: number, market: Market): number {
+  const byValue = price > 0 ? market.minNotional / price : 0;
+  const steps = Math.ceil(Math.max(market.minAmount, byValue) / market.amountStep - 1e-9);
+  return floorToStep(Math.max(1, steps) * market.amountStep, market.amountStep);
 }
 
 function checkAmount(amount: number, price: number, market: Market): SizeResult {
