@@ -383,6 +383,33 @@ function liveSuite(kit: ExchangeKit): void {
       expect(position()).to.be.greaterThan(0);
     });
 
+    it('keeps the fills of a rejected order that a later read shows (a lagging read said nothing filled): cancelled with them', async function () {
+      if (kit.id !== 'bybit') this.skip();
+      await live({
+        fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
+        config: { trading: { orders: { type: 'limit' } } },
+      });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      const bybit = fake as FakeBybit;
+      bybit.rejectAfterAck(id(1));
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected');
+      expect(h!.manager.order(id(1))!.filled).to.equal(0);
+      // the reads catch up: a quarter had filled before the rejection
+      const entry = h!.manager.order(id(1))!;
+      bybit.revealFillBeforeReject(id(1), entry.amount / 4);
+      await h!.manager.applyRemote(id(1), await h!.exchange.fetchOrder(entry.exchangeOrderId!, BTC));
+      const done = h!.manager.order(id(1))!;
+      expect(done.status).to.equal('cancelled');
+      expect(done.filled).to.be.closeTo(entry.amount / 4, 1e-9);
+      expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(done.filled, 1e-9);
+      expect(done.filled).to.be.closeTo(boughtQty(), 1e-9);
+      expect(position()).to.be.greaterThan(0);
+      expect(h!.events.map((e) => e.type)).not.to.include('order.conflict');
+    });
+
     it('cancels a limit order of any non-final status once its time to live has passed', async () => {
       await live({
         fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
