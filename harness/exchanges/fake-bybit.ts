@@ -277,6 +277,20 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     order.updatedTime = String(this.now());
   }
 
+  /**
+   * A rejected order's reads catch up with what the matching engine filled before the rejection: `qty` more at
+   * its price (the execution and cumExecQty appear; the order stays Rejected). A read before this call was a
+   * lagging one that showed nothing filled.
+   */
+  revealFillBeforeReject(orderLinkId: string, qty: number): void {
+    const order = this.orders.find((o) => o.orderLinkId === orderLinkId && o.orderStatus === 'Rejected');
+    if (!order) throw new Error(`no rejected order ${orderLinkId}`);
+    this.fill(order, qty, Number(order.price), true);
+    order.orderStatus = 'Rejected';
+    order.leavesQty = '0';
+    order.leavesValue = '0';
+  }
+
   /** What a release or restart of Bybit's service does: /v5/order/realtime forgets every closed order. */
   restartService(): void {
     for (const o of this.orders) if (!isOpen(o)) this.forgottenByRealtime.add(o.orderId);

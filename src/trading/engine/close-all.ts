@@ -45,20 +45,8 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
     }
     try {
       const price = deps.lastPrices[symbol] ?? (await deps.exchange.fetchTicker(symbol)).last;
-      const size = sizeExit(position.amount, price, manager.markets[symbol]);
-      if (!size.ok) {
-        skipped.push({ symbol, reason: size.reason });
-        continue;
-      }
-      const order = await manager.place({
-        symbol,
-        side: 'sell',
-        type: 'market',
-        amount: size.amount,
-        purpose: 'close-all',
-        reason: 'operator close-all',
-      });
-      placed.push(order.clientOrderId);
+      const left = await sellAll(manager, symbol, position.amount, price, placed);
+      if (left) skipped.push({ symbol, reason: left });
     } catch (err) {
       skipped.push({ symbol, reason: errorMessage(err) });
     }
@@ -96,4 +84,40 @@ async function settleOrders(
     }
   }
   return { cancelled, unsettled };
+}
+
+/**
+ * Market-sells `held` of `symbol` in as many orders as the largest market order allows (sizeExit: Binance
+ * MARKET_LOT_SIZE), each placed once the one before has filled; the ids go to `placed`. Returns why part of it was
+ * not sold (nothing sold at all, or an order that did not fill: the rest is left for the operator), or null.
+ */
+async function sellAll(
+  manager: OrderManager,
+  symbol: string,
+  held: number,
+  price: number,
+  placed: string[],
+): Promise<string | null> {
+  const market = manager.markets[symbol];
+  let left = held;
+  let orders = 0;
+  // bounded: a market order fills at once or the loop stops; each one sells at least one amount step
+  for (;;) {
+    const size = sizeExit(left, price, market, 'market');
+    if (!size.ok) return orders === 0 ? size.reason : null;
+    const order = await manager.place({
+      symbol,
+      side: 'sell',
+      type: 'market',
+      amount: size.amount,
+      purpose: 'close-all',
+      reason: 'operator close-all',
+    });
+    placed.push(order.clientOrderId);
+    orders++;
+    if (order.status !== 'filled') {
+      return `order ${order.clientOrderId} is ${order.status} (filled ${order.filled} of ${order.amount}): ${left - order.filled} ${symbol} left unsold, close-all again once it is settled`;
+    }
+    left -= order.filled;
+  }
 }

@@ -21,7 +21,6 @@ import { withDeadline } from '../../shared/deadline';
 import {
   ByNinjaError,
   ConfigError,
-  IllegalTransitionError,
   InvalidOrderError,
   NetworkError,
   OperationalError,
@@ -58,6 +57,7 @@ import {
   isFinal,
   judgeNotFound,
   needsExchange,
+  settleFinal,
   transition,
   withinNotFoundWindow,
   type LocalOrder,
@@ -130,6 +130,11 @@ export class OrderManager {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
+  /**
+   * The last price read per symbol (the loop writes it each tick): what the dust rule values a position at, for the
+   * decision and everything else alike (risk.ts isOpenPosition).
+   */
+  readonly lastPrices: Record<string, number> = {};
   private accepting = false;
   private refusal = 'recovery has not finished';
 
@@ -247,11 +252,13 @@ export class OrderManager {
     return positionsOf(this.state.data, this.marketBook);
   }
 
-  /** Positions that hold at least one sellable amount step. */
+  /**
+   * Positions that could be sold now: dust worth less than the minimum order value is none. Valued at the symbol's
+   * last price — the one the tick's decision used — or, before any price is known, at its own cost per unit.
+   */
   openPositions(): PositionBook[] {
-    // valued at its own cost per unit (no ticker here): dust a cancelled limit entry left is no position
     return Object.values(this.positions()).filter((p) =>
-      isOpenPosition(p.amount, this.marketBook[p.symbol], averageEntryPrice(p)),
+      isOpenPosition(p.amount, this.marketBook[p.symbol], this.lastPrices[p.symbol] ?? averageEntryPrice(p)),
     );
   }
 
@@ -627,26 +634,41 @@ export class OrderManager {
   async applyRemote(clientOrderId: string, remote: ExchangeOrder): Promise<void> {
     const before = this.mustGet(clientOrderId);
     let next = before;
-    if (changedByExchange(before, remote)) {
-      try {
-        next = applyExchangeOrder(before, remote, this.clock.now());
-      } catch (err) {
-        if (!(err instanceof IllegalTransitionError)) throw err;
-        // Only a final order refuses what the exchange reports (order-state.ts): its status stays, the operator
-        // is told once (the conflict is kept as the order's error), and its fills are still synced below.
+    if (changedByExchange(before, remote) && isFinal(before.status)) {
+      // Only a final order refuses what the exchange reports (order-state.ts): its fills still rise to the
+      // exchange's figure (and are synced below), a rejected one with fills ends cancelled/filled with them, and
+      // a status the exchange names otherwise is told once (kept as the order's error).
+      const settled = settleFinal(before, remote, this.clock.now());
+      next = settled.order;
+      const events = statusChangeEvents(before, next);
+      const conflict = settled.conflict;
+      if (conflict) {
         this.logger.warn('Keeping a finished order the exchange shows otherwise', {
-          ...err.context,
+          ...conflict.context,
           remote: remote.status,
+          filled: next.filled,
         });
-        if (before.error !== err.message) {
-          next = { ...before, error: err.message, updatedAt: this.clock.now() };
-          await this.commitOrder(next, [conflictEvent(before, remote.status, err.message)]);
+        if (before.error !== conflict.message) {
+          next = { ...next, error: conflict.message, updatedAt: this.clock.now() };
+          events.push(conflictEvent(next, remote.status, conflict.message));
         }
-        if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
-        return;
       }
+      if (next !== before) await this.commitOrder(next, events);
+    } else if (changedByExchange(before, remote)) {
+      next = applyExchangeOrder(before, remote, this.clock.now());
       next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
-      await this.commitOrder(next, statusChangeEvents(before, next));
+      let events = statusChangeEvents(before, next);
+      if (next.status === 'rejected') {
+        // the exchange rejected an order it had taken (Bybit's create only acknowledges): a refusal like a refused
+        // create — the same cooldown/backoff (symbol-decision.ts), notified once (then `repeated`)
+        const error = REJECTED_AFTER_ACK;
+        const repeated = this.lastRefusal(next)?.error === error;
+        next = { ...next, refused: true, error };
+        events = events.map((e) =>
+          e.type === 'order.rejected' ? { ...e, data: { ...e.data, error, repeated } } : e,
+        );
+      }
+      await this.commitOrder(next, events);
     }
     if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
   }
@@ -708,6 +730,9 @@ export class OrderManager {
     return this.state.requireOrder(clientOrderId);
   }
 }
+
+/** The error of an order the exchange rejected after acknowledging it (ccxt's order carries no reason). */
+const REJECTED_AFTER_ACK = 'the exchange rejected the order after acknowledging it';
 
 function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string, clock: Clock): Promise<T> {
   return withDeadline(

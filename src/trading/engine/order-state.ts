@@ -11,7 +11,8 @@
  * exchange confirms it never received, which becomes `rejected`. An acknowledged order can still end `rejected`
  * (Bybit's create only acknowledges: "use websocket … to confirm the order status"); one the exchange rejects
  * after some of it filled ended with those fills, so it is `cancelled` (what the exchange kept is the fills).
- * Final statuses never change again.
+ * Final statuses never change again, with one exception (settleFinal): a `rejected` order the exchange later shows
+ * with fills becomes `cancelled` (or `filled`) with them — fills are never lost.
  */
 import { IllegalTransitionError } from '../../shared/errors';
 import type { OrderStatus } from '../../shared/domain/order';
@@ -165,6 +166,49 @@ export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now
     averagePrice: remote.average ?? order.averagePrice,
     price: order.price ?? (order.type === 'limit' ? remote.price : undefined),
   });
+}
+
+/**
+ * The exchange's view applied to a FINAL order (a final status never takes the exchange's word wholesale). Its fills
+ * are never lost: `filled` rises to the exchange's figure. Its status stays, except `rejected`, which never has fills:
+ * with fills the exchange kept them, so it becomes `filled` when the exchange says closed, else `cancelled` (as an
+ * open order rejected after fills). `cancelled`/`expired` already carry fills, so they stay (the fills tell the
+ * position; a status a lagging replica could flip back and forth is not taken). Whatever the exchange names that
+ * still differs (a cancelled order shown closed, a filled one shown canceled…) is a conflict, returned with the
+ * IllegalTransitionError message the plain transition would have thrown.
+ */
+export function settleFinal(
+  order: LocalOrder,
+  remote: ExchangeOrder,
+  now: number,
+): { order: LocalOrder; conflict?: IllegalTransitionError } {
+  const filled = Math.max(order.filled, remote.filled);
+  const status =
+    order.status === 'rejected' && filled > 0
+      ? remote.status === 'closed'
+        ? 'filled'
+        : 'cancelled'
+      : order.status;
+  const settled: LocalOrder =
+    status === order.status && filled === order.filled
+      ? order
+      : {
+          ...order,
+          status,
+          filled,
+          exchangeOrderId: order.exchangeOrderId ?? remote.id,
+          averagePrice: remote.average ?? order.averagePrice,
+          updatedAt: now,
+        };
+  const verdict = statusFromExchange(remote, filled);
+  if (verdict === status) return { order: settled };
+  try {
+    transition(settled, verdict, now);
+    return { order: settled };
+  } catch (err) {
+    if (!(err instanceof IllegalTransitionError)) throw err;
+    return { order: settled, conflict: err };
+  }
 }
 
 /**

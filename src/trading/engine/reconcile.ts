@@ -39,7 +39,8 @@ export async function reconcileWithExchange(
       });
       continue;
     }
-    const remoteStatus = statusFromExchange(remote, remote.filled);
+    // judged on the most the order is known to have filled (a lagging read may show less): as applyRemote does
+    const remoteStatus = statusFromExchange(remote, Math.max(order.filled, remote.filled));
     if (remoteStatus !== order.status) {
       differences.push({
         kind: 'order-status-differs',

@@ -15,21 +15,55 @@ export type SizeResult = { ok: true; amount: number; notional: number } | { ok: 
 /** Base amount for spending `quoteAmount` at `price`, floored to the amount step and checked against minimums. */
 export function sizeOrder(quoteAmount: number, price: number, market: Market): SizeResult {
   if (!(price > 0)) return { ok: false, reason: `no valid price for ${market.symbol}` };
-  return checkAmount(floorToStep(quoteAmount / price, market.amountStep), price, market);
+  return checkAmount(floorToStep(quoteAmount / price, market.amountStep), price, market, price);
 }
 
 /**
- * Sellable part of a held amount: floored to the step, checked against minimums, and at most the market's largest
- * market order (`maxMarketAmount`: the exchange refuses more, every time) — the rest is sold by the next exit (a
- * stop-loss still firing sells it on the next tick).
+ * Sellable part of a held amount: floored to the step and checked against minimums. A MARKET exit is at most the
+ * market's largest market order (`maxMarketAmount`, Binance MARKET_LOT_SIZE: the exchange refuses more, every time;
+ * a LIMIT exit is not bound by it) — the rest is sold by the next exit (close-all places them in a row; a stop-loss
+ * still firing sells it on the next tick). A cap that would leave unsellable dust behind sells less, so that the rest
+ * can be sold by the last order.
  */
-export function sizeExit(held: number, price: number, market: Market): SizeResult {
+export function sizeExit(
+  held: number,
+  price: number,
+  market: Market,
+  type: 'market' | 'limit' = 'market',
+): SizeResult {
   const sellable = floorToStep(held, market.amountStep);
-  const cap = market.maxMarketAmount ? floorToStep(market.maxMarketAmount, market.amountStep) : Infinity;
-  return checkAmount(Math.min(sellable, cap), price, market);
+  const cap =
+    type === 'market' && market.maxMarketAmount
+      ? floorToStep(market.maxMarketAmount, market.amountStep)
+      : Infinity;
+  const valued = valuedAt(price, market, type);
+  if (sellable <= cap) return checkAmount(sellable, price, market, valued);
+  const rest = floorToStep(sellable - cap, market.amountStep);
+  if (sellableAmount(rest, market, valued) > 0) return checkAmount(cap, price, market, valued);
+  // the rest after a full capped order would be dust: leave the smallest sellable amount for the last order
+  const smallest = smallestSellable(valued, market);
+  const smaller = floorToStep(sellable - smallest, market.amountStep);
+  const sized = checkAmount(Math.min(smaller, cap), price, market, valued);
+  return sized.ok ? sized : checkAmount(cap, price, market, valued);
 }
 
-function checkAmount(amount: number, price: number, market: Market): SizeResult {
+/**
+ * The price an order's value is judged at against the minimum order value, or undefined where none applies: a
+ * MARKET order on a market whose minimum skips market orders (Binance NOTIONAL applyMinToMarket false).
+ */
+function valuedAt(price: number, market: Market, type: 'market' | 'limit'): number | undefined {
+  return type === 'market' && market.minNotionalOnMarket === false ? undefined : price;
+}
+
+/** The smallest amount one order can sell (valued at `price`): the minimum amount and value, on the amount step. */
+function smallestSellable(price: number | undefined, market: Market): number {
+  const byValue = price !== undefined && price > 0 ? market.minNotional / price : 0;
+  const steps = Math.ceil(Math.max(market.minAmount, byValue) / market.amountStep - 1e-9);
+  return floorToStep(Math.max(1, steps) * market.amountStep, market.amountStep);
+}
+
+/** The amount checked against the minimums; its value only when `valued` is a price (valuedAt). */
+function checkAmount(amount: number, price: number, market: Market, valued: number | undefined): SizeResult {
   if (!(amount > 0) || amount < market.minAmount) {
     return {
       ok: false,
@@ -37,7 +71,7 @@ function checkAmount(amount: number, price: number, market: Market): SizeResult 
     };
   }
   const notional = amount * price;
-  if (notional < market.minNotional) {
+  if (valued !== undefined && notional < market.minNotional) {
     return {
       ok: false,
       reason: `order value ${notional.toFixed(2)} below the minimum ${market.minNotional} of ${market.symbol}`,
@@ -191,8 +225,9 @@ export function resetAfterResume(state: RiskState, equity: number, now: number):
 }
 
 /**
- * A held amount is a position when it could be sold: at least one amount step and the market's minimum amount,
- * worth at least its minimum order value at `price` (without a price, the value is not judged). Dust below that
+ * A held amount is a position when it could be sold (by a market order, as a stop-loss or close-all sells it): at
+ * least one amount step and the market's minimum amount, worth at least its minimum order value at `price` where
+ * that minimum applies to market orders (without a price, the value is not judged). Dust below that
  * stays in the book (the next entry adds to it, the next exit sells it whole) but is no position: it neither holds
  * the symbol "in position" nor counts toward `maxOpenPositions`.
  */
@@ -202,5 +237,7 @@ export function isOpenPosition(
   price: number | undefined,
 ): boolean {
   if (!market) return amount > 1e-12;
-  return sellableAmount(amount, market, price) > 0;
+  return (
+    sellableAmount(amount, market, price === undefined ? undefined : valuedAt(price, market, 'market')) > 0
+  );
 }

@@ -36,12 +36,14 @@ export interface SymbolView {
   facts: PlacementFacts;
   risk: RiskConfig;
   limitOrderTtlMs: number;
+  /** The configured order type (a stop-loss is always a market order). */
+  orderType: 'market' | 'limit';
 }
 
 export type SymbolDecision =
   | { kind: 'wait'; reason: string }
   | { kind: 'cancel'; orders: string[]; reason: string }
-  | { kind: 'exit'; trigger: ExitTrigger; amount: number; reason: string }
+  | { kind: 'exit'; trigger: ExitTrigger; amount: number; type: 'market' | 'limit'; reason: string }
   | { kind: 'strategy'; inPosition: boolean };
 
 export function decideSymbol(v: SymbolView): SymbolDecision {
@@ -60,8 +62,10 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
         return { kind: 'cancel', orders: block.orders!, reason: `${what}; cancel first` };
       }
       if (block) return { kind: 'wait', reason: `${what}; ${block.reason}` };
-      const size = sizeExit(v.position!.amount, v.price, v.market);
-      if (size.ok) return { kind: 'exit', trigger, amount: size.amount, reason: what };
+      // a stop-loss must get out: always at market
+      const type = trigger.kind === 'stop-loss' ? 'market' : v.orderType;
+      const size = sizeExit(v.position!.amount, v.price, v.market, type);
+      if (size.ok) return { kind: 'exit', trigger, amount: size.amount, type, reason: what };
     }
   }
 
@@ -90,6 +94,8 @@ export interface SignalView {
   /** The symbol's placement facts, as decideSymbol saw them. */
   facts: PlacementFacts;
   stakePerTrade: number;
+  /** The configured order type of entries and strategy exits. */
+  orderType: 'market' | 'limit';
 }
 
 export type SignalDecision =
@@ -99,7 +105,7 @@ export type SignalDecision =
 
 export function decideOnSignal(v: SignalView): SignalDecision {
   if (v.signal.action === 'exit-long' && v.inPosition) {
-    const size = sizeExit(v.position!.amount, v.price, v.market);
+    const size = sizeExit(v.position!.amount, v.price, v.market, v.orderType);
     return size.ok ? { kind: 'exit', amount: size.amount } : { kind: 'none', reason: size.reason };
   }
   if (v.signal.action !== 'enter-long' || v.inPosition) return { kind: 'none', quiet: true };

@@ -91,6 +91,7 @@ export class SymbolTick {
       facts,
       risk: this.config.risk,
       limitOrderTtlMs: this.config.orders.limitOrderTtlMs,
+      orderType: this.config.orders.type,
     });
     switch (decision.kind) {
       case 'wait':
@@ -108,9 +109,14 @@ export class SymbolTick {
           price,
           changePct: decision.trigger.changePct,
         });
-        // a stop-loss must get out: always at market
-        const type = decision.trigger.kind === 'stop-loss' ? 'market' : this.config.orders.type;
-        await this.placeExit(symbol, decision.amount, type, price, decision.trigger.kind, decision.reason);
+        await this.placeExit(
+          symbol,
+          decision.amount,
+          decision.type,
+          price,
+          decision.trigger.kind,
+          decision.reason,
+        );
         return;
       }
       case 'strategy':
@@ -146,6 +152,7 @@ export class SymbolTick {
       position,
       facts,
       stakePerTrade: this.config.risk.stakePerTrade,
+      orderType: this.config.orders.type,
     });
     if (decision.kind === 'none') {
       // logged once per reason (the signal's own words change every candle)

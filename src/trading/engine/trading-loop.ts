@@ -103,11 +103,13 @@ export class TradingLoop {
   private startWaited = false;
   /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
   private fatal: unknown;
-  readonly lastPrices: Record<string, number> = {};
+  /** The manager's last price per symbol (one record: the dust rule values positions at it everywhere). */
+  readonly lastPrices: Record<string, number>;
   readonly quoteCurrency: string;
 
   constructor(private readonly opts: TradingLoopOptions) {
     this.manager = opts.manager;
+    this.lastPrices = opts.manager.lastPrices;
     this.exchange = opts.exchange;
     this.config = opts.config;
     this.clock = opts.clock;
@@ -514,11 +516,16 @@ export class TradingLoop {
     if (this.fatal !== undefined) throw this.fatal;
   }
 
-  /** Configured symbols, then any other symbol the bot holds or has orders on (exits only). */
+  /**
+   * Configured symbols, then any other symbol the bot holds any amount of (dust too: whether it can be sold moves with
+   * the price) or has orders on (exits only).
+   */
   private symbolsToWatch(): string[] {
     const extra = new Set<string>();
     for (const order of this.manager.pendingOrders()) extra.add(order.symbol);
-    for (const position of this.manager.openPositions()) extra.add(position.symbol);
+    for (const position of Object.values(this.manager.positions())) {
+      if (position.amount > 0) extra.add(position.symbol);
+    }
     for (const symbol of this.config.symbols) extra.delete(symbol);
     for (const symbol of extra) {
       this.onceLog.log(`untraded:${symbol}`, 'warn', 'Symbol not in trading.symbols still held: exits only', {

@@ -860,6 +860,8 @@ export class CcxtExchange implements Exchange {
       minAmount: num(m.limits?.amount?.min) ?? amountStep,
       minNotional: num(m.limits?.cost?.min) ?? 0,
       ...(maxMarketAmount !== undefined && maxMarketAmount > 0 ? { maxMarketAmount } : {}),
+      // ccxt puts NOTIONAL in limits.cost.min whether or not it applies to market orders: read the filter
+      ...(minNotionalSkipsMarket(m.info) ? { minNotionalOnMarket: false } : {}),
     };
   }
 
@@ -1194,4 +1196,19 @@ export function rebaseUrls(api: unknown, base: string): unknown {
     return Object.fromEntries(Object.entries(api).map(([k, v]) => [k, rebaseUrls(v, base)]));
   }
   return api;
+}
+
+/**
+ * Whether the market's raw filters (Binance `info.filters`) say its minimum order value does not apply to MARKET
+ * orders: NOTIONAL `applyMinToMarket` false, or the older MIN_NOTIONAL `applyToMarket` false.
+ */
+function minNotionalSkipsMarket(info: unknown): boolean {
+  const filters = (info as { filters?: unknown } | undefined)?.filters;
+  if (!Array.isArray(filters)) return false;
+  const off = (v: unknown): boolean => v === false || v === 'false';
+  return filters.some((f: Record<string, unknown> | null) => {
+    if (f?.filterType === 'NOTIONAL') return off(f.applyMinToMarket);
+    if (f?.filterType === 'MIN_NOTIONAL') return off(f.applyToMarket);
+    return false;
+  });
 }

@@ -64,6 +64,11 @@ export interface Market {
    */
   maxMarketAmount?: number;
   /**
+   * False where the exchange does not apply `minNotional` to MARKET orders (Binance NOTIONAL `applyMinToMarket`
+   * false; MIN_NOTIONAL `applyToMarket` false). Absent: it applies to every order.
+   */
+  minNotionalOnMarket?: boolean;
+  /**
    * Listed but not trading now (ccxt `active: false`: Binance status not TRADING — e.g. BREAK —, Bybit not
    * Trading, OKX not live): its orders are still synced, nothing is placed on it. Absent: trading.
    */

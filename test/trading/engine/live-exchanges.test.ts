@@ -334,11 +334,11 @@ function liveSuite(kit: ExchangeKit): void {
       expect(h!.manager.order(id(2))).to.include({ status: 'open' });
     });
 
-    it('takes an order the exchange rejects after acknowledging it: rejected and alerted, the symbol trades again', async function () {
+    it('takes an order the exchange rejects after acknowledging it: rejected and alerted, the symbol trades again after the cooldown', async function () {
       if (kit.id !== 'bybit') this.skip(); // only Bybit's create is an acknowledgement ("use websocket to confirm")
       await live({
         fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
-        config: { trading: { orders: { type: 'limit' } } },
+        config: { trading: { orders: { type: 'limit', rejectCooldownMs: 300 } } },
       });
       fake!.pinPrice(BTC, 60_000);
       strategy.next = ENTER;
@@ -350,10 +350,13 @@ function liveSuite(kit: ExchangeKit): void {
       expect(
         h!.events.filter((e) => e.type === 'order.rejected').map((e) => e.data.clientOrderId),
       ).to.deep.equal([id(1)]);
-      // the symbol is not held by a "working" order: the next entry is placed
+      expect(h!.manager.order(id(1))).to.include({ refused: true });
+      // a refusal like a refused create: the next entry waits out the cooldown, then is placed
       strategy.next = ENTER;
       await tickUntil(() => h!.manager.order(id(2)) !== undefined);
       expect(h!.manager.order(id(2))!.purpose).to.equal('entry');
+      const wait = h!.manager.order(id(2))!.createdAt - h!.manager.order(id(1))!.updatedAt;
+      expect(wait, 'cooldown').to.be.at.least(300);
     });
 
     it('keeps the fills of an order the exchange rejects after part of it filled (cancelled with its fills)', async function () {
@@ -378,6 +381,33 @@ function liveSuite(kit: ExchangeKit): void {
       // every execution the exchange kept is in the book (the position is net of the fee taken in BTC)
       expect(done.filled).to.be.closeTo(boughtQty(), 1e-9);
       expect(position()).to.be.greaterThan(0);
+    });
+
+    it('keeps the fills of a rejected order that a later read shows (a lagging read said nothing filled): cancelled with them', async function () {
+      if (kit.id !== 'bybit') this.skip();
+      await live({
+        fake: { limitFillSlices: 4, matchIntervalMs: 60_000 },
+        config: { trading: { orders: { type: 'limit' } } },
+      });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      const bybit = fake as FakeBybit;
+      bybit.rejectAfterAck(id(1));
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected');
+      expect(h!.manager.order(id(1))!.filled).to.equal(0);
+      // the reads catch up: a quarter had filled before the rejection
+      const entry = h!.manager.order(id(1))!;
+      bybit.revealFillBeforeReject(id(1), entry.amount / 4);
+      await h!.manager.applyRemote(id(1), await h!.exchange.fetchOrder(entry.exchangeOrderId!, BTC));
+      const done = h!.manager.order(id(1))!;
+      expect(done.status).to.equal('cancelled');
+      expect(done.filled).to.be.closeTo(entry.amount / 4, 1e-9);
+      expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(done.filled, 1e-9);
+      expect(done.filled).to.be.closeTo(boughtQty(), 1e-9);
+      expect(position()).to.be.greaterThan(0);
+      expect(h!.events.map((e) => e.type)).not.to.include('order.conflict');
     });
 
     it('cancels a limit order of any non-final status once its time to live has passed', async () => {
@@ -486,6 +516,68 @@ function liveSuite(kit: ExchangeKit): void {
       expect(h.manager.order(id(3))).to.include({ purpose: 'stop-loss', type: 'market', status: 'filled' });
       expect(h.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
       expect(fake.balance('BTC')).to.be.at.least(1);
+    });
+
+    it('close-all sells a position above the largest market order in as many capped orders as needed, never leaving dust (Binance MARKET_LOT_SIZE)', async function () {
+      if (kit.id !== 'binance') this.skip();
+      // 0.0016 BTC per market order: selling it first would leave 0.00005 BTC (3 USDT, minimum 5), unsellable
+      fake = await FakeBinance.start({
+        ...kit.credentials,
+        balances: balances(),
+        candleMs: 300,
+        marketMaxQty: 0.0016,
+      });
+      // a limit entry (a market buy of 0.00166 would be above the cap too)
+      h = await engine(fake.url, { config: { trading: { orders: { type: 'limit' } } } });
+      await h.loop.recover({ kind: 'first-start' });
+      h.loop.enterRunning();
+      fake.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h.loop.tick();
+      strategy.next = HOLD;
+      fake.pinPrice(BTC, h.manager.order(id(1))!.price! - 10);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
+      fake.pinPrice(BTC, 60_000);
+      await h.loop.tick();
+      const held = position();
+      expect(held).to.be.above(0.0016);
+      const result = await h.loop.closeAll();
+      expect(result.skipped).to.deep.equal([]);
+      const amounts = result.orders.map((o) => h!.manager.order(o)!.amount);
+      expect(amounts.length).to.equal(2);
+      for (const a of amounts) expect(a).to.be.at.most(0.0016);
+      // the last order is worth at least the minimum: nothing sellable is left
+      expect(amounts[1] * 60_000).to.be.at.least(5);
+      expect(result.orders.map((o) => h!.manager.order(o)!.status)).to.deep.equal(['filled', 'filled']);
+      expect(h.manager.openPositions()).to.deep.equal([]);
+      expect(position()).to.be.below(0.00001);
+      expect(h.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
+    });
+
+    it('a LIMIT exit is not capped by the largest MARKET order (MARKET_LOT_SIZE applies to market orders only)', async function () {
+      if (kit.id !== 'binance') this.skip();
+      fake = await FakeBinance.start({
+        ...kit.credentials,
+        balances: balances(),
+        candleMs: 300,
+        marketMaxQty: 0.001,
+      });
+      h = await engine(fake.url, { config: { trading: { orders: { type: 'limit' } } } });
+      await h.loop.recover({ kind: 'first-start' });
+      h.loop.enterRunning();
+      fake.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h.loop.tick();
+      strategy.next = HOLD;
+      fake.pinPrice(BTC, h.manager.order(id(1))!.price! - 10);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
+      fake.pinPrice(BTC, 60_000);
+      strategy.next = EXIT;
+      await tickUntil(() => h!.manager.order(id(2)) !== undefined);
+      const exit = h.manager.order(id(2))!;
+      expect(exit).to.include({ purpose: 'exit', type: 'limit' });
+      expect(exit.amount).to.be.above(0.001);
+      expect(exit.amount).to.equal(Math.floor(position() * 1e5 + 1e-6) / 1e5);
     });
 
     it('counts a fee paid in a third currency at its quote value when the fill is recorded', async function () {

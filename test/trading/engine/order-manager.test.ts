@@ -13,6 +13,7 @@ import { silentLogger } from '../../../src/shared/logging/logger';
 import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
 import { declaredNeverPlaced } from '../../../src/trading/engine/never-placed-recheck';
 import { wireOrderManager } from '../../../src/trading/engine/order-manager';
+import { cooldownUntil } from '../../../src/trading/engine/symbol-decision';
 import type { StateStore } from '../../../src/trading/engine/state-gateway';
 import type {
   CreateOrderRequest,
@@ -121,6 +122,86 @@ describe('OrderManager against the paper exchange (integration)', function () {
       exchangeStatus: 'canceled',
       detail: `order ${order.clientOrderId} cannot go from filled to cancelled`,
     });
+  });
+
+  /** The exchange's view of order `id` (amount 0.002) with `trades` of 0.001 each, as a lagging read may show it. */
+  function seen(id: string, status: ExchangeOrder['status'], trades: number): ExchangeOrder {
+    const all: ExchangeTrade[] = [1, 2].slice(0, trades).map((n) => ({
+      id: `t${n}`,
+      orderId: 'x1',
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      price: 60_000,
+      amount: 0.001,
+      cost: 60,
+      fee: { cost: 0, currency: 'USDT' },
+      timestamp: 1,
+    }));
+    return {
+      id: 'x1',
+      clientOrderId: id,
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.002,
+      price: 60_000,
+      filled: 0.001 * trades,
+      remaining: 0.002 - 0.001 * trades,
+      average: trades > 0 ? 60_000 : undefined,
+      status,
+      trades: all,
+    };
+  }
+  const limitBuy = { ...buy, type: 'limit' as const, amount: 0.002, price: 60_000 };
+
+  it('a rejected order the exchange later shows with fills ends cancelled WITH them: the position is right, no conflict', async () => {
+    // Bybit: the create only acknowledges; a lagging read says Rejected with nothing filled, a later one with a fill
+    h = await EngineHarness.open({
+      wrapExchange: (paper) => withCreate(paper, async (req) => seen(req.clientOrderId!, 'rejected', 0)),
+    });
+    h.manager.startAccepting();
+    const order = await h.manager.place(limitBuy);
+    expect(order).to.include({ status: 'rejected', filled: 0 });
+    await h.manager.applyRemote(order.clientOrderId, seen(order.clientOrderId, 'rejected', 1));
+    const after = h.manager.order(order.clientOrderId)!;
+    expect(after).to.include({ status: 'cancelled', filled: 0.001 });
+    expect(after.fills.map((f) => f.tradeId)).to.deep.equal(['t1']);
+    expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(0.001, 1e-12);
+    expect(h.eventTypes()).to.include('order.cancelled');
+    expect(h.eventTypes()).not.to.include('order.conflict');
+  });
+
+  it('a cancelled order the exchange later shows closed with more filled: fills raised and synced, status kept, one order.conflict', async () => {
+    h = await EngineHarness.open({
+      wrapExchange: (paper) => withCreate(paper, async (req) => seen(req.clientOrderId!, 'canceled', 1)),
+    });
+    h.manager.startAccepting();
+    const order = await h.manager.place(limitBuy);
+    expect(order).to.include({ status: 'cancelled', filled: 0.001 });
+    await h.manager.applyRemote(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
+    await h.manager.applyRemote(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
+    const after = h.manager.order(order.clientOrderId)!;
+    expect(after).to.include({ status: 'cancelled', filled: 0.002 });
+    expect(after.fills.map((f) => f.tradeId)).to.deep.equal(['t1', 't2']);
+    expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(0.002, 1e-12);
+    expect(h.events.filter((e) => e.type === 'order.conflict')).to.have.length(1);
+  });
+
+  it('an order the exchange rejects after acknowledging it counts as a refusal (cooldown/backoff), notified once', async () => {
+    h = await EngineHarness.open({
+      wrapExchange: (paper) => withCreate(paper, async (req) => seen(req.clientOrderId!, 'open', 0)),
+    });
+    h.manager.startAccepting();
+    for (const n of [1, 2]) {
+      const order = await h.manager.place(limitBuy);
+      expect(order).to.include({ status: 'open', clientOrderId: `bot-tst000-${n}` });
+      await h.manager.applyRemote(order.clientOrderId, seen(order.clientOrderId, 'rejected', 0));
+      expect(h.manager.order(order.clientOrderId)).to.include({ status: 'rejected', refused: true });
+    }
+    const rejected = h.events.filter((e) => e.type === 'order.rejected');
+    expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true]);
+    const now = h.clock.now();
+    expect(cooldownUntil(h.manager.hotOrders(), 1_000, 60_000)).to.be.at.least(now + 2_000);
   });
 
   it('resolves a create whose response was lost by lookup: exactly one exchange order, never re-sent', async () => {

@@ -9,6 +9,7 @@ import {
   canTransition,
   fillsComplete,
   isFinal,
+  settleFinal,
   statusFromExchange,
   transition,
   type LocalOrder,
@@ -137,6 +138,37 @@ describe('order state machine', () => {
         }
         return true;
       }),
+    );
+  });
+
+  it('a final order never loses a fill the exchange reports, a rejected one never keeps fills, and only a rejected one moves (property)', () => {
+    const update = fc.record({
+      status: fc.constantFrom<ExchangeOrderStatus>('open', 'closed', 'canceled', 'rejected', 'expired'),
+      filled: fc.double({ min: 0, max: 1, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(
+        fc.constantFrom<OrderStatus>('filled', 'cancelled', 'rejected', 'expired'),
+        fc.array(update, { maxLength: 8 }),
+        (start, updates) => {
+          let o: LocalOrder = { ...intent(), status: start, filled: start === 'rejected' ? 0 : 0.5 };
+          for (const u of updates) {
+            const before = o;
+            const settled = settleFinal(o, remote(u.status, u.filled), 10);
+            o = settled.order;
+            if (o.filled !== Math.max(before.filled, u.filled)) return false;
+            if (!isFinal(o.status) || (o.status === 'rejected' && o.filled > 0)) return false;
+            if (o.status !== before.status && before.status !== 'rejected') return false;
+            // a conflict exactly when the exchange names a status the order does not end in
+            if (
+              !!settled.conflict !==
+              (statusFromExchange(remote(u.status, u.filled), o.filled) !== o.status)
+            )
+              return false;
+          }
+          return true;
+        },
+      ),
     );
   });
 

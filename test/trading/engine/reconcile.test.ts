@@ -48,6 +48,35 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
     ]);
   });
 
+  it('reports no status difference for a partly filled order a lagging read shows open with nothing filled', async () => {
+    let lagging = false;
+    h = await EngineHarness.open({
+      wrapExchange: (paper) =>
+        new Proxy(paper, {
+          get(target, prop, receiver) {
+            const value = Reflect.get(target, prop, receiver);
+            if (prop === 'fetchOrder' && lagging) {
+              return async (id: string, symbol: string) => ({
+                ...(await target.fetchOrder(id, symbol)),
+                status: 'open',
+                filled: 0,
+              });
+            }
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }),
+    });
+    h.manager.startAccepting();
+    const order = await h.manager.place(MARKET_BUY);
+    // as the order was seen partly filled: the exchange's replica still shows it open, nothing filled
+    await h.files.store.commit((d) => {
+      d.orders[order.clientOrderId] = { ...order, status: 'partially_filled', amount: 0.002 };
+    });
+    lagging = true;
+    const differences = await reconcileWithExchange(h.manager, h.exchange);
+    expect(differences.map((d) => d.kind)).to.deep.equal(['order-filled-differs']);
+  });
+
   it('finds no difference when state and exchange agree', async () => {
     h = await EngineHarness.open();
     h.manager.startAccepting();

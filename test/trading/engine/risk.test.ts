@@ -74,6 +74,31 @@ describe('risk: sizing', () => {
     expect(sizeExit(0.001, 60_000, capped)).to.include({ ok: true, amount: 0.001 });
   });
 
+  it('caps only a market exit, and never leaves unsellable dust behind the cap', () => {
+    const capped = { ...btc, maxMarketAmount: 0.0015 };
+    // a limit exit is not bound by the largest MARKET order
+    expect(sizeExit(0.0016649, 60_000, capped, 'limit')).to.include({ ok: true, amount: 0.00166 });
+    // 0.0015 would leave 0.00002 (1.20 USDT, minimum 5): sell less, so the last order sells a sellable rest
+    const first = sizeExit(0.00152, 60_000, capped);
+    expect(first).to.include({ ok: true, amount: 0.00143 });
+    expect(sizeExit(0.00152 - 0.00143, 60_000, capped)).to.include({ ok: true, amount: 0.00009 });
+  });
+
+  it('does not refuse a market exit below the minimum value where the minimum skips market orders (applyMinToMarket false)', () => {
+    const skips = { ...btc, minNotionalOnMarket: false };
+    // 0.00003 BTC is 1.80 USDT (minimum 5): a market order may sell it there, a limit order may not
+    expect(sizeExit(0.00003, 60_000, skips)).to.include({ ok: true, amount: 0.00003 });
+    expect(sizeExit(0.00003, 60_000, skips, 'limit').ok).to.equal(false);
+    expect(isOpenPosition(0.00003, skips, 60_000)).to.equal(true);
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 0.01, noNaN: true }),
+        fc.double({ min: 1_000, max: 200_000, noNaN: true }),
+        (amount, price) => isOpenPosition(amount, skips, price) === sizeExit(amount, price, skips).ok,
+      ),
+    );
+  });
+
   it('agrees with sizeExit on every amount and price: a position is what an exit can sell (property)', () => {
     fc.assert(
       fc.property(

@@ -67,6 +67,7 @@ function view(
     position: undefined,
     risk,
     limitOrderTtlMs: 60_000,
+    orderType: 'market',
     ...rest,
     facts: facts({ pending: pending ?? [], cooldownUntil: cooldownUntil ?? null }),
   };
@@ -167,6 +168,7 @@ describe('decideOnSignal', () => {
     position: undefined,
     facts: facts(),
     stakePerTrade: 100,
+    orderType: 'market' as const,
   };
   const enter = { action: 'enter-long' as const, reason: 'x' };
 

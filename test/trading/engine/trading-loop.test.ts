@@ -175,6 +175,47 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.openPositions()).to.have.length(0);
   });
 
+  it('values a position at the last price everywhere: decision, openPositions and close-all agree as the price moves', async () => {
+    let pinned: number | undefined;
+    let paperRef: PaperExchange | undefined;
+    const { h, strategy } = await started({
+      config: { trading: { risk: { stopLossPct: 0.5, takeProfitPct: 0 } } },
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return override(paper, {
+          fetchTicker: (async (symbol: string) => {
+            const real = await paperRef!.fetchTicker(symbol);
+            return pinned === undefined ? real : { ...real, last: pinned };
+          }) as never,
+        });
+      },
+    });
+    strategy.next = ENTER;
+    await h.loop.tick();
+    strategy.next = HOLD;
+    const held = h.manager.positions()['BTC/USDT'].amount;
+    // the price falls so far that the position is worth 4 USDT, below the minimum order value (5): dust, no position
+    pinned = 4 / held;
+    await h.nextCandle();
+    await h.loop.tick();
+    expect(h.loop.lastPrices['BTC/USDT']).to.equal(pinned);
+    expect(h.manager.order('bot-tst000-2'), 'no stop-loss on dust').to.equal(undefined);
+    expect(h.manager.openPositions()).to.deep.equal([]);
+    expect(await h.loop.closeAll()).to.deep.include({ orders: [], skipped: [] });
+    // back up: a position again for the decision, the status and close-all alike
+    pinned = undefined;
+    await h.nextCandle();
+    await h.loop.tick();
+    expect(h.manager.openPositions().map((p) => p.symbol)).to.deep.equal(['BTC/USDT']);
+    const result = await h.loop.closeAll();
+    expect(result.orders).to.have.length(1);
+    expect(h.manager.order(result.orders[0])).to.include({
+      purpose: 'close-all',
+      amount: held,
+      status: 'filled',
+    });
+  });
+
   it('close-all takes over a risk pause (only an operator resume restarts entries) and reports an order it could not cancel', async () => {
     let cancelFails = false;
     const { h, strategy } = await started({

@@ -305,6 +305,25 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     expect(posts()).to.equal(1);
   });
 
+  it('reads NOTIONAL applyMinToMarket false as a minimum order value that skips market orders; Binance takes a small one', async () => {
+    expect((await ex.loadMarkets())[BTC].minNotionalOnMarket).to.equal(undefined);
+    await ex.close();
+    await fake.close();
+    fake = await FakeBinance.start({
+      apiKey: API_KEY,
+      secret: SECRET,
+      balances: { USDT: 100_000, BTC: 1 },
+      applyMinToMarket: false,
+    });
+    ex = await connect();
+    const market = (await ex.loadMarkets())[BTC];
+    expect(market).to.include({ minNotionalOnMarket: false });
+    expect(market.minNotional).to.be.above(0);
+    // a market sell worth less than the minimum: the exchange takes it
+    const small = await ex.createOrder(order({ side: 'sell', amount: market.minAmount }));
+    expect(small.status).to.equal('closed');
+  });
+
   it('reports wrong credentials as AuthenticationError', async () => {
     const wrong = await connect({ apiKey: 'not-the-key' });
     try {
