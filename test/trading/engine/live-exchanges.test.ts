@@ -185,6 +185,8 @@ function liveSuite(kit: ExchangeKit): void {
     it("takes back, while running, an order declared never placed that shows up later: the position is the exchange's", async () => {
       // the exchange took the order but its reads lag 3 s, beyond the 1 s window (+0.5 s recvWindow) of the rule
       await live({ fake: { lookupLagMs: 3_000 } });
+      // a still price: these runs take seconds of ticks, and a 2 % stop-loss sell would be an order of its own
+      fake!.pinPrice(BTC, 60_000);
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
       strategy.next = ENTER;
       await h!.loop.tick();
@@ -202,6 +204,8 @@ function liveSuite(kit: ExchangeKit): void {
 
     it('counts an order declared never placed once when a restart comes between the verdict and its taking back', async () => {
       await live({ fake: { lookupLagMs: 3_000 } });
+      // a still price: these runs take seconds of ticks, and a 2 % stop-loss sell would be an order of its own
+      fake!.pinPrice(BTC, 60_000);
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
       strategy.next = ENTER;
       await h!.loop.tick();
