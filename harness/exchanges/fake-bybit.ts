@@ -707,13 +707,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
   private history(p: Record<string, string>): unknown {
     this.spotOnly(p);
     const now = this.now();
-    const end = p.endTime ? Number(p.endTime) : p.startTime ? Number(p.startTime) + 7 * DAY_MS : now;
-    const start = p.startTime ? Number(p.startTime) : end - 7 * DAY_MS;
-    if (end - start > 7 * DAY_MS || end < start)
-      throw new BybitError(
-        RET.paramsError.retCode,
-        'The time range between startTime and endTime cannot exceed 7 days',
-      );
+    const { start, end } = sevenDayWindow(p, now);
     const rows = this.visibleOrders().filter(
       (o) =>
         !isOpen(o) &&
@@ -736,13 +730,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
   private executionList(p: Record<string, string>): unknown {
     this.spotOnly(p);
     const now = this.now();
-    const end = p.endTime ? Number(p.endTime) : p.startTime ? Number(p.startTime) + 7 * DAY_MS : now;
-    const start = p.startTime ? Number(p.startTime) : end - 7 * DAY_MS;
-    if (end - start > 7 * DAY_MS || end < start)
-      throw new BybitError(
-        RET.paramsError.retCode,
-        'The time range between startTime and endTime cannot exceed 7 days',
-      );
+    const { start, end } = sevenDayWindow(p, now);
     const cutoff = now - this.lookupLagMs;
     const rows = this.executions.filter((e) => {
       const t = Number(e.execTime);
@@ -945,4 +933,19 @@ function fmt(n: number): string {
 /** A step as Bybit writes it (`0.000001`, `0.01`). */
 function fmtStep(step: number): string {
   return step >= 1 ? String(step) : step.toFixed(Math.max(0, Math.round(-Math.log10(step))));
+}
+
+/**
+ * The time window of Bybit's history lists (order/history, execution/list): without times the last 7 days, with
+ * startTime only that and 7 days after, with endTime only the 7 days before; a wider span is refused (10001).
+ */
+function sevenDayWindow(p: Record<string, string>, now: number): { start: number; end: number } {
+  const end = p.endTime ? Number(p.endTime) : p.startTime ? Number(p.startTime) + 7 * DAY_MS : now;
+  const start = p.startTime ? Number(p.startTime) : end - 7 * DAY_MS;
+  if (end - start > 7 * DAY_MS || end < start)
+    throw new BybitError(
+      RET.paramsError.retCode,
+      'The time range between startTime and endTime cannot exceed 7 days',
+    );
+  return { start, end };
 }

@@ -522,30 +522,38 @@ function liveSuite(kit: ExchangeKit): void {
       expect(fake.balance('BTC')).to.be.at.least(1);
     });
 
-    it('close-all sells a position above the largest market order in as many capped orders as needed, never leaving dust (Binance MARKET_LOT_SIZE)', async function () {
-      if (kit.id !== 'binance') this.skip();
-      // 0.0016 BTC per market order: selling it first would leave 0.00005 BTC (3 USDT, minimum 5), unsellable
-      fake = await FakeBinance.start({
+    /**
+     * Binance with a largest market order of `marketMaxQty`, and a position bought with a limit entry (a market buy
+     * could be above the cap too), filled, at a still price of 60,000.
+     */
+    async function limitEntryUnderMarketCap(marketMaxQty: number): Promise<void> {
+      const binance = await FakeBinance.start({
         ...kit.credentials,
         balances: balances(),
         candleMs: 300,
-        marketMaxQty: 0.0016,
+        marketMaxQty,
       });
-      // a limit entry (a market buy of 0.00166 would be above the cap too)
-      h = await engine(fake.url, { config: { trading: { orders: { type: 'limit' } } } });
+      fake = binance;
+      h = await engine(binance.url, { config: { trading: { orders: { type: 'limit' } } } });
       await h.loop.recover({ kind: 'first-start' });
       h.loop.enterRunning();
-      fake.pinPrice(BTC, 60_000);
+      binance.pinPrice(BTC, 60_000);
       strategy.next = ENTER;
       await h.loop.tick();
       strategy.next = HOLD;
-      fake.pinPrice(BTC, h.manager.order(id(1))!.price! - 10);
+      binance.pinPrice(BTC, h.manager.order(id(1))!.price! - 10);
       await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
-      fake.pinPrice(BTC, 60_000);
-      await h.loop.tick();
+      binance.pinPrice(BTC, 60_000);
+    }
+
+    it('close-all sells a position above the largest market order in as many capped orders as needed, never leaving dust (Binance MARKET_LOT_SIZE)', async function () {
+      if (kit.id !== 'binance') this.skip();
+      // 0.0016 BTC per market order: selling it first would leave 0.00005 BTC (3 USDT, minimum 5), unsellable
+      await limitEntryUnderMarketCap(0.0016);
+      await h!.loop.tick();
       const held = position();
       expect(held).to.be.above(0.0016);
-      const result = await h.loop.closeAll();
+      const result = await h!.loop.closeAll();
       expect(result.skipped).to.deep.equal([]);
       const amounts = result.orders.map((o) => h!.manager.order(o)!.amount);
       expect(amounts.length).to.equal(2);
@@ -553,32 +561,17 @@ function liveSuite(kit: ExchangeKit): void {
       // the last order is worth at least the minimum: nothing sellable is left
       expect(amounts[1] * 60_000).to.be.at.least(5);
       expect(result.orders.map((o) => h!.manager.order(o)!.status)).to.deep.equal(['filled', 'filled']);
-      expect(h.manager.openPositions()).to.deep.equal([]);
+      expect(h!.manager.openPositions()).to.deep.equal([]);
       expect(position()).to.be.below(0.00001);
-      expect(h.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
+      expect(h!.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
     });
 
     it('a LIMIT exit is not capped by the largest MARKET order (MARKET_LOT_SIZE applies to market orders only)', async function () {
       if (kit.id !== 'binance') this.skip();
-      fake = await FakeBinance.start({
-        ...kit.credentials,
-        balances: balances(),
-        candleMs: 300,
-        marketMaxQty: 0.001,
-      });
-      h = await engine(fake.url, { config: { trading: { orders: { type: 'limit' } } } });
-      await h.loop.recover({ kind: 'first-start' });
-      h.loop.enterRunning();
-      fake.pinPrice(BTC, 60_000);
-      strategy.next = ENTER;
-      await h.loop.tick();
-      strategy.next = HOLD;
-      fake.pinPrice(BTC, h.manager.order(id(1))!.price! - 10);
-      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
-      fake.pinPrice(BTC, 60_000);
+      await limitEntryUnderMarketCap(0.001);
       strategy.next = EXIT;
       await tickUntil(() => h!.manager.order(id(2)) !== undefined);
-      const exit = h.manager.order(id(2))!;
+      const exit = h!.manager.order(id(2))!;
       expect(exit).to.include({ purpose: 'exit', type: 'limit' });
       expect(exit.amount).to.be.above(0.001);
       expect(exit.amount).to.equal(Math.floor(position() * 1e5 + 1e-6) / 1e5);
