@@ -4,8 +4,9 @@
  * bundle (dist/daemons) or the test daemon's (dist/test-daemons, whose sibling is dist/daemons). Code run
  * unbundled (tsc's output, the tests) finds none and loads ccxt's ES module from node_modules instead.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { readPackageVersion } from '../../ops/version';
 
 export const CCXT_BUNDLE_PREFIX = 'ccxt-';
 
@@ -25,13 +26,13 @@ let version: string | undefined;
  */
 export function ccxtVersion(): string {
   if (version === undefined) {
+    let file: string | undefined;
     try {
-      const file = path.join(path.dirname(require.resolve('ccxt')), '..', 'package.json');
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown };
-      version = typeof parsed.version === 'string' ? parsed.version : 'unknown';
+      file = path.join(path.dirname(require.resolve('ccxt')), '..', 'package.json');
     } catch {
-      version = 'unknown';
+      // ccxt not resolvable from here
     }
+    version = (file && readPackageVersion(file)) || 'unknown';
   }
   return version;
 }
