@@ -120,7 +120,7 @@ export class TradingLoop {
     this.marketsLoadedAt = opts.clock.now();
     this.marketHalts = new MarketHalts({
       exchangeId: opts.exchange.id,
-      outbox: opts.manager.outbox,
+      state: opts.manager.state,
       logger: this.logger,
       haltedRefreshMs: opts.config.haltedMarketsRefreshMs,
       refreshMs: opts.config.marketsRefreshMs,
@@ -159,6 +159,7 @@ export class TradingLoop {
       onceLog: this.onceLog,
       pause: () => this.pause,
       lastPrices: this.lastPrices,
+      exitHeld: (held) => this.marketHalts.exitHeld(held, this.clock.now()),
     });
   }
 
@@ -229,7 +230,7 @@ export class TradingLoop {
     await this.health.answered();
     this.manager.setMarkets(markets);
     this.marketsLoadedAt = this.clock.now();
-    await this.marketHalts.loaded(this.symbolsToWatch(), markets);
+    await this.marketHalts.loaded(this.symbolsToWatch(), markets, this.clock.now());
     return { markets, account };
   }
 
@@ -554,7 +555,7 @@ export class TradingLoop {
       this.manager.setMarkets(markets);
       this.marketsLoadedAt = this.clock.now();
       this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
-      await this.marketHalts.loaded(this.symbolsToWatch(), markets);
+      await this.marketHalts.loaded(this.symbolsToWatch(), markets, this.clock.now());
     } catch (err) {
       await this.onTickError('markets', err);
     }
