@@ -184,12 +184,20 @@ export class TradingLoop {
       lastTickAt: this.lastTickAt,
       exchangeReachable: this.health.reachable,
       exchangeUnreachableSince: this.health.unreachableSince ?? undefined,
-      exchangeError: this.health.lastError,
+      exchangeError: this.health.lastError ?? this.rateLimited(),
       equity: this.account.equity,
       quoteCurrency: this.quoteCurrency,
       lastPrices: { ...this.lastPrices },
       balance: this.account.balance,
     };
+  }
+
+  /** The exchange's rate limit holds every request (a ban the gate waits out), said for /health and /status. */
+  private rateLimited(): string | undefined {
+    const until = this.exchange.rateLimitedUntil?.();
+    if (until === undefined) return undefined;
+    const left = Math.max(0, Math.ceil((until - this.clock.now()) / 1000));
+    return `refused for rate: no request before ${new Date(until).toISOString()} (${left} s), waiting instead of sending into the ban`;
   }
 
   /**
