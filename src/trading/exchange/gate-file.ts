@@ -22,9 +22,9 @@ import { quarantineFile } from '../../shared/persistence/quarantine';
 export const GATE_FILE = 'trading-rate-limit.json';
 
 const epochMs = z.number().int().min(0);
-const gateFileSchema = z.strictObject({
+const gateFileSchema = z.looseObject({
   version: z.literal(1),
-  gates: z.record(z.string().min(1), z.strictObject({ closedUntil: epochMs, savedAt: epochMs })),
+  gates: z.record(z.string().min(1), z.looseObject({ closedUntil: epochMs, savedAt: epochMs })),
 });
 export type GateFileContent = z.infer<typeof gateFileSchema>;
 
