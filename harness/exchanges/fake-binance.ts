@@ -20,6 +20,9 @@
  *   myTrades (`orderId`, `startTime`, `fromId`, `limit`), DELETE order (-2011 "Unknown order sent."; the answer's
  *   clientOrderId is the cancel's own id, origClientOrderId the order's), account, exchangeInfo, klines, tickers;
  * - request weight per minute with X-MBX-USED-WEIGHT-1M and 429 -1003 + Retry-After over the limit;
+ * - the unfilled order count limit (per account, only new orders) on demand: the `order-count` fault, 429 -1015
+ *   "Too many new orders" without Retry-After (rest-api/limits: "you will receive a 429 error without the
+ *   Retry-After header");
  * - a rate-limit outage on demand (`refuseAll`): every request answered 429, or 418 (the IP ban Binance gives for
  *   requests after a 429), with Retry-After, until cleared.
  *
@@ -52,6 +55,8 @@ type BinanceOwnFault =
   | { kind: 'status'; status: number; body?: unknown; retryAfterSec?: number }
   /** 429 -1003 with Retry-After. */
   | { kind: 'rate-limit'; retryAfterSec: number }
+  /** 429 -1015: the account's unfilled order count is over its limit; documented without Retry-After. */
+  | { kind: 'order-count' }
   /** Do the work, then answer this status and body (e.g. 503 with -1007 "execution status unknown"). */
   | { kind: 'taken-then-status'; status: number; body: unknown };
 
@@ -291,6 +296,12 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   }
 
   protected answerInstead(fault: BinanceOwnFault): Answer | undefined {
+    if (fault.kind === 'order-count') {
+      return {
+        status: 429,
+        body: { code: -1015, msg: 'Too many new orders; current limit is 100 orders per 10 SECOND.' },
+      };
+    }
     if (fault.kind === 'rate-limit') {
       return {
         status: 429,

@@ -8,10 +8,15 @@
  *
  * Measured with this same test on main (9ad8ffc, no gate: markets and account each retried on their own, honouring
  * Retry-After): 8 requests in the 12 s in each of 3 runs, 2 of them after the ban. With the gate: 5, 1 after it.
+ *
+ * Then a crash loop (or the operator's /restart) during the ban: the gate's "closed until" is kept on disk
+ * (gate-file.ts), so the next start sends nothing into the ban, and its /health says why. On bd8dd0b (the gate in
+ * memory only) the new run's markets and account reads went straight out and were answered 418.
  */
 import { expect } from 'chai';
 import { binanceKit } from '../../harness/exchanges/exchange-kits';
 import { FakeBinance } from '../../harness/exchanges/fake-binance';
+import { httpGet } from '../../harness/http-get';
 import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
 
@@ -39,7 +44,8 @@ describe('a live restart while Binance refuses for rate (real PM2, real ccxt) @s
     await fake.close();
   });
 
-  it('sends at most one request per Retry-After through the outage, no more than main did, and never crash-loops', async () => {
+  it('sends at most one request per Retry-After through the outage, no more than main did, and never crash-loops; a restart during the ban waits it out', async () => {
+    const http = await freePort();
     await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
       env: {
         BYNINJA_MODE: 'live',
@@ -52,6 +58,8 @@ describe('a live restart while Binance refuses for rate (real PM2, real ccxt) @s
         BYNINJA_IPC_TOKEN: TOKEN,
         BYNINJA__APP__BOT_ID: 'rl',
         BYNINJA__TRADING__TICK_INTERVAL_MS: '500',
+        BYNINJA__HTTP__ENABLED: 'true',
+        BYNINJA__HTTP__TRADING_PORT: String(http),
       },
     });
     const { pid } = await pm2.waitFor('trading', (p) => p.status === 'online' && p.pid > 0);
@@ -76,5 +84,28 @@ describe('a live restart while Binance refuses for rate (real PM2, real ccxt) @s
     if (firstBan >= 0) expect(during.length - firstBan, 'requests after the ban').to.equal(1);
     const info = await pm2.info('trading');
     expect(info!.restarts, 'one restart: the SIGKILL (it waits, never exits for the exchange)').to.equal(1);
+
+    // killed again during the ban (a crash loop, an operator's /restart): the next start sends nothing into it
+    const banned = fake.requests.length;
+    process.kill(info!.pid, 'SIGKILL');
+    const next = await pm2.waitFor(
+      'trading',
+      (p) => p.status === 'online' && p.pid > 0 && p.pid !== info!.pid,
+    );
+    let health: string | undefined;
+    await eventually(
+      async () => {
+        const answer = await httpGet(http, '/health');
+        health = answer?.body;
+        return answer?.status === 503 && /refused for rate/.test(answer.body);
+      },
+      20_000,
+      '/health saying the start waits for the ban',
+    );
+    expect(health).to.match(/no request before/);
+    await sleep(3_000);
+    const afterRestart = fake.requests.slice(banned).map((r) => r.route);
+    expect(afterRestart, 'requests sent by the start into the kept ban').to.deep.equal([]);
+    expect((await pm2.info('trading'))!.pid, 'still the same run: waiting, not crashing').to.equal(next.pid);
   });
 });

@@ -23,6 +23,7 @@ export const TRADING_EVENT_TYPES = [
   'trading.resumed',
   'market.halted',
   'market.resumed',
+  'exit.held',
   'recovery',
 ] as const satisfies readonly TradingEventType[];
 

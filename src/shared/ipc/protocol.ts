@@ -127,6 +127,8 @@ export type TradingEventType =
   /** A traded symbol the exchange halted (not trading, or gone from its markets): no new orders on it. */
   | 'market.halted'
   | 'market.resumed'
+  /** A stop-loss/take-profit that would fire now, held by the symbol's halt (once per halt; sold when it trades). */
+  | 'exit.held'
   | 'recovery';
 
 export interface TradingEvent {

@@ -29,6 +29,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'trading.resumed': 'riskTriggered',
   'market.halted': 'exchangeStatus',
   'market.resumed': 'exchangeStatus',
+  // a stop-loss that cannot go out: a risk alert
+  'exit.held': 'riskTriggered',
   recovery: 'recovery',
 };
 
@@ -50,6 +52,7 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'trading.resumed': { icon: '▶️', title: 'Trading resumed', priority: 'normal' },
   'market.halted': { icon: '🚧', title: 'Market halted', priority: 'high' },
   'market.resumed': { icon: '🟢', title: 'Market trading again', priority: 'normal' },
+  'exit.held': { icon: '🚧', title: 'Stop-loss held by a halt', priority: 'high' },
   recovery: { icon: '🔁', title: 'Trading recovered its state', priority: 'normal' },
 };
 

@@ -79,11 +79,18 @@ export class StateGateway {
    * once, in commit order, and published once the commit is durable — a crash in between loses none, the next
    * start publishes what `state.outbox` still holds.
    */
-  async commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
+  commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
+    return this.commitWithEvents((d) => {
+      d.orders[order.clientOrderId] = order;
+    }, events);
+  }
+
+  /** Any state change committed with the events that report it, as `commitOrder` does for an order. */
+  async commitWithEvents(mutate: (d: TradingState) => void, events: EventDraft[]): Promise<void> {
     const pending = events.map((e) => ({ ...e, key: randomUUID() }));
     await this.commit(
       (d) => {
-        d.orders[order.clientOrderId] = order;
+        mutate(d);
         if (pending.length > 0) d.outbox = [...d.outbox, ...pending];
       },
       {},

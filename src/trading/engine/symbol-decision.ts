@@ -41,7 +41,8 @@ export interface SymbolView {
 }
 
 export type SymbolDecision =
-  | { kind: 'wait'; reason: string }
+  /** `heldByHalt`: a stop-loss/take-profit fires, and only the exchange's halt of the symbol holds it. */
+  | { kind: 'wait'; reason: string; heldByHalt?: ExitTrigger }
   | { kind: 'cancel'; orders: string[]; reason: string }
   | { kind: 'exit'; trigger: ExitTrigger; amount: number; type: 'market' | 'limit'; reason: string }
   | { kind: 'strategy'; inPosition: boolean };
@@ -61,6 +62,8 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
       if (block?.rule === 'working') {
         return { kind: 'cancel', orders: block.orders!, reason: `${what}; cancel first` };
       }
+      if (block?.rule === 'halted')
+        return { kind: 'wait', reason: `${what}; ${block.reason}`, heldByHalt: trigger };
       if (block) return { kind: 'wait', reason: `${what}; ${block.reason}` };
       // a stop-loss must get out: always at market
       const type = trigger.kind === 'stop-loss' ? 'market' : v.orderType;

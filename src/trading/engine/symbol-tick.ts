@@ -14,7 +14,10 @@ import type { Strategy } from '../strategy/strategy';
 import type { ExchangeReads } from './exchange-reads';
 import type { OnceLog } from './log-once';
 import type { OrderManager } from './order-manager';
+import type { HeldExit } from './market-halts';
 import { isFinal } from './order-state';
+import { averageEntryPrice } from './pnl';
+import type { ExitTrigger } from './risk';
 import type { PlacementFacts } from './placement-gate';
 import { cooldownUntil, decideOnSignal, decideSymbol, protectiveCooldownUntil } from './symbol-decision';
 import type { PauseState } from './trading-state';
@@ -37,6 +40,8 @@ export interface SymbolTickOptions {
   pause: () => PauseState | null;
   /** The last price read of each symbol: written here, read by the account's equity and close-all. */
   lastPrices: Record<string, number>;
+  /** A stop-loss/take-profit fires and the symbol's halt holds it (market-halts.ts tells the operator once). */
+  exitHeld?: (held: HeldExit) => Promise<void>;
 }
 
 export class SymbolTick {
@@ -96,6 +101,7 @@ export class SymbolTick {
     switch (decision.kind) {
       case 'wait':
         this.onceLog.log(`wait:${symbol}`, 'info', 'Symbol waits', { symbol, reason: decision.reason });
+        if (decision.heldByHalt) await this.exitHeld(symbol, decision.heldByHalt, price);
         return;
       case 'cancel':
         this.logger.info('Cancelling orders', { symbol, orders: decision.orders, reason: decision.reason });
@@ -177,6 +183,21 @@ export class SymbolTick {
       price: this.config.orders.type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
       purpose: 'entry',
       reason: signal.reason,
+    });
+  }
+
+  private async exitHeld(symbol: string, trigger: ExitTrigger, price: number): Promise<void> {
+    const position = this.manager.positions()[symbol];
+    if (!position || !this.opts.exitHeld) return;
+    const entryPrice = averageEntryPrice(position);
+    const pct = trigger.kind === 'stop-loss' ? -this.config.risk.stopLossPct : this.config.risk.takeProfitPct;
+    await this.opts.exitHeld({
+      symbol,
+      trigger,
+      price,
+      entryPrice,
+      amount: position.amount,
+      triggerPrice: entryPrice * (1 + pct / 100),
     });
   }
 

@@ -120,7 +120,7 @@ export class TradingLoop {
     this.marketsLoadedAt = opts.clock.now();
     this.marketHalts = new MarketHalts({
       exchangeId: opts.exchange.id,
-      outbox: opts.manager.outbox,
+      state: opts.manager.state,
       logger: this.logger,
       haltedRefreshMs: opts.config.haltedMarketsRefreshMs,
       refreshMs: opts.config.marketsRefreshMs,
@@ -159,6 +159,7 @@ export class TradingLoop {
       onceLog: this.onceLog,
       pause: () => this.pause,
       lastPrices: this.lastPrices,
+      exitHeld: (held) => this.marketHalts.exitHeld(held, this.clock.now()),
     });
   }
 
@@ -183,12 +184,20 @@ export class TradingLoop {
       lastTickAt: this.lastTickAt,
       exchangeReachable: this.health.reachable,
       exchangeUnreachableSince: this.health.unreachableSince ?? undefined,
-      exchangeError: this.health.lastError,
+      exchangeError: this.health.lastError ?? this.rateLimited(),
       equity: this.account.equity,
       quoteCurrency: this.quoteCurrency,
       lastPrices: { ...this.lastPrices },
       balance: this.account.balance,
     };
+  }
+
+  /** The exchange's rate limit holds every request (a ban the gate waits out), said for /health and /status. */
+  private rateLimited(): string | undefined {
+    const until = this.exchange.rateLimitedUntil?.();
+    if (until === undefined) return undefined;
+    const left = Math.max(0, Math.ceil((until - this.clock.now()) / 1000));
+    return `refused for rate: no request before ${new Date(until).toISOString()} (${left} s), waiting instead of sending into the ban`;
   }
 
   /**
@@ -229,7 +238,7 @@ export class TradingLoop {
     await this.health.answered();
     this.manager.setMarkets(markets);
     this.marketsLoadedAt = this.clock.now();
-    await this.marketHalts.loaded(this.symbolsToWatch(), markets);
+    await this.marketHalts.loaded(this.symbolsToWatch(), markets, this.clock.now());
     return { markets, account };
   }
 
@@ -554,7 +563,7 @@ export class TradingLoop {
       this.manager.setMarkets(markets);
       this.marketsLoadedAt = this.clock.now();
       this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
-      await this.marketHalts.loaded(this.symbolsToWatch(), markets);
+      await this.marketHalts.loaded(this.symbolsToWatch(), markets, this.clock.now());
     } catch (err) {
       await this.onTickError('markets', err);
     }

@@ -136,6 +136,17 @@ export const tradingStateSchema = z
     pause: pauseSchema.nullable(),
     // absent in files written before the transactional outbox existed
     outbox: z.array(pendingEventSchema).default([]),
+    // absent in files written before halts were kept across restarts
+    announcedHalts: z
+      .record(
+        z.string(),
+        z.looseObject({
+          status: z.enum(['halted', 'delisted']),
+          since: epochMs,
+          exitHeldAt: epochMs.optional(),
+        }),
+      )
+      .default({}),
   })
   .superRefine((state, ctx) => {
     for (const [id, order] of Object.entries(state.orders)) {

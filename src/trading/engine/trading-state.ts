@@ -52,6 +52,21 @@ export interface TradingState {
    * outbox): a crash between the commit and the publish loses no event, the next start publishes it.
    */
   outbox: PendingEvent[];
+  /**
+   * The traded symbols the operator was told are not trading (market-halts.ts), and whether a stop-loss/take-profit
+   * held by the halt was announced: kept across restarts, so a crash loop during a halt does not announce it again,
+   * and a resume that happened while trading was down is still announced. Absent in files written before it.
+   */
+  announcedHalts: Record<string, AnnouncedHalt>;
+}
+
+/** A halt the operator was told about (`market.halted`), and its held exit (`exit.held`), if one was. */
+export interface AnnouncedHalt {
+  status: 'halted' | 'delisted';
+  /** When the halt was first seen. */
+  since: number;
+  /** When a stop-loss/take-profit first would have fired during the halt (announced then); absent: not yet. */
+  exitHeldAt?: number;
 }
 
 /** An event waiting in the state's outbox; `key` is unique and travels in the event's data as `eventKey`. */
@@ -83,6 +98,7 @@ export function defaultTradingState(): TradingState {
     risk: initialRiskState(),
     pause: null,
     outbox: [],
+    announcedHalts: {},
   };
 }
 

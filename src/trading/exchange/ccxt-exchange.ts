@@ -28,7 +28,9 @@
  *   and parsed before the fresh markets answer; nothing is created before a fresh load answered. Each fresh load is
  *   kept for the next start.
  * - Every request passes one exchange-wide rate-limit gate (rate-limit-gate.ts): after a 429 / 418 or the profile's
- *   equivalent nothing leaves until the wait the exchange asked for has passed, then one probe before the rest.
+ *   equivalent nothing the limit covers (everything, new orders, or one endpoint) leaves until the wait the exchange
+ *   asked for has passed, then one probe before the rest. A ban of every request is kept on disk (gate-file.ts) and
+ *   holds the next start's first request too.
  * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
  *   ccxt maps too loosely. A cancel answered with a bare acknowledgement is followed by a read of the order; an
  *   exchange without a list of all orders has its open and finished lists read instead.
@@ -75,6 +77,7 @@ import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource 
 import { readWholeList, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
+import type { GateFile } from './gate-file';
 import { RateLimitGate, withGateBudget, type Refusal } from './rate-limit-gate';
 import { SpareConnections, type Connector } from './spare-connections';
 
@@ -116,6 +119,11 @@ export interface CcxtExchangeOptions {
   profile?: ExchangeProfile;
   /** Markets kept between runs (kept-markets.ts): read at creation, written after each fresh load; default none. */
   keptMarkets?: KeptMarketsFile;
+  /**
+   * The rate-limit gate's "closed until" kept between runs (gate-file.ts): read before the first request, written
+   * at each closing of the whole gate; default none (the gate starts open).
+   */
+  gateFile?: GateFile;
   clock?: Clock;
   logger?: Logger;
 }
@@ -311,6 +319,7 @@ export class CcxtExchange implements Exchange {
     keptRead: Promise<KeptMarkets | undefined> | undefined,
     /** Aborted on close: ends read retries and the rate-limit gate's waits. */
     private readonly abort: AbortController,
+    private readonly gate: RateLimitGate,
   ) {
     this.id = options.exchangeId;
     recordMarketLoads(client, this.fetched);
@@ -376,23 +385,25 @@ export class CcxtExchange implements Exchange {
     });
     skipProxyAgentModules(client);
     if (spares) openSpareConnections(client, spares);
-    recordHttpStatus(client, profile?.answerCodes?.field);
-    gateRequests(
-      client,
-      new RateLimitGate({
-        clock: options.clock ?? systemClock,
-        resets: profile?.rateLimitResets,
-        signal: closed.signal,
-        refusal: (err) => refusalOf(err, (options.clock ?? systemClock).now()),
-        onClosed: (waitMs, refusals) =>
-          options.logger?.warn(
-            `${options.exchangeId} refused for rate: no request for ${Math.round(waitMs)} ms`,
-            {
-              refusals,
-            },
-          ),
-      }),
-    );
+    recordHttpStatus(client, profile?.answerCodes?.field ?? profile?.rateLimitResets?.codeField);
+    const clock = options.clock ?? systemClock;
+    const gateFile = options.gateFile;
+    const gate = new RateLimitGate({
+      clock,
+      resets: profile?.rateLimitResets,
+      signal: closed.signal,
+      refusal: (err) => refusalOf(err, clock.now()),
+      closedUntil: gateFile?.closedUntil(),
+      onClosed: (waitMs, refusals, lane) => {
+        options.logger?.warn(
+          `${options.exchangeId} refused for rate: ${lane === 'all' ? 'no request' : lane === 'orders' ? 'no new order' : `nothing to ${lane.slice('endpoint '.length)}`} for ${Math.round(waitMs)} ms`,
+          { refusals, lane },
+        );
+        // an IP ban outlives this process: the next start waits it out instead of sending into it
+        if (lane === 'all') gateFile?.save(clock.now() + waitMs);
+      },
+    });
+    gateRequests(client, gate);
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
     if (options.apiUrl)
@@ -406,7 +417,9 @@ export class CcxtExchange implements Exchange {
         `ccxt ${options.exchangeId}: its own ${info.via === 'esm-single' ? 'bundle' : 'module'} failed to load (${info.fallbackReason}); loaded ${info.via === 'esm-single' ? 'its ES module' : 'all of ccxt'} instead`,
       );
     }
-    return new CcxtExchange(client, options, info, spares, source, keptRead, closed);
+    const exchange = new CcxtExchange(client, options, info, spares, source, keptRead, closed, gate);
+    void exchange.announceKeptBan();
+    return exchange;
   }
 
   /**
@@ -489,8 +502,11 @@ export class CcxtExchange implements Exchange {
     }
     try {
       // decided on this tick's prices: sent now or refused unsent, never held through a rate-limit ban
-      const order = await withGateBudget(CREATE_GATE_WAIT_MS, () =>
-        this.client.createOrder(symbol, type, side, amount, price, { clientOrderId }),
+      const order = await withGateBudget(
+        CREATE_GATE_WAIT_MS,
+        () => this.client.createOrder(symbol, type, side, amount, price, { clientOrderId }),
+        // an order-count limit (Binance -1015) holds these, never the reads and cancels
+        { placesOrder: true },
       );
       return this.toOrder(order, { symbol, side, type, amount, price, clientOrderId });
     } catch (err) {
@@ -683,12 +699,29 @@ export class CcxtExchange implements Exchange {
     return { info: await (implicit as (params?: object) => Promise<unknown>).call(this.client, {}) };
   }
 
+  /** Until when the exchange's rate limit holds every request (a ban kept from the last run, or a fresh one). */
+  rateLimitedUntil(): number | undefined {
+    return this.gate.closedUntil();
+  }
+
+  /** A ban kept from the last run that still holds: said once in the log, before the start's first request waits. */
+  private async announceKeptBan(): Promise<void> {
+    const until = await this.options.gateFile?.closedUntil();
+    const honoured = this.gate.closedUntil();
+    if (until === undefined || honoured === undefined) return;
+    this.options.logger?.warn(
+      `${this.id} rate-limit ban kept from the last run: no request before ${new Date(honoured).toISOString()} (${Math.ceil((honoured - this.clock.now()) / 1000)} s); the start waits`,
+      { until: honoured },
+    );
+  }
+
   /** Stops pending read retries; idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.abort.abort(new NetworkError('exchange adapter closed'));
       this.spares?.close();
       await this.options.keptMarkets?.close();
+      await this.options.gateFile?.close();
       await (this.client as unknown as { close?: () => Promise<void> }).close?.().catch(() => undefined);
     })();
     return this.closing;
@@ -1061,7 +1094,9 @@ function gateRequests(client: CcxtClient, gate: RateLimitGate): void {
   type Fetch2 = (...args: unknown[]) => Promise<unknown>;
   const target = client as unknown as { fetch2: Fetch2 };
   const original = target.fetch2.bind(client) as Fetch2;
-  target.fetch2 = (...args: unknown[]) => gate.send(() => original(...args));
+  // fetch2(path, api, method, …): the endpoint a per-endpoint limit closes
+  target.fetch2 = (...args: unknown[]) =>
+    gate.send(() => original(...args), `${String(args[2])} ${String(args[1])} ${String(args[0])}`);
 }
 
 /** What the gate reads from a ccxt error: its class, and what recordHttpStatus put on it. */

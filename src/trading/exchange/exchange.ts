@@ -123,6 +123,11 @@ export interface Exchange {
    * Never rejects.
    */
   keptMarkets?(): Promise<Record<string, Market> | undefined>;
+  /**
+   * Until when the exchange's rate limit holds every request (live: a ban the gate waits out, kept from the last
+   * run or fresh; rate-limit-gate.ts), or undefined. What /health and /status say the start waits for.
+   */
+  rateLimitedUntil?(): number | undefined;
   fetchTicker(symbol: string): Promise<Ticker>;
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   /**

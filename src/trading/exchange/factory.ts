@@ -18,6 +18,7 @@ import { CcxtExchange } from './ccxt-exchange';
 import { profileFor, verifiedExchangeIds } from './profiles';
 import { openDryRunExchange } from './dry-run-exchange';
 import type { Exchange } from './exchange';
+import { GateFile } from './gate-file';
 import { KeptMarketsFile } from './kept-markets';
 import { PaperExchange } from './paper-exchange';
 import { SimulatedPriceFeed } from './price-feed';
@@ -129,6 +130,13 @@ export async function createExchange(
           symbols: config.symbols,
           appVersion: byninjaVersion(),
           maxAgeMs: config.marketsRefreshMs,
+          clock: deps.clock ?? systemClock,
+          logger,
+        }),
+        // an IP ban outlives a restart: the next start waits it out instead of sending into it
+        gateFile: new GateFile({
+          dataDir: deps.dataDir,
+          exchangeId: config.exchange,
           clock: deps.clock ?? systemClock,
           logger,
         }),

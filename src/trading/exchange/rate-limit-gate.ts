@@ -12,6 +12,17 @@
  * every ccxt request goes through, before ccxt's own throttle and signing (a request held for a ban is signed
  * when it leaves, not before: its timestamp stays inside the exchange's receive window).
  *
+ * What a refusal closes is what its limit covers (the profile's `scopeByCode`, from each exchange's docs): an IP or
+ * request-weight limit (Binance 429 -1003 / 418, Bybit's 403 IP ban) closes the gate for every request; Binance's
+ * order-count limit (429 -1015 "Too many new orders", per account, no Retry-After) only stops new orders, so reads
+ * and cancels — what a stop-loss flow needs to get out — keep going; a per-endpoint limit (Bybit 10006, OKX 50011)
+ * closes only that endpoint (method and path). Each of those is a lane with the state machine below; a request
+ * passes the lanes that cover it (every request: `all` and its endpoint's; a create also `orders`).
+ *
+ * The whole gate's "closed until" (`all`: an IP ban) outlives the process: a crash loop or a /restart during a
+ * Binance 418 would otherwise send the start's reads straight into the ban at every start, which Binance answers by
+ * lengthening it. `closedUntil` (gate-file.ts) is read before the first request leaves, and each closing is kept.
+ *
  * A new order never waits out a ban: decided on the prices of its tick, it must go now or not at all (held for a
  * 418's minutes or days it would leave long after its create timeout made it `unknown`, after a pause, a close-all
  * or a kill switch). A request sent under `withGateBudget(ms, …)` waits at most `ms`; a gate closed for longer
@@ -22,12 +33,38 @@ import type { Clock } from '../../shared/clock';
 import { RateLimitError } from '../../shared/errors';
 import { retryDelayMs, type BackoffPolicy } from '../../shared/retry';
 
-/** The longest a request sent inside `withGateBudget` may wait at the gate (through every ccxt call it makes). */
-const budget = new AsyncLocalStorage<number>();
+/**
+ * The longest a request sent inside `withGateBudget` may wait at the gate (through every ccxt call it makes), and
+ * whether those requests place an order (they pass the `orders` lane).
+ */
+const budget = new AsyncLocalStorage<{ maxWaitMs: number; placesOrder: boolean }>();
 
-/** Runs `fn` so that every request it sends waits at most `maxWaitMs` at the gate, else is refused unsent. */
-export function withGateBudget<T>(maxWaitMs: number, fn: () => Promise<T>): Promise<T> {
-  return budget.run(maxWaitMs, fn);
+/**
+ * Runs `fn` so that every request it sends waits at most `maxWaitMs` at the gate, else is refused unsent;
+ * `placesOrder`: its requests place a new order (an order-count limit holds them, not the others).
+ */
+export function withGateBudget<T>(
+  maxWaitMs: number,
+  fn: () => Promise<T>,
+  opts: { placesOrder?: boolean } = {},
+): Promise<T> {
+  return budget.run({ maxWaitMs, placesOrder: opts.placesOrder ?? false }, fn);
+}
+
+/** What a rate limit covers: every request (IP, request weight), new orders (order count), or one endpoint. */
+export type RateLimitScope = 'all' | 'orders' | 'endpoint';
+
+/** The lanes a request passes: the whole gate, its endpoint's, and (a create) the new orders'. (pure) */
+export function lanesOf(endpoint: string, placesOrder: boolean): string[] {
+  return ['all', `endpoint ${endpoint}`, ...(placesOrder ? ['orders'] : [])];
+}
+
+/** The lane a refusal closes, from the limit's scope and the refused request. (pure) */
+export function laneOf(scope: RateLimitScope, endpoint: string, placesOrder: boolean): string {
+  if (scope === 'all') return 'all';
+  // an order-count refusal of anything but a create (not documented) closes what was refused, no more
+  if (scope === 'orders' && placesOrder) return 'orders';
+  return `endpoint ${endpoint}`;
 }
 
 export type GateState =
@@ -93,6 +130,20 @@ export interface Refusal {
 export interface RateLimitResets {
   byStatus?: Record<number, number>;
   byCode?: Record<string, number>;
+  /** Where the exchange's own code is in an error answer, when the profile has no `answerCodes.field`. */
+  codeField?: string;
+  /** What a refusal with this exchange code covers (absent: every request, `all`). */
+  scopeByCode?: Record<string, RateLimitScope>;
+  /**
+   * The longest wait the exchange documents (Binance: a 3-day IP ban): a kept "closed until" further away than
+   * this from now is cut to it (a clock moved back, a damaged file). Absent: GATE_BACKOFF's longest wait.
+   */
+  longestWaitMs?: number;
+}
+
+/** What a refusal covers (pure). */
+export function refusalScope(r: Refusal, resets?: RateLimitResets): RateLimitScope {
+  return (r.exchangeCode !== undefined ? resets?.scopeByCode?.[r.exchangeCode] : undefined) ?? 'all';
 }
 
 const RATE_LIMIT_CLASSES = new Set(['RateLimitExceeded', 'DDoSProtection']);
@@ -102,6 +153,7 @@ export function isRateLimitRefusal(r: Refusal, resets?: RateLimitResets): boolea
   if (r.httpStatus === 429 || r.httpStatus === 418) return true;
   if (r.httpStatus !== undefined && resets?.byStatus?.[r.httpStatus] !== undefined) return true;
   if (r.exchangeCode !== undefined && resets?.byCode?.[r.exchangeCode] !== undefined) return true;
+  if (r.exchangeCode !== undefined && resets?.scopeByCode?.[r.exchangeCode] !== undefined) return true;
   return RATE_LIMIT_CLASSES.has(r.name ?? '');
 }
 
@@ -134,82 +186,151 @@ export interface RateLimitGateOptions {
   /** Ends every wait (the adapter closing). */
   signal?: AbortSignal;
   random?: () => number;
-  /** Told when the gate closes: how long, after how many refusals. */
-  onClosed?: (waitMs: number, refusals: number) => void;
+  /** Told when a lane closes: how long, after how many refusals, which lane (`all`: every request). */
+  onClosed?: (waitMs: number, refusals: number, lane: string) => void;
+  /**
+   * The whole gate's "closed until" kept by the last run (gate-file.ts), awaited before the first request leaves;
+   * honoured only when in the future, and at most `resets.longestWaitMs` away.
+   */
+  closedUntil?: Promise<number | undefined>;
+}
+
+/** The kept "closed until" as the gate honours it at `now`: only a future time, at most `longestMs` away. (pure) */
+export function keptClosedUntil(
+  until: number | undefined,
+  now: number,
+  longestMs: number,
+): number | undefined {
+  if (until === undefined || !(until > now)) return undefined;
+  return Math.min(until, now + longestMs);
+}
+
+/** One lane: its state, and the probe's answer while one is out. */
+interface Lane {
+  state: GateState;
+  probeAnswered?: Promise<void>;
 }
 
 export class RateLimitGate {
-  private state: GateState = { kind: 'open' };
-  /** Settles when the probe's answer arrived. */
-  private probeAnswered?: Promise<void>;
+  private readonly lanes = new Map<string, Lane>();
+  /** Settles once the kept "closed until" was read (and put on the `all` lane). */
+  private loaded?: Promise<void>;
 
-  constructor(private readonly opts: RateLimitGateOptions) {}
+  constructor(private readonly opts: RateLimitGateOptions) {
+    const kept = opts.closedUntil;
+    if (kept) {
+      this.loaded = kept.then(
+        (until) => {
+          const longest = opts.resets?.longestWaitMs ?? GATE_BACKOFF.maxDelayMs;
+          const honoured = keptClosedUntil(until, opts.clock.now(), longest);
+          if (honoured !== undefined)
+            this.lane('all').state = { kind: 'closed', until: honoured, refusals: 1 };
+        },
+        () => undefined,
+      );
+    }
+  }
 
-  /** Requests refused so far in a row (0: open). */
+  /** Requests refused so far in a row on the whole gate (0: open). */
   get refusals(): number {
-    return this.state.kind === 'open' ? 0 : this.state.refusals;
+    const all = this.lanes.get('all')?.state;
+    return !all || all.kind === 'open' ? 0 : all.refusals;
+  }
+
+  /** Until when the whole gate holds every request (a kept or fresh ban), or undefined when it does not now. */
+  closedUntil(now = this.opts.clock.now()): number | undefined {
+    const all = this.lanes.get('all')?.state;
+    return all?.kind === 'closed' && all.until > now ? all.until : undefined;
+  }
+
+  /** The lane `key`, opened (as `open`) when it has none yet. */
+  private lane(key: string): Lane {
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { state: { kind: 'open' } };
+      this.lanes.set(key, lane);
+    }
+    return lane;
   }
 
   /**
-   * Sends `request` when the gate lets it, and tells the gate what came back. Under `withGateBudget` it waits at
-   * most that long, then throws RateLimitError without sending.
+   * Sends `request` (to `endpoint`, `METHOD path`) when every lane it passes lets it, and tells the lanes what came
+   * back. Under `withGateBudget` it waits at most that long, then throws RateLimitError without sending.
    */
-  async send<T>(request: () => Promise<T>): Promise<T> {
-    let probe = false;
-    const maxWaitMs = budget.getStore();
-    const deadline = maxWaitMs === undefined ? undefined : this.opts.clock.now() + maxWaitMs;
+  async send<T>(request: () => Promise<T>, endpoint = ''): Promise<T> {
+    if (this.loaded) await this.loaded;
+    const context = budget.getStore();
+    const placesOrder = context?.placesOrder ?? false;
+    const keys = lanesOf(endpoint, placesOrder);
+    const deadline = context === undefined ? undefined : this.opts.clock.now() + context.maxWaitMs;
+    /** The lanes this request probes (each was closed and its wait is over). */
+    let probes: Lane[] = [];
     for (;;) {
       const now = this.opts.clock.now();
-      const decision = gateDecision(this.state, now);
-      if (decision.kind === 'send') break;
-      if (decision.kind === 'probe') {
-        probe = true;
-        break;
+      probes = [];
+      let waitMs: number | undefined;
+      let awaiting: Lane | undefined;
+      for (const key of keys) {
+        const lane = this.lanes.get(key);
+        if (!lane) continue;
+        const decision = gateDecision(lane.state, now);
+        if (decision.kind === 'probe') probes.push(lane);
+        else if (decision.kind === 'wait') waitMs = Math.max(waitMs ?? 0, decision.ms);
+        else if (decision.kind === 'await-probe') awaiting ??= lane;
       }
-      const waitMs = decision.kind === 'wait' ? decision.ms : undefined;
+      if (waitMs === undefined && awaiting === undefined) break;
       if (deadline !== undefined && (now >= deadline || (waitMs !== undefined && now + waitMs > deadline))) {
-        const left = this.state.kind === 'closed' ? Math.max(0, this.state.until - now) : undefined;
         throw new RateLimitError(
-          `not sent: the exchange asked to wait${left === undefined ? ' (a request is probing)' : ` ${Math.ceil(left / 1000)} s more`} after a rate-limit refusal`,
-          { gate: this.state.kind },
-          { retryAfterMs: left },
+          `not sent: the exchange asked to wait${waitMs === undefined ? ' (a request is probing)' : ` ${Math.ceil(waitMs / 1000)} s more`} after a rate-limit refusal`,
+          { gate: waitMs === undefined ? 'probing' : 'closed' },
+          { retryAfterMs: waitMs },
         );
       }
       if (waitMs !== undefined) await this.opts.clock.sleep(waitMs, this.opts.signal);
-      else await this.untilAborted(this.probeAnswered, deadline);
+      else await this.untilAborted(awaiting!.probeAnswered, deadline);
     }
-    let answered!: () => void;
-    if (probe) {
-      this.state = gateProbing(this.state);
-      this.probeAnswered = new Promise<void>((resolve) => (answered = resolve));
+    const answered: Array<() => void> = [];
+    for (const lane of probes) {
+      lane.state = gateProbing(lane.state);
+      lane.probeAnswered = new Promise<void>((resolve) => answered.push(resolve));
     }
+    // every lane the request passed hears the answer (a probe's lane reopens on anything but a refusal)
+    const answerAll = (except?: string): void => {
+      for (const key of keys) {
+        const lane = this.lanes.get(key);
+        if (lane && key !== except) this.answer(key, { kind: 'answered', probe: probes.includes(lane) });
+      }
+    };
     try {
       const result = await request();
-      this.answer({ kind: 'answered', probe });
+      answerAll();
       return result;
     } catch (err) {
       const refusal = this.opts.refusal(err);
       if (refusal && isRateLimitRefusal(refusal, this.opts.resets)) {
-        const waitMs = refusalWaitMs(
-          refusal,
-          this.refusals + 1,
-          this.opts.resets,
-          this.opts.random ?? Math.random,
-        );
-        this.answer({ kind: 'refused', waitMs, probe });
-        if (this.state.kind === 'closed')
-          this.opts.onClosed?.(this.state.until - this.opts.clock.now(), this.refusals);
+        const closes = laneOf(refusalScope(refusal, this.opts.resets), endpoint, placesOrder);
+        answerAll(closes);
+        const lane = this.lane(closes);
+        const refusals = lane.state.kind === 'open' ? 1 : lane.state.refusals + 1;
+        const waitMs = refusalWaitMs(refusal, refusals, this.opts.resets, this.opts.random ?? Math.random);
+        this.answer(closes, { kind: 'refused', waitMs, probe: probes.includes(lane) });
+        if (lane.state.kind === 'closed')
+          this.opts.onClosed?.(lane.state.until - this.opts.clock.now(), lane.state.refusals, closes);
       } else {
-        this.answer({ kind: 'answered', probe });
+        answerAll();
       }
       throw err;
     } finally {
-      if (probe) answered();
+      for (const done of answered) done();
     }
   }
 
-  private answer(event: GateEvent): void {
-    this.state = gateAfter(this.state, event, this.opts.clock.now());
+  private answer(key: string, event: GateEvent): void {
+    const lane = this.lanes.get(key);
+    if (!lane) return;
+    lane.state = gateAfter(lane.state, event, this.opts.clock.now());
+    // an open endpoint lane is forgotten: the map holds only what is closed or probing (and `all`, `orders`)
+    if (lane.state.kind === 'open' && key.startsWith('endpoint ')) this.lanes.delete(key);
   }
 
   /** Waits for `wait` (the probe's answer), at most until `deadline`, ended by the adapter's signal. */

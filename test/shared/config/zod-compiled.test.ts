@@ -85,6 +85,9 @@ function tradingState(count = 16): Record<string, unknown> {
     },
     pause: { reason: 'operator hold', by: 'operator', at: 1_700_000_000_000 },
     outbox: [{ key: 'k1', type: 'order.placed', summary: 'placed', data: { a: 1 } }],
+    announcedHalts: {
+      'ETH/USDT': { status: 'halted', since: 1_700_000_000_000, exitHeldAt: 1_700_000_100_000 },
+    },
   };
 }
 

@@ -689,7 +689,7 @@ function liveSuite(kit: ExchangeKit): void {
       expect(loads()).to.equal(before + 1);
     });
 
-    it('keeps a symbol halted at a markets reload: nothing placed, still watched, reloaded soon, stop-loss fires once it trades', async () => {
+    it('keeps a symbol halted at a markets reload: nothing placed, still watched, reloaded soon, the held stop-loss told once, fired once it trades', async () => {
       await live({ config: { trading: { marketsRefreshMs: 1_500, haltedMarketsRefreshMs: 100 } } });
       strategy.next = ENTER;
       await tickUntil(() => position() > 0);
@@ -698,7 +698,8 @@ function liveSuite(kit: ExchangeKit): void {
       // the exchange halts the pair (a BREAK) before the daily reload; then the price falls through the stop-loss
       fake!.halt(BTC);
       await tickUntil(() => h!.eventTypes().includes('market.halted'), 100);
-      fake!.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
+      const stopped = Number((entry.averagePrice! * 0.95).toFixed(2));
+      fake!.pinPrice(BTC, stopped);
       expect(h!.manager.markets[BTC]).to.include({ halted: true });
       const loadsAtHalt = fake!.requestCount('markets');
       const tickersAtHalt = fake!.requestCount('ticker');
@@ -712,12 +713,42 @@ function liveSuite(kit: ExchangeKit): void {
       expect(fake!.requestCount('ticker')).to.be.greaterThan(tickersAtHalt);
       // markets reloaded within minutes (here: 100 ms doubling), not once per marketsRefreshMs
       expect(fake!.requestCount('markets') - loadsAtHalt).to.be.at.least(3);
+      // the operator learns once that the stop-loss would fire and is held: price vs stop, the position
+      const held = h!.events.filter((e) => e.type === 'exit.held');
+      expect(held).to.have.length(1);
+      expect(held[0].data).to.include({ symbol: BTC, rule: 'stop-loss', reason: 'halted', price: stopped });
+      // the stop: 2 % under the cost per unit, fees included
+      expect(held[0].data.entryPrice).to.be.closeTo(entry.averagePrice!, entry.averagePrice! * 0.01);
+      expect(held[0].data.triggerPrice).to.be.closeTo(Number(held[0].data.entryPrice) * 0.98, 1e-6);
+      expect(held[0].data.amount).to.equal(position());
+      // a crash loop during the halt: each start finds it halted, as the operator was told — nothing said again
+      const seen = [...h!.eventTypes()];
+      const restart = async (): Promise<void> => {
+        h = await h!.restart({ connectLater: true });
+        await h.loop.connect();
+        await h.loop.recover({ kind: 'crash', reason: 'test' });
+        h.loop.enterRunning();
+      };
+      for (let start = 0; start < 2; start++) {
+        await restart();
+        for (let i = 0; i < 3; i++) await h!.loop.tick();
+        seen.push(...h!.eventTypes());
+      }
+      expect(fake!.createRequests()).to.deep.equal([id(1)]);
+      expect(seen.filter((t) => t === 'market.halted')).to.have.length(1);
+      expect(seen.filter((t) => t === 'exit.held')).to.have.length(1);
+      // trading resumes while the bot is down: the next start says so, and its first tick sells
+      await h!.close(false);
       fake!.resume(BTC);
-      await tickUntil(() => sells() === 1, 100);
+      await restart();
+      expect(h!.eventTypes()).to.include('market.resumed');
+      await h!.loop.tick();
       expect(h!.manager.order(id(2))).to.include({ purpose: 'stop-loss', side: 'sell' });
+      await tickUntil(() => sells() === 1, 100);
       fake!.unpin(BTC);
-      expect(h!.eventTypes().filter((t) => t === 'market.halted')).to.have.length(1);
-      expect(h!.eventTypes().filter((t) => t === 'market.resumed')).to.have.length(1);
+      seen.push(...h!.eventTypes());
+      expect(seen.filter((t) => t === 'market.halted')).to.have.length(1);
+      expect(seen.filter((t) => t === 'market.resumed')).to.have.length(1);
       expect(fake!.balance('BTC')).to.be.at.least(1);
     });
 

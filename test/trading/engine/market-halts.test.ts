@@ -5,9 +5,30 @@ import {
   marketStatus,
   statusChanges,
 } from '../../../src/trading/engine/market-halts';
-import type { EventOutbox } from '../../../src/trading/engine/event-outbox';
+import type { EventDraft } from '../../../src/trading/engine/order-events';
+import { defaultTradingState, type TradingState } from '../../../src/trading/engine/trading-state';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { Market } from '../../../src/trading/exchange/exchange';
+
+/** The trading state as MarketHalts commits to it, and the events committed with it (in memory). */
+function memoryState(): {
+  data: TradingState;
+  events: EventDraft[];
+  commitWithEvents: (mutate: (d: TradingState) => void, events: EventDraft[]) => Promise<void>;
+} {
+  const state = {
+    data: defaultTradingState(),
+    events: [] as EventDraft[],
+    commitWithEvents: async (mutate: (d: TradingState) => void, events: EventDraft[]) => {
+      // what a Store's commit does: a changed copy, durable as a whole
+      const next = structuredClone(state.data);
+      mutate(next);
+      state.data = next;
+      state.events.push(...events);
+    },
+  };
+  return state;
+}
 
 const market = (symbol: string, halted?: boolean): Market => ({
   symbol,
@@ -52,7 +73,7 @@ describe('markets reloads while a traded symbol is halted', () => {
   const halts = (): MarketHalts =>
     new MarketHalts({
       exchangeId: 'binance',
-      outbox: { emit: async () => undefined } as unknown as EventOutbox,
+      state: memoryState(),
       logger: silentLogger(),
       haltedRefreshMs: 60_000,
       refreshMs: 86_400_000,
@@ -62,21 +83,101 @@ describe('markets reloads while a traded symbol is halted', () => {
     const h = halts();
     const waits: number[] = [];
     for (let load = 0; load < 12; load++) {
-      await h.loaded(['BTC/USDT'], { 'BTC/USDT': market('BTC/USDT', true) });
+      await h.loaded(['BTC/USDT'], { 'BTC/USDT': market('BTC/USDT', true) }, 0);
       waits.push(h.reloadAfterMs);
     }
     expect(waits.slice(0, 4)).to.deep.equal([60_000, 120_000, 240_000, HALTED_MAX_RELOAD_MS]);
     expect(Math.max(...waits)).to.equal(HALTED_MAX_RELOAD_MS);
-    await h.loaded(['BTC/USDT'], { 'BTC/USDT': market('BTC/USDT') });
+    await h.loaded(['BTC/USDT'], { 'BTC/USDT': market('BTC/USDT') }, 0);
     expect(h.reloadAfterMs).to.equal(86_400_000);
   });
 
   it('a symbol gone for good does not stretch the waits of a later halt (nor keep reloading every few minutes)', async () => {
     const h = halts();
     for (let load = 0; load < 20; load++)
-      await h.loaded(['BTC/USDT', 'LUNA/USDT'], { 'BTC/USDT': market('BTC/USDT') });
+      await h.loaded(['BTC/USDT', 'LUNA/USDT'], { 'BTC/USDT': market('BTC/USDT') }, 0);
     expect(h.reloadAfterMs).to.equal(86_400_000);
-    await h.loaded(['BTC/USDT', 'LUNA/USDT'], { 'BTC/USDT': market('BTC/USDT', true) });
+    await h.loaded(['BTC/USDT', 'LUNA/USDT'], { 'BTC/USDT': market('BTC/USDT', true) }, 0);
     expect(h.reloadAfterMs).to.equal(60_000);
+  });
+});
+
+describe('halts announced once across restarts, and the stop-loss a halt holds', () => {
+  const BTC = 'BTC/USDT';
+  const halted = { [BTC]: market(BTC, true) };
+  const trading = { [BTC]: market(BTC) };
+  /** A run of trading over the state the last run left. */
+  const run = (state: ReturnType<typeof memoryState>): MarketHalts =>
+    new MarketHalts({
+      exchangeId: 'binance',
+      state,
+      logger: silentLogger(),
+      haltedRefreshMs: 60_000,
+      refreshMs: 86_400_000,
+    });
+  const types = (state: ReturnType<typeof memoryState>): string[] => state.events.map((e) => e.type);
+  const held = {
+    symbol: BTC,
+    trigger: { kind: 'stop-loss' as const, changePct: -5 },
+    price: 57_000,
+    entryPrice: 60_000,
+    amount: 0.01,
+    triggerPrice: 58_800,
+  };
+
+  it('a crash loop during a halt announces it once: each start compares with what the operator was told', async () => {
+    const state = memoryState();
+    for (let start = 0; start < 5; start++) await run(state).loaded([BTC], halted, 1_000 * start);
+    expect(types(state)).to.deep.equal(['market.halted']);
+    expect(state.data.announcedHalts[BTC]).to.deep.equal({ status: 'halted', since: 0 });
+  });
+
+  it('a resume that came while trading was down is announced at the next start', async () => {
+    const state = memoryState();
+    await run(state).loaded([BTC], halted, 0);
+    await run(state).loaded([BTC], trading, 5_000);
+    expect(types(state)).to.deep.equal(['market.halted', 'market.resumed']);
+    expect(state.data.announcedHalts).to.deep.equal({});
+  });
+
+  it('a held stop-loss is told once per halt, with the price against the stop and the position, across restarts', async () => {
+    const state = memoryState();
+    const first = run(state);
+    await first.loaded([BTC], halted, 0);
+    await first.exitHeld(held, 10);
+    await first.exitHeld({ ...held, price: 56_000 }, 20);
+    const second = run(state);
+    await second.loaded([BTC], halted, 30);
+    await second.exitHeld(held, 40);
+    expect(types(state)).to.deep.equal(['market.halted', 'exit.held']);
+    const event = state.events[1];
+    expect(event.data).to.include({
+      symbol: BTC,
+      rule: 'stop-loss',
+      reason: 'halted',
+      price: 57_000,
+      triggerPrice: 58_800,
+      amount: 0.01,
+    });
+    expect(event.summary).to.match(/price 57000 vs stop-loss 58800/);
+    // the halt ends; the next halt holds the exit again: told again
+    await second.loaded([BTC], trading, 50);
+    await second.loaded([BTC], halted, 60);
+    await second.exitHeld(held, 70);
+    expect(types(state)).to.deep.equal([
+      'market.halted',
+      'exit.held',
+      'market.resumed',
+      'market.halted',
+      'exit.held',
+    ]);
+  });
+
+  it('a symbol no longer watched is forgotten without an event', async () => {
+    const state = memoryState();
+    await run(state).loaded([BTC, 'ETH/USDT'], { ...halted, 'ETH/USDT': market('ETH/USDT', true) }, 0);
+    await run(state).loaded([BTC], halted, 10);
+    expect(types(state)).to.deep.equal(['market.halted', 'market.halted']);
+    expect(Object.keys(state.data.announcedHalts)).to.deep.equal([BTC]);
   });
 });

@@ -11,12 +11,16 @@ import {
   gateDecision,
   gateProbing,
   isRateLimitRefusal,
+  laneOf,
+  lanesOf,
+  refusalScope,
   refusalWaitMs,
   type GateState,
   type Refusal,
 } from '../../../src/trading/exchange/rate-limit-gate';
 import { binanceProfile } from '../../../src/trading/exchange/profiles/binance';
 import { bybitProfile } from '../../../src/trading/exchange/profiles/bybit';
+import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
 import { FakeClock, FAKE_CLOCK_START } from '../../support/fake-clock';
 import { RateLimitError } from '../../../src/shared/errors';
 
@@ -214,5 +218,55 @@ describe('RateLimitGate (fake clock)', () => {
       () => expect.fail('sent after close'),
       (err: Error) => expect(err.message).to.equal('closed'),
     );
+  });
+});
+
+describe('what a rate-limit refusal closes: what its limit covers (pure, and the shell)', () => {
+  const binance = binanceProfile.rateLimitResets;
+  it("reads each profile's documented scope: Binance -1015 new orders, Bybit 10006 and OKX 50011 one endpoint, the rest everything", () => {
+    expect(refusalScope({ httpStatus: 429, exchangeCode: '-1015' }, binance)).to.equal('orders');
+    expect(refusalScope({ httpStatus: 429, exchangeCode: '-1003' }, binance)).to.equal('all');
+    expect(refusalScope({ httpStatus: 418 }, binance)).to.equal('all');
+    expect(refusalScope({ exchangeCode: '10006' }, bybitProfile.rateLimitResets)).to.equal('endpoint');
+    expect(refusalScope({ httpStatus: 403 }, bybitProfile.rateLimitResets)).to.equal('all');
+    expect(refusalScope({ httpStatus: 429, exchangeCode: '50011' }, okxProfile.rateLimitResets)).to.equal(
+      'endpoint',
+    );
+    expect(refusalScope({ httpStatus: 429, exchangeCode: '50013' }, okxProfile.rateLimitResets)).to.equal(
+      'all',
+    );
+    // a -1015 is a rate-limit refusal whatever class ccxt gave it
+    expect(isRateLimitRefusal({ exchangeCode: '-1015' }, binance)).to.equal(true);
+  });
+
+  it('puts a create on the orders lane, every request on everything and its endpoint', () => {
+    expect(lanesOf('POST private order', true)).to.deep.equal([
+      'all',
+      'endpoint POST private order',
+      'orders',
+    ]);
+    expect(lanesOf('DELETE private order', false)).to.deep.equal(['all', 'endpoint DELETE private order']);
+    expect(laneOf('orders', 'POST private order', true)).to.equal('orders');
+    expect(laneOf('endpoint', 'POST private order', true)).to.equal('endpoint POST private order');
+    expect(laneOf('all', 'GET private account', false)).to.equal('all');
+  });
+
+  it('after a per-endpoint refusal only that endpoint waits; another goes at once', async () => {
+    const clock = new FakeClock();
+    const limited = Object.assign(new Error('10006'), { exchangeCode: '10006' });
+    const gate = new RateLimitGate({
+      clock,
+      refusal: (err) => (err === limited ? { exchangeCode: '10006' } : undefined),
+      resets: bybitProfile.rateLimitResets,
+    });
+    await gate.send(() => Promise.reject(limited), 'GET private v5/order/realtime').catch(() => undefined);
+    expect(await gate.send(async () => 'cancel', 'POST private v5/order/cancel')).to.equal('cancel');
+    expect(gate.closedUntil()).to.equal(undefined);
+    let sent = 0;
+    const again = gate.send(async () => (sent++, 'read'), 'GET private v5/order/realtime');
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(sent).to.equal(0);
+    await clock.advance(1_000);
+    expect(await again).to.equal('read');
   });
 });

@@ -43,10 +43,18 @@ export const binanceProfile: ExchangeProfile = {
     recentPages: 1,
   },
   recvWindowMs: 5_000,
-  rateLimit: '6000 request weight per minute per IP; order placement limits per account (429 + Retry-After)',
+  rateLimit:
+    '6000 request weight per minute per IP (429 -1003 + Retry-After, then 418 bans); unfilled order count per account (429 -1015, no Retry-After)',
   // 418: an IP ban for requests sent after a 429, "from 2 minutes to 3 days"; its Retry-After is the ban's length
-  // (the gate takes that). Without one, the shortest ban.
-  rateLimitResets: { byStatus: { 418: 120_000 } },
+  // (the gate takes that). Without one, the shortest ban. -1015 "Too many new orders" (rest-api/limits "Unfilled
+  // Order Count": per account, "a 429 error without the Retry-After header"): only new orders wait (the one
+  // backoff), reads and cancels go on. The longest ban, 3 days, bounds a kept "closed until" (gate-file.ts).
+  rateLimitResets: {
+    byStatus: { 418: 120_000 },
+    codeField: 'code',
+    scopeByCode: { '-1015': 'orders' },
+    longestWaitMs: 3 * 86_400_000,
+  },
   // weights from rest-api.md (exchangeInfo 20, account 20, allOrders 20, openOrders 6 / 80 without a symbol, order
   // 4); ccxt's binance costs are weight × 0.2 (its own comments: "Weight(IP): 20 => cost = 0.2 * 20 = 4"). A start
   // with 5 symbols reads ~240 weight (markets, account, 5 × allOrders, openOrders of all symbols, balance): inside

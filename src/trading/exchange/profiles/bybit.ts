@@ -50,7 +50,13 @@ export const bybitProfile: ExchangeProfile = {
   rateLimit:
     'per UID per second: create/cancel 20/s (spot), order and execution queries 50/s (10006 "Too many visits!"); 600 requests per 5 s per IP (403, 10-minute ban)',
   // 10006: the per-second window (its reset time in X-Bapi-Limit-Reset-Timestamp); HTTP 403: a 10-minute IP ban
-  rateLimitResets: { byStatus: { 403: 600_000 }, byCode: { '10006': 1_000 } },
+  // 10006 is per UID and per endpoint: only that endpoint waits (a create's limit never holds a cancel or a read)
+  rateLimitResets: {
+    byStatus: { 403: 600_000 },
+    byCode: { '10006': 1_000 },
+    scopeByCode: { '10006': 'endpoint' },
+    longestWaitMs: 600_000,
+  },
   fees: 'per execution: execFee in the coin received (base on a buy, quote on a sell); ccxt derives the currency by that rule',
   orderLists: true,
   // every list pages by the answer's `nextPageCursor`, sent back as `cursor`: orders 50 a page at most (default 20),

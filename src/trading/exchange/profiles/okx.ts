@@ -78,6 +78,9 @@ export const okxProfile: ExchangeProfile = {
   createDeadline: { header: 'expTime', path: 'trade/order' },
   rateLimit:
     'per endpoint per 2 s: place/cancel/get order 60 (per instrument), fills-history 10, orders-history 40, balance 10; 50011 over it',
+  // 50011 is per endpoint (per instrument for order endpoints): only that endpoint waits; 50013 "Systems are busy"
+  // (not a limit of ours) holds every request. OKX documents no IP ban: a kept wait is bounded by the gate's backoff
+  rateLimitResets: { codeField: 'code', scopeByCode: { '50011': 'endpoint' } },
   fees: 'per fill: fee (negative = charged) in feeCcy — the base on a buy, the quote on a sell',
   password: 'API key passphrase (OK-ACCESS-PASSPHRASE)',
   restOrigin: 'https://www.okx.com',
