@@ -36,8 +36,11 @@ export const binanceKit: ExchangeKit = {
       ...BINANCE_CREDENTIALS,
       ...shellOptions(o),
       feeAsset: o.thirdCurrencyFees ? 'BNB' : 'received',
+      lotMaxQty: o.maxOrder?.limit,
+      marketMaxQty: o.maxOrder?.market,
     }),
   thirdCurrency: { asset: 'BNB', market: 'BNB/USDT' },
+  marketMaximumIn: 'base',
   withRecvWindow: (ms) => ({
     ...binanceProfile,
     recvWindowMs: ms,
@@ -51,8 +54,15 @@ export const bybitKit: ExchangeKit = {
   id: 'bybit',
   profile: bybitProfile,
   credentials: BYBIT_CREDENTIALS,
-  start: (o) => FakeBybit.start({ ...BYBIT_CREDENTIALS, ...shellOptions(o) }),
+  start: (o) =>
+    FakeBybit.start({
+      ...BYBIT_CREDENTIALS,
+      ...shellOptions(o),
+      maxLimitOrderQty: o.maxOrder?.limit,
+      maxMarketOrderQty: o.maxOrder?.market,
+    }),
   // Bybit spot takes fees in the coin received only: no third currency
+  marketMaximumIn: 'base',
   withRecvWindow: (ms) => ({
     ...bybitProfile,
     recvWindowMs: ms,
@@ -76,9 +86,12 @@ export const okxKit: ExchangeKit = {
       secret: OKX_CREDENTIALS.secret,
       passphrase: OKX_CREDENTIALS.password,
       ...shellOptions(o),
+      maxLmtSz: o.maxOrder?.limit,
+      maxMktSz: o.maxOrder?.market,
     }),
   // OKX takes spot fees in the currency received (or all in the quote): no third fee currency
   thirdCurrency: undefined,
+  marketMaximumIn: 'quote',
   // OKX's request window is fixed (30 s, not sent by the client): a test only shortens the grace the rule adds
   withRecvWindow: (ms) => ({ ...okxProfile, recvWindowMs: ms }),
 };

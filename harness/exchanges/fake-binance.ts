@@ -9,10 +9,11 @@
  *   `fills` carry price, qty, commission, commissionAsset and tradeId — no side, no time;
  * - `newClientOrderId` is "a unique id among open orders": a duplicate is refused (-2010 "Duplicate order sent.")
  *   only while the first order is open — a second create of a filled order's id is accepted as a new order;
- * - filters: LOT_SIZE (step and minimum), PRICE_FILTER (tick), MARKET_LOT_SIZE (a MARKET order's maximum
- *   quantity, `marketMaxQty`), NOTIONAL (price × quantity ≥ minNotional; a MARKET order is valued at the average
- *   price over `avgPriceMins` — `pinAveragePrice`, else the last price — and checked only when `applyMinToMarket`)
- *   (-1013 "Filter failure: …"); balance (-2010 "Account has insufficient balance for requested action.");
+ * - filters: LOT_SIZE (step, minimum, and maxQty for every order: `lotMaxQty`), PRICE_FILTER (tick),
+ *   MARKET_LOT_SIZE (a MARKET order's maximum quantity, `marketMaxQty`), NOTIONAL (minNotional ≤ price × quantity
+ *   ≤ maxNotional, `maxNotional`; a MARKET order is valued at the average price over `avgPriceMins` —
+ *   `pinAveragePrice`, else the last price — and checked against the minimum only when `applyMinToMarket`, against
+ *   the maximum only when `applyMaxToMarket`) (-1013 "Filter failure: …"); balance (-2010 "Account has insufficient balance for requested action.");
  * - resting LIMIT orders match when the price crosses them, in `limitFillSlices` partial fills;
  * - commission: by default in the asset received (base on a buy, quote on a sell), or in the quote, or in BNB
  *   (`feeAsset`, with the 25 % BNB discount when the account holds enough BNB);
@@ -121,8 +122,14 @@ export interface FakeBinanceOptions extends FakeExchangeOptions {
    * (default 0). A real Binance lists ~3,400: with ~3,000 a markets load costs what it costs there.
    */
   listedMarkets?: number;
+  /** LOT_SIZE maxQty: the largest order of any type (default 9000). */
+  lotMaxQty?: number;
   /** MARKET_LOT_SIZE maxQty: the largest MARKET order (default 9000, as LOT_SIZE). */
   marketMaxQty?: number;
+  /** NOTIONAL maxNotional: the largest order value (default 9,000,000). */
+  maxNotional?: number;
+  /** NOTIONAL applyMaxToMarket: whether maxNotional applies to MARKET orders (default false, as on most markets). */
+  applyMaxToMarket?: boolean;
   /** NOTIONAL applyMinToMarket: whether minNotional applies to MARKET orders (default true). */
   applyMinToMarket?: boolean;
 }
@@ -224,7 +231,12 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   /** Whether NOTIONAL refuses a MARKET order of `qty`: only with applyMinToMarket, at the average price. */
   private appliesMinToMarket(qty: number, symbol: string, minNotional: number): boolean {
     if (!(this.options.applyMinToMarket ?? true)) return false;
-    return qty * (this.averagePrices.get(symbol) ?? this.ticker(symbol).last) < minNotional;
+    return qty * this.averagePrice(symbol) < minNotional;
+  }
+
+  /** What NOTIONAL values a MARKET order at: the pinned average price, else the last price. */
+  private averagePrice(symbol: string): number {
+    return this.averagePrices.get(symbol) ?? this.ticker(symbol).last;
   }
 
   /** Orders with this clientOrderId (a correct client never has more than one). */
@@ -577,7 +589,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         {
           filterType: 'LOT_SIZE',
           minQty: fmt(m.minAmount),
-          maxQty: '9000.00000000',
+          maxQty: fmt(this.options.lotMaxQty ?? 9000),
           stepSize: fmt(m.amountStep),
         },
         {
@@ -590,8 +602,8 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
           filterType: 'NOTIONAL',
           minNotional: fmt(m.minNotional),
           applyMinToMarket: this.options.applyMinToMarket ?? true,
-          maxNotional: '9000000.00000000',
-          applyMaxToMarket: false,
+          maxNotional: fmt(this.options.maxNotional ?? 9_000_000),
+          applyMaxToMarket: this.options.applyMaxToMarket ?? false,
           avgPriceMins: 5,
         },
       ],
@@ -682,7 +694,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
       throw new BinanceError(-2010, 'Duplicate order sent.');
     }
     const qty = Number(p.get('quantity'));
-    if (!(qty >= m.minAmount) || !onGrid(qty, m.amountStep))
+    if (!(qty >= m.minAmount) || !onGrid(qty, m.amountStep) || qty > (this.options.lotMaxQty ?? 9000))
       throw new BinanceError(-1013, 'Filter failure: LOT_SIZE');
     const limit = type === 'LIMIT' ? Number(p.get('price')) : undefined;
     if (limit !== undefined && (!(limit > 0) || !onGrid(limit, m.priceStep))) {
@@ -700,8 +712,17 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     const t = this.ticker(symbol);
     const refPrice = limit ?? (side === 'BUY' ? t.ask : t.bid);
     // NOTIONAL: a LIMIT order at its price; a MARKET one at the average price, and only with applyMinToMarket
+    // (the minimum) or applyMaxToMarket (the maximum)
     if (
       limit !== undefined ? qty * limit < m.minNotional : this.appliesMinToMarket(qty, symbol, m.minNotional)
+    ) {
+      throw new BinanceError(-1013, 'Filter failure: NOTIONAL');
+    }
+    const maxNotional = this.options.maxNotional ?? 9_000_000;
+    if (
+      limit !== undefined
+        ? qty * limit > maxNotional
+        : (this.options.applyMaxToMarket ?? false) && qty * this.averagePrice(symbol) > maxNotional
     ) {
       throw new BinanceError(-1013, 'Filter failure: NOTIONAL');
     }

@@ -10,7 +10,8 @@
  * - POST /v5/order/create answers only `orderId` and `orderLinkId` (the request is asynchronous); `orderLinkId`
  *   (≤ 36 of [A-Za-z0-9_-]) is "always unique": any earlier order with it makes a create 170141 "Duplicate
  *   clientOrderId"; a Market Buy's `qty` is the quote amount unless `marketUnit=baseCoin`; quantity below the
- *   minimum 170136, too many decimals 170137 / price 170134, order value below `minOrderAmt` 170140, balance 170131;
+ *   minimum 170136, above `maxLimitOrderQty` / `maxMarketOrderQty` (by order type) 170135, too many decimals 170137 /
+ *   price 170134, order value below `minOrderAmt` 170140, balance 170131;
  * - resting Limit orders fill when the price crosses them, in `limitFillSlices` executions; a cancelled order that
  *   had filled in part ends `PartiallyFilledCanceled` (spot only);
  * - GET /v5/order/realtime: open orders, or by `orderId`/`orderLinkId` any of the last 500 (closed ones are
@@ -153,7 +154,12 @@ export interface BybitExecution {
 }
 
 /** Fee rate per execution (default 0.1 %), in the coin received. */
-export type FakeBybitOptions = FakeExchangeOptions;
+export interface FakeBybitOptions extends FakeExchangeOptions {
+  /** instruments-info lotSizeFilter `maxLimitOrderQty`: the largest Limit order, base (default 9000). */
+  maxLimitOrderQty?: number;
+  /** `maxMarketOrderQty`: the largest Market order, base (default 4500). */
+  maxMarketOrderQty?: number;
+}
 
 /** Bybit's error answer, HTTP 200 unless the route says otherwise. */
 class BybitError extends ExchangeApiError<number> {
@@ -495,8 +501,8 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
             maxOrderQty: '9000',
             minOrderAmt: String(m.minNotional),
             maxOrderAmt: '8000000',
-            maxLimitOrderQty: '9000',
-            maxMarketOrderQty: '4500',
+            maxLimitOrderQty: fmt(this.options.maxLimitOrderQty ?? 9000),
+            maxMarketOrderQty: fmt(this.options.maxMarketOrderQty ?? 4500),
             postOnlyMaxLimitOrderSize: '60000',
           },
           priceFilter: { tickSize: fmtStep(m.priceStep) },
@@ -593,6 +599,11 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
       qty = raw;
     }
     if (qty < m.minAmount) throw new BybitError(RET.quantityTooLow.retCode, RET.quantityTooLow.retMsg);
+    // the largest order by type: maxLimitOrderQty / maxMarketOrderQty ("based on order type"; maxOrderQty and
+    // maxOrderAmt are "deprecated, no longer check")
+    const maxQty =
+      type === 'Limit' ? (this.options.maxLimitOrderQty ?? 9000) : (this.options.maxMarketOrderQty ?? 4500);
+    if (qty > maxQty) throw new BybitError(RET.quantityTooLarge.retCode, RET.quantityTooLarge.retMsg);
     if (qty * refPrice < m.minNotional) {
       throw new BybitError(RET.orderValueTooLow.retCode, RET.orderValueTooLow.retMsg);
     }

@@ -12,7 +12,9 @@
  * - POST /api/v5/trade/order (tdMode `cash`, ordType `market`/`limit`) answers ids only (ordId, clOrdId, ts, sCode).
  *   `clOrdId`: letters and digits, at most 32 (51000 otherwise); unique among PENDING orders only (51016 "Client
  *   order ID already exists."): a filled or canceled order's id is taken again as a new order. A SPOT market
- *   order's `sz` is in the quote for a buy unless `tgtCcy=base_ccy` (the base for a sell). minSz (51020), lotSz
+ *   order's `sz` is in the quote for a buy unless `tgtCcy=base_ccy` (the base for a sell). The largest order: a
+ *   limit one's `maxLmtSz` (base) and `maxLmtAmt` (USD) (51203), a market one's `maxMktSz` (in USDT: 51202) and
+ *   `maxMktAmt` (USD: 51201). minSz (51020), lotSz
  *   (51121), tickSz (51000 "Parameter px error"), balance (51008, subCode 1000: refused — OKX's default shrinking of
  *   a SPOT market order larger than the balance, `banAmend=false`, is not modelled);
  * - resting limit orders match when the price crosses them, in `limitFillSlices` partial fills;
@@ -111,6 +113,13 @@ export interface FakeOkxOptions extends FakeExchangeOptions {
   passphrase?: string;
   /** "Spot fees in quote currency" on: every fee in the quote. */
   feeInQuote?: boolean;
+  /** public/instruments `maxLmtSz`: the largest limit order, base (default 9999999999, as documented). */
+  maxLmtSz?: number;
+  /** `maxMktSz`: the largest market order, "the quantity in USDT" for SPOT (default 1000000, as documented). */
+  maxMktSz?: number;
+  /** `maxLmtAmt` / `maxMktAmt`: the largest limit / market order value in USD (default 1000000 each). */
+  maxLmtAmt?: number;
+  maxMktAmt?: number;
 }
 
 type Params = URLSearchParams;
@@ -430,10 +439,10 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       listTime: '1606468572000',
       lotSz: fmt(m.amountStep),
       maxIcebergSz: '9999999999.0000000000000000',
-      maxLmtAmt: '1000000',
-      maxLmtSz: '9999999999',
-      maxMktAmt: '1000000',
-      maxMktSz: '',
+      maxLmtAmt: fmt(this.options.maxLmtAmt ?? 1_000_000),
+      maxLmtSz: fmt(this.options.maxLmtSz ?? 9_999_999_999),
+      maxMktAmt: fmt(this.options.maxMktAmt ?? 1_000_000),
+      maxMktSz: fmt(this.options.maxMktSz ?? 1_000_000),
       maxStopSz: '',
       maxTriggerSz: '9999999999.0000000000000000',
       maxTwapSz: '9999999999.0000000000000000',
@@ -645,6 +654,7 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       throw new OrderRefused('51020', 'Your order should meet or exceed the minimum order amount.');
     }
     const refPrice = limit ?? (side === 'buy' ? t.ask : t.bid);
+    this.checkMaximums(ordType, qty, inQuote ? sz : qty * refPrice);
     const spend = side === 'buy' ? (inQuote ? sz : qty * refPrice) : qty;
     const spendCcy = side === 'buy' ? quote : base;
     if (this.wallet.free(spendCcy) + 1e-12 < spend) {
@@ -692,6 +702,30 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
         outTime: `${now}001`,
       },
     };
+  }
+
+  /**
+   * The largest order (public/instruments, SPOT): a limit order's `sz` at most maxLmtSz (base) and its value at most
+   * maxLmtAmt (USD): 51203 "Order amount exceeds the limit {0}."; a market order's value at most maxMktSz ("the
+   * quantity in USDT"): 51202 "Market order amount exceeds the maximum amount.", and at most maxMktAmt (USD): 51201
+   * "The value of a market order can't exceed {0}." A market order is valued at the price it fills at first (the
+   * markets here are quoted in USDT: one USD).
+   */
+  private checkMaximums(ordType: 'market' | 'limit', qty: number, value: number): void {
+    const o = this.options;
+    if (ordType === 'limit') {
+      const maxSz = o.maxLmtSz ?? 9_999_999_999;
+      if (qty > maxSz) throw new OrderRefused('51203', `Order amount exceeds the limit ${fmt(maxSz)}.`);
+      const maxAmt = o.maxLmtAmt ?? 1_000_000;
+      if (value > maxAmt) throw new OrderRefused('51203', `Order amount exceeds the limit ${fmt(maxAmt)}.`);
+      return;
+    }
+    if (value > (o.maxMktSz ?? 1_000_000)) {
+      throw new OrderRefused('51202', 'Market order amount exceeds the maximum amount.');
+    }
+    const maxAmt = o.maxMktAmt ?? 1_000_000;
+    if (value > maxAmt)
+      throw new OrderRefused('51201', `The value of a market order can't exceed ${fmt(maxAmt)}.`);
   }
 
   private matchRestingOrders(): void {

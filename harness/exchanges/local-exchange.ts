@@ -71,6 +71,12 @@ export interface LocalExchangeOptions {
   thirdCurrencyFees?: boolean;
   /** Port to listen on (default: any free one), e.g. one the bot was told about before the exchange came up. */
   port?: number;
+  /**
+   * The largest limit and market order the exchange lists and enforces, each in the unit its docs give: Binance
+   * LOT_SIZE maxQty (every order, base) / MARKET_LOT_SIZE maxQty (base); Bybit maxLimitOrderQty / maxMarketOrderQty
+   * (base); OKX maxLmtSz (base) / maxMktSz (USDT). Default: the exchange's documented example.
+   */
+  maxOrder?: { limit?: number; market?: number };
 }
 
 export interface LocalExchange {
@@ -114,4 +120,6 @@ export interface ExchangeKit {
   thirdCurrency?: { asset: string; market: string };
   /** The profile with a shorter request window for tests (the window is added to the unknown-order rule). */
   withRecvWindow(ms: number): ExchangeProfile;
+  /** The unit the exchange states its largest market order in (`maxOrder.market`): OKX maxMktSz is in USDT. */
+  marketMaximumIn: 'base' | 'quote';
 }

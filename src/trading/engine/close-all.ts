@@ -86,9 +86,13 @@ async function settleOrders(
   return { cancelled, unsettled };
 }
 
+/** Lookups of a placed piece before close-all gives up waiting for it and leaves the rest to the operator. */
+const SETTLE_LOOKUPS = 3;
+
 /**
- * Market-sells `held` of `symbol` in as many orders as the largest market order allows (sizeExit: Binance
- * MARKET_LOT_SIZE), each placed once the one before has filled; the ids go to `placed`. Returns why part of it was
+ * Market-sells `held` of `symbol` in as many orders as the exchange's largest market order allows (sizeExit: its
+ * maximum amount and value, docs/exchanges.md), each placed once the one before has filled (looked up where the
+ * create answer does not say); the ids go to `placed`. Returns why part of it was
  * not sold (nothing sold at all, or an order that did not fill: the rest is left for the operator), or null.
  */
 async function sellAll(
@@ -105,7 +109,7 @@ async function sellAll(
   for (;;) {
     const size = sizeExit(left, price, market, 'market');
     if (!size.ok) return orders === 0 ? size.reason : null;
-    const order = await manager.place({
+    let order = await manager.place({
       symbol,
       side: 'sell',
       type: 'market',
@@ -115,6 +119,12 @@ async function sellAll(
     });
     placed.push(order.clientOrderId);
     orders++;
+    // where the create answer is an acknowledgement only (Bybit, OKX), the fill shows on a lookup: a market order
+    // fills at once, so the next piece waits for a few lookups (no sleep: each is a round trip), not for a tick
+    for (let i = 0; i < SETTLE_LOOKUPS && !isFinal(order.status); i++) {
+      await manager.refresh(order.clientOrderId);
+      order = manager.order(order.clientOrderId) ?? order;
+    }
     if (order.status !== 'filled') {
       return `order ${order.clientOrderId} is ${order.status} (filled ${order.filled} of ${order.amount}): ${left - order.filled} ${symbol} left unsold, close-all again once it is settled`;
     }

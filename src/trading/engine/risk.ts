@@ -5,25 +5,37 @@
  */
 import type { Config } from '../../shared/config/schema';
 import type { Market } from '../exchange/exchange';
-import { floorToStep, sellableAmount } from '../exchange/precision';
+import { floorToStep, largestOrderAmount, sellableAmount } from '../exchange/precision';
 import { utcDay } from '../../shared/clock';
 
 export type RiskConfig = Config['trading']['risk'];
 
 export type SizeResult = { ok: true; amount: number; notional: number } | { ok: false; reason: string };
 
-/** Base amount for spending `quoteAmount` at `price`, floored to the amount step and checked against minimums. */
-export function sizeOrder(quoteAmount: number, price: number, market: Market): SizeResult {
+/**
+ * Base amount for spending `quoteAmount` at `price` in one order of `type`, floored to the amount step, within the
+ * exchange's largest order (largestOrderAmount: an entry above it is sized down to it, never refused every time)
+ * and checked against minimums.
+ */
+export function sizeOrder(
+  quoteAmount: number,
+  price: number,
+  market: Market,
+  type: 'market' | 'limit' = 'market',
+): SizeResult {
   if (!(price > 0)) return { ok: false, reason: `no valid price for ${market.symbol}` };
-  return checkAmount(floorToStep(quoteAmount / price, market.amountStep), price, market, price);
+  const amount = Math.min(
+    floorToStep(quoteAmount / price, market.amountStep),
+    largestOrderAmount(market, type, price),
+  );
+  return checkAmount(amount, price, market, price);
 }
 
 /**
- * Sellable part of a held amount: floored to the step and checked against minimums. A MARKET exit is at most the
- * market's largest market order (`maxMarketAmount`, Binance MARKET_LOT_SIZE: the exchange refuses more, every time;
- * a LIMIT exit is not bound by it) — the rest is sold by the next exit (close-all places them in a row; a stop-loss
- * still firing sells it on the next tick). A cap that would leave unsellable dust behind sells less, so that the rest
- * can be sold by the last order.
+ * Sellable part of a held amount: floored to the step and checked against minimums. An exit is at most the
+ * exchange's largest order of its type (largestOrderAmount: the exchange refuses more, every time) — the rest is sold
+ * by the next exit (close-all places them in a row; a stop-loss still firing sells it on the next tick). A cap that
+ * would leave unsellable dust behind sells less, so that the rest can be sold by the last order.
  */
 export function sizeExit(
   held: number,
@@ -32,10 +44,7 @@ export function sizeExit(
   type: 'market' | 'limit' = 'market',
 ): SizeResult {
   const sellable = floorToStep(held, market.amountStep);
-  const cap =
-    type === 'market' && market.maxMarketAmount
-      ? floorToStep(market.maxMarketAmount, market.amountStep)
-      : Infinity;
+  const cap = largestOrderAmount(market, type, price);
   const valued = valuedAt(price, market, type);
   if (sellable <= cap) return checkAmount(sellable, price, market, valued);
   const rest = floorToStep(sellable - cap, market.amountStep);

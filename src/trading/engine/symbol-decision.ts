@@ -114,7 +114,7 @@ export function decideOnSignal(v: SignalView): SignalDecision {
   if (v.signal.action !== 'enter-long' || v.inPosition) return { kind: 'none', quiet: true };
   const block = placementBlock(v.facts, 'entry');
   if (block) return { kind: 'none', reason: block.reason };
-  const size = sizeOrder(v.stakePerTrade, v.price, v.market);
+  const size = sizeOrder(v.stakePerTrade, v.price, v.market, v.orderType);
   return size.ok ? { kind: 'enter', amount: size.amount } : { kind: 'none', reason: size.reason };
 }
 

@@ -74,6 +74,7 @@ import type {
   Ticker,
 } from './exchange';
 import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource } from './kept-markets';
+import { orderMaximums } from './order-maximums';
 import { readWholeList, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
@@ -883,7 +884,8 @@ export class CcxtExchange implements Exchange {
       return 1e-8; // significant digits: no fixed step; the exchange rounds
     };
     const amountStep = step(num(m.precision?.amount));
-    const maxMarketAmount = num((m.limits as { market?: { max?: unknown } } | undefined)?.market?.max);
+    // per order type, base and quote: read per exchange where ccxt keeps them exactly (order-maximums.ts)
+    const maxOrder = orderMaximums(this.id, m);
     return {
       symbol: m.symbol,
       base: m.base,
@@ -892,7 +894,7 @@ export class CcxtExchange implements Exchange {
       priceStep: step(num(m.precision?.price)),
       minAmount: num(m.limits?.amount?.min) ?? amountStep,
       minNotional: num(m.limits?.cost?.min) ?? 0,
-      ...(maxMarketAmount !== undefined && maxMarketAmount > 0 ? { maxMarketAmount } : {}),
+      ...(maxOrder ? { maxOrder } : {}),
       // ccxt puts NOTIONAL in limits.cost.min whether or not it applies to market orders: read the filter
       ...(minNotionalSkipsMarket(m.info) ? { minNotionalOnMarket: false } : {}),
     };

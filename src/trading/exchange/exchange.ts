@@ -59,10 +59,11 @@ export interface Market {
   /** Minimum order value in quote currency. */
   minNotional: number;
   /**
-   * Largest amount one market order may have, where the exchange sets one apart (Binance MARKET_LOT_SIZE maxQty,
-   * ccxt `limits.market.max`); absent: no such limit known.
+   * The largest single order the exchange takes, by order type, where it documents one (ccxt-exchange.ts toMarket
+   * says where each comes from; docs/exchanges.md lists them). An order above it is refused every time, so sizing
+   * (precision.ts largestOrderAmount) keeps every order within it. Absent, or a side of it absent: none known.
    */
-  maxMarketAmount?: number;
+  maxOrder?: Partial<Record<OrderType, OrderMaximum>>;
   /**
    * False where the exchange does not apply `minNotional` to MARKET orders (Binance NOTIONAL `applyMinToMarket`
    * false; MIN_NOTIONAL `applyToMarket` false). Absent: it applies to every order.
@@ -73,6 +74,14 @@ export interface Market {
    * Trading, OKX not live): its orders are still synced, nothing is placed on it. Absent: trading.
    */
   halted?: boolean;
+}
+
+/** One order type's largest order: in the base (amount) and/or in the quote (value), either or both. */
+export interface OrderMaximum {
+  /** Largest amount, in the base. */
+  amount?: number;
+  /** Largest value (amount × price), in the quote. */
+  value?: number;
 }
 
 export interface Ticker {

@@ -2,7 +2,7 @@
  * The one precision module: amounts and prices on an exchange's grid. The bot (sizing, exits, positions) and the
  * paper exchange (matching) use the same functions, so they can never disagree at a boundary.
  */
-import type { Market } from './exchange';
+import type { Market, OrderType } from './exchange';
 
 /** Decimals of a step such as 0.25, 0.001 or 1e-8 (at most 12: no exchange step is finer). */
 function decimalsOf(step: number): number {
@@ -51,4 +51,35 @@ export function sellableAmount(
   if (!(sellable > 0) || sellable < market.minAmount) return 0;
   if (price !== undefined && price > 0 && sellable * price < (market.minNotional ?? 0)) return 0;
   return sellable;
+}
+
+/**
+ * How much more a market order may be worth to the exchange than at the last price read, when it judges a maximum
+ * order value: Binance values a MARKET order at the average price of the last `avgPriceMins` minutes (5 by default)
+ * — in a fall, above the last price —, OKX at what it fills at. 10 % covers a fall of 10 % within those minutes; in
+ * a faster crash the exchange refuses it, and a stop-loss is tried again on its backoff until the average has caught
+ * up (within those minutes). The cost is market orders ~9 % smaller than the maximum where a value maximum binds
+ * (one more piece now and then).
+ */
+export const MARKET_VALUE_MARGIN = 0.1;
+
+/**
+ * The largest amount one order of `type` may have on `market` (Infinity where the exchange sets none), on the amount
+ * step — the one rule for it: the smaller of its base maximum and its quote maximum turned into base at `price`. A
+ * limit order's value is judged at its price (the last price rounded to the tick: here the tick at or above it), a
+ * market order's at the last price plus MARKET_VALUE_MARGIN.
+ */
+export function largestOrderAmount(
+  market: Pick<Market, 'amountStep' | 'priceStep' | 'maxOrder'>,
+  type: OrderType,
+  price: number,
+): number {
+  const max = market.maxOrder?.[type];
+  let largest = max?.amount ?? Infinity;
+  if (max?.value !== undefined && price > 0) {
+    const valuedAt =
+      type === 'market' ? price * (1 + MARKET_VALUE_MARGIN) : ceilToStep(price, market.priceStep);
+    largest = Math.min(largest, max.value / valuedAt);
+  }
+  return Number.isFinite(largest) ? floorToStep(largest, market.amountStep) : Infinity;
 }

@@ -18,6 +18,7 @@ import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import { floorToStep, largestOrderAmount } from '../../../src/trading/exchange/precision';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
@@ -490,48 +491,128 @@ function liveSuite(kit: ExchangeKit): void {
       expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true, true]);
     });
 
-    it('sells a stop-loss above the largest market order in parts within it (Binance MARKET_LOT_SIZE maxQty)', async function () {
-      if (kit.id !== 'binance') this.skip();
-      fake = await FakeBinance.start({
-        ...kit.credentials,
-        balances: balances(),
-        candleMs: 300,
-        marketMaxQty: 0.001,
-      });
-      h = await engine(fake.url, { config: { trading: { orders: { type: 'limit' } } } });
-      await h.loop.recover({ kind: 'first-start' });
-      h.loop.enterRunning();
-      fake.pinPrice(BTC, 60_000);
-      strategy.next = ENTER;
-      await h.loop.tick();
-      strategy.next = HOLD;
-      const entry = h.manager.order(id(1))!;
-      expect(entry.amount).to.be.above(0.001);
-      fake.pinPrice(BTC, entry.price! - 10);
-      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
-      fake.pinPrice(BTC, Number((entry.price! * 0.95).toFixed(2)));
-      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
-      expect(h.manager.order(id(2))).to.include({
-        purpose: 'stop-loss',
-        type: 'market',
-        amount: 0.001,
-        status: 'filled',
-      });
-      expect(h.manager.order(id(3))).to.include({ purpose: 'stop-loss', type: 'market', status: 'filled' });
-      expect(h.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
-      expect(fake.balance('BTC')).to.be.at.least(1);
-    });
+    /**
+     * The largest market order, in the unit the exchange states it (`maxOrder.market`): `baseAmount` BTC, at 60,000
+     * in USDT where the exchange states it in the quote (OKX maxMktSz).
+     */
+    const marketMax = (baseAmount: number): number =>
+      kit.marketMaximumIn === 'quote' ? baseAmount * 60_000 : baseAmount;
 
     /**
-     * Binance with a largest market order of `marketMaxQty`, and a position bought with a limit entry (a market buy
-     * could be above the cap too), filled, at a still price of 60,000.
+     * A live engine on an exchange with these largest orders (`maxOrder`, the exchange's own units), and a position
+     * bought with a limit entry (a market entry would be capped too), filled, at a still price of 60,000.
      */
-    async function limitEntryUnderMarketCap(marketMaxQty: number): Promise<void> {
+    async function limitEntryUnder(maxOrder: { limit?: number; market?: number }): Promise<void> {
+      await live({ fake: { maxOrder }, config: { trading: { orders: { type: 'limit' } } } });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await h!.loop.tick();
+      strategy.next = HOLD;
+      fake!.pinPrice(BTC, h!.manager.order(id(1))!.price! - 10);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
+      fake!.pinPrice(BTC, 60_000);
+    }
+
+    /** The orders of a purpose, in the order they were placed (ids 1…n). */
+    const ordersOf = (purpose: string): NonNullable<ReturnType<EngineHarness['manager']['order']>>[] => {
+      const all = [];
+      for (let n = 1; h!.manager.order(id(n)); n++) all.push(h!.manager.order(id(n))!);
+      return all.filter((o) => o.purpose === purpose);
+    };
+
+    it('sells a stop-loss above the largest market order completely, in orders within it over ticks', async () => {
+      await limitEntryUnder({ market: marketMax(0.001) });
+      const held = position();
+      expect(held).to.be.above(0.001);
+      const largest = largestOrderAmount(h!.manager.markets[BTC], 'market', 57_000);
+      fake!.pinPrice(BTC, 57_000);
+      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
+      const stops = ordersOf('stop-loss');
+      expect(stops.length).to.be.at.least(2);
+      for (const o of stops) {
+        expect(o).to.include({ type: 'market', status: 'filled' });
+        expect(o.amount).to.be.at.most(largest);
+      }
+      // sold whole (all of it on the amount step; the fee taken in the coin leaves less than a step): no dust left,
+      // nothing refused, the owner's coin untouched
+      const step = h!.manager.markets[BTC].amountStep;
+      expect(stops.reduce((s, o) => s + o.filled, 0)).to.be.closeTo(floorToStep(held, step), 1e-9);
+      expect(position()).to.be.below(step);
+      expect(h!.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
+      expect(fake!.balance('BTC')).to.be.at.least(1);
+    });
+
+    it('close-all sells a position above the largest market order in as many orders within it as needed, never leaving dust', async () => {
+      // 0.0016 BTC per market order (Binance, Bybit): selling that first would leave 0.00005 BTC (3 USDT, below
+      // Binance's minimum of 5), unsellable; 96 USDT on OKX
+      await limitEntryUnder({ market: marketMax(0.0016) });
+      await h!.loop.tick();
+      const held = position();
+      expect(held).to.be.above(0.0016);
+      const largest = largestOrderAmount(h!.manager.markets[BTC], 'market', 60_000);
+      const result = await h!.loop.closeAll();
+      expect(result.skipped).to.deep.equal([]);
+      const orders = result.orders.map((o) => h!.manager.order(o)!);
+      expect(orders.length).to.equal(2);
+      for (const o of orders) expect(o.amount).to.be.at.most(largest);
+      // the last order is worth at least the minimum (where there is one): nothing sellable is left
+      expect(orders[1].amount * 60_000).to.be.at.least(h!.manager.markets[BTC].minNotional);
+      expect(orders.map((o) => o.status)).to.deep.equal(['filled', 'filled']);
+      expect(h!.manager.openPositions()).to.deep.equal([]);
+      expect(position()).to.be.below(0.00001);
+      expect(h!.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
+    });
+
+    it('a LIMIT exit is bound by the largest limit order, not by the largest market order', async () => {
+      await limitEntryUnder({ market: marketMax(0.001) });
+      strategy.next = EXIT;
+      await tickUntil(() => h!.manager.order(id(2)) !== undefined);
+      const exit = h!.manager.order(id(2))!;
+      expect(exit).to.include({ purpose: 'exit', type: 'limit' });
+      expect(exit.amount).to.be.above(0.001);
+      expect(exit.amount).to.equal(Math.floor(position() * 1e5 + 1e-6) / 1e5);
+    });
+
+    it('places an entry sized above the largest market order at that largest order, never refused for it', async () => {
+      await live({ fake: { maxOrder: { market: marketMax(0.001) } } });
+      fake!.pinPrice(BTC, 60_000);
+      const largest = largestOrderAmount(h!.manager.markets[BTC], 'market', 60_000);
+      // the stake (100 USDT: 0.00166 BTC) is above it
+      expect(largest).to.be.below(0.00166);
+      strategy.next = ENTER;
+      await tickUntil(() => h!.manager.order(id(1))?.status === 'filled');
+      expect(h!.manager.order(id(1))).to.include({
+        purpose: 'entry',
+        type: 'market',
+        amount: largest,
+        filled: largest,
+      });
+      expect(h!.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
+    });
+
+    it('places a limit entry sized above the largest limit order at that largest order, never refused for it', async () => {
+      await live({
+        fake: { maxOrder: { limit: 0.001 } },
+        config: { trading: { orders: { type: 'limit' } } },
+      });
+      fake!.pinPrice(BTC, 60_000);
+      strategy.next = ENTER;
+      await tickUntil(() => h!.manager.order(id(1)) !== undefined);
+      strategy.next = HOLD;
+      expect(h!.manager.order(id(1))).to.include({ purpose: 'entry', type: 'limit', amount: 0.001 });
+      fake!.pinPrice(BTC, h!.manager.order(id(1))!.price! - 10);
+      await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
+      expect(h!.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
+    });
+
+    it('sells a stop-loss above the largest order VALUE in pieces judged with the margin, even valued at a higher average price (Binance NOTIONAL applyMaxToMarket)', async function () {
+      if (kit.id !== 'binance') this.skip();
       const binance = await FakeBinance.start({
         ...kit.credentials,
         balances: balances(),
         candleMs: 300,
-        marketMaxQty,
+        maxNotional: 60,
+        applyMaxToMarket: true,
       });
       fake = binance;
       h = await engine(binance.url, { config: { trading: { orders: { type: 'limit' } } } });
@@ -541,40 +622,20 @@ function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await h.loop.tick();
       strategy.next = HOLD;
+      // the limit entry is sized within maxNotional at its price: 0.001 BTC (60 USDT)
+      expect(h.manager.order(id(1))).to.include({ type: 'limit', amount: 0.001 });
       binance.pinPrice(BTC, h.manager.order(id(1))!.price! - 10);
       await tickUntil(() => h!.manager.order(id(1))!.status === 'filled');
-      binance.pinPrice(BTC, 60_000);
-    }
-
-    it('close-all sells a position above the largest market order in as many capped orders as needed, never leaving dust (Binance MARKET_LOT_SIZE)', async function () {
-      if (kit.id !== 'binance') this.skip();
-      // 0.0016 BTC per market order: selling it first would leave 0.00005 BTC (3 USDT, minimum 5), unsellable
-      await limitEntryUnderMarketCap(0.0016);
-      await h!.loop.tick();
-      const held = position();
-      expect(held).to.be.above(0.0016);
-      const result = await h!.loop.closeAll();
-      expect(result.skipped).to.deep.equal([]);
-      const amounts = result.orders.map((o) => h!.manager.order(o)!.amount);
-      expect(amounts.length).to.equal(2);
-      for (const a of amounts) expect(a).to.be.at.most(0.0016);
-      // the last order is worth at least the minimum: nothing sellable is left
-      expect(amounts[1] * 60_000).to.be.at.least(5);
-      expect(result.orders.map((o) => h!.manager.order(o)!.status)).to.deep.equal(['filled', 'filled']);
-      expect(h!.manager.openPositions()).to.deep.equal([]);
+      // a fall: the last price is 57,000, Binance values a market order at its 5-minute average, 60,000
+      binance.pinPrice(BTC, 57_000);
+      binance.pinAveragePrice(BTC, 60_000);
+      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
+      const stops = ordersOf('stop-loss');
+      // 0.00099 BTC to sell (0.001 less the fee in BTC); 60 / (57,000 × 1.1) is 0.00095 BTC, whose rest (0.00004,
+      // 2.28 USDT) would be dust below the minimum of 5: 0.0009, then the smallest sellable 0.00009
+      expect(stops.map((o) => `${o.amount} ${o.status}`)).to.deep.equal(['0.0009 filled', '0.00009 filled']);
       expect(position()).to.be.below(0.00001);
-      expect(h!.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
-    });
-
-    it('a LIMIT exit is not capped by the largest MARKET order (MARKET_LOT_SIZE applies to market orders only)', async function () {
-      if (kit.id !== 'binance') this.skip();
-      await limitEntryUnderMarketCap(0.001);
-      strategy.next = EXIT;
-      await tickUntil(() => h!.manager.order(id(2)) !== undefined);
-      const exit = h!.manager.order(id(2))!;
-      expect(exit).to.include({ purpose: 'exit', type: 'limit' });
-      expect(exit.amount).to.be.above(0.001);
-      expect(exit.amount).to.equal(Math.floor(position() * 1e5 + 1e-6) / 1e5);
+      expect(h.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
     });
 
     it('counts a fee paid in a third currency at its quote value when the fill is recorded', async function () {

@@ -13,6 +13,11 @@ import {
   sizeOrder,
   type RiskConfig,
 } from '../../../src/trading/engine/risk';
+import {
+  floorToStep,
+  largestOrderAmount,
+  MARKET_VALUE_MARGIN,
+} from '../../../src/trading/exchange/precision';
 import { BTC_MARKET, TEST_RISK } from '../../support/risk-fixtures';
 
 const btc = BTC_MARKET;
@@ -67,7 +72,7 @@ describe('risk: sizing', () => {
   });
 
   it('sizes an exit to at most the largest market order the exchange takes (MARKET_LOT_SIZE maxQty)', () => {
-    const capped = { ...btc, maxMarketAmount: 0.0015 };
+    const capped = { ...btc, maxOrder: { market: { amount: 0.0015 } } };
     expect(sizeExit(0.0016649, 60_000, capped)).to.include({ ok: true, amount: 0.0015 });
     // the rest (0.00016, 9.60 USDT) is sold by the next exit
     expect(sizeExit(0.0016649 - 0.0015, 60_000, capped)).to.include({ ok: true, amount: 0.00016 });
@@ -75,13 +80,73 @@ describe('risk: sizing', () => {
   });
 
   it('caps only a market exit, and never leaves unsellable dust behind the cap', () => {
-    const capped = { ...btc, maxMarketAmount: 0.0015 };
+    const capped = { ...btc, maxOrder: { market: { amount: 0.0015 } } };
     // a limit exit is not bound by the largest MARKET order
     expect(sizeExit(0.0016649, 60_000, capped, 'limit')).to.include({ ok: true, amount: 0.00166 });
     // 0.0015 would leave 0.00002 (1.20 USDT, minimum 5): sell less, so the last order sells a sellable rest
     const first = sizeExit(0.00152, 60_000, capped);
     expect(first).to.include({ ok: true, amount: 0.00143 });
     expect(sizeExit(0.00152 - 0.00143, 60_000, capped)).to.include({ ok: true, amount: 0.00009 });
+  });
+
+  it('sizes a limit exit to the largest limit order, and judges a value maximum at the order price', () => {
+    // Bybit maxLimitOrderQty / OKX maxLmtSz: base
+    const limitCapped = { ...btc, maxOrder: { limit: { amount: 0.001 } } };
+    expect(sizeExit(0.0016649, 60_000, limitCapped, 'limit')).to.include({ ok: true, amount: 0.001 });
+    expect(sizeExit(0.0016649, 60_000, limitCapped, 'market')).to.include({ ok: true, amount: 0.00166 });
+    // Binance NOTIONAL maxNotional / OKX maxLmtAmt: 60 USDT at a price of 60,000.004 (tick 0.01: 60,000.01)
+    const valueCapped = { ...btc, maxOrder: { limit: { value: 60 } } };
+    const size = sizeExit(0.0016649, 60_000.004, valueCapped, 'limit');
+    expect(size).to.include({ ok: true, amount: 0.00099 });
+    expect(size.ok && size.amount * 60_000.01).to.be.at.most(60);
+  });
+
+  it('judges a market order value maximum at the last price plus the 10 % margin (the exchange values it later)', () => {
+    // OKX maxMktSz 120 USDT at 60,000: 120 / 66,000 = 0.001818… BTC, floored to 0.00181
+    const capped = { ...btc, maxOrder: { market: { value: 120 } } };
+    expect(MARKET_VALUE_MARGIN).to.equal(0.1);
+    expect(sizeExit(0.005, 60_000, capped)).to.include({ ok: true, amount: 0.00181 });
+    // the smaller of a base and a value maximum binds
+    const both = { ...btc, maxOrder: { market: { amount: 0.0015, value: 120 } } };
+    expect(sizeExit(0.005, 60_000, both)).to.include({ ok: true, amount: 0.0015 });
+  });
+
+  it('sizes an entry above the largest order down to it, by order type (never refused for it)', () => {
+    const capped = { ...btc, maxOrder: { market: { amount: 0.001 }, limit: { amount: 0.0012, value: 66 } } };
+    // 100 USDT at 60,000 is 0.00166 BTC
+    expect(sizeOrder(100, 60_000, capped, 'market')).to.include({ ok: true, amount: 0.001 });
+    // a limit entry: the smaller of 0.0012 BTC and 66 USDT at 60,000 (0.0011)
+    expect(sizeOrder(100, 60_000, capped, 'limit')).to.include({ ok: true, amount: 0.0011 });
+    // a stake within the maximum is left as it is
+    expect(sizeOrder(50, 60_000, capped, 'market')).to.include({ ok: true, amount: 0.00083 });
+  });
+
+  it('sells any position whole in exits within the maximums, with no unsellable rest (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.0001, max: 0.05, noNaN: true }),
+        fc.double({ min: 1_000, max: 200_000, noNaN: true }),
+        fc.option(fc.double({ min: 0.0002, max: 0.01, noNaN: true }), { nil: undefined }),
+        fc.option(fc.double({ min: 12, max: 500, noNaN: true }), { nil: undefined }),
+        fc.constantFrom<'market' | 'limit'>('market', 'limit'),
+        (held, price, amount, value, type) => {
+          const market = { ...btc, maxOrder: { [type]: { amount, value } } };
+          let left = floorToStep(held, btc.amountStep);
+          const largest = largestOrderAmount(market, type, price);
+          // sellable whole, under maximums of at least twice the smallest order (below that a rest can be dust
+          // whatever the sizes: 1.5 times a maximum of 1.2 smallest orders)
+          const smallest = Math.max(btc.minAmount, btc.minNotional / price);
+          if (!sizeExit(left, price, btc, type).ok || largest < 2 * smallest + btc.amountStep) return true;
+          for (let orders = 0; orders < 10_000; orders++) {
+            const size = sizeExit(left, price, market, type);
+            if (!size.ok || size.amount > largest) return false;
+            left = floorToStep(left - size.amount, btc.amountStep);
+            if (left === 0) return true;
+          }
+          return false;
+        },
+      ),
+    );
   });
 
   it('does not refuse a market exit below the minimum value where the minimum skips market orders (applyMinToMarket false)', () => {

@@ -86,8 +86,12 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
   it('loads only the binance module and reads markets with their precision and minimums (one request)', async () => {
     expect(ex.loadInfo.via).to.equal('esm-single');
     const markets = await ex.loadMarkets();
-    // MARKET_LOT_SIZE maxQty (ccxt limits.market.max): the largest market order
-    expect(markets[BTC]).to.deep.equal({ ...BTC_MARKET, maxMarketAmount: 9000 });
+    // the largest order: LOT_SIZE maxQty and NOTIONAL maxNotional bind a limit order; LOT_SIZE and MARKET_LOT_SIZE
+    // maxQty a market order (maxNotional not: applyMaxToMarket false)
+    expect(markets[BTC]).to.deep.equal({
+      ...BTC_MARKET,
+      maxOrder: { limit: { amount: 9000, value: 9_000_000 }, market: { amount: 9000 } },
+    });
     expect(fake.requests.map((r) => r.route)).to.deep.equal(['exchangeInfo']);
   });
 
@@ -276,10 +280,34 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
       marketMaxQty: 0.5,
     });
     ex = await connect();
-    expect((await ex.loadMarkets())[BTC].maxMarketAmount).to.equal(0.5);
+    expect((await ex.loadMarkets())[BTC].maxOrder?.market).to.deep.equal({ amount: 0.5 });
     const err = await caught(ex.createOrder(order({ amount: 0.6 })));
     expect(err).to.be.instanceOf(InvalidOrderError);
     expect(err.message).to.match(/MARKET_LOT_SIZE/);
+  });
+
+  it('reads LOT_SIZE maxQty and NOTIONAL maxNotional (with applyMaxToMarket) as the largest orders; Binance refuses larger ones (-1013)', async () => {
+    await ex.close();
+    await fake.close();
+    fake = await FakeBinance.start({
+      apiKey: API_KEY,
+      secret: SECRET,
+      balances: { USDT: 100_000 },
+      lotMaxQty: 2,
+      maxNotional: 30_000,
+      applyMaxToMarket: true,
+    });
+    fake.pinPrice(BTC, 60_000);
+    ex = await connect();
+    expect((await ex.loadMarkets())[BTC].maxOrder).to.deep.equal({
+      limit: { amount: 2, value: 30_000 },
+      market: { amount: 2, value: 30_000 },
+    });
+    const tooMany = await caught(ex.createOrder(order({ type: 'limit', price: 10_000, amount: 2.5 })));
+    expect(tooMany.message).to.match(/Filter failure: LOT_SIZE/);
+    const tooMuch = await caught(ex.createOrder(order({ amount: 0.6 })));
+    expect(tooMuch.message).to.match(/Filter failure: NOTIONAL/);
+    expect(await ex.createOrder(order({ amount: 0.4 }))).to.include({ status: 'closed' });
   });
 
   it('refuses a create unsent while Binance has the IP banned (418): it never leaves late, once the ban is over', async () => {

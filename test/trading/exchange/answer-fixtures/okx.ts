@@ -82,8 +82,13 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
             const before = s.fake.requests.length;
             const markets = await fresh.loadMarkets();
             expect(s.fake.requests.slice(before).map((r) => r.route)).to.deep.equal(['instruments']);
-            // lotSz, tickSz and minSz; OKX has no minimum order value
-            expect(markets['BTC/USDT']).to.deep.equal({ ...BTC_MARKET, minNotional: 0 });
+            // lotSz, tickSz and minSz; OKX has no minimum order value. The largest orders: maxLmtSz (base) and
+            // maxLmtAmt (USD) a limit one, maxMktSz (USDT) and maxMktAmt (USD) a market one's value
+            expect(markets['BTC/USDT']).to.deep.equal({
+              ...BTC_MARKET,
+              minNotional: 0,
+              maxOrder: { limit: { amount: 9_999_999_999, value: 1_000_000 }, market: { value: 1_000_000 } },
+            });
           } finally {
             await fresh.close();
           }

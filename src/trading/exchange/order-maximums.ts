@@ -1,0 +1,128 @@
+/**
+ * The largest single order of a market, per order type, from a ccxt market (pure; ccxt-exchange.ts toMarket). Each
+ * verified exchange documents its own, and ccxt keeps only part of them in `limits` — merged across order types, or
+ * in a unit it does not say — so each is read where it is exact, said below. docs/exchanges.md lists what applies.
+ */
+import type { Market, OrderMaximum } from './exchange';
+
+/** The part of a ccxt market read here. */
+export interface CcxtMarketLimits {
+  quote?: string;
+  limits?: {
+    amount?: { max?: unknown };
+    cost?: { max?: unknown };
+    market?: { max?: unknown };
+  };
+  info?: unknown;
+}
+
+/** Quotes a USD or USDT maximum is counted in one to one (OKX states its maximums in USD and USDT). */
+const DOLLAR_QUOTES = new Set(['USDT', 'USD', 'USDC']);
+
+export function orderMaximums(exchangeId: string, m: CcxtMarketLimits): Market['maxOrder'] {
+  switch (exchangeId) {
+    case 'binance':
+      return binance(m);
+    case 'bybit':
+      return bybit(m);
+    case 'okx':
+      return okx(m);
+    default:
+      // no profile, no live orders: ccxt's base maximums, as it means them
+      return built(
+        { amount: positive(m.limits?.amount?.max) },
+        {
+          amount: smallest(positive(m.limits?.amount?.max), positive(m.limits?.market?.max)),
+        },
+      );
+  }
+}
+
+/**
+ * Binance spot filters: LOT_SIZE maxQty binds every order (ccxt `limits.amount.max`), MARKET_LOT_SIZE maxQty a
+ * MARKET order besides (`limits.market.max`); NOTIONAL maxNotional binds a LIMIT order, and a MARKET one only with
+ * `applyMaxToMarket` — ccxt puts maxNotional in `limits.cost.max` either way, so it is read from the filter.
+ */
+function binance(m: CcxtMarketLimits): Market['maxOrder'] {
+  const lotMax = positive(m.limits?.amount?.max);
+  const notional = filter(m.info, 'NOTIONAL');
+  const maxNotional = positive(notional?.maxNotional);
+  const onMarket = notional?.applyMaxToMarket === true || notional?.applyMaxToMarket === 'true';
+  return built(
+    { amount: lotMax, value: maxNotional },
+    { amount: smallest(lotMax, positive(m.limits?.market?.max)), value: onMarket ? maxNotional : undefined },
+  );
+}
+
+/**
+ * Bybit v5 spot lotSizeFilter: `maxLimitOrderQty` and `maxMarketOrderQty` (base), read from the answer — ccxt reads
+ * neither. `maxOrderQty` and `maxOrderAmt` are "deprecated, no longer check": used only for an answer without the
+ * per-type ones (as ccxt reads them: `limits.amount.max`, `limits.cost.max`, for every order).
+ */
+function bybit(m: CcxtMarketLimits): Market['maxOrder'] {
+  const lot = (m.info as { lotSizeFilter?: Record<string, unknown> } | undefined)?.lotSizeFilter;
+  const limitQty = positive(lot?.maxLimitOrderQty);
+  const marketQty = positive(lot?.maxMarketOrderQty);
+  if (limitQty !== undefined || marketQty !== undefined) {
+    return built({ amount: limitQty }, { amount: marketQty });
+  }
+  const older: OrderMaximum = {
+    amount: positive(m.limits?.amount?.max),
+    value: positive(m.limits?.cost?.max),
+  };
+  return built(older, older);
+}
+
+/**
+ * OKX public/instruments, SPOT: `maxLmtSz` is "the quantity in base currency" of a limit order (ccxt
+ * `limits.amount.max`); `maxMktSz` is "the quantity in USDT" of a market order (ccxt `limits.cost.max`, unit unsaid);
+ * `maxLmtAmt` / `maxMktAmt` are the "max USD amount" of a limit / market order (ccxt reads neither). The USD and USDT
+ * ones are read from the answer and applied where the quote is a dollar (USDT, USD, USDC, one to one); elsewhere they
+ * would need a conversion the bot does not make, and are left out (docs/exchanges.md says so).
+ */
+function okx(m: CcxtMarketLimits): Market['maxOrder'] {
+  const info = (m.info ?? {}) as Record<string, unknown>;
+  const dollars = DOLLAR_QUOTES.has(m.quote ?? '');
+  return built(
+    { amount: positive(info.maxLmtSz), value: dollars ? positive(info.maxLmtAmt) : undefined },
+    {
+      value: dollars ? smallest(positive(info.maxMktSz), positive(info.maxMktAmt)) : undefined,
+    },
+  );
+}
+
+function filter(info: unknown, type: string): Record<string, unknown> | undefined {
+  const filters = (info as { filters?: unknown } | undefined)?.filters;
+  if (!Array.isArray(filters)) return undefined;
+  return filters.find((f: Record<string, unknown> | null) => f?.filterType === type) as
+    Record<string, unknown> | undefined;
+}
+
+/** The maximums with what is known, or undefined when nothing is. */
+function built(limit: OrderMaximum, market: OrderMaximum): Market['maxOrder'] {
+  const maxOrder: Market['maxOrder'] = {};
+  const kept = (x: OrderMaximum): OrderMaximum | undefined => {
+    const out: OrderMaximum = {};
+    if (x.amount !== undefined) out.amount = x.amount;
+    if (x.value !== undefined) out.value = x.value;
+    return Object.keys(out).length > 0 ? out : undefined;
+  };
+  const l = kept(limit);
+  const mk = kept(market);
+  if (l) maxOrder.limit = l;
+  if (mk) maxOrder.market = mk;
+  return l || mk ? maxOrder : undefined;
+}
+
+function smallest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+/** A maximum as a number; 0, empty or missing is none (Binance's "disabled on 0", OKX's empty strings). */
+function positive(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
