@@ -302,6 +302,8 @@ export class CcxtExchange implements Exchange {
   private readonly kept: Promise<Record<string, Market> | undefined>;
   /** The market ids the last fresh load asked for (the profile's `marketsBySymbol`); undefined: the whole list. */
   private scope?: string[];
+  /** The markets load running, if any (loadMarketIds). */
+  private marketLoads: Promise<unknown> = Promise.resolve();
   /** What ccxt's market load fetched last: kept for the next start. */
   private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
   private readonly summarizeError?: (message: string) => string;
@@ -439,8 +441,17 @@ export class CcxtExchange implements Exchange {
     return this.loadMarketIds(reload, ids);
   }
 
-  /** Markets loaded by id where the profile can ask for them (`ids`), else the whole list. */
+  /**
+   * Markets loaded by id where the profile can ask for them (`ids`), else the whole list. One load at a time: ccxt
+   * hands a load asked while another runs the one running, whatever was asked of each.
+   */
   private loadMarketIds(reload: boolean, ids: string[] | undefined): Promise<Record<string, Market>> {
+    const load = this.marketLoads.then(() => this.loadMarketIdsNow(reload, ids));
+    this.marketLoads = load.catch(() => undefined);
+    return load;
+  }
+
+  private loadMarketIdsNow(reload: boolean, ids: string[] | undefined): Promise<Record<string, Market>> {
     return this.read('loadMarkets', {}, async () => {
       const loaded = this.client.markets;
       this.fetched.markets = undefined;

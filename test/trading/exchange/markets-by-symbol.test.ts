@@ -144,6 +144,17 @@ describe('markets asked for by symbol (real ccxt binance, local Binance)', funct
     expect(marketRequests()).to.have.length(4);
   });
 
+  it('answers each of two loads asked together with what it asked for (ccxt alone hands the second the first one)', async () => {
+    const ex = await connect();
+    const [first, second] = await Promise.all([
+      ex.loadMarkets(false, [BTC]),
+      ex.loadMarkets(true, [BTC, ETH]),
+    ]);
+    expect(Object.keys(first)).to.deep.equal([BTC]);
+    expect(Object.keys(second).sort()).to.deep.equal([BTC, ETH]);
+    expect(marketRequests()).to.deep.equal(['["BTCUSDT"]', '["BTCUSDT","ETHUSDT"]']);
+  });
+
   it("the profile asks for Binance's market ids as its documentation writes them", () => {
     const by = binanceProfile.marketsBySymbol!;
     expect(by.params([BTC, ETH].map(by.marketId))).to.deep.equal({ symbols: '["BTCUSDT","ETHUSDT"]' });
