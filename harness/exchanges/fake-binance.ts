@@ -424,7 +424,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     return {
       'GET /api/v3/ping': r('ping', false, 1, () => ({ body: {} })),
       'GET /api/v3/time': r('time', false, 1, () => ({ body: { serverTime: this.now() } })),
-      'GET /api/v3/exchangeInfo': r('exchangeInfo', false, 20, () => ({ body: this.exchangeInfo() })),
+      'GET /api/v3/exchangeInfo': r('exchangeInfo', false, 20, (p) => ({ body: this.exchangeInfo(p) })),
       'GET /api/v3/ticker/24hr': r('ticker', false, 2, (p) => ({ body: this.ticker24h(this.symbolOf(p)) })),
       'GET /api/v3/ticker/price': r('ticker', false, 2, (p) => {
         const s = this.symbolOf(p);
@@ -542,7 +542,32 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     };
   }
 
-  private exchangeInfo(): unknown {
+  /**
+   * The whole list, or only the markets `symbol` (one id) or `symbols` (a JSON array of ids) name: "If any symbol
+   * provided in either symbol or symbols do not exist, the endpoint will throw an error" — -1121 for the whole
+   * request (a delisted market does not exist).
+   */
+  private exchangeInfo(p: URLSearchParams): unknown {
+    const all = [...this.listedSymbols().map((symbol) => this.symbolInfo(symbol)), ...this.listed] as Array<{
+      symbol: string;
+    }>;
+    const one = p.get('symbol');
+    const many = p.get('symbols');
+    let asked: string[] | undefined;
+    if (one !== null) asked = [one];
+    else if (many !== null) {
+      try {
+        asked = JSON.parse(many) as string[];
+      } catch {
+        throw new BinanceError(-1100, "Illegal characters found in parameter 'symbols'.");
+      }
+    }
+    let symbols = all;
+    if (asked) {
+      const byId = new Map(all.map((info) => [info.symbol, info]));
+      if (!asked.every((id) => byId.has(id))) throw new BinanceError(-1121, 'Invalid symbol.');
+      symbols = asked.map((id) => byId.get(id)!);
+    }
     return {
       timezone: 'UTC',
       serverTime: this.now(),
@@ -552,7 +577,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         { rateLimitType: 'RAW_REQUESTS', interval: 'MINUTE', intervalNum: 5, limit: 61_000 },
       ],
       exchangeFilters: [],
-      symbols: [...this.listedSymbols().map((symbol) => this.symbolInfo(symbol)), ...this.listed],
+      symbols,
     };
   }
 

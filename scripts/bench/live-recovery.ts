@@ -1,7 +1,8 @@
 /**
  * live recovery: the shipped trading daemon in live mode under PM2 against the local Binance (harness/exchanges,
  * its REQUEST_WEIGHT budget enforced) behind a latency proxy (50 ms round trip), 5 symbols and 20 resting orders,
- * its exchangeInfo listing 3,000 more markets than are traded (a real Binance lists ~3,400), SIGKILLed and
+ * its exchangeInfo listing 3,000 more markets than are traded (a real Binance lists ~3,400; the start asks for the
+ * traded ones by symbol), SIGKILLed and
  * measured as the restart bench measures (restart.ts: PM2's own instants, its backoff subtracted),
  * alternately with the bare floor app in the same PM2. Besides the time: the requests each recovery made, whether
  * they went out with the markets load (markets kept on disk), and the exchange's used weight seen on every answer

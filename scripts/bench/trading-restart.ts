@@ -133,7 +133,8 @@ export async function tradingRestarts(
               'restarts, ~40 ms more CPU each), then running its top level: every zod schema built, module initialisers ' +
               "(zod, dotenv), esbuild's CommonJS interop copying node's modules and its keepNames helper naming every " +
               "function — together ~60 ms above node's own boot; node's own " +
-              'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen); ~6 scavenges of the fixed ' +
+              'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen; not tls, loaded with a live ' +
+              "exchange's first https connection: ~1 ms of every start, median of 15 fresh loads); ~6 scavenges of the fixed " +
               '2 MiB young generation (~10 ms: nearly every object a start makes survives); the config and state parsed by zod (jitless); and our ' +
               "own start (the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, " +
               'store and history journal, the event log tail, the paper exchange and its account file, the TCP server, ' +

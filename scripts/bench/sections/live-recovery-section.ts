@@ -52,8 +52,12 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `scripts/ccxt-bundle-deps.ts); from the restart to the first request reaching the exchange ` +
           `${fmtMs(f.beforeExchangeMs.median)} (its one-way trip included). The start's connections, opened as ccxt ` +
           `begins to load, are connected by then: the main thread's CPU, not a handshake, decides when the first ` +
-          `request leaves. Then markets and account together; the markets answer lists ${LIVE_LISTED_MARKETS} more ` +
-          `markets than are traded (a real Binance: ~3,400), so reading and parsing it is main-thread CPU too. ` +
+          `request leaves. Then markets and account together; the markets are asked for by symbol (exchangeInfo ` +
+          `\`symbols\`, the profile's marketsBySymbol): the traded ones' few KB, not the whole list of ` +
+          `${LIVE_LISTED_MARKETS} more (a real Binance: ~3,400, ~8 MB of JSON), which took the adapter 516–644 ms ` +
+          `of CPU per load against 99–135 ms for the 5 (a probe on a busy host, first request included) and ~22 MiB ` +
+          `more heap to hold, and put the start's exchange part at 5.8–7 round trips (a symbol no longer listed ` +
+          `makes Binance refuse the request, -1121: the whole list is read then). ` +
           `With the traded symbols' markets the run before kept on disk (trading-markets.json, a few KB: ccxt maps ` +
           `symbols and parses orders with them), recovery's reads — recent orders of each symbol, open orders of ` +
           `all symbols, the balance — go out once the account answered, beside the markets answer (in ` +

@@ -16,7 +16,8 @@ export interface ConnectReads {
 }
 
 export function sendConnectReads(exchange: Exchange, symbols: readonly string[] = []): ConnectReads {
-  const markets = exchange.loadMarkets();
+  // the traded symbols' markets where the exchange can be asked for only those (connect adds any held symbol)
+  const markets = exchange.loadMarkets(false, symbols);
   const account = exchange.accountId();
   // awaited by connect(); a failure before then must not count as unhandled
   markets.catch(() => undefined);

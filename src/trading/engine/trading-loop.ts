@@ -220,11 +220,11 @@ export class TradingLoop {
         onRetry: ({ error, delayMs }) => this.waitingForExchange(what, error, delayMs),
       });
     // markets and the account do not depend on each other: one round trip for both
-    const [markets, account] = await readTogether(this.controller.signal, [
+    const [loaded, account] = await readTogether(this.controller.signal, [
       (signal: AbortSignal) =>
         wait(
           'load markets',
-          firstThen(sent?.markets, () => this.exchange.loadMarkets()),
+          firstThen(sent?.markets, () => this.exchange.loadMarkets(false, this.symbolsToWatch())),
           signal,
         ),
       // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
@@ -236,9 +236,15 @@ export class TradingLoop {
         ),
     ] as const);
     await this.health.answered();
+    // the first load asked for the traded symbols (connect-reads.ts): a symbol only state holds is asked for now,
+    // with them (missing after this: no longer listed)
+    const watched = this.symbolsToWatch();
+    const markets = watched.every((symbol) => loaded[symbol] || this.config.symbols.includes(symbol))
+      ? loaded
+      : await wait('load markets', () => this.exchange.loadMarkets(true, watched), this.controller.signal);
     this.manager.setMarkets(markets);
     this.marketsLoadedAt = this.clock.now();
-    await this.marketHalts.loaded(this.symbolsToWatch(), markets, this.clock.now());
+    await this.marketHalts.loaded(watched, markets, this.clock.now());
     return { markets, account };
   }
 
@@ -559,7 +565,10 @@ export class TradingLoop {
   private async refreshMarketsWhenDue(): Promise<void> {
     if (this.clock.now() - this.marketsLoadedAt < this.marketHalts.reloadAfterMs) return;
     try {
-      const markets = await this.reads.withDeadline('markets', this.exchange.loadMarkets(true));
+      const markets = await this.reads.withDeadline(
+        'markets',
+        this.exchange.loadMarkets(true, this.symbolsToWatch()),
+      );
       this.manager.setMarkets(markets);
       this.marketsLoadedAt = this.clock.now();
       this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });

@@ -27,6 +27,9 @@
  *   in ccxt once read (`keptMarkets()`; the first requests do not wait for them), so recovery's reads can be sent
  *   and parsed before the fresh markets answer; nothing is created before a fresh load answered. Each fresh load is
  *   kept for the next start.
+ * - Markets are asked for by symbol where the profile says the exchange takes it (`marketsBySymbol`), the whole list
+ *   when the exchange refuses one of them (not listed) or no symbols are given; a call on a symbol outside those
+ *   loaded loads its market first (`marketFor`), and all symbols' open orders naming one are read again after.
  * - Every request passes one exchange-wide rate-limit gate (rate-limit-gate.ts): after a 429 / 418 or the profile's
  *   equivalent nothing the limit covers (everything, new orders, or one endpoint) leaves until the wait the exchange
  *   asked for has passed, then one probe before the rest. A ban of every request is kept on disk (gate-file.ts) and
@@ -306,6 +309,10 @@ export class CcxtExchange implements Exchange {
   private markets?: Record<string, Market>;
   /** The markets kept on disk, once read and put in ccxt (undefined: none usable, or a fresh load came first). */
   private readonly kept: Promise<Record<string, Market> | undefined>;
+  /** The market ids the last fresh load asked for (the profile's `marketsBySymbol`); undefined: the whole list. */
+  private scope?: string[];
+  /** The markets load running, if any (loadMarketIds). */
+  private marketLoads: Promise<unknown> = Promise.resolve();
   /** What ccxt's market load fetched last: kept for the next start. */
   private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
   private readonly summarizeError?: (message: string) => string;
@@ -439,14 +446,36 @@ export class CcxtExchange implements Exchange {
    * for ever. So a load is forced until one has worked, and a failed reload puts the markets it had back. (ccxt's
    * calls load markets only while it has none: with kept markets in it, they never wait for a load on its way.)
    */
-  loadMarkets(reload = false): Promise<Record<string, Market>> {
+  loadMarkets(reload = false, symbols?: readonly string[]): Promise<Record<string, Market>> {
+    const bySymbol = this.profile?.marketsBySymbol;
+    const ids =
+      bySymbol && symbols?.length
+        ? [...new Set(symbols.map((symbol) => this.marketIdOf(symbol)))]
+        : undefined;
+    return this.loadMarketIds(reload, ids);
+  }
+
+  /**
+   * Markets loaded by id where the profile can ask for them (`ids`), else the whole list. One load at a time: ccxt
+   * hands a load asked while another runs the one running, whatever was asked of each.
+   */
+  private loadMarketIds(reload: boolean, ids: string[] | undefined): Promise<Record<string, Market>> {
+    const load = this.marketLoads.then(() => this.loadMarketIdsNow(reload, ids));
+    this.marketLoads = load.catch(() => undefined);
+    return load;
+  }
+
+  private loadMarketIdsNow(reload: boolean, ids: string[] | undefined): Promise<Record<string, Market>> {
     return this.read('loadMarkets', {}, async () => {
       const loaded = this.client.markets;
       this.fetched.markets = undefined;
       this.fetched.currencies = undefined;
       let raw: Awaited<ReturnType<CcxtClient['loadMarkets']>>;
       try {
-        raw = await this.client.loadMarkets(reload || this.markets === undefined);
+        raw =
+          reload || this.markets === undefined
+            ? await this.fetchMarkets(ids)
+            : await this.client.loadMarkets(false);
       } catch (err) {
         if (loaded) {
           (this.client as unknown as { marketsLoading?: Promise<unknown> }).marketsLoading =
@@ -461,6 +490,49 @@ export class CcxtExchange implements Exchange {
       }
       return { ...markets };
     });
+  }
+
+  /**
+   * A fresh load: only `ids` where given (the profile's `marketsBySymbol`), the whole list when the exchange refuses
+   * one of them (a delisted or mistyped symbol: the whole request is refused) or none are given.
+   */
+  private async fetchMarkets(ids: string[] | undefined): ReturnType<CcxtClient['loadMarkets']> {
+    if (ids) {
+      try {
+        const raw = await this.client.loadMarkets(true, this.profile!.marketsBySymbol!.params(ids));
+        this.scope = ids;
+        return raw;
+      } catch (err) {
+        if ((err as { name?: string } | undefined)?.name !== 'BadSymbol') throw err;
+        this.options.logger?.info(`${this.id} does not list every market asked for; the whole list is read`, {
+          asked: ids,
+        });
+      }
+    }
+    const raw = await this.client.loadMarkets(true);
+    this.scope = undefined;
+    return raw;
+  }
+
+  /** The exchange's id of a symbol's market: from the markets ccxt has (kept or loaded), else the profile's rule. */
+  private marketIdOf(symbol: string): string {
+    return this.client.markets?.[symbol]?.id ?? this.profile!.marketsBySymbol!.marketId(symbol);
+  }
+
+  /**
+   * After a load by symbol, a call on a symbol outside it (an order in state on a symbol no longer traded) loads
+   * that market first, with the others; without it ccxt would refuse the symbol. Before a fresh load (kept markets
+   * only) nothing is loaded here: the start decides what waits for the fresh markets.
+   */
+  private async marketFor(symbol: string): Promise<void> {
+    if (this.scope && this.markets && !this.markets[symbol]) {
+      await this.loadMarketIds(true, [...this.scope, this.marketIdOf(symbol)]);
+    }
+  }
+
+  async findMarket(symbol: string): Promise<Market | undefined> {
+    await this.marketsLoaded(symbol);
+    return this.markets![symbol];
   }
 
   fetchTicker(symbol: string): Promise<Ticker> {
@@ -488,7 +560,7 @@ export class CcxtExchange implements Exchange {
   async createOrder(request: CreateOrderRequest): Promise<ExchangeOrder> {
     const { symbol, side, type, clientOrderId } = request;
     const context = { symbol, side, type, amount: request.amount, price: request.price, clientOrderId };
-    const market = (await this.marketsLoaded())[symbol];
+    const market = (await this.marketsLoaded(symbol))[symbol];
     if (!market) throw new InvalidOrderError(`unknown symbol ${symbol}`, context);
     const { amount, price } = this.precise(request, market, context);
     // A limit order's value is known: below the minimum it is refused here, nothing sent. A market order's is
@@ -540,9 +612,20 @@ export class CcxtExchange implements Exchange {
   }
 
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
-    return this.read('fetchOpenOrders', { symbol }, async () =>
-      (await this.openOrders(symbol)).map((o) => this.toOrder(o)),
-    );
+    return this.read('fetchOpenOrders', { symbol }, async () => {
+      let orders = await this.openOrders(symbol);
+      // all symbols' open orders after a load by symbol: one on a market outside it (ccxt named it by the exchange's
+      // market id) is read again once that market is loaded too
+      const outside =
+        this.scope && this.markets
+          ? orders.flatMap((o) => (o.symbol && !this.client.markets?.[o.symbol] ? [o.symbol] : []))
+          : [];
+      if (outside.length > 0) {
+        await this.loadMarketIds(true, [...new Set([...this.scope!, ...outside])]);
+        orders = await this.openOrders(symbol);
+      }
+      return orders.map((o) => this.toOrder(o));
+    });
   }
 
   fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
@@ -736,6 +819,7 @@ export class CcxtExchange implements Exchange {
     fn: () => Promise<T>,
   ): Promise<T> {
     const r = this.options.readRetry ?? {};
+    if (typeof context.symbol === 'string') await this.marketFor(context.symbol);
     return retry(
       async () => {
         try {
@@ -833,8 +917,9 @@ export class CcxtExchange implements Exchange {
     throw new OrderNotFoundError('the exchange has no such order', { exchange: this.id, symbol, ...filter });
   }
 
-  private async marketsLoaded(): Promise<Record<string, Market>> {
+  private async marketsLoaded(symbol: string): Promise<Record<string, Market>> {
     if (!this.markets) await this.loadMarkets();
+    await this.marketFor(symbol);
     return this.markets!;
   }
 

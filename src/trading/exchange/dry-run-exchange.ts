@@ -33,8 +33,8 @@ export class ExchangePriceFeed implements PriceFeed {
     private readonly periodMs: number,
   ) {}
 
-  loadMarkets(): Promise<Record<string, Market>> {
-    return this.source.loadMarkets();
+  loadMarkets(reload?: boolean, symbols?: readonly string[]): Promise<Record<string, Market>> {
+    return this.source.loadMarkets(reload, symbols);
   }
 
   fetchTicker(symbol: string): Promise<Ticker> {

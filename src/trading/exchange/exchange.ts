@@ -124,8 +124,19 @@ export interface Exchange {
   /** `paper`, or the ccxt exchange id. */
   readonly id: string;
   readonly traits: ExchangeTraits;
-  /** Markets by symbol; loaded once, again with `reload` (the engine refreshes them daily). */
-  loadMarkets(reload?: boolean): Promise<Record<string, Market>>;
+  /**
+   * Markets by symbol; loaded once, again with `reload` (the engine refreshes them daily). `symbols`: the ones needed
+   * (traded or held); an exchange that can be asked for only those (its profile's `marketsBySymbol`) answers at
+   * least them, except one it no longer lists (missing, as from the whole list); later calls on a symbol outside
+   * them load its market first. Absent: every market.
+   */
+  loadMarkets(reload?: boolean, symbols?: readonly string[]): Promise<Record<string, Market>>;
+  /**
+   * The market of a symbol outside those `loadMarkets` was asked for (a fee currency's, to value a fee), loaded now
+   * where markets are loaded by symbol; undefined when the exchange does not list it. Absent: `loadMarkets` answers
+   * every market.
+   */
+  findMarket?(symbol: string): Promise<Market | undefined>;
   /**
    * Markets an earlier run kept (live: kept-markets.ts), usable once this resolves to send and read orders before
    * `loadMarkets` answered; never to size or place one. Absent or undefined: none (the start waits for loadMarkets).

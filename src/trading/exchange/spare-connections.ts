@@ -19,7 +19,13 @@
  * first connection to an origin opens spares: later reconnects open one connection each, as the client would.
  */
 import net, { type Socket } from 'node:net';
-import tls from 'node:tls';
+import type tlsModule from 'node:tls';
+
+/**
+ * node's tls, loaded with the first https connection: this module is in the trading bundle, and loading tls at its
+ * top was part of every start, paper and plain-http ones included.
+ */
+let tls: typeof tlsModule | undefined;
 
 export type ConnectCallback = (err: Error | null, socket?: Socket) => void;
 export interface ConnectOptions {
@@ -172,7 +178,8 @@ function openDirect(url: URL, timeoutMs: number, connecting: Set<Socket>): Promi
   const port = Number(url.port) || (https ? 443 : 80);
   return new Promise((resolve, reject) => {
     const socket = https
-      ? tls.connect({
+      ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (tls ??= require('node:tls') as typeof tlsModule).connect({
           host,
           port,
           ALPNProtocols: ['http/1.1'],

@@ -242,6 +242,39 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     expect(fake.createRequests()).to.deep.equal([]);
   });
 
+  it("asks for the traded symbols' markets only, and for a symbol only state holds once state is open: its order recovers, nothing reported delisted", async () => {
+    fake = (await binanceKit.start({
+      symbols: [BTC, ETH],
+      balances: { USDT: 100_000 },
+    })) as FakeBinance;
+    const dir = newDir();
+    await firstRun(dir, 1);
+    const before = fake.requests.length;
+    // ETH no longer traded; its resting buy is still in state
+    const h = await engine(dir, { trading: { symbols: [BTC] } });
+    const { markets, summary } = await start(h);
+    expect(Object.keys(markets).sort()).to.deep.equal([BTC, ETH]);
+    const asked = fake.requests
+      .slice(before)
+      .filter((r) => r.route === 'exchangeInfo')
+      .map((r) => r.params.symbols ?? null);
+    expect(asked[0]).to.equal('["BTCUSDT"]');
+    expect(asked.slice(1)).to.not.deep.include(null);
+    expect(asked.at(-1)).to.equal('["BTCUSDT","ETHUSDT"]');
+    expect(summary.adopted).to.deep.equal([]);
+    expect(
+      h.manager
+        .hotOrders()
+        .map((o) => [o.symbol, o.status])
+        .sort(),
+    ).to.deep.equal([
+      [BTC, 'open'],
+      [ETH, 'open'],
+    ]);
+    await h.loop.tick();
+    expect(h.eventTypes()).to.not.include('market.halted');
+  });
+
   it('starts on the fresh markets when they changed: a delisted symbol is missing from them, a new step sizes the entry', async () => {
     fake = (await binanceKit.start({ symbols: [BTC, SOL], balances: { USDT: 100_000 } })) as FakeBinance;
     const dir = newDir();

@@ -157,6 +157,23 @@ describe('spare connections (real sockets)', () => {
     await until(() => accepted.length === 2);
   });
 
+  it("loads node's tls only for an https origin: a paper or plain-http start never pays for it", async () => {
+    const module = path.join(REPO_ROOT, 'dist/src/trading/exchange/spare-connections.js');
+    const tlsLoaded = "process.moduleLoadList.includes('NativeModule tls')";
+    const code =
+      `const { SpareConnections } = require(${JSON.stringify(module)});\n` +
+      `const spares = new SpareConnections({ spare: 1, idleMs: 600000 });\n` +
+      `const seen = [${tlsLoaded}];\n` +
+      `spares.preconnect('http://127.0.0.1:${options.port}');\n` +
+      `seen.push(${tlsLoaded});\n` +
+      `spares.preconnect('https://127.0.0.1:${options.port}');\n` +
+      `seen.push(${tlsLoaded});\n` +
+      `spares.close();\n` +
+      `console.log(JSON.stringify(seen));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', code]);
+    expect(JSON.parse(stdout)).to.deep.equal([false, false, true]);
+  });
+
   it('closes the spares nobody took after idleMs', async () => {
     const connect = withSpareConnections(plainConnect, { spare: 2, idleMs: 100 });
     mine.push(await connectVia(connect, options));

@@ -168,6 +168,17 @@ export interface ExchangeProfile {
   /** ccxt options (deep-merged under the operator's own ccxtOptions). */
   ccxtOptions: Record<string, unknown>;
   /**
+   * Where the exchange documents a markets list asked for by symbol in one request (Binance exchangeInfo `symbols`):
+   * the market id of a unified symbol when no market has told it yet, and the fetchMarkets params that ask for only
+   * those ids. The exchange refuses the whole request when one of them does not exist (Binance -1121, ccxt's
+   * BadSymbol): the adapter then loads the whole list, so a delisted symbol is missing from it as before. Absent:
+   * every load reads the whole list.
+   */
+  marketsBySymbol?: {
+    marketId: (symbol: string) => string;
+    params: (marketIds: readonly string[]) => Record<string, string>;
+  };
+  /**
    * What the exchange calls the third credential when it has one (OKX: the API key's passphrase): live mode then
    * needs EXCHANGE_PASSWORD. Absent: key and secret only.
    */
