@@ -525,7 +525,8 @@ export class OrderManager {
       lookupMisses: undefined,
       updatedAt: this.clock.now(),
     };
-    await this.commitOrder(reopened, [takenBackEvent(order, remote)]);
+    const positionBefore = this.positions()[order.symbol]?.amount ?? 0;
+    await this.commitOrder(reopened, [takenBackEvent(order, remote, positionBefore)]);
     await this.applyRemote(clientOrderId, remote);
     const after = this.mustGet(clientOrderId);
     this.logger.error('An order declared never placed exists on the exchange; taken back from its answer', {
@@ -534,6 +535,7 @@ export class OrderManager {
       side: after.side,
       status: after.status,
       filled: after.filled,
+      position: this.positions()[after.symbol]?.amount ?? 0,
     });
     return after;
   }
