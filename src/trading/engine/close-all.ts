@@ -6,9 +6,9 @@
  * closed, and the kill switch clearing (next day) must not either. A working order is cancelled and a finished
  * one's missing fills fetched first; a position whose symbol the placement gate still holds (an order not settled,
  * an outcome unknown) is skipped and said so — closing it now could sell twice; the operator retries once it is
- * settled. A position is sold no further than the account holds (the latest balance read plus what the cancelled
- * sells had locked), after a confirmed shortfall is written off (shortfall-watch.ts). The loop runs it between
- * ticks (TradingLoop.closeAll).
+ * settled. A position is sold no further than the account holds (a balance read once the orders are settled: one
+ * request, an operator's action), after a confirmed shortfall is written off (shortfall-watch.ts). The loop runs it
+ * between ticks (TradingLoop.closeAll).
  */
 import type { CloseAllResult } from '../../shared/ipc/protocol';
 import { errorMessage } from '../../shared/errors';
@@ -16,7 +16,7 @@ import type { Logger } from '../../shared/logging/logger';
 import type { BalanceEntry, Exchange } from '../exchange/exchange';
 import { exitable } from './held-balance';
 import type { OrderManager } from './order-manager';
-import { isFinal, type LocalOrder } from './order-state';
+import { isFinal } from './order-state';
 import { placementBlock, type PlacementFacts } from './placement-gate';
 import { splitSymbol } from './pnl';
 import { sizeExit } from './risk';
@@ -25,11 +25,9 @@ import type { PauseSource, PauseState } from './trading-state';
 
 export interface CloseAllDeps {
   manager: OrderManager;
-  exchange: Pick<Exchange, 'fetchTicker'>;
+  exchange: Pick<Exchange, 'fetchTicker' | 'fetchBalance'>;
   /** Last prices the loop read (a position without one is priced by a ticker read). */
   lastPrices: Readonly<Record<string, number>>;
-  /** The account's latest balance read (before the cancels below), or null before the first. */
-  balance: Readonly<Record<string, BalanceEntry>> | null;
   /** A confirmed shortfall is written off before its position is sold. */
   shortfalls: Pick<ShortfallWatch, 'writeOffBeforeSale'>;
   /** The symbol's placement facts as they are now. */
@@ -41,7 +39,8 @@ export interface CloseAllDeps {
 export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
   const { manager, logger } = deps;
   await deps.pauseEntries('close-all', 'operator', true);
-  const { cancelled, unsettled, freed } = await settleOrders(manager);
+  const { cancelled, unsettled } = await settleOrders(manager);
+  const balance = await balanceAfterSettling(deps);
   const placed: string[] = [];
   const skipped: CloseAllResult['skipped'] = [];
   for (const position of manager.openPositions()) {
@@ -56,9 +55,9 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
       const price = deps.lastPrices[symbol] ?? (await deps.exchange.fetchTicker(symbol)).last;
       await deps.shortfalls.writeOffBeforeSale(symbol, price);
       const amount = manager.positions()[symbol]?.amount ?? 0;
-      // never more than the account holds: its free balance when read, plus what our cancelled sells had locked
-      const base = deps.balance && (deps.balance[splitSymbol(symbol).base] ?? { free: 0, used: 0, total: 0 });
-      const held = exitable(amount, base ?? undefined, freed.get(symbol) ?? 0);
+      // never more than the account holds: the coin's free balance once our orders are settled
+      const base = balance && (balance[splitSymbol(symbol).base] ?? { free: 0, used: 0, total: 0 });
+      const held = exitable(amount, base ?? undefined, 0);
       const left = await sellAll(manager, symbol, held, price, placed);
       if (left) skipped.push({ symbol, reason: left });
     } catch (err) {
@@ -79,10 +78,9 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
  */
 async function settleOrders(
   manager: OrderManager,
-): Promise<{ cancelled: string[]; unsettled: Map<string, string>; freed: Map<string, number> }> {
+): Promise<{ cancelled: string[]; unsettled: Map<string, string> }> {
   const cancelled: string[] = [];
   const unsettled = new Map<string, string>();
-  const freed = new Map<string, number>();
   for (const order of manager.pendingOrders()) {
     try {
       if (isFinal(order.status)) {
@@ -92,19 +90,29 @@ async function settleOrders(
       const after = await manager.cancel(order.clientOrderId);
       if (!isFinal(after.status)) throw new Error(`still ${after.status} after the cancel`);
       if (after.status === 'cancelled') cancelled.push(order.clientOrderId);
-      freed.set(order.symbol, (freed.get(order.symbol) ?? 0) + unfilledSell(after));
     } catch (err) {
       const reason = `order ${order.clientOrderId} not settled: ${errorMessage(err)}`;
       const earlier = unsettled.get(order.symbol);
       unsettled.set(order.symbol, earlier ? `${earlier}; ${reason}` : reason);
     }
   }
-  return { cancelled, unsettled, freed };
+  return { cancelled, unsettled };
 }
 
-/** What a finished sell of ours no longer locks of the coin: its unfilled rest (0 for a buy). */
-function unfilledSell(order: LocalOrder): number {
-  return order.side === 'sell' ? Math.max(0, order.amount - order.filled) : 0;
+/**
+ * The balance once every order is settled: read anew, since the tick's reading predates the fills synced since
+ * (an entry filled this tick) and the coins our cancelled sells held. Null when it cannot be read: the positions
+ * are then sold whole, as before any balance was known (the exchange refuses what the account does not hold).
+ */
+async function balanceAfterSettling(deps: CloseAllDeps): Promise<Record<string, BalanceEntry> | null> {
+  try {
+    return await deps.exchange.fetchBalance();
+  } catch (err) {
+    deps.logger.warn('Close-all could not read the balance; positions are sold whole', {
+      error: errorMessage(err),
+    });
+    return null;
+  }
 }
 
 /**

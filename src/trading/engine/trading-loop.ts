@@ -392,7 +392,6 @@ export class TradingLoop {
         manager: this.manager,
         exchange: this.exchange,
         lastPrices: this.lastPrices,
-        balance: this.account.balance,
         shortfalls: this.shortfalls,
         placementFacts: (symbol) => this.symbols.placementFacts(symbol),
         pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
