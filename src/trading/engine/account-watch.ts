@@ -61,6 +61,8 @@ interface Reading {
   peakSafeEquity: number;
   realizedToday: number;
   now: number;
+  /** The positions the reading was judged with. */
+  positions: Record<string, PositionBook>;
 }
 
 export class AccountWatch {
@@ -95,7 +97,7 @@ export class AccountWatch {
     this.equity = reading.equity;
     this.peakSafeEquity = reading.peakSafeEquity;
     await this.apply(before, update);
-    await this.opts.shortfalls.observe(reading.balance);
+    await this.opts.shortfalls.observe(reading.balance, reading.positions);
   }
 
   /** The risk update a reading makes, from the risk state as it is now. */
@@ -142,6 +144,7 @@ export class AccountWatch {
       peakSafeEquity: equity - sellsInFlightWorth(manager.pendingOrders(), lastPrices, quoteCurrency),
       realizedToday: realizedOnDay(positions, utcDay(now)),
       now,
+      positions,
     };
   }
 

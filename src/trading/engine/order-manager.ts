@@ -256,8 +256,8 @@ export class OrderManager {
    * Positions that could be sold now: dust worth less than the minimum order value is none. Valued at the symbol's
    * last price — the one the tick's decision used — or, before any price is known, at its own cost per unit.
    */
-  openPositions(): PositionBook[] {
-    return Object.values(this.positions()).filter((p) =>
+  openPositions(positions: Record<string, PositionBook> = this.positions()): PositionBook[] {
+    return Object.values(positions).filter((p) =>
       isOpenPosition(p.amount, this.marketBook[p.symbol], this.lastPrices[p.symbol] ?? averageEntryPrice(p)),
     );
   }

@@ -24,7 +24,7 @@ import {
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import { positionChangeEvents, readable } from './order-events';
-import { splitSymbol } from './pnl';
+import { splitSymbol, type PositionBook } from './pnl';
 
 export interface ShortfallWatchOptions {
   manager: OrderManager;
@@ -42,11 +42,17 @@ export class ShortfallWatch {
 
   constructor(private readonly opts: ShortfallWatchOptions) {}
 
-  /** One balance reading: confirms and reports what two readings in a row show. */
-  async observe(balance: Readonly<Record<string, BalanceEntry>>): Promise<void> {
+  /**
+   * One balance reading, with the positions it was judged with (default: as they are now): confirms and reports
+   * what two readings in a row show.
+   */
+  async observe(
+    balance: Readonly<Record<string, BalanceEntry>>,
+    positions: Record<string, PositionBook> = this.opts.manager.positions(),
+  ): Promise<void> {
     const { manager } = this.opts;
     const unsettled = new Set(manager.pendingOrders().map((o) => o.symbol));
-    const current = shortfallsOf(manager.openPositions(), balance, manager.markets, unsettled);
+    const current = shortfallsOf(manager.openPositions(positions), balance, manager.markets, unsettled);
     const confirmed = confirmedShortfalls(this.latest, current);
     this.latest = current;
     this.confirmed.clear();

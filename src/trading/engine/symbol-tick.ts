@@ -224,10 +224,11 @@ export class SymbolTick {
     };
   }
 
-  /** The most an exit of `symbol` may ask for now (held-balance.ts); the position before any balance read. */
+  /** The most an exit of `symbol` may ask for now (held-balance.ts); undefined before any balance read. */
   private exitable(symbol: string, position: number): number | undefined {
     const balance = this.opts.balance();
-    if (!balance) return undefined;
+    // nothing held: nothing to exit (and no per-symbol work on a tick without positions)
+    if (!balance || !(position > 0)) return undefined;
     const { base } = splitSymbol(symbol);
     const held = balance[base] ?? { free: 0, used: 0, total: 0 };
     return exitable(position, held, lockedBySells(this.manager.pendingOrders(symbol)));
