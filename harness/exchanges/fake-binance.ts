@@ -874,7 +874,11 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     return trade;
   }
 
-  /** Binance takes the commission from the asset received, unless fees are paid in BNB (25 % off). */
+  /**
+   * Binance takes the commission from the asset received, unless fees are paid in BNB (25 % off) — on every pair,
+   * from the account's BNB, whoever's it is — while the account holds enough BNB after the trade (a sell of BNB
+   * itself that leaves too little pays in the asset received).
+   */
   private commission(
     side: 'BUY' | 'SELL',
     base: string,
@@ -887,7 +891,8 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     if (mode === 'BNB') {
       const bnbPrice = this.ticker('BNB/USDT').last;
       const inBnb = round8((cost * rate * 0.75) / bnbPrice);
-      if (this.wallet.free('BNB') >= inBnb) return { commission: inBnb, asset: 'BNB' };
+      const sold = side === 'SELL' && base === 'BNB' ? qty : 0;
+      if (this.wallet.free('BNB') - sold >= inBnb) return { commission: inBnb, asset: 'BNB' };
     }
     if (mode === 'quote' || side === 'SELL') return { commission: round8(cost * rate), asset: quote };
     return { commission: round8(qty * rate), asset: base };

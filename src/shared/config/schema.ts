@@ -274,7 +274,8 @@ export const configSchema = z.strictObject({
        * Per trading event type: on (notify), silent (notify without sound), off. `orderRejected` also governs
        * `order.conflict` (the exchange contradicts a finished order); `riskTriggered` also `order.taken_back` (an
        * order declared never placed exists after all: a position appears), `exit.held` (a stop-loss held by a
-       * halt) and pauses/resumes.
+       * halt), `position.shortfall` (the account holds less of a position's coin than the bot's fills say) and
+       * pauses/resumes.
        */
       notifications: z
         .strictObject({

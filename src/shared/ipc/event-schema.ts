@@ -15,6 +15,7 @@ export const TRADING_EVENT_TYPES = [
   'order.taken_back',
   'position.opened',
   'position.closed',
+  'position.shortfall',
   'risk.triggered',
   'exchange.unreachable',
   'exchange.recovered',

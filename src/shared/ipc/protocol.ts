@@ -118,6 +118,8 @@ export type TradingEventType =
   | 'order.taken_back'
   | 'position.opened'
   | 'position.closed'
+  /** The account holds less of a position's coin than the bot's fills say (fees in BNB, a withdrawal): once. */
+  | 'position.shortfall'
   | 'risk.triggered'
   | 'exchange.unreachable'
   | 'exchange.recovered'

@@ -21,6 +21,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'order.taken_back': 'riskTriggered',
   'position.opened': 'positionOpened',
   'position.closed': 'positionClosed',
+  // part of a position is gone from the account: a risk alert, whatever the position settings
+  'position.shortfall': 'riskTriggered',
   'risk.triggered': 'riskTriggered',
   'exchange.unreachable': 'exchangeStatus',
   'exchange.recovered': 'exchangeStatus',
@@ -44,6 +46,7 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'order.taken_back': { icon: '↩️', title: 'Order declared never placed exists after all', priority: 'high' },
   'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },
   'position.closed': { icon: '📉', title: 'Position closed', priority: 'normal' },
+  'position.shortfall': { icon: '🕳', title: 'Account holds less than the position', priority: 'high' },
   'risk.triggered': { icon: '🚨', title: 'Risk limit triggered', priority: 'high' },
   'exchange.unreachable': { icon: '📡', title: 'Exchange unreachable', priority: 'high' },
   'exchange.recovered': { icon: '📡', title: 'Exchange reachable again', priority: 'normal' },

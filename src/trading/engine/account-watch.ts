@@ -13,7 +13,8 @@
  * - a new equity peak never counts the sells in flight (risk.ts `capPeak`), and neither does an operator's resume,
  *   which measures the drawdown from the equity it finds.
  * The risk state each update starts from is read after the reads, never before them: an operator's resume
- * meanwhile is not undone.
+ * meanwhile is not undone. Each reading is also compared with the positions (shortfall-watch.ts: a coin the
+ * account holds less of than the bot's fills say).
  */
 import { utcDay, type Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
@@ -32,6 +33,7 @@ import {
   type RiskUpdate,
   type UnsyncedSides,
 } from './risk';
+import type { ShortfallWatch } from './shortfall-watch';
 import type { PauseSource, PauseState } from './trading-state';
 
 export interface AccountWatchOptions {
@@ -47,6 +49,8 @@ export interface AccountWatchOptions {
   onceLog: OnceLog;
   pauseEntries: (reason: string, by: PauseSource) => Promise<PauseState>;
   resumeEntries: (by: PauseSource) => Promise<void>;
+  /** Told every balance reading: positions the account holds less of (shortfall-watch.ts). */
+  shortfalls: Pick<ShortfallWatch, 'observe'>;
 }
 
 /** One balance read and what it means. */
@@ -57,6 +61,8 @@ interface Reading {
   peakSafeEquity: number;
   realizedToday: number;
   now: number;
+  /** The positions the reading was judged with. */
+  positions: Record<string, PositionBook>;
 }
 
 export class AccountWatch {
@@ -91,6 +97,7 @@ export class AccountWatch {
     this.equity = reading.equity;
     this.peakSafeEquity = reading.peakSafeEquity;
     await this.apply(before, update);
+    await this.opts.shortfalls.observe(reading.balance, reading.positions);
   }
 
   /** The risk update a reading makes, from the risk state as it is now. */
@@ -137,6 +144,7 @@ export class AccountWatch {
       peakSafeEquity: equity - sellsInFlightWorth(manager.pendingOrders(), lastPrices, quoteCurrency),
       realizedToday: realizedOnDay(positions, utcDay(now)),
       now,
+      positions,
     };
   }
 

@@ -6,23 +6,30 @@
  * closed, and the kill switch clearing (next day) must not either. A working order is cancelled and a finished
  * one's missing fills fetched first; a position whose symbol the placement gate still holds (an order not settled,
  * an outcome unknown) is skipped and said so — closing it now could sell twice; the operator retries once it is
- * settled. The loop runs it between ticks (TradingLoop.closeAll).
+ * settled. A position is sold no further than the account holds (a balance read once the orders are settled: one
+ * request, an operator's action), after a confirmed shortfall is written off (shortfall-watch.ts). The loop runs it
+ * between ticks (TradingLoop.closeAll).
  */
 import type { CloseAllResult } from '../../shared/ipc/protocol';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
-import type { Exchange } from '../exchange/exchange';
+import type { BalanceEntry, Exchange } from '../exchange/exchange';
+import { exitable } from './held-balance';
 import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
 import { placementBlock, type PlacementFacts } from './placement-gate';
+import { splitSymbol } from './pnl';
 import { sizeExit } from './risk';
+import type { ShortfallWatch } from './shortfall-watch';
 import type { PauseSource, PauseState } from './trading-state';
 
 export interface CloseAllDeps {
   manager: OrderManager;
-  exchange: Pick<Exchange, 'fetchTicker'>;
+  exchange: Pick<Exchange, 'fetchTicker' | 'fetchBalance'>;
   /** Last prices the loop read (a position without one is priced by a ticker read). */
   lastPrices: Readonly<Record<string, number>>;
+  /** A confirmed shortfall is written off before its position is sold. */
+  shortfalls: Pick<ShortfallWatch, 'writeOffBeforeSale'>;
   /** The symbol's placement facts as they are now. */
   placementFacts: (symbol: string) => PlacementFacts;
   pauseEntries: (reason: string, by: PauseSource, takeOver: boolean) => Promise<PauseState>;
@@ -33,6 +40,7 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
   const { manager, logger } = deps;
   await deps.pauseEntries('close-all', 'operator', true);
   const { cancelled, unsettled } = await settleOrders(manager);
+  const balance = await balanceAfterSettling(deps);
   const placed: string[] = [];
   const skipped: CloseAllResult['skipped'] = [];
   for (const position of manager.openPositions()) {
@@ -45,7 +53,12 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
     }
     try {
       const price = deps.lastPrices[symbol] ?? (await deps.exchange.fetchTicker(symbol)).last;
-      const left = await sellAll(manager, symbol, position.amount, price, placed);
+      await deps.shortfalls.writeOffBeforeSale(symbol, price);
+      const amount = manager.positions()[symbol]?.amount ?? 0;
+      // never more than the account holds: the coin's free balance once our orders are settled
+      const base = balance && (balance[splitSymbol(symbol).base] ?? { free: 0, used: 0, total: 0 });
+      const held = exitable(amount, base ?? undefined, 0);
+      const left = await sellAll(manager, symbol, held, price, placed);
       if (left) skipped.push({ symbol, reason: left });
     } catch (err) {
       skipped.push({ symbol, reason: errorMessage(err) });
@@ -88,6 +101,22 @@ async function settleOrders(
 
 /** Lookups of a placed piece before close-all gives up waiting for it and leaves the rest to the operator. */
 const SETTLE_LOOKUPS = 3;
+
+/**
+ * The balance once every order is settled: read anew, since the tick's reading predates the fills synced since
+ * (an entry filled this tick) and the coins our cancelled sells held. Null when it cannot be read: the positions
+ * are then sold whole, as before any balance was known (the exchange refuses what the account does not hold).
+ */
+async function balanceAfterSettling(deps: CloseAllDeps): Promise<Record<string, BalanceEntry> | null> {
+  try {
+    return await deps.exchange.fetchBalance();
+  } catch (err) {
+    deps.logger.warn('Close-all could not read the balance; positions are sold whole', {
+      error: errorMessage(err),
+    });
+    return null;
+  }
+}
 
 /**
  * Market-sells `held` of `symbol` in as many orders as the exchange's largest market order allows (sizeExit: its

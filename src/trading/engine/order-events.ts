@@ -44,14 +44,28 @@ export function conflictEvent(order: LocalOrder, remoteStatus: string, detail: s
   };
 }
 
-/** An order declared never placed (our inference) that the exchange has after all: it is taken back. */
-export function takenBackEvent(order: LocalOrder, remote: ExchangeOrder): EventDraft {
+/**
+ * An order declared never placed (our inference) that the exchange has after all: it is taken back. `positionBefore`
+ * is the symbol's position before its fills count: the text says what the position becomes (a replacement the
+ * bot placed meanwhile may have filled too — then the bot holds both, and only the operator can decide).
+ */
+export function takenBackEvent(order: LocalOrder, remote: ExchangeOrder, positionBefore: number): EventDraft {
+  const sign = order.side === 'buy' ? 1 : -1;
+  const positionAfter = Math.max(0, positionBefore + sign * remote.filled);
+  const change =
+    remote.filled > 0
+      ? ` The ${order.symbol} position ${order.side === 'buy' ? 'grows' : 'shrinks'} by its fill ${readable(remote.filled)} ` +
+        `to about ${readable(positionAfter)} (was ${readable(positionBefore)})` +
+        (order.side === 'buy' ? ': if a replacement entry was placed, the bot now holds both — check it' : '')
+      : '';
   return {
     type: 'order.taken_back',
     summary:
       `${order.side} ${order.amount} ${order.symbol} (${order.purpose}, ${order.clientOrderId}) was declared never ` +
-      `placed, but the exchange has it (${remote.status}, filled ${remote.filled}): taken back, its fills count`,
+      `placed, but the exchange has it (${remote.status}, filled ${remote.filled}): taken back, its fills count.${change}`,
     data: {
+      positionBefore,
+      positionAfter,
       clientOrderId: order.clientOrderId,
       exchangeOrderId: remote.id,
       symbol: order.symbol,

@@ -256,8 +256,8 @@ export class OrderManager {
    * Positions that could be sold now: dust worth less than the minimum order value is none. Valued at the symbol's
    * last price — the one the tick's decision used — or, before any price is known, at its own cost per unit.
    */
-  openPositions(): PositionBook[] {
-    return Object.values(this.positions()).filter((p) =>
+  openPositions(positions: Record<string, PositionBook> = this.positions()): PositionBook[] {
+    return Object.values(positions).filter((p) =>
       isOpenPosition(p.amount, this.marketBook[p.symbol], this.lastPrices[p.symbol] ?? averageEntryPrice(p)),
     );
   }
@@ -525,7 +525,8 @@ export class OrderManager {
       lookupMisses: undefined,
       updatedAt: this.clock.now(),
     };
-    await this.commitOrder(reopened, [takenBackEvent(order, remote)]);
+    const positionBefore = this.positions()[order.symbol]?.amount ?? 0;
+    await this.commitOrder(reopened, [takenBackEvent(order, remote, positionBefore)]);
     await this.applyRemote(clientOrderId, remote);
     const after = this.mustGet(clientOrderId);
     this.logger.error('An order declared never placed exists on the exchange; taken back from its answer', {
@@ -534,6 +535,7 @@ export class OrderManager {
       side: after.side,
       status: after.status,
       filled: after.filled,
+      position: this.positions()[after.symbol]?.amount ?? 0,
     });
     return after;
   }

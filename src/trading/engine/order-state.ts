@@ -20,8 +20,12 @@ import type { OrderView } from '../../shared/ipc/protocol';
 import type { ExchangeOrder, OrderSpec } from '../exchange/exchange';
 import type { Fill } from './pnl';
 
-/** Why an order exists. */
-export type OrderPurpose = 'entry' | 'exit' | 'stop-loss' | 'take-profit' | 'close-all' | 'adopted';
+/**
+ * Why an order exists. `write-off` is no exchange order: the part of a position the account did not hold, taken
+ * out when the rest was sold (held-balance.ts, shortfall-watch.ts); its fills are sells at the write-off's value.
+ */
+export type OrderPurpose =
+  'entry' | 'exit' | 'stop-loss' | 'take-profit' | 'close-all' | 'adopted' | 'write-off';
 
 export interface LocalOrder extends OrderSpec {
   clientOrderId: string;

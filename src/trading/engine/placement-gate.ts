@@ -22,7 +22,7 @@ import { entryBlocker, type RiskConfig } from './risk';
 import type { PauseState } from './trading-state';
 
 /** What an order to be placed is for (adopted orders are never placed by us). */
-export type PlacementPurpose = Exclude<OrderPurpose, 'adopted'>;
+export type PlacementPurpose = Exclude<OrderPurpose, 'adopted' | 'write-off'>;
 
 export interface PlacementFacts {
   /** Why no order may be placed at all now (OrderManager.placementRefusal), or null. */

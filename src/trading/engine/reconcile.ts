@@ -25,6 +25,8 @@ export async function reconcileWithExchange(
   const hot = manager.hotOrders();
   for (const order of hot) {
     if (order.status === 'rejected' && !order.exchangeOrderId) continue;
+    // a write-off is the bot's own record of coins the account did not hold (shortfall-watch.ts): no exchange order
+    if (order.purpose === 'write-off') continue;
     // a create still on its way is not a difference yet
     if (manager.isCreatePending(order.clientOrderId)) continue;
     if (order.status === 'intent' || order.status === 'unknown') continue;

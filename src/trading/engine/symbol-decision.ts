@@ -6,7 +6,8 @@
  * 2. Exits first: when the stop-loss or take-profit of the position fires, every working order of the symbol
  *    (a resting entry, a partly filled limit order, a resting exit) is cancelled first, then the whole position —
  *    the filled part of a partly filled entry included — is exited, once the gate allows it (fills still missing
- *    from a finished order hold the exit back).
+ *    from a finished order hold the exit back). An exit never asks for more than the account holds (`exitable`);
+ *    when what it holds cannot be sold and the shortfall is confirmed, the position is written off instead.
  * 3. A limit order of any non-final status older than its time to live is cancelled.
  * 4. Otherwise, when the gate allows an order on the symbol, the strategy is asked; `decideOnSignal` turns its
  *    signal into an order, or not (entries pass the gate's entry rules: traded, paused, position limit).
@@ -38,6 +39,13 @@ export interface SymbolView {
   limitOrderTtlMs: number;
   /** The configured order type (a stop-loss is always a market order). */
   orderType: 'market' | 'limit';
+  /**
+   * The most an exit may ask for (held-balance.ts `exitable`: the coin's free balance plus the bot's own sells'
+   * locked rest, at most the position); undefined before the first balance read.
+   */
+  exitable?: number;
+  /** The account holds less than the position, seen on two readings in a row (shortfall-watch.ts). */
+  shortfall?: boolean;
 }
 
 export type SymbolDecision =
@@ -45,6 +53,8 @@ export type SymbolDecision =
   | { kind: 'wait'; reason: string; heldByHalt?: ExitTrigger }
   | { kind: 'cancel'; orders: string[]; reason: string }
   | { kind: 'exit'; trigger: ExitTrigger; amount: number; type: 'market' | 'limit'; reason: string }
+  /** The exit fired, and what the account holds of the position cannot be sold: the shortfall is written off. */
+  | { kind: 'write-off'; trigger: ExitTrigger; reason: string }
   | { kind: 'strategy'; inPosition: boolean };
 
 export function decideSymbol(v: SymbolView): SymbolDecision {
@@ -67,8 +77,15 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
       if (block) return { kind: 'wait', reason: `${what}; ${block.reason}` };
       // a stop-loss must get out: always at market
       const type = trigger.kind === 'stop-loss' ? 'market' : v.orderType;
-      const size = sizeExit(v.position!.amount, v.price, v.market, type);
+      // never more than the account holds (the owner's coins are never sold, and more would be refused forever)
+      const held = Math.min(v.position!.amount, v.exitable ?? Infinity);
+      const size = sizeExit(held, v.price, v.market, type);
       if (size.ok) return { kind: 'exit', trigger, amount: size.amount, type, reason: what };
+      if (held < v.position!.amount) {
+        const short = `${what}; the account holds ${held} of the position's ${v.position!.amount}`;
+        if (v.shortfall) return { kind: 'write-off', trigger, reason: short };
+        return { kind: 'wait', reason: `${short}: ${size.reason}` };
+      }
     }
   }
 
@@ -99,6 +116,8 @@ export interface SignalView {
   stakePerTrade: number;
   /** The configured order type of entries and strategy exits. */
   orderType: 'market' | 'limit';
+  /** As SymbolView's: the most an exit may ask for; undefined before the first balance read. */
+  exitable?: number;
 }
 
 export type SignalDecision =
@@ -108,7 +127,12 @@ export type SignalDecision =
 
 export function decideOnSignal(v: SignalView): SignalDecision {
   if (v.signal.action === 'exit-long' && v.inPosition) {
-    const size = sizeExit(v.position!.amount, v.price, v.market, v.orderType);
+    const size = sizeExit(
+      Math.min(v.position!.amount, v.exitable ?? Infinity),
+      v.price,
+      v.market,
+      v.orderType,
+    );
     return size.ok ? { kind: 'exit', amount: size.amount } : { kind: 'none', reason: size.reason };
   }
   if (v.signal.action !== 'enter-long' || v.inPosition) return { kind: 'none', quiet: true };

@@ -3,22 +3,25 @@
  * pending orders (an UNKNOWN create is looked up before anything else happens on it), read its price within the
  * read deadline, and do what `decideSymbol` says — exits first (a firing stop-loss cancels what stands in its way,
  * then exits at market), expired limit orders cancelled, the strategy asked only when the placement gate allows an
- * order. At most one order is placed per symbol and tick.
+ * order. At most one order is placed per symbol and tick. An exit asks for no more than the account holds, and a
+ * confirmed shortfall (shortfall-watch.ts) is written off before the position is sold.
  */
 import type { Config } from '../../shared/config/schema';
 import type { Logger } from '../../shared/logging/logger';
 import type { Clock } from '../../shared/clock';
-import type { Candle, Exchange, Market } from '../exchange/exchange';
+import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
 import { roundToStep } from '../exchange/precision';
 import type { Strategy } from '../strategy/strategy';
 import type { ExchangeReads } from './exchange-reads';
+import { exitable, lockedBySells } from './held-balance';
 import type { OnceLog } from './log-once';
 import type { OrderManager } from './order-manager';
 import type { HeldExit } from './market-halts';
 import { isFinal } from './order-state';
-import { averageEntryPrice } from './pnl';
+import { averageEntryPrice, splitSymbol } from './pnl';
 import type { ExitTrigger } from './risk';
 import type { PlacementFacts } from './placement-gate';
+import type { ShortfallWatch } from './shortfall-watch';
 import { cooldownUntil, decideOnSignal, decideSymbol, protectiveCooldownUntil } from './symbol-decision';
 import type { PauseState } from './trading-state';
 
@@ -42,6 +45,10 @@ export interface SymbolTickOptions {
   lastPrices: Record<string, number>;
   /** A stop-loss/take-profit fires and the symbol's halt holds it (market-halts.ts tells the operator once). */
   exitHeld?: (held: HeldExit) => Promise<void>;
+  /** The account's latest balance read (AccountWatch.balance), or null before the first. */
+  balance: () => Readonly<Record<string, BalanceEntry>> | null;
+  /** Shortfalls between the account and the positions: written off before a position is sold. */
+  shortfalls: ShortfallWatch;
 }
 
 export class SymbolTick {
@@ -88,15 +95,18 @@ export class SymbolTick {
     const price = ticker.last;
     this.lastPrices[symbol] = price;
     const facts = this.placementFacts(symbol);
+    const position = this.manager.positions()[symbol];
     const decision = decideSymbol({
       symbol,
       market,
       price,
-      position: this.manager.positions()[symbol],
+      position,
       facts,
       risk: this.config.risk,
       limitOrderTtlMs: this.config.orders.limitOrderTtlMs,
       orderType: this.config.orders.type,
+      exitable: this.exitable(symbol, position?.amount ?? 0),
+      shortfall: this.opts.shortfalls.shortfallOf(symbol) !== undefined,
     });
     switch (decision.kind) {
       case 'wait':
@@ -125,6 +135,13 @@ export class SymbolTick {
         );
         return;
       }
+      case 'write-off':
+        this.logger.warn('Exit fired on a position the account does not hold', {
+          symbol,
+          reason: decision.reason,
+        });
+        await this.opts.shortfalls.writeOffBeforeSale(symbol, price);
+        return;
       case 'strategy':
         await this.askStrategy(symbol, market, price, decision.inPosition, facts);
     }
@@ -159,6 +176,7 @@ export class SymbolTick {
       facts,
       stakePerTrade: this.config.risk.stakePerTrade,
       orderType: this.config.orders.type,
+      exitable: this.exitable(symbol, position?.amount ?? 0),
     });
     if (decision.kind === 'none') {
       // logged once per reason (the signal's own words change every candle)
@@ -226,6 +244,16 @@ export class SymbolTick {
     };
   }
 
+  /** The most an exit of `symbol` may ask for now (held-balance.ts); undefined before any balance read. */
+  private exitable(symbol: string, position: number): number | undefined {
+    const balance = this.opts.balance();
+    // nothing held: nothing to exit (and no per-symbol work on a tick without positions)
+    if (!balance || !(position > 0)) return undefined;
+    const { base } = splitSymbol(symbol);
+    const held = balance[base] ?? { free: 0, used: 0, total: 0 };
+    return exitable(position, held, lockedBySells(this.manager.pendingOrders(symbol)));
+  }
+
   /** Open positions plus entries in flight on other symbols: each may become a position. */
   private positionsHeld(symbol: string): number {
     const held = new Set(this.manager.openPositions().map((p) => p.symbol));
@@ -245,6 +273,8 @@ export class SymbolTick {
     reason: string,
   ): Promise<void> {
     const market = this.manager.markets[symbol];
+    // the part of the position the account does not hold leaves it first (a confirmed shortfall only)
+    await this.opts.shortfalls.writeOffBeforeSale(symbol, price);
     this.logger.info('Exit signal', { symbol, purpose, reason, amount, price });
     await this.manager.place({
       symbol,

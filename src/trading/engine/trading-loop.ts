@@ -40,6 +40,7 @@ import { readTogether } from './read-together';
 import { recoverTradingState } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
 import { resetAfterResume } from './risk';
+import { ShortfallWatch } from './shortfall-watch';
 import { SymbolTick } from './symbol-tick';
 import { tickErrorHandling, waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
@@ -90,6 +91,7 @@ export class TradingLoop {
   private ticks = 0;
   private readonly health: ExchangeHealth;
   private readonly account: AccountWatch;
+  private readonly shortfalls: ShortfallWatch;
   private temporaryErrorThisTick = false;
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
@@ -135,6 +137,8 @@ export class TradingLoop {
       onceLog: this.onceLog,
       alertAfterMs: opts.config.unreachableAlertMs,
     });
+    const shortfalls = new ShortfallWatch({ manager: opts.manager, clock: opts.clock, logger: this.logger });
+    this.shortfalls = shortfalls;
     this.account = new AccountWatch({
       manager: opts.manager,
       exchange: opts.exchange,
@@ -147,6 +151,7 @@ export class TradingLoop {
       onceLog: this.onceLog,
       pauseEntries: (reason, by) => this.pauseEntries(reason, by),
       resumeEntries: (by) => this.resumeEntries(by),
+      shortfalls,
     });
     this.symbols = new SymbolTick({
       manager: opts.manager,
@@ -160,6 +165,8 @@ export class TradingLoop {
       pause: () => this.pause,
       lastPrices: this.lastPrices,
       exitHeld: (held) => this.marketHalts.exitHeld(held, this.clock.now()),
+      balance: () => this.account.balance,
+      shortfalls,
     });
   }
 
@@ -400,6 +407,7 @@ export class TradingLoop {
         manager: this.manager,
         exchange: this.exchange,
         lastPrices: this.lastPrices,
+        shortfalls: this.shortfalls,
         placementFacts: (symbol) => this.symbols.placementFacts(symbol),
         pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
         logger: this.logger,

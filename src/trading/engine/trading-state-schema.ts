@@ -25,7 +25,15 @@ export const ORDER_STATUSES = [
   'expired',
 ] as const;
 
-export const ORDER_PURPOSES = ['entry', 'exit', 'stop-loss', 'take-profit', 'close-all', 'adopted'] as const;
+export const ORDER_PURPOSES = [
+  'entry',
+  'exit',
+  'stop-loss',
+  'take-profit',
+  'close-all',
+  'adopted',
+  'write-off',
+] as const;
 
 const side = z.enum(['buy', 'sell']);
 

@@ -163,6 +163,23 @@ describe('trading events → notifications', () => {
     );
   });
 
+  it('a position larger than the account holds is a risk alert with its own title', () => {
+    const n = eventNotification(
+      event('position.shortfall', {
+        summary: "BNB/USDT: the account holds 19.95 BNB, the bot's position is 20",
+      }),
+      settings,
+    )!;
+    expect(n.priority).to.equal('high');
+    expect(n.text).to.contain('Account holds less than the position').and.contain('holds 19.95 BNB');
+    expect(
+      eventNotification(event('position.shortfall'), { ...settings, positionClosed: 'off' }),
+    ).to.not.equal(undefined);
+    expect(eventNotification(event('position.shortfall'), { ...settings, riskTriggered: 'off' })).to.equal(
+      undefined,
+    );
+  });
+
   it('notifies a refusal once: the same refusal repeated on the symbol stays in the log only', () => {
     expect(eventNotification(event('order.rejected', { data: { repeated: false } }), settings)).to.not.equal(
       undefined,

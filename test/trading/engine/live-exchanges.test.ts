@@ -200,6 +200,10 @@ function liveSuite(kit: ExchangeKit): void {
       expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
       const taken = h!.events.filter((e) => e.type === 'order.taken_back');
       expect(taken.map((e) => e.data.clientOrderId)).to.deep.equal([id(1)]);
+      // the alert says the position it leaves, so the operator can act on a doubled one
+      expect(taken[0].summary).to.match(
+        /The BTC\/USDT position grows by its fill [\d.]+ to about [\d.]+ \(was 0\)/,
+      );
       expect(fake!.createRequests()).to.deep.equal([id(1)]);
     });
 

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { positionChangeEvents, statusChangeEvents } from '../../../src/trading/engine/order-events';
+import {
+  positionChangeEvents,
+  statusChangeEvents,
+  takenBackEvent,
+} from '../../../src/trading/engine/order-events';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook } from '../../../src/trading/engine/pnl';
 import { intent } from '../../support/engine-harness';
@@ -14,6 +18,17 @@ describe('order events (pure, computed before the commit that records them)', ()
     expect(events.map((e) => e.type)).to.deep.equal(['order.placed', 'order.filled']);
     expect(events[1].summary).to.equal('Order filled: buy 0.001 BTC/USDT (entry, bot-1) at 62035.54');
     expect(events[1].data).to.include({ clientOrderId: 'bot-1', status: 'filled', from: 'intent' });
+  });
+
+  it('an order taken back says the position it leaves: grown by its fill, the replacement maybe held too', () => {
+    const declared: LocalOrder = { ...base, status: 'rejected' };
+    const remote = { id: '77', clientOrderId: 'bot-1', symbol: 'BTC/USDT', status: 'closed', filled: 0.001 };
+    const ev = takenBackEvent(declared, remote as never, 0.001);
+    expect(ev.summary).to.contain('The BTC/USDT position grows by its fill 0.001 to about 0.002 (was 0.001)');
+    expect(ev.summary).to.contain('the bot now holds both');
+    expect(ev.data).to.include({ positionBefore: 0.001, positionAfter: 0.002, filled: 0.001 });
+    // nothing filled: nothing to say of the position
+    expect(takenBackEvent(declared, { ...remote, filled: 0 } as never, 0).summary).to.not.contain('position');
   });
 
   it('reports nothing when the status and the filled amount did not change', () => {

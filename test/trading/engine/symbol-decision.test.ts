@@ -119,6 +119,26 @@ describe('decideSymbol: what a symbol does this tick', () => {
     expect((d as { trigger: { kind: string } }).trigger.kind).to.equal('stop-loss');
   });
 
+  it('exits no more than the account holds (fees of other pairs in the coin, a withdrawal)', () => {
+    const d = decideSymbol(view({ position: held(0.002, 60_000), price: 58_000, exitable: 0.00155 }));
+    expect(d).to.deep.include({ kind: 'exit', amount: 0.00155 });
+    // more held than the position: the position only, the owner's coins stay
+    const all = decideSymbol(view({ position: held(0.002, 60_000), price: 58_000, exitable: 0.002 }));
+    expect(all).to.deep.include({ kind: 'exit', amount: 0.002 });
+  });
+
+  it('writes a confirmed shortfall off when what the account holds of the position cannot be sold', () => {
+    const position = held(0.002, 60_000);
+    // 0.00001 BTC left, 0.58 USDT: below the 5 USDT minimum
+    const unconfirmed = decideSymbol(view({ position, price: 58_000, exitable: 0.00001 }));
+    expect(unconfirmed.kind).to.equal('wait');
+    const confirmed = decideSymbol(view({ position, price: 58_000, exitable: 0.00001, shortfall: true }));
+    expect(confirmed).to.deep.include({ kind: 'write-off' });
+    expect((confirmed as { trigger: { kind: string } }).trigger.kind).to.equal('stop-loss');
+    // nothing fired: nothing is written off (the position stays, as the operator was told)
+    expect(decideSymbol(view({ position, exitable: 0, shortfall: true })).kind).to.equal('strategy');
+  });
+
   it('waits for missing fills before an exit: the position is not known without them', () => {
     const done = order({ status: 'filled', filled: 0.001 });
     expect(
@@ -183,6 +203,18 @@ describe('decideOnSignal', () => {
     expect(decideOnSignal({ ...base, signal: enter, facts: facts({ positionsHeld: 2 }) }).kind).to.equal(
       'none',
     );
+  });
+
+  it('a strategy exit sells no more than the account holds', () => {
+    const exit = { action: 'exit-long' as const, reason: 'x' };
+    const d = decideOnSignal({
+      ...base,
+      inPosition: true,
+      position: held(0.002, 60_000),
+      signal: exit,
+      exitable: 0.0015,
+    });
+    expect(d).to.deep.equal({ kind: 'exit', amount: 0.0015 });
   });
 
   it('enters on top of dust, and the next exit sells the dust with the position', () => {

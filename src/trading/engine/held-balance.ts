@@ -1,0 +1,139 @@
+/**
+ * What the account holds against the bot's positions (pure). The bot's position is what its own fills say; the
+ * account can hold less of the coin: Binance takes the fees of other pairs from the account's BNB ("pay fees with
+ * BNB"), the owner withdraws or sells some by hand, an exchange takes a fee the bot did not see. Then:
+ * - an exit never asks for more than the account can sell (`exitable`): the coin's free balance plus what the
+ *   bot's own sells of the symbol lock (an exit cancels them first), never above the position — the owner's coins
+ *   are never sold, and a full exit the exchange refuses for insufficient balance forever is not placed;
+ * - a shortfall (`shortfallsOf`) is the part of a position the account does not hold, beyond one amount step;
+ *   when it is sold, the missing part leaves the position as a write-off (`writeOffFills`).
+ */
+import type { BalanceEntry, Market } from '../exchange/exchange';
+import { isFinal, type LocalOrder } from './order-state';
+import { splitSymbol, type Fill, type PositionBook } from './pnl';
+
+/**
+ * The most of `position` an exit may ask for: the base currency's free balance plus `lockedByOwnSells` (the
+ * unfilled rest of the bot's own sells of the symbol, which the exit cancels first), never above the position.
+ * Without a balance read yet, the position.
+ */
+export function exitable(position: number, base: BalanceEntry | undefined, lockedByOwnSells: number): number {
+  if (!base) return position;
+  return Math.max(0, Math.min(position, base.free + Math.max(0, lockedByOwnSells)));
+}
+
+/** What the bot's own sells among `orders` still lock of the coin: their unfilled rest. */
+export function lockedBySells(orders: readonly LocalOrder[]): number {
+  let locked = 0;
+  for (const o of orders)
+    if (o.side === 'sell' && !isFinal(o.status)) locked += Math.max(0, o.amount - o.filled);
+  return locked;
+}
+
+/** Part of a position the account does not hold. */
+export interface Shortfall {
+  symbol: string;
+  /** The bot's position (base amount). */
+  position: number;
+  /** What the account holds of it: the coin's total balance less the bot's other positions in that coin. */
+  held: number;
+  /** position − held. */
+  missing: number;
+}
+
+/**
+ * The positions the account holds less of than the bot's fills say, by more than one amount step (less is rounding
+ * and dust, which an exit floored to the step never asks for anyway). A coin held by several positions (BNB/USDT
+ * and BNB/BTC) is shared in the order of `positions`. Symbols in `unsettled` (an order in flight: the balance and
+ * the position may not count the same fills yet) are left out.
+ */
+export function shortfallsOf(
+  positions: readonly PositionBook[],
+  balance: Readonly<Record<string, BalanceEntry>>,
+  markets: Readonly<Record<string, Market>>,
+  unsettled: ReadonlySet<string>,
+): Shortfall[] {
+  const left: Record<string, number> = {};
+  const found: Shortfall[] = [];
+  for (const p of positions) {
+    const { base } = splitSymbol(p.symbol);
+    const total = left[base] ?? balance[base]?.total ?? 0;
+    const held = Math.max(0, Math.min(p.amount, total));
+    left[base] = total - held;
+    const step = markets[p.symbol]?.amountStep ?? 0;
+    const missing = p.amount - held;
+    if (unsettled.has(p.symbol) || !(missing > 0) || missing < step * (1 - 1e-9)) continue;
+    found.push({ symbol: p.symbol, position: p.amount, held, missing });
+  }
+  return found;
+}
+
+/**
+ * A shortfall worth telling only when two readings in a row show it for the same position (no fill of the bot's
+ * came in between): one reading may predate a fill the balance and the position do not count alike yet.
+ */
+export function confirmedShortfalls(
+  previous: readonly Shortfall[],
+  current: readonly Shortfall[],
+): Shortfall[] {
+  return current.filter((s) =>
+    previous.some((p) => p.symbol === s.symbol && Math.abs(p.position - s.position) <= 1e-12),
+  );
+}
+
+/** Fees the bot paid in a coin on other pairs: amount and their quote value when recorded. */
+export interface FeesInCoin {
+  amount: number;
+  quoteValue: number;
+}
+
+/**
+ * The bot's fees in `book`'s base coin on its other pairs (Binance's BNB burn) since the position opened, from
+ * `fills` (the hot state's; fees of orders already archived are not seen and count as missing).
+ */
+export function feesPaidInCoin(book: PositionBook, fills: readonly Fill[]): FeesInCoin {
+  const { base } = splitSymbol(book.symbol);
+  let amount = 0;
+  let quoteValue = 0;
+  for (const f of fills) {
+    if (f.symbol === book.symbol || f.feeCurrency !== base || f.feeCost <= 0) continue;
+    if (book.openedAt === null || f.timestamp < book.openedAt) continue;
+    amount += f.feeCost;
+    quoteValue += f.feeQuote ?? 0;
+  }
+  return { amount, quoteValue };
+}
+
+/**
+ * The fills that take `missing` out of `book` (sells of the write-off `clientOrderId` at `now`), so the position is
+ * what the account holds. The part the bot's own fees in this coin explain (`fees`) leaves at the price they were
+ * valued at when paid: their cost already counts on the pair that paid them, and this pair realizes what the coin
+ * gained or lost until then — together, once, the coin's entry cost. The rest (a withdrawal, a sale by hand, a fee
+ * not seen) leaves at price 0: a loss of its entry cost.
+ */
+export function writeOffFills(
+  book: PositionBook,
+  missing: number,
+  fees: FeesInCoin,
+  clientOrderId: string,
+  now: number,
+): Fill[] {
+  const asFee = Math.min(missing, fees.amount);
+  const base = {
+    orderId: clientOrderId,
+    clientOrderId,
+    symbol: book.symbol,
+    side: 'sell' as const,
+    feeCost: 0,
+    feeCurrency: '',
+    timestamp: now,
+  };
+  const fills: Fill[] = [];
+  if (asFee > 0) {
+    const price = fees.amount > 0 ? fees.quoteValue / fees.amount : 0;
+    fills.push({ ...base, tradeId: 'fees-paid-in-coin', price, amount: asFee });
+  }
+  const rest = missing - asFee;
+  if (rest > 1e-12) fills.push({ ...base, tradeId: 'missing', price: 0, amount: rest });
+  return fills;
+}

@@ -1,0 +1,162 @@
+/**
+ * Positions the account holds less of than the bot's fills say (held-balance.ts), watched on the balance the
+ * account watch reads once per tick — no request of its own:
+ * - a shortfall seen on two readings in a row for the same position, with no order of the symbol in flight at
+ *   either (a reading may predate a fill of the bot's that the position already counts, or the reverse), is
+ *   confirmed and reported ONCE (`position.shortfall`), again only after a reading without it;
+ * - when the position is sold (an exit, a stop-loss, close-all), a confirmed shortfall is written off first: a
+ *   `write-off` order (no exchange order) whose fills take the missing part out of the position, committed with
+ *   the position events it causes, so the exit sells what exists and the position ends with it.
+ * What it knows lives in memory: after a restart a shortfall is confirmed (and reported) again in two readings.
+ */
+import type { Clock } from '../../shared/clock';
+import type { Logger } from '../../shared/logging/logger';
+import type { BalanceEntry } from '../exchange/exchange';
+import { positionsOf } from './fill-sync';
+import {
+  confirmedShortfalls,
+  feesPaidInCoin,
+  shortfallsOf,
+  writeOffFills,
+  type FeesInCoin,
+  type Shortfall,
+} from './held-balance';
+import type { OrderManager } from './order-manager';
+import type { LocalOrder } from './order-state';
+import { positionChangeEvents, readable } from './order-events';
+import { splitSymbol, type PositionBook } from './pnl';
+
+export interface ShortfallWatchOptions {
+  manager: OrderManager;
+  clock: Clock;
+  logger: Logger;
+}
+
+export class ShortfallWatch {
+  /** The shortfalls of the latest reading, confirmed or not. */
+  private latest: Shortfall[] = [];
+  /** Confirmed on the latest reading, by symbol. */
+  private readonly confirmed = new Map<string, Shortfall>();
+  /** Symbols already reported, until a reading shows them whole. */
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly opts: ShortfallWatchOptions) {}
+
+  /**
+   * One balance reading, with the positions it was judged with (default: as they are now): confirms and reports
+   * what two readings in a row show.
+   */
+  async observe(
+    balance: Readonly<Record<string, BalanceEntry>>,
+    positions: Record<string, PositionBook> = this.opts.manager.positions(),
+  ): Promise<void> {
+    const { manager } = this.opts;
+    const unsettled = new Set(manager.pendingOrders().map((o) => o.symbol));
+    const current = shortfallsOf(manager.openPositions(positions), balance, manager.markets, unsettled);
+    const confirmed = confirmedShortfalls(this.latest, current);
+    this.latest = current;
+    this.confirmed.clear();
+    for (const s of confirmed) this.confirmed.set(s.symbol, s);
+    for (const symbol of [...this.reported]) {
+      // a symbol left out for an order in flight keeps its report; one held whole again may be reported anew
+      if (!unsettled.has(symbol) && !current.some((s) => s.symbol === symbol)) this.reported.delete(symbol);
+    }
+    for (const s of confirmed) {
+      if (this.reported.has(s.symbol)) continue;
+      this.reported.add(s.symbol);
+      await this.report(s);
+    }
+  }
+
+  /** The symbol's confirmed shortfall on the latest reading, if any. */
+  shortfallOf(symbol: string): Shortfall | undefined {
+    return this.confirmed.get(symbol);
+  }
+
+  /**
+   * Before the position of `symbol` is sold: writes off its confirmed shortfall, if the position is still the one
+   * confirmed (no fill since). Returns the amount written off (0: nothing).
+   */
+  async writeOffBeforeSale(symbol: string, price: number): Promise<number> {
+    const { manager, clock } = this.opts;
+    const s = this.confirmed.get(symbol);
+    const book = manager.positions()[symbol];
+    if (!s || !book || Math.abs(book.amount - s.position) > 1e-12) return 0;
+    const now = clock.now();
+    // never one of the exchange's ids: no bot id, no install id (and reconcile never looks it up)
+    const clientOrderId = `write-off-${symbol.replace(/[^A-Za-z0-9]/g, '')}-${now}`;
+    const fees = feesPaidInCoin(
+      book,
+      manager.hotOrders().flatMap((o) => o.fills),
+    );
+    const fills = writeOffFills(book, s.missing, fees, clientOrderId, now);
+    const order: LocalOrder = {
+      clientOrderId,
+      symbol,
+      side: 'sell',
+      type: 'market',
+      amount: s.missing,
+      filled: s.missing,
+      averagePrice: fills.reduce((sum, f) => sum + f.price * f.amount, 0) / s.missing,
+      status: 'filled',
+      purpose: 'write-off',
+      reason: `the account holds ${readable(s.held)} of the position's ${readable(s.position)}`,
+      createdAt: now,
+      updatedAt: now,
+      fills,
+    };
+    const market = manager.markets[symbol];
+    const events = positionChangeEvents(
+      symbol,
+      market,
+      positionsOf(manager.state.data, manager.markets)[symbol],
+      positionsOf(manager.state.data, manager.markets, order)[symbol],
+      price,
+    );
+    await manager.state.commitOrder(order, events);
+    this.confirmed.delete(symbol);
+    this.latest = this.latest.filter((x) => x.symbol !== symbol);
+    this.opts.logger.warn('Position written down to what the account holds before selling it', {
+      symbol,
+      position: s.position,
+      held: s.held,
+      writtenOff: s.missing,
+      asFees: fills.find((f) => f.tradeId === 'fees-paid-in-coin')?.amount ?? 0,
+      clientOrderId,
+    });
+    return s.missing;
+  }
+
+  private async report(s: Shortfall): Promise<void> {
+    const { manager } = this.opts;
+    const book = manager.positions()[s.symbol];
+    const fees: FeesInCoin = book
+      ? feesPaidInCoin(
+          book,
+          manager.hotOrders().flatMap((o) => o.fills),
+        )
+      : { amount: 0, quoteValue: 0 };
+    const { base } = splitSymbol(s.symbol);
+    const causes = [
+      ...(fees.amount > 0
+        ? [`the bot's own fees paid in ${base} on other pairs (${readable(fees.amount)} ${base})`]
+        : [`fees of other pairs paid in ${base} (Binance "pay fees with BNB")`]),
+      `a withdrawal or a sale of ${base} by hand`,
+      `a fee in ${base} the bot did not see`,
+    ];
+    await manager.outbox.emit(
+      'position.shortfall',
+      `${s.symbol}: the account holds ${readable(s.held)} ${base}, the bot's position is ${readable(s.position)} ` +
+        `(${readable(s.missing)} missing; likely ${causes.join(', or ')}). Exits sell what is held; the missing ` +
+        `part leaves the position as a loss when it is sold`,
+      {
+        symbol: s.symbol,
+        position: s.position,
+        held: s.held,
+        missing: s.missing,
+        feesPaidInBase: fees.amount,
+        causes,
+      },
+    );
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * A position the account holds less of than the bot's fills say, end to end: the real engine through real ccxt
+ * against the Binance double (harness/exchanges/fake-binance.ts), which takes the fees of every pair from the
+ * account's BNB when it holds enough ("pay fees with BNB": commissionAsset BNB in the order's fills and myTrades).
+ * The bot holds a BNB/USDT position and trades BTC/USDT paying BNB fees; the owner has no spare BNB, so those fees
+ * come out of the bot's BNB. Real clock, as live-exchanges.test.ts (see there why).
+ */
+import { expect } from 'chai';
+import { systemClock } from '../../../src/shared/clock';
+import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
+import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
+import { binanceKit } from '../../../harness/exchanges/exchange-kits';
+import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
+import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
+import { EngineHarness, deepMerge } from '../../support/engine-harness';
+
+const BTC = 'BTC/USDT';
+const BNB = 'BNB/USDT';
+const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
+const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A strategy told per symbol what to say. */
+class PerSymbolStrategy implements Strategy {
+  readonly name = 'per-symbol';
+  readonly minCandles = 2;
+  readonly next: Record<string, Signal> = {};
+  evaluate(_candles: unknown, ctx: { symbol: string }): Signal {
+    return this.next[ctx.symbol] ?? HOLD;
+  }
+}
+
+describe('a position larger than the account holds (Binance, fees of other pairs paid in BNB)', function () {
+  this.timeout(60_000);
+  let fake: LocalExchange | undefined;
+  let h: EngineHarness | undefined;
+  let strategy: PerSymbolStrategy;
+
+  afterEach(async () => {
+    await h?.close();
+    await fake?.close();
+    h = undefined;
+    fake = undefined;
+  });
+
+  /** The owner holds 1 BTC and 500 USDT of their own, and no BNB: every BNB on the account is the bot's. */
+  async function live(config: Record<string, unknown> = {}): Promise<EngineHarness> {
+    fake = await binanceKit.start({
+      candleMs: 300,
+      balances: { USDT: 10_000, BTC: 1 },
+      symbols: [BTC, BNB],
+      thirdCurrencyFees: true,
+    });
+    fake.pinPrice(BTC, 60_000);
+    fake.pinPrice(BNB, 100);
+    strategy = new PerSymbolStrategy();
+    const base = {
+      trading: {
+        mode: 'live',
+        symbols: [BNB, BTC],
+        risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
+        orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
+      },
+    };
+    h = await EngineHarness.open({
+      config: deepMerge(base, config),
+      strategy,
+      clock: systemClock,
+      exchange: () =>
+        CcxtExchange.create({
+          exchangeId: 'binance',
+          ...binanceKit.credentials,
+          apiUrl: fake!.url,
+          timeoutMs: 800,
+          readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
+          profile: binanceKit.withRecvWindow(500),
+        }),
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    return h;
+  }
+
+  async function tickUntil(done: () => boolean, max = 80): Promise<void> {
+    for (let i = 0; i < max && !done(); i++) {
+      await h!.loop.tick();
+      if (!done()) await sleep(50);
+    }
+    expect(done(), 'condition not reached').to.equal(true);
+  }
+
+  const position = (symbol: string): number => h!.manager.positions()[symbol]?.amount ?? 0;
+  const events = (type: string) => h!.events.filter((e) => e.type === type);
+  const sellsOf = (symbol: string) => fake!.trades(symbol).filter((t) => t.side === 'sell');
+
+  /** Buys BNB, then a BTC round trip whose fees Binance takes from that BNB. */
+  async function bnbPositionThenBtcRoundTrip(): Promise<void> {
+    strategy.next[BNB] = ENTER;
+    await tickUntil(() => position(BNB) > 0);
+    strategy.next[BNB] = HOLD;
+    strategy.next[BTC] = ENTER;
+    await tickUntil(() => position(BTC) > 0);
+    strategy.next[BTC] = EXIT;
+    await tickUntil(() => position(BTC) === 0 && sellsOf(BTC).length === 1);
+    strategy.next[BTC] = HOLD;
+    const btcFees = fake!.trades(BTC).map((t) => t.feeAsset);
+    expect(btcFees).to.deep.equal(['BNB', 'BNB']);
+    // the account now holds less BNB than the bot's position: by the BTC fees
+    const paid = fake!.trades(BTC).reduce((s, t) => s + t.fee, 0);
+    expect(fake!.balance('BNB')).to.be.closeTo(position(BNB) - paid, 1e-9);
+    expect(paid).to.be.above(0.01); // more than one BNB amount step
+  }
+
+  it('its stop-loss sells what the account holds and alerts once; the owner keeps their coins', async () => {
+    await live();
+    await bnbPositionThenBtcRoundTrip();
+    // readings go on (two in a row confirm the shortfall), then the BNB price falls through the stop-loss
+    for (let i = 0; i < 3; i++) await h!.loop.tick();
+    expect(events('position.shortfall')).to.have.length(1);
+    fake!.pinPrice(BNB, 95);
+    const closed = () => events('position.closed').filter((e) => e.data.symbol === BNB);
+    await tickUntil(() => closed().length > 0);
+    for (let i = 0; i < 5; i++) await h!.loop.tick();
+
+    // one sell of what was held (whole amount steps), never refused for insufficient balance
+    expect(sellsOf(BNB)).to.have.length(1);
+    expect(events('order.rejected')).to.deep.equal([]);
+    expect(fake!.balance('BNB')).to.be.below(0.01);
+    // what the bot counts is what the account holds: the dust below one step
+    expect(position(BNB)).to.be.closeTo(fake!.balance('BNB'), 1e-9);
+    // the owner's coins: untouched (1 BTC; the BTC the bot bought was all sold by the bot)
+    expect(fake!.balance('BTC')).to.be.closeTo(1, 1e-9);
+    // alerted once, with what was held and what the position said
+    const [alert] = events('position.shortfall');
+    expect(events('position.shortfall')).to.have.length(1);
+    expect(alert.data).to.include({ symbol: BNB });
+    expect(alert.data.held as number).to.be.below(alert.data.position as number);
+    expect(alert.summary).to.contain('fees paid in BNB on other pairs');
+    // the missing part left the position as a write-off, explained by the bot's own BNB fees
+    const writeOff = h!.manager.hotOrders().find((o) => o.purpose === 'write-off');
+    expect(writeOff?.fills.map((f) => f.tradeId)).to.deep.equal(['fees-paid-in-coin']);
+    expect(closed()).to.have.length(1);
+  });
+
+  it('close-all sells what the account holds after the owner took some BNB out by hand', async () => {
+    await live({ trading: { risk: { stopLossPct: 50 } } });
+    strategy.next[BNB] = ENTER;
+    await tickUntil(() => position(BNB) > 0);
+    strategy.next[BNB] = HOLD;
+    // the owner withdraws 3 BNB (or sells them on the website)
+    (fake as FakeBinance).wallet.credit('BNB', -3);
+    for (let i = 0; i < 3; i++) await h!.loop.tick();
+    expect(events('position.shortfall')).to.have.length(1);
+    expect(events('position.shortfall')[0].summary).to.contain('a withdrawal or a sale of BNB by hand');
+    const result = await h!.loop.closeAll();
+    expect(result.skipped).to.deep.equal([]);
+    expect(fake!.balance('BNB')).to.be.below(0.01);
+    expect(position(BNB)).to.be.closeTo(fake!.balance('BNB'), 1e-9);
+    expect(events('order.rejected')).to.deep.equal([]);
+    // the 3 BNB gone are a loss of their entry cost
+    const writeOff = h!.manager.hotOrders().find((o) => o.purpose === 'write-off');
+    expect(writeOff).to.include({ status: 'filled' });
+    expect(writeOff!.filled).to.be.closeTo(3, 1e-9);
+    expect(writeOff!.fills.map((f) => [f.tradeId, f.price])).to.deep.equal([['missing', 0]]);
+    // no exchange order: reconcile never looks it up, and finds the state and the exchange agree
+    expect(await reconcileWithExchange(h!.manager, h!.exchange)).to.deep.equal([]);
+    // and a restart reads the state back (the write-off's purpose is in the schema) with the same position
+    const before = position(BNB);
+    h = await h!.restart();
+    const summary = await h.loop.recover({ kind: 'clean' });
+    expect(summary.changedWhileDown).to.deep.equal([]);
+    expect(position(BNB)).to.equal(before);
+  });
+});

@@ -1,0 +1,172 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import type { BalanceEntry, Market } from '../../../src/trading/exchange/exchange';
+import {
+  confirmedShortfalls,
+  exitable,
+  feesPaidInCoin,
+  lockedBySells,
+  shortfallsOf,
+  writeOffFills,
+} from '../../../src/trading/engine/held-balance';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { applyFill, emptyBook, type Fill, type PositionBook } from '../../../src/trading/engine/pnl';
+
+const NOW = 1_800_000_000_000;
+const BNB = 'BNB/USDT';
+const BNB_MARKET: Market = {
+  symbol: BNB,
+  base: 'BNB',
+  quote: 'USDT',
+  amountStep: 0.01,
+  priceStep: 0.01,
+  minAmount: 0.01,
+  minNotional: 5,
+};
+const markets = { [BNB]: BNB_MARKET };
+
+const coin = (free: number, used = 0): BalanceEntry => ({ free, used, total: free + used });
+
+function book(amount: number, entry: number, symbol = BNB): PositionBook {
+  return { ...emptyBook(symbol), amount, costBasis: amount * entry, openedAt: NOW - 60_000 };
+}
+
+function fill(over: Partial<Fill>): Fill {
+  return {
+    orderId: '1',
+    clientOrderId: 'bot-tst000-1',
+    tradeId: '1',
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    price: 60_000,
+    amount: 0.02,
+    feeCost: 0.0075,
+    feeCurrency: 'BNB',
+    feeQuote: 0.75,
+    timestamp: NOW - 1_000,
+    ...over,
+  };
+}
+
+describe('exitable: an exit never asks for more than the account can sell', () => {
+  it('is the free balance when the account holds less than the position', () => {
+    expect(exitable(20, coin(19.95), 0)).to.equal(19.95);
+  });
+
+  it("is the position when the account holds more: the owner's coins are never sold", () => {
+    expect(exitable(20, coin(35), 0)).to.equal(20);
+    expect(exitable(20, coin(15, 20), 20)).to.equal(20);
+  });
+
+  it("counts what the bot's own sells lock, which the exit cancels first", () => {
+    expect(exitable(20, coin(5, 15), 15)).to.equal(20);
+    // another's lock (the owner's own order) is not the bot's to free
+    expect(exitable(20, coin(5, 15), 0)).to.equal(5);
+  });
+
+  it('is the position before any balance read, and never negative', () => {
+    expect(exitable(20, undefined, 0)).to.equal(20);
+    expect(exitable(20, coin(0), -3)).to.equal(0);
+  });
+
+  it('is always between 0 and the position, and at most free + own locked', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        (position, free, locked) => {
+          const x = exitable(position, coin(free, locked), locked);
+          return x >= 0 && x <= position && x <= free + locked;
+        },
+      ),
+    );
+  });
+});
+
+describe('lockedBySells: what our own working sells hold of the coin', () => {
+  const o = (over: Partial<LocalOrder>): LocalOrder =>
+    ({ side: 'sell', status: 'open', amount: 2, filled: 0.5, ...over }) as LocalOrder;
+  it('sums the unfilled rest of working sells only', () => {
+    expect(
+      lockedBySells([
+        o({}),
+        o({ side: 'buy' }),
+        o({ status: 'filled', filled: 2 }),
+        o({ status: 'cancelled' }),
+      ]),
+    ).to.equal(1.5);
+  });
+});
+
+describe('shortfallsOf: the part of a position the account does not hold', () => {
+  it('finds a position larger than the coin held, by one amount step or more', () => {
+    expect(shortfallsOf([book(20, 100)], { BNB: coin(19.95) }, markets, new Set())).to.deep.equal([
+      { symbol: BNB, position: 20, held: 19.95, missing: 20 - 19.95 },
+    ]);
+    // the whole coin gone: held 0
+    expect(shortfallsOf([book(20, 100)], {}, markets, new Set())[0]).to.include({ held: 0, missing: 20 });
+  });
+
+  it('ignores rounding and dust below one amount step', () => {
+    expect(shortfallsOf([book(20, 100)], { BNB: coin(19.995) }, markets, new Set())).to.deep.equal([]);
+  });
+
+  it('ignores a symbol with an order in flight: the balance may already count a fill the position does not', () => {
+    expect(shortfallsOf([book(20, 100)], { BNB: coin(10) }, markets, new Set([BNB]))).to.deep.equal([]);
+  });
+
+  it('counts coins locked in orders as held, and shares a coin between positions in it', () => {
+    expect(shortfallsOf([book(20, 100)], { BNB: coin(5, 15) }, markets, new Set())).to.deep.equal([]);
+    const other = book(5, 0.002, 'BNB/BTC');
+    const found = shortfallsOf([book(20, 100), other], { BNB: coin(22) }, markets, new Set());
+    expect(found).to.deep.equal([{ symbol: 'BNB/BTC', position: 5, held: 2, missing: 3 }]);
+  });
+});
+
+describe('confirmedShortfalls: two readings in a row, the same position', () => {
+  const s = (position: number, held: number) => ({ symbol: BNB, position, held, missing: position - held });
+  it('confirms only what the previous reading showed for the same position', () => {
+    expect(confirmedShortfalls([], [s(20, 19)])).to.deep.equal([]);
+    expect(confirmedShortfalls([s(20, 19)], [s(20, 18.5)])).to.deep.equal([s(20, 18.5)]);
+    // a fill of the bot's came in between: not the same position, not confirmed
+    expect(confirmedShortfalls([s(20, 19)], [s(25, 19)])).to.deep.equal([]);
+  });
+});
+
+describe('feesPaidInCoin and writeOffFills: the missing part leaves the position once, at its entry cost', () => {
+  it("sums the bot's fees in the coin on other pairs since the position opened", () => {
+    const fees = feesPaidInCoin(book(20, 100), [
+      fill({}),
+      fill({ tradeId: '2', side: 'sell' }),
+      fill({ tradeId: '3', timestamp: NOW - 120_000 }), // before the position opened
+      fill({ tradeId: '4', symbol: BNB, feeCost: 0.02, feeQuote: undefined }), // its own pair: in the position
+      fill({ tradeId: '5', feeCurrency: 'USDT', feeCost: 1 }),
+    ]);
+    expect(fees.amount).to.be.closeTo(0.015, 1e-12);
+    expect(fees.quoteValue).to.be.closeTo(1.5, 1e-12);
+  });
+
+  it('writes the fee part off at its value when paid and the rest at 0: a loss of the entry cost in all', () => {
+    const position = book(20, 100.1);
+    const fees = { amount: 0.015, quoteValue: 0.015 * 99 };
+    const fills = writeOffFills(position, 0.05, fees, 'write-off-1', NOW);
+    expect(fills.map((f) => [f.tradeId, f.price, f.amount])).to.deep.equal([
+      ['fees-paid-in-coin', 99, 0.015],
+      ['missing', 0, 0.05 - 0.015],
+    ]);
+    let after = position;
+    for (const f of fills) after = applyFill(after, f);
+    expect(after.amount).to.be.closeTo(19.95, 1e-9);
+    // this pair realizes the fee part at what it was worth when paid (its cost counts on the pair that paid it)
+    // and the unexplained rest at its whole entry cost
+    expect(after.realizedPnl).to.be.closeTo(0.015 * (99 - 100.1) - 0.035 * 100.1, 1e-9);
+    expect(after.costBasis).to.be.closeTo(19.95 * 100.1, 1e-9);
+  });
+
+  it('writes it all off at 0 when no fee of the bot explains it', () => {
+    const fills = writeOffFills(book(20, 100), 1, { amount: 0, quoteValue: 0 }, 'w', NOW);
+    expect(fills).to.have.length(1);
+    expect(fills[0]).to.include({ side: 'sell', price: 0, amount: 1, tradeId: 'missing', timestamp: NOW });
+  });
+});
