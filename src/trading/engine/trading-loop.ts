@@ -2,11 +2,13 @@
  * The engine's scheduler: starting → waiting-exchange → recovering → trading (running ⇄ paused) → stopping; the
  * state is derived from the phase and the pause (loop-state.ts).
  *
- * Each tick, between operator actions (close-all and reconcile run between ticks, `serialize`): pending events
- * drained, markets reloaded when due, orders declared never placed looked up again when due, balance → equity → kill switch, then every symbol on its own lane, side by
- * side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether an order may be placed is the
- * placement gate's one answer, placement-gate.ts). A symbol whose work outlasts the tick keeps its lane and is
- * skipped until it is done, so one slow symbol never delays another's stop-loss. Then old orders are archived.
+ * Each tick, between operator actions (close-all and reconcile run between ticks, `serialize`, once every symbol's
+ * lane is free): pending events drained, markets reloaded when due, balance → equity → kill switch, then every
+ * symbol on its own lane, side by side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether
+ * an order may be placed is the placement gate's one answer, placement-gate.ts), then orders declared never placed
+ * looked up again when due, then old orders are archived. A tick never waits for a busy lane (symbol-lanes.ts): a
+ * symbol whose work (a slow create or lookup) outlasts the read deadline keeps its lane and is skipped by the next
+ * ticks until it is done, so one slow symbol never delays another's stop-loss.
  *
  * Errors are handled by class (tick-errors.ts): temporary → log once, retry next tick, and an
  * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
@@ -34,6 +36,7 @@ import { OnceLog } from './log-once';
 import { loopStateOf, type LoopPhase } from './loop-state';
 import { MarketHalts } from './market-halts';
 import type { OrderManager } from './order-manager';
+import { declaredNeverPlaced } from './never-placed-recheck';
 import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
 import { readTogether } from './read-together';
@@ -41,6 +44,7 @@ import { recoverTradingState } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
 import { resetAfterResume } from './risk';
 import { ShortfallWatch } from './shortfall-watch';
+import { SymbolLanes } from './symbol-lanes';
 import { SymbolTick } from './symbol-tick';
 import { tickErrorHandling, waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
@@ -74,6 +78,8 @@ export interface LoopSnapshot {
 
 /** Orders declared never placed looked up again in one tick at most (the others wait for the next ticks). */
 const RECHECKS_PER_TICK = 3;
+/** The never-placed recheck's own lane (no symbol has this name): one recheck at a time. */
+const RECHECK_LANE = 'never-placed recheck';
 
 export class TradingLoop {
   private phase: LoopPhase = 'starting';
@@ -96,9 +102,10 @@ export class TradingLoop {
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
   private readonly symbols: SymbolTick;
+  /** Ticks and operator actions, one after the other. */
   private lane: Promise<unknown> = Promise.resolve();
-  /** Each symbol's work of the tick that started it, while it runs (its lane). */
-  private readonly symbolWork = new Map<string, Promise<void>>();
+  /** The work on each symbol's orders while it runs; a tick skips a busy symbol. */
+  private readonly lanes = new SymbolLanes();
   private marketsLoadedAt: number;
   private readonly marketHalts: MarketHalts;
   /** The start waited for the exchange (a read failed): reads sent before that are read again. */
@@ -344,7 +351,7 @@ export class TradingLoop {
     this.controller.abort();
     const wait = this.config.orders.inFlightWaitMs;
     const idle = await this.manager.waitIdle(wait);
-    const settled = Promise.all([this.running?.catch(() => {}), this.symbolsIdle()]);
+    const settled = Promise.all([this.running?.catch(() => {}), this.lanes.idle()]);
     await withDeadline(settled, wait, () => new Error('tick still running'), this.clock).catch(() => {});
     this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });
   }
@@ -426,25 +433,24 @@ export class TradingLoop {
   }
 
   /**
-   * Runs `fn` when no tick (and no other serialized request) is running: close-all and reconcile see and change
-   * state between ticks, never in the middle of one (no double exit, no half-placed order in a comparison).
+   * Runs `fn` when no tick (and no other serialized request) is running and every symbol's lane is free: close-all
+   * and reconcile see and change state between ticks, never in the middle of one and never across a symbol's work
+   * that outlasted its tick (no double exit, no half-placed order in a comparison). Ticks wait behind it meanwhile.
    */
   serialize<T>(fn: () => Promise<T>): Promise<T> {
-    // a symbol whose work outlasted its tick finishes first: close-all must not cross a half-placed order
-    const exclusive = (): Promise<T> => this.symbolsIdle().then(fn);
-    const run = this.lane.then(exclusive, exclusive);
+    return this.inTurn(() => this.lanes.idle().then(fn));
+  }
+
+  /** One pass over every symbol and the account; never waits for a busy symbol. Exposed for tests. */
+  tick(): Promise<void> {
+    return this.inTurn(() => this.tickUnserialized());
+  }
+
+  /** Runs `fn` after the tick or operator action before it. */
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn, fn);
     this.lane = run.catch(() => undefined);
     return run;
-  }
-
-  /** Resolves once no symbol's work is running. */
-  private async symbolsIdle(): Promise<void> {
-    while (this.symbolWork.size > 0) await Promise.all([...this.symbolWork.values()]);
-  }
-
-  /** One pass over every symbol and the account. Exposed for tests. */
-  tick(): Promise<void> {
-    return this.serialize(() => this.tickUnserialized());
   }
 
   private async tickUnserialized(): Promise<void> {
@@ -465,6 +471,7 @@ export class TradingLoop {
     await this.tickSymbols();
     // after the symbols' work (a slow lookup never holds a stop-loss back), a few per tick
     await this.recheckNeverPlaced();
+    this.throwIfFatal();
     try {
       await this.manager.archive();
     } catch (err) {
@@ -479,15 +486,18 @@ export class TradingLoop {
   }
 
   /**
-   * Syncs every order in flight, side by side (the account's settled reading; it runs inside the tick, which
-   * starts only once no symbol is working, so no lane syncs the same order meanwhile). False when the exchange or
-   * the disk fails one of them, or when one is still unresolved after it (an unknown order that lookups miss):
-   * then their fills may still be missing. Any other error is a bug and goes out of the tick.
+   * Syncs every order in flight (the account's settled reading), each symbol's on that symbol's lane, the symbols
+   * side by side. A symbol still busy (its work outlasted an earlier tick) is not synced twice at once: the settle is
+   * incomplete then, and so is it when the exchange or the disk fails an order or one is still unresolved after it
+   * (an unknown order that lookups miss) — false: their fills may still be missing, the first reading stands
+   * (a kill switch it fires pauses entries: the safe side). A settle that outlasts the account's deadline keeps its
+   * symbols' lanes until done (the tick skips them). Any other error is a bug and goes out of the tick.
    */
   private async settleOrders(): Promise<boolean> {
-    const orders = this.manager.pendingOrders();
-    const results = await Promise.allSettled(orders.map((o) => this.manager.refresh(o.clientOrderId)));
-    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    const symbols = [...new Set(this.manager.pendingOrders().map((o) => o.symbol))];
+    const syncs = symbols.map((symbol) => this.lanes.run([symbol], () => this.syncOrders(symbol)));
+    const busy = symbols.filter((_, i) => syncs[i] === undefined);
+    const failed = (await Promise.all(syncs)).flatMap((errors) => errors ?? []);
     const bug = failed.find((err) => !(err instanceof ByNinjaError));
     if (bug !== undefined) throw bug;
     if (failed.length > 0) {
@@ -501,7 +511,25 @@ export class TradingLoop {
       );
       return false;
     }
+    if (busy.length > 0) {
+      this.onceLog.log(
+        'risk:busy',
+        'warn',
+        'A symbol still busy: its orders in flight not synced before reading the account',
+        {
+          symbols: busy,
+        },
+      );
+      return false;
+    }
     return !this.manager.pendingOrders().some((o) => o.status === 'intent' || o.status === 'unknown');
+  }
+
+  /** A symbol's orders in flight synced side by side, every one tried: what failed. */
+  private async syncOrders(symbol: string): Promise<unknown[]> {
+    const orders = this.manager.pendingOrders(symbol);
+    const results = await Promise.allSettled(orders.map((o) => this.manager.refresh(o.clientOrderId)));
+    return results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   }
 
   /**
@@ -514,19 +542,16 @@ export class TradingLoop {
     const started: Array<Promise<void>> = [];
     for (const symbol of this.symbolsToWatch()) {
       if (this.controller.signal.aborted) break;
-      if (this.symbolWork.has(symbol)) {
+      // an unknown error (a bug) is kept and thrown out of the tick, even when it comes after the tick moved on
+      const work = this.lanes.run([symbol], () =>
+        this.tickSymbolSafely(symbol).catch((err: unknown) => this.keepFatal(err)),
+      );
+      if (!work) {
         this.onceLog.log(`busy:${symbol}`, 'warn', 'Symbol still busy from an earlier tick; skipped', {
           symbol,
         });
         continue;
       }
-      // an unknown error (a bug) is kept and thrown out of the tick, even when it comes after the tick moved on
-      const work = this.tickSymbolSafely(symbol)
-        .catch((err: unknown) => {
-          this.fatal ??= err;
-        })
-        .finally(() => this.symbolWork.delete(symbol));
-      this.symbolWork.set(symbol, work);
       started.push(
         withDeadline(work, budget, () => new Error('still working'), this.clock).catch(() => undefined),
       );
@@ -537,6 +562,10 @@ export class TradingLoop {
 
   private throwIfFatal(): void {
     if (this.fatal !== undefined) throw this.fatal;
+  }
+
+  private keepFatal(err: unknown): void {
+    this.fatal ??= err;
   }
 
   /**
@@ -588,15 +617,22 @@ export class TradingLoop {
 
   /**
    * Orders declared never placed, looked up again when their turn comes (never-placed-recheck.ts): at most
-   * RECHECKS_PER_TICK a tick, after the symbols' work, so that many of them (an incident's worth) or a slow lookup
-   * endpoint never delay a stop-loss; the rest are due at the next ticks.
+   * RECHECKS_PER_TICK a tick, after the symbols' work, so that many of them (an incident's worth) never delay a
+   * stop-loss; the rest are due at the next ticks. It runs on its own lane and holds the lanes of the symbols it may
+   * take an order back on (no tick syncs a half taken-back order); the tick waits for it at most the read deadline,
+   * and a recheck still running (a slow lookup endpoint) or a busy symbol skips it this tick.
    */
   private async recheckNeverPlaced(): Promise<void> {
-    try {
-      await this.manager.recheckNeverPlaced('due', RECHECKS_PER_TICK);
-    } catch (err) {
-      await this.onTickError('never-placed recheck', err);
-    }
+    const symbols = new Set(this.manager.hotOrders(declaredNeverPlaced).map((o) => o.symbol));
+    const work = this.lanes.run([RECHECK_LANE, ...symbols], () =>
+      this.manager
+        .recheckNeverPlaced('due', RECHECKS_PER_TICK)
+        .catch((err: unknown) => this.onTickError('never-placed recheck', err))
+        .catch((err: unknown) => this.keepFatal(err)),
+    );
+    if (!work) return;
+    const budget = this.config.symbolReadTimeoutMs;
+    await withDeadline(work, budget, () => new Error('still working'), this.clock).catch(() => undefined);
   }
 
   /** An error from a tick's work, handled by its class (tick-errors.ts). */

@@ -11,7 +11,7 @@ import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange
 import { closedCandles } from '../../../src/trading/engine/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
-import { flush } from '../../support/fake-clock';
+import { FAKE_CLOCK_START, FakeClock, flush } from '../../support/fake-clock';
 import { EngineHarness, MARKET_BUY, ScriptedStrategy } from '../../support/engine-harness';
 
 /** Delegates to the paper exchange, with per-method overrides. */
@@ -607,6 +607,148 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
     expect(Object.values(h.paperFile().orders)).to.have.length(1);
+  });
+
+  describe('lanes: no order is looked up twice at once, and a hung lookup holds no tick', () => {
+    const DAY = 24 * 60 * 60 * 1000;
+    const ONE_S_READS = { trading: { ...NO_SLTP.trading, symbolReadTimeoutMs: 1_000 } };
+
+    /** Order lookups through a gate the test holds, with how many run at once for each order. */
+    function lookups(): {
+      wrap: <T>(id: string, call: () => Promise<T>) => Promise<T>;
+      hold: () => void;
+      release: () => void;
+      started: Map<string, number>;
+      mostAtOnce: () => number;
+    } {
+      let gate: Promise<void> | null = null;
+      let open: () => void = () => {};
+      const running = new Map<string, number>();
+      const started = new Map<string, number>();
+      let most = 0;
+      return {
+        async wrap(id, call) {
+          started.set(id, (started.get(id) ?? 0) + 1);
+          running.set(id, (running.get(id) ?? 0) + 1);
+          most = Math.max(most, running.get(id)!);
+          try {
+            if (gate) await gate;
+            return await call();
+          } finally {
+            running.set(id, running.get(id)! - 1);
+          }
+        },
+        hold: () => {
+          gate = new Promise<void>((r) => (open = r));
+        },
+        release: () => {
+          gate = null;
+          open();
+        },
+        started,
+        mostAtOnce: () => most,
+      };
+    }
+
+    /**
+     * A tick while the fake clock moves `ms` on (the tick's real file writes given real time too): whether it
+     * returned meanwhile.
+     */
+    async function tickWithin(h: EngineHarness, ms: number): Promise<boolean> {
+      let returned = false;
+      const ticking = h.loop.tick().then(() => (returned = true));
+      for (let moved = 0; moved < ms && !returned; moved += 100) {
+        await h.fakeClock().advance(100, 100);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      for (let i = 0; i < 40 && !returned; i++) await new Promise((r) => setTimeout(r, 5));
+      if (returned) await ticking;
+      return returned;
+    }
+
+    it("the account's settle skips a symbol whose lane is still looking up its order (the reading stands)", async () => {
+      const spy = lookups();
+      const midnight = (Math.floor(FAKE_CLOCK_START / DAY) + 1) * DAY;
+      const { h } = await started({
+        config: ONE_S_READS,
+        clock: new FakeClock(midnight - 4_000),
+        wrapExchange: (paper) =>
+          override(paper, {
+            fetchOrder: ((id: string, symbol: string) =>
+              spy.wrap(id, () => paper.fetchOrder(id, symbol))) as never,
+          }),
+      });
+      await h.loop.tick();
+      const buy = await placeSliced(h, 'buy', 0.5); // rests far below the market: an order in flight
+      const exchangeId = h.manager.order(buy)!.exchangeOrderId!;
+      spy.hold();
+      expect(
+        await tickWithin(h, 2_000),
+        'the tick waits for the hung lane at most the read deadline',
+      ).to.equal(true);
+      expect(spy.started.get(exchangeId)).to.equal(1);
+      // a new UTC day with an order in flight: the account asks for a settled reading
+      const clock = h.fakeClock();
+      await clock.advance(midnight + 500 - clock.now(), 100);
+      expect(await tickWithin(h, 2_000), 'the tick does not wait for the busy symbol').to.equal(true);
+      expect(spy.mostAtOnce(), 'one lookup of the order at a time').to.equal(1);
+      expect(spy.started.get(exchangeId), 'the settle left the busy order to its lane').to.equal(1);
+      expect(h.files.store.data.risk.day, 'the first reading stands: the new day starts').to.equal(
+        new Date(clock.now()).toISOString().slice(0, 10),
+      );
+      spy.release();
+      expect(await tickWithin(h, 2_000)).to.equal(true);
+      expect(await tickWithin(h, 2_000)).to.equal(true);
+      expect(spy.started.get(exchangeId), 'synced again once its lane is free').to.be.greaterThan(1);
+      expect(spy.mostAtOnce()).to.equal(1);
+    });
+
+    it('a hung never-placed recheck holds no tick and never runs twice at once', async () => {
+      const spy = lookups();
+      let createLost = true;
+      const { h, strategy } = await started({
+        config: ONE_S_READS,
+        wrapExchange: (paper) =>
+          override(paper, {
+            // the first create never reaches the exchange: unknown, then declared never placed
+            createOrder: ((request: Parameters<Exchange['createOrder']>[0]) => {
+              if (!createLost) return paper.createOrder(request);
+              createLost = false;
+              return Promise.reject(new NetworkError('connection reset before the exchange', {}));
+            }) as never,
+            fetchOrderByClientId: ((id: string, symbol: string) =>
+              spy.wrap(id, () => paper.fetchOrderByClientId(id, symbol))) as never,
+          }),
+      });
+      strategy.next = ENTER;
+      await h.loop.tick();
+      strategy.next = HOLD;
+      const id = 'bot-tst000-1';
+      expect(h.manager.order(id)!.status).to.be.oneOf(['unknown', 'rejected']);
+      for (let i = 0; i < 20 && h.manager.order(id)!.status !== 'rejected'; i++) {
+        expect(await tickWithin(h, 2_000)).to.equal(true);
+      }
+      expect(h.manager.order(id)).to.include({ status: 'rejected' });
+      expect(h.manager.order(id)!.exchangeOrderId).to.equal(undefined);
+      const before = spy.started.get(id) ?? 0;
+      spy.hold();
+      // the recheck comes due (the unknown-order window after the verdict) and its lookup hangs
+      for (let i = 0; i < 5 && (spy.started.get(id) ?? 0) === before; i++) {
+        expect(await tickWithin(h, 2_000), 'the tick does not wait for the hung recheck').to.equal(true);
+      }
+      expect(spy.started.get(id), 'the recheck looked the order up').to.equal(before + 1);
+      for (let i = 0; i < 3; i++) {
+        expect(await tickWithin(h, 2_000), 'the tick does not wait for the hung recheck').to.equal(true);
+      }
+      expect(spy.started.get(id), 'no second recheck while the first hangs').to.equal(before + 1);
+      expect(spy.mostAtOnce()).to.equal(1);
+      spy.release();
+      for (let i = 0; i < 10 && (spy.started.get(id) ?? 0) === before + 1; i++) {
+        expect(await tickWithin(h, 5_000)).to.equal(true);
+      }
+      expect(spy.started.get(id), 'rechecked again once the first answered').to.be.greaterThan(before + 1);
+      expect(spy.mostAtOnce()).to.equal(1);
+    });
   });
 
   it('on stop, stops waiting for a hung tick once orders.inFlightWaitMs has passed on the loop clock', async () => {
