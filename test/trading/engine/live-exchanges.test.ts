@@ -660,6 +660,31 @@ function liveSuite(kit: ExchangeKit): void {
       expect(book.realizedPnl).to.be.closeTo(gross - feesInQuote, 1e-6);
     });
 
+    it('books a fill whose third-currency fee cannot be priced now: the fee estimated, the stop-loss not held', async function () {
+      const third = kit.thirdCurrency;
+      if (!third) this.skip();
+      await live({ fake: { thirdCurrencyFees: true } });
+      // the fee currency's price cannot be read (its ticker fails every time) for the whole round trip
+      for (let i = 0; i < 200; i++) fake!.fault('ticker', { kind: 'server-error' }, third!.market);
+      strategy.next = ENTER;
+      // the entry's fills are booked at once: the position exists, so its stop-loss can fire
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      const entryFills = h!.manager.order(id(1))!.fills;
+      expect(entryFills.length).to.be.greaterThan(0);
+      // no price of the fee currency was ever read: unvalued (counts 0), and said to be estimated
+      for (const f of entryFills) {
+        expect(f).to.include({ feeCurrency: third!.asset, feeEstimated: true });
+        expect(f.feeQuote).to.equal(undefined);
+      }
+      fake!.pinPrice(BTC, Number((h!.manager.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
+      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
+      expect(sells()).to.equal(1);
+      expect(h!.manager.order(id(2))).to.include({ purpose: 'stop-loss', status: 'filled' });
+      // one failed read (its attempts) then none for a minute: later fills do not wait for it again
+      expect(fake!.requestCount('ticker')).to.be.greaterThan(0);
+    });
+
     it('ends a round trip at dust: the second round trip reports its own PnL', async () => {
       await live({ config: { trading: { risk: { stopLossPct: 2, takeProfitPct: 2 } } } });
       await enterThenStopOut();
