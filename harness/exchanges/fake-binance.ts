@@ -163,6 +163,7 @@ const ROUTES: Record<LocalRoute, string> = {
   ticker: 'ticker',
   candles: 'klines',
   markets: 'exchangeInfo',
+  time: 'time',
 };
 
 /** Binance's documented answer for each semantic fault. */

@@ -180,6 +180,7 @@ const ROUTES: Record<LocalRoute, BybitRoute> = {
   ticker: 'ticker',
   candles: 'kline',
   markets: 'instruments',
+  time: 'time',
 };
 
 /** Requests per second per UID, by path (rate-limit.mdx, spot); other private paths 50. */

@@ -164,6 +164,7 @@ const ROUTES: Record<LocalRoute, string> = {
   ticker: 'ticker',
   candles: 'candles',
   markets: 'instruments',
+  time: 'time',
 };
 
 /** OKX's documented answer for each semantic fault. */

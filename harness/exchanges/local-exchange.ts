@@ -17,7 +17,9 @@ export type LocalRoute =
   | 'balance'
   | 'ticker'
   | 'candles'
-  | 'markets';
+  | 'markets'
+  /** The exchange's server time (public). */
+  | 'time';
 
 export type LocalFault =
   /** The exchange refuses the request, with its documented answer for this reason. Nothing is done. */
@@ -83,6 +85,11 @@ export interface LocalExchange {
   readonly url: string;
   /** Reads do not know an order younger than this (ms); may be changed while running. */
   lookupLagMs: number;
+  /**
+   * The exchange's clock minus the host's (ms; negative: the host is ahead); may be changed while running. Signed
+   * requests are checked against it as the exchange documents (Binance recvWindow, Bybit recv_window, OKX 30 s).
+   */
+  clockSkewMs: number;
   /** Queues one fault for the next request of `route` (of `symbol`, when given). */
   fault(route: LocalRoute, fault: LocalFault, symbol?: string): void;
   clearFaults(): void;

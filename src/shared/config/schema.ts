@@ -199,9 +199,9 @@ export const configSchema = z.strictObject({
           /** After the exchange refuses an order, no new order on that symbol for this long (doubles on repeats). */
           rejectCooldownMs: positiveInt.default(30_000),
           /**
-           * After the exchange refuses a stop-loss or take-profit exit, the next one waits this long, doubled for each
-           * identical refusal in a row (at most 5 min): a refusal that lasts is not retried every tick, and the exit
-           * is never given up.
+           * After the exchange refuses a stop-loss or take-profit exit (or expires it with nothing filled), the next
+           * one waits this long, doubled for each identical refusal in a row (at most 5 min): a refusal that lasts is
+           * not retried every tick, and the exit is never given up.
            */
           protectiveRefusalBackoffMs: positiveInt.default(2_000),
           /** A limit order (open or partly filled) not finished after this long is cancelled. */

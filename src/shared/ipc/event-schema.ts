@@ -25,6 +25,7 @@ export const TRADING_EVENT_TYPES = [
   'market.halted',
   'market.resumed',
   'exit.held',
+  'clock.skew',
   'recovery',
 ] as const satisfies readonly TradingEventType[];
 

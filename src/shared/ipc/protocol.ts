@@ -131,6 +131,8 @@ export type TradingEventType =
   | 'market.resumed'
   /** A stop-loss/take-profit that would fire now, held by the symbol's halt (once per halt; sold when it trades). */
   | 'exit.held'
+  /** The exchange refused a request's timestamp: the host clock's measured offset (requests now corrected). */
+  | 'clock.skew'
   | 'recovery';
 
 export interface TradingEvent {

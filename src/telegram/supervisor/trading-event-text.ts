@@ -33,6 +33,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'market.resumed': 'exchangeStatus',
   // a stop-loss that cannot go out: a risk alert
   'exit.held': 'riskTriggered',
+  // every signed request refused until corrected: the host's clock (NTP) needs the operator
+  'clock.skew': 'exchangeStatus',
   recovery: 'recovery',
 };
 
@@ -56,6 +58,7 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'market.halted': { icon: '🚧', title: 'Market halted', priority: 'high' },
   'market.resumed': { icon: '🟢', title: 'Market trading again', priority: 'normal' },
   'exit.held': { icon: '🚧', title: 'Stop-loss held by a halt', priority: 'high' },
+  'clock.skew': { icon: '🕒', title: 'Host clock off the exchange', priority: 'high' },
   recovery: { icon: '🔁', title: 'Trading recovered its state', priority: 'normal' },
 };
 

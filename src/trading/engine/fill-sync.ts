@@ -3,8 +3,9 @@
  *
  * Fills come from the exchange's trades only (side and time the exchange's), de-duplicated by (order id, trade id);
  * a trade whose side is not its order's is left out and logged, never booked. A fee in a third currency is valued
- * in the quote when the fill is recorded (fee-valuation.ts); if that price cannot be read now, nothing is
- * committed and the next refresh tries again. New fills are committed with the position events they cause.
+ * in the quote when the fill is recorded (fee-valuation.ts); if that price cannot be read now the fill is recorded
+ * all the same, its fee at the last price read and marked `feeEstimated` (0 when none was read): the position, and
+ * its stop-loss, never wait for a fee's price. New fills are committed with the position events they cause.
  */
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
@@ -30,7 +31,7 @@ export class FillSync {
   private readonly fees: FeeValuation;
 
   constructor(private readonly opts: FillSyncOptions) {
-    this.fees = new FeeValuation(opts.exchange, opts.markets, opts.logger);
+    this.fees = new FeeValuation(opts.exchange, opts.markets, opts.logger, () => opts.clock.now());
   }
 
   /**
@@ -61,7 +62,11 @@ export class FillSync {
     for (const t of ofOrder.filter((x) => x.side === order.side)) {
       if (order.fills.some((f) => f.tradeId === t.id)) continue;
       const fill = fillFromTrade(t, clientOrderId);
-      if (feeNeedsValuation(fill)) fill.feeQuote = await this.fees.inQuote(fill);
+      if (feeNeedsValuation(fill)) {
+        const { feeQuote, estimated } = await this.fees.value(fill);
+        fill.feeQuote = feeQuote;
+        if (estimated) fill.feeEstimated = true;
+      }
       fills.push(fill);
     }
     // read again after the fetches: another update of this order (a late create answer, a cancel) may have been

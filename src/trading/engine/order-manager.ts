@@ -15,6 +15,7 @@
  * event outbox once durable (event-outbox.ts). A commit that fails places nothing further: the state gateway
  * publishes `persist.failed` and new orders are refused until a commit works again (state-gateway.ts).
  */
+import { alertClockSkew } from './clock-skew-alert';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
@@ -106,6 +107,7 @@ export interface OrderManagerPorts extends Omit<OrderManagerOptions, 'state' | '
 export function wireOrderManager(ports: OrderManagerPorts): OrderManager {
   const { store, publisher, ...rest } = ports;
   const outbox = new EventOutbox({ store, publisher, logger: ports.logger.child({ module: 'events' }) });
+  alertClockSkew(ports.exchange, outbox);
   return new OrderManager({
     ...rest,
     state: new StateGateway(store, outbox, ports.logger, ports.clock),

@@ -36,6 +36,11 @@ export interface Fill {
    * the base or quote currency, which need no price.
    */
   feeQuote?: number | null;
+  /**
+   * Set when `feeQuote` is not the fee currency's price when the fill was recorded: its read failed, and the fee is
+   * valued at the last price read (absent `feeQuote`: none was, it counts 0). The fill is booked all the same.
+   */
+  feeEstimated?: true;
   /** Exchange time of the trade. */
   timestamp: number;
 }

@@ -161,8 +161,10 @@ export function cooldownUntil(
 /**
  * When a stop-loss or take-profit may be placed again after the exchange refused the symbol's latest protective
  * exits alike (same error): a refusal that lasts (a size the exchange never takes, no balance) is not retried
- * every tick, and the exit is never given up — the wait grows to `maxMs` and stays there. Null when the latest
- * protective exit was not refused (an entry's refusal never holds a stop-loss back).
+ * every tick, and the exit is never given up — the wait grows to `maxMs` and stays there. An exit that ended
+ * `expired` with nothing filled counts as refused: a market/IOC order the exchange expired (Binance self-trade
+ * prevention EXPIRE_TAKER against the owner's resting order, no liquidity) would otherwise be sent again every
+ * tick. Null when the latest protective exit was not refused (an entry's refusal never holds a stop-loss back).
  */
 export function protectiveCooldownUntil(
   ordersOfSymbol: readonly LocalOrder[],
@@ -173,14 +175,19 @@ export function protectiveCooldownUntil(
     .filter((o) => o.purpose === 'stop-loss' || o.purpose === 'take-profit')
     .sort((a, b) => a.createdAt - b.createdAt);
   const latest = protective[protective.length - 1];
-  if (!latest?.refused) return null;
+  if (!latest || !refusedLike(latest)) return null;
   let streak = 0;
   for (let i = protective.length - 1; i >= 0; i--) {
     const o = protective[i];
-    if (!o.refused || o.error !== latest.error) break;
+    if (!refusedLike(o) || o.error !== latest.error) break;
     streak++;
   }
   return refusedUntil(latest, streak, baseMs, maxMs);
+}
+
+/** Refused by the exchange, or expired by it with nothing filled: either way the exit did nothing. */
+function refusedLike(o: LocalOrder): boolean {
+  return o.refused === true || (o.status === 'expired' && o.filled === 0);
 }
 
 /** The end of the wait after `streak` refusals in a row, the latest `latest`: the one backoff (no jitter: one bot). */

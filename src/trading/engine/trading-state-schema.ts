@@ -49,6 +49,8 @@ export const fillSchema = z.looseObject({
   feeCurrency: z.string(),
   // quote value of a fee in a third currency (BNB), null when no market prices it
   feeQuote: finite.nullable().optional(),
+  // feeQuote at the last price read (or unvalued): the price read failed when the fill was recorded
+  feeEstimated: z.literal(true).optional(),
   timestamp: epochMs,
 });
 

@@ -34,6 +34,9 @@
  *   equivalent nothing the limit covers (everything, new orders, or one endpoint) leaves until the wait the exchange
  *   asked for has passed, then one probe before the rest. A ban of every request is kept on disk (gate-file.ts) and
  *   holds the next start's first request too.
+ * - A request refused for its timestamp (a host clock off the exchange's) measures the offset once from the
+ *   exchange's server time and signs every later request on it (clock-skew.ts), at most once a minute; listeners
+ *   of `onClockSkew` hear each measurement.
  * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
  *   ccxt maps too loosely. A cancel answered with a bare acknowledgement is followed by a read of the order; an
  *   exchange without a list of all orders has its open and finished lists read instead.
@@ -64,9 +67,11 @@ import { retry, type RetryOptions } from '../../shared/retry';
 import { closestKey } from '../../shared/config/problems';
 import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { errorBodySummary, translateCcxtError } from './ccxt-errors';
+import { correctClockSkew } from './clock-skew';
 import type {
   BalanceEntry,
   Candle,
+  ClockSkew,
   CreateOrderRequest,
   Exchange,
   ExchangeOrder,
@@ -317,6 +322,7 @@ export class CcxtExchange implements Exchange {
   private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
   private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
+  private readonly skewListeners: Array<(skew: ClockSkew) => void> = [];
 
   private constructor(
     private readonly client: CcxtClient,
@@ -347,6 +353,15 @@ export class CcxtExchange implements Exchange {
     this.clock = options.clock ?? systemClock;
     this.profile = options.profile ?? profileFor(options.exchangeId);
     if (this.profile?.errorBody) this.summarizeError = errorBodySummary(this.id, this.profile.errorBody);
+    // outermost around ccxt's requests (over the rate-limit gate): a timestamp refusal measures the offset
+    correctClockSkew(client, {
+      now: () => this.clock.now(),
+      logger: options.logger,
+      describe: (err) => this.translate(err, {}).message,
+      onMeasured: (skew) => {
+        for (const listener of this.skewListeners) listener(skew);
+      },
+    });
     this.traits = {
       lookupGraceMs: this.profile?.recvWindowMs ?? 0,
       clientOrderId: this.profile?.clientOrderId ?? { maxLength: 32, pattern: /^[A-Za-z0-9-]{1,32}$/ },
@@ -428,6 +443,10 @@ export class CcxtExchange implements Exchange {
     const exchange = new CcxtExchange(client, options, info, spares, source, keptRead, closed, gate);
     void exchange.announceKeptBan();
     return exchange;
+  }
+
+  onClockSkew(listener: (skew: ClockSkew) => void): void {
+    this.skewListeners.push(listener);
   }
 
   /**

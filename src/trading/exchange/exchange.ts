@@ -10,6 +10,12 @@ import type { OrderSide, OrderSpec, OrderType } from '../../shared/domain/order'
 
 export type { OrderSide, OrderSpec, OrderType };
 
+/** A measured host clock offset: how far ahead of the exchange's (negative: behind), and the refusal that told. */
+export interface ClockSkew {
+  offsetMs: number;
+  refusal: string;
+}
+
 /** The exchange's view of an order. */
 export type ExchangeOrderStatus = 'open' | 'closed' | 'canceled' | 'rejected' | 'expired';
 
@@ -148,6 +154,12 @@ export interface Exchange {
    * run or fresh; rate-limit-gate.ts), or undefined. What /health and /status say the start waits for.
    */
   rateLimitedUntil?(): number | undefined;
+  /**
+   * Calls `listener` each time the exchange refused a request's timestamp and the host clock's offset from the
+   * exchange's was measured (live: clock-skew.ts; later requests are signed on the exchange's time). Absent: the
+   * exchange signs nothing with our clock (paper).
+   */
+  onClockSkew?(listener: (skew: ClockSkew) => void): void;
   fetchTicker(symbol: string): Promise<Ticker>;
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   /**

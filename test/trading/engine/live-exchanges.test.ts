@@ -664,6 +664,56 @@ function liveSuite(kit: ExchangeKit): void {
       expect(book.realizedPnl).to.be.closeTo(gross - feesInQuote, 1e-6);
     });
 
+    it('books a fill whose third-currency fee cannot be priced now: the fee estimated, the stop-loss not held', async function () {
+      const third = kit.thirdCurrency;
+      if (!third) this.skip();
+      await live({ fake: { thirdCurrencyFees: true } });
+      // the fee currency's price cannot be read (its ticker fails every time) for the whole round trip
+      for (let i = 0; i < 200; i++) fake!.fault('ticker', { kind: 'server-error' }, third!.market);
+      strategy.next = ENTER;
+      // the entry's fills are booked at once: the position exists, so its stop-loss can fire
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      const entryFills = h!.manager.order(id(1))!.fills;
+      expect(entryFills.length).to.be.greaterThan(0);
+      // no price of the fee currency was ever read: unvalued (counts 0), and said to be estimated
+      for (const f of entryFills) {
+        expect(f).to.include({ feeCurrency: third!.asset, feeEstimated: true });
+        expect(f.feeQuote).to.equal(undefined);
+      }
+      fake!.pinPrice(BTC, Number((h!.manager.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
+      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
+      expect(sells()).to.equal(1);
+      expect(h!.manager.order(id(2))).to.include({ purpose: 'stop-loss', status: 'filled' });
+      // one failed read (its attempts) then none for a minute: later fills do not wait for it again
+      expect(fake!.requestCount('ticker')).to.be.greaterThan(0);
+    });
+
+    it("corrects a host clock off the exchange's: measured once, alerted once, every signed request then answered", async () => {
+      fake = await kit.start({ candleMs: 300, balances: balances() });
+      // NTP stopped: the host runs 31 s ahead of the exchange (OKX refuses beyond 30 s, Binance and Bybit from 1 s
+      // ahead), so every signed request is refused until the offset is applied: recovery's reads, creates, lookups
+      fake.clockSkewMs = -31_000;
+      h = await engine(fake.url, { config: { trading: { orders: { protectiveRefusalBackoffMs: 100 } } } });
+      await h.loop.recover({ kind: 'first-start' });
+      h.loop.enterRunning();
+      strategy.next = ENTER;
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      fake.pinPrice(BTC, Number((h.manager.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
+      await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
+      for (let i = 0; i < 5; i++) await h.loop.tick();
+      expect(sells()).to.equal(1);
+      expect(soldQty()).to.be.at.most(boughtQty());
+      expect(fake.orderClientIds()).to.deep.equal([id(1), id(2)]);
+      // one measurement of the exchange's time for the whole burst of refusals, one alert naming the offset
+      expect(fake.requestCount('time')).to.equal(1);
+      const skews = h.events.filter((e) => e.type === 'clock.skew');
+      expect(skews).to.have.length(1);
+      expect(skews[0].data.offsetMs as number).to.be.closeTo(31_000, 1_000);
+      expect(skews[0].summary).to.match(/Host clock 3\d{4} ms ahead of/);
+    });
+
     it('ends a round trip at dust: the second round trip reports its own PnL', async () => {
       await live({ config: { trading: { risk: { stopLossPct: 2, takeProfitPct: 2 } } } });
       await enterThenStopOut();

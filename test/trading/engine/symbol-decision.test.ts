@@ -313,6 +313,18 @@ describe('protectiveCooldownUntil: a stop-loss the exchange keeps refusing backs
     );
   });
 
+  it('backs off a stop-loss the exchange expired with nothing filled (self-trade prevention) like a refusal', () => {
+    // Binance EXPIRE_TAKER against the owner's resting buy: the market sell ends EXPIRED, 0 filled, every time
+    const expired = (n: number, at: number, over: Partial<LocalOrder> = {}): LocalOrder =>
+      stop(n, at, { status: 'expired', refused: undefined, error: undefined, filled: 0, ...over });
+    expect(protectiveCooldownUntil([expired(1, NOW)], 2000, 300_000)).to.equal(NOW + 2000);
+    expect(protectiveCooldownUntil([expired(1, NOW - 10), expired(2, NOW)], 2000, 300_000)).to.equal(
+      NOW + 4000,
+    );
+    // an expired exit that filled part of its amount did something: the next one goes out at once
+    expect(protectiveCooldownUntil([expired(1, NOW, { filled: 0.001 })], 2000, 300_000)).to.equal(null);
+  });
+
   it('holds a firing stop-loss back until then: the tick waits instead of sending the same refusal again', () => {
     const d = decideSymbol({
       ...view({ position: held(0.002, 60_000), price: 50_000 }),

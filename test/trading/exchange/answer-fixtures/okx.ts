@@ -315,11 +315,17 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
         run: async (s) => {
           s.fake.clockSkewMs = 31_000;
           const before = s.fake.orders.length;
-          const err = await caught(s.ex.createOrder({ ...sell, clientOrderId: 'okxskew1' }));
-          expect(err).to.be.instanceOf(TemporaryError);
-          expect(err).to.not.be.instanceOf(NetworkError);
-          expect(err.message).to.equal('okx 50102: Timestamp request expired.');
-          expect(s.fake.orders.length).to.equal(before);
+          // an adapter of its own: the refusal measures the offset and signs its later requests on it (clock-skew.ts)
+          const skewed = await s.connect();
+          try {
+            const err = await caught(skewed.createOrder({ ...sell, clientOrderId: 'okxskew1' }));
+            expect(err).to.be.instanceOf(TemporaryError);
+            expect(err).to.not.be.instanceOf(NetworkError);
+            expect(err.message).to.equal('okx 50102: Timestamp request expired.');
+            expect(s.fake.orders.length).to.equal(before);
+          } finally {
+            await skewed.close();
+          }
         },
       },
     ],

@@ -1,0 +1,74 @@
+/**
+ * A host clock off the exchange's: every signed request carries our time, and the exchange refuses one outside its
+ * window (Binance -1021 "Timestamp for this request was 1000ms ahead of the server's time." / "outside of the
+ * recvWindow": timestamp < serverTime + 1 s and serverTime − timestamp ≤ recvWindow; Bybit 10002: server_time −
+ * recv_window ≤ timestamp < server_time + 1 s; OKX 50102 "Timestamp request expired": more than 30 s off). ccxt
+ * maps each of them to InvalidNonce, and signs with `nonce()` = its clock − `options.timeDifference` on all three.
+ *
+ * Nothing is measured at start (no extra round trip): on such a refusal the offset is measured once from the
+ * exchange's server-time endpoint (ccxt `loadTimeDifference`, public, unsigned) — at most once a minute however many
+ * requests were refused together — and set as ccxt's `timeDifference`, so every later request is signed on the
+ * exchange's time. The refused request itself stays refused (the exchange did not carry it out); a read's retry
+ * goes out with the offset, a create is sent again only as a new decision. Each measurement is reported
+ * (`onMeasured`): the engine alerts `clock.skew` once, and again only if the offset moved by a second or more.
+ */
+import type { Logger } from '../../shared/logging/logger';
+import type { Exchange as CcxtClient } from 'ccxt';
+import type { ClockSkew } from './exchange';
+
+/** At most one measurement this often (a burst of refused requests measures once). */
+export const SKEW_MEASURE_INTERVAL_MS = 60_000;
+
+/** Whether a refusal should measure now: never measured, or the last one at least the interval ago. */
+export function measureDue(lastMeasuredAt: number | undefined, now: number): boolean {
+  return lastMeasuredAt === undefined || now - lastMeasuredAt >= SKEW_MEASURE_INTERVAL_MS;
+}
+
+export interface ClockSkewOptions {
+  now: () => number;
+  logger?: Logger;
+  /** The refusal in words, free of secrets (ccxt's own message may carry the signed URL). */
+  describe: (err: unknown) => string;
+  onMeasured: (skew: ClockSkew) => void;
+}
+
+/**
+ * Watches every request ccxt sends (`fetch2`, the one method its REST calls go through, signing included): a
+ * timestamp refusal measures the offset (when due) before the refusal is passed on, so the caller's next request is
+ * signed on the exchange's time.
+ */
+export function correctClockSkew(client: CcxtClient, opts: ClockSkewOptions): void {
+  type Fetch2 = (...args: unknown[]) => Promise<unknown>;
+  const target = client as unknown as { fetch2: Fetch2; options: Record<string, unknown> };
+  const original = target.fetch2.bind(client) as Fetch2;
+  let lastMeasuredAt: number | undefined;
+  let measuring: Promise<void> | undefined;
+  const measure = async (refusal: string): Promise<void> => {
+    try {
+      const offsetMs = Math.round(Number(await client.loadTimeDifference()));
+      opts.logger?.warn(
+        `${client.id} refused a request's timestamp (${refusal}): host clock ${Math.abs(offsetMs)} ms ${offsetMs >= 0 ? 'ahead of' : 'behind'} the exchange's; requests now signed on the exchange's time`,
+        { offsetMs },
+      );
+      opts.onMeasured({ offsetMs, refusal });
+    } catch (err) {
+      opts.logger?.warn(`${client.id} server time could not be read to measure the clock offset`, {
+        error: opts.describe(err),
+      });
+    }
+  };
+  target.fetch2 = async (...args: unknown[]) => {
+    try {
+      return await original(...args);
+    } catch (err) {
+      if ((err as { name?: string } | undefined)?.name === 'InvalidNonce') {
+        if (!measuring && measureDue(lastMeasuredAt, opts.now())) {
+          lastMeasuredAt = opts.now();
+          measuring = measure(opts.describe(err)).finally(() => (measuring = undefined));
+        }
+        await measuring;
+      }
+      throw err;
+    }
+  };
+}
