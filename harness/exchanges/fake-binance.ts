@@ -224,6 +224,11 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     return FakeExchangeServer.listening(new FakeBinance(options));
   }
 
+  /** Binance changes a filter (its exchangeInfo lists the new MARKET_LOT_SIZE maxQty from now on, and applies it). */
+  setMarketMaxQty(qty: number): void {
+    this.options.marketMaxQty = qty;
+  }
+
   /** The average price over `avgPriceMins` of `symbol` (what NOTIONAL values a MARKET order at); default the last. */
   pinAveragePrice(symbol: string, price: number): void {
     this.averagePrices.set(symbol, price);

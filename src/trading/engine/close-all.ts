@@ -60,6 +60,14 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
       const held = exitable(amount, base ?? undefined, 0);
       const left = await sellAll(manager, symbol, held, price, placed);
       if (left) skipped.push({ symbol, reason: left });
+      else if (manager.openPositions().some((p) => p.symbol === symbol)) {
+        // sold what the account holds, and the bot's position is still open: never "all closed" when it is not
+        const still = manager.positions()[symbol]?.amount ?? 0;
+        skipped.push({
+          symbol,
+          reason: `the account held ${held} of the position's ${amount}: ${still} ${symbol} still open (a shortfall not yet confirmed, or coins locked elsewhere); check the account, then close-all again`,
+        });
+      }
     } catch (err) {
       skipped.push({ symbol, reason: errorMessage(err) });
     }
@@ -157,6 +165,10 @@ async function sellAll(
     if (order.status !== 'filled') {
       return `order ${order.clientOrderId} is ${order.status} (filled ${order.filled} of ${order.amount}): ${left - order.filled} ${symbol} left unsold, close-all again once it is settled`;
     }
-    left -= order.filled;
+    // what the piece took: its fill and a fee paid in the coin sold (Binance BNB fees on BNB pairs), never more
+    // than the position left (the book counts both)
+    const base = splitSymbol(symbol).base;
+    const baseFees = order.fills.reduce((sum, f) => sum + (f.feeCurrency === base ? f.feeCost : 0), 0);
+    left = Math.min(left - order.filled - baseFees, manager.positions()[symbol]?.amount ?? 0);
   }
 }

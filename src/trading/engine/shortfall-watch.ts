@@ -89,7 +89,13 @@ export class ShortfallWatch {
       book,
       manager.hotOrders().flatMap((o) => o.fills),
     );
-    const fills = writeOffFills(book, s.missing, fees, clientOrderId, now);
+    // after the symbol's last fill in the replay order (fills carry the exchange's time, which a host clock behind
+    // it would precede): the write-off leaves the position it was judged against
+    const lastFillAt = manager
+      .hotOrders()
+      .filter((o) => o.symbol === symbol)
+      .reduce((latest, o) => o.fills.reduce((l, f) => Math.max(l, f.timestamp), latest), 0);
+    const fills = writeOffFills(book, s.missing, fees, clientOrderId, Math.max(now, lastFillAt + 1));
     const order: LocalOrder = {
       clientOrderId,
       symbol,

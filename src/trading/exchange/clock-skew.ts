@@ -15,9 +15,17 @@
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange as CcxtClient } from 'ccxt';
 import type { ClockSkew } from './exchange';
+import { withGateBudget } from './rate-limit-gate';
 
 /** At most one measurement this often (a burst of refused requests measures once). */
 export const SKEW_MEASURE_INTERVAL_MS = 60_000;
+
+/**
+ * The longest the server-time read waits at the rate-limit gate: it runs in a context of its own, never the refused
+ * caller's (a create's budget and order lane), so a closed gate refuses it unsent at once-ish instead of holding
+ * every refused request (a create included) through a ban; it is then measured again at the next refusal.
+ */
+export const SKEW_MEASURE_GATE_WAIT_MS = 2_000;
 
 /** Whether a refusal should measure now: never measured, or the last one at least the interval ago. */
 export function measureDue(lastMeasuredAt: number | undefined, now: number): boolean {
@@ -45,13 +53,16 @@ export function correctClockSkew(client: CcxtClient, opts: ClockSkewOptions): vo
   let measuring: Promise<void> | undefined;
   const measure = async (refusal: string): Promise<void> => {
     try {
-      const offsetMs = Math.round(Number(await client.loadTimeDifference()));
+      const offsetMs = Math.round(
+        Number(await withGateBudget(SKEW_MEASURE_GATE_WAIT_MS, () => client.loadTimeDifference())),
+      );
       opts.logger?.warn(
         `${client.id} refused a request's timestamp (${refusal}): host clock ${Math.abs(offsetMs)} ms ${offsetMs >= 0 ? 'ahead of' : 'behind'} the exchange's; requests now signed on the exchange's time`,
         { offsetMs },
       );
       opts.onMeasured({ offsetMs, refusal });
     } catch (err) {
+      lastMeasuredAt = undefined; // not measured: the next refusal tries again (a closed gate sends nothing)
       opts.logger?.warn(`${client.id} server time could not be read to measure the clock offset`, {
         error: opts.describe(err),
       });

@@ -172,4 +172,42 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     expect(summary.changedWhileDown).to.deep.equal([]);
     expect(position(BNB)).to.equal(before);
   });
+
+  it('close-all before a shortfall is confirmed sells what is held and says the position is still open', async () => {
+    await live({ trading: { risk: { stopLossPct: 50 } } });
+    strategy.next[BNB] = ENTER;
+    await tickUntil(() => position(BNB) > 0);
+    strategy.next[BNB] = HOLD;
+    const bought = position(BNB);
+    // the owner takes 3 BNB out and the operator closes all at once: no two readings have confirmed it yet
+    (fake as FakeBinance).wallet.credit('BNB', -3);
+    const result = await h!.loop.closeAll();
+    expect(events('order.rejected')).to.deep.equal([]);
+    expect(fake!.balance('BNB')).to.be.below(0.01);
+    // never "all closed" while the bot still counts 3 BNB: skipped, with what was held and what is left
+    expect(position(BNB)).to.be.closeTo(3, 0.02);
+    expect(result.skipped).to.have.length(1);
+    expect(result.skipped[0].symbol).to.equal(BNB);
+    expect(result.skipped[0].reason).to.contain(`of the position's ${bought}`);
+    expect(result.skipped[0].reason).to.contain('still open');
+  });
+
+  it('close-all in capped pieces counts the BNB fee each piece paid: the last piece is what is left, not refused', async () => {
+    await live({ trading: { risk: { stopLossPct: 50 } } });
+    strategy.next[BNB] = ENTER;
+    await tickUntil(() => position(BNB) > 0);
+    strategy.next[BNB] = HOLD;
+    expect(position(BNB)).to.be.above(16);
+    // then Binance's largest market order becomes 8 BNB: the position is sold in three pieces, each paying its fee
+    // in BNB (the coin sold), so the last piece must be what is left after two fees, not position − 16
+    (fake as FakeBinance).setMarketMaxQty(8);
+    h!.manager.setMarkets(await h!.exchange.loadMarkets(true));
+    const result = await h!.loop.closeAll();
+    expect(events('order.rejected')).to.deep.equal([]);
+    expect(result.skipped).to.deep.equal([]);
+    expect(sellsOf(BNB).length).to.be.at.least(3);
+    expect(sellsOf(BNB).every((t) => t.feeAsset === 'BNB')).to.equal(true);
+    expect(fake!.balance('BNB')).to.be.below(0.01);
+    expect(position(BNB)).to.be.closeTo(fake!.balance('BNB'), 1e-9);
+  });
 });
