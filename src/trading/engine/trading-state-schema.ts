@@ -157,6 +157,11 @@ export const tradingStateSchema = z
         }),
       )
       .default({}),
+    // state version 3 (the migration adds it to older files)
+    announcedShortfalls: z.record(
+      z.string(),
+      z.looseObject({ position: finite, held: finite, missing: finite, at: epochMs }),
+    ),
   })
   .superRefine((state, ctx) => {
     for (const [id, order] of Object.entries(state.orders)) {
