@@ -29,7 +29,7 @@ import {
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
-import { splitSymbol, type PositionBook } from './pnl';
+import { sequenceAfter, splitSymbol, type PositionBook } from './pnl';
 
 export interface ShortfallWatchOptions {
   manager: OrderManager;
@@ -107,13 +107,18 @@ export class ShortfallWatch {
       book,
       manager.hotOrders().flatMap((o) => o.fills),
     );
-    // after the symbol's last fill in the replay order (fills carry the exchange's time, which a host clock behind
-    // it would precede): the write-off leaves the position it was judged against
-    const lastFillAt = manager
+    // after the symbol's last fill in the replay order, and before every later one: by its trade id where the
+    // exchange numbers trades (its times can go back), else by time (fills carry the exchange's time, which a host
+    // clock behind it would precede): the write-off leaves the position it was judged against
+    const symbolFills = manager
       .hotOrders()
       .filter((o) => o.symbol === symbol)
-      .reduce((latest, o) => o.fills.reduce((l, f) => Math.max(l, f.timestamp), latest), 0);
-    const fills = writeOffFills(book, s.missing, fees, clientOrderId, Math.max(now, lastFillAt + 1));
+      .flatMap((o) => o.fills);
+    const lastFillAt = symbolFills.reduce((latest, f) => Math.max(latest, f.timestamp), 0);
+    const afterTradeId = sequenceAfter(symbolFills);
+    const fills = writeOffFills(book, s.missing, fees, clientOrderId, Math.max(now, lastFillAt + 1)).map(
+      (f) => (afterTradeId === undefined ? f : { ...f, afterTradeId }),
+    );
     const order: LocalOrder = {
       clientOrderId,
       symbol,
