@@ -88,6 +88,9 @@ function tradingState(count = 16): Record<string, unknown> {
     announcedHalts: {
       'ETH/USDT': { status: 'halted', since: 1_700_000_000_000, exitHeldAt: 1_700_000_100_000 },
     },
+    announcedShortfalls: {
+      'BNB/USDT': { position: 20, held: 17, missing: 3, at: 1_700_000_200_000 },
+    },
   };
 }
 
