@@ -6,16 +6,38 @@
  * in the quote when the fill is recorded (fee-valuation.ts); if that price cannot be read now the fill is recorded
  * all the same, its fee at the last price read and marked `feeEstimated` (0 when none was read): the position, and
  * its stop-loss, never wait for a fee's price. New fills are committed with the position events they cause.
+ *
+ * The trades are searched from the order's creation (Bybit answers only within a time span, in its own time:
+ * exchange/search-span.ts). A final order whose trades so read fall short of its filled amount is read once more
+ * without a span (the exchange's default: every exchange's reaches back 7 days at least), which finds what a span
+ * missed when the host clock stepped since the order was created; an older order is not.
  */
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
 import { FeeValuation } from './fee-valuation';
 import { positionChangeEvents } from './order-events';
-import { addFills, type LocalOrder } from './order-state';
+import { addFills, isFinal, type LocalOrder } from './order-state';
 import { derivePositions, feeNeedsValuation, fillFromTrade, type Fill, type PositionBook } from './pnl';
 import type { StateGateway } from './state-gateway';
 import type { TradingState } from './trading-state';
+
+/** How far back every exchange's read of an order's trades without a time span reaches (Bybit: 7 days). */
+export const SPANLESS_TRADES_REACH_MS = 7 * 86_400_000;
+
+/**
+ * Whether the order's trades should be read again without a span: it is final, younger than such a read reaches,
+ * and the trades read add up to less than it filled.
+ */
+export function readAgainWithoutSpan(
+  order: LocalOrder,
+  trades: readonly ExchangeTrade[],
+  now: number,
+): boolean {
+  if (!isFinal(order.status) || now - order.createdAt >= SPANLESS_TRADES_REACH_MS) return false;
+  const read = trades.reduce((s, t) => s + (t.orderId === order.exchangeOrderId ? t.amount : 0), 0);
+  return read < order.filled - Math.max(1e-12, order.amount * 1e-9);
+}
 
 export interface FillSyncOptions {
   exchange: Exchange;
@@ -45,10 +67,23 @@ export class FillSync {
     let trades = known ?? [];
     const coveredByKnown = trades.reduce((s, t) => s + t.amount, 0) >= order.filled - 1e-12;
     if (!coveredByKnown) {
-      const exchangeOrderId = order.exchangeOrderId;
+      const id = order.exchangeOrderId;
       trades = await this.opts.lookup(clientOrderId, () =>
-        exchange.fetchOrderTrades(exchangeOrderId, order.symbol, order.createdAt),
+        exchange.fetchOrderTrades(id, order.symbol, order.createdAt),
       );
+      if (readAgainWithoutSpan(order, trades, this.opts.clock.now())) {
+        const spanless = await this.opts.lookup(clientOrderId, () =>
+          exchange.fetchOrderTrades(id, order.symbol),
+        );
+        if (spanless.length > trades.length) {
+          logger.warn('Trades of a finished order found only without a time span (host clock stepped?)', {
+            clientOrderId,
+            inSpan: trades.length,
+            found: spanless.length,
+          });
+          trades = spanless;
+        }
+      }
     }
     const ofOrder = trades.filter((t) => t.orderId === order.exchangeOrderId);
     const wrongSide = ofOrder.filter((t) => t.side !== order.side);

@@ -36,7 +36,8 @@
  *   holds the next start's first request too.
  * - A request refused for its timestamp (a host clock off the exchange's) measures the offset once from the
  *   exchange's server time and signs every later request on it (clock-skew.ts), at most once a minute; listeners
- *   of `onClockSkew` hear each measurement.
+ *   of `onClockSkew` hear each measurement. The spans an order's rows are searched within go out in the exchange's
+ *   time too (search-span.ts); a history lookup that missed in its span is read once without one.
  * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
  *   ccxt maps too loosely. A cancel answered with a bare acknowledgement is followed by a read of the order; an
  *   exchange without a list of all orders has its open and finished lists read instead.
@@ -88,6 +89,7 @@ import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
 import type { GateFile } from './gate-file';
 import { RateLimitGate, withGateBudget, type Refusal } from './rate-limit-gate';
+import { SearchSpans } from './search-span';
 import { SpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
@@ -158,8 +160,6 @@ const RECENT_ORDERS_LIMIT = 1_000;
 const WHOLE_LIST_MAX_PAGES = 100;
 /** The longest a create waits at the rate-limit gate (a Bybit 10006's second); a longer wait refuses it unsent. */
 const CREATE_GATE_WAIT_MS = 1_000;
-/** How far before an order's creation its trades are searched (the trade list, or a list answered by time window). */
-const TRADES_SINCE_MARGIN_MS = 60_000;
 
 const WAIT_ERRORS = new Set(['DDoSProtection', 'RateLimitExceeded', 'ExchangeNotAvailable', 'OnMaintenance']);
 const TICK_SIZE = 4;
@@ -323,6 +323,8 @@ export class CcxtExchange implements Exchange {
   private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
   private readonly skewListeners: Array<(skew: ClockSkew) => void> = [];
+  /** Spans of an order's searches by time, in the exchange's time (search-span.ts). */
+  private readonly spans: SearchSpans;
 
   private constructor(
     private readonly client: CcxtClient,
@@ -361,6 +363,11 @@ export class CcxtExchange implements Exchange {
       onMeasured: (skew) => {
         for (const listener of this.skewListeners) listener(skew);
       },
+    });
+    this.spans = new SearchSpans({
+      now: () => this.clock.now(),
+      offsetMs: () => Number(client.options.timeDifference) || 0,
+      lateMs: this.profile?.recvWindowMs ?? 0,
     });
     this.traits = {
       lookupGraceMs: this.profile?.recvWindowMs ?? 0,
@@ -607,13 +614,16 @@ export class CcxtExchange implements Exchange {
   }
 
   fetchOrder(id: string, symbol: string, since?: number): Promise<ExchangeOrder> {
-    return this.read('fetchOrder', { orderId: id, symbol }, async () =>
-      this.toOrder(
+    return this.read('fetchOrder', { orderId: id, symbol }, async () => {
+      const order = this.toOrder(
         this.profile?.orderLists
-          ? await this.findInOrderLists(symbol, { orderId: id }, (o) => String(o.id) === id, since)
+          ? await this.findInOrderLists(symbol, { orderId: id }, (o) => String(o.id) === id, since, id)
           : await this.client.fetchOrder(id, symbol),
-      ),
-    );
+      );
+      // its creation in the exchange's time: where its fills are searched from
+      this.spans.remember(order.id, order.timestamp);
+      return order;
+    });
   }
 
   fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder> {
@@ -626,7 +636,9 @@ export class CcxtExchange implements Exchange {
           )
         : // ccxt maps the unified clientOrderId param to each exchange's own (binance: origClientOrderId)
           await this.client.fetchOrder('', symbol, { clientOrderId });
-      return this.toOrder(order, { clientOrderId });
+      const found = this.toOrder(order, { clientOrderId });
+      this.spans.remember(found.id, found.timestamp);
+      return found;
     });
   }
 
@@ -714,13 +726,13 @@ export class CcxtExchange implements Exchange {
             this.profile?.lists.trades,
             `trades of order ${orderId} on ${symbol}`,
             (limit, params) => this.client.fetchOrderTrades(orderId, symbol, undefined, limit, params),
-            // a list answered within a time window (Bybit: 7 days): from the order's creation to now
-            since === undefined ? undefined : { from: since - TRADES_SINCE_MARGIN_MS, to: this.clock.now() },
+            // a list answered within a time window (Bybit: 7 days): from the order's creation to now, the exchange's
+            since === undefined ? undefined : this.spans.span(orderId, since),
           )
         : (
             await this.client.fetchMyTrades(
               symbol,
-              since === undefined ? undefined : since - TRADES_SINCE_MARGIN_MS,
+              since === undefined ? undefined : this.spans.from(orderId, since),
             )
           ).filter((t) => String(t.order) === orderId);
       return this.completeTrades(trades, orderId, { symbol, warn: true }) ?? [];
@@ -915,6 +927,7 @@ export class CcxtExchange implements Exchange {
     filter: Record<string, string>,
     matches: (o: CcxtOrder) => boolean,
     since?: number,
+    orderId?: string,
   ): Promise<CcxtOrder> {
     const lists = this.profile?.lists;
     const open = (await this.client.fetchOpenOrders(symbol, undefined, lists?.open?.perPage, filter)).find(
@@ -923,15 +936,20 @@ export class CcxtExchange implements Exchange {
     if (open) return open;
     const history = (limit: number | undefined, params: Record<string, string>): Promise<CcxtOrder[]> =>
       this.client.fetchCanceledAndClosedOrders(symbol, undefined, limit, { ...filter, ...params });
-    // a history answered by time window (Bybit: 7 days): searched from the order's creation to now
-    const done = (
-      since !== undefined && lists?.finished?.window
-        ? await this.wholeOrUnpaged(lists.finished, `order ${JSON.stringify(filter)} on ${symbol}`, history, {
-            from: since - TRADES_SINCE_MARGIN_MS,
-            to: this.clock.now(),
-          })
-        : await history(lists?.finished?.perPage, {})
-    ).find(matches);
+    // a history answered by time window (Bybit: 7 days): searched from the order's creation to now, the exchange's
+    // times; missed there (the host clock stepped since its creation), the exchange's default span once (7 days)
+    const windowed = since !== undefined && lists?.finished?.window !== undefined;
+    const done =
+      (windowed
+        ? (
+            await this.wholeOrUnpaged(
+              lists!.finished,
+              `order ${JSON.stringify(filter)} on ${symbol}`,
+              history,
+              this.spans.span(orderId ?? '', since!),
+            )
+          ).find(matches)
+        : undefined) ?? (await history(lists?.finished?.perPage, {})).find(matches);
     if (done) return done;
     throw new OrderNotFoundError('the exchange has no such order', { exchange: this.id, symbol, ...filter });
   }

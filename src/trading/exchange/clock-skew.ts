@@ -4,6 +4,8 @@
  * recvWindow": timestamp < serverTime + 1 s and serverTime − timestamp ≤ recvWindow; Bybit 10002: server_time −
  * recv_window ≤ timestamp < server_time + 1 s; OKX 50102 "Timestamp request expired": more than 30 s off). ccxt
  * maps each of them to InvalidNonce, and signs with `nonce()` = its clock − `options.timeDifference` on all three.
+ * OKX's create past its expTime (50036 / 50037 "Order expired.": the host 5–30 s behind, never refused for its
+ * timestamp) is mapped to InvalidNonce by the profile, so it measures too.
  *
  * Nothing is measured at start (no extra round trip): on such a refusal the offset is measured once from the
  * exchange's server-time endpoint (ccxt `loadTimeDifference`, public, unsigned) — at most once a minute however many

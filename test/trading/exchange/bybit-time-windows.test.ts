@@ -85,4 +85,39 @@ describe('Bybit execution list by 7-day windows: an order created 10 days ago ge
     await exchange.fetchOrder(id, BTC).catch((err: unknown) => (missed = err));
     expect(missed).to.be.instanceOf(OrderNotFoundError);
   });
+
+  it("searches in Bybit's time: with the host 2 minutes ahead, an order's fills and its history are found from our record of its creation", async () => {
+    fake = (await bybitKit.start({ candleMs: 300, balances: { USDT: 20_000 } })) as FakeBybit;
+    // NTP stopped: the host runs 2 minutes ahead; the first signed request is refused (10002) and measures it
+    fake.clockSkewMs = -120_000;
+    exchange = await CcxtExchange.create({
+      exchangeId: 'bybit',
+      ...bybitKit.credentials,
+      apiUrl: fake.url,
+      timeoutMs: 5_000,
+      profile: bybitKit.profile,
+    });
+    await exchange.fetchBalance();
+    // our record of the order's creation: host time, 2 minutes after the exchange's
+    const createdAt = Date.now();
+    const order = await exchange.createOrder({
+      symbol: BTC,
+      side: 'buy',
+      type: 'market',
+      amount: 0.003,
+      clientOrderId: 'skew0',
+    });
+    for (let i = 0; i < 50 && !fake.executions.some((e) => e.orderId === order.id); i++) await sleep(20);
+    const executions = fake.executions.filter((e) => e.orderId === order.id);
+    expect(executions).to.have.length.greaterThan(0);
+    // a span in host time started 1 minute after the fills: none found, the entry never booked nor protected
+    const trades = await exchange.fetchOrderTrades(order.id, BTC, createdAt);
+    expect(trades.map((t) => t.id).sort()).to.deep.equal(executions.map((e) => e.execId).sort());
+    // gone from order/realtime: order/history by a span from its creation, in Bybit's time
+    fake.restartService();
+    expect(await exchange.fetchOrder(order.id, BTC, createdAt)).to.include({
+      id: order.id,
+      status: 'closed',
+    });
+  });
 });

@@ -106,5 +106,11 @@ export const okxProfile: ExchangeProfile = {
     '51016': 'DuplicateOrderId',
     // "Order timed out … does not mean that the request was successful or failed" (ccxt: unmapped)
     '51149': 'RequestTimeout',
+    // the create's expTime passed before OKX took it up ("the request will not be processed"): refused, never placed.
+    // A host clock behind OKX's by 5–30 s is never refused for its timestamp (50102 is beyond 30 s), so this is how
+    // the offset gets measured (clock-skew.ts) and the next create sent on OKX's time (ccxt: unmapped, every create
+    // refused for ever). 50036: expTime earlier than the server's time; 50037 "Order expired."
+    '50036': 'InvalidNonce',
+    '50037': 'InvalidNonce',
   },
 };

@@ -162,7 +162,7 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
         },
       },
       {
-        name: 'a create OKX would process after its expTime is not processed: refused (50037), no order',
+        name: 'a create OKX would process after its expTime is not processed: refused (50037) as for its timestamp, no order',
         run: async (s) => {
           const short = await s.connect(withRecvWindow(300));
           try {
@@ -170,7 +170,8 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
             const before = s.fake.orders.length;
             s.fake.faults.next('createOrder', { kind: 'delay', ms: 600 });
             const err = await caught(short.createOrder({ ...sell, clientOrderId: 'okxlate1' }));
-            expect(err).to.be.instanceOf(ExchangeRefusedError);
+            expect(err).to.be.instanceOf(TemporaryError);
+            expect(err).to.not.be.instanceOf(NetworkError);
             expect(err.message).to.equal('okx 50037: Order expired.');
             expect(s.fake.orders.length).to.equal(before);
           } finally {
@@ -311,6 +312,30 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
         },
       },
       {
+        name: 'a host clock 10 s behind (inside the 30 s window): the create past its expTime is refused (50037), never taken; the offset measured, the next create taken',
+        run: async (s) => {
+          s.fake.clockSkewMs = 10_000;
+          const before = s.fake.orders.length;
+          const timeReads = (): number => s.fake.requests.filter((r) => r.route === 'time').length;
+          const timeReadsBefore = timeReads();
+          const skewed = await s.connect();
+          try {
+            await skewed.fetchBalance(); // a signed read 10 s behind is taken: nothing measured yet
+            expect(timeReads()).to.equal(timeReadsBefore);
+            const err = await caught(skewed.createOrder({ ...sell, clientOrderId: 'okxbehind1' }));
+            expect(err).to.be.instanceOf(TemporaryError);
+            expect(err).to.not.be.instanceOf(NetworkError);
+            expect(err.message).to.equal('okx 50037: Order expired.');
+            expect(s.fake.orders.length).to.equal(before);
+            expect(timeReads()).to.equal(timeReadsBefore + 1);
+            await skewed.createOrder({ ...sell, clientOrderId: 'okxbehind2' });
+            expect(s.fake.orders.map((o) => o.clOrdId).slice(before)).to.deep.equal(['okxbehind2']);
+          } finally {
+            await skewed.close();
+          }
+        },
+      },
+      {
         name: 'a host clock more than 30 s off is refused (50102 "Timestamp request expired."), never taken',
         run: async (s) => {
           s.fake.clockSkewMs = 31_000;
@@ -389,13 +414,15 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
     {
       what: '50037 order expired (past its expTime)',
       ...ERRORS.orderExpired,
-      expected: ExchangeRefusedError,
+      // a timestamp refusal (clock-skew.ts measures the offset): refused, never placed
+      expected: TemporaryError,
       outcome: 'refused',
     },
     {
       what: '50036 expTime earlier than the system time',
       ...ERRORS.expTimeInPast,
-      expected: ExchangeRefusedError,
+      // a timestamp refusal (clock-skew.ts measures the offset): refused, never placed
+      expected: TemporaryError,
       outcome: 'refused',
     },
     {
