@@ -6,7 +6,7 @@
  */
 import type { Market } from '../exchange/exchange';
 import { fillsComplete, isFinal, type LocalOrder } from './order-state';
-import { derivePositions } from './pnl';
+import { derivePositions, feeNeedsValuation, splitSymbol } from './pnl';
 import type { StateGateway } from './state-gateway';
 import { seqOf, type HistoryEntry } from './trading-state';
 
@@ -55,11 +55,11 @@ export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<num
 
 /**
  * The candidates that may be folded into the checkpoint now: positions replay fills in time order, and the
- * checkpoint comes before every fill still in the hot state, so an order is archived only when every fill of the
- * same symbol that stays hot is later than all of its fills — a hot fill of the same millisecond holds it back too
- * (their order is the trade ids', which the checkpoint cannot keep; otherwise a buy and a sell of one millisecond
- * could be applied sell first, and realized PnL and the position would depend on when orders were archived).
- * What is held back goes with a later archive.
+ * checkpoint comes before every fill still in the hot state, so an order is archived only when every fill that
+ * stays hot and folds with it (`foldTogether`) is later than all of its fills — a hot fill of the same millisecond
+ * holds it back too (their order is the trade ids', which the checkpoint cannot keep; otherwise a buy and a sell of
+ * one millisecond could be applied sell first, and realized PnL and the position would depend on when orders were
+ * archived). What is held back goes with a later archive.
  */
 export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalOrder[] {
   const chosen = new Set(candidates);
@@ -68,7 +68,7 @@ export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalO
     for (const order of chosen) {
       const last = Math.max(-Infinity, ...order.fills.map((f) => f.timestamp));
       const earlierStaysHot = hot.some(
-        (o) => o.symbol === order.symbol && !chosen.has(o) && o.fills.some((f) => f.timestamp <= last),
+        (o) => !chosen.has(o) && foldTogether(o, order) && o.fills.some((f) => f.timestamp <= last),
       );
       if (earlierStaysHot) {
         chosen.delete(order);
@@ -113,4 +113,20 @@ const HISTORY_SEQ_TAIL = 16;
 function isHistoryEntry(e: unknown): e is HistoryEntry {
   const order = (e as Partial<HistoryEntry> | null)?.order;
   return typeof order?.clientOrderId === 'string';
+}
+
+/**
+ * Whether the fills of two orders change the same position, so their order matters: the same symbol, or a coin
+ * one trades that the other pays fees in or trades too (a BNB fee on BTC/USDT counts in the BNB/USDT position's
+ * fees paid in the coin, which its write-offs spend: pnl.ts `feesInCoin`).
+ */
+function foldTogether(a: LocalOrder, b: LocalOrder): boolean {
+  if (a.symbol === b.symbol) return true;
+  const baseA = splitSymbol(a.symbol).base;
+  const baseB = splitSymbol(b.symbol).base;
+  return baseA === baseB || paysFeesIn(a, baseB) || paysFeesIn(b, baseA);
+}
+
+function paysFeesIn(order: LocalOrder, coin: string): boolean {
+  return order.fills.some((f) => f.feeCurrency === coin && feeNeedsValuation(f));
 }

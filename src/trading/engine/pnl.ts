@@ -61,7 +61,22 @@ export interface PositionBook {
   tripRealizedPnl: number;
   /** Realized PnL by UTC day (`YYYY-MM-DD`), for the daily-loss kill switch and "PnL today". */
   realizedByDay: Record<string, number>;
+  /**
+   * The bot's fees paid in this position's base coin on its other pairs (Binance's BNB burn) since the position
+   * opened, less what write-offs already took as fees (held-balance.ts): kept in the fold, so the fees of orders
+   * moved to the history journal still count, once. Absent: none (and in checkpoints written before it existed).
+   */
+  feesInCoin?: FeesInCoin;
 }
+
+/** Fees the bot paid in a coin on other pairs: amount and their quote value when recorded. */
+export interface FeesInCoin {
+  amount: number;
+  quoteValue: number;
+}
+
+/** tradeId of a write-off's fill for the part the bot's own fees in the coin explain (held-balance.ts). */
+export const FEES_IN_COIN_TRADE_ID = 'fees-paid-in-coin';
 
 /** Amounts below this are float noise, not a position. */
 const EPSILON = 1e-12;
@@ -153,13 +168,45 @@ export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBo
     // filled), unsellable at this fill's price: the round trip is over (the same rule as isOpenPosition)
     next.openedAt = null;
   }
+  // fees paid in the coin belong to one round trip: a new one (or none) starts without them
+  if (next.openedAt !== book.openedAt) delete next.feesInCoin;
   return next;
 }
 
 /**
- * Positions from a checkpoint plus fills: fills are de-duplicated by (order id, trade id) and applied in time
- * order. The checkpoint holds the fold of fills already moved to the journal.
+ * What `fill` changes in the OTHER books' `feesInCoin` (on `books`, in place; the book objects are replaced, never
+ * changed): a fee in a third currency X adds to every open position in X opened before it (the fee came out of
+ * the coins the account holds), and a write-off's fee part in X takes what it explained out of every open position
+ * in X (one fee never explains two shortfalls).
  */
+function countFeesInCoin(books: Record<string, PositionBook>, fill: Fill): void {
+  const paid = feeNeedsValuation(fill);
+  const spent =
+    fill.tradeId === FEES_IN_COIN_TRADE_ID &&
+    fill.clientOrderId.startsWith('write-off-') &&
+    fill.side === 'sell';
+  if (!paid && !spent) return;
+  const coin = paid ? fill.feeCurrency : splitSymbol(fill.symbol).base;
+  for (const book of Object.values(books)) {
+    if (book.openedAt === null || splitSymbol(book.symbol).base !== coin) continue;
+    const had = book.feesInCoin ?? { amount: 0, quoteValue: 0 };
+    if (paid) {
+      // a fee on a pair whose base is the coin is a base fee, already out of that position
+      if (book.symbol === fill.symbol || fill.timestamp < book.openedAt) continue;
+      books[book.symbol] = {
+        ...book,
+        feesInCoin: { amount: had.amount + fill.feeCost, quoteValue: had.quoteValue + (fill.feeQuote ?? 0) },
+      };
+    } else if (had.amount > 0) {
+      const left = Math.max(0, had.amount - fill.amount);
+      books[book.symbol] = {
+        ...book,
+        feesInCoin: { amount: left, quoteValue: had.quoteValue * (left / had.amount) },
+      };
+    }
+  }
+}
+
 /**
  * The order fills are applied in: fill time, then trade id — numerically when both ids are numbers (exchanges
  * number trades in the order they happened, and "10" must come after "9"), else as text.
@@ -177,6 +224,12 @@ function compareTradeIds(a: string, b: string): number {
   return a.localeCompare(b);
 }
 
+/**
+ * Positions from a checkpoint plus fills: fills are de-duplicated by (order id, trade id) and applied in time
+ * order. The checkpoint holds the fold of fills already moved to the journal. A fill also counts in the other
+ * positions' `feesInCoin` (countFeesInCoin), so the archive keeps the fills of the pairs involved in time order
+ * (order-archive.ts).
+ */
 export function derivePositions(
   checkpoint: Readonly<Record<string, PositionBook>>,
   fills: readonly Fill[],
@@ -191,6 +244,7 @@ export function derivePositions(
     if (seen.has(key)) continue;
     seen.add(key);
     books[fill.symbol] = applyFill(books[fill.symbol] ?? emptyBook(fill.symbol), fill, lots[fill.symbol]);
+    countFeesInCoin(books, fill);
   }
   return books;
 }

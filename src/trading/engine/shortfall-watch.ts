@@ -24,7 +24,7 @@ import {
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import { positionChangeEvents, readable } from './order-events';
-import { splitSymbol, type PositionBook } from './pnl';
+import { FEES_IN_COIN_TRADE_ID, splitSymbol, type PositionBook } from './pnl';
 
 export interface ShortfallWatchOptions {
   manager: OrderManager;
@@ -85,10 +85,7 @@ export class ShortfallWatch {
     const now = clock.now();
     // never one of the exchange's ids: no bot id, no install id (and reconcile never looks it up)
     const clientOrderId = `write-off-${symbol.replace(/[^A-Za-z0-9]/g, '')}-${now}`;
-    const fees = feesPaidInCoin(
-      book,
-      manager.hotOrders().flatMap((o) => o.fills),
-    );
+    const fees = feesPaidInCoin(book);
     // after the symbol's last fill in the replay order (fills carry the exchange's time, which a host clock behind
     // it would precede): the write-off leaves the position it was judged against
     const lastFillAt = manager
@@ -127,7 +124,7 @@ export class ShortfallWatch {
       position: s.position,
       held: s.held,
       writtenOff: s.missing,
-      asFees: fills.find((f) => f.tradeId === 'fees-paid-in-coin')?.amount ?? 0,
+      asFees: fills.find((f) => f.tradeId === FEES_IN_COIN_TRADE_ID)?.amount ?? 0,
       clientOrderId,
     });
     return s.missing;
@@ -136,12 +133,7 @@ export class ShortfallWatch {
   private async report(s: Shortfall): Promise<void> {
     const { manager } = this.opts;
     const book = manager.positions()[s.symbol];
-    const fees: FeesInCoin = book
-      ? feesPaidInCoin(
-          book,
-          manager.hotOrders().flatMap((o) => o.fills),
-        )
-      : { amount: 0, quoteValue: 0 };
+    const fees: FeesInCoin = book ? feesPaidInCoin(book) : { amount: 0, quoteValue: 0 };
     const { base } = splitSymbol(s.symbol);
     const causes = [
       ...(fees.amount > 0
