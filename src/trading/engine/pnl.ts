@@ -174,12 +174,17 @@ export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBo
 }
 
 /**
- * What `fill` changes in the OTHER books' `feesInCoin` (on `books`, in place; the book objects are replaced, never
- * changed): a fee in a third currency X adds to every open position in X opened before it (the fee came out of
- * the coins the account holds), and a write-off's fee part in X takes what it explained out of every open position
- * in X (one fee never explains two shortfalls).
+ * What `fill` changes in the books' `feesInCoin`, in place (every book in `books` is derivePositions' own copy; the
+ * `feesInCoin` objects, which a checkpoint may share, are replaced, never changed): a fee in a third currency X
+ * adds to every open position in X opened before it (the fee came out of the coins the account holds), and a
+ * write-off's fee part in X takes what it explained out of every open position in X (one fee never explains two
+ * shortfalls).
  */
-function countFeesInCoin(books: Record<string, PositionBook>, fill: Fill): void {
+function countFeesInCoin(
+  books: Record<string, PositionBook>,
+  fill: Fill,
+  symbolsByBase: ReadonlyMap<string, readonly string[]>,
+): void {
   const paid = feeNeedsValuation(fill);
   const spent =
     fill.tradeId === FEES_IN_COIN_TRADE_ID &&
@@ -187,22 +192,20 @@ function countFeesInCoin(books: Record<string, PositionBook>, fill: Fill): void 
     fill.side === 'sell';
   if (!paid && !spent) return;
   const coin = paid ? fill.feeCurrency : splitSymbol(fill.symbol).base;
-  for (const book of Object.values(books)) {
-    if (book.openedAt === null || splitSymbol(book.symbol).base !== coin) continue;
+  for (const symbol of symbolsByBase.get(coin) ?? []) {
+    const book = books[symbol]!;
+    if (book.openedAt === null) continue;
     const had = book.feesInCoin ?? { amount: 0, quoteValue: 0 };
     if (paid) {
       // a fee on a pair whose base is the coin is a base fee, already out of that position
       if (book.symbol === fill.symbol || fill.timestamp < book.openedAt) continue;
-      books[book.symbol] = {
-        ...book,
-        feesInCoin: { amount: had.amount + fill.feeCost, quoteValue: had.quoteValue + (fill.feeQuote ?? 0) },
+      book.feesInCoin = {
+        amount: had.amount + fill.feeCost,
+        quoteValue: had.quoteValue + (fill.feeQuote ?? 0),
       };
     } else if (had.amount > 0) {
       const left = Math.max(0, had.amount - fill.amount);
-      books[book.symbol] = {
-        ...book,
-        feesInCoin: { amount: left, quoteValue: had.quoteValue * (left / had.amount) },
-      };
+      book.feesInCoin = { amount: left, quoteValue: had.quoteValue * (left / had.amount) };
     }
   }
 }
@@ -236,15 +239,25 @@ export function derivePositions(
   lots: Readonly<Record<string, Lot>> = {},
 ): Record<string, PositionBook> {
   const books: Record<string, PositionBook> = {};
-  for (const [symbol, book] of Object.entries(checkpoint)) books[symbol] = { ...emptyBook(symbol), ...book };
+  // the books of each base coin, for the fees paid in it (countFeesInCoin)
+  const symbolsByBase = new Map<string, string[]>();
+  const open = (symbol: string, book: PositionBook): void => {
+    books[symbol] = book;
+    const base = splitSymbol(symbol).base;
+    const symbols = symbolsByBase.get(base);
+    if (symbols) symbols.push(symbol);
+    else symbolsByBase.set(base, [symbol]);
+  };
+  for (const [symbol, book] of Object.entries(checkpoint)) open(symbol, { ...emptyBook(symbol), ...book });
   const seen = new Set<string>();
   const ordered = [...fills].sort(byFillTime);
   for (const fill of ordered) {
     const key = fillKey(fill);
     if (seen.has(key)) continue;
     seen.add(key);
-    books[fill.symbol] = applyFill(books[fill.symbol] ?? emptyBook(fill.symbol), fill, lots[fill.symbol]);
-    countFeesInCoin(books, fill);
+    if (!(fill.symbol in books)) open(fill.symbol, emptyBook(fill.symbol));
+    books[fill.symbol] = applyFill(books[fill.symbol]!, fill, lots[fill.symbol]);
+    countFeesInCoin(books, fill, symbolsByBase);
   }
   return books;
 }
