@@ -201,6 +201,11 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   readonly tradeLog: FakeTrade[] = [];
   /** Leave `tradeId` out of FULL answers' fills, as some exchanges do (the trades endpoint still has ids). */
   omitFillTradeIds = false;
+  /**
+   * Added to the `time` of the trades made from now on: a negative shift stamps a later trade before the earlier
+   * ones (trade times that go back — a matching engine's clock stepped back), while trade ids keep counting up.
+   */
+  tradeTimeShiftMs = 0;
   private weightWindow = { minute: 0, used: 0 };
   private nextOrderId = 1000;
   private nextTradeId = 5000;
@@ -871,7 +876,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
       quoteQty: fmt(cost),
       commission: fmt(commission),
       commissionAsset: asset,
-      time: now,
+      time: now + this.tradeTimeShiftMs,
       isBuyer: order.side === 'BUY',
       isMaker,
       isBestMatch: true,

@@ -98,7 +98,10 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
     try {
       await t.probe.call('pause', { reason: 'benchmark' });
       const { session } = t;
-      await session.harness.startScript('bare', writeBareScript(session.harness.root));
+      await session.harness.startScript('bare', writeBareScript(session.harness.root), {
+        env: t.runtime.env,
+        pm2Args: t.runtime.pm2Args,
+      });
       const trading: number[] = [];
       const floor: number[] = [];
       const requests: number[] = [];

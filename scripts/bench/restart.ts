@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { REPO_ROOT, type Pm2Harness } from '../../harness/pm2';
 import type { Pm2Session } from '../chaos/pm2-session';
 
 /** The floor app: a bare node that is ready at once, started with the same PM2 options as ours. */
@@ -15,6 +16,52 @@ export function writeBareScript(dir: string): string {
   const file = path.join(dir, 'bare-ready.js');
   fs.writeFileSync(file, BARE_READY_SCRIPT + '\n');
   return file;
+}
+
+/** What ecosystem.config.js gives the trading app beyond the PM2 options the harness passes: node flags, env. */
+export interface EcosystemRuntime {
+  /** For `pm2 start`: `--node-args` with trading's node_args. */
+  pm2Args: string[];
+  /** Trading's env entries that tune the runtime (MALLOC_ARENA_MAX), not its configuration. */
+  env: Record<string, string>;
+}
+
+/**
+ * Trading's node_args (V8's young generation fixed at two 2 MiB semi-spaces, compaction at every full GC) and its
+ * malloc arena cap, read from ecosystem.config.js as PM2 reads them: a restart bench runs trading as production
+ * does (with V8's defaults the young generation grows during a start: 7 scavenges to ready with 1,000 orders instead
+ * of 10–11, 10–20 ms of CPU less than production pays). They are PM2 options, so the floor app gets them too.
+ * Loading the ecosystem creates its data and log dirs: pointed at the harness's own.
+ */
+export function ecosystemRuntime(harness: Pm2Harness): EcosystemRuntime {
+  const file = path.join(REPO_ROOT, 'ecosystem.config.js');
+  const vars: Record<string, string> = {
+    BYNINJA_DATA_DIR: harness.dataDir,
+    BYNINJA_LOG_DIR: harness.logDir,
+    BYNINJA_ENV_FILE: path.join(harness.root, '.env'),
+  };
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    delete require.cache[require.resolve(file)];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { apps } = require(file) as {
+      apps: Array<{ name: string; node_args?: string[]; env?: Record<string, string> }>;
+    };
+    const trading = apps.find((a) => a.name === 'trading');
+    if (!trading) throw new Error('ecosystem.config.js has no trading app');
+    const nodeArgs = trading.node_args ?? [];
+    const malloc = trading.env?.MALLOC_ARENA_MAX;
+    return {
+      pm2Args: nodeArgs.length > 0 ? ['--node-args', nodeArgs.join(' ')] : [],
+      env: malloc ? { MALLOC_ARENA_MAX: malloc } : {},
+    };
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }
 
 export interface RestartSample {

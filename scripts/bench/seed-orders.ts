@@ -51,6 +51,7 @@ export async function placeRestingBuys(opts: {
     markets,
     botId: config.app.botId,
     orders: config.trading.orders,
+    lookupTimeoutMs: config.trading.symbolReadTimeoutMs,
     clock: systemClock,
     logger: opts.logger,
   });

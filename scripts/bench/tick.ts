@@ -241,6 +241,7 @@ export async function benchTick(symbols: number, ticks: number): Promise<TickFig
     markets: await exchange.loadMarkets(),
     botId: 'bench',
     orders: config.trading.orders,
+    lookupTimeoutMs: config.trading.symbolReadTimeoutMs,
     clock,
     logger: silentLogger(),
   });

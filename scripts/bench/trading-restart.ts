@@ -12,7 +12,7 @@ import { freePort } from '../chaos/cluster';
 import { Pm2Session } from '../chaos/pm2-session';
 import { TradingProbe } from '../../harness/trading-probe';
 import { DAEMON_SCRIPTS } from '../../harness/pm2';
-import { measureRestarts, writeBareScript } from './restart';
+import { ecosystemRuntime, measureRestarts, writeBareScript, type EcosystemRuntime } from './restart';
 import { SEED_ENV, seedEvents, seedHistory, seedOpenOrders } from './seed-orders';
 import { summarize, type Summary } from './stats';
 
@@ -22,6 +22,8 @@ export interface TradingUnderPm2 {
   session: Pm2Session;
   probe: TradingProbe;
   env: Record<string, string>;
+  /** Trading's node flags and runtime env from ecosystem.config.js: start the floor app with them too. */
+  runtime: EcosystemRuntime;
 }
 
 /** Starts the real trading daemon alone under a fresh PM2 home (secrets through a temp .env, as in production). */
@@ -44,10 +46,14 @@ export async function startTradingUnderPm2(
       BYNINJA__TRADING__TICK_INTERVAL_MS: '60000',
       ...extraEnv,
     };
-    await session.harness.startScript('trading', TRADING_SCRIPT, { env });
+    const runtime = ecosystemRuntime(session.harness);
+    await session.harness.startScript('trading', TRADING_SCRIPT, {
+      env: { ...runtime.env, ...env },
+      pm2Args: runtime.pm2Args,
+    });
     const probe = new TradingProbe(port, token);
     await probe.waitRunning(120_000);
-    return { session, probe, env };
+    return { session, probe, env, runtime };
   } catch (err) {
     await session.stop();
     throw err;
@@ -88,7 +94,10 @@ export async function tradingRestarts(
     // a generous answer time: right after ready the first tick over every open order runs (on a loaded host 3 s
     // were not always enough with 1,000 of them)
     await t.probe.call('pause', { reason: 'benchmark' }, 30_000);
-    await t.session.harness.startScript('bare', writeBareScript(t.session.harness.root));
+    await t.session.harness.startScript('bare', writeBareScript(t.session.harness.root), {
+      env: t.runtime.env,
+      pm2Args: t.runtime.pm2Args,
+    });
     const samples = await measureRestarts(
       t.session,
       {
@@ -134,7 +143,7 @@ export async function tradingRestarts(
               "(zod, dotenv), esbuild's CommonJS interop copying node's modules and its keepNames helper naming every " +
               "function — together ~60 ms above node's own boot; node's own " +
               'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen; not tls, loaded with a live ' +
-              "exchange's first https connection: ~1 ms of every start, median of 15 fresh loads); ~6 scavenges of the fixed " +
+              "exchange's first https connection: ~1 ms of every start, median of 15 fresh loads); ~5 scavenges of the fixed " +
               '2 MiB young generation (~10 ms: nearly every object a start makes survives); the config and state parsed by zod (jitless); and our ' +
               "own start (the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, " +
               'store and history journal, the event log tail, the paper exchange and its account file, the TCP server, ' +
@@ -146,16 +155,28 @@ export async function tradingRestarts(
               'yet fully verified" in a snapshot, and a blob from another node version stops the daemon before any of ' +
               'our code runs — a node upgrade would leave trading down'
             : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
-              'orders each: JSON.parse of ~0.5 MiB each (~4 ms), then parsers compiled by z.compile once a file ' +
-              'holds 200 orders (shared/config/zod-compiled.ts: ~5 ms to compile both schemas, cold; ~2–3 ms to ' +
-              "check each file in one walk, where zod's runtime parser took ~44 ms for the two); the orders loaded " +
-              "are live through the 2 MiB young generation's scavenges (11–12 before ready, 19 before, 4 with no " +
-              'orders: each copies what is live); and recovery (~21 ms, its durationMs, median; was ~40): one ' +
+              'orders each: JSON.parse of ~0.5 MiB each (~3 ms for the two, indented or not: whitespace is not the ' +
+              'cost), then parsers zod generates once a file holds 200 orders (shared/config/zod-compiled.ts: the ' +
+              'parser only, installed with z.withParser — z.compile also generated an assert-only validator nothing ' +
+              'calls, as much code again: ~10 ms of CPU of all threads and one scavenge less; ~2–3 ms to check each ' +
+              "file in one walk, where zod's runtime parser took ~44 ms for the two); the orders loaded are live " +
+              "through the 2 MiB young generation's scavenges (10 before ready, 5 with no orders: each copies what is " +
+              'live; a sampled allocation profile to ready: ~21 MiB against ~10 with no orders — the parsed copies ' +
+              '2 MiB, JSON.parse 1.4, the arrays and iterators of ~30 passes over the orders ~2.6, each pass small, ' +
+              "the paper exchange's matching and order lists ~1.5); and recovery (~21 ms, its durationMs, median; was ~40): one " +
               'fetchRecentOrders per symbol and one fetchOpenOrders for all symbols, each matching only the resting' +
               ' orders it answers for (a pass that fills nothing writes nothing before its answer: the moved ' +
               'checked periods go with the next write), then one synchronous check per order the open list shows as' +
               ' state has it (no object built, no call, no commit). Main-thread CPU to ready ~205 → ~175 ms, ~25 ms' +
-              ' above 0 orders where it was ~50 (lower-half mean of 31 starts each, alternated). After ready, the ' +
+              ' above 0 orders where it was ~50 (lower-half mean of 31 starts each, alternated); with the node_args ' +
+              'PM2 gives trading ~144 → ~142 ms against ~112 with no orders, and of all threads ~212 → ~200 against ' +
+              "~146 (median of 9 starts, 4 rounds alternated, outside PM2): V8's GC helpers and background " +
+              'compiler need the second core, which this host shares. Tried and left: a larger young generation ' +
+              '(8 or 16 MiB semi-spaces: 1–2 scavenges, CPU within noise, 12–28 MiB more RSS, and the soak ruled out ' +
+              "even 4 MiB: docs/operations.md, Memory); --single-threaded-gc (within noise); zod's assert-only " +
+              "validator with no parsed copy (same check time, same scavenges); skipping, in the paper exchange's " +
+              "reads, orders already matched up to the last period (dry-run's feed samples the ticker at each read: " +
+              'it would change dry-run fills). After ready, the ' +
               'first tick refreshes each order with its own fetchOrder, which matches only that order: ~50 ms of ' +
               'CPU for the tick (a pass over every resting order per fetch made it ~700 ms) ' +
               `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;

@@ -90,6 +90,7 @@ export async function startTrading(
     markets: {},
     botId: config.app.botId,
     orders: config.trading.orders,
+    lookupTimeoutMs: config.trading.symbolReadTimeoutMs,
     clock,
     logger,
   });

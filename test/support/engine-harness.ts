@@ -191,6 +191,7 @@ export class EngineHarness {
       markets,
       botId: config.app.botId,
       orders: t.orders,
+      lookupTimeoutMs: t.symbolReadTimeoutMs,
       clock,
       logger,
       recentFinalKept: opts.recentFinalKept,

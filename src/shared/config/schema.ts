@@ -16,6 +16,35 @@ const pct = z.number().positive().max(100);
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
+/**
+ * One quote currency for every traded symbol, each listed once: the stake, equity, exposure and the daily loss limit
+ * are amounts of that one currency, and an ETH/BTC entry beside BTC/USDT would be sized at `stakePerTrade` BTC and
+ * paid with the coins of the bot's own BTC position.
+ */
+function checkSymbolList(symbols: string[], ctx: z.RefinementCtx): void {
+  const quoteOf = (s: string): string | undefined => /^[A-Z0-9]+\/([A-Z0-9]+)$/.exec(s)?.[1];
+  const quote = quoteOf(symbols[0] ?? '');
+  symbols.forEach((symbol, i) => {
+    if (symbols.indexOf(symbol) !== i) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [i],
+        message: `${symbol} is listed twice: list each symbol once`,
+      });
+      return;
+    }
+    const own = quoteOf(symbol);
+    if (quote === undefined || own === undefined || own === quote) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: [i],
+      message:
+        `${symbol} is quoted in ${own} but ${symbols[0]} in ${quote}: every symbol must share one quote currency ` +
+        `(stakePerTrade, equity and the loss limits are counted in it), e.g. ${symbol.split('/')[0]}/${quote}`,
+    });
+  });
+}
+
 export const configSchema = z.strictObject({
   app: z
     .strictObject({
@@ -107,10 +136,11 @@ export const configSchema = z.strictObject({
       exchangeApiUrl: z.string().url().optional(),
       /** Use the exchange's sandbox/testnet when ccxt supports it. */
       sandbox: z.boolean().default(false),
-      /** Markets traded, ccxt unified symbols. */
+      /** Markets traded, ccxt unified symbols, each once and all in one quote currency (the stake's). */
       symbols: z
         .array(z.string().regex(/^[A-Z0-9]+\/[A-Z0-9]+$/, 'use BASE/QUOTE, e.g. BTC/USDT'))
         .min(1)
+        .superRefine(checkSymbolList)
         .default(['BTC/USDT', 'ETH/USDT']),
       /** Candle timeframe the strategy reads. */
       timeframe: z.string().default('1m'),

@@ -5,13 +5,20 @@
  * that checks a value in a single walk and hands any value it does not accept to zod's own parser, which decides
  * and words the errors — a file is accepted only when the full schema accepts it.
  *
- * Compiling costs ~5–10 ms of CPU (cold: the code generator, then V8 compiling what it generated), about what
- * zod's jitless parser spends on 200–300 orders (~25 µs an order, cold): so a parser compiles only once it has
+ * Compiling costs ~3–5 ms of CPU per schema (cold: the code generator, then V8 compiling what it generated), about
+ * what zod's jitless parser spends on 200–300 orders (~25 µs an order, cold): so a parser compiles only once it has
  * had `COMPILE_FROM` elements to check (the one being parsed included), and small files — every start of a bot
  * with a few open orders — stay on the jitless parser. With 1,000 open orders the state and the account took
- * ~45 ms to validate and take ~20 ms, compile included.
+ * ~45 ms to validate and take ~15 ms, compile included.
+ *
+ * Only the parser is generated: `z.compile` also generates an assert-only validator for `schema.validate()`, a
+ * second code generation and V8 compile of about the same size (half of compiling, ~3 ms per schema cold) that
+ * nothing here calls. `z.withParser` installs the parser alone, with the same runtime fallback as `z.compile`.
+ * `compileFn` is the code generator `z.compile` itself calls (exported and typed by `zod/v4/core`, documented as
+ * internal): a zod upgrade that moves it fails the type-check and zod-compiled.test.ts, never silently.
  */
 import * as z from 'zod';
+import { compileFn } from 'zod/v4/core';
 
 /** Elements checked (orders, lines…) from which compiling pays for itself. */
 export const COMPILE_FROM = 200;
@@ -36,7 +43,7 @@ export function compiledParser<S extends z.ZodType>(
     if (!compiled) {
       seen += elementsOf(data);
       if (seen < COMPILE_FROM) return schema;
-      compiled = z.compile(schema);
+      compiled = compileParser(schema);
     }
     return compiled;
   };
@@ -44,6 +51,18 @@ export function compiledParser<S extends z.ZodType>(
     parse: (data) => parserFor(data).parse(data),
     safeParse: (data) => parserFor(data).safeParse(data),
   };
+}
+
+/**
+ * `schema` with its generated parser installed (what `z.compile` does, without the validator), or `schema` itself
+ * when zod cannot generate one (as `z.compile` returns it then): the answer is the same either way.
+ */
+function compileParser<S extends z.ZodType>(schema: S): S {
+  try {
+    return z.withParser(schema, compileFn(schema));
+  } catch {
+    return schema;
+  }
 }
 
 /** How many own keys `data[field]` has when it is an object, else 0: the size of a record of orders. */

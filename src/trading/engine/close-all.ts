@@ -1,14 +1,16 @@
 /**
- * Close-all, the operator's action (/closeall, `byninja closeall`): pause entries, settle every order still
- * working, then market-sell every open position through the order manager — write-ahead like any order.
+ * Close-all, the operator's action (/closeall, `byninja closeall`): pause entries, settle every order still working,
+ * then market-sell every open position through the order manager — write-ahead like any order.
  *
- * Entries are paused first, by the operator even over a risk pause: the strategy would reopen what is being
- * closed, and the kill switch clearing (next day) must not either. A working order is cancelled and a finished
- * one's missing fills fetched first; a position whose symbol the placement gate still holds (an order not settled,
- * an outcome unknown) is skipped and said so — closing it now could sell twice; the operator retries once it is
- * settled. A position is sold no further than the account holds (a balance read once the orders are settled: one
- * request, an operator's action), after a confirmed shortfall is written off (shortfall-watch.ts). The loop runs it
- * between ticks (TradingLoop.closeAll).
+ * Entries are paused first, by the operator even over a risk pause: the strategy would reopen what is being closed,
+ * and the kill switch clearing (next day) must not either. A working order is cancelled and a finished one's missing
+ * fills fetched first; a position whose symbol the placement gate still holds (an order not settled, an outcome
+ * unknown) is skipped and said so — closing it now could sell twice; the operator retries once it is settled. A
+ * symbol whose work from a tick is still running (a create, cancel or lookup with no answer yet: the loop waits for
+ * it at most the lookup deadline, TradingLoop.closeAll) is left alone and said so — a sell must never race an order
+ * create or cancel on its symbol. A position is sold no further than the account holds (a balance read once the
+ * orders are settled: one request, an operator's action), after a confirmed shortfall is written off
+ * (shortfall-watch.ts). The loop runs it between ticks (TradingLoop.closeAll).
  */
 import type { CloseAllResult } from '../../shared/ipc/protocol';
 import { errorMessage } from '../../shared/errors';
@@ -33,13 +35,22 @@ export interface CloseAllDeps {
   /** The symbol's placement facts as they are now. */
   placementFacts: (symbol: string) => PlacementFacts;
   pauseEntries: (reason: string, by: PauseSource, takeOver: boolean) => Promise<PauseState>;
+  /** Whether a symbol's work from a tick is still running (its lane is held): nothing is done on it. */
+  busy: (symbol: string) => boolean;
   logger: Logger;
 }
+
+/** Why close-all did nothing on a symbol still busy. */
+const BUSY =
+  'still busy with an order create, cancel or lookup from a tick that has not answered: nothing done on it (no sell racing an order in flight), close-all again once it is done';
 
 export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
   const { manager, logger } = deps;
   await deps.pauseEntries('close-all', 'operator', true);
-  const { cancelled, unsettled } = await settleOrders(manager);
+  // taken once: a symbol busy now stays left alone for the whole close-all
+  const held = [...manager.pendingOrders(), ...manager.openPositions()].map((x) => x.symbol);
+  const busy = new Set(held.filter((symbol) => deps.busy(symbol)));
+  const { cancelled, unsettled } = await settleOrders(manager, busy);
   const balance = await balanceAfterSettling(deps);
   const placed: string[] = [];
   const skipped: CloseAllResult['skipped'] = [];
@@ -81,15 +92,17 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
 }
 
 /**
- * Every order that still needs the exchange: a working one cancelled, a finished one's missing fills fetched.
- * Returns the cancelled ones and, by symbol, why an order could not be settled.
+ * Every order that still needs the exchange, but on a `busy` symbol: a working one cancelled, a finished one's
+ * missing fills fetched. Returns the cancelled ones and, by symbol, why an order could not be settled (or none was).
  */
 async function settleOrders(
   manager: OrderManager,
+  busy: ReadonlySet<string>,
 ): Promise<{ cancelled: string[]; unsettled: Map<string, string> }> {
   const cancelled: string[] = [];
-  const unsettled = new Map<string, string>();
+  const unsettled = new Map<string, string>([...busy].map((symbol) => [symbol, BUSY]));
   for (const order of manager.pendingOrders()) {
+    if (busy.has(order.symbol)) continue;
     try {
       if (isFinal(order.status)) {
         await manager.refresh(order.clientOrderId);

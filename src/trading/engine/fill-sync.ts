@@ -23,8 +23,8 @@ export interface FillSyncOptions {
   markets: () => Record<string, Market>;
   clock: Clock;
   logger: Logger;
-  /** Registers an exchange call as in flight (shutdown waits for it). */
-  track: <T>(call: Promise<T>) => Promise<T>;
+  /** Runs a lookup of the order's trades: tracked (shutdown waits for it) and within the lookup deadline. */
+  lookup: <T>(clientOrderId: string, call: () => Promise<T>) => Promise<T>;
 }
 
 export class FillSync {
@@ -45,8 +45,9 @@ export class FillSync {
     let trades = known ?? [];
     const coveredByKnown = trades.reduce((s, t) => s + t.amount, 0) >= order.filled - 1e-12;
     if (!coveredByKnown) {
-      trades = await this.opts.track(
-        exchange.fetchOrderTrades(order.exchangeOrderId, order.symbol, order.createdAt),
+      const exchangeOrderId = order.exchangeOrderId;
+      trades = await this.opts.lookup(clientOrderId, () =>
+        exchange.fetchOrderTrades(exchangeOrderId, order.symbol, order.createdAt),
       );
     }
     const ofOrder = trades.filter((t) => t.orderId === order.exchangeOrderId);

@@ -6,7 +6,7 @@
  */
 import type { Market } from '../exchange/exchange';
 import { fillsComplete, isFinal, type LocalOrder } from './order-state';
-import { derivePositions, feeNeedsValuation, splitSymbol } from './pnl';
+import { derivePositions, feeNeedsValuation, inReplayOrder, splitSymbol, type Fill } from './pnl';
 import type { StateGateway } from './state-gateway';
 import { seqOf, type HistoryEntry } from './trading-state';
 
@@ -54,21 +54,29 @@ export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<num
 }
 
 /**
- * The candidates that may be folded into the checkpoint now: positions replay fills in time order, and the
- * checkpoint comes before every fill still in the hot state, so an order is archived only when every fill that
- * stays hot and folds with it (`foldTogether`) is later than all of its fills — a hot fill of the same millisecond
- * holds it back too (their order is the trade ids', which the checkpoint cannot keep; otherwise a buy and a sell of
- * one millisecond could be applied sell first, and realized PnL and the position would depend on when orders were
- * archived). What is held back goes with a later archive.
+ * The candidates that may be folded into the checkpoint now: positions replay fills in replay order (pnl.ts
+ * inReplayOrder), and the checkpoint comes before every fill still in the hot state, so an order is archived only
+ * when every fill that stays hot and folds with it (`foldTogether`: the same symbol, or a coin's pairs and the pairs
+ * paying fees in it) comes after all of its fills in that order, and is later in time too — a hot fill of the same
+ * millisecond holds it back (their order is the trade ids', which the checkpoint cannot keep; otherwise a buy and a
+ * sell of one millisecond could be applied sell first, and realized PnL and the position would depend on when
+ * orders were archived), and so does a hot fill stamped earlier but numbered later (an exchange clock that went
+ * back). What is held back goes with a later archive.
  */
 export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalOrder[] {
+  const place = new Map<Fill, number>();
+  inReplayOrder(hot.flatMap((o) => o.fills)).forEach((f, i) => place.set(f, i));
   const chosen = new Set(candidates);
   for (let changed = true; changed;) {
     changed = false;
     for (const order of chosen) {
       const last = Math.max(-Infinity, ...order.fills.map((f) => f.timestamp));
+      const lastPlace = Math.max(-Infinity, ...order.fills.map((f) => place.get(f) ?? Infinity));
       const earlierStaysHot = hot.some(
-        (o) => !chosen.has(o) && foldTogether(o, order) && o.fills.some((f) => f.timestamp <= last),
+        (o) =>
+          !chosen.has(o) &&
+          foldTogether(o, order) &&
+          o.fills.some((f) => f.timestamp <= last || (place.get(f) ?? -Infinity) < lastPlace),
       );
       if (earlierStaysHot) {
         chosen.delete(order);

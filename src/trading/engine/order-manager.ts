@@ -34,6 +34,7 @@ import type { OrderStatus } from '../../shared/domain/order';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder, ExchangeTrade, Market, OrderSpec } from '../exchange/exchange';
 import { EventOutbox, type EventPublisher } from './event-outbox';
+import { ExchangeReads } from './exchange-reads';
 import { FillSync, positionsOf } from './fill-sync';
 import { adoptOrder } from './order-adoption';
 import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-archive';
@@ -91,6 +92,12 @@ export interface OrderManagerOptions {
   markets: Record<string, Market>;
   botId: string;
   orders: Config['trading']['orders'];
+  /**
+   * An order lookup (the order, its trades) is given up after this long: the order stays as it was, pending or
+   * unknown, and is looked up again later — one hung lookup never holds its symbol's lane (or close-all) for all of
+   * ccxt's timeout and retries (~42 s with defaults). The daemon passes `trading.symbolReadTimeoutMs`.
+   */
+  lookupTimeoutMs: number;
   clock: Clock;
   logger: Logger;
   /** Final orders kept in hot state for `orders` and reconcile before they move to the journal (default 20). */
@@ -127,6 +134,8 @@ export class OrderManager {
   /** Lookups of orders declared never placed since the verdict or this start, and when the last one was. */
   private readonly rechecks = new Map<string, { lookups: number; lastAt: number }>();
   private readonly fills: FillSync;
+  /** Order lookups, each within `lookupTimeoutMs` and one per order at a time. */
+  private readonly lookups: ExchangeReads;
   private marketBook: Record<string, Market>;
   /** Exchange calls of this manager that have not settled (shutdown waits for them). */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -158,13 +167,14 @@ export class OrderManager {
       horizonMs: RECHECK_HORIZON_MS,
     };
     this.marketBook = opts.markets;
+    this.lookups = new ExchangeReads(opts.lookupTimeoutMs, opts.clock);
     this.fills = new FillSync({
       exchange: opts.exchange,
       state: opts.state,
       markets: () => this.marketBook,
       clock: opts.clock,
       logger: this.logger,
-      track: (call) => this.track(call),
+      lookup: (clientOrderId, call) => this.lookup('trades', clientOrderId, call),
     });
     checkClientOrderIds(opts.botId, opts.exchange);
   }
@@ -443,15 +453,24 @@ export class OrderManager {
     const order = this.mustGet(clientOrderId);
     if (order.status !== 'unknown' && order.status !== 'intent') return order.status !== 'rejected';
     let remote: ExchangeOrder;
+    // a lookup already on its way is joined: its "not found" proves the order absent as of its send, no later
+    const sentAt = this.lookups.sentAt(`order:${clientOrderId}`);
     try {
-      remote = await this.track(this.exchange.fetchOrderByClientId(clientOrderId, order.symbol));
+      remote = await this.lookup('order', clientOrderId, () =>
+        this.exchange.fetchOrderByClientId(clientOrderId, order.symbol),
+      );
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
       // read again: a late create answer may have resolved it during the lookup
       const current = this.mustGet(clientOrderId);
       if (current.status !== 'unknown' && current.status !== 'intent') return current.status !== 'rejected';
       const now = this.clock.now();
-      const verdict = judgeNotFound(current, this.notFoundRule, now, this.pendingCreates.has(clientOrderId));
+      const verdict = judgeNotFound(
+        current,
+        this.notFoundRule,
+        sentAt,
+        this.pendingCreates.has(clientOrderId),
+      );
       if (!verdict.neverPlaced) {
         await this.commitOrder(
           transition(current, 'unknown', now, { lookupMisses: verdict.lookupMisses, error: current.error }),
@@ -500,7 +519,7 @@ export class OrderManager {
       if (maxLookups-- <= 0) break;
       let remote: ExchangeOrder;
       try {
-        remote = await this.track(this.exchange.fetchOrderByClientId(id, order.symbol));
+        remote = await this.lookup('order', id, () => this.exchange.fetchOrderByClientId(id, order.symbol));
       } catch (err) {
         if (!(err instanceof OrderNotFoundError)) throw err;
         this.rechecks.set(id, { lookups: plan.lookups + 1, lastAt: this.clock.now() });
@@ -554,7 +573,9 @@ export class OrderManager {
       const remote = await this.fetchPlaced(before);
       if (remote) await this.applyRemote(clientOrderId, remote);
     } else if (!isFinal(before.status)) {
-      const remote = await this.track(this.exchange.fetchOrderByClientId(clientOrderId, before.symbol));
+      const remote = await this.lookup('order', clientOrderId, () =>
+        this.exchange.fetchOrderByClientId(clientOrderId, before.symbol),
+      );
       await this.applyRemote(clientOrderId, remote);
     } else if (!fillsComplete(before)) {
       await this.syncFills(clientOrderId);
@@ -581,7 +602,8 @@ export class OrderManager {
     // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel
     // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
     // before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
-    const remote = await this.fetchPlaced(current);
+    // a lookup sent before the cancel is not joined: its answer may predate it
+    const remote = await this.fetchPlaced(current, 'after-cancel');
     if (remote) await this.applyRemote(clientOrderId, remote);
     return this.mustGet(clientOrderId);
   }
@@ -589,17 +611,22 @@ export class OrderManager {
   /**
    * The exchange's view of an order it acknowledged, or null while its reads may not show it yet (within the
    * not-found window from the send: one miss proves nothing, as for an unknown order). A miss after the window is
-   * OrderNotFoundError.
+   * OrderNotFoundError. `after-cancel`: a lookup sent before is not joined.
    */
-  private async fetchPlaced(order: LocalOrder): Promise<ExchangeOrder | null> {
+  private async fetchPlaced(order: LocalOrder, after?: 'after-cancel'): Promise<ExchangeOrder | null> {
+    const sentAt = this.lookups.sentAt(`order:${order.clientOrderId}`);
     try {
-      return await this.track(
-        this.exchange.fetchOrder(order.exchangeOrderId!, order.symbol, order.createdAt),
+      return await this.lookup(
+        'order',
+        order.clientOrderId,
+        () => this.exchange.fetchOrder(order.exchangeOrderId!, order.symbol, order.createdAt),
+        after !== undefined,
       );
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
       const now = this.clock.now();
-      if (!withinNotFoundWindow(order, this.notFoundRule, now)) throw err;
+      // judged as of the lookup's send (a joined one's may be well before now): a miss proves no more
+      if (!withinNotFoundWindow(order, this.notFoundRule, sentAt)) throw err;
       this.logger.info('The exchange does not show an order it acknowledged yet; looked up again next tick', {
         clientOrderId: order.clientOrderId,
         exchangeOrderId: order.exchangeOrderId,
@@ -719,6 +746,19 @@ export class OrderManager {
 
   private commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
     return this.state.commitOrder(order, events);
+  }
+
+  /**
+   * One lookup of an order (`what`: the order, or its trades), tracked (shutdown waits for it) and given up after
+   * `lookupTimeoutMs` (exchange-reads.ts): a NetworkError then, and state unchanged — nothing commits from a lookup
+   * given up. One request per order at a time: a lookup still on its way is joined (its late answer goes to the
+   * next caller, applied once like any answer), except `fresh` (after a cancel): refused at once while it is out.
+   */
+  private lookup<T>(what: string, clientOrderId: string, call: () => Promise<T>, fresh = false): Promise<T> {
+    const where = `look up ${clientOrderId}`;
+    const key = `${what}:${clientOrderId}`;
+    const send = (): Promise<T> => this.track(call());
+    return fresh ? this.lookups.readAfter(where, key, send) : this.lookups.read(where, key, send);
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {

@@ -43,6 +43,12 @@ export interface Fill {
   feeEstimated?: true;
   /** Exchange time of the trade. */
   timestamp: number;
+  /**
+   * A write-off's place among its symbol's fills (shortfall-watch.ts): the trade id of the symbol's last fill in the
+   * hot state when it was written ('0': none), so it follows that fill and precedes every later one whatever their
+   * times say (`inReplayOrder`). Absent on the exchange's fills, and where the exchange's trade ids are not numbers.
+   */
+  afterTradeId?: string;
 }
 
 /** One symbol's position: also the checkpoint format for fills moved out of hot state. */
@@ -211,15 +217,15 @@ function countFeesInCoin(
 }
 
 /**
- * The order fills are applied in: fill time, then trade id — numerically when both ids are numbers (exchanges
- * number trades in the order they happened, and "10" must come after "9"), else as text.
+ * Time order: fill time, then trade id — numerically when both ids are numbers (exchanges number trades in the
+ * order they happened, and "10" must come after "9"), else as text. Only the fallback of `inReplayOrder`.
  */
 export function byFillTime(a: Fill, b: Fill): number {
   return a.timestamp - b.timestamp || compareTradeIds(a.tradeId, b.tradeId);
 }
 
 function compareTradeIds(a: string, b: string): number {
-  if (/^\d+$/.test(a) && /^\d+$/.test(b)) {
+  if (isDigits(a) && isDigits(b)) {
     const x = a.replace(/^0+(?=\d)/, '');
     const y = b.replace(/^0+(?=\d)/, '');
     return x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
@@ -227,11 +233,69 @@ function compareTradeIds(a: string, b: string): number {
   return a.localeCompare(b);
 }
 
+function isDigits(s: string): boolean {
+  return /^\d+$/.test(s);
+}
+
 /**
- * Positions from a checkpoint plus fills: fills are de-duplicated by (order id, trade id) and applied in time
- * order. The checkpoint holds the fold of fills already moved to the journal. A fill also counts in the other
- * positions' `feesInCoin` (countFeesInCoin), so the archive keeps the fills of the pairs involved in time order
- * (order-archive.ts).
+ * Where a fill stands in its symbol's sequence: its trade id (Binance, OKX and the paper exchange number a symbol's
+ * trades as they happen), or for a write-off the id it follows, just after it. Null: an id that is not a number
+ * (Bybit's execId) or a write-off written before `afterTradeId` existed.
+ */
+function sequenceOf(fill: Fill): { id: string; after: number } | null {
+  if (fill.afterTradeId !== undefined)
+    return isDigits(fill.afterTradeId) ? { id: fill.afterTradeId, after: 1 } : null;
+  return isDigits(fill.tradeId) ? { id: fill.tradeId, after: 0 } : null;
+}
+
+/**
+ * The order fills are applied in (pure). Each symbol's fills follow the exchange's trade ids when every one of them
+ * has a sequence (`sequenceOf`): an exchange's clock can go back, so a later trade may carry an earlier time than
+ * the one before it, and applying it first would sell from an empty position and buy it back. A symbol whose fills
+ * are not all numbered keeps time order. Symbols interleave by time (each keeps the places its fills take in time
+ * order; a position depends only on its own symbol's fills).
+ */
+export function inReplayOrder(fills: readonly Fill[]): Fill[] {
+  const ordered = [...fills].sort(byFillTime);
+  const places = new Map<string, number[]>();
+  for (let i = 0; i < ordered.length; i++) {
+    const symbol = ordered[i]!.symbol;
+    const at = places.get(symbol);
+    if (at) at.push(i);
+    else places.set(symbol, [i]);
+  }
+  for (const at of places.values()) {
+    if (at.length < 2) continue;
+    const own = at.map((i) => ordered[i]!);
+    const keys = own.map(sequenceOf);
+    if (keys.some((k) => k === null)) continue;
+    const sorted = own
+      .map((_, j) => j)
+      .sort((a, b) => compareTradeIds(keys[a]!.id, keys[b]!.id) || keys[a]!.after - keys[b]!.after || a - b);
+    sorted.forEach((j, n) => (ordered[at[n]!] = own[j]!));
+  }
+  return ordered;
+}
+
+/**
+ * The `afterTradeId` of a fill written now after `fills` (one symbol's fills in the hot state): the last in their
+ * sequence ('0' when there are none), or undefined when they are not all numbered (time order decides there).
+ */
+export function sequenceAfter(fills: readonly Fill[]): string | undefined {
+  let last = '0';
+  for (const f of fills) {
+    const key = sequenceOf(f);
+    if (key === null) return undefined;
+    if (compareTradeIds(key.id, last) > 0) last = key.id;
+  }
+  return last;
+}
+
+/**
+ * Positions from a checkpoint plus fills: fills are de-duplicated by (order id, trade id) and applied in replay
+ * order (`inReplayOrder`). The checkpoint holds the fold of fills already moved to the journal. A fill also counts
+ * in the other positions' `feesInCoin` (countFeesInCoin), so the archive keeps the fills of the pairs involved in
+ * time order (order-archive.ts).
  */
 export function derivePositions(
   checkpoint: Readonly<Record<string, PositionBook>>,
@@ -250,8 +314,7 @@ export function derivePositions(
   };
   for (const [symbol, book] of Object.entries(checkpoint)) open(symbol, { ...emptyBook(symbol), ...book });
   const seen = new Set<string>();
-  const ordered = [...fills].sort(byFillTime);
-  for (const fill of ordered) {
+  for (const fill of inReplayOrder(fills)) {
     const key = fillKey(fill);
     if (seen.has(key)) continue;
     seen.add(key);

@@ -164,7 +164,10 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       },
     );
     const finished = newer.filter((o) => o.status !== 'open');
-    for (const remote of finished.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0))) {
+    // in the order they were sent (their seq), not by the exchange's times, which can go back
+    const sentAs = (o: { clientOrderId?: string }): number =>
+      seqOf(o.clientOrderId, manager.botId, manager.installId) ?? 0;
+    for (const remote of finished.sort((a, b) => sentAs(a) - sentAs(b))) {
       const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));
       summary.adopted.push(adopted.clientOrderId);
     }

@@ -3,13 +3,18 @@
  * account watch reads once per tick — no request of its own:
  * - a shortfall seen on two readings in a row for the same position, with no order of the symbol in flight at
  *   either (a reading may predate a fill of the bot's that the position already counts, or the reverse), is
- *   confirmed and reported ONCE (`position.shortfall`), again only after a reading without it;
+ *   confirmed and reported ONCE (`position.shortfall`), again only after a reading without it. What was reported
+ *   is kept in the trading state (`announcedShortfalls`), committed with the event (the transactional outbox, as
+ *   market-halts.ts does for halts): a restart — a crash loop during a shortfall — confirms it again in two readings
+ *   but does not report it again;
  * - when the position is sold (an exit, a stop-loss, close-all), a confirmed shortfall is written off first: a
  *   `write-off` order (no exchange order) whose fills take the missing part out of the position, committed with
  *   the position events it causes, so the exit sells what exists and the position ends with it.
- * What it knows lives in memory: after a restart a shortfall is confirmed (and reported) again in two readings.
+ * What it confirmed lives in memory: after a restart a shortfall is confirmed again in two readings before it is
+ * written off.
  */
 import type { Clock } from '../../shared/clock';
+import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import type { BalanceEntry } from '../exchange/exchange';
 import { positionsOf } from './fill-sync';
@@ -23,8 +28,8 @@ import {
 } from './held-balance';
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
-import { positionChangeEvents, readable } from './order-events';
-import { FEES_IN_COIN_TRADE_ID, splitSymbol, type PositionBook } from './pnl';
+import { positionChangeEvents, readable, type EventDraft } from './order-events';
+import { FEES_IN_COIN_TRADE_ID, sequenceAfter, splitSymbol, type PositionBook } from './pnl';
 
 export interface ShortfallWatchOptions {
   manager: OrderManager;
@@ -37,8 +42,6 @@ export class ShortfallWatch {
   private latest: Shortfall[] = [];
   /** Confirmed on the latest reading, by symbol. */
   private readonly confirmed = new Map<string, Shortfall>();
-  /** Symbols already reported, until a reading shows them whole. */
-  private readonly reported = new Set<string>();
 
   constructor(private readonly opts: ShortfallWatchOptions) {}
 
@@ -57,14 +60,29 @@ export class ShortfallWatch {
     this.latest = current;
     this.confirmed.clear();
     for (const s of confirmed) this.confirmed.set(s.symbol, s);
-    for (const symbol of [...this.reported]) {
-      // a symbol left out for an order in flight keeps its report; one held whole again may be reported anew
-      if (!unsettled.has(symbol) && !current.some((s) => s.symbol === symbol)) this.reported.delete(symbol);
-    }
-    for (const s of confirmed) {
-      if (this.reported.has(s.symbol)) continue;
-      this.reported.add(s.symbol);
-      await this.report(s);
+    const announced = manager.state.data.announcedShortfalls;
+    // a symbol left out for an order in flight keeps its announcement; one held whole again may be reported anew
+    const whole = Object.keys(announced).filter(
+      (symbol) => !unsettled.has(symbol) && !current.some((s) => s.symbol === symbol),
+    );
+    const fresh = confirmed.filter((s) => !(s.symbol in announced));
+    if (whole.length === 0 && fresh.length === 0) return;
+    const now = this.opts.clock.now();
+    const events = fresh.map((s) => this.report(s));
+    try {
+      await manager.state.commitWithEvents((d) => {
+        const next = { ...d.announcedShortfalls };
+        for (const symbol of whole) delete next[symbol];
+        for (const s of fresh)
+          next[s.symbol] = { position: s.position, held: s.held, missing: s.missing, at: now };
+        d.announcedShortfalls = next;
+      }, events);
+    } catch (err) {
+      // the state gateway reports a failed commit (persist.failed, no new orders); the change stays in memory and
+      // its event goes out once the store's retried write is durable
+      this.opts.logger.warn('Shortfall announcements not saved yet; retried with the next write', {
+        error: errorMessage(err),
+      });
     }
   }
 
@@ -86,13 +104,20 @@ export class ShortfallWatch {
     // never one of the exchange's ids: no bot id, no install id (and reconcile never looks it up)
     const clientOrderId = `write-off-${symbol.replace(/[^A-Za-z0-9]/g, '')}-${now}`;
     const fees = feesPaidInCoin(book);
-    // after the symbol's last fill in the replay order (fills carry the exchange's time, which a host clock behind
-    // it would precede): the write-off leaves the position it was judged against
-    const lastFillAt = manager
+    // after the symbol's last fill in the replay order, and before every later one: by its trade id where the
+    // exchange numbers trades (its times can go back), else by time (fills carry the exchange's time, which a host
+    // clock behind it would precede): the write-off leaves the position it was judged against
+    const symbolFills = manager
       .hotOrders()
       .filter((o) => o.symbol === symbol)
-      .reduce((latest, o) => o.fills.reduce((l, f) => Math.max(l, f.timestamp), latest), 0);
-    const fills = writeOffFills(book, s.missing, fees, clientOrderId, Math.max(now, lastFillAt + 1));
+      .flatMap((o) => o.fills);
+    const lastFillAt = symbolFills.reduce((latest, f) => Math.max(latest, f.timestamp), 0);
+    // none hot: the position's fills are all in the checkpoint (archived), whose trade ids it does not keep — '0'
+    // would put the write-off before them wherever they are folded again (the /pnl report): time order then
+    const afterTradeId = symbolFills.length > 0 ? sequenceAfter(symbolFills) : undefined;
+    const fills = writeOffFills(book, s.missing, fees, clientOrderId, Math.max(now, lastFillAt + 1)).map(
+      (f) => (afterTradeId === undefined ? f : { ...f, afterTradeId }),
+    );
     const order: LocalOrder = {
       clientOrderId,
       symbol,
@@ -130,7 +155,8 @@ export class ShortfallWatch {
     return s.missing;
   }
 
-  private async report(s: Shortfall): Promise<void> {
+  /** The `position.shortfall` event of a newly confirmed shortfall. */
+  private report(s: Shortfall): EventDraft {
     const { manager } = this.opts;
     const book = manager.positions()[s.symbol];
     const fees: FeesInCoin = book ? feesPaidInCoin(book) : { amount: 0, quoteValue: 0 };
@@ -142,12 +168,13 @@ export class ShortfallWatch {
       `a withdrawal or a sale of ${base} by hand`,
       `a fee in ${base} the bot did not see`,
     ];
-    await manager.outbox.emit(
-      'position.shortfall',
-      `${s.symbol}: the account holds ${readable(s.held)} ${base}, the bot's position is ${readable(s.position)} ` +
+    return {
+      type: 'position.shortfall',
+      summary:
+        `${s.symbol}: the account holds ${readable(s.held)} ${base}, the bot's position is ${readable(s.position)} ` +
         `(${readable(s.missing)} missing; likely ${causes.join(', or ')}). Exits sell what is held; the missing ` +
         `part leaves the position as a loss when it is sold`,
-      {
+      data: {
         symbol: s.symbol,
         position: s.position,
         held: s.held,
@@ -155,6 +182,6 @@ export class ShortfallWatch {
         feesPaidInBase: fees.amount,
         causes,
       },
-    );
+    };
   }
 }

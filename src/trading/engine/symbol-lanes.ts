@@ -2,7 +2,8 @@
  * Who is working on which symbol's orders right now: one lane per symbol. Work runs holding the lanes of the
  * symbols whose orders it may change (a symbol's tick, the account's settle of a symbol's orders, the never-placed
  * recheck); other work finds them busy and skips them, so no order is synced by two callers at once and one slow
- * symbol holds only its own lane. Operator actions (close-all, reconcile) wait until every lane is free.
+ * symbol holds only its own lane. Reconcile waits until every lane is free; close-all waits at most the lookup
+ * deadline, then leaves a symbol still busy alone (TradingLoop.closeAll).
  */
 export class SymbolLanes {
   /** The running work of each held lane (never rejects). */

@@ -1,12 +1,14 @@
 /**
  * One symbol's work in a tick, on its own lane (the loop runs every symbol side by side): settle the symbol's
- * pending orders (an UNKNOWN create is looked up before anything else happens on it), read its price within the
+ * pending orders (an UNKNOWN create is looked up before anything else happens on it; a lookup has the read
+ * deadline, and one that fails for now leaves its order as it was and the rest goes on), read its price within the
  * read deadline, and do what `decideSymbol` says — exits first (a firing stop-loss cancels what stands in its way,
  * then exits at market), expired limit orders cancelled, the strategy asked only when the placement gate allows an
  * order. At most one order is placed per symbol and tick. An exit asks for no more than the account holds, and a
  * confirmed shortfall (shortfall-watch.ts) is written off before the position is sold.
  */
 import type { Config } from '../../shared/config/schema';
+import { isTemporary, type TemporaryError } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import type { Clock } from '../../shared/clock';
 import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
@@ -88,9 +90,32 @@ export class SymbolTick {
       );
       return;
     }
+    const settleFailed = await this.settle(symbol);
+    await this.decideAndAct(symbol, market);
+    // reported once the rest has run (tick-errors.ts: retried next tick, the exchange's health told)
+    if (settleFailed !== undefined) throw settleFailed;
+  }
+
+  /**
+   * The symbol's pending orders brought up to date. A lookup that fails for now (no answer within its deadline, the
+   * exchange down) leaves its order as it was — the placement gate still holds the symbol for it — and the rest of
+   * the symbol's work runs, its stop-loss included: that failure is returned. Any other error is thrown.
+   */
+  private async settle(symbol: string): Promise<TemporaryError | undefined> {
+    let failed: TemporaryError | undefined;
     for (const order of this.manager.pendingOrders(symbol)) {
-      await this.manager.refresh(order.clientOrderId);
+      try {
+        await this.manager.refresh(order.clientOrderId);
+      } catch (err) {
+        if (!isTemporary(err)) throw err;
+        failed ??= err;
+      }
     }
+    return failed;
+  }
+
+  /** Reads the symbol's price and does what decideSymbol says. */
+  private async decideAndAct(symbol: string, market: Market): Promise<void> {
     const ticker = await this.reads.read(symbol, `ticker:${symbol}`, () => this.exchange.fetchTicker(symbol));
     const price = ticker.last;
     this.lastPrices[symbol] = price;

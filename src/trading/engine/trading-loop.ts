@@ -2,13 +2,15 @@
  * The engine's scheduler: starting → waiting-exchange → recovering → trading (running ⇄ paused) → stopping; the
  * state is derived from the phase and the pause (loop-state.ts).
  *
- * Each tick, between operator actions (close-all and reconcile run between ticks, `serialize`, once every symbol's
- * lane is free): pending events drained, markets reloaded when due, balance → equity → kill switch, then every
- * symbol on its own lane, side by side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether
- * an order may be placed is the placement gate's one answer, placement-gate.ts), then orders declared never placed
- * looked up again when due, then old orders are archived. A tick never waits for a busy lane (symbol-lanes.ts): a
- * symbol whose work (a slow create or lookup) outlasts the read deadline keeps its lane and is skipped by the next
- * ticks until it is done, so one slow symbol never delays another's stop-loss.
+ * Each tick, between operator actions (close-all and reconcile run between ticks: reconcile once every symbol's lane
+ * is free, `serialize`; close-all leaves a symbol still busy after the lookup deadline alone): pending events
+ * drained, markets reloaded when due, balance → equity → kill switch, then every symbol on its own lane, side by
+ * side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether an order may be placed is the
+ * placement gate's one answer, placement-gate.ts), then orders declared never placed looked up again when due, then
+ * old orders are archived. A tick never waits for a busy lane (symbol-lanes.ts): a symbol whose work (a slow create
+ * or cancel) outlasts the read deadline keeps its lane and is skipped by the next ticks until it is done, so one
+ * slow symbol never delays another's stop-loss; an order lookup is given up at that deadline (OrderManager
+ * `lookupTimeoutMs`), so it holds its lane no longer.
  *
  * Errors are handled by class (tick-errors.ts): temporary → log once, retry next tick, and an
  * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
@@ -407,19 +409,33 @@ export class TradingLoop {
     }
   }
 
-  /** The operator's close-all (close-all.ts), run between ticks. */
+  /**
+   * The operator's close-all (close-all.ts), run between ticks. It waits for the symbols' work still running from a
+   * tick at most the lookup deadline (`symbolReadTimeoutMs`: a lookup is given up by then, so that work is mostly
+   * done), then works holding the free symbols' lanes and leaves a symbol still busy alone — a create or cancel may be
+   * in flight there — saying so in its reply.
+   */
   closeAll(): Promise<CloseAllResult> {
-    return this.serialize(() =>
-      closeAll({
-        manager: this.manager,
-        exchange: this.exchange,
-        lastPrices: this.lastPrices,
-        shortfalls: this.shortfalls,
-        placementFacts: (symbol) => this.symbols.placementFacts(symbol),
-        pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
-        logger: this.logger,
-      }),
-    );
+    return this.inTurn(async () => {
+      const budget = this.config.symbolReadTimeoutMs;
+      await withDeadline(this.lanes.idle(), budget, () => new Error('still busy'), this.clock).catch(
+        () => undefined,
+      );
+      const free = this.symbolsToWatch().filter((symbol) => !this.lanes.busy(symbol));
+      const run = (): Promise<CloseAllResult> =>
+        closeAll({
+          manager: this.manager,
+          exchange: this.exchange,
+          lastPrices: this.lastPrices,
+          shortfalls: this.shortfalls,
+          placementFacts: (symbol) => this.symbols.placementFacts(symbol),
+          pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
+          busy: (symbol) => this.lanes.busy(symbol) && !free.includes(symbol),
+          logger: this.logger,
+        });
+      // the free lanes are taken in the same step they were found free: run() never refuses here
+      return this.lanes.run(free, run) ?? run();
+    });
   }
 
   private async run(): Promise<void> {
@@ -433,9 +449,10 @@ export class TradingLoop {
   }
 
   /**
-   * Runs `fn` when no tick (and no other serialized request) is running and every symbol's lane is free: close-all
-   * and reconcile see and change state between ticks, never in the middle of one and never across a symbol's work
-   * that outlasted its tick (no double exit, no half-placed order in a comparison). Ticks wait behind it meanwhile.
+   * Runs `fn` when no tick (and no other serialized request) is running and every symbol's lane is free: reconcile
+   * compares state between ticks, never in the middle of one and never across a symbol's work that outlasted its
+   * tick (no half-placed order in a comparison); that wait is bounded by the lane work's own deadlines (a lookup's,
+   * a create's). Ticks wait behind it meanwhile. Close-all bounds its wait instead (`closeAll`).
    */
   serialize<T>(fn: () => Promise<T>): Promise<T> {
     return this.inTurn(() => this.lanes.idle().then(fn));
@@ -534,7 +551,7 @@ export class TradingLoop {
 
   /**
    * Every symbol on its own lane, side by side. The tick waits for each at most the read deadline; a symbol still
-   * working then (a slow create or lookup) keeps its lane and is skipped by the next ticks until it is done.
+   * working then (a slow create or cancel; a lookup is given up at the same deadline) keeps its lane and is skipped by the next ticks until it is done.
    * Symbols no longer configured but still holding a position or an order keep their exits running.
    */
   private async tickSymbols(): Promise<void> {

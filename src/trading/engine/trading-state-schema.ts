@@ -52,6 +52,8 @@ export const fillSchema = z.looseObject({
   // feeQuote at the last price read (or unvalued): the price read failed when the fill was recorded
   feeEstimated: z.literal(true).optional(),
   timestamp: epochMs,
+  // a write-off's place among its symbol's fills (pnl.ts inReplayOrder); absent on the exchange's fills
+  afterTradeId: z.string().regex(/^\d+$/).optional(),
 });
 
 /** The fields of OrderSpec (shared/ipc/protocol.ts), as the state file must hold them. */
@@ -159,6 +161,11 @@ export const tradingStateSchema = z
         }),
       )
       .default({}),
+    // state version 3 (the migration adds it to older files)
+    announcedShortfalls: z.record(
+      z.string(),
+      z.looseObject({ position: finite, held: finite, missing: finite, at: epochMs }),
+    ),
   })
   .superRefine((state, ctx) => {
     for (const [id, order] of Object.entries(state.orders)) {

@@ -16,7 +16,7 @@ import { describeSchemaIssues, historyEntryParser, tradingStateParser } from './
 
 export const STATE_STORE_NAME = 'trading-state';
 export const HISTORY_JOURNAL_NAME = 'trading-history';
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 export type PauseSource = 'operator' | 'risk' | 'operational' | 'persist';
 
@@ -58,6 +58,21 @@ export interface TradingState {
    * and a resume that happened while trading was down is still announced. Absent in files written before it.
    */
   announcedHalts: Record<string, AnnouncedHalt>;
+  /**
+   * The positions the operator was told the account holds less of (`position.shortfall`, shortfall-watch.ts), by
+   * symbol, until a balance reading shows the position whole: kept across restarts, so a crash loop during a
+   * shortfall does not alert it again at each start (state version 3).
+   */
+  announcedShortfalls: Record<string, AnnouncedShortfall>;
+}
+
+/** A shortfall the operator was told about (`position.shortfall`): what it was when told. */
+export interface AnnouncedShortfall {
+  position: number;
+  held: number;
+  missing: number;
+  /** When it was announced. */
+  at: number;
 }
 
 /** A halt the operator was told about (`market.halted`), and its held exit (`exit.held`), if one was. */
@@ -99,6 +114,7 @@ export function defaultTradingState(): TradingState {
     pause: null,
     outbox: [],
     announcedHalts: {},
+    announcedShortfalls: {},
   };
 }
 
@@ -116,10 +132,12 @@ export function newInstallId(): string {
 
 /**
  * Key n migrates version n to n+1. 1 → 2: an install id (ids sent before it kept the `<botId>-<seq>` form, which
- * `seqOf` still reads, so their sequence still bounds the new ids).
+ * `seqOf` still reads, so their sequence still bounds the new ids). 2 → 3: no shortfall announced yet (a
+ * shortfall alerted by the older build is alerted once more, at its next confirmation).
  */
 export const TRADING_STATE_MIGRATIONS: Migrations = {
   1: (old: Record<string, unknown>) => ({ ...old, installId: newInstallId() }),
+  2: (old: Record<string, unknown>) => ({ ...old, announcedShortfalls: {} }),
 };
 
 /**

@@ -84,11 +84,33 @@ export function sizeOrder(request: CreateOrderRequest, market: Market): SizedOrd
       orderContext(request),
     );
   }
+  refuseAboveMaximum(request, amount, market);
   if (request.type === 'market') return { amount };
   if (!(request.price !== undefined && request.price > 0)) {
     throw new InvalidOrderError('a limit order needs a positive price', orderContext(request));
   }
   return { amount, limitPrice: roundToStep(request.price, market.priceStep) };
+}
+
+/**
+ * Refuses an order larger than the market's largest of its type, as Binance does (-1013): above the largest limit
+ * order "Filter failure: LOT_SIZE" (LOT_SIZE maxQty binds every order), a market order above its own largest
+ * "Filter failure: MARKET_LOT_SIZE". The engine sizes every order within them (precision.ts largestOrderAmount).
+ */
+function refuseAboveMaximum(request: CreateOrderRequest, amount: number, market: Market): void {
+  const lot = market.maxOrder?.limit?.amount;
+  const ofType = market.maxOrder?.[request.type]?.amount;
+  const filter =
+    lot !== undefined && amount > lot
+      ? 'LOT_SIZE'
+      : request.type === 'market' && ofType !== undefined && amount > ofType
+        ? 'MARKET_LOT_SIZE'
+        : undefined;
+  if (filter === undefined) return;
+  throw new InvalidOrderError(`Filter failure: ${filter}`, {
+    ...orderContext(request),
+    maxAmount: filter === 'LOT_SIZE' ? lot : ofType,
+  });
 }
 
 /**

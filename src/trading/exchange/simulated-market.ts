@@ -60,12 +60,43 @@ export function startPrice(symbol: string): number {
   return 100;
 }
 
-/** Binance-like trading rules: amount step worth about a cent or two, price tick 0.01, 5 quote minimum. */
+/**
+ * The paper markets' largest orders, in the base, as Binance's filters state them: LOT_SIZE maxQty binds every order
+ * (BTCUSDT and ETHUSDT list 9,000, SOLUSDT and BNBUSDT 9,000,000), MARKET_LOT_SIZE maxQty a market order besides.
+ * Binance recomputes MARKET_LOT_SIZE from its book (BTCUSDT listed 63.1 BTC, about 3.8 M USDT); here it is that
+ * value at each symbol's start price, so a market order above about 3.8 M USDT goes in pieces, as on Binance.
+ */
+export const PAPER_ORDER_MAXIMUMS: Readonly<Record<string, { lotMaxQty: number; marketMaxQty: number }>> = {
+  BTC: { lotMaxQty: 9_000, marketMaxQty: 63.1 },
+  ETH: { lotMaxQty: 9_000, marketMaxQty: 1_262 },
+  SOL: { lotMaxQty: 9_000_000, marketMaxQty: 37_860 },
+  BNB: { lotMaxQty: 9_000_000, marketMaxQty: 37_860 },
+};
+
+/**
+ * Binance-like trading rules: amount step worth about a cent or two, price tick 0.01, 5 quote minimum, and the
+ * largest orders of PAPER_ORDER_MAXIMUMS (a base without an entry has none).
+ */
 export function simulatedMarketInfo(symbol: string): Market {
   const [base, quote] = symbol.split('/');
   const price = startPrice(symbol);
   const amountStep = Number(`1e${Math.floor(Math.log10(1 / price))}`);
-  return { symbol, base, quote, amountStep, priceStep: 0.01, minAmount: amountStep, minNotional: 5 };
+  const max = PAPER_ORDER_MAXIMUMS[base];
+  return {
+    symbol,
+    base,
+    quote,
+    amountStep,
+    priceStep: 0.01,
+    minAmount: amountStep,
+    minNotional: 5,
+    ...(max && {
+      maxOrder: {
+        limit: { amount: max.lotMaxQty },
+        market: { amount: Math.min(max.lotMaxQty, max.marketMaxQty) },
+      },
+    }),
+  };
 }
 
 export class SimulatedMarket {

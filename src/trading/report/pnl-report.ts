@@ -10,9 +10,9 @@ import { REPORT_DAYS, type PnlPeriod, type PnlReport, type TripView } from '../.
 import type { LocalOrder } from '../engine/order-state';
 import {
   applyFill,
-  byFillTime,
   emptyBook,
   fillKey,
+  inReplayOrder,
   type Fill,
   type Lot,
   type PositionBook,
@@ -73,7 +73,7 @@ export class PnlReportBuilder {
   }
 
   /**
-   * An order's fills, each once, in time order; none for an order already seen (same clientOrderId, recently).
+   * An order's fills, each once, in replay order; none for an order already seen (same clientOrderId, recently).
    * The caller applies them — across orders in fill-time order: an exit archived before its entry, or folded
    * entry after exit, would count a round trip that never closed.
    */
@@ -83,7 +83,7 @@ export class PnlReportBuilder {
     if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value!);
     const seen = new Set<string>();
     const out: Fill[] = [];
-    for (const fill of [...order.fills].sort(byFillTime)) {
+    for (const fill of inReplayOrder(order.fills)) {
       const key = fillKey(fill);
       if (seen.has(key)) continue;
       seen.add(key);

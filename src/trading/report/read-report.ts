@@ -3,7 +3,7 @@
  * loop yielding between pages, so a long history never holds the tick up nor fills memory), then the orders the
  * hot state keeps — an order in both counts once (the hot one, as ordersPage does).
  *
- * Fills are applied in fill-time order across orders, as the engine's books apply them: the journal is in archive
+ * Fills are applied in replay order across orders (pnl.ts inReplayOrder), as the engine's books apply them: the journal is in archive
  * order (an order is archived when it ends, so an entry can follow its exit), and the hot orders end the fold. A
  * reorder buffer holds fills until they are REORDER_WINDOW_MS older than the newest one seen (orders live minutes:
  * a limit order's time to live is far below it), so memory stays bounded by one window of trading.
@@ -14,7 +14,7 @@ import type { HistoryPages } from '../control/orders-page';
 import type { LocalOrder } from '../engine/order-state';
 import type { Lot } from '../engine/pnl';
 import type { Fill } from '../engine/pnl';
-import { byFillTime } from '../engine/pnl';
+import { inReplayOrder } from '../engine/pnl';
 import { PnlReportBuilder, type ReportEnd } from './pnl-report';
 
 const REORDER_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -45,9 +45,12 @@ export async function readReport(deps: ReadReportDeps): Promise<PnlReport> {
       if (fill.timestamp > newest) newest = fill.timestamp;
     }
   };
-  /** Applies the buffered fills older than `before`, in time order; keeps the rest. */
+  /**
+   * Applies the buffered fills older than `before`, in replay order (a symbol's fills by trade id, pnl.ts), up to
+   * the first one that is not; keeps the rest.
+   */
   const flush = (before: number): void => {
-    pending.sort(byFillTime);
+    pending = inReplayOrder(pending);
     let n = 0;
     while (n < pending.length && pending[n]!.timestamp < before) builder.apply(pending[n++]!);
     pending = pending.slice(n);

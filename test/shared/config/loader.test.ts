@@ -281,6 +281,21 @@ describe('config loader', () => {
       expect(error!.message).not.to.include('tokentoken');
     });
 
+    it('symbols quoted in another currency than the first, or listed twice, are refused by position with the fix', () => {
+      const file = writeJson({ trading: { symbols: ['BTC/USDT', 'ETH/BTC', 'BTC/USDT', 'SOL/USDT'] } });
+      const problems = problemsOf({ BYNINJA_CONFIG: file });
+      expect(problems.map((p) => p.field.split(' ')[0])).to.deep.equal([
+        'trading.symbols.1',
+        'trading.symbols.2',
+      ]);
+      expect(problems[0]!.message).to.include('ETH/BTC is quoted in BTC but BTC/USDT in USDT');
+      expect(problems[0]!.message).to.include('e.g. ETH/USDT');
+      expect(problems[1]!.message).to.include('BTC/USDT is listed twice');
+      // one quote is fine, whatever it is
+      const euro = writeJson({ trading: { symbols: ['BTC/EUR', 'ETH/EUR'] } });
+      expect(load({ BYNINJA_CONFIG: euro }).config.trading.symbols).to.deep.equal(['BTC/EUR', 'ETH/EUR']);
+    });
+
     it('an unparsable JSON file is one readable problem', () => {
       const file = path.join(dir, 'broken.json');
       fs.writeFileSync(file, '{ "trading": ');

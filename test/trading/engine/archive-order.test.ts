@@ -61,6 +61,21 @@ describe('archive keeps fills in time order (inFillOrder)', () => {
     expect(inFillOrder([sell, buy], [sell, buy]).map((o) => o.clientOrderId)).to.deep.equal(['s', 'b']);
   });
 
+  it('holds back an order numbered after a fill that stays hot, even when it is stamped before it', () => {
+    // the exchange's clock went back: the sell (trade 2) is stamped before the buy it closes (trade 1)
+    const buy = order('b', 'BTC/USDT', [[9, 'buy', 1, 100]]);
+    const sell = order('s', 'BTC/USDT', [[4, 'sell', 1, 110]]);
+    buy.fills[0]!.tradeId = '1';
+    sell.fills[0]!.tradeId = '2';
+    expect(inFillOrder([sell], [sell, buy])).to.deep.equal([]);
+    const both = inFillOrder([sell, buy], [sell, buy]);
+    const checkpoint = derivePositions(
+      {},
+      both.flatMap((o) => o.fills),
+    );
+    expect(checkpoint['BTC/USDT']).to.include({ amount: 0, realizedPnl: 10 });
+  });
+
   it('archiving what it allows never changes positions or realized PnL', () => {
     const hot = [
       order('a', 'BTC/USDT', [

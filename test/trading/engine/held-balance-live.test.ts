@@ -229,6 +229,38 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     expect(position(BNB)).to.equal(before);
   });
 
+  it('a confirmed shortfall is alerted once however many restarts it lasts, and again when it comes back', async () => {
+    await live({ trading: { risk: { stopLossPct: 50 } } });
+    strategy.next[BNB] = ENTER;
+    await tickUntil(() => position(BNB) > 0);
+    strategy.next[BNB] = HOLD;
+    (fake as FakeBinance).wallet.credit('BNB', -3);
+    for (let i = 0; i < 3; i++) await h!.loop.tick();
+    // each harness sees the events published while it runs: the alerts of every run, added up
+    let told = events('position.shortfall').length;
+    expect(told).to.equal(1);
+    // a crash loop: each start reads the balance again, confirms the same shortfall, and stays quiet
+    for (let start = 0; start < 3; start++) {
+      h = await h!.restart();
+      await h.loop.recover({ kind: 'crash', at: Date.now(), reason: 'test' });
+      h.loop.enterRunning();
+      for (let i = 0; i < 3; i++) await h.loop.tick();
+      told += events('position.shortfall').length;
+    }
+    expect(told).to.equal(1);
+    // the owner puts the 3 BNB back: a reading shows the position whole, so a later shortfall is new
+    (fake as FakeBinance).wallet.credit('BNB', 3);
+    for (let i = 0; i < 2; i++) await h!.loop.tick();
+    h = await h!.restart();
+    await h.loop.recover({ kind: 'crash', at: Date.now(), reason: 'test' });
+    h.loop.enterRunning();
+    (fake as FakeBinance).wallet.credit('BNB', -2);
+    for (let i = 0; i < 3; i++) await h.loop.tick();
+    const again = events('position.shortfall');
+    expect(again).to.have.length(1);
+    expect(again[0].data.missing as number).to.be.closeTo(2, 0.02);
+  });
+
   it('close-all before a shortfall is confirmed sells what is held and says the position is still open', async () => {
     await live({ trading: { risk: { stopLossPct: 50 } } });
     strategy.next[BNB] = ENTER;

@@ -158,7 +158,7 @@ describe('feesPaidInCoin and writeOffFills: the missing part leaves the position
 
   it("sums the bot's fees in the coin on other pairs since the position opened", () => {
     const books = derivePositions({}, [
-      fill({ tradeId: '3', timestamp: NOW - 120_000 }), // before the position opened
+      fill({ tradeId: '0', timestamp: NOW - 120_000 }), // before the position opened
       bnbBuy(),
       fill({}),
       fill({ tradeId: '2', side: 'sell' }),

@@ -313,6 +313,160 @@ describe('OrderManager against the paper exchange (integration)', function () {
     return { clock, answer };
   }
 
+  describe('an order lookup given up at its deadline (trading.symbolReadTimeoutMs)', () => {
+    /**
+     * The paper exchange whose create's answer never comes back (`taken`: whether the exchange took the order), with
+     * lookups by clientOrderId held while the test holds the gate; how many were sent.
+     */
+    function heldLookups(taken: boolean): {
+      wrap: (paper: PaperExchange) => Exchange;
+      hold: () => void;
+      release: () => void;
+      sent: () => number;
+    } {
+      let gate: Promise<void> | null = null;
+      let open: () => void = () => {};
+      let sent = 0;
+      return {
+        wrap: (paper) =>
+          new Proxy(paper, {
+            get(target, prop, receiver) {
+              const value = Reflect.get(target, prop, receiver) as unknown;
+              if (prop === 'createOrder') {
+                return async (req: CreateOrderRequest) => {
+                  if (taken) await paper.createOrder(req);
+                  throw new NetworkError('connection reset: no answer', {});
+                };
+              }
+              if (prop === 'fetchOrderByClientId') {
+                return async (id: string, symbol: string) => {
+                  sent++;
+                  const held = gate;
+                  // the exchange answers when the request gets there, whatever the wait for its way back
+                  const answer = paper.fetchOrderByClientId(id, symbol).then(
+                    (o) => ({ o }),
+                    (e: unknown) => ({ e }),
+                  );
+                  if (held) await held;
+                  const got = await answer;
+                  if ('e' in got) throw got.e;
+                  return got.o;
+                };
+              }
+              return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+            },
+          }) as Exchange,
+        hold: () => {
+          gate = new Promise<void>((r) => (open = r));
+        },
+        release: () => {
+          gate = null;
+          open();
+        },
+        sent: () => sent,
+      };
+    }
+    const READS_1S = { trading: { symbolReadTimeoutMs: 1_000 } };
+
+    it('changes nothing when given up; the next lookup joins it (no second request) and applies its late answer once', async () => {
+      const lookups = heldLookups(true);
+      h = await EngineHarness.open({
+        config: READS_1S,
+        wrapExchange: lookups.wrap,
+      });
+      h.manager.startAccepting();
+      const id = 'bot-tst000-1';
+      lookups.hold();
+      // the create is taken, its answer lost: unknown, and the lookup that follows hangs
+      const placing = h.manager.place(buy);
+      // the intent's and the unknown's commits are real file writes
+      for (let i = 0; i < 200 && lookups.sent() === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(lookups.sent()).to.equal(1);
+      await h.fakeClock().advance(1_000, 100);
+      expect((await placing).status, 'given up at the deadline: still unknown').to.equal('unknown');
+      const unknown = h.manager.order(id)!;
+      await flush();
+      expect(h.manager.order(id)).to.deep.equal(unknown);
+      // the next lookup joins the one on its way: no second request
+      const refreshing = h.manager.refresh(id);
+      await flush();
+      expect(lookups.sent()).to.equal(1);
+      lookups.release();
+      expect(await refreshing).to.deep.equal({ from: 'unknown', to: 'filled' });
+      await h.manager.waitIdle(1_000);
+      // applied once: one order, one fill, one position (the caller that gave up committed nothing)
+      expect(lookups.sent()).to.equal(1);
+      expect(h.manager.order(id)!.fills).to.have.length(1);
+      expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(h.events.filter((e) => e.type === 'order.filled')).to.have.length(1);
+      expect(paperOrdersFor(h, id)).to.have.length(1);
+    });
+
+    it('a joined "not found" is judged as of its send: a late miss never declares an order never placed early', async () => {
+      const lookups = heldLookups(false);
+      h = await EngineHarness.open({
+        config: {
+          trading: {
+            ...READS_1S.trading,
+            orders: { unknownNotFoundMisses: 2, unknownNotFoundWindowMs: 10_000 },
+          },
+        },
+        wrapExchange: lookups.wrap,
+      });
+      h.manager.startAccepting();
+      const id = 'bot-tst000-1';
+      // never reached the exchange: unknown, one miss counted by the lookup that follows the create
+      expect((await h.manager.place(buy)).status).to.equal('unknown');
+      expect(h.manager.order(id)!.lookupMisses).to.equal(1);
+      lookups.hold();
+      const first = h.manager.refresh(id).catch((err: unknown) => err);
+      await flush();
+      await h.fakeClock().advance(1_000, 100);
+      expect(await first).to.be.instanceOf(NetworkError);
+      // long after the window, a lookup joins the one sent within it; then its "not found" comes back
+      await h.fakeClock().advance(20_000, 1_000);
+      const joined = h.manager.refresh(id);
+      await flush();
+      lookups.release();
+      await joined;
+      expect(lookups.sent()).to.equal(2);
+      expect(h.manager.order(id), 'a miss seen within the window proves nothing yet').to.include({
+        status: 'unknown',
+        lookupMisses: 2,
+      });
+      // a lookup sent now, after the window, decides it
+      await h.manager.refresh(id);
+      expect(lookups.sent()).to.equal(3);
+      expect(h.manager.order(id)!.status).to.equal('rejected');
+    });
+
+    it('a "not found" that came back after the deadline counts no miss: only answers awaited are judged', async () => {
+      const lookups = heldLookups(false);
+      h = await EngineHarness.open({
+        config: { trading: { ...READS_1S.trading, orders: { unknownNotFoundWindowMs: 60_000 } } },
+        wrapExchange: lookups.wrap,
+      });
+      h.manager.startAccepting();
+      const id = 'bot-tst000-1';
+      // never reached the exchange: unknown, one miss counted by the lookup that follows the create
+      expect((await h.manager.place(buy)).status).to.equal('unknown');
+      const misses = h.manager.order(id)!.lookupMisses;
+      expect(misses).to.equal(1);
+      lookups.hold();
+      const refreshing = h.manager.refresh(id).catch((err: unknown) => err);
+      await flush();
+      await h.fakeClock().advance(1_000, 100);
+      expect(await refreshing).to.be.instanceOf(NetworkError);
+      lookups.release();
+      await flush();
+      await h.manager.waitIdle(1_000);
+      expect(h.manager.order(id)!.lookupMisses, 'the late miss not counted').to.equal(misses);
+      await h.manager.refresh(id);
+      expect(h.manager.order(id)!.lookupMisses, 'the next lookup counts once').to.equal(2);
+      expect(h.manager.order(id)!.status).to.equal('unknown');
+    });
+  });
+
   it('applies a late create answer that arrives after the create timeout', async () => {
     const { clock, answer } = await placedWithLateAnswer();
     await clock.advance(150, 50); // the late answer arrives
@@ -598,6 +752,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
         markets: h.manager.markets,
         botId: 'abcdefghijklmno',
         orders: h.config.trading.orders,
+        lookupTimeoutMs: h.config.trading.symbolReadTimeoutMs,
         clock: h.clock,
         logger: silentLogger(),
       });

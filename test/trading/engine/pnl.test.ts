@@ -1,9 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
+  applyFill,
   averageEntryPrice,
+  emptyBook,
   derivePositions,
+  inReplayOrder,
   realizedOnDay,
+  sequenceAfter,
   unrealizedPnl,
   type Fill,
 } from '../../../src/trading/engine/pnl';
@@ -165,5 +169,72 @@ describe('PnL: fees in a third currency and round trips that end at dust', () =>
     // without lots the dust keeps the trip open and its PnL runs on (the bug this fixes)
     const cumulative = derivePositions({}, [...trip1, ...trip2])['BTC/USDT'];
     expect(cumulative.tripRealizedPnl).to.be.closeTo(cumulative.realizedPnl, 1e-9);
+  });
+});
+
+describe('replay order when exchange times go back (inReplayOrder)', () => {
+  const noFee = { feeCost: 0 };
+  const ids = (fills: Fill[]): string[] => fills.map((f) => f.tradeId);
+
+  it("applies a symbol's numbered fills by trade id: a sell stamped before its buy still closes it", () => {
+    const buy = fill('buy', 1, 100, { ...noFee, tradeId: '501', timestamp: T0 + 60_000 });
+    const sell = fill('sell', 1, 110, { ...noFee, tradeId: '502', timestamp: T0 });
+    expect(ids(inReplayOrder([sell, buy]))).to.deep.equal(['501', '502']);
+    const book = derivePositions({}, [sell, buy])['BTC/USDT'];
+    expect(book.amount).to.equal(0);
+    expect(book.realizedPnl).to.be.closeTo(10, 1e-9);
+  });
+
+  it('places a write-off right after the fill it followed, before a later fill stamped earlier', () => {
+    const buy = fill('buy', 5, 100, { ...noFee, tradeId: '7', timestamp: T0 + 10 });
+    const writeOff = fill('sell', 2, 0, {
+      ...noFee,
+      tradeId: 'missing',
+      afterTradeId: '7',
+      timestamp: T0 + 11,
+    });
+    const sell = fill('sell', 3, 90, { ...noFee, tradeId: '8', timestamp: T0 });
+    expect(ids(inReplayOrder([sell, writeOff, buy]))).to.deep.equal(['7', 'missing', '8']);
+    const book = derivePositions({}, [sell, writeOff, buy])['BTC/USDT'];
+    expect(book.amount).to.equal(0);
+    // 2 written off at 0 (−200), 3 sold at 90 (−30)
+    expect(book.realizedPnl).to.be.closeTo(-230, 1e-9);
+    expect(sequenceAfter([buy, sell])).to.equal('8');
+    expect(sequenceAfter([buy, writeOff])).to.equal('7');
+    expect(sequenceAfter([])).to.equal('0');
+  });
+
+  it('keeps time order for a symbol whose trade ids are not numbers, and symbols interleave by time', () => {
+    const a = fill('buy', 1, 100, { tradeId: 'b-uuid', timestamp: T0 + 2 });
+    const b = fill('sell', 1, 100, { tradeId: 'a-uuid', timestamp: T0 + 1 });
+    expect(ids(inReplayOrder([a, b]))).to.deep.equal(['a-uuid', 'b-uuid']);
+    expect(sequenceAfter([a])).to.equal(undefined);
+    const eth = fill('buy', 1, 10, { symbol: 'ETH/USDT', tradeId: '3', timestamp: T0 + 5 });
+    const btc1 = fill('buy', 1, 100, { tradeId: '10', timestamp: T0 + 9 });
+    const btc2 = fill('sell', 1, 100, { tradeId: '11', timestamp: T0 + 1 });
+    // BTC keeps the places its fills take in time order (1st and 3rd), in trade-id order
+    expect(ids(inReplayOrder([btc1, btc2, eth]))).to.deep.equal(['10', '3', '11']);
+  });
+
+  it('any arrival order gives the books of the fills folded in trade-id order (property)', () => {
+    // numbered 1..4 as they happened, stamped out of order
+    const base = [
+      fill('buy', 2, 100, { tradeId: '1', timestamp: T0 + 50 }),
+      fill('sell', 1, 120, { tradeId: '2', timestamp: T0 + 10 }),
+      fill('buy', 1, 90, { tradeId: '3', timestamp: T0 + 30 }),
+      fill('sell', 2, 95, { tradeId: '4', timestamp: T0 }),
+    ];
+    const expected = base.reduce((book, f) => applyFill(book, f), emptyBook('BTC/USDT'));
+    expect(expected.amount).to.be.closeTo(0, 1e-12);
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(base, { minLength: base.length, maxLength: base.length }),
+        (shuffled) => {
+          const book = derivePositions({}, shuffled)['BTC/USDT'];
+          expect(book.realizedPnl).to.be.closeTo(expected.realizedPnl, 1e-9);
+          expect(book.amount).to.be.closeTo(expected.amount, 1e-12);
+        },
+      ),
+    );
   });
 });

@@ -175,6 +175,41 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.openPositions()).to.have.length(0);
   });
 
+  it('close-all sells a position above the paper market order maximum in capped pieces, as on Binance', async () => {
+    const { h } = await started({
+      config: {
+        ...NO_SLTP,
+        trading: {
+          ...NO_SLTP.trading,
+          paper: { candleMs: 100, startingBalances: { USDT: 10_000_000 }, partialFillNotional: 10_000_000 },
+        },
+      },
+    });
+    const market = h.manager.markets['BTC/USDT'];
+    // the paper market states Binance's largest orders: LOT_SIZE 9,000 BTC, MARKET_LOT_SIZE 63.1 BTC
+    expect(market.maxOrder).to.deep.equal({ limit: { amount: 9_000 }, market: { amount: 63.1 } });
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    // a marketable limit buy of 100 BTC (within LOT_SIZE): filled at once
+    const buy = await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: Math.round(price * 1.05),
+      amount: 100,
+      purpose: 'entry',
+    });
+    expect(h.manager.order(buy.clientOrderId)!.status).to.equal('filled');
+    const held = h.manager.openPositions()[0].amount;
+    expect(held).to.be.above(63.1);
+    const result = await h.loop.closeAll();
+    expect(result.skipped).to.deep.equal([]);
+    const pieces = result.orders.map((id) => h.manager.order(id)!);
+    expect(pieces.map((o) => o.amount)).to.deep.equal([63.1, Number((held - 63.1).toFixed(5))]);
+    expect(pieces.every((o) => o.status === 'filled' && o.type === 'market')).to.equal(true);
+    expect(h.eventTypes()).to.not.include('order.rejected');
+    expect(h.manager.openPositions()).to.have.length(0);
+  });
+
   it('values a position at the last price everywhere: decision, openPositions and close-all agree as the price moves', async () => {
     let pinned: number | undefined;
     let paperRef: PaperExchange | undefined;

@@ -268,6 +268,38 @@ describe('PaperExchange', () => {
     expect(placed.amount).to.equal(0.01234);
   });
 
+  it("refuses orders above the market's largest as Binance does: LOT_SIZE for any order, MARKET_LOT_SIZE for a market one", async () => {
+    const ex = await open({ startingBalances: { USDT: 10_000_000 } });
+    expect((await ex.loadMarkets())[BTC].maxOrder).to.deep.equal({
+      limit: { amount: 9_000 },
+      market: { amount: 63.1 },
+    });
+    const before = await ex.fetchBalance();
+    await expectRejects(
+      ex.createOrder(order({ side: 'buy', amount: 63.2 })),
+      InvalidOrderError,
+      /^Filter failure: MARKET_LOT_SIZE$/,
+    );
+    await expectRejects(
+      ex.createOrder(order({ side: 'buy', type: 'limit', price: 1_000, amount: 9_000.1 })),
+      InvalidOrderError,
+      /^Filter failure: LOT_SIZE$/,
+    );
+    await expectRejects(
+      ex.createOrder(order({ side: 'buy', amount: 9_001 })),
+      InvalidOrderError,
+      /^Filter failure: LOT_SIZE$/,
+    );
+    // refused before anything changes
+    expect(await ex.fetchBalance()).to.deep.equal(before);
+    expect(await ex.fetchOpenOrders()).to.deep.equal([]);
+    // at the maximums: taken (a limit of 100 BTC far below the market rests)
+    expect((await ex.createOrder(order({ side: 'buy', amount: 63.1 }))).filled).to.equal(63.1);
+    expect(
+      (await ex.createOrder(order({ side: 'buy', type: 'limit', price: 1_000, amount: 100 }))).status,
+    ).to.equal('open');
+  });
+
   it('cancels an open order, releasing its funds; a second cancel finds no open order', async () => {
     const ex = await open();
     const placed = await ex.createOrder(order({ side: 'buy', type: 'limit', amount: 0.01, price: 20_000 }));

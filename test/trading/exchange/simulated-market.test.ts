@@ -77,9 +77,16 @@ describe('SimulatedMarket', () => {
     ).to.equal(t.last);
   });
 
-  it('gives Binance-like trading rules', () => {
-    expect(simulatedMarketInfo('BTC/USDT')).to.deep.equal(BTC_MARKET);
+  it('gives Binance-like trading rules, with its largest orders (LOT_SIZE, MARKET_LOT_SIZE maxQty)', () => {
+    expect(simulatedMarketInfo('BTC/USDT')).to.deep.equal({
+      ...BTC_MARKET,
+      maxOrder: { limit: { amount: 9_000 }, market: { amount: 63.1 } },
+    });
     expect(simulatedMarketInfo('SOL/USDT').amountStep).to.equal(0.01);
+    expect(simulatedMarketInfo('SOL/USDT').maxOrder).to.deep.equal({
+      limit: { amount: 9_000_000 },
+      market: { amount: 37_860 },
+    });
   });
 
   it('at the default config, an SMA 5/20 crossover happens within the first minute of any start', () => {
