@@ -2,7 +2,9 @@
  * The quote value of a fee charged in a third currency (e.g. BNB on Binance), at its price when the fill is
  * recorded, as freqtrade values it: through the fee currency's market against the quote, or the inverse one.
  * Null when no market prices it (reported once; the fee then counts as 0). Markets loaded by symbol (the traded
- * ones) lack the fee currency's: it is looked up on the exchange (`findMarket`).
+ * ones) lack the fee currency's: it is looked up on the exchange (`findMarket`), once a run — the adapter keeps it
+ * through every later reload, and the lookup never holds an order's create (ccxt-exchange.ts). A lookup that fails
+ * leaves the fee unvalued (estimated) and is not tried again for FEE_READ_BACKOFF_MS.
  *
  * A fee's price never holds its fill: when the price read fails, the fee is valued at the last price read of that
  * market (or left unvalued, counting 0, when none was) and marked `estimated`; for a minute after such a failure the
@@ -46,10 +48,15 @@ export class FeeValuation {
     const listed = async (symbol: string): Promise<boolean> =>
       markets[symbol] !== undefined || (await this.exchange.findMarket?.(symbol)) !== undefined;
     let market: string | undefined;
+    const lookupFailed = this.failedAt.get(`lookup ${direct}`);
+    if (lookupFailed !== undefined && this.now() - lookupFailed < FEE_READ_BACKOFF_MS) {
+      return { feeQuote: undefined, estimated: true };
+    }
     try {
       market = (await listed(direct)) ? direct : (await listed(inverse)) ? inverse : undefined;
     } catch (err) {
-      // the fee market's listing could not be read (markets by symbol): valued at the next fill
+      // the fee market's listing could not be read (markets by symbol): looked up again after the backoff
+      this.failedAt.set(`lookup ${direct}`, this.now());
       this.logger.warn('A fee market could not be looked up: the fill is recorded with the fee unvalued', {
         feeCurrency: fill.feeCurrency,
         clientOrderId: fill.clientOrderId,

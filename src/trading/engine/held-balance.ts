@@ -10,7 +10,9 @@
  */
 import type { BalanceEntry, Market } from '../exchange/exchange';
 import { isFinal, type LocalOrder } from './order-state';
-import { splitSymbol, type Fill, type PositionBook } from './pnl';
+import { FEES_IN_COIN_TRADE_ID, splitSymbol, type FeesInCoin, type Fill, type PositionBook } from './pnl';
+
+export type { FeesInCoin } from './pnl';
 
 /**
  * The most of `position` an exit may ask for: the base currency's free balance plus `lockedByOwnSells` (the
@@ -81,27 +83,13 @@ export function confirmedShortfalls(
   );
 }
 
-/** Fees the bot paid in a coin on other pairs: amount and their quote value when recorded. */
-export interface FeesInCoin {
-  amount: number;
-  quoteValue: number;
-}
-
 /**
- * The bot's fees in `book`'s base coin on its other pairs (Binance's BNB burn) since the position opened, from
- * `fills` (the hot state's; fees of orders already archived are not seen and count as missing).
+ * The bot's fees in `book`'s base coin on its other pairs (Binance's BNB burn) since the position opened, less
+ * what earlier write-offs of the position took as fees: kept in the positions' fold (pnl.ts `feesInCoin`), so the
+ * fees of orders already moved to the history journal count as well as the hot ones, each once.
  */
-export function feesPaidInCoin(book: PositionBook, fills: readonly Fill[]): FeesInCoin {
-  const { base } = splitSymbol(book.symbol);
-  let amount = 0;
-  let quoteValue = 0;
-  for (const f of fills) {
-    if (f.symbol === book.symbol || f.feeCurrency !== base || f.feeCost <= 0) continue;
-    if (book.openedAt === null || f.timestamp < book.openedAt) continue;
-    amount += f.feeCost;
-    quoteValue += f.feeQuote ?? 0;
-  }
-  return { amount, quoteValue };
+export function feesPaidInCoin(book: PositionBook): FeesInCoin {
+  return { amount: book.feesInCoin?.amount ?? 0, quoteValue: book.feesInCoin?.quoteValue ?? 0 };
 }
 
 /**
@@ -131,7 +119,7 @@ export function writeOffFills(
   const fills: Fill[] = [];
   if (asFee > 0) {
     const price = fees.amount > 0 ? fees.quoteValue / fees.amount : 0;
-    fills.push({ ...base, tradeId: 'fees-paid-in-coin', price, amount: asFee });
+    fills.push({ ...base, tradeId: FEES_IN_COIN_TRADE_ID, price, amount: asFee });
   }
   const rest = missing - asFee;
   if (rest > 1e-12) fills.push({ ...base, tradeId: 'missing', price: 0, amount: rest });

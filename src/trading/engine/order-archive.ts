@@ -6,7 +6,7 @@
  */
 import type { Market } from '../exchange/exchange';
 import { fillsComplete, isFinal, type LocalOrder } from './order-state';
-import { derivePositions, inReplayOrder, type Fill } from './pnl';
+import { derivePositions, feeNeedsValuation, inReplayOrder, splitSymbol, type Fill } from './pnl';
 import type { StateGateway } from './state-gateway';
 import { seqOf, type HistoryEntry } from './trading-state';
 
@@ -56,11 +56,12 @@ export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<num
 /**
  * The candidates that may be folded into the checkpoint now: positions replay fills in replay order (pnl.ts
  * inReplayOrder), and the checkpoint comes before every fill still in the hot state, so an order is archived only
- * when every fill of the same symbol that stays hot comes after all of its fills in that order, and is later in time
- * too — a hot fill of the same millisecond holds it back (their order is the trade ids', which the checkpoint cannot
- * keep; otherwise a buy and a sell of one millisecond could be applied sell first, and realized PnL and the
- * position would depend on when orders were archived), and so does a hot fill stamped earlier but numbered later (an
- * exchange clock that went back). What is held back goes with a later archive.
+ * when every fill that stays hot and folds with it (`foldTogether`: the same symbol, or a coin's pairs and the pairs
+ * paying fees in it) comes after all of its fills in that order, and is later in time too — a hot fill of the same
+ * millisecond holds it back (their order is the trade ids', which the checkpoint cannot keep; otherwise a buy and a
+ * sell of one millisecond could be applied sell first, and realized PnL and the position would depend on when
+ * orders were archived), and so does a hot fill stamped earlier but numbered later (an exchange clock that went
+ * back). What is held back goes with a later archive.
  */
 export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalOrder[] {
   const place = new Map<Fill, number>();
@@ -73,8 +74,8 @@ export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalO
       const lastPlace = Math.max(-Infinity, ...order.fills.map((f) => place.get(f) ?? Infinity));
       const earlierStaysHot = hot.some(
         (o) =>
-          o.symbol === order.symbol &&
           !chosen.has(o) &&
+          foldTogether(o, order) &&
           o.fills.some((f) => f.timestamp <= last || (place.get(f) ?? -Infinity) < lastPlace),
       );
       if (earlierStaysHot) {
@@ -120,4 +121,20 @@ const HISTORY_SEQ_TAIL = 16;
 function isHistoryEntry(e: unknown): e is HistoryEntry {
   const order = (e as Partial<HistoryEntry> | null)?.order;
   return typeof order?.clientOrderId === 'string';
+}
+
+/**
+ * Whether the fills of two orders change the same position, so their order matters: the same symbol, or a coin
+ * one trades that the other pays fees in or trades too (a BNB fee on BTC/USDT counts in the BNB/USDT position's
+ * fees paid in the coin, which its write-offs spend: pnl.ts `feesInCoin`).
+ */
+function foldTogether(a: LocalOrder, b: LocalOrder): boolean {
+  if (a.symbol === b.symbol) return true;
+  const baseA = splitSymbol(a.symbol).base;
+  const baseB = splitSymbol(b.symbol).base;
+  return baseA === baseB || paysFeesIn(a, baseB) || paysFeesIn(b, baseA);
+}
+
+function paysFeesIn(order: LocalOrder, coin: string): boolean {
+  return order.fills.some((f) => f.feeCurrency === coin && feeNeedsValuation(f));
 }

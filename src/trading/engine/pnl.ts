@@ -67,7 +67,22 @@ export interface PositionBook {
   tripRealizedPnl: number;
   /** Realized PnL by UTC day (`YYYY-MM-DD`), for the daily-loss kill switch and "PnL today". */
   realizedByDay: Record<string, number>;
+  /**
+   * The bot's fees paid in this position's base coin on its other pairs (Binance's BNB burn) since the position
+   * opened, less what write-offs already took as fees (held-balance.ts): kept in the fold, so the fees of orders
+   * moved to the history journal still count, once. Absent: none (and in checkpoints written before it existed).
+   */
+  feesInCoin?: FeesInCoin;
 }
+
+/** Fees the bot paid in a coin on other pairs: amount and their quote value when recorded. */
+export interface FeesInCoin {
+  amount: number;
+  quoteValue: number;
+}
+
+/** tradeId of a write-off's fill for the part the bot's own fees in the coin explain (held-balance.ts). */
+export const FEES_IN_COIN_TRADE_ID = 'fees-paid-in-coin';
 
 /** Amounts below this are float noise, not a position. */
 const EPSILON = 1e-12;
@@ -159,7 +174,46 @@ export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBo
     // filled), unsellable at this fill's price: the round trip is over (the same rule as isOpenPosition)
     next.openedAt = null;
   }
+  // fees paid in the coin belong to one round trip: a new one (or none) starts without them
+  if (next.openedAt !== book.openedAt) delete next.feesInCoin;
   return next;
+}
+
+/**
+ * What `fill` changes in the books' `feesInCoin`, in place (every book in `books` is derivePositions' own copy; the
+ * `feesInCoin` objects, which a checkpoint may share, are replaced, never changed): a fee in a third currency X
+ * adds to every open position in X opened before it (the fee came out of the coins the account holds), and a
+ * write-off's fee part in X takes what it explained out of every open position in X (one fee never explains two
+ * shortfalls).
+ */
+function countFeesInCoin(
+  books: Record<string, PositionBook>,
+  fill: Fill,
+  symbolsByBase: ReadonlyMap<string, readonly string[]>,
+): void {
+  const paid = feeNeedsValuation(fill);
+  const spent =
+    fill.tradeId === FEES_IN_COIN_TRADE_ID &&
+    fill.clientOrderId.startsWith('write-off-') &&
+    fill.side === 'sell';
+  if (!paid && !spent) return;
+  const coin = paid ? fill.feeCurrency : splitSymbol(fill.symbol).base;
+  for (const symbol of symbolsByBase.get(coin) ?? []) {
+    const book = books[symbol]!;
+    if (book.openedAt === null) continue;
+    const had = book.feesInCoin ?? { amount: 0, quoteValue: 0 };
+    if (paid) {
+      // a fee on a pair whose base is the coin is a base fee, already out of that position
+      if (book.symbol === fill.symbol || fill.timestamp < book.openedAt) continue;
+      book.feesInCoin = {
+        amount: had.amount + fill.feeCost,
+        quoteValue: had.quoteValue + (fill.feeQuote ?? 0),
+      };
+    } else if (had.amount > 0) {
+      const left = Math.max(0, had.amount - fill.amount);
+      book.feesInCoin = { amount: left, quoteValue: had.quoteValue * (left / had.amount) };
+    }
+  }
 }
 
 /**
@@ -239,7 +293,9 @@ export function sequenceAfter(fills: readonly Fill[]): string | undefined {
 
 /**
  * Positions from a checkpoint plus fills: fills are de-duplicated by (order id, trade id) and applied in replay
- * order (`inReplayOrder`). The checkpoint holds the fold of fills already moved to the journal.
+ * order (`inReplayOrder`). The checkpoint holds the fold of fills already moved to the journal. A fill also counts
+ * in the other positions' `feesInCoin` (countFeesInCoin), so the archive keeps the fills of the pairs involved in
+ * time order (order-archive.ts).
  */
 export function derivePositions(
   checkpoint: Readonly<Record<string, PositionBook>>,
@@ -247,13 +303,24 @@ export function derivePositions(
   lots: Readonly<Record<string, Lot>> = {},
 ): Record<string, PositionBook> {
   const books: Record<string, PositionBook> = {};
-  for (const [symbol, book] of Object.entries(checkpoint)) books[symbol] = { ...emptyBook(symbol), ...book };
+  // the books of each base coin, for the fees paid in it (countFeesInCoin)
+  const symbolsByBase = new Map<string, string[]>();
+  const open = (symbol: string, book: PositionBook): void => {
+    books[symbol] = book;
+    const base = splitSymbol(symbol).base;
+    const symbols = symbolsByBase.get(base);
+    if (symbols) symbols.push(symbol);
+    else symbolsByBase.set(base, [symbol]);
+  };
+  for (const [symbol, book] of Object.entries(checkpoint)) open(symbol, { ...emptyBook(symbol), ...book });
   const seen = new Set<string>();
   for (const fill of inReplayOrder(fills)) {
     const key = fillKey(fill);
     if (seen.has(key)) continue;
     seen.add(key);
-    books[fill.symbol] = applyFill(books[fill.symbol] ?? emptyBook(fill.symbol), fill, lots[fill.symbol]);
+    if (!(fill.symbol in books)) open(fill.symbol, emptyBook(fill.symbol));
+    books[fill.symbol] = applyFill(books[fill.symbol]!, fill, lots[fill.symbol]);
+    countFeesInCoin(books, fill, symbolsByBase);
   }
   return books;
 }

@@ -1,7 +1,8 @@
 /**
  * Compares local state with the exchange and lists every difference (empty when they agree): each recent or
  * open order's status and filled amount, fills recorded against the filled amount, open orders of ours the state
- * does not know, and base balances smaller than the positions the bot believes it holds.
+ * does not know, and base balances smaller than the positions the bot believes it holds (a coin several positions
+ * hold shared among them; the part the bot's own fees paid in the coin explain said, held-balance.ts).
  * Orders confirmed never placed (`rejected` without an exchange id), creates still awaiting their answer, and
  * orders whose create outcome is still being resolved (intent/unknown: "not found" is not final yet, see
  * judgeNotFound) are not looked up: they are not a difference until the rule has decided them.
@@ -11,6 +12,8 @@ import type { ReconcileDifference } from '../../shared/ipc/protocol';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderManager } from './order-manager';
 import { fillsComplete, statusFromExchange, type LocalOrder } from './order-state';
+import { feesPaidInCoin } from './held-balance';
+import { readable } from './order-events';
 import { splitSymbol } from './pnl';
 import { isOpenPosition } from './risk';
 import { isOwnClientOrderId } from './trading-state';
@@ -98,19 +101,29 @@ export async function reconcileWithExchange(
   }
 
   const balance = await exchange.fetchBalance();
+  // a coin several positions hold (BNB/USDT and BNB/BTC) is shared among them in order, as shortfallsOf does
+  const left: Record<string, number> = {};
   for (const position of Object.values(manager.positions())) {
     const market = manager.markets[position.symbol];
     // the balance check covers what could be sold (its value is not judged: no price here)
     if (!isOpenPosition(position.amount, market, undefined)) continue;
     const { base } = splitSymbol(position.symbol);
-    const total = balance[base]?.total ?? 0;
+    const shared = base in left;
+    const total = left[base] ?? balance[base]?.total ?? 0;
+    left[base] = Math.max(0, total - position.amount);
     if (total + EPS * Math.max(1, position.amount) < position.amount) {
+      const fees = Math.min(feesPaidInCoin(position).amount, position.amount - total);
       differences.push({
         kind: 'balance-differs',
         symbol: position.symbol,
         local: position.amount,
         exchange: total,
-        detail: `position ${position.amount} ${base} but the exchange balance holds only ${total}`,
+        detail:
+          `position ${position.amount} ${base} but the exchange balance holds only ${total}` +
+          (shared ? ` beside the bot's other ${base} positions` : '') +
+          (fees > 0
+            ? ` (${readable(fees)} ${base} of it the bot's own fees paid in ${base} on other pairs)`
+            : ''),
       });
     }
   }

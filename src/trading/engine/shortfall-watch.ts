@@ -29,7 +29,7 @@ import {
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
-import { sequenceAfter, splitSymbol, type PositionBook } from './pnl';
+import { FEES_IN_COIN_TRADE_ID, sequenceAfter, splitSymbol, type PositionBook } from './pnl';
 
 export interface ShortfallWatchOptions {
   manager: OrderManager;
@@ -103,10 +103,7 @@ export class ShortfallWatch {
     const now = clock.now();
     // never one of the exchange's ids: no bot id, no install id (and reconcile never looks it up)
     const clientOrderId = `write-off-${symbol.replace(/[^A-Za-z0-9]/g, '')}-${now}`;
-    const fees = feesPaidInCoin(
-      book,
-      manager.hotOrders().flatMap((o) => o.fills),
-    );
+    const fees = feesPaidInCoin(book);
     // after the symbol's last fill in the replay order, and before every later one: by its trade id where the
     // exchange numbers trades (its times can go back), else by time (fills carry the exchange's time, which a host
     // clock behind it would precede): the write-off leaves the position it was judged against
@@ -115,7 +112,9 @@ export class ShortfallWatch {
       .filter((o) => o.symbol === symbol)
       .flatMap((o) => o.fills);
     const lastFillAt = symbolFills.reduce((latest, f) => Math.max(latest, f.timestamp), 0);
-    const afterTradeId = sequenceAfter(symbolFills);
+    // none hot: the position's fills are all in the checkpoint (archived), whose trade ids it does not keep — '0'
+    // would put the write-off before them wherever they are folded again (the /pnl report): time order then
+    const afterTradeId = symbolFills.length > 0 ? sequenceAfter(symbolFills) : undefined;
     const fills = writeOffFills(book, s.missing, fees, clientOrderId, Math.max(now, lastFillAt + 1)).map(
       (f) => (afterTradeId === undefined ? f : { ...f, afterTradeId }),
     );
@@ -150,7 +149,7 @@ export class ShortfallWatch {
       position: s.position,
       held: s.held,
       writtenOff: s.missing,
-      asFees: fills.find((f) => f.tradeId === 'fees-paid-in-coin')?.amount ?? 0,
+      asFees: fills.find((f) => f.tradeId === FEES_IN_COIN_TRADE_ID)?.amount ?? 0,
       clientOrderId,
     });
     return s.missing;
@@ -160,12 +159,7 @@ export class ShortfallWatch {
   private report(s: Shortfall): EventDraft {
     const { manager } = this.opts;
     const book = manager.positions()[s.symbol];
-    const fees: FeesInCoin = book
-      ? feesPaidInCoin(
-          book,
-          manager.hotOrders().flatMap((o) => o.fills),
-        )
-      : { amount: 0, quoteValue: 0 };
+    const fees: FeesInCoin = book ? feesPaidInCoin(book) : { amount: 0, quoteValue: 0 };
     const { base } = splitSymbol(s.symbol);
     const causes = [
       ...(fees.amount > 0

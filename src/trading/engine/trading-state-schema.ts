@@ -98,6 +98,8 @@ export const positionBookSchema = z.looseObject({
   openedAt: epochMs.nullable(),
   tripRealizedPnl: finite,
   realizedByDay: z.record(z.string(), finite),
+  // absent in checkpoints written before fees paid in the coin were kept in the fold
+  feesInCoin: z.looseObject({ amount: finite, quoteValue: finite }).optional(),
 });
 
 const killSwitchSchema = z.looseObject({

@@ -29,7 +29,9 @@
  *   kept for the next start.
  * - Markets are asked for by symbol where the profile says the exchange takes it (`marketsBySymbol`), the whole list
  *   when the exchange refuses one of them (not listed) or no symbols are given; a call on a symbol outside those
- *   loaded loads its market first (`marketFor`), and all symbols' open orders naming one are read again after.
+ *   loaded loads its market first (`marketFor`), and all symbols' open orders naming one are read again after. A
+ *   market looked up outside them (`findMarket`: a fee currency's) is asked for alone, once a run, without a reload
+ *   of ccxt's markets (which every ccxt call, a create too, waits for), and kept in every later load by symbol.
  * - Every request passes one exchange-wide rate-limit gate (rate-limit-gate.ts): after a 429 / 418 or the profile's
  *   equivalent nothing the limit covers (everything, new orders, or one endpoint) leaves until the wait the exchange
  *   asked for has passed, then one probe before the rest. A ban of every request is kept on disk (gate-file.ts) and
@@ -316,6 +318,12 @@ export class CcxtExchange implements Exchange {
   private readonly kept: Promise<Record<string, Market> | undefined>;
   /** The market ids the last fresh load asked for (the profile's `marketsBySymbol`); undefined: the whole list. */
   private scope?: string[];
+  /**
+   * Markets looked up outside the scope (`findMarket`: a fee currency's), by symbol: its market id when listed (kept
+   * in every later load by symbol, so a reload never loses it), null when the exchange does not list it (never asked
+   * again this run).
+   */
+  private readonly outside = new Map<string, string | null>();
   /** The markets load running, if any (loadMarketIds). */
   private marketLoads: Promise<unknown> = Promise.resolve();
   /** What ccxt's market load fetched last: kept for the next start. */
@@ -500,7 +508,8 @@ export class CcxtExchange implements Exchange {
       try {
         raw =
           reload || this.markets === undefined
-            ? await this.fetchMarkets(ids)
+            ? // with the markets found outside the scope when it was asked (a fee market looked up meanwhile)
+              await this.fetchMarkets(ids && [...new Set([...ids, ...this.listedOutside()])])
             : await this.client.loadMarkets(false);
       } catch (err) {
         if (loaded) {
@@ -556,9 +565,45 @@ export class CcxtExchange implements Exchange {
     }
   }
 
+  /**
+   * A market whether or not it is among those loaded (a fee currency's, fee-valuation.ts). Outside a load by symbol
+   * it is asked for alone, once a run: one exchangeInfo request, never a reload of ccxt's markets — which every ccxt
+   * call (a create, a stop-loss) would wait for — and kept in every later load by symbol; a market the exchange does
+   * not list is remembered as such (no whole-list read for it).
+   */
   async findMarket(symbol: string): Promise<Market | undefined> {
-    await this.marketsLoaded(symbol);
+    if (!this.markets) await this.loadMarkets();
+    if (this.markets![symbol] || !this.scope || this.outside.has(symbol)) return this.markets![symbol];
+    const lookup = this.marketLoads.then(() => this.lookUpOutside(symbol));
+    this.marketLoads = lookup.catch(() => undefined);
+    await lookup;
     return this.markets![symbol];
+  }
+
+  /** Asks for one market outside the scope and puts it in ccxt's markets beside the others (findMarket). */
+  private lookUpOutside(symbol: string): Promise<void> {
+    return this.read('findMarket', { market: symbol }, async () => {
+      // a load (or lookup) that ran meanwhile may have it, or have read the whole list
+      if (this.markets?.[symbol] || !this.scope || this.outside.has(symbol)) return;
+      const id = this.marketIdOf(symbol);
+      let found: CcxtMarket[];
+      try {
+        found = (await this.client.fetchMarkets(this.profile!.marketsBySymbol!.params([id]))) as CcxtMarket[];
+      } catch (err) {
+        if ((err as { name?: string } | undefined)?.name !== 'BadSymbol') throw err;
+        this.outside.set(symbol, null);
+        return;
+      }
+      // ccxt's markets with it (setMarkets: ccxt's own pending load, which its calls wait for, is left alone)
+      this.client.setMarkets([...Object.values(this.client.markets ?? {}), ...found] as never);
+      this.markets = this.toMarkets(this.client.markets);
+      this.outside.set(symbol, this.markets[symbol] ? id : null);
+    });
+  }
+
+  /** The market ids found outside the scope and listed: asked for with every load by symbol. */
+  private listedOutside(): string[] {
+    return [...this.outside.values()].filter((id): id is string => id !== null);
   }
 
   fetchTicker(symbol: string): Promise<Ticker> {

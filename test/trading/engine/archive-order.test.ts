@@ -102,4 +102,45 @@ describe('archive keeps fills in time order (inFillOrder)', () => {
       expect(after.realizedPnl, `keep ${keep.join(',')}`).to.be.closeTo(all.realizedPnl, 1e-9);
     }
   });
+
+  it('folds the fees paid in a coin and the positions in that coin in time order, whatever is archived when', () => {
+    // a BNB position, BTC trades paying their fees in BNB, and a write-off of the BNB they took
+    const bnbFee = (o: LocalOrder, feeCost: number): LocalOrder => ({
+      ...o,
+      fills: o.fills.map((f) => ({ ...f, feeCost, feeCurrency: 'BNB', feeQuote: feeCost * 100 })),
+    });
+    const writeOff: LocalOrder = {
+      ...order('write-off-BNBUSDT-9', 'BNB/USDT', [[9, 'sell', 0.03, 100]]),
+      purpose: 'write-off',
+    };
+    writeOff.fills[0] = { ...writeOff.fills[0]!, tradeId: 'fees-paid-in-coin' };
+    const hot = [
+      order('buy', 'BNB/USDT', [[2, 'buy', 20, 100]]),
+      bnbFee(order('b1', 'BTC/USDT', [[1, 'buy', 0.01, 60_000]]), 0.01), // before the BNB position opened
+      bnbFee(order('b2', 'BTC/USDT', [[3, 'buy', 0.01, 60_000]]), 0.015),
+      bnbFee(order('b3', 'BTC/USDT', [[5, 'sell', 0.02, 61_000]]), 0.015),
+      writeOff,
+      bnbFee(order('b4', 'BTC/USDT', [[11, 'buy', 0.01, 60_000]]), 0.02),
+    ];
+    const all = derivePositions(
+      {},
+      hot.flatMap((o) => o.fills),
+    )['BNB/USDT']!;
+    expect(all.feesInCoin).to.deep.equal({ amount: 0.02, quoteValue: 2 });
+    // a BTC order is held back while an earlier BNB fill stays hot, and the write-off while an earlier BNB fee does
+    expect(inFillOrder([hot[1]!, hot[2]!], hot).map((o) => o.clientOrderId)).to.deep.equal(['b1']);
+    expect(inFillOrder([writeOff], hot)).to.deep.equal([]);
+    for (const keep of [['buy'], ['b2'], ['b3'], ['buy', 'b4'], ['b1'], []]) {
+      const candidates = hot.filter((o) => !keep.includes(o.clientOrderId));
+      const archived = inFillOrder(candidates, hot);
+      const checkpoint = derivePositions(
+        {},
+        archived.flatMap((o) => o.fills),
+      );
+      const rest = hot.filter((o) => !archived.includes(o)).flatMap((o) => o.fills);
+      const after = derivePositions(checkpoint, rest)['BNB/USDT']!;
+      expect(after.feesInCoin, `keep ${keep.join(',')}`).to.deep.equal(all.feesInCoin);
+      expect(after.realizedPnl, `keep ${keep.join(',')}`).to.be.closeTo(all.realizedPnl, 1e-9);
+    }
+  });
 });

@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { systemClock } from '../../../src/shared/clock';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
+import { readReport } from '../../../src/trading/report/read-report';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
@@ -45,7 +46,10 @@ describe('a position larger than the account holds (Binance, fees of other pairs
   });
 
   /** The owner holds 1 BTC and 500 USDT of their own, and no BNB: every BNB on the account is the bot's. */
-  async function live(config: Record<string, unknown> = {}): Promise<EngineHarness> {
+  async function live(
+    config: Record<string, unknown> = {},
+    recentFinalKept?: number,
+  ): Promise<EngineHarness> {
     fake = await binanceKit.start({
       candleMs: 300,
       balances: { USDT: 10_000, BTC: 1 },
@@ -66,6 +70,7 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     h = await EngineHarness.open({
       config: deepMerge(base, config),
       strategy,
+      recentFinalKept,
       clock: systemClock,
       exchange: () =>
         CcxtExchange.create({
@@ -141,6 +146,57 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     const writeOff = h!.manager.hotOrders().find((o) => o.purpose === 'write-off');
     expect(writeOff?.fills.map((f) => f.tradeId)).to.deep.equal(['fees-paid-in-coin']);
     expect(closed()).to.have.length(1);
+  });
+
+  it('counts the BNB fees of orders already archived once, across a restart: PnL, /pnl and the alert', async () => {
+    // every final order moves to the history journal at the end of its tick: the BTC orders that paid the BNB fees
+    // are archived long before the shortfall is confirmed and written off
+    await live({}, 0);
+    await bnbPositionThenBtcRoundTrip();
+    const paid = fake!.trades(BTC).reduce((s, t) => s + t.fee, 0);
+    for (let i = 0; i < 3; i++) await h!.loop.tick();
+    expect(h!.manager.hotOrders().filter((o) => o.symbol === BTC)).to.deep.equal([]);
+    // the alert names the bot's own fees, archived or not (all of what was missing when it was confirmed)
+    const [alert] = events('position.shortfall');
+    expect(events('position.shortfall')).to.have.length(1);
+    expect(alert.data.missing as number).to.be.above(0.01);
+    expect(alert.data.feesPaidInBase as number).to.be.closeTo(alert.data.missing as number, 1e-9);
+    // reconcile says what explains the difference
+    const [differs] = await reconcileWithExchange(h!.manager, h!.exchange);
+    expect(differs).to.include({ kind: 'balance-differs', symbol: BNB });
+    expect(differs!.detail).to.contain("BNB of it the bot's own fees paid in BNB on other pairs");
+    expect(Number(/\((\S+) BNB of it/.exec(differs!.detail)![1])).to.be.closeTo(paid, 1e-9);
+    // a restart reads the fees back from the checkpoint (the orders that paid them are in the journal only)
+    h = await h!.restart();
+    await h.loop.recover({ kind: 'clean' });
+    h.loop.enterRunning();
+    for (let i = 0; i < 3; i++) await h.loop.tick();
+    fake!.pinPrice(BNB, 95);
+    await tickUntil(() => events('position.closed').some((e) => e.data.symbol === BNB));
+    for (let i = 0; i < 3; i++) await h.loop.tick();
+    expect(events('order.rejected')).to.deep.equal([]);
+    // the missing BNB left as the fees they were (valued at 100 when paid), not as a loss of their entry cost
+    const writeOff = (await h.manager.allOrders()).find((o) => o.purpose === 'write-off');
+    expect(writeOff?.fills.map((f) => [f.tradeId, f.price])).to.deep.equal([['fees-paid-in-coin', 100]]);
+    expect(writeOff!.filled).to.be.closeTo(paid, 1e-9);
+    // each fee counted once: realized PnL less the cost still held (the dust left) is the USDT the account gained
+    // (on the old write-off, short by the BNB fees' value: 0.03 BNB at 100)
+    const gained = fake!.balance('USDT') - 10_000;
+    const books = Object.values(h.manager.positions());
+    const realized = books.reduce((s, b) => s + b.realizedPnl, 0);
+    const held = books.reduce((s, b) => s + b.costBasis, 0);
+    expect(realized - held).to.be.closeTo(gained, 1e-6);
+    // and /pnl, folding the journal and the hot state, says the same
+    const report = await readReport({
+      history: h.files.history,
+      pageBytes: 1 << 16,
+      hotOrders: () => h!.manager.hotOrders(),
+      lots: () => h!.manager.markets,
+      quoteCurrency: 'USDT',
+      end: () => ({ equity: 0, unrealized: 0, openPositions: 0 }),
+      now: () => Date.now(),
+    });
+    expect(report.periods.all.realized).to.be.closeTo(realized, 1e-6);
   });
 
   it('close-all sells what the account holds after the owner took some BNB out by hand', async () => {

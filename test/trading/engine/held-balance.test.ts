@@ -10,7 +10,13 @@ import {
   writeOffFills,
 } from '../../../src/trading/engine/held-balance';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import { applyFill, emptyBook, type Fill, type PositionBook } from '../../../src/trading/engine/pnl';
+import {
+  applyFill,
+  derivePositions,
+  emptyBook,
+  type Fill,
+  type PositionBook,
+} from '../../../src/trading/engine/pnl';
 
 const NOW = 1_800_000_000_000;
 const BNB = 'BNB/USDT';
@@ -135,16 +141,93 @@ describe('confirmedShortfalls: two readings in a row, the same position', () => 
 });
 
 describe('feesPaidInCoin and writeOffFills: the missing part leaves the position once, at its entry cost', () => {
+  /** A BNB/USDT position of 20 BNB bought at 100, a minute before NOW. */
+  const bnbBuy = (): Fill =>
+    fill({
+      symbol: BNB,
+      side: 'buy',
+      price: 100,
+      amount: 20,
+      feeCost: 0,
+      feeCurrency: 'USDT',
+      feeQuote: undefined,
+      timestamp: NOW - 60_000,
+      tradeId: 'b1',
+      orderId: 'b',
+    });
+
   it("sums the bot's fees in the coin on other pairs since the position opened", () => {
-    const fees = feesPaidInCoin(book(20, 100), [
+    const books = derivePositions({}, [
+      fill({ tradeId: '0', timestamp: NOW - 120_000 }), // before the position opened
+      bnbBuy(),
       fill({}),
       fill({ tradeId: '2', side: 'sell' }),
-      fill({ tradeId: '3', timestamp: NOW - 120_000 }), // before the position opened
       fill({ tradeId: '4', symbol: BNB, feeCost: 0.02, feeQuote: undefined }), // its own pair: in the position
-      fill({ tradeId: '5', feeCurrency: 'USDT', feeCost: 1 }),
+      fill({ tradeId: '5', feeCurrency: 'USDT', feeCost: 1, feeQuote: undefined }),
+      // a BNB fee on another BNB pair is a fee in its base: out of that position, not this one's
+      fill({ tradeId: '6', symbol: 'BNB/BTC', price: 0.002, amount: 1, feeCost: 0.001, feeQuote: undefined }),
     ]);
+    const fees = feesPaidInCoin(books[BNB]!);
     expect(fees.amount).to.be.closeTo(0.015, 1e-12);
     expect(fees.quoteValue).to.be.closeTo(1.5, 1e-12);
+  });
+
+  it('counts the fees of orders folded into the checkpoint (archived) the same as hot ones, once', () => {
+    const fills = [
+      bnbBuy(),
+      fill({ tradeId: '1', timestamp: NOW - 50_000 }),
+      fill({ tradeId: '2', timestamp: NOW - 40_000, side: 'sell' }),
+      fill({ tradeId: '3', timestamp: NOW - 30_000 }),
+    ];
+    const whole = derivePositions({}, fills);
+    // archived in time order at every point: the checkpoint holds the first `n` fills, the hot state the rest
+    for (let n = 0; n <= fills.length; n++) {
+      const books = derivePositions(derivePositions({}, fills.slice(0, n)), fills.slice(n));
+      expect(books[BNB]!.feesInCoin, `archived ${n}`).to.deep.equal(whole[BNB]!.feesInCoin);
+    }
+    expect(feesPaidInCoin(whole[BNB]!)).to.deep.equal({ amount: 0.0225, quoteValue: 2.25 });
+  });
+
+  it('a fee explains one write-off: a later shortfall of the same position counts only the fees paid since', () => {
+    let books = derivePositions({}, [bnbBuy(), fill({}), fill({ tradeId: '2', side: 'sell' })]);
+    const first = writeOffFills(books[BNB]!, 0.015, feesPaidInCoin(books[BNB]!), 'write-off-BNBUSDT-1', NOW);
+    books = derivePositions(books, first);
+    expect(feesPaidInCoin(books[BNB]!)).to.deep.equal({ amount: 0, quoteValue: 0 });
+    // then the owner withdraws 1 BNB and one more BTC fee is paid: only that fee explains the next shortfall
+    books = derivePositions(books, [fill({ tradeId: '3', timestamp: NOW + 1_000 })]);
+    const second = writeOffFills(
+      books[BNB]!,
+      1.0075,
+      feesPaidInCoin(books[BNB]!),
+      'write-off-BNBUSDT-2',
+      NOW + 2_000,
+    );
+    expect(second.map((f) => [f.tradeId, f.amount])).to.deep.equal([
+      ['fees-paid-in-coin', 0.0075],
+      ['missing', 1],
+    ]);
+  });
+
+  it('a new round trip starts without the fees of the last one', () => {
+    const books = derivePositions({}, [
+      bnbBuy(),
+      fill({ timestamp: NOW - 50_000 }),
+      fill({
+        tradeId: 's',
+        orderId: 's',
+        symbol: BNB,
+        side: 'sell',
+        price: 101,
+        amount: 20,
+        feeCost: 0,
+        feeCurrency: 'USDT',
+        feeQuote: undefined,
+        timestamp: NOW - 20_000,
+      }),
+      { ...bnbBuy(), tradeId: 'b2', orderId: 'b2', timestamp: NOW - 10_000 },
+    ]);
+    expect(books[BNB]!.amount).to.equal(20);
+    expect(feesPaidInCoin(books[BNB]!)).to.deep.equal({ amount: 0, quoteValue: 0 });
   });
 
   it('writes the fee part off at its value when paid and the rest at 0: a loss of the entry cost in all', () => {

@@ -665,6 +665,29 @@ function liveSuite(kit: ExchangeKit): void {
       expect(book.realizedPnl).to.be.closeTo(gross - feesInQuote, 1e-6);
     });
 
+    it('looks the fee market up once, and keeps it through the markets reloaded every tick (Binance markets by symbol)', async function () {
+      if (kit.id !== 'binance') this.skip();
+      // markets reloaded at every tick, as while a watched symbol is halted
+      await live({ fake: { thirdCurrencyFees: true }, config: { trading: { marketsRefreshMs: 1 } } });
+      fake!.pinPrice('BNB/USDT', 100);
+      await enterThenStopOut();
+      for (let i = 0; i < 3; i++) await h!.loop.tick();
+      const fills = [...h!.manager.order(id(1))!.fills, ...h!.manager.order(id(2))!.fills];
+      expect(fills.length).to.be.above(1);
+      for (const f of fills) expect(f.feeQuote).to.be.closeTo(f.feeCost * 100, 1e-9);
+      const asked = (fake as FakeBinance).requests
+        .filter((r) => r.route === 'exchangeInfo')
+        .map((r) => r.params.symbols ?? null);
+      // the fee market alone, once; every reload after it keeps it (before: each reload lost it, and the next fee
+      // loaded it again with a reload of all of them, which the create waited for)
+      const lookup = asked.indexOf('["BNBUSDT"]');
+      expect(asked.filter((a) => a === '["BNBUSDT"]')).to.have.length(1);
+      expect(asked.slice(lookup + 1).length).to.be.above(3);
+      expect(asked.slice(lookup + 1).every((a) => a === '["BTCUSDT","BNBUSDT"]')).to.equal(true);
+      // (the harness's first load reads the whole list; the engine's, the traded symbol)
+      expect(asked.slice(0, lookup)).to.deep.equal([null, '["BTCUSDT"]']);
+    });
+
     it('books a fill whose third-currency fee cannot be priced now: the fee estimated, the stop-loss not held', async function () {
       const third = kit.thirdCurrency;
       if (!third) this.skip();

@@ -128,20 +128,59 @@ describe('markets asked for by symbol (real ccxt binance, local Binance)', funct
     expect(fake.requests.filter((r) => r.route === 'openOrders')).to.have.length(2);
   });
 
-  it("finds a market outside those loaded (a fee currency's) on the exchange, and none for a market it does not list", async () => {
+  it("finds a market outside those loaded (a fee currency's) alone, once; one it does not list, without the whole list", async () => {
     const ex = await connect();
     await ex.loadMarkets(false, [BTC]);
     expect((await ex.findMarket(ETH))?.symbol).to.equal(ETH);
     expect(await ex.findMarket('DOGE/USDT')).to.equal(undefined);
+    expect(marketRequests()).to.deep.equal(['["BTCUSDT"]', '["ETHUSDT"]', '["DOGEUSDT"]']);
+    // found or not, never asked again; and ETH's price is read with no market load before it
+    expect((await ex.findMarket(ETH))?.symbol).to.equal(ETH);
+    expect(await ex.findMarket('DOGE/USDT')).to.equal(undefined);
+    expect((await ex.fetchTicker(ETH)).last).to.be.above(0);
+    expect(marketRequests()).to.have.length(3);
+  });
+
+  it('keeps a fee market found outside the scope across reloads by symbol (halts): never looked up again', async () => {
+    const ex = await connect();
+    await ex.loadMarkets(false, [BTC]);
+    await ex.findMarket(ETH);
+    for (let i = 0; i < 3; i++) {
+      const markets = await ex.loadMarkets(true, [BTC]);
+      expect(Object.keys(markets).sort()).to.deep.equal([BTC, ETH]);
+      expect((await ex.findMarket(ETH))?.symbol).to.equal(ETH);
+      await ex.fetchTicker(ETH);
+    }
+    // before: each reload lost it, and each fee valuation loaded it again with a reload of its own
     expect(marketRequests()).to.deep.equal([
       '["BTCUSDT"]',
+      '["ETHUSDT"]',
       '["BTCUSDT","ETHUSDT"]',
-      '["BTCUSDT","ETHUSDT","DOGEUSDT"]',
-      null,
+      '["BTCUSDT","ETHUSDT"]',
+      '["BTCUSDT","ETHUSDT"]',
     ]);
-    // the whole list is held now: a market it lacks costs no request
-    expect(await ex.findMarket('DOGE/BTC')).to.equal(undefined);
-    expect(marketRequests()).to.have.length(4);
+  });
+
+  it("a create never waits for a fee market being looked up (no reload of ccxt's markets, which its calls wait for)", async () => {
+    const ex = await connect();
+    await ex.loadMarkets(false, [BTC]);
+    const price = (await ex.fetchTicker(BTC)).last;
+    // the lookup's answer is slow (a busy endpoint): the stop-loss placed meanwhile goes out at once
+    fake.faults.next('exchangeInfo', { kind: 'delay', ms: 1_500 }, { symbols: '["ETHUSDT"]' });
+    let found = false;
+    const lookup = ex.findMarket(ETH).then((m) => (found = m !== undefined));
+    await new Promise((r) => setTimeout(r, 100));
+    const placed = await ex.createOrder({
+      symbol: BTC,
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: Math.round(price / 2),
+      clientOrderId: 'bn-btc-1',
+    });
+    expect(placed.clientOrderId).to.equal('bn-btc-1');
+    expect(found, 'the create answered before the lookup').to.equal(false);
+    expect(await lookup).to.equal(true);
   });
 
   it('answers each of two loads asked together with what it asked for (ccxt alone hands the second the first one)', async () => {
