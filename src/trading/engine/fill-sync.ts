@@ -45,15 +45,26 @@ export interface FillSyncOptions {
   markets: () => Record<string, Market>;
   clock: Clock;
   logger: Logger;
-  /** Runs a lookup of the order's trades: tracked (shutdown waits for it) and within the lookup deadline. */
-  lookup: <T>(clientOrderId: string, call: () => Promise<T>) => Promise<T>;
+  /**
+   * Runs a read (`what`: an order's trades, by its clientOrderId; a fee's market or price, by its symbol): tracked
+   * (shutdown waits for it) and within the lookup deadline, so no read of a fill sync holds its symbol's lane longer.
+   */
+  lookup: <T>(what: 'trades' | 'fee-market' | 'fee-price', key: string, call: () => Promise<T>) => Promise<T>;
 }
 
 export class FillSync {
   private readonly fees: FeeValuation;
 
   constructor(private readonly opts: FillSyncOptions) {
-    this.fees = new FeeValuation(opts.exchange, opts.markets, opts.logger, () => opts.clock.now());
+    const { exchange, lookup } = opts;
+    // a fee's market or price read given up at the deadline is a failed read: the fee is recorded estimated
+    const feeReads: Pick<Exchange, 'fetchTicker' | 'findMarket'> = {
+      fetchTicker: (symbol) => lookup('fee-price', symbol, () => exchange.fetchTicker(symbol)),
+      findMarket: exchange.findMarket
+        ? (symbol) => lookup('fee-market', symbol, () => exchange.findMarket!(symbol))
+        : undefined,
+    };
+    this.fees = new FeeValuation(feeReads, opts.markets, opts.logger, () => opts.clock.now());
   }
 
   /**
@@ -68,11 +79,11 @@ export class FillSync {
     const coveredByKnown = trades.reduce((s, t) => s + t.amount, 0) >= order.filled - 1e-12;
     if (!coveredByKnown) {
       const id = order.exchangeOrderId;
-      trades = await this.opts.lookup(clientOrderId, () =>
+      trades = await this.opts.lookup('trades', clientOrderId, () =>
         exchange.fetchOrderTrades(id, order.symbol, order.createdAt),
       );
       if (readAgainWithoutSpan(order, trades, this.opts.clock.now())) {
-        const spanless = await this.opts.lookup(clientOrderId, () =>
+        const spanless = await this.opts.lookup('trades', clientOrderId, () =>
           exchange.fetchOrderTrades(id, order.symbol),
         );
         if (spanless.length > trades.length) {

@@ -174,7 +174,7 @@ export class OrderManager {
       markets: () => this.marketBook,
       clock: opts.clock,
       logger: this.logger,
-      lookup: (clientOrderId, call) => this.lookup('trades', clientOrderId, call),
+      lookup: (what, key, call) => this.lookup(what, key, call),
     });
     checkClientOrderIds(opts.botId, opts.exchange);
   }
@@ -749,7 +749,8 @@ export class OrderManager {
   }
 
   /**
-   * One lookup of an order (`what`: the order, or its trades), tracked (shutdown waits for it) and given up after
+   * One lookup of an order (`what`: the order, or its trades; or of a fee's market or price, keyed by its symbol),
+   * tracked (shutdown waits for it) and given up after
    * `lookupTimeoutMs` (exchange-reads.ts): a NetworkError then, and state unchanged — nothing commits from a lookup
    * given up. One request per order at a time: a lookup still on its way is joined (its late answer goes to the
    * next caller, applied once like any answer), except `fresh` (after a cancel): refused at once while it is out.

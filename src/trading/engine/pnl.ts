@@ -279,9 +279,12 @@ export function inReplayOrder(fills: readonly Fill[]): Fill[] {
 
 /**
  * The `afterTradeId` of a fill written now after `fills` (one symbol's fills in the hot state): the last in their
- * sequence ('0' when there are none), or undefined when they are not all numbered (time order decides there).
+ * sequence, or undefined when they are not all numbered or there are none (time order decides there: with none hot
+ * the position's fills are in the checkpoint, whose trade ids it does not keep, and '0' would put the new fill before
+ * them wherever they are folded again, as the /pnl report does).
  */
 export function sequenceAfter(fills: readonly Fill[]): string | undefined {
+  if (fills.length === 0) return undefined;
   let last = '0';
   for (const f of fills) {
     const key = sequenceOf(f);

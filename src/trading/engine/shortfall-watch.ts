@@ -112,9 +112,7 @@ export class ShortfallWatch {
       .filter((o) => o.symbol === symbol)
       .flatMap((o) => o.fills);
     const lastFillAt = symbolFills.reduce((latest, f) => Math.max(latest, f.timestamp), 0);
-    // none hot: the position's fills are all in the checkpoint (archived), whose trade ids it does not keep — '0'
-    // would put the write-off before them wherever they are folded again (the /pnl report): time order then
-    const afterTradeId = symbolFills.length > 0 ? sequenceAfter(symbolFills) : undefined;
+    const afterTradeId = sequenceAfter(symbolFills);
     const fills = writeOffFills(book, s.missing, fees, clientOrderId, Math.max(now, lastFillAt + 1)).map(
       (f) => (afterTradeId === undefined ? f : { ...f, afterTradeId }),
     );

@@ -402,6 +402,50 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(paperOrdersFor(h, id)).to.have.length(1);
     });
 
+    it("a fee's price read that hangs holds nothing: the fill is booked at the deadline with the fee estimated", async () => {
+      let priceReads = 0;
+      h = await EngineHarness.open({
+        config: READS_1S,
+        wrapExchange: (paper) =>
+          new Proxy(paper, {
+            get(target, prop, receiver) {
+              const value = Reflect.get(target, prop, receiver) as unknown;
+              if (prop === 'createOrder') {
+                // Binance's "pay fees with BNB": the fill's fee is in a third currency, valued at BNB/USDT's price
+                return async (req: CreateOrderRequest) => {
+                  const answer = await paper.createOrder(req);
+                  const bnbFee = { cost: 0.0001, currency: 'BNB' };
+                  return { ...answer, trades: answer.trades?.map((t) => ({ ...t, fee: bnbFee })) };
+                };
+              }
+              if (prop === 'findMarket') {
+                // the fee market is not traded: looked up alone, as live markets loaded by symbol do
+                return async (symbol: string) =>
+                  symbol === 'BNB/USDT' ? { ...(await paper.loadMarkets())['BTC/USDT'], symbol } : undefined;
+              }
+              if (prop === 'fetchTicker') {
+                return (symbol: string) => {
+                  if (symbol !== 'BNB/USDT') return paper.fetchTicker(symbol);
+                  priceReads++;
+                  return new Promise<never>(() => {}); // the fee market's price never answers
+                };
+              }
+              return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+            },
+          }) as Exchange,
+      });
+      h.manager.startAccepting();
+      const placing = h.manager.place(buy);
+      for (let i = 0; i < 200 && priceReads === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(priceReads, 'the fee price was asked for').to.equal(1);
+      await h.fakeClock().advance(1_000, 100);
+      const order = await placing;
+      expect(order.status).to.equal('filled');
+      expect(order.fills).to.have.length(1);
+      expect(order.fills[0]).to.include({ feeCurrency: 'BNB', feeCost: 0.0001, feeEstimated: true });
+      expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+    });
+
     it('a joined "not found" is judged as of its send: a late miss never declares an order never placed early', async () => {
       const lookups = heldLookups(false);
       h = await EngineHarness.open({

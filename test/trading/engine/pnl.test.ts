@@ -201,7 +201,8 @@ describe('replay order when exchange times go back (inReplayOrder)', () => {
     expect(book.realizedPnl).to.be.closeTo(-230, 1e-9);
     expect(sequenceAfter([buy, sell])).to.equal('8');
     expect(sequenceAfter([buy, writeOff])).to.equal('7');
-    expect(sequenceAfter([])).to.equal('0');
+    // none hot: the fills are in the checkpoint, which keeps no trade ids: time order, never before them all
+    expect(sequenceAfter([])).to.equal(undefined);
   });
 
   it('keeps time order for a symbol whose trade ids are not numbers, and symbols interleave by time', () => {
