@@ -10,7 +10,15 @@
  */
 import type { BalanceEntry, Market } from '../exchange/exchange';
 import { isFinal, type LocalOrder } from './order-state';
-import { FEES_IN_COIN_TRADE_ID, splitSymbol, type FeesInCoin, type Fill, type PositionBook } from './pnl';
+import {
+  FEES_IN_COIN_TRADE_ID,
+  feeNeedsValuation,
+  sequenceAfter,
+  splitSymbol,
+  type FeesInCoin,
+  type Fill,
+  type PositionBook,
+} from './pnl';
 
 export type { FeesInCoin } from './pnl';
 
@@ -90,6 +98,29 @@ export function confirmedShortfalls(
  */
 export function feesPaidInCoin(book: PositionBook): FeesInCoin {
   return { amount: book.feesInCoin?.amount ?? 0, quoteValue: book.feesInCoin?.quoteValue ?? 0 };
+}
+
+/**
+ * Where a write-off of `symbol` made `now` goes among the hot fills (`hotFills`): after the symbol's last fill in the
+ * replay order and before every later one — by its trade id where the exchange numbers trades (its times can go
+ * back), else by time: just after the last hot fill it must follow when that is later than `now` (fills carry the
+ * exchange's time, which a host clock behind it would precede). It follows the fees paid in the coin on other pairs
+ * too: the write-off spends them (`feesInCoin`), and one replayed after it would count again.
+ */
+export function writeOffPlace(
+  symbol: string,
+  hotFills: readonly Fill[],
+  now: number,
+): { at: number; afterTradeId: string | undefined } {
+  const { base } = splitSymbol(symbol);
+  const follows = hotFills.filter(
+    (f) => f.symbol === symbol || (f.feeCurrency === base && feeNeedsValuation(f)),
+  );
+  const lastFillAt = follows.reduce((latest, f) => Math.max(latest, f.timestamp), 0);
+  return {
+    at: Math.max(now, lastFillAt + 1),
+    afterTradeId: sequenceAfter(hotFills.filter((f) => f.symbol === symbol)),
+  };
 }
 
 /**

@@ -182,7 +182,7 @@ export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBo
 /**
  * What `fill` changes in the books' `feesInCoin`, in place (every book in `books` is derivePositions' own copy; the
  * `feesInCoin` objects, which a checkpoint may share, are replaced, never changed): a fee in a third currency X
- * adds to every open position in X opened before it (the fee came out of the coins the account holds), and a
+ * adds to every position in X open when it is replayed (the fee came out of the coins the account holds), and a
  * write-off's fee part in X takes what it explained out of every open position in X (one fee never explains two
  * shortfalls).
  */
@@ -203,8 +203,10 @@ function countFeesInCoin(
     if (book.openedAt === null) continue;
     const had = book.feesInCoin ?? { amount: 0, quoteValue: 0 };
     if (paid) {
-      // a fee on a pair whose base is the coin is a base fee, already out of that position
-      if (book.symbol === fill.symbol || fill.timestamp < book.openedAt) continue;
+      // a fee on a pair whose base is the coin is a base fee, already out of that position; a fee replayed while
+      // the position is open counts, whatever its time says (exchange times can go back: replay order decides,
+      // and comparing its time with openedAt as well dropped fees replayed after the opening fill)
+      if (book.symbol === fill.symbol) continue;
       book.feesInCoin = {
         amount: had.amount + fill.feeCost,
         quoteValue: had.quoteValue + (fill.feeQuote ?? 0),

@@ -23,13 +23,14 @@ import {
   feesPaidInCoin,
   shortfallsOf,
   writeOffFills,
+  writeOffPlace,
   type FeesInCoin,
   type Shortfall,
 } from './held-balance';
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
-import { FEES_IN_COIN_TRADE_ID, sequenceAfter, splitSymbol, type PositionBook } from './pnl';
+import { FEES_IN_COIN_TRADE_ID, splitSymbol, type PositionBook } from './pnl';
 
 export interface ShortfallWatchOptions {
   manager: OrderManager;
@@ -104,17 +105,13 @@ export class ShortfallWatch {
     // never one of the exchange's ids: no bot id, no install id (and reconcile never looks it up)
     const clientOrderId = `write-off-${symbol.replace(/[^A-Za-z0-9]/g, '')}-${now}`;
     const fees = feesPaidInCoin(book);
-    // after the symbol's last fill in the replay order, and before every later one: by its trade id where the
-    // exchange numbers trades (its times can go back), else by time (fills carry the exchange's time, which a host
-    // clock behind it would precede): the write-off leaves the position it was judged against
-    const symbolFills = manager
-      .hotOrders()
-      .filter((o) => o.symbol === symbol)
-      .flatMap((o) => o.fills);
-    const lastFillAt = symbolFills.reduce((latest, f) => Math.max(latest, f.timestamp), 0);
-    const afterTradeId = sequenceAfter(symbolFills);
-    const fills = writeOffFills(book, s.missing, fees, clientOrderId, Math.max(now, lastFillAt + 1)).map(
-      (f) => (afterTradeId === undefined ? f : { ...f, afterTradeId }),
+    const { at, afterTradeId } = writeOffPlace(
+      symbol,
+      manager.hotOrders().flatMap((o) => o.fills),
+      now,
+    );
+    const fills = writeOffFills(book, s.missing, fees, clientOrderId, at).map((f) =>
+      afterTradeId === undefined ? f : { ...f, afterTradeId },
     );
     const order: LocalOrder = {
       clientOrderId,

@@ -8,6 +8,7 @@ import {
   lockedBySells,
   shortfallsOf,
   writeOffFills,
+  writeOffPlace,
 } from '../../../src/trading/engine/held-balance';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import {
@@ -170,6 +171,39 @@ describe('feesPaidInCoin and writeOffFills: the missing part leaves the position
     const fees = feesPaidInCoin(books[BNB]!);
     expect(fees.amount).to.be.closeTo(0.015, 1e-12);
     expect(fees.quoteValue).to.be.closeTo(1.5, 1e-12);
+  });
+
+  it('counts a fee replayed while the position is open even when its time is before the opening fill (times go back)', () => {
+    // BTC's trade 201 is later than 200 by its id, earlier by its time: replayed in id order, it comes after the
+    // BNB buy (200 takes the earlier time slot, before the buy); its time alone would have dropped it
+    const books = derivePositions({}, [
+      fill({ tradeId: '200', timestamp: NOW - 55_000 }),
+      bnbBuy(),
+      fill({ tradeId: '201', timestamp: NOW - 65_000, feeCost: 0.005, feeQuote: 0.5 }),
+    ]);
+    expect(feesPaidInCoin(books[BNB]!)).to.deep.equal({ amount: 0.005, quoteValue: 0.5 });
+  });
+
+  it('a write-off goes after the hot fees it spends: none counts again, even with the host clock behind', () => {
+    // the host is 30 s behind the exchange: the BTC fill (BNB fee) is stamped 1 s ago in exchange time, 29 s ahead
+    const hot = [bnbBuy(), fill({})];
+    const hostNow = NOW - 30_000;
+    const place = writeOffPlace(BNB, hot, hostNow);
+    expect(place.at).to.equal(NOW - 1_000 + 1);
+    expect(writeOffPlace(BNB, [bnbBuy()], hostNow).at, 'no fee to follow: its own fills and now').to.equal(
+      hostNow,
+    );
+    const books = derivePositions({}, hot);
+    const spent = writeOffFills(
+      books[BNB]!,
+      0.0075,
+      feesPaidInCoin(books[BNB]!),
+      'write-off-BNBUSDT-1',
+      place.at,
+    );
+    const after = derivePositions({}, [...hot, ...spent]);
+    expect(feesPaidInCoin(after[BNB]!)).to.deep.equal({ amount: 0, quoteValue: 0 });
+    expect(after[BNB]!.amount).to.be.closeTo(20 - 0.0075, 1e-12);
   });
 
   it('counts the fees of orders folded into the checkpoint (archived) the same as hot ones, once', () => {
