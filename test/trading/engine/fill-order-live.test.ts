@@ -6,16 +6,15 @@
  */
 import { expect } from 'chai';
 import { systemClock } from '../../../src/shared/clock';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { EngineHarness } from '../../support/engine-harness';
+import { testCcxtExchange, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class ToldStrategy implements Strategy {
   readonly name = 'told';
@@ -58,28 +57,14 @@ describe('fills stamped before earlier fills (Binance trade times that go back)'
       },
       strategy,
       clock: systemClock,
-      exchange: () =>
-        CcxtExchange.create({
-          exchangeId: 'binance',
-          ...binanceKit.credentials,
-          apiUrl: fake!.url,
-          timeoutMs: 800,
-          readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
-          profile: binanceKit.withRecvWindow(500),
-        }),
+      exchange: () => testCcxtExchange(binanceKit, fake!.url),
     });
     await h.loop.recover({ kind: 'first-start' });
     h.loop.enterRunning();
     return h;
   }
 
-  async function tickUntil(done: () => boolean, max = 80): Promise<void> {
-    for (let i = 0; i < max && !done(); i++) {
-      await h!.loop.tick();
-      if (!done()) await sleep(50);
-    }
-    expect(done(), 'condition not reached').to.equal(true);
-  }
+  const tickUntil = (done: () => boolean, max?: number): Promise<void> => tickUntilIn(h!, done, max);
 
   const book = () => h!.manager.positions()[BTC];
   const sells = () => fake!.trades(BTC).filter((t) => t.side === 'sell');

@@ -9,18 +9,17 @@ import { expect } from 'chai';
 import { systemClock } from '../../../src/shared/clock';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { readReport } from '../../../src/trading/report/read-report';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, deepMerge } from '../../support/engine-harness';
+import { testCcxtExchange, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const BNB = 'BNB/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A strategy told per symbol what to say. */
 class PerSymbolStrategy implements Strategy {
@@ -72,28 +71,14 @@ describe('a position larger than the account holds (Binance, fees of other pairs
       strategy,
       recentFinalKept,
       clock: systemClock,
-      exchange: () =>
-        CcxtExchange.create({
-          exchangeId: 'binance',
-          ...binanceKit.credentials,
-          apiUrl: fake!.url,
-          timeoutMs: 800,
-          readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
-          profile: binanceKit.withRecvWindow(500),
-        }),
+      exchange: () => testCcxtExchange(binanceKit, fake!.url),
     });
     await h.loop.recover({ kind: 'first-start' });
     h.loop.enterRunning();
     return h;
   }
 
-  async function tickUntil(done: () => boolean, max = 80): Promise<void> {
-    for (let i = 0; i < max && !done(); i++) {
-      await h!.loop.tick();
-      if (!done()) await sleep(50);
-    }
-    expect(done(), 'condition not reached').to.equal(true);
-  }
+  const tickUntil = (done: () => boolean, max?: number): Promise<void> => tickUntilIn(h!, done, max);
 
   const position = (symbol: string): number => h!.manager.positions()[symbol]?.amount ?? 0;
   const events = (type: string) => h!.events.filter((e) => e.type === type);
