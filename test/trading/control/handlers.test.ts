@@ -7,8 +7,8 @@ import {
   type RpcResult,
 } from '../../../src/shared/ipc/protocol';
 import { registerControlHandlers } from '../../../src/trading/control/handlers';
-import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
-import { EngineHarness } from '../../support/engine-harness';
+import { HOLD } from '../../../src/trading/strategy/strategy';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 
 type AnyHandler = (params: unknown) => unknown;
 
@@ -26,15 +26,6 @@ class Registry {
   }
 }
 
-class Scripted implements Strategy {
-  readonly name = 'scripted';
-  readonly minCandles = 2;
-  next: Signal = HOLD;
-  evaluate(): Signal {
-    return this.next;
-  }
-}
-
 describe('control handlers over the real engine', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
@@ -44,7 +35,7 @@ describe('control handlers over the real engine', function () {
   });
 
   async function setup(recover = true) {
-    const strategy = new Scripted();
+    const strategy = new ScriptedStrategy();
     h = await EngineHarness.open({
       strategy,
       recentFinalKept: 1,

@@ -6,30 +6,21 @@
  */
 import { expect } from 'chai';
 import { systemClock } from '../../../src/shared/clock';
-import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
+import type { Signal } from '../../../src/trading/strategy/strategy';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
-import { EngineHarness } from '../../support/engine-harness';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 import { testCcxtExchange, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
 
-class ToldStrategy implements Strategy {
-  readonly name = 'told';
-  readonly minCandles = 2;
-  next: Signal = HOLD;
-  evaluate(): Signal {
-    return this.next;
-  }
-}
-
 describe('fills stamped before earlier fills (Binance trade times that go back)', function () {
   this.timeout(60_000);
   let fake: FakeBinance | undefined;
   let h: EngineHarness | undefined;
-  let strategy: ToldStrategy;
+  let strategy: ScriptedStrategy;
 
   afterEach(async () => {
     await h?.close();
@@ -45,7 +36,7 @@ describe('fills stamped before earlier fills (Binance trade times that go back)'
       symbols: [BTC],
     })) as FakeBinance;
     fake.pinPrice(BTC, 60_000);
-    strategy = new ToldStrategy();
+    strategy = new ScriptedStrategy();
     h = await EngineHarness.open({
       config: {
         trading: {
