@@ -92,7 +92,7 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
 }
 
 /**
- * Every order that still needs the exchange, but on a `busy` symbol: a working one cancelled, a finished one's
+ * Every order that still needs the exchange, except on a `busy` symbol: a working one cancelled, a finished one's
  * missing fills fetched. Returns the cancelled ones and, by symbol, why an order could not be settled (or none was).
  */
 async function settleOrders(

@@ -44,9 +44,10 @@ export interface Fill {
   /** Exchange time of the trade. */
   timestamp: number;
   /**
-   * A write-off's place among its symbol's fills (shortfall-watch.ts): the trade id of the symbol's last fill in the
-   * hot state when it was written ('0': none), so it follows that fill and precedes every later one whatever their
-   * times say (`inReplayOrder`). Absent on the exchange's fills, and where the exchange's trade ids are not numbers.
+   * A write-off's place among its symbol's fills (held-balance.ts `writeOffPlace`): the trade id of the symbol's last
+   * fill in the hot state when it was written, so it follows that fill and precedes every later one whatever their
+   * times say (`inReplayOrder`). Absent on the exchange's fills, where the exchange's trade ids are not numbers, and
+   * when none of the symbol's fills was hot (its fills are then in the checkpoint: time order places it after them).
    */
   afterTradeId?: string;
 }
@@ -83,6 +84,9 @@ export interface FeesInCoin {
 
 /** tradeId of a write-off's fill for the part the bot's own fees in the coin explain (held-balance.ts). */
 export const FEES_IN_COIN_TRADE_ID = 'fees-paid-in-coin';
+
+/** How a write-off order's clientOrderId begins (never one of the exchange's ids: no bot id, no install id). */
+export const WRITE_OFF_ID_PREFIX = 'write-off-';
 
 /** Amounts below this are float noise, not a position. */
 const EPSILON = 1e-12;
@@ -194,7 +198,7 @@ function countFeesInCoin(
   const paid = feeNeedsValuation(fill);
   const spent =
     fill.tradeId === FEES_IN_COIN_TRADE_ID &&
-    fill.clientOrderId.startsWith('write-off-') &&
+    fill.clientOrderId.startsWith(WRITE_OFF_ID_PREFIX) &&
     fill.side === 'sell';
   if (!paid && !spent) return;
   const coin = paid ? fill.feeCurrency : splitSymbol(fill.symbol).base;

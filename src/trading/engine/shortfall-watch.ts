@@ -30,7 +30,7 @@ import {
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
-import { FEES_IN_COIN_TRADE_ID, splitSymbol, type PositionBook } from './pnl';
+import { FEES_IN_COIN_TRADE_ID, WRITE_OFF_ID_PREFIX, splitSymbol, type PositionBook } from './pnl';
 
 export interface ShortfallWatchOptions {
   manager: OrderManager;
@@ -103,7 +103,7 @@ export class ShortfallWatch {
     if (!s || !book || Math.abs(book.amount - s.position) > 1e-12) return 0;
     const now = clock.now();
     // never one of the exchange's ids: no bot id, no install id (and reconcile never looks it up)
-    const clientOrderId = `write-off-${symbol.replace(/[^A-Za-z0-9]/g, '')}-${now}`;
+    const clientOrderId = `${WRITE_OFF_ID_PREFIX}${symbol.replace(/[^A-Za-z0-9]/g, '')}-${now}`;
     const fees = feesPaidInCoin(book);
     const { at, afterTradeId } = writeOffPlace(
       symbol,
