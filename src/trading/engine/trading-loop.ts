@@ -14,8 +14,9 @@
  *
  * Errors are handled by class (tick-errors.ts): temporary → log once, retry next tick, and an
  * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
- * strategy → skip the symbol this tick; operational (and a pending order the exchange does not know) → pause
- * entries with a `trading.paused` event, keep running; persistence → no new orders until a commit succeeds;
+ * strategy → skip the symbol this tick; operational (and an order the exchange no longer shows that could not be
+ * settled yet: that pause lifts once it is) → pause entries with a `trading.paused` event, keep running;
+ * persistence → no new orders until a commit succeeds;
  * anything else → thrown out of `run()` (the process exits 1 and PM2 restarts it).
  *
  * "Paused" stops entries only: exits (strategy, stop-loss, take-profit) keep running so risk can shrink.
