@@ -189,6 +189,8 @@ function binanceFault(fault: LocalFault): FakeFault {
       return { kind: 'status', status: 503, body: ERRORS.internal };
     case 'taken-then-unknown':
       return { kind: 'taken-then-status', status: 503, body: BINANCE_TIMEOUT_BODY };
+    case 'not-found':
+      return { kind: 'status', status: 400, body: { code: -2013, msg: 'Order does not exist.' } };
     default:
       return fault;
   }
@@ -688,9 +690,21 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     return this.symbols.find((s) => s.replace('/', '') === id)!;
   }
 
-  /** Orders the reads know: not those younger than the lookup lag. */
+  /** Orders the reads know: not those younger than the lookup lag, nor those purged. */
   private visibleOrders(): FakeOrder[] {
-    return this.known(this.orders, (o) => o.time);
+    return this.known(this.orders, (o) => o.time).filter((o) => !this.purged.has(o.orderId));
+  }
+
+  /** Orders forgotten by every order read (`purge`), by orderId. */
+  private readonly purged = new Set<number>();
+
+  purge(clientOrderId: string): void {
+    const order = this.orders.filter((o) => o.clientOrderId === clientOrderId).pop();
+    if (!order) throw new Error(`no order ${clientOrderId} to purge`);
+    if (isOpen(order)) {
+      this.cancelOrder(new URLSearchParams({ symbol: order.symbol, orderId: String(order.orderId) }));
+    }
+    this.purged.add(order.orderId);
   }
 
   private mustFindOrder(p: URLSearchParams, code: number): FakeOrder {

@@ -226,6 +226,13 @@ function bybitFault(fault: LocalFault, now: number): BybitFault {
       return { kind: 'answer', status: 200, body: envelope(RET.serverError, now) };
     case 'taken-then-unknown':
       return { kind: 'taken-then-answer', status: 200, body: envelope(RET.orderCreationTimeout, now) };
+    case 'not-found':
+      // an order read by id that knows no such order: an empty list (retCode 0)
+      return {
+        kind: 'answer',
+        status: 200,
+        body: envelope(RET.ok, now, { category: 'spot', list: [], nextPageCursor: '' }),
+      };
     default:
       return fault;
   }
@@ -837,7 +844,17 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
 
   /** Orders the reads know: not those younger than the lookup lag (the create is asynchronous). */
   private visibleOrders(): BybitOrder[] {
-    return this.known(this.orders, (o) => Number(o.createdTime));
+    return this.known(this.orders, (o) => Number(o.createdTime)).filter((o) => !this.purged.has(o.orderId));
+  }
+
+  /** Orders forgotten by every order read (`purge`), by orderId. */
+  private readonly purged = new Set<string>();
+
+  purge(orderLinkId: string): void {
+    const order = this.orders.find((o) => o.orderLinkId === orderLinkId);
+    if (!order) throw new Error(`no order ${orderLinkId} to purge`);
+    if (isOpen(order)) this.cancelOrder({ category: 'spot', symbol: order.symbol, orderId: order.orderId });
+    this.purged.add(order.orderId);
   }
 
   private matchRestingOrders(): void {

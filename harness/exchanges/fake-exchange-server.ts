@@ -243,6 +243,7 @@ export abstract class FakeExchangeServer<
   }
 
   abstract orderClientIds(): string[];
+  abstract purge(clientOrderId: string): void;
   abstract trades(symbol?: string): LocalTrade[];
 
   async close(): Promise<void> {

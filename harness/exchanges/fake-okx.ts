@@ -195,6 +195,8 @@ function okxFault(fault: LocalFault): OkxFakeFault {
       return { kind: 'status', ...ERRORS.serviceUnavailable };
     case 'taken-then-unknown':
       return { kind: 'taken-then-status', ...ERRORS.endpointTimeout };
+    case 'not-found':
+      return { kind: 'status', status: 200, body: { code: '51603', msg: 'Order does not exist.', data: [] } };
     default:
       return fault;
   }
@@ -558,7 +560,17 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
 
   /** Orders the reads know: not those younger than the lookup lag. */
   private visibleOrders(): OkxOrder[] {
-    return this.known(this.orders, (o) => o.cTime);
+    return this.known(this.orders, (o) => o.cTime).filter((o) => !this.purged.has(o.ordId));
+  }
+
+  /** Orders forgotten by every order read (`purge`), by ordId. */
+  private readonly purged = new Set<string>();
+
+  purge(clOrdId: string): void {
+    const order = this.orders.filter((o) => o.clOrdId === clOrdId).pop();
+    if (!order) throw new Error(`no order ${clOrdId} to purge`);
+    if (isPending(order)) this.cancelOrder(new URLSearchParams({ instId: order.instId, ordId: order.ordId }));
+    this.purged.add(order.ordId);
   }
 
   /** GET order: by ordId, else the latest order with the clOrdId. */

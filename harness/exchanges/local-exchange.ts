@@ -40,7 +40,12 @@ export type LocalFault =
   /** Never answer, do nothing. */
   | { kind: 'timeout' }
   /** Answer normally after a delay. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /**
+   * The exchange answers that it has no such order, with its documented answer (a lagging read: Binance -2013,
+   * Bybit an empty list, OKX 51603), whatever it holds. Nothing is done.
+   */
+  | { kind: 'not-found' };
 
 export interface LocalTrade {
   symbol: string;
@@ -111,6 +116,14 @@ export interface LocalExchange {
   resume(symbol: string): void;
   /** Takes a symbol out of the exchange's markets list (delisted). */
   delist(symbol: string): void;
+  /**
+   * The order with this clientOrderId is cancelled if it is still open (from the exchange's web page, say), then
+   * forgotten by every order read — lookups, open and finished lists, cancels answer "no such order" as the
+   * exchange documents it — as the exchange does past its retention (OKX: a cancelled order without fills after 2
+   * hours; Bybit's order history: cancelled orders after 24 hours; Binance: old CANCELED/EXPIRED orders without
+   * fills). Its trades stay in the trade list.
+   */
+  purge(clientOrderId: string): void;
   /** How many requests of this kind the exchange received. */
   requestCount(route: LocalRoute): number;
   close(): Promise<void>;

@@ -13,6 +13,7 @@ export const TRADING_EVENT_TYPES = [
   'order.rejected',
   'order.conflict',
   'order.taken_back',
+  'order.settled_absent',
   'position.opened',
   'position.closed',
   'position.shortfall',

@@ -116,6 +116,11 @@ export type TradingEventType =
   | 'order.conflict'
   /** An order declared never placed (our inference from lookups) that the exchange has after all. */
   | 'order.taken_back'
+  /**
+   * An order the exchange acknowledged and no longer shows (not open, not found by a lookup): settled from its fills
+   * (filled or cancelled with what filled), its symbol free again.
+   */
+  | 'order.settled_absent'
   | 'position.opened'
   | 'position.closed'
   /** The account holds less of a position's coin than the bot's fills say (fees in BNB, a withdrawal): once. */

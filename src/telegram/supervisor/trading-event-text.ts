@@ -19,6 +19,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'order.conflict': 'orderRejected',
   // a position nobody decided appears: a risk alert, not muted with the rejections
   'order.taken_back': 'riskTriggered',
+  // an order ended without the exchange saying how (settled from its fills): a risk alert too
+  'order.settled_absent': 'riskTriggered',
   'position.opened': 'positionOpened',
   'position.closed': 'positionClosed',
   // part of a position is gone from the account: a risk alert, whatever the position settings
@@ -46,6 +48,11 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'order.rejected': { icon: '⛔', title: 'Order rejected', priority: 'high' },
   'order.conflict': { icon: '⚠️', title: 'Exchange contradicts a finished order', priority: 'high' },
   'order.taken_back': { icon: '↩️', title: 'Order declared never placed exists after all', priority: 'high' },
+  'order.settled_absent': {
+    icon: '🔎',
+    title: 'Order no longer on the exchange: settled from its fills',
+    priority: 'high',
+  },
   'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },
   'position.closed': { icon: '📉', title: 'Position closed', priority: 'normal' },
   'position.shortfall': { icon: '🕳', title: 'Account holds less than the position', priority: 'high' },

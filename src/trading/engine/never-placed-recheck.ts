@@ -1,5 +1,7 @@
 /**
- * Orders we declared never placed, looked up again for a day (pure schedule; the lookups are the order manager's).
+ * Orders we declared never placed, looked up again for a day (pure schedule; the lookups are the order manager's);
+ * and so are acknowledged orders we settled from their fills when the exchange no longer showed them (absent-order.ts):
+ * their end too is our inference.
  *
  * "Never placed" after an unknown create is our inference from lookups that missed over a window (judgeNotFound),
  * and the exchanges bound their lookup lag nowhere (Binance -2013 "Memory => Database", Bybit's history "may
@@ -33,16 +35,21 @@ export function declaredNeverPlaced(order: LocalOrder): boolean {
   return order.status === 'rejected' && !order.exchangeOrderId && !order.refused && !order.neverSent;
 }
 
+/** Ended on our own inference: declared never placed, or settled from its fills when the exchange no longer showed it. */
+export function endedByInference(order: LocalOrder): boolean {
+  return declaredNeverPlaced(order) || order.settledAbsent === true;
+}
+
 /**
- * Whether the order is still looked up: declared never placed, and the verdict (its last update: a rejected order
- * never changes again) is less than `horizonMs` old.
+ * Whether the order is still looked up: ended on our own inference, and the verdict (its last update: such an order
+ * never changes again but by the exchange's answer) is less than `horizonMs` old.
  */
 export function stillRechecked(
   order: LocalOrder,
   rule: Pick<NeverPlacedRecheckRule, 'horizonMs'>,
   now: number,
 ): boolean {
-  return declaredNeverPlaced(order) && now - order.updatedAt < rule.horizonMs;
+  return endedByInference(order) && now - order.updatedAt < rule.horizonMs;
 }
 
 /** When the order is looked up next, after `lookups` lookups since the verdict (or since this process started). */

@@ -51,18 +51,23 @@ export function conflictEvent(order: LocalOrder, remoteStatus: string, detail: s
  */
 export function takenBackEvent(order: LocalOrder, remote: ExchangeOrder, positionBefore: number): EventDraft {
   const sign = order.side === 'buy' ? 1 : -1;
-  const positionAfter = Math.max(0, positionBefore + sign * remote.filled);
+  // what the exchange shows beyond the fills already counted (an order declared never placed has none)
+  const more = Math.max(0, remote.filled - order.filled);
+  const positionAfter = Math.max(0, positionBefore + sign * more);
   const change =
-    remote.filled > 0
-      ? ` The ${order.symbol} position ${order.side === 'buy' ? 'grows' : 'shrinks'} by its fill ${readable(remote.filled)} ` +
+    more > 0
+      ? ` The ${order.symbol} position ${order.side === 'buy' ? 'grows' : 'shrinks'} by its fill ${readable(more)} ` +
         `to about ${readable(positionAfter)} (was ${readable(positionBefore)})` +
         (order.side === 'buy' ? ': if a replacement entry was placed, the bot now holds both — check it' : '')
       : '';
   return {
     type: 'order.taken_back',
     summary:
-      `${order.side} ${order.amount} ${order.symbol} (${order.purpose}, ${order.clientOrderId}) was declared never ` +
-      `placed, but the exchange has it (${remote.status}, filled ${remote.filled}): taken back, its fills count.${change}`,
+      `${order.side} ${order.amount} ${order.symbol} (${order.purpose}, ${order.clientOrderId}) was ` +
+      (order.settledAbsent
+        ? `settled as ${order.status} (filled ${readable(order.filled)}) when the exchange no longer showed it`
+        : 'declared never placed') +
+      `, but the exchange has it (${remote.status}, filled ${remote.filled}): taken back, its fills count.${change}`,
     data: {
       positionBefore,
       positionAfter,
@@ -74,6 +79,34 @@ export function takenBackEvent(order: LocalOrder, remote: ExchangeOrder, positio
       purpose: order.purpose,
       status: remote.status,
       filled: remote.filled,
+    },
+  };
+}
+
+/**
+ * An acknowledged order the exchange no longer shows (not among its open orders, not found by a lookup), settled
+ * from its fills (absent-order.ts): `after` is the order as settled. A risk alert: the order ended without the
+ * exchange saying how, and the position follows its fills.
+ */
+export function settledAbsentEvent(after: LocalOrder, from: LocalOrder['status']): EventDraft {
+  return {
+    type: 'order.settled_absent',
+    summary:
+      `${after.side} ${after.amount} ${after.symbol} (${after.purpose}, ${after.clientOrderId}) is no longer on the ` +
+      `exchange (not among its open orders, not found by a lookup): settled from its fills as ${after.status}, ` +
+      `filled ${readable(after.filled)} of ${readable(after.amount)}`,
+    data: {
+      clientOrderId: after.clientOrderId,
+      exchangeOrderId: after.exchangeOrderId,
+      symbol: after.symbol,
+      side: after.side,
+      type: after.type,
+      amount: after.amount,
+      filled: after.filled,
+      averagePrice: after.averagePrice,
+      purpose: after.purpose,
+      status: after.status,
+      from,
     },
   };
 }

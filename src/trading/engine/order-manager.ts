@@ -15,6 +15,7 @@
  * event outbox once durable (event-outbox.ts). A commit that fails places nothing further: the state gateway
  * publishes `persist.failed` and new orders are refused until a commit works again (state-gateway.ts).
  */
+import { judgeAbsentOrder, type AbsentOrderFacts, type AbsentOrderVerdict } from './absent-order';
 import { alertClockSkew } from './clock-skew-alert';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
@@ -41,6 +42,7 @@ import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-ar
 import {
   conflictEvent,
   rejectedEvent,
+  settledAbsentEvent,
   statusChangeEvents,
   takenBackEvent,
   type EventDraft,
@@ -133,6 +135,11 @@ export class OrderManager {
   private readonly recheckRule: NeverPlacedRecheckRule;
   /** Lookups of orders declared never placed since the verdict or this start, and when the last one was. */
   private readonly rechecks = new Map<string, { lookups: number; lastAt: number }>();
+  /**
+   * Acknowledged orders the exchange no longer shows that could not be settled yet (absent-order.ts): how many tries,
+   * when the last one was and why it failed. The next try waits on the one backoff (never-placed-recheck.ts).
+   */
+  private readonly absentTries = new Map<string, { tries: number; lastAt: number; reason: string }>();
   private readonly fills: FillSync;
   /** Order lookups, each within `lookupTimeoutMs` and one per order at a time. */
   private readonly lookups: ExchangeReads;
@@ -501,9 +508,11 @@ export class OrderManager {
   }
 
   /**
-   * Looks up again the orders declared never placed on our own inference (never-placed-recheck.ts) — `all` of
+   * Looks up again the orders declared never placed on our own inference (never-placed-recheck.ts), and those settled
+   * when the exchange no longer showed them — `all` of
    * them still within the horizon (recovery, at start), or those whose turn on the widening schedule has come
-   * (`due`: the loop, each tick) — and takes back each one the exchange has after all. Returns those taken back.
+   * (`due`: the loop, each tick) — and takes back each one the exchange has after all (a settled one only when its
+   * answer differs from how it was settled). Returns those taken back.
    * A failed lookup other than "not found" is thrown (the order's turn stays: it is looked up again next time).
    */
   async recheckNeverPlaced(which: 'all' | 'due', maxLookups = Infinity): Promise<TakenBack[]> {
@@ -526,6 +535,11 @@ export class OrderManager {
         continue;
       }
       this.rechecks.delete(id);
+      if (order.settledAbsent && !changedByExchange(order, remote)) {
+        // the exchange shows a settled order as it was settled: confirmed, no longer looked up
+        await this.commitOrder({ ...this.mustGet(id), settledAbsent: undefined });
+        continue;
+      }
       const after = await this.takeBack(id, remote);
       taken.push({ clientOrderId: id, from: order.status, to: after.status });
     }
@@ -533,7 +547,8 @@ export class OrderManager {
   }
 
   /**
-   * Takes back an order declared never placed that the exchange has: the exchange's answer wins. The order is
+   * Takes back an order declared never placed (or settled when the exchange no longer showed it) that the exchange
+   * has: the exchange's answer wins. The order is
    * reopened as `unknown` (a final status never changes on the exchange's word; this one was our inference) with an
    * `order.taken_back` event, then the answer is applied like any other — status, fills, position events.
    */
@@ -544,13 +559,14 @@ export class OrderManager {
       status: 'unknown',
       error: undefined,
       lookupMisses: undefined,
+      settledAbsent: undefined,
       updatedAt: this.clock.now(),
     };
     const positionBefore = this.positions()[order.symbol]?.amount ?? 0;
     await this.commitOrder(reopened, [takenBackEvent(order, remote, positionBefore)]);
     await this.applyRemote(clientOrderId, remote);
     const after = this.mustGet(clientOrderId);
-    this.logger.error('An order declared never placed exists on the exchange; taken back from its answer', {
+    this.logger.error('An order ended on our inference exists on the exchange; taken back from its answer', {
       clientOrderId,
       symbol: after.symbol,
       side: after.side,
@@ -610,8 +626,10 @@ export class OrderManager {
 
   /**
    * The exchange's view of an order it acknowledged, or null while its reads may not show it yet (within the
-   * not-found window from the send: one miss proves nothing, as for an unknown order). A miss after the window is
-   * OrderNotFoundError. `after-cancel`: a lookup sent before is not joined.
+   * not-found window from the send: one miss proves nothing, as for an unknown order). A miss after the window
+   * settles the order from the exchange's other reads (settleAbsent): null once settled, the open-orders list's
+   * answer when it has the order after all, OrderNotFoundError when it cannot be settled yet. `after-cancel`: a
+   * lookup sent before is not joined.
    */
   private async fetchPlaced(order: LocalOrder, after?: 'after-cancel'): Promise<ExchangeOrder | null> {
     const sentAt = this.lookups.sentAt(`order:${order.clientOrderId}`);
@@ -626,7 +644,7 @@ export class OrderManager {
       if (!(err instanceof OrderNotFoundError)) throw err;
       const now = this.clock.now();
       // judged as of the lookup's send (a joined one's may be well before now): a miss proves no more
-      if (!withinNotFoundWindow(order, this.notFoundRule, sentAt)) throw err;
+      if (!withinNotFoundWindow(order, this.notFoundRule, sentAt)) return this.settleAbsent(order);
       this.logger.info('The exchange does not show an order it acknowledged yet; looked up again next tick', {
         clientOrderId: order.clientOrderId,
         exchangeOrderId: order.exchangeOrderId,
@@ -634,6 +652,94 @@ export class OrderManager {
       });
       return null;
     }
+  }
+
+  /**
+   * An acknowledged order its lookups no longer find after the not-found window (absent-order.ts): its symbol's
+   * complete open-orders list, then its fills read by its exchange id, decide. Listed → that answer is returned (the
+   * caller applies it). Settled → committed as filled or cancelled with its fills, one `order.settled_absent` event,
+   * null. Otherwise (its trades beyond the exchange's history, a read failed) nothing is guessed: OrderNotFoundError
+   * saying why, as before (the loop pauses entries on it; the symbol places nothing), and the next try waits on the
+   * one backoff.
+   */
+  private async settleAbsent(order: LocalOrder): Promise<ExchangeOrder | null> {
+    const id = order.clientOrderId;
+    const last = this.absentTries.get(id);
+    if (last && this.clock.now() < nextRecheckAt(last.lastAt, last.tries - 1, this.recheckRule)) {
+      throw absentError(order, last.reason);
+    }
+    let verdict: AbsentOrderVerdict;
+    try {
+      const openOrders = await this.lookup('open-orders', order.symbol, () =>
+        this.exchange.fetchOpenOrders(order.symbol),
+      );
+      const facts: AbsentOrderFacts = {
+        openOrders,
+        market: this.marketBook[order.symbol],
+        tradeHistoryReachMs: this.exchange.traits.tradeHistoryReachMs,
+        now: this.clock.now(),
+      };
+      verdict = judgeAbsentOrder(order, facts);
+      if (verdict.kind === 'read-trades') {
+        const trades = await this.lookup('trades', id, () =>
+          this.exchange.fetchOrderTrades(order.exchangeOrderId!, order.symbol, order.createdAt),
+        );
+        verdict = judgeAbsentOrder(order, { ...facts, trades });
+      }
+    } catch (err) {
+      if (!(err instanceof ByNinjaError)) throw err;
+      verdict = {
+        kind: 'unsettled',
+        reason: `its open orders or fills could not be read (${errorMessage(err)})`,
+      };
+    }
+    const context = { clientOrderId: id, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol };
+    switch (verdict.kind) {
+      case 'listed':
+        this.absentTries.delete(id);
+        this.logger.warn(
+          'A lookup missed an order its open-orders list has; the list answers for it',
+          context,
+        );
+        return verdict.remote;
+      case 'read-trades':
+      case 'unsettled': {
+        const reason = verdict.kind === 'unsettled' ? verdict.reason : 'its fills were not read';
+        this.absentTries.set(id, { tries: (last?.tries ?? 0) + 1, lastAt: this.clock.now(), reason });
+        this.logger.error('The exchange no longer shows an order it acknowledged; not settled', {
+          ...context,
+          reason,
+        });
+        throw absentError(order, reason);
+      }
+      case 'settled':
+        break;
+    }
+    this.absentTries.delete(id);
+    // read again: another update of this order may have been committed during the reads
+    const current = this.mustGet(id);
+    if (isFinal(current.status) || current.status !== order.status || current.filled !== order.filled)
+      return null;
+    const value = verdict.trades.reduce((s, t) => s + t.amount * t.price, 0);
+    const settled: LocalOrder = {
+      ...transition(current, verdict.status, this.clock.now(), {
+        filled: verdict.filled,
+        averagePrice: verdict.filled > 0 ? value / verdict.filled : current.averagePrice,
+        settledAbsent: true,
+      }),
+      error: undefined,
+    };
+    await this.commitOrder(settled, [settledAbsentEvent(settled, current.status)]);
+    this.logger.warn('The exchange no longer shows an order it acknowledged; settled from its fills', {
+      ...context,
+      side: settled.side,
+      status: settled.status,
+      filled: settled.filled,
+      amount: settled.amount,
+      trades: verdict.trades.map((t) => t.id),
+    });
+    await this.syncFills(id, verdict.trades);
+    return null;
   }
 
   /**
@@ -774,6 +880,15 @@ export class OrderManager {
   private mustGet(clientOrderId: string): LocalOrder {
     return this.state.requireOrder(clientOrderId);
   }
+}
+
+/** An acknowledged order the exchange no longer shows and that could not be settled: why, for the pause alert. */
+function absentError(order: LocalOrder, reason: string): OrderNotFoundError {
+  return new OrderNotFoundError(
+    `the exchange no longer shows order ${order.clientOrderId} (${order.side} ${order.amount}, not open, not found ` +
+      `by a lookup) and it is not settled: ${reason}; the symbol places nothing until it is, tried again later`,
+    { clientOrderId: order.clientOrderId, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol },
+  );
 }
 
 /** The error of an order the exchange rejected after acknowledging it (ccxt's order carries no reason). */

@@ -52,6 +52,11 @@ export interface LocalOrder extends OrderSpec {
   retryAfterMs?: number;
   /** Rejected before its create was sent (its intent could not be made durable): the exchange cannot have it. */
   neverSent?: boolean;
+  /**
+   * Settled from its fills after the exchange stopped showing it (absent-order.ts): our inference from its reads, so
+   * it is looked up again like an order declared never placed, and the exchange's answer wins (takeBack).
+   */
+  settledAbsent?: boolean;
 }
 
 /**

@@ -197,8 +197,9 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       }
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
-      // an order the exchange placed but no longer knows: leave it to the operator (reconcile lists it)
-      logger.error('An order of ours is missing on the exchange', {
+      // an order the exchange placed, no longer shows, and that could not be settled from its fills yet
+      // (absent-order.ts): it stays as it is; the loop tries again and pauses entries saying why
+      logger.error('An order of ours is missing on the exchange and not settled yet', {
         clientOrderId: order.clientOrderId,
         status: from,
       });

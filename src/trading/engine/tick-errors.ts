@@ -4,8 +4,9 @@
  *   next tick, alerted when it lasts (`exchange.unreachable`); a refused create never gets here (it is rejected);
  * - skip-symbol: the strategy threw; the symbol is skipped this tick;
  * - hold-orders: state could not be saved; no new orders until a commit works (the state gateway's policy);
- * - pause-entries: operational (a person must act: key refused, funds) or an order the exchange does not know;
- *   entries pause with `trading.paused`, exits keep running;
+ * - pause-entries: operational (a person must act: key refused, funds) or an order the exchange no longer shows and
+ *   that could not be settled from its fills (absent-order.ts); entries pause with `trading.paused`, exits keep
+ *   running (the pause an order caused lifts once it is settled);
  * - fatal: anything else is a bug: thrown out of the loop, the process exits 1 and PM2 restarts it.
  */
 import {

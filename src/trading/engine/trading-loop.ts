@@ -14,8 +14,9 @@
  *
  * Errors are handled by class (tick-errors.ts): temporary → log once, retry next tick, and an
  * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
- * strategy → skip the symbol this tick; operational (and a pending order the exchange does not know) → pause
- * entries with a `trading.paused` event, keep running; persistence → no new orders until a commit succeeds;
+ * strategy → skip the symbol this tick; operational (and an order the exchange no longer shows that could not be
+ * settled yet: that pause lifts once it is) → pause entries with a `trading.paused` event, keep running;
+ * persistence → no new orders until a commit succeeds;
  * anything else → thrown out of `run()` (the process exits 1 and PM2 restarts it).
  *
  * "Paused" stops entries only: exits (strategy, stop-loss, take-profit) keep running so risk can shrink.
@@ -23,7 +24,7 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
-import { ByNinjaError, errorMessage } from '../../shared/errors';
+import { ByNinjaError, OrderNotFoundError, errorMessage } from '../../shared/errors';
 import type { CloseAllResult, LastExit, LoopState, RecoverySummary } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import { retryForever } from '../../shared/retry';
@@ -38,7 +39,7 @@ import { OnceLog } from './log-once';
 import { loopStateOf, type LoopPhase } from './loop-state';
 import { MarketHalts } from './market-halts';
 import type { OrderManager } from './order-manager';
-import { declaredNeverPlaced } from './never-placed-recheck';
+import { endedByInference } from './never-placed-recheck';
 import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
 import { readTogether } from './read-together';
@@ -380,10 +381,20 @@ export class TradingLoop {
    * Pauses entries. An existing pause is kept, unless `takeOver`: then an operator's pause replaces one that would
    * lift by itself (risk, persist, operational), so only an operator's /resume restarts entries.
    */
-  async pauseEntries(reason: string, by: PauseSource, takeOver = false): Promise<PauseState> {
+  async pauseEntries(
+    reason: string,
+    by: PauseSource,
+    takeOver = false,
+    clientOrderId?: string,
+  ): Promise<PauseState> {
     const current = this.manager.state.pause;
     if (current && !(takeOver && current.by !== by)) return current;
-    const pause: PauseState = { reason, by, at: this.clock.now() };
+    const pause: PauseState = {
+      reason,
+      by,
+      at: this.clock.now(),
+      ...(clientOrderId ? { clientOrderId } : {}),
+    };
     await this.manager.state.setPause(pause);
     this.logger.warn('Entries paused', { reason, by });
     await this.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, { reason, by });
@@ -486,6 +497,7 @@ export class TradingLoop {
     }
     this.activity('tick symbols');
     await this.tickSymbols();
+    await this.liftSettledOrderPause();
     // after the symbols' work (a slow lookup never holds a stop-loss back), a few per tick
     await this.recheckNeverPlaced();
     this.throwIfFatal();
@@ -633,6 +645,33 @@ export class TradingLoop {
   }
 
   /**
+   * An operational pause caused by one order the exchange no longer showed and that could not be settled then lifts
+   * by itself once that order is settled (final), as a risk pause lifts once its limit clears (account-watch.ts).
+   */
+  private async liftSettledOrderPause(): Promise<void> {
+    const pause = this.manager.state.pause;
+    if (pause?.by !== 'operational' || !pause.clientOrderId) return;
+    const order = this.manager.order(pause.clientOrderId);
+    if (order && !isFinal(order.status)) return;
+    try {
+      const killSwitch = this.manager.state.risk.killSwitch;
+      if (killSwitch) {
+        // a kill switch fired meanwhile (this pause was kept over its own): the pause is the kill switch's now, lifted
+        // when it clears — never a resume that would reset it
+        await this.manager.state.setPause({
+          reason: `kill switch: ${killSwitch.reason}`,
+          by: 'risk',
+          at: this.clock.now(),
+        });
+        return;
+      }
+      await this.resumeEntries('operational');
+    } catch (err) {
+      this.logger.error('Could not persist the resume', { error: errorMessage(err) });
+    }
+  }
+
+  /**
    * Orders declared never placed, looked up again when their turn comes (never-placed-recheck.ts): at most
    * RECHECKS_PER_TICK a tick, after the symbols' work, so that many of them (an incident's worth) never delay a
    * stop-loss; the rest are due at the next ticks. It runs on its own lane and holds the lanes of the symbols it may
@@ -640,7 +679,7 @@ export class TradingLoop {
    * and a recheck still running (a slow lookup endpoint) or a busy symbol skips it this tick.
    */
   private async recheckNeverPlaced(): Promise<void> {
-    const symbols = new Set(this.manager.hotOrders(declaredNeverPlaced).map((o) => o.symbol));
+    const symbols = new Set(this.manager.hotOrders(endedByInference).map((o) => o.symbol));
     const work = this.lanes.run([RECHECK_LANE, ...symbols], () =>
       this.manager
         .recheckNeverPlaced('due', RECHECKS_PER_TICK)
@@ -688,7 +727,14 @@ export class TradingLoop {
           ...(err as ByNinjaError).context,
         });
         try {
-          await this.pauseEntries(`${where}: ${error}`, 'operational');
+          // an order the exchange no longer shows that could not be settled: the pause lifts once it is
+          const order = err instanceof OrderNotFoundError ? err.context.clientOrderId : undefined;
+          await this.pauseEntries(
+            `${where}: ${error}`,
+            'operational',
+            false,
+            typeof order === 'string' ? order : undefined,
+          );
         } catch (pauseErr) {
           this.logger.error('Could not persist the pause', { error: errorMessage(pauseErr) });
         }

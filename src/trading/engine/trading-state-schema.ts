@@ -82,6 +82,7 @@ export const localOrderSchema = z.looseObject({
   error: z.string().optional(),
   refused: z.boolean().optional(),
   neverSent: z.boolean().optional(),
+  settledAbsent: z.boolean().optional(),
   retryAfterMs: nonNegative.optional(),
 });
 
@@ -121,6 +122,7 @@ const pauseSchema = z.looseObject({
   reason: z.string(),
   by: z.enum(['operator', 'risk', 'operational', 'persist']),
   at: epochMs,
+  clientOrderId: z.string().optional(),
 });
 
 export const pendingEventSchema = z.looseObject({

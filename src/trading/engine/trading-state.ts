@@ -24,6 +24,11 @@ export interface PauseState {
   reason: string;
   by: PauseSource;
   at: number;
+  /**
+   * The order that caused an operational pause, when one did (an order the exchange no longer shows that could not be
+   * settled yet): the pause lifts once that order is settled.
+   */
+  clientOrderId?: string;
 }
 
 export interface TradingState {

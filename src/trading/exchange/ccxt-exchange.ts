@@ -380,6 +380,7 @@ export class CcxtExchange implements Exchange {
     this.traits = {
       lookupGraceMs: this.profile?.recvWindowMs ?? 0,
       clientOrderId: this.profile?.clientOrderId ?? { maxLength: 32, pattern: /^[A-Za-z0-9-]{1,32}$/ },
+      tradeHistoryReachMs: this.profile?.tradeHistoryReachMs,
     };
   }
 

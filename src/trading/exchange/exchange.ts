@@ -124,6 +124,12 @@ export interface ExchangeTraits {
    * joins its parts (default `-`; `Z` where only letters and digits are allowed).
    */
   clientOrderId: { maxLength: number; pattern: RegExp; separator?: '-' | 'Z' };
+  /**
+   * How far back the exchange's trade history reaches (its documented horizon, e.g. OKX fills-history 3 months): an
+   * order it no longer shows that is older than this cannot be settled from its fills (absent-order.ts). Absent: no
+   * documented horizon.
+   */
+  tradeHistoryReachMs?: number;
 }
 
 export interface Exchange {

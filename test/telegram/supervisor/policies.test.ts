@@ -163,6 +163,23 @@ describe('trading events → notifications', () => {
     );
   });
 
+  it('an order the exchange no longer has, settled from its fills, is a risk alert naming the order and the settlement', () => {
+    const summary =
+      'buy 0.003 BTC/USDT (entry, bot-a1b2c3-7) is no longer on the exchange (not among its open orders, not found ' +
+      'by a lookup): settled from its fills as cancelled, filled 0.001 of 0.003';
+    const n = eventNotification(event('order.settled_absent', { summary }), {
+      ...settings,
+      orderCancelled: 'off',
+      orderRejected: 'off',
+    })!;
+    expect(n.priority).to.equal('high');
+    expect(n.silent).to.equal(false);
+    expect(n.text).to.equal(`🔎 <b>Order no longer on the exchange: settled from its fills</b>\n${summary}`);
+    expect(eventNotification(event('order.settled_absent'), { ...settings, riskTriggered: 'off' })).to.equal(
+      undefined,
+    );
+  });
+
   it('a position larger than the account holds is a risk alert with its own title', () => {
     const n = eventNotification(
       event('position.shortfall', {

@@ -1021,5 +1021,145 @@ function liveSuite(kit: ExchangeKit): void {
         h!.manager.hotOrders().filter((o) => o.symbol === 'ETH/USDT' && o.side === 'sell'),
       ).to.deep.equal([]);
     });
+
+    describe('an order it acknowledged that the exchange no longer has (cancelled, then forgotten by its order reads)', () => {
+      const LIMIT = { trading: { orders: { type: 'limit' } } };
+      /** Past the not-found window from the send: the 1 s window plus the 0.5 s request window. */
+      const pastNotFoundWindow = (): Promise<void> => sleep(1_700);
+      const settledEvents = () => h!.events.filter((e) => e.type === 'order.settled_absent');
+
+      /** A limit entry resting at a still price (bid 59994, ask 60006): open on the exchange. */
+      async function restingEntry(fakeOpts: Partial<LocalExchangeOptions> = {}): Promise<void> {
+        await live({ fake: { limitFillSlices: 1, ...fakeOpts }, config: LIMIT });
+        fake!.pinPrice(BTC, 60_000);
+        strategy.next = ENTER;
+        await h!.loop.tick();
+        strategy.next = HOLD;
+        expect(h!.manager.order(id(1))).to.include({ status: 'open', type: 'limit', filled: 0 });
+      }
+
+      it('settles one without fills as cancelled with 0 filled, alerted once; the symbol trades again and its stop-loss sells', async () => {
+        await restingEntry();
+        fake!.purge(id(1));
+        await tickUntil(() => h!.manager.order(id(1))!.status === 'cancelled');
+        expect(h!.manager.order(id(1))).to.include({ filled: 0, settledAbsent: true });
+        expect(settledEvents()).to.have.length(1);
+        expect(settledEvents()[0].summary).to.equal(
+          `buy ${h!.manager.order(id(1))!.amount} BTC/USDT (entry, ${id(1)}) is no longer on the exchange (not ` +
+            `among its open orders, not found by a lookup): settled from its fills as cancelled, filled 0 of ` +
+            `${h!.manager.order(id(1))!.amount}`,
+        );
+        expect(h!.eventTypes()).to.not.include('trading.paused');
+        // the symbol is free again: a new entry goes out and fills, and the stop-loss sells it
+        strategy.next = ENTER;
+        await tickUntil(() => h!.manager.order(id(2)) !== undefined);
+        strategy.next = HOLD;
+        fake!.pinPrice(BTC, 59_990);
+        await tickUntil(() => h!.manager.order(id(2))!.status === 'filled');
+        fake!.pinPrice(BTC, 57_000);
+        await tickUntil(() => h!.manager.order(id(3))?.status === 'filled');
+        expect(h!.manager.order(id(3))).to.include({ side: 'sell', purpose: 'stop-loss' });
+        // what is left is dust (the buy's fee was paid in BTC), never the owner's coins
+        expect(h!.manager.openPositions()).to.deep.equal([]);
+        expect(fake!.balance('BTC')).to.be.at.least(1);
+        expect(settledEvents()).to.have.length(1);
+      });
+
+      it('settles one partly filled then cancelled with its fills: the position is what filled, and the stop-loss sells it', async () => {
+        await live({ fake: { limitFillSlices: 4, matchIntervalMs: 60_000 }, config: LIMIT });
+        fake!.pinPrice(BTC, 60_000);
+        strategy.next = ENTER;
+        await h!.loop.tick();
+        strategy.next = HOLD;
+        const entry = h!.manager.order(id(1))!;
+        // the price crosses the limit: one slice of four fills (the next only a minute later)
+        fake!.pinPrice(BTC, entry.price! - 10);
+        await tickUntil(() => h!.manager.order(id(1))!.status === 'partially_filled');
+        fake!.pinPrice(BTC, 60_000);
+        fake!.purge(id(1));
+        await tickUntil(() => h!.manager.order(id(1))!.status === 'cancelled');
+        const settled = h!.manager.order(id(1))!;
+        const bought = boughtQty();
+        expect(bought).to.be.closeTo(entry.amount / 4, 0.00001);
+        expect(settled.filled).to.be.closeTo(bought, 1e-12);
+        expect(settled.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(bought, 1e-12);
+        expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
+        expect(settledEvents()).to.have.length(1);
+        expect(settledEvents()[0].data).to.include({
+          clientOrderId: id(1),
+          status: 'cancelled',
+          side: 'buy',
+        });
+        expect(settledEvents()[0].summary).to.match(
+          /settled from its fills as cancelled, filled [\d.]+ of [\d.]+$/,
+        );
+        // the stop-loss fires on what filled
+        fake!.pinPrice(BTC, Number((entry.price! * 0.95).toFixed(2)));
+        await tickUntil(() => h!.manager.order(id(2))?.status === 'filled');
+        expect(h!.manager.order(id(2))).to.include({ side: 'sell', purpose: 'stop-loss' });
+        expect(soldQty()).to.be.at.most(bought);
+        expect(h!.manager.openPositions()).to.deep.equal([]);
+        expect(fake!.balance('BTC')).to.be.at.least(1);
+      });
+
+      it('settles nothing when a lookup misses an order its open-orders list still has: the list answers', async () => {
+        await restingEntry();
+        await pastNotFoundWindow();
+        const openReads = fake!.requestCount('openOrders');
+        fake!.fault('fetchOrder', { kind: 'not-found' });
+        await h!.loop.tick();
+        expect(fake!.requestCount('openOrders')).to.be.greaterThan(openReads);
+        expect(h!.manager.order(id(1))).to.include({ status: 'open', filled: 0 });
+        expect(h!.manager.order(id(1))!.settledAbsent).to.equal(undefined);
+        expect(h!.eventTypes()).to.not.include('order.settled_absent');
+        expect(h!.eventTypes()).to.not.include('trading.paused');
+      });
+
+      it('settles nothing while its fills cannot be read: entries paused saying so, tried again later, then settled and resumed', async () => {
+        await restingEntry();
+        fake!.purge(id(1));
+        await pastNotFoundWindow();
+        // both attempts of the trades read fail (5xx)
+        fake!.fault('trades', { kind: 'server-error' });
+        fake!.fault('trades', { kind: 'server-error' });
+        await h!.loop.tick();
+        expect(h!.manager.order(id(1))).to.include({ status: 'open', filled: 0 });
+        expect(h!.eventTypes()).to.not.include('order.settled_absent');
+        const paused = h!.events.filter((e) => e.type === 'trading.paused');
+        expect(paused).to.have.length(1);
+        expect(paused[0].summary).to.match(
+          new RegExp(
+            `the exchange no longer shows order ${id(1)} .* not settled: its open orders or fills could not be read`,
+          ),
+        );
+        expect(h!.loop.pause).to.include({ by: 'operational', clientOrderId: id(1) });
+        // the next try waits for the backoff; then the fills are read, the order settled and the pause lifted
+        await tickUntil(() => h!.manager.order(id(1))!.status === 'cancelled');
+        expect(settledEvents()).to.have.length(1);
+        await h!.loop.tick();
+        expect(h!.loop.pause).to.equal(null);
+        expect(h!.eventTypes()).to.include('trading.resumed');
+      });
+
+      it('settles at recovery one that state has open and the exchange forgot while trading was down', async () => {
+        await restingEntry();
+        fake!.purge(id(1));
+        await pastNotFoundWindow();
+        h = await h!.restart();
+        const summary = await h.loop.recover({ kind: 'clean' });
+        expect(h.manager.order(id(1))).to.include({ status: 'cancelled', filled: 0, settledAbsent: true });
+        expect(summary.changedWhileDown).to.deep.include({
+          clientOrderId: id(1),
+          from: 'open',
+          to: 'cancelled',
+        });
+        expect(settledEvents()).to.have.length(1);
+        h.loop.enterRunning();
+        // the symbol trades again
+        strategy.next = ENTER;
+        await tickUntil(() => h!.manager.order(id(2)) !== undefined);
+        expect(fake!.createRequests()).to.deep.equal([id(1), id(2)]);
+      });
+    });
   });
 }

@@ -758,7 +758,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
     });
 
-    it('still reports a miss once the window from the send has passed', async () => {
+    it('settles it from its fills once the window from the send has passed: filled, its position booked', async () => {
       h = await EngineHarness.open({
         wrapExchange: ackOnly(() => true),
         config: { trading: { orders: { unknownNotFoundWindowMs: 200 } } },
@@ -766,9 +766,167 @@ describe('OrderManager against the paper exchange (integration)', function () {
       h.manager.startAccepting();
       await h.manager.place(buy);
       await h.fakeClock().advance(250, 250);
-      let caught: unknown;
-      await h.manager.refresh('bot-tst000-1').catch((err: unknown) => (caught = err));
-      expect(caught).to.be.instanceOf(OrderNotFoundError);
+      // the lookup still misses; not among the open orders, its trades fill it whole
+      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
+      expect(h.manager.order('bot-tst000-1')).to.include({ filled: 0.001, settledAbsent: true });
+      expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(h.eventTypes().filter((t) => t === 'order.settled_absent')).to.have.length(1);
+    });
+  });
+
+  describe('an acknowledged order the exchange no longer shows: settled from its reads, or left as it is', () => {
+    /** Every order read (lookups and the open-orders list) misses the bot's first order while `hidden()`. */
+    function forgetting(
+      hidden: () => boolean,
+      opts: { tradesFail?: () => boolean; reachMs?: number; tradeReads?: { n: number } } = {},
+    ) {
+      const ours = (o: { clientOrderId?: string }): boolean => o.clientOrderId === 'bot-tst000-1';
+      return (paper: PaperExchange): Exchange =>
+        new Proxy(paper, {
+          get(target, prop, receiver) {
+            if (prop === 'traits') return { ...target.traits, tradeHistoryReachMs: opts.reachMs };
+            if (prop === 'fetchOrderTrades') {
+              return async (id: string, symbol: string) => {
+                if (opts.tradeReads) opts.tradeReads.n++;
+                if (opts.tradesFail?.()) throw new NetworkError('trades: 503 Service Unavailable', {});
+                return target.fetchOrderTrades(id, symbol);
+              };
+            }
+            if (prop === 'fetchOrder' || prop === 'fetchOrderByClientId') {
+              return async (id: string, symbol: string) => {
+                const order = await (prop === 'fetchOrder'
+                  ? target.fetchOrder(id, symbol)
+                  : target.fetchOrderByClientId(id, symbol));
+                if (hidden() && ours(order)) throw new OrderNotFoundError('the exchange has no such order');
+                return order;
+              };
+            }
+            if (prop === 'fetchOpenOrders') {
+              return async (symbol?: string) =>
+                (await target.fetchOpenOrders(symbol)).filter((o) => !(hidden() && ours(o)));
+            }
+            const value = Reflect.get(target, prop, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }) as Exchange;
+    }
+
+    /** A limit buy whose first slice fills at once and whose rest rests, then hidden past the not-found window. */
+    async function settledPartlyFilled(hidden: { on: boolean }): Promise<{ filled: number }> {
+      h = await EngineHarness.open({
+        wrapExchange: forgetting(() => hidden.on),
+        config: {
+          trading: {
+            orders: { unknownNotFoundWindowMs: 200 },
+            paper: { candleMs: 60_000, startingBalances: { USDT: 100_000 } },
+          },
+        },
+      });
+      h.manager.startAccepting();
+      const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+      await h.manager.place({ ...buy, type: 'limit', amount: 0.2, price: Math.round(price * 1.2) });
+      await h.manager.refresh('bot-tst000-1');
+      const placed = h.manager.order('bot-tst000-1')!;
+      expect(placed.status).to.equal('partially_filled');
+      hidden.on = true;
+      await h.fakeClock().advance(250, 250);
+      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({
+        from: 'partially_filled',
+        to: 'cancelled',
+      });
+      expect(h.manager.order('bot-tst000-1')).to.include({ settledAbsent: true, filled: placed.filled });
+      return { filled: placed.filled };
+    }
+
+    it("takes it back when a lookup shows it: the exchange's answer wins (still working), one alert", async () => {
+      const hidden = { on: false };
+      const { filled } = await settledPartlyFilled(hidden);
+      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      hidden.on = false;
+      await h!.fakeClock().advance(250, 250);
+      const taken = await h!.manager.recheckNeverPlaced('due');
+      expect(taken).to.deep.equal([
+        { clientOrderId: 'bot-tst000-1', from: 'cancelled', to: 'partially_filled' },
+      ]);
+      const order = h!.manager.order('bot-tst000-1')!;
+      expect(order).to.include({ status: 'partially_filled', filled });
+      expect(order.settledAbsent).to.equal(undefined);
+      // its fills are counted once
+      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      const events = h!.events.filter((e) => e.type === 'order.taken_back');
+      expect(events).to.have.length(1);
+      expect(events[0].summary).to.match(
+        /was settled as cancelled \(filled [\d.]+\) when the exchange no longer showed it, but the exchange has it \(open/,
+      );
+      // working again: the next refresh follows the exchange
+      expect((await h!.manager.refresh('bot-tst000-1')).to).to.equal('partially_filled');
+    });
+
+    it('reads its fills again only on the backoff after a failed read, and settles it then', async () => {
+      let fail = true;
+      const tradeReads = { n: 0 };
+      h = await EngineHarness.open({
+        wrapExchange: forgetting(() => true, { tradesFail: () => fail, tradeReads }),
+        config: { trading: { orders: { unknownNotFoundWindowMs: 200, type: 'limit' } } },
+      });
+      h.manager.startAccepting();
+      const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+      // resting well below the price: no fill
+      await h.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
+      await h.fakeClock().advance(250, 250);
+      const refresh = () => h!.manager.refresh('bot-tst000-1').catch((err: unknown) => err);
+      const first = await refresh();
+      expect(first).to.be.instanceOf(OrderNotFoundError);
+      expect((first as Error).message).to.match(
+        /not settled: its open orders or fills could not be read \(trades: 503/,
+      );
+      expect(tradeReads.n).to.equal(1);
+      fail = false;
+      // within the backoff (the not-found window, 200 ms): no read, the same answer
+      await h.fakeClock().advance(150, 150);
+      expect(await refresh()).to.be.instanceOf(OrderNotFoundError);
+      expect(tradeReads.n).to.equal(1);
+      await h.fakeClock().advance(100, 100);
+      expect(await refresh()).to.deep.equal({ from: 'open', to: 'cancelled' });
+      expect(tradeReads.n).to.equal(2);
+    });
+
+    it("leaves one older than the exchange's trade history as it is, saying so, without reading its fills", async () => {
+      const tradeReads = { n: 0 };
+      h = await EngineHarness.open({
+        wrapExchange: forgetting(() => true, { reachMs: 3 * 86_400_000, tradeReads }),
+        // hour candles: two days of the simulated market stay quick
+        config: { trading: { orders: { unknownNotFoundWindowMs: 200 }, paper: { candleMs: 3_600_000 } } },
+      });
+      h.manager.startAccepting();
+      const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+      await h.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
+      // two days: within the history (3 days, less a day's edge) it would be settled; a moment more is beyond
+      await h.fakeClock().advance(2 * 86_400_000, 3_600_000);
+      const err = await h.manager.refresh('bot-tst000-1').catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(OrderNotFoundError);
+      expect((err as Error).message).to.match(
+        /not settled: created 2 days ago, beyond the 3 days the exchange's trade history reaches/,
+      );
+      expect((err as OrderNotFoundError).context).to.include({ clientOrderId: 'bot-tst000-1' });
+      expect(h.manager.order('bot-tst000-1')).to.include({ status: 'open' });
+      expect(tradeReads.n).to.equal(0);
+    });
+
+    it('confirms it, with no alert, when a lookup shows it as it was settled', async () => {
+      const hidden = { on: false };
+      await settledPartlyFilled(hidden);
+      // cancelled on the exchange meanwhile, with the same fills: what the settlement said
+      await h!.paper.cancelOrder(h!.manager.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
+      hidden.on = false;
+      await h!.fakeClock().advance(250, 250);
+      expect(await h!.manager.recheckNeverPlaced('due')).to.deep.equal([]);
+      expect(h!.manager.order('bot-tst000-1')).to.include({ status: 'cancelled' });
+      expect(h!.manager.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
+      expect(h!.eventTypes()).to.not.include('order.taken_back');
+      // no longer looked up
+      await h!.fakeClock().advance(3_600_000, 3_600_000);
+      expect(await h!.manager.recheckNeverPlaced('all')).to.deep.equal([]);
     });
   });
 

@@ -86,6 +86,12 @@ export interface ExchangeProfile {
    */
   recvWindowMs: number;
   /**
+   * How far back the exchange's trade list (the one an order's fills are read from) reaches, as documented (OKX
+   * fills-history: 3 months; Bybit execution list: 2 years). An order the exchange no longer shows is settled from
+   * its fills only when it is younger (absent-order.ts). Absent: the exchange documents no horizon.
+   */
+  tradeHistoryReachMs?: number;
+  /**
    * A request header that makes the exchange drop a create it would process later than that time (OKX `expTime` on
    * Place order). The adapter sends it on every create (`path`: ccxt's name of the create endpoint), set to the
    * signing time plus `recvWindowMs`, so that window bounds how late a create can still be taken.
