@@ -634,12 +634,15 @@ export class OrderManager {
   private async fetchPlaced(order: LocalOrder, after?: 'after-cancel'): Promise<ExchangeOrder | null> {
     const sentAt = this.lookups.sentAt(`order:${order.clientOrderId}`);
     try {
-      return await this.lookup(
+      const remote = await this.lookup(
         'order',
         order.clientOrderId,
         () => this.exchange.fetchOrder(order.exchangeOrderId!, order.symbol, order.createdAt),
         after !== undefined,
       );
+      // found again: an earlier try to settle it as absent no longer delays a later one
+      this.absentTries.delete(order.clientOrderId);
+      return remote;
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
       const now = this.clock.now();

@@ -891,6 +891,30 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(tradeReads.n).to.equal(2);
     });
 
+    it('a failed try no longer delays the next once a lookup has found the order in between', async () => {
+      let hidden = true;
+      const tradeReads = { n: 0 };
+      h = await EngineHarness.open({
+        wrapExchange: forgetting(() => hidden, { tradesFail: () => tradeReads.n === 1, tradeReads }),
+        config: { trading: { orders: { unknownNotFoundWindowMs: 200, type: 'limit' } } },
+      });
+      h.manager.startAccepting();
+      const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+      await h.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
+      await h.fakeClock().advance(250, 250);
+      const refresh = () => h!.manager.refresh('bot-tst000-1').catch((err: unknown) => err);
+      expect(await refresh()).to.be.instanceOf(OrderNotFoundError);
+      expect(tradeReads.n).to.equal(1);
+      // the exchange shows it again: working, nothing to settle
+      hidden = false;
+      expect(await refresh()).to.deep.equal({ from: 'open', to: 'open' });
+      // gone again within what the failed try's backoff was: read at once, settled
+      hidden = true;
+      await h.fakeClock().advance(50, 50);
+      expect(await refresh()).to.deep.equal({ from: 'open', to: 'cancelled' });
+      expect(tradeReads.n).to.equal(2);
+    });
+
     it("leaves one older than the exchange's trade history as it is, saying so, without reading its fills", async () => {
       const tradeReads = { n: 0 };
       h = await EngineHarness.open({
