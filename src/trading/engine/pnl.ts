@@ -5,18 +5,25 @@
  * quote currency change cost or proceeds; fees in any other currency (e.g. BNB) count at their quote value at
  * fill time (`feeQuote`, valued when the fill was recorded), as cost on a buy and less proceeds on a sell.
  *
- * A round trip ends when what is left can no longer be sold (below one amount step, the market minimum amount, or
- * worth less than its minimum order value at the fill's price, given `lots`): the dust stays in the position with its cost, and the next buy starts a new trip with its own PnL.
+ * A round trip ends when what is left can no longer be sold by a market order (below one amount step, the market
+ * minimum amount, or worth less than its minimum order value at the fill's price where that minimum applies to market
+ * orders, given `lots`): the dust stays in the position with its cost, and the next buy starts a new trip with its
+ * own PnL.
  *
  * Fills are de-duplicated by (exchange order id, trade id), so applying the same trade twice changes nothing.
  */
 import { utcDay } from '../../shared/clock';
 import type { OrderSide } from '../../shared/domain/order';
 import type { ExchangeTrade, Market } from '../exchange/exchange';
-import { sellableAmount } from '../exchange/precision';
+import { sellableByMarketOrder } from '../exchange/precision';
 
-/** What decides whether a held amount is still a position: the market's amount step and minimum. */
-export type Lot = Pick<Market, 'amountStep' | 'minAmount'> & Partial<Pick<Market, 'minNotional'>>;
+/**
+ * What decides whether a held amount is still a position (precision.ts `sellableByMarketOrder`, the rule risk.ts
+ * isOpenPosition uses): the market's amount step and minimum, its minimum order value and whether that minimum
+ * applies to market orders.
+ */
+export type Lot = Pick<Market, 'amountStep' | 'minAmount'> &
+  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket'>>;
 
 export interface Fill {
   /** Exchange order id. */
@@ -173,9 +180,9 @@ export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBo
     next.amount = Math.max(next.amount, 0) < EPSILON ? 0 : next.amount;
     next.costBasis = 0;
     next.openedAt = null;
-  } else if (lot && sellableAmount(next.amount, lot, fill.price) === 0) {
+  } else if (lot && sellableByMarketOrder(next.amount, lot, fill.price) === 0) {
     // only dust is left (a base-currency buy fee always leaves some; a limit entry cancelled after a small part
-    // filled), unsellable at this fill's price: the round trip is over (the same rule as isOpenPosition)
+    // filled), unsellable at this fill's price: the round trip is over (isOpenPosition's rule, the one function)
     next.openedAt = null;
   }
   // fees paid in the coin belong to one round trip: a new one (or none) starts without them

@@ -11,6 +11,8 @@ import {
   unrealizedPnl,
   type Fill,
 } from '../../../src/trading/engine/pnl';
+import { isOpenPosition } from '../../../src/trading/engine/risk';
+import type { Market } from '../../../src/trading/exchange/exchange';
 
 const T0 = Date.UTC(2026, 0, 1, 10);
 let n = 0;
@@ -146,6 +148,55 @@ describe('PnL: fees in a third currency and round trips that end at dust', () =>
     // a first small slice of a limit entry is no position yet either
     expect(derivePositions({}, [fill('buy', 0.00004, 60_000)], withNotional)['BTC/USDT'].openedAt).to.equal(
       null,
+    );
+  });
+
+  it('keeps the round trip open where the minimum order value skips market orders, as the engine does', () => {
+    // Binance NOTIONAL applyMinToMarket false: 0.04 SOL at 100 (4 USDT, minimum 5) is sold by a market order, so
+    // the engine keeps it a position (stop-loss armed, counted in maxOpenPositions): the books keep its trip open
+    const sol: Market = {
+      symbol: 'SOL/USDT',
+      base: 'SOL',
+      quote: 'USDT',
+      amountStep: 0.001,
+      priceStep: 0.01,
+      minAmount: 0.001,
+      minNotional: 5,
+      minNotionalOnMarket: false,
+    };
+    const buy = fill('buy', 0.04, 100, { symbol: 'SOL/USDT', feeCost: 0 });
+    const book = derivePositions({}, [buy], { 'SOL/USDT': sol })['SOL/USDT'];
+    expect(isOpenPosition(book.amount, sol, 100)).to.equal(true);
+    expect(book.openedAt).to.equal(buy.timestamp);
+    // where the minimum applies to market orders, both say dust
+    const applies = { ...sol, minNotionalOnMarket: undefined };
+    expect(isOpenPosition(book.amount, applies, 100)).to.equal(false);
+    expect(derivePositions({}, [buy], { 'SOL/USDT': applies })['SOL/USDT'].openedAt).to.equal(null);
+  });
+
+  it('ends a round trip exactly where the engine stops seeing a position (one rule, any amount and price)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.constantFrom(true, false, undefined),
+        (units, cents, onMarket) => {
+          const market: Market = {
+            symbol: 'SOL/USDT',
+            base: 'SOL',
+            quote: 'USDT',
+            amountStep: 0.001,
+            priceStep: 0.01,
+            minAmount: 0.005,
+            minNotional: 5,
+            ...(onMarket === undefined ? {} : { minNotionalOnMarket: onMarket }),
+          };
+          const price = cents / 100;
+          const buy = fill('buy', units / 1000, price, { symbol: 'SOL/USDT', feeCost: 0 });
+          const book = derivePositions({}, [buy], { 'SOL/USDT': market })['SOL/USDT'];
+          expect(book.openedAt !== null).to.equal(isOpenPosition(book.amount, market, price));
+        },
+      ),
     );
   });
 
