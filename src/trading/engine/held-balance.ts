@@ -104,8 +104,8 @@ export function feesPaidInCoin(book: PositionBook): FeesInCoin {
 /**
  * Where a write-off of `symbol` made `now` goes among the hot fills (`hotFills`): after the symbol's last fill in the
  * replay order and before every later one — by its trade id where the exchange's trade ids grow with its trades
- * (`fillOrder` trade-id: its times can go back), else by time: just after the last hot fill it must follow when that is later than `now` (fills carry the
- * exchange's time, which a host clock behind it would precede). It follows the fees paid in the coin on other pairs
+ * (`fillOrder` trade-id: its times can go back), else by time: just after the last hot fill it must follow when that
+ * is later than `now` (fills carry the exchange's time, which a host clock behind it would precede). It follows the fees paid in the coin on other pairs
  * too: the write-off spends them (`feesInCoin`), and one replayed after it would count again.
  */
 export function writeOffPlace(

@@ -112,7 +112,6 @@ export interface CreateOrderRequest extends OrderSpec {
   clientOrderId: string;
 }
 
-/** What the engine must know of the exchange behind the port. */
 /**
  * How an exchange orders one symbol's trades, as its documentation says (never guessed from what its ids look like):
  * `trade-id` where its trade ids are documented to grow as the symbol's trades happen (Binance myTrades `fromId`; OKX
@@ -122,6 +121,7 @@ export interface CreateOrderRequest extends OrderSpec {
  */
 export type FillOrder = 'trade-id' | 'time';
 
+/** What the engine must know of the exchange behind the port. */
 export interface ExchangeTraits {
   /** The order of a symbol's trades (its profile's `fillOrder`; paper: `trade-id`; no profile: `time`). */
   fillOrder: FillOrder;
