@@ -253,6 +253,18 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
   private readonly forgottenByRealtime = new Set<string>();
   private nextOrderId = 1_900_000_000_000_000_000n;
   private nextSeq = 4_688_002_127;
+  /**
+   * The next execution's `execId`: a spot execId as Bybit sends them (digits, e.g. "2210000000101610464" in ccxt's
+   * unified private-trade example; the linear example's UUID is another category's). Bybit documents it only as
+   * "Execution ID": nothing says it grows with execTime.
+   */
+  private nextExecId = 2_210_000_000_101_610_464n;
+  /**
+   * A jump of the next execution's id, once (0 by default; ids then count on from it): negative, a later execution
+   * gets a smaller execId than an earlier one — which Bybit's documentation allows (execId promises no order), so
+   * the bot must not read one into them.
+   */
+  execIdJump = 0n;
   protected override readonly contentType = 'application/json; charset=utf-8';
 
   private constructor(options: FakeBybitOptions) {
@@ -911,7 +923,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
       isMaker,
       execFee: fmt(fee),
       feeRate: String(rate),
-      execId: `${order.orderId.slice(-6)}-${this.nextSeq}`,
+      execId: String(this.takeExecId()),
       tradeIv: '',
       blockTradeId: '',
       markPrice: String(price),
@@ -926,6 +938,12 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
       extraFees: '',
       seq: this.nextSeq++,
     });
+  }
+
+  private takeExecId(): bigint {
+    this.nextExecId += 1n + this.execIdJump;
+    this.execIdJump = 0n;
+    return this.nextExecId;
   }
 }
 

@@ -24,6 +24,7 @@ import type {
   Exchange,
   ExchangeOrder,
   ExchangeTrade,
+  ExchangeTraits,
   Market,
   Ticker,
 } from '../../src/trading/exchange/exchange';
@@ -77,7 +78,12 @@ function candlesFor(symbol: string, count: number, start: number, seed: number):
 /** An exchange in memory: market orders fill at once at the last close, limit orders rest. */
 class InMemoryExchange implements Exchange {
   readonly id = 'bench';
-  readonly traits = { lookupGraceMs: 0, clientOrderId: { maxLength: 64, pattern: /^[A-Za-z0-9-]{1,64}$/ } };
+  readonly traits: ExchangeTraits = {
+    lookupGraceMs: 0,
+    // its trade ids (`t1`, `t2`, …) are no numbers: time order
+    fillOrder: 'time',
+    clientOrderId: { maxLength: 64, pattern: /^[A-Za-z0-9-]{1,64}$/ },
+  };
   private readonly orders = new Map<string, ExchangeOrder>();
   private readonly byClient = new Map<string, string>();
   private readonly balance: Record<string, BalanceEntry> = { USDT: { free: 1e9, used: 0, total: 1e9 } };

@@ -203,7 +203,8 @@ export async function runChecks(cluster: ChaosCluster, input: CheckInput): Promi
   // Positions against the exchange's balances: only this bot trades the paper account, fees are charged in the
   // quote currency, so each symbol's base balance is exactly the bot's position — and, unlike the order history
   // (the paper exchange keeps the last 500 closed orders), balances remember every fill.
-  const positions = derivePositions(state.checkpoint, hotFills);
+  // the paper exchange numbers its trades as it makes them (ExchangeTraits fillOrder)
+  const positions = derivePositions(state.checkpoint, hotFills, {}, 'trade-id');
   const startingBalances = configSchema.parse({}).trading.paper.startingBalances;
   const symbols = new Set([...Object.keys(positions), ...ours.map((o) => o.symbol)]);
   const amountDiffs = [...symbols]

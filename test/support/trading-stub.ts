@@ -212,7 +212,7 @@ export function filledOrder(
 
 /** Three round trips over two days (+10, -4, +6 before fees), built by the real report builder. */
 export function stubReport(now: number): ReturnType<PnlReportBuilder['finish']> {
-  const builder = new PnlReportBuilder({ now, quoteCurrency: 'USDT', lots: {} });
+  const builder = new PnlReportBuilder({ now, quoteCurrency: 'USDT', lots: {}, fillOrder: 'trade-id' });
   const h = 3_600_000;
   builder.add(filledOrder('s-1', 'BTC/USDT', 'buy', 0.01, 60_000, now - 40 * h, 0.6));
   builder.add(filledOrder('s-2', 'BTC/USDT', 'sell', 0.01, 61_000, now - 30 * h, 0.61));

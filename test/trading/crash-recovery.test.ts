@@ -165,6 +165,8 @@ describe('trading crash recovery with real processes (SIGKILL mid-order)', funct
     const books: Record<string, PositionBook> = derivePositions(
       state.checkpoint,
       Object.values(state.orders).flatMap((o) => o.fills),
+      {},
+      'trade-id',
     );
     for (const symbol of ['BTC/USDT', 'ETH/USDT']) {
       const base = symbol.split('/')[0];
@@ -271,6 +273,8 @@ describe('trading crash recovery on the live ccxt path against a local fake Bina
     const books = derivePositions(
       state.checkpoint,
       Object.values(state.orders).flatMap((o) => o.fills),
+      {},
+      'trade-id',
     );
     for (const symbol of ['BTC/USDT', 'ETH/USDT']) {
       const base = symbol.split('/')[0];

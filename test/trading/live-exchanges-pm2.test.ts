@@ -164,6 +164,8 @@ function pm2Suite(kit: ExchangeKit): void {
       const books = derivePositions(
         state.checkpoint,
         Object.values(state.orders).flatMap((o) => o.fills),
+        {},
+        kit.profile.fillOrder,
       );
       for (const symbol of SYMBOLS) {
         const base = symbol.split('/')[0];

@@ -168,6 +168,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       pageBytes: deps.pageBytes,
       hotOrders: () => manager.hotOrders(),
       lots: () => manager.markets,
+      fillOrder: manager.fillOrder,
       quoteCurrency: loop.snapshot().quoteCurrency,
       end: () => {
         const snap = loop.snapshot();

@@ -18,7 +18,14 @@ import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
 import { FeeValuation } from './fee-valuation';
 import { positionChangeEvents } from './order-events';
 import { addFills, isFinal, type LocalOrder } from './order-state';
-import { derivePositions, feeNeedsValuation, fillFromTrade, type Fill, type PositionBook } from './pnl';
+import {
+  derivePositions,
+  feeNeedsValuation,
+  fillFromTrade,
+  type Fill,
+  type FillOrder,
+  type PositionBook,
+} from './pnl';
 import type { StateGateway } from './state-gateway';
 import type { TradingState } from './trading-state';
 
@@ -125,8 +132,8 @@ export class FillSync {
     const events = positionChangeEvents(
       order.symbol,
       markets[order.symbol],
-      positionsOf(state.data, markets)[order.symbol],
-      positionsOf(state.data, markets, updated)[order.symbol],
+      positionsOf(state.data, markets, this.opts.exchange.traits.fillOrder)[order.symbol],
+      positionsOf(state.data, markets, this.opts.exchange.traits.fillOrder, updated)[order.symbol],
       added[added.length - 1].price,
     );
     await state.commitOrder(updated, events);
@@ -141,6 +148,7 @@ export class FillSync {
 export function positionsOf(
   data: Readonly<Pick<TradingState, 'orders' | 'checkpoint'>>,
   markets: Record<string, Market>,
+  fillOrder: FillOrder,
   replacing?: LocalOrder,
 ): Record<string, PositionBook> {
   // same fill order as after the commit (replacing a key keeps its place)
@@ -148,5 +156,5 @@ export function positionsOf(
   for (const o of Object.values(data.orders))
     fills.push(...(o.clientOrderId === replacing?.clientOrderId ? replacing : o).fills);
   if (replacing && !(replacing.clientOrderId in data.orders)) fills.push(...replacing.fills);
-  return derivePositions(data.checkpoint, fills, markets);
+  return derivePositions(data.checkpoint, fills, markets, fillOrder);
 }

@@ -6,7 +6,14 @@
  */
 import type { Market } from '../exchange/exchange';
 import { fillsComplete, isFinal, type LocalOrder } from './order-state';
-import { derivePositions, feeNeedsValuation, inReplayOrder, splitSymbol, type Fill } from './pnl';
+import {
+  derivePositions,
+  feeNeedsValuation,
+  inReplayOrder,
+  splitSymbol,
+  type Fill,
+  type FillOrder,
+} from './pnl';
 import type { StateGateway } from './state-gateway';
 import { seqOf, type HistoryEntry } from './trading-state';
 
@@ -22,6 +29,8 @@ export interface OrderArchiveOptions {
   state: StateGateway;
   history: HistoryLog;
   markets: () => Record<string, Market>;
+  /** The exchange's order of a symbol's trades (ExchangeTraits `fillOrder`): the positions' replay order. */
+  fillOrder: FillOrder;
   now: () => number;
   /** Final orders kept in hot state for `orders` and reconcile before they move to the journal (default 20). */
   recentFinalKept?: number;
@@ -35,7 +44,7 @@ export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<num
   const done = hot
     .filter((o) => isFinal(o.status) && fillsComplete(o) && !opts.keep?.(o))
     .sort((a, b) => b.updatedAt - a.updatedAt);
-  const old = inFillOrder(done.slice(opts.recentFinalKept ?? 20), hot);
+  const old = inFillOrder(done.slice(opts.recentFinalKept ?? 20), hot, opts.fillOrder);
   if (old.length === 0) return 0;
   // journal first: a crash before the commit below leaves the orders in both places, and readers dedupe
   const seq = opts.state.data.seq;
@@ -45,6 +54,7 @@ export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<num
     opts.state.data.checkpoint,
     old.flatMap((o) => o.fills),
     opts.markets(),
+    opts.fillOrder,
   );
   await opts.state.commit((d) => {
     for (const o of old) delete d.orders[o.clientOrderId];
@@ -63,9 +73,12 @@ export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<num
  * orders were archived), and so does a hot fill stamped earlier but numbered later (an exchange clock that went
  * back). What is held back goes with a later archive.
  */
-export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[]): LocalOrder[] {
+export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[], fillOrder: FillOrder): LocalOrder[] {
   const place = new Map<Fill, number>();
-  inReplayOrder(hot.flatMap((o) => o.fills)).forEach((f, i) => place.set(f, i));
+  inReplayOrder(
+    hot.flatMap((o) => o.fills),
+    fillOrder,
+  ).forEach((f, i) => place.set(f, i));
   const chosen = new Set(candidates);
   for (let changed = true; changed;) {
     changed = false;

@@ -68,7 +68,7 @@ import {
   type NotFoundRule,
   type OrderPurpose,
 } from './order-state';
-import { averageEntryPrice, type Fill, type PositionBook } from './pnl';
+import { averageEntryPrice, type Fill, type FillOrder, type PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
@@ -186,6 +186,11 @@ export class OrderManager {
     checkClientOrderIds(opts.botId, opts.exchange);
   }
 
+  /** The exchange's order of a symbol's trades (ExchangeTraits `fillOrder`): the order the books replay fills in. */
+  get fillOrder(): FillOrder {
+    return this.exchange.traits.fillOrder;
+  }
+
   get markets(): Record<string, Market> {
     return this.marketBook;
   }
@@ -268,7 +273,7 @@ export class OrderManager {
   }
 
   positions(): Record<string, PositionBook> {
-    return positionsOf(this.state.data, this.marketBook);
+    return positionsOf(this.state.data, this.marketBook, this.fillOrder);
   }
 
   /**
@@ -836,6 +841,7 @@ export class OrderManager {
       state: this.state,
       history: this.history,
       markets: () => this.marketBook,
+      fillOrder: this.fillOrder,
       now: () => this.clock.now(),
       recentFinalKept: this.opts.recentFinalKept,
     });

@@ -5,18 +5,27 @@
  * quote currency change cost or proceeds; fees in any other currency (e.g. BNB) count at their quote value at
  * fill time (`feeQuote`, valued when the fill was recorded), as cost on a buy and less proceeds on a sell.
  *
- * A round trip ends when what is left can no longer be sold (below one amount step, the market minimum amount, or
- * worth less than its minimum order value at the fill's price, given `lots`): the dust stays in the position with its cost, and the next buy starts a new trip with its own PnL.
+ * A round trip ends when what is left can no longer be sold by a market order (below one amount step, the market
+ * minimum amount, or worth less than its minimum order value at the fill's price where that minimum applies to market
+ * orders, given `lots`): the dust stays in the position with its cost, and the next buy starts a new trip with its
+ * own PnL.
  *
  * Fills are de-duplicated by (exchange order id, trade id), so applying the same trade twice changes nothing.
  */
 import { utcDay } from '../../shared/clock';
 import type { OrderSide } from '../../shared/domain/order';
-import type { ExchangeTrade, Market } from '../exchange/exchange';
-import { sellableAmount } from '../exchange/precision';
+import type { ExchangeTrade, FillOrder, Market } from '../exchange/exchange';
+import { sellableByMarketOrder } from '../exchange/precision';
 
-/** What decides whether a held amount is still a position: the market's amount step and minimum. */
-export type Lot = Pick<Market, 'amountStep' | 'minAmount'> & Partial<Pick<Market, 'minNotional'>>;
+export type { FillOrder } from '../exchange/exchange';
+
+/**
+ * What decides whether a held amount is still a position (precision.ts `sellableByMarketOrder`, the rule risk.ts
+ * isOpenPosition uses): the market's amount step and minimum, its minimum order value and whether that minimum
+ * applies to market orders.
+ */
+export type Lot = Pick<Market, 'amountStep' | 'minAmount'> &
+  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket'>>;
 
 export interface Fill {
   /** Exchange order id. */
@@ -46,8 +55,9 @@ export interface Fill {
   /**
    * A write-off's place among its symbol's fills (held-balance.ts `writeOffPlace`): the trade id of the symbol's last
    * fill in the hot state when it was written, so it follows that fill and precedes every later one whatever their
-   * times say (`inReplayOrder`). Absent on the exchange's fills, where the exchange's trade ids are not numbers, and
-   * when none of the symbol's fills was hot (its fills are then in the checkpoint: time order places it after them).
+   * times say (`inReplayOrder`). Absent on the exchange's own fills; on a write-off, absent where the exchange's fills
+   * replay in time order (`FillOrder` time: there its time places it) and when none of the symbol's fills was hot (its
+   * fills are then in the checkpoint: time order places it after them).
    */
   afterTradeId?: string;
 }
@@ -173,9 +183,9 @@ export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBo
     next.amount = Math.max(next.amount, 0) < EPSILON ? 0 : next.amount;
     next.costBasis = 0;
     next.openedAt = null;
-  } else if (lot && sellableAmount(next.amount, lot, fill.price) === 0) {
+  } else if (lot && sellableByMarketOrder(next.amount, lot, fill.price) === 0) {
     // only dust is left (a base-currency buy fee always leaves some; a limit entry cancelled after a small part
-    // filled), unsellable at this fill's price: the round trip is over (the same rule as isOpenPosition)
+    // filled), unsellable at this fill's price: the round trip is over (isOpenPosition's rule, the one function)
     next.openedAt = null;
   }
   // fees paid in the coin belong to one round trip: a new one (or none) starts without them
@@ -223,8 +233,9 @@ function countFeesInCoin(
 }
 
 /**
- * Time order: fill time, then trade id — numerically when both ids are numbers (exchanges number trades in the
- * order they happened, and "10" must come after "9"), else as text. Only the fallback of `inReplayOrder`.
+ * Time order: fill time, then trade id — numerically when both ids are numbers ("10" after "9"), else as text. Fills
+ * of one millisecond go by trade id on every exchange: where ids grow with the trades that is their order, and Bybit
+ * recommends it for executions of one `execTime` ("sort according to execId+OrderId+leavesQty").
  */
 export function byFillTime(a: Fill, b: Fill): number {
   return a.timestamp - b.timestamp || compareTradeIds(a.tradeId, b.tradeId);
@@ -244,9 +255,9 @@ function isDigits(s: string): boolean {
 }
 
 /**
- * Where a fill stands in its symbol's sequence: its trade id (Binance, OKX and the paper exchange number a symbol's
- * trades as they happen), or for a write-off the id it follows, just after it. Null: an id that is not a number
- * (Bybit's execId) or a write-off written before `afterTradeId` existed.
+ * Where a fill stands in its symbol's sequence, on an exchange whose trade ids grow as trades happen (`FillOrder`
+ * `trade-id`): its trade id, or for a write-off the id it follows, just after it. Null: an id that is not a number
+ * (a write-off's own id) or a write-off written before `afterTradeId` existed.
  */
 function sequenceOf(fill: Fill): { id: string; after: number } | null {
   if (fill.afterTradeId !== undefined)
@@ -255,14 +266,17 @@ function sequenceOf(fill: Fill): { id: string; after: number } | null {
 }
 
 /**
- * The order fills are applied in (pure). Each symbol's fills follow the exchange's trade ids when every one of them
- * has a sequence (`sequenceOf`): an exchange's clock can go back, so a later trade may carry an earlier time than
- * the one before it, and applying it first would sell from an empty position and buy it back. A symbol whose fills
- * are not all numbered keeps time order. Symbols interleave by time (each keeps the places its fills take in time
- * order; a position depends only on its own symbol's fills).
+ * The order fills are applied in (pure). Where the exchange documents its trade ids as growing with its trades
+ * (`order` `trade-id`), each symbol's fills follow them when every one of them has a sequence (`sequenceOf`): an
+ * exchange's clock can go back, so a later trade may carry an earlier time than the one before it, and applying it
+ * first would sell from an empty position and buy it back. A symbol whose fills are not all numbered keeps time
+ * order, and so does every symbol where the exchange promises no id order (`time`: Bybit, by `execTime`, its own
+ * sort key) — there an id order that contradicts time would replay a sell before its buy. Symbols interleave by time
+ * (each keeps the places its fills take in time order; a position depends only on its own symbol's fills).
  */
-export function inReplayOrder(fills: readonly Fill[]): Fill[] {
+export function inReplayOrder(fills: readonly Fill[], order: FillOrder): Fill[] {
   const ordered = [...fills].sort(byFillTime);
+  if (order !== 'trade-id') return ordered;
   const places = new Map<string, number[]>();
   for (let i = 0; i < ordered.length; i++) {
     const symbol = ordered[i]!.symbol;
@@ -285,12 +299,13 @@ export function inReplayOrder(fills: readonly Fill[]): Fill[] {
 
 /**
  * The `afterTradeId` of a fill written now after `fills` (one symbol's fills in the hot state): the last in their
- * sequence, or undefined when they are not all numbered or there are none (time order decides there: with none hot
- * the position's fills are in the checkpoint, whose trade ids it does not keep, and '0' would put the new fill before
- * them wherever they are folded again, as the /pnl report does).
+ * sequence, or undefined when the exchange's fills replay in time order (`order`), when they are not all numbered or
+ * there are none (time order decides there: with none hot the position's fills are in the checkpoint, whose trade ids
+ * it does not keep, and '0' would put the new fill before them wherever they are folded again, as the /pnl report
+ * does).
  */
-export function sequenceAfter(fills: readonly Fill[]): string | undefined {
-  if (fills.length === 0) return undefined;
+export function sequenceAfter(fills: readonly Fill[], order: FillOrder): string | undefined {
+  if (fills.length === 0 || order !== 'trade-id') return undefined;
   let last = '0';
   for (const f of fills) {
     const key = sequenceOf(f);
@@ -302,14 +317,15 @@ export function sequenceAfter(fills: readonly Fill[]): string | undefined {
 
 /**
  * Positions from a checkpoint plus fills: fills are de-duplicated by (order id, trade id) and applied in replay
- * order (`inReplayOrder`). The checkpoint holds the fold of fills already moved to the journal. A fill also counts
- * in the other positions' `feesInCoin` (countFeesInCoin), so the archive keeps the fills of the pairs involved in
- * time order (order-archive.ts).
+ * order (`inReplayOrder`, by the exchange's `order`). The checkpoint holds the fold of fills already moved to the
+ * journal. A fill also counts in the other positions' `feesInCoin` (countFeesInCoin), so the archive keeps the fills
+ * of the pairs involved in time order (order-archive.ts). A symbol without a lot never ends a round trip at dust.
  */
 export function derivePositions(
   checkpoint: Readonly<Record<string, PositionBook>>,
   fills: readonly Fill[],
-  lots: Readonly<Record<string, Lot>> = {},
+  lots: Readonly<Record<string, Lot>>,
+  order: FillOrder,
 ): Record<string, PositionBook> {
   const books: Record<string, PositionBook> = {};
   // the books of each base coin, for the fees paid in it (countFeesInCoin)
@@ -323,7 +339,7 @@ export function derivePositions(
   };
   for (const [symbol, book] of Object.entries(checkpoint)) open(symbol, { ...emptyBook(symbol), ...book });
   const seen = new Set<string>();
-  for (const fill of inReplayOrder(fills)) {
+  for (const fill of inReplayOrder(fills, order)) {
     const key = fillKey(fill);
     if (seen.has(key)) continue;
     seen.add(key);

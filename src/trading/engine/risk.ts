@@ -5,7 +5,13 @@
  */
 import type { Config } from '../../shared/config/schema';
 import type { Market } from '../exchange/exchange';
-import { floorToStep, largestOrderAmount, sellableAmount } from '../exchange/precision';
+import {
+  floorToStep,
+  largestOrderAmount,
+  sellableAmount,
+  sellableByMarketOrder,
+  valuedAt,
+} from '../exchange/precision';
 import { utcDay } from '../../shared/clock';
 
 export type RiskConfig = Config['trading']['risk'];
@@ -54,14 +60,6 @@ export function sizeExit(
   const smaller = floorToStep(sellable - smallest, market.amountStep);
   const sized = checkAmount(Math.min(smaller, cap), price, market, valued);
   return sized.ok ? sized : checkAmount(cap, price, market, valued);
-}
-
-/**
- * The price an order's value is judged at against the minimum order value, or undefined where none applies: a
- * MARKET order on a market whose minimum skips market orders (Binance NOTIONAL applyMinToMarket false).
- */
-function valuedAt(price: number, market: Market, type: 'market' | 'limit'): number | undefined {
-  return type === 'market' && market.minNotionalOnMarket === false ? undefined : price;
 }
 
 /** The smallest amount one order can sell (valued at `price`): the minimum amount and value, on the amount step. */
@@ -246,7 +244,5 @@ export function isOpenPosition(
   price: number | undefined,
 ): boolean {
   if (!market) return amount > 1e-12;
-  return (
-    sellableAmount(amount, market, price === undefined ? undefined : valuedAt(price, market, 'market')) > 0
-  );
+  return sellableByMarketOrder(amount, market, price) > 0;
 }

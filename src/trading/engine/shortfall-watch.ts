@@ -109,6 +109,7 @@ export class ShortfallWatch {
       symbol,
       manager.hotOrders().flatMap((o) => o.fills),
       now,
+      manager.fillOrder,
     );
     const fills = writeOffFills(book, s.missing, fees, clientOrderId, at).map((f) =>
       afterTradeId === undefined ? f : { ...f, afterTradeId },
@@ -132,8 +133,8 @@ export class ShortfallWatch {
     const events = positionChangeEvents(
       symbol,
       market,
-      positionsOf(manager.state.data, manager.markets)[symbol],
-      positionsOf(manager.state.data, manager.markets, order)[symbol],
+      positionsOf(manager.state.data, manager.markets, manager.fillOrder)[symbol],
+      positionsOf(manager.state.data, manager.markets, manager.fillOrder, order)[symbol],
       price,
     );
     await manager.state.commitOrder(order, events);

@@ -379,6 +379,8 @@ export class CcxtExchange implements Exchange {
     });
     this.traits = {
       lookupGraceMs: this.profile?.recvWindowMs ?? 0,
+      // without a profile nothing documented says the ids grow with time
+      fillOrder: this.profile?.fillOrder ?? 'time',
       clientOrderId: this.profile?.clientOrderId ?? { maxLength: 32, pattern: /^[A-Za-z0-9-]{1,32}$/ },
       tradeHistoryReachMs: this.profile?.tradeHistoryReachMs,
     };

@@ -112,8 +112,19 @@ export interface CreateOrderRequest extends OrderSpec {
   clientOrderId: string;
 }
 
+/**
+ * How an exchange orders one symbol's trades, as its documentation says (never guessed from what its ids look like):
+ * `trade-id` where its trade ids are documented to grow as the symbol's trades happen (Binance myTrades `fromId`; OKX
+ * trade ids, by which it pages an instrument's trades; the paper exchange, which numbers its own), `time` where
+ * nothing promises that (Bybit's execId is only an "Execution ID"). The books replay fills by it (pnl.ts
+ * inReplayOrder).
+ */
+export type FillOrder = 'trade-id' | 'time';
+
 /** What the engine must know of the exchange behind the port. */
 export interface ExchangeTraits {
+  /** The order of a symbol's trades (its profile's `fillOrder`; paper: `trade-id`; no profile: `time`). */
+  fillOrder: FillOrder;
   /**
    * How long after a create the exchange may still answer "no such order" for an order it took, on top of the
    * engine's unknown-order window (its request validity window, e.g. Binance recvWindow); 0 for paper.

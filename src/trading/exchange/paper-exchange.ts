@@ -93,6 +93,8 @@ const RECENT_ORDERS = 500;
 /** The paper exchange knows every order it took at once, and takes any id our engine builds. */
 const PAPER_TRAITS: ExchangeTraits = {
   lookupGraceMs: 0,
+  // paper-matching.ts numbers the account's trades as it makes them
+  fillOrder: 'trade-id',
   clientOrderId: { maxLength: 64, pattern: /^[.A-Za-z0-9:/_-]{1,64}$/ },
 };
 

@@ -54,6 +54,33 @@ export function sellableAmount(
 }
 
 /**
+ * The price an order's value is judged at against the minimum order value, or undefined where none applies: a
+ * MARKET order on a market whose minimum skips market orders (Binance NOTIONAL applyMinToMarket false).
+ */
+export function valuedAt(
+  price: number,
+  market: Partial<Pick<Market, 'minNotionalOnMarket'>>,
+  type: OrderType,
+): number | undefined {
+  return type === 'market' && market.minNotionalOnMarket === false ? undefined : price;
+}
+
+/**
+ * The part of a held amount a MARKET order can sell, as a stop-loss or close-all sells it (the one rule for "still a
+ * position", risk.ts isOpenPosition and the books' round trips, pnl.ts applyFill): `sellableAmount` with its value
+ * judged at `price` only where the minimum order value applies to market orders (`valuedAt`); without a price, the
+ * value is not judged.
+ */
+export function sellableByMarketOrder(
+  amount: number,
+  market: Pick<Market, 'amountStep' | 'minAmount'> &
+    Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket'>>,
+  price: number | undefined,
+): number {
+  return sellableAmount(amount, market, price === undefined ? undefined : valuedAt(price, market, 'market'));
+}
+
+/**
  * How much more a market order may be worth to the exchange than at the last price read, when it judges a maximum
  * order value: Binance values a MARKET order at the average price of the last `avgPriceMins` minutes (5 by default)
  * — in a fall, above the last price —, OKX at what it fills at. 10 % covers a fall of 10 % within those minutes; in

@@ -14,6 +14,7 @@ import {
   fillKey,
   inReplayOrder,
   type Fill,
+  type FillOrder,
   type Lot,
   type PositionBook,
 } from '../engine/pnl';
@@ -29,6 +30,8 @@ export interface ReportWindow {
   quoteCurrency: string;
   /** Amount step and minimum per symbol: where a round trip ends (as in the positions). */
   lots: Readonly<Record<string, Lot>>;
+  /** The exchange's order of a symbol's trades (ExchangeTraits `fillOrder`): the positions' replay order. */
+  fillOrder: FillOrder;
 }
 
 export interface ReportEnd {
@@ -83,7 +86,7 @@ export class PnlReportBuilder {
     if (this.recent.size > RECENT_IDS) this.recent.delete(this.recent.values().next().value!);
     const seen = new Set<string>();
     const out: Fill[] = [];
-    for (const fill of inReplayOrder(order.fills)) {
+    for (const fill of inReplayOrder(order.fills, this.window.fillOrder)) {
       const key = fillKey(fill);
       if (seen.has(key)) continue;
       seen.add(key);

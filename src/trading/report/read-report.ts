@@ -13,7 +13,7 @@ import type { PnlReport } from '../../shared/ipc/protocol';
 import type { HistoryPages } from '../control/orders-page';
 import type { LocalOrder } from '../engine/order-state';
 import type { Lot } from '../engine/pnl';
-import type { Fill } from '../engine/pnl';
+import type { Fill, FillOrder } from '../engine/pnl';
 import { inReplayOrder } from '../engine/pnl';
 import { PnlReportBuilder, type ReportEnd } from './pnl-report';
 
@@ -24,6 +24,8 @@ export interface ReadReportDeps {
   pageBytes: number;
   hotOrders: () => readonly LocalOrder[];
   lots: () => Readonly<Record<string, Lot>>;
+  /** The exchange's order of a symbol's trades (ExchangeTraits `fillOrder`). */
+  fillOrder: FillOrder;
   quoteCurrency: string;
   /** Read after the journal: equity and positions as they are when the report is done. */
   end: () => ReportEnd;
@@ -35,6 +37,7 @@ export async function readReport(deps: ReadReportDeps): Promise<PnlReport> {
     now: deps.now(),
     quoteCurrency: deps.quoteCurrency,
     lots: deps.lots(),
+    fillOrder: deps.fillOrder,
   });
   const inHot = new Set(deps.hotOrders().map((o) => o.clientOrderId));
   let pending: Fill[] = [];
@@ -46,11 +49,11 @@ export async function readReport(deps: ReadReportDeps): Promise<PnlReport> {
     }
   };
   /**
-   * Applies the buffered fills older than `before`, in replay order (a symbol's fills by trade id, pnl.ts), up to
+   * Applies the buffered fills older than `before`, in replay order (pnl.ts inReplayOrder), up to
    * the first one that is not; keeps the rest.
    */
   const flush = (before: number): void => {
-    pending = inReplayOrder(pending);
+    pending = inReplayOrder(pending, deps.fillOrder);
     let n = 0;
     while (n < pending.length && pending[n]!.timestamp < before) builder.apply(pending[n++]!);
     pending = pending.slice(n);

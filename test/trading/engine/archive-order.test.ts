@@ -45,11 +45,11 @@ describe('archive keeps fills in time order (inFillOrder)', () => {
     const c = order('c', 'ETH/USDT', [[9, 'buy', 1, 10]]); // other symbol: no constraint
     const d = order('d', 'BTC/USDT', [[2, 'buy', 1, 95]]); // before b's fill, but after a's first one
     // a is held (its fill at 5 is after b's at 3), and so d (its fill at 2 is after a's at 1)
-    expect(inFillOrder([a, c, d], [a, b, c, d]).map((o) => o.clientOrderId)).to.deep.equal(['c']);
+    expect(inFillOrder([a, c, d], [a, b, c, d], 'trade-id').map((o) => o.clientOrderId)).to.deep.equal(['c']);
     const e = order('e', 'BTC/USDT', [[0, 'buy', 1, 80]]); // before every fill that stays hot
-    expect(inFillOrder([a, e], [a, b, e]).map((o) => o.clientOrderId)).to.deep.equal(['e']);
+    expect(inFillOrder([a, e], [a, b, e], 'trade-id').map((o) => o.clientOrderId)).to.deep.equal(['e']);
     // once b goes too, a may follow
-    expect(inFillOrder([a, b], [a, b]).map((o) => o.clientOrderId)).to.deep.equal(['a', 'b']);
+    expect(inFillOrder([a, b], [a, b], 'trade-id').map((o) => o.clientOrderId)).to.deep.equal(['a', 'b']);
   });
 
   it('holds back an order whose fill has the same millisecond as a fill that stays hot', () => {
@@ -57,8 +57,11 @@ describe('archive keeps fills in time order (inFillOrder)', () => {
     // cannot keep — archiving the sell alone would apply it before the buy
     const sell = order('s', 'BTC/USDT', [[7, 'sell', 1, 110]]);
     const buy = order('b', 'BTC/USDT', [[7, 'buy', 1, 100]]);
-    expect(inFillOrder([sell], [sell, buy])).to.deep.equal([]);
-    expect(inFillOrder([sell, buy], [sell, buy]).map((o) => o.clientOrderId)).to.deep.equal(['s', 'b']);
+    expect(inFillOrder([sell], [sell, buy], 'trade-id')).to.deep.equal([]);
+    expect(inFillOrder([sell, buy], [sell, buy], 'trade-id').map((o) => o.clientOrderId)).to.deep.equal([
+      's',
+      'b',
+    ]);
   });
 
   it('holds back an order numbered after a fill that stays hot, even when it is stamped before it', () => {
@@ -67,11 +70,13 @@ describe('archive keeps fills in time order (inFillOrder)', () => {
     const sell = order('s', 'BTC/USDT', [[4, 'sell', 1, 110]]);
     buy.fills[0]!.tradeId = '1';
     sell.fills[0]!.tradeId = '2';
-    expect(inFillOrder([sell], [sell, buy])).to.deep.equal([]);
-    const both = inFillOrder([sell, buy], [sell, buy]);
+    expect(inFillOrder([sell], [sell, buy], 'trade-id')).to.deep.equal([]);
+    const both = inFillOrder([sell, buy], [sell, buy], 'trade-id');
     const checkpoint = derivePositions(
       {},
       both.flatMap((o) => o.fills),
+      {},
+      'trade-id',
     );
     expect(checkpoint['BTC/USDT']).to.include({ amount: 0, realizedPnl: 10 });
   });
@@ -88,16 +93,20 @@ describe('archive keeps fills in time order (inFillOrder)', () => {
     const all = derivePositions(
       {},
       hot.flatMap((o) => o.fills),
+      {},
+      'trade-id',
     )['BTC/USDT'];
     for (const keep of [['b'], ['c'], ['b', 'c'], []]) {
       const candidates = hot.filter((o) => !keep.includes(o.clientOrderId));
-      const archived = inFillOrder(candidates, hot);
+      const archived = inFillOrder(candidates, hot, 'trade-id');
       const checkpoint = derivePositions(
         {},
         archived.flatMap((o) => o.fills),
+        {},
+        'trade-id',
       );
       const rest = hot.filter((o) => !archived.includes(o)).flatMap((o) => o.fills);
-      const after = derivePositions(checkpoint, rest)['BTC/USDT'];
+      const after = derivePositions(checkpoint, rest, {}, 'trade-id')['BTC/USDT'];
       expect(after.amount, `keep ${keep.join(',')}`).to.be.closeTo(all.amount, 1e-12);
       expect(after.realizedPnl, `keep ${keep.join(',')}`).to.be.closeTo(all.realizedPnl, 1e-9);
     }
@@ -125,20 +134,26 @@ describe('archive keeps fills in time order (inFillOrder)', () => {
     const all = derivePositions(
       {},
       hot.flatMap((o) => o.fills),
+      {},
+      'trade-id',
     )['BNB/USDT']!;
     expect(all.feesInCoin).to.deep.equal({ amount: 0.02, quoteValue: 2 });
     // a BTC order is held back while an earlier BNB fill stays hot, and the write-off while an earlier BNB fee does
-    expect(inFillOrder([hot[1]!, hot[2]!], hot).map((o) => o.clientOrderId)).to.deep.equal(['b1']);
-    expect(inFillOrder([writeOff], hot)).to.deep.equal([]);
+    expect(inFillOrder([hot[1]!, hot[2]!], hot, 'trade-id').map((o) => o.clientOrderId)).to.deep.equal([
+      'b1',
+    ]);
+    expect(inFillOrder([writeOff], hot, 'trade-id')).to.deep.equal([]);
     for (const keep of [['buy'], ['b2'], ['b3'], ['buy', 'b4'], ['b1'], []]) {
       const candidates = hot.filter((o) => !keep.includes(o.clientOrderId));
-      const archived = inFillOrder(candidates, hot);
+      const archived = inFillOrder(candidates, hot, 'trade-id');
       const checkpoint = derivePositions(
         {},
         archived.flatMap((o) => o.fills),
+        {},
+        'trade-id',
       );
       const rest = hot.filter((o) => !archived.includes(o)).flatMap((o) => o.fills);
-      const after = derivePositions(checkpoint, rest)['BNB/USDT']!;
+      const after = derivePositions(checkpoint, rest, {}, 'trade-id')['BNB/USDT']!;
       expect(after.feesInCoin, `keep ${keep.join(',')}`).to.deep.equal(all.feesInCoin);
       expect(after.realizedPnl, `keep ${keep.join(',')}`).to.be.closeTo(all.realizedPnl, 1e-9);
     }

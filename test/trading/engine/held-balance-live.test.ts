@@ -177,6 +177,7 @@ describe('a position larger than the account holds (Binance, fees of other pairs
       pageBytes: 1 << 16,
       hotOrders: () => h!.manager.hotOrders(),
       lots: () => h!.manager.markets,
+      fillOrder: h!.manager.fillOrder,
       quoteCurrency: 'USDT',
       end: () => ({ equity: 0, unrealized: 0, openPositions: 0 }),
       now: () => Date.now(),

@@ -158,16 +158,28 @@ describe('feesPaidInCoin and writeOffFills: the missing part leaves the position
     });
 
   it("sums the bot's fees in the coin on other pairs since the position opened", () => {
-    const books = derivePositions({}, [
-      fill({ tradeId: '0', timestamp: NOW - 120_000 }), // before the position opened
-      bnbBuy(),
-      fill({}),
-      fill({ tradeId: '2', side: 'sell' }),
-      fill({ tradeId: '4', symbol: BNB, feeCost: 0.02, feeQuote: undefined }), // its own pair: in the position
-      fill({ tradeId: '5', feeCurrency: 'USDT', feeCost: 1, feeQuote: undefined }),
-      // a BNB fee on another BNB pair is a fee in its base: out of that position, not this one's
-      fill({ tradeId: '6', symbol: 'BNB/BTC', price: 0.002, amount: 1, feeCost: 0.001, feeQuote: undefined }),
-    ]);
+    const books = derivePositions(
+      {},
+      [
+        fill({ tradeId: '0', timestamp: NOW - 120_000 }), // before the position opened
+        bnbBuy(),
+        fill({}),
+        fill({ tradeId: '2', side: 'sell' }),
+        fill({ tradeId: '4', symbol: BNB, feeCost: 0.02, feeQuote: undefined }), // its own pair: in the position
+        fill({ tradeId: '5', feeCurrency: 'USDT', feeCost: 1, feeQuote: undefined }),
+        // a BNB fee on another BNB pair is a fee in its base: out of that position, not this one's
+        fill({
+          tradeId: '6',
+          symbol: 'BNB/BTC',
+          price: 0.002,
+          amount: 1,
+          feeCost: 0.001,
+          feeQuote: undefined,
+        }),
+      ],
+      {},
+      'trade-id',
+    );
     const fees = feesPaidInCoin(books[BNB]!);
     expect(fees.amount).to.be.closeTo(0.015, 1e-12);
     expect(fees.quoteValue).to.be.closeTo(1.5, 1e-12);
@@ -176,11 +188,16 @@ describe('feesPaidInCoin and writeOffFills: the missing part leaves the position
   it('counts a fee replayed while the position is open even when its time is before the opening fill (times go back)', () => {
     // BTC's trade 201 is later than 200 by its id, earlier by its time: replayed in id order, it comes after the
     // BNB buy (200 takes the earlier time slot, before the buy); its time alone would have dropped it
-    const books = derivePositions({}, [
-      fill({ tradeId: '200', timestamp: NOW - 55_000 }),
-      bnbBuy(),
-      fill({ tradeId: '201', timestamp: NOW - 65_000, feeCost: 0.005, feeQuote: 0.5 }),
-    ]);
+    const books = derivePositions(
+      {},
+      [
+        fill({ tradeId: '200', timestamp: NOW - 55_000 }),
+        bnbBuy(),
+        fill({ tradeId: '201', timestamp: NOW - 65_000, feeCost: 0.005, feeQuote: 0.5 }),
+      ],
+      {},
+      'trade-id',
+    );
     expect(feesPaidInCoin(books[BNB]!)).to.deep.equal({ amount: 0.005, quoteValue: 0.5 });
   });
 
@@ -188,12 +205,13 @@ describe('feesPaidInCoin and writeOffFills: the missing part leaves the position
     // the host is 30 s behind the exchange: the BTC fill (BNB fee) is stamped 1 s ago in exchange time, 29 s ahead
     const hot = [bnbBuy(), fill({})];
     const hostNow = NOW - 30_000;
-    const place = writeOffPlace(BNB, hot, hostNow);
+    const place = writeOffPlace(BNB, hot, hostNow, 'trade-id');
     expect(place.at).to.equal(NOW - 1_000 + 1);
-    expect(writeOffPlace(BNB, [bnbBuy()], hostNow).at, 'no fee to follow: its own fills and now').to.equal(
-      hostNow,
-    );
-    const books = derivePositions({}, hot);
+    expect(
+      writeOffPlace(BNB, [bnbBuy()], hostNow, 'trade-id').at,
+      'no fee to follow: its own fills and now',
+    ).to.equal(hostNow);
+    const books = derivePositions({}, hot, {}, 'trade-id');
     const spent = writeOffFills(
       books[BNB]!,
       0.0075,
@@ -201,7 +219,7 @@ describe('feesPaidInCoin and writeOffFills: the missing part leaves the position
       'write-off-BNBUSDT-1',
       place.at,
     );
-    const after = derivePositions({}, [...hot, ...spent]);
+    const after = derivePositions({}, [...hot, ...spent], {}, 'trade-id');
     expect(feesPaidInCoin(after[BNB]!)).to.deep.equal({ amount: 0, quoteValue: 0 });
     expect(after[BNB]!.amount).to.be.closeTo(20 - 0.0075, 1e-12);
   });
@@ -213,22 +231,32 @@ describe('feesPaidInCoin and writeOffFills: the missing part leaves the position
       fill({ tradeId: '2', timestamp: NOW - 40_000, side: 'sell' }),
       fill({ tradeId: '3', timestamp: NOW - 30_000 }),
     ];
-    const whole = derivePositions({}, fills);
+    const whole = derivePositions({}, fills, {}, 'trade-id');
     // archived in time order at every point: the checkpoint holds the first `n` fills, the hot state the rest
     for (let n = 0; n <= fills.length; n++) {
-      const books = derivePositions(derivePositions({}, fills.slice(0, n)), fills.slice(n));
+      const books = derivePositions(
+        derivePositions({}, fills.slice(0, n), {}, 'trade-id'),
+        fills.slice(n),
+        {},
+        'trade-id',
+      );
       expect(books[BNB]!.feesInCoin, `archived ${n}`).to.deep.equal(whole[BNB]!.feesInCoin);
     }
     expect(feesPaidInCoin(whole[BNB]!)).to.deep.equal({ amount: 0.0225, quoteValue: 2.25 });
   });
 
   it('a fee explains one write-off: a later shortfall of the same position counts only the fees paid since', () => {
-    let books = derivePositions({}, [bnbBuy(), fill({}), fill({ tradeId: '2', side: 'sell' })]);
+    let books = derivePositions(
+      {},
+      [bnbBuy(), fill({}), fill({ tradeId: '2', side: 'sell' })],
+      {},
+      'trade-id',
+    );
     const first = writeOffFills(books[BNB]!, 0.015, feesPaidInCoin(books[BNB]!), 'write-off-BNBUSDT-1', NOW);
-    books = derivePositions(books, first);
+    books = derivePositions(books, first, {}, 'trade-id');
     expect(feesPaidInCoin(books[BNB]!)).to.deep.equal({ amount: 0, quoteValue: 0 });
     // then the owner withdraws 1 BNB and one more BTC fee is paid: only that fee explains the next shortfall
-    books = derivePositions(books, [fill({ tradeId: '3', timestamp: NOW + 1_000 })]);
+    books = derivePositions(books, [fill({ tradeId: '3', timestamp: NOW + 1_000 })], {}, 'trade-id');
     const second = writeOffFills(
       books[BNB]!,
       1.0075,
@@ -243,23 +271,28 @@ describe('feesPaidInCoin and writeOffFills: the missing part leaves the position
   });
 
   it('a new round trip starts without the fees of the last one', () => {
-    const books = derivePositions({}, [
-      bnbBuy(),
-      fill({ timestamp: NOW - 50_000 }),
-      fill({
-        tradeId: 's',
-        orderId: 's',
-        symbol: BNB,
-        side: 'sell',
-        price: 101,
-        amount: 20,
-        feeCost: 0,
-        feeCurrency: 'USDT',
-        feeQuote: undefined,
-        timestamp: NOW - 20_000,
-      }),
-      { ...bnbBuy(), tradeId: 'b2', orderId: 'b2', timestamp: NOW - 10_000 },
-    ]);
+    const books = derivePositions(
+      {},
+      [
+        bnbBuy(),
+        fill({ timestamp: NOW - 50_000 }),
+        fill({
+          tradeId: 's',
+          orderId: 's',
+          symbol: BNB,
+          side: 'sell',
+          price: 101,
+          amount: 20,
+          feeCost: 0,
+          feeCurrency: 'USDT',
+          feeQuote: undefined,
+          timestamp: NOW - 20_000,
+        }),
+        { ...bnbBuy(), tradeId: 'b2', orderId: 'b2', timestamp: NOW - 10_000 },
+      ],
+      {},
+      'trade-id',
+    );
     expect(books[BNB]!.amount).to.equal(20);
     expect(feesPaidInCoin(books[BNB]!)).to.deep.equal({ amount: 0, quoteValue: 0 });
   });

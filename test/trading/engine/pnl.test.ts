@@ -11,6 +11,8 @@ import {
   unrealizedPnl,
   type Fill,
 } from '../../../src/trading/engine/pnl';
+import { isOpenPosition } from '../../../src/trading/engine/risk';
+import type { Market } from '../../../src/trading/exchange/exchange';
 
 const T0 = Date.UTC(2026, 0, 1, 10);
 let n = 0;
@@ -34,17 +36,19 @@ function fill(side: 'buy' | 'sell', amount: number, price: number, over: Partial
 describe('PnL from fills', () => {
   it('applies fills of one millisecond in trade-id order, numerically ("9" before "10")', () => {
     const noFee = { feeCost: 0, timestamp: T0 };
-    const books = derivePositions({}, [
-      fill('sell', 1, 110, { ...noFee, tradeId: '10' }),
-      fill('buy', 1, 100, { ...noFee, tradeId: '9' }),
-    ]);
+    const books = derivePositions(
+      {},
+      [fill('sell', 1, 110, { ...noFee, tradeId: '10' }), fill('buy', 1, 100, { ...noFee, tradeId: '9' })],
+      {},
+      'trade-id',
+    );
     // buy (trade 9) then sell (trade 10): flat, 10 realized — as text "10" sorted first and the sell found nothing
     expect(books['BTC/USDT'].amount).to.equal(0);
     expect(books['BTC/USDT'].realizedPnl).to.be.closeTo(10, 1e-9);
   });
 
   it('includes fees in the cost basis and in realized PnL', () => {
-    const books = derivePositions({}, [fill('buy', 1, 100), fill('sell', 1, 110)]);
+    const books = derivePositions({}, [fill('buy', 1, 100), fill('sell', 1, 110)], {}, 'trade-id');
     const b = books['BTC/USDT'];
     expect(b.amount).to.equal(0);
     // 110 - 0.11 (sell fee) - (100 + 0.1 buy fee)
@@ -57,11 +61,12 @@ describe('PnL from fills', () => {
 
   it('averages the entry over partial buys and realizes partial sells at that average', () => {
     const noFee = { feeCost: 0 };
-    const books = derivePositions({}, [
-      fill('buy', 1, 100, noFee),
-      fill('buy', 3, 120, noFee),
-      fill('sell', 2, 130, noFee),
-    ]);
+    const books = derivePositions(
+      {},
+      [fill('buy', 1, 100, noFee), fill('buy', 3, 120, noFee), fill('sell', 2, 130, noFee)],
+      {},
+      'trade-id',
+    );
     const b = books['BTC/USDT'];
     expect(averageEntryPrice(b)).to.be.closeTo(115, 1e-9);
     expect(b.amount).to.equal(2);
@@ -71,16 +76,22 @@ describe('PnL from fills', () => {
 
   it('counts a fill delivered twice once (dedup by order id and trade id)', () => {
     const buy = fill('buy', 1, 100);
-    const books = derivePositions({}, [
-      buy,
-      { ...buy },
-      fill('buy', 1, 100, { orderId: buy.orderId, tradeId: 'other' }),
-    ]);
+    const books = derivePositions(
+      {},
+      [buy, { ...buy }, fill('buy', 1, 100, { orderId: buy.orderId, tradeId: 'other' })],
+      {},
+      'trade-id',
+    );
     expect(books['BTC/USDT'].amount).to.equal(2);
   });
 
   it('reduces the amount held by a fee paid in the base currency', () => {
-    const books = derivePositions({}, [fill('buy', 1, 100, { feeCost: 0.001, feeCurrency: 'BTC' })]);
+    const books = derivePositions(
+      {},
+      [fill('buy', 1, 100, { feeCost: 0.001, feeCurrency: 'BTC' })],
+      {},
+      'trade-id',
+    );
     expect(books['BTC/USDT'].amount).to.be.closeTo(0.999, 1e-12);
     expect(books['BTC/USDT'].feesPaid).to.be.closeTo(0.1, 1e-9);
   });
@@ -101,8 +112,13 @@ describe('PnL from fills', () => {
             fills.push(fill(buy ? 'buy' : 'sell', amount, price));
           }
           const k = Math.min(cut, fills.length);
-          const whole = derivePositions({}, fills)['BTC/USDT'];
-          const resumed = derivePositions(derivePositions({}, fills.slice(0, k)), fills.slice(k))['BTC/USDT'];
+          const whole = derivePositions({}, fills, {}, 'trade-id')['BTC/USDT'];
+          const resumed = derivePositions(
+            derivePositions({}, fills.slice(0, k), {}, 'trade-id'),
+            fills.slice(k),
+            {},
+            'trade-id',
+          )['BTC/USDT'];
           if (!whole) return resumed === undefined;
           return (
             Math.abs(whole.amount - resumed.amount) < 1e-9 &&
@@ -119,10 +135,15 @@ describe('PnL: fees in a third currency and round trips that end at dust', () =>
   const lots = { 'BTC/USDT': { amountStep: 0.00001, minAmount: 0.00001 } };
 
   it('counts a BNB fee at its quote value at fill time, as cost on a buy and less proceeds on a sell', () => {
-    const books = derivePositions({}, [
-      fill('buy', 1, 100, { feeCost: 0.01, feeCurrency: 'BNB', feeQuote: 0.075 }),
-      fill('sell', 1, 110, { feeCost: 0.011, feeCurrency: 'BNB', feeQuote: 0.0825 }),
-    ]);
+    const books = derivePositions(
+      {},
+      [
+        fill('buy', 1, 100, { feeCost: 0.01, feeCurrency: 'BNB', feeQuote: 0.075 }),
+        fill('sell', 1, 110, { feeCost: 0.011, feeCurrency: 'BNB', feeQuote: 0.0825 }),
+      ],
+      {},
+      'trade-id',
+    );
     const b = books['BTC/USDT'];
     expect(b.amount).to.equal(0);
     expect(b.feesPaid).to.be.closeTo(0.1575, 1e-12);
@@ -130,9 +151,12 @@ describe('PnL: fees in a third currency and round trips that end at dust', () =>
   });
 
   it('counts an unvalued third-currency fee as 0 and never changes the amount held', () => {
-    const b = derivePositions({}, [
-      fill('buy', 1, 100, { feeCost: 0.01, feeCurrency: 'XYZ', feeQuote: null }),
-    ])['BTC/USDT'];
+    const b = derivePositions(
+      {},
+      [fill('buy', 1, 100, { feeCost: 0.01, feeCurrency: 'XYZ', feeQuote: null })],
+      {},
+      'trade-id',
+    )['BTC/USDT'];
     expect(b.amount).to.equal(1);
     expect(b.costBasis).to.equal(100);
   });
@@ -141,11 +165,62 @@ describe('PnL: fees in a third currency and round trips that end at dust', () =>
     const withNotional = { 'BTC/USDT': { amountStep: 0.00001, minAmount: 0.00001, minNotional: 5 } };
     // a 0.00166 buy, then a sell of all but 0.00004 (2.40 USDT at 60,000): the trip is over
     const fills = [fill('buy', 0.00166, 60_000), fill('sell', 0.00162, 60_000)];
-    expect(derivePositions({}, fills, withNotional)['BTC/USDT'].openedAt).to.equal(null);
-    expect(derivePositions({}, fills, lots)['BTC/USDT'].openedAt).to.not.equal(null);
+    expect(derivePositions({}, fills, withNotional, 'trade-id')['BTC/USDT'].openedAt).to.equal(null);
+    expect(derivePositions({}, fills, lots, 'trade-id')['BTC/USDT'].openedAt).to.not.equal(null);
     // a first small slice of a limit entry is no position yet either
-    expect(derivePositions({}, [fill('buy', 0.00004, 60_000)], withNotional)['BTC/USDT'].openedAt).to.equal(
+    expect(
+      derivePositions({}, [fill('buy', 0.00004, 60_000)], withNotional, 'trade-id')['BTC/USDT'].openedAt,
+    ).to.equal(null);
+  });
+
+  it('keeps the round trip open where the minimum order value skips market orders, as the engine does', () => {
+    // Binance NOTIONAL applyMinToMarket false: 0.04 SOL at 100 (4 USDT, minimum 5) is sold by a market order, so
+    // the engine keeps it a position (stop-loss armed, counted in maxOpenPositions): the books keep its trip open
+    const sol: Market = {
+      symbol: 'SOL/USDT',
+      base: 'SOL',
+      quote: 'USDT',
+      amountStep: 0.001,
+      priceStep: 0.01,
+      minAmount: 0.001,
+      minNotional: 5,
+      minNotionalOnMarket: false,
+    };
+    const buy = fill('buy', 0.04, 100, { symbol: 'SOL/USDT', feeCost: 0 });
+    const book = derivePositions({}, [buy], { 'SOL/USDT': sol }, 'trade-id')['SOL/USDT'];
+    expect(isOpenPosition(book.amount, sol, 100)).to.equal(true);
+    expect(book.openedAt).to.equal(buy.timestamp);
+    // where the minimum applies to market orders, both say dust
+    const applies = { ...sol, minNotionalOnMarket: undefined };
+    expect(isOpenPosition(book.amount, applies, 100)).to.equal(false);
+    expect(derivePositions({}, [buy], { 'SOL/USDT': applies }, 'trade-id')['SOL/USDT'].openedAt).to.equal(
       null,
+    );
+  });
+
+  it('ends a round trip exactly where the engine stops seeing a position (one rule, any amount and price)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.constantFrom(true, false, undefined),
+        (units, cents, onMarket) => {
+          const market: Market = {
+            symbol: 'SOL/USDT',
+            base: 'SOL',
+            quote: 'USDT',
+            amountStep: 0.001,
+            priceStep: 0.01,
+            minAmount: 0.005,
+            minNotional: 5,
+            ...(onMarket === undefined ? {} : { minNotionalOnMarket: onMarket }),
+          };
+          const price = cents / 100;
+          const buy = fill('buy', units / 1000, price, { symbol: 'SOL/USDT', feeCost: 0 });
+          const book = derivePositions({}, [buy], { 'SOL/USDT': market }, 'trade-id')['SOL/USDT'];
+          expect(book.openedAt !== null).to.equal(isOpenPosition(book.amount, market, price));
+        },
+      ),
     );
   });
 
@@ -156,18 +231,18 @@ describe('PnL: fees in a third currency and round trips that end at dust', () =>
       fill('buy', 0.00158, 60_000, fees(0.00158)),
       fill('sell', 0.00157, 58_000, { feeCost: 0.09, feeCurrency: 'USDT' }),
     ];
-    const afterTrip1 = derivePositions({}, trip1, lots)['BTC/USDT'];
+    const afterTrip1 = derivePositions({}, trip1, lots, 'trade-id')['BTC/USDT'];
     expect(afterTrip1.amount).to.be.closeTo(0.00000842, 1e-12);
     expect(afterTrip1.openedAt).to.equal(null);
     const trip2 = [
       fill('buy', 0.00158, 60_000, fees(0.00158)),
       fill('sell', 0.00158, 62_000, { feeCost: 0.1, feeCurrency: 'USDT' }),
     ];
-    const after = derivePositions({}, [...trip1, ...trip2], lots)['BTC/USDT'];
+    const after = derivePositions({}, [...trip1, ...trip2], lots, 'trade-id')['BTC/USDT'];
     expect(after.tripRealizedPnl).to.be.above(0);
     expect(after.tripRealizedPnl).to.be.closeTo(after.realizedPnl - afterTrip1.realizedPnl, 1e-9);
     // without lots the dust keeps the trip open and its PnL runs on (the bug this fixes)
-    const cumulative = derivePositions({}, [...trip1, ...trip2])['BTC/USDT'];
+    const cumulative = derivePositions({}, [...trip1, ...trip2], {}, 'trade-id')['BTC/USDT'];
     expect(cumulative.tripRealizedPnl).to.be.closeTo(cumulative.realizedPnl, 1e-9);
   });
 });
@@ -179,8 +254,8 @@ describe('replay order when exchange times go back (inReplayOrder)', () => {
   it("applies a symbol's numbered fills by trade id: a sell stamped before its buy still closes it", () => {
     const buy = fill('buy', 1, 100, { ...noFee, tradeId: '501', timestamp: T0 + 60_000 });
     const sell = fill('sell', 1, 110, { ...noFee, tradeId: '502', timestamp: T0 });
-    expect(ids(inReplayOrder([sell, buy]))).to.deep.equal(['501', '502']);
-    const book = derivePositions({}, [sell, buy])['BTC/USDT'];
+    expect(ids(inReplayOrder([sell, buy], 'trade-id'))).to.deep.equal(['501', '502']);
+    const book = derivePositions({}, [sell, buy], {}, 'trade-id')['BTC/USDT'];
     expect(book.amount).to.equal(0);
     expect(book.realizedPnl).to.be.closeTo(10, 1e-9);
   });
@@ -194,27 +269,44 @@ describe('replay order when exchange times go back (inReplayOrder)', () => {
       timestamp: T0 + 11,
     });
     const sell = fill('sell', 3, 90, { ...noFee, tradeId: '8', timestamp: T0 });
-    expect(ids(inReplayOrder([sell, writeOff, buy]))).to.deep.equal(['7', 'missing', '8']);
-    const book = derivePositions({}, [sell, writeOff, buy])['BTC/USDT'];
+    expect(ids(inReplayOrder([sell, writeOff, buy], 'trade-id'))).to.deep.equal(['7', 'missing', '8']);
+    const book = derivePositions({}, [sell, writeOff, buy], {}, 'trade-id')['BTC/USDT'];
     expect(book.amount).to.equal(0);
     // 2 written off at 0 (−200), 3 sold at 90 (−30)
     expect(book.realizedPnl).to.be.closeTo(-230, 1e-9);
-    expect(sequenceAfter([buy, sell])).to.equal('8');
-    expect(sequenceAfter([buy, writeOff])).to.equal('7');
+    expect(sequenceAfter([buy, sell], 'trade-id')).to.equal('8');
+    expect(sequenceAfter([buy, writeOff], 'trade-id')).to.equal('7');
     // none hot: the fills are in the checkpoint, which keeps no trade ids: time order, never before them all
-    expect(sequenceAfter([])).to.equal(undefined);
+    expect(sequenceAfter([], 'trade-id')).to.equal(undefined);
   });
 
   it('keeps time order for a symbol whose trade ids are not numbers, and symbols interleave by time', () => {
     const a = fill('buy', 1, 100, { tradeId: 'b-uuid', timestamp: T0 + 2 });
     const b = fill('sell', 1, 100, { tradeId: 'a-uuid', timestamp: T0 + 1 });
-    expect(ids(inReplayOrder([a, b]))).to.deep.equal(['a-uuid', 'b-uuid']);
-    expect(sequenceAfter([a])).to.equal(undefined);
+    expect(ids(inReplayOrder([a, b], 'trade-id'))).to.deep.equal(['a-uuid', 'b-uuid']);
+    expect(sequenceAfter([a], 'trade-id')).to.equal(undefined);
     const eth = fill('buy', 1, 10, { symbol: 'ETH/USDT', tradeId: '3', timestamp: T0 + 5 });
     const btc1 = fill('buy', 1, 100, { tradeId: '10', timestamp: T0 + 9 });
     const btc2 = fill('sell', 1, 100, { tradeId: '11', timestamp: T0 + 1 });
     // BTC keeps the places its fills take in time order (1st and 3rd), in trade-id order
-    expect(ids(inReplayOrder([btc1, btc2, eth]))).to.deep.equal(['10', '3', '11']);
+    expect(ids(inReplayOrder([btc1, btc2, eth], 'trade-id'))).to.deep.equal(['10', '3', '11']);
+  });
+
+  it('replays by time where the exchange promises no id order (Bybit execIds: digits, in no documented order)', () => {
+    // real-format spot execIds whose numeric order contradicts their execTime: the buy happened first
+    const buy = fill('buy', 1, 100, { ...noFee, tradeId: '2210000000101610464', timestamp: T0 });
+    const sell = fill('sell', 1, 110, { ...noFee, tradeId: '2210000000097330907', timestamp: T0 + 1_000 });
+    expect(ids(inReplayOrder([sell, buy], 'time'))).to.deep.equal([buy.tradeId, sell.tradeId]);
+    const book = derivePositions({}, [sell, buy], {}, 'time')['BTC/USDT'];
+    expect(book.amount).to.equal(0);
+    expect(book.realizedPnl).to.be.closeTo(10, 1e-9);
+    expect(book.openedAt).to.equal(null);
+    // no write-off is placed by such ids either: it goes by time
+    expect(sequenceAfter([buy, sell], 'time')).to.equal(undefined);
+    // fills of one execTime: by execId, as Bybit's documentation recommends
+    const first = fill('buy', 1, 100, { ...noFee, tradeId: '2210000000000000009', timestamp: T0 });
+    const second = fill('sell', 1, 100, { ...noFee, tradeId: '2210000000000000010', timestamp: T0 });
+    expect(ids(inReplayOrder([second, first], 'time'))).to.deep.equal([first.tradeId, second.tradeId]);
   });
 
   it('any arrival order gives the books of the fills folded in trade-id order (property)', () => {
@@ -231,7 +323,7 @@ describe('replay order when exchange times go back (inReplayOrder)', () => {
       fc.property(
         fc.shuffledSubarray(base, { minLength: base.length, maxLength: base.length }),
         (shuffled) => {
-          const book = derivePositions({}, shuffled)['BTC/USDT'];
+          const book = derivePositions({}, shuffled, {}, 'trade-id')['BTC/USDT'];
           expect(book.realizedPnl).to.be.closeTo(expected.realizedPnl, 1e-9);
           expect(book.amount).to.be.closeTo(expected.amount, 1e-12);
         },

@@ -51,7 +51,7 @@ describe('the results report (pure)', () => {
   });
 
   it("a round trip across midnight: each fee on its fill's day, the PnL and the trade on the day it closed", () => {
-    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} });
+    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {}, fillOrder: 'trade-id' });
     b.add(filledOrder('m-1', 'BTC/USDT', 'buy', 1, 100, Date.UTC(2026, 2, 9, 23, 0), 1));
     b.add(filledOrder('m-2', 'BTC/USDT', 'sell', 1, 110, Date.UTC(2026, 2, 10, 1, 0), 2));
     const r = b.finish({ equity: 1000, unrealized: 0, openPositions: 0 });
@@ -67,7 +67,7 @@ describe('the results report (pure)', () => {
   });
 
   it('counts an order once when the journal holds it twice, and the hot copy of a journal order once', () => {
-    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} });
+    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {}, fillOrder: 'trade-id' });
     const buy = filledOrder('d-1', 'BTC/USDT', 'buy', 1, 100, NOW - 2000);
     const sell = filledOrder('d-2', 'BTC/USDT', 'sell', 1, 110, NOW - 1000);
     for (const o of [buy, buy, sell, sell]) b.add(o);
@@ -98,6 +98,7 @@ describe('the results report (pure)', () => {
       history: { readPage: async () => ({ entries, next: null }) },
       pageBytes: 1 << 20,
       hotOrders: () => [],
+      fillOrder: 'trade-id',
       lots: () => ({ 'BTC/USDT': { amountStep: 0.001, minAmount: 0.001 } }),
       quoteCurrency: 'USDT',
       end: () => ({ equity: 1000, unrealized: 0, openPositions: 0 }),
@@ -108,7 +109,7 @@ describe('the results report (pure)', () => {
   });
 
   it('stays bounded over a long history: a thinned curve, an exact drawdown', () => {
-    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} });
+    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {}, fillOrder: 'trade-id' });
     const trips = 20_000;
     for (let i = 0; i < trips; i++) {
       const at = NOW - (trips - i) * 60_000;
@@ -129,7 +130,12 @@ describe('the results report (pure)', () => {
     expect(pngSize(png)).to.deep.equal({ width: CHART_WIDTH, height: CHART_HEIGHT });
     // a drawn chart (axes, labels, a filled curve), not a blank canvas
     expect(png.length).to.be.greaterThan(10_000);
-    const empty = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {} }).finish({
+    const empty = new PnlReportBuilder({
+      now: NOW,
+      quoteCurrency: 'USDT',
+      lots: {},
+      fillOrder: 'trade-id',
+    }).finish({
       equity: 10_000,
       unrealized: 0,
       openPositions: 0,

@@ -18,7 +18,9 @@
  *   no `limit`.
  * - GET /api/v3/myTrades (weight 5 with `orderId`): `limit` default 500, at most 1000; without `fromId` "most
  *   recent trades are returned" — an order with more trades than the limit loses its oldest. "symbol + orderId +
- *   fromId" is a supported combination, `fromId` "will get id >= that fromId", oldest first: read from id 0.
+ *   fromId" is a supported combination, `fromId` "will get id >= that fromId", oldest first: read from id 0. A
+ *   symbol's trade ids grow as its trades happen (its trades page forward in time by them): fills replay in
+ *   trade-id order (`fillOrder`).
  * - Fees: `commission` in `commissionAsset` — the quote, the base, or BNB when "pay fees with BNB" is on.
  * - GET /api/v3/account (what ccxt's fetchBalance reads) carries the account's `uid`.
  * - GET /api/v3/exchangeInfo (weight 20) takes `symbols` (a JSON array: `["BTCUSDT","BNBBTC"]`) or `symbol`: "If any
@@ -64,6 +66,8 @@ export const binanceProfile: ExchangeProfile = {
   // with 5 symbols reads ~240 weight (markets, account, 5 × allOrders, openOrders of all symbols, balance): inside
   // the burst; afterwards 5,420 weight a minute paced evenly (ccxt's stock pacing: 6,000, one request at a time)
   requestWeight: { limit: 6_000, windowMs: 60_000, costPerWeight: 0.2, burst: 500, heaviestRequest: 80 },
+  // myTrades pages a symbol's trades forward from a trade id ("id >= that fromId", oldest first)
+  fillOrder: 'trade-id',
   fees: 'per trade: commission + commissionAsset (quote, base, or BNB)',
   // read directly (ccxt's fetchBalance waits for its market load first): the account read goes with the markets'
   accountCall: 'privateGetAccount',

@@ -11,6 +11,14 @@
  * - The create answer carries only `orderId` and `orderLinkId` — "This request is asynchronous": no status, no
  *   fills; the cancel answer likewise. Fills come from GET /v5/execution/list (`execId`, `side`, `execTime`,
  *   `execFee`, `feeCurrency`), at most 100 per page, the last 7 days by default.
+ * - Execution order (order/execution.mdx): the list is "sorted by `execTime` in descending order"; `execId` is
+ *   documented only as "Execution ID" — spot ids are digits (ccxt's unified private-trade example "2210000000101610464",
+ *   market/recent-trade's "2100000000007764263"), linear ones UUIDs — and nothing says they grow with time. `seq`
+ *   ("Cross sequence, used to associate each fill and each position update", the same for executions at the same
+ *   time, "classic account Spot trade does not have this field") is no trade order either. So fills replay by
+ *   execTime (`fillOrder` time), and those of one execTime by execId, as the documentation recommends ("Response
+ *   items will have sorting issues when 'execTime' is the same, it is recommended to sort according to
+ *   execId+OrderId+leavesQty").
  * - Spot market `qty` is the QUOTE amount for a Buy unless `marketUnit=baseCoin` ("Spot: Market Buy order by value
  *   by default"): ccxt sends `marketUnit=baseCoin` with the base amount on a unified account.
  * - GET /v5/order/realtime by `orderId` or `orderLinkId` finds open orders and the last 500 closed ones — but
@@ -59,6 +67,8 @@ export const bybitProfile: ExchangeProfile = {
     scopeByCode: { '10006': 'endpoint' },
     longestWaitMs: 600_000,
   },
+  // execId is only an "Execution ID" (no order promised); the list is "sorted by execTime"
+  fillOrder: 'time',
   fees: 'per execution: execFee in the coin received (base on a buy, quote on a sell); ccxt derives the currency by that rule',
   orderLists: true,
   // every list pages by the answer's `nextPageCursor`, sent back as `cursor`: orders 50 a page at most (default 20),

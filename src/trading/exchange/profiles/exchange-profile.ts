@@ -6,6 +6,7 @@
  *
  * Every fact here comes from the exchange's public API documentation; each profile file cites it.
  */
+import type { FillOrder } from '../exchange';
 import type { RateLimitResets } from '../rate-limit-gate';
 
 export interface ClientOrderIdRule {
@@ -121,6 +122,12 @@ export interface ExchangeProfile {
     burst: number;
     heaviestRequest: number;
   };
+  /**
+   * How the exchange orders a symbol's trades, as it documents it (the profile file cites where): `trade-id` only
+   * where its trade ids are documented to grow as the symbol's trades happen; `time` where its documentation promises
+   * no order of the ids (the books then replay by the exchange's trade time, pnl.ts inReplayOrder).
+   */
+  fillOrder: FillOrder;
   /** How fees come back. */
   fees: string;
   /**

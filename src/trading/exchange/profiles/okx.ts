@@ -42,6 +42,11 @@
  *   (negative when charged), feeCcy, ts. Spot fees are taken from what is received (base on a buy, quote on a
  *   sell) unless "spot fees in quote currency" is on; there is no third fee currency. Newest first, `limit` at
  *   most 100 (default 100), `after` "return records earlier than the requested billId".
+ * - Trade ids: GET /api/v5/market/history-trades pages an instrument's trades by `tradeId` (`type` 1, the
+ *   default): `after` "return records earlier than the requested tradeId", `before` "records newer than the
+ *   requested tradeId" — an instrument's trade ids grow as its trades happen, and a fill's `tradeId` is its trade's
+ *   id: fills replay in trade-id order (`fillOrder`). (`billId`, the fills list's cursor, is the account's bill
+ *   number, across instruments; nothing relies on it.)
  * - Instruments: lotSz (amount step), minSz (minimum amount), tickSz; no minimum order value.
  * - No documented lag between a create and its lookup.
  */
@@ -83,6 +88,8 @@ export const okxProfile: ExchangeProfile = {
   // 50011 is per endpoint (per instrument for order endpoints): only that endpoint waits; 50013 "Systems are busy"
   // (not a limit of ours) holds every request. OKX documents no IP ban: a kept wait is bounded by the gate's backoff
   rateLimitResets: { codeField: 'code', scopeByCode: { '50011': 'endpoint' } },
+  // an instrument's trades page by tradeId: "earlier than" / "newer than the requested tradeId"
+  fillOrder: 'trade-id',
   fees: 'per fill: fee (negative = charged) in feeCcy — the base on a buy, the quote on a sell',
   password: 'API key passphrase (OK-ACCESS-PASSPHRASE)',
   restOrigin: 'https://www.okx.com',

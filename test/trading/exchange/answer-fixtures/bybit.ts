@@ -18,6 +18,7 @@ import {
   CREATE_ORDER,
   EXECUTION,
   EXECUTIONS,
+  SPOT_EXECUTION,
   HISTORY,
   REALTIME,
   REALTIME_ORDER,
@@ -260,6 +261,33 @@ export const bybitAnswers: AnswerFixtures<FakeBybit> = {
           ]);
           const sent = s.fake.requests.at(-1)!;
           expect(sent.path).to.equal('/v5/execution/list');
+        },
+      },
+      {
+        name: 'a spot execution: its execId (digits, beyond 2^53) is the trade id as sent',
+        run: async (s) => {
+          s.answer('executions', {
+            ...EXECUTIONS,
+            result: {
+              ...EXECUTIONS.result,
+              category: 'spot',
+              list: [{ ...SPOT_EXECUTION, symbol: 'ETHUSDT' }],
+            },
+          });
+          const trades = await s.ex.fetchOrderTrades('1549452573428424448', 'ETH/USDT');
+          expect(trades).to.deep.equal([
+            {
+              id: '2210000000101610464',
+              orderId: '1549452573428424448',
+              symbol: 'ETH/USDT',
+              side: 'buy',
+              price: 102.8,
+              amount: 0.01,
+              cost: 1.028,
+              fee: { cost: 0.0000025, currency: 'ETH' },
+              timestamp: 1699445151998,
+            },
+          ]);
         },
       },
       {
