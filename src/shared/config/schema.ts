@@ -151,8 +151,9 @@ export const configSchema = z.strictObject({
       /** The exchange unreachable for longer than this raises an event (and another when it recovers). */
       unreachableAlertMs: positiveInt.default(30_000),
       /**
-       * Deadline of one symbol's reads in a tick (candles, ticker): a slow answer for one symbol is given up
-       * for that tick and never delays another symbol's stop-loss.
+       * Deadline of one symbol's reads in a tick (candles, ticker), of an order's lookups and of its cancel: a slow
+       * answer is given up for that tick and never delays a stop-loss (a cancel given up is settled by the lookup
+       * after it, never assumed done).
        */
       symbolReadTimeoutMs: positiveInt.default(5_000),
       /** Markets (steps, minimums, listings) are loaded again this often. */

@@ -125,8 +125,8 @@ const SETTLE_LOOKUPS = 3;
 
 /**
  * The balance once every order is settled: read anew, since the tick's reading predates the fills synced since
- * (an entry filled this tick) and the coins our cancelled sells held. Null when it cannot be read: the positions
- * are then sold whole, as before any balance was known (the exchange refuses what the account does not hold).
+ * (an entry filled this tick) and the coins our cancelled sells held. Null when it cannot be read (or not within
+ * the read deadline, TradingLoop.closeAll): the positions are then sold whole, as before any balance was known (the exchange refuses what the account does not hold).
  */
 async function balanceAfterSettling(deps: CloseAllDeps): Promise<Record<string, BalanceEntry> | null> {
   try {

@@ -1,6 +1,7 @@
 /**
- * Reads of the exchange given a deadline: the loop's (tickers, candles, balance, markets) and the order manager's
- * order lookups (the order, its trades), each given up after `symbolReadTimeoutMs`, and one read per key at a time —
+ * Reads of the exchange given a deadline: the loop's (tickers, candles, balance, markets; close-all's) and the order
+ * manager's order lookups (the order, its trades) and cancels (a cancel's answer is never applied: the lookup after
+ * it is), each given up after `symbolReadTimeoutMs`, and one read per key at a time —
  * a read given up at its deadline keeps running in ccxt (its own timeout and retries), and while the exchange hangs
  * each tick would otherwise add one more beside it. The next read of that key joins it: its late answer goes to
  * whoever asks next within their own deadline (never to the caller that gave up, which committed nothing), so an

@@ -95,9 +95,10 @@ export interface OrderManagerOptions {
   botId: string;
   orders: Config['trading']['orders'];
   /**
-   * An order lookup (the order, its trades) is given up after this long: the order stays as it was, pending or
-   * unknown, and is looked up again later — one hung lookup never holds its symbol's lane (or close-all) for all of
-   * ccxt's timeout and retries (~42 s with defaults). The daemon passes `trading.symbolReadTimeoutMs`.
+   * An order lookup (the order, its trades) and a cancel are given up after this long: the order stays as it was,
+   * pending or unknown (a cancel with no answer: as the lookup after it shows), and is looked up again later — one
+   * hung call never holds its symbol's lane (its stop-loss, or close-all) for all of ccxt's timeout and retries
+   * (~42 s with defaults). The daemon passes `trading.symbolReadTimeoutMs`.
    */
   lookupTimeoutMs: number;
   clock: Clock;
@@ -141,7 +142,7 @@ export class OrderManager {
    */
   private readonly absentTries = new Map<string, { tries: number; lastAt: number; reason: string }>();
   private readonly fills: FillSync;
-  /** Order lookups, each within `lookupTimeoutMs` and one per order at a time. */
+  /** Order lookups and cancels, each within `lookupTimeoutMs` and one per order at a time. */
   private readonly lookups: ExchangeReads;
   private marketBook: Record<string, Market>;
   /** Exchange calls of this manager that have not settled (shutdown waits for them). */
@@ -604,6 +605,12 @@ export class OrderManager {
     return { from: before.status, to: this.mustGet(clientOrderId).status };
   }
 
+  /**
+   * Cancels a working order and returns it as the exchange then shows it. A cancel with no answer within the lookup
+   * deadline (or one whose answer was lost) is an unknown outcome: the lookup after it decides, and while that still
+   * shows the order working the cancel's NetworkError is thrown (the order is never assumed cancelled; the caller
+   * tries again, joining the cancel if it is still on its way).
+   */
   async cancel(clientOrderId: string): Promise<LocalOrder> {
     const order = this.mustGet(clientOrderId);
     if (isFinal(order.status)) return order;
@@ -614,11 +621,20 @@ export class OrderManager {
     }
     const current = this.mustGet(clientOrderId);
     if (isFinal(current.status) || !current.exchangeOrderId) return current;
+    const exchangeOrderId = current.exchangeOrderId;
+    let unanswered: NetworkError | undefined;
     try {
-      await this.track(this.exchange.cancelOrder(current.exchangeOrderId, current.symbol));
+      // within the lookup deadline, one cancel per order at a time (a cancel still on its way is joined, never sent
+      // again beside it); its answer is never applied, so one that comes after the deadline changes nothing
+      await this.lookups.read(`cancel ${clientOrderId}`, `cancel:${clientOrderId}`, () =>
+        this.track(this.exchange.cancelOrder(exchangeOrderId, current.symbol)),
+      );
     } catch (err) {
+      // no answer (none within the deadline, or it was lost): the cancel may or may not have been carried out — the
+      // lookup below says which
+      if (err instanceof NetworkError) unanswered = err;
       // OrderNotFound: no longer open (filled or cancelled meanwhile)
-      if (!(err instanceof OrderNotFoundError)) throw err;
+      else if (!(err instanceof OrderNotFoundError)) throw err;
     }
     // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel
     // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
@@ -626,7 +642,10 @@ export class OrderManager {
     // a lookup sent before the cancel is not joined: its answer may predate it
     const remote = await this.fetchPlaced(current, 'after-cancel');
     if (remote) await this.applyRemote(clientOrderId, remote);
-    return this.mustGet(clientOrderId);
+    const after = this.mustGet(clientOrderId);
+    // a cancel with no answer and the order still working: not known to be cancelled (a temporary error, tried again)
+    if (unanswered && !isFinal(after.status)) throw unanswered;
+    return after;
   }
 
   /**

@@ -436,7 +436,15 @@ export class TradingLoop {
       const run = (): Promise<CloseAllResult> =>
         closeAll({
           manager: this.manager,
-          exchange: this.exchange,
+          // its reads within the read deadline: ticks wait behind close-all, and their stop-losses with them
+          exchange: {
+            fetchTicker: (symbol) =>
+              this.reads.read(`close-all ${symbol}`, `ticker:${symbol}`, () =>
+                this.exchange.fetchTicker(symbol),
+              ),
+            // sent anew, never joined: the balance is read after the orders are settled
+            fetchBalance: () => this.reads.withDeadline('close-all balance', this.exchange.fetchBalance()),
+          },
           lastPrices: this.lastPrices,
           shortfalls: this.shortfalls,
           placementFacts: (symbol) => this.symbols.placementFacts(symbol),

@@ -42,6 +42,8 @@ function paperOrdersFor(h: EngineHarness, clientOrderId: string) {
 }
 
 const buy = MARKET_BUY;
+/** Lookups and cancels given up after 1 s. */
+const READS_1S = { trading: { symbolReadTimeoutMs: 1_000 } };
 
 /** The event log as the manager sees it, refusing every append (disk full or read-only) while `down()`. */
 function eventLogDownWhile(down: () => boolean, code = 'ENOSPC') {
@@ -366,7 +368,6 @@ describe('OrderManager against the paper exchange (integration)', function () {
         sent: () => sent,
       };
     }
-    const READS_1S = { trading: { symbolReadTimeoutMs: 1_000 } };
 
     it('changes nothing when given up; the next lookup joins it (no second request) and applies its late answer once', async () => {
       const lookups = heldLookups(true);
@@ -508,6 +509,113 @@ describe('OrderManager against the paper exchange (integration)', function () {
       await h.manager.refresh(id);
       expect(h.manager.order(id)!.lookupMisses, 'the next lookup counts once').to.equal(2);
       expect(h.manager.order(id)!.status).to.equal('unknown');
+    });
+  });
+
+  describe('a cancel given up at its deadline (trading.symbolReadTimeoutMs)', () => {
+    /**
+     * The paper exchange whose cancels wait at a gate the test opens (`taken`: the exchange carries the cancel out
+     * when the request gets there, and only the answer waits; otherwise both wait), and how many were sent.
+     */
+    function heldCancels(taken: boolean): {
+      wrap: (paper: PaperExchange) => Exchange;
+      release: () => void;
+      sent: () => number;
+    } {
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      let sent = 0;
+      return {
+        wrap: (paper) =>
+          new Proxy(paper, {
+            get(target, prop, receiver) {
+              if (prop === 'cancelOrder') {
+                return async (id: string, symbol: string) => {
+                  sent++;
+                  const done = taken ? await target.cancelOrder(id, symbol) : undefined;
+                  await gate;
+                  return done ?? target.cancelOrder(id, symbol);
+                };
+              }
+              const value = Reflect.get(target, prop, receiver);
+              return typeof value === 'function' ? value.bind(target) : value;
+            },
+          }) as Exchange,
+        release: () => open(),
+        sent: () => sent,
+      };
+    }
+
+    /** A limit buy far below the price: it rests, working, until cancelled. */
+    async function restingBuy(): Promise<string> {
+      h!.manager.startAccepting();
+      const price = (await h!.paper.fetchTicker('BTC/USDT')).last;
+      const placed = await h!.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
+      expect(placed.status).to.equal('open');
+      return placed.clientOrderId;
+    }
+
+    /** What `promise` resolved to (waiting at most `max` 10 ms turns of real I/O: state file writes), or 'pending'. */
+    async function settled(promise: Promise<unknown>, max = 300): Promise<unknown> {
+      let result: { value: unknown } | undefined;
+      void promise.then((value) => (result = { value }));
+      for (let i = 0; i < max && !result; i++) await new Promise((r) => setTimeout(r, 10));
+      return result ? result.value : 'pending';
+    }
+
+    const waitSent = async (cancels: { sent: () => number }, n: number): Promise<void> => {
+      for (let i = 0; i < 300 && cancels.sent() < n; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(cancels.sent()).to.equal(n);
+    };
+
+    it('a cancel the exchange carried out whose answer never comes: at the deadline the lookup after it ends the order cancelled', async () => {
+      const cancels = heldCancels(true);
+      h = await EngineHarness.open({ config: READS_1S, wrapExchange: cancels.wrap });
+      const id = await restingBuy();
+      const cancelling = h.manager.cancel(id);
+      await waitSent(cancels, 1);
+      await h.fakeClock().advance(1_000, 100);
+      const after = await settled(cancelling);
+      expect(after, 'settled at the deadline by the lookup after it').to.include({ status: 'cancelled' });
+      expect(h.manager.order(id)!.status).to.equal('cancelled');
+      expect(h.stateFile().orders[id].status).to.equal('cancelled');
+      expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
+      // the answer that never came arrives at last: nothing changes, nothing is told twice
+      const before = h.manager.order(id);
+      cancels.release();
+      await h.manager.waitIdle(1_000);
+      expect(h.manager.order(id)).to.deep.equal(before);
+      expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
+    });
+
+    it('a cancel answered after the deadline: the order is not assumed cancelled, the next cancel joins it, and its late answer changes nothing', async () => {
+      const cancels = heldCancels(false);
+      h = await EngineHarness.open({ config: READS_1S, wrapExchange: cancels.wrap });
+      const id = await restingBuy();
+      const cancelling = h.manager.cancel(id).catch((err: unknown) => err);
+      await waitSent(cancels, 1);
+      await h.fakeClock().advance(1_000, 100);
+      const given = await settled(cancelling);
+      expect(given, 'given up at the deadline: an unknown outcome').to.be.instanceOf(NetworkError);
+      expect((given as Error).message).to.match(/cancel .*no answer from the exchange within 1000 ms/);
+      const working = h.manager.order(id)!;
+      expect(working.status, 'not assumed cancelled').to.equal('open');
+      // tried again while the first is still on its way: joined, no second request beside it
+      const again = h.manager.cancel(id).catch((err: unknown) => err);
+      await flush();
+      await h.fakeClock().advance(1_000, 100);
+      expect(await settled(again)).to.be.instanceOf(NetworkError);
+      expect(cancels.sent()).to.equal(1);
+      expect(h.manager.order(id)).to.deep.equal(working);
+      // the exchange carries it out and answers, long after both deadlines: its answer is not applied
+      cancels.release();
+      await h.manager.waitIdle(1_000);
+      expect(h.manager.order(id)).to.deep.equal(working);
+      expect(h.eventTypes()).to.not.include('order.cancelled');
+      // the next lookup settles it, once
+      expect(await h.manager.refresh(id)).to.deep.equal({ from: 'open', to: 'cancelled' });
+      expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
+      expect(cancels.sent()).to.equal(1);
     });
   });
 

@@ -175,6 +175,44 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.openPositions()).to.have.length(0);
   });
 
+  it('close-all gives up a balance read that hangs at the read deadline and sells the position whole', async () => {
+    let hang = false;
+    let paperRef: PaperExchange | undefined;
+    let balanceReads = 0;
+    const { h, strategy } = await started({
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return override(paper, {
+          // ticks wait behind close-all: a balance read that never answers must not hold it
+          fetchBalance: (() => {
+            balanceReads++;
+            return hang ? new Promise(() => {}) : paperRef!.fetchBalance();
+          }) as never,
+        });
+      },
+    });
+    strategy.next = ENTER;
+    await h.loop.tick();
+    strategy.next = HOLD;
+    const held = h.manager.openPositions()[0].amount;
+    hang = true;
+    const before = balanceReads;
+    let result: Awaited<ReturnType<typeof h.loop.closeAll>> | undefined;
+    void h.loop.closeAll().then((r) => (result = r));
+    for (let i = 0; i < 300 && balanceReads === before; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(balanceReads, "close-all's balance read sent").to.equal(before + 1);
+    await h.fakeClock().advance(h.config.trading.symbolReadTimeoutMs, 500);
+    for (let i = 0; i < 300 && !result; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(result, 'close-all done at the read deadline').to.not.equal(undefined);
+    expect(result!.orders).to.have.length(1);
+    expect(h.manager.order(result!.orders[0])).to.include({
+      purpose: 'close-all',
+      amount: held,
+      status: 'filled',
+    });
+    expect(h.manager.openPositions()).to.have.length(0);
+  });
+
   it('close-all sells a position above the paper market order maximum in capped pieces, as on Binance', async () => {
     const { h } = await started({
       config: {

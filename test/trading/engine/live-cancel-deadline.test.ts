@@ -1,0 +1,240 @@
+/**
+ * A cancel given up at the lookup deadline (`trading.symbolReadTimeoutMs`), through real ccxt against each verified
+ * exchange's local double (Bybit's and OKX's cancel answers only acknowledge and the adapter reads the order after
+ * them, within the same deadline): a cancel whose answer is late or never comes holds its symbol's lane no longer
+ * than a lookup would, so the symbol's own stop-loss follows as soon as the lookup after the cancel shows it done,
+ * and the late answer changes nothing. Real clock, as in live-lanes.test.ts: real ccxt timeouts and a real HTTP
+ * server are what make the cancel hang. ccxt's own timeout here is 20 s: without the deadline the cancel would hold
+ * its symbol that long. Nothing is asserted on durations: what ran while the cancel was still unanswered is
+ * recorded as it happens.
+ */
+import { expect } from 'chai';
+import { systemClock } from '../../../src/shared/clock';
+import type { Exchange } from '../../../src/trading/exchange/exchange';
+import type { Signal } from '../../../src/trading/strategy/strategy';
+import { HOLD } from '../../../src/trading/strategy/strategy';
+import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
+import type { ExchangeKit, LocalExchange, LocalFault } from '../../../harness/exchanges/local-exchange';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { testCcxtExchange, tickUntil } from '../../support/live-engine';
+
+const BTC = 'BTC/USDT';
+const ETH = 'ETH/USDT';
+const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
+
+/** A cancel of the engine's, from its call to its answer (or failure). */
+interface Cancel {
+  symbol: string;
+  done: boolean;
+}
+
+/** What the engine sent, with the cancels still unanswered when each create and order lookup was sent. */
+interface Spy {
+  exchange: Exchange;
+  cancels: Cancel[];
+  creates: Array<{ symbol: string; side: string; pending: Cancel[] }>;
+  lookups: Array<{ symbol: string; pending: Cancel[] }>;
+}
+
+function recorded(exchange: Exchange): Spy {
+  const spy: Omit<Spy, 'exchange'> = { cancels: [], creates: [], lookups: [] };
+  const pending = (): Cancel[] => spy.cancels.filter((c) => !c.done);
+  const proxy = new Proxy(exchange, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      const call = (...args: unknown[]): Promise<unknown> =>
+        (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      if (prop === 'cancelOrder') {
+        return (...args: unknown[]) => {
+          const cancel: Cancel = { symbol: args[1] as string, done: false };
+          spy.cancels.push(cancel);
+          return call(...args).finally(() => (cancel.done = true));
+        };
+      }
+      if (prop === 'createOrder') {
+        return (...args: unknown[]) => {
+          const request = args[0] as { symbol: string; side: string };
+          spy.creates.push({ symbol: request.symbol, side: request.side, pending: pending() });
+          return call(...args);
+        };
+      }
+      if (prop === 'fetchOrder' || prop === 'fetchOrderByClientId') {
+        return (...args: unknown[]) => {
+          spy.lookups.push({ symbol: args[1] as string, pending: pending() });
+          return call(...args);
+        };
+      }
+      return call;
+    },
+  });
+  return { ...spy, exchange: proxy };
+}
+
+function cancelDeadlineSuite(kit: ExchangeKit): void {
+  describe(`a cancel given up at the lookup deadline (real ccxt, local ${kit.id})`, function () {
+    this.timeout(120_000);
+    let fake: LocalExchange | undefined;
+    let h: EngineHarness | undefined;
+    afterEach(async () => {
+      await h?.close();
+      await fake?.close();
+      h = undefined;
+      fake = undefined;
+    });
+
+    /**
+     * The live engine on BTC and ETH (lookup deadline 1 s, ccxt's timeout 20 s), each with a limit entry a quarter
+     * filled and still working (one slice of four a minute): a position and an order its stop-loss must cancel first.
+     */
+    async function twoWorkingEntries(): Promise<{
+      engine: EngineHarness;
+      spy: Spy;
+      entries: Record<string, string>;
+    }> {
+      fake = await kit.start({
+        candleMs: 300,
+        balances: { USDT: 10_000 },
+        limitFillSlices: 4,
+        matchIntervalMs: 60_000,
+      });
+      const strategy = new ScriptedStrategy();
+      let spy: Spy | undefined;
+      const engine = await EngineHarness.open({
+        config: {
+          trading: {
+            mode: 'live',
+            symbols: [BTC, ETH],
+            symbolReadTimeoutMs: 1_000,
+            risk: { stopLossPct: 2, takeProfitPct: 0 },
+            orders: {
+              unknownNotFoundMisses: 3,
+              unknownNotFoundWindowMs: 1_000,
+              createTimeoutMs: 20_000,
+              type: 'limit',
+            },
+          },
+        },
+        strategy,
+        clock: systemClock, // real ccxt timeouts against a real local server
+        exchange: async () => {
+          // a request window wider than the cancel's 8 s delay: the exchange checks it when it carries the cancel out
+          const options = { timeoutMs: 20_000, profile: kit.withRecvWindow(20_000) };
+          spy = recorded(await testCcxtExchange(kit, fake!.url, options));
+          return spy.exchange;
+        },
+      });
+      h = engine;
+      await engine.loop.recover({ kind: 'first-start' });
+      engine.loop.enterRunning();
+      fake.pinPrice(BTC, 60_000);
+      fake.pinPrice(ETH, 3_000);
+      strategy.next = ENTER;
+      const entry = (symbol: string) =>
+        engine.manager.hotOrders().find((o) => o.symbol === symbol && o.side === 'buy');
+      await tickUntil(engine, () => !!entry(BTC) && !!entry(ETH));
+      strategy.next = HOLD;
+      const entries: Record<string, string> = {};
+      for (const symbol of [BTC, ETH]) {
+        const order = entry(symbol)!;
+        expect(order).to.include({ status: 'open', type: 'limit' });
+        entries[symbol] = order.clientOrderId;
+        // the price under the entry's limit: one slice of four fills, the next one a minute later
+        fake.pinPrice(symbol, order.price! - 10);
+      }
+      const partly = (symbol: string) => engine.manager.order(entries[symbol])!.status === 'partially_filled';
+      await tickUntil(engine, () => partly(BTC) && partly(ETH));
+      return { engine, spy: spy!, entries };
+    }
+
+    /** Both prices 5 % under their entries: each stop-loss fires, and its first step is the entry's cancel. */
+    function dropBoth(engine: EngineHarness, entries: Record<string, string>): void {
+      for (const symbol of [BTC, ETH]) {
+        const price = engine.manager.order(entries[symbol])!.price!;
+        fake!.pinPrice(symbol, Number((price * 0.95).toFixed(2)));
+      }
+    }
+
+    const bought = (symbol: string): number =>
+      fake!.trades(symbol).reduce((sum, t) => sum + (t.side === 'buy' ? t.qty : 0), 0);
+
+    function cancelledEvents(engine: EngineHarness, clientOrderId: string): number {
+      return engine.events.filter(
+        (e) => e.type === 'order.cancelled' && e.data.clientOrderId === clientOrderId,
+      ).length;
+    }
+
+    it('a cancel taken whose answer never comes: the order ends cancelled from the lookup after it, and both stop-losses sell while it still hangs', async () => {
+      const { engine, spy, entries } = await twoWorkingEntries();
+      fake!.fault('cancelOrder', { kind: 'taken-then-hang' }, ETH);
+      dropBoth(engine, entries);
+      const stopLoss = (symbol: string): boolean =>
+        engine.manager.hotOrders().some((o) => o.symbol === symbol && o.purpose === 'stop-loss');
+      await tickUntil(engine, () => stopLoss(BTC) && stopLoss(ETH));
+
+      const ethCancel = spy.cancels.find((c) => c.symbol === ETH)!;
+      expect(ethCancel.done, "ETH's cancel answer never came").to.equal(false);
+      const sells = spy.creates.filter((c) => c.side === 'sell');
+      for (const symbol of [BTC, ETH]) {
+        const sell = sells.find((c) => c.symbol === symbol)!;
+        // without the deadline ETH's lane waited for ccxt's 20 s timeout: ETH's sell only after the cancel had failed
+        expect(sell.pending, `${symbol}'s stop-loss sent while ETH's cancel still hung`).to.include(
+          ethCancel,
+        );
+      }
+      // the lookup after the cancel showed it carried out: cancelled with what it had filled, told once
+      const eth = engine.manager.order(entries[ETH])!;
+      expect(eth.status).to.equal('cancelled');
+      expect(eth.filled).to.be.closeTo(bought(ETH), 1e-9);
+      expect(eth.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(bought(ETH), 1e-9);
+      expect(cancelledEvents(engine, entries[ETH])).to.equal(1);
+      expect(fake!.requestCount('cancelOrder'), 'one cancel each').to.equal(2);
+    });
+
+    it('a cancel answered after the deadline: the order stays working meanwhile, no second cancel is sent, and the late answer changes nothing', async () => {
+      const { engine, spy, entries } = await twoWorkingEntries();
+      // the exchange carries the cancel out and answers 8 s after it gets there (the deadline is 1 s)
+      const late: LocalFault = { kind: 'delay', ms: 8_000 };
+      fake!.fault('cancelOrder', late, ETH);
+      const ethPrice = engine.manager.order(entries[ETH])!.price!;
+      fake!.pinPrice(ETH, Number((ethPrice * 0.95).toFixed(2)));
+      await tickUntil(engine, () => spy.cancels.some((c) => c.symbol === ETH));
+      const ethCancel = spy.cancels.find((c) => c.symbol === ETH)!;
+
+      // ticks go on while the cancel is out: ETH's order is looked up again (its lane not held by the cancel), and is
+      // never taken as cancelled while the exchange has not said so; the answer arrives after the ticks moved on
+      const whileOut: string[] = [];
+      await tickUntil(
+        engine,
+        () => {
+          if (!ethCancel.done) whileOut.push(engine.manager.order(entries[ETH])!.status);
+          return ethCancel.done;
+        },
+        200,
+      );
+      expect(
+        spy.lookups.some((l) => l.symbol === ETH && l.pending.includes(ethCancel)),
+        "ETH's order looked up while its cancel was still on its way",
+      ).to.equal(true);
+      expect(whileOut, 'ticks ran while the cancel was out').to.not.deep.equal([]);
+      expect([...new Set(whileOut)], 'not assumed cancelled').to.deep.equal(['partially_filled']);
+      expect(
+        spy.cancels.filter((c) => c.symbol === ETH),
+        'the later ticks joined the cancel on its way: no second request',
+      ).to.have.length(1);
+
+      // the next lookup settles the order, and the stop-loss sells
+      const stopLoss = (): boolean =>
+        engine.manager.hotOrders().some((o) => o.symbol === ETH && o.purpose === 'stop-loss');
+      await tickUntil(engine, stopLoss);
+      const eth = engine.manager.order(entries[ETH])!;
+      expect(eth.status).to.equal('cancelled');
+      expect(eth.filled).to.be.closeTo(bought(ETH), 1e-9);
+      expect(eth.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(bought(ETH), 1e-9);
+      expect(cancelledEvents(engine, entries[ETH])).to.equal(1);
+      expect(fake!.requestCount('cancelOrder'), 'ETH cancelled once').to.equal(1);
+    });
+  });
+}
+
+for (const kit of EXCHANGE_KITS) cancelDeadlineSuite(kit);
