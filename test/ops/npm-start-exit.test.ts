@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { InstallCopy } from '../support/install-copy';
 import { Pm2Harness, REPO_ROOT } from '../../harness/pm2';
@@ -47,15 +48,25 @@ describe('npm start / npm restart exit codes, npx byninja @slow', function () {
   it('npx byninja in the checkout runs its own CLI without asking the registry', async () => {
     const link = path.join(REPO_ROOT, 'node_modules', '.bin', 'byninja');
     expect(fs.realpathSync(link)).to.equal(fs.realpathSync(path.join(REPO_ROOT, 'bin', 'byninja.js')));
-    const run = await new Promise<{ code: number; stdout: string }>((resolve) =>
+    // npm's own cache in a temp dir: npm 11 links the checkout into `<cache>/_npx/<hash of its path>` at the first
+    // npx there (~20 s of CPU: it loads the whole tree; later ones take under a second), and one cut off halfway in a
+    // shared cache (a loaded machine, another run's timeout) left a directory without package.json that failed every
+    // later npx at that path
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-npx-cache-'));
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
       execFile(
         'npx',
         ['--no-install', 'byninja', '--version'],
-        { cwd: REPO_ROOT, env: { ...process.env, npm_config_offline: 'true' }, timeout: 60_000 },
-        (err, stdout) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout: String(stdout) }),
+        {
+          cwd: REPO_ROOT,
+          env: { ...process.env, npm_config_offline: 'true', npm_config_cache: cache },
+          timeout: 150_000,
+        },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? Number(err.code ?? -1) : 0, stdout: String(stdout), stderr: String(stderr) }),
       ),
-    );
-    expect(run.code).to.equal(0);
+    ).finally(() => fs.rmSync(cache, { recursive: true, force: true }));
+    expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.match(/^byninja \d+\.\d+\.\d+/);
   });
 });
