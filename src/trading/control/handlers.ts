@@ -21,7 +21,6 @@ import type { Exchange } from '../exchange/exchange';
 import type { OrderManager } from '../engine/order-manager';
 import { isFinal, orderView } from '../engine/order-state';
 import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/pnl';
-import { reconcileWithExchange } from '../engine/reconcile';
 import type { TradingLoop } from '../engine/trading-loop';
 import { ordersPage, type HistoryPages } from './orders-page';
 import { readReport } from '../report/read-report';
@@ -184,7 +183,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
 
   server.handle('reconcile', async () => {
     ready();
-    const differences = await loop.serialize(() => reconcileWithExchange(manager, exchange));
+    const differences = await loop.reconcile();
     return { differences, checkedAt: clock.now() };
   });
 }

@@ -20,9 +20,15 @@ import { isOwnClientOrderId } from './trading-state';
 
 const EPS = 1e-9;
 
+/** The reads reconcile makes (TradingLoop.reconcile gives each a deadline). */
+export type ReconcileExchange = Pick<
+  Exchange,
+  'fetchOrder' | 'fetchOrderByClientId' | 'fetchOpenOrders' | 'fetchBalance'
+>;
+
 export async function reconcileWithExchange(
   manager: OrderManager,
-  exchange: Exchange,
+  exchange: ReconcileExchange,
 ): Promise<ReconcileDifference[]> {
   const differences: ReconcileDifference[] = [];
   const hot = manager.hotOrders();
@@ -130,7 +136,7 @@ export async function reconcileWithExchange(
   return differences;
 }
 
-async function lookup(order: LocalOrder, exchange: Exchange): Promise<ExchangeOrder | null> {
+async function lookup(order: LocalOrder, exchange: ReconcileExchange): Promise<ExchangeOrder | null> {
   try {
     return order.exchangeOrderId
       ? await exchange.fetchOrder(order.exchangeOrderId, order.symbol, order.createdAt)

@@ -24,8 +24,14 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
-import { ByNinjaError, OrderNotFoundError, errorMessage } from '../../shared/errors';
-import type { CloseAllResult, LastExit, LoopState, RecoverySummary } from '../../shared/ipc/protocol';
+import { ByNinjaError, NetworkError, OrderNotFoundError, errorMessage } from '../../shared/errors';
+import type {
+  CloseAllResult,
+  LastExit,
+  LoopState,
+  ReconcileDifference,
+  RecoverySummary,
+} from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import { retryForever } from '../../shared/retry';
 import type { BalanceEntry, Exchange, Market } from '../exchange/exchange';
@@ -43,6 +49,7 @@ import { endedByInference } from './never-placed-recheck';
 import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
 import { readTogether } from './read-together';
+import { reconcileWithExchange, type ReconcileExchange } from './reconcile';
 import { recoverTradingState } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
 import { resetAfterResume } from './risk';
@@ -51,6 +58,9 @@ import { SymbolLanes } from './symbol-lanes';
 import { SymbolTick } from './symbol-tick';
 import { tickErrorHandling, waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
+
+/** How many read deadlines a reconcile may hold the ticks in all (TradingLoop.reconcile). */
+export const RECONCILE_BUDGET_READS = 4;
 
 export interface TradingLoopOptions {
   manager: OrderManager;
@@ -454,6 +464,43 @@ export class TradingLoop {
         });
       // the free lanes are taken in the same step they were found free: run() never refuses here
       return this.lanes.run(free, run) ?? run();
+    });
+  }
+
+  /**
+   * The operator's reconcile (reconcile.ts), between ticks (`serialize`). Ticks wait behind it, and their stop-losses
+   * with them, so each of its reads has the read deadline (`symbolReadTimeoutMs`) and the whole at most
+   * RECONCILE_BUDGET_READS of them (an exchange answering each read just in time): past either the reply is an error
+   * (the operator asks again), and no further read is sent. It only reads: nothing is left half done.
+   */
+  reconcile(): Promise<ReconcileDifference[]> {
+    return this.serialize(() => {
+      const budgetMs = this.config.symbolReadTimeoutMs * RECONCILE_BUDGET_READS;
+      let givenUp = false;
+      const read = <T>(where: string, call: () => Promise<T>): Promise<T> =>
+        givenUp
+          ? Promise.reject(new NetworkError(`reconcile: given up after ${budgetMs} ms`, { where }))
+          : this.reads.withDeadline(`reconcile: ${where}`, call());
+      const exchange: ReconcileExchange = {
+        fetchOrder: (id, symbol, since) =>
+          read(`order ${id}`, () => this.exchange.fetchOrder(id, symbol, since)),
+        fetchOrderByClientId: (id, symbol) =>
+          read(`order ${id}`, () => this.exchange.fetchOrderByClientId(id, symbol)),
+        fetchOpenOrders: () => read('open orders', () => this.exchange.fetchOpenOrders()),
+        fetchBalance: () => read('balance', () => this.exchange.fetchBalance()),
+      };
+      return withDeadline(
+        reconcileWithExchange(this.manager, exchange),
+        budgetMs,
+        () => {
+          givenUp = true;
+          return new NetworkError(
+            `reconcile: the exchange's answers took longer than ${budgetMs} ms in all; ask again later`,
+            { timeoutMs: budgetMs },
+          );
+        },
+        this.clock,
+      );
     });
   }
 

@@ -175,6 +175,98 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.openPositions()).to.have.length(0);
   });
 
+  it('reconcile gives up a read that hangs at the read deadline: an error, and the next tick is not held', async () => {
+    let hang = false;
+    let paperRef: PaperExchange | undefined;
+    let listReads = 0;
+    const { h } = await started({
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return override(paper, {
+          fetchOpenOrders: ((symbol?: string) => {
+            listReads++;
+            return hang ? new Promise(() => {}) : paperRef!.fetchOpenOrders(symbol);
+          }) as never,
+        });
+      },
+    });
+    await h.loop.tick();
+    expect(await h.loop.reconcile()).to.deep.equal([]);
+    hang = true;
+    const before = listReads;
+    let outcome: unknown;
+    void h.loop.reconcile().then(
+      (r) => (outcome = r),
+      (err: unknown) => (outcome = err),
+    );
+    for (let i = 0; i < 300 && listReads === before; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(listReads, "reconcile's open-orders read sent").to.equal(before + 1);
+    await h.fakeClock().advance(h.config.trading.symbolReadTimeoutMs, 500);
+    for (let i = 0; i < 300 && outcome === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(outcome).to.be.instanceOf(NetworkError);
+    expect((outcome as Error).message).to.match(/reconcile: open orders: no answer from the exchange within/);
+    // the tick after it runs (a reconcile still holding its turn would hold it: the test would time out)
+    let ticked = false;
+    void h.loop.tick().then(() => (ticked = true));
+    for (let i = 0; i < 300 && !ticked; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(ticked, 'the next tick ran').to.equal(true);
+  });
+
+  it('reconcile holds the ticks at most its budget of read deadlines in all, then sends no read more', async () => {
+    let slow = false;
+    let paperRef: PaperExchange | undefined;
+    let lookups = 0;
+    const { h, strategy } = await started({
+      config: { ...NO_SLTP, trading: { ...NO_SLTP.trading, orders: { type: 'limit' } } },
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return override(paper, {
+          // each lookup answers just inside the read deadline
+          fetchOrder: ((id: string, symbol: string) => {
+            if (!slow) return paperRef!.fetchOrder(id, symbol);
+            lookups++;
+            const ms = h.config.trading.symbolReadTimeoutMs * 0.9;
+            return new Promise((resolve, reject) =>
+              h.fakeClock().timer(ms, () => paperRef!.fetchOrder(id, symbol).then(resolve, reject)),
+            );
+          }) as never,
+        });
+      },
+    });
+    // six resting orders: six lookups of 0.9 read deadlines each are more than the budget
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    h.manager.startAccepting();
+    for (let i = 0; i < 6; i++) {
+      const order = await h.manager.place({
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'limit',
+        price: Math.round(price * 0.5),
+        amount: 0.001,
+        purpose: 'entry',
+      });
+      expect(order.status).to.equal('open');
+    }
+    strategy.next = HOLD;
+    slow = true;
+    let outcome: unknown;
+    void h.loop.reconcile().then(
+      (r) => (outcome = r),
+      (err: unknown) => (outcome = err),
+    );
+    const step = h.config.trading.symbolReadTimeoutMs / 10;
+    for (let i = 0; i < 80 && outcome === undefined; i++) {
+      await h.fakeClock().advance(step, step);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(outcome).to.be.instanceOf(NetworkError);
+    expect((outcome as Error).message).to.match(/took longer than \d+ ms in all; ask again later/);
+    const sent = lookups;
+    expect(sent).to.be.within(4, 5);
+    await h.fakeClock().advance(h.config.trading.symbolReadTimeoutMs * 3, step);
+    expect(lookups, 'no read sent after it was given up').to.equal(sent);
+  });
+
   it('close-all gives up a balance read that hangs at the read deadline and sells the position whole', async () => {
     let hang = false;
     let paperRef: PaperExchange | undefined;
