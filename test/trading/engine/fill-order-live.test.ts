@@ -7,13 +7,12 @@
  * by execTime, never by execId. Real clock, as live-exchanges.test.ts (see there why).
  */
 import { expect } from 'chai';
-import { systemClock } from '../../../src/shared/clock';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { binanceKit, bybitKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
-import { testCcxtExchange, tickUntil as tickUntilIn } from '../../support/live-engine';
+import { closeAfterEach, startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
@@ -25,12 +24,7 @@ describe('fills stamped before earlier fills (Binance trade times that go back)'
   let h: EngineHarness | undefined;
   let strategy: ScriptedStrategy;
 
-  afterEach(async () => {
-    await h?.close();
-    await fake?.close();
-    h = undefined;
-    fake = undefined;
-  });
+  closeAfterEach(() => [h, fake]);
 
   async function live(): Promise<EngineHarness> {
     fake = (await binanceKit.start({
@@ -40,7 +34,7 @@ describe('fills stamped before earlier fills (Binance trade times that go back)'
     })) as FakeBinance;
     fake.pinPrice(BTC, 60_000);
     strategy = new ScriptedStrategy();
-    h = await EngineHarness.open({
+    h = await startLiveEngine(binanceKit, fake.url, {
       config: {
         trading: {
           mode: 'live',
@@ -50,11 +44,7 @@ describe('fills stamped before earlier fills (Binance trade times that go back)'
         },
       },
       strategy,
-      clock: systemClock,
-      exchange: () => testCcxtExchange(binanceKit, fake!.url),
     });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
     return h;
   }
 
@@ -98,12 +88,7 @@ describe('Bybit fills whose execIds run against their times (execId promises no 
   let h: EngineHarness | undefined;
   let strategy: ScriptedStrategy;
 
-  afterEach(async () => {
-    await h?.close();
-    await fake?.close();
-    h = undefined;
-    fake = undefined;
-  });
+  closeAfterEach(() => [h, fake]);
 
   async function live(): Promise<EngineHarness> {
     fake = (await bybitKit.start({
@@ -113,7 +98,7 @@ describe('Bybit fills whose execIds run against their times (execId promises no 
     })) as FakeBybit;
     fake.pinPrice(BTC, 60_000);
     strategy = new ScriptedStrategy();
-    h = await EngineHarness.open({
+    h = await startLiveEngine(bybitKit, fake.url, {
       config: {
         trading: {
           mode: 'live',
@@ -124,11 +109,7 @@ describe('Bybit fills whose execIds run against their times (execId promises no 
         },
       },
       strategy,
-      clock: systemClock,
-      exchange: () => testCcxtExchange(bybitKit, fake!.url),
     });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
     return h;
   }
 
