@@ -6,7 +6,6 @@
  * come out of the bot's BNB. Real clock, as live-exchanges.test.ts (see there why).
  */
 import { expect } from 'chai';
-import { systemClock } from '../../../src/shared/clock';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { readReport } from '../../../src/trading/report/read-report';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
@@ -14,7 +13,7 @@ import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, deepMerge } from '../../support/engine-harness';
-import { testCcxtExchange, tickUntil as tickUntilIn } from '../../support/live-engine';
+import { closeAfterEach, startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const BNB = 'BNB/USDT';
@@ -37,12 +36,7 @@ describe('a position larger than the account holds (Binance, fees of other pairs
   let h: EngineHarness | undefined;
   let strategy: PerSymbolStrategy;
 
-  afterEach(async () => {
-    await h?.close();
-    await fake?.close();
-    h = undefined;
-    fake = undefined;
-  });
+  closeAfterEach(() => [h, fake]);
 
   /** The owner holds 1 BTC and 500 USDT of their own, and no BNB: every BNB on the account is the bot's. */
   async function live(
@@ -66,15 +60,11 @@ describe('a position larger than the account holds (Binance, fees of other pairs
         orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
       },
     };
-    h = await EngineHarness.open({
+    h = await startLiveEngine(binanceKit, fake.url, {
       config: deepMerge(base, config),
       strategy,
       recentFinalKept,
-      clock: systemClock,
-      exchange: () => testCcxtExchange(binanceKit, fake!.url),
     });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
     return h;
   }
 
