@@ -9,9 +9,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
 import { RateLimitError } from '../../../src/shared/errors';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { OrderSide, OrderType } from '../../../src/trading/exchange/exchange';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type {
@@ -20,6 +18,12 @@ import type {
   LocalExchangeOptions,
 } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import {
+  closeAfterEach,
+  kitCcxtExchange,
+  startLiveEngine,
+  tickUntil as tickUntilIn,
+} from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -32,18 +36,12 @@ function listSuite(kit: ExchangeKit): void {
     let fake: LocalExchange | undefined;
     let h: EngineHarness | undefined;
 
-    afterEach(async () => {
-      await h?.close();
-      await fake?.close();
-      h = undefined;
-      fake = undefined;
-    });
+    closeAfterEach(() => [h, fake]);
 
     /** A live engine on real files through real ccxt; the owner already holds 1 BTC. */
     async function live(opts: Partial<LocalExchangeOptions> = {}): Promise<EngineHarness> {
       fake = await kit.start({ candleMs: 300, balances: { USDT: 20_000, BTC: 1 }, ...opts });
-      const url = fake.url;
-      h = await EngineHarness.open({
+      h = await startLiveEngine(kit, fake.url, {
         config: {
           trading: {
             mode: 'live',
@@ -53,42 +51,22 @@ function listSuite(kit: ExchangeKit): void {
           },
         },
         strategy: new ScriptedStrategy(),
-        clock: systemClock,
-        exchange: () =>
-          CcxtExchange.create({
-            exchangeId: kit.id,
-            ...kit.credentials,
-            apiUrl: url,
-            timeoutMs: 5_000,
-            readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
-            profile: kit.withRecvWindow(500),
-          }),
+        // 5 s (not 800 ms) a request, as the creates above: these tests are about whole lists of many pages, not
+        // about a slow answer
+        adapter: { timeoutMs: 5_000 },
       });
-      await h.loop.recover({ kind: 'first-start' });
-      h.loop.enterRunning();
       h.manager.startAccepting();
       return h;
     }
 
-    async function tickUntil(done: () => boolean, max = 100): Promise<void> {
-      for (let i = 0; i < max && !done(); i++) {
-        await h!.loop.tick();
-        if (!done()) await sleep(50);
-      }
-      expect(done(), 'condition not reached').to.equal(true);
-    }
+    const tickUntil = (done: () => boolean, max = 100): Promise<void> => tickUntilIn(h!, done, max);
 
     /** The owner's own orders on the same account, sent by another client (ids that are not the bot's). */
     async function ownerOrders(
       count: number,
       spec: { side: OrderSide; type: OrderType; amount: number; price?: number },
     ): Promise<void> {
-      const owner = await CcxtExchange.create({
-        exchangeId: kit.id,
-        ...kit.credentials,
-        apiUrl: fake!.url,
-        profile: kit.profile,
-      });
+      const owner = await kitCcxtExchange(kit, fake!.url);
       try {
         for (let i = 0; i < count; i++) {
           for (;;) {
