@@ -156,8 +156,11 @@ function liveSuite(kit: ExchangeKit): void {
       expect(position()).to.be.greaterThan(0);
     });
 
-    it("takes back, while running, an order declared never placed that shows up later: the position is the exchange's", async () => {
-      // the exchange took the order but its reads lag 3 s, beyond the 1 s window (+0.5 s recvWindow) of the rule
+    /**
+     * An entry the exchange took ("status unknown" answer) whose reads lag 3 s, beyond the 1 s window (+0.5 s
+     * recvWindow) of the unknown-order rule: the engine declares it never placed.
+     */
+    async function takenThenDeclaredNeverPlaced(): Promise<void> {
       await live({ fake: { lookupLagMs: 3_000 } });
       // a still price: these runs take seconds of ticks, and a 2 % stop-loss sell would be an order of its own
       fake!.pinPrice(BTC, 60_000);
@@ -166,6 +169,10 @@ function liveSuite(kit: ExchangeKit): void {
       await h!.loop.tick();
       strategy.next = HOLD;
       await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected', 100);
+    }
+
+    it("takes back, while running, an order declared never placed that shows up later: the position is the exchange's", async () => {
+      await takenThenDeclaredNeverPlaced();
       expect(fake!.orderClientIds()).to.deep.equal([id(1)]);
       await tickUntil(() => h!.manager.order(id(1))!.status === 'filled', 200);
       expect(h!.manager.order(id(1))).to.include({ purpose: 'entry', side: 'buy' });
@@ -181,14 +188,7 @@ function liveSuite(kit: ExchangeKit): void {
     });
 
     it('counts an order declared never placed once when a restart comes between the verdict and its taking back', async () => {
-      await live({ fake: { lookupLagMs: 3_000 } });
-      // a still price: these runs take seconds of ticks, and a 2 % stop-loss sell would be an order of its own
-      fake!.pinPrice(BTC, 60_000);
-      fake!.fault('createOrder', { kind: 'taken-then-unknown' });
-      strategy.next = ENTER;
-      await h!.loop.tick();
-      strategy.next = HOLD;
-      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected', 100);
+      await takenThenDeclaredNeverPlaced();
       // restart while the exchange still does not show it: recovery looks it up, the loop keeps looking
       h = await h!.restart();
       await h.loop.recover({ kind: 'clean' });
