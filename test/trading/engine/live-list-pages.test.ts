@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RateLimitError } from '../../../src/shared/errors';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { OrderSide, OrderType } from '../../../src/trading/exchange/exchange';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type {
@@ -85,6 +86,25 @@ function listSuite(kit: ExchangeKit): void {
       }
     }
 
+    /** The state file as it is now (to put back later), then an own limit buy resting at `factor` × the last price. */
+    async function olderStateThenOwnLimitBuy(
+      amount: number,
+      factor: number,
+    ): Promise<{ older: Buffer; price: number; own: LocalOrder }> {
+      const older = fs.readFileSync(path.join(h!.dir, 'trading-state.json'));
+      const price = (await h!.exchange.fetchTicker(BTC)).last;
+      const own = await h!.manager.place({
+        symbol: BTC,
+        side: 'buy',
+        type: 'limit',
+        amount,
+        price: Math.round(price * factor),
+        purpose: 'entry',
+      });
+      expect(own.status, own.error).to.equal('open');
+      return { older, price, own };
+    }
+
     /** Closes the engine, puts back the state file as `older` had it, restarts and recovers. */
     async function restartFromOlderState(older: Buffer): Promise<string[]> {
       const stateFile = path.join(h!.dir, 'trading-state.json');
@@ -129,17 +149,7 @@ function listSuite(kit: ExchangeKit): void {
     const inFrontOpen = lists.open ? lists.open.perPage : 3;
     it(`takes in its own open order behind ${inFrontOpen} newer open orders of the owner (a state restored from an older copy)`, async () => {
       await live();
-      const older = fs.readFileSync(path.join(h!.dir, 'trading-state.json'));
-      const price = (await h!.exchange.fetchTicker(BTC)).last;
-      const own = await h!.manager.place({
-        symbol: BTC,
-        side: 'buy',
-        type: 'limit',
-        amount: 0.001,
-        price: Math.round(price * 0.5),
-        purpose: 'entry',
-      });
-      expect(own.status, own.error).to.equal('open');
+      const { older, price, own } = await olderStateThenOwnLimitBuy(0.001, 0.5);
       await ownerOrders(inFrontOpen, {
         side: 'buy',
         type: 'limit',
@@ -156,17 +166,7 @@ function listSuite(kit: ExchangeKit): void {
 
     it('takes in its own limit order cancelled after a partial fill, with its fill (a state restored from an older copy)', async () => {
       await live({ limitFillSlices: 2, matchIntervalMs: 60_000 });
-      const older = fs.readFileSync(path.join(h!.dir, 'trading-state.json'));
-      const price = (await h!.exchange.fetchTicker(BTC)).last;
-      const own = await h!.manager.place({
-        symbol: BTC,
-        side: 'buy',
-        type: 'limit',
-        amount: 0.002,
-        price: Math.round(price * 0.9),
-        purpose: 'entry',
-      });
-      expect(own.status, own.error).to.equal('open');
+      const { older, price, own } = await olderStateThenOwnLimitBuy(0.002, 0.9);
       // the price crosses it: one of its two slices fills (the next would come a minute later), then it is cancelled
       fake!.pinPrice(BTC, Math.round(price * 0.85));
       for (let i = 0; i < 50 && fake!.trades(BTC).length === 0; i++) {
