@@ -175,7 +175,8 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     expect(report.periods.all.realized).to.be.closeTo(realized, 1e-6);
   });
 
-  it('close-all sells what the account holds after the owner took some BNB out by hand', async () => {
+  /** A BNB position (stop-loss at 50 %), then the owner takes 3 BNB out of the account; three ticks. */
+  async function bnbPositionThenOwnerTakes3(): Promise<void> {
     await live({ trading: { risk: { stopLossPct: 50 } } });
     strategy.next[BNB] = ENTER;
     await tickUntil(() => position(BNB) > 0);
@@ -183,6 +184,10 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     // the owner withdraws 3 BNB (or sells them on the website)
     (fake as FakeBinance).wallet.credit('BNB', -3);
     for (let i = 0; i < 3; i++) await h!.loop.tick();
+  }
+
+  it('close-all sells what the account holds after the owner took some BNB out by hand', async () => {
+    await bnbPositionThenOwnerTakes3();
     expect(events('position.shortfall')).to.have.length(1);
     expect(events('position.shortfall')[0].summary).to.contain('a withdrawal or a sale of BNB by hand');
     const result = await h!.loop.closeAll();
@@ -206,12 +211,7 @@ describe('a position larger than the account holds (Binance, fees of other pairs
   });
 
   it('a confirmed shortfall is alerted once however many restarts it lasts, and again when it comes back', async () => {
-    await live({ trading: { risk: { stopLossPct: 50 } } });
-    strategy.next[BNB] = ENTER;
-    await tickUntil(() => position(BNB) > 0);
-    strategy.next[BNB] = HOLD;
-    (fake as FakeBinance).wallet.credit('BNB', -3);
-    for (let i = 0; i < 3; i++) await h!.loop.tick();
+    await bnbPositionThenOwnerTakes3();
     // each harness sees the events published while it runs: the alerts of every run, added up
     let told = events('position.shortfall').length;
     expect(told).to.equal(1);
