@@ -1,7 +1,7 @@
 /**
  * What the live engine tests (real engine, real ccxt against a local exchange double) and the adapter tests share:
  * the adapter as they create it — short timeouts and a quick read retry so a fault shows within a test — the engine
- * opened on it, closing what a test opened, and ticking until a condition.
+ * opened on it, closing what a test opened, and ticking until a condition; and the daemon's env for a local exchange.
  */
 import { expect } from 'chai';
 import { systemClock } from '../../src/shared/clock';
@@ -43,6 +43,21 @@ export function testCcxtExchange(
     profile: kit.withRecvWindow(500),
     ...over,
   });
+}
+
+/**
+ * The kit's exchange at `apiUrl` as the trading daemon is told it (its env): live mode, the exchange, its URL and the
+ * kit's credentials (a password only where the exchange has one).
+ */
+export function liveDaemonEnv(kit: ExchangeKit, apiUrl: string): Record<string, string | undefined> {
+  return {
+    BYNINJA_MODE: 'live',
+    BYNINJA__TRADING__EXCHANGE: kit.id,
+    BYNINJA__TRADING__EXCHANGE_API_URL: apiUrl,
+    EXCHANGE_API_KEY: kit.credentials.apiKey,
+    EXCHANGE_SECRET: kit.credentials.secret,
+    EXCHANGE_PASSWORD: kit.credentials.password,
+  };
 }
 
 export interface LiveEngineOptions extends Omit<HarnessOptions, 'exchange' | 'clock'> {
