@@ -9,6 +9,7 @@ import { httpGet, metricValue } from '../../harness/http-get';
 import type { LocalExchange } from '../../harness/exchanges/local-exchange';
 import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
+import { liveDaemonEnv } from '../support/live-engine';
 
 const TOKEN = 'health-test-token-0123456789abcdef';
 
@@ -130,13 +131,8 @@ describe('health and metrics endpoints under real PM2 @slow', function () {
     const [exchangePort, ipcPort, tradingHttp] = await Promise.all([freePort(), freePort(), freePort()]);
     await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
       env: {
-        BYNINJA_MODE: 'live',
-        BYNINJA__TRADING__EXCHANGE: kit.id,
         // nothing listens there yet
-        BYNINJA__TRADING__EXCHANGE_API_URL: `http://127.0.0.1:${exchangePort}`,
-        EXCHANGE_API_KEY: kit.credentials.apiKey,
-        EXCHANGE_SECRET: kit.credentials.secret,
-        EXCHANGE_PASSWORD: kit.credentials.password,
+        ...liveDaemonEnv(kit, `http://127.0.0.1:${exchangePort}`),
         BYNINJA_IPC_PORT: String(ipcPort),
         BYNINJA_IPC_TOKEN: TOKEN,
         BYNINJA__HTTP__ENABLED: 'true',

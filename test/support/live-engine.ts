@@ -1,14 +1,23 @@
 /**
- * What the live engine tests (real engine, real ccxt against a local exchange double) share: the adapter as they
- * create it — short timeouts and a quick read retry so a fault shows within a test — and ticking until a condition.
+ * What the live engine tests (real engine, real ccxt against a local exchange double) and the adapter tests share:
+ * the adapter as they create it — short timeouts and a quick read retry so a fault shows within a test — the engine
+ * opened on it, closing what a test opened, and ticking until a condition; and the daemon's env for a local exchange.
  */
 import { expect } from 'chai';
+import { systemClock } from '../../src/shared/clock';
 import { CcxtExchange, type CcxtExchangeOptions } from '../../src/trading/exchange/ccxt-exchange';
+import type { Exchange } from '../../src/trading/exchange/exchange';
 import type { ExchangeKit } from '../../harness/exchanges/local-exchange';
-import type { EngineHarness } from './engine-harness';
+import { EngineHarness, type HarnessOptions } from './engine-harness';
 
-/** The kit's exchange at `apiUrl`: 800 ms timeouts, two read attempts, a 500 ms request window; `over` changes any. */
-export function testCcxtExchange(
+/** Reads tried twice, 50 ms apart: a read fault shows within a test (the shipped 4 attempts take seconds). */
+export const QUICK_READ_RETRY = { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 };
+
+/**
+ * The kit's exchange at `apiUrl` as the daemon (or the owner's own client) creates it: the kit's credentials and
+ * verified profile, the adapter's own timeouts and read retry; `over` changes any.
+ */
+export function kitCcxtExchange(
   kit: ExchangeKit,
   apiUrl: string,
   over: Partial<CcxtExchangeOptions> = {},
@@ -17,10 +26,94 @@ export function testCcxtExchange(
     exchangeId: kit.id,
     ...kit.credentials,
     apiUrl,
+    profile: kit.profile,
+    ...over,
+  });
+}
+
+/** The kit's exchange at `apiUrl`: 800 ms timeouts, two read attempts, a 500 ms request window; `over` changes any. */
+export function testCcxtExchange(
+  kit: ExchangeKit,
+  apiUrl: string,
+  over: Partial<CcxtExchangeOptions> = {},
+): Promise<CcxtExchange> {
+  return kitCcxtExchange(kit, apiUrl, {
     timeoutMs: 800,
-    readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
+    readRetry: QUICK_READ_RETRY,
     profile: kit.withRecvWindow(500),
     ...over,
+  });
+}
+
+/**
+ * The kit's exchange at `apiUrl` as the trading daemon is told it (its env): live mode, the exchange, its URL and the
+ * kit's credentials (a password only where the exchange has one).
+ */
+export function liveDaemonEnv(kit: ExchangeKit, apiUrl: string): Record<string, string | undefined> {
+  return {
+    BYNINJA_MODE: 'live',
+    BYNINJA__TRADING__EXCHANGE: kit.id,
+    BYNINJA__TRADING__EXCHANGE_API_URL: apiUrl,
+    EXCHANGE_API_KEY: kit.credentials.apiKey,
+    EXCHANGE_SECRET: kit.credentials.secret,
+    EXCHANGE_PASSWORD: kit.credentials.password,
+  };
+}
+
+export interface LiveEngineOptions extends Omit<HarnessOptions, 'exchange' | 'clock'> {
+  /** Changes to the test adapter (testCcxtExchange's `over`). */
+  adapter?: Partial<CcxtExchangeOptions>;
+  /** Wraps the adapter as the engine sees it (a spy); again at each restart. */
+  wrapAdapter?: (adapter: Exchange) => Exchange;
+}
+
+/**
+ * The engine on real files, trading through the test adapter to `apiUrl` (the local exchange, up or not yet), not
+ * recovered yet. It runs on the REAL clock: real ccxt signs every request with its own Date.now() and the double
+ * checks it, and ccxt's timeouts and the double's lags run on real time in a real HTTP server.
+ */
+export function openLiveEngine(
+  kit: ExchangeKit,
+  apiUrl: string,
+  opts: LiveEngineOptions = {},
+): Promise<EngineHarness> {
+  const { adapter, wrapAdapter = (ex) => ex, ...harness } = opts;
+  return EngineHarness.open({
+    ...harness,
+    clock: systemClock,
+    exchange: async () => wrapAdapter(await testCcxtExchange(kit, apiUrl, adapter)),
+  });
+}
+
+/** openLiveEngine, then recovered as a first start and running (closed again when that fails). */
+export async function startLiveEngine(
+  kit: ExchangeKit,
+  apiUrl: string,
+  opts: LiveEngineOptions = {},
+): Promise<EngineHarness> {
+  const h = await openLiveEngine(kit, apiUrl, opts);
+  try {
+    await h.loop.recover({ kind: 'first-start' });
+  } catch (err) {
+    await h.close();
+    throw err;
+  }
+  h.loop.enterRunning();
+  return h;
+}
+
+/**
+ * After each test: closes what `opened` names, in its order (the engine before the exchange it trades on). What it
+ * closed once it never closes again: a test that fails before opening its own leaves the last test's named.
+ */
+export function closeAfterEach(opened: () => ReadonlyArray<{ close(): Promise<void> } | undefined>): void {
+  const closed = new WeakSet<object>();
+  afterEach(async () => {
+    for (const part of opened()) {
+      if (!part || closed.has(part)) continue;
+      closed.add(part);
+      await part.close();
+    }
   });
 }
 

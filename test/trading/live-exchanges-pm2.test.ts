@@ -16,6 +16,7 @@ import { EXCHANGE_KITS } from '../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange, LocalFault } from '../../harness/exchanges/local-exchange';
 import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
+import { liveDaemonEnv } from '../support/live-engine';
 import { callOverTcp, localOrders, readJsonl, reconcileOverTcp } from '../support/trading-files';
 
 const TOKEN = 'pm2-live-token-0123456789abcdef';
@@ -62,12 +63,7 @@ function pm2Suite(kit: ExchangeKit): void {
       const port = await freePort();
       await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
         env: {
-          BYNINJA_MODE: 'live',
-          BYNINJA__TRADING__EXCHANGE: kit.id,
-          BYNINJA__TRADING__EXCHANGE_API_URL: fake.url,
-          EXCHANGE_API_KEY: kit.credentials.apiKey,
-          EXCHANGE_SECRET: kit.credentials.secret,
-          EXCHANGE_PASSWORD: kit.credentials.password,
+          ...liveDaemonEnv(kit, fake.url),
           BYNINJA_IPC_PORT: String(port),
           BYNINJA_IPC_TOKEN: TOKEN,
           BYNINJA__APP__BOT_ID: 'live',
@@ -206,13 +202,8 @@ describe('live mode with the exchange down at start, under real PM2 @slow', func
     const port = await freePort();
     await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
       env: {
-        BYNINJA_MODE: 'live',
-        BYNINJA__TRADING__EXCHANGE: kit.id,
         // nothing listens there yet: the network or the exchange is down at boot
-        BYNINJA__TRADING__EXCHANGE_API_URL: `http://127.0.0.1:${exchangePort}`,
-        EXCHANGE_API_KEY: kit.credentials.apiKey,
-        EXCHANGE_SECRET: kit.credentials.secret,
-        EXCHANGE_PASSWORD: kit.credentials.password,
+        ...liveDaemonEnv(kit, `http://127.0.0.1:${exchangePort}`),
         BYNINJA_IPC_PORT: String(port),
         BYNINJA_IPC_TOKEN: TOKEN,
         BYNINJA__TRADING__UNREACHABLE_ALERT_MS: '1000',

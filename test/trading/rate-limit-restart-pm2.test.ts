@@ -19,6 +19,7 @@ import { FakeBinance } from '../../harness/exchanges/fake-binance';
 import { httpGet } from '../../harness/http-get';
 import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
+import { liveDaemonEnv } from '../support/live-engine';
 
 const TOKEN = 'pm2-ratelimit-token-0123456789abcdef';
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
@@ -48,12 +49,8 @@ describe('a live restart while Binance refuses for rate (real PM2, real ccxt) @s
     const http = await freePort();
     await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
       env: {
-        BYNINJA_MODE: 'live',
-        BYNINJA__TRADING__EXCHANGE: 'binance',
-        BYNINJA__TRADING__EXCHANGE_API_URL: fake.url,
+        ...liveDaemonEnv(binanceKit, fake.url),
         BYNINJA__TRADING__SYMBOLS: JSON.stringify(SYMBOLS),
-        EXCHANGE_API_KEY: binanceKit.credentials.apiKey,
-        EXCHANGE_SECRET: binanceKit.credentials.secret,
         BYNINJA_IPC_PORT: String(await freePort()),
         BYNINJA_IPC_TOKEN: TOKEN,
         BYNINJA__APP__BOT_ID: 'rl',

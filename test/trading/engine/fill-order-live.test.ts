@@ -7,17 +7,40 @@
  * by execTime, never by execId. Real clock, as live-exchanges.test.ts (see there why).
  */
 import { expect } from 'chai';
-import { systemClock } from '../../../src/shared/clock';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { binanceKit, bybitKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
+import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
-import { testCcxtExchange, tickUntil as tickUntilIn } from '../../support/live-engine';
+import { closeAfterEach, startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
+/** The double each suite starts: BTC only, 10,000 USDT. */
+const DOUBLE = { candleMs: 300, balances: { USDT: 10_000 }, symbols: [BTC] };
+
+/** The live engine through real ccxt to `fake`, `kit`'s double, with BTC pinned at 60,000; recovered and running. */
+function liveEngineOn(
+  kit: ExchangeKit,
+  fake: LocalExchange,
+  strategy: ScriptedStrategy,
+): Promise<EngineHarness> {
+  fake.pinPrice(BTC, 60_000);
+  return startLiveEngine(kit, fake.url, {
+    config: {
+      trading: {
+        mode: 'live',
+        exchange: kit.id,
+        symbols: [BTC],
+        risk: { stopLossPct: 50, takeProfitPct: 0, stakePerTrade: 2_000 },
+        orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
+      },
+    },
+    strategy,
+  });
+}
 
 describe('fills stamped before earlier fills (Binance trade times that go back)', function () {
   this.timeout(60_000);
@@ -25,36 +48,12 @@ describe('fills stamped before earlier fills (Binance trade times that go back)'
   let h: EngineHarness | undefined;
   let strategy: ScriptedStrategy;
 
-  afterEach(async () => {
-    await h?.close();
-    await fake?.close();
-    h = undefined;
-    fake = undefined;
-  });
+  closeAfterEach(() => [h, fake]);
 
   async function live(): Promise<EngineHarness> {
-    fake = (await binanceKit.start({
-      candleMs: 300,
-      balances: { USDT: 10_000 },
-      symbols: [BTC],
-    })) as FakeBinance;
-    fake.pinPrice(BTC, 60_000);
+    fake = (await binanceKit.start(DOUBLE)) as FakeBinance;
     strategy = new ScriptedStrategy();
-    h = await EngineHarness.open({
-      config: {
-        trading: {
-          mode: 'live',
-          symbols: [BTC],
-          risk: { stopLossPct: 50, takeProfitPct: 0, stakePerTrade: 2_000 },
-          orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
-        },
-      },
-      strategy,
-      clock: systemClock,
-      exchange: () => testCcxtExchange(binanceKit, fake!.url),
-    });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
+    h = await liveEngineOn(binanceKit, fake, strategy);
     return h;
   }
 
@@ -98,37 +97,12 @@ describe('Bybit fills whose execIds run against their times (execId promises no 
   let h: EngineHarness | undefined;
   let strategy: ScriptedStrategy;
 
-  afterEach(async () => {
-    await h?.close();
-    await fake?.close();
-    h = undefined;
-    fake = undefined;
-  });
+  closeAfterEach(() => [h, fake]);
 
   async function live(): Promise<EngineHarness> {
-    fake = (await bybitKit.start({
-      candleMs: 300,
-      balances: { USDT: 10_000 },
-      symbols: [BTC],
-    })) as FakeBybit;
-    fake.pinPrice(BTC, 60_000);
+    fake = (await bybitKit.start(DOUBLE)) as FakeBybit;
     strategy = new ScriptedStrategy();
-    h = await EngineHarness.open({
-      config: {
-        trading: {
-          mode: 'live',
-          exchange: 'bybit',
-          symbols: [BTC],
-          risk: { stopLossPct: 50, takeProfitPct: 0, stakePerTrade: 2_000 },
-          orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
-        },
-      },
-      strategy,
-      clock: systemClock,
-      exchange: () => testCcxtExchange(bybitKit, fake!.url),
-    });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
+    h = await liveEngineOn(bybitKit, fake, strategy);
     return h;
   }
 

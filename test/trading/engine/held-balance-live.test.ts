@@ -6,7 +6,6 @@
  * come out of the bot's BNB. Real clock, as live-exchanges.test.ts (see there why).
  */
 import { expect } from 'chai';
-import { systemClock } from '../../../src/shared/clock';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { readReport } from '../../../src/trading/report/read-report';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
@@ -14,7 +13,7 @@ import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, deepMerge } from '../../support/engine-harness';
-import { testCcxtExchange, tickUntil as tickUntilIn } from '../../support/live-engine';
+import { closeAfterEach, startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const BNB = 'BNB/USDT';
@@ -37,12 +36,7 @@ describe('a position larger than the account holds (Binance, fees of other pairs
   let h: EngineHarness | undefined;
   let strategy: PerSymbolStrategy;
 
-  afterEach(async () => {
-    await h?.close();
-    await fake?.close();
-    h = undefined;
-    fake = undefined;
-  });
+  closeAfterEach(() => [h, fake]);
 
   /** The owner holds 1 BTC and 500 USDT of their own, and no BNB: every BNB on the account is the bot's. */
   async function live(
@@ -66,15 +60,11 @@ describe('a position larger than the account holds (Binance, fees of other pairs
         orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
       },
     };
-    h = await EngineHarness.open({
+    h = await startLiveEngine(binanceKit, fake.url, {
       config: deepMerge(base, config),
       strategy,
       recentFinalKept,
-      clock: systemClock,
-      exchange: () => testCcxtExchange(binanceKit, fake!.url),
     });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
     return h;
   }
 
@@ -185,7 +175,8 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     expect(report.periods.all.realized).to.be.closeTo(realized, 1e-6);
   });
 
-  it('close-all sells what the account holds after the owner took some BNB out by hand', async () => {
+  /** A BNB position (stop-loss at 50 %), then the owner takes 3 BNB out of the account; three ticks. */
+  async function bnbPositionThenOwnerTakes3(): Promise<void> {
     await live({ trading: { risk: { stopLossPct: 50 } } });
     strategy.next[BNB] = ENTER;
     await tickUntil(() => position(BNB) > 0);
@@ -193,6 +184,10 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     // the owner withdraws 3 BNB (or sells them on the website)
     (fake as FakeBinance).wallet.credit('BNB', -3);
     for (let i = 0; i < 3; i++) await h!.loop.tick();
+  }
+
+  it('close-all sells what the account holds after the owner took some BNB out by hand', async () => {
+    await bnbPositionThenOwnerTakes3();
     expect(events('position.shortfall')).to.have.length(1);
     expect(events('position.shortfall')[0].summary).to.contain('a withdrawal or a sale of BNB by hand');
     const result = await h!.loop.closeAll();
@@ -216,12 +211,7 @@ describe('a position larger than the account holds (Binance, fees of other pairs
   });
 
   it('a confirmed shortfall is alerted once however many restarts it lasts, and again when it comes back', async () => {
-    await live({ trading: { risk: { stopLossPct: 50 } } });
-    strategy.next[BNB] = ENTER;
-    await tickUntil(() => position(BNB) > 0);
-    strategy.next[BNB] = HOLD;
-    (fake as FakeBinance).wallet.credit('BNB', -3);
-    for (let i = 0; i < 3; i++) await h!.loop.tick();
+    await bnbPositionThenOwnerTakes3();
     // each harness sees the events published while it runs: the alerts of every run, added up
     let told = events('position.shortfall').length;
     expect(told).to.equal(1);

@@ -10,14 +10,12 @@
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { systemClock } from '../../../src/shared/clock';
 import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
 import { sendConnectReads } from '../../../src/trading/engine/connect-reads';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { recoverySymbols, sendRecoveryReadsEarly } from '../../../src/trading/engine/recovery-reads';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Market } from '../../../src/trading/exchange/exchange';
 import { KEPT_MARKETS_FILE, KeptMarketsFile } from '../../../src/trading/exchange/kept-markets';
 import type { Signal } from '../../../src/trading/strategy/strategy';
@@ -25,6 +23,8 @@ import { HOLD } from '../../../src/trading/strategy/strategy';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { EngineHarness, ScriptedStrategy, deepMerge } from '../../support/engine-harness';
+import { openLiveEngine } from '../../support/live-engine';
+import { TempDirs } from '../../support/temp-dirs';
 
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
@@ -36,25 +36,21 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
   this.timeout(60_000);
   let fake: FakeBinance;
   const engines: EngineHarness[] = [];
-  const dirs: string[] = [];
+  const dirs = new TempDirs();
   let strategy: ScriptedStrategy;
 
   afterEach(async () => {
     for (const h of engines.splice(0)) await h.close(false);
     await fake?.close();
-    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    dirs.cleanup();
   });
 
-  function newDir(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-kept-start-'));
-    dirs.push(dir);
-    return dir;
-  }
+  const newDir = (): string => dirs.make('byninja-kept-start-');
 
   /** The engine on `dir`'s files, through real ccxt with the markets file in `dir`; not connected yet. */
   async function engine(dir: string, config: Record<string, unknown> = {}): Promise<EngineHarness> {
     strategy = new ScriptedStrategy();
-    const h = await EngineHarness.open({
+    const h = await openLiveEngine(binanceKit, fake.url, {
       dir,
       config: deepMerge(
         {
@@ -68,24 +64,18 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
         config,
       ),
       strategy,
-      clock: systemClock,
       connectLater: true,
-      exchange: () =>
-        CcxtExchange.create({
-          exchangeId: 'binance',
-          ...binanceKit.credentials,
-          apiUrl: fake.url,
-          timeoutMs: 2_000,
-          readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
-          profile: binanceKit.withRecvWindow(500),
-          keptMarkets: new KeptMarketsFile({
-            dataDir: dir,
-            symbols: (config as { trading?: { symbols?: string[] } }).trading?.symbols ?? [BTC, ETH],
-            appVersion: '0.0.0-test',
-            maxAgeMs: 60 * 60_000,
-            clock: systemClock,
-          }),
+      adapter: {
+        // 2 s a request (not 800 ms): a markets load delayed 500 ms must answer, never time out on a loaded machine
+        timeoutMs: 2_000,
+        keptMarkets: new KeptMarketsFile({
+          dataDir: dir,
+          symbols: (config as { trading?: { symbols?: string[] } }).trading?.symbols ?? [BTC, ETH],
+          appVersion: '0.0.0-test',
+          maxAgeMs: 60 * 60_000,
+          clock: systemClock,
         }),
+      },
     });
     engines.push(h);
     return h;

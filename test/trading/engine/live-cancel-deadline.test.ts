@@ -9,14 +9,13 @@
  * recorded as it happens.
  */
 import { expect } from 'chai';
-import { systemClock } from '../../../src/shared/clock';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange, LocalFault } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
-import { testCcxtExchange, tickUntil } from '../../support/live-engine';
+import { closeAfterEach, startLiveEngine, tickUntil } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
@@ -76,12 +75,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
     this.timeout(120_000);
     let fake: LocalExchange | undefined;
     let h: EngineHarness | undefined;
-    afterEach(async () => {
-      await h?.close();
-      await fake?.close();
-      h = undefined;
-      fake = undefined;
-    });
+    closeAfterEach(() => [h, fake]);
 
     /**
      * The live engine on BTC and ETH (lookup deadline 1 s, ccxt's timeout 20 s), each with a limit entry a quarter
@@ -100,7 +94,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
       });
       const strategy = new ScriptedStrategy();
       let spy: Spy | undefined;
-      const engine = await EngineHarness.open({
+      const engine = await startLiveEngine(kit, fake.url, {
         config: {
           trading: {
             mode: 'live',
@@ -116,17 +110,15 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
           },
         },
         strategy,
-        clock: systemClock, // real ccxt timeouts against a real local server
-        exchange: async () => {
-          // a request window wider than the cancel's 8 s delay: the exchange checks it when it carries the cancel out
-          const options = { timeoutMs: 20_000, profile: kit.withRecvWindow(20_000) };
-          spy = recorded(await testCcxtExchange(kit, fake!.url, options));
+        // ccxt's timeout 20 s (the point: only the deadline gives the cancel up); a request window wider than the
+        // cancel's 8 s delay: the exchange checks it when it carries the cancel out
+        adapter: { timeoutMs: 20_000, profile: kit.withRecvWindow(20_000) },
+        wrapAdapter: (exchange) => {
+          spy = recorded(exchange);
           return spy.exchange;
         },
       });
       h = engine;
-      await engine.loop.recover({ kind: 'first-start' });
-      engine.loop.enterRunning();
       fake.pinPrice(BTC, 60_000);
       fake.pinPrice(ETH, 3_000);
       strategy.next = ENTER;

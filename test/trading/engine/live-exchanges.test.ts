@@ -13,11 +13,9 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
 import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { floorToStep, largestOrderAmount } from '../../../src/trading/exchange/precision';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
@@ -31,6 +29,7 @@ import type {
 } from '../../../harness/exchanges/local-exchange';
 import { freePort } from '../../../harness/ports';
 import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID, deepMerge } from '../../support/engine-harness';
+import { closeAfterEach, openLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
@@ -49,12 +48,7 @@ function liveSuite(kit: ExchangeKit): void {
     let h: EngineHarness | undefined;
     let strategy: ScriptedStrategy;
 
-    afterEach(async () => {
-      await h?.close();
-      await fake?.close();
-      h = undefined;
-      fake = undefined;
-    });
+    closeAfterEach(() => [h, fake]);
 
     /** A fresh live engine; the owner already holds 1 BTC (and 10 of the fee currency) that the bot must never sell. */
     const balances = (): Record<string, number> => ({
@@ -66,9 +60,8 @@ function liveSuite(kit: ExchangeKit): void {
     /** The engine on real files, through real ccxt to `url` (the local exchange, up or not yet). */
     async function engine(
       url: string,
-      opts: { config?: Record<string, unknown>; recvWindowMs?: number; connectLater?: boolean } = {},
+      opts: { config?: Record<string, unknown>; connectLater?: boolean } = {},
     ): Promise<EngineHarness> {
-      const recvWindowMs = opts.recvWindowMs ?? 500;
       strategy = new ScriptedStrategy();
       const base = {
         trading: {
@@ -78,30 +71,16 @@ function liveSuite(kit: ExchangeKit): void {
           orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
         },
       };
-      return EngineHarness.open({
+      return openLiveEngine(kit, url, {
         config: deepMerge(base, opts.config ?? {}),
         strategy,
-        clock: systemClock, // real ccxt against a real local server: see the top of this file
         connectLater: opts.connectLater,
-        exchange: () =>
-          CcxtExchange.create({
-            exchangeId: kit.id,
-            ...kit.credentials,
-            apiUrl: url,
-            timeoutMs: 800,
-            readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
-            profile: kit.withRecvWindow(recvWindowMs),
-          }),
       });
     }
 
     /** A fresh live engine; the owner already holds 1 BTC (and 10 of the fee currency) that the bot must never sell. */
     async function live(
-      opts: {
-        fake?: Partial<LocalExchangeOptions>;
-        config?: Record<string, unknown>;
-        recvWindowMs?: number;
-      } = {},
+      opts: { fake?: Partial<LocalExchangeOptions>; config?: Record<string, unknown> } = {},
     ): Promise<EngineHarness> {
       fake = await kit.start({ candleMs: 300, balances: balances(), ...opts.fake });
       h = await engine(fake.url, opts);
@@ -110,14 +89,7 @@ function liveSuite(kit: ExchangeKit): void {
       return h;
     }
 
-    /** Ticks until `done` holds (at most `max` ticks, 50 ms apart). */
-    async function tickUntil(done: () => boolean, max = 60): Promise<void> {
-      for (let i = 0; i < max && !done(); i++) {
-        await h!.loop.tick();
-        if (!done()) await sleep(50);
-      }
-      expect(done(), 'condition not reached').to.equal(true);
-    }
+    const tickUntil = (done: () => boolean, max = 60): Promise<void> => tickUntilIn(h!, done, max);
 
     const position = (symbol = BTC): number => h!.manager.positions()[symbol]?.amount ?? 0;
     const sells = (): number => fake!.trades(BTC).filter((t) => t.side === 'sell').length;
@@ -184,8 +156,11 @@ function liveSuite(kit: ExchangeKit): void {
       expect(position()).to.be.greaterThan(0);
     });
 
-    it("takes back, while running, an order declared never placed that shows up later: the position is the exchange's", async () => {
-      // the exchange took the order but its reads lag 3 s, beyond the 1 s window (+0.5 s recvWindow) of the rule
+    /**
+     * An entry the exchange took ("status unknown" answer) whose reads lag 3 s, beyond the 1 s window (+0.5 s
+     * recvWindow) of the unknown-order rule: the engine declares it never placed.
+     */
+    async function takenThenDeclaredNeverPlaced(): Promise<void> {
       await live({ fake: { lookupLagMs: 3_000 } });
       // a still price: these runs take seconds of ticks, and a 2 % stop-loss sell would be an order of its own
       fake!.pinPrice(BTC, 60_000);
@@ -194,6 +169,10 @@ function liveSuite(kit: ExchangeKit): void {
       await h!.loop.tick();
       strategy.next = HOLD;
       await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected', 100);
+    }
+
+    it("takes back, while running, an order declared never placed that shows up later: the position is the exchange's", async () => {
+      await takenThenDeclaredNeverPlaced();
       expect(fake!.orderClientIds()).to.deep.equal([id(1)]);
       await tickUntil(() => h!.manager.order(id(1))!.status === 'filled', 200);
       expect(h!.manager.order(id(1))).to.include({ purpose: 'entry', side: 'buy' });
@@ -209,14 +188,7 @@ function liveSuite(kit: ExchangeKit): void {
     });
 
     it('counts an order declared never placed once when a restart comes between the verdict and its taking back', async () => {
-      await live({ fake: { lookupLagMs: 3_000 } });
-      // a still price: these runs take seconds of ticks, and a 2 % stop-loss sell would be an order of its own
-      fake!.pinPrice(BTC, 60_000);
-      fake!.fault('createOrder', { kind: 'taken-then-unknown' });
-      strategy.next = ENTER;
-      await h!.loop.tick();
-      strategy.next = HOLD;
-      await tickUntil(() => h!.manager.order(id(1))!.status === 'rejected', 100);
+      await takenThenDeclaredNeverPlaced();
       // restart while the exchange still does not show it: recovery looks it up, the loop keeps looking
       h = await h!.restart();
       await h.loop.recover({ kind: 'clean' });

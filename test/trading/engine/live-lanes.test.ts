@@ -6,14 +6,13 @@
  * are what make the lookups hang.
  */
 import { expect } from 'chai';
-import { systemClock } from '../../../src/shared/clock';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { binanceKit as kit } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange, LocalExchangeOptions } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { QUICK_READ_RETRY, closeAfterEach, startLiveEngine } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
@@ -79,12 +78,7 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
   this.timeout(60_000);
   let fake: LocalExchange | undefined;
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    await fake?.close();
-    h = undefined;
-    fake = undefined;
-  });
+  closeAfterEach(() => [h, fake]);
 
   /** The live engine on `symbols` (read and lookup deadline 1 s), its exchange recorded. */
   async function open(
@@ -94,7 +88,7 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
     fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 1 }, ...opts.fake });
     const strategy = new ScriptedStrategy();
     let spy: ReturnType<typeof recorded> | undefined;
-    h = await EngineHarness.open({
+    h = await startLiveEngine(kit, fake.url, {
       config: {
         trading: {
           mode: 'live',
@@ -110,24 +104,13 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
         },
       },
       strategy,
-      clock: systemClock, // real ccxt timeouts against a real local server
-      exchange: async () => {
-        spy = recorded(
-          await CcxtExchange.create({
-            exchangeId: kit.id,
-            ...kit.credentials,
-            apiUrl: fake!.url,
-            timeoutMs: 800,
-            // each ETH lookup: 8 attempts of 800 ms that time out, ~7.5 s (the production 4 × 10 s is ~42 s)
-            readRetry: { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
-            profile: kit.withRecvWindow(500),
-          }),
-        );
+      // each ETH lookup: 8 attempts of 800 ms that time out, ~7.5 s (the production 4 × 10 s is ~42 s)
+      adapter: { readRetry: { ...QUICK_READ_RETRY, maxAttempts: 8 } },
+      wrapAdapter: (exchange) => {
+        spy = recorded(exchange);
         return spy.exchange;
       },
     });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
     return { engine: h, spy: spy!, strategy };
   }
 

@@ -9,9 +9,8 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
 import { RateLimitError } from '../../../src/shared/errors';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { OrderSide, OrderType } from '../../../src/trading/exchange/exchange';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type {
@@ -20,6 +19,12 @@ import type {
   LocalExchangeOptions,
 } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import {
+  closeAfterEach,
+  kitCcxtExchange,
+  startLiveEngine,
+  tickUntil as tickUntilIn,
+} from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -32,18 +37,12 @@ function listSuite(kit: ExchangeKit): void {
     let fake: LocalExchange | undefined;
     let h: EngineHarness | undefined;
 
-    afterEach(async () => {
-      await h?.close();
-      await fake?.close();
-      h = undefined;
-      fake = undefined;
-    });
+    closeAfterEach(() => [h, fake]);
 
     /** A live engine on real files through real ccxt; the owner already holds 1 BTC. */
     async function live(opts: Partial<LocalExchangeOptions> = {}): Promise<EngineHarness> {
       fake = await kit.start({ candleMs: 300, balances: { USDT: 20_000, BTC: 1 }, ...opts });
-      const url = fake.url;
-      h = await EngineHarness.open({
+      h = await startLiveEngine(kit, fake.url, {
         config: {
           trading: {
             mode: 'live',
@@ -53,42 +52,22 @@ function listSuite(kit: ExchangeKit): void {
           },
         },
         strategy: new ScriptedStrategy(),
-        clock: systemClock,
-        exchange: () =>
-          CcxtExchange.create({
-            exchangeId: kit.id,
-            ...kit.credentials,
-            apiUrl: url,
-            timeoutMs: 5_000,
-            readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
-            profile: kit.withRecvWindow(500),
-          }),
+        // 5 s (not 800 ms) a request, as the creates above: these tests are about whole lists of many pages, not
+        // about a slow answer
+        adapter: { timeoutMs: 5_000 },
       });
-      await h.loop.recover({ kind: 'first-start' });
-      h.loop.enterRunning();
       h.manager.startAccepting();
       return h;
     }
 
-    async function tickUntil(done: () => boolean, max = 100): Promise<void> {
-      for (let i = 0; i < max && !done(); i++) {
-        await h!.loop.tick();
-        if (!done()) await sleep(50);
-      }
-      expect(done(), 'condition not reached').to.equal(true);
-    }
+    const tickUntil = (done: () => boolean, max = 100): Promise<void> => tickUntilIn(h!, done, max);
 
     /** The owner's own orders on the same account, sent by another client (ids that are not the bot's). */
     async function ownerOrders(
       count: number,
       spec: { side: OrderSide; type: OrderType; amount: number; price?: number },
     ): Promise<void> {
-      const owner = await CcxtExchange.create({
-        exchangeId: kit.id,
-        ...kit.credentials,
-        apiUrl: fake!.url,
-        profile: kit.profile,
-      });
+      const owner = await kitCcxtExchange(kit, fake!.url);
       try {
         for (let i = 0; i < count; i++) {
           for (;;) {
@@ -105,6 +84,25 @@ function listSuite(kit: ExchangeKit): void {
       } finally {
         await owner.close();
       }
+    }
+
+    /** The state file as it is now (to put back later), then an own limit buy resting at `factor` × the last price. */
+    async function olderStateThenOwnLimitBuy(
+      amount: number,
+      factor: number,
+    ): Promise<{ older: Buffer; price: number; own: LocalOrder }> {
+      const older = fs.readFileSync(path.join(h!.dir, 'trading-state.json'));
+      const price = (await h!.exchange.fetchTicker(BTC)).last;
+      const own = await h!.manager.place({
+        symbol: BTC,
+        side: 'buy',
+        type: 'limit',
+        amount,
+        price: Math.round(price * factor),
+        purpose: 'entry',
+      });
+      expect(own.status, own.error).to.equal('open');
+      return { older, price, own };
     }
 
     /** Closes the engine, puts back the state file as `older` had it, restarts and recovers. */
@@ -151,17 +149,7 @@ function listSuite(kit: ExchangeKit): void {
     const inFrontOpen = lists.open ? lists.open.perPage : 3;
     it(`takes in its own open order behind ${inFrontOpen} newer open orders of the owner (a state restored from an older copy)`, async () => {
       await live();
-      const older = fs.readFileSync(path.join(h!.dir, 'trading-state.json'));
-      const price = (await h!.exchange.fetchTicker(BTC)).last;
-      const own = await h!.manager.place({
-        symbol: BTC,
-        side: 'buy',
-        type: 'limit',
-        amount: 0.001,
-        price: Math.round(price * 0.5),
-        purpose: 'entry',
-      });
-      expect(own.status, own.error).to.equal('open');
+      const { older, price, own } = await olderStateThenOwnLimitBuy(0.001, 0.5);
       await ownerOrders(inFrontOpen, {
         side: 'buy',
         type: 'limit',
@@ -178,17 +166,7 @@ function listSuite(kit: ExchangeKit): void {
 
     it('takes in its own limit order cancelled after a partial fill, with its fill (a state restored from an older copy)', async () => {
       await live({ limitFillSlices: 2, matchIntervalMs: 60_000 });
-      const older = fs.readFileSync(path.join(h!.dir, 'trading-state.json'));
-      const price = (await h!.exchange.fetchTicker(BTC)).last;
-      const own = await h!.manager.place({
-        symbol: BTC,
-        side: 'buy',
-        type: 'limit',
-        amount: 0.002,
-        price: Math.round(price * 0.9),
-        purpose: 'entry',
-      });
-      expect(own.status, own.error).to.equal('open');
+      const { older, price, own } = await olderStateThenOwnLimitBuy(0.002, 0.9);
       // the price crosses it: one of its two slices fills (the next would come a minute later), then it is cancelled
       fake!.pinPrice(BTC, Math.round(price * 0.85));
       for (let i = 0; i < 50 && fake!.trades(BTC).length === 0; i++) {

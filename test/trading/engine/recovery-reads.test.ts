@@ -5,9 +5,9 @@
 import { expect } from 'chai';
 import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import { EngineHarness } from '../../support/engine-harness';
+import { closeAfterEach, kitCcxtExchange } from '../../support/live-engine';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
 const ORDERS_PER_SYMBOL = 4;
@@ -42,12 +42,7 @@ describe('start-up recovery: the requests it makes of the exchange (real ccxt, l
   this.timeout(60_000);
   let fake: FakeBinance | undefined;
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    await fake?.close();
-    h = undefined;
-    fake = undefined;
-  });
+  closeAfterEach(() => [h, fake]);
 
   /** A live engine on the local Binance with ORDERS_PER_SYMBOL resting buys on each of SYMBOLS, then restarted. */
   async function restartedWithRestingOrders(wrap: (ex: Exchange) => Exchange = (ex) => ex): Promise<void> {
@@ -57,15 +52,8 @@ describe('start-up recovery: the requests it makes of the exchange (real ccxt, l
       balances: { USDT: 100_000 },
     });
     const url = fake.url;
-    const exchange = async (): Promise<Exchange> =>
-      wrap(
-        await CcxtExchange.create({
-          exchangeId: 'binance',
-          ...binanceKit.credentials,
-          apiUrl: url,
-          profile: binanceKit.profile,
-        }),
-      );
+    // the shipped adapter (its own timeouts and retry): what recovery asks is counted as the daemon would ask it
+    const exchange = async (): Promise<Exchange> => wrap(await kitCcxtExchange(binanceKit, url));
     h = await EngineHarness.open({ config: { trading: { mode: 'live', symbols: SYMBOLS } }, exchange });
     h.manager.startAccepting();
     for (const symbol of SYMBOLS) {

@@ -8,9 +8,10 @@
  */
 import { expect } from 'chai';
 import { OrderNotFoundError } from '../../../src/shared/errors';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { bybitKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
+import { closeAfterEach, kitCcxtExchange } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const DAY_MS = 86_400_000;
@@ -21,12 +22,11 @@ describe('Bybit execution list by 7-day windows: an order created 10 days ago ge
   let fake: FakeBybit | undefined;
   let exchange: CcxtExchange | undefined;
 
-  afterEach(async () => {
-    await exchange?.close();
-    await fake?.close();
-    exchange = undefined;
-    fake = undefined;
-  });
+  closeAfterEach(() => [exchange, fake]);
+
+  /** The shipped Bybit adapter on the double, 5 s a request. */
+  const connect = (url: string): Promise<CcxtExchange> =>
+    kitCcxtExchange(bybitKit, url, { timeoutMs: 5_000 });
 
   it('reads fills 10, 6 and 2 days old (three windows) and the double refuses a span over 7 days', async () => {
     fake = (await bybitKit.start({
@@ -34,13 +34,7 @@ describe('Bybit execution list by 7-day windows: an order created 10 days ago ge
       balances: { USDT: 20_000 },
       marketFillParts: 3,
     })) as FakeBybit;
-    exchange = await CcxtExchange.create({
-      exchangeId: 'bybit',
-      ...bybitKit.credentials,
-      apiUrl: fake.url,
-      timeoutMs: 5_000,
-      profile: bybitKit.profile,
-    });
+    exchange = await connect(fake.url);
     const order = await exchange.createOrder({
       symbol: BTC,
       side: 'buy',
@@ -90,13 +84,7 @@ describe('Bybit execution list by 7-day windows: an order created 10 days ago ge
     fake = (await bybitKit.start({ candleMs: 300, balances: { USDT: 20_000 } })) as FakeBybit;
     // NTP stopped: the host runs 2 minutes ahead; the first signed request is refused (10002) and measures it
     fake.clockSkewMs = -120_000;
-    exchange = await CcxtExchange.create({
-      exchangeId: 'bybit',
-      ...bybitKit.credentials,
-      apiUrl: fake.url,
-      timeoutMs: 5_000,
-      profile: bybitKit.profile,
-    });
+    exchange = await connect(fake.url);
     await exchange.fetchBalance();
     // our record of the order's creation: host time, 2 minutes after the exchange's
     const createdAt = Date.now();

@@ -16,7 +16,7 @@ import {
   type CcxtExchangeOptions,
 } from '../../../src/trading/exchange/ccxt-exchange';
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
-import { FakeBinance } from '../../../harness/exchanges/fake-binance';
+import { FakeBinance, type FakeBinanceOptions } from '../../../harness/exchanges/fake-binance';
 import { freePort } from '../../../harness/ports';
 import { FakeClock } from '../../support/fake-clock';
 import { BTC_MARKET } from '../../support/risk-fixtures';
@@ -82,6 +82,14 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     await ex.close();
     await fake.close();
   });
+
+  /** The double started again with `options` (the same account), and a new adapter on it. */
+  async function restartDouble(options: FakeBinanceOptions): Promise<void> {
+    await ex.close();
+    await fake.close();
+    fake = await FakeBinance.start({ apiKey: API_KEY, secret: SECRET, ...options });
+    ex = await connect();
+  }
 
   it('loads only the binance module and reads markets with their precision and minimums (one request)', async () => {
     expect(ex.loadInfo.via).to.equal('esm-single');
@@ -248,15 +256,7 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     });
 
     it('sends any market order when applyMinToMarket is off', async () => {
-      await ex.close();
-      await fake.close();
-      fake = await FakeBinance.start({
-        apiKey: API_KEY,
-        secret: SECRET,
-        balances: { USDT: 10_000 },
-        applyMinToMarket: false,
-      });
-      ex = await connect();
+      await restartDouble({ balances: { USDT: 10_000 }, applyMinToMarket: false });
       fake.pinPrice(BTC, 60_000);
       expect((await ex.createOrder(order({ amount: 0.00005 }))).status).to.equal('closed'); // 3 USDT
     });
@@ -271,15 +271,7 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
   });
 
   it('reads MARKET_LOT_SIZE maxQty as the largest market order; Binance refuses a larger one (-1013)', async () => {
-    await ex.close();
-    await fake.close();
-    fake = await FakeBinance.start({
-      apiKey: API_KEY,
-      secret: SECRET,
-      balances: { USDT: 100_000 },
-      marketMaxQty: 0.5,
-    });
-    ex = await connect();
+    await restartDouble({ balances: { USDT: 100_000 }, marketMaxQty: 0.5 });
     expect((await ex.loadMarkets())[BTC].maxOrder?.market).to.deep.equal({ amount: 0.5 });
     const err = await caught(ex.createOrder(order({ amount: 0.6 })));
     expect(err).to.be.instanceOf(InvalidOrderError);
@@ -287,18 +279,13 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
   });
 
   it('reads LOT_SIZE maxQty and NOTIONAL maxNotional (with applyMaxToMarket) as the largest orders; Binance refuses larger ones (-1013)', async () => {
-    await ex.close();
-    await fake.close();
-    fake = await FakeBinance.start({
-      apiKey: API_KEY,
-      secret: SECRET,
+    await restartDouble({
       balances: { USDT: 100_000 },
       lotMaxQty: 2,
       maxNotional: 30_000,
       applyMaxToMarket: true,
     });
     fake.pinPrice(BTC, 60_000);
-    ex = await connect();
     expect((await ex.loadMarkets())[BTC].maxOrder).to.deep.equal({
       limit: { amount: 2, value: 30_000 },
       market: { amount: 2, value: 30_000 },
@@ -335,15 +322,7 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
 
   it('reads NOTIONAL applyMinToMarket false as a minimum order value that skips market orders; Binance takes a small one', async () => {
     expect((await ex.loadMarkets())[BTC].minNotionalOnMarket).to.equal(undefined);
-    await ex.close();
-    await fake.close();
-    fake = await FakeBinance.start({
-      apiKey: API_KEY,
-      secret: SECRET,
-      balances: { USDT: 100_000, BTC: 1 },
-      applyMinToMarket: false,
-    });
-    ex = await connect();
+    await restartDouble({ balances: { USDT: 100_000, BTC: 1 }, applyMinToMarket: false });
     const market = (await ex.loadMarkets())[BTC];
     expect(market).to.include({ minNotionalOnMarket: false });
     expect(market.minNotional).to.be.above(0);

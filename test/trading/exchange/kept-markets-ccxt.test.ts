@@ -10,10 +10,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Exchange as CcxtClient } from 'ccxt';
 import { systemClock } from '../../../src/shared/clock';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { KEPT_MARKETS_FILE, KeptMarketsFile } from '../../../src/trading/exchange/kept-markets';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
+import { QUICK_READ_RETRY, kitCcxtExchange } from '../../support/live-engine';
 import { TempDirs } from '../../support/temp-dirs';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -64,14 +65,10 @@ function keptMarketsSuite(kit: ExchangeKit): void {
         ccxtOptions?: Record<string, unknown>;
       } = {},
     ) {
-      const ex = await CcxtExchange.create({
-        exchangeId: kit.id,
-        ...kit.credentials,
+      const ex = await kitCcxtExchange(kit, over.apiUrl ?? fake.url, {
         apiKey: over.apiKey ?? kit.credentials.apiKey,
-        apiUrl: over.apiUrl ?? fake.url,
         timeoutMs: 2_000,
-        readRetry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 },
-        profile: kit.profile,
+        readRetry: QUICK_READ_RETRY,
         ...(over.ccxtOptions ? { ccxtOptions: over.ccxtOptions } : {}),
         keptMarkets: new KeptMarketsFile({
           dataDir: dir,

@@ -7,15 +7,25 @@
  */
 import { expect } from 'chai';
 import { RateLimitError } from '../../../src/shared/errors';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
 import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
 import { EXCHANGE_KITS, binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { FakeClock } from '../../support/fake-clock';
+import { kitCcxtExchange } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
+
+/** The kit's shipped adapter on `url`, one attempt a read, its gate on a fake clock the test never moves. */
+function stillAdapter(kit: ExchangeKit, url: string): Promise<CcxtExchange> {
+  return kitCcxtExchange(kit, url, {
+    timeoutMs: 2_000,
+    readRetry: { maxAttempts: 1 },
+    clock: new FakeClock(Date.now()),
+  });
+}
 
 /** Resolves with the promise's outcome, or 'held' when it has not settled within `ms` of real time. */
 function within<T>(promise: Promise<T>, ms = 3_000): Promise<T | 'held'> {
@@ -46,15 +56,7 @@ function scopeSuite(kit: ExchangeKit, refuseCreate: (fake: LocalExchange) => voi
     beforeEach(async () => {
       fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000 } });
       fake.pinPrice(BTC, 60_000);
-      ex = await CcxtExchange.create({
-        exchangeId: kit.id,
-        ...kit.credentials,
-        apiUrl: fake.url,
-        timeoutMs: 2_000,
-        readRetry: { maxAttempts: 1 },
-        profile: kit.profile,
-        clock: new FakeClock(Date.now()),
-      });
+      ex = await stillAdapter(kit, fake.url);
       await ex.loadMarkets();
       await ex.fetchTicker(BTC);
     });
@@ -103,15 +105,7 @@ describe('Binance: a request-weight 429 on a create holds every request (the lim
   this.timeout(20_000);
   it('a read after it waits for the Retry-After (here never: the clock does not move)', async () => {
     const fake = await binanceKit.start({ candleMs: 300, balances: { USDT: 10_000 } });
-    const ex = await CcxtExchange.create({
-      exchangeId: 'binance',
-      ...binanceKit.credentials,
-      apiUrl: fake.url,
-      timeoutMs: 2_000,
-      readRetry: { maxAttempts: 1 },
-      profile: binanceKit.profile,
-      clock: new FakeClock(Date.now()),
-    });
+    const ex = await stillAdapter(binanceKit, fake.url);
     try {
       await ex.loadMarkets();
       fake.fault('createOrder', { kind: 'refuse', reason: 'rate-limit' });

@@ -11,7 +11,6 @@ import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import { LatencyProxy } from '../../../harness/latency-proxy';
 import { REPO_ROOT } from '../../../harness/pm2';
-import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import {
   SpareConnections,
   type ConnectOptions,
@@ -20,6 +19,7 @@ import {
 } from '../../../src/trading/exchange/spare-connections';
 import { loadCcxtClass } from '../../../src/trading/exchange/ccxt-exchange';
 import { EXCHANGE_PROFILES } from '../../../src/trading/exchange/profiles';
+import { kitCcxtExchange } from '../../support/live-engine';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
 
@@ -205,12 +205,7 @@ describe('spare connections under real ccxt (local Binance behind the latency pr
   /** Connections each batch of the start opened: [created, markets + account, recovery's reads at once]. */
   async function connectionsPerBatch(spareConnections: number): Promise<number[]> {
     const before = proxy.connections;
-    const ex = await CcxtExchange.create({
-      exchangeId: 'binance',
-      ...binanceKit.credentials,
-      apiUrl: proxy.url,
-      spareConnections,
-    });
+    const ex = await kitCcxtExchange(binanceKit, proxy.url, { spareConnections });
     try {
       // the spares' handshakes take a round trip: give them that before the reads
       await new Promise((r) => setTimeout(r, 100));
