@@ -101,16 +101,18 @@ export function feesPaidInCoin(book: PositionBook): FeesInCoin {
 }
 
 /**
- * Where a write-off of `symbol` made `now` goes among the hot fills (`hotFills`): after the symbol's last fill in the
- * replay order and before every later one — by its trade id where the exchange numbers trades (its times can go
- * back), else by time: just after the last hot fill it must follow when that is later than `now` (fills carry the
- * exchange's time, which a host clock behind it would precede). It follows the fees paid in the coin on other pairs
- * too: the write-off spends them (`feesInCoin`), and one replayed after it would count again.
+ * Where a write-off of `symbol` made `now` (the EXCHANGE's time, the time its fills carry) goes among the hot fills
+ * (`hotFills`): after the symbol's last fill in the replay order and before every later one — by its trade id where
+ * the exchange numbers trades (its times can go back): the last of the hot fills, or with none hot the position's
+ * own last (`lastTradeId`, pnl.ts: every fill archived); else by time: just after the last hot fill it must follow
+ * when that is later than `now`. It follows the fees paid in the coin on other pairs too: the write-off spends them
+ * (`feesInCoin`), and one replayed after it would count again.
  */
 export function writeOffPlace(
   symbol: string,
   hotFills: readonly Fill[],
   now: number,
+  lastTradeId?: string,
 ): { at: number; afterTradeId: string | undefined } {
   const { base } = splitSymbol(symbol);
   const follows = hotFills.filter(
@@ -119,7 +121,10 @@ export function writeOffPlace(
   const lastFillAt = follows.reduce((latest, f) => Math.max(latest, f.timestamp), 0);
   return {
     at: Math.max(now, lastFillAt + 1),
-    afterTradeId: sequenceAfter(hotFills.filter((f) => f.symbol === symbol)),
+    afterTradeId: sequenceAfter(
+      hotFills.filter((f) => f.symbol === symbol),
+      lastTradeId,
+    ),
   };
 }
 
