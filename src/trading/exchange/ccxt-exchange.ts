@@ -334,10 +334,14 @@ export class CcxtExchange implements Exchange {
   private lastSkew?: ClockSkew;
   /** Spans of an order's searches by time, in the exchange's time (search-span.ts). */
   private readonly spans: SearchSpans;
-  /** Measures the clock offset now (clock-skew.ts): at start, then every SKEW_REMEASURE_MS. */
+  /** Measures the clock offset now (clock-skew.ts): with the first tick's reads, then every SKEW_REMEASURE_MS. */
   private readonly measureClock: MeasureClockSkew;
-  /** The start's measurement: candles wait for it (the engine decides on the exchange's clock which is finished). */
-  private firstMeasure: Promise<void> = Promise.resolve();
+  /**
+   * The first measurement, started by the first tick's reads (ticker, candles) — after ready: one request more
+   * beside recovery's reads delays them behind ccxt's throttle —; candles wait for it (the engine decides on the
+   * exchange's clock which candle is finished). Undefined until then.
+   */
+  private firstMeasure?: Promise<void>;
   private cancelRemeasure?: () => void;
 
   private constructor(
@@ -465,7 +469,6 @@ export class CcxtExchange implements Exchange {
     if (profile?.formingCandle) markFormingCandles(client, profile.formingCandle);
     const exchange = new CcxtExchange(client, options, info, spares, source, keptRead, closed, gate);
     void exchange.announceKeptBan();
-    exchange.startClockMeasurements();
     return exchange;
   }
 
@@ -480,10 +483,11 @@ export class CcxtExchange implements Exchange {
   }
 
   /**
-   * The clock offset measured beside the start's reads (nothing waits for it but the first candles), then hourly:
-   * public and unsigned, through the rate-limit gate like every request.
+   * The clock offset measured with the first tick's reads (nothing waits for it but the first candles), then hourly:
+   * public and unsigned, through the rate-limit gate like every request. Returns the first measurement.
    */
-  private startClockMeasurements(): void {
+  private clockMeasured(): Promise<void> {
+    if (this.firstMeasure) return this.firstMeasure;
     this.firstMeasure = this.measureClock();
     const again = (): void => {
       this.cancelRemeasure = this.clock.timer(SKEW_REMEASURE_MS, () => {
@@ -492,6 +496,7 @@ export class CcxtExchange implements Exchange {
       });
     };
     again();
+    return this.firstMeasure;
   }
 
   /**
@@ -637,6 +642,7 @@ export class CcxtExchange implements Exchange {
   }
 
   fetchTicker(symbol: string): Promise<Ticker> {
+    void this.clockMeasured(); // the first tick's: measured beside its reads, before its candles
     return this.read('fetchTicker', { symbol }, async () => {
       const t = await this.client.fetchTicker(symbol);
       const last = num(t.last ?? t.close);
@@ -653,7 +659,7 @@ export class CcxtExchange implements Exchange {
 
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
     return this.read('fetchCandles', { symbol, timeframe }, async () => {
-      await this.firstMeasure;
+      await this.clockMeasured();
       const rows = await this.client.fetchOHLCV(symbol, timeframe, undefined, limit);
       return rows
         .filter((r) => (r as unknown[])[FORMING] !== true)

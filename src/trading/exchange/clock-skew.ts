@@ -10,9 +10,10 @@
  * The offset is measured from the exchange's server-time endpoint (ccxt `loadTimeDifference`, public, unsigned,
  * through the rate-limit gate) and set as ccxt's `timeDifference`, so every later request is signed on the exchange's
  * time, and the engine reads the exchange's time as host time less it (exchange.ts `exchangeClock`: candles, fills,
- * adopted orders). It is measured at start beside the start's reads (no round trip before ready: nothing waits for
- * it but the first candles), every hour (`SKEW_REMEASURE_MS`: a drifting clock), and on such a refusal — at most once
- * a minute however many requests were refused together (a scheduled measurement running is the one they wait for). The refused request itself stays refused (the exchange did not carry it out); a read's retry
+ * adopted orders). It is measured with the first tick's reads, after ready (beside recovery's reads it delayed them
+ * behind ccxt's throttle; nothing waits for it but the first candles), every hour after (`SKEW_REMEASURE_MS`: a
+ * drifting clock), and on such a refusal — at most once a minute however many requests were refused together (a
+ * scheduled measurement running is the one they wait for). The refused request itself stays refused (the exchange did not carry it out); a read's retry
  * goes out with the offset, a create is sent again only as a new decision. Each measurement is reported
  * (`onMeasured`): the engine alerts `clock.skew` once, and again only if the offset moved by a second or more.
  */
@@ -53,7 +54,7 @@ export type MeasureClockSkew = () => Promise<void>;
 /**
  * Watches every request ccxt sends (`fetch2`, the one method its REST calls go through, signing included): a
  * timestamp refusal measures the offset (when due) before the refusal is passed on, so the caller's next request is
- * signed on the exchange's time. Returns the scheduled measurement (at start, hourly: ccxt-exchange.ts).
+ * signed on the exchange's time. Returns the scheduled measurement (the first tick's, hourly: ccxt-exchange.ts).
  */
 export function correctClockSkew(client: CcxtClient, opts: ClockSkewOptions): MeasureClockSkew {
   type Fetch2 = (...args: unknown[]) => Promise<unknown>;

@@ -13,7 +13,7 @@ export type { OrderSide, OrderSpec, OrderType };
 
 /**
  * A measured host clock offset: how far ahead of the exchange's (negative: behind), and the refusal that made it
- * measure (absent: a scheduled measurement, at start or hourly).
+ * measure (absent: a scheduled measurement, the first tick's or hourly).
  */
 export interface ClockSkew {
   offsetMs: number;
@@ -159,8 +159,8 @@ export interface Exchange {
    */
   rateLimitedUntil?(): number | undefined;
   /**
-   * Calls `listener` each time the host clock's offset from the exchange's was measured (live: clock-skew.ts — at
-   * start, hourly, and when the exchange refused a request's timestamp; later requests are signed on the exchange's
+   * Calls `listener` each time the host clock's offset from the exchange's was measured (live: clock-skew.ts — with
+   * the first tick's reads, hourly, and when the exchange refused a request's timestamp; later requests are signed on the exchange's
    * time), and at once with the last measurement made before it listened. Absent: the exchange signs nothing with
    * our clock (paper).
    */
