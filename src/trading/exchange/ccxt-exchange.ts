@@ -338,8 +338,8 @@ export class CcxtExchange implements Exchange {
   private readonly measureClock: MeasureClockSkew;
   /**
    * The first measurement, started by the first tick's reads (ticker, candles) — after ready: one request more
-   * beside recovery's reads delays them behind ccxt's throttle —; candles wait for it (the engine decides on the
-   * exchange's clock which candle is finished). Undefined until then.
+   * beside recovery's reads delays them behind ccxt's throttle —; candles wait for it where the exchange does not
+   * mark the forming one itself (the engine decides on the exchange's clock which is finished). Undefined until then.
    */
   private firstMeasure?: Promise<void>;
   private cancelRemeasure?: () => void;
@@ -659,7 +659,9 @@ export class CcxtExchange implements Exchange {
 
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
     return this.read('fetchCandles', { symbol, timeframe }, async () => {
-      await this.clockMeasured();
+      // where the exchange marks the forming candle itself (OKX) none is handed on whatever the clocks say: no wait
+      const measured = this.clockMeasured();
+      if (!this.profile?.formingCandle) await measured;
       const rows = await this.client.fetchOHLCV(symbol, timeframe, undefined, limit);
       return rows
         .filter((r) => (r as unknown[])[FORMING] !== true)
