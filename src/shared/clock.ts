@@ -20,6 +20,19 @@ export function utcDay(time: number): string {
   return new Date(time).toISOString().slice(0, 10);
 }
 
+/**
+ * Another party's clock seen from this host: its now is the host's now less `offsetMs()` (host − other, e.g. ccxt's
+ * measured `timeDifference`, 0 until measured). Only `now` moves; waits and timers are durations, the same on both.
+ * The engine compares the exchange's timestamps (candles, fills) with this, never with the host clock.
+ */
+export function offsetClock(host: Clock, offsetMs: () => number): Clock {
+  return {
+    now: () => host.now() - offsetMs(),
+    sleep: (ms, signal) => host.sleep(ms, signal),
+    timer: (ms, fn) => host.timer(ms, fn),
+  };
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>

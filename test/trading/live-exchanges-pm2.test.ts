@@ -74,7 +74,8 @@ function pm2Suite(kit: ExchangeKit): void {
           BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERBOUGHT: '56',
           BYNINJA__TRADING__TICK_INTERVAL_MS: '100',
           BYNINJA__TRADING__ORDERS__CREATE_TIMEOUT_MS: '1500',
-          BYNINJA__TRADING__ORDERS__UNKNOWN_NOT_FOUND_WINDOW_MS: '2000',
+          // OKX: at least its create's reach (expTime + 30 s of unmeasured skew, the config refuses less)
+          BYNINJA__TRADING__ORDERS__UNKNOWN_NOT_FOUND_WINDOW_MS: kit.id === 'okx' ? '35000' : '2000',
           BYNINJA__TRADING__ORDERS__REJECT_COOLDOWN_MS: '500',
         },
       });
@@ -94,8 +95,8 @@ function pm2Suite(kit: ExchangeKit): void {
         );
         pid = back.pid;
       }
-      // a calm end: no fault waits, no new entry; every order settles (unknown ones resolve: lag 1.5 s, rule 2 s +
-      // the exchange's recvWindow; fills arrive once the trade list shows them)
+      // a calm end: no fault waits, no new entry; every order settles (unknown ones resolve: lag 1.5 s, rule 2 s —
+      // OKX 35 s — + the exchange's recvWindow; fills arrive once the trade list shows them)
       fake.clearFaults();
       // the operator closes everything: entries paused, positions sold; afterwards nothing trades any more, so
       // what the state holds once settled is final (an exit filling after the comparison would not be)
@@ -120,7 +121,8 @@ function pm2Suite(kit: ExchangeKit): void {
           const closed = await callOverTcp(port, TOKEN, (client) => client.call('closeAll', {}));
           return closed.orders.length === 0 && unsettled().length === 0;
         },
-        60_000,
+        // an order never placed is declared so after the window (OKX: 35 s) plus the exchange's
+        kit.id === 'okx' ? 100_000 : 60_000,
         'every order settled, nothing held, reconcile clean',
         500,
       ).catch((err: Error) => {

@@ -45,6 +45,29 @@ function checkSymbolList(symbols: string[], ctx: z.RefinementCtx): void {
   });
 }
 
+/**
+ * OKX takes a create until its `expTime` (the adapter sends signing time + 5 s), and a host clock up to 30 s ahead of
+ * OKX's is never refused (50102 only beyond 30 s) until the offset is measured: such a create may still be carried
+ * out up to 35 s after we sent it. An unknown order declared never placed sooner could be placed again beside it.
+ */
+export const OKX_CREATE_REACH_MS = 35_000;
+
+function checkCreateExpiry(
+  trading: { mode: string; exchange: string; orders: { unknownNotFoundWindowMs: number } },
+  ctx: z.RefinementCtx,
+): void {
+  const window = trading.orders.unknownNotFoundWindowMs;
+  // only live sends creates (dry-run fills them on paper)
+  if (trading.mode !== 'live' || trading.exchange !== 'okx' || window >= OKX_CREATE_REACH_MS) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['orders', 'unknownNotFoundWindowMs'],
+    message:
+      `${window} ms is shorter than an OKX create can still be carried out after it was sent (its 5 s expTime plus ` +
+      `up to 30 s of host clock ahead of OKX's, never refused): set it to at least ${OKX_CREATE_REACH_MS}`,
+  });
+}
+
 export const configSchema = z.strictObject({
   app: z
     .strictObject({
@@ -265,6 +288,7 @@ export const configSchema = z.strictObject({
         })
         .prefault({}),
     })
+    .superRefine(checkCreateExpiry)
     .prefault({}),
 
   telegram: z

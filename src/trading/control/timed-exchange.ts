@@ -9,7 +9,14 @@ export type ExchangeCallOutcome = 'ok' | 'error';
 export type ObserveExchangeCall = (method: string, outcome: ExchangeCallOutcome, seconds: number) => void;
 
 /** Calls that do not reach the exchange: not measured. */
-const LOCAL = new Set(['close', 'constructor', 'keptMarkets', 'rateLimitedUntil', 'onClockSkew']);
+const LOCAL = new Set([
+  'close',
+  'constructor',
+  'keptMarkets',
+  'rateLimitedUntil',
+  'onClockSkew',
+  'clockOffsetMs',
+]);
 
 export function timedExchange(exchange: Exchange, observe: ObserveExchangeCall): Exchange {
   return new Proxy(exchange, {

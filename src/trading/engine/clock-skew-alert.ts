@@ -1,6 +1,6 @@
 /**
- * The operator hears of a host clock off the exchange's (the exchange refused a request's timestamp and the adapter
- * measured the offset, exchange/clock-skew.ts): one `clock.skew` event, and another only when a later measurement
+ * The operator hears of a host clock off the exchange's (measured by the adapter at start, hourly, or after the
+ * exchange refused a request's timestamp, exchange/clock-skew.ts): one `clock.skew` event, and another only when a later measurement
  * differs by a second or more (the clock keeps drifting). Requests are already corrected; the host's time sync
  * (NTP) is what needs fixing.
  */
@@ -22,10 +22,14 @@ export function alertClockSkew(exchange: Exchange, outbox: EventOutbox): void {
     if (!skewNews(offsetMs, toldOffsetMs)) return;
     toldOffsetMs = offsetMs;
     const how = `${Math.abs(offsetMs)} ms ${offsetMs >= 0 ? 'ahead of' : 'behind'}`;
+    const told =
+      refusal === undefined ? 'read from its server time' : `it refused a request's timestamp (${refusal})`;
     void outbox.emit(
       'clock.skew',
-      `Host clock ${how} ${exchange.id}'s: it refused a request's timestamp (${refusal}); requests are now signed on the exchange's time — fix the host's time sync (NTP)`,
-      { exchange: exchange.id, offsetMs, refusal },
+      `Host clock ${how} ${exchange.id}'s: ${told}; requests are signed and its times read on the exchange's time — fix the host's time sync (NTP)`,
+      refusal === undefined
+        ? { exchange: exchange.id, offsetMs }
+        : { exchange: exchange.id, offsetMs, refusal },
     );
   });
 }

@@ -102,17 +102,19 @@ export function feesPaidInCoin(book: PositionBook): FeesInCoin {
 }
 
 /**
- * Where a write-off of `symbol` made `now` goes among the hot fills (`hotFills`): after the symbol's last fill in the
- * replay order and before every later one — by its trade id where the exchange's trade ids grow with its trades
- * (`fillOrder` trade-id: its times can go back), else by time: just after the last hot fill it must follow when that
- * is later than `now` (fills carry the exchange's time, which a host clock behind it would precede). It follows the fees paid in the coin on other pairs
- * too: the write-off spends them (`feesInCoin`), and one replayed after it would count again.
+ * Where a write-off of `symbol` made `now` (the EXCHANGE's time, the time its fills carry) goes among the hot fills
+ * (`hotFills`): after the symbol's last fill in the replay order and before every later one — by its trade id where
+ * the exchange's trade ids grow with its trades (`fillOrder` trade-id: its times can go back): the last of the hot
+ * fills, or with none hot the position's own last (`lastTradeId`, pnl.ts: every fill archived); else by time: just
+ * after the last hot fill it must follow when that is later than `now`. It follows the fees paid in the coin on
+ * other pairs too: the write-off spends them (`feesInCoin`), and one replayed after it would count again.
  */
 export function writeOffPlace(
   symbol: string,
   hotFills: readonly Fill[],
   now: number,
   fillOrder: FillOrder,
+  lastTradeId?: string,
 ): { at: number; afterTradeId: string | undefined } {
   const { base } = splitSymbol(symbol);
   const follows = hotFills.filter(
@@ -124,6 +126,7 @@ export function writeOffPlace(
     afterTradeId: sequenceAfter(
       hotFills.filter((f) => f.symbol === symbol),
       fillOrder,
+      lastTradeId,
     ),
   };
 }

@@ -8,8 +8,14 @@ import type { ExchangeOrder } from '../exchange/exchange';
 import type { LocalOrder } from './order-state';
 import type { StateGateway } from './state-gateway';
 
-/** The local record of an adopted order before the exchange's view is applied (pure). */
-export function adoptedOrder(remote: ExchangeOrder, now: number): LocalOrder {
+/**
+ * The local record of an adopted order before the exchange's view is applied (pure). Its times are host times like
+ * every LocalOrder's: the exchange's creation time moved by the host's offset from it (`offsetMs`: host − exchange,
+ * Exchange.clockOffsetMs) — the fill search turns it back into the exchange's time (search-span.ts), and with the
+ * exchange's time kept here a host 2 minutes behind would search from a minute after the order was created.
+ */
+export function adoptedOrder(remote: ExchangeOrder, now: number, offsetMs = 0): LocalOrder {
+  const created = remote.timestamp === undefined ? now : remote.timestamp + offsetMs;
   return {
     clientOrderId: remote.clientOrderId!,
     exchangeOrderId: remote.id,
@@ -22,9 +28,9 @@ export function adoptedOrder(remote: ExchangeOrder, now: number): LocalOrder {
     status: 'unknown',
     purpose: 'adopted',
     reason: 'found on the exchange with our prefix, unknown to state',
-    createdAt: remote.timestamp ?? now,
+    createdAt: created,
     updatedAt: now,
-    sentAt: remote.timestamp ?? now,
+    sentAt: created,
     fills: [],
   };
 }
@@ -35,11 +41,13 @@ export async function adoptOrder(
     state: StateGateway;
     applyRemote: (clientOrderId: string, remote: ExchangeOrder) => Promise<void>;
     now: number;
+    /** Host − exchange clock (Exchange.clockOffsetMs), 0 where unmeasured. */
+    offsetMs: number;
   },
   remote: ExchangeOrder,
   seq: number,
 ): Promise<LocalOrder> {
-  const adopted = adoptedOrder(remote, deps.now);
+  const adopted = adoptedOrder(remote, deps.now, deps.offsetMs);
   await deps.state.commit((d) => {
     d.seq = Math.max(d.seq, seq);
     d.orders[adopted.clientOrderId] = adopted;

@@ -785,7 +785,12 @@ export class OrderManager {
   /** Records an order of ours the exchange has and state does not (order-adoption.ts). */
   adopt(remote: ExchangeOrder, seq: number): Promise<LocalOrder> {
     return adoptOrder(
-      { state: this.state, applyRemote: (id, r) => this.applyRemote(id, r), now: this.clock.now() },
+      {
+        state: this.state,
+        applyRemote: (id, r) => this.applyRemote(id, r),
+        now: this.clock.now(),
+        offsetMs: this.exchange.clockOffsetMs?.() ?? 0,
+      },
       remote,
       seq,
     );

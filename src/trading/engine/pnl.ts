@@ -84,6 +84,13 @@ export interface PositionBook {
    * moved to the history journal still count, once. Absent: none (and in checkpoints written before it existed).
    */
   feesInCoin?: FeesInCoin;
+  /**
+   * The highest trade id among the symbol's fills folded so far where the exchange numbers its trades (`sequenceOf`:
+   * Binance, OKX, paper): kept in the checkpoint, so a write-off made when every fill of the symbol has moved to the
+   * history journal still follows them in trade-id order (held-balance.ts writeOffPlace) instead of by time. Absent:
+   * none numbered (Bybit), or a checkpoint written before state version 4.
+   */
+  lastTradeId?: string;
 }
 
 /** Fees the bot paid in a coin on other pairs: amount and their quote value when recorded. */
@@ -298,15 +305,16 @@ export function inReplayOrder(fills: readonly Fill[], order: FillOrder): Fill[] 
 }
 
 /**
- * The `afterTradeId` of a fill written now after `fills` (one symbol's fills in the hot state): the last in their
- * sequence, or undefined when the exchange's fills replay in time order (`order`), when they are not all numbered or
- * there are none (time order decides there: with none hot the position's fills are in the checkpoint, whose trade ids
- * it does not keep, and '0' would put the new fill before them wherever they are folded again, as the /pnl report
- * does).
+ * The `afterTradeId` of a fill written now after `fills` (one symbol's fills in the hot state) and the checkpoint's
+ * (`folded`: its book's `lastTradeId`): the last in their sequence, or undefined when the exchange's fills replay in
+ * time order (`order`), when the hot ones are not all numbered, or there are none and the checkpoint keeps no id
+ * (time order decides there: '0' would put the new fill before the archived ones wherever they are folded again, as
+ * the /pnl report does).
  */
-export function sequenceAfter(fills: readonly Fill[], order: FillOrder): string | undefined {
-  if (fills.length === 0 || order !== 'trade-id') return undefined;
-  let last = '0';
+export function sequenceAfter(fills: readonly Fill[], order: FillOrder, folded?: string): string | undefined {
+  if (order !== 'trade-id') return undefined;
+  if (fills.length === 0) return folded;
+  let last = folded ?? '0';
   for (const f of fills) {
     const key = sequenceOf(f);
     if (key === null) return undefined;
@@ -344,10 +352,20 @@ export function derivePositions(
     if (seen.has(key)) continue;
     seen.add(key);
     if (!(fill.symbol in books)) open(fill.symbol, emptyBook(fill.symbol));
-    books[fill.symbol] = applyFill(books[fill.symbol]!, fill, lots[fill.symbol]);
+    const next = applyFill(books[fill.symbol]!, fill, lots[fill.symbol]);
+    // a last trade id means something only where the exchange's ids follow its trades
+    books[fill.symbol] = order === 'trade-id' ? withLastTradeId(next, fill) : next;
     countFeesInCoin(books, fill, symbolsByBase);
   }
   return books;
+}
+
+/** `book` (applyFill's new object) with `fill`'s trade id as its last where that is later (`lastTradeId`). */
+function withLastTradeId(book: PositionBook, fill: Fill): PositionBook {
+  const key = sequenceOf(fill);
+  if (key !== null && (book.lastTradeId === undefined || compareTradeIds(key.id, book.lastTradeId) > 0))
+    book.lastTradeId = key.id;
+  return book;
 }
 
 export function averageEntryPrice(book: PositionBook): number {

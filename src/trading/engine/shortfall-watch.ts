@@ -35,6 +35,8 @@ import { FEES_IN_COIN_TRADE_ID, WRITE_OFF_ID_PREFIX, splitSymbol, type PositionB
 export interface ShortfallWatchOptions {
   manager: OrderManager;
   clock: Clock;
+  /** The exchange's clock: a write-off's fills are stamped on it, the time its other fills carry. */
+  exchangeClock: Clock;
   logger: Logger;
 }
 
@@ -102,14 +104,17 @@ export class ShortfallWatch {
     const book = manager.positions()[symbol];
     if (!s || !book || Math.abs(book.amount - s.position) > 1e-12) return 0;
     const now = clock.now();
+    // its fills replay among the exchange's by time where trade ids do not order them: stamped on the exchange's time
+    const exchangeNow = this.opts.exchangeClock.now();
     // never one of the exchange's ids: no bot id, no install id (and reconcile never looks it up)
     const clientOrderId = `${WRITE_OFF_ID_PREFIX}${symbol.replace(/[^A-Za-z0-9]/g, '')}-${now}`;
     const fees = feesPaidInCoin(book);
     const { at, afterTradeId } = writeOffPlace(
       symbol,
       manager.hotOrders().flatMap((o) => o.fills),
-      now,
+      exchangeNow,
       manager.fillOrder,
+      book.lastTradeId,
     );
     const fills = writeOffFills(book, s.missing, fees, clientOrderId, at).map((f) =>
       afterTradeId === undefined ? f : { ...f, afterTradeId },

@@ -11,7 +11,13 @@ import type { Config } from '../../shared/config/schema';
 import { isTemporary, type TemporaryError } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import type { Clock } from '../../shared/clock';
-import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
+import {
+  exchangeClock,
+  type BalanceEntry,
+  type Candle,
+  type Exchange,
+  type Market,
+} from '../exchange/exchange';
 import { roundToStep } from '../exchange/precision';
 import type { Strategy } from '../strategy/strategy';
 import type { ExchangeReads } from './exchange-reads';
@@ -58,6 +64,8 @@ export class SymbolTick {
   private readonly exchange: Exchange;
   private readonly config: Config['trading'];
   private readonly clock: Clock;
+  /** The exchange's clock: what a candle's open time (the exchange's) is compared with. */
+  private readonly exchangeClock: Clock;
   private readonly logger: Logger;
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
@@ -70,6 +78,7 @@ export class SymbolTick {
     this.exchange = opts.exchange;
     this.config = opts.config;
     this.clock = opts.clock;
+    this.exchangeClock = exchangeClock(opts.clock, opts.exchange);
     this.logger = opts.logger;
     this.reads = opts.reads;
     this.onceLog = opts.onceLog;
@@ -183,7 +192,7 @@ export class SymbolTick {
     const candles = await this.reads.read(symbol, `candles:${symbol}`, () =>
       this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit),
     );
-    const closed = closedCandles(candles, this.clock.now());
+    const closed = closedCandles(candles, this.exchangeClock.now());
     if (closed.length < strategy.minCandles) return;
     const newest = closed[closed.length - 1][0];
     const seen = this.lastSeenCandle.get(symbol);
@@ -313,7 +322,12 @@ export class SymbolTick {
   }
 }
 
-/** Candles without the one still forming (the newest, when its period has not ended at `now`). */
+/**
+ * Candles without the one still forming (the newest, when its period has not ended at `now`: the EXCHANGE's now, as
+ * the open times are its; a host clock ahead of it would take a forming candle for a finished one, and the
+ * finished one would then never be seen). Where the exchange says which is forming (OKX `confirm`) the adapter has
+ * left it out already.
+ */
 export function closedCandles(candles: readonly Candle[], now: number): Candle[] {
   if (candles.length < 2) return [...candles];
   const last = candles[candles.length - 1];

@@ -34,7 +34,7 @@ import type {
 } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import { retryForever } from '../../shared/retry';
-import type { BalanceEntry, Exchange, Market } from '../exchange/exchange';
+import { exchangeClock, type BalanceEntry, type Exchange, type Market } from '../exchange/exchange';
 import type { Strategy } from '../strategy/strategy';
 import { AccountWatch } from './account-watch';
 import { closeAll } from './close-all';
@@ -157,7 +157,12 @@ export class TradingLoop {
       onceLog: this.onceLog,
       alertAfterMs: opts.config.unreachableAlertMs,
     });
-    const shortfalls = new ShortfallWatch({ manager: opts.manager, clock: opts.clock, logger: this.logger });
+    const shortfalls = new ShortfallWatch({
+      manager: opts.manager,
+      clock: opts.clock,
+      exchangeClock: exchangeClock(opts.clock, opts.exchange),
+      logger: this.logger,
+    });
     this.shortfalls = shortfalls;
     this.account = new AccountWatch({
       manager: opts.manager,

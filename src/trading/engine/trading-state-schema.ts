@@ -101,6 +101,8 @@ export const positionBookSchema = z.looseObject({
   realizedByDay: z.record(z.string(), finite),
   // absent in checkpoints written before fees paid in the coin were kept in the fold
   feesInCoin: z.looseObject({ amount: finite, quoteValue: finite }).optional(),
+  // absent where no fill was numbered, and in checkpoints written before state version 4
+  lastTradeId: z.string().regex(/^\d+$/).optional(),
 });
 
 const killSwitchSchema = z.looseObject({

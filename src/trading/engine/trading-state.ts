@@ -16,7 +16,7 @@ import { describeSchemaIssues, historyEntryParser, tradingStateParser } from './
 
 export const STATE_STORE_NAME = 'trading-state';
 export const HISTORY_JOURNAL_NAME = 'trading-history';
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 4;
 
 export type PauseSource = 'operator' | 'risk' | 'operational' | 'persist';
 
@@ -143,6 +143,9 @@ export function newInstallId(): string {
 export const TRADING_STATE_MIGRATIONS: Migrations = {
   1: (old: Record<string, unknown>) => ({ ...old, installId: newInstallId() }),
   2: (old: Record<string, unknown>) => ({ ...old, announcedShortfalls: {} }),
+  // checkpoint books gain `lastTradeId` (pnl.ts); one written before cannot know it (its fills are in the journal):
+  // left absent, a write-off then follows the hot fills by time as before, and the next fold of a numbered fill sets it
+  3: (old: Record<string, unknown>) => old,
 };
 
 /**

@@ -70,7 +70,7 @@ import { retry, type RetryOptions } from '../../shared/retry';
 import { closestKey } from '../../shared/config/problems';
 import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { errorBodySummary, translateCcxtError } from './ccxt-errors';
-import { correctClockSkew } from './clock-skew';
+import { correctClockSkew, SKEW_REMEASURE_MS, type MeasureClockSkew } from './clock-skew';
 import type {
   BalanceEntry,
   Candle,
@@ -331,8 +331,18 @@ export class CcxtExchange implements Exchange {
   private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
   private readonly skewListeners: Array<(skew: ClockSkew) => void> = [];
+  private lastSkew?: ClockSkew;
   /** Spans of an order's searches by time, in the exchange's time (search-span.ts). */
   private readonly spans: SearchSpans;
+  /** Measures the clock offset now (clock-skew.ts): with the first tick's reads, then every SKEW_REMEASURE_MS. */
+  private readonly measureClock: MeasureClockSkew;
+  /**
+   * The first measurement, started by the first tick's reads (ticker, candles) — after ready: one request more
+   * beside recovery's reads delays them behind ccxt's throttle —; candles wait for it where the exchange does not
+   * mark the forming one itself (the engine decides on the exchange's clock which is finished). Undefined until then.
+   */
+  private firstMeasure?: Promise<void>;
+  private cancelRemeasure?: () => void;
 
   private constructor(
     private readonly client: CcxtClient,
@@ -364,17 +374,18 @@ export class CcxtExchange implements Exchange {
     this.profile = options.profile ?? profileFor(options.exchangeId);
     if (this.profile?.errorBody) this.summarizeError = errorBodySummary(this.id, this.profile.errorBody);
     // outermost around ccxt's requests (over the rate-limit gate): a timestamp refusal measures the offset
-    correctClockSkew(client, {
+    this.measureClock = correctClockSkew(client, {
       now: () => this.clock.now(),
       logger: options.logger,
       describe: (err) => this.translate(err, {}).message,
       onMeasured: (skew) => {
+        this.lastSkew = skew;
         for (const listener of this.skewListeners) listener(skew);
       },
     });
     this.spans = new SearchSpans({
       now: () => this.clock.now(),
-      offsetMs: () => Number(client.options.timeDifference) || 0,
+      offsetMs: () => this.clockOffsetMs(),
       lateMs: this.profile?.recvWindowMs ?? 0,
     });
     this.traits = {
@@ -458,13 +469,37 @@ export class CcxtExchange implements Exchange {
         `ccxt ${options.exchangeId}: its own ${info.via === 'esm-single' ? 'bundle' : 'module'} failed to load (${info.fallbackReason}); loaded ${info.via === 'esm-single' ? 'its ES module' : 'all of ccxt'} instead`,
       );
     }
+    if (profile?.formingCandle) markFormingCandles(client, profile.formingCandle);
     const exchange = new CcxtExchange(client, options, info, spares, source, keptRead, closed, gate);
     void exchange.announceKeptBan();
     return exchange;
   }
 
+  /** Each later measurement, and the last one made before (the start's may answer before the engine listens). */
   onClockSkew(listener: (skew: ClockSkew) => void): void {
     this.skewListeners.push(listener);
+    if (this.lastSkew) listener(this.lastSkew);
+  }
+
+  clockOffsetMs(): number {
+    return Number(this.client.options.timeDifference) || 0;
+  }
+
+  /**
+   * The clock offset measured with the first tick's reads (nothing waits for it but the first candles), then hourly:
+   * public and unsigned, through the rate-limit gate like every request. Returns the first measurement.
+   */
+  private clockMeasured(): Promise<void> {
+    if (this.firstMeasure) return this.firstMeasure;
+    this.firstMeasure = this.measureClock();
+    const again = (): void => {
+      this.cancelRemeasure = this.clock.timer(SKEW_REMEASURE_MS, () => {
+        if (this.abort.signal.aborted) return;
+        void this.measureClock().then(again);
+      });
+    };
+    again();
+    return this.firstMeasure;
   }
 
   /**
@@ -610,6 +645,7 @@ export class CcxtExchange implements Exchange {
   }
 
   fetchTicker(symbol: string): Promise<Ticker> {
+    void this.clockMeasured(); // the first tick's: measured beside its reads, before its candles
     return this.read('fetchTicker', { symbol }, async () => {
       const t = await this.client.fetchTicker(symbol);
       const last = num(t.last ?? t.close);
@@ -626,8 +662,13 @@ export class CcxtExchange implements Exchange {
 
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]> {
     return this.read('fetchCandles', { symbol, timeframe }, async () => {
+      // where the exchange marks the forming candle itself (OKX) none is handed on whatever the clocks say: no wait
+      const measured = this.clockMeasured();
+      if (!this.profile?.formingCandle) await measured;
       const rows = await this.client.fetchOHLCV(symbol, timeframe, undefined, limit);
-      return rows.map((r) => [r[0], r[1], r[2], r[3], r[4], r[5]].map((v) => Number(v ?? 0)) as Candle);
+      return rows
+        .filter((r) => (r as unknown[])[FORMING] !== true)
+        .map((r) => [r[0], r[1], r[2], r[3], r[4], r[5]].map((v) => Number(v ?? 0)) as Candle);
     });
   }
 
@@ -882,6 +923,7 @@ export class CcxtExchange implements Exchange {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.abort.abort(new NetworkError('exchange adapter closed'));
+      this.cancelRemeasure?.();
       this.spares?.close();
       await this.options.keptMarkets?.close();
       await this.options.gateFile?.close();
@@ -1418,4 +1460,23 @@ function minNotionalSkipsMarket(info: unknown): boolean {
     if (f?.filterType === 'MIN_NOTIONAL') return off(f.applyToMarket);
     return false;
   });
+}
+
+/** Where markFormingCandles marks a parsed candle row the exchange says is still forming (past ccxt's six). */
+const FORMING = 6;
+
+/**
+ * ccxt parses a candle row into six numbers and drops the exchange's own word on whether it is finished (OKX
+ * `confirm`): each parsed row of one still forming is marked at `FORMING`, and fetchCandles leaves it out.
+ */
+function markFormingCandles(client: CcxtClient, rule: { index: number; value: string }): void {
+  type Parse = (ohlcv: unknown, market?: unknown) => unknown[];
+  const target = client as unknown as { parseOHLCV: Parse };
+  const parse = target.parseOHLCV.bind(client) as Parse;
+  target.parseOHLCV = (ohlcv, market) => {
+    const row = parse(ohlcv, market);
+    return Array.isArray(ohlcv) && String(ohlcv[rule.index]) === rule.value
+      ? [...row.slice(0, FORMING), true]
+      : row;
+  };
 }

@@ -7,10 +7,13 @@
  * OKX's create past its expTime (50036 / 50037 "Order expired.": the host 5–30 s behind, never refused for its
  * timestamp) is mapped to InvalidNonce by the profile, so it measures too.
  *
- * Nothing is measured at start (no extra round trip): on such a refusal the offset is measured once from the
- * exchange's server-time endpoint (ccxt `loadTimeDifference`, public, unsigned) — at most once a minute however many
- * requests were refused together — and set as ccxt's `timeDifference`, so every later request is signed on the
- * exchange's time. The refused request itself stays refused (the exchange did not carry it out); a read's retry
+ * The offset is measured from the exchange's server-time endpoint (ccxt `loadTimeDifference`, public, unsigned,
+ * through the rate-limit gate) and set as ccxt's `timeDifference`, so every later request is signed on the exchange's
+ * time, and the engine reads the exchange's time as host time less it (exchange.ts `exchangeClock`: candles, fills,
+ * adopted orders). It is measured with the first tick's reads, after ready (beside recovery's reads it delayed them
+ * behind ccxt's throttle; nothing waits for it but the first candles), every hour after (`SKEW_REMEASURE_MS`: a
+ * drifting clock), and on such a refusal — at most once a minute however many requests were refused together (a
+ * scheduled measurement running is the one they wait for). The refused request itself stays refused (the exchange did not carry it out); a read's retry
  * goes out with the offset, a create is sent again only as a new decision. Each measurement is reported
  * (`onMeasured`): the engine alerts `clock.skew` once, and again only if the offset moved by a second or more.
  */
@@ -21,6 +24,9 @@ import { withGateBudget } from './rate-limit-gate';
 
 /** At most one measurement this often (a burst of refused requests measures once). */
 export const SKEW_MEASURE_INTERVAL_MS = 60_000;
+
+/** A scheduled measurement this often: a host clock drifting (or stepped) is followed without waiting for a refusal. */
+export const SKEW_REMEASURE_MS = 3_600_000;
 
 /**
  * The longest the server-time read waits at the rate-limit gate: it runs in a context of its own, never the refused
@@ -42,27 +48,35 @@ export interface ClockSkewOptions {
   onMeasured: (skew: ClockSkew) => void;
 }
 
+/** Measures the offset now (a scheduled measurement); never rejects. One already running is the one awaited. */
+export type MeasureClockSkew = () => Promise<void>;
+
 /**
  * Watches every request ccxt sends (`fetch2`, the one method its REST calls go through, signing included): a
  * timestamp refusal measures the offset (when due) before the refusal is passed on, so the caller's next request is
- * signed on the exchange's time.
+ * signed on the exchange's time. Returns the scheduled measurement (the first tick's, hourly: ccxt-exchange.ts).
  */
-export function correctClockSkew(client: CcxtClient, opts: ClockSkewOptions): void {
+export function correctClockSkew(client: CcxtClient, opts: ClockSkewOptions): MeasureClockSkew {
   type Fetch2 = (...args: unknown[]) => Promise<unknown>;
   const target = client as unknown as { fetch2: Fetch2; options: Record<string, unknown> };
   const original = target.fetch2.bind(client) as Fetch2;
   let lastMeasuredAt: number | undefined;
   let measuring: Promise<void> | undefined;
-  const measure = async (refusal: string): Promise<void> => {
+  const measure = async (refusal: string | undefined): Promise<void> => {
     try {
       const offsetMs = Math.round(
         Number(await withGateBudget(SKEW_MEASURE_GATE_WAIT_MS, () => client.loadTimeDifference())),
       );
-      opts.logger?.warn(
-        `${client.id} refused a request's timestamp (${refusal}): host clock ${Math.abs(offsetMs)} ms ${offsetMs >= 0 ? 'ahead of' : 'behind'} the exchange's; requests now signed on the exchange's time`,
-        { offsetMs },
-      );
-      opts.onMeasured({ offsetMs, refusal });
+      const how = `host clock ${Math.abs(offsetMs)} ms ${offsetMs >= 0 ? 'ahead of' : 'behind'} the exchange's`;
+      if (refusal !== undefined) {
+        opts.logger?.warn(
+          `${client.id} refused a request's timestamp (${refusal}): ${how}; requests now signed on the exchange's time`,
+          { offsetMs },
+        );
+      } else {
+        opts.logger?.info(`${client.id} server time read: ${how}`, { offsetMs });
+      }
+      opts.onMeasured(refusal === undefined ? { offsetMs } : { offsetMs, refusal });
     } catch (err) {
       lastMeasuredAt = undefined; // not measured: the next refusal tries again (a closed gate sends nothing)
       opts.logger?.warn(`${client.id} server time could not be read to measure the clock offset`, {
@@ -70,18 +84,22 @@ export function correctClockSkew(client: CcxtClient, opts: ClockSkewOptions): vo
       });
     }
   };
+  const start = (refusal: string | undefined): Promise<void> => {
+    // a scheduled measurement never holds back one a refusal asks for (the clock may have stepped since)
+    if (refusal !== undefined) lastMeasuredAt = opts.now();
+    measuring = measure(refusal).finally(() => (measuring = undefined));
+    return measuring;
+  };
   target.fetch2 = async (...args: unknown[]) => {
     try {
       return await original(...args);
     } catch (err) {
       if ((err as { name?: string } | undefined)?.name === 'InvalidNonce') {
-        if (!measuring && measureDue(lastMeasuredAt, opts.now())) {
-          lastMeasuredAt = opts.now();
-          measuring = measure(opts.describe(err)).finally(() => (measuring = undefined));
-        }
+        if (!measuring && measureDue(lastMeasuredAt, opts.now())) void start(opts.describe(err));
         await measuring;
       }
       throw err;
     }
   };
+  return () => measuring ?? start(undefined);
 }

@@ -6,14 +6,18 @@
  * `NetworkError` (timeout, reset, lost response) has an UNKNOWN outcome: the caller resolves it with
  * `fetchOrderByClientId`, never by retrying the create.
  */
+import { offsetClock, type Clock } from '../../shared/clock';
 import type { OrderSide, OrderSpec, OrderType } from '../../shared/domain/order';
 
 export type { OrderSide, OrderSpec, OrderType };
 
-/** A measured host clock offset: how far ahead of the exchange's (negative: behind), and the refusal that told. */
+/**
+ * A measured host clock offset: how far ahead of the exchange's (negative: behind), and the refusal that made it
+ * measure (absent: a scheduled measurement, the first tick's or hourly).
+ */
 export interface ClockSkew {
   offsetMs: number;
-  refusal: string;
+  refusal?: string;
 }
 
 /** The exchange's view of an order. */
@@ -172,11 +176,18 @@ export interface Exchange {
    */
   rateLimitedUntil?(): number | undefined;
   /**
-   * Calls `listener` each time the exchange refused a request's timestamp and the host clock's offset from the
-   * exchange's was measured (live: clock-skew.ts; later requests are signed on the exchange's time). Absent: the
-   * exchange signs nothing with our clock (paper).
+   * Calls `listener` each time the host clock's offset from the exchange's was measured (live: clock-skew.ts — with
+   * the first tick's reads, hourly, and when the exchange refused a request's timestamp; later requests are signed on the exchange's
+   * time), and at once with the last measurement made before it listened. Absent: the exchange signs nothing with
+   * our clock (paper).
    */
   onClockSkew?(listener: (skew: ClockSkew) => void): void;
+  /**
+   * How far the host clock is ahead of the exchange's (ms; negative: behind), as last measured (live: ccxt's
+   * `timeDifference`, clock-skew.ts); 0 until measured. Absent: the exchange's time is the host's (paper, dry-run).
+   * The engine reads the exchange's time through `exchangeClock`.
+   */
+  clockOffsetMs?(): number;
   fetchTicker(symbol: string): Promise<Ticker>;
   fetchCandles(symbol: string, timeframe: string, limit: number): Promise<Candle[]>;
   /**
@@ -209,4 +220,12 @@ export interface Exchange {
    */
   accountId(): Promise<string>;
   close(): Promise<void>;
+}
+
+/**
+ * The exchange's clock (the one the engine compares the exchange's timestamps with: candle open times, fill times,
+ * an order's creation): the host clock less the measured offset; the host clock itself where the exchange has none.
+ */
+export function exchangeClock(host: Clock, exchange: Pick<Exchange, 'clockOffsetMs'>): Clock {
+  return offsetClock(host, () => exchange.clockOffsetMs?.() ?? 0);
 }

@@ -202,6 +202,13 @@ describe('config loader', () => {
         message: /slow must be greater than fast/,
       },
       {
+        what: "an unknown-order window shorter than an OKX create's reach",
+        file: { trading: { mode: 'live', exchange: 'okx', orders: { unknownNotFoundWindowMs: 20_000 } } },
+        field: 'trading.orders.unknownNotFoundWindowMs',
+        value: '20000',
+        message: /OKX create .*expTime.*30 s of host clock ahead.*set it to at least 35000/,
+      },
+      {
         what: 'a secret in the JSON file',
         file: { exchange: { secret: 'shh-FILE-SECRET' } },
         field: 'exchange.secret',

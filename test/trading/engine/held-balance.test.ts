@@ -13,6 +13,7 @@ import {
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import {
   applyFill,
+  averageEntryPrice,
   derivePositions,
   emptyBook,
   type Fill,
@@ -318,5 +319,79 @@ describe('feesPaidInCoin and writeOffFills: the missing part leaves the position
     const fills = writeOffFills(book(20, 100), 1, { amount: 0, quoteValue: 0 }, 'w', NOW);
     expect(fills).to.have.length(1);
     expect(fills[0]).to.include({ side: 'sell', price: 0, amount: 1, tradeId: 'missing', timestamp: NOW });
+  });
+});
+
+describe('writeOffPlace: a write-off of a position whose fills are all archived (review 25)', () => {
+  // Binance numbers trades: a symbol's fills replay in trade-id order. The position's entry was folded into the
+  // checkpoint (more than 20 final orders since), so no fill of the symbol is hot: the write-off follows the
+  // checkpoint's last trade id, never the time it was stamped with (a host clock 2 minutes ahead stamped it after
+  // the exit and the re-entry that followed it).
+  const ETH = 'ETH/USDT';
+  const EX = 1_800_000_000_000; // the exchange's time when the stop-loss fires
+  const ethMarket = { [ETH]: { amountStep: 0.0001, minAmount: 0.0001, minNotional: 5 } };
+  const eth = (over: Partial<Fill>): Fill => fill({ symbol: ETH, feeCost: 0, feeCurrency: 'USDT', ...over });
+
+  it('keeps the last trade id in the checkpoint, so the re-entry after the stop-loss keeps its own entry price', () => {
+    const entry = eth({
+      orderId: '900',
+      tradeId: '4000',
+      price: 2000,
+      amount: 1,
+      timestamp: EX - 5 * 86_400_000,
+    });
+    const checkpoint = derivePositions({}, [entry], ethMarket, 'trade-id');
+    expect(checkpoint[ETH]!.lastTradeId).to.equal('4000');
+    // the account holds 0.9: 0.1 written off, stamped 2 minutes late (the host's clock), after no hot fill
+    const place = writeOffPlace(ETH, [], EX + 120_000, 'trade-id', checkpoint[ETH]!.lastTradeId);
+    expect(place.afterTradeId).to.equal('4000');
+    const writeOff = writeOffFills(
+      checkpoint[ETH]!,
+      0.1,
+      { amount: 0, quoteValue: 0 },
+      'write-off-1',
+      place.at,
+    ).map((f) => ({ ...f, afterTradeId: place.afterTradeId }));
+    const exit = eth({
+      orderId: '901',
+      tradeId: '5001',
+      side: 'sell',
+      price: 1800,
+      amount: 0.9,
+      timestamp: EX + 1_000,
+    });
+    const reentry = eth({
+      orderId: '902',
+      tradeId: '5002',
+      price: 1810,
+      amount: 0.5,
+      timestamp: EX + 30_000,
+    });
+    const after = derivePositions(checkpoint, [reentry, exit, ...writeOff], ethMarket, 'trade-id')[ETH]!;
+    expect(after.amount).to.be.closeTo(0.5, 1e-9);
+    expect(averageEntryPrice(after)).to.be.closeTo(1810, 1e-6);
+    expect(after.lastTradeId).to.equal('5002');
+  });
+
+  it('follows the later of the hot fills and the checkpoint; none numbered (Bybit): time order, stamped on the exchange clock', () => {
+    expect(writeOffPlace(ETH, [eth({ tradeId: '7' })], EX, 'trade-id', '4000').afterTradeId).to.equal('4000');
+    expect(writeOffPlace(ETH, [eth({ tradeId: '4001' })], EX, 'trade-id', '4000').afterTradeId).to.equal(
+      '4001',
+    );
+    expect(
+      writeOffPlace(ETH, [eth({ tradeId: 'a1b2-uuid' })], EX, 'trade-id', undefined).afterTradeId,
+    ).to.equal(undefined);
+    expect(writeOffPlace(ETH, [], EX, 'trade-id', undefined)).to.deep.equal({
+      at: EX,
+      afterTradeId: undefined,
+    });
+    // Bybit's fills replay by time (its execIds, numbers, promise no order): no id is kept, none is followed, and
+    // the exchange's time alone orders the write-off
+    expect(
+      derivePositions({}, [eth({ tradeId: '2210000000101610464' })], {}, 'time')[ETH]!.lastTradeId,
+    ).to.equal(undefined);
+    expect(writeOffPlace(ETH, [eth({ tradeId: '4001' })], EX, 'time', '4000').afterTradeId).to.equal(
+      undefined,
+    );
   });
 });

@@ -212,4 +212,10 @@ export interface ExchangeProfile {
    * the same refusal look new every time. Absent: ccxt's message as it is.
    */
   errorBody?: ReadonlyArray<{ code: string; message: string }>;
+  /**
+   * Where a candle row says itself whether it is finished (OKX `confirm`, index 8: "0" still forming): the adapter
+   * leaves such a candle out, whatever the clocks say. Absent: the exchange does not say (Binance, Bybit); the engine
+   * then decides on the exchange's clock (symbol-tick.ts closedCandles).
+   */
+  formingCandle?: { index: number; value: string };
 }

@@ -78,6 +78,8 @@ export const okxProfile: ExchangeProfile = {
     // the 500 most recent finished orders of the last 7 days
     recentPages: 5,
   },
+  // GET /api/v5/market/candles: the newest row is the one forming, `confirm` "0" ("1": completed)
+  formingCandle: { index: 8, value: '0' },
   // the expTime the adapter sends with every create (createDeadline): the 30 s timestamp window otherwise
   recvWindowMs: 5_000,
   // GET /api/v5/trade/fills-history, where an order's fills are read: "the last 3 months" (90 days at the least)

@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { adoptedOrder } from '../../../src/trading/engine/order-adoption';
+import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
+import { SEARCH_MARGIN_MS, SearchSpans } from '../../../src/trading/exchange/search-span';
+
+describe('adoptedOrder: an adopted order is recorded in host time (review 25)', () => {
+  const created = 1_800_000_000_000; // the exchange's creation time (Bybit createdTime)
+  const remote = (timestamp: number | undefined): ExchangeOrder => ({
+    id: 'b1',
+    clientOrderId: 'bot-abc123-7',
+    symbol: 'ETH/USDT',
+    side: 'buy',
+    type: 'limit',
+    price: 1800,
+    amount: 1,
+    filled: 0.4,
+    remaining: 0.6,
+    status: 'open',
+    timestamp,
+  });
+
+  it("its fills are searched from the exchange's creation time, the host clock 2 minutes behind (measured)", () => {
+    const offsetMs = -120_000; // host − exchange
+    const hostNow = created + 300_000 + offsetMs;
+    const order = adoptedOrder(remote(created), hostNow, offsetMs);
+    expect(order.createdAt).to.equal(created + offsetMs);
+    expect(order.sentAt).to.equal(created + offsetMs);
+    // fill-sync hands createdAt to the search as a host time; the span moves it back to the exchange's
+    const spans = new SearchSpans({ now: () => hostNow, offsetMs: () => offsetMs, lateMs: 5_000 });
+    expect(spans.span('b1', order.createdAt).from).to.equal(created - SEARCH_MARGIN_MS);
+  });
+
+  it('the host 2 minutes ahead, and an answer without a creation time (now)', () => {
+    expect(adoptedOrder(remote(created), created, 120_000).createdAt).to.equal(created + 120_000);
+    expect(adoptedOrder(remote(undefined), created + 5, 120_000)).to.include({
+      createdAt: created + 5,
+      sentAt: created + 5,
+      updatedAt: created + 5,
+    });
+  });
+});
