@@ -1,6 +1,6 @@
 /**
- * An order the exchange acknowledged that its reads no longer show (pure): not found by a lookup once the not-found
- * window has passed. Exchanges forget orders: OKX keeps a cancelled order without fills in its order reads for 2
+ * An order the exchange acknowledged that its reads no longer show (pure): not found by its lookups in a row over
+ * the not-found window counted from the first miss (`noteAbsentMiss`), once the window from its send has passed. Exchanges forget orders: OKX keeps a cancelled order without fills in its order reads for 2
  * hours, Bybit's order history keeps cancelled orders for 24 hours, Binance purges old CANCELED/EXPIRED orders
  * without fills. Such an order is settled from the exchange's authoritative reads, never guessed at:
  *
@@ -13,13 +13,39 @@
  */
 import type { ExchangeOrder, ExchangeTrade, Market } from '../exchange/exchange';
 import { roundToStep } from '../exchange/precision';
-import type { LocalOrder } from './order-state';
+import type { LocalOrder, NotFoundRule } from './order-state';
 
 /**
  * Kept off the exchange's documented trade-history horizon: an order created within a day of it is treated as beyond
  * it (the host clock may be off, and the read runs after the judgement).
  */
 export const HISTORY_EDGE_MS = 86_400_000;
+
+/**
+ * The misses of an acknowledged order's lookups in a row, past the not-found window from its send: the first one's
+ * time (a lookup's send: its "not found" speaks for then) and how many. In memory: a restart counts again, which
+ * only waits longer.
+ */
+export interface AbsentMisses {
+  firstAt: number;
+  misses: number;
+}
+
+/**
+ * One more miss of an acknowledged order (sent at `sentAt`) and whether the exchange has stopped showing it: at
+ * least `minMisses` misses in a row over `windowMs` from the first one. Counted from the first miss, not from the
+ * send: a resting order's send is long past, and a single miss is what the exchange's own lag looks like — Bybit's
+ * order history "may delay" after a fill, and the order is gone from its open orders by then, its fills perhaps
+ * not listed yet: settled on that one read, a filled exit was booked as cancelled with nothing filled.
+ */
+export function noteAbsentMiss(
+  previous: AbsentMisses | undefined,
+  rule: Pick<NotFoundRule, 'minMisses' | 'windowMs'>,
+  sentAt: number,
+): { misses: AbsentMisses; absent: boolean } {
+  const misses = { firstAt: previous?.firstAt ?? sentAt, misses: (previous?.misses ?? 0) + 1 };
+  return { misses, absent: misses.misses >= rule.minMisses && sentAt - misses.firstAt >= rule.windowMs };
+}
 
 export type AbsentOrderVerdict =
   /** The open-orders list has it after all: apply that answer. */

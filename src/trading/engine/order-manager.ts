@@ -15,7 +15,13 @@
  * event outbox once durable (event-outbox.ts). A commit that fails places nothing further: the state gateway
  * publishes `persist.failed` and new orders are refused until a commit works again (state-gateway.ts).
  */
-import { judgeAbsentOrder, type AbsentOrderFacts, type AbsentOrderVerdict } from './absent-order';
+import {
+  judgeAbsentOrder,
+  noteAbsentMiss,
+  type AbsentMisses,
+  type AbsentOrderFacts,
+  type AbsentOrderVerdict,
+} from './absent-order';
 import { alertClockSkew } from './clock-skew-alert';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
@@ -141,6 +147,8 @@ export class OrderManager {
    * when the last one was and why it failed. The next try waits on the one backoff (never-placed-recheck.ts).
    */
   private readonly absentTries = new Map<string, { tries: number; lastAt: number; reason: string }>();
+  /** Misses in a row of acknowledged orders' lookups past their not-found window (absent-order.ts noteAbsentMiss). */
+  private readonly absentMisses = new Map<string, AbsentMisses>();
   private readonly fills: FillSync;
   /** Order lookups and cancels, each within `lookupTimeoutMs` and one per order at a time. */
   private readonly lookups: ExchangeReads;
@@ -664,19 +672,37 @@ export class OrderManager {
         () => this.exchange.fetchOrder(order.exchangeOrderId!, order.symbol, order.createdAt),
         after !== undefined,
       );
-      // found again: an earlier try to settle it as absent no longer delays a later one
+      // found again: its misses start over, and an earlier try to settle it no longer delays a later one
+      this.absentMisses.delete(order.clientOrderId);
       this.absentTries.delete(order.clientOrderId);
       return remote;
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
       const now = this.clock.now();
       // judged as of the lookup's send (a joined one's may be well before now): a miss proves no more
-      if (!withinNotFoundWindow(order, this.notFoundRule, sentAt)) return this.settleAbsent(order);
-      this.logger.info('The exchange does not show an order it acknowledged yet; looked up again next tick', {
-        clientOrderId: order.clientOrderId,
-        exchangeOrderId: order.exchangeOrderId,
-        sinceSendMs: now - (order.sentAt ?? order.createdAt),
-      });
+      if (withinNotFoundWindow(order, this.notFoundRule, sentAt)) {
+        this.logger.info(
+          'The exchange does not show an order it acknowledged yet; looked up again next tick',
+          {
+            clientOrderId: order.clientOrderId,
+            exchangeOrderId: order.exchangeOrderId,
+            sinceSendMs: now - (order.sentAt ?? order.createdAt),
+          },
+        );
+        return null;
+      }
+      const noted = noteAbsentMiss(this.absentMisses.get(order.clientOrderId), this.notFoundRule, sentAt);
+      this.absentMisses.set(order.clientOrderId, noted.misses);
+      if (noted.absent) return this.settleAbsent(order);
+      this.logger.warn(
+        'The exchange no longer shows an order it acknowledged; looked up again before settling it',
+        {
+          clientOrderId: order.clientOrderId,
+          exchangeOrderId: order.exchangeOrderId,
+          misses: noted.misses.misses,
+          sinceFirstMissMs: sentAt - noted.misses.firstAt,
+        },
+      );
       return null;
     }
   }
@@ -723,6 +749,7 @@ export class OrderManager {
     const context = { clientOrderId: id, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol };
     switch (verdict.kind) {
       case 'listed':
+        this.absentMisses.delete(id);
         this.absentTries.delete(id);
         this.logger.warn(
           'A lookup missed an order its open-orders list has; the list answers for it',
@@ -742,6 +769,7 @@ export class OrderManager {
       case 'settled':
         break;
     }
+    this.absentMisses.delete(id);
     this.absentTries.delete(id);
     // read again: another update of this order may have been committed during the reads
     const current = this.mustGet(id);

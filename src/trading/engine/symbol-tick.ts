@@ -99,28 +99,34 @@ export class SymbolTick {
       );
       return;
     }
-    const settleFailed = await this.settle(symbol);
-    await this.decideAndAct(symbol, market);
+    const { failed, settledAbsent } = await this.settle(symbol);
+    // an order settled from its fills when the exchange stopped showing it (absent-order.ts) is our inference: the
+    // symbol decides nothing more on it this tick (a fill listed late would have the same coins sold twice), and
+    // the next tick's reads see the account after it
+    if (!settledAbsent) await this.decideAndAct(symbol, market);
     // reported once the rest has run (tick-errors.ts: retried next tick, the exchange's health told)
-    if (settleFailed !== undefined) throw settleFailed;
+    if (failed !== undefined) throw failed;
   }
 
   /**
    * The symbol's pending orders brought up to date. A lookup that fails for now (no answer within its deadline, the
    * exchange down) leaves its order as it was — the placement gate still holds the symbol for it — and the rest of
-   * the symbol's work runs, its stop-loss included: that failure is returned. Any other error is thrown.
+   * the symbol's work runs, its stop-loss included: that failure is returned. Any other error is thrown. Also says
+   * whether an order was settled as absent.
    */
-  private async settle(symbol: string): Promise<TemporaryError | undefined> {
+  private async settle(symbol: string): Promise<{ failed?: TemporaryError; settledAbsent: boolean }> {
     let failed: TemporaryError | undefined;
+    let settledAbsent = false;
     for (const order of this.manager.pendingOrders(symbol)) {
       try {
         await this.manager.refresh(order.clientOrderId);
+        if (this.manager.order(order.clientOrderId)?.settledAbsent) settledAbsent = true;
       } catch (err) {
         if (!isTemporary(err)) throw err;
         failed ??= err;
       }
     }
-    return failed;
+    return { failed, settledAbsent };
   }
 
   /** Reads the symbol's price and does what decideSymbol says. */

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   HISTORY_EDGE_MS,
   judgeAbsentOrder,
+  noteAbsentMiss,
   type AbsentOrderFacts,
 } from '../../../src/trading/engine/absent-order';
 import { endedByInference, stillRechecked } from '../../../src/trading/engine/never-placed-recheck';
@@ -140,5 +141,25 @@ describe('an acknowledged order the exchange no longer shows: how it is settled 
     const rule = { horizonMs: DAY };
     expect(stillRechecked(settled, rule, NOW + DAY - 1)).to.equal(true);
     expect(stillRechecked(settled, rule, NOW + DAY)).to.equal(false);
+  });
+});
+
+describe('noteAbsentMiss: when an acknowledged order is absent', () => {
+  const rule = { minMisses: 3, windowMs: 60_000 };
+
+  it('needs the misses in a row over the window from the FIRST miss, however long ago the send was', () => {
+    let noted = noteAbsentMiss(undefined, rule, NOW);
+    expect(noted).to.deep.equal({ misses: { firstAt: NOW, misses: 1 }, absent: false });
+    noted = noteAbsentMiss(noted.misses, rule, NOW + 30_000);
+    expect(noted.absent, 'two misses').to.equal(false);
+    noted = noteAbsentMiss(noted.misses, rule, NOW + 59_999);
+    expect(noted.absent, 'three misses within the window').to.equal(false);
+    noted = noteAbsentMiss(noted.misses, rule, NOW + 60_000);
+    expect(noted).to.deep.equal({ misses: { firstAt: NOW, misses: 4 }, absent: true });
+  });
+
+  it('over the window but fewer misses than asked: not absent', () => {
+    const first = noteAbsentMiss(undefined, rule, NOW);
+    expect(noteAbsentMiss(first.misses, rule, NOW + 3_600_000).absent).to.equal(false);
   });
 });

@@ -5,6 +5,7 @@ import {
   InvalidOrderError,
   NetworkError,
   OperationalError,
+  OrderNotFoundError,
 } from '../../../src/shared/errors';
 import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
@@ -173,6 +174,51 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.nextCandle();
     await h.loop.tick();
     expect(h.manager.openPositions()).to.have.length(0);
+  });
+
+  it('decides nothing more for a symbol in the tick that settled one of its orders as absent (an inference)', async () => {
+    let hidden = false;
+    let paperRef: PaperExchange | undefined;
+    const ours = (o: { clientOrderId?: string }): boolean => o.clientOrderId === 'bot-tst000-1';
+    const { h, strategy } = await started({
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        // every order read forgets the first order while hidden (its trades stay: none)
+        return override(paper, {
+          fetchOrder: (async (id: string, symbol: string) => {
+            const order = await paperRef!.fetchOrder(id, symbol);
+            if (hidden && ours(order)) throw new OrderNotFoundError('the exchange has no such order', {});
+            return order;
+          }) as never,
+          fetchOpenOrders: (async (symbol?: string) =>
+            (await paperRef!.fetchOpenOrders(symbol)).filter((o) => !(hidden && ours(o)))) as never,
+        });
+      },
+    });
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    h.manager.startAccepting();
+    await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: Math.round(price * 0.5),
+      amount: 0.001,
+      purpose: 'entry',
+    });
+    hidden = true;
+    await h.paper.cancelOrder(h.manager.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
+    strategy.next = ENTER;
+    // past the not-found window from the send; a first miss, then the next over the window from it
+    await h.fakeClock().advance(150, 150);
+    await h.loop.tick();
+    expect(h.manager.order('bot-tst000-1')!.status).to.equal('open');
+    expect(h.manager.hotOrders()).to.have.length(1);
+    await h.fakeClock().advance(150, 150);
+    await h.loop.tick();
+    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'cancelled', settledAbsent: true });
+    expect(h.manager.hotOrders(), 'no entry in the tick that settled it').to.have.length(1);
+    await h.loop.tick();
+    expect(h.manager.hotOrders((o) => o.purpose === 'entry')).to.have.length(2);
   });
 
   it('reconcile gives up a read that hangs at the read deadline: an error, and the next tick is not held', async () => {
