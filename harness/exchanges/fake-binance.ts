@@ -479,7 +479,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         };
       }),
       'POST /api/v3/order': r('createOrder', true, 1, (p) => this.createOrder(p)),
-      'GET /api/v3/order': r('fetchOrder', true, 4, (p) => ({ body: this.mustFindOrder(p, -2013) })),
+      'GET /api/v3/order': r('fetchOrder', true, 4, (p) => ({ body: this.lookUpOrder(p) })),
       'DELETE /api/v3/order': r('cancelOrder', true, 1, (p) => this.cancelOrder(p)),
       'GET /api/v3/openOrders': r(
         'openOrders',
@@ -705,6 +705,32 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
       this.cancelOrder(new URLSearchParams({ symbol: order.symbol, orderId: String(order.orderId) }));
     }
     this.purged.add(order.orderId);
+  }
+
+  /**
+   * GET /api/v3/order: -2013 "Order does not exist.", or for a purged order cancelled or expired without a fill,
+   * -2026 ORDER_ARCHIVED (errors.md: "Order was canceled or expired with no executed qty over 90 days ago and has
+   * been archived.").
+   */
+  private lookUpOrder(p: URLSearchParams): FakeOrder {
+    const symbol = this.symbolOf(p).replace('/', '');
+    const orderId = p.get('orderId');
+    const client = p.get('origClientOrderId');
+    const archived = this.orders.some(
+      (o) =>
+        this.purged.has(o.orderId) &&
+        o.symbol === symbol &&
+        (orderId ? String(o.orderId) === orderId : o.clientOrderId === client) &&
+        Number(o.executedQty) === 0 &&
+        o.status === 'CANCELED',
+    );
+    if (archived) {
+      throw new BinanceError(
+        -2026,
+        'Order was canceled or expired with no executed qty over 90 days ago and has been archived.',
+      );
+    }
+    return this.mustFindOrder(p, -2013);
   }
 
   private mustFindOrder(p: URLSearchParams, code: number): FakeOrder {

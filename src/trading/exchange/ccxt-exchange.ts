@@ -306,6 +306,21 @@ function errorCodeOverrides(
   return exact;
 }
 
+/**
+ * Puts the profile's error codes over ccxt's in every exact table it reads: the common one and the per-API ones
+ * (ccxt's binance reads the table of the URL's API first — `spot` for api.binance.com — where -2026 is InvalidOrder,
+ * so an override in the common table alone changed nothing against the real host, only against a local one).
+ */
+function applyErrorCodeOverrides(client: CcxtClient, exact: Record<string, unknown>): void {
+  const tables = (client as unknown as { exceptions: Record<string, unknown> }).exceptions;
+  tables.exact = { ...((tables.exact as Record<string, unknown> | undefined) ?? {}), ...exact };
+  for (const [key, scoped] of Object.entries(tables)) {
+    if (key === 'exact' || key === 'broad' || typeof scoped !== 'object' || scoped === null) continue;
+    const table = (scoped as { exact?: unknown }).exact;
+    if (typeof table === 'object' && table !== null) Object.assign(table, exact);
+  }
+}
+
 export class CcxtExchange implements Exchange {
   readonly id: string;
   readonly loadInfo: CcxtLoadInfo;
@@ -433,8 +448,8 @@ export class CcxtExchange implements Exchange {
       ...(profile?.requestWeight ? ccxtThrottle(profile.requestWeight) : {}),
       ...(profile?.ccxtHas ? { has: profile.ccxtHas } : {}),
       options: ccxtOptions,
-      ...(exact ? { exceptions: { exact } } : {}),
     });
+    if (exact) applyErrorCodeOverrides(client, exact);
     skipProxyAgentModules(client);
     if (spares) openSpareConnections(client, spares);
     recordHttpStatus(client, profile?.answerCodes?.field ?? profile?.rateLimitResets?.codeField);
@@ -493,6 +508,8 @@ export class CcxtExchange implements Exchange {
     if (this.firstMeasure) return this.firstMeasure;
     this.firstMeasure = this.measureClock();
     const again = (): void => {
+      // a measurement still on its way at close() ends here: no timer after it (it would hold the process an hour)
+      if (this.abort.signal.aborted) return;
       this.cancelRemeasure = this.clock.timer(SKEW_REMEASURE_MS, () => {
         if (this.abort.signal.aborted) return;
         void this.measureClock().then(again);

@@ -72,6 +72,26 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
 
   const posts = (): number => fake.requests.filter((r) => r.route === 'createOrder').length;
 
+  it("reads Binance's -2026 (archived) as OrderNotFound from api.binance.com as from the double (ccxt reads the host's spot table first)", () => {
+    const client = (ex as unknown as { client: { handleErrors: (...args: unknown[]) => unknown } }).client;
+    const body = {
+      code: -2026,
+      msg: 'Order was canceled or expired with no executed qty over 90 days ago and has been archived.',
+    };
+    for (const url of [
+      'https://api.binance.com/api/v3/order?symbol=BTCUSDT&orderId=1',
+      `${fake.url}/api/v3/order?symbol=BTCUSDT&orderId=1`,
+    ]) {
+      let thrown: unknown;
+      try {
+        client.handleErrors(400, 'Bad Request', url, 'GET', {}, JSON.stringify(body), body, {}, undefined);
+      } catch (err) {
+        thrown = err;
+      }
+      expect((thrown as Error | undefined)?.constructor.name, url).to.equal('OrderNotFound');
+    }
+  });
+
   beforeEach(async () => {
     fake = await FakeBinance.start({ apiKey: API_KEY, secret: SECRET, balances: { USDT: 10_000 } });
     clock = new FakeClock(Date.now(), { sleep: 'advances' });

@@ -9,7 +9,8 @@
  *   commissionAsset and tradeId but no side and no time → the trade list (GET /api/v3/myTrades?orderId=, weight
  *   5) is read for fills.
  * - GET /api/v3/order by `origClientOrderId` (weight 4, symbol required) may answer -2013 "Order does not exist."
- *   for an order the matching engine took (data source Memory → Database).
+ *   for an order the matching engine took (data source Memory → Database); -2026 for an order cancelled or expired
+ *   without a fill over 90 days ago ("has been archived").
  * - HTTP 5xx, -1006 and -1007 ("Send status unknown; execution status unknown"): the create may have happened.
  * - 429 (and 418 once banned) with Retry-After: the request was refused.
  * - Signed requests carry `recvWindow` (default 5000 ms, at most 60000).
@@ -81,6 +82,10 @@ export const binanceProfile: ExchangeProfile = {
     marketId: (symbol) => symbol.replace('/', ''),
     params: (marketIds) => ({ symbols: JSON.stringify(marketIds) }),
   },
+  // errors.md -2026 ORDER_ARCHIVED, "Order was canceled or expired with no executed qty over 90 days ago and has been
+  // archived.": an order lookup's answer for an order its reads no longer have, as -2013 is — ccxt reads it as a
+  // refused request (InvalidOrder), which left such an order pending for good and never settled (absent-order.ts)
+  ccxtErrorCodes: { '-2026': 'OrderNotFound' },
   ccxtOptions: {
     // spot only: no futures/options exchangeInfo calls on loadMarkets
     fetchMarkets: { types: ['spot'] },
