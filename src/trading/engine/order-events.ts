@@ -95,25 +95,13 @@ export function settledAbsentEvent(after: LocalOrder, from: LocalOrder['status']
       `${after.side} ${after.amount} ${after.symbol} (${after.purpose}, ${after.clientOrderId}) is no longer on the ` +
       `exchange (not among its open orders, not found by a lookup): settled from its fills as ${after.status}, ` +
       `filled ${readable(after.filled)} of ${readable(after.amount)}`,
-    data: {
-      clientOrderId: after.clientOrderId,
-      exchangeOrderId: after.exchangeOrderId,
-      symbol: after.symbol,
-      side: after.side,
-      type: after.type,
-      amount: after.amount,
-      filled: after.filled,
-      averagePrice: after.averagePrice,
-      purpose: after.purpose,
-      status: after.status,
-      from,
-    },
+    data: orderChangeData(after, from),
   };
 }
 
-/** The events an order status change reports (pure: computed before the commit that records them). */
-export function statusChangeEvents(before: LocalOrder, after: LocalOrder): EventDraft[] {
-  const data = {
+/** What an order's status-change event carries: the order as it is now, and the status it came from. */
+function orderChangeData(after: LocalOrder, from: LocalOrder['status']) {
+  return {
     clientOrderId: after.clientOrderId,
     exchangeOrderId: after.exchangeOrderId,
     symbol: after.symbol,
@@ -124,8 +112,13 @@ export function statusChangeEvents(before: LocalOrder, after: LocalOrder): Event
     averagePrice: after.averagePrice,
     purpose: after.purpose,
     status: after.status,
-    from: before.status,
+    from,
   };
+}
+
+/** The events an order status change reports (pure: computed before the commit that records them). */
+export function statusChangeEvents(before: LocalOrder, after: LocalOrder): EventDraft[] {
+  const data = orderChangeData(after, before.status);
   const what = `${after.side} ${after.amount} ${after.symbol} (${after.purpose}, ${after.clientOrderId})`;
   const events: EventDraft[] = [];
   if ((before.status === 'intent' || before.status === 'unknown') && after.status !== 'rejected') {
