@@ -143,7 +143,9 @@ function pm2Suite(kit: ExchangeKit): void {
 
       // no clientOrderId was ever sent twice, and each became at most one order
       const sent = fake.createRequests();
-      expect(sent.length).to.be.greaterThan(3);
+      // it traded under the kills: on OKX each create whose outcome is unknown (4 of the 6 faults) holds its symbol
+      // for the 35 s window, so the kills' ~12 s see as few as 2–3 creates there (4 and more elsewhere)
+      expect(sent.length).to.be.at.least(kit.id === 'okx' ? 2 : 4);
       expect(new Set(sent).size, 'a clientOrderId sent twice').to.equal(sent.length);
       for (const o of fake.orderClientIds()) expect(fake.ordersWithClientId(o), o).to.equal(1);
 
