@@ -20,6 +20,7 @@ import type { PnlReport, RpcMethod, RpcParams, RpcResult } from '../../shared/ip
 import type { Exchange } from '../exchange/exchange';
 import type { OrderManager } from '../engine/order-manager';
 import { isFinal, orderView } from '../engine/order-state';
+import { pauseSummary } from '../engine/pause-causes';
 import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/pnl';
 import type { TradingLoop } from '../engine/trading-loop';
 import { ordersPage, type HistoryPages } from './orders-page';
@@ -91,7 +92,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       exchange: exchange.id,
       loopState: snap.loopState,
       paused: snap.pause !== null,
-      pausedReason: snap.pause?.reason,
+      pausedReason: snap.pause ? pauseSummary(snap.pause) : undefined,
       equity: round(snap.equity),
       quoteCurrency: snap.quoteCurrency,
       pnlToday: round(realizedOnDay(books, utcDay(clock.now()))),
@@ -144,7 +145,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
   server.handle('pause', async (params) => {
     ready();
     const pause = await loop.pauseEntries(params.reason ?? 'paused by the operator', 'operator');
-    return { paused: true, reason: pause.reason };
+    return { paused: true, reason: pauseSummary(pause) };
   });
 
   server.handle('resume', async () => {

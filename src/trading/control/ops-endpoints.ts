@@ -13,6 +13,7 @@ import type { Redactor } from '../../shared/logging/redact';
 import { byninjaVersion } from '../../ops/version';
 import type { OrderManager } from '../engine/order-manager';
 import type { TradingLoop } from '../engine/trading-loop';
+import { pauseSummary } from '../engine/pause-causes';
 import { staleTickMs, tradingHealth } from './health';
 import { createTradingMetrics } from './metrics';
 import type { ObserveExchangeCall } from './timed-exchange';
@@ -69,7 +70,7 @@ export async function startTradingOps(deps: TradingOpsDeps): Promise<TradingOps>
         exchangeError: snap.exchangeError,
         exchangeUnreachableSince: snap.exchangeUnreachableSince,
         lastTickAt: snap.lastTickAt,
-        pausedReason: snap.pause?.reason,
+        pausedReason: snap.pause ? pauseSummary(snap.pause) : undefined,
         staleTickMs: stale,
         now: clock.now(),
       });

@@ -33,6 +33,7 @@ import {
   type RiskUpdate,
   type UnsyncedSides,
 } from './risk';
+import { hasCause } from './pause-causes';
 import type { ShortfallWatch } from './shortfall-watch';
 import type { PauseSource, PauseState } from './trading-state';
 
@@ -160,7 +161,7 @@ export class AccountWatch {
       await this.opts.pauseEntries(`kill switch: ${update.triggered.reason}`, 'risk');
     } else if (update.cleared) {
       await manager.state.setRisk(update.state, true);
-      if (manager.state.pause?.by === 'risk') await this.opts.resumeEntries('risk');
+      if (hasCause(manager.state.pause, 'risk')) await this.opts.resumeEntries('risk');
     } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
       void manager.state.setRisk(update.state, false);
     }

@@ -9,6 +9,7 @@ import {
 } from '../../../src/shared/errors';
 import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import { pauseSummary } from '../../../src/trading/engine/pause-causes';
 import { closedCandles } from '../../../src/trading/engine/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
@@ -486,6 +487,87 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.loop.pause).to.include({ by: 'operational' });
     expect(h.loop.pause!.reason).to.match(/invalid API key/);
     expect(h.eventTypes()).to.include('trading.paused');
+  });
+
+  /** Two entries resting far below the market (open, unfilled), on a loop whose entries are paused by neither. */
+  async function twoRestingEntries(h: EngineHarness): Promise<[string, string]> {
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    const limit = { ...MARKET_BUY, type: 'limit' as const, price: Math.round(price / 2) };
+    const a = await h.manager.place(limit);
+    const b = await h.manager.place(limit);
+    expect([a.status, b.status]).to.deep.equal(['open', 'open']);
+    return [a.clientOrderId, b.clientOrderId];
+  }
+
+  /** The operational pause the loop takes for an order the exchange no longer shows that it could not settle. */
+  function unsettled(h: EngineHarness, clientOrderId: string): Promise<unknown> {
+    return h.loop.pauseEntries(
+      `BTC/USDT: the exchange no longer shows order ${clientOrderId}; not settled`,
+      'operational',
+      false,
+      clientOrderId,
+    );
+  }
+
+  it('keeps a pause waiting on two unsettled orders until both are settled, then lifts it', async () => {
+    const { h } = await started();
+    const [a, b] = await twoRestingEntries(h);
+    await unsettled(h, a);
+    await unsettled(h, b);
+    await unsettled(h, b); // the same cause again (every tick while it lasts) adds nothing
+    expect(h.eventTypes().filter((t) => t === 'trading.paused')).to.have.length(2);
+    expect(h.files.store.data.pause!.joined).to.have.length(1);
+    await h.manager.cancel(a);
+    await h.loop.tick();
+    expect(h.loop.loopState).to.equal('paused');
+    expect(h.loop.pause).to.include({ by: 'operational', clientOrderId: b });
+    expect(h.eventTypes()).to.not.include('trading.resumed');
+    await h.manager.cancel(b);
+    await h.loop.tick();
+    expect(h.loop.pause).to.equal(null);
+    expect(h.eventTypes()).to.include('trading.resumed');
+  });
+
+  it('never lifts by itself a pause an operational error without an order joined, even once its orders settle', async () => {
+    let keyRefused = false;
+    const { h } = await started({
+      wrapExchange: (paper) =>
+        override(paper, {
+          fetchBalance: (() =>
+            keyRefused
+              ? Promise.reject(new AuthenticationError('invalid API key', { exchange: 'paper' }))
+              : paper.fetchBalance()) as never,
+        }),
+    });
+    const [a] = await twoRestingEntries(h);
+    await unsettled(h, a);
+    keyRefused = true;
+    await h.loop.tick(); // the key refused: only the operator can say it is fixed
+    expect(pauseSummary(h.loop.pause!)).to.match(/no longer shows order .*; account: invalid API key$/);
+    keyRefused = false;
+    await h.manager.cancel(a);
+    for (let i = 0; i < 3; i++) {
+      await h.nextCandle();
+      await h.loop.tick();
+    }
+    expect(h.loop.loopState).to.equal('paused');
+    expect(h.eventTypes()).to.not.include('trading.resumed');
+    // the settled order's cause dropped, the key's holds
+    expect(pauseSummary(h.loop.pause!)).to.equal('account: invalid API key');
+    await h.loop.resumeEntries('operator');
+    expect(h.loop.pause).to.equal(null);
+  });
+
+  it('keeps the pause when the kill switch clears while an order it waits on is still unsettled', async () => {
+    const { h } = await started();
+    const [a] = await twoRestingEntries(h);
+    await h.loop.pauseEntries('kill switch: daily loss', 'risk');
+    await unsettled(h, a);
+    await h.loop.resumeEntries('risk'); // the kill switch cleared (none set in the state)
+    expect(h.loop.pause).to.include({ by: 'operational', clientOrderId: a });
+    await h.manager.cancel(a);
+    await h.loop.tick();
+    expect(h.loop.pause).to.equal(null);
   });
 
   it('raises exchange.unreachable once the outage outlasts the threshold, and exchange.recovered after', async () => {
