@@ -3,7 +3,8 @@
  * read state and call the engine; order-changing requests (close-all) go through the order manager, write-ahead
  * like any order, and are refused with NotReady until startup recovery has finished.
  *
- * PnL in `status`: `pnlToday` is realized PnL of the current UTC day; `pnlTotal` is all realized PnL plus the
+ * PnL in `status`: `pnlToday` is realized PnL of the current UTC day on the exchange's clock (fills are dated on
+ * it: TradingLoop.exchangeClock); `pnlTotal` is all realized PnL plus the
  * unrealized PnL of open positions at the last price.
  */
 import { utcDay, type Clock } from '../../shared/clock';
@@ -95,7 +96,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       pausedReason: snap.pause ? pauseSummary(snap.pause) : undefined,
       equity: round(snap.equity),
       quoteCurrency: snap.quoteCurrency,
-      pnlToday: round(realizedOnDay(books, utcDay(clock.now()))),
+      pnlToday: round(realizedOnDay(books, utcDay(loop.exchangeClock.now()))),
       pnlTotal: round(realizedTotal(books) + unrealized),
       openPositions: manager.openPositions().length,
       openOrders: manager.hotOrders().filter((o) => !isFinal(o.status)).length,

@@ -50,6 +50,7 @@ export async function startTradingOps(deps: TradingOpsDeps): Promise<TradingOps>
     lastEventSeq: deps.lastEventSeq,
     ...pm2RestartCount(),
     clock,
+    exchangeClock: loop.exchangeClock,
   });
   const stale = staleTickMs(config.trading.tickIntervalMs, config.trading.symbolReadTimeoutMs);
   const http = new OpsHttpServer({

@@ -41,7 +41,11 @@ export interface AccountWatchOptions {
   manager: OrderManager;
   exchange: Exchange;
   reads: ExchangeReads;
-  clock: Clock;
+  /**
+   * The exchange's clock (TradingLoop.exchangeClock): fills are dated on it, so "today" for the daily-loss kill switch
+   * is its UTC day, never the host's (a host ahead of the exchange would start the new day before a late fill's).
+   */
+  exchangeClock: Clock;
   risk: Config['trading']['risk'];
   quoteCurrency: string;
   lastPrices: Readonly<Record<string, number>>;
@@ -61,6 +65,7 @@ interface Reading {
   /** The equity without the unfilled rest of the sells in flight: at most the true equity (risk.ts `capPeak`). */
   peakSafeEquity: number;
   realizedToday: number;
+  /** When it was read, on the exchange's clock. */
   now: number;
   /** The positions the reading was judged with. */
   positions: Record<string, PositionBook>;
@@ -134,9 +139,9 @@ export class AccountWatch {
   }
 
   private async reading(read: Promise<Record<string, BalanceEntry>>): Promise<Reading> {
-    const { manager, clock, quoteCurrency, lastPrices } = this.opts;
+    const { manager, exchangeClock, quoteCurrency, lastPrices } = this.opts;
     const balance = await read;
-    const now = clock.now();
+    const now = exchangeClock.now();
     const positions = manager.positions();
     const equity = equityOf(balance, positions, lastPrices, quoteCurrency);
     return {

@@ -102,6 +102,11 @@ export class TradingLoop {
   private readonly exchange: Exchange;
   private readonly config: Config['trading'];
   private readonly clock: Clock;
+  /**
+   * The exchange's time (the host's less the measured offset, exchange.ts `exchangeClock`), derived here once and
+   * handed down: candles, fills and their UTC day are judged on it.
+   */
+  readonly exchangeClock: Clock;
   private readonly logger: Logger;
   private readonly activity: (what: string) => void;
   private readonly heartbeatMs: number;
@@ -159,10 +164,11 @@ export class TradingLoop {
       onceLog: this.onceLog,
       alertAfterMs: opts.config.unreachableAlertMs,
     });
+    this.exchangeClock = exchangeClock(opts.clock, opts.exchange);
     const shortfalls = new ShortfallWatch({
       manager: opts.manager,
       clock: opts.clock,
-      exchangeClock: exchangeClock(opts.clock, opts.exchange),
+      exchangeClock: this.exchangeClock,
       logger: this.logger,
     });
     this.shortfalls = shortfalls;
@@ -170,7 +176,7 @@ export class TradingLoop {
       manager: opts.manager,
       exchange: opts.exchange,
       reads: this.reads,
-      clock: opts.clock,
+      exchangeClock: this.exchangeClock,
       risk: opts.config.risk,
       quoteCurrency: this.quoteCurrency,
       lastPrices: this.lastPrices,
@@ -186,6 +192,7 @@ export class TradingLoop {
       strategy: opts.strategy,
       config: opts.config,
       clock: opts.clock,
+      exchangeClock: this.exchangeClock,
       logger: this.logger,
       reads: this.reads,
       onceLog: this.onceLog,
@@ -436,7 +443,11 @@ export class TradingLoop {
         return;
       }
     }
-    const risk = resetAfterResume(this.manager.state.risk, this.account.peakSafeEquity, this.clock.now());
+    const risk = resetAfterResume(
+      this.manager.state.risk,
+      this.account.peakSafeEquity,
+      this.exchangeClock.now(),
+    );
     await this.manager.state.setPause(null, risk);
     if (was) {
       const reason = pauseSummary(was);

@@ -10,6 +10,7 @@ import {
 import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { pauseSummary } from '../../../src/trading/engine/pause-causes';
+import { applyFill, emptyBook, type Fill } from '../../../src/trading/engine/pnl';
 import { closedCandles } from '../../../src/trading/engine/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
@@ -678,6 +679,48 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(h.loop.pause).to.equal(null);
     expect(h.manager.hotOrders()).to.have.length(1);
+  });
+
+  it("judges the daily loss on the exchange's day: a loss filled at 23:59:30 there counts while the host says the next day", async () => {
+    // the host clock 2 min ahead of the exchange's: host 00:01:40 on Dec 3 is 23:59:40 on Dec 2 on the exchange
+    const hostAheadMs = 120_000;
+    const clock = new FakeClock(Date.UTC(2026, 11, 3, 0, 1, 40));
+    h = await EngineHarness.open({
+      clock,
+      config: { trading: { risk: { ...NO_SLTP.trading.risk, maxDailyLossPct: 5, maxDrawdownPct: 90 } } },
+      wrapExchange: (paper) => override(paper, { clockOffsetMs: () => hostAheadMs }),
+    });
+    expect(h.loop.exchangeClock.now()).to.equal(Date.UTC(2026, 11, 2, 23, 59, 40));
+    // a round trip that lost 1 000 USDT (10 % of the 10 000 account), its sell filled at 23:59:30 exchange time
+    const fill = (side: 'buy' | 'sell', price: number, timestamp: number): Fill => ({
+      orderId: `o-${side}`,
+      clientOrderId: `c-${side}`,
+      tradeId: `t-${side}`,
+      symbol: 'BTC/USDT',
+      side,
+      amount: 1,
+      price,
+      feeCost: 0,
+      feeCurrency: 'USDT',
+      timestamp,
+    });
+    const bought = applyFill(emptyBook('BTC/USDT'), fill('buy', 30_000, Date.UTC(2026, 11, 2, 23, 0)));
+    const book = applyFill(bought, fill('sell', 29_000, Date.UTC(2026, 11, 2, 23, 59, 30)));
+    expect(book.realizedByDay).to.deep.equal({ '2026-12-02': -1_000 });
+    await h.files.store.commit((d) => {
+      d.checkpoint['BTC/USDT'] = book;
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    await h.loop.tick();
+    expect(h.files.store.data.risk).to.deep.include({ day: '2026-12-02' });
+    expect(h.files.store.data.risk.killSwitch?.kind).to.equal('daily-loss');
+    expect(h.loop.pause).to.include({ by: 'risk' });
+    // the operator's resume holds for the rest of that day, the exchange's: the loss does not fire it again
+    await h.loop.resumeEntries('operator');
+    expect(h.files.store.data.risk.dailyLossOverrideDay).to.equal('2026-12-02');
+    await h.loop.tick();
+    expect(h.loop.pause).to.equal(null);
   });
 
   it('takes no kill switch from a balance that holds fills the bot has not synced yet', async () => {
