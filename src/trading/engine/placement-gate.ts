@@ -18,6 +18,7 @@
  *    (open positions plus entries in flight elsewhere at `risk.maxOpenPositions`).
  */
 import { isFinal, type LocalOrder, type OrderPurpose } from './order-state';
+import { pauseSummary } from './pause-causes';
 import { entryBlocker, type RiskConfig } from './risk';
 import type { PauseState } from './trading-state';
 
@@ -106,7 +107,7 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
   }
   if (purpose !== 'entry') return null;
   if (!f.traded) return { rule: 'untraded', reason: 'symbol no longer in trading.symbols: exits only' };
-  if (f.pause) return { rule: 'paused', reason: `entries paused: ${f.pause.reason}` };
+  if (f.pause) return { rule: 'paused', reason: `entries paused: ${pauseSummary(f.pause)}` };
   const limit = entryBlocker(f.positionsHeld, f.risk);
   if (limit) return { rule: 'position-limit', reason: limit };
   return null;
