@@ -140,14 +140,22 @@ export async function tradingRestarts(
               'logger writes a line in one synchronous pass, ~16 ms of CPU less per start) from its V8 ' +
               'code cache (written right after the first ready: written 3 s after start, it never existed for these ' +
               'restarts, ~40 ms more CPU each), then running its top level: every zod schema built, module initialisers ' +
-              "(zod, dotenv), esbuild's CommonJS interop copying node's modules and its keepNames helper naming every " +
-              "function — together ~60 ms above node's own boot; node's own " +
+              "(zod, dotenv) and esbuild's keepNames helper naming every function (~15 ms of wall time in all, timed " +
+              'per module: the config schema ~6, the state schemas ~2; keepNames off measured no CPU difference) ' +
+              "— esbuild's CommonJS interop no longer copies node's modules: its __toESM copied each built-in a file " +
+              'imports (47 times, ~1 MiB of getters at every start), replaced at build time by one reading through ' +
+              'the module as prototype (scripts/bundle-interop.ts; direct starts: ~5 ms less CPU of all threads, ' +
+              "~2–3 ms to ready); node's own " +
               'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen; not tls, loaded with a live ' +
               "exchange's first https connection: ~1 ms of every start, median of 15 fresh loads); ~5 scavenges of the fixed " +
               '2 MiB young generation (~10 ms: nearly every object a start makes survives); the config and state parsed by zod (jitless); and our ' +
               "own start (the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, " +
               'store and history journal, the event log tail, the paper exchange and its account file, the TCP server, ' +
-              'recovery with nothing to fetch; the watchdog worker thread boots beside it (a few KiB, no schema code). Not ' +
+              'recovery with nothing to fetch — their file calls synchronous (the two stale locks taken over, ~20 ' +
+              "calls each, each store's generation reads and blocked marker, each journal's scan for its last line: " +
+              'as async calls they were ~100 thread-pool round trips, ~0.1–0.3 ms each on the critical path; direct ' +
+              'starts outside PM2 (spawn → ready, median of 6 alternated rounds of 5) ~140 → ~127 ms with no orders, ~163 → ~152 with 1,000, ~9 ms ' +
+              'less CPU of all threads); the watchdog worker thread boots beside it (a few KiB, no schema code). Not ' +
               'before ready any more: prom-client with /health and /metrics (right after ready, or after 2 s of a start ' +
               'not yet ready) and the first tick. Tried and left: a V8 startup snapshot of the initialised bundle ' +
               "(node --build-snapshot, which would skip the top level's ~60 ms): node 20 refuses to build it " +

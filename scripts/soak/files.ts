@@ -2,7 +2,7 @@
  * A file that exists only while one write is in flight: the temp file of an atomic replace
  * (`.<name>.tmp-<pid>-<hex>`, shared/persistence/durable-file.ts) or of the last-exit breadcrumb
  * (`<name>.<pid>.<hex>.tmp`). A sample that catches one says nothing about growth; one left behind by a dead writer
- * is removed by the next open (removeStaleTempFiles, tested there).
+ * is removed by the next open (removeStaleTempFilesSync, tested there).
  */
 export function isWriteInFlight(name: string): boolean {
   return /^\..+\.tmp-\d+-[0-9a-f]+$/.test(name) || /\.\d+\.[0-9a-f]+\.tmp$/.test(name);

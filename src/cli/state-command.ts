@@ -121,7 +121,7 @@ export async function restoreState(dirs: StateDirs, file: string, clock: Clock):
     if (path.resolve(file) !== path.resolve(target) && (await exists(target)))
       setAside.push(await quarantineFile(target, new Date(now)));
     await writeFileDurable(target, text);
-    const wasBlocked = (await readBlockedMarker(dir, store)) !== null;
+    const wasBlocked = readBlockedMarker(dir, store) !== null;
     await clearBlockedMarker(dir, store);
     return {
       ok: true,

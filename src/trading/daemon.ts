@@ -237,7 +237,7 @@ export async function startTrading(
     // (exit 78) — never a restart loop on the same file.
     const outcome = await files.store.rejectLoaded(`recovery failed: ${errorMessage(err)}`);
     if (outcome === 'blocked') {
-      const marker = await readBlockedMarker(dataDir, STATE_STORE_NAME);
+      const marker = readBlockedMarker(dataDir, STATE_STORE_NAME);
       throw new CorruptStateError(
         marker ? blockedMessage(marker, dataDir) : `trading state rejected: ${errorMessage(err)}`,
         { store: STATE_STORE_NAME },

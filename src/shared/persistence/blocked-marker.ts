@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { fsyncDirectory, toPersistenceError, writeFileDurable } from './durable-file';
-import { readJsonFile } from './json-file';
+import { readJsonFileSync } from './json-file';
 
 export interface BlockedMarker {
   /** Store name (`trading-state`, `paper-exchange`). */
@@ -35,9 +35,9 @@ export function blockedMarkerPath(dir: string, name: string): string {
 }
 
 /** The marker, or null when the store is not blocked. A marker that does not parse still blocks (fail safe). */
-export async function readBlockedMarker(dir: string, name: string): Promise<BlockedMarker | null> {
+export function readBlockedMarker(dir: string, name: string): BlockedMarker | null {
   const file = blockedMarkerPath(dir, name);
-  const read = await readJsonFile(file, { parse: (value) => markerSchema.parse(value) });
+  const read = readJsonFileSync(file, { parse: (value) => markerSchema.parse(value) });
   if (read.kind === 'missing') return null;
   if (read.kind === 'unreadable') throw toPersistenceError(read.error, file, 'read');
   if (read.kind === 'valid') return read.value;

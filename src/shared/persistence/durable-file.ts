@@ -4,7 +4,7 @@
  * rename it over the target (atomic on POSIX) → fsync the directory so the rename itself is durable.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { PersistenceError } from '../errors';
 import { isProcessAlive } from './process-identity';
@@ -54,14 +54,15 @@ export function tempPathFor(filePath: string): string {
 
 /**
  * Removes temp files left by writers that died mid-write (their pid is no longer alive). Temp files of a live
- * process are left alone. Returns the removed paths.
+ * process are left alone. Returns the removed paths. Synchronous: called when a store, journal or lock opens,
+ * where a directory listing and (rarely) an unlink cost less than the thread-pool round trips of async calls.
  */
-export async function removeStaleTempFiles(filePath: string): Promise<string[]> {
+export function removeStaleTempFilesSync(filePath: string): string[] {
   const dir = path.dirname(filePath);
   const prefix = `.${path.basename(filePath)}.tmp-`;
   let names: string[];
   try {
-    names = await fsp.readdir(dir);
+    names = readdirSync(dir);
   } catch {
     return [];
   }
@@ -71,7 +72,7 @@ export async function removeStaleTempFiles(filePath: string): Promise<string[]> 
     const pid = Number(name.slice(prefix.length).split('-')[0]);
     if (pid === process.pid || (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid))) continue;
     try {
-      await fsp.unlink(path.join(dir, name));
+      unlinkSync(path.join(dir, name));
       removed.push(name);
     } catch {
       // Another starter removed it first, or it is not ours to remove: harmless.

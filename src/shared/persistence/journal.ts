@@ -7,11 +7,16 @@
  * memory speed, not a parse of every entry; a complete line that is not JSON (disk corruption, never a crash)
  * is skipped, and logged, when read.
  */
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import fs, { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { errorMessage, PersistenceError } from '../errors';
 import { silentLogger, type Logger } from '../logging/logger';
-import { fsyncDirectory, removeStaleTempFiles, toPersistenceError, writeFileDurable } from './durable-file';
+import {
+  fsyncDirectory,
+  removeStaleTempFilesSync,
+  toPersistenceError,
+  writeFileDurable,
+} from './durable-file';
 
 export interface JournalOptions<T = unknown> {
   logger?: Logger;
@@ -89,13 +94,15 @@ export class Journal<T> {
   static async open<T>(dir: string, name: string, opts: JournalOptions<T> = {}): Promise<Journal<T>> {
     const logger = (opts.logger ?? silentLogger()).child({ module: 'persistence', journal: name });
     const file = path.join(dir, `${name}.jsonl`);
+    // Synchronous file calls to find the end of the last line: a restart waits for them anyway, and each async call
+    // is a thread-pool round trip (docs/benchmarks.md, restart). Appends and later reads stay asynchronous.
     try {
-      await fsp.mkdir(dir, { recursive: true });
+      fs.mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw toPersistenceError(err, dir, 'create directory');
     }
-    await removeStaleTempFiles(file);
-    const scan = await scanFile(file, opts.countEntries ?? true);
+    removeStaleTempFilesSync(file);
+    const scan = scanFile(file, opts.countEntries ?? true);
     const report: JournalOpenReport = { truncatedBytes: scan.fileSize - scan.validSize };
     if (!scan.exists) {
       await createEmpty(file);
@@ -436,13 +443,13 @@ async function createEmpty(file: string): Promise<void> {
  * Finds where the last complete line ends and, with `countLines`, counts complete lines (newlines) in one pass
  * over the file; without, reads back from the end only as far as the last newline.
  */
-async function scanFile(
+function scanFile(
   file: string,
   countLines: boolean,
-): Promise<{ exists: boolean; fileSize: number; validSize: number; lines: number | undefined }> {
-  let handle: fsp.FileHandle;
+): { exists: boolean; fileSize: number; validSize: number; lines: number | undefined } {
+  let fd: number;
   try {
-    handle = await fsp.open(file, 'r');
+    fd = fs.openSync(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       return { exists: false, fileSize: 0, validSize: 0, lines: 0 };
@@ -451,8 +458,8 @@ async function scanFile(
   }
   try {
     if (!countLines) {
-      const fileSize = (await handle.stat()).size;
-      return { exists: true, fileSize, validSize: await endOfLastLine(handle, fileSize), lines: undefined };
+      const fileSize = fs.fstatSync(fd).size;
+      return { exists: true, fileSize, validSize: endOfLastLine(fd, fileSize), lines: undefined };
     }
     let position = 0;
     let lines = 0;
@@ -460,7 +467,7 @@ async function scanFile(
     let lineHasBytes = false; // the line being read is not empty ('\n\n' is no entry)
     const chunk = Buffer.alloc(SCAN_CHUNK);
     for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      const bytesRead = fs.readSync(fd, chunk, 0, chunk.length, position);
       if (bytesRead === 0) break;
       let from = 0;
       let nl: number;
@@ -477,16 +484,20 @@ async function scanFile(
   } catch (err) {
     throw toPersistenceError(err, file, 'read');
   } finally {
-    await handle.close().catch(() => undefined);
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // read-only use: nothing to lose
+    }
   }
 }
 
 /** Just past the last newline of the file's first `size` bytes (0 when it has none), read back from the end. */
-async function endOfLastLine(handle: fsp.FileHandle, size: number): Promise<number> {
+function endOfLastLine(fd: number, size: number): number {
   const chunk = Buffer.alloc(READ_CHUNK);
   for (let end = size; end > 0;) {
     const from = Math.max(0, end - READ_CHUNK);
-    const { bytesRead } = await handle.read(chunk, 0, end - from, from);
+    const bytesRead = fs.readSync(fd, chunk, 0, end - from, from);
     const nl = chunk.subarray(0, bytesRead).lastIndexOf(NEWLINE);
     if (nl !== -1) return from + nl + 1;
     end = from;

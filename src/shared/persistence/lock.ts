@@ -14,14 +14,20 @@
  * Lock files are never fsynced: a lock only means something while its holder lives, and after a power loss every
  * holder is dead, so any lock found then is stale whatever it holds (an empty or torn file parses as no holder and
  * is taken over like a dead one). Skipping the fsyncs takes ~15 of them off every restart (three locks).
+ *
+ * Acquiring uses synchronous file calls: taking over the lock a SIGKILLed holder left is ~20 small file operations
+ * in a row (temp file, link, read, marker, rename, clean-up), and each async one is a thread-pool round trip, ~0.2 ms
+ * of a restart's critical path where the call itself takes ~10–30 µs: two such locks before `ready` were ~10 ms of
+ * every restart (docs/benchmarks.md). A start has nothing else to run meanwhile; only the wait for a live taker
+ * (the clock's sleep) and `release` stay asynchronous.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Clock } from '../clock';
 import { LockHeldError } from '../errors';
-import { removeStaleTempFiles, tempPathFor, toPersistenceError } from './durable-file';
+import { removeStaleTempFilesSync, tempPathFor, toPersistenceError } from './durable-file';
 import { currentProcessIdentity, isSameProcessAlive } from './process-identity';
 
 /** What a lock file holds. */
@@ -64,11 +70,11 @@ export class StoreLock {
     const { clock } = opts;
     const lockPath = path.join(dir, `${name}.lock`);
     try {
-      await fsp.mkdir(dir, { recursive: true });
+      fs.mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw toPersistenceError(err, dir, 'create directory');
     }
-    await removeStaleTempFiles(lockPath);
+    removeStaleTempFilesSync(lockPath);
     const record: LockRecord = {
       ...currentProcessIdentity(),
       host: os.hostname(),
@@ -79,18 +85,18 @@ export class StoreLock {
     const waitUntil = clock.now() + (opts.takeoverWaitMs ?? 2000);
 
     for (;;) {
-      if (await createExclusive(lockPath, text, lockPath)) {
-        await removeTakeoverMarkers(lockPath);
+      if (createExclusive(lockPath, text, lockPath)) {
+        removeTakeoverMarkers(lockPath);
         return new StoreLock(lockPath, record);
       }
-      const raw = await readRaw(lockPath);
+      const raw = readRaw(lockPath);
       if (raw === undefined) continue; // released in between: try to create it again
       const holder = parseRecord(raw);
       if (holder && isSameProcessAlive(holder)) throw heldError(lockPath, holder);
 
-      const result = await takeOverStaleLock(lockPath, raw, text);
+      const result = takeOverStaleLock(lockPath, raw, text);
       if (result === 'won') {
-        await removeTakeoverMarkers(lockPath);
+        removeTakeoverMarkers(lockPath);
         return new StoreLock(lockPath, record, holder ?? {});
       }
       if (result !== 'lost') {
@@ -108,10 +114,10 @@ export class StoreLock {
   }
 
   private async removeIfOurs(): Promise<void> {
-    const raw = await readRaw(this.path);
+    const raw = await readRawAsync(this.path);
     if (raw === undefined || parseRecord(raw)?.nonce !== this.record.nonce) return;
     try {
-      await fsp.unlink(this.path);
+      await fs.promises.unlink(this.path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw toPersistenceError(err, this.path, 'release lock');
@@ -131,11 +137,7 @@ function heldError(lockPath: string, holder: LockRecord, doing = 'holds it'): Lo
  * Replaces the stale lock whose content is `staleRaw`, unless another live process is already replacing it.
  * 'lost' means the lock changed meanwhile: the caller looks again. Exported for the race tests only.
  */
-export async function takeOverStaleLock(
-  lockPath: string,
-  staleRaw: string,
-  ourText: string,
-): Promise<TakeoverResult> {
+export function takeOverStaleLock(lockPath: string, staleRaw: string, ourText: string): TakeoverResult {
   const generation = createHash('sha256').update(staleRaw).digest('hex').slice(0, 24);
   const ourMarker = JSON.stringify({
     ...currentProcessIdentity(),
@@ -145,8 +147,8 @@ export async function takeOverStaleLock(
   });
   for (let level = 1; level <= MAX_TAKEOVER_LEVELS; level++) {
     const marker = `${lockPath}.takeover-${generation}-${level}`;
-    if (!(await createExclusive(marker, ourMarker, lockPath))) {
-      const markerRaw = await readRaw(marker);
+    if (!createExclusive(marker, ourMarker, lockPath)) {
+      const markerRaw = readRaw(marker);
       if (markerRaw === undefined) return 'lost'; // markers are removed only after the lock was replaced
       const taker = parseRecord(markerRaw);
       if (taker && isSameProcessAlive(taker)) return { busyBy: taker };
@@ -155,13 +157,13 @@ export async function takeOverStaleLock(
     // We hold this level and every lower level's taker is dead, so nobody else can replace this generation now.
     let won = false;
     try {
-      const nowRaw = await readRaw(lockPath);
+      const nowRaw = readRaw(lockPath);
       if (nowRaw !== staleRaw) return 'lost';
-      await replaceAtomically(lockPath, ourText);
+      replaceAtomically(lockPath, ourText);
       won = true;
       return 'won';
     } finally {
-      if (!won) await fsp.unlink(marker).catch(() => undefined);
+      if (!won) unlinkQuietly(marker);
     }
   }
   throw toPersistenceError(new Error('too many abandoned takeover attempts'), lockPath, 'take over lock');
@@ -169,53 +171,81 @@ export async function takeOverStaleLock(
 
 /**
  * Creates `file` with `text` only if it does not exist; the file appears complete or not at all. Temp files are
- * named after the lock so removeStaleTempFiles finds those of a process killed here.
+ * named after the lock so removeStaleTempFilesSync finds those of a process killed here.
  */
-async function createExclusive(file: string, text: string, lockPath: string): Promise<boolean> {
-  const tmp = await writeTemp(lockPath, text);
+function createExclusive(file: string, text: string, lockPath: string): boolean {
+  const tmp = writeTemp(lockPath, text);
   try {
-    await fsp.link(tmp, file);
+    fs.linkSync(tmp, file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw toPersistenceError(err, file, 'create lock');
   } finally {
-    await fsp.unlink(tmp).catch(() => undefined);
+    unlinkQuietly(tmp);
   }
   return true;
 }
 
-async function replaceAtomically(file: string, text: string): Promise<void> {
-  const tmp = await writeTemp(file, text);
+function replaceAtomically(file: string, text: string): void {
+  const tmp = writeTemp(file, text);
   try {
-    await fsp.rename(tmp, file);
+    fs.renameSync(tmp, file);
   } catch (err) {
-    await fsp.unlink(tmp).catch(() => undefined);
+    unlinkQuietly(tmp);
     throw toPersistenceError(err, file, 'take over lock');
   }
 }
 
-async function writeTemp(lockPath: string, text: string): Promise<string> {
+function writeTemp(lockPath: string, text: string): string {
   const tmp = tempPathFor(lockPath);
-  let handle: fsp.FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await fsp.open(tmp, 'wx', 0o600);
-    await handle.writeFile(text);
-    await handle.close();
-    handle = undefined;
+    fd = fs.openSync(tmp, 'wx', 0o600);
+    fs.writeFileSync(fd, text);
+    fs.closeSync(fd);
+    fd = undefined;
     return tmp;
   } catch (err) {
-    await handle?.close().catch(() => undefined);
-    await fsp.unlink(tmp).catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
+    unlinkQuietly(tmp);
     throw toPersistenceError(err, lockPath, 'create lock');
   }
 }
 
-async function readRaw(file: string): Promise<string | undefined> {
+function readRaw(file: string): string | undefined {
   try {
-    return await fsp.readFile(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw toPersistenceError(err, file, 'read lock');
+    return readFailure(err, file);
+  }
+}
+
+async function readRawAsync(file: string): Promise<string | undefined> {
+  try {
+    return await fs.promises.readFile(file, 'utf8');
+  } catch (err) {
+    return readFailure(err, file);
+  }
+}
+
+function readFailure(err: unknown, file: string): undefined {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw toPersistenceError(err, file, 'read lock');
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // already gone, or not ours to remove: nothing to undo
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // the write failed first: that is the error reported
   }
 }
 
@@ -229,16 +259,16 @@ function parseRecord(raw: string): LockRecord | undefined {
   }
 }
 
-async function removeTakeoverMarkers(lockPath: string): Promise<void> {
+function removeTakeoverMarkers(lockPath: string): void {
   const dir = path.dirname(lockPath);
   const prefix = `${path.basename(lockPath)}.takeover-`;
   let names: string[];
   try {
-    names = await fsp.readdir(dir);
+    names = fs.readdirSync(dir);
   } catch {
     return;
   }
   for (const name of names) {
-    if (name.startsWith(prefix)) await fsp.unlink(path.join(dir, name)).catch(() => undefined);
+    if (name.startsWith(prefix)) unlinkQuietly(path.join(dir, name));
   }
 }

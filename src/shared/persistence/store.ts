@@ -7,16 +7,16 @@
  * aside) and the previous generation is used when valid; state is never silently replaced by defaults.
  * History (closed trades, fills) belongs in a Journal, not here: every commit rewrites the whole file.
  */
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { CorruptStateError, errorMessage, PersistenceError } from '../errors';
 import { systemClock, type CancelTimer, type Clock } from '../clock';
 import { silentLogger, type Logger } from '../logging/logger';
-import { removeStaleTempFiles, toPersistenceError } from './durable-file';
+import { removeStaleTempFilesSync, toPersistenceError } from './durable-file';
 import { DurableJsonAdapter, isEnvelope, type DurableWriter } from './durable-json-adapter';
 import { migrateData, missingMigration, type Migrations } from './migrate';
-import { readJsonFile } from './json-file';
+import { readJsonFileSync } from './json-file';
 import { quarantineFile } from './quarantine';
 import { blockedMarkerPath, blockedMessage, readBlockedMarker, writeBlockedMarker } from './blocked-marker';
 
@@ -106,13 +106,15 @@ export class Store<T> {
     const clock = opts.clock ?? systemClock;
     const file = path.join(opts.dir, `${opts.name}.json`);
     const adapter = new DurableJsonAdapter<T>({ file, version: opts.version, clock, writer: opts.writer });
+    // Synchronous file calls on the way in (here, the temp-file sweep and each generation's read): a restart waits
+    // for them anyway, and each async call is a thread-pool round trip (docs/benchmarks.md, restart).
     try {
-      await fsp.mkdir(opts.dir, { recursive: true });
+      mkdirSync(opts.dir, { recursive: true });
     } catch (err) {
       throw toPersistenceError(err, opts.dir, 'create directory');
     }
     if (opts.onCorrupt !== 'start-empty') {
-      const blocked = await readBlockedMarker(opts.dir, opts.name);
+      const blocked = readBlockedMarker(opts.dir, opts.name);
       if (blocked) {
         throw new CorruptStateError(blockedMessage(blocked, opts.dir), {
           path: file,
@@ -120,8 +122,8 @@ export class Store<T> {
         });
       }
     }
-    await removeStaleTempFiles(adapter.file);
-    await removeStaleTempFiles(adapter.previousFile);
+    removeStaleTempFilesSync(adapter.file);
+    removeStaleTempFilesSync(adapter.previousFile);
 
     const { data, report, needsWrite } = await loadState(opts, adapter, logger, clock);
     const db = new Low<T>(adapter, data);
@@ -326,7 +328,7 @@ async function loadState<T>(
     });
   };
 
-  const current = await readGeneration(adapter.file, opts);
+  const current = readGeneration(adapter.file, opts);
   if (current.kind === 'valid') {
     if (current.fileVersion < opts.version) {
       report.migratedFrom = current.fileVersion;
@@ -336,7 +338,7 @@ async function loadState<T>(
   }
   if (current.kind === 'corrupt') await quarantine(adapter.file, current.reason);
 
-  const previous = await readGeneration(adapter.previousFile, opts);
+  const previous = readGeneration(adapter.previousFile, opts);
   if (previous.kind === 'valid') {
     report.recoveredFromPrevious = true;
     if (previous.fileVersion < opts.version) report.migratedFrom = previous.fileVersion;
@@ -381,8 +383,8 @@ function checkedDefaults<T>(opts: StoreOptions<T>): T {
  * Reads one generation. Unparseable, wrongly shaped, unmigratable or invalid content is 'corrupt'; content
  * written by a newer schema version throws (it is not corrupt, this build is too old to read it).
  */
-async function readGeneration<T>(file: string, opts: StoreOptions<T>): Promise<Generation<T>> {
-  const read = await readJsonFile(file, { parse: (value) => value });
+function readGeneration<T>(file: string, opts: StoreOptions<T>): Generation<T> {
+  const read = readJsonFileSync(file, { parse: (value) => value });
   if (read.kind === 'missing') return { kind: 'missing' };
   if (read.kind === 'unreadable') {
     return { kind: 'corrupt', reason: `unreadable: ${read.error.code ?? errorMessage(read.error)}` };

@@ -15,7 +15,7 @@ import * as z from 'zod';
 import type { Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
-import { removeStaleTempFiles, writeFileDurable } from '../../shared/persistence/durable-file';
+import { removeStaleTempFilesSync, writeFileDurable } from '../../shared/persistence/durable-file';
 import { readJsonFile } from '../../shared/persistence/json-file';
 import { quarantineFile } from '../../shared/persistence/quarantine';
 
@@ -118,7 +118,7 @@ export class GateFile {
     while (this.dirty) {
       this.dirty = false;
       try {
-        await removeStaleTempFiles(this.file);
+        removeStaleTempFilesSync(this.file);
         await writeFileDurable(this.file, JSON.stringify(this.content));
       } catch (err) {
         this.opts.logger?.warn('Could not keep the rate-limit wait on disk', { error: errorMessage(err) });

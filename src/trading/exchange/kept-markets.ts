@@ -39,7 +39,7 @@ import * as z from 'zod';
 import type { Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
-import { removeStaleTempFiles, writeFileDurable } from '../../shared/persistence/durable-file';
+import { removeStaleTempFilesSync, writeFileDurable } from '../../shared/persistence/durable-file';
 import { readJsonFile } from '../../shared/persistence/json-file';
 
 export const KEPT_MARKETS_FILE = 'trading-markets.json';
@@ -291,7 +291,7 @@ export class KeptMarketsFile {
     }
     try {
       // a temp file of a writer killed mid-write (its pid is gone) is removed first
-      await removeStaleTempFiles(this.file);
+      removeStaleTempFilesSync(this.file);
       await writeFileDurable(this.file, JSON.stringify(kept));
       this.onDisk = kept;
     } catch (err) {

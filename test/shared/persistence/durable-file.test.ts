@@ -4,7 +4,7 @@ import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PersistenceError } from '../../../src/shared/errors';
 import {
-  removeStaleTempFiles,
+  removeStaleTempFilesSync,
   writeFileDurable,
   type DurableFs,
 } from '../../../src/shared/persistence/durable-file';
@@ -103,7 +103,7 @@ describe('writeFileDurable', () => {
       const ownTemp = `.state.json.tmp-${process.pid}-123`;
       for (const name of [deadTemp, liveTemp, ownTemp, 'other.json'])
         fs.writeFileSync(path.join(dir, name), '{');
-      const removed = await removeStaleTempFiles(file);
+      const removed = removeStaleTempFilesSync(file);
       expect(removed).to.deep.equal([deadTemp]);
       expect(fs.readdirSync(dir).sort()).to.deep.equal([ownTemp, liveTemp, 'other.json'].sort());
     } finally {

@@ -134,6 +134,19 @@ describe('StoreLock', () => {
     await acquire();
   });
 
+  it('takes over a dead holder’s lock without a thread-pool round trip: the lock is ours before acquire yields', async () => {
+    writeLock(dir, { pid: await deadPid(), startedAt: '1' });
+    fs.writeFileSync(path.join(dir, `.trading.lock.tmp-${await deadPid()}-abc`), 'torn');
+    const pending = StoreLock.acquire(dir, 'trading', { clock: systemClock });
+    // nothing awaited yet: every file call of the takeover already ran (a restart waits on each async one)
+    const onDisk = JSON.parse(fs.readFileSync(path.join(dir, 'trading.lock'), 'utf8'));
+    expect(onDisk.pid).to.equal(process.pid);
+    expect(fs.readdirSync(dir)).to.deep.equal(['trading.lock']);
+    const lock = await pending;
+    locks.push(lock);
+    expect(lock.record.nonce).to.equal(onDisk.nonce);
+  });
+
   it('takes over a lock whose pid is not running', async () => {
     const pid = await deadPid();
     writeLock(dir, { pid, startedAt: '12345' });
