@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
+import { withOverrides } from '../../support/exchange-overrides';
 
 describe('reconcileWithExchange against the paper exchange (integration)', function () {
   this.timeout(20_000);
@@ -52,17 +53,10 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
     let lagging = false;
     h = await EngineHarness.open({
       wrapExchange: (paper) =>
-        new Proxy(paper, {
-          get(target, prop, receiver) {
-            const value = Reflect.get(target, prop, receiver);
-            if (prop === 'fetchOrder' && lagging) {
-              return async (id: string, symbol: string) => ({
-                ...(await target.fetchOrder(id, symbol)),
-                status: 'open',
-                filled: 0,
-              });
-            }
-            return typeof value === 'function' ? value.bind(target) : value;
+        withOverrides(paper, {
+          fetchOrder: async (id, symbol) => {
+            const answer = await paper.fetchOrder(id, symbol);
+            return lagging ? { ...answer, status: 'open', filled: 0 } : answer;
           },
         }),
     });
