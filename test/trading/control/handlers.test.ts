@@ -9,6 +9,7 @@ import {
 import { registerControlHandlers } from '../../../src/trading/control/handlers';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { closeAfterEach } from '../../support/close-after-each';
 
 type AnyHandler = (params: unknown) => unknown;
 
@@ -29,10 +30,7 @@ class Registry {
 describe('control handlers over the real engine', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   async function setup(recover = true) {
     const strategy = new ScriptedStrategy();

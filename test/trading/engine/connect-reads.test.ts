@@ -10,6 +10,7 @@ import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
 
 /** The paper exchange with its markets and account reads counted, the first `failFirst` markets reads failing. */
 function counted(calls: { loadMarkets: number; accountId: number }, failFirst = 0) {
@@ -29,10 +30,7 @@ function counted(calls: { loadMarkets: number; accountId: number }, failFirst = 
 
 describe('the start reads sent ahead (connect-reads)', () => {
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   it('firstThen answers the given promise first, then runs the next attempt each time', async () => {
     let runs = 0;

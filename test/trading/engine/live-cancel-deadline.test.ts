@@ -21,7 +21,8 @@ import {
   symbolOf,
   type RecordedCall,
 } from '../../support/exchange-overrides';
-import { closeAfterEach, startLiveEngine, tickUntil } from '../../support/live-engine';
+import { closeAfterEach } from '../../support/close-after-each';
+import { startLiveEngine, tickUntil } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';

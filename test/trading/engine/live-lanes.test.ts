@@ -19,7 +19,8 @@ import {
   symbolOf,
   type RecordedCall,
 } from '../../support/exchange-overrides';
-import { QUICK_READ_RETRY, closeAfterEach, startLiveEngine } from '../../support/live-engine';
+import { closeAfterEach } from '../../support/close-after-each';
+import { QUICK_READ_RETRY, startLiveEngine } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';

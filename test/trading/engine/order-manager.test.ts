@@ -26,6 +26,7 @@ import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
 import { flush, type FakeClock } from '../../support/fake-clock';
+import { closeAfterEach } from '../../support/close-after-each';
 
 /** The paper exchange with `create` in place of its createOrder. */
 function withCreate(paper: PaperExchange, create: (req: CreateOrderRequest) => Promise<unknown>): Exchange {
@@ -65,10 +66,7 @@ function eventLogDownWhile(down: () => boolean, code = 'ENOSPC') {
 describe('OrderManager against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   it('makes the intent durable on disk before the exchange receives the create', async () => {
     let seenOnDisk: unknown;

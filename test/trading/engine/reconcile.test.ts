@@ -2,14 +2,12 @@ import { expect } from 'chai';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
 
 describe('reconcileWithExchange against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   it('reports an open order of ours that state holds only as "never placed"', async () => {
     h = await EngineHarness.open();

@@ -8,7 +8,8 @@ import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import { EngineHarness } from '../../support/engine-harness';
 import { recordCalls, withOverrides, type RecordedCall } from '../../support/exchange-overrides';
-import { closeAfterEach, kitCcxtExchange } from '../../support/live-engine';
+import { closeAfterEach } from '../../support/close-after-each';
+import { kitCcxtExchange } from '../../support/live-engine';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
 const ORDERS_PER_SYMBOL = 4;

@@ -5,6 +5,7 @@ import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange
 import { EngineHarness, MARKET_BUY, intent } from '../../support/engine-harness';
 import { callsTo, recordCalls, withOverrides, type RecordedCall } from '../../support/exchange-overrides';
 import { FAKE_CLOCK_START } from '../../support/fake-clock';
+import { closeAfterEach } from '../../support/close-after-each';
 
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
 
@@ -17,10 +18,7 @@ async function restingBuy(h: EngineHarness, clientOrderId: string): Promise<void
 describe('startup recovery against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   async function withIntent(seq: number, order: LocalOrder): Promise<void> {
     await h!.files.store.commit((d) => {
@@ -264,10 +262,7 @@ describe('startup recovery against the paper exchange (integration)', function (
 describe('startup recovery with many open orders (integration)', function () {
   this.timeout(30_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   it('answers open orders from one fetchOpenOrders of all symbols, fetching only the orders no longer open and missing fills', async () => {
     const symbols = ['BTC/USDT', 'ETH/USDT'];

@@ -15,6 +15,7 @@ import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { FAKE_CLOCK_START, FakeClock, flush } from '../../support/fake-clock';
 import { EngineHarness, MARKET_BUY, ScriptedStrategy } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
 
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
@@ -53,10 +54,7 @@ async function pastNextPeriod(h: EngineHarness): Promise<void> {
 describe('TradingLoop against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   async function started(
     opts: Parameters<typeof EngineHarness.open>[0] = {},
