@@ -266,6 +266,7 @@ export class SymbolTick {
       listed: symbol in this.manager.markets,
       halted: this.manager.markets[symbol]?.halted === true,
       pending: this.manager.pendingOrders(symbol),
+      inferredSell: this.opts.shortfalls.inferredSellHold(symbol),
       cooldownUntil: cooldownUntil(
         this.manager.hotOrders().filter((o) => o.symbol === symbol),
         this.config.orders.rejectCooldownMs,
@@ -324,6 +325,7 @@ export class SymbolTick {
       price: type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
       purpose,
       reason,
+      ownerHeld: this.opts.shortfalls.ownerHeld(symbol),
     });
   }
 }

@@ -258,6 +258,69 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(next.clientOrderId).to.equal('bot-tst000-2');
   });
 
+  describe("an order whose create had no answer and its lookups keep missing: the exchange's other reads first", () => {
+    /** Creates taken, their answers lost; lookups by clientOrderId miss; the open-orders list and trades answer. */
+    function takenLookupsMissing(
+      opts: { tradesComplete?: boolean; orderOfTrade?: 'found' | 'missing' } = {},
+    ) {
+      return (paper: PaperExchange): Exchange =>
+        withOverrides(paper, {
+          createOrder: async (req) => {
+            await paper.createOrder(req);
+            throw new NetworkError('connection reset: no answer', {});
+          },
+          fetchOrderByClientId: (id) =>
+            Promise.reject(new OrderNotFoundError('the exchange has no such order', { clientOrderId: id })),
+          fetchSymbolTrades: async (symbol, since) => ({
+            ...(await paper.fetchSymbolTrades(symbol, since)),
+            complete: opts.tradesComplete ?? true,
+          }),
+          fetchOrder: (id, symbol) =>
+            opts.orderOfTrade === 'missing'
+              ? Promise.reject(new OrderNotFoundError('the exchange has no such order', { orderId: id }))
+              : paper.fetchOrder(id, symbol),
+        });
+    }
+
+    async function placedThenPastWindow(wrapExchange: (paper: PaperExchange) => Exchange): Promise<void> {
+      h = await EngineHarness.open({
+        config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
+        wrapExchange,
+      });
+      h.manager.startAccepting();
+      await h.manager.place(buy);
+      await h.fakeClock().advance(350, 350);
+      for (let i = 0; i < 3; i++) await h.manager.refresh('bot-tst000-1');
+    }
+
+    it('a trade of an order state does not know, looked up by its id, is ours: found, never declared never placed', async () => {
+      await placedThenPastWindow(takenLookupsMissing());
+      const order = h!.manager.order('bot-tst000-1')!;
+      expect(order.status).to.equal('filled');
+      expect(order.exchangeOrderId).to.be.a('string');
+      expect(paperOrdersFor(h!, 'bot-tst000-1')).to.have.length(1);
+      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.greaterThan(0);
+      expect(h!.eventTypes()).to.not.include('order.rejected');
+    });
+
+    it('stays unknown while a trade cannot be told apart: its order not found by id, or the trade list cut', async () => {
+      await placedThenPastWindow(takenLookupsMissing({ orderOfTrade: 'missing' }));
+      expect(h!.manager.order('bot-tst000-1')!.status).to.equal('unknown');
+      await h!.close();
+      await placedThenPastWindow(takenLookupsMissing({ tradesComplete: false }));
+      expect(h!.manager.order('bot-tst000-1')!.status).to.equal('unknown');
+    });
+
+    it('declared never placed when nothing the exchange shows can be it', async () => {
+      await placedThenPastWindow((paper) =>
+        withOverrides(paper, {
+          createOrder: () => Promise.reject(new NetworkError('connection reset')),
+        }),
+      );
+      expect(h!.manager.order('bot-tst000-1')!.status).to.equal('rejected');
+    });
+  });
+
   it('looks up at most the given number of orders declared never placed per call (the loop: a few per tick)', async () => {
     let lookups = 0;
     h = await EngineHarness.open({
