@@ -40,6 +40,7 @@ describe('the Grafana dashboard in docs/', () => {
       ipcClients: () => 0,
       lastEventSeq: () => 0,
       clock: systemClock,
+      exchangeClock: systemClock,
     });
     const telegram = createTelegramMetrics({
       outboxDepth: () => 0,

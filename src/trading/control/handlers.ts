@@ -3,7 +3,8 @@
  * read state and call the engine; order-changing requests (close-all) go through the order manager, write-ahead
  * like any order, and are refused with NotReady until startup recovery has finished.
  *
- * PnL in `status`: `pnlToday` is realized PnL of the current UTC day; `pnlTotal` is all realized PnL plus the
+ * PnL in `status`: `pnlToday` is realized PnL of the current UTC day on the exchange's clock (fills are dated on
+ * it: TradingLoop.exchangeClock); `pnlTotal` is all realized PnL plus the
  * unrealized PnL of open positions at the last price.
  */
 import { utcDay, type Clock } from '../../shared/clock';
@@ -20,6 +21,7 @@ import type { PnlReport, RpcMethod, RpcParams, RpcResult } from '../../shared/ip
 import type { Exchange } from '../exchange/exchange';
 import type { OrderManager } from '../engine/order-manager';
 import { isFinal, orderView } from '../engine/order-state';
+import { pauseSummary } from '../engine/pause-causes';
 import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/pnl';
 import type { TradingLoop } from '../engine/trading-loop';
 import { ordersPage, type HistoryPages } from './orders-page';
@@ -91,10 +93,10 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       exchange: exchange.id,
       loopState: snap.loopState,
       paused: snap.pause !== null,
-      pausedReason: snap.pause?.reason,
+      pausedReason: snap.pause ? pauseSummary(snap.pause) : undefined,
       equity: round(snap.equity),
       quoteCurrency: snap.quoteCurrency,
-      pnlToday: round(realizedOnDay(books, utcDay(clock.now()))),
+      pnlToday: round(realizedOnDay(books, utcDay(loop.exchangeClock.now()))),
       pnlTotal: round(realizedTotal(books) + unrealized),
       openPositions: manager.openPositions().length,
       openOrders: manager.hotOrders().filter((o) => !isFinal(o.status)).length,
@@ -144,7 +146,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
   server.handle('pause', async (params) => {
     ready();
     const pause = await loop.pauseEntries(params.reason ?? 'paused by the operator', 'operator');
-    return { paused: true, reason: pause.reason };
+    return { paused: true, reason: pauseSummary(pause) };
   });
 
   server.handle('resume', async () => {

@@ -25,6 +25,8 @@ export interface TradingMetricsDeps {
   /** PM2's restart count of this app (its `restart_time` variable), when run by PM2. */
   pm2Restarts?: number;
   clock: Clock;
+  /** The exchange's clock (TradingLoop.exchangeClock): "today" is its UTC day, the day fills are dated on. */
+  exchangeClock: Clock;
 }
 
 const LOOP_STATES: LoopState[] = [
@@ -169,13 +171,13 @@ export function createTradingMetrics(deps: TradingMetricsDeps): TradingMetrics {
   });
   new Gauge({
     name: 'byninja_realized_pnl',
-    help: 'Realized PnL in the quote currency: period="total" (all the state holds) or "today" (UTC day).',
+    help: 'Realized PnL in the quote currency: period="total" (all the state holds) or "today" (the UTC day on the exchange\'s clock).',
     labelNames: ['period'],
     registers,
     collect() {
       const books = deps.manager.positions();
       this.set({ period: 'total' }, realizedTotal(books));
-      this.set({ period: 'today' }, realizedOnDay(books, utcDay(deps.clock.now())));
+      this.set({ period: 'today' }, realizedOnDay(books, utcDay(deps.exchangeClock.now())));
     },
   });
   new Gauge({

@@ -13,6 +13,7 @@ import type { Redactor } from '../../shared/logging/redact';
 import { byninjaVersion } from '../../ops/version';
 import type { OrderManager } from '../engine/order-manager';
 import type { TradingLoop } from '../engine/trading-loop';
+import { pauseSummary } from '../engine/pause-causes';
 import { staleTickMs, tradingHealth } from './health';
 import { createTradingMetrics } from './metrics';
 import type { ObserveExchangeCall } from './timed-exchange';
@@ -49,6 +50,7 @@ export async function startTradingOps(deps: TradingOpsDeps): Promise<TradingOps>
     lastEventSeq: deps.lastEventSeq,
     ...pm2RestartCount(),
     clock,
+    exchangeClock: loop.exchangeClock,
   });
   const stale = staleTickMs(config.trading.tickIntervalMs, config.trading.symbolReadTimeoutMs);
   const http = new OpsHttpServer({
@@ -69,7 +71,7 @@ export async function startTradingOps(deps: TradingOpsDeps): Promise<TradingOps>
         exchangeError: snap.exchangeError,
         exchangeUnreachableSince: snap.exchangeUnreachableSince,
         lastTickAt: snap.lastTickAt,
-        pausedReason: snap.pause?.reason,
+        pausedReason: snap.pause ? pauseSummary(snap.pause) : undefined,
         staleTickMs: stale,
         now: clock.now(),
       });

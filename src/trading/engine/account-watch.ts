@@ -33,6 +33,7 @@ import {
   type RiskUpdate,
   type UnsyncedSides,
 } from './risk';
+import { hasCause } from './pause-causes';
 import type { ShortfallWatch } from './shortfall-watch';
 import type { PauseSource, PauseState } from './trading-state';
 
@@ -40,7 +41,11 @@ export interface AccountWatchOptions {
   manager: OrderManager;
   exchange: Exchange;
   reads: ExchangeReads;
-  clock: Clock;
+  /**
+   * The exchange's clock (TradingLoop.exchangeClock): fills are dated on it, so "today" for the daily-loss kill switch
+   * is its UTC day, never the host's (a host ahead of the exchange would start the new day before a late fill's).
+   */
+  exchangeClock: Clock;
   risk: Config['trading']['risk'];
   quoteCurrency: string;
   lastPrices: Readonly<Record<string, number>>;
@@ -60,6 +65,7 @@ interface Reading {
   /** The equity without the unfilled rest of the sells in flight: at most the true equity (risk.ts `capPeak`). */
   peakSafeEquity: number;
   realizedToday: number;
+  /** When it was read, on the exchange's clock. */
   now: number;
   /** When its read was sent (a read on its way was joined: when that one was). */
   sentAt: number;
@@ -136,9 +142,9 @@ export class AccountWatch {
   }
 
   private async reading(read: Promise<Record<string, BalanceEntry>>, sentAt: number): Promise<Reading> {
-    const { manager, clock, quoteCurrency, lastPrices } = this.opts;
+    const { manager, exchangeClock, quoteCurrency, lastPrices } = this.opts;
     const balance = await read;
-    const now = clock.now();
+    const now = exchangeClock.now();
     const positions = manager.positions();
     const equity = equityOf(balance, positions, lastPrices, quoteCurrency);
     return {
@@ -164,7 +170,7 @@ export class AccountWatch {
       await this.opts.pauseEntries(`kill switch: ${update.triggered.reason}`, 'risk');
     } else if (update.cleared) {
       await manager.state.setRisk(update.state, true);
-      if (manager.state.pause?.by === 'risk') await this.opts.resumeEntries('risk');
+      if (hasCause(manager.state.pause, 'risk')) await this.opts.resumeEntries('risk');
     } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
       void manager.state.setRisk(update.state, false);
     }

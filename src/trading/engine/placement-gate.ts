@@ -21,6 +21,7 @@
  *    (open positions plus entries in flight elsewhere at `risk.maxOpenPositions`).
  */
 import { isFinal, type LocalOrder, type OrderPurpose } from './order-state';
+import { pauseSummary } from './pause-causes';
 import { entryBlocker, type RiskConfig } from './risk';
 import type { PauseState } from './trading-state';
 
@@ -115,7 +116,7 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
   }
   if (purpose !== 'entry') return null;
   if (!f.traded) return { rule: 'untraded', reason: 'symbol no longer in trading.symbols: exits only' };
-  if (f.pause) return { rule: 'paused', reason: `entries paused: ${f.pause.reason}` };
+  if (f.pause) return { rule: 'paused', reason: `entries paused: ${pauseSummary(f.pause)}` };
   const limit = entryBlocker(f.positionsHeld, f.risk);
   if (limit) return { rule: 'position-limit', reason: limit };
   return null;

@@ -11,13 +11,7 @@ import type { Config } from '../../shared/config/schema';
 import { isTemporary, type TemporaryError } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import type { Clock } from '../../shared/clock';
-import {
-  exchangeClock,
-  type BalanceEntry,
-  type Candle,
-  type Exchange,
-  type Market,
-} from '../exchange/exchange';
+import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
 import { roundToStep } from '../exchange/precision';
 import type { Strategy } from '../strategy/strategy';
 import type { ExchangeReads } from './exchange-reads';
@@ -44,6 +38,8 @@ export interface SymbolTickOptions {
   strategy: Strategy;
   config: Config['trading'];
   clock: Clock;
+  /** The exchange's clock (TradingLoop.exchangeClock): what a candle's open time (the exchange's) is compared with. */
+  exchangeClock: Clock;
   logger: Logger;
   reads: ExchangeReads;
   onceLog: OnceLog;
@@ -64,7 +60,6 @@ export class SymbolTick {
   private readonly exchange: Exchange;
   private readonly config: Config['trading'];
   private readonly clock: Clock;
-  /** The exchange's clock: what a candle's open time (the exchange's) is compared with. */
   private readonly exchangeClock: Clock;
   private readonly logger: Logger;
   private readonly reads: ExchangeReads;
@@ -78,7 +73,7 @@ export class SymbolTick {
     this.exchange = opts.exchange;
     this.config = opts.config;
     this.clock = opts.clock;
-    this.exchangeClock = exchangeClock(opts.clock, opts.exchange);
+    this.exchangeClock = opts.exchangeClock;
     this.logger = opts.logger;
     this.reads = opts.reads;
     this.onceLog = opts.onceLog;

@@ -6,7 +6,8 @@
  * - hold-orders: state could not be saved; no new orders until a commit works (the state gateway's policy);
  * - pause-entries: operational (a person must act: key refused, funds) or an order the exchange no longer shows and
  *   that could not be settled from its fills (absent-order.ts); entries pause with `trading.paused`, exits keep
- *   running (the pause an order caused lifts once it is settled);
+ *   running (a pause lifts by itself only once none of its causes holds, pause-causes.ts: an order's once it is
+ *   settled, a person's never);
  * - fatal: anything else is a bug: thrown out of the loop, the process exits 1 and PM2 restarts it.
  */
 import {

@@ -15,7 +15,8 @@
  * Errors are handled by class (tick-errors.ts): temporary → log once, retry next tick, and an
  * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
  * strategy → skip the symbol this tick; operational (and an order the exchange no longer shows that could not be
- * settled yet: that pause lifts once it is) → pause entries with a `trading.paused` event, keep running;
+ * settled yet: that cause holds until it is) → pause entries with a `trading.paused` event, keep running; a pause
+ * holds every cause that joined it and lifts by itself only once none holds (pause-causes.ts);
  * persistence → no new orders until a commit succeeds;
  * anything else → thrown out of `run()` (the process exits 1 and PM2 restarts it).
  *
@@ -56,6 +57,7 @@ import { resetAfterResume } from './risk';
 import { ShortfallWatch } from './shortfall-watch';
 import { SymbolLanes } from './symbol-lanes';
 import { SymbolTick } from './symbol-tick';
+import { causesOf, pauseLeft, pauseSummary, withCause, type PauseFacts } from './pause-causes';
 import { tickErrorHandling, waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
 
@@ -100,6 +102,11 @@ export class TradingLoop {
   private readonly exchange: Exchange;
   private readonly config: Config['trading'];
   private readonly clock: Clock;
+  /**
+   * The exchange's time (the host's less the measured offset, exchange.ts `exchangeClock`), derived here once and
+   * handed down: candles, fills and their UTC day are judged on it.
+   */
+  readonly exchangeClock: Clock;
   private readonly logger: Logger;
   private readonly activity: (what: string) => void;
   private readonly heartbeatMs: number;
@@ -157,10 +164,11 @@ export class TradingLoop {
       onceLog: this.onceLog,
       alertAfterMs: opts.config.unreachableAlertMs,
     });
+    this.exchangeClock = exchangeClock(opts.clock, opts.exchange);
     const shortfalls = new ShortfallWatch({
       manager: opts.manager,
       clock: opts.clock,
-      exchangeClock: exchangeClock(opts.clock, opts.exchange),
+      exchangeClock: this.exchangeClock,
       logger: this.logger,
     });
     this.shortfalls = shortfalls;
@@ -168,7 +176,7 @@ export class TradingLoop {
       manager: opts.manager,
       exchange: opts.exchange,
       reads: this.reads,
-      clock: opts.clock,
+      exchangeClock: this.exchangeClock,
       risk: opts.config.risk,
       quoteCurrency: this.quoteCurrency,
       lastPrices: this.lastPrices,
@@ -184,6 +192,7 @@ export class TradingLoop {
       strategy: opts.strategy,
       config: opts.config,
       clock: opts.clock,
+      exchangeClock: this.exchangeClock,
       logger: this.logger,
       reads: this.reads,
       onceLog: this.onceLog,
@@ -347,7 +356,7 @@ export class TradingLoop {
       symbols: this.config.symbols,
       strategy: this.opts.strategy.name,
       tickIntervalMs: this.config.tickIntervalMs,
-      paused: this.pause?.reason,
+      paused: this.pause ? pauseSummary(this.pause) : undefined,
     });
     this.running = this.run();
     return this.running;
@@ -393,8 +402,9 @@ export class TradingLoop {
   }
 
   /**
-   * Pauses entries. An existing pause is kept, unless `takeOver`: then an operator's pause replaces one that would
-   * lift by itself (risk, persist, operational), so only an operator's /resume restarts entries.
+   * Pauses entries, or adds the cause to the pause already there (pause-causes.ts): it lifts by itself only once no
+   * cause holds. `takeOver`: the operator's cause goes first (close-all), so /status says the operator paused. A
+   * cause already there adds nothing (an error repeated every tick); one that joins is told (`trading.paused`).
    */
   async pauseEntries(
     reason: string,
@@ -403,36 +413,60 @@ export class TradingLoop {
     clientOrderId?: string,
   ): Promise<PauseState> {
     const current = this.manager.state.pause;
-    if (current && !(takeOver && current.by !== by)) return current;
-    const pause: PauseState = {
+    const cause = { reason, by, at: this.clock.now(), ...(clientOrderId ? { clientOrderId } : {}) };
+    const pause = withCause(current, cause, takeOver);
+    if (!pause) return current!;
+    await this.manager.state.setPause(pause);
+    const causes = causesOf(pause).length;
+    this.logger.warn('Entries paused', { reason, by, ...(causes > 1 ? { causes } : {}) });
+    await this.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, {
       reason,
       by,
-      at: this.clock.now(),
-      ...(clientOrderId ? { clientOrderId } : {}),
-    };
-    await this.manager.state.setPause(pause);
-    this.logger.warn('Entries paused', { reason, by });
-    await this.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, { reason, by });
+      ...(causes > 1 ? { causes } : {}),
+    });
     return pause;
   }
 
-  /** Lifts the pause. A risk, persist or operational recovery lifts only its own: never an operator's pause. */
+  /**
+   * The operator's resume lifts the pause whatever its causes. Any other source (risk, operational) only drops the
+   * causes that no longer hold: the pause lifts once none does (pause-causes.ts `pauseLeft`), never an operator's.
+   */
   async resumeEntries(by: PauseSource): Promise<void> {
     const was = this.manager.state.pause;
-    if (was && by !== 'operator' && was.by !== by) return;
-    const risk = resetAfterResume(this.manager.state.risk, this.account.peakSafeEquity, this.clock.now());
+    if (was && by !== 'operator') {
+      const left = pauseLeft(was, this.pauseFacts(), this.clock.now());
+      if (left) {
+        if (JSON.stringify(left) !== JSON.stringify(was)) {
+          await this.manager.state.setPause(left);
+          this.logger.info('Entries still paused', { by, was: pauseSummary(was), now: pauseSummary(left) });
+        }
+        return;
+      }
+    }
+    const risk = resetAfterResume(
+      this.manager.state.risk,
+      this.account.peakSafeEquity,
+      this.exchangeClock.now(),
+    );
     await this.manager.state.setPause(null, risk);
     if (was) {
-      this.logger.info('Entries resumed', { by, was: was.reason });
-      await this.manager.outbox.emit(
-        'trading.resumed',
-        `Trading resumed (${by}); was paused: ${was.reason}`,
-        {
-          by,
-          was: was.reason,
-        },
-      );
+      const reason = pauseSummary(was);
+      this.logger.info('Entries resumed', { by, was: reason });
+      await this.manager.outbox.emit('trading.resumed', `Trading resumed (${by}); was paused: ${reason}`, {
+        by,
+        was: reason,
+      });
     }
+  }
+
+  private pauseFacts(): PauseFacts {
+    return {
+      orderSettled: (id) => {
+        const order = this.manager.order(id);
+        return !order || isFinal(order.status);
+      },
+      killSwitch: this.manager.state.risk.killSwitch,
+    };
   }
 
   /**
@@ -705,26 +739,14 @@ export class TradingLoop {
   }
 
   /**
-   * An operational pause caused by one order the exchange no longer showed and that could not be settled then lifts
-   * by itself once that order is settled (final), as a risk pause lifts once its limit clears (account-watch.ts).
+   * A pause waiting on orders the exchange no longer showed and that could not be settled then drops each such cause
+   * once its order is settled (final), and lifts once no cause holds (`resumeEntries`), as a risk pause lifts once
+   * its limit clears (account-watch.ts).
    */
   private async liftSettledOrderPause(): Promise<void> {
     const pause = this.manager.state.pause;
-    if (pause?.by !== 'operational' || !pause.clientOrderId) return;
-    const order = this.manager.order(pause.clientOrderId);
-    if (order && !isFinal(order.status)) return;
+    if (!pause || !causesOf(pause).some((c) => c.clientOrderId !== undefined)) return;
     try {
-      const killSwitch = this.manager.state.risk.killSwitch;
-      if (killSwitch) {
-        // a kill switch fired meanwhile (this pause was kept over its own): the pause is the kill switch's now, lifted
-        // when it clears — never a resume that would reset it
-        await this.manager.state.setPause({
-          reason: `kill switch: ${killSwitch.reason}`,
-          by: 'risk',
-          at: this.clock.now(),
-        });
-        return;
-      }
       await this.resumeEntries('operational');
     } catch (err) {
       this.logger.error('Could not persist the resume', { error: errorMessage(err) });
@@ -787,7 +809,7 @@ export class TradingLoop {
           ...(err as ByNinjaError).context,
         });
         try {
-          // an order the exchange no longer shows that could not be settled: the pause lifts once it is
+          // an order the exchange no longer shows that could not be settled: that cause holds until it is
           const order = err instanceof OrderNotFoundError ? err.context.clientOrderId : undefined;
           await this.pauseEntries(
             `${where}: ${error}`,
@@ -818,7 +840,7 @@ export class TradingLoop {
       openPositions: this.manager.openPositions().length,
       openOrders: this.manager.pendingOrders().filter((o) => !isFinal(o.status)).length,
       unrealizedPnl: Number(unrealized.toFixed(2)),
-      paused: this.pause?.reason,
+      paused: this.pause ? pauseSummary(this.pause) : undefined,
       exchangeReachable: this.health.reachable,
     });
   }

@@ -121,12 +121,16 @@ export const riskStateSchema = z.looseObject({
   dailyLossOverrideDay: z.string().nullable().default(null),
 });
 
-const pauseSchema = z.looseObject({
+const pauseCauseSchema = z.looseObject({
   reason: z.string(),
   by: z.enum(['operator', 'risk', 'operational', 'persist']),
   at: epochMs,
   clientOrderId: z.string().optional(),
 });
+
+// `joined` absent in files written before a pause held more than one cause (no version step: such a file is a pause
+// of one cause as it is, and an older build reading a newer file keeps its first cause)
+const pauseSchema = pauseCauseSchema.extend({ joined: z.array(pauseCauseSchema).optional() });
 
 export const pendingEventSchema = z.looseObject({
   key: z.string().min(1),

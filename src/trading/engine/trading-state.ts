@@ -20,15 +20,24 @@ export const STATE_VERSION = 4;
 
 export type PauseSource = 'operator' | 'risk' | 'operational' | 'persist';
 
-export interface PauseState {
+/** One reason entries are paused (pause-causes.ts: when each holds). */
+export interface PauseCause {
   reason: string;
   by: PauseSource;
   at: number;
   /**
    * The order that caused an operational pause, when one did (an order the exchange no longer shows that could not be
-   * settled yet): the pause lifts once that order is settled.
+   * settled yet): that cause holds until the order is settled.
    */
   clientOrderId?: string;
+}
+
+/**
+ * A pause: its first cause (the head), and the causes that joined while it held (absent in files written before
+ * they could; such a pause has one cause). It lifts by itself only once none of them holds.
+ */
+export interface PauseState extends PauseCause {
+  joined?: PauseCause[];
 }
 
 export interface TradingState {

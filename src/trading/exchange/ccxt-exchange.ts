@@ -36,8 +36,10 @@
  *   equivalent nothing the limit covers (everything, new orders, or one endpoint) leaves until the wait the exchange
  *   asked for has passed, then one probe before the rest. A ban of every request is kept on disk (gate-file.ts) and
  *   holds the next start's first request too.
- * - A request refused for its timestamp (a host clock off the exchange's) measures the offset once from the
- *   exchange's server time and signs every later request on it (clock-skew.ts), at most once a minute; listeners
+ * - The clock offset is measured from the exchange's server time with the first tick's reads, then hourly (a
+ *   measurement that fails is tried again on the one backoff until one succeeds), and a request refused for its
+ *   timestamp (a host clock off the exchange's) measures it too, at most once a minute; every later request is
+ *   signed on it (clock-skew.ts); listeners
  *   of `onClockSkew` hear each measurement. The spans an order's rows are searched within go out in the exchange's
  *   time too (search-span.ts); a history lookup that missed in its span is read once without one.
  * - What differs per exchange comes from its profile (profiles/): ccxt options, ccxt calls switched off, error codes
@@ -66,11 +68,11 @@ import {
 } from '../../shared/errors';
 import { requireWithCodeCache } from '../../shared/lifecycle/code-cache';
 import type { Logger } from '../../shared/logging/logger';
-import { retry, type RetryOptions } from '../../shared/retry';
+import { retry, retryForever, type RetryOptions } from '../../shared/retry';
 import { closestKey } from '../../shared/config/problems';
 import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { errorBodySummary, translateCcxtError } from './ccxt-errors';
-import { correctClockSkew, SKEW_REMEASURE_MS, type MeasureClockSkew } from './clock-skew';
+import { correctClockSkew, SKEW_REMEASURE_MS, SKEW_RETRY, type MeasureClockSkew } from './clock-skew';
 import type {
   BalanceEntry,
   Candle,
@@ -503,21 +505,37 @@ export class CcxtExchange implements Exchange {
 
   /**
    * The clock offset measured with the first tick's reads (nothing waits for it but the first candles), then hourly:
-   * public and unsigned, through the rate-limit gate like every request. Returns the first measurement.
+   * public and unsigned, through the rate-limit gate like every request. A measurement that fails is tried again on
+   * the one backoff (clock-skew.ts `SKEW_RETRY`) until one succeeds; the hour counts from that one. Nothing is
+   * tried or scheduled after close(). Returns the first attempt (the first candles wait for it, not for a success).
    */
   private clockMeasured(): Promise<void> {
     if (this.firstMeasure) return this.firstMeasure;
-    this.firstMeasure = this.measureClock();
+    let firstAttempt!: () => void;
+    this.firstMeasure = new Promise<void>((resolve) => (firstAttempt = resolve));
     const again = (): void => {
       // a measurement still on its way at close() ends here: no timer after it (it would hold the process an hour)
       if (this.abort.signal.aborted) return;
       this.cancelRemeasure = this.clock.timer(SKEW_REMEASURE_MS, () => {
         if (this.abort.signal.aborted) return;
-        void this.measureClock().then(again);
+        this.measuredOnBackoff().then(again, () => undefined);
       });
     };
-    again();
+    // rejected only by close(), which ends the backoff's wait
+    this.measuredOnBackoff(firstAttempt).then(again, () => firstAttempt());
     return this.firstMeasure;
+  }
+
+  /** One measurement, tried again on the one backoff until it succeeds; rejects only when close() ends the wait. */
+  private measuredOnBackoff(attempted?: () => void): Promise<void> {
+    return retryForever(
+      async () => {
+        const measured = await this.measureClock();
+        attempted?.();
+        if (!measured) throw new NetworkError(`${this.id} server time not read`);
+      },
+      { ...SKEW_RETRY, signal: this.abort.signal, clock: this.clock },
+    );
   }
 
   /**

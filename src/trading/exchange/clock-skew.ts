@@ -12,7 +12,9 @@
  * time, and the engine reads the exchange's time as host time less it (exchange.ts `exchangeClock`: candles, fills,
  * adopted orders). It is measured with the first tick's reads, after ready (beside recovery's reads it delayed them
  * behind ccxt's throttle; nothing waits for it but the first candles), every hour after (`SKEW_REMEASURE_MS`: a
- * drifting clock), and on such a refusal — at most once a minute however many requests were refused together (a
+ * drifting clock) — a scheduled measurement that fails (the network down at boot, the rate-limit gate closed) is
+ * tried again on the one backoff (`SKEW_RETRY`, shared/retry.ts) until one succeeds, never left at 0 for an
+ * hour — and on such a refusal — at most once a minute however many requests were refused together (a
  * scheduled measurement running is the one they wait for). The refused request itself stays refused (the exchange did not carry it out); a read's retry
  * goes out with the offset, a create is sent again only as a new decision. Each measurement is reported
  * (`onMeasured`): the engine alerts `clock.skew` once, and again only if the offset moved by a second or more.
@@ -27,6 +29,12 @@ export const SKEW_MEASURE_INTERVAL_MS = 60_000;
 
 /** A scheduled measurement this often: a host clock drifting (or stepped) is followed without waiting for a refusal. */
 export const SKEW_REMEASURE_MS = 3_600_000;
+
+/**
+ * The backoff a scheduled measurement that failed is tried again on (shared/retry.ts `retryForever`): 1 s doubling,
+ * at most a minute apart (the refusal's own measurement interval), until one succeeds.
+ */
+export const SKEW_RETRY = { baseDelayMs: 1_000, maxDelayMs: SKEW_MEASURE_INTERVAL_MS } as const;
 
 /**
  * The longest the server-time read waits at the rate-limit gate: it runs in a context of its own, never the refused
@@ -48,8 +56,11 @@ export interface ClockSkewOptions {
   onMeasured: (skew: ClockSkew) => void;
 }
 
-/** Measures the offset now (a scheduled measurement); never rejects. One already running is the one awaited. */
-export type MeasureClockSkew = () => Promise<void>;
+/**
+ * Measures the offset now (a scheduled measurement); never rejects: true when measured, false when the server time
+ * could not be read (the caller tries again: ccxt-exchange.ts). One already running is the one awaited.
+ */
+export type MeasureClockSkew = () => Promise<boolean>;
 
 /**
  * Watches every request ccxt sends (`fetch2`, the one method its REST calls go through, signing included): a
@@ -61,8 +72,8 @@ export function correctClockSkew(client: CcxtClient, opts: ClockSkewOptions): Me
   const target = client as unknown as { fetch2: Fetch2; options: Record<string, unknown> };
   const original = target.fetch2.bind(client) as Fetch2;
   let lastMeasuredAt: number | undefined;
-  let measuring: Promise<void> | undefined;
-  const measure = async (refusal: string | undefined): Promise<void> => {
+  let measuring: Promise<boolean> | undefined;
+  const measure = async (refusal: string | undefined): Promise<boolean> => {
     try {
       const offsetMs = Math.round(
         Number(await withGateBudget(SKEW_MEASURE_GATE_WAIT_MS, () => client.loadTimeDifference())),
@@ -77,14 +88,16 @@ export function correctClockSkew(client: CcxtClient, opts: ClockSkewOptions): Me
         opts.logger?.info(`${client.id} server time read: ${how}`, { offsetMs });
       }
       opts.onMeasured(refusal === undefined ? { offsetMs } : { offsetMs, refusal });
+      return true;
     } catch (err) {
       lastMeasuredAt = undefined; // not measured: the next refusal tries again (a closed gate sends nothing)
       opts.logger?.warn(`${client.id} server time could not be read to measure the clock offset`, {
         error: opts.describe(err),
       });
+      return false;
     }
   };
-  const start = (refusal: string | undefined): Promise<void> => {
+  const start = (refusal: string | undefined): Promise<boolean> => {
     // a scheduled measurement never holds back one a refusal asks for (the clock may have stepped since)
     if (refusal !== undefined) lastMeasuredAt = opts.now();
     measuring = measure(refusal).finally(() => (measuring = undefined));

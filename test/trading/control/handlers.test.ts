@@ -8,8 +8,11 @@ import {
 } from '../../../src/shared/ipc/protocol';
 import { registerControlHandlers } from '../../../src/trading/control/handlers';
 import { HOLD } from '../../../src/trading/strategy/strategy';
-import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { emptyBook } from '../../../src/trading/engine/pnl';
+import { EngineHarness, ScriptedStrategy, type HarnessOptions } from '../../support/engine-harness';
+import { FakeClock } from '../../support/fake-clock';
 import { closeAfterEach } from '../../support/close-after-each';
+import { withOverrides } from '../../support/exchange-overrides';
 
 type AnyHandler = (params: unknown) => unknown;
 
@@ -32,12 +35,13 @@ describe('control handlers over the real engine', function () {
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h]);
 
-  async function setup(recover = true) {
+  async function setup(recover = true, opts: Pick<HarnessOptions, 'clock' | 'wrapExchange'> = {}) {
     const strategy = new ScriptedStrategy();
     h = await EngineHarness.open({
       strategy,
       recentFinalKept: 1,
       config: { trading: { symbols: ['BTC/USDT', 'ETH/USDT'], risk: { stopLossPct: 0, takeProfitPct: 0 } } },
+      ...opts,
     });
     const rpc = new Registry();
     registerControlHandlers(rpc, {
@@ -72,6 +76,22 @@ describe('control handlers over the real engine', function () {
         expect((err as IpcError).code).to.equal(RpcErrorCode.NotReady);
       }
     }
+  });
+
+  it("says today's PnL for the exchange's day and every cause of a pause", async () => {
+    // the host 2 min ahead of the exchange: host 00:01:40 on Dec 3 is 23:59:40 on Dec 2 there
+    const { h, rpc } = await setup(true, {
+      clock: new FakeClock(Date.UTC(2026, 11, 3, 0, 1, 40)),
+      wrapExchange: (paper) => withOverrides(paper, { clockOffsetMs: () => 120_000 }),
+    });
+    await h.files.store.commit((d) => {
+      d.checkpoint['ETH/USDT'] = { ...emptyBook('ETH/USDT'), realizedByDay: { '2026-12-02': -12.5 } };
+    });
+    expect((await rpc.call('status', {})).pnlToday).to.equal(-12.5);
+    await h.loop.pauseEntries('kill switch: daily loss', 'risk');
+    await rpc.call('pause', { reason: 'checking the key' });
+    const status = await rpc.call('status', {});
+    expect(status.pausedReason).to.equal('kill switch: daily loss; checking the key');
   });
 
   it('reports a status whose every field comes from the running engine', async () => {

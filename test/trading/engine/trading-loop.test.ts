@@ -9,6 +9,8 @@ import {
 } from '../../../src/shared/errors';
 import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import { pauseSummary } from '../../../src/trading/engine/pause-causes';
+import { applyFill, emptyBook, type Fill } from '../../../src/trading/engine/pnl';
 import { closedCandles } from '../../../src/trading/engine/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
@@ -469,6 +471,87 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.eventTypes()).to.include('trading.paused');
   });
 
+  /** Two entries resting far below the market (open, unfilled), on a loop whose entries are paused by neither. */
+  async function twoRestingEntries(h: EngineHarness): Promise<[string, string]> {
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    const limit = { ...MARKET_BUY, type: 'limit' as const, price: Math.round(price / 2) };
+    const a = await h.manager.place(limit);
+    const b = await h.manager.place(limit);
+    expect([a.status, b.status]).to.deep.equal(['open', 'open']);
+    return [a.clientOrderId, b.clientOrderId];
+  }
+
+  /** The operational pause the loop takes for an order the exchange no longer shows that it could not settle. */
+  function unsettled(h: EngineHarness, clientOrderId: string): Promise<unknown> {
+    return h.loop.pauseEntries(
+      `BTC/USDT: the exchange no longer shows order ${clientOrderId}; not settled`,
+      'operational',
+      false,
+      clientOrderId,
+    );
+  }
+
+  it('keeps a pause waiting on two unsettled orders until both are settled, then lifts it', async () => {
+    const { h } = await started();
+    const [a, b] = await twoRestingEntries(h);
+    await unsettled(h, a);
+    await unsettled(h, b);
+    await unsettled(h, b); // the same cause again (every tick while it lasts) adds nothing
+    expect(h.eventTypes().filter((t) => t === 'trading.paused')).to.have.length(2);
+    expect(h.files.store.data.pause!.joined).to.have.length(1);
+    await h.manager.cancel(a);
+    await h.loop.tick();
+    expect(h.loop.loopState).to.equal('paused');
+    expect(h.loop.pause).to.include({ by: 'operational', clientOrderId: b });
+    expect(h.eventTypes()).to.not.include('trading.resumed');
+    await h.manager.cancel(b);
+    await h.loop.tick();
+    expect(h.loop.pause).to.equal(null);
+    expect(h.eventTypes()).to.include('trading.resumed');
+  });
+
+  it('never lifts by itself a pause an operational error without an order joined, even once its orders settle', async () => {
+    let keyRefused = false;
+    const { h } = await started({
+      wrapExchange: (paper) =>
+        withOverrides(paper, {
+          fetchBalance: (() =>
+            keyRefused
+              ? Promise.reject(new AuthenticationError('invalid API key', { exchange: 'paper' }))
+              : paper.fetchBalance()) as never,
+        }),
+    });
+    const [a] = await twoRestingEntries(h);
+    await unsettled(h, a);
+    keyRefused = true;
+    await h.loop.tick(); // the key refused: only the operator can say it is fixed
+    expect(pauseSummary(h.loop.pause!)).to.match(/no longer shows order .*; account: invalid API key$/);
+    keyRefused = false;
+    await h.manager.cancel(a);
+    for (let i = 0; i < 3; i++) {
+      await h.nextCandle();
+      await h.loop.tick();
+    }
+    expect(h.loop.loopState).to.equal('paused');
+    expect(h.eventTypes()).to.not.include('trading.resumed');
+    // the settled order's cause dropped, the key's holds
+    expect(pauseSummary(h.loop.pause!)).to.equal('account: invalid API key');
+    await h.loop.resumeEntries('operator');
+    expect(h.loop.pause).to.equal(null);
+  });
+
+  it('keeps the pause when the kill switch clears while an order it waits on is still unsettled', async () => {
+    const { h } = await started();
+    const [a] = await twoRestingEntries(h);
+    await h.loop.pauseEntries('kill switch: daily loss', 'risk');
+    await unsettled(h, a);
+    await h.loop.resumeEntries('risk'); // the kill switch cleared (none set in the state)
+    expect(h.loop.pause).to.include({ by: 'operational', clientOrderId: a });
+    await h.manager.cancel(a);
+    await h.loop.tick();
+    expect(h.loop.pause).to.equal(null);
+  });
+
   it('raises exchange.unreachable once the outage outlasts the threshold, and exchange.recovered after', async () => {
     let down = true;
     const { h } = await started({
@@ -578,6 +661,48 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(h.loop.pause).to.equal(null);
     expect(h.manager.hotOrders()).to.have.length(1);
+  });
+
+  it("judges the daily loss on the exchange's day: a loss filled at 23:59:30 there counts while the host says the next day", async () => {
+    // the host clock 2 min ahead of the exchange's: host 00:01:40 on Dec 3 is 23:59:40 on Dec 2 on the exchange
+    const hostAheadMs = 120_000;
+    const clock = new FakeClock(Date.UTC(2026, 11, 3, 0, 1, 40));
+    h = await EngineHarness.open({
+      clock,
+      config: { trading: { risk: { ...NO_SLTP.trading.risk, maxDailyLossPct: 5, maxDrawdownPct: 90 } } },
+      wrapExchange: (paper) => withOverrides(paper, { clockOffsetMs: () => hostAheadMs }),
+    });
+    expect(h.loop.exchangeClock.now()).to.equal(Date.UTC(2026, 11, 2, 23, 59, 40));
+    // a round trip that lost 1 000 USDT (10 % of the 10 000 account), its sell filled at 23:59:30 exchange time
+    const fill = (side: 'buy' | 'sell', price: number, timestamp: number): Fill => ({
+      orderId: `o-${side}`,
+      clientOrderId: `c-${side}`,
+      tradeId: `t-${side}`,
+      symbol: 'BTC/USDT',
+      side,
+      amount: 1,
+      price,
+      feeCost: 0,
+      feeCurrency: 'USDT',
+      timestamp,
+    });
+    const bought = applyFill(emptyBook('BTC/USDT'), fill('buy', 30_000, Date.UTC(2026, 11, 2, 23, 0)));
+    const book = applyFill(bought, fill('sell', 29_000, Date.UTC(2026, 11, 2, 23, 59, 30)));
+    expect(book.realizedByDay).to.deep.equal({ '2026-12-02': -1_000 });
+    await h.files.store.commit((d) => {
+      d.checkpoint['BTC/USDT'] = book;
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    await h.loop.tick();
+    expect(h.files.store.data.risk).to.deep.include({ day: '2026-12-02' });
+    expect(h.files.store.data.risk.killSwitch?.kind).to.equal('daily-loss');
+    expect(h.loop.pause).to.include({ by: 'risk' });
+    // the operator's resume holds for the rest of that day, the exchange's: the loss does not fire it again
+    await h.loop.resumeEntries('operator');
+    expect(h.files.store.data.risk.dailyLossOverrideDay).to.equal('2026-12-02');
+    await h.loop.tick();
+    expect(h.loop.pause).to.equal(null);
   });
 
   it('takes no kill switch from a balance that holds fills the bot has not synced yet', async () => {

@@ -15,10 +15,11 @@ import {
   retryAfterFrom,
   type CcxtExchangeOptions,
 } from '../../../src/trading/exchange/ccxt-exchange';
+import { SKEW_REMEASURE_MS } from '../../../src/trading/exchange/clock-skew';
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
 import { FakeBinance, type FakeBinanceOptions } from '../../../harness/exchanges/fake-binance';
 import { freePort } from '../../../harness/ports';
-import { FakeClock } from '../../support/fake-clock';
+import { FakeClock, flush } from '../../support/fake-clock';
 import { BTC_MARKET } from '../../support/risk-fixtures';
 
 const API_KEY = 'kEy0123456789abcdefAPIKEYvalue';
@@ -398,6 +399,70 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
       const found = await ex.fetchOrderByClientId(request.clientOrderId, BTC);
       expect(found).to.include({ clientOrderId: request.clientOrderId, status: 'closed' });
       expect(fake.ordersByClientId(request.clientOrderId)).to.have.length(1);
+    });
+  });
+
+  describe("the clock offset: measured from Binance's server time with the first read, then hourly", () => {
+    const timeReads = (): number => fake.requests.filter((r) => r.route === 'time').length;
+
+    /** Lets the adapter's requests to the double (real HTTP) run until `done`, polling; a bounded wait, no assertion. */
+    async function until(done: () => boolean): Promise<void> {
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    }
+
+    it('tries a server-time read that failed at the first tick again on the backoff until one succeeds, then hourly', async () => {
+      fake.clockSkewMs = -120_000; // the host 2 min ahead of the exchange
+      for (let i = 0; i < 3; i++) fake.faults.next('time', { kind: 'status', status: 503 });
+      await ex.fetchTicker(BTC);
+      await until(() => ex.clockOffsetMs() !== 0);
+      expect(timeReads()).to.equal(4);
+      expect(ex.clockOffsetMs()).to.be.closeTo(120_000, 2_000);
+      // the one backoff (shared/retry.ts, equal jitter): 1 s doubling, each wait at least half its step
+      expect(clock.sleeps).to.have.length(3);
+      clock.sleeps.forEach((ms, i) => expect(ms).to.be.within(500 * 2 ** i, 1_000 * 2 ** i));
+      // then nothing until the hour is up
+      await clock.advance(SKEW_REMEASURE_MS - 60_000, 60_000);
+      expect(timeReads()).to.equal(4);
+      await clock.advance(60_000, 60_000);
+      await until(() => timeReads() === 5);
+      expect(timeReads()).to.equal(5);
+    });
+
+    it('schedules nothing after close(): no hourly measurement', async () => {
+      await ex.fetchTicker(BTC);
+      await until(() => timeReads() === 1 && clock.pendingTimers === 1);
+      expect(clock.pendingTimers, 'the hourly measurement').to.equal(1);
+      await ex.close();
+      expect(clock.pendingTimers).to.equal(0);
+      await clock.advance(2 * SKEW_REMEASURE_MS, 60_000);
+      expect(timeReads()).to.equal(1);
+    });
+
+    it('schedules nothing after close() when the measurement answers after it', async () => {
+      fake.clockSkewMs = -5_000;
+      fake.faults.next('time', { kind: 'delay', ms: 300 });
+      await ex.fetchTicker(BTC);
+      await until(() => timeReads() === 1);
+      await ex.close(); // the server-time read still on its way
+      await until(() => ex.clockOffsetMs() !== 0);
+      await flush();
+      expect(clock.pendingTimers).to.equal(0);
+      await clock.advance(2 * SKEW_REMEASURE_MS, 60_000);
+      expect(timeReads()).to.equal(1);
+    });
+
+    it('tries nothing again after close(): a failed measurement waiting out its backoff stops', async () => {
+      await ex.close();
+      clock = new FakeClock(Date.now()); // sleeps wait for advance(): close() comes during the backoff
+      ex = await connect();
+      fake.faults.next('time', { kind: 'status', status: 503 });
+      await ex.fetchTicker(BTC);
+      await until(() => clock.sleeps.length === 1);
+      expect(clock.sleeps, 'the backoff after the failed read').to.have.length(1);
+      await ex.close();
+      await clock.advance(2 * SKEW_REMEASURE_MS, 60_000);
+      expect(timeReads()).to.equal(1);
+      expect(clock.pendingTimers).to.equal(0);
     });
   });
 
