@@ -24,6 +24,7 @@ import type {
   Exchange,
   ExchangeOrder,
   ExchangeTrade,
+  SymbolTrades,
   ExchangeTraits,
   Market,
   Ticker,
@@ -168,6 +169,13 @@ class InMemoryExchange implements Exchange {
   }
   async fetchOrderTrades(id: string): Promise<ExchangeTrade[]> {
     return this.orders.get(id)?.trades ?? [];
+  }
+  async fetchSymbolTrades(symbol: string, since: number): Promise<SymbolTrades> {
+    const trades = [...this.orders.values()]
+      .filter((o) => o.symbol === symbol)
+      .flatMap((o) => o.trades ?? [])
+      .filter((t) => t.timestamp >= since);
+    return { trades, complete: true };
   }
   async cancelOrder(id: string): Promise<ExchangeOrder> {
     const o = this.orders.get(id);

@@ -67,6 +67,8 @@ interface Reading {
   realizedToday: number;
   /** When it was read, on the exchange's clock. */
   now: number;
+  /** When its read was sent (a read on its way was joined: when that one was). */
+  sentAt: number;
   /** The positions the reading was judged with. */
   positions: Record<string, PositionBook>;
 }
@@ -88,9 +90,9 @@ export class AccountWatch {
    */
   async refresh(read?: Promise<Record<string, BalanceEntry>>): Promise<void> {
     const { manager, reads, exchange } = this.opts;
-    let reading = await this.reading(
-      reads.withDeadline('account', read ?? reads.once('balance', () => exchange.fetchBalance())),
-    );
+    // a read handed in (start-up's) was sent before this call, after any order of the last run was sent
+    const balanceRead = read ?? reads.once('balance', () => exchange.fetchBalance());
+    let reading = await this.reading(reads.withDeadline('account', balanceRead), reads.sentAt('balance'));
     let { before, update } = this.evaluate(reading);
     if (!read && needsSettledReading(before, update, unsyncedSides(manager.pendingOrders()))) {
       const settled = await this.settledReading();
@@ -103,7 +105,7 @@ export class AccountWatch {
     this.equity = reading.equity;
     this.peakSafeEquity = reading.peakSafeEquity;
     await this.apply(before, update);
-    await this.opts.shortfalls.observe(reading.balance, reading.positions);
+    await this.opts.shortfalls.observe(reading.balance, reading.positions, reading.sentAt);
   }
 
   /** The risk update a reading makes, from the risk state as it is now. */
@@ -121,7 +123,8 @@ export class AccountWatch {
         'account',
         (async () => {
           if (!(await this.opts.settleOrders())) return undefined;
-          return this.reading(reads.once('balance', () => exchange.fetchBalance()));
+          const balanceRead = reads.once('balance', () => exchange.fetchBalance());
+          return this.reading(balanceRead, reads.sentAt('balance'));
         })(),
       );
     } catch (err) {
@@ -138,7 +141,7 @@ export class AccountWatch {
     }
   }
 
-  private async reading(read: Promise<Record<string, BalanceEntry>>): Promise<Reading> {
+  private async reading(read: Promise<Record<string, BalanceEntry>>, sentAt: number): Promise<Reading> {
     const { manager, exchangeClock, quoteCurrency, lastPrices } = this.opts;
     const balance = await read;
     const now = exchangeClock.now();
@@ -150,6 +153,7 @@ export class AccountWatch {
       peakSafeEquity: equity - sellsInFlightWorth(manager.pendingOrders(), lastPrices, quoteCurrency),
       realizedToday: realizedOnDay(positions, utcDay(now)),
       now,
+      sentAt,
       positions,
     };
   }

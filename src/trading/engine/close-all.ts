@@ -31,7 +31,7 @@ export interface CloseAllDeps {
   /** Last prices the loop read (a position without one is priced by a ticker read). */
   lastPrices: Readonly<Record<string, number>>;
   /** A confirmed shortfall is written off before its position is sold. */
-  shortfalls: Pick<ShortfallWatch, 'writeOffBeforeSale'>;
+  shortfalls: Pick<ShortfallWatch, 'writeOffBeforeSale' | 'ownerHeld'>;
   /** The symbol's placement facts as they are now. */
   placementFacts: (symbol: string) => PlacementFacts;
   pauseEntries: (reason: string, by: PauseSource, takeOver: boolean) => Promise<PauseState>;
@@ -69,7 +69,7 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
       // never more than the account holds: the coin's free balance once our orders are settled
       const base = balance && (balance[splitSymbol(symbol).base] ?? { free: 0, used: 0, total: 0 });
       const held = exitable(amount, base ?? undefined, 0);
-      const left = await sellAll(manager, symbol, held, price, placed);
+      const left = await sellAll(manager, symbol, held, price, placed, deps.shortfalls.ownerHeld(symbol));
       if (left) skipped.push({ symbol, reason: left });
       else if (manager.openPositions().some((p) => p.symbol === symbol)) {
         // sold what the account holds, and the bot's position is still open: never "all closed" when it is not
@@ -151,6 +151,7 @@ async function sellAll(
   held: number,
   price: number,
   placed: string[],
+  ownerHeld: number | undefined,
 ): Promise<string | null> {
   const market = manager.markets[symbol];
   let left = held;
@@ -166,6 +167,7 @@ async function sellAll(
       amount: size.amount,
       purpose: 'close-all',
       reason: 'operator close-all',
+      ownerHeld,
     });
     placed.push(order.clientOrderId);
     orders++;

@@ -164,3 +164,48 @@ export function writeOffFills(
   if (rest > 1e-12) fills.push({ ...base, tradeId: 'missing', price: 0, amount: rest });
   return fills;
 }
+
+/**
+ * What the owner holds of `coin` beside the bot's positions in it: the account's total less them, never below 0.
+ * Measured only on a reading where the coin has no order of ours in flight and no sell awaiting its coin check
+ * (shortfall-watch.ts): the balance and the positions then count the same fills.
+ */
+export function ownerHolding(
+  coin: string,
+  positions: readonly PositionBook[],
+  balance: Readonly<Record<string, BalanceEntry>>,
+): number {
+  return Math.max(0, (balance[coin]?.total ?? 0) - positionsIn(coin, positions));
+}
+
+/** The bot's positions in `coin` (every symbol whose base it is). */
+export function positionsIn(coin: string, positions: readonly PositionBook[]): number {
+  let sum = 0;
+  for (const p of positions) if (splitSymbol(p.symbol).base === coin) sum += Math.max(0, p.amount);
+  return sum;
+}
+
+/**
+ * A sell of ours that ended on our inference — declared never placed when its lookups kept missing, or settled with
+ * less than its amount filled when the exchange stopped showing it (never-placed-recheck.ts `endedByInference`) —
+ * may have been carried out all the same: its lookups lag, the exchange's balance does not. Judged on a balance
+ * reading sent after the verdict: the coin's total below what the owner held at its send plus the bot's positions
+ * in the coin now (which count only the order's booked fills), by more than one amount step → `gone` (the exchange
+ * sold more than we booked: the symbol's orders wait for the order to be found); else `present`. `wait`: no such
+ * reading yet. `unjudged`: nothing was measured before its send (the owner's holding unknown).
+ */
+export type InferredSellCoins = 'gone' | 'present' | 'wait' | 'unjudged';
+
+export function inferredSellCoins(
+  order: Pick<LocalOrder, 'ownerHeld' | 'updatedAt' | 'symbol'>,
+  reading: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number } | undefined,
+  positions: readonly PositionBook[],
+  amountStep: number,
+): InferredSellCoins {
+  if (order.ownerHeld === undefined) return 'unjudged';
+  if (!reading || reading.sentAt <= order.updatedAt) return 'wait';
+  const coin = splitSymbol(order.symbol).base;
+  const expected = order.ownerHeld + positionsIn(coin, positions);
+  const total = reading.balance[coin]?.total ?? 0;
+  return total < expected - amountStep * (1 + 1e-9) ? 'gone' : 'present';
+}

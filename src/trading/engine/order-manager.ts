@@ -42,6 +42,12 @@ import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder, ExchangeTrade, Market, OrderSpec } from '../exchange/exchange';
 import { EventOutbox, type EventPublisher } from './event-outbox';
 import { ExchangeReads } from './exchange-reads';
+import { OnceLog } from './log-once';
+import {
+  judgeUnknownOrderEvidence,
+  type UnknownOrderEvidence,
+  type UnknownOrderFacts,
+} from './unknown-order-evidence';
 import { FillSync, positionsOf } from './fill-sync';
 import { adoptOrder } from './order-adoption';
 import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-archive';
@@ -90,6 +96,8 @@ export interface TakenBack {
 export interface OrderRequest extends OrderSpec {
   purpose: OrderPurpose;
   reason?: string;
+  /** A sell: the owner's own holding of the coin, as last measured (LocalOrder `ownerHeld`). */
+  ownerHeld?: number;
 }
 
 export interface OrderManagerOptions {
@@ -164,6 +172,8 @@ export class OrderManager {
   readonly lastPrices: Record<string, number> = {};
   private accepting = false;
   private refusal = 'recovery has not finished';
+  /** An unknown order held back from "never placed" by the exchange's other reads: said once per reason. */
+  private readonly onceLog: OnceLog;
 
   constructor(private readonly opts: OrderManagerOptions) {
     this.exchange = opts.exchange;
@@ -172,6 +182,7 @@ export class OrderManager {
     this.history = opts.history;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'orders' });
+    this.onceLog = new OnceLog(this.logger);
     this.notFoundRule = {
       minMisses: opts.orders.unknownNotFoundMisses,
       windowMs: opts.orders.unknownNotFoundWindowMs,
@@ -334,6 +345,7 @@ export class OrderManager {
       // the create follows this commit at once: "not found" is judged from here (judgeNotFound)
       sentAt: now,
       fills: [],
+      ...(request.ownerHeld !== undefined ? { ownerHeld: request.ownerHeld } : {}),
     };
     try {
       await this.state.commit(
@@ -503,17 +515,39 @@ export class OrderManager {
         });
         return null;
       }
+      // the exchange's other reads first: a lookup may miss an order that exists (unknown-order-evidence.ts)
+      const evidence = await this.unknownOrderEvidence(current);
+      const latest = this.mustGet(clientOrderId);
+      if (latest.status !== 'unknown' && latest.status !== 'intent') return latest.status !== 'rejected';
+      if (evidence.kind === 'found') {
+        this.logger.warn('Unknown order not found by its lookups, but the exchange has it', {
+          clientOrderId,
+          exchangeOrderId: evidence.remote.id,
+        });
+        await this.applyRemote(clientOrderId, evidence.remote);
+        return true;
+      }
+      if (evidence.kind === 'unexplained') {
+        await this.commitOrder(
+          transition(latest, 'unknown', now, { lookupMisses: verdict.lookupMisses, error: latest.error }),
+        );
+        this.onceLog.log(`unexplained:${clientOrderId}`, 'warn', 'Unknown order not declared never placed', {
+          clientOrderId,
+          reason: evidence.reason,
+        });
+        return null;
+      }
       this.logger.info('Order confirmed never placed', {
         clientOrderId,
         was: current.status,
         misses: verdict.lookupMisses,
       });
       await this.commitOrder(
-        transition(current, 'rejected', now, {
+        transition(latest, 'rejected', now, {
           lookupMisses: verdict.lookupMisses,
           error: 'the exchange has no such order: never placed',
         }),
-        [rejectedEvent(current, 'was never placed (confirmed by lookup)', { neverPlaced: true })],
+        [rejectedEvent(latest, 'was never placed (confirmed by lookup)', { neverPlaced: true })],
       );
       return false;
     }
@@ -705,6 +739,42 @@ export class OrderManager {
       );
       return null;
     }
+  }
+
+  /**
+   * What the symbol's open orders and its trades since the send say of an unknown order its lookups no longer find
+   * (unknown-order-evidence.ts): read together, then the orders of trades state cannot explain looked up by their
+   * ids. A failed read is thrown (the order stays unknown; its next lookup asks again).
+   */
+  private async unknownOrderEvidence(order: LocalOrder): Promise<UnknownOrderEvidence> {
+    const id = order.clientOrderId;
+    const [openOrders, trades] = await Promise.all([
+      this.lookup('open-orders', order.symbol, () => this.exchange.fetchOpenOrders(order.symbol)),
+      this.lookup('symbol-trades', id, () =>
+        this.exchange.fetchSymbolTrades(order.symbol, order.sentAt ?? order.createdAt),
+      ),
+    ]);
+    const knownOrderIds = new Set<string>();
+    for (const o of this.hotOrders()) if (o.exchangeOrderId) knownOrderIds.add(o.exchangeOrderId);
+    const facts: UnknownOrderFacts = { openOrders, trades, knownOrderIds };
+    const first = judgeUnknownOrderEvidence(order, facts);
+    if (first.kind !== 'look-up') return first;
+    const lookedUp = new Map<string, ExchangeOrder | null>();
+    await Promise.all(
+      first.orderIds.map(async (orderId) => {
+        try {
+          const found = await this.lookup('order-of-trade', orderId, () =>
+            // no span from our send: the owner's order may be older than it (Bybit: its default 7 days)
+            this.exchange.fetchOrder(orderId, order.symbol),
+          );
+          lookedUp.set(orderId, found);
+        } catch (err) {
+          if (!(err instanceof OrderNotFoundError)) throw err;
+          lookedUp.set(orderId, null);
+        }
+      }),
+    );
+    return judgeUnknownOrderEvidence(order, { ...facts, lookedUp });
   }
 
   /**

@@ -57,6 +57,12 @@ export interface LocalOrder extends OrderSpec {
    * it is looked up again like an order declared never placed, and the exchange's answer wins (takeBack).
    */
   settledAbsent?: boolean;
+  /**
+   * A sell: what the owner held of the coin it sells beside the bot's positions (the account's total less them), as
+   * last measured before its send (shortfall-watch.ts). Should it end on our inference, a balance read after the
+   * verdict tells from it whether the exchange sold more than its booked fills (held-balance.ts inferredSellCoins).
+   */
+  ownerHeld?: number;
 }
 
 /**

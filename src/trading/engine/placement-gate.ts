@@ -11,6 +11,9 @@
  *    but does not trade it now (a BREAK): nothing is placed until it trades again (markets are reloaded soon);
  * 4. working — one working order per symbol (a stop-loss cancels it first: symbol-decision.ts);
  * 5. fills-missing — a finished order's fills are still missing: the position is not known without them;
+ *    inferred-sell — a sell of the symbol ended on our inference (declared never placed, or settled when the
+ *    exchange stopped showing it) and the account's coins are not known to be all there (shortfall-watch.ts): the
+ *    exchange may have carried it out, and any sell sent now would sell the owner's coins; nothing is placed;
  * 6. cooldown — after the exchange refused the symbol's latest orders (entries and strategy exits; close-all does
  *    not wait for it); a firing stop-loss or take-profit waits only its own backoff, after refusals of the
  *    symbol's protective exits alike (`protectiveCooldownUntil`: never given up, never retried every tick);
@@ -34,6 +37,8 @@ export interface PlacementFacts {
   halted: boolean;
   /** The symbol's orders that still need the exchange (not final, or final with fills missing). */
   pending: readonly LocalOrder[];
+  /** The symbol's sells ended on our inference whose coins are in question (ShortfallWatch), or null. */
+  inferredSell: { orders: string[]; reason: string } | null;
   /** End of the cooldown after the exchange refused orders on this symbol (symbol-decision.ts), or null. */
   cooldownUntil: number | null;
   /** End of the backoff after the exchange refused this symbol's stop-loss/take-profit exits alike, or null. */
@@ -54,6 +59,7 @@ export type PlacementRule =
   | 'unknown'
   | 'working'
   | 'fills-missing'
+  | 'inferred-sell'
   | 'cooldown'
   | 'untraded'
   | 'paused'
@@ -90,6 +96,9 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
       orders: missingFills,
       reason: `fills of finished order ${missingFills.join(', ')} still missing: the position is not known without them`,
     };
+  }
+  if (f.inferredSell) {
+    return { rule: 'inferred-sell', orders: f.inferredSell.orders, reason: f.inferredSell.reason };
   }
   const waitsCooldown = purpose === 'entry' || purpose === 'exit';
   if (waitsCooldown && f.cooldownUntil !== null && f.now < f.cooldownUntil) {

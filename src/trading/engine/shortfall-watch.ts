@@ -21,12 +21,15 @@ import { positionsOf } from './fill-sync';
 import {
   confirmedShortfalls,
   feesPaidInCoin,
+  inferredSellCoins,
+  ownerHolding,
   shortfallsOf,
   writeOffFills,
   writeOffPlace,
   type FeesInCoin,
   type Shortfall,
 } from './held-balance';
+import { RECHECK_HORIZON_MS, stillRechecked } from './never-placed-recheck';
 import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
@@ -40,24 +43,39 @@ export interface ShortfallWatchOptions {
   logger: Logger;
 }
 
+/** A symbol's orders held by its sells that ended on our inference (held-balance.ts `inferredSellCoins`). */
+export interface InferredSellHold {
+  orders: string[];
+  reason: string;
+}
+
 export class ShortfallWatch {
   /** The shortfalls of the latest reading, confirmed or not. */
   private latest: Shortfall[] = [];
   /** Confirmed on the latest reading, by symbol. */
   private readonly confirmed = new Map<string, Shortfall>();
+  /** The latest reading and when its read was sent. */
+  private reading?: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number };
+  /** What the owner holds of each coin beside the bot's positions, as last measured on a settled reading. */
+  private readonly owner = new Map<string, number>();
+  /** Sells ended on our inference that a reading after the verdict showed did not sell more than booked. */
+  private readonly coinsPresent = new Set<string>();
 
   constructor(private readonly opts: ShortfallWatchOptions) {}
 
   /**
-   * One balance reading, with the positions it was judged with (default: as they are now): confirms and reports
-   * what two readings in a row show.
+   * One balance reading (its read sent at `sentAt`), with the positions it was judged with (default: as they are
+   * now): confirms and reports what two readings in a row show, and measures the owner's own holdings.
    */
   async observe(
     balance: Readonly<Record<string, BalanceEntry>>,
     positions: Record<string, PositionBook> = this.opts.manager.positions(),
+    sentAt: number = this.opts.clock.now(),
   ): Promise<void> {
     const { manager } = this.opts;
+    this.reading = { balance, sentAt };
     const unsettled = new Set(manager.pendingOrders().map((o) => o.symbol));
+    this.measureOwner(balance, Object.values(positions), unsettled);
     const current = shortfallsOf(manager.openPositions(positions), balance, manager.markets, unsettled);
     const confirmed = confirmedShortfalls(this.latest, current);
     this.latest = current;
@@ -86,6 +104,81 @@ export class ShortfallWatch {
       this.opts.logger.warn('Shortfall announcements not saved yet; retried with the next write', {
         error: errorMessage(err),
       });
+    }
+  }
+
+  /** What the owner held of `symbol`'s base beside the bot's positions, as last measured; undefined: never. */
+  ownerHeld(symbol: string): number | undefined {
+    return this.owner.get(splitSymbol(symbol).base);
+  }
+
+  /**
+   * The symbol's sells that ended on our inference whose coins are not known to be there (held-balance.ts
+   * `inferredSellCoins`: gone, or no reading since the verdict): the symbol's orders wait — an exit sent again would
+   * sell the owner's coins — until the order is found (never-placed-recheck.ts, for 24 h) or a reading shows the
+   * coins there. Null when none holds it.
+   */
+  inferredSellHold(symbol: string): InferredSellHold | null {
+    const { manager, clock } = this.opts;
+    const now = clock.now();
+    const positions = manager.openPositions();
+    const step = manager.markets[symbol]?.amountStep ?? 0;
+    const gone: string[] = [];
+    const waiting: string[] = [];
+    for (const o of this.inferredSells(now, symbol)) {
+      const coins = inferredSellCoins(o, this.reading, positions, step);
+      if (coins === 'present') this.coinsPresent.add(o.clientOrderId);
+      else if (coins === 'gone') gone.push(o.clientOrderId);
+      else if (coins === 'wait') waiting.push(o.clientOrderId);
+    }
+    if (gone.length > 0) {
+      const { base } = splitSymbol(symbol);
+      return {
+        orders: gone,
+        reason:
+          `the account holds less ${base} than before sell ${gone.join(', ')} was sent, which ended with its lookups ` +
+          `missing: the exchange may have carried it out; nothing is placed until it is found (looked up again for 24 h)`,
+      };
+    }
+    if (waiting.length > 0) {
+      return {
+        orders: waiting,
+        reason: `sell ${waiting.join(', ')} ended with its lookups missing: waiting for a balance read to show it did not sell`,
+      };
+    }
+    return null;
+  }
+
+  /** Sells of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */
+  private inferredSells(now: number, symbol?: string): LocalOrder[] {
+    return this.opts.manager.hotOrders(
+      (o) =>
+        (symbol === undefined || o.symbol === symbol) &&
+        o.side === 'sell' &&
+        o.filled < o.amount &&
+        stillRechecked(o, { horizonMs: RECHECK_HORIZON_MS }, now) &&
+        !this.coinsPresent.has(o.clientOrderId),
+    );
+  }
+
+  /**
+   * The owner's holding of each coin the bot trades, on a reading where the coin has no order of ours in flight
+   * (`unsettled` symbols) and no sell ended on our inference still in question: the balance and the positions then
+   * count the same fills. Other coins keep what was measured before.
+   */
+  private measureOwner(
+    balance: Readonly<Record<string, BalanceEntry>>,
+    positions: readonly PositionBook[],
+    unsettled: ReadonlySet<string>,
+  ): void {
+    const { manager, clock } = this.opts;
+    const busy = new Set<string>();
+    for (const symbol of unsettled) busy.add(splitSymbol(symbol).base);
+    for (const o of this.inferredSells(clock.now())) busy.add(splitSymbol(o.symbol).base);
+    const coins = new Set([...Object.keys(manager.markets), ...positions.map((p) => p.symbol)]);
+    for (const symbol of coins) {
+      const { base } = splitSymbol(symbol);
+      if (!busy.has(base)) this.owner.set(base, ownerHolding(base, positions, balance));
     }
   }
 

@@ -261,6 +261,7 @@ export class SymbolTick {
       listed: symbol in this.manager.markets,
       halted: this.manager.markets[symbol]?.halted === true,
       pending: this.manager.pendingOrders(symbol),
+      inferredSell: this.opts.shortfalls.inferredSellHold(symbol),
       cooldownUntil: cooldownUntil(
         this.manager.hotOrders().filter((o) => o.symbol === symbol),
         this.config.orders.rejectCooldownMs,
@@ -319,6 +320,7 @@ export class SymbolTick {
       price: type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
       purpose,
       reason,
+      ownerHeld: this.opts.shortfalls.ownerHeld(symbol),
     });
   }
 }

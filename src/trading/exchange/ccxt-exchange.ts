@@ -84,6 +84,7 @@ import type {
   ExchangeTrade,
   ExchangeTraits,
   Market,
+  SymbolTrades,
   Ticker,
 } from './exchange';
 import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource } from './kept-markets';
@@ -93,7 +94,7 @@ import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
 import type { GateFile } from './gate-file';
 import { RateLimitGate, withGateBudget, type Refusal } from './rate-limit-gate';
-import { SearchSpans } from './search-span';
+import { SEARCH_MARGIN_MS, SearchSpans } from './search-span';
 import { SpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
@@ -860,6 +861,32 @@ export class CcxtExchange implements Exchange {
             )
           ).filter((t) => String(t.order) === orderId);
       return this.completeTrades(trades, orderId, { symbol, warn: true }) ?? [];
+    });
+  }
+
+  /**
+   * One page of the profile's largest size from the send (on the exchange's clock, less the search margin) to now —
+   * Binance myTrades from startTime, oldest first; Bybit execution/list from startTime (its 7-day window), OKX
+   * fills-history from `begin`, newest first: a full page leaves trades beyond it, so the answer is not complete.
+   */
+  fetchSymbolTrades(symbol: string, since: number): Promise<SymbolTrades> {
+    return this.read('fetchSymbolTrades', { symbol }, async () => {
+      const perPage = this.profile?.lists.trades?.perPage;
+      const page = await this.client.fetchMyTrades(
+        symbol,
+        this.spans.exchangeTime(since) - SEARCH_MARGIN_MS,
+        perPage,
+      );
+      // without a documented page size nothing says the page holds them all
+      let complete = perPage !== undefined && page.length < perPage;
+      const trades: ExchangeTrade[] = [];
+      for (const t of page) {
+        const trade = toTrade(t, '', symbol);
+        if (trade && trade.orderId !== '') trades.push(trade);
+        else complete = false;
+      }
+      trades.sort((a, b) => a.timestamp - b.timestamp);
+      return { trades, complete };
     });
   }
 

@@ -41,6 +41,13 @@ export interface ExchangeTrade {
   timestamp: number;
 }
 
+/** The account's trades on one symbol over a span (Exchange.fetchSymbolTrades). */
+export interface SymbolTrades {
+  trades: ExchangeTrade[];
+  /** Every trade of the span is in `trades`. */
+  complete: boolean;
+}
+
 export interface ExchangeOrder extends OrderSpec {
   id: string;
   clientOrderId?: string;
@@ -212,6 +219,13 @@ export interface Exchange {
    * creation, epoch ms) bounds the search where the exchange needs it.
    */
   fetchOrderTrades(orderId: string, symbol: string, since?: number): Promise<ExchangeTrade[]>;
+  /**
+   * The account's trades on `symbol` from `since` (our record of a send, host time: the adapter searches from it on
+   * the exchange's clock, less a margin) to now: one page of the exchange's largest size, `complete` false when it
+   * is full (more may lie beyond it). A trade the exchange sent without its order id, side or time is not left out:
+   * it makes the answer incomplete (nothing can be said of it).
+   */
+  fetchSymbolTrades(symbol: string, since: number): Promise<SymbolTrades>;
   cancelOrder(id: string, symbol: string): Promise<ExchangeOrder>;
   fetchBalance(): Promise<Record<string, BalanceEntry>>;
   /**

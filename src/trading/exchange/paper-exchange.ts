@@ -36,6 +36,7 @@ import type {
   ExchangeTrade,
   ExchangeTraits,
   Market,
+  SymbolTrades,
   Ticker,
 } from './exchange';
 import {
@@ -51,6 +52,7 @@ import {
   cancelOrder,
   checkedPeriodsMoved,
   findOrder,
+  symbolTrades,
   matchRestingOrder,
   openOrders,
   orderContext,
@@ -206,6 +208,14 @@ export class PaperExchange implements Exchange {
     return this.call('fetchOrderTrades', async () => {
       await this.matchResting([findOrder(this.store.data, orderId, symbol)]);
       return findOrder(this.store.data, orderId, symbol).trades.map((t) => ({ ...t, fee: { ...t.fee } }));
+    });
+  }
+
+  fetchSymbolTrades(symbol: string, since: number): Promise<SymbolTrades> {
+    return this.call('fetchSymbolTrades', async () => {
+      await this.matchResting(openOrders(this.store.data, symbol));
+      const trades = symbolTrades(this.store.data, symbol, since).map((t) => ({ ...t, fee: { ...t.fee } }));
+      return { trades, complete: true };
     });
   }
 

@@ -299,6 +299,18 @@ export function recentOrders(account: PaperAccount, symbol: string, limit: numbe
     .slice(-limit);
 }
 
+/** The trades of every order on `symbol` at `since` or later, oldest first (ties: by trade id). */
+export function symbolTrades(
+  account: PaperAccount,
+  symbol: string,
+  since: number,
+): PaperOrderRecord['trades'] {
+  return Object.values(account.orders)
+    .filter((o) => o.symbol === symbol)
+    .flatMap((o) => o.trades.filter((t) => t.timestamp >= since))
+    .sort((a, b) => a.timestamp - b.timestamp || Number(a.id) - Number(b.id) || (a.id < b.id ? -1 : 1));
+}
+
 /** Largest amount filled per period: all of it, unless its value exceeds `partialFillNotional`. */
 export function sliceAmount(
   amount: number,

@@ -9,9 +9,10 @@ import {
 import { registerControlHandlers } from '../../../src/trading/control/handlers';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { emptyBook } from '../../../src/trading/engine/pnl';
-import type { Exchange } from '../../../src/trading/exchange/exchange';
 import { EngineHarness, ScriptedStrategy, type HarnessOptions } from '../../support/engine-harness';
 import { FakeClock } from '../../support/fake-clock';
+import { closeAfterEach } from '../../support/close-after-each';
+import { withOverrides } from '../../support/exchange-overrides';
 
 type AnyHandler = (params: unknown) => unknown;
 
@@ -32,10 +33,7 @@ class Registry {
 describe('control handlers over the real engine', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   async function setup(recover = true, opts: Pick<HarnessOptions, 'clock' | 'wrapExchange'> = {}) {
     const strategy = new ScriptedStrategy();
@@ -84,11 +82,7 @@ describe('control handlers over the real engine', function () {
     // the host 2 min ahead of the exchange: host 00:01:40 on Dec 3 is 23:59:40 on Dec 2 there
     const { h, rpc } = await setup(true, {
       clock: new FakeClock(Date.UTC(2026, 11, 3, 0, 1, 40)),
-      wrapExchange: (paper) =>
-        new Proxy(paper, {
-          get: (target, prop, receiver) =>
-            prop === 'clockOffsetMs' ? () => 120_000 : (Reflect.get(target, prop, receiver) as unknown),
-        }) as Exchange,
+      wrapExchange: (paper) => withOverrides(paper, { clockOffsetMs: () => 120_000 }),
     });
     await h.files.store.commit((d) => {
       d.checkpoint['ETH/USDT'] = { ...emptyBook('ETH/USDT'), realizedByDay: { '2026-12-02': -12.5 } };

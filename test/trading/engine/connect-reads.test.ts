@@ -9,37 +9,28 @@ import { firstThen, sendConnectReads } from '../../../src/trading/engine/connect
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness } from '../../support/engine-harness';
+import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
 
 /** The paper exchange with its markets and account reads counted, the first `failFirst` markets reads failing. */
 function counted(calls: { loadMarkets: number; accountId: number }, failFirst = 0) {
   return (paper: PaperExchange): Exchange =>
-    new Proxy(paper, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (prop === 'loadMarkets') {
-          return (...args: unknown[]) => {
-            calls.loadMarkets += 1;
-            if (calls.loadMarkets <= failFirst) return Promise.reject(new NetworkError('connection reset'));
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        if (prop === 'accountId') {
-          return (...args: unknown[]) => {
-            calls.accountId += 1;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    withOverrides(paper, {
+      loadMarkets: (reload) => {
+        calls.loadMarkets += 1;
+        if (calls.loadMarkets <= failFirst) return Promise.reject(new NetworkError('connection reset'));
+        return paper.loadMarkets(reload);
       },
-    }) as Exchange;
+      accountId: () => {
+        calls.accountId += 1;
+        return paper.accountId();
+      },
+    });
 }
 
 describe('the start reads sent ahead (connect-reads)', () => {
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   it('firstThen answers the given promise first, then runs the next attempt each time', async () => {
     let runs = 0;

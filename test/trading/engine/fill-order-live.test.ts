@@ -13,7 +13,8 @@ import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
 import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
-import { closeAfterEach, startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
+import { closeAfterEach } from '../../support/close-after-each';
+import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };

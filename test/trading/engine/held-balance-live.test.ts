@@ -13,7 +13,8 @@ import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, deepMerge } from '../../support/engine-harness';
-import { closeAfterEach, startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
+import { closeAfterEach } from '../../support/close-after-each';
+import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const BNB = 'BNB/USDT';

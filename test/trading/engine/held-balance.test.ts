@@ -5,7 +5,9 @@ import {
   confirmedShortfalls,
   exitable,
   feesPaidInCoin,
+  inferredSellCoins,
   lockedBySells,
+  ownerHolding,
   shortfallsOf,
   writeOffFills,
   writeOffPlace,
@@ -393,5 +395,42 @@ describe('writeOffPlace: a write-off of a position whose fills are all archived 
     expect(writeOffPlace(ETH, [eth({ tradeId: '4001' })], EX, 'time', '4000').afterTradeId).to.equal(
       undefined,
     );
+  });
+});
+
+describe("a sell ended on our inference: are the owner's coins still there? (inferredSellCoins)", () => {
+  // the owner held 1 BNB beside the bot's 0.5; the bot's stop-loss sold 0.5, and its lookups missed
+  const verdictAt = NOW;
+  const sell = { symbol: BNB, ownerHeld: 1, updatedAt: verdictAt };
+  const position = [book(0.5, 300)];
+  const after = (total: number) => ({ balance: { BNB: coin(total) }, sentAt: verdictAt + 2_000 });
+
+  it("gone: the account holds less than the owner held plus the bot's position, by more than one step", () => {
+    expect(inferredSellCoins(sell, after(1), position, 0.01)).to.equal('gone');
+    expect(inferredSellCoins(sell, after(1.25), position, 0.01)).to.equal('gone');
+  });
+
+  it('present: all of it, or less by at most one amount step (rounding, dust)', () => {
+    expect(inferredSellCoins(sell, after(1.5), position, 0.01)).to.equal('present');
+    expect(inferredSellCoins(sell, after(1.495), position, 0.01)).to.equal('present');
+    expect(inferredSellCoins(sell, after(1.6), position, 0.01)).to.equal('present');
+  });
+
+  it('wait: no reading sent after the verdict (one sent before may predate the fill)', () => {
+    expect(inferredSellCoins(sell, undefined, position, 0.01)).to.equal('wait');
+    expect(inferredSellCoins(sell, { ...after(1), sentAt: verdictAt }, position, 0.01)).to.equal('wait');
+  });
+
+  it('unjudged: nothing was measured of the owner before the send', () => {
+    expect(inferredSellCoins({ symbol: BNB, updatedAt: verdictAt }, after(1), position, 0.01)).to.equal(
+      'unjudged',
+    );
+  });
+
+  it("the owner's holding is the coin's total less every position of the bot in it, never below 0", () => {
+    const positions = [book(0.5, 300), book(0.25, 0.004, 'BNB/BTC'), book(2, 1, 'ETH/USDT')];
+    expect(ownerHolding('BNB', positions, { BNB: coin(1, 0.75) })).to.be.closeTo(1, 1e-12);
+    expect(ownerHolding('BNB', positions, { BNB: coin(0.5) })).to.equal(0);
+    expect(ownerHolding('SOL', positions, {})).to.equal(0);
   });
 });

@@ -9,66 +9,24 @@
  * recorded as it happens.
  */
 import { expect } from 'chai';
-import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange, LocalFault } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
-import { closeAfterEach, startLiveEngine, tickUntil } from '../../support/live-engine';
+import {
+  callsTo,
+  recordCalls,
+  requestOf,
+  symbolOf,
+  type RecordedCall,
+} from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
+import { startLiveEngine, tickUntil } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
-
-/** A cancel of the engine's, from its call to its answer (or failure). */
-interface Cancel {
-  symbol: string;
-  done: boolean;
-}
-
-/** What the engine sent, with the cancels still unanswered when each create and order lookup was sent. */
-interface Spy {
-  exchange: Exchange;
-  cancels: Cancel[];
-  creates: Array<{ symbol: string; side: string; pending: Cancel[] }>;
-  lookups: Array<{ symbol: string; pending: Cancel[] }>;
-}
-
-function recorded(exchange: Exchange): Spy {
-  const spy: Omit<Spy, 'exchange'> = { cancels: [], creates: [], lookups: [] };
-  const pending = (): Cancel[] => spy.cancels.filter((c) => !c.done);
-  const proxy = new Proxy(exchange, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      const call = (...args: unknown[]): Promise<unknown> =>
-        (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      if (prop === 'cancelOrder') {
-        return (...args: unknown[]) => {
-          const cancel: Cancel = { symbol: args[1] as string, done: false };
-          spy.cancels.push(cancel);
-          return call(...args).finally(() => (cancel.done = true));
-        };
-      }
-      if (prop === 'createOrder') {
-        return (...args: unknown[]) => {
-          const request = args[0] as { symbol: string; side: string };
-          spy.creates.push({ symbol: request.symbol, side: request.side, pending: pending() });
-          return call(...args);
-        };
-      }
-      if (prop === 'fetchOrder' || prop === 'fetchOrderByClientId') {
-        return (...args: unknown[]) => {
-          spy.lookups.push({ symbol: args[1] as string, pending: pending() });
-          return call(...args);
-        };
-      }
-      return call;
-    },
-  });
-  return { ...spy, exchange: proxy };
-}
 
 function cancelDeadlineSuite(kit: ExchangeKit): void {
   describe(`a cancel given up at the lookup deadline (real ccxt, local ${kit.id})`, function () {
@@ -83,7 +41,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
      */
     async function twoWorkingEntries(): Promise<{
       engine: EngineHarness;
-      spy: Spy;
+      calls: RecordedCall[];
       entries: Record<string, string>;
     }> {
       fake = await kit.start({
@@ -93,7 +51,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
         matchIntervalMs: 60_000,
       });
       const strategy = new ScriptedStrategy();
-      let spy: Spy | undefined;
+      let calls: RecordedCall[] = [];
       const engine = await startLiveEngine(kit, fake.url, {
         config: {
           trading: {
@@ -114,8 +72,9 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
         // cancel's 8 s delay: the exchange checks it when it carries the cancel out
         adapter: { timeoutMs: 20_000, profile: kit.withRecvWindow(20_000) },
         wrapAdapter: (exchange) => {
-          spy = recorded(exchange);
-          return spy.exchange;
+          const recorded = recordCalls(exchange);
+          calls = recorded.calls;
+          return recorded.exchange;
         },
       });
       h = engine;
@@ -136,7 +95,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
       }
       const partly = (symbol: string) => engine.manager.order(entries[symbol])!.status === 'partially_filled';
       await tickUntil(engine, () => partly(BTC) && partly(ETH));
-      return { engine, spy: spy!, entries };
+      return { engine, calls, entries };
     }
 
     /** Both prices 5 % under their entries: each stop-loss fires, and its first step is the entry's cancel. */
@@ -157,20 +116,20 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
     }
 
     it('a cancel taken whose answer never comes: the order ends cancelled from the lookup after it, and both stop-losses sell while it still hangs', async () => {
-      const { engine, spy, entries } = await twoWorkingEntries();
+      const { engine, calls, entries } = await twoWorkingEntries();
       fake!.fault('cancelOrder', { kind: 'taken-then-hang' }, ETH);
       dropBoth(engine, entries);
       const stopLoss = (symbol: string): boolean =>
         engine.manager.hotOrders().some((o) => o.symbol === symbol && o.purpose === 'stop-loss');
       await tickUntil(engine, () => stopLoss(BTC) && stopLoss(ETH));
 
-      const ethCancel = spy.cancels.find((c) => c.symbol === ETH)!;
+      const ethCancel = callsTo(calls, 'cancelOrder').find((c) => symbolOf(c) === ETH)!;
       expect(ethCancel.done, "ETH's cancel answer never came").to.equal(false);
-      const sells = spy.creates.filter((c) => c.side === 'sell');
+      const sells = callsTo(calls, 'createOrder').filter((c) => requestOf(c).side === 'sell');
       for (const symbol of [BTC, ETH]) {
-        const sell = sells.find((c) => c.symbol === symbol)!;
+        const sell = sells.find((c) => symbolOf(c) === symbol)!;
         // without the deadline ETH's lane waited for ccxt's 20 s timeout: ETH's sell only after the cancel had failed
-        expect(sell.pending, `${symbol}'s stop-loss sent while ETH's cancel still hung`).to.include(
+        expect(sell.running, `${symbol}'s stop-loss sent while ETH's cancel still hung`).to.include(
           ethCancel,
         );
       }
@@ -184,14 +143,14 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
     });
 
     it('a cancel answered after the deadline: the order stays working meanwhile, no second cancel is sent, and the late answer changes nothing', async () => {
-      const { engine, spy, entries } = await twoWorkingEntries();
+      const { engine, calls, entries } = await twoWorkingEntries();
       // the exchange carries the cancel out and answers 8 s after it gets there (the deadline is 1 s)
       const late: LocalFault = { kind: 'delay', ms: 8_000 };
       fake!.fault('cancelOrder', late, ETH);
       const ethPrice = engine.manager.order(entries[ETH])!.price!;
       fake!.pinPrice(ETH, Number((ethPrice * 0.95).toFixed(2)));
-      await tickUntil(engine, () => spy.cancels.some((c) => c.symbol === ETH));
-      const ethCancel = spy.cancels.find((c) => c.symbol === ETH)!;
+      await tickUntil(engine, () => callsTo(calls, 'cancelOrder').some((c) => symbolOf(c) === ETH));
+      const ethCancel = callsTo(calls, 'cancelOrder').find((c) => symbolOf(c) === ETH)!;
 
       // ticks go on while the cancel is out: ETH's order is looked up again (its lane not held by the cancel), and is
       // never taken as cancelled while the exchange has not said so; the answer arrives after the ticks moved on
@@ -205,13 +164,15 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
         200,
       );
       expect(
-        spy.lookups.some((l) => l.symbol === ETH && l.pending.includes(ethCancel)),
+        callsTo(calls, 'fetchOrder', 'fetchOrderByClientId').some(
+          (l) => symbolOf(l) === ETH && l.running.includes(ethCancel),
+        ),
         "ETH's order looked up while its cancel was still on its way",
       ).to.equal(true);
       expect(whileOut, 'ticks ran while the cancel was out').to.not.deep.equal([]);
       expect([...new Set(whileOut)], 'not assumed cancelled').to.deep.equal(['partially_filled']);
       expect(
-        spy.cancels.filter((c) => c.symbol === ETH),
+        callsTo(calls, 'cancelOrder').filter((c) => symbolOf(c) === ETH),
         'the later ticks joined the cancel on its way: no second request',
       ).to.have.length(1);
 

@@ -30,7 +30,8 @@ import type {
 } from '../../../harness/exchanges/local-exchange';
 import { freePort } from '../../../harness/ports';
 import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID, deepMerge } from '../../support/engine-harness';
-import { closeAfterEach, openLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
+import { closeAfterEach } from '../../support/close-after-each';
+import { openLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };

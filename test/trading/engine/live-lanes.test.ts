@@ -12,66 +12,30 @@ import { HOLD } from '../../../src/trading/strategy/strategy';
 import { binanceKit as kit } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange, LocalExchangeOptions } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
-import { QUICK_READ_RETRY, closeAfterEach, startLiveEngine } from '../../support/live-engine';
+import {
+  callsTo,
+  recordCalls,
+  requestOf,
+  symbolOf,
+  type RecordedCall,
+} from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
+import { QUICK_READ_RETRY, startLiveEngine } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** An order lookup of the engine's, from its call to its answer (or failure). */
-interface Lookup {
-  symbol: string;
-  done: boolean;
-}
-
-/** An order create or cancel of the engine's, with the lookups that were running when it was sent. */
-interface Sent {
-  symbol: string;
-  side: string;
-  running: Lookup[];
-}
-
-/** The exchange with its order lookups recorded, and which lookups were running when each create/cancel was sent. */
-function recorded(exchange: Exchange): {
-  exchange: Exchange;
-  lookups: Lookup[];
-  creates: Sent[];
-  cancels: Sent[];
-} {
-  const lookups: Lookup[] = [];
-  const creates: Sent[] = [];
-  const cancels: Sent[] = [];
-  const proxy = new Proxy(exchange, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      const call = (...args: unknown[]): Promise<unknown> =>
-        (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      if (prop === 'fetchOrder' || prop === 'fetchOrderByClientId') {
-        return (...args: unknown[]) => {
-          const lookup: Lookup = { symbol: args[1] as string, done: false };
-          lookups.push(lookup);
-          return call(...args).finally(() => (lookup.done = true));
-        };
-      }
-      if (prop === 'createOrder') {
-        return (...args: unknown[]) => {
-          const request = args[0] as { symbol: string; side: string };
-          creates.push({ ...request, running: lookups.filter((l) => !l.done) });
-          return call(...args);
-        };
-      }
-      if (prop === 'cancelOrder') {
-        return (...args: unknown[]) => {
-          cancels.push({ symbol: args[1] as string, side: '', running: lookups.filter((l) => !l.done) });
-          return call(...args);
-        };
-      }
-      return call;
-    },
-  });
-  return { exchange: proxy, lookups, creates, cancels };
+/** The exchange with every call recorded: its order lookups, creates and cancels, oldest first. */
+function recorded(exchange: Exchange) {
+  const { exchange: proxy, calls } = recordCalls(exchange);
+  return {
+    exchange: proxy,
+    lookups: (): RecordedCall[] => callsTo(calls, 'fetchOrder', 'fetchOrderByClientId'),
+    creates: (): RecordedCall[] => callsTo(calls, 'createOrder'),
+    cancels: (): RecordedCall[] => callsTo(calls, 'cancelOrder'),
+  };
 }
 
 describe("a symbol's hung order lookups and another symbol's stop-loss (real ccxt, local Binance)", function () {
@@ -120,10 +84,9 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
   async function btcBoughtEthHanging(): Promise<{
     engine: EngineHarness;
     spy: ReturnType<typeof recorded>;
-    hanging: Lookup[];
+    hanging: RecordedCall[];
   }> {
     const { engine, spy, strategy } = await open([BTC, ETH]);
-    const lookups = spy.lookups;
     // ETH's buy is taken and its answer never comes; then no lookup of it ever answers
     fake!.fault('createOrder', { kind: 'taken-then-hang' }, ETH);
     for (let i = 0; i < 1_000; i++) fake!.fault('fetchOrder', { kind: 'timeout' }, ETH);
@@ -135,11 +98,11 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
     expect(position(BTC), 'BTC bought').to.be.greaterThan(0);
     strategy.next = HOLD;
     // an ETH lookup is hanging (ticks start ETH's lane until one does)
-    for (let i = 0; i < 100 && !lookups.some((l) => l.symbol === ETH && !l.done); i++) {
+    for (let i = 0; i < 100 && !spy.lookups().some((l) => symbolOf(l) === ETH && !l.done); i++) {
       await engine.loop.tick();
       await sleep(50);
     }
-    const hanging = lookups.filter((l) => l.symbol === ETH && !l.done);
+    const hanging = spy.lookups().filter((l) => symbolOf(l) === ETH && !l.done);
     expect(hanging, 'an ETH lookup hangs').to.not.deep.equal([]);
     return { engine, spy, hanging };
   }
@@ -153,7 +116,7 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
     for (let i = 0; i < 2 && !stopLoss(); i++) await engine.loop.tick();
 
     expect(stopLoss(), 'BTC stop-loss sent within two ticks of the drop').to.equal(true);
-    const sell = spy.creates.find((c) => c.symbol === BTC && c.side === 'sell')!;
+    const sell = spy.creates().find((c) => symbolOf(c) === BTC && requestOf(c).side === 'sell')!;
     // on main the tick waited for ETH's lane: the lookup that hung before the drop had ended before BTC's sell
     expect(
       hanging.filter((l) => sell.running.includes(l)),
@@ -182,29 +145,28 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
     expect(engine.manager.order(entry.clientOrderId)!.status).to.equal('partially_filled');
     // from now on no lookup of the order answers (each: 8 attempts of 800 ms, ~7.5 s)
     for (let i = 0; i < 1_000; i++) fake!.fault('fetchOrder', { kind: 'timeout' }, BTC);
-    for (let i = 0; i < 20 && !spy.lookups.some((l) => !l.done); i++) await engine.loop.tick();
-    const hanging = spy.lookups.filter((l) => !l.done);
+    for (let i = 0; i < 20 && !spy.lookups().some((l) => !l.done); i++) await engine.loop.tick();
+    const hanging = spy.lookups().filter((l) => !l.done);
     expect(hanging, 'a lookup of the entry hangs').to.not.deep.equal([]);
     // the rest of that tick's work on the symbol (its price read) is done: the next tick's settle meets the hung lookup
     await sleep(300);
 
     // the stop-loss fires: its first step, the entry's cancel, is the symbol's own work
     fake!.pinPrice(BTC, Number((entry.price! * 0.95).toFixed(2)));
-    for (let i = 0; i < 2 && spy.cancels.length === 0; i++) await engine.loop.tick();
-    expect(
-      spy.cancels.map((c) => c.symbol),
-      'the entry cancelled within two ticks of the drop',
-    ).to.deep.equal([BTC]);
+    for (let i = 0; i < 2 && spy.cancels().length === 0; i++) await engine.loop.tick();
+    expect(spy.cancels().map(symbolOf), 'the entry cancelled within two ticks of the drop').to.deep.equal([
+      BTC,
+    ]);
     // on main the lookup held the symbol's lane for all of its retries: the ticks skipped the symbol meanwhile
     expect(
-      hanging.filter((l) => spy.cancels[0].running.includes(l)),
+      hanging.filter((l) => spy.cancels()[0].running.includes(l)),
       'cancel sent while the lookup from before the drop still hung',
     ).to.deep.equal(hanging);
     // the lookup given up changed nothing: the order stays working, no sell placed while it is not settled
     expect(engine.manager.order(entry.clientOrderId)!.status).to.equal('partially_filled');
     expect(engine.manager.hotOrders().filter((o) => o.side === 'sell')).to.deep.equal([]);
     expect(
-      spy.lookups.filter((l) => !l.done),
+      spy.lookups().filter((l) => !l.done),
       'no second lookup of the order while one hangs',
     ).to.have.length(hanging.length);
   });
@@ -213,11 +175,8 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
     const { engine, spy, hanging } = await btcBoughtEthHanging();
     const result = await engine.loop.closeAll();
 
-    const sells = spy.creates.filter((c) => c.side === 'sell');
-    expect(
-      sells.map((c) => c.symbol),
-      'BTC sold, nothing sold on ETH',
-    ).to.deep.equal([BTC]);
+    const sells = spy.creates().filter((c) => requestOf(c).side === 'sell');
+    expect(sells.map(symbolOf), 'BTC sold, nothing sold on ETH').to.deep.equal([BTC]);
     // on main close-all waited for ETH's lane, then looked ETH's order up itself: the hung lookups had ended
     expect(
       hanging.filter((l) => sells[0].running.includes(l)),

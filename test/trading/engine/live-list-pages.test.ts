@@ -19,12 +19,8 @@ import type {
   LocalExchangeOptions,
 } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
-import {
-  closeAfterEach,
-  kitCcxtExchange,
-  startLiveEngine,
-  tickUntil as tickUntilIn,
-} from '../../support/live-engine';
+import { closeAfterEach } from '../../support/close-after-each';
+import { kitCcxtExchange, startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

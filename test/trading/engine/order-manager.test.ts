@@ -24,17 +24,24 @@ import type {
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
+import { withOverrides } from '../../support/exchange-overrides';
 import { flush, type FakeClock } from '../../support/fake-clock';
+import { closeAfterEach } from '../../support/close-after-each';
 
-/** A delegating exchange whose createOrder runs `before` first. */
+/** The paper exchange with `create` in place of its createOrder. */
 function withCreate(paper: PaperExchange, create: (req: CreateOrderRequest) => Promise<unknown>): Exchange {
-  return new Proxy(paper, {
-    get(target, prop, receiver) {
-      if (prop === 'createOrder') return create;
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  }) as Exchange;
+  return withOverrides(paper, { createOrder: create as Exchange['createOrder'] });
+}
+
+/** Bybit's create: answered with the order's ids only ("asynchronous"), nothing of its status or fills. */
+function ackOnlyCreate(paper: PaperExchange): Exchange['createOrder'] {
+  return async (req) => ({
+    ...(await paper.createOrder(req)),
+    status: 'open',
+    filled: 0,
+    average: undefined,
+    trades: undefined,
+  });
 }
 
 function paperOrdersFor(h: EngineHarness, clientOrderId: string) {
@@ -59,10 +66,7 @@ function eventLogDownWhile(down: () => boolean, code = 'ENOSPC') {
 describe('OrderManager against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   it('makes the intent durable on disk before the exchange receives the create', async () => {
     let seenOnDisk: unknown;
@@ -254,20 +258,82 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(next.clientOrderId).to.equal('bot-tst000-2');
   });
 
+  describe("an order whose create had no answer and its lookups keep missing: the exchange's other reads first", () => {
+    /** Creates taken, their answers lost; lookups by clientOrderId miss; the open-orders list and trades answer. */
+    function takenLookupsMissing(
+      opts: { tradesComplete?: boolean; orderOfTrade?: 'found' | 'missing' } = {},
+    ) {
+      return (paper: PaperExchange): Exchange =>
+        withOverrides(paper, {
+          createOrder: async (req) => {
+            await paper.createOrder(req);
+            throw new NetworkError('connection reset: no answer', {});
+          },
+          fetchOrderByClientId: (id) =>
+            Promise.reject(new OrderNotFoundError('the exchange has no such order', { clientOrderId: id })),
+          fetchSymbolTrades: async (symbol, since) => ({
+            ...(await paper.fetchSymbolTrades(symbol, since)),
+            complete: opts.tradesComplete ?? true,
+          }),
+          fetchOrder: (id, symbol) =>
+            opts.orderOfTrade === 'missing'
+              ? Promise.reject(new OrderNotFoundError('the exchange has no such order', { orderId: id }))
+              : paper.fetchOrder(id, symbol),
+        });
+    }
+
+    async function placedThenPastWindow(wrapExchange: (paper: PaperExchange) => Exchange): Promise<void> {
+      h = await EngineHarness.open({
+        config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
+        wrapExchange,
+      });
+      h.manager.startAccepting();
+      await h.manager.place(buy);
+      await h.fakeClock().advance(350, 350);
+      for (let i = 0; i < 3; i++) await h.manager.refresh('bot-tst000-1');
+    }
+
+    it('a trade of an order state does not know, looked up by its id, is ours: found, never declared never placed', async () => {
+      await placedThenPastWindow(takenLookupsMissing());
+      const order = h!.manager.order('bot-tst000-1')!;
+      expect(order.status).to.equal('filled');
+      expect(order.exchangeOrderId).to.be.a('string');
+      expect(paperOrdersFor(h!, 'bot-tst000-1')).to.have.length(1);
+      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.greaterThan(0);
+      expect(h!.eventTypes()).to.not.include('order.rejected');
+    });
+
+    it('stays unknown while a trade cannot be told apart: its order not found by id, or the trade list cut', async () => {
+      await placedThenPastWindow(takenLookupsMissing({ orderOfTrade: 'missing' }));
+      expect(h!.manager.order('bot-tst000-1')!.status).to.equal('unknown');
+      await h!.close();
+      await placedThenPastWindow(takenLookupsMissing({ tradesComplete: false }));
+      expect(h!.manager.order('bot-tst000-1')!.status).to.equal('unknown');
+    });
+
+    it('declared never placed when nothing the exchange shows can be it', async () => {
+      await placedThenPastWindow((paper) =>
+        withOverrides(paper, {
+          createOrder: () => Promise.reject(new NetworkError('connection reset')),
+        }),
+      );
+      expect(h!.manager.order('bot-tst000-1')!.status).to.equal('rejected');
+    });
+  });
+
   it('looks up at most the given number of orders declared never placed per call (the loop: a few per tick)', async () => {
     let lookups = 0;
     h = await EngineHarness.open({
       config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
       wrapExchange: (paper) =>
-        new Proxy(paper, {
-          get(target, prop, receiver) {
-            // every create is lost before it reaches the exchange: unknown, then declared never placed
-            if (prop === 'createOrder') return () => Promise.reject(new NetworkError('connection reset'));
-            if (prop === 'fetchOrderByClientId') lookups++;
-            const value = Reflect.get(target, prop, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
+        withOverrides(paper, {
+          // every create is lost before it reaches the exchange: unknown, then declared never placed
+          createOrder: () => Promise.reject(new NetworkError('connection reset')),
+          fetchOrderByClientId: (id, symbol) => {
+            lookups++;
+            return paper.fetchOrderByClientId(id, symbol);
           },
-        }) as Exchange,
+        }),
     });
     h.manager.startAccepting();
     for (let i = 0; i < 5; i++) await h.manager.place(buy);
@@ -331,33 +397,25 @@ describe('OrderManager against the paper exchange (integration)', function () {
       let sent = 0;
       return {
         wrap: (paper) =>
-          new Proxy(paper, {
-            get(target, prop, receiver) {
-              const value = Reflect.get(target, prop, receiver) as unknown;
-              if (prop === 'createOrder') {
-                return async (req: CreateOrderRequest) => {
-                  if (taken) await paper.createOrder(req);
-                  throw new NetworkError('connection reset: no answer', {});
-                };
-              }
-              if (prop === 'fetchOrderByClientId') {
-                return async (id: string, symbol: string) => {
-                  sent++;
-                  const held = gate;
-                  // the exchange answers when the request gets there, whatever the wait for its way back
-                  const answer = paper.fetchOrderByClientId(id, symbol).then(
-                    (o) => ({ o }),
-                    (e: unknown) => ({ e }),
-                  );
-                  if (held) await held;
-                  const got = await answer;
-                  if ('e' in got) throw got.e;
-                  return got.o;
-                };
-              }
-              return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+          withOverrides(paper, {
+            createOrder: async (req) => {
+              if (taken) await paper.createOrder(req);
+              throw new NetworkError('connection reset: no answer', {});
             },
-          }) as Exchange,
+            fetchOrderByClientId: async (id, symbol) => {
+              sent++;
+              const held = gate;
+              // the exchange answers when the request gets there, whatever the wait for its way back
+              const answer = paper.fetchOrderByClientId(id, symbol).then(
+                (o) => ({ o }),
+                (e: unknown) => ({ e }),
+              );
+              if (held) await held;
+              const got = await answer;
+              if ('e' in got) throw got.e;
+              return got.o;
+            },
+          }),
         hold: () => {
           gate = new Promise<void>((r) => (open = r));
         },
@@ -408,32 +466,22 @@ describe('OrderManager against the paper exchange (integration)', function () {
       h = await EngineHarness.open({
         config: READS_1S,
         wrapExchange: (paper) =>
-          new Proxy(paper, {
-            get(target, prop, receiver) {
-              const value = Reflect.get(target, prop, receiver) as unknown;
-              if (prop === 'createOrder') {
-                // Binance's "pay fees with BNB": the fill's fee is in a third currency, valued at BNB/USDT's price
-                return async (req: CreateOrderRequest) => {
-                  const answer = await paper.createOrder(req);
-                  const bnbFee = { cost: 0.0001, currency: 'BNB' };
-                  return { ...answer, trades: answer.trades?.map((t) => ({ ...t, fee: bnbFee })) };
-                };
-              }
-              if (prop === 'findMarket') {
-                // the fee market is not traded: looked up alone, as live markets loaded by symbol do
-                return async (symbol: string) =>
-                  symbol === 'BNB/USDT' ? { ...(await paper.loadMarkets())['BTC/USDT'], symbol } : undefined;
-              }
-              if (prop === 'fetchTicker') {
-                return (symbol: string) => {
-                  if (symbol !== 'BNB/USDT') return paper.fetchTicker(symbol);
-                  priceReads++;
-                  return new Promise<never>(() => {}); // the fee market's price never answers
-                };
-              }
-              return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+          withOverrides(paper, {
+            // Binance's "pay fees with BNB": the fill's fee is in a third currency, valued at BNB/USDT's price
+            createOrder: async (req) => {
+              const answer = await paper.createOrder(req);
+              const bnbFee = { cost: 0.0001, currency: 'BNB' };
+              return { ...answer, trades: answer.trades?.map((t) => ({ ...t, fee: bnbFee })) };
             },
-          }) as Exchange,
+            // the fee market is not traded: looked up alone, as live markets loaded by symbol do
+            findMarket: async (symbol) =>
+              symbol === 'BNB/USDT' ? { ...(await paper.loadMarkets())['BTC/USDT'], symbol } : undefined,
+            fetchTicker: (symbol) => {
+              if (symbol !== 'BNB/USDT') return paper.fetchTicker(symbol);
+              priceReads++;
+              return new Promise<never>(() => {}); // the fee market's price never answers
+            },
+          }),
       });
       h.manager.startAccepting();
       const placing = h.manager.place(buy);
@@ -527,20 +575,14 @@ describe('OrderManager against the paper exchange (integration)', function () {
       let sent = 0;
       return {
         wrap: (paper) =>
-          new Proxy(paper, {
-            get(target, prop, receiver) {
-              if (prop === 'cancelOrder') {
-                return async (id: string, symbol: string) => {
-                  sent++;
-                  const done = taken ? await target.cancelOrder(id, symbol) : undefined;
-                  await gate;
-                  return done ?? target.cancelOrder(id, symbol);
-                };
-              }
-              const value = Reflect.get(target, prop, receiver);
-              return typeof value === 'function' ? value.bind(target) : value;
+          withOverrides(paper, {
+            cancelOrder: async (id, symbol) => {
+              sent++;
+              const done = taken ? await paper.cancelOrder(id, symbol) : undefined;
+              await gate;
+              return done ?? paper.cancelOrder(id, symbol);
             },
-          }) as Exchange,
+          }),
         release: () => open(),
         sent: () => sent,
       };
@@ -726,19 +768,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const tradesAsked = new Promise<void>((r) => (asked = r));
     h = await EngineHarness.open({
       wrapExchange: (paper) =>
-        new Proxy(paper, {
-          get(target, prop, receiver) {
-            if (prop === 'fetchOrderTrades') {
-              return (id: string, symbol: string) => {
-                if (!gated) return target.fetchOrderTrades(id, symbol);
-                asked();
-                return gate;
-              };
-            }
-            const value = Reflect.get(target, prop, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
+        withOverrides(paper, {
+          fetchOrderTrades: (id, symbol) => {
+            if (!gated) return paper.fetchOrderTrades(id, symbol);
+            asked();
+            return gate;
           },
-        }) as Exchange,
+        }),
     });
     h.manager.startAccepting();
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
@@ -795,18 +831,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h = await EngineHarness.open({
       config: { trading: { paper: { candleMs: 60_000, startingBalances: { USDT: 100_000 } } } },
       wrapExchange: (paper) =>
-        new Proxy(paper, {
-          get(target, prop, receiver) {
-            if (prop === 'createOrder') {
-              return async (req: CreateOrderRequest) => thin(await target.createOrder(req));
-            }
-            if (prop === 'cancelOrder') {
-              return async (id: string, symbol: string) => thin(await target.cancelOrder(id, symbol));
-            }
-            const value = Reflect.get(target, prop, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
-          },
-        }) as Exchange,
+        withOverrides(paper, {
+          createOrder: async (req) => thin(await paper.createOrder(req)),
+          cancelOrder: async (id, symbol) => thin(await paper.cancelOrder(id, symbol)),
+        }),
     });
     h.manager.startAccepting();
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
@@ -830,27 +858,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
     /** Creates answer with ids only (Bybit); fetchOrder misses while `hidden()`; cancels are ids only too. */
     function ackOnly(hidden: () => boolean) {
       return (paper: PaperExchange): Exchange =>
-        new Proxy(paper, {
-          get(target, prop, receiver) {
-            if (prop === 'createOrder') {
-              return async (req: CreateOrderRequest) => ({
-                ...(await target.createOrder(req)),
-                status: 'open',
-                filled: 0,
-                average: undefined,
-                trades: undefined,
-              });
-            }
-            if (prop === 'fetchOrder') {
-              return async (id: string, symbol: string) => {
-                if (hidden()) throw new OrderNotFoundError('the exchange has no such order', { orderId: id });
-                return target.fetchOrder(id, symbol);
-              };
-            }
-            const value = Reflect.get(target, prop, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
+        withOverrides(paper, {
+          createOrder: ackOnlyCreate(paper),
+          fetchOrder: async (id, symbol) => {
+            if (hidden()) throw new OrderNotFoundError('the exchange has no such order', { orderId: id });
+            return paper.fetchOrder(id, symbol);
           },
-        }) as Exchange;
+        });
     }
 
     it('stays open while lookups miss within the not-found window, then takes the exchange view', async () => {
@@ -891,34 +905,24 @@ describe('OrderManager against the paper exchange (integration)', function () {
       opts: { tradesFail?: () => boolean; reachMs?: number; tradeReads?: { n: number } } = {},
     ) {
       const ours = (o: { clientOrderId?: string }): boolean => o.clientOrderId === 'bot-tst000-1';
+      const unlessHidden = (order: ExchangeOrder): ExchangeOrder => {
+        if (hidden() && ours(order)) throw new OrderNotFoundError('the exchange has no such order');
+        return order;
+      };
       return (paper: PaperExchange): Exchange =>
-        new Proxy(paper, {
-          get(target, prop, receiver) {
-            if (prop === 'traits') return { ...target.traits, tradeHistoryReachMs: opts.reachMs };
-            if (prop === 'fetchOrderTrades') {
-              return async (id: string, symbol: string) => {
-                if (opts.tradeReads) opts.tradeReads.n++;
-                if (opts.tradesFail?.()) throw new NetworkError('trades: 503 Service Unavailable', {});
-                return target.fetchOrderTrades(id, symbol);
-              };
-            }
-            if (prop === 'fetchOrder' || prop === 'fetchOrderByClientId') {
-              return async (id: string, symbol: string) => {
-                const order = await (prop === 'fetchOrder'
-                  ? target.fetchOrder(id, symbol)
-                  : target.fetchOrderByClientId(id, symbol));
-                if (hidden() && ours(order)) throw new OrderNotFoundError('the exchange has no such order');
-                return order;
-              };
-            }
-            if (prop === 'fetchOpenOrders') {
-              return async (symbol?: string) =>
-                (await target.fetchOpenOrders(symbol)).filter((o) => !(hidden() && ours(o)));
-            }
-            const value = Reflect.get(target, prop, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
+        withOverrides(paper, {
+          traits: { ...paper.traits, tradeHistoryReachMs: opts.reachMs },
+          fetchOrderTrades: async (id, symbol) => {
+            if (opts.tradeReads) opts.tradeReads.n++;
+            if (opts.tradesFail?.()) throw new NetworkError('trades: 503 Service Unavailable', {});
+            return paper.fetchOrderTrades(id, symbol);
           },
-        }) as Exchange;
+          fetchOrder: async (id, symbol) => unlessHidden(await paper.fetchOrder(id, symbol)),
+          fetchOrderByClientId: async (id, symbol) =>
+            unlessHidden(await paper.fetchOrderByClientId(id, symbol)),
+          fetchOpenOrders: async (symbol) =>
+            (await paper.fetchOpenOrders(symbol)).filter((o) => !(hidden() && ours(o))),
+        });
     }
 
     /** A limit buy whose first slice fills at once and whose rest rests, then hidden past the not-found window. */
@@ -1037,33 +1041,18 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // Bybit: a create is answered with ids only ("asynchronous"); right after a fill its order history "may
       // delay", it is gone from the open orders and its fills may not be listed yet
       const lagging = (paper: PaperExchange): Exchange =>
-        new Proxy(paper, {
-          get(target, prop, receiver) {
-            if (prop === 'createOrder') {
-              return async (req: CreateOrderRequest) => ({
-                ...(await target.createOrder(req)),
-                status: 'open',
-                filled: 0,
-                average: undefined,
-                trades: undefined,
-              });
-            }
-            if (prop === 'fetchOrder' || prop === 'fetchOrderByClientId') {
-              return async (id: string, symbol: string) => {
-                if (lag.on) throw new OrderNotFoundError('the exchange has no such order', { orderId: id });
-                return prop === 'fetchOrder'
-                  ? target.fetchOrder(id, symbol)
-                  : target.fetchOrderByClientId(id, symbol);
-              };
-            }
-            if (prop === 'fetchOrderTrades') {
-              return async (id: string, symbol: string) =>
-                lag.on ? [] : target.fetchOrderTrades(id, symbol);
-            }
-            const value = Reflect.get(target, prop, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
+        withOverrides(paper, {
+          createOrder: ackOnlyCreate(paper),
+          fetchOrder: async (id, symbol) => {
+            if (lag.on) throw new OrderNotFoundError('the exchange has no such order', { orderId: id });
+            return paper.fetchOrder(id, symbol);
           },
-        }) as Exchange;
+          fetchOrderByClientId: async (id, symbol) => {
+            if (lag.on) throw new OrderNotFoundError('the exchange has no such order', { orderId: id });
+            return paper.fetchOrderByClientId(id, symbol);
+          },
+          fetchOrderTrades: async (id, symbol) => (lag.on ? [] : paper.fetchOrderTrades(id, symbol)),
+        });
       h = await EngineHarness.open({
         wrapExchange: lagging,
         config: { trading: { orders: { unknownNotFoundWindowMs: 200 } } },
@@ -1126,13 +1115,9 @@ describe('OrderManager against the paper exchange (integration)', function () {
   it("refuses at start a bot id whose longest clientOrderId would not fit the exchange's rule (OKX: 32 letters or digits)", async () => {
     // the paper exchange with OKX's clientOrderId rule: <botId>Z<installId (6)>Z<seq (up to 10 digits)>
     const okxRule = (paper: PaperExchange): Exchange =>
-      new Proxy(paper, {
-        get(target, prop, receiver) {
-          if (prop === 'traits') return { lookupGraceMs: 5_000, clientOrderId: okxProfile.clientOrderId };
-          const value = Reflect.get(target, prop, receiver);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      }) as Exchange;
+      withOverrides(paper, {
+        traits: { ...paper.traits, lookupGraceMs: 5_000, clientOrderId: okxProfile.clientOrderId },
+      });
     h = await EngineHarness.open({ config: { app: { botId: 'abcdefghijklmn' } }, wrapExchange: okxRule });
     h.manager.startAccepting();
     expect((await h.manager.place(buy)).clientOrderId).to.equal('abcdefghijklmnZtst000Z1');

@@ -36,6 +36,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     listed: true,
     halted: false,
     pending: [],
+    inferredSell: null,
     cooldownUntil: null,
     protectiveCooldownUntil: null,
     now: NOW,
@@ -103,6 +104,17 @@ describe('placementBlock: the one answer to "may an order be placed on this symb
       expect(got).to.deep.equal(expected);
     });
   }
+
+  it('holds every order of a symbol whose inferred sell is in question, its stop-loss and close-all included', () => {
+    const inferredSell = { orders: ['bot-2'], reason: 'the account holds less BTC than before sell bot-2' };
+    for (const purpose of ['entry', 'exit', 'stop-loss', 'take-profit', 'close-all'] as const) {
+      expect(placementBlock(facts({ inferredSell }), purpose)).to.deep.equal({
+        rule: 'inferred-sell',
+        orders: ['bot-2'],
+        reason: inferredSell.reason,
+      });
+    }
+  });
 
   it('names the orders that hold the symbol and the reason an operator can act on', () => {
     const block = placementBlock(facts({ pending: [working] }), 'close-all');

@@ -1,14 +1,13 @@
 import { expect } from 'chai';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
+import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
 
 describe('reconcileWithExchange against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   it('reports an open order of ours that state holds only as "never placed"', async () => {
     h = await EngineHarness.open();
@@ -52,17 +51,10 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
     let lagging = false;
     h = await EngineHarness.open({
       wrapExchange: (paper) =>
-        new Proxy(paper, {
-          get(target, prop, receiver) {
-            const value = Reflect.get(target, prop, receiver);
-            if (prop === 'fetchOrder' && lagging) {
-              return async (id: string, symbol: string) => ({
-                ...(await target.fetchOrder(id, symbol)),
-                status: 'open',
-                filled: 0,
-              });
-            }
-            return typeof value === 'function' ? value.bind(target) : value;
+        withOverrides(paper, {
+          fetchOrder: async (id, symbol) => {
+            const answer = await paper.fetchOrder(id, symbol);
+            return lagging ? { ...answer, status: 'open', filled: 0 } : answer;
           },
         }),
     });

@@ -7,36 +7,13 @@ import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import { EngineHarness } from '../../support/engine-harness';
-import { closeAfterEach, kitCcxtExchange } from '../../support/live-engine';
+import { recordCalls, withOverrides, type RecordedCall } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
+import { kitCcxtExchange } from '../../support/live-engine';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
 const ORDERS_PER_SYMBOL = 4;
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
-
-/** Calls `onFirstAnswer` when the first call made through the exchange after `arm()` settles. */
-function firstAnswerWatch(
-  exchange: Exchange,
-  watch: { armed: boolean; onFirstAnswer: () => void },
-): Exchange {
-  let answered = false;
-  return new Proxy(exchange, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        const out = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (out instanceof Promise && watch.armed) {
-          const settled = (): void => {
-            if (!answered) watch.onFirstAnswer();
-            answered = true;
-          };
-          out.then(settled, settled);
-        }
-        return out;
-      };
-    },
-  }) as Exchange;
-}
 
 describe('start-up recovery: the requests it makes of the exchange (real ccxt, local Binance)', function () {
   this.timeout(60_000);
@@ -95,20 +72,24 @@ describe('start-up recovery: the requests it makes of the exchange (real ccxt, l
   it('sends those reads together: every one reaches the exchange before the first answer comes back', async () => {
     let before = 0;
     let inAtFirstAnswer = -1;
-    const watch = {
-      armed: false,
-      onFirstAnswer: () => {
-        inAtFirstAnswer = fake!.requests.length - before;
-      },
-    };
-    await restartedWithRestingOrders((ex) => firstAnswerWatch(ex, watch));
+    // the calls made once armed; the first of them to be answered marks how many requests were in by then
+    let calls: RecordedCall[] = [];
+    let armedAt = Infinity;
+    await restartedWithRestingOrders((ex) => {
+      const recorded = recordCalls(ex, (call) => {
+        if (inAtFirstAnswer < 0 && calls.indexOf(call) >= armedAt)
+          inAtFirstAnswer = fake!.requests.length - before;
+      });
+      calls = recorded.calls;
+      return recorded.exchange;
+    });
     // every read answers late: ccxt's stock Binance limiter (one cost unit per 50 ms: 200 ms after a weight-20
     // read) would have let only the first two of them out by then, a recovery reading one at a time only one
     for (const route of [...SYMBOLS.map(() => 'allOrders'), 'openOrders', 'account']) {
       fake!.faults.next(route, { kind: 'delay', ms: 600 });
     }
     before = fake!.requests.length;
-    watch.armed = true;
+    armedAt = calls.length;
     await h!.loop.recover(LAST_EXIT);
     expect(inAtFirstAnswer).to.equal(SYMBOLS.length + 2);
   });
@@ -118,18 +99,14 @@ describe('start-up recovery: the requests it makes of the exchange (real ccxt, l
     // fills; equity from the early balance would count the quote spent on them and the coins they bought both
     let pinned = false;
     const pinOnBalance = (ex: Exchange): Exchange =>
-      new Proxy(ex, {
-        get(target, prop, receiver) {
-          const value = Reflect.get(target, prop, receiver);
-          if (prop !== 'fetchBalance' || typeof value !== 'function') return value;
-          return async (...args: unknown[]) => {
-            const answer = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-            if (armed && !pinned) {
-              pinned = true;
-              fake!.pinPrice('BTC/USDT', btcPrice * 0.3);
-            }
-            return answer;
-          };
+      withOverrides(ex, {
+        fetchBalance: async () => {
+          const answer = await ex.fetchBalance();
+          if (armed && !pinned) {
+            pinned = true;
+            fake!.pinPrice('BTC/USDT', btcPrice * 0.3);
+          }
+          return answer;
         },
       });
     let armed = false;

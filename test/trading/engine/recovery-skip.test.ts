@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { EngineHarness, orderId } from '../../support/engine-harness';
+import { closeAfterEach } from '../../support/close-after-each';
 
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
 const BTC = 'BTC/USDT';
@@ -15,10 +16,7 @@ const BTC = 'BTC/USDT';
 describe('startup recovery: the skip check for orders the open list shows as state has them (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   /**
    * A limit buy placed through the manager, worth ten partial-fill slices and marketable (its first slice filled

@@ -3,7 +3,9 @@ import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness, MARKET_BUY, intent } from '../../support/engine-harness';
+import { callsTo, recordCalls, withOverrides, type RecordedCall } from '../../support/exchange-overrides';
 import { FAKE_CLOCK_START } from '../../support/fake-clock';
+import { closeAfterEach } from '../../support/close-after-each';
 
 const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
 
@@ -16,10 +18,7 @@ async function restingBuy(h: EngineHarness, clientOrderId: string): Promise<void
 describe('startup recovery against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   async function withIntent(seq: number, order: LocalOrder): Promise<void> {
     await h!.files.store.commit((d) => {
@@ -108,13 +107,7 @@ describe('startup recovery against the paper exchange (integration)', function (
     await restingBuy(h, 'bot-tst000-9');
     // the open-orders list no longer has it: it filled or was cancelled between the two reads
     const openListWithout = (paper: PaperExchange): Exchange =>
-      new Proxy(paper, {
-        get(target, prop, receiver) {
-          if (prop === 'fetchOpenOrders') return async () => [];
-          const value = Reflect.get(target, prop, receiver) as unknown;
-          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-        },
-      });
+      withOverrides(paper, { fetchOpenOrders: () => Promise.resolve([]) });
     h = await h.restart({ wrapExchange: openListWithout });
     const summary = await h.loop.recover(LAST_EXIT);
     // dropped before: neither finished in the recent list nor listed open — its fills a position nobody knew of
@@ -266,27 +259,10 @@ describe('startup recovery against the paper exchange (integration)', function (
   });
 });
 
-/** A delegating exchange that records every call (method and first argument) made through it. */
-function counting(paper: PaperExchange, calls: Array<{ method: string; arg: unknown }>): Exchange {
-  return new Proxy(paper, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push({ method: String(prop), arg: args[0] });
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  }) as Exchange;
-}
-
 describe('startup recovery with many open orders (integration)', function () {
   this.timeout(30_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   it('answers open orders from one fetchOpenOrders of all symbols, fetching only the orders no longer open and missing fills', async () => {
     const symbols = ['BTC/USDT', 'ETH/USDT'];
@@ -330,19 +306,23 @@ describe('startup recovery with many open orders (integration)', function () {
     await h.paper.cancelOrder(cancelled.exchangeOrderId!, 'ETH/USDT');
 
     await h.fakeClock().advance(300, 100); // down for three candles: the big order fills more meanwhile
-    const calls: Array<{ method: string; arg: unknown }> = [];
-    h = await h.restart({ wrapExchange: (paper) => counting(paper, calls) });
+    let calls: RecordedCall[] = [];
+    h = await h.restart({
+      wrapExchange: (paper) => {
+        const recorded = recordCalls(paper);
+        calls = recorded.calls;
+        return recorded.exchange;
+      },
+    });
     calls.length = 0; // count recovery only, not the harness's own start-up (loadMarkets)
     const summary = await h.loop.recover(LAST_EXIT);
 
-    const openCalls = calls.filter((c) => c.method === 'fetchOpenOrders').map((c) => c.arg);
+    const openCalls = callsTo(calls, 'fetchOpenOrders').map((c) => c.args[0]);
     // one list of all symbols answers for the live orders and for the orders state does not know
     expect(openCalls).to.deep.equal([undefined]);
     // only the order that is no longer open is fetched on its own
-    expect(calls.filter((c) => c.method === 'fetchOrder').map((c) => c.arg)).to.deep.equal([
-      cancelled.exchangeOrderId,
-    ]);
-    expect(calls.filter((c) => c.method === 'fetchOrderByClientId')).to.have.length(0);
+    expect(callsTo(calls, 'fetchOrder').map((c) => c.args[0])).to.deep.equal([cancelled.exchangeOrderId]);
+    expect(callsTo(calls, 'fetchOrderByClientId')).to.have.length(0);
 
     expect(summary.changedWhileDown).to.deep.equal([
       { clientOrderId: cancelled.clientOrderId, from: 'open', to: 'cancelled' },

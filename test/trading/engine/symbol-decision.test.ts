@@ -45,6 +45,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     listed: true,
     halted: false,
     pending: [],
+    inferredSell: null,
     cooldownUntil: null,
     protectiveCooldownUntil: null,
     now: NOW,

@@ -16,21 +16,8 @@ import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { FAKE_CLOCK_START, FakeClock, flush } from '../../support/fake-clock';
 import { EngineHarness, MARKET_BUY, ScriptedStrategy } from '../../support/engine-harness';
-
-/** Delegates to the paper exchange, with per-method overrides. */
-function override(
-  paper: PaperExchange,
-  methods: Partial<Record<keyof Exchange, (...args: never[]) => unknown>>,
-): Exchange {
-  return new Proxy(paper, {
-    get(target, prop, receiver) {
-      const own = methods[prop as keyof Exchange];
-      if (own) return own;
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  }) as Exchange;
-}
+import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
 
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
@@ -69,10 +56,7 @@ async function pastNextPeriod(h: EngineHarness): Promise<void> {
 describe('TradingLoop against the paper exchange (integration)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  closeAfterEach(() => [h]);
 
   async function started(
     opts: Parameters<typeof EngineHarness.open>[0] = {},
@@ -94,7 +78,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       config: TEN_PCT_DRAWDOWN_ON_20K,
       wrapExchange: (paper) => {
         paperRef = paper;
-        return override(paper, {
+        return withOverrides(paper, {
           fetchOrder: ((id: string, symbol: string) =>
             fail.lookup?.()
               ? Promise.reject(new NetworkError('lookup timed out', {}))
@@ -186,7 +170,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       wrapExchange: (paper) => {
         paperRef = paper;
         // every order read forgets the first order while hidden (its trades stay: none)
-        return override(paper, {
+        return withOverrides(paper, {
           fetchOrder: (async (id: string, symbol: string) => {
             const order = await paperRef!.fetchOrder(id, symbol);
             if (hidden && ours(order)) throw new OrderNotFoundError('the exchange has no such order', {});
@@ -230,7 +214,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h } = await started({
       wrapExchange: (paper) => {
         paperRef = paper;
-        return override(paper, {
+        return withOverrides(paper, {
           fetchOpenOrders: ((symbol?: string) => {
             listReads++;
             return hang ? new Promise(() => {}) : paperRef!.fetchOpenOrders(symbol);
@@ -268,7 +252,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       config: { ...NO_SLTP, trading: { ...NO_SLTP.trading, orders: { type: 'limit' } } },
       wrapExchange: (paper) => {
         paperRef = paper;
-        return override(paper, {
+        return withOverrides(paper, {
           // each lookup answers just inside the read deadline
           fetchOrder: ((id: string, symbol: string) => {
             if (!slow) return paperRef!.fetchOrder(id, symbol);
@@ -322,7 +306,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h, strategy } = await started({
       wrapExchange: (paper) => {
         paperRef = paper;
-        return override(paper, {
+        return withOverrides(paper, {
           // ticks wait behind close-all: a balance read that never answers must not hold it
           fetchBalance: (() => {
             balanceReads++;
@@ -395,7 +379,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       config: { trading: { risk: { stopLossPct: 0.5, takeProfitPct: 0 } } },
       wrapExchange: (paper) => {
         paperRef = paper;
-        return override(paper, {
+        return withOverrides(paper, {
           fetchTicker: (async (symbol: string) => {
             const real = await paperRef!.fetchTicker(symbol);
             return pinned === undefined ? real : { ...real, last: pinned };
@@ -433,15 +417,12 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     let cancelFails = false;
     const { h, strategy } = await started({
       wrapExchange: (paper) =>
-        new Proxy(paper, {
-          get(target, prop, receiver) {
-            if (prop === 'cancelOrder' && cancelFails) {
-              return () => Promise.reject(new NetworkError('cancel: connection reset'));
-            }
-            const value = Reflect.get(target, prop, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
-          },
-        }) as Exchange,
+        withOverrides(paper, {
+          cancelOrder: (id, symbol) =>
+            cancelFails
+              ? Promise.reject(new NetworkError('cancel: connection reset'))
+              : paper.cancelOrder(id, symbol),
+        }),
     });
     strategy.next = HOLD;
     await h.loop.pauseEntries('kill switch: daily loss', 'risk');
@@ -478,7 +459,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
   it('pauses entries with an event on an operational error, without crashing', async () => {
     const { h } = await started({
       wrapExchange: (paper) =>
-        override(paper, {
+        withOverrides(paper, {
           fetchBalance: () =>
             Promise.reject(new AuthenticationError('invalid API key', { exchange: 'paper' })),
         }),
@@ -533,7 +514,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     let keyRefused = false;
     const { h } = await started({
       wrapExchange: (paper) =>
-        override(paper, {
+        withOverrides(paper, {
           fetchBalance: (() =>
             keyRefused
               ? Promise.reject(new AuthenticationError('invalid API key', { exchange: 'paper' }))
@@ -576,7 +557,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h } = await started({
       config: { ...NO_SLTP, trading: { ...NO_SLTP.trading, unreachableAlertMs: 30_000 } },
       wrapExchange: (paper) =>
-        override(paper, {
+        withOverrides(paper, {
           fetchCandles: ((symbol: string, tf: string, limit: number) =>
             down
               ? Promise.reject(new NetworkError('ECONNRESET'))
@@ -606,7 +587,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h, strategy } = await started({
       config: { trading: { ...NO_SLTP.trading, orders: { rejectCooldownMs: 300_000 } } },
       wrapExchange: (paper) =>
-        override(paper, {
+        withOverrides(paper, {
           createOrder: (() => {
             creates++;
             return Promise.reject(new InvalidOrderError('LOT_SIZE', { symbol: 'BTC/USDT' }));
@@ -631,7 +612,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
   it('pauses entries when the exchange refuses an order for insufficient funds', async () => {
     const { h, strategy } = await started({
       wrapExchange: (paper) =>
-        override(paper, {
+        withOverrides(paper, {
           createOrder: (() => Promise.reject(new InsufficientFundsError('balance too low', {}))) as never,
         }),
     });
@@ -652,7 +633,8 @@ describe('TradingLoop against the paper exchange (integration)', function () {
 
   it('lets an unknown error out of the tick (the process exits 1)', async () => {
     const { h } = await started({
-      wrapExchange: (paper) => override(paper, { fetchCandles: () => Promise.reject(new TypeError('bug')) }),
+      wrapExchange: (paper) =>
+        withOverrides(paper, { fetchCandles: () => Promise.reject(new TypeError('bug')) }),
     });
     try {
       await h.loop.tick();
@@ -688,7 +670,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     h = await EngineHarness.open({
       clock,
       config: { trading: { risk: { ...NO_SLTP.trading.risk, maxDailyLossPct: 5, maxDrawdownPct: 90 } } },
-      wrapExchange: (paper) => override(paper, { clockOffsetMs: () => hostAheadMs }),
+      wrapExchange: (paper) => withOverrides(paper, { clockOffsetMs: () => hostAheadMs }),
     });
     expect(h.loop.exchangeClock.now()).to.equal(Date.UTC(2026, 11, 2, 23, 59, 40));
     // a round trip that lost 1 000 USDT (10 % of the 10 000 account), its sell filled at 23:59:30 exchange time
@@ -807,7 +789,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h } = await started({
       wrapExchange: (paper) => {
         paperRef = paper;
-        return override(paper, {
+        return withOverrides(paper, {
           fetchBalance: (async () => {
             if (holding) await hold;
             return paperRef!.fetchBalance();
@@ -920,7 +902,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h, strategy } = await started({
       wrapExchange: (paper) => {
         paperRef = paper;
-        return override(paper, {
+        return withOverrides(paper, {
           createOrder: (async (req: never) => ({
             ...(await paperRef!.createOrder(req)),
             trades: undefined,
@@ -1009,7 +991,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
         config: ONE_S_READS,
         clock: new FakeClock(midnight - 4_000),
         wrapExchange: (paper) =>
-          override(paper, {
+          withOverrides(paper, {
             fetchOrder: ((id: string, symbol: string) =>
               spy.wrap(id, () => paper.fetchOrder(id, symbol))) as never,
           }),
@@ -1045,7 +1027,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       const { h, strategy } = await started({
         config: ONE_S_READS,
         wrapExchange: (paper) =>
-          override(paper, {
+          withOverrides(paper, {
             // the first create never reaches the exchange: unknown, then declared never placed
             createOrder: ((request: Parameters<Exchange['createOrder']>[0]) => {
               if (!createLost) return paper.createOrder(request);
@@ -1100,7 +1082,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
         },
       },
       wrapExchange: (paper) =>
-        override(paper, {
+        withOverrides(paper, {
           fetchTicker: (async (symbol: never) => {
             await hung;
             return paper.fetchTicker(symbol);
@@ -1131,7 +1113,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h } = await started({
       wrapExchange: (paper) => {
         paperRef = paper;
-        return override(paper, {
+        return withOverrides(paper, {
           createOrder: (async (req: never) => {
             sent();
             await h.clock.sleep(200); // the create takes 200 ms on the exchange

@@ -11,7 +11,8 @@ import { OrderNotFoundError } from '../../../src/shared/errors';
 import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { bybitKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
-import { closeAfterEach, kitCcxtExchange } from '../../support/live-engine';
+import { closeAfterEach } from '../../support/close-after-each';
+import { kitCcxtExchange } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const DAY_MS = 86_400_000;

@@ -1,0 +1,121 @@
+/**
+ * A sell that ended on our inference while the exchange carried it out (review 26, finding 1), through real ccxt
+ * against each verified exchange's local double, the owner holding 1 BTC of their own beside the bot's position:
+ * - its create taken, its answer lost, and every read lagging past the unknown-order window: declared never placed;
+ * - acknowledged, and its reads (lookups, open orders, fills) lagging past the not-found window: settled as absent
+ *   with nothing filled.
+ * Either way the stop-loss still fires on the next ticks. Before, it sold again — from the owner's coins. Now the
+ * symbol's orders wait (held-balance.ts `inferredSellCoins`: the balance read after the verdict shows the coins
+ * gone) until the order is found and its fills booked. Real clock: real ccxt signs its requests, and the doubles'
+ * lag runs on real time.
+ */
+import { expect } from 'chai';
+import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
+import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
+import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import type { Signal } from '../../../src/trading/strategy/strategy';
+import { HOLD } from '../../../src/trading/strategy/strategy';
+import { closeAfterEach } from '../../support/close-after-each';
+import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID } from '../../support/engine-harness';
+import { startLiveEngine, tickUntil } from '../../support/live-engine';
+
+const BTC = 'BTC/USDT';
+const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
+/** The owner's own BTC, held before the bot started. */
+const OWNERS_BTC = 1;
+
+function inferredSellSuite(kit: ExchangeKit): void {
+  const id = (n: number): string =>
+    clientOrderIdFor('bot', TEST_INSTALL_ID, n, kit.profile.clientOrderId.separator);
+
+  describe(`a sell ended on our inference that the exchange carried out (real ccxt, local ${kit.id})`, function () {
+    this.timeout(90_000);
+    let fake: LocalExchange | undefined;
+    let h: EngineHarness | undefined;
+    closeAfterEach(() => [h, fake]);
+
+    /** The live engine on BTC (not-found window 1 s), a position bought, its price dropped: the stop-loss fires. */
+    async function boughtThenDropped(): Promise<{ engine: EngineHarness; fake: LocalExchange }> {
+      const assets = kit.thirdCurrency ? { [kit.thirdCurrency.asset]: 10 } : {};
+      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: OWNERS_BTC, ...assets } });
+      const strategy = new ScriptedStrategy();
+      const engine = await startLiveEngine(kit, fake.url, {
+        config: {
+          trading: {
+            mode: 'live',
+            symbols: [BTC],
+            risk: { stopLossPct: 2, takeProfitPct: 0 },
+            orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
+          },
+        },
+        strategy,
+      });
+      h = engine;
+      strategy.next = ENTER;
+      await tickUntil(engine, () => (engine.manager.positions()[BTC]?.amount ?? 0) > 0, 60);
+      strategy.next = HOLD;
+      // a tick with the position settled: the owner's own BTC is measured beside it
+      await engine.loop.tick();
+      const entry = engine.manager.order(id(1))!;
+      fake.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
+      return { engine, fake };
+    }
+
+    const traded = (side: 'buy' | 'sell'): number =>
+      fake!.trades(BTC).reduce((sum, t) => sum + (t.side === side ? t.qty : 0), 0);
+
+    /** Ticks on until the stop-loss is booked sold; nothing sold beyond the bot's own coins meanwhile. */
+    async function soldOnceOnly(engine: EngineHarness): Promise<void> {
+      const bought = traded('buy');
+      await tickUntil(engine, () => !engine.manager.openPositions().some((p) => p.symbol === BTC), 200);
+      expect(traded('sell'), "sold no more than the bot bought: the owner's coins untouched").to.be.at.most(
+        bought + 1e-12,
+      );
+      // the owner's own BTC, and the dust the fees left of the position
+      expect(fake!.balance('BTC')).to.be.closeTo(
+        OWNERS_BTC + (engine.manager.positions()[BTC]?.amount ?? 0),
+        1e-9,
+      );
+      const sells = engine.manager.hotOrders((o) => o.side === 'sell' && o.purpose === 'stop-loss');
+      expect(
+        sells.map((o) => o.clientOrderId),
+        'one stop-loss sent',
+      ).to.deep.equal([id(2)]);
+      expect(engine.manager.order(id(2))!.filled, 'its fills booked once').to.be.closeTo(
+        traded('sell'),
+        1e-9,
+      );
+    }
+
+    it('declared never placed (its create taken, its answer lost, its reads lagging): no second sell until it is found', async () => {
+      const { engine } = await boughtThenDropped();
+      fake!.lookupLagMs = 3_000;
+      fake!.fault('createOrder', { kind: 'taken-then-unknown' });
+      await tickUntil(engine, () => engine.manager.order(id(2))?.status === 'rejected', 100);
+      // the verdict: on the next ticks the stop-loss still fires, and the balance shows the coins gone
+      for (let i = 0; i < 4; i++) await engine.loop.tick();
+      expect(engine.manager.order(id(3)), 'no second sell while the first is in question').to.equal(
+        undefined,
+      );
+      await soldOnceOnly(engine);
+      expect(engine.eventTypes()).to.include('order.taken_back');
+    });
+
+    it('settled as absent (acknowledged, its reads lagging past the window): no second sell until it is found', async () => {
+      const { engine } = await boughtThenDropped();
+      fake!.lookupLagMs = 6_000;
+      await tickUntil(
+        engine,
+        () => engine.manager.order(id(2))?.settledAbsent === true || traded('sell') > 0,
+        100,
+      );
+      for (let i = 0; i < 4; i++) await engine.loop.tick();
+      expect(engine.manager.order(id(3)), 'no second sell while the first is in question').to.equal(
+        undefined,
+      );
+      await soldOnceOnly(engine);
+    });
+  });
+}
+
+for (const kit of EXCHANGE_KITS) inferredSellSuite(kit);
