@@ -35,9 +35,11 @@ function inferredSellSuite(kit: ExchangeKit): void {
     closeAfterEach(() => [h, fake]);
 
     /** The live engine on BTC (not-found window 1 s), a position bought, its price dropped: the stop-loss fires. */
-    async function boughtThenDropped(): Promise<{ engine: EngineHarness; fake: LocalExchange }> {
+    async function boughtThenDropped(
+      ownersBtc = OWNERS_BTC,
+    ): Promise<{ engine: EngineHarness; fake: LocalExchange }> {
       const assets = kit.thirdCurrency ? { [kit.thirdCurrency.asset]: 10 } : {};
-      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: OWNERS_BTC, ...assets } });
+      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: ownersBtc, ...assets } });
       const strategy = new ScriptedStrategy();
       const engine = await startLiveEngine(kit, fake.url, {
         config: {
@@ -114,6 +116,18 @@ function inferredSellSuite(kit: ExchangeKit): void {
         undefined,
       );
       await soldOnceOnly(engine);
+    });
+
+    it("settled as absent with the owner holding none: no write-off in between, the realized PnL is the round trip's", async () => {
+      // review 26, finding 2: the coins the lagging sell sold were written off at price 0 as a shortfall, then the
+      // sell was taken back and replayed after the write-off, its proceeds dropped: realized −99 for −5.7 lost
+      const { engine } = await boughtThenDropped(0);
+      fake!.lookupLagMs = 6_000;
+      await tickUntil(engine, () => !engine.manager.openPositions().some((p) => p.symbol === BTC), 300);
+      expect(engine.manager.hotOrders((o) => o.purpose === 'write-off')).to.deep.equal([]);
+      const book = engine.manager.positions()[BTC];
+      // the quote the round trip cost, less the cost of the dust its fees left (still held, not realized)
+      expect(book.realizedPnl).to.be.closeTo(fake!.balance('USDT') - 10_000 + book.costBasis, 0.01);
     });
   });
 }
