@@ -21,7 +21,7 @@ import { positionsOf } from './fill-sync';
 import {
   confirmedShortfalls,
   feesPaidInCoin,
-  inferredSellCoins,
+  inferredOrderCoins,
   ownerHolding,
   shortfallsOf,
   writeOffFills,
@@ -43,8 +43,8 @@ export interface ShortfallWatchOptions {
   logger: Logger;
 }
 
-/** A symbol's orders held by its sells that ended on our inference (held-balance.ts `inferredSellCoins`). */
-export interface InferredSellHold {
+/** A symbol's orders held by its orders that ended on our inference (held-balance.ts `inferredOrderCoins`). */
+export interface InferredOrderHold {
   orders: string[];
   reason: string;
 }
@@ -58,8 +58,8 @@ export class ShortfallWatch {
   private reading?: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number };
   /** What the owner holds of each coin beside the bot's positions, as last measured on a settled reading. */
   private readonly owner = new Map<string, number>();
-  /** Sells ended on our inference that a reading after the verdict showed did not sell more than booked. */
-  private readonly coinsPresent = new Set<string>();
+  /** Orders ended on our inference that a reading after the verdict showed were not carried out beyond their fills. */
+  private readonly notCarriedOut = new Set<string>();
 
   constructor(private readonly opts: ShortfallWatchOptions) {}
 
@@ -113,57 +113,57 @@ export class ShortfallWatch {
   }
 
   /**
-   * The symbol's sells that ended on our inference whose coins are not known to be there (held-balance.ts
-   * `inferredSellCoins`: gone, or no reading since the verdict): the symbol's orders wait — an exit sent again would
-   * sell the owner's coins — until the order is found (never-placed-recheck.ts, for 24 h) or a reading shows the
-   * coins there. Null when none holds it.
+   * The symbol's orders that ended on our inference and may have been carried out (held-balance.ts
+   * `inferredOrderCoins`: the balance says so, or no reading since the verdict): the symbol's orders wait — a sell
+   * sent again would sell the owner's coins, a buy would spend the stake twice — until the order is found
+   * (never-placed-recheck.ts, for 24 h) or a reading shows it was not. Null when none holds it.
    */
-  inferredSellHold(symbol: string): InferredSellHold | null {
+  inferredOrderHold(symbol: string): InferredOrderHold | null {
     const { manager, clock } = this.opts;
     const now = clock.now();
     const positions = manager.openPositions();
     const step = manager.markets[symbol]?.amountStep ?? 0;
-    const gone: string[] = [];
+    const carriedOut: LocalOrder[] = [];
     const waiting: string[] = [];
-    for (const o of this.inferredSells(now, symbol)) {
-      const coins = inferredSellCoins(o, this.reading, positions, step);
-      if (coins === 'present') this.coinsPresent.add(o.clientOrderId);
-      else if (coins === 'gone') gone.push(o.clientOrderId);
+    for (const o of this.inferredOrders(now, symbol)) {
+      const coins = inferredOrderCoins(o, this.reading, positions, step);
+      if (coins === 'not-carried-out') this.notCarriedOut.add(o.clientOrderId);
+      else if (coins === 'carried-out') carriedOut.push(o);
       else if (coins === 'wait') waiting.push(o.clientOrderId);
     }
-    if (gone.length > 0) {
+    if (carriedOut.length > 0) {
       const { base } = splitSymbol(symbol);
+      const what = carriedOut.map((o) => `${o.side} ${o.clientOrderId}`).join(', ');
       return {
-        orders: gone,
+        orders: carriedOut.map((o) => o.clientOrderId),
         reason:
-          `the account holds less ${base} than before sell ${gone.join(', ')} was sent, which ended with its lookups ` +
-          `missing: the exchange may have carried it out; nothing is placed until it is found (looked up again for 24 h)`,
+          `the account's ${base} moved as if ${what} had been carried out, which ended with its lookups missing: ` +
+          `nothing is placed until it is found (looked up again for 24 h)`,
       };
     }
     if (waiting.length > 0) {
       return {
         orders: waiting,
-        reason: `sell ${waiting.join(', ')} ended with its lookups missing: waiting for a balance read to show it did not sell`,
+        reason: `order ${waiting.join(', ')} ended with its lookups missing: waiting for a balance read to show it was not carried out`,
       };
     }
     return null;
   }
 
-  /** Sells of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */
-  private inferredSells(now: number, symbol?: string): LocalOrder[] {
+  /** Orders of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */
+  private inferredOrders(now: number, symbol?: string): LocalOrder[] {
     return this.opts.manager.hotOrders(
       (o) =>
         (symbol === undefined || o.symbol === symbol) &&
-        o.side === 'sell' &&
         o.filled < o.amount &&
         stillRechecked(o, { horizonMs: RECHECK_HORIZON_MS }, now) &&
-        !this.coinsPresent.has(o.clientOrderId),
+        !this.notCarriedOut.has(o.clientOrderId),
     );
   }
 
   /**
    * The owner's holding of each coin the bot trades, on a reading where the coin has no order of ours in flight
-   * (`unsettled` symbols) and no sell ended on our inference still in question: the balance and the positions then
+   * (`unsettled` symbols) and no order ended on our inference still in question: the balance and the positions then
    * count the same fills. Other coins keep what was measured before.
    */
   private measureOwner(
@@ -174,7 +174,7 @@ export class ShortfallWatch {
     const { manager, clock } = this.opts;
     const busy = new Set<string>();
     for (const symbol of unsettled) busy.add(splitSymbol(symbol).base);
-    for (const o of this.inferredSells(clock.now())) busy.add(splitSymbol(o.symbol).base);
+    for (const o of this.inferredOrders(clock.now())) busy.add(splitSymbol(o.symbol).base);
     const coins = new Set([...Object.keys(manager.markets), ...positions.map((p) => p.symbol)]);
     for (const symbol of coins) {
       const { base } = splitSymbol(symbol);
