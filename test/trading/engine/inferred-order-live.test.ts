@@ -1,13 +1,15 @@
 /**
- * A sell that ended on our inference while the exchange carried it out (review 26, finding 1), through real ccxt
+ * An order that ended on our inference while the exchange carried it out (review 26, finding 1), through real ccxt
  * against each verified exchange's local double, the owner holding 1 BTC of their own beside the bot's position:
- * - its create taken, its answer lost, and every read lagging past the unknown-order window: declared never placed;
- * - acknowledged, and its reads (lookups, open orders, fills) lagging past the not-found window: settled as absent
- *   with nothing filled.
- * Either way the stop-loss still fires on the next ticks. Before, it sold again — from the owner's coins. Now the
- * symbol's orders wait (held-balance.ts `inferredOrderCoins`: the balance read after the verdict shows the coins
- * gone) until the order is found and its fills booked. Real clock: real ccxt signs its requests, and the doubles'
- * lag runs on real time.
+ * - a stop-loss sell, its create taken, its answer lost, and every read lagging past the unknown-order window:
+ *   declared never placed;
+ * - a stop-loss sell acknowledged, its reads (lookups, open orders, fills) lagging past the not-found window:
+ *   settled as absent with nothing filled (Binance's create answer carries the fills: there it is simply filled);
+ * - an entry declared never placed alike.
+ * Before, the stop-loss sold again on the next ticks — from the owner's coins — and the entry bought again. Now the
+ * symbol's orders wait (held-balance.ts `inferredOrderCoins`: the balance read after the verdict shows it carried
+ * out) until the order is found and its fills booked. Real clock: real ccxt signs its requests, and the doubles' lag
+ * runs on real time.
  */
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
