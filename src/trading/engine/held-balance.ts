@@ -166,7 +166,9 @@ export function writeOffFills(
 }
 
 /**
- * What the owner holds of `coin` beside the bot's positions in it: the account's total less them, never below 0.
+ * What the owner holds of `coin` beside the bot's positions in it: the account's total less them — negative when the
+ * account holds less than the positions (a shortfall: fees of other pairs in the coin, a withdrawal), so that a later
+ * balance compared with it plus the positions is not read as coins gone when nothing moved.
  * Measured only on a reading where the coin has no order of ours in flight and no sell awaiting its coin check
  * (shortfall-watch.ts): the balance and the positions then count the same fills.
  */
@@ -175,7 +177,7 @@ export function ownerHolding(
   positions: readonly PositionBook[],
   balance: Readonly<Record<string, BalanceEntry>>,
 ): number {
-  return Math.max(0, (balance[coin]?.total ?? 0) - positionsIn(coin, positions));
+  return (balance[coin]?.total ?? 0) - positionsIn(coin, positions);
 }
 
 /** The bot's positions in `coin` (every symbol whose base it is). */

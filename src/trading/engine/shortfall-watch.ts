@@ -41,6 +41,11 @@ export interface ShortfallWatchOptions {
   /** The exchange's clock: a write-off's fills are stamped on it, the time its other fills carry. */
   exchangeClock: Clock;
   logger: Logger;
+  /**
+   * An order ended on our inference is taken as not carried out only on a reading sent at least this long after the
+   * verdict (the not-found window): a balance read can lag like a lookup (Binance: "Memory => Database").
+   */
+  notCarriedOutAfterMs: number;
 }
 
 /** A symbol's orders held by its orders that ended on our inference (held-balance.ts `inferredOrderCoins`). */
@@ -58,8 +63,10 @@ export class ShortfallWatch {
   private reading?: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number };
   /** What the owner holds of each coin beside the bot's positions, as last measured on a settled reading. */
   private readonly owner = new Map<string, number>();
-  /** Orders ended on our inference that a reading after the verdict showed were not carried out beyond their fills. */
+  /** Orders ended on our inference that readings after the verdict showed were not carried out beyond their fills. */
   private readonly notCarriedOut = new Set<string>();
+  /** Orders ended on our inference the operator was told were carried out after all (`order.in_doubt`). */
+  private readonly told = new Set<string>();
 
   constructor(private readonly opts: ShortfallWatchOptions) {}
 
@@ -76,6 +83,7 @@ export class ShortfallWatch {
     this.reading = { balance, sentAt };
     const unsettled = new Set(manager.pendingOrders().map((o) => o.symbol));
     this.measureOwner(balance, Object.values(positions), unsettled);
+    if (this.inferredOrders(this.opts.clock.now()).length > 0) await this.tellCarriedOut();
     const current = shortfallsOf(manager.openPositions(positions), balance, manager.markets, unsettled);
     const confirmed = confirmedShortfalls(this.latest, current);
     this.latest = current;
@@ -119,18 +127,7 @@ export class ShortfallWatch {
    * (never-placed-recheck.ts, for 24 h) or a reading shows it was not. Null when none holds it.
    */
   inferredOrderHold(symbol: string): InferredOrderHold | null {
-    const { manager, clock } = this.opts;
-    const now = clock.now();
-    const positions = manager.openPositions();
-    const step = manager.markets[symbol]?.amountStep ?? 0;
-    const carriedOut: LocalOrder[] = [];
-    const waiting: string[] = [];
-    for (const o of this.inferredOrders(now, symbol)) {
-      const coins = inferredOrderCoins(o, this.reading, positions, step);
-      if (coins === 'not-carried-out') this.notCarriedOut.add(o.clientOrderId);
-      else if (coins === 'carried-out') carriedOut.push(o);
-      else if (coins === 'wait') waiting.push(o.clientOrderId);
-    }
+    const { carriedOut, waiting } = this.judgeInferred(symbol);
     if (carriedOut.length > 0) {
       const { base } = splitSymbol(symbol);
       const what = carriedOut.map((o) => `${o.side} ${o.clientOrderId}`).join(', ');
@@ -144,10 +141,59 @@ export class ShortfallWatch {
     if (waiting.length > 0) {
       return {
         orders: waiting,
-        reason: `order ${waiting.join(', ')} ended with its lookups missing: waiting for a balance read to show it was not carried out`,
+        reason: `order ${waiting.join(', ')} ended with its lookups missing: waiting for balance reads to show it was not carried out`,
       };
     }
     return null;
+  }
+
+  /**
+   * The orders ended on our inference (of `symbol`, or all) as the latest reading judges them: carried out, or
+   * waiting — for a reading sent after the verdict, for one sent at least `notCarriedOutAfterMs` after it before
+   * "not carried out" is taken (each reading is judged anew until then: one lagging read lifts nothing), or while an
+   * order of another symbol in the same coin is in flight (its fill, not yet booked, would hide this one's).
+   */
+  private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: string[] } {
+    const { manager, clock } = this.opts;
+    const positions = manager.openPositions();
+    const busyCoins = new Set(manager.pendingOrders().map((o) => splitSymbol(o.symbol).base));
+    const carriedOut: LocalOrder[] = [];
+    const waiting: string[] = [];
+    for (const o of this.inferredOrders(clock.now(), symbol)) {
+      const step = manager.markets[o.symbol]?.amountStep ?? 0;
+      const coins = inferredOrderCoins(o, this.reading, positions, step);
+      if (coins === 'carried-out') carriedOut.push(o);
+      else if (coins === 'wait' || busyCoins.has(splitSymbol(o.symbol).base)) waiting.push(o.clientOrderId);
+      else if (coins === 'not-carried-out') {
+        if (this.reading!.sentAt - o.updatedAt >= this.opts.notCarriedOutAfterMs) {
+          this.notCarriedOut.add(o.clientOrderId);
+        } else waiting.push(o.clientOrderId);
+      }
+    }
+    return { carriedOut, waiting };
+  }
+
+  /** Tells the operator once of each order a reading first shows carried out (`order.in_doubt`). */
+  private async tellCarriedOut(): Promise<void> {
+    for (const o of this.judgeInferred().carriedOut) {
+      if (this.told.has(o.clientOrderId)) continue;
+      this.told.add(o.clientOrderId);
+      const { base } = splitSymbol(o.symbol);
+      await this.opts.manager.outbox.emit(
+        'order.in_doubt',
+        `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the exchange's ` +
+          `lookups not finding it, but the account's ${base} moved as if it was carried out. Nothing is placed on ` +
+          `${o.symbol} (its stop-loss included) until the order is found; it is looked up again for 24 h. Check the ` +
+          `exchange's order history for it`,
+        {
+          symbol: o.symbol,
+          clientOrderId: o.clientOrderId,
+          side: o.side,
+          amount: o.amount,
+          purpose: o.purpose,
+        },
+      );
+    }
   }
 
   /** Orders of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */

@@ -430,10 +430,17 @@ describe('an order ended on our inference: did the exchange carry it out? (infer
     expect(inferredOrderCoins(unmeasured, after(1), position, 0.01)).to.equal('unjudged');
   });
 
-  it("the owner's holding is the coin's total less every position of the bot in it, never below 0", () => {
+  it("the owner's holding is the coin's total less every position of the bot in it (negative: a shortfall)", () => {
     const positions = [book(0.5, 300), book(0.25, 0.004, 'BNB/BTC'), book(2, 1, 'ETH/USDT')];
     expect(ownerHolding('BNB', positions, { BNB: coin(1, 0.75) })).to.be.closeTo(1, 1e-12);
-    expect(ownerHolding('BNB', positions, { BNB: coin(0.5) })).to.equal(0);
+    expect(ownerHolding('BNB', positions, { BNB: coin(0.5) })).to.be.closeTo(-0.25, 1e-12);
     expect(ownerHolding('SOL', positions, {})).to.equal(0);
+  });
+
+  it('an account already short of the position: a sell not carried out is not read as coins gone (review 26b)', () => {
+    // fees of other pairs took 0.01 BNB of the bot's 0.5: the owner's holding measured is −0.01
+    const short = { ...sell, ownerHeld: ownerHolding('BNB', position, { BNB: coin(0.49) }) };
+    expect(inferredOrderCoins(short, after(0.49), position, 0.001)).to.equal('not-carried-out');
+    expect(inferredOrderCoins(short, after(0), position, 0.001)).to.equal('carried-out');
   });
 });
