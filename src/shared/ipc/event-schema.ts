@@ -14,6 +14,7 @@ export const TRADING_EVENT_TYPES = [
   'order.conflict',
   'order.taken_back',
   'order.settled_absent',
+  'order.in_doubt',
   'position.opened',
   'position.closed',
   'position.shortfall',

@@ -121,6 +121,11 @@ export type TradingEventType =
    * (filled or cancelled with what filled), its symbol free again.
    */
   | 'order.settled_absent'
+  /**
+   * An order that ended on our inference (declared never placed, or settled as absent) that the account's balance
+   * shows was carried out after all: its symbol places nothing until the order is found.
+   */
+  | 'order.in_doubt'
   | 'position.opened'
   | 'position.closed'
   /** The account holds less of a position's coin than the bot's fills say (fees in BNB, a withdrawal): once. */

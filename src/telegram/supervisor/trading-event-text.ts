@@ -21,6 +21,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'order.taken_back': 'riskTriggered',
   // an order ended without the exchange saying how (settled from its fills): a risk alert too
   'order.settled_absent': 'riskTriggered',
+  // an order ended by inference that the balance says was carried out: its symbol held, a risk alert
+  'order.in_doubt': 'riskTriggered',
   'position.opened': 'positionOpened',
   'position.closed': 'positionClosed',
   // part of a position is gone from the account: a risk alert, whatever the position settings
@@ -51,6 +53,11 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'order.settled_absent': {
     icon: '🔎',
     title: 'Order no longer on the exchange: settled from its fills',
+    priority: 'high',
+  },
+  'order.in_doubt': {
+    icon: '⚠️',
+    title: 'Order not found, but the account moved as if it was carried out: symbol held',
     priority: 'high',
   },
   'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },

@@ -174,6 +174,12 @@ export class AccountWatch {
     } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
       void manager.state.setRisk(update.state, false);
     }
+    // a kill switch saved whose pause was not (the disk failed between the two commits): it fires only once, so
+    // its pause is put back here, at every reading, never left out
+    const killSwitch = manager.state.risk.killSwitch;
+    if (!update.triggered && killSwitch && !hasCause(manager.state.pause, 'risk')) {
+      await this.opts.pauseEntries(`kill switch: ${killSwitch.reason}`, 'risk');
+    }
   }
 }
 

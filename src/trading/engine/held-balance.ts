@@ -166,7 +166,9 @@ export function writeOffFills(
 }
 
 /**
- * What the owner holds of `coin` beside the bot's positions in it: the account's total less them, never below 0.
+ * What the owner holds of `coin` beside the bot's positions in it: the account's total less them — negative when the
+ * account holds less than the positions (a shortfall: fees of other pairs in the coin, a withdrawal), so that a later
+ * balance compared with it plus the positions is not read as coins gone when nothing moved.
  * Measured only on a reading where the coin has no order of ours in flight and no sell awaiting its coin check
  * (shortfall-watch.ts): the balance and the positions then count the same fills.
  */
@@ -175,7 +177,7 @@ export function ownerHolding(
   positions: readonly PositionBook[],
   balance: Readonly<Record<string, BalanceEntry>>,
 ): number {
-  return Math.max(0, (balance[coin]?.total ?? 0) - positionsIn(coin, positions));
+  return (balance[coin]?.total ?? 0) - positionsIn(coin, positions);
 }
 
 /** The bot's positions in `coin` (every symbol whose base it is). */
@@ -186,26 +188,29 @@ export function positionsIn(coin: string, positions: readonly PositionBook[]): n
 }
 
 /**
- * A sell of ours that ended on our inference — declared never placed when its lookups kept missing, or settled with
+ * An order of ours that ended on our inference — declared never placed when its lookups kept missing, or settled with
  * less than its amount filled when the exchange stopped showing it (never-placed-recheck.ts `endedByInference`) —
- * may have been carried out all the same: its lookups lag, the exchange's balance does not. Judged on a balance
- * reading sent after the verdict: the coin's total below what the owner held at its send plus the bot's positions
- * in the coin now (which count only the order's booked fills), by more than one amount step → `gone` (the exchange
- * sold more than we booked: the symbol's orders wait for the order to be found); else `present`. `wait`: no such
- * reading yet. `unjudged`: nothing was measured before its send (the owner's holding unknown).
+ * may have been carried out all the same: its lookups lag, the exchange's balance does not. Judged on the coin it
+ * trades (the base) at a balance reading sent after the verdict, against what the owner held of it at the send plus
+ * the bot's positions in it now (which count only the order's booked fills): a sell's coins gone, or a buy's coins
+ * arrived, by more than one amount step → `carried-out` (the symbol's orders wait for the order to be found: a sell
+ * sent again would sell the owner's coins, a buy would spend the stake twice); else `not-carried-out`. `wait`: no
+ * such reading yet. `unjudged`: nothing was measured before its send (the owner's holding unknown).
  */
-export type InferredSellCoins = 'gone' | 'present' | 'wait' | 'unjudged';
+export type InferredOrderCoins = 'carried-out' | 'not-carried-out' | 'wait' | 'unjudged';
 
-export function inferredSellCoins(
-  order: Pick<LocalOrder, 'ownerHeld' | 'updatedAt' | 'symbol'>,
+export function inferredOrderCoins(
+  order: Pick<LocalOrder, 'ownerHeld' | 'updatedAt' | 'symbol' | 'side'>,
   reading: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number } | undefined,
   positions: readonly PositionBook[],
   amountStep: number,
-): InferredSellCoins {
+): InferredOrderCoins {
   if (order.ownerHeld === undefined) return 'unjudged';
   if (!reading || reading.sentAt <= order.updatedAt) return 'wait';
   const coin = splitSymbol(order.symbol).base;
   const expected = order.ownerHeld + positionsIn(coin, positions);
   const total = reading.balance[coin]?.total ?? 0;
-  return total < expected - amountStep * (1 + 1e-9) ? 'gone' : 'present';
+  const step = amountStep * (1 + 1e-9);
+  const carriedOut = order.side === 'sell' ? total < expected - step : total > expected + step;
+  return carriedOut ? 'carried-out' : 'not-carried-out';
 }

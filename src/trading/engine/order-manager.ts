@@ -96,7 +96,7 @@ export interface TakenBack {
 export interface OrderRequest extends OrderSpec {
   purpose: OrderPurpose;
   reason?: string;
-  /** A sell: the owner's own holding of the coin, as last measured (LocalOrder `ownerHeld`). */
+  /** The owner's own holding of the coin the order trades, as last measured (LocalOrder `ownerHeld`). */
   ownerHeld?: number;
 }
 

@@ -58,9 +58,10 @@ export interface LocalOrder extends OrderSpec {
    */
   settledAbsent?: boolean;
   /**
-   * A sell: what the owner held of the coin it sells beside the bot's positions (the account's total less them), as
-   * last measured before its send (shortfall-watch.ts). Should it end on our inference, a balance read after the
-   * verdict tells from it whether the exchange sold more than its booked fills (held-balance.ts inferredSellCoins).
+   * What the owner held of the coin the order trades (its base) beside the bot's positions (the account's total less
+   * them), as last measured before its send (shortfall-watch.ts). Should it end on our inference, a balance read
+   * after the verdict tells from it whether the exchange carried it out beyond its booked fills (held-balance.ts
+   * inferredOrderCoins).
    */
   ownerHeld?: number;
 }

@@ -11,7 +11,7 @@
  *    but does not trade it now (a BREAK): nothing is placed until it trades again (markets are reloaded soon);
  * 4. working — one working order per symbol (a stop-loss cancels it first: symbol-decision.ts);
  * 5. fills-missing — a finished order's fills are still missing: the position is not known without them;
- *    inferred-sell — a sell of the symbol ended on our inference (declared never placed, or settled when the
+ *    inferred-order — a sell of the symbol ended on our inference (declared never placed, or settled when the
  *    exchange stopped showing it) and the account's coins are not known to be all there (shortfall-watch.ts): the
  *    exchange may have carried it out, and any sell sent now would sell the owner's coins; nothing is placed;
  * 6. cooldown — after the exchange refused the symbol's latest orders (entries and strategy exits; close-all does
@@ -38,7 +38,7 @@ export interface PlacementFacts {
   /** The symbol's orders that still need the exchange (not final, or final with fills missing). */
   pending: readonly LocalOrder[];
   /** The symbol's sells ended on our inference whose coins are in question (ShortfallWatch), or null. */
-  inferredSell: { orders: string[]; reason: string } | null;
+  inferredOrder: { orders: string[]; reason: string } | null;
   /** End of the cooldown after the exchange refused orders on this symbol (symbol-decision.ts), or null. */
   cooldownUntil: number | null;
   /** End of the backoff after the exchange refused this symbol's stop-loss/take-profit exits alike, or null. */
@@ -59,7 +59,7 @@ export type PlacementRule =
   | 'unknown'
   | 'working'
   | 'fills-missing'
-  | 'inferred-sell'
+  | 'inferred-order'
   | 'cooldown'
   | 'untraded'
   | 'paused'
@@ -97,8 +97,8 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
       reason: `fills of finished order ${missingFills.join(', ')} still missing: the position is not known without them`,
     };
   }
-  if (f.inferredSell) {
-    return { rule: 'inferred-sell', orders: f.inferredSell.orders, reason: f.inferredSell.reason };
+  if (f.inferredOrder) {
+    return { rule: 'inferred-order', orders: f.inferredOrder.orders, reason: f.inferredOrder.reason };
   }
   const waitsCooldown = purpose === 'entry' || purpose === 'exit';
   if (waitsCooldown && f.cooldownUntil !== null && f.now < f.cooldownUntil) {

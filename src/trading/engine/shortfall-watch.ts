@@ -21,7 +21,7 @@ import { positionsOf } from './fill-sync';
 import {
   confirmedShortfalls,
   feesPaidInCoin,
-  inferredSellCoins,
+  inferredOrderCoins,
   ownerHolding,
   shortfallsOf,
   writeOffFills,
@@ -41,10 +41,15 @@ export interface ShortfallWatchOptions {
   /** The exchange's clock: a write-off's fills are stamped on it, the time its other fills carry. */
   exchangeClock: Clock;
   logger: Logger;
+  /**
+   * An order ended on our inference is taken as not carried out only on a reading sent at least this long after the
+   * verdict (the not-found window): a balance read can lag like a lookup (Binance: "Memory => Database").
+   */
+  notCarriedOutAfterMs: number;
 }
 
-/** A symbol's orders held by its sells that ended on our inference (held-balance.ts `inferredSellCoins`). */
-export interface InferredSellHold {
+/** A symbol's orders held by its orders that ended on our inference (held-balance.ts `inferredOrderCoins`). */
+export interface InferredOrderHold {
   orders: string[];
   reason: string;
 }
@@ -58,8 +63,10 @@ export class ShortfallWatch {
   private reading?: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number };
   /** What the owner holds of each coin beside the bot's positions, as last measured on a settled reading. */
   private readonly owner = new Map<string, number>();
-  /** Sells ended on our inference that a reading after the verdict showed did not sell more than booked. */
-  private readonly coinsPresent = new Set<string>();
+  /** Orders ended on our inference that readings after the verdict showed were not carried out beyond their fills. */
+  private readonly notCarriedOut = new Set<string>();
+  /** Orders ended on our inference the operator was told were carried out after all (`order.in_doubt`). */
+  private readonly told = new Set<string>();
 
   constructor(private readonly opts: ShortfallWatchOptions) {}
 
@@ -76,6 +83,7 @@ export class ShortfallWatch {
     this.reading = { balance, sentAt };
     const unsettled = new Set(manager.pendingOrders().map((o) => o.symbol));
     this.measureOwner(balance, Object.values(positions), unsettled);
+    if (this.inferredOrders(this.opts.clock.now()).length > 0) await this.tellCarriedOut();
     const current = shortfallsOf(manager.openPositions(positions), balance, manager.markets, unsettled);
     const confirmed = confirmedShortfalls(this.latest, current);
     this.latest = current;
@@ -113,57 +121,95 @@ export class ShortfallWatch {
   }
 
   /**
-   * The symbol's sells that ended on our inference whose coins are not known to be there (held-balance.ts
-   * `inferredSellCoins`: gone, or no reading since the verdict): the symbol's orders wait — an exit sent again would
-   * sell the owner's coins — until the order is found (never-placed-recheck.ts, for 24 h) or a reading shows the
-   * coins there. Null when none holds it.
+   * The symbol's orders that ended on our inference and may have been carried out (held-balance.ts
+   * `inferredOrderCoins`: the balance says so, or no reading since the verdict): the symbol's orders wait — a sell
+   * sent again would sell the owner's coins, a buy would spend the stake twice — until the order is found
+   * (never-placed-recheck.ts, for 24 h) or a reading shows it was not. Null when none holds it.
    */
-  inferredSellHold(symbol: string): InferredSellHold | null {
-    const { manager, clock } = this.opts;
-    const now = clock.now();
-    const positions = manager.openPositions();
-    const step = manager.markets[symbol]?.amountStep ?? 0;
-    const gone: string[] = [];
-    const waiting: string[] = [];
-    for (const o of this.inferredSells(now, symbol)) {
-      const coins = inferredSellCoins(o, this.reading, positions, step);
-      if (coins === 'present') this.coinsPresent.add(o.clientOrderId);
-      else if (coins === 'gone') gone.push(o.clientOrderId);
-      else if (coins === 'wait') waiting.push(o.clientOrderId);
-    }
-    if (gone.length > 0) {
+  inferredOrderHold(symbol: string): InferredOrderHold | null {
+    const { carriedOut, waiting } = this.judgeInferred(symbol);
+    if (carriedOut.length > 0) {
       const { base } = splitSymbol(symbol);
+      const what = carriedOut.map((o) => `${o.side} ${o.clientOrderId}`).join(', ');
       return {
-        orders: gone,
+        orders: carriedOut.map((o) => o.clientOrderId),
         reason:
-          `the account holds less ${base} than before sell ${gone.join(', ')} was sent, which ended with its lookups ` +
-          `missing: the exchange may have carried it out; nothing is placed until it is found (looked up again for 24 h)`,
+          `the account's ${base} moved as if ${what} had been carried out, which ended with its lookups missing: ` +
+          `nothing is placed until it is found (looked up again for 24 h)`,
       };
     }
     if (waiting.length > 0) {
       return {
         orders: waiting,
-        reason: `sell ${waiting.join(', ')} ended with its lookups missing: waiting for a balance read to show it did not sell`,
+        reason: `order ${waiting.join(', ')} ended with its lookups missing: waiting for balance reads to show it was not carried out`,
       };
     }
     return null;
   }
 
-  /** Sells of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */
-  private inferredSells(now: number, symbol?: string): LocalOrder[] {
+  /**
+   * The orders ended on our inference (of `symbol`, or all) as the latest reading judges them: carried out, or
+   * waiting — for a reading sent after the verdict, for one sent at least `notCarriedOutAfterMs` after it before
+   * "not carried out" is taken (each reading is judged anew until then: one lagging read lifts nothing), or while an
+   * order of another symbol in the same coin is in flight (its fill, not yet booked, would hide this one's).
+   */
+  private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: string[] } {
+    const { manager, clock } = this.opts;
+    const positions = manager.openPositions();
+    const busyCoins = new Set(manager.pendingOrders().map((o) => splitSymbol(o.symbol).base));
+    const carriedOut: LocalOrder[] = [];
+    const waiting: string[] = [];
+    for (const o of this.inferredOrders(clock.now(), symbol)) {
+      const step = manager.markets[o.symbol]?.amountStep ?? 0;
+      const coins = inferredOrderCoins(o, this.reading, positions, step);
+      if (coins === 'carried-out') carriedOut.push(o);
+      else if (coins === 'wait' || busyCoins.has(splitSymbol(o.symbol).base)) waiting.push(o.clientOrderId);
+      else if (coins === 'not-carried-out') {
+        if (this.reading!.sentAt - o.updatedAt >= this.opts.notCarriedOutAfterMs) {
+          this.notCarriedOut.add(o.clientOrderId);
+        } else waiting.push(o.clientOrderId);
+      }
+    }
+    return { carriedOut, waiting };
+  }
+
+  /** Tells the operator once of each order a reading first shows carried out (`order.in_doubt`). */
+  private async tellCarriedOut(): Promise<void> {
+    for (const o of this.judgeInferred().carriedOut) {
+      if (this.told.has(o.clientOrderId)) continue;
+      this.told.add(o.clientOrderId);
+      const { base } = splitSymbol(o.symbol);
+      await this.opts.manager.outbox.emit(
+        'order.in_doubt',
+        `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the exchange's ` +
+          `lookups not finding it, but the account's ${base} moved as if it was carried out. Nothing is placed on ` +
+          `${o.symbol} (its stop-loss included) until the order is found; it is looked up again for 24 h. Check the ` +
+          `exchange's order history for it`,
+        {
+          symbol: o.symbol,
+          clientOrderId: o.clientOrderId,
+          side: o.side,
+          amount: o.amount,
+          purpose: o.purpose,
+        },
+      );
+    }
+  }
+
+  /** Orders of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */
+  private inferredOrders(now: number, symbol?: string): LocalOrder[] {
     return this.opts.manager.hotOrders(
       (o) =>
         (symbol === undefined || o.symbol === symbol) &&
-        o.side === 'sell' &&
         o.filled < o.amount &&
         stillRechecked(o, { horizonMs: RECHECK_HORIZON_MS }, now) &&
-        !this.coinsPresent.has(o.clientOrderId),
+        !this.notCarriedOut.has(o.clientOrderId),
     );
   }
 
   /**
    * The owner's holding of each coin the bot trades, on a reading where the coin has no order of ours in flight
-   * (`unsettled` symbols) and no sell ended on our inference still in question: the balance and the positions then
+   * (`unsettled` symbols) and no order ended on our inference still in question: the balance and the positions then
    * count the same fills. Other coins keep what was measured before.
    */
   private measureOwner(
@@ -174,7 +220,7 @@ export class ShortfallWatch {
     const { manager, clock } = this.opts;
     const busy = new Set<string>();
     for (const symbol of unsettled) busy.add(splitSymbol(symbol).base);
-    for (const o of this.inferredSells(clock.now())) busy.add(splitSymbol(o.symbol).base);
+    for (const o of this.inferredOrders(clock.now())) busy.add(splitSymbol(o.symbol).base);
     const coins = new Set([...Object.keys(manager.markets), ...positions.map((p) => p.symbol)]);
     for (const symbol of coins) {
       const { base } = splitSymbol(symbol);

@@ -236,6 +236,7 @@ export class SymbolTick {
       price: this.config.orders.type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
       purpose: 'entry',
       reason: signal.reason,
+      ownerHeld: this.opts.shortfalls.ownerHeld(symbol),
     });
   }
 
@@ -261,7 +262,7 @@ export class SymbolTick {
       listed: symbol in this.manager.markets,
       halted: this.manager.markets[symbol]?.halted === true,
       pending: this.manager.pendingOrders(symbol),
-      inferredSell: this.opts.shortfalls.inferredSellHold(symbol),
+      inferredOrder: this.opts.shortfalls.inferredOrderHold(symbol),
       cooldownUntil: cooldownUntil(
         this.manager.hotOrders().filter((o) => o.symbol === symbol),
         this.config.orders.rejectCooldownMs,

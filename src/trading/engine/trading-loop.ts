@@ -170,6 +170,7 @@ export class TradingLoop {
       clock: opts.clock,
       exchangeClock: this.exchangeClock,
       logger: this.logger,
+      notCarriedOutAfterMs: opts.config.orders.unknownNotFoundWindowMs,
     });
     this.shortfalls = shortfalls;
     this.account = new AccountWatch({

@@ -83,7 +83,7 @@ export const localOrderSchema = z.looseObject({
   refused: z.boolean().optional(),
   neverSent: z.boolean().optional(),
   settledAbsent: z.boolean().optional(),
-  ownerHeld: nonNegative.optional(),
+  ownerHeld: finite.optional(),
   retryAfterMs: nonNegative.optional(),
 });
 

@@ -66,11 +66,11 @@ export function judgeUnknownOrderEvidence(order: LocalOrder, facts: UnknownOrder
   for (const id of orderIds) {
     const found = facts.lookedUp.get(id);
     if (found && found.clientOrderId === order.clientOrderId) return { kind: 'found', remote: found };
-    if (!found || found.clientOrderId === undefined) {
-      const what = found ? 'shows without its client order id' : 'does not find';
+    // found with another client order id, or none (the exchange's app and web site send none; ours always has one)
+    if (!found) {
       return {
         kind: 'unexplained',
-        reason: `${order.symbol} has ${order.side} trades of order ${id} since the send, which a lookup by its id ${what}`,
+        reason: `${order.symbol} has ${order.side} trades of order ${id} since the send, which a lookup by its id does not find`,
       };
     }
   }

@@ -5,7 +5,7 @@ import {
   confirmedShortfalls,
   exitable,
   feesPaidInCoin,
-  inferredSellCoins,
+  inferredOrderCoins,
   lockedBySells,
   ownerHolding,
   shortfallsOf,
@@ -398,39 +398,49 @@ describe('writeOffPlace: a write-off of a position whose fills are all archived 
   });
 });
 
-describe("a sell ended on our inference: are the owner's coins still there? (inferredSellCoins)", () => {
-  // the owner held 1 BNB beside the bot's 0.5; the bot's stop-loss sold 0.5, and its lookups missed
+describe('an order ended on our inference: did the exchange carry it out? (inferredOrderCoins)', () => {
+  // the owner held 1 BNB beside the bot's 0.5; the bot's sell of 0.5 (or its buy of 0.5) ended with lookups missing
   const verdictAt = NOW;
-  const sell = { symbol: BNB, ownerHeld: 1, updatedAt: verdictAt };
+  const sell = { symbol: BNB, side: 'sell' as const, ownerHeld: 1, updatedAt: verdictAt };
+  const buy = { ...sell, side: 'buy' as const };
   const position = [book(0.5, 300)];
   const after = (total: number) => ({ balance: { BNB: coin(total) }, sentAt: verdictAt + 2_000 });
 
-  it("gone: the account holds less than the owner held plus the bot's position, by more than one step", () => {
-    expect(inferredSellCoins(sell, after(1), position, 0.01)).to.equal('gone');
-    expect(inferredSellCoins(sell, after(1.25), position, 0.01)).to.equal('gone');
+  it("a sell: carried out when the account holds less than the owner's holding plus the position, by more than one step", () => {
+    expect(inferredOrderCoins(sell, after(1), position, 0.01)).to.equal('carried-out');
+    expect(inferredOrderCoins(sell, after(1.25), position, 0.01)).to.equal('carried-out');
+    expect(inferredOrderCoins(sell, after(1.5), position, 0.01)).to.equal('not-carried-out');
+    expect(inferredOrderCoins(sell, after(1.495), position, 0.01)).to.equal('not-carried-out');
   });
 
-  it('present: all of it, or less by at most one amount step (rounding, dust)', () => {
-    expect(inferredSellCoins(sell, after(1.5), position, 0.01)).to.equal('present');
-    expect(inferredSellCoins(sell, after(1.495), position, 0.01)).to.equal('present');
-    expect(inferredSellCoins(sell, after(1.6), position, 0.01)).to.equal('present');
+  it('a buy: carried out when the account holds more, by more than one step', () => {
+    expect(inferredOrderCoins(buy, after(2), position, 0.01)).to.equal('carried-out');
+    expect(inferredOrderCoins(buy, after(1.5), position, 0.01)).to.equal('not-carried-out');
+    expect(inferredOrderCoins(buy, after(1.505), position, 0.01)).to.equal('not-carried-out');
+    expect(inferredOrderCoins(buy, after(1.2), position, 0.01)).to.equal('not-carried-out');
   });
 
   it('wait: no reading sent after the verdict (one sent before may predate the fill)', () => {
-    expect(inferredSellCoins(sell, undefined, position, 0.01)).to.equal('wait');
-    expect(inferredSellCoins(sell, { ...after(1), sentAt: verdictAt }, position, 0.01)).to.equal('wait');
+    expect(inferredOrderCoins(sell, undefined, position, 0.01)).to.equal('wait');
+    expect(inferredOrderCoins(sell, { ...after(1), sentAt: verdictAt }, position, 0.01)).to.equal('wait');
   });
 
   it('unjudged: nothing was measured of the owner before the send', () => {
-    expect(inferredSellCoins({ symbol: BNB, updatedAt: verdictAt }, after(1), position, 0.01)).to.equal(
-      'unjudged',
-    );
+    const { ownerHeld: _, ...unmeasured } = sell;
+    expect(inferredOrderCoins(unmeasured, after(1), position, 0.01)).to.equal('unjudged');
   });
 
-  it("the owner's holding is the coin's total less every position of the bot in it, never below 0", () => {
+  it("the owner's holding is the coin's total less every position of the bot in it (negative: a shortfall)", () => {
     const positions = [book(0.5, 300), book(0.25, 0.004, 'BNB/BTC'), book(2, 1, 'ETH/USDT')];
     expect(ownerHolding('BNB', positions, { BNB: coin(1, 0.75) })).to.be.closeTo(1, 1e-12);
-    expect(ownerHolding('BNB', positions, { BNB: coin(0.5) })).to.equal(0);
+    expect(ownerHolding('BNB', positions, { BNB: coin(0.5) })).to.be.closeTo(-0.25, 1e-12);
     expect(ownerHolding('SOL', positions, {})).to.equal(0);
+  });
+
+  it('an account already short of the position: a sell not carried out is not read as coins gone (review 26b)', () => {
+    // fees of other pairs took 0.01 BNB of the bot's 0.5: the owner's holding measured is −0.01
+    const short = { ...sell, ownerHeld: ownerHolding('BNB', position, { BNB: coin(0.49) }) };
+    expect(inferredOrderCoins(short, after(0.49), position, 0.001)).to.equal('not-carried-out');
+    expect(inferredOrderCoins(short, after(0), position, 0.001)).to.equal('carried-out');
   });
 });

@@ -36,7 +36,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     listed: true,
     halted: false,
     pending: [],
-    inferredSell: null,
+    inferredOrder: null,
     cooldownUntil: null,
     protectiveCooldownUntil: null,
     now: NOW,
@@ -106,12 +106,12 @@ describe('placementBlock: the one answer to "may an order be placed on this symb
   }
 
   it('holds every order of a symbol whose inferred sell is in question, its stop-loss and close-all included', () => {
-    const inferredSell = { orders: ['bot-2'], reason: 'the account holds less BTC than before sell bot-2' };
+    const inferredOrder = { orders: ['bot-2'], reason: 'the account holds less BTC than before sell bot-2' };
     for (const purpose of ['entry', 'exit', 'stop-loss', 'take-profit', 'close-all'] as const) {
-      expect(placementBlock(facts({ inferredSell }), purpose)).to.deep.equal({
-        rule: 'inferred-sell',
+      expect(placementBlock(facts({ inferredOrder }), purpose)).to.deep.equal({
+        rule: 'inferred-order',
         orders: ['bot-2'],
-        reason: inferredSell.reason,
+        reason: inferredOrder.reason,
       });
     }
   });

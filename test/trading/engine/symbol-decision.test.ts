@@ -45,7 +45,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     listed: true,
     halted: false,
     pending: [],
-    inferredSell: null,
+    inferredOrder: null,
     cooldownUntil: null,
     protectiveCooldownUntil: null,
     now: NOW,

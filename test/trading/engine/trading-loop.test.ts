@@ -540,6 +540,23 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.loop.pause).to.equal(null);
   });
 
+  it('puts back the pause of a kill switch saved without it (the disk failed between the two commits)', async () => {
+    const { h } = await started();
+    const killSwitch = { kind: 'max-drawdown' as const, reason: 'drawdown 12% ≥ 10%', at: h.clock.now() };
+    await h.files.store.commit((d) => {
+      d.risk = { ...d.risk, killSwitch };
+      d.pause = null;
+    });
+    await h.loop.tick();
+    expect(h.loop.pause).to.include({ by: 'risk', reason: 'kill switch: drawdown 12% ≥ 10%' });
+    expect(h.loop.loopState).to.equal('paused');
+    await h.loop.tick();
+    expect(
+      h.eventTypes().filter((t) => t === 'trading.paused'),
+      'paused once',
+    ).to.have.length(1);
+  });
+
   it('keeps the pause when the kill switch clears while an order it waits on is still unsettled', async () => {
     const { h } = await started();
     const [a] = await twoRestingEntries(h);

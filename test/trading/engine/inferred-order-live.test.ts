@@ -1,13 +1,15 @@
 /**
- * A sell that ended on our inference while the exchange carried it out (review 26, finding 1), through real ccxt
+ * An order that ended on our inference while the exchange carried it out (review 26, finding 1), through real ccxt
  * against each verified exchange's local double, the owner holding 1 BTC of their own beside the bot's position:
- * - its create taken, its answer lost, and every read lagging past the unknown-order window: declared never placed;
- * - acknowledged, and its reads (lookups, open orders, fills) lagging past the not-found window: settled as absent
- *   with nothing filled.
- * Either way the stop-loss still fires on the next ticks. Before, it sold again — from the owner's coins. Now the
- * symbol's orders wait (held-balance.ts `inferredSellCoins`: the balance read after the verdict shows the coins
- * gone) until the order is found and its fills booked. Real clock: real ccxt signs its requests, and the doubles'
- * lag runs on real time.
+ * - a stop-loss sell, its create taken, its answer lost, and every read lagging past the unknown-order window:
+ *   declared never placed;
+ * - a stop-loss sell acknowledged, its reads (lookups, open orders, fills) lagging past the not-found window:
+ *   settled as absent with nothing filled (Binance's create answer carries the fills: there it is simply filled);
+ * - an entry declared never placed alike.
+ * Before, the stop-loss sold again on the next ticks — from the owner's coins — and the entry bought again. Now the
+ * symbol's orders wait (held-balance.ts `inferredOrderCoins`: the balance read after the verdict shows it carried
+ * out) until the order is found and its fills booked. Real clock: real ccxt signs its requests, and the doubles' lag
+ * runs on real time.
  */
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
@@ -24,7 +26,7 @@ const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 /** The owner's own BTC, held before the bot started. */
 const OWNERS_BTC = 1;
 
-function inferredSellSuite(kit: ExchangeKit): void {
+function inferredOrderSuite(kit: ExchangeKit): void {
   const id = (n: number): string =>
     clientOrderIdFor('bot', TEST_INSTALL_ID, n, kit.profile.clientOrderId.separator);
 
@@ -35,9 +37,11 @@ function inferredSellSuite(kit: ExchangeKit): void {
     closeAfterEach(() => [h, fake]);
 
     /** The live engine on BTC (not-found window 1 s), a position bought, its price dropped: the stop-loss fires. */
-    async function boughtThenDropped(): Promise<{ engine: EngineHarness; fake: LocalExchange }> {
+    async function boughtThenDropped(
+      ownersBtc = OWNERS_BTC,
+    ): Promise<{ engine: EngineHarness; fake: LocalExchange }> {
       const assets = kit.thirdCurrency ? { [kit.thirdCurrency.asset]: 10 } : {};
-      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: OWNERS_BTC, ...assets } });
+      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: ownersBtc, ...assets } });
       const strategy = new ScriptedStrategy();
       const engine = await startLiveEngine(kit, fake.url, {
         config: {
@@ -115,7 +119,53 @@ function inferredSellSuite(kit: ExchangeKit): void {
       );
       await soldOnceOnly(engine);
     });
+
+    it('an entry declared never placed that the exchange carried out: the next enter signal buys nothing until it is found', async () => {
+      const assets = kit.thirdCurrency ? { [kit.thirdCurrency.asset]: 10 } : {};
+      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: OWNERS_BTC, ...assets } });
+      const strategy = new ScriptedStrategy();
+      const engine = await startLiveEngine(kit, fake.url, {
+        config: {
+          trading: {
+            mode: 'live',
+            symbols: [BTC],
+            risk: { stopLossPct: 0, takeProfitPct: 0 },
+            orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
+          },
+        },
+        strategy,
+      });
+      h = engine;
+      // a settled reading first: the owner's own BTC is measured
+      await engine.loop.tick();
+      fake.lookupLagMs = 3_000;
+      fake.fault('createOrder', { kind: 'taken-then-unknown' });
+      strategy.next = ENTER;
+      await tickUntil(engine, () => engine.manager.order(id(1))?.status === 'rejected', 100);
+      // the strategy still says buy; the balance shows the first buy's coins arrived
+      for (let i = 0; i < 4; i++) await engine.loop.tick();
+      expect(engine.manager.order(id(2)), 'no second entry while the first is in question').to.equal(
+        undefined,
+      );
+      await tickUntil(engine, () => engine.eventTypes().includes('order.taken_back'), 200);
+      strategy.next = HOLD;
+      expect(engine.manager.order(id(1))!.status).to.equal('filled');
+      expect(engine.manager.positions()[BTC].amount).to.be.greaterThan(0);
+      expect(fake.createRequests(), 'one buy').to.have.length(1);
+    });
+
+    it("settled as absent with the owner holding none: no write-off in between, the realized PnL is the round trip's", async () => {
+      // review 26, finding 2: the coins the lagging sell sold were written off at price 0 as a shortfall, then the
+      // sell was taken back and replayed after the write-off, its proceeds dropped: realized −99 for −5.7 lost
+      const { engine } = await boughtThenDropped(0);
+      fake!.lookupLagMs = 6_000;
+      await tickUntil(engine, () => !engine.manager.openPositions().some((p) => p.symbol === BTC), 300);
+      expect(engine.manager.hotOrders((o) => o.purpose === 'write-off')).to.deep.equal([]);
+      const book = engine.manager.positions()[BTC];
+      // the quote the round trip cost, less the cost of the dust its fees left (still held, not realized)
+      expect(book.realizedPnl).to.be.closeTo(fake!.balance('USDT') - 10_000 + book.costBasis, 0.01);
+    });
   });
 }
 
-for (const kit of EXCHANGE_KITS) inferredSellSuite(kit);
+for (const kit of EXCHANGE_KITS) inferredOrderSuite(kit);
