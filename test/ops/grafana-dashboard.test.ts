@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import type { Registry } from 'prom-client';
 import fs from 'node:fs';
 import path from 'node:path';
-import { systemClock } from '../../src/shared/clock';
 import { createTelegramMetrics } from '../../src/telegram/metrics';
 import { createTradingMetrics } from '../../src/trading/control/metrics';
 import { REPO_ROOT } from '../../harness/pm2';
+import { tradingMetricsDeps } from '../support/trading-metrics-deps';
 
 /** Metric names a registry exposes (histogram series `_bucket`, `_sum`, `_count` included). */
 async function exposed(registry: Registry): Promise<Set<string>> {
@@ -19,29 +19,7 @@ async function exposed(registry: Registry): Promise<Set<string>> {
 
 describe('the Grafana dashboard in docs/', () => {
   it('queries only metrics the daemons expose', async () => {
-    const trading = createTradingMetrics({
-      loop: {
-        snapshot: () => ({
-          loopState: 'running',
-          pause: null,
-          lastTickAt: 0,
-          exchangeReachable: true,
-          equity: 1,
-          quoteCurrency: 'USDT',
-          lastPrices: {},
-          balance: null,
-        }),
-      },
-      manager: { hotOrders: () => [], positions: () => ({}), openPositions: () => [] },
-      lastExit: { kind: 'clean' },
-      mode: 'paper',
-      exchangeId: 'paper',
-      version: '1',
-      ipcClients: () => 0,
-      lastEventSeq: () => 0,
-      clock: systemClock,
-      exchangeClock: systemClock,
-    });
+    const trading = createTradingMetrics(tradingMetricsDeps());
     const telegram = createTelegramMetrics({
       outboxDepth: () => 0,
       oldestWaitingAt: () => null,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { createTradingMetrics } from '../../../src/trading/control/metrics';
 import { emptyBook } from '../../../src/trading/engine/pnl';
 import { FakeClock } from '../../support/fake-clock';
+import { tradingMetricsDeps } from '../../support/trading-metrics-deps';
 
 describe('trading metrics', () => {
   it("counts today's realized PnL on the exchange's day, the day fills are dated on", async () => {
@@ -10,29 +11,15 @@ describe('trading metrics', () => {
     const books = {
       'BTC/USDT': { ...emptyBook('BTC/USDT'), realizedPnl: -30, realizedByDay: { '2026-12-02': -30 } },
     };
-    const { registry } = createTradingMetrics({
-      loop: {
-        snapshot: () => ({
-          loopState: 'running',
-          pause: null,
-          lastTickAt: 0,
-          exchangeReachable: true,
-          equity: 1,
-          quoteCurrency: 'USDT',
-          lastPrices: {},
-          balance: null,
-        }),
-      },
-      manager: { hotOrders: () => [], positions: () => books, openPositions: () => [] },
-      lastExit: { kind: 'clean' },
-      mode: 'live',
-      exchangeId: 'binance',
-      version: '1',
-      ipcClients: () => 0,
-      lastEventSeq: () => 0,
-      clock: host,
-      exchangeClock: new FakeClock(host.now() - 120_000),
-    });
+    const { registry } = createTradingMetrics(
+      tradingMetricsDeps({
+        manager: { hotOrders: () => [], positions: () => books, openPositions: () => [] },
+        mode: 'live',
+        exchangeId: 'binance',
+        clock: host,
+        exchangeClock: new FakeClock(host.now() - 120_000),
+      }),
+    );
     const pnl = (await registry.getMetricsAsJSON()).find((m) => m.name === 'byninja_realized_pnl')!;
     const today = pnl.values.find((v) => v.labels.period === 'today')!;
     expect(today.value).to.equal(-30);

@@ -36,33 +36,43 @@ function inferredOrderSuite(kit: ExchangeKit): void {
     let h: EngineHarness | undefined;
     closeAfterEach(() => [h, fake]);
 
-    /** The live engine on BTC (not-found window 1 s), a position bought, its price dropped: the stop-loss fires. */
-    async function boughtThenDropped(
-      ownersBtc = OWNERS_BTC,
-    ): Promise<{ engine: EngineHarness; fake: LocalExchange }> {
+    /** The live engine on BTC (not-found window 1 s), the owner holding `ownersBtc` of their own. */
+    async function opened(
+      ownersBtc: number,
+      stopLossPct: number,
+    ): Promise<{ engine: EngineHarness; strategy: ScriptedStrategy; local: LocalExchange }> {
       const assets = kit.thirdCurrency ? { [kit.thirdCurrency.asset]: 10 } : {};
-      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: ownersBtc, ...assets } });
+      const local = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: ownersBtc, ...assets } });
       const strategy = new ScriptedStrategy();
-      const engine = await startLiveEngine(kit, fake.url, {
+      fake = local;
+      const engine = await startLiveEngine(kit, local.url, {
         config: {
           trading: {
             mode: 'live',
             symbols: [BTC],
-            risk: { stopLossPct: 2, takeProfitPct: 0 },
+            risk: { stopLossPct, takeProfitPct: 0 },
             orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
           },
         },
         strategy,
       });
       h = engine;
+      return { engine, strategy, local };
+    }
+
+    /** A position bought, then its price dropped: the stop-loss (2 %) fires. */
+    async function boughtThenDropped(
+      ownersBtc = OWNERS_BTC,
+    ): Promise<{ engine: EngineHarness; fake: LocalExchange }> {
+      const { engine, strategy, local } = await opened(ownersBtc, 2);
       strategy.next = ENTER;
       await tickUntil(engine, () => (engine.manager.positions()[BTC]?.amount ?? 0) > 0, 60);
       strategy.next = HOLD;
       // a tick with the position settled: the owner's own BTC is measured beside it
       await engine.loop.tick();
       const entry = engine.manager.order(id(1))!;
-      fake.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
-      return { engine, fake };
+      local.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
+      return { engine, fake: local };
     }
 
     const traded = (side: 'buy' | 'sell'): number =>
@@ -121,25 +131,11 @@ function inferredOrderSuite(kit: ExchangeKit): void {
     });
 
     it('an entry declared never placed that the exchange carried out: the next enter signal buys nothing until it is found', async () => {
-      const assets = kit.thirdCurrency ? { [kit.thirdCurrency.asset]: 10 } : {};
-      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: OWNERS_BTC, ...assets } });
-      const strategy = new ScriptedStrategy();
-      const engine = await startLiveEngine(kit, fake.url, {
-        config: {
-          trading: {
-            mode: 'live',
-            symbols: [BTC],
-            risk: { stopLossPct: 0, takeProfitPct: 0 },
-            orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
-          },
-        },
-        strategy,
-      });
-      h = engine;
+      const { engine, strategy, local } = await opened(OWNERS_BTC, 0);
       // a settled reading first: the owner's own BTC is measured
       await engine.loop.tick();
-      fake.lookupLagMs = 3_000;
-      fake.fault('createOrder', { kind: 'taken-then-unknown' });
+      local.lookupLagMs = 3_000;
+      local.fault('createOrder', { kind: 'taken-then-unknown' });
       strategy.next = ENTER;
       await tickUntil(engine, () => engine.manager.order(id(1))?.status === 'rejected', 100);
       // the strategy still says buy; the balance shows the first buy's coins arrived
@@ -151,7 +147,7 @@ function inferredOrderSuite(kit: ExchangeKit): void {
       strategy.next = HOLD;
       expect(engine.manager.order(id(1))!.status).to.equal('filled');
       expect(engine.manager.positions()[BTC].amount).to.be.greaterThan(0);
-      expect(fake.createRequests(), 'one buy').to.have.length(1);
+      expect(local.createRequests(), 'one buy').to.have.length(1);
     });
 
     it("settled as absent with the owner holding none: no write-off in between, the realized PnL is the round trip's", async () => {
