@@ -61,8 +61,6 @@ export class ShortfallWatch {
   private readonly confirmed = new Map<string, Shortfall>();
   /** The latest reading and when its read was sent. */
   private reading?: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number };
-  /** What the owner holds of each coin beside the bot's positions, as last measured on a settled reading. */
-  private readonly owner = new Map<string, number>();
   /** Orders ended on our inference that readings after the verdict showed were not carried out beyond their fills. */
   private readonly notCarriedOut = new Set<string>();
   /** Orders ended on our inference the operator was told were carried out after all (`order.in_doubt`). */
@@ -117,7 +115,7 @@ export class ShortfallWatch {
 
   /** What the owner held of `symbol`'s base beside the bot's positions, as last measured; undefined: never. */
   ownerHeld(symbol: string): number | undefined {
-    return this.owner.get(splitSymbol(symbol).base);
+    return this.opts.manager.state.data.ownerHoldings[splitSymbol(symbol).base];
   }
 
   /**
@@ -222,9 +220,19 @@ export class ShortfallWatch {
     for (const symbol of unsettled) busy.add(splitSymbol(symbol).base);
     for (const o of this.inferredOrders(clock.now())) busy.add(splitSymbol(o.symbol).base);
     const coins = new Set([...Object.keys(manager.markets), ...positions.map((p) => p.symbol)]);
+    const kept = manager.state.data.ownerHoldings;
+    const measured: Record<string, number> = {};
     for (const symbol of coins) {
       const { base } = splitSymbol(symbol);
-      if (!busy.has(base)) this.owner.set(base, ownerHolding(base, positions, balance));
+      if (busy.has(base)) continue;
+      const held = ownerHolding(base, positions, balance);
+      if (kept[base] !== held) measured[base] = held;
+    }
+    // written with the next state write (no commit of its own): a crash before it only measures again
+    if (Object.keys(measured).length > 0) {
+      manager.state.change((d) => {
+        d.ownerHoldings = { ...d.ownerHoldings, ...measured };
+      });
     }
   }
 

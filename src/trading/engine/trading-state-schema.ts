@@ -175,6 +175,8 @@ export const tradingStateSchema = z
       z.string(),
       z.looseObject({ position: finite, held: finite, missing: finite, at: epochMs }),
     ),
+    // absent in files written before the owner's holdings were kept across restarts
+    ownerHoldings: z.record(z.string(), finite).default({}),
   })
   .superRefine((state, ctx) => {
     for (const [id, order] of Object.entries(state.orders)) {

@@ -78,6 +78,13 @@ export interface TradingState {
    * shortfall does not alert it again at each start (state version 3).
    */
   announcedShortfalls: Record<string, AnnouncedShortfall>;
+  /**
+   * What the owner held of each coin beside the bot's positions (the account's total less them), as last measured on
+   * a reading where the coin had no order in flight (shortfall-watch.ts): each order carries it (LocalOrder
+   * `ownerHeld`). Kept across restarts: an order working through a restart keeps its coin busy at every reading,
+   * and the next order would otherwise go out without it. Absent in files written before it.
+   */
+  ownerHoldings: Record<string, number>;
 }
 
 /** A shortfall the operator was told about (`position.shortfall`): what it was when told. */
@@ -129,6 +136,7 @@ export function defaultTradingState(): TradingState {
     outbox: [],
     announcedHalts: {},
     announcedShortfalls: {},
+    ownerHoldings: {},
   };
 }
 

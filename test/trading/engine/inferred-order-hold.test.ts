@@ -48,7 +48,12 @@ function order(
   } as LocalOrder;
 }
 
-function world(clock: FakeClock, orders: LocalOrder[], positions: PositionBook[]) {
+function world(
+  clock: FakeClock,
+  orders: LocalOrder[],
+  positions: PositionBook[],
+  ownerHoldings: Record<string, number> = {},
+) {
   const byId = (): Record<string, PositionBook> => Object.fromEntries(positions.map((p) => [p.symbol, p]));
   const manager = {
     markets,
@@ -59,7 +64,13 @@ function world(clock: FakeClock, orders: LocalOrder[], positions: PositionBook[]
       ),
     positions: byId,
     openPositions: (p: Record<string, PositionBook> = byId()) => Object.values(p).filter((b) => b.amount > 0),
-    state: { data: { announcedShortfalls: {} }, commitWithEvents: async () => undefined },
+    state: {
+      data: { announcedShortfalls: {}, ownerHoldings },
+      commitWithEvents: async () => undefined,
+      change(mutate: (d: unknown) => void) {
+        mutate(this.data);
+      },
+    },
   } as unknown as OrderManager;
   const events: Array<{ type: string; summary: string }> = [];
   (manager as unknown as { outbox: unknown }).outbox = {
@@ -151,6 +162,27 @@ describe('the hold of an order that ended on our inference (ShortfallWatch)', ()
     clock.time = verdict + 2 * WINDOW;
     await second.observe(btc(0.49), undefined, clock.now()); // nothing sold: still 0.49
     expect(second.inferredOrderHold(BTC), 'nothing moved since the send: not held').to.equal(null);
+  });
+});
+
+describe("the owner's holding of a coin, kept in the trading state", () => {
+  it('is measured on a settled reading and kept; a coin busy at every reading after a restart keeps it (review 26b)', async () => {
+    const clock = new FakeClock(HOUR);
+    const first = world(clock, [], [pos(BTC, 0.5)]);
+    await first.watch.observe(btc(1.5), undefined, clock.now());
+    expect(first.watch.ownerHeld(BTC)).to.be.closeTo(1, 1e-12);
+    // a restart with a take-profit working through it: BTC busy at every reading of the new process
+    const kept = { BTC: first.watch.ownerHeld(BTC)! };
+    const tp = order({
+      clientOrderId: 'bot-tp',
+      symbol: BTC,
+      side: 'sell',
+      amount: 0.5,
+      purpose: 'take-profit',
+    });
+    const after = world(clock, [tp], [pos(BTC, 0.5)], kept);
+    for (let i = 0; i < 3; i++) await after.watch.observe(btc(1.5), undefined, clock.now());
+    expect(after.watch.ownerHeld(BTC), 'what was measured before the restart').to.be.closeTo(1, 1e-12);
   });
 });
 

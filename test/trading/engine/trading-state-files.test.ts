@@ -33,6 +33,8 @@ describe('trading state files written by an older build', () => {
       expect(files.store.data.seq).to.equal(12);
       expect(files.store.data.announcedHalts).to.deep.equal({ 'ETH/USDT': { status: 'halted', since: 5 } });
       expect(files.store.data.announcedShortfalls).to.deep.equal({});
+      // kept since the owner's holdings go across restarts; a file without them has none measured
+      expect(files.store.data.ownerHoldings).to.deep.equal({});
       await files.store.commit();
       const written = JSON.parse(fs.readFileSync(path.join(dir, 'trading-state.json'), 'utf8'));
       expect(written.version).to.equal(STATE_VERSION);
