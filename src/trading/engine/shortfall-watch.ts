@@ -218,7 +218,10 @@ export class ShortfallWatch {
     const { manager, clock } = this.opts;
     const busy = new Set<string>();
     for (const symbol of unsettled) busy.add(splitSymbol(symbol).base);
-    for (const o of this.inferredOrders(clock.now())) busy.add(splitSymbol(o.symbol).base);
+    // one in question (its coins judged against the holding measured before it), not one sent unmeasured: it is
+    // never judged, and its coin would go unmeasured for the whole recheck
+    for (const o of this.inferredOrders(clock.now()))
+      if (o.ownerHeld !== undefined) busy.add(splitSymbol(o.symbol).base);
     const coins = new Set([...Object.keys(manager.markets), ...positions.map((p) => p.symbol)]);
     const kept = manager.state.data.ownerHoldings;
     const measured: Record<string, number> = {};

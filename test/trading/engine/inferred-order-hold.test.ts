@@ -186,6 +186,24 @@ describe("the owner's holding of a coin, kept in the trading state", () => {
   });
 });
 
+describe('an order ended on our inference, sent before the owner was measured', () => {
+  it('is never judged, and does not keep its coin from being measured', async () => {
+    const clock = new FakeClock(HOUR);
+    const unmeasured = order({
+      clientOrderId: 'bot-sl',
+      symbol: BTC,
+      side: 'sell',
+      amount: 0.5,
+      status: 'rejected',
+      updatedAt: HOUR - 1_000,
+    });
+    const { watch } = world(clock, [unmeasured], [pos(BTC, 0.5)]);
+    await watch.observe(btc(1.5), undefined, clock.now());
+    expect(watch.inferredOrderHold(BTC)).to.equal(null);
+    expect(watch.ownerHeld(BTC)).to.be.closeTo(1, 1e-12);
+  });
+});
+
 describe("an unknown order's evidence: an order found by id without our client order id is not ours", () => {
   it("the owner's trade by hand (OKX/Bybit send no clOrdId/orderLinkId from their app) is explained (review 26b)", () => {
     const unknownSell = order({
