@@ -81,6 +81,7 @@ function world(
   };
   const logger = { info() {}, warn() {}, error() {}, debug() {}, child: () => logger } as never;
   const watch = new ShortfallWatch({
+    watched: () => [BTC, BTC_EUR],
     manager,
     clock,
     exchangeClock: clock,
@@ -201,6 +202,17 @@ describe('an order ended on our inference, sent before the owner was measured', 
     await watch.observe(btc(1.5), undefined, clock.now());
     expect(watch.inferredOrderHold(BTC)).to.equal(null);
     expect(watch.ownerHeld(BTC)).to.be.closeTo(1, 1e-12);
+    // nor held while another order in the coin is in flight
+    const eurBuy = order({
+      clientOrderId: 'bot-eur',
+      symbol: BTC_EUR,
+      side: 'buy',
+      amount: 0.5,
+      purpose: 'entry',
+    });
+    const busy = world(clock, [unmeasured, eurBuy], [pos(BTC, 0.5)]).watch;
+    await busy.observe(btc(1.5), undefined, clock.now());
+    expect(busy.inferredOrderHold(BTC)).to.equal(null);
   });
 });
 
