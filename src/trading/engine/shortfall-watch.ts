@@ -155,7 +155,8 @@ export class ShortfallWatch {
    */
   private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: string[] } {
     const { manager, clock } = this.opts;
-    const positions = manager.openPositions();
+    // every book, dust included: as the owner's holding was measured (dust is not "open", but it is coins held)
+    const positions = Object.values(manager.positions());
     const busyCoins = new Set(manager.pendingOrders().map((o) => splitSymbol(o.symbol).base));
     const carriedOut: LocalOrder[] = [];
     const waiting: string[] = [];

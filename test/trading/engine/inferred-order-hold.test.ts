@@ -63,7 +63,9 @@ function world(
         (o) => (!symbol || o.symbol === symbol) && (o.status === 'open' || o.status === 'unknown'),
       ),
     positions: byId,
-    openPositions: (p: Record<string, PositionBook> = byId()) => Object.values(p).filter((b) => b.amount > 0),
+    // as the real one: dust worth less than the minimum order value (5) is no open position
+    openPositions: (p: Record<string, PositionBook> = byId()) =>
+      Object.values(p).filter((b) => b.amount * 50_000 >= 5),
     state: {
       data: { announcedShortfalls: {}, ownerHoldings },
       commitWithEvents: async () => undefined,
@@ -163,6 +165,28 @@ describe('the hold of an order that ended on our inference (ShortfallWatch)', ()
     clock.time = verdict + 2 * WINDOW;
     await second.observe(btc(0.49), undefined, clock.now()); // nothing sold: still 0.49
     expect(second.inferredOrderHold(BTC), 'nothing moved since the send: not held').to.equal(null);
+  });
+});
+
+describe('dust the bot holds counts in the coin alike when measured and when judged', () => {
+  it('a buy not carried out is not read as coins arrived because of the dust', async () => {
+    const clock = new FakeClock(HOUR);
+    // 0.00008 BTC of dust (below the minimum order value: not an open position, still coins held)
+    const { watch } = world(clock, [], [pos(BTC, 0.00008)]);
+    await watch.observe(btc(1.00008), undefined, clock.now());
+    const buy = order({
+      clientOrderId: 'bot-buy',
+      symbol: BTC,
+      side: 'buy',
+      amount: 0.5,
+      status: 'rejected',
+      updatedAt: HOUR,
+      ownerHeld: watch.ownerHeld(BTC),
+      purpose: 'entry',
+    });
+    const after = world(clock, [buy], [pos(BTC, 0.00008)], { BTC: watch.ownerHeld(BTC)! }).watch;
+    await after.observe(btc(1.00008), undefined, HOUR + WINDOW);
+    expect(after.inferredOrderHold(BTC)).to.equal(null);
   });
 });
 
