@@ -46,6 +46,8 @@ export interface ShortfallWatchOptions {
    * verdict (the not-found window): a balance read can lag like a lookup (Binance: "Memory => Database").
    */
   notCarriedOutAfterMs: number;
+  /** The symbols the loop watches: traded ones, and those state holds positions or orders of. */
+  watched: () => readonly string[];
 }
 
 /** A symbol's orders held by its orders that ended on our inference (held-balance.ts `inferredOrderCoins`). */
@@ -153,13 +155,15 @@ export class ShortfallWatch {
    */
   private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: string[] } {
     const { manager, clock } = this.opts;
-    const positions = manager.openPositions();
+    // every book, dust included: as the owner's holding was measured (dust is not "open", but it is coins held)
+    const positions = Object.values(manager.positions());
     const busyCoins = new Set(manager.pendingOrders().map((o) => splitSymbol(o.symbol).base));
     const carriedOut: LocalOrder[] = [];
     const waiting: string[] = [];
     for (const o of this.inferredOrders(clock.now(), symbol)) {
       const step = manager.markets[o.symbol]?.amountStep ?? 0;
       const coins = inferredOrderCoins(o, this.reading, positions, step);
+      if (coins === 'unjudged') continue;
       if (coins === 'carried-out') carriedOut.push(o);
       else if (coins === 'wait' || busyCoins.has(splitSymbol(o.symbol).base)) waiting.push(o.clientOrderId);
       else if (coins === 'not-carried-out') {
@@ -218,8 +222,12 @@ export class ShortfallWatch {
     const { manager, clock } = this.opts;
     const busy = new Set<string>();
     for (const symbol of unsettled) busy.add(splitSymbol(symbol).base);
-    for (const o of this.inferredOrders(clock.now())) busy.add(splitSymbol(o.symbol).base);
-    const coins = new Set([...Object.keys(manager.markets), ...positions.map((p) => p.symbol)]);
+    // one in question (its coins judged against the holding measured before it), not one sent unmeasured: it is
+    // never judged, and its coin would go unmeasured for the whole recheck
+    for (const o of this.inferredOrders(clock.now()))
+      if (o.ownerHeld !== undefined) busy.add(splitSymbol(o.symbol).base);
+    // the coins of the symbols the loop watches (traded, held, with orders): never every market an exchange lists
+    const coins = new Set([...this.opts.watched(), ...positions.map((p) => p.symbol)]);
     const kept = manager.state.data.ownerHoldings;
     const measured: Record<string, number> = {};
     for (const symbol of coins) {

@@ -171,6 +171,7 @@ export class TradingLoop {
       exchangeClock: this.exchangeClock,
       logger: this.logger,
       notCarriedOutAfterMs: opts.config.orders.unknownNotFoundWindowMs,
+      watched: () => this.symbolsToWatch(),
     });
     this.shortfalls = shortfalls;
     this.account = new AccountWatch({

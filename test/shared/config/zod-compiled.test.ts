@@ -92,6 +92,7 @@ function tradingState(count = 16): Record<string, unknown> {
     announcedShortfalls: {
       'BNB/USDT': { position: 20, held: 17, missing: 3, at: 1_700_000_200_000 },
     },
+    ownerHoldings: { BTC: 1.5, BNB: -0.01 },
   };
 }
 

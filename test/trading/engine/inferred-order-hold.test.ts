@@ -63,7 +63,9 @@ function world(
         (o) => (!symbol || o.symbol === symbol) && (o.status === 'open' || o.status === 'unknown'),
       ),
     positions: byId,
-    openPositions: (p: Record<string, PositionBook> = byId()) => Object.values(p).filter((b) => b.amount > 0),
+    // as the real one: dust worth less than the minimum order value (5) is no open position
+    openPositions: (p: Record<string, PositionBook> = byId()) =>
+      Object.values(p).filter((b) => b.amount * 50_000 >= 5),
     state: {
       data: { announcedShortfalls: {}, ownerHoldings },
       commitWithEvents: async () => undefined,
@@ -81,6 +83,7 @@ function world(
   };
   const logger = { info() {}, warn() {}, error() {}, debug() {}, child: () => logger } as never;
   const watch = new ShortfallWatch({
+    watched: () => [BTC, BTC_EUR],
     manager,
     clock,
     exchangeClock: clock,
@@ -165,6 +168,28 @@ describe('the hold of an order that ended on our inference (ShortfallWatch)', ()
   });
 });
 
+describe('dust the bot holds counts in the coin alike when measured and when judged', () => {
+  it('a buy not carried out is not read as coins arrived because of the dust', async () => {
+    const clock = new FakeClock(HOUR);
+    // 0.00008 BTC of dust (below the minimum order value: not an open position, still coins held)
+    const { watch } = world(clock, [], [pos(BTC, 0.00008)]);
+    await watch.observe(btc(1.00008), undefined, clock.now());
+    const buy = order({
+      clientOrderId: 'bot-buy',
+      symbol: BTC,
+      side: 'buy',
+      amount: 0.5,
+      status: 'rejected',
+      updatedAt: HOUR,
+      ownerHeld: watch.ownerHeld(BTC),
+      purpose: 'entry',
+    });
+    const after = world(clock, [buy], [pos(BTC, 0.00008)], { BTC: watch.ownerHeld(BTC)! }).watch;
+    await after.observe(btc(1.00008), undefined, HOUR + WINDOW);
+    expect(after.inferredOrderHold(BTC)).to.equal(null);
+  });
+});
+
 describe("the owner's holding of a coin, kept in the trading state", () => {
   it('is measured on a settled reading and kept; a coin busy at every reading after a restart keeps it (review 26b)', async () => {
     const clock = new FakeClock(HOUR);
@@ -183,6 +208,35 @@ describe("the owner's holding of a coin, kept in the trading state", () => {
     const after = world(clock, [tp], [pos(BTC, 0.5)], kept);
     for (let i = 0; i < 3; i++) await after.watch.observe(btc(1.5), undefined, clock.now());
     expect(after.watch.ownerHeld(BTC), 'what was measured before the restart').to.be.closeTo(1, 1e-12);
+  });
+});
+
+describe('an order ended on our inference, sent before the owner was measured', () => {
+  it('is never judged, and does not keep its coin from being measured', async () => {
+    const clock = new FakeClock(HOUR);
+    const unmeasured = order({
+      clientOrderId: 'bot-sl',
+      symbol: BTC,
+      side: 'sell',
+      amount: 0.5,
+      status: 'rejected',
+      updatedAt: HOUR - 1_000,
+    });
+    const { watch } = world(clock, [unmeasured], [pos(BTC, 0.5)]);
+    await watch.observe(btc(1.5), undefined, clock.now());
+    expect(watch.inferredOrderHold(BTC)).to.equal(null);
+    expect(watch.ownerHeld(BTC)).to.be.closeTo(1, 1e-12);
+    // nor held while another order in the coin is in flight
+    const eurBuy = order({
+      clientOrderId: 'bot-eur',
+      symbol: BTC_EUR,
+      side: 'buy',
+      amount: 0.5,
+      purpose: 'entry',
+    });
+    const busy = world(clock, [unmeasured, eurBuy], [pos(BTC, 0.5)]).watch;
+    await busy.observe(btc(1.5), undefined, clock.now());
+    expect(busy.inferredOrderHold(BTC)).to.equal(null);
   });
 });
 
