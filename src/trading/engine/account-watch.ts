@@ -34,6 +34,7 @@ import {
   type UnsyncedSides,
 } from './risk';
 import { hasCause } from './pause-causes';
+import type { InferredOrderWatch } from './inferred-orders';
 import type { ShortfallWatch } from './shortfall-watch';
 import type { PauseSource, PauseState } from './trading-state';
 
@@ -56,6 +57,8 @@ export interface AccountWatchOptions {
   resumeEntries: (by: PauseSource) => Promise<void>;
   /** Told every balance reading: positions the account holds less of (shortfall-watch.ts). */
   shortfalls: Pick<ShortfallWatch, 'observe'>;
+  /** Told every balance reading with when its read was sent: orders ended on our inference (inferred-orders.ts). */
+  inferred: Pick<InferredOrderWatch, 'observe'>;
 }
 
 /** One balance read and what it means. */
@@ -105,7 +108,9 @@ export class AccountWatch {
     this.equity = reading.equity;
     this.peakSafeEquity = reading.peakSafeEquity;
     await this.apply(before, update);
-    await this.opts.shortfalls.observe(reading.balance, reading.positions, reading.sentAt);
+    const telling = this.opts.inferred.observe(reading.balance, reading.positions, reading.sentAt);
+    if (telling) await telling;
+    await this.opts.shortfalls.observe(reading.balance, reading.positions);
   }
 
   /** The risk update a reading makes, from the risk state as it is now. */

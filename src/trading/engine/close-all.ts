@@ -22,6 +22,7 @@ import { isFinal } from './order-state';
 import { placementBlock, type PlacementFacts } from './placement-gate';
 import { splitSymbol } from './pnl';
 import { sizeExit } from './risk';
+import type { InferredOrderWatch } from './inferred-orders';
 import type { ShortfallWatch } from './shortfall-watch';
 import type { PauseSource, PauseState } from './trading-state';
 
@@ -31,7 +32,8 @@ export interface CloseAllDeps {
   /** Last prices the loop read (a position without one is priced by a ticker read). */
   lastPrices: Readonly<Record<string, number>>;
   /** A confirmed shortfall is written off before its position is sold. */
-  shortfalls: Pick<ShortfallWatch, 'writeOffBeforeSale' | 'ownerHeld'>;
+  shortfalls: Pick<ShortfallWatch, 'writeOffBeforeSale'>;
+  inferred: Pick<InferredOrderWatch, 'ownerHeld'>;
   /** The symbol's placement facts as they are now. */
   placementFacts: (symbol: string) => PlacementFacts;
   pauseEntries: (reason: string, by: PauseSource, takeOver: boolean) => Promise<PauseState>;
@@ -69,7 +71,7 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
       // never more than the account holds: the coin's free balance once our orders are settled
       const base = balance && (balance[splitSymbol(symbol).base] ?? { free: 0, used: 0, total: 0 });
       const held = exitable(amount, base ?? undefined, 0);
-      const left = await sellAll(manager, symbol, held, price, placed, deps.shortfalls.ownerHeld(symbol));
+      const left = await sellAll(manager, symbol, held, price, placed, deps.inferred.ownerHeld(symbol));
       if (left) skipped.push({ symbol, reason: left });
       else if (manager.openPositions().some((p) => p.symbol === symbol)) {
         // sold what the account holds, and the bot's position is still open: never "all closed" when it is not

@@ -59,7 +59,7 @@ export interface LocalOrder extends OrderSpec {
   settledAbsent?: boolean;
   /**
    * What the owner held of the coin the order trades (its base) beside the bot's positions (the account's total less
-   * them), as last measured before its send (shortfall-watch.ts). Should it end on our inference, a balance read
+   * them), as last measured before its send (inferred-orders.ts). Should it end on our inference, a balance read
    * after the verdict tells from it whether the exchange carried it out beyond its booked fills (held-balance.ts
    * inferredOrderCoins).
    */

@@ -12,7 +12,7 @@
  * 4. working — one working order per symbol (a stop-loss cancels it first: symbol-decision.ts);
  * 5. fills-missing — a finished order's fills are still missing: the position is not known without them;
  *    inferred-order — a sell of the symbol ended on our inference (declared never placed, or settled when the
- *    exchange stopped showing it) and the account's coins are not known to be all there (shortfall-watch.ts): the
+ *    exchange stopped showing it) and the account's coins are not known to be all there (inferred-orders.ts): the
  *    exchange may have carried it out, and any sell sent now would sell the owner's coins; nothing is placed;
  * 6. cooldown — after the exchange refused the symbol's latest orders (entries and strategy exits; close-all does
  *    not wait for it); a firing stop-loss or take-profit waits only its own backoff, after refusals of the

@@ -23,6 +23,7 @@ import { isFinal } from './order-state';
 import { averageEntryPrice, splitSymbol } from './pnl';
 import type { ExitTrigger } from './risk';
 import type { PlacementFacts } from './placement-gate';
+import type { InferredOrderWatch } from './inferred-orders';
 import type { ShortfallWatch } from './shortfall-watch';
 import { cooldownUntil, decideOnSignal, decideSymbol, protectiveCooldownUntil } from './symbol-decision';
 import type { PauseState } from './trading-state';
@@ -53,6 +54,8 @@ export interface SymbolTickOptions {
   balance: () => Readonly<Record<string, BalanceEntry>> | null;
   /** Shortfalls between the account and the positions: written off before a position is sold. */
   shortfalls: ShortfallWatch;
+  /** Orders ended on our inference: the owner's holding each order carries, and the symbols they hold. */
+  inferred: InferredOrderWatch;
 }
 
 export class SymbolTick {
@@ -236,7 +239,7 @@ export class SymbolTick {
       price: this.config.orders.type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
       purpose: 'entry',
       reason: signal.reason,
-      ownerHeld: this.opts.shortfalls.ownerHeld(symbol),
+      ownerHeld: this.opts.inferred.ownerHeld(symbol),
     });
   }
 
@@ -262,7 +265,7 @@ export class SymbolTick {
       listed: symbol in this.manager.markets,
       halted: this.manager.markets[symbol]?.halted === true,
       pending: this.manager.pendingOrders(symbol),
-      inferredOrder: this.opts.shortfalls.inferredOrderHold(symbol),
+      inferredOrder: this.opts.inferred.inferredOrderHold(symbol),
       cooldownUntil: cooldownUntil(
         this.manager.hotOrders().filter((o) => o.symbol === symbol),
         this.config.orders.rejectCooldownMs,
@@ -321,7 +324,7 @@ export class SymbolTick {
       price: type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
       purpose,
       reason,
-      ownerHeld: this.opts.shortfalls.ownerHeld(symbol),
+      ownerHeld: this.opts.inferred.ownerHeld(symbol),
     });
   }
 }

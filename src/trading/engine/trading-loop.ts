@@ -54,6 +54,7 @@ import { reconcileWithExchange, type ReconcileExchange } from './reconcile';
 import { recoverTradingState } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
 import { resetAfterResume } from './risk';
+import { InferredOrderWatch } from './inferred-orders';
 import { ShortfallWatch } from './shortfall-watch';
 import { SymbolLanes } from './symbol-lanes';
 import { SymbolTick } from './symbol-tick';
@@ -118,6 +119,8 @@ export class TradingLoop {
   private readonly health: ExchangeHealth;
   private readonly account: AccountWatch;
   private readonly shortfalls: ShortfallWatch;
+  /** Orders ended on our inference, watched on the account's readings (inferred-orders.ts). */
+  private readonly inferred: InferredOrderWatch;
   private temporaryErrorThisTick = false;
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
@@ -170,10 +173,14 @@ export class TradingLoop {
       clock: opts.clock,
       exchangeClock: this.exchangeClock,
       logger: this.logger,
+    });
+    this.shortfalls = shortfalls;
+    this.inferred = new InferredOrderWatch({
+      manager: opts.manager,
+      clock: opts.clock,
       notCarriedOutAfterMs: opts.config.orders.unknownNotFoundWindowMs,
       watched: () => this.symbolsToWatch(),
     });
-    this.shortfalls = shortfalls;
     this.account = new AccountWatch({
       manager: opts.manager,
       exchange: opts.exchange,
@@ -187,6 +194,7 @@ export class TradingLoop {
       pauseEntries: (reason, by) => this.pauseEntries(reason, by),
       resumeEntries: (by) => this.resumeEntries(by),
       shortfalls,
+      inferred: this.inferred,
     });
     this.symbols = new SymbolTick({
       manager: opts.manager,
@@ -203,6 +211,7 @@ export class TradingLoop {
       exitHeld: (held) => this.marketHalts.exitHeld(held, this.clock.now()),
       balance: () => this.account.balance,
       shortfalls,
+      inferred: this.inferred,
     });
   }
 
@@ -498,6 +507,7 @@ export class TradingLoop {
           },
           lastPrices: this.lastPrices,
           shortfalls: this.shortfalls,
+          inferred: this.inferred,
           placementFacts: (symbol) => this.symbols.placementFacts(symbol),
           pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
           busy: (symbol) => this.lanes.busy(symbol) && !free.includes(symbol),

@@ -80,7 +80,7 @@ export interface TradingState {
   announcedShortfalls: Record<string, AnnouncedShortfall>;
   /**
    * What the owner held of each coin beside the bot's positions (the account's total less them), as last measured on
-   * a reading where the coin had no order in flight (shortfall-watch.ts): each order carries it (LocalOrder
+   * a reading where the coin had no order in flight (inferred-orders.ts): each order carries it (LocalOrder
    * `ownerHeld`). Kept across restarts: an order working through a restart keeps its coin busy at every reading,
    * and the next order would otherwise go out without it. Absent in files written before it.
    */

@@ -1,11 +1,11 @@
 /**
- * The hold of an order that ended on our inference (shortfall-watch.ts `inferredOrderHold`), driven through
- * ShortfallWatch's public methods with a stub order manager and a fake clock (review 26b's cases): the owner holds
+ * The hold of an order that ended on our inference (inferred-orders.ts `inferredOrderHold`), driven through
+ * InferredOrderWatch's public methods with a stub order manager and a fake clock (review 26b's cases): the owner holds
  * 1 BTC, the bot 0.5 BTC on BTC/USDT, and its stop-loss sell of 0.5 ended declared never placed at `verdict`.
  */
 import { expect } from 'chai';
 import type { BalanceEntry, Market } from '../../../src/trading/exchange/exchange';
-import { ShortfallWatch } from '../../../src/trading/engine/shortfall-watch';
+import { InferredOrderWatch } from '../../../src/trading/engine/inferred-orders';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
 import type { OrderManager } from '../../../src/trading/engine/order-manager';
@@ -81,19 +81,16 @@ function world(
       return true;
     },
   };
-  const logger = { info() {}, warn() {}, error() {}, debug() {}, child: () => logger } as never;
-  const watch = new ShortfallWatch({
+  const watch = new InferredOrderWatch({
     watched: () => [BTC, BTC_EUR],
     manager,
     clock,
-    exchangeClock: clock,
-    logger,
     notCarriedOutAfterMs: WINDOW,
   });
   return { watch, events };
 }
 
-describe('the hold of an order that ended on our inference (ShortfallWatch)', () => {
+describe('the hold of an order that ended on our inference (InferredOrderWatch)', () => {
   const verdict = 10 * HOUR;
   const sell = (): LocalOrder =>
     order({

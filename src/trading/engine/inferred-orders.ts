@@ -1,0 +1,194 @@
+/**
+ * Orders of ours that ended on our inference — declared never placed when their lookups kept missing, or settled
+ * with less than their amount when the exchange stopped showing them (never-placed-recheck.ts `endedByInference`) —
+ * watched on the balance the account watch reads once per tick, no request of its own. The exchange may have carried
+ * such an order out while its reads lagged: a sell sent again would sell the owner's own coins, a buy spend the
+ * stake twice. So:
+ * - each order carries what the owner held of its coin beside the bot's positions (`ownerHeld`), measured here on
+ *   readings where the coin has no order in flight and kept in the trading state (`ownerHoldings`);
+ * - an order in question holds every order of its symbol (placement-gate.ts `inferred-order`) until readings sent
+ *   a not-found window after its verdict show it was not carried out (held-balance.ts `inferredOrderCoins`), or it is
+ *   found (the 24 h recheck); a reading that shows it carried out tells the operator once (`order.in_doubt`).
+ */
+import type { Clock } from '../../shared/clock';
+import type { BalanceEntry } from '../exchange/exchange';
+import { inferredOrderCoins, ownerHolding } from './held-balance';
+import { RECHECK_HORIZON_MS, stillRechecked } from './never-placed-recheck';
+import type { OrderManager } from './order-manager';
+import type { LocalOrder } from './order-state';
+import { readable } from './order-events';
+import { splitSymbol, type PositionBook } from './pnl';
+
+export interface InferredOrderWatchOptions {
+  manager: OrderManager;
+  clock: Clock;
+  /**
+   * An order ended on our inference is taken as not carried out only on a reading sent at least this long after the
+   * verdict (the not-found window): a balance read can lag like a lookup (Binance: "Memory => Database").
+   */
+  notCarriedOutAfterMs: number;
+  /** The symbols the loop watches: traded ones, and those state holds positions or orders of. */
+  watched: () => readonly string[];
+}
+
+/** A symbol's orders held by its orders that ended on our inference (held-balance.ts `inferredOrderCoins`). */
+export interface InferredOrderHold {
+  orders: string[];
+  reason: string;
+}
+
+export class InferredOrderWatch {
+  /** The latest reading and when its read was sent. */
+  private reading?: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number };
+  /** Orders ended on our inference that readings after the verdict showed were not carried out beyond their fills. */
+  private readonly notCarriedOut = new Set<string>();
+  /** Orders ended on our inference the operator was told were carried out after all (`order.in_doubt`). */
+  private readonly told = new Set<string>();
+
+  constructor(private readonly opts: InferredOrderWatchOptions) {}
+
+  /**
+   * One balance reading (its read sent at `sentAt`), with the positions it was judged with (default: as they are
+   * now): measures the owner's holdings at once, and tells of an order it shows carried out — the promise of that
+   * telling, undefined when no order is in question (nothing to wait for).
+   */
+  observe(
+    balance: Readonly<Record<string, BalanceEntry>>,
+    positions: Record<string, PositionBook> = this.opts.manager.positions(),
+    sentAt: number = this.opts.clock.now(),
+  ): Promise<void> | undefined {
+    this.reading = { balance, sentAt };
+    const unsettled = new Set(this.opts.manager.pendingOrders().map((o) => o.symbol));
+    this.measureOwner(balance, Object.values(positions), unsettled);
+    return this.inferredOrders(this.opts.clock.now()).length > 0 ? this.tellCarriedOut() : undefined;
+  }
+
+  /** What the owner held of `symbol`'s base beside the bot's positions, as last measured; undefined: never. */
+  ownerHeld(symbol: string): number | undefined {
+    return this.opts.manager.state.data.ownerHoldings[splitSymbol(symbol).base];
+  }
+
+  /**
+   * The symbol's orders that ended on our inference and may have been carried out (held-balance.ts
+   * `inferredOrderCoins`: the balance says so, or no reading since the verdict): the symbol's orders wait — a sell
+   * sent again would sell the owner's coins, a buy would spend the stake twice — until the order is found
+   * (never-placed-recheck.ts, for 24 h) or a reading shows it was not. Null when none holds it.
+   */
+  inferredOrderHold(symbol: string): InferredOrderHold | null {
+    const { carriedOut, waiting } = this.judgeInferred(symbol);
+    if (carriedOut.length > 0) {
+      const { base } = splitSymbol(symbol);
+      const what = carriedOut.map((o) => `${o.side} ${o.clientOrderId}`).join(', ');
+      return {
+        orders: carriedOut.map((o) => o.clientOrderId),
+        reason:
+          `the account's ${base} moved as if ${what} had been carried out, which ended with its lookups missing: ` +
+          `nothing is placed until it is found (looked up again for 24 h)`,
+      };
+    }
+    if (waiting.length > 0) {
+      return {
+        orders: waiting,
+        reason: `order ${waiting.join(', ')} ended with its lookups missing: waiting for balance reads to show it was not carried out`,
+      };
+    }
+    return null;
+  }
+
+  /**
+   * The orders ended on our inference (of `symbol`, or all) as the latest reading judges them: carried out, or
+   * waiting — for a reading sent after the verdict, for one sent at least `notCarriedOutAfterMs` after it before
+   * "not carried out" is taken (each reading is judged anew until then: one lagging read lifts nothing), or while an
+   * order of another symbol in the same coin is in flight (its fill, not yet booked, would hide this one's).
+   */
+  private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: string[] } {
+    const { manager, clock } = this.opts;
+    // every book, dust included: as the owner's holding was measured (dust is not "open", but it is coins held)
+    const positions = Object.values(manager.positions());
+    const busyCoins = new Set(manager.pendingOrders().map((o) => splitSymbol(o.symbol).base));
+    const carriedOut: LocalOrder[] = [];
+    const waiting: string[] = [];
+    for (const o of this.inferredOrders(clock.now(), symbol)) {
+      const step = manager.markets[o.symbol]?.amountStep ?? 0;
+      const coins = inferredOrderCoins(o, this.reading, positions, step);
+      if (coins === 'unjudged') continue;
+      if (coins === 'carried-out') carriedOut.push(o);
+      else if (coins === 'wait' || busyCoins.has(splitSymbol(o.symbol).base)) waiting.push(o.clientOrderId);
+      else if (coins === 'not-carried-out') {
+        if (this.reading!.sentAt - o.updatedAt >= this.opts.notCarriedOutAfterMs) {
+          this.notCarriedOut.add(o.clientOrderId);
+        } else waiting.push(o.clientOrderId);
+      }
+    }
+    return { carriedOut, waiting };
+  }
+
+  /** Tells the operator once of each order a reading first shows carried out (`order.in_doubt`). */
+  private async tellCarriedOut(): Promise<void> {
+    for (const o of this.judgeInferred().carriedOut) {
+      if (this.told.has(o.clientOrderId)) continue;
+      this.told.add(o.clientOrderId);
+      const { base } = splitSymbol(o.symbol);
+      await this.opts.manager.outbox.emit(
+        'order.in_doubt',
+        `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the exchange's ` +
+          `lookups not finding it, but the account's ${base} moved as if it was carried out. Nothing is placed on ` +
+          `${o.symbol} (its stop-loss included) until the order is found; it is looked up again for 24 h. Check the ` +
+          `exchange's order history for it`,
+        {
+          symbol: o.symbol,
+          clientOrderId: o.clientOrderId,
+          side: o.side,
+          amount: o.amount,
+          purpose: o.purpose,
+        },
+      );
+    }
+  }
+
+  /** Orders of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */
+  private inferredOrders(now: number, symbol?: string): LocalOrder[] {
+    return this.opts.manager.hotOrders(
+      (o) =>
+        (symbol === undefined || o.symbol === symbol) &&
+        o.filled < o.amount &&
+        stillRechecked(o, { horizonMs: RECHECK_HORIZON_MS }, now) &&
+        !this.notCarriedOut.has(o.clientOrderId),
+    );
+  }
+
+  /**
+   * The owner's holding of each coin the bot trades, on a reading where the coin has no order of ours in flight
+   * (`unsettled` symbols) and no order ended on our inference still in question: the balance and the positions then
+   * count the same fills. Other coins keep what was measured before.
+   */
+  private measureOwner(
+    balance: Readonly<Record<string, BalanceEntry>>,
+    positions: readonly PositionBook[],
+    unsettled: ReadonlySet<string>,
+  ): void {
+    const { manager, clock } = this.opts;
+    const busy = new Set<string>();
+    for (const symbol of unsettled) busy.add(splitSymbol(symbol).base);
+    // one in question (its coins judged against the holding measured before it), not one sent unmeasured: it is
+    // never judged, and its coin would go unmeasured for the whole recheck
+    for (const o of this.inferredOrders(clock.now()))
+      if (o.ownerHeld !== undefined) busy.add(splitSymbol(o.symbol).base);
+    // the coins of the symbols the loop watches (traded, held, with orders): never every market an exchange lists
+    const coins = new Set([...this.opts.watched(), ...positions.map((p) => p.symbol)]);
+    const kept = manager.state.data.ownerHoldings;
+    const measured: Record<string, number> = {};
+    for (const symbol of coins) {
+      const { base } = splitSymbol(symbol);
+      if (busy.has(base)) continue;
+      const held = ownerHolding(base, positions, balance);
+      if (kept[base] !== held) measured[base] = held;
+    }
+    // written with the next state write (no commit of its own): a crash before it only measures again
+    if (Object.keys(measured).length > 0) {
+      manager.state.change((d) => {
+        d.ownerHoldings = { ...d.ownerHoldings, ...measured };
+      });
+    }
+  }
+}
