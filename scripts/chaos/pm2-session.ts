@@ -12,7 +12,7 @@ import { Pm2Harness, REPO_ROOT } from '../../harness/pm2';
 // pm2 ships no types; this is the part of its API used here.
 interface Pm2Api {
   connect(noDaemon: boolean, cb: (err: Error | null) => void): void;
-  disconnect(cb?: () => void): void;
+  Client: { disconnectRPC(cb: () => void): void; disconnectBus(cb: () => void): void };
   list(cb: (err: Error | null, list: RawProcess[]) => void): void;
   launchBus(cb: (err: Error | null, bus: EventEmitter & { close?: () => void }) => void): void;
 }
@@ -225,7 +225,11 @@ export class Pm2Session {
     } catch {
       // bus already closed
     }
-    if (this.api) await new Promise<void>((resolve) => this.api!.disconnect(() => resolve()));
+    // not api.disconnect(): its callbacks can run twice under load, thrown uncaught (src/ops/pm2-client.ts says how)
+    if (this.api) {
+      await new Promise<void>((resolve) => this.api!.Client.disconnectRPC(() => resolve()));
+      await new Promise<void>((resolve) => this.api!.Client.disconnectBus(() => resolve()));
+    }
     await this.harness.stop({ keepFiles: true });
     this.runCleanups(opts.keepFiles ?? false);
     if (!opts.keepFiles) fs.rmSync(this.harness.root, { recursive: true, force: true });

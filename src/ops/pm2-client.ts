@@ -88,6 +88,7 @@ interface Pm2Api {
   Client: {
     pingDaemon(cb: (alive: boolean) => void): void;
     disconnectBus(cb?: Callback<unknown>): void;
+    disconnectRPC(cb?: Callback<unknown>): void;
   };
 }
 
@@ -236,7 +237,12 @@ export class Pm2Client {
     if (pending) await pending.catch(() => undefined);
     if (!this.connected) return;
     this.connected = false;
-    await new Promise<void>((resolve) => this.api.disconnect(() => resolve()));
+    // Not pm2's api.disconnect(): it runs disconnectRPC and disconnectBus under async's onlyOnce, and each of them
+    // calls back twice when its socket's 'close' comes after their 200 ms timer (a loaded host) — the timer calls
+    // back, destroys the socket, and the 'close' that follows calls back again: "Callback was already called",
+    // thrown uncaught. Called directly, a second call back only resolves a settled promise.
+    await new Promise<void>((resolve) => this.api.Client.disconnectRPC(() => resolve()));
+    await new Promise<void>((resolve) => this.api.Client.disconnectBus(() => resolve()));
   }
 
   private call<T>(fn: (cb: Callback<T>) => void, method: string, name?: string): Promise<T> {

@@ -109,6 +109,19 @@ describe('ops Pm2Client (real PM2 in a temp PM2_HOME) @slow', function () {
     }
   });
 
+  it("disconnect survives PM2's socket closing after pm2's own 200 ms timer (its callback ran twice, thrown uncaught)", async () => {
+    const c = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock });
+    await c.list();
+    // a loaded host: the RPC socket's 'close' comes 300 ms after it was asked, past pm2's own 200 ms timer
+    const sock = (c as unknown as { api: { Client: { client_sock: { close(): void } } } }).api.Client
+      .client_sock;
+    const close = sock.close.bind(sock);
+    sock.close = () => void setTimeout(close, 300);
+    await c.disconnect();
+    // the late 'close' calls back a second time here: nothing may throw
+    await new Promise((resolve) => setTimeout(resolve, 400));
+  });
+
   it('disconnect is idempotent', async () => {
     const c = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock });
     await c.list();
