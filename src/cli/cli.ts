@@ -32,6 +32,7 @@ import {
 import { restartServices } from '../ops/restart';
 import { expandServiceTarget, isServiceName } from '../ops/services';
 import { buildStatusReport } from '../ops/status-report';
+import { formatInDoubtOrders, formatSettled, parseSettleArgs, settleQuestion } from '../ops/settle-text';
 import { isUnreachable, withTradingClient, type TradingRpc } from '../ops/trading-client';
 import { byninjaVersion } from '../ops/version';
 import { loadConfig, loadConfigSections, type LoadedConfig } from '../shared/config/loader';
@@ -73,6 +74,10 @@ Commands:
   pnl | report [--chart FILE]     realized PnL today / 7 d / 30 d / all, win rate, fees, best and worst trade,
                                   drawdown, by symbol (from the history journal); --chart writes the equity curve PNG
   closeall [--yes]                cancel open orders, sell every position at market, pause entries (asks first)
+  settle                          orders that ended on the bot's inference and are still in question
+  settle <id> none [--yes]        settle one as not carried out (its symbol is no longer held; asks first)
+  settle <id> filled <amount> <average price> [--yes]
+                                  settle one as carried out as the exchange's order history shows (booked; asks)
   pause [--reason TEXT]           stop opening new positions
   resume                          resume opening positions
   reconcile                       compare trading's state with the exchange
@@ -87,7 +92,7 @@ Commands:
 
 Options:
   --json        machine-readable output (every command but start --build/--restart and upgrade)
-  --yes         answer yes to the question closeall asks (needed without a terminal)
+  --yes         answer yes to the question closeall and settle ask (needed without a terminal)
   -h, --help    this help
 
 Exit codes:
@@ -171,6 +176,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       'doctor',
       'state',
       'closeall',
+      'settle',
       'telegram',
       'backup',
       ...TRADING_COMMANDS,
@@ -219,6 +225,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case 'closeall':
         expectArgs(rest, 0);
         return await closeAll(ctx, values.yes === true);
+      case 'settle':
+        return await settle(ctx, rest, values.yes === true);
       case 'telegram': {
         if (rest[0] !== 'whoami' || rest.length !== 1)
           throw new UsageError('telegram: use "telegram whoami"');
@@ -542,20 +550,51 @@ async function whoAmI(ctx: Ctx, timeoutMs: number): Promise<number> {
   return CliExit.Ok;
 }
 
-/** `closeall`: asks on a terminal (or takes --yes); never without an answer (a script must say --yes). */
-async function closeAll(ctx: Ctx, yes: boolean): Promise<number> {
-  if (!yes) {
-    const answer = ctx.io.ask
-      ? await ctx.io.ask('Close ALL positions at market and pause entries? Type "yes" to confirm: ')
-      : undefined;
-    if (answer === undefined) {
-      throw new UsageError('closeall: no terminal to ask on; add --yes to confirm');
-    }
-    if (answer.trim().toLowerCase() !== 'yes') {
-      ctx.print({ closed: false, reason: 'not confirmed' }, () => 'Not confirmed — nothing done.');
-      return CliExit.Failure;
-    }
+/**
+ * Asks `question` on a terminal (or takes --yes); never goes on without an answer (a script must say --yes). False
+ * (printed) when the answer is not "yes".
+ */
+async function confirmedByOperator(
+  ctx: Ctx,
+  command: string,
+  question: string,
+  yes: boolean,
+  notDone: Record<string, unknown>,
+): Promise<boolean> {
+  if (yes) return true;
+  const answer = ctx.io.ask ? await ctx.io.ask(`${question} Type "yes" to confirm: `) : undefined;
+  if (answer === undefined) throw new UsageError(`${command}: no terminal to ask on; add --yes to confirm`);
+  if (answer.trim().toLowerCase() === 'yes') return true;
+  ctx.print({ ...notDone, reason: 'not confirmed' }, () => 'Not confirmed — nothing done.');
+  return false;
+}
+
+/** `settle`: lists the orders in question, or settles one on the operator's word (asks first). */
+async function settle(ctx: Ctx, args: string[], yes: boolean): Promise<number> {
+  if (args.length === 0) {
+    return oneShot(ctx, async (t) => {
+      const orders = await t.call('inDoubtOrders', {});
+      ctx.print(orders, () => formatInDoubtOrders(orders, plainMarkup, 'byninja settle'));
+      return CliExit.Ok;
+    });
   }
+  const parsed = parseSettleArgs(args);
+  if (!parsed.ok) throw new UsageError(`settle: ${parsed.problem}`);
+  const question = settleQuestion(parsed.params, plainMarkup);
+  if (!(await confirmedByOperator(ctx, 'settle', question, yes, { settled: false }))) {
+    return CliExit.Failure;
+  }
+  return oneShot(ctx, async (t) => {
+    const result = await t.call('settleOrder', parsed.params);
+    ctx.print(result, () => formatSettled(parsed.params, result, plainMarkup));
+    return CliExit.Ok;
+  });
+}
+
+/** `closeall`: asks on a terminal (or takes --yes). */
+async function closeAll(ctx: Ctx, yes: boolean): Promise<number> {
+  const question = 'Close ALL positions at market and pause entries?';
+  if (!(await confirmedByOperator(ctx, 'closeall', question, yes, { closed: false }))) return CliExit.Failure;
   return oneShot(ctx, async (t) => {
     const result = await t.call('closeAll', {});
     ctx.print(result, () =>

@@ -167,6 +167,32 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     stub.state.status = { ...stub.state.status, paused: false };
   });
 
+  it('settle lists the orders in question; settling one asks (--yes without a terminal), bad figures exit 2', async () => {
+    const listed = await cli(['settle']);
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(listed.stdout).to.include('stubbot-9 BTC/USDT sell 0.002 (stop-loss)');
+    expect(listed.stdout).to.include('byninja settle <clientOrderId> none');
+    const calls = stub.state.calls.length;
+    const unasked = await cli(['settle', 'stubbot-9', 'none']);
+    expect(unasked.code).to.equal(2);
+    expect(unasked.stderr).to.include('add --yes to confirm');
+    const bad = await cli(['settle', 'stubbot-9', 'filled', '0.002', '5e3', '--yes']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.include('the price "5e3" is not a decimal number above 0');
+    expect(stub.state.calls.slice(calls)).not.to.include('settleOrder');
+    const done = await cli(['settle', 'stubbot-9', 'none', '--yes']);
+    expect(done.code, done.stderr).to.equal(0);
+    expect(done.stdout).to.include('Order stubbot-9 settled: not carried out.');
+    expect(stub.state.settled.at(-1)).to.deep.equal({
+      clientOrderId: 'stubbot-9',
+      outcome: 'not-carried-out',
+    });
+    // trading refuses the same order again (no longer in question): exit 1 with its reason
+    const again = await cli(['settle', 'stubbot-9', 'none', '--yes']);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.include('no order stubbot-9');
+  });
+
   it('reconcile exits 0 when state agrees and 4 when it found differences', async () => {
     stub.state.differences = [];
     expect((await cli(['reconcile'])).code).to.equal(0);

@@ -6,11 +6,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock } from '../../src/shared/clock';
+import { IpcError } from '../../src/shared/errors';
 import { EventLog } from '../../src/shared/ipc/event-log';
+import { RpcErrorCode } from '../../src/shared/ipc/protocol';
 import type {
+  InDoubtOrderView,
   OrderView,
   PositionView,
   ReconcileDifference,
+  SettleOrderParams,
   TradingStatus,
 } from '../../src/shared/ipc/protocol';
 import { IpcServer } from '../../src/shared/ipc/server';
@@ -23,6 +27,9 @@ export interface TradingStubState {
   positions: PositionView[];
   orders: OrderView[];
   differences: ReconcileDifference[];
+  /** Orders in question (`inDoubtOrders`); `settleOrder` takes one out and records what it was told in `settled`. */
+  inDoubt: InDoubtOrderView[];
+  settled: SettleOrderParams[];
   calls: string[];
   /** When the report says it was built (a test on a fake clock sets its own). */
   reportTime: () => number;
@@ -102,6 +109,25 @@ export class TradingStub {
         },
       ],
       differences: [],
+      inDoubt: [
+        {
+          clientOrderId: 'stubbot-9',
+          symbol: 'BTC/USDT',
+          side: 'sell',
+          type: 'market',
+          amount: 0.002,
+          filled: 0,
+          status: 'rejected',
+          purpose: 'stop-loss',
+          createdAt: now - 7_200_000,
+          updatedAt: now - 7_000_000,
+          endedAt: now - 7_000_000,
+          ended: 'never-placed',
+          inDoubtAt: now - 6_900_000,
+          holding: 'the account moved as if it was carried out',
+        },
+      ],
+      settled: [],
       calls: [],
       reportTime: () => Date.now(),
     };
@@ -151,6 +177,30 @@ export class TradingStub {
       state.positions = [];
       state.status = { ...state.status, paused: true, pausedReason: 'close-all' };
       return { orders: ids, cancelled: [], skipped: [], paused: true };
+    });
+    server.handle('inDoubtOrders', () => (record('inDoubtOrders'), state.inDoubt));
+    server.handle('settleOrder', (p) => {
+      record('settleOrder');
+      const order = state.inDoubt.find((o) => o.clientOrderId === p.clientOrderId);
+      if (!order) {
+        throw new IpcError(
+          `no order ${p.clientOrderId} is in the bot's state`,
+          {},
+          { code: RpcErrorCode.Refused },
+        );
+      }
+      state.inDoubt = state.inDoubt.filter((o) => o !== order);
+      state.settled.push(p);
+      const carried = p.outcome === 'carried-out';
+      return {
+        order: {
+          ...order,
+          status: carried ? 'filled' : order.status,
+          filled: carried ? p.executed! : order.filled,
+          averagePrice: carried ? p.averagePrice : order.averagePrice,
+        },
+        position: 0,
+      };
     });
     server.handle('report', () => {
       record('report');

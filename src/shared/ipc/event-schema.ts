@@ -15,6 +15,7 @@ export const TRADING_EVENT_TYPES = [
   'order.taken_back',
   'order.settled_absent',
   'order.in_doubt',
+  'order.operator_settled',
   'position.opened',
   'position.closed',
   'position.shortfall',

@@ -25,6 +25,15 @@ const schemas: { [M in RpcMethod]: z.ZodType<RpcParams<M>> } = {
   pause: z.object({ reason: z.string().max(500).optional() }).strict(),
   resume: none,
   closeAll: none,
+  inDoubtOrders: none,
+  settleOrder: z
+    .object({
+      clientOrderId: z.string().min(1).max(100),
+      outcome: z.enum(['not-carried-out', 'carried-out']),
+      executed: z.number().finite().positive().optional(),
+      averagePrice: z.number().finite().positive().optional(),
+    })
+    .strict(),
   reconcile: none,
   report: none,
   subscribe: z.object({ afterSeq: z.number().int().min(0) }).strict(),

@@ -45,6 +45,31 @@ export interface OrderView extends OrderSpec {
   updatedAt: number;
 }
 
+/**
+ * An order that ended on the bot's inference (declared never placed, or settled as absent) and is still in question:
+ * looked up again, and holding its symbol while the account's balance may show it carried out. /settle lists them.
+ */
+export interface InDoubtOrderView extends OrderView {
+  /** When the bot ended it (its verdict). */
+  endedAt: number;
+  /** How it ended: declared never placed, or settled as absent from its fills. */
+  ended: 'never-placed' | 'settled-absent';
+  /** When a balance reading showed it carried out after all (the `order.in_doubt` alert); absent: not shown so. */
+  inDoubtAt?: number;
+  /** Why its symbol is held now; absent: it holds nothing (the balance shows it was not carried out). */
+  holding?: string;
+}
+
+/** What /settle tells trading: the operator's reading of the exchange's order history for an order in question. */
+export interface SettleOrderParams {
+  clientOrderId: string;
+  outcome: 'not-carried-out' | 'carried-out';
+  /** With `carried-out`: the whole executed amount the history shows (base currency). */
+  executed?: number;
+  /** With `carried-out`: its average price. */
+  averagePrice?: number;
+}
+
 export interface PositionView {
   symbol: string;
   amount: number;
@@ -126,6 +151,11 @@ export type TradingEventType =
    * shows was carried out after all: its symbol places nothing until the order is found.
    */
   | 'order.in_doubt'
+  /**
+   * The operator settled an order that ended on our inference (/settle): not carried out, or carried out with the
+   * amount and price the exchange's history shows (booked as one fill); its symbol is no longer held by it.
+   */
+  | 'order.operator_settled'
   | 'position.opened'
   | 'position.closed'
   /** The account holds less of a position's coin than the bot's fills say (fees in BNB, a withdrawal): once. */
@@ -271,6 +301,13 @@ export interface RpcMethods {
   pause: { params: { reason?: string }; result: { paused: boolean; reason?: string } };
   resume: { params: Record<string, never>; result: { paused: boolean } };
   closeAll: { params: Record<string, never>; result: CloseAllResult };
+  /** Orders that ended on the bot's inference and are still in question (InDoubtOrderView). */
+  inDoubtOrders: { params: Record<string, never>; result: InDoubtOrderView[] };
+  /**
+   * Settles one of them on the operator's word (refused with the reason when it is not in question or the figures
+   * do not fit the order). `position`: the bot's position in its symbol afterwards.
+   */
+  settleOrder: { params: SettleOrderParams; result: { order: OrderView; position: number } };
   reconcile: {
     params: Record<string, never>;
     result: { differences: ReconcileDifference[]; checkedAt: number };
@@ -314,6 +351,8 @@ export const RPC_METHODS: readonly RpcMethod[] = [
   'pause',
   'resume',
   'closeAll',
+  'inDoubtOrders',
+  'settleOrder',
   'reconcile',
   'report',
   'subscribe',

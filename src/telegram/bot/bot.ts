@@ -295,9 +295,7 @@ export function createBot(deps: BotDeps): Bot {
     }
     await ctx.answerCbQuery('Confirmed').catch(() => undefined);
     const { action } = taken.pending;
-    const command = commands.find(
-      (c) => c.confirmed && c.name === (action.kind === 'restart' ? 'restart' : 'closeall'),
-    );
+    const command = commands.find((c) => c.confirmed && c.name === action.kind);
     log.info('Telegram confirmation accepted', { action: action.kind, chatId, userId });
     await command!.confirmed!(action, commandContext(chatId, userId, []));
   }

@@ -1,5 +1,5 @@
 /**
- * Pending confirmations of dangerous commands (/restart, /closeall). The inline button carries a random nonce,
+ * Pending confirmations of dangerous commands (/restart, /closeall, /settle). The inline button carries a random nonce,
  * never the action itself: a button is good once, in the chat that asked, until `ttlMs` — an old, replayed,
  * forged or double-tapped button finds nothing and does nothing. It belongs to the user who asked: in a group,
  * another member's press is refused (and leaves the confirmation to its owner), unless the presser is one of the
@@ -8,8 +8,13 @@
  */
 import crypto from 'node:crypto';
 import type { ServiceName } from '../../ops/services';
+import type { SettleOrderParams } from '../../shared/ipc/protocol';
 
-export type ConfirmableAction = { kind: 'restart'; targets: ServiceName[] } | { kind: 'closeall' };
+/** A dangerous command's action, waiting for its button; `kind` is the command's name. */
+export type ConfirmableAction =
+  | { kind: 'restart'; targets: ServiceName[] }
+  | { kind: 'closeall' }
+  | { kind: 'settle'; params: SettleOrderParams };
 
 export interface PendingConfirmation {
   nonce: string;

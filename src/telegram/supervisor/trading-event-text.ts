@@ -23,6 +23,7 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'order.settled_absent': 'riskTriggered',
   // an order ended by inference that the balance says was carried out: its symbol held, a risk alert
   'order.in_doubt': 'riskTriggered',
+  'order.operator_settled': 'riskTriggered',
   'position.opened': 'positionOpened',
   'position.closed': 'positionClosed',
   // part of a position is gone from the account: a risk alert, whatever the position settings
@@ -59,6 +60,11 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
     icon: '⚠️',
     title: 'Order not found, but the account moved as if it was carried out: symbol held',
     priority: 'high',
+  },
+  'order.operator_settled': {
+    icon: '🧾',
+    title: 'Order settled by the operator: symbol no longer held',
+    priority: 'normal',
   },
   'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },
   'position.closed': { icon: '📉', title: 'Position closed', priority: 'normal' },

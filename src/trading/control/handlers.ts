@@ -160,6 +160,22 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
     return loop.closeAll();
   });
 
+  server.handle('inDoubtOrders', () => loop.inDoubtOrders());
+
+  server.handle('settleOrder', async (params) => {
+    ready();
+    const decision = await loop.settleOrder(params);
+    if (!decision.ok) {
+      throw new IpcError(
+        decision.refusal,
+        { clientOrderId: params.clientOrderId },
+        { code: RpcErrorCode.Refused },
+      );
+    }
+    const { order } = decision;
+    return { order: orderView(order), position: manager.positions()[order.symbol]?.amount ?? 0 };
+  });
+
   // One history scan at a time: callers asking while one runs (a /pnl pressed twice, the daily summary, the CLI)
   // share its answer instead of each folding the whole journal again.
   let reportInFlight: Promise<PnlReport> | undefined;

@@ -8,14 +8,18 @@
  *   readings where the coin has no order in flight and kept in the trading state (`ownerHoldings`);
  * - an order in question holds every order of its symbol (placement-gate.ts `inferred-order`) until readings sent
  *   a not-found window after its verdict show it was not carried out (held-balance.ts `inferredOrderCoins`), or it is
- *   found (the 24 h recheck); a reading that shows it carried out tells the operator once (`order.in_doubt`).
+ *   found (the recheck), or the operator settles it (operator-settle.ts, /settle);
+ * - a reading that shows it carried out tells the operator once (`order.in_doubt`) and marks it in doubt
+ *   (`inDoubtAt`, kept in the state): it is then looked up and its symbol held past the 24 h recheck horizon, for as
+ *   long as it takes, since the stop-loss would otherwise sell the owner's coins once the horizon passed.
  */
 import type { Clock } from '../../shared/clock';
+import type { InDoubtOrderView } from '../../shared/ipc/protocol';
 import type { BalanceEntry } from '../exchange/exchange';
 import { inferredOrderCoins, ownerHolding } from './held-balance';
-import { RECHECK_HORIZON_MS, stillRechecked } from './never-placed-recheck';
+import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import type { OrderManager } from './order-manager';
-import type { LocalOrder } from './order-state';
+import { orderView, type LocalOrder } from './order-state';
 import { readable } from './order-events';
 import { splitSymbol, type PositionBook } from './pnl';
 
@@ -42,8 +46,6 @@ export class InferredOrderWatch {
   private reading?: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number };
   /** Orders ended on our inference that readings after the verdict showed were not carried out beyond their fills. */
   private readonly notCarriedOut = new Set<string>();
-  /** Orders ended on our inference the operator was told were carried out after all (`order.in_doubt`). */
-  private readonly told = new Set<string>();
 
   constructor(private readonly opts: InferredOrderWatchOptions) {}
 
@@ -83,7 +85,7 @@ export class InferredOrderWatch {
         orders: carriedOut.map((o) => o.clientOrderId),
         reason:
           `the account's ${base} moved as if ${what} had been carried out, which ended with its lookups missing: ` +
-          `nothing is placed until it is found (looked up again for 24 h)`,
+          `nothing is placed until it is found or the operator settles it (/settle)`,
       };
     }
     if (waiting.length > 0) {
@@ -93,6 +95,20 @@ export class InferredOrderWatch {
       };
     }
     return null;
+  }
+
+  /** The orders in question, each with what it holds (/settle lists them: the operator may settle each). */
+  inQuestion(): InDoubtOrderView[] {
+    return this.inferredOrders(this.opts.clock.now()).map((o) => {
+      const hold = this.inferredOrderHold(o.symbol);
+      return {
+        ...orderView(o),
+        endedAt: o.updatedAt,
+        ended: o.settledAbsent ? 'settled-absent' : 'never-placed',
+        inDoubtAt: o.inDoubtAt,
+        holding: hold?.orders.includes(o.clientOrderId) ? hold.reason : undefined,
+      };
+    });
   }
 
   /**
@@ -117,32 +133,48 @@ export class InferredOrderWatch {
       else if (coins === 'not-carried-out') {
         if (this.reading!.sentAt - o.updatedAt >= this.opts.notCarriedOutAfterMs) {
           this.notCarriedOut.add(o.clientOrderId);
+          // no longer in doubt: written with the next state write (a crash before it only judges it again)
+          if (o.inDoubtAt !== undefined) {
+            manager.state.change((d) => {
+              const kept = d.orders[o.clientOrderId];
+              if (kept) d.orders[o.clientOrderId] = { ...kept, inDoubtAt: undefined };
+            });
+          }
         } else waiting.push(o.clientOrderId);
       }
     }
     return { carriedOut, waiting };
   }
 
-  /** Tells the operator once of each order a reading first shows carried out (`order.in_doubt`). */
+  /**
+   * Marks in doubt (`inDoubtAt`, committed with its `order.in_doubt` event: told once, across restarts too) each
+   * order a reading first shows carried out.
+   */
   private async tellCarriedOut(): Promise<void> {
-    for (const o of this.judgeInferred().carriedOut) {
-      if (this.told.has(o.clientOrderId)) continue;
-      this.told.add(o.clientOrderId);
+    const { manager, clock } = this.opts;
+    for (const judged of this.judgeInferred().carriedOut) {
+      // as it is now: an earlier commit of this loop may have let a take-back run
+      const o = manager.state.data.orders[judged.clientOrderId];
+      if (!o || o.inDoubtAt !== undefined || !endedByInference(o)) continue;
       const { base } = splitSymbol(o.symbol);
-      await this.opts.manager.outbox.emit(
-        'order.in_doubt',
-        `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the exchange's ` +
-          `lookups not finding it, but the account's ${base} moved as if it was carried out. Nothing is placed on ` +
-          `${o.symbol} (its stop-loss included) until the order is found; it is looked up again for 24 h. Check the ` +
-          `exchange's order history for it`,
+      await manager.state.commitOrder({ ...o, inDoubtAt: clock.now() }, [
         {
-          symbol: o.symbol,
-          clientOrderId: o.clientOrderId,
-          side: o.side,
-          amount: o.amount,
-          purpose: o.purpose,
+          type: 'order.in_doubt',
+          summary:
+            `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the ` +
+            `exchange's lookups not finding it, but the account's ${base} moved as if it was carried out. Nothing ` +
+            `is placed on ${o.symbol} (its stop-loss included) until the order is found (it is looked up again) or ` +
+            `you settle it from the exchange's order history: /settle ${o.clientOrderId} none, or ` +
+            `/settle ${o.clientOrderId} filled <amount> <average price>`,
+          data: {
+            symbol: o.symbol,
+            clientOrderId: o.clientOrderId,
+            side: o.side,
+            amount: o.amount,
+            purpose: o.purpose,
+          },
         },
-      );
+      ]);
     }
   }
 

@@ -35,21 +35,26 @@ export function declaredNeverPlaced(order: LocalOrder): boolean {
   return order.status === 'rejected' && !order.exchangeOrderId && !order.refused && !order.neverSent;
 }
 
-/** Ended on our own inference: declared never placed, or settled from its fills when the exchange no longer showed it. */
+/**
+ * Ended on our own inference: declared never placed, or settled from its fills when the exchange no longer showed it
+ * — and the operator has not settled it since (operator-settle.ts: their word ends the question).
+ */
 export function endedByInference(order: LocalOrder): boolean {
-  return declaredNeverPlaced(order) || order.settledAbsent === true;
+  return (declaredNeverPlaced(order) || order.settledAbsent === true) && order.operatorSettled === undefined;
 }
 
 /**
  * Whether the order is still looked up: ended on our own inference, and the verdict (its last update: such an order
- * never changes again but by the exchange's answer) is less than `horizonMs` old.
+ * never changes again but by the exchange's answer) is less than `horizonMs` old — or a balance reading showed it
+ * carried out (`inDoubtAt`, inferred-orders.ts): then it is looked up, and its symbol held, until it is found, a
+ * reading shows it was not carried out, or the operator settles it, however long that takes.
  */
 export function stillRechecked(
   order: LocalOrder,
   rule: Pick<NeverPlacedRecheckRule, 'horizonMs'>,
   now: number,
 ): boolean {
-  return endedByInference(order) && now - order.updatedAt < rule.horizonMs;
+  return endedByInference(order) && (now - order.updatedAt < rule.horizonMs || order.inDoubtAt !== undefined);
 }
 
 /** When the order is looked up next, after `lookups` lookups since the verdict (or since this process started). */

@@ -64,7 +64,21 @@ export interface LocalOrder extends OrderSpec {
    * inferredOrderCoins).
    */
   ownerHeld?: number;
+  /**
+   * When a balance reading first showed this order, ended on our inference, carried out after all (inferred-orders.ts,
+   * the `order.in_doubt` alert): it then stays in question — looked up, kept in the hot state, its symbol held — past
+   * the recheck horizon, until it is found, a later reading shows it was not carried out, or the operator settles it.
+   */
+  inDoubtAt?: number;
+  /**
+   * The operator's word on an order that ended on our inference (operator-settle.ts, /settle): `not-carried-out`, or
+   * `carried-out` with what the exchange's history showed. It ends the order's question: no more lookups, no hold.
+   */
+  operatorSettled?: { at: number; outcome: OperatorOutcome };
 }
+
+/** What the operator found in the exchange's order history for an order in question (/settle). */
+export type OperatorOutcome = 'not-carried-out' | 'carried-out';
 
 /**
  * When a "no such order" answer is final for an order whose create outcome is unknown. Exchanges answer lookups

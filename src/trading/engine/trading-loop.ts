@@ -28,6 +28,7 @@ import { withDeadline } from '../../shared/deadline';
 import { ByNinjaError, NetworkError, OrderNotFoundError, errorMessage } from '../../shared/errors';
 import type {
   CloseAllResult,
+  InDoubtOrderView,
   LastExit,
   LoopState,
   ReconcileDifference,
@@ -55,6 +56,7 @@ import { recoverTradingState } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
 import { resetAfterResume } from './risk';
 import { InferredOrderWatch } from './inferred-orders';
+import { settleOrder, type SettleDecision, type SettleRequest } from './operator-settle';
 import { ShortfallWatch } from './shortfall-watch';
 import { SymbolLanes } from './symbol-lanes';
 import { SymbolTick } from './symbol-tick';
@@ -478,6 +480,19 @@ export class TradingLoop {
       },
       killSwitch: this.manager.state.risk.killSwitch,
     };
+  }
+
+  /** Orders that ended on our inference and are still in question, with what each holds (/settle lists them). */
+  inDoubtOrders(): InDoubtOrderView[] {
+    return this.inferred.inQuestion();
+  }
+
+  /**
+   * Settles an order that ended on our inference on the operator's word (operator-settle.ts), between ticks with
+   * every symbol's lane free: no recheck or tick is taking it back meanwhile.
+   */
+  settleOrder(req: SettleRequest): Promise<SettleDecision> {
+    return this.serialize(() => settleOrder(this.manager, req, this.clock.now(), this.exchangeClock.now()));
   }
 
   /**

@@ -84,6 +84,10 @@ export const localOrderSchema = z.looseObject({
   neverSent: z.boolean().optional(),
   settledAbsent: z.boolean().optional(),
   ownerHeld: finite.optional(),
+  inDoubtAt: epochMs.optional(),
+  operatorSettled: z
+    .looseObject({ at: epochMs, outcome: z.enum(['not-carried-out', 'carried-out']) })
+    .optional(),
   retryAfterMs: nonNegative.optional(),
 });
 

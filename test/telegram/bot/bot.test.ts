@@ -159,6 +159,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
       'pause',
       'resume',
       'closeall',
+      'settle',
       'logs',
       'version',
     ]);
@@ -260,6 +261,45 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
       'Entries paused so the strategy does not reopen them; /resume to trade again.',
     );
     expect(stub.state.calls).to.include('closeAll');
+  });
+
+  it('/settle lists the orders in question with the commands that settle them', async () => {
+    const msg = await ask('/settle');
+    expect(msg.text).to.include('Orders in question (1)');
+    expect(msg.text).to.include('<code>stubbot-9</code> BTC/USDT sell 0.002 (stop-loss), 0 booked');
+    expect(msg.text).to.include('the balance moved as if it was carried out');
+    expect(msg.text).to.include('/settle &lt;clientOrderId&gt; filled &lt;amount&gt; &lt;average price&gt;');
+  });
+
+  it('/settle with bad arguments says what is wrong and asks nothing', async () => {
+    const before = stub.state.calls.length;
+    const msg = await ask('/settle stubbot-9 filled 0,002 50000');
+    expect(msg.text).to.include('the amount "0,002" is not a decimal number');
+    expect(msg.replyMarkup).to.equal(undefined);
+    expect(stub.state.calls.slice(before)).to.deep.equal([]);
+  });
+
+  it('/settle <id> filled <amount> <price> asks first; confirmed, trading books it', async () => {
+    const question = await ask('/settle stubbot-9 filled 0.002 47500.5');
+    expect(question.text).to.include('<b>carried out</b>: 0.002 executed at an average 47500.5');
+    expect(stub.state.settled).to.deep.equal([]);
+    await emu.sendCallback(ALLOWED, callbackData(question, 0), undefined, question.messageId);
+    const done = await emu.waitForMessage(
+      (m) => m.messageId > question.messageId && m.text.includes('settled'),
+      { chatId: ALLOWED },
+    );
+    expect(done.text).to.include('0.002 executed at an average 47500.5 (filled)');
+    expect(stub.state.settled).to.deep.equal([
+      { clientOrderId: 'stubbot-9', outcome: 'carried-out', executed: 0.002, averagePrice: 47_500.5 },
+    ]);
+    // trading's refusal (no longer in question) is shown as such
+    const again = await ask('/settle stubbot-9 none');
+    await emu.sendCallback(ALLOWED, callbackData(again, 0), undefined, again.messageId);
+    const refused = await emu.waitForMessage(
+      (m) => m.messageId > again.messageId && m.text.includes('Trading refused'),
+      { chatId: ALLOWED },
+    );
+    expect(refused.text).to.include('no order stubbot-9');
   });
 
   it('in an allowed group, a member not listed by user id may read but not run /closeall', async () => {

@@ -67,7 +67,7 @@ describe('control handlers over the real engine', function () {
   it('refuses order-changing requests with NotReady until recovery has finished, but answers ping', async () => {
     const { rpc } = await setup(false);
     expect((await rpc.call('ping', {})).loopState).to.equal('starting');
-    for (const method of ['closeAll', 'pause', 'reconcile'] as const) {
+    for (const method of ['closeAll', 'pause', 'reconcile', 'settleOrder'] as const) {
       try {
         await rpc.call(method, {} as never);
         expect.fail(`${method} should be refused`);
@@ -92,6 +92,54 @@ describe('control handlers over the real engine', function () {
     await rpc.call('pause', { reason: 'checking the key' });
     const status = await rpc.call('status', {});
     expect(status.pausedReason).to.equal('kill switch: daily loss; checking the key');
+  });
+
+  it("lists an order in question and settles it on the operator's word; figures that do not fit are refused", async () => {
+    const { h, rpc } = await setup();
+    const now = h.clock.now();
+    // an entry declared never placed (its create's outcome unknown, its lookups missing)
+    await h.files.store.commit((d) => {
+      d.orders['bot-lost'] = {
+        clientOrderId: 'bot-lost',
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'market',
+        amount: 0.01,
+        filled: 0,
+        status: 'rejected',
+        purpose: 'entry',
+        createdAt: now - 120_000,
+        sentAt: now - 120_000,
+        updatedAt: now - 60_000,
+        fills: [],
+        ownerHeld: 0,
+      };
+    });
+    const listed = await rpc.call('inDoubtOrders', {});
+    expect(listed.map((o) => [o.clientOrderId, o.ended, o.endedAt])).to.deep.equal([
+      ['bot-lost', 'never-placed', now - 60_000],
+    ]);
+    const refusal = await rpc
+      .call('settleOrder', {
+        clientOrderId: 'bot-lost',
+        outcome: 'carried-out',
+        executed: 0.02,
+        averagePrice: 1,
+      })
+      .catch((err: unknown) => err);
+    expect(refusal).to.be.instanceOf(IpcError);
+    expect((refusal as IpcError).code).to.equal(RpcErrorCode.Refused);
+    expect((refusal as IpcError).message).to.include("more than the order's 0.01");
+    const done = await rpc.call('settleOrder', {
+      clientOrderId: 'bot-lost',
+      outcome: 'carried-out',
+      executed: 0.01,
+      averagePrice: 50_000,
+    });
+    expect(done.order.status).to.equal('filled');
+    expect(done.position).to.be.closeTo(0.01, 1e-12);
+    expect(h.eventTypes()).to.include.members(['order.operator_settled', 'position.opened']);
+    expect(await rpc.call('inDoubtOrders', {})).to.deep.equal([]);
   });
 
   it('reports a status whose every field comes from the running engine', async () => {

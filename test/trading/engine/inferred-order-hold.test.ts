@@ -55,11 +55,18 @@ function world(
   ownerHoldings: Record<string, number> = {},
 ) {
   const byId = (): Record<string, PositionBook> => Object.fromEntries(positions.map((p) => [p.symbol, p]));
+  const events: Array<{ type: string; summary: string }> = [];
+  const data = {
+    announcedShortfalls: {},
+    ownerHoldings,
+    orders: Object.fromEntries(orders.map((o) => [o.clientOrderId, o])) as Record<string, LocalOrder>,
+  };
+  const hot = (): LocalOrder[] => Object.values(data.orders);
   const manager = {
     markets,
-    hotOrders: (t?: (o: LocalOrder) => boolean) => orders.filter((o) => !t || t(o)),
+    hotOrders: (t?: (o: LocalOrder) => boolean) => hot().filter((o) => !t || t(o)),
     pendingOrders: (symbol?: string) =>
-      orders.filter(
+      hot().filter(
         (o) => (!symbol || o.symbol === symbol) && (o.status === 'open' || o.status === 'unknown'),
       ),
     positions: byId,
@@ -67,27 +74,24 @@ function world(
     openPositions: (p: Record<string, PositionBook> = byId()) =>
       Object.values(p).filter((b) => b.amount * 50_000 >= 5),
     state: {
-      data: { announcedShortfalls: {}, ownerHoldings },
-      commitWithEvents: async () => undefined,
+      data,
+      // as the real gateway: the order and its events in one commit
+      commitOrder: async (o: LocalOrder, drafts: Array<{ type: string; summary: string }> = []) => {
+        data.orders[o.clientOrderId] = o;
+        events.push(...drafts.map(({ type, summary }) => ({ type, summary })));
+      },
       change(mutate: (d: unknown) => void) {
-        mutate(this.data);
+        mutate(data);
       },
     },
   } as unknown as OrderManager;
-  const events: Array<{ type: string; summary: string }> = [];
-  (manager as unknown as { outbox: unknown }).outbox = {
-    emit: async (type: string, summary: string) => {
-      events.push({ type, summary });
-      return true;
-    },
-  };
   const watch = new InferredOrderWatch({
     watched: () => [BTC, BTC_EUR],
     manager,
     clock,
     notCarriedOutAfterMs: WINDOW,
   });
-  return { watch, events };
+  return { watch, events, data };
 }
 
 describe('the hold of an order that ended on our inference (InferredOrderWatch)', () => {
@@ -162,6 +166,73 @@ describe('the hold of an order that ended on our inference (InferredOrderWatch)'
     clock.time = verdict + 2 * WINDOW;
     await second.observe(btc(0.49), undefined, clock.now()); // nothing sold: still 0.49
     expect(second.inferredOrderHold(BTC), 'nothing moved since the send: not held').to.equal(null);
+  });
+});
+
+describe('an order the balance showed carried out: in doubt until found, shown otherwise, or settled', () => {
+  const verdict = 10 * HOUR;
+  const sell = (): LocalOrder =>
+    order({
+      clientOrderId: 'bot-sl',
+      symbol: BTC,
+      side: 'sell',
+      amount: 0.5,
+      status: 'rejected',
+      updatedAt: verdict,
+      ownerHeld: 1,
+    });
+
+  it("still holds its symbol past the 24 h recheck horizon (review 26b #1: the stop-loss sold the owner's coins then)", async () => {
+    const clock = new FakeClock(verdict + 1_000);
+    const { watch, data } = world(clock, [sell()], [pos(BTC, 0.5)]);
+    await watch.observe(btc(1.0), undefined, clock.now());
+    expect(data.orders['bot-sl']!.inDoubtAt, 'marked in doubt, kept in the state').to.equal(verdict + 1_000);
+    clock.time = verdict + 25 * HOUR;
+    await watch.observe(btc(1.0), undefined, clock.now());
+    expect(watch.inferredOrderHold(BTC)?.orders).to.deep.equal(['bot-sl']);
+    expect(watch.inQuestion().map((o) => [o.clientOrderId, o.ended, o.inDoubtAt])).to.deep.equal([
+      ['bot-sl', 'never-placed', verdict + 1_000],
+    ]);
+  });
+
+  it('one never shown carried out is no longer in question past the horizon', async () => {
+    const clock = new FakeClock(verdict + 25 * HOUR);
+    // its coin busy at every reading (a take-profit in flight on BTC/EUR): never judged either way
+    const eurSell = order({ clientOrderId: 'bot-eur', symbol: BTC_EUR, side: 'sell', amount: 0.1 });
+    const { watch } = world(clock, [sell(), eurSell], [pos(BTC, 0.5)]);
+    await watch.observe(btc(1.0), undefined, clock.now());
+    expect(watch.inferredOrderHold(BTC)).to.equal(null);
+  });
+
+  it('the operator is told once, across a restart too (in doubt is in the state)', async () => {
+    const clock = new FakeClock(verdict + 1_000);
+    const first = world(clock, [sell()], [pos(BTC, 0.5)]);
+    await first.watch.observe(btc(1.0), undefined, clock.now());
+    const restarted = world(clock, Object.values(first.data.orders), [pos(BTC, 0.5)], { BTC: 1 });
+    await restarted.watch.observe(btc(1.0), undefined, clock.now());
+    expect(first.events.map((e) => e.type)).to.deep.equal(['order.in_doubt']);
+    expect(first.events[0]!.summary).to.include('/settle bot-sl');
+    expect(restarted.events, 'not told again').to.deep.equal([]);
+    expect(restarted.watch.inferredOrderHold(BTC)?.orders).to.deep.equal(['bot-sl']);
+  });
+
+  it('a later reading sent a window after the verdict showing it not carried out ends the doubt', async () => {
+    const clock = new FakeClock(verdict + 1_000);
+    const { watch, data } = world(clock, [sell()], [pos(BTC, 0.5)]);
+    await watch.observe(btc(1.0), undefined, clock.now());
+    clock.time = verdict + 2 * WINDOW;
+    await watch.observe(btc(1.5), undefined, clock.now());
+    expect(watch.inferredOrderHold(BTC)).to.equal(null);
+    expect(data.orders['bot-sl']!.inDoubtAt, 'no longer in doubt in the state').to.equal(undefined);
+  });
+
+  it('an order the operator settled holds nothing, whatever the balance says', async () => {
+    const clock = new FakeClock(verdict + 1_000);
+    const settled = { ...sell(), operatorSettled: { at: verdict, outcome: 'not-carried-out' as const } };
+    const { watch, events } = world(clock, [settled], [pos(BTC, 0.5)]);
+    await watch.observe(btc(1.0), undefined, clock.now());
+    expect(watch.inferredOrderHold(BTC)).to.equal(null);
+    expect(events).to.deep.equal([]);
   });
 });
 

@@ -115,6 +115,51 @@ function inferredOrderSuite(kit: ExchangeKit): void {
       expect(engine.eventTypes()).to.include('order.taken_back');
     });
 
+    it('never found: held past its in-doubt alert; the operator books what the history shows, and nothing is sold twice', async () => {
+      const { engine } = await boughtThenDropped();
+      // the exchange's reads never show it while the test runs (beyond the 24 h recheck, the case of review 26b #1)
+      fake!.lookupLagMs = 10 * 60_000;
+      fake!.fault('createOrder', { kind: 'taken-then-unknown' });
+      await tickUntil(engine, () => engine.eventTypes().includes('order.in_doubt'), 100);
+      for (let i = 0; i < 3; i++) await engine.loop.tick();
+      expect(engine.manager.order(id(3)), 'no second sell while it is in doubt').to.equal(undefined);
+      const listed = engine.loop.inDoubtOrders();
+      expect(listed.map((o) => [o.clientOrderId, o.ended])).to.deep.equal([[id(2), 'never-placed']]);
+      expect(listed[0]!.holding).to.include('/settle');
+      // the operator reads the exchange's order history: what it sold, at what average
+      const sold = fake!.trades(BTC).filter((t) => t.side === 'sell');
+      const executed = sold.reduce((sum, t) => sum + t.qty, 0);
+      const averagePrice = sold.reduce((sum, t) => sum + t.quoteQty, 0) / executed;
+      const settled = await engine.loop.settleOrder({
+        clientOrderId: id(2),
+        outcome: 'carried-out',
+        executed,
+        averagePrice,
+      });
+      expect(settled.ok).to.equal(true);
+      expect(
+        engine.manager.openPositions().some((p) => p.symbol === BTC),
+        'the position is closed',
+      ).to.equal(false);
+      expect(engine.eventTypes()).to.include('order.operator_settled');
+      expect(engine.loop.inDoubtOrders()).to.deep.equal([]);
+      // the exchange shows the order after all: the operator's word stands, nothing booked twice or sold again
+      fake!.lookupLagMs = 0;
+      for (let i = 0; i < 4; i++) await engine.loop.tick();
+      expect(traded('sell')).to.be.closeTo(executed, 1e-12);
+      expect(engine.manager.order(id(3))).to.equal(undefined);
+      expect(engine.manager.order(id(2))!.filled).to.be.closeTo(executed, 1e-12);
+      expect(engine.eventTypes()).to.not.include('order.taken_back');
+      expect(fake!.balance('BTC'), "the owner's own BTC untouched").to.be.closeTo(
+        OWNERS_BTC + (engine.manager.positions()[BTC]?.amount ?? 0),
+        1e-9,
+      );
+      // realized: the round trip, less the sale's fee the operator's figures do not carry (booked as 0)
+      const book = engine.manager.positions()[BTC];
+      const saleFee = sold.reduce((sum, t) => sum + t.quoteQty, 0) * 0.002;
+      expect(book.realizedPnl).to.be.closeTo(fake!.balance('USDT') - 10_000 + book.costBasis, saleFee + 0.01);
+    });
+
     it('settled as absent (acknowledged, its reads lagging past the window): no second sell until it is found', async () => {
       const { engine } = await boughtThenDropped();
       fake!.lookupLagMs = 6_000;

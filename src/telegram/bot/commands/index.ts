@@ -9,6 +9,7 @@ import { pauseCommand } from './pause';
 import { pnlCommand } from './pnl';
 import { positionsCommand } from './positions';
 import { restartCommand } from './restart';
+import { settleCommand } from './settle';
 import { resumeCommand } from './resume';
 import { statusCommand } from './status';
 import { versionCommand } from './version';
@@ -23,6 +24,7 @@ export function allCommands(): BotCommand[] {
     pauseCommand,
     resumeCommand,
     closeAllCommand,
+    settleCommand,
     restartCommand,
     logsCommand,
     versionCommand,

@@ -1,0 +1,101 @@
+/**
+ * The operator's settling of an order in question (trading's `inDoubtOrders` / `settleOrder`), in words — for /settle
+ * in Telegram and `byninja settle` alike (pure): the arguments read, the question asked before, the lists and
+ * answers shown.
+ */
+import type { InDoubtOrderView, OrderView, SettleOrderParams } from '../shared/ipc/protocol';
+import type { Markup } from './render';
+
+/** The argument synopsis both front ends show. */
+export const SETTLE_USAGE = '<clientOrderId> none | <clientOrderId> filled <amount> <average price>';
+
+export type SettleArgs = { ok: true; params: SettleOrderParams } | { ok: false; problem: string };
+
+/**
+ * `<id> none` or `<id> filled <amount> <average price>` (decimal numbers, a dot for the decimals, no thousands
+ * separators: "1,000" could be one thousand or one). No arguments is not for this (it lists the orders).
+ */
+export function parseSettleArgs(args: readonly string[]): SettleArgs {
+  const [clientOrderId, word, amount, price, ...extra] = args;
+  if (!clientOrderId || !word) return bad(`expected ${SETTLE_USAGE}`);
+  if (clientOrderId.length > 100) return bad('that client order id is too long');
+  const outcome = word.toLowerCase();
+  if (outcome === 'none') {
+    if (amount !== undefined) return bad('"none" takes nothing after it');
+    return { ok: true, params: { clientOrderId, outcome: 'not-carried-out' } };
+  }
+  if (outcome !== 'filled') return bad(`"${word}" is neither "none" nor "filled"`);
+  if (amount === undefined || price === undefined)
+    return bad('"filled" needs the executed amount and the average price');
+  if (extra.length > 0) return bad(`unexpected "${extra[0]}" after the price`);
+  const executed = decimal(amount);
+  const averagePrice = decimal(price);
+  if (executed === undefined)
+    return bad(`the amount "${amount}" is not a decimal number above 0 (e.g. 0.0032)`);
+  if (averagePrice === undefined)
+    return bad(`the price "${price}" is not a decimal number above 0 (e.g. 50000.5)`);
+  return { ok: true, params: { clientOrderId, outcome: 'carried-out', executed, averagePrice } };
+}
+
+function decimal(text: string): number | undefined {
+  if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+function bad(problem: string): SettleArgs {
+  return { ok: false, problem };
+}
+
+/** The question asked before settling: what the bot will do, and what it costs if the operator is wrong. */
+export function settleQuestion(p: SettleOrderParams, m: Markup): string {
+  if (p.outcome === 'not-carried-out') {
+    return (
+      `Settle order ${m.code(p.clientOrderId)} as ${m.b('not carried out')}? The bot then places orders on its ` +
+      `symbol again, its stop-loss included: if the exchange did carry it out, that sells coins that are not the ` +
+      `bot's. Check the exchange's order history first.`
+    );
+  }
+  return (
+    `Book order ${m.code(p.clientOrderId)} as ${m.b('carried out')}: ${m.esc(String(p.executed))} executed at an ` +
+    `average ${m.esc(String(p.averagePrice))}, as the exchange's order history shows? Its fee is not known and is ` +
+    `booked as 0.`
+  );
+}
+
+/** The orders in question, with the command that settles each. */
+export function formatInDoubtOrders(orders: readonly InDoubtOrderView[], m: Markup, command: string): string {
+  if (orders.length === 0) return 'No order is in question: nothing to settle.';
+  const lines = [m.b(`Orders in question (${orders.length})`)];
+  for (const o of orders) {
+    const ended = o.ended === 'never-placed' ? 'declared never placed' : 'settled as gone from the exchange';
+    lines.push(
+      `• ${m.code(o.clientOrderId)} ${m.esc(`${o.symbol} ${o.side} ${o.amount} (${o.purpose}), ${o.filled} booked`)}` +
+        ` — ${m.esc(ended)} ${m.esc(new Date(o.endedAt).toISOString().slice(0, 16).replace('T', ' '))} UTC` +
+        (o.inDoubtAt !== undefined ? '; the balance moved as if it was carried out' : ''),
+    );
+    if (o.holding) lines.push(`  ${m.esc(`holds ${o.symbol}: ${o.holding}`)}`);
+  }
+  lines.push(
+    `Look each up in the exchange's order history, then: ${m.code(`${command} <clientOrderId> none`)} (not carried ` +
+      `out) or ${m.code(`${command} <clientOrderId> filled <amount> <average price>`)}.`,
+  );
+  return lines.join('\n');
+}
+
+/** What trading did on the operator's word. */
+export function formatSettled(
+  p: SettleOrderParams,
+  result: { order: OrderView; position: number },
+  m: Markup,
+): string {
+  const o = result.order;
+  const what =
+    p.outcome === 'not-carried-out'
+      ? `not carried out${o.filled > 0 ? ` beyond the ${o.filled} booked` : ''}`
+      : `${o.filled} executed at an average ${o.averagePrice ?? p.averagePrice} (${o.status})`;
+  return (
+    `🧾 Order ${m.code(o.clientOrderId)} settled: ${m.esc(what)}. The bot's ${m.esc(o.symbol)} position is now ` +
+    `${m.esc(String(result.position))}; the symbol is no longer held by this order.`
+  );
+}

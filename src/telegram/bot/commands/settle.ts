@@ -1,0 +1,50 @@
+import { askTrading, confirmButtons, type BotCommand } from '../command';
+import { formatDuration, htmlMarkup } from '../format';
+import {
+  SETTLE_USAGE,
+  formatInDoubtOrders,
+  formatSettled,
+  parseSettleArgs,
+  settleQuestion,
+} from '../../../ops/settle-text';
+
+/**
+ * /settle: without arguments lists the orders that ended on the bot's inference and are still in question (each may
+ * hold its symbol); `/settle <id> none` or `/settle <id> filled <amount> <average price>` asks for confirmation, then
+ * trading settles the order on the operator's word (trading/engine/operator-settle.ts).
+ */
+export const settleCommand: BotCommand = {
+  name: 'settle',
+  dangerous: true,
+  description: 'settle an order the bot could not find (lists them; asks to confirm)',
+  usage: SETTLE_USAGE,
+  async run(ctx) {
+    if (ctx.args.length === 0) {
+      const orders = await askTrading(ctx, (t) => t.call('inDoubtOrders', {}));
+      if (orders) await ctx.reply(formatInDoubtOrders(orders, htmlMarkup, '/settle'));
+      return;
+    }
+    const parsed = parseSettleArgs(ctx.args);
+    if (!parsed.ok) {
+      return ctx.reply(
+        `❌ ${htmlMarkup.esc(parsed.problem)}\nUsage: <code>/settle ${htmlMarkup.esc(SETTLE_USAGE)}</code>`,
+      );
+    }
+    const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
+    const pending = ctx.services.confirmations.create(
+      ctx.chatId,
+      ctx.userId,
+      { kind: 'settle', params: parsed.params },
+      ctx.now,
+    );
+    await ctx.reply(
+      `⚠️ ${settleQuestion(parsed.params, htmlMarkup)} This button expires in ${formatDuration(ttlMs)}.`,
+      confirmButtons(pending.nonce, '✅ Settle'),
+    );
+  },
+  async confirmed(action, ctx) {
+    if (action.kind !== 'settle') return;
+    const result = await askTrading(ctx, (t) => t.call('settleOrder', action.params));
+    if (result) await ctx.reply(formatSettled(action.params, result, htmlMarkup));
+  },
+};

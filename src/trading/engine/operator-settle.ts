@@ -1,0 +1,201 @@
+/**
+ * The operator's word on an order that ended on our inference (never-placed-recheck.ts `endedByInference`: declared
+ * never placed, or settled as absent) — /settle. Such an order holds its symbol while the balance shows it may have
+ * been carried out (inferred-orders.ts); when the exchange's lookups never find it, only the operator, reading the
+ * exchange's order history, can end the question:
+ *
+ * - `not-carried-out`: the exchange did nothing beyond the fills booked. The order keeps its status and fills.
+ * - `carried-out` with the amount the history shows executed and its average price: the part beyond the booked fills
+ *   is booked as one fill of the order (`OPERATOR_TRADE_ID_PREFIX`), placed after the symbol's last fill like a
+ *   write-off (held-balance.ts `writeOffPlace`); the order ends `filled` (all of it) or `cancelled` (part of it).
+ *   Its fee is not known: booked as 0 in the quote currency (realized PnL overstates by that fee).
+ *
+ * Either ends the order's question (`operatorSettled`): no more lookups, no hold. Decisions here are pure; the shell
+ * (`settleOrder`) commits the order with its events.
+ */
+import type { Market } from '../exchange/exchange';
+import { positionsOf } from './fill-sync';
+import { writeOffPlace } from './held-balance';
+import { endedByInference } from './never-placed-recheck';
+import { positionChangeEvents, readable, type EventDraft } from './order-events';
+import type { OrderManager } from './order-manager';
+import type { LocalOrder, OperatorOutcome } from './order-state';
+import { splitSymbol, type Fill, type PositionBook } from './pnl';
+
+/** The trade id of the fill an operator's `carried-out` books: never one of the exchange's (they are digits or uuids). */
+export const OPERATOR_TRADE_ID_PREFIX = 'operator-';
+
+export interface SettleRequest {
+  clientOrderId: string;
+  outcome: OperatorOutcome;
+  /** With `carried-out`: the order's whole executed amount as the exchange's history shows it (base). */
+  executed?: number;
+  /** With `carried-out`: its average price. */
+  averagePrice?: number;
+}
+
+export type SettleDecision = { ok: true; order: LocalOrder } | { ok: false; refusal: string };
+
+export interface SettleContext {
+  now: number;
+  /** Where the booked fill goes among the symbol's fills (held-balance.ts `writeOffPlace`). */
+  place: { at: number; afterTradeId: string | undefined };
+}
+
+/** The order as the operator settles it, or why that is refused (pure). */
+export function settleByOperator(
+  order: LocalOrder | undefined,
+  req: SettleRequest,
+  ctx: SettleContext,
+): SettleDecision {
+  const id = req.clientOrderId;
+  if (!order) return refuse(`no order ${id} is in the bot's state: /settle lists the orders in question`);
+  if (order.operatorSettled) {
+    return refuse(`order ${id} was already settled by the operator (${order.operatorSettled.outcome})`);
+  }
+  if (!endedByInference(order)) {
+    return refuse(
+      `order ${id} (${order.status}) did not end on the bot's inference: the exchange's own answer stands, ` +
+        `nothing to settle`,
+    );
+  }
+  const operatorSettled = { at: ctx.now, outcome: req.outcome };
+  if (req.outcome === 'not-carried-out') {
+    if (req.executed !== undefined || req.averagePrice !== undefined) {
+      return refuse('an order not carried out takes no amount or price');
+    }
+    return { ok: true, order: { ...order, inDoubtAt: undefined, operatorSettled, updatedAt: ctx.now } };
+  }
+  const { executed, averagePrice } = req;
+  if (executed === undefined || !Number.isFinite(executed) || executed <= 0) {
+    return refuse('the executed amount must be a number above 0 (none: use "none")');
+  }
+  if (averagePrice === undefined || !Number.isFinite(averagePrice) || averagePrice <= 0) {
+    return refuse('the average price must be a number above 0');
+  }
+  const tolerance = Math.max(1e-12, order.amount * 1e-9);
+  if (executed > order.amount + tolerance) {
+    return refuse(
+      `the executed amount ${readable(executed)} is more than the order's ${readable(order.amount)}`,
+    );
+  }
+  if (executed < order.filled - tolerance) {
+    return refuse(
+      `the executed amount ${readable(executed)} is less than the ${readable(order.filled)} already booked ` +
+        `from the exchange's fills`,
+    );
+  }
+  const extra = executed - order.filled;
+  const fills =
+    extra > tolerance
+      ? [...order.fills, operatorFill(order, extra, executed, averagePrice, ctx)]
+      : order.fills;
+  return {
+    ok: true,
+    order: {
+      ...order,
+      status: executed >= order.amount - tolerance ? 'filled' : 'cancelled',
+      filled: Math.max(order.filled, executed),
+      averagePrice,
+      fills,
+      inDoubtAt: undefined,
+      operatorSettled,
+      updatedAt: ctx.now,
+    },
+  };
+}
+
+/** The executed part beyond the booked fills, at the price that makes the whole order's average the operator's. */
+function operatorFill(
+  order: LocalOrder,
+  amount: number,
+  executed: number,
+  averagePrice: number,
+  ctx: SettleContext,
+): Fill {
+  const booked = order.fills.reduce((sum, f) => sum + f.amount * f.price, 0);
+  const rest = (executed * averagePrice - booked) / amount;
+  return {
+    orderId: order.exchangeOrderId ?? '',
+    clientOrderId: order.clientOrderId,
+    tradeId: `${OPERATOR_TRADE_ID_PREFIX}${order.clientOrderId}`,
+    symbol: order.symbol,
+    side: order.side,
+    // booked fills at prices the operator's average cannot make up: the rest at the average itself
+    price: Number.isFinite(rest) && rest > 0 ? rest : averagePrice,
+    amount,
+    feeCost: 0,
+    feeCurrency: splitSymbol(order.symbol).quote,
+    timestamp: ctx.place.at,
+    ...(ctx.place.afterTradeId === undefined ? {} : { afterTradeId: ctx.place.afterTradeId }),
+  };
+}
+
+function refuse(refusal: string): SettleDecision {
+  return { ok: false, refusal };
+}
+
+/** The `order.operator_settled` event and the position events of an order the operator settled. */
+export function operatorSettledEvents(
+  before: LocalOrder,
+  after: LocalOrder,
+  market: Market | undefined,
+  positions: { before: PositionBook | undefined; after: PositionBook | undefined },
+): EventDraft[] {
+  const what =
+    after.operatorSettled?.outcome === 'carried-out'
+      ? `carried out: ${readable(after.filled)} at ${readable(after.averagePrice ?? 0)} booked (fee unknown, booked as 0)`
+      : `not carried out beyond the ${readable(before.filled)} booked`;
+  return [
+    {
+      type: 'order.operator_settled',
+      summary:
+        `${before.symbol}: ${before.side} ${readable(before.amount)} (${before.purpose}, ${before.clientOrderId}) ` +
+        `settled by the operator as ${what}. Its symbol is no longer held by it`,
+      data: {
+        symbol: before.symbol,
+        clientOrderId: before.clientOrderId,
+        side: before.side,
+        amount: before.amount,
+        outcome: after.operatorSettled?.outcome,
+        filled: after.filled,
+        averagePrice: after.averagePrice,
+        position: positions.after?.amount ?? 0,
+      },
+    },
+    ...positionChangeEvents(before.symbol, market, positions.before, positions.after, after.averagePrice),
+  ];
+}
+
+/**
+ * Settles an order on the operator's word (the I/O shell: run it between ticks, TradingLoop.settleOrder): commits
+ * the order with its events. Returns the settled order, or the refusal.
+ */
+export async function settleOrder(
+  manager: OrderManager,
+  req: SettleRequest,
+  now: number,
+  exchangeNow: number,
+): Promise<SettleDecision> {
+  const order = manager.state.data.orders[req.clientOrderId];
+  const place = order
+    ? writeOffPlace(
+        order.symbol,
+        manager.hotOrders().flatMap((o) => o.fills),
+        exchangeNow,
+        manager.fillOrder,
+        manager.positions()[order.symbol]?.lastTradeId,
+      )
+    : { at: exchangeNow, afterTradeId: undefined };
+  const decision = settleByOperator(order, req, { now, place });
+  if (!decision.ok || !order) return decision;
+  const positions = {
+    before: positionsOf(manager.state.data, manager.markets, manager.fillOrder)[order.symbol],
+    after: positionsOf(manager.state.data, manager.markets, manager.fillOrder, decision.order)[order.symbol],
+  };
+  await manager.state.commitOrder(
+    decision.order,
+    operatorSettledEvents(order, decision.order, manager.markets[order.symbol], positions),
+  );
+  return decision;
+}

@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { parseSettleArgs } from '../../src/ops/settle-text';
+
+describe("the operator's /settle arguments (parseSettleArgs)", () => {
+  it('reads "<id> none" and "<id> filled <amount> <average price>"', () => {
+    expect(parseSettleArgs(['bot-7', 'none'])).to.deep.equal({
+      ok: true,
+      params: { clientOrderId: 'bot-7', outcome: 'not-carried-out' },
+    });
+    expect(parseSettleArgs(['bot-7', 'FILLED', '0.0032', '47500.5'])).to.deep.equal({
+      ok: true,
+      params: { clientOrderId: 'bot-7', outcome: 'carried-out', executed: 0.0032, averagePrice: 47_500.5 },
+    });
+  });
+
+  it('refuses what could be read two ways or not at all, saying what is wrong', () => {
+    for (const [args, says] of [
+      [['bot-7'], 'expected <clientOrderId> none'],
+      [['bot-7', 'done'], '"done" is neither "none" nor "filled"'],
+      [['bot-7', 'none', '1'], '"none" takes nothing after it'],
+      [['bot-7', 'filled', '0.1'], 'needs the executed amount and the average price'],
+      [['bot-7', 'filled', '1,000', '5'], 'the amount "1,000" is not a decimal number'],
+      [['bot-7', 'filled', '0', '5'], 'the amount "0" is not a decimal number above 0'],
+      [['bot-7', 'filled', '0.1', '1e5'], 'the price "1e5"'],
+      [['bot-7', 'filled', '0.1', '5', 'USDT'], 'unexpected "USDT"'],
+      [['x'.repeat(101), 'none'], 'too long'],
+    ] as const) {
+      const parsed = parseSettleArgs(args);
+      expect(parsed.ok, args.join(' ')).to.equal(false);
+      expect(!parsed.ok && parsed.problem).to.include(says);
+    }
+  });
+});
