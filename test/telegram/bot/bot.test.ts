@@ -146,6 +146,14 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     return emu.waitForMessage((m) => m.messageId > lastId && match(m), { chatId: chat });
   }
 
+  /** Presses button `index` under `question` and returns the first later message in the chat that includes `text`. */
+  async function press(question: SentMessage, index: number, text: string): Promise<SentMessage> {
+    await emu.sendCallback(ALLOWED, callbackData(question, index), undefined, question.messageId);
+    return emu.waitForMessage((m) => m.messageId > question.messageId && m.text.includes(text), {
+      chatId: ALLOWED,
+    });
+  }
+
   it('registers the command menu with setMyCommands at start', () => {
     const names = (emu.myCommands as Array<{ command: string }>).map((c) => c.command);
     expect(names).to.include.members([
@@ -242,20 +250,13 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
   it('Cancel does nothing', async () => {
     const before = stub.state.calls.length;
     const question = await ask('/closeall');
-    await emu.sendCallback(ALLOWED, callbackData(question, 1), undefined, question.messageId);
-    await emu.waitForMessage((m) => m.messageId > question.messageId && m.text.includes('Cancelled'), {
-      chatId: ALLOWED,
-    });
+    await press(question, 1, 'Cancelled');
     expect(stub.state.calls.slice(before)).not.to.include('closeAll');
   });
 
   it('/closeall confirmed closes through trading', async () => {
     const question = await ask('/closeall');
-    await emu.sendCallback(ALLOWED, callbackData(question, 0), undefined, question.messageId);
-    const done = await emu.waitForMessage(
-      (m) => m.messageId > question.messageId && m.text.includes('Close-all sent'),
-      { chatId: ALLOWED },
-    );
+    const done = await press(question, 0, 'Close-all sent');
     expect(done.text).to.include('stubbot-close-0');
     expect(done.text).to.include(
       'Entries paused so the strategy does not reopen them; /resume to trade again.',
@@ -283,22 +284,14 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     const question = await ask('/settle stubbot-9 filled 0.002 47500.5');
     expect(question.text).to.include('<b>carried out</b>: 0.002 executed at an average 47500.5');
     expect(stub.state.settled).to.deep.equal([]);
-    await emu.sendCallback(ALLOWED, callbackData(question, 0), undefined, question.messageId);
-    const done = await emu.waitForMessage(
-      (m) => m.messageId > question.messageId && m.text.includes('settled'),
-      { chatId: ALLOWED },
-    );
+    const done = await press(question, 0, 'settled');
     expect(done.text).to.include('0.002 executed at an average 47500.5 (filled)');
     expect(stub.state.settled).to.deep.equal([
       { clientOrderId: 'stubbot-9', outcome: 'carried-out', executed: 0.002, averagePrice: 47_500.5 },
     ]);
     // trading's refusal (no longer in question) is shown as such
     const again = await ask('/settle stubbot-9 none');
-    await emu.sendCallback(ALLOWED, callbackData(again, 0), undefined, again.messageId);
-    const refused = await emu.waitForMessage(
-      (m) => m.messageId > again.messageId && m.text.includes('Trading refused'),
-      { chatId: ALLOWED },
-    );
+    const refused = await press(again, 0, 'Trading refused');
     expect(refused.text).to.include('no order stubbot-9');
   });
 

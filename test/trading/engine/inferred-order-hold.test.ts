@@ -94,21 +94,23 @@ function world(
   return { watch, events, data };
 }
 
-describe('the hold of an order that ended on our inference (InferredOrderWatch)', () => {
-  const verdict = 10 * HOUR;
-  const sell = (): LocalOrder =>
-    order({
-      clientOrderId: 'bot-sl',
-      symbol: BTC,
-      side: 'sell',
-      amount: 0.5,
-      status: 'rejected',
-      sentAt: verdict - 60_000,
-      createdAt: verdict - 60_000,
-      updatedAt: verdict,
-      ownerHeld: 1,
-    });
+/** When the stop-loss below was declared never placed. */
+const verdict = 10 * HOUR;
+/** The bot's stop-loss sell of 0.5 BTC, declared never placed at `verdict`, the owner holding 1 BTC of their own. */
+const sell = (): LocalOrder =>
+  order({
+    clientOrderId: 'bot-sl',
+    symbol: BTC,
+    side: 'sell',
+    amount: 0.5,
+    status: 'rejected',
+    sentAt: verdict - 60_000,
+    createdAt: verdict - 60_000,
+    updatedAt: verdict,
+    ownerHeld: 1,
+  });
 
+describe('the hold of an order that ended on our inference (InferredOrderWatch)', () => {
   it('the coins gone: held, and the operator told once (order.in_doubt)', async () => {
     const clock = new FakeClock(verdict + 1_000);
     const { watch, events } = world(clock, [sell()], [pos(BTC, 0.5)]);
@@ -170,18 +172,6 @@ describe('the hold of an order that ended on our inference (InferredOrderWatch)'
 });
 
 describe('an order the balance showed carried out: in doubt until found, shown otherwise, or settled', () => {
-  const verdict = 10 * HOUR;
-  const sell = (): LocalOrder =>
-    order({
-      clientOrderId: 'bot-sl',
-      symbol: BTC,
-      side: 'sell',
-      amount: 0.5,
-      status: 'rejected',
-      updatedAt: verdict,
-      ownerHeld: 1,
-    });
-
   it("still holds its symbol past the 24 h recheck horizon (review 26b #1: the stop-loss sold the owner's coins then)", async () => {
     const clock = new FakeClock(verdict + 1_000);
     const { watch, data } = world(clock, [sell()], [pos(BTC, 0.5)]);
