@@ -759,6 +759,33 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.eventTypes()).not.to.include('risk.triggered');
   });
 
+  it('raises no equity peak after a restart from positions no price was read for yet (valued at entry)', async () => {
+    // review 27: the start's reading values a position at its entry price until the first tick reads one; under
+    // water, that reads too high, and a peak raised on it fires a false drawdown kill switch once the price is read
+    const { h: first } = await started({ config: TEN_PCT_DRAWDOWN_ON_20K });
+    await first.manager.place({ ...MARKET_BUY, amount: 0.2 });
+    await first.loop.tick();
+    const cash = (await first.paper.fetchBalance()).USDT!.total;
+    // a low peak on file: any reading raises it
+    await first.files.store.commit((d) => {
+      d.risk.equityPeak = 1_000;
+    });
+    h = await first.restart();
+    await h.loop.recover({ kind: 'clean', at: 1 });
+    expect(h.files.store.data.risk.equityPeak, 'the cash only: the position has no price yet').to.be.closeTo(
+      cash,
+      1e-6,
+    );
+    h.loop.enterRunning();
+    await h.loop.tick();
+    await h.loop.tick();
+    const priced = cash + 0.2 * (await h.paper.fetchTicker('BTC/USDT')).last;
+    expect(h.files.store.data.risk.equityPeak, 'raised once its price is read').to.be.closeTo(
+      priced,
+      priced * 0.02,
+    );
+  });
+
   it('raises no equity peak while the lookups of a sell in flight fail, and a true one once it is synced', async () => {
     let lookupsFail = false;
     const { h } = await startedFailing({ lookup: () => lookupsFail });
