@@ -172,6 +172,14 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
     `  ${m.esc(state)}`,
     `  equity ${m.esc(`${formatAmount(t.equity)} ${q}`)} · PnL today ${m.esc(formatSigned(t.pnlToday))} · total ${m.esc(formatSigned(t.pnlTotal))}`,
     `  positions ${t.openPositions} · open orders ${t.openOrders}`,
+    ...(t.ordersHolding
+      ? [
+          `  ⚠️ ${m.esc(
+            `${t.ordersHolding} order${t.ordersHolding === 1 ? '' : 's'} the exchange never showed ` +
+              `${t.ordersHolding === 1 ? 'holds its symbol' : 'hold their symbols'} (stop-loss included): /settle`,
+          )}`,
+        ]
+      : []),
     `  ${m.esc(tick)} · ${t.exchangeReachable ? '✅' : '⚠️'} ${m.esc(exchange)}`,
   ];
 }

@@ -95,6 +95,8 @@ export interface TradingStatus {
   loopState: LoopState;
   paused: boolean;
   pausedReason?: string;
+  /** Orders that ended on the bot's inference and hold their symbol now (/settle lists them); absent: none. */
+  ordersHolding?: number;
   equity: number;
   quoteCurrency: string;
   pnlToday: number;

@@ -94,6 +94,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       loopState: snap.loopState,
       paused: snap.pause !== null,
       pausedReason: snap.pause ? pauseSummary(snap.pause) : undefined,
+      ordersHolding: loop.inDoubtOrders().filter((o) => o.holding !== undefined).length || undefined,
       equity: round(snap.equity),
       quoteCurrency: snap.quoteCurrency,
       pnlToday: round(realizedOnDay(books, utcDay(loop.exchangeClock.now()))),

@@ -9,9 +9,9 @@
  * - an order in question holds every order of its symbol (placement-gate.ts `inferred-order`) until readings sent
  *   a not-found window after its verdict show it was not carried out (held-balance.ts `inferredOrderCoins`), or it is
  *   found (the recheck), or the operator settles it (operator-settle.ts, /settle);
- * - a reading that shows it carried out tells the operator once (`order.in_doubt`) and marks it in doubt
- *   (`inDoubtAt`, kept in the state): it is then looked up and its symbol held past the 24 h recheck horizon, for as
- *   long as it takes, since the stop-loss would otherwise sell the owner's coins once the horizon passed.
+ * - a reading that shows it carried out tells the operator (`order.in_doubt`, again once a day) and marks it in
+ *   doubt (`inDoubtAt`, kept in the state): it is then looked up and its symbol held past the 24 h recheck horizon,
+ *   whatever later readings show, until it is found or settled — the stop-loss would otherwise sell the owner's coins.
  */
 import type { Clock } from '../../shared/clock';
 import type { InDoubtOrderView } from '../../shared/ipc/protocol';
@@ -22,6 +22,9 @@ import type { OrderManager } from './order-manager';
 import { orderView, type LocalOrder } from './order-state';
 import { readable } from './order-events';
 import { splitSymbol, type PositionBook } from './pnl';
+
+/** How often the operator is told again of an order still in doubt. */
+export const IN_DOUBT_REMINDER_MS = 24 * 60 * 60_000;
 
 export interface InferredOrderWatchOptions {
   manager: OrderManager;
@@ -46,6 +49,8 @@ export class InferredOrderWatch {
   private reading?: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number };
   /** Orders ended on our inference that readings after the verdict showed were not carried out beyond their fills. */
   private readonly notCarriedOut = new Set<string>();
+  /** When the operator was last told of each order in doubt (the alert, then the daily reminders). */
+  private readonly toldAt = new Map<string, number>();
 
   constructor(private readonly opts: InferredOrderWatchOptions) {}
 
@@ -113,9 +118,12 @@ export class InferredOrderWatch {
 
   /**
    * The orders ended on our inference (of `symbol`, or all) as the latest reading judges them: carried out, or
-   * waiting — for a reading sent after the verdict, for one sent at least `notCarriedOutAfterMs` after it before
-   * "not carried out" is taken (each reading is judged anew until then: one lagging read lifts nothing), or while an
-   * order of another symbol in the same coin is in flight (its fill, not yet booked, would hide this one's).
+   * waiting — while an order of another symbol in the same coin is in flight (its fill, not yet booked, would hide
+   * this one's or pass for it), for a reading sent after the verdict, for one sent at least `notCarriedOutAfterMs`
+   * after it before "not carried out" is taken (each reading is judged anew until then: one lagging read lifts
+   * nothing). An order in doubt (a reading showed it carried out) stays carried out whatever later readings show: a
+   * lagging read shows the coins as they were before, so coins that seem to come back were moved by the owner (a
+   * deposit, a trade by hand) — only the order found, or the operator, can tell.
    */
   private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: string[] } {
     const { manager, clock } = this.opts;
@@ -125,23 +133,18 @@ export class InferredOrderWatch {
     const carriedOut: LocalOrder[] = [];
     const waiting: string[] = [];
     for (const o of this.inferredOrders(clock.now(), symbol)) {
+      if (o.inDoubtAt !== undefined) {
+        carriedOut.push(o);
+        continue;
+      }
       const step = manager.markets[o.symbol]?.amountStep ?? 0;
       const coins = inferredOrderCoins(o, this.reading, positions, step);
       if (coins === 'unjudged') continue;
-      if (coins === 'carried-out') carriedOut.push(o);
-      else if (coins === 'wait' || busyCoins.has(splitSymbol(o.symbol).base)) waiting.push(o.clientOrderId);
-      else if (coins === 'not-carried-out') {
-        if (this.reading!.sentAt - o.updatedAt >= this.opts.notCarriedOutAfterMs) {
-          this.notCarriedOut.add(o.clientOrderId);
-          // no longer in doubt: written with the next state write (a crash before it only judges it again)
-          if (o.inDoubtAt !== undefined) {
-            manager.state.change((d) => {
-              const kept = d.orders[o.clientOrderId];
-              if (kept) d.orders[o.clientOrderId] = { ...kept, inDoubtAt: undefined };
-            });
-          }
-        } else waiting.push(o.clientOrderId);
-      }
+      if (coins === 'wait' || busyCoins.has(splitSymbol(o.symbol).base)) waiting.push(o.clientOrderId);
+      else if (coins === 'carried-out') carriedOut.push(o);
+      else if (this.reading!.sentAt - o.updatedAt >= this.opts.notCarriedOutAfterMs) {
+        this.notCarriedOut.add(o.clientOrderId);
+      } else waiting.push(o.clientOrderId);
     }
     return { carriedOut, waiting };
   }
@@ -155,8 +158,13 @@ export class InferredOrderWatch {
     for (const judged of this.judgeInferred().carriedOut) {
       // as it is now: an earlier commit of this loop may have let a take-back run
       const o = manager.state.data.orders[judged.clientOrderId];
-      if (!o || o.inDoubtAt !== undefined || !endedByInference(o)) continue;
+      if (!o || !endedByInference(o)) continue;
+      if (o.inDoubtAt !== undefined) {
+        await this.remind(o);
+        continue;
+      }
       const { base } = splitSymbol(o.symbol);
+      this.toldAt.set(o.clientOrderId, clock.now());
       await manager.state.commitOrder({ ...o, inDoubtAt: clock.now() }, [
         {
           type: 'order.in_doubt',
@@ -164,7 +172,7 @@ export class InferredOrderWatch {
             `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the ` +
             `exchange's lookups not finding it, but the account's ${base} moved as if it was carried out. Nothing ` +
             `is placed on ${o.symbol} (its stop-loss included) until the order is found (it is looked up again) or ` +
-            `you settle it from the exchange's order history: /settle ${o.clientOrderId} none, or ` +
+            `you settle it from the exchange's open orders and history: /settle ${o.clientOrderId} none, or ` +
             `/settle ${o.clientOrderId} filled <amount> <average price>`,
           data: {
             symbol: o.symbol,
@@ -178,11 +186,31 @@ export class InferredOrderWatch {
     }
   }
 
+  /**
+   * Tells the operator again, once a day, of an order still in doubt: its symbol places nothing, stop-loss included,
+   * for as long as it stays so, and the first alert may have gone unseen (muted, silent). Kept in memory: after a
+   * restart the day counts from when it went in doubt.
+   */
+  private async remind(o: LocalOrder): Promise<void> {
+    const now = this.opts.clock.now();
+    const last = this.toldAt.get(o.clientOrderId) ?? o.inDoubtAt!;
+    if (now - last < IN_DOUBT_REMINDER_MS) return;
+    this.toldAt.set(o.clientOrderId, now);
+    await this.opts.manager.outbox.emit(
+      'order.in_doubt',
+      `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) is still in doubt since ` +
+        `${new Date(o.inDoubtAt!).toISOString().slice(0, 16).replace('T', ' ')} UTC: nothing is placed on ` +
+        `${o.symbol}, its stop-loss included, until it is found or you settle it (/settle lists it)`,
+      { symbol: o.symbol, clientOrderId: o.clientOrderId, side: o.side, amount: o.amount, reminder: true },
+    );
+  }
+
   /** Orders of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */
   private inferredOrders(now: number, symbol?: string): LocalOrder[] {
     return this.opts.manager.hotOrders(
       (o) =>
         (symbol === undefined || o.symbol === symbol) &&
+        endedByInference(o) &&
         o.filled < o.amount &&
         stillRechecked(o, { horizonMs: RECHECK_HORIZON_MS }, now) &&
         !this.notCarriedOut.has(o.clientOrderId),

@@ -37,24 +37,40 @@ export function declaredNeverPlaced(order: LocalOrder): boolean {
 
 /**
  * Ended on our own inference: declared never placed, or settled from its fills when the exchange no longer showed it
- * — and the operator has not settled it since (operator-settle.ts: their word ends the question).
+ * — and the operator has not settled it since (operator-settle.ts).
  */
 export function endedByInference(order: LocalOrder): boolean {
   return (declaredNeverPlaced(order) || order.settledAbsent === true) && order.operatorSettled === undefined;
 }
 
 /**
- * Whether the order is still looked up: ended on our own inference, and the verdict (its last update: such an order
- * never changes again but by the exchange's answer) is less than `horizonMs` old — or a balance reading showed it
- * carried out (`inDoubtAt`, inferred-orders.ts): then it is looked up, and its symbol held, until it is found, a
- * reading shows it was not carried out, or the operator settles it, however long that takes.
+ * Settled on the operator's word (operator-settle.ts) and not yet confirmed by the exchange: the operator read the
+ * exchange's history, which is inference too, so the order is still looked up — found as settled: confirmed; found
+ * otherwise: taken back from the exchange's answer (OrderManager.takeBack replaces the operator's fill).
+ */
+export function settledByOperator(order: LocalOrder): boolean {
+  return order.operatorSettled !== undefined && order.operatorSettled.confirmedAt === undefined;
+}
+
+/**
+ * Whether the order is still looked up: ended on our own inference or settled on the operator's word, and its
+ * verdict (its last update: such an order never changes again but by the exchange's answer) is less than
+ * `horizonMs` old — or a balance reading showed it carried out (`inDoubtAt`, inferred-orders.ts): then it is looked
+ * up, and its symbol held, until it is found or the operator settles it, however long that takes.
  */
 export function stillRechecked(
   order: LocalOrder,
   rule: Pick<NeverPlacedRecheckRule, 'horizonMs'>,
   now: number,
 ): boolean {
-  return endedByInference(order) && (now - order.updatedAt < rule.horizonMs || order.inDoubtAt !== undefined);
+  const inferred = endedByInference(order);
+  if (!inferred && !settledByOperator(order)) return false;
+  return now - order.updatedAt < rule.horizonMs || (inferred && order.inDoubtAt !== undefined);
+}
+
+/** An order the recheck may look up (and take back) at all: ended on our inference or settled by the operator. */
+export function lookedUpAgain(order: LocalOrder): boolean {
+  return endedByInference(order) || settledByOperator(order);
 }
 
 /** When the order is looked up next, after `lookups` lookups since the verdict (or since this process started). */

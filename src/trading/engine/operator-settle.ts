@@ -13,10 +13,10 @@
  * Either ends the order's question (`operatorSettled`): no more lookups, no hold. Decisions here are pure; the shell
  * (`settleOrder`) commits the order with its events.
  */
-import type { Market } from '../exchange/exchange';
+import type { ExchangeOrder, Market } from '../exchange/exchange';
 import { positionsOf } from './fill-sync';
 import { writeOffPlace } from './held-balance';
-import { endedByInference } from './never-placed-recheck';
+import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
 import type { OrderManager } from './order-manager';
 import type { LocalOrder, OperatorOutcome } from './order-state';
@@ -59,12 +59,21 @@ export function settleByOperator(
         `nothing to settle`,
     );
   }
+  if (!stillRechecked(order, { horizonMs: RECHECK_HORIZON_MS }, ctx.now)) {
+    return refuse(
+      `order ${id} is no longer in question (it ended on the bot's inference over a day ago and no balance ` +
+        `reading showed it carried out): nothing to settle`,
+    );
+  }
   const operatorSettled = { at: ctx.now, outcome: req.outcome };
   if (req.outcome === 'not-carried-out') {
     if (req.executed !== undefined || req.averagePrice !== undefined) {
       return refuse('an order not carried out takes no amount or price');
     }
-    return { ok: true, order: { ...order, inDoubtAt: undefined, operatorSettled, updatedAt: ctx.now } };
+    return {
+      ok: true,
+      order: { ...order, inDoubtAt: undefined, operatorSettled, error: undefined, updatedAt: ctx.now },
+    };
   }
   const { executed, averagePrice } = req;
   if (executed === undefined || !Number.isFinite(executed) || executed <= 0) {
@@ -100,6 +109,8 @@ export function settleByOperator(
       fills,
       inDoubtAt: undefined,
       operatorSettled,
+      error: undefined,
+      lookupMisses: undefined,
       updatedAt: ctx.now,
     },
   };
@@ -129,6 +140,20 @@ function operatorFill(
     timestamp: ctx.place.at,
     ...(ctx.place.afterTradeId === undefined ? {} : { afterTradeId: ctx.place.afterTradeId }),
   };
+}
+
+/** The fill an operator's `carried-out` booked (its trade id is never the exchange's). */
+export function isOperatorFill(fill: Pick<Fill, 'tradeId'>): boolean {
+  return fill.tradeId.startsWith(OPERATOR_TRADE_ID_PREFIX);
+}
+
+/**
+ * Whether the exchange, finding an order the operator settled, shows it as they did: finished, with the amount they
+ * said executed (within a billionth of the order). Otherwise its answer wins (OrderManager.takeBack).
+ */
+export function asOperatorSettled(order: LocalOrder, remote: ExchangeOrder): boolean {
+  if (remote.status === 'open') return false;
+  return Math.abs(remote.filled - order.filled) <= Math.max(1e-12, order.amount * 1e-9);
 }
 
 function refuse(refusal: string): SettleDecision {
@@ -189,6 +214,16 @@ export async function settleOrder(
     : { at: exchangeNow, afterTradeId: undefined };
   const decision = settleByOperator(order, req, { now, place });
   if (!decision.ok || !order) return decision;
+  // the exchange is asked once more first: its answer beats the operator's reading (an order still open is in no
+  // order history; a lookup that lagged may answer now)
+  const remote = await manager.findOnExchange(order.clientOrderId);
+  if (remote) {
+    const after = await manager.takeBack(order.clientOrderId, remote);
+    return refuse(
+      `the exchange shows order ${order.clientOrderId} now (${after.status}, ${readable(after.filled)} filled): ` +
+        `taken back from its answer instead, nothing settled`,
+    );
+  }
   const positions = {
     before: positionsOf(manager.state.data, manager.markets, manager.fillOrder)[order.symbol],
     after: positionsOf(manager.state.data, manager.markets, manager.fillOrder, decision.order)[order.symbol],

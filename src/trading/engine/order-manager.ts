@@ -66,6 +66,7 @@ import {
   stillRechecked,
   type NeverPlacedRecheckRule,
 } from './never-placed-recheck';
+import { asOperatorSettled, isOperatorFill } from './operator-settle';
 import {
   applyExchangeOrder,
   changedByExchange,
@@ -583,7 +584,13 @@ export class OrderManager {
         continue;
       }
       this.rechecks.delete(id);
-      if (order.settledAbsent && !changedByExchange(order, remote)) {
+      if (order.operatorSettled && asOperatorSettled(order, remote)) {
+        // the exchange shows it as the operator settled it: confirmed, no longer looked up
+        const operatorSettled = { ...order.operatorSettled, confirmedAt: this.clock.now() };
+        await this.commitOrder({ ...this.mustGet(id), operatorSettled });
+        continue;
+      }
+      if (order.settledAbsent && !order.operatorSettled && !changedByExchange(order, remote)) {
         // the exchange shows a settled order as it was settled: confirmed, no longer looked up
         await this.commitOrder({ ...this.mustGet(id), settledAbsent: undefined });
         continue;
@@ -602,12 +609,19 @@ export class OrderManager {
    */
   async takeBack(clientOrderId: string, remote: ExchangeOrder): Promise<LocalOrder> {
     const order = this.mustGet(clientOrderId);
+    // the exchange's fills replace what the operator booked in their place (operator-settle.ts)
+    const fills = order.fills.filter((f) => !isOperatorFill(f));
     const reopened: LocalOrder = {
       ...order,
       status: 'unknown',
       error: undefined,
       lookupMisses: undefined,
       settledAbsent: undefined,
+      inDoubtAt: undefined,
+      operatorSettled: undefined,
+      ...(fills.length === order.fills.length
+        ? {}
+        : { fills, filled: fills.reduce((sum, f) => sum + f.amount, 0), averagePrice: undefined }),
       updatedAt: this.clock.now(),
     };
     const positionBefore = this.positions()[order.symbol]?.amount ?? 0;
@@ -623,6 +637,25 @@ export class OrderManager {
       position: this.positions()[after.symbol]?.amount ?? 0,
     });
     return after;
+  }
+
+  /**
+   * The exchange's answer for an order of ours by its clientOrderId, now (fresh: no cached answer), or null when it
+   * has no such order; another failure is thrown. For the operator's settle: the exchange is asked once more first.
+   */
+  async findOnExchange(clientOrderId: string): Promise<ExchangeOrder | null> {
+    const order = this.mustGet(clientOrderId);
+    try {
+      return await this.lookup(
+        'order',
+        clientOrderId,
+        () => this.exchange.fetchOrderByClientId(clientOrderId, order.symbol),
+        true,
+      );
+    } catch (err) {
+      if (err instanceof OrderNotFoundError) return null;
+      throw err;
+    }
   }
 
   /**

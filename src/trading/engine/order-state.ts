@@ -72,9 +72,15 @@ export interface LocalOrder extends OrderSpec {
   inDoubtAt?: number;
   /**
    * The operator's word on an order that ended on our inference (operator-settle.ts, /settle): `not-carried-out`, or
-   * `carried-out` with what the exchange's history showed. It ends the order's question: no more lookups, no hold.
+   * `carried-out` with what the exchange's history showed. It ends the hold; the order is still looked up for a day
+   * after it, and the exchange's answer, should it differ, wins (OrderManager.takeBack).
    */
-  operatorSettled?: { at: number; outcome: OperatorOutcome };
+  operatorSettled?: {
+    at: number;
+    outcome: OperatorOutcome;
+    /** When a lookup found the order as the operator settled it (never-placed-recheck.ts `settledByOperator`). */
+    confirmedAt?: number;
+  };
 }
 
 /** What the operator found in the exchange's order history for an order in question (/settle). */

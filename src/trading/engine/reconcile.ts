@@ -34,6 +34,8 @@ export async function reconcileWithExchange(
   const hot = manager.hotOrders();
   for (const order of hot) {
     if (order.status === 'rejected' && !order.exchangeOrderId) continue;
+    // settled on the operator's word: the recheck looks it up for a day after, and the exchange's answer wins there
+    if (order.operatorSettled) continue;
     // a write-off is the bot's own record of coins the account did not hold (shortfall-watch.ts): no exchange order
     if (order.purpose === 'write-off') continue;
     // a create still on its way is not a difference yet

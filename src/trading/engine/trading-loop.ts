@@ -47,7 +47,7 @@ import { OnceLog } from './log-once';
 import { loopStateOf, type LoopPhase } from './loop-state';
 import { MarketHalts } from './market-halts';
 import type { OrderManager } from './order-manager';
-import { endedByInference } from './never-placed-recheck';
+import { lookedUpAgain } from './never-placed-recheck';
 import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
 import { readTogether } from './read-together';
@@ -488,11 +488,27 @@ export class TradingLoop {
   }
 
   /**
-   * Settles an order that ended on our inference on the operator's word (operator-settle.ts), between ticks with
-   * every symbol's lane free: no recheck or tick is taking it back meanwhile.
+   * Settles an order that ended on our inference on the operator's word (operator-settle.ts), between ticks, holding
+   * its symbol's lane and the recheck's: no tick or recheck takes it back meanwhile. Like close-all it waits for work
+   * still running at most the lookup deadline, then refuses (try again) rather than keep the operator waiting.
    */
   settleOrder(req: SettleRequest): Promise<SettleDecision> {
-    return this.serialize(() => settleOrder(this.manager, req, this.clock.now(), this.exchangeClock.now()));
+    return this.inTurn(async () => {
+      const budget = this.config.symbolReadTimeoutMs;
+      await withDeadline(this.lanes.idle(), budget, () => new Error('still busy'), this.clock).catch(
+        () => undefined,
+      );
+      const symbol = this.manager.order(req.clientOrderId)?.symbol;
+      const work = this.lanes.run([RECHECK_LANE, ...(symbol ? [symbol] : [])], () =>
+        settleOrder(this.manager, req, this.clock.now(), this.exchangeClock.now()),
+      );
+      return (
+        work ?? {
+          ok: false,
+          refusal: `${symbol ?? 'its symbol'} is busy with a lookup still running: try again in a minute`,
+        }
+      );
+    });
   }
 
   /**
@@ -788,7 +804,7 @@ export class TradingLoop {
    * and a recheck still running (a slow lookup endpoint) or a busy symbol skips it this tick.
    */
   private async recheckNeverPlaced(): Promise<void> {
-    const symbols = new Set(this.manager.hotOrders(endedByInference).map((o) => o.symbol));
+    const symbols = new Set(this.manager.hotOrders(lookedUpAgain).map((o) => o.symbol));
     const work = this.lanes.run([RECHECK_LANE, ...symbols], () =>
       this.manager
         .recheckNeverPlaced('due', RECHECKS_PER_TICK)

@@ -86,7 +86,11 @@ export const localOrderSchema = z.looseObject({
   ownerHeld: finite.optional(),
   inDoubtAt: epochMs.optional(),
   operatorSettled: z
-    .looseObject({ at: epochMs, outcome: z.enum(['not-carried-out', 'carried-out']) })
+    .looseObject({
+      at: epochMs,
+      outcome: z.enum(['not-carried-out', 'carried-out']),
+      confirmedAt: epochMs.optional(),
+    })
     .optional(),
   retryAfterMs: nonNegative.optional(),
 });

@@ -110,15 +110,17 @@ describe('control handlers over the real engine', function () {
         purpose: 'entry',
         createdAt: now - 120_000,
         sentAt: now - 120_000,
-        updatedAt: now - 60_000,
+        // declared never placed just now: no balance read since shows it was not carried out
+        updatedAt: now,
         fills: [],
         ownerHeld: 0,
       };
     });
     const listed = await rpc.call('inDoubtOrders', {});
     expect(listed.map((o) => [o.clientOrderId, o.ended, o.endedAt])).to.deep.equal([
-      ['bot-lost', 'never-placed', now - 60_000],
+      ['bot-lost', 'never-placed', now],
     ]);
+    expect((await rpc.call('status', {})).ordersHolding, 'it holds its symbol: /status says so').to.equal(1);
     const refusal = await rpc
       .call('settleOrder', {
         clientOrderId: 'bot-lost',
@@ -140,6 +142,7 @@ describe('control handlers over the real engine', function () {
     expect(done.position).to.be.closeTo(0.01, 1e-12);
     expect(h.eventTypes()).to.include.members(['order.operator_settled', 'position.opened']);
     expect(await rpc.call('inDoubtOrders', {})).to.deep.equal([]);
+    expect((await rpc.call('status', {})).ordersHolding).to.equal(undefined);
   });
 
   it('reports a status whose every field comes from the running engine', async () => {

@@ -84,6 +84,12 @@ function world(
         mutate(data);
       },
     },
+    outbox: {
+      emit: async (type: string, summary: string) => {
+        events.push({ type, summary });
+        return true;
+      },
+    },
   } as unknown as OrderManager;
   const watch = new InferredOrderWatch({
     watched: () => [BTC, BTC_EUR],
@@ -206,14 +212,44 @@ describe('an order the balance showed carried out: in doubt until found, shown o
     expect(restarted.watch.inferredOrderHold(BTC)?.orders).to.deep.equal(['bot-sl']);
   });
 
-  it('a later reading sent a window after the verdict showing it not carried out ends the doubt', async () => {
+  it('stays in doubt when later readings show the coins back: the owner moved them (review of the settle, #1)', async () => {
+    // carried out, then the owner deposits 0.5 BTC at 25 h: the total reads as if the sale never happened
     const clock = new FakeClock(verdict + 1_000);
     const { watch, data } = world(clock, [sell()], [pos(BTC, 0.5)]);
     await watch.observe(btc(1.0), undefined, clock.now());
-    clock.time = verdict + 2 * WINDOW;
+    clock.time = verdict + 25 * HOUR;
     await watch.observe(btc(1.5), undefined, clock.now());
-    expect(watch.inferredOrderHold(BTC)).to.equal(null);
-    expect(data.orders['bot-sl']!.inDoubtAt, 'no longer in doubt in the state').to.equal(undefined);
+    expect(watch.inferredOrderHold(BTC)?.orders, 'still held').to.deep.equal(['bot-sl']);
+    expect(data.orders['bot-sl']!.inDoubtAt).to.equal(verdict + 1_000);
+    expect(watch.inQuestion().map((o) => o.clientOrderId)).to.deep.equal(['bot-sl']);
+  });
+
+  it('tells the operator again once a day while it stays in doubt', async () => {
+    const clock = new FakeClock(verdict + 1_000);
+    const { watch, events } = world(clock, [sell()], [pos(BTC, 0.5)]);
+    await watch.observe(btc(1.0), undefined, clock.now());
+    clock.time = verdict + 20 * HOUR;
+    await watch.observe(btc(1.0), undefined, clock.now());
+    expect(
+      events.map((e) => e.type),
+      'not before a day',
+    ).to.deep.equal(['order.in_doubt']);
+    clock.time = verdict + 25 * HOUR;
+    await watch.observe(btc(1.0), undefined, clock.now());
+    await watch.observe(btc(1.0), undefined, clock.now());
+    expect(events.map((e) => e.type)).to.deep.equal(['order.in_doubt', 'order.in_doubt']);
+    expect(events[1]!.summary).to.include('still in doubt since').and.include('/settle');
+  });
+
+  it("is not taken for carried out while another symbol's order in the coin is in flight (its fill could be it)", async () => {
+    const clock = new FakeClock(verdict + WINDOW);
+    // a BTC/EUR sell in flight, filled but not booked: the BTC gone are its, not the stop-loss's
+    const eurSell = order({ clientOrderId: 'bot-eur', symbol: BTC_EUR, side: 'sell', amount: 0.5 });
+    const { watch, events, data } = world(clock, [sell(), eurSell], [pos(BTC, 0.5), pos(BTC_EUR, 0.5)]);
+    await watch.observe(btc(1.5), undefined, clock.now());
+    expect(watch.inferredOrderHold(BTC)?.orders, 'held, waiting').to.deep.equal(['bot-sl']);
+    expect(events, 'no alert').to.deep.equal([]);
+    expect(data.orders['bot-sl']!.inDoubtAt).to.equal(undefined);
   });
 
   it('an order the operator settled holds nothing, whatever the balance says', async () => {

@@ -88,11 +88,20 @@ describe('the operator settles an order that ended on our inference (settleByOpe
     expect(after.inDoubtAt).to.equal(undefined);
     expect(after.operatorSettled).to.deep.equal({ at: NOW, outcome: 'not-carried-out' });
     expect(endedByInference(after)).to.equal(false);
-    expect(stillRechecked(after, { horizonMs: 86_400_000 }, NOW)).to.equal(false);
+    // still looked up for a day after the settle (the exchange's answer wins), then no more
+    expect(stillRechecked(after, { horizonMs: 86_400_000 }, NOW + 1_000)).to.equal(true);
+    expect(stillRechecked(after, { horizonMs: 86_400_000 }, NOW + 86_400_000)).to.equal(false);
     expect(
       stillRechecked(before, { horizonMs: 86_400_000 }, NOW + 30 * 86_400_000),
       'in doubt: looked up on',
     ).to.equal(true);
+  });
+
+  it('refuses an order no longer in question: ended over a day ago, never shown carried out (a wrong id pasted)', () => {
+    const old = inDoubt({ inDoubtAt: undefined, updatedAt: NOW - 3 * 86_400_000 });
+    const d = settleByOperator(old, carried(0.5, 1), ctx);
+    expect(!d.ok && d.refusal).to.include('no longer in question');
+    expect(settleByOperator({ ...old, inDoubtAt: NOW - 86_400_000 }, carried(0.5, 1), ctx).ok).to.equal(true);
   });
 
   it('not carried out takes no figures', () => {

@@ -1,0 +1,126 @@
+/**
+ * The operator's settle against the real OrderManager and paper exchange (fake clock): a market buy the exchange took
+ * while its answer was lost and every read missed it (lookups, open orders, trades), declared never placed. The
+ * exchange's answer beats the operator's reading, before the settle and for a day after it (review of the settle).
+ */
+import { expect } from 'chai';
+import { OrderNotFoundError } from '../../../src/shared/errors';
+import { NetworkError } from '../../../src/shared/errors';
+import { settleOrder } from '../../../src/trading/engine/operator-settle';
+import type { Exchange } from '../../../src/trading/exchange/exchange';
+import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
+import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
+
+const ID = 'bot-tst000-1';
+
+describe("the operator's settle against the exchange's answer (OrderManager, paper exchange)", function () {
+  this.timeout(20_000);
+  let h: EngineHarness | undefined;
+  closeAfterEach(() => [h]);
+  /** While true, every read misses the order the exchange took. */
+  const hidden = { on: true };
+
+  function takenThenHidden(paper: PaperExchange): Exchange {
+    const missing = (id: string): Promise<never> =>
+      Promise.reject(new OrderNotFoundError('the exchange has no such order', { clientOrderId: id }));
+    return withOverrides(paper, {
+      createOrder: async (req) => {
+        await paper.createOrder(req);
+        throw new NetworkError('connection reset: no answer', {});
+      },
+      fetchOrderByClientId: (id, symbol) =>
+        hidden.on ? missing(id) : paper.fetchOrderByClientId(id, symbol),
+      fetchOpenOrders: (symbol) => (hidden.on ? Promise.resolve([]) : paper.fetchOpenOrders(symbol)),
+      fetchSymbolTrades: (symbol, since) =>
+        hidden.on ? Promise.resolve({ trades: [], complete: true }) : paper.fetchSymbolTrades(symbol, since),
+    });
+  }
+
+  /** The buy declared never placed; what the exchange filled (its trades). */
+  async function declaredNeverPlaced(): Promise<{ filled: number; average: number }> {
+    hidden.on = true;
+    h = await EngineHarness.open({
+      config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
+      wrapExchange: takenThenHidden,
+    });
+    h.manager.startAccepting();
+    await h.manager.place(MARKET_BUY);
+    await h.fakeClock().advance(350, 350);
+    for (let i = 0; i < 3; i++) await h.manager.refresh(ID);
+    expect(h.manager.order(ID)!.status).to.equal('rejected');
+    const trades = (await h.paper.fetchSymbolTrades('BTC/USDT', 0)).trades;
+    const filled = trades.reduce((sum, t) => sum + t.amount, 0);
+    const average = trades.reduce((sum, t) => sum + t.amount * t.price, 0) / filled;
+    expect(filled).to.be.greaterThan(0);
+    return { filled, average };
+  }
+
+  const settle = (req: Parameters<typeof settleOrder>[1]) =>
+    settleOrder(h!.manager, req, h!.clock.now(), h!.clock.now());
+
+  it('asks the exchange once more first: an order it shows now is taken back, nothing settled', async () => {
+    const { filled } = await declaredNeverPlaced();
+    hidden.on = false;
+    const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
+    expect(d.ok).to.equal(false);
+    expect(!d.ok && d.refusal).to.include('taken back from its answer instead');
+    const order = h!.manager.order(ID)!;
+    expect(order).to.include({ status: 'filled' });
+    expect(order.operatorSettled).to.equal(undefined);
+    expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+    expect(h!.eventTypes()).to.include('order.taken_back');
+  });
+
+  it("settled with the wrong amount, then found: the exchange's fills replace the operator's, once", async () => {
+    const { filled, average } = await declaredNeverPlaced();
+    const d = await settle({
+      clientOrderId: ID,
+      outcome: 'carried-out',
+      executed: filled / 2,
+      averagePrice: average,
+    });
+    expect(d.ok).to.equal(true);
+    expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled / 2, 1e-12);
+    hidden.on = false;
+    const taken = await h!.manager.recheckNeverPlaced('all');
+    expect(taken.map((t) => t.clientOrderId)).to.deep.equal([ID]);
+    const order = h!.manager.order(ID)!;
+    expect(order.fills.map((f) => f.tradeId).filter((t) => t.startsWith('operator-'))).to.deep.equal([]);
+    expect(order.filled).to.be.closeTo(filled, 1e-12);
+    expect(order.operatorSettled).to.equal(undefined);
+    expect(h!.manager.positions()['BTC/USDT'].amount, "the exchange's fills only").to.be.closeTo(
+      filled,
+      1e-12,
+    );
+  });
+
+  it('settled as the exchange has it, then found: confirmed, no longer looked up', async () => {
+    const { filled, average } = await declaredNeverPlaced();
+    const d = await settle({
+      clientOrderId: ID,
+      outcome: 'carried-out',
+      executed: filled,
+      averagePrice: average,
+    });
+    expect(d.ok).to.equal(true);
+    hidden.on = false;
+    expect(await h!.manager.recheckNeverPlaced('all')).to.deep.equal([]);
+    const order = h!.manager.order(ID)!;
+    expect(order.operatorSettled?.confirmedAt).to.be.a('number');
+    expect(order.fills).to.have.length(1);
+    expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+    expect(h!.eventTypes()).to.not.include('order.taken_back');
+  });
+
+  it('an order in doubt, found and taken back, is in doubt no more (its next question starts afresh)', async () => {
+    await declaredNeverPlaced();
+    await h!.files.store.commit((d) => {
+      d.orders[ID] = { ...d.orders[ID]!, inDoubtAt: h!.clock.now() };
+    });
+    hidden.on = false;
+    await h!.manager.recheckNeverPlaced('all');
+    expect(h!.manager.order(ID)!.inDoubtAt).to.equal(undefined);
+  });
+});
