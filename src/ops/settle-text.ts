@@ -7,7 +7,8 @@ import type { InDoubtOrderView, OrderView, SettleOrderParams } from '../shared/i
 import type { Markup } from './render';
 
 /** The argument synopsis both front ends show. */
-export const SETTLE_USAGE = '<clientOrderId> none | <clientOrderId> filled <amount> <average price>';
+export const SETTLE_USAGE =
+  '<clientOrderId> none | <clientOrderId> filled <amount> <average price> [fee <cost> <coin>]';
 
 export type SettleArgs = { ok: true; params: SettleOrderParams } | { ok: false; problem: string };
 
@@ -16,7 +17,7 @@ export type SettleArgs = { ok: true; params: SettleOrderParams } | { ok: false; 
  * separators: "1,000" could be one thousand or one). No arguments is not for this (it lists the orders).
  */
 export function parseSettleArgs(args: readonly string[]): SettleArgs {
-  const [clientOrderId, word, amount, price, ...extra] = args;
+  const [clientOrderId, word, amount, price, ...rest] = args;
   if (!clientOrderId || !word) return bad(`expected ${SETTLE_USAGE}`);
   if (clientOrderId.length > 100) return bad('that client order id is too long');
   const outcome = word.toLowerCase();
@@ -27,14 +28,23 @@ export function parseSettleArgs(args: readonly string[]): SettleArgs {
   if (outcome !== 'filled') return bad(`"${word}" is neither "none" nor "filled"`);
   if (amount === undefined || price === undefined)
     return bad('"filled" needs the executed amount and the average price');
-  if (extra.length > 0) return bad(`unexpected "${extra[0]}" after the price`);
   const executed = decimal(amount);
   const averagePrice = decimal(price);
   if (executed === undefined)
     return bad(`the amount "${amount}" is not a decimal number above 0 (e.g. 0.0032)`);
   if (averagePrice === undefined)
     return bad(`the price "${price}" is not a decimal number above 0 (e.g. 50000.5)`);
-  return { ok: true, params: { clientOrderId, outcome: 'carried-out', executed, averagePrice } };
+  const params: SettleOrderParams = { clientOrderId, outcome: 'carried-out', executed, averagePrice };
+  if (rest.length === 0) return { ok: true, params };
+  const [feeWord, cost, coin, ...extra] = rest;
+  if (feeWord!.toLowerCase() !== 'fee') return bad(`unexpected "${feeWord}" after the price`);
+  if (cost === undefined || coin === undefined)
+    return bad('"fee" needs its cost and its coin (e.g. fee 0.0000032 BTC)');
+  if (extra.length > 0) return bad(`unexpected "${extra[0]}" after the fee`);
+  const feeCost = cost === '0' ? 0 : decimal(cost);
+  if (feeCost === undefined) return bad(`the fee "${cost}" is not a decimal number (e.g. 0.0000032)`);
+  if (!/^[A-Za-z0-9]{1,20}$/.test(coin)) return bad(`"${coin}" is not a coin (e.g. BTC)`);
+  return { ok: true, params: { ...params, fee: { cost: feeCost, currency: coin.toUpperCase() } } };
 }
 
 function decimal(text: string): number | undefined {
@@ -58,8 +68,11 @@ export function settleQuestion(p: SettleOrderParams, m: Markup): string {
   }
   return (
     `Book order ${m.code(p.clientOrderId)} as ${m.b('carried out')}: ${m.esc(String(p.executed))} executed at an ` +
-    `average ${m.esc(String(p.averagePrice))}, as the exchange's order history shows? Its fee is not known and is ` +
-    `booked as 0.`
+    `average ${m.esc(String(p.averagePrice))}` +
+    (p.fee
+      ? `, a fee of ${m.esc(`${p.fee.cost} ${p.fee.currency}`)}, as the exchange's order history shows?`
+      : `, as the exchange's order history shows? No fee given: booked as 0 (a buy's fee taken in the coin ` +
+        `would leave the position above what the account holds).`)
   );
 }
 
@@ -77,8 +90,9 @@ export function formatInDoubtOrders(orders: readonly InDoubtOrderView[], m: Mark
     if (o.holding) lines.push(`  ${m.esc(`holds ${o.symbol}: ${o.holding}`)}`);
   }
   lines.push(
-    `Look each up in the exchange's order history, then: ${m.code(`${command} <clientOrderId> none`)} (not carried ` +
-      `out) or ${m.code(`${command} <clientOrderId> filled <amount> <average price>`)}.`,
+    `Look each up in the exchange's open orders and order history, then: ` +
+      `${m.code(`${command} <clientOrderId> none`)} (not carried out) or ` +
+      `${m.code(`${command} <clientOrderId> filled <amount> <average price> [fee <cost> <coin>]`)}.`,
   );
   return lines.join('\n');
 }

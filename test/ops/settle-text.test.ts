@@ -13,6 +13,19 @@ describe("the operator's /settle arguments (parseSettleArgs)", () => {
     });
   });
 
+  it('reads an optional fee in a coin: "fee <cost> <coin>"', () => {
+    expect(parseSettleArgs(['bot-7', 'filled', '0.01', '50000', 'fee', '0.00001', 'btc'])).to.deep.equal({
+      ok: true,
+      params: {
+        clientOrderId: 'bot-7',
+        outcome: 'carried-out',
+        executed: 0.01,
+        averagePrice: 50_000,
+        fee: { cost: 0.00001, currency: 'BTC' },
+      },
+    });
+  });
+
   it('refuses what could be read two ways or not at all, saying what is wrong', () => {
     for (const [args, says] of [
       [['bot-7'], 'expected <clientOrderId> none'],
@@ -23,6 +36,10 @@ describe("the operator's /settle arguments (parseSettleArgs)", () => {
       [['bot-7', 'filled', '0', '5'], 'the amount "0" is not a decimal number above 0'],
       [['bot-7', 'filled', '0.1', '1e5'], 'the price "1e5"'],
       [['bot-7', 'filled', '0.1', '5', 'USDT'], 'unexpected "USDT"'],
+      [['bot-7', 'filled', '0.1', '5', 'fee', '0.1'], '"fee" needs its cost and its coin'],
+      [['bot-7', 'filled', '0.1', '5', 'fee', '-1', 'BTC'], 'the fee "-1" is not a decimal number'],
+      [['bot-7', 'filled', '0.1', '5', 'fee', '1', 'B<b>'], 'is not a coin'],
+      [['bot-7', 'filled', '0.1', '5', 'fee', '1', 'BTC', 'x'], 'unexpected "x" after the fee'],
       [['x'.repeat(101), 'none'], 'too long'],
     ] as const) {
       const parsed = parseSettleArgs(args);

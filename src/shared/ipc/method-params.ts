@@ -32,6 +32,10 @@ const schemas: { [M in RpcMethod]: z.ZodType<RpcParams<M>> } = {
       outcome: z.enum(['not-carried-out', 'carried-out']),
       executed: z.number().finite().positive().optional(),
       averagePrice: z.number().finite().positive().optional(),
+      fee: z
+        .object({ cost: z.number().finite().min(0), currency: z.string().min(1).max(20) })
+        .strict()
+        .optional(),
     })
     .strict(),
   reconcile: none,

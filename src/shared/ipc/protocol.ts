@@ -68,6 +68,8 @@ export interface SettleOrderParams {
   executed?: number;
   /** With `carried-out`: its average price. */
   averagePrice?: number;
+  /** With `carried-out`, optional: the fee the history shows, in the symbol's base or quote coin (else booked 0). */
+  fee?: { cost: number; currency: string };
 }
 
 export interface PositionView {

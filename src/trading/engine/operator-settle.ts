@@ -8,7 +8,8 @@
  * - `carried-out` with the amount the history shows executed and its average price: the part beyond the booked fills
  *   is booked as one fill of the order (`OPERATOR_TRADE_ID_PREFIX`), placed after the symbol's last fill like a
  *   write-off (held-balance.ts `writeOffPlace`); the order ends `filled` (all of it) or `cancelled` (part of it).
- *   Its fee is not known: booked as 0 in the quote currency (realized PnL overstates by that fee).
+ *   Its fee, when the operator gives it (in the base or quote coin), goes on that fill; else it is booked as 0 in the
+ *   quote (realized PnL overstates by it; a buy's fee taken in the coin leaves the position above what is held).
  *
  * Either ends the order's question (`operatorSettled`): no more lookups, no hold. Decisions here are pure; the shell
  * (`settleOrder`) commits the order with its events.
@@ -32,6 +33,8 @@ export interface SettleRequest {
   executed?: number;
   /** With `carried-out`: its average price. */
   averagePrice?: number;
+  /** With `carried-out`, optional: its fee, in the symbol's base or quote coin. */
+  fee?: { cost: number; currency: string };
 }
 
 export type SettleDecision = { ok: true; order: LocalOrder } | { ok: false; refusal: string };
@@ -67,8 +70,8 @@ export function settleByOperator(
   }
   const operatorSettled = { at: ctx.now, outcome: req.outcome };
   if (req.outcome === 'not-carried-out') {
-    if (req.executed !== undefined || req.averagePrice !== undefined) {
-      return refuse('an order not carried out takes no amount or price');
+    if (req.executed !== undefined || req.averagePrice !== undefined || req.fee !== undefined) {
+      return refuse('an order not carried out takes no amount, price or fee');
     }
     return {
       ok: true,
@@ -81,6 +84,12 @@ export function settleByOperator(
   }
   if (averagePrice === undefined || !Number.isFinite(averagePrice) || averagePrice <= 0) {
     return refuse('the average price must be a number above 0');
+  }
+  const { base, quote } = splitSymbol(order.symbol);
+  if (req.fee && req.fee.currency !== base && req.fee.currency !== quote) {
+    return refuse(
+      `the fee can be given in ${base} or ${quote} only (a fee in ${req.fee.currency} is left out: booked as 0)`,
+    );
   }
   const tolerance = Math.max(1e-12, order.amount * 1e-9);
   if (executed > order.amount + tolerance) {
@@ -95,9 +104,14 @@ export function settleByOperator(
     );
   }
   const extra = executed - order.filled;
+  if (req.fee && extra <= tolerance) {
+    return refuse(
+      `nothing executed beyond the ${readable(order.filled)} booked: there is no fill to put the fee on`,
+    );
+  }
   const fills =
     extra > tolerance
-      ? [...order.fills, operatorFill(order, extra, executed, averagePrice, ctx)]
+      ? [...order.fills, operatorFill(order, req, extra, executed, averagePrice, ctx)]
       : order.fills;
   return {
     ok: true,
@@ -119,6 +133,7 @@ export function settleByOperator(
 /** The executed part beyond the booked fills, at the price that makes the whole order's average the operator's. */
 function operatorFill(
   order: LocalOrder,
+  req: SettleRequest,
   amount: number,
   executed: number,
   averagePrice: number,
@@ -135,8 +150,8 @@ function operatorFill(
     // booked fills at prices the operator's average cannot make up: the rest at the average itself
     price: Number.isFinite(rest) && rest > 0 ? rest : averagePrice,
     amount,
-    feeCost: 0,
-    feeCurrency: splitSymbol(order.symbol).quote,
+    feeCost: req.fee?.cost ?? 0,
+    feeCurrency: req.fee?.currency ?? splitSymbol(order.symbol).quote,
     timestamp: ctx.place.at,
     ...(ctx.place.afterTradeId === undefined ? {} : { afterTradeId: ctx.place.afterTradeId }),
   };
@@ -169,7 +184,7 @@ export function operatorSettledEvents(
 ): EventDraft[] {
   const what =
     after.operatorSettled?.outcome === 'carried-out'
-      ? `carried out: ${readable(after.filled)} at ${readable(after.averagePrice ?? 0)} booked (fee unknown, booked as 0)`
+      ? `carried out: ${readable(after.filled)} at ${readable(after.averagePrice ?? 0)} booked`
       : `not carried out beyond the ${readable(before.filled)} booked`;
   return [
     {

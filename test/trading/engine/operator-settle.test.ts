@@ -163,6 +163,24 @@ describe('the operator settles an order that ended on our inference (settleByOpe
     expect(book.realizedPnl).to.be.closeTo(-900, 1e-6);
   });
 
+  it("books the operator's fee on the fill: a buy's fee in the coin leaves the position what the account holds", () => {
+    const buy = inDoubt({ side: 'buy', purpose: 'entry' });
+    const d = settleByOperator(buy, { ...carried(0.5, 50_000), fee: { cost: 0.0005, currency: 'BTC' } }, ctx);
+    if (!d.ok) throw new Error(d.refusal);
+    expect(d.order.fills[0]).to.include({ feeCost: 0.0005, feeCurrency: 'BTC' });
+    const book = derivePositions({}, d.order.fills, {}, 'trade-id')[BTC]!;
+    expect(book.amount).to.be.closeTo(0.4995, 1e-12);
+    // a fee in a third coin (BNB) is not booked this way; nor is a fee on nothing executed beyond the booked fills
+    const bnb = settleByOperator(buy, { ...carried(0.5, 50_000), fee: { cost: 0.01, currency: 'BNB' } }, ctx);
+    expect(!bnb.ok && bnb.refusal).to.include('in BTC or USDT only');
+    const none = settleByOperator(
+      buy,
+      { clientOrderId: 'bot-sl', outcome: 'not-carried-out', fee: { cost: 1, currency: 'USDT' } },
+      ctx,
+    );
+    expect(!none.ok && none.refusal).to.include('no amount, price or fee');
+  });
+
   it('refuses figures that do not fit the order: more than its amount, less than what is booked, zero, no price', () => {
     const booked = inDoubt({
       settledAbsent: true,
