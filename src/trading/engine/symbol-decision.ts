@@ -10,7 +10,8 @@
  *    when what it holds cannot be sold and the shortfall is confirmed, the position is written off instead.
  * 3. A limit order of any non-final status older than its time to live is cancelled.
  * 4. Otherwise, when the gate allows an order on the symbol, the strategy is asked; `decideOnSignal` turns its
- *    signal into an order, or not (entries pass the gate's entry rules: traded, paused, position limit).
+ *    signal into an order, or not, asking the gate again on the facts as they are after the candle read (entries
+ *    pass the gate's entry rules: traded, paused, position limit — what other symbols placed meanwhile counts).
  */
 import { retryDelayMs } from '../../shared/retry';
 import type { Market } from '../exchange/exchange';
@@ -111,7 +112,11 @@ export interface SignalView {
   market: Market;
   price: number;
   position: PositionBook | undefined;
-  /** The symbol's placement facts, as decideSymbol saw them. */
+  /**
+   * The symbol's placement facts as they are when the signal is decided on — read again after the candles (the
+   * other symbols' entries and a pause landing meanwhile count), and nothing awaited between this decision and the
+   * order's intent (symbol-tick.ts).
+   */
   facts: PlacementFacts;
   stakePerTrade: number;
   /** The configured order type of entries and strategy exits. */
@@ -127,6 +132,9 @@ export type SignalDecision =
 
 export function decideOnSignal(v: SignalView): SignalDecision {
   if (v.signal.action === 'exit-long' && v.inPosition) {
+    // an order placed meanwhile (close-all's sell) holds the symbol: never two exits at once
+    const block = placementBlock(v.facts, 'exit');
+    if (block) return { kind: 'none', reason: block.reason };
     const size = sizeExit(
       Math.min(v.position!.amount, v.exitable ?? Infinity),
       v.price,

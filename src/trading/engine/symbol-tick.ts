@@ -19,7 +19,6 @@ import { exitable, lockedBySells } from './held-balance';
 import type { OnceLog } from './log-once';
 import type { OrderManager } from './order-manager';
 import type { HeldExit } from './market-halts';
-import { isFinal } from './order-state';
 import { averageEntryPrice, splitSymbol } from './pnl';
 import type { ExitTrigger } from './risk';
 import type { PlacementFacts } from './placement-gate';
@@ -181,7 +180,7 @@ export class SymbolTick {
         await this.opts.shortfalls.writeOffBeforeSale(symbol, price);
         return;
       case 'strategy':
-        await this.askStrategy(symbol, market, price, decision.inPosition, facts);
+        await this.askStrategy(symbol, market, price, decision.inPosition);
     }
   }
 
@@ -190,7 +189,6 @@ export class SymbolTick {
     market: Market,
     price: number,
     inPosition: boolean,
-    facts: PlacementFacts,
   ): Promise<void> {
     const strategy = this.opts.strategy;
     const candles = await this.reads.read(symbol, `candles:${symbol}`, () =>
@@ -204,6 +202,11 @@ export class SymbolTick {
     if (newCandles === 0) return;
     const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
     this.lastSeenCandle.set(symbol, newest);
+    // the gate is asked on the facts as they are NOW, not as the tick found them: while the candles were read the
+    // other symbols' lanes may have placed entries (each a position slot) and the operator may have paused or closed
+    // all. From here to the order's intent (committed in `manager.place`'s synchronous first step) nothing is
+    // awaited, so no other lane places in between: the answer holds when the order is placed.
+    const facts = this.placementFacts(symbol);
     const position = this.manager.positions()[symbol];
     const decision = decideOnSignal({
       signal,
@@ -294,11 +297,14 @@ export class SymbolTick {
     return exitable(position, held, lockedBySells(this.manager.pendingOrders(symbol)));
   }
 
-  /** Open positions plus entries in flight on other symbols: each may become a position. */
+  /**
+   * Open positions plus entries in flight on other symbols — an intent, an unknown create, an open order, or a
+   * finished one whose fills are still missing (its position is not known yet): each holds a position slot.
+   */
   private positionsHeld(symbol: string): number {
     const held = new Set(this.manager.openPositions().map((p) => p.symbol));
     for (const o of this.manager.pendingOrders()) {
-      if (o.symbol !== symbol && o.purpose === 'entry' && !isFinal(o.status)) held.add(o.symbol);
+      if (o.symbol !== symbol && o.purpose === 'entry') held.add(o.symbol);
     }
     held.delete(symbol);
     return held.size;

@@ -218,6 +218,18 @@ describe('decideOnSignal', () => {
     expect(d).to.deep.equal({ kind: 'exit', amount: 0.0015 });
   });
 
+  it('places no strategy exit while another order of the symbol works (close-all sold meanwhile)', () => {
+    const sell = order({ side: 'sell', purpose: 'close-all', status: 'open' });
+    const d = decideOnSignal({
+      ...base,
+      inPosition: true,
+      position: held(0.002, 60_000),
+      signal: { action: 'exit-long', reason: 'x' },
+      facts: facts({ pending: [sell] }),
+    });
+    expect(d.kind).to.equal('none');
+  });
+
   it('enters on top of dust, and the next exit sells the dust with the position', () => {
     const dust = held(0.00003, 60_000);
     expect(decideOnSignal({ ...base, position: dust, signal: enter })).to.deep.equal({
