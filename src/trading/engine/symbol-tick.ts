@@ -67,8 +67,6 @@ export class SymbolTick {
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
   private readonly lastPrices: Record<string, number>;
-  /** The newest closed candle the strategy saw, by symbol: it is asked again only on a new one. */
-  private readonly lastSeenCandle = new Map<string, number>();
 
   constructor(private readonly opts: SymbolTickOptions) {
     this.manager = opts.manager;
@@ -197,11 +195,17 @@ export class SymbolTick {
     const closed = closedCandles(candles, this.exchangeClock.now());
     if (closed.length < strategy.minCandles) return;
     const newest = closed[closed.length - 1][0];
-    const seen = this.lastSeenCandle.get(symbol);
+    // the newest closed candle the strategy saw (kept in the state: a restart does not act on it again); none seen
+    // yet (the first start): only the newest counts as new
+    const seen = this.manager.state.data.seenCandles[symbol];
     const newCandles = seen === undefined ? 1 : closed.filter((c) => c[0] > seen).length;
     if (newCandles === 0) return;
     const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
-    this.lastSeenCandle.set(symbol, newest);
+    // in memory at once: an order placed on this signal commits it with its intent (a crash after the order never
+    // acts on the candle again); without one it is written within the store's debounce
+    this.manager.state.change((d) => {
+      d.seenCandles = { ...d.seenCandles, [symbol]: newest };
+    });
     // the gate is asked on the facts as they are NOW, not as the tick found them: while the candles were read the
     // other symbols' lanes may have placed entries (each a position slot) and the operator may have paused or closed
     // all. From here to the order's intent (committed in `manager.place`'s synchronous first step) nothing is
