@@ -3,7 +3,7 @@ import type { Candle } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
-import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { EngineHarness, MARKET_BUY, ScriptedStrategy } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 import { withOverrides } from '../../support/exchange-overrides';
 import { flush } from '../../support/fake-clock';
@@ -40,6 +40,36 @@ describe('entry gate within one tick (symbol-tick.ts)', function () {
     const entries = h.manager.hotOrders((o) => o.purpose === 'entry').map((o) => o.symbol);
     expect(entries, 'entries placed').to.have.length(1);
     expect(h.manager.openPositions(), 'open positions').to.have.length(1);
+  });
+
+  it('counts an entry of another symbol whose fills are still missing as a position slot', async () => {
+    const strategy = new ScriptedStrategy();
+    h = await EngineHarness.open({
+      config: {
+        trading: {
+          symbols: ['BTC/USDT', 'ETH/USDT'],
+          risk: { stopLossPct: 0, takeProfitPct: 0, maxOpenPositions: 1 },
+        },
+      },
+      strategy,
+      // the exchange's trade lists lag its orders: a filled entry's fills are not known yet
+      wrapExchange: (paper: PaperExchange) =>
+        withOverrides(paper, {
+          createOrder: async (r) => ({ ...(await paper.createOrder(r)), trades: undefined }),
+          fetchOrderTrades: () => Promise.resolve([]),
+        }),
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    const eth = await h.manager.place({ ...MARKET_BUY, symbol: 'ETH/USDT', amount: 0.05 });
+    expect(eth.status, 'the entry filled').to.equal('filled');
+    expect(h.manager.pendingOrders('ETH/USDT'), 'its fills missing').to.have.length(1);
+    strategy.next = ENTER;
+    await h.loop.tick();
+    expect(
+      h.manager.hotOrders((o) => o.symbol === 'BTC/USDT'),
+      'entries on BTC/USDT',
+    ).to.have.length(0);
   });
 
   it('places no entry when the operator pauses while the symbol reads its candles', async () => {
