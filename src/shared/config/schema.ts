@@ -258,7 +258,10 @@ export const configSchema = z.strictObject({
            * not retried every tick, and the exit is never given up.
            */
           protectiveRefusalBackoffMs: positiveInt.default(2_000),
-          /** A limit order (open or partly filled) not finished after this long is cancelled. */
+          /**
+           * A limit order (open or partly filled) not finished after this long is cancelled. A strategy exit
+           * cancelled so is placed again while the strategy still says exit (at market after 3 in a row).
+           */
           limitOrderTtlMs: positiveInt.default(60_000),
         })
         .prefault({}),

@@ -19,6 +19,10 @@
  *    symbol's protective exits alike (`protectiveCooldownUntil`: never given up, never retried every tick);
  * 7. entries only: untraded (symbol no longer in `trading.symbols`: exits only), paused, position-limit
  *    (open positions plus entries in flight elsewhere at `risk.maxOpenPositions`).
+ *
+ * The answer is only as good as its facts: they are read when the order is decided, and nothing is awaited between
+ * that and the order's intent commit (symbol-tick.ts). Every symbol's lane runs side by side, so facts read before a
+ * candle read would miss the entries other lanes placed (and a pause) meanwhile.
  */
 import { isFinal, type LocalOrder, type OrderPurpose } from './order-state';
 import { pauseSummary } from './pause-causes';
@@ -47,7 +51,10 @@ export interface PlacementFacts {
   /** The symbol is in `trading.symbols` (entries allowed). */
   traded: boolean;
   pause: PauseState | null;
-  /** Open positions plus entries in flight on other symbols (each may become a position). */
+  /**
+   * Open positions plus entries on other symbols that still need the exchange (intent, unknown, open, or finished
+   * with fills missing): each may become a position.
+   */
   positionsHeld: number;
   risk: Pick<RiskConfig, 'maxOpenPositions'>;
 }

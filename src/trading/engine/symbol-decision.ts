@@ -8,9 +8,13 @@
  *    the filled part of a partly filled entry included — is exited, once the gate allows it (fills still missing
  *    from a finished order hold the exit back). An exit never asks for more than the account holds (`exitable`);
  *    when what it holds cannot be sold and the shortfall is confirmed, the position is written off instead.
- * 3. A limit order of any non-final status older than its time to live is cancelled.
+ * 3. A limit order of any non-final status older than its time to live is cancelled. A strategy exit cancelled so
+ *    is not given up (`standingExit`): while the position is open the strategy is asked again over the candles since
+ *    the exit's signal, and while it still says exit the exit is placed again at the new price — at market after
+ *    `LIMIT_EXIT_TRIES` limit exits in a row did not fill in time.
  * 4. Otherwise, when the gate allows an order on the symbol, the strategy is asked; `decideOnSignal` turns its
- *    signal into an order, or not (entries pass the gate's entry rules: traded, paused, position limit).
+ *    signal into an order, or not, asking the gate again on the facts as they are after the candle read (entries
+ *    pass the gate's entry rules: traded, paused, position limit — what other symbols placed meanwhile counts).
  */
 import { retryDelayMs } from '../../shared/retry';
 import type { Market } from '../exchange/exchange';
@@ -111,7 +115,11 @@ export interface SignalView {
   market: Market;
   price: number;
   position: PositionBook | undefined;
-  /** The symbol's placement facts, as decideSymbol saw them. */
+  /**
+   * The symbol's placement facts as they are when the signal is decided on — read again after the candles (the
+   * other symbols' entries and a pause landing meanwhile count), and nothing awaited between this decision and the
+   * order's intent (symbol-tick.ts).
+   */
   facts: PlacementFacts;
   stakePerTrade: number;
   /** The configured order type of entries and strategy exits. */
@@ -127,6 +135,9 @@ export type SignalDecision =
 
 export function decideOnSignal(v: SignalView): SignalDecision {
   if (v.signal.action === 'exit-long' && v.inPosition) {
+    // an order placed meanwhile (close-all's sell) holds the symbol: never two exits at once
+    const block = placementBlock(v.facts, 'exit');
+    if (block) return { kind: 'none', reason: block.reason };
     const size = sizeExit(
       Math.min(v.position!.amount, v.exitable ?? Infinity),
       v.price,
@@ -140,6 +151,45 @@ export function decideOnSignal(v: SignalView): SignalDecision {
   if (block) return { kind: 'none', reason: block.reason };
   const size = sizeOrder(v.stakePerTrade, v.price, v.market, v.orderType);
   return size.ok ? { kind: 'enter', amount: size.amount } : { kind: 'none', reason: size.reason };
+}
+
+/**
+ * Limit exits of one strategy exit that their time to live cancelled in a row before the next goes at market. A limit
+ * exit that keeps missing is a market moving away from it (falling, for a long position's sell): each new limit
+ * chases it a step behind, and the position meanwhile rides with nothing but the stop-loss (which may be off). A
+ * stop-loss always goes at market for the same reason; here the strategy's exit is given three chances at the
+ * maker price first.
+ */
+export const LIMIT_EXIT_TRIES = 3;
+
+/**
+ * The strategy exit that stands (pure): the symbol's latest orders are strategy exits in limit mode that their time
+ * to live cancelled before they filled (`tries` of them in a row, the first sent at `since`). Its signal was consumed
+ * with the first one; the strategy is asked again over the candles since `since` (symbol-tick.ts), and the exit
+ * placed again while the strategy still says exit. Null when the latest order is anything else — a filled exit, an
+ * entry, a stop-loss, close-all's sell, or an exit cancelled before its time to live (by the owner on the exchange,
+ * or at a stop): nothing stands then.
+ */
+export function standingExit(
+  ordersOfSymbol: readonly LocalOrder[],
+  limitOrderTtlMs: number,
+): { since: number; tries: number } | null {
+  const sorted = [...ordersOfSymbol].sort((a, b) => a.createdAt - b.createdAt);
+  let tries = 0;
+  let since = 0;
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    const o = sorted[i];
+    const cancelledAtTtl =
+      o.purpose === 'exit' &&
+      o.type === 'limit' &&
+      o.status === 'cancelled' &&
+      o.filled < o.amount &&
+      o.updatedAt - o.createdAt >= limitOrderTtlMs;
+    if (!cancelledAtTtl) break;
+    tries++;
+    since = o.createdAt;
+  }
+  return tries === 0 ? null : { since, tries };
 }
 
 /**

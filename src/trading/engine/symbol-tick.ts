@@ -19,13 +19,19 @@ import { exitable, lockedBySells } from './held-balance';
 import type { OnceLog } from './log-once';
 import type { OrderManager } from './order-manager';
 import type { HeldExit } from './market-halts';
-import { isFinal } from './order-state';
 import { averageEntryPrice, splitSymbol } from './pnl';
 import type { ExitTrigger } from './risk';
 import type { PlacementFacts } from './placement-gate';
 import type { InferredOrderWatch } from './inferred-orders';
 import type { ShortfallWatch } from './shortfall-watch';
-import { cooldownUntil, decideOnSignal, decideSymbol, protectiveCooldownUntil } from './symbol-decision';
+import {
+  LIMIT_EXIT_TRIES,
+  cooldownUntil,
+  decideOnSignal,
+  decideSymbol,
+  protectiveCooldownUntil,
+  standingExit,
+} from './symbol-decision';
 import type { PauseState } from './trading-state';
 
 /** Longest cooldown after refusals in a row on one symbol. */
@@ -68,8 +74,6 @@ export class SymbolTick {
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
   private readonly lastPrices: Record<string, number>;
-  /** The newest closed candle the strategy saw, by symbol: it is asked again only on a new one. */
-  private readonly lastSeenCandle = new Map<string, number>();
 
   constructor(private readonly opts: SymbolTickOptions) {
     this.manager = opts.manager;
@@ -181,7 +185,7 @@ export class SymbolTick {
         await this.opts.shortfalls.writeOffBeforeSale(symbol, price);
         return;
       case 'strategy':
-        await this.askStrategy(symbol, market, price, decision.inPosition, facts);
+        await this.askStrategy(symbol, market, price, decision.inPosition);
     }
   }
 
@@ -190,7 +194,6 @@ export class SymbolTick {
     market: Market,
     price: number,
     inPosition: boolean,
-    facts: PlacementFacts,
   ): Promise<void> {
     const strategy = this.opts.strategy;
     const candles = await this.reads.read(symbol, `candles:${symbol}`, () =>
@@ -199,12 +202,37 @@ export class SymbolTick {
     const closed = closedCandles(candles, this.exchangeClock.now());
     if (closed.length < strategy.minCandles) return;
     const newest = closed[closed.length - 1][0];
-    const seen = this.lastSeenCandle.get(symbol);
-    const newCandles = seen === undefined ? 1 : closed.filter((c) => c[0] > seen).length;
+    // the newest closed candle the strategy saw (kept in the state: a restart does not act on it again); none seen
+    // yet (the first start): only the newest counts as new
+    const seen = this.manager.state.data.seenCandles[symbol];
+    let newCandles = seen === undefined ? 1 : closed.filter((c) => c[0] > seen).length;
+    // a strategy exit its time to live cancelled stands while the strategy, asked again over the candles since the
+    // exit's signal, still says exit: placed again at the new price, never given up with the signal consumed
+    const standing = inPosition
+      ? standingExit(
+          this.manager.hotOrders((o) => o.symbol === symbol),
+          this.config.orders.limitOrderTtlMs,
+        )
+      : null;
+    if (standing) {
+      const sinceOnExchange = standing.since + (this.exchangeClock.now() - this.clock.now());
+      newCandles = Math.max(newCandles, candlesSince(closed, sinceOnExchange));
+    }
     if (newCandles === 0) return;
     const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
-    this.lastSeenCandle.set(symbol, newest);
+    // in memory at once: an order placed on this signal commits it with its intent (a crash after the order never
+    // acts on the candle again); without one it is written within the store's debounce
+    this.manager.state.change((d) => {
+      d.seenCandles = { ...d.seenCandles, [symbol]: newest };
+    });
+    // the gate is asked on the facts as they are NOW, not as the tick found them: while the candles were read the
+    // other symbols' lanes may have placed entries (each a position slot) and the operator may have paused or closed
+    // all. From here to the order's intent (committed in `manager.place`'s synchronous first step) nothing is
+    // awaited, so no other lane places in between: the answer holds when the order is placed.
+    const facts = this.placementFacts(symbol);
     const position = this.manager.positions()[symbol];
+    // a standing exit that missed LIMIT_EXIT_TRIES times goes at market (symbol-decision.ts says why)
+    const orderType = standing && standing.tries >= LIMIT_EXIT_TRIES ? 'market' : this.config.orders.type;
     const decision = decideOnSignal({
       signal,
       inPosition,
@@ -213,7 +241,7 @@ export class SymbolTick {
       position,
       facts,
       stakePerTrade: this.config.risk.stakePerTrade,
-      orderType: this.config.orders.type,
+      orderType,
       exitable: this.exitable(symbol, position?.amount ?? 0),
     });
     if (decision.kind === 'none') {
@@ -227,7 +255,10 @@ export class SymbolTick {
       return;
     }
     if (decision.kind === 'exit') {
-      await this.placeExit(symbol, decision.amount, this.config.orders.type, price, 'exit', signal.reason);
+      const reason = standing
+        ? `${signal.reason} (again: ${standing.tries} limit exit${standing.tries > 1 ? 's' : ''} not filled in time)`
+        : signal.reason;
+      await this.placeExit(symbol, decision.amount, orderType, price, 'exit', reason);
       return;
     }
     this.logger.info('Entry signal', { symbol, reason: signal.reason, amount: decision.amount, price });
@@ -294,11 +325,14 @@ export class SymbolTick {
     return exitable(position, held, lockedBySells(this.manager.pendingOrders(symbol)));
   }
 
-  /** Open positions plus entries in flight on other symbols: each may become a position. */
+  /**
+   * Open positions plus entries in flight on other symbols — an intent, an unknown create, an open order, or a
+   * finished one whose fills are still missing (its position is not known yet): each holds a position slot.
+   */
   private positionsHeld(symbol: string): number {
     const held = new Set(this.manager.openPositions().map((p) => p.symbol));
     for (const o of this.manager.pendingOrders()) {
-      if (o.symbol !== symbol && o.purpose === 'entry' && !isFinal(o.status)) held.add(o.symbol);
+      if (o.symbol !== symbol && o.purpose === 'entry') held.add(o.symbol);
     }
     held.delete(symbol);
     return held.size;
@@ -340,4 +374,16 @@ export function closedCandles(candles: readonly Candle[], now: number): Candle[]
   const last = candles[candles.length - 1];
   const period = last[0] - candles[candles.length - 2][0];
   return last[0] + period > now ? candles.slice(0, -1) : [...candles];
+}
+
+/**
+ * How many of the closed candles a signal given at `at` (the exchange's time) and everything after it span: the
+ * candle that was the newest closed one at `at`, and every later one. All of them when `at` is before the oldest.
+ */
+export function candlesSince(closed: readonly Candle[], at: number): number {
+  if (closed.length < 2) return closed.length;
+  const period = closed[1][0] - closed[0][0];
+  let signal = -1;
+  for (let i = 0; i < closed.length && closed[i][0] + period <= at; i++) signal = i;
+  return signal < 0 ? closed.length : closed.length - signal;
 }

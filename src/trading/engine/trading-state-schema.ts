@@ -185,6 +185,8 @@ export const tradingStateSchema = z
     ),
     // absent in files written before the owner's holdings were kept across restarts
     ownerHoldings: z.record(z.string(), finite).default({}),
+    // absent in files written before the candles the strategy saw were kept across restarts
+    seenCandles: z.record(z.string(), epochMs).default({}),
   })
   .superRefine((state, ctx) => {
     for (const [id, order] of Object.entries(state.orders)) {

@@ -85,6 +85,14 @@ export interface TradingState {
    * and the next order would otherwise go out without it. Absent in files written before it.
    */
   ownerHoldings: Record<string, number>;
+  /**
+   * The open time of the newest closed candle the strategy was asked on, by symbol (symbol-tick.ts): it is asked
+   * again only on a newer one. Kept across restarts, so a start does not take the candle a signal was already acted
+   * on for a new one (sma-crossover would signal the same cross again: a second entry after a stop-loss closed the
+   * first). Written with the order that acts on it (the intent's commit carries every change before it), otherwise
+   * within the store's debounce. Absent in files written before it.
+   */
+  seenCandles: Record<string, number>;
 }
 
 /** A shortfall the operator was told about (`position.shortfall`): what it was when told. */
@@ -137,6 +145,7 @@ export function defaultTradingState(): TradingState {
     announcedHalts: {},
     announcedShortfalls: {},
     ownerHoldings: {},
+    seenCandles: {},
   };
 }
 

@@ -93,6 +93,7 @@ function tradingState(count = 16): Record<string, unknown> {
       'BNB/USDT': { position: 20, held: 17, missing: 3, at: 1_700_000_200_000 },
     },
     ownerHoldings: { BTC: 1.5, BNB: -0.01 },
+    seenCandles: { 'BTC/USDT': 1_700_000_040_000 },
   };
 }
 

@@ -8,6 +8,7 @@ import {
   decideOnSignal,
   decideSymbol,
   protectiveCooldownUntil,
+  standingExit,
   type SymbolView,
 } from '../../../src/trading/engine/symbol-decision';
 import { BTC_MARKET, TEST_RISK } from '../../support/risk-fixtures';
@@ -218,6 +219,18 @@ describe('decideOnSignal', () => {
     expect(d).to.deep.equal({ kind: 'exit', amount: 0.0015 });
   });
 
+  it('places no strategy exit while another order of the symbol works (close-all sold meanwhile)', () => {
+    const sell = order({ side: 'sell', purpose: 'close-all', status: 'open' });
+    const d = decideOnSignal({
+      ...base,
+      inPosition: true,
+      position: held(0.002, 60_000),
+      signal: { action: 'exit-long', reason: 'x' },
+      facts: facts({ pending: [sell] }),
+    });
+    expect(d.kind).to.equal('none');
+  });
+
   it('enters on top of dust, and the next exit sells the dust with the position', () => {
     const dust = held(0.00003, 60_000);
     expect(decideOnSignal({ ...base, position: dust, signal: enter })).to.deep.equal({
@@ -338,5 +351,49 @@ describe('protectiveCooldownUntil: a stop-loss the exchange keeps refusing backs
       facts: { ...facts(), protectiveCooldownUntil: NOW },
     });
     expect(later.kind).to.equal('exit');
+  });
+});
+
+describe('standingExit: a strategy exit its time to live cancelled', () => {
+  const TTL = 60_000;
+  const missed = (n: number, at: number, over: Partial<LocalOrder> = {}): LocalOrder =>
+    order({
+      clientOrderId: `x${n}`,
+      side: 'sell',
+      type: 'limit',
+      purpose: 'exit',
+      status: 'cancelled',
+      createdAt: at,
+      updatedAt: at + TTL + 500,
+      ...over,
+    });
+  const entry = order({
+    status: 'filled',
+    filled: 0.002,
+    createdAt: NOW - 500_000,
+    updatedAt: NOW - 500_000,
+  });
+
+  it('stands with the tries in a row and the first one sent, a partly filled one counted', () => {
+    const orders = [entry, missed(1, NOW - 300_000), missed(2, NOW - 200_000, { filled: 0.001 })];
+    expect(standingExit(orders, TTL)).to.deep.equal({ since: NOW - 300_000, tries: 2 });
+  });
+
+  it('does not stand after anything else: a filled exit, a stop-loss, an exit cancelled before its time to live', () => {
+    expect(standingExit([entry], TTL)).to.equal(null);
+    const filled = missed(2, NOW - 200_000, { status: 'filled', filled: 0.002 });
+    expect(standingExit([entry, missed(1, NOW - 300_000), filled], TTL)).to.equal(null);
+    const stop = order({
+      clientOrderId: 's',
+      side: 'sell',
+      purpose: 'stop-loss',
+      status: 'filled',
+      filled: 0.002,
+    });
+    expect(standingExit([entry, missed(1, NOW - 300_000), stop], TTL)).to.equal(null);
+    // the owner cancelled it on the exchange (or a stop did): nothing of ours to chase
+    const early = missed(1, NOW - 300_000, { updatedAt: NOW - 300_000 + TTL - 1 });
+    expect(standingExit([entry, early], TTL)).to.equal(null);
+    expect(standingExit([entry, missed(1, NOW - 300_000, { type: 'market' })], TTL)).to.equal(null);
   });
 });

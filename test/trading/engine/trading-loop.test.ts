@@ -11,7 +11,7 @@ import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { pauseSummary } from '../../../src/trading/engine/pause-causes';
 import { applyFill, emptyBook, type Fill } from '../../../src/trading/engine/pnl';
-import { closedCandles } from '../../../src/trading/engine/symbol-tick';
+import { candlesSince, closedCandles } from '../../../src/trading/engine/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { FAKE_CLOCK_START, FakeClock, flush } from '../../support/fake-clock';
@@ -1194,5 +1194,20 @@ describe('closedCandles', () => {
   it('drops the newest candle while its period is still running', () => {
     expect(closedCandles([c(0), c(100), c(200)], 250)).to.have.length(2);
     expect(closedCandles([c(0), c(100), c(200)], 300)).to.have.length(3);
+  });
+});
+
+describe('candlesSince', () => {
+  const c = (t: number): Candle => [t, 1, 1, 1, 1, 1];
+  const closed = [c(0), c(100), c(200), c(300)];
+  it('spans the candle that was the newest closed one at the time, and every later one', () => {
+    expect(candlesSince(closed, 250)).to.equal(3);
+    expect(candlesSince(closed, 200)).to.equal(3);
+    expect(candlesSince(closed, 199)).to.equal(4);
+    expect(candlesSince(closed, 400)).to.equal(1);
+  });
+  it('spans them all when the time is before the oldest closed', () => {
+    expect(candlesSince(closed, 50)).to.equal(4);
+    expect(candlesSince([c(0)], 500)).to.equal(1);
   });
 });

@@ -35,6 +35,8 @@ describe('trading state files written by an older build', () => {
       expect(files.store.data.announcedShortfalls).to.deep.equal({});
       // kept since the owner's holdings go across restarts; a file without them has none measured
       expect(files.store.data.ownerHoldings).to.deep.equal({});
+      // a file without the candles the strategy saw: the first tick asks it on the newest closed candle
+      expect(files.store.data.seenCandles).to.deep.equal({});
       await files.store.commit();
       const written = JSON.parse(fs.readFileSync(path.join(dir, 'trading-state.json'), 'utf8'));
       expect(written.version).to.equal(STATE_VERSION);

@@ -1,0 +1,116 @@
+import { expect } from 'chai';
+import type { Candle, CreateOrderRequest } from '../../../src/trading/exchange/exchange';
+import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import { isFinal, type LocalOrder } from '../../../src/trading/engine/order-state';
+import { LIMIT_EXIT_TRIES } from '../../../src/trading/engine/symbol-decision';
+import {
+  HOLD,
+  type Signal,
+  type Strategy,
+  type StrategyContext,
+} from '../../../src/trading/strategy/strategy';
+import { EngineHarness } from '../../support/engine-harness';
+import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
+
+/**
+ * sma-crossover's exit contract on one candle: the cross down on candle X counts while X is among the new candles
+ * (and the fast SMA is still below the slow one: `crossedBack` says it no longer is).
+ */
+class CrossDownOnce implements Strategy {
+  readonly name = 'cross-down-once';
+  readonly minCandles = 2;
+  crossAt: number | undefined;
+  crossedBack = false;
+  evaluate(candles: readonly Candle[], ctx: StrategyContext): Signal {
+    const newest = candles.slice(-Math.max(1, ctx.newCandles)).map((c) => c[0]);
+    if (!ctx.inPosition) return HOLD;
+    this.crossAt ??= newest[newest.length - 1];
+    return newest.includes(this.crossAt) && !this.crossedBack
+      ? { action: 'exit-long', reason: 'fast SMA crossed below slow' }
+      : HOLD;
+  }
+}
+
+/**
+ * In limit mode a strategy exit that its time to live cancels (the market moved away from it) is not given up while
+ * the position is open and the strategy still says exit (symbol-decision.ts `standingExit`).
+ */
+describe('a strategy exit in limit mode that its time to live cancels', function () {
+  this.timeout(20_000);
+  let h: EngineHarness | undefined;
+  closeAfterEach(() => [h]);
+
+  /** The engine in limit mode whose limit sells rest above the market (never filled); a position open. */
+  async function openWithPosition(strategy: Strategy): Promise<EngineHarness> {
+    let paper: PaperExchange | undefined;
+    const opened = await EngineHarness.open({
+      config: {
+        trading: {
+          risk: { stopLossPct: 0, takeProfitPct: 0 },
+          orders: { type: 'limit', limitOrderTtlMs: 250 },
+        },
+      },
+      strategy,
+      wrapExchange: (p) => {
+        paper = p;
+        return withOverrides(p, {
+          createOrder: ((r: CreateOrderRequest) =>
+            paper!.createOrder(
+              r.side === 'sell' && r.type === 'limit' ? { ...r, price: r.price! * 2 } : r,
+            )) as never,
+        });
+      },
+    });
+    await opened.loop.recover({ kind: 'first-start' });
+    opened.loop.enterRunning();
+    await opened.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.001,
+      purpose: 'entry',
+    });
+    expect(opened.manager.openPositions()).to.have.length(1);
+    return opened;
+  }
+
+  const exits = (): LocalOrder[] => h!.manager.hotOrders((o) => o.purpose === 'exit');
+
+  it('is placed again at the new price, never two at once, and at market after the limit ones missed', async () => {
+    h = await openWithPosition(new CrossDownOnce());
+    let mostWorking = 0;
+    for (let i = 0; i < 16 && h.manager.openPositions().length > 0; i++) {
+      await h.nextCandle();
+      await h.loop.tick();
+      mostWorking = Math.max(mostWorking, exits().filter((o) => !isFinal(o.status)).length);
+    }
+    const seen = exits().map((o) => `${o.type}:${o.status}`);
+    expect(seen).to.deep.equal([...Array<string>(LIMIT_EXIT_TRIES).fill('limit:cancelled'), 'market:filled']);
+    expect(mostWorking, 'exits working at once').to.equal(1);
+    expect(exits()[1].reason).to.match(/again: 1 limit exit not filled in time/);
+    expect(h.manager.openPositions(), 'the position is exited').to.have.length(0);
+    const limitPrices = exits()
+      .filter((o) => o.type === 'limit')
+      .map((o) => o.price);
+    expect(new Set(limitPrices).size, `each at its own price: ${limitPrices.join(', ')}`).to.equal(
+      LIMIT_EXIT_TRIES,
+    );
+  });
+
+  it('is not placed again once the strategy no longer says exit', async () => {
+    const strategy = new CrossDownOnce();
+    h = await openWithPosition(strategy);
+    await h.nextCandle();
+    await h.loop.tick();
+    expect(exits(), 'exit placed on the cross').to.have.length(1);
+    // the fast SMA is back above the slow one before the exit's time to live ends: the reason for it is gone
+    strategy.crossedBack = true;
+    for (let i = 0; i < 8; i++) {
+      await h.nextCandle();
+      await h.loop.tick();
+    }
+    expect(exits().map((o) => o.status)).to.deep.equal(['cancelled']);
+    expect(h.manager.openPositions()).to.have.length(1);
+  });
+});
