@@ -30,7 +30,9 @@
  *   requests after a 429), with Retry-After, until cleared.
  *
  * And the behaviours that hurt, on demand: `lookupLagMs` (every read — order query, open orders, all orders,
- * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took), and
+ * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took),
+ * `balanceLagMs` (GET /api/v3/account answers the balances as they stood that long ago: its data source is "Memory =>
+ * Database" like the order query's, so it can lag a fill as a lookup lags the order), and
  * one-shot faults through `faults.next(match, fault)`, `match` being a route name (`createOrder`, `fetchOrder`,
  * `cancelOrder`, `openOrders`, `allOrders`, `account`, `myTrades`, `ticker`, `klines`, `exchangeInfo`, `time`), a
  * path, `METHOD path`, or `*`.
@@ -525,7 +527,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
           preventSor: false,
           updateTime: this.now(),
           accountType: 'SPOT',
-          balances: Object.entries(this.wallet.balances).map(([asset, b]) => ({
+          balances: Object.entries(this.accountBalances()).map(([asset, b]) => ({
             asset,
             free: fmt(b.free),
             locked: fmt(b.locked),
