@@ -18,6 +18,7 @@ function shellOptions(o: LocalExchangeOptions): FakeExchangeOptions {
     symbols: o.symbols,
     candleMs: o.candleMs,
     lookupLagMs: o.lookupLagMs,
+    balanceLagMs: o.balanceLagMs,
     limitFillSlices: o.limitFillSlices,
     marketFillParts: o.marketFillParts,
     matchIntervalMs: o.matchIntervalMs,

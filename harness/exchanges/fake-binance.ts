@@ -18,7 +18,9 @@
  * - commission: by default in the asset received (base on a buy, quote on a sell), or in the quote, or in BNB
  *   (`feeAsset`, with the 25 % BNB discount when the account holds enough BNB);
  * - GET /api/v3/order (-2013 "Order does not exist."), openOrders, allOrders (most recent, `limit` ≤ 1000),
- *   myTrades (`orderId`, `startTime`, `fromId`, `limit`), DELETE order (-2011 "Unknown order sent."; the answer's
+ *   myTrades (`orderId`, `startTime`, `endTime`, `fromId`, `limit`; at most 24 h between startTime and endTime,
+ *   -1127 beyond; a lone startTime reads the 24 h after it, a lone endTime the 24 h before — the docs do not say how
+ *   far a lone one reads, the double takes the narrower reading; other combinations -1128), DELETE order (-2011 "Unknown order sent."; the answer's
  *   clientOrderId is the cancel's own id, origClientOrderId the order's), account, exchangeInfo, klines, tickers;
  * - request weight per minute with X-MBX-USED-WEIGHT-1M and 429 -1003 + Retry-After over the limit;
  * - the unfilled order count limit (per account, only new orders) on demand: the `order-count` fault, 429 -1015
@@ -28,7 +30,9 @@
  *   requests after a 429), with Retry-After, until cleared.
  *
  * And the behaviours that hurt, on demand: `lookupLagMs` (every read — order query, open orders, all orders,
- * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took), and
+ * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took),
+ * `balanceLagMs` (GET /api/v3/account answers the balances as they stood that long ago: its data source is "Memory =>
+ * Database" like the order query's, so it can lag a fill as a lookup lags the order), and
  * one-shot faults through `faults.next(match, fault)`, `match` being a route name (`createOrder`, `fetchOrder`,
  * `cancelOrder`, `openOrders`, `allOrders`, `account`, `myTrades`, `ticker`, `klines`, `exchangeInfo`, `time`), a
  * path, `METHOD path`, or `*`.
@@ -49,6 +53,9 @@ import {
   type TransportFault,
 } from './fake-exchange-server';
 import type { LocalFault, LocalRoute, LocalTrade } from './local-exchange';
+
+/** GET /api/v3/myTrades: the longest span between startTime and endTime (-1127 beyond). */
+const MY_TRADES_SPAN_MS = 24 * 60 * 60 * 1000;
 
 /** Binance's own faults; the transport ones (timeout, delay, reset, lose-response, taken-then-hang) are shared. */
 type BinanceOwnFault =
@@ -520,7 +527,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
           preventSor: false,
           updateTime: this.now(),
           accountType: 'SPOT',
-          balances: Object.entries(this.wallet.balances).map(([asset, b]) => ({
+          balances: Object.entries(this.accountBalances()).map(([asset, b]) => ({
             asset,
             free: fmt(b.free),
             locked: fmt(b.locked),
@@ -538,16 +545,27 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
           const orderId = p.get('orderId');
           const fromId = p.get('fromId');
           const start = p.get('startTime');
+          const end = p.get('endTime');
           const limit = Math.min(Number(p.get('limit') ?? 500), 1000);
-          if (orderId && start) {
+          // the supported combinations: symbol, + orderId, + startTime, + endTime, + fromId, + startTime + endTime,
+          // + orderId + fromId
+          if ((orderId || fromId) && (start || end)) {
             throw new BinanceError(-1128, 'Combination of optional parameters invalid.');
+          }
+          // "The time between startTime and endTime can't be longer than 24 hours"; a lone start or end reads the
+          // 24 h after or before it (the docs do not say how far a lone one reads: the narrower reading)
+          const from = start ? Number(start) : end ? Number(end) - MY_TRADES_SPAN_MS : undefined;
+          const to = end ? Number(end) : start ? Number(start) + MY_TRADES_SPAN_MS : undefined;
+          if (from !== undefined && to! - from > MY_TRADES_SPAN_MS) {
+            throw new BinanceError(-1127, 'More than 24 hours between startTime and endTime.');
           }
           const cutoff = this.now() - this.lookupLagMs;
           let trades = this.tradeLog.filter(
             (t) => t.symbol === symbol && t.time <= cutoff && (!orderId || String(t.orderId) === orderId),
           );
           if (fromId) trades = trades.filter((t) => t.id >= Number(fromId)).slice(0, limit);
-          else if (start) trades = trades.filter((t) => t.time >= Number(start)).slice(0, limit);
+          else if (from !== undefined)
+            trades = trades.filter((t) => t.time >= from && t.time <= to!).slice(0, limit);
           else trades = trades.slice(-limit);
           return { body: trades };
         },

@@ -26,7 +26,9 @@
  *   the IP: HTTP 403 "access too frequent".
  *
  * And the behaviours that hurt, on demand: `lookupLagMs` (reads — realtime, history, executions, cancel — do not know
- * an order younger than this: the create is asynchronous) and one-shot faults through `faults.next(route, fault)`.
+ * an order younger than this: the create is asynchronous), `balanceLagMs` (wallet-balance answers the balances as
+ * they stood that long ago: Bybit documents no figure for either lag — its order processing "is asynchronous" — and
+ * no promise that the wallet follows a fill at once) and one-shot faults through `faults.next(route, fault)`.
  */
 import { createHmac } from 'node:crypto';
 import type http from 'node:http';
@@ -777,7 +779,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     if (p.accountType !== 'UNIFIED')
       throw new BybitError(RET.paramsError.retCode, 'accountType only support UNIFIED');
     const wanted = p.coin ? p.coin.split(',') : undefined;
-    const coins = Object.entries(this.wallet.balances)
+    const coins = Object.entries(this.accountBalances())
       .filter(([coin, b]) => (wanted ? wanted.includes(coin) : b.free + b.locked !== 0))
       .map(([coin, b]) => ({
         availableToBorrow: '',

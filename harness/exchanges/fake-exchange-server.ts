@@ -106,6 +106,8 @@ export interface FakeExchangeOptions {
   matchIntervalMs?: number;
   /** Reads do not know an order (or its trades) younger than this (default 0). */
   lookupLagMs?: number;
+  /** The account read answers the balances as they stood this long ago (default 0: as they are). */
+  balanceLagMs?: number;
   /** Loopback port to listen on (default: any free one), e.g. to come back where a stopped double was. */
   port?: number;
 }
@@ -136,6 +138,7 @@ export abstract class FakeExchangeServer<
   /** Server clock minus ours (a host whose clock drifts). */
   clockSkewMs = 0;
   lookupLagMs: number;
+  balanceLagMs: number;
   url = '';
   protected readonly apiKey: string;
   protected readonly secret: string;
@@ -156,12 +159,13 @@ export abstract class FakeExchangeServer<
     this.secret = options.secret ?? 'test-secret';
     this.symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
     this.lookupLagMs = options.lookupLagMs ?? 0;
+    this.balanceLagMs = options.balanceLagMs ?? 0;
     this.market = new SimulatedMarket({
       seed: options.seed ?? 7,
       volatility: 0.002,
       candleMs: options.candleMs ?? 60_000,
     });
-    this.wallet = new Wallet(options.balances ?? { USDT: 10_000 });
+    this.wallet = new Wallet(options.balances ?? { USDT: 10_000 }, () => this.now());
     this.server = http.createServer((req, res) => this.onRequest(req, res));
   }
 
@@ -331,6 +335,15 @@ export abstract class FakeExchangeServer<
       low: Math.min(t.last, ...day.map((c) => c[3])),
       volume: day.reduce((s, c) => s + c[5], 0),
     };
+  }
+
+  /**
+   * What the account read answers: the balances as they stood `balanceLagMs` ago (a read served from a store that
+   * lags the matching engine, like the order reads: Binance's account endpoint is "Memory => Database" as its order
+   * queries are), else as they are.
+   */
+  protected accountBalances(): Record<string, { free: number; locked: number }> {
+    return this.balanceLagMs > 0 ? this.wallet.asOf(this.now() - this.balanceLagMs) : this.wallet.balances;
   }
 
   /** Items the reads know: not those younger than the lookup lag (`at`: the item's exchange time). */

@@ -31,7 +31,9 @@
  *   `50011` "Too Many Requests".
  *
  * And the behaviours that hurt, on demand: `lookupLagMs` (every read — order, lists, fills, cancel — does not know
- * an order younger than this), and one-shot faults through `faults.next(match, fault, params)`, `match` being a
+ * an order younger than this), `balanceLagMs` (account/balance answers the balances as they stood that long ago: OKX
+ * dates each balance with `uTime`, "update time", and documents no bound on how far it trails a fill), and one-shot
+ * faults through `faults.next(match, fault, params)`, `match` being a
  * route name (`createOrder`, `fetchOrder`, `cancelOrder`, `ordersPending`, `ordersHistory`, `fills`,
  * `fillsHistory`, `balance`, `ticker`, `candles`, `instruments`, `time`, `currencies`), a path, `METHOD path`, or `*`.
  */
@@ -485,11 +487,12 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
   }
 
   private accountBalance(): Record<string, unknown> {
-    const uTime = String(this.now());
+    // a lagging answer is dated as of the state it shows
+    const uTime = String(this.now() - this.balanceLagMs);
     return {
       adjEq: '',
       availEq: '',
-      details: Object.entries(this.wallet.balances).map(([ccy, b]) => ({
+      details: Object.entries(this.accountBalances()).map(([ccy, b]) => ({
         availBal: fmt(b.free),
         availEq: '',
         cashBal: fmt(b.free + b.locked),

@@ -69,6 +69,11 @@ export interface LocalExchangeOptions {
   candleMs?: number;
   /** Reads do not know an order (or its trades) younger than this. */
   lookupLagMs?: number;
+  /**
+   * The account read answers the balances as they stood this long ago (default 0, as they are): the account is
+   * served like the order reads (Binance GET /api/v3/account: "Memory => Database"), so it can lag an order's fill.
+   */
+  balanceLagMs?: number;
   /** A resting limit order fills in this many slices, at most one per `matchIntervalMs`. */
   limitFillSlices?: number;
   /** A marketable order fills in this many trades (a market order sweeping that many makers). */
@@ -90,6 +95,8 @@ export interface LocalExchange {
   readonly url: string;
   /** Reads do not know an order younger than this (ms); may be changed while running. */
   lookupLagMs: number;
+  /** The account read answers the balances as they stood this long ago (ms); may be changed while running. */
+  balanceLagMs: number;
   /**
    * The exchange's clock minus the host's (ms; negative: the host is ahead); may be changed while running. Signed
    * requests are checked against it as the exchange documents (Binance recvWindow, Bybit recv_window, OKX 30 s).

@@ -7,12 +7,40 @@ export interface AssetBalance {
   locked: number;
 }
 
+/** Past states kept for a lagging account read (the oldest go first beyond it). */
+const KEPT_STATES = 10_000;
+
 export class Wallet {
   /** By asset, in the order the assets first appeared (the account answers list them so). */
   readonly balances: Record<string, AssetBalance> = {};
+  /** The balances as each change left them, oldest first, with the exchange time of the change. */
+  private readonly states: Array<{ at: number; balances: Record<string, AssetBalance> }> = [];
+  private readonly initial: Record<string, AssetBalance>;
 
-  constructor(initial: Record<string, number>) {
+  /** `now`: the exchange's clock, which dates each change (for `asOf`). */
+  constructor(
+    initial: Record<string, number>,
+    private readonly now: () => number = Date.now,
+  ) {
     for (const [asset, amount] of Object.entries(initial)) this.balances[asset] = { free: amount, locked: 0 };
+    this.initial = copy(this.balances);
+  }
+
+  /**
+   * The balances as they stood at `time` (exchange time): what an account read that lags the matching engine
+   * answers (each double's `balanceLagMs`).
+   */
+  asOf(time: number): Record<string, AssetBalance> {
+    for (let i = this.states.length - 1; i >= 0; i--) {
+      if (this.states[i]!.at <= time) return this.states[i]!.balances;
+    }
+    return this.initial;
+  }
+
+  /** Keeps the state a change left (called after every change). */
+  private changed(): void {
+    this.states.push({ at: this.now(), balances: copy(this.balances) });
+    if (this.states.length > KEPT_STATES) this.states.shift();
   }
 
   free(asset: string): number {
@@ -29,6 +57,7 @@ export class Wallet {
   credit(asset: string, amount: number): void {
     this.balances[asset] ??= { free: 0, locked: 0 };
     this.balances[asset].free += amount;
+    this.changed();
   }
 
   /** What a resting order on `symbol` holds: the quote it may spend on a buy, the base it may sell. */
@@ -37,6 +66,7 @@ export class Wallet {
     this.balances[asset] ??= { free: 0, locked: 0 };
     this.balances[asset].free -= amount;
     this.balances[asset].locked += amount;
+    this.changed();
   }
 
   /** Gives back what `hold` took for `qty` of a resting order (a fill slice, or the rest on a cancel). */
@@ -44,6 +74,7 @@ export class Wallet {
     const { asset, amount } = reserved(symbol, buy, qty, price);
     this.balances[asset].locked -= amount;
     this.balances[asset].free += amount;
+    this.changed();
   }
 
   /** One trade on `symbol`: `qty` base against `cost` quote, then the fee taken from `feeAsset`. */
@@ -59,7 +90,14 @@ export class Wallet {
       this.balances[quote].free += cost;
     }
     this.balances[feeAsset].free -= fee;
+    this.changed();
   }
+}
+
+function copy(balances: Record<string, AssetBalance>): Record<string, AssetBalance> {
+  const out: Record<string, AssetBalance> = {};
+  for (const [asset, b] of Object.entries(balances)) out[asset] = { ...b };
+  return out;
 }
 
 function reserved(

@@ -253,6 +253,10 @@ export const REPORT_DAYS = 8;
 
 /** `report`: what the history journal and the hot state say about results (byninja report, /pnl). */
 export interface PnlReport {
+  /**
+   * The EXCHANGE's time the report was built at (fills are dated on its clock): "today" and `days` are its UTC
+   * days. A reader decides which day it is from this, never from its own host clock.
+   */
   generatedAt: number;
   quoteCurrency: string;
   /** UTC day / last 7 days / last 30 days / everything the journal and state hold. */

@@ -7,8 +7,10 @@
  * late, from the report's per-day figures, oldest first and before today's: at most the 7 days before today the
  * report holds; older ones are counted in the log. Like today's, a late one can go out twice if the process dies
  * between its send and its commit (at least once, never lost). Trading unreachable: tried again at the next check.
- * Today's summary is sent only from a report built on its day: one built across midnight would show the next day's
- * figures under this day's date, so that day goes out at the next look as a late one, from its own figures.
+ * Days are the exchange's UTC days, as the report's (its `generatedAt` is the exchange's time): the host's clock only
+ * decides when to ask for a report; which day it is, and which days have ended, the report's time says. A host
+ * ahead of the exchange never ends a day the exchange is still trading in (its last minutes' fills would be left out
+ * of that day's summary); a host behind sends a little late.
  */
 import type { ChartRenderer } from '../charts/chart-process';
 import { formatDaySummary, formatReport, htmlMarkup } from '../../ops/render';
@@ -111,11 +113,11 @@ export class DailySummary {
   }
 
   private async checkOnce(): Promise<void> {
-    const now = this.opts.clock.now();
     const lastDay = this.opts.store.data.dailySummaryDay;
-    const missed = missedDays(now, lastDay);
-    const day = summaryDue(now, this.opts.hourUtc, lastDay);
-    if ((!day && missed.days.length === 0) || !this.opts.trading.connected) return;
+    // the host's clock only says when to ask (it may be off the exchange's by minutes)
+    const hostNow = this.opts.clock.now();
+    const looksDue = summaryDue(hostNow, this.opts.hourUtc, lastDay) !== undefined;
+    if ((!looksDue && missedDays(hostNow, lastDay).days.length === 0) || !this.opts.trading.connected) return;
     let report: PnlReport;
     try {
       report = await this.opts.trading.call('report', {});
@@ -123,15 +125,11 @@ export class DailySummary {
       this.logger.warn(`daily summary: trading did not answer (${errorMessage(err)}); trying again later`);
       return;
     }
+    // which day it is, and which days ended, on the exchange's clock (the report's time): fills are dated on it,
+    // and a day the host has ended early is still trading there
+    const missed = missedDays(report.generatedAt, lastDay);
+    const day = summaryDue(report.generatedAt, this.opts.hourUtc, lastDay);
     if (!(await this.sendLate(report, missed)) || !day) return;
-    if (utcDay(report.generatedAt) !== day) {
-      // built after midnight: its "today" is the next day's, not the figures of `day`; the next look sends `day`
-      // late from its own per-day figures
-      this.logger.info(
-        `daily summary: the report for ${day} was built on the next day; sent at the next look`,
-      );
-      return;
-    }
     await this.opts.notifier.notify({
       key: `daily-summary:${day}`,
       priority: 'low',

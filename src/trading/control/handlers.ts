@@ -5,7 +5,8 @@
  *
  * PnL in `status`: `pnlToday` is realized PnL of the current UTC day on the exchange's clock (fills are dated on
  * it: TradingLoop.exchangeClock); `pnlTotal` is all realized PnL plus the
- * unrealized PnL of open positions at the last price.
+ * unrealized PnL of open positions at the last price. The `report` (/pnl, the daily summary) is built at the
+ * exchange's time too: its `generatedAt` is that time, and its "today" and days are the exchange's UTC days.
  */
 import { utcDay, type Clock } from '../../shared/clock';
 import type { TradingConfig } from '../../shared/config/schema';
@@ -195,7 +196,8 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
           unrealized += unrealizedPnl(p, snap.lastPrices[p.symbol] ?? averageEntryPrice(p));
         return { equity: snap.equity, unrealized, openPositions: manager.openPositions().length };
       },
-      now: () => clock.now(),
+      // fills are dated on the exchange's clock: the report's "today" and days are its UTC days
+      now: () => loop.exchangeClock.now(),
     }).finally(() => (reportInFlight = undefined));
     return reportInFlight;
   });

@@ -66,7 +66,7 @@ export class InferredOrderWatch {
   ): Promise<void> | undefined {
     this.reading = { balance, sentAt };
     const unsettled = new Set(this.opts.manager.pendingOrders().map((o) => o.symbol));
-    this.measureOwner(balance, Object.values(positions), unsettled);
+    this.measureOwner(balance, Object.values(positions), unsettled, sentAt);
     return this.inferredOrders(this.opts.clock.now()).length > 0 ? this.tellCarriedOut() : undefined;
   }
 
@@ -226,10 +226,16 @@ export class InferredOrderWatch {
     balance: Readonly<Record<string, BalanceEntry>>,
     positions: readonly PositionBook[],
     unsettled: ReadonlySet<string>,
+    sentAt: number,
   ): void {
     const { manager, clock } = this.opts;
     const busy = new Set<string>();
     for (const symbol of unsettled) busy.add(splitSymbol(symbol).base);
+    // an order of the coin changed (a fill booked) less than a not-found window before the read was sent: the
+    // balance may not show that fill yet (it lags like a lookup), and a holding measured on it would be off by it —
+    // a buy's coins counted as the owner's missing, a later sale of them then read as "not carried out"
+    for (const o of manager.hotOrders((o) => sentAt - o.updatedAt < this.opts.notCarriedOutAfterMs))
+      busy.add(splitSymbol(o.symbol).base);
     // one in question (its coins judged against the holding measured before it), not one sent unmeasured: it is
     // never judged, and its coin would go unmeasured for the whole recheck
     for (const o of this.inferredOrders(clock.now()))

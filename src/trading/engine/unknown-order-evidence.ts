@@ -45,7 +45,7 @@ export function judgeUnknownOrderEvidence(order: LocalOrder, facts: UnknownOrder
   if (!facts.trades.complete) {
     return {
       kind: 'unexplained',
-      reason: `${order.symbol}'s trades since the send are more than one page, or some lack their order id`,
+      reason: `${order.symbol}'s trades since the send are not all read (a full page, a send older than the exchange's windows or history, or a trade without its order id)`,
     };
   }
   const orderIds = [

@@ -89,12 +89,12 @@ import type {
 } from './exchange';
 import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource } from './kept-markets';
 import { orderMaximums } from './order-maximums';
-import { readWholeList, type PagedRow } from './paged-list';
+import { readWholeList, timeWindows, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
 import type { GateFile } from './gate-file';
 import { RateLimitGate, withGateBudget, type Refusal } from './rate-limit-gate';
-import { SEARCH_MARGIN_MS, SearchSpans } from './search-span';
+import { SearchSpans } from './search-span';
 import { SpareConnections, type Connector } from './spare-connections';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
@@ -163,6 +163,11 @@ const RECENT_ORDERS_LIMIT = 1_000;
  * of one order on Bybit and OKX, 100,000 on Binance. Beyond it the read fails and says so, never a cut list.
  */
 const WHOLE_LIST_MAX_PAGES = 100;
+/**
+ * Time windows a symbol's trades since a send are read in at most (profile `tradesByTime`): 8 days of Binance's 24 h
+ * windows (8 × weight 20), 8 weeks of Bybit's. An older send is not read: its answer is not complete.
+ */
+const MAX_TRADE_WINDOWS = 8;
 /** The longest a create waits at the rate-limit gate (a Bybit 10006's second); a longer wait refuses it unsent. */
 const CREATE_GATE_WAIT_MS = 1_000;
 
@@ -865,28 +870,38 @@ export class CcxtExchange implements Exchange {
   }
 
   /**
-   * One page of the profile's largest size from the send (on the exchange's clock, less the search margin) to now —
-   * Binance myTrades from startTime, oldest first; Bybit execution/list from startTime (its 7-day window), OKX
-   * fills-history from `begin`, newest first: a full page leaves trades beyond it, so the answer is not complete.
+   * The symbol's trades from the send (on the exchange's clock, less the search margin) to now, one page of the
+   * profile's largest size per read: a full page leaves trades beyond it, so the answer is not complete. Where the
+   * exchange bounds a read's span (profile `tradesByTime`: Binance myTrades 24 h, Bybit execution/list 7 days) the
+   * span is read window by window, each with its start and end — a lone start reads only the window after it there
+   * (Bybit documents it; Binance does not say), so one read from a send older than the window showed none of the
+   * trades since and called that complete. More than MAX_TRADE_WINDOWS windows, or a send older than the trade
+   * history reaches (OKX fills-history: 3 months), is not read: not complete (an incomplete read is never "no trade").
+   * OKX fills-history from `begin` answers newest first up to now.
    */
   fetchSymbolTrades(symbol: string, since: number): Promise<SymbolTrades> {
     return this.read('fetchSymbolTrades', { symbol }, async () => {
       const perPage = this.profile?.lists.trades?.perPage;
-      const page = await this.client.fetchMyTrades(
-        symbol,
-        this.spans.exchangeTime(since) - SEARCH_MARGIN_MS,
-        perPage,
-      );
+      const byTime = this.profile?.lists.tradesByTime;
+      const span = this.spans.span(undefined, since);
+      const reach = this.profile?.tradeHistoryReachMs;
+      const windows = byTime ? timeWindows(byTime, span.from, span.to) : [];
+      if ((reach !== undefined && span.to - span.from > reach) || windows.length > MAX_TRADE_WINDOWS) {
+        return { trades: [], complete: false };
+      }
+      const pages: CcxtTrade[][] = [];
+      if (!byTime) pages.push(await this.client.fetchMyTrades(symbol, span.from, perPage));
+      for (const window of windows)
+        pages.push(await this.client.fetchMyTrades(symbol, undefined, perPage, window));
       // without a documented page size nothing says the page holds them all
-      let complete = perPage !== undefined && page.length < perPage;
-      const trades: ExchangeTrade[] = [];
-      for (const t of page) {
+      let complete = perPage !== undefined && pages.every((page) => page.length < perPage);
+      const trades = new Map<string, ExchangeTrade>();
+      for (const t of pages.flat()) {
         const trade = toTrade(t, '', symbol);
-        if (trade && trade.orderId !== '') trades.push(trade);
+        if (trade && trade.orderId !== '') trades.set(trade.id, trade);
         else complete = false;
       }
-      trades.sort((a, b) => a.timestamp - b.timestamp);
-      return { trades, complete };
+      return { trades: [...trades.values()].sort((a, b) => a.timestamp - b.timestamp), complete };
     });
   }
 

@@ -47,13 +47,17 @@ export class SearchSpans {
     return hostMs - this.opts.offsetMs();
   }
 
-  /** Where the order's rows are searched from: `since` is our record of its creation (host time). */
-  from(orderId: string, since: number): number {
-    return (this.created.get(orderId) ?? this.exchangeTime(since)) - SEARCH_MARGIN_MS;
+  /**
+   * Where the order's rows are searched from: `since` is our record of its creation (host time); no order id (a
+   * send the exchange never answered): from that record.
+   */
+  from(orderId: string | undefined, since: number): number {
+    const created = orderId === undefined ? undefined : this.created.get(orderId);
+    return (created ?? this.exchangeTime(since)) - SEARCH_MARGIN_MS;
   }
 
   /** From the order's creation to now, both the exchange's. */
-  span(orderId: string, since: number): { from: number; to: number } {
+  span(orderId: string | undefined, since: number): { from: number; to: number } {
     const to = this.exchangeTime(this.opts.now()) + this.opts.lateMs;
     // a creation recorded after now (the host clock stepped back since): never a span that ends before it starts
     return { from: Math.min(this.from(orderId, since), to - SEARCH_MARGIN_MS), to };

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../../src/ops/equity-chart';
-import { formatDaySummary, htmlMarkup } from '../../../src/ops/render';
+import { formatDaySummary, formatReport, htmlMarkup } from '../../../src/ops/render';
 import { IpcClient } from '../../../src/shared/ipc/client';
 import { systemClock, utcDay } from '../../../src/shared/clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
@@ -99,8 +99,11 @@ describe('daily summary', () => {
   }
 
   it("a trading of an older build (no per-day figures): only today's goes out; the late days are logged once", async () => {
-    const { days: _days, ...older } = stubReport(at('2026-03-10T07:00:00Z'));
-    const f = fakeSummary({ now: at('2026-03-10T07:00:00Z'), lastDay: '2026-03-07', report: () => older });
+    const older = (now: number): PnlReport => {
+      const { days: _days, ...report } = stubReport(now);
+      return report;
+    };
+    const f = fakeSummary({ now: at('2026-03-10T07:00:00Z'), lastDay: '2026-03-07', report: older });
     await f.summary.check();
     // before the hour: the late days are said once and noted, so later looks do not ask for the report again
     expect(f.queued).to.have.length(0);
@@ -140,40 +143,49 @@ describe('daily summary', () => {
     expect(f.state.dailySummaryDay).to.equal('2026-03-10');
   });
 
-  it('a report without the figures of a late day (built after midnight) sends nothing and notes nothing: the next look does', async () => {
-    let reportAt = at('2026-03-11T00:00:01Z');
+  it("the days are the exchange's (the report's time), not the host's: a host 2 min ahead never ends the exchange's day early", async () => {
+    // host 00:01:00 on 03-11, the exchange (the report) 23:59:00 on 03-10; 03-10's summary not sent yet
+    const exchangeNow = at('2026-03-10T23:59:00Z');
     const f = fakeSummary({
-      now: at('2026-03-10T23:59:59Z'),
-      lastDay: '2026-03-02',
-      report: () => stubReport(reportAt),
+      now: at('2026-03-11T00:01:00Z'),
+      lastDay: '2026-03-09',
+      report: () => stubReport(exchangeNow),
     });
     await f.summary.check();
-    expect(f.queued).to.have.length(0);
-    expect(f.state.dailySummaryDay).to.equal('2026-03-02');
-    expect(f.lines.map((l) => l.message).join('\n')).to.include('no figures for 2026-03-03');
-    reportAt = at('2026-03-10T23:59:59Z');
-    await f.summary.check();
-    expect(f.queued.map((n) => n.key)).to.have.length(8);
+    // 03-10 is still today on the exchange: its summary is today's (figures so far), never a late one of a day
+    // the host has ended while the exchange still trades in it
+    expect(f.queued.map((n) => n.key)).to.deep.equal(['daily-summary:2026-03-10']);
+    expect(f.queued[0]!.text).to.equal(
+      `🗓 <b>Daily summary 2026-03-10</b>\n${formatReport(stubReport(exchangeNow), htmlMarkup)}`,
+    );
     expect(f.state.dailySummaryDay).to.equal('2026-03-10');
   });
 
-  it("today's summary from a report built after midnight is not sent under the old day: the next look sends that day late, with its own figures", async () => {
-    let reportAt = at('2026-03-11T00:00:01Z');
+  it("a host 2 min behind the exchange: a day the exchange has ended goes out late from its own figures, today's not before the exchange's hour", async () => {
+    // host 23:59:00 on 03-10, the exchange 00:01:00 on 03-11
+    let exchangeNow = at('2026-03-11T00:01:00Z');
     const f = fakeSummary({
-      now: at('2026-03-10T23:59:59Z'),
+      now: at('2026-03-10T23:59:00Z'),
       lastDay: '2026-03-09',
-      report: () => stubReport(reportAt),
+      report: () => stubReport(exchangeNow),
     });
     await f.summary.check();
-    // the report's "today" is 03-11: under "Daily summary 2026-03-10" it would show the new day's figures
-    expect(f.queued).to.have.length(0);
-    expect(f.state.dailySummaryDay).to.equal('2026-03-09');
-    f.clock.time = reportAt = at('2026-03-11T00:01:00Z');
-    await f.summary.check();
     expect(f.queued.map((n) => n.key)).to.deep.equal(['daily-summary:2026-03-10']);
-    const day10 = stubReport(reportAt).days!.find((d) => d.day === '2026-03-10')!;
+    const day10 = stubReport(exchangeNow).days!.find((d) => d.day === '2026-03-10')!;
     expect(f.queued[0]!.text).to.equal(formatDaySummary(day10, 'USDT', htmlMarkup));
     expect(f.state.dailySummaryDay).to.equal('2026-03-10');
+    // the host at 08:00 on 03-11, the exchange 07:59:59: today's is not due there yet
+    f.clock.time = at('2026-03-11T08:00:00Z');
+    exchangeNow = at('2026-03-11T07:59:59Z');
+    await f.summary.check();
+    expect(f.queued).to.have.length(1);
+    exchangeNow = at('2026-03-11T08:00:01Z');
+    f.clock.time = at('2026-03-11T08:00:01Z');
+    await f.summary.check();
+    expect(f.queued.map((n) => n.key)).to.deep.equal([
+      'daily-summary:2026-03-10',
+      'daily-summary:2026-03-11',
+    ]);
   });
 
   it('the summary turned off at a start forgets its last day: turned on again, no day is sent late', async () => {

@@ -13,6 +13,7 @@ import { EngineHarness, ScriptedStrategy, type HarnessOptions } from '../../supp
 import { FakeClock } from '../../support/fake-clock';
 import { closeAfterEach } from '../../support/close-after-each';
 import { withOverrides } from '../../support/exchange-overrides';
+import { filledOrder } from '../../support/trading-stub';
 
 type AnyHandler = (params: unknown) => unknown;
 
@@ -143,6 +144,38 @@ describe('control handlers over the real engine', function () {
     expect(h.eventTypes()).to.include.members(['order.operator_settled', 'position.opened']);
     expect(await rpc.call('inDoubtOrders', {})).to.deep.equal([]);
     expect((await rpc.call('status', {})).ordersHolding).to.equal(undefined);
+  });
+
+  it("builds the /pnl report on the exchange's day: a loss filled at 23:59:30 there counts in today with the host already past midnight", async () => {
+    // the host 2 min ahead of the exchange: host 00:01:40 on Dec 3 is 23:59:40 on Dec 2 there
+    const { h, rpc } = await setup(true, {
+      clock: new FakeClock(Date.UTC(2026, 11, 3, 0, 1, 40)),
+      wrapExchange: (paper) => withOverrides(paper, { clockOffsetMs: () => 120_000 }),
+    });
+    const buy = filledOrder('bot-tst000-90', 'ETH/USDT', 'buy', 1, 3_000, Date.UTC(2026, 11, 2, 23, 50));
+    const sell = filledOrder(
+      'bot-tst000-91',
+      'ETH/USDT',
+      'sell',
+      1,
+      2_990,
+      Date.UTC(2026, 11, 2, 23, 59, 30),
+    );
+    await h.files.store.commit((d) => {
+      d.orders[buy.clientOrderId] = buy;
+      d.orders[sell.clientOrderId] = sell;
+    });
+    const report = await rpc.call('report', {});
+    expect(report.periods.today).to.deep.equal({ realized: -10, trades: 1, wins: 0, fees: 0 });
+    expect(report.days!.at(-1)).to.deep.equal({
+      day: '2026-12-02',
+      realized: -10,
+      trades: 1,
+      wins: 0,
+      fees: 0,
+    });
+    // its time is the exchange's: the day a reader (the daily summary) takes from it
+    expect(report.generatedAt).to.equal(Date.UTC(2026, 11, 2, 23, 59, 40));
   });
 
   it('reports a status whose every field comes from the running engine', async () => {

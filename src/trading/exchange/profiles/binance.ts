@@ -46,6 +46,10 @@ export const binanceProfile: ExchangeProfile = {
   // allOrders answer (the most recent 1000)
   lists: {
     trades: { perPage: 1_000, cursor: { kind: 'from-id', param: 'fromId', field: 'id', first: '0' } },
+    // myTrades: "The time between startTime and endTime can't be longer than 24 hours" (-1127 beyond); `symbol +
+    // startTime` is a supported combination but the docs do not say how far it reads (the 24 h after it, or up to
+    // now): every window is sent with both ends, which means one thing either way (not with orderId: -1128)
+    tradesByTime: { maxSpanMs: 86_400_000, startParam: 'startTime', endParam: 'endTime' },
     recentPages: 1,
   },
   recvWindowMs: 5_000,

@@ -87,6 +87,9 @@ export const bybitProfile: ExchangeProfile = {
       cursor: { kind: 'token', param: 'cursor', field: 'nextPageCursor' },
       window: { maxSpanMs: 7 * 86_400_000, startParam: 'startTime', endParam: 'endTime' },
     },
+    // execution/list: "only startTime is passed, return range between startTime and startTime + 7 days": a symbol's
+    // trades since a send older than 7 days are read window by window
+    tradesByTime: { maxSpanMs: 7 * 86_400_000, startParam: 'startTime', endParam: 'endTime' },
     // the 500 most recent finished orders (a Bybit page is 50)
     recentPages: 10,
   },

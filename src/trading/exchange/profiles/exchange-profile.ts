@@ -161,6 +161,13 @@ export interface ExchangeProfile {
     /** One order's trades (fills): read whole. */
     trades?: ListPaging;
     /**
+     * A symbol's trades by time (Exchange.fetchSymbolTrades: the trades since an unknown order's send) where the
+     * exchange bounds the span a read covers (Binance myTrades: 24 h; Bybit execution/list: 7 days): read window by
+     * window from the send to now, each window with both its start and end. Absent: one read from the start covers up
+     * to now (OKX fills-history `begin`, newest first).
+     */
+    tradesByTime?: TimeWindow;
+    /**
      * Pages of finished orders that make "recent orders" (recovery raises its id sequence past ours and takes in
      * orders state lacks): the most recent `recentPages × perPage`; reaching it is logged, not an error.
      */
