@@ -152,7 +152,7 @@ function inferredOrderSuite(kit: ExchangeKit): void {
       ).to.equal(false);
       expect(engine.eventTypes()).to.include('order.operator_settled');
       expect(engine.loop.inDoubtOrders()).to.deep.equal([]);
-      // the exchange shows the order after all: the operator's word stands, nothing booked twice or sold again
+      // the exchange shows the order after all, as the operator settled it: nothing booked twice or sold again
       fake!.lookupLagMs = 0;
       for (let i = 0; i < 4; i++) await engine.loop.tick();
       expect(traded('sell')).to.be.closeTo(executed, 1e-12);
