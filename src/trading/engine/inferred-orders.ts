@@ -45,10 +45,12 @@ export interface InferredOrderHold {
 }
 
 export class InferredOrderWatch {
-  /** The latest reading and when its read was sent. */
-  private reading?: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number };
-  /** Orders ended on our inference that readings after the verdict showed were not carried out beyond their fills. */
-  private readonly notCarriedOut = new Set<string>();
+  /** The latest reading: the balance, when its read was sent, and the positions it is judged with. */
+  private reading?: {
+    balance: Readonly<Record<string, BalanceEntry>>;
+    sentAt: number;
+    positions: readonly PositionBook[];
+  };
   /** When the operator was last told of each order in doubt (the alert, then the daily reminders). */
   private readonly toldAt = new Map<string, number>();
 
@@ -64,9 +66,8 @@ export class InferredOrderWatch {
     positions: Record<string, PositionBook> = this.opts.manager.positions(),
     sentAt: number = this.opts.clock.now(),
   ): Promise<void> | undefined {
-    this.reading = { balance, sentAt };
-    const unsettled = new Set(this.opts.manager.pendingOrders().map((o) => o.symbol));
-    this.measureOwner(balance, Object.values(positions), unsettled, sentAt);
+    this.reading = { balance, sentAt, positions: Object.values(positions) };
+    this.measureOwner(balance, Object.values(positions), sentAt);
     return this.inferredOrders(this.opts.clock.now()).length > 0 ? this.tellCarriedOut() : undefined;
   }
 
@@ -95,8 +96,10 @@ export class InferredOrderWatch {
     }
     if (waiting.length > 0) {
       return {
-        orders: waiting,
-        reason: `order ${waiting.join(', ')} ended with its lookups missing: waiting for balance reads to show it was not carried out`,
+        orders: waiting.map((o) => o.clientOrderId),
+        reason:
+          `order ${waiting.map((o) => o.clientOrderId).join(', ')} ended with its lookups missing: waiting for ` +
+          `balance reads to show it was not carried out`,
       };
     }
     return null;
@@ -117,36 +120,60 @@ export class InferredOrderWatch {
   }
 
   /**
-   * The orders ended on our inference (of `symbol`, or all) as the latest reading judges them: carried out, or
-   * waiting — while an order of another symbol in the same coin is in flight (its fill, not yet booked, would hide
-   * this one's or pass for it), for a reading sent after the verdict, for one sent at least `notCarriedOutAfterMs`
-   * after it before "not carried out" is taken (each reading is judged anew until then: one lagging read lifts
-   * nothing). An order in doubt (a reading showed it carried out) stays carried out whatever later readings show: a
-   * lagging read shows the coins as they were before, so coins that seem to come back were moved by the owner (a
-   * deposit, a trade by hand) — only the order found, or the operator, can tell.
+   * The orders ended on our inference (of `symbol`, or all) as the latest reading judges them, on the positions it
+   * was read with: carried out, or waiting — while the coin is busy (`busyCoins`: another order's fill, not booked
+   * or not in the balance yet, would hide this one's or pass for it), for a reading sent after the verdict, for one
+   * sent at least `notCarriedOutAfterMs` after it before "not carried out" is taken (kept in the order,
+   * `notCarriedOutAt`: each reading is judged anew until then, one lagging read lifts nothing). An order in doubt
+   * (a reading showed it carried out) stays carried out whatever later readings show: a lagging read shows the coins
+   * as they were before, so coins that seem to come back were moved by the owner (a deposit, a trade by hand) —
+   * only the order found, or the operator, can tell.
    */
-  private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: string[] } {
+  private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: LocalOrder[] } {
     const { manager, clock } = this.opts;
-    // every book, dust included: as the owner's holding was measured (dust is not "open", but it is coins held)
-    const positions = Object.values(manager.positions());
-    const busyCoins = new Set(manager.pendingOrders().map((o) => splitSymbol(o.symbol).base));
     const carriedOut: LocalOrder[] = [];
-    const waiting: string[] = [];
-    for (const o of this.inferredOrders(clock.now(), symbol)) {
+    const waiting: LocalOrder[] = [];
+    const reading = this.reading;
+    const questioned = this.inferredOrders(clock.now(), symbol);
+    for (const o of questioned) {
       if (o.inDoubtAt !== undefined) {
         carriedOut.push(o);
         continue;
       }
       const step = manager.markets[o.symbol]?.amountStep ?? 0;
-      const coins = inferredOrderCoins(o, this.reading, positions, step);
+      // every book, dust included: as the owner's holding was measured (dust is not "open", but it is coins held)
+      const coins = inferredOrderCoins(o, reading, reading?.positions ?? [], step);
       if (coins === 'unjudged') continue;
-      if (coins === 'wait' || busyCoins.has(splitSymbol(o.symbol).base)) waiting.push(o.clientOrderId);
+      if (
+        coins === 'wait' ||
+        this.busyCoins(reading!.sentAt, o.clientOrderId).has(splitSymbol(o.symbol).base)
+      )
+        waiting.push(o);
       else if (coins === 'carried-out') carriedOut.push(o);
-      else if (this.reading!.sentAt - o.updatedAt >= this.opts.notCarriedOutAfterMs) {
-        this.notCarriedOut.add(o.clientOrderId);
-      } else waiting.push(o.clientOrderId);
+      else if (reading!.sentAt - o.updatedAt >= this.opts.notCarriedOutAfterMs) {
+        // written with the next state write: a crash before it only judges it again
+        manager.state.change((d) => {
+          const kept = d.orders[o.clientOrderId];
+          if (kept) d.orders[o.clientOrderId] = { ...kept, notCarriedOutAt: clock.now() };
+        });
+      } else waiting.push(o);
     }
     return { carriedOut, waiting };
+  }
+
+  /**
+   * The coins a reading sent at `sentAt` cannot judge an order in (`except`: that order itself): one with an order of
+   * ours in flight, or one whose order changed less than a not-found window before the read was sent or since (a
+   * fill booked then may not be in the balance yet, or be in it and not in the positions yet; an order ended on our
+   * inference then may have been carried out).
+   */
+  private busyCoins(sentAt: number, except?: string): Set<string> {
+    const { manager, notCarriedOutAfterMs } = this.opts;
+    const busy = new Set(manager.pendingOrders().map((o) => splitSymbol(o.symbol).base));
+    const changed = (o: LocalOrder): boolean =>
+      sentAt - o.updatedAt < notCarriedOutAfterMs && o.clientOrderId !== except;
+    for (const o of manager.hotOrders(changed)) busy.add(splitSymbol(o.symbol).base);
+    return busy;
   }
 
   /**
@@ -155,7 +182,32 @@ export class InferredOrderWatch {
    */
   private async tellCarriedOut(): Promise<void> {
     const { manager, clock } = this.opts;
-    for (const judged of this.judgeInferred().carriedOut) {
+    const { carriedOut, waiting } = this.judgeInferred();
+    const unjudgedForADay = waiting.filter((o) => clock.now() - o.updatedAt >= RECHECK_HORIZON_MS);
+    for (const o of unjudgedForADay) {
+      // a day without a reading able to judge it: in doubt, the operator told (released unjudged, its stop-loss
+      // could sell the owner's coins)
+      this.toldAt.set(o.clientOrderId, clock.now());
+      await manager.state.commitOrder({ ...o, inDoubtAt: clock.now() }, [
+        {
+          type: 'order.in_doubt',
+          summary:
+            `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the ` +
+            `exchange's lookups not finding it, and for a day no balance reading could tell whether it was carried ` +
+            `out (other orders of its coin kept changing it). Nothing is placed on ${o.symbol} (its stop-loss ` +
+            `included) until it is found or you settle it from the exchange's open orders and history: ` +
+            `/settle ${o.clientOrderId} none, or /settle ${o.clientOrderId} filled <amount> <average price>`,
+          data: {
+            symbol: o.symbol,
+            clientOrderId: o.clientOrderId,
+            side: o.side,
+            amount: o.amount,
+            purpose: o.purpose,
+          },
+        },
+      ]);
+    }
+    for (const judged of carriedOut) {
       // as it is now: an earlier commit of this loop may have let a take-back run
       const o = manager.state.data.orders[judged.clientOrderId];
       if (!o || !endedByInference(o)) continue;
@@ -212,30 +264,26 @@ export class InferredOrderWatch {
         (symbol === undefined || o.symbol === symbol) &&
         endedByInference(o) &&
         o.filled < o.amount &&
-        stillRechecked(o, { horizonMs: RECHECK_HORIZON_MS }, now) &&
-        !this.notCarriedOut.has(o.clientOrderId),
+        o.notCarriedOutAt === undefined &&
+        stillRechecked(o, { horizonMs: RECHECK_HORIZON_MS }, now),
     );
   }
 
   /**
    * The owner's holding of each coin the bot trades, on a reading where the coin has no order of ours in flight
-   * (`unsettled` symbols) and no order ended on our inference still in question: the balance and the positions then
+   * (`busyCoins`) and no order ended on our inference still in question: the balance and the positions then
    * count the same fills. Other coins keep what was measured before.
    */
   private measureOwner(
     balance: Readonly<Record<string, BalanceEntry>>,
     positions: readonly PositionBook[],
-    unsettled: ReadonlySet<string>,
     sentAt: number,
   ): void {
     const { manager, clock } = this.opts;
-    const busy = new Set<string>();
-    for (const symbol of unsettled) busy.add(splitSymbol(symbol).base);
-    // an order of the coin changed (a fill booked) less than a not-found window before the read was sent: the
-    // balance may not show that fill yet (it lags like a lookup), and a holding measured on it would be off by it —
-    // a buy's coins counted as the owner's missing, a later sale of them then read as "not carried out"
-    for (const o of manager.hotOrders((o) => sentAt - o.updatedAt < this.opts.notCarriedOutAfterMs))
-      busy.add(splitSymbol(o.symbol).base);
+    // an order of the coin in flight, or changed (a fill booked) less than a not-found window before the read was
+    // sent: the balance may not show that fill yet (it lags like a lookup), and a holding measured on it would be off
+    // by it — a buy's coins counted as the owner's missing, a later sale of them then read as "not carried out"
+    const busy = this.busyCoins(sentAt);
     // one in question (its coins judged against the holding measured before it), not one sent unmeasured: it is
     // never judged, and its coin would go unmeasured for the whole recheck
     for (const o of this.inferredOrders(clock.now()))

@@ -44,19 +44,35 @@ export function endedByInference(order: LocalOrder): boolean {
 }
 
 /**
- * Settled on the operator's word (operator-settle.ts) and not yet confirmed by the exchange: the operator read the
- * exchange's history, which is inference too, so the order is still looked up — found as settled: confirmed; found
- * otherwise: taken back from the exchange's answer (OrderManager.takeBack replaces the operator's fill).
+ * Settled on the operator's word (operator-settle.ts): the operator read the exchange's history, which is inference
+ * too, so the order is still looked up for a day after the settle — found: taken back from the exchange's answer
+ * (OrderManager.takeBack replaces the operator's fill with the exchange's fills, price and fee included).
  */
 export function settledByOperator(order: LocalOrder): boolean {
-  return order.operatorSettled !== undefined && order.operatorSettled.confirmedAt === undefined;
+  return order.operatorSettled !== undefined;
+}
+
+/**
+ * Ended on our inference, able to be judged on the balance (its owner's holding was measured) and not judged yet:
+ * readings have neither shown it carried out (`inDoubtAt`) nor not carried out (`notCarriedOutAt`) — its coin busy
+ * with other orders at every reading, say. It stays in question past the horizon (inferred-orders.ts then puts it
+ * in doubt and tells the operator): released unjudged, its stop-loss could sell the owner's coins.
+ */
+export function awaitingJudgement(order: LocalOrder): boolean {
+  return (
+    order.ownerHeld !== undefined &&
+    order.filled < order.amount &&
+    order.inDoubtAt === undefined &&
+    order.notCarriedOutAt === undefined
+  );
 }
 
 /**
  * Whether the order is still looked up: ended on our own inference or settled on the operator's word, and its
  * verdict (its last update: such an order never changes again but by the exchange's answer) is less than
- * `horizonMs` old — or a balance reading showed it carried out (`inDoubtAt`, inferred-orders.ts): then it is looked
- * up, and its symbol held, until it is found or the operator settles it, however long that takes.
+ * `horizonMs` old — or, ended on our inference, a balance reading showed it carried out (`inDoubtAt`,
+ * inferred-orders.ts) or none has judged it yet (`awaitingJudgement`): then it is looked up, and its symbol held,
+ * until it is found, judged not carried out, or settled by the operator, however long that takes.
  */
 export function stillRechecked(
   order: LocalOrder,
@@ -65,7 +81,8 @@ export function stillRechecked(
 ): boolean {
   const inferred = endedByInference(order);
   if (!inferred && !settledByOperator(order)) return false;
-  return now - order.updatedAt < rule.horizonMs || (inferred && order.inDoubtAt !== undefined);
+  if (now - order.updatedAt < rule.horizonMs) return true;
+  return inferred && (order.inDoubtAt !== undefined || awaitingJudgement(order));
 }
 
 /** An order the recheck may look up (and take back) at all: ended on our inference or settled by the operator. */

@@ -14,7 +14,7 @@
  * Either ends the order's question (`operatorSettled`): no more lookups, no hold. Decisions here are pure; the shell
  * (`settleOrder`) commits the order with its events.
  */
-import type { ExchangeOrder, Market } from '../exchange/exchange';
+import type { Market } from '../exchange/exchange';
 import { positionsOf } from './fill-sync';
 import { writeOffPlace } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
@@ -150,25 +150,21 @@ function operatorFill(
     // booked fills at prices the operator's average cannot make up: the rest at the average itself
     price: Number.isFinite(rest) && rest > 0 ? rest : averagePrice,
     amount,
-    feeCost: req.fee?.cost ?? 0,
+    // the history's fee is the whole order's: what its booked fills paid in that coin is counted already
+    feeCost: req.fee ? Math.max(0, req.fee.cost - feesIn(order.fills, req.fee.currency)) : 0,
     feeCurrency: req.fee?.currency ?? splitSymbol(order.symbol).quote,
     timestamp: ctx.place.at,
     ...(ctx.place.afterTradeId === undefined ? {} : { afterTradeId: ctx.place.afterTradeId }),
   };
 }
 
+function feesIn(fills: readonly Fill[], currency: string): number {
+  return fills.reduce((sum, f) => sum + (f.feeCurrency === currency ? f.feeCost : 0), 0);
+}
+
 /** The fill an operator's `carried-out` booked (its trade id is never the exchange's). */
 export function isOperatorFill(fill: Pick<Fill, 'tradeId'>): boolean {
   return fill.tradeId.startsWith(OPERATOR_TRADE_ID_PREFIX);
-}
-
-/**
- * Whether the exchange, finding an order the operator settled, shows it as they did: finished, with the amount they
- * said executed (within a billionth of the order). Otherwise its answer wins (OrderManager.takeBack).
- */
-export function asOperatorSettled(order: LocalOrder, remote: ExchangeOrder): boolean {
-  if (remote.status === 'open') return false;
-  return Math.abs(remote.filled - order.filled) <= Math.max(1e-12, order.amount * 1e-9);
 }
 
 function refuse(refusal: string): SettleDecision {

@@ -51,23 +51,29 @@ export function conflictEvent(order: LocalOrder, remoteStatus: string, detail: s
  */
 export function takenBackEvent(order: LocalOrder, remote: ExchangeOrder, positionBefore: number): EventDraft {
   const sign = order.side === 'buy' ? 1 : -1;
-  // what the exchange shows beyond the fills already counted (an order declared never placed has none)
-  const more = Math.max(0, remote.filled - order.filled);
+  // what the exchange shows beyond the fills already counted (an order declared never placed has none); what the
+  // operator booked in its place is replaced by the exchange's fills, so it may be less too
+  const more = remote.filled - order.filled;
   const positionAfter = Math.max(0, positionBefore + sign * more);
+  const moved = order.side === 'buy' ? (more > 0 ? 'grows' : 'shrinks') : more > 0 ? 'shrinks' : 'grows';
   const change =
-    more > 0
-      ? ` The ${order.symbol} position ${order.side === 'buy' ? 'grows' : 'shrinks'} by its fill ${readable(more)} ` +
+    Math.abs(more) > Math.max(1e-12, order.amount * 1e-9)
+      ? ` The ${order.symbol} position ${moved} by ${more > 0 ? 'its fill ' : ''}${readable(Math.abs(more))} ` +
         `to about ${readable(positionAfter)} (was ${readable(positionBefore)})` +
-        (order.side === 'buy' ? ': if a replacement entry was placed, the bot now holds both — check it' : '')
+        (order.side === 'buy' && more > 0
+          ? ': if a replacement entry was placed, the bot now holds both — check it'
+          : '')
       : '';
+  const was = order.operatorSettled
+    ? `settled by the operator as ${order.operatorSettled.outcome === 'carried-out' ? `filled ${readable(order.filled)}` : 'not carried out'}`
+    : order.settledAbsent
+      ? `settled as ${order.status} (filled ${readable(order.filled)}) when the exchange no longer showed it`
+      : 'declared never placed';
   return {
     type: 'order.taken_back',
     summary:
-      `${order.side} ${order.amount} ${order.symbol} (${order.purpose}, ${order.clientOrderId}) was ` +
-      (order.settledAbsent
-        ? `settled as ${order.status} (filled ${readable(order.filled)}) when the exchange no longer showed it`
-        : 'declared never placed') +
-      `, but the exchange has it (${remote.status}, filled ${remote.filled}): taken back, its fills count.${change}`,
+      `${order.side} ${order.amount} ${order.symbol} (${order.purpose}, ${order.clientOrderId}) was ${was}, ` +
+      `but the exchange has it (${remote.status}, filled ${remote.filled}): taken back, its fills count.${change}`,
     data: {
       positionBefore,
       positionAfter,

@@ -66,7 +66,7 @@ import {
   stillRechecked,
   type NeverPlacedRecheckRule,
 } from './never-placed-recheck';
-import { asOperatorSettled, isOperatorFill } from './operator-settle';
+import { isOperatorFill } from './operator-settle';
 import {
   applyExchangeOrder,
   changedByExchange,
@@ -491,7 +491,7 @@ export class OrderManager {
     const sentAt = this.lookups.sentAt(`order:${clientOrderId}`);
     try {
       remote = await this.lookup('order', clientOrderId, () =>
-        this.exchange.fetchOrderByClientId(clientOrderId, order.symbol),
+        this.exchange.fetchOrderByClientId(clientOrderId, order.symbol, order.createdAt),
       );
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
@@ -577,19 +577,15 @@ export class OrderManager {
       if (maxLookups-- <= 0) break;
       let remote: ExchangeOrder;
       try {
-        remote = await this.lookup('order', id, () => this.exchange.fetchOrderByClientId(id, order.symbol));
+        remote = await this.lookup('order', id, () =>
+          this.exchange.fetchOrderByClientId(id, order.symbol, order.createdAt),
+        );
       } catch (err) {
         if (!(err instanceof OrderNotFoundError)) throw err;
         this.rechecks.set(id, { lookups: plan.lookups + 1, lastAt: this.clock.now() });
         continue;
       }
       this.rechecks.delete(id);
-      if (order.operatorSettled && asOperatorSettled(order, remote)) {
-        // the exchange shows it as the operator settled it: confirmed, no longer looked up
-        const operatorSettled = { ...order.operatorSettled, confirmedAt: this.clock.now() };
-        await this.commitOrder({ ...this.mustGet(id), operatorSettled });
-        continue;
-      }
       if (order.settledAbsent && !order.operatorSettled && !changedByExchange(order, remote)) {
         // the exchange shows a settled order as it was settled: confirmed, no longer looked up
         await this.commitOrder({ ...this.mustGet(id), settledAbsent: undefined });
@@ -649,7 +645,7 @@ export class OrderManager {
       return await this.lookup(
         'order',
         clientOrderId,
-        () => this.exchange.fetchOrderByClientId(clientOrderId, order.symbol),
+        () => this.exchange.fetchOrderByClientId(clientOrderId, order.symbol, order.createdAt),
         true,
       );
     } catch (err) {
@@ -671,7 +667,7 @@ export class OrderManager {
       if (remote) await this.applyRemote(clientOrderId, remote);
     } else if (!isFinal(before.status)) {
       const remote = await this.lookup('order', clientOrderId, () =>
-        this.exchange.fetchOrderByClientId(clientOrderId, before.symbol),
+        this.exchange.fetchOrderByClientId(clientOrderId, before.symbol, before.createdAt),
       );
       await this.applyRemote(clientOrderId, remote);
     } else if (!fillsComplete(before)) {

@@ -75,12 +75,12 @@ export interface LocalOrder extends OrderSpec {
    * `carried-out` with what the exchange's history showed. It ends the hold; the order is still looked up for a day
    * after it, and the exchange's answer, should it differ, wins (OrderManager.takeBack).
    */
-  operatorSettled?: {
-    at: number;
-    outcome: OperatorOutcome;
-    /** When a lookup found the order as the operator settled it (never-placed-recheck.ts `settledByOperator`). */
-    confirmedAt?: number;
-  };
+  operatorSettled?: { at: number; outcome: OperatorOutcome };
+  /**
+   * When a balance reading sent a not-found window after the verdict showed this order, ended on our inference, not
+   * carried out beyond its fills (inferred-orders.ts): it then holds nothing, across restarts too.
+   */
+  notCarriedOutAt?: number;
 }
 
 /** What the operator found in the exchange's order history for an order in question (/settle). */

@@ -142,7 +142,7 @@ async function lookup(order: LocalOrder, exchange: ReconcileExchange): Promise<E
   try {
     return order.exchangeOrderId
       ? await exchange.fetchOrder(order.exchangeOrderId, order.symbol, order.createdAt)
-      : await exchange.fetchOrderByClientId(order.clientOrderId, order.symbol);
+      : await exchange.fetchOrderByClientId(order.clientOrderId, order.symbol, order.createdAt);
   } catch (err) {
     if (err instanceof OrderNotFoundError) return null;
     throw err;

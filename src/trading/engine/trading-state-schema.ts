@@ -86,12 +86,9 @@ export const localOrderSchema = z.looseObject({
   ownerHeld: finite.optional(),
   inDoubtAt: epochMs.optional(),
   operatorSettled: z
-    .looseObject({
-      at: epochMs,
-      outcome: z.enum(['not-carried-out', 'carried-out']),
-      confirmedAt: epochMs.optional(),
-    })
+    .looseObject({ at: epochMs, outcome: z.enum(['not-carried-out', 'carried-out']) })
     .optional(),
+  notCarriedOutAt: epochMs.optional(),
   retryAfterMs: nonNegative.optional(),
 });
 

@@ -756,13 +756,14 @@ export class CcxtExchange implements Exchange {
     });
   }
 
-  fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder> {
+  fetchOrderByClientId(clientOrderId: string, symbol: string, since?: number): Promise<ExchangeOrder> {
     return this.read('fetchOrderByClientId', { clientOrderId, symbol }, async () => {
       const order = this.profile?.orderLists
         ? await this.findInOrderLists(
             symbol,
             { [this.profile.clientOrderId.param]: clientOrderId },
             (o) => o.clientOrderId === clientOrderId,
+            since,
           )
         : // ccxt maps the unified clientOrderId param to each exchange's own (binance: origClientOrderId)
           await this.client.fetchOrder('', symbol, { clientOrderId });

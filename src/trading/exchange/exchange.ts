@@ -205,8 +205,11 @@ export interface Exchange {
   createOrder(request: CreateOrderRequest): Promise<ExchangeOrder>;
   /** `since`: the order's creation (a lookup in a history answered by time window searches from there). */
   fetchOrder(id: string, symbol: string, since?: number): Promise<ExchangeOrder>;
-  /** Looks an order up by our clientOrderId; throws OrderNotFoundError when the exchange has none. */
-  fetchOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder>;
+  /**
+   * Looks an order up by our clientOrderId; throws OrderNotFoundError when the exchange has none. `since`: the
+   * order's creation (Bybit's history answers 7 days from now unless searched from it).
+   */
+  fetchOrderByClientId(clientOrderId: string, symbol: string, since?: number): Promise<ExchangeOrder>;
   /** Every open order (of one symbol, or of all), every page of them: never a first page only. */
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]>;
   /**

@@ -191,13 +191,50 @@ describe('an order the balance showed carried out: in doubt until found, shown o
     ]);
   });
 
-  it('one never shown carried out is no longer in question past the horizon', async () => {
+  it('one no reading could judge for a day (its coin busy at every one) is put in doubt at the horizon, the operator told', async () => {
+    // review of the settle, round 2: released unjudged at the horizon, its stop-loss could sell the owner's coins
     const clock = new FakeClock(verdict + 25 * HOUR);
-    // its coin busy at every reading (a take-profit in flight on BTC/EUR): never judged either way
     const eurSell = order({ clientOrderId: 'bot-eur', symbol: BTC_EUR, side: 'sell', amount: 0.1 });
-    const { watch } = world(clock, [sell(), eurSell], [pos(BTC, 0.5)]);
+    const { watch, events, data } = world(clock, [sell(), eurSell], [pos(BTC, 0.5)]);
     await watch.observe(btc(1.0), undefined, clock.now());
-    expect(watch.inferredOrderHold(BTC)).to.equal(null);
+    expect(watch.inferredOrderHold(BTC)?.orders).to.deep.equal(['bot-sl']);
+    expect(data.orders['bot-sl']!.inDoubtAt).to.equal(clock.now());
+    expect(events.map((e) => e.type)).to.deep.equal(['order.in_doubt']);
+    expect(events[0]!.summary).to.include('for a day no balance reading could tell');
+  });
+
+  it('is not judged on a read sent before another order of its coin filled and was booked (review of the settle, round 2)', async () => {
+    // the stop-loss truly never placed: the read shows 1.5; a BTC/EUR buy of 0.2 filled after the read reached the
+    // exchange and is booked (final) before the reading is judged: 1.5 < 1 + 0.5 + 0.2 would read as the sale
+    const clock = new FakeClock(verdict + WINDOW);
+    const sentAt = clock.now() - 500;
+    const eurBuy = order({
+      clientOrderId: 'bot-eur',
+      symbol: BTC_EUR,
+      side: 'buy',
+      amount: 0.2,
+      filled: 0.2,
+      status: 'filled',
+      purpose: 'entry',
+      updatedAt: sentAt + 200,
+    });
+    const { watch, events } = world(clock, [sell(), eurBuy], [pos(BTC, 0.5), pos(BTC_EUR, 0.2)]);
+    await watch.observe(btc(1.5), undefined, sentAt);
+    expect(watch.inferredOrderHold(BTC)?.orders, 'waiting, not in doubt').to.deep.equal(['bot-sl']);
+    expect(events).to.deep.equal([]);
+  });
+
+  it("one judged not carried out stays so across a restart (a later move of the owner's coins is not its)", async () => {
+    // review of the settle, round 2: a restart forgot it, and the owner's withdrawal then read as the sale
+    const clock = new FakeClock(verdict + WINDOW);
+    const first = world(clock, [sell()], [pos(BTC, 0.5)]);
+    await first.watch.observe(btc(1.5), undefined, clock.now());
+    expect(first.watch.inferredOrderHold(BTC)).to.equal(null);
+    clock.time = verdict + 5 * HOUR;
+    const restarted = world(clock, Object.values(first.data.orders), [pos(BTC, 0.5)], { BTC: 1 });
+    await restarted.watch.observe(btc(1.2), undefined, clock.now()); // the owner withdrew 0.3
+    expect(restarted.watch.inferredOrderHold(BTC)).to.equal(null);
+    expect(restarted.events).to.deep.equal([]);
   });
 
   it('the operator is told once, across a restart too (in doubt is in the state)', async () => {

@@ -96,22 +96,28 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     );
   });
 
-  it('settled as the exchange has it, then found: confirmed, no longer looked up', async () => {
+  it("settled with the right amount at a mistyped price, then found: the exchange's price and fills win", async () => {
     const { filled, average } = await declaredNeverPlaced();
+    // a typo: ten times the price (review of the settle, round 2: "confirmed" on the amount alone kept it)
     const d = await settle({
       clientOrderId: ID,
       outcome: 'carried-out',
       executed: filled,
-      averagePrice: average,
+      averagePrice: average * 10,
     });
     expect(d.ok).to.equal(true);
     hidden.on = false;
-    expect(await h!.manager.recheckNeverPlaced('all')).to.deep.equal([]);
+    expect((await h!.manager.recheckNeverPlaced('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
     const order = h!.manager.order(ID)!;
-    expect(order.operatorSettled?.confirmedAt).to.be.a('number');
-    expect(order.fills).to.have.length(1);
-    expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
-    expect(h!.eventTypes()).to.not.include('order.taken_back');
+    expect(order.operatorSettled).to.equal(undefined);
+    expect(order.fills.some((f) => f.tradeId.startsWith('operator-'))).to.equal(false);
+    const book = h!.manager.positions()['BTC/USDT'];
+    expect(book.amount).to.be.closeTo(filled, 1e-12);
+    expect(book.costBasis / book.amount, "the exchange's price").to.be.closeTo(average, average * 0.01);
+    const taken = h!.events.filter((e) => e.type === 'order.taken_back');
+    expect(taken.at(-1)!.summary).to.include('settled by the operator as filled');
+    // no longer looked up
+    expect(await h!.manager.recheckNeverPlaced('all')).to.deep.equal([]);
   });
 
   it('an order in doubt, found and taken back, is in doubt no more (its next question starts afresh)', async () => {

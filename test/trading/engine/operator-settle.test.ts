@@ -98,7 +98,12 @@ describe('the operator settles an order that ended on our inference (settleByOpe
   });
 
   it('refuses an order no longer in question: ended over a day ago, never shown carried out (a wrong id pasted)', () => {
-    const old = inDoubt({ inDoubtAt: undefined, updatedAt: NOW - 3 * 86_400_000 });
+    // judged not carried out three days ago
+    const old = inDoubt({
+      inDoubtAt: undefined,
+      notCarriedOutAt: NOW - 2 * 86_400_000,
+      updatedAt: NOW - 3 * 86_400_000,
+    });
     const d = settleByOperator(old, carried(0.5, 1), ctx);
     expect(!d.ok && d.refusal).to.include('no longer in question');
     expect(settleByOperator({ ...old, inDoubtAt: NOW - 86_400_000 }, carried(0.5, 1), ctx).ok).to.equal(true);

@@ -79,6 +79,11 @@ describe('Bybit execution list by 7-day windows: an order created 10 days ago ge
     let missed: unknown;
     await exchange.fetchOrder(id, BTC).catch((err: unknown) => (missed = err));
     expect(missed).to.be.instanceOf(OrderNotFoundError);
+    // and by its orderLinkId (the recheck of an order ended on our inference, the lookup before a /settle)
+    expect(await exchange.fetchOrderByClientId('old0', BTC, created)).to.include({ id, status: 'closed' });
+    let missedByClientId: unknown;
+    await exchange.fetchOrderByClientId('old0', BTC).catch((err: unknown) => (missedByClientId = err));
+    expect(missedByClientId).to.be.instanceOf(OrderNotFoundError);
   });
 
   it("searches in Bybit's time: with the host 2 minutes ahead, an order's fills and its history are found from our record of its creation", async () => {
