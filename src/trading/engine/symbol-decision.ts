@@ -163,6 +163,24 @@ export function decideOnSignal(v: SignalView): SignalDecision {
 export const LIMIT_EXIT_TRIES = 3;
 
 /**
+ * How many of the newest closed candles an entry signal may come from (pure): those a running bot's ticks would
+ * have shown the strategy as new — one tick's worth of candles, plus one for a tick late over a candle's close.
+ * After an outage (a restart, candle reads failing for an hour) more candles are new, and a cross among the older
+ * ones is a stale signal: entering now would buy the move late, at a price the strategy never saw as its entry.
+ * Exits look back over the whole gap: selling late lowers the risk (and a strategy exits only while its condition
+ * still holds).
+ */
+export function signalCandles(
+  newCandles: number,
+  inPosition: boolean,
+  periodMs: number,
+  tickIntervalMs: number,
+): number {
+  if (inPosition || !(periodMs > 0)) return newCandles;
+  return Math.min(newCandles, Math.max(1, Math.ceil(tickIntervalMs / periodMs)) + 1);
+}
+
+/**
  * The strategy exit that stands (pure): the symbol's latest orders are strategy exits in limit mode that their time
  * to live cancelled before they filled (`tries` of them in a row, the first sent at `since`). Its signal was consumed
  * with the first one; the strategy is asked again over the candles since `since` (symbol-tick.ts), and the exit

@@ -30,6 +30,7 @@ import {
   decideOnSignal,
   decideSymbol,
   protectiveCooldownUntil,
+  signalCandles,
   standingExit,
 } from './symbol-decision';
 import type { PauseState } from './trading-state';
@@ -219,6 +220,8 @@ export class SymbolTick {
       newCandles = Math.max(newCandles, candlesSince(closed, sinceOnExchange));
     }
     if (newCandles === 0) return;
+    const periodMs = closed.length > 1 ? newest - closed[closed.length - 2][0] : 0;
+    newCandles = signalCandles(newCandles, inPosition, periodMs, this.config.tickIntervalMs);
     const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
     // in memory at once: an order placed on this signal commits it with its intent (a crash after the order never
     // acts on the candle again); without one it is written within the store's debounce
@@ -333,6 +336,11 @@ export class SymbolTick {
     const held = new Set(this.manager.openPositions().map((p) => p.symbol));
     for (const o of this.manager.pendingOrders()) {
       if (o.symbol !== symbol && o.purpose === 'entry') held.add(o.symbol);
+    }
+    // an entry that ended on our inference and is still in question may have bought (its symbol held for it)
+    for (const o of this.manager.hotOrders((o) => o.symbol !== symbol && o.purpose === 'entry')) {
+      if (this.opts.inferred.inferredOrderHold(o.symbol)?.orders.includes(o.clientOrderId))
+        held.add(o.symbol);
     }
     held.delete(symbol);
     return held.size;

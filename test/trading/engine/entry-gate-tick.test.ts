@@ -72,6 +72,45 @@ describe('entry gate within one tick (symbol-tick.ts)', function () {
     ).to.have.length(0);
   });
 
+  it('counts an entry of another symbol in doubt (declared never placed, the balance moved as if bought) as a slot', async () => {
+    // review of fix27: it holds its own symbol but freed a slot for the others; found later: two positions
+    const strategy = new ScriptedStrategy();
+    h = await EngineHarness.open({
+      config: {
+        trading: {
+          symbols: ['BTC/USDT', 'ETH/USDT'],
+          risk: { stopLossPct: 0, takeProfitPct: 0, maxOpenPositions: 1 },
+        },
+      },
+      strategy,
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    const now = h.clock.now();
+    await h.manager.state.commit((d) => {
+      d.orders['bot-tst000-99'] = {
+        ...MARKET_BUY,
+        symbol: 'ETH/USDT',
+        amount: 0.01,
+        clientOrderId: 'bot-tst000-99',
+        filled: 0,
+        status: 'rejected',
+        createdAt: now - 120_000,
+        sentAt: now - 120_000,
+        updatedAt: now - 60_000,
+        fills: [],
+        ownerHeld: 0,
+        inDoubtAt: now - 30_000,
+      };
+      d.seq = 99;
+    });
+    strategy.next = ENTER;
+    await h.loop.tick();
+    await h.nextCandle();
+    await h.loop.tick();
+    expect(h.manager.hotOrders((o) => o.symbol === 'BTC/USDT' && o.purpose === 'entry')).to.have.length(0);
+  });
+
   it('places no entry when the operator pauses while the symbol reads its candles', async () => {
     const strategy = new ScriptedStrategy();
     let release!: () => void;

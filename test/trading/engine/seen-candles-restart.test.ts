@@ -19,10 +19,13 @@ class CrossOnce implements Strategy {
   readonly name = 'cross-once';
   readonly minCandles = 2;
   crossAt: number | undefined;
+  /** When set: the cross is this many candles back from the newest closed one, at the next evaluation. */
+  crossBack: number | undefined;
   readonly asked: { newest: number; newCandles: number }[] = [];
   evaluate(candles: readonly Candle[], ctx: StrategyContext): Signal {
     const newest = candles.slice(-Math.max(1, ctx.newCandles)).map((c) => c[0]);
     this.asked.push({ newest: newest[newest.length - 1], newCandles: ctx.newCandles });
+    if (this.crossBack !== undefined) this.crossAt ??= candles[candles.length - 1 - this.crossBack][0];
     this.crossAt ??= newest[newest.length - 1];
     if (!ctx.inPosition && newest.includes(this.crossAt))
       return { action: 'enter-long', reason: 'fast SMA crossed above slow' };
@@ -68,5 +71,36 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
     expect(strategy.asked.slice(1)).to.have.length(1);
     expect(strategy.asked[1].newest).to.be.greaterThan(crossCandle);
     expect(strategy.asked[1].newCandles).to.equal(1);
+  });
+
+  it('after an outage, enters on no cross among the older new candles (a stale signal), only on a fresh one', async () => {
+    // review of fix27: 60 candles down, the cross 50 candles back and its relation still holding: entering now buys
+    // the move late. Entries look at one tick's worth of new candles (+1); exits at the whole gap.
+    const strategy = new CrossOnce();
+    strategy.crossAt = -1; // no cross before the outage
+    h = await EngineHarness.open({
+      config: { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } },
+      strategy,
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    await h.loop.tick();
+    h = await h.restart();
+    const candleMs = h.config.trading.paper.candleMs;
+    await h.fakeClock().advance(60 * candleMs, candleMs);
+    strategy.crossAt = undefined;
+    strategy.crossBack = 50;
+    await h.loop.recover({ kind: 'crash' });
+    h.loop.enterRunning();
+    await h.loop.tick();
+    const entries = (): number => h!.manager.hotOrders((o) => o.purpose === 'entry').length;
+    expect(strategy.asked.at(-1)!.newCandles, 'one tick of candles and one more').to.be.at.most(2);
+    expect(entries(), 'no entry on a cross 50 candles old').to.equal(0);
+    // a fresh cross on the next candle enters
+    strategy.crossAt = undefined;
+    strategy.crossBack = 0;
+    await h.nextCandle();
+    await h.loop.tick();
+    expect(entries(), 'entry on a fresh cross').to.equal(1);
   });
 });
