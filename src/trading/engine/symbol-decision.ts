@@ -181,8 +181,21 @@ export function signalCandles(
 }
 
 /**
- * The strategy exit that stands (pure): the symbol's latest orders are strategy exits in limit mode that their time
- * to live cancelled before they filled (`tries` of them in a row, the first sent at `since`). Its signal was consumed
+ * A strategy exit that ended without selling all it asked, the exchange's doing: a limit exit its time to live
+ * cancelled (the market moved away), one the exchange refused (a rate limit, "server busy": placed again after the
+ * refusal cooldown), or one it expired (Binance self-trade prevention). One the owner cancelled on the exchange,
+ * or a stop cancelled, is not chased.
+ */
+function missedExit(o: LocalOrder, limitOrderTtlMs: number): boolean {
+  if (o.purpose !== 'exit' || o.filled >= o.amount) return false;
+  if (o.refused === true || o.status === 'expired') return true;
+  return o.type === 'limit' && o.status === 'cancelled' && o.updatedAt - o.createdAt >= limitOrderTtlMs;
+}
+
+/**
+ * The strategy exit that stands (pure): the symbol's latest orders are strategy exits that missed (`missedExit`: in
+ * limit mode cancelled at their time to live before they filled, refused or expired by the exchange; `tries` of them
+ * in a row, the first sent at `since`). Its signal was consumed
  * with the first one; the strategy is asked again over the candles since `since` (symbol-tick.ts), and the exit
  * placed again while the strategy still says exit. Null when the latest order is anything else — a filled exit, an
  * entry, a stop-loss, close-all's sell, or an exit cancelled before its time to live (by the owner on the exchange,
@@ -197,13 +210,7 @@ export function standingExit(
   let since = 0;
   for (let i = sorted.length - 1; i >= 0; i--) {
     const o = sorted[i];
-    const cancelledAtTtl =
-      o.purpose === 'exit' &&
-      o.type === 'limit' &&
-      o.status === 'cancelled' &&
-      o.filled < o.amount &&
-      o.updatedAt - o.createdAt >= limitOrderTtlMs;
-    if (!cancelledAtTtl) break;
+    if (!missedExit(o, limitOrderTtlMs)) break;
     tries++;
     since = o.createdAt;
   }

@@ -3,6 +3,7 @@ import type { Candle, CreateOrderRequest } from '../../../src/trading/exchange/e
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { isFinal, type LocalOrder } from '../../../src/trading/engine/order-state';
 import { LIMIT_EXIT_TRIES } from '../../../src/trading/engine/symbol-decision';
+import { RateLimitError } from '../../../src/shared/errors';
 import {
   HOLD,
   type Signal,
@@ -112,5 +113,42 @@ describe('a strategy exit in limit mode that its time to live cancels', function
     }
     expect(exits().map((o) => o.status)).to.deep.equal(['cancelled']);
     expect(h.manager.openPositions()).to.have.length(1);
+  });
+
+  it('a strategy exit the exchange refused (429) is placed again after the refusal cooldown (review of fix27)', async () => {
+    let paper: PaperExchange | undefined;
+    let refused = 0;
+    h = await EngineHarness.open({
+      config: {
+        trading: { risk: { stopLossPct: 0, takeProfitPct: 0 }, orders: { rejectCooldownMs: 100 } },
+      },
+      strategy: new CrossDownOnce(),
+      wrapExchange: (p) => {
+        paper = p;
+        return withOverrides(p, {
+          createOrder: ((r: CreateOrderRequest) => {
+            if (r.side === 'sell' && refused++ === 0) {
+              return Promise.reject(new RateLimitError('429 Too Many Requests', {}, { retryAfterMs: 50 }));
+            }
+            return paper!.createOrder(r);
+          }) as never,
+        });
+      },
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'market',
+      amount: 0.001,
+      purpose: 'entry',
+    });
+    for (let i = 0; i < 16 && h.manager.openPositions().length > 0; i++) {
+      await h.nextCandle();
+      await h.loop.tick();
+    }
+    expect(exits().map((o) => o.status)).to.deep.equal(['rejected', 'filled']);
+    expect(h.manager.openPositions(), 'the position is exited').to.have.length(0);
   });
 });
