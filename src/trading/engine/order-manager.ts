@@ -67,6 +67,7 @@ import {
   type NeverPlacedRecheckRule,
 } from './never-placed-recheck';
 import { isOperatorFill } from './operator-settle';
+import { missedExits } from './symbol-decision';
 import {
   applyExchangeOrder,
   changedByExchange,
@@ -986,9 +987,16 @@ export class OrderManager {
   /** Moves old final orders to the history journal (order-archive.ts); returns how many. */
   archive(): Promise<number> {
     const now = this.clock.now();
+    // the missed strategy exits of an open position: the exit they stand for is placed again from them
+    const standing = new Set<string>();
+    for (const p of this.openPositions()) {
+      // the one working now aside: an exit placed again is not final yet, and the chain it continues must stay
+      const ofSymbol = this.hotOrders((o) => o.symbol === p.symbol && isFinal(o.status));
+      for (const o of missedExits(ofSymbol, this.opts.orders.limitOrderTtlMs)) standing.add(o.clientOrderId);
+    }
     return archiveFinalOrders({
       // an order declared never placed stays hot while it is still looked up (recheckNeverPlaced)
-      keep: (o) => stillRechecked(o, this.recheckRule, now),
+      keep: (o) => stillRechecked(o, this.recheckRule, now) || standing.has(o.clientOrderId),
       state: this.state,
       history: this.history,
       markets: () => this.marketBook,

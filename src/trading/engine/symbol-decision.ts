@@ -205,16 +205,20 @@ export function standingExit(
   ordersOfSymbol: readonly LocalOrder[],
   limitOrderTtlMs: number,
 ): { since: number; tries: number } | null {
+  const chain = missedExits(ordersOfSymbol, limitOrderTtlMs);
+  return chain.length === 0 ? null : { since: chain[0].createdAt, tries: chain.length };
+}
+
+/**
+ * The symbol's latest orders that are strategy exits that missed (`missedExit`), oldest first: the chain a standing
+ * exit counts. The archive keeps them in the hot state while the position is open (OrderManager.archive), so the
+ * exit still stands when other symbols' orders finish meanwhile.
+ */
+export function missedExits(ordersOfSymbol: readonly LocalOrder[], limitOrderTtlMs: number): LocalOrder[] {
   const sorted = [...ordersOfSymbol].sort((a, b) => a.createdAt - b.createdAt);
-  let tries = 0;
-  let since = 0;
-  for (let i = sorted.length - 1; i >= 0; i--) {
-    const o = sorted[i];
-    if (!missedExit(o, limitOrderTtlMs)) break;
-    tries++;
-    since = o.createdAt;
-  }
-  return tries === 0 ? null : { since, tries };
+  let first = sorted.length;
+  while (first > 0 && missedExit(sorted[first - 1], limitOrderTtlMs)) first--;
+  return sorted.slice(first);
 }
 
 /**

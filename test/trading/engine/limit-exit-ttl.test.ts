@@ -43,9 +43,10 @@ describe('a strategy exit in limit mode that its time to live cancels', function
   closeAfterEach(() => [h]);
 
   /** The engine in limit mode whose limit sells rest above the market (never filled); a position open. */
-  async function openWithPosition(strategy: Strategy): Promise<EngineHarness> {
+  async function openWithPosition(strategy: Strategy, recentFinalKept?: number): Promise<EngineHarness> {
     let paper: PaperExchange | undefined;
     const opened = await EngineHarness.open({
+      recentFinalKept,
       config: {
         trading: {
           risk: { stopLossPct: 0, takeProfitPct: 0 },
@@ -96,6 +97,31 @@ describe('a strategy exit in limit mode that its time to live cancels', function
       .map((o) => o.price);
     expect(new Set(limitPrices).size, `each at its own price: ${limitPrices.join(', ')}`).to.equal(
       LIMIT_EXIT_TRIES,
+    );
+  });
+
+  it('still stands when the missed exits would be archived (other symbols finishing orders meanwhile)', async () => {
+    // review of fix27: only the newest 20 finished orders stay hot; recentFinalKept 0 stands for 20 others
+    h = await openWithPosition(new CrossDownOnce(), 0);
+    const seen = new Map<string, string>();
+    for (let i = 0; i < 16 && h.manager.openPositions().length > 0; i++) {
+      await h.nextCandle();
+      await h.loop.tick();
+      for (const o of exits()) seen.set(o.clientOrderId, `${o.type}:${o.status}`);
+    }
+    expect(h.manager.openPositions(), 'the position is exited').to.have.length(0);
+    // the market exit filled and went to the journal with the rest once the position was closed
+    const journal = (await h.files.history.readAll()).map((e) => e.order);
+    const exitsEver = new Map(
+      [...journal, ...exits()].filter((o) => o.purpose === 'exit').map((o) => [o.clientOrderId, o]),
+    );
+    const inOrder = [...exitsEver.values()].sort((x, y) => x.createdAt - y.createdAt);
+    expect(inOrder.map((o) => `${o.type}:${o.status}`)).to.deep.equal([
+      ...Array<string>(LIMIT_EXIT_TRIES).fill('limit:cancelled'),
+      'market:filled',
+    ]);
+    expect([...seen.values()].slice(0, LIMIT_EXIT_TRIES)).to.deep.equal(
+      Array<string>(LIMIT_EXIT_TRIES).fill('limit:cancelled'),
     );
   });
 
