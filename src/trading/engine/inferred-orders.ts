@@ -187,55 +187,47 @@ export class InferredOrderWatch {
     for (const o of unjudgedForADay) {
       // a day without a reading able to judge it: in doubt, the operator told (released unjudged, its stop-loss
       // could sell the owner's coins)
-      this.toldAt.set(o.clientOrderId, clock.now());
-      await manager.state.commitOrder({ ...o, inDoubtAt: clock.now() }, [
-        {
-          type: 'order.in_doubt',
-          summary:
-            `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the ` +
-            `exchange's lookups not finding it, and for a day no balance reading could tell whether it was carried ` +
-            `out (other orders of its coin kept changing it). Nothing is placed on ${o.symbol} (its stop-loss ` +
-            `included) until it is found or you settle it from the exchange's open orders and history: ` +
-            `/settle ${o.clientOrderId} none, or /settle ${o.clientOrderId} filled <amount> <average price>`,
-          data: {
-            symbol: o.symbol,
-            clientOrderId: o.clientOrderId,
-            side: o.side,
-            amount: o.amount,
-            purpose: o.purpose,
-          },
-        },
-      ]);
+      await this.markInDoubt(
+        o,
+        `for a day no balance reading could tell whether it was carried out (other orders of its coin kept ` +
+          `changing it)`,
+      );
     }
     for (const judged of carriedOut) {
       // as it is now: an earlier commit of this loop may have let a take-back run
       const o = manager.state.data.orders[judged.clientOrderId];
       if (!o || !endedByInference(o)) continue;
-      if (o.inDoubtAt !== undefined) {
-        await this.remind(o);
-        continue;
-      }
-      const { base } = splitSymbol(o.symbol);
-      this.toldAt.set(o.clientOrderId, clock.now());
-      await manager.state.commitOrder({ ...o, inDoubtAt: clock.now() }, [
-        {
-          type: 'order.in_doubt',
-          summary:
-            `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the ` +
-            `exchange's lookups not finding it, but the account's ${base} moved as if it was carried out. Nothing ` +
-            `is placed on ${o.symbol} (its stop-loss included) until the order is found (it is looked up again) or ` +
-            `you settle it from the exchange's open orders and history: /settle ${o.clientOrderId} none, or ` +
-            `/settle ${o.clientOrderId} filled <amount> <average price>`,
-          data: {
-            symbol: o.symbol,
-            clientOrderId: o.clientOrderId,
-            side: o.side,
-            amount: o.amount,
-            purpose: o.purpose,
-          },
-        },
-      ]);
+      if (o.inDoubtAt !== undefined) await this.remind(o);
+      else
+        await this.markInDoubt(
+          o,
+          `the account's ${splitSymbol(o.symbol).base} moved as if it was carried out`,
+        );
     }
+  }
+
+  /** Marks the order in doubt (`inDoubtAt`), committed with its `order.in_doubt` alert saying `why`. */
+  private async markInDoubt(o: LocalOrder, why: string): Promise<void> {
+    const now = this.opts.clock.now();
+    this.toldAt.set(o.clientOrderId, now);
+    await this.opts.manager.state.commitOrder({ ...o, inDoubtAt: now }, [
+      {
+        type: 'order.in_doubt',
+        summary:
+          `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the ` +
+          `exchange's lookups not finding it, and ${why}. Nothing is placed on ${o.symbol} (its stop-loss ` +
+          `included) until the order is found (it is looked up again) or you settle it from the exchange's open ` +
+          `orders and history: /settle ${o.clientOrderId} none, or /settle ${o.clientOrderId} filled <amount> ` +
+          `<average price>`,
+        data: {
+          symbol: o.symbol,
+          clientOrderId: o.clientOrderId,
+          side: o.side,
+          amount: o.amount,
+          purpose: o.purpose,
+        },
+      },
+    ]);
   }
 
   /**
