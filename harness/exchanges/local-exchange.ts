@@ -1,6 +1,6 @@
 /**
  * What the live tests need of a local exchange built from an exchange's public API documentation, whatever the
- * exchange: one suite (test/trading/engine/live-exchanges.test.ts) proves every verified exchange with the same
+ * exchange: one suite (test/trading/engine/live-exchanges.suite.ts) proves every verified exchange with the same
  * tests. Each local exchange speaks its own exchange's REST API to real ccxt and turns the semantic faults below
  * into that exchange's documented answers (Binance -1013 "Filter failure: NOTIONAL", Bybit retCode 170140…).
  */

@@ -4,7 +4,7 @@
  * later trade stamped before an earlier one (the matching engine's clock stepped back) — are applied in trade-id
  * order, which Binance documents as growing with its trades, never by their times alone. Bybit
  * (harness/exchanges/fake-bybit.ts, `execIdJump`): its execIds are digits in no documented order, so fills are applied
- * by execTime, never by execId. Real clock, as live-exchanges.test.ts (see there why).
+ * by execTime, never by execId. Real clock, as live-exchanges.suite.ts (see there why).
  */
 import { expect } from 'chai';
 import type { Signal } from '../../../src/trading/strategy/strategy';

@@ -3,7 +3,7 @@
  * against the Binance double (harness/exchanges/fake-binance.ts), which takes the fees of every pair from the
  * account's BNB when it holds enough ("pay fees with BNB": commissionAsset BNB in the order's fills and myTrades).
  * The bot holds a BNB/USDT position and trades BTC/USDT paying BNB fees; the owner has no spare BNB, so those fees
- * come out of the bot's BNB. Real clock, as live-exchanges.test.ts (see there why).
+ * come out of the bot's BNB. Real clock, as live-exchanges.suite.ts (see there why).
  */
 import { expect } from 'chai';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';

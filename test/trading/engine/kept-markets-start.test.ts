@@ -6,7 +6,7 @@
  * waited out and alerted once, nothing recovered, sized or placed before it; changed markets are the fresh ones: a
  * delisted symbol is missing from what the start checks, a changed step sizes the entry).
  *
- * Real clock, as in live-exchanges.test.ts: real ccxt signs with its own Date.now() against a real local server.
+ * Real clock, as in live-exchanges.suite.ts: real ccxt signs with its own Date.now() against a real local server.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';

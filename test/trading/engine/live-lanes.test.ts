@@ -2,7 +2,7 @@
  * Hung order lookups, through real ccxt against the local Binance: one symbol's never hold another symbol's
  * stop-loss (review s23, finding 1: the next tick skips the busy symbol instead of waiting for it), and a lookup is
  * given up at its deadline (the read deadline), so it holds neither its own symbol's stop-loss nor close-all for all
- * of ccxt's timeout and retries. Real clock, as in live-exchanges.test.ts: real ccxt timeouts and a real HTTP server
+ * of ccxt's timeout and retries. Real clock, as in live-exchanges.suite.ts: real ccxt timeouts and a real HTTP server
  * are what make the lookups hang.
  */
 import { expect } from 'chai';

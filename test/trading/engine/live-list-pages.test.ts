@@ -4,7 +4,7 @@
  * more fills than one page of the trade list, an own open order behind a page of the owner's manual orders, an own
  * finished order behind a page of newer ones: each was lost when a list was read as one page.
  *
- * Real clock, as in live-exchanges.test.ts: real ccxt signs with Date.now() and the doubles check it.
+ * Real clock, as in live-exchanges.suite.ts: real ccxt signs with Date.now() and the doubles check it.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';

@@ -3,7 +3,7 @@
  * ccxt against the Bybit double (harness/exchanges/fake-bybit.ts). Bybit's execIds are not numbers, so a symbol's
  * fills replay in time order, and every fill carries Bybit's time: a write-off stamped on the host clock came after
  * the stop-loss and the re-entry that followed it, and the new position's entry price mixed in the old one's.
- * Real clock, as live-exchanges.test.ts (see there why).
+ * Real clock, as live-exchanges.suite.ts (see there why).
  */
 import { expect } from 'chai';
 import { systemClock } from '../../../src/shared/clock';

@@ -15,7 +15,6 @@
  * runs on real time.
  */
 import { expect } from 'chai';
-import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
 import type { Signal } from '../../../src/trading/strategy/strategy';
@@ -29,7 +28,8 @@ const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 /** The owner's own BTC, held before the bot started. */
 const OWNERS_BTC = 1;
 
-function inferredOrderSuite(kit: ExchangeKit): void {
+/** The suite for one exchange: each has its own test file (inferred-order-live-<id>.test.ts). */
+export function inferredOrderSuite(kit: ExchangeKit): void {
   const id = (n: number): string =>
     clientOrderIdFor('bot', TEST_INSTALL_ID, n, kit.profile.clientOrderId.separator);
 
@@ -278,5 +278,3 @@ function inferredOrderSuite(kit: ExchangeKit): void {
     });
   });
 }
-
-for (const kit of EXCHANGE_KITS) inferredOrderSuite(kit);

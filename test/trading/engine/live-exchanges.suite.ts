@@ -9,6 +9,7 @@
  * with its own Date.now() and the exchange double checks it against its recvWindow, ccxt's rate limiter and
  * timeouts, and the double's lookup lag, match interval and delayed answers all run on real time in a real HTTP
  * server. What these tests prove is the engine among those real concurrent parts, so they tick and wait for real.
+ * One test file per exchange runs it (live-exchanges-binance/bybit/okx.test.ts).
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -20,7 +21,6 @@ import { floorToStep, largestOrderAmount } from '../../../src/trading/exchange/p
 import type { Candle } from '../../../src/trading/exchange/exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
-import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
 import type {
@@ -38,9 +38,8 @@ const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
 const MARKET_ENTRY = { symbol: BTC, side: 'buy', type: 'market', purpose: 'entry' } as const;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-for (const kit of EXCHANGE_KITS) liveSuite(kit);
-
-function liveSuite(kit: ExchangeKit): void {
+/** The suite for one exchange: each has its own test file (live-exchanges-<id>.test.ts), so mocha's two workers share them. */
+export function liveSuite(kit: ExchangeKit): void {
   /** The n-th clientOrderId the engine sends on this exchange (no separator where only letters and digits go). */
   const id = (n: number): string =>
     clientOrderIdFor('bot', TEST_INSTALL_ID, n, kit.profile.clientOrderId.separator);

@@ -1,0 +1,4 @@
+import { binanceKit } from '../../../harness/exchanges/exchange-kits';
+import { inferredOrderSuite } from './inferred-order-live.suite';
+
+inferredOrderSuite(binanceKit);

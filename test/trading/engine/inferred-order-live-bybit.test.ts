@@ -1,0 +1,4 @@
+import { bybitKit } from '../../../harness/exchanges/exchange-kits';
+import { inferredOrderSuite } from './inferred-order-live.suite';
+
+inferredOrderSuite(bybitKit);

@@ -1,0 +1,4 @@
+import { binanceKit } from '../../../harness/exchanges/exchange-kits';
+import { liveSuite } from './live-exchanges.suite';
+
+liveSuite(binanceKit);

@@ -1,0 +1,4 @@
+import { okxKit } from '../../../harness/exchanges/exchange-kits';
+import { liveSuite } from './live-exchanges.suite';
+
+liveSuite(okxKit);
