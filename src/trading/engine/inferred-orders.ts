@@ -80,7 +80,8 @@ export class InferredOrderWatch {
    * The symbol's orders that ended on our inference and may have been carried out (held-balance.ts
    * `inferredOrderCoins`: the balance says so, or no reading since the verdict): the symbol's orders wait — a sell
    * sent again would sell the owner's coins, a buy would spend the stake twice — until the order is found
-   * (never-placed-recheck.ts, for 24 h) or a reading shows it was not. Null when none holds it.
+   * (never-placed-recheck.ts), a reading shows it was not (never once it is in doubt), or the operator settles it.
+   * Null when none holds it.
    */
   inferredOrderHold(symbol: string): InferredOrderHold | null {
     const { carriedOut, waiting } = this.judgeInferred(symbol);
