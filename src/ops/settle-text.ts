@@ -81,11 +81,17 @@ export function formatInDoubtOrders(orders: readonly InDoubtOrderView[], m: Mark
   if (orders.length === 0) return 'No order is in question: nothing to settle.';
   const lines = [m.b(`Orders in question (${orders.length})`)];
   for (const o of orders) {
-    const ended = o.ended === 'never-placed' ? 'declared never placed' : 'settled as gone from the exchange';
+    const ended = {
+      'never-placed': 'declared never placed',
+      'settled-absent': 'settled as gone from the exchange',
+      unknown: 'outcome unknown (its create had no answer) since',
+    }[o.ended];
     lines.push(
       `• ${m.code(o.clientOrderId)} ${m.esc(`${o.symbol} ${o.side} ${o.amount} (${o.purpose}), ${o.filled} booked`)}` +
         ` — ${m.esc(ended)} ${m.esc(new Date(o.endedAt).toISOString().slice(0, 16).replace('T', ' '))} UTC` +
-        (o.inDoubtAt !== undefined ? '; the balance moved as if it was carried out' : ''),
+        (o.inDoubtAt !== undefined && o.ended !== 'unknown'
+          ? '; the balance moved as if it was carried out'
+          : ''),
     );
     if (o.holding) lines.push(`  ${m.esc(`holds ${o.symbol}: ${o.holding}`)}`);
   }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { parseSettleArgs } from '../../src/ops/settle-text';
+import { plainMarkup } from '../../src/ops/render';
+import { formatInDoubtOrders, parseSettleArgs } from '../../src/ops/settle-text';
 
 describe("the operator's /settle arguments (parseSettleArgs)", () => {
   it('reads "<id> none" and "<id> filled <amount> <average price>"', () => {
@@ -46,5 +47,34 @@ describe("the operator's /settle arguments (parseSettleArgs)", () => {
       expect(parsed.ok, args.join(' ')).to.equal(false);
       expect(!parsed.ok && parsed.problem).to.include(says);
     }
+  });
+
+  it('lists an unknown order in doubt as "outcome unknown", not as one the balance showed carried out', () => {
+    const at = Date.UTC(2026, 11, 4, 6, 30);
+    const text = formatInDoubtOrders(
+      [
+        {
+          clientOrderId: 'bot-a1-7',
+          symbol: 'BTC/USDT',
+          side: 'sell',
+          type: 'market',
+          amount: 0.5,
+          filled: 0,
+          status: 'unknown',
+          purpose: 'stop-loss',
+          createdAt: at - 1_000,
+          updatedAt: at,
+          endedAt: at,
+          ended: 'unknown',
+          inDoubtAt: at,
+          holding: 'its create had no answer (trades not all read): /settle',
+        },
+      ],
+      plainMarkup,
+      '/settle',
+    );
+    expect(text).to.include('outcome unknown (its create had no answer) since 2026-12-04 06:30 UTC');
+    expect(text).to.not.include('the balance moved');
+    expect(text).to.include('holds BTC/USDT: its create had no answer');
   });
 });

@@ -333,7 +333,7 @@ export const configSchema = z.strictObject({
        * `order.conflict` (the exchange contradicts a finished order); `riskTriggered` also `order.taken_back` (an
        * order declared never placed exists after all: a position appears), `order.settled_absent` (an order the
        * exchange no longer shows, settled from its fills), `order.in_doubt` (such an order the balance shows carried
-       * out: its symbol held until it is found or settled), `order.operator_settled` (/settle recorded), `exit.held` (a stop-loss held by a
+       * out, or an unknown one the exchange's reads cannot decide: its symbol held until it is found or settled), `order.operator_settled` (/settle recorded), `exit.held` (a stop-loss held by a
        * halt), `position.shortfall` (the account holds less of a position's coin than the bot's fills say) and
        * pauses/resumes.
        */

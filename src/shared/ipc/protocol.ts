@@ -50,11 +50,17 @@ export interface OrderView extends OrderSpec {
  * looked up again, and holding its symbol while the account's balance may show it carried out. /settle lists them.
  */
 export interface InDoubtOrderView extends OrderView {
-  /** When the bot ended it (its verdict). */
+  /** When the bot ended it (its verdict); an `unknown` one: when it went in doubt. */
   endedAt: number;
-  /** How it ended: declared never placed, or settled as absent from its fills. */
-  ended: 'never-placed' | 'settled-absent';
-  /** When a balance reading showed it carried out after all (the `order.in_doubt` alert); absent: not shown so. */
+  /**
+   * How it ended: declared never placed, or settled as absent from its fills; `unknown`: it has not — its create had
+   * no answer, its lookups miss and the exchange's other reads cannot rule it out.
+   */
+  ended: 'never-placed' | 'settled-absent' | 'unknown';
+  /**
+   * When it went in doubt (the `order.in_doubt` alert): a balance reading showed it carried out after all, or (an
+   * `unknown` one) the exchange's reads could not decide it; absent: not in doubt.
+   */
   inDoubtAt?: number;
   /** Why its symbol is held now; absent: it holds nothing (the balance shows it was not carried out). */
   holding?: string;

@@ -58,7 +58,7 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   },
   'order.in_doubt': {
     icon: '⚠️',
-    title: 'Order not found, but the account moved as if it was carried out: symbol held',
+    title: 'Order in doubt: its symbol held until it is found or settled (/settle)',
     priority: 'high',
   },
   'order.operator_settled': {

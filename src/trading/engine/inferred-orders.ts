@@ -20,7 +20,7 @@ import { inferredOrderCoins, ownerHolding } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import type { OrderManager } from './order-manager';
 import { orderView, type LocalOrder } from './order-state';
-import { readable } from './order-events';
+import { inDoubtEvent, readable } from './order-events';
 import { splitSymbol, type PositionBook } from './pnl';
 
 /** How often the operator is told again of an order still in doubt. */
@@ -51,8 +51,6 @@ export class InferredOrderWatch {
     sentAt: number;
     positions: readonly PositionBook[];
   };
-  /** When the operator was last told of each order in doubt (the alert, then the daily reminders). */
-  private readonly toldAt = new Map<string, number>();
 
   constructor(private readonly opts: InferredOrderWatchOptions) {}
 
@@ -68,7 +66,8 @@ export class InferredOrderWatch {
   ): Promise<void> | undefined {
     this.reading = { balance, sentAt, positions: Object.values(positions) };
     this.measureOwner(balance, Object.values(positions), sentAt);
-    return this.inferredOrders(this.opts.clock.now()).length > 0 ? this.tellCarriedOut() : undefined;
+    const inQuestion = this.inferredOrders(this.opts.clock.now()).length + this.unknownInDoubt().length;
+    return inQuestion > 0 ? this.tellCarriedOut() : undefined;
   }
 
   /** What the owner held of `symbol`'s base beside the bot's positions, as last measured; undefined: never. */
@@ -106,9 +105,12 @@ export class InferredOrderWatch {
     return null;
   }
 
-  /** The orders in question, each with what it holds (/settle lists them: the operator may settle each). */
+  /**
+   * The orders in question, each with what it holds (/settle lists them: the operator may settle each): those ended on
+   * our inference, and the unknown ones in doubt (`unknownInDoubt`).
+   */
   inQuestion(): InDoubtOrderView[] {
-    return this.inferredOrders(this.opts.clock.now()).map((o) => {
+    const inferred = this.inferredOrders(this.opts.clock.now()).map((o): InDoubtOrderView => {
       const hold = this.inferredOrderHold(o.symbol);
       return {
         ...orderView(o),
@@ -118,6 +120,27 @@ export class InferredOrderWatch {
         holding: hold?.orders.includes(o.clientOrderId) ? hold.reason : undefined,
       };
     });
+    const unknown = this.unknownInDoubt().map((o): InDoubtOrderView => ({
+      ...orderView(o),
+      endedAt: o.inDoubtAt!,
+      ended: 'unknown',
+      inDoubtAt: o.inDoubtAt,
+      holding:
+        `its create had no answer, its lookups miss and the exchange's other reads cannot rule it out` +
+        (o.error ? ` (${o.error})` : '') +
+        `: nothing is placed until it is found or the operator settles it (/settle)`,
+    }));
+    return [...inferred, ...unknown];
+  }
+
+  /**
+   * Unknown orders in doubt (OrderManager.resolveUnknown: the exchange's reads cannot decide them): they hold their
+   * symbol as unknown, the operator is reminded of them daily like the others in doubt.
+   */
+  private unknownInDoubt(): LocalOrder[] {
+    return this.opts.manager.hotOrders(
+      (o) => (o.status === 'unknown' || o.status === 'intent') && o.inDoubtAt !== undefined,
+    );
   }
 
   /**
@@ -194,11 +217,13 @@ export class InferredOrderWatch {
           `changing it)`,
       );
     }
+    // the unknown ones in doubt were told when they went so (OrderManager.resolveUnknown): reminded alike
+    for (const o of this.unknownInDoubt()) await this.remind(o.clientOrderId);
     for (const judged of carriedOut) {
       // as it is now: an earlier commit of this loop may have let a take-back run
       const o = manager.state.data.orders[judged.clientOrderId];
       if (!o || !endedByInference(o)) continue;
-      if (o.inDoubtAt !== undefined) await this.remind(o);
+      if (o.inDoubtAt !== undefined) await this.remind(o.clientOrderId);
       else
         await this.markInDoubt(
           o,
@@ -210,44 +235,38 @@ export class InferredOrderWatch {
   /** Marks the order in doubt (`inDoubtAt`), committed with its `order.in_doubt` alert saying `why`. */
   private async markInDoubt(o: LocalOrder, why: string): Promise<void> {
     const now = this.opts.clock.now();
-    this.toldAt.set(o.clientOrderId, now);
-    await this.opts.manager.state.commitOrder({ ...o, inDoubtAt: now }, [
-      {
-        type: 'order.in_doubt',
-        summary:
-          `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ended with the ` +
-          `exchange's lookups not finding it, and ${why}. Nothing is placed on ${o.symbol} (its stop-loss ` +
-          `included) until the order is found (it is looked up again) or you settle it from the exchange's open ` +
-          `orders and history: /settle ${o.clientOrderId} none, or /settle ${o.clientOrderId} filled <amount> ` +
-          `<average price>`,
-        data: {
-          symbol: o.symbol,
-          clientOrderId: o.clientOrderId,
-          side: o.side,
-          amount: o.amount,
-          purpose: o.purpose,
-        },
-      },
+    await this.opts.manager.state.commitOrder({ ...o, inDoubtAt: now, inDoubtToldAt: now }, [
+      inDoubtEvent(o, `ended with the exchange's lookups not finding it, and ${why}`),
     ]);
   }
 
   /**
    * Tells the operator again, once a day, of an order still in doubt: its symbol places nothing, stop-loss included,
-   * for as long as it stays so, and the first alert may have gone unseen (muted, silent). Kept in memory: after a
-   * restart the day counts from when it went in doubt.
+   * for as long as it stays so, and the first alert may have gone unseen (muted, silent). When it was last told is
+   * committed with the reminder (`inDoubtToldAt`): a restart does not tell again before the day is over.
    */
-  private async remind(o: LocalOrder): Promise<void> {
+  private async remind(id: string): Promise<void> {
     const now = this.opts.clock.now();
-    const last = this.toldAt.get(o.clientOrderId) ?? o.inDoubtAt!;
-    if (now - last < IN_DOUBT_REMINDER_MS) return;
-    this.toldAt.set(o.clientOrderId, now);
-    await this.opts.manager.outbox.emit(
-      'order.in_doubt',
-      `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) is still in doubt since ` +
-        `${new Date(o.inDoubtAt!).toISOString().slice(0, 16).replace('T', ' ')} UTC: nothing is placed on ` +
-        `${o.symbol}, its stop-loss included, until it is found or you settle it (/settle lists it)`,
-      { symbol: o.symbol, clientOrderId: o.clientOrderId, side: o.side, amount: o.amount, reminder: true },
-    );
+    // as it is now: an earlier commit may have let a lookup answer for it
+    const o = this.opts.manager.state.data.orders[id];
+    if (o?.inDoubtAt === undefined) return;
+    if (now - (o.inDoubtToldAt ?? o.inDoubtAt) < IN_DOUBT_REMINDER_MS) return;
+    await this.opts.manager.state.commitOrder({ ...o, inDoubtToldAt: now }, [
+      {
+        type: 'order.in_doubt',
+        summary:
+          `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) is still in doubt since ` +
+          `${new Date(o.inDoubtAt).toISOString().slice(0, 16).replace('T', ' ')} UTC: nothing is placed on ` +
+          `${o.symbol}, its stop-loss included, until it is found or you settle it (/settle lists it)`,
+        data: {
+          symbol: o.symbol,
+          clientOrderId: o.clientOrderId,
+          side: o.side,
+          amount: o.amount,
+          reminder: true,
+        },
+      },
+    ]);
   }
 
   /** Orders of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */

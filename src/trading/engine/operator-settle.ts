@@ -1,10 +1,14 @@
 /**
- * The operator's word on an order that ended on our inference (never-placed-recheck.ts `endedByInference`: declared
- * never placed, or settled as absent) — /settle. Such an order holds its symbol while the balance shows it may have
- * been carried out (inferred-orders.ts); when the exchange's lookups never find it, only the operator, reading the
- * exchange's order history, can end the question:
+ * The operator's word on an order whose fate the bot cannot tell — /settle:
+ * - one that ended on our inference (never-placed-recheck.ts `endedByInference`: declared never placed, or settled as
+ *   absent), which holds its symbol while the balance shows it may have been carried out (inferred-orders.ts);
+ * - one `unknown` (its create unanswered) in doubt: its lookups missed over the not-found window and the exchange's
+ *   other reads cannot rule it out (unknown-order-evidence.ts `unexplained`), which holds its symbol as unknown.
+ * When the exchange's lookups never find it, only the operator, reading the exchange's order history, can end the
+ * question:
  *
- * - `not-carried-out`: the exchange did nothing beyond the fills booked. The order keeps its status and fills.
+ * - `not-carried-out`: the exchange did nothing beyond the fills booked. The order keeps its status and fills; an
+ *   unknown one ends `rejected` (never placed).
  * - `carried-out` with the amount the history shows executed and its average price: the part beyond the booked fills
  *   is booked as one fill of the order (`OPERATOR_TRADE_ID_PREFIX`), placed after the symbol's last fill like a
  *   write-off (held-balance.ts `writeOffPlace`); the order ends `filled` (all of it) or `cancelled` (part of it).
@@ -56,13 +60,20 @@ export function settleByOperator(
   if (order.operatorSettled) {
     return refuse(`order ${id} was already settled by the operator (${order.operatorSettled.outcome})`);
   }
-  if (!endedByInference(order)) {
+  const unknown = order.status === 'unknown' || order.status === 'intent';
+  if (unknown && order.inDoubtAt === undefined) {
+    return refuse(
+      `order ${id}'s outcome is still being looked up (its create had no answer): nothing to settle unless it ` +
+        `goes in doubt (an alert says so)`,
+    );
+  }
+  if (!unknown && !endedByInference(order)) {
     return refuse(
       `order ${id} (${order.status}) did not end on the bot's inference: the exchange's own answer stands, ` +
         `nothing to settle`,
     );
   }
-  if (!stillRechecked(order, { horizonMs: RECHECK_HORIZON_MS }, ctx.now)) {
+  if (!unknown && !stillRechecked(order, { horizonMs: RECHECK_HORIZON_MS }, ctx.now)) {
     return refuse(
       `order ${id} is no longer in question (it ended on the bot's inference over a day ago and no balance ` +
         `reading showed it carried out): nothing to settle`,
@@ -75,7 +86,15 @@ export function settleByOperator(
     }
     return {
       ok: true,
-      order: { ...order, inDoubtAt: undefined, operatorSettled, error: undefined, updatedAt: ctx.now },
+      order: {
+        ...order,
+        // an unknown order not carried out was never placed (declaredNeverPlaced, settled: looked up for a day)
+        ...(unknown ? { status: 'rejected' as const } : {}),
+        inDoubtAt: undefined,
+        operatorSettled,
+        error: unknown ? 'never placed: settled by the operator' : undefined,
+        updatedAt: ctx.now,
+      },
     };
   }
   const { executed, averagePrice } = req;
@@ -225,14 +244,29 @@ export async function settleOrder(
     : { at: exchangeNow, afterTradeId: undefined };
   const decision = settleByOperator(order, req, { now, place });
   if (!decision.ok || !order) return decision;
+  const unknown = order.status === 'unknown' || order.status === 'intent';
+  if (unknown && manager.isCreatePending(order.clientOrderId)) {
+    return refuse(
+      `order ${order.clientOrderId}'s create is still on its way to the exchange: its answer decides, try later`,
+    );
+  }
   // the exchange is asked once more first: its answer beats the operator's reading (an order still open is in no
   // order history; a lookup that lagged may answer now)
   const remote = await manager.findOnExchange(order.clientOrderId);
   if (remote) {
-    const after = await manager.takeBack(order.clientOrderId, remote);
+    // an unknown order found is simply answered for; one that ended on our inference is taken back
+    const after = unknown
+      ? await manager.applyRemote(order.clientOrderId, remote).then(() => manager.order(order.clientOrderId)!)
+      : await manager.takeBack(order.clientOrderId, remote);
     return refuse(
       `the exchange shows order ${order.clientOrderId} now (${after.status}, ${readable(after.filled)} filled): ` +
-        `taken back from its answer instead, nothing settled`,
+        `${unknown ? 'its answer applied' : 'taken back from its answer'} instead, nothing settled`,
+    );
+  }
+  // read again: the order may have changed during the lookup (a late create answer)
+  if (manager.order(order.clientOrderId) !== order) {
+    return refuse(
+      `order ${order.clientOrderId} changed while the exchange was asked: list it again (/settle)`,
     );
   }
   const positions = {

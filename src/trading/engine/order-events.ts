@@ -105,6 +105,31 @@ export function settledAbsentEvent(after: LocalOrder, from: LocalOrder['status']
   };
 }
 
+/**
+ * An order whose fate the bot cannot tell — ended on our inference and the balance moved as if it was carried out
+ * (inferred-orders.ts), or with an unknown outcome the exchange's reads cannot decide (OrderManager.resolveUnknown) —
+ * is in doubt: its symbol places nothing, stop-loss included, until it is found or the operator settles it (/settle).
+ * `what` says how it came to be in doubt; `extra` goes into the event's data.
+ */
+export function inDoubtEvent(o: LocalOrder, what: string, extra: Record<string, unknown> = {}): EventDraft {
+  return {
+    type: 'order.in_doubt',
+    summary:
+      `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ${what}. Nothing is placed ` +
+      `on ${o.symbol} (its stop-loss included) until the order is found (it is looked up again) or you settle it ` +
+      `from the exchange's open orders and history: /settle ${o.clientOrderId} none, or /settle ${o.clientOrderId} ` +
+      `filled <amount> <average price>`,
+    data: {
+      symbol: o.symbol,
+      clientOrderId: o.clientOrderId,
+      side: o.side,
+      amount: o.amount,
+      purpose: o.purpose,
+      ...extra,
+    },
+  };
+}
+
 /** What an order's status-change event carries: the order as it is now, and the status it came from. */
 function orderChangeData(after: LocalOrder, from: LocalOrder['status']) {
   return {

@@ -45,6 +45,7 @@ import { ExchangeReads } from './exchange-reads';
 import { OnceLog } from './log-once';
 import {
   judgeUnknownOrderEvidence,
+  unknownInDoubtEvent,
   type UnknownOrderEvidence,
   type UnknownOrderFacts,
 } from './unknown-order-evidence';
@@ -530,8 +531,17 @@ export class OrderManager {
         return true;
       }
       if (evidence.kind === 'unexplained') {
+        // in doubt from the first such judgement (the operator told, /settle may settle it): its lookups missed over
+        // the whole window already, and what keeps it undecided (a trade read cut, the owner's own trades) may last
+        const told = latest.inDoubtAt !== undefined;
         await this.commitOrder(
-          transition(latest, 'unknown', now, { lookupMisses: verdict.lookupMisses, error: latest.error }),
+          transition(latest, 'unknown', now, {
+            lookupMisses: verdict.lookupMisses,
+            // what keeps it undecided, for /settle's list
+            error: evidence.reason,
+            ...(told ? {} : { inDoubtAt: now, inDoubtToldAt: now }),
+          }),
+          told ? [] : [unknownInDoubtEvent(latest, evidence.reason)],
         );
         this.onceLog.log(`unexplained:${clientOrderId}`, 'warn', 'Unknown order not declared never placed', {
           clientOrderId,

@@ -65,11 +65,20 @@ export interface LocalOrder extends OrderSpec {
    */
   ownerHeld?: number;
   /**
-   * When a balance reading first showed this order, ended on our inference, carried out after all (inferred-orders.ts,
-   * the `order.in_doubt` alert): it then stays in question — looked up, kept in the hot state, its symbol held — past
-   * the recheck horizon, until it is found, a later reading shows it was not carried out, or the operator settles it.
+   * When this order went in doubt (the `order.in_doubt` alert), which ends only when it is found or the operator settles
+   * it (/settle):
+   * - ended on our inference, a balance reading showed it carried out after all (inferred-orders.ts): it stays in
+   *   question — looked up, kept in the hot state, its symbol held — past the recheck horizon;
+   * - `unknown` (its create unanswered), its lookups missed over the not-found window and the exchange's other reads
+   *   cannot rule it out (OrderManager.resolveUnknown, unknown-order-evidence.ts `unexplained`): it stays unknown,
+   *   looked up each tick, its symbol held; leaving `unknown` (found, or declared never placed) ends it (`transition`).
    */
   inDoubtAt?: number;
+  /**
+   * When the operator was last told this order is in doubt (its alert, then a reminder once a day: inferred-orders.ts);
+   * kept in the state so a restart does not tell again before the day is over.
+   */
+  inDoubtToldAt?: number;
   /**
    * The operator's word on an order that ended on our inference (operator-settle.ts, /settle): `not-carried-out`, or
    * `carried-out` with what the exchange's history showed. It ends the hold; the order is still looked up for a day
@@ -186,7 +195,9 @@ export function transition(
       to,
     });
   }
-  return { ...order, ...patch, status: to, updatedAt: now };
+  // an unknown order in doubt is no longer once the exchange answers for it (or it is declared never placed)
+  const settled = order.status === 'unknown' && to !== 'unknown' && order.inDoubtAt !== undefined;
+  return { ...order, ...(settled ? { inDoubtAt: undefined } : {}), ...patch, status: to, updatedAt: now };
 }
 
 /**

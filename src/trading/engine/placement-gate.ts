@@ -81,12 +81,17 @@ export interface PlacementBlock {
 
 /** Null when an order for `purpose` may be placed on the symbol now, else the first rule that holds it. */
 export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): PlacementBlock | null {
-  const unknown = ids(f.pending.filter((o) => o.status === 'intent' || o.status === 'unknown'));
-  if (unknown.length > 0) {
+  const unknownOrders = f.pending.filter((o) => o.status === 'intent' || o.status === 'unknown');
+  if (unknownOrders.length > 0) {
+    const unknown = ids(unknownOrders);
+    // in doubt: the exchange's reads cannot decide it (OrderManager.resolveUnknown), the operator may (/settle)
+    const orSettled = unknownOrders.some((o) => o.inDoubtAt !== undefined)
+      ? ' or you settle it (/settle)'
+      : '';
     return {
       rule: 'unknown',
       orders: unknown,
-      reason: `outcome of order ${unknown.join(', ')} unknown: nothing is placed until the exchange answers for it`,
+      reason: `outcome of order ${unknown.join(', ')} unknown: nothing is placed until the exchange answers for it${orSettled}`,
     };
   }
   if (f.refusal !== null) return { rule: 'refused', reason: `no new orders: ${f.refusal}` };

@@ -85,6 +85,7 @@ export const localOrderSchema = z.looseObject({
   settledAbsent: z.boolean().optional(),
   ownerHeld: finite.optional(),
   inDoubtAt: epochMs.optional(),
+  inDoubtToldAt: epochMs.optional(),
   operatorSettled: z
     .looseObject({ at: epochMs, outcome: z.enum(['not-carried-out', 'carried-out']) })
     .optional(),

@@ -10,9 +10,12 @@
  *    order is looked up by its id — ours (its clientOrderId) → that answer is applied; another one (the owner's own
  *    order, or one of ours state has archived) → explained;
  * 3. never placed only when the trade read was complete and every such trade is explained; otherwise the order
- *    stays unknown (its symbol places nothing) and all of it is read again at its next lookup.
+ *    stays unknown (its symbol places nothing, stop-loss included) and all of it is read again at its next lookup —
+ *    and it is in doubt (`unknownInDoubtEvent`): what keeps it undecided may last (a send older than the exchange's
+ *    trade history, the owner's own trades on the symbol), so the operator is told and may settle it (/settle).
  */
 import type { ExchangeOrder, SymbolTrades } from '../exchange/exchange';
+import { inDoubtEvent, type EventDraft } from './order-events';
 import type { LocalOrder } from './order-state';
 
 /** The most orders of unexplained trades looked up by id at one judgement: beyond it the order stays unknown. */
@@ -75,4 +78,14 @@ export function judgeUnknownOrderEvidence(order: LocalOrder, facts: UnknownOrder
     }
   }
   return { kind: 'none' };
+}
+
+/** The `order.in_doubt` alert of an unknown order its lookups missed over the window and `reason` keeps undecided. */
+export function unknownInDoubtEvent(order: LocalOrder, reason: string): EventDraft {
+  return inDoubtEvent(
+    order,
+    `had no answer to its create, and the exchange's lookups do not find it, but its other reads cannot rule it ` +
+      `out: ${reason}`,
+    { unknown: true, reason },
+  );
 }

@@ -55,7 +55,7 @@ function world(
   ownerHoldings: Record<string, number> = {},
 ) {
   const byId = (): Record<string, PositionBook> => Object.fromEntries(positions.map((p) => [p.symbol, p]));
-  const events: Array<{ type: string; summary: string }> = [];
+  const events: Array<{ type: string; summary: string; data?: Record<string, unknown> }> = [];
   const data = {
     announcedShortfalls: {},
     ownerHoldings,
@@ -76,18 +76,15 @@ function world(
     state: {
       data,
       // as the real gateway: the order and its events in one commit
-      commitOrder: async (o: LocalOrder, drafts: Array<{ type: string; summary: string }> = []) => {
+      commitOrder: async (
+        o: LocalOrder,
+        drafts: Array<{ type: string; summary: string; data?: Record<string, unknown> }> = [],
+      ) => {
         data.orders[o.clientOrderId] = o;
-        events.push(...drafts.map(({ type, summary }) => ({ type, summary })));
+        events.push(...drafts.map(({ type, summary, data: d }) => ({ type, summary, data: d })));
       },
       change(mutate: (d: unknown) => void) {
         mutate(data);
-      },
-    },
-    outbox: {
-      emit: async (type: string, summary: string) => {
-        events.push({ type, summary });
-        return true;
       },
     },
   } as unknown as OrderManager;
@@ -276,6 +273,49 @@ describe('an order the balance showed carried out: in doubt until found, shown o
     await watch.observe(btc(1.0), undefined, clock.now());
     expect(events.map((e) => e.type)).to.deep.equal(['order.in_doubt', 'order.in_doubt']);
     expect(events[1]!.summary).to.include('still in doubt since').and.include('/settle');
+  });
+
+  it('a restart within the day does not tell again: when it was last told is in the state', async () => {
+    const clock = new FakeClock(verdict + 1_000);
+    const first = world(clock, [sell()], [pos(BTC, 0.5)]);
+    await first.watch.observe(btc(1.0), undefined, clock.now());
+    clock.time = verdict + 25 * HOUR;
+    await first.watch.observe(btc(1.0), undefined, clock.now());
+    expect(first.events.map((e) => e.type)).to.deep.equal(['order.in_doubt', 'order.in_doubt']);
+    // restarted 2 h after the reminder (before: the reminder came again at every restart after the first day)
+    clock.time = verdict + 27 * HOUR;
+    const restarted = world(clock, Object.values(first.data.orders), [pos(BTC, 0.5)], { BTC: 1 });
+    await restarted.watch.observe(btc(1.0), undefined, clock.now());
+    expect(restarted.events, 'not told again within the day').to.deep.equal([]);
+    clock.time = verdict + 49 * HOUR + 1_000;
+    await restarted.watch.observe(btc(1.0), undefined, clock.now());
+    expect(restarted.events.map((e) => e.type)).to.deep.equal(['order.in_doubt']);
+  });
+
+  it('reminds of an unknown order in doubt (its reads cannot decide it) daily, and lists it for /settle', async () => {
+    const clock = new FakeClock(verdict + 1_000);
+    const unknown = order({
+      clientOrderId: 'bot-unk',
+      symbol: BTC,
+      side: 'sell',
+      amount: 0.5,
+      status: 'unknown',
+      inDoubtAt: verdict,
+      inDoubtToldAt: verdict,
+      error: "BTC/USDT's trades since the send are not all read",
+    });
+    const { watch, events } = world(clock, [unknown], [pos(BTC, 0.5)]);
+    await watch.observe(btc(1.5), undefined, clock.now());
+    expect(events, 'told when it went in doubt').to.deep.equal([]);
+    const listed = watch.inQuestion();
+    expect(listed.map((o) => [o.clientOrderId, o.ended, o.endedAt])).to.deep.equal([
+      ['bot-unk', 'unknown', verdict],
+    ]);
+    expect(listed[0]!.holding).to.include('not all read').and.include('/settle');
+    clock.time = verdict + 25 * HOUR;
+    await watch.observe(btc(1.5), undefined, clock.now());
+    expect(events.map((e) => e.type)).to.deep.equal(['order.in_doubt']);
+    expect(events[0]!.data).to.include({ clientOrderId: 'bot-unk', reminder: true });
   });
 
   it("is not taken for carried out while another symbol's order in the coin is in flight (its fill could be it)", async () => {

@@ -276,5 +276,49 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       // the quote the round trip cost, less the cost of the dust its fees left (still held, not realized)
       expect(book.realizedPnl).to.be.closeTo(fake!.balance('USDT') - 10_000 + book.costBasis, 0.01);
     });
+
+    it('an unknown stop-loss its reads cannot decide (the owner selling by hand meanwhile): in doubt, held, settled by the operator, sold once', async () => {
+      const { engine } = await boughtThenDropped();
+      // the stop-loss's create is cut before the exchange takes it: its outcome unknown, its lookups miss
+      fake!.fault('createOrder', { kind: 'reset' });
+      await tickUntil(engine, () => engine.manager.order(id(2))?.status === 'unknown', 20);
+      // meanwhile the owner sells 0.01 BTC of their own six times from the exchange's web site: trades of orders the
+      // bot does not know, too many to look each up — any could be the stop-loss
+      for (let n = 1; n <= 6; n++) {
+        await engine.exchange.createOrder({
+          clientOrderId: `web${n}`,
+          symbol: BTC,
+          side: 'sell',
+          type: 'market',
+          amount: 0.01,
+        });
+      }
+      await tickUntil(engine, () => engine.eventTypes().includes('order.in_doubt'), 100);
+      const alert = engine.events.find((e) => e.type === 'order.in_doubt')!;
+      expect(alert.summary).to.include(`/settle ${id(2)} none`);
+      for (let i = 0; i < 3; i++) await engine.loop.tick();
+      expect(engine.manager.order(id(2))!.status).to.equal('unknown');
+      expect(engine.manager.order(id(3)), 'nothing else placed while it is in doubt').to.equal(undefined);
+      const listed = engine.loop.inDoubtOrders();
+      expect(listed.map((o) => [o.clientOrderId, o.ended])).to.deep.equal([[id(2), 'unknown']]);
+      // the operator finds no such order in the exchange's history: never placed
+      const settled = await engine.loop.settleOrder({ clientOrderId: id(2), outcome: 'not-carried-out' });
+      expect(settled.ok).to.equal(true);
+      expect(engine.manager.order(id(2))!.status).to.equal('rejected');
+      // the stop-loss sells the bot's position, once, and none of the owner's coins
+      await tickUntil(engine, () => !engine.manager.openPositions().some((p) => p.symbol === BTC), 200);
+      const bought = traded('buy');
+      const botSold = fake!
+        .trades(BTC)
+        .filter((t) => t.side === 'sell')
+        .reduce((sum, t) => sum + t.qty, 0);
+      expect(botSold - 0.06, 'the bot sold no more than it bought').to.be.at.most(bought + 1e-12);
+      expect(fake!.balance('BTC'), "the owner's coins less what they sold by hand").to.be.closeTo(
+        OWNERS_BTC - 0.06 + (engine.manager.positions()[BTC]?.amount ?? 0),
+        1e-9,
+      );
+      const sells = engine.manager.hotOrders((o) => o.side === 'sell' && o.purpose === 'stop-loss');
+      expect(sells.map((o) => o.clientOrderId)).to.deep.equal([id(2), id(3)]);
+    });
   });
 }

@@ -129,4 +129,94 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     await h!.manager.recheckNeverPlaced('all');
     expect(h!.manager.order(ID)!.inDoubtAt).to.equal(undefined);
   });
+
+  describe("an unknown order the exchange's reads cannot decide: in doubt, the operator settles it", () => {
+    /** The buy taken, its answer lost, its lookups missing and the symbol's trade read cut: unknown, in doubt. */
+    async function unknownInDoubt(): Promise<{ filled: number; average: number }> {
+      hidden.on = true;
+      h = await EngineHarness.open({
+        config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
+        wrapExchange: (paper) => {
+          const taken = takenThenHidden(paper);
+          return withOverrides(taken, {
+            // a send older than the exchange's trade windows, say: the read says it is not complete
+            fetchSymbolTrades: async (symbol, since) => ({
+              ...(await paper.fetchSymbolTrades(symbol, since)),
+              complete: !hidden.on,
+            }),
+          });
+        },
+      });
+      h.manager.startAccepting();
+      await h.manager.place(MARKET_BUY);
+      const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
+      expect(!d.ok && d.refusal, 'not in doubt before its lookups missed over the window').to.include(
+        'still being looked up',
+      );
+      await h.fakeClock().advance(350, 350);
+      for (let i = 0; i < 5; i++) await h.manager.refresh(ID);
+      const order = h.manager.order(ID)!;
+      expect(order.status).to.equal('unknown');
+      expect(order.inDoubtAt).to.be.a('number');
+      const told = h.events.filter((e) => e.type === 'order.in_doubt');
+      expect(told, 'told once').to.have.length(1);
+      expect(told[0]!.summary).to.include(`/settle ${ID} none`).and.include('not all read');
+      expect(told[0]!.data).to.include({ clientOrderId: ID, unknown: true });
+      const trades = (await h.paper.fetchSymbolTrades('BTC/USDT', 0)).trades;
+      const filled = trades.reduce((sum, t) => sum + t.amount, 0);
+      const average = trades.reduce((sum, t) => sum + t.amount * t.price, 0) / filled;
+      return { filled, average };
+    }
+
+    it("settled not carried out: never placed, the symbol free; found within the day: taken back, the position the exchange's", async () => {
+      const { filled } = await unknownInDoubt();
+      const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
+      expect(d.ok).to.equal(true);
+      expect(h!.manager.order(ID)).to.include({ status: 'rejected', inDoubtAt: undefined });
+      expect(h!.manager.order(ID)!.operatorSettled?.outcome).to.equal('not-carried-out');
+      expect(h!.manager.pendingOrders('BTC/USDT'), 'the symbol no longer held').to.deep.equal([]);
+      expect(h!.eventTypes()).to.include('order.operator_settled');
+      // the operator was wrong: the exchange shows it within the day
+      hidden.on = false;
+      expect((await h!.manager.recheckNeverPlaced('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
+      expect(h!.manager.order(ID)).to.include({ status: 'filled' });
+      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+    });
+
+    it("settled carried out: the history's amount and price booked, its symbol free", async () => {
+      const { filled, average } = await unknownInDoubt();
+      const d = await settle({
+        clientOrderId: ID,
+        outcome: 'carried-out',
+        executed: filled,
+        averagePrice: average,
+      });
+      expect(d.ok).to.equal(true);
+      expect(h!.manager.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
+      const book = h!.manager.positions()['BTC/USDT'];
+      expect(book.amount).to.be.closeTo(filled, 1e-12);
+      expect(book.costBasis / book.amount).to.be.closeTo(average, average * 1e-9);
+      expect(h!.manager.pendingOrders('BTC/USDT')).to.deep.equal([]);
+    });
+
+    it('found at the settle (asked once more): its answer applied, nothing settled, in doubt no more', async () => {
+      const { filled } = await unknownInDoubt();
+      hidden.on = false;
+      const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
+      expect(!d.ok && d.refusal).to.include('its answer applied instead');
+      const order = h!.manager.order(ID)!;
+      expect(order).to.include({ status: 'filled', inDoubtAt: undefined });
+      expect(order.operatorSettled).to.equal(undefined);
+      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h!.eventTypes()).to.not.include('order.taken_back');
+    });
+
+    it('found by its own lookup later: in doubt no more, no settle needed', async () => {
+      await unknownInDoubt();
+      hidden.on = false;
+      await h!.manager.refresh(ID);
+      expect(h!.manager.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
+      expect(h!.manager.pendingOrders('BTC/USDT')).to.deep.equal([]);
+    });
+  });
 });

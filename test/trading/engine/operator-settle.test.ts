@@ -97,6 +97,23 @@ describe('the operator settles an order that ended on our inference (settleByOpe
     ).to.equal(true);
   });
 
+  it('an unknown order: refused while it is still looked up; in doubt, settled none it ends never placed, looked up for a day', () => {
+    const none: SettleRequest = { clientOrderId: 'bot-sl', outcome: 'not-carried-out' };
+    const lookedUp = inDoubt({ status: 'unknown', inDoubtAt: undefined });
+    const early = settleByOperator(lookedUp, none, ctx);
+    expect(!early.ok && early.refusal).to.include('still being looked up');
+    const d = settleByOperator(inDoubt({ status: 'unknown', error: 'trades not all read' }), none, ctx);
+    expect(d.ok).to.equal(true);
+    const after = d.ok ? d.order : lookedUp;
+    expect(after).to.include({ status: 'rejected', inDoubtAt: undefined });
+    expect(after.error).to.include('settled by the operator');
+    expect(endedByInference(after), 'the operator settled it').to.equal(false);
+    expect(stillRechecked(after, { horizonMs: 86_400_000 }, NOW + 1_000)).to.equal(true);
+    // carried out: booked like any other in question
+    const filled = settleByOperator(inDoubt({ status: 'unknown' }), carried(0.5, 60_000), ctx);
+    expect(filled.ok && filled.order).to.include({ status: 'filled', filled: 0.5, averagePrice: 60_000 });
+  });
+
   it('refuses an order no longer in question: ended over a day ago, never shown carried out (a wrong id pasted)', () => {
     // judged not carried out three days ago
     const old = inDoubt({
