@@ -31,6 +31,7 @@ import { TradingLoop } from './engine/trading-loop';
 import type { Exchange } from './exchange/exchange';
 import { createExchange } from './exchange/factory';
 import { SIMULATED_SYMBOLS } from './exchange/simulated-market';
+import { candleLimitProblem, strategyPeriodField } from './strategy/candle-needs';
 import { createStrategy } from './strategy/create-strategy';
 import { HeldObservations, timedExchange, type ObserveExchangeCall } from './control/timed-exchange';
 
@@ -54,6 +55,14 @@ export async function startTrading(
 
   const adapter = await createExchange(config.trading, ctx.secrets, { dataDir, logger, clock });
   shutdown.addStep('close exchange', () => adapter.close(), { order: 85 });
+  const strategy = createStrategy(config.trading.strategy);
+  const candleProblem = candleLimitProblem({
+    candleLimit: config.trading.candleLimit,
+    minCandles: strategy.minCandles,
+    exchange: { id: adapter.id, maxCandles: adapter.traits.maxCandles },
+    period: strategyPeriodField(config.trading.strategy),
+  });
+  if (candleProblem) throw new ConfigError([candleProblem]);
   // every exchange call timed for /metrics (the metrics need the loop, made below: bound once they exist)
   const callsBeforeMetrics = new HeldObservations();
   // (without the HTTP endpoints nobody reads them: none held)
@@ -97,7 +106,7 @@ export async function startTrading(
   const loop = new TradingLoop({
     manager,
     exchange,
-    strategy: createStrategy(config.trading.strategy),
+    strategy,
     config: config.trading,
     clock,
     logger,

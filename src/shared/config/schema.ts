@@ -169,7 +169,10 @@ export const configSchema = z.strictObject({
       timeframe: z.string().default('1m'),
       /** Time between engine ticks. */
       tickIntervalMs: positiveInt.min(50).default(2_000),
-      /** Candles fetched per tick for the strategy. */
+      /**
+       * Candles fetched per tick for the strategy: at least its period + 2 (the newest is still forming), within what
+       * the exchange answers in one read (Binance/Bybit 1000, OKX 300) — checked at start (strategy/candle-needs.ts).
+       */
       candleLimit: positiveInt.max(1000).default(100),
       /** The exchange unreachable for longer than this raises an event (and another when it recovers). */
       unreachableAlertMs: positiveInt.default(30_000),

@@ -10,8 +10,18 @@ export class OnceLog {
 
   constructor(private readonly logger: Logger) {}
 
-  log(key: string, level: 'info' | 'warn' | 'error', message: string, meta: Record<string, unknown>): void {
-    const text = `${message} ${JSON.stringify(meta)}`;
+  /**
+   * Logs `message` unless the last one under `key` was the same; `sameAs` (optional) is what "the same" compares
+   * instead of the message and its meta (e.g. a reason without the price it quotes).
+   */
+  log(
+    key: string,
+    level: 'info' | 'warn' | 'error',
+    message: string,
+    meta: Record<string, unknown>,
+    opts: { sameAs?: string } = {},
+  ): void {
+    const text = opts.sameAs ?? `${message} ${JSON.stringify(meta)}`;
     if (this.last.get(key) === text) {
       this.logger.debug(message, meta);
       return;

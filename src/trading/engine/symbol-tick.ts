@@ -74,6 +74,12 @@ export class SymbolTick {
   private readonly logger: Logger;
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
+  /**
+   * The stop-loss/take-profit each symbol's operator was last told of (`risk.triggered`), by rule and position
+   * (its opening time): an exit tried again (refused, on its backoff; a limit take-profit its time to live
+   * cancelled; a position sold in pieces) is not a new alert each try (review 28: ~9 alerts in 10 minutes).
+   */
+  private readonly toldRisk = new Map<string, string>();
   private readonly lastPrices: Record<string, number>;
 
   constructor(private readonly opts: SymbolTickOptions) {
@@ -153,7 +159,16 @@ export class SymbolTick {
     });
     switch (decision.kind) {
       case 'wait':
-        this.onceLog.log(`wait:${symbol}`, 'info', 'Symbol waits', { symbol, reason: decision.reason });
+        // said again when what it waits for changes, not when only the price in the reason does
+        this.onceLog.log(
+          `wait:${symbol}`,
+          'info',
+          'Symbol waits',
+          { symbol, reason: decision.reason },
+          {
+            sameAs: decision.reason.replace(/-?\d[\d.,e+-]*/g, '#'),
+          },
+        );
         if (decision.heldByHalt) await this.exitHeld(symbol, decision.heldByHalt, price);
         return;
       case 'cancel':
@@ -162,12 +177,16 @@ export class SymbolTick {
         // the position the exit needs may be known now (cancelled, fills fetched): the next tick exits
         return;
       case 'exit': {
-        await this.manager.outbox.emit('risk.triggered', decision.reason, {
-          symbol,
-          rule: decision.trigger.kind,
-          price,
-          changePct: decision.trigger.changePct,
-        });
+        const told = `${decision.trigger.kind} ${position?.openedAt ?? ''}`;
+        if (this.toldRisk.get(symbol) !== told) {
+          this.toldRisk.set(symbol, told);
+          await this.manager.outbox.emit('risk.triggered', decision.reason, {
+            symbol,
+            rule: decision.trigger.kind,
+            price,
+            changePct: decision.trigger.changePct,
+          });
+        }
         await this.placeExit(
           symbol,
           decision.amount,
@@ -197,16 +216,33 @@ export class SymbolTick {
     inPosition: boolean,
   ): Promise<void> {
     const strategy = this.opts.strategy;
-    const candles = await this.reads.read(symbol, `candles:${symbol}`, () =>
+    const key = `candles:${symbol}`;
+    const reading = this.reads.read(symbol, key, () =>
       this.exchange.fetchCandles(symbol, this.config.timeframe, this.config.candleLimit),
     );
-    const closed = closedCandles(candles, this.exchangeClock.now());
-    if (closed.length < strategy.minCandles) return;
+    // the answer speaks for when its request was sent (a joined one's may be older): a candle forming then is
+    // forming in it, whenever the answer comes back
+    const sentOnExchange = this.reads.sentAt(key) + (this.exchangeClock.now() - this.clock.now());
+    const candles = await reading;
+    const closed = closedCandles(candles, sentOnExchange);
+    if (closed.length < strategy.minCandles) {
+      // a market listed lately has fewer candles than the strategy needs (the configured read gives enough: the
+      // start checks it, strategy/candle-needs.ts): said once, asked as soon as there are enough
+      this.onceLog.log(`candles:${symbol}`, 'warn', 'Too few candles for the strategy: not asked yet', {
+        symbol,
+        needed: strategy.minCandles,
+      });
+      return;
+    }
     const newest = closed[closed.length - 1][0];
-    // the newest closed candle the strategy saw (kept in the state: a restart does not act on it again); none seen
-    // yet (the first start): only the newest counts as new
-    const seen = this.manager.state.data.seenCandles[symbol];
-    let newCandles = seen === undefined ? 1 : closed.filter((c) => c[0] > seen).length;
+    const periodMs = candlePeriod(closed);
+    // the end of the newest closed candle the strategy saw (kept in the state: a restart does not act on it again;
+    // a file from before it keeps the candle's open time, of this timeframe then)
+    const { seenCandleEnds, seenCandles } = this.manager.state.data;
+    const seenEnd =
+      seenCandleEnds[symbol] ??
+      (seenCandles[symbol] === undefined ? undefined : seenCandles[symbol] + periodMs);
+    let newCandles = newCandleCount(closed, seenEnd);
     // a strategy exit its time to live cancelled stands while the strategy, asked again over the candles since the
     // exit's signal, still says exit: placed again at the new price, never given up with the signal consumed
     const standing = inPosition
@@ -220,13 +256,16 @@ export class SymbolTick {
       newCandles = Math.max(newCandles, candlesSince(closed, sinceOnExchange));
     }
     if (newCandles === 0) return;
-    const periodMs = closed.length > 1 ? newest - closed[closed.length - 2][0] : 0;
     newCandles = signalCandles(newCandles, inPosition, periodMs, this.config.tickIntervalMs);
     const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
     // in memory at once: an order placed on this signal commits it with its intent (a crash after the order never
     // acts on the candle again); without one it is written within the store's debounce
     this.manager.state.change((d) => {
-      d.seenCandles = { ...d.seenCandles, [symbol]: newest };
+      d.seenCandleEnds = { ...d.seenCandleEnds, [symbol]: newest + periodMs };
+      if (symbol in d.seenCandles) {
+        const { [symbol]: _replaced, ...rest } = d.seenCandles;
+        d.seenCandles = rest;
+      }
     });
     // the gate is asked on the facts as they are NOW, not as the tick found them: while the candles were read the
     // other symbols' lanes may have placed entries (each a position slot) and the operator may have paused or closed
@@ -380,8 +419,32 @@ export class SymbolTick {
 export function closedCandles(candles: readonly Candle[], now: number): Candle[] {
   if (candles.length < 2) return [...candles];
   const last = candles[candles.length - 1];
-  const period = last[0] - candles[candles.length - 2][0];
-  return last[0] + period > now ? candles.slice(0, -1) : [...candles];
+  return last[0] + candlePeriod(candles) > now ? candles.slice(0, -1) : [...candles];
+}
+
+/**
+ * The candles' period: the shortest step between two of them (a gap the exchange left — no trade in a candle on some
+ * exchanges — is a longer one). 0 with fewer than two.
+ */
+export function candlePeriod(candles: readonly Candle[]): number {
+  let period = Infinity;
+  for (let i = 1; i < candles.length; i++) {
+    const step = candles[i][0] - candles[i - 1][0];
+    if (step > 0 && step < period) period = step;
+  }
+  return Number.isFinite(period) ? period : 0;
+}
+
+/**
+ * How many of the closed candles are new to the strategy: those that end after `seenEnd` (the end of the newest one
+ * it was asked on: a candle of another timeframe, after the operator changed it, counts by the data it holds —
+ * a longer candle that began before the old one ended still holds data the strategy never saw). None seen yet (the
+ * first start): only the newest.
+ */
+export function newCandleCount(closed: readonly Candle[], seenEnd: number | undefined): number {
+  if (seenEnd === undefined) return 1;
+  const period = candlePeriod(closed);
+  return closed.filter((c) => c[0] + period > seenEnd).length;
 }
 
 /**
@@ -390,7 +453,7 @@ export function closedCandles(candles: readonly Candle[], now: number): Candle[]
  */
 export function candlesSince(closed: readonly Candle[], at: number): number {
   if (closed.length < 2) return closed.length;
-  const period = closed[1][0] - closed[0][0];
+  const period = candlePeriod(closed);
   let signal = -1;
   for (let i = 0; i < closed.length && closed[i][0] + period <= at; i++) signal = i;
   return signal < 0 ? closed.length : closed.length - signal;

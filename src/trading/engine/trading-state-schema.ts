@@ -185,6 +185,8 @@ export const tradingStateSchema = z
     ownerHoldings: z.record(z.string(), finite).default({}),
     // absent in files written before the candles the strategy saw were kept across restarts
     seenCandles: z.record(z.string(), epochMs).default({}),
+    // absent in files written before the seen candles' ends were kept (then `seenCandles` holds their open times)
+    seenCandleEnds: z.record(z.string(), epochMs).default({}),
   })
   .superRefine((state, ctx) => {
     for (const [id, order] of Object.entries(state.orders)) {

@@ -86,11 +86,18 @@ export interface TradingState {
    */
   ownerHoldings: Record<string, number>;
   /**
-   * The open time of the newest closed candle the strategy was asked on, by symbol (symbol-tick.ts): it is asked
-   * again only on a newer one. Kept across restarts, so a start does not take the candle a signal was already acted
-   * on for a new one (sma-crossover would signal the same cross again: a second entry after a stop-loss closed the
-   * first). Written with the order that acts on it (the intent's commit carries every change before it), otherwise
-   * within the store's debounce. Absent in files written before it.
+   * The end (open time plus period, the exchange's clock) of the newest closed candle the strategy was asked on, by
+   * symbol (symbol-tick.ts): it is asked again only on a candle ending later. Kept across restarts, so a start does
+   * not take the candle a signal was already acted on for a new one (sma-crossover would signal the same cross
+   * again: a second entry after a stop-loss closed the first). Its end, not its open time: after the operator
+   * changes the timeframe, a longer candle that opened before the old one ended is new all the same (review 28: its
+   * exit was never seen). Written with the order that acts on it (the intent's commit carries every change before
+   * it), otherwise within the store's debounce. Absent in files written before it.
+   */
+  seenCandleEnds: Record<string, number>;
+  /**
+   * What files written before `seenCandleEnds` kept: the newest seen candle's open time, by symbol; read as its end
+   * once (that candle's period taken as the configured timeframe's), dropped when the symbol's end is written.
    */
   seenCandles: Record<string, number>;
 }
@@ -145,6 +152,7 @@ export function defaultTradingState(): TradingState {
     announcedHalts: {},
     announcedShortfalls: {},
     ownerHoldings: {},
+    seenCandleEnds: {},
     seenCandles: {},
   };
 }

@@ -417,6 +417,7 @@ export class CcxtExchange implements Exchange {
       fillOrder: this.profile?.fillOrder ?? 'time',
       clientOrderId: this.profile?.clientOrderId ?? { maxLength: 32, pattern: /^[A-Za-z0-9-]{1,32}$/ },
       tradeHistoryReachMs: this.profile?.tradeHistoryReachMs,
+      maxCandles: this.profile?.maxCandles,
     };
   }
 

@@ -152,6 +152,8 @@ export interface ExchangeTraits {
    * documented horizon.
    */
   tradeHistoryReachMs?: number;
+  /** The most candles one read answers (its profile's `maxCandles`); absent: no documented limit (paper). */
+  maxCandles?: number;
 }
 
 export interface Exchange {

@@ -94,6 +94,7 @@ function tradingState(count = 16): Record<string, unknown> {
     },
     ownerHoldings: { BTC: 1.5, BNB: -0.01 },
     seenCandles: { 'BTC/USDT': 1_700_000_040_000 },
+    seenCandleEnds: { 'ETH/USDT': 1_700_000_100_000 },
   };
 }
 

@@ -467,6 +467,8 @@ export function liveSuite(kit: ExchangeKit): void {
       }
       const rejected = h!.events.filter((e) => e.type === 'order.rejected');
       expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true, true]);
+      // one stop-loss, one alert: not one per try (review 28)
+      expect(h!.events.filter((e) => e.type === 'risk.triggered')).to.have.length(1);
     });
 
     /**

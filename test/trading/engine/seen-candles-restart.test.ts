@@ -33,7 +33,7 @@ class CrossOnce implements Strategy {
   }
 }
 
-describe('the candle a signal was acted on, across a restart (symbol-tick.ts, state seenCandles)', function () {
+describe('the candle a signal was acted on, across a restart (symbol-tick.ts, state seenCandleEnds)', function () {
   this.timeout(20_000);
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h]);
@@ -50,7 +50,10 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
     const entries = (): number => h!.manager.hotOrders((o) => o.purpose === 'entry').length;
     expect(entries(), 'entry on the cross').to.equal(1);
     const crossCandle = strategy.crossAt!;
-    expect(h.manager.state.data.seenCandles['BTC/USDT'], 'kept with the entry').to.equal(crossCandle);
+    const candleMs = h.config.trading.paper.candleMs;
+    expect(h.manager.state.data.seenCandleEnds['BTC/USDT'], 'its end kept with the entry').to.equal(
+      crossCandle + candleMs,
+    );
     // the position is stopped out before the next candle closes (a stop-loss sells at market)
     const market = h.manager.markets['BTC/USDT'];
     const amount = floorToStep(h.manager.positions()['BTC/USDT'].amount, market.amountStep);
@@ -71,6 +74,40 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
     expect(strategy.asked.slice(1)).to.have.length(1);
     expect(strategy.asked[1].newest).to.be.greaterThan(crossCandle);
     expect(strategy.asked[1].newCandles).to.equal(1);
+  });
+
+  it('a file from before the ends were kept (the open time in seenCandles): the candle is not acted on again after the upgrade', async () => {
+    const strategy = new CrossOnce();
+    h = await EngineHarness.open({
+      config: { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } },
+      strategy,
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    await h.loop.tick();
+    const entries = (): number => h!.manager.hotOrders((o) => o.purpose === 'entry').length;
+    expect(entries()).to.equal(1);
+    const crossCandle = strategy.crossAt!;
+    const market = h.manager.markets['BTC/USDT'];
+    const amount = floorToStep(h.manager.positions()['BTC/USDT'].amount, market.amountStep);
+    await h.manager.place({ symbol: 'BTC/USDT', side: 'sell', type: 'market', amount, purpose: 'stop-loss' });
+    // the state as the version before wrote it: the open time of the candle seen, no end
+    await h.files.store.commit((d) => {
+      d.seenCandles = { 'BTC/USDT': crossCandle };
+      d.seenCandleEnds = {};
+    });
+    h = await h.restart();
+    await h.loop.recover({ kind: 'crash' });
+    h.loop.enterRunning();
+    await h.loop.tick();
+    expect(entries(), 'no second entry on the same cross after the upgrade').to.equal(1);
+    expect(strategy.asked, 'not asked on the candle it saw').to.have.length(1);
+    await h.nextCandle();
+    await h.loop.tick();
+    expect(strategy.asked.at(-1)!.newCandles, 'the next candle is new').to.equal(1);
+    expect(h.manager.state.data.seenCandles, 'the old form dropped once the end is written').to.deep.equal(
+      {},
+    );
   });
 
   it('after an outage, enters on no cross among the older new candles (a stale signal), only on a fresh one', async () => {

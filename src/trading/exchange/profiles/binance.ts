@@ -54,6 +54,8 @@ export const binanceProfile: ExchangeProfile = {
   },
   recvWindowMs: 5_000,
   // no tradeHistoryReachMs: GET /api/v3/myTrades by orderId documents no horizon
+  // GET /api/v3/klines: "limit … Default 500; max 1000."
+  maxCandles: 1000,
   rateLimit:
     '6000 request weight per minute per IP (429 -1003 + Retry-After, then 418 bans); unfilled order count per account (429 -1015, no Retry-After)',
   // 418: an IP ban for requests sent after a 429, "from 2 minutes to 3 days"; its Retry-After is the ban's length

@@ -57,6 +57,8 @@ export const bybitProfile: ExchangeProfile = {
   recvWindowMs: 5_000,
   // GET /v5/execution/list, where an order's fills are read: "Get Trade History (2 years)"
   tradeHistoryReachMs: 2 * 365 * 86_400_000,
+  // GET /v5/market/kline: "limit [1, 1000]. Default: 200"
+  maxCandles: 1000,
   rateLimit:
     'per UID per second: create/cancel 20/s (spot), order and execution queries 50/s (10006 "Too many visits!"); 600 requests per 5 s per IP (403, 10-minute ban)',
   // 10006: the per-second window (its reset time in X-Bapi-Limit-Reset-Timestamp); HTTP 403: a 10-minute IP ban

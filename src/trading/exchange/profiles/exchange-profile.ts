@@ -93,6 +93,11 @@ export interface ExchangeProfile {
    */
   tradeHistoryReachMs?: number;
   /**
+   * The most candles one read answers, as documented (Binance klines and Bybit kline: 1000; OKX candles: 300): ccxt
+   * asks for no more, silently. The strategy needs its candles within one read (strategy/candle-needs.ts).
+   */
+  maxCandles: number;
+  /**
    * A request header that makes the exchange drop a create it would process later than that time (OKX `expTime` on
    * Place order). The adapter sends it on every create (`path`: ccxt's name of the create endpoint), set to the
    * signing time plus `recvWindowMs`, so that window bounds how late a create can still be taken.

@@ -84,6 +84,8 @@ export const okxProfile: ExchangeProfile = {
   recvWindowMs: 5_000,
   // GET /api/v5/trade/fills-history, where an order's fills are read: "the last 3 months" (90 days at the least)
   tradeHistoryReachMs: 90 * 86_400_000,
+  // GET /api/v5/market/candles: "limit … The maximum is 300. The default is 100."
+  maxCandles: 300,
   createDeadline: { header: 'expTime', path: 'trade/order' },
   rateLimit:
     'per endpoint per 2 s: place/cancel/get order 60 (per instrument), fills-history 10, orders-history 40, balance 10; 50011 over it',
