@@ -1,8 +1,9 @@
 /**
  * Places orders and finds out what became of them, so that a crash at any instant loses nothing and duplicates
- * nothing. Its two jobs: placement and resolution; fills (fill-sync.ts), adoption of orders unknown to state
- * (order-adoption.ts) and archiving (order-archive.ts) have their own files, and every commit goes through the
- * state gateway.
+ * nothing. Its two jobs: placement and resolution; fills (fill-sync.ts), acknowledged orders the exchange no longer
+ * shows (absent-orders.ts), orders that ended on our inference looked up again and taken back (order-recheck.ts),
+ * adoption of orders unknown to state (order-adoption.ts) and archiving (order-archive.ts) have their own files,
+ * and every commit goes through the state gateway.
  *
  * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<installId>-<seq>` is committed
  * durably BEFORE the exchange is called, and the exchange's answer is committed after. A create the exchange
@@ -15,13 +16,7 @@
  * event outbox once durable (event-outbox.ts). A commit that fails places nothing further: the state gateway
  * publishes `persist.failed` and new orders are refused until a commit works again (state-gateway.ts).
  */
-import {
-  judgeAbsentOrder,
-  noteAbsentMiss,
-  type AbsentMisses,
-  type AbsentOrderFacts,
-  type AbsentOrderVerdict,
-} from './absent-order';
+import { AbsentOrders } from './absent-orders';
 import { alertClockSkew } from './clock-skew-alert';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
@@ -52,22 +47,14 @@ import {
 import { FillSync, positionsOf } from './fill-sync';
 import { adoptOrder } from './order-adoption';
 import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-archive';
-import {
-  conflictEvent,
-  rejectedEvent,
-  settledAbsentEvent,
-  statusChangeEvents,
-  takenBackEvent,
-  type EventDraft,
-} from './order-events';
+import { conflictEvent, rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
 import {
   RECHECK_HORIZON_MS,
   RECHECK_MAX_DELAY_MS,
-  nextRecheckAt,
   stillRechecked,
   type NeverPlacedRecheckRule,
 } from './never-placed-recheck';
-import { isOperatorFill } from './operator-settle';
+import { OrderRecheck, type TakenBack } from './order-recheck';
 import { missedExits } from './symbol-decision';
 import {
   applyExchangeOrder,
@@ -78,7 +65,6 @@ import {
   needsExchange,
   settleFinal,
   transition,
-  withinNotFoundWindow,
   type LocalOrder,
   type NotFoundRule,
   type OrderPurpose,
@@ -87,13 +73,6 @@ import { averageEntryPrice, type Fill, type FillOrder, type PositionBook } from 
 import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
-
-/** An order declared never placed that the exchange had after all: what it was, and what it is now. */
-export interface TakenBack {
-  clientOrderId: string;
-  from: OrderStatus;
-  to: OrderStatus;
-}
 
 /** An order the engine wants placed: what it asks for, and why. */
 export interface OrderRequest extends OrderSpec {
@@ -151,15 +130,10 @@ export class OrderManager {
   private readonly logger: Logger;
   private readonly notFoundRule: NotFoundRule;
   private readonly recheckRule: NeverPlacedRecheckRule;
-  /** Lookups of orders declared never placed since the verdict or this start, and when the last one was. */
-  private readonly rechecks = new Map<string, { lookups: number; lastAt: number }>();
-  /**
-   * Acknowledged orders the exchange no longer shows that could not be settled yet (absent-order.ts): how many tries,
-   * when the last one was and why it failed. The next try waits on the one backoff (never-placed-recheck.ts).
-   */
-  private readonly absentTries = new Map<string, { tries: number; lastAt: number; reason: string }>();
-  /** Misses in a row of acknowledged orders' lookups past their not-found window (absent-order.ts noteAbsentMiss). */
-  private readonly absentMisses = new Map<string, AbsentMisses>();
+  /** Orders that ended on our inference (or were settled by the operator) looked up again. */
+  private readonly rechecks: OrderRecheck;
+  /** Acknowledged orders the exchange no longer shows: looked up past the window, settled from its other reads. */
+  private readonly absent: AbsentOrders;
   private readonly fills: FillSync;
   /** Order lookups and cancels, each within `lookupTimeoutMs` and one per order at a time. */
   private readonly lookups: ExchangeReads;
@@ -205,6 +179,29 @@ export class OrderManager {
       clock: opts.clock,
       logger: this.logger,
       lookup: (what, key, call) => this.lookup(what, key, call),
+    });
+    this.absent = new AbsentOrders({
+      exchange: opts.exchange,
+      state: opts.state,
+      clock: opts.clock,
+      logger: this.logger,
+      notFoundRule: this.notFoundRule,
+      recheckRule: this.recheckRule,
+      markets: () => this.marketBook,
+      lookup: (what, key, call, fresh) => this.lookup(what, key, call, fresh),
+      sentAt: (key) => this.lookups.sentAt(key),
+      syncFills: (id, known) => this.syncFills(id, known),
+    });
+    this.rechecks = new OrderRecheck({
+      exchange: opts.exchange,
+      state: opts.state,
+      clock: opts.clock,
+      logger: this.logger,
+      rule: this.recheckRule,
+      lookup: (what, key, call, fresh) => this.lookup(what, key, call, fresh),
+      hotOrders: (test) => this.hotOrders(test),
+      positions: () => this.positions(),
+      applyRemote: (id, remote) => this.applyRemote(id, remote),
     });
     checkClientOrderIds(opts.botId, opts.exchange);
   }
@@ -568,101 +565,22 @@ export class OrderManager {
   }
 
   /**
-   * Looks up again the orders declared never placed on our own inference (never-placed-recheck.ts), and those settled
-   * when the exchange no longer showed them — `all` of
-   * them still within the horizon (recovery, at start), or those whose turn on the widening schedule has come
-   * (`due`: the loop, each tick) — and takes back each one the exchange has after all (a settled one only when its
-   * answer differs from how it was settled). Returns those taken back.
-   * A failed lookup other than "not found" is thrown (the order's turn stays: it is looked up again next time).
+   * Looks up again the orders that ended on our inference and those the operator settled (order-recheck.ts): `all`
+   * of them still within the horizon (recovery), or those whose turn has come (`due`: the loop, each tick). Returns
+   * those taken back.
    */
-  async recheckNeverPlaced(which: 'all' | 'due', maxLookups = Infinity): Promise<TakenBack[]> {
-    const now = this.clock.now();
-    const rechecked = this.hotOrders((o) => stillRechecked(o, this.recheckRule, now));
-    const ids = new Set(rechecked.map((o) => o.clientOrderId));
-    for (const id of this.rechecks.keys()) if (!ids.has(id)) this.rechecks.delete(id);
-    const taken: TakenBack[] = [];
-    for (const order of rechecked) {
-      const id = order.clientOrderId;
-      const plan = this.rechecks.get(id) ?? { lookups: 0, lastAt: order.updatedAt };
-      if (which === 'due' && now < nextRecheckAt(plan.lastAt, plan.lookups, this.recheckRule)) continue;
-      if (maxLookups-- <= 0) break;
-      let remote: ExchangeOrder;
-      try {
-        remote = await this.lookup('order', id, () =>
-          this.exchange.fetchOrderByClientId(id, order.symbol, order.createdAt),
-        );
-      } catch (err) {
-        if (!(err instanceof OrderNotFoundError)) throw err;
-        this.rechecks.set(id, { lookups: plan.lookups + 1, lastAt: this.clock.now() });
-        continue;
-      }
-      this.rechecks.delete(id);
-      if (order.settledAbsent && !order.operatorSettled && !changedByExchange(order, remote)) {
-        // the exchange shows a settled order as it was settled: confirmed, no longer looked up
-        await this.commitOrder({ ...this.mustGet(id), settledAbsent: undefined });
-        continue;
-      }
-      const after = await this.takeBack(id, remote);
-      taken.push({ clientOrderId: id, from: order.status, to: after.status });
-    }
-    return taken;
+  recheckNeverPlaced(which: 'all' | 'due', maxLookups = Infinity): Promise<TakenBack[]> {
+    return this.rechecks.recheck(which, maxLookups);
   }
 
-  /**
-   * Takes back an order declared never placed (or settled when the exchange no longer showed it) that the exchange
-   * has: the exchange's answer wins. The order is
-   * reopened as `unknown` (a final status never changes on the exchange's word; this one was our inference) with an
-   * `order.taken_back` event, then the answer is applied like any other — status, fills, position events.
-   */
-  async takeBack(clientOrderId: string, remote: ExchangeOrder): Promise<LocalOrder> {
-    const order = this.mustGet(clientOrderId);
-    // the exchange's fills replace what the operator booked in their place (operator-settle.ts)
-    const fills = order.fills.filter((f) => !isOperatorFill(f));
-    const reopened: LocalOrder = {
-      ...order,
-      status: 'unknown',
-      error: undefined,
-      lookupMisses: undefined,
-      settledAbsent: undefined,
-      inDoubtAt: undefined,
-      operatorSettled: undefined,
-      ...(fills.length === order.fills.length
-        ? {}
-        : { fills, filled: fills.reduce((sum, f) => sum + f.amount, 0), averagePrice: undefined }),
-      updatedAt: this.clock.now(),
-    };
-    const positionBefore = this.positions()[order.symbol]?.amount ?? 0;
-    await this.commitOrder(reopened, [takenBackEvent(order, remote, positionBefore)]);
-    await this.applyRemote(clientOrderId, remote);
-    const after = this.mustGet(clientOrderId);
-    this.logger.error('An order ended on our inference exists on the exchange; taken back from its answer', {
-      clientOrderId,
-      symbol: after.symbol,
-      side: after.side,
-      status: after.status,
-      filled: after.filled,
-      position: this.positions()[after.symbol]?.amount ?? 0,
-    });
-    return after;
+  /** Takes back an order that ended on our inference from the exchange's answer (order-recheck.ts). */
+  takeBack(clientOrderId: string, remote: ExchangeOrder): Promise<LocalOrder> {
+    return this.rechecks.takeBack(clientOrderId, remote);
   }
 
-  /**
-   * The exchange's answer for an order of ours by its clientOrderId, now (fresh: no cached answer), or null when it
-   * has no such order; another failure is thrown. For the operator's settle: the exchange is asked once more first.
-   */
-  async findOnExchange(clientOrderId: string): Promise<ExchangeOrder | null> {
-    const order = this.mustGet(clientOrderId);
-    try {
-      return await this.lookup(
-        'order',
-        clientOrderId,
-        () => this.exchange.fetchOrderByClientId(clientOrderId, order.symbol, order.createdAt),
-        true,
-      );
-    } catch (err) {
-      if (err instanceof OrderNotFoundError) return null;
-      throw err;
-    }
+  /** The exchange's answer for an order by its clientOrderId, now, or null (order-recheck.ts). */
+  findOnExchange(clientOrderId: string): Promise<ExchangeOrder | null> {
+    return this.rechecks.findOnExchange(clientOrderId);
   }
 
   /**
@@ -674,7 +592,7 @@ export class OrderManager {
     if (before.status === 'intent' || before.status === 'unknown') {
       await this.resolveUnknown(clientOrderId);
     } else if (!isFinal(before.status) && before.exchangeOrderId) {
-      const remote = await this.fetchPlaced(before);
+      const remote = await this.absent.fetchPlaced(before);
       if (remote) await this.applyRemote(clientOrderId, remote);
     } else if (!isFinal(before.status)) {
       const remote = await this.lookup('order', clientOrderId, () =>
@@ -722,63 +640,12 @@ export class OrderManager {
     // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
     // before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
     // a lookup sent before the cancel is not joined: its answer may predate it
-    const remote = await this.fetchPlaced(current, 'after-cancel');
+    const remote = await this.absent.fetchPlaced(current, 'after-cancel');
     if (remote) await this.applyRemote(clientOrderId, remote);
     const after = this.mustGet(clientOrderId);
     // a cancel with no answer and the order still working: not known to be cancelled (a temporary error, tried again)
     if (unanswered && !isFinal(after.status)) throw unanswered;
     return after;
-  }
-
-  /**
-   * The exchange's view of an order it acknowledged, or null while its reads may not show it yet (within the
-   * not-found window from the send: one miss proves nothing, as for an unknown order). A miss after the window
-   * settles the order from the exchange's other reads (settleAbsent): null once settled, the open-orders list's
-   * answer when it has the order after all, OrderNotFoundError when it cannot be settled yet. `after-cancel`: a
-   * lookup sent before is not joined.
-   */
-  private async fetchPlaced(order: LocalOrder, after?: 'after-cancel'): Promise<ExchangeOrder | null> {
-    const sentAt = this.lookups.sentAt(`order:${order.clientOrderId}`);
-    try {
-      const remote = await this.lookup(
-        'order',
-        order.clientOrderId,
-        () => this.exchange.fetchOrder(order.exchangeOrderId!, order.symbol, order.createdAt),
-        after !== undefined,
-      );
-      // found again: its misses start over, and an earlier try to settle it no longer delays a later one
-      this.absentMisses.delete(order.clientOrderId);
-      this.absentTries.delete(order.clientOrderId);
-      return remote;
-    } catch (err) {
-      if (!(err instanceof OrderNotFoundError)) throw err;
-      const now = this.clock.now();
-      // judged as of the lookup's send (a joined one's may be well before now): a miss proves no more
-      if (withinNotFoundWindow(order, this.notFoundRule, sentAt)) {
-        this.logger.info(
-          'The exchange does not show an order it acknowledged yet; looked up again next tick',
-          {
-            clientOrderId: order.clientOrderId,
-            exchangeOrderId: order.exchangeOrderId,
-            sinceSendMs: now - (order.sentAt ?? order.createdAt),
-          },
-        );
-        return null;
-      }
-      const noted = noteAbsentMiss(this.absentMisses.get(order.clientOrderId), this.notFoundRule, sentAt);
-      this.absentMisses.set(order.clientOrderId, noted.misses);
-      if (noted.absent) return this.settleAbsent(order);
-      this.logger.warn(
-        'The exchange no longer shows an order it acknowledged; looked up again before settling it',
-        {
-          clientOrderId: order.clientOrderId,
-          exchangeOrderId: order.exchangeOrderId,
-          misses: noted.misses.misses,
-          sinceFirstMissMs: sentAt - noted.misses.firstAt,
-        },
-      );
-      return null;
-    }
   }
 
   /**
@@ -815,96 +682,6 @@ export class OrderManager {
       }),
     );
     return judgeUnknownOrderEvidence(order, { ...facts, lookedUp });
-  }
-
-  /**
-   * An acknowledged order its lookups no longer find after the not-found window (absent-order.ts): its symbol's
-   * complete open-orders list, then its fills read by its exchange id, decide. Listed → that answer is returned (the
-   * caller applies it). Settled → committed as filled or cancelled with its fills, one `order.settled_absent` event,
-   * null. Otherwise (its trades beyond the exchange's history, a read failed) nothing is guessed: OrderNotFoundError
-   * saying why, as before (the loop pauses entries on it; the symbol places nothing), and the next try waits on the
-   * one backoff.
-   */
-  private async settleAbsent(order: LocalOrder): Promise<ExchangeOrder | null> {
-    const id = order.clientOrderId;
-    const last = this.absentTries.get(id);
-    if (last && this.clock.now() < nextRecheckAt(last.lastAt, last.tries - 1, this.recheckRule)) {
-      throw absentError(order, last.reason);
-    }
-    let verdict: AbsentOrderVerdict;
-    try {
-      const openOrders = await this.lookup('open-orders', order.symbol, () =>
-        this.exchange.fetchOpenOrders(order.symbol),
-      );
-      const facts: AbsentOrderFacts = {
-        openOrders,
-        market: this.marketBook[order.symbol],
-        tradeHistoryReachMs: this.exchange.traits.tradeHistoryReachMs,
-        now: this.clock.now(),
-      };
-      verdict = judgeAbsentOrder(order, facts);
-      if (verdict.kind === 'read-trades') {
-        const trades = await this.lookup('trades', id, () =>
-          this.exchange.fetchOrderTrades(order.exchangeOrderId!, order.symbol, order.createdAt),
-        );
-        verdict = judgeAbsentOrder(order, { ...facts, trades });
-      }
-    } catch (err) {
-      if (!(err instanceof ByNinjaError)) throw err;
-      verdict = {
-        kind: 'unsettled',
-        reason: `its open orders or fills could not be read (${errorMessage(err)})`,
-      };
-    }
-    const context = { clientOrderId: id, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol };
-    switch (verdict.kind) {
-      case 'listed':
-        this.absentMisses.delete(id);
-        this.absentTries.delete(id);
-        this.logger.warn(
-          'A lookup missed an order its open-orders list has; the list answers for it',
-          context,
-        );
-        return verdict.remote;
-      case 'read-trades':
-      case 'unsettled': {
-        const reason = verdict.kind === 'unsettled' ? verdict.reason : 'its fills were not read';
-        this.absentTries.set(id, { tries: (last?.tries ?? 0) + 1, lastAt: this.clock.now(), reason });
-        this.logger.error('The exchange no longer shows an order it acknowledged; not settled', {
-          ...context,
-          reason,
-        });
-        throw absentError(order, reason);
-      }
-      case 'settled':
-        break;
-    }
-    this.absentMisses.delete(id);
-    this.absentTries.delete(id);
-    // read again: another update of this order may have been committed during the reads
-    const current = this.mustGet(id);
-    if (isFinal(current.status) || current.status !== order.status || current.filled !== order.filled)
-      return null;
-    const value = verdict.trades.reduce((s, t) => s + t.amount * t.price, 0);
-    const settled: LocalOrder = {
-      ...transition(current, verdict.status, this.clock.now(), {
-        filled: verdict.filled,
-        averagePrice: verdict.filled > 0 ? value / verdict.filled : current.averagePrice,
-        settledAbsent: true,
-      }),
-      error: undefined,
-    };
-    await this.commitOrder(settled, [settledAbsentEvent(settled, current.status)]);
-    this.logger.warn('The exchange no longer shows an order it acknowledged; settled from its fills', {
-      ...context,
-      side: settled.side,
-      status: settled.status,
-      filled: settled.filled,
-      amount: settled.amount,
-      trades: verdict.trades.map((t) => t.id),
-    });
-    await this.syncFills(id, verdict.trades);
-    return null;
   }
 
   /**
@@ -1058,15 +835,6 @@ export class OrderManager {
   private mustGet(clientOrderId: string): LocalOrder {
     return this.state.requireOrder(clientOrderId);
   }
-}
-
-/** An acknowledged order the exchange no longer shows and that could not be settled: why, for the pause alert. */
-function absentError(order: LocalOrder, reason: string): OrderNotFoundError {
-  return new OrderNotFoundError(
-    `the exchange no longer shows order ${order.clientOrderId} (${order.side} ${order.amount}, not open, not found ` +
-      `by a lookup) and it is not settled: ${reason}; the symbol places nothing until it is, tried again later`,
-    { clientOrderId: order.clientOrderId, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol },
-  );
 }
 
 /** The error of an order the exchange rejected after acknowledging it (ccxt's order carries no reason). */

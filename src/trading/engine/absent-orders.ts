@@ -1,0 +1,203 @@
+/**
+ * Acknowledged orders the exchange no longer shows — the I/O shell of absent-order.ts. A lookup that misses an order
+ * the exchange acknowledged proves nothing within the not-found window (its reads lag); past it, misses in a row
+ * settle the order from the exchange's other reads: its symbol's complete open-orders list (listed: that answer),
+ * then its fills by its exchange id (settled filled or cancelled with them, one `order.settled_absent` event).
+ * What cannot be settled yet (its trades beyond the exchange's history, a read failed) is never guessed: an
+ * OrderNotFoundError saying why, and the next try waits on the one backoff (never-placed-recheck.ts).
+ */
+import type { Clock } from '../../shared/clock';
+import { ByNinjaError, OrderNotFoundError, errorMessage } from '../../shared/errors';
+import type { Logger } from '../../shared/logging/logger';
+import type { Exchange, ExchangeOrder, ExchangeTrade, Market } from '../exchange/exchange';
+import {
+  judgeAbsentOrder,
+  noteAbsentMiss,
+  type AbsentMisses,
+  type AbsentOrderFacts,
+  type AbsentOrderVerdict,
+} from './absent-order';
+import { nextRecheckAt, type NeverPlacedRecheckRule } from './never-placed-recheck';
+import { settledAbsentEvent } from './order-events';
+import { isFinal, transition, withinNotFoundWindow, type LocalOrder, type NotFoundRule } from './order-state';
+import type { Fill } from './pnl';
+import type { StateGateway } from './state-gateway';
+
+export interface AbsentOrdersOptions {
+  exchange: Exchange;
+  state: StateGateway;
+  clock: Clock;
+  logger: Logger;
+  notFoundRule: NotFoundRule;
+  /** The one backoff between tries to settle an order (never-placed-recheck.ts `nextRecheckAt`). */
+  recheckRule: Pick<NeverPlacedRecheckRule, 'baseDelayMs' | 'maxDelayMs'>;
+  markets: () => Record<string, Market>;
+  /** One lookup (OrderManager's: tracked, within the lookup deadline, joined while on its way unless `fresh`). */
+  lookup: <T>(what: string, key: string, call: () => Promise<T>, fresh?: boolean) => Promise<T>;
+  /** When the lookup of `key` on its way was sent, or now (ExchangeReads.sentAt). */
+  sentAt: (key: string) => number;
+  /** Fetches an order's trades and commits its new fills (OrderManager.syncFills). */
+  syncFills: (clientOrderId: string, known?: ExchangeTrade[]) => Promise<Fill[]>;
+}
+
+export class AbsentOrders {
+  /**
+   * Orders that could not be settled yet: how many tries, when the last one was and why it failed. The next try
+   * waits on the one backoff (never-placed-recheck.ts).
+   */
+  private readonly tries = new Map<string, { tries: number; lastAt: number; reason: string }>();
+  /** Misses in a row of acknowledged orders' lookups past their not-found window (absent-order.ts noteAbsentMiss). */
+  private readonly misses = new Map<string, AbsentMisses>();
+
+  constructor(private readonly opts: AbsentOrdersOptions) {}
+
+  /**
+   * The exchange's view of an order it acknowledged, or null while its reads may not show it yet (within the
+   * not-found window from the send: one miss proves nothing, as for an unknown order). A miss after the window
+   * settles the order from the exchange's other reads (settleAbsent): null once settled, the open-orders list's
+   * answer when it has the order after all, OrderNotFoundError when it cannot be settled yet. `after-cancel`: a
+   * lookup sent before is not joined.
+   */
+  async fetchPlaced(order: LocalOrder, after?: 'after-cancel'): Promise<ExchangeOrder | null> {
+    const sentAt = this.opts.sentAt(`order:${order.clientOrderId}`);
+    try {
+      const remote = await this.opts.lookup(
+        'order',
+        order.clientOrderId,
+        () => this.opts.exchange.fetchOrder(order.exchangeOrderId!, order.symbol, order.createdAt),
+        after !== undefined,
+      );
+      // found again: its misses start over, and an earlier try to settle it no longer delays a later one
+      this.misses.delete(order.clientOrderId);
+      this.tries.delete(order.clientOrderId);
+      return remote;
+    } catch (err) {
+      if (!(err instanceof OrderNotFoundError)) throw err;
+      const now = this.opts.clock.now();
+      // judged as of the lookup's send (a joined one's may be well before now): a miss proves no more
+      if (withinNotFoundWindow(order, this.opts.notFoundRule, sentAt)) {
+        this.opts.logger.info(
+          'The exchange does not show an order it acknowledged yet; looked up again next tick',
+          {
+            clientOrderId: order.clientOrderId,
+            exchangeOrderId: order.exchangeOrderId,
+            sinceSendMs: now - (order.sentAt ?? order.createdAt),
+          },
+        );
+        return null;
+      }
+      const noted = noteAbsentMiss(this.misses.get(order.clientOrderId), this.opts.notFoundRule, sentAt);
+      this.misses.set(order.clientOrderId, noted.misses);
+      if (noted.absent) return this.settleAbsent(order);
+      this.opts.logger.warn(
+        'The exchange no longer shows an order it acknowledged; looked up again before settling it',
+        {
+          clientOrderId: order.clientOrderId,
+          exchangeOrderId: order.exchangeOrderId,
+          misses: noted.misses.misses,
+          sinceFirstMissMs: sentAt - noted.misses.firstAt,
+        },
+      );
+      return null;
+    }
+  }
+
+  /**
+   * An acknowledged order its lookups no longer find after the not-found window (absent-order.ts): its symbol's
+   * complete open-orders list, then its fills read by its exchange id, decide. Listed → that answer is returned (the
+   * caller applies it). Settled → committed as filled or cancelled with its fills, one `order.settled_absent` event,
+   * null. Otherwise (its trades beyond the exchange's history, a read failed) nothing is guessed: OrderNotFoundError
+   * saying why, as before (the loop pauses entries on it; the symbol places nothing), and the next try waits on the
+   * one backoff.
+   */
+  private async settleAbsent(order: LocalOrder): Promise<ExchangeOrder | null> {
+    const id = order.clientOrderId;
+    const last = this.tries.get(id);
+    if (last && this.opts.clock.now() < nextRecheckAt(last.lastAt, last.tries - 1, this.opts.recheckRule)) {
+      throw absentError(order, last.reason);
+    }
+    let verdict: AbsentOrderVerdict;
+    try {
+      const openOrders = await this.opts.lookup('open-orders', order.symbol, () =>
+        this.opts.exchange.fetchOpenOrders(order.symbol),
+      );
+      const facts: AbsentOrderFacts = {
+        openOrders,
+        market: this.opts.markets()[order.symbol],
+        tradeHistoryReachMs: this.opts.exchange.traits.tradeHistoryReachMs,
+        now: this.opts.clock.now(),
+      };
+      verdict = judgeAbsentOrder(order, facts);
+      if (verdict.kind === 'read-trades') {
+        const trades = await this.opts.lookup('trades', id, () =>
+          this.opts.exchange.fetchOrderTrades(order.exchangeOrderId!, order.symbol, order.createdAt),
+        );
+        verdict = judgeAbsentOrder(order, { ...facts, trades });
+      }
+    } catch (err) {
+      if (!(err instanceof ByNinjaError)) throw err;
+      verdict = {
+        kind: 'unsettled',
+        reason: `its open orders or fills could not be read (${errorMessage(err)})`,
+      };
+    }
+    const context = { clientOrderId: id, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol };
+    switch (verdict.kind) {
+      case 'listed':
+        this.misses.delete(id);
+        this.tries.delete(id);
+        this.opts.logger.warn(
+          'A lookup missed an order its open-orders list has; the list answers for it',
+          context,
+        );
+        return verdict.remote;
+      case 'read-trades':
+      case 'unsettled': {
+        const reason = verdict.kind === 'unsettled' ? verdict.reason : 'its fills were not read';
+        this.tries.set(id, { tries: (last?.tries ?? 0) + 1, lastAt: this.opts.clock.now(), reason });
+        this.opts.logger.error('The exchange no longer shows an order it acknowledged; not settled', {
+          ...context,
+          reason,
+        });
+        throw absentError(order, reason);
+      }
+      case 'settled':
+        break;
+    }
+    this.misses.delete(id);
+    this.tries.delete(id);
+    // read again: another update of this order may have been committed during the reads
+    const current = this.opts.state.requireOrder(id);
+    if (isFinal(current.status) || current.status !== order.status || current.filled !== order.filled)
+      return null;
+    const value = verdict.trades.reduce((s, t) => s + t.amount * t.price, 0);
+    const settled: LocalOrder = {
+      ...transition(current, verdict.status, this.opts.clock.now(), {
+        filled: verdict.filled,
+        averagePrice: verdict.filled > 0 ? value / verdict.filled : current.averagePrice,
+        settledAbsent: true,
+      }),
+      error: undefined,
+    };
+    await this.opts.state.commitOrder(settled, [settledAbsentEvent(settled, current.status)]);
+    this.opts.logger.warn('The exchange no longer shows an order it acknowledged; settled from its fills', {
+      ...context,
+      side: settled.side,
+      status: settled.status,
+      filled: settled.filled,
+      amount: settled.amount,
+      trades: verdict.trades.map((t) => t.id),
+    });
+    await this.opts.syncFills(id, verdict.trades);
+    return null;
+  }
+}
+
+/** An acknowledged order the exchange no longer shows and that could not be settled: why, for the pause alert. */
+function absentError(order: LocalOrder, reason: string): OrderNotFoundError {
+  return new OrderNotFoundError(
+    `the exchange no longer shows order ${order.clientOrderId} (${order.side} ${order.amount}, not open, not found ` +
+      `by a lookup) and it is not settled: ${reason}; the symbol places nothing until it is, tried again later`,
+    { clientOrderId: order.clientOrderId, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol },
+  );
+}

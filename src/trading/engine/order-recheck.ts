@@ -1,0 +1,148 @@
+/**
+ * Orders that ended on our inference looked up again — the I/O shell of never-placed-recheck.ts, which says which
+ * orders and when: declared never placed, settled when the exchange no longer showed them, or settled by the
+ * operator (/settle). Each is looked up by its clientOrderId on the widening schedule (and all of them at a start);
+ * one the exchange has after all is taken back from its answer, which replaces what we inferred (and what the
+ * operator booked in its place).
+ */
+import type { Clock } from '../../shared/clock';
+import { OrderNotFoundError } from '../../shared/errors';
+import type { OrderStatus } from '../../shared/domain/order';
+import type { Logger } from '../../shared/logging/logger';
+import type { Exchange, ExchangeOrder } from '../exchange/exchange';
+import { nextRecheckAt, stillRechecked, type NeverPlacedRecheckRule } from './never-placed-recheck';
+import { isOperatorFill } from './operator-settle';
+import { takenBackEvent } from './order-events';
+import { changedByExchange, type LocalOrder } from './order-state';
+import type { PositionBook } from './pnl';
+import type { StateGateway } from './state-gateway';
+
+/** An order declared never placed that the exchange had after all: what it was, and what it is now. */
+export interface TakenBack {
+  clientOrderId: string;
+  from: OrderStatus;
+  to: OrderStatus;
+}
+
+export interface OrderRecheckOptions {
+  exchange: Exchange;
+  state: StateGateway;
+  clock: Clock;
+  logger: Logger;
+  rule: NeverPlacedRecheckRule;
+  /** One lookup of an order (OrderManager's: tracked, within the lookup deadline, joined while on its way). */
+  lookup: <T>(what: 'order', clientOrderId: string, call: () => Promise<T>, fresh?: boolean) => Promise<T>;
+  /** The hot state's orders that pass `test`, oldest first (OrderManager.hotOrders). */
+  hotOrders: (test: (order: LocalOrder) => boolean) => LocalOrder[];
+  positions: () => Record<string, PositionBook>;
+  /** Applies the exchange's answer to an order (OrderManager.applyRemote: status, fills, events). */
+  applyRemote: (clientOrderId: string, remote: ExchangeOrder) => Promise<void>;
+}
+
+export class OrderRecheck {
+  /** Lookups of each order since its verdict or this start, and when the last one was. */
+  private readonly lookups = new Map<string, { lookups: number; lastAt: number }>();
+
+  constructor(private readonly opts: OrderRecheckOptions) {}
+
+  /**
+   * Looks up again the orders declared never placed on our own inference (never-placed-recheck.ts), and those settled
+   * when the exchange no longer showed them — `all` of
+   * them still within the horizon (recovery, at start), or those whose turn on the widening schedule has come
+   * (`due`: the loop, each tick) — and takes back each one the exchange has after all (a settled one only when its
+   * answer differs from how it was settled). Returns those taken back.
+   * A failed lookup other than "not found" is thrown (the order's turn stays: it is looked up again next time).
+   */
+  async recheck(which: 'all' | 'due', maxLookups = Infinity): Promise<TakenBack[]> {
+    const now = this.opts.clock.now();
+    const rechecked = this.opts.hotOrders((o) => stillRechecked(o, this.opts.rule, now));
+    const ids = new Set(rechecked.map((o) => o.clientOrderId));
+    for (const id of this.lookups.keys()) if (!ids.has(id)) this.lookups.delete(id);
+    const taken: TakenBack[] = [];
+    for (const order of rechecked) {
+      const id = order.clientOrderId;
+      const plan = this.lookups.get(id) ?? { lookups: 0, lastAt: order.updatedAt };
+      if (which === 'due' && now < nextRecheckAt(plan.lastAt, plan.lookups, this.opts.rule)) continue;
+      if (maxLookups-- <= 0) break;
+      let remote: ExchangeOrder;
+      try {
+        remote = await this.opts.lookup('order', id, () =>
+          this.opts.exchange.fetchOrderByClientId(id, order.symbol, order.createdAt),
+        );
+      } catch (err) {
+        if (!(err instanceof OrderNotFoundError)) throw err;
+        this.lookups.set(id, { lookups: plan.lookups + 1, lastAt: this.opts.clock.now() });
+        continue;
+      }
+      this.lookups.delete(id);
+      if (order.settledAbsent && !order.operatorSettled && !changedByExchange(order, remote)) {
+        // the exchange shows a settled order as it was settled: confirmed, no longer looked up
+        await this.opts.state.commitOrder({ ...this.opts.state.requireOrder(id), settledAbsent: undefined });
+        continue;
+      }
+      const after = await this.takeBack(id, remote);
+      taken.push({ clientOrderId: id, from: order.status, to: after.status });
+    }
+    return taken;
+  }
+
+  /**
+   * Takes back an order declared never placed (or settled when the exchange no longer showed it) that the exchange
+   * has: the exchange's answer wins. The order is
+   * reopened as `unknown` (a final status never changes on the exchange's word; this one was our inference) with an
+   * `order.taken_back` event, then the answer is applied like any other — status, fills, position events.
+   */
+  async takeBack(clientOrderId: string, remote: ExchangeOrder): Promise<LocalOrder> {
+    const order = this.opts.state.requireOrder(clientOrderId);
+    // the exchange's fills replace what the operator booked in their place (operator-settle.ts)
+    const fills = order.fills.filter((f) => !isOperatorFill(f));
+    const reopened: LocalOrder = {
+      ...order,
+      status: 'unknown',
+      error: undefined,
+      lookupMisses: undefined,
+      settledAbsent: undefined,
+      inDoubtAt: undefined,
+      operatorSettled: undefined,
+      ...(fills.length === order.fills.length
+        ? {}
+        : { fills, filled: fills.reduce((sum, f) => sum + f.amount, 0), averagePrice: undefined }),
+      updatedAt: this.opts.clock.now(),
+    };
+    const positionBefore = this.opts.positions()[order.symbol]?.amount ?? 0;
+    await this.opts.state.commitOrder(reopened, [takenBackEvent(order, remote, positionBefore)]);
+    await this.opts.applyRemote(clientOrderId, remote);
+    const after = this.opts.state.requireOrder(clientOrderId);
+    this.opts.logger.error(
+      'An order ended on our inference exists on the exchange; taken back from its answer',
+      {
+        clientOrderId,
+        symbol: after.symbol,
+        side: after.side,
+        status: after.status,
+        filled: after.filled,
+        position: this.opts.positions()[after.symbol]?.amount ?? 0,
+      },
+    );
+    return after;
+  }
+
+  /**
+   * The exchange's answer for an order of ours by its clientOrderId, now (fresh: no cached answer), or null when it
+   * has no such order; another failure is thrown. For the operator's settle: the exchange is asked once more first.
+   */
+  async findOnExchange(clientOrderId: string): Promise<ExchangeOrder | null> {
+    const order = this.opts.state.requireOrder(clientOrderId);
+    try {
+      return await this.opts.lookup(
+        'order',
+        clientOrderId,
+        () => this.opts.exchange.fetchOrderByClientId(clientOrderId, order.symbol, order.createdAt),
+        true,
+      );
+    } catch (err) {
+      if (err instanceof OrderNotFoundError) return null;
+      throw err;
+    }
+  }
+}
