@@ -11,11 +11,13 @@
  * - fatal: anything else is a bug: thrown out of the loop, the process exits 1 and PM2 restarts it.
  */
 import {
+  type ByNinjaError,
   ExchangeRefusedError,
   OperationalError,
   OrderNotFoundError,
   PersistenceError,
   StrategyError,
+  errorMessage,
   isTemporary,
 } from '../../shared/errors';
 
@@ -35,4 +37,78 @@ export function tickErrorHandling(err: unknown): TickErrorHandling {
  */
 export function waitableAtStart(err: unknown): boolean {
   return isTemporary(err) || err instanceof ExchangeRefusedError || err instanceof OperationalError;
+}
+
+/** A line for the once-log (log-once.ts): written once under `key` until it changes. */
+export interface OnceLine {
+  key: string;
+  level: 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * What the loop does with an error from `where` (a symbol, 'account', 'markets', 'archive', …): the handling and what
+ * it says. pause-entries names the order when the cause is one the exchange no longer shows (that cause holds until
+ * the order is settled, pause-causes.ts).
+ */
+export type TickErrorAction =
+  | { handling: 'retry' | 'skip-symbol' | 'hold-orders'; log: OnceLine }
+  | {
+      handling: 'pause-entries';
+      reason: string;
+      clientOrderId?: string;
+      log: { message: string; fields: Record<string, unknown> };
+    }
+  | { handling: 'fatal' };
+
+export function tickErrorAction(where: string, err: unknown): TickErrorAction {
+  const error = errorMessage(err);
+  const handling = tickErrorHandling(err);
+  switch (handling) {
+    case 'retry':
+      return {
+        handling,
+        log: {
+          key: `temp:${where}`,
+          level: 'warn',
+          message: 'Exchange call failed; retrying next tick',
+          fields: { where, error },
+        },
+      };
+    case 'skip-symbol':
+      return {
+        handling,
+        log: {
+          key: `strategy:${where}`,
+          level: 'warn',
+          message: 'Strategy failed; symbol skipped this tick',
+          fields: { where, error },
+        },
+      };
+    case 'hold-orders':
+      return {
+        handling,
+        log: {
+          key: `persist:${where}`,
+          level: 'error',
+          message: 'State could not be saved; no new orders until it can',
+          fields: { where, error },
+        },
+      };
+    case 'pause-entries': {
+      const order = err instanceof OrderNotFoundError ? err.context.clientOrderId : undefined;
+      return {
+        handling,
+        reason: `${where}: ${error}`,
+        ...(typeof order === 'string' ? { clientOrderId: order } : {}),
+        log: {
+          message: 'Operational error; entries paused',
+          fields: { where, error, ...(err as ByNinjaError).context },
+        },
+      };
+    }
+    case 'fatal':
+      return { handling };
+  }
 }

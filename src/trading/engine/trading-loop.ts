@@ -25,7 +25,7 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
-import { ByNinjaError, NetworkError, OrderNotFoundError, errorMessage } from '../../shared/errors';
+import { ByNinjaError, NetworkError, errorMessage } from '../../shared/errors';
 import type {
   CloseAllResult,
   InDoubtOrderView,
@@ -46,6 +46,7 @@ import { ExchangeReads } from './exchange-reads';
 import { OnceLog } from './log-once';
 import { loopStateOf, type LoopPhase } from './loop-state';
 import { MarketHalts } from './market-halts';
+import { rateLimitNotice } from './reachability';
 import type { OrderManager } from './order-manager';
 import { lookedUpAgain } from './never-placed-recheck';
 import { isFinal } from './order-state';
@@ -61,7 +62,8 @@ import { ShortfallWatch } from './shortfall-watch';
 import { SymbolLanes } from './symbol-lanes';
 import { SymbolTick } from './symbol-tick';
 import { causesOf, pauseLeft, pauseSummary, withCause, type PauseFacts } from './pause-causes';
-import { tickErrorHandling, waitableAtStart } from './tick-errors';
+import { TickErrorHandler } from './tick-error-handler';
+import { waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
 
 /** How many read deadlines a reconcile may hold the ticks in all (TradingLoop.reconcile). */
@@ -123,7 +125,8 @@ export class TradingLoop {
   private readonly shortfalls: ShortfallWatch;
   /** Orders ended on our inference, watched on the account's readings (inferred-orders.ts). */
   private readonly inferred: InferredOrderWatch;
-  private temporaryErrorThisTick = false;
+  /** The error policy's shell (tick-errors.ts decides). */
+  private readonly errors: TickErrorHandler;
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
   private readonly symbols: SymbolTick;
@@ -135,8 +138,6 @@ export class TradingLoop {
   private readonly marketHalts: MarketHalts;
   /** The start waited for the exchange (a read failed): reads sent before that are read again. */
   private startWaited = false;
-  /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
-  private fatal: unknown;
   /** The manager's last price per symbol (one record: the dust rule values positions at it everywhere). */
   readonly lastPrices: Record<string, number>;
   readonly quoteCurrency: string;
@@ -170,6 +171,13 @@ export class TradingLoop {
       alertAfterMs: opts.config.unreachableAlertMs,
     });
     this.exchangeClock = exchangeClock(opts.clock, opts.exchange);
+    this.errors = new TickErrorHandler({
+      logger: this.logger,
+      onceLog: this.onceLog,
+      health: this.health,
+      pauseEntries: (reason, by, takeOver, clientOrderId) =>
+        this.pauseEntries(reason, by, takeOver, clientOrderId),
+    });
     const shortfalls = new ShortfallWatch({
       manager: opts.manager,
       clock: opts.clock,
@@ -238,20 +246,13 @@ export class TradingLoop {
       lastTickAt: this.lastTickAt,
       exchangeReachable: this.health.reachable,
       exchangeUnreachableSince: this.health.unreachableSince ?? undefined,
-      exchangeError: this.health.lastError ?? this.rateLimited(),
+      exchangeError:
+        this.health.lastError ?? rateLimitNotice(this.exchange.rateLimitedUntil?.(), this.clock.now()),
       equity: this.account.equity,
       quoteCurrency: this.quoteCurrency,
       lastPrices: { ...this.lastPrices },
       balance: this.account.balance,
     };
-  }
-
-  /** The exchange's rate limit holds every request (a ban the gate waits out), said for /health and /status. */
-  private rateLimited(): string | undefined {
-    const until = this.exchange.rateLimitedUntil?.();
-    if (until === undefined) return undefined;
-    const left = Math.max(0, Math.ceil((until - this.clock.now()) / 1000));
-    return `refused for rate: no request before ${new Date(until).toISOString()} (${left} s), waiting instead of sending into the ban`;
   }
 
   /**
@@ -356,7 +357,7 @@ export class TradingLoop {
       );
     await this.account
       .refresh(unchanged ? balance : fresh())
-      .catch((err: unknown) => this.onTickError('account', err));
+      .catch((err: unknown) => this.errors.handle('account', err));
     return summary;
   }
 
@@ -619,8 +620,7 @@ export class TradingLoop {
   }
 
   private async tickUnserialized(): Promise<void> {
-    this.throwIfFatal();
-    this.temporaryErrorThisTick = false;
+    this.errors.beginTick();
     if (this.manager.persistBlocked) await this.manager.state.probe();
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.outbox.drain();
@@ -630,21 +630,21 @@ export class TradingLoop {
     try {
       await this.account.refresh();
     } catch (err) {
-      await this.onTickError('account', err);
+      await this.errors.handle('account', err);
     }
     this.activity('tick symbols');
     await this.tickSymbols();
     await this.liftSettledOrderPause();
     // after the symbols' work (a slow lookup never holds a stop-loss back), a few per tick
     await this.recheckNeverPlaced();
-    this.throwIfFatal();
+    this.errors.throwIfFatal();
     try {
       await this.manager.archive();
     } catch (err) {
-      await this.onTickError('archive', err);
+      await this.errors.handle('archive', err);
     }
     // reachable = a whole tick without a temporary exchange error
-    if (!this.temporaryErrorThisTick) await this.health.answered();
+    if (!this.errors.temporaryThisTick) await this.health.answered();
     this.lastTickAt = this.clock.now();
     this.ticks++;
     this.heartbeat();
@@ -710,7 +710,7 @@ export class TradingLoop {
       if (this.controller.signal.aborted) break;
       // an unknown error (a bug) is kept and thrown out of the tick, even when it comes after the tick moved on
       const work = this.lanes.run([symbol], () =>
-        this.tickSymbolSafely(symbol).catch((err: unknown) => this.keepFatal(err)),
+        this.tickSymbolSafely(symbol).catch((err: unknown) => this.errors.keep(err)),
       );
       if (!work) {
         this.onceLog.log(`busy:${symbol}`, 'warn', 'Symbol still busy from an earlier tick; skipped', {
@@ -723,15 +723,7 @@ export class TradingLoop {
       );
     }
     await Promise.all(started);
-    this.throwIfFatal();
-  }
-
-  private throwIfFatal(): void {
-    if (this.fatal !== undefined) throw this.fatal;
-  }
-
-  private keepFatal(err: unknown): void {
-    this.fatal ??= err;
+    this.errors.throwIfFatal();
   }
 
   /**
@@ -757,7 +749,7 @@ export class TradingLoop {
     try {
       await this.symbols.run(symbol);
     } catch (err) {
-      await this.onTickError(symbol, err);
+      await this.errors.handle(symbol, err);
     }
   }
 
@@ -777,7 +769,7 @@ export class TradingLoop {
       this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
       await this.marketHalts.loaded(this.symbolsToWatch(), markets, this.clock.now());
     } catch (err) {
-      await this.onTickError('markets', err);
+      await this.errors.handle('markets', err);
     }
   }
 
@@ -808,65 +800,12 @@ export class TradingLoop {
     const work = this.lanes.run([RECHECK_LANE, ...symbols], () =>
       this.manager
         .recheckNeverPlaced('due', RECHECKS_PER_TICK)
-        .catch((err: unknown) => this.onTickError('never-placed recheck', err))
-        .catch((err: unknown) => this.keepFatal(err)),
+        .catch((err: unknown) => this.errors.handle('never-placed recheck', err))
+        .catch((err: unknown) => this.errors.keep(err)),
     );
     if (!work) return;
     const budget = this.config.symbolReadTimeoutMs;
     await withDeadline(work, budget, () => new Error('still working'), this.clock).catch(() => undefined);
-  }
-
-  /** An error from a tick's work, handled by its class (tick-errors.ts). */
-  private async onTickError(where: string, err: unknown): Promise<void> {
-    const error = errorMessage(err);
-    switch (tickErrorHandling(err)) {
-      case 'retry':
-        this.temporaryErrorThisTick = true;
-        this.onceLog.log(`temp:${where}`, 'warn', 'Exchange call failed; retrying next tick', {
-          where,
-          error,
-        });
-        await this.health.failed(err);
-        return;
-      case 'skip-symbol':
-        this.onceLog.log(`strategy:${where}`, 'warn', 'Strategy failed; symbol skipped this tick', {
-          where,
-          error,
-        });
-        return;
-      case 'hold-orders':
-        this.onceLog.log(
-          `persist:${where}`,
-          'error',
-          'State could not be saved; no new orders until it can',
-          {
-            where,
-            error,
-          },
-        );
-        return;
-      case 'pause-entries':
-        this.logger.error('Operational error; entries paused', {
-          where,
-          error,
-          ...(err as ByNinjaError).context,
-        });
-        try {
-          // an order the exchange no longer shows that could not be settled: that cause holds until it is
-          const order = err instanceof OrderNotFoundError ? err.context.clientOrderId : undefined;
-          await this.pauseEntries(
-            `${where}: ${error}`,
-            'operational',
-            false,
-            typeof order === 'string' ? order : undefined,
-          );
-        } catch (pauseErr) {
-          this.logger.error('Could not persist the pause', { error: errorMessage(pauseErr) });
-        }
-        return;
-      case 'fatal':
-        throw err;
-    }
   }
 
   private heartbeat(): void {
