@@ -39,6 +39,7 @@ import { retryForever } from '../../shared/retry';
 import { exchangeClock, type BalanceEntry, type Exchange, type Market } from '../exchange/exchange';
 import type { Strategy } from '../strategy/strategy';
 import { AccountWatch } from './account-watch';
+import { EntryPause } from './entry-pause';
 import { closeAll } from './close-all';
 import { firstThen, type ConnectReads } from './connect-reads';
 import { ExchangeHealth } from './exchange-health';
@@ -55,13 +56,12 @@ import { readTogether } from './read-together';
 import { reconcileWithExchange, type ReconcileExchange } from './reconcile';
 import { recoverTradingState } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
-import { resetAfterResume } from './risk';
 import { InferredOrderWatch } from './inferred-orders';
 import { settleOrder, type SettleDecision, type SettleRequest } from './operator-settle';
 import { ShortfallWatch } from './shortfall-watch';
 import { SymbolLanes } from './symbol-lanes';
 import { SymbolTick } from './symbol-tick';
-import { causesOf, pauseLeft, pauseSummary, withCause, type PauseFacts } from './pause-causes';
+import { pauseSummary } from './pause-causes';
 import { TickErrorHandler } from './tick-error-handler';
 import { waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
@@ -125,6 +125,7 @@ export class TradingLoop {
   private readonly shortfalls: ShortfallWatch;
   /** Orders ended on our inference, watched on the account's readings (inferred-orders.ts). */
   private readonly inferred: InferredOrderWatch;
+  private readonly pauses: EntryPause;
   /** The error policy's shell (tick-errors.ts decides). */
   private readonly errors: TickErrorHandler;
   private readonly reads: ExchangeReads;
@@ -171,6 +172,13 @@ export class TradingLoop {
       alertAfterMs: opts.config.unreachableAlertMs,
     });
     this.exchangeClock = exchangeClock(opts.clock, opts.exchange);
+    this.pauses = new EntryPause({
+      manager: opts.manager,
+      clock: opts.clock,
+      exchangeClock: this.exchangeClock,
+      logger: this.logger,
+      peakSafeEquity: () => this.account.peakSafeEquity,
+    });
     this.errors = new TickErrorHandler({
       logger: this.logger,
       onceLog: this.onceLog,
@@ -229,14 +237,24 @@ export class TradingLoop {
     return loopStateOf(this.phase, this.pause !== null);
   }
 
-  /** Entries paused and why: operator/risk/operational (persisted) or a state that cannot be saved. */
+  /** Entries paused and why (entry-pause.ts), or null. */
   get pause(): PauseState | null {
-    const stored = this.manager.state.pause;
-    if (stored) return stored;
-    const persist = this.manager.persistBlocked;
-    return persist
-      ? { by: 'persist', reason: `state cannot be saved: ${persist}`, at: this.lastTickAt ?? 0 }
-      : null;
+    return this.pauses.current(this.lastTickAt);
+  }
+
+  /** Pauses entries, or adds the cause to the pause already there (entry-pause.ts). */
+  pauseEntries(
+    reason: string,
+    by: PauseSource,
+    takeOver = false,
+    clientOrderId?: string,
+  ): Promise<PauseState> {
+    return this.pauses.pause(reason, by, takeOver, clientOrderId);
+  }
+
+  /** The operator's resume lifts the pause; any other source drops only the causes no longer holding (entry-pause.ts). */
+  resumeEntries(by: PauseSource): Promise<void> {
+    return this.pauses.resume(by);
   }
 
   snapshot(): LoopSnapshot {
@@ -415,74 +433,6 @@ export class TradingLoop {
     return cancelled;
   }
 
-  /**
-   * Pauses entries, or adds the cause to the pause already there (pause-causes.ts): it lifts by itself only once no
-   * cause holds. `takeOver`: the operator's cause goes first (close-all), so /status says the operator paused. A
-   * cause already there adds nothing (an error repeated every tick); one that joins is told (`trading.paused`).
-   */
-  async pauseEntries(
-    reason: string,
-    by: PauseSource,
-    takeOver = false,
-    clientOrderId?: string,
-  ): Promise<PauseState> {
-    const current = this.manager.state.pause;
-    const cause = { reason, by, at: this.clock.now(), ...(clientOrderId ? { clientOrderId } : {}) };
-    const pause = withCause(current, cause, takeOver);
-    if (!pause) return current!;
-    await this.manager.state.setPause(pause);
-    const causes = causesOf(pause).length;
-    this.logger.warn('Entries paused', { reason, by, ...(causes > 1 ? { causes } : {}) });
-    await this.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, {
-      reason,
-      by,
-      ...(causes > 1 ? { causes } : {}),
-    });
-    return pause;
-  }
-
-  /**
-   * The operator's resume lifts the pause whatever its causes. Any other source (risk, operational) only drops the
-   * causes that no longer hold: the pause lifts once none does (pause-causes.ts `pauseLeft`), never an operator's.
-   */
-  async resumeEntries(by: PauseSource): Promise<void> {
-    const was = this.manager.state.pause;
-    if (was && by !== 'operator') {
-      const left = pauseLeft(was, this.pauseFacts(), this.clock.now());
-      if (left) {
-        if (JSON.stringify(left) !== JSON.stringify(was)) {
-          await this.manager.state.setPause(left);
-          this.logger.info('Entries still paused', { by, was: pauseSummary(was), now: pauseSummary(left) });
-        }
-        return;
-      }
-    }
-    const risk = resetAfterResume(
-      this.manager.state.risk,
-      this.account.peakSafeEquity,
-      this.exchangeClock.now(),
-    );
-    await this.manager.state.setPause(null, risk);
-    if (was) {
-      const reason = pauseSummary(was);
-      this.logger.info('Entries resumed', { by, was: reason });
-      await this.manager.outbox.emit('trading.resumed', `Trading resumed (${by}); was paused: ${reason}`, {
-        by,
-        was: reason,
-      });
-    }
-  }
-
-  private pauseFacts(): PauseFacts {
-    return {
-      orderSettled: (id) => {
-        const order = this.manager.order(id);
-        return !order || isFinal(order.status);
-      },
-      killSwitch: this.manager.state.risk.killSwitch,
-    };
-  }
-
   /** Orders that ended on our inference and are still in question, with what each holds (/settle lists them). */
   inDoubtOrders(): InDoubtOrderView[] {
     return this.inferred.inQuestion();
@@ -634,7 +584,7 @@ export class TradingLoop {
     }
     this.activity('tick symbols');
     await this.tickSymbols();
-    await this.liftSettledOrderPause();
+    await this.pauses.liftSettledOrderPause();
     // after the symbols' work (a slow lookup never holds a stop-loss back), a few per tick
     await this.recheckNeverPlaced();
     this.errors.throwIfFatal();
@@ -770,21 +720,6 @@ export class TradingLoop {
       await this.marketHalts.loaded(this.symbolsToWatch(), markets, this.clock.now());
     } catch (err) {
       await this.errors.handle('markets', err);
-    }
-  }
-
-  /**
-   * A pause waiting on orders the exchange no longer showed and that could not be settled then drops each such cause
-   * once its order is settled (final), and lifts once no cause holds (`resumeEntries`), as a risk pause lifts once
-   * its limit clears (account-watch.ts).
-   */
-  private async liftSettledOrderPause(): Promise<void> {
-    const pause = this.manager.state.pause;
-    if (!pause || !causesOf(pause).some((c) => c.clientOrderId !== undefined)) return;
-    try {
-      await this.resumeEntries('operational');
-    } catch (err) {
-      this.logger.error('Could not persist the resume', { error: errorMessage(err) });
     }
   }
 
