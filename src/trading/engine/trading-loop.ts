@@ -35,26 +35,24 @@ import type {
   RecoverySummary,
 } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
-import { retryForever } from '../../shared/retry';
 import { exchangeClock, type BalanceEntry, type Exchange, type Market } from '../exchange/exchange';
 import type { Strategy } from '../strategy/strategy';
 import { AccountWatch } from './account-watch';
 import { EntryPause } from './entry-pause';
 import { closeAll } from './close-all';
-import { firstThen, type ConnectReads } from './connect-reads';
+import type { ConnectReads } from './connect-reads';
 import { ExchangeHealth } from './exchange-health';
 import { ExchangeReads } from './exchange-reads';
 import { OnceLog } from './log-once';
 import { loopStateOf, type LoopPhase } from './loop-state';
-import { MarketHalts } from './market-halts';
+import { MarketRefresh } from './market-refresh';
 import { rateLimitNotice } from './reachability';
 import type { OrderManager } from './order-manager';
 import { lookedUpAgain } from './never-placed-recheck';
+import { StartUp } from './start-up';
 import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
-import { readTogether } from './read-together';
 import { reconcileWithExchange, type ReconcileExchange } from './reconcile';
-import { recoverTradingState } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
 import { InferredOrderWatch } from './inferred-orders';
 import { settleOrder, type SettleDecision, type SettleRequest } from './operator-settle';
@@ -63,7 +61,6 @@ import { SymbolLanes } from './symbol-lanes';
 import { SymbolTick } from './symbol-tick';
 import { pauseSummary } from './pause-causes';
 import { TickErrorHandler } from './tick-error-handler';
-import { waitableAtStart } from './tick-errors';
 import type { PauseSource, PauseState } from './trading-state';
 
 /** How many read deadlines a reconcile may hold the ticks in all (TradingLoop.reconcile). */
@@ -135,10 +132,8 @@ export class TradingLoop {
   private lane: Promise<unknown> = Promise.resolve();
   /** The work on each symbol's orders while it runs; a tick skips a busy symbol. */
   private readonly lanes = new SymbolLanes();
-  private marketsLoadedAt: number;
-  private readonly marketHalts: MarketHalts;
-  /** The start waited for the exchange (a read failed): reads sent before that are read again. */
-  private startWaited = false;
+  private readonly markets: MarketRefresh;
+  private readonly startUp: StartUp;
   /** The manager's last price per symbol (one record: the dust rule values positions at it everywhere). */
   readonly lastPrices: Record<string, number>;
   readonly quoteCurrency: string;
@@ -153,15 +148,16 @@ export class TradingLoop {
     this.activity = opts.activity ?? (() => {});
     this.heartbeatMs = opts.heartbeatMs ?? 60_000;
     this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
-    this.marketsLoadedAt = opts.clock.now();
-    this.marketHalts = new MarketHalts({
-      exchangeId: opts.exchange.id,
-      state: opts.manager.state,
-      logger: this.logger,
-      haltedRefreshMs: opts.config.haltedMarketsRefreshMs,
-      refreshMs: opts.config.marketsRefreshMs,
-    });
     this.reads = new ExchangeReads(opts.config.symbolReadTimeoutMs, opts.clock);
+    this.markets = new MarketRefresh({
+      manager: opts.manager,
+      exchange: opts.exchange,
+      clock: opts.clock,
+      logger: this.logger,
+      reads: this.reads,
+      refreshMs: opts.config.marketsRefreshMs,
+      haltedRefreshMs: opts.config.haltedMarketsRefreshMs,
+    });
     this.onceLog = new OnceLog(this.logger);
     this.health = new ExchangeHealth({
       exchangeId: opts.exchange.id,
@@ -226,10 +222,26 @@ export class TradingLoop {
       onceLog: this.onceLog,
       pause: () => this.pause,
       lastPrices: this.lastPrices,
-      exitHeld: (held) => this.marketHalts.exitHeld(held, this.clock.now()),
+      exitHeld: (held) => this.markets.exitHeld(held),
       balance: () => this.account.balance,
       shortfalls,
       inferred: this.inferred,
+    });
+    this.startUp = new StartUp({
+      manager: opts.manager,
+      exchange: opts.exchange,
+      config: opts.config,
+      clock: opts.clock,
+      logger: this.logger,
+      activity: this.activity,
+      controller: this.controller,
+      health: this.health,
+      onceLog: this.onceLog,
+      reads: this.reads,
+      account: this.account,
+      markets: this.markets,
+      errors: this.errors,
+      symbolsToWatch: () => this.symbolsToWatch(),
     });
   }
 
@@ -273,110 +285,16 @@ export class TradingLoop {
     };
   }
 
-  /**
-   * Start, first step (state `waiting-exchange`): load the exchange's markets, waiting — with a capped backoff,
-   * never exiting — for as long as the exchange (or the network) does not answer or refuses our key: a person or
-   * time fixes that, a restart does not. One `exchange.unreachable` event once it has lasted
-   * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so. `sent`: the
-   * same reads already on their way (connect-reads.ts), taken as the first attempts.
-   */
-  async connect(sent?: ConnectReads): Promise<{ markets: Record<string, Market>; account: string }> {
+  /** Start, first step (state `waiting-exchange`): waits for the exchange's markets and account (start-up.ts). */
+  connect(sent?: ConnectReads): Promise<{ markets: Record<string, Market>; account: string }> {
     this.phase = 'waiting-exchange';
-    this.activity('waiting for the exchange');
-    const wait = <T>(what: string, fn: () => Promise<T>, signal: AbortSignal): Promise<T> =>
-      retryForever(fn, {
-        baseDelayMs: 1_000,
-        maxDelayMs: 60_000,
-        retryable: waitableAtStart,
-        signal,
-        clock: this.clock,
-        onRetry: ({ error, delayMs }) => this.waitingForExchange(what, error, delayMs),
-      });
-    // markets and the account do not depend on each other: one round trip for both
-    const [loaded, account] = await readTogether(this.controller.signal, [
-      (signal: AbortSignal) =>
-        wait(
-          'load markets',
-          firstThen(sent?.markets, () => this.exchange.loadMarkets(false, this.symbolsToWatch())),
-          signal,
-        ),
-      // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
-      (signal: AbortSignal) =>
-        wait(
-          'read the account',
-          firstThen(sent?.account, () => this.exchange.accountId()),
-          signal,
-        ),
-    ] as const);
-    await this.health.answered();
-    // the first load asked for the traded symbols (connect-reads.ts): a symbol only state holds is asked for now,
-    // with them (missing after this: no longer listed)
-    const watched = this.symbolsToWatch();
-    const markets = watched.every((symbol) => loaded[symbol] || this.config.symbols.includes(symbol))
-      ? loaded
-      : await wait('load markets', () => this.exchange.loadMarkets(true, watched), this.controller.signal);
-    this.manager.setMarkets(markets);
-    this.marketsLoadedAt = this.clock.now();
-    await this.marketHalts.loaded(watched, markets, this.clock.now());
-    return { markets, account };
+    return this.startUp.connect(sent);
   }
 
-  /** A start step waits for the exchange: logged once per change, alerted once per outage. */
-  private waitingForExchange(what: string, error: unknown, delayMs: number): void {
-    this.startWaited = true;
-    this.onceLog.log('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
-      what,
-      error: errorMessage(error),
-    });
-    this.logger.debug(`${what} failed, retrying in ${delayMs} ms`, { error: errorMessage(error) });
-    void this.health.failed(error);
-  }
-
-  /**
-   * Startup recovery (state `recovering`); no order is placed before it has finished. `sent`: its reads already on
-   * their way (recovery-reads.ts), used unless the start had to wait for the exchange (then they are read again:
-   * recovery works on answers given after the wait).
-   */
-  async recover(lastExit: LastExit, sent?: RecoveryReads): Promise<RecoverySummary> {
+  /** Startup recovery (state `recovering`, start-up.ts); no order is placed before it has finished. */
+  recover(lastExit: LastExit, sent?: RecoveryReads): Promise<RecoverySummary> {
     this.phase = 'recovering';
-    this.activity('recovery');
-    const early = this.startWaited ? undefined : sent;
-    // the balance (for equity and the kill switch) is read beside recovery's own reads; it is used only when
-    // recovery found everything as state had it — a fill, an adoption, a cancel or a resolved order it applied may
-    // have happened after that read (the spent quote still in it, the bought coins already a position: equity and
-    // its peak inflated, a false kill switch next), so then the balance is read again, after recovery
-    const balance = this.reads.once('balance', () => early?.balance ?? this.exchange.fetchBalance());
-    balance.catch(() => undefined);
-    const summary = await recoverTradingState({
-      manager: this.manager,
-      exchange: this.exchange,
-      lastExit,
-      unknownOnStart: this.config.orders.unknownOnStart,
-      symbols: this.config.symbols,
-      clock: this.clock,
-      logger: this.logger,
-      signal: this.controller.signal,
-      waitable: waitableAtStart,
-      onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
-      sent: early,
-    });
-    await this.health.answered();
-    const unchanged =
-      summary.newFills === 0 &&
-      summary.changedWhileDown.length === 0 &&
-      summary.resolvedUnknown.length === 0 &&
-      summary.adopted.length === 0 &&
-      summary.cancelledUnknown.length === 0;
-    // a new read once the early one has settled (never handed the early one back while it is still on its way)
-    const fresh = (): Promise<Record<string, BalanceEntry>> =>
-      balance.then(
-        () => this.exchange.fetchBalance(),
-        () => this.exchange.fetchBalance(),
-      );
-    await this.account
-      .refresh(unchanged ? balance : fresh())
-      .catch((err: unknown) => this.errors.handle('account', err));
-    return summary;
+    return this.startUp.recover(lastExit, sent);
   }
 
   /** Starts ticking (after `recover`). The promise rejects on an unknown error: the process must exit 1. */
@@ -574,7 +492,12 @@ export class TradingLoop {
     if (this.manager.persistBlocked) await this.manager.state.probe();
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.outbox.drain();
-    await this.refreshMarketsWhenDue();
+    // markets reloaded when due (market-refresh.ts); a failure retries next tick
+    try {
+      await this.markets.refreshWhenDue(() => this.symbolsToWatch());
+    } catch (err) {
+      await this.errors.handle('markets', err);
+    }
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
@@ -700,26 +623,6 @@ export class TradingLoop {
       await this.symbols.run(symbol);
     } catch (err) {
       await this.errors.handle(symbol, err);
-    }
-  }
-
-  /**
-   * Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change), sooner while a watched symbol
-   * is halted or gone (market-halts.ts); a failure retries next tick.
-   */
-  private async refreshMarketsWhenDue(): Promise<void> {
-    if (this.clock.now() - this.marketsLoadedAt < this.marketHalts.reloadAfterMs) return;
-    try {
-      const markets = await this.reads.withDeadline(
-        'markets',
-        this.exchange.loadMarkets(true, this.symbolsToWatch()),
-      );
-      this.manager.setMarkets(markets);
-      this.marketsLoadedAt = this.clock.now();
-      this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
-      await this.marketHalts.loaded(this.symbolsToWatch(), markets, this.clock.now());
-    } catch (err) {
-      await this.errors.handle('markets', err);
     }
   }
 
