@@ -25,7 +25,7 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
-import { ByNinjaError, NetworkError, errorMessage } from '../../shared/errors';
+import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type {
   CloseAllResult,
   InDoubtOrderView,
@@ -39,7 +39,6 @@ import { exchangeClock, type BalanceEntry, type Exchange, type Market } from '..
 import type { Strategy } from '../strategy/strategy';
 import { AccountWatch } from './account-watch';
 import { EntryPause } from './entry-pause';
-import { closeAll } from './close-all';
 import type { ConnectReads } from './connect-reads';
 import { ExchangeHealth } from './exchange-health';
 import { ExchangeReads } from './exchange-reads';
@@ -52,19 +51,17 @@ import { lookedUpAgain } from './never-placed-recheck';
 import { StartUp } from './start-up';
 import { isFinal } from './order-state';
 import { splitSymbol, unrealizedPnl } from './pnl';
-import { reconcileWithExchange, type ReconcileExchange } from './reconcile';
 import type { RecoveryReads } from './recovery-reads';
 import { InferredOrderWatch } from './inferred-orders';
-import { settleOrder, type SettleDecision, type SettleRequest } from './operator-settle';
+import type { SettleDecision, SettleRequest } from './operator-settle';
 import { ShortfallWatch } from './shortfall-watch';
-import { SymbolLanes } from './symbol-lanes';
+import { RECHECK_LANE } from './symbol-lanes';
+import { LoopTurns } from './loop-turns';
+import { OperatorActions } from './operator-actions';
 import { SymbolTick } from './symbol-tick';
 import { pauseSummary } from './pause-causes';
 import { TickErrorHandler } from './tick-error-handler';
 import type { PauseSource, PauseState } from './trading-state';
-
-/** How many read deadlines a reconcile may hold the ticks in all (TradingLoop.reconcile). */
-export const RECONCILE_BUDGET_READS = 4;
 
 export interface TradingLoopOptions {
   manager: OrderManager;
@@ -95,8 +92,6 @@ export interface LoopSnapshot {
 
 /** Orders declared never placed looked up again in one tick at most (the others wait for the next ticks). */
 const RECHECKS_PER_TICK = 3;
-/** The never-placed recheck's own lane (no symbol has this name): one recheck at a time. */
-const RECHECK_LANE = 'never-placed recheck';
 
 export class TradingLoop {
   private phase: LoopPhase = 'starting';
@@ -119,7 +114,6 @@ export class TradingLoop {
   private ticks = 0;
   private readonly health: ExchangeHealth;
   private readonly account: AccountWatch;
-  private readonly shortfalls: ShortfallWatch;
   /** Orders ended on our inference, watched on the account's readings (inferred-orders.ts). */
   private readonly inferred: InferredOrderWatch;
   private readonly pauses: EntryPause;
@@ -128,10 +122,9 @@ export class TradingLoop {
   private readonly reads: ExchangeReads;
   private readonly onceLog: OnceLog;
   private readonly symbols: SymbolTick;
-  /** Ticks and operator actions, one after the other. */
-  private lane: Promise<unknown> = Promise.resolve();
-  /** The work on each symbol's orders while it runs; a tick skips a busy symbol. */
-  private readonly lanes = new SymbolLanes();
+  /** Ticks and operator actions taking turns; the symbols' lanes. */
+  private readonly turns: LoopTurns;
+  private readonly operator: OperatorActions;
   private readonly markets: MarketRefresh;
   private readonly startUp: StartUp;
   /** The manager's last price per symbol (one record: the dust rule values positions at it everywhere). */
@@ -149,6 +142,7 @@ export class TradingLoop {
     this.heartbeatMs = opts.heartbeatMs ?? 60_000;
     this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
     this.reads = new ExchangeReads(opts.config.symbolReadTimeoutMs, opts.clock);
+    this.turns = new LoopTurns(opts.clock, opts.config.symbolReadTimeoutMs);
     this.markets = new MarketRefresh({
       manager: opts.manager,
       exchange: opts.exchange,
@@ -188,7 +182,6 @@ export class TradingLoop {
       exchangeClock: this.exchangeClock,
       logger: this.logger,
     });
-    this.shortfalls = shortfalls;
     this.inferred = new InferredOrderWatch({
       manager: opts.manager,
       clock: opts.clock,
@@ -226,6 +219,22 @@ export class TradingLoop {
       balance: () => this.account.balance,
       shortfalls,
       inferred: this.inferred,
+    });
+    this.operator = new OperatorActions({
+      manager: opts.manager,
+      exchange: opts.exchange,
+      config: opts.config,
+      clock: opts.clock,
+      exchangeClock: this.exchangeClock,
+      logger: this.logger,
+      reads: this.reads,
+      turns: this.turns,
+      inferred: this.inferred,
+      shortfalls,
+      lastPrices: this.lastPrices,
+      symbolsToWatch: () => this.symbolsToWatch(),
+      placementFacts: (symbol) => this.symbols.placementFacts(symbol),
+      pauseEntries: (reason, by, takeOver) => this.pauses.pause(reason, by, takeOver),
     });
     this.startUp = new StartUp({
       manager: opts.manager,
@@ -328,131 +337,34 @@ export class TradingLoop {
     this.controller.abort();
     const wait = this.config.orders.inFlightWaitMs;
     const idle = await this.manager.waitIdle(wait);
-    const settled = Promise.all([this.running?.catch(() => {}), this.lanes.idle()]);
+    const settled = Promise.all([this.running?.catch(() => {}), this.turns.lanes.idle()]);
     await withDeadline(settled, wait, () => new Error('tick still running'), this.clock).catch(() => {});
     this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });
   }
 
-  /** Cancels every open order (shutdown option `orders.cancelOpenOnStop`). */
-  async cancelOpenOrders(): Promise<string[]> {
-    const cancelled: string[] = [];
-    for (const order of this.manager.pendingOrders()) {
-      if (isFinal(order.status)) continue;
-      try {
-        await this.manager.cancel(order.clientOrderId);
-        cancelled.push(order.clientOrderId);
-      } catch (err) {
-        this.logger.warn('Could not cancel an open order on stop', {
-          clientOrderId: order.clientOrderId,
-          error: errorMessage(err),
-        });
-      }
-    }
-    return cancelled;
+  /** Cancels every open order (shutdown option `orders.cancelOpenOnStop`; operator-actions.ts). */
+  cancelOpenOrders(): Promise<string[]> {
+    return this.operator.cancelOpenOrders();
   }
 
-  /** Orders that ended on our inference and are still in question, with what each holds (/settle lists them). */
+  /** Orders that ended on our inference and are still in question (/settle lists them). */
   inDoubtOrders(): InDoubtOrderView[] {
-    return this.inferred.inQuestion();
+    return this.operator.inDoubtOrders();
   }
 
-  /**
-   * Settles an order that ended on our inference on the operator's word (operator-settle.ts), between ticks, holding
-   * its symbol's lane and the recheck's: no tick or recheck takes it back meanwhile. Like close-all it waits for work
-   * still running at most the lookup deadline, then refuses (try again) rather than keep the operator waiting.
-   */
+  /** Settles an order in question on the operator's word, between ticks (operator-actions.ts). */
   settleOrder(req: SettleRequest): Promise<SettleDecision> {
-    return this.inTurn(async () => {
-      const budget = this.config.symbolReadTimeoutMs;
-      await withDeadline(this.lanes.idle(), budget, () => new Error('still busy'), this.clock).catch(
-        () => undefined,
-      );
-      const symbol = this.manager.order(req.clientOrderId)?.symbol;
-      const work = this.lanes.run([RECHECK_LANE, ...(symbol ? [symbol] : [])], () =>
-        settleOrder(this.manager, req, this.clock.now(), this.exchangeClock.now()),
-      );
-      return (
-        work ?? {
-          ok: false,
-          refusal: `${symbol ?? 'its symbol'} is busy with a lookup still running: try again in a minute`,
-        }
-      );
-    });
+    return this.operator.settleOrder(req);
   }
 
-  /**
-   * The operator's close-all (close-all.ts), run between ticks. It waits for the symbols' work still running from a
-   * tick at most the lookup deadline (`symbolReadTimeoutMs`: a lookup is given up by then, so that work is mostly
-   * done), then works holding the free symbols' lanes and leaves a symbol still busy alone — a create or cancel may be
-   * in flight there — saying so in its reply.
-   */
+  /** The operator's close-all, between ticks (operator-actions.ts, close-all.ts). */
   closeAll(): Promise<CloseAllResult> {
-    return this.inTurn(async () => {
-      const budget = this.config.symbolReadTimeoutMs;
-      await withDeadline(this.lanes.idle(), budget, () => new Error('still busy'), this.clock).catch(
-        () => undefined,
-      );
-      const free = this.symbolsToWatch().filter((symbol) => !this.lanes.busy(symbol));
-      const run = (): Promise<CloseAllResult> =>
-        closeAll({
-          manager: this.manager,
-          // its reads within the read deadline: ticks wait behind close-all, and their stop-losses with them
-          exchange: {
-            fetchTicker: (symbol) =>
-              this.reads.read(`close-all ${symbol}`, `ticker:${symbol}`, () =>
-                this.exchange.fetchTicker(symbol),
-              ),
-            // sent anew, never joined: the balance is read after the orders are settled
-            fetchBalance: () => this.reads.withDeadline('close-all balance', this.exchange.fetchBalance()),
-          },
-          lastPrices: this.lastPrices,
-          shortfalls: this.shortfalls,
-          inferred: this.inferred,
-          placementFacts: (symbol) => this.symbols.placementFacts(symbol),
-          pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
-          busy: (symbol) => this.lanes.busy(symbol) && !free.includes(symbol),
-          logger: this.logger,
-        });
-      // the free lanes are taken in the same step they were found free: run() never refuses here
-      return this.lanes.run(free, run) ?? run();
-    });
+    return this.operator.closeAll();
   }
 
-  /**
-   * The operator's reconcile (reconcile.ts), between ticks (`serialize`). Ticks wait behind it, and their stop-losses
-   * with them, so each of its reads has the read deadline (`symbolReadTimeoutMs`) and the whole at most
-   * RECONCILE_BUDGET_READS of them (an exchange answering each read just in time): past either the reply is an error
-   * (the operator asks again), and no further read is sent. It only reads: nothing is left half done.
-   */
+  /** The operator's reconcile, between ticks once every lane is free (operator-actions.ts, reconcile.ts). */
   reconcile(): Promise<ReconcileDifference[]> {
-    return this.serialize(() => {
-      const budgetMs = this.config.symbolReadTimeoutMs * RECONCILE_BUDGET_READS;
-      let givenUp = false;
-      const read = <T>(where: string, call: () => Promise<T>): Promise<T> =>
-        givenUp
-          ? Promise.reject(new NetworkError(`reconcile: given up after ${budgetMs} ms`, { where }))
-          : this.reads.withDeadline(`reconcile: ${where}`, call());
-      const exchange: ReconcileExchange = {
-        fetchOrder: (id, symbol, since) =>
-          read(`order ${id}`, () => this.exchange.fetchOrder(id, symbol, since)),
-        fetchOrderByClientId: (id, symbol) =>
-          read(`order ${id}`, () => this.exchange.fetchOrderByClientId(id, symbol)),
-        fetchOpenOrders: () => read('open orders', () => this.exchange.fetchOpenOrders()),
-        fetchBalance: () => read('balance', () => this.exchange.fetchBalance()),
-      };
-      return withDeadline(
-        reconcileWithExchange(this.manager, exchange),
-        budgetMs,
-        () => {
-          givenUp = true;
-          return new NetworkError(
-            `reconcile: the exchange's answers took longer than ${budgetMs} ms in all; ask again later`,
-            { timeoutMs: budgetMs },
-          );
-        },
-        this.clock,
-      );
-    });
+    return this.operator.reconcile();
   }
 
   private async run(): Promise<void> {
@@ -465,26 +377,14 @@ export class TradingLoop {
     }
   }
 
-  /**
-   * Runs `fn` when no tick (and no other serialized request) is running and every symbol's lane is free: reconcile
-   * compares state between ticks, never in the middle of one and never across a symbol's work that outlasted its
-   * tick (no half-placed order in a comparison); that wait is bounded by the lane work's own deadlines (a lookup's,
-   * a create's). Ticks wait behind it meanwhile. Close-all bounds its wait instead (`closeAll`).
-   */
+  /** Runs `fn` between ticks once every symbol's lane is free (loop-turns.ts). */
   serialize<T>(fn: () => Promise<T>): Promise<T> {
-    return this.inTurn(() => this.lanes.idle().then(fn));
+    return this.turns.serialize(fn);
   }
 
   /** One pass over every symbol and the account; never waits for a busy symbol. Exposed for tests. */
   tick(): Promise<void> {
-    return this.inTurn(() => this.tickUnserialized());
-  }
-
-  /** Runs `fn` after the tick or operator action before it. */
-  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lane.then(fn, fn);
-    this.lane = run.catch(() => undefined);
-    return run;
+    return this.turns.inTurn(() => this.tickUnserialized());
   }
 
   private async tickUnserialized(): Promise<void> {
@@ -534,7 +434,7 @@ export class TradingLoop {
    */
   private async settleOrders(): Promise<boolean> {
     const symbols = [...new Set(this.manager.pendingOrders().map((o) => o.symbol))];
-    const syncs = symbols.map((symbol) => this.lanes.run([symbol], () => this.syncOrders(symbol)));
+    const syncs = symbols.map((symbol) => this.turns.lanes.run([symbol], () => this.syncOrders(symbol)));
     const busy = symbols.filter((_, i) => syncs[i] === undefined);
     const failed = (await Promise.all(syncs)).flatMap((errors) => errors ?? []);
     const bug = failed.find((err) => !(err instanceof ByNinjaError));
@@ -582,7 +482,7 @@ export class TradingLoop {
     for (const symbol of this.symbolsToWatch()) {
       if (this.controller.signal.aborted) break;
       // an unknown error (a bug) is kept and thrown out of the tick, even when it comes after the tick moved on
-      const work = this.lanes.run([symbol], () =>
+      const work = this.turns.lanes.run([symbol], () =>
         this.tickSymbolSafely(symbol).catch((err: unknown) => this.errors.keep(err)),
       );
       if (!work) {
@@ -635,7 +535,7 @@ export class TradingLoop {
    */
   private async recheckNeverPlaced(): Promise<void> {
     const symbols = new Set(this.manager.hotOrders(lookedUpAgain).map((o) => o.symbol));
-    const work = this.lanes.run([RECHECK_LANE, ...symbols], () =>
+    const work = this.turns.lanes.run([RECHECK_LANE, ...symbols], () =>
       this.manager
         .recheckNeverPlaced('due', RECHECKS_PER_TICK)
         .catch((err: unknown) => this.errors.handle('never-placed recheck', err))
