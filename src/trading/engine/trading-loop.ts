@@ -25,7 +25,6 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
-import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type {
   CloseAllResult,
   InDoubtOrderView,
@@ -43,6 +42,9 @@ import type { ConnectReads } from './connect-reads';
 import { ExchangeHealth } from './exchange-health';
 import { ExchangeReads } from './exchange-reads';
 import { OnceLog } from './log-once';
+import { Heartbeat } from './heartbeat';
+import { settleInFlight } from './in-flight-settle';
+import { watchedSymbols } from './watched-symbols';
 import { loopStateOf, type LoopPhase } from './loop-state';
 import { MarketRefresh } from './market-refresh';
 import { rateLimitNotice } from './reachability';
@@ -50,7 +52,7 @@ import type { OrderManager } from './order-manager';
 import { lookedUpAgain } from './never-placed-recheck';
 import { StartUp } from './start-up';
 import { isFinal } from './order-state';
-import { splitSymbol, unrealizedPnl } from './pnl';
+import { splitSymbol } from './pnl';
 import type { RecoveryReads } from './recovery-reads';
 import { InferredOrderWatch } from './inferred-orders';
 import type { SettleDecision, SettleRequest } from './operator-settle';
@@ -106,11 +108,10 @@ export class TradingLoop {
   readonly exchangeClock: Clock;
   private readonly logger: Logger;
   private readonly activity: (what: string) => void;
-  private readonly heartbeatMs: number;
+  private readonly beats: Heartbeat;
   private readonly controller = new AbortController();
   private running: Promise<void> | null = null;
   private lastTickAt: number | null = null;
-  private lastHeartbeatAt = 0;
   private ticks = 0;
   private readonly health: ExchangeHealth;
   private readonly account: AccountWatch;
@@ -139,7 +140,7 @@ export class TradingLoop {
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'loop' });
     this.activity = opts.activity ?? (() => {});
-    this.heartbeatMs = opts.heartbeatMs ?? 60_000;
+    this.beats = new Heartbeat(this.logger, opts.heartbeatMs ?? 60_000);
     this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
     this.reads = new ExchangeReads(opts.config.symbolReadTimeoutMs, opts.clock);
     this.turns = new LoopTurns(opts.clock, opts.config.symbolReadTimeoutMs);
@@ -196,7 +197,7 @@ export class TradingLoop {
       risk: opts.config.risk,
       quoteCurrency: this.quoteCurrency,
       lastPrices: this.lastPrices,
-      settleOrders: () => this.settleOrders(),
+      settleOrders: () => settleInFlight(opts.manager, this.turns.lanes, this.onceLog),
       onceLog: this.onceLog,
       pauseEntries: (reason, by) => this.pauseEntries(reason, by),
       resumeEntries: (by) => this.resumeEntries(by),
@@ -425,53 +426,6 @@ export class TradingLoop {
   }
 
   /**
-   * Syncs every order in flight (the account's settled reading), each symbol's on that symbol's lane, the symbols
-   * side by side. A symbol still busy (its work outlasted an earlier tick) is not synced twice at once: the settle is
-   * incomplete then, and so is it when the exchange or the disk fails an order or one is still unresolved after it
-   * (an unknown order that lookups miss) — false: their fills may still be missing, the first reading stands
-   * (a kill switch it fires pauses entries: the safe side). A settle that outlasts the account's deadline keeps its
-   * symbols' lanes until done (the tick skips them). Any other error is a bug and goes out of the tick.
-   */
-  private async settleOrders(): Promise<boolean> {
-    const symbols = [...new Set(this.manager.pendingOrders().map((o) => o.symbol))];
-    const syncs = symbols.map((symbol) => this.turns.lanes.run([symbol], () => this.syncOrders(symbol)));
-    const busy = symbols.filter((_, i) => syncs[i] === undefined);
-    const failed = (await Promise.all(syncs)).flatMap((errors) => errors ?? []);
-    const bug = failed.find((err) => !(err instanceof ByNinjaError));
-    if (bug !== undefined) throw bug;
-    if (failed.length > 0) {
-      this.onceLog.log(
-        'risk:settle',
-        'warn',
-        'Could not sync the orders in flight before reading the account',
-        {
-          error: errorMessage(failed[0]),
-        },
-      );
-      return false;
-    }
-    if (busy.length > 0) {
-      this.onceLog.log(
-        'risk:busy',
-        'warn',
-        'A symbol still busy: its orders in flight not synced before reading the account',
-        {
-          symbols: busy,
-        },
-      );
-      return false;
-    }
-    return !this.manager.pendingOrders().some((o) => o.status === 'intent' || o.status === 'unknown');
-  }
-
-  /** A symbol's orders in flight synced side by side, every one tried: what failed. */
-  private async syncOrders(symbol: string): Promise<unknown[]> {
-    const orders = this.manager.pendingOrders(symbol);
-    const results = await Promise.allSettled(orders.map((o) => this.manager.refresh(o.clientOrderId)));
-    return results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  }
-
-  /**
    * Every symbol on its own lane, side by side. The tick waits for each at most the read deadline; a symbol still
    * working then (a slow create or cancel; a lookup is given up at the same deadline) keeps its lane and is skipped by the next ticks until it is done.
    * Symbols no longer configured but still holding a position or an order keep their exits running.
@@ -504,18 +458,17 @@ export class TradingLoop {
    * the price) or has orders on (exits only).
    */
   private symbolsToWatch(): string[] {
-    const extra = new Set<string>();
-    for (const order of this.manager.pendingOrders()) extra.add(order.symbol);
-    for (const position of Object.values(this.manager.positions())) {
-      if (position.amount > 0) extra.add(position.symbol);
-    }
-    for (const symbol of this.config.symbols) extra.delete(symbol);
-    for (const symbol of extra) {
+    const { symbols, untraded } = watchedSymbols(
+      this.config.symbols,
+      this.manager.pendingOrders(),
+      Object.values(this.manager.positions()),
+    );
+    for (const symbol of untraded) {
       this.onceLog.log(`untraded:${symbol}`, 'warn', 'Symbol not in trading.symbols still held: exits only', {
         symbol,
       });
     }
-    return [...this.config.symbols, ...extra];
+    return symbols;
   }
 
   private async tickSymbolSafely(symbol: string): Promise<void> {
@@ -547,21 +500,16 @@ export class TradingLoop {
   }
 
   private heartbeat(): void {
-    const now = this.clock.now();
-    if (now - this.lastHeartbeatAt < this.heartbeatMs) return;
-    this.lastHeartbeatAt = now;
-    const positions = this.manager.positions();
-    let unrealized = 0;
-    for (const p of Object.values(positions)) unrealized += unrealizedPnl(p, this.lastPrices[p.symbol] ?? 0);
-    this.logger.info('Heartbeat', {
+    this.beats.beat(this.clock.now(), () => ({
       state: this.loopState,
       ticks: this.ticks,
-      equity: Number(this.account.equity.toFixed(2)),
+      equity: this.account.equity,
+      positions: Object.values(this.manager.positions()),
+      lastPrices: this.lastPrices,
       openPositions: this.manager.openPositions().length,
       openOrders: this.manager.pendingOrders().filter((o) => !isFinal(o.status)).length,
-      unrealizedPnl: Number(unrealized.toFixed(2)),
-      paused: this.pause ? pauseSummary(this.pause) : undefined,
+      pause: this.pause,
       exchangeReachable: this.health.reachable,
-    });
+    }));
   }
 }
