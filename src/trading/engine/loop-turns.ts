@@ -35,12 +35,20 @@ export class LoopTurns {
     return this.inTurn(() => this.lanes.idle().then(fn));
   }
 
+  /**
+   * Waits for lane work at most `busyWaitMs` (a tick for its symbols' work and the recheck: work still running then
+   * keeps its lane, and the next ticks skip it); never rejects.
+   */
+  async waitAtMost(work: Promise<unknown>): Promise<void> {
+    await withDeadline(work, this.busyWaitMs, () => new Error('still working'), this.clock).catch(
+      () => undefined,
+    );
+  }
+
   /** Runs `fn` in turn once every lane is free or `busyWaitMs` has passed, whichever comes first. */
   afterBusyWork<T>(fn: () => Promise<T>): Promise<T> {
     return this.inTurn(async () => {
-      await withDeadline(this.lanes.idle(), this.busyWaitMs, () => new Error('still busy'), this.clock).catch(
-        () => undefined,
-      );
+      await this.waitAtMost(this.lanes.idle());
       return fn();
     });
   }

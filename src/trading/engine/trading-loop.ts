@@ -62,6 +62,7 @@ import { LoopTurns } from './loop-turns';
 import { OperatorActions } from './operator-actions';
 import { SymbolTick } from './symbol-tick';
 import { pauseSummary } from './pause-causes';
+import { readPlacementFacts } from './placement-facts';
 import { TickErrorHandler } from './tick-error-handler';
 import type { PauseSource, PauseState } from './trading-state';
 
@@ -214,13 +215,18 @@ export class TradingLoop {
       logger: this.logger,
       reads: this.reads,
       onceLog: this.onceLog,
-      pause: () => this.pause,
       lastPrices: this.lastPrices,
       exitHeld: (held) => this.markets.exitHeld(held),
       balance: () => this.account.balance,
       shortfalls,
       inferred: this.inferred,
     });
+    const factsSource = {
+      manager: opts.manager,
+      config: opts.config,
+      clock: opts.clock,
+      inferred: this.inferred,
+    };
     this.operator = new OperatorActions({
       manager: opts.manager,
       exchange: opts.exchange,
@@ -234,7 +240,7 @@ export class TradingLoop {
       shortfalls,
       lastPrices: this.lastPrices,
       symbolsToWatch: () => this.symbolsToWatch(),
-      placementFacts: (symbol) => this.symbols.placementFacts(symbol),
+      placementFacts: (symbol) => readPlacementFacts(factsSource, symbol),
       pauseEntries: (reason, by, takeOver) => this.pauses.pause(reason, by, takeOver),
     });
     this.startUp = new StartUp({
@@ -431,7 +437,6 @@ export class TradingLoop {
    * Symbols no longer configured but still holding a position or an order keep their exits running.
    */
   private async tickSymbols(): Promise<void> {
-    const budget = this.config.symbolReadTimeoutMs;
     const started: Array<Promise<void>> = [];
     for (const symbol of this.symbolsToWatch()) {
       if (this.controller.signal.aborted) break;
@@ -445,9 +450,7 @@ export class TradingLoop {
         });
         continue;
       }
-      started.push(
-        withDeadline(work, budget, () => new Error('still working'), this.clock).catch(() => undefined),
-      );
+      started.push(this.turns.waitAtMost(work));
     }
     await Promise.all(started);
     this.errors.throwIfFatal();
@@ -494,9 +497,7 @@ export class TradingLoop {
         .catch((err: unknown) => this.errors.handle('never-placed recheck', err))
         .catch((err: unknown) => this.errors.keep(err)),
     );
-    if (!work) return;
-    const budget = this.config.symbolReadTimeoutMs;
-    await withDeadline(work, budget, () => new Error('still working'), this.clock).catch(() => undefined);
+    if (work) await this.turns.waitAtMost(work);
   }
 
   private heartbeat(): void {

@@ -83,4 +83,18 @@ describe('LoopTurns: ticks and operator actions take turns', () => {
     expect(await done).to.equal('ran');
     expect(busyWhenRun).to.equal(true);
   });
+
+  it('waitAtMost gives up waiting for work at busyWaitMs, and never rejects', async () => {
+    const clock = new FakeClock();
+    const turns = new LoopTurns(clock, BUSY_WAIT_MS);
+    let waited = false;
+    const wait = turns.waitAtMost(new Promise<void>(() => {})).then(() => (waited = true));
+    await flush();
+    await clock.advance(BUSY_WAIT_MS - 100, 100);
+    expect(waited, 'not before busyWaitMs').to.equal(false);
+    await clock.advance(100, 100);
+    await wait;
+    expect(waited).to.equal(true);
+    await turns.waitAtMost(Promise.reject(new Error('the work failed')));
+  });
 });
