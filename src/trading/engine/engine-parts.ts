@@ -26,14 +26,17 @@ import { SymbolTick } from './symbol-tick';
 import { TickErrorHandler } from './tick-error-handler';
 import { symbolsToWatch } from './watched-symbols';
 
-export interface EngineWiring {
+/** What the engine is built from (TradingLoopOptions adds the loop's own). */
+export interface EngineOptions {
   manager: OrderManager;
   exchange: Exchange;
   strategy: Strategy;
   config: Config['trading'];
   clock: Clock;
-  /** The loop's logger (module `loop`). */
   logger: Logger;
+}
+
+export interface EngineWiring extends EngineOptions {
   activity: (what: string) => void;
   /** Aborted when trading stops. */
   controller: AbortController;

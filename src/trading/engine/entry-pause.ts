@@ -24,17 +24,7 @@ export interface EntryPauseOptions {
 }
 
 export class EntryPause {
-  private readonly manager: OrderManager;
-  private readonly clock: Clock;
-  private readonly exchangeClock: Clock;
-  private readonly logger: Logger;
-
-  constructor(private readonly opts: EntryPauseOptions) {
-    this.manager = opts.manager;
-    this.clock = opts.clock;
-    this.exchangeClock = opts.exchangeClock;
-    this.logger = opts.logger;
-  }
+  constructor(private readonly opts: EntryPauseOptions) {}
 
   /**
    * Entries paused and why, as /status says it: operator/risk/operational (persisted) or a state that cannot be
@@ -42,9 +32,9 @@ export class EntryPause {
    * refuses every order then (OrderManager.placementRefusal).
    */
   current(lastTickAt: number | null): PauseState | null {
-    const stored = this.manager.state.pause;
+    const stored = this.opts.manager.state.pause;
     if (stored) return stored;
-    const persist = this.manager.persistBlocked;
+    const persist = this.opts.manager.persistBlocked;
     return persist
       ? { by: 'persist', reason: `state cannot be saved: ${persist}`, at: lastTickAt ?? 0 }
       : null;
@@ -61,14 +51,14 @@ export class EntryPause {
     takeOver = false,
     clientOrderId?: string,
   ): Promise<PauseState> {
-    const current = this.manager.state.pause;
-    const cause = { reason, by, at: this.clock.now(), ...(clientOrderId ? { clientOrderId } : {}) };
+    const current = this.opts.manager.state.pause;
+    const cause = { reason, by, at: this.opts.clock.now(), ...(clientOrderId ? { clientOrderId } : {}) };
     const pause = withCause(current, cause, takeOver);
     if (!pause) return current!;
-    await this.manager.state.setPause(pause);
+    await this.opts.manager.state.setPause(pause);
     const causes = causesOf(pause).length;
-    this.logger.warn('Entries paused', { reason, by, ...(causes > 1 ? { causes } : {}) });
-    await this.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, {
+    this.opts.logger.warn('Entries paused', { reason, by, ...(causes > 1 ? { causes } : {}) });
+    await this.opts.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, {
       reason,
       by,
       ...(causes > 1 ? { causes } : {}),
@@ -81,30 +71,38 @@ export class EntryPause {
    * causes that no longer hold: the pause lifts once none does (pause-causes.ts `pauseLeft`), never an operator's.
    */
   async resume(by: PauseSource): Promise<void> {
-    const was = this.manager.state.pause;
+    const was = this.opts.manager.state.pause;
     if (was && by !== 'operator') {
-      const left = pauseLeft(was, this.pauseFacts(), this.clock.now());
+      const left = pauseLeft(was, this.pauseFacts(), this.opts.clock.now());
       if (left) {
         if (JSON.stringify(left) !== JSON.stringify(was)) {
-          await this.manager.state.setPause(left);
-          this.logger.info('Entries still paused', { by, was: pauseSummary(was), now: pauseSummary(left) });
+          await this.opts.manager.state.setPause(left);
+          this.opts.logger.info('Entries still paused', {
+            by,
+            was: pauseSummary(was),
+            now: pauseSummary(left),
+          });
         }
         return;
       }
     }
     const risk = resetAfterResume(
-      this.manager.state.risk,
+      this.opts.manager.state.risk,
       this.opts.peakSafeEquity(),
-      this.exchangeClock.now(),
+      this.opts.exchangeClock.now(),
     );
-    await this.manager.state.setPause(null, risk);
+    await this.opts.manager.state.setPause(null, risk);
     if (was) {
       const reason = pauseSummary(was);
-      this.logger.info('Entries resumed', { by, was: reason });
-      await this.manager.outbox.emit('trading.resumed', `Trading resumed (${by}); was paused: ${reason}`, {
-        by,
-        was: reason,
-      });
+      this.opts.logger.info('Entries resumed', { by, was: reason });
+      await this.opts.manager.outbox.emit(
+        'trading.resumed',
+        `Trading resumed (${by}); was paused: ${reason}`,
+        {
+          by,
+          was: reason,
+        },
+      );
     }
   }
 
@@ -114,22 +112,22 @@ export class EntryPause {
    * limit clears (account-watch.ts). Run once a tick, after the symbols' work.
    */
   async liftSettledOrderPause(): Promise<void> {
-    const pause = this.manager.state.pause;
+    const pause = this.opts.manager.state.pause;
     if (!pause || !causesOf(pause).some((c) => c.clientOrderId !== undefined)) return;
     try {
       await this.resume('operational');
     } catch (err) {
-      this.logger.error('Could not persist the resume', { error: errorMessage(err) });
+      this.opts.logger.error('Could not persist the resume', { error: errorMessage(err) });
     }
   }
 
   private pauseFacts(): PauseFacts {
     return {
       orderSettled: (id) => {
-        const order = this.manager.order(id);
+        const order = this.opts.manager.order(id);
         return !order || isFinal(order.status);
       },
-      killSwitch: this.manager.state.risk.killSwitch,
+      killSwitch: this.opts.manager.state.risk.killSwitch,
     };
   }
 }

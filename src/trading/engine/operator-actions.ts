@@ -46,36 +46,18 @@ export interface OperatorActionsOptions {
 }
 
 export class OperatorActions {
-  private readonly manager: OrderManager;
-  private readonly exchange: Exchange;
-  private readonly config: Config['trading'];
-  private readonly clock: Clock;
-  private readonly exchangeClock: Clock;
-  private readonly logger: Logger;
-  private readonly reads: ExchangeReads;
-  private readonly turns: LoopTurns;
-
-  constructor(private readonly opts: OperatorActionsOptions) {
-    this.manager = opts.manager;
-    this.exchange = opts.exchange;
-    this.config = opts.config;
-    this.clock = opts.clock;
-    this.exchangeClock = opts.exchangeClock;
-    this.logger = opts.logger;
-    this.reads = opts.reads;
-    this.turns = opts.turns;
-  }
+  constructor(private readonly opts: OperatorActionsOptions) {}
 
   /** Cancels every open order (shutdown option `orders.cancelOpenOnStop`). */
   async cancelOpenOrders(): Promise<string[]> {
     const cancelled: string[] = [];
-    for (const order of this.manager.pendingOrders()) {
+    for (const order of this.opts.manager.pendingOrders()) {
       if (isFinal(order.status)) continue;
       try {
-        await this.manager.cancel(order.clientOrderId);
+        await this.opts.manager.cancel(order.clientOrderId);
         cancelled.push(order.clientOrderId);
       } catch (err) {
-        this.logger.warn('Could not cancel an open order on stop', {
+        this.opts.logger.warn('Could not cancel an open order on stop', {
           clientOrderId: order.clientOrderId,
           error: errorMessage(err),
         });
@@ -95,10 +77,10 @@ export class OperatorActions {
    * still running at most the lookup deadline, then refuses (try again) rather than keep the operator waiting.
    */
   settleOrder(req: SettleRequest): Promise<SettleDecision> {
-    return this.turns.afterBusyWork(async () => {
-      const symbol = this.manager.order(req.clientOrderId)?.symbol;
-      const work = this.turns.lanes.run([RECHECK_LANE, ...(symbol ? [symbol] : [])], () =>
-        settleOrder(this.manager, req, this.clock.now(), this.exchangeClock.now()),
+    return this.opts.turns.afterBusyWork(async () => {
+      const symbol = this.opts.manager.order(req.clientOrderId)?.symbol;
+      const work = this.opts.turns.lanes.run([RECHECK_LANE, ...(symbol ? [symbol] : [])], () =>
+        settleOrder(this.opts.manager, req, this.opts.clock.now(), this.opts.exchangeClock.now()),
       );
       return (
         work ?? {
@@ -116,20 +98,21 @@ export class OperatorActions {
    * in flight there — saying so in its reply.
    */
   closeAll(): Promise<CloseAllResult> {
-    return this.turns.afterBusyWork(() => {
-      const lanes = this.turns.lanes;
+    return this.opts.turns.afterBusyWork(() => {
+      const lanes = this.opts.turns.lanes;
       const free = this.opts.symbolsToWatch().filter((symbol) => !lanes.busy(symbol));
       const run = (): Promise<CloseAllResult> =>
         closeAll({
-          manager: this.manager,
+          manager: this.opts.manager,
           // its reads within the read deadline: ticks wait behind close-all, and their stop-losses with them
           exchange: {
             fetchTicker: (symbol) =>
-              this.reads.read(`close-all ${symbol}`, `ticker:${symbol}`, () =>
-                this.exchange.fetchTicker(symbol),
+              this.opts.reads.read(`close-all ${symbol}`, `ticker:${symbol}`, () =>
+                this.opts.exchange.fetchTicker(symbol),
               ),
             // sent anew, never joined: the balance is read after the orders are settled
-            fetchBalance: () => this.reads.withDeadline('close-all balance', this.exchange.fetchBalance()),
+            fetchBalance: () =>
+              this.opts.reads.withDeadline('close-all balance', this.opts.exchange.fetchBalance()),
           },
           lastPrices: this.opts.lastPrices,
           shortfalls: this.opts.shortfalls,
@@ -137,7 +120,7 @@ export class OperatorActions {
           placementFacts: this.opts.placementFacts,
           pauseEntries: this.opts.pauseEntries,
           busy: (symbol) => lanes.busy(symbol) && !free.includes(symbol),
-          logger: this.logger,
+          logger: this.opts.logger,
         });
       // the free lanes are taken in the same step they were found free: run() never refuses here
       return lanes.run(free, run) ?? run();
@@ -152,23 +135,23 @@ export class OperatorActions {
    * done.
    */
   reconcile(): Promise<ReconcileDifference[]> {
-    return this.turns.serialize(() => {
-      const budgetMs = this.config.symbolReadTimeoutMs * RECONCILE_BUDGET_READS;
+    return this.opts.turns.serialize(() => {
+      const budgetMs = this.opts.config.symbolReadTimeoutMs * RECONCILE_BUDGET_READS;
       let givenUp = false;
       const read = <T>(where: string, call: () => Promise<T>): Promise<T> =>
         givenUp
           ? Promise.reject(new NetworkError(`reconcile: given up after ${budgetMs} ms`, { where }))
-          : this.reads.withDeadline(`reconcile: ${where}`, call());
+          : this.opts.reads.withDeadline(`reconcile: ${where}`, call());
       const exchange: ReconcileExchange = {
         fetchOrder: (id, symbol, since) =>
-          read(`order ${id}`, () => this.exchange.fetchOrder(id, symbol, since)),
+          read(`order ${id}`, () => this.opts.exchange.fetchOrder(id, symbol, since)),
         fetchOrderByClientId: (id, symbol) =>
-          read(`order ${id}`, () => this.exchange.fetchOrderByClientId(id, symbol)),
-        fetchOpenOrders: () => read('open orders', () => this.exchange.fetchOpenOrders()),
-        fetchBalance: () => read('balance', () => this.exchange.fetchBalance()),
+          read(`order ${id}`, () => this.opts.exchange.fetchOrderByClientId(id, symbol)),
+        fetchOpenOrders: () => read('open orders', () => this.opts.exchange.fetchOpenOrders()),
+        fetchBalance: () => read('balance', () => this.opts.exchange.fetchBalance()),
       };
       return withDeadline(
-        reconcileWithExchange(this.manager, exchange),
+        reconcileWithExchange(this.opts.manager, exchange),
         budgetMs,
         () => {
           givenUp = true;
@@ -177,7 +160,7 @@ export class OperatorActions {
             { timeoutMs: budgetMs },
           );
         },
-        this.clock,
+        this.opts.clock,
       );
     });
   }

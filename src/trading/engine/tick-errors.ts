@@ -62,40 +62,27 @@ export type TickErrorAction =
     }
   | { handling: 'fatal' };
 
+/** What each logged-once handling says: its key's prefix (the place follows), level and words. */
+const ONCE_LINES: Record<'retry' | 'skip-symbol' | 'hold-orders', Omit<OnceLine, 'fields'>> = {
+  retry: { key: 'temp', level: 'warn', message: 'Exchange call failed; retrying next tick' },
+  'skip-symbol': { key: 'strategy', level: 'warn', message: 'Strategy failed; symbol skipped this tick' },
+  'hold-orders': {
+    key: 'persist',
+    level: 'error',
+    message: 'State could not be saved; no new orders until it can',
+  },
+};
+
 export function tickErrorAction(where: string, err: unknown): TickErrorAction {
   const error = errorMessage(err);
   const handling = tickErrorHandling(err);
   switch (handling) {
     case 'retry':
-      return {
-        handling,
-        log: {
-          key: `temp:${where}`,
-          level: 'warn',
-          message: 'Exchange call failed; retrying next tick',
-          fields: { where, error },
-        },
-      };
     case 'skip-symbol':
-      return {
-        handling,
-        log: {
-          key: `strategy:${where}`,
-          level: 'warn',
-          message: 'Strategy failed; symbol skipped this tick',
-          fields: { where, error },
-        },
-      };
-    case 'hold-orders':
-      return {
-        handling,
-        log: {
-          key: `persist:${where}`,
-          level: 'error',
-          message: 'State could not be saved; no new orders until it can',
-          fields: { where, error },
-        },
-      };
+    case 'hold-orders': {
+      const line = ONCE_LINES[handling];
+      return { handling, log: { ...line, key: `${line.key}:${where}`, fields: { where, error } } };
+    }
     case 'pause-entries': {
       const order = err instanceof OrderNotFoundError ? err.context.clientOrderId : undefined;
       return {

@@ -30,10 +30,9 @@ import type {
   RecoverySummary,
 } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
-import type { BalanceEntry, Exchange, Market } from '../exchange/exchange';
-import type { Strategy } from '../strategy/strategy';
+import type { BalanceEntry, Market } from '../exchange/exchange';
 import type { ConnectReads } from './connect-reads';
-import { buildEngineParts, type EngineParts } from './engine-parts';
+import { buildEngineParts, type EngineOptions, type EngineParts } from './engine-parts';
 import { Heartbeat } from './heartbeat';
 import { loopStateOf, type LoopPhase } from './loop-state';
 import { lookedUpAgain } from './never-placed-recheck';
@@ -46,13 +45,7 @@ import type { RecoveryReads } from './recovery-reads';
 import { RECHECK_LANE } from './symbol-lanes';
 import type { PauseSource, PauseState } from './trading-state';
 
-export interface TradingLoopOptions {
-  manager: OrderManager;
-  exchange: Exchange;
-  strategy: Strategy;
-  config: Config['trading'];
-  clock: Clock;
-  logger: Logger;
+export interface TradingLoopOptions extends EngineOptions {
   /** Breadcrumb for the watchdog (ServiceContext.activity). */
   activity?: (what: string) => void;
   /** Heartbeat log interval (default 60 s). */
