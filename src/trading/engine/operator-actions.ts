@@ -40,7 +40,7 @@ export interface OperatorActionsOptions {
   shortfalls: ShortfallWatch;
   lastPrices: Readonly<Record<string, number>>;
   symbolsToWatch: () => string[];
-  /** The symbol's placement facts as they are now (symbol-tick.ts). */
+  /** The symbol's placement facts as they are now (placement-facts.ts). */
   placementFacts: (symbol: string) => PlacementFacts;
   pauseEntries: (reason: string, by: PauseSource, takeOver: boolean) => Promise<PauseState>;
 }
