@@ -7,10 +7,10 @@
  * fills fetched first; a position whose symbol the placement gate still holds (an order not settled, an outcome
  * unknown) is skipped and said so — closing it now could sell twice; the operator retries once it is settled. A
  * symbol whose work from a tick is still running (a create, cancel or lookup with no answer yet: the loop waits for
- * it at most the lookup deadline, TradingLoop.closeAll) is left alone and said so — a sell must never race an order
+ * it at most the lookup deadline, OperatorActions.closeAll) is left alone and said so — a sell must never race an order
  * create or cancel on its symbol. A position is sold no further than the account holds (a balance read once the
  * orders are settled: one request, an operator's action), after a confirmed shortfall is written off
- * (shortfall-watch.ts). The loop runs it between ticks (TradingLoop.closeAll).
+ * (shortfall-watch.ts). The loop runs it between ticks (OperatorActions.closeAll).
  */
 import type { CloseAllResult } from '../../shared/ipc/protocol';
 import { errorMessage } from '../../shared/errors';
@@ -128,7 +128,7 @@ const SETTLE_LOOKUPS = 3;
 /**
  * The balance once every order is settled: read anew, since the tick's reading predates the fills synced since
  * (an entry filled this tick) and the coins our cancelled sells held. Null when it cannot be read (or not within
- * the read deadline, TradingLoop.closeAll): the positions are then sold whole, as before any balance was known (the exchange refuses what the account does not hold).
+ * the read deadline, OperatorActions.closeAll): the positions are then sold whole, as before any balance was known (the exchange refuses what the account does not hold).
  */
 async function balanceAfterSettling(deps: CloseAllDeps): Promise<Record<string, BalanceEntry> | null> {
   try {

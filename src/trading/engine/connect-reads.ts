@@ -1,7 +1,7 @@
 /**
  * The start's first exchange reads — markets and the account, which the identity check needs — sent as soon as the
  * exchange adapter exists, so the state files, the event log and the TCP server open while they travel (a live
- * start's local work and its first round trips overlap instead of adding up). `TradingLoop.connect` takes them as
+ * start's local work and its first round trips overlap instead of adding up). `StartUp.connect` takes them as
  * its first attempts: a failure is waited out and retried there like any other. With markets an earlier run kept
  * (`kept`), recovery's reads need not wait for the fresh ones (recovery-reads.ts); the start still does — connect
  * returns the fresh markets, as without kept ones, so nothing is sized, placed or recovered before them.

@@ -9,7 +9,7 @@
  * - an operational one with an order (an order the exchange no longer shows that could not be settled): until that
  *   order is settled (final, or archived);
  * - the risk kill switch's: while the kill switch is set (account-watch.ts clears it);
- * - state that cannot be saved: never stored (TradingLoop.pause derives it), held if one ever is.
+ * - state that cannot be saved: never stored (EntryPause.current derives it), held if one ever is.
  *
  * The first cause is the pause's head (`reason`, `by`, `at`, `clientOrderId`: the shape files written before
  * causes joined have, so those load as a pause of one cause); later ones are `joined`. A cause already there (the

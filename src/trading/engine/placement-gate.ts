@@ -21,7 +21,7 @@
  *    (open positions plus entries in flight elsewhere at `risk.maxOpenPositions`).
  *
  * The answer is only as good as its facts: they are read when the order is decided, and nothing is awaited between
- * that and the order's intent commit (symbol-tick.ts). Every symbol's lane runs side by side, so facts read before a
+ * that and the order's intent commit (symbol-tick.ts); they are read in one place (placement-facts.ts). Every symbol's lane runs side by side, so facts read before a
  * candle read would miss the entries other lanes placed (and a pause) meanwhile.
  */
 import { isFinal, type LocalOrder, type OrderPurpose } from './order-state';

@@ -31,3 +31,13 @@ export function afterSuccess(r: Reachability, now: number): { next: Reachability
   if (r.since === null) return { next: r, recovered: null };
   return { next: REACHABLE, recovered: r.alerted ? now - r.since : null };
 }
+
+/**
+ * The exchange's rate limit holds every request until `until` (a ban the gate waits out), said for /health and
+ * /status; undefined when no limit holds.
+ */
+export function rateLimitNotice(until: number | undefined, now: number): string | undefined {
+  if (until === undefined) return undefined;
+  const left = Math.max(0, Math.ceil((until - now) / 1000));
+  return `refused for rate: no request before ${new Date(until).toISOString()} (${left} s), waiting instead of sending into the ban`;
+}

@@ -20,7 +20,7 @@ import { isOwnClientOrderId } from './trading-state';
 
 const EPS = 1e-9;
 
-/** The reads reconcile makes (TradingLoop.reconcile gives each a deadline). */
+/** The reads reconcile makes (OperatorActions.reconcile gives each a deadline). */
 export type ReconcileExchange = Pick<
   Exchange,
   'fetchOrder' | 'fetchOrderByClientId' | 'fetchOpenOrders' | 'fetchBalance'

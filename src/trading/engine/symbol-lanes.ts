@@ -3,7 +3,7 @@
  * symbols whose orders it may change (a symbol's tick, the account's settle of a symbol's orders, the never-placed
  * recheck); other work finds them busy and skips them, so no order is synced by two callers at once and one slow
  * symbol holds only its own lane. Reconcile waits until every lane is free; close-all waits at most the lookup
- * deadline, then leaves a symbol still busy alone (TradingLoop.closeAll).
+ * deadline, then leaves a symbol still busy alone (OperatorActions.closeAll).
  */
 export class SymbolLanes {
   /** The running work of each held lane (never rejects). */
@@ -37,3 +37,6 @@ export class SymbolLanes {
     while (this.held.size > 0) await Promise.all([...this.held.values()]);
   }
 }
+
+/** The never-placed recheck's own lane (no symbol has this name): one recheck at a time, none during a settle. */
+export const RECHECK_LANE = 'never-placed recheck';

@@ -21,24 +21,16 @@ import type { OrderManager } from './order-manager';
 import type { HeldExit } from './market-halts';
 import { averageEntryPrice, splitSymbol } from './pnl';
 import type { ExitTrigger } from './risk';
-import type { PlacementFacts } from './placement-gate';
+import { readPlacementFacts } from './placement-facts';
 import type { InferredOrderWatch } from './inferred-orders';
 import type { ShortfallWatch } from './shortfall-watch';
 import {
   LIMIT_EXIT_TRIES,
-  cooldownUntil,
   decideOnSignal,
   decideSymbol,
-  protectiveCooldownUntil,
   signalCandles,
   standingExit,
 } from './symbol-decision';
-import type { PauseState } from './trading-state';
-
-/** Longest cooldown after refusals in a row on one symbol. */
-const MAX_REFUSAL_COOLDOWN_MS = 60 * 60 * 1000;
-/** The longest wait between two tries of a refused stop-loss/take-profit: it is tried at least this often. */
-const MAX_PROTECTIVE_BACKOFF_MS = 5 * 60 * 1000;
 
 export interface SymbolTickOptions {
   manager: OrderManager;
@@ -51,8 +43,6 @@ export interface SymbolTickOptions {
   logger: Logger;
   reads: ExchangeReads;
   onceLog: OnceLog;
-  /** Entries paused and why (TradingLoop.pause), or null. */
-  pause: () => PauseState | null;
   /** The last price read of each symbol: written here, read by the account's equity and close-all. */
   lastPrices: Record<string, number>;
   /** A stop-loss/take-profit fires and the symbol's halt holds it (market-halts.ts tells the operator once). */
@@ -143,7 +133,7 @@ export class SymbolTick {
     const ticker = await this.reads.read(symbol, `ticker:${symbol}`, () => this.exchange.fetchTicker(symbol));
     const price = ticker.last;
     this.lastPrices[symbol] = price;
-    const facts = this.placementFacts(symbol);
+    const facts = readPlacementFacts(this.opts, symbol);
     const position = this.manager.positions()[symbol];
     const decision = decideSymbol({
       symbol,
@@ -271,7 +261,7 @@ export class SymbolTick {
     // other symbols' lanes may have placed entries (each a position slot) and the operator may have paused or closed
     // all. From here to the order's intent (committed in `manager.place`'s synchronous first step) nothing is
     // awaited, so no other lane places in between: the answer holds when the order is placed.
-    const facts = this.placementFacts(symbol);
+    const facts = readPlacementFacts(this.opts, symbol);
     const position = this.manager.positions()[symbol];
     // a standing exit that missed LIMIT_EXIT_TRIES times goes at market (symbol-decision.ts says why)
     const orderType = standing && standing.tries >= LIMIT_EXIT_TRIES ? 'market' : this.config.orders.type;
@@ -331,32 +321,6 @@ export class SymbolTick {
     });
   }
 
-  /** What the placement gate (placement-gate.ts) needs to know of `symbol` now. */
-  placementFacts(symbol: string): PlacementFacts {
-    return {
-      refusal: this.manager.placementRefusal,
-      listed: symbol in this.manager.markets,
-      halted: this.manager.markets[symbol]?.halted === true,
-      pending: this.manager.pendingOrders(symbol),
-      inferredOrder: this.opts.inferred.inferredOrderHold(symbol),
-      cooldownUntil: cooldownUntil(
-        this.manager.hotOrders().filter((o) => o.symbol === symbol),
-        this.config.orders.rejectCooldownMs,
-        MAX_REFUSAL_COOLDOWN_MS,
-      ),
-      protectiveCooldownUntil: protectiveCooldownUntil(
-        this.manager.hotOrders().filter((o) => o.symbol === symbol),
-        this.config.orders.protectiveRefusalBackoffMs,
-        MAX_PROTECTIVE_BACKOFF_MS,
-      ),
-      now: this.clock.now(),
-      traded: this.config.symbols.includes(symbol),
-      pause: this.opts.pause(),
-      positionsHeld: this.positionsHeld(symbol),
-      risk: this.config.risk,
-    };
-  }
-
   /** The most an exit of `symbol` may ask for now (held-balance.ts); undefined before any balance read. */
   private exitable(symbol: string, position: number): number | undefined {
     const balance = this.opts.balance();
@@ -365,24 +329,6 @@ export class SymbolTick {
     const { base } = splitSymbol(symbol);
     const held = balance[base] ?? { free: 0, used: 0, total: 0 };
     return exitable(position, held, lockedBySells(this.manager.pendingOrders(symbol)));
-  }
-
-  /**
-   * Open positions plus entries in flight on other symbols — an intent, an unknown create, an open order, or a
-   * finished one whose fills are still missing (its position is not known yet): each holds a position slot.
-   */
-  private positionsHeld(symbol: string): number {
-    const held = new Set(this.manager.openPositions().map((p) => p.symbol));
-    for (const o of this.manager.pendingOrders()) {
-      if (o.symbol !== symbol && o.purpose === 'entry') held.add(o.symbol);
-    }
-    // an entry that ended on our inference and is still in question may have bought (its symbol held for it)
-    for (const o of this.manager.hotOrders((o) => o.symbol !== symbol && o.purpose === 'entry')) {
-      if (this.opts.inferred.inferredOrderHold(o.symbol)?.orders.includes(o.clientOrderId))
-        held.add(o.symbol);
-    }
-    held.delete(symbol);
-    return held.size;
   }
 
   private async placeExit(

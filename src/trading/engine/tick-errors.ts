@@ -11,11 +11,13 @@
  * - fatal: anything else is a bug: thrown out of the loop, the process exits 1 and PM2 restarts it.
  */
 import {
+  type ByNinjaError,
   ExchangeRefusedError,
   OperationalError,
   OrderNotFoundError,
   PersistenceError,
   StrategyError,
+  errorMessage,
   isTemporary,
 } from '../../shared/errors';
 
@@ -35,4 +37,65 @@ export function tickErrorHandling(err: unknown): TickErrorHandling {
  */
 export function waitableAtStart(err: unknown): boolean {
   return isTemporary(err) || err instanceof ExchangeRefusedError || err instanceof OperationalError;
+}
+
+/** A line for the once-log (log-once.ts): written once under `key` until it changes. */
+export interface OnceLine {
+  key: string;
+  level: 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * What the loop does with an error from `where` (a symbol, 'account', 'markets', 'archive', …): the handling and what
+ * it says. pause-entries names the order when the cause is one the exchange no longer shows (that cause holds until
+ * the order is settled, pause-causes.ts).
+ */
+export type TickErrorAction =
+  | { handling: 'retry' | 'skip-symbol' | 'hold-orders'; log: OnceLine }
+  | {
+      handling: 'pause-entries';
+      reason: string;
+      clientOrderId?: string;
+      log: { message: string; fields: Record<string, unknown> };
+    }
+  | { handling: 'fatal' };
+
+/** What each logged-once handling says: its key's prefix (the place follows), level and words. */
+const ONCE_LINES: Record<'retry' | 'skip-symbol' | 'hold-orders', Omit<OnceLine, 'fields'>> = {
+  retry: { key: 'temp', level: 'warn', message: 'Exchange call failed; retrying next tick' },
+  'skip-symbol': { key: 'strategy', level: 'warn', message: 'Strategy failed; symbol skipped this tick' },
+  'hold-orders': {
+    key: 'persist',
+    level: 'error',
+    message: 'State could not be saved; no new orders until it can',
+  },
+};
+
+export function tickErrorAction(where: string, err: unknown): TickErrorAction {
+  const error = errorMessage(err);
+  const handling = tickErrorHandling(err);
+  switch (handling) {
+    case 'retry':
+    case 'skip-symbol':
+    case 'hold-orders': {
+      const line = ONCE_LINES[handling];
+      return { handling, log: { ...line, key: `${line.key}:${where}`, fields: { where, error } } };
+    }
+    case 'pause-entries': {
+      const order = err instanceof OrderNotFoundError ? err.context.clientOrderId : undefined;
+      return {
+        handling,
+        reason: `${where}: ${error}`,
+        ...(typeof order === 'string' ? { clientOrderId: order } : {}),
+        log: {
+          message: 'Operational error; entries paused',
+          fields: { where, error, ...(err as ByNinjaError).context },
+        },
+      };
+    }
+    case 'fatal':
+      return { handling };
+  }
 }

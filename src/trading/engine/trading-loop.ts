@@ -1,31 +1,26 @@
 /**
- * The engine's scheduler: starting → waiting-exchange → recovering → trading (running ⇄ paused) → stopping; the
- * state is derived from the phase and the pause (loop-state.ts).
+ * The engine's scheduler: starting → waiting-exchange → recovering → trading (running ⇄ paused) → stopping (the
+ * state derived from the phase and the pause, loop-state.ts). It composes the engine's parts (engine-parts.ts) and
+ * only decides when each runs:
+ * - start (start-up.ts): wait for the exchange, recover, read the account; then ticks every `tickIntervalMs`;
+ * - each tick, in its turn between the operator's actions (loop-turns.ts; operator-actions.ts: close-all,
+ *   reconcile, settle): pending events drained, markets reloaded when due (market-refresh.ts), balance → equity →
+ *   kill switch (account-watch.ts), then every symbol on its own lane, side by side (symbol-tick.ts: settle, price,
+ *   `decideSymbol`, at most one order — whether an order may be placed is the placement gate's one answer,
+ *   placement-gate.ts), a settled-order pause lifted (entry-pause.ts), orders declared never placed looked up again
+ *   when due, old orders archived, the heartbeat (heartbeat.ts);
+ * - a tick never waits for a busy lane (symbol-lanes.ts): a symbol whose work (a slow create or cancel) outlasts the
+ *   read deadline keeps its lane and is skipped by the next ticks until it is done, so one slow symbol never delays
+ *   another's stop-loss; an order lookup is given up at that deadline (OrderManager `lookupTimeoutMs`).
  *
- * Each tick, between operator actions (close-all and reconcile run between ticks: reconcile once every symbol's lane
- * is free, `serialize`; close-all leaves a symbol still busy after the lookup deadline alone): pending events
- * drained, markets reloaded when due, balance → equity → kill switch, then every symbol on its own lane, side by
- * side (symbol-tick.ts: settle, price, `decideSymbol`, at most one order — whether an order may be placed is the
- * placement gate's one answer, placement-gate.ts), then orders declared never placed looked up again when due, then
- * old orders are archived. A tick never waits for a busy lane (symbol-lanes.ts): a symbol whose work (a slow create
- * or cancel) outlasts the read deadline keeps its lane and is skipped by the next ticks until it is done, so one
- * slow symbol never delays another's stop-loss; an order lookup is given up at that deadline (OrderManager
- * `lookupTimeoutMs`), so it holds its lane no longer.
- *
- * Errors are handled by class (tick-errors.ts): temporary → log once, retry next tick, and an
- * `exchange.unreachable` event when it lasts longer than `unreachableAlertMs` (`exchange.recovered` after);
- * strategy → skip the symbol this tick; operational (and an order the exchange no longer shows that could not be
- * settled yet: that cause holds until it is) → pause entries with a `trading.paused` event, keep running; a pause
- * holds every cause that joined it and lifts by itself only once none holds (pause-causes.ts);
- * persistence → no new orders until a commit succeeds;
- * anything else → thrown out of `run()` (the process exits 1 and PM2 restarts it).
- *
- * "Paused" stops entries only: exits (strategy, stop-loss, take-profit) keep running so risk can shrink.
+ * Errors are handled by class (tick-errors.ts decides, tick-error-handler.ts carries it out): temporary → retried
+ * next tick (alerted when the outage lasts, exchange-health.ts); strategy → symbol skipped; operational → entries
+ * paused ("paused" stops entries only: exits keep running so risk can shrink); persistence → no new orders until a
+ * commit succeeds; anything else → thrown out of `run()` (the process exits 1 and PM2 restarts it).
  */
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
-import { ByNinjaError, NetworkError, OrderNotFoundError, errorMessage } from '../../shared/errors';
 import type {
   CloseAllResult,
   InDoubtOrderView,
@@ -35,45 +30,22 @@ import type {
   RecoverySummary,
 } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
-import { retryForever } from '../../shared/retry';
-import { exchangeClock, type BalanceEntry, type Exchange, type Market } from '../exchange/exchange';
-import type { Strategy } from '../strategy/strategy';
-import { AccountWatch } from './account-watch';
-import { closeAll } from './close-all';
-import { firstThen, type ConnectReads } from './connect-reads';
-import { ExchangeHealth } from './exchange-health';
-import { ExchangeReads } from './exchange-reads';
-import { OnceLog } from './log-once';
+import type { BalanceEntry, Market } from '../exchange/exchange';
+import type { ConnectReads } from './connect-reads';
+import { buildEngineParts, type EngineOptions, type EngineParts } from './engine-parts';
+import { Heartbeat } from './heartbeat';
 import { loopStateOf, type LoopPhase } from './loop-state';
-import { MarketHalts } from './market-halts';
-import type { OrderManager } from './order-manager';
 import { lookedUpAgain } from './never-placed-recheck';
+import type { SettleDecision, SettleRequest } from './operator-settle';
+import type { OrderManager } from './order-manager';
 import { isFinal } from './order-state';
-import { splitSymbol, unrealizedPnl } from './pnl';
-import { readTogether } from './read-together';
-import { reconcileWithExchange, type ReconcileExchange } from './reconcile';
-import { recoverTradingState } from './recovery';
+import { pauseSummary } from './pause-causes';
+import { rateLimitNotice } from './reachability';
 import type { RecoveryReads } from './recovery-reads';
-import { resetAfterResume } from './risk';
-import { InferredOrderWatch } from './inferred-orders';
-import { settleOrder, type SettleDecision, type SettleRequest } from './operator-settle';
-import { ShortfallWatch } from './shortfall-watch';
-import { SymbolLanes } from './symbol-lanes';
-import { SymbolTick } from './symbol-tick';
-import { causesOf, pauseLeft, pauseSummary, withCause, type PauseFacts } from './pause-causes';
-import { tickErrorHandling, waitableAtStart } from './tick-errors';
+import { RECHECK_LANE } from './symbol-lanes';
 import type { PauseSource, PauseState } from './trading-state';
 
-/** How many read deadlines a reconcile may hold the ticks in all (TradingLoop.reconcile). */
-export const RECONCILE_BUDGET_READS = 4;
-
-export interface TradingLoopOptions {
-  manager: OrderManager;
-  exchange: Exchange;
-  strategy: Strategy;
-  config: Config['trading'];
-  clock: Clock;
-  logger: Logger;
+export interface TradingLoopOptions extends EngineOptions {
   /** Breadcrumb for the watchdog (ServiceContext.activity). */
   activity?: (what: string) => void;
   /** Heartbeat log interval (default 60 s). */
@@ -96,139 +68,69 @@ export interface LoopSnapshot {
 
 /** Orders declared never placed looked up again in one tick at most (the others wait for the next ticks). */
 const RECHECKS_PER_TICK = 3;
-/** The never-placed recheck's own lane (no symbol has this name): one recheck at a time. */
-const RECHECK_LANE = 'never-placed recheck';
 
 export class TradingLoop {
   private phase: LoopPhase = 'starting';
   private readonly manager: OrderManager;
-  private readonly exchange: Exchange;
   private readonly config: Config['trading'];
   private readonly clock: Clock;
-  /**
-   * The exchange's time (the host's less the measured offset, exchange.ts `exchangeClock`), derived here once and
-   * handed down: candles, fills and their UTC day are judged on it.
-   */
-  readonly exchangeClock: Clock;
   private readonly logger: Logger;
   private readonly activity: (what: string) => void;
-  private readonly heartbeatMs: number;
   private readonly controller = new AbortController();
+  private readonly parts: EngineParts;
+  private readonly beats: Heartbeat;
   private running: Promise<void> | null = null;
   private lastTickAt: number | null = null;
-  private lastHeartbeatAt = 0;
   private ticks = 0;
-  private readonly health: ExchangeHealth;
-  private readonly account: AccountWatch;
-  private readonly shortfalls: ShortfallWatch;
-  /** Orders ended on our inference, watched on the account's readings (inferred-orders.ts). */
-  private readonly inferred: InferredOrderWatch;
-  private temporaryErrorThisTick = false;
-  private readonly reads: ExchangeReads;
-  private readonly onceLog: OnceLog;
-  private readonly symbols: SymbolTick;
-  /** Ticks and operator actions, one after the other. */
-  private lane: Promise<unknown> = Promise.resolve();
-  /** The work on each symbol's orders while it runs; a tick skips a busy symbol. */
-  private readonly lanes = new SymbolLanes();
-  private marketsLoadedAt: number;
-  private readonly marketHalts: MarketHalts;
-  /** The start waited for the exchange (a read failed): reads sent before that are read again. */
-  private startWaited = false;
-  /** An unknown error from a symbol's work: the loop stops with it (the process exits 1). */
-  private fatal: unknown;
+  /**
+   * The exchange's time (the host's less the measured offset, exchange.ts `exchangeClock`), derived once and handed
+   * down: candles, fills and their UTC day are judged on it.
+   */
+  readonly exchangeClock: Clock;
   /** The manager's last price per symbol (one record: the dust rule values positions at it everywhere). */
   readonly lastPrices: Record<string, number>;
   readonly quoteCurrency: string;
 
   constructor(private readonly opts: TradingLoopOptions) {
     this.manager = opts.manager;
-    this.lastPrices = opts.manager.lastPrices;
-    this.exchange = opts.exchange;
     this.config = opts.config;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'loop' });
     this.activity = opts.activity ?? (() => {});
-    this.heartbeatMs = opts.heartbeatMs ?? 60_000;
-    this.quoteCurrency = splitSymbol(opts.config.symbols[0]).quote;
-    this.marketsLoadedAt = opts.clock.now();
-    this.marketHalts = new MarketHalts({
-      exchangeId: opts.exchange.id,
-      state: opts.manager.state,
+    this.beats = new Heartbeat(this.logger, opts.heartbeatMs ?? 60_000);
+    this.parts = buildEngineParts({
+      ...opts,
       logger: this.logger,
-      haltedRefreshMs: opts.config.haltedMarketsRefreshMs,
-      refreshMs: opts.config.marketsRefreshMs,
+      activity: this.activity,
+      controller: this.controller,
     });
-    this.reads = new ExchangeReads(opts.config.symbolReadTimeoutMs, opts.clock);
-    this.onceLog = new OnceLog(this.logger);
-    this.health = new ExchangeHealth({
-      exchangeId: opts.exchange.id,
-      outbox: opts.manager.outbox,
-      clock: opts.clock,
-      logger: this.logger,
-      onceLog: this.onceLog,
-      alertAfterMs: opts.config.unreachableAlertMs,
-    });
-    this.exchangeClock = exchangeClock(opts.clock, opts.exchange);
-    const shortfalls = new ShortfallWatch({
-      manager: opts.manager,
-      clock: opts.clock,
-      exchangeClock: this.exchangeClock,
-      logger: this.logger,
-    });
-    this.shortfalls = shortfalls;
-    this.inferred = new InferredOrderWatch({
-      manager: opts.manager,
-      clock: opts.clock,
-      notCarriedOutAfterMs: opts.config.orders.unknownNotFoundWindowMs,
-      watched: () => this.symbolsToWatch(),
-    });
-    this.account = new AccountWatch({
-      manager: opts.manager,
-      exchange: opts.exchange,
-      reads: this.reads,
-      exchangeClock: this.exchangeClock,
-      risk: opts.config.risk,
-      quoteCurrency: this.quoteCurrency,
-      lastPrices: this.lastPrices,
-      settleOrders: () => this.settleOrders(),
-      onceLog: this.onceLog,
-      pauseEntries: (reason, by) => this.pauseEntries(reason, by),
-      resumeEntries: (by) => this.resumeEntries(by),
-      shortfalls,
-      inferred: this.inferred,
-    });
-    this.symbols = new SymbolTick({
-      manager: opts.manager,
-      exchange: opts.exchange,
-      strategy: opts.strategy,
-      config: opts.config,
-      clock: opts.clock,
-      exchangeClock: this.exchangeClock,
-      logger: this.logger,
-      reads: this.reads,
-      onceLog: this.onceLog,
-      pause: () => this.pause,
-      lastPrices: this.lastPrices,
-      exitHeld: (held) => this.marketHalts.exitHeld(held, this.clock.now()),
-      balance: () => this.account.balance,
-      shortfalls,
-      inferred: this.inferred,
-    });
+    this.exchangeClock = this.parts.exchangeClock;
+    this.lastPrices = opts.manager.lastPrices;
+    this.quoteCurrency = this.parts.quoteCurrency;
   }
 
   get loopState(): LoopState {
     return loopStateOf(this.phase, this.pause !== null);
   }
 
-  /** Entries paused and why: operator/risk/operational (persisted) or a state that cannot be saved. */
+  /** Entries paused and why (entry-pause.ts), or null. */
   get pause(): PauseState | null {
-    const stored = this.manager.state.pause;
-    if (stored) return stored;
-    const persist = this.manager.persistBlocked;
-    return persist
-      ? { by: 'persist', reason: `state cannot be saved: ${persist}`, at: this.lastTickAt ?? 0 }
-      : null;
+    return this.parts.pauses.current(this.lastTickAt);
+  }
+
+  /** Pauses entries, or adds the cause to the pause already there (entry-pause.ts). */
+  pauseEntries(
+    reason: string,
+    by: PauseSource,
+    takeOver = false,
+    clientOrderId?: string,
+  ): Promise<PauseState> {
+    return this.parts.pauses.pause(reason, by, takeOver, clientOrderId);
+  }
+
+  /** The operator's resume lifts the pause; any other source drops only the causes no longer holding (entry-pause.ts). */
+  resumeEntries(by: PauseSource): Promise<void> {
+    return this.parts.pauses.resume(by);
   }
 
   snapshot(): LoopSnapshot {
@@ -236,128 +138,28 @@ export class TradingLoop {
       loopState: this.loopState,
       pause: this.pause,
       lastTickAt: this.lastTickAt,
-      exchangeReachable: this.health.reachable,
-      exchangeUnreachableSince: this.health.unreachableSince ?? undefined,
-      exchangeError: this.health.lastError ?? this.rateLimited(),
-      equity: this.account.equity,
+      exchangeReachable: this.parts.health.reachable,
+      exchangeUnreachableSince: this.parts.health.unreachableSince ?? undefined,
+      exchangeError:
+        this.parts.health.lastError ??
+        rateLimitNotice(this.opts.exchange.rateLimitedUntil?.(), this.clock.now()),
+      equity: this.parts.account.equity,
       quoteCurrency: this.quoteCurrency,
       lastPrices: { ...this.lastPrices },
-      balance: this.account.balance,
+      balance: this.parts.account.balance,
     };
   }
 
-  /** The exchange's rate limit holds every request (a ban the gate waits out), said for /health and /status. */
-  private rateLimited(): string | undefined {
-    const until = this.exchange.rateLimitedUntil?.();
-    if (until === undefined) return undefined;
-    const left = Math.max(0, Math.ceil((until - this.clock.now()) / 1000));
-    return `refused for rate: no request before ${new Date(until).toISOString()} (${left} s), waiting instead of sending into the ban`;
-  }
-
-  /**
-   * Start, first step (state `waiting-exchange`): load the exchange's markets, waiting — with a capped backoff,
-   * never exiting — for as long as the exchange (or the network) does not answer or refuses our key: a person or
-   * time fixes that, a restart does not. One `exchange.unreachable` event once it has lasted
-   * `unreachableAlertMs`, one `exchange.recovered` after. Meanwhile the TCP layer answers and says so. `sent`: the
-   * same reads already on their way (connect-reads.ts), taken as the first attempts.
-   */
-  async connect(sent?: ConnectReads): Promise<{ markets: Record<string, Market>; account: string }> {
+  /** Start, first step (state `waiting-exchange`): waits for the exchange's markets and account (start-up.ts). */
+  connect(sent?: ConnectReads): Promise<{ markets: Record<string, Market>; account: string }> {
     this.phase = 'waiting-exchange';
-    this.activity('waiting for the exchange');
-    const wait = <T>(what: string, fn: () => Promise<T>, signal: AbortSignal): Promise<T> =>
-      retryForever(fn, {
-        baseDelayMs: 1_000,
-        maxDelayMs: 60_000,
-        retryable: waitableAtStart,
-        signal,
-        clock: this.clock,
-        onRetry: ({ error, delayMs }) => this.waitingForExchange(what, error, delayMs),
-      });
-    // markets and the account do not depend on each other: one round trip for both
-    const [loaded, account] = await readTogether(this.controller.signal, [
-      (signal: AbortSignal) =>
-        wait(
-          'load markets',
-          firstThen(sent?.markets, () => this.exchange.loadMarkets(false, this.symbolsToWatch())),
-          signal,
-        ),
-      // which account: the state must be this account's (state-identity.ts); a refused key is waited out here
-      (signal: AbortSignal) =>
-        wait(
-          'read the account',
-          firstThen(sent?.account, () => this.exchange.accountId()),
-          signal,
-        ),
-    ] as const);
-    await this.health.answered();
-    // the first load asked for the traded symbols (connect-reads.ts): a symbol only state holds is asked for now,
-    // with them (missing after this: no longer listed)
-    const watched = this.symbolsToWatch();
-    const markets = watched.every((symbol) => loaded[symbol] || this.config.symbols.includes(symbol))
-      ? loaded
-      : await wait('load markets', () => this.exchange.loadMarkets(true, watched), this.controller.signal);
-    this.manager.setMarkets(markets);
-    this.marketsLoadedAt = this.clock.now();
-    await this.marketHalts.loaded(watched, markets, this.clock.now());
-    return { markets, account };
+    return this.parts.startUp.connect(sent);
   }
 
-  /** A start step waits for the exchange: logged once per change, alerted once per outage. */
-  private waitingForExchange(what: string, error: unknown, delayMs: number): void {
-    this.startWaited = true;
-    this.onceLog.log('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
-      what,
-      error: errorMessage(error),
-    });
-    this.logger.debug(`${what} failed, retrying in ${delayMs} ms`, { error: errorMessage(error) });
-    void this.health.failed(error);
-  }
-
-  /**
-   * Startup recovery (state `recovering`); no order is placed before it has finished. `sent`: its reads already on
-   * their way (recovery-reads.ts), used unless the start had to wait for the exchange (then they are read again:
-   * recovery works on answers given after the wait).
-   */
-  async recover(lastExit: LastExit, sent?: RecoveryReads): Promise<RecoverySummary> {
+  /** Startup recovery (state `recovering`, start-up.ts); no order is placed before it has finished. */
+  recover(lastExit: LastExit, sent?: RecoveryReads): Promise<RecoverySummary> {
     this.phase = 'recovering';
-    this.activity('recovery');
-    const early = this.startWaited ? undefined : sent;
-    // the balance (for equity and the kill switch) is read beside recovery's own reads; it is used only when
-    // recovery found everything as state had it — a fill, an adoption, a cancel or a resolved order it applied may
-    // have happened after that read (the spent quote still in it, the bought coins already a position: equity and
-    // its peak inflated, a false kill switch next), so then the balance is read again, after recovery
-    const balance = this.reads.once('balance', () => early?.balance ?? this.exchange.fetchBalance());
-    balance.catch(() => undefined);
-    const summary = await recoverTradingState({
-      manager: this.manager,
-      exchange: this.exchange,
-      lastExit,
-      unknownOnStart: this.config.orders.unknownOnStart,
-      symbols: this.config.symbols,
-      clock: this.clock,
-      logger: this.logger,
-      signal: this.controller.signal,
-      waitable: waitableAtStart,
-      onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
-      sent: early,
-    });
-    await this.health.answered();
-    const unchanged =
-      summary.newFills === 0 &&
-      summary.changedWhileDown.length === 0 &&
-      summary.resolvedUnknown.length === 0 &&
-      summary.adopted.length === 0 &&
-      summary.cancelledUnknown.length === 0;
-    // a new read once the early one has settled (never handed the early one back while it is still on its way)
-    const fresh = (): Promise<Record<string, BalanceEntry>> =>
-      balance.then(
-        () => this.exchange.fetchBalance(),
-        () => this.exchange.fetchBalance(),
-      );
-    await this.account
-      .refresh(unchanged ? balance : fresh())
-      .catch((err: unknown) => this.onTickError('account', err));
-    return summary;
+    return this.parts.startUp.recover(lastExit, sent);
   }
 
   /** Starts ticking (after `recover`). The promise rejects on an unknown error: the process must exit 1. */
@@ -391,199 +193,34 @@ export class TradingLoop {
     this.controller.abort();
     const wait = this.config.orders.inFlightWaitMs;
     const idle = await this.manager.waitIdle(wait);
-    const settled = Promise.all([this.running?.catch(() => {}), this.lanes.idle()]);
+    const settled = Promise.all([this.running?.catch(() => {}), this.parts.turns.lanes.idle()]);
     await withDeadline(settled, wait, () => new Error('tick still running'), this.clock).catch(() => {});
     this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });
   }
 
-  /** Cancels every open order (shutdown option `orders.cancelOpenOnStop`). */
-  async cancelOpenOrders(): Promise<string[]> {
-    const cancelled: string[] = [];
-    for (const order of this.manager.pendingOrders()) {
-      if (isFinal(order.status)) continue;
-      try {
-        await this.manager.cancel(order.clientOrderId);
-        cancelled.push(order.clientOrderId);
-      } catch (err) {
-        this.logger.warn('Could not cancel an open order on stop', {
-          clientOrderId: order.clientOrderId,
-          error: errorMessage(err),
-        });
-      }
-    }
-    return cancelled;
+  /** Cancels every open order (shutdown option `orders.cancelOpenOnStop`; operator-actions.ts). */
+  cancelOpenOrders(): Promise<string[]> {
+    return this.parts.operator.cancelOpenOrders();
   }
 
-  /**
-   * Pauses entries, or adds the cause to the pause already there (pause-causes.ts): it lifts by itself only once no
-   * cause holds. `takeOver`: the operator's cause goes first (close-all), so /status says the operator paused. A
-   * cause already there adds nothing (an error repeated every tick); one that joins is told (`trading.paused`).
-   */
-  async pauseEntries(
-    reason: string,
-    by: PauseSource,
-    takeOver = false,
-    clientOrderId?: string,
-  ): Promise<PauseState> {
-    const current = this.manager.state.pause;
-    const cause = { reason, by, at: this.clock.now(), ...(clientOrderId ? { clientOrderId } : {}) };
-    const pause = withCause(current, cause, takeOver);
-    if (!pause) return current!;
-    await this.manager.state.setPause(pause);
-    const causes = causesOf(pause).length;
-    this.logger.warn('Entries paused', { reason, by, ...(causes > 1 ? { causes } : {}) });
-    await this.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, {
-      reason,
-      by,
-      ...(causes > 1 ? { causes } : {}),
-    });
-    return pause;
-  }
-
-  /**
-   * The operator's resume lifts the pause whatever its causes. Any other source (risk, operational) only drops the
-   * causes that no longer hold: the pause lifts once none does (pause-causes.ts `pauseLeft`), never an operator's.
-   */
-  async resumeEntries(by: PauseSource): Promise<void> {
-    const was = this.manager.state.pause;
-    if (was && by !== 'operator') {
-      const left = pauseLeft(was, this.pauseFacts(), this.clock.now());
-      if (left) {
-        if (JSON.stringify(left) !== JSON.stringify(was)) {
-          await this.manager.state.setPause(left);
-          this.logger.info('Entries still paused', { by, was: pauseSummary(was), now: pauseSummary(left) });
-        }
-        return;
-      }
-    }
-    const risk = resetAfterResume(
-      this.manager.state.risk,
-      this.account.peakSafeEquity,
-      this.exchangeClock.now(),
-    );
-    await this.manager.state.setPause(null, risk);
-    if (was) {
-      const reason = pauseSummary(was);
-      this.logger.info('Entries resumed', { by, was: reason });
-      await this.manager.outbox.emit('trading.resumed', `Trading resumed (${by}); was paused: ${reason}`, {
-        by,
-        was: reason,
-      });
-    }
-  }
-
-  private pauseFacts(): PauseFacts {
-    return {
-      orderSettled: (id) => {
-        const order = this.manager.order(id);
-        return !order || isFinal(order.status);
-      },
-      killSwitch: this.manager.state.risk.killSwitch,
-    };
-  }
-
-  /** Orders that ended on our inference and are still in question, with what each holds (/settle lists them). */
+  /** Orders that ended on our inference and are still in question (/settle lists them). */
   inDoubtOrders(): InDoubtOrderView[] {
-    return this.inferred.inQuestion();
+    return this.parts.operator.inDoubtOrders();
   }
 
-  /**
-   * Settles an order that ended on our inference on the operator's word (operator-settle.ts), between ticks, holding
-   * its symbol's lane and the recheck's: no tick or recheck takes it back meanwhile. Like close-all it waits for work
-   * still running at most the lookup deadline, then refuses (try again) rather than keep the operator waiting.
-   */
+  /** Settles an order in question on the operator's word, between ticks (operator-actions.ts). */
   settleOrder(req: SettleRequest): Promise<SettleDecision> {
-    return this.inTurn(async () => {
-      const budget = this.config.symbolReadTimeoutMs;
-      await withDeadline(this.lanes.idle(), budget, () => new Error('still busy'), this.clock).catch(
-        () => undefined,
-      );
-      const symbol = this.manager.order(req.clientOrderId)?.symbol;
-      const work = this.lanes.run([RECHECK_LANE, ...(symbol ? [symbol] : [])], () =>
-        settleOrder(this.manager, req, this.clock.now(), this.exchangeClock.now()),
-      );
-      return (
-        work ?? {
-          ok: false,
-          refusal: `${symbol ?? 'its symbol'} is busy with a lookup still running: try again in a minute`,
-        }
-      );
-    });
+    return this.parts.operator.settleOrder(req);
   }
 
-  /**
-   * The operator's close-all (close-all.ts), run between ticks. It waits for the symbols' work still running from a
-   * tick at most the lookup deadline (`symbolReadTimeoutMs`: a lookup is given up by then, so that work is mostly
-   * done), then works holding the free symbols' lanes and leaves a symbol still busy alone — a create or cancel may be
-   * in flight there — saying so in its reply.
-   */
+  /** The operator's close-all, between ticks (operator-actions.ts, close-all.ts). */
   closeAll(): Promise<CloseAllResult> {
-    return this.inTurn(async () => {
-      const budget = this.config.symbolReadTimeoutMs;
-      await withDeadline(this.lanes.idle(), budget, () => new Error('still busy'), this.clock).catch(
-        () => undefined,
-      );
-      const free = this.symbolsToWatch().filter((symbol) => !this.lanes.busy(symbol));
-      const run = (): Promise<CloseAllResult> =>
-        closeAll({
-          manager: this.manager,
-          // its reads within the read deadline: ticks wait behind close-all, and their stop-losses with them
-          exchange: {
-            fetchTicker: (symbol) =>
-              this.reads.read(`close-all ${symbol}`, `ticker:${symbol}`, () =>
-                this.exchange.fetchTicker(symbol),
-              ),
-            // sent anew, never joined: the balance is read after the orders are settled
-            fetchBalance: () => this.reads.withDeadline('close-all balance', this.exchange.fetchBalance()),
-          },
-          lastPrices: this.lastPrices,
-          shortfalls: this.shortfalls,
-          inferred: this.inferred,
-          placementFacts: (symbol) => this.symbols.placementFacts(symbol),
-          pauseEntries: (reason, by, takeOver) => this.pauseEntries(reason, by, takeOver),
-          busy: (symbol) => this.lanes.busy(symbol) && !free.includes(symbol),
-          logger: this.logger,
-        });
-      // the free lanes are taken in the same step they were found free: run() never refuses here
-      return this.lanes.run(free, run) ?? run();
-    });
+    return this.parts.operator.closeAll();
   }
 
-  /**
-   * The operator's reconcile (reconcile.ts), between ticks (`serialize`). Ticks wait behind it, and their stop-losses
-   * with them, so each of its reads has the read deadline (`symbolReadTimeoutMs`) and the whole at most
-   * RECONCILE_BUDGET_READS of them (an exchange answering each read just in time): past either the reply is an error
-   * (the operator asks again), and no further read is sent. It only reads: nothing is left half done.
-   */
+  /** The operator's reconcile, between ticks once every lane is free (operator-actions.ts, reconcile.ts). */
   reconcile(): Promise<ReconcileDifference[]> {
-    return this.serialize(() => {
-      const budgetMs = this.config.symbolReadTimeoutMs * RECONCILE_BUDGET_READS;
-      let givenUp = false;
-      const read = <T>(where: string, call: () => Promise<T>): Promise<T> =>
-        givenUp
-          ? Promise.reject(new NetworkError(`reconcile: given up after ${budgetMs} ms`, { where }))
-          : this.reads.withDeadline(`reconcile: ${where}`, call());
-      const exchange: ReconcileExchange = {
-        fetchOrder: (id, symbol, since) =>
-          read(`order ${id}`, () => this.exchange.fetchOrder(id, symbol, since)),
-        fetchOrderByClientId: (id, symbol) =>
-          read(`order ${id}`, () => this.exchange.fetchOrderByClientId(id, symbol)),
-        fetchOpenOrders: () => read('open orders', () => this.exchange.fetchOpenOrders()),
-        fetchBalance: () => read('balance', () => this.exchange.fetchBalance()),
-      };
-      return withDeadline(
-        reconcileWithExchange(this.manager, exchange),
-        budgetMs,
-        () => {
-          givenUp = true;
-          return new NetworkError(
-            `reconcile: the exchange's answers took longer than ${budgetMs} ms in all; ask again later`,
-            { timeoutMs: budgetMs },
-          );
-        },
-        this.clock,
-      );
-    });
+    return this.parts.operator.reconcile();
   }
 
   private async run(): Promise<void> {
@@ -596,106 +233,51 @@ export class TradingLoop {
     }
   }
 
-  /**
-   * Runs `fn` when no tick (and no other serialized request) is running and every symbol's lane is free: reconcile
-   * compares state between ticks, never in the middle of one and never across a symbol's work that outlasted its
-   * tick (no half-placed order in a comparison); that wait is bounded by the lane work's own deadlines (a lookup's,
-   * a create's). Ticks wait behind it meanwhile. Close-all bounds its wait instead (`closeAll`).
-   */
+  /** Runs `fn` between ticks once every symbol's lane is free (loop-turns.ts). */
   serialize<T>(fn: () => Promise<T>): Promise<T> {
-    return this.inTurn(() => this.lanes.idle().then(fn));
+    return this.parts.turns.serialize(fn);
   }
 
   /** One pass over every symbol and the account; never waits for a busy symbol. Exposed for tests. */
   tick(): Promise<void> {
-    return this.inTurn(() => this.tickUnserialized());
-  }
-
-  /** Runs `fn` after the tick or operator action before it. */
-  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lane.then(fn, fn);
-    this.lane = run.catch(() => undefined);
-    return run;
+    return this.parts.turns.inTurn(() => this.tickUnserialized());
   }
 
   private async tickUnserialized(): Promise<void> {
-    this.throwIfFatal();
-    this.temporaryErrorThisTick = false;
+    this.parts.errors.beginTick();
     if (this.manager.persistBlocked) await this.manager.state.probe();
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.outbox.drain();
-    await this.refreshMarketsWhenDue();
+    // markets reloaded when due (market-refresh.ts); a failure retries next tick
+    try {
+      await this.parts.markets.refreshWhenDue(() => this.parts.symbolsToWatch());
+    } catch (err) {
+      await this.parts.errors.handle('markets', err);
+    }
     // account first: a kill switch fires before this tick's entries
     this.activity('tick account');
     try {
-      await this.account.refresh();
+      await this.parts.account.refresh();
     } catch (err) {
-      await this.onTickError('account', err);
+      await this.parts.errors.handle('account', err);
     }
     this.activity('tick symbols');
     await this.tickSymbols();
-    await this.liftSettledOrderPause();
+    await this.parts.pauses.liftSettledOrderPause();
     // after the symbols' work (a slow lookup never holds a stop-loss back), a few per tick
     await this.recheckNeverPlaced();
-    this.throwIfFatal();
+    this.parts.errors.throwIfFatal();
     try {
       await this.manager.archive();
     } catch (err) {
-      await this.onTickError('archive', err);
+      await this.parts.errors.handle('archive', err);
     }
     // reachable = a whole tick without a temporary exchange error
-    if (!this.temporaryErrorThisTick) await this.health.answered();
+    if (!this.parts.errors.temporaryThisTick) await this.parts.health.answered();
     this.lastTickAt = this.clock.now();
     this.ticks++;
     this.heartbeat();
     this.activity('idle');
-  }
-
-  /**
-   * Syncs every order in flight (the account's settled reading), each symbol's on that symbol's lane, the symbols
-   * side by side. A symbol still busy (its work outlasted an earlier tick) is not synced twice at once: the settle is
-   * incomplete then, and so is it when the exchange or the disk fails an order or one is still unresolved after it
-   * (an unknown order that lookups miss) — false: their fills may still be missing, the first reading stands
-   * (a kill switch it fires pauses entries: the safe side). A settle that outlasts the account's deadline keeps its
-   * symbols' lanes until done (the tick skips them). Any other error is a bug and goes out of the tick.
-   */
-  private async settleOrders(): Promise<boolean> {
-    const symbols = [...new Set(this.manager.pendingOrders().map((o) => o.symbol))];
-    const syncs = symbols.map((symbol) => this.lanes.run([symbol], () => this.syncOrders(symbol)));
-    const busy = symbols.filter((_, i) => syncs[i] === undefined);
-    const failed = (await Promise.all(syncs)).flatMap((errors) => errors ?? []);
-    const bug = failed.find((err) => !(err instanceof ByNinjaError));
-    if (bug !== undefined) throw bug;
-    if (failed.length > 0) {
-      this.onceLog.log(
-        'risk:settle',
-        'warn',
-        'Could not sync the orders in flight before reading the account',
-        {
-          error: errorMessage(failed[0]),
-        },
-      );
-      return false;
-    }
-    if (busy.length > 0) {
-      this.onceLog.log(
-        'risk:busy',
-        'warn',
-        'A symbol still busy: its orders in flight not synced before reading the account',
-        {
-          symbols: busy,
-        },
-      );
-      return false;
-    }
-    return !this.manager.pendingOrders().some((o) => o.status === 'intent' || o.status === 'unknown');
-  }
-
-  /** A symbol's orders in flight synced side by side, every one tried: what failed. */
-  private async syncOrders(symbol: string): Promise<unknown[]> {
-    const orders = this.manager.pendingOrders(symbol);
-    const results = await Promise.allSettled(orders.map((o) => this.manager.refresh(o.clientOrderId)));
-    return results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   }
 
   /**
@@ -704,95 +286,30 @@ export class TradingLoop {
    * Symbols no longer configured but still holding a position or an order keep their exits running.
    */
   private async tickSymbols(): Promise<void> {
-    const budget = this.config.symbolReadTimeoutMs;
     const started: Array<Promise<void>> = [];
-    for (const symbol of this.symbolsToWatch()) {
+    for (const symbol of this.parts.symbolsToWatch()) {
       if (this.controller.signal.aborted) break;
       // an unknown error (a bug) is kept and thrown out of the tick, even when it comes after the tick moved on
-      const work = this.lanes.run([symbol], () =>
-        this.tickSymbolSafely(symbol).catch((err: unknown) => this.keepFatal(err)),
+      const work = this.parts.turns.lanes.run([symbol], () =>
+        this.tickSymbolSafely(symbol).catch((err: unknown) => this.parts.errors.keep(err)),
       );
       if (!work) {
-        this.onceLog.log(`busy:${symbol}`, 'warn', 'Symbol still busy from an earlier tick; skipped', {
+        this.parts.onceLog.log(`busy:${symbol}`, 'warn', 'Symbol still busy from an earlier tick; skipped', {
           symbol,
         });
         continue;
       }
-      started.push(
-        withDeadline(work, budget, () => new Error('still working'), this.clock).catch(() => undefined),
-      );
+      started.push(this.parts.turns.waitAtMost(work));
     }
     await Promise.all(started);
-    this.throwIfFatal();
-  }
-
-  private throwIfFatal(): void {
-    if (this.fatal !== undefined) throw this.fatal;
-  }
-
-  private keepFatal(err: unknown): void {
-    this.fatal ??= err;
-  }
-
-  /**
-   * Configured symbols, then any other symbol the bot holds any amount of (dust too: whether it can be sold moves with
-   * the price) or has orders on (exits only).
-   */
-  private symbolsToWatch(): string[] {
-    const extra = new Set<string>();
-    for (const order of this.manager.pendingOrders()) extra.add(order.symbol);
-    for (const position of Object.values(this.manager.positions())) {
-      if (position.amount > 0) extra.add(position.symbol);
-    }
-    for (const symbol of this.config.symbols) extra.delete(symbol);
-    for (const symbol of extra) {
-      this.onceLog.log(`untraded:${symbol}`, 'warn', 'Symbol not in trading.symbols still held: exits only', {
-        symbol,
-      });
-    }
-    return [...this.config.symbols, ...extra];
+    this.parts.errors.throwIfFatal();
   }
 
   private async tickSymbolSafely(symbol: string): Promise<void> {
     try {
-      await this.symbols.run(symbol);
+      await this.parts.symbols.run(symbol);
     } catch (err) {
-      await this.onTickError(symbol, err);
-    }
-  }
-
-  /**
-   * Markets reloaded every `marketsRefreshMs` (listings, steps and minimums change), sooner while a watched symbol
-   * is halted or gone (market-halts.ts); a failure retries next tick.
-   */
-  private async refreshMarketsWhenDue(): Promise<void> {
-    if (this.clock.now() - this.marketsLoadedAt < this.marketHalts.reloadAfterMs) return;
-    try {
-      const markets = await this.reads.withDeadline(
-        'markets',
-        this.exchange.loadMarkets(true, this.symbolsToWatch()),
-      );
-      this.manager.setMarkets(markets);
-      this.marketsLoadedAt = this.clock.now();
-      this.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
-      await this.marketHalts.loaded(this.symbolsToWatch(), markets, this.clock.now());
-    } catch (err) {
-      await this.onTickError('markets', err);
-    }
-  }
-
-  /**
-   * A pause waiting on orders the exchange no longer showed and that could not be settled then drops each such cause
-   * once its order is settled (final), and lifts once no cause holds (`resumeEntries`), as a risk pause lifts once
-   * its limit clears (account-watch.ts).
-   */
-  private async liftSettledOrderPause(): Promise<void> {
-    const pause = this.manager.state.pause;
-    if (!pause || !causesOf(pause).some((c) => c.clientOrderId !== undefined)) return;
-    try {
-      await this.resumeEntries('operational');
-    } catch (err) {
-      this.logger.error('Could not persist the resume', { error: errorMessage(err) });
+      await this.parts.errors.handle(symbol, err);
     }
   }
 
@@ -805,86 +322,26 @@ export class TradingLoop {
    */
   private async recheckNeverPlaced(): Promise<void> {
     const symbols = new Set(this.manager.hotOrders(lookedUpAgain).map((o) => o.symbol));
-    const work = this.lanes.run([RECHECK_LANE, ...symbols], () =>
+    const work = this.parts.turns.lanes.run([RECHECK_LANE, ...symbols], () =>
       this.manager
         .recheckNeverPlaced('due', RECHECKS_PER_TICK)
-        .catch((err: unknown) => this.onTickError('never-placed recheck', err))
-        .catch((err: unknown) => this.keepFatal(err)),
+        .catch((err: unknown) => this.parts.errors.handle('never-placed recheck', err))
+        .catch((err: unknown) => this.parts.errors.keep(err)),
     );
-    if (!work) return;
-    const budget = this.config.symbolReadTimeoutMs;
-    await withDeadline(work, budget, () => new Error('still working'), this.clock).catch(() => undefined);
-  }
-
-  /** An error from a tick's work, handled by its class (tick-errors.ts). */
-  private async onTickError(where: string, err: unknown): Promise<void> {
-    const error = errorMessage(err);
-    switch (tickErrorHandling(err)) {
-      case 'retry':
-        this.temporaryErrorThisTick = true;
-        this.onceLog.log(`temp:${where}`, 'warn', 'Exchange call failed; retrying next tick', {
-          where,
-          error,
-        });
-        await this.health.failed(err);
-        return;
-      case 'skip-symbol':
-        this.onceLog.log(`strategy:${where}`, 'warn', 'Strategy failed; symbol skipped this tick', {
-          where,
-          error,
-        });
-        return;
-      case 'hold-orders':
-        this.onceLog.log(
-          `persist:${where}`,
-          'error',
-          'State could not be saved; no new orders until it can',
-          {
-            where,
-            error,
-          },
-        );
-        return;
-      case 'pause-entries':
-        this.logger.error('Operational error; entries paused', {
-          where,
-          error,
-          ...(err as ByNinjaError).context,
-        });
-        try {
-          // an order the exchange no longer shows that could not be settled: that cause holds until it is
-          const order = err instanceof OrderNotFoundError ? err.context.clientOrderId : undefined;
-          await this.pauseEntries(
-            `${where}: ${error}`,
-            'operational',
-            false,
-            typeof order === 'string' ? order : undefined,
-          );
-        } catch (pauseErr) {
-          this.logger.error('Could not persist the pause', { error: errorMessage(pauseErr) });
-        }
-        return;
-      case 'fatal':
-        throw err;
-    }
+    if (work) await this.parts.turns.waitAtMost(work);
   }
 
   private heartbeat(): void {
-    const now = this.clock.now();
-    if (now - this.lastHeartbeatAt < this.heartbeatMs) return;
-    this.lastHeartbeatAt = now;
-    const positions = this.manager.positions();
-    let unrealized = 0;
-    for (const p of Object.values(positions)) unrealized += unrealizedPnl(p, this.lastPrices[p.symbol] ?? 0);
-    this.logger.info('Heartbeat', {
+    this.beats.beat(this.clock.now(), () => ({
       state: this.loopState,
       ticks: this.ticks,
-      equity: Number(this.account.equity.toFixed(2)),
+      equity: this.parts.account.equity,
+      positions: Object.values(this.manager.positions()),
+      lastPrices: this.lastPrices,
       openPositions: this.manager.openPositions().length,
       openOrders: this.manager.pendingOrders().filter((o) => !isFinal(o.status)).length,
-      unrealizedPnl: Number(unrealized.toFixed(2)),
-      paused: this.pause ? pauseSummary(this.pause) : undefined,
-      exchangeReachable: this.health.reachable,
-    });
+      pause: this.pause,
+      exchangeReachable: this.parts.health.reachable,
+    }));
   }
 }

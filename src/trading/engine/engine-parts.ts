@@ -1,0 +1,171 @@
+/**
+ * The engine's parts, built and wired once for a TradingLoop (the loop only schedules them): who gets what. Each
+ * part has one job — see docs/architecture.md "The engine" for the map.
+ */
+import type { Clock } from '../../shared/clock';
+import type { Config } from '../../shared/config/schema';
+import type { Logger } from '../../shared/logging/logger';
+import { exchangeClock, type Exchange } from '../exchange/exchange';
+import type { Strategy } from '../strategy/strategy';
+import { AccountWatch } from './account-watch';
+import { EntryPause } from './entry-pause';
+import { ExchangeHealth } from './exchange-health';
+import { ExchangeReads } from './exchange-reads';
+import { settleInFlight } from './in-flight-settle';
+import { InferredOrderWatch } from './inferred-orders';
+import { OnceLog } from './log-once';
+import { LoopTurns } from './loop-turns';
+import { MarketRefresh } from './market-refresh';
+import { OperatorActions } from './operator-actions';
+import type { OrderManager } from './order-manager';
+import { readPlacementFacts } from './placement-facts';
+import { splitSymbol } from './pnl';
+import { ShortfallWatch } from './shortfall-watch';
+import { StartUp } from './start-up';
+import { SymbolTick } from './symbol-tick';
+import { TickErrorHandler } from './tick-error-handler';
+import { symbolsToWatch } from './watched-symbols';
+
+/** What the engine is built from (TradingLoopOptions adds the loop's own). */
+export interface EngineOptions {
+  manager: OrderManager;
+  exchange: Exchange;
+  strategy: Strategy;
+  config: Config['trading'];
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface EngineWiring extends EngineOptions {
+  activity: (what: string) => void;
+  /** Aborted when trading stops. */
+  controller: AbortController;
+}
+
+export type EngineParts = ReturnType<typeof buildEngineParts>;
+
+export function buildEngineParts(w: EngineWiring) {
+  const { manager, exchange, config, clock, logger } = w;
+  const lastPrices = manager.lastPrices;
+  const quoteCurrency = splitSymbol(config.symbols[0]).quote;
+  const reads = new ExchangeReads(config.symbolReadTimeoutMs, clock);
+  const turns = new LoopTurns(clock, config.symbolReadTimeoutMs);
+  const onceLog = new OnceLog(logger);
+  const watched = (): string[] => symbolsToWatch(manager, config.symbols, onceLog);
+  const markets = new MarketRefresh({
+    manager,
+    exchange,
+    clock,
+    logger,
+    reads,
+    refreshMs: config.marketsRefreshMs,
+    haltedRefreshMs: config.haltedMarketsRefreshMs,
+  });
+  const health = new ExchangeHealth({
+    exchangeId: exchange.id,
+    outbox: manager.outbox,
+    clock,
+    logger,
+    onceLog,
+    alertAfterMs: config.unreachableAlertMs,
+  });
+  const engineClock = exchangeClock(clock, exchange);
+  const pauses: EntryPause = new EntryPause({
+    manager,
+    clock,
+    exchangeClock: engineClock,
+    logger,
+    peakSafeEquity: () => account.peakSafeEquity,
+  });
+  const errors = new TickErrorHandler({
+    logger,
+    onceLog,
+    health,
+    pauseEntries: (reason, by, takeOver, clientOrderId) => pauses.pause(reason, by, takeOver, clientOrderId),
+  });
+  const shortfalls = new ShortfallWatch({ manager, clock, exchangeClock: engineClock, logger });
+  const inferred = new InferredOrderWatch({
+    manager,
+    clock,
+    notCarriedOutAfterMs: config.orders.unknownNotFoundWindowMs,
+    watched,
+  });
+  const account: AccountWatch = new AccountWatch({
+    manager,
+    exchange,
+    reads,
+    exchangeClock: engineClock,
+    risk: config.risk,
+    quoteCurrency,
+    lastPrices,
+    settleOrders: () => settleInFlight(manager, turns.lanes, onceLog),
+    onceLog,
+    pauseEntries: (reason, by) => pauses.pause(reason, by),
+    resumeEntries: (by) => pauses.resume(by),
+    shortfalls,
+    inferred,
+  });
+  const symbols = new SymbolTick({
+    manager,
+    exchange,
+    strategy: w.strategy,
+    config,
+    clock,
+    exchangeClock: engineClock,
+    logger,
+    reads,
+    onceLog,
+    lastPrices,
+    exitHeld: (held) => markets.exitHeld(held),
+    balance: () => account.balance,
+    shortfalls,
+    inferred,
+  });
+  const operator = new OperatorActions({
+    manager,
+    exchange,
+    config,
+    clock,
+    exchangeClock: engineClock,
+    logger,
+    reads,
+    turns,
+    inferred,
+    shortfalls,
+    lastPrices,
+    symbolsToWatch: watched,
+    placementFacts: (symbol) => readPlacementFacts({ manager, config, clock, inferred }, symbol),
+    pauseEntries: (reason, by, takeOver) => pauses.pause(reason, by, takeOver),
+  });
+  const startUp = new StartUp({
+    manager,
+    exchange,
+    config,
+    clock,
+    logger,
+    activity: w.activity,
+    controller: w.controller,
+    health,
+    onceLog,
+    reads,
+    account,
+    markets,
+    errors,
+    symbolsToWatch: watched,
+  });
+  return {
+    quoteCurrency,
+    exchangeClock: engineClock,
+    turns,
+    onceLog,
+    markets,
+    health,
+    pauses,
+    errors,
+    account,
+    symbols,
+    operator,
+    startUp,
+    symbolsToWatch: watched,
+  };
+}

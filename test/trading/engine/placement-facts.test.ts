@@ -1,0 +1,83 @@
+import { expect } from 'chai';
+import type { OrderManager } from '../../../src/trading/engine/order-manager';
+import type { InferredOrderWatch } from '../../../src/trading/engine/inferred-orders';
+import { isFinal, type LocalOrder } from '../../../src/trading/engine/order-state';
+import { placementBlock } from '../../../src/trading/engine/placement-gate';
+import { readPlacementFacts } from '../../../src/trading/engine/placement-facts';
+import type { PauseState } from '../../../src/trading/engine/trading-state';
+import { FakeClock } from '../../support/fake-clock';
+import { intent, orderId, testConfig } from '../../support/engine-harness';
+import { BTC_MARKET } from '../../support/risk-fixtures';
+
+interface Book {
+  orders?: LocalOrder[];
+  openPositions?: string[];
+  pause?: PauseState | null;
+  refusal?: string | null;
+}
+
+/** The order manager's reads the facts are made of, over a fixed book. */
+function manager(book: Book): OrderManager {
+  const orders = book.orders ?? [];
+  const fake = {
+    placementRefusal: book.refusal ?? null,
+    markets: { 'BTC/USDT': BTC_MARKET, 'ETH/USDT': { ...BTC_MARKET, symbol: 'ETH/USDT', halted: true } },
+    pendingOrders: (symbol?: string) =>
+      orders.filter((o) => (!symbol || o.symbol === symbol) && !isFinal(o.status)),
+    hotOrders: (test?: (o: LocalOrder) => boolean) => (test ? orders.filter(test) : orders),
+    openPositions: () => (book.openPositions ?? []).map((symbol) => ({ symbol })),
+    state: { pause: book.pause ?? null },
+  };
+  return fake as unknown as OrderManager;
+}
+
+const config = testConfig({
+  trading: { symbols: ['BTC/USDT', 'ETH/USDT'], risk: { maxOpenPositions: 2 } },
+}).trading;
+const noInferred: Pick<InferredOrderWatch, 'inferredOrderHold'> = { inferredOrderHold: () => null };
+
+function facts(book: Book, symbol = 'BTC/USDT', inferred = noInferred) {
+  return readPlacementFacts({ manager: manager(book), config, clock: new FakeClock(), inferred }, symbol);
+}
+
+describe('readPlacementFacts: what the placement gate answers on, read in one place', () => {
+  it('a state that cannot be saved is the refusal, never a pause: the gate refuses every order on it', () => {
+    const f = facts({ refusal: 'state cannot be saved (ENOSPC)' });
+    expect(f.pause).to.equal(null);
+    expect(placementBlock(f, 'entry')?.rule).to.equal('refused');
+    expect(placementBlock(f, 'stop-loss')?.rule).to.equal('refused');
+  });
+
+  it('the stored pause holds entries, exits pass', () => {
+    const f = facts({ pause: { by: 'operator', reason: 'maintenance', at: 0 } });
+    expect(placementBlock(f, 'entry')?.rule).to.equal('paused');
+    expect(placementBlock(f, 'exit')).to.equal(null);
+  });
+
+  it('listed, halted and traded as the markets and the config say', () => {
+    expect(facts({}, 'ETH/USDT')).to.deep.include({ listed: true, halted: true, traded: true });
+    expect(facts({}, 'SOL/USDT')).to.deep.include({ listed: false, halted: false, traded: false });
+  });
+
+  it('counts open positions and entries in flight on other symbols as position slots, never its own', () => {
+    const orders = [
+      intent(orderId(1), { symbol: 'ETH/USDT', status: 'open' }),
+      intent(orderId(2), { symbol: 'BTC/USDT', status: 'open' }),
+      intent(orderId(3), { symbol: 'SOL/USDT', status: 'open', side: 'sell', purpose: 'exit' }),
+    ];
+    const f = facts({ orders, openPositions: ['BTC/USDT', 'XRP/USDT'] });
+    // XRP (position) + ETH (entry in flight); BTC is the symbol asked about, SOL's order is an exit
+    expect(f.positionsHeld).to.equal(2);
+    expect(placementBlock({ ...f, pending: [] }, 'entry')?.rule).to.equal('position-limit');
+  });
+
+  it('an entry ended on our inference and still in question holds its symbol a slot', () => {
+    const ended = intent(orderId(4), { symbol: 'ETH/USDT', status: 'rejected' });
+    const inferred = {
+      inferredOrderHold: (symbol: string) =>
+        symbol === 'ETH/USDT' ? { orders: [ended.clientOrderId], reason: 'in question' } : null,
+    };
+    expect(facts({ orders: [ended] }, 'BTC/USDT', inferred).positionsHeld).to.equal(1);
+    expect(facts({ orders: [ended] }, 'BTC/USDT').positionsHeld).to.equal(0);
+  });
+});
