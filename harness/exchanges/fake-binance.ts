@@ -533,7 +533,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
             locked: fmt(b.locked),
           })),
           permissions: ['SPOT'],
-          uid: 354937868,
+          uid: Number(this.options.accountUid ?? 354937868),
         },
       })),
       'GET /api/v3/myTrades': r(

@@ -61,7 +61,8 @@ export type BybitRoute =
   | 'orderHistory'
   | 'recentOrders'
   | 'executions'
-  | 'balance';
+  | 'balance'
+  | 'apiKeyInfo';
 
 /** Bybit's own faults; the transport ones (timeout, delay, reset, lose-response, taken-then-hang) are shared. */
 type BybitOwnFault =
@@ -192,6 +193,7 @@ const UID_LIMITS: Record<string, number> = {
   '/v5/order/realtime': 50,
   '/v5/order/history': 50,
   '/v5/execution/list': 50,
+  '/v5/user/query-api': 10,
 };
 const IP_LIMIT = { requests: 600, windowMs: 5_000 };
 /** Closed orders /v5/order/realtime keeps per account and category. */
@@ -490,7 +492,57 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
         return this.executionList(p);
       case 'balance':
         return this.walletBalance(p);
+      case 'apiKeyInfo':
+        return this.apiKeyInfo();
     }
+  }
+
+  /**
+   * GET /v5/user/query-api (user/apikey-info.mdx): the calling key's information — "Any permission can access this
+   * endpoint"; `userID` the account's id, the same for each of its keys. A unified trading account's master key
+   * without an IP allow-list: it expires (`deadlineDay`, `expiredAt`, 90 days after it was made).
+   */
+  private apiKeyInfo(): Record<string, unknown> {
+    const created = this.now() - 7 * 86_400_000;
+    const expires = created + 90 * 86_400_000;
+    const iso = (ms: number): string =>
+      new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+    return {
+      id: '13770661',
+      note: 'byninja',
+      apiKey: this.apiKey,
+      readOnly: 0,
+      secret: '',
+      permissions: {
+        ContractTrade: [],
+        Spot: ['SpotTrade'],
+        Wallet: [],
+        Options: [],
+        Derivatives: [],
+        CopyTrading: [],
+        BlockTrade: [],
+        Exchange: [],
+        NFT: [],
+        Affiliate: [],
+      },
+      ips: ['*'],
+      type: 1,
+      deadlineDay: Math.ceil((expires - this.now()) / 86_400_000),
+      expiredAt: iso(expires),
+      createdAt: iso(created),
+      unified: 0,
+      uta: 1,
+      userID: Number(this.options.accountUid ?? 24600000),
+      inviterID: 0,
+      vipLevel: 'No VIP',
+      mktMakerLevel: '0',
+      affiliateID: 0,
+      rsaPublicKey: '',
+      isMaster: true,
+      parentUid: '0',
+      kycLevel: 'LEVEL_DEFAULT',
+      kycRegion: '',
+    };
   }
 
   private spotOnly(p: Record<string, string>): void {
@@ -963,6 +1015,7 @@ function routeOf(method: string, path: string, p: Record<string, string>): Bybit
     'GET /v5/order/history': byId ? 'orderHistory' : 'recentOrders',
     'GET /v5/execution/list': 'executions',
     'GET /v5/account/wallet-balance': 'balance',
+    'GET /v5/user/query-api': 'apiKeyInfo',
   };
   return routes[`${method} ${path}`];
 }

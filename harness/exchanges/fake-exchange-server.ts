@@ -89,6 +89,12 @@ export interface FakeExchangeOptions {
   /** Credentials private endpoints require; default `test-key` / `test-secret`. */
   apiKey?: string;
   secret?: string;
+  /**
+   * The account's id as the exchange's account call answers it (Binance GET /api/v3/account `uid`, Bybit GET
+   * /v5/user/query-api `userID`, OKX GET /api/v5/account/config `uid`): the same for every key of the account
+   * (`rotateKey`); another double stands for another account with another id. Default: each double's own.
+   */
+  accountUid?: string;
   /** Starting balances; default 10 000 USDT. */
   balances?: Record<string, number>;
   /** Markets listed, ccxt symbols; default BTC/USDT and ETH/USDT. */
@@ -140,8 +146,11 @@ export abstract class FakeExchangeServer<
   lookupLagMs: number;
   balanceLagMs: number;
   url = '';
-  protected readonly apiKey: string;
-  protected readonly secret: string;
+  /** The account's current API key and secret (`rotateKey` replaces them). */
+  protected apiKey: string;
+  protected secret: string;
+  /** Keys this account had before (`rotateKey`): the exchange refuses them now (expired or deleted). */
+  protected readonly formerKeys = new Set<string>();
   protected readonly symbols: string[];
   /** Prices pinned by tests (ticker and the running candle follow them). */
   private readonly pinned = new Map<string, number>();
@@ -167,6 +176,17 @@ export abstract class FakeExchangeServer<
     });
     this.wallet = new Wallet(options.balances ?? { USDT: 10_000 }, () => this.now());
     this.server = http.createServer((req, res) => this.onRequest(req, res));
+  }
+
+  /**
+   * The account's API key replaced by a new one (the old one expired, or was deleted after a leak): the same account
+   * — balances, orders, trades, id — answers the new key only; the old one is refused as the exchange refuses an
+   * unknown key. OKX's passphrase belongs to the key: `FakeOkx` takes the new one too.
+   */
+  rotateKey(apiKey: string, secret: string): void {
+    this.formerKeys.add(this.apiKey);
+    this.apiKey = apiKey;
+    this.secret = secret;
   }
 
   /** Starts `fake` listening on loopback (`port`, or any free one). */

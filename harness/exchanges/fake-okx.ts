@@ -215,7 +215,7 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
   readonly orders: OkxOrder[] = [];
   /** Every fill of the account. */
   readonly fills: OkxFill[] = [];
-  private readonly passphrase: string;
+  private passphrase: string;
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly routes: Record<string, Route>;
   private nextOrderId = 1;
@@ -229,6 +229,12 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
 
   static start(options: FakeOkxOptions = {}): Promise<FakeOkx> {
     return FakeExchangeServer.listening(new FakeOkx(options));
+  }
+
+  /** The account's key replaced, with the passphrase set when the new key was made (`passphrase`). */
+  override rotateKey(apiKey: string, secret: string, passphrase = this.passphrase): void {
+    super.rotateKey(apiKey, secret);
+    this.passphrase = passphrase;
   }
 
   ordersByClientId(clientOrderId: string): OkxOrder[] {
@@ -355,6 +361,41 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
     if (sign !== expected) throw new OkxError('50113', 'Invalid signature.', 401);
   }
 
+  /** GET /api/v5/account/config's answer for a main account's key in spot mode (the fields its documentation lists). */
+  private accountConfig(): Record<string, unknown> {
+    const uid = this.options.accountUid ?? '44705892343619584';
+    return {
+      uid,
+      mainUid: uid,
+      acctLv: '1',
+      acctStpMode: 'cancel_maker',
+      posMode: 'net_mode',
+      autoLoan: false,
+      greeksType: 'PA',
+      level: 'Lv1',
+      levelTmp: '',
+      ctIsoMode: 'automatic',
+      mgnIsoMode: 'automatic',
+      spotOffsetType: '',
+      roleType: '0',
+      traderInsts: [],
+      spotRoleType: '0',
+      spotTraderInsts: [],
+      opAuth: '0',
+      kycLv: '2',
+      label: 'byninja',
+      ip: '',
+      perm: 'read_only,trade',
+      liquidationGear: '-1',
+      enableSpotBorrow: false,
+      spotBorrowAutoRepay: false,
+      type: '0',
+      feeType: '0',
+      settleCcy: 'USDT',
+      settleCcyList: ['USD', 'USDC', 'USDG'],
+    };
+  }
+
   /** The documented requests per 2 s of each endpoint. */
   private overLimit(route: Route, params: Params): boolean {
     const key = route.perInstrument ? `${route.name} ${params.get('instId') ?? ''}` : route.name;
@@ -389,6 +430,8 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       'GET /api/v5/market/candles': r('candles', false, 40, (p) => ok(this.candles(p))),
       'GET /api/v5/asset/currencies': r('currencies', true, 6, () => ok(this.currencies())),
       'GET /api/v5/account/balance': r('balance', true, 10, () => ok([this.accountBalance()])),
+      // Trading account "Get account configuration": 5 requests per 2 s; `uid` "Account ID of current request"
+      'GET /api/v5/account/config': r('accountConfig', true, 5, () => ok([this.accountConfig()])),
       'POST /api/v5/trade/order': r('createOrder', true, 60, (p, h) => this.createOrder(p, h), true),
       'POST /api/v5/trade/cancel-order': r('cancelOrder', true, 60, (p) => this.cancelOrder(p), true),
       'GET /api/v5/trade/order': r(

@@ -86,7 +86,9 @@ Commands:
                                   ids, with the .env lines to set (stop the telegram service first)
   backup [--out DIR]              consistent copy of the state while running (default <dataDir>/../backups/<time>)
   backup restore <dir>            put a backup back (both services stopped; the current files are set aside)
-  state archive                   move trading's state and accounts aside (kept) to start fresh, e.g. on another account
+  state archive [--abandon]       move trading's state and accounts aside (kept) to start fresh, e.g. on another account;
+                                  refused while it holds open positions or working orders (--abandon: archive anyway,
+                                  no longer watched). A new API key of the same account needs no archive
   state restore <file>            make a checked copy (e.g. a fixed .corrupt-… file) the trading state again
   state reset                     clear blocked state: the next start begins from defaults
 
@@ -148,6 +150,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         timeout: { type: 'string' },
         out: { type: 'string' },
         yes: { type: 'boolean', default: false },
+        abandon: { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -244,7 +247,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         expectArgs(rest, 1);
         return await restart(ctx, rest[0]!);
       case 'state':
-        return await stateCommand(ctx, rest);
+        return await stateCommand(ctx, rest, values.abandon === true);
       case 'logs': {
         expectArgs(rest, 1);
         const n = values.n ?? values.lines;
@@ -272,7 +275,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function stateCommand(ctx: Ctx, rest: string[]): Promise<number> {
+async function stateCommand(ctx: Ctx, rest: string[], abandon: boolean): Promise<number> {
   // the paper account may live apart (trading.paper.dataDir): trading's own section says where
   const trading = loadConfigSections({ env: ctx.io.env, cwd: ctx.io.cwd, sections: ['app', 'trading'] })
     .config.trading;
@@ -290,7 +293,7 @@ async function stateCommand(ctx: Ctx, rest: string[]): Promise<number> {
     outcome = await resetState(dirs, ctx.io.clock);
   } else if (action === 'archive') {
     expectArgs(args, 0);
-    outcome = await archiveState(dirs, ctx.io.clock);
+    outcome = await archiveState(dirs, ctx.io.clock, { abandon });
   } else throw new UsageError('state: use "state archive", "state restore <file>" or "state reset"');
   ctx.print(outcome, () => outcome.message);
   return outcome.ok ? CliExit.Ok : CliExit.Failure;

@@ -12,7 +12,10 @@
  *   defaults (no pause, fresh risk state, a new paper account) — knowingly.
  * archive: trading's state, its order history and the paper/dry-run accounts move, whole, into
  *   `<dataDir>/archive/<time>/` — kept, never deleted; the next start begins fresh (a new install id, so none of
- *   the old clientOrderIds can be reused). The event log stays: the telegram service's cursor is into it.
+ *   the old clientOrderIds can be reused). The event log stays: the telegram service's cursor is into it. A live
+ *   state that still holds positions (more than dust) or orders that need the exchange is refused, each named
+ *   (archive-check.ts): the next start would not know them — no stop-loss, no exit, no alert. `--abandon` archives
+ *   it anyway and names what is no longer watched. A state it cannot read is refused likewise.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +28,8 @@ import { interpretJson } from '../shared/persistence/json-file';
 import { StoreLock } from '../shared/persistence/lock';
 import { quarantineFile } from '../shared/persistence/quarantine';
 import { paperAccountParser } from '../trading/exchange/paper-account';
+import { KEPT_MARKETS_FILE } from '../trading/exchange/kept-markets';
+import { profileFor } from '../trading/exchange/profiles';
 import { migrateData } from '../shared/persistence/migrate';
 import {
   HISTORY_JOURNAL_NAME,
@@ -32,7 +37,14 @@ import {
   STATE_VERSION,
   TRADING_STATE_MIGRATIONS,
   validateTradingState,
+  type TradingState,
 } from '../trading/engine/trading-state';
+import {
+  archiveLeftovers,
+  describeLeftovers,
+  lotsFromKeptMarkets,
+  type ArchiveLeftovers,
+} from './archive-check';
 
 /** The states `restore` can check, by store name (the file is `<name>.json`); older versions are migrated first. */
 const RESTORABLE: Record<string, { version: number; validate: (data: unknown, version: number) => unknown }> =
@@ -158,9 +170,46 @@ export async function resetState(dirs: StateDirs, clock: Clock): Promise<StateOu
   });
 }
 
-export async function archiveState(dirs: StateDirs, clock: Clock): Promise<StateOutcome> {
+export interface ArchiveOptions {
+  /**
+   * Archive even a state that holds live positions or working orders: they are no longer watched (no stop-loss, no
+   * exit, no alert) once the next start begins fresh.
+   */
+  abandon?: boolean;
+}
+
+export async function archiveState(
+  dirs: StateDirs,
+  clock: Clock,
+  options: ArchiveOptions = {},
+): Promise<StateOutcome & { left?: ArchiveLeftovers }> {
   const now = clock.now();
   return withTradingStopped(dirs.dataDir, clock, async () => {
+    const held = await leftInState(dirs.dataDir);
+    if (held.kind === 'unreadable' && !options.abandon) {
+      return {
+        ok: false,
+        message:
+          `cannot tell what the trading state holds (${held.reason}): nothing archived. If it may hold open ` +
+          'positions or orders, start trading to recover it (or `npx byninja state restore` a good copy) and close ' +
+          'them first; `npx byninja state archive --abandon` archives it anyway.',
+      };
+    }
+    const left = held.kind === 'read' ? held.left : undefined;
+    const named = left ? describeLeftovers(left) : [];
+    if (named.length > 0 && !options.abandon) {
+      return {
+        ok: false,
+        left,
+        message:
+          `the trading state still watches what is on the exchange — archiving it would leave them unwatched (no ` +
+          `stop-loss, no exit, no alert):\n  ${named.join('\n  ')}\nNothing archived. Close them first: start ` +
+          'trading with the key that works for this account and use /closeall (or `npx byninja closeall`), then ' +
+          'archive. A new API key of the SAME account needs no archive: trading recognises the account by its id. ' +
+          'To archive anyway, knowing they will no longer be watched (close or watch them yourself on the ' +
+          'exchange): `npx byninja state archive --abandon`.',
+      };
+    }
     const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
     const target = path.join(dirs.dataDir, 'archive', stamp);
     const moved: string[] = [];
@@ -176,13 +225,58 @@ export async function archiveState(dirs: StateDirs, clock: Clock): Promise<State
     }
     if (moved.length === 0)
       return { ok: true, message: 'no trading state to archive: the next start begins fresh' };
+    const abandoned =
+      named.length > 0
+        ? `\nABANDONED — no longer watched by trading (no stop-loss, no exit, no alert); close or watch them ` +
+          `yourself on the exchange:\n  ${named.join('\n  ')}`
+        : held.kind === 'unreadable'
+          ? `\nThe state could not be read (${held.reason}): whatever it held is no longer watched by trading.`
+          : '';
     return {
       ok: true,
+      ...(named.length > 0 ? { left } : {}),
       message:
         `archived ${moved.join(', ')} into ${target} (kept, not deleted); the next start begins fresh ` +
-        '(no orders, no positions, new order ids). Start trading again: npm start.',
+        '(no orders, no positions, new order ids). Start trading again: npm start.' +
+        abandoned,
     };
   });
+}
+
+/**
+ * What the state in `dataDir` still watches on the exchange (archive-check.ts): read as restore reads a state (the
+ * full schema, older versions migrated); no state: nothing.
+ */
+async function leftInState(
+  dataDir: string,
+): Promise<{ kind: 'read'; left: ArchiveLeftovers } | { kind: 'unreadable'; reason: string }> {
+  const file = path.join(dataDir, `${STATE_STORE_NAME}.json`);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { kind: 'read', left: { positions: [], orders: [] } };
+    return { kind: 'unreadable', reason: `cannot read ${file}: ${errorMessage(err)}` };
+  }
+  const read = interpretJson(text, (value) => value);
+  if (read.kind === 'corrupt') return { kind: 'unreadable', reason: `${file} is ${read.reason}` };
+  const envelope = read.value;
+  if (!isEnvelope(envelope) || envelope.version > STATE_VERSION)
+    return { kind: 'unreadable', reason: `${file} is not a state envelope this version reads` };
+  let state: TradingState;
+  try {
+    state = RESTORABLE[STATE_STORE_NAME]!.validate(envelope.data, envelope.version) as TradingState;
+  } catch (err) {
+    return { kind: 'unreadable', reason: `${file} does not match the state schema (${errorMessage(err)})` };
+  }
+  const exchange = state.identity?.exchange;
+  const kept = await fsp
+    .readFile(path.join(dataDir, KEPT_MARKETS_FILE), 'utf8')
+    .then((t) => JSON.parse(t) as unknown)
+    .catch(() => undefined);
+  const fillOrder = (exchange ? profileFor(exchange)?.fillOrder : undefined) ?? 'time';
+  return { kind: 'read', left: archiveLeftovers(state, lotsFromKeptMarkets(kept, exchange), fillOrder) };
 }
 
 async function withTradingStopped(

@@ -29,6 +29,7 @@ import { checkIdentity, describeIdentity, type StateIdentity } from './engine/st
 import { STATE_STORE_NAME, isEmptyState } from './engine/trading-state';
 import { TradingLoop } from './engine/trading-loop';
 import type { Exchange } from './exchange/exchange';
+import { apiKeyFingerprint } from './exchange/ccxt-exchange';
 import { createExchange } from './exchange/factory';
 import { SIMULATED_SYMBOLS } from './exchange/simulated-market';
 import { candleLimitProblem, strategyPeriodField } from './strategy/candle-needs';
@@ -227,13 +228,25 @@ export async function startTrading(
     sandbox: config.trading.mode !== 'paper' && config.trading.sandbox,
     account,
   };
-  const check = checkIdentity(files.store.data.identity, identity, isEmptyState(files.store.data));
+  // a state an older build bound to the key's hash is this key's: its account id is recorded (state-identity.ts)
+  const keyAccount =
+    config.trading.mode === 'live' ? apiKeyFingerprint(ctx.secrets.exchangeApiKey) : undefined;
+  const check = checkIdentity(
+    files.store.data.identity,
+    identity,
+    isEmptyState(files.store.data),
+    keyAccount,
+  );
   if (check.kind === 'refuse') throw new ConfigError(check.problems);
-  if (check.kind === 'record') {
+  if (check.kind === 'record' || check.kind === 'rebind') {
     await files.store.commit((d) => {
       d.identity = identity;
     });
-    logger.info(`Trading state bound to ${describeIdentity(identity)}`);
+    logger.info(
+      check.kind === 'rebind'
+        ? `Trading state bound to ${describeIdentity(identity)} (was bound to this API key, ${check.was}): a new key of this account keeps it`
+        : `Trading state bound to ${describeIdentity(identity)}`,
+    );
   }
   try {
     await loop.recover(ctx.lastExit, await recoveryReads);

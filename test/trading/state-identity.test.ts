@@ -147,4 +147,35 @@ describe('checkIdentity (pure)', () => {
     }
     expect(checkIdentity(live, { ...live }, false)).to.deep.equal({ kind: 'same' });
   });
+
+  it('a state an older build bound to the key hash: rebound to the account id by that key, refused for another key', () => {
+    const byKey: StateIdentity = { ...live, exchange: 'bybit', account: 'key:0123456789abcdef' };
+    const now: StateIdentity = { ...byKey, account: 'uid:24600000' };
+    expect(checkIdentity(byKey, now, false, 'key:0123456789abcdef')).to.deep.equal({
+      kind: 'rebind',
+      was: 'key:0123456789abcdef',
+    });
+    for (const keyAccount of ['key:fedcba9876543210', undefined]) {
+      const check = checkIdentity(byKey, now, false, keyAccount);
+      expect(check.kind, String(keyAccount)).to.equal('refuse');
+      const [problem] = (check as { problems: Array<{ field: string; message: string }> }).problems;
+      expect(problem.field).to.equal('EXCHANGE_API_KEY');
+      expect(problem.message).to.include('start once with the old key');
+    }
+    // the key hash is never taken for another exchange's or mode's state
+    expect(checkIdentity(byKey, { ...now, exchange: 'okx' }, false, 'key:0123456789abcdef').kind).to.equal(
+      'refuse',
+    );
+    // an account id recorded: a key whose account the exchange did not tell is not taken for it
+    const noUid = checkIdentity(
+      now,
+      { ...now, account: 'key:0123456789abcdef' },
+      false,
+      'key:0123456789abcdef',
+    );
+    expect(noUid.kind).to.equal('refuse');
+    expect((noUid as { problems: Array<{ message: string }> }).problems[0].message).to.include(
+      "did not tell this API key's account id",
+    );
+  });
 });

@@ -106,6 +106,14 @@ export const bybitProfile: ExchangeProfile = {
     // GET /v5/asset/coin/query-info needs a key with asset permissions on every market load; spot trading does not
     fetchCurrencies: false,
   },
+  // which account: GET /v5/user/query-api's result.userID (any key may read it), not a hash of the key
+  accountCall: 'privateGetV5UserQueryApi',
+  accountUid: (answer) => {
+    const uid = (answer.info as { result?: { userID?: unknown } } | undefined)?.result?.userID;
+    return (typeof uid === 'number' && uid > 0) || (typeof uid === 'string' && uid !== '' && uid !== '0')
+      ? String(uid)
+      : undefined;
+  },
   restOrigin: 'https://api.bybit.com',
   ccxtOptions: {
     // spot only: no linear/inverse/option instrument lists on loadMarkets

@@ -136,15 +136,17 @@ export interface ExchangeProfile {
   /** How fees come back. */
   fees: string;
   /**
-   * The account's own id, from ccxt's fetchBalance answer (`info` is the exchange's raw answer), where the exchange
-   * gives one: trading's state is bound to it, so a new API key for the same account keeps its state. Absent: the
-   * state is bound to a hash of the API key.
+   * The account's own id, from the raw answer (`info`) of `accountCall` (or of ccxt's fetchBalance), where the
+   * exchange gives one: trading's state is bound to it, so a new API key for the same account keeps its state (a key
+   * expires, or is replaced after a leak). Every verified exchange has one; absent (or not in the answer): the state
+   * is bound to a hash of the API key, and a new key is refused like another account's.
    */
   accountUid?: (balance: { info?: unknown }) => string | undefined;
   /**
-   * ccxt's implicit method for the raw answer `accountUid` reads (Binance `privateGetAccount`: GET /api/v3/account),
-   * called directly: ccxt's fetchBalance would first wait for its market load, one more round trip at start.
-   * Absent: fetchBalance.
+   * ccxt's implicit method for the raw answer `accountUid` reads (Binance `privateGetAccount`: GET /api/v3/account;
+   * Bybit `privateGetV5UserQueryApi`: GET /v5/user/query-api; OKX `privateGetAccountConfig`: GET
+   * /api/v5/account/config), called directly: ccxt's fetchBalance would first wait for its market load, one more
+   * round trip at start. Absent: fetchBalance.
    */
   accountCall?: string;
   /**

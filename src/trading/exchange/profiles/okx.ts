@@ -48,6 +48,9 @@
  *   id: fills replay in trade-id order (`fillOrder`). (`billId`, the fills list's cursor, is the account's bill
  *   number, across instruments; nothing relies on it.)
  * - Instruments: lotSz (amount step), minSz (minimum amount), tickSz; no minimum order value.
+ * - Trading account "Get account configuration" (GET /api/v5/account/config, permission Read, 5 requests per 2 s):
+ *   `data[0].uid` "Account ID of current request" (a sub-account's own uid; `mainUid` its main account's) — the
+ *   same for every key of the account, so a new key keeps the state (state-identity.ts).
  * - No documented lag between a create and its lookup.
  */
 import type { ExchangeProfile } from './exchange-profile';
@@ -96,6 +99,13 @@ export const okxProfile: ExchangeProfile = {
   fillOrder: 'trade-id',
   fees: 'per fill: fee (negative = charged) in feeCcy — the base on a buy, the quote on a sell',
   password: 'API key passphrase (OK-ACCESS-PASSPHRASE)',
+  // which account: GET /api/v5/account/config's data[0].uid, not a hash of the key
+  accountCall: 'privateGetAccountConfig',
+  accountUid: (answer) => {
+    const data = (answer.info as { data?: Array<{ uid?: unknown }> } | undefined)?.data;
+    const uid = Array.isArray(data) ? data[0]?.uid : undefined;
+    return typeof uid === 'string' && uid !== '' ? uid : undefined;
+  },
   restOrigin: 'https://www.okx.com',
   ccxtOptions: {
     // spot only: no futures/swap/options instrument calls on loadMarkets
