@@ -27,6 +27,8 @@ import type { StateStore } from './engine/state-gateway';
 import { openTradingStateFiles } from './engine/state-files';
 import { checkIdentity, describeIdentity, type StateIdentity } from './engine/state-identity';
 import { STATE_STORE_NAME, isEmptyState } from './engine/trading-state';
+import { holdsAnything } from './engine/fill-sync';
+import { profileFor } from './exchange/profiles';
 import { TradingLoop } from './engine/trading-loop';
 import type { Exchange } from './exchange/exchange';
 import { apiKeyFingerprint } from './exchange/ccxt-exchange';
@@ -60,10 +62,13 @@ export async function startTrading(
   const candleProblem = candleLimitProblem({
     candleLimit: config.trading.candleLimit,
     minCandles: strategy.minCandles,
-    exchange: { id: adapter.id, maxCandles: adapter.traits.maxCandles },
+    // dry-run reads the real exchange's candles through a paper account: its profile's limit
+    exchange: {
+      id: config.trading.exchange,
+      maxCandles: adapter.traits.maxCandles ?? profileFor(config.trading.exchange)?.maxCandles,
+    },
     period: strategyPeriodField(config.trading.strategy),
   });
-  if (candleProblem) throw new ConfigError([candleProblem]);
   // every exchange call timed for /metrics (the metrics need the loop, made below: bound once they exist)
   const callsBeforeMetrics = new HeldObservations();
   // (without the HTTP endpoints nobody reads them: none held)
@@ -78,6 +83,16 @@ export async function startTrading(
   const files = await openTradingStateFiles(dataDir, logger, clock);
   shutdown.addStore(files.store);
   shutdown.addStep('close the state store and history journal', () => files.close(), { order: 95 });
+  if (candleProblem) {
+    // refused while nothing is at stake; with a position or an order open the start goes on — its stop-loss and
+    // take-profit work without the strategy, which a refused start would stop too (review of 28)
+    if (!holdsAnything(files.store.data, adapter.traits.fillOrder)) throw new ConfigError([candleProblem]);
+    logger.error('The strategy cannot be asked: trading goes on for the open positions and orders only', {
+      field: candleProblem.field,
+      value: candleProblem.value,
+      problem: candleProblem.message,
+    });
+  }
   // with markets kept from the last run, recovery's reads need not wait for the fresh ones: they go out once the
   // account answered (applied only after the fresh markets and the identity check)
   const recoveryReads = sendRecoveryReadsEarly(exchange, connectReads, () =>

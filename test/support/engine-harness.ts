@@ -23,11 +23,11 @@ import { wireOrderManager, type OrderManager } from '../../src/trading/engine/or
 import type { StateStore } from '../../src/trading/engine/state-gateway';
 import { openTradingStateFiles, type TradingStateFiles } from '../../src/trading/engine/state-files';
 import { TradingLoop } from '../../src/trading/engine/trading-loop';
-import type { Exchange } from '../../src/trading/exchange/exchange';
+import type { Candle, Exchange } from '../../src/trading/exchange/exchange';
 import { PaperExchange } from '../../src/trading/exchange/paper-exchange';
 import { SimulatedPriceFeed } from '../../src/trading/exchange/price-feed';
 import { SimulatedMarket } from '../../src/trading/exchange/simulated-market';
-import { HOLD, type Signal, type Strategy } from '../../src/trading/strategy/strategy';
+import { HOLD, type Signal, type Strategy, type StrategyContext } from '../../src/trading/strategy/strategy';
 import { createStrategy } from '../../src/trading/strategy/create-strategy';
 import { FAKE_CLOCK_START, FakeClock, flush } from './fake-clock';
 import { ExchangeFaults, withFaults, type ExchangeFaultOptions } from '../../harness/faults/exchange-faults';
@@ -56,12 +56,16 @@ export interface HarnessOptions {
   clock?: Clock;
 }
 
-/** A strategy that answers what the test sets (or throws it). */
+/** A strategy that answers what the test sets (or throws it), and records what it was asked on. */
 export class ScriptedStrategy implements Strategy {
   readonly name = 'scripted';
   readonly minCandles = 2;
   next: Signal | Error = HOLD;
-  evaluate(): Signal {
+  /** Each time it was asked: the newest candle's open time and close, and how many candles were new. */
+  readonly asked: { newest: number; close: number; newCandles: number }[] = [];
+  evaluate(candles: readonly Candle[], ctx: StrategyContext): Signal {
+    const last = candles[candles.length - 1];
+    this.asked.push({ newest: last[0], close: last[4], newCandles: ctx.newCandles });
     if (this.next instanceof Error) throw this.next;
     return this.next;
   }

@@ -67,7 +67,8 @@ export class SymbolTick {
   /**
    * The stop-loss/take-profit each symbol's operator was last told of (`risk.triggered`), by rule and position
    * (its opening time): an exit tried again (refused, on its backoff; a limit take-profit its time to live
-   * cancelled; a position sold in pieces) is not a new alert each try (review 28: ~9 alerts in 10 minutes).
+   * cancelled; a position sold in pieces) is not a new alert each try (review 28: ~9 alerts in 10 minutes). Forgotten
+   * once the symbol is asked its strategy again (no rule fires then): a later trigger is told.
    */
   private readonly toldRisk = new Map<string, string>();
   private readonly lastPrices: Record<string, number>;
@@ -195,6 +196,8 @@ export class SymbolTick {
         await this.opts.shortfalls.writeOffBeforeSale(symbol, price);
         return;
       case 'strategy':
+        // no stop-loss or take-profit fires now: the next one that does is told again
+        this.toldRisk.delete(symbol);
         await this.askStrategy(symbol, market, price, decision.inPosition);
     }
   }
@@ -251,11 +254,12 @@ export class SymbolTick {
     // in memory at once: an order placed on this signal commits it with its intent (a crash after the order never
     // acts on the candle again); without one it is written within the store's debounce
     this.manager.state.change((d) => {
-      d.seenCandleEnds = { ...d.seenCandleEnds, [symbol]: newest + periodMs };
-      if (symbol in d.seenCandles) {
-        const { [symbol]: _replaced, ...rest } = d.seenCandles;
-        d.seenCandles = rest;
-      }
+      // never back (a clock offset corrected backwards, a standing exit asked over older candles)
+      const end = Math.max(d.seenCandleEnds[symbol] ?? 0, newest + periodMs);
+      d.seenCandleEnds = { ...d.seenCandleEnds, [symbol]: end };
+      // the open time too, for one release: a build from before the ends reads only it (a downgrade would act on
+      // the candle again)
+      d.seenCandles = { ...d.seenCandles, [symbol]: newest };
     });
     // the gate is asked on the facts as they are NOW, not as the tick found them: while the candles were read the
     // other symbols' lanes may have placed entries (each a position slot) and the operator may have paused or closed

@@ -97,7 +97,8 @@ export interface TradingState {
   seenCandleEnds: Record<string, number>;
   /**
    * What files written before `seenCandleEnds` kept: the newest seen candle's open time, by symbol; read as its end
-   * once (that candle's period taken as the configured timeframe's), dropped when the symbol's end is written.
+   * (that candle's period taken as the configured timeframe's) while no end is kept. Still written beside the end for
+   * one release, so a downgrade does not act on a candle again.
    */
   seenCandles: Record<string, number>;
 }

@@ -5,28 +5,10 @@
  * seen, never sees its final data. The same happens to a read joined from an earlier tick (ExchangeReads.once).
  */
 import { expect } from 'chai';
-import type { Candle } from '../../../src/trading/exchange/exchange';
-import {
-  HOLD,
-  type Signal,
-  type Strategy,
-  type StrategyContext,
-} from '../../../src/trading/strategy/strategy';
 import { FAKE_CLOCK_START, FakeClock } from '../../support/fake-clock';
-import { EngineHarness } from '../../support/engine-harness';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
 import { closeAfterEach } from '../../support/close-after-each';
-
-class Recorder implements Strategy {
-  readonly name = 'recorder';
-  readonly minCandles = 2;
-  readonly asked: { newest: number; close: number }[] = [];
-  evaluate(candles: readonly Candle[], _ctx: StrategyContext): Signal {
-    const last = candles[candles.length - 1];
-    this.asked.push({ newest: last[0], close: last[4] });
-    return HOLD;
-  }
-}
 
 describe('a candle read answered after its candle closed (review 28)', function () {
   this.timeout(20_000);
@@ -34,7 +16,7 @@ describe('a candle read answered after its candle closed (review 28)', function 
   closeAfterEach(() => [h]);
 
   it('never hands the strategy a candle read while it was still forming as a closed one', async () => {
-    const strategy = new Recorder();
+    const strategy = new ScriptedStrategy();
     let latencyMs = 0;
     const clock = new FakeClock();
     h = await EngineHarness.open({

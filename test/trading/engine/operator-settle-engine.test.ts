@@ -131,14 +131,22 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
   });
 
   describe("an unknown order the exchange's reads cannot decide: in doubt, the operator settles it", () => {
+    /** Runs inside each lookup by clientOrderId, before it answers (a change that lands meanwhile). */
+    let duringLookup: (() => Promise<void>) | undefined;
+
     /** The buy taken, its answer lost, its lookups missing and the symbol's trade read cut: unknown, in doubt. */
     async function unknownInDoubt(): Promise<{ filled: number; average: number }> {
       hidden.on = true;
+      duringLookup = undefined;
       h = await EngineHarness.open({
         config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
         wrapExchange: (paper) => {
           const taken = takenThenHidden(paper);
           return withOverrides(taken, {
+            fetchOrderByClientId: async (id, symbol) => {
+              await duringLookup?.();
+              return taken.fetchOrderByClientId(id, symbol);
+            },
             // a send older than the exchange's trade windows, say: the read says it is not complete
             fetchSymbolTrades: async (symbol, since) => ({
               ...(await paper.fetchSymbolTrades(symbol, since)),
@@ -209,6 +217,52 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       expect(order.operatorSettled).to.equal(undefined);
       expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
       expect(h!.eventTypes()).to.not.include('order.taken_back');
+    });
+
+    it('refused when the order changes while the exchange is asked once more (nothing overwritten)', async () => {
+      await unknownInDoubt();
+      duringLookup = async () => {
+        duringLookup = undefined;
+        // e.g. the daily reminder committed meanwhile
+        await h!.files.store.commit((d) => {
+          d.orders[ID] = { ...d.orders[ID]!, inDoubtToldAt: h!.clock.now() + 1 };
+        });
+      };
+      const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
+      expect(!d.ok && d.refusal).to.include('changed while the exchange was asked');
+      expect(h!.manager.order(ID)).to.include({ status: 'unknown', inDoubtToldAt: h!.clock.now() + 1 });
+      expect(h!.manager.order(ID)!.operatorSettled).to.equal(undefined);
+    });
+
+    it('refused while its create is still on its way (its answer decides)', async () => {
+      let loseCreate: (err: Error) => void = () => undefined;
+      let sent!: () => void;
+      const createSent = new Promise<void>((r) => (sent = r));
+      h = await EngineHarness.open({
+        config: { trading: { orders: { unknownNotFoundWindowMs: 300, createTimeoutMs: 100 } } },
+        // the create does not answer: unknown at its timeout, still on its way (lost at the end of the test)
+        wrapExchange: (paper) =>
+          withOverrides(paper, {
+            createOrder: () => {
+              sent();
+              return new Promise<never>((_, reject) => (loseCreate = reject));
+            },
+          }),
+      });
+      h.manager.startAccepting();
+      const placing = h.manager.place(MARKET_BUY);
+      await createSent;
+      await h.fakeClock().advance(150, 50);
+      await placing;
+      expect(h.manager.order(ID)!.status).to.equal('unknown');
+      expect(h.manager.isCreatePending(ID)).to.equal(true);
+      await h.files.store.commit((d) => {
+        d.orders[ID] = { ...d.orders[ID]!, inDoubtAt: h!.clock.now() };
+      });
+      const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
+      expect(!d.ok && d.refusal).to.include('still on its way');
+      expect(h.manager.order(ID)!.status).to.equal('unknown');
+      loseCreate(new NetworkError('connection reset: no answer', {}));
     });
 
     it('found by its own lookup later: in doubt no more, no settle needed', async () => {

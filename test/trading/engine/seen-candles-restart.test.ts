@@ -105,9 +105,14 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
     await h.nextCandle();
     await h.loop.tick();
     expect(strategy.asked.at(-1)!.newCandles, 'the next candle is new').to.equal(1);
-    expect(h.manager.state.data.seenCandles, 'the old form dropped once the end is written').to.deep.equal(
-      {},
+    const newest = strategy.asked.at(-1)!.newest;
+    expect(h.manager.state.data.seenCandleEnds['BTC/USDT']).to.equal(
+      newest + h.config.trading.paper.candleMs,
     );
+    expect(
+      h.manager.state.data.seenCandles['BTC/USDT'],
+      'the old form kept beside it (a downgrade)',
+    ).to.equal(newest);
   });
 
   it('after an outage, enters on no cross among the older new candles (a stale signal), only on a fresh one', async () => {

@@ -7,30 +7,14 @@
  */
 import { expect } from 'chai';
 import type { Candle } from '../../../src/trading/exchange/exchange';
-import {
-  HOLD,
-  type Signal,
-  type Strategy,
-  type StrategyContext,
-} from '../../../src/trading/strategy/strategy';
 import { FAKE_CLOCK_START, FakeClock } from '../../support/fake-clock';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { EngineHarness } from '../../support/engine-harness';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
 import { closeAfterEach } from '../../support/close-after-each';
 
 /** Candle length per timeframe in this test's exchange (paper time runs fast): '1m' 100 ms, '1h' 1 000 ms. */
 const PERIOD: Record<string, number> = { '1m': 100, '1h': 1_000 };
-
-class Recorder implements Strategy {
-  readonly name = 'recorder';
-  readonly minCandles = 2;
-  readonly asked: { newest: number; newCandles: number }[] = [];
-  evaluate(candles: readonly Candle[], ctx: StrategyContext): Signal {
-    this.asked.push({ newest: candles[candles.length - 1][0], newCandles: ctx.newCandles });
-    return HOLD;
-  }
-}
 
 describe('the timeframe changed between runs (review 28)', function () {
   this.timeout(20_000);
@@ -38,7 +22,7 @@ describe('the timeframe changed between runs (review 28)', function () {
   closeAfterEach(() => [h]);
 
   it('asks the strategy on the first candle of the new timeframe that closes after the restart', async () => {
-    const strategy = new Recorder();
+    const strategy = new ScriptedStrategy();
     const S = FAKE_CLOCK_START; // a multiple of 1 000
     const clock = new FakeClock();
     const wrapExchange = (paper: PaperExchange) =>
