@@ -88,6 +88,8 @@ export function inFillOrder(candidates: LocalOrder[], hot: LocalOrder[], fillOrd
       const earlierStaysHot = hot.some(
         (o) =>
           !chosen.has(o) &&
+          // one without fills holds nothing back: asked first, the fold test (two symbol splits) is skipped for it
+          o.fills.length > 0 &&
           foldTogether(o, order) &&
           o.fills.some((f) => f.timestamp <= last || (place.get(f) ?? -Infinity) < lastPlace),
       );
