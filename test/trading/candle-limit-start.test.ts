@@ -9,6 +9,8 @@ import path from 'node:path';
 import { readConfigFailure } from '../../src/shared/lifecycle/config-failure';
 import { freePort } from '../../harness/ports';
 import { TradingProcess } from '../support/trading-process';
+import { readEnvelope } from '../support/trading-files';
+import type { TradingState } from '../../src/trading/engine/trading-state';
 
 describe('a candle limit that leaves the strategy short refuses the start', function () {
   this.timeout(60_000);
@@ -38,8 +40,9 @@ describe('a candle limit that leaves the strategy short refuses the start', func
       .and.include('at least 22');
     const record = readConfigFailure(path.join(root, 'data'), 'trading')!;
     expect(record.problems.map((p) => p.field)).to.deep.equal(['trading.candleLimit']);
-    expect(fs.existsSync(path.join(root, 'data', 'trading-state.json')), 'refused before any state').to.equal(
-      false,
-    );
+    // refused once the state showed nothing open (nothing traded: no order, no position)
+    const state = readEnvelope<TradingState>(path.join(root, 'data', 'trading-state.json'));
+    expect(state.seq).to.equal(0);
+    expect(state.orders).to.deep.equal({});
   });
 });
