@@ -38,7 +38,10 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h]);
 
-  it('does not enter again on the candle it entered on after a stop-loss and a restart; a new candle is asked', async () => {
+  const entries = (): number => h!.manager.hotOrders((o) => o.purpose === 'entry').length;
+
+  /** An entry on the cross, then the position stopped out before the next candle closes (a market stop-loss). */
+  async function enteredThenStoppedOut(): Promise<{ strategy: CrossOnce; crossCandle: number }> {
     const strategy = new CrossOnce();
     h = await EngineHarness.open({
       config: { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } },
@@ -47,22 +50,25 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
     await h.loop.recover({ kind: 'first-start' });
     h.loop.enterRunning();
     await h.loop.tick();
-    const entries = (): number => h!.manager.hotOrders((o) => o.purpose === 'entry').length;
     expect(entries(), 'entry on the cross').to.equal(1);
     const crossCandle = strategy.crossAt!;
     const candleMs = h.config.trading.paper.candleMs;
     expect(h.manager.state.data.seenCandleEnds['BTC/USDT'], 'its end kept with the entry').to.equal(
       crossCandle + candleMs,
     );
-    // the position is stopped out before the next candle closes (a stop-loss sells at market)
     const market = h.manager.markets['BTC/USDT'];
     const amount = floorToStep(h.manager.positions()['BTC/USDT'].amount, market.amountStep);
     await h.manager.place({ symbol: 'BTC/USDT', side: 'sell', type: 'market', amount, purpose: 'stop-loss' });
     expect(h.manager.openPositions()).to.have.length(0);
-    await h.loop.tick();
+    return { strategy, crossCandle };
+  }
+
+  it('does not enter again on the candle it entered on after a stop-loss and a restart; a new candle is asked', async () => {
+    const { strategy, crossCandle } = await enteredThenStoppedOut();
+    await h!.loop.tick();
     expect(entries(), 'no second entry on the same cross while running').to.equal(1);
     // a restart (crash, deploy, watchdog) before the next candle closes
-    h = await h.restart();
+    h = await h!.restart();
     await h.loop.recover({ kind: 'crash' });
     h.loop.enterRunning();
     await h.loop.tick();
@@ -77,26 +83,13 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
   });
 
   it('a file from before the ends were kept (the open time in seenCandles): the candle is not acted on again after the upgrade', async () => {
-    const strategy = new CrossOnce();
-    h = await EngineHarness.open({
-      config: { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } },
-      strategy,
-    });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
-    await h.loop.tick();
-    const entries = (): number => h!.manager.hotOrders((o) => o.purpose === 'entry').length;
-    expect(entries()).to.equal(1);
-    const crossCandle = strategy.crossAt!;
-    const market = h.manager.markets['BTC/USDT'];
-    const amount = floorToStep(h.manager.positions()['BTC/USDT'].amount, market.amountStep);
-    await h.manager.place({ symbol: 'BTC/USDT', side: 'sell', type: 'market', amount, purpose: 'stop-loss' });
+    const { strategy, crossCandle } = await enteredThenStoppedOut();
     // the state as the version before wrote it: the open time of the candle seen, no end
-    await h.files.store.commit((d) => {
+    await h!.files.store.commit((d) => {
       d.seenCandles = { 'BTC/USDT': crossCandle };
       d.seenCandleEnds = {};
     });
-    h = await h.restart();
+    h = await h!.restart();
     await h.loop.recover({ kind: 'crash' });
     h.loop.enterRunning();
     await h.loop.tick();
@@ -135,7 +128,6 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
     await h.loop.recover({ kind: 'crash' });
     h.loop.enterRunning();
     await h.loop.tick();
-    const entries = (): number => h!.manager.hotOrders((o) => o.purpose === 'entry').length;
     expect(strategy.asked.at(-1)!.newCandles, 'one tick of candles and one more').to.be.at.most(2);
     expect(entries(), 'no entry on a cross 50 candles old').to.equal(0);
     // a fresh cross on the next candle enters
