@@ -342,7 +342,8 @@ export class OrderManager {
       reason: request.reason,
       createdAt: now,
       updatedAt: now,
-      // the create follows this commit at once: "not found" is judged from here (judgeNotFound)
+      // "not found" is judged from the send (judgeNotFound): set again once this commit is durable, when the create
+      // leaves; a crash before then leaves this one
       sentAt: now,
       fills: [],
       ...(request.ownerHeld !== undefined ? { ownerHeld: request.ownerHeld } : {}),
@@ -374,6 +375,14 @@ export class OrderManager {
       symbol: request.symbol,
       side: request.side,
       amount: request.amount,
+    });
+    // the create leaves now, after the intent's durable commit (a slow disk can take seconds): "not found" is judged
+    // from here, not from before the commit — a window shortened by the commit could end while the exchange's reads
+    // still lag behind the order (written with the next commit: the answer, or the order going unknown)
+    const sentAt = this.clock.now();
+    this.state.change((d) => {
+      const committed = d.orders[clientOrderId];
+      if (committed) d.orders[clientOrderId] = { ...committed, sentAt };
     });
     return this.sendCreate(clientOrderId);
   }

@@ -258,6 +258,44 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(next.clientOrderId).to.equal('bot-tst000-2');
   });
 
+  it('judges "not found" from when the create left, after the intent commit: a slow disk does not shorten the window', async () => {
+    let slowDisk = false;
+    h = await EngineHarness.open({
+      config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
+      // the intent's durable commit takes 2 s (a slow disk); nothing else is slow
+      wrapStore: (store) => ({
+        get data() {
+          return store.data;
+        },
+        change: (m) => store.change(m),
+        commit: async (m) => {
+          const done = store.commit(m);
+          if (slowDisk) {
+            slowDisk = false;
+            await h!.fakeClock().advance(2_000, 2_000);
+          }
+          return done;
+        },
+        flush: () => store.flush(),
+      }),
+      wrapExchange: (paper) =>
+        withOverrides(paper, {
+          // taken, its answer lost
+          createOrder: async (req) => {
+            await paper.createOrder(req);
+            throw new NetworkError('connection reset: no answer', {});
+          },
+        }),
+    });
+    h.manager.startAccepting();
+    const before = h.clock.now();
+    slowDisk = true;
+    await h.manager.place(buy);
+    const order = h.manager.order('bot-tst000-1')!;
+    expect(order.createdAt).to.equal(before);
+    expect(order.sentAt, 'the send: after the 2 s commit').to.equal(before + 2_000);
+  });
+
   describe("an order whose create had no answer and its lookups keep missing: the exchange's other reads first", () => {
     /** Creates taken, their answers lost; lookups by clientOrderId miss; the open-orders list and trades answer. */
     function takenLookupsMissing(
