@@ -9,36 +9,15 @@
  * Dust is judged as trading judges it (risk.ts isOpenPosition: an amount a market order could not sell) with the
  * markets trading kept on disk (`trading-markets.json`); without them, any amount left counts as a position.
  */
-import { needsExchange } from '../trading/engine/order-state';
-import { averageEntryPrice, derivePositions, type Fill, type Lot } from '../trading/engine/pnl';
+import { openHoldings, type OpenHoldings } from '../trading/engine/open-holdings';
+import type { Lot } from '../trading/engine/pnl';
 import type { TradingState } from '../trading/engine/trading-state';
-import { sellableByMarketOrder } from '../trading/exchange/precision';
 import type { FillOrder } from '../trading/exchange/exchange';
 
-/** Amounts below this are float noise, not a position (pnl.ts's). */
-const EPSILON = 1e-12;
-
-export interface LeftPosition {
-  symbol: string;
-  /** Base amount the bot holds. */
-  amount: number;
-}
-
-export interface LeftOrder {
-  clientOrderId: string;
-  symbol: string;
-  side: string;
-  status: string;
-}
-
-export interface ArchiveLeftovers {
-  positions: LeftPosition[];
-  orders: LeftOrder[];
-}
+export type ArchiveLeftovers = OpenHoldings;
 
 /**
- * The live positions and orders `state` still watches. `lots`: the markets' amount rules by symbol (a symbol
- * without one: any amount is a position). `fillOrder`: the exchange's (its profile), as trading replays fills.
+ * The live positions and orders `state` still watches (engine/open-holdings.ts); none for a paper or dry-run state.
  */
 export function archiveLeftovers(
   state: Pick<TradingState, 'orders' | 'checkpoint' | 'identity'>,
@@ -46,21 +25,7 @@ export function archiveLeftovers(
   fillOrder: FillOrder,
 ): ArchiveLeftovers {
   if (state.identity?.mode !== 'live') return { positions: [], orders: [] };
-  const fills: Fill[] = Object.values(state.orders).flatMap((o) => o.fills);
-  const books = derivePositions(state.checkpoint, fills, lots, fillOrder);
-  const positions = Object.values(books)
-    .filter((b) => {
-      if (!(b.amount > EPSILON)) return false;
-      const lot = lots[b.symbol];
-      return lot ? sellableByMarketOrder(b.amount, lot, averageEntryPrice(b) || undefined) > 0 : true;
-    })
-    .map((b) => ({ symbol: b.symbol, amount: b.amount }))
-    .sort((a, b) => a.symbol.localeCompare(b.symbol));
-  const orders = Object.values(state.orders)
-    .filter((o) => needsExchange(o))
-    .map((o) => ({ clientOrderId: o.clientOrderId, symbol: o.symbol, side: o.side, status: o.status }))
-    .sort((a, b) => a.clientOrderId.localeCompare(b.clientOrderId));
-  return { positions, orders };
+  return openHoldings(state, lots, fillOrder);
 }
 
 /** The lines that name what is left: `BTC/USDT 0.05`, `crash-abc123-7 (buy BTC/USDT, open)`. */

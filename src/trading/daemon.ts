@@ -27,7 +27,7 @@ import type { StateStore } from './engine/state-gateway';
 import { openTradingStateFiles } from './engine/state-files';
 import { checkIdentity, describeIdentity, type StateIdentity } from './engine/state-identity';
 import { STATE_STORE_NAME, isEmptyState } from './engine/trading-state';
-import { holdsAnything } from './engine/fill-sync';
+import { holdsAnything, openHoldings } from './engine/open-holdings';
 import { profileFor } from './exchange/profiles';
 import { TradingLoop } from './engine/trading-loop';
 import type { Exchange } from './exchange/exchange';
@@ -86,7 +86,8 @@ export async function startTrading(
   if (candleProblem) {
     // refused while nothing is at stake; with a position or an order open the start goes on — its stop-loss and
     // take-profit work without the strategy, which a refused start would stop too (review of 28)
-    if (!holdsAnything(files.store.data, adapter.traits.fillOrder)) throw new ConfigError([candleProblem]);
+    if (!holdsAnything(openHoldings(files.store.data, {}, adapter.traits.fillOrder)))
+      throw new ConfigError([candleProblem]);
     logger.error('The strategy cannot be asked: trading goes on for the open positions and orders only', {
       field: candleProblem.field,
       value: candleProblem.value,

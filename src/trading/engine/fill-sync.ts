@@ -17,7 +17,7 @@ import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
 import { FeeValuation } from './fee-valuation';
 import { positionChangeEvents } from './order-events';
-import { addFills, isFinal, needsExchange, type LocalOrder } from './order-state';
+import { addFills, isFinal, type LocalOrder } from './order-state';
 import {
   derivePositions,
   feeNeedsValuation,
@@ -157,17 +157,4 @@ export function positionsOf(
     fills.push(...(o.clientOrderId === replacing?.clientOrderId ? replacing : o).fills);
   if (replacing && !(replacing.clientOrderId in data.orders)) fills.push(...replacing.fills);
   return derivePositions(data.checkpoint, fills, markets, fillOrder);
-}
-
-/**
- * Whether the state holds something to protect: an order that still needs the exchange, or a position (any amount:
- * its stop-loss may still have dust to mind) — the start goes on for it where a configuration problem only stops the
- * strategy (daemon.ts).
- */
-export function holdsAnything(
-  data: Readonly<Pick<TradingState, 'orders' | 'checkpoint'>>,
-  fillOrder: FillOrder,
-): boolean {
-  if (Object.values(data.orders).some(needsExchange)) return true;
-  return Object.values(positionsOf(data, {}, fillOrder)).some((p) => p.amount > 0);
 }

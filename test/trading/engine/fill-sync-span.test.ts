@@ -3,12 +3,7 @@
  * recorded off the exchange's clock missed them).
  */
 import { expect } from 'chai';
-import {
-  holdsAnything,
-  readAgainWithoutSpan,
-  SPANLESS_TRADES_REACH_MS,
-} from '../../../src/trading/engine/fill-sync';
-import { emptyBook } from '../../../src/trading/engine/pnl';
+import { readAgainWithoutSpan, SPANLESS_TRADES_REACH_MS } from '../../../src/trading/engine/fill-sync';
 import type { ExchangeTrade } from '../../../src/trading/exchange/exchange';
 import { filledOrder } from '../../support/trading-stub';
 
@@ -37,24 +32,5 @@ describe('fill sync: an order read again without a span', () => {
     expect(readAgainWithoutSpan(order, [trade(0.001), trade(0.001 - 1e-13)], AT + 1_000)).to.equal(false);
     expect(readAgainWithoutSpan({ ...order, status: 'partially_filled' }, [], AT + 1_000)).to.equal(false);
     expect(readAgainWithoutSpan(order, [], AT + SPANLESS_TRADES_REACH_MS)).to.equal(false);
-  });
-});
-
-describe('the state holds something to protect (holdsAnything: a start with a config problem goes on for it)', () => {
-  const AT = 1_000_000_000;
-  const buy = filledOrder('b1', 'BTC/USDT', 'buy', 0.002, 60_000, AT);
-  const sell = filledOrder('s1', 'BTC/USDT', 'sell', 0.002, 61_000, AT + 1);
-
-  it('an open position (in the fills or the checkpoint), or an order that still needs the exchange', () => {
-    expect(holdsAnything({ orders: { b1: buy }, checkpoint: {} }, 'trade-id')).to.equal(true);
-    const book = { ...emptyBook('ETH/USDT'), amount: 0.5, costBasis: 1_000, openedAt: AT };
-    expect(holdsAnything({ orders: {}, checkpoint: { 'ETH/USDT': book } }, 'trade-id')).to.equal(true);
-    const working = { ...buy, status: 'open' as const, filled: 0, fills: [] };
-    expect(holdsAnything({ orders: { b1: working }, checkpoint: {} }, 'trade-id')).to.equal(true);
-  });
-
-  it('not a round trip closed, nor nothing at all', () => {
-    expect(holdsAnything({ orders: { b1: buy, s1: sell }, checkpoint: {} }, 'trade-id')).to.equal(false);
-    expect(holdsAnything({ orders: {}, checkpoint: {} }, 'trade-id')).to.equal(false);
   });
 });
