@@ -157,7 +157,8 @@ export class SymbolTick {
           'Symbol waits',
           { symbol, reason: decision.reason },
           {
-            sameAs: decision.reason.replace(/-?\d[\d.,e+-]*/g, '#'),
+            // numbers standing alone (a price, a change in %), not the digits of an order id
+            sameAs: decision.reason.replace(/(?<![\w-])-?\d[\d.,e+-]*/g, '#'),
           },
         );
         if (decision.heldByHalt) await this.exitHeld(symbol, decision.heldByHalt, price);
