@@ -77,4 +77,33 @@ describe("the operator's /settle arguments (parseSettleArgs)", () => {
     expect(text).to.not.include('the balance moved');
     expect(text).to.include('holds BTC/USDT: its create had no answer');
   });
+
+  it('lists an acknowledged order no longer shown, in doubt, as such, not as one the balance showed carried out', () => {
+    const at = Date.UTC(2026, 11, 4, 9, 0);
+    const text = formatInDoubtOrders(
+      [
+        {
+          clientOrderId: 'bot-a1-9',
+          symbol: 'ETH/USDT',
+          side: 'buy',
+          type: 'limit',
+          amount: 0.1,
+          filled: 0.04,
+          status: 'partially_filled',
+          purpose: 'entry',
+          createdAt: at - 100 * 86_400_000,
+          updatedAt: at,
+          endedAt: at,
+          ended: 'absent',
+          inDoubtAt: at,
+        },
+      ],
+      plainMarkup,
+      '/settle',
+    );
+    expect(text).to.include(
+      'no longer shown by the exchange, not settleable from its reads, since 2026-12-04 09:00 UTC',
+    );
+    expect(text).to.not.include('the balance moved');
+  });
 });

@@ -14,6 +14,7 @@ export const TRADING_EVENT_TYPES = [
   'order.conflict',
   'order.taken_back',
   'order.settled_absent',
+  'order.fills_from_answer',
   'order.in_doubt',
   'order.operator_settled',
   'position.opened',

@@ -54,9 +54,10 @@ export interface InDoubtOrderView extends OrderView {
   endedAt: number;
   /**
    * How it ended: declared never placed, or settled as absent from its fills; `unknown`: it has not — its create had
-   * no answer, its lookups miss and the exchange's other reads cannot rule it out.
+   * no answer, its lookups miss and the exchange's other reads cannot rule it out; `absent`: it has not — the exchange
+   * acknowledged it, no longer shows it, and its reads cannot settle it (its trades beyond its history).
    */
-  ended: 'never-placed' | 'settled-absent' | 'unknown';
+  ended: 'never-placed' | 'settled-absent' | 'unknown' | 'absent';
   /**
    * When it went in doubt (the `order.in_doubt` alert): a balance reading showed it carried out after all, or (an
    * `unknown` one) the exchange's reads could not decide it; absent: not in doubt.
@@ -156,6 +157,11 @@ export type TradingEventType =
    * (filled or cancelled with what filled), its symbol free again.
    */
   | 'order.settled_absent'
+  /**
+   * A finished order whose trades the exchange's trade list never brings (created beyond its reach, or still short
+   * after minutes): the part not read booked as one fill from the order's own answer (filled, average), fee unknown.
+   */
+  | 'order.fills_from_answer'
   /**
    * An order that ended on our inference (declared never placed, or settled as absent) that the account's balance
    * shows was carried out after all: its symbol places nothing until the order is found.

@@ -21,6 +21,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'order.taken_back': 'riskTriggered',
   // an order ended without the exchange saying how (settled from its fills): a risk alert too
   'order.settled_absent': 'riskTriggered',
+  // fills booked from the order's answer, its fee not known: a risk alert like the settled-absent one
+  'order.fills_from_answer': 'riskTriggered',
   // an order ended by inference that the balance says was carried out: its symbol held, a risk alert
   'order.in_doubt': 'riskTriggered',
   'order.operator_settled': 'riskTriggered',
@@ -54,6 +56,11 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'order.settled_absent': {
     icon: '🔎',
     title: 'Order no longer on the exchange: settled from its fills',
+    priority: 'high',
+  },
+  'order.fills_from_answer': {
+    icon: '🧮',
+    title: "Order's fills not readable: booked from its answer",
     priority: 'high',
   },
   'order.in_doubt': {

@@ -52,8 +52,11 @@ export type AbsentOrderVerdict =
   | { kind: 'listed'; remote: ExchangeOrder }
   /** Its fills are needed to settle it: read them, then judge again with them. */
   | { kind: 'read-trades' }
-  /** Not settled: `reason` says why (the alert says it); the order stays as it is and is tried again later. */
-  | { kind: 'unsettled'; reason: string }
+  /**
+   * Not settled: `reason` says why (the alert says it); the order stays as it is and is tried again later. `lasting`:
+   * no later read can settle it (its trades are beyond the exchange's history): the operator must (/settle).
+   */
+  | { kind: 'unsettled'; reason: string; lasting?: true }
   /** Settled from its fills (`trades`: those of this order and side). */
   | { kind: 'settled'; status: 'filled' | 'cancelled'; filled: number; trades: ExchangeTrade[] };
 
@@ -82,6 +85,7 @@ export function judgeAbsentOrder(order: LocalOrder, facts: AbsentOrderFacts): Ab
     return {
       kind: 'unsettled',
       reason: `created ${days(facts.now - order.createdAt)} days ago, beyond the ${days(reach)} days the exchange's trade history reaches`,
+      lasting: true,
     };
   }
   if (facts.trades === undefined) return { kind: 'read-trades' };

@@ -4,7 +4,9 @@
  * settle the order from the exchange's other reads: its symbol's complete open-orders list (listed: that answer),
  * then its fills by its exchange id (settled filled or cancelled with them, one `order.settled_absent` event).
  * What cannot be settled yet (its trades beyond the exchange's history, a read failed) is never guessed: an
- * OrderNotFoundError saying why, and the next try waits on the one backoff (never-placed-recheck.ts).
+ * OrderNotFoundError saying why, and the next try waits on the one backoff (never-placed-recheck.ts). What no read
+ * can settle (beyond the history), or none did for a day, goes in doubt: the operator is told and may settle it
+ * (/settle, operator-settle.ts).
  */
 import type { Clock } from '../../shared/clock';
 import { ByNinjaError, OrderNotFoundError, errorMessage } from '../../shared/errors';
@@ -17,8 +19,8 @@ import {
   type AbsentOrderFacts,
   type AbsentOrderVerdict,
 } from './absent-order';
-import { nextRecheckAt, type NeverPlacedRecheckRule } from './never-placed-recheck';
-import { settledAbsentEvent } from './order-events';
+import { RECHECK_HORIZON_MS, nextRecheckAt, type NeverPlacedRecheckRule } from './never-placed-recheck';
+import { inDoubtEvent, settledAbsentEvent, type EventDraft } from './order-events';
 import { isFinal, transition, withinNotFoundWindow, type LocalOrder, type NotFoundRule } from './order-state';
 import type { Fill } from './pnl';
 import type { StateGateway } from './state-gateway';
@@ -45,7 +47,10 @@ export class AbsentOrders {
    * Orders that could not be settled yet: how many tries, when the last one was and why it failed. The next try
    * waits on the one backoff (never-placed-recheck.ts).
    */
-  private readonly tries = new Map<string, { tries: number; lastAt: number; reason: string }>();
+  private readonly tries = new Map<
+    string,
+    { tries: number; firstAt: number; lastAt: number; reason: string }
+  >();
   /** Misses in a row of acknowledged orders' lookups past their not-found window (absent-order.ts noteAbsentMiss). */
   private readonly misses = new Map<string, AbsentMisses>();
 
@@ -70,6 +75,7 @@ export class AbsentOrders {
       // found again: its misses start over, and an earlier try to settle it no longer delays a later one
       this.misses.delete(order.clientOrderId);
       this.tries.delete(order.clientOrderId);
+      await this.foundAgain(order.clientOrderId);
       return remote;
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
@@ -100,6 +106,27 @@ export class AbsentOrders {
       );
       return null;
     }
+  }
+
+  /**
+   * Marks in doubt (`inDoubtAt`, committed with its `order.in_doubt` alert: told once, across restarts too) an order
+   * its reads cannot settle — for good (its trades beyond the exchange's history), or for a day of tries: the operator
+   * is told and may settle it (/settle); it is reminded daily like every order in doubt (inferred-orders.ts).
+   */
+  private async markInDoubt(clientOrderId: string, reason: string): Promise<void> {
+    const current = this.opts.state.requireOrder(clientOrderId);
+    if (current.inDoubtAt !== undefined || isFinal(current.status)) return;
+    const now = this.opts.clock.now();
+    await this.opts.state.commitOrder({ ...current, inDoubtAt: now, inDoubtToldAt: now }, [
+      absentInDoubtEvent(current, reason),
+    ]);
+  }
+
+  /** An order in doubt because it was no longer shown is no longer in doubt once a lookup shows it again. */
+  private async foundAgain(clientOrderId: string): Promise<void> {
+    const current = this.opts.state.requireOrder(clientOrderId);
+    if (current.inDoubtAt === undefined || isFinal(current.status)) return;
+    await this.opts.state.commitOrder({ ...current, inDoubtAt: undefined, inDoubtToldAt: undefined });
   }
 
   /**
@@ -154,11 +181,15 @@ export class AbsentOrders {
       case 'read-trades':
       case 'unsettled': {
         const reason = verdict.kind === 'unsettled' ? verdict.reason : 'its fills were not read';
-        this.tries.set(id, { tries: (last?.tries ?? 0) + 1, lastAt: this.opts.clock.now(), reason });
+        const now = this.opts.clock.now();
+        const firstAt = last?.firstAt ?? now;
+        this.tries.set(id, { tries: (last?.tries ?? 0) + 1, firstAt, lastAt: now, reason });
         this.opts.logger.error('The exchange no longer shows an order it acknowledged; not settled', {
           ...context,
           reason,
         });
+        const lasting = verdict.kind === 'unsettled' && verdict.lasting === true;
+        if (lasting || now - firstAt >= RECHECK_HORIZON_MS) await this.markInDoubt(id, reason);
         throw absentError(order, reason);
       }
       case 'settled':
@@ -191,6 +222,19 @@ export class AbsentOrders {
     await this.opts.syncFills(id, verdict.trades);
     return null;
   }
+}
+
+/**
+ * The `order.in_doubt` alert of an acknowledged order the exchange no longer shows that its reads cannot settle
+ * (`reason`): only the operator can (/settle).
+ */
+export function absentInDoubtEvent(order: LocalOrder, reason: string): EventDraft {
+  return inDoubtEvent(
+    order,
+    `is no longer shown by the exchange (not among its open orders, not found by a lookup) and its reads cannot ` +
+      `settle it: ${reason}`,
+    { absent: true, reason },
+  );
 }
 
 /** An acknowledged order the exchange no longer shows and that could not be settled: why, for the pause alert. */

@@ -10,18 +10,23 @@
  * The trades are searched from the order's creation (Bybit answers only within a time span, in its own time:
  * exchange/search-span.ts). A final order whose trades so read fall short of its filled amount is read once more
  * without a span (the exchange's default: every exchange's reaches back 7 days at least), which finds what a span
- * missed when the host clock stepped since the order was created; an older order is not.
+ * missed when the host clock stepped since the order was created; an older order is not. What the reads never bring
+ * (an order created beyond the trade list's reach, or trades still short after minutes) is booked from the order's
+ * own answer (fills-from-order.ts): its symbol, stop-loss included, is not held for ever.
  */
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
 import { FeeValuation } from './fee-valuation';
-import { positionChangeEvents } from './order-events';
+import { ORDER_ANSWER_TRADE_ID_PREFIX, fillsFromOrder } from './fills-from-order';
+import { writeOffPlace } from './held-balance';
+import { fillsFromAnswerEvent, positionChangeEvents, type EventDraft } from './order-events';
 import { addFills, isFinal, type LocalOrder } from './order-state';
 import {
   derivePositions,
   feeNeedsValuation,
   fillFromTrade,
+  splitSymbol,
   type Fill,
   type FillOrder,
   type PositionBook,
@@ -61,6 +66,8 @@ export interface FillSyncOptions {
 
 export class FillSync {
   private readonly fees: FeeValuation;
+  /** Orders whose missing fills cannot be booked from their answer, logged once each. */
+  private readonly unpricedTold = new Set<string>();
 
   constructor(private readonly opts: FillSyncOptions) {
     const { exchange, lookup } = opts;
@@ -126,17 +133,91 @@ export class FillSync {
     // read again after the fetches: another update of this order (a late create answer, a cancel) may have been
     // committed meanwhile, and writing the copy read before the await would undo it
     const { order: withFills, added } = addFills(state.requireOrder(clientOrderId), fills);
-    if (added.length === 0) return [];
-    const updated = { ...withFills, updatedAt: this.opts.clock.now() };
+    if (added.length > 0) await this.commitFills({ ...withFills, updatedAt: this.opts.clock.now() }, added);
+    return [...added, ...(await this.fillsFromAnswer(clientOrderId))];
+  }
+
+  /** Commits `updated` (the order with its new fills `added`) with the position events they cause. */
+  private async commitFills(
+    updated: LocalOrder,
+    added: readonly Fill[],
+    events: EventDraft[] = [],
+  ): Promise<void> {
+    const { state } = this.opts;
     const markets = this.opts.markets();
-    const events = positionChangeEvents(
+    const fillOrder = this.opts.exchange.traits.fillOrder;
+    await state.commitOrder(updated, [
+      ...events,
+      ...positionChangeEvents(
+        updated.symbol,
+        markets[updated.symbol],
+        positionsOf(state.data, markets, fillOrder)[updated.symbol],
+        positionsOf(state.data, markets, fillOrder, updated)[updated.symbol],
+        added[added.length - 1].price,
+      ),
+    ]);
+  }
+
+  /**
+   * After a trade read that still falls short: the fills its reads never bring booked from the order's own answer
+   * (fills-from-order.ts), with one `order.fills_from_answer` alert. Returns the fill booked, if any.
+   */
+  private async fillsFromAnswer(clientOrderId: string): Promise<Fill[]> {
+    const { state, clock, logger } = this.opts;
+    const order = state.requireOrder(clientOrderId);
+    const decision = fillsFromOrder(order, clock.now(), this.opts.exchange.traits.tradeHistoryReachMs);
+    if (decision.kind === 'none') return [];
+    if (decision.kind === 'unpriced') {
+      if (!this.unpricedTold.has(clientOrderId)) {
+        this.unpricedTold.add(clientOrderId);
+        logger.error(
+          'Fills of a finished order cannot be read nor booked from its answer; its symbol stays held',
+          {
+            clientOrderId,
+            symbol: order.symbol,
+            filled: order.filled,
+            reason: decision.reason,
+          },
+        );
+      }
+      return [];
+    }
+    const markets = this.opts.markets();
+    const fillOrder = this.opts.exchange.traits.fillOrder;
+    // after the symbol's last fill, like a write-off: no later fill of the symbol exists while this one is missing
+    // (the symbol placed nothing since), and the order's own fills came after its send
+    const place = writeOffPlace(
       order.symbol,
-      markets[order.symbol],
-      positionsOf(state.data, markets, this.opts.exchange.traits.fillOrder)[order.symbol],
-      positionsOf(state.data, markets, this.opts.exchange.traits.fillOrder, updated)[order.symbol],
-      added[added.length - 1].price,
+      Object.values(state.data.orders).flatMap((o) => o.fills),
+      order.sentAt ?? order.createdAt,
+      fillOrder,
+      positionsOf(state.data, markets, fillOrder)[order.symbol]?.lastTradeId,
     );
-    await state.commitOrder(updated, events);
+    const fill: Fill = {
+      orderId: order.exchangeOrderId ?? '',
+      clientOrderId,
+      tradeId: `${ORDER_ANSWER_TRADE_ID_PREFIX}${clientOrderId}`,
+      symbol: order.symbol,
+      side: order.side,
+      price: decision.price,
+      amount: decision.amount,
+      feeCost: 0,
+      feeCurrency: splitSymbol(order.symbol).quote,
+      timestamp: place.at,
+      ...(place.afterTradeId === undefined ? {} : { afterTradeId: place.afterTradeId }),
+    };
+    const { order: withFill, added } = addFills(order, [fill]);
+    if (added.length === 0) return [];
+    await this.commitFills({ ...withFill, updatedAt: clock.now() }, added, [
+      fillsFromAnswerEvent(order, fill, decision.why),
+    ]);
+    logger.warn('Fills of a finished order booked from its answer (its trades were not read); fee unknown', {
+      clientOrderId,
+      symbol: order.symbol,
+      booked: fill.amount,
+      price: fill.price,
+      reason: decision.why,
+    });
     return added;
   }
 }

@@ -19,7 +19,7 @@ import type { BalanceEntry } from '../exchange/exchange';
 import { inferredOrderCoins, ownerHolding } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import type { OrderManager } from './order-manager';
-import { orderView, type LocalOrder } from './order-state';
+import { isFinal, orderView, type LocalOrder } from './order-state';
 import { inDoubtEvent, readable } from './order-events';
 import { splitSymbol, type PositionBook } from './pnl';
 
@@ -66,7 +66,7 @@ export class InferredOrderWatch {
   ): Promise<void> | undefined {
     this.reading = { balance, sentAt, positions: Object.values(positions) };
     this.measureOwner(balance, Object.values(positions), sentAt);
-    const inQuestion = this.inferredOrders(this.opts.clock.now()).length + this.unknownInDoubt().length;
+    const inQuestion = this.inferredOrders(this.opts.clock.now()).length + this.heldInDoubt().length;
     return inQuestion > 0 ? this.tellCarriedOut() : undefined;
   }
 
@@ -107,7 +107,7 @@ export class InferredOrderWatch {
 
   /**
    * The orders in question, each with what it holds (/settle lists them: the operator may settle each): those ended on
-   * our inference, and the unknown ones in doubt (`unknownInDoubt`).
+   * our inference, and those in doubt before they ended — unknown, or no longer shown (`heldInDoubt`).
    */
   inQuestion(): InDoubtOrderView[] {
     const inferred = this.inferredOrders(this.opts.clock.now()).map((o): InDoubtOrderView => {
@@ -120,27 +120,31 @@ export class InferredOrderWatch {
         holding: hold?.orders.includes(o.clientOrderId) ? hold.reason : undefined,
       };
     });
-    const unknown = this.unknownInDoubt().map((o): InDoubtOrderView => ({
-      ...orderView(o),
-      endedAt: o.inDoubtAt!,
-      ended: 'unknown',
-      inDoubtAt: o.inDoubtAt,
-      holding:
-        `its create had no answer, its lookups miss and the exchange's other reads cannot rule it out` +
-        (o.error ? ` (${o.error})` : '') +
-        `: nothing is placed until it is found or the operator settles it (/settle)`,
-    }));
-    return [...inferred, ...unknown];
+    const held = this.heldInDoubt().map((o): InDoubtOrderView => {
+      const unknown = o.status === 'unknown' || o.status === 'intent';
+      return {
+        ...orderView(o),
+        endedAt: o.inDoubtAt!,
+        ended: unknown ? 'unknown' : 'absent',
+        inDoubtAt: o.inDoubtAt,
+        holding:
+          (unknown
+            ? `its create had no answer, its lookups miss and the exchange's other reads cannot rule it out`
+            : `the exchange no longer shows it (not open, not found by a lookup) and its reads cannot settle it`) +
+          (o.error ? ` (${o.error})` : '') +
+          `: nothing is placed until it is found or the operator settles it (/settle)`,
+      };
+    });
+    return [...inferred, ...held];
   }
 
   /**
-   * Unknown orders in doubt (OrderManager.resolveUnknown: the exchange's reads cannot decide them): they hold their
-   * symbol as unknown, the operator is reminded of them daily like the others in doubt.
+   * Orders in doubt before they ended: unknown ones (OrderManager.resolveUnknown: the exchange's reads cannot decide
+   * them), and acknowledged ones the exchange no longer shows that its reads cannot settle (absent-orders.ts). They
+   * hold their symbol (as unknown, as working); the operator is reminded of them daily like the others in doubt.
    */
-  private unknownInDoubt(): LocalOrder[] {
-    return this.opts.manager.hotOrders(
-      (o) => (o.status === 'unknown' || o.status === 'intent') && o.inDoubtAt !== undefined,
-    );
+  private heldInDoubt(): LocalOrder[] {
+    return this.opts.manager.hotOrders((o) => !isFinal(o.status) && o.inDoubtAt !== undefined);
   }
 
   /**
@@ -217,8 +221,8 @@ export class InferredOrderWatch {
           `changing it)`,
       );
     }
-    // the unknown ones in doubt were told when they went so (OrderManager.resolveUnknown): reminded alike
-    for (const o of this.unknownInDoubt()) await this.remind(o.clientOrderId);
+    // those in doubt before they ended were told when they went so (resolveUnknown, absent-orders.ts): reminded alike
+    for (const o of this.heldInDoubt()) await this.remind(o.clientOrderId);
     for (const judged of carriedOut) {
       // as it is now: an earlier commit of this loop may have let a take-back run
       const o = manager.state.data.orders[judged.clientOrderId];

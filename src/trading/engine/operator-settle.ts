@@ -3,12 +3,14 @@
  * - one that ended on our inference (never-placed-recheck.ts `endedByInference`: declared never placed, or settled as
  *   absent), which holds its symbol while the balance shows it may have been carried out (inferred-orders.ts);
  * - one `unknown` (its create unanswered) in doubt: its lookups missed over the not-found window and the exchange's
- *   other reads cannot rule it out (unknown-order-evidence.ts `unexplained`), which holds its symbol as unknown.
+ *   other reads cannot rule it out (unknown-order-evidence.ts `unexplained`), which holds its symbol as unknown;
+ * - one acknowledged that the exchange no longer shows, in doubt: its reads cannot settle it (its trades beyond the
+ *   exchange's history, or a day of failed tries: absent-orders.ts), which holds its symbol as working.
  * When the exchange's lookups never find it, only the operator, reading the exchange's order history, can end the
  * question:
  *
  * - `not-carried-out`: the exchange did nothing beyond the fills booked. The order keeps its status and fills; an
- *   unknown one ends `rejected` (never placed).
+ *   unknown one ends `rejected` (never placed), an absent one `cancelled` with the fills booked.
  * - `carried-out` with the amount the history shows executed and its average price: the part beyond the booked fills
  *   is booked as one fill of the order (`OPERATOR_TRADE_ID_PREFIX`), placed after the symbol's last fill like a
  *   write-off (held-balance.ts `writeOffPlace`); the order ends `filled` (all of it) or `cancelled` (part of it).
@@ -24,7 +26,7 @@ import { writeOffPlace } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
 import type { OrderManager } from './order-manager';
-import type { LocalOrder, OperatorOutcome } from './order-state';
+import { isFinal, type LocalOrder, type OperatorOutcome } from './order-state';
 import { splitSymbol, type Fill, type PositionBook } from './pnl';
 
 /** The trade id of the fill an operator's `carried-out` books: never one of the exchange's (they are digits or uuids). */
@@ -67,13 +69,21 @@ export function settleByOperator(
         `goes in doubt (an alert says so)`,
     );
   }
-  if (!unknown && !endedByInference(order)) {
+  // acknowledged, no longer shown by the exchange, and its reads cannot settle it (absent-orders.ts)
+  const absent = !unknown && !isFinal(order.status);
+  if (absent && order.inDoubtAt === undefined) {
+    return refuse(
+      `order ${id} is ${order.status} on the exchange as the bot knows it: its own answers settle it, nothing to ` +
+        `settle unless it goes in doubt (an alert says so)`,
+    );
+  }
+  if (!unknown && !absent && !endedByInference(order)) {
     return refuse(
       `order ${id} (${order.status}) did not end on the bot's inference: the exchange's own answer stands, ` +
         `nothing to settle`,
     );
   }
-  if (!unknown && !stillRechecked(order, { horizonMs: RECHECK_HORIZON_MS }, ctx.now)) {
+  if (!unknown && !absent && !stillRechecked(order, { horizonMs: RECHECK_HORIZON_MS }, ctx.now)) {
     return refuse(
       `order ${id} is no longer in question (it ended on the bot's inference over a day ago and no balance ` +
         `reading showed it carried out): nothing to settle`,
@@ -88,8 +98,10 @@ export function settleByOperator(
       ok: true,
       order: {
         ...order,
-        // an unknown order not carried out was never placed (declaredNeverPlaced, settled: looked up for a day)
+        // an unknown order not carried out was never placed (declaredNeverPlaced, settled: looked up for a day); an
+        // absent one ended with the fills booked
         ...(unknown ? { status: 'rejected' as const } : {}),
+        ...(absent ? { status: 'cancelled' as const } : {}),
         inDoubtAt: undefined,
         operatorSettled,
         error: unknown ? 'never placed: settled by the operator' : undefined,
@@ -245,6 +257,8 @@ export async function settleOrder(
   const decision = settleByOperator(order, req, { now, place });
   if (!decision.ok || !order) return decision;
   const unknown = order.status === 'unknown' || order.status === 'intent';
+  // not final and not unknown: acknowledged, no longer shown, in doubt (its answer, when found, is simply applied)
+  const answered = unknown || !isFinal(order.status);
   if (unknown && manager.isCreatePending(order.clientOrderId)) {
     return refuse(
       `order ${order.clientOrderId}'s create is still on its way to the exchange: its answer decides, try later`,
@@ -254,13 +268,13 @@ export async function settleOrder(
   // order history; a lookup that lagged may answer now)
   const remote = await manager.findOnExchange(order.clientOrderId);
   if (remote) {
-    // an unknown order found is simply answered for; one that ended on our inference is taken back
-    const after = unknown
+    // an unknown or absent order found is simply answered for; one that ended on our inference is taken back
+    const after = answered
       ? await manager.applyRemote(order.clientOrderId, remote).then(() => manager.order(order.clientOrderId)!)
       : await manager.takeBack(order.clientOrderId, remote);
     return refuse(
       `the exchange shows order ${order.clientOrderId} now (${after.status}, ${readable(after.filled)} filled): ` +
-        `${unknown ? 'its answer applied' : 'taken back from its answer'} instead, nothing settled`,
+        `${answered ? 'its answer applied' : 'taken back from its answer'} instead, nothing settled`,
     );
   }
   // read again: the order may have changed during the lookup (a late create answer)

@@ -5,7 +5,7 @@
 import type { PendingEvent } from './trading-state';
 import type { ExchangeOrder, Market } from '../exchange/exchange';
 import type { LocalOrder } from './order-state';
-import type { PositionBook } from './pnl';
+import type { Fill, PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
 
 /** An event to commit with an order change (it gets its outbox key then). */
@@ -102,6 +102,33 @@ export function settledAbsentEvent(after: LocalOrder, from: LocalOrder['status']
       `exchange (not among its open orders, not found by a lookup): settled from its fills as ${after.status}, ` +
       `filled ${readable(after.filled)} of ${readable(after.amount)}`,
     data: orderChangeData(after, from),
+  };
+}
+
+/**
+ * A finished order whose missing fills were booked from its own answer (fills-from-order.ts): `fill` is the fill
+ * booked, `why` why its trades were not read. A risk alert: the fee is not known, the operator may check it.
+ */
+export function fillsFromAnswerEvent(order: LocalOrder, fill: Fill, why: string): EventDraft {
+  return {
+    type: 'order.fills_from_answer',
+    summary:
+      `${order.symbol}: ${order.side} ${readable(order.amount)} (${order.purpose}, ${order.clientOrderId}) ` +
+      `${order.status} with ${readable(order.filled)} filled, but ${why}: ${readable(fill.amount)} booked at ` +
+      `${readable(fill.price)} from the order's answer (average ${readable(order.averagePrice ?? fill.price)}), its ` +
+      `fee not known (booked as 0). The symbol trades again, its stop-loss included`,
+    data: {
+      symbol: order.symbol,
+      clientOrderId: order.clientOrderId,
+      exchangeOrderId: order.exchangeOrderId,
+      side: order.side,
+      amount: order.amount,
+      filled: order.filled,
+      averagePrice: order.averagePrice,
+      booked: fill.amount,
+      price: fill.price,
+      reason: why,
+    },
   };
 }
 

@@ -195,8 +195,10 @@ export function transition(
       to,
     });
   }
-  // an unknown order in doubt is no longer once the exchange answers for it (or it is declared never placed)
-  const settled = order.status === 'unknown' && to !== 'unknown' && order.inDoubtAt !== undefined;
+  // an order in doubt before it ended — unknown, or acknowledged and no longer shown (absent-orders.ts) — is no longer
+  // once the exchange answers for it otherwise (or it is declared never placed, or settled)
+  const settled =
+    order.inDoubtAt !== undefined && !isFinal(order.status) && to !== order.status && to !== 'unknown';
   return { ...order, ...(settled ? { inDoubtAt: undefined } : {}), ...patch, status: to, updatedAt: now };
 }
 

@@ -114,6 +114,29 @@ describe('the operator settles an order that ended on our inference (settleByOpe
     expect(filled.ok && filled.order).to.include({ status: 'filled', filled: 0.5, averagePrice: 60_000 });
   });
 
+  it('an acknowledged order no longer shown: refused unless in doubt; settled none it ends cancelled with its fills booked', () => {
+    const none: SettleRequest = { clientOrderId: 'bot-sl', outcome: 'not-carried-out' };
+    const partly = {
+      status: 'partially_filled' as const,
+      exchangeOrderId: 'x9',
+      filled: 0.2,
+      fills: [fill('40', 'sell', 0.2, 61_000, NOW - 3_500_000)],
+    };
+    const working = settleByOperator(inDoubt({ ...partly, inDoubtAt: undefined }), none, ctx);
+    expect(!working.ok && working.refusal).to.include('its own answers settle it');
+    const d = settleByOperator(inDoubt(partly), none, ctx);
+    expect(d.ok && d.order).to.include({ status: 'cancelled', filled: 0.2, inDoubtAt: undefined });
+    expect(d.ok && d.order.fills).to.have.length(1);
+    expect(
+      d.ok && stillRechecked(d.order, { horizonMs: 86_400_000 }, NOW + 1_000),
+      'looked up for a day',
+    ).to.equal(true);
+    // carried out in full: the rest booked beyond the fill the exchange gave
+    const all = settleByOperator(inDoubt(partly), carried(0.5, 60_400), ctx);
+    expect(all.ok && all.order).to.include({ status: 'filled', filled: 0.5, averagePrice: 60_400 });
+    expect(all.ok && all.order.fills.map((f) => f.amount)).to.deep.equal([0.2, 0.3]);
+  });
+
   it('refuses an order no longer in question: ended over a day ago, never shown carried out (a wrong id pasted)', () => {
     // judged not carried out three days ago
     const old = inDoubt({

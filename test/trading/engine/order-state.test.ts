@@ -97,6 +97,20 @@ describe('order state machine', () => {
     expect(o).to.include({ status: 'filled', filled: 1, updatedAt: 5 });
   });
 
+  it('an order in doubt before it ended is no longer once the exchange answers otherwise (unknown → any, open → other)', () => {
+    const doubted = { inDoubtAt: 7, inDoubtToldAt: 7 };
+    const unknown = { ...transition(intent(), 'unknown', 2), ...doubted };
+    expect(transition({ ...intent(), ...doubted }, 'unknown', 3).inDoubtAt, 'intent → unknown').to.equal(7);
+    expect(applyExchangeOrder(unknown, remote('open', 0), 3).inDoubtAt).to.equal(undefined);
+    const open = {
+      ...applyExchangeOrder(transition(intent(), 'unknown', 2), remote('open', 0), 3),
+      ...doubted,
+    };
+    expect(transition(open, 'open', 4).inDoubtAt, 'the same status: nothing said').to.equal(7);
+    expect(applyExchangeOrder(open, remote('open', 0.4), 4).inDoubtAt).to.equal(undefined);
+    expect(transition(open, 'cancelled', 4).inDoubtAt).to.equal(undefined);
+  });
+
   it('refuses to leave a final status', () => {
     for (const final of ALL.filter(isFinal)) {
       for (const to of ALL.filter((s) => s !== final)) {

@@ -1,0 +1,60 @@
+/**
+ * A finished order whose trades its reads never bring (pure): the exchange answered the order as filled (all or part)
+ * with its average price, but the trade list read by its id adds up to less — the order was created before what the
+ * list reaches (OKX fills-history: 3 months; after a long outage), or the list keeps missing some. Its symbol places
+ * nothing while its fills are missing (placement-gate.ts `fills-missing`: the position is not known without them),
+ * its stop-loss included; waiting for ever would leave the position unprotected. So, once a successful trade read
+ * still falls short:
+ *
+ * - beyond the list's reach (the order created within `HISTORY_EDGE_MS` of it or before) → at once;
+ * - else after `FILLS_FROM_ORDER_AFTER_MS` with no new fill (the lists lag the matching engine by seconds, not
+ *   minutes);
+ *
+ * the part not read is booked as ONE fill of the order from its own answer: the exchange's filled amount, at the
+ * price that makes the order's average the exchange's `average` (a limit order without one: its limit price). Its fee
+ * is not known (it is in the trades not read): booked as 0 in the quote — realized PnL overstates by it, and a buy's
+ * fee taken in the coin leaves the position above what the account holds (the shortfall watch writes that off).
+ * The fill's trade id (`ORDER_ANSWER_TRADE_ID_PREFIX`) is never one of the exchange's, and its trades read later are
+ * never booked beside it: the order's fills are then complete, and it is not read again.
+ */
+import { HISTORY_EDGE_MS } from './absent-order';
+import { fillsComplete, isFinal, type LocalOrder } from './order-state';
+
+/** How long a finished order's missing fills are waited for (no new fill) before its answer books them. */
+export const FILLS_FROM_ORDER_AFTER_MS = 10 * 60_000;
+
+/** The trade id of the fill booked from an order's answer: never one of the exchange's (digits or uuids). */
+export const ORDER_ANSWER_TRADE_ID_PREFIX = 'order-answer-';
+
+export type FillsFromOrder =
+  /** Nothing to book: not finished, fills complete, or still waited for. */
+  | { kind: 'none' }
+  /** Book `amount` at `price` as one fill; `why` for the alert and the log. */
+  | { kind: 'book'; amount: number; price: number; why: string }
+  /** Missing fills the answer cannot price (a market order answered without its average): stays held. */
+  | { kind: 'unpriced'; reason: string };
+
+/**
+ * What to book for `order`'s fills still missing after a trade read that fell short, `now` (the local clock:
+ * `updatedAt` is on it); `reachMs`: how far back the exchange's trade list reaches (undefined: no documented horizon).
+ */
+export function fillsFromOrder(order: LocalOrder, now: number, reachMs?: number): FillsFromOrder {
+  if (!isFinal(order.status) || fillsComplete(order)) return { kind: 'none' };
+  const beyondReach = reachMs !== undefined && now - order.createdAt >= reachMs - HISTORY_EDGE_MS;
+  if (!beyondReach && now - order.updatedAt < FILLS_FROM_ORDER_AFTER_MS) return { kind: 'none' };
+  const booked = order.fills.reduce((s, f) => s + f.amount, 0);
+  const bookedValue = order.fills.reduce((s, f) => s + f.amount * f.price, 0);
+  const amount = order.filled - booked;
+  const average = order.averagePrice ?? (order.type === 'limit' ? order.price : undefined);
+  const why = beyondReach
+    ? `it was created ${Math.floor((now - order.createdAt) / 86_400_000)} days ago, beyond the ` +
+      `${Math.floor(reachMs! / 86_400_000)} days the exchange's trade list reaches`
+    : `its trades read add up to ${booked} of the ${order.filled} it filled, still short after ` +
+      `${Math.round(FILLS_FROM_ORDER_AFTER_MS / 60_000)} minutes`;
+  if (average === undefined || !(average > 0)) {
+    return { kind: 'unpriced', reason: `${why}, and its answer has no average price to book them at` };
+  }
+  const rest = (order.filled * average - bookedValue) / amount;
+  // booked fills at prices the average cannot make up (rounding in the exchange's figures): the rest at the average
+  return { kind: 'book', amount, price: Number.isFinite(rest) && rest > 0 ? rest : average, why };
+}

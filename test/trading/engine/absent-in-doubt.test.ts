@@ -1,0 +1,114 @@
+/**
+ * An acknowledged order the exchange no longer shows that its reads can never settle (its trades beyond the trade
+ * history's reach): in doubt with one `order.in_doubt` alert, listed by /settle as `absent`, settled by the operator
+ * (the symbol free again, the pause it caused lifted) — or in doubt no more when a lookup shows it again. The real
+ * engine against the paper exchange (fake clock), whose reads hide the order.
+ */
+import { expect } from 'chai';
+import { OrderNotFoundError } from '../../../src/shared/errors';
+import { HISTORY_EDGE_MS } from '../../../src/trading/engine/absent-order';
+import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
+import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
+
+const ID = 'bot-tst000-1';
+
+describe('an order the exchange no longer shows and its reads cannot settle (engine, paper exchange)', function () {
+  this.timeout(20_000);
+  let h: EngineHarness | undefined;
+  closeAfterEach(() => [h]);
+  const hidden = { on: false };
+
+  /** A resting limit buy the exchange then stops showing, its trade history reaching back only a second past a day. */
+  async function absentBeyondReach(): Promise<EngineHarness> {
+    let paperRef: PaperExchange | undefined;
+    const ours = (o: ExchangeOrder): boolean => o.clientOrderId === ID;
+    hidden.on = false;
+    h = await EngineHarness.open({
+      config: { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } },
+      strategy: new SafeStrategy(new ScriptedStrategy()),
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return withOverrides(paper, {
+          traits: { ...paper.traits, tradeHistoryReachMs: HISTORY_EDGE_MS + 1_000 },
+          fetchOrder: (async (id: string, symbol: string) => {
+            const order = await paperRef!.fetchOrder(id, symbol);
+            if (hidden.on && ours(order)) throw new OrderNotFoundError('the exchange has no such order', {});
+            return order;
+          }) as never,
+          fetchOrderByClientId: (async (id: string, symbol: string) => {
+            if (hidden.on && id === ID) throw new OrderNotFoundError('the exchange has no such order', {});
+            return paperRef!.fetchOrderByClientId(id, symbol);
+          }) as never,
+          fetchOpenOrders: (async (symbol?: string) =>
+            (await paperRef!.fetchOpenOrders(symbol)).filter((o) => !(hidden.on && ours(o)))) as never,
+        });
+      },
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    await h.manager.place({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      price: Math.round(price * 0.5),
+      amount: 0.001,
+      purpose: 'entry',
+    });
+    hidden.on = true;
+    // past the not-found window and the trade history's reach (a second past a day): misses settle nothing
+    await h.fakeClock().advance(2_000, 500);
+    for (let i = 0; i < 4; i++) {
+      await h.loop.tick();
+      await h.fakeClock().advance(500, 500);
+    }
+    return h;
+  }
+
+  it('goes in doubt once (alert, /settle lists it as absent); the operator settles it and the symbol is free', async () => {
+    const h = await absentBeyondReach();
+    const order = h.manager.order(ID)!;
+    expect(order.status).to.equal('open');
+    expect(order.inDoubtAt).to.be.a('number');
+    const alerts = h.events.filter((e) => e.type === 'order.in_doubt');
+    expect(alerts).to.have.length(1);
+    expect(alerts[0].summary).to.match(/no longer shown by the exchange .* beyond the 1 days/);
+    expect(alerts[0].summary).to.include(`/settle ${ID} none`);
+    const listed = h.loop.inDoubtOrders();
+    expect(listed.map((o) => [o.clientOrderId, o.ended])).to.deep.equal([[ID, 'absent']]);
+    expect(h.loop.pause, 'entries paused by the order not settled').to.not.equal(null);
+    // more tries: no second alert
+    for (let i = 0; i < 3; i++) {
+      await h.fakeClock().advance(60_000, 60_000);
+      await h.loop.tick();
+    }
+    expect(h.events.filter((e) => e.type === 'order.in_doubt')).to.have.length(1);
+
+    const d = await h.loop.settleOrder({ clientOrderId: ID, outcome: 'not-carried-out' });
+    expect(d.ok, !d.ok ? d.refusal : '').to.equal(true);
+    expect(h.manager.order(ID)).to.include({ status: 'cancelled', filled: 0 });
+    expect(h.manager.order(ID)!.inDoubtAt).to.equal(undefined);
+    expect(h.loop.inDoubtOrders()).to.deep.equal([]);
+    await h.fakeClock().advance(60_000, 60_000);
+    await h.loop.tick();
+    expect(h.loop.pause, 'the pause it caused lifted').to.equal(null);
+    expect(h.eventTypes()).to.include('trading.resumed');
+  });
+
+  it('is in doubt no more when a lookup shows it again: its answer stands, nothing to settle', async () => {
+    const h = await absentBeyondReach();
+    expect(h.manager.order(ID)!.inDoubtAt).to.be.a('number');
+    hidden.on = false;
+    await h.fakeClock().advance(1_000, 500);
+    await h.loop.tick();
+    expect(h.manager.order(ID)!.status).to.equal('open');
+    expect(h.manager.order(ID)!.inDoubtAt).to.equal(undefined);
+    expect(h.loop.inDoubtOrders()).to.deep.equal([]);
+    const d = await h.loop.settleOrder({ clientOrderId: ID, outcome: 'not-carried-out' });
+    expect(!d.ok && d.refusal).to.match(/its own answers settle it/);
+  });
+});

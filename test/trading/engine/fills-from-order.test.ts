@@ -1,0 +1,167 @@
+/**
+ * A finished order whose trades the exchange's trade list never brings: the pure decision (fills-from-order.ts), and
+ * the engine against the paper exchange whose trade read leaves the order's trades out — the symbol held only
+ * minutes, then the part not read booked from the order's answer, its stop-loss working again, and trades that show
+ * up later never booked beside it.
+ */
+import { expect } from 'chai';
+import {
+  FILLS_FROM_ORDER_AFTER_MS,
+  ORDER_ANSWER_TRADE_ID_PREFIX,
+  fillsFromOrder,
+} from '../../../src/trading/engine/fills-from-order';
+import { HISTORY_EDGE_MS } from '../../../src/trading/engine/absent-order';
+import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import type { Fill } from '../../../src/trading/engine/pnl';
+import type {
+  CreateOrderRequest,
+  ExchangeOrder,
+  ExchangeTrade,
+} from '../../../src/trading/exchange/exchange';
+import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import type { Signal } from '../../../src/trading/strategy/strategy';
+import { HOLD } from '../../../src/trading/strategy/strategy';
+import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { withOverrides } from '../../support/exchange-overrides';
+import { closeAfterEach } from '../../support/close-after-each';
+import { filledOrder } from '../../support/trading-stub';
+
+const DAY = 86_400_000;
+
+describe('fills booked from a finished order its trade list never brings', function () {
+  describe('the decision (pure)', () => {
+    const AT = 1_000_000_000_000;
+    const order = (over: Partial<LocalOrder> = {}): LocalOrder => ({
+      ...filledOrder('e1', 'BTC/USDT', 'buy', 0.002, 60_000, AT),
+      fills: [],
+      updatedAt: AT,
+      ...over,
+    });
+    const fill = (amount: number, price: number): Fill => ({
+      orderId: 'e1',
+      clientOrderId: 'bot-1',
+      tradeId: `t${amount}`,
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      price,
+      amount,
+      feeCost: 0,
+      feeCurrency: 'BTC',
+      timestamp: AT,
+    });
+
+    it("waits minutes without a new fill, then books the rest at the price that makes the answer's average", () => {
+      const o = order({ averagePrice: 60_100, fills: [fill(0.001, 60_000)] });
+      expect(fillsFromOrder(o, AT + FILLS_FROM_ORDER_AFTER_MS - 1).kind).to.equal('none');
+      const d = fillsFromOrder(o, AT + FILLS_FROM_ORDER_AFTER_MS);
+      expect(d.kind).to.equal('book');
+      if (d.kind !== 'book') return;
+      expect(d.amount).to.be.closeTo(0.001, 1e-15);
+      // 0.002 × 60 100 = 120.2; 0.001 × 60 000 booked = 60 → the rest at 60 200
+      expect(d.price).to.be.closeTo(60_200, 1e-6);
+      expect(d.why).to.match(/add up to 0\.001 of the 0\.002 it filled, still short after 10 minutes/);
+    });
+
+    it("books at once an order created beyond the trade list's reach (within a day of its edge)", () => {
+      const reach = 90 * DAY;
+      const o = order({ averagePrice: 60_000 });
+      const now = AT + reach - HISTORY_EDGE_MS;
+      const d = fillsFromOrder({ ...o, updatedAt: now }, now, reach);
+      expect(d).to.deep.include({ kind: 'book', amount: 0.002, price: 60_000 });
+      expect(fillsFromOrder({ ...o, updatedAt: now - 1 }, now - 1, reach).kind).to.equal('none');
+      // no documented reach (Binance): only the wait
+      expect(fillsFromOrder({ ...o, updatedAt: now }, now).kind).to.equal('none');
+    });
+
+    it('nothing for an order not finished or whose fills are complete; a limit order without average at its price', () => {
+      const late = AT + FILLS_FROM_ORDER_AFTER_MS;
+      expect(fillsFromOrder(order({ status: 'partially_filled', averagePrice: 1 }), late).kind).to.equal(
+        'none',
+      );
+      expect(fillsFromOrder(order({ fills: [fill(0.002, 60_000)] }), late).kind).to.equal('none');
+      const limit = order({ type: 'limit', price: 59_000, averagePrice: undefined });
+      expect(fillsFromOrder(limit, late)).to.deep.include({ kind: 'book', price: 59_000 });
+      const market = order({ type: 'market', averagePrice: undefined });
+      expect(fillsFromOrder(market, late).kind).to.equal('unpriced');
+    });
+
+    it('books the rest at the average when the booked fills cannot be made up by it', () => {
+      const o = order({ averagePrice: 50_000, fills: [fill(0.0019, 60_000)] });
+      const d = fillsFromOrder(o, AT + FILLS_FROM_ORDER_AFTER_MS);
+      expect(d).to.deep.include({ kind: 'book', price: 50_000 });
+    });
+  });
+
+  describe("the engine (paper exchange, its trade read leaving the entry's trades out)", function () {
+    this.timeout(20_000);
+    const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
+    const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
+    let h: EngineHarness | undefined;
+    closeAfterEach(() => [h]);
+
+    it('holds the symbol minutes, then books the fill from the answer: alerted once, exits work, later trades not booked twice', async () => {
+      let hideTrades = true;
+      let paperRef: PaperExchange | undefined;
+      const strategy = new ScriptedStrategy();
+      h = await EngineHarness.open({
+        config: { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } },
+        strategy: new SafeStrategy(strategy),
+        wrapExchange: (paper) => {
+          paperRef = paper;
+          // the order's answers say it filled, with no trades; its trade read leaves them out while hidden
+          const withoutTrades = (o: ExchangeOrder): ExchangeOrder =>
+            hideTrades ? { ...o, trades: undefined } : o;
+          return withOverrides(paper, {
+            createOrder: (async (req: CreateOrderRequest) =>
+              withoutTrades(await paperRef!.createOrder(req))) as never,
+            fetchOrder: (async (id: string, symbol: string) =>
+              withoutTrades(await paperRef!.fetchOrder(id, symbol))) as never,
+            fetchOrderTrades: (async (orderId: string, symbol: string) => {
+              const trades: ExchangeTrade[] = await paperRef!.fetchOrderTrades(orderId, symbol);
+              return hideTrades ? [] : trades;
+            }) as never,
+          });
+        },
+      });
+      await h.loop.recover({ kind: 'first-start' });
+      h.loop.enterRunning();
+      strategy.next = ENTER;
+      await h.loop.tick();
+      const entry = h.manager.order('bot-tst000-1')!;
+      expect(entry.status).to.equal('filled');
+      expect(entry.fills).to.have.length(0);
+      strategy.next = HOLD;
+      await h.fakeClock().advance(FILLS_FROM_ORDER_AFTER_MS - 60_000, 60_000);
+      await h.loop.tick();
+      expect(h.manager.order('bot-tst000-1')!.fills, 'still waited for').to.have.length(0);
+      expect(h.manager.openPositions()).to.have.length(0);
+
+      await h.fakeClock().advance(60_000, 60_000);
+      await h.loop.tick();
+      const booked = h.manager.order('bot-tst000-1')!;
+      expect(booked.fills).to.have.length(1);
+      expect(booked.fills[0].tradeId).to.equal(`${ORDER_ANSWER_TRADE_ID_PREFIX}bot-tst000-1`);
+      expect(booked.fills[0].amount).to.be.closeTo(entry.filled, 1e-12);
+      expect(booked.fills[0].price).to.be.closeTo(entry.averagePrice!, 1e-6);
+      expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(entry.filled, 1e-12);
+      const alerts = h.events.filter((e) => e.type === 'order.fills_from_answer');
+      expect(alerts).to.have.length(1);
+      expect(alerts[0].summary).to.match(/booked at .* from the order's answer .* fee not known/);
+
+      // the trades show up: never booked beside the fill from the answer
+      hideTrades = false;
+      for (let i = 0; i < 3; i++) await h.loop.tick();
+      expect(h.manager.order('bot-tst000-1')!.fills).to.have.length(1);
+
+      // the symbol trades again: the exit sells the position (what the answer said it filled)
+      strategy.next = EXIT;
+      await h.nextCandle();
+      await h.loop.tick();
+      const exit = h.manager.hotOrders((o) => o.purpose === 'exit');
+      expect(exit).to.have.length(1);
+      expect(exit[0].amount).to.be.closeTo(entry.filled, 1e-12);
+      expect(h.events.filter((e) => e.type === 'order.fills_from_answer')).to.have.length(1);
+    });
+  });
+});
