@@ -87,6 +87,9 @@ export class SymbolTick {
 
   /** One symbol's work of a tick: settle its orders, read its price, do what decideSymbol says. */
   async run(symbol: string): Promise<void> {
+    // its orders first, listed or not: a delisted symbol's orders still end (filled, cancelled by the exchange), and
+    // one left pending would hold a position slot for ever
+    const { failed, settledAbsent } = await this.settle(symbol);
     const market = this.manager.markets[symbol];
     if (!market) {
       this.onceLog.log(
@@ -97,13 +100,11 @@ export class SymbolTick {
           symbol,
         },
       );
-      return;
     }
-    const { failed, settledAbsent } = await this.settle(symbol);
     // an order settled from its fills when the exchange stopped showing it (absent-order.ts) is our inference: the
     // symbol decides nothing more on it this tick (a fill listed late would have the same coins sold twice), and
     // the next tick's reads see the account after it
-    if (!settledAbsent) await this.decideAndAct(symbol, market);
+    else if (!settledAbsent) await this.decideAndAct(symbol, market);
     // reported once the rest has run (tick-errors.ts: retried next tick, the exchange's health told)
     if (failed !== undefined) throw failed;
   }
