@@ -31,7 +31,12 @@ export interface OrderRecheckOptions {
   logger: Logger;
   rule: NeverPlacedRecheckRule;
   /** One lookup of an order (OrderManager's: tracked, within the lookup deadline, joined while on its way). */
-  lookup: <T>(what: 'order', clientOrderId: string, call: () => Promise<T>, fresh?: boolean) => Promise<T>;
+  lookup: <T>(
+    what: 'order' | 'open-orders',
+    key: string,
+    call: () => Promise<T>,
+    fresh?: boolean,
+  ) => Promise<T>;
   /** The hot state's orders that pass `test`, oldest first (OrderManager.hotOrders). */
   hotOrders: (test: (order: LocalOrder) => boolean) => LocalOrder[];
   positions: () => Record<string, PositionBook>;
@@ -128,8 +133,10 @@ export class OrderRecheck {
   }
 
   /**
-   * The exchange's answer for an order of ours by its clientOrderId, now (fresh: no cached answer), or null when it
-   * has no such order; another failure is thrown. For the operator's settle: the exchange is asked once more first.
+   * The exchange's answer for an order of ours, now (fresh: no cached answer): its lookup by clientOrderId, then — a
+   * lookup can lag the matching engine, the list of working orders does not say "not found" for a working one — its
+   * symbol's complete open-orders list. Null when neither has it; another failure is thrown. For the operator's
+   * settle: the exchange is asked once more first.
    */
   async findOnExchange(clientOrderId: string): Promise<ExchangeOrder | null> {
     const order = this.opts.state.requireOrder(clientOrderId);
@@ -141,8 +148,20 @@ export class OrderRecheck {
         true,
       );
     } catch (err) {
-      if (err instanceof OrderNotFoundError) return null;
-      throw err;
+      if (!(err instanceof OrderNotFoundError)) throw err;
     }
+    const open = await this.opts.lookup(
+      'open-orders',
+      order.symbol,
+      () => this.opts.exchange.fetchOpenOrders(order.symbol),
+      true,
+    );
+    return (
+      open.find(
+        (o) =>
+          o.clientOrderId === clientOrderId ||
+          (order.exchangeOrderId !== undefined && o.id === order.exchangeOrderId),
+      ) ?? null
+    );
   }
 }

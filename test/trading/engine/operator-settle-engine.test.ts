@@ -120,6 +120,32 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     expect(await h!.manager.recheckNeverPlaced('all')).to.deep.equal([]);
   });
 
+  it("asks the symbol's open orders too: a resting order its lookup still misses is taken back, nothing settled", async () => {
+    const listHidden = { on: true };
+    hidden.on = true;
+    h = await EngineHarness.open({
+      config: { trading: { orders: { unknownNotFoundWindowMs: 300 } } },
+      wrapExchange: (paper) => {
+        const taken = takenThenHidden(paper);
+        return withOverrides(taken, {
+          // the lookup by clientOrderId keeps missing; the list of working orders shows it once unhidden
+          fetchOpenOrders: (symbol) => (listHidden.on ? Promise.resolve([]) : paper.fetchOpenOrders(symbol)),
+        });
+      },
+    });
+    h.manager.startAccepting();
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    await h.manager.place({ ...MARKET_BUY, type: 'limit', price: Math.round(price * 0.5) });
+    await h.fakeClock().advance(350, 350);
+    for (let i = 0; i < 3; i++) await h.manager.refresh(ID);
+    expect(h.manager.order(ID)!.status).to.equal('rejected');
+    listHidden.on = false;
+    const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
+    expect(!d.ok && d.refusal).to.include('taken back from its answer instead');
+    expect(h.manager.order(ID)).to.include({ status: 'open' });
+    expect(h.manager.order(ID)!.operatorSettled).to.equal(undefined);
+  });
+
   it('an order in doubt, found and taken back, is in doubt no more (its next question starts afresh)', async () => {
     await declaredNeverPlaced();
     await h!.files.store.commit((d) => {
