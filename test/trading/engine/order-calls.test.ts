@@ -2,33 +2,36 @@ import { expect } from 'chai';
 import { NetworkError } from '../../../src/shared/errors';
 import { OrderCalls } from '../../../src/trading/engine/order-calls';
 import { FakeClock, flush } from '../../support/fake-clock';
+import { gate } from '../../support/gate';
 
-/** A call the test answers when it wants. */
-function pending<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+/** An exchange call the test answers when it wants, counting how many times it was sent. */
+function answeredLater(): { send: () => Promise<string>; sent: () => number; open: (v: string) => void } {
+  const answer = gate<string>();
+  let sent = 0;
+  return {
+    send: () => {
+      sent++;
+      return answer.promise;
+    },
+    sent: () => sent,
+    open: answer.open,
+  };
 }
 
 describe("the order manager's exchange calls (order-calls.ts, on a fake clock)", () => {
   it('waits until every tracked call has settled, a call started while waiting included', async () => {
-    const clock = new FakeClock();
-    const calls = new OrderCalls(1_000, clock);
-    const first = pending<string>();
+    const calls = new OrderCalls(1_000, new FakeClock());
+    const first = gate<string>();
     void calls.track(first.promise);
     let idle: boolean | undefined;
     void calls.waitIdle(5_000).then((v) => (idle = v));
-    const second = pending<string>();
-    first.resolve('a');
+    const second = gate<string>();
+    first.open('a');
     void calls.track(second.promise);
     await flush();
     expect(idle).to.equal(undefined);
     expect(calls.count).to.equal(1);
-    second.reject(new Error('refused'));
+    second.fail(new Error('refused'));
     await flush();
     expect(idle).to.equal(true);
     expect(calls.count).to.equal(0);
@@ -37,7 +40,7 @@ describe("the order manager's exchange calls (order-calls.ts, on a fake clock)",
   it('gives up waiting after the timeout on the clock', async () => {
     const clock = new FakeClock();
     const calls = new OrderCalls(1_000, clock);
-    void calls.track(pending<string>().promise);
+    void calls.track(gate<string>().promise);
     let idle: boolean | undefined;
     void calls.waitIdle(5_000).then((v) => (idle = v));
     await clock.advance(4_990);
@@ -49,22 +52,17 @@ describe("the order manager's exchange calls (order-calls.ts, on a fake clock)",
   it('joins a lookup of the same order still on its way, and refuses a fresh one while it is out', async () => {
     const clock = new FakeClock();
     const calls = new OrderCalls(1_000, clock);
-    const answer = pending<string>();
-    let sent = 0;
-    const send = (): Promise<string> => {
-      sent++;
-      return answer.promise;
-    };
-    const first = calls.lookup('order', 'bot-1', send);
+    const call = answeredLater();
+    const first = calls.lookup('order', 'bot-1', call.send);
     await clock.advance(100);
-    const second = calls.lookup('order', 'bot-1', send);
-    expect(sent).to.equal(1);
+    const second = calls.lookup('order', 'bot-1', call.send);
+    expect(call.sent()).to.equal(1);
     expect(calls.sentAt('order:bot-1')).to.equal(clock.now() - 100);
     let fresh: unknown;
-    await calls.lookup('order', 'bot-1', send, true).catch((e: unknown) => (fresh = e));
+    await calls.lookup('order', 'bot-1', call.send, true).catch((e: unknown) => (fresh = e));
     expect(fresh).to.be.instanceOf(NetworkError);
-    expect(sent).to.equal(1);
-    answer.resolve('open');
+    expect(call.sent()).to.equal(1);
+    call.open('open');
     expect(await first).to.equal('open');
     expect(await second).to.equal('open');
   });
@@ -72,33 +70,27 @@ describe("the order manager's exchange calls (order-calls.ts, on a fake clock)",
   it('gives a lookup up at the deadline (a NetworkError) while the call stays tracked for the stop', async () => {
     const clock = new FakeClock();
     const calls = new OrderCalls(1_000, clock);
-    const answer = pending<string>();
+    const answer = gate<string>();
     let error: unknown;
     void calls.lookup('order', 'bot-1', () => answer.promise).catch((e: unknown) => (error = e));
     await clock.advance(1_000);
     expect(error).to.be.instanceOf(NetworkError);
     expect(calls.count).to.equal(1);
-    answer.resolve('late');
+    answer.open('late');
     await flush();
     expect(calls.count).to.equal(0);
   });
 
   it('sends one cancel per order at a time: a cancel still on its way is joined', async () => {
-    const clock = new FakeClock();
-    const calls = new OrderCalls(1_000, clock);
-    const answer = pending<string>();
-    let sent = 0;
-    const send = (): Promise<string> => {
-      sent++;
-      return answer.promise;
-    };
-    const first = calls.cancel('bot-1', send);
-    const second = calls.cancel('bot-1', send);
+    const calls = new OrderCalls(1_000, new FakeClock());
+    const call = answeredLater();
+    const first = calls.cancel('bot-1', call.send);
+    const second = calls.cancel('bot-1', call.send);
     // a cancel is not a lookup: the order's lookup is sent beside it
     void calls.lookup('order', 'bot-1', () => Promise.resolve('x'));
-    expect(sent).to.equal(1);
+    expect(call.sent()).to.equal(1);
     expect(calls.count).to.equal(2);
-    answer.resolve('cancelled');
+    call.open('cancelled');
     expect(await Promise.all([first, second])).to.deep.equal(['cancelled', 'cancelled']);
   });
 });
