@@ -173,6 +173,8 @@ export class OrderManager {
     this.marketBook = opts.markets;
     this.calls = new OrderCalls(opts.lookupTimeoutMs, opts.clock);
     const lookup = this.calls.lookup.bind(this.calls);
+    const resolveUnknown = (id: string): Promise<boolean | null> => this.resolveUnknown(id);
+    const applyRemote = (id: string, remote: ExchangeOrder): Promise<void> => this.applyRemote(id, remote);
     this.fills = new FillSync({
       exchange: opts.exchange,
       state: opts.state,
@@ -209,10 +211,8 @@ export class OrderManager {
       lookup,
       hotOrders: (test) => this.hotOrders(test),
       positions: () => this.positions(),
-      applyRemote: (id, remote) => this.applyRemote(id, remote),
+      applyRemote,
     });
-    const resolveUnknown = (id: string): Promise<boolean | null> => this.resolveUnknown(id);
-    const applyRemote = (id: string, remote: ExchangeOrder): Promise<void> => this.applyRemote(id, remote);
     this.refresher = new OrderRefresh({
       exchange: opts.exchange,
       state: opts.state,
