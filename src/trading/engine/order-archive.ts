@@ -69,7 +69,7 @@ export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<num
  * The final orders that stay in the hot state whatever their age (pure): those still looked up again
  * (never-placed-recheck.ts: an order declared never placed on our inference), and the missed strategy exits of each
  * open position (symbol-decision.ts `missedExits`: the exit they stand for is placed again from them, and the chain
- * it continues must stay while other symbols' orders finish). `hot`: the hot state's orders, oldest first.
+ * it continues must stay while other symbols' orders finish). `hot`: the hot state's orders, in any order.
  */
 export function keptHot(
   hot: readonly LocalOrder[],

@@ -696,7 +696,7 @@ export class OrderManager {
   /** Moves old final orders to the history journal (order-archive.ts); returns how many. */
   archive(): Promise<number> {
     const keep = keptHot(
-      this.hotOrders(),
+      Object.values(this.state.data.orders),
       this.openPositions().map((p) => p.symbol),
       { recheckRule: this.recheckRule, limitOrderTtlMs: this.opts.orders.limitOrderTtlMs },
       this.clock.now(),

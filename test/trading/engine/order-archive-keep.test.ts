@@ -44,6 +44,13 @@ describe('which final orders stay hot whatever their age (keptHot, pure)', () =>
     const hot = [missedBefore, stopLoss, missedAfter, eth];
     const keep = keptHot(hot, ['BTC/USDT'], rules, 10_000_000);
     expect(hot.map(keep)).to.deep.equal([false, false, true, false]);
+    // the hot state's orders in any order: the chain is judged by creation time
+    expect(hot.map(keptHot([...hot].reverse(), ['BTC/USDT'], rules, 10_000_000))).to.deep.equal([
+      false,
+      false,
+      true,
+      false,
+    ]);
     expect(hot.map(keptHot(hot, [], rules, 10_000_000))).to.deep.equal([false, false, false, false]);
   });
 
