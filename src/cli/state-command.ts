@@ -24,7 +24,7 @@ import { errorMessage } from '../shared/errors';
 import { blockedStores, clearBlockedMarker, readBlockedMarker } from '../shared/persistence/blocked-marker';
 import { writeFileDurable } from '../shared/persistence/durable-file';
 import { isEnvelope } from '../shared/persistence/durable-json-adapter';
-import { interpretJson } from '../shared/persistence/json-file';
+import { interpretJson, readJsonFile } from '../shared/persistence/json-file';
 import { StoreLock } from '../shared/persistence/lock';
 import { quarantineFile } from '../shared/persistence/quarantine';
 import { paperAccountParser } from '../trading/exchange/paper-account';
@@ -251,15 +251,10 @@ async function leftInState(
   dataDir: string,
 ): Promise<{ kind: 'read'; left: ArchiveLeftovers } | { kind: 'unreadable'; reason: string }> {
   const file = path.join(dataDir, `${STATE_STORE_NAME}.json`);
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      return { kind: 'read', left: { positions: [], orders: [] } };
-    return { kind: 'unreadable', reason: `cannot read ${file}: ${errorMessage(err)}` };
-  }
-  const read = interpretJson(text, (value) => value);
+  const read = await readJsonFile(file, { parse: (value) => value });
+  if (read.kind === 'missing') return { kind: 'read', left: { positions: [], orders: [] } };
+  if (read.kind === 'unreadable')
+    return { kind: 'unreadable', reason: `cannot read ${file}: ${errorMessage(read.error)}` };
   if (read.kind === 'corrupt') return { kind: 'unreadable', reason: `${file} is ${read.reason}` };
   const envelope = read.value;
   if (!isEnvelope(envelope) || envelope.version > STATE_VERSION)
@@ -271,10 +266,9 @@ async function leftInState(
     return { kind: 'unreadable', reason: `${file} does not match the state schema (${errorMessage(err)})` };
   }
   const exchange = state.identity?.exchange;
-  const kept = await fsp
-    .readFile(path.join(dataDir, KEPT_MARKETS_FILE), 'utf8')
-    .then((t) => JSON.parse(t) as unknown)
-    .catch(() => undefined);
+  // missing, unreadable or damaged: no amount rules (every amount of its symbols counts as a position)
+  const keptRead = await readJsonFile(path.join(dataDir, KEPT_MARKETS_FILE), { parse: (value) => value });
+  const kept = keptRead.kind === 'valid' ? keptRead.value : undefined;
   const fillOrder = (exchange ? profileFor(exchange)?.fillOrder : undefined) ?? 'time';
   return { kind: 'read', left: archiveLeftovers(state, lotsFromKeptMarkets(kept, exchange), fillOrder) };
 }

@@ -1,16 +1,20 @@
 /** Package versions: ByNinja's own and an installed dependency's, each read from its package.json. */
-import fs from 'node:fs';
 import path from 'node:path';
+import { readJsonFileSync } from '../shared/persistence/json-file';
 
 /** The version in one package.json (of the package `name` when given), undefined when it cannot be read. */
 export function readPackageVersion(file: string, name?: string): string | undefined {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
-    if (name !== undefined && pkg.name !== name) return undefined;
-    return typeof pkg.version === 'string' && pkg.version ? pkg.version : undefined;
-  } catch {
-    return undefined; // no or unreadable package.json
-  }
+  const read = readJsonFileSync(file, {
+    parse: (value) => {
+      if (typeof value !== 'object' || value === null) throw new Error('not a package.json object');
+      return value as { name?: unknown; version?: unknown };
+    },
+  });
+  // no package.json, or one that cannot be read or parsed: no version from it
+  if (read.kind !== 'valid') return undefined;
+  const pkg = read.value;
+  if (name !== undefined && pkg.name !== name) return undefined;
+  return typeof pkg.version === 'string' && pkg.version ? pkg.version : undefined;
 }
 
 let cached: string | undefined;

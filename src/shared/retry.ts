@@ -9,7 +9,7 @@
  * `retry`: only `TemporaryError`s are retried (the class decides the policy, see errors.ts), anything else is
  * thrown at once. Abortable: an aborted signal stops waiting and throws the abort reason. Time comes from a `Clock`.
  */
-import { systemClock, type Clock } from './clock';
+import type { Clock } from './clock';
 import { isTemporary } from './errors';
 
 export interface RetryOptions {
@@ -23,7 +23,8 @@ export interface RetryOptions {
   factor?: number;
   /** Stops the retries (and any wait) when aborted. */
   signal?: AbortSignal;
-  clock?: Clock;
+  /** The clock every wait runs on: the caller's, passed down from its composition root (no fallback). */
+  clock: Clock;
   /** Random source in [0, 1) for the jitter (default Math.random); tests pin it. */
   random?: () => number;
   /** Extra veto on retrying a temporary error (e.g. a create with an UNKNOWN outcome must never be retried). */
@@ -63,10 +64,10 @@ export function retryDelayMs(
 
 export async function retry<T>(
   fn: (attempt: number, signal?: AbortSignal) => Promise<T>,
-  options: RetryOptions = {},
+  options: RetryOptions,
 ): Promise<T> {
   const maxAttempts = options.maxAttempts ?? 5;
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock;
   const delayOpts = {
     baseDelayMs: options.baseDelayMs ?? 200,
     maxDelayMs: options.maxDelayMs ?? 30_000,
@@ -102,7 +103,8 @@ export interface RetryForeverOptions {
   retryable?: (err: unknown) => boolean;
   /** Stops the retries (and any wait) when aborted: the abort reason is thrown. */
   signal?: AbortSignal;
-  clock?: Clock;
+  /** The clock every wait runs on: the caller's, passed down from its composition root (no fallback). */
+  clock: Clock;
   random?: () => number;
   /** Called before each wait (log it, alert once…). */
   onRetry?: (info: { attempt: number; error: unknown; delayMs: number }) => void;
@@ -113,8 +115,8 @@ export interface RetryForeverOptions {
  * recovery's reads): the same backoff as `retry`, capped, with no attempt limit. Only `retryable` failures are
  * waited out; shutdown ends the wait through `signal`.
  */
-export async function retryForever<T>(fn: () => Promise<T>, options: RetryForeverOptions = {}): Promise<T> {
-  const clock = options.clock ?? systemClock;
+export async function retryForever<T>(fn: () => Promise<T>, options: RetryForeverOptions): Promise<T> {
+  const clock = options.clock;
   const retryable = options.retryable ?? isTemporary;
   for (let attempt = 1; ; attempt++) {
     throwIfAborted(options.signal);

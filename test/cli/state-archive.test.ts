@@ -101,6 +101,19 @@ describe('state archive with positions or working orders', function () {
     expect(fs.existsSync(path.join(dir, 'trading-state.json'))).to.equal(false);
   });
 
+  it('kept markets it cannot read give no amount rules: the remainder counts as a position, nothing moves', async () => {
+    const dir = await leftState(false);
+    // torn mid-write: the dust rule cannot be read, so the remainder is not taken for dust
+    fs.writeFileSync(
+      path.join(dir, 'trading-markets.json'),
+      '{"version": 1, "source": {"exchange": "bybit"}, "mar',
+    );
+    const outcome = await archiveState({ dataDir: dir, paperDir: paperDir() }, systemClock);
+    expect(outcome.ok, outcome.message).to.equal(false);
+    expect(outcome.left?.positions).to.deep.equal([{ symbol: 'BTC/USDT', amount: 0.001 }]);
+    expect(fs.existsSync(path.join(dir, 'trading-state.json'))).to.equal(true);
+  });
+
   it("a paper state's simulated position does not hold it up (its account is archived with it)", async () => {
     const dir = await leftState(true, { mode: 'paper', exchange: 'paper', sandbox: false, account: 'paper' });
     const outcome = await archiveState({ dataDir: dir, paperDir: dir }, systemClock);

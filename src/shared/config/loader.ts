@@ -16,6 +16,7 @@ import path from 'node:path';
 import dotenv from 'dotenv';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { Redactor } from '../logging/redact';
+import { readJsonFileSync } from '../persistence/json-file';
 import { envOverlay, GENERIC_PREFIX, setPath, snakeToCamel, type Env } from './env-overlay';
 import {
   CONFIG_SCOPES,
@@ -126,7 +127,7 @@ export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfi
   const configPath = env.BYNINJA_CONFIG?.trim();
   if (configPath) {
     const file = path.resolve(cwd, configPath);
-    const read = readJsonFile(file);
+    const read = readConfigFile(file);
     if ('problem' in read) problems.push(read.problem);
     else {
       sources.configFile = file;
@@ -234,34 +235,25 @@ function overlayPath(variable: string): string {
   return first ? snakeToCamel(first) : '';
 }
 
-function readJsonFile(file: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'file not found' : `cannot read it (${code ?? (err as Error).message})`;
-    return {
-      problem: {
-        field: 'BYNINJA_CONFIG',
-        value: JSON.stringify(file),
-        message: `${why}: create it (copy config.example.json) or unset BYNINJA_CONFIG to use the defaults`,
-      },
-    };
+function readConfigFile(file: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
+  const read = readJsonFileSync(file, {
+    parse: (value) => {
+      if (!isPlainObject(value)) throw new Error('the top level must be a JSON object');
+      return value;
+    },
+  });
+  if (read.kind === 'valid') return { value: stripComments(read.value) };
+  const problem = (message: string): { problem: ConfigProblem } => ({
+    problem: { field: 'BYNINJA_CONFIG', value: JSON.stringify(file), message },
+  });
+  if (read.kind === 'corrupt') {
+    // the parser's words (json-file.ts says "not valid JSON: …") or the top-level check's
+    const detail = read.reason.replace(/^not valid JSON: /, '');
+    return problem(`not valid JSON (${detail}): fix the file (config.example.json shows the format)`);
   }
-  try {
-    const value: unknown = JSON.parse(text);
-    if (!isPlainObject(value)) throw new Error('the top level must be a JSON object');
-    return { value: stripComments(value) };
-  } catch (err) {
-    return {
-      problem: {
-        field: 'BYNINJA_CONFIG',
-        value: JSON.stringify(file),
-        message: `not valid JSON (${(err as Error).message}): fix the file (config.example.json shows the format)`,
-      },
-    };
-  }
+  const why =
+    read.kind === 'missing' ? 'file not found' : `cannot read it (${read.error.code ?? read.error.message})`;
+  return problem(`${why}: create it (copy config.example.json) or unset BYNINJA_CONFIG to use the defaults`);
 }
 
 /** Keys starting with `//` are comments (config.example.json documents every field that way). */

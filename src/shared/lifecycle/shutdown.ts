@@ -142,6 +142,7 @@ export class ShutdownCoordinator {
       Promise.allSettled(this.stores.map((s) => s.flush())).then(() => undefined),
       timeoutMs,
       () => new DeadlineError(`deadline of ${timeoutMs} ms passed`),
+      this.clock,
     ).catch(() => undefined);
   }
 
@@ -177,6 +178,7 @@ export class ShutdownCoordinator {
         Promise.resolve().then(() => step.run(stepController.signal)),
         deadlineMs,
         () => new DeadlineError(`deadline of ${deadlineMs} ms passed`),
+        this.clock,
       );
     } catch (err) {
       stepController.abort(err);

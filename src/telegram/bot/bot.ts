@@ -78,6 +78,8 @@ export interface BotDeps {
     conflictMaxMs?: number;
     unauthorizedBaseMs?: number;
     unauthorizedMaxMs?: number;
+    /** Jitter source of the poller's and getMe's backoffs, in [0, 1) (default Math.random). */
+    random?: () => number;
   };
 }
 
@@ -356,7 +358,7 @@ export function createBot(deps: BotDeps): Bot {
           baseDelayMs: refused ? (polling.unauthorizedBaseMs ?? 30_000) : (polling.backoffBaseMs ?? 1_000),
           maxDelayMs: refused ? (polling.unauthorizedMaxMs ?? 600_000) : (polling.backoffMaxMs ?? 60_000),
           factor: 2,
-          random: Math.random,
+          random: polling.random ?? Math.random,
           ...('retryAfterMs' in err && typeof err.retryAfterMs === 'number'
             ? { retryAfterMs: err.retryAfterMs }
             : {}),

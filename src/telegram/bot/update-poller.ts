@@ -44,6 +44,8 @@ export interface UpdatePollerOptions {
   minPollIntervalMs?: number;
   /** How long stop() waits for running handlers (default 5 s). */
   drainTimeoutMs?: number;
+  /** Jitter source of the backoffs, in [0, 1) (default Math.random); tests pin it. */
+  random?: () => number;
 }
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
@@ -51,6 +53,7 @@ const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 export class UpdatePoller {
   private readonly abort = new AbortController();
   private readonly clock: Clock;
+  private readonly random: () => number;
   private readonly inFlight = new Set<Promise<void>>();
   private loopDone?: Promise<void>;
   private offset = 0;
@@ -60,6 +63,7 @@ export class UpdatePoller {
 
   constructor(private readonly opts: UpdatePollerOptions) {
     this.clock = opts.clock;
+    this.random = opts.random ?? Math.random;
   }
 
   get running(): boolean {
@@ -159,7 +163,7 @@ export class UpdatePoller {
         baseDelayMs: this.opts.unauthorizedBaseMs ?? 30_000,
         maxDelayMs: this.opts.unauthorizedMaxMs ?? 600_000,
         factor: 2,
-        random: Math.random,
+        random: this.random,
       });
       if (this.refusals === 1 || this.refusals % 10 === 0)
         log.error(`${err.message}: commands cannot be received; fix TELEGRAM_BOT_TOKEN in .env`, {
@@ -180,7 +184,7 @@ export class UpdatePoller {
         baseDelayMs: this.opts.conflictBaseMs ?? 5_000,
         maxDelayMs: this.opts.conflictMaxMs ?? 60_000,
         factor: 2,
-        random: Math.random,
+        random: this.random,
       });
       // Every conflict is worth a line only at first and then every 10th: it usually lasts until a human acts.
       if (this.conflicts === 1 || this.conflicts % 10 === 0) {
@@ -204,7 +208,7 @@ export class UpdatePoller {
         baseDelayMs: this.opts.backoffBaseMs ?? 1_000,
         maxDelayMs: this.opts.backoffMaxMs ?? 60_000,
         factor: 2,
-        random: Math.random,
+        random: this.random,
       });
     if (this.failures === 1 || this.failures % 10 === 0)
       log.warn('Telegram polling failed, retrying', {

@@ -34,7 +34,7 @@ export interface AbsentOrdersOptions {
   /** The one backoff between tries to settle an order (never-placed-recheck.ts `nextRecheckAt`). */
   recheckRule: Pick<NeverPlacedRecheckRule, 'baseDelayMs' | 'maxDelayMs'>;
   markets: () => Record<string, Market>;
-  /** One lookup (OrderManager's: tracked, within the lookup deadline, joined while on its way unless `fresh`). */
+  /** One lookup (order-calls.ts: tracked, within the lookup deadline, joined while on its way unless `fresh`). */
   lookup: <T>(what: string, key: string, call: () => Promise<T>, fresh?: boolean) => Promise<T>;
   /** When the lookup of `key` on its way was sent, or now (ExchangeReads.sentAt). */
   sentAt: (key: string) => number;

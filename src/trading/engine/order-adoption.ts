@@ -55,3 +55,16 @@ export async function adoptOrder(
   await deps.applyRemote(adopted.clientOrderId, remote);
   return deps.state.requireOrder(adopted.clientOrderId);
 }
+
+/**
+ * Raises the persisted clientOrderId sequence to at least `seq` (never lowers it); whether it was raised. Recovery
+ * calls it with the highest seq found in the history journal, so a hot state restored from its previous generation
+ * (or lost) can never hand out an id the exchange has already seen, and with an adopted order's seq.
+ */
+export async function ensureSeqAtLeast(state: StateGateway, seq: number): Promise<boolean> {
+  if (state.data.seq >= seq) return false;
+  await state.commit((d) => {
+    d.seq = Math.max(d.seq, seq);
+  });
+  return true;
+}

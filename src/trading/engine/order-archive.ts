@@ -5,6 +5,7 @@
  * stays cheap however long the bot has traded.
  */
 import type { Market } from '../exchange/exchange';
+import { stillRechecked, type NeverPlacedRecheckRule } from './never-placed-recheck';
 import { fillsComplete, isFinal, type LocalOrder } from './order-state';
 import {
   derivePositions,
@@ -15,6 +16,7 @@ import {
   type FillOrder,
 } from './pnl';
 import type { StateGateway } from './state-gateway';
+import { missedExits } from './symbol-decision';
 import { seqOf, type HistoryEntry } from './trading-state';
 
 /** The part of Journal<HistoryEntry> the engine uses. */
@@ -61,6 +63,27 @@ export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<num
     d.checkpoint = checkpoint;
   });
   return old.length;
+}
+
+/**
+ * The final orders that stay in the hot state whatever their age (pure): those still looked up again
+ * (never-placed-recheck.ts: an order declared never placed on our inference), and the missed strategy exits of each
+ * open position (symbol-decision.ts `missedExits`: the exit they stand for is placed again from them, and the chain
+ * it continues must stay while other symbols' orders finish). `hot`: the hot state's orders, in any order.
+ */
+export function keptHot(
+  hot: readonly LocalOrder[],
+  openSymbols: readonly string[],
+  rules: { recheckRule: NeverPlacedRecheckRule; limitOrderTtlMs: number },
+  now: number,
+): (order: LocalOrder) => boolean {
+  const standing = new Set<string>();
+  for (const symbol of openSymbols) {
+    // the one working now aside: an exit placed again is not final yet
+    const ofSymbol = hot.filter((o) => o.symbol === symbol && isFinal(o.status));
+    for (const o of missedExits(ofSymbol, rules.limitOrderTtlMs)) standing.add(o.clientOrderId);
+  }
+  return (o) => stillRechecked(o, rules.recheckRule, now) || standing.has(o.clientOrderId);
 }
 
 /**

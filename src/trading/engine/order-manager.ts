@@ -1,9 +1,12 @@
 /**
  * Places orders and finds out what became of them, so that a crash at any instant loses nothing and duplicates
- * nothing. Its two jobs: placement and resolution; fills (fill-sync.ts), acknowledged orders the exchange no longer
- * shows (absent-orders.ts), orders that ended on our inference looked up again and taken back (order-recheck.ts),
- * adoption of orders unknown to state (order-adoption.ts) and archiving (order-archive.ts) have their own files,
- * and every commit goes through the state gateway.
+ * nothing. Its two jobs: placement and unknown-order resolution. The rest has its own files, each wired here once
+ * and reached through a thin delegate: the exchange's answers applied (order-answers.ts), fills (fill-sync.ts),
+ * one order brought up to date (order-refresh.ts), cancels (order-cancel.ts), acknowledged orders the exchange no
+ * longer shows (absent-orders.ts), orders that ended on our inference looked up again and taken back
+ * (order-recheck.ts), adoption of orders unknown to state (order-adoption.ts), archiving (order-archive.ts), and the
+ * exchange calls tracked for the stop, each lookup within its deadline (order-calls.ts). Every commit goes through
+ * the state gateway.
  *
  * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<installId>-<seq>` is committed
  * durably BEFORE the exchange is called, and the exchange's answer is committed after. A create the exchange
@@ -36,7 +39,6 @@ import type { OrderStatus } from '../../shared/domain/order';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder, ExchangeTrade, Market, OrderSpec } from '../exchange/exchange';
 import { EventOutbox, type EventPublisher } from './event-outbox';
-import { ExchangeReads } from './exchange-reads';
 import { OnceLog } from './log-once';
 import {
   judgeUnknownOrderEvidence,
@@ -45,25 +47,22 @@ import {
   type UnknownOrderFacts,
 } from './unknown-order-evidence';
 import { FillSync, positionsOf } from './fill-sync';
-import { adoptOrder } from './order-adoption';
-import { archiveFinalOrders, historySeqBound, type HistoryLog } from './order-archive';
-import { conflictEvent, rejectedEvent, statusChangeEvents, type EventDraft } from './order-events';
+import { adoptOrder, ensureSeqAtLeast } from './order-adoption';
+import { OrderAnswers, lastRefusal } from './order-answers';
+import { archiveFinalOrders, historySeqBound, keptHot, type HistoryLog } from './order-archive';
+import { OrderCalls } from './order-calls';
+import { OrderCancel } from './order-cancel';
+import { rejectedEvent, type EventDraft } from './order-events';
 import {
   RECHECK_HORIZON_MS,
   RECHECK_MAX_DELAY_MS,
-  stillRechecked,
   type NeverPlacedRecheckRule,
 } from './never-placed-recheck';
 import { OrderRecheck, type TakenBack } from './order-recheck';
-import { missedExits } from './symbol-decision';
+import { OrderRefresh } from './order-refresh';
 import {
-  applyExchangeOrder,
-  changedByExchange,
-  fillsComplete,
-  isFinal,
   judgeNotFound,
   needsExchange,
-  settleFinal,
   transition,
   type LocalOrder,
   type NotFoundRule,
@@ -135,11 +134,12 @@ export class OrderManager {
   /** Acknowledged orders the exchange no longer shows: looked up past the window, settled from its other reads. */
   private readonly absent: AbsentOrders;
   private readonly fills: FillSync;
-  /** Order lookups and cancels, each within `lookupTimeoutMs` and one per order at a time. */
-  private readonly lookups: ExchangeReads;
+  private readonly answers: OrderAnswers;
+  private readonly refresher: OrderRefresh;
+  private readonly canceller: OrderCancel;
+  /** Exchange calls tracked for the stop; order lookups and cancels within `lookupTimeoutMs`, one per order. */
+  private readonly calls: OrderCalls;
   private marketBook: Record<string, Market>;
-  /** Exchange calls of this manager that have not settled (shutdown waits for them). */
-  private readonly inFlight = new Set<Promise<unknown>>();
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
   /**
@@ -171,14 +171,24 @@ export class OrderManager {
       horizonMs: RECHECK_HORIZON_MS,
     };
     this.marketBook = opts.markets;
-    this.lookups = new ExchangeReads(opts.lookupTimeoutMs, opts.clock);
+    this.calls = new OrderCalls(opts.lookupTimeoutMs, opts.clock);
+    const lookup = this.calls.lookup.bind(this.calls);
+    const resolveUnknown = (id: string): Promise<boolean | null> => this.resolveUnknown(id);
+    const applyRemote = (id: string, remote: ExchangeOrder): Promise<void> => this.applyRemote(id, remote);
     this.fills = new FillSync({
       exchange: opts.exchange,
       state: opts.state,
       markets: () => this.marketBook,
       clock: opts.clock,
       logger: this.logger,
-      lookup: (what, key, call) => this.lookup(what, key, call),
+      lookup,
+    });
+    this.answers = new OrderAnswers({
+      state: opts.state,
+      clock: opts.clock,
+      logger: this.logger,
+      hotOrders: () => this.hotOrders(),
+      syncFills: (id, known) => this.syncFills(id, known),
     });
     this.absent = new AbsentOrders({
       exchange: opts.exchange,
@@ -188,8 +198,8 @@ export class OrderManager {
       notFoundRule: this.notFoundRule,
       recheckRule: this.recheckRule,
       markets: () => this.marketBook,
-      lookup: (what, key, call, fresh) => this.lookup(what, key, call, fresh),
-      sentAt: (key) => this.lookups.sentAt(key),
+      lookup,
+      sentAt: (key) => this.calls.sentAt(key),
       syncFills: (id, known) => this.syncFills(id, known),
     });
     this.rechecks = new OrderRecheck({
@@ -198,10 +208,27 @@ export class OrderManager {
       clock: opts.clock,
       logger: this.logger,
       rule: this.recheckRule,
-      lookup: (what, key, call, fresh) => this.lookup(what, key, call, fresh),
+      lookup,
       hotOrders: (test) => this.hotOrders(test),
       positions: () => this.positions(),
-      applyRemote: (id, remote) => this.applyRemote(id, remote),
+      applyRemote,
+    });
+    this.refresher = new OrderRefresh({
+      exchange: opts.exchange,
+      state: opts.state,
+      calls: this.calls,
+      resolveUnknown,
+      fetchPlaced: (order) => this.absent.fetchPlaced(order),
+      applyRemote,
+      syncFills: (id) => this.syncFills(id),
+    });
+    this.canceller = new OrderCancel({
+      exchange: opts.exchange,
+      state: opts.state,
+      calls: this.calls,
+      resolveUnknown,
+      fetchPlaced: (order, after) => this.absent.fetchPlaced(order, after),
+      applyRemote,
     });
     checkClientOrderIds(opts.botId, opts.exchange);
   }
@@ -234,7 +261,7 @@ export class OrderManager {
   }
 
   get inFlightCount(): number {
-    return this.inFlight.size;
+    return this.calls.count;
   }
 
   /** True while a create call for this order has not answered (its outcome is still on its way). */
@@ -313,7 +340,7 @@ export class OrderManager {
    */
   place(request: OrderRequest): Promise<LocalOrder> {
     // tracked from the start, so shutdown also waits for a place between its checks and the create call
-    return this.track(this.placeTracked(request));
+    return this.calls.track(this.placeTracked(request));
   }
 
   private async placeTracked(request: OrderRequest): Promise<LocalOrder> {
@@ -392,7 +419,7 @@ export class OrderManager {
     let remote: ExchangeOrder;
     // tracked on its own: after the create timeout `place` is done, while the request may still be out (the stop
     // waits for its answer, which resolves the unknown order at once)
-    const create = this.track(
+    const create = this.calls.track(
       this.exchange.createOrder({
         symbol: order.symbol,
         side: order.side,
@@ -421,7 +448,7 @@ export class OrderManager {
     const order = this.state.data.orders[clientOrderId];
     if (late && order?.status === 'unknown') {
       // the answer arrived after the timeout: it resolves the UNKNOWN order as well as a lookup would
-      void this.track(this.applyRemote(clientOrderId, late)).catch((err: unknown) =>
+      void this.calls.track(this.applyRemote(clientOrderId, late)).catch((err: unknown) =>
         this.logger.warn('Applying a late create answer failed; the lookup will resolve it', {
           clientOrderId,
           error: errorMessage(err),
@@ -444,7 +471,7 @@ export class OrderManager {
             errorClass: err.name,
             ccxtError: err.context.ccxtError,
             // the same refusal again on this symbol: recorded, not notified again
-            repeated: this.lastRefusal(order)?.error === error,
+            repeated: lastRefusal(this.hotOrders(), order)?.error === error,
           }),
         ],
       );
@@ -476,15 +503,6 @@ export class OrderManager {
     return this.mustGet(clientOrderId);
   }
 
-  /** The refused order placed before `order` on its symbol, if the latest one before it was refused. */
-  private lastRefusal(order: LocalOrder): LocalOrder | undefined {
-    const before = this.hotOrders().filter(
-      (o) => o.symbol === order.symbol && o.clientOrderId !== order.clientOrderId,
-    );
-    const last = before[before.length - 1];
-    return last?.refused ? last : undefined;
-  }
-
   /**
    * One lookup of an `intent` or `unknown` order by clientOrderId. Found → the exchange's view is applied. Not
    * found → one more miss is recorded (durably: a restart keeps counting), and the order is declared never placed
@@ -496,9 +514,9 @@ export class OrderManager {
     if (order.status !== 'unknown' && order.status !== 'intent') return order.status !== 'rejected';
     let remote: ExchangeOrder;
     // a lookup already on its way is joined: its "not found" proves the order absent as of its send, no later
-    const sentAt = this.lookups.sentAt(`order:${clientOrderId}`);
+    const sentAt = this.calls.sentAt(`order:${clientOrderId}`);
     try {
-      remote = await this.lookup('order', clientOrderId, () =>
+      remote = await this.calls.lookup('order', clientOrderId, () =>
         this.exchange.fetchOrderByClientId(clientOrderId, order.symbol, order.createdAt),
       );
     } catch (err) {
@@ -593,68 +611,16 @@ export class OrderManager {
   }
 
   /**
-   * Brings one order up to date with the exchange: lookup for intent/unknown, fetch for open ones, trades for
-   * final ones with fills missing. Returns the status before and after.
+   * Brings one order up to date with the exchange (order-refresh.ts): lookup for intent/unknown, fetch for open
+   * ones, trades for final ones with fills missing. Returns the status before and after.
    */
-  async refresh(clientOrderId: string): Promise<{ from: OrderStatus; to: OrderStatus }> {
-    const before = this.mustGet(clientOrderId);
-    if (before.status === 'intent' || before.status === 'unknown') {
-      await this.resolveUnknown(clientOrderId);
-    } else if (!isFinal(before.status) && before.exchangeOrderId) {
-      const remote = await this.absent.fetchPlaced(before);
-      if (remote) await this.applyRemote(clientOrderId, remote);
-    } else if (!isFinal(before.status)) {
-      const remote = await this.lookup('order', clientOrderId, () =>
-        this.exchange.fetchOrderByClientId(clientOrderId, before.symbol, before.createdAt),
-      );
-      await this.applyRemote(clientOrderId, remote);
-    } else if (!fillsComplete(before)) {
-      await this.syncFills(clientOrderId);
-    }
-    return { from: before.status, to: this.mustGet(clientOrderId).status };
+  refresh(clientOrderId: string): Promise<{ from: OrderStatus; to: OrderStatus }> {
+    return this.refresher.refresh(clientOrderId);
   }
 
-  /**
-   * Cancels a working order and returns it as the exchange then shows it. A cancel with no answer within the lookup
-   * deadline (or one whose answer was lost) is an unknown outcome: the lookup after it decides, and while that still
-   * shows the order working the cancel's NetworkError is thrown (the order is never assumed cancelled; the caller
-   * tries again, joining the cancel if it is still on its way).
-   */
-  async cancel(clientOrderId: string): Promise<LocalOrder> {
-    const order = this.mustGet(clientOrderId);
-    if (isFinal(order.status)) return order;
-    if (order.status === 'intent' || order.status === 'unknown') {
-      // what happens to an unknown order comes after resolving it; still undecided → it stays as it is
-      const found = await this.resolveUnknown(clientOrderId);
-      if (!found) return this.mustGet(clientOrderId);
-    }
-    const current = this.mustGet(clientOrderId);
-    if (isFinal(current.status) || !current.exchangeOrderId) return current;
-    const exchangeOrderId = current.exchangeOrderId;
-    let unanswered: NetworkError | undefined;
-    try {
-      // within the lookup deadline, one cancel per order at a time (a cancel still on its way is joined, never sent
-      // again beside it); its answer is never applied, so one that comes after the deadline changes nothing
-      await this.lookups.read(`cancel ${clientOrderId}`, `cancel:${clientOrderId}`, () =>
-        this.track(this.exchange.cancelOrder(exchangeOrderId, current.symbol)),
-      );
-    } catch (err) {
-      // no answer (none within the deadline, or it was lost): the cancel may or may not have been carried out — the
-      // lookup below says which
-      if (err instanceof NetworkError) unanswered = err;
-      // OrderNotFound: no longer open (filled or cancelled meanwhile)
-      else if (!(err instanceof OrderNotFoundError)) throw err;
-    }
-    // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel
-    // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
-    // before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
-    // a lookup sent before the cancel is not joined: its answer may predate it
-    const remote = await this.absent.fetchPlaced(current, 'after-cancel');
-    if (remote) await this.applyRemote(clientOrderId, remote);
-    const after = this.mustGet(clientOrderId);
-    // a cancel with no answer and the order still working: not known to be cancelled (a temporary error, tried again)
-    if (unanswered && !isFinal(after.status)) throw unanswered;
-    return after;
+  /** Cancels a working order and returns it as the exchange then shows it (order-cancel.ts). */
+  cancel(clientOrderId: string): Promise<LocalOrder> {
+    return this.canceller.cancel(clientOrderId);
   }
 
   /**
@@ -665,8 +631,8 @@ export class OrderManager {
   private async unknownOrderEvidence(order: LocalOrder): Promise<UnknownOrderEvidence> {
     const id = order.clientOrderId;
     const [openOrders, trades] = await Promise.all([
-      this.lookup('open-orders', order.symbol, () => this.exchange.fetchOpenOrders(order.symbol)),
-      this.lookup('symbol-trades', id, () =>
+      this.calls.lookup('open-orders', order.symbol, () => this.exchange.fetchOpenOrders(order.symbol)),
+      this.calls.lookup('symbol-trades', id, () =>
         this.exchange.fetchSymbolTrades(order.symbol, order.sentAt ?? order.createdAt),
       ),
     ]);
@@ -679,7 +645,7 @@ export class OrderManager {
     await Promise.all(
       first.orderIds.map(async (orderId) => {
         try {
-          const found = await this.lookup('order-of-trade', orderId, () =>
+          const found = await this.calls.lookup('order-of-trade', orderId, () =>
             // no span from our send: the owner's order may be older than it (Bybit: its default 7 days)
             this.exchange.fetchOrder(orderId, order.symbol),
           );
@@ -693,17 +659,9 @@ export class OrderManager {
     return judgeUnknownOrderEvidence(order, { ...facts, lookedUp });
   }
 
-  /**
-   * Raises the persisted clientOrderId sequence to at least `seq` (never lowers it). Recovery calls it with the
-   * highest seq found in the history journal, so a hot state restored from its previous generation (or lost)
-   * can never hand out an id the exchange has already seen.
-   */
-  async ensureSeqAtLeast(seq: number): Promise<boolean> {
-    if (this.state.data.seq >= seq) return false;
-    await this.state.commit((d) => {
-      d.seq = Math.max(d.seq, seq);
-    });
-    return true;
+  /** Raises the persisted clientOrderId sequence to at least `seq`, never lowering it (order-adoption.ts). */
+  ensureSeqAtLeast(seq: number): Promise<boolean> {
+    return ensureSeqAtLeast(this.state, seq);
   }
 
   /** Records an order of ours the exchange has and state does not (order-adoption.ts). */
@@ -720,59 +678,14 @@ export class OrderManager {
     );
   }
 
-  /**
-   * Applies the exchange's view of an order: commits the status (ack), then fetches and commits the fills,
-   * then publishes what changed.
-   */
-  async applyRemote(clientOrderId: string, remote: ExchangeOrder): Promise<void> {
-    const before = this.mustGet(clientOrderId);
-    let next = before;
-    if (changedByExchange(before, remote) && isFinal(before.status)) {
-      // Only a final order refuses what the exchange reports (order-state.ts): its fills still rise to the
-      // exchange's figure (and are synced below), a rejected one with fills ends cancelled/filled with them, and
-      // a status the exchange names otherwise is told once (kept as the order's error).
-      const settled = settleFinal(before, remote, this.clock.now());
-      next = settled.order;
-      const events = statusChangeEvents(before, next);
-      const conflict = settled.conflict;
-      if (conflict) {
-        this.logger.warn('Keeping a finished order the exchange shows otherwise', {
-          ...conflict.context,
-          remote: remote.status,
-          filled: next.filled,
-        });
-        if (before.error !== conflict.message) {
-          next = { ...next, error: conflict.message, updatedAt: this.clock.now() };
-          events.push(conflictEvent(next, remote.status, conflict.message));
-        }
-      }
-      if (next !== before) await this.commitOrder(next, events);
-    } else if (changedByExchange(before, remote)) {
-      next = applyExchangeOrder(before, remote, this.clock.now());
-      next = { ...next, error: next.status === 'unknown' ? next.error : undefined };
-      let events = statusChangeEvents(before, next);
-      if (next.status === 'rejected') {
-        // the exchange rejected an order it had taken (Bybit's create only acknowledges): a refusal like a refused
-        // create — the same cooldown/backoff (symbol-decision.ts), notified once (then `repeated`)
-        const error = REJECTED_AFTER_ACK;
-        const repeated = this.lastRefusal(next)?.error === error;
-        next = { ...next, refused: true, error };
-        events = events.map((e) =>
-          e.type === 'order.rejected' ? { ...e, data: { ...e.data, error, repeated } } : e,
-        );
-      }
-      await this.commitOrder(next, events);
-    }
-    if (!fillsComplete(next)) await this.syncFills(clientOrderId, remote.trades);
+  /** Applies the exchange's view of an order: its status and events, then its fills (order-answers.ts). */
+  applyRemote(clientOrderId: string, remote: ExchangeOrder): Promise<void> {
+    return this.answers.apply(clientOrderId, remote);
   }
 
-  /**
-   * Whether the exchange's view of an order changes nothing state records and leaves no fill to fetch: what
-   * `applyRemote` would then do is nothing (recovery checks 1,000 listed open orders this way without a call each).
-   */
+  /** Whether the exchange's view of an order changes nothing and leaves no fill to fetch (order-answers.ts). */
   upToDateWith(clientOrderId: string, remote: ExchangeOrder): boolean {
-    const order = this.mustGet(clientOrderId);
-    return !changedByExchange(order, remote) && fillsComplete(order);
+    return this.answers.upToDate(clientOrderId, remote);
   }
 
   /** Fetches the order's trades and commits the new fills with their position events (fill-sync.ts). */
@@ -782,17 +695,14 @@ export class OrderManager {
 
   /** Moves old final orders to the history journal (order-archive.ts); returns how many. */
   archive(): Promise<number> {
-    const now = this.clock.now();
-    // the missed strategy exits of an open position: the exit they stand for is placed again from them
-    const standing = new Set<string>();
-    for (const p of this.openPositions()) {
-      // the one working now aside: an exit placed again is not final yet, and the chain it continues must stay
-      const ofSymbol = this.hotOrders((o) => o.symbol === p.symbol && isFinal(o.status));
-      for (const o of missedExits(ofSymbol, this.opts.orders.limitOrderTtlMs)) standing.add(o.clientOrderId);
-    }
+    const keep = keptHot(
+      Object.values(this.state.data.orders),
+      this.openPositions().map((p) => p.symbol),
+      { recheckRule: this.recheckRule, limitOrderTtlMs: this.opts.orders.limitOrderTtlMs },
+      this.clock.now(),
+    );
     return archiveFinalOrders({
-      // an order declared never placed stays hot while it is still looked up (recheckNeverPlaced)
-      keep: (o) => stillRechecked(o, this.recheckRule, now) || standing.has(o.clientOrderId),
+      keep,
       state: this.state,
       history: this.history,
       markets: () => this.marketBook,
@@ -802,52 +712,19 @@ export class OrderManager {
     });
   }
 
-  /** Resolves true once no exchange call of this manager is in flight, false after `timeoutMs` (on the clock). */
-  async waitIdle(timeoutMs: number): Promise<boolean> {
-    const idle = async (): Promise<void> => {
-      // calls started while waiting (a late create answer being applied) are waited for too
-      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    };
-    return withDeadline(idle(), timeoutMs, () => new Error('still in flight'), this.clock).then(
-      () => true,
-      () => false,
-    );
+  /** Resolves true once no exchange call of this manager is in flight, false after `timeoutMs` (order-calls.ts). */
+  waitIdle(timeoutMs: number): Promise<boolean> {
+    return this.calls.waitIdle(timeoutMs);
   }
 
   private commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {
     return this.state.commitOrder(order, events);
   }
 
-  /**
-   * One lookup of an order (`what`: the order, or its trades; or of a fee's market or price, keyed by its symbol),
-   * tracked (shutdown waits for it) and given up after
-   * `lookupTimeoutMs` (exchange-reads.ts): a NetworkError then, and state unchanged — nothing commits from a lookup
-   * given up. One request per order at a time: a lookup still on its way is joined (its late answer goes to the
-   * next caller, applied once like any answer), except `fresh` (after a cancel): refused at once while it is out.
-   */
-  private lookup<T>(what: string, clientOrderId: string, call: () => Promise<T>, fresh = false): Promise<T> {
-    const where = `look up ${clientOrderId}`;
-    const key = `${what}:${clientOrderId}`;
-    const send = (): Promise<T> => this.track(call());
-    return fresh ? this.lookups.readAfter(where, key, send) : this.lookups.read(where, key, send);
-  }
-
-  private track<T>(promise: Promise<T>): Promise<T> {
-    this.inFlight.add(promise);
-    const done = (): void => {
-      this.inFlight.delete(promise);
-    };
-    promise.then(done, done);
-    return promise;
-  }
-
   private mustGet(clientOrderId: string): LocalOrder {
     return this.state.requireOrder(clientOrderId);
   }
 }
-
-/** The error of an order the exchange rejected after acknowledging it (ccxt's order carries no reason). */
-const REJECTED_AFTER_ACK = 'the exchange rejected the order after acknowledging it';
 
 function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string, clock: Clock): Promise<T> {
   return withDeadline(

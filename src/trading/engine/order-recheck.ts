@@ -30,7 +30,7 @@ export interface OrderRecheckOptions {
   clock: Clock;
   logger: Logger;
   rule: NeverPlacedRecheckRule;
-  /** One lookup of an order (OrderManager's: tracked, within the lookup deadline, joined while on its way). */
+  /** One lookup (order-calls.ts: tracked, within the lookup deadline, joined while on its way unless `fresh`). */
   lookup: <T>(
     what: 'order' | 'open-orders',
     key: string,
@@ -40,7 +40,7 @@ export interface OrderRecheckOptions {
   /** The hot state's orders that pass `test`, oldest first (OrderManager.hotOrders). */
   hotOrders: (test: (order: LocalOrder) => boolean) => LocalOrder[];
   positions: () => Record<string, PositionBook>;
-  /** Applies the exchange's answer to an order (OrderManager.applyRemote: status, fills, events). */
+  /** Applies the exchange's answer to an order (order-answers.ts: status, fills, events). */
   applyRemote: (clientOrderId: string, remote: ExchangeOrder) => Promise<void>;
 }
 

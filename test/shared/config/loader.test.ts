@@ -310,6 +310,19 @@ describe('config loader', () => {
       expect(problem.field).to.equal('BYNINJA_CONFIG');
       expect(problem.message).to.match(/not valid JSON/);
     });
+
+    it('a config file that is not one JSON object, or cannot be read, says which and the fix', () => {
+      const array = path.join(dir, 'array.json');
+      fs.writeFileSync(array, '[{ "trading": {} }]');
+      expect(problemsOf({ BYNINJA_CONFIG: array })[0]!.message).to.equal(
+        'not valid JSON (the top level must be a JSON object): fix the file (config.example.json shows the format)',
+      );
+      const unreadable = path.join(dir, 'a-directory.json');
+      fs.mkdirSync(unreadable);
+      expect(problemsOf({ BYNINJA_CONFIG: unreadable })[0]!.message).to.equal(
+        'cannot read it (EISDIR): create it (copy config.example.json) or unset BYNINJA_CONFIG to use the defaults',
+      );
+    });
   });
 
   describe('each service validates only the sections it uses', () => {

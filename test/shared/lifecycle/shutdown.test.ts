@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
-import { systemClock } from '../../../src/shared/clock';
+import { systemClock, type Clock } from '../../../src/shared/clock';
 import { ShutdownCoordinator } from '../../../src/shared/lifecycle/shutdown';
 import { createLogger, type Logger } from '../../../src/shared/logging/logger';
+import { FakeClock, flush } from '../../support/fake-clock';
 
 /** A logger that records the messages it receives. */
 function recordingLogger(): { logger: Logger; lines: string[] } {
@@ -15,13 +16,13 @@ function recordingLogger(): { logger: Logger; lines: string[] } {
   return { logger, lines };
 }
 
-function setup(budgetMs = 2_000) {
+function setup(budgetMs = 2_000, clock: Clock = systemClock) {
   const { logger, lines } = recordingLogger();
   const exits: number[] = [];
   let exited: () => void = () => undefined;
   const exitedP = new Promise<void>((r) => (exited = r));
   const sc = new ShutdownCoordinator({
-    clock: systemClock,
+    clock,
     logger,
     budgetMs,
     exit: (code) => {
@@ -121,6 +122,32 @@ describe('ShutdownCoordinator', () => {
       .map((l) => /shutdown step "hangs" did not finish within (\d+) ms/.exec(l))
       .find(Boolean);
     expect(Number(cut?.[1])).to.be.within(1, 600);
+  });
+
+  it("gives a step up at its deadline on the service's clock (the one that measures the budget)", async () => {
+    const clock = new FakeClock();
+    const { sc, lines, exits } = setup(120_000, clock);
+    sc.addStep('hangs', () => new Promise(() => undefined), { timeoutMs: 60_000 });
+    void sc.shutdown('x');
+    await clock.advance(59_000, 1_000);
+    expect(lines).to.not.include('shutdown step "hangs" did not finish within 60000 ms');
+    await clock.advance(1_000, 1_000);
+    expect(lines).to.include('shutdown step "hangs" did not finish within 60000 ms');
+    await new Promise((r) => setImmediate(r));
+    expect(exits).to.deep.equal([0]);
+  });
+
+  it("bounds the crash handler's store flush on the service's clock", async () => {
+    const clock = new FakeClock();
+    const { sc } = setup(5_000, clock);
+    sc.addStore({ flush: () => new Promise(() => undefined), close: async () => undefined });
+    let flushed = false;
+    void sc.flushStores(30_000).then(() => (flushed = true));
+    await clock.advance(29_000, 1_000);
+    expect(flushed).to.equal(false);
+    await clock.advance(1_000, 1_000);
+    await flush();
+    expect(flushed).to.equal(true);
   });
 
   it('honours a step timeout shorter than the budget', async () => {

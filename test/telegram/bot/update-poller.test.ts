@@ -25,7 +25,7 @@ function scriptedTelegram(script: unknown[], done: () => void): Telegram {
   } as unknown as Telegram;
 }
 
-async function waitsFor(script: unknown[]): Promise<number[]> {
+async function waitsFor(script: unknown[], random?: () => number): Promise<number[]> {
   const clock = new FakeClock(undefined, { sleep: 'advances' });
   let finished!: () => void;
   const scriptDone = new Promise<void>((resolve) => (finished = resolve));
@@ -35,6 +35,7 @@ async function waitsFor(script: unknown[]): Promise<number[]> {
     logger: silentLogger(),
     timeoutSec: 1,
     clock,
+    random,
   });
   poller.start();
   await scriptDone;
@@ -54,6 +55,17 @@ describe('UpdatePoller backoff', () => {
     expect(waits[4]).to.be.within(8_000, 16_000); // 5th failure in a row
     expect(waits[5]).to.be.within(2_500, 5_000); // the conflict's own backoff
     expect(waits[6]).to.be.within(500, 1_000);
+  });
+
+  it('waits exactly the one backoff with its jitter pinned: the step at the top, half of it at the bottom', async () => {
+    const script = (): unknown[] => [
+      networkError(),
+      networkError(),
+      apiError(409, 'Conflict: terminated by other getUpdates request'),
+      apiError(401, 'Unauthorized'),
+    ];
+    expect(await waitsFor(script(), () => 0)).to.deep.equal([500, 1_000, 2_500, 15_000]);
+    expect(await waitsFor(script(), () => 0.999_999)).to.deep.equal([1_000, 2_000, 5_000, 30_000]);
   });
 
   it('a refused token (401) also ends a network outage for the backoff', async () => {

@@ -1,13 +1,7 @@
 import { expect } from 'chai';
 import { LoopTurns } from '../../../src/trading/engine/loop-turns';
 import { FakeClock, flush } from '../../support/fake-clock';
-
-/** A promise the test settles. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
+import { gate } from '../../support/gate';
 
 const BUSY_WAIT_MS = 5_000;
 

@@ -1,16 +1,6 @@
 import { expect } from 'chai';
 import { SymbolLanes } from '../../../src/trading/engine/symbol-lanes';
-
-/** A promise the test settles. */
-function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void; fail: (err: Error) => void } {
-  let open!: (value: T) => void;
-  let fail!: (err: Error) => void;
-  const promise = new Promise<T>((resolve, reject) => {
-    open = resolve;
-    fail = reject;
-  });
-  return { promise, open, fail };
-}
+import { gate } from '../../support/gate';
 
 describe('SymbolLanes', () => {
   it('runs nothing on a busy lane, and frees every lane of a work once it settles', async () => {
