@@ -86,11 +86,12 @@ export async function reconcileWithExchange(
     }
   }
 
-  // an order we declared never placed on our own inference (no exchange id, no refusal) is not "known" if the
-  // exchange shows it open: that is exactly the order state has lost track of
+  // an order we ended as rejected without an exchange id — declared never placed on our own inference, or refused
+  // on the create's answer (an answer read as a refusal while the exchange took the order: review 29) — is not
+  // "known" if the exchange shows it open: that is exactly the order state has lost track of
   const known = new Set(
     (await manager.allOrders())
-      .filter((o) => !(o.status === 'rejected' && !o.exchangeOrderId && !o.refused))
+      .filter((o) => !(o.status === 'rejected' && !o.exchangeOrderId))
       .map((o) => o.clientOrderId),
   );
   for (const remote of await exchange.fetchOpenOrders()) {

@@ -1278,7 +1278,9 @@ function toTrade(t: CcxtTrade, orderId: string, symbol: string): ExchangeTrade |
  * or a timestamp outside its window. Everything else — a timeout, a reset, a lost answer, any HTTP 5xx whatever
  * its body (Binance: "It is important to NOT treat this as a failure operation; the execution status is
  * UNKNOWN"), an answer code the exchange's profile lists as a server-side failure (Bybit 170146 "Order creation
- * timeout", 10016 "Server error." with HTTP 200) — may have placed it: NetworkError, resolved by lookup. A
+ * timeout", 10016 "Server error." with HTTP 200), an answer code ccxt does not know (its bare ExchangeError) outside
+ * a 4xx — may have placed it: NetworkError, resolved by lookup (a refusal so read costs one not-found window; the
+ * other mistake leaves an order no one tracks). A
  * duplicate clientOrderId means the order EXISTS: InvalidOrderError with `context.duplicate`, resolved by lookup too.
  */
 export function createFailure(error: Error, codes?: ExchangeProfile['answerCodes']): Error {
@@ -1299,6 +1301,21 @@ export function createFailure(error: Error, codes?: ExchangeProfile['answerCodes
       ...context,
       cause: error.name,
     });
+  }
+  // a code ccxt does not know (its bare ExchangeError) in an answer that is no 4xx: nothing says it was refused —
+  // Bybit and OKX send every error with HTTP 200, so no 5xx ever marks theirs (review 29: Bybit 170032 "Network
+  // error", OKX sCode 51054 "Request timed out" were read as refusals of orders the exchange carried out)
+  if (
+    context.ccxtError === 'ExchangeError' &&
+    !(httpStatus !== undefined && httpStatus >= 400 && httpStatus < 500)
+  ) {
+    return new NetworkError(
+      `create outcome unknown (an answer code not known as a refusal): ${error.message}`,
+      {
+        ...context,
+        cause: error.name,
+      },
+    );
   }
   if (httpStatus !== undefined && httpStatus >= 500) {
     return new NetworkError(`create outcome unknown (HTTP ${httpStatus}): ${error.message}`, {

@@ -47,6 +47,45 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
     ]);
   });
 
+  it('reports an open order of ours that state holds as refused (an answer read as a refusal: review 29)', async () => {
+    h = await EngineHarness.open();
+    const at = h.clock.now() - 5_000;
+    const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+    await h.files.store.commit((d) => {
+      d.seq = 1;
+      d.orders['bot-1'] = {
+        clientOrderId: 'bot-1',
+        symbol: 'BTC/USDT',
+        side: 'buy',
+        type: 'limit',
+        amount: 0.001,
+        price: Math.round(price / 2),
+        filled: 0,
+        status: 'rejected',
+        refused: true,
+        error: 'bybit 170035: Submitted to the system for processing!',
+        purpose: 'entry',
+        createdAt: at,
+        updatedAt: at,
+        sentAt: at,
+        fills: [],
+      };
+    });
+    // the exchange took the create whose answer read as a refusal
+    await h.paper.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: Math.round(price / 2),
+      clientOrderId: 'bot-1',
+    });
+    const differences = await reconcileWithExchange(h.manager, h.exchange);
+    expect(differences.map((d) => [d.kind, d.clientOrderId])).to.deep.equal([
+      ['order-unknown-locally', 'bot-1'],
+    ]);
+  });
+
   it('reports no status difference for a partly filled order a lagging read shows open with nothing filled', async () => {
     let lagging = false;
     h = await EngineHarness.open({

@@ -33,7 +33,9 @@
  *   decimals, 10006 "Too many visits!" (rate limit: per UID and second, 20/s for creates; headers
  *   X-Bapi-Limit-Status/-Reset-Timestamp, no Retry-After), 10003/10004 invalid key/sign, 10002 timestamp outside
  *   the window, 10016 "Server error.", 10000 "Server Timeout", 170007 "Timeout waiting for response from backend
- *   server.", 170146 "Order creation timeout". HTTP 403 "access too frequent": IP ban for 10 minutes.
+ *   server.", 170146 "Order creation timeout", 170032 "Network error. Please try again later" (ccxt: a plain
+ *   ExchangeError), 170035 "Submitted to the system for processing!" (ccxt: BadRequest, yet the order may be in the
+ *   book). HTTP 403 "access too frequent": IP ban for 10 minutes.
  * - Signed requests: X-BAPI-SIGN = HMAC-SHA256(timestamp + key + recvWindow + query or JSON body);
  *   server_time - recv_window <= timestamp < server_time + 1000; X-BAPI-RECV-WINDOW default 5000 ms.
  * - Fees (enum.mdx, "Spot Fee Currency Instruction"): a positive fee is taken from the coin received — the base on a
@@ -98,7 +100,7 @@ export const bybitProfile: ExchangeProfile = {
   answerCodes: {
     field: 'retCode',
     duplicate: ['170141', '110072', '12141'],
-    outcomeUnknown: ['10000', '10016', '170001', '170007', '170146', '170149', '170234'],
+    outcomeUnknown: ['10000', '10016', '170001', '170007', '170032', '170035', '170146', '170149', '170234'],
   },
   // `retCode`/`retMsg`; the body also carries the server `time`, which made every refusal read as a new one
   errorBody: [{ code: 'retCode', message: 'retMsg' }],

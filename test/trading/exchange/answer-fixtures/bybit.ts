@@ -407,6 +407,21 @@ export const bybitAnswers: AnswerFixtures<FakeBybit> = {
       expected: NetworkError,
       outcome: 'unknown',
     },
+    // 170032 (ccxt: a plain ExchangeError) and 170035 (ccxt: BadRequest) do not say the order was refused
+    {
+      what: '170032 "Network error. Please try again later"',
+      status: 200,
+      body: retAnswer(RET.networkError),
+      expected: NetworkError,
+      outcome: 'unknown',
+    },
+    {
+      what: '170035 "Submitted to the system for processing!"',
+      status: 200,
+      body: retAnswer(RET.submittedForProcessing),
+      expected: NetworkError,
+      outcome: 'unknown',
+    },
     {
       what: '10016 "Server error."',
       status: 200,

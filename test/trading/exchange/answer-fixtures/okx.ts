@@ -24,6 +24,7 @@ import {
   ORDER_HISTORY,
   ORDER_LIST,
   PLACE_ORDER,
+  orderFailure,
 } from '../../../../harness/exchanges/answers/okx';
 import { FakeOkx } from '../../../../harness/exchanges/fake-okx';
 import { answeredAs, caught, failsAs, type AnswerCase, type AnswerFixtures } from './fixtures';
@@ -472,6 +473,14 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
       what: '51149 order timed out in an HTTP 200 answer',
       status: 200,
       body: ERRORS.orderTimedOut.body,
+      expected: NetworkError,
+      outcome: 'unknown',
+    },
+    // an sCode ccxt does not know (its bare ExchangeError) in an HTTP 200 answer: never read as a refusal
+    {
+      what: '51054 request timed out, in an HTTP 200 answer (unknown to ccxt)',
+      status: 200,
+      body: orderFailure('51054', 'Request timed out. Please try again later.'),
       expected: NetworkError,
       outcome: 'unknown',
     },
