@@ -1,9 +1,10 @@
 /**
  * One TCP connection of the IPC client to trading, from dial to end: NDJSON framing, JSON-RPC requests with a
  * per-request timeout, the heartbeat, and the server's `event` notifications. Requests are matched to responses by
- * id here (json-rpc-2.0 builds and recognises the messages): its client spent ~8 promises and a timer per call. It never re-dials and knows nothing of
- * the link's history: the client (client.ts) makes a new one per attempt and is told once, through `onEnd`, that
- * this one is over (socket closed, frame too large, heartbeat lost, or `end()` called).
+ * id here (json-rpc-2.0 builds and recognises the messages; its client spent ~8 promises and a timer per call). It
+ * never re-dials and knows nothing of the link's history: the client (client.ts) makes a new one per attempt and is
+ * told once, through `onEnd`, that this one is over (socket closed, frame too large, heartbeat lost, or `end()`
+ * called).
  */
 import net from 'node:net';
 import { createJSONRPCRequest, isJSONRPCResponse, type JSONRPCResponse } from 'json-rpc-2.0';
