@@ -1,8 +1,10 @@
 /**
  * The trading side of the internal TCP layer: a loopback-only JSON-RPC 2.0 server over newline-delimited
- * JSON (see protocol.ts). The message layer is the `json-rpc-2.0` package; this class adds what a daemon
- * needs around it: the hello/token gate, frame/client/idle limits, param validation for every method,
- * error mapping, and the durable event stream (`subscribe`).
+ * JSON (see protocol.ts). The `json-rpc-2.0` package builds the messages; this class adds what a daemon
+ * needs around them: the hello/token gate, frame/client/idle limits, its method table (a handler that answers
+ * synchronously — ping, status, orders… — is answered in the turn its request was read, no promise between;
+ * notifications are run and never answered), param validation for every method, error mapping, and the durable
+ * event stream (`subscribe`).
  *
  * Error mapping for handlers registered with `handle()`:
  * - params that do not match the method's schema → InvalidParams (the handler never runs);
