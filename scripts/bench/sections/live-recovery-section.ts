@@ -80,8 +80,11 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `that ws, ccxt's websocket client, loads at the bundle's top), the two bundles' code-cache ` +
           `deserialisation, ccxt's construct (defineRestApi), ccxtVersion() (require.resolve('ccxt') and its ` +
           `package.json: ~3 ms of main-thread CPU per start, /proc/thread-self/schedstat, 7 fresh runs) and the ` +
-          `code cache's key (ccxt-binance.js read as UTF-8 and its string hashed, ~5.5 ms; a Buffer read, hashed ` +
-          `and decoded as latin1 when ASCII-only, ~2.6 ms). Tried and left: ws loaded on its first use in the ccxt ` +
+          `code cache's key (ccxt-binance.js read as UTF-8 and its string hashed, ~5.5 ms). Tried and left: the ` +
+          `key from the file's bytes and an ASCII-only bundle decoded as latin1 (~2.6 ms alone, but no gain in the ` +
+          `load: main-thread CPU of loadCcxtClass and the constructor, 25 alternated fresh loads, median 28.0 → ` +
+          `28.9 ms, wall 22.5 → 31.6; not profiled further); ws loaded ` +
+          `on its first use in the ccxt ` +
           `bundle (a proxy of its class, as Starknet's facade): main-thread CPU of loadCcxtClass and the ` +
           `constructor, median of 15 alternated fresh loads, 28.3 → 26.3 ms (a real exchange's first https ` +
           `connection loads tls anyway)`,
