@@ -184,7 +184,9 @@ export async function tradingRestarts(
               "even 4 MiB: docs/operations.md, Memory); --single-threaded-gc (within noise); zod's assert-only " +
               "validator with no parsed copy (same check time, same scavenges); skipping, in the paper exchange's " +
               "reads, orders already matched up to the last period (dry-run's feed samples the ticker at each read: " +
-              'it would change dry-run fills). After ready, the ' +
+              'it would change dry-run fills); recovery sorting (oldest first) only the orders it must act on, not ' +
+              'the 1,000 the open list shows as state has them (recovery’s own CPU ~9 ms either way, --cpu-prof of ' +
+              '6 direct starts each, alternated). After ready, the ' +
               'first tick refreshes each order with its own fetchOrder, which matches only that order: ~50 ms of ' +
               'CPU for the tick (a pass over every resting order per fetch made it ~700 ms) ' +
               `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;

@@ -69,7 +69,25 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `exchange to ready ${fmtMs(f.exchangePhaseMs.median)} ` +
           `(${(f.exchangePhaseMs.median / ROUND_TRIP_MS).toFixed(1)} round trips). ` +
           `Requests per restart: ${f.requests.median} (last: ${routes}); connections opened ${f.connections.median}; ` +
-          `peak used weight ${f.peakWeight} of ${f.weightLimit} per minute (checked on every answer, never above)`,
+          `peak used weight ${f.peakWeight} of ${f.weightLimit} per minute (checked on every answer, never above). ` +
+          `What bounds it: the exchange's part is at its floor for two waves of reads — half a round trip for the ` +
+          `first answer back, one for the second wave, ~15–20 ms of CPU (account answer → second wave out ~12–15 ms ` +
+          `on a busy host, its five allOrders within 1–4 ms of each other: direct live starts, 4 each) — so the ` +
+          `target needs ~65 ms less CPU before the first request: all reads in one wave (refused: a start the ` +
+          `exchange refuses for rate must have only two out) would still miss by ~15 ms. Before the first request ` +
+          `(--cpu-prof of direct live starts, busy host): node's own modules compiled (child_process and the IPC ` +
+          `channel as in every PM2 app; crypto, fs/promises, worker_threads; tls, https, http's server and zlib ` +
+          `that ws, ccxt's websocket client, loads at the bundle's top), the two bundles' code-cache ` +
+          `deserialisation, ccxt's construct (defineRestApi), ccxtVersion() (require.resolve('ccxt') and its ` +
+          `package.json: ~3 ms of main-thread CPU per start, /proc/thread-self/schedstat, 7 fresh runs) and the ` +
+          `code cache's key (ccxt-binance.js read as UTF-8 and its string hashed, ~5.5 ms). Tried and left: the ` +
+          `key from the file's bytes and an ASCII-only bundle decoded as latin1 (~2.6 ms alone, but no gain in the ` +
+          `load: main-thread CPU of loadCcxtClass and the constructor, 25 alternated fresh loads, median 28.0 → ` +
+          `28.9 ms, wall 22.5 → 31.6; not profiled further); ws loaded ` +
+          `on its first use in the ccxt ` +
+          `bundle (a proxy of its class, as Starknet's facade): main-thread CPU of loadCcxtClass and the ` +
+          `constructor, median of 15 alternated fresh loads, 28.3 → 26.3 ms (a real exchange's first https ` +
+          `connection loads tls anyway)`,
       },
     ];
   } catch (err) {

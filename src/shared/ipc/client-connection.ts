@@ -1,17 +1,13 @@
 /**
  * One TCP connection of the IPC client to trading, from dial to end: NDJSON framing, JSON-RPC requests with a
- * per-request timeout, the heartbeat, and the server's `event` notifications. It never re-dials and knows nothing of
- * the link's history: the client (client.ts) makes a new one per attempt and is told once, through `onEnd`, that
- * this one is over (socket closed, frame too large, heartbeat lost, or `end()` called).
+ * per-request timeout, the heartbeat, and the server's `event` notifications. Requests are matched to responses by
+ * id here (json-rpc-2.0 builds and recognises the messages; its client spent ~8 promises and a timer per call). It
+ * never re-dials and knows nothing of the link's history: the client (client.ts) makes a new one per attempt and is
+ * told once, through `onEnd`, that this one is over (socket closed, frame too large, heartbeat lost, or `end()`
+ * called).
  */
 import net from 'node:net';
-import {
-  createJSONRPCErrorResponse,
-  isJSONRPCResponse,
-  JSONRPCClient,
-  JSONRPCErrorException,
-  type JSONRPCResponse,
-} from 'json-rpc-2.0';
+import { createJSONRPCRequest, isJSONRPCResponse, type JSONRPCResponse } from 'json-rpc-2.0';
 import type { CancelTimer, Clock } from '../clock';
 import { errorMessage, IpcError } from '../errors';
 import type { Logger } from '../logging/logger';
@@ -32,14 +28,29 @@ export interface ClientConnectionOptions {
   onEnd(reason: string, refused: boolean): void;
 }
 
+/** A request waiting for its response. */
+interface PendingRequest {
+  method: string;
+  /** Clock time after which it rejects unanswered. */
+  deadline: number;
+  resolve(result: unknown): void;
+  reject(err: IpcError): void;
+}
+
 export class ClientConnection {
   /** Resolves when the socket is connected; rejects with IpcError if the connection ends first. */
   readonly opened: Promise<void>;
   /** Resolves when the socket is fully closed. */
   readonly closed: Promise<void>;
   private readonly socket: net.Socket;
-  private readonly rpc: JSONRPCClient;
-  private readonly timedRpc: ReturnType<JSONRPCClient['timeout']>;
+  private nextId = 1;
+  /**
+   * Requests sent and not answered, by id. Every request has the same timeout, so insertion order is deadline order:
+   * one timer, armed for the oldest, serves them all (a timer set and cleared per request cost ~0.6 µs of a ~13 µs
+   * round trip).
+   */
+  private readonly pending = new Map<number, PendingRequest>();
+  private cancelDeadline: CancelTimer | null = null;
   private ended = false;
   /** An error not tied to a request (too many clients, frame too large): the server closes next. */
   private serverNotice: string | null = null;
@@ -48,13 +59,7 @@ export class ClientConnection {
   private rejectOpened!: (err: IpcError) => void;
 
   constructor(private readonly opts: ClientConnectionOptions) {
-    this.rpc = new JSONRPCClient((payload: unknown) => this.send(payload));
-    // built once, not per call (it is on the path of every request; the per-request timer stays)
     const timeoutMs = opts.requestTimeoutMs;
-    this.timedRpc = this.rpc.timeout(timeoutMs, (id) =>
-      createJSONRPCErrorResponse(id, 0, `no answer within ${timeoutMs} ms`),
-    );
-
     const socket = net.connect({ host: opts.host, port: opts.port });
     this.socket = socket;
     socket.setNoDelay(true);
@@ -84,12 +89,25 @@ export class ClientConnection {
     return this.ended;
   }
 
-  async request<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {
-    try {
-      return (await this.timedRpc.request(method, params)) as RpcResult<M>;
-    } catch (err) {
-      throw toIpcError(method, err);
-    }
+  /**
+   * Rejects with IpcError: with the server's code for a JSON-RPC error response, without one for a local failure
+   * (no answer within requestTimeoutMs, the link down, a socket that no longer writes).
+   */
+  request<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {
+    if (this.ended) return Promise.reject(new IpcError(`${method}: not connected`, { method }));
+    const id = this.nextId++;
+    return new Promise<RpcResult<M>>((resolve, reject) => {
+      const deadline = this.opts.clock.now() + this.opts.requestTimeoutMs;
+      this.pending.set(id, { method, deadline, resolve: resolve as (result: unknown) => void, reject });
+      try {
+        this.send(createJSONRPCRequest(id, method, params));
+      } catch (err) {
+        this.pending.delete(id);
+        reject(new IpcError(`${method}: ${errorMessage(err)}`, { method }, { cause: err }));
+        return;
+      }
+      if (!this.cancelDeadline) this.armDeadline();
+    });
   }
 
   /** Pings every `intervalMs` (one at a time); a ping with no answer ends the connection. */
@@ -125,9 +143,47 @@ export class ClientConnection {
     this.cancelHeartbeat = null;
     const why = this.serverNotice ?? reason;
     this.socket.destroy();
-    this.rpc.rejectAllPendingRequests(`IPC link down: ${why}`);
+    this.cancelDeadline?.();
+    this.cancelDeadline = null;
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending)
+      p.reject(new IpcError(`${p.method}: IPC link down: ${why}`, { method: p.method }));
     this.rejectOpened(new IpcError(why));
     this.opts.onEnd(why, refused || this.serverNotice !== null);
+  }
+
+  /** One timer for the oldest pending request; when it fires, every request past its deadline rejects. */
+  private armDeadline(): void {
+    const oldest = this.pending.values().next().value;
+    if (this.ended || !oldest) return;
+    const clock = this.opts.clock;
+    this.cancelDeadline = clock.timer(Math.max(1, oldest.deadline - clock.now()), () => {
+      this.cancelDeadline = null;
+      const now = clock.now();
+      for (const [id, p] of this.pending) {
+        if (p.deadline > now) break;
+        this.pending.delete(id);
+        p.reject(
+          new IpcError(`${p.method}: no answer within ${this.opts.requestTimeoutMs} ms`, {
+            method: p.method,
+          }),
+        );
+      }
+      this.armDeadline();
+    });
+  }
+
+  private settle(response: JSONRPCResponse): void {
+    const p = typeof response.id === 'number' ? this.pending.get(response.id) : undefined;
+    if (!p) return; // answered after its timeout, or not ours
+    this.pending.delete(response.id as number);
+    if (response.error) {
+      const { message, code, data } = response.error;
+      p.reject(new IpcError(`${p.method}: ${message}`, { method: p.method, data }, { code }));
+    } else {
+      p.resolve(response.result);
+    }
   }
 
   private send(payload: unknown): void {
@@ -171,26 +227,12 @@ export class ClientConnection {
         });
         return;
       }
-      this.rpc.receive(response);
+      this.settle(response);
       return;
     }
     const m = msg as { method?: unknown; params?: unknown };
     if (m.method === 'event' && isEvent(m.params)) this.opts.onEvent(m.params);
   }
-}
-
-/** JSON-RPC errors from the server keep their code; local failures (timeout, link down) have none. */
-function toIpcError(method: string, err: unknown): IpcError {
-  if (err instanceof IpcError) return err;
-  if (err instanceof JSONRPCErrorException) {
-    if (err.code === 0) return new IpcError(`${method}: ${err.message}`, { method }, { cause: err });
-    return new IpcError(
-      `${method}: ${err.message}`,
-      { method, data: err.data },
-      { cause: err, code: err.code },
-    );
-  }
-  return new IpcError(`${method}: ${errorMessage(err)}`, { method }, { cause: err });
 }
 
 function describeSocketError(err: Error): string {

@@ -46,8 +46,20 @@ const schemas: { [M in RpcMethod]: z.ZodType<RpcParams<M>> } = {
 export type ParamsCheck<M extends RpcMethod> =
   { ok: true; params: RpcParams<M> } | { ok: false; problem: string };
 
+/**
+ * Methods that take no params, whose usual `{}` (or nothing) is accepted without running zod: the heartbeat's ping
+ * is most of the requests, and zod's strict-object parse was ~0.4 µs of its ~13 µs round trip. Anything else they
+ * are sent goes through their schema as before (the same answer, the same message).
+ */
+const NO_PARAMS: ReadonlySet<RpcMethod> = new Set(
+  (Object.keys(schemas) as RpcMethod[]).filter((m) => schemas[m] === none),
+);
+
 /** Validate params of `method`; omitted params count as `{}` (JSON-RPC allows leaving them out). */
 export function checkParams<M extends RpcMethod>(method: M, raw: unknown): ParamsCheck<M> {
+  if (NO_PARAMS.has(method) && (raw === undefined || isEmptyPlainObject(raw))) {
+    return { ok: true, params: {} as RpcParams<M> };
+  }
   const result = (schemas[method] as z.ZodType<RpcParams<M>>).safeParse(raw === undefined ? {} : raw);
   if (result.success) return { ok: true, params: result.data };
   const problem = result.error.issues
@@ -55,6 +67,13 @@ export function checkParams<M extends RpcMethod>(method: M, raw: unknown): Param
     .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
     .join('; ');
   return { ok: false, problem };
+}
+
+function isEmptyPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+    return false;
+  for (const key in value) if (Object.prototype.hasOwnProperty.call(value, key)) return false;
+  return true;
 }
 
 export function isRpcMethod(name: unknown): name is RpcMethod {

@@ -12,7 +12,6 @@ import {
   type JSONRPCID,
   type JSONRPCRequest,
   type JSONRPCResponse,
-  type JSONRPCServer,
 } from 'json-rpc-2.0';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
@@ -30,7 +29,14 @@ const CLOSE_GRACE_MS = 1_000;
 
 /** What a connection needs from its server (kept narrow so the connection can be read on its own). */
 export interface ConnectionHost {
-  readonly rpc: JSONRPCServer<ServerConnection>;
+  /**
+   * Runs the request's method and gives its response (null for a notification): at once when the handler answered
+   * synchronously, else a promise. Handler errors are already mapped to error responses.
+   */
+  answer(
+    request: JSONRPCRequest,
+    conn: ServerConnection,
+  ): JSONRPCResponse | null | PromiseLike<JSONRPCResponse | null>;
   readonly logger: Logger;
   readonly maxFrameBytes: number;
   readonly idleTimeoutMs: number;
@@ -232,37 +238,44 @@ export class ServerConnection {
   }
 
   private dispatch(request: JSONRPCRequest): void {
-    const isSubscribe = request.method === 'subscribe';
-    this.inFlight++;
-    let pending: PromiseLike<JSONRPCResponse | null>;
+    let answer: JSONRPCResponse | null | PromiseLike<JSONRPCResponse | null>;
     try {
-      pending = this.host.rpc.receive(request, this);
+      answer = this.host.answer(request, this);
     } catch (err) {
-      pending = Promise.reject(err);
+      this.dispatchFailed(request, err);
+      return;
     }
-    pending
+    if (!isPromiseLike(answer)) {
+      // answered synchronously: written now, no promise turn (the path of ping and every read-only method)
+      this.respond(request, answer);
+      return;
+    }
+    this.inFlight++;
+    answer
       .then(
-        (response) => {
-          if (response) this.send(response);
-          if (isSubscribe && this.subscription && !this.streaming) {
-            this.streaming = true;
-            this.pumpEvents();
-          }
-        },
-        (err: unknown) => {
-          // The library maps handler errors itself; this is a bug in the dispatch path, never the peer's fault.
-          this.log().error('IPC dispatch failed', { method: request.method, error: errorMessage(err) });
-          if (request.id !== undefined) {
-            this.send(
-              createJSONRPCErrorResponse(request.id ?? null, RpcErrorCode.InternalError, 'Internal error'),
-            );
-          }
-        },
+        (response) => this.respond(request, response),
+        (err: unknown) => this.dispatchFailed(request, err),
       )
       .then(() => {
         this.inFlight--;
         this.drainBacklog();
       });
+  }
+
+  private respond(request: JSONRPCRequest, response: JSONRPCResponse | null): void {
+    if (response) this.send(response);
+    if (request.method === 'subscribe' && this.subscription && !this.streaming) {
+      this.streaming = true;
+      this.pumpEvents();
+    }
+  }
+
+  /** The server maps handler errors itself: this is a bug in the dispatch path, never the peer's fault. */
+  private dispatchFailed(request: JSONRPCRequest, err: unknown): void {
+    this.log().error('IPC dispatch failed', { method: request.method, error: errorMessage(err) });
+    if (request.id !== undefined) {
+      this.send(createJSONRPCErrorResponse(request.id ?? null, RpcErrorCode.InternalError, 'Internal error'));
+    }
   }
 
   /** The in-flight cap or the output high-water mark is reached: read nothing more until it is not. */
@@ -375,6 +388,12 @@ export class ServerConnection {
   private log(): Logger {
     return this.host.logger.child({ remote: this.remote, client: this.client });
   }
+}
+
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 type Shape = { ok: true; id: JSONRPCID } | { ok: false; id: JSONRPCID; problem: string };

@@ -1,8 +1,10 @@
 /**
  * The trading side of the internal TCP layer: a loopback-only JSON-RPC 2.0 server over newline-delimited
- * JSON (see protocol.ts). The message layer is the `json-rpc-2.0` package; this class adds what a daemon
- * needs around it: the hello/token gate, frame/client/idle limits, param validation for every method,
- * error mapping, and the durable event stream (`subscribe`).
+ * JSON (see protocol.ts). The `json-rpc-2.0` package builds the messages; this class adds what a daemon
+ * needs around them: the hello/token gate, frame/client/idle limits, its method table (a handler that answers
+ * synchronously — ping, status, orders… — is answered in the turn its request was read, no promise between;
+ * notifications are run and never answered), param validation for every method, error mapping, and the durable
+ * event stream (`subscribe`).
  *
  * Error mapping for handlers registered with `handle()`:
  * - params that do not match the method's schema → InvalidParams (the handler never runs);
@@ -16,9 +18,11 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import {
   JSONRPCErrorException,
-  JSONRPCServer,
   createJSONRPCErrorResponse,
+  createJSONRPCSuccessResponse,
   type JSONRPCID,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
 } from 'json-rpc-2.0';
 import type { Clock } from '../clock';
 import { ByNinjaError, errorMessage, IpcError } from '../errors';
@@ -30,7 +34,7 @@ import { encodeFrame } from './framing';
 import { bindAddress, isLoopbackHost } from './loopback';
 import { checkParams } from './method-params';
 import { PROTOCOL_VERSION, RpcErrorCode, type RpcMethod, type RpcParams, type RpcResult } from './protocol';
-import { HelloRefusal, ServerConnection, type ConnectionHost } from './server-connection';
+import { HelloRefusal, isPromiseLike, ServerConnection, type ConnectionHost } from './server-connection';
 
 export interface IpcServerOptions {
   /** Loopback only (127.0.0.0/8, localhost, ::1); anything else is refused by the constructor. */
@@ -71,12 +75,14 @@ export interface IpcServerOptions {
 }
 
 type Handler<M extends RpcMethod> = (params: RpcParams<M>) => Promise<RpcResult<M>> | RpcResult<M>;
+/** A registered method: raw params in, its result out (a promise only when the handler returned one). */
+type Method = (raw: unknown, conn: ServerConnection) => unknown;
 
 /** Methods the server implements itself. */
 const BUILT_IN: readonly RpcMethod[] = ['hello', 'subscribe'];
 
 export class IpcServer {
-  private readonly rpc = new JSONRPCServer<ServerConnection>({ errorListener: () => undefined });
+  private readonly methods = new Map<string, Method>();
   private readonly connections = new Set<ServerConnection>();
   /** Connections that have not said hello yet, oldest first (the eviction order). */
   private readonly unauthenticated = new Set<ServerConnection>();
@@ -114,10 +120,9 @@ export class IpcServer {
     this.redactor = opts.redactor ?? new Redactor();
     this.logger = opts.logger.child({ module: 'ipc-server' });
     this.tokenDigest = digest(opts.token);
-    this.rpc.mapErrorToJSONRPCErrorResponse = (id: JSONRPCID, err: unknown) => this.mapError(id, err);
 
     this.connectionHost = {
-      rpc: this.rpc,
+      answer: (request, conn) => this.answer(request, conn),
       logger: this.logger,
       maxFrameBytes: opts.maxFrameBytes,
       idleTimeoutMs: opts.idleTimeoutMs,
@@ -138,7 +143,7 @@ export class IpcServer {
     };
 
     // A second hello on an authenticated connection is a client bug, not a new login.
-    this.rpc.addMethod('hello', () => {
+    this.methods.set('hello', () => {
       throw new JSONRPCErrorException('Already authenticated', RpcErrorCode.InvalidRequest);
     });
     this.register('subscribe', (params, conn) => conn.startSubscription(params.afterSeq));
@@ -213,7 +218,7 @@ export class IpcServer {
     method: M,
     fn: (params: RpcParams<M>, conn: ServerConnection) => Promise<RpcResult<M>> | RpcResult<M>,
   ): void {
-    this.rpc.addMethod(method, async (raw: unknown, conn: ServerConnection) => {
+    this.methods.set(method, (raw, conn) => {
       const check = checkParams(method, raw);
       if (!check.ok) {
         throw new JSONRPCErrorException(
@@ -221,11 +226,47 @@ export class IpcServer {
           RpcErrorCode.InvalidParams,
         );
       }
-      const params = this.redactor.redactValue(check.params) as RpcParams<M>;
-      const result = await fn(params, conn);
-      // A JSON-RPC success needs a result member; `undefined` would serialise to none.
-      return result === undefined ? null : (this.redactor.redactValue(result) as RpcResult<M>);
+      const result = fn(this.redactor.redactValue(check.params) as RpcParams<M>, conn);
+      return isPromiseLike(result)
+        ? Promise.resolve(result).then((r) => this.resultOf(r))
+        : this.resultOf(result);
     });
+  }
+
+  /** A JSON-RPC success needs a result member (`undefined` would serialise to none); secrets masked. */
+  private resultOf(result: unknown): unknown {
+    return result === undefined ? null : this.redactor.redactValue(result);
+  }
+
+  /**
+   * The response to one well-formed request of an authenticated connection, or null for a notification (JSON-RPC
+   * answers those never). The handler runs now; a handler that answers synchronously (ping, status…) is answered
+   * without a promise, so its response is written in the same turn as the request was read.
+   */
+  private answer(
+    request: JSONRPCRequest,
+    conn: ServerConnection,
+  ): JSONRPCResponse | null | PromiseLike<JSONRPCResponse | null> {
+    const id = request.id;
+    const method = this.methods.get(request.method);
+    if (!method) {
+      return id === undefined
+        ? null
+        : createJSONRPCErrorResponse(id, RpcErrorCode.MethodNotFound, 'Method not found');
+    }
+    const respond = (result: unknown): JSONRPCResponse | null =>
+      id === undefined ? null : createJSONRPCSuccessResponse(id, result);
+    const fail = (err: unknown): JSONRPCResponse | null => {
+      const response = this.mapError(id ?? null, err);
+      return id === undefined ? null : response;
+    };
+    let result: unknown;
+    try {
+      result = method(request.params, conn);
+    } catch (err) {
+      return fail(err);
+    }
+    return isPromiseLike(result) ? result.then(respond, fail) : respond(result);
   }
 
   /** Authenticated clients right now. */

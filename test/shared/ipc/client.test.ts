@@ -28,7 +28,10 @@ async function publish(trading: { eventLog: EventLog }, n: number): Promise<void
   for (let i = 0; i < n; i++) await trading.eventLog.publish('order.placed', `order ${i}`, { i });
 }
 
-/** A fake clock that also lists the re-dial delays the client arms (the heartbeat is set far out and left out). */
+/**
+ * A fake clock that also lists the re-dial delays the client arms (the heartbeat and the request deadline are set
+ * far out and left out).
+ */
 const HEARTBEAT_OFF = 3_600_000;
 class TimerLog extends FakeClock {
   readonly redials: number[] = [];
@@ -157,6 +160,41 @@ describe('ipc/IpcClient', () => {
     expect(client.connected).to.equal(true);
   });
 
+  it('each request times out on the injected clock at its own deadline, answered ones never', async () => {
+    trading = await startTrading(dir);
+    trading.server.handle('balance', () => new Promise(() => undefined));
+    const clock = new FakeClock();
+    const { client } = recordingClient(trading.port, {
+      clock,
+      requestTimeoutMs: 1_000,
+      heartbeatMs: HEARTBEAT_OFF,
+    });
+    track(client);
+    await client.connect();
+    const outcomes: string[] = [];
+    const record = (name: string, p: Promise<unknown>): void =>
+      void p.then(
+        () => outcomes.push(`${name} answered`),
+        (err: Error) => outcomes.push(`${name}: ${err.message}`),
+      );
+    record('first', client.call('balance', {}));
+    await clock.advance(400);
+    record('second', client.call('balance', {}));
+    record('ping', client.call('ping', {}));
+    await waitFor('the ping answered', () => outcomes.length === 1);
+    await clock.advance(599);
+    expect(outcomes).to.deep.equal(['ping answered']);
+    await clock.advance(1);
+    await waitFor('the first timed out', () => outcomes.length === 2);
+    expect(outcomes[1]).to.equal('first: balance: no answer within 1000 ms');
+    await clock.advance(399);
+    expect(outcomes).to.have.length(2);
+    await clock.advance(1);
+    await waitFor('the second timed out', () => outcomes.length === 3);
+    expect(outcomes[2]).to.equal('second: balance: no answer within 1000 ms');
+    expect(client.connected).to.equal(true);
+  });
+
   it('re-dials on the injected clock with the one backoff, from its first step again once the link was up', async () => {
     trading = await startTrading(dir);
     const port = trading.port;
@@ -164,7 +202,12 @@ describe('ipc/IpcClient', () => {
     trading = undefined;
     const clock = new TimerLog();
     // jitter pinned to the top: each wait is the whole step (20 ms doubling, recordingClient's policy)
-    const { client, links } = recordingClient(port, { clock, random: () => 1, heartbeatMs: HEARTBEAT_OFF });
+    const { client, links } = recordingClient(port, {
+      clock,
+      random: () => 1,
+      heartbeatMs: HEARTBEAT_OFF,
+      requestTimeoutMs: HEARTBEAT_OFF,
+    });
     track(client);
     expect((await rejection(client.connect())) as Error).to.be.instanceOf(IpcError);
     expect(clock.redials).to.deep.equal([20]);

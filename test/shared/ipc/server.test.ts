@@ -134,6 +134,36 @@ describe('ipc/IpcServer', () => {
     expect(p.closed).to.equal(false);
   });
 
+  it('runs a notification without answering it, whatever its method does, and answers the requests around it', async () => {
+    const reasons: string[] = [];
+    trading.server.handle('resume', () => {
+      reasons.push('resume');
+      return { paused: false };
+    });
+    const p = await peer();
+    await p.hello();
+    // one chunk: answered ones written in the turn they were read (sync handlers) and kept in order with the rest
+    p.write(
+      [
+        { jsonrpc: '2.0', id: 1, method: 'ping', params: {} },
+        { jsonrpc: '2.0', method: 'resume', params: {} },
+        { jsonrpc: '2.0', method: 'withdrawAll', params: {} },
+        { jsonrpc: '2.0', method: 'status' },
+        { jsonrpc: '2.0', method: 'pause', params: { reason: 'persist' } },
+        { jsonrpc: '2.0', method: 'ping', params: { extra: 1 } },
+        { jsonrpc: '2.0', id: 2, method: 'resume' },
+      ]
+        .map((m) => JSON.stringify(m) + '\n')
+        .join(''),
+    );
+    expect((await p.response(2)).result).to.deep.equal({ paused: false });
+    p.request(3, 'ping', {});
+    await p.response(3);
+    expect(reasons).to.deep.equal(['resume', 'resume']);
+    expect(p.messages.map((m) => m.id)).to.deep.equal([1]); // the ping's answer only: no notification answered
+    expect(p.closed).to.equal(false);
+  });
+
   it('refuses a frame longer than maxFrameBytes with FrameTooLarge and closes, without waiting for a newline', async () => {
     const p = await peer();
     await p.hello();
