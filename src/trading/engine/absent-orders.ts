@@ -75,7 +75,7 @@ export class AbsentOrders {
       // found again: its misses start over, and an earlier try to settle it no longer delays a later one
       this.misses.delete(order.clientOrderId);
       this.tries.delete(order.clientOrderId);
-      await this.foundAgain(order.clientOrderId);
+      // in doubt no more once its answer is applied (order-answers.ts)
       return remote;
     } catch (err) {
       if (!(err instanceof OrderNotFoundError)) throw err;
@@ -120,13 +120,6 @@ export class AbsentOrders {
     await this.opts.state.commitOrder({ ...current, inDoubtAt: now, inDoubtToldAt: now }, [
       absentInDoubtEvent(current, reason),
     ]);
-  }
-
-  /** An order in doubt because it was no longer shown is no longer in doubt once a lookup shows it again. */
-  private async foundAgain(clientOrderId: string): Promise<void> {
-    const current = this.opts.state.requireOrder(clientOrderId);
-    if (current.inDoubtAt === undefined || isFinal(current.status)) return;
-    await this.opts.state.commitOrder({ ...current, inDoubtAt: undefined, inDoubtToldAt: undefined });
   }
 
   /**

@@ -18,7 +18,7 @@ import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
 import { FeeValuation } from './fee-valuation';
-import { ORDER_ANSWER_TRADE_ID_PREFIX, fillsFromOrder } from './fills-from-order';
+import { ORDER_ANSWER_TRADE_ID_PREFIX, fillsFromOrder, isOrderAnswerFill } from './fills-from-order';
 import { writeOffPlace } from './held-balance';
 import { fillsFromAnswerEvent, positionChangeEvents, type EventDraft } from './order-events';
 import { addFills, isFinal, type LocalOrder } from './order-state';
@@ -132,7 +132,15 @@ export class FillSync {
     }
     // read again after the fetches: another update of this order (a late create answer, a cancel) may have been
     // committed meanwhile, and writing the copy read before the await would undo it
-    const { order: withFills, added } = addFills(state.requireOrder(clientOrderId), fills);
+    const current = state.requireOrder(clientOrderId);
+    // the order's own trades read now replace a fill booked from its answer when they were not (fills-from-order.ts):
+    // never both
+    const fresh = fills.filter((f) => !current.fills.some((k) => k.tradeId === f.tradeId));
+    const replacing = fresh.length > 0 && current.fills.some(isOrderAnswerFill);
+    const base = replacing
+      ? { ...current, fills: current.fills.filter((f) => !isOrderAnswerFill(f)) }
+      : current;
+    const { order: withFills, added } = addFills(base, fills);
     if (added.length > 0) await this.commitFills({ ...withFills, updatedAt: this.opts.clock.now() }, added);
     return [...added, ...(await this.fillsFromAnswer(clientOrderId))];
   }

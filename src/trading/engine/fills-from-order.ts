@@ -14,17 +14,24 @@
  * price that makes the order's average the exchange's `average` (a limit order without one: its limit price). Its fee
  * is not known (it is in the trades not read): booked as 0 in the quote — realized PnL overstates by it, and a buy's
  * fee taken in the coin leaves the position above what the account holds (the shortfall watch writes that off).
- * The fill's trade id (`ORDER_ANSWER_TRADE_ID_PREFIX`) is never one of the exchange's, and its trades read later are
- * never booked beside it: the order's fills are then complete, and it is not read again.
+ * The fill's trade id (`ORDER_ANSWER_TRADE_ID_PREFIX`) is never one of the exchange's. Its trades are not read again
+ * while the order's fills are complete; should they be (the order's filled amount rises: taken back, settled final),
+ * the trades read replace it, never count beside it (fill-sync.ts; order-recheck.ts `takeBack`).
  */
 import { HISTORY_EDGE_MS } from './absent-order';
 import { fillsComplete, isFinal, type LocalOrder } from './order-state';
+import type { Fill } from './pnl';
 
 /** How long a finished order's missing fills are waited for (no new fill) before its answer books them. */
 export const FILLS_FROM_ORDER_AFTER_MS = 10 * 60_000;
 
 /** The trade id of the fill booked from an order's answer: never one of the exchange's (digits or uuids). */
 export const ORDER_ANSWER_TRADE_ID_PREFIX = 'order-answer-';
+
+/** The fill booked from an order's answer (its trade id is never the exchange's). */
+export function isOrderAnswerFill(fill: Pick<Fill, 'tradeId'>): boolean {
+  return fill.tradeId.startsWith(ORDER_ANSWER_TRADE_ID_PREFIX);
+}
 
 export type FillsFromOrder =
   /** Nothing to book: not finished, fills complete, or still waited for. */

@@ -40,7 +40,14 @@ export class OrderAnswers {
    */
   async apply(clientOrderId: string, remote: ExchangeOrder): Promise<void> {
     const { state, clock } = this.opts;
-    const before = state.requireOrder(clientOrderId);
+    let before = state.requireOrder(clientOrderId);
+    if (!isFinal(before.status) && before.inDoubtAt !== undefined) {
+      // in doubt before it ended (unknown, or no longer shown: absent-orders.ts) — the exchange answers for it now,
+      // whatever it says: in doubt no more (review 29b: one the open-orders list showed again stayed listed by
+      // /settle, reminded daily, every settle refused)
+      before = { ...before, inDoubtAt: undefined, inDoubtToldAt: undefined, updatedAt: clock.now() };
+      if (!changedByExchange(before, remote)) await state.commitOrder(before);
+    }
     let next = before;
     if (changedByExchange(before, remote) && isFinal(before.status)) {
       // Only a final order refuses what the exchange reports (order-state.ts): its fills still rise to the

@@ -11,6 +11,7 @@ import type { OrderStatus } from '../../shared/domain/order';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import { nextRecheckAt, stillRechecked, type NeverPlacedRecheckRule } from './never-placed-recheck';
+import { isOrderAnswerFill } from './fills-from-order';
 import { isOperatorFill } from './operator-settle';
 import { takenBackEvent } from './order-events';
 import { changedByExchange, type LocalOrder } from './order-state';
@@ -99,8 +100,9 @@ export class OrderRecheck {
    */
   async takeBack(clientOrderId: string, remote: ExchangeOrder): Promise<LocalOrder> {
     const order = this.opts.state.requireOrder(clientOrderId);
-    // the exchange's fills replace what the operator booked in their place (operator-settle.ts)
-    const fills = order.fills.filter((f) => !isOperatorFill(f));
+    // the exchange's fills replace what the operator booked in their place (operator-settle.ts), and what was booked
+    // from an answer when its trades were not read (fills-from-order.ts)
+    const fills = order.fills.filter((f) => !isOperatorFill(f) && !isOrderAnswerFill(f));
     const reopened: LocalOrder = {
       ...order,
       status: 'unknown',

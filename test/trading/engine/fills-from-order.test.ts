@@ -149,10 +149,18 @@ describe('fills booked from a finished order its trade list never brings', funct
       expect(alerts).to.have.length(1);
       expect(alerts[0].summary).to.match(/booked at .* from the order's answer .* fee not known/);
 
-      // the trades show up: never booked beside the fill from the answer
+      // the trades show up: never booked beside the fill from the answer (its fills complete, it is not read)
       hideTrades = false;
       for (let i = 0; i < 3; i++) await h.loop.tick();
       expect(h.manager.order('bot-tst000-1')!.fills).to.have.length(1);
+      // read all the same (its filled amount risen: taken back, settled final), they replace it, never count beside it
+      await h.manager.syncFills('bot-tst000-1');
+      const replaced = h.manager.order('bot-tst000-1')!;
+      expect(replaced.fills.map((f) => f.tradeId)).to.not.include(
+        `${ORDER_ANSWER_TRADE_ID_PREFIX}bot-tst000-1`,
+      );
+      expect(replaced.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(entry.filled, 1e-12);
+      expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(entry.filled, 1e-12);
 
       // the symbol trades again: the exit sells the position (what the answer said it filled)
       strategy.next = EXIT;
