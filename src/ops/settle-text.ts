@@ -86,11 +86,12 @@ export function formatInDoubtOrders(orders: readonly InDoubtOrderView[], m: Mark
       'settled-absent': 'settled as gone from the exchange',
       unknown: 'outcome unknown (its create had no answer) since',
       absent: 'no longer shown by the exchange, not settleable from its reads, since',
+      'fills-missing': 'finished, its missing fills neither readable nor priced, since',
     }[o.ended];
     lines.push(
       `• ${m.code(o.clientOrderId)} ${m.esc(`${o.symbol} ${o.side} ${o.amount} (${o.purpose}), ${o.filled} booked`)}` +
         ` — ${m.esc(ended)} ${m.esc(new Date(o.endedAt).toISOString().slice(0, 16).replace('T', ' '))} UTC` +
-        (o.inDoubtAt !== undefined && o.ended !== 'unknown' && o.ended !== 'absent'
+        (o.inDoubtAt !== undefined && (o.ended === 'never-placed' || o.ended === 'settled-absent')
           ? '; the balance moved as if it was carried out'
           : ''),
     );

@@ -55,9 +55,10 @@ export interface InDoubtOrderView extends OrderView {
   /**
    * How it ended: declared never placed, or settled as absent from its fills; `unknown`: it has not — its create had
    * no answer, its lookups miss and the exchange's other reads cannot rule it out; `absent`: it has not — the exchange
-   * acknowledged it, no longer shows it, and its reads cannot settle it (its trades beyond its history).
+   * acknowledged it, no longer shows it (or no longer lists its symbol), and its reads cannot settle it;
+   * `fills-missing`: it ended, but its missing fills can be neither read nor priced from its answer.
    */
-  ended: 'never-placed' | 'settled-absent' | 'unknown' | 'absent';
+  ended: 'never-placed' | 'settled-absent' | 'unknown' | 'absent' | 'fills-missing';
   /**
    * When it went in doubt (the `order.in_doubt` alert): a balance reading showed it carried out after all, or (an
    * `unknown` one) the exchange's reads could not decide it; absent: not in doubt.

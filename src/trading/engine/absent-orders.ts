@@ -116,10 +116,7 @@ export class AbsentOrders {
   private async markInDoubt(clientOrderId: string, reason: string): Promise<void> {
     const current = this.opts.state.requireOrder(clientOrderId);
     if (current.inDoubtAt !== undefined || isFinal(current.status)) return;
-    const now = this.opts.clock.now();
-    await this.opts.state.commitOrder({ ...current, inDoubtAt: now, inDoubtToldAt: now }, [
-      absentInDoubtEvent(current, reason),
-    ]);
+    await this.opts.state.commitInDoubt(current, absentInDoubtEvent(current, reason), this.opts.clock.now());
   }
 
   /**

@@ -20,8 +20,9 @@ import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
 import { FeeValuation } from './fee-valuation';
 import { ORDER_ANSWER_TRADE_ID_PREFIX, fillsFromOrder, isOrderAnswerFill } from './fills-from-order';
 import { writeOffPlace } from './held-balance';
-import { fillsFromAnswerEvent, positionChangeEvents, type EventDraft } from './order-events';
-import { addFills, isFinal, type LocalOrder } from './order-state';
+import { endedByInference } from './never-placed-recheck';
+import { fillsFromAnswerEvent, inDoubtEvent, positionChangeEvents, type EventDraft } from './order-events';
+import { addFills, fillsComplete, isFinal, type LocalOrder } from './order-state';
 import {
   derivePositions,
   feeNeedsValuation,
@@ -66,8 +67,6 @@ export interface FillSyncOptions {
 
 export class FillSync {
   private readonly fees: FeeValuation;
-  /** Orders whose missing fills cannot be booked from their answer, logged once each. */
-  private readonly unpricedTold = new Set<string>();
 
   constructor(private readonly opts: FillSyncOptions) {
     const { exchange, lookup } = opts;
@@ -145,13 +144,25 @@ export class FillSync {
     return [...added, ...(await this.fillsFromAnswer(clientOrderId))];
   }
 
-  /** Commits `updated` (the order with its new fills `added`) with the position events they cause. */
+  /**
+   * Commits `updated` (the order with its new fills `added`) with the position events they cause. A finished order in
+   * doubt for its missing fills (below; symbol-tick.ts for a symbol no longer listed) is in doubt no more once they
+   * are all booked.
+   */
   private async commitFills(
     updated: LocalOrder,
     added: readonly Fill[],
     events: EventDraft[] = [],
   ): Promise<void> {
     const { state } = this.opts;
+    if (
+      updated.inDoubtAt !== undefined &&
+      isFinal(updated.status) &&
+      fillsComplete(updated) &&
+      !endedByInference(updated)
+    ) {
+      updated = { ...updated, inDoubtAt: undefined, inDoubtToldAt: undefined };
+    }
     const markets = this.opts.markets();
     const fillOrder = this.opts.exchange.traits.fillOrder;
     await state.commitOrder(updated, [
@@ -176,18 +187,25 @@ export class FillSync {
     const decision = fillsFromOrder(order, clock.now(), this.opts.exchange.traits.tradeHistoryReachMs);
     if (decision.kind === 'none') return [];
     if (decision.kind === 'unpriced') {
-      if (!this.unpricedTold.has(clientOrderId)) {
-        this.unpricedTold.add(clientOrderId);
-        logger.error(
-          'Fills of a finished order cannot be read nor booked from its answer; its symbol stays held',
-          {
-            clientOrderId,
-            symbol: order.symbol,
-            filled: order.filled,
-            reason: decision.reason,
-          },
-        );
-      }
+      if (order.inDoubtAt !== undefined) return [];
+      // the operator is told (once: in the state) and may book them from the exchange's history (/settle)
+      logger.error(
+        'Fills of a finished order cannot be read nor booked from its answer; its symbol stays held',
+        {
+          clientOrderId,
+          symbol: order.symbol,
+          filled: order.filled,
+          reason: decision.reason,
+        },
+      );
+      await state.commitInDoubt(
+        order,
+        inDoubtEvent(order, `ended ${order.status} with ${order.filled} filled, but ${decision.reason}`, {
+          fillsMissing: true,
+          reason: decision.reason,
+        }),
+        clock.now(),
+      );
       return [];
     }
     const markets = this.opts.markets();

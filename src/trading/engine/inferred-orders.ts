@@ -19,7 +19,7 @@ import type { BalanceEntry } from '../exchange/exchange';
 import { inferredOrderCoins, ownerHolding } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import type { OrderManager } from './order-manager';
-import { isFinal, orderView, type LocalOrder } from './order-state';
+import { isFinal, needsExchange, orderView, type LocalOrder } from './order-state';
 import { inDoubtEvent, readable } from './order-events';
 import { splitSymbol, type PositionBook } from './pnl';
 
@@ -122,15 +122,18 @@ export class InferredOrderWatch {
     });
     const held = this.heldInDoubt().map((o): InDoubtOrderView => {
       const unknown = o.status === 'unknown' || o.status === 'intent';
+      const ended = unknown ? 'unknown' : isFinal(o.status) ? 'fills-missing' : 'absent';
       return {
         ...orderView(o),
         endedAt: o.inDoubtAt!,
-        ended: unknown ? 'unknown' : 'absent',
+        ended,
         inDoubtAt: o.inDoubtAt,
         holding:
-          (unknown
-            ? `its create had no answer, its lookups miss and the exchange's other reads cannot rule it out`
-            : `the exchange no longer shows it (not open, not found by a lookup) and its reads cannot settle it`) +
+          {
+            unknown: `its create had no answer, its lookups miss and the exchange's other reads cannot rule it out`,
+            absent: `the exchange no longer shows it (or no longer lists its symbol) and its reads cannot settle it`,
+            'fills-missing': `it ended ${o.status} with ${readable(o.filled)} filled, and its missing fills can be neither read nor priced`,
+          }[ended] +
           (o.error ? ` (${o.error})` : '') +
           `: nothing is placed until it is found or the operator settles it (/settle)`,
       };
@@ -139,12 +142,16 @@ export class InferredOrderWatch {
   }
 
   /**
-   * Orders in doubt before they ended: unknown ones (OrderManager.resolveUnknown: the exchange's reads cannot decide
-   * them), and acknowledged ones the exchange no longer shows that its reads cannot settle (absent-orders.ts). They
-   * hold their symbol (as unknown, as working); the operator is reminded of them daily like the others in doubt.
+   * Orders in doubt that still need the exchange: unknown ones (OrderManager.resolveUnknown: the exchange's reads
+   * cannot decide them), acknowledged ones the exchange no longer shows — or no longer lists — that its reads cannot
+   * settle (absent-orders.ts, symbol-tick.ts), finished ones whose missing fills cannot be read nor priced
+   * (fill-sync.ts). They hold their symbol (as unknown, working, fills missing); the operator is reminded of them
+   * daily like the others in doubt.
    */
   private heldInDoubt(): LocalOrder[] {
-    return this.opts.manager.hotOrders((o) => !isFinal(o.status) && o.inDoubtAt !== undefined);
+    return this.opts.manager.hotOrders(
+      (o) => o.inDoubtAt !== undefined && !endedByInference(o) && needsExchange(o),
+    );
   }
 
   /**
@@ -238,10 +245,11 @@ export class InferredOrderWatch {
 
   /** Marks the order in doubt (`inDoubtAt`), committed with its `order.in_doubt` alert saying `why`. */
   private async markInDoubt(o: LocalOrder, why: string): Promise<void> {
-    const now = this.opts.clock.now();
-    await this.opts.manager.state.commitOrder({ ...o, inDoubtAt: now, inDoubtToldAt: now }, [
+    await this.opts.manager.state.commitInDoubt(
+      o,
       inDoubtEvent(o, `ended with the exchange's lookups not finding it, and ${why}`),
-    ]);
+      this.opts.clock.now(),
+    );
   }
 
   /**

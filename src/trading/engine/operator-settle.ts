@@ -26,7 +26,13 @@ import { writeOffPlace } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
 import type { OrderManager } from './order-manager';
-import { isFinal, type LocalOrder, type OperatorOutcome } from './order-state';
+import {
+  changedByExchange,
+  fillsComplete,
+  isFinal,
+  type LocalOrder,
+  type OperatorOutcome,
+} from './order-state';
 import { splitSymbol, type Fill, type PositionBook } from './pnl';
 
 /** The trade id of the fill an operator's `carried-out` books: never one of the exchange's (they are digits or uuids). */
@@ -77,13 +83,21 @@ export function settleByOperator(
         `settle unless it goes in doubt (an alert says so)`,
     );
   }
-  if (!unknown && !absent && !endedByInference(order)) {
+  // finished, its missing fills neither readable nor priced from its answer (fill-sync.ts), in doubt
+  const fillsMissing =
+    !unknown && !absent && !endedByInference(order) && order.inDoubtAt !== undefined && !fillsComplete(order);
+  if (!unknown && !absent && !fillsMissing && !endedByInference(order)) {
     return refuse(
       `order ${id} (${order.status}) did not end on the bot's inference: the exchange's own answer stands, ` +
         `nothing to settle`,
     );
   }
-  if (!unknown && !absent && !stillRechecked(order, { horizonMs: RECHECK_HORIZON_MS }, ctx.now)) {
+  if (
+    !unknown &&
+    !absent &&
+    !fillsMissing &&
+    !stillRechecked(order, { horizonMs: RECHECK_HORIZON_MS }, ctx.now)
+  ) {
     return refuse(
       `order ${id} is no longer in question (it ended on the bot's inference over a day ago and no balance ` +
         `reading showed it carried out): nothing to settle`,
@@ -163,7 +177,9 @@ export function settleByOperator(
       averagePrice,
       fills,
       inDoubtAt: undefined,
-      operatorSettled,
+      // a finished order the exchange answers for: its fills booked, nothing inferred to look up again (the recheck
+      // would take it back from the same answer, its trades still unreadable)
+      operatorSettled: fillsMissing ? undefined : operatorSettled,
       error: undefined,
       lookupMisses: undefined,
       updatedAt: ctx.now,
@@ -219,8 +235,10 @@ export function operatorSettledEvents(
   market: Market | undefined,
   positions: { before: PositionBook | undefined; after: PositionBook | undefined },
 ): EventDraft[] {
+  // a finished order whose missing fills were booked keeps no operatorSettled (settleByOperator): carried out
+  const outcome = after.operatorSettled?.outcome ?? 'carried-out';
   const what =
-    after.operatorSettled?.outcome === 'carried-out'
+    outcome === 'carried-out'
       ? `carried out: ${readable(after.filled)} at ${readable(after.averagePrice ?? 0)} booked`
       : `not carried out beyond the ${readable(before.filled)} booked`;
   return [
@@ -234,7 +252,7 @@ export function operatorSettledEvents(
         clientOrderId: before.clientOrderId,
         side: before.side,
         amount: before.amount,
-        outcome: after.operatorSettled?.outcome,
+        outcome,
         filled: after.filled,
         averagePrice: after.averagePrice,
         position: positions.after?.amount ?? 0,
@@ -268,16 +286,21 @@ export async function settleOrder(
   if (!decision.ok || !order) return decision;
   const unknown = order.status === 'unknown' || order.status === 'intent';
   // not final and not unknown: acknowledged, no longer shown, in doubt (its answer, when found, is simply applied)
-  const answered = unknown || !isFinal(order.status);
+  // finished, its fills missing: the exchange answers for it (its answer stands; only its trades are unreadable)
+  const fillsMissing = isFinal(order.status) && !fillsComplete(order) && !endedByInference(order);
+  const answered = unknown || !isFinal(order.status) || fillsMissing;
   if (unknown && manager.isCreatePending(order.clientOrderId)) {
     return refuse(
       `order ${order.clientOrderId}'s create is still on its way to the exchange: its answer decides, try later`,
     );
   }
   // the exchange is asked once more first: its answer beats the operator's reading (an order still open is in no
-  // order history; a lookup that lagged may answer now)
-  const remote = await manager.findOnExchange(order.clientOrderId);
-  if (remote) {
+  // order history; a lookup that lagged may answer now) — unless it no longer lists the symbol: no read of it can
+  // answer then (ccxt refuses them all), only the exchange's history the operator reads
+  const listed = manager.markets[order.symbol] !== undefined;
+  const remote = listed ? await manager.findOnExchange(order.clientOrderId) : null;
+  // a finished order shown as the bot knows it: its missing fills are what the operator books
+  if (remote && !(fillsMissing && !changedByExchange(order, remote))) {
     // an unknown or absent order found is simply answered for; one that ended on our inference is taken back
     const after = answered
       ? await manager.applyRemote(order.clientOrderId, remote).then(() => manager.order(order.clientOrderId)!)

@@ -212,6 +212,7 @@ export class OrderManager {
       hotOrders: (test) => this.hotOrders(test),
       positions: () => this.positions(),
       applyRemote,
+      listed: (symbol) => this.marketBook[symbol] !== undefined,
     });
     this.refresher = new OrderRefresh({
       exchange: opts.exchange,

@@ -43,6 +43,11 @@ export interface OrderRecheckOptions {
   positions: () => Record<string, PositionBook>;
   /** Applies the exchange's answer to an order (order-answers.ts: status, fills, events). */
   applyRemote: (clientOrderId: string, remote: ExchangeOrder) => Promise<void>;
+  /**
+   * Whether the exchange lists the symbol (its market is loaded): a symbol it no longer lists is not looked up —
+   * ccxt refuses every read of it, which the loop would take for the exchange failing.
+   */
+  listed: (symbol: string) => boolean;
 }
 
 export class OrderRecheck {
@@ -61,7 +66,9 @@ export class OrderRecheck {
    */
   async recheck(which: 'all' | 'due', maxLookups = Infinity): Promise<TakenBack[]> {
     const now = this.opts.clock.now();
-    const rechecked = this.opts.hotOrders((o) => stillRechecked(o, this.opts.rule, now));
+    const rechecked = this.opts.hotOrders(
+      (o) => stillRechecked(o, this.opts.rule, now) && this.opts.listed(o.symbol),
+    );
     const ids = new Set(rechecked.map((o) => o.clientOrderId));
     for (const id of this.lookups.keys()) if (!ids.has(id)) this.lookups.delete(id);
     const taken: TakenBack[] = [];

@@ -85,6 +85,16 @@ export class StateGateway {
     }, events);
   }
 
+  /**
+   * Marks `order` in doubt at `now` (`inDoubtAt`; told now: `inDoubtToldAt`), committed with its `order.in_doubt`
+   * alert: told once, across restarts too; reminded daily after (inferred-orders.ts). One ended on our inference the
+   * balance shows carried out, one no longer shown or no longer listed that no read can settle, one whose missing
+   * fills cannot be priced (an unknown one goes in doubt with its lookup count: OrderManager.resolveUnknown).
+   */
+  commitInDoubt(order: LocalOrder, event: EventDraft, now: number): Promise<void> {
+    return this.commitOrder({ ...order, inDoubtAt: now, inDoubtToldAt: now }, [event]);
+  }
+
   /** Any state change committed with the events that report it, as `commitOrder` does for an order. */
   async commitWithEvents(mutate: (d: TradingState) => void, events: EventDraft[]): Promise<void> {
     const pending = events.map((e) => ({ ...e, key: randomUUID() }));

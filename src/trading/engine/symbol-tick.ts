@@ -8,7 +8,7 @@
  * confirmed shortfall (shortfall-watch.ts) is written off before the position is sold.
  */
 import type { Config } from '../../shared/config/schema';
-import { isTemporary, type TemporaryError } from '../../shared/errors';
+import { errorMessage, isTemporary, type TemporaryError } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import type { Clock } from '../../shared/clock';
 import type { BalanceEntry, Candle, Exchange, Market } from '../exchange/exchange';
@@ -17,6 +17,7 @@ import type { Strategy } from '../strategy/strategy';
 import type { ExchangeReads } from './exchange-reads';
 import { exitable, lockedBySells } from './held-balance';
 import type { OnceLog } from './log-once';
+import { inDoubtEvent } from './order-events';
 import type { OrderManager } from './order-manager';
 import type { HeldExit } from './market-halts';
 import { averageEntryPrice, splitSymbol } from './pnl';
@@ -87,9 +88,6 @@ export class SymbolTick {
 
   /** One symbol's work of a tick: settle its orders, read its price, do what decideSymbol says. */
   async run(symbol: string): Promise<void> {
-    // its orders first, listed or not: a delisted symbol's orders still end (filled, cancelled by the exchange), and
-    // one left pending would hold a position slot for ever
-    const { failed, settledAbsent } = await this.settle(symbol);
     const market = this.manager.markets[symbol];
     if (!market) {
       this.onceLog.log(
@@ -100,11 +98,14 @@ export class SymbolTick {
           symbol,
         },
       );
+      await this.settleUnlisted(symbol);
+      return;
     }
+    const { failed, settledAbsent } = await this.settle(symbol);
     // an order settled from its fills when the exchange stopped showing it (absent-order.ts) is our inference: the
     // symbol decides nothing more on it this tick (a fill listed late would have the same coins sold twice), and
     // the next tick's reads see the account after it
-    else if (!settledAbsent) await this.decideAndAct(symbol, market);
+    if (!settledAbsent) await this.decideAndAct(symbol, market);
     // reported once the rest has run (tick-errors.ts: retried next tick, the exchange's health told)
     if (failed !== undefined) throw failed;
   }
@@ -128,6 +129,40 @@ export class SymbolTick {
       }
     }
     return { failed, settledAbsent };
+  }
+
+  /**
+   * The pending orders of a symbol the exchange no longer lists: still brought up to date (one the exchange ended —
+   * cancelled at the delisting — would hold a position slot for ever), but a read of them refused — ccxt refuses
+   * every read of a symbol its markets no longer have, before any request — is no failure of the exchange (the loop
+   * would report it unreachable every tick: review 29b): the order goes in doubt, the operator told once; the
+   * exchange's own history settles it (/settle). A read that fails for now is tried again next tick.
+   */
+  private async settleUnlisted(symbol: string): Promise<void> {
+    for (const order of this.manager.pendingOrders(symbol)) {
+      try {
+        await this.manager.refresh(order.clientOrderId);
+      } catch (err) {
+        if (isTemporary(err)) continue;
+        const current = this.manager.order(order.clientOrderId);
+        if (!current || current.inDoubtAt !== undefined) continue;
+        this.logger.warn('An order of a symbol the exchange no longer lists cannot be read', {
+          clientOrderId: current.clientOrderId,
+          symbol,
+          error: errorMessage(err),
+        });
+        await this.manager.state.commitInDoubt(
+          current,
+          inDoubtEvent(
+            current,
+            `cannot be read: the exchange no longer lists ${symbol} (${errorMessage(err)}); an exchange cancels ` +
+              `the working orders of a symbol it delists`,
+            { unlisted: true },
+          ),
+          this.clock.now(),
+        );
+      }
+    }
   }
 
   /** Reads the symbol's price and does what decideSymbol says. */

@@ -171,5 +171,66 @@ describe('fills booked from a finished order its trade list never brings', funct
       expect(exit[0].amount).to.be.closeTo(entry.filled, 1e-12);
       expect(h.events.filter((e) => e.type === 'order.fills_from_answer')).to.have.length(1);
     });
+
+    it('a market order answered without an average: in doubt once (alert, /settle lists it), the operator books it', async () => {
+      let paperRef: PaperExchange | undefined;
+      const strategy = new ScriptedStrategy();
+      // its answers say it filled, with neither trades nor an average; its trade read never brings them
+      const bare = (o: ExchangeOrder): ExchangeOrder => ({ ...o, trades: undefined, average: undefined });
+      h = await EngineHarness.open({
+        config: { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } },
+        strategy: new SafeStrategy(strategy),
+        wrapExchange: (paper) => {
+          paperRef = paper;
+          return withOverrides(paper, {
+            createOrder: (async (req: CreateOrderRequest) => bare(await paperRef!.createOrder(req))) as never,
+            fetchOrder: (async (id: string, symbol: string) =>
+              bare(await paperRef!.fetchOrder(id, symbol))) as never,
+            fetchOrderTrades: (async () => []) as never,
+          });
+        },
+      });
+      await h.loop.recover({ kind: 'first-start' });
+      h.loop.enterRunning();
+      strategy.next = ENTER;
+      await h.loop.tick();
+      strategy.next = HOLD;
+      const ID = 'bot-tst000-1';
+      expect(h.manager.order(ID)).to.include({ status: 'filled', averagePrice: undefined });
+      for (let i = 0; i < 3; i++) {
+        await h.fakeClock().advance(FILLS_FROM_ORDER_AFTER_MS / 2, 60_000);
+        await h.loop.tick();
+      }
+      expect(h.manager.order(ID)!.inDoubtAt).to.be.a('number');
+      const told = h.events.filter((e) => e.type === 'order.in_doubt');
+      expect(told).to.have.length(1);
+      expect(told[0].summary).to.include('no average price to book them at');
+      expect(h.loop.inDoubtOrders().map((o) => [o.clientOrderId, o.ended])).to.deep.equal([
+        [ID, 'fills-missing'],
+      ]);
+      const filled = h.manager.order(ID)!.filled;
+      const none = await h.loop.settleOrder({ clientOrderId: ID, outcome: 'not-carried-out' });
+      expect(!none.ok && none.refusal).to.match(/more than the 0 its fills booked/);
+      const d = await h.loop.settleOrder({
+        clientOrderId: ID,
+        outcome: 'carried-out',
+        executed: filled,
+        averagePrice: 61_000,
+      });
+      expect(d.ok, !d.ok ? d.refusal : '').to.equal(true);
+      const settled = h.manager.order(ID)!;
+      expect(settled).to.include({ status: 'filled', inDoubtAt: undefined });
+      expect(settled.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(filled, 1e-12);
+      expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h.manager.pendingOrders('BTC/USDT'), 'its symbol free').to.deep.equal([]);
+      expect(h.loop.inDoubtOrders()).to.deep.equal([]);
+      // not looked up again: the exchange's answer is the one it had (its trades still unreadable)
+      for (let i = 0; i < 3; i++) {
+        await h.fakeClock().advance(3_600_000, 60_000);
+        await h.loop.tick();
+      }
+      expect(h.eventTypes()).to.not.include('order.taken_back');
+      expect(h.manager.order(ID)!.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(filled, 1e-12);
+    });
   });
 });
