@@ -83,6 +83,14 @@ function world(
         data.orders[o.clientOrderId] = o;
         events.push(...drafts.map(({ type, summary, data: d }) => ({ type, summary, data: d })));
       },
+      // as the real gateway: the order marked in doubt, committed with its alert
+      async commitInDoubt(
+        o: LocalOrder,
+        draft: { type: string; summary: string; data?: Record<string, unknown> },
+        now: number,
+      ) {
+        await this.commitOrder({ ...o, inDoubtAt: now, inDoubtToldAt: now }, [draft]);
+      },
       change(mutate: (d: unknown) => void) {
         mutate(data);
       },
