@@ -183,6 +183,8 @@ export type TradingEventType =
   | 'exit.held'
   /** The exchange refused a request's timestamp: the host clock's measured offset (requests now corrected). */
   | 'clock.skew'
+  /** The API key's own limits: cannot trade spot, may withdraw, its end near or past (key-watch.ts). */
+  | 'api_key.limits'
   | 'recovery';
 
 export interface TradingEvent {

@@ -57,12 +57,14 @@ import type {
 } from 'ccxt';
 import { systemClock, type Clock } from '../../shared/clock';
 import {
+  AuthenticationError,
   ByNinjaError,
   ConfigError,
   errorMessage,
   InvalidOrderError,
   NetworkError,
   OrderNotFoundError,
+  PermissionDeniedError,
   RateLimitError,
   TemporaryError,
 } from '../../shared/errors';
@@ -74,6 +76,7 @@ import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { errorBodySummary, translateCcxtError } from './ccxt-errors';
 import { correctClockSkew, SKEW_REMEASURE_MS, SKEW_RETRY, type MeasureClockSkew } from './clock-skew';
 import type {
+  ApiKeyLimits,
   BalanceEntry,
   Candle,
   ClockSkew,
@@ -83,6 +86,7 @@ import type {
   ExchangeOrderStatus,
   ExchangeTrade,
   ExchangeTraits,
+  KeyExpiry,
   Market,
   SymbolTrades,
   Ticker,
@@ -353,6 +357,8 @@ export class CcxtExchange implements Exchange {
   private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
   private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
+  /** The key's end as last read or kept (knowKeyExpiry): refusals after it are named as it. */
+  private keyExpiry?: KeyExpiry;
   private readonly skewListeners: Array<(skew: ClockSkew) => void> = [];
   private lastSkew?: ClockSkew;
   /** Spans of an order's searches by time, in the exchange's time (search-span.ts). */
@@ -970,6 +976,31 @@ export class CcxtExchange implements Exchange {
   }
 
   /**
+   * The API key's own limits: the profile's key read, one request (retried like any read); undefined where the
+   * profile names none. Its end, if it tells one, is known from then on (`knowKeyExpiry`).
+   */
+  apiKeyLimits(): Promise<ApiKeyLimits | undefined> {
+    const spec = this.profile?.keyLimits;
+    if (!spec) return Promise.resolve(undefined);
+    return this.read('apiKeyLimits', {}, async () => {
+      const implicit = (this.client as unknown as Record<string, unknown>)[spec.call];
+      if (typeof implicit !== 'function')
+        throw new Error(`exchange profile: ccxt ${this.id} has no ${spec.call}`);
+      const limits = spec.read(
+        await (implicit as (params?: object) => Promise<unknown>).call(this.client, {}),
+      );
+      if (limits?.expiresAt !== undefined)
+        this.knowKeyExpiry({ at: limits.expiresAt, field: limits.expiryField ?? 'key expiry' });
+      else if (limits) this.knowKeyExpiry(undefined);
+      return limits;
+    });
+  }
+
+  knowKeyExpiry(expiry: KeyExpiry | undefined): void {
+    this.keyExpiry = expiry;
+  }
+
+  /**
    * The account answer `accountUid` reads: the exchange's own account call where the profile names it (it does not
    * wait for ccxt's market load, as fetchBalance does: start-up reads markets and account together), else ccxt's
    * fetchBalance, whose `info` is that answer.
@@ -1045,6 +1076,24 @@ export class CcxtExchange implements Exchange {
   }
 
   private translate(err: unknown, context: Record<string, unknown>): Error {
+    return this.namedForKeyExpiry(this.translateOnly(err, context));
+  }
+
+  /**
+   * An authentication or permission refusal after the key's known end is named as that end, so the operator reads
+   * "the key expired", not a generic refusal (Bybit 33004, Binance -2015 once the spot trading permission ended).
+   */
+  private namedForKeyExpiry(error: Error): Error {
+    const expiry = this.keyExpiry;
+    if (!expiry || this.clock.now() < expiry.at) return error;
+    if (!(error instanceof AuthenticationError || error instanceof PermissionDeniedError)) return error;
+    return new PermissionDeniedError(
+      `${this.id} API key expired at ${new Date(expiry.at).toISOString()} (${expiry.field}): trading stopped — create a new key (bound to this host's IP address, without withdrawals) and restart with it (${error.message})`,
+      { ...error.context, keyExpired: true },
+    );
+  }
+
+  private translateOnly(err: unknown, context: Record<string, unknown>): Error {
     return translateCcxtError(err, {
       context: { exchange: this.id, ...context },
       secrets: [this.options.apiKey, this.options.secret, this.options.password],
