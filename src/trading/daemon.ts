@@ -175,6 +175,7 @@ export async function startTrading(
     history: files.history,
     pageBytes: Math.floor(config.ipc.maxFrameBytes / 4),
     clock,
+    apiKey: keyWatch ? () => keyWatch.status() : undefined,
   });
   // up during recovery so the sibling sees "recovering" instead of a dead port
   // the server logs its own "listening" line with host and port

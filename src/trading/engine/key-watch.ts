@@ -9,6 +9,7 @@
  * stop-loss may still work if the exchange's answer was wrong (as candle-needs' refusal, daemon.ts).
  */
 import type { Clock } from '../../shared/clock';
+import type { ApiKeyStatus } from '../../shared/ipc/protocol';
 import { ConfigError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { withDeadline } from '../../shared/deadline';
@@ -25,18 +26,8 @@ import {
 } from './key-limits';
 import type { KeyNoticeFile } from './key-notice-file';
 
-/** What /status and `byninja doctor` show of the key (never the key). */
-export interface KeyStatus {
-  /** When its limits were last read (host ms), undefined before the first answer. */
-  readAt?: number;
-  spotTrade?: boolean;
-  withdraw?: boolean;
-  ipBound?: boolean;
-  expiresAt?: number;
-  expiryField?: string;
-  /** The last read failed (its error, already free of secrets). */
-  readError?: string;
-}
+/** What /status shows of the key (never the key). */
+export type KeyStatus = ApiKeyStatus;
 
 export interface KeyWatchOptions {
   exchange: Pick<Exchange, 'id' | 'apiKeyLimits' | 'knowKeyExpiry'>;
