@@ -13,7 +13,7 @@ import type { Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { removeStaleTempFilesSync, writeFileDurable } from '../../shared/persistence/durable-file';
-import { readJsonFile } from '../../shared/persistence/json-file';
+import { readJsonFile, readJsonFileSync } from '../../shared/persistence/json-file';
 import { quarantineFile } from '../../shared/persistence/quarantine';
 import type { KeyNotices } from './key-limits';
 
@@ -36,6 +36,18 @@ const fileSchema = z.looseObject({
 interface FileContent {
   version: 1;
   exchanges: Record<string, KeyNotices>;
+}
+
+/**
+ * What the last run knew of this exchange's key (for `byninja doctor`, which does not ask the exchange): undefined
+ * when there is no file, or it cannot be read or trusted (it is left as it is for trading to set aside).
+ */
+export function readKeyNotices(dataDir: string, exchangeId: string): KeyNotices | undefined {
+  const read = readJsonFileSync(path.join(dataDir, KEY_NOTICE_FILE), {
+    parse: (v) => fileSchema.parse(v),
+    maxBytes: 64 * 1024,
+  });
+  return read.kind === 'valid' ? read.value.exchanges[exchangeId] : undefined;
 }
 
 export class KeyNoticeFile {
