@@ -338,7 +338,8 @@ export const configSchema = z.strictObject({
        * exchange no longer shows, settled from its fills), `order.in_doubt` (such an order the balance shows carried
        * out, or an unknown one the exchange's reads cannot decide: its symbol held until it is found or settled), `order.operator_settled` (/settle recorded), `exit.held` (a stop-loss held by a
        * halt), `position.shortfall` (the account holds less of a position's coin than the bot's fills say) and
-       * pauses/resumes.
+       * pauses/resumes; `exchangeStatus` also `clock.skew` and `api_key.limits` (the API key cannot trade, may
+       * withdraw, or ends within 14 days).
        */
       notifications: z
         .strictObject({
