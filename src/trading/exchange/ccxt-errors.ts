@@ -205,13 +205,7 @@ export function translateCcxtError(err: unknown, options: TranslateOptions = {})
     ...(typeof httpStatus === 'number' ? { httpStatus } : {}),
     ...(typeof exchangeCode === 'string' ? { exchangeCode } : {}),
   };
-  // BaseError is in the table, so every ccxt error finds an entry. An HTTP 401 is an authentication refusal whatever
-  // class ccxt gave it: ccxt's binance turns -2015 "Invalid API-key, IP, or permissions for action." (HTTP 401) into
-  // DDoSProtection once a first signed call succeeded ("a workaround … raised by Binance on a temporary ban"), while
-  // Binance documents its bans as 418/429 — a key whose trading permission ended read as a rate limit for ever
-  const name =
-    httpStatus === 401 && names.includes('DDoSProtection')
-      ? 'AuthenticationError'
-      : (names.find((n) => CCXT_ERROR_TABLE[n] !== undefined) ?? 'BaseError');
+  // BaseError is in the table, so every ccxt error finds an entry
+  const name = names.find((n) => CCXT_ERROR_TABLE[n] !== undefined) ?? 'BaseError';
   return CCXT_ERROR_TABLE[name](message, context, options.retryAfterMs);
 }

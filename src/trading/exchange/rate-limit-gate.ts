@@ -151,8 +151,6 @@ const RATE_LIMIT_CLASSES = new Set(['RateLimitExceeded', 'DDoSProtection']);
 /** Is this failure the exchange refusing for rate (whatever class ccxt gave a bare 429 / 418)? (pure) */
 export function isRateLimitRefusal(r: Refusal, resets?: RateLimitResets): boolean {
   if (r.httpStatus === 429 || r.httpStatus === 418) return true;
-  // an authentication refusal, whatever class ccxt gave it (ccxt-errors.ts: Binance -2015 as DDoSProtection)
-  if (r.httpStatus === 401) return false;
   if (r.httpStatus !== undefined && resets?.byStatus?.[r.httpStatus] !== undefined) return true;
   if (r.exchangeCode !== undefined && resets?.byCode?.[r.exchangeCode] !== undefined) return true;
   if (r.exchangeCode !== undefined && resets?.scopeByCode?.[r.exchangeCode] !== undefined) return true;

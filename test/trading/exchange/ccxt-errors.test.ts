@@ -134,17 +134,6 @@ describe('ccxt error translation', () => {
     expect(isCcxtError(bug)).to.equal(false);
   });
 
-  it("an HTTP 401 is an authentication refusal even when ccxt calls it DDoSProtection (its binance -2015 'workaround')", () => {
-    const e = builds['per-exchange ES modules'];
-    const refused = Object.assign(
-      new e.DDoSProtection('binance {"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'),
-      { httpStatus: 401, exchangeCode: '-2015' },
-    );
-    expect(translateCcxtError(refused)).to.be.instanceOf(AuthenticationError);
-    const banned = Object.assign(new e.DDoSProtection('binance 418'), { httpStatus: 418 });
-    expect(translateCcxtError(banned)).to.be.instanceOf(RateLimitError);
-  });
-
   it('attaches retryAfterMs to temporary errors', () => {
     const e = builds['per-exchange ES modules'];
     const translated = translateCcxtError(new e.DDoSProtection('binance 429'), { retryAfterMs: 2_000 });

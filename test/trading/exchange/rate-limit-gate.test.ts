@@ -80,8 +80,6 @@ describe('what a refusal is, and how long it closes the gate (pure)', () => {
       [{ httpStatus: 200, name: 'RateLimitExceeded', exchangeCode: '10006' }, true],
       [{ httpStatus: 200, name: 'RateLimitExceeded' }, true],
       [{ name: 'DDoSProtection' }, true],
-      // Binance -2015 (HTTP 401) after a first signed call: ccxt's DDoSProtection, but an authentication refusal
-      [{ httpStatus: 401, name: 'DDoSProtection', exchangeCode: '-2015' }, false],
       [{ httpStatus: 500, name: 'ExchangeNotAvailable' }, false],
       [{ httpStatus: 400, name: 'InvalidOrder' }, false],
       [{ name: 'NetworkError' }, false],
