@@ -5,8 +5,8 @@
  * (answers from here on, "waiting for the exchange" included) → markets and account awaited (waits for the
  * exchange, never exits for it; with markets kept from the last run, recovery's reads go out once the account
  * answered, beside the fresh markets load: recovery-reads.ts) → identity check → the API key's own limits
- * (key-watch.ts: read beside the first reads; a key that cannot trade refuses a start with nothing open) → recovery (before ready; no order
- * before it) → loop. `runService` sends `ready` once `startTrading` resolves.
+ * (key-watch.ts: read beside the first reads; a key that cannot trade refuses a start with nothing open) →
+ * recovery (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
  *
  * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
  * decorators (harness/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.

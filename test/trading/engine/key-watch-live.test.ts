@@ -19,6 +19,18 @@ import { closeAfterEach } from '../../support/close-after-each';
 import { openLiveEngine } from '../../support/live-engine';
 
 const DAY = 86_400_000;
+const ORDER = {
+  symbol: 'BTC/USDT',
+  side: 'buy',
+  type: 'market',
+  amount: 0.001,
+  clientOrderId: 'botZkeyZ1',
+} as const;
+const caught = (p: Promise<unknown>): Promise<Error> =>
+  p.then(
+    () => new Error('expected a refusal'),
+    (e: unknown) => e as Error,
+  );
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 for (const kit of EXCHANGE_KITS) {
@@ -88,6 +100,17 @@ for (const kit of EXCHANGE_KITS) {
       const told = engine.events.filter((e) => e.type === 'api_key.limits');
       expect(told.map((e) => e.data.notice)).to.deep.equal(['cannot-trade']);
       expect(told[0].summary).to.match(/Trading goes on for the open positions and orders/);
+      if (kit.id === 'okx') return; // the OKX double does not enforce the key's permissions
+      // the exchange refuses its orders (Binance -2015, Bybit 10005): named as the key's, and no ban waited out —
+      // after a signed call succeeded ccxt reads Binance's -2015 as a temporary IP ban (DDoSProtection)
+      await engine.exchange.accountId();
+      const refused = await caught(engine.exchange.createOrder(ORDER));
+      expect(refused).to.be.instanceOf(PermissionDeniedError);
+      expect((refused as PermissionDeniedError).context.keyCannotTrade).to.equal(true);
+      expect(refused.message).to.match(
+        /API key cannot place spot orders \(the exchange's key read says so\)/,
+      );
+      expect(engine.exchange.rateLimitedUntil?.()).to.equal(undefined);
     });
 
     if (kit.id === 'okx') {
@@ -113,23 +136,12 @@ for (const kit of EXCHANGE_KITS) {
       // a signed account read succeeds first, as at every start (ccxt's binance reads a later -2015 differently then)
       await engine.exchange.accountId();
       await sleep(Math.max(0, end - Date.now()) + 200);
-      const refused = await engine.exchange
-        .createOrder({
-          symbol: 'BTC/USDT',
-          side: 'buy',
-          type: 'market',
-          amount: 0.001,
-          clientOrderId: 'botZkeyZ1',
-        })
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+      const refused = await caught(engine.exchange.createOrder(ORDER));
       expect(refused).to.be.instanceOf(PermissionDeniedError);
       expect((refused as PermissionDeniedError).context.keyExpired).to.equal(true);
       expect((refused as Error).message).to.match(/API key expired at .*: trading stopped/);
-      // an authentication refusal is no rate limit (ccxt reads Binance's -2015 as DDoSProtection after a signed
-      // call succeeded): nothing waits for a ban that is not there
+      // a refusal the key's end explains is no rate limit (ccxt reads Binance's -2015 as DDoSProtection after a
+      // signed call succeeded): nothing waits for a ban that is not there
       expect(engine.exchange.rateLimitedUntil?.()).to.equal(undefined);
       // the next look (a restart here): the end has passed, told once
       await watch(engine).atStart();

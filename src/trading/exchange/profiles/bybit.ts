@@ -39,8 +39,10 @@
  * - The key's own limits (user/apikey-info.mdx, GET /v5/user/query-api, "Any permission can access this endpoint"):
  *   `readOnly` ("0: Read and Write. 1: Read only"), `permissions.Spot` (`SpotTrade`), `permissions.Wallet`
  *   (`Withdraw`), `ips` (`["*"]`: not bound), `expiredAt`/`deadlineDay` ("The expiry day of the api key. Only for
- *   those api key with no IP bound or the password has been changed"). After it: 33004 "api key expired" (ccxt:
- *   AuthenticationError).
+ *   those api key with no IP bound or the password has been changed"). After it the key is gone: error.mdx 10003
+ *   "API key is invalid." (ccxt: AuthenticationError; ccxt also maps an older API's 33004 "apikey already expired"
+ *   there); a key without the spot permission is refused 10005 "Permission denied, please check your API key
+ *   permissions." (ccxt: PermissionDenied).
  * - Fees (enum.mdx, "Spot Fee Currency Instruction"): a positive fee is taken from the coin received — the base on a
  *   Buy, the quote on a Sell; a negative (maker rebate) fee is paid in the other one. No third-currency fees.
  */
