@@ -22,6 +22,8 @@
  *   -1127 beyond; a lone startTime reads the 24 h after it, a lone endTime the 24 h before — the docs do not say how
  *   far a lone one reads, the double takes the narrower reading; other combinations -1128), DELETE order (-2011 "Unknown order sent."; the answer's
  *   clientOrderId is the cancel's own id, origClientOrderId the order's), account, exchangeInfo, klines, tickers;
+ * - GET /sapi/v1/account/apiRestrictions (the key's permissions, weight 1, `setKeyLimits`); without the spot
+ *   trading permission, or after its `tradingAuthorityExpirationTime`, order and cancel are refused -2015 (401);
  * - request weight per minute with X-MBX-USED-WEIGHT-1M and 429 -1003 + Retry-After over the limit;
  * - the unfilled order count limit (per account, only new orders) on demand: the `order-count` fault, 429 -1015
  *   "Too many new orders" without Retry-After (rest-api/limits: "you will receive a 429 error without the
@@ -150,6 +152,9 @@ interface Route {
   weight: (params: URLSearchParams) => number;
   handle: (params: URLSearchParams) => { status?: number; body: unknown };
 }
+
+/** Routes that need the key's spot trading permission (refused -2015 without it, or after its end). */
+const TRADE_ROUTES: ReadonlySet<string> = new Set(['createOrder', 'cancelOrder']);
 
 /** Binance's error answer, HTTP 400 unless the route says otherwise. */
 class BinanceError extends ExchangeApiError<number> {
@@ -379,6 +384,8 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     }
     try {
       if (route.private) this.authenticate(req, url, rawBody, params);
+      if (TRADE_ROUTES.has(route.name) && !this.mayTrade())
+        throw new BinanceError(-2015, 'Invalid API-key, IP, or permissions for action.', 401);
       this.matchRestingOrders();
       return { ...route.handle(params), headers };
     } catch (err) {
@@ -409,6 +416,35 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     if (serverTime - timestamp > recvWindow) {
       throw new BinanceError(-1021, 'Timestamp for this request is outside of the recvWindow.');
     }
+  }
+
+  /** The key has its spot trading permission and it has not ended (tradingAuthorityExpirationTime). */
+  private mayTrade(): boolean {
+    return this.keyLimits.spotTrade && !this.keyExpired();
+  }
+
+  /**
+   * GET /sapi/v1/account/apiRestrictions (wallet docs, "Get API Key Permission (USER_DATA)", weight(IP) 1): the
+   * calling key's permissions; `tradingAuthorityExpirationTime` only when its spot trading permission ends.
+   */
+  private apiRestrictions(): Record<string, unknown> {
+    const { spotTrade, withdraw, ipBound, expiresAt } = this.keyLimits;
+    return {
+      ipRestrict: ipBound,
+      createTime: 1698645219000,
+      enableInternalTransfer: false,
+      enableFutures: false,
+      enablePortfolioMarginTrading: false,
+      enableVanillaOptions: false,
+      permitsUniversalTransfer: false,
+      enableReading: true,
+      enableSpotAndMarginTrading: spotTrade,
+      enableWithdrawals: withdraw,
+      enableMargin: false,
+      enableFixApiTrade: false,
+      enableFixReadOnly: false,
+      ...(typeof expiresAt === 'number' ? { tradingAuthorityExpirationTime: expiresAt } : {}),
+    };
   }
 
   private weightLimit(): number {
@@ -513,14 +549,17 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         else orders = orders.slice(-limit);
         return { body: orders };
       }),
+      'GET /sapi/v1/account/apiRestrictions': r('apiRestrictions', true, 1, () => ({
+        body: this.apiRestrictions(),
+      })),
       'GET /api/v3/account': r('account', true, 20, () => ({
         body: {
           makerCommission: 10,
           takerCommission: 10,
           buyerCommission: 0,
           sellerCommission: 0,
-          canTrade: true,
-          canWithdraw: true,
+          canTrade: this.mayTrade(),
+          canWithdraw: this.keyLimits.withdraw,
           canDeposit: true,
           brokered: false,
           requireSelfTradePrevention: false,

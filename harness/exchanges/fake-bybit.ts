@@ -404,6 +404,11 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     try {
       if (isPrivate(route)) {
         this.authenticate(req, url, rawBody);
+        // a key past its end no longer exists for Bybit (error.mdx 10003); a read-only key or one without the spot
+        // permission may not trade (10005)
+        if (this.keyExpired()) throw new BybitError(RET.apiKeyInvalid.retCode, RET.apiKeyInvalid.retMsg, 401);
+        if ((route === 'createOrder' || route === 'cancelOrder') && !this.keyLimits.spotTrade)
+          throw new BybitError(RET.permissionDenied.retCode, RET.permissionDenied.retMsg);
         const limit = this.chargeUid(url.pathname);
         headers = limit.headers;
         if (limit.over) return { status: 200, body: envelope(RET.tooManyVisits, now), headers };
@@ -500,23 +505,31 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
   /**
    * GET /v5/user/query-api (user/apikey-info.mdx): the calling key's information — "Any permission can access this
    * endpoint"; `userID` the account's id, the same for each of its keys. A unified trading account's master key
-   * without an IP allow-list: it expires (`deadlineDay`, `expiredAt`, 90 days after it was made).
+   * without an IP allow-list: it expires (`deadlineDay`, `expiredAt`, 90 days after it was made, or at the end a
+   * test set with `setKeyLimits`; after a set end every private request is refused 10003); bound to an IP: no end.
    */
   private apiKeyInfo(): Record<string, unknown> {
+    const { spotTrade, withdraw, ipBound, expiresAt } = this.keyLimits;
     const created = this.now() - 7 * 86_400_000;
-    const expires = created + 90 * 86_400_000;
+    // a key bound to an IP has no end ("Only for those api key with no IP bound"): empty fields
+    const expires =
+      typeof expiresAt === 'number'
+        ? expiresAt
+        : expiresAt === null || ipBound
+          ? undefined
+          : created + 90 * 86_400_000;
     const iso = (ms: number): string =>
       new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
     return {
       id: '13770661',
       note: 'byninja',
       apiKey: this.apiKey,
-      readOnly: 0,
+      readOnly: spotTrade || withdraw ? 0 : 1,
       secret: '',
       permissions: {
         ContractTrade: [],
-        Spot: ['SpotTrade'],
-        Wallet: [],
+        Spot: spotTrade ? ['SpotTrade'] : [],
+        Wallet: withdraw ? ['AccountTransfer', 'Withdraw'] : [],
         Options: [],
         Derivatives: [],
         CopyTrading: [],
@@ -525,10 +538,10 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
         NFT: [],
         Affiliate: [],
       },
-      ips: ['*'],
+      ips: ipBound ? ['203.0.113.7'] : ['*'],
       type: 1,
-      deadlineDay: Math.ceil((expires - this.now()) / 86_400_000),
-      expiredAt: iso(expires),
+      deadlineDay: expires === undefined ? 0 : Math.max(0, Math.ceil((expires - this.now()) / 86_400_000)),
+      expiredAt: expires === undefined ? '' : iso(expires),
       createdAt: iso(created),
       unified: 0,
       uta: 1,

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Candle } from '../../src/trading/exchange/exchange';
 import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { FaultQueue } from './fault-queue';
-import type { LocalExchange, LocalFault, LocalRoute, LocalTrade } from './local-exchange';
+import type { LocalExchange, LocalFault, LocalKeyLimits, LocalRoute, LocalTrade } from './local-exchange';
 import { Wallet } from './wallet';
 
 /** The faults every double serves the same way, whatever the exchange. */
@@ -151,6 +151,20 @@ export abstract class FakeExchangeServer<
   protected secret: string;
   /** Keys this account had before (`rotateKey`): the exchange refuses them now (expired or deleted). */
   protected readonly formerKeys = new Set<string>();
+  /**
+   * The key's limits as set by a test (`setKeyLimits`); each double answers them in its documented shape. `expiresAt`
+   * undefined: the double's own default (Bybit: 90 days after the key was made, when not bound to an IP).
+   */
+  protected keyLimits: {
+    spotTrade: boolean;
+    withdraw: boolean;
+    ipBound: boolean;
+    expiresAt?: number | null;
+  } = {
+    spotTrade: true,
+    withdraw: false,
+    ipBound: false,
+  };
   protected readonly symbols: string[];
   /** Prices pinned by tests (ticker and the running candle follow them). */
   private readonly pinned = new Map<string, number>();
@@ -187,6 +201,16 @@ export abstract class FakeExchangeServer<
     this.formerKeys.add(this.apiKey);
     this.apiKey = apiKey;
     this.secret = secret;
+  }
+
+  setKeyLimits(limits: LocalKeyLimits): void {
+    this.keyLimits = { ...this.keyLimits, ...limits };
+  }
+
+  /** The key's end has passed (an end set by a test; the double's default end is never reached in a test). */
+  protected keyExpired(): boolean {
+    const at = this.keyLimits.expiresAt;
+    return typeof at === 'number' && this.now() >= at;
   }
 
   /** Starts `fake` listening on loopback (`port`, or any free one). */

@@ -91,8 +91,23 @@ export interface LocalExchangeOptions {
   maxOrder?: { limit?: number; market?: number };
 }
 
+/**
+ * The API key as the exchange's key read tells it (Binance apiRestrictions, Bybit query-api, OKX account/config), and
+ * as the double enforces it: an end it documents (`expiresAt`) refuses the key's requests after it with the
+ * exchange's documented error. Unset fields keep each double's default (a key that trades spot, cannot withdraw).
+ */
+export interface LocalKeyLimits {
+  spotTrade?: boolean;
+  withdraw?: boolean;
+  ipBound?: boolean;
+  /** The key's (Binance: its spot trading permission's) end, exchange ms; null: none. */
+  expiresAt?: number | null;
+}
+
 export interface LocalExchange {
   readonly url: string;
+  /** Sets what the key read answers and what the double enforces of it. */
+  setKeyLimits(limits: LocalKeyLimits): void;
   /** Reads do not know an order younger than this (ms); may be changed while running. */
   lookupLagMs: number;
   /** The account read answers the balances as they stood this long ago (ms); may be changed while running. */

@@ -12,8 +12,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../shared/config/loader';
 import type { SharedConfig, TelegramConfig, TradingConfig } from '../shared/config/schema';
-import { ccxtExchangeIds, unknownExchangeMessage } from '../trading/exchange/ccxt-exchange';
+import {
+  apiKeyFingerprint,
+  ccxtExchangeIds,
+  unknownExchangeMessage,
+} from '../trading/exchange/ccxt-exchange';
 import { verifiedExchangeIds } from '../trading/exchange/profiles';
+import type { KeyNotices } from '../trading/engine/key-limits';
+import { readKeyNotices } from '../trading/engine/key-notice-file';
 import { callBotApi, type BotApiAnswer, type BotApiTarget } from './bot-api';
 import { portHolder } from './port-holder';
 import { ConfigError, errorMessage } from '../shared/errors';
@@ -133,8 +139,17 @@ export async function runDoctor(
       );
     }
   }
-  if ('config' in scoped.trading)
-    checks.push(...checkExchange((scoped.trading.config as TradingConfig).trading));
+  if ('config' in scoped.trading) {
+    const trading = (scoped.trading.config as TradingConfig).trading;
+    checks.push(...checkExchange(trading));
+    if (trading.mode === 'live') {
+      // what the last run knew of THIS key (a replaced key's end is not this one's)
+      const kept = readKeyNotices(dataDir, trading.exchange);
+      const own = apiKeyFingerprint(scoped.trading.secrets.exchangeApiKey);
+      const key = apiKeyExpiryCheck(kept?.key === own ? kept : undefined, Date.now());
+      if (key) checks.push(key);
+    }
+  }
   checks.push(await checkPm2(env.PM2_HOME || path.join(os.homedir(), '.pm2')));
   const telegram = scoped.telegram;
   if ('config' in telegram) {
@@ -214,6 +229,25 @@ function checkPrivate(name: string, target: string, kind: 'file' | 'dir', why: s
     detail: `${target} is readable or writable by group/others (mode ${mode}): ${why}`,
     fix: `chmod ${kind === 'file' ? '600' : '700'} ${target}`,
   };
+}
+
+/**
+ * The API key's end as trading last read it (kept in the data dir, key-notice-file.ts): past it ❌, within 14 days a
+ * warning, else when it ends; undefined when none is known (no live run yet, or a key that does not expire). (pure)
+ */
+export function apiKeyExpiryCheck(notices: KeyNotices | undefined, now: number): DoctorCheck | undefined {
+  if (notices?.expiresAt === undefined) return undefined;
+  const name = 'api key';
+  const at = new Date(notices.expiresAt).toISOString();
+  const field = notices.expiryField ?? 'key expiry';
+  const fix =
+    "create a new key bound to this host's IP address (such keys do not expire), without withdrawals, and restart with it";
+  if (notices.expiresAt <= now)
+    return { name, ok: false, detail: `expired at ${at} (${field}): the exchange refuses its orders`, fix };
+  const days = Math.floor((notices.expiresAt - now) / 86_400_000);
+  if (days < 14)
+    return { name, ok: true, warning: true, detail: `expires at ${at} (${field}), in ${days} day(s)`, fix };
+  return { name, ok: true, detail: `expires at ${at} (${field}), in ${days} days` };
 }
 
 /** A state left blocked after both generations failed: trading refuses to start until the operator acts. */

@@ -4,6 +4,7 @@
  * `m.esc`, so a `<` in an error message can never break Telegram's HTML parser. Time is an argument (`now`).
  */
 import type {
+  ApiKeyStatus,
   BalanceView,
   CloseAllResult,
   LastExit,
@@ -181,7 +182,34 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
         ]
       : []),
     `  ${m.esc(tick)} · ${t.exchangeReachable ? '✅' : '⚠️'} ${m.esc(exchange)}`,
+    ...keyLines(t.apiKey, now, m),
   ];
+}
+
+function keyLines(k: ApiKeyStatus | undefined, now: number, m: Markup): string[] {
+  const text = k ? apiKeyText(k, now) : undefined;
+  return text ? [`  ${m.esc(text)}`] : [];
+}
+
+/**
+ * What /status says of the API key (key-watch.ts), or undefined when there is nothing to say: its end (and how far
+ * away), a key that cannot trade or may withdraw, a read that failed.
+ */
+export function apiKeyText(k: ApiKeyStatus, now: number): string | undefined {
+  const parts: string[] = [];
+  if (k.expiresAt !== undefined) {
+    const left = k.expiresAt - now;
+    parts.push(
+      left <= 0
+        ? `⛔ API key EXPIRED at ${new Date(k.expiresAt).toISOString()} (${k.expiryField ?? 'key expiry'}): trading stopped`
+        : `${left <= 14 * 86_400_000 ? '⚠️' : '🔑'} API key expires ${new Date(k.expiresAt).toISOString()} (in ${formatDuration(left)}, ${k.expiryField ?? 'key expiry'})`,
+    );
+  }
+  if (k.spotTrade === false) parts.push('⛔ API key cannot trade spot');
+  if (k.withdraw === true) parts.push('⚠️ API key may withdraw (turn it off)');
+  if (k.readError !== undefined && k.readAt === undefined)
+    parts.push(`API key limits not read: ${k.readError}`);
+  return parts.length > 0 ? parts.join(' · ') : undefined;
 }
 
 export function formatStatus(report: StatusReport, m: Markup): string {

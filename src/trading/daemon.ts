@@ -4,8 +4,9 @@
  * markets and account reads sent (connect-reads.ts) → while they travel: state files → event log → TCP server
  * (answers from here on, "waiting for the exchange" included) → markets and account awaited (waits for the
  * exchange, never exits for it; with markets kept from the last run, recovery's reads go out once the account
- * answered, beside the fresh markets load: recovery-reads.ts) → identity check → recovery (before ready; no order
- * before it) → loop. `runService` sends `ready` once `startTrading` resolves.
+ * answered, beside the fresh markets load: recovery-reads.ts) → identity check → the API key's own limits
+ * (key-watch.ts: read beside the first reads; a key that cannot trade refuses a start with nothing open) →
+ * recovery (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
  *
  * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
  * decorators (harness/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
@@ -27,6 +28,8 @@ import type { StateStore } from './engine/state-gateway';
 import { openTradingStateFiles } from './engine/state-files';
 import { checkIdentity, describeIdentity, type StateIdentity } from './engine/state-identity';
 import { STATE_STORE_NAME, isEmptyState } from './engine/trading-state';
+import { KeyNoticeFile } from './engine/key-notice-file';
+import { KeyWatch } from './engine/key-watch';
 import { holdsAnything, openHoldings } from './engine/open-holdings';
 import { profileFor } from './exchange/profiles';
 import { TradingLoop } from './engine/trading-loop';
@@ -120,6 +123,22 @@ export async function startTrading(
     clock,
     logger,
   });
+  // the key's own limits (key-watch.ts): read beside the start's first reads, judged after the identity check
+  const keyWatch =
+    config.trading.mode === 'live'
+      ? new KeyWatch({
+          exchange,
+          outbox: manager.outbox,
+          clock,
+          logger,
+          file: new KeyNoticeFile(dataDir, exchange.id, clock, logger),
+          key: apiKeyFingerprint(ctx.secrets.exchangeApiKey),
+          startWaitMs: config.trading.symbolReadTimeoutMs,
+          holdsOpen: () => holdsAnything(openHoldings(files.store.data, {}, adapter.traits.fillOrder)),
+        })
+      : undefined;
+  keyWatch?.send();
+  if (keyWatch) shutdown.addStep('stop the API key look', () => keyWatch.stop(), { order: 1 });
   const loop = new TradingLoop({
     manager,
     exchange,
@@ -156,6 +175,7 @@ export async function startTrading(
     history: files.history,
     pageBytes: Math.floor(config.ipc.maxFrameBytes / 4),
     clock,
+    apiKey: keyWatch ? () => keyWatch.status() : undefined,
   });
   // up during recovery so the sibling sees "recovering" instead of a dead port
   // the server logs its own "listening" line with host and port
@@ -264,6 +284,8 @@ export async function startTrading(
         : `Trading state bound to ${describeIdentity(identity)}`,
     );
   }
+  // a key that cannot trade refuses the start only with nothing open (key-watch.ts)
+  await keyWatch?.atStart();
   try {
     await loop.recover(ctx.lastExit, await recoveryReads);
   } catch (err) {

@@ -5,6 +5,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { formatDoctorReport, runDoctor, type DoctorResult } from '../../src/ops/doctor';
+import { systemClock } from '../../src/shared/clock';
+import { silentLogger } from '../../src/shared/logging/logger';
+import { freshNotices } from '../../src/trading/engine/key-limits';
+import { KeyNoticeFile } from '../../src/trading/engine/key-notice-file';
+import { apiKeyFingerprint } from '../../src/trading/exchange/ccxt-exchange';
 import { Pm2Harness } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
 
@@ -136,6 +141,35 @@ describe('doctor', function () {
     });
     expect(check(live, 'exchange')).to.include({ ok: false });
     expect(check(live, 'exchange').detail).to.match(/live mode runs only on a verified exchange \(binance/);
+  });
+
+  it("says the API key's end as trading last read it: past it fails, within 14 days warns; another key's is not this one's", async () => {
+    const DAY = 86_400_000;
+    const env = {
+      BYNINJA_MODE: 'live',
+      BYNINJA__TRADING__EXCHANGE: 'bybit',
+      EXCHANGE_API_KEY: 'key-0123456789',
+      EXCHANGE_SECRET: 'secret-0123456789',
+    };
+    const keep = async (key: string, expiresAt: number): Promise<void> => {
+      fs.mkdirSync(path.join(root, 'data'), { recursive: true, mode: 0o700 });
+      await new KeyNoticeFile(path.join(root, 'data'), 'bybit', systemClock, silentLogger()).save({
+        ...freshNotices(apiKeyFingerprint(key)),
+        expiresAt,
+        expiryField: 'Bybit expiredAt',
+      });
+    };
+    expect((await doctor(env)).checks.find((c) => c.name === 'api key')).to.equal(undefined);
+    await keep('key-0123456789', Date.now() + 3 * DAY + 60_000);
+    const soon = check(await doctor(env), 'api key');
+    expect(soon).to.include({ ok: true, warning: true });
+    expect(soon.detail).to.match(/Bybit expiredAt\), in 3 day/);
+    await keep('key-0123456789', Date.now() - 1);
+    const past = check(await doctor(env), 'api key');
+    expect(past.ok).to.equal(false);
+    expect(past.fix).to.match(/new key bound to this host's IP address/);
+    await keep('another-key-0000', Date.now() - 1);
+    expect((await doctor(env)).checks.find((c) => c.name === 'api key')).to.equal(undefined);
   });
 
   it('never says two things of one setting: an invalid chat id is reported once, not also as where alerts go', async () => {

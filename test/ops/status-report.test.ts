@@ -124,6 +124,35 @@ describe('ops status report', () => {
     expect(report.services.find((s) => s.name === 'trading')!.lastRun).to.deep.equal(status.lastExit);
   });
 
+  it("says the API key's end (how far), and a key that cannot trade or may withdraw; nothing when all is well", async () => {
+    const DAY = 86_400_000;
+    const show = async (apiKey: TradingStatus['apiKey']): Promise<string> =>
+      formatStatus(
+        await buildStatusReport({
+          pm2: { list: async () => [] },
+          trading: async () => tradingStatus({ apiKey }),
+          dataDir,
+          now: NOW,
+        }),
+        plainMarkup,
+      );
+    const soon = await show({
+      readAt: NOW,
+      spotTrade: true,
+      expiresAt: NOW + 3 * DAY,
+      expiryField: 'Bybit expiredAt',
+    });
+    expect(soon).to.include(
+      `⚠️ API key expires ${new Date(NOW + 3 * DAY).toISOString()} (in 3d 0h, Bybit expiredAt)`,
+    );
+    const past = await show({ readAt: NOW, expiresAt: NOW - 1, expiryField: 'Bybit expiredAt' });
+    expect(past).to.include('API key EXPIRED at').and.to.include('trading stopped');
+    const perms = await show({ readAt: NOW, spotTrade: false, withdraw: true });
+    expect(perms).to.include('API key cannot trade spot').and.to.include('API key may withdraw');
+    const fine = await show({ readAt: NOW, spotTrade: true, withdraw: false, ipBound: true });
+    expect(fine).to.not.include('API key');
+  });
+
   it('a leftover "running" breadcrumb of another pid means the last run was killed', async () => {
     fs.writeFileSync(
       path.join(dataDir, 'trading.last-exit.json'),

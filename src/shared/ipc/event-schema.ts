@@ -30,6 +30,7 @@ export const TRADING_EVENT_TYPES = [
   'market.resumed',
   'exit.held',
   'clock.skew',
+  'api_key.limits',
   'recovery',
 ] as const satisfies readonly TradingEventType[];
 

@@ -98,6 +98,20 @@ export interface BalanceView {
   quoteCurrency: string;
 }
 
+/** The API key's own limits as the exchange last told them (never the key). */
+export interface ApiKeyStatus {
+  /** When they were last read (host ms); absent before the first answer. */
+  readAt?: number;
+  spotTrade?: boolean;
+  withdraw?: boolean;
+  ipBound?: boolean;
+  /** The key's (or its spot trading permission's) end, epoch ms, and the exchange's name for it. */
+  expiresAt?: number;
+  expiryField?: string;
+  /** The last read failed: its error (free of secrets). */
+  readError?: string;
+}
+
 export interface TradingStatus {
   botId: string;
   mode: TradingMode;
@@ -120,6 +134,8 @@ export interface TradingStatus {
   exchangeUnreachableSince?: number;
   /** What the exchange's latest failure said, while it is unreachable (or refuses our key). */
   exchangeError?: string;
+  /** The API key's own limits as last read (live only, key-watch.ts). */
+  apiKey?: ApiKeyStatus;
   lastExit: LastExit;
   startedAt: number;
   pid: number;
@@ -190,6 +206,8 @@ export type TradingEventType =
   | 'exit.held'
   /** The exchange refused a request's timestamp: the host clock's measured offset (requests now corrected). */
   | 'clock.skew'
+  /** The API key's own limits: cannot trade spot, may withdraw, its end near or past (key-watch.ts). */
+  | 'api_key.limits'
   | 'recovery';
 
 export interface TradingEvent {

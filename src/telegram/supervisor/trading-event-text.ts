@@ -42,6 +42,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'exit.held': 'riskTriggered',
   // every signed request refused until corrected: the host's clock (NTP) needs the operator
   'clock.skew': 'exchangeStatus',
+  // the key stops trading at its end, or cannot trade: the operator must act
+  'api_key.limits': 'exchangeStatus',
   recovery: 'recovery',
 };
 
@@ -86,6 +88,7 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'market.resumed': { icon: '🟢', title: 'Market trading again', priority: 'normal' },
   'exit.held': { icon: '🚧', title: 'Stop-loss held by a halt', priority: 'high' },
   'clock.skew': { icon: '🕒', title: 'Host clock off the exchange', priority: 'high' },
+  'api_key.limits': { icon: '🔑', title: 'API key', priority: 'high' },
   recovery: { icon: '🔁', title: 'Trading recovered its state', priority: 'normal' },
 };
 

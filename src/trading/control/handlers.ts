@@ -17,6 +17,7 @@ import {
   type LastExit,
   type PositionView,
   type TradingStatus,
+  type ApiKeyStatus,
 } from '../../shared/ipc/protocol';
 import type { PnlReport, RpcMethod, RpcParams, RpcResult } from '../../shared/ipc/protocol';
 import type { Exchange } from '../exchange/exchange';
@@ -51,6 +52,8 @@ export interface ControlDeps {
   /** Highest event seq published (EventLog.lastSeq). */
   lastEventSeq: () => number;
   clock: Clock;
+  /** The API key's own limits as last read (live: key-watch.ts); absent: none read. */
+  apiKey?: () => ApiKeyStatus;
 }
 
 export function registerControlHandlers(server: HandlerRegistry, deps: ControlDeps): void {
@@ -106,6 +109,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       exchangeReachable: snap.exchangeReachable,
       exchangeUnreachableSince: snap.exchangeUnreachableSince,
       exchangeError: snap.exchangeError,
+      apiKey: deps.apiKey?.(),
       lastExit: deps.lastExit,
       startedAt: deps.startedAt,
       pid: process.pid,

@@ -63,6 +63,7 @@ import {
   InvalidOrderError,
   NetworkError,
   OrderNotFoundError,
+  PermissionDeniedError,
   RateLimitError,
   TemporaryError,
 } from '../../shared/errors';
@@ -74,6 +75,7 @@ import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { errorBodySummary, translateCcxtError } from './ccxt-errors';
 import { correctClockSkew, SKEW_REMEASURE_MS, SKEW_RETRY, type MeasureClockSkew } from './clock-skew';
 import type {
+  ApiKeyLimits,
   BalanceEntry,
   Candle,
   ClockSkew,
@@ -83,6 +85,7 @@ import type {
   ExchangeOrderStatus,
   ExchangeTrade,
   ExchangeTraits,
+  KeyExpiry,
   Market,
   SymbolTrades,
   Ticker,
@@ -353,6 +356,10 @@ export class CcxtExchange implements Exchange {
   private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
   private readonly summarizeError?: (message: string) => string;
   private closing?: Promise<void>;
+  /** The key's end as last read or kept (knowKeyExpiry): refusals after it are named as it. */
+  private keyExpiry?: KeyExpiry;
+  /** The exchange's key read said the key cannot place spot orders: refusals are named as that. */
+  private keyCannotTrade = false;
   private readonly skewListeners: Array<(skew: ClockSkew) => void> = [];
   private lastSkew?: ClockSkew;
   /** Spans of an order's searches by time, in the exchange's time (search-span.ts). */
@@ -464,11 +471,13 @@ export class CcxtExchange implements Exchange {
     recordHttpStatus(client, profile?.answerCodes?.field ?? profile?.rateLimitResets?.codeField);
     const clock = options.clock ?? systemClock;
     const gateFile = options.gateFile;
+    // set once the adapter exists: a refusal its key explains (keyRefusal) never closes the gate
+    let keyExplains: (err: unknown) => boolean = () => false;
     const gate = new RateLimitGate({
       clock,
       resets: profile?.rateLimitResets,
       signal: closed.signal,
-      refusal: (err) => refusalOf(err, clock.now()),
+      refusal: (err) => (keyExplains(err) ? undefined : refusalOf(err, clock.now())),
       closedUntil: gateFile?.closedUntil(),
       onClosed: (waitMs, refusals, lane) => {
         options.logger?.warn(
@@ -495,6 +504,7 @@ export class CcxtExchange implements Exchange {
     }
     if (profile?.formingCandle) markFormingCandles(client, profile.formingCandle);
     const exchange = new CcxtExchange(client, options, info, spares, source, keptRead, closed, gate);
+    keyExplains = (err) => exchange.keyRefusal(err) !== undefined;
     void exchange.announceKeptBan();
     return exchange;
   }
@@ -970,6 +980,27 @@ export class CcxtExchange implements Exchange {
   }
 
   /**
+   * The API key's own limits: the profile's key read, one request (retried like any read); undefined where the
+   * profile names none. Its end, if it tells one, is known from then on (`knowKeyExpiry`).
+   */
+  apiKeyLimits(): Promise<ApiKeyLimits | undefined> {
+    const spec = this.profile?.keyLimits;
+    if (!spec) return Promise.resolve(undefined);
+    return this.read('apiKeyLimits', {}, async () => {
+      const limits = spec.read(await this.callImplicit(spec.call));
+      if (limits?.expiresAt !== undefined)
+        this.knowKeyExpiry({ at: limits.expiresAt, field: limits.expiryField ?? 'key expiry' });
+      else if (limits) this.knowKeyExpiry(undefined);
+      if (limits) this.keyCannotTrade = limits.spotTrade === false;
+      return limits;
+    });
+  }
+
+  knowKeyExpiry(expiry: KeyExpiry | undefined): void {
+    this.keyExpiry = expiry;
+  }
+
+  /**
    * The account answer `accountUid` reads: the exchange's own account call where the profile names it (it does not
    * wait for ccxt's market load, as fetchBalance does: start-up reads markets and account together), else ccxt's
    * fetchBalance, whose `info` is that answer.
@@ -977,9 +1008,14 @@ export class CcxtExchange implements Exchange {
   private async accountAnswer(): Promise<{ info?: unknown }> {
     const call = this.profile?.accountCall;
     if (!call) return (await this.client.fetchBalance()) as { info?: unknown };
+    return { info: await this.callImplicit(call) };
+  }
+
+  /** One of ccxt's implicit API methods the profile names (e.g. `privateGetV5UserQueryApi`), without parameters. */
+  private callImplicit(call: string): Promise<unknown> {
     const implicit = (this.client as unknown as Record<string, unknown>)[call];
     if (typeof implicit !== 'function') throw new Error(`exchange profile: ccxt ${this.id} has no ${call}`);
-    return { info: await (implicit as (params?: object) => Promise<unknown>).call(this.client, {}) };
+    return (implicit as (params?: object) => Promise<unknown>).call(this.client, {});
   }
 
   /** Until when the exchange's rate limit holds every request (a ban kept from the last run, or a fresh one). */
@@ -1045,6 +1081,44 @@ export class CcxtExchange implements Exchange {
   }
 
   private translate(err: unknown, context: Record<string, unknown>): Error {
+    return this.namedForKey(err, this.translateOnly(err, context));
+  }
+
+  /**
+   * What the key itself explains of a refusal (ccxt's error, before translation), or undefined: an authentication
+   * or permission refusal — or an HTTP 401 of any class: ccxt's binance reads -2015 after a signed call succeeded as
+   * a temporary IP ban (DDoSProtection) — once the key's known end has passed, or while the exchange's key read says
+   * it cannot place spot orders (key-watch.ts). Such a refusal is no rate limit: the gate does not wait on it.
+   */
+  keyRefusal(err: unknown): { expired: boolean; text: string } | undefined {
+    const e = err as { name?: string; httpStatus?: number } | undefined;
+    if (!(e?.httpStatus === 401 || KEY_REFUSAL_CLASSES.has(e?.name ?? ''))) return undefined;
+    const expiry = this.keyExpiry;
+    if (expiry && this.clock.now() >= expiry.at)
+      return {
+        expired: true,
+        text: `${this.id} API key expired at ${new Date(expiry.at).toISOString()} (${expiry.field}): trading stopped — create a new key (bound to this host's IP address, without withdrawals) and restart with it`,
+      };
+    if (this.keyCannotTrade)
+      return {
+        expired: false,
+        text: `${this.id} API key cannot place spot orders (the exchange's key read says so): enable spot trading on the key, or create a new key with it`,
+      };
+    return undefined;
+  }
+
+  /** A refusal the key explains (keyRefusal), named as that: the operator reads "the key expired", not a ban. */
+  private namedForKey(raw: unknown, error: Error): Error {
+    const key = this.keyRefusal(raw);
+    if (!key) return error;
+    const context = error instanceof ByNinjaError ? error.context : {};
+    return new PermissionDeniedError(`${key.text} (${error.message})`, {
+      ...context,
+      ...(key.expired ? { keyExpired: true } : { keyCannotTrade: true }),
+    });
+  }
+
+  private translateOnly(err: unknown, context: Record<string, unknown>): Error {
     return translateCcxtError(err, {
       context: { exchange: this.id, ...context },
       secrets: [this.options.apiKey, this.options.secret, this.options.password],
@@ -1408,6 +1482,9 @@ function gateRequests(client: CcxtClient, gate: RateLimitGate): void {
   target.fetch2 = (...args: unknown[]) =>
     gate.send(() => original(...args), `${String(args[2])} ${String(args[1])} ${String(args[0])}`);
 }
+
+/** ccxt's classes for a refused key (matched by name: the per-exchange and full builds have their own copies). */
+const KEY_REFUSAL_CLASSES: ReadonlySet<string> = new Set(['AuthenticationError', 'PermissionDenied']);
 
 /** What the gate reads from a ccxt error: its class, and what recordHttpStatus put on it. */
 function refusalOf(err: unknown, now: number): Refusal | undefined {

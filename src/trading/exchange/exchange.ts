@@ -156,6 +156,32 @@ export interface ExchangeTraits {
   maxCandles?: number;
 }
 
+/**
+ * What the exchange says of the API key itself (Exchange.apiKeyLimits; docs/exchanges.md "The API key's own
+ * limits"). Never a secret. A field the exchange's answer does not carry is undefined: nothing is guessed.
+ */
+export interface ApiKeyLimits {
+  /** The key may place and cancel spot orders. */
+  spotTrade: boolean | undefined;
+  /** The key may withdraw (the bot never needs it: a leaked key could empty the account). */
+  withdraw: boolean | undefined;
+  /** The key is bound to IP addresses. */
+  ipBound: boolean | undefined;
+  /**
+   * When the key, or its spot trading permission, stops working (epoch ms): Bybit `expiredAt` (a key without an IP
+   * binding), Binance `tradingAuthorityExpirationTime`. Undefined: the exchange tells no end.
+   */
+  expiresAt?: number;
+  /** The exchange's name for that end, as the owner finds it in its documentation (e.g. `Bybit expiredAt`). */
+  expiryField?: string;
+}
+
+/** A key's end as the adapter names it in the errors the exchange answers after it (Exchange.knowKeyExpiry). */
+export interface KeyExpiry {
+  at: number;
+  field: string;
+}
+
 export interface Exchange {
   /** `paper`, or the ccxt exchange id. */
   readonly id: string;
@@ -238,6 +264,16 @@ export interface Exchange {
    * its account id, else `key:<hash of the API key>`. Trading's state is bound to it (state-identity.ts).
    */
   accountId(): Promise<string>;
+  /**
+   * The API key's own limits, one request (live: the profile's `keyLimits` call); undefined where the exchange has
+   * no such read. Absent: not a live exchange (paper, dry-run).
+   */
+  apiKeyLimits?(): Promise<ApiKeyLimits | undefined>;
+  /**
+   * The key's end as last known (kept between runs, key-notice-file.ts): from then on the adapter names the
+   * exchange's authentication and permission refusals as the key's expiry. Undefined: none known.
+   */
+  knowKeyExpiry?(expiry: KeyExpiry | undefined): void;
   close(): Promise<void>;
 }
 

@@ -24,6 +24,12 @@
  *   trade-id order (`fillOrder`).
  * - Fees: `commission` in `commissionAsset` — the quote, the base, or BNB when "pay fees with BNB" is on.
  * - GET /api/v3/account (what ccxt's fetchBalance reads) carries the account's `uid`.
+ * - The key's own limits (wallet docs, "Get API Key Permission (USER_DATA)": GET /sapi/v1/account/apiRestrictions,
+ *   signed, weight(IP) 1, on the spot API host): `enableSpotAndMarginTrading` ("Spot and margin trading"),
+ *   `enableWithdrawals` ("You must apply the IP Access Restriction filter in order to enable withdrawals"),
+ *   `ipRestrict`, and `tradingAuthorityExpirationTime` ("Expiration time for spot and margin trading permission",
+ *   epoch ms; absent when the permission does not expire). A request the key may not make is refused -2015 "Invalid
+ *   API-key, IP, or permissions for action." (HTTP 401).
  * - GET /api/v3/exchangeInfo (weight 20) takes `symbols` (a JSON array: `["BTCUSDT","BNBBTC"]`) or `symbol`: "If any
  *   symbol provided in either symbol or symbols do not exist, the endpoint will throw an error" (-1121 "Invalid
  *   symbol."). A spot market's id is its base and quote joined (ccxt: `BTC/USDT` ↔ `BTCUSDT`).
@@ -81,6 +87,23 @@ export const binanceProfile: ExchangeProfile = {
   accountUid: (balance) => {
     const uid = (balance.info as { uid?: unknown } | undefined)?.uid;
     return typeof uid === 'number' || typeof uid === 'string' ? String(uid) : undefined;
+  },
+  keyLimits: {
+    call: 'sapiGetAccountApiRestrictions',
+    read: (answer) => {
+      if (!answer || typeof answer !== 'object') return undefined;
+      const a = answer as Record<string, unknown>;
+      if (typeof a.enableSpotAndMarginTrading !== 'boolean') return undefined;
+      const expiry = Number(a.tradingAuthorityExpirationTime);
+      return {
+        spotTrade: a.enableSpotAndMarginTrading,
+        withdraw: typeof a.enableWithdrawals === 'boolean' ? a.enableWithdrawals : undefined,
+        ipBound: typeof a.ipRestrict === 'boolean' ? a.ipRestrict : undefined,
+        ...(Number.isFinite(expiry) && expiry > 0
+          ? { expiresAt: expiry, expiryField: 'Binance tradingAuthorityExpirationTime' }
+          : {}),
+      };
+    },
   },
   restOrigin: 'https://api.binance.com',
   // the traded symbols' markets, a few KB, instead of ~3,400 (8 MB of JSON for ccxt to read and parse at every start)

@@ -38,6 +38,13 @@
  *   book). HTTP 403 "access too frequent": IP ban for 10 minutes.
  * - Signed requests: X-BAPI-SIGN = HMAC-SHA256(timestamp + key + recvWindow + query or JSON body);
  *   server_time - recv_window <= timestamp < server_time + 1000; X-BAPI-RECV-WINDOW default 5000 ms.
+ * - The key's own limits (user/apikey-info.mdx, GET /v5/user/query-api, "Any permission can access this endpoint"):
+ *   `readOnly` ("0: Read and Write. 1: Read only"), `permissions.Spot` (`SpotTrade`), `permissions.Wallet`
+ *   (`Withdraw`), `ips` (`["*"]`: not bound), `expiredAt`/`deadlineDay` ("The expiry day of the api key. Only for
+ *   those api key with no IP bound or the password has been changed"). After it the key is gone: error.mdx 10003
+ *   "API key is invalid." (ccxt: AuthenticationError; ccxt also maps an older API's 33004 "apikey already expired"
+ *   there); a key without the spot permission is refused 10005 "Permission denied, please check your API key
+ *   permissions." (ccxt: PermissionDenied).
  * - Fees (enum.mdx, "Spot Fee Currency Instruction"): a positive fee is taken from the coin received — the base on a
  *   Buy, the quote on a Sell; a negative (maker rebate) fee is paid in the other one. No third-currency fees.
  */
@@ -115,6 +122,25 @@ export const bybitProfile: ExchangeProfile = {
     return (typeof uid === 'number' && uid > 0) || (typeof uid === 'string' && uid !== '' && uid !== '0')
       ? String(uid)
       : undefined;
+  },
+  keyLimits: {
+    call: 'privateGetV5UserQueryApi',
+    read: (answer) => {
+      const r = (answer as { result?: unknown } | undefined)?.result as Record<string, unknown> | undefined;
+      if (!r || typeof r !== 'object' || (r.readOnly !== 0 && r.readOnly !== 1)) return undefined;
+      const permissions = (r.permissions ?? {}) as Record<string, unknown>;
+      const has = (group: string, name: string): boolean | undefined =>
+        Array.isArray(permissions[group]) ? (permissions[group] as unknown[]).includes(name) : undefined;
+      const spot = has('Spot', 'SpotTrade');
+      const ips = Array.isArray(r.ips) ? (r.ips as unknown[]) : undefined;
+      const expiry = typeof r.expiredAt === 'string' && r.expiredAt !== '' ? Date.parse(r.expiredAt) : NaN;
+      return {
+        spotTrade: r.readOnly === 1 ? false : spot,
+        withdraw: r.readOnly === 1 ? false : has('Wallet', 'Withdraw'),
+        ipBound: ips ? ips.length > 0 && !ips.includes('*') : undefined,
+        ...(Number.isFinite(expiry) ? { expiresAt: expiry, expiryField: 'Bybit expiredAt' } : {}),
+      };
+    },
   },
   restOrigin: 'https://api.bybit.com',
   ccxtOptions: {

@@ -6,7 +6,7 @@
  *
  * Every fact here comes from the exchange's public API documentation; each profile file cites it.
  */
-import type { FillOrder } from '../exchange';
+import type { ApiKeyLimits, FillOrder } from '../exchange';
 import type { RateLimitResets } from '../rate-limit-gate';
 
 export interface ClientOrderIdRule {
@@ -149,6 +149,15 @@ export interface ExchangeProfile {
    * round trip at start. Absent: fetchBalance.
    */
   accountCall?: string;
+  /**
+   * The API key's own limits (Exchange.apiKeyLimits): ccxt's implicit method for the exchange's key read and what its
+   * raw answer says (pure; undefined when the answer is not the documented one). Read at a live start and once a day
+   * (key-watch.ts).
+   */
+  keyLimits?: {
+    call: string;
+    read: (answer: unknown) => ApiKeyLimits | undefined;
+  };
   /**
    * Set where the exchange has neither an all-orders call (ccxt fetchOrders) nor a single-order call that sees every
    * order (Bybit: /v5/order/realtime forgets closed orders after a restart of its service): an order is looked for

@@ -31,6 +31,12 @@
  *   failed, please check the request result"; 50001 (503), 50026 (500), 51054 (500). 50013 "Systems are busy"
  *   (HTTP 429) does not say whether the order was taken: ccxt reads it as ExchangeNotAvailable, so a create is
  *   looked up, never assumed refused.
+ * - The key's own limits (Trading account, "Get account configuration", GET /api/v5/account/config, 5 requests per
+ *   2 s): `perm`, "The permission of the current requesting API key" (`read_only`, `trade`, `withdraw`,
+ *   comma-separated), `ip`, "IP addresses that linked with current API key … an empty string "" if there is no IP
+ *   bonded". No expiry field: "API keys that are not linked to an IP address and have `trade` or `withdraw`
+ *   permissions will expire after 14 days of inactivity" ("Only when the user calls an API that requires API key
+ *   authentication will it be considered as the API key is used") — a bot stopped for 14 days loses its key.
  * - SPOT market orders: `sz` is in the quote for a buy "by default" (`tgtCcy` quote_ccy); `tgtCcy=base_ccy`
  *   makes it the base amount, which is what the bot sizes. With `banAmend` false (the default) OKX shrinks a SPOT
  *   market order larger than the balance instead of refusing it: the bot books what filled.
@@ -105,6 +111,20 @@ export const okxProfile: ExchangeProfile = {
     const data = (answer.info as { data?: Array<{ uid?: unknown }> } | undefined)?.data;
     const uid = Array.isArray(data) ? data[0]?.uid : undefined;
     return typeof uid === 'string' && uid !== '' ? uid : undefined;
+  },
+  keyLimits: {
+    call: 'privateGetAccountConfig',
+    read: (answer) => {
+      const data = (answer as { data?: unknown } | undefined)?.data;
+      const config = Array.isArray(data) ? (data[0] as Record<string, unknown> | undefined) : undefined;
+      if (!config || typeof config.perm !== 'string') return undefined;
+      const perm = config.perm.split(',').map((p) => p.trim());
+      return {
+        spotTrade: perm.includes('trade'),
+        withdraw: perm.includes('withdraw'),
+        ipBound: typeof config.ip === 'string' ? config.ip.trim() !== '' : undefined,
+      };
+    },
   },
   restOrigin: 'https://www.okx.com',
   ccxtOptions: {

@@ -1,0 +1,121 @@
+/**
+ * The key watch's looks on a fake clock: one read at the start, then one a day or on the next notice day, each
+ * notice on its day; a read that fails is logged and the end last known still counts; stop() ends the looks. The
+ * notices are kept in a real file in a temp dir.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { silentLogger } from '../../../src/shared/logging/logger';
+import { KeyNoticeFile } from '../../../src/trading/engine/key-notice-file';
+import { KeyWatch } from '../../../src/trading/engine/key-watch';
+import type { ApiKeyLimits, KeyExpiry } from '../../../src/trading/exchange/exchange';
+import { captureLogger } from '../../support/capture-logger';
+import { FakeClock } from '../../support/fake-clock';
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+describe('key watch: when the key is looked at and what is told', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-keywatch-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function setUp(answer: () => ApiKeyLimits) {
+    const clock = new FakeClock();
+    const reads: number[] = [];
+    const known: Array<KeyExpiry | undefined> = [];
+    const told: Array<{ notice: unknown; days?: unknown }> = [];
+    let failing = false;
+    const { logger, lines } = captureLogger();
+    const watch = new KeyWatch({
+      exchange: {
+        id: 'bybit',
+        apiKeyLimits: async () => {
+          reads.push(clock.now());
+          if (failing) throw new Error('bybit 10016: Server error.');
+          return answer();
+        },
+        knowKeyExpiry: (e) => known.push(e),
+      },
+      outbox: {
+        emit: async (_type, _summary, data) => {
+          told.push({ notice: data.notice, days: data.days });
+          return true;
+        },
+      },
+      clock,
+      logger,
+      file: new KeyNoticeFile(dir, 'bybit', clock, silentLogger()),
+      key: 'key:0123456789abcdef',
+      startWaitMs: 5_000,
+      holdsOpen: () => false,
+    });
+    /**
+     * The fake clock moved on in 10-minute steps, each step waiting (real time) for the look it fired to have kept its
+     * notices and set its next look: the notice file is written for real.
+     */
+    const advance = async (ms: number): Promise<void> => {
+      const end = clock.now() + ms;
+      while (clock.now() < end) {
+        await clock.advance(Math.min(HOUR / 6, end - clock.now()), HOUR / 6);
+        for (let i = 0; i < 200 && clock.pendingTimers === 0 && !stopped; i++)
+          await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    let stopped = false;
+    const stop = (): void => {
+      stopped = true;
+      watch.stop();
+    };
+    return { clock, reads, known, told, lines, watch, advance, stop, fail: () => (failing = true) };
+  }
+
+  it('reads at the start, daily, and on each notice day and the end; a failed read still tells by the end last known', async () => {
+    const t = setUp(() => ({ spotTrade: true, withdraw: false, ipBound: false, expiresAt: end }));
+    // 5 days and 6 hours ahead: the notice days fall between the daily looks
+    const end = t.clock.now() + 5 * DAY + 6 * HOUR;
+    const at = (): number[] => t.reads.map((r) => (r - t.reads[0]) / HOUR);
+    await t.watch.atStart();
+    expect(t.reads).to.have.length(1);
+    expect(t.clock.pendingTimers).to.equal(1);
+    expect(t.told).to.deep.equal([{ notice: 'expires', days: 14 }]);
+    expect(t.known.at(-1)).to.deep.include({ at: end });
+    // a look a day, nothing to tell; the 3-day notice on its day (54 h on), not before nor at the next daily look
+    await t.advance(54 * HOUR - HOUR / 6);
+    expect(at()).to.deep.equal([0, 24, 48]);
+    expect(t.told).to.have.length(1);
+    await t.advance(HOUR / 3);
+    expect(at()).to.deep.equal([0, 24, 48, 54]);
+    expect(t.told.at(-1)).to.deep.equal({ notice: 'expires', days: 3 });
+    // the looks after it fail: logged, and the end last known still gives the 1-day notice on its day (102 h)
+    t.fail();
+    await t.advance(2 * DAY);
+    expect(at()).to.deep.equal([0, 24, 48, 54, 78, 102]);
+    expect(t.told.at(-1)).to.deep.equal({ notice: 'expires', days: 1 });
+    expect(t.lines.some((l) => l.level === 'warn' && /API key limits not read/.test(l.message))).to.equal(
+      true,
+    );
+    // and at the end itself (126 h): "expired", once
+    await t.advance(DAY + HOUR);
+    expect(at()).to.include(126);
+    expect(t.told.map((n) => n.notice)).to.deep.equal(['expires', 'expires', 'expires', 'expired']);
+    const reads = t.reads.length;
+    t.stop();
+    await t.advance(3 * DAY);
+    expect(t.reads).to.have.length(reads);
+    expect(t.clock.pendingTimers).to.equal(0);
+  });
+
+  it('a key with no end is read again once a day', async () => {
+    const t = setUp(() => ({ spotTrade: true, withdraw: false, ipBound: true }));
+    await t.watch.atStart();
+    await t.advance(3 * DAY + HOUR);
+    expect(t.reads).to.have.length(4);
+    expect(t.told).to.deep.equal([]);
+    t.stop();
+  });
+});
