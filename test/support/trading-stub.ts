@@ -47,7 +47,10 @@ export class TradingStub {
   static async start(dataDir: string, token = 'test-ipc-token-0123456789abcdef'): Promise<TradingStub> {
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(path.join(dataDir, 'ipc.token'), token, { mode: 0o600 });
-    const eventLog = await EventLog.open(path.join(dataDir, 'stub-events'), { retention: 100 });
+    const eventLog = await EventLog.open(path.join(dataDir, 'stub-events'), {
+      retention: 100,
+      clock: systemClock,
+    });
     const server = new IpcServer({
       clock: systemClock,
       host: '127.0.0.1',

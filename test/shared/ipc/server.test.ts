@@ -316,7 +316,7 @@ describe('ipc/IpcServer loopback only', () => {
 
   before(async () => {
     dir = tempDir();
-    eventLog = await EventLog.open(dir, { retention: 10 });
+    eventLog = await EventLog.open(dir, { retention: 10, clock: systemClock });
   });
 
   after(async () => {
