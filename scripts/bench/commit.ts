@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Journal } from '../../src/shared/persistence/journal';
 import { Store } from '../../src/shared/persistence/store';
+import { systemClock } from '../../src/shared/clock';
 import { silentLogger } from '../../src/shared/logging/logger';
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import type { Fill } from '../../src/trading/engine/pnl';
@@ -104,6 +105,7 @@ export async function storeCommit(
     defaults: defaultTradingState,
     validate: validateTradingState,
     logger: silentLogger(),
+    clock: systemClock,
   });
   // A typical hot state: a handful of open orders and some recent final ones.
   await store.commit((d) => {

@@ -42,7 +42,7 @@ interface Rig {
 async function startRig(withStream: boolean): Promise<Rig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-bench-ipc-'));
   const logger = silentLogger();
-  const eventLog = await EventLog.open(dir, { retention: 10_000 });
+  const eventLog = await EventLog.open(dir, { retention: 10_000, clock: systemClock });
   const server = new IpcServer({
     clock: systemClock,
     host: '127.0.0.1',

@@ -120,6 +120,7 @@ async function cloneOrders(dataDir: string, count: number, botId: string, logger
     },
     validate: (d) => paperAccountSchema.parse(d),
     logger,
+    clock: systemClock,
   });
   const files = await openTradingStateFiles(dataDir, logger, systemClock);
   try {
@@ -188,7 +189,7 @@ export async function seedHistory(dataDir: string, count: number): Promise<void>
  * published through the real EventLog, a burst per thousand.
  */
 export async function seedEvents(dataDir: string, count: number): Promise<void> {
-  const log = await EventLog.open(dataDir, { retention: count });
+  const log = await EventLog.open(dataDir, { retention: count, clock: systemClock });
   try {
     for (let done = 0; done < count; done += 1_000) {
       const burst: Array<Promise<unknown>> = [];

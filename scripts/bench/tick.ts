@@ -36,6 +36,11 @@ import { nowMs, summarize, type Summary } from './stats';
 
 const CANDLE_MS = 60_000;
 
+/**
+ * The bench's own hand-moved clock, not the tests' FakeClock (test/support/fake-clock.ts): scripts/ never imports
+ * test/ (eslint enforces it, docs/architecture.md "Import direction"), and this one costs nothing in the measured
+ * tick — FakeClock records every sleep and keeps every armed timer in a list, work that would be timed with the tick.
+ */
 class ManualClock implements Clock {
   constructor(public t: number) {}
   now(): number {

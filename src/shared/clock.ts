@@ -8,12 +8,22 @@ export interface Clock {
   /**
    * Calls `fn` once, `ms` from now, unless the returned function cancels it first (cancelling late or twice does
    * nothing). The callback form of `sleep`, for deadlines and re-dials armed by I/O classes. Like setTimeout, a
-   * pending timer keeps the process alive: whoever arms one cancels it when it closes.
+   * pending timer keeps the process alive (whoever arms one cancels it when it closes), unless armed with
+   * `{ unref: true }`.
    */
-  timer(ms: number, fn: () => void): CancelTimer;
+  timer(ms: number, fn: () => void, options?: TimerOptions): CancelTimer;
 }
 
 export type CancelTimer = () => void;
+
+export interface TimerOptions {
+  /**
+   * The timer alone does not keep the process alive (default false): for timers nobody waits for — a periodic
+   * housekeeping check, a grace before destroying a socket — so a process whose work is done can still end.
+   * A fake clock has no process to keep alive and ignores it.
+   */
+  unref?: boolean;
+}
 
 /** The UTC day (`YYYY-MM-DD`) of an epoch-ms time: the day of daily limits, figures and summaries. */
 export function utcDay(time: number): string {
@@ -29,7 +39,7 @@ export function offsetClock(host: Clock, offsetMs: () => number): Clock {
   return {
     now: () => host.now() - offsetMs(),
     sleep: (ms, signal) => host.sleep(ms, signal),
-    timer: (ms, fn) => host.timer(ms, fn),
+    timer: (ms, fn, options) => host.timer(ms, fn, options),
   };
 }
 
@@ -48,8 +58,9 @@ export const systemClock: Clock = {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
-  timer: (ms, fn) => {
+  timer: (ms, fn, options) => {
     const timer = setTimeout(fn, ms);
+    if (options?.unref) timer.unref();
     return () => clearTimeout(timer);
   },
 };

@@ -67,6 +67,7 @@ void runService(
       validate: validateOutboxState,
       onCorrupt: 'start-empty',
       logger,
+      clock,
     });
     shutdown.addStore(outboxStore);
     const supervisorStore = await Store.open<SupervisorState>({
@@ -77,6 +78,7 @@ void runService(
       validate: validateSupervisorState,
       onCorrupt: 'start-empty',
       logger,
+      clock,
     });
     shutdown.addStore(supervisorStore);
 

@@ -106,6 +106,7 @@ export async function startTrading(
   const events = await EventLog.open(dataDir, {
     retention: config.ipc.eventRetention,
     logger,
+    clock,
     redactor: ctx.redactor,
   });
   shutdown.addStep('close event log', () => events.close(), { order: 90 });

@@ -12,6 +12,7 @@ import { breadcrumbPath, readLastExit } from '../../src/shared/lifecycle/last-ex
 import { Journal } from '../../src/shared/persistence/journal';
 import { validateHistoryEntry, type HistoryEntry } from '../../src/trading/engine/trading-state';
 import { captureLogger } from '../support/capture-logger';
+import { systemClock } from '../../src/shared/clock';
 
 const order = (id: string, amount: unknown) => ({
   clientOrderId: id,
@@ -64,7 +65,7 @@ describe('line and marker schemas', () => {
     const good = (seq: number) => ({ seq, ts: 1, type: 'order.filled', summary: `e${seq}`, data: {} });
     const lines = [good(1), { ...good(2), data: 'x' }, { ...good(3), type: 'made.up' }, good(4)];
     fs.writeFileSync(path.join(dir, 'events.jsonl'), lines.map((l) => JSON.stringify(l) + '\n').join(''));
-    const log = await EventLog.open(dir);
+    const log = await EventLog.open(dir, { clock: systemClock });
     try {
       expect(log.eventsAfter(0, 10).map((e) => e.seq)).to.deep.equal([1, 4]);
       expect((await log.publish('trading.paused', 'next')).seq).to.equal(5);

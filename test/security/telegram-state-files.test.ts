@@ -19,6 +19,7 @@ import {
   takeSelfRestartMarker,
   selfRestartMarkerPath,
 } from '../../src/telegram/supervisor/self-restart-marker';
+import { systemClock } from '../../src/shared/clock';
 
 const envelope = (data: unknown): string => JSON.stringify({ version: 1, savedAt: 1, data });
 
@@ -49,6 +50,7 @@ describe('telegram state files: full schema on load', () => {
     );
     fs.writeFileSync(`${file}.prev`, envelope({ ...emptyOutboxState(), nextId: 2, entries: [entry] }));
     const store = await Store.open<OutboxState>({
+      clock: systemClock,
       dir,
       name: OUTBOX_STORE_NAME,
       version: 1,
@@ -72,6 +74,7 @@ describe('telegram state files: full schema on load', () => {
     fs.writeFileSync(file, envelope(bad));
     fs.writeFileSync(`${file}.prev`, envelope({ ...emptySupervisorState(), eventCursor: 12 }));
     const store = await Store.open<SupervisorState>({
+      clock: systemClock,
       dir,
       name: SUPERVISOR_STORE_NAME,
       version: 1,

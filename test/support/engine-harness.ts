@@ -31,6 +31,7 @@ import { HOLD, type Signal, type Strategy, type StrategyContext } from '../../sr
 import { createStrategy } from '../../src/trading/strategy/create-strategy';
 import { FAKE_CLOCK_START, FakeClock, flush } from './fake-clock';
 import { ExchangeFaults, withFaults, type ExchangeFaultOptions } from '../../harness/faults/exchange-faults';
+import { localOrder } from './local-order';
 
 export interface HarnessOptions {
   config?: Record<string, unknown>;
@@ -98,21 +99,7 @@ export function intent(
   now = FAKE_CLOCK_START,
 ): LocalOrder {
   const at = now - 5_000;
-  return {
-    clientOrderId,
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'market',
-    amount: 0.001,
-    filled: 0,
-    status: 'intent',
-    purpose: 'entry',
-    createdAt: at,
-    updatedAt: at,
-    sentAt: at,
-    fills: [],
-    ...over,
-  };
+  return localOrder({ clientOrderId, amount: 0.001, createdAt: at, updatedAt: at, sentAt: at, ...over });
 }
 
 export function testConfig(overrides: Record<string, unknown> = {}): Config {

@@ -44,7 +44,7 @@ export async function startTrading(
   dir: string,
   opts: Partial<IpcServerOptions> & { retention?: number } = {},
 ): Promise<Trading> {
-  const eventLog = await EventLog.open(dir, { retention: opts.retention ?? 1_000 });
+  const eventLog = await EventLog.open(dir, { retention: opts.retention ?? 1_000, clock: systemClock });
   const server = new IpcServer({
     host: '127.0.0.1',
     port: 0,

@@ -21,6 +21,7 @@ import { IpcServer } from '../../src/shared/ipc/server';
 import { silentLogger } from '../../src/shared/logging/logger';
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { PnlReportBuilder } from '../../src/trading/report/pnl-report';
+import { localOrder } from './local-order';
 
 export interface TradingStubState {
   status: TradingStatus;
@@ -47,7 +48,10 @@ export class TradingStub {
   static async start(dataDir: string, token = 'test-ipc-token-0123456789abcdef'): Promise<TradingStub> {
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(path.join(dataDir, 'ipc.token'), token, { mode: 0o600 });
-    const eventLog = await EventLog.open(path.join(dataDir, 'stub-events'), { retention: 100 });
+    const eventLog = await EventLog.open(path.join(dataDir, 'stub-events'), {
+      retention: 100,
+      clock: systemClock,
+    });
     const server = new IpcServer({
       clock: systemClock,
       host: '127.0.0.1',
@@ -230,12 +234,11 @@ export function filledOrder(
   at: number,
   fee = 0,
 ): LocalOrder {
-  return {
+  return localOrder({
     clientOrderId: id,
     exchangeOrderId: `x-${id}`,
     symbol,
     side,
-    type: 'market',
     amount,
     filled: amount,
     averagePrice: price,
@@ -257,7 +260,7 @@ export function filledOrder(
         timestamp: at,
       },
     ],
-  } as unknown as LocalOrder;
+  });
 }
 
 /** Three round trips over two days (+10, -4, +6 before fees), built by the real report builder. */

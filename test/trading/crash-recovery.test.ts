@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FakeBinance } from '../../harness/exchanges/fake-binance';
 import type { ReconcileDifference, RecoverySummary, TradingEvent } from '../../src/shared/ipc/protocol';
 import { CRASH_STEPS, type CrashStep } from '../../harness/faults/crash-points';
@@ -35,8 +36,6 @@ function firstOrderId(dataDir: string): string {
 function reconcile(port: number): Promise<{ differences: ReconcileDifference[] }> {
   return reconcileOverTcp(port, TOKEN);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('trading crash recovery with real processes (SIGKILL mid-order)', function () {
   this.timeout(60_000);

@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
 import { needsExchange, type LocalOrder } from '../../src/trading/engine/order-state';
 import { derivePositions } from '../../src/trading/engine/pnl';
@@ -23,7 +24,6 @@ const TOKEN = 'pm2-live-token-0123456789abcdef';
 const OWNER_BTC = 1;
 const KILLS = 6;
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The faults a create may meet, one at a time, in turn. */
 const CREATE_FAULTS: LocalFault[] = [

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * A restart while Binance refuses for rate, under real PM2 with the shipped daemon and real ccxt against the local
  * Binance: SIGKILL, then every request is answered 429 with Retry-After for 6 s, then 418 (the IP ban Binance gives
@@ -25,7 +26,6 @@ const TOKEN = 'pm2-ratelimit-token-0123456789abcdef';
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
 /** main's count, measured as above. */
 const MAIN_REQUESTS = 8;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('a live restart while Binance refuses for rate (real PM2, real ccxt) @slow', function () {
   this.timeout(120_000);

@@ -20,7 +20,6 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../clock';
-import { systemClock } from '../clock';
 import { ByNinjaError, errorMessage, PersistenceError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { Redactor } from '../logging/redact';
@@ -38,7 +37,8 @@ export interface EventLogOptions {
   /** Events kept for replay (default 10,000). */
   retention?: number;
   logger?: Logger;
-  clock?: Clock;
+  /** Stamps each event's time (the composition root's clock). */
+  clock: Clock;
   /** Masks secrets in every event's summary and data before it is written (the service's one redactor). */
   redactor?: Redactor;
 }
@@ -100,7 +100,7 @@ export class EventLog {
     this.nextSeq = 1;
   }
 
-  static async open(dir: string, opts: EventLogOptions = {}): Promise<EventLog> {
+  static async open(dir: string, opts: EventLogOptions): Promise<EventLog> {
     const retention = opts.retention ?? DEFAULT_EVENT_RETENTION;
     if (!Number.isInteger(retention) || retention < 1) {
       throw new RangeError(`event retention must be a positive integer, got ${retention}`);
@@ -109,13 +109,7 @@ export class EventLog {
       logger: opts.logger,
       validate: validateTradingEvent,
     });
-    const log = new EventLog(
-      journal,
-      retention,
-      opts.logger,
-      opts.clock ?? systemClock,
-      opts.redactor ?? new Redactor(),
-    );
+    const log = new EventLog(journal, retention, opts.logger, opts.clock, opts.redactor ?? new Redactor());
     const read = log.kept.addReadBack(await journal.tailText(retention));
     log.nextSeq = log.kept.lastSeq + 1;
     if (read.unparseable > 0)

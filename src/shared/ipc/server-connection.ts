@@ -13,6 +13,7 @@ import {
   type JSONRPCRequest,
   type JSONRPCResponse,
 } from 'json-rpc-2.0';
+import type { CancelTimer, Clock } from '../clock';
 import { errorMessage } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { Subscription } from './event-log';
@@ -38,6 +39,8 @@ export interface ConnectionHost {
     conn: ServerConnection,
   ): JSONRPCResponse | null | PromiseLike<JSONRPCResponse | null>;
   readonly logger: Logger;
+  /** The server's clock: the hello and idle deadlines, the grace before a refused socket is destroyed. */
+  readonly clock: Clock;
   readonly maxFrameBytes: number;
   readonly idleTimeoutMs: number;
   /** A new connection must have said hello this long after accept (absolute: bytes before it do not extend it). */
@@ -89,8 +92,14 @@ export class ServerConnection {
   private client = '?';
   private closing = false;
   private closed = false;
-  /** A socket-level deadline on the raw timer: refreshed on every chunk, which a Clock timer cannot do cheaply. */
-  private idleTimer: NodeJS.Timeout;
+  /**
+   * The connection's deadline on the clock: hello by `helloTimeoutMs` after accept (absolute), then a chunk at least
+   * every `idleTimeoutMs`. A chunk only notes its time (one clock read, no timer per chunk); a deadline that comes
+   * due while chunks arrived re-arms for what is left of the idle time after the last one.
+   */
+  private cancelDeadline: CancelTimer;
+  private lastChunkAt = 0;
+  private cancelGrace: CancelTimer | null = null;
   private subscription: Subscription | null = null;
   private streaming = false;
   /**
@@ -108,8 +117,8 @@ export class ServerConnection {
     this.remote = `${this.peer}:${socket.remotePort ?? '?'}`;
     this.decoder = new LineDecoder(host.maxFrameBytes);
     socket.setNoDelay(true);
-    // absolute from accept: onData refreshes the timer only once the peer is authenticated
-    this.idleTimer = setTimeout(() => this.onIdle(), host.helloTimeoutMs);
+    // absolute from accept: chunks count for the idle time only once the peer is authenticated
+    this.cancelDeadline = host.clock.timer(host.helloTimeoutMs, () => this.onIdle());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.pumpEvents();
@@ -161,7 +170,7 @@ export class ServerConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
-    if (this.authed) this.idleTimer.refresh();
+    if (this.authed) this.lastChunkAt = this.host.clock.now();
     const { lines, tooLarge } = this.decoder.push(chunk);
     for (const line of lines) {
       if (this.closing) return;
@@ -231,8 +240,9 @@ export class ServerConnection {
     }
     this.authed = true;
     this.client = check.params.client;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.onIdle(), this.host.idleTimeoutMs);
+    this.cancelDeadline();
+    this.lastChunkAt = this.host.clock.now();
+    this.armIdleDeadline(this.host.idleTimeoutMs);
     this.log()[this.quietClient() ? 'debug' : 'info']('IPC client connected');
     this.send(createJSONRPCSuccessResponse(id, result));
   }
@@ -356,7 +366,16 @@ export class ServerConnection {
     this.closing = true;
     this.subscription?.unsubscribe();
     this.socket.end();
-    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    // a grace nobody waits for: it must not keep a stopping daemon alive
+    this.cancelGrace = this.host.clock.timer(CLOSE_GRACE_MS, () => this.socket.destroy(), { unref: true });
+  }
+
+  private armIdleDeadline(ms: number): void {
+    this.cancelDeadline = this.host.clock.timer(ms, () => {
+      const left = this.lastChunkAt + this.host.idleTimeoutMs - this.host.clock.now();
+      if (left > 0) this.armIdleDeadline(left);
+      else this.onIdle();
+    });
   }
 
   private onIdle(): void {
@@ -370,7 +389,8 @@ export class ServerConnection {
     if (this.closed) return;
     this.closed = true;
     this.closing = true;
-    clearTimeout(this.idleTimer);
+    this.cancelDeadline();
+    this.cancelGrace?.();
     this.subscription?.unsubscribe();
     this.subscription = null;
     if (this.authed) this.log()[this.quietClient() ? 'debug' : 'info']('IPC client disconnected');

@@ -50,7 +50,10 @@ export interface IpcServerOptions {
   idleTimeoutMs: number;
   logger: Logger;
   eventLog: EventLog;
-  /** The daemon's one clock (trading's composition root passes systemClock): ping's `now`, hello's start, refusal log. */
+  /**
+   * The daemon's one clock (trading's composition root passes systemClock): ping's `now`, hello's start, the refusal
+   * log, each connection's hello and idle deadlines, the grace before a refused socket is destroyed.
+   */
   clock: Clock;
   /** A new connection must have said hello this long after accept (absolute); default min(idleTimeoutMs, 5 s). */
   helloTimeoutMs?: number;
@@ -124,6 +127,7 @@ export class IpcServer {
     this.connectionHost = {
       answer: (request, conn) => this.answer(request, conn),
       logger: this.logger,
+      clock: opts.clock,
       maxFrameBytes: opts.maxFrameBytes,
       idleTimeoutMs: opts.idleTimeoutMs,
       helloTimeoutMs: opts.helloTimeoutMs ?? Math.min(opts.idleTimeoutMs, 5_000),
@@ -291,8 +295,9 @@ export class IpcServer {
           ),
         ),
       );
-      // a socket-level grace for the refusal to flush, not a time the daemon reasons about: no clock needed
-      setTimeout(() => socket.destroy(), 1_000).unref();
+      // a grace for the refusal to flush, which nobody waits for: it must not keep a stopping daemon alive
+      const cancelGrace = this.opts.clock.timer(1_000, () => socket.destroy(), { unref: true });
+      socket.once('close', cancelGrace);
       return;
     }
     if (this.unauthenticated.size >= this.maxUnauthenticated) {

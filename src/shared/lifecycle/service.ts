@@ -182,6 +182,7 @@ export async function runService(
     maxBytes: config.logging.pm2LogMaxBytes,
     keep: config.logging.pm2LogKeep,
     checkEveryMs: config.logging.pm2LogCheckMs,
+    clock,
     logger,
   }).start();
 

@@ -10,6 +10,7 @@
  * Chosen over pm2-logrotate, which is a PM2 module that installs a second pm2 and @pm2/io as dependencies.
  */
 import fs from 'node:fs';
+import type { CancelTimer, Clock } from '../clock';
 import type { Logger } from './logger';
 import { pruneGenerations, shiftGenerations } from './rotate-files';
 
@@ -22,6 +23,8 @@ export interface Pm2LogRotationOptions {
   keep: number;
   /** Check interval (default 10 s). */
   checkEveryMs?: number;
+  /** Arms the periodic check (the service's clock). */
+  clock: Clock;
   logger?: Logger;
 }
 
@@ -34,25 +37,38 @@ export function pm2LogFilesFromEnv(env: NodeJS.ProcessEnv = process.env): string
 }
 
 export class Pm2LogRotation {
-  private timer: NodeJS.Timeout | null = null;
+  private cancelTimer: CancelTimer | null = null;
   private readonly warned = new Set<string>();
 
   constructor(private readonly opts: Pm2LogRotationOptions) {}
 
-  /** Starts the periodic check (unref'd: it never keeps the process alive). Checks once at once. */
+  /**
+   * Starts the periodic check, on the clock: once at once, then `checkEveryMs` after each check ends. Its timer is
+   * unref'd: housekeeping never keeps the process alive.
+   */
   start(): this {
-    if (this.timer || this.opts.files.length === 0) return this;
+    if (this.cancelTimer || this.opts.files.length === 0) return this;
     // PM2 creates these files with its umask (0644 by default): they hold orders, equity and chat ids
     for (const file of this.opts.files) this.makePrivate(file);
     this.checkNow();
-    this.timer = setInterval(() => this.checkNow(), this.opts.checkEveryMs ?? 10_000);
-    this.timer.unref();
+    this.armNextCheck();
     return this;
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+  }
+
+  private armNextCheck(): void {
+    this.cancelTimer = this.opts.clock.timer(
+      this.opts.checkEveryMs ?? 10_000,
+      () => {
+        this.checkNow();
+        this.armNextCheck();
+      },
+      { unref: true },
+    );
   }
 
   /** Rotates every watched file above maxBytes; returns the files rotated. Never throws. */

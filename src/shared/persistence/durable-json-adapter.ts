@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import type { Adapter } from 'lowdb';
 import { CorruptStateError } from '../errors';
-import { systemClock, type Clock } from '../clock';
+import type { Clock } from '../clock';
 import { tempPathFor, toPersistenceError, writeFileDurable } from './durable-file';
 import { readJsonFile } from './json-file';
 
@@ -28,7 +28,8 @@ export interface DurableJsonAdapterOptions {
   /** Where the previous good generation is kept (default `<file>.prev`). */
   previousFile?: string;
   version: number;
-  clock?: Clock;
+  /** Stamps each envelope's savedAt (the store's clock). */
+  clock: Clock;
   writer?: DurableWriter;
 }
 
@@ -49,7 +50,7 @@ export class DurableJsonAdapter<T> implements Adapter<T> {
     this.file = opts.file;
     this.previousFile = opts.previousFile ?? `${opts.file}.prev`;
     this.version = opts.version;
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock;
     this.writer = opts.writer ?? ((p, d) => writeFileDurable(p, d));
   }
 

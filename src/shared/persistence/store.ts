@@ -11,7 +11,7 @@ import { mkdirSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { CorruptStateError, errorMessage, PersistenceError } from '../errors';
-import { systemClock, type CancelTimer, type Clock } from '../clock';
+import type { CancelTimer, Clock } from '../clock';
 import { silentLogger, type Logger } from '../logging/logger';
 import { removeStaleTempFilesSync, toPersistenceError } from './durable-file';
 import { DurableJsonAdapter, isEnvelope, type DurableWriter } from './durable-json-adapter';
@@ -43,8 +43,8 @@ export interface StoreOptions<T> {
    */
   onCorrupt?: 'fail' | 'start-empty';
   logger?: Logger;
-  /** Time source for the envelope's savedAt, quarantine names and the write debounce (default system clock). */
-  clock?: Clock;
+  /** Time source for the envelope's savedAt, quarantine names and the write debounce (the composition root's clock). */
+  clock: Clock;
   /** Durable writer (default writeFileDurable); tests inject failures here. */
   writer?: DurableWriter;
 }
@@ -103,7 +103,7 @@ export class Store<T> {
 
   static async open<T>(opts: StoreOptions<T>): Promise<Store<T>> {
     const logger = (opts.logger ?? silentLogger()).child({ module: 'persistence', store: opts.name });
-    const clock = opts.clock ?? systemClock;
+    const { clock } = opts;
     const file = path.join(opts.dir, `${opts.name}.json`);
     const adapter = new DurableJsonAdapter<T>({ file, version: opts.version, clock, writer: opts.writer });
     // Synchronous file calls on the way in (here, the temp-file sweep and each generation's read): a restart waits

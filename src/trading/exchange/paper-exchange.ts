@@ -129,6 +129,7 @@ export class PaperExchange implements Exchange {
         defaults: () => newPaperAccount(options.settings.startingBalances),
         validate: (data) => paperAccountParser.parse(data),
         logger: options.logger,
+        clock: options.clock ?? systemClock,
       });
       return new PaperExchange(store, lock, options);
     } catch (err) {

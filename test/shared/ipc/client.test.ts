@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { expect } from 'chai';
 import type { CancelTimer } from '../../../src/shared/clock';
+import { systemClock } from '../../../src/shared/clock';
 import { IpcError } from '../../../src/shared/errors';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import { RpcErrorCode, type TradingEvent } from '../../../src/shared/ipc/protocol';
@@ -262,7 +263,7 @@ describe('ipc/IpcClient', () => {
     await trading.stop();
     trading = undefined;
     await waitFor('link down', () => links.length === 2);
-    const eventLog = await EventLog.open(dir, { retention: 1_000 });
+    const eventLog = await EventLog.open(dir, { retention: 1_000, clock: systemClock });
     expect(eventLog.lastSeq).to.equal(5);
     for (let i = 0; i < 5; i++) await eventLog.publish('order.filled', `while down ${i}`, {});
     await eventLog.close();

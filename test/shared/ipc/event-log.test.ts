@@ -48,12 +48,12 @@ describe('ipc/EventLog', () => {
   });
 
   it('numbers events 1, 2, 3… and continues after a reopen from disk', async () => {
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     expect(log.lastSeq).to.equal(0);
     for (let i = 0; i < 3; i++) await log.publish('order.placed', `order ${i}`, { i });
     await log.close();
 
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     expect(log.lastSeq).to.equal(3);
     const e = await log.publish('order.filled', 'filled', { x: 1 });
     expect(e.seq).to.equal(4);
@@ -62,7 +62,7 @@ describe('ipc/EventLog', () => {
   });
 
   it('gives concurrent publishes distinct increasing seqs in call order (group commit)', async () => {
-    log = await EventLog.open(dir, { retention: 1_000 });
+    log = await EventLog.open(dir, { retention: 1_000, clock: systemClock });
     const published = await Promise.all(
       range(1, 200).map((i) => log!.publish('order.placed', `o${i}`, { i })),
     );
@@ -116,7 +116,7 @@ describe('ipc/EventLog', () => {
 
   it('@slow on a full disk refuses every group of a burst with PersistenceError, then goes on with fresh seqs', async function () {
     await onTmpfs(this, async (disk) => {
-      log = await EventLog.open(disk.dir, { retention: 10_000 });
+      log = await EventLog.open(disk.dir, { retention: 10_000, clock: systemClock });
       await log.publish('recovery', 'boot', {});
       disk.fill();
       const outcomes = await Promise.all(
@@ -133,7 +133,7 @@ describe('ipc/EventLog', () => {
       const next = await log.publish('order.filled', 'after', {});
       expect(next.seq).to.be.above(1_201); // the refused seqs are never reused
       await log.close();
-      log = await EventLog.open(disk.dir, { retention: 10_000 });
+      log = await EventLog.open(disk.dir, { retention: 10_000, clock: systemClock });
       expect(seqs(log.eventsAfter(0))).to.deep.equal([1, next.seq]);
     });
   });
@@ -142,7 +142,7 @@ describe('ipc/EventLog', () => {
     // a write cut short by ENOSPC is cut back; split in groups, the next part of the burst then fitted in the
     // room the cut-back left and was accepted after the first part was refused
     await onTmpfs(this, async (disk) => {
-      log = await EventLog.open(disk.dir, { retention: 10_000 });
+      log = await EventLog.open(disk.dir, { retention: 10_000, clock: systemClock });
       await log.publish('recovery', 'boot', {});
       disk.fill();
       disk.freeBytes(48 * 1024);
@@ -158,13 +158,13 @@ describe('ipc/EventLog', () => {
       disk.free();
       const next = await log.publish('order.filled', 'after', {});
       await log.close();
-      log = await EventLog.open(disk.dir, { retention: 10_000 });
+      log = await EventLog.open(disk.dir, { retention: 10_000, clock: systemClock });
       expect(seqs(log.eventsAfter(0))).to.deep.equal([1, next.seq]);
     });
   });
 
   it('writes and streams the event as it was published: a change to its data afterwards reaches neither', async () => {
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     const live: TradingEvent[] = [];
     log.subscribe(0, (e) => live.push(e));
     const data: Record<string, unknown> = { n: 0 };
@@ -178,15 +178,15 @@ describe('ipc/EventLog', () => {
     expect(event.data).to.deep.equal({ n: 0 });
     expect(live.map((e) => e.data)).to.deep.equal([{ n: 0 }]);
     await log.close();
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     expect(log.eventsAfter(0).map((e) => e.data)).to.deep.equal([{ n: 0 }]);
   });
 
   it('hands out the JSON of the kept events after a seq, the journal lines, also for events read back at open', async () => {
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     for (let i = 1; i <= 3; i++) await log.publish('order.placed', `o${i}`, { i, note: 'a\nb "q"' });
     await log.close();
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     await log.publish('order.filled', 'o4', { i: 4 });
     const journal = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
     expect(log.jsonAfter(0, 10)).to.deep.equal({ json: journal, lastSeq: 4 });
@@ -197,21 +197,21 @@ describe('ipc/EventLog', () => {
 
   it('keeps the last N events across compaction and reopen, and the journal stays under 2N lines', async () => {
     const retention = 10;
-    log = await EventLog.open(dir, { retention });
+    log = await EventLog.open(dir, { retention, clock: systemClock });
     for (let i = 1; i <= 57; i++) await log.publish('order.placed', `o${i}`, {});
     expect(seqs(log.eventsAfter(0))).to.deep.equal(range(48, 57));
     const lines = fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean);
     expect(lines.length).to.be.at.most(2 * retention);
     await log.close();
 
-    log = await EventLog.open(dir, { retention });
+    log = await EventLog.open(dir, { retention, clock: systemClock });
     expect(log.lastSeq).to.equal(57);
     expect(seqs(log.eventsAfter(0))).to.deep.equal(range(48, 57));
     expect((await log.publish('order.placed', 'next', {})).seq).to.equal(58);
   });
 
   it('tells a subscriber how many events after its cursor were trimmed', async () => {
-    log = await EventLog.open(dir, { retention: 5 });
+    log = await EventLog.open(dir, { retention: 5, clock: systemClock });
     for (let i = 1; i <= 20; i++) await log.publish('order.placed', `o${i}`, {});
     const behind = log.subscribe(3, () => undefined);
     expect(behind.missed).to.equal(12); // 4..15 are gone
@@ -226,7 +226,7 @@ describe('ipc/EventLog', () => {
   });
 
   it('replays then streams live with no gap, duplicate or reordering while publishes race the subscription', async () => {
-    log = await EventLog.open(dir, { retention: 10_000 });
+    log = await EventLog.open(dir, { retention: 10_000, clock: systemClock });
     for (let i = 1; i <= 50; i++) await log.publish('order.placed', `o${i}`, {});
     // Publishes in flight (some committing, some queued) while subscribers join at different points.
     const inFlight = range(51, 300).map((i) => log!.publish('order.placed', `o${i}`, {}));
@@ -252,7 +252,7 @@ describe('ipc/EventLog', () => {
   });
 
   it('flags a cursor ahead of the log (reset data) and replays everything it has', async () => {
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     await log.publish('recovery', 'boot', {});
     await log.publish('order.placed', 'o', {});
     const sub = log.subscribe(500, () => undefined);
@@ -263,7 +263,7 @@ describe('ipc/EventLog', () => {
   });
 
   it('refuses only an event JSON cannot hold (a BigInt): its group commits, no seq is used up', async () => {
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     const good = log.publish('order.placed', 'fine', { n: 1 });
     const bad = log.publish('order.placed', 'not JSON', { n: 10n });
     const after = log.publish('order.filled', 'fine too', { n: 2 });
@@ -285,12 +285,12 @@ describe('ipc/EventLog', () => {
     expect(seqs([await good, await after])).to.deep.equal([1, 2]);
     expect((await log.publish('order.filled', 'next', {})).seq).to.equal(3);
     await log.close();
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     expect(seqs(log.eventsAfter(0))).to.deep.equal([1, 2, 3]);
   });
 
   it('a throwing subscriber does not stop delivery to the others or fail the publish', async () => {
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     const got: number[] = [];
     log.subscribe(0, () => {
       throw new Error('subscriber bug');
@@ -302,7 +302,7 @@ describe('ipc/EventLog', () => {
   });
 
   it('refuses publishes after close', async () => {
-    log = await EventLog.open(dir, { retention: 100 });
+    log = await EventLog.open(dir, { retention: 100, clock: systemClock });
     await log.close();
     let error: unknown;
     await log.publish('order.placed', 'late', {}).catch((e: unknown) => (error = e));

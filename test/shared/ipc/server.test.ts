@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import { expect } from 'chai';
 import { systemClock } from '../../../src/shared/clock';
 import { IpcError, PersistenceError } from '../../../src/shared/errors';
@@ -7,7 +8,7 @@ import { isLoopbackHost } from '../../../src/shared/ipc/loopback';
 import { PROTOCOL_VERSION, RpcErrorCode } from '../../../src/shared/ipc/protocol';
 import { IpcServer } from '../../../src/shared/ipc/server';
 import { silentLogger } from '../../../src/shared/logging/logger';
-import { FakeClock } from '../../support/fake-clock';
+import { FakeClock, flush } from '../../support/fake-clock';
 import {
   RawPeer,
   recordingClient,
@@ -310,13 +311,128 @@ describe('ipc/IpcServer timeouts', () => {
   });
 });
 
+describe('ipc/IpcServer deadlines on its clock', () => {
+  let dir: string;
+  let clock: FakeClock;
+  let trading: Trading;
+
+  beforeEach(async () => {
+    dir = tempDir();
+    clock = new FakeClock();
+    trading = await startTrading(dir, { clock, idleTimeoutMs: 300, helloTimeoutMs: 150 });
+  });
+
+  afterEach(async () => {
+    await trading.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A peer whose connection the server has accepted (its hello deadline is armed on the clock). */
+  const accepted = async (): Promise<RawPeer> => {
+    const armed = clock.pendingTimers;
+    const p = await RawPeer.connect(trading.port);
+    await waitFor('the server to accept', () => clock.pendingTimers > armed);
+    return p;
+  };
+
+  it('the hello deadline counts from accept: bytes before hello do not extend it', async () => {
+    const prompt = await accepted();
+    const stalling = await accepted();
+    await clock.advance(100);
+    stalling.write('{"jsonrpc":"2.0",');
+    await clock.advance(49);
+    expect((await prompt.hello()).result, 'a hello 1 ms before the deadline').to.include({
+      server: 'trading',
+    });
+    expect(stalling.closed).to.equal(false);
+    await clock.advance(1);
+    await stalling.waitClosed();
+    prompt.destroy();
+  });
+
+  it('closes an authenticated client idleTimeoutMs after its last chunk, not after its hello', async () => {
+    const p = await accepted();
+    await p.hello();
+    await clock.advance(200);
+    p.request(1, 'ping');
+    await p.response(1);
+    await clock.advance(250); // past hello + idleTimeoutMs, within the last chunk's
+    p.request(2, 'ping');
+    expect((await p.response(2)).result, 'still served').to.have.property('now', clock.now());
+    await clock.advance(299);
+    expect(p.closed).to.equal(false);
+    await clock.advance(1);
+    await p.waitClosed();
+  });
+
+  /** A peer that keeps its side open after the server's FIN, as a stuck client would: only a destroy ends it. */
+  const halfOpen = async (
+    port = trading.port,
+  ): Promise<{ socket: net.Socket; ended: () => boolean; closed: () => boolean }> => {
+    const armed = clock.pendingTimers;
+    const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    let ended = false;
+    let closed = false;
+    socket.on('error', () => undefined);
+    socket.on('data', () => undefined);
+    socket.on('end', () => (ended = true));
+    socket.on('close', () => (closed = true));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    await waitFor('the server to accept', () => clock.pendingTimers > armed);
+    return { socket, ended: () => ended, closed: () => closed };
+  };
+
+  it('a refused peer that keeps its side open is destroyed CLOSE_GRACE_MS (1 s) after the refusal', async () => {
+    const peer = await halfOpen();
+    try {
+      peer.socket.write('not json\n');
+      await waitFor('the refusal', () => peer.ended());
+      await clock.advance(999, 999);
+      await flush();
+      expect(trading.server.clientCount, 'kept through the grace').to.equal(1);
+      await clock.advance(1, 1);
+      await waitFor('the server to destroy the socket', () => trading.server.clientCount === 0);
+    } finally {
+      peer.socket.destroy();
+    }
+  });
+
+  it('a peer refused as one client too many, keeping its side open, is destroyed 1 s after the refusal', async () => {
+    const ownDir = tempDir();
+    const own = await startTrading(ownDir, { clock, maxClients: 1 });
+    const first = await RawPeer.connect(own.port);
+    try {
+      await first.hello();
+      const extra = await halfOpen(own.port);
+      await waitFor('the refusal', () => extra.ended());
+      // the server's side of a half-open socket is seen through writes: taken while open, reset once destroyed
+      const probe = (): boolean => {
+        extra.socket.write('x');
+        return extra.closed();
+      };
+      await clock.advance(999, 999);
+      for (let i = 0; i < 5; i++) {
+        probe();
+        await flush();
+      }
+      expect(extra.closed(), 'kept through the grace').to.equal(false);
+      await clock.advance(1, 1);
+      await waitFor('the server to destroy the socket', probe);
+    } finally {
+      first.destroy();
+      await own.stop();
+      fs.rmSync(ownDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ipc/IpcServer loopback only', () => {
   let dir: string;
   let eventLog: EventLog;
 
   before(async () => {
     dir = tempDir();
-    eventLog = await EventLog.open(dir, { retention: 10 });
+    eventLog = await EventLog.open(dir, { retention: 10, clock: systemClock });
   });
 
   after(async () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../../../src/shared/clock';
 import { ShutdownCoordinator } from '../../../src/shared/lifecycle/shutdown';
 import { createLogger, type Logger } from '../../../src/shared/logging/logger';
@@ -32,8 +33,6 @@ function setup(budgetMs = 2_000, clock: Clock = systemClock) {
   });
   return { sc, lines, exits, exitedP };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('ShutdownCoordinator', () => {
   it('runs steps by ascending order (registration order on ties), stores at 80, then exits with the code', async () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pm2LogRotation, pm2LogFilesFromEnv } from '../../../src/shared/logging/pm2-log-rotation';
+import { FakeClock } from '../../support/fake-clock';
 import { FIXTURE_SCRIPT } from '../../fixtures/service/run-fixture';
 import { eventually, Pm2Harness } from '../../../harness/pm2';
 
@@ -29,7 +30,7 @@ describe('Pm2LogRotation', () => {
     const file = path.join(dir, 'app.out.log');
     // A writer holding the file open with O_APPEND, as PM2 does.
     const fd = fs.openSync(file, 'a');
-    const rotation = new Pm2LogRotation({ files: [file], maxBytes: 100, keep: 2 });
+    const rotation = new Pm2LogRotation({ files: [file], maxBytes: 100, keep: 2, clock: new FakeClock() });
     for (const gen of ['A', 'B', 'C']) {
       fs.writeSync(fd, gen.repeat(150));
       expect(rotation.checkNow()).to.deep.equal([file]);
@@ -45,8 +46,37 @@ describe('Pm2LogRotation', () => {
   });
 
   it('ignores missing files and never throws', () => {
-    const rotation = new Pm2LogRotation({ files: [path.join(dir, 'nope.log')], maxBytes: 1, keep: 1 });
+    const rotation = new Pm2LogRotation({
+      files: [path.join(dir, 'nope.log')],
+      maxBytes: 1,
+      keep: 1,
+      clock: new FakeClock(),
+    });
     expect(rotation.checkNow()).to.deep.equal([]);
+  });
+
+  it('start checks at once, then every checkEveryMs on the clock, until stop', async () => {
+    const file = path.join(dir, 'app.out.log');
+    const clock = new FakeClock();
+    const rotation = new Pm2LogRotation({ files: [file], maxBytes: 10, keep: 5, checkEveryMs: 1_000, clock });
+    const generations = (): number => fs.readdirSync(dir).filter((f) => f.startsWith('app.out.log.')).length;
+    fs.writeFileSync(file, 'x'.repeat(20));
+    rotation.start();
+    expect(generations(), 'the check at start').to.equal(1);
+
+    for (const expected of [2, 3]) {
+      fs.appendFileSync(file, 'x'.repeat(20));
+      await clock.advance(999, 999);
+      expect(generations(), 'not before checkEveryMs').to.equal(expected - 1);
+      await clock.advance(1, 1);
+      expect(generations(), 'each period').to.equal(expected);
+    }
+
+    rotation.stop();
+    expect(clock.pendingTimers).to.equal(0);
+    fs.appendFileSync(file, 'x'.repeat(20));
+    await clock.advance(5_000, 1_000);
+    expect(generations(), 'nothing after stop').to.equal(3);
   });
 
   describe('under PM2 @slow', function () {

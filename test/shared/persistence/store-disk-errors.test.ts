@@ -7,6 +7,7 @@ import { Journal, Store } from '../../../src/shared/persistence';
 import { Tmpfs } from '../../../harness/tmpfs';
 import { FixtureProcess, readableFixture } from '../../support/fixture-process';
 import { TempDirs } from '../../support/temp-dirs';
+import { systemClock } from '../../../src/shared/clock';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const NOBODY = 65534;
@@ -34,6 +35,7 @@ describe('Store on a real unwritable or full disk', function () {
     fs.chmodSync(dir, 0o755);
     const file = path.join(dir, 'state.json');
     const seed = await Store.open<{ n: number }>({
+      clock: systemClock,
       dir,
       name: 'state',
       version: 1,
@@ -92,6 +94,7 @@ describe('Store on a real unwritable or full disk', function () {
     const dir = tinyDisk(this);
     const file = path.join(dir, 'state.json');
     const store = await Store.open<{ n: number; blob: string }>({
+      clock: systemClock,
       dir,
       name: 'state',
       version: 1,
@@ -126,6 +129,7 @@ describe('Store on a real unwritable or full disk', function () {
     try {
       const file = path.join(disk.dir, 'state.json');
       const store = await Store.open<{ n: number; blob: string }>({
+        clock: systemClock,
         dir: disk.dir,
         name: 'state',
         version: 1,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Journal, Store } from '../../../src/shared/persistence';
 import { FixtureProcess } from '../../support/fixture-process';
 import { TempDirs } from '../../support/temp-dirs';
+import { systemClock } from '../../../src/shared/clock';
 
 interface CounterEnvelope {
   version: number;
@@ -51,6 +52,7 @@ describe('Store durability under SIGKILL', function () {
     }
 
     const store = await Store.open<{ counter: number }>({
+      clock: systemClock,
       dir,
       name: 'counter',
       version: 1,

@@ -6,6 +6,7 @@ import { Store, type StoreOptions } from '../../../src/shared/persistence';
 import { writeFileDurable } from '../../../src/shared/persistence/durable-file';
 import { captureLogger } from '../../support/capture-logger';
 import { TempDirs } from '../../support/temp-dirs';
+import { systemClock } from '../../../src/shared/clock';
 
 interface State {
   orders: string[];
@@ -43,6 +44,7 @@ describe('Store', () => {
 
   const open = async (extra: Partial<StoreOptions<State>> = {}): Promise<Store<State>> => {
     const store = await Store.open<State>({
+      clock: systemClock,
       dir,
       name: 'trading',
       version: 1,

@@ -31,6 +31,7 @@ describe('Outbox → telegraf → Bot API emulator', function () {
     tg = await TelegramEmulator.start();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-outbox-tg-'));
     store = await Store.open<OutboxState>({
+      clock: systemClock,
       dir,
       name: OUTBOX_STORE_NAME,
       version: OUTBOX_STORE_VERSION,

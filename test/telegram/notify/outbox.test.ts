@@ -213,6 +213,7 @@ describe('Outbox (real store on disk)', () => {
 
   const open = () =>
     Store.open<OutboxState>({
+      clock: systemClock,
       dir,
       name: OUTBOX_STORE_NAME,
       version: OUTBOX_STORE_VERSION,

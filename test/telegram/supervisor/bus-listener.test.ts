@@ -46,6 +46,7 @@ describe('supervisor with real PM2 → outbox → Telegram emulator @slow', func
 
   const openSupervisorStore = () =>
     Store.open<SupervisorState>({
+      clock: systemClock,
       dir: stateDir,
       name: SUPERVISOR_STORE_NAME,
       version: SUPERVISOR_STORE_VERSION,
@@ -100,6 +101,7 @@ describe('supervisor with real PM2 → outbox → Telegram emulator @slow', func
     await harness.startScript('worker', FIXTURE, { env: { FIXTURE_SERVICE: 'worker' } });
     pm2 = new Pm2Client({ pm2Home: harness.home, clock: systemClock });
     outboxStore = await Store.open<OutboxState>({
+      clock: systemClock,
       dir: stateDir,
       name: OUTBOX_STORE_NAME,
       version: OUTBOX_STORE_VERSION,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from '../../../src/shared/clock';
 import { FakeClock } from '../../support/fake-clock';
 import { MemoryStore } from '../../support/memory-store';
@@ -153,8 +154,6 @@ describe('trading event relay', () => {
 });
 
 describe('link watch', () => {
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
   function watch(status = 'online', lifecycleAt?: number) {
     const queued: NotificationInput[] = [];
     const notifier: Notifier = {

@@ -8,25 +8,22 @@ import {
 import { endedByInference, stillRechecked } from '../../../src/trading/engine/never-placed-recheck';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { ExchangeOrder, ExchangeTrade } from '../../../src/trading/exchange/exchange';
+import { localOrder } from '../../support/local-order';
 
 const DAY = 86_400_000;
 const NOW = 400 * DAY;
-const order = (over: Partial<LocalOrder> = {}): LocalOrder => ({
-  clientOrderId: 'bot-tst000-7',
-  exchangeOrderId: 'x-7',
-  symbol: 'BTC/USDT',
-  side: 'buy',
-  type: 'limit',
-  amount: 0.003,
-  price: 60_000,
-  filled: 0,
-  status: 'open',
-  purpose: 'entry',
-  createdAt: NOW - 3 * DAY,
-  updatedAt: NOW - 3 * DAY,
-  fills: [],
-  ...over,
-});
+const order = (over: Partial<LocalOrder> = {}): LocalOrder =>
+  localOrder({
+    clientOrderId: 'bot-tst000-7',
+    exchangeOrderId: 'x-7',
+    type: 'limit',
+    amount: 0.003,
+    price: 60_000,
+    status: 'open',
+    createdAt: NOW - 3 * DAY,
+    updatedAt: NOW - 3 * DAY,
+    ...over,
+  });
 const trade = (id: string, amount: number, over: Partial<ExchangeTrade> = {}): ExchangeTrade => ({
   id,
   orderId: 'x-7',

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { inFillOrder } from '../../../src/trading/engine/order-archive';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { derivePositions, type Fill } from '../../../src/trading/engine/pnl';
+import { localOrder } from '../../support/local-order';
 
 function order(
   id: string,
@@ -20,7 +21,7 @@ function order(
     feeCurrency: 'USDT',
     timestamp,
   }));
-  return {
+  return localOrder({
     clientOrderId: id,
     symbol,
     side: fills[0]?.[1] ?? 'buy',
@@ -28,11 +29,8 @@ function order(
     amount: fills.reduce((s, x) => s + x[2], 0) || 1,
     filled: fills.reduce((s, x) => s + x[2], 0),
     status: 'filled',
-    purpose: 'entry',
-    createdAt: 0,
-    updatedAt: 0,
     fills: f,
-  };
+  });
 }
 
 describe('archive keeps fills in time order (inFillOrder)', () => {

@@ -21,6 +21,7 @@ import {
   type Fill,
   type PositionBook,
 } from '../../../src/trading/engine/pnl';
+import { localOrder } from '../../support/local-order';
 
 const NOW = 1_800_000_000_000;
 const BNB = 'BNB/USDT';
@@ -96,7 +97,7 @@ describe('exitable: an exit never asks for more than the account can sell', () =
 
 describe('lockedBySells: what our own working sells hold of the coin', () => {
   const o = (over: Partial<LocalOrder>): LocalOrder =>
-    ({ side: 'sell', status: 'open', amount: 2, filled: 0.5, ...over }) as LocalOrder;
+    localOrder({ side: 'sell', status: 'open', amount: 2, filled: 0.5, ...over });
   it('sums the unfilled rest of working sells only', () => {
     expect(
       lockedBySells([

@@ -11,6 +11,7 @@ import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
 import type { OrderManager } from '../../../src/trading/engine/order-manager';
 import { judgeUnknownOrderEvidence } from '../../../src/trading/engine/unknown-order-evidence';
 import { FakeClock } from '../../support/fake-clock';
+import { localOrder } from '../../support/local-order';
 
 /** The not-found window: "not carried out" is taken only from a reading sent this long after the verdict. */
 const WINDOW = 60_000;
@@ -36,16 +37,7 @@ function pos(symbol: string, amount: number): PositionBook {
 function order(
   o: Partial<LocalOrder> & Pick<LocalOrder, 'clientOrderId' | 'symbol' | 'side' | 'amount'>,
 ): LocalOrder {
-  return {
-    type: 'market',
-    filled: 0,
-    status: 'open',
-    purpose: 'stop-loss',
-    createdAt: 0,
-    updatedAt: 0,
-    fills: [],
-    ...o,
-  } as LocalOrder;
+  return localOrder({ status: 'open', purpose: 'stop-loss', ...o });
 }
 
 function world(

@@ -11,6 +11,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from '../../../src/shared/clock';
 import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
 import { sendConnectReads } from '../../../src/trading/engine/connect-reads';
@@ -30,7 +31,6 @@ const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
 const SOL = 'SOL/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('a live start with the markets kept by the last run (real ccxt, local Binance)', function () {
   this.timeout(60_000);

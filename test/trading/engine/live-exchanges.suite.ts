@@ -14,6 +14,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
 import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
 import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
@@ -37,7 +38,6 @@ const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
 const MARKET_ENTRY = { symbol: BTC, side: 'buy', type: 'market', purpose: 'entry' } as const;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** The suite for one exchange: each has its own test file (live-exchanges-<id>.test.ts), so mocha's two workers share them. */
 export function liveSuite(kit: ExchangeKit): void {
   /** The n-th clientOrderId the engine sends on this exchange (no separator where only letters and digits go). */

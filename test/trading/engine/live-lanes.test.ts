@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * Hung order lookups, through real ccxt against the local Binance: one symbol's never hold another symbol's
  * stop-loss (review s23, finding 1: the next tick skips the busy symbol instead of waiting for it), and a lookup is
@@ -25,7 +26,6 @@ import { QUICK_READ_RETRY, startLiveEngine } from '../../support/live-engine';
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The exchange with every call recorded: its order lookups, creates and cancels, oldest first. */
 function recorded(exchange: Exchange) {

@@ -9,6 +9,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimitError } from '../../../src/shared/errors';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { OrderSide, OrderType } from '../../../src/trading/exchange/exchange';
@@ -23,7 +24,6 @@ import { closeAfterEach } from '../../support/close-after-each';
 import { kitCcxtExchange, startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 for (const kit of EXCHANGE_KITS) listSuite(kit);
 
 function listSuite(kit: ExchangeKit): void {

@@ -5,22 +5,11 @@ import {
   stillRechecked,
 } from '../../../src/trading/engine/never-placed-recheck';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { localOrder } from '../../support/local-order';
 
 const rule = { baseDelayMs: 60_000, maxDelayMs: 3_600_000, horizonMs: 86_400_000 };
-const rejected = (over: Partial<LocalOrder> = {}): LocalOrder => ({
-  clientOrderId: 'bot-1',
-  symbol: 'BTC/USDT',
-  side: 'sell',
-  type: 'market',
-  amount: 1,
-  filled: 0,
-  status: 'rejected',
-  purpose: 'exit',
-  createdAt: 0,
-  updatedAt: 1_000,
-  fills: [],
-  ...over,
-});
+const rejected = (over: Partial<LocalOrder> = {}): LocalOrder =>
+  localOrder({ side: 'sell', status: 'rejected', purpose: 'exit', updatedAt: 1_000, ...over });
 
 describe('orders declared never placed: which are looked up again, and when (pure)', () => {
   it('rechecks only our own inference: never a refusal the exchange sent, nor an order it acknowledged', () => {

@@ -11,6 +11,7 @@ import {
 } from '../../../src/trading/engine/operator-settle';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { derivePositions, emptyBook, type Fill } from '../../../src/trading/engine/pnl';
+import { localOrder } from '../../support/local-order';
 
 const BTC = 'BTC/USDT';
 const NOW = 5_000_000;
@@ -33,23 +34,20 @@ function fill(tradeId: string, side: 'buy' | 'sell', amount: number, price: numb
 
 /** A stop-loss sell of 0.5 declared never placed at NOW − 1 h, in doubt. */
 function inDoubt(patch: Partial<LocalOrder> = {}): LocalOrder {
-  return {
+  return localOrder({
     clientOrderId: 'bot-sl',
     symbol: BTC,
     side: 'sell',
-    type: 'market',
     amount: 0.5,
-    filled: 0,
     status: 'rejected',
     purpose: 'stop-loss',
     createdAt: NOW - 3_600_000,
     updatedAt: NOW - 3_600_000,
     sentAt: NOW - 3_600_000,
-    fills: [],
     ownerHeld: 1,
     inDoubtAt: NOW - 3_000_000,
     ...patch,
-  };
+  });
 }
 
 const carried = (executed: number, averagePrice: number): SettleRequest => ({

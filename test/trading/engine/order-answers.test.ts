@@ -1,22 +1,10 @@
 import { expect } from 'chai';
 import { lastRefusal } from '../../../src/trading/engine/order-answers';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { localOrder } from '../../support/local-order';
 
 function order(id: string, over: Partial<LocalOrder> = {}): LocalOrder {
-  return {
-    clientOrderId: id,
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'market',
-    amount: 1,
-    filled: 0,
-    status: 'rejected',
-    purpose: 'entry',
-    createdAt: 0,
-    updatedAt: 0,
-    fills: [],
-    ...over,
-  };
+  return localOrder({ clientOrderId: id, status: 'rejected', ...over });
 }
 
 describe("the refusal an order repeats (lastRefusal, pure): notified once, then 'repeated'", () => {

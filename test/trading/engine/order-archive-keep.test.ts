@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { keptHot } from '../../../src/trading/engine/order-archive';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { localOrder } from '../../support/local-order';
 
 const rules = {
   recheckRule: { baseDelayMs: 60_000, maxDelayMs: 3_600_000, horizonMs: 86_400_000 },
@@ -10,21 +11,17 @@ const rules = {
 let seq = 0;
 function order(over: Partial<LocalOrder>): LocalOrder {
   seq++;
-  return {
+  return localOrder({
     clientOrderId: `bot-${seq}`,
     exchangeOrderId: `x-${seq}`,
-    symbol: 'BTC/USDT',
     side: 'sell',
     type: 'limit',
-    amount: 1,
-    filled: 0,
     status: 'cancelled',
     purpose: 'exit',
     createdAt: seq * 100_000,
     updatedAt: seq * 100_000 + 60_000,
-    fills: [],
     ...over,
-  };
+  });
 }
 
 describe('which final orders stay hot whatever their age (keptHot, pure)', () => {

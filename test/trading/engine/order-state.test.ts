@@ -16,20 +16,9 @@ import {
   judgeNotFound,
   withinNotFoundWindow,
 } from '../../../src/trading/engine/order-state';
+import { localOrder } from '../../support/local-order';
 
-const intent = (): LocalOrder => ({
-  clientOrderId: 'bot-1',
-  symbol: 'BTC/USDT',
-  side: 'buy',
-  type: 'market',
-  amount: 1,
-  filled: 0,
-  status: 'intent',
-  purpose: 'entry',
-  createdAt: 1,
-  updatedAt: 1,
-  fills: [],
-});
+const intent = (): LocalOrder => localOrder({ createdAt: 1, updatedAt: 1 });
 const remote = (status: ExchangeOrderStatus, filled: number): ExchangeOrder => ({
   id: 'x1',
   clientOrderId: 'bot-1',

@@ -7,26 +7,22 @@ import {
   type PlacementPurpose,
   type PlacementRule,
 } from '../../../src/trading/engine/placement-gate';
+import { localOrder } from '../../support/local-order';
 
 const NOW = 1_800_000_000_000;
 const PURPOSES: PlacementPurpose[] = ['entry', 'exit', 'stop-loss', 'take-profit', 'close-all'];
 
 function order(id: string, over: Partial<LocalOrder>): LocalOrder {
-  return {
+  return localOrder({
     clientOrderId: id,
-    symbol: 'BTC/USDT',
-    side: 'buy',
     type: 'limit',
     amount: 0.002,
     price: 50_000,
-    filled: 0,
     status: 'open',
-    purpose: 'entry',
     createdAt: NOW - 1_000,
     updatedAt: NOW - 1_000,
-    fills: [],
     ...over,
-  };
+  });
 }
 
 /** A symbol that may place anything: each row changes what it is about. */

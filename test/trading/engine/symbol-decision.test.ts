@@ -12,27 +12,22 @@ import {
   type SymbolView,
 } from '../../../src/trading/engine/symbol-decision';
 import { BTC_MARKET, TEST_RISK } from '../../support/risk-fixtures';
+import { localOrder } from '../../support/local-order';
 
 const NOW = 1_800_000_000_000;
 const market = BTC_MARKET;
 const risk = TEST_RISK;
 
 function order(over: Partial<LocalOrder>): LocalOrder {
-  return {
+  return localOrder({
     clientOrderId: 'bot-abc123-1',
-    symbol: 'BTC/USDT',
-    side: 'buy',
-    type: 'market',
     amount: 0.002,
-    filled: 0,
     status: 'open',
-    purpose: 'entry',
     createdAt: NOW - 1_000,
     updatedAt: NOW - 1_000,
-    fills: [],
     exchangeOrderId: '7',
     ...over,
-  };
+  });
 }
 
 function held(amount: number, entry: number): PositionBook {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * Bybit answers /v5/execution/list within a time window: "startTime and endTime are not passed, return 7 days by
  * default", a span of at most 7 days. An order created 10 days ago and filled piecemeal since (the bot was down, or
@@ -16,7 +17,6 @@ import { kitCcxtExchange } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const DAY_MS = 86_400_000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('Bybit execution list by 7-day windows: an order created 10 days ago gets all its fills and is found', function () {
   this.timeout(30_000);

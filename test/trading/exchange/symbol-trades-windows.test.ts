@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * A symbol's trades since an unknown order's send (Exchange.fetchSymbolTrades, the evidence read before "never
  * placed": unknown-order-evidence.ts) through real ccxt against each verified exchange's double, the send days
@@ -16,7 +17,6 @@ import { kitCcxtExchange } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const DAY_MS = 86_400_000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function symbolTradesSuite(kit: ExchangeKit): void {
   const window = kit.profile.lists.tradesByTime;
