@@ -175,7 +175,12 @@ export async function tradingRestarts(
               'fetchRecentOrders per symbol and one fetchOpenOrders for all symbols, each matching only the resting' +
               ' orders it answers for (a pass that fills nothing writes nothing before its answer: the moved ' +
               'checked periods go with the next write), then one synchronous check per order the open list shows as' +
-              ' state has it (no object built, no call, no commit). Main-thread CPU to ready ~205 → ~175 ms, ~25 ms' +
+              ' state has it (no object built, no call, no commit). Its counts (orders, open, pending, fills) are ' +
+              'one pass over the orders, not five, and the archive it ends with returns from a count when there are ' +
+              'no more final orders than stay hot anyway (it sorted all 1,000 orders, derived the positions and ' +
+              'replayed every fill to move nothing, at every tick too): recovery’s main-thread CPU ~2.3 → ~1.3 ms ' +
+              '(--cpu-prof to ready, 6 alternated direct starts each; whole starts, 12 alternated on a host at load ' +
+              '7: main-thread CPU median 145 → 142 ms, within noise). Main-thread CPU to ready ~205 → ~175 ms, ~25 ms' +
               ' above 0 orders where it was ~50 (lower-half mean of 31 starts each, alternated); with the node_args ' +
               'PM2 gives trading ~144 → ~142 ms against ~112 with no orders, and of all threads ~212 → ~200 against ' +
               "~146 (median of 9 starts, 4 rounds alternated, outside PM2): V8's GC helpers and background " +
