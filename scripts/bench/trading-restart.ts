@@ -193,7 +193,9 @@ export async function tradingRestarts(
               'the 1,000 the open list shows as state has them (recovery’s own CPU ~9 ms either way, --cpu-prof of ' +
               '6 direct starts each, alternated). After ready, the ' +
               'first tick refreshes each order with its own fetchOrder, which matches only that order: ~50 ms of ' +
-              'CPU for the tick (a pass over every resting order per fetch made it ~700 ms) ' +
+              'CPU for the tick (a pass over every resting order per fetch made it ~700 ms)' +
+              "; and each symbol's decision counts the position slots held, where each other symbol's inferred-order hold is now judged once (it was judged per entry order, each judgement a pass over every order: with 1,000 open entries ~125 ms of a tick's CPU, now ~2; the decision ~135 → ~14 ms, --cpu-prof of 5 alternated direct starts each, the first tick included)" +
+              ' ' +
               `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
     return {
       trading: summarize(samples.trading.map((s) => s.ms)),
