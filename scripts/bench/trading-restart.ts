@@ -180,7 +180,9 @@ export async function tradingRestarts(
               'no more final orders than stay hot anyway (it sorted all 1,000 orders, derived the positions and ' +
               'replayed every fill to move nothing, at every tick too): recovery’s main-thread CPU ~2.3 → ~1.3 ms ' +
               '(--cpu-prof to ready, 6 alternated direct starts each; whole starts, 12 alternated on a host at load ' +
-              '7: main-thread CPU median 145 → 142 ms, within noise). Main-thread CPU to ready ~205 → ~175 ms, ~25 ms' +
+              '7: main-thread CPU median 145 → 142 ms, within noise).' +
+              " What is above 0 orders now (main-thread, --cpu-prof to ready, 1,000 against 0 open orders, 4 direct starts each, ~30 ms in all under the profiler): the two files read and checked ~13 ms (JSON.parse ~2, zod's parser generated at each start ~2 per schema, the generated checks ~4.5), the paper exchange's open and first reads ~5–7 (its matching passes, toExchangeOrder, the open-orders sort: src/trading/exchange, not changed here), recovery ~5, the watched symbols worked out twice before ready ~1.5 (each sorts every pending order), the garbage collector ~2, the rest small passes of well under 1 ms each; with the check kept complete, no duplicate left to remove is near the ~30 ms the target needs." +
+              ' Main-thread CPU to ready ~205 → ~175 ms, ~25 ms' +
               ' above 0 orders where it was ~50 (lower-half mean of 31 starts each, alternated); with the node_args ' +
               'PM2 gives trading ~144 → ~142 ms against ~112 with no orders, and of all threads ~212 → ~200 against ' +
               "~146 (median of 9 starts, 4 rounds alternated, outside PM2): V8's GC helpers and background " +
