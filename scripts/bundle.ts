@@ -27,7 +27,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { verifiedExchangeIds } from '../src/trading/exchange/profiles';
-import { CCXT_BUNDLE_PREFIX } from '../src/trading/exchange/ccxt-bundle';
+import { CCXT_BUNDLE_PREFIX, installedCcxtVersion } from '../src/trading/exchange/ccxt-bundle';
 import { ccxtDependencyPlugin } from './ccxt-bundle-deps';
 import { usePrototypeToEsm } from './bundle-interop';
 
@@ -73,6 +73,13 @@ const TEST_ENTRIES: Record<string, string> = {
   'watchdog-worker': 'src/shared/lifecycle/watchdog-worker.ts',
 };
 
+/** The ccxt the build bundles: its version must be known (it keys the markets kept between starts). */
+function bundledCcxtVersion(): string {
+  const version = installedCcxtVersion();
+  if (version === 'unknown') throw new Error('cannot read the version of node_modules/ccxt: run npm ci');
+  return version;
+}
+
 async function bundle(entryPoints: Record<string, string>, outdir: string) {
   const result = await build({
     absWorkingDir: ROOT,
@@ -84,6 +91,8 @@ async function bundle(entryPoints: Record<string, string>, outdir: string) {
     format: 'cjs',
     // the chart libraries load on the first chart only (@napi-rs/canvas is a native addon)
     external: ['ccxt', 'pm2', 'telegraf', '@napi-rs/canvas', 'chart.js'],
+    // the version of the ccxt bundled beside the daemons, a constant: not found and read at every live start
+    define: { BYNINJA_BUNDLED_CCXT_VERSION: JSON.stringify(bundledCcxtVersion()) },
     keepNames: true,
     minifyWhitespace: true,
     minifySyntax: true,

@@ -175,7 +175,14 @@ export async function tradingRestarts(
               'fetchRecentOrders per symbol and one fetchOpenOrders for all symbols, each matching only the resting' +
               ' orders it answers for (a pass that fills nothing writes nothing before its answer: the moved ' +
               'checked periods go with the next write), then one synchronous check per order the open list shows as' +
-              ' state has it (no object built, no call, no commit). Main-thread CPU to ready ~205 → ~175 ms, ~25 ms' +
+              ' state has it (no object built, no call, no commit). Its counts (orders, open, pending, fills) are ' +
+              'one pass over the orders, not five, and the archive it ends with returns from a count when there are ' +
+              'no more final orders than stay hot anyway (it sorted all 1,000 orders, derived the positions and ' +
+              'replayed every fill to move nothing, at every tick too): recovery’s main-thread CPU ~2.3 → ~1.3 ms ' +
+              '(--cpu-prof to ready, 6 alternated direct starts each; whole starts, 12 alternated on a host at load ' +
+              '7: main-thread CPU median 145 → 142 ms, within noise).' +
+              " What is above 0 orders now (main-thread, --cpu-prof to ready, 1,000 against 0 open orders, 4 direct starts each, ~30 ms in all under the profiler): the two files read and checked ~13 ms (JSON.parse ~2, zod's parser generated at each start ~2 per schema, the generated checks ~4.5), the paper exchange's open and first reads ~5–7 (its matching passes, toExchangeOrder, the open-orders sort: src/trading/exchange, not changed here), recovery ~5, the watched symbols worked out twice before ready ~1.5 (each sorts every pending order), the garbage collector ~2, the rest small passes of well under 1 ms each; with the check kept complete, no duplicate left to remove is near the ~30 ms the target needs." +
+              ' Main-thread CPU to ready ~205 → ~175 ms, ~25 ms' +
               ' above 0 orders where it was ~50 (lower-half mean of 31 starts each, alternated); with the node_args ' +
               'PM2 gives trading ~144 → ~142 ms against ~112 with no orders, and of all threads ~212 → ~200 against ' +
               "~146 (median of 9 starts, 4 rounds alternated, outside PM2): V8's GC helpers and background " +
@@ -188,7 +195,9 @@ export async function tradingRestarts(
               'the 1,000 the open list shows as state has them (recovery’s own CPU ~9 ms either way, --cpu-prof of ' +
               '6 direct starts each, alternated). After ready, the ' +
               'first tick refreshes each order with its own fetchOrder, which matches only that order: ~50 ms of ' +
-              'CPU for the tick (a pass over every resting order per fetch made it ~700 ms) ' +
+              'CPU for the tick (a pass over every resting order per fetch made it ~700 ms)' +
+              "; and each symbol's decision counts the position slots held, where each other symbol's inferred-order hold is now judged once (it was judged per entry order, each judgement a pass over every order: with 1,000 open entries ~125 ms of a tick's CPU, now ~2; the decision ~135 → ~14 ms, --cpu-prof of 5 alternated direct starts each, the first tick included)" +
+              ' ' +
               `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
     return {
       trading: summarize(samples.trading.map((s) => s.ms)),

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DAEMON_SCRIPTS, TEST_DAEMON_SCRIPTS } from '../../harness/pm2';
+import { installedCcxtVersion } from '../../src/trading/exchange/ccxt-bundle';
 
 /** Words only the test-only fault code contains (crash points, exchange faults, the SIGUSR2 busy loop). */
 const FAULT_MARKERS = [
@@ -29,5 +30,15 @@ describe('what ships', () => {
     const code = bundleOf(TEST_DAEMON_SCRIPTS.trading);
     for (const marker of FAULT_MARKERS) expect(code, marker).to.include(marker);
     expect(path.dirname(TEST_DAEMON_SCRIPTS.trading)).to.not.equal(path.dirname(DAEMON_SCRIPTS.trading));
+  });
+
+  it("the trading bundle's ccxt version is the bundled ccxt's, a constant (nothing resolved or read at a start)", () => {
+    const code = bundleOf(DAEMON_SCRIPTS.trading);
+    const fn = /function ccxtVersion\(\)\{[^}]*\}/.exec(code)?.[0];
+    expect(fn, 'ccxtVersion in the bundle').to.be.a('string');
+    const installed = installedCcxtVersion();
+    expect(installed).to.match(/^\d+\.\d+\.\d+/);
+    expect(fn).to.include(JSON.stringify(installed));
+    expect(fn).to.not.match(/require|installedCcxtVersion|BYNINJA_BUNDLED_CCXT_VERSION/);
   });
 });

@@ -78,9 +78,20 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `(--cpu-prof of direct live starts, busy host): node's own modules compiled (child_process and the IPC ` +
           `channel as in every PM2 app; crypto, fs/promises, worker_threads; tls, https, http's server and zlib ` +
           `that ws, ccxt's websocket client, loads at the bundle's top), the two bundles' code-cache ` +
-          `deserialisation, ccxt's construct (defineRestApi), ccxtVersion() (require.resolve('ccxt') and its ` +
-          `package.json: ~3 ms of main-thread CPU per start, /proc/thread-self/schedstat, 7 fresh runs) and the ` +
-          `code cache's key (ccxt-binance.js read as UTF-8 and its string hashed, ~5.5 ms). Tried and left: the ` +
+          `deserialisation, ccxt's construct (defineRestApi) and the code cache's key (ccxt-binance.js read as ` +
+          `UTF-8 and its string hashed, ~5.5 ms); no longer ccxtVersion(), the key of the markets kept between ` +
+          `starts: a constant the build writes into the daemon bundle, the bundled ccxt's (scripts/bundle.ts ` +
+          `define; it was require.resolve('ccxt') and its package.json read, ~3 ms of main-thread CPU per start, ` +
+          `/proc/thread-self/schedstat, 7 fresh runs; the call alone ~1.8 ms of CPU, median of 11 fresh ` +
+          `processes)` +
+          `; the watchdog's worker thread no longer has its stdout and stderr relayed (it writes its lines to ` +
+          `fd 2 itself: the main thread that would relay them is the one stuck): new Worker ~3.3 → ~1.9 ms of ` +
+          `main-thread time (median of 8 fresh processes, stdout already open as in a daemon; ` +
+          `node:worker_threads' own load ~1.5 ms more). Left where it starts, before the service's main: ` +
+          `started after the first requests it would save those ~3.5 ms but leave what runs before them — ` +
+          `config, locks, breadcrumb, ccxt's load and construct, the kept markets' read — with no stall ` +
+          `detection` +
+          `. Tried and left: the ` +
           `key from the file's bytes and an ASCII-only bundle decoded as latin1 (~2.6 ms alone, but no gain in the ` +
           `load: main-thread CPU of loadCcxtClass and the constructor, 25 alternated fresh loads, median 28.0 → ` +
           `28.9 ms, wall 22.5 → 31.6; not profiled further); ws loaded ` +

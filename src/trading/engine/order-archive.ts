@@ -42,11 +42,19 @@ export interface OrderArchiveOptions {
 
 /** Moves final orders beyond the most recent `recentFinalKept` to the history journal; returns how many. */
 export async function archiveFinalOrders(opts: OrderArchiveOptions): Promise<number> {
-  const hot = Object.values(opts.state.data.orders).sort((a, b) => a.createdAt - b.createdAt);
+  const orders = Object.values(opts.state.data.orders);
+  const recentKept = opts.recentFinalKept ?? 20;
+  // the most recent final orders stay hot whatever `keep` says: with no more final ones than that, nothing moves,
+  // and nothing is sorted nor judged (with 1,000 open orders every archive — each tick, and recovery — sorted them
+  // all and replayed all their fills for an answer known from a count)
+  let final = 0;
+  for (const o of orders) if (isFinal(o.status) && fillsComplete(o)) final++;
+  if (final <= recentKept) return 0;
+  const hot = orders.sort((a, b) => a.createdAt - b.createdAt);
   const done = hot
     .filter((o) => isFinal(o.status) && fillsComplete(o) && !opts.keep?.(o))
     .sort((a, b) => b.updatedAt - a.updatedAt);
-  const old = inFillOrder(done.slice(opts.recentFinalKept ?? 20), hot, opts.fillOrder);
+  const old = inFillOrder(done.slice(recentKept), hot, opts.fillOrder);
   if (old.length === 0) return 0;
   // journal first: a crash before the commit below leaves the orders in both places, and readers dedupe
   const seq = opts.state.data.seq;

@@ -696,14 +696,16 @@ export class OrderManager {
 
   /** Moves old final orders to the history journal (order-archive.ts); returns how many. */
   archive(): Promise<number> {
-    const keep = keptHot(
-      Object.values(this.state.data.orders),
-      this.openPositions().map((p) => p.symbol),
-      { recheckRule: this.recheckRule, limitOrderTtlMs: this.opts.orders.limitOrderTtlMs },
-      this.clock.now(),
-    );
+    // judged on first use only: an archive with nothing old enough to move needs no positions derived
+    let keep: ((order: LocalOrder) => boolean) | undefined;
     return archiveFinalOrders({
-      keep,
+      keep: (order) =>
+        (keep ??= keptHot(
+          Object.values(this.state.data.orders),
+          this.openPositions().map((p) => p.symbol),
+          { recheckRule: this.recheckRule, limitOrderTtlMs: this.opts.orders.limitOrderTtlMs },
+          this.clock.now(),
+        ))(order),
       state: this.state,
       history: this.history,
       markets: () => this.marketBook,

@@ -67,10 +67,10 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   const { manager, exchange, clock, signal } = opts;
   const logger = opts.logger.child({ module: 'recovery' });
   const startedAt = clock.now();
-  const fillsBefore = countFills(manager);
+  const before = tally(manager);
   const summary: RecoverySummary = {
     lastExit: opts.lastExit,
-    restoredOrders: countOrders(manager, () => true),
+    restoredOrders: before.orders,
     restoredPositions: manager.openPositions().length,
     changedWhileDown: [],
     resolvedUnknown: [],
@@ -266,15 +266,17 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       orders: summary.stillUnknown,
     });
   }
-  summary.newFills = countFills(manager) - fillsBefore;
+  const after = tally(manager);
+  summary.newFills = after.fills - before.fills;
   summary.restoredPositions = manager.openPositions().length;
-  summary.openOrders = countOrders(manager, (o) => !isFinal(o.status));
+  summary.openOrders = after.open;
   summary.durationMs = clock.now() - startedAt;
+  // (moves only final orders with all their fills: none of them counted as open or pending)
   await manager.archive();
   logger.info('Recovery finished', {
     ...summary,
     lastExit: summary.lastExit.kind,
-    pending: countOrders(manager, needsExchange),
+    pending: after.pending,
   });
   await manager.outbox.emit(
     'recovery',
@@ -305,12 +307,16 @@ function openKey(symbol: string, exchangeOrderId: string): string {
 }
 
 // counts need no order (hotOrders sorts): with 1,000 open orders each sort showed in the start's profile
-function countOrders(manager: OrderManager, test: (order: LocalOrder) => boolean): number {
-  return Object.values(manager.state.data.orders).filter(test).length;
-}
-
-function countFills(manager: OrderManager): number {
-  return Object.values(manager.state.data.orders).reduce((n, o) => n + o.fills.length, 0);
+/** The hot state's counts, in one pass over its orders (a pass per count showed in a 1,000-order start). */
+function tally(manager: OrderManager): { orders: number; open: number; pending: number; fills: number } {
+  const counts = { orders: 0, open: 0, pending: 0, fills: 0 };
+  for (const order of Object.values(manager.state.data.orders)) {
+    counts.orders++;
+    counts.fills += order.fills.length;
+    if (!isFinal(order.status)) counts.open++;
+    if (needsExchange(order)) counts.pending++;
+  }
+  return counts;
 }
 
 /** The recovery event's summary line (pure). */

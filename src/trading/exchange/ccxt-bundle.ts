@@ -17,22 +17,37 @@ export function ccxtBundleFile(exchangeId: string, besides: string = __dirname):
   );
 }
 
+/**
+ * The version of the ccxt the build bundled, written into the daemon bundle by scripts/bundle.ts (esbuild `define`,
+ * read from the same node_modules the ccxt bundles are built from); not defined in tsc's output (tests, CLI).
+ */
+declare const BYNINJA_BUNDLED_CCXT_VERSION: string | undefined;
+
 let version: string | undefined;
 
 /**
- * The installed ccxt's version (its package.json: ccxt's own version constant is not set when one exchange is
- * loaded alone, and its ES entry's lags the package), `unknown` when it cannot be read. The bundles are built from
- * the same node_modules.
+ * The ccxt version (ccxt's own version constant is not set when one exchange is loaded alone, and its ES entry's
+ * lags the package): in the daemon bundle the one the build bundled, constant (finding and reading ccxt's
+ * package.json cost every live start ~3 ms of CPU before its first request); elsewhere the installed package.json's,
+ * `unknown` when it cannot be read.
  */
 export function ccxtVersion(): string {
   if (version === undefined) {
-    let file: string | undefined;
-    try {
-      file = path.join(path.dirname(require.resolve('ccxt')), '..', 'package.json');
-    } catch {
-      // ccxt not resolvable from here
-    }
-    version = (file && readPackageVersion(file)) || 'unknown';
+    version =
+      typeof BYNINJA_BUNDLED_CCXT_VERSION === 'string'
+        ? BYNINJA_BUNDLED_CCXT_VERSION
+        : installedCcxtVersion();
   }
   return version;
+}
+
+/** The installed ccxt's version from its package.json, `unknown` when it cannot be read. */
+export function installedCcxtVersion(): string {
+  let file: string | undefined;
+  try {
+    file = path.join(path.dirname(require.resolve('ccxt')), '..', 'package.json');
+  } catch {
+    // ccxt not resolvable from here
+  }
+  return (file && readPackageVersion(file)) || 'unknown';
 }

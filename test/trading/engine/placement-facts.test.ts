@@ -71,6 +71,31 @@ describe('readPlacementFacts: what the placement gate answers on, read in one pl
     expect(placementBlock({ ...f, pending: [] }, 'entry')?.rule).to.equal('position-limit');
   });
 
+  it("judges each other symbol's inferred-order hold once, however many entries it has (not once per order)", () => {
+    const orders = [
+      ...Array.from({ length: 50 }, (_, i) =>
+        intent(orderId(10 + i), { symbol: 'ETH/USDT', status: 'rejected' }),
+      ),
+      ...Array.from({ length: 50 }, (_, i) =>
+        intent(orderId(100 + i), { symbol: 'SOL/USDT', status: 'rejected' }),
+      ),
+    ];
+    const asked: string[] = [];
+    const inferred = {
+      inferredOrderHold: (symbol: string) => {
+        asked.push(symbol);
+        // the last of SOL's entries is still in question
+        return symbol === 'SOL/USDT' ? { orders: [orderId(149)], reason: 'in question' } : null;
+      },
+    };
+    expect(facts({ orders }, 'BTC/USDT', inferred).positionsHeld).to.equal(1);
+    expect(asked.sort()).to.deep.equal(['BTC/USDT', 'ETH/USDT', 'SOL/USDT']);
+    // a symbol already held (an open position) needs no judgement
+    asked.length = 0;
+    expect(facts({ orders, openPositions: ['ETH/USDT'] }, 'BTC/USDT', inferred).positionsHeld).to.equal(2);
+    expect(asked.sort()).to.deep.equal(['BTC/USDT', 'SOL/USDT']);
+  });
+
   it('an entry ended on our inference and still in question holds its symbol a slot', () => {
     const ended = intent(orderId(4), { symbol: 'ETH/USDT', status: 'rejected' });
     const inferred = {

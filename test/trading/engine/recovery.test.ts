@@ -60,6 +60,8 @@ describe('startup recovery against the paper exchange (integration)', function (
     expect(summary.resolvedUnknown).to.deep.equal([{ clientOrderId: 'bot-1', found: true }]);
     expect(summary.newFills).to.equal(1);
     expect(summary.restoredPositions).to.equal(1);
+    // counted before (the intent) and after (filled: no longer open)
+    expect(summary).to.include({ restoredOrders: 1, openOrders: 0 });
     const order = h.manager.order('bot-1')!;
     expect(order).to.include({ status: 'filled', filled: 0.001 });
     expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
