@@ -21,14 +21,20 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h]);
   const hidden = { on: false };
+  /** While the order is hidden, whether its symbol's open-orders list hides it too. */
+  const listHidden = { on: true };
 
   /** A resting limit buy the exchange then stops showing, its trade history reaching back only a second past a day. */
   async function absentBeyondReach(): Promise<EngineHarness> {
     let paperRef: PaperExchange | undefined;
     const ours = (o: ExchangeOrder): boolean => o.clientOrderId === ID;
     hidden.on = false;
+    listHidden.on = true;
     h = await EngineHarness.open({
-      config: { trading: { risk: { stopLossPct: 0, takeProfitPct: 0 } } },
+      // a resting order whose time to live does not cancel it meanwhile
+      config: {
+        trading: { risk: { stopLossPct: 0, takeProfitPct: 0 }, orders: { limitOrderTtlMs: 86_400_000 } },
+      },
       strategy: new SafeStrategy(new ScriptedStrategy()),
       wrapExchange: (paper) => {
         paperRef = paper;
@@ -44,7 +50,9 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
             return paperRef!.fetchOrderByClientId(id, symbol);
           }) as never,
           fetchOpenOrders: (async (symbol?: string) =>
-            (await paperRef!.fetchOpenOrders(symbol)).filter((o) => !(hidden.on && ours(o)))) as never,
+            (await paperRef!.fetchOpenOrders(symbol)).filter(
+              (o) => !(hidden.on && listHidden.on && ours(o)),
+            )) as never,
         });
       },
     });
@@ -107,6 +115,23 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
     await h.loop.tick();
     expect(h.manager.order(ID)!.status).to.equal('open');
     expect(h.manager.order(ID)!.inDoubtAt).to.equal(undefined);
+    expect(h.loop.inDoubtOrders()).to.deep.equal([]);
+    const d = await h.loop.settleOrder({ clientOrderId: ID, outcome: 'not-carried-out' });
+    expect(!d.ok && d.refusal).to.match(/its own answers settle it/);
+  });
+
+  it('is in doubt no more once its open-orders list shows it again, its lookups still missing (review 29b)', async () => {
+    const h = await absentBeyondReach();
+    expect(h.manager.order(ID)!.inDoubtAt).to.be.a('number');
+    listHidden.on = false;
+    for (let i = 0; i < 4; i++) {
+      await h.fakeClock().advance(60_000, 60_000);
+      await h.loop.tick();
+    }
+    expect(h.manager.order(ID)!.status).to.equal('open');
+    expect(h.manager.order(ID)!.inDoubtAt, 'no longer in doubt while the exchange lists it').to.equal(
+      undefined,
+    );
     expect(h.loop.inDoubtOrders()).to.deep.equal([]);
     const d = await h.loop.settleOrder({ clientOrderId: ID, outcome: 'not-carried-out' });
     expect(!d.ok && d.refusal).to.match(/its own answers settle it/);
