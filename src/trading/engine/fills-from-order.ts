@@ -50,7 +50,6 @@ export function fillsFromOrder(order: LocalOrder, now: number, reachMs?: number)
   const beyondReach = reachMs !== undefined && now - order.createdAt >= reachMs - HISTORY_EDGE_MS;
   if (!beyondReach && now - order.updatedAt < FILLS_FROM_ORDER_AFTER_MS) return { kind: 'none' };
   const booked = order.fills.reduce((s, f) => s + f.amount, 0);
-  const bookedValue = order.fills.reduce((s, f) => s + f.amount * f.price, 0);
   const amount = order.filled - booked;
   const average = order.averagePrice ?? (order.type === 'limit' ? order.price : undefined);
   const why = beyondReach
@@ -61,7 +60,21 @@ export function fillsFromOrder(order: LocalOrder, now: number, reachMs?: number)
   if (average === undefined || !(average > 0)) {
     return { kind: 'unpriced', reason: `${why}, and its answer has no average price to book them at` };
   }
-  const rest = (order.filled * average - bookedValue) / amount;
-  // booked fills at prices the average cannot make up (rounding in the exchange's figures): the rest at the average
-  return { kind: 'book', amount, price: Number.isFinite(rest) && rest > 0 ? rest : average, why };
+  return { kind: 'book', amount, price: priceOfRest(order.fills, order.filled, average), why };
+}
+
+/**
+ * The price of the part of an order beyond its booked `fills` that makes the whole (`executed` at `average`) come out
+ * at `average` — for the fill booked from an order's answer, and for the one the operator's /settle books. Booked
+ * fills at prices the average cannot make up (rounding in the figures, a mistyped average): the average itself.
+ */
+export function priceOfRest(
+  fills: readonly Pick<Fill, 'amount' | 'price'>[],
+  executed: number,
+  average: number,
+): number {
+  const booked = fills.reduce((s, f) => s + f.amount, 0);
+  const bookedValue = fills.reduce((s, f) => s + f.amount * f.price, 0);
+  const rest = (executed * average - bookedValue) / (executed - booked);
+  return Number.isFinite(rest) && rest > 0 ? rest : average;
 }

@@ -21,6 +21,7 @@
  * (`settleOrder`) commits the order with its events.
  */
 import type { Market } from '../exchange/exchange';
+import { priceOfRest } from './fills-from-order';
 import { positionsOf } from './fill-sync';
 import { writeOffPlace } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
@@ -196,16 +197,13 @@ function operatorFill(
   averagePrice: number,
   ctx: SettleContext,
 ): Fill {
-  const booked = order.fills.reduce((sum, f) => sum + f.amount * f.price, 0);
-  const rest = (executed * averagePrice - booked) / amount;
   return {
     orderId: order.exchangeOrderId ?? '',
     clientOrderId: order.clientOrderId,
     tradeId: `${OPERATOR_TRADE_ID_PREFIX}${order.clientOrderId}`,
     symbol: order.symbol,
     side: order.side,
-    // booked fills at prices the operator's average cannot make up: the rest at the average itself
-    price: Number.isFinite(rest) && rest > 0 ? rest : averagePrice,
+    price: priceOfRest(order.fills, executed, averagePrice),
     amount,
     // the history's fee is the whole order's: what its booked fills paid in that coin is counted already
     feeCost: req.fee ? Math.max(0, req.fee.cost - feesIn(order.fills, req.fee.currency)) : 0,
