@@ -189,7 +189,7 @@ async function placeRestingOrders(dataDir: string, exchangeUrl: string): Promise
     exchangeApiKey: binanceKit.credentials.apiKey,
     exchangeSecret: binanceKit.credentials.secret,
   };
-  const exchange = await createExchange(config.trading, secrets, { dataDir, logger });
+  const exchange = await createExchange(config.trading, secrets, { dataDir, logger, clock: systemClock });
   try {
     const markets = await exchange.loadMarkets();
     const account = await exchange.accountId();

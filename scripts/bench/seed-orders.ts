@@ -83,7 +83,7 @@ export async function seedOpenOrders(dataDir: string, count: number): Promise<vo
   });
   const logger = silentLogger();
   const files = await openTradingStateFiles(dataDir, logger, systemClock);
-  const exchange = await createExchange(config.trading, {}, { dataDir, logger });
+  const exchange = await createExchange(config.trading, {}, { dataDir, logger, clock: systemClock });
   try {
     const markets = await exchange.loadMarkets();
     const symbols = config.trading.symbols;
@@ -165,7 +165,7 @@ async function cloneOrders(dataDir: string, count: number, botId: string, logger
 }
 
 async function verifySeed(dataDir: string, count: number, config: Config, logger: Logger): Promise<void> {
-  const exchange = await createExchange(config.trading, {}, { dataDir, logger });
+  const exchange = await createExchange(config.trading, {}, { dataDir, logger, clock: systemClock });
   try {
     const open = (await exchange.fetchOpenOrders()).length;
     if (open !== count) throw new Error(`seeded ${count} orders but the paper exchange has ${open} open`);

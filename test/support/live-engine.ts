@@ -27,6 +27,8 @@ export function kitCcxtExchange(
     ...kit.credentials,
     apiUrl,
     profile: kit.profile,
+    // real ccxt signs each request with its own Date.now(): the adapter's clock is the same real one
+    clock: systemClock,
     ...over,
   });
 }

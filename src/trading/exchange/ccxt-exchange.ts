@@ -55,7 +55,7 @@ import type {
   Order as CcxtOrder,
   Trade as CcxtTrade,
 } from 'ccxt';
-import { systemClock, type Clock } from '../../shared/clock';
+import type { Clock } from '../../shared/clock';
 import {
   ByNinjaError,
   ConfigError,
@@ -143,7 +143,7 @@ export interface CcxtExchangeOptions {
    * at each closing of the whole gate; default none (the gate starts open).
    */
   gateFile?: GateFile;
-  clock?: Clock;
+  clock: Clock;
   logger?: Logger;
 }
 
@@ -400,7 +400,7 @@ export class CcxtExchange implements Exchange {
       return undefined;
     });
     this.loadInfo = loadInfo;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock;
     this.profile = options.profile ?? profileFor(options.exchangeId);
     if (this.profile?.errorBody) this.summarizeError = errorBodySummary(this.id, this.profile.errorBody);
     // outermost around ccxt's requests (over the rate-limit gate): a timestamp refusal measures the offset
@@ -469,7 +469,7 @@ export class CcxtExchange implements Exchange {
     skipProxyAgentModules(client);
     if (spares) openSpareConnections(client, spares);
     recordHttpStatus(client, profile?.answerCodes?.field ?? profile?.rateLimitResets?.codeField);
-    const clock = options.clock ?? systemClock;
+    const clock = options.clock;
     const gateFile = options.gateFile;
     // set once the adapter exists: a refusal its key explains (keyRefusal) never closes the gate
     let keyExplains: (err: unknown) => boolean = () => false;

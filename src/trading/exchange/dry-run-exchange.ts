@@ -76,11 +76,11 @@ export class ExchangePriceFeed implements PriceFeed {
 export interface DryRunExchangeOptions {
   dataDir: string;
   /** ccxt exchange id, sandbox, apiUrl, timeout… (no keys: only public endpoints are used). */
-  ccxt: Omit<CcxtExchangeOptions, 'apiKey' | 'secret' | 'password'>;
+  ccxt: Omit<CcxtExchangeOptions, 'apiKey' | 'secret' | 'password' | 'clock'>;
   settings: PaperSettings;
   /** Partial-fill period (config trading.paper.candleMs). */
   periodMs: number;
-  clock?: Clock;
+  clock: Clock;
   logger?: Logger;
 }
 

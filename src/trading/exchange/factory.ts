@@ -9,7 +9,7 @@
  *           <dataDir>/trading-markets.json (kept-markets.ts)
  */
 import fs from 'node:fs';
-import { systemClock, type Clock } from '../../shared/clock';
+import type { Clock } from '../../shared/clock';
 import type { Config, Secrets } from '../../shared/config/schema';
 import { byninjaVersion } from '../../ops/version';
 import { ConfigError } from '../../shared/errors';
@@ -31,7 +31,8 @@ export interface CreateExchangeDeps {
   /** The bot's data dir: home of the paper/dry-run account unless config.paper.dataDir names another. */
   dataDir: string;
   logger: Logger;
-  clock?: Clock;
+  /** The daemon's one clock (the composition root passes systemClock; tests a fake where time matters). */
+  clock: Clock;
 }
 
 export async function createExchange(
@@ -130,14 +131,14 @@ export async function createExchange(
           symbols: config.symbols,
           appVersion: byninjaVersion(),
           maxAgeMs: config.marketsRefreshMs,
-          clock: deps.clock ?? systemClock,
+          clock: deps.clock,
           logger,
         }),
         // an IP ban outlives a restart: the next start waits it out instead of sending into it
         gateFile: new GateFile({
           dataDir: deps.dataDir,
           exchangeId: config.exchange,
-          clock: deps.clock ?? systemClock,
+          clock: deps.clock,
           logger,
         }),
         apiKey: secrets.exchangeApiKey,

@@ -15,7 +15,6 @@
  * order does — sizing, funds, fills, fees, cancels — is decided by the pure functions of `paper-matching.ts`.
  */
 import type { Clock } from '../../shared/clock';
-import { systemClock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import {
   ExchangeUnavailableError,
@@ -79,7 +78,7 @@ export interface PaperExchangeOptions {
   id?: string;
   /** Store name (file `<dataDir>/<name>.json`); default `paper-exchange`. */
   storeName?: string;
-  clock?: Clock;
+  clock: Clock;
   logger?: Logger;
   /**
    * Closed orders kept for lookups (oldest dropped first), like an exchange's order history retention;
@@ -114,13 +113,13 @@ export class PaperExchange implements Exchange {
     private readonly options: PaperExchangeOptions,
   ) {
     this.id = options.id ?? 'paper';
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock;
   }
 
   /** Opens (or creates with the starting balances) the account file; one instance per file (StoreLock). */
   static async open(options: PaperExchangeOptions): Promise<PaperExchange> {
     const name = options.storeName ?? 'paper-exchange';
-    const lock = await StoreLock.acquire(options.dataDir, name, { clock: options.clock ?? systemClock });
+    const lock = await StoreLock.acquire(options.dataDir, name, { clock: options.clock });
     try {
       const store = await Store.open<PaperAccount>({
         dir: options.dataDir,
@@ -129,7 +128,7 @@ export class PaperExchange implements Exchange {
         defaults: () => newPaperAccount(options.settings.startingBalances),
         validate: (data) => paperAccountParser.parse(data),
         logger: options.logger,
-        clock: options.clock ?? systemClock,
+        clock: options.clock,
       });
       return new PaperExchange(store, lock, options);
     } catch (err) {

@@ -5,6 +5,7 @@
  * (answer-fixtures/*.ts): the lifecycle and the failed-create table are shared, the cases are each exchange's.
  */
 import { expect } from 'chai';
+import { systemClock } from '../../../src/shared/clock';
 import { NetworkError, RateLimitError, type InvalidOrderError } from '../../../src/shared/errors';
 import { CcxtExchange, type CcxtExchangeOptions } from '../../../src/trading/exchange/ccxt-exchange';
 import { binanceAnswers } from './answer-fixtures/binance';
@@ -20,6 +21,7 @@ function answersSuite<F extends LocalDouble>(fixtures: AnswerFixtures<F>): void 
         CcxtExchange.create({
           ...fixtures.connection,
           apiUrl: s.fake.url,
+          clock: systemClock,
           timeoutMs: 2_000,
           readRetry: { maxAttempts: 1 },
           ...overrides,

@@ -2,12 +2,13 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
 import { configSchema } from '../../../src/shared/config/schema';
 import { ConfigError } from '../../../src/shared/errors';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
-import { createExchange } from '../../../src/trading/exchange/factory';
+import { createExchange, type CreateExchangeDeps } from '../../../src/trading/exchange/factory';
 import { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 
@@ -25,10 +26,8 @@ describe('createExchange', function () {
   let dir: string;
   let fake: FakeBinance | undefined;
   let exchange: Exchange | undefined;
-  const deps = (): { dataDir: string; logger: ReturnType<typeof silentLogger> } => ({
-    dataDir: dir,
-    logger: silentLogger(),
-  });
+  // real ccxt against the double signs with its own Date.now(): the real clock
+  const deps = (): CreateExchangeDeps => ({ dataDir: dir, logger: silentLogger(), clock: systemClock });
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-factory-'));

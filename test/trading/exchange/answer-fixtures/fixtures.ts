@@ -40,7 +40,7 @@ export interface AnswerFixtures<F extends LocalDouble> {
   title: string;
   start(): Promise<F>;
   /** ccxt id, credentials and profile of the adapter (the suite adds the double's URL, a 2 s timeout, no retry). */
-  connection: Omit<CcxtExchangeOptions, 'apiUrl'>;
+  connection: Omit<CcxtExchangeOptions, 'apiUrl' | 'clock'>;
   /** Tickers read once before the cases. */
   tickers: string[];
   /** Serves `body` with HTTP `status` for the next request of `route`, in the double's own fault shape. */
