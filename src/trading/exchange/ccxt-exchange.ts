@@ -431,7 +431,7 @@ export class CcxtExchange implements Exchange {
   static async create(options: CcxtExchangeOptions): Promise<CcxtExchange> {
     const profile = options.profile ?? profileFor(options.exchangeId);
     const spares = options.spareConnections
-      ? new SpareConnections({ spare: options.spareConnections })
+      ? new SpareConnections({ spare: options.spareConnections, clock: options.clock })
       : undefined;
     // where the origin is known before ccxt is loaded, the handshakes run while it loads
     const origin = options.apiUrl ?? (options.sandbox ? undefined : profile?.restOrigin);

@@ -20,6 +20,7 @@
  */
 import net, { type Socket } from 'node:net';
 import type tlsModule from 'node:tls';
+import type { CancelTimer, Clock } from '../../shared/clock';
 
 /**
  * node's tls, loaded with the first https connection: this module is in the trading bundle, and loading tls at its
@@ -39,6 +40,8 @@ export type Connector = (options: ConnectOptions, callback: ConnectCallback) => 
 export interface SpareConnectionOptions {
   /** How many connections to open ahead per origin. */
   spare: number;
+  /** The adapter's clock: the idle, connect and take deadlines are its timers. */
+  clock: Clock;
   /** Spares not taken by then are closed (default 5 s: the start's reads come within the first second). */
   idleMs?: number;
   /** A spare opened ahead that is not connected by then is given up (default 10 s, undici's connect timeout). */
@@ -58,7 +61,7 @@ export class SpareConnections {
   private readonly spares = new Map<string, Array<Promise<Socket>>>();
   /** Sockets opened ahead, until connected: `close()` ends those still connecting too. */
   private readonly connecting = new Set<Socket>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<CancelTimer>();
   private closed = false;
 
   constructor(private readonly opts: SpareConnectionOptions) {}
@@ -73,7 +76,7 @@ export class SpareConnections {
     this.keep(
       key,
       Array.from({ length: Math.max(0, this.opts.spare) }, () =>
-        settled(openDirect(url, timeoutMs, this.connecting)),
+        settled(openDirect(url, timeoutMs, this.connecting, this.opts.clock)),
       ),
     );
   }
@@ -87,13 +90,13 @@ export class SpareConnections {
         return;
       }
       // a spare still connecting is waited for at most takeWaitMs, then left to its own timeout or to close()
-      let waited: ReturnType<typeof setTimeout> | undefined;
+      let waited: CancelTimer | undefined;
       const gaveUp = new Promise<undefined>((resolve) => {
-        waited = setTimeout(() => resolve(undefined), this.opts.takeWaitMs ?? TAKE_WAIT_MS);
+        waited = this.opts.clock.timer(this.opts.takeWaitMs ?? TAKE_WAIT_MS, () => resolve(undefined));
       });
       Promise.race([next, gaveUp]).then(
         (socket) => {
-          clearTimeout(waited);
+          waited?.();
           if (!socket) {
             void next.then(
               (late) => late.destroy(),
@@ -104,7 +107,7 @@ export class SpareConnections {
           else callback(null, socket.ref());
         },
         () => {
-          clearTimeout(waited);
+          waited?.();
           take(key, options, callback);
         },
       );
@@ -135,7 +138,7 @@ export class SpareConnections {
   /** Closes every spare not taken; later connections are plain ones. */
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const cancel of this.timers) cancel();
     this.timers.clear();
     for (const key of this.spares.keys()) this.closeUnused(key);
     for (const socket of this.connecting) socket.destroy();
@@ -144,12 +147,16 @@ export class SpareConnections {
 
   private keep(key: string, spares: Array<Promise<Socket>>): void {
     this.spares.set(key, spares);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.closeUnused(key);
-    }, this.opts.idleMs ?? 5_000);
-    timer.unref();
-    this.timers.add(timer);
+    const cancel = this.opts.clock.timer(
+      this.opts.idleMs ?? 5_000,
+      () => {
+        this.timers.delete(cancel);
+        this.closeUnused(key);
+      },
+      // an idle spare keeps no process alive, nor does the deadline that closes it
+      { unref: true },
+    );
+    this.timers.add(cancel);
   }
 
   private closeUnused(key: string): void {
@@ -172,7 +179,7 @@ function keyOf(protocol: string, hostname: string, port: string | number): strin
  * A connection to `url`'s origin as undici opens one: TLS with SNI and HTTP/1.1 by ALPN for https, given up (the
  * socket destroyed) when not connected within `timeoutMs`. Listed in `connecting` until it is connected or gone.
  */
-function openDirect(url: URL, timeoutMs: number, connecting: Set<Socket>): Promise<Socket> {
+function openDirect(url: URL, timeoutMs: number, connecting: Set<Socket>, clock: Clock): Promise<Socket> {
   const https = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port) || (https ? 443 : 80);
@@ -187,13 +194,13 @@ function openDirect(url: URL, timeoutMs: number, connecting: Set<Socket>): Promi
         })
       : net.connect({ host, port });
     connecting.add(socket);
-    const timer = setTimeout(
-      () => socket.destroy(new Error(`connection to ${url.origin} not open within ${timeoutMs} ms`)),
+    const cancel = clock.timer(
       timeoutMs,
+      () => socket.destroy(new Error(`connection to ${url.origin} not open within ${timeoutMs} ms`)),
+      { unref: true },
     );
-    timer.unref();
     const settle = (): void => {
-      clearTimeout(timer);
+      cancel();
       connecting.delete(socket);
     };
     socket.once('close', settle);

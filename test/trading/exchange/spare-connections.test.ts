@@ -19,6 +19,8 @@ import {
 } from '../../../src/trading/exchange/spare-connections';
 import { loadCcxtClass } from '../../../src/trading/exchange/ccxt-exchange';
 import { EXCHANGE_PROFILES } from '../../../src/trading/exchange/profiles';
+import { systemClock } from '../../../src/shared/clock';
+import { FakeClock } from '../../support/fake-clock';
 import { kitCcxtExchange } from '../../support/live-engine';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'BNB/USDT', 'XRP/USDT'];
@@ -31,8 +33,11 @@ const plainConnect: Connector = (options, callback) => {
   return socket;
 };
 
-const withSpareConnections = (connect: Connector, opts: SpareConnectionOptions): Connector =>
-  new SpareConnections(opts).connector(connect);
+/** Spares on the real clock unless `opts` gives one (the tests about their deadlines pass a fake clock). */
+const withSpareConnections = (
+  connect: Connector,
+  opts: Omit<SpareConnectionOptions, 'clock'> & { clock?: SpareConnectionOptions['clock'] },
+): Connector => new SpareConnections({ clock: systemClock, ...opts }).connector(connect);
 
 function connectVia(connect: Connector, options: ConnectOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) =>
@@ -72,17 +77,24 @@ describe('spare connections (real sockets)', () => {
 
   it('gives up a spare whose TLS handshake stalls: the connection asked for opens its own, the spare is closed', async () => {
     // the server takes the TCP connection and never answers the TLS ClientHello (an overloaded front end)
-    const spares = new SpareConnections({ spare: 1, connectTimeoutMs: 300, takeWaitMs: 100 });
+    const clock = new FakeClock();
+    const spares = new SpareConnections({ spare: 1, connectTimeoutMs: 300, takeWaitMs: 100, clock });
     spares.preconnect(`https://127.0.0.1:${options.port}`);
     await until(() => accepted.length === 1);
-    mine.push(await connectVia(spares.connector(plainConnect), { ...options, protocol: 'https:' }));
+    const asked = connectVia(spares.connector(plainConnect), { ...options, protocol: 'https:' });
+    await clock.advance(90);
+    expect(accepted, 'still waiting for the spare').to.have.length(1);
+    await clock.advance(10); // takeWaitMs: the connection asked for opens its own
+    mine.push(await asked);
     expect(accepted, 'its own connection').to.have.length(2);
+    expect(closed, 'the stalled spare, not yet given up').to.equal(0);
+    await clock.advance(200); // connectTimeoutMs
     await until(() => closed === 1); // the stalled spare, given up
     spares.close();
   });
 
   it('close() also ends the spares still connecting', async () => {
-    const spares = new SpareConnections({ spare: 2 });
+    const spares = new SpareConnections({ spare: 2, clock: systemClock });
     spares.preconnect(`https://127.0.0.1:${options.port}`);
     await until(() => accepted.length === 2);
     spares.close();
@@ -124,7 +136,7 @@ describe('spare connections (real sockets)', () => {
   });
 
   it('preconnect opens the spares before any client exists; the first connections take them', async () => {
-    const spares = new SpareConnections({ spare: 2 });
+    const spares = new SpareConnections({ spare: 2, clock: systemClock });
     spares.preconnect(`http://127.0.0.1:${options.port}`);
     await until(() => accepted.length === 2);
     const connect = spares.connector(plainConnect);
@@ -138,7 +150,7 @@ describe('spare connections (real sockets)', () => {
   });
 
   it('close() closes the spares not taken, and later connections are plain ones', async () => {
-    const spares = new SpareConnections({ spare: 2 });
+    const spares = new SpareConnections({ spare: 2, clock: systemClock });
     spares.preconnect(`http://127.0.0.1:${options.port}`);
     await until(() => accepted.length === 2);
     spares.close();
@@ -149,10 +161,13 @@ describe('spare connections (real sockets)', () => {
 
   it('an idle spare keeps no process alive: a node that only opened spares ends by itself', async () => {
     const module = path.join(REPO_ROOT, 'dist/src/trading/exchange/spare-connections.js');
+    const clock = path.join(REPO_ROOT, 'dist/src/shared/clock.js');
     const code =
       `const { SpareConnections } = require(${JSON.stringify(module)});\n` +
-      `new SpareConnections({ spare: 2, idleMs: 600000 }).preconnect('http://127.0.0.1:${options.port}');`;
-    // with ref'd spares this node would live until idleMs (10 minutes): the test's own timeout fails it first
+      `const { systemClock: clock } = require(${JSON.stringify(clock)});\n` +
+      `new SpareConnections({ spare: 2, idleMs: 600000, clock }).preconnect('http://127.0.0.1:${options.port}');`;
+    // with ref'd spares, or a ref'd idle or connect deadline, this node would live until idleMs (10 minutes): the
+    // test's own timeout fails it first
     await promisify(execFile)(process.execPath, ['-e', code]);
     await until(() => accepted.length === 2);
   });
@@ -162,7 +177,8 @@ describe('spare connections (real sockets)', () => {
     const tlsLoaded = "process.moduleLoadList.includes('NativeModule tls')";
     const code =
       `const { SpareConnections } = require(${JSON.stringify(module)});\n` +
-      `const spares = new SpareConnections({ spare: 1, idleMs: 600000 });\n` +
+      `const { systemClock: clock } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/src/shared/clock.js'))});\n` +
+      `const spares = new SpareConnections({ spare: 1, idleMs: 600000, clock });\n` +
       `const seen = [${tlsLoaded}];\n` +
       `spares.preconnect('http://127.0.0.1:${options.port}');\n` +
       `seen.push(${tlsLoaded});\n` +
@@ -175,9 +191,13 @@ describe('spare connections (real sockets)', () => {
   });
 
   it('closes the spares nobody took after idleMs', async () => {
-    const connect = withSpareConnections(plainConnect, { spare: 2, idleMs: 100 });
+    const clock = new FakeClock();
+    const connect = withSpareConnections(plainConnect, { spare: 2, idleMs: 100, clock });
     mine.push(await connectVia(connect, options));
     await until(() => accepted.length === 3);
+    await clock.advance(90);
+    expect(closed, 'before idleMs').to.equal(0);
+    await clock.advance(10);
     await until(() => closed === 2);
     expect(mine[0].destroyed).to.equal(false);
   });
