@@ -640,7 +640,7 @@ async function controlService(ctx: Ctx, action: 'start' | 'stop', target: string
 }
 
 async function doctor(io: CliIo, json: boolean): Promise<number> {
-  const result = await runDoctor(io.env, { cwd: io.cwd });
+  const result = await runDoctor(io.env, { cwd: io.cwd, clock: io.clock });
   io.out(json ? JSON.stringify(result, null, 2) + '\n' : formatDoctorReport(result) + '\n');
   return result.ok ? CliExit.Ok : CliExit.Failure;
 }

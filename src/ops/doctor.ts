@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type LoadedConfig } from '../shared/config/loader';
 import type { SharedConfig, TelegramConfig, TradingConfig } from '../shared/config/schema';
 import {
@@ -43,6 +44,8 @@ export interface DoctorResult {
 }
 
 export interface DoctorOptions {
+  /** The CLI's clock (the standalone run passes systemClock): the API key's end is judged at its now. */
+  clock: Clock;
   /** Install root holding dist/ (default: the checkout this file was built from). */
   root?: string;
   /** Base of relative config paths (default process.cwd()). */
@@ -56,10 +59,7 @@ export interface DoctorOptions {
 const MIN_NODE = [20, 19, 0] as const;
 const DEFAULT_ROOT = path.resolve(__dirname, '../../..');
 
-export async function runDoctor(
-  env: NodeJS.ProcessEnv = process.env,
-  opts: DoctorOptions = {},
-): Promise<DoctorResult> {
+export async function runDoctor(env: NodeJS.ProcessEnv, opts: DoctorOptions): Promise<DoctorResult> {
   const root = opts.root ?? DEFAULT_ROOT;
   const cwd = opts.cwd ?? process.cwd();
   const checks: DoctorCheck[] = [];
@@ -146,11 +146,11 @@ export async function runDoctor(
       // what the last run knew of THIS key (a replaced key's end is not this one's)
       const kept = readKeyNotices(dataDir, trading.exchange);
       const own = apiKeyFingerprint(scoped.trading.secrets.exchangeApiKey);
-      const key = apiKeyExpiryCheck(kept?.key === own ? kept : undefined, Date.now());
+      const key = apiKeyExpiryCheck(kept?.key === own ? kept : undefined, opts.clock.now());
       if (key) checks.push(key);
     }
   }
-  checks.push(await checkPm2(env.PM2_HOME || path.join(os.homedir(), '.pm2')));
+  checks.push(await checkPm2(env.PM2_HOME || path.join(os.homedir(), '.pm2'), opts.clock));
   const telegram = scoped.telegram;
   if ('config' in telegram) {
     checks.push(
@@ -358,22 +358,22 @@ function liveServiceLockPid(dataDir: string, service: string): number | undefine
 }
 
 /** Connects to the daemon's RPC socket without starting a daemon (the pm2 API would spawn one). */
-async function checkPm2(home: string): Promise<DoctorCheck> {
+async function checkPm2(home: string, clock: Clock): Promise<DoctorCheck> {
   const socket = path.join(home, 'rpc.sock');
   const reachable = await new Promise<boolean>((resolve) => {
     if (!fs.existsSync(socket)) return resolve(false);
     const conn = net.connect(socket);
-    const timer = setTimeout(() => {
+    const cancel = clock.timer(1_000, () => {
       conn.destroy();
       resolve(false);
-    }, 1_000);
+    });
     conn.once('connect', () => {
-      clearTimeout(timer);
+      cancel();
       conn.end();
       resolve(true);
     });
     conn.once('error', () => {
-      clearTimeout(timer);
+      cancel();
       resolve(false);
     });
   });
@@ -540,7 +540,8 @@ function loadScope<S extends 'trading' | 'telegram' | 'cli'>(
 }
 
 if (require.main === module) {
-  void runDoctor().then(
+  // run on its own: this is its composition root
+  void runDoctor(process.env, { clock: systemClock }).then(
     (result) => {
       process.stdout.write(formatDoctorReport(result) + '\n');
       process.exitCode = result.ok ? 0 : 1;

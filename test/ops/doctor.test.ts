@@ -5,7 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { formatDoctorReport, runDoctor, type DoctorResult } from '../../src/ops/doctor';
-import { systemClock } from '../../src/shared/clock';
+import { systemClock, type Clock } from '../../src/shared/clock';
+import { FakeClock } from '../support/fake-clock';
 import { silentLogger } from '../../src/shared/logging/logger';
 import { freshNotices } from '../../src/trading/engine/key-limits';
 import { KeyNoticeFile } from '../../src/trading/engine/key-notice-file';
@@ -41,7 +42,11 @@ describe('doctor', function () {
           status: 401,
         });
 
-  async function doctor(env: Record<string, string> = {}, installRoot = built): Promise<DoctorResult> {
+  async function doctor(
+    env: Record<string, string> = {},
+    installRoot = built,
+    clock: Clock = systemClock,
+  ): Promise<DoctorResult> {
     const port = env.BYNINJA_IPC_PORT ?? String(await freePort());
     return runDoctor(
       {
@@ -54,7 +59,7 @@ describe('doctor', function () {
         BYNINJA__HTTP__TELEGRAM_PORT: String(await freePort()),
         ...env,
       },
-      { root: installRoot, cwd: root, fetch: botApi },
+      { root: installRoot, cwd: root, fetch: botApi, clock },
     );
   }
   const check = (r: DoctorResult, name: string) => r.checks.find((c) => c.name === name)!;
@@ -117,6 +122,7 @@ describe('doctor', function () {
       {
         root: built,
         cwd: root,
+        clock: systemClock,
         fetch: async () => {
           throw new Error(`connect ECONNREFUSED for /bot${GOOD_TOKEN}/getMe`);
         },
@@ -159,17 +165,19 @@ describe('doctor', function () {
         expiryField: 'Bybit expiredAt',
       });
     };
-    expect((await doctor(env)).checks.find((c) => c.name === 'api key')).to.equal(undefined);
-    await keep('key-0123456789', Date.now() + 3 * DAY + 60_000);
-    const soon = check(await doctor(env), 'api key');
+    // judged at the doctor's clock (the CLI's), not the host's
+    const clock = new FakeClock();
+    expect((await doctor(env, built, clock)).checks.find((c) => c.name === 'api key')).to.equal(undefined);
+    await keep('key-0123456789', clock.now() + 3 * DAY + 60_000);
+    const soon = check(await doctor(env, built, clock), 'api key');
     expect(soon).to.include({ ok: true, warning: true });
     expect(soon.detail).to.match(/Bybit expiredAt\), in 3 day/);
-    await keep('key-0123456789', Date.now() - 1);
-    const past = check(await doctor(env), 'api key');
+    clock.time += 3 * DAY + 60_001;
+    const past = check(await doctor(env, built, clock), 'api key');
     expect(past.ok).to.equal(false);
     expect(past.fix).to.match(/new key bound to this host's IP address/);
-    await keep('another-key-0000', Date.now() - 1);
-    expect((await doctor(env)).checks.find((c) => c.name === 'api key')).to.equal(undefined);
+    await keep('another-key-0000', clock.now() - 1);
+    expect((await doctor(env, built, clock)).checks.find((c) => c.name === 'api key')).to.equal(undefined);
   });
 
   it('never says two things of one setting: an invalid chat id is reported once, not also as where alerts go', async () => {
@@ -193,7 +201,7 @@ describe('doctor', function () {
     expect(check(r, 'data dir').fix).to.match(/BYNINJA_DATA_DIR/);
     const old = await runDoctor(
       { BYNINJA_ENV_FILE: path.join(root, '.env') },
-      { root: built, cwd: root, nodeVersion: '20.18.3' },
+      { root: built, cwd: root, nodeVersion: '20.18.3', clock: systemClock },
     );
     expect(check(old, 'node')).to.include({ ok: false });
     expect(formatDoctorReport(r))
