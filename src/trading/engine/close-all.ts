@@ -17,7 +17,9 @@ import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import type { BalanceEntry, Exchange } from '../exchange/exchange';
 import { exitable } from './held-balance';
+import type { OrderCancel } from './order-cancel';
 import type { OrderManager } from './order-manager';
+import type { OrderRefresh } from './order-refresh';
 import { isFinal } from './order-state';
 import { placementBlock, type PlacementFacts } from './placement-gate';
 import { splitSymbol } from './pnl';
@@ -28,6 +30,10 @@ import type { PauseSource, PauseState } from './trading-state';
 
 export interface CloseAllDeps {
   manager: OrderManager;
+  /** An order brought up to date (order-refresh.ts): a finished one's fills, a sell's fill. */
+  refresher: Pick<OrderRefresh, 'refresh'>;
+  /** A working order cancelled (order-cancel.ts). */
+  canceller: Pick<OrderCancel, 'cancel'>;
   exchange: Pick<Exchange, 'fetchTicker' | 'fetchBalance'>;
   /** Last prices the loop read (a position without one is priced by a ticker read). */
   lastPrices: Readonly<Record<string, number>>;
@@ -52,7 +58,7 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
   // taken once: a symbol busy now stays left alone for the whole close-all
   const held = [...manager.pendingOrders(), ...manager.openPositions()].map((x) => x.symbol);
   const busy = new Set(held.filter((symbol) => deps.busy(symbol)));
-  const { cancelled, unsettled } = await settleOrders(manager, busy);
+  const { cancelled, unsettled } = await settleOrders(deps, busy);
   const balance = await balanceAfterSettling(deps);
   const placed: string[] = [];
   const skipped: CloseAllResult['skipped'] = [];
@@ -71,7 +77,7 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
       // never more than the account holds: the coin's free balance once our orders are settled
       const base = balance && (balance[splitSymbol(symbol).base] ?? { free: 0, used: 0, total: 0 });
       const held = exitable(amount, base ?? undefined, 0);
-      const left = await sellAll(manager, symbol, held, price, placed, deps.inferred.ownerHeld(symbol));
+      const left = await sellAll(deps, symbol, held, price, placed, deps.inferred.ownerHeld(symbol));
       if (left) skipped.push({ symbol, reason: left });
       else if (manager.openPositions().some((p) => p.symbol === symbol)) {
         // sold what the account holds, and the bot's position is still open: never "all closed" when it is not
@@ -98,7 +104,7 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
  * missing fills fetched. Returns the cancelled ones and, by symbol, why an order could not be settled (or none was).
  */
 async function settleOrders(
-  manager: OrderManager,
+  { manager, refresher, canceller }: Pick<CloseAllDeps, 'manager' | 'refresher' | 'canceller'>,
   busy: ReadonlySet<string>,
 ): Promise<{ cancelled: string[]; unsettled: Map<string, string> }> {
   const cancelled: string[] = [];
@@ -107,10 +113,10 @@ async function settleOrders(
     if (busy.has(order.symbol)) continue;
     try {
       if (isFinal(order.status)) {
-        await manager.refresh(order.clientOrderId);
+        await refresher.refresh(order.clientOrderId);
         continue;
       }
-      const after = await manager.cancel(order.clientOrderId);
+      const after = await canceller.cancel(order.clientOrderId);
       if (!isFinal(after.status)) throw new Error(`still ${after.status} after the cancel`);
       if (after.status === 'cancelled') cancelled.push(order.clientOrderId);
     } catch (err) {
@@ -148,7 +154,7 @@ async function balanceAfterSettling(deps: CloseAllDeps): Promise<Record<string, 
  * not sold (nothing sold at all, or an order that did not fill: the rest is left for the operator), or null.
  */
 async function sellAll(
-  manager: OrderManager,
+  { manager, refresher }: Pick<CloseAllDeps, 'manager' | 'refresher'>,
   symbol: string,
   held: number,
   price: number,
@@ -176,7 +182,7 @@ async function sellAll(
     // where the create answer is an acknowledgement only (Bybit, OKX), the fill shows on a lookup: a market order
     // fills at once, so the next piece waits for a few lookups (no sleep: each is a round trip), not for a tick
     for (let i = 0; i < SETTLE_LOOKUPS && !isFinal(order.status); i++) {
-      await manager.refresh(order.clientOrderId);
+      await refresher.refresh(order.clientOrderId);
       order = manager.order(order.clientOrderId) ?? order;
     }
     if (order.status !== 'filled') {

@@ -46,6 +46,8 @@ export type EngineParts = ReturnType<typeof buildEngineParts>;
 
 export function buildEngineParts(w: EngineWiring) {
   const { manager, exchange, config, clock, logger } = w;
+  // the order jobs other parts drive, each held directly (the manager builds them: they share its calls and answers)
+  const { refresher, canceller } = manager;
   const lastPrices = manager.lastPrices;
   const quoteCurrency = splitSymbol(config.symbols[0]).quote;
   const reads = new ExchangeReads(config.symbolReadTimeoutMs, clock);
@@ -98,7 +100,12 @@ export function buildEngineParts(w: EngineWiring) {
     risk: config.risk,
     quoteCurrency,
     lastPrices,
-    settleOrders: () => settleInFlight(manager, turns.lanes, onceLog),
+    settleOrders: () =>
+      settleInFlight(
+        { pendingOrders: (symbol) => manager.pendingOrders(symbol), refresh: (id) => refresher.refresh(id) },
+        turns.lanes,
+        onceLog,
+      ),
     onceLog,
     pauseEntries: (reason, by) => pauses.pause(reason, by),
     resumeEntries: (by) => pauses.resume(by),
@@ -107,6 +114,8 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const symbols = new SymbolTick({
     manager,
+    refresher,
+    canceller,
     exchange,
     strategy: w.strategy,
     config,
@@ -123,6 +132,8 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const operator = new OperatorActions({
     manager,
+    refresher,
+    canceller,
     exchange,
     config,
     clock,
@@ -139,6 +150,10 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const startUp = new StartUp({
     manager,
+    adoption: manager.adoption,
+    answers: manager.answers,
+    refresher,
+    canceller,
     exchange,
     config,
     clock,
@@ -154,6 +169,8 @@ export function buildEngineParts(w: EngineWiring) {
     symbolsToWatch: watched,
   });
   return {
+    /** The exchange calls in flight (the stop waits for them). */
+    calls: manager.calls,
     quoteCurrency,
     exchangeClock: engineClock,
     turns,

@@ -5,10 +5,14 @@
 import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type { OnceLog } from './log-once';
 import type { OrderManager } from './order-manager';
+import type { OrderRefresh } from './order-refresh';
 import type { SymbolLanes } from './symbol-lanes';
 
-/** The order manager's calls the settle makes. */
-type InFlightOrders = Pick<OrderManager, 'pendingOrders' | 'refresh'>;
+/** The orders in flight (the order manager's) and the refresh of one (order-refresh.ts). */
+interface InFlightOrders {
+  pendingOrders: OrderManager['pendingOrders'];
+  refresh: OrderRefresh['refresh'];
+}
 
 /**
  * Syncs every order in flight. A symbol still busy (its work outlasted an earlier tick) is not synced twice at once:

@@ -16,7 +16,9 @@ import type { ExchangeReads } from './exchange-reads';
 import type { InferredOrderWatch } from './inferred-orders';
 import type { LoopTurns } from './loop-turns';
 import { settleOrder, type SettleDecision, type SettleRequest } from './operator-settle';
+import type { OrderCancel } from './order-cancel';
 import type { OrderManager } from './order-manager';
+import type { OrderRefresh } from './order-refresh';
 import { isFinal } from './order-state';
 import type { PlacementFacts } from './placement-gate';
 import { reconcileWithExchange, type ReconcileExchange } from './reconcile';
@@ -29,6 +31,10 @@ export const RECONCILE_BUDGET_READS = 4;
 
 export interface OperatorActionsOptions {
   manager: OrderManager;
+  /** An order brought up to date (close-all's finished orders and sells). */
+  refresher: OrderRefresh;
+  /** A working order cancelled (close-all, the stop's cancel of open orders). */
+  canceller: OrderCancel;
   exchange: Exchange;
   config: Config['trading'];
   clock: Clock;
@@ -54,7 +60,7 @@ export class OperatorActions {
     for (const order of this.opts.manager.pendingOrders()) {
       if (isFinal(order.status)) continue;
       try {
-        await this.opts.manager.cancel(order.clientOrderId);
+        await this.opts.canceller.cancel(order.clientOrderId);
         cancelled.push(order.clientOrderId);
       } catch (err) {
         this.opts.logger.warn('Could not cancel an open order on stop', {
@@ -104,6 +110,8 @@ export class OperatorActions {
       const run = (): Promise<CloseAllResult> =>
         closeAll({
           manager: this.opts.manager,
+          refresher: this.opts.refresher,
+          canceller: this.opts.canceller,
           // its reads within the read deadline: ticks wait behind close-all, and their stop-losses with them
           exchange: {
             fetchTicker: (symbol) =>

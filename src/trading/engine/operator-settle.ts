@@ -301,7 +301,9 @@ export async function settleOrder(
   if (remote && !(fillsMissing && !changedByExchange(order, remote))) {
     // an unknown or absent order found is simply answered for; one that ended on our inference is taken back
     const after = answered
-      ? await manager.applyRemote(order.clientOrderId, remote).then(() => manager.order(order.clientOrderId)!)
+      ? await manager.answers
+          .apply(order.clientOrderId, remote)
+          .then(() => manager.order(order.clientOrderId)!)
       : await manager.takeBack(order.clientOrderId, remote);
     return refuse(
       `the exchange shows order ${order.clientOrderId} now (${after.status}, ${readable(after.filled)} filled): ` +

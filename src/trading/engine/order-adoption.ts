@@ -4,6 +4,7 @@
  * purpose `adopted`, its seq marked used (no id is ever handed out twice), and then the exchange's view of it is
  * applied like any answer — fills and position events included. Recovery and reconcile decide what to adopt.
  */
+import type { Clock } from '../../shared/clock';
 import type { ExchangeOrder } from '../exchange/exchange';
 import type { LocalOrder } from './order-state';
 import type { StateGateway } from './state-gateway';
@@ -35,36 +36,42 @@ export function adoptedOrder(remote: ExchangeOrder, now: number, offsetMs = 0): 
   };
 }
 
-/** Commits the adopted order with its seq marked used, then applies the exchange's view; returns the order. */
-export async function adoptOrder(
-  deps: {
-    state: StateGateway;
-    applyRemote: (clientOrderId: string, remote: ExchangeOrder) => Promise<void>;
-    now: number;
-    /** Host − exchange clock (Exchange.clockOffsetMs), 0 where unmeasured. */
-    offsetMs: number;
-  },
-  remote: ExchangeOrder,
-  seq: number,
-): Promise<LocalOrder> {
-  const adopted = adoptedOrder(remote, deps.now, deps.offsetMs);
-  await deps.state.commit((d) => {
-    d.seq = Math.max(d.seq, seq);
-    d.orders[adopted.clientOrderId] = adopted;
-  });
-  await deps.applyRemote(adopted.clientOrderId, remote);
-  return deps.state.requireOrder(adopted.clientOrderId);
+export interface OrderAdoptionDeps {
+  state: StateGateway;
+  /** The exchange's view applied like any answer (order-answers.ts). */
+  applyRemote: (clientOrderId: string, remote: ExchangeOrder) => Promise<void>;
+  clock: Clock;
+  /** Host − exchange clock (Exchange.clockOffsetMs), 0 where unmeasured. */
+  offsetMs: () => number;
 }
 
-/**
- * Raises the persisted clientOrderId sequence to at least `seq` (never lowers it); whether it was raised. Recovery
- * calls it with the highest seq found in the history journal, so a hot state restored from its previous generation
- * (or lost) can never hand out an id the exchange has already seen, and with an adopted order's seq.
- */
-export async function ensureSeqAtLeast(state: StateGateway, seq: number): Promise<boolean> {
-  if (state.data.seq >= seq) return false;
-  await state.commit((d) => {
-    d.seq = Math.max(d.seq, seq);
-  });
-  return true;
+/** What recovery uses to take in orders of ours that state lost, and to keep the id sequence ahead of them. */
+export class OrderAdoption {
+  constructor(private readonly deps: OrderAdoptionDeps) {}
+
+  /** Commits the adopted order with its seq marked used, then applies the exchange's view; returns the order. */
+  async adopt(remote: ExchangeOrder, seq: number): Promise<LocalOrder> {
+    const { state } = this.deps;
+    const adopted = adoptedOrder(remote, this.deps.clock.now(), this.deps.offsetMs());
+    await state.commit((d) => {
+      d.seq = Math.max(d.seq, seq);
+      d.orders[adopted.clientOrderId] = adopted;
+    });
+    await this.deps.applyRemote(adopted.clientOrderId, remote);
+    return state.requireOrder(adopted.clientOrderId);
+  }
+
+  /**
+   * Raises the persisted clientOrderId sequence to at least `seq` (never lowers it); whether it was raised. Recovery
+   * calls it with the highest seq found in the history journal, so a hot state restored from its previous
+   * generation (or lost) can never hand out an id the exchange has already seen, and with an adopted order's seq.
+   */
+  async ensureSeqAtLeast(seq: number): Promise<boolean> {
+    const { state } = this.deps;
+    if (state.data.seq >= seq) return false;
+    await state.commit((d) => {
+      d.seq = Math.max(d.seq, seq);
+    });
+    return true;
+  }
 }

@@ -1,12 +1,15 @@
 /**
  * Places orders and finds out what became of them, so that a crash at any instant loses nothing and duplicates
- * nothing. Its two jobs: placement and unknown-order resolution. The rest has its own files, each wired here once
- * and reached through a thin delegate: the exchange's answers applied (order-answers.ts), fills (fill-sync.ts),
- * one order brought up to date (order-refresh.ts), cancels (order-cancel.ts), acknowledged orders the exchange no
- * longer shows (absent-orders.ts), orders that ended on our inference looked up again and taken back
- * (order-recheck.ts), adoption of orders unknown to state (order-adoption.ts), archiving (order-archive.ts), and the
- * exchange calls tracked for the stop, each lookup within its deadline (order-calls.ts). Every commit goes through
- * the state gateway.
+ * nothing. Its two jobs: placement and unknown-order resolution. The rest has its own files, each built here once
+ * (they share the tracked calls and the answers, and refresh and cancel resolve unknown orders through this
+ * manager): the exchange's answers applied (order-answers.ts), fills (fill-sync.ts), one order brought up to date
+ * (order-refresh.ts), cancels (order-cancel.ts), acknowledged orders the exchange no longer shows
+ * (absent-orders.ts), orders that ended on our inference looked up again and taken back (order-recheck.ts),
+ * adoption of orders unknown to state (order-adoption.ts), archiving (order-archive.ts), and the exchange calls
+ * tracked for the stop, each lookup within its deadline (order-calls.ts). Those the engine's other parts drive are
+ * fields (`answers`, `refresher`, `canceller`, `adoption`, `calls`) that engine-parts.ts hands to them; `archive()`
+ * stays here (it gathers what only the manager holds: the journal, the market book, the recheck rule). Every
+ * commit goes through the state gateway.
  *
  * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<installId>-<seq>` is committed
  * durably BEFORE the exchange is called, and the exchange's answer is committed after. A create the exchange
@@ -35,7 +38,6 @@ import {
   TemporaryError,
   errorMessage,
 } from '../../shared/errors';
-import type { OrderStatus } from '../../shared/domain/order';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder, ExchangeTrade, Market, OrderSpec } from '../exchange/exchange';
 import { EventOutbox, type EventPublisher } from './event-outbox';
@@ -47,7 +49,7 @@ import {
   type UnknownOrderFacts,
 } from './unknown-order-evidence';
 import { FillSync, positionsOf } from './fill-sync';
-import { adoptOrder, ensureSeqAtLeast } from './order-adoption';
+import { OrderAdoption } from './order-adoption';
 import { OrderAnswers, lastRefusal } from './order-answers';
 import { archiveFinalOrders, historySeqBound, keptHot, type HistoryLog } from './order-archive';
 import { OrderCalls } from './order-calls';
@@ -134,11 +136,19 @@ export class OrderManager {
   /** Acknowledged orders the exchange no longer shows: looked up past the window, settled from its other reads. */
   private readonly absent: AbsentOrders;
   private readonly fills: FillSync;
-  private readonly answers: OrderAnswers;
-  private readonly refresher: OrderRefresh;
-  private readonly canceller: OrderCancel;
-  /** Exchange calls tracked for the stop; order lookups and cancels within `lookupTimeoutMs`, one per order. */
-  private readonly calls: OrderCalls;
+  /** The exchange's answers applied to orders (order-answers.ts): recovery's and every refresh's. */
+  readonly answers: OrderAnswers;
+  /** One order brought up to date with the exchange (order-refresh.ts): the tick, close-all, the settle, recovery. */
+  readonly refresher: OrderRefresh;
+  /** A working order cancelled (order-cancel.ts): the tick, close-all, the stop, recovery. */
+  readonly canceller: OrderCancel;
+  /** Orders of ours that state lost taken in, and the id sequence kept ahead (order-adoption.ts): recovery. */
+  readonly adoption: OrderAdoption;
+  /**
+   * Exchange calls tracked for the stop (its `waitIdle`); order lookups and cancels within `lookupTimeoutMs`, one
+   * per order.
+   */
+  readonly calls: OrderCalls;
   private marketBook: Record<string, Market>;
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
@@ -174,7 +184,7 @@ export class OrderManager {
     this.calls = new OrderCalls(opts.lookupTimeoutMs, opts.clock);
     const lookup = this.calls.lookup.bind(this.calls);
     const resolveUnknown = (id: string): Promise<boolean | null> => this.resolveUnknown(id);
-    const applyRemote = (id: string, remote: ExchangeOrder): Promise<void> => this.applyRemote(id, remote);
+    const applyRemote = (id: string, remote: ExchangeOrder): Promise<void> => this.answers.apply(id, remote);
     this.fills = new FillSync({
       exchange: opts.exchange,
       state: opts.state,
@@ -230,6 +240,12 @@ export class OrderManager {
       resolveUnknown,
       fetchPlaced: (order, after) => this.absent.fetchPlaced(order, after),
       applyRemote,
+    });
+    this.adoption = new OrderAdoption({
+      state: opts.state,
+      applyRemote,
+      clock: opts.clock,
+      offsetMs: () => opts.exchange.clockOffsetMs?.() ?? 0,
     });
     checkClientOrderIds(opts.botId, opts.exchange);
   }
@@ -440,7 +456,7 @@ export class OrderManager {
     } catch (err) {
       return this.onCreateFailed(clientOrderId, err);
     }
-    await this.applyRemote(clientOrderId, remote);
+    await this.answers.apply(clientOrderId, remote);
     return this.mustGet(clientOrderId);
   }
 
@@ -449,7 +465,7 @@ export class OrderManager {
     const order = this.state.data.orders[clientOrderId];
     if (late && order?.status === 'unknown') {
       // the answer arrived after the timeout: it resolves the UNKNOWN order as well as a lookup would
-      void this.calls.track(this.applyRemote(clientOrderId, late)).catch((err: unknown) =>
+      void this.calls.track(this.answers.apply(clientOrderId, late)).catch((err: unknown) =>
         this.logger.warn('Applying a late create answer failed; the lookup will resolve it', {
           clientOrderId,
           error: errorMessage(err),
@@ -552,7 +568,7 @@ export class OrderManager {
           clientOrderId,
           exchangeOrderId: evidence.remote.id,
         });
-        await this.applyRemote(clientOrderId, evidence.remote);
+        await this.answers.apply(clientOrderId, evidence.remote);
         return true;
       }
       if (evidence.kind === 'unexplained') {
@@ -588,7 +604,7 @@ export class OrderManager {
       );
       return false;
     }
-    await this.applyRemote(clientOrderId, remote);
+    await this.answers.apply(clientOrderId, remote);
     return true;
   }
 
@@ -609,19 +625,6 @@ export class OrderManager {
   /** The exchange's answer for an order by its clientOrderId, now, or null (order-recheck.ts). */
   findOnExchange(clientOrderId: string): Promise<ExchangeOrder | null> {
     return this.rechecks.findOnExchange(clientOrderId);
-  }
-
-  /**
-   * Brings one order up to date with the exchange (order-refresh.ts): lookup for intent/unknown, fetch for open
-   * ones, trades for final ones with fills missing. Returns the status before and after.
-   */
-  refresh(clientOrderId: string): Promise<{ from: OrderStatus; to: OrderStatus }> {
-    return this.refresher.refresh(clientOrderId);
-  }
-
-  /** Cancels a working order and returns it as the exchange then shows it (order-cancel.ts). */
-  cancel(clientOrderId: string): Promise<LocalOrder> {
-    return this.canceller.cancel(clientOrderId);
   }
 
   /**
@@ -660,35 +663,6 @@ export class OrderManager {
     return judgeUnknownOrderEvidence(order, { ...facts, lookedUp });
   }
 
-  /** Raises the persisted clientOrderId sequence to at least `seq`, never lowering it (order-adoption.ts). */
-  ensureSeqAtLeast(seq: number): Promise<boolean> {
-    return ensureSeqAtLeast(this.state, seq);
-  }
-
-  /** Records an order of ours the exchange has and state does not (order-adoption.ts). */
-  adopt(remote: ExchangeOrder, seq: number): Promise<LocalOrder> {
-    return adoptOrder(
-      {
-        state: this.state,
-        applyRemote: (id, r) => this.applyRemote(id, r),
-        now: this.clock.now(),
-        offsetMs: this.exchange.clockOffsetMs?.() ?? 0,
-      },
-      remote,
-      seq,
-    );
-  }
-
-  /** Applies the exchange's view of an order: its status and events, then its fills (order-answers.ts). */
-  applyRemote(clientOrderId: string, remote: ExchangeOrder): Promise<void> {
-    return this.answers.apply(clientOrderId, remote);
-  }
-
-  /** Whether the exchange's view of an order changes nothing and leaves no fill to fetch (order-answers.ts). */
-  upToDateWith(clientOrderId: string, remote: ExchangeOrder): boolean {
-    return this.answers.upToDate(clientOrderId, remote);
-  }
-
   /** Fetches the order's trades and commits the new fills with their position events (fill-sync.ts). */
   syncFills(clientOrderId: string, known?: ExchangeTrade[]): Promise<Fill[]> {
     return this.fills.sync(clientOrderId, known);
@@ -713,11 +687,6 @@ export class OrderManager {
       now: () => this.clock.now(),
       recentFinalKept: this.opts.recentFinalKept,
     });
-  }
-
-  /** Resolves true once no exchange call of this manager is in flight, false after `timeoutMs` (order-calls.ts). */
-  waitIdle(timeoutMs: number): Promise<boolean> {
-    return this.calls.waitIdle(timeoutMs);
   }
 
   private commitOrder(order: LocalOrder, events: EventDraft[] = []): Promise<void> {

@@ -36,14 +36,26 @@ import type { RecoverySummary } from '../../shared/ipc/protocol';
 import type { LastExit } from '../../shared/lifecycle/last-exit';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
+import type { OrderAdoption } from './order-adoption';
+import type { OrderAnswers } from './order-answers';
+import type { OrderCancel } from './order-cancel';
 import type { OrderManager } from './order-manager';
+import type { OrderRefresh } from './order-refresh';
 import { isFinal, needsExchange, type LocalOrder } from './order-state';
 import { firstThen } from './connect-reads';
 import { readTogether } from './read-together';
 import { recoverySymbols, type RecoveryReads } from './recovery-reads';
 import { isOwnClientOrderId, seqOf } from './trading-state';
 
-export interface RecoveryOptions {
+/** The order jobs recovery drives, each held directly (engine-parts.ts hands them out from the order manager). */
+export interface RecoveryOrderJobs {
+  adoption: Pick<OrderAdoption, 'adopt' | 'ensureSeqAtLeast'>;
+  answers: Pick<OrderAnswers, 'apply' | 'upToDate'>;
+  refresher: Pick<OrderRefresh, 'refresh'>;
+  canceller: Pick<OrderCancel, 'cancel'>;
+}
+
+export interface RecoveryOptions extends RecoveryOrderJobs {
   manager: OrderManager;
   exchange: Exchange;
   /** Symbols traded (their recent orders bound the clientOrderId sequence). */
@@ -65,6 +77,7 @@ export interface RecoveryOptions {
 
 export async function recoverTradingState(opts: RecoveryOptions): Promise<RecoverySummary> {
   const { manager, exchange, clock, signal } = opts;
+  const { adoption, answers, refresher, canceller } = opts;
   const logger = opts.logger.child({ module: 'recovery' });
   const startedAt = clock.now();
   const before = tally(manager);
@@ -134,7 +147,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // The hot state may be behind its own history (restored from the previous generation, or deleted): the
   // sequence must never fall back to an id that was already sent.
   const historySeq = await manager.historySeq();
-  if (await manager.ensureSeqAtLeast(historySeq)) {
+  if (await adoption.ensureSeqAtLeast(historySeq)) {
     logger.warn('Recovery: state sequence was behind the order history; raised it', { seq: historySeq });
   }
   // ...and behind the exchange itself: a state restored from a backup (same install id) has not seen the orders
@@ -154,7 +167,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   }
   if (newer.length > 0) {
     const seq = Math.max(...newer.map((o) => seqOf(o.clientOrderId, manager.botId, manager.installId)!));
-    await manager.ensureSeqAtLeast(seq);
+    await adoption.ensureSeqAtLeast(seq);
     summary.seqRaisedFromExchange = seq;
     logger.error(
       'Recovery: the exchange has orders of ours the state has not seen (restored from an older copy?)',
@@ -168,7 +181,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     const sentAs = (o: { clientOrderId?: string }): number =>
       seqOf(o.clientOrderId, manager.botId, manager.installId) ?? 0;
     for (const remote of finished.sort((a, b) => sentAs(a) - sentAs(b))) {
-      const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));
+      const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => adoption.adopt(remote, seq));
       summary.adopted.push(adopted.clientOrderId);
     }
   }
@@ -181,18 +194,16 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     try {
       const remote = knownOpen(order, openOnExchange);
       // the open list says what state says (most orders of every start): nothing to apply, no call to make
-      if (remote && manager.upToDateWith(order.clientOrderId, remote)) continue;
+      if (remote && answers.upToDate(order.clientOrderId, remote)) continue;
       if (remote) {
         // the exchange's open-order list already answers for this order: apply it (fills missing from the
         // answer are still fetched by applyRemote) instead of one fetchOrder per order
-        await withRetry(`apply ${order.clientOrderId}`, () =>
-          manager.applyRemote(order.clientOrderId, remote),
-        );
+        await withRetry(`apply ${order.clientOrderId}`, () => answers.apply(order.clientOrderId, remote));
         to = manager.order(order.clientOrderId)!.status;
       } else {
         // intent/unknown (lookup by clientOrderId), or no longer open (filled or cancelled while down)
         ({ to } = await withRetry(`refresh ${order.clientOrderId}`, () =>
-          manager.refresh(order.clientOrderId),
+          refresher.refresh(order.clientOrderId),
         ));
       }
     } catch (err) {
@@ -228,9 +239,9 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     )
       continue;
     const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
-    const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, seq));
+    const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => adoption.adopt(remote, seq));
     if (opts.unknownOnStart === 'cancel') {
-      await withRetry(`cancel ${adopted.clientOrderId}`, () => manager.cancel(adopted.clientOrderId));
+      await withRetry(`cancel ${adopted.clientOrderId}`, () => canceller.cancel(adopted.clientOrderId));
       summary.cancelledUnknown.push(adopted.clientOrderId);
       logger.warn('Cancelled an open order of ours that state did not know', {
         clientOrderId: adopted.clientOrderId,
@@ -252,7 +263,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   );
   for (const remote of newer) {
     if (remote.status !== 'open' || manager.order(remote.clientOrderId!)) continue;
-    const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => manager.adopt(remote, newerSeq));
+    const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => adoption.adopt(remote, newerSeq));
     summary.adopted.push(adopted.clientOrderId);
     logger.warn('Adopted an order of ours that finished while recovery read the exchange', {
       clientOrderId: adopted.clientOrderId,

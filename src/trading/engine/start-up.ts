@@ -19,12 +19,12 @@ import type { OnceLog } from './log-once';
 import type { MarketRefresh } from './market-refresh';
 import type { OrderManager } from './order-manager';
 import { readTogether } from './read-together';
-import { recoverTradingState } from './recovery';
+import { recoverTradingState, type RecoveryOrderJobs } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
 import type { TickErrorHandler } from './tick-error-handler';
 import { waitableAtStart } from './tick-errors';
 
-export interface StartUpOptions {
+export interface StartUpOptions extends RecoveryOrderJobs {
   manager: OrderManager;
   exchange: Exchange;
   config: Config['trading'];
@@ -58,6 +58,7 @@ export class StartUp {
   private readonly markets: MarketRefresh;
   private readonly errors: Pick<TickErrorHandler, 'handle'>;
   private readonly symbolsToWatch: () => string[];
+  private readonly orderJobs: RecoveryOrderJobs;
   /** The start waited for the exchange (a read failed): reads sent before that are read again. */
   private startWaited = false;
 
@@ -76,6 +77,12 @@ export class StartUp {
     this.markets = opts.markets;
     this.errors = opts.errors;
     this.symbolsToWatch = opts.symbolsToWatch;
+    this.orderJobs = {
+      adoption: opts.adoption,
+      answers: opts.answers,
+      refresher: opts.refresher,
+      canceller: opts.canceller,
+    };
   }
 
   /**
@@ -150,6 +157,7 @@ export class StartUp {
     balance.catch(() => undefined);
     const summary = await recoverTradingState({
       manager: this.manager,
+      ...this.orderJobs,
       exchange: this.exchange,
       lastExit,
       unknownOnStart: this.config.orders.unknownOnStart,

@@ -18,7 +18,9 @@ import type { ExchangeReads } from './exchange-reads';
 import { exitable, lockedBySells } from './held-balance';
 import type { OnceLog } from './log-once';
 import { inDoubtEvent } from './order-events';
+import type { OrderCancel } from './order-cancel';
 import type { OrderManager } from './order-manager';
+import type { OrderRefresh } from './order-refresh';
 import type { HeldExit } from './market-halts';
 import { averageEntryPrice, splitSymbol } from './pnl';
 import type { ExitTrigger } from './risk';
@@ -35,6 +37,10 @@ import {
 
 export interface SymbolTickOptions {
   manager: OrderManager;
+  /** A symbol's pending orders brought up to date each tick (order-refresh.ts). */
+  refresher: OrderRefresh;
+  /** A decision's cancels (order-cancel.ts). */
+  canceller: OrderCancel;
   exchange: Exchange;
   strategy: Strategy;
   config: Config['trading'];
@@ -121,7 +127,7 @@ export class SymbolTick {
     let settledAbsent = false;
     for (const order of this.manager.pendingOrders(symbol)) {
       try {
-        await this.manager.refresh(order.clientOrderId);
+        await this.opts.refresher.refresh(order.clientOrderId);
         if (this.manager.order(order.clientOrderId)?.settledAbsent) settledAbsent = true;
       } catch (err) {
         if (!isTemporary(err)) throw err;
@@ -141,7 +147,7 @@ export class SymbolTick {
   private async settleUnlisted(symbol: string): Promise<void> {
     for (const order of this.manager.pendingOrders(symbol)) {
       try {
-        await this.manager.refresh(order.clientOrderId);
+        await this.opts.refresher.refresh(order.clientOrderId);
       } catch (err) {
         if (isTemporary(err)) continue;
         const current = this.manager.order(order.clientOrderId);
@@ -201,7 +207,7 @@ export class SymbolTick {
         return;
       case 'cancel':
         this.logger.info('Cancelling orders', { symbol, orders: decision.orders, reason: decision.reason });
-        for (const id of decision.orders) await this.manager.cancel(id);
+        for (const id of decision.orders) await this.opts.canceller.cancel(id);
         // the position the exit needs may be known now (cancelled, fills fetched): the next tick exits
         return;
       case 'exit': {

@@ -192,7 +192,7 @@ export class TradingLoop {
     this.manager.stopAccepting('trading is stopping');
     this.controller.abort();
     const wait = this.config.orders.inFlightWaitMs;
-    const idle = await this.manager.waitIdle(wait);
+    const idle = await this.parts.calls.waitIdle(wait);
     const settled = Promise.all([this.running?.catch(() => {}), this.parts.turns.lanes.idle()]);
     await withDeadline(settled, wait, () => new Error('tick still running'), this.clock).catch(() => {});
     this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });

@@ -388,7 +388,7 @@ export function liveSuite(kit: ExchangeKit): void {
       // the reads catch up: a quarter had filled before the rejection
       const entry = h!.manager.order(id(1))!;
       bybit.revealFillBeforeReject(id(1), entry.amount / 4);
-      await h!.manager.applyRemote(id(1), await h!.exchange.fetchOrder(entry.exchangeOrderId!, BTC));
+      await h!.manager.answers.apply(id(1), await h!.exchange.fetchOrder(entry.exchangeOrderId!, BTC));
       const done = h!.manager.order(id(1))!;
       expect(done.status).to.equal('cancelled');
       expect(done.filled).to.be.closeTo(entry.amount / 4, 1e-9);
@@ -918,7 +918,7 @@ export function liveSuite(kit: ExchangeKit): void {
         expect(summary.seqRaisedFromExchange).to.equal(undefined);
         expect(h.manager.order(resting.clientOrderId)).to.equal(undefined);
         expect(await reconcileWithExchange(h.manager, h.exchange)).to.deep.equal([]);
-        await other.manager.refresh(resting.clientOrderId);
+        await other.manager.refresher.refresh(resting.clientOrderId);
         expect(other.manager.order(resting.clientOrderId)!.status).to.equal('open');
       } finally {
         await other.close();

@@ -48,7 +48,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     h.manager.startAccepting();
     await h.manager.place(MARKET_BUY);
     await h.fakeClock().advance(350, 350);
-    for (let i = 0; i < 3; i++) await h.manager.refresh(ID);
+    for (let i = 0; i < 3; i++) await h.manager.refresher.refresh(ID);
     expect(h.manager.order(ID)!.status).to.equal('rejected');
     const trades = (await h.paper.fetchSymbolTrades('BTC/USDT', 0)).trades;
     const filled = trades.reduce((sum, t) => sum + t.amount, 0);
@@ -137,7 +137,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
     await h.manager.place({ ...MARKET_BUY, type: 'limit', price: Math.round(price * 0.5) });
     await h.fakeClock().advance(350, 350);
-    for (let i = 0; i < 3; i++) await h.manager.refresh(ID);
+    for (let i = 0; i < 3; i++) await h.manager.refresher.refresh(ID);
     expect(h.manager.order(ID)!.status).to.equal('rejected');
     listHidden.on = false;
     const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
@@ -188,7 +188,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
         'still being looked up',
       );
       await h.fakeClock().advance(350, 350);
-      for (let i = 0; i < 5; i++) await h.manager.refresh(ID);
+      for (let i = 0; i < 5; i++) await h.manager.refresher.refresh(ID);
       const order = h.manager.order(ID)!;
       expect(order.status).to.equal('unknown');
       expect(order.inDoubtAt).to.be.a('number');
@@ -294,7 +294,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     it('found by its own lookup later: in doubt no more, no settle needed', async () => {
       await unknownInDoubt();
       hidden.on = false;
-      await h!.manager.refresh(ID);
+      await h!.manager.refresher.refresh(ID);
       expect(h!.manager.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
       expect(h!.manager.pendingOrders('BTC/USDT')).to.deep.equal([]);
     });

@@ -113,8 +113,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
       status: 'canceled',
       timestamp: order.createdAt,
     };
-    await h.manager.applyRemote(order.clientOrderId, contradiction);
-    await h.manager.applyRemote(order.clientOrderId, contradiction);
+    await h.manager.answers.apply(order.clientOrderId, contradiction);
+    await h.manager.answers.apply(order.clientOrderId, contradiction);
     expect(h.manager.order(order.clientOrderId)).to.include({ status: 'filled', filled: order.filled });
     expect(h.manager.order(order.clientOrderId)!.error).to.match(/cannot go from filled to cancelled/);
     const conflicts = h.events.filter((e) => e.type === 'order.conflict');
@@ -168,7 +168,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     const order = await h.manager.place(limitBuy);
     expect(order).to.include({ status: 'rejected', filled: 0 });
-    await h.manager.applyRemote(order.clientOrderId, seen(order.clientOrderId, 'rejected', 1));
+    await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'rejected', 1));
     const after = h.manager.order(order.clientOrderId)!;
     expect(after).to.include({ status: 'cancelled', filled: 0.001 });
     expect(after.fills.map((f) => f.tradeId)).to.deep.equal(['t1']);
@@ -184,8 +184,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     const order = await h.manager.place(limitBuy);
     expect(order).to.include({ status: 'cancelled', filled: 0.001 });
-    await h.manager.applyRemote(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
-    await h.manager.applyRemote(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
+    await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
+    await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
     const after = h.manager.order(order.clientOrderId)!;
     expect(after).to.include({ status: 'cancelled', filled: 0.002 });
     expect(after.fills.map((f) => f.tradeId)).to.deep.equal(['t1', 't2']);
@@ -201,7 +201,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     for (const n of [1, 2]) {
       const order = await h.manager.place(limitBuy);
       expect(order).to.include({ status: 'open', clientOrderId: `bot-tst000-${n}` });
-      await h.manager.applyRemote(order.clientOrderId, seen(order.clientOrderId, 'rejected', 0));
+      await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'rejected', 0));
       expect(h.manager.order(order.clientOrderId)).to.include({ status: 'rejected', refused: true });
     }
     const rejected = h.events.filter((e) => e.type === 'order.rejected');
@@ -248,7 +248,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('unknown');
     await h.fakeClock().advance(350, 350);
-    await h.manager.refresh('bot-tst000-1');
+    await h.manager.refresher.refresh('bot-tst000-1');
     expect(h.manager.order('bot-tst000-1')!.status).to.equal('rejected');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
     const rejected = h.events.find((e) => e.type === 'order.rejected');
@@ -328,7 +328,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       h.manager.startAccepting();
       await h.manager.place(buy);
       await h.fakeClock().advance(350, 350);
-      for (let i = 0; i < 3; i++) await h.manager.refresh('bot-tst000-1');
+      for (let i = 0; i < 3; i++) await h.manager.refresher.refresh('bot-tst000-1');
     }
 
     it('a trade of an order state does not know, looked up by its id, is ours: found, never declared never placed', async () => {
@@ -376,7 +376,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     for (let i = 0; i < 5; i++) await h.manager.place(buy);
     await h.fakeClock().advance(350, 350);
-    for (let i = 1; i <= 5; i++) await h.manager.refresh(`bot-tst000-${i}`);
+    for (let i = 1; i <= 5; i++) await h.manager.refresher.refresh(`bot-tst000-${i}`);
     expect(h.manager.hotOrders(declaredNeverPlaced)).to.have.length(5);
     await h.fakeClock().advance(3_600_000, 60_000);
     lookups = 0;
@@ -485,12 +485,12 @@ describe('OrderManager against the paper exchange (integration)', function () {
       await flush();
       expect(h.manager.order(id)).to.deep.equal(unknown);
       // the next lookup joins the one on its way: no second request
-      const refreshing = h.manager.refresh(id);
+      const refreshing = h.manager.refresher.refresh(id);
       await flush();
       expect(lookups.sent()).to.equal(1);
       lookups.release();
       expect(await refreshing).to.deep.equal({ from: 'unknown', to: 'filled' });
-      await h.manager.waitIdle(1_000);
+      await h.manager.calls.waitIdle(1_000);
       // applied once: one order, one fill, one position (the caller that gave up committed nothing)
       expect(lookups.sent()).to.equal(1);
       expect(h.manager.order(id)!.fills).to.have.length(1);
@@ -550,13 +550,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect((await h.manager.place(buy)).status).to.equal('unknown');
       expect(h.manager.order(id)!.lookupMisses).to.equal(1);
       lookups.hold();
-      const first = h.manager.refresh(id).catch((err: unknown) => err);
+      const first = h.manager.refresher.refresh(id).catch((err: unknown) => err);
       await flush();
       await h.fakeClock().advance(1_000, 100);
       expect(await first).to.be.instanceOf(NetworkError);
       // long after the window, a lookup joins the one sent within it; then its "not found" comes back
       await h.fakeClock().advance(20_000, 1_000);
-      const joined = h.manager.refresh(id);
+      const joined = h.manager.refresher.refresh(id);
       await flush();
       lookups.release();
       await joined;
@@ -566,7 +566,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
         lookupMisses: 2,
       });
       // a lookup sent now, after the window, decides it
-      await h.manager.refresh(id);
+      await h.manager.refresher.refresh(id);
       expect(lookups.sent()).to.equal(3);
       expect(h.manager.order(id)!.status).to.equal('rejected');
     });
@@ -584,15 +584,15 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const misses = h.manager.order(id)!.lookupMisses;
       expect(misses).to.equal(1);
       lookups.hold();
-      const refreshing = h.manager.refresh(id).catch((err: unknown) => err);
+      const refreshing = h.manager.refresher.refresh(id).catch((err: unknown) => err);
       await flush();
       await h.fakeClock().advance(1_000, 100);
       expect(await refreshing).to.be.instanceOf(NetworkError);
       lookups.release();
       await flush();
-      await h.manager.waitIdle(1_000);
+      await h.manager.calls.waitIdle(1_000);
       expect(h.manager.order(id)!.lookupMisses, 'the late miss not counted').to.equal(misses);
-      await h.manager.refresh(id);
+      await h.manager.refresher.refresh(id);
       expect(h.manager.order(id)!.lookupMisses, 'the next lookup counts once').to.equal(2);
       expect(h.manager.order(id)!.status).to.equal('unknown');
     });
@@ -652,7 +652,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const cancels = heldCancels(true);
       h = await EngineHarness.open({ config: READS_1S, wrapExchange: cancels.wrap });
       const id = await restingBuy();
-      const cancelling = h.manager.cancel(id);
+      const cancelling = h.manager.canceller.cancel(id);
       await waitSent(cancels, 1);
       await h.fakeClock().advance(1_000, 100);
       const after = await settled(cancelling);
@@ -663,7 +663,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // the answer that never came arrives at last: nothing changes, nothing is told twice
       const before = h.manager.order(id);
       cancels.release();
-      await h.manager.waitIdle(1_000);
+      await h.manager.calls.waitIdle(1_000);
       expect(h.manager.order(id)).to.deep.equal(before);
       expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
     });
@@ -672,7 +672,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const cancels = heldCancels(false);
       h = await EngineHarness.open({ config: READS_1S, wrapExchange: cancels.wrap });
       const id = await restingBuy();
-      const cancelling = h.manager.cancel(id).catch((err: unknown) => err);
+      const cancelling = h.manager.canceller.cancel(id).catch((err: unknown) => err);
       await waitSent(cancels, 1);
       await h.fakeClock().advance(1_000, 100);
       const given = await settled(cancelling);
@@ -681,7 +681,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const working = h.manager.order(id)!;
       expect(working.status, 'not assumed cancelled').to.equal('open');
       // tried again while the first is still on its way: joined, no second request beside it
-      const again = h.manager.cancel(id).catch((err: unknown) => err);
+      const again = h.manager.canceller.cancel(id).catch((err: unknown) => err);
       await flush();
       await h.fakeClock().advance(1_000, 100);
       expect(await settled(again)).to.be.instanceOf(NetworkError);
@@ -689,11 +689,11 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(h.manager.order(id)).to.deep.equal(working);
       // the exchange carries it out and answers, long after both deadlines: its answer is not applied
       cancels.release();
-      await h.manager.waitIdle(1_000);
+      await h.manager.calls.waitIdle(1_000);
       expect(h.manager.order(id)).to.deep.equal(working);
       expect(h.eventTypes()).to.not.include('order.cancelled');
       // the next lookup settles it, once
-      expect(await h.manager.refresh(id)).to.deep.equal({ from: 'open', to: 'cancelled' });
+      expect(await h.manager.refresher.refresh(id)).to.deep.equal({ from: 'open', to: 'cancelled' });
       expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
       expect(cancels.sent()).to.equal(1);
     });
@@ -704,7 +704,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     await clock.advance(150, 50); // the late answer arrives
     await answer;
     await flush(); // the manager has seen it and started applying it
-    await h!.manager.waitIdle(1000);
+    await h!.manager.calls.waitIdle(1000);
     expect(h!.manager.order('bot-tst000-1')!.status).to.equal('filled');
     expect(paperOrdersFor(h!, 'bot-tst000-1')).to.have.length(1);
   });
@@ -712,7 +712,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
   it('waitIdle (the stop) also waits for a create whose answer is still out after the create timeout', async () => {
     const { clock } = await placedWithLateAnswer();
     let idle: boolean | undefined;
-    const waiting = h!.manager.waitIdle(1_000).then((v) => (idle = v));
+    const waiting = h!.manager.calls.waitIdle(1_000).then((v) => (idle = v));
     await flush();
     expect(idle, 'idle while the create is still out').to.equal(undefined);
     await clock.advance(150, 50); // the late answer arrives and is applied
@@ -831,7 +831,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       timestamp: h.clock.now(),
     };
     gated = true;
-    const partial = h.manager.applyRemote('bot-tst000-1', {
+    const partial = h.manager.answers.apply('bot-tst000-1', {
       ...remote,
       filled: 0.0005,
       remaining: 0.0005,
@@ -839,7 +839,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     });
     await tradesAsked; // the partial fill is committed; its trade fetch is waiting
     expect(h.manager.order('bot-tst000-1')!.status).to.equal('partially_filled');
-    await h.manager.applyRemote('bot-tst000-1', {
+    await h.manager.answers.apply('bot-tst000-1', {
       ...remote,
       status: 'canceled',
       filled: 0.0005,
@@ -884,7 +884,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       price: Math.round(price * 1.2),
     });
     expect(placed).to.include({ status: 'open', filled: 0 });
-    const cancelled = await h.manager.cancel('bot-tst000-1');
+    const cancelled = await h.manager.canceller.cancel('bot-tst000-1');
     const onExchange = Object.values(h.paperFile().orders)[0] as unknown as { filled: number };
     expect(onExchange.filled).to.be.greaterThan(0);
     expect(cancelled).to.include({ status: 'cancelled', filled: onExchange.filled });
@@ -911,10 +911,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
       h.manager.startAccepting();
       expect(await h.manager.place(buy)).to.include({ status: 'open', filled: 0 });
       // one miss proves nothing: no OrderNotFoundError (the loop would pause entries on it), the order waits
-      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
-      expect(await h.manager.cancel('bot-tst000-1')).to.include({ status: 'open' });
+      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
+      expect(await h.manager.canceller.cancel('bot-tst000-1')).to.include({ status: 'open' });
       hidden = false;
-      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
+      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
       expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
     });
 
@@ -929,7 +929,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // the lookups still miss, in a row over the window from the first: not among the open orders, its trades
       // fill it whole
       await missedOnce(h, 'bot-tst000-1');
-      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
+      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
       expect(h.manager.order('bot-tst000-1')).to.include({ filled: 0.001, settledAbsent: true });
       expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
       expect(h.eventTypes().filter((t) => t === 'order.settled_absent')).to.have.length(1);
@@ -977,13 +977,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
       h.manager.startAccepting();
       const price = (await h.paper.fetchTicker('BTC/USDT')).last;
       await h.manager.place({ ...buy, type: 'limit', amount: 0.2, price: Math.round(price * 1.2) });
-      await h.manager.refresh('bot-tst000-1');
+      await h.manager.refresher.refresh('bot-tst000-1');
       const placed = h.manager.order('bot-tst000-1')!;
       expect(placed.status).to.equal('partially_filled');
       hidden.on = true;
       await h.fakeClock().advance(250, 250);
       await missedOnce(h, 'bot-tst000-1');
-      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({
+      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({
         from: 'partially_filled',
         to: 'cancelled',
       });
@@ -1012,7 +1012,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
         /was settled as cancelled \(filled [\d.]+\) when the exchange no longer showed it, but the exchange has it \(open/,
       );
       // working again: the next refresh follows the exchange
-      expect((await h!.manager.refresh('bot-tst000-1')).to).to.equal('partially_filled');
+      expect((await h!.manager.refresher.refresh('bot-tst000-1')).to).to.equal('partially_filled');
     });
 
     it('reads its fills again only on the backoff after a failed read, and settles it then', async () => {
@@ -1027,7 +1027,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // resting well below the price: no fill
       await h.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
       await h.fakeClock().advance(250, 250);
-      const refresh = () => h!.manager.refresh('bot-tst000-1').catch((err: unknown) => err);
+      const refresh = () => h!.manager.refresher.refresh('bot-tst000-1').catch((err: unknown) => err);
       await missedOnce(h, 'bot-tst000-1');
       const first = await refresh();
       expect(first).to.be.instanceOf(OrderNotFoundError);
@@ -1056,7 +1056,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const price = (await h.paper.fetchTicker('BTC/USDT')).last;
       await h.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
       await h.fakeClock().advance(250, 250);
-      const refresh = () => h!.manager.refresh('bot-tst000-1').catch((err: unknown) => err);
+      const refresh = () => h!.manager.refresher.refresh('bot-tst000-1').catch((err: unknown) => err);
       await missedOnce(h, 'bot-tst000-1');
       expect(await refresh()).to.be.instanceOf(OrderNotFoundError);
       await h.fakeClock().advance(250, 250);
@@ -1101,12 +1101,12 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // its send long past the window; one read lags
       await h.fakeClock().advance(250, 250);
       lag.on = true;
-      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
+      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
       expect(h.manager.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
       expect(h.eventTypes()).to.not.include('order.settled_absent');
       // the reads catch up: filled, its position booked
       lag.on = false;
-      expect(await h.manager.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
+      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
       expect(h.manager.positions()['BTC/USDT']!.amount).to.equal(0.001);
     });
 
@@ -1123,7 +1123,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // two days: within the history (3 days, less a day's edge) it would be settled; a moment more is beyond
       await h.fakeClock().advance(2 * 86_400_000, 3_600_000);
       await missedOnce(h, 'bot-tst000-1');
-      const err = await h.manager.refresh('bot-tst000-1').catch((e: unknown) => e);
+      const err = await h.manager.refresher.refresh('bot-tst000-1').catch((e: unknown) => e);
       expect(err).to.be.instanceOf(OrderNotFoundError);
       expect((err as Error).message).to.match(
         /not settled: created 2 days ago, beyond the 3 days the exchange's trade history reaches/,
@@ -1280,7 +1280,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
  */
 async function missedOnce(h: EngineHarness, id: string): Promise<void> {
   const status = h.manager.order(id)!.status;
-  expect(await h.manager.refresh(id)).to.deep.equal({ from: status, to: status });
+  expect(await h.manager.refresher.refresh(id)).to.deep.equal({ from: status, to: status });
   await h.fakeClock().advance(250, 250);
 }
 

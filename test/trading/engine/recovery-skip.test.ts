@@ -135,7 +135,7 @@ describe('startup recovery: the skip check for orders the open list shows as sta
     await h.loop.recover(LAST_EXIT);
     expect(h.manager.order(id)).to.include({ status: 'open', exchangeOrderId: resting.id });
     // with its id it is found in the open list (and cancelled) like any other
-    expect(await h.manager.cancel(id)).to.include({ status: 'cancelled' });
+    expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 
   it('fetches and applies an order that filled while down, which the open list no longer shows', async () => {

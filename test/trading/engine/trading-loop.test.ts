@@ -499,12 +499,12 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await unsettled(h, b); // the same cause again (every tick while it lasts) adds nothing
     expect(h.eventTypes().filter((t) => t === 'trading.paused')).to.have.length(2);
     expect(h.files.store.data.pause!.joined).to.have.length(1);
-    await h.manager.cancel(a);
+    await h.manager.canceller.cancel(a);
     await h.loop.tick();
     expect(h.loop.loopState).to.equal('paused');
     expect(h.loop.pause).to.include({ by: 'operational', clientOrderId: b });
     expect(h.eventTypes()).to.not.include('trading.resumed');
-    await h.manager.cancel(b);
+    await h.manager.canceller.cancel(b);
     await h.loop.tick();
     expect(h.loop.pause).to.equal(null);
     expect(h.eventTypes()).to.include('trading.resumed');
@@ -527,7 +527,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick(); // the key refused: only the operator can say it is fixed
     expect(pauseSummary(h.loop.pause!)).to.match(/no longer shows order .*; account: invalid API key$/);
     keyRefused = false;
-    await h.manager.cancel(a);
+    await h.manager.canceller.cancel(a);
     for (let i = 0; i < 3; i++) {
       await h.nextCandle();
       await h.loop.tick();
@@ -564,7 +564,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await unsettled(h, a);
     await h.loop.resumeEntries('risk'); // the kill switch cleared (none set in the state)
     expect(h.loop.pause).to.include({ by: 'operational', clientOrderId: a });
-    await h.manager.cancel(a);
+    await h.manager.canceller.cancel(a);
     await h.loop.tick();
     expect(h.loop.pause).to.equal(null);
   });
@@ -927,7 +927,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(order.status).to.be.oneOf(['open', 'partially_filled']);
     for (let i = 0; i < 40 && h.manager.order('bot-tst000-1')!.status !== 'filled'; i++) {
       await h.nextCandle();
-      await h.manager.refresh('bot-tst000-1');
+      await h.manager.refresher.refresh('bot-tst000-1');
     }
     const done = h.manager.order('bot-tst000-1')!;
     expect(done.status).to.equal('filled');
