@@ -22,6 +22,7 @@ import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type { BalanceEntry, Exchange } from '../exchange/exchange';
 import type { ExchangeReads } from './exchange-reads';
 import type { OrderManager } from './order-manager';
+import type { StateGateway } from './state-gateway';
 import type { LocalOrder } from './order-state';
 import type { OnceLog } from './log-once';
 import { averageEntryPrice, realizedOnDay, splitSymbol, type PositionBook } from './pnl';
@@ -40,6 +41,8 @@ import type { PauseSource, PauseState } from './trading-state';
 
 export interface AccountWatchOptions {
   manager: OrderManager;
+  /** The risk state and the pause (state-gateway.ts). */
+  state: StateGateway;
   exchange: Exchange;
   reads: ExchangeReads;
   /**
@@ -115,7 +118,7 @@ export class AccountWatch {
 
   /** The risk update a reading makes, from the risk state as it is now. */
   private evaluate(r: Reading): { before: RiskState; update: RiskUpdate } {
-    const before = this.opts.manager.state.risk;
+    const before = this.opts.state.risk;
     const update = evaluateRisk(before, r.equity, r.realizedToday, r.now, this.opts.risk);
     return { before, update: capPeak(before, update, r.peakSafeEquity) };
   }
@@ -167,9 +170,9 @@ export class AccountWatch {
   }
 
   private async apply(before: RiskState, update: RiskUpdate): Promise<void> {
-    const { manager } = this.opts;
+    const { manager, state } = this.opts;
     if (update.triggered) {
-      await manager.state.setRisk(update.state, true);
+      await state.setRisk(update.state, true);
       await manager.outbox.emit(
         'risk.triggered',
         `Kill switch (${update.triggered.kind}): ${update.triggered.reason}`,
@@ -177,15 +180,15 @@ export class AccountWatch {
       );
       await this.opts.pauseEntries(`kill switch: ${update.triggered.reason}`, 'risk');
     } else if (update.cleared) {
-      await manager.state.setRisk(update.state, true);
-      if (hasCause(manager.state.pause, 'risk')) await this.opts.resumeEntries('risk');
+      await state.setRisk(update.state, true);
+      if (hasCause(state.pause, 'risk')) await this.opts.resumeEntries('risk');
     } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
-      void manager.state.setRisk(update.state, false);
+      void state.setRisk(update.state, false);
     }
     // a kill switch saved whose pause was not (the disk failed between the two commits): it fires only once, so
     // its pause is put back here, at every reading, never left out
-    const killSwitch = manager.state.risk.killSwitch;
-    if (!update.triggered && killSwitch && !hasCause(manager.state.pause, 'risk')) {
+    const killSwitch = state.risk.killSwitch;
+    if (!update.triggered && killSwitch && !hasCause(state.pause, 'risk')) {
       await this.opts.pauseEntries(`kill switch: ${killSwitch.reason}`, 'risk');
     }
   }

@@ -48,6 +48,8 @@ export function buildEngineParts(w: EngineWiring) {
   const { manager, exchange, config, clock, logger } = w;
   // the order jobs other parts drive, each held directly (the manager builds them: they share its calls and answers)
   const { refresher, canceller } = manager;
+  // the state's gateway (commits, pause, risk), held directly by the parts that read or change it
+  const { state } = manager;
   const lastPrices = manager.lastPrices;
   const quoteCurrency = splitSymbol(config.symbols[0]).quote;
   const reads = new ExchangeReads(config.symbolReadTimeoutMs, clock);
@@ -73,7 +75,8 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const engineClock = exchangeClock(clock, exchange);
   const pauses: EntryPause = new EntryPause({
-    manager,
+    state,
+    outbox: manager.outbox,
     clock,
     exchangeClock: engineClock,
     logger,
@@ -94,6 +97,7 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const account: AccountWatch = new AccountWatch({
     manager,
+    state,
     exchange,
     reads,
     exchangeClock: engineClock,
@@ -114,6 +118,7 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const symbols = new SymbolTick({
     manager,
+    state,
     refresher,
     canceller,
     exchange,
@@ -171,6 +176,8 @@ export function buildEngineParts(w: EngineWiring) {
   return {
     /** The exchange calls in flight (the stop waits for them). */
     calls: manager.calls,
+    /** The state's gateway (the loop probes a blocked disk through it). */
+    state,
     quoteCurrency,
     exchangeClock: engineClock,
     turns,

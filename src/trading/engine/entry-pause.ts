@@ -7,14 +7,17 @@
 import type { Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
-import type { OrderManager } from './order-manager';
+import type { EventOutbox } from './event-outbox';
 import { isFinal } from './order-state';
 import { causesOf, pauseLeft, pauseSummary, withCause, type PauseFacts } from './pause-causes';
 import { resetAfterResume } from './risk';
+import type { StateGateway } from './state-gateway';
 import type { PauseSource, PauseState } from './trading-state';
 
 export interface EntryPauseOptions {
-  manager: OrderManager;
+  /** The pause and risk state (state-gateway.ts), and the orders a settled-order pause names. */
+  state: StateGateway;
+  outbox: EventOutbox;
   clock: Clock;
   /** The exchange's clock: the risk day a resume starts anew on is the exchange's. */
   exchangeClock: Clock;
@@ -32,9 +35,9 @@ export class EntryPause {
    * refuses every order then (OrderManager.placementRefusal).
    */
   current(lastTickAt: number | null): PauseState | null {
-    const stored = this.opts.manager.state.pause;
+    const stored = this.opts.state.pause;
     if (stored) return stored;
-    const persist = this.opts.manager.persistBlocked;
+    const persist = this.opts.state.persistBlocked;
     return persist
       ? { by: 'persist', reason: `state cannot be saved: ${persist}`, at: lastTickAt ?? 0 }
       : null;
@@ -51,14 +54,14 @@ export class EntryPause {
     takeOver = false,
     clientOrderId?: string,
   ): Promise<PauseState> {
-    const current = this.opts.manager.state.pause;
+    const current = this.opts.state.pause;
     const cause = { reason, by, at: this.opts.clock.now(), ...(clientOrderId ? { clientOrderId } : {}) };
     const pause = withCause(current, cause, takeOver);
     if (!pause) return current!;
-    await this.opts.manager.state.setPause(pause);
+    await this.opts.state.setPause(pause);
     const causes = causesOf(pause).length;
     this.opts.logger.warn('Entries paused', { reason, by, ...(causes > 1 ? { causes } : {}) });
-    await this.opts.manager.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, {
+    await this.opts.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, {
       reason,
       by,
       ...(causes > 1 ? { causes } : {}),
@@ -71,12 +74,12 @@ export class EntryPause {
    * causes that no longer hold: the pause lifts once none does (pause-causes.ts `pauseLeft`), never an operator's.
    */
   async resume(by: PauseSource): Promise<void> {
-    const was = this.opts.manager.state.pause;
+    const was = this.opts.state.pause;
     if (was && by !== 'operator') {
       const left = pauseLeft(was, this.pauseFacts(), this.opts.clock.now());
       if (left) {
         if (JSON.stringify(left) !== JSON.stringify(was)) {
-          await this.opts.manager.state.setPause(left);
+          await this.opts.state.setPause(left);
           this.opts.logger.info('Entries still paused', {
             by,
             was: pauseSummary(was),
@@ -87,22 +90,18 @@ export class EntryPause {
       }
     }
     const risk = resetAfterResume(
-      this.opts.manager.state.risk,
+      this.opts.state.risk,
       this.opts.peakSafeEquity(),
       this.opts.exchangeClock.now(),
     );
-    await this.opts.manager.state.setPause(null, risk);
+    await this.opts.state.setPause(null, risk);
     if (was) {
       const reason = pauseSummary(was);
       this.opts.logger.info('Entries resumed', { by, was: reason });
-      await this.opts.manager.outbox.emit(
-        'trading.resumed',
-        `Trading resumed (${by}); was paused: ${reason}`,
-        {
-          by,
-          was: reason,
-        },
-      );
+      await this.opts.outbox.emit('trading.resumed', `Trading resumed (${by}); was paused: ${reason}`, {
+        by,
+        was: reason,
+      });
     }
   }
 
@@ -112,7 +111,7 @@ export class EntryPause {
    * limit clears (account-watch.ts). Run once a tick, after the symbols' work.
    */
   async liftSettledOrderPause(): Promise<void> {
-    const pause = this.opts.manager.state.pause;
+    const pause = this.opts.state.pause;
     if (!pause || !causesOf(pause).some((c) => c.clientOrderId !== undefined)) return;
     try {
       await this.resume('operational');
@@ -124,10 +123,10 @@ export class EntryPause {
   private pauseFacts(): PauseFacts {
     return {
       orderSettled: (id) => {
-        const order = this.opts.manager.order(id);
+        const order = this.opts.state.data.orders[id];
         return !order || isFinal(order.status);
       },
-      killSwitch: this.opts.manager.state.risk.killSwitch,
+      killSwitch: this.opts.state.risk.killSwitch,
     };
   }
 }

@@ -21,6 +21,7 @@ import { inDoubtEvent } from './order-events';
 import type { OrderCancel } from './order-cancel';
 import type { OrderManager } from './order-manager';
 import type { OrderRefresh } from './order-refresh';
+import type { StateGateway } from './state-gateway';
 import type { HeldExit } from './market-halts';
 import { averageEntryPrice, splitSymbol } from './pnl';
 import type { ExitTrigger } from './risk';
@@ -37,6 +38,8 @@ import {
 
 export interface SymbolTickOptions {
   manager: OrderManager;
+  /** The candles seen and an order put in doubt, committed (state-gateway.ts). */
+  state: StateGateway;
   /** A symbol's pending orders brought up to date each tick (order-refresh.ts). */
   refresher: OrderRefresh;
   /** A decision's cancels (order-cancel.ts). */
@@ -157,7 +160,7 @@ export class SymbolTick {
           symbol,
           error: errorMessage(err),
         });
-        await this.manager.state.commitInDoubt(
+        await this.opts.state.commitInDoubt(
           current,
           inDoubtEvent(
             current,
@@ -274,7 +277,7 @@ export class SymbolTick {
     const periodMs = candlePeriod(closed);
     // the end of the newest closed candle the strategy saw (kept in the state: a restart does not act on it again;
     // a file from before it keeps the candle's open time, of this timeframe then)
-    const { seenCandleEnds, seenCandles } = this.manager.state.data;
+    const { seenCandleEnds, seenCandles } = this.opts.state.data;
     const seenEnd =
       seenCandleEnds[symbol] ??
       (seenCandles[symbol] === undefined ? undefined : seenCandles[symbol] + periodMs);
@@ -296,7 +299,7 @@ export class SymbolTick {
     const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
     // in memory at once: an order placed on this signal commits it with its intent (a crash after the order never
     // acts on the candle again); without one it is written within the store's debounce
-    this.manager.state.change((d) => {
+    this.opts.state.change((d) => {
       // never back (a clock offset corrected backwards, a standing exit asked over older candles)
       const end = Math.max(d.seenCandleEnds[symbol] ?? 0, newest + periodMs);
       d.seenCandleEnds = { ...d.seenCandleEnds, [symbol]: end };

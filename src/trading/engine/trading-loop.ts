@@ -245,7 +245,7 @@ export class TradingLoop {
 
   private async tickUnserialized(): Promise<void> {
     this.parts.errors.beginTick();
-    if (this.manager.persistBlocked) await this.manager.state.probe();
+    if (this.parts.state.persistBlocked) await this.parts.state.probe();
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
     await this.manager.outbox.drain();
     // markets reloaded when due (market-refresh.ts); a failure retries next tick
