@@ -38,7 +38,7 @@ export interface AbsentOrdersOptions {
   lookup: <T>(what: string, key: string, call: () => Promise<T>, fresh?: boolean) => Promise<T>;
   /** When the lookup of `key` on its way was sent, or now (ExchangeReads.sentAt). */
   sentAt: (key: string) => number;
-  /** Fetches an order's trades and commits its new fills (OrderManager.syncFills). */
+  /** Fetches an order's trades and commits its new fills (FillSync.sync, fill-sync.ts). */
   syncFills: (clientOrderId: string, known?: ExchangeTrade[]) => Promise<Fill[]>;
 }
 

@@ -137,6 +137,8 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const operator = new OperatorActions({
     manager,
+    answers: manager.answers,
+    rechecks: manager.rechecks,
     refresher,
     canceller,
     exchange,
@@ -159,6 +161,7 @@ export function buildEngineParts(w: EngineWiring) {
     answers: manager.answers,
     refresher,
     canceller,
+    rechecks: manager.rechecks,
     exchange,
     config,
     clock,
@@ -176,6 +179,8 @@ export function buildEngineParts(w: EngineWiring) {
   return {
     /** The exchange calls in flight (the stop waits for them). */
     calls: manager.calls,
+    /** The never-placed orders' recheck (the loop runs it each tick). */
+    rechecks: manager.rechecks,
     /** The state's gateway (the loop probes a blocked disk through it). */
     state,
     quoteCurrency,

@@ -46,7 +46,7 @@ export function endedByInference(order: LocalOrder): boolean {
 /**
  * Settled on the operator's word (operator-settle.ts): the operator read the exchange's history, which is inference
  * too, so the order is still looked up for a day after the settle — found: taken back from the exchange's answer
- * (OrderManager.takeBack replaces the operator's fill with the exchange's fills, price and fee included).
+ * (OrderRecheck.takeBack replaces the operator's fill with the exchange's fills, price and fee included).
  */
 export function settledByOperator(order: LocalOrder): boolean {
   return order.operatorSettled !== undefined;

@@ -18,6 +18,8 @@ import type { LoopTurns } from './loop-turns';
 import { settleOrder, type SettleDecision, type SettleRequest } from './operator-settle';
 import type { OrderCancel } from './order-cancel';
 import type { OrderManager } from './order-manager';
+import type { OrderAnswers } from './order-answers';
+import type { OrderRecheck } from './order-recheck';
 import type { OrderRefresh } from './order-refresh';
 import { isFinal } from './order-state';
 import type { PlacementFacts } from './placement-gate';
@@ -31,6 +33,10 @@ export const RECONCILE_BUDGET_READS = 4;
 
 export interface OperatorActionsOptions {
   manager: OrderManager;
+  /** The exchange's answer applied (the settle's order found when asked once more). */
+  answers: OrderAnswers;
+  /** The settle asks the exchange once more, and takes back an order found (order-recheck.ts). */
+  rechecks: OrderRecheck;
   /** An order brought up to date (close-all's finished orders and sells). */
   refresher: OrderRefresh;
   /** A working order cancelled (close-all, the stop's cancel of open orders). */
@@ -86,7 +92,7 @@ export class OperatorActions {
     return this.opts.turns.afterBusyWork(async () => {
       const symbol = this.opts.manager.order(req.clientOrderId)?.symbol;
       const work = this.opts.turns.lanes.run([RECHECK_LANE, ...(symbol ? [symbol] : [])], () =>
-        settleOrder(this.opts.manager, req, this.opts.clock.now(), this.opts.exchangeClock.now()),
+        settleOrder(this.opts, req, this.opts.clock.now(), this.opts.exchangeClock.now()),
       );
       return (
         work ?? {

@@ -26,7 +26,9 @@ import { positionsOf } from './fill-sync';
 import { writeOffPlace } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
+import type { OrderAnswers } from './order-answers';
 import type { OrderManager } from './order-manager';
+import type { OrderRecheck } from './order-recheck';
 import {
   changedByExchange,
   fillsComplete,
@@ -265,7 +267,17 @@ export function operatorSettledEvents(
  * the order with its events. Returns the settled order, or the refusal.
  */
 export async function settleOrder(
-  manager: OrderManager,
+  {
+    manager,
+    answers,
+    rechecks,
+  }: {
+    manager: OrderManager;
+    /** The exchange's answer applied to an order it shows when asked once more. */
+    answers: Pick<OrderAnswers, 'apply'>;
+    /** The exchange asked once more (by client order id); an order ended on our inference taken back. */
+    rechecks: Pick<OrderRecheck, 'findOnExchange' | 'takeBack'>;
+  },
   req: SettleRequest,
   now: number,
   exchangeNow: number,
@@ -296,15 +308,13 @@ export async function settleOrder(
   // order history; a lookup that lagged may answer now) — unless it no longer lists the symbol: no read of it can
   // answer then (ccxt refuses them all), only the exchange's history the operator reads
   const listed = manager.markets[order.symbol] !== undefined;
-  const remote = listed ? await manager.findOnExchange(order.clientOrderId) : null;
+  const remote = listed ? await rechecks.findOnExchange(order.clientOrderId) : null;
   // a finished order shown as the bot knows it: its missing fills are what the operator books
   if (remote && !(fillsMissing && !changedByExchange(order, remote))) {
     // an unknown or absent order found is simply answered for; one that ended on our inference is taken back
     const after = answered
-      ? await manager.answers
-          .apply(order.clientOrderId, remote)
-          .then(() => manager.order(order.clientOrderId)!)
-      : await manager.takeBack(order.clientOrderId, remote);
+      ? await answers.apply(order.clientOrderId, remote).then(() => manager.order(order.clientOrderId)!)
+      : await rechecks.takeBack(order.clientOrderId, remote);
     return refuse(
       `the exchange shows order ${order.clientOrderId} now (${after.status}, ${readable(after.filled)} filled): ` +
         `${answered ? 'its answer applied' : 'taken back from its answer'} instead, nothing settled`,

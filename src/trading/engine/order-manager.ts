@@ -7,9 +7,9 @@
  * (absent-orders.ts), orders that ended on our inference looked up again and taken back (order-recheck.ts),
  * adoption of orders unknown to state (order-adoption.ts), archiving (order-archive.ts), and the exchange calls
  * tracked for the stop, each lookup within its deadline (order-calls.ts). Those the engine's other parts drive are
- * fields (`answers`, `refresher`, `canceller`, `adoption`, `calls`) that engine-parts.ts hands to them; `archive()`
- * stays here (it gathers what only the manager holds: the journal, the market book, the recheck rule). Every
- * commit goes through the state gateway.
+ * fields (`answers`, `refresher`, `canceller`, `adoption`, `rechecks`, `fills`, `calls`) that engine-parts.ts hands
+ * to them; `archive()` stays here (it gathers what only the manager holds: the journal, the market book, the
+ * recheck rule). Every commit goes through the state gateway.
  *
  * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<installId>-<seq>` is committed
  * durably BEFORE the exchange is called, and the exchange's answer is committed after. A create the exchange
@@ -39,7 +39,7 @@ import {
   errorMessage,
 } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
-import type { Exchange, ExchangeOrder, ExchangeTrade, Market, OrderSpec } from '../exchange/exchange';
+import type { Exchange, ExchangeOrder, Market, OrderSpec } from '../exchange/exchange';
 import { EventOutbox, type EventPublisher } from './event-outbox';
 import { OnceLog } from './log-once';
 import {
@@ -60,7 +60,7 @@ import {
   RECHECK_MAX_DELAY_MS,
   type NeverPlacedRecheckRule,
 } from './never-placed-recheck';
-import { OrderRecheck, type TakenBack } from './order-recheck';
+import { OrderRecheck } from './order-recheck';
 import { OrderRefresh } from './order-refresh';
 import {
   judgeNotFound,
@@ -70,7 +70,7 @@ import {
   type NotFoundRule,
   type OrderPurpose,
 } from './order-state';
-import { averageEntryPrice, type Fill, type FillOrder, type PositionBook } from './pnl';
+import { averageEntryPrice, type FillOrder, type PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
@@ -131,11 +131,15 @@ export class OrderManager {
   private readonly logger: Logger;
   private readonly notFoundRule: NotFoundRule;
   private readonly recheckRule: NeverPlacedRecheckRule;
-  /** Orders that ended on our inference (or were settled by the operator) looked up again. */
-  private readonly rechecks: OrderRecheck;
+  /**
+   * Orders that ended on our inference (or were settled by the operator) looked up again (order-recheck.ts): the
+   * loop's and recovery's rechecks, the operator's settle asking once more.
+   */
+  readonly rechecks: OrderRecheck;
   /** Acknowledged orders the exchange no longer shows: looked up past the window, settled from its other reads. */
   private readonly absent: AbsentOrders;
-  private readonly fills: FillSync;
+  /** An order's trades fetched and booked as fills (fill-sync.ts). */
+  readonly fills: FillSync;
   /** The exchange's answers applied to orders (order-answers.ts): recovery's and every refresh's. */
   readonly answers: OrderAnswers;
   /** One order brought up to date with the exchange (order-refresh.ts): the tick, close-all, the settle, recovery. */
@@ -198,7 +202,7 @@ export class OrderManager {
       clock: opts.clock,
       logger: this.logger,
       hotOrders: () => this.hotOrders(),
-      syncFills: (id, known) => this.syncFills(id, known),
+      syncFills: (id, known) => this.fills.sync(id, known),
     });
     this.absent = new AbsentOrders({
       exchange: opts.exchange,
@@ -210,7 +214,7 @@ export class OrderManager {
       markets: () => this.marketBook,
       lookup,
       sentAt: (key) => this.calls.sentAt(key),
-      syncFills: (id, known) => this.syncFills(id, known),
+      syncFills: (id, known) => this.fills.sync(id, known),
     });
     this.rechecks = new OrderRecheck({
       exchange: opts.exchange,
@@ -231,7 +235,7 @@ export class OrderManager {
       resolveUnknown,
       fetchPlaced: (order) => this.absent.fetchPlaced(order),
       applyRemote,
-      syncFills: (id) => this.syncFills(id),
+      syncFills: (id) => this.fills.sync(id),
     });
     this.canceller = new OrderCancel({
       exchange: opts.exchange,
@@ -609,25 +613,6 @@ export class OrderManager {
   }
 
   /**
-   * Looks up again the orders that ended on our inference and those the operator settled (order-recheck.ts): `all`
-   * of them still within the horizon (recovery), or those whose turn has come (`due`: the loop, each tick). Returns
-   * those taken back.
-   */
-  recheckNeverPlaced(which: 'all' | 'due', maxLookups = Infinity): Promise<TakenBack[]> {
-    return this.rechecks.recheck(which, maxLookups);
-  }
-
-  /** Takes back an order that ended on our inference from the exchange's answer (order-recheck.ts). */
-  takeBack(clientOrderId: string, remote: ExchangeOrder): Promise<LocalOrder> {
-    return this.rechecks.takeBack(clientOrderId, remote);
-  }
-
-  /** The exchange's answer for an order by its clientOrderId, now, or null (order-recheck.ts). */
-  findOnExchange(clientOrderId: string): Promise<ExchangeOrder | null> {
-    return this.rechecks.findOnExchange(clientOrderId);
-  }
-
-  /**
    * What the symbol's open orders and its trades since the send say of an unknown order its lookups no longer find
    * (unknown-order-evidence.ts): read together, then the orders of trades state cannot explain looked up by their
    * ids. A failed read is thrown (the order stays unknown; its next lookup asks again).
@@ -661,11 +646,6 @@ export class OrderManager {
       }),
     );
     return judgeUnknownOrderEvidence(order, { ...facts, lookedUp });
-  }
-
-  /** Fetches the order's trades and commits the new fills with their position events (fill-sync.ts). */
-  syncFills(clientOrderId: string, known?: ExchangeTrade[]): Promise<Fill[]> {
-    return this.fills.sync(clientOrderId, known);
   }
 
   /** Moves old final orders to the history journal (order-archive.ts); returns how many. */

@@ -82,7 +82,7 @@ export interface LocalOrder extends OrderSpec {
   /**
    * The operator's word on an order that ended on our inference (operator-settle.ts, /settle): `not-carried-out`, or
    * `carried-out` with what the exchange's history showed. It ends the hold; the order is still looked up for a day
-   * after it, and the exchange's answer, should it differ, wins (OrderManager.takeBack).
+   * after it, and the exchange's answer, should it differ, wins (OrderRecheck.takeBack, order-recheck.ts).
    */
   operatorSettled?: { at: number; outcome: OperatorOutcome };
   /**

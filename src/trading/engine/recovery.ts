@@ -10,7 +10,7 @@
  *    exchange lists as open come from its one list of open orders (all symbols; their missing fills still
  *    fetched), the rest (filled or cancelled while down, or final with fills missing) are fetched one by one;
  * 3. an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
- *    back from the exchange's answer (the loop keeps looking them up for a day: OrderManager.recheckNeverPlaced);
+ *    back from the exchange's answer (the loop keeps looking them up for a day: OrderRecheck.recheck);
  * 4. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
  *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count); a newer
  *    order the recent list showed open but the open list no longer has (it finished in between) is adopted too;
@@ -40,6 +40,7 @@ import type { OrderAdoption } from './order-adoption';
 import type { OrderAnswers } from './order-answers';
 import type { OrderCancel } from './order-cancel';
 import type { OrderManager } from './order-manager';
+import type { OrderRecheck } from './order-recheck';
 import type { OrderRefresh } from './order-refresh';
 import { isFinal, needsExchange, type LocalOrder } from './order-state';
 import { firstThen } from './connect-reads';
@@ -53,6 +54,7 @@ export interface RecoveryOrderJobs {
   answers: Pick<OrderAnswers, 'apply' | 'upToDate'>;
   refresher: Pick<OrderRefresh, 'refresh'>;
   canceller: Pick<OrderCancel, 'cancel'>;
+  rechecks: Pick<OrderRecheck, 'recheck'>;
 }
 
 export interface RecoveryOptions extends RecoveryOrderJobs {
@@ -77,7 +79,7 @@ export interface RecoveryOptions extends RecoveryOrderJobs {
 
 export async function recoverTradingState(opts: RecoveryOptions): Promise<RecoverySummary> {
   const { manager, exchange, clock, signal } = opts;
-  const { adoption, answers, refresher, canceller } = opts;
+  const { adoption, answers, refresher, canceller, rechecks } = opts;
   const logger = opts.logger.child({ module: 'recovery' });
   const startedAt = clock.now();
   const before = tally(manager);
@@ -226,9 +228,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // arrived late, or the lookup read a lagging replica — is taken back: the exchange's answer wins, and its fills
   // count. Only our own inference is rechecked, never a refusal the exchange sent; the loop goes on looking them
   // up on a widening schedule for a day (the same call, never-placed-recheck.ts).
-  const takenBack = await withRetry('look up orders declared never placed', () =>
-    manager.recheckNeverPlaced('all'),
-  );
+  const takenBack = await withRetry('look up orders declared never placed', () => rechecks.recheck('all'));
   summary.changedWhileDown.push(...takenBack);
 
   for (const remote of openOrders) {

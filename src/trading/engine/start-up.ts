@@ -82,6 +82,7 @@ export class StartUp {
       answers: opts.answers,
       refresher: opts.refresher,
       canceller: opts.canceller,
+      rechecks: opts.rechecks,
     };
   }
 

@@ -323,8 +323,8 @@ export class TradingLoop {
   private async recheckNeverPlaced(): Promise<void> {
     const symbols = new Set(this.manager.hotOrders(lookedUpAgain).map((o) => o.symbol));
     const work = this.parts.turns.lanes.run([RECHECK_LANE, ...symbols], () =>
-      this.manager
-        .recheckNeverPlaced('due', RECHECKS_PER_TICK)
+      this.parts.rechecks
+        .recheck('due', RECHECKS_PER_TICK)
         .catch((err: unknown) => this.parts.errors.handle('never-placed recheck', err))
         .catch((err: unknown) => this.parts.errors.keep(err)),
     );

@@ -154,7 +154,7 @@ describe('fills booked from a finished order its trade list never brings', funct
       for (let i = 0; i < 3; i++) await h.loop.tick();
       expect(h.manager.order('bot-tst000-1')!.fills).to.have.length(1);
       // read all the same (its filled amount risen: taken back, settled final), they replace it, never count beside it
-      await h.manager.syncFills('bot-tst000-1');
+      await h.manager.fills.sync('bot-tst000-1');
       const replaced = h.manager.order('bot-tst000-1')!;
       expect(replaced.fills.map((f) => f.tradeId)).to.not.include(
         `${ORDER_ANSWER_TRADE_ID_PREFIX}bot-tst000-1`,

@@ -155,7 +155,7 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       // the exchange shows the order after all (the recheck of a settled order, forced here rather than waited
       // for on its schedule): its answer replaces the operator's booked fill, nothing booked twice or sold again
       fake!.lookupLagMs = 0;
-      await engine.manager.recheckNeverPlaced('all');
+      await engine.manager.rechecks.recheck('all');
       for (let i = 0; i < 4; i++) await engine.loop.tick();
       expect(traded('sell')).to.be.closeTo(executed, 1e-12);
       expect(engine.manager.order(id(3))).to.equal(undefined);

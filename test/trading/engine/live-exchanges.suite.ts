@@ -840,7 +840,7 @@ export function liveSuite(kit: ExchangeKit): void {
       h = await h!.restart();
       expect(position()).to.equal(0);
       // the fill sync alone (no lookup of the order has told the adapter its creation yet): read without a span
-      const added = await h.manager.syncFills(placed.clientOrderId);
+      const added = await h.manager.fills.sync(placed.clientOrderId);
       expect(added.length).to.be.greaterThan(0);
       expect(position()).to.be.closeTo(bought, 1e-12);
       await h.loop.recover({ kind: 'clean' });

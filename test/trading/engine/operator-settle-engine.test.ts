@@ -58,7 +58,12 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
   }
 
   const settle = (req: Parameters<typeof settleOrder>[1]) =>
-    settleOrder(h!.manager, req, h!.clock.now(), h!.clock.now());
+    settleOrder(
+      { manager: h!.manager, answers: h!.manager.answers, rechecks: h!.manager.rechecks },
+      req,
+      h!.clock.now(),
+      h!.clock.now(),
+    );
 
   it('asks the exchange once more first: an order it shows now is taken back, nothing settled', async () => {
     const { filled } = await declaredNeverPlaced();
@@ -84,7 +89,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     expect(d.ok).to.equal(true);
     expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled / 2, 1e-12);
     hidden.on = false;
-    const taken = await h!.manager.recheckNeverPlaced('all');
+    const taken = await h!.manager.rechecks.recheck('all');
     expect(taken.map((t) => t.clientOrderId)).to.deep.equal([ID]);
     const order = h!.manager.order(ID)!;
     expect(order.fills.map((f) => f.tradeId).filter((t) => t.startsWith('operator-'))).to.deep.equal([]);
@@ -107,7 +112,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     });
     expect(d.ok).to.equal(true);
     hidden.on = false;
-    expect((await h!.manager.recheckNeverPlaced('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
+    expect((await h!.manager.rechecks.recheck('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
     const order = h!.manager.order(ID)!;
     expect(order.operatorSettled).to.equal(undefined);
     expect(order.fills.some((f) => f.tradeId.startsWith('operator-'))).to.equal(false);
@@ -117,7 +122,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     const taken = h!.events.filter((e) => e.type === 'order.taken_back');
     expect(taken.at(-1)!.summary).to.include('settled by the operator as filled');
     // no longer looked up
-    expect(await h!.manager.recheckNeverPlaced('all')).to.deep.equal([]);
+    expect(await h!.manager.rechecks.recheck('all')).to.deep.equal([]);
   });
 
   it("asks the symbol's open orders too: a resting order its lookup still misses is taken back, nothing settled", async () => {
@@ -152,7 +157,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       d.orders[ID] = { ...d.orders[ID]!, inDoubtAt: h!.clock.now() };
     });
     hidden.on = false;
-    await h!.manager.recheckNeverPlaced('all');
+    await h!.manager.rechecks.recheck('all');
     expect(h!.manager.order(ID)!.inDoubtAt).to.equal(undefined);
   });
 
@@ -212,7 +217,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       expect(h!.eventTypes()).to.include('order.operator_settled');
       // the operator was wrong: the exchange shows it within the day
       hidden.on = false;
-      expect((await h!.manager.recheckNeverPlaced('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
+      expect((await h!.manager.rechecks.recheck('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
       expect(h!.manager.order(ID)).to.include({ status: 'filled' });
       expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
     });

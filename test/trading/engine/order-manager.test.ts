@@ -380,10 +380,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.manager.hotOrders(declaredNeverPlaced)).to.have.length(5);
     await h.fakeClock().advance(3_600_000, 60_000);
     lookups = 0;
-    await h.manager.recheckNeverPlaced('due', 2);
+    await h.manager.rechecks.recheck('due', 2);
     expect(lookups).to.equal(2);
-    await h.manager.recheckNeverPlaced('due', 2);
-    await h.manager.recheckNeverPlaced('due', 2);
+    await h.manager.rechecks.recheck('due', 2);
+    await h.manager.rechecks.recheck('due', 2);
     expect(lookups).to.equal(5);
   });
 
@@ -997,7 +997,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
       hidden.on = false;
       await h!.fakeClock().advance(250, 250);
-      const taken = await h!.manager.recheckNeverPlaced('due');
+      const taken = await h!.manager.rechecks.recheck('due');
       expect(taken).to.deep.equal([
         { clientOrderId: 'bot-tst000-1', from: 'cancelled', to: 'partially_filled' },
       ]);
@@ -1140,13 +1140,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
       await h!.paper.cancelOrder(h!.manager.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
       hidden.on = false;
       await h!.fakeClock().advance(250, 250);
-      expect(await h!.manager.recheckNeverPlaced('due')).to.deep.equal([]);
+      expect(await h!.manager.rechecks.recheck('due')).to.deep.equal([]);
       expect(h!.manager.order('bot-tst000-1')).to.include({ status: 'cancelled' });
       expect(h!.manager.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
       expect(h!.eventTypes()).to.not.include('order.taken_back');
       // no longer looked up
       await h!.fakeClock().advance(3_600_000, 3_600_000);
-      expect(await h!.manager.recheckNeverPlaced('all')).to.deep.equal([]);
+      expect(await h!.manager.rechecks.recheck('all')).to.deep.equal([]);
     });
   });
 
