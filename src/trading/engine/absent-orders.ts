@@ -5,8 +5,9 @@
  * then its fills by its exchange id (settled filled or cancelled with them, one `order.settled_absent` event).
  * What cannot be settled yet (its trades beyond the exchange's history, a read failed) is never guessed: an
  * OrderNotFoundError saying why, and the next try waits on the one backoff (never-placed-recheck.ts). What no read
- * can settle (beyond the history), or none did for a day, goes in doubt: the operator is told and may settle it
- * (/settle, operator-settle.ts).
+ * can settle (beyond the history), or none did for a day (counted from the first failed try, kept in the order
+ * across restarts: `absentTriesSince`), goes in doubt: the operator is told and may settle it (/settle,
+ * operator-settle.ts).
  */
 import type { Clock } from '../../shared/clock';
 import { ByNinjaError, OrderNotFoundError, errorMessage } from '../../shared/errors';
@@ -45,12 +46,10 @@ export interface AbsentOrdersOptions {
 export class AbsentOrders {
   /**
    * Orders that could not be settled yet: how many tries, when the last one was and why it failed. The next try
-   * waits on the one backoff (never-placed-recheck.ts).
+   * waits on the one backoff (never-placed-recheck.ts). In memory: a restart tries again at once. When the tries
+   * began is kept in the order (`absentTriesSince`): the day that puts it in doubt counts across restarts.
    */
-  private readonly tries = new Map<
-    string,
-    { tries: number; firstAt: number; lastAt: number; reason: string }
-  >();
+  private readonly tries = new Map<string, { tries: number; lastAt: number; reason: string }>();
   /** Misses in a row of acknowledged orders' lookups past their not-found window (absent-order.ts noteAbsentMiss). */
   private readonly misses = new Map<string, AbsentMisses>();
 
@@ -73,8 +72,7 @@ export class AbsentOrders {
         after !== undefined,
       );
       // found again: its misses start over, and an earlier try to settle it no longer delays a later one
-      this.misses.delete(order.clientOrderId);
-      this.tries.delete(order.clientOrderId);
+      this.forget(order.clientOrderId);
       // in doubt no more once its answer is applied (order-answers.ts)
       return remote;
     } catch (err) {
@@ -106,6 +104,20 @@ export class AbsentOrders {
       );
       return null;
     }
+  }
+
+  /**
+   * Found, listed or settled: its misses start over, an earlier try to settle it no longer delays a later one, and
+   * the day of tries that puts it in doubt starts again should it go missing again.
+   */
+  private forget(clientOrderId: string): void {
+    this.misses.delete(clientOrderId);
+    this.tries.delete(clientOrderId);
+    if (this.opts.state.data.orders[clientOrderId]?.absentTriesSince === undefined) return;
+    this.opts.state.change((d) => {
+      const kept = d.orders[clientOrderId];
+      if (kept) d.orders[clientOrderId] = { ...kept, absentTriesSince: undefined };
+    });
   }
 
   /**
@@ -161,8 +173,7 @@ export class AbsentOrders {
     const context = { clientOrderId: id, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol };
     switch (verdict.kind) {
       case 'listed':
-        this.misses.delete(id);
-        this.tries.delete(id);
+        this.forget(id);
         this.opts.logger.warn(
           'A lookup missed an order its open-orders list has; the list answers for it',
           context,
@@ -172,8 +183,16 @@ export class AbsentOrders {
       case 'unsettled': {
         const reason = verdict.kind === 'unsettled' ? verdict.reason : 'its fills were not read';
         const now = this.opts.clock.now();
-        const firstAt = last?.firstAt ?? now;
-        this.tries.set(id, { tries: (last?.tries ?? 0) + 1, firstAt, lastAt: now, reason });
+        this.tries.set(id, { tries: (last?.tries ?? 0) + 1, lastAt: now, reason });
+        const firstAt = this.opts.state.requireOrder(id).absentTriesSince ?? now;
+        if (firstAt === now) {
+          // written with the next state write (or the in-doubt commit): a crash before it only counts from later
+          this.opts.state.change((d) => {
+            const kept = d.orders[id];
+            if (kept && kept.absentTriesSince === undefined)
+              d.orders[id] = { ...kept, absentTriesSince: now };
+          });
+        }
         this.opts.logger.error('The exchange no longer shows an order it acknowledged; not settled', {
           ...context,
           reason,
@@ -185,8 +204,7 @@ export class AbsentOrders {
       case 'settled':
         break;
     }
-    this.misses.delete(id);
-    this.tries.delete(id);
+    this.forget(id);
     // read again: another update of this order may have been committed during the reads
     const current = this.opts.state.requireOrder(id);
     if (isFinal(current.status) || current.status !== order.status || current.filled !== order.filled)
@@ -199,6 +217,7 @@ export class AbsentOrders {
         settledAbsent: true,
       }),
       error: undefined,
+      absentTriesSince: undefined,
     };
     await this.opts.state.commitOrder(settled, [settledAbsentEvent(settled, current.status)]);
     this.opts.logger.warn('The exchange no longer shows an order it acknowledged; settled from its fills', {
