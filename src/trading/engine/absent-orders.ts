@@ -22,6 +22,7 @@ import {
 } from './absent-order';
 import { RECHECK_HORIZON_MS, nextRecheckAt, type NeverPlacedRecheckRule } from './never-placed-recheck';
 import { inDoubtEvent, settledAbsentEvent, type EventDraft } from './order-events';
+import { settleCommands } from './settle-commands';
 import { isFinal, transition, withinNotFoundWindow, type LocalOrder, type NotFoundRule } from './order-state';
 import type { Fill } from './pnl';
 import type { StateGateway } from './state-gateway';
@@ -143,7 +144,7 @@ export class AbsentOrders {
     const id = order.clientOrderId;
     const last = this.tries.get(id);
     if (last && this.opts.clock.now() < nextRecheckAt(last.lastAt, last.tries - 1, this.opts.recheckRule)) {
-      throw absentError(order, last.reason);
+      throw absentError(this.opts.state.requireOrder(id), last.reason);
     }
     let verdict: AbsentOrderVerdict;
     try {
@@ -199,7 +200,7 @@ export class AbsentOrders {
         });
         const lasting = verdict.kind === 'unsettled' && verdict.lasting === true;
         if (lasting || now - firstAt >= RECHECK_HORIZON_MS) await this.markInDoubt(id, reason);
-        throw absentError(order, reason);
+        throw absentError(this.opts.state.requireOrder(id), reason);
       }
       case 'settled':
         break;
@@ -246,11 +247,18 @@ export function absentInDoubtEvent(order: LocalOrder, reason: string): EventDraf
   );
 }
 
-/** An acknowledged order the exchange no longer shows and that could not be settled: why, for the pause alert. */
+/**
+ * An acknowledged order the exchange no longer shows and that could not be settled: why, for the pause alert (and
+ * /status's pause reason); in doubt, the commands that settle it.
+ */
 function absentError(order: LocalOrder, reason: string): OrderNotFoundError {
+  const settle =
+    order.inDoubtAt === undefined
+      ? 'tried again later'
+      : `tried again later; in doubt: you may settle it from the exchange's order history, ${settleCommands(order)}`;
   return new OrderNotFoundError(
     `the exchange no longer shows order ${order.clientOrderId} (${order.side} ${order.amount}, not open, not found ` +
-      `by a lookup) and it is not settled: ${reason}; the symbol places nothing until it is, tried again later`,
+      `by a lookup) and it is not settled: ${reason}; the symbol places nothing until it is, ${settle}`,
     { clientOrderId: order.clientOrderId, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol },
   );
 }

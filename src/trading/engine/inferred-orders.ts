@@ -21,6 +21,7 @@ import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-pl
 import type { OrderManager } from './order-manager';
 import { isFinal, needsExchange, orderView, type LocalOrder } from './order-state';
 import { inDoubtEvent, readable } from './order-events';
+import { settleCommands } from './settle-commands';
 import { splitSymbol, type PositionBook } from './pnl';
 
 /** How often the operator is told again of an order still in doubt. */
@@ -269,7 +270,7 @@ export class InferredOrderWatch {
         summary:
           `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) is still in doubt since ` +
           `${new Date(o.inDoubtAt).toISOString().slice(0, 16).replace('T', ' ')} UTC: nothing is placed on ` +
-          `${o.symbol}, its stop-loss included, until it is found or you settle it (/settle lists it)`,
+          `${o.symbol}, its stop-loss included, until it is found or you settle it: ${settleCommands(o)}`,
         data: {
           symbol: o.symbol,
           clientOrderId: o.clientOrderId,
