@@ -107,12 +107,13 @@ export function formatInDoubtOrders(orders: readonly InDoubtOrderView[], m: Mark
 }
 
 /**
- * The commands trading accepts for one order in question (operator-settle.ts `settleByOperator`): a finished order
- * whose fills are missing was answered as filled, so `none` is refused for it — only `filled`, with at least that.
+ * The commands trading accepts for one order in question (operator-settle.ts `settleByOperator`): one answered as more
+ * filled than its fills booked (`filledOnly`: a finished order whose fills are missing, an absent one whose last
+ * answer said more) is refused `none` — only `filled`, with at least what it filled.
  */
 function settleLine(o: InDoubtOrderView, m: Markup, command: string): string {
   const filled = m.code(`${command} ${o.clientOrderId} filled <amount> <average price>`);
-  if (o.ended === 'fills-missing') {
+  if (o.filledOnly || o.ended === 'fills-missing') {
     return `settle: ${filled} ${m.esc(`(the whole executed amount, at least the ${o.filled} it filled)`)}`;
   }
   return `settle: ${m.code(`${command} ${o.clientOrderId} none`)} or ${filled}`;

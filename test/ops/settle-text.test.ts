@@ -132,5 +132,9 @@ describe("the operator's /settle arguments (parseSettleArgs)", () => {
       'settle: byninja settle bot-a1-4 filled <amount> <average price> (the whole executed amount, at least the 0.002 it filled)',
     );
     expect(text).to.not.include('bot-a1-4 none');
+    // an absent one whose last answer said more filled than its fills booked: trading says so
+    const absent = { ...order, status: 'open' as const, ended: 'absent' as const, filledOnly: true as const };
+    const listed = formatInDoubtOrders([absent], plainMarkup, '/settle');
+    expect(listed).to.include('settle: /settle bot-a1-4 filled <amount>').and.not.include('bot-a1-4 none');
   });
 });

@@ -19,7 +19,7 @@ import type { BalanceEntry } from '../exchange/exchange';
 import { inferredOrderCoins, ownerHolding } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import type { OrderManager } from './order-manager';
-import { isFinal, needsExchange, orderView, type LocalOrder } from './order-state';
+import { fillsComplete, isFinal, needsExchange, orderView, type LocalOrder } from './order-state';
 import { inDoubtEvent, readable } from './order-events';
 import { settleCommands } from './settle-commands';
 import { splitSymbol, type PositionBook } from './pnl';
@@ -119,6 +119,7 @@ export class InferredOrderWatch {
         ended: o.settledAbsent ? 'settled-absent' : 'never-placed',
         inDoubtAt: o.inDoubtAt,
         holding: hold?.orders.includes(o.clientOrderId) ? hold.reason : undefined,
+        ...filledOnly(o),
       };
     });
     const held = this.heldInDoubt().map((o): InDoubtOrderView => {
@@ -137,6 +138,7 @@ export class InferredOrderWatch {
           }[ended] +
           (o.error ? ` (${o.error})` : '') +
           `: nothing is placed until it is found or the operator settles it (/settle)`,
+        ...filledOnly(o),
       };
     });
     return [...inferred, ...held];
@@ -330,4 +332,9 @@ export class InferredOrderWatch {
       });
     }
   }
+}
+
+/** `none` is refused for an order answered as more filled than its fills booked (operator-settle.ts): say so. */
+function filledOnly(o: LocalOrder): { filledOnly?: true } {
+  return fillsComplete(o) ? {} : { filledOnly: true };
 }

@@ -89,6 +89,7 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
     expect(alerts[0].summary).to.include(`/settle ${ID} none`);
     const listed = h.loop.inDoubtOrders();
     expect(listed.map((o) => [o.clientOrderId, o.ended])).to.deep.equal([[ID, 'absent']]);
+    expect(listed[0].filledOnly, 'nothing filled: "none" settles it too').to.equal(undefined);
     expect(h.loop.pause, 'entries paused by the order not settled').to.not.equal(null);
     // /status shows the pause's reason: it says the operator may settle it, and how
     expect(pauseSummary(h.loop.pause!))

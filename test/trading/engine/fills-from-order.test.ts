@@ -213,6 +213,9 @@ describe('fills booked from a finished order its trade list never brings', funct
       // it suggests only what /settle accepts for it: `none` is refused (its answer says it filled)
       const onlyFilled = `/settle ${ID} filled <amount> <average price> (the whole executed amount, at least the ${filled}`;
       expect(told[0].summary).to.include(onlyFilled).and.not.include(`/settle ${ID} none`);
+      expect(h.loop.inDoubtOrders()[0].filledOnly, '/settle lists it as settled by "filled" only').to.equal(
+        true,
+      );
       // and so does its daily reminder
       await h.fakeClock().advance(IN_DOUBT_REMINDER_MS, 3_600_000);
       await h.loop.tick();
