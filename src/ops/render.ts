@@ -176,8 +176,10 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
     ...(t.ordersHolding
       ? [
           `  ⚠️ ${m.esc(
-            `${t.ordersHolding} order${t.ordersHolding === 1 ? '' : 's'} the exchange never showed ` +
-              `${t.ordersHolding === 1 ? 'holds its symbol' : 'hold their symbols'} (stop-loss included): /settle`,
+            `${t.ordersHolding} order${t.ordersHolding === 1 ? '' : 's'} in question ` +
+              `${t.ordersHolding === 1 ? 'holds its symbol' : 'hold their symbols'} (stop-loss included) until ` +
+              `found or settled by you: /settle lists ${t.ordersHolding === 1 ? 'it' : 'them'} with the commands ` +
+              `that settle each`,
           )}`,
         ]
       : []),

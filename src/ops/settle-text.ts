@@ -96,13 +96,27 @@ export function formatInDoubtOrders(orders: readonly InDoubtOrderView[], m: Mark
           : ''),
     );
     if (o.holding) lines.push(`  ${m.esc(`holds ${o.symbol}: ${o.holding}`)}`);
+    lines.push(`  ${settleLine(o, m, command)}`);
   }
   lines.push(
-    `Look each up in the exchange's open orders and order history, then: ` +
-      `${m.code(`${command} <clientOrderId> none`)} (not carried out) or ` +
-      `${m.code(`${command} <clientOrderId> filled <amount> <average price> [fee <cost> <coin>]`)}.`,
+    `Look each up in the exchange's open orders and order history, then settle it as shown under it: ` +
+      `${m.code('none')} when nothing executed beyond what was booked, ${m.code('filled')} with the whole ` +
+      `executed amount and its average price (${m.code('fee <cost> <coin>')} optional) when it executed.`,
   );
   return lines.join('\n');
+}
+
+/**
+ * The commands trading accepts for one order in question (operator-settle.ts `settleByOperator`): one answered as more
+ * filled than its fills booked (`filledOnly`: a finished order whose fills are missing, an absent one whose last
+ * answer said more) is refused `none` — only `filled`, with at least what it filled.
+ */
+function settleLine(o: InDoubtOrderView, m: Markup, command: string): string {
+  const filled = m.code(`${command} ${o.clientOrderId} filled <amount> <average price>`);
+  if (o.filledOnly || o.ended === 'fills-missing') {
+    return `settle: ${filled} ${m.esc(`(the whole executed amount, at least the ${o.filled} it filled)`)}`;
+  }
+  return `settle: ${m.code(`${command} ${o.clientOrderId} none`)} or ${filled}`;
 }
 
 /** What trading did on the operator's word. */

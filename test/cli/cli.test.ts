@@ -171,7 +171,7 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     const listed = await cli(['settle']);
     expect(listed.code, listed.stderr).to.equal(0);
     expect(listed.stdout).to.include('stubbot-9 BTC/USDT sell 0.002 (stop-loss)');
-    expect(listed.stdout).to.include('byninja settle <clientOrderId> none');
+    expect(listed.stdout).to.include('byninja settle stubbot-9 none');
     const calls = stub.state.calls.length;
     const unasked = await cli(['settle', 'stubbot-9', 'none']);
     expect(unasked.code).to.equal(2);

@@ -105,5 +105,36 @@ describe("the operator's /settle arguments (parseSettleArgs)", () => {
       'no longer shown by the exchange, not settleable from its reads, since 2026-12-04 09:00 UTC',
     );
     expect(text).to.not.include('the balance moved');
+    expect(text).to.include(
+      'settle: /settle bot-a1-9 none or /settle bot-a1-9 filled <amount> <average price>',
+    );
+  });
+
+  it('suggests for a finished order whose fills are missing only "filled" (trading refuses "none" for it)', () => {
+    const at = Date.UTC(2026, 11, 4, 9, 0);
+    const order = {
+      clientOrderId: 'bot-a1-4',
+      symbol: 'BTC/USDT',
+      side: 'buy' as const,
+      type: 'market' as const,
+      amount: 0.002,
+      filled: 0.002,
+      status: 'filled' as const,
+      purpose: 'entry' as const,
+      createdAt: at - 1_000,
+      updatedAt: at,
+      endedAt: at,
+      ended: 'fills-missing' as const,
+      inDoubtAt: at,
+    };
+    const text = formatInDoubtOrders([order], plainMarkup, 'byninja settle');
+    expect(text).to.include(
+      'settle: byninja settle bot-a1-4 filled <amount> <average price> (the whole executed amount, at least the 0.002 it filled)',
+    );
+    expect(text).to.not.include('bot-a1-4 none');
+    // an absent one whose last answer said more filled than its fills booked: trading says so
+    const absent = { ...order, status: 'open' as const, ended: 'absent' as const, filledOnly: true as const };
+    const listed = formatInDoubtOrders([absent], plainMarkup, '/settle');
+    expect(listed).to.include('settle: /settle bot-a1-4 filled <amount>').and.not.include('bot-a1-4 none');
   });
 });

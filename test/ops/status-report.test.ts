@@ -124,6 +124,19 @@ describe('ops status report', () => {
     expect(report.services.find((s) => s.name === 'trading')!.lastRun).to.deep.equal(status.lastExit);
   });
 
+  it('says orders in question hold their symbols, and that /settle lists them with the commands that settle each', async () => {
+    const report = await buildStatusReport({
+      pm2: { list: async () => [] },
+      trading: async () => tradingStatus({ ordersHolding: 2 }),
+      dataDir,
+      now: NOW,
+    });
+    expect(formatStatus(report, plainMarkup)).to.include(
+      '⚠️ 2 orders in question hold their symbols (stop-loss included) until found or settled by you: /settle ' +
+        'lists them with the commands that settle each',
+    );
+  });
+
   it("says the API key's end (how far), and a key that cannot trade or may withdraw; nothing when all is well", async () => {
     const DAY = 86_400_000;
     const show = async (apiKey: TradingStatus['apiKey']): Promise<string> =>

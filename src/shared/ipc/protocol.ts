@@ -66,6 +66,11 @@ export interface InDoubtOrderView extends OrderView {
   inDoubtAt?: number;
   /** Why its symbol is held now; absent: it holds nothing (the balance shows it was not carried out). */
   holding?: string;
+  /**
+   * Only `filled <amount> <average price>` settles it: the exchange answered it as more filled than its fills booked
+   * (a finished order whose fills are missing; an absent one whose last answer said more), so `none` is refused.
+   */
+  filledOnly?: true;
 }
 
 /** What /settle tells trading: the operator's reading of the exchange's order history for an order in question. */

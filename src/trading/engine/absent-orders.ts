@@ -5,8 +5,9 @@
  * then its fills by its exchange id (settled filled or cancelled with them, one `order.settled_absent` event).
  * What cannot be settled yet (its trades beyond the exchange's history, a read failed) is never guessed: an
  * OrderNotFoundError saying why, and the next try waits on the one backoff (never-placed-recheck.ts). What no read
- * can settle (beyond the history), or none did for a day, goes in doubt: the operator is told and may settle it
- * (/settle, operator-settle.ts).
+ * can settle (beyond the history), or none did for a day (counted from the first failed try, kept in the order
+ * across restarts: `absentTriesSince`), goes in doubt: the operator is told and may settle it (/settle,
+ * operator-settle.ts).
  */
 import type { Clock } from '../../shared/clock';
 import { ByNinjaError, OrderNotFoundError, errorMessage } from '../../shared/errors';
@@ -21,6 +22,7 @@ import {
 } from './absent-order';
 import { RECHECK_HORIZON_MS, nextRecheckAt, type NeverPlacedRecheckRule } from './never-placed-recheck';
 import { inDoubtEvent, settledAbsentEvent, type EventDraft } from './order-events';
+import { settleCommands } from './settle-commands';
 import { isFinal, transition, withinNotFoundWindow, type LocalOrder, type NotFoundRule } from './order-state';
 import type { Fill } from './pnl';
 import type { StateGateway } from './state-gateway';
@@ -45,12 +47,10 @@ export interface AbsentOrdersOptions {
 export class AbsentOrders {
   /**
    * Orders that could not be settled yet: how many tries, when the last one was and why it failed. The next try
-   * waits on the one backoff (never-placed-recheck.ts).
+   * waits on the one backoff (never-placed-recheck.ts). In memory: a restart tries again at once. When the tries
+   * began is kept in the order (`absentTriesSince`): the day that puts it in doubt counts across restarts.
    */
-  private readonly tries = new Map<
-    string,
-    { tries: number; firstAt: number; lastAt: number; reason: string }
-  >();
+  private readonly tries = new Map<string, { tries: number; lastAt: number; reason: string }>();
   /** Misses in a row of acknowledged orders' lookups past their not-found window (absent-order.ts noteAbsentMiss). */
   private readonly misses = new Map<string, AbsentMisses>();
 
@@ -73,8 +73,7 @@ export class AbsentOrders {
         after !== undefined,
       );
       // found again: its misses start over, and an earlier try to settle it no longer delays a later one
-      this.misses.delete(order.clientOrderId);
-      this.tries.delete(order.clientOrderId);
+      this.forget(order.clientOrderId);
       // in doubt no more once its answer is applied (order-answers.ts)
       return remote;
     } catch (err) {
@@ -109,6 +108,20 @@ export class AbsentOrders {
   }
 
   /**
+   * Found, listed or settled: its misses start over, an earlier try to settle it no longer delays a later one, and
+   * the day of tries that puts it in doubt starts again should it go missing again.
+   */
+  private forget(clientOrderId: string): void {
+    this.misses.delete(clientOrderId);
+    this.tries.delete(clientOrderId);
+    if (this.opts.state.data.orders[clientOrderId]?.absentTriesSince === undefined) return;
+    this.opts.state.change((d) => {
+      const kept = d.orders[clientOrderId];
+      if (kept) d.orders[clientOrderId] = { ...kept, absentTriesSince: undefined };
+    });
+  }
+
+  /**
    * Marks in doubt (`inDoubtAt`, committed with its `order.in_doubt` alert: told once, across restarts too) an order
    * its reads cannot settle — for good (its trades beyond the exchange's history), or for a day of tries: the operator
    * is told and may settle it (/settle); it is reminded daily like every order in doubt (inferred-orders.ts).
@@ -131,7 +144,7 @@ export class AbsentOrders {
     const id = order.clientOrderId;
     const last = this.tries.get(id);
     if (last && this.opts.clock.now() < nextRecheckAt(last.lastAt, last.tries - 1, this.opts.recheckRule)) {
-      throw absentError(order, last.reason);
+      throw absentError(this.opts.state.requireOrder(id), last.reason);
     }
     let verdict: AbsentOrderVerdict;
     try {
@@ -161,8 +174,7 @@ export class AbsentOrders {
     const context = { clientOrderId: id, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol };
     switch (verdict.kind) {
       case 'listed':
-        this.misses.delete(id);
-        this.tries.delete(id);
+        this.forget(id);
         this.opts.logger.warn(
           'A lookup missed an order its open-orders list has; the list answers for it',
           context,
@@ -172,21 +184,28 @@ export class AbsentOrders {
       case 'unsettled': {
         const reason = verdict.kind === 'unsettled' ? verdict.reason : 'its fills were not read';
         const now = this.opts.clock.now();
-        const firstAt = last?.firstAt ?? now;
-        this.tries.set(id, { tries: (last?.tries ?? 0) + 1, firstAt, lastAt: now, reason });
+        this.tries.set(id, { tries: (last?.tries ?? 0) + 1, lastAt: now, reason });
+        const firstAt = this.opts.state.requireOrder(id).absentTriesSince ?? now;
+        if (firstAt === now) {
+          // written with the next state write (or the in-doubt commit): a crash before it only counts from later
+          this.opts.state.change((d) => {
+            const kept = d.orders[id];
+            if (kept && kept.absentTriesSince === undefined)
+              d.orders[id] = { ...kept, absentTriesSince: now };
+          });
+        }
         this.opts.logger.error('The exchange no longer shows an order it acknowledged; not settled', {
           ...context,
           reason,
         });
         const lasting = verdict.kind === 'unsettled' && verdict.lasting === true;
         if (lasting || now - firstAt >= RECHECK_HORIZON_MS) await this.markInDoubt(id, reason);
-        throw absentError(order, reason);
+        throw absentError(this.opts.state.requireOrder(id), reason);
       }
       case 'settled':
         break;
     }
-    this.misses.delete(id);
-    this.tries.delete(id);
+    this.forget(id);
     // read again: another update of this order may have been committed during the reads
     const current = this.opts.state.requireOrder(id);
     if (isFinal(current.status) || current.status !== order.status || current.filled !== order.filled)
@@ -199,6 +218,7 @@ export class AbsentOrders {
         settledAbsent: true,
       }),
       error: undefined,
+      absentTriesSince: undefined,
     };
     await this.opts.state.commitOrder(settled, [settledAbsentEvent(settled, current.status)]);
     this.opts.logger.warn('The exchange no longer shows an order it acknowledged; settled from its fills', {
@@ -227,11 +247,18 @@ export function absentInDoubtEvent(order: LocalOrder, reason: string): EventDraf
   );
 }
 
-/** An acknowledged order the exchange no longer shows and that could not be settled: why, for the pause alert. */
+/**
+ * An acknowledged order the exchange no longer shows and that could not be settled: why, for the pause alert (and
+ * /status's pause reason); in doubt, the commands that settle it.
+ */
 function absentError(order: LocalOrder, reason: string): OrderNotFoundError {
+  const settle =
+    order.inDoubtAt === undefined
+      ? 'tried again later'
+      : `tried again later; in doubt: you may settle it from the exchange's order history, ${settleCommands(order)}`;
   return new OrderNotFoundError(
     `the exchange no longer shows order ${order.clientOrderId} (${order.side} ${order.amount}, not open, not found ` +
-      `by a lookup) and it is not settled: ${reason}; the symbol places nothing until it is, tried again later`,
+      `by a lookup) and it is not settled: ${reason}; the symbol places nothing until it is, ${settle}`,
     { clientOrderId: order.clientOrderId, exchangeOrderId: order.exchangeOrderId, symbol: order.symbol },
   );
 }

@@ -19,8 +19,9 @@ import type { BalanceEntry } from '../exchange/exchange';
 import { inferredOrderCoins, ownerHolding } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import type { OrderManager } from './order-manager';
-import { isFinal, needsExchange, orderView, type LocalOrder } from './order-state';
+import { fillsComplete, isFinal, needsExchange, orderView, type LocalOrder } from './order-state';
 import { inDoubtEvent, readable } from './order-events';
+import { settleCommands } from './settle-commands';
 import { splitSymbol, type PositionBook } from './pnl';
 
 /** How often the operator is told again of an order still in doubt. */
@@ -118,6 +119,7 @@ export class InferredOrderWatch {
         ended: o.settledAbsent ? 'settled-absent' : 'never-placed',
         inDoubtAt: o.inDoubtAt,
         holding: hold?.orders.includes(o.clientOrderId) ? hold.reason : undefined,
+        ...filledOnly(o),
       };
     });
     const held = this.heldInDoubt().map((o): InDoubtOrderView => {
@@ -136,6 +138,7 @@ export class InferredOrderWatch {
           }[ended] +
           (o.error ? ` (${o.error})` : '') +
           `: nothing is placed until it is found or the operator settles it (/settle)`,
+        ...filledOnly(o),
       };
     });
     return [...inferred, ...held];
@@ -269,7 +272,7 @@ export class InferredOrderWatch {
         summary:
           `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) is still in doubt since ` +
           `${new Date(o.inDoubtAt).toISOString().slice(0, 16).replace('T', ' ')} UTC: nothing is placed on ` +
-          `${o.symbol}, its stop-loss included, until it is found or you settle it (/settle lists it)`,
+          `${o.symbol}, its stop-loss included, until it is found or you settle it: ${settleCommands(o)}`,
         data: {
           symbol: o.symbol,
           clientOrderId: o.clientOrderId,
@@ -329,4 +332,9 @@ export class InferredOrderWatch {
       });
     }
   }
+}
+
+/** `none` is refused for an order answered as more filled than its fills booked (operator-settle.ts): say so. */
+function filledOnly(o: LocalOrder): { filledOnly?: true } {
+  return fillsComplete(o) ? {} : { filledOnly: true };
 }

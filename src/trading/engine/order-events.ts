@@ -7,6 +7,7 @@ import type { ExchangeOrder, Market } from '../exchange/exchange';
 import type { LocalOrder } from './order-state';
 import type { Fill, PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
+import { settleCommands } from './settle-commands';
 
 /** An event to commit with an order change (it gets its outbox key then). */
 export type EventDraft = Omit<PendingEvent, 'key'>;
@@ -144,8 +145,7 @@ export function inDoubtEvent(o: LocalOrder, what: string, extra: Record<string, 
     summary:
       `${o.symbol}: ${o.side} ${readable(o.amount)} (${o.purpose}, ${o.clientOrderId}) ${what}. Nothing is placed ` +
       `on ${o.symbol} (its stop-loss included) until the order is found (it is looked up again) or you settle it ` +
-      `from the exchange's open orders and history: /settle ${o.clientOrderId} none, or /settle ${o.clientOrderId} ` +
-      `filled <amount> <average price>`,
+      `from the exchange's open orders and history: ${settleCommands(o)}`,
     data: {
       symbol: o.symbol,
       clientOrderId: o.clientOrderId,

@@ -80,6 +80,18 @@ export interface LocalOrder extends OrderSpec {
    */
   inDoubtToldAt?: number;
   /**
+   * When the tries to settle this acknowledged order, no longer shown by the exchange, from its other reads began
+   * failing (absent-orders.ts): a day of them puts it in doubt. Kept in the state so that a bot restarting more often
+   * than daily still counts the day; cleared when the order is found or settled.
+   */
+  absentTriesSince?: number;
+  /**
+   * A strategy exit that missed (symbol-decision.ts `missedExits`): when the strategy, asked again over the candles
+   * since the exit's signal, said hold — the exit no longer stands, and a later exit signal is a new exit (its limit
+   * tries counted from none). Written with the next state write: a crash before it only asks again.
+   */
+  exitLapsedAt?: number;
+  /**
    * The operator's word on an order that ended on our inference (operator-settle.ts, /settle): `not-carried-out`, or
    * `carried-out` with what the exchange's history showed. It ends the hold; the order is still looked up for a day
    * after it, and the exchange's answer, should it differ, wins (OrderRecheck.takeBack, order-recheck.ts).

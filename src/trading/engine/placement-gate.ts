@@ -26,6 +26,7 @@
  */
 import { isFinal, type LocalOrder, type OrderPurpose } from './order-state';
 import { pauseSummary } from './pause-causes';
+import { settleCommands } from './settle-commands';
 import { entryBlocker, type RiskConfig } from './risk';
 import type { PauseState } from './trading-state';
 
@@ -85,28 +86,37 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
   if (unknownOrders.length > 0) {
     const unknown = ids(unknownOrders);
     // in doubt: the exchange's reads cannot decide it (OrderManager.resolveUnknown), the operator may (/settle)
-    const orSettled = unknownOrders.some((o) => o.inDoubtAt !== undefined)
-      ? ' or you settle it (/settle)'
-      : '';
     return {
       rule: 'unknown',
       orders: unknown,
-      reason: `outcome of order ${unknown.join(', ')} unknown: nothing is placed until the exchange answers for it${orSettled}`,
+      reason:
+        `outcome of order ${unknown.join(', ')} unknown: nothing is placed until the exchange answers for it` +
+        orSettle(unknownOrders),
     };
   }
   if (f.refusal !== null) return { rule: 'refused', reason: `no new orders: ${f.refusal}` };
   if (!f.listed) return { rule: 'unlisted', reason: 'the exchange no longer lists this symbol' };
   if (f.halted) return { rule: 'halted', reason: 'the exchange has halted trading on this symbol' };
-  const working = ids(f.pending.filter((o) => !isFinal(o.status)));
-  if (working.length > 0) {
-    return { rule: 'working', orders: working, reason: `order ${working.join(', ')} is working` };
+  const workingOrders = f.pending.filter((o) => !isFinal(o.status));
+  if (workingOrders.length > 0) {
+    const working = ids(workingOrders);
+    // in doubt: the exchange no longer shows it and its reads cannot settle it (absent-orders.ts)
+    return {
+      rule: 'working',
+      orders: working,
+      reason: `order ${working.join(', ')} is working${orSettle(workingOrders)}`,
+    };
   }
-  const missingFills = ids(f.pending.filter((o) => isFinal(o.status)));
-  if (missingFills.length > 0) {
+  const finished = f.pending.filter((o) => isFinal(o.status));
+  if (finished.length > 0) {
+    const missingFills = ids(finished);
+    // in doubt: its missing fills can be neither read nor priced from its answer (fill-sync.ts)
     return {
       rule: 'fills-missing',
       orders: missingFills,
-      reason: `fills of finished order ${missingFills.join(', ')} still missing: the position is not known without them`,
+      reason:
+        `fills of finished order ${missingFills.join(', ')} still missing: the position is not known without them` +
+        orSettle(finished),
     };
   }
   if (f.inferredOrder) {
@@ -132,6 +142,16 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
   const limit = entryBlocker(f.positionsHeld, f.risk);
   if (limit) return { rule: 'position-limit', reason: limit };
   return null;
+}
+
+/**
+ * For orders in doubt (`inDoubtAt`: only the operator can end the question, reading the exchange's history): that
+ * they may, with the commands that settle each (settle-commands.ts). Empty when none is in doubt.
+ */
+function orSettle(orders: readonly LocalOrder[]): string {
+  const inDoubt = orders.filter((o) => o.inDoubtAt !== undefined);
+  if (inDoubt.length === 0) return '';
+  return ` — in doubt, its reads cannot settle it: found again, or settled by you from the exchange's order history: ${inDoubt.map(settleCommands).join('; ')}`;
 }
 
 function ids(orders: readonly LocalOrder[]): string[] {

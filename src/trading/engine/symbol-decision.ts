@@ -187,7 +187,7 @@ export function signalCandles(
  * or a stop cancelled, is not chased.
  */
 function missedExit(o: LocalOrder, limitOrderTtlMs: number): boolean {
-  if (o.purpose !== 'exit' || o.filled >= o.amount) return false;
+  if (o.purpose !== 'exit' || o.filled >= o.amount || o.exitLapsedAt !== undefined) return false;
   if (o.refused === true || o.status === 'expired') return true;
   return o.type === 'limit' && o.status === 'cancelled' && o.updatedAt - o.createdAt >= limitOrderTtlMs;
 }
@@ -195,18 +195,21 @@ function missedExit(o: LocalOrder, limitOrderTtlMs: number): boolean {
 /**
  * The strategy exit that stands (pure): the symbol's latest orders are strategy exits that missed (`missedExit`: in
  * limit mode cancelled at their time to live before they filled, refused or expired by the exchange; `tries` of them
- * in a row, the first sent at `since`). Its signal was consumed
+ * in a row, the first sent at `since`, the latest `latest`). Its signal was consumed
  * with the first one; the strategy is asked again over the candles since `since` (symbol-tick.ts), and the exit
  * placed again while the strategy still says exit. Null when the latest order is anything else — a filled exit, an
  * entry, a stop-loss, close-all's sell, or an exit cancelled before its time to live (by the owner on the exchange,
- * or at a stop): nothing stands then.
+ * or at a stop) — or when the strategy, asked again, said hold (`exitLapsedAt` on the latest): nothing stands then,
+ * and the next exit signal is a new exit whose limit tries count from none (a hold between two signals is not the
+ * market running away from one exit, and the new one is not sent at market for the old one's misses).
  */
 export function standingExit(
   ordersOfSymbol: readonly LocalOrder[],
   limitOrderTtlMs: number,
-): { since: number; tries: number } | null {
+): { since: number; tries: number; latest: string } | null {
   const chain = missedExits(ordersOfSymbol, limitOrderTtlMs);
-  return chain.length === 0 ? null : { since: chain[0].createdAt, tries: chain.length };
+  if (chain.length === 0) return null;
+  return { since: chain[0].createdAt, tries: chain.length, latest: chain[chain.length - 1].clientOrderId };
 }
 
 /**

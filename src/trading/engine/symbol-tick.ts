@@ -297,6 +297,15 @@ export class SymbolTick {
     if (newCandles === 0) return;
     newCandles = signalCandles(newCandles, inPosition, periodMs, this.config.tickIntervalMs);
     const signal = strategy.evaluate(closed, { symbol, inPosition, newCandles });
+    if (standing && signal.action !== 'exit-long') {
+      // asked over every candle since the exit's signal, the strategy no longer says exit: the exit lapses
+      // (symbol-decision.ts standingExit), written with the next state write (a crash before it only asks again)
+      const now = this.clock.now();
+      this.manager.state.change((d) => {
+        const kept = d.orders[standing.latest];
+        if (kept) d.orders[standing.latest] = { ...kept, exitLapsedAt: now };
+      });
+    }
     // in memory at once: an order placed on this signal commits it with its intent (a crash after the order never
     // acts on the candle again); without one it is written within the store's debounce
     this.opts.state.change((d) => {

@@ -86,6 +86,10 @@ export const localOrderSchema = z.looseObject({
   ownerHeld: finite.optional(),
   inDoubtAt: epochMs.optional(),
   inDoubtToldAt: epochMs.optional(),
+  // absent in files written before the tries to settle an absent order were kept across restarts
+  absentTriesSince: epochMs.optional(),
+  // absent in files written before a hold ended a standing exit
+  exitLapsedAt: epochMs.optional(),
   operatorSettled: z
     .looseObject({ at: epochMs, outcome: z.enum(['not-carried-out', 'carried-out']) })
     .optional(),

@@ -269,7 +269,9 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     expect(msg.text).to.include('Orders in question (1)');
     expect(msg.text).to.include('<code>stubbot-9</code> BTC/USDT sell 0.002 (stop-loss), 0 booked');
     expect(msg.text).to.include('the balance moved as if it was carried out');
-    expect(msg.text).to.include('/settle &lt;clientOrderId&gt; filled &lt;amount&gt; &lt;average price&gt;');
+    expect(msg.text).to.include(
+      '<code>/settle stubbot-9 none</code> or <code>/settle stubbot-9 filled &lt;amount&gt; &lt;average price&gt;</code>',
+    );
   });
 
   it('/settle with bad arguments says what is wrong and asks nothing', async () => {

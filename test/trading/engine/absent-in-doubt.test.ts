@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import { OrderNotFoundError } from '../../../src/shared/errors';
 import { HISTORY_EDGE_MS } from '../../../src/trading/engine/absent-order';
+import { pauseSummary } from '../../../src/trading/engine/pause-causes';
 import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
@@ -88,7 +89,12 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
     expect(alerts[0].summary).to.include(`/settle ${ID} none`);
     const listed = h.loop.inDoubtOrders();
     expect(listed.map((o) => [o.clientOrderId, o.ended])).to.deep.equal([[ID, 'absent']]);
+    expect(listed[0].filledOnly, 'nothing filled: "none" settles it too').to.equal(undefined);
     expect(h.loop.pause, 'entries paused by the order not settled').to.not.equal(null);
+    // /status shows the pause's reason: it says the operator may settle it, and how
+    expect(pauseSummary(h.loop.pause!))
+      .to.include(`in doubt: you may settle it`)
+      .and.include(`/settle ${ID} none`);
     // more tries: no second alert
     for (let i = 0; i < 3; i++) {
       await h.fakeClock().advance(60_000, 60_000);

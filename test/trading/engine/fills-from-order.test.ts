@@ -11,6 +11,7 @@ import {
   fillsFromOrder,
 } from '../../../src/trading/engine/fills-from-order';
 import { HISTORY_EDGE_MS } from '../../../src/trading/engine/absent-order';
+import { IN_DOUBT_REMINDER_MS } from '../../../src/trading/engine/inferred-orders';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { Fill } from '../../../src/trading/engine/pnl';
 import type {
@@ -209,6 +210,18 @@ describe('fills booked from a finished order its trade list never brings', funct
         [ID, 'fills-missing'],
       ]);
       const filled = h.manager.order(ID)!.filled;
+      // it suggests only what /settle accepts for it: `none` is refused (its answer says it filled)
+      const onlyFilled = `/settle ${ID} filled <amount> <average price> (the whole executed amount, at least the ${filled}`;
+      expect(told[0].summary).to.include(onlyFilled).and.not.include(`/settle ${ID} none`);
+      expect(h.loop.inDoubtOrders()[0].filledOnly, '/settle lists it as settled by "filled" only').to.equal(
+        true,
+      );
+      // and so does its daily reminder
+      await h.fakeClock().advance(IN_DOUBT_REMINDER_MS, 3_600_000);
+      await h.loop.tick();
+      const reminded = h.events.filter((e) => e.type === 'order.in_doubt' && e.data.reminder === true);
+      expect(reminded).to.have.length(1);
+      expect(reminded[0].summary).to.include(onlyFilled).and.not.include(`/settle ${ID} none`);
       const none = await h.loop.settleOrder({ clientOrderId: ID, outcome: 'not-carried-out' });
       expect(!none.ok && none.refusal).to.match(/more than the 0 its fills booked/);
       const d = await h.loop.settleOrder({

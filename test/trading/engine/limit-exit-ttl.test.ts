@@ -78,6 +78,7 @@ describe('a strategy exit in limit mode that its time to live cancels', function
   }
 
   const exits = (): LocalOrder[] => h!.manager.hotOrders((o) => o.purpose === 'exit');
+  const isMissed = (o: LocalOrder): boolean => o.type === 'limit' && o.status === 'cancelled';
 
   it('is placed again at the new price, never two at once, and at market after the limit ones missed', async () => {
     h = await openWithPosition(new CrossDownOnce());
@@ -139,6 +140,46 @@ describe('a strategy exit in limit mode that its time to live cancels', function
     }
     expect(exits().map((o) => o.status)).to.deep.equal(['cancelled']);
     expect(h.manager.openPositions()).to.have.length(1);
+  });
+
+  it('counts its limit tries from none again after the strategy said hold between two exit signals', async () => {
+    const strategy = new CrossDownOnce();
+    h = await openWithPosition(strategy);
+    // the first exit signal: its limit exits miss, one fewer than go at market
+    for (let i = 0; i < 16 && exits().filter(isMissed).length < LIMIT_EXIT_TRIES - 1; i++) {
+      await h.nextCandle();
+      await h.loop.tick();
+    }
+    expect(exits().map((o) => `${o.type}:${o.status}`)).to.deep.equal(
+      Array<string>(LIMIT_EXIT_TRIES - 1).fill('limit:cancelled'),
+    );
+    // the fast SMA back above the slow one: the strategy says hold, the exit lapses
+    strategy.crossedBack = true;
+    for (let i = 0; i < 4; i++) {
+      await h.nextCandle();
+      await h.loop.tick();
+    }
+    expect(exits().filter((o) => !isFinal(o.status))).to.deep.equal([]);
+    // a new cross down, later: a new exit, limit first, its reason not "again"
+    strategy.crossAt = undefined;
+    strategy.crossedBack = false;
+    await h.nextCandle();
+    await h.loop.tick();
+    const fresh = exits().filter((o) => !isFinal(o.status));
+    expect(
+      fresh.map((o) => o.type),
+      'the new exit goes as a limit exit',
+    ).to.deep.equal(['limit']);
+    expect(fresh[0].reason).to.not.match(/again/);
+    for (let i = 0; i < 16 && h.manager.openPositions().length > 0; i++) {
+      await h.nextCandle();
+      await h.loop.tick();
+    }
+    expect(exits().map((o) => `${o.type}:${o.status}`)).to.deep.equal([
+      ...Array<string>(LIMIT_EXIT_TRIES - 1).fill('limit:cancelled'),
+      ...Array<string>(LIMIT_EXIT_TRIES).fill('limit:cancelled'),
+      'market:filled',
+    ]);
   });
 
   it('a strategy exit the exchange refused (429) is placed again after the refusal cooldown (review of fix27)', async () => {

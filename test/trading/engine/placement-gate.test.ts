@@ -121,6 +121,25 @@ describe('placementBlock: the one answer to "may an order be placed on this symb
     expect(placementBlock(facts({ cooldownUntil: NOW + 1_500 }), 'entry')!.reason).to.include('2 s');
   });
 
+  it("says an order in doubt is the operator's to settle, with the commands /settle accepts for it", () => {
+    const absent = order('a', { status: 'open', inDoubtAt: NOW - 1 });
+    const short = order('s', { status: 'open', filled: 0.001, inDoubtAt: NOW - 1 });
+    const finished = order('f', { status: 'filled', filled: 0.002, inDoubtAt: NOW - 1 });
+    const unknownInDoubt = order('u', { status: 'unknown', inDoubtAt: NOW - 1 });
+    const reason = (pending: LocalOrder[]): string => placementBlock(facts({ pending }), 'stop-loss')!.reason;
+    expect(reason([absent])).to.include('/settle a none, or /settle a filled <amount> <average price>');
+    // its answer said more filled than its fills booked: `none` would be refused
+    expect(reason([short]))
+      .to.include('/settle s filled <amount> <average price> (the whole executed amount, at least the 0.001')
+      .and.not.include('/settle s none');
+    expect(reason([finished]))
+      .to.include('/settle f filled <amount> <average price>')
+      .and.not.include('/settle f none');
+    expect(reason([unknownInDoubt])).to.include('/settle u none, or /settle u filled');
+    for (const pending of [[working], [finishedWithoutFills], [unknown]])
+      expect(reason(pending), 'not in doubt: its own answers settle it').to.not.include('/settle');
+  });
+
   it('never allows an order while any order of the symbol is unresolved or working (property)', () => {
     const statuses = ['intent', 'unknown', 'open', 'partially_filled', 'filled', 'cancelled'] as const;
     fc.assert(

@@ -371,7 +371,20 @@ describe('standingExit: a strategy exit its time to live cancelled', () => {
 
   it('stands with the tries in a row and the first one sent, a partly filled one counted', () => {
     const orders = [entry, missed(1, NOW - 300_000), missed(2, NOW - 200_000, { filled: 0.001 })];
-    expect(standingExit(orders, TTL)).to.deep.equal({ since: NOW - 300_000, tries: 2 });
+    expect(standingExit(orders, TTL)).to.deep.equal({ since: NOW - 300_000, tries: 2, latest: 'x2' });
+  });
+
+  it('does not stand once the strategy said hold after its latest miss; a later miss starts a new chain', () => {
+    const lapsed = missed(2, NOW - 200_000, { exitLapsedAt: NOW - 100_000 });
+    expect(standingExit([entry, missed(1, NOW - 300_000), lapsed], TTL)).to.equal(null);
+    // a new exit signal later, missed too: its tries count from none, since its own send
+    expect(
+      standingExit([entry, missed(1, NOW - 300_000), lapsed, missed(3, NOW - 50_000)], TTL),
+    ).to.deep.equal({
+      since: NOW - 50_000,
+      tries: 1,
+      latest: 'x3',
+    });
   });
 
   it('does not stand after anything else: a filled exit, a stop-loss, an exit cancelled before its time to live', () => {
