@@ -106,7 +106,12 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `on its first use in the ccxt ` +
           `bundle (a proxy of its class, as Starknet's facade): main-thread CPU of loadCcxtClass and the ` +
           `constructor, median of 15 alternated fresh loads, 28.3 → 26.3 ms (a real exchange's first https ` +
-          `connection loads tls anyway)`,
+          `connection loads tls anyway); a V8 startup snapshot of ccxt's binance bundle (node --build-snapshot, ` +
+          `to skip its ~22 ms load and ~12 ms construct): node 20.20 cannot hold node:http in a snapshot — an entry ` +
+          `that only requires it fails (node:http's top level calls toSorted, absent while building; with it ` +
+          `polyfilled, a fatal "global handle not serialized" for its HTTPParser binding) — and ccxt's bundle loads ` +
+          `http at its top (ws, its fetch), as the daemon's bundle does: not viable without deferring every http ` +
+          `load of both bundles past the snapshot, which a live start's first request needs at once anyway`,
       },
     ];
   } catch (err) {
