@@ -87,6 +87,12 @@ export class KeyWatch {
   async atStart(): Promise<void> {
     this.send();
     await this.loaded;
+    // judged again now: a start that waited long for the exchange may have outlived the kept read
+    if (this.deferred && !storedReadTrusted(this.told, this.opts.key, this.opts.clock.now())) {
+      this.deferred = false;
+      this.early = this.read();
+      this.early.catch(() => undefined);
+    }
     if (this.deferred && this.told) {
       const told = this.told;
       this.lastStatus = {

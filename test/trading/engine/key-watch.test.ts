@@ -154,6 +154,25 @@ describe('key watch: when the key is looked at and what is told', () => {
     third.stop();
   });
 
+  it('a kept read that a long wait for the exchange made a day old is judged again at the look: a fresh one is awaited', async () => {
+    const first = setUp(() => ({ spotTrade: true, withdraw: false, ipBound: true }));
+    await first.watch.atStart();
+    first.stop();
+    first.clock.time += 23 * HOUR;
+    const second = setUp(() => ({ spotTrade: true, withdraw: false, ipBound: true }), first.clock);
+    // sent at the start (the kept read trusted then: nothing read), looked at 2 hours later
+    second.watch.send();
+    // the kept notices loaded (and judged) before the clock moves on
+    await (second.watch as unknown as { loaded: Promise<void> }).loaded;
+    expect(second.reads).to.deep.equal([]);
+    second.clock.time += 2 * HOUR;
+    await second.watch.atStart();
+    expect(second.reads).to.have.length(1);
+    await second.watch.afterReady();
+    expect(second.reads).to.have.length(1);
+    second.stop();
+  });
+
   it('a kept read a day old is not trusted: the start awaits a fresh one', async () => {
     const first = setUp(() => ({ spotTrade: true, withdraw: false, ipBound: true }));
     await first.watch.atStart();
