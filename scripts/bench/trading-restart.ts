@@ -161,7 +161,9 @@ export async function tradingRestarts(
               "(node --build-snapshot, which would skip the top level's ~60 ms): node 20 refuses to build it " +
               '("Unknown external reference") with worker_threads, tls, vm and module loaded, warns that these are "not ' +
               'yet fully verified" in a snapshot, and a blob from another node version stops the daemon before any of ' +
-              'our code runs — a node upgrade would leave trading down'
+              'our code runs — a node upgrade would leave trading down; and node 20.20 cannot snapshot node:http at ' +
+              'all (an entry that only requires it fails: toSorted absent while building, then, polyfilled, a fatal ' +
+              '"global handle not serialized" for its HTTPParser binding), which the bundle loads at its top (ws)'
             : `as above, plus reading and validating a state file and a paper account with ${openOrders.toLocaleString('en-US')} ` +
               'orders each: JSON.parse of ~0.5 MiB each (~3 ms for the two, indented or not: whitespace is not the ' +
               'cost), then parsers zod generates once a file holds 200 orders (shared/config/zod-compiled.ts: the ' +

@@ -5,7 +5,8 @@
  * (answers from here on, "waiting for the exchange" included) → markets and account awaited (waits for the
  * exchange, never exits for it; with markets kept from the last run, recovery's reads go out once the account
  * answered, beside the fresh markets load: recovery-reads.ts) → identity check → the API key's own limits
- * (key-watch.ts: read beside the first reads; a key that cannot trade refuses a start with nothing open) →
+ * (key-watch.ts: read beside the first reads, or — the kept read recent and "can trade" — after ready, before the
+ * first tick; a key that cannot trade refuses a start with nothing open) →
  * recovery (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
  *
  * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
@@ -312,7 +313,11 @@ export async function startTrading(
 
   // The first tick (candles and strategy for every symbol) starts after `ready` went out: it is trading, not
   // recovery, and must not delay the restart by its own length.
-  ctx.afterReady(() => {
+  ctx.afterReady(async () => {
+    // a start on the kept API key read (key-watch.ts) reads the key now; the first tick waits for its answer, and a
+    // key that cannot trade with nothing open stops the service here (ConfigError: exit 78), before any order
+    await keyWatch?.afterReady();
+    if (shutdown.stopping) return;
     void loop.start().catch((err: unknown) => {
       logger.error(`Trading loop failed with an unexpected error: ${errorMessage(err)}`, { error: err });
       void shutdown.shutdown(`fatal: ${errorMessage(err)}`, 1);

@@ -34,13 +34,15 @@ describe('a live start whose API key cannot trade spot', function () {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  async function start(trade: boolean): Promise<TradingProcess> {
+  /** `trade`: the strategy buys when RSI falls below 55 (at once: 99.99); otherwise never. */
+  async function start(trade: boolean | 'at-once'): Promise<TradingProcess> {
     const proc = new TradingProcess(root, await freePort(), undefined, {
       BYNINJA_MODE: 'live',
       BYNINJA__TRADING__EXCHANGE: 'bybit',
       BYNINJA__TRADING__EXCHANGE_API_URL: fake!.url,
       BYNINJA__TRADING__SYMBOLS: '["BTC/USDT"]',
-      BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERSOLD: trade ? '55' : '0.01',
+      BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERSOLD:
+        trade === 'at-once' ? '99.99' : trade ? '55' : '0.01',
       BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERBOUGHT: '100',
       BYNINJA__TRADING__RISK__STOP_LOSS_PCT: '50',
       BYNINJA__TRADING__RISK__TAKE_PROFIT_PCT: '0',
@@ -69,6 +71,36 @@ describe('a live start whose API key cannot trade spot', function () {
       .filter((e) => e.type === 'api_key.limits');
   };
 
+  async function eventually(done: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  it('ready on a recent read that said the key can trade: the read after ready finds it cannot, nothing open — exits 78 before any order', async () => {
+    fake = await FakeBybit.start({ ...KEY, candleMs: 300, balances: { USDT: 10_000 } });
+    fake.setKeyLimits({ ipBound: true });
+    // a first start reads the key before ready and keeps the read; nothing bought (oversold never reached)
+    const first = await start(false);
+    await first.ready;
+    await first.stop();
+    expect(fake.createRequests()).to.deep.equal([]);
+
+    // the key loses its spot permission; the next start's strategy would buy at its first tick, and the key read
+    // after ready answers 2 s late (within the start's 5 s wait): the first tick waits for it. Bybit answers the
+    // account id (before ready) and the key's limits (after) from the same call: the first one is not delayed
+    fake.setKeyLimits({ spotTrade: false, ipBound: true });
+    fake.faults.next('apiKeyInfo', { kind: 'delay', ms: 0 });
+    fake.faults.next('apiKeyInfo', { kind: 'delay', ms: 2_000 });
+    const proc = await start('at-once');
+    await proc.ready;
+    const exit = await proc.exited;
+    expect(exit.code, proc.log()).to.equal(78);
+    expect(fake.createRequests()).to.deep.equal([]);
+    expect(proc.log()).to.include('EXCHANGE_API_KEY').and.include('cannot place spot orders');
+    expect(proc.log()).to.not.include(KEY.apiKey).and.not.include(KEY.secret);
+    const record = readConfigFailure(path.join(root, 'data'), 'trading')!;
+    expect(record.problems.map((p) => p.field)).to.deep.equal(['EXCHANGE_API_KEY']);
+  });
+
   it('nothing open: exits 78 naming EXCHANGE_API_KEY and the fix, the key never written', async () => {
     fake = await FakeBybit.start({ ...KEY, balances: { USDT: 10_000 } });
     fake.setKeyLimits({ spotTrade: false, ipBound: true });
@@ -95,6 +127,8 @@ describe('a live start whose API key cannot trade spot', function () {
     fake.setKeyLimits({ spotTrade: false });
     const held = await start(false);
     await held.ready;
+    // the last run's read (minutes ago) said the key can trade: this start was ready on it and reads the key after
+    await eventually(() => keyEvents().length > 0);
     const told = keyEvents();
     expect(told.map((e) => e.data.notice)).to.deep.equal(['cannot-trade']);
     expect(told[0].summary).to.match(/Trading goes on for the open positions and orders/);

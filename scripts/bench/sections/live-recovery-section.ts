@@ -74,11 +74,15 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `first answer back, one for the second wave, ~15–20 ms of CPU (account answer → second wave out ~12–15 ms ` +
           `on a busy host, its five allOrders within 1–4 ms of each other: direct live starts, 4 each) — so the ` +
           `target needs ~65 ms less CPU before the first request: all reads in one wave (refused: a start the ` +
-          `exchange refuses for rate must have only two out) would still miss by ~15 ms. Since stop 29 the start ` +
-          `also reads the API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
-          `nothing open) and waits for that answer before ready: ~47 ms, one round trip (7 alternated restarts ` +
-          `each: 376 ms with it, 329 without; sent after the first reads instead, or awaited after recovery, it ` +
-          `still cost the same: 378, 377 ms). Before the first request ` +
+          `exchange refuses for rate must have only two out) would still miss by ~15 ms. The API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
+          `nothing open) are no longer awaited before ready when the last read of the same key (kept in ` +
+          `trading-api-key.json) is under a day old and said it can trade: the fresh read goes out after ready and ` +
+          `the first tick waits for it (key-watch.ts; a first start, a new key, an older read or one that said ` +
+          `"cannot trade" still awaits it). Awaited (stop 29), it cost ~47 ms, one round trip (376 vs 329 ms, 7 ` +
+          `alternated restarts each; sent after the first reads instead, or awaited after recovery: 378, 377 ms); ` +
+          `it also slowed recovery's own reads: 4 alternated runs of this section each, on a host busy with other ` +
+          `suites (absolute times 2× a quiet run's), medians of their medians: recovery 101 → 61 ms, first request ` +
+          `at the exchange → ready 178 → 115 ms (3.6 → 2.3 round trips), ratio 2.02 → 1.66×. Before the first request ` +
           `(--cpu-prof of direct live starts, busy host): node's own modules compiled (child_process and the IPC ` +
           `channel as in every PM2 app; crypto, fs/promises, worker_threads; tls, https, http's server and zlib ` +
           `that ws, ccxt's websocket client, loads at the bundle's top), the two bundles' code-cache ` +
@@ -102,7 +106,12 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `on its first use in the ccxt ` +
           `bundle (a proxy of its class, as Starknet's facade): main-thread CPU of loadCcxtClass and the ` +
           `constructor, median of 15 alternated fresh loads, 28.3 → 26.3 ms (a real exchange's first https ` +
-          `connection loads tls anyway)`,
+          `connection loads tls anyway); a V8 startup snapshot of ccxt's binance bundle (node --build-snapshot, ` +
+          `to skip its ~22 ms load and ~12 ms construct): node 20.20 cannot hold node:http in a snapshot — an entry ` +
+          `that only requires it fails (node:http's top level calls toSorted, absent while building; with it ` +
+          `polyfilled, a fatal "global handle not serialized" for its HTTPParser binding) — and ccxt's bundle loads ` +
+          `http at its top (ws, its fetch), as the daemon's bundle does: not viable without deferring every http ` +
+          `load of both bundles past the snapshot, which a live start's first request needs at once anyway`,
       },
     ];
   } catch (err) {

@@ -374,6 +374,9 @@ export async function runService(
     try {
       await step();
     } catch (err) {
+      // a refusal found only now (trading's API key read after a start on the kept read: key-watch.ts) stops the
+      // service as a refused start does (exit 78, the problem recorded); anything else is logged
+      if (err instanceof ConfigError) return fail('start', err);
       logger.error(`${service}: a step after ready failed: ${errorMessage(err)}`, { err });
     }
   }

@@ -19,7 +19,13 @@ export const EXPIRY_NOTICE_DAYS: readonly number[] = [14, 3, 1];
 /** The earliest next look, whatever is due (a read fails again at once otherwise). */
 const MIN_RECHECK_MS = 60_000;
 
-/** What was told of one key (`key`: its fingerprint, never the key). */
+/**
+ * How long a read that said the key can trade spot lets a start go on without waiting for a fresh one
+ * (storedReadTrusted): the fresh read is then sent after ready, and the first tick waits for it.
+ */
+export const STORED_KEY_READ_TRUSTED_MS = DAY_MS;
+
+/** What was told of one key (`key`: its fingerprint, never the key), and its last read. */
 export interface KeyNotices {
   key: string;
   expiresAt?: number;
@@ -29,6 +35,9 @@ export interface KeyNotices {
   expiredTold: boolean;
   withdrawTold: boolean;
   cannotTradeTold: boolean;
+  /** The last read that answered: when, and whether it said the key can place spot orders (undefined: not told). */
+  readAt?: number;
+  spotTrade?: boolean;
 }
 
 export type KeyNotice =
@@ -64,6 +73,8 @@ export function judgeKeyLimits(
   let next: KeyNotices = told && told.key === key ? { ...told } : freshNotices(key);
   const notices: KeyNotice[] = [];
   if (limits) {
+    next.readAt = now;
+    next.spotTrade = limits.spotTrade;
     // the end as read now (none: the key no longer expires — bound to an IP, or renewed)
     if (limits.expiresAt !== next.expiresAt)
       next = {
@@ -99,6 +110,18 @@ export function judgeKeyLimits(
     }
   }
   return { notices, told: next, cannotTrade: limits?.spotTrade === false, expired };
+}
+
+/**
+ * Whether a start may be ready on the kept read of `key` (KeyWatch: the fresh read goes out after ready, and the
+ * first tick waits for its answer): the same key, read less than STORED_KEY_READ_TRUSTED_MS ago (never in the
+ * future: a clock set back), said it can place spot orders, and its end (if any) has not passed. A first start, a
+ * changed key, a kept read that said "cannot trade" or did not say, or an old one: the start awaits a fresh read.
+ */
+export function storedReadTrusted(told: KeyNotices | undefined, key: string, now: number): boolean {
+  if (!told || told.key !== key || told.spotTrade !== true || told.readAt === undefined) return false;
+  if (told.readAt > now || now - told.readAt >= STORED_KEY_READ_TRUSTED_MS) return false;
+  return told.expiresAt === undefined || now < told.expiresAt;
 }
 
 /**

@@ -28,6 +28,8 @@ const noticesSchema = z.looseObject({
   expiredTold: z.boolean(),
   withdrawTold: z.boolean(),
   cannotTradeTold: z.boolean(),
+  readAt: epochMs.optional(),
+  spotTrade: z.boolean().optional(),
 });
 const fileSchema = z.looseObject({
   version: z.literal(1),

@@ -20,6 +20,7 @@ import {
   judgeKeyLimits,
   keyNoticeText,
   nextKeyCheckInMs,
+  storedReadTrusted,
   type KeyJudgement,
   type KeyNotice,
   type KeyNotices,
@@ -47,6 +48,10 @@ export class KeyWatch {
   private told?: KeyNotices;
   private loaded?: Promise<void>;
   private early?: Promise<ApiKeyLimits | undefined>;
+  /** The kept read lets the start go on without a fresh one: it is sent after ready (afterReady). */
+  private deferred = false;
+  /** The read time the file holds (a read that answered since is kept). */
+  private keptReadAt?: number;
   private cancelTimer?: () => void;
   private stopped = false;
   private lastStatus: KeyStatus = {};
@@ -54,44 +59,72 @@ export class KeyWatch {
   constructor(private readonly opts: KeyWatchOptions) {}
 
   /**
-   * The read sent ahead (beside the start's first reads), and the kept notices loaded; the end last known is handed
-   * to the adapter at once, so a refusal at the start's first reads is named as it.
+   * The kept notices loaded and, unless the kept read lets the start go on without one (storedReadTrusted), the
+   * read sent ahead (beside the start's first reads); the end last known is handed to the adapter at once, so a
+   * refusal at the start's first reads is named as it.
    */
   send(): void {
     this.loaded ??= this.opts.file.load().then((told) => {
       this.told = told && told.key === this.opts.key ? told : undefined;
+      this.keptReadAt = this.told?.readAt;
       if (this.told?.expiresAt !== undefined)
         this.opts.exchange.knowKeyExpiry?.({
           at: this.told.expiresAt,
           field: this.told.expiryField ?? 'key expiry',
         });
+      this.deferred = storedReadTrusted(this.told, this.opts.key, this.opts.clock.now());
     });
-    this.early ??= this.read();
+    this.early ??= this.loaded.then(() => (this.deferred ? undefined : this.read()));
     this.early.catch(() => undefined);
   }
 
   /**
    * The start's look (after the identity check, before recovery): throws ConfigError when the key cannot trade spot
-   * and `holdsOpen()` says nothing is open; otherwise tells what is due and schedules the next look.
+   * and `holdsOpen()` says nothing is open; otherwise tells what is due and schedules the next look. When the kept
+   * read lets the start go on (recent, this key, said it can trade: storedReadTrusted), it tells only what the end
+   * last known makes due and leaves the read to afterReady().
    */
   async atStart(): Promise<void> {
     this.send();
-    const read = withDeadline(
-      this.early as Promise<ApiKeyLimits | undefined>,
-      this.opts.startWaitMs,
-      () => new Error(`no answer within ${this.opts.startWaitMs} ms`),
-      this.opts.clock,
-    );
-    const judged = await this.look(read);
-    if (judged?.cannotTrade && !this.opts.holdsOpen()) {
-      throw new ConfigError([
-        {
-          field: 'EXCHANGE_API_KEY',
-          value: '[redacted]',
-          message: `${this.opts.exchange.id} says this key cannot place spot orders: enable spot trading on the key (or create a new one with it, bound to this host's IP address, without withdrawals) and start again`,
-        },
-      ]);
+    await this.loaded;
+    // judged again now: a start that waited long for the exchange may have outlived the kept read
+    if (this.deferred && !storedReadTrusted(this.told, this.opts.key, this.opts.clock.now())) {
+      this.deferred = false;
+      this.early = this.read();
+      this.early.catch(() => undefined);
     }
+    if (this.deferred && this.told) {
+      const told = this.told;
+      this.lastStatus = {
+        readAt: told.readAt,
+        spotTrade: true,
+        ...(told.expiresAt !== undefined ? { expiresAt: told.expiresAt, expiryField: told.expiryField } : {}),
+      };
+      const judged = judgeKeyLimits(undefined, told, this.opts.key, this.opts.clock.now());
+      this.told = judged.told;
+      await this.tell(judged.notices);
+      return;
+    }
+    const before = this.told;
+    const judged = await this.look(this.withinStartWait(this.early as Promise<ApiKeyLimits | undefined>));
+    await this.refuseIfCannotTrade(judged, before);
+    await this.tell(judged?.notices ?? []);
+    this.schedule();
+  }
+
+  /**
+   * After ready, when the start went on on the kept read: the fresh read (sent now: recovery's reads are answered,
+   * nothing competes with it), acted on as at the start — a key that cannot trade throws ConfigError with nothing
+   * open (the caller exits 78 before the first tick), is told with something open — then the daily looks. The
+   * first tick waits for this (at most the start's wait), so a key that cannot trade never places an order.
+   */
+  async afterReady(): Promise<void> {
+    if (!this.deferred || this.stopped) return;
+    this.deferred = false;
+    const before = this.told;
+    const judged = await this.look(this.withinStartWait(this.read()));
+    if (this.stopped) return;
+    await this.refuseIfCannotTrade(judged, before);
     await this.tell(judged?.notices ?? []);
     this.schedule();
   }
@@ -105,6 +138,39 @@ export class KeyWatch {
   stop(): void {
     this.stopped = true;
     this.cancelTimer?.();
+  }
+
+  private withinStartWait(read: Promise<ApiKeyLimits | undefined>): Promise<ApiKeyLimits | undefined> {
+    return withDeadline(
+      read,
+      this.opts.startWaitMs,
+      () => new Error(`no answer within ${this.opts.startWaitMs} ms`),
+      this.opts.clock,
+    );
+  }
+
+  /**
+   * A key the exchange says cannot trade spot refuses the start when nothing is open. The read is kept first (only
+   * its time and answer, on what was told `before`: the refusal tells none of the notices), so the next start does
+   * not go on on an older "can trade".
+   */
+  private async refuseIfCannotTrade(
+    judged: KeyJudgement | undefined,
+    before: KeyNotices | undefined,
+  ): Promise<void> {
+    if (!judged?.cannotTrade || this.opts.holdsOpen()) return;
+    await this.opts.file.save({
+      ...(before ?? freshNotices(this.opts.key)),
+      readAt: judged.told.readAt,
+      spotTrade: judged.told.spotTrade,
+    });
+    throw new ConfigError([
+      {
+        field: 'EXCHANGE_API_KEY',
+        value: '[redacted]',
+        message: `${this.opts.exchange.id} says this key cannot place spot orders: enable spot trading on the key (or create a new one with it, bound to this host's IP address, without withdrawals) and start again`,
+      },
+    ]);
   }
 
   private read(): Promise<ApiKeyLimits | undefined> {
@@ -165,7 +231,12 @@ export class KeyWatch {
         ...(notice.kind === 'expires' ? { days: notice.days } : {}),
       });
     }
-    if (notices.length > 0 && this.told) await this.opts.file.save(this.told);
+    // kept after each notice, and after each read that answered (its time and answer let the next start go on
+    // without waiting for one: storedReadTrusted)
+    if (this.told && (notices.length > 0 || this.told.readAt !== this.keptReadAt)) {
+      this.keptReadAt = this.told.readAt;
+      await this.opts.file.save(this.told);
+    }
   }
 
   private schedule(): void {

@@ -6,6 +6,7 @@ import {
   judgeKeyLimits,
   keyNoticeText,
   nextKeyCheckInMs,
+  storedReadTrusted,
   type KeyNotices,
 } from '../../../src/trading/engine/key-limits';
 
@@ -116,6 +117,30 @@ describe('API key limits (pure)', () => {
     const allTold = { ...none, expiresAt: end, expiryToldDays: [14, 3, 1] };
     expect(nextKeyCheckInMs(allTold, end - 3_600_000)).to.equal(3_600_000);
     expect(nextKeyCheckInMs(allTold, end + 1)).to.equal(DAY);
+  });
+
+  it('a start goes on on the kept read only when it is this key, under a day old, said "can trade" and the end has not passed', () => {
+    const read = judgeKeyLimits(TRADES, undefined, KEY, T0).told;
+    expect(read).to.include({ readAt: T0, spotTrade: true });
+    expect(storedReadTrusted(read, KEY, T0 + DAY - 1)).to.equal(true);
+    // a first start, another key, a day old, a clock set back before the read
+    expect(storedReadTrusted(undefined, KEY, T0)).to.equal(false);
+    expect(storedReadTrusted(read, 'key:fedcba9876543210', T0 + 1)).to.equal(false);
+    expect(storedReadTrusted(read, KEY, T0 + DAY)).to.equal(false);
+    expect(storedReadTrusted(read, KEY, T0 - 1)).to.equal(false);
+    // a read that said it cannot trade, or did not say
+    const cannot = judgeKeyLimits({ ...TRADES, spotTrade: false }, undefined, KEY, T0).told;
+    expect(storedReadTrusted(cannot, KEY, T0 + 1)).to.equal(false);
+    const unknown = judgeKeyLimits({ ...TRADES, spotTrade: undefined }, undefined, KEY, T0).told;
+    expect(storedReadTrusted(unknown, KEY, T0 + 1)).to.equal(false);
+    // a file from before reads were kept
+    expect(storedReadTrusted(freshNotices(KEY), KEY, T0)).to.equal(false);
+    // its end: before it, trusted; at it, not
+    const ends = judgeKeyLimits(ending(T0 + 3_600_000), undefined, KEY, T0).told;
+    expect(storedReadTrusted(ends, KEY, T0 + 3_599_999)).to.equal(true);
+    expect(storedReadTrusted(ends, KEY, T0 + 3_600_000)).to.equal(false);
+    // a failed read keeps the last answer's time: it does not make the kept read newer
+    expect(judgeKeyLimits(undefined, read, KEY, T0 + DAY).told.readAt).to.equal(T0);
   });
 
   it("the operator's text names the exchange's field and the date, never more", () => {

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ConfigError } from '../../../src/shared/errors';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { KeyNoticeFile } from '../../../src/trading/engine/key-notice-file';
 import { KeyWatch } from '../../../src/trading/engine/key-watch';
@@ -24,8 +25,7 @@ describe('key watch: when the key is looked at and what is told', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function setUp(answer: () => ApiKeyLimits) {
-    const clock = new FakeClock();
+  function setUp(answer: () => ApiKeyLimits, clock = new FakeClock(), holdsOpen = false) {
     const reads: number[] = [];
     const known: Array<KeyExpiry | undefined> = [];
     const told: Array<{ notice: unknown; days?: unknown }> = [];
@@ -52,7 +52,7 @@ describe('key watch: when the key is looked at and what is told', () => {
       file: new KeyNoticeFile(dir, 'bybit', clock, silentLogger()),
       key: 'key:0123456789abcdef',
       startWaitMs: 5_000,
-      holdsOpen: () => false,
+      holdsOpen: () => holdsOpen,
     });
     /**
      * The fake clock moved on in 10-minute steps, each step waiting (real time) for the look it fired to have kept its
@@ -117,5 +117,73 @@ describe('key watch: when the key is looked at and what is told', () => {
     expect(t.reads).to.have.length(4);
     expect(t.told).to.deep.equal([]);
     t.stop();
+  });
+
+  it('a restart within a day of a read that said "can trade" is ready on it: the read goes out after ready, and a key that cannot trade any more is refused there', async () => {
+    let limits: ApiKeyLimits = { spotTrade: true, withdraw: false, ipBound: true };
+    const first = setUp(() => limits);
+    await first.watch.atStart();
+    expect(first.reads).to.have.length(1);
+    first.stop();
+
+    // 23 hours on: the kept read is trusted — atStart sends nothing, status shows the kept read
+    first.clock.time += 23 * HOUR;
+    limits = { spotTrade: false, withdraw: false, ipBound: true };
+    const second = setUp(() => limits, first.clock);
+    second.watch.send();
+    await second.watch.atStart();
+    expect(second.reads).to.deep.equal([]);
+    expect(second.watch.status()).to.include({ spotTrade: true, readAt: first.reads[0] });
+    expect(second.clock.pendingTimers).to.equal(0);
+    const refused = await second.watch.afterReady().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(second.reads).to.have.length(1);
+    expect(refused).to.be.instanceOf(ConfigError);
+    expect((refused as Error).message).to.match(/cannot place spot orders/);
+    second.stop();
+
+    // that read is kept ("cannot trade"): the next start awaits a fresh read, and with something open goes on
+    const third = setUp(() => limits, first.clock, true);
+    await third.watch.atStart();
+    expect(third.reads).to.have.length(1);
+    expect(third.told).to.deep.equal([{ notice: 'cannot-trade', days: undefined }]);
+    await third.watch.afterReady();
+    expect(third.reads).to.have.length(1);
+    third.stop();
+  });
+
+  it('a kept read that a long wait for the exchange made a day old is judged again at the look: a fresh one is awaited', async () => {
+    const first = setUp(() => ({ spotTrade: true, withdraw: false, ipBound: true }));
+    await first.watch.atStart();
+    first.stop();
+    first.clock.time += 23 * HOUR;
+    const second = setUp(() => ({ spotTrade: true, withdraw: false, ipBound: true }), first.clock);
+    // sent at the start (the kept read trusted then: nothing read), looked at 2 hours later
+    second.watch.send();
+    // the kept notices loaded (and judged) before the clock moves on
+    await (second.watch as unknown as { loaded: Promise<void> }).loaded;
+    expect(second.reads).to.deep.equal([]);
+    second.clock.time += 2 * HOUR;
+    await second.watch.atStart();
+    expect(second.reads).to.have.length(1);
+    await second.watch.afterReady();
+    expect(second.reads).to.have.length(1);
+    second.stop();
+  });
+
+  it('a kept read a day old is not trusted: the start awaits a fresh one', async () => {
+    const first = setUp(() => ({ spotTrade: true, withdraw: false, ipBound: true }));
+    await first.watch.atStart();
+    first.stop();
+    first.clock.time += DAY;
+    const second = setUp(() => ({ spotTrade: true, withdraw: false, ipBound: true }), first.clock);
+    await second.watch.atStart();
+    expect(second.reads).to.have.length(1);
+    await second.watch.afterReady();
+    expect(second.reads).to.have.length(1);
+    expect(second.clock.pendingTimers).to.equal(1);
+    second.stop();
   });
 });
