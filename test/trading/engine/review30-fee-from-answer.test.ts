@@ -6,15 +6,17 @@
  * The owner already holds 1 BTC: the shortfall watch sees no shortfall (total ≥ position), `exitable` lets the exit
  * ask for the whole position, and the stop-loss sells the fee's worth of the owner's coins.
  *
- * Real ccxt against the local OKX / Bybit doubles (fees in the coin received, as their docs say); the adapter's trade
- * read is made to bring nothing for the entry (as beyond OKX's fills-history reach), and the engine's clock (not the
- * adapter's: ccxt signs on its own) is moved 11 minutes on so the fills are booked from the answer.
+ * Real ccxt against the local OKX / Bybit / Binance doubles (fees in the coin received, as their docs say); the
+ * adapter's trade read is made to bring nothing for the entry (as beyond OKX's fills-history reach; on Binance the
+ * create answer's FULL fills are left out as well), and the engine's clock (not the adapter's: ccxt signs on its own)
+ * is moved 11 minutes on so the fills are booked from the answer. Binance's GET /api/v3/order carries no fee: there
+ * the fix needs an estimate (the market's taker rate) or a capped exit.
  */
 import { expect } from 'chai';
 import { systemClock, type Clock } from '../../../src/shared/clock';
-import type { ExchangeTrade } from '../../../src/trading/exchange/exchange';
+import type { CreateOrderRequest, ExchangeTrade } from '../../../src/trading/exchange/exchange';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
-import { bybitKit, okxKit } from '../../../harness/exchanges/exchange-kits';
+import { binanceKit, bybitKit, okxKit } from '../../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
@@ -26,7 +28,7 @@ import { FILLS_FROM_ORDER_AFTER_MS } from '../../../src/trading/engine/fills-fro
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 
-for (const kit of [okxKit, bybitKit] as ExchangeKit[]) {
+for (const kit of [okxKit, bybitKit, binanceKit] as ExchangeKit[]) {
   describe(`review 30 (${kit.profile.name}): a buy booked from its answer, fee in the coin received`, function () {
     this.timeout(30_000);
     let fake: LocalExchange | undefined;
@@ -53,6 +55,15 @@ for (const kit of [okxKit, bybitKit] as ExchangeKit[]) {
         exchange: async () => {
           const adapter = await testCcxtExchange(kit, fake!.url);
           return withOverrides(adapter, {
+            // Binance's create answer (FULL) carries the order's fills: left out, as when only the order is read
+            createOrder: (async (req: CreateOrderRequest) => ({
+              ...(await adapter.createOrder(req)),
+              trades: undefined,
+            })) as never,
+            fetchOrder: (async (id: string, symbol: string, since?: number) => ({
+              ...(await adapter.fetchOrder(id, symbol, since)),
+              trades: undefined,
+            })) as never,
             // the entry's trades are beyond what the trade list brings (OKX fills-history: 3 months)
             fetchOrderTrades: (async (orderId: string, symbol: string, since?: number) => {
               const trades: ExchangeTrade[] = await adapter.fetchOrderTrades(orderId, symbol, since);
