@@ -1,16 +1,17 @@
 /**
- * Review 30 repro: a buy whose fills are booked from the order's answer (fills-from-order.ts: the trade list never
- * brings them — OKX fills-history reaches 3 months, or the list keeps missing them) is booked with NO fee, though
+ * Review 30: a buy whose fills are booked from the order's answer (fills-from-order.ts: the trade list never
+ * brings them — OKX fills-history reaches 3 months, or the list keeps missing them) was booked with NO fee, though
  * OKX's and Bybit's order answers carry the order's accumulated fee (OKX `fee`/`feeCcy`, Bybit `cumFeeDetail`). On
- * a buy the fee was taken in the coin received, so the position is the GROSS amount while the bot holds the net.
+ * a buy the fee was taken in the coin received, so the position was the GROSS amount while the bot held the net.
  * The owner already holds 1 BTC: the shortfall watch sees no shortfall (total ≥ position), `exitable` lets the exit
- * ask for the whole position, and the stop-loss sells the fee's worth of the owner's coins.
+ * ask for the whole position, and the stop-loss sold the fee's worth of the owner's coins. Now the answer's fee is
+ * booked (OKX, Bybit), or one estimated at the market's taker rate in the coin bought (Binance: its order read says
+ * none) — `feeOfRest`.
  *
  * Real ccxt against the local OKX / Bybit / Binance doubles (fees in the coin received, as their docs say); the
  * adapter's trade read is made to bring nothing for the entry (as beyond OKX's fills-history reach; on Binance the
  * create answer's FULL fills are left out as well), and the engine's clock (not the adapter's: ccxt signs on its own)
- * is moved 11 minutes on so the fills are booked from the answer. Binance's GET /api/v3/order carries no fee: there
- * the fix needs an estimate (the market's taker rate) or a capped exit.
+ * is moved 11 minutes on so the fills are booked from the answer.
  */
 import { expect } from 'chai';
 import { systemClock, type Clock } from '../../../src/shared/clock';
@@ -29,7 +30,7 @@ const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 
 for (const kit of [okxKit, bybitKit, binanceKit] as ExchangeKit[]) {
-  describe(`review 30 (${kit.profile.name}): a buy booked from its answer, fee in the coin received`, function () {
+  describe(`the fee of a buy booked from its answer (${kit.profile.name}): a buy booked from its answer, fee in the coin received`, function () {
     this.timeout(30_000);
     let fake: LocalExchange | undefined;
     let h: EngineHarness | undefined;
