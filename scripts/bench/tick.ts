@@ -89,6 +89,7 @@ class InMemoryExchange implements Exchange {
     // its trade ids (`t1`, `t2`, …) are no numbers: time order
     fillOrder: 'time',
     clientOrderId: { maxLength: 64, pattern: /^[A-Za-z0-9-]{1,64}$/ },
+    buyFeeCoin: 'quote',
   };
   private readonly orders = new Map<string, ExchangeOrder>();
   private readonly byClient = new Map<string, string>();

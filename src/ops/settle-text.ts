@@ -71,8 +71,8 @@ export function settleQuestion(p: SettleOrderParams, m: Markup): string {
     `average ${m.esc(String(p.averagePrice))}` +
     (p.fee
       ? `, a fee of ${m.esc(`${p.fee.cost} ${p.fee.currency}`)}, as the exchange's order history shows?`
-      : `, as the exchange's order history shows? No fee given: booked as 0 (a buy's fee taken in the coin ` +
-        `would leave the position above what the account holds).`)
+      : `, as the exchange's order history shows? No fee given: the order's last answer's, else estimated at the ` +
+        `market's taker rate (on a buy in the coin bought).`)
   );
 }
 

@@ -181,7 +181,7 @@ export type TradingEventType =
   | 'order.settled_absent'
   /**
    * A finished order whose trades the exchange's trade list never brings (created beyond its reach, or still short
-   * after minutes): the part not read booked as one fill from the order's own answer (filled, average), fee unknown.
+   * after minutes): the part not read booked as one fill from the order's own answer (filled, average, its fee or an estimate).
    */
   | 'order.fills_from_answer'
   /**

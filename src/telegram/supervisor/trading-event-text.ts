@@ -21,7 +21,7 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'order.taken_back': 'riskTriggered',
   // an order ended without the exchange saying how (settled from its fills): a risk alert too
   'order.settled_absent': 'riskTriggered',
-  // fills booked from the order's answer, its fee not known: a risk alert like the settled-absent one
+  // fills booked from the order's answer (its fee perhaps estimated): a risk alert like the settled-absent one
   'order.fills_from_answer': 'riskTriggered',
   // an order ended by inference that the balance says was carried out: its symbol held, a risk alert
   'order.in_doubt': 'riskTriggered',

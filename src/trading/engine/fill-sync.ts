@@ -18,7 +18,12 @@ import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
 import { FeeValuation } from './fee-valuation';
-import { ORDER_ANSWER_TRADE_ID_PREFIX, fillsFromOrder, isOrderAnswerFill } from './fills-from-order';
+import {
+  ORDER_ANSWER_TRADE_ID_PREFIX,
+  feeOfRest,
+  fillsFromOrder,
+  isOrderAnswerFill,
+} from './fills-from-order';
 import { writeOffPlace } from './held-balance';
 import { endedByInference } from './never-placed-recheck';
 import { fillsFromAnswerEvent, inDoubtEvent, positionChangeEvents, type EventDraft } from './order-events';
@@ -27,7 +32,6 @@ import {
   derivePositions,
   feeNeedsValuation,
   fillFromTrade,
-  splitSymbol,
   type Fill,
   type FillOrder,
   type PositionBook,
@@ -219,6 +223,14 @@ export class FillSync {
       fillOrder,
       positionsOf(state.data, markets, fillOrder)[order.symbol]?.lastTradeId,
     );
+    const fee = feeOfRest(
+      order,
+      decision.amount,
+      decision.price,
+      order.answerFees,
+      markets[order.symbol]?.takerFee,
+      this.opts.exchange.traits.buyFeeCoin,
+    );
     const fill: Fill = {
       orderId: order.exchangeOrderId ?? '',
       clientOrderId,
@@ -227,21 +239,29 @@ export class FillSync {
       side: order.side,
       price: decision.price,
       amount: decision.amount,
-      feeCost: 0,
-      feeCurrency: splitSymbol(order.symbol).quote,
+      feeCost: fee.cost,
+      feeCurrency: fee.currency,
       timestamp: place.at,
       ...(place.afterTradeId === undefined ? {} : { afterTradeId: place.afterTradeId }),
     };
+    if (feeNeedsValuation(fill)) {
+      const { feeQuote, estimated } = await this.fees.value(fill);
+      fill.feeQuote = feeQuote;
+      if (estimated) fill.feeEstimated = true;
+    }
     const { order: withFill, added } = addFills(order, [fill]);
     if (added.length === 0) return [];
     await this.commitFills({ ...withFill, updatedAt: clock.now() }, added, [
-      fillsFromAnswerEvent(order, fill, decision.why),
+      fillsFromAnswerEvent(order, fill, decision.why, fee.estimated),
     ]);
-    logger.warn('Fills of a finished order booked from its answer (its trades were not read); fee unknown', {
+    logger.warn('Fills of a finished order booked from its answer (its trades were not read)', {
       clientOrderId,
       symbol: order.symbol,
       booked: fill.amount,
       price: fill.price,
+      fee: fill.feeCost,
+      feeCurrency: fill.feeCurrency,
+      feeFrom: fee.estimated ? 'estimated at the taker rate' : "the order's answer",
       reason: decision.why,
     });
     return added;

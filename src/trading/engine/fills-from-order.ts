@@ -12,15 +12,19 @@
  *
  * the part not read is booked as ONE fill of the order from its own answer: the exchange's filled amount, at the
  * price that makes the order's average the exchange's `average` (a limit order without one: its limit price). Its fee
- * is not known (it is in the trades not read): booked as 0 in the quote — realized PnL overstates by it, and a buy's
- * fee taken in the coin leaves the position above what the account holds (the shortfall watch writes that off).
+ * (`feeOfRest`) is the order's whole fee as its answer says it (OKX `fee`, Bybit `cumFeeDetail`) less what its booked
+ * fills paid; an answer that does not say it (Binance's order read) → estimated at the market's taker rate, in the
+ * coin received on a buy. Never 0 on a buy: all three exchanges take a buy's fee in the coin bought, so a position
+ * booked gross would exceed what the account holds, and with the owner holding the coin too the exit would sell the
+ * difference from the owner's coins (the shortfall watch cannot see it: the total covers the position).
  * The fill's trade id (`ORDER_ANSWER_TRADE_ID_PREFIX`) is never one of the exchange's. Its trades are not read again
  * while the order's fills are complete; should they be (the order's filled amount rises: taken back, settled final),
  * the trades read replace it, never count beside it (fill-sync.ts; order-recheck.ts `takeBack`).
  */
+import type { FeePaid } from '../exchange/exchange';
 import { HISTORY_EDGE_MS } from './absent-order';
 import { fillsComplete, isFinal, type LocalOrder } from './order-state';
-import type { Fill } from './pnl';
+import { splitSymbol, type Fill } from './pnl';
 
 /** How long a finished order's missing fills are waited for (no new fill) before its answer books them. */
 export const FILLS_FROM_ORDER_AFTER_MS = 10 * 60_000;
@@ -77,4 +81,50 @@ export function priceOfRest(
   const bookedValue = fills.reduce((s, f) => s + f.amount * f.price, 0);
   const rest = (executed * average - bookedValue) / (executed - booked);
   return Number.isFinite(rest) && rest > 0 ? rest : average;
+}
+
+/**
+ * The taker rate a fee no answer says is estimated at when ccxt knows none for the market: twice the 0.1 % standard
+ * spot taker rate of Binance, Bybit and OKX. Erring high on a buy leaves a little of the coin to the owner; erring low
+ * would sell the owner's.
+ */
+export const ASSUMED_TAKER_FEE = 0.002;
+
+/** The fee of the part of an order beyond its booked fills; `estimated` when no answer said it. */
+export interface RestFee extends FeePaid {
+  estimated: boolean;
+}
+
+/**
+ * The fee of `amount` at `price` of `order` beyond its booked fills (pure), for the fill booked from the order's answer
+ * and the operator's /settle fill. `known`: the order's whole fee as the exchange (or the operator) gives it, one entry
+ * per coin → the one in the coin a buy receives (base) or a sell receives (quote) first, else the symbol's other coin,
+ * else a third coin (BNB: valued like a trade's), less what the booked fills paid in that coin (never below 0).
+ * Not known → estimated at `takerFee` (the market's, else `ASSUMED_TAKER_FEE`) in the coin the exchange charges
+ * (ExchangeTraits `buyFeeCoin` on a buy; the quote on a sell).
+ */
+export function feeOfRest(
+  order: Pick<LocalOrder, 'symbol' | 'side' | 'fills'>,
+  amount: number,
+  price: number,
+  known: readonly FeePaid[] | undefined,
+  takerFee: number | undefined,
+  buyFeeCoin: 'base' | 'quote',
+): RestFee {
+  const { base, quote } = splitSymbol(order.symbol);
+  const received = order.side === 'buy' ? base : quote;
+  const charged = order.side === 'buy' && buyFeeCoin === 'base' ? base : quote;
+  const given = (known ?? []).filter((f) => Number.isFinite(f.cost));
+  const pick =
+    given.find((f) => f.currency === received) ??
+    given.find((f) => f.currency === base || f.currency === quote) ??
+    given[0];
+  if (pick) {
+    const paid = order.fills.reduce((sum, f) => sum + (f.feeCurrency === pick.currency ? f.feeCost : 0), 0);
+    return { cost: Math.max(0, pick.cost - paid), currency: pick.currency, estimated: false };
+  }
+  const rate = takerFee !== undefined && takerFee >= 0 ? takerFee : ASSUMED_TAKER_FEE;
+  return charged === base
+    ? { cost: amount * rate, currency: base, estimated: true }
+    : { cost: amount * price * rate, currency: quote, estimated: true };
 }

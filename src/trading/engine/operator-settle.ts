@@ -14,14 +14,15 @@
  * - `carried-out` with the amount the history shows executed and its average price: the part beyond the booked fills
  *   is booked as one fill of the order (`OPERATOR_TRADE_ID_PREFIX`), placed after the symbol's last fill like a
  *   write-off (held-balance.ts `writeOffPlace`); the order ends `filled` (all of it) or `cancelled` (part of it).
- *   Its fee, when the operator gives it (in the base or quote coin), goes on that fill; else it is booked as 0 in the
- *   quote (realized PnL overstates by it; a buy's fee taken in the coin leaves the position above what is held).
+ *   Its fee (fills-from-order.ts `feeOfRest`): the one the operator gives (in the base or quote coin), else the
+ *   order's last answer's (in those coins), less what the booked fills paid; neither → estimated at the market's taker
+ *   rate in the coin received (never 0: a buy booked gross would let the exit sell the owner's coins).
  *
  * Either ends the order's question (`operatorSettled`): no more lookups, no hold. Decisions here are pure; the shell
  * (`settleOrder`) commits the order with its events.
  */
 import type { Market } from '../exchange/exchange';
-import { priceOfRest } from './fills-from-order';
+import { feeOfRest, priceOfRest } from './fills-from-order';
 import { positionsOf } from './fill-sync';
 import { writeOffPlace } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
@@ -58,6 +59,10 @@ export interface SettleContext {
   now: number;
   /** Where the booked fill goes among the symbol's fills (held-balance.ts `writeOffPlace`). */
   place: { at: number; afterTradeId: string | undefined };
+  /** The market's taker fee rate (Market `takerFee`), for a fee neither the operator nor the answer says. */
+  takerFee?: number;
+  /** The coin the exchange takes a buy's fee in (ExchangeTraits `buyFeeCoin`). */
+  buyFeeCoin: 'base' | 'quote';
 }
 
 /** The order as the operator settles it, or why that is refused (pure). */
@@ -145,7 +150,8 @@ export function settleByOperator(
   const { base, quote } = splitSymbol(order.symbol);
   if (req.fee && req.fee.currency !== base && req.fee.currency !== quote) {
     return refuse(
-      `the fee can be given in ${base} or ${quote} only (a fee in ${req.fee.currency} is left out: booked as 0)`,
+      `the fee can be given in ${base} or ${quote} only (a fee paid in ${req.fee.currency}: give none, and the ` +
+        `rest's fee is taken from the order's answer or estimated)`,
     );
   }
   if (executed > order.amount + tolerance) {
@@ -199,24 +205,34 @@ function operatorFill(
   averagePrice: number,
   ctx: SettleContext,
 ): Fill {
+  const price = priceOfRest(order.fills, executed, averagePrice);
+  const { base, quote } = splitSymbol(order.symbol);
+  // the answer's fees in a third coin (BNB) are not taken here: no price values them; the estimate errs high instead
+  const known = req.fee
+    ? [req.fee]
+    : order.answerFees?.filter((f) => f.currency === base || f.currency === quote);
+  const fee = feeOfRest(
+    order,
+    amount,
+    price,
+    known?.length ? known : undefined,
+    ctx.takerFee,
+    ctx.buyFeeCoin,
+  );
   return {
     orderId: order.exchangeOrderId ?? '',
     clientOrderId: order.clientOrderId,
     tradeId: `${OPERATOR_TRADE_ID_PREFIX}${order.clientOrderId}`,
     symbol: order.symbol,
     side: order.side,
-    price: priceOfRest(order.fills, executed, averagePrice),
+    price,
     amount,
     // the history's fee is the whole order's: what its booked fills paid in that coin is counted already
-    feeCost: req.fee ? Math.max(0, req.fee.cost - feesIn(order.fills, req.fee.currency)) : 0,
-    feeCurrency: req.fee?.currency ?? splitSymbol(order.symbol).quote,
+    feeCost: fee.cost,
+    feeCurrency: fee.currency,
     timestamp: ctx.place.at,
     ...(ctx.place.afterTradeId === undefined ? {} : { afterTradeId: ctx.place.afterTradeId }),
   };
-}
-
-function feesIn(fills: readonly Fill[], currency: string): number {
-  return fills.reduce((sum, f) => sum + (f.feeCurrency === currency ? f.feeCost : 0), 0);
 }
 
 /** The fill an operator's `carried-out` booked (its trade id is never the exchange's). */
@@ -292,7 +308,13 @@ export async function settleOrder(
         manager.positions()[order.symbol]?.lastTradeId,
       )
     : { at: exchangeNow, afterTradeId: undefined };
-  const decision = settleByOperator(order, req, { now, place });
+  const takerFee = order ? manager.markets[order.symbol]?.takerFee : undefined;
+  const decision = settleByOperator(order, req, {
+    now,
+    place,
+    takerFee,
+    buyFeeCoin: manager.buyFeeCoin,
+  });
   if (!decision.ok || !order) return decision;
   const unknown = order.status === 'unknown' || order.status === 'intent';
   // not final and not unknown: acknowledged, no longer shown, in doubt (its answer, when found, is simply applied)

@@ -110,14 +110,21 @@ export function settledAbsentEvent(after: LocalOrder, from: LocalOrder['status']
  * A finished order whose missing fills were booked from its own answer (fills-from-order.ts): `fill` is the fill
  * booked, `why` why its trades were not read. A risk alert: the fee is not known, the operator may check it.
  */
-export function fillsFromAnswerEvent(order: LocalOrder, fill: Fill, why: string): EventDraft {
+export function fillsFromAnswerEvent(
+  order: LocalOrder,
+  fill: Fill,
+  why: string,
+  feeEstimated: boolean,
+): EventDraft {
   return {
     type: 'order.fills_from_answer',
     summary:
       `${order.symbol}: ${order.side} ${readable(order.amount)} (${order.purpose}, ${order.clientOrderId}) ` +
       `${order.status} with ${readable(order.filled)} filled, but ${why}: ${readable(fill.amount)} booked at ` +
       `${readable(fill.price)} from the order's answer (average ${readable(order.averagePrice ?? fill.price)}), its ` +
-      `fee not known (booked as 0). The symbol trades again, its stop-loss included`,
+      `fee ${readable(fill.feeCost)} ${fill.feeCurrency} ` +
+      `${feeEstimated ? "estimated at the market's taker rate (the answer does not say it)" : 'as the answer says it'}. ` +
+      `The symbol trades again, its stop-loss included`,
     data: {
       symbol: order.symbol,
       clientOrderId: order.clientOrderId,
@@ -128,6 +135,9 @@ export function fillsFromAnswerEvent(order: LocalOrder, fill: Fill, why: string)
       averagePrice: order.averagePrice,
       booked: fill.amount,
       price: fill.price,
+      fee: fill.feeCost,
+      feeCurrency: fill.feeCurrency,
+      feeEstimated,
       reason: why,
     },
   };

@@ -259,6 +259,11 @@ export class OrderManager {
     return this.exchange.traits.fillOrder;
   }
 
+  /** The coin the exchange takes a buy's fee in (ExchangeTraits `buyFeeCoin`). */
+  get buyFeeCoin(): 'base' | 'quote' {
+    return this.exchange.traits.buyFeeCoin;
+  }
+
   get markets(): Record<string, Market> {
     return this.marketBook;
   }

@@ -17,7 +17,7 @@
 import { IllegalTransitionError } from '../../shared/errors';
 import type { OrderStatus } from '../../shared/domain/order';
 import type { OrderView } from '../../shared/ipc/protocol';
-import type { ExchangeOrder, OrderSpec } from '../exchange/exchange';
+import type { ExchangeOrder, FeePaid, OrderSpec } from '../exchange/exchange';
 import type { Fill } from './pnl';
 
 /**
@@ -32,6 +32,11 @@ export interface LocalOrder extends OrderSpec {
   exchangeOrderId?: string;
   filled: number;
   averagePrice?: number;
+  /**
+   * The order's whole fee as the exchange's last answer said it (ExchangeOrder `fees`): what the fill booked from the
+   * answer, or by /settle, is charged beyond the fees of its booked fills (fills-from-order.ts `feeOfRest`).
+   */
+  answerFees?: FeePaid[];
   status: OrderStatus;
   purpose: OrderPurpose;
   /** Signal or rule that led to the order. */
@@ -225,8 +230,23 @@ export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now
     exchangeOrderId: remote.id,
     filled,
     averagePrice: remote.average ?? order.averagePrice,
+    answerFees: answerFees(order, remote),
     price: order.price ?? (order.type === 'limit' ? remote.price : undefined),
   });
+}
+
+/**
+ * The fees to keep from an answer: its own when it says them and is not behind what is held (a lagging replica
+ * answering less filled says a smaller fee too), else those held.
+ */
+function answerFees(order: LocalOrder, remote: ExchangeOrder): FeePaid[] | undefined {
+  if (!remote.fees || remote.filled < order.filled) return order.answerFees;
+  const same =
+    order.answerFees?.length === remote.fees.length &&
+    remote.fees.every(
+      (f, i) => f.cost === order.answerFees![i]!.cost && f.currency === order.answerFees![i]!.currency,
+    );
+  return same ? order.answerFees : remote.fees;
 }
 
 /**
@@ -250,8 +270,9 @@ export function settleFinal(
         ? 'filled'
         : 'cancelled'
       : order.status;
+  const fees = answerFees(order, remote);
   const settled: LocalOrder =
-    status === order.status && filled === order.filled
+    status === order.status && filled === order.filled && fees === order.answerFees
       ? order
       : {
           ...order,
@@ -259,6 +280,7 @@ export function settleFinal(
           filled,
           exchangeOrderId: order.exchangeOrderId ?? remote.id,
           averagePrice: remote.average ?? order.averagePrice,
+          answerFees: fees,
           updatedAt: now,
         };
   const verdict = statusFromExchange(remote, filled);

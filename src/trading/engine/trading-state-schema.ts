@@ -71,6 +71,7 @@ export const localOrderSchema = z.looseObject({
   ...orderSpecShape,
   filled: nonNegative,
   averagePrice: nonNegative.optional(),
+  answerFees: z.array(z.looseObject({ cost: finite, currency: z.string().min(1) })).optional(),
   status: z.enum(ORDER_STATUSES),
   purpose: z.enum(ORDER_PURPOSES),
   reason: z.string().optional(),

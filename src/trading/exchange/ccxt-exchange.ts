@@ -82,6 +82,7 @@ import type {
   CreateOrderRequest,
   Exchange,
   ExchangeOrder,
+  FeePaid,
   ExchangeOrderStatus,
   ExchangeTrade,
   ExchangeTraits,
@@ -425,6 +426,9 @@ export class CcxtExchange implements Exchange {
       clientOrderId: this.profile?.clientOrderId ?? { maxLength: 32, pattern: /^[A-Za-z0-9-]{1,32}$/ },
       tradeHistoryReachMs: this.profile?.tradeHistoryReachMs,
       maxCandles: this.profile?.maxCandles,
+      // the three profiled exchanges take a buy's fee in the coin received; without a profile, the coin is assumed
+      // too: a fee booked in the coin errs towards leaving the owner's coins alone
+      buyFeeCoin: 'base',
     };
   }
 
@@ -1262,6 +1266,7 @@ export class CcxtExchange implements Exchange {
       ...(maxOrder ? { maxOrder } : {}),
       // ccxt puts NOTIONAL in limits.cost.min whether or not it applies to market orders: read the filter
       ...(minNotionalSkipsMarket(m.info) ? { minNotionalOnMarket: false } : {}),
+      ...(num(m.taker) !== undefined && num(m.taker)! >= 0 ? { takerFee: num(m.taker) } : {}),
     };
   }
 
@@ -1291,6 +1296,7 @@ export class CcxtExchange implements Exchange {
       average: num(o.average),
       status: finishedShort(toStatus(o.status, sent.status), amount, num(o.filled)),
       timestamp: num(o.timestamp),
+      fees: feesOf(o),
       trades:
         this.profile?.orderAnswerTradesComplete !== false && Array.isArray(o.trades) && o.trades.length > 0
           ? this.completeTrades(o.trades, id, { symbol: o.symbol ?? sent.symbol ?? '', warn: false })
@@ -1564,6 +1570,23 @@ function sendCreateDeadline(
       headers: { ...signed.headers, [deadline.header]: String(target.nonce() + windowMs) },
     };
   };
+}
+
+/**
+ * The order's fees as its answer says them (ccxt's `fees`, one per coin, else its `fee`): only entries with a coin and
+ * a finite cost; none → undefined (the answer does not say: Binance's order read, an answer of before any fill).
+ */
+function feesOf(o: CcxtOrder): FeePaid[] | undefined {
+  // ccxt's safeOrder sets `fees` (one per coin) beside `fee`; its Order type declares only `fee`
+  const all = (o as CcxtOrder & { fees?: CcxtOrder['fee'][] }).fees;
+  const listed = Array.isArray(all) && all.length > 0 ? all : o.fee ? [o.fee] : [];
+  const fees: FeePaid[] = [];
+  for (const f of listed) {
+    const cost = num(f?.cost);
+    if (cost !== undefined && typeof f?.currency === 'string' && f.currency !== '')
+      fees.push({ cost, currency: f.currency });
+  }
+  return fees.length > 0 ? fees : undefined;
 }
 
 function num(value: unknown): number | undefined {

@@ -62,6 +62,17 @@ export interface ExchangeOrder extends OrderSpec {
    * fetchOrderTrades).
    */
   trades?: ExchangeTrade[];
+  /**
+   * The order's whole fee so far, one entry per coin, as its answer says it (OKX `fee`/`feeCcy`, Bybit
+   * `cumFeeDetail`, through ccxt's `fees`); absent when the answer does not say (Binance's order read).
+   */
+  fees?: FeePaid[];
+}
+
+/** A fee paid: its cost in `currency`. */
+export interface FeePaid {
+  cost: number;
+  currency: string;
 }
 
 export interface Market {
@@ -86,6 +97,8 @@ export interface Market {
    * false; MIN_NOTIONAL `applyToMarket` false). Absent: it applies to every order.
    */
   minNotionalOnMarket?: boolean;
+  /** The taker fee rate ccxt knows for the market (0.001 = 0.1 %); absent when it does not. */
+  takerFee?: number;
   /**
    * Listed but not trading now (ccxt `active: false`: Binance status not TRADING — e.g. BREAK —, Bybit not
    * Trading, OKX not live): its orders are still synced, nothing is placed on it. Absent: trading.
@@ -154,6 +167,12 @@ export interface ExchangeTraits {
   tradeHistoryReachMs?: number;
   /** The most candles one read answers (its profile's `maxCandles`); absent: no documented limit (paper). */
   maxCandles?: number;
+  /**
+   * The coin a buy's fee is taken in: `base` (the coin received: Binance, Bybit and OKX spot, unless Binance's BNB
+   * pays it) or `quote` (paper). A sell's is taken in the quote everywhere. Decides the coin of a fee no answer says
+   * (fills-from-order.ts `feeOfRest`).
+   */
+  buyFeeCoin: 'base' | 'quote';
 }
 
 /**

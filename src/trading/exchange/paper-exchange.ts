@@ -97,6 +97,8 @@ const PAPER_TRAITS: ExchangeTraits = {
   // paper-matching.ts numbers the account's trades as it makes them
   fillOrder: 'trade-id',
   clientOrderId: { maxLength: 64, pattern: /^[.A-Za-z0-9:/_-]{1,64}$/ },
+  // paper-matching.ts charges every fee in the quote
+  buyFeeCoin: 'quote',
 };
 
 export class PaperExchange implements Exchange {
@@ -279,7 +281,12 @@ export class PaperExchange implements Exchange {
   }
 
   private async marketsLoaded(): Promise<Record<string, Market>> {
-    this.markets ??= await this.options.feed.loadMarkets();
+    if (!this.markets) {
+      // its taker rate is the account's own fee rate
+      const takerFee = this.options.settings.feeRate;
+      const loaded = await this.options.feed.loadMarkets();
+      this.markets = Object.fromEntries(Object.entries(loaded).map(([s, m]) => [s, { ...m, takerFee }]));
+    }
     return this.markets;
   }
 

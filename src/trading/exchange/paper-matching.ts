@@ -337,7 +337,17 @@ export function toExchangeOrder(o: PaperOrderRecord): ExchangeOrder {
     status: o.status,
     timestamp: o.timestamp,
     trades: o.trades.map((t) => ({ ...t, fee: { ...t.fee } })),
+    // the order's whole fee per coin, as OKX's and Bybit's order answers say it
+    ...(o.trades.length > 0 ? { fees: feesByCoin(o.trades.map((t) => t.fee)) } : {}),
   };
+}
+
+function feesByCoin(
+  fees: readonly { cost: number; currency: string }[],
+): { cost: number; currency: string }[] {
+  const by = new Map<string, number>();
+  for (const f of fees) by.set(f.currency, (by.get(f.currency) ?? 0) + f.cost);
+  return [...by].map(([currency, cost]) => ({ cost: clean(cost), currency }));
 }
 
 // --- inside a transition: these change the draft the transition owns ------------------------------------------

@@ -6,8 +6,10 @@
  */
 import { expect } from 'chai';
 import {
+  ASSUMED_TAKER_FEE,
   FILLS_FROM_ORDER_AFTER_MS,
   ORDER_ANSWER_TRADE_ID_PREFIX,
+  feeOfRest,
   fillsFromOrder,
 } from '../../../src/trading/engine/fills-from-order';
 import { HISTORY_EDGE_MS } from '../../../src/trading/engine/absent-order';
@@ -94,6 +96,70 @@ describe('fills booked from a finished order its trade list never brings', funct
     });
   });
 
+  describe('the fee of the rest (pure, feeOfRest): never 0 on a buy, whose fee the coin received pays', () => {
+    const buy = { symbol: 'BTC/USDT', side: 'buy' as const, fills: [] as Fill[] };
+    const sell = { ...buy, side: 'sell' as const };
+    const paid = (feeCost: number): Fill => ({
+      orderId: 'e1',
+      clientOrderId: 'bot-1',
+      tradeId: 't1',
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      price: 50_000,
+      amount: 0.001,
+      feeCost,
+      feeCurrency: 'BTC',
+      timestamp: 1,
+    });
+
+    it("the answer's fee in the coin received, less what the booked fills paid in it", () => {
+      const booked = [paid(0.000001)];
+      const known = [
+        { cost: 3, currency: 'USDT' },
+        { cost: 0.000002, currency: 'BTC' },
+      ];
+      expect(feeOfRest({ ...buy, fills: booked }, 0.001, 50_000, known, 0.001, 'base')).to.deep.equal({
+        cost: 0.000001,
+        currency: 'BTC',
+        estimated: false,
+      });
+      // a sell's fee is the quote's
+      expect(feeOfRest(sell, 0.001, 50_000, known, 0.001, 'base')).to.deep.include({
+        cost: 3,
+        currency: 'USDT',
+      });
+      // booked fills that paid more than the answer says (a lagging answer): never below 0
+      const over = [paid(0.00001)];
+      expect(feeOfRest({ ...buy, fills: over }, 0.001, 50_000, known, 0.001, 'base').cost).to.equal(0);
+    });
+
+    it("a fee paid in a third coin (Binance's BNB) is kept in it: the fill's valuation prices it", () => {
+      expect(feeOfRest(buy, 0.001, 50_000, [{ cost: 0.0001, currency: 'BNB' }], 0.001, 'base')).to.deep.equal(
+        {
+          cost: 0.0001,
+          currency: 'BNB',
+          estimated: false,
+        },
+      );
+    });
+
+    it("no answer says it: estimated at the market's taker rate, in the coin the exchange charges", () => {
+      expect(feeOfRest(buy, 0.002, 50_000, undefined, 0.001, 'base')).to.deep.equal({
+        cost: 0.000002,
+        currency: 'BTC',
+        estimated: true,
+      });
+      expect(feeOfRest(buy, 0.002, 50_000, [], 0.001, 'quote')).to.deep.equal({
+        cost: 0.1,
+        currency: 'USDT',
+        estimated: true,
+      });
+      expect(feeOfRest(sell, 0.002, 50_000, undefined, 0.001, 'base')).to.deep.include({ currency: 'USDT' });
+      // a market ccxt knows no rate for: the assumed rate, above the exchanges' standard one
+      expect(feeOfRest(buy, 1, 50_000, undefined, undefined, 'base').cost).to.equal(ASSUMED_TAKER_FEE);
+    });
+  });
+
   describe("the engine (paper exchange, its trade read leaving the entry's trades out)", function () {
     this.timeout(20_000);
     const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
@@ -148,7 +214,16 @@ describe('fills booked from a finished order its trade list never brings', funct
       expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(entry.filled, 1e-12);
       const alerts = h.events.filter((e) => e.type === 'order.fills_from_answer');
       expect(alerts).to.have.length(1);
-      expect(alerts[0].summary).to.match(/booked at .* from the order's answer .* fee not known/);
+      // paper's answer says the order's fee (as OKX's and Bybit's do): booked on the fill
+      expect(alerts[0].summary).to.match(
+        /booked at .* from the order's answer .* fee .* USDT as the answer says it/,
+      );
+      expect(booked.fills[0].feeCurrency).to.equal('USDT');
+      expect(booked.fills[0].feeCost).to.be.closeTo(
+        h.manager.order('bot-tst000-1')!.answerFees![0]!.cost,
+        1e-12,
+      );
+      expect(booked.fills[0].feeCost).to.be.greaterThan(0);
 
       // the trades show up: never booked beside the fill from the answer (its fills complete, it is not read)
       hideTrades = false;

@@ -7,6 +7,7 @@ import { endedByInference, stillRechecked } from '../../../src/trading/engine/ne
 import {
   OPERATOR_TRADE_ID_PREFIX,
   settleByOperator,
+  type SettleContext,
   type SettleRequest,
 } from '../../../src/trading/engine/operator-settle';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
@@ -15,7 +16,12 @@ import { localOrder } from '../../support/local-order';
 
 const BTC = 'BTC/USDT';
 const NOW = 5_000_000;
-const ctx = { now: NOW, place: { at: NOW + 7, afterTradeId: '41' } };
+const ctx: SettleContext = {
+  now: NOW,
+  place: { at: NOW + 7, afterTradeId: '41' },
+  takerFee: 0.001,
+  buyFeeCoin: 'base',
+};
 
 function fill(tradeId: string, side: 'buy' | 'sell', amount: number, price: number, at: number): Fill {
   return {
@@ -171,7 +177,8 @@ describe('the operator settles an order that ended on our inference (settleByOpe
         side: 'sell',
         price: 47_500,
         amount: 0.5,
-        feeCost: 0,
+        // no fee given, none in the order's answer: estimated at the market's taker rate (0.1 %), a sell's in the quote
+        feeCost: 23.75,
         feeCurrency: 'USDT',
         timestamp: NOW + 7,
         afterTradeId: '41',
@@ -199,11 +206,12 @@ describe('the operator settles an order that ended on our inference (settleByOpe
     expect(extra.orderId).to.equal('77');
     // 0.1 × 48,000 + 0.2 × p = 0.3 × 47,000 → p = 46,500
     expect(extra.price).to.be.closeTo(46_500, 1e-6);
-    // the position it books: bought 0.5 at 50,000, sold 0.3 for 14,100 → 0.2 left, realized −900
+    // the position it books: bought 0.5 at 50,000, sold 0.3 for 14,100 → 0.2 left, realized −900 less the fee
+    // estimated on the 0.2 booked (0.2 × 46,500 × 0.1 % = 9.3)
     const buy = fill('39', 'buy', 0.5, 50_000, NOW - 4_000_000);
     const book = derivePositions({}, [buy, ...d.order.fills], {}, 'trade-id')[BTC] ?? emptyBook(BTC);
     expect(book.amount).to.be.closeTo(0.2, 1e-12);
-    expect(book.realizedPnl).to.be.closeTo(-900, 1e-6);
+    expect(book.realizedPnl).to.be.closeTo(-909.3, 1e-6);
   });
 
   it("books the operator's fee on the fill: a buy's fee in the coin leaves the position what the account holds", () => {

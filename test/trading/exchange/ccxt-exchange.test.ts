@@ -120,6 +120,8 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     expect(markets[BTC]).to.deep.equal({
       ...BTC_MARKET,
       maxOrder: { limit: { amount: 9000, value: 9_000_000 }, market: { amount: 9000 } },
+      // ccxt's binance trading fees
+      takerFee: 0.001,
     });
     expect(fake.requests.map((r) => r.route)).to.deep.equal(['exchangeInfo']);
   });

@@ -88,6 +88,8 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
             expect(markets['BTC/USDT']).to.deep.equal({
               ...BTC_MARKET,
               minNotional: 0,
+              // ccxt's okx trading fees
+              takerFee: 0.0015,
               maxOrder: { limit: { amount: 9_999_999_999, value: 1_000_000 }, market: { value: 1_000_000 } },
             });
           } finally {
