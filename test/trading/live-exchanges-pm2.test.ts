@@ -100,7 +100,21 @@ function pm2Suite(kit: ExchangeKit): void {
       fake.clearFaults();
       // the operator closes everything: entries paused, positions sold; afterwards nothing trades any more, so
       // what the state holds once settled is final (an exit filling after the comparison would not be)
-      await callOverTcp(port, TOKEN, (client) => client.call('closeAll', {}));
+      // online is ready; a live start ready on the key read kept from the last run still reads the key afresh before
+      // its first tick, and until then an operator's order is refused as "recovering" (docs/going-live.md)
+      await eventually(
+        async () =>
+          callOverTcp(port, TOKEN, (client) => client.call('closeAll', {})).then(
+            () => true,
+            (err: Error) => {
+              if (/recovering/.test(err.message)) return false;
+              throw err;
+            },
+          ),
+        30_000,
+        'close-all accepted once the start has read the key',
+        200,
+      );
       const dataDir = pm2.dataDir;
       const unsettled = (): LocalOrder[] => [...localOrders(dataDir).orders.values()].filter(needsExchange);
       // exits still run while paused; the exchange's lookups lag 1.5 s: the two converge to no difference at all.
