@@ -35,6 +35,7 @@
  * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took),
  * `balanceLagMs` (GET /api/v3/account answers the balances as they stood that long ago: its data source is "Memory =>
  * Database" like the order query's, so it can lag a fill as a lookup lags the order), and
+ * `setTickerAge` (ticker/24hr's `closeTime` that far in the past, or absent: a stale price), and
  * one-shot faults through `faults.next(match, fault)`, `match` being a route name (`createOrder`, `fetchOrder`,
  * `cancelOrder`, `openOrders`, `allOrders`, `account`, `myTrades`, `ticker`, `klines`, `exchangeInfo`, `time`), a
  * path, `METHOD path`, or `*`.
@@ -225,6 +226,8 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   private nextTradeId = 5000;
   private readonly routes: Record<string, Route>;
   private readonly averagePrices = new Map<string, number>();
+  /** What ticker/24hr dates each symbol's statistics (setTickerAge): their age, or no closeTime at all. */
+  private readonly tickerAges = new Map<string, number | 'missing'>();
 
   /** The listed-only markets' exchangeInfo entries (built once). */
   private readonly listed: unknown[];
@@ -262,6 +265,15 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   /** What NOTIONAL values a MARKET order at: the pinned average price, else the last price. */
   private averagePrice(symbol: string): number {
     return this.averagePrices.get(symbol) ?? this.ticker(symbol).last;
+  }
+
+  /**
+   * GET /api/v3/ticker/24hr dates `symbol`'s statistics `ageMs` in the past (`closeTime`: a halted or illiquid
+   * market, a cached answer at the edge), or leaves `closeTime` out (`'missing'`); `undefined` back to now.
+   */
+  setTickerAge(symbol: string, ageMs: number | 'missing' | undefined): void {
+    if (ageMs === undefined) this.tickerAges.delete(symbol);
+    else this.tickerAges.set(symbol, ageMs);
   }
 
   /** Orders with this clientOrderId (a correct client never has more than one). */
@@ -711,6 +723,8 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
 
   private ticker24h(symbol: string): unknown {
     const { now, t, open, high, low, volume } = this.daySummary(symbol);
+    const age = this.tickerAges.get(symbol);
+    const closeTime = age === 'missing' ? {} : { closeTime: now - (age ?? 0) };
     return {
       symbol: symbol.replace('/', ''),
       priceChange: String(t.last - open),
@@ -729,7 +743,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
       volume: String(volume),
       quoteVolume: '0',
       openTime: now - 86_400_000,
-      closeTime: now,
+      ...closeTime,
       firstId: 1,
       lastId: 2,
       count: 2,

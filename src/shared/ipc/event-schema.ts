@@ -28,6 +28,8 @@ export const TRADING_EVENT_TYPES = [
   'trading.resumed',
   'market.halted',
   'market.resumed',
+  'market.stale',
+  'market.fresh',
   'exit.held',
   'clock.skew',
   'api_key.limits',

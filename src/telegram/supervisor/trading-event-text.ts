@@ -38,6 +38,9 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'trading.resumed': 'riskTriggered',
   'market.halted': 'exchangeStatus',
   'market.resumed': 'exchangeStatus',
+  // the exchange serves old prices: entries wait, the operator should look
+  'market.stale': 'exchangeStatus',
+  'market.fresh': 'exchangeStatus',
   // a stop-loss that cannot go out: a risk alert
   'exit.held': 'riskTriggered',
   // every signed request refused until corrected: the host's clock (NTP) needs the operator
@@ -86,6 +89,8 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'trading.resumed': { icon: '▶️', title: 'Trading resumed', priority: 'normal' },
   'market.halted': { icon: '🚧', title: 'Market halted', priority: 'high' },
   'market.resumed': { icon: '🟢', title: 'Market trading again', priority: 'normal' },
+  'market.stale': { icon: '🧊', title: 'Stale prices: no entries', priority: 'high' },
+  'market.fresh': { icon: '🟢', title: 'Prices fresh again', priority: 'normal' },
   'exit.held': { icon: '🚧', title: 'Stop-loss held by a halt', priority: 'high' },
   'clock.skew': { icon: '🕒', title: 'Host clock off the exchange', priority: 'high' },
   'api_key.limits': { icon: '🔑', title: 'API key', priority: 'high' },

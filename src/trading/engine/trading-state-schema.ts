@@ -176,6 +176,8 @@ export const tradingStateSchema = z
         }),
       )
       .default({}),
+    // absent in files written before stale prices were kept across restarts
+    announcedStale: z.record(z.string(), z.looseObject({ since: epochMs, reason: z.string() })).default({}),
     // state version 3 (the migration adds it to older files)
     announcedShortfalls: z.record(
       z.string(),

@@ -105,6 +105,8 @@ export const binanceProfile: ExchangeProfile = {
       };
     },
   },
+  // GET /api/v3/ticker/24hr: `closeTime`, the end of its rolling window (ccxt's timestamp)
+  tickerTime: 'closeTime',
   restOrigin: 'https://api.binance.com',
   // the traded symbols' markets, a few KB, instead of ~3,400 (8 MB of JSON for ccxt to read and parse at every start)
   marketsBySymbol: {

@@ -142,6 +142,8 @@ export const bybitProfile: ExchangeProfile = {
       };
     },
   },
+  // no tickerTime: GET /v5/market/tickers dates only its response (`time`, the server's), which ccxt's fetchTicker
+  // drops; a spot ticker's age cannot be judged (ticker-age.ts)
   restOrigin: 'https://api.bybit.com',
   ccxtOptions: {
     // spot only: no linear/inverse/option instrument lists on loadMarkets

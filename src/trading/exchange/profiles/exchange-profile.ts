@@ -241,4 +241,10 @@ export interface ExchangeProfile {
    * then decides on the exchange's clock (symbol-tick.ts closedCandles).
    */
   formingCandle?: { index: number; value: string };
+  /**
+   * The time the exchange's ticker answer documents for its data (ccxt's `timestamp`): Binance 24hr `closeTime`, OKX
+   * `ts`. A ticker without it is not trusted for an entry (ticker-age.ts). Absent: the ticker carries no time of its
+   * data (Bybit v5 spot: the response's `time` is the server's, and ccxt leaves the ticker's timestamp undefined).
+   */
+  tickerTime?: string;
 }

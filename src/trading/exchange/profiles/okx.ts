@@ -126,6 +126,8 @@ export const okxProfile: ExchangeProfile = {
       };
     },
   },
+  // GET /api/v5/market/ticker: `ts`, "ticker data generation time" (ccxt's timestamp)
+  tickerTime: 'ts',
   restOrigin: 'https://www.okx.com',
   ccxtOptions: {
     // spot only: no futures/swap/options instrument calls on loadMarkets
