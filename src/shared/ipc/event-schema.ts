@@ -17,6 +17,7 @@ export const TRADING_EVENT_TYPES = [
   'order.fills_from_answer',
   'order.in_doubt',
   'order.operator_settled',
+  'order.self_trade',
   'position.opened',
   'position.closed',
   'position.shortfall',

@@ -194,6 +194,11 @@ export type TradingEventType =
    * amount and price the exchange's history shows (booked as one fill); its symbol is no longer held by it.
    */
   | 'order.operator_settled'
+  /**
+   * The exchange ended an order by its self-trade prevention (Binance EXPIRED_IN_MATCH, Bybit CancelBySmp, OKX
+   * cancelSource): it would have traded against another order of the same account.
+   */
+  | 'order.self_trade'
   | 'position.opened'
   | 'position.closed'
   /** The account holds less of a position's coin than the bot's fills say (fees in BNB, a withdrawal): once. */

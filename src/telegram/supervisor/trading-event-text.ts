@@ -26,6 +26,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   // an order ended by inference that the balance says was carried out: its symbol held, a risk alert
   'order.in_doubt': 'riskTriggered',
   'order.operator_settled': 'riskTriggered',
+  // the account's own order stands in the way of the bot's (a stop-loss among them): the operator must act
+  'order.self_trade': 'riskTriggered',
   'position.opened': 'positionOpened',
   'position.closed': 'positionClosed',
   // part of a position is gone from the account: a risk alert, whatever the position settings
@@ -77,6 +79,11 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
     icon: '🧾',
     title: 'Order settled by the operator: symbol no longer held',
     priority: 'normal',
+  },
+  'order.self_trade': {
+    icon: '🪞',
+    title: "Order ended by self-trade prevention (the account's own order)",
+    priority: 'high',
   },
   'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },
   'position.closed': { icon: '📉', title: 'Position closed', priority: 'normal' },

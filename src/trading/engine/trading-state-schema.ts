@@ -91,6 +91,7 @@ export const localOrderSchema = z.looseObject({
     .optional(),
   notCarriedOutAt: epochMs.optional(),
   retryAfterMs: nonNegative.optional(),
+  selfTrade: z.string().optional(),
 });
 
 // a compile error here means the file's schema lost a field LocalOrder (or OrderSpec) declares

@@ -1301,6 +1301,7 @@ export class CcxtExchange implements Exchange {
         this.profile?.orderAnswerTradesComplete !== false && Array.isArray(o.trades) && o.trades.length > 0
           ? this.completeTrades(o.trades, id, { symbol: o.symbol ?? sent.symbol ?? '', warn: false })
           : undefined,
+      ...selfTradeOf(this.profile?.selfTradeEnd, o.info),
     };
   }
 
@@ -1658,4 +1659,14 @@ function markFormingCandles(client: CcxtClient, rule: { index: number; value: st
       ? [...row.slice(0, FORMING), true]
       : row;
   };
+}
+
+/** The profile's reading of an order answer's self-trade prevention end, as an ExchangeOrder field (or none). */
+function selfTradeOf(
+  read: ((info: Record<string, unknown>) => string | undefined) | undefined,
+  info: unknown,
+): { selfTrade?: string } {
+  if (!read || typeof info !== 'object' || info === null) return {};
+  const words = read(info as Record<string, unknown>);
+  return words === undefined ? {} : { selfTrade: words };
 }

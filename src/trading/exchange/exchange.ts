@@ -62,6 +62,12 @@ export interface ExchangeOrder extends OrderSpec {
    * fetchOrderTrades).
    */
   trades?: ExchangeTrade[];
+  /**
+   * The exchange ended the order by its self-trade prevention — it would have traded against another order of the
+   * same account — in the exchange's words (Binance `EXPIRED_IN_MATCH`, Bybit `cancelType` `CancelBySmp`, OKX
+   * `cancelSource`); absent otherwise.
+   */
+  selfTrade?: string;
 }
 
 export interface Market {

@@ -247,4 +247,10 @@ export interface ExchangeProfile {
    * data (Bybit v5 spot: the response's `time` is the server's, and ccxt leaves the ticker's timestamp undefined).
    */
   tickerTime?: string;
+  /**
+   * Whether an order answer (ccxt's `info`, the exchange's own fields) says the exchange ended it by self-trade
+   * prevention, and in what words: the operator is told the cause and the fix (the account's own order on the other
+   * side), not a bare "expired". Absent: not read.
+   */
+  selfTradeEnd?: (info: Record<string, unknown>) => string | undefined;
 }
