@@ -35,6 +35,8 @@
  * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took),
  * `balanceLagMs` (GET /api/v3/account answers the balances as they stood that long ago: its data source is "Memory =>
  * Database" like the order query's, so it can lag a fill as a lookup lags the order), and
+ * `setTickerAge` (ticker/24hr's `closeTime` that far in the past, or absent: a stale price), `expireNextInMatch`
+ * (self-trade prevention expires the next marketable order: EXPIRED_IN_MATCH), and
  * one-shot faults through `faults.next(match, fault)`, `match` being a route name (`createOrder`, `fetchOrder`,
  * `cancelOrder`, `openOrders`, `allOrders`, `account`, `myTrades`, `ticker`, `klines`, `exchangeInfo`, `time`), a
  * path, `METHOD path`, or `*`.
@@ -78,7 +80,7 @@ export const BINANCE_TIMEOUT_BODY = {
   msg: 'Timeout waiting for response from backend server. Send status unknown; execution status unknown.',
 };
 
-type OrderStatus = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED';
+type OrderStatus = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'EXPIRED_IN_MATCH';
 
 export interface FakeOrder {
   symbol: string;
@@ -101,6 +103,9 @@ export interface FakeOrder {
   workingTime: number;
   origQuoteOrderQty: string;
   selfTradePreventionMode: string;
+  /** Set when self-trade prevention expired the order (status EXPIRED_IN_MATCH). */
+  preventedMatchId?: number;
+  preventedQuantity?: string;
 }
 
 export interface FakeTrade {
@@ -225,6 +230,10 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   private nextTradeId = 5000;
   private readonly routes: Record<string, Route>;
   private readonly averagePrices = new Map<string, number>();
+  /** Symbols whose next marketable order self-trade prevention expires (expireNextInMatch), with the mode. */
+  private readonly selfTrades = new Map<string, string>();
+  /** What ticker/24hr dates each symbol's statistics (setTickerAge): their age, or no closeTime at all. */
+  private readonly tickerAges = new Map<string, number | 'missing'>();
 
   /** The listed-only markets' exchangeInfo entries (built once). */
   private readonly listed: unknown[];
@@ -262,6 +271,24 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   /** What NOTIONAL values a MARKET order at: the pinned average price, else the last price. */
   private averagePrice(symbol: string): number {
     return this.averagePrices.get(symbol) ?? this.ticker(symbol).last;
+  }
+
+  /**
+   * The next marketable order on `symbol` meets a resting order of the same account and self-trade prevention
+   * expires it as the taker (`mode` EXPIRE_TAKER or EXPIRE_BOTH; Binance's STP docs): status EXPIRED_IN_MATCH,
+   * nothing filled, `preventedMatchId` / `preventedQuantity` on the order and `preventedMatches` in a FULL answer.
+   */
+  expireNextInMatch(symbol: string, mode: 'EXPIRE_TAKER' | 'EXPIRE_BOTH' = 'EXPIRE_TAKER'): void {
+    this.selfTrades.set(symbol, mode);
+  }
+
+  /**
+   * GET /api/v3/ticker/24hr dates `symbol`'s statistics `ageMs` in the past (`closeTime`: a halted or illiquid
+   * market, a cached answer at the edge), or leaves `closeTime` out (`'missing'`); `undefined` back to now.
+   */
+  setTickerAge(symbol: string, ageMs: number | 'missing' | undefined): void {
+    if (ageMs === undefined) this.tickerAges.delete(symbol);
+    else this.tickerAges.set(symbol, ageMs);
   }
 
   /** Orders with this clientOrderId (a correct client never has more than one). */
@@ -711,6 +738,8 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
 
   private ticker24h(symbol: string): unknown {
     const { now, t, open, high, low, volume } = this.daySummary(symbol);
+    const age = this.tickerAges.get(symbol);
+    const closeTime = age === 'missing' ? {} : { closeTime: now - (age ?? 0) };
     return {
       symbol: symbol.replace('/', ''),
       priceChange: String(t.last - open),
@@ -729,7 +758,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
       volume: String(volume),
       quoteVolume: '0',
       openTime: now - 86_400_000,
-      closeTime: now,
+      ...closeTime,
       firstId: 1,
       lastId: 2,
       count: 2,
@@ -890,7 +919,17 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     this.orders.push(order);
     const marketable = limit === undefined || (side === 'BUY' ? limit >= t.ask : limit <= t.bid);
     const fills: FakeTrade[] = [];
-    if (marketable) {
+    const stpMode = marketable ? this.selfTrades.get(symbol) : undefined;
+    if (stpMode !== undefined) {
+      this.selfTrades.delete(symbol);
+      Object.assign(order, {
+        status: 'EXPIRED_IN_MATCH',
+        isWorking: false,
+        selfTradePreventionMode: stpMode,
+        preventedMatchId: 0,
+        preventedQuantity: order.origQty,
+      });
+    } else if (marketable) {
       this.walkBook(t, side === 'BUY', qty, m.amountStep, limit, (part, price) =>
         fills.push(this.fill(order, part, price, false)),
       );
@@ -918,7 +957,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
       type,
       side,
       workingTime: now,
-      selfTradePreventionMode: 'EXPIRE_MAKER',
+      selfTradePreventionMode: order.selfTradePreventionMode,
     };
     if (respType === 'RESULT') return { body: result };
     return {
@@ -931,6 +970,23 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
           commissionAsset: f.commissionAsset,
           ...(this.omitFillTradeIds ? {} : { tradeId: f.id }),
         })),
+        ...(stpMode !== undefined
+          ? {
+              preventedMatches: [
+                {
+                  preventedMatchId: 0,
+                  takerOrderId: order.orderId,
+                  makerSymbol: order.symbol,
+                  makerOrderId: order.orderId - 1,
+                  tradeGroupId: 1,
+                  selfTradePreventionMode: stpMode,
+                  price: fmt(refPrice),
+                  takerPreventedQuantity: order.origQty,
+                  transactTime: now,
+                },
+              ],
+            }
+          : {}),
       },
     };
   }

@@ -184,6 +184,10 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
         ]
       : []),
     `  ${m.esc(tick)} · ${t.exchangeReachable ? '✅' : '⚠️'} ${m.esc(exchange)}`,
+    ...(t.staleSymbols ?? []).map(
+      (s) =>
+        `  🧊 ${m.esc(`${s.symbol} prices stale for ${formatDuration(Math.max(0, now - s.since))} (${s.reason}): no entries`)}`,
+    ),
     ...keyLines(t.apiKey, now, m),
   ];
 }

@@ -166,6 +166,30 @@ describe('ops status report', () => {
     expect(fine).to.not.include('API key');
   });
 
+  it('lists the symbols whose prices the exchange serves stale (no entries), since when and why; nothing when none', async () => {
+    const show = async (staleSymbols: TradingStatus['staleSymbols']): Promise<string> =>
+      formatStatus(
+        await buildStatusReport({
+          pm2: { list: async () => [] },
+          trading: async () => tradingStatus({ staleSymbols }),
+          dataDir,
+          now: NOW,
+        }),
+        plainMarkup,
+      );
+    const stale = await show([
+      {
+        symbol: 'BTC/USDT',
+        since: NOW - 7 * 60_000,
+        reason: 'price 7 min old (closeTime), over the 5 min limit',
+      },
+    ]);
+    expect(stale).to.include(
+      '🧊 BTC/USDT prices stale for 7m 0s (price 7 min old (closeTime), over the 5 min limit): no entries',
+    );
+    expect(await show(undefined)).to.not.include('stale');
+  });
+
   it('a leftover "running" breadcrumb of another pid means the last run was killed', async () => {
     fs.writeFileSync(
       path.join(dataDir, 'trading.last-exit.json'),

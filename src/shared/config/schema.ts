@@ -189,6 +189,17 @@ export const configSchema = z.strictObject({
        * `marketsRefreshMs`, so trading (and its stop-loss) is back soon after the exchange resumes it.
        */
       haltedMarketsRefreshMs: positiveInt.default(60_000),
+      /**
+       * A ticker the exchange dated longer ago than this (on its clock: Binance `closeTime`, OKX `ts`) is stale: no
+       * entry is placed on it, the operator is told once (`market.stale`) and once when prices are fresh again. An
+       * exchange's ticker is normally under a few seconds old; 5 min leaves a quiet market room.
+       */
+      maxTickerAgeMs: positiveInt
+        .min(
+          5_000,
+          'is under 5000 ms: an exchange dates its ticker a few seconds behind even on a liquid market; set it to at least 5000 (default 300000)',
+        )
+        .default(300_000),
       strategy: z
         .strictObject({
           /** Which built-in strategy runs. */

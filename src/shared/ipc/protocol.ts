@@ -141,6 +141,11 @@ export interface TradingStatus {
   exchangeError?: string;
   /** The API key's own limits as last read (live only, key-watch.ts). */
   apiKey?: ApiKeyStatus;
+  /**
+   * Traded symbols whose prices the exchange serves stale (`market.stale`): no entry placed on them; since when (host
+   * ms) and why. Absent: none.
+   */
+  staleSymbols?: Array<{ symbol: string; since: number; reason: string }>;
   lastExit: LastExit;
   startedAt: number;
   pid: number;
@@ -194,6 +199,11 @@ export type TradingEventType =
    * amount and price the exchange's history shows (booked as one fill); its symbol is no longer held by it.
    */
   | 'order.operator_settled'
+  /**
+   * The exchange ended an order by its self-trade prevention (Binance EXPIRED_IN_MATCH, Bybit CancelBySmp, OKX
+   * cancelSource): it would have traded against another order of the same account.
+   */
+  | 'order.self_trade'
   | 'position.opened'
   | 'position.closed'
   /** The account holds less of a position's coin than the bot's fills say (fees in BNB, a withdrawal): once. */
@@ -207,6 +217,12 @@ export type TradingEventType =
   /** A traded symbol the exchange halted (not trading, or gone from its markets): no new orders on it. */
   | 'market.halted'
   | 'market.resumed'
+  /**
+   * A traded symbol's ticker is older than `trading.maxTickerAgeMs` (or lacks the time the exchange documents): no
+   * entry is placed on it (once, until `market.fresh`).
+   */
+  | 'market.stale'
+  | 'market.fresh'
   /** A stop-loss/take-profit that would fire now, held by the symbol's halt (once per halt; sold when it trades). */
   | 'exit.held'
   /** The exchange refused a request's timestamp: the host clock's measured offset (requests now corrected). */

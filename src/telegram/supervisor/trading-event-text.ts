@@ -26,6 +26,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   // an order ended by inference that the balance says was carried out: its symbol held, a risk alert
   'order.in_doubt': 'riskTriggered',
   'order.operator_settled': 'riskTriggered',
+  // the account's own order stands in the way of the bot's (a stop-loss among them): the operator must act
+  'order.self_trade': 'riskTriggered',
   'position.opened': 'positionOpened',
   'position.closed': 'positionClosed',
   // part of a position is gone from the account: a risk alert, whatever the position settings
@@ -38,6 +40,9 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'trading.resumed': 'riskTriggered',
   'market.halted': 'exchangeStatus',
   'market.resumed': 'exchangeStatus',
+  // the exchange serves old prices: entries wait, the operator should look
+  'market.stale': 'exchangeStatus',
+  'market.fresh': 'exchangeStatus',
   // a stop-loss that cannot go out: a risk alert
   'exit.held': 'riskTriggered',
   // every signed request refused until corrected: the host's clock (NTP) needs the operator
@@ -75,6 +80,11 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
     title: 'Order settled by the operator: symbol no longer held',
     priority: 'normal',
   },
+  'order.self_trade': {
+    icon: '🪞',
+    title: "Order ended by self-trade prevention (the account's own order)",
+    priority: 'high',
+  },
   'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },
   'position.closed': { icon: '📉', title: 'Position closed', priority: 'normal' },
   'position.shortfall': { icon: '🕳', title: 'Account holds less than the position', priority: 'high' },
@@ -86,6 +96,8 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'trading.resumed': { icon: '▶️', title: 'Trading resumed', priority: 'normal' },
   'market.halted': { icon: '🚧', title: 'Market halted', priority: 'high' },
   'market.resumed': { icon: '🟢', title: 'Market trading again', priority: 'normal' },
+  'market.stale': { icon: '🧊', title: 'Stale prices: no entries', priority: 'high' },
+  'market.fresh': { icon: '🟢', title: 'Prices fresh again', priority: 'normal' },
   'exit.held': { icon: '🚧', title: 'Stop-loss held by a halt', priority: 'high' },
   'clock.skew': { icon: '🕒', title: 'Host clock off the exchange', priority: 'high' },
   'api_key.limits': { icon: '🔑', title: 'API key', priority: 'high' },

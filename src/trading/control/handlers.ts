@@ -110,6 +110,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       exchangeUnreachableSince: snap.exchangeUnreachableSince,
       exchangeError: snap.exchangeError,
       apiKey: deps.apiKey?.(),
+      staleSymbols: staleSymbols(manager.state.data.announcedStale),
       lastExit: deps.lastExit,
       startedAt: deps.startedAt,
       pid: process.pid,
@@ -215,4 +216,12 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
 
 function round(value: number): number {
   return Math.round(value * 1e8) / 1e8;
+}
+
+/** The symbols told stale (stale-tickers.ts), for /status; undefined when none. */
+function staleSymbols(
+  announced: Readonly<Record<string, { since: number; reason: string }>>,
+): TradingStatus['staleSymbols'] {
+  const list = Object.entries(announced).map(([symbol, s]) => ({ symbol, since: s.since, reason: s.reason }));
+  return list.length > 0 ? list : undefined;
 }

@@ -2,6 +2,7 @@
  * The engine's parts, built and wired once for a TradingLoop (the loop only schedules them): who gets what. Each
  * part has one job — see docs/architecture.md "The engine" for the map.
  */
+import { StaleTickers } from './stale-tickers';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import type { Logger } from '../../shared/logging/logger';
@@ -116,6 +117,12 @@ export function buildEngineParts(w: EngineWiring) {
     shortfalls,
     inferred,
   });
+  const staleTickers = new StaleTickers({
+    exchangeId: exchange.id,
+    state: manager.state,
+    logger,
+    clockOffsetMs: () => exchange.clockOffsetMs?.() ?? 0,
+  });
   const symbols = new SymbolTick({
     manager,
     state,
@@ -134,6 +141,7 @@ export function buildEngineParts(w: EngineWiring) {
     balance: () => account.balance,
     shortfalls,
     inferred,
+    staleTickers,
   });
   const operator = new OperatorActions({
     manager,

@@ -177,21 +177,30 @@ export class MarketHalts {
     );
   }
 
-  /**
-   * A failed commit is the state gateway's to report (persist.failed, no new orders); the change stays in memory
-   * and its events go out once the store's retried write is durable.
-   */
-  private async commit(
+  private commit(
     mutate: Parameters<MarketHaltsOptions['state']['commitWithEvents']>[0],
     events: EventDraft[],
   ): Promise<void> {
-    try {
-      await this.opts.state.commitWithEvents(mutate, events);
-    } catch (err) {
-      this.opts.logger.warn('Market statuses not saved yet; retried with the next write', {
-        error: errorMessage(err),
-      });
-    }
+    return commitAnnouncement(this.opts, mutate, events);
+  }
+}
+
+/**
+ * What the operator is told of a market (its halt, its stale prices: stale-tickers.ts), committed with the state
+ * that remembers it was told. A failed commit is the state gateway's to report (persist.failed, no new orders); the
+ * change stays in memory and its events go out once the store's retried write is durable.
+ */
+export async function commitAnnouncement(
+  opts: Pick<MarketHaltsOptions, 'state' | 'logger'>,
+  mutate: Parameters<MarketHaltsOptions['state']['commitWithEvents']>[0],
+  events: EventDraft[],
+): Promise<void> {
+  try {
+    await opts.state.commitWithEvents(mutate, events);
+  } catch (err) {
+    opts.logger.warn('Market statuses not saved yet; retried with the next write', {
+      error: errorMessage(err),
+    });
   }
 }
 

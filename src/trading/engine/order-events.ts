@@ -204,6 +204,12 @@ export function statusChangeEvents(before: LocalOrder, after: LocalOrder): Event
       summary: `Order partially filled: ${what} ${after.filled}/${after.amount}`,
       data,
     });
+  } else if (
+    (after.status === 'cancelled' || after.status === 'expired') &&
+    before.status !== after.status &&
+    after.selfTrade !== undefined
+  ) {
+    events.push(selfTradeEvent(after, what, data));
   } else if ((after.status === 'cancelled' || after.status === 'expired') && before.status !== after.status) {
     events.push({
       type: 'order.cancelled',
@@ -214,6 +220,29 @@ export function statusChangeEvents(before: LocalOrder, after: LocalOrder): Event
     events.push({ type: 'order.rejected', summary: `Order rejected by the exchange: ${what}`, data });
   }
   return events;
+}
+
+/**
+ * An order the exchange ended by self-trade prevention (pure): it would have traded against a resting order of the
+ * same account — one the owner placed by hand, or another bot on the same key or account. Said as that, with what to
+ * do, not as a bare "expired": the exchange will do it again while that order rests.
+ */
+function selfTradeEvent(after: LocalOrder, what: string, data: Record<string, unknown>): EventDraft {
+  const next =
+    after.purpose === 'stop-loss' || after.purpose === 'take-profit'
+      ? 'it is tried again after its refusal backoff, and ended the same way while that order rests'
+      : after.purpose === 'exit'
+        ? 'the strategy exit is placed again while its signal stands'
+        : 'the entry is not placed again on this signal';
+  return {
+    type: 'order.self_trade',
+    summary:
+      `Order ${after.status} by the exchange's self-trade prevention: ${what}, filled ${after.filled}. It would ` +
+      `have traded against another order of this same account on ${after.symbol} (${after.selfTrade}). Cancel ` +
+      `the account's own ${after.side === 'sell' ? 'buy' : 'sell'} order on ${after.symbol} (placed by hand or by ` +
+      `another bot on this account), or run the bot on an account of its own; ${next}.`,
+    data: { ...data, selfTrade: after.selfTrade },
+  };
 }
 
 /** The events a change of one symbol's position reports: opened, or closed with its PnL (pure). */

@@ -55,6 +55,11 @@ export interface LocalOrder extends OrderSpec {
   refused?: boolean;
   /** With `refused`: how long the exchange asked us to wait before the next create (rate limit). */
   retryAfterMs?: number;
+  /**
+   * The exchange ended it by self-trade prevention (ExchangeOrder `selfTrade`): it would have traded against another
+   * order of the same account. In the exchange's words.
+   */
+  selfTrade?: string;
   /** Rejected before its create was sent (its intent could not be made durable): the exchange cannot have it. */
   neverSent?: boolean;
   /**
@@ -232,6 +237,7 @@ export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now
     averagePrice: remote.average ?? order.averagePrice,
     answerFees: answerFees(order, remote),
     price: order.price ?? (order.type === 'limit' ? remote.price : undefined),
+    ...(remote.selfTrade !== undefined ? { selfTrade: remote.selfTrade } : {}),
   });
 }
 

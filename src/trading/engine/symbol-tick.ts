@@ -5,7 +5,9 @@
  * read deadline, and do what `decideSymbol` says — exits first (a firing stop-loss cancels what stands in its way,
  * then exits at market), expired limit orders cancelled, the strategy asked only when the placement gate allows an
  * order. At most one order is placed per symbol and tick. An exit asks for no more than the account holds, and a
- * confirmed shortfall (shortfall-watch.ts) is written off before the position is sold.
+ * confirmed shortfall (shortfall-watch.ts) is written off before the position is sold. A price the exchange serves
+ * stale (ticker-age.ts: older than `maxTickerAgeMs` on the exchange's clock) places no entry; exits still go out
+ * (docs/architecture.md "Stale prices" says why), and the operator is told once (stale-tickers.ts).
  */
 import type { Config } from '../../shared/config/schema';
 import { errorMessage, isTemporary, type TemporaryError } from '../../shared/errors';
@@ -28,6 +30,8 @@ import type { ExitTrigger } from './risk';
 import { readPlacementFacts } from './placement-facts';
 import type { InferredOrderWatch } from './inferred-orders';
 import type { ShortfallWatch } from './shortfall-watch';
+import type { StaleTickers } from './stale-tickers';
+import { tickerAge } from './ticker-age';
 import {
   LIMIT_EXIT_TRIES,
   decideOnSignal,
@@ -63,6 +67,8 @@ export interface SymbolTickOptions {
   shortfalls: ShortfallWatch;
   /** Orders ended on our inference: the owner's holding each order carries, and the symbols they hold. */
   inferred: InferredOrderWatch;
+  /** Symbols whose prices the exchange serves stale: the operator told once each way. */
+  staleTickers: StaleTickers;
 }
 
 export class SymbolTick {
@@ -178,6 +184,10 @@ export class SymbolTick {
   private async decideAndAct(symbol: string, market: Market): Promise<void> {
     const ticker = await this.reads.read(symbol, `ticker:${symbol}`, () => this.exchange.fetchTicker(symbol));
     const price = ticker.last;
+    // judged on the exchange's clock: a host clock off it (measured, clock-skew.ts) is not read as old prices
+    const age = tickerAge(ticker, this.exchangeClock.now(), this.config.maxTickerAgeMs);
+    await this.opts.staleTickers.seen(symbol, age, this.clock.now());
+    const stale = age.stale ? age.reason : undefined;
     this.lastPrices[symbol] = price;
     const facts = readPlacementFacts(this.opts, symbol);
     const position = this.manager.positions()[symbol];
@@ -217,12 +227,17 @@ export class SymbolTick {
         const told = `${decision.trigger.kind} ${position?.openedAt ?? ''}`;
         if (this.toldRisk.get(symbol) !== told) {
           this.toldRisk.set(symbol, told);
-          await this.manager.outbox.emit('risk.triggered', decision.reason, {
-            symbol,
-            rule: decision.trigger.kind,
-            price,
-            changePct: decision.trigger.changePct,
-          });
+          await this.manager.outbox.emit(
+            'risk.triggered',
+            stale ? `${decision.reason} (on a stale price: ${stale})` : decision.reason,
+            {
+              symbol,
+              rule: decision.trigger.kind,
+              price,
+              changePct: decision.trigger.changePct,
+              ...(stale ? { stale } : {}),
+            },
+          );
         }
         await this.placeExit(
           symbol,
@@ -244,7 +259,7 @@ export class SymbolTick {
       case 'strategy':
         // no stop-loss or take-profit fires now: the next one that does is told again
         this.toldRisk.delete(symbol);
-        await this.askStrategy(symbol, market, price, decision.inPosition);
+        await this.askStrategy(symbol, market, price, decision.inPosition, stale);
     }
   }
 
@@ -253,6 +268,8 @@ export class SymbolTick {
     market: Market,
     price: number,
     inPosition: boolean,
+    /** Why the price is stale (no entry is placed on it), or undefined. */
+    stale: string | undefined,
   ): Promise<void> {
     const strategy = this.opts.strategy;
     const key = `candles:${symbol}`;
@@ -350,6 +367,15 @@ export class SymbolTick {
         ? `${signal.reason} (again: ${standing.tries} limit exit${standing.tries > 1 ? 's' : ''} not filled in time)`
         : signal.reason;
       await this.placeExit(symbol, decision.amount, orderType, price, 'exit', reason);
+      return;
+    }
+    if (stale !== undefined) {
+      // the signal is spent (its candle seen): an entry on a price that is not the market's is never placed late
+      this.onceLog.log(`signal:${symbol}`, 'warn', 'Entry signal not followed: the price is stale', {
+        symbol,
+        reason: stale,
+        signal: signal.reason,
+      });
       return;
     }
     this.logger.info('Entry signal', { symbol, reason: signal.reason, amount: decision.amount, price });

@@ -96,6 +96,7 @@ export const localOrderSchema = z.looseObject({
     .optional(),
   notCarriedOutAt: epochMs.optional(),
   retryAfterMs: nonNegative.optional(),
+  selfTrade: z.string().optional(),
 });
 
 // a compile error here means the file's schema lost a field LocalOrder (or OrderSpec) declares
@@ -181,6 +182,8 @@ export const tradingStateSchema = z
         }),
       )
       .default({}),
+    // absent in files written before stale prices were kept across restarts
+    announcedStale: z.record(z.string(), z.looseObject({ since: epochMs, reason: z.string() })).default({}),
     // state version 3 (the migration adds it to older files)
     announcedShortfalls: z.record(
       z.string(),

@@ -73,6 +73,12 @@ export interface TradingState {
    */
   announcedHalts: Record<string, AnnouncedHalt>;
   /**
+   * The traded symbols whose prices the operator was told are stale (`market.stale`, stale-tickers.ts): kept across
+   * restarts like the halts, so a crash loop while an exchange serves old prices says it once. Absent in files
+   * written before it.
+   */
+  announcedStale: Record<string, AnnouncedStale>;
+  /**
    * The positions the operator was told the account holds less of (`position.shortfall`, shortfall-watch.ts), by
    * symbol, until a balance reading shows the position whole: kept across restarts, so a crash loop during a
    * shortfall does not alert it again at each start (state version 3).
@@ -113,6 +119,13 @@ export interface AnnouncedShortfall {
 }
 
 /** A halt the operator was told about (`market.halted`), and its held exit (`exit.held`), if one was. */
+export interface AnnouncedStale {
+  /** When the stale price was first seen (host clock). */
+  since: number;
+  /** Why, as told: "price 6 min old (closeTime), over the 5 min limit". */
+  reason: string;
+}
+
 export interface AnnouncedHalt {
   status: 'halted' | 'delisted';
   /** When the halt was first seen. */
@@ -151,6 +164,7 @@ export function defaultTradingState(): TradingState {
     pause: null,
     outbox: [],
     announcedHalts: {},
+    announcedStale: {},
     announcedShortfalls: {},
     ownerHoldings: {},
     seenCandleEnds: {},

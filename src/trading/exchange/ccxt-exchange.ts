@@ -701,17 +701,23 @@ export class CcxtExchange implements Exchange {
   }
 
   fetchTicker(symbol: string): Promise<Ticker> {
-    void this.clockMeasured(); // the first tick's: measured beside its reads, before its candles
+    // the first tick's: measured beside its reads. A ticker's age is judged on the exchange's clock, so its answer
+    // waits for the first measurement (a host clock minutes off would read every price as stale until then)
+    const measured = this.clockMeasured();
+    const timeField = this.profile?.tickerTime;
     return this.read('fetchTicker', { symbol }, async () => {
       const t = await this.client.fetchTicker(symbol);
       const last = num(t.last ?? t.close);
       if (last === undefined) throw new NetworkError('ticker without a price', { symbol });
+      if (timeField !== undefined) await measured;
       return {
         symbol,
         last,
         bid: num(t.bid) ?? last,
         ask: num(t.ask) ?? last,
-        timestamp: num(t.timestamp) ?? this.clock.now(),
+        // never filled in with our clock: a price without the exchange's time is one whose age is unknown
+        timestamp: num(t.timestamp),
+        ...(timeField !== undefined ? { timeField } : {}),
       };
     });
   }
@@ -1301,6 +1307,7 @@ export class CcxtExchange implements Exchange {
         this.profile?.orderAnswerTradesComplete !== false && Array.isArray(o.trades) && o.trades.length > 0
           ? this.completeTrades(o.trades, id, { symbol: o.symbol ?? sent.symbol ?? '', warn: false })
           : undefined,
+      ...selfTradeOf(this.profile?.selfTradeEnd, o.info),
     };
   }
 
@@ -1675,4 +1682,14 @@ function markFormingCandles(client: CcxtClient, rule: { index: number; value: st
       ? [...row.slice(0, FORMING), true]
       : row;
   };
+}
+
+/** The profile's reading of an order answer's self-trade prevention end, as an ExchangeOrder field (or none). */
+function selfTradeOf(
+  read: ((info: Record<string, unknown>) => string | undefined) | undefined,
+  info: unknown,
+): { selfTrade?: string } {
+  if (!read || typeof info !== 'object' || info === null) return {};
+  const words = read(info as Record<string, unknown>);
+  return words === undefined ? {} : { selfTrade: words };
 }

@@ -67,6 +67,12 @@ export interface ExchangeOrder extends OrderSpec {
    * `cumFeeDetail`, through ccxt's `fees`); absent when the answer does not say (Binance's order read).
    */
   fees?: FeePaid[];
+  /**
+   * The exchange ended the order by its self-trade prevention — it would have traded against another order of the
+   * same account — in the exchange's words (Binance `EXPIRED_IN_MATCH`, Bybit `cancelType` `CancelBySmp`, OKX
+   * `cancelSource`); absent otherwise.
+   */
+  selfTrade?: string;
 }
 
 /** A fee paid: its cost in `currency`. */
@@ -119,7 +125,17 @@ export interface Ticker {
   last: number;
   bid: number;
   ask: number;
-  timestamp: number;
+  /**
+   * When the exchange dated the price (its clock, epoch ms: Binance 24hr `closeTime`, OKX `ts`); absent when the
+   * answer carried no time. The engine judges the price's age on it (ticker-age.ts).
+   */
+  timestamp?: number;
+  /**
+   * The exchange's name for the time it documents on its ticker (`closeTime`, `ts`): an answer without it is not
+   * trusted for an entry. Absent: the exchange's ticker carries no time of its data (Bybit v5 spot: only the
+   * response's own `time`, which ccxt drops) — its age cannot be judged.
+   */
+  timeField?: string;
 }
 
 /** [timestamp, open, high, low, close, volume] as ccxt returns it. */

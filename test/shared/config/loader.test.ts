@@ -209,6 +209,13 @@ describe('config loader', () => {
         message: /OKX create .*expTime.*30 s of host clock ahead.*set it to at least 35000/,
       },
       {
+        what: "a ticker age limit under an exchange's normal ticker lag",
+        env: { BYNINJA__TRADING__MAX_TICKER_AGE_MS: '1000' },
+        field: 'trading.maxTickerAgeMs',
+        value: '1000',
+        message: /a few seconds behind.*set it to at least 5000 \(default 300000\)/,
+      },
+      {
         what: 'a secret in the JSON file',
         file: { exchange: { secret: 'shh-FILE-SECRET' } },
         field: 'exchange.secret',

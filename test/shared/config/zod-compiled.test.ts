@@ -89,6 +89,7 @@ function tradingState(count = 16): Record<string, unknown> {
     announcedHalts: {
       'ETH/USDT': { status: 'halted', since: 1_700_000_000_000, exitHeldAt: 1_700_000_100_000 },
     },
+    announcedStale: { 'SOL/USDT': { since: 1_700_000_150_000, reason: 'price 6 min old (closeTime)' } },
     announcedShortfalls: {
       'BNB/USDT': { position: 20, held: 17, missing: 3, at: 1_700_000_200_000 },
     },

@@ -105,6 +105,14 @@ export const binanceProfile: ExchangeProfile = {
       };
     },
   },
+  // GET /api/v3/ticker/24hr: `closeTime`, the end of its rolling window (ccxt's timestamp)
+  tickerTime: 'closeTime',
+  // an order self-trade prevention expired (its selfTradePreventionMode, the account's default EXPIRE_MAKER unless
+  // sent): status EXPIRED_IN_MATCH (ccxt: 'expired'), with the prevented match's id in the order's preventedMatchId
+  selfTradeEnd: (info) =>
+    info.status === 'EXPIRED_IN_MATCH'
+      ? `EXPIRED_IN_MATCH, selfTradePreventionMode ${String(info.selfTradePreventionMode ?? '?')}`
+      : undefined,
   restOrigin: 'https://api.binance.com',
   // the traded symbols' markets, a few KB, instead of ~3,400 (8 MB of JSON for ccxt to read and parse at every start)
   marketsBySymbol: {

@@ -142,6 +142,14 @@ export const bybitProfile: ExchangeProfile = {
       };
     },
   },
+  // no tickerTime: GET /v5/market/tickers dates only its response (`time`, the server's), which ccxt's fetchTicker
+  // drops; a spot ticker's age cannot be judged (ticker-age.ts)
+  // an order SMP cancelled: orderStatus Cancelled with cancelType CancelBySmp (smpType: CancelMaker / CancelTaker /
+  // CancelBoth, the side SMP took out)
+  selfTradeEnd: (info) =>
+    info.cancelType === 'CancelBySmp'
+      ? `cancelType CancelBySmp, smpType ${String(info.smpType ?? '?')}`
+      : undefined,
   restOrigin: 'https://api.bybit.com',
   ccxtOptions: {
     // spot only: no linear/inverse/option instrument lists on loadMarkets

@@ -241,4 +241,16 @@ export interface ExchangeProfile {
    * then decides on the exchange's clock (symbol-tick.ts closedCandles).
    */
   formingCandle?: { index: number; value: string };
+  /**
+   * The time the exchange's ticker answer documents for its data (ccxt's `timestamp`): Binance 24hr `closeTime`, OKX
+   * `ts`. A ticker without it is not trusted for an entry (ticker-age.ts). Absent: the ticker carries no time of its
+   * data (Bybit v5 spot: the response's `time` is the server's, and ccxt leaves the ticker's timestamp undefined).
+   */
+  tickerTime?: string;
+  /**
+   * Whether an order answer (ccxt's `info`, the exchange's own fields) says the exchange ended it by self-trade
+   * prevention, and in what words: the operator is told the cause and the fix (the account's own order on the other
+   * side), not a bare "expired". Absent: not read.
+   */
+  selfTradeEnd?: (info: Record<string, unknown>) => string | undefined;
 }

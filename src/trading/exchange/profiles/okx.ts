@@ -126,6 +126,14 @@ export const okxProfile: ExchangeProfile = {
       };
     },
   },
+  // GET /api/v5/market/ticker: `ts`, "ticker data generation time" (ccxt's timestamp)
+  tickerTime: 'ts',
+  // an order self-trade prevention cancelled: state canceled with cancelSource 32 ("Self trade prevention"; its
+  // cancelSourceReason says so in words, matched too)
+  selfTradeEnd: (info) =>
+    info.cancelSource === '32' || /self[- ]trade/i.test(String(info.cancelSourceReason ?? ''))
+      ? `cancelSource ${String(info.cancelSource)} (${String(info.cancelSourceReason ?? 'self trade prevention')})`
+      : undefined,
   restOrigin: 'https://www.okx.com',
   ccxtOptions: {
     // spot only: no futures/swap/options instrument calls on loadMarkets
