@@ -68,3 +68,18 @@ export async function ensureSeqAtLeast(state: StateGateway, seq: number): Promis
   });
   return true;
 }
+
+/**
+ * Whether `remote`, an order of ours the exchange lists (its open orders, or its recent orders), is one state holds
+ * as `rejected` — refused on its create's answer, declared never placed, or rejected unsent — that the exchange
+ * carried out after all: it works there, or has fills (pure). Such an order can fill with no position and no
+ * stop-loss behind it, and the next entry buys again: it is taken back from the exchange's answer
+ * (OrderManager.takeBack). A rejected order the exchange shows by another exchange id is another order (never
+ * ours: our ids are never sent twice), and one it shows rejected or cancelled with nothing filled changes nothing
+ * the state holds.
+ */
+export function heldRejectedButPlaced(order: LocalOrder | undefined, remote: ExchangeOrder): boolean {
+  if (order?.status !== 'rejected') return false;
+  if (order.exchangeOrderId !== undefined && order.exchangeOrderId !== remote.id) return false;
+  return remote.status === 'open' || remote.filled > order.filled;
+}

@@ -9,8 +9,10 @@
  * 2. every other non-final order (and final ones with fills still missing) is brought up to date: those the
  *    exchange lists as open come from its one list of open orders (all symbols; their missing fills still
  *    fetched), the rest (filled or cancelled while down, or final with fills missing) are fetched one by one;
- * 3. an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
- *    back from the exchange's answer (the loop keeps looking them up for a day: OrderManager.recheckNeverPlaced);
+ * 3. an order state holds as rejected (refused on its create's answer, or declared never placed) that the exchange's
+ *    open or recent orders show working or with fills is taken back from that answer, with an `order.taken_back`
+ *    alert; an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
+ *    back from its lookup (the loop keeps looking them up for a day: OrderManager.recheckNeverPlaced);
  * 4. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
  *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count); a newer
  *    order the recent list showed open but the open list no longer has (it finished in between) is adopted too;
@@ -41,6 +43,7 @@ import { isFinal, needsExchange, type LocalOrder } from './order-state';
 import { firstThen } from './connect-reads';
 import { readTogether } from './read-together';
 import { recoverySymbols, type RecoveryReads } from './recovery-reads';
+import { heldRejectedButPlaced } from './order-adoption';
 import { isOwnClientOrderId, seqOf } from './trading-state';
 
 export interface RecoveryOptions {
@@ -209,6 +212,25 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       summary.resolvedUnknown.push({ clientOrderId: order.clientOrderId, found: to !== 'rejected' });
     }
     if (to !== from) summary.changedWhileDown.push({ clientOrderId: order.clientOrderId, from, to });
+  }
+
+  // An order state holds as rejected — refused on its create's answer, declared never placed, rejected unsent — that
+  // the exchange lists working or with fills (its open orders, or its recent ones: filled while trading was down) is
+  // taken back from that answer: unless it is, it fills with no position and no stop-loss, and the next entry buys
+  // again. The open list first (the newer answer for an order in both); an order state holds live is never touched.
+  for (const remote of [...openOrders, ...recentBySymbol.flat()]) {
+    const held = remote.clientOrderId === undefined ? undefined : manager.order(remote.clientOrderId);
+    if (!held || !heldRejectedButPlaced(held, remote)) continue;
+    const after = await withRetry(`take back ${held.clientOrderId}`, () =>
+      manager.takeBack(held.clientOrderId, remote),
+    );
+    summary.changedWhileDown.push({ clientOrderId: held.clientOrderId, from: 'rejected', to: after.status });
+    logger.error('An order of ours held as rejected is on the exchange; taken back from its answer', {
+      clientOrderId: held.clientOrderId,
+      refused: held.refused === true,
+      status: after.status,
+      filled: after.filled,
+    });
   }
 
   // An order we declared never placed (the lookup found nothing) that the exchange has after all — its create
