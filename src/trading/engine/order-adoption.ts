@@ -83,3 +83,20 @@ export function heldRejectedButPlaced(order: LocalOrder | undefined, remote: Exc
   if (order.exchangeOrderId !== undefined && order.exchangeOrderId !== remote.id) return false;
   return remote.status === 'open' || remote.filled > order.filled;
 }
+
+/**
+ * Whether recovery looks `order` up by its clientOrderId when neither the exchange's open nor its recent orders showed
+ * it (pure): held refused on its create's answer, sent (not refused unsent: `neverSent`), with no exchange id (one the
+ * exchange acknowledged and then rejected is its own word), refused less than `horizonMs` ago. A finished order may
+ * be missing from the recent orders read (Bybit's order history "may delay"); the lookup reads what the exchange's
+ * single-order call sees. One lookup per such order at a start; a lookup that finds nothing changes nothing.
+ */
+export function refusedToLookUp(order: LocalOrder, now: number, horizonMs: number): boolean {
+  return (
+    order.status === 'rejected' &&
+    order.refused === true &&
+    order.neverSent !== true &&
+    order.exchangeOrderId === undefined &&
+    now - order.updatedAt < horizonMs
+  );
+}

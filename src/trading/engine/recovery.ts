@@ -11,7 +11,8 @@
  *    fetched), the rest (filled or cancelled while down, or final with fills missing) are fetched one by one;
  * 3. an order state holds as rejected (refused on its create's answer, or declared never placed) that the exchange's
  *    open or recent orders show working or with fills is taken back from that answer, with an `order.taken_back`
- *    alert; an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
+ *    alert (one held refused within the last day that neither list shows is looked up by clientOrderId, once); an
+ *    order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
  *    back from its lookup (the loop keeps looking them up for a day: OrderManager.recheckNeverPlaced);
  * 4. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
  *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count); a newer
@@ -43,7 +44,8 @@ import { isFinal, needsExchange, type LocalOrder } from './order-state';
 import { firstThen } from './connect-reads';
 import { readTogether } from './read-together';
 import { recoverySymbols, type RecoveryReads } from './recovery-reads';
-import { heldRejectedButPlaced } from './order-adoption';
+import { heldRejectedButPlaced, refusedToLookUp } from './order-adoption';
+import { RECHECK_HORIZON_MS } from './never-placed-recheck';
 import { isOwnClientOrderId, seqOf } from './trading-state';
 
 export interface RecoveryOptions {
@@ -228,6 +230,36 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     logger.error('An order of ours held as rejected is on the exchange; taken back from its answer', {
       clientOrderId: held.clientOrderId,
       refused: held.refused === true,
+      status: after.status,
+      filled: after.filled,
+    });
+  }
+
+  // ...and one held refused that neither list showed (a finished one the recent orders read missed: Bybit's history
+  // "may delay") is looked up by its clientOrderId, once, if refused within the last day: found working or with
+  // fills → taken back the same way
+  const listed = new Set([...openOrders, ...recentBySymbol.flat()].map((o) => o.clientOrderId));
+  const now = clock.now();
+  const refused = manager.hotOrders(
+    (o) =>
+      !listed.has(o.clientOrderId) &&
+      refusedToLookUp(o, now, RECHECK_HORIZON_MS) &&
+      manager.markets[o.symbol] !== undefined,
+  );
+  for (const held of refused) {
+    const remote = await withRetry(`look up ${held.clientOrderId}`, () =>
+      exchange.fetchOrderByClientId(held.clientOrderId, held.symbol, held.createdAt).catch((err: unknown) => {
+        if (err instanceof OrderNotFoundError) return null;
+        throw err;
+      }),
+    );
+    if (!remote || !heldRejectedButPlaced(held, remote)) continue;
+    const after = await withRetry(`take back ${held.clientOrderId}`, () =>
+      manager.takeBack(held.clientOrderId, remote),
+    );
+    summary.changedWhileDown.push({ clientOrderId: held.clientOrderId, from: 'rejected', to: after.status });
+    logger.error('An order of ours held as refused is on the exchange; taken back from its lookup', {
+      clientOrderId: held.clientOrderId,
       status: after.status,
       filled: after.filled,
     });

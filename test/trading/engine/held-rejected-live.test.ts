@@ -14,6 +14,7 @@ import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
+import { withOverrides } from '../../support/exchange-overrides';
 import { startLiveEngine } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
@@ -35,11 +36,28 @@ for (const kit of EXCHANGE_KITS) {
     const id = (n: number): string =>
       clientOrderIdFor('bot', TEST_INSTALL_ID, n, kit.profile.clientOrderId.separator);
 
+    /** Hides every order from the recent orders read while set (Bybit's order history "may delay"). */
+    let hideRecent = false;
+    let lookups: string[] = [];
+
     /** A resting limit buy (id 1) and a filled market buy (id 2), placed through the engine. */
     async function twoOrders(): Promise<void> {
+      hideRecent = false;
+      lookups = [];
       fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 1 } });
       fake.pinPrice(BTC, 60_000);
-      h = await startLiveEngine(kit, fake.url, { config: CONFIG, strategy: new ScriptedStrategy() });
+      h = await startLiveEngine(kit, fake.url, {
+        config: CONFIG,
+        strategy: new ScriptedStrategy(),
+        wrapAdapter: (adapter) =>
+          withOverrides(adapter, {
+            fetchRecentOrders: async (symbol) => (hideRecent ? [] : adapter.fetchRecentOrders(symbol)),
+            fetchOrderByClientId: (clientOrderId, symbol, since) => {
+              lookups.push(clientOrderId);
+              return adapter.fetchOrderByClientId(clientOrderId, symbol, since);
+            },
+          }),
+      });
       const resting = await h.manager.place({
         symbol: BTC,
         side: 'buy',
@@ -105,6 +123,41 @@ for (const kit of EXCHANGE_KITS) {
       expect(h.manager.order(id(2))!.fills).to.have.length(fills);
       expect(h.events.filter((e) => e.type === 'order.taken_back' && e.seq > lastSeq)).to.deep.equal([]);
       expect(fake!.createRequests()).to.deep.equal([id(1), id(2)]);
+    });
+
+    it("recovery looks up one held refused that the recent orders read missed (a lagging history): taken back, the position the exchange's", async () => {
+      await twoOrders();
+      const held = position();
+      h = await h!.restart();
+      await holdAsRefused(h, [id(2)]);
+      hideRecent = true;
+      lookups = [];
+      const summary = await h.loop.recover({ kind: 'clean' });
+      expect(lookups).to.deep.equal([id(2)]);
+      expect(h.manager.order(id(2))).to.include({ status: 'filled', filled: 0.001 });
+      expect(summary.changedWhileDown).to.deep.include({
+        clientOrderId: id(2),
+        from: 'rejected',
+        to: 'filled',
+      });
+      expect(position()).to.be.closeTo(held, 1e-12);
+      expect(
+        h.events.filter((e) => e.type === 'order.taken_back').map((e) => e.data.clientOrderId),
+      ).to.deep.equal([id(2)]);
+    });
+
+    it('recovery never looks up one refused unsent (the rate-limit gate held it): the exchange cannot have it', async () => {
+      await twoOrders();
+      h = await h!.restart();
+      await holdAsRefused(h, [id(2)]);
+      await h.files.store.commit((d) => {
+        d.orders[id(2)] = { ...(d.orders[id(2)] as LocalOrder), neverSent: true };
+      });
+      hideRecent = true;
+      lookups = [];
+      await h.loop.recover({ kind: 'clean' });
+      expect(lookups).to.deep.equal([]);
+      expect(h.manager.order(id(2))).to.include({ status: 'rejected' });
     });
 
     it("recovery ends the doubt of an order in doubt that the exchange's open list shows as state holds it", async () => {
