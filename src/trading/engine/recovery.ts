@@ -220,25 +220,31 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // the exchange lists working or with fills (its open orders, or its recent ones: filled while trading was down) is
   // taken back from that answer: unless it is, it fills with no position and no stop-loss, and the next entry buys
   // again. The open list first (the newer answer for an order in both); an order state holds live is never touched.
-  for (const remote of [...openOrders, ...recentBySymbol.flat()]) {
-    const held = remote.clientOrderId === undefined ? undefined : manager.order(remote.clientOrderId);
-    if (!held || !heldRejectedButPlaced(held, remote)) continue;
-    const after = await withRetry(`take back ${held.clientOrderId}`, () =>
-      manager.takeBack(held.clientOrderId, remote),
-    );
-    summary.changedWhileDown.push({ clientOrderId: held.clientOrderId, from: 'rejected', to: after.status });
-    logger.error('An order of ours held as rejected is on the exchange; taken back from its answer', {
-      clientOrderId: held.clientOrderId,
+  // Taken back once: a retry after the order was reopened only applies the answer again (no second alert).
+  const takeBackHeld = async (held: LocalOrder, remote: ExchangeOrder, from: string): Promise<void> => {
+    const id = held.clientOrderId;
+    const after = await withRetry(`take back ${id}`, async () => {
+      if (manager.order(id)?.status === 'rejected') return manager.takeBack(id, remote);
+      await manager.applyRemote(id, remote);
+      return manager.order(id)!;
+    });
+    summary.changedWhileDown.push({ clientOrderId: id, from: 'rejected', to: after.status });
+    logger.error(`An order of ours held as rejected is on the exchange; taken back from its ${from}`, {
+      clientOrderId: id,
       refused: held.refused === true,
       status: after.status,
       filled: after.filled,
     });
+  };
+  const listedOrders = [...openOrders, ...recentBySymbol.flat()];
+  for (const remote of listedOrders) {
+    const held = remote.clientOrderId === undefined ? undefined : manager.order(remote.clientOrderId);
+    if (held && heldRejectedButPlaced(held, remote)) await takeBackHeld(held, remote, 'listing');
   }
-
   // ...and one held refused that neither list showed (a finished one the recent orders read missed: Bybit's history
-  // "may delay") is looked up by its clientOrderId, once, if refused within the last day: found working or with
-  // fills → taken back the same way
-  const listed = new Set([...openOrders, ...recentBySymbol.flat()].map((o) => o.clientOrderId));
+  // "may delay") is looked up by its clientOrderId, once, if refused within the last day (the lookups together):
+  // found working or with fills → taken back the same way
+  const listed = new Set(listedOrders.map((o) => o.clientOrderId));
   const now = clock.now();
   const refused = manager.hotOrders(
     (o) =>
@@ -246,23 +252,21 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       refusedToLookUp(o, now, RECHECK_HORIZON_MS) &&
       manager.markets[o.symbol] !== undefined,
   );
-  for (const held of refused) {
-    const remote = await withRetry(`look up ${held.clientOrderId}`, () =>
-      exchange.fetchOrderByClientId(held.clientOrderId, held.symbol, held.createdAt).catch((err: unknown) => {
-        if (err instanceof OrderNotFoundError) return null;
-        throw err;
-      }),
-    );
-    if (!remote || !heldRejectedButPlaced(held, remote)) continue;
-    const after = await withRetry(`take back ${held.clientOrderId}`, () =>
-      manager.takeBack(held.clientOrderId, remote),
-    );
-    summary.changedWhileDown.push({ clientOrderId: held.clientOrderId, from: 'rejected', to: after.status });
-    logger.error('An order of ours held as refused is on the exchange; taken back from its lookup', {
-      clientOrderId: held.clientOrderId,
-      status: after.status,
-      filled: after.filled,
-    });
+  const found = await Promise.all(
+    refused.map((held) =>
+      withRetry(`look up ${held.clientOrderId}`, () =>
+        exchange
+          .fetchOrderByClientId(held.clientOrderId, held.symbol, held.createdAt)
+          .catch((err: unknown) => {
+            if (err instanceof OrderNotFoundError) return null;
+            throw err;
+          }),
+      ),
+    ),
+  );
+  for (const [i, held] of refused.entries()) {
+    const remote = found[i];
+    if (remote && heldRejectedButPlaced(held, remote)) await takeBackHeld(held, remote, 'lookup');
   }
 
   // An order we declared never placed (the lookup found nothing) that the exchange has after all — its create
