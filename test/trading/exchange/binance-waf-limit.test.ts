@@ -63,15 +63,16 @@ describe('Binance HTTP 403 (WAF limit violated): backed off at the gate, never h
     expect(held).to.be.instanceOf(RateLimitError);
     expect((held as Error).message).to.match(/not sent/);
     expect(fake.requestCount('ticker')).to.equal(sent);
-    // the probe after the wait is refused again: a longer wait (the backoff's second step, 2–4 s)
+    // the probe at the end of the wait is refused again: a longer wait (the backoff's second step, 2–4 s)
     fake.faults.next('ticker', { kind: 'waf-limit' });
     const probe = caught(ex.fetchTicker(BTC));
-    await clock.advance(2_000);
+    await clock.advance(until! - clock.now());
     expect(await probe).to.be.instanceOf(RateLimitError);
-    expect(ex.rateLimitedUntil()! - clock.now()).to.be.within(2_000, 4_000);
+    const next = ex.rateLimitedUntil();
+    expect(next! - clock.now()).to.be.within(2_000, 4_000);
     // then it answers: open again
     const read = ex.fetchTicker(BTC);
-    await clock.advance(4_000);
+    await clock.advance(next! - clock.now());
     expect((await read).last).to.equal(60_000);
     expect(ex.rateLimitedUntil()).to.equal(undefined);
   });
