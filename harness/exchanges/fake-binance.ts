@@ -69,6 +69,12 @@ type BinanceOwnFault =
   | { kind: 'rate-limit'; retryAfterSec: number }
   /** 429 -1015: the account's unfilled order count is over its limit; documented without Retry-After. */
   | { kind: 'order-count' }
+  /**
+   * HTTP 403: "used when the WAF Limit (Web Application Firewall) has been violated" (rest-api.md, HTTP Return
+   * Codes). The firewall answers before the API does: no `{code, msg}` body (its page, here a plain text), no
+   * Retry-After. Nothing is done.
+   */
+  | { kind: 'waf-limit' }
   /** Do the work, then answer this status and body (e.g. 503 with -1007 "execution status unknown"). */
   | { kind: 'taken-then-status'; status: number; body: unknown };
 
@@ -360,6 +366,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   }
 
   protected answerInstead(fault: BinanceOwnFault): Answer | undefined {
+    if (fault.kind === 'waf-limit') return { status: 403, text: '403 Forbidden' };
     if (fault.kind === 'order-count') {
       return {
         status: 429,

@@ -345,8 +345,8 @@ export const configSchema = z.strictObject({
       /**
        * Per trading event type: on (notify), silent (notify without sound), off. `orderRejected` also governs
        * `order.conflict` (the exchange contradicts a finished order); `riskTriggered` also `order.taken_back` (an
-       * order declared never placed exists after all: a position appears), `order.settled_absent` (an order the
-       * exchange no longer shows, settled from its fills), `order.fills_from_answer` (a finished order's fills its
+       * order declared never placed, or recorded refused, exists after all: a position appears),
+       * `order.settled_absent` (an order the exchange no longer shows, settled from its fills), `order.fills_from_answer` (a finished order's fills its
        * trade reads never bring, booked from its answer), `order.in_doubt` (such an order the balance shows carried
        * out, or an unknown one the exchange's reads cannot decide, or one no longer shown that they cannot settle: its
        * symbol held until it is found or settled), `order.operator_settled` (/settle recorded), `exit.held` (a

@@ -59,7 +59,11 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'order.cancelled': { icon: '✖️', title: 'Order cancelled', priority: 'low' },
   'order.rejected': { icon: '⛔', title: 'Order rejected', priority: 'high' },
   'order.conflict': { icon: '⚠️', title: 'Exchange contradicts a finished order', priority: 'high' },
-  'order.taken_back': { icon: '↩️', title: 'Order declared never placed exists after all', priority: 'high' },
+  'order.taken_back': {
+    icon: '↩️',
+    title: 'Order recorded as ended exists after all: taken back',
+    priority: 'high',
+  },
   'order.settled_absent': {
     icon: '🔎',
     title: 'Order no longer on the exchange: settled from its fills',

@@ -145,8 +145,9 @@ export class OperatorActions {
    * The operator's reconcile (reconcile.ts), between ticks once every lane is free (`serialize`). Ticks wait behind
    * it, and their stop-losses with them, so each of its reads has the read deadline (`symbolReadTimeoutMs`) and the
    * whole at most RECONCILE_BUDGET_READS of them (an exchange answering each read just in time): past either the
-   * reply is an error (the operator asks again), and no further read is sent. It only reads: nothing is left half
-   * done.
+   * reply is an error (the operator asks again), and no further read is sent. It only reads — but for an order held
+   * as rejected that the exchange works, taken back (reconcile.ts): reopened as unknown first, so one left half done
+   * is resolved by the loop like any unknown order.
    */
   reconcile(): Promise<ReconcileDifference[]> {
     return this.opts.turns.serialize(() => {

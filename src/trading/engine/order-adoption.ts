@@ -75,3 +75,35 @@ export class OrderAdoption {
     return true;
   }
 }
+
+/**
+ * Whether `remote`, an order of ours the exchange lists (its open orders, or its recent orders), is one state holds
+ * as `rejected` — refused on its create's answer, declared never placed, or rejected unsent — that the exchange
+ * carried out after all: it works there, or has fills (pure). Such an order can fill with no position and no
+ * stop-loss behind it, and the next entry buys again: it is taken back from the exchange's answer
+ * (OrderRecheck.takeBack). A rejected order the exchange shows by another exchange id is another order (never
+ * ours: our ids are never sent twice), and one it shows rejected or cancelled with nothing filled changes nothing
+ * the state holds.
+ */
+export function heldRejectedButPlaced(order: LocalOrder | undefined, remote: ExchangeOrder): boolean {
+  if (order?.status !== 'rejected') return false;
+  if (order.exchangeOrderId !== undefined && order.exchangeOrderId !== remote.id) return false;
+  return remote.status === 'open' || remote.filled > order.filled;
+}
+
+/**
+ * Whether recovery looks `order` up by its clientOrderId when neither the exchange's open nor its recent orders showed
+ * it (pure): held refused on its create's answer, sent (not refused unsent: `neverSent`), with no exchange id (one the
+ * exchange acknowledged and then rejected is its own word), refused less than `horizonMs` ago. A finished order may
+ * be missing from the recent orders read (Bybit's order history "may delay"); the lookup reads what the exchange's
+ * single-order call sees. One lookup per such order at a start; a lookup that finds nothing changes nothing.
+ */
+export function refusedToLookUp(order: LocalOrder, now: number, horizonMs: number): boolean {
+  return (
+    order.status === 'rejected' &&
+    order.refused === true &&
+    order.neverSent !== true &&
+    order.exchangeOrderId === undefined &&
+    now - order.updatedAt < horizonMs
+  );
+}

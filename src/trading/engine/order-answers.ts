@@ -90,10 +90,12 @@ export class OrderAnswers {
 
   /**
    * Whether the exchange's view of an order changes nothing state records and leaves no fill to fetch: what
-   * `apply` would then do is nothing (recovery checks 1,000 listed open orders this way without a call each).
+   * `apply` would then do is nothing (recovery checks 1,000 listed open orders this way without a call each). An
+   * order in doubt is never up to date: the exchange's answer for it ends the doubt, which `apply` commits.
    */
   upToDate(clientOrderId: string, remote: ExchangeOrder): boolean {
     const order = this.opts.state.requireOrder(clientOrderId);
+    if (!isFinal(order.status) && order.inDoubtAt !== undefined) return false;
     return !changedByExchange(order, remote) && fillsComplete(order);
   }
 }

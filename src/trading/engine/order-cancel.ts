@@ -4,7 +4,7 @@
  * as comes from a lookup after it (many exchanges acknowledge a cancel without the filled amount, and taking that
  * as final would lose the fills made before it). A cancel with no answer is an unknown outcome the lookup decides.
  */
-import { NetworkError, OrderNotFoundError } from '../../shared/errors';
+import { NetworkError, OrderNotFoundError, TemporaryError } from '../../shared/errors';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderCalls } from './order-calls';
 import { isFinal, type LocalOrder } from './order-state';
@@ -43,7 +43,7 @@ export class OrderCancel {
     const current = state.requireOrder(clientOrderId);
     if (isFinal(current.status) || !current.exchangeOrderId) return current;
     const exchangeOrderId = current.exchangeOrderId;
-    let unanswered: NetworkError | undefined;
+    let unanswered: TemporaryError | undefined;
     try {
       // within the lookup deadline, one cancel per order at a time (a cancel still on its way is joined, never sent
       // again beside it); its answer is never applied, so one that comes after the deadline changes nothing
@@ -51,10 +51,13 @@ export class OrderCancel {
         this.opts.exchange.cancelOrder(exchangeOrderId, current.symbol),
       );
     } catch (err) {
-      // no answer (none within the deadline, or it was lost): the cancel may or may not have been carried out — the
-      // lookup below says which
+      // no answer (none within the deadline, or it was lost), or the exchange's "cancel timed out" (Bybit 170147): the
+      // cancel may or may not have been carried out — the lookup below says which; one not done now (a cancel already
+      // under way, OKX 51410; Bybit 170191 "try again later") likewise: still working → thrown, tried again
       if (err instanceof NetworkError) unanswered = err;
-      // OrderNotFound: no longer open (filled or cancelled meanwhile)
+      else if (err instanceof TemporaryError && err.context.ccxtError === 'CancelPending') unanswered = err;
+      // OrderNotFound: no longer open (filled or cancelled meanwhile: Binance -2011, OKX 51400–51402/51405, Bybit
+      // 170213/170139/170142/170143/170190 — the profiles map each to it)
       else if (!(err instanceof OrderNotFoundError)) throw err;
     }
     // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel

@@ -69,7 +69,13 @@ export function takenBackEvent(order: LocalOrder, remote: ExchangeOrder, positio
     ? `settled by the operator as ${order.operatorSettled.outcome === 'carried-out' ? `filled ${readable(order.filled)}` : 'not carried out'}`
     : order.settledAbsent
       ? `settled as ${order.status} (filled ${readable(order.filled)}) when the exchange no longer showed it`
-      : 'declared never placed';
+      : order.refused
+        ? `recorded refused (${order.error ?? 'refused by the exchange'})`
+        : order.neverSent
+          ? 'recorded as never sent'
+          : order.exchangeOrderId
+            ? 'recorded rejected'
+            : 'declared never placed';
   return {
     type: 'order.taken_back',
     summary:

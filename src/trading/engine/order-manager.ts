@@ -490,7 +490,13 @@ export class OrderManager {
       const error = errorMessage(err);
       const retryAfterMs = err instanceof TemporaryError ? err.retryAfterMs : undefined;
       await this.commitOrder(
-        transition(order, 'rejected', this.clock.now(), { error, refused: true, retryAfterMs }),
+        transition(order, 'rejected', this.clock.now(), {
+          error,
+          refused: true,
+          retryAfterMs,
+          // refused unsent by the rate-limit gate (rate-limit-gate.ts): the exchange cannot have it
+          ...(err.context.gate !== undefined ? { neverSent: true } : {}),
+        }),
         [
           rejectedEvent(order, `rejected: ${error}`, {
             error,

@@ -100,8 +100,9 @@ export class OrderRecheck {
   }
 
   /**
-   * Takes back an order declared never placed (or settled when the exchange no longer showed it) that the exchange
-   * has: the exchange's answer wins. The order is
+   * Takes back an order declared never placed (or settled when the exchange no longer showed it, or held refused
+   * while the exchange lists it: order-adoption.ts heldRejectedButPlaced) that the exchange has: the exchange's
+   * answer wins. The order is
    * reopened as `unknown` (a final status never changes on the exchange's word; this one was our inference) with an
    * `order.taken_back` event, then the answer is applied like any other — status, fills, position events.
    */
@@ -118,6 +119,10 @@ export class OrderRecheck {
       settledAbsent: undefined,
       inDoubtAt: undefined,
       operatorSettled: undefined,
+      // held refused (or rejected unsent) while the exchange took it: the exchange's word now, no refusal left
+      refused: undefined,
+      retryAfterMs: undefined,
+      neverSent: undefined,
       ...(fills.length === order.fills.length
         ? {}
         : { fills, filled: fills.reduce((sum, f) => sum + f.amount, 0), averagePrice: undefined }),

@@ -6,6 +6,9 @@
  * Orders confirmed never placed (`rejected` without an exchange id), creates still awaiting their answer, and
  * orders whose create outcome is still being resolved (intent/unknown: "not found" is not final yet, see
  * judgeNotFound) are not looked up: they are not a difference until the rule has decided them.
+ *
+ * Its one write: an open order of ours that state holds as rejected (refused on its create's answer, or declared
+ * never placed) is taken back from the open list's answer (OrderRecheck.takeBack), and listed as a difference.
  */
 import { OrderNotFoundError } from '../../shared/errors';
 import type { ReconcileDifference } from '../../shared/ipc/protocol';
@@ -13,6 +16,7 @@ import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderManager } from './order-manager';
 import { fillsComplete, statusFromExchange, type LocalOrder } from './order-state';
 import { feesPaidInCoin } from './held-balance';
+import { heldRejectedButPlaced } from './order-adoption';
 import { readable } from './order-events';
 import { splitSymbol } from './pnl';
 import { isOpenPosition } from './risk';
@@ -100,12 +104,20 @@ export async function reconcileWithExchange(
       known.has(remote.clientOrderId!)
     )
       continue;
+    // held as rejected while the exchange works it: taken back from this answer now (its fills and position
+    // follow, an `order.taken_back` alert says so), not left to fill with no position and no stop-loss
+    const held = manager.order(remote.clientOrderId!);
+    const takenBack = heldRejectedButPlaced(held, remote)
+      ? await manager.rechecks.takeBack(remote.clientOrderId!, remote)
+      : undefined;
     differences.push({
       kind: 'order-unknown-locally',
       clientOrderId: remote.clientOrderId,
       symbol: remote.symbol,
       exchange: { id: remote.id, status: remote.status, amount: remote.amount, filled: remote.filled },
-      detail: `open order ${remote.clientOrderId} on the exchange is not in state`,
+      detail: takenBack
+        ? `open order ${remote.clientOrderId} on the exchange was held as rejected: taken back (${takenBack.status})`
+        : `open order ${remote.clientOrderId} on the exchange is not in state`,
     });
   }
 

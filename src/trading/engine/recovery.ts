@@ -9,8 +9,11 @@
  * 2. every other non-final order (and final ones with fills still missing) is brought up to date: those the
  *    exchange lists as open come from its one list of open orders (all symbols; their missing fills still
  *    fetched), the rest (filled or cancelled while down, or final with fills missing) are fetched one by one;
- * 3. an order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
- *    back from the exchange's answer (the loop keeps looking them up for a day: OrderRecheck.recheck);
+ * 3. an order state holds as rejected (refused on its create's answer, or declared never placed) that the exchange's
+ *    open or recent orders show working or with fills is taken back from that answer, with an `order.taken_back`
+ *    alert (one held refused within the last day that neither list shows is looked up by clientOrderId, once); an
+ *    order rejected on our own inference (lookup found nothing) that the exchange has after all is taken
+ *    back from its lookup (the loop keeps looking them up for a day: OrderRecheck.recheck);
  * 4. the exchange's open orders carrying our `<botId>-` prefix that state does not know are adopted, or
  *    cancelled when `orders.unknownOnStart` is `cancel` (and recorded either way, so their fills count); a newer
  *    order the recent list showed open but the open list no longer has (it finished in between) is adopted too;
@@ -46,6 +49,8 @@ import { isFinal, needsExchange, type LocalOrder } from './order-state';
 import { firstThen } from './connect-reads';
 import { readTogether } from './read-together';
 import { recoverySymbols, type RecoveryReads } from './recovery-reads';
+import { heldRejectedButPlaced, refusedToLookUp } from './order-adoption';
+import { RECHECK_HORIZON_MS } from './never-placed-recheck';
 import { isOwnClientOrderId, seqOf } from './trading-state';
 
 /** The order jobs recovery drives, each held directly (engine-parts.ts hands them out from the order manager). */
@@ -54,7 +59,7 @@ export interface RecoveryOrderJobs {
   answers: Pick<OrderAnswers, 'apply' | 'upToDate'>;
   refresher: Pick<OrderRefresh, 'refresh'>;
   canceller: Pick<OrderCancel, 'cancel'>;
-  rechecks: Pick<OrderRecheck, 'recheck'>;
+  rechecks: Pick<OrderRecheck, 'recheck' | 'takeBack'>;
 }
 
 export interface RecoveryOptions extends RecoveryOrderJobs {
@@ -222,6 +227,59 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       summary.resolvedUnknown.push({ clientOrderId: order.clientOrderId, found: to !== 'rejected' });
     }
     if (to !== from) summary.changedWhileDown.push({ clientOrderId: order.clientOrderId, from, to });
+  }
+
+  // An order state holds as rejected — refused on its create's answer, declared never placed, rejected unsent — that
+  // the exchange lists working or with fills (its open orders, or its recent ones: filled while trading was down) is
+  // taken back from that answer: unless it is, it fills with no position and no stop-loss, and the next entry buys
+  // again. The open list first (the newer answer for an order in both); an order state holds live is never touched.
+  // Taken back once: a retry after the order was reopened only applies the answer again (no second alert).
+  const takeBackHeld = async (held: LocalOrder, remote: ExchangeOrder, from: string): Promise<void> => {
+    const id = held.clientOrderId;
+    const after = await withRetry(`take back ${id}`, async () => {
+      if (manager.order(id)?.status === 'rejected') return rechecks.takeBack(id, remote);
+      await answers.apply(id, remote);
+      return manager.order(id)!;
+    });
+    summary.changedWhileDown.push({ clientOrderId: id, from: 'rejected', to: after.status });
+    logger.error(`An order of ours held as rejected is on the exchange; taken back from its ${from}`, {
+      clientOrderId: id,
+      refused: held.refused === true,
+      status: after.status,
+      filled: after.filled,
+    });
+  };
+  const listedOrders = [...openOrders, ...recentBySymbol.flat()];
+  for (const remote of listedOrders) {
+    const held = remote.clientOrderId === undefined ? undefined : manager.order(remote.clientOrderId);
+    if (held && heldRejectedButPlaced(held, remote)) await takeBackHeld(held, remote, 'listing');
+  }
+  // ...and one held refused that neither list showed (a finished one the recent orders read missed: Bybit's history
+  // "may delay") is looked up by its clientOrderId, once, if refused within the last day (the lookups together):
+  // found working or with fills → taken back the same way
+  const listed = new Set(listedOrders.map((o) => o.clientOrderId));
+  const now = clock.now();
+  const refused = manager.hotOrders(
+    (o) =>
+      !listed.has(o.clientOrderId) &&
+      refusedToLookUp(o, now, RECHECK_HORIZON_MS) &&
+      manager.markets[o.symbol] !== undefined,
+  );
+  const found = await Promise.all(
+    refused.map((held) =>
+      withRetry(`look up ${held.clientOrderId}`, () =>
+        exchange
+          .fetchOrderByClientId(held.clientOrderId, held.symbol, held.createdAt)
+          .catch((err: unknown) => {
+            if (err instanceof OrderNotFoundError) return null;
+            throw err;
+          }),
+      ),
+    ),
+  );
+  for (const [i, held] of refused.entries()) {
+    const remote = found[i];
+    if (remote && heldRejectedButPlaced(held, remote)) await takeBackHeld(held, remote, 'lookup');
   }
 
   // An order we declared never placed (the lookup found nothing) that the exchange has after all — its create

@@ -470,6 +470,8 @@ export class CcxtExchange implements Exchange {
       options: ccxtOptions,
     });
     if (exact) applyErrorCodeOverrides(client, exact);
+    const byStatus = errorCodeOverrides(profile?.ccxtHttpExceptions, errorClasses);
+    if (byStatus) Object.assign((client as unknown as { httpExceptions: object }).httpExceptions, byStatus);
     skipProxyAgentModules(client);
     if (spares) openSpareConnections(client, spares);
     recordHttpStatus(client, profile?.answerCodes?.field ?? profile?.rateLimitResets?.codeField);

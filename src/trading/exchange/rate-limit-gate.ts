@@ -1,6 +1,7 @@
 /**
  * One gate for every request to an exchange. After a rate-limit refusal (HTTP 429 / 418, or the exchange's own
- * equivalent: Bybit 10006 and its HTTP 403 IP ban, OKX 50011, Kraken "EAPI:Rate limit exceeded" — ccxt's
+ * equivalent: Bybit 10006 and its HTTP 403 IP ban, Binance's HTTP 403 WAF limit, OKX 50011, Kraken "EAPI:Rate limit
+ * exceeded" — ccxt's
  * RateLimitExceeded / DDoSProtection) no request leaves until the wait the exchange asked for has passed
  * (Retry-After; Binance's 418 carries the ban's length there), or the profile's documented reset or ban time, or —
  * with neither — the one backoff of retry.ts. Then one request probes first and the others wait for its answer:
@@ -129,6 +130,11 @@ export interface Refusal {
 /** The profile's documented waits for a refusal without Retry-After: by HTTP status (a ban), by its own code. */
 export interface RateLimitResets {
   byStatus?: Record<number, number>;
+  /**
+   * HTTP statuses that are rate-limit refusals for which the exchange documents no wait (Binance 403: its WAF limit
+   * violated): the gate closes for the one backoff (GATE_BACKOFF, longer after each refused probe).
+   */
+  backoffStatuses?: readonly number[];
   byCode?: Record<string, number>;
   /** Where the exchange's own code is in an error answer, when the profile has no `answerCodes.field`. */
   codeField?: string;
@@ -152,6 +158,7 @@ const RATE_LIMIT_CLASSES = new Set(['RateLimitExceeded', 'DDoSProtection']);
 export function isRateLimitRefusal(r: Refusal, resets?: RateLimitResets): boolean {
   if (r.httpStatus === 429 || r.httpStatus === 418) return true;
   if (r.httpStatus !== undefined && resets?.byStatus?.[r.httpStatus] !== undefined) return true;
+  if (r.httpStatus !== undefined && resets?.backoffStatuses?.includes(r.httpStatus)) return true;
   if (r.exchangeCode !== undefined && resets?.byCode?.[r.exchangeCode] !== undefined) return true;
   if (r.exchangeCode !== undefined && resets?.scopeByCode?.[r.exchangeCode] !== undefined) return true;
   return RATE_LIMIT_CLASSES.has(r.name ?? '');

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { adoptedOrder } from '../../../src/trading/engine/order-adoption';
+import { adoptedOrder, heldRejectedButPlaced } from '../../../src/trading/engine/order-adoption';
+import { localOrder } from '../../support/local-order';
 import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
 import { SEARCH_MARGIN_MS, SearchSpans } from '../../../src/trading/exchange/search-span';
 
@@ -37,5 +38,39 @@ describe('adoptedOrder: an adopted order is recorded in host time (review 25)', 
       sentAt: created + 5,
       updatedAt: created + 5,
     });
+  });
+});
+
+describe('heldRejectedButPlaced: which listed orders of ours state wrongly holds as rejected (pure)', () => {
+  const remote = (over: Partial<ExchangeOrder> = {}): ExchangeOrder => ({
+    id: 'x1',
+    clientOrderId: 'bot-1',
+    symbol: 'BTC/USDT',
+    side: 'buy',
+    type: 'market',
+    amount: 1,
+    filled: 0,
+    remaining: 1,
+    status: 'open',
+    ...over,
+  });
+  const refused = localOrder({ status: 'rejected', refused: true, error: 'refused' });
+
+  it('takes one held refused that works or filled on the exchange', () => {
+    expect(heldRejectedButPlaced(refused, remote())).to.equal(true);
+    expect(heldRejectedButPlaced(refused, remote({ status: 'closed', filled: 1, remaining: 0 }))).to.equal(
+      true,
+    );
+    expect(heldRejectedButPlaced(refused, remote({ status: 'canceled', filled: 0.2 }))).to.equal(true);
+  });
+
+  it('leaves one the exchange shows rejected or cancelled with nothing filled, another exchange id, and any not rejected', () => {
+    expect(heldRejectedButPlaced(refused, remote({ status: 'rejected' }))).to.equal(false);
+    expect(heldRejectedButPlaced(refused, remote({ status: 'canceled' }))).to.equal(false);
+    expect(heldRejectedButPlaced({ ...refused, exchangeOrderId: 'x0' }, remote())).to.equal(false);
+    expect(heldRejectedButPlaced({ ...refused, exchangeOrderId: 'x1' }, remote())).to.equal(true);
+    for (const status of ['open', 'filled', 'unknown', 'cancelled'] as const)
+      expect(heldRejectedButPlaced({ ...refused, status }, remote()), status).to.equal(false);
+    expect(heldRejectedButPlaced(undefined, remote())).to.equal(false);
   });
 });

@@ -7,6 +7,7 @@ import {
   NetworkError,
   OrderNotFoundError,
   PersistenceError,
+  RateLimitError,
 } from '../../../src/shared/errors';
 import type { EventLog } from '../../../src/shared/ipc/event-log';
 import { silentLogger } from '../../../src/shared/logging/logger';
@@ -208,6 +209,33 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true]);
     const now = h.clock.now();
     expect(cooldownUntil(h.manager.hotOrders(), 1_000, 60_000)).to.be.at.least(now + 2_000);
+  });
+
+  it('marks a create the rate-limit gate refused unsent never sent (recovery never looks it up), one the exchange refused not', async () => {
+    let unsent = true;
+    h = await EngineHarness.open({
+      wrapExchange: (paper) =>
+        withCreate(paper, async () => {
+          throw unsent
+            ? new RateLimitError(
+                'not sent: the exchange asked to wait 60 s more',
+                { gate: 'closed' },
+                { retryAfterMs: 60_000 },
+              )
+            : new RateLimitError(
+                'binance 429: Too much request weight used',
+                { httpStatus: 429 },
+                { retryAfterMs: 1_000 },
+              );
+        }),
+    });
+    h.manager.startAccepting();
+    const held = await h.manager.place(MARKET_BUY);
+    expect(held).to.include({ status: 'rejected', refused: true, neverSent: true });
+    unsent = false;
+    const refused = await h.manager.place(MARKET_BUY);
+    expect(refused).to.include({ status: 'rejected', refused: true });
+    expect(refused.neverSent).to.equal(undefined);
   });
 
   it('resolves a create whose response was lost by lookup: exactly one exchange order, never re-sent', async () => {

@@ -185,14 +185,36 @@ describe('startup recovery against the paper exchange (integration)', function (
   });
 
   it('looks an order declared never placed up no more a day after the verdict, and archives it', async () => {
+    let lookups = 0;
+    const counted = (paper: Exchange): Exchange =>
+      withOverrides(paper, {
+        fetchOrderByClientId: (...args) => {
+          lookups++;
+          return paper.fetchOrderByClientId(...args);
+        },
+      });
+    h = await EngineHarness.open({ recentFinalKept: 0, wrapExchange: counted });
+    const dayAgo = FAKE_CLOCK_START - 24 * 3_600_000 - 1;
+    await withIntent(1, intent('bot-1', { status: 'rejected', error: 'never placed', updatedAt: dayAgo }));
+    h = await h.restart({ recentFinalKept: 0, wrapExchange: counted });
+    const summary = await h.loop.recover(LAST_EXIT);
+    expect(lookups).to.equal(0);
+    expect(summary.changedWhileDown).to.deep.equal([]);
+    expect(h.stateFile().orders['bot-1']).to.equal(undefined);
+  });
+
+  it("takes back an order declared never placed over a day ago that the exchange's recent orders show filled", async () => {
     h = await EngineHarness.open({ recentFinalKept: 0 });
     const dayAgo = FAKE_CLOCK_START - 24 * 3_600_000 - 1;
     await withIntent(1, intent('bot-1', { status: 'rejected', error: 'never placed', updatedAt: dayAgo }));
     await h.paper.createOrder({ ...MARKET_BUY, clientOrderId: 'bot-1' });
     h = await h.restart({ recentFinalKept: 0 });
     const summary = await h.loop.recover(LAST_EXIT);
-    expect(summary.changedWhileDown).to.deep.equal([]);
-    expect(h.stateFile().orders['bot-1']).to.equal(undefined);
+    // past the lookups' horizon, but the read every start makes shows it: a position nobody would have known of
+    expect(summary.changedWhileDown).to.deep.equal([
+      { clientOrderId: 'bot-1', from: 'rejected', to: 'filled' },
+    ]);
+    expect(h.manager.positions()['BTC/USDT'].amount).to.be.greaterThan(0);
   });
 
   it('leaves an order the exchange refused, or one it confirms absent, as rejected', async () => {

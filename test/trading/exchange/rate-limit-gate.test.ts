@@ -87,7 +87,9 @@ describe('what a refusal is, and how long it closes the gate (pure)', () => {
     for (const [r, is] of refusals) expect(isRateLimitRefusal(r), JSON.stringify(r)).to.equal(is);
     // Bybit's HTTP 403 is its IP ban (ccxt: RateLimitExceeded as well); by status alone, from the profile
     expect(isRateLimitRefusal({ httpStatus: 403 }, bybitProfile.rateLimitResets)).to.equal(true);
-    expect(isRateLimitRefusal({ httpStatus: 403 }, binanceProfile.rateLimitResets)).to.equal(false);
+    // Binance's HTTP 403 is its WAF limit violated: a refusal for rate too, whatever class ccxt gave it
+    expect(isRateLimitRefusal({ httpStatus: 403 }, binanceProfile.rateLimitResets)).to.equal(true);
+    expect(isRateLimitRefusal({ httpStatus: 403 }, okxProfile.rateLimitResets)).to.equal(false);
   });
 
   it("waits the Retry-After first, else the profile's documented time, else the one backoff", () => {
@@ -96,6 +98,9 @@ describe('what a refusal is, and how long it closes the gate (pure)', () => {
     ).to.equal(300_000);
     expect(refusalWaitMs({ httpStatus: 418 }, 1, binanceProfile.rateLimitResets, none)).to.equal(120_000);
     expect(refusalWaitMs({ httpStatus: 403 }, 1, bybitProfile.rateLimitResets, none)).to.equal(600_000);
+    // Binance documents no wait for its WAF 403: the one backoff, longer after each refused probe
+    expect(refusalWaitMs({ httpStatus: 403 }, 1, binanceProfile.rateLimitResets, () => 1)).to.equal(2_000);
+    expect(refusalWaitMs({ httpStatus: 403 }, 3, binanceProfile.rateLimitResets, () => 1)).to.equal(8_000);
     expect(
       refusalWaitMs({ httpStatus: 200, exchangeCode: '10006' }, 1, bybitProfile.rateLimitResets, none),
     ).to.equal(1_000);

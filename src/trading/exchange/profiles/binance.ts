@@ -12,7 +12,8 @@
  *   for an order the matching engine took (data source Memory → Database); -2026 for an order cancelled or expired
  *   without a fill over 90 days ago ("has been archived").
  * - HTTP 5xx, -1006 and -1007 ("Send status unknown; execution status unknown"): the create may have happened.
- * - 429 (and 418 once banned) with Retry-After: the request was refused.
+ * - 429 (and 418 once banned) with Retry-After: the request was refused. HTTP 403 "is used when the WAF Limit (Web
+ *   Application Firewall) has been violated" (rest-api.md, "HTTP Return Codes"): refused too, no wait documented.
  * - Signed requests carry `recvWindow` (default 5000 ms, at most 60000).
  * - GET /api/v3/allOrders (weight 20, symbol required; without `orderId` the most recent, up to `limit`: default
  *   500, at most 1000). GET /api/v3/openOrders: every open order of the symbol (or of all symbols) in one answer,
@@ -70,6 +71,8 @@ export const binanceProfile: ExchangeProfile = {
   // backoff), reads and cancels go on. The longest ban, 3 days, bounds a kept "closed until" (gate-file.ts).
   rateLimitResets: {
     byStatus: { 418: 120_000 },
+    // 403: "used when the WAF Limit (Web Application Firewall) has been violated" — no wait documented: the one backoff
+    backoffStatuses: [403],
     codeField: 'code',
     scopeByCode: { '-1015': 'orders' },
     longestWaitMs: 3 * 86_400_000,
@@ -123,6 +126,9 @@ export const binanceProfile: ExchangeProfile = {
   // archived.": an order lookup's answer for an order its reads no longer have, as -2013 is — ccxt reads it as a
   // refused request (InvalidOrder), which left such an order pending for good and never settled (absent-order.ts)
   ccxtErrorCodes: { '-2026': 'OrderNotFound' },
+  // HTTP 403, the WAF limit violated: a refusal for rate (ccxt's base table reads it as ExchangeNotAvailable, which made
+  // a create's outcome "unknown" and every read a plain failure retried at once, with no backoff of its own)
+  ccxtHttpExceptions: { '403': 'DDoSProtection' },
   ccxtOptions: {
     // spot only: no futures/options exchangeInfo calls on loadMarkets
     fetchMarkets: { types: ['spot'] },

@@ -35,7 +35,10 @@
  *   the window, 10016 "Server error.", 10000 "Server Timeout", 170007 "Timeout waiting for response from backend
  *   server.", 170146 "Order creation timeout", 170032 "Network error. Please try again later" (ccxt: a plain
  *   ExchangeError), 170035 "Submitted to the system for processing!" (ccxt: BadRequest, yet the order may be in the
- *   book). HTTP 403 "access too frequent": IP ban for 10 minutes.
+ *   book). HTTP 403 "access too frequent": IP ban for 10 minutes. A cancel of an order no longer open: 170213, 170139
+ *   "Order has been filled.", 170142 "Order has been cancelled", 170143 "Cannot be found on order book", 170190
+ *   "Cancel order has been finished" (110008/110010 on the unified codes); 170147 "Order cancellation timeout"
+ *   (outcome unknown); 170191 "Can not cancel order, please try again later".
  * - Signed requests: X-BAPI-SIGN = HMAC-SHA256(timestamp + key + recvWindow + query or JSON body);
  *   server_time - recv_window <= timestamp < server_time + 1000; X-BAPI-RECV-WINDOW default 5000 ms.
  * - The key's own limits (user/apikey-info.mdx, GET /v5/user/query-api, "Any permission can access this endpoint"):
@@ -111,6 +114,26 @@ export const bybitProfile: ExchangeProfile = {
   },
   // `retCode`/`retMsg`; the body also carries the server `time`, which made every refusal read as a new one
   errorBody: [{ code: 'retCode', message: 'retMsg' }],
+  // A cancel's answers (error.mdx) that ccxt reads as a refused request (InvalidOrder), which threw before the
+  // cancel's read-back and left the order working in state: the order is no longer open — read it back and settle it
+  // from the answer, as Binance -2011 and OKX 51400–51402 are (order-cancel.ts) — or the cancel's outcome is unknown,
+  // or it was not done now.
+  ccxtErrorCodes: {
+    // "Order has been filled." / "Order has been cancelled" / "Cannot be found on order book" / "Cancel order has
+    // been finished"; the unified codes 110008 "The order has been completed or cancelled." / 110010 "The order has
+    // been cancelled"
+    '170139': 'OrderNotFound',
+    '170142': 'OrderNotFound',
+    '170143': 'OrderNotFound',
+    '170190': 'OrderNotFound',
+    '110008': 'OrderNotFound',
+    '110010': 'OrderNotFound',
+    // "Order cancellation timeout": the cancel may or may not have been carried out (read back; still working → tried
+    // again)
+    '170147': 'RequestTimeout',
+    // "Can not cancel order, please try again later": not cancelled now (read back; still working → tried again)
+    '170191': 'CancelPending',
+  },
   ccxtHas: {
     // GET /v5/asset/coin/query-info needs a key with asset permissions on every market load; spot trading does not
     fetchCurrencies: false,

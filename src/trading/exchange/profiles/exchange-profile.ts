@@ -230,6 +230,11 @@ export interface ExchangeProfile {
    */
   ccxtErrorCodes?: Record<string, string>;
   /**
+   * HTTP statuses → ccxt error class names, over the exchange's own `httpExceptions` table (ccxt's base one reads
+   * Binance's 403, its WAF limit, as ExchangeNotAvailable), for answers whose body ccxt cannot read a code from.
+   */
+  ccxtHttpExceptions?: Record<string, string>;
+  /**
    * Where an error answer carries the exchange's code and message (dotted paths, tried in order): the error then
    * reads `<id> <code>: <message>` instead of the whole body, whose echoes of the request (ids, times) would make
    * the same refusal look new every time. Absent: ccxt's message as it is.

@@ -163,5 +163,8 @@ export const okxProfile: ExchangeProfile = {
     // refused for ever). 50036: expTime earlier than the server's time; 50037 "Order expired."
     '50036': 'InvalidNonce',
     '50037': 'InvalidNonce',
+    // a cancel's "Cancellation failed as you do not have any pending orders" (ccxt: ExchangeError, thrown before the
+    // cancel's read-back): the order is no longer pending, as 51400–51402 say (ccxt: OrderNotFound) — read it back
+    '51405': 'OrderNotFound',
   },
 };

@@ -1,0 +1,152 @@
+/**
+ * A cancel the exchange answers "already final" (the order filled or cancelled before the cancel came: Binance -2011,
+ * OKX 51400–51402/51405, Bybit 170139/170142/170143/170190/110008/110010) is read back and settled from the order's
+ * answer, never thrown as a refusal with the order left working in state; one it answers "timed out" or "not now"
+ * (Bybit 170147/170191) is read back too, and thrown (tried again) only while the order still works. Real engine,
+ * real ccxt, each verified exchange's local double answering with the exchange's documented body (Bybit error.mdx,
+ * OKX's cancel-order sCode, Binance errors.md).
+ */
+import { expect } from 'chai';
+import { ExchangeRefusedError, TemporaryError } from '../../../src/shared/errors';
+import { binanceKit, bybitKit, okxKit } from '../../../harness/exchanges/exchange-kits';
+import { orderFailure } from '../../../harness/exchanges/answers/okx';
+import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
+import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
+import type { FakeOkx } from '../../../harness/exchanges/fake-okx';
+import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { closeAfterEach } from '../../support/close-after-each';
+import { startLiveEngine } from '../../support/live-engine';
+
+const BTC = 'BTC/USDT';
+
+/** One cancel answer: its code, and whether the exchange carried the cancel out before answering it. */
+interface CancelAnswer {
+  code: string;
+  message: string;
+  /** The order is no longer working when the answer comes (cancelled before it, or by it). */
+  done: boolean;
+}
+
+/** The exchange's answer `a` to the next cancel, queued on its double (after the work when `a.done`). */
+type QueueAnswer = (fake: LocalExchange, a: CancelAnswer) => void;
+
+const bybitAnswer: QueueAnswer = (fake, a) => {
+  const body = { retCode: Number(a.code), retMsg: a.message, result: {}, retExtInfo: {}, time: Date.now() };
+  (fake as FakeBybit).faults.next(
+    'cancelOrder',
+    a.done ? { kind: 'taken-then-answer', status: 200, body } : { kind: 'answer', status: 200, body },
+  );
+};
+const okxAnswer: QueueAnswer = (fake, a) => {
+  const body = orderFailure(a.code, a.message);
+  (fake as FakeOkx).faults.next(
+    'cancelOrder',
+    a.done ? { kind: 'taken-then-status', status: 200, body } : { kind: 'status', status: 200, body },
+  );
+};
+const binanceAnswer: QueueAnswer = (fake, a) => {
+  const body = { code: Number(a.code), msg: a.message };
+  (fake as FakeBinance).faults.next(
+    'cancelOrder',
+    a.done ? { kind: 'taken-then-status', status: 400, body } : { kind: 'status', status: 400, body },
+  );
+};
+
+const FINAL: Array<[ExchangeKit, QueueAnswer, string, string]> = [
+  [binanceKit, binanceAnswer, '-2011', 'Unknown order sent.'],
+  [
+    okxKit,
+    okxAnswer,
+    '51400',
+    'Order cancellation failed as the order has been filled, canceled or does not exist.',
+  ],
+  [okxKit, okxAnswer, '51401', 'Cancellation failed as the order is already canceled.'],
+  [okxKit, okxAnswer, '51402', 'Cancellation failed as the order is already completed.'],
+  [okxKit, okxAnswer, '51405', 'Cancellation failed as you do not have any pending orders.'],
+  [bybitKit, bybitAnswer, '170213', 'Order does not exist.'],
+  [bybitKit, bybitAnswer, '170139', 'Order has been filled.'],
+  [bybitKit, bybitAnswer, '170142', 'Order has been cancelled'],
+  [bybitKit, bybitAnswer, '170143', 'Cannot be found on order book'],
+  [bybitKit, bybitAnswer, '170190', 'Cancel order has been finished'],
+  [bybitKit, bybitAnswer, '110008', 'The order has been completed or cancelled.'],
+  [bybitKit, bybitAnswer, '110010', 'The order has been cancelled'],
+];
+
+describe('cancel answers saying the order is already final, or the cancel not done (real ccxt, local doubles)', function () {
+  this.timeout(30_000);
+  let fake: LocalExchange | undefined;
+  let h: EngineHarness | undefined;
+  closeAfterEach(() => [h, fake]);
+
+  /** A resting limit buy, open on the exchange and in state; its clientOrderId. */
+  async function restingBuy(kit: ExchangeKit): Promise<string> {
+    fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000 } });
+    fake.pinPrice(BTC, 60_000);
+    h = await startLiveEngine(kit, fake.url, {
+      config: { trading: { mode: 'live', symbols: [BTC] } },
+      strategy: new ScriptedStrategy(),
+    });
+    const order = await h.manager.place({
+      symbol: BTC,
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: 30_000,
+      purpose: 'entry',
+    });
+    expect(order.status).to.equal('open');
+    return order.clientOrderId;
+  }
+
+  for (const [kit, answer, code, message] of FINAL) {
+    it(`${kit.id} ${code} "${message}": read back, settled as the exchange shows it`, async () => {
+      const id = await restingBuy(kit);
+      answer(fake!, { code, message, done: true });
+      const after = await h!.manager.canceller.cancel(id);
+      expect(after).to.include({ status: 'cancelled', filled: 0 });
+      expect(h!.manager.order(id)!.status).to.equal('cancelled');
+      expect(h!.eventTypes()).to.include('order.cancelled');
+    });
+  }
+
+  it('bybit 170147 "Order cancellation timeout": read back — cancelled if it was, else thrown as temporary with the order working', async () => {
+    const id = await restingBuy(bybitKit);
+    bybitAnswer(fake!, { code: '170147', message: 'Order cancellation timeout', done: false });
+    const err = await h!.manager.canceller.cancel(id).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(TemporaryError);
+    expect(err).to.not.be.instanceOf(ExchangeRefusedError);
+    expect(h!.manager.order(id)!.status).to.equal('open');
+    bybitAnswer(fake!, { code: '170147', message: 'Order cancellation timeout', done: true });
+    expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+  });
+
+  it('bybit 170191 "Can not cancel order, please try again later": thrown as temporary, the order working; the next cancel ends it', async () => {
+    const id = await restingBuy(bybitKit);
+    bybitAnswer(fake!, {
+      code: '170191',
+      message: 'Can not cancel order, please try again later',
+      done: false,
+    });
+    const err = await h!.manager.canceller.cancel(id).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(TemporaryError);
+    expect(h!.manager.order(id)!.status).to.equal('open');
+    expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+  });
+
+  it('okx 51410 "already under cancelling status": read back — settled once the earlier cancel shows done', async () => {
+    const id = await restingBuy(okxKit);
+    okxAnswer(fake!, {
+      code: '51410',
+      message: 'Cancellation failed as the order is already under cancelling status.',
+      done: true,
+    });
+    expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+  });
+});
