@@ -5,14 +5,12 @@
  * engine against the paper exchange (fake clock), whose reads hide the order.
  */
 import { expect } from 'chai';
-import { OrderNotFoundError } from '../../../src/shared/errors';
 import { HISTORY_EDGE_MS } from '../../../src/trading/engine/absent-order';
 import { pauseSummary } from '../../../src/trading/engine/pause-causes';
-import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
-import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
+import { hiddenOrderReads } from '../../support/hidden-order';
 import { closeAfterEach } from '../../support/close-after-each';
 
 const ID = 'bot-tst000-1';
@@ -27,8 +25,6 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
 
   /** A resting limit buy the exchange then stops showing, its trade history reaching back only a second past a day. */
   async function absentBeyondReach(): Promise<EngineHarness> {
-    let paperRef: PaperExchange | undefined;
-    const ours = (o: ExchangeOrder): boolean => o.clientOrderId === ID;
     hidden.on = false;
     listHidden.on = true;
     h = await EngineHarness.open({
@@ -38,22 +34,9 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
       },
       strategy: new SafeStrategy(new ScriptedStrategy()),
       wrapExchange: (paper) => {
-        paperRef = paper;
         return withOverrides(paper, {
           traits: { ...paper.traits, tradeHistoryReachMs: HISTORY_EDGE_MS + 1_000 },
-          fetchOrder: (async (id: string, symbol: string) => {
-            const order = await paperRef!.fetchOrder(id, symbol);
-            if (hidden.on && ours(order)) throw new OrderNotFoundError('the exchange has no such order', {});
-            return order;
-          }) as never,
-          fetchOrderByClientId: (async (id: string, symbol: string) => {
-            if (hidden.on && id === ID) throw new OrderNotFoundError('the exchange has no such order', {});
-            return paperRef!.fetchOrderByClientId(id, symbol);
-          }) as never,
-          fetchOpenOrders: (async (symbol?: string) =>
-            (await paperRef!.fetchOpenOrders(symbol)).filter(
-              (o) => !(hidden.on && listHidden.on && ours(o)),
-            )) as never,
+          ...hiddenOrderReads(paper, ID, hidden, { listHidden }),
         });
       },
     });

@@ -7,13 +7,13 @@
  * trades it stood for, never counted beside them (fills-from-order.test.ts).
  */
 import { expect } from 'chai';
-import { OrderNotFoundError } from '../../../src/shared/errors';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import type { ExchangeOrder, ExchangeTrade } from '../../../src/trading/exchange/exchange';
+import type { ExchangeTrade } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
+import { hiddenOrderReads } from '../../support/hidden-order';
 import { closeAfterEach } from '../../support/close-after-each';
 
 const ID = 'bot-tst000-1';
@@ -33,7 +33,6 @@ describe('/settle filled of an absent order whose booked fills are short of its 
     hidden.on = false;
     short.on = false;
     short.shown.clear();
-    const ours = (o: ExchangeOrder): boolean => o.clientOrderId === ID;
     const h = await EngineHarness.open({
       config: {
         trading: { risk: { stopLossPct: 0, takeProfitPct: 0 }, paper: { partialFillNotional: 1_000 } },
@@ -42,17 +41,7 @@ describe('/settle filled of an absent order whose booked fills are short of its 
       wrapExchange: (paper) => {
         paperRef = paper;
         return withOverrides(paper, {
-          fetchOrder: (async (id: string, symbol: string) => {
-            const order = { ...(await paperRef!.fetchOrder(id, symbol)), trades: undefined };
-            if (hidden.on && ours(order)) throw new OrderNotFoundError('the exchange has no such order', {});
-            return order;
-          }) as never,
-          fetchOrderByClientId: (async (id: string, symbol: string) => {
-            if (hidden.on && id === ID) throw new OrderNotFoundError('the exchange has no such order', {});
-            return paperRef!.fetchOrderByClientId(id, symbol);
-          }) as never,
-          fetchOpenOrders: (async (symbol?: string) =>
-            (await paperRef!.fetchOpenOrders(symbol)).filter((o) => !(hidden.on && ours(o)))) as never,
+          ...hiddenOrderReads(paper, ID, hidden, { dropAnswerTrades: true }),
           fetchOrderTrades: (async (orderId: string, symbol: string) => {
             const trades: ExchangeTrade[] = await paperRef!.fetchOrderTrades(orderId, symbol);
             if (!short.on) {

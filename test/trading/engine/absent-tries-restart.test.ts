@@ -5,14 +5,14 @@
  * against the paper exchange (fake clock), whose lookups hide the order and whose trade reads fail.
  */
 import { expect } from 'chai';
-import { NetworkError, OrderNotFoundError } from '../../../src/shared/errors';
+import { NetworkError } from '../../../src/shared/errors';
 import { RECHECK_HORIZON_MS } from '../../../src/trading/engine/never-placed-recheck';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
-import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
+import { hiddenOrderReads } from '../../support/hidden-order';
 import { closeAfterEach } from '../../support/close-after-each';
 
 const ID = 'bot-tst000-1';
@@ -27,7 +27,6 @@ describe('an absent order whose reads keep failing, across restarts (engine, pap
   async function openHidden(): Promise<EngineHarness> {
     before.length = 0;
     let paperRef: PaperExchange | undefined;
-    const ours = (o: ExchangeOrder): boolean => o.clientOrderId === ID;
     hidden.on = false;
     h = await EngineHarness.open({
       config: {
@@ -38,17 +37,7 @@ describe('an absent order whose reads keep failing, across restarts (engine, pap
         paperRef = paper;
         return withOverrides(paper, {
           traits: { ...paper.traits, tradeHistoryReachMs: undefined },
-          fetchOrder: (async (id: string, symbol: string) => {
-            const order = await paperRef!.fetchOrder(id, symbol);
-            if (hidden.on && ours(order)) throw new OrderNotFoundError('the exchange has no such order', {});
-            return order;
-          }) as never,
-          fetchOrderByClientId: (async (id: string, symbol: string) => {
-            if (hidden.on && id === ID) throw new OrderNotFoundError('the exchange has no such order', {});
-            return paperRef!.fetchOrderByClientId(id, symbol);
-          }) as never,
-          fetchOpenOrders: (async (symbol?: string) =>
-            (await paperRef!.fetchOpenOrders(symbol)).filter((o) => !(hidden.on && ours(o)))) as never,
+          ...hiddenOrderReads(paper, ID, hidden),
           fetchOrderTrades: (async (id: string, symbol: string) => {
             if (hidden.on) throw new NetworkError('connection reset', {});
             return paperRef!.fetchOrderTrades(id, symbol);
