@@ -89,7 +89,7 @@ export function formatInDoubtOrders(orders: readonly InDoubtOrderView[], m: Mark
       'fills-missing': 'finished, its missing fills neither readable nor priced, since',
     }[o.ended];
     lines.push(
-      `• ${m.code(o.clientOrderId)} ${m.esc(`${o.symbol} ${o.side} ${o.amount} (${o.purpose}), ${o.filled} booked`)}` +
+      `• ${m.code(o.clientOrderId)} ${m.esc(`${o.symbol} ${o.side} ${o.amount} (${o.purpose}), ${o.filled} filled`)}` +
         ` — ${m.esc(ended)} ${m.esc(new Date(o.endedAt).toISOString().slice(0, 16).replace('T', ' '))} UTC` +
         (o.inDoubtAt !== undefined && (o.ended === 'never-placed' || o.ended === 'settled-absent')
           ? '; the balance moved as if it was carried out'

@@ -267,7 +267,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
   it('/settle lists the orders in question with the commands that settle them', async () => {
     const msg = await ask('/settle');
     expect(msg.text).to.include('Orders in question (1)');
-    expect(msg.text).to.include('<code>stubbot-9</code> BTC/USDT sell 0.002 (stop-loss), 0 booked');
+    expect(msg.text).to.include('<code>stubbot-9</code> BTC/USDT sell 0.002 (stop-loss), 0 filled');
     expect(msg.text).to.include('the balance moved as if it was carried out');
     expect(msg.text).to.include(
       '<code>/settle stubbot-9 none</code> or <code>/settle stubbot-9 filled &lt;amount&gt; &lt;average price&gt;</code>',
