@@ -110,7 +110,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       exchangeUnreachableSince: snap.exchangeUnreachableSince,
       exchangeError: snap.exchangeError,
       apiKey: deps.apiKey?.(),
-      staleSymbols: staleSymbols(manager.state.data.announcedStale),
+      staleSymbols: staleSymbols(manager.state.data.announcedStale, deps.config.trading.symbols),
       lastExit: deps.lastExit,
       startedAt: deps.startedAt,
       pid: process.pid,
@@ -218,10 +218,16 @@ function round(value: number): number {
   return Math.round(value * 1e8) / 1e8;
 }
 
-/** The symbols told stale (stale-tickers.ts), for /status; undefined when none. */
+/**
+ * The traded symbols told stale (stale-tickers.ts), for /status; undefined when none. A symbol no longer traded is
+ * left out: no tick reads its ticker any more, so nothing would ever tell it fresh.
+ */
 function staleSymbols(
   announced: Readonly<Record<string, { since: number; reason: string }>>,
+  traded: readonly string[],
 ): TradingStatus['staleSymbols'] {
-  const list = Object.entries(announced).map(([symbol, s]) => ({ symbol, since: s.since, reason: s.reason }));
+  const list = Object.entries(announced)
+    .filter(([symbol]) => traded.includes(symbol))
+    .map(([symbol, s]) => ({ symbol, since: s.since, reason: s.reason }));
   return list.length > 0 ? list : undefined;
 }

@@ -95,6 +95,19 @@ describe('control handlers over the real engine', function () {
     expect(status.pausedReason).to.equal('kill switch: daily loss; checking the key');
   });
 
+  it('lists the traded symbols told stale, never one no longer traded (nothing would tell it fresh)', async () => {
+    const { h, rpc } = await setup();
+    await h.files.store.commit((d) => {
+      d.announcedStale = {
+        'ETH/USDT': { since: 1, reason: 'ticker 6 min old' },
+        'XRP/USDT': { since: 1, reason: 'ticker 9 min old' },
+      };
+    });
+    expect((await rpc.call('status', {})).staleSymbols).to.deep.equal([
+      { symbol: 'ETH/USDT', since: 1, reason: 'ticker 6 min old' },
+    ]);
+  });
+
   it("lists an order in question and settles it on the operator's word; figures that do not fit are refused", async () => {
     const { h, rpc } = await setup();
     const now = h.clock.now();
