@@ -2,6 +2,7 @@
  * The outbox's pure rules over its persisted state: admission (dedup by trading event seq, coalescing of
  * repeats, the size bound) and the send order (priority, then age). No I/O, no clock: `now` comes in.
  */
+import { formatSpan } from '../../shared/format-span';
 import { PRIORITY_RANK, type Notification, type Priority } from './notification';
 
 export interface OutboxEntry {
@@ -147,17 +148,6 @@ export function renderEntry(entry: OutboxEntry, droppedToReport: number): string
     text += `\n⚠️ <i>${droppedToReport} notification${droppedToReport === 1 ? '' : 's'} dropped (outbox full)</i>`;
   }
   return truncateHtml(text, MAX_MESSAGE_CHARS);
-}
-
-/** "42 s", "2 min", "1 h 5 min". */
-export function formatSpan(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const min = Math.round(s / 60);
-  if (min < 60) return `${min} min`;
-  const h = Math.floor(min / 60);
-  const rest = min % 60;
-  return rest ? `${h} h ${rest} min` : `${h} h`;
 }
 
 /** Cuts to `max` characters without leaving a broken tag or entity, then closes the tags left open. */

@@ -8,7 +8,8 @@
 import type { Logger } from '../../shared/logging/logger';
 import { commitAnnouncement } from './market-halts';
 import type { StateGateway } from './state-gateway';
-import { formatAge, type TickerAge } from './ticker-age';
+import { formatSpan } from '../../shared/format-span';
+import type { TickerAge } from './ticker-age';
 
 export interface StaleTickersOptions {
   exchangeId: string;
@@ -57,7 +58,7 @@ export class StaleTickers {
       [
         {
           type: 'market.fresh',
-          summary: `${symbol} prices on ${exchange} are fresh again after ${formatAge(staleForMs)}: entries are back`,
+          summary: `${symbol} prices on ${exchange} are fresh again after ${formatSpan(staleForMs)}: entries are back`,
           data,
         },
       ],

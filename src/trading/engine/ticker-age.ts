@@ -10,6 +10,7 @@
  * The age is read on the EXCHANGE's clock (the host's less the measured offset, clock-skew.ts): a host clock off the
  * exchange's is not taken for old prices. A time ahead of the exchange's now is not old.
  */
+import { formatSpan } from '../../shared/format-span';
 import type { Ticker } from '../exchange/exchange';
 
 export type TickerAge =
@@ -39,13 +40,6 @@ export function tickerAge(
   return {
     stale: true,
     ageMs,
-    reason: `price ${formatAge(ageMs)} old${timeField ? ` (${timeField})` : ''}, over the ${formatAge(maxAgeMs)} limit`,
+    reason: `price ${formatSpan(ageMs)} old${timeField ? ` (${timeField})` : ''}, over the ${formatSpan(maxAgeMs)} limit`,
   };
-}
-
-/** "45 s", "6 min", "3 h" (pure). */
-export function formatAge(ms: number): string {
-  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 2 * 3_600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${Math.round(ms / 3_600_000)} h`;
 }

@@ -3,12 +3,12 @@ import fc from 'fast-check';
 import {
   admit,
   emptyOutboxState,
-  formatSpan,
   renderEntry,
   sendOrder,
   truncateHtml,
 } from '../../../src/telegram/notify/outbox-queue';
 import type { Priority } from '../../../src/telegram/notify/notification';
+import { formatSpan } from '../../../src/shared/format-span';
 
 const settings = { maxSize: 100, coalesceWindowMs: 120_000 };
 const t0 = 1_700_000_000_000;

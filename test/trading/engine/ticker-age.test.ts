@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { EventDraft } from '../../../src/trading/engine/order-events';
 import { StaleTickers } from '../../../src/trading/engine/stale-tickers';
-import { formatAge, tickerAge } from '../../../src/trading/engine/ticker-age';
+import { formatSpan } from '../../../src/shared/format-span';
+import { tickerAge } from '../../../src/trading/engine/ticker-age';
 import { defaultTradingState, type TradingState } from '../../../src/trading/engine/trading-state';
 
 const MIN = 60_000;
@@ -50,7 +51,7 @@ describe("a ticker's age on the exchange's clock (pure)", () => {
   });
 
   it('reads ages in seconds, minutes, hours', () => {
-    expect([formatAge(45_000), formatAge(6 * MIN), formatAge(3 * 3_600_000)]).to.deep.equal([
+    expect([formatSpan(45_000), formatSpan(6 * MIN), formatSpan(3 * 3_600_000)]).to.deep.equal([
       '45 s',
       '6 min',
       '3 h',
