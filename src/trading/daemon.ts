@@ -228,6 +228,8 @@ export async function startTrading(
     });
   }
 
+  // a fatal error (crash handler) or the start of a shutdown: no next tick and no new order from this moment
+  shutdown.signal.addEventListener('abort', () => loop.halt(), { once: true });
   shutdown.addStep('stop new entries and wait for in-flight exchange calls', () => loop.stop(), {
     order: 10,
     timeoutMs: config.trading.orders.inFlightWaitMs + 500,

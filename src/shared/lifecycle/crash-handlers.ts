@@ -1,8 +1,8 @@
 /**
  * Last line of defence: an uncaughtException or unhandledRejection is logged as fatal, leaves a `crash`
- * breadcrumb (written synchronously, first, so it survives whatever happens next), gets a best-effort store
- * flush of about a second, and the process exits 1 so PM2 restarts it. The process state after such an error is
- * unknown: we do not try to keep running.
+ * breadcrumb (written synchronously, first, so it survives whatever happens next), halts new work at once (trading
+ * places no new order), gets a best-effort store flush of about a second, and the process exits 1 so PM2 restarts
+ * it. The process state after such an error is unknown: we do not try to keep running, not even during the flush.
  *
  * PM2's injected @pm2/io would swallow unhandledRejection; ecosystem.config.js sets `pmx: false`.
  */
@@ -13,6 +13,8 @@ export interface CrashHandlerOptions {
   logger: Logger;
   /** Records the crash (the breadcrumb); called synchronously before anything asynchronous. */
   recordCrash: (reason: string) => void;
+  /** Stops new work (loops, placements) synchronously, before the flush gives the event loop back. */
+  halt: (reason: string) => void;
   /** Best-effort flush of the stores, bounded by the given time. */
   flushStores: (timeoutMs: number) => Promise<void>;
   /** Flush budget (default 1000 ms). */
@@ -46,6 +48,11 @@ export function installCrashHandlers(opts: CrashHandlerOptions): () => void {
       });
     } catch {
       // the logger itself is broken; the breadcrumb already says what happened
+    }
+    try {
+      opts.halt(reason);
+    } catch (haltErr) {
+      process.stderr.write(`could not halt the service's work: ${String(haltErr)}\n`);
     }
     const budget = opts.flushBudgetMs ?? 1_000;
     // Hard stop even if the flush or the logger hang (unref'd: it must not be what keeps us alive). A raw timer on

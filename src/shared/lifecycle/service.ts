@@ -211,6 +211,7 @@ export async function runService(
         });
       }
     },
+    halt: (reason) => shutdown.halt(reason),
     flushStores: (ms) => shutdown.flushStores(ms),
     exit,
   });

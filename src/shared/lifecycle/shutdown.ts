@@ -70,9 +70,19 @@ export class ShutdownCoordinator {
     this.addStep('flush stores', () => this.closeStores(), { order: STORES_ORDER });
   }
 
-  /** Aborted when shutdown starts. */
+  /** Aborted when shutdown starts, or when a fatal error halts the service (`halt`). */
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /**
+   * Stops new work at once, without running the steps: `signal` aborts, so every loop listening on it stops taking
+   * new work (trading places no new order). The crash handler calls it before its best-effort flush: after an
+   * uncaught error the process state is unknown, and the second or so the flush takes must not be a second of
+   * trading on it. Idempotent; the shutdown that may follow aborts nothing more.
+   */
+  halt(reason: string): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new Error(`halted: ${reason}`));
   }
 
   get stopping(): boolean {
@@ -151,7 +161,7 @@ export class ShutdownCoordinator {
     // "signal received" only when one was: a failed start or a fatal error says what it is instead
     if (STOP_REQUESTS.has(reason)) this.logger.info('🛑 Shutdown signal received...', { reason, exitCode });
     else this.logger.info(`🛑 Stopping (${reason})...`, { reason, exitCode });
-    this.controller.abort(new Error(`shutting down: ${reason}`));
+    if (!this.controller.signal.aborted) this.controller.abort(new Error(`shutting down: ${reason}`));
 
     // The store flush keeps a reserved slice of the budget, so slow earlier steps cannot starve it.
     const reserveMs = Math.min(2_000, Math.floor(this.budgetMs * 0.4));

@@ -187,10 +187,15 @@ export class TradingLoop {
    * Shutdown, first step: no new orders from now on, then wait (bounded by `orders.inFlightWaitMs`) for the
    * tick and the exchange calls in flight.
    */
-  async stop(): Promise<void> {
+  /** Stops new work at once (no next tick, no new order); what is in flight goes on. `stop()` also waits for it. */
+  halt(): void {
     this.phase = 'stopping';
     this.manager.stopAccepting('trading is stopping');
     this.controller.abort();
+  }
+
+  async stop(): Promise<void> {
+    this.halt();
     const wait = this.config.orders.inFlightWaitMs;
     const idle = await this.parts.calls.waitIdle(wait);
     const settled = Promise.all([this.running?.catch(() => {}), this.parts.turns.lanes.idle()]);

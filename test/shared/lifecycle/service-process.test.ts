@@ -118,7 +118,11 @@ describe('runService in a real process @slow', function () {
 
   it('an uncaught exception is logged as fatal, leaves a crash marker, exits 1; the next boot reports it', async () => {
     const d = dirs();
-    const p = start(d, { FIXTURE_CRASH: 'uncaught-exception', FIXTURE_CRASH_AFTER_MS: '200' });
+    const p = start(d, {
+      FIXTURE_CRASH: 'uncaught-exception',
+      FIXTURE_CRASH_AFTER_MS: '200',
+      FIXTURE_TICK_MS: '2',
+    });
     const { code } = await p.exited;
     expect(code, p.output).to.equal(1);
     expect(p.stderr).to.match(/💥 Fatal uncaughtException: Error: fixture: deliberate uncaught exception/);
@@ -126,6 +130,11 @@ describe('runService in a real process @slow', function () {
     const lastTick = Math.max(...[...p.stdout.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
     expect(lastTick).to.be.at.least(1);
     expect(readFixtureState(d.dataDir)?.ticks).to.equal(lastTick);
+    // halted before the flush: no tick ran after the fatal error (it would be work on a broken process's state)
+    // (the log file has both streams' lines in the order written)
+    const logged = fs.readFileSync(path.join(d.logDir, 'fixture.log'), 'utf8');
+    expect(logged).to.include('💥 Fatal');
+    expect(logged.slice(logged.indexOf('💥 Fatal')), logged).not.to.match(/tick \d+/);
     const next = start(d);
     await next.waitFor(/fixture ready/);
     expect(next.output).to.match(

@@ -92,6 +92,22 @@ describe('ShutdownCoordinator', () => {
     await p;
   });
 
+  it('halt aborts the signal at once without running a step; a later shutdown still runs them all', async () => {
+    const { sc, exits, exitedP } = setup();
+    const ran: string[] = [];
+    sc.addStep('a', () => void ran.push('a'));
+    sc.halt('fatal error');
+    expect(sc.signal.aborted).to.equal(true);
+    expect(String((sc.signal.reason as Error).message)).to.equal('halted: fatal error');
+    expect(sc.stopping).to.equal(false);
+    await flush();
+    expect(ran).to.deep.equal([]);
+    await sc.shutdown('x', 3);
+    await exitedP;
+    expect(ran).to.deep.equal(['a']);
+    expect(exits).to.deep.equal([3]);
+  });
+
   it('a failing step is logged and the next steps still run', async () => {
     const { sc, lines } = setup();
     const ran: string[] = [];
