@@ -61,6 +61,8 @@ export interface LoggedRequest {
   path: string;
   route: string;
   at: number;
+  /** When the connection it came on was opened (Date.now()): tells a killed client's last requests from a new one's. */
+  connectedAt: number;
   /** A create's client order id, whatever the exchange calls it. */
   clientOrderId?: string;
   /** Query and body parameters, as strings. */
@@ -139,6 +141,7 @@ export abstract class FakeExchangeServer<
   readonly faults = new FaultQueue<TransportFault | X>();
   /** Every request seen, for assertions. */
   readonly requests: LoggedRequest[] = [];
+  private readonly connectedAt = new WeakMap<object, number>();
   readonly wallet: Wallet;
   readonly market: SimulatedMarket;
   /** Server clock minus ours (a host whose clock drifts). */
@@ -190,6 +193,7 @@ export abstract class FakeExchangeServer<
     });
     this.wallet = new Wallet(options.balances ?? { USDT: 10_000 }, () => this.now());
     this.server = http.createServer((req, res) => this.onRequest(req, res));
+    this.server.on('connection', (socket) => this.connectedAt.set(socket, Date.now()));
   }
 
   /**
@@ -460,6 +464,7 @@ export abstract class FakeExchangeServer<
         path: url.pathname,
         route: read.route ?? 'unknown',
         at: Date.now(),
+        connectedAt: this.connectedAt.get(req.socket) ?? Date.now(),
         params: Object.fromEntries(read.params),
         ...read.log,
       });
