@@ -1,7 +1,9 @@
 /**
  * Whether a ticker's price is the market's now (pure). An exchange can serve an old price: a halted or illiquid
  * market, a cached answer at its edge, a lagging stream behind its REST API. What each documents:
- * - Binance GET /api/v3/ticker/24hr: `closeTime`, the end of its rolling 24 h window (ccxt's `timestamp`);
+ * - Binance GET /api/v3/ticker/24hr: `closeTime`, the end of its rolling 24 h window (ccxt's `timestamp`), which is
+ *   when it answers (documented of GET /api/v3/ticker: "the current time of the request"): it tells an answer served
+ *   late, not a quiet market (a suspended one is told by its status, market-halts.ts);
  * - OKX GET /api/v5/market/ticker: `ts`, "ticker data generation time";
  * - Bybit GET /v5/market/tickers: only the response's `time` (the server's clock when it answered, not the data's),
  *   which ccxt's fetchTicker drops: a Bybit ticker's age cannot be judged;
