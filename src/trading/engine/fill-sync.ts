@@ -20,6 +20,7 @@ import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
 import { FeeValuation } from './fee-valuation';
 import {
   ORDER_ANSWER_TRADE_ID_PREFIX,
+  answerFeesOf,
   feeOfRest,
   fillsFromOrder,
   isOrderAnswerFill,
@@ -227,7 +228,7 @@ export class FillSync {
       order,
       decision.amount,
       decision.price,
-      order.answerFees,
+      answerFeesOf(order),
       markets[order.symbol]?.takerFee,
       this.opts.exchange.traits.buyFeeCoin,
     );

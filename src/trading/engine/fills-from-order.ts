@@ -13,8 +13,8 @@
  * the part not read is booked as ONE fill of the order from its own answer: the exchange's filled amount, at the
  * price that makes the order's average the exchange's `average` (a limit order without one: its limit price). Its fee
  * (`feeOfRest`) is the order's whole fee as its answer says it (OKX `fee`, Bybit `cumFeeDetail`) less what its booked
- * fills paid; an answer that does not say it (Binance's order read) → estimated at the market's taker rate, in the
- * coin received on a buy. Never 0 on a buy: all three exchanges take a buy's fee in the coin bought, so a position
+ * fills paid; what no answer's fee covers (Binance's order read says none; an answer from before the rest filled)
+ * → estimated at the market's taker rate, in the coin received on a buy. Never 0 on a buy: all three exchanges take a buy's fee in the coin bought, so a position
  * booked gross would exceed what the account holds, and with the owner holding the coin too the exit would sell the
  * difference from the owner's coins (the shortfall watch cannot see it: the total covers the position).
  * The fill's trade id (`ORDER_ANSWER_TRADE_ID_PREFIX`) is never one of the exchange's. Its trades are not read again
@@ -90,41 +90,68 @@ export function priceOfRest(
  */
 export const ASSUMED_TAKER_FEE = 0.002;
 
-/** The fee of the part of an order beyond its booked fills; `estimated` when no answer said it. */
+/** The fee of the part of an order beyond its booked fills; `estimated` when no answer said (all of) it. */
 export interface RestFee extends FeePaid {
   estimated: boolean;
 }
 
 /**
+ * The order's whole fee as an answer (or the operator) said it, one entry per coin, and how much of the order was
+ * executed when it was said (`covers`): Binance's order read says no fee, so the fee kept from an earlier answer (the
+ * create's FULL answer, for the part it filled at once) covers only that part; the operator's covers it all.
+ */
+export interface KnownFees {
+  fees: readonly FeePaid[];
+  covers: number;
+}
+
+/** The known fees an order's answers left (LocalOrder `answerFees`, for `answerFeesFilled` executed). */
+export function answerFeesOf(
+  order: Pick<LocalOrder, 'answerFees' | 'answerFeesFilled'>,
+): KnownFees | undefined {
+  if (!order.answerFees) return undefined;
+  // kept before the executed amount was kept with them: covering nothing, the rest's fee is estimated on top (high)
+  return { fees: order.answerFees, covers: order.answerFeesFilled ?? 0 };
+}
+
+/**
  * The fee of `amount` at `price` of `order` beyond its booked fills (pure), for the fill booked from the order's answer
- * and the operator's /settle fill. `known`: the order's whole fee as the exchange (or the operator) gives it, one entry
- * per coin → the one in the coin a buy receives (base) or a sell receives (quote) first, else the symbol's other coin,
- * else a third coin (BNB: valued like a trade's), less what the booked fills paid in that coin (never below 0).
- * Not known → estimated at `takerFee` (the market's, else `ASSUMED_TAKER_FEE`) in the coin the exchange charges
- * (ExchangeTraits `buyFeeCoin` on a buy; the quote on a sell).
+ * and the operator's /settle fill. `known`: the order's fee as the exchange (or the operator) gave it → the one in the
+ * coin a buy receives (base) or a sell receives (quote) first, else the symbol's other coin, else a third coin (BNB:
+ * valued like a trade's), less what the booked fills paid in that coin (never below 0). The part of the order `known`
+ * does not cover (executed after the answer that said it) and an order no answer gave a fee for → estimated at
+ * `takerFee` (the market's, else `ASSUMED_TAKER_FEE`) in the coin the exchange charges (ExchangeTraits `buyFeeCoin` on
+ * a buy; the quote on a sell), added to the known part when in the same coin; in another coin (a third coin known,
+ * the estimate in the coin bought) the estimate alone, for all of the uncovered part: the coin bought is what an exit
+ * may sell, so it is never booked short.
  */
 export function feeOfRest(
   order: Pick<LocalOrder, 'symbol' | 'side' | 'fills'>,
   amount: number,
   price: number,
-  known: readonly FeePaid[] | undefined,
+  known: KnownFees | undefined,
   takerFee: number | undefined,
   buyFeeCoin: 'base' | 'quote',
 ): RestFee {
   const { base, quote } = splitSymbol(order.symbol);
   const received = order.side === 'buy' ? base : quote;
   const charged = order.side === 'buy' && buyFeeCoin === 'base' ? base : quote;
-  const given = (known ?? []).filter((f) => Number.isFinite(f.cost));
+  const rate = takerFee !== undefined && takerFee >= 0 ? takerFee : ASSUMED_TAKER_FEE;
+  const estimate = (part: number): FeePaid =>
+    charged === base ? { cost: part * rate, currency: base } : { cost: part * price * rate, currency: quote };
+  const given = (known?.fees ?? []).filter((f) => Number.isFinite(f.cost));
   const pick =
     given.find((f) => f.currency === received) ??
     given.find((f) => f.currency === base || f.currency === quote) ??
     given[0];
-  if (pick) {
-    const paid = order.fills.reduce((sum, f) => sum + (f.feeCurrency === pick.currency ? f.feeCost : 0), 0);
-    return { cost: Math.max(0, pick.cost - paid), currency: pick.currency, estimated: false };
-  }
-  const rate = takerFee !== undefined && takerFee >= 0 ? takerFee : ASSUMED_TAKER_FEE;
-  return charged === base
-    ? { cost: amount * rate, currency: base, estimated: true }
-    : { cost: amount * price * rate, currency: quote, estimated: true };
+  if (!pick) return { ...estimate(amount), estimated: true };
+  const paid = order.fills.reduce((sum, f) => sum + (f.feeCurrency === pick.currency ? f.feeCost : 0), 0);
+  const knownPart = Math.max(0, pick.cost - paid);
+  const executed = order.fills.reduce((sum, f) => sum + f.amount, 0) + amount;
+  const uncovered = Math.min(amount, Math.max(0, executed - known!.covers));
+  if (!(uncovered > executed * 1e-9)) return { cost: knownPart, currency: pick.currency, estimated: false };
+  const more = estimate(uncovered);
+  return more.currency === pick.currency
+    ? { cost: knownPart + more.cost, currency: pick.currency, estimated: true }
+    : { ...more, estimated: true };
 }

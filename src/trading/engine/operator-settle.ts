@@ -22,7 +22,7 @@
  * (`settleOrder`) commits the order with its events.
  */
 import type { Market } from '../exchange/exchange';
-import { feeOfRest, priceOfRest } from './fills-from-order';
+import { answerFeesOf, feeOfRest, priceOfRest } from './fills-from-order';
 import { positionsOf } from './fill-sync';
 import { writeOffPlace } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
@@ -208,17 +208,13 @@ function operatorFill(
   const price = priceOfRest(order.fills, executed, averagePrice);
   const { base, quote } = splitSymbol(order.symbol);
   // the answer's fees in a third coin (BNB) are not taken here: no price values them; the estimate errs high instead
-  const known = req.fee
+  // the operator's fee is the whole order's (it covers all it executed); the answer's, what it was said for
+  const answered = answerFeesOf(order);
+  const fees = req.fee
     ? [req.fee]
-    : order.answerFees?.filter((f) => f.currency === base || f.currency === quote);
-  const fee = feeOfRest(
-    order,
-    amount,
-    price,
-    known?.length ? known : undefined,
-    ctx.takerFee,
-    ctx.buyFeeCoin,
-  );
+    : answered?.fees.filter((f) => f.currency === base || f.currency === quote);
+  const known = fees?.length ? { fees, covers: req.fee ? executed : answered!.covers } : undefined;
+  const fee = feeOfRest(order, amount, price, known, ctx.takerFee, ctx.buyFeeCoin);
   return {
     orderId: order.exchangeOrderId ?? '',
     clientOrderId: order.clientOrderId,

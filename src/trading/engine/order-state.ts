@@ -37,6 +37,8 @@ export interface LocalOrder extends OrderSpec {
    * answer, or by /settle, is charged beyond the fees of its booked fills (fills-from-order.ts `feeOfRest`).
    */
   answerFees?: FeePaid[];
+  /** How much of the order was executed (`filled`) by the answer that said `answerFees`: what they cover. */
+  answerFeesFilled?: number;
   status: OrderStatus;
   purpose: OrderPurpose;
   /** Signal or rule that led to the order. */
@@ -235,24 +237,30 @@ export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now
     exchangeOrderId: remote.id,
     filled,
     averagePrice: remote.average ?? order.averagePrice,
-    answerFees: answerFees(order, remote),
+    ...answerFees(order, remote),
     price: order.price ?? (order.type === 'limit' ? remote.price : undefined),
     ...(remote.selfTrade !== undefined ? { selfTrade: remote.selfTrade } : {}),
   });
 }
 
 /**
- * The fees to keep from an answer: its own when it says them and is not behind what is held (a lagging replica
- * answering less filled says a smaller fee too), else those held.
+ * The fees to keep from an answer, with the executed amount they are for: its own when it says them and is not behind
+ * what is held (a lagging replica answering less filled says a smaller fee too), else those held — which then cover
+ * only what was executed when they were said (an answer without fees, Binance's order read, says more filled).
  */
-function answerFees(order: LocalOrder, remote: ExchangeOrder): FeePaid[] | undefined {
-  if (!remote.fees || remote.filled < order.filled) return order.answerFees;
+function answerFees(
+  order: LocalOrder,
+  remote: ExchangeOrder,
+): Pick<LocalOrder, 'answerFees' | 'answerFeesFilled'> {
+  const held = { answerFees: order.answerFees, answerFeesFilled: order.answerFeesFilled };
+  if (!remote.fees || remote.filled < order.filled) return held;
   const same =
+    order.answerFeesFilled === remote.filled &&
     order.answerFees?.length === remote.fees.length &&
     remote.fees.every(
       (f, i) => f.cost === order.answerFees![i]!.cost && f.currency === order.answerFees![i]!.currency,
     );
-  return same ? order.answerFees : remote.fees;
+  return same ? held : { answerFees: remote.fees, answerFeesFilled: remote.filled };
 }
 
 /**
@@ -278,7 +286,7 @@ export function settleFinal(
       : order.status;
   const fees = answerFees(order, remote);
   const settled: LocalOrder =
-    status === order.status && filled === order.filled && fees === order.answerFees
+    status === order.status && filled === order.filled && fees.answerFees === order.answerFees
       ? order
       : {
           ...order,
@@ -286,7 +294,7 @@ export function settleFinal(
           filled,
           exchangeOrderId: order.exchangeOrderId ?? remote.id,
           averagePrice: remote.average ?? order.averagePrice,
-          answerFees: fees,
+          ...fees,
           updatedAt: now,
         };
   const verdict = statusFromExchange(remote, filled);

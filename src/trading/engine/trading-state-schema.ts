@@ -72,6 +72,7 @@ export const localOrderSchema = z.looseObject({
   filled: nonNegative,
   averagePrice: nonNegative.optional(),
   answerFees: z.array(z.looseObject({ cost: finite, currency: z.string().min(1) })).optional(),
+  answerFeesFilled: nonNegative.optional(),
   status: z.enum(ORDER_STATUSES),
   purpose: z.enum(ORDER_PURPOSES),
   reason: z.string().optional(),

@@ -7,6 +7,7 @@
 import { expect } from 'chai';
 import {
   ASSUMED_TAKER_FEE,
+  answerFeesOf,
   FILLS_FROM_ORDER_AFTER_MS,
   ORDER_ANSWER_TRADE_ID_PREFIX,
   feeOfRest,
@@ -114,10 +115,13 @@ describe('fills booked from a finished order its trade list never brings', funct
 
     it("the answer's fee in the coin received, less what the booked fills paid in it", () => {
       const booked = [paid(0.000001)];
-      const known = [
-        { cost: 3, currency: 'USDT' },
-        { cost: 0.000002, currency: 'BTC' },
-      ];
+      const known = {
+        fees: [
+          { cost: 3, currency: 'USDT' },
+          { cost: 0.000002, currency: 'BTC' },
+        ],
+        covers: 0.002,
+      };
       expect(feeOfRest({ ...buy, fills: booked }, 0.001, 50_000, known, 0.001, 'base')).to.deep.equal({
         cost: 0.000001,
         currency: 'BTC',
@@ -133,14 +137,44 @@ describe('fills booked from a finished order its trade list never brings', funct
       expect(feeOfRest({ ...buy, fills: over }, 0.001, 50_000, known, 0.001, 'base').cost).to.equal(0);
     });
 
+    const bnb = (cost: number, covers: number) => ({ fees: [{ cost, currency: 'BNB' }], covers });
+
     it("a fee paid in a third coin (Binance's BNB) is kept in it: the fill's valuation prices it", () => {
-      expect(feeOfRest(buy, 0.001, 50_000, [{ cost: 0.0001, currency: 'BNB' }], 0.001, 'base')).to.deep.equal(
-        {
-          cost: 0.0001,
-          currency: 'BNB',
-          estimated: false,
-        },
-      );
+      expect(feeOfRest(buy, 0.001, 50_000, bnb(0.0001, 0.001), 0.001, 'base')).to.deep.equal({
+        cost: 0.0001,
+        currency: 'BNB',
+        estimated: false,
+      });
+    });
+
+    it('an answer said before the rest was executed: its fee covers only its part, the rest beyond it estimated', () => {
+      // the create's FULL answer said 0.000001 BTC for the 0.001 it filled at once; the order read (no fee) later
+      // said 0.003 filled: 0.001 booked with its fee, the rest 0.002 → none of the answer's fee left, 0.002 estimated
+      const first = { fees: [{ cost: 0.000001, currency: 'BTC' }], covers: 0.001 };
+      const rest = feeOfRest({ ...buy, fills: [paid(0.000001)] }, 0.002, 50_000, first, 0.001, 'base');
+      expect(rest.currency).to.equal('BTC');
+      expect(rest.cost).to.be.closeTo(0.000002, 1e-15);
+      expect(rest.estimated).to.equal(true);
+      // nothing booked: the answer's part of the rest from it, the part beyond estimated on top
+      const whole = feeOfRest(buy, 0.003, 50_000, first, 0.001, 'base');
+      expect(whole.cost).to.be.closeTo(0.000001 + 0.000002, 1e-15);
+      // a working order's answer: OKX says fee 0 with nothing filled — it covers nothing
+      const working = { fees: [{ cost: 0, currency: 'BTC' }], covers: 0 };
+      expect(feeOfRest(buy, 0.002, 50_000, working, 0.001, 'base')).to.deep.equal({
+        cost: 0.000002,
+        currency: 'BTC',
+        estimated: true,
+      });
+      // a third coin said for the first part: the uncovered part estimated in the coin bought (never booked short)
+      expect(feeOfRest(buy, 0.002, 50_000, bnb(0.0001, 0.001), 0.001, 'base')).to.deep.include({
+        currency: 'BTC',
+        estimated: true,
+      });
+      // fees kept before their executed amount was (state of stop 30): covering nothing, estimated on top
+      expect(answerFeesOf({ answerFees: [{ cost: 1, currency: 'BTC' }] })).to.deep.equal({
+        fees: [{ cost: 1, currency: 'BTC' }],
+        covers: 0,
+      });
     });
 
     it("no answer says it: estimated at the market's taker rate, in the coin the exchange charges", () => {
@@ -149,7 +183,7 @@ describe('fills booked from a finished order its trade list never brings', funct
         currency: 'BTC',
         estimated: true,
       });
-      expect(feeOfRest(buy, 0.002, 50_000, [], 0.001, 'quote')).to.deep.equal({
+      expect(feeOfRest(buy, 0.002, 50_000, { fees: [], covers: 0.002 }, 0.001, 'quote')).to.deep.equal({
         cost: 0.1,
         currency: 'USDT',
         estimated: true,
