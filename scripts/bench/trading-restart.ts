@@ -202,7 +202,23 @@ export async function tradingRestarts(
               'first tick refreshes each order with its own fetchOrder, which matches only that order: ~50 ms of ' +
               'CPU for the tick (a pass over every resting order per fetch made it ~700 ms)' +
               "; and each symbol's decision counts the position slots held, where each other symbol's inferred-order hold is now judged once (it was judged per entry order, each judgement a pass over every order: with 1,000 open entries ~125 ms of a tick's CPU, now ~2; the decision ~135 → ~14 ms, --cpu-prof of 5 alternated direct starts each, the first tick included)" +
-              ' ' +
+              '. Waits on the way to ready (1,000- and 0-order starts timelined: --cpu-prof idle gaps to ready and ' +
+              "the main thread's file calls, direct starts): the running breadcrumb's two fsyncs were the one wait of " +
+              "every start (now in the thread pool, see above), and an awaited mkdir of the paper account's directory " +
+              "that its lock makes anyway; left: the recovery event's durable event-log write, which recovery awaits " +
+              'before the account refresh and ready (1–2 ms on a quiet disk, 2–9 ms idle in 3 of 4 profiled starts with ' +
+              "other suites on the disk: recovery.ts), and the event log's and history journal's tail reads in the " +
+              'thread pool (~2 ms each under load); a steady restart writes neither the state nor the account before ' +
+              'ready. The top level before main, per module (a mark at each module of an unminified bundle run from ' +
+              "its code cache, median of 6 starts): the config schema 8.4 ms, the trading state's schemas 5.6, the " +
+              'config loader with dotenv 2.4, every other module under 0.5. Tried and left: the config sections a ' +
+              'daemon does not validate built on first use (getters, a scoped schema instead of pick, which resolves ' +
+              "every getter): nothing measurable off trading's start (main-thread CPU from the first module to the " +
+              "config loaded 19.0 → 18.8 ms, 11 alternated starts each: telegram's, the supervisor's and the outbox's " +
+              "sections are small). Beside the main thread: the watchdog's worker thread boots on the other core " +
+              "(~38 ms of CPU, a bare node 20 worker alone; it must start before anything that could block), V8's " +
+              'GC and compiler threads ~20 ms: on this 2-core host shared with other builds the main thread waited ' +
+              'longer for a core (run queue) than for the disk ' +
               `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
     return {
       trading: summarize(samples.trading.map((s) => s.ms)),
