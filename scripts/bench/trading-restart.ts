@@ -149,7 +149,10 @@ export async function tradingRestarts(
               'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen; not tls, loaded with a live ' +
               "exchange's first https connection: ~1 ms of every start, median of 15 fresh loads); ~5 scavenges of the fixed " +
               '2 MiB young generation (~10 ms: nearly every object a start makes survives); the config and state parsed by zod (jitless); and our ' +
-              "own start (the log's startupMs): the service lock and last-exit breadcrumb (fsynced), the state lock, " +
+              "own start (the log's startupMs): the service lock and the last-exit breadcrumb (put in place at once, its " +
+              'two fsyncs in the thread pool beside the start, awaited before ready: the breadcrumb on the main ' +
+              'thread 9.9 → 1.7 ms, median of 8 alternated direct starts each on a host at load ~10, its fsyncs done ' +
+              '1–39 ms before ready in every one), the state lock, ' +
               'store and history journal, the event log tail, the paper exchange and its account file, the TCP server, ' +
               'recovery with nothing to fetch — their file calls synchronous (the two stale locks taken over, ~20 ' +
               "calls each, each store's generation reads and blocked marker, each journal's scan for its last line: " +
@@ -199,7 +202,23 @@ export async function tradingRestarts(
               'first tick refreshes each order with its own fetchOrder, which matches only that order: ~50 ms of ' +
               'CPU for the tick (a pass over every resting order per fetch made it ~700 ms)' +
               "; and each symbol's decision counts the position slots held, where each other symbol's inferred-order hold is now judged once (it was judged per entry order, each judgement a pass over every order: with 1,000 open entries ~125 ms of a tick's CPU, now ~2; the decision ~135 → ~14 ms, --cpu-prof of 5 alternated direct starts each, the first tick included)" +
-              ' ' +
+              '. Waits on the way to ready (1,000- and 0-order starts timelined: --cpu-prof idle gaps to ready and ' +
+              "the main thread's file calls, direct starts): the running breadcrumb's two fsyncs were the one wait of " +
+              "every start (now in the thread pool, see above), and an awaited mkdir of the paper account's directory " +
+              "that its lock makes anyway; left: the recovery event's durable event-log write, which recovery awaits " +
+              'before the account refresh and ready (1–2 ms on a quiet disk, 2–9 ms idle in 3 of 4 profiled starts with ' +
+              "other suites on the disk: recovery.ts), and the event log's and history journal's tail reads in the " +
+              'thread pool (~2 ms each under load); a steady restart writes neither the state nor the account before ' +
+              'ready. The top level before main, per module (a mark at each module of an unminified bundle run from ' +
+              "its code cache, median of 6 starts): the config schema 8.4 ms, the trading state's schemas 5.6, the " +
+              'config loader with dotenv 2.4, every other module under 0.5. Tried and left: the config sections a ' +
+              'daemon does not validate built on first use (getters, a scoped schema instead of pick, which resolves ' +
+              "every getter): nothing measurable off trading's start (main-thread CPU from the first module to the " +
+              "config loaded 19.0 → 18.8 ms, 11 alternated starts each: telegram's, the supervisor's and the outbox's " +
+              "sections are small). Beside the main thread: the watchdog's worker thread boots on the other core " +
+              "(~38 ms of CPU, a bare node 20 worker alone; it must start before anything that could block), V8's " +
+              'GC and compiler threads ~20 ms: on this 2-core host shared with other builds the main thread waited ' +
+              'longer for a core (run queue) than for the disk ' +
               `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
     return {
       trading: summarize(samples.trading.map((s) => s.ms)),

@@ -41,3 +41,41 @@ export function writeJsonFileSync(file: string, value: unknown): void {
     // Some file systems refuse fsync on a directory; the rename itself is still atomic.
   }
 }
+
+/**
+ * The same replace made visible now and durable a little later: temp → rename synchronously (a crash, a kill or the
+ * watchdog from here on finds it, as with writeJsonFileSync), then the file's and the directory's fsyncs in the
+ * thread pool while the caller goes on; the promise settles once both are done, rejecting when the file's fsync
+ * fails (a directory that refuses fsync is ignored, as above). For a record written on the way in, where two fsyncs
+ * (1–5 ms each on this kind of disk) need not block the main thread but must be done before the caller says it is
+ * up. What a power loss inside that window can leave: the old file or the new one, as before, or on a file system
+ * that does not order a rename after the data it replaces (ext4 does: auto_da_alloc), an empty one — which the
+ * reader reports as unreadable, never as another record. Throws, like writeJsonFileSync, when the write or the
+ * rename fails.
+ */
+export function writeJsonFileDurableLater(file: string, value: unknown): Promise<void> {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, JSON.stringify(value) + '\n');
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  // the descriptor written through is the renamed file's: its fsync needs no second open
+  return new Promise<void>((resolve, reject) => {
+    fs.fsync(fd, (syncErr) => {
+      fs.close(fd, () => {
+        if (syncErr) return reject(syncErr);
+        fs.open(dir, 'r', (openErr, dirFd) => {
+          if (openErr) return resolve();
+          fs.fsync(dirFd, () => fs.close(dirFd, () => resolve()));
+        });
+      });
+    });
+  });
+}

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { readJsonFileSync } from '../persistence/json-file';
-import { writeJsonFileSync } from './durable-json-sync';
+import { writeJsonFileDurableLater, writeJsonFileSync } from './durable-json-sync';
 
 export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start' | 'unknown';
 
@@ -49,6 +49,15 @@ export function breadcrumbPath(dataDir: string, service: string): string {
 /** Synchronous durable replace of the breadcrumb. Throws on I/O errors (callers decide if that matters). */
 export function writeBreadcrumbSync(file: string, crumb: Breadcrumb): void {
   writeJsonFileSync(file, crumb);
+}
+
+/**
+ * The breadcrumb replaced now (synchronously: a crash or a kill from here on finds it) and made durable in the
+ * thread pool; the promise settles once it is (writeJsonFileDurableLater). For the `running` crumb of a start, whose
+ * two fsyncs need not hold up the start before `ready`. Throws on a failed write or rename.
+ */
+export function writeBreadcrumbDurableLater(file: string, crumb: Breadcrumb): Promise<void> {
+  return writeJsonFileDurableLater(file, crumb);
 }
 
 export function readBreadcrumb(file: string): Breadcrumb | 'missing' | 'unreadable' {

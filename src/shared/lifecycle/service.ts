@@ -35,6 +35,7 @@ import {
   breadcrumbPath,
   describeLastExit,
   readLastExit,
+  writeBreadcrumbDurableLater,
   writeBreadcrumbSync,
   type LastExit,
 } from './last-exit';
@@ -284,29 +285,24 @@ export async function runService(
   if (lastExit.kind === 'clean' || lastExit.kind === 'first-start') logger.info(lastExitLine, { lastExit });
   else logger.warn(lastExitLine, { lastExit });
 
+  // The `running` crumb is in place at once (a crash or kill from here on is reported as such); its two fsyncs run in
+  // the thread pool beside the start and are awaited before `ready` (1–5 ms each on the critical path when they
+  // blocked the main thread here): `ready` still means the crumb is durable, and a disk that fails them fails the
+  // start as before.
+  let crumbDurable: Promise<{ failed: unknown } | undefined>;
   try {
-    writeBreadcrumbSync(crumbFile, { kind: 'running', pid: process.pid, startedAt, at: startedAt });
+    crumbDurable = writeBreadcrumbDurableLater(crumbFile, {
+      kind: 'running',
+      pid: process.pid,
+      startedAt,
+      at: startedAt,
+    }).then(
+      () => undefined,
+      (err: unknown) => ({ failed: err }),
+    );
     ownsBreadcrumb = true;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code && TRANSIENT_DISK_ERRORS.has(code)) {
-      // a full or failing disk is not a configuration error: exit 1 so PM2 keeps retrying (with backoff) and the
-      // service comes back by itself once there is space, instead of staying stopped behind exit 78
-      return fail(
-        'start',
-        toPersistenceError(err, crumbFile, `write (data dir ${dataDir}; free space or fix the disk)`),
-      );
-    }
-    return fail(
-      'start',
-      new ConfigError([
-        {
-          field: 'app.dataDir',
-          value: JSON.stringify(dataDir),
-          message: `not writable (${errorMessage(err)}): fix BYNINJA_DATA_DIR or its permissions`,
-        },
-      ]),
-    );
+    return fail('start', breadcrumbFailure(err, crumbFile, dataDir));
   }
   shutdown.addStep(
     'write the exit marker',
@@ -361,6 +357,9 @@ export async function runService(
     return fail('start', err);
   }
   if (shutdown.stopping) return; // a signal arrived while starting: not ready, just stopping
+  const crumbSync = await crumbDurable;
+  if (crumbSync) return fail('start', breadcrumbFailure(crumbSync.failed, crumbFile, dataDir));
+  if (shutdown.stopping) return;
   activity(`${service}: running`);
   process.send?.('ready');
   // startupMs: our own start (config → ready); processMs: since the process began, node boot and module loading too
@@ -381,6 +380,25 @@ export async function runService(
       logger.error(`${service}: a step after ready failed: ${errorMessage(err)}`, { err });
     }
   }
+}
+
+/**
+ * What a `running` breadcrumb that could not be written means: a full or failing disk is not a configuration error
+ * (exit 1: PM2 keeps retrying, with backoff, and the service comes back by itself once there is space, instead of
+ * staying stopped behind exit 78); anything else is a data dir that cannot be written.
+ */
+function breadcrumbFailure(err: unknown, crumbFile: string, dataDir: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code && TRANSIENT_DISK_ERRORS.has(code)) {
+    return toPersistenceError(err, crumbFile, `write (data dir ${dataDir}; free space or fix the disk)`);
+  }
+  return new ConfigError([
+    {
+      field: 'app.dataDir',
+      value: JSON.stringify(dataDir),
+      message: `not writable (${errorMessage(err)}): fix BYNINJA_DATA_DIR or its permissions`,
+    },
+  ]);
 }
 
 /**

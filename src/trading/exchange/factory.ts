@@ -4,11 +4,11 @@
  * - paper   (default) built-in paper exchange on the simulated market, account in <paperDir>/paper-exchange.json
  * - dry-run public data of a ccxt exchange + paper fills, account in <paperDir>/dry-run-exchange.json
  * <paperDir> is trading.paper.dataDir when set, else the bot's data dir: the account file stands for the
- * exchange's own storage, which a real exchange keeps apart from the bot's disk.
+ * exchange's own storage, which a real exchange keeps apart from the bot's disk; the account's lock creates it
+ * (StoreLock.acquire, synchronous: an awaited mkdir here was a thread-pool round trip on every paper start).
  * - live    ccxt with EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD); its markets kept between runs in
  *           <dataDir>/trading-markets.json (kept-markets.ts)
  */
-import fs from 'node:fs';
 import type { Clock } from '../../shared/clock';
 import type { Config, Secrets } from '../../shared/config/schema';
 import { byninjaVersion } from '../../ops/version';
@@ -42,7 +42,6 @@ export async function createExchange(
 ): Promise<Exchange> {
   const logger = deps.logger.child({ module: 'exchange' });
   const paperDir = config.paper.dataDir ?? deps.dataDir;
-  if (config.mode !== 'live') await fs.promises.mkdir(paperDir, { recursive: true });
   const ccxtCommon = {
     exchangeId: config.exchange,
     sandbox: config.sandbox,

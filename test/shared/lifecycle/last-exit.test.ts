@@ -8,6 +8,7 @@ import {
   interpretBreadcrumb,
   readBreadcrumb,
   readLastExit,
+  writeBreadcrumbDurableLater,
   writeBreadcrumbSync,
 } from '../../../src/shared/lifecycle/last-exit';
 
@@ -80,6 +81,27 @@ describe('last-exit breadcrumb', () => {
     writeBreadcrumbSync(file, { kind: 'running', pid: 1, startedAt: 1, at: 1 });
     writeBreadcrumbSync(file, { kind: 'clean', pid: 1, startedAt: 1, at: 2, reason: 'SIGTERM' });
     expect(readBreadcrumb(file)).to.include({ kind: 'clean', reason: 'SIGTERM' });
+    expect(fs.readdirSync(dir)).to.deep.equal(['svc.last-exit.json']);
+  });
+
+  it("a start's crumb is in place before its fsyncs settle: a kill from there on finds it, and nothing is left behind", async () => {
+    const file = breadcrumbPath(dir, 'svc');
+    writeBreadcrumbSync(file, { kind: 'clean', pid: 1, startedAt: 1, at: 2, reason: 'SIGTERM' });
+    const durable = writeBreadcrumbDurableLater(file, { kind: 'running', pid: 2, startedAt: 3, at: 3 });
+    // read in the same turn, before the thread pool's fsyncs could have answered
+    expect(readBreadcrumb(file)).to.deep.equal({ kind: 'running', pid: 2, startedAt: 3, at: 3 });
+    expect(readLastExit(dir, 'svc').kind).to.equal('killed');
+    await durable;
+    expect(fs.readdirSync(dir)).to.deep.equal(['svc.last-exit.json']);
+    expect(fs.statSync(file).mode & 0o777).to.equal(0o600);
+  });
+
+  it("a start's crumb that cannot be written throws at once (the start fails as before), leaving no temp file", () => {
+    const file = breadcrumbPath(dir, 'svc');
+    fs.mkdirSync(file); // a directory where the file goes: the rename fails
+    expect(() =>
+      writeBreadcrumbDurableLater(file, { kind: 'running', pid: 2, startedAt: 3, at: 3 }),
+    ).to.throw(/EISDIR|ENOTDIR|EEXIST|ENOTEMPTY/);
     expect(fs.readdirSync(dir)).to.deep.equal(['svc.last-exit.json']);
   });
 });
