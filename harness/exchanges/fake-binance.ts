@@ -32,7 +32,8 @@
  *   requests after a 429), with Retry-After, until cleared.
  *
  * And the behaviours that hurt, on demand: `lookupLagMs` (every read — order query, open orders, all orders,
- * trades, cancel — does not know an order younger than this: -2013 for an order the matching engine took),
+ * trades — does not know an order younger than this: -2013 for an order the matching engine took; a cancel, answered
+ * by the matching engine ("Data Source: Matching Engine"), knows every order it took),
  * `balanceLagMs` (GET /api/v3/account answers the balances as they stood that long ago: its data source is "Memory =>
  * Database" like the order query's, so it can lag a fill as a lookup lags the order), and
  * `setTickerAge` (ticker/24hr's `closeTime` that far in the past, or absent: a stale price), `expireNextInMatch`
@@ -826,7 +827,11 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     return this.mustFindOrder(p, -2013);
   }
 
-  private mustFindOrder(p: URLSearchParams, code: number): FakeOrder {
+  /**
+   * `engine`: the matching engine's view (a cancel: "Data Source: Matching Engine"), every order it took, lagging
+   * reads or not; else the order reads' ("Memory => Database"), which `lookupLagMs` delays.
+   */
+  private mustFindOrder(p: URLSearchParams, code: number, engine = false): FakeOrder {
     const symbol = this.symbolOf(p).replace('/', '');
     const orderId = p.get('orderId');
     const client = p.get('origClientOrderId');
@@ -837,7 +842,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
       );
     }
     // by clientOrderId: the most recent order with it (an id is unique among OPEN orders only)
-    const candidates = this.visibleOrders().filter(
+    const candidates = (engine ? this.orders : this.visibleOrders()).filter(
       (o) => o.symbol === symbol && (orderId ? String(o.orderId) === orderId : o.clientOrderId === client),
     );
     const order = candidates[candidates.length - 1];
@@ -1070,7 +1075,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   }
 
   private cancelOrder(p: URLSearchParams): { status?: number; body: unknown } {
-    const order = this.mustFindOrder(p, -2011);
+    const order = this.mustFindOrder(p, -2011, true);
     if (!isOpen(order)) throw new BinanceError(-2011, 'Unknown order sent.');
     const rest = Number(order.origQty) - Number(order.executedQty);
     if (order.type === 'LIMIT') {

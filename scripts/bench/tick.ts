@@ -90,6 +90,7 @@ class InMemoryExchange implements Exchange {
     fillOrder: 'time',
     clientOrderId: { maxLength: 64, pattern: /^[A-Za-z0-9-]{1,64}$/ },
     buyFeeCoin: 'quote',
+    cancelFromEngine: true,
   };
   private readonly orders = new Map<string, ExchangeOrder>();
   private readonly byClient = new Map<string, string>();
@@ -188,6 +189,11 @@ class InMemoryExchange implements Exchange {
     if (!o) throw new OrderNotFoundError(`order ${id} not found`, { orderId: id });
     if (o.status === 'open') o.status = 'canceled';
     return { ...o };
+  }
+  async cancelOrderByClientId(clientOrderId: string): Promise<ExchangeOrder> {
+    const id = this.byClient.get(clientOrderId);
+    if (!id) throw new OrderNotFoundError(`order ${clientOrderId} not found`, { clientOrderId });
+    return this.cancelOrder(id);
   }
   async fetchBalance(): Promise<Record<string, BalanceEntry>> {
     return this.balance;

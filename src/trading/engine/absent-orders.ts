@@ -26,6 +26,7 @@ import { settleCommands } from './settle-commands';
 import { isFinal, transition, withinNotFoundWindow, type LocalOrder, type NotFoundRule } from './order-state';
 import type { Fill } from './pnl';
 import type { StateGateway } from './state-gateway';
+import { probeRest, type RestProbe } from './rest-probe';
 
 export interface AbsentOrdersOptions {
   exchange: Exchange;
@@ -40,6 +41,8 @@ export interface AbsentOrdersOptions {
   lookup: <T>(what: string, key: string, call: () => Promise<T>, fresh?: boolean) => Promise<T>;
   /** When the lookup of `key` on its way was sent, or now (ExchangeReads.sentAt). */
   sentAt: (key: string) => number;
+  /** One cancel (order-calls.ts: within the lookup deadline, joined while on its way). */
+  cancel: (clientOrderId: string, call: () => Promise<ExchangeOrder>) => Promise<ExchangeOrder>;
   /** Fetches an order's trades and commits its new fills (FillSync.sync, fill-sync.ts). */
   syncFills: (clientOrderId: string, known?: ExchangeTrade[]) => Promise<Fill[]>;
 }
@@ -205,6 +208,27 @@ export class AbsentOrders {
       case 'settled':
         break;
     }
+    // a limit order may still rest there unseen while the reads lag: its cancel closes it (its answer is the
+    // exchange's view, returned like a listed one), or says it does not rest (rest-probe.ts)
+    let probe: RestProbe | undefined;
+    try {
+      // filled whole, it cannot rest
+      if (verdict.status === 'cancelled')
+        probe = await probeRest(order, this.opts.exchange, this.opts.cancel);
+    } catch (err) {
+      if (!(err instanceof ByNinjaError)) throw err;
+      const reason = `its cancel, sent before settling it, did not answer (${errorMessage(err)})`;
+      this.tries.set(id, { tries: (last?.tries ?? 0) + 1, lastAt: this.opts.clock.now(), reason });
+      throw absentError(this.opts.state.requireOrder(id), reason);
+    }
+    if (probe?.kind === 'found') {
+      this.forget(id);
+      this.opts.logger.warn('A limit order its reads no longer show was still there: its cancel found it', {
+        ...context,
+        filled: probe.remote.filled,
+      });
+      return probe.remote;
+    }
     this.forget(id);
     // read again: another update of this order may have been committed during the reads
     const current = this.opts.state.requireOrder(id);
@@ -216,6 +240,7 @@ export class AbsentOrders {
         filled: verdict.filled,
         averagePrice: verdict.filled > 0 ? value / verdict.filled : current.averagePrice,
         settledAbsent: true,
+        ...(probe?.restRuledOut ? { restRuledOut: true } : {}),
       }),
       error: undefined,
       absentTriesSince: undefined,

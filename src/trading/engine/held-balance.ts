@@ -195,12 +195,15 @@ export function positionsIn(coin: string, positions: readonly PositionBook[]): n
  * the bot's positions in it now (which count only the order's booked fills): a sell's coins gone, or a buy's coins
  * arrived, by more than one amount step → `carried-out` (the symbol's orders wait for the order to be found: a sell
  * sent again would sell the owner's coins, a buy would spend the stake twice); else `not-carried-out`. `wait`: no
- * such reading yet. `unjudged`: nothing was measured before its send (the owner's holding unknown).
+ * such reading yet. `unjudged`: nothing was measured before its send (the owner's holding unknown). `may-rest`: a
+ * limit order the balance cannot judge — resting, a sell's coins are only locked (still in the total) and a buy has
+ * brought none — unless its cancel, answered by the matching engine, ruled out that it rests (`restRuledOut`,
+ * rest-probe.ts): its symbol waits for it to be found or settled.
  */
-export type InferredOrderCoins = 'carried-out' | 'not-carried-out' | 'wait' | 'unjudged';
+export type InferredOrderCoins = 'carried-out' | 'not-carried-out' | 'may-rest' | 'wait' | 'unjudged';
 
 export function inferredOrderCoins(
-  order: Pick<LocalOrder, 'ownerHeld' | 'updatedAt' | 'symbol' | 'side'>,
+  order: Pick<LocalOrder, 'ownerHeld' | 'updatedAt' | 'symbol' | 'side' | 'type' | 'restRuledOut'>,
   reading: { balance: Readonly<Record<string, BalanceEntry>>; sentAt: number } | undefined,
   positions: readonly PositionBook[],
   amountStep: number,
@@ -212,5 +215,6 @@ export function inferredOrderCoins(
   const total = reading.balance[coin]?.total ?? 0;
   const step = amountStep * (1 + 1e-9);
   const carriedOut = order.side === 'sell' ? total < expected - step : total > expected + step;
-  return carriedOut ? 'carried-out' : 'not-carried-out';
+  if (carriedOut) return 'carried-out';
+  return order.type === 'limit' && order.restRuledOut !== true ? 'may-rest' : 'not-carried-out';
 }

@@ -96,11 +96,16 @@ export class InferredOrderWatch {
       };
     }
     if (waiting.length > 0) {
+      const resting = waiting.filter((o) => o.type === 'limit' && o.restRuledOut !== true);
       return {
         orders: waiting.map((o) => o.clientOrderId),
         reason:
-          `order ${waiting.map((o) => o.clientOrderId).join(', ')} ended with its lookups missing: waiting for ` +
-          `balance reads to show it was not carried out`,
+          resting.length > 0
+            ? `limit order ${resting.map((o) => o.clientOrderId).join(', ')} ended with its lookups missing and may ` +
+              `rest on the exchange unseen (its cancel could not rule it out): nothing is placed until it is found ` +
+              `or the operator settles it (/settle)`
+            : `order ${waiting.map((o) => o.clientOrderId).join(', ')} ended with its lookups missing: waiting for ` +
+              `balance reads to show it was not carried out`,
       };
     }
     return null;
@@ -184,6 +189,7 @@ export class InferredOrderWatch {
       if (coins === 'unjudged') continue;
       if (
         coins === 'wait' ||
+        coins === 'may-rest' ||
         this.busyCoins(reading!.sentAt, o.clientOrderId).has(splitSymbol(o.symbol).base)
       )
         waiting.push(o);
@@ -227,8 +233,11 @@ export class InferredOrderWatch {
       // could sell the owner's coins)
       await this.markInDoubt(
         o,
-        `for a day no balance reading could tell whether it was carried out (other orders of its coin kept ` +
-          `changing it)`,
+        o.type === 'limit' && o.restRuledOut !== true
+          ? `for a day it was not found, and as a limit order it may rest on the exchange unseen (its cancel ` +
+              `could not rule it out; the balance cannot tell a resting order)`
+          : `for a day no balance reading could tell whether it was carried out (other orders of its coin kept ` +
+              `changing it)`,
       );
     }
     // those in doubt before they ended were told when they went so (resolveUnknown, absent-orders.ts): reminded alike

@@ -74,6 +74,7 @@ import { averageEntryPrice, type FillOrder, type PositionBook } from './pnl';
 import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
+import { probeRest } from './rest-probe';
 
 /** An order the engine wants placed: what it asks for, and why. */
 export interface OrderRequest extends OrderSpec {
@@ -214,6 +215,7 @@ export class OrderManager {
       markets: () => this.marketBook,
       lookup,
       sentAt: (key) => this.calls.sentAt(key),
+      cancel: (id, call) => this.calls.cancel(id, call),
       syncFills: (id, known) => this.fills.sync(id, known),
     });
     this.rechecks = new OrderRecheck({
@@ -605,15 +607,30 @@ export class OrderManager {
         });
         return null;
       }
+      // a limit order may rest there unseen while the reads lag: its cancel closes it, or says it does not rest
+      const probe = await probeRest(latest, this.exchange, (id, call) => this.calls.cancel(id, call));
+      const probed = this.mustGet(clientOrderId);
+      if (probed.status !== 'unknown' && probed.status !== 'intent') return probed.status !== 'rejected';
+      if (probe?.kind === 'found') {
+        this.logger.warn('Unknown order not found by its reads, but its cancel found it (now cancelled)', {
+          clientOrderId,
+          exchangeOrderId: probe.remote.id,
+          filled: probe.remote.filled,
+        });
+        await this.answers.apply(clientOrderId, probe.remote);
+        return true;
+      }
       this.logger.info('Order confirmed never placed', {
         clientOrderId,
         was: current.status,
         misses: verdict.lookupMisses,
+        ...(probe ? { restRuledOut: probe.restRuledOut } : {}),
       });
       await this.commitOrder(
-        transition(latest, 'rejected', now, {
+        transition(probed, 'rejected', this.clock.now(), {
           lookupMisses: verdict.lookupMisses,
           error: 'the exchange has no such order: never placed',
+          ...(probe?.restRuledOut ? { restRuledOut: true } : {}),
         }),
         [rejectedEvent(latest, 'was never placed (confirmed by lookup)', { neverPlaced: true })],
       );

@@ -70,6 +70,12 @@ export interface LocalOrder extends OrderSpec {
    */
   settledAbsent?: boolean;
   /**
+   * A limit order ended on our inference whose cancel, answered by the exchange's matching engine, found no such open
+   * order (rest-probe.ts): it does not rest unseen, so the balance alone may tell it not carried out. Without it, a
+   * limit order ended so keeps its symbol held until it is found or settled (held-balance.ts inferredOrderCoins).
+   */
+  restRuledOut?: boolean;
+  /**
    * What the owner held of the coin the order trades (its base) beside the bot's positions (the account's total less
    * them), as last measured before its send (inferred-orders.ts). Should it end on our inference, a balance read
    * after the verdict tells from it whether the exchange carried it out beyond its booked fills (held-balance.ts

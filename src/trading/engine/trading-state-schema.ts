@@ -85,6 +85,7 @@ export const localOrderSchema = z.looseObject({
   refused: z.boolean().optional(),
   neverSent: z.boolean().optional(),
   settledAbsent: z.boolean().optional(),
+  restRuledOut: z.boolean().optional(),
   ownerHeld: finite.optional(),
   inDoubtAt: epochMs.optional(),
   inDoubtToldAt: epochMs.optional(),

@@ -429,6 +429,7 @@ export class CcxtExchange implements Exchange {
       // the three profiled exchanges take a buy's fee in the coin received; without a profile, the coin is assumed
       // too: a fee booked in the coin errs towards leaving the owner's coins alone
       buyFeeCoin: 'base',
+      cancelFromEngine: this.profile?.cancelFromEngine ?? false,
     };
   }
 
@@ -943,6 +944,19 @@ export class CcxtExchange implements Exchange {
     }
     if (answer.side !== 'buy' && answer.side !== 'sell') return this.fetchOrder(id, symbol);
     return this.toOrder(answer, { status: 'canceled' });
+  }
+
+  async cancelOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder> {
+    let answer: CcxtOrder;
+    const param = this.profile?.cancelByClientIdParam ?? 'clientOrderId';
+    try {
+      // no exchange id: ccxt names the order by the parameter alone
+      answer = await this.client.cancelOrder(undefined as unknown as string, symbol, { [param]: clientOrderId });
+    } catch (err) {
+      throw this.translate(err, { clientOrderId, symbol });
+    }
+    if (answer.side !== 'buy' && answer.side !== 'sell') return this.fetchOrderByClientId(clientOrderId, symbol);
+    return this.toOrder(answer, { status: 'canceled', clientOrderId });
   }
 
   fetchBalance(): Promise<Record<string, BalanceEntry>> {

@@ -189,6 +189,13 @@ export interface ExchangeTraits {
    * (fills-from-order.ts `feeOfRest`).
    */
   buyFeeCoin: 'base' | 'quote';
+  /**
+   * A cancel's "no such order" means the order does not rest on the exchange (the cancel is answered by its matching
+   * engine, as Binance documents and paper is), even while its reads lag: an order ended on our inference that its
+   * cancel does not find cannot fill later (never-placed-recheck.ts `restRuledOut`). False where the exchange does
+   * not document it.
+   */
+  cancelFromEngine: boolean;
 }
 
 /**
@@ -293,6 +300,11 @@ export interface Exchange {
    */
   fetchSymbolTrades(symbol: string, since: number): Promise<SymbolTrades>;
   cancelOrder(id: string, symbol: string): Promise<ExchangeOrder>;
+  /**
+   * Cancels the order by our clientOrderId (one whose create answer never came: its exchange id is unknown). Like
+   * cancelOrder: OrderNotFoundError when the exchange has no open order by that id.
+   */
+  cancelOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder>;
   fetchBalance(): Promise<Record<string, BalanceEntry>>;
   /**
    * Which account this is, never a secret: `paper` for the built-in accounts, `uid:<id>` where the exchange tells

@@ -99,6 +99,8 @@ const PAPER_TRAITS: ExchangeTraits = {
   clientOrderId: { maxLength: 64, pattern: /^[.A-Za-z0-9:/_-]{1,64}$/ },
   // paper-matching.ts charges every fee in the quote
   buyFeeCoin: 'quote',
+  // its cancel and its reads look at the same account
+  cancelFromEngine: true,
 };
 
 export class PaperExchange implements Exchange {
@@ -227,6 +229,11 @@ export class PaperExchange implements Exchange {
       await this.save(cancelOrder(this.store.data, id, symbol));
       return toExchangeOrder(this.store.data.orders[id]);
     });
+  }
+
+  async cancelOrderByClientId(clientOrderId: string, symbol: string): Promise<ExchangeOrder> {
+    const order = await this.fetchOrderByClientId(clientOrderId, symbol);
+    return this.cancelOrder(order.id, symbol);
   }
 
   fetchBalance(): Promise<Record<string, BalanceEntry>> {

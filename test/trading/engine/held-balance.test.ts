@@ -402,7 +402,13 @@ describe('writeOffPlace: a write-off of a position whose fills are all archived 
 describe('an order ended on our inference: did the exchange carry it out? (inferredOrderCoins)', () => {
   // the owner held 1 BNB beside the bot's 0.5; the bot's sell of 0.5 (or its buy of 0.5) ended with lookups missing
   const verdictAt = NOW;
-  const sell = { symbol: BNB, side: 'sell' as const, ownerHeld: 1, updatedAt: verdictAt };
+  const sell = {
+    symbol: BNB,
+    side: 'sell' as const,
+    type: 'market' as const,
+    ownerHeld: 1,
+    updatedAt: verdictAt,
+  };
   const buy = { ...sell, side: 'buy' as const };
   const position = [book(0.5, 300)];
   const after = (total: number) => ({ balance: { BNB: coin(total) }, sentAt: verdictAt + 2_000 });
@@ -419,6 +425,22 @@ describe('an order ended on our inference: did the exchange carry it out? (infer
     expect(inferredOrderCoins(buy, after(1.5), position, 0.01)).to.equal('not-carried-out');
     expect(inferredOrderCoins(buy, after(1.505), position, 0.01)).to.equal('not-carried-out');
     expect(inferredOrderCoins(buy, after(1.2), position, 0.01)).to.equal('not-carried-out');
+  });
+
+  it("a limit order: may rest unseen (a sell's coins only locked, a buy's not arrived) unless its cancel ruled it out", () => {
+    const limitSell = { ...sell, type: 'limit' as const };
+    const limitBuy = { ...buy, type: 'limit' as const };
+    expect(inferredOrderCoins(limitSell, after(1.5), position, 0.01)).to.equal('may-rest');
+    expect(inferredOrderCoins(limitBuy, after(1.5), position, 0.01)).to.equal('may-rest');
+    // carried out is carried out, resting or not
+    expect(inferredOrderCoins(limitSell, after(1), position, 0.01)).to.equal('carried-out');
+    // a cancel answered by the matching engine found no such open order: the balance tells
+    expect(inferredOrderCoins({ ...limitSell, restRuledOut: true }, after(1.5), position, 0.01)).to.equal(
+      'not-carried-out',
+    );
+    expect(inferredOrderCoins({ ...limitBuy, restRuledOut: true }, after(1.5), position, 0.01)).to.equal(
+      'not-carried-out',
+    );
   });
 
   it('wait: no reading sent after the verdict (one sent before may predate the fill)', () => {

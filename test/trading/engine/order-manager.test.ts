@@ -965,10 +965,19 @@ describe('OrderManager against the paper exchange (integration)', function () {
   });
 
   describe('an acknowledged order the exchange no longer shows: settled from its reads, or left as it is', () => {
-    /** Every order read (lookups and the open-orders list) misses the bot's first order while `hidden()`. */
+    /**
+     * Every order read (lookups and the open-orders list) misses the bot's first order while `hidden()`, and so does
+     * its cancel (an exchange that documents no matching-engine answer for its cancel, as Bybit and OKX) unless
+     * `cancelFromEngine` (Binance: the cancel knows every order it took).
+     */
     function forgetting(
       hidden: () => boolean,
-      opts: { tradesFail?: () => boolean; reachMs?: number; tradeReads?: { n: number } } = {},
+      opts: {
+        tradesFail?: () => boolean;
+        reachMs?: number;
+        tradeReads?: { n: number };
+        cancelFromEngine?: boolean;
+      } = {},
     ) {
       const ours = (o: { clientOrderId?: string }): boolean => o.clientOrderId === 'bot-tst000-1';
       const unlessHidden = (order: ExchangeOrder): ExchangeOrder => {
@@ -977,7 +986,15 @@ describe('OrderManager against the paper exchange (integration)', function () {
       };
       return (paper: PaperExchange): Exchange =>
         withOverrides(paper, {
-          traits: { ...paper.traits, tradeHistoryReachMs: opts.reachMs },
+          traits: {
+            ...paper.traits,
+            tradeHistoryReachMs: opts.reachMs,
+            cancelFromEngine: opts.cancelFromEngine === true,
+          },
+          cancelOrder: async (id, symbol) => {
+            if (!opts.cancelFromEngine) unlessHidden(await paper.fetchOrder(id, symbol));
+            return paper.cancelOrder(id, symbol);
+          },
           fetchOrderTrades: async (id, symbol) => {
             if (opts.tradeReads) opts.tradeReads.n++;
             if (opts.tradesFail?.()) throw new NetworkError('trades: 503 Service Unavailable', {});
@@ -1018,6 +1035,40 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(h.manager.order('bot-tst000-1')).to.include({ settledAbsent: true, filled: placed.filled });
       return { filled: placed.filled };
     }
+
+    it('a limit order still resting there, its cancel answered by the matching engine: found by its cancel, never ended on our inference', async () => {
+      const hidden = { on: false };
+      h = await EngineHarness.open({
+        wrapExchange: forgetting(() => hidden.on, { cancelFromEngine: true }),
+        config: {
+          trading: {
+            orders: { unknownNotFoundWindowMs: 200 },
+            paper: { candleMs: 60_000, startingBalances: { USDT: 100_000 } },
+          },
+        },
+      });
+      h.manager.startAccepting();
+      const price = (await h.paper.fetchTicker('BTC/USDT')).last;
+      await h.manager.place({ ...buy, type: 'limit', amount: 0.2, price: Math.round(price * 1.2) });
+      await h.manager.refresher.refresh('bot-tst000-1');
+      const placed = h.manager.order('bot-tst000-1')!;
+      expect(placed.status).to.equal('partially_filled');
+      hidden.on = true;
+      await h.fakeClock().advance(250, 250);
+      await missedOnce(h, 'bot-tst000-1');
+      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({
+        from: 'partially_filled',
+        to: 'cancelled',
+      });
+      const order = h.manager.order('bot-tst000-1')!;
+      expect(order).to.include({ status: 'cancelled', filled: placed.filled });
+      expect(order.settledAbsent, 'the exchange answered for it: no inference').to.equal(undefined);
+      expect(
+        (await h.paper.fetchOrder(order.exchangeOrderId!, 'BTC/USDT')).status,
+        'cancelled there',
+      ).to.equal('canceled');
+      expect(h.eventTypes()).not.to.include('order.settled_absent');
+    });
 
     it("takes it back when a lookup shows it: the exchange's answer wins (still working), one alert", async () => {
       const hidden = { on: false };

@@ -60,6 +60,10 @@ export const binanceProfile: ExchangeProfile = {
     recentPages: 1,
   },
   recvWindowMs: 5_000,
+  // DELETE /api/v3/order: ccxt's cancelOrder maps the unified clientOrderId to origClientOrderId; "Cancel an active
+  // order. … Data Source: Matching Engine"
+  cancelByClientIdParam: 'clientOrderId',
+  cancelFromEngine: true,
   // no tradeHistoryReachMs: GET /api/v3/myTrades by orderId documents no horizon
   // GET /api/v3/klines: "limit … Default 500; max 1000."
   maxCandles: 1000,

@@ -67,6 +67,10 @@ export const bybitProfile: ExchangeProfile = {
   needsSymbol: { fetchOrder: true, fetchOrderTrades: false, fetchRecentOrders: true, fetchOpenOrders: false },
   orderAnswerTradesComplete: false,
   recvWindowMs: 5_000,
+  // POST /v5/order/cancel: "orderId or orderLinkId is required" (ccxt passes orderLinkId through); its docs give no
+  // data source for the answer
+  cancelByClientIdParam: 'orderLinkId',
+  cancelFromEngine: false,
   // GET /v5/execution/list, where an order's fills are read: "Get Trade History (2 years)"
   tradeHistoryReachMs: 2 * 365 * 86_400_000,
   // GET /v5/market/kline: "limit [1, 1000]. Default: 200"

@@ -87,6 +87,18 @@ export interface ExchangeProfile {
    */
   recvWindowMs: number;
   /**
+   * How a cancel names an order by our clientOrderId (ccxt passes it through): ccxt's unified `clientOrderId` where
+   * its cancelOrder maps it (Binance origClientOrderId, OKX clOrdId), else the exchange's own parameter (Bybit
+   * orderLinkId).
+   */
+  cancelByClientIdParam: string;
+  /**
+   * The exchange answers a cancel from its matching engine, as documented (Binance DELETE /api/v3/order: "Data
+   * Source: Matching Engine"), not from the lagging store its order reads answer from: its "unknown order" means
+   * the order does not rest there. Bybit and OKX document no source for theirs: false.
+   */
+  cancelFromEngine: boolean;
+  /**
    * How far back the exchange's trade list (the one an order's fills are read from) reaches, as documented (OKX
    * fills-history: 3 months; Bybit execution list: 2 years). An order the exchange no longer shows is settled from
    * its fills only when it is younger (absent-order.ts). Absent: the exchange documents no horizon.

@@ -91,6 +91,10 @@ export const okxProfile: ExchangeProfile = {
   formingCandle: { index: 8, value: '0' },
   // the expTime the adapter sends with every create (createDeadline): the 30 s timestamp window otherwise
   recvWindowMs: 5_000,
+  // POST /api/v5/trade/cancel-order: "Either ordId or clOrdId is required" (ccxt maps the unified clientOrderId to
+  // clOrdId); its docs give no data source for the answer
+  cancelByClientIdParam: 'clientOrderId',
+  cancelFromEngine: false,
   // GET /api/v5/trade/fills-history, where an order's fills are read: "the last 3 months" (90 days at the least)
   tradeHistoryReachMs: 90 * 86_400_000,
   // GET /api/v5/market/candles: "limit … The maximum is 300. The default is 100."
