@@ -951,11 +951,14 @@ export class CcxtExchange implements Exchange {
     const param = this.profile?.cancelByClientIdParam ?? 'clientOrderId';
     try {
       // no exchange id: ccxt names the order by the parameter alone
-      answer = await this.client.cancelOrder(undefined as unknown as string, symbol, { [param]: clientOrderId });
+      answer = await this.client.cancelOrder(undefined as unknown as string, symbol, {
+        [param]: clientOrderId,
+      });
     } catch (err) {
       throw this.translate(err, { clientOrderId, symbol });
     }
-    if (answer.side !== 'buy' && answer.side !== 'sell') return this.fetchOrderByClientId(clientOrderId, symbol);
+    if (answer.side !== 'buy' && answer.side !== 'sell')
+      return this.fetchOrderByClientId(clientOrderId, symbol);
     return this.toOrder(answer, { status: 'canceled', clientOrderId });
   }
 
