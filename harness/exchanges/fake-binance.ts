@@ -212,6 +212,8 @@ function binanceFault(fault: LocalFault): FakeFault {
       return { kind: 'status', status: 503, body: ERRORS.internal };
     case 'taken-then-unknown':
       return { kind: 'taken-then-status', status: 503, body: BINANCE_TIMEOUT_BODY };
+    case 'taken-then-refuse':
+      return { kind: 'taken-then-status', status: 400, body: ERRORS.insufficientBalance };
     case 'not-found':
       return { kind: 'status', status: 400, body: { code: -2013, msg: 'Order does not exist.' } };
     default:

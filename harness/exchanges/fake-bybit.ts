@@ -230,6 +230,8 @@ function bybitFault(fault: LocalFault, now: number): BybitFault {
       return { kind: 'answer', status: 200, body: envelope(RET.serverError, now) };
     case 'taken-then-unknown':
       return { kind: 'taken-then-answer', status: 200, body: envelope(RET.orderCreationTimeout, now) };
+    case 'taken-then-refuse':
+      return { kind: 'taken-then-answer', status: 200, body: envelope(RET.balanceInsufficient, now) };
     case 'not-found':
       // an order read by id that knows no such order: an empty list (retCode 0)
       return {

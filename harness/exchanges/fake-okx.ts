@@ -197,6 +197,8 @@ function okxFault(fault: LocalFault): OkxFakeFault {
       return { kind: 'status', ...ERRORS.serviceUnavailable };
     case 'taken-then-unknown':
       return { kind: 'taken-then-status', ...ERRORS.endpointTimeout };
+    case 'taken-then-refuse':
+      return { kind: 'taken-then-status', ...ERRORS.insufficientBalance };
     case 'not-found':
       return { kind: 'status', status: 200, body: { code: '51603', msg: 'Order does not exist.', data: [] } };
     default:
