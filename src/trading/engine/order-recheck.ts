@@ -103,6 +103,12 @@ export class OrderRecheck {
       const held = this.opts.state.data.orders[id];
       if (!held || !refusedToLookUp(held, now, this.opts.rule.horizonMs)) this.refusalConfirmed.delete(id);
     }
+    if (which === 'all') {
+      // recovery has just looked each of them up (or its open and recent orders showed it): the loop's next lookup
+      // of each is a step of the schedule away, not at its first tick
+      for (const o of this.opts.hotOrders((o) => refusedToLookUp(o, now, this.opts.rule.horizonMs)))
+        this.lookups.set(o.clientOrderId, { lookups: 1, lastAt: now });
+    }
     const taken: TakenBack[] = [];
     for (const order of rechecked) {
       const id = order.clientOrderId;

@@ -84,6 +84,17 @@ describe('orders held refused, looked up by the running loop (paper, fake clock)
     expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
   });
 
+  it("after a start's recheck (recovery looked each up itself), the loop's next lookup is a step of the schedule away", async () => {
+    h = await refused(1);
+    await h.fakeClock().advance(10 * WINDOW, WINDOW);
+    await h.manager.rechecks.recheck('all');
+    await h.manager.rechecks.recheck('due');
+    expect(lookups, 'not at the first tick').to.deep.equal([]);
+    await h.fakeClock().advance(2 * WINDOW, WINDOW);
+    await h.manager.rechecks.recheck('due');
+    expect(lookups).to.deep.equal(['bot-tst000-1']);
+  });
+
   it('never looks up one refused unsent, and at most the given number a call', async () => {
     h = await refused(4);
     await h.files.store.commit((d) => {
