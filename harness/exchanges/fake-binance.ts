@@ -213,6 +213,8 @@ function binanceFault(fault: LocalFault): FakeFault {
       return { kind: 'status', status: 503, body: ERRORS.internal };
     case 'taken-then-unknown':
       return { kind: 'taken-then-status', status: 503, body: BINANCE_TIMEOUT_BODY };
+    case 'taken-then-refuse':
+      return { kind: 'taken-then-status', status: 400, body: ERRORS.insufficientBalance };
     case 'not-found':
       return { kind: 'status', status: 400, body: { code: -2013, msg: 'Order does not exist.' } };
     default:
@@ -1076,6 +1078,9 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
 
   private cancelOrder(p: URLSearchParams): { status?: number; body: unknown } {
     const order = this.mustFindOrder(p, -2011, true);
+    // Binance errors.md, "Messages for -1010 ERROR_MSG_RECEIVED, -2010 NEW_ORDER_REJECTED, and -2011 CANCEL_REJECTED":
+    // "Unknown order sent." — the order could not be found (on the book): a filled, cancelled or expired order answers
+    // it like an unknown one (there is no separate "already filled" code on spot)
     if (!isOpen(order)) throw new BinanceError(-2011, 'Unknown order sent.');
     const rest = Number(order.origQty) - Number(order.executedQty);
     if (order.type === 'LIMIT') {

@@ -18,7 +18,7 @@
  *   forgotten after a service restart: `restartService()`); GET /v5/order/history: finished orders (cancelled and
  *   rejected ones for 24 h); GET /v5/execution/list (7-day windows): executions with side, execTime, execFee and feeCurrency (the
  *   coin received: base on a buy, quote on a sell); newest first, `limit` ≤ 50 (100 for executions), `cursor`;
- * - POST /v5/order/cancel answers ids only; an order it does not know or that is finished: 170213;
+ * - POST /v5/order/cancel answers ids only; an order it does not know: 170213; one filled: 170139, cancelled: 170142;
  * - GET /v5/account/wallet-balance (UNIFIED: walletBalance and `locked` by spot open orders), instruments-info,
  *   tickers, kline (newest first), market/time;
  * - per-UID, per-endpoint limits per second (create/cancel 20, order and execution queries 50): 10006 "Too many
@@ -230,6 +230,8 @@ function bybitFault(fault: LocalFault, now: number): BybitFault {
       return { kind: 'answer', status: 200, body: envelope(RET.serverError, now) };
     case 'taken-then-unknown':
       return { kind: 'taken-then-answer', status: 200, body: envelope(RET.orderCreationTimeout, now) };
+    case 'taken-then-refuse':
+      return { kind: 'taken-then-answer', status: 200, body: envelope(RET.balanceInsufficient, now) };
     case 'not-found':
       // an order read by id that knows no such order: an empty list (retCode 0)
       return {
@@ -769,7 +771,19 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
         o.symbol === symbol.replace('/', '') &&
         (p.orderId ? o.orderId === p.orderId : o.orderLinkId === p.orderLinkId),
     );
-    if (!order || !isOpen(order)) throw new BybitError(RET.orderNotExists.retCode, RET.orderNotExists.retMsg);
+    // Bybit's cancel-order page: "You can only cancel unfilled or partially filled orders." Its error codes, Spot Trade
+    // section: 170139 "Order has been filled.", 170142 "Order has been cancelled", 170213 "Order does not exist." —
+    // a finished order answers what it became (a rejected one was never on the book: not there), an unknown one 170213
+    if (!order) throw new BybitError(RET.orderNotExists.retCode, RET.orderNotExists.retMsg);
+    if (!isOpen(order)) {
+      const ret =
+        order.orderStatus === 'Filled'
+          ? RET.orderFilled
+          : order.orderStatus === 'Cancelled' || order.orderStatus === 'PartiallyFilledCanceled'
+            ? RET.orderCancelled
+            : RET.orderNotExists;
+      throw new BybitError(ret.retCode, ret.retMsg);
+    }
     const rest = Number(order.leavesQty);
     if (order.orderType === 'Limit')
       this.wallet.release(symbol, order.side === 'Buy', rest, Number(order.price));

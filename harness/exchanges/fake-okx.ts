@@ -197,6 +197,8 @@ function okxFault(fault: LocalFault): OkxFakeFault {
       return { kind: 'status', ...ERRORS.serviceUnavailable };
     case 'taken-then-unknown':
       return { kind: 'taken-then-status', ...ERRORS.endpointTimeout };
+    case 'taken-then-refuse':
+      return { kind: 'taken-then-status', ...ERRORS.insufficientBalance };
     case 'not-found':
       return { kind: 'status', status: 200, body: { code: '51603', msg: 'Order does not exist.', data: [] } };
     default:
@@ -848,6 +850,9 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
     const order = this.visibleOrders()
       .filter((o) => o.instId === instId && (ordId ? o.ordId === ordId : o.clOrdId === clOrdId))
       .pop();
+    // OKX error codes (REST, Trade): 51400 "Order cancellation failed as the order has been filled, canceled or does
+    // not exist." — one code for all three on spot; 51401 "already canceled" and 51402 "already completed" are marked
+    // "(Only applicable to Nitro Spread)", so a spot cancel never answers them
     if (!order || !isPending(order)) {
       throw new OrderRefused(
         '51400',

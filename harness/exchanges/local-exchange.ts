@@ -31,6 +31,11 @@ export type LocalFault =
   | { kind: 'server-error' }
   /** The request WAS carried out (an order taken), then the exchange's "status unknown" 5xx answer. */
   | { kind: 'taken-then-unknown' }
+  /**
+   * The create WAS carried out (the order taken), then the exchange's documented refusal for this reason: an answer
+   * read as a refusal while the exchange has the order (a refusal it contradicts, a mapping gone wrong).
+   */
+  | { kind: 'taken-then-refuse'; reason: 'insufficient-balance' }
   /** The request was carried out and its answer never arrives. */
   | { kind: 'taken-then-hang' }
   /** The request was carried out, then the connection is cut: the answer is lost. */

@@ -248,7 +248,7 @@ export function formatPositions(
     const last = p.lastPrice !== undefined ? ` → ${formatQty(p.lastPrice)}` : '';
     lines.push(
       // the entry price is the cost per unit, buy fees included: say so (the fill price is in the order)
-      `${m.b(p.symbol)} ${m.esc(formatQty(p.amount))} @ ${m.esc(formatQty(p.averageEntryPrice))} (cost per unit, fees included)${m.esc(last)}`,
+      `${m.b(p.symbol)} ${m.esc(formatQty(p.amount))} @ ${m.esc(formatQty(p.averageEntryPrice))} (cost per unit, fees included${p.feesEstimated ? ', a fee estimated' : ''})${m.esc(last)}`,
       `  uPnL ${m.esc(formatSigned(p.unrealizedPnl))}${quote ? ` ${m.esc(quote)}` : ''} · open ${m.esc(formatDuration(now - p.openedAt))}`,
     );
   }
@@ -344,9 +344,16 @@ export function formatCloseAll(
   return lines.join('\n');
 }
 
+/** "1.2", or "1.2 (0.3 estimated)" when part of the fees was valued at an estimate (fee-valuation.ts). */
+function formatFees(p: Pick<PnlPeriod, 'fees' | 'feesEstimated'>): string {
+  return p.feesEstimated === undefined
+    ? formatAmount(p.fees)
+    : `${formatAmount(p.fees)} (${formatAmount(p.feesEstimated)} estimated)`;
+}
+
 function periodLine(label: string, p: PnlPeriod): string {
   const trades = p.trades === 0 ? 'no closed trade' : `${plural(p.trades, 'trade')}, ${p.wins} won`;
-  return `${label.padEnd(8)}${formatSigned(p.realized).padStart(12)}  ${trades} · fees ${formatAmount(p.fees)}`;
+  return `${label.padEnd(8)}${formatSigned(p.realized).padStart(12)}  ${trades} · fees ${formatFees(p)}`;
 }
 
 function shortDate(ts: number): string {
@@ -394,7 +401,7 @@ export function formatReport(r: PnlReport, m: Markup): string {
       m.pre(
         r.bySymbol.map(
           (s) =>
-            `${s.symbol.padEnd(10)}${formatSigned(s.realized).padStart(12)}  ${plural(s.trades, 'trade')}, ${s.wins} won · fees ${formatAmount(s.fees)}`,
+            `${s.symbol.padEnd(10)}${formatSigned(s.realized).padStart(12)}  ${plural(s.trades, 'trade')}, ${s.wins} won · fees ${formatFees(s)}`,
         ),
       ),
     );

@@ -122,6 +122,7 @@ export async function startTrading(
     botId: config.app.botId,
     orders: config.trading.orders,
     lookupTimeoutMs: config.trading.symbolReadTimeoutMs,
+    maxTickerAgeMs: config.trading.maxTickerAgeMs,
     clock,
     logger,
   });

@@ -183,6 +183,7 @@ export class EngineHarness {
       botId: config.app.botId,
       orders: t.orders,
       lookupTimeoutMs: t.symbolReadTimeoutMs,
+      maxTickerAgeMs: t.maxTickerAgeMs,
       clock,
       logger,
       recentFinalKept: opts.recentFinalKept,

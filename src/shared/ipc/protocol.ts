@@ -93,6 +93,11 @@ export interface PositionView {
   unrealizedPnl: number;
   realizedPnl: number;
   feesPaid: number;
+  /**
+   * A fill of the open position has its fee valued at an estimate (fee-valuation.ts: a third-coin fee at a stale or
+   * last-read price, or unvalued): `feesPaid` and the cost per unit are estimates too. Absent otherwise.
+   */
+  feesEstimated?: true;
   openedAt: number;
 }
 
@@ -291,6 +296,8 @@ export interface PnlPeriod {
   trades: number;
   wins: number;
   fees: number;
+  /** Of `fees`, what fills marked `feeEstimated` paid (valued at a stale or last-read price, or unvalued); absent: none. */
+  feesEstimated?: number;
 }
 
 export interface TripView {

@@ -119,6 +119,11 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
     };
   });
 
+  /** Whether a fill of `symbol` since `since` (the position's opening) has its fee valued at an estimate. */
+  const feeEstimatedSince = (symbol: string, since: number): boolean =>
+    manager
+      .hotOrders((o) => o.symbol === symbol)
+      .some((o) => o.fills.some((f) => f.feeEstimated === true && f.timestamp >= since));
   server.handle('positions', (): PositionView[] => {
     const prices = loop.snapshot().lastPrices;
     return manager.openPositions().map((p) => ({
@@ -129,6 +134,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       unrealizedPnl: round(unrealizedPnl(p, prices[p.symbol] ?? averageEntryPrice(p))),
       realizedPnl: round(p.realizedPnl),
       feesPaid: round(p.feesPaid),
+      ...(feeEstimatedSince(p.symbol, p.openedAt ?? 0) ? { feesEstimated: true as const } : {}),
       openedAt: p.openedAt ?? 0,
     }));
   });

@@ -9,11 +9,13 @@
  * A fee's price never holds its fill: when the price read fails, the fee is valued at the last price read of that
  * market (or left unvalued, counting 0, when none was) and marked `estimated`; for a minute after such a failure the
  * market is not read again (a fill batch, or the next order's, would otherwise wait for every attempt of a read that
- * keeps failing — a 429 gate, a slow endpoint).
+ * keeps failing — a 429 gate, a slow endpoint). A ticker without a usable price counts as a failed read. A price the
+ * exchange dated too long ago (`isStale`: ticker-age.ts, `trading.maxTickerAgeMs`) values the fee all the same, marked
+ * `estimated` too: /status and the trade report say the fee is an estimate.
  */
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
-import type { Exchange, Market } from '../exchange/exchange';
+import type { Exchange, Market, Ticker } from '../exchange/exchange';
 import { splitSymbol, type Fill } from './pnl';
 
 /** How long after a failed price read a fee market is valued at its last price without reading. */
@@ -38,7 +40,11 @@ export class FeeValuation {
     private readonly markets: () => Record<string, Market>,
     private readonly logger: Logger,
     private readonly now: () => number,
+    /** Whether a fee market's ticker is too old to be the price now (ticker-age.ts); default: never judged. */
+    private readonly isStale: (ticker: Ticker) => boolean = () => false,
   ) {}
+  /** Fee markets whose price was last read stale, already reported (once until it is fresh again). */
+  private readonly staleMarkets = new Set<string>();
 
   async value(fill: Fill): Promise<FeeValue> {
     const { quote } = splitSymbol(fill.symbol);
@@ -70,11 +76,23 @@ export class FeeValuation {
       const failed = this.failedAt.get(market);
       if (failed === undefined || this.now() - failed >= FEE_READ_BACKOFF_MS) {
         try {
-          const last = (await this.exchange.fetchTicker(market)).last;
+          const ticker = await this.exchange.fetchTicker(market);
+          const last = ticker.last;
+          if (!Number.isFinite(last) || last <= 0)
+            throw new Error(`no price in the ${market} ticker (${last})`);
           this.lastPrice.set(market, last);
           this.failedAt.delete(market);
           const feeQuote = valued(last);
-          if (feeQuote !== null) return { feeQuote };
+          const stale = this.isStale(ticker);
+          if (stale && !this.staleMarkets.has(market)) {
+            this.staleMarkets.add(market);
+            this.logger.warn('A fee price is stale: fees valued at it are marked estimated', {
+              market,
+              clientOrderId: fill.clientOrderId,
+              timestamp: ticker.timestamp,
+            });
+          } else if (!stale) this.staleMarkets.delete(market);
+          if (feeQuote !== null) return stale ? { feeQuote, estimated: true } : { feeQuote };
         } catch (err) {
           this.failedAt.set(market, this.now());
           this.logger.warn('A fee price could not be read: the fill is recorded with the fee estimated', {

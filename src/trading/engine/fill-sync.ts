@@ -4,7 +4,8 @@
  * Fills come from the exchange's trades only (side and time the exchange's), de-duplicated by (order id, trade id);
  * a trade whose side is not its order's is left out and logged, never booked. A fee in a third currency is valued
  * in the quote when the fill is recorded (fee-valuation.ts); if that price cannot be read now the fill is recorded
- * all the same, its fee at the last price read and marked `feeEstimated` (0 when none was read): the position, and
+ * all the same, its fee at the last price read and marked `feeEstimated` (0 when none was read; so is one valued at a
+ * price older than `maxTickerAgeMs`, or a ticker without a price): the position, and
  * its stop-loss, never wait for a fee's price. New fills are committed with the position events they cause.
  *
  * The trades are searched from the order's creation (Bybit answers only within a time span, in its own time:
@@ -16,7 +17,7 @@
  */
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
-import type { Exchange, ExchangeTrade, Market } from '../exchange/exchange';
+import { exchangeClock, type Exchange, type ExchangeTrade, type Market } from '../exchange/exchange';
 import { FeeValuation } from './fee-valuation';
 import {
   ORDER_ANSWER_TRADE_ID_PREFIX,
@@ -38,6 +39,7 @@ import {
   type PositionBook,
 } from './pnl';
 import type { StateGateway } from './state-gateway';
+import { tickerAge } from './ticker-age';
 import type { TradingState } from './trading-state';
 
 /** How far back every exchange's read of an order's trades without a time span reaches (Bybit: 7 days). */
@@ -68,6 +70,8 @@ export interface FillSyncOptions {
    * (shutdown waits for it) and within the lookup deadline, so no read of a fill sync holds its symbol's lane longer.
    */
   lookup: <T>(what: 'trades' | 'fee-market' | 'fee-price', key: string, call: () => Promise<T>) => Promise<T>;
+  /** A fee's price dated longer ago than this on the exchange's clock is stale: the fee estimated (ticker-age.ts). */
+  maxTickerAgeMs?: number;
 }
 
 export class FillSync {
@@ -82,7 +86,16 @@ export class FillSync {
         ? (symbol) => lookup('fee-market', symbol, () => exchange.findMarket!(symbol))
         : undefined,
     };
-    this.fees = new FeeValuation(feeReads, opts.markets, opts.logger, () => opts.clock.now());
+    const { maxTickerAgeMs } = opts;
+    const onExchangeClock = exchangeClock(opts.clock, exchange);
+    this.fees = new FeeValuation(
+      feeReads,
+      opts.markets,
+      opts.logger,
+      () => opts.clock.now(),
+      (ticker) =>
+        maxTickerAgeMs !== undefined && tickerAge(ticker, onExchangeClock.now(), maxTickerAgeMs).stale,
+    );
   }
 
   /**

@@ -99,6 +99,11 @@ export interface OrderManagerOptions {
    * (~42 s with defaults). The daemon passes `trading.symbolReadTimeoutMs`.
    */
   lookupTimeoutMs: number;
+  /**
+   * A ticker dated longer ago than this on the exchange's clock is stale (ticker-age.ts; `trading.maxTickerAgeMs`): a
+   * third-coin fee valued at such a price is marked estimated (fee-valuation.ts). Absent: prices' age not judged.
+   */
+  maxTickerAgeMs?: number;
   clock: Clock;
   logger: Logger;
   /** Final orders kept in hot state for `orders` and reconcile before they move to the journal (default 20). */
@@ -197,6 +202,7 @@ export class OrderManager {
       clock: opts.clock,
       logger: this.logger,
       lookup,
+      maxTickerAgeMs: opts.maxTickerAgeMs,
     });
     this.answers = new OrderAnswers({
       state: opts.state,

@@ -3,14 +3,22 @@
  * orders and when: declared never placed, settled when the exchange no longer showed them, or settled by the
  * operator (/settle). Each is looked up by its clientOrderId on the widening schedule (and all of them at a start);
  * one the exchange has after all is taken back from its answer, which replaces what we inferred (and what the
- * operator booked in its place).
+ * operator booked in its place). While running, orders held refused on their create's answer are looked up on the same
+ * schedule (order-adoption.ts refusedToLookUp; recovery looks them up once itself): taken back when the exchange works
+ * or filled one (heldRejectedButPlaced), else the refusal stands.
  */
 import type { Clock } from '../../shared/clock';
 import { OrderNotFoundError } from '../../shared/errors';
 import type { OrderStatus } from '../../shared/domain/order';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
-import { nextRecheckAt, stillRechecked, type NeverPlacedRecheckRule } from './never-placed-recheck';
+import {
+  lookedUpAgain,
+  nextRecheckAt,
+  stillRechecked,
+  type NeverPlacedRecheckRule,
+} from './never-placed-recheck';
+import { heldRejectedButPlaced, refusedToLookUp } from './order-adoption';
 import { isOrderAnswerFill } from './fills-from-order';
 import { isOperatorFill } from './operator-settle';
 import { takenBackEvent } from './order-events';
@@ -50,9 +58,22 @@ export interface OrderRecheckOptions {
   listed: (symbol: string) => boolean;
 }
 
+/**
+ * Whether the loop's recheck may look `order` up at all (the lanes it holds): ended on our inference, settled by the
+ * operator, or held refused on its create's answer and sent (order-adoption.ts refusedToLookUp, its day aside).
+ */
+export function lookedUpWhileRunning(order: LocalOrder): boolean {
+  return lookedUpAgain(order) || refusedToLookUp(order, order.updatedAt, Infinity);
+}
+
 export class OrderRecheck {
   /** Lookups of each order since its verdict or this start, and when the last one was. */
   private readonly lookups = new Map<string, { lookups: number; lastAt: number }>();
+  /**
+   * Orders held refused whose lookup showed them as state holds them (refused or cancelled there, nothing filled):
+   * the exchange's word, not looked up again while this process runs.
+   */
+  private readonly refusalConfirmed = new Set<string>();
 
   constructor(private readonly opts: OrderRecheckOptions) {}
 
@@ -66,11 +87,28 @@ export class OrderRecheck {
    */
   async recheck(which: 'all' | 'due', maxLookups = Infinity): Promise<TakenBack[]> {
     const now = this.opts.clock.now();
+    // while running (`due`), orders held refused on their create's answer within the horizon too: an answer read as a
+    // refusal while the exchange took the order (or a refusal it contradicts later) fills with no position and no
+    // stop-loss behind it. Recovery looks each of them up once itself (recovery.ts), so `all` leaves them out.
+    const refusedDue = (o: LocalOrder): boolean =>
+      which === 'due' &&
+      refusedToLookUp(o, now, this.opts.rule.horizonMs) &&
+      !this.refusalConfirmed.has(o.clientOrderId);
     const rechecked = this.opts.hotOrders(
-      (o) => stillRechecked(o, this.opts.rule, now) && this.opts.listed(o.symbol),
+      (o) => (stillRechecked(o, this.opts.rule, now) || refusedDue(o)) && this.opts.listed(o.symbol),
     );
     const ids = new Set(rechecked.map((o) => o.clientOrderId));
     for (const id of this.lookups.keys()) if (!ids.has(id)) this.lookups.delete(id);
+    for (const id of this.refusalConfirmed) {
+      const held = this.opts.state.data.orders[id];
+      if (!held || !refusedToLookUp(held, now, this.opts.rule.horizonMs)) this.refusalConfirmed.delete(id);
+    }
+    if (which === 'all') {
+      // recovery has just looked each of them up (or its open and recent orders showed it): the loop's next lookup
+      // of each is a step of the schedule away, not at its first tick
+      for (const o of this.opts.hotOrders((o) => refusedToLookUp(o, now, this.opts.rule.horizonMs)))
+        this.lookups.set(o.clientOrderId, { lookups: 1, lastAt: now });
+    }
     const taken: TakenBack[] = [];
     for (const order of rechecked) {
       const id = order.clientOrderId;
@@ -88,7 +126,14 @@ export class OrderRecheck {
         continue;
       }
       this.lookups.delete(id);
-      if (order.settledAbsent && !order.operatorSettled && !changedByExchange(order, remote)) {
+      if (order.refused === true) {
+        // taken back only if the exchange works it or filled it (heldRejectedButPlaced); shown refused or cancelled
+        // with nothing filled, the refusal stands and is not looked up again
+        if (!heldRejectedButPlaced(order, remote)) {
+          this.refusalConfirmed.add(id);
+          continue;
+        }
+      } else if (order.settledAbsent && !order.operatorSettled && !changedByExchange(order, remote)) {
         // the exchange shows a settled order as it was settled: confirmed, no longer looked up
         await this.opts.state.commitOrder({ ...this.opts.state.requireOrder(id), settledAbsent: undefined });
         continue;

@@ -35,9 +35,9 @@ import type { ConnectReads } from './connect-reads';
 import { buildEngineParts, type EngineOptions, type EngineParts } from './engine-parts';
 import { Heartbeat } from './heartbeat';
 import { loopStateOf, type LoopPhase } from './loop-state';
-import { lookedUpAgain } from './never-placed-recheck';
 import type { SettleDecision, SettleRequest } from './operator-settle';
 import type { OrderManager } from './order-manager';
+import { lookedUpWhileRunning } from './order-recheck';
 import { isFinal } from './order-state';
 import { pauseSummary } from './pause-causes';
 import { rateLimitNotice } from './reachability';
@@ -319,14 +319,15 @@ export class TradingLoop {
   }
 
   /**
-   * Orders declared never placed, looked up again when their turn comes (never-placed-recheck.ts): at most
+   * Orders declared never placed, or held refused on their create's answer, looked up again when their turn comes
+   * (never-placed-recheck.ts; a held-refused one the exchange works or filled is taken back: order-recheck.ts): at most
    * RECHECKS_PER_TICK a tick, after the symbols' work, so that many of them (an incident's worth) never delay a
    * stop-loss; the rest are due at the next ticks. It runs on its own lane and holds the lanes of the symbols it may
    * take an order back on (no tick syncs a half taken-back order); the tick waits for it at most the read deadline,
    * and a recheck still running (a slow lookup endpoint) or a busy symbol skips it this tick.
    */
   private async recheckNeverPlaced(): Promise<void> {
-    const symbols = new Set(this.manager.hotOrders(lookedUpAgain).map((o) => o.symbol));
+    const symbols = new Set(this.manager.hotOrders(lookedUpWhileRunning).map((o) => o.symbol));
     const work = this.parts.turns.lanes.run([RECHECK_LANE, ...symbols], () =>
       this.parts.rechecks
         .recheck('due', RECHECKS_PER_TICK)

@@ -106,6 +106,7 @@ export class PnlReportBuilder {
     for (const period of [...this.periodsAt(fill.timestamp), symbol]) {
       period.realized += realized;
       period.fees += fees;
+      if (fill.feeEstimated) period.feesEstimated = (period.feesEstimated ?? 0) + fees;
     }
     if (fill.side === 'sell' && realized !== 0) this.onRealized(fill.timestamp, realized);
     if (before.openedAt !== null && after.openedAt === null) {
@@ -205,5 +206,11 @@ function round(v: number): number {
 }
 
 function roundPeriod(p: PnlPeriod): PnlPeriod {
-  return { realized: round(p.realized), trades: p.trades, wins: p.wins, fees: round(p.fees) };
+  return {
+    realized: round(p.realized),
+    trades: p.trades,
+    wins: p.wins,
+    fees: round(p.fees),
+    ...(p.feesEstimated !== undefined ? { feesEstimated: round(p.feesEstimated) } : {}),
+  };
 }

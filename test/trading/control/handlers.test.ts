@@ -7,6 +7,7 @@ import {
   type RpcResult,
 } from '../../../src/shared/ipc/protocol';
 import { registerControlHandlers } from '../../../src/trading/control/handlers';
+import { formatPositions, plainMarkup } from '../../../src/ops/render';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { emptyBook } from '../../../src/trading/engine/pnl';
 import { EngineHarness, ScriptedStrategy, type HarnessOptions } from '../../support/engine-harness';
@@ -228,6 +229,28 @@ describe('control handlers over the real engine', function () {
     const balance = await rpc.call('balance', {});
     expect(balance.currencies.USDT.total).to.be.lessThan(10_000);
     expect(balance.quoteCurrency).to.equal('USDT');
+  });
+
+  it("says when an open position's fees are in part an estimate (a fill marked feeEstimated), and not otherwise", async () => {
+    const { h, rpc, strategy } = await setup();
+    strategy.next = { action: 'enter-long', reason: 'test' };
+    await h.loop.tick();
+    strategy.next = HOLD;
+    const before = await rpc.call('positions', {});
+    expect(before.map((p) => p.feesEstimated)).to.deep.equal([undefined, undefined]);
+    // the BTC entry's fee valued at a stale price (fee-valuation.ts)
+    await h.files.store.commit((d) => {
+      const entry = Object.values(d.orders).find((o) => o.symbol === 'BTC/USDT' && o.purpose === 'entry')!;
+      entry.fills[0].feeEstimated = true;
+    });
+    const after = await rpc.call('positions', {});
+    expect(after.map((p) => [p.symbol, p.feesEstimated ?? false]).sort()).to.deep.equal([
+      ['BTC/USDT', true],
+      ['ETH/USDT', false],
+    ]);
+    expect(formatPositions(after, 'USDT', plainMarkup, Date.now())).to.include(
+      '(cost per unit, fees included, a fee estimated)',
+    );
   });
 
   it('closes every position through write-ahead market sells and lists all orders including archived ones', async () => {

@@ -150,3 +150,64 @@ describe('cancel answers saying the order is already final, or the cancel not do
     expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 });
+
+/**
+ * The doubles' own answer to a cancel of an order already finished on the exchange (no answer queued): Binance -2011
+ * "Unknown order sent.", OKX 51400 "… has been filled, canceled or does not exist.", Bybit 170139 "Order has been
+ * filled." / 170142 "Order has been cancelled" (170213 only for an order it does not know). Whatever the code, the
+ * bot reads the order back and settles it as the exchange shows it: a filled one with its fills (the position
+ * follows), one cancelled meanwhile (by the owner) cancelled.
+ */
+describe("a cancel of an order the exchange already finished, each double's own answer (real ccxt)", function () {
+  this.timeout(30_000);
+  let fake: LocalExchange | undefined;
+  let h: EngineHarness | undefined;
+  closeAfterEach(() => [h, fake]);
+
+  /** A resting limit buy at 30 000 (the price 60 000), open on the exchange and in state. */
+  async function restingBuy(kit: ExchangeKit): Promise<string> {
+    fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000 } });
+    fake.pinPrice(BTC, 60_000);
+    h = await startLiveEngine(kit, fake.url, {
+      config: { trading: { mode: 'live', symbols: [BTC] } },
+      strategy: new ScriptedStrategy(),
+    });
+    const order = await h.manager.place({
+      symbol: BTC,
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: 30_000,
+      purpose: 'entry',
+    });
+    expect(order.status).to.equal('open');
+    return order.clientOrderId;
+  }
+
+  for (const kit of [binanceKit, bybitKit, okxKit]) {
+    it(`${kit.id}: one filled before the cancel is settled filled, its fills booked`, async () => {
+      const id = await restingBuy(kit);
+      // the price crosses the limit: the double's next request (a balance read) fills it, before any cancel
+      fake!.pinPrice(BTC, 29_000);
+      await h!.exchange.fetchBalance();
+      expect(fake!.trades(BTC)).to.have.length.greaterThan(0);
+      expect(h!.manager.order(id)!.status).to.equal('open');
+      const cancels = fake!.requestCount('cancelOrder');
+      const after = await h!.manager.canceller.cancel(id);
+      expect(fake!.requestCount('cancelOrder')).to.equal(cancels + 1);
+      expect(after).to.include({ status: 'filled', filled: 0.001 });
+      const fills = h!.manager.order(id)!.fills;
+      expect(fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(0.001, 1e-12);
+      expect(h!.manager.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
+    });
+
+    it(`${kit.id}: one the owner cancelled on the exchange is settled cancelled`, async () => {
+      const id = await restingBuy(kit);
+      await h!.exchange.cancelOrder(h!.manager.order(id)!.exchangeOrderId!, BTC);
+      const cancels = fake!.requestCount('cancelOrder');
+      const after = await h!.manager.canceller.cancel(id);
+      expect(fake!.requestCount('cancelOrder')).to.equal(cancels + 1);
+      expect(after).to.include({ status: 'cancelled', filled: 0 });
+    });
+  }
+});

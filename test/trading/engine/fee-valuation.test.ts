@@ -46,3 +46,33 @@ describe('FeeValuation: a fee market that cannot be looked up', () => {
     expect(lookups).to.equal(2);
   });
 });
+
+describe('FeeValuation: the price a fee is valued at', () => {
+  const bnb = { 'BNB/USDT': { symbol: 'BNB/USDT' } as Market };
+  /** A valuation whose BNB ticker answers `last` dated `timestamp`, judged stale before `freshFrom`. */
+  function valuation(answer: () => { last: number; timestamp?: number }, freshFrom = 0): FeeValuation {
+    return new FeeValuation(
+      { fetchTicker: async (symbol) => ({ symbol, bid: 0, ask: 0, ...answer() }) },
+      () => bnb,
+      silentLogger(),
+      () => 1_000_000,
+      (ticker) => (ticker.timestamp ?? 0) < freshFrom,
+    );
+  }
+
+  it('marks a fee valued at a stale price estimated (valued all the same), and one at a fresh price not', async () => {
+    let at = 500_000;
+    const fees = valuation(() => ({ last: 100, timestamp: at }), 900_000);
+    expect(await fees.value(fill('1'))).to.deep.equal({ feeQuote: 0.75, estimated: true });
+    at = 950_000;
+    expect(await fees.value(fill('2'))).to.deep.equal({ feeQuote: 0.75 });
+  });
+
+  it('takes a ticker without a usable price for a failed read: the last price read, estimated', async () => {
+    let last = 100;
+    const fees = valuation(() => ({ last, timestamp: 1_000_000 }));
+    expect(await fees.value(fill('1'))).to.deep.equal({ feeQuote: 0.75 });
+    last = NaN;
+    expect(await fees.value(fill('2'))).to.deep.equal({ feeQuote: 0.75, estimated: true });
+  });
+});

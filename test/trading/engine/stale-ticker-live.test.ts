@@ -77,3 +77,62 @@ describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of t
     expect(h.manager.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
   });
 });
+
+describe('a third-coin fee valued at a stale price (real ccxt, Binance double, BNB fees)', function () {
+  this.timeout(60_000);
+  let fake: LocalExchange | undefined;
+  let h: EngineHarness | undefined;
+  closeAfterEach(() => [h, fake]);
+
+  it('is booked valued at that price and marked estimated; at a fresh price it is not', async () => {
+    fake = await binanceKit.start({
+      candleMs: 300,
+      balances: { USDT: 10_000, BTC: 0, BNB: 10 },
+      thirdCurrencyFees: true,
+    });
+    const binance = fake as FakeBinance;
+    const strategy = new ScriptedStrategy();
+    h = await openLiveEngine(binanceKit, fake.url, {
+      config: {
+        trading: {
+          mode: 'live',
+          symbols: [BTC],
+          risk: { stopLossPct: 0, takeProfitPct: 0 },
+          maxTickerAgeMs: 60_000,
+          orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
+        },
+      },
+      strategy,
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    fake.pinPrice(BTC, 60_000);
+    // BNB's ticker dated 10 minutes ago: its price is not the market's now
+    binance.setTickerAge('BNB/USDT', 10 * 60_000);
+    strategy.next = ENTER;
+    await tickUntil(h, () => (h!.manager.positions()[BTC]?.amount ?? 0) > 0);
+    strategy.next = HOLD;
+    const entry = Object.values(h.manager.state.data.orders).find((o) => o.purpose === 'entry')!;
+    expect(entry.fills.length).to.be.greaterThan(0);
+    for (const f of entry.fills) {
+      expect(f).to.include({ feeCurrency: 'BNB', feeEstimated: true });
+      expect(f.feeQuote).to.be.greaterThan(0);
+    }
+    // fresh again: the exit's fees are valued at a price read now, not estimated
+    binance.setTickerAge('BNB/USDT', undefined);
+    const sold = await h.manager.place({
+      symbol: BTC,
+      side: 'sell',
+      type: 'market',
+      amount: h.manager.positions()[BTC].amount,
+      purpose: 'exit',
+    });
+    await tickUntil(h, () => h!.manager.order(sold.clientOrderId)!.status === 'filled');
+    await tickUntil(h, () => h!.manager.order(sold.clientOrderId)!.fills.length > 0);
+    for (const f of h.manager.order(sold.clientOrderId)!.fills) {
+      expect(f.feeCurrency).to.equal('BNB');
+      expect(f.feeEstimated).to.equal(undefined);
+      expect(f.feeQuote).to.be.greaterThan(0);
+    }
+  });
+});

@@ -79,6 +79,24 @@ describe('the results report (pure)', () => {
     });
   });
 
+  it('says which part of the fees is an estimate (a fill marked feeEstimated: a stale or last-read price), in the text too', () => {
+    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {}, fillOrder: 'trade-id' });
+    b.add(filledOrder('e-1', 'BTC/USDT', 'buy', 1, 100, NOW - 2000, 1));
+    const sell = filledOrder('e-2', 'BTC/USDT', 'sell', 1, 110, NOW - 1000, 2);
+    sell.fills[0].feeEstimated = true;
+    b.add(sell);
+    const r = b.finish({ equity: 1000, unrealized: 0, openPositions: 0 });
+    expect(r.periods.all).to.deep.equal({ realized: 7, trades: 1, wins: 1, fees: 3, feesEstimated: 2 });
+    expect(r.bySymbol[0]).to.include({ fees: 3, feesEstimated: 2 });
+    expect(formatReport(r, plainMarkup)).to.include('fees 3.00 (2.00 estimated)');
+    // none estimated: nothing said
+    const plain = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {}, fillOrder: 'trade-id' });
+    plain.add(filledOrder('p-1', 'BTC/USDT', 'buy', 1, 100, NOW - 2000, 1));
+    expect(plain.finish({ equity: 1000, unrealized: 0, openPositions: 0 }).periods.all).to.not.have.property(
+      'feesEstimated',
+    );
+  });
+
   it('folds fills in time order, not archive order: an exit archived before its entry still closes its round trip', async () => {
     // three round trips; each exit ended (and was archived) before its entry's order record was archived
     const orders = [0, 1, 2].flatMap((i) => {
