@@ -356,6 +356,34 @@ describe('Store', () => {
       expect(readEnvelope(file).data.seq).to.equal(2);
     });
 
+    it('a read right after commit() sees its change, while its write (or an earlier one) is still in flight', async () => {
+      // what the engine relies on (docs/architecture.md, "Store.commit changes memory first"): the next seq and the
+      // position slots are read in the same synchronous step as another symbol's intent commit
+      let release: () => void = () => undefined;
+      let hold = false; // open's own write of the defaults must not block
+      const store = await open({
+        writer: async (p, d) => {
+          if (hold) await new Promise<void>((r) => (release = r));
+          await writeFileDurable(p, d);
+        },
+      });
+      hold = true;
+      const a = store.commit((d) => {
+        d.seq += 1;
+        d.orders.push(`o${d.seq}`);
+      });
+      const b = store.commit((d) => {
+        d.seq += 1;
+        d.orders.push(`o${d.seq}`);
+      });
+      expect(store.data).to.deep.equal({ seq: 2, orders: ['o1', 'o2'] });
+      expect(readEnvelope(file).data.seq).to.equal(0);
+      hold = false;
+      release();
+      await Promise.all([a, b]);
+      expect(readEnvelope(file).data).to.deep.equal({ seq: 2, orders: ['o1', 'o2'] });
+    });
+
     it('flush() writes a pending change now and close() flushes, is idempotent, and refuses later changes', async () => {
       const store = await open({ debounceMs: 60_000 });
       store.change((d) => void (d.seq = 5));

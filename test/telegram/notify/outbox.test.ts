@@ -5,8 +5,14 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { systemClock } from '../../../src/shared/clock';
-import { OperationalError, PermissionDeniedError, TemporaryError } from '../../../src/shared/errors';
+import {
+  OperationalError,
+  PermissionDeniedError,
+  PersistenceError,
+  TemporaryError,
+} from '../../../src/shared/errors';
 import { silentLogger } from '../../../src/shared/logging/logger';
+import { writeFileDurable } from '../../../src/shared/persistence/durable-file';
 import { Store } from '../../../src/shared/persistence/store';
 import type { MessageSender } from '../../../src/telegram/notify/notification';
 import {
@@ -262,6 +268,64 @@ describe('Outbox (real store on disk)', () => {
       fs.readFileSync(path.join(dir, `${OUTBOX_STORE_NAME}.json`), 'utf8'),
     ) as unknown;
     expect(JSON.stringify(onDisk)).to.not.contain('survives');
+  });
+});
+
+describe('Outbox on a full disk (real store, its writes refused)', () => {
+  let dir: string;
+  let full: boolean;
+  let store: Store<OutboxState>;
+  let clock: FakeClock;
+  let sender: ScriptedSender;
+  let outbox: Outbox;
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-outbox-full-'));
+    full = false;
+    clock = new FakeClock();
+    store = await Store.open<OutboxState>({
+      clock,
+      dir,
+      name: OUTBOX_STORE_NAME,
+      version: OUTBOX_STORE_VERSION,
+      defaults: emptyOutboxState,
+      validate: validateOutboxState,
+      writer: (p, d) =>
+        full
+          ? Promise.reject(new PersistenceError(`cannot write ${p}`, { path: p }, { code: 'ENOSPC' }))
+          : writeFileDurable(p, d),
+    });
+    sender = new ScriptedSender(clock);
+    outbox = new Outbox({ store, sender, settings, defaultChatId: '42', logger: silentLogger(), clock });
+  });
+  afterEach(async () => {
+    await outbox.close();
+    full = false;
+    await store.close().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('still sends an alert it admitted while the disk refused to save it', async () => {
+    full = true;
+    const err = await outbox
+      .notify({ key: 'crash', priority: 'critical', text: 'trading crashed' })
+      .catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(PersistenceError);
+    outbox.start();
+    await clock.advance(5_000, 100);
+    expect(sender.sent.map((s) => s.text)).to.deep.equal(['trading crashed']);
+  });
+
+  it('never sends again an alert it sent while the disk refused to save its removal', async () => {
+    await outbox.notify({ key: 'crash', priority: 'critical', text: 'trading crashed' });
+    full = true;
+    outbox.start();
+    await clock.advance(60_000, 500);
+    expect(sender.sent.map((s) => s.text)).to.deep.equal(['trading crashed']);
+    // and once the disk takes writes again, the file no longer holds it (a restart does not send it again)
+    full = false;
+    await clock.advance(5_000, 500);
+    await store.flush();
+    expect(fs.readFileSync(path.join(dir, `${OUTBOX_STORE_NAME}.json`), 'utf8')).to.not.contain('crashed');
   });
 });
 

@@ -97,6 +97,23 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.eventTypes()).to.include.members(['order.placed', 'order.filled', 'position.opened']);
   });
 
+  it('two placements at once (two symbols ticking together) never take one seq: each intent under its own id', async () => {
+    h = await EngineHarness.open();
+    h.manager.startAccepting();
+    // both start in the same synchronous step: neither waits on the other's commit (the harness trades one symbol)
+    const [first, second] = await Promise.all([
+      h.manager.place(buy),
+      h.manager.place({ ...buy, amount: 0.002 }),
+    ]);
+    expect([first.clientOrderId, second.clientOrderId]).to.deep.equal(['bot-tst000-1', 'bot-tst000-2']);
+    const onDisk = h.stateFile();
+    expect(onDisk.seq).to.equal(2);
+    expect(onDisk.orders['bot-tst000-1']).to.include({ amount: 0.001, status: 'filled' });
+    expect(onDisk.orders['bot-tst000-2']).to.include({ amount: 0.002, status: 'filled' });
+    expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
+    expect(paperOrdersFor(h, 'bot-tst000-2')).to.have.length(1);
+  });
+
   it('keeps a filled order filled when the exchange later shows it otherwise: one order.conflict event, never a silent ignore', async () => {
     h = await EngineHarness.open();
     h.manager.startAccepting();
