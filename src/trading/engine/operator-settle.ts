@@ -38,6 +38,7 @@ import {
   type OperatorOutcome,
 } from './order-state';
 import { splitSymbol, type Fill, type PositionBook } from './pnl';
+import type { StateGateway } from './state-gateway';
 
 /** The trade id of the fill an operator's `carried-out` books: never one of the exchange's (they are digits or uuids). */
 export const OPERATOR_TRADE_ID_PREFIX = 'operator-';
@@ -285,10 +286,17 @@ export function operatorSettledEvents(
 export async function settleOrder(
   {
     manager,
+    state,
     answers,
     rechecks,
   }: {
-    manager: OrderManager;
+    /** The orders' reads (the order as it is now, positions, markets, a create still on its way). */
+    manager: Pick<
+      OrderManager,
+      'order' | 'hotOrders' | 'positions' | 'markets' | 'fillOrder' | 'buyFeeCoin' | 'isCreatePending'
+    >;
+    /** The state's gateway: the order read, and committed settled with its events. */
+    state: Pick<StateGateway, 'data' | 'commitOrder'>;
     /** The exchange's answer applied to an order it shows when asked once more. */
     answers: Pick<OrderAnswers, 'apply'>;
     /** The exchange asked once more (by client order id); an order ended on our inference taken back. */
@@ -298,7 +306,7 @@ export async function settleOrder(
   now: number,
   exchangeNow: number,
 ): Promise<SettleDecision> {
-  const order = manager.state.data.orders[req.clientOrderId];
+  const order = state.data.orders[req.clientOrderId];
   const place = order
     ? writeOffPlace(
         order.symbol,
@@ -349,10 +357,10 @@ export async function settleOrder(
     );
   }
   const positions = {
-    before: positionsOf(manager.state.data, manager.markets, manager.fillOrder)[order.symbol],
-    after: positionsOf(manager.state.data, manager.markets, manager.fillOrder, decision.order)[order.symbol],
+    before: positionsOf(state.data, manager.markets, manager.fillOrder)[order.symbol],
+    after: positionsOf(state.data, manager.markets, manager.fillOrder, decision.order)[order.symbol],
   };
-  await manager.state.commitOrder(
+  await state.commitOrder(
     decision.order,
     operatorSettledEvents(order, decision.order, manager.markets[order.symbol], positions),
   );
