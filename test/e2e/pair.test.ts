@@ -141,7 +141,7 @@ describe('the real pair (trading + telegram) under PM2 with the Bot API emulator
     expect(status.text).to.include('▶️ running');
     expect(status.text).to.match(/equity [\d,]+\.\d\d USDT · PnL today [+-]?[\d,.]+ · total/);
     expect(status.text).to.match(/positions \d+ · open orders \d+/);
-    expect(status.text).to.match(/last tick \d+s ago · ✅ exchange reachable/);
+    expect(status.text).to.match(/last tick [\d.]+ m?s ago · ✅ exchange reachable/);
     expect(status.text).to.match(/TCP link: up/);
     expect(status.text).to.match(/Outbox: \d+ waiting/);
   });
