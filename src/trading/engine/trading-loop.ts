@@ -195,7 +195,7 @@ export class TradingLoop {
     const idle = await this.parts.calls.waitIdle(wait);
     const settled = Promise.all([this.running?.catch(() => {}), this.parts.turns.lanes.idle()]);
     await withDeadline(settled, wait, () => new Error('tick still running'), this.clock).catch(() => {});
-    this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });
+    this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.parts.calls.count });
   }
 
   /** Cancels every open order (shutdown option `orders.cancelOpenOnStop`; operator-actions.ts). */
