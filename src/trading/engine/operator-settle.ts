@@ -21,6 +21,7 @@
  * Either ends the order's question (`operatorSettled`): no more lookups, no hold. Decisions here are pure; the shell
  * (`settleOrder`) commits the order with its events.
  */
+import { amountTolerance } from '../exchange/precision';
 import type { Market } from '../exchange/exchange';
 import { feeOfRest, priceOfRest } from './fills-from-order';
 import { positionsOf } from './fill-sync';
@@ -114,7 +115,7 @@ export function settleByOperator(
   }
   const operatorSettled = { at: ctx.now, outcome: req.outcome };
   const booked = order.fills.reduce((sum, f) => sum + f.amount, 0);
-  const tolerance = Math.max(1e-12, order.amount * 1e-9);
+  const tolerance = amountTolerance(order.amount);
   if (req.outcome === 'not-carried-out') {
     if (req.executed !== undefined || req.averagePrice !== undefined || req.fee !== undefined) {
       return refuse('an order not carried out takes no amount, price or fee');
