@@ -2,6 +2,7 @@
  * `byninja` — the operator CLI. Same ops core as the Telegram bot (status report, restart, log tail, trading's TCP
  * API); only the output differs (plain text, or JSON with --json for scripts).
  */
+import { formatSpan } from '../shared/format-span';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -541,7 +542,7 @@ async function whoAmI(ctx: Ctx, timeoutMs: number): Promise<number> {
     .telegram!;
   if (!ctx.json)
     ctx.io.out(
-      `Send any message to your bot (or in the group it is in); waiting ${Math.round(timeoutMs / 1000)} s…\n`,
+      `Send any message to your bot (or in the group it is in); waiting ${formatSpan(timeoutMs)}…\n`,
     );
   const outcome = await waitForWhoAmI({ token, apiRoot: telegram.apiRoot, timeoutMs, clock: ctx.io.clock });
   if (!outcome.ok) {

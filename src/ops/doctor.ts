@@ -5,6 +5,7 @@
  *
  * Runnable on its own (`node dist/src/ops/doctor.js`) so it works before the CLI exists.
  */
+import { formatSpan } from '../shared/format-span';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -244,10 +245,10 @@ export function apiKeyExpiryCheck(notices: KeyNotices | undefined, now: number):
     "create a new key bound to this host's IP address (such keys do not expire), without withdrawals, and restart with it";
   if (notices.expiresAt <= now)
     return { name, ok: false, detail: `expired at ${at} (${field}): the exchange refuses its orders`, fix };
-  const days = Math.floor((notices.expiresAt - now) / 86_400_000);
-  if (days < 14)
-    return { name, ok: true, warning: true, detail: `expires at ${at} (${field}), in ${days} day(s)`, fix };
-  return { name, ok: true, detail: `expires at ${at} (${field}), in ${days} days` };
+  const left = notices.expiresAt - now;
+  const detail = `expires at ${at} (${field}), in ${formatSpan(left)}`;
+  if (left < 14 * 86_400_000) return { name, ok: true, warning: true, detail, fix };
+  return { name, ok: true, detail };
 }
 
 /** A state left blocked after both generations failed: trading refuses to start until the operator acts. */

@@ -12,12 +12,12 @@
  *
  * "Ready" is the service's own ready message on PM2's bus (trading: after recovery), never PM2's `online`.
  */
+import { formatSpan } from '../shared/format-span';
 import type { EventEmitter } from 'node:events';
 import type { CancelTimer, Clock } from '../shared/clock';
 import { readConfigFailure } from '../shared/lifecycle/config-failure';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { readyMessageOf, type Pm2BusPacket, type Pm2Client, type Pm2ProcessView } from './pm2-client';
-import { formatDuration } from './render';
 import { configFixHint } from './service-state';
 
 /** Start order: the supervisor first. */
@@ -208,7 +208,7 @@ async function untilReady(
       resolve({
         ok: false,
         why:
-          `not ready after ${formatDuration(timeoutMs)} (still recovering, or waiting for the exchange?): ` +
+          `not ready after ${formatSpan(timeoutMs)} (still recovering, or waiting for the exchange?): ` +
           'see `npx byninja status` and `npx pm2 logs`',
       }),
     );
@@ -244,6 +244,6 @@ function exitReason(opts: PairControlOptions, name: string, packet: Pm2BusPacket
 
 function describeRunning(name: string, p: Pm2ProcessView): string {
   if (p.status === 'online')
-    return `${name} online (pid ${p.pid}${p.uptimeMs !== null ? `, up ${formatDuration(p.uptimeMs)}` : ''})`;
+    return `${name} online (pid ${p.pid}${p.uptimeMs !== null ? `, up ${formatSpan(p.uptimeMs)}` : ''})`;
   return `${name} ${p.status}`;
 }

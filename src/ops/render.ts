@@ -3,6 +3,7 @@
  * only the markup differs. Every value that comes from outside (symbols, reasons, log lines) goes through
  * `m.esc`, so a `<` in an error message can never break Telegram's HTML parser. Time is an argument (`now`).
  */
+import { formatSpan } from '../shared/format-span';
 import type {
   ApiKeyStatus,
   BalanceView,
@@ -49,17 +50,6 @@ export const plainMarkup: Markup = {
   pre: (lines) => lines.join('\n'),
 };
 
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3600);
-  const min = Math.floor((s % 3600) / 60);
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${min}m`;
-  if (min > 0) return `${min}m ${s % 60}s`;
-  return `${s}s`;
-}
-
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
   if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
@@ -82,7 +72,7 @@ function formatQty(value: number): string {
 }
 
 function describeLastRun(run: LastExit, now: number): string {
-  const when = run.at !== undefined ? `, ${formatDuration(now - run.at)} ago` : '';
+  const when = run.at !== undefined ? `, ${formatSpan(now - run.at)} ago` : '';
   return `${run.kind}${run.reason ? ` (${run.reason})` : ''}${when}`;
 }
 
@@ -112,7 +102,7 @@ function formatService(svc: ServiceReport, now: number, m: Markup): string[] {
     }
   } else {
     const parts = [p.status];
-    if (p.uptimeMs !== null) parts.push(`up ${formatDuration(p.uptimeMs)}`);
+    if (p.uptimeMs !== null) parts.push(`up ${formatSpan(p.uptimeMs)}`);
     parts.push(`restarts ${p.restarts}`, formatBytes(p.memoryBytes), `CPU ${p.cpuPercent}%`);
     lines.push(`${icon} ${m.b(svc.name)} — ${m.esc(parts.join(', '))}`);
   }
@@ -123,7 +113,7 @@ function formatService(svc: ServiceReport, now: number, m: Markup): string[] {
 /** Where alerts go, and the Telegram-side problem in progress with what to do about it. */
 export function describeTelegramDelivery(d: TelegramDelivery, now: number): string {
   const p = d.problem;
-  const since = p ? ` for ${formatDuration(now - p.since)}` : '';
+  const since = p ? ` for ${formatSpan(now - p.since)}` : '';
   if (p?.kind === 'unauthorized')
     return (
       `⚠️ Telegram rejects the bot token (401)${since} — alerts go to the log only (\`npx pm2 logs telegram\`), ` +
@@ -164,10 +154,10 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
         : t.loopState === 'running'
           ? '▶️ running'
           : `⏳ ${t.loopState}`;
-  const tick = t.lastTickAgeMs === null ? 'no tick yet' : `last tick ${formatDuration(t.lastTickAgeMs)} ago`;
+  const tick = t.lastTickAgeMs === null ? 'no tick yet' : `last tick ${formatSpan(t.lastTickAgeMs)} ago`;
   const exchange = t.exchangeReachable
     ? 'exchange reachable'
-    : `exchange UNREACHABLE${t.exchangeUnreachableSince !== undefined ? ` for ${formatDuration(now - t.exchangeUnreachableSince)}` : ''}`;
+    : `exchange UNREACHABLE${t.exchangeUnreachableSince !== undefined ? ` for ${formatSpan(now - t.exchangeUnreachableSince)}` : ''}`;
   return [
     `${m.b('Trading')} (${m.esc(`${describeVenue(t.mode, t.exchange)}, ${t.botId} v${t.version}`)})`,
     `  ${m.esc(state)}`,
@@ -186,7 +176,7 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
     `  ${m.esc(tick)} · ${t.exchangeReachable ? '✅' : '⚠️'} ${m.esc(exchange)}`,
     ...(t.staleSymbols ?? []).map(
       (s) =>
-        `  🧊 ${m.esc(`${s.symbol} prices stale for ${formatDuration(Math.max(0, now - s.since))} (${s.reason}): no entries`)}`,
+        `  🧊 ${m.esc(`${s.symbol} prices stale for ${formatSpan(Math.max(0, now - s.since))} (${s.reason}): no entries`)}`,
     ),
     ...keyLines(t.apiKey, now, m),
   ];
@@ -208,7 +198,7 @@ export function apiKeyText(k: ApiKeyStatus, now: number): string | undefined {
     parts.push(
       left <= 0
         ? `⛔ API key EXPIRED at ${new Date(k.expiresAt).toISOString()} (${k.expiryField ?? 'key expiry'}): trading stopped`
-        : `${left <= 14 * 86_400_000 ? '⚠️' : '🔑'} API key expires ${new Date(k.expiresAt).toISOString()} (in ${formatDuration(left)}, ${k.expiryField ?? 'key expiry'})`,
+        : `${left <= 14 * 86_400_000 ? '⚠️' : '🔑'} API key expires ${new Date(k.expiresAt).toISOString()} (in ${formatSpan(left)}, ${k.expiryField ?? 'key expiry'})`,
     );
   }
   if (k.spotTrade === false) parts.push('⛔ API key cannot trade spot');
@@ -227,7 +217,7 @@ export function formatStatus(report: StatusReport, m: Markup): string {
   if (report.trading.reachable) lines.push(...formatTradingView(report.trading.status, now, m));
   else lines.push(`⚠️ ${m.b('Trading unreachable')}: ${m.esc(report.trading.reason)}`);
   if (report.link) {
-    const since = report.link.since !== undefined ? ` for ${formatDuration(now - report.link.since)}` : '';
+    const since = report.link.since !== undefined ? ` for ${formatSpan(now - report.link.since)}` : '';
     const why = !report.link.up && report.link.reason ? ` (${report.link.reason})` : '';
     lines.push(`TCP link: ${m.esc(`${report.link.up ? 'up' : 'DOWN'}${since}${why}`)}`);
   }
@@ -249,7 +239,7 @@ export function formatPositions(
     lines.push(
       // the entry price is the cost per unit, buy fees included: say so (the fill price is in the order)
       `${m.b(p.symbol)} ${m.esc(formatQty(p.amount))} @ ${m.esc(formatQty(p.averageEntryPrice))} (cost per unit, fees included${p.feesEstimated ? ', a fee estimated' : ''})${m.esc(last)}`,
-      `  uPnL ${m.esc(formatSigned(p.unrealizedPnl))}${quote ? ` ${m.esc(quote)}` : ''} · open ${m.esc(formatDuration(now - p.openedAt))}`,
+      `  uPnL ${m.esc(formatSigned(p.unrealizedPnl))}${quote ? ` ${m.esc(quote)}` : ''} · open ${m.esc(formatSpan(now - p.openedAt))}`,
     );
   }
   return lines.join('\n');

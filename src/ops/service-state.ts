@@ -5,6 +5,7 @@
  * crash or a loop, nor when the next try comes. Pure: PM2's view, the service's config-error record and the time
  * come in as arguments. Shared by `byninja status`, /status and the supervisor's alerts.
  */
+import { formatSpan } from '../shared/format-span';
 import { fieldsToFix, type ConfigFailure } from '../shared/lifecycle/config-failure';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
 import type { Pm2ProcessView } from './pm2-client';
@@ -85,7 +86,7 @@ export function describeServiceState(service: string, state: ServiceState): stri
       return `stopped: configuration error — ${configFixHint(service, state.failure)}`;
     case 'restarting': {
       const next =
-        state.delayMs !== undefined ? `next restart in ≤ ${formatDelay(state.delayMs)}` : 'restart due';
+        state.delayMs !== undefined ? `next restart in ≤ ${formatSpan(state.delayMs)}` : 'restart due';
       const code = state.exitCode !== undefined ? `, last exit code ${state.exitCode}` : '';
       return state.loop
         ? `crash-looping (${state.restarts} restarts): ${next}${code}`
@@ -102,8 +103,4 @@ export function describeServiceState(service: string, state: ServiceState): stri
     default:
       return state.status;
   }
-}
-
-function formatDelay(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }

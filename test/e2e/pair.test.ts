@@ -135,13 +135,17 @@ describe('the real pair (trading + telegram) under PM2 with the Bot API emulator
     await tg.sendCommand(CHAT, '/status');
     const status = await waitAfter(m, (t) => t.includes('ByNinja status'));
     expect(status.parseMode).to.equal('HTML');
-    expect(status.text).to.match(/🟢 <b>trading<\/b> — online, up \d+\S*, restarts 0, [\d.]+ [KM]?B, CPU/);
-    expect(status.text).to.match(/🟢 <b>telegram<\/b> — online, up \d+\S*, restarts 0/);
+    expect(status.text).to.match(
+      /🟢 <b>trading<\/b> — online, up [\d.]+ [a-z]+(?: \d+ [a-z]+)?, restarts 0, [\d.]+ [KM]?B, CPU/,
+    );
+    expect(status.text).to.match(
+      /🟢 <b>telegram<\/b> — online, up [\d.]+ [a-z]+(?: \d+ [a-z]+)?, restarts 0/,
+    );
     expect(status.text).to.match(/<b>Trading<\/b> \(paper, simulated market, byninja v\d+\.\d+\.\d+\)/);
     expect(status.text).to.include('▶️ running');
     expect(status.text).to.match(/equity [\d,]+\.\d\d USDT · PnL today [+-]?[\d,.]+ · total/);
     expect(status.text).to.match(/positions \d+ · open orders \d+/);
-    expect(status.text).to.match(/last tick \d+s ago · ✅ exchange reachable/);
+    expect(status.text).to.match(/last tick [\d.]+ m?s ago · ✅ exchange reachable/);
     expect(status.text).to.match(/TCP link: up/);
     expect(status.text).to.match(/Outbox: \d+ waiting/);
   });

@@ -84,7 +84,9 @@ describe('configuration isolation under PM2 (the real pair) @slow', function () 
     expect(lastRun.kind).to.equal('killed');
     expect(lastRun.at).to.be.at.least(killedAt);
     const text = (await cli(['status'], env)).stdout;
-    const ago = Number(/last run: killed \(.*\), (\d+)s ago/.exec(text)?.[1]);
+    // formatSpan: "350 ms", "4.2 s", "12 s"
+    const said = /last run: killed \(.*\), ([\d.]+) (ms|s) ago/.exec(text);
+    const ago = said ? Number(said[1]) / (said[2] === 'ms' ? 1000 : 1) : NaN;
     expect(ago, text).to.be.at.most(Math.ceil((Date.now() - killedAt) / 1000));
   });
 

@@ -171,7 +171,7 @@ describe('doctor', function () {
     await keep('key-0123456789', clock.now() + 3 * DAY + 60_000);
     const soon = check(await doctor(env, built, clock), 'api key');
     expect(soon).to.include({ ok: true, warning: true });
-    expect(soon.detail).to.match(/Bybit expiredAt\), in 3 day/);
+    expect(soon.detail).to.match(/Bybit expiredAt\), in 3 d\b/);
     clock.time += 3 * DAY + 60_001;
     const past = check(await doctor(env, built, clock), 'api key');
     expect(past.ok).to.equal(false);

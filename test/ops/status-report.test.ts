@@ -76,7 +76,7 @@ describe('ops status report', () => {
     });
     expect(report.trading).to.deep.equal({ reachable: false, reason: 'status: timed out after 5000 ms' });
     const text = formatStatus(report, plainMarkup);
-    expect(text).to.include('trading — online, up 1h 2m, restarts 3, 50.0 MB, CPU 1.5%');
+    expect(text).to.include('trading — online, up 1 h 2 min, restarts 3, 50.0 MB, CPU 1.5%');
     expect(text).to.include('telegram — online');
     expect(text).to.include('Trading unreachable: status: timed out after 5000 ms');
   });
@@ -100,7 +100,7 @@ describe('ops status report', () => {
     expect(called).to.equal(false);
     const html = formatStatus(report, htmlMarkup);
     expect(html).to.include('Trading unreachable');
-    expect(html).to.include('TCP link: DOWN for 30s (ECONNREFUSED)');
+    expect(html).to.include('TCP link: DOWN for 30 s (ECONNREFUSED)');
     expect(html).to.include('Outbox: 4 waiting');
   });
 
@@ -156,7 +156,7 @@ describe('ops status report', () => {
       expiryField: 'Bybit expiredAt',
     });
     expect(soon).to.include(
-      `⚠️ API key expires ${new Date(NOW + 3 * DAY).toISOString()} (in 3d 0h, Bybit expiredAt)`,
+      `⚠️ API key expires ${new Date(NOW + 3 * DAY).toISOString()} (in 3 d, Bybit expiredAt)`,
     );
     const past = await show({ readAt: NOW, expiresAt: NOW - 1, expiryField: 'Bybit expiredAt' });
     expect(past).to.include('API key EXPIRED at').and.to.include('trading stopped');
@@ -185,7 +185,7 @@ describe('ops status report', () => {
       },
     ]);
     expect(stale).to.include(
-      '🧊 BTC/USDT prices stale for 7m 0s (price 7 min old (closeTime), over the 5 min limit): no entries',
+      '🧊 BTC/USDT prices stale for 7 min (price 7 min old (closeTime), over the 5 min limit): no entries',
     );
     expect(await show(undefined)).to.not.include('stale');
   });
@@ -218,7 +218,7 @@ describe('ops status report', () => {
     });
     expect(report.services[0]!.lastRun).to.include({ kind: 'killed', at: NOW - 20_000 });
     const text = formatStatus(report, plainMarkup);
-    expect(text).to.match(/last run: killed \(.*\), 20s ago/);
+    expect(text).to.match(/last run: killed \(.*\), 20 s ago/);
     expect(text).not.to.include('3h');
     // not restarted (yet): the time of death is unknown, and no "ago" is made up
     const stopped = await buildStatusReport({
@@ -309,7 +309,7 @@ describe('ops status report', () => {
       now: NOW,
     });
     expect(formatStatus(report, plainMarkup)).to.include(
-      '⚠️ Telegram rejects the bot token (401) for 2m 0s — alerts go to the log only',
+      '⚠️ Telegram rejects the bot token (401) for 2 min — alerts go to the log only',
     );
     const otherRun = await buildStatusReport({
       pm2: { list: async () => [proc(), proc({ name: 'telegram', pid: 100 })] },

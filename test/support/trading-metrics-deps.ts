@@ -17,6 +17,7 @@ export function tradingMetricsDeps(over: Partial<TradingMetricsDeps> = {}): Trad
         quoteCurrency: 'USDT',
         lastPrices: {},
         balance: null,
+        announcedStale: {},
       }),
     },
     manager: { hotOrders: () => [], positions: () => ({}), openPositions: () => [] },

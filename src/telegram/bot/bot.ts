@@ -9,6 +9,7 @@
  * Replies go straight to Telegram (retrying 429/5xx a few times), not through the outbox: they answer a person
  * who is waiting now; alerts go through the durable outbox.
  */
+import { formatSpan } from '../../shared/format-span';
 import { Telegraf, type Context } from 'telegraf';
 import type { CallbackQuery, Message, Update } from 'telegraf/types';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
@@ -31,7 +32,7 @@ import type { ChartRenderer } from '../charts/chart-process';
 import type { BotCommand, BotServices, CommandContext, InlineButton } from './command';
 import { allCommands } from './commands';
 import { CANCEL_PREFIX, CONFIRM_PREFIX, ConfirmationStore } from './confirmations';
-import { escapeHtml, formatDuration, splitMessage } from './format';
+import { escapeHtml, splitMessage } from './format';
 import { toTelegramError } from './telegram-errors';
 import { UpdatePoller } from './update-poller';
 
@@ -95,7 +96,7 @@ export interface Bot {
 
 /** The note an allowed chat gets instead of the execution of a command sent while the bot was down. */
 const STALE_NOTE = (name: string, ageMs: number): string =>
-  `⏳ Not executed: /${escapeHtml(name)} was sent ${formatDuration(ageMs)} ago, while the bot was offline. Send it again if you still want it.`;
+  `⏳ Not executed: /${escapeHtml(name)} was sent ${formatSpan(ageMs)} ago, while the bot was offline. Send it again if you still want it.`;
 
 function parseCommand(text: string, botUsername?: string): { name: string; args: string[] } | undefined {
   const match = /^\/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+([\s\S]*))?$/.exec(text.trim());

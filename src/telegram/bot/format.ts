@@ -12,7 +12,6 @@ export {
   formatBalance,
   formatLogTail,
   formatRestartOutcomes,
-  formatDuration,
   formatCloseAll,
   formatReport,
 } from '../../ops/render';

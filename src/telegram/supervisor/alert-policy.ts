@@ -10,6 +10,7 @@
  * | online after any of those / a hang restart      | returned as `online`: the listener sends ✅ back online (normal) once the service is ready (readiness.ts) |
  * | stop (manually)                                 | ⏹ stopped by an operator (normal)                         |
  */
+import { formatSpan } from '../../shared/format-span';
 import type { LastExit } from '../../shared/ipc/protocol';
 import type { ConfigFailure } from '../../shared/lifecycle/config-failure';
 import { configFixHint } from '../../ops/service-state';
@@ -190,11 +191,11 @@ function crashAlert(
 
   const how = describeLastRun(lastRun, code);
   lines.push(how);
-  const uptime = ev.startedAt !== undefined ? ` after ${formatDuration(ev.at - ev.startedAt)} up` : '';
+  const uptime = ev.startedAt !== undefined ? ` after ${formatSpan(ev.at - ev.startedAt)} up` : '';
   if (delay === undefined) {
     lines.push(`not restarted${uptime} (restarts so far: ${ev.restarts})`);
   } else {
-    lines.push(`restart #${ev.restarts + 1} in ${formatDuration(delay)}${uptime}`);
+    lines.push(`restart #${ev.restarts + 1} in ${formatSpan(delay)}${uptime}`);
   }
   return { key: `crash:${ev.name}`, priority: 'high', createdAt: ev.at, text: [title, ...lines].join('\n') };
 }
@@ -239,13 +240,6 @@ export function describeLastRun(lastRun: LastExit | undefined, exitCode: number 
   }
 }
 
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
-}
-
 function truncate(s: string, max: number): string {
   return s.length > max ? s.slice(0, max - 1) + '…' : s;
 }
@@ -267,7 +261,7 @@ export function onlineAlert(
   recoveryEventSeq?: number,
 ): NotificationInput {
   const name = escapeHtml(report.service);
-  const down = report.downMs !== undefined ? ` (down ${formatDuration(report.downMs)})` : '';
+  const down = report.downMs !== undefined ? ` (down ${formatSpan(report.downMs)})` : '';
   const icon = report.cause === 'start' ? '▶️' : '✅';
   const lines = [`${icon} <b>${name} ${ONLINE_TITLE[report.cause]}</b>${down}`];
   if (recoveryText) lines.push(recoveryText);

@@ -5,8 +5,8 @@
  * than `count` crashes again), and with action `stop-trading` trading is stopped through PM2. Pure: the crash
  * times are plain data the caller persists.
  */
+import { formatSpan } from '../../shared/format-span';
 import { escapeHtml, type NotificationInput } from '../notify/notification';
-import { formatDuration } from './alert-policy';
 
 export interface CrashLoopSettings {
   count: number;
@@ -57,7 +57,7 @@ export function recordCrash(
       key: `crash-loop:${service}`,
       priority: 'critical',
       createdAt: at,
-      text: `🔥 <b>${name} is in a crash loop</b>: ${times.length} crashes in ${formatDuration(at - times[0])}\n${action}`,
+      text: `🔥 <b>${name} is in a crash loop</b>: ${times.length} crashes in ${formatSpan(at - times[0])}\n${action}`,
     },
     ...(stop ? { stop: service } : {}),
   };

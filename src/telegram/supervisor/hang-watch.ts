@@ -3,11 +3,11 @@
  * `intervalMs`; no answer for longer than `hangTimeoutMs` → a critical alert and (supervisor.hangAction
  * `restart`) a restart through PM2, whose "back online" is then reported as recovery from a hang.
  */
+import { formatSpan } from '../../shared/format-span';
 import type { Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { escapeHtml, type Notifier } from '../notify/notification';
-import { formatDuration } from './alert-policy';
 import { observe, startWatching, type HangState } from './hang-policy';
 
 export interface HangWatchOptions {
@@ -115,7 +115,7 @@ export class HangWatch {
       key: `hang:${this.opts.service ?? 'trading'}`,
       priority: 'critical',
       text:
-        `🧊 <b>${service} hangs</b>: online in PM2 but no answer to its TCP heartbeat for ${formatDuration(silentMs)}\n` +
+        `🧊 <b>${service} hangs</b>: online in PM2 but no answer to its TCP heartbeat for ${formatSpan(silentMs)}\n` +
         (restart
           ? 'Restarting it through PM2 (supervisor.hangAction = restart).'
           : 'Not restarting (supervisor.hangAction = alert): /restart trading.'),

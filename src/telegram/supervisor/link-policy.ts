@@ -4,8 +4,8 @@
  * second alert: the crash/online alerts say it. A drop shorter than the grace period is a blip, not an alert.
  * Pure: the caller passes what it knows with `now`.
  */
+import { formatSpan } from '../../shared/format-span';
 import { escapeHtml, type NotificationInput } from '../notify/notification';
-import { formatDuration } from './alert-policy';
 
 export interface LinkDownContext {
   /** Still down when the grace period ended. */
@@ -42,6 +42,6 @@ export function linkUpAlert(at: number, downMs: number | undefined): Notificatio
     key: 'link-up:trading',
     priority: 'normal',
     createdAt: at,
-    text: `🔗 <b>TCP link to trading restored</b>${downMs !== undefined ? ` after ${formatDuration(downMs)}` : ''}`,
+    text: `🔗 <b>TCP link to trading restored</b>${downMs !== undefined ? ` after ${formatSpan(downMs)}` : ''}`,
   };
 }

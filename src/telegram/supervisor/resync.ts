@@ -4,12 +4,13 @@
  * and status changes nobody reported are reported now; telegram's own unclean end and a requested self-restart
  * are reported at start. Pure: the caller reads PM2, the breadcrumbs and the marker.
  */
+import { formatSpan } from '../../shared/format-span';
 import type { LastExit } from '../../shared/ipc/protocol';
 import type { ConfigFailure } from '../../shared/lifecycle/config-failure';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
 import { describeServiceState, serviceState } from '../../ops/service-state';
 import { escapeHtml, type NotificationInput } from '../notify/notification';
-import { configErrorNotification, describeLastRun, formatDuration } from './alert-policy';
+import { configErrorNotification, describeLastRun } from './alert-policy';
 import type { SelfRestartMarker } from './self-restart-marker';
 import type { ProcessSnapshot } from './supervisor-state';
 
@@ -89,7 +90,7 @@ export function compareWithSnapshot(
         createdAt: opts.now,
         text:
           `⚠️ <b>${name} restarted ${missed === 1 ? 'once' : `${missed} times`} ${away}</b> (missed alert${missed === 1 ? '' : 's'})\n` +
-          `last exit: ${how}\nnow: ${escapeHtml(p.status)}${p.uptimeMs !== null ? `, up ${formatDuration(p.uptimeMs)}` : ''}, restarts ${p.restarts}`,
+          `last exit: ${how}\nnow: ${escapeHtml(p.status)}${p.uptimeMs !== null ? `, up ${formatSpan(p.uptimeMs)}` : ''}, restarts ${p.restarts}`,
       });
     } else if (before.status === 'online' && p.status !== 'online' && p.status !== 'launching') {
       alerts.push({
@@ -127,13 +128,13 @@ export function selfStartAlerts(
         priority: 'normal',
         createdAt: now,
         ...(marker.chatId ? { chatId: marker.chatId } : {}),
-        text: `✅ <b>${name} restarted as requested</b> (back after ${formatDuration(Math.max(0, now - marker.requestedAt))})`,
+        text: `✅ <b>${name} restarted as requested</b> (back after ${formatSpan(Math.max(0, now - marker.requestedAt))})`,
       },
     ];
   }
   if (lastExit.kind === 'crash' || lastExit.kind === 'stall' || lastExit.kind === 'killed') {
     const reason = lastExit.reason ? `: ${escapeHtml(lastExit.reason)}` : '';
-    const when = lastExit.at !== undefined ? ` (${formatDuration(Math.max(0, now - lastExit.at))} ago)` : '';
+    const when = lastExit.at !== undefined ? ` (${formatSpan(Math.max(0, now - lastExit.at))} ago)` : '';
     return [
       {
         key: `self-crash:${self}`,

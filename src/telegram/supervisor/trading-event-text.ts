@@ -2,10 +2,10 @@
  * Trading events (the TCP event stream) → notifications, per `telegram.notifications` (on / silent / off).
  * Pure. Every event notification carries its `seq`, so a replay after a reconnect is recognised by the outbox.
  */
+import { formatSpan } from '../../shared/format-span';
 import type { Config, NotifyLevel } from '../../shared/config/schema';
 import type { RecoverySummary, TradingEvent, TradingEventType } from '../../shared/ipc/protocol';
 import { escapeHtml, type NotificationInput, type Priority } from '../notify/notification';
-import { formatDuration } from './alert-policy';
 
 type NotificationSettings = Config['telegram']['notifications'];
 
@@ -188,7 +188,7 @@ export function recoveryText(r: Partial<RecoverySummary> | undefined): string {
   if (r.cancelledUnknown?.length)
     parts.push(`cancelled unknown: ${r.cancelledUnknown.map(escapeHtml).join(', ')}`);
   if (r.newFills) parts.push(`new fills: ${r.newFills}`);
-  if (typeof r.durationMs === 'number') parts.push(`took ${formatDuration(r.durationMs)}`);
+  if (typeof r.durationMs === 'number') parts.push(`took ${formatSpan(r.durationMs)}`);
   return parts.join('\n');
 }
 

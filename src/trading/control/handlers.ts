@@ -110,7 +110,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       exchangeUnreachableSince: snap.exchangeUnreachableSince,
       exchangeError: snap.exchangeError,
       apiKey: deps.apiKey?.(),
-      staleSymbols: staleSymbols(manager.state.data.announcedStale, deps.config.trading.symbols),
+      staleSymbols: staleSymbols(snap.announcedStale, deps.config.trading.symbols),
       lastExit: deps.lastExit,
       startedAt: deps.startedAt,
       pid: process.pid,

@@ -3,6 +3,7 @@
  * fault), its loop ticking, the exchange answering. "waiting-exchange", "recovering", a loop that stopped ticking
  * while the event loop still turns, or an exchange that fails are all "not ready" (HTTP 503).
  */
+import { formatSpan } from '../../shared/format-span';
 import { healthReport, type HealthCheck, type HealthReport } from '../../shared/http/health';
 import type { LoopState } from '../../shared/ipc/protocol';
 
@@ -49,12 +50,10 @@ export function tradingHealth(h: TradingHealthInput): HealthReport {
     detail:
       age === null
         ? 'no tick yet'
-        : `last tick ${Math.round(age / 1000)} s ago (stale after ${Math.round(h.staleTickMs / 1000)} s)`,
+        : `last tick ${formatSpan(age)} ago (stale after ${formatSpan(h.staleTickMs)})`,
   });
   const downFor =
-    h.exchangeUnreachableSince !== undefined
-      ? ` for ${Math.round((h.now - h.exchangeUnreachableSince) / 1000)} s`
-      : '';
+    h.exchangeUnreachableSince !== undefined ? ` for ${formatSpan(h.now - h.exchangeUnreachableSince)}` : '';
   checks.push({
     name: 'exchange',
     ok: h.exchangeReachable && h.loopState !== 'waiting-exchange',

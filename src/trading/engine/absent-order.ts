@@ -12,7 +12,7 @@
  *    already recorded for the order (a read that missed some: never a fill lost).
  */
 import type { ExchangeOrder, ExchangeTrade, Market } from '../exchange/exchange';
-import { roundToStep } from '../exchange/precision';
+import { amountTolerance, roundToStep } from '../exchange/precision';
 import type { LocalOrder, NotFoundRule } from './order-state';
 
 /**
@@ -93,7 +93,7 @@ export function judgeAbsentOrder(order: LocalOrder, facts: AbsentOrderFacts): Ab
   const filled = trades.reduce((s, t) => s + t.amount, 0);
   const step = facts.market?.amountStep;
   const reached = (a: number, b: number): boolean =>
-    step ? roundToStep(a, step) >= roundToStep(b, step) : a >= b - Math.max(1e-12, b * 1e-9);
+    step ? roundToStep(a, step) >= roundToStep(b, step) : a >= b - amountTolerance(b);
   if (!reached(filled, order.filled)) {
     return {
       kind: 'unsettled',

@@ -59,6 +59,7 @@ export function buildEngineParts(w: EngineWiring) {
   const watched = (): string[] => symbolsToWatch(manager, config.symbols, onceLog);
   const markets = new MarketRefresh({
     manager,
+    state,
     exchange,
     clock,
     logger,
@@ -89,9 +90,10 @@ export function buildEngineParts(w: EngineWiring) {
     health,
     pauseEntries: (reason, by, takeOver, clientOrderId) => pauses.pause(reason, by, takeOver, clientOrderId),
   });
-  const shortfalls = new ShortfallWatch({ manager, clock, exchangeClock: engineClock, logger });
+  const shortfalls = new ShortfallWatch({ manager, state, clock, exchangeClock: engineClock, logger });
   const inferred = new InferredOrderWatch({
     manager,
+    state,
     clock,
     notCarriedOutAfterMs: config.orders.unknownNotFoundWindowMs,
     watched,
@@ -119,7 +121,7 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const staleTickers = new StaleTickers({
     exchangeId: exchange.id,
-    state: manager.state,
+    state,
     logger,
     clockOffsetMs: () => exchange.clockOffsetMs?.() ?? 0,
   });
@@ -145,6 +147,7 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const operator = new OperatorActions({
     manager,
+    state,
     answers: manager.answers,
     rechecks: manager.rechecks,
     refresher,
@@ -160,11 +163,12 @@ export function buildEngineParts(w: EngineWiring) {
     shortfalls,
     lastPrices,
     symbolsToWatch: watched,
-    placementFacts: (symbol) => readPlacementFacts({ manager, config, clock, inferred }, symbol),
+    placementFacts: (symbol) => readPlacementFacts({ manager, state, config, clock, inferred }, symbol),
     pauseEntries: (reason, by, takeOver) => pauses.pause(reason, by, takeOver),
   });
   const startUp = new StartUp({
     manager,
+    state,
     adoption: manager.adoption,
     answers: manager.answers,
     refresher,

@@ -3,6 +3,7 @@
  * `exchange.unreachable` event once an outage has lasted `unreachableAlertMs`, one `exchange.recovered` when it
  * answers again (never one per failed call), and the once-logged problems forgotten then (the next failure is news).
  */
+import { formatSpan } from '../../shared/format-span';
 import type { Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
@@ -49,7 +50,7 @@ export class ExchangeHealth {
     if (!alert) return;
     await outbox.emit(
       'exchange.unreachable',
-      `Exchange ${exchangeId} unreachable for ${Math.round((now - next.since!) / 1000)} s: ${error}`,
+      `Exchange ${exchangeId} unreachable for ${formatSpan(now - next.since!)}: ${error}`,
       { exchange: exchangeId, since: next.since, error },
     );
   }
@@ -66,7 +67,7 @@ export class ExchangeHealth {
     if (recovered !== null) {
       await outbox.emit(
         'exchange.recovered',
-        `Exchange ${exchangeId} reachable again after ${Math.round(recovered / 1000)} s`,
+        `Exchange ${exchangeId} reachable again after ${formatSpan(recovered)}`,
         { exchange: exchangeId, downMs: recovered },
       );
     }

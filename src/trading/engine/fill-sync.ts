@@ -15,6 +15,7 @@
  * (an order created beyond the trade list's reach, or trades still short after minutes) is booked from the order's
  * own answer (fills-from-order.ts): its symbol, stop-loss included, is not held for ever.
  */
+import { amountTolerance } from '../exchange/precision';
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
 import { exchangeClock, type Exchange, type ExchangeTrade, type Market } from '../exchange/exchange';
@@ -56,7 +57,7 @@ export function readAgainWithoutSpan(
 ): boolean {
   if (!isFinal(order.status) || now - order.createdAt >= SPANLESS_TRADES_REACH_MS) return false;
   const read = trades.reduce((s, t) => s + (t.orderId === order.exchangeOrderId ? t.amount : 0), 0);
-  return read < order.filled - Math.max(1e-12, order.amount * 1e-9);
+  return read < order.filled - amountTolerance(order.amount);
 }
 
 export interface FillSyncOptions {

@@ -23,12 +23,16 @@ import { fillsComplete, isFinal, needsExchange, orderView, type LocalOrder } fro
 import { inDoubtEvent, readable } from './order-events';
 import { settleCommands } from './settle-commands';
 import { splitSymbol, type PositionBook } from './pnl';
+import type { StateGateway } from './state-gateway';
 
 /** How often the operator is told again of an order still in doubt. */
 export const IN_DOUBT_REMINDER_MS = 24 * 60 * 60_000;
 
 export interface InferredOrderWatchOptions {
-  manager: OrderManager;
+  /** The orders' reads (hot orders, those in flight, positions, markets). */
+  manager: Pick<OrderManager, 'positions' | 'hotOrders' | 'pendingOrders' | 'markets'>;
+  /** The state's gateway: the owner's holdings kept, an order's verdict and doubt committed. */
+  state: Pick<StateGateway, 'data' | 'change' | 'commitOrder' | 'commitInDoubt'>;
   clock: Clock;
   /**
    * An order ended on our inference is taken as not carried out only on a reading sent at least this long after the
@@ -73,7 +77,7 @@ export class InferredOrderWatch {
 
   /** What the owner held of `symbol`'s base beside the bot's positions, as last measured; undefined: never. */
   ownerHeld(symbol: string): number | undefined {
-    return this.opts.manager.state.data.ownerHoldings[splitSymbol(symbol).base];
+    return this.opts.state.data.ownerHoldings[splitSymbol(symbol).base];
   }
 
   /**
@@ -173,7 +177,7 @@ export class InferredOrderWatch {
    * only the order found, or the operator, can tell.
    */
   private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: LocalOrder[] } {
-    const { manager, clock } = this.opts;
+    const { manager, state, clock } = this.opts;
     const carriedOut: LocalOrder[] = [];
     const waiting: LocalOrder[] = [];
     const reading = this.reading;
@@ -196,7 +200,7 @@ export class InferredOrderWatch {
       else if (coins === 'carried-out') carriedOut.push(o);
       else if (reading!.sentAt - o.updatedAt >= this.opts.notCarriedOutAfterMs) {
         // written with the next state write: a crash before it only judges it again
-        manager.state.change((d) => {
+        state.change((d) => {
           const kept = d.orders[o.clientOrderId];
           if (kept) d.orders[o.clientOrderId] = { ...kept, notCarriedOutAt: clock.now() };
         });
@@ -225,7 +229,7 @@ export class InferredOrderWatch {
    * order a reading first shows carried out.
    */
   private async tellCarriedOut(): Promise<void> {
-    const { manager, clock } = this.opts;
+    const { state, clock } = this.opts;
     const { carriedOut, waiting } = this.judgeInferred();
     const unjudgedForADay = waiting.filter((o) => clock.now() - o.updatedAt >= RECHECK_HORIZON_MS);
     for (const o of unjudgedForADay) {
@@ -244,7 +248,7 @@ export class InferredOrderWatch {
     for (const o of this.heldInDoubt()) await this.remind(o.clientOrderId);
     for (const judged of carriedOut) {
       // as it is now: an earlier commit of this loop may have let a take-back run
-      const o = manager.state.data.orders[judged.clientOrderId];
+      const o = state.data.orders[judged.clientOrderId];
       if (!o || !endedByInference(o)) continue;
       if (o.inDoubtAt !== undefined) await this.remind(o.clientOrderId);
       else
@@ -257,7 +261,7 @@ export class InferredOrderWatch {
 
   /** Marks the order in doubt (`inDoubtAt`), committed with its `order.in_doubt` alert saying `why`. */
   private async markInDoubt(o: LocalOrder, why: string): Promise<void> {
-    await this.opts.manager.state.commitInDoubt(
+    await this.opts.state.commitInDoubt(
       o,
       inDoubtEvent(o, `ended with the exchange's lookups not finding it, and ${why}`),
       this.opts.clock.now(),
@@ -272,10 +276,10 @@ export class InferredOrderWatch {
   private async remind(id: string): Promise<void> {
     const now = this.opts.clock.now();
     // as it is now: an earlier commit may have let a lookup answer for it
-    const o = this.opts.manager.state.data.orders[id];
+    const o = this.opts.state.data.orders[id];
     if (o?.inDoubtAt === undefined) return;
     if (now - (o.inDoubtToldAt ?? o.inDoubtAt) < IN_DOUBT_REMINDER_MS) return;
-    await this.opts.manager.state.commitOrder({ ...o, inDoubtToldAt: now }, [
+    await this.opts.state.commitOrder({ ...o, inDoubtToldAt: now }, [
       {
         type: 'order.in_doubt',
         summary:
@@ -315,7 +319,7 @@ export class InferredOrderWatch {
     positions: readonly PositionBook[],
     sentAt: number,
   ): void {
-    const { manager, clock } = this.opts;
+    const { state, clock } = this.opts;
     // an order of the coin in flight, or changed (a fill booked) less than a not-found window before the read was
     // sent: the balance may not show that fill yet (it lags like a lookup), and a holding measured on it would be off
     // by it — a buy's coins counted as the owner's missing, a later sale of them then read as "not carried out"
@@ -326,7 +330,7 @@ export class InferredOrderWatch {
       if (o.ownerHeld !== undefined) busy.add(splitSymbol(o.symbol).base);
     // the coins of the symbols the loop watches (traded, held, with orders): never every market an exchange lists
     const coins = new Set([...this.opts.watched(), ...positions.map((p) => p.symbol)]);
-    const kept = manager.state.data.ownerHoldings;
+    const kept = state.data.ownerHoldings;
     const measured: Record<string, number> = {};
     for (const symbol of coins) {
       const { base } = splitSymbol(symbol);
@@ -336,7 +340,7 @@ export class InferredOrderWatch {
     }
     // written with the next state write (no commit of its own): a crash before it only measures again
     if (Object.keys(measured).length > 0) {
-      manager.state.change((d) => {
+      state.change((d) => {
         d.ownerHoldings = { ...d.ownerHoldings, ...measured };
       });
     }

@@ -9,9 +9,13 @@ import type { Exchange, Market } from '../exchange/exchange';
 import type { ExchangeReads } from './exchange-reads';
 import { MarketHalts, type HeldExit } from './market-halts';
 import type { OrderManager } from './order-manager';
+import type { StateGateway } from './state-gateway';
 
 export interface MarketRefreshOptions {
-  manager: OrderManager;
+  /** Holds the markets' book each load goes to. */
+  manager: Pick<OrderManager, 'setMarkets'>;
+  /** The state's gateway: the halts announced, committed with their events (market-halts.ts). */
+  state: Pick<StateGateway, 'data' | 'commitWithEvents'>;
   exchange: Exchange;
   clock: Clock;
   logger: Logger;
@@ -29,7 +33,7 @@ export class MarketRefresh {
     this.loadedAt = opts.clock.now();
     this.halts = new MarketHalts({
       exchangeId: opts.exchange.id,
-      state: opts.manager.state,
+      state: opts.state,
       logger: opts.logger,
       haltedRefreshMs: opts.haltedRefreshMs,
       refreshMs: opts.refreshMs,

@@ -25,6 +25,7 @@ import { isFinal } from './order-state';
 import type { PlacementFacts } from './placement-gate';
 import { reconcileWithExchange, type ReconcileExchange } from './reconcile';
 import type { ShortfallWatch } from './shortfall-watch';
+import type { StateGateway } from './state-gateway';
 import { RECHECK_LANE } from './symbol-lanes';
 import type { PauseSource, PauseState } from './trading-state';
 
@@ -33,6 +34,8 @@ export const RECONCILE_BUDGET_READS = 4;
 
 export interface OperatorActionsOptions {
   manager: OrderManager;
+  /** The state's gateway (the settle reads the order and commits it settled). */
+  state: StateGateway;
   /** The exchange's answer applied (the settle's order found when asked once more). */
   answers: OrderAnswers;
   /** The settle asks the exchange once more, and takes back an order found (order-recheck.ts). */

@@ -21,6 +21,7 @@
  * Either ends the order's question (`operatorSettled`): no more lookups, no hold. Decisions here are pure; the shell
  * (`settleOrder`) commits the order with its events.
  */
+import { amountTolerance } from '../exchange/precision';
 import type { Market } from '../exchange/exchange';
 import { answerFeesOf, feeOfRest, priceOfRest } from './fills-from-order';
 import { positionsOf } from './fill-sync';
@@ -38,6 +39,7 @@ import {
   type OperatorOutcome,
 } from './order-state';
 import { splitSymbol, type Fill, type PositionBook } from './pnl';
+import type { StateGateway } from './state-gateway';
 
 /** The trade id of the fill an operator's `carried-out` books: never one of the exchange's (they are digits or uuids). */
 export const OPERATOR_TRADE_ID_PREFIX = 'operator-';
@@ -113,7 +115,7 @@ export function settleByOperator(
   }
   const operatorSettled = { at: ctx.now, outcome: req.outcome };
   const booked = order.fills.reduce((sum, f) => sum + f.amount, 0);
-  const tolerance = Math.max(1e-12, order.amount * 1e-9);
+  const tolerance = amountTolerance(order.amount);
   if (req.outcome === 'not-carried-out') {
     if (req.executed !== undefined || req.averagePrice !== undefined || req.fee !== undefined) {
       return refuse('an order not carried out takes no amount, price or fee');
@@ -281,10 +283,17 @@ export function operatorSettledEvents(
 export async function settleOrder(
   {
     manager,
+    state,
     answers,
     rechecks,
   }: {
-    manager: OrderManager;
+    /** The orders' reads (the order as it is now, positions, markets, a create still on its way). */
+    manager: Pick<
+      OrderManager,
+      'order' | 'hotOrders' | 'positions' | 'markets' | 'fillOrder' | 'buyFeeCoin' | 'isCreatePending'
+    >;
+    /** The state's gateway: the order read, and committed settled with its events. */
+    state: Pick<StateGateway, 'data' | 'commitOrder'>;
     /** The exchange's answer applied to an order it shows when asked once more. */
     answers: Pick<OrderAnswers, 'apply'>;
     /** The exchange asked once more (by client order id); an order ended on our inference taken back. */
@@ -294,7 +303,7 @@ export async function settleOrder(
   now: number,
   exchangeNow: number,
 ): Promise<SettleDecision> {
-  const order = manager.state.data.orders[req.clientOrderId];
+  const order = state.data.orders[req.clientOrderId];
   const place = order
     ? writeOffPlace(
         order.symbol,
@@ -345,10 +354,10 @@ export async function settleOrder(
     );
   }
   const positions = {
-    before: positionsOf(manager.state.data, manager.markets, manager.fillOrder)[order.symbol],
-    after: positionsOf(manager.state.data, manager.markets, manager.fillOrder, decision.order)[order.symbol],
+    before: positionsOf(state.data, manager.markets, manager.fillOrder)[order.symbol],
+    after: positionsOf(state.data, manager.markets, manager.fillOrder, decision.order)[order.symbol],
   };
-  await manager.state.commitOrder(
+  await state.commitOrder(
     decision.order,
     operatorSettledEvents(order, decision.order, manager.markets[order.symbol], positions),
   );

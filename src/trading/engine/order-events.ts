@@ -2,6 +2,7 @@
  * The events an order change reports (pure): computed before the commit that records them with the change
  * (the transactional outbox in trading state), so an event exists exactly when its change does.
  */
+import { amountTolerance } from '../exchange/precision';
 import type { PendingEvent } from './trading-state';
 import type { ExchangeOrder, Market } from '../exchange/exchange';
 import type { LocalOrder } from './order-state';
@@ -58,7 +59,7 @@ export function takenBackEvent(order: LocalOrder, remote: ExchangeOrder, positio
   const positionAfter = Math.max(0, positionBefore + sign * more);
   const moved = order.side === 'buy' ? (more > 0 ? 'grows' : 'shrinks') : more > 0 ? 'shrinks' : 'grows';
   const change =
-    Math.abs(more) > Math.max(1e-12, order.amount * 1e-9)
+    Math.abs(more) > amountTolerance(order.amount)
       ? ` The ${order.symbol} position ${moved} by ${more > 0 ? 'its fill ' : ''}${readable(Math.abs(more))} ` +
         `to about ${readable(positionAfter)} (was ${readable(positionBefore)})` +
         (order.side === 'buy' && more > 0

@@ -289,15 +289,6 @@ export class OrderManager {
     return this.opts.botId;
   }
 
-  /** Why state cannot be persisted right now, or null. */
-  get persistBlocked(): string | null {
-    return this.state.persistBlocked;
-  }
-
-  get inFlightCount(): number {
-    return this.calls.count;
-  }
-
   /** True while a create call for this order has not answered (its outcome is still on its way). */
   isCreatePending(clientOrderId: string): boolean {
     return this.pendingCreates.has(clientOrderId);

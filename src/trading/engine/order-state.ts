@@ -14,6 +14,7 @@
  * Final statuses never change again, with one exception (settleFinal): a `rejected` order the exchange later shows
  * with fills becomes `cancelled` (or `filled`) with them — fills are never lost.
  */
+import { amountTolerance } from '../exchange/precision';
 import { IllegalTransitionError } from '../../shared/errors';
 import type { OrderStatus } from '../../shared/domain/order';
 import type { OrderView } from '../../shared/ipc/protocol';
@@ -329,7 +330,7 @@ export function changedByExchange(order: LocalOrder, remote: ExchangeOrder): boo
 /** True when the fills recorded add up to the filled amount the exchange reported. */
 export function fillsComplete(order: LocalOrder): boolean {
   const sum = order.fills.reduce((s, f) => s + f.amount, 0);
-  return sum >= order.filled - Math.max(1e-12, order.amount * 1e-9);
+  return sum >= order.filled - amountTolerance(order.amount);
 }
 
 /** An order that still needs the exchange: not final, or final with fills not yet all fetched. */

@@ -1,8 +1,9 @@
 /**
  * The facts the placement gate (placement-gate.ts) answers "may an order be placed on this symbol now?" on, read in
- * this one place from the order manager, the config and the inferred-order watch — for a symbol's tick (symbol-tick.ts:
- * before its decision, and again after the candle read) and for close-all alike. Read them right before the answer
- * is used: nothing may be awaited between the facts and the order's intent commit.
+ * this one place from the order manager, the state gateway (the pause), the config and the inferred-order watch —
+ * for a symbol's tick (symbol-tick.ts: before its decision, and again after the candle read) and for close-all
+ * alike. Read them right before the answer is used: nothing may be awaited between the facts and the order's intent
+ * commit.
  *
  * The pause is the stored one (operator, risk, operational causes). A state that cannot be saved is not a pause
  * here: the gate's first rule already refuses every order then (OrderManager.placementRefusal); /status shows it as
@@ -13,6 +14,7 @@ import type { Config } from '../../shared/config/schema';
 import type { InferredOrderWatch } from './inferred-orders';
 import type { OrderManager } from './order-manager';
 import type { PlacementFacts } from './placement-gate';
+import type { StateGateway } from './state-gateway';
 import { cooldownUntil, protectiveCooldownUntil } from './symbol-decision';
 
 /** Longest cooldown after refusals in a row on one symbol. */
@@ -22,7 +24,13 @@ const MAX_PROTECTIVE_BACKOFF_MS = 5 * 60 * 1000;
 
 /** Where the facts are read from. */
 export interface PlacementFactsSource {
-  manager: OrderManager;
+  /** The orders' reads (the refusal at the door, markets, orders, open positions). */
+  manager: Pick<
+    OrderManager,
+    'placementRefusal' | 'markets' | 'pendingOrders' | 'hotOrders' | 'openPositions'
+  >;
+  /** The state's gateway: the stored pause. */
+  state: Pick<StateGateway, 'pause'>;
   config: Config['trading'];
   clock: Clock;
   inferred: Pick<InferredOrderWatch, 'inferredOrderHold'>;
@@ -49,7 +57,7 @@ export function readPlacementFacts(src: PlacementFactsSource, symbol: string): P
     ),
     now: src.clock.now(),
     traded: config.symbols.includes(symbol),
-    pause: manager.state.pause,
+    pause: src.state.pause,
     positionsHeld: positionsHeld(src, symbol),
     risk: config.risk,
   };

@@ -51,6 +51,7 @@ import { readTogether } from './read-together';
 import { recoverySymbols, type RecoveryReads } from './recovery-reads';
 import { heldRejectedButPlaced, refusedToLookUp } from './order-adoption';
 import { RECHECK_HORIZON_MS } from './never-placed-recheck';
+import type { StateGateway } from './state-gateway';
 import { isOwnClientOrderId, seqOf } from './trading-state';
 
 /** The order jobs recovery drives, each held directly (engine-parts.ts hands them out from the order manager). */
@@ -64,6 +65,8 @@ export interface RecoveryOrderJobs {
 
 export interface RecoveryOptions extends RecoveryOrderJobs {
   manager: OrderManager;
+  /** The state as it is in memory (its orders and id sequence, read only: the order jobs change it). */
+  state: Pick<StateGateway, 'data'>;
   exchange: Exchange;
   /** Symbols traded (their recent orders bound the clientOrderId sequence). */
   symbols: readonly string[];
@@ -83,11 +86,11 @@ export interface RecoveryOptions extends RecoveryOrderJobs {
 }
 
 export async function recoverTradingState(opts: RecoveryOptions): Promise<RecoverySummary> {
-  const { manager, exchange, clock, signal } = opts;
+  const { manager, state, exchange, clock, signal } = opts;
   const { adoption, answers, refresher, canceller, rechecks } = opts;
   const logger = opts.logger.child({ module: 'recovery' });
   const startedAt = clock.now();
-  const before = tally(manager);
+  const before = tally(state.data.orders);
   const summary: RecoverySummary = {
     lastExit: opts.lastExit,
     restoredOrders: before.orders,
@@ -120,7 +123,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     });
 
   // the reads every start makes go out together now (unless already sent), while the local steps below run
-  const symbols = recoverySymbols(opts.symbols, Object.values(manager.state.data.orders));
+  const symbols = recoverySymbols(opts.symbols, Object.values(state.data.orders));
   const reads = readTogether(signal, [
     (s: AbortSignal) =>
       Promise.all(
@@ -161,7 +164,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // sent after the copy was taken. Their ids are never sent again, and the orders themselves — filled ones too —
   // are taken into state, so the position is the exchange's.
   const [recentBySymbol, openOrders] = await reads;
-  const stateSeq = manager.state.data.seq;
+  const stateSeq = state.data.seq;
   const newer: ExchangeOrder[] = [];
   for (const recent of recentBySymbol) {
     for (const remote of recent) {
@@ -335,7 +338,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
       orders: summary.stillUnknown,
     });
   }
-  const after = tally(manager);
+  const after = tally(state.data.orders);
   summary.newFills = after.fills - before.fills;
   summary.restoredPositions = manager.openPositions().length;
   summary.openOrders = after.open;
@@ -377,9 +380,14 @@ function openKey(symbol: string, exchangeOrderId: string): string {
 
 // counts need no order (hotOrders sorts): with 1,000 open orders each sort showed in the start's profile
 /** The hot state's counts, in one pass over its orders (a pass per count showed in a 1,000-order start). */
-function tally(manager: OrderManager): { orders: number; open: number; pending: number; fills: number } {
+function tally(orders: Readonly<Record<string, LocalOrder>>): {
+  orders: number;
+  open: number;
+  pending: number;
+  fills: number;
+} {
   const counts = { orders: 0, open: 0, pending: 0, fills: 0 };
-  for (const order of Object.values(manager.state.data.orders)) {
+  for (const order of Object.values(orders)) {
     counts.orders++;
     counts.fills += order.fills.length;
     if (!isFinal(order.status)) counts.open++;

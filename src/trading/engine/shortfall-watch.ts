@@ -31,9 +31,16 @@ import type { OrderManager } from './order-manager';
 import type { LocalOrder } from './order-state';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
 import { FEES_IN_COIN_TRADE_ID, WRITE_OFF_ID_PREFIX, splitSymbol, type PositionBook } from './pnl';
+import type { StateGateway } from './state-gateway';
 
 export interface ShortfallWatchOptions {
-  manager: OrderManager;
+  /** The orders' reads (positions, orders in flight, markets, the exchange's fill order). */
+  manager: Pick<
+    OrderManager,
+    'positions' | 'openPositions' | 'pendingOrders' | 'hotOrders' | 'markets' | 'fillOrder'
+  >;
+  /** The state's gateway: what was reported kept, a write-off committed with its events. */
+  state: Pick<StateGateway, 'data' | 'commitWithEvents' | 'commitOrder'>;
   clock: Clock;
   /** The exchange's clock: a write-off's fills are stamped on it, the time its other fills carry. */
   exchangeClock: Clock;
@@ -56,14 +63,14 @@ export class ShortfallWatch {
     balance: Readonly<Record<string, BalanceEntry>>,
     positions: Record<string, PositionBook> = this.opts.manager.positions(),
   ): Promise<void> {
-    const { manager } = this.opts;
+    const { manager, state } = this.opts;
     const unsettled = new Set(manager.pendingOrders().map((o) => o.symbol));
     const current = shortfallsOf(manager.openPositions(positions), balance, manager.markets, unsettled);
     const confirmed = confirmedShortfalls(this.latest, current);
     this.latest = current;
     this.confirmed.clear();
     for (const s of confirmed) this.confirmed.set(s.symbol, s);
-    const announced = manager.state.data.announcedShortfalls;
+    const announced = state.data.announcedShortfalls;
     // a symbol left out for an order in flight keeps its announcement; one held whole again may be reported anew
     const whole = Object.keys(announced).filter(
       (symbol) => !unsettled.has(symbol) && !current.some((s) => s.symbol === symbol),
@@ -73,7 +80,7 @@ export class ShortfallWatch {
     const now = this.opts.clock.now();
     const events = fresh.map((s) => this.report(s));
     try {
-      await manager.state.commitWithEvents((d) => {
+      await state.commitWithEvents((d) => {
         const next = { ...d.announcedShortfalls };
         for (const symbol of whole) delete next[symbol];
         for (const s of fresh)
@@ -99,7 +106,7 @@ export class ShortfallWatch {
    * confirmed (no fill since). Returns the amount written off (0: nothing).
    */
   async writeOffBeforeSale(symbol: string, price: number): Promise<number> {
-    const { manager, clock } = this.opts;
+    const { manager, state, clock } = this.opts;
     const s = this.confirmed.get(symbol);
     const book = manager.positions()[symbol];
     if (!s || !book || Math.abs(book.amount - s.position) > 1e-12) return 0;
@@ -138,11 +145,11 @@ export class ShortfallWatch {
     const events = positionChangeEvents(
       symbol,
       market,
-      positionsOf(manager.state.data, manager.markets, manager.fillOrder)[symbol],
-      positionsOf(manager.state.data, manager.markets, manager.fillOrder, order)[symbol],
+      positionsOf(state.data, manager.markets, manager.fillOrder)[symbol],
+      positionsOf(state.data, manager.markets, manager.fillOrder, order)[symbol],
       price,
     );
-    await manager.state.commitOrder(order, events);
+    await state.commitOrder(order, events);
     this.confirmed.delete(symbol);
     this.latest = this.latest.filter((x) => x.symbol !== symbol);
     this.opts.logger.warn('Position written down to what the account holds before selling it', {

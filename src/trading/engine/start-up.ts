@@ -21,11 +21,14 @@ import type { OrderManager } from './order-manager';
 import { readTogether } from './read-together';
 import { recoverTradingState, type RecoveryOrderJobs } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
+import type { StateGateway } from './state-gateway';
 import type { TickErrorHandler } from './tick-error-handler';
 import { waitableAtStart } from './tick-errors';
 
 export interface StartUpOptions extends RecoveryOrderJobs {
   manager: OrderManager;
+  /** The state's gateway (recovery reads the state's orders and sequence). */
+  state: Pick<StateGateway, 'data'>;
   exchange: Exchange;
   config: Config['trading'];
   clock: Clock;
@@ -45,6 +48,7 @@ export interface StartUpOptions extends RecoveryOrderJobs {
 
 export class StartUp {
   private readonly manager: OrderManager;
+  private readonly state: Pick<StateGateway, 'data'>;
   private readonly exchange: Exchange;
   private readonly config: Config['trading'];
   private readonly clock: Clock;
@@ -64,6 +68,7 @@ export class StartUp {
 
   constructor(opts: StartUpOptions) {
     this.manager = opts.manager;
+    this.state = opts.state;
     this.exchange = opts.exchange;
     this.config = opts.config;
     this.clock = opts.clock;
@@ -158,6 +163,7 @@ export class StartUp {
     balance.catch(() => undefined);
     const summary = await recoverTradingState({
       manager: this.manager,
+      state: this.state,
       ...this.orderJobs,
       exchange: this.exchange,
       lastExit,

@@ -42,7 +42,7 @@ import {
 
 export interface SymbolTickOptions {
   manager: OrderManager;
-  /** The candles seen and an order put in doubt, committed (state-gateway.ts). */
+  /** The candles seen, an exit lapsed and an order put in doubt, written (state-gateway.ts); the stored pause. */
   state: StateGateway;
   /** A symbol's pending orders brought up to date each tick (order-refresh.ts). */
   refresher: OrderRefresh;
@@ -318,7 +318,7 @@ export class SymbolTick {
       // asked over every candle since the exit's signal, the strategy no longer says exit: the exit lapses
       // (symbol-decision.ts standingExit), written with the next state write (a crash before it only asks again)
       const now = this.clock.now();
-      this.manager.state.change((d) => {
+      this.opts.state.change((d) => {
         const kept = d.orders[standing.latest];
         if (kept) d.orders[standing.latest] = { ...kept, exitLapsedAt: now };
       });

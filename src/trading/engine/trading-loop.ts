@@ -43,7 +43,7 @@ import { pauseSummary } from './pause-causes';
 import { rateLimitNotice } from './reachability';
 import type { RecoveryReads } from './recovery-reads';
 import { RECHECK_LANE } from './symbol-lanes';
-import type { PauseSource, PauseState } from './trading-state';
+import type { AnnouncedStale, PauseSource, PauseState } from './trading-state';
 
 export interface TradingLoopOptions extends EngineOptions {
   /** Breadcrumb for the watchdog (ServiceContext.activity). */
@@ -64,6 +64,8 @@ export interface LoopSnapshot {
   quoteCurrency: string;
   lastPrices: Record<string, number>;
   balance: Record<string, BalanceEntry> | null;
+  /** The symbols whose prices were told stale, as the state keeps them (stale-tickers.ts `announcedStale`). */
+  announcedStale: Readonly<Record<string, AnnouncedStale>>;
 }
 
 /** Orders declared never placed looked up again in one tick at most (the others wait for the next ticks). */
@@ -147,6 +149,7 @@ export class TradingLoop {
       quoteCurrency: this.quoteCurrency,
       lastPrices: { ...this.lastPrices },
       balance: this.parts.account.balance,
+      announcedStale: this.parts.state.data.announcedStale,
     };
   }
 
@@ -200,7 +203,7 @@ export class TradingLoop {
     const idle = await this.parts.calls.waitIdle(wait);
     const settled = Promise.all([this.running?.catch(() => {}), this.parts.turns.lanes.idle()]);
     await withDeadline(settled, wait, () => new Error('tick still running'), this.clock).catch(() => {});
-    this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.manager.inFlightCount });
+    this.logger.info('Trading loop stopped', { inFlightLeft: idle ? 0 : this.parts.calls.count });
   }
 
   /** Cancels every open order (shutdown option `orders.cancelOpenOnStop`; operator-actions.ts). */

@@ -32,6 +32,7 @@
  * before any order either way), so most starts neither serialise nor write the markets (~40–90 ms of CPU and an
  * write).
  */
+import { formatSpan } from '../../shared/format-span';
 import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -165,7 +166,7 @@ export function judgeKeptMarkets(
   const age = now - kept.loadedAt;
   if (age < 0) return { use: false, reason: 'loaded later than now (the clock moved back)' };
   if (age > maxAgeMs) {
-    return { use: false, reason: `${Math.round(age / 60_000)} min old, more than ${maxAgeMs / 60_000} min` };
+    return { use: false, reason: `${formatSpan(age)} old, more than ${formatSpan(maxAgeMs)}` };
   }
   return { use: true };
 }

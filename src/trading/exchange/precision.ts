@@ -33,6 +33,14 @@ export function ceilToStep(value: number, step: number): number {
   return Number((Math.ceil(units - noise(units)) * step).toFixed(decimalsOf(step)));
 }
 
+/**
+ * How far two amounts of an order (filled, its fills added up, a balance moved) may differ and still count as the
+ * same: float noise of sums and divisions, 1e-9 of `amount`, at least 1e-12 — far below any exchange's step.
+ */
+export function amountTolerance(amount: number): number {
+  return Math.max(1e-12, amount * 1e-9);
+}
+
 export function roundToStep(value: number, step: number): number {
   if (!(step > 0)) return value;
   return Number((Math.round(value / step) * step).toFixed(decimalsOf(step)));

@@ -176,7 +176,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
   it("/status answers an allowed chat with PM2's view and trading's own view", async () => {
     const msg = await ask('/status');
     expect(msg.parseMode).to.equal('HTML');
-    expect(msg.text).to.match(/trading<\/b> — online, up \d+s, restarts 0/);
+    expect(msg.text).to.match(/trading<\/b> — online, up [\d.]+ m?s, restarts 0/);
     expect(msg.text).to.match(/telegram<\/b> — online/);
     expect(msg.text).to.include('Trading</b> (paper, simulated market, stubbot v0.1.0)');
     expect(msg.text).to.include('equity 10,250.50 USDT');
@@ -359,7 +359,7 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
     stub.state.status = { ...stub.state.status, paused: false }; // an earlier /closeall paused it
     await emu.sendCommand(ALLOWED, '/pause', undefined, { dateSec: Math.floor(Date.now() / 1000) - 600 });
     const note = await emu.waitForMessage((m) => m.messageId > lastId, { chatId: ALLOWED });
-    expect(note.text).to.include('Not executed: /pause was sent 10m');
+    expect(note.text).to.include('Not executed: /pause was sent 10 min');
     expect(stub.state.calls).not.to.include('pause');
     expect(stub.state.status.paused).to.equal(false);
     expect((await pm2.describe('trading'))!.restarts).to.equal(before);

@@ -18,7 +18,7 @@ describe('crash-loop policy', () => {
       expect(recordCrash(s, 'trading', t0 + i * 1000, settings).alert).to.equal(undefined);
     const v = recordCrash(s, 'trading', t0 + 3000, settings);
     expect(v.alert).to.include({ priority: 'critical' });
-    expect(v.alert!.text).to.contain('4 crashes in 3.0 s');
+    expect(v.alert!.text).to.contain('4 crashes in 3 s');
     expect(v.stop).to.equal(undefined);
     expect(recordCrash(s, 'trading', t0 + 4000, settings).alert, 'once per episode').to.equal(undefined);
   });

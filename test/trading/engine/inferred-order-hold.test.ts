@@ -9,6 +9,7 @@ import { InferredOrderWatch } from '../../../src/trading/engine/inferred-orders'
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
 import type { OrderManager } from '../../../src/trading/engine/order-manager';
+import type { StateGateway } from '../../../src/trading/engine/state-gateway';
 import { judgeUnknownOrderEvidence } from '../../../src/trading/engine/unknown-order-evidence';
 import { FakeClock } from '../../support/fake-clock';
 import { localOrder } from '../../support/local-order';
@@ -65,32 +66,33 @@ function world(
     // as the real one: dust worth less than the minimum order value (5) is no open position
     openPositions: (p: Record<string, PositionBook> = byId()) =>
       Object.values(p).filter((b) => b.amount * 50_000 >= 5),
-    state: {
-      data,
-      // as the real gateway: the order and its events in one commit
-      commitOrder: async (
-        o: LocalOrder,
-        drafts: Array<{ type: string; summary: string; data?: Record<string, unknown> }> = [],
-      ) => {
-        data.orders[o.clientOrderId] = o;
-        events.push(...drafts.map(({ type, summary, data: d }) => ({ type, summary, data: d })));
-      },
-      // as the real gateway: the order marked in doubt, committed with its alert
-      async commitInDoubt(
-        o: LocalOrder,
-        draft: { type: string; summary: string; data?: Record<string, unknown> },
-        now: number,
-      ) {
-        await this.commitOrder({ ...o, inDoubtAt: now, inDoubtToldAt: now }, [draft]);
-      },
-      change(mutate: (d: unknown) => void) {
-        mutate(data);
-      },
-    },
   } as unknown as OrderManager;
+  const state = {
+    data,
+    // as the real gateway: the order and its events in one commit
+    commitOrder: async (
+      o: LocalOrder,
+      drafts: Array<{ type: string; summary: string; data?: Record<string, unknown> }> = [],
+    ) => {
+      data.orders[o.clientOrderId] = o;
+      events.push(...drafts.map(({ type, summary, data: d }) => ({ type, summary, data: d })));
+    },
+    // as the real gateway: the order marked in doubt, committed with its alert
+    async commitInDoubt(
+      o: LocalOrder,
+      draft: { type: string; summary: string; data?: Record<string, unknown> },
+      now: number,
+    ) {
+      await this.commitOrder({ ...o, inDoubtAt: now, inDoubtToldAt: now }, [draft]);
+    },
+    change(mutate: (d: unknown) => void) {
+      mutate(data);
+    },
+  };
   const watch = new InferredOrderWatch({
     watched: () => [BTC, BTC_EUR],
     manager,
+    state: state as unknown as StateGateway,
     clock,
     notCarriedOutAfterMs: WINDOW,
   });

@@ -3,6 +3,7 @@ import { NetworkError } from '../../../src/shared/errors';
 import { ExchangeReads } from '../../../src/trading/engine/exchange-reads';
 import { MarketRefresh } from '../../../src/trading/engine/market-refresh';
 import type { OrderManager } from '../../../src/trading/engine/order-manager';
+import type { StateGateway } from '../../../src/trading/engine/state-gateway';
 import type { Exchange, Market } from '../../../src/trading/exchange/exchange';
 import { captureLogger } from '../../support/capture-logger';
 import { FakeClock } from '../../support/fake-clock';
@@ -15,9 +16,9 @@ function setup() {
   const books: Array<Record<string, Market>> = [];
   const loads = { count: 0, fail: false };
   const manager = {
-    state: { data: { announcedHalts: {} } },
     setMarkets: (markets: Record<string, Market>) => books.push(markets),
   } as unknown as OrderManager;
+  const state = { data: { announcedHalts: {} } } as unknown as StateGateway;
   const exchange = {
     id: 'paper',
     loadMarkets: () => {
@@ -29,6 +30,7 @@ function setup() {
   } as unknown as Exchange;
   const refresh = new MarketRefresh({
     manager,
+    state,
     exchange,
     clock,
     logger: captureLogger().logger,

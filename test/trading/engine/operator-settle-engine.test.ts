@@ -59,7 +59,12 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
 
   const settle = (req: Parameters<typeof settleOrder>[1]) =>
     settleOrder(
-      { manager: h!.manager, answers: h!.manager.answers, rechecks: h!.manager.rechecks },
+      {
+        manager: h!.manager,
+        state: h!.manager.state,
+        answers: h!.manager.answers,
+        rechecks: h!.manager.rechecks,
+      },
       req,
       h!.clock.now(),
       h!.clock.now(),

@@ -785,7 +785,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     await expectRejects(h.manager.place(buy), PersistenceError);
     await expectRejects(h.manager.place(buy), PersistenceError);
     expect(creates).to.equal(0);
-    expect(h.manager.persistBlocked).to.match(/no space left/);
+    expect(h.manager.state.persistBlocked).to.match(/no space left/);
     expect(h.loop.pause?.by).to.equal('persist');
     // the loop's state is read from the pause: paused at once, not after the next tick
     expect(h.loop.loopState).to.equal('paused');
@@ -796,7 +796,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(creates).to.equal(1);
     // bot-1 was used by the intent that could not be saved; the refused second call did not take an id
     expect(order.clientOrderId).to.equal('bot-tst000-2');
-    expect(h.manager.persistBlocked).to.equal(null);
+    expect(h.manager.state.persistBlocked).to.equal(null);
     expect(h.eventTypes()).to.include('trading.resumed');
     expect(h.loop.loopState).to.equal('running');
     expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', neverSent: true });
@@ -823,7 +823,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(await h.manager.state.probe()).to.equal(true);
     const types = h.eventTypes().filter((t) => t === 'persist.failed' || t === 'trading.resumed');
     expect(types).to.deep.equal(['persist.failed', 'trading.resumed']);
-    expect(h.manager.persistBlocked).to.equal(null);
+    expect(h.manager.state.persistBlocked).to.equal(null);
   });
 
   it('any direct event the event log refuses is kept and published later, in order, before newer ones', async () => {

@@ -26,7 +26,6 @@ function manager(book: Book): OrderManager {
       orders.filter((o) => (!symbol || o.symbol === symbol) && !isFinal(o.status)),
     hotOrders: (test?: (o: LocalOrder) => boolean) => (test ? orders.filter(test) : orders),
     openPositions: () => (book.openPositions ?? []).map((symbol) => ({ symbol })),
-    state: { pause: book.pause ?? null },
   };
   return fake as unknown as OrderManager;
 }
@@ -37,7 +36,16 @@ const config = testConfig({
 const noInferred: Pick<InferredOrderWatch, 'inferredOrderHold'> = { inferredOrderHold: () => null };
 
 function facts(book: Book, symbol = 'BTC/USDT', inferred = noInferred) {
-  return readPlacementFacts({ manager: manager(book), config, clock: new FakeClock(), inferred }, symbol);
+  return readPlacementFacts(
+    {
+      manager: manager(book),
+      state: { pause: book.pause ?? null },
+      config,
+      clock: new FakeClock(),
+      inferred,
+    },
+    symbol,
+  );
 }
 
 describe('readPlacementFacts: what the placement gate answers on, read in one place', () => {

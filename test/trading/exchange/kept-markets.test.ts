@@ -79,7 +79,7 @@ describe('judgeKeptMarkets: when markets kept by an earlier run may stand in', (
   it('never uses markets older than the allowed age, nor loaded "later than now" (the clock moved back)', () => {
     const stale = judgeKeptMarkets(kept, STAMPED, FAKE_CLOCK_START + DAY + 1, DAY);
     expect(stale.use).to.equal(false);
-    expect((stale as { reason: string }).reason).to.match(/^1440 min old, more than 1440 min$/);
+    expect((stale as { reason: string }).reason).to.match(/^1 d old, more than 1 d$/);
     expect(judgeKeptMarkets(kept, STAMPED, FAKE_CLOCK_START - 1, DAY)).to.deep.equal({
       use: false,
       reason: 'loaded later than now (the clock moved back)',
@@ -132,7 +132,7 @@ describe('KeptMarketsFile: the markets file in the data dir (real files)', () =>
     expect(lines.map((l) => l.message)).to.deep.equal([
       'Kept markets not used (kept for another API key); loading them from the exchange',
       'Kept markets not used (kept for another ByNinja version); loading them from the exchange',
-      'Kept markets not used (1440 min old, more than 1440 min); loading them from the exchange',
+      'Kept markets not used (1 d old, more than 1 d); loading them from the exchange',
     ]);
     // ignored, not damaged: left in place for the next fresh load to replace
     expect(fs.existsSync(file())).to.equal(true);

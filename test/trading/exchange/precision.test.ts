@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
+  amountTolerance,
   ceilToStep,
   floorToStep,
   roundToStep,
@@ -52,5 +53,12 @@ describe('precision: one grid for the bot and the paper exchange', () => {
     expect(sellableAmount(0.0000399, market, 60_000)).to.equal(0); // 0.00003 × 60,000 = 1.80
     expect(sellableAmount(0.0000399, market, 200_000)).to.equal(0.00003); // 6.00
     expect(sellableAmount(0.0000399, market)).to.equal(0.00003);
+  });
+
+  it("an order's amounts count as the same within 1e-9 of its amount, at least 1e-12 (amountTolerance)", () => {
+    expect(amountTolerance(2)).to.equal(2e-9);
+    expect(amountTolerance(0.0001)).to.equal(1e-12);
+    // 0.1 + 0.2 booked against a fill of 0.3: the same amount
+    expect(0.1 + 0.2 - 0.3).to.be.at.most(amountTolerance(0.3));
   });
 });

@@ -1,5 +1,6 @@
+import { formatSpan } from '../../../shared/format-span';
 import { askTrading, confirmButtons, type BotCommand } from '../command';
-import { formatCloseAll, formatDuration, htmlMarkup } from '../format';
+import { formatCloseAll, htmlMarkup } from '../format';
 
 /**
  * /closeall: asks for confirmation, then trading pauses entries, cancels its open orders and closes every open
@@ -15,7 +16,7 @@ export const closeAllCommand: BotCommand = {
     const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
     const pending = ctx.services.confirmations.create(ctx.chatId, ctx.userId, { kind: 'closeall' }, ctx.now);
     await ctx.reply(
-      `⚠️ Close <b>all</b> positions at market? This button expires in ${formatDuration(ttlMs)}.`,
+      `⚠️ Close <b>all</b> positions at market? This button expires in ${formatSpan(ttlMs)}.`,
       confirmButtons(pending.nonce, '✅ Close all'),
     );
   },

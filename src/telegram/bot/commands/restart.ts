@@ -1,7 +1,8 @@
+import { formatSpan } from '../../../shared/format-span';
 import { restartServices } from '../../../ops/restart';
 import { expandServiceTarget } from '../../../ops/services';
 import { confirmButtons, usageText, type BotCommand } from '../command';
-import { escapeHtml, formatDuration, formatRestartOutcomes, htmlMarkup } from '../format';
+import { escapeHtml, formatRestartOutcomes, htmlMarkup } from '../format';
 
 /**
  * /restart <trading|telegram|all>: asks for confirmation, then restarts through PM2. Restarting telegram itself
@@ -24,7 +25,7 @@ export const restartCommand: BotCommand = {
       ctx.now,
     );
     await ctx.reply(
-      `🔄 Restart <b>${escapeHtml(targets.join(' + '))}</b>? This button expires in ${formatDuration(ttlMs)}.`,
+      `🔄 Restart <b>${escapeHtml(targets.join(' + '))}</b>? This button expires in ${formatSpan(ttlMs)}.`,
       confirmButtons(pending.nonce, `✅ Restart ${targets.join(' + ')}`),
     );
   },

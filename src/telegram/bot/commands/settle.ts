@@ -1,5 +1,6 @@
+import { formatSpan } from '../../../shared/format-span';
 import { askTrading, confirmButtons, type BotCommand } from '../command';
-import { formatDuration, htmlMarkup } from '../format';
+import { htmlMarkup } from '../format';
 import {
   SETTLE_USAGE,
   formatInDoubtOrders,
@@ -38,7 +39,7 @@ export const settleCommand: BotCommand = {
       ctx.now,
     );
     await ctx.reply(
-      `⚠️ ${settleQuestion(parsed.params, htmlMarkup)} This button expires in ${formatDuration(ttlMs)}.`,
+      `⚠️ ${settleQuestion(parsed.params, htmlMarkup)} This button expires in ${formatSpan(ttlMs)}.`,
       confirmButtons(pending.nonce, '✅ Settle'),
     );
   },

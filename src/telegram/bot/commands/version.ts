@@ -1,5 +1,6 @@
+import { formatSpan } from '../../../shared/format-span';
 import type { BotCommand } from '../command';
-import { escapeHtml, formatDuration } from '../format';
+import { escapeHtml } from '../format';
 
 /** /version: versions of the telegram daemon, Node and (when reachable) trading. */
 export const versionCommand: BotCommand = {
@@ -20,7 +21,7 @@ export const versionCommand: BotCommand = {
     await ctx.reply(
       [
         `<b>ByNinja</b> v${escapeHtml(s.version)}`,
-        `telegram: pid ${process.pid}, up ${formatDuration(process.uptime() * 1000)}, Node ${escapeHtml(process.version)}`,
+        `telegram: pid ${process.pid}, up ${formatSpan(process.uptime() * 1000)}, Node ${escapeHtml(process.version)}`,
         `trading: ${escapeHtml(trading)}`,
       ].join('\n'),
     );
