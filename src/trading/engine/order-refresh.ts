@@ -39,15 +39,28 @@ export class OrderRefresh {
       await this.opts.resolveUnknown(clientOrderId);
     } else if (!isFinal(before.status) && before.exchangeOrderId) {
       const remote = await this.opts.fetchPlaced(before);
-      if (remote) await this.opts.applyRemote(clientOrderId, remote);
+      if (remote) {
+        this.markSeen(clientOrderId);
+        await this.opts.applyRemote(clientOrderId, remote);
+      }
     } else if (!isFinal(before.status)) {
       const remote = await this.opts.calls.lookup('order', clientOrderId, () =>
         this.opts.exchange.fetchOrderByClientId(clientOrderId, before.symbol, before.createdAt),
       );
+      this.markSeen(clientOrderId);
       await this.opts.applyRemote(clientOrderId, remote);
     } else if (!fillsComplete(before)) {
       await this.opts.syncFills(clientOrderId);
     }
     return { from: before.status, to: state.requireOrder(clientOrderId).status };
+  }
+
+  /** A read showed the order (`seenByRead`): written with the next state write (a crash before it only forgets it). */
+  private markSeen(clientOrderId: string): void {
+    if (this.opts.state.requireOrder(clientOrderId).seenByRead) return;
+    this.opts.state.change((d) => {
+      const kept = d.orders[clientOrderId];
+      if (kept) d.orders[clientOrderId] = { ...kept, seenByRead: true };
+    });
   }
 }

@@ -77,6 +77,12 @@ export interface LocalOrder extends OrderSpec {
    */
   restRuledOut?: boolean;
   /**
+   * A read of the exchange (its lookup, or its open-orders list) has shown this order, not only its create answer
+   * (order-refresh.ts): the reads know it, so their not showing it later is not the lag that hides a young order —
+   * a limit order's cancel that then finds no such order rules out that it rests (rest-probe.ts).
+   */
+  seenByRead?: boolean;
+  /**
    * What the owner held of the coin the order trades (its base) beside the bot's positions (the account's total less
    * them), as last measured before its send (inferred-orders.ts). Should it end on our inference, a balance read
    * after the verdict tells from it whether the exchange carried it out beyond its booked fills (held-balance.ts

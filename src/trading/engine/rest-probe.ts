@@ -10,8 +10,10 @@
  * - answered with the order → it was there: `found` (cancelled now, with what it filled; the caller applies it);
  * - "no such open order" → `not-found`; where the exchange answers a cancel from its matching engine
  *   (ExchangeTraits `cancelFromEngine`: Binance documents it, paper is) the order does not rest there, lagging reads
- *   or not (`restRuledOut`); elsewhere the cancel may lag like the reads, and the order keeps its symbol held until
- *   it is found or settled (inferred-orders.ts);
+ *   or not (`restRuledOut`); so too where a read of the exchange had shown the order (`seenByRead`): the reads knew
+ *   it, and their lag hides young orders, not known ones (an exchange forgets a cancelled order after hours: OKX 2 h,
+ *   Bybit 24 h); elsewhere the cancel may lag like the reads, and the order keeps its symbol held until it is found
+ *   or settled (inferred-orders.ts);
  * - any other failure is thrown: nothing is ended on a cancel that did not answer.
  *
  * A market order never rests: no cancel (undefined).
@@ -24,7 +26,7 @@ export type RestProbe =
   { kind: 'found'; remote: ExchangeOrder } | { kind: 'not-found'; restRuledOut: boolean };
 
 export async function probeRest(
-  order: Pick<LocalOrder, 'type' | 'clientOrderId' | 'exchangeOrderId' | 'symbol'>,
+  order: Pick<LocalOrder, 'type' | 'clientOrderId' | 'exchangeOrderId' | 'symbol' | 'seenByRead'>,
   exchange: Pick<Exchange, 'cancelOrder' | 'cancelOrderByClientId' | 'traits'>,
   cancel: (clientOrderId: string, call: () => Promise<ExchangeOrder>) => Promise<ExchangeOrder>,
 ): Promise<RestProbe | undefined> {
@@ -38,7 +40,10 @@ export async function probeRest(
     return { kind: 'found', remote };
   } catch (err) {
     if (err instanceof OrderNotFoundError) {
-      return { kind: 'not-found', restRuledOut: exchange.traits.cancelFromEngine };
+      return {
+        kind: 'not-found',
+        restRuledOut: exchange.traits.cancelFromEngine || order.seenByRead === true,
+      };
     }
     throw err;
   }

@@ -86,6 +86,7 @@ export const localOrderSchema = z.looseObject({
   neverSent: z.boolean().optional(),
   settledAbsent: z.boolean().optional(),
   restRuledOut: z.boolean().optional(),
+  seenByRead: z.boolean().optional(),
   ownerHeld: finite.optional(),
   inDoubtAt: epochMs.optional(),
   inDoubtToldAt: epochMs.optional(),

@@ -1086,6 +1086,10 @@ export function liveSuite(kit: ExchangeKit): void {
         await h!.loop.tick();
         strategy.next = HOLD;
         expect(h!.manager.order(id(1))).to.include({ status: 'open', type: 'limit', filled: 0 });
+        // a tick reads it: the exchange's reads know it (an exchange forgets a cancelled order hours later, never
+        // one its reads have not shown yet: that is their lag, rest-probe.ts)
+        await h!.loop.tick();
+        expect(h!.manager.order(id(1))!.seenByRead).to.equal(true);
       }
 
       it('settles one without fills as cancelled with 0 filled, alerted once; the symbol trades again and its stop-loss sells', async () => {

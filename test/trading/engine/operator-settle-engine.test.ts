@@ -26,10 +26,14 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     const missing = (id: string): Promise<never> =>
       Promise.reject(new OrderNotFoundError('the exchange has no such order', { clientOrderId: id }));
     return withOverrides(paper, {
+      // an exchange whose cancel lags like its reads (Bybit and OKX document no matching-engine answer for it)
+      traits: { ...paper.traits, cancelFromEngine: false },
       createOrder: async (req) => {
         await paper.createOrder(req);
         throw new NetworkError('connection reset: no answer', {});
       },
+      cancelOrderByClientId: (id, symbol) =>
+        hidden.on ? missing(id) : paper.cancelOrderByClientId(id, symbol),
       fetchOrderByClientId: (id, symbol) =>
         hidden.on ? missing(id) : paper.fetchOrderByClientId(id, symbol),
       fetchOpenOrders: (symbol) => (hidden.on ? Promise.resolve([]) : paper.fetchOpenOrders(symbol)),
