@@ -1,20 +1,21 @@
 /**
- * Review 31f, field case 4 (server restart): the pair runs under a real PM2 from the real ecosystem file with state on
+ * Server restart: the pair runs under a real PM2 from the real ecosystem file with state on
  * disk, `pm2 save` was done; then the server loses power — the PM2 daemon and both services die by SIGKILL at once —
  * and stays down a while; at boot `pm2 resurrect` (what `pm2 startup` installs) brings the pair back, with no secret
  * in the shell that runs it (a boot). Trading must recover its positions from disk and the operator must learn what
  * happened: that the server was down, and for how long (the positions went unwatched all that time).
  *
- * On main the restart is told as "last run: killed … (N ms ago)": a killed run's time of death is taken to be when
- * the next run noticed it (last-exit.ts interpretBreadcrumb, `deathNoticedAt`), true for a PM2 restart right after
- * a SIGKILL but not after a reboot, where the services were down for the whole outage. @slow
+ * A killed run leaves no time of death; taking it to be when the next run noticed it is true for a PM2 restart right
+ * after a SIGKILL but not here, where the services were down for the whole outage ("killed … (64 ms ago)" until the
+ * watchdog kept a last sign of life: last-exit.ts). The boot id does not change in a test, so this is the same-boot
+ * path (PM2 itself killed); the boot-id path is in last-exit.test.ts. @slow
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pm2Harness, eventually } from '../../harness/pm2';
-import { freePort } from '../../harness/ports';
+import { Pm2Harness, eventually } from '../../../harness/pm2';
+import { freePort } from '../../../harness/ports';
 
 /** How long the server stays off (a lower bound of the real outage: the test waits at least this long). */
 const DOWN_MS = 6_000;
@@ -114,5 +115,6 @@ describe('server restart: power loss, then pm2 resurrect at boot, under real PM2
     const ago = /\(([^()]*) ago\)/.exec(line);
     expect(ago, line).to.not.equal(null);
     expect(spanMs(ago![1]!), line).to.be.at.least(DOWN_MS);
+    expect(line).to.match(/last alive \S+, down ≈ [\d.]+ s/);
   });
 });
