@@ -10,6 +10,7 @@ import {
   interpretBreadcrumb,
   readBreadcrumb,
   type Breadcrumb,
+  type RunTraces,
 } from '../shared/lifecycle/last-exit';
 import type { Pm2ProcessView } from './pm2-client';
 
@@ -30,12 +31,14 @@ export function lastRunFromBreadcrumb(
   proc: Pm2ProcessView | undefined,
   selfReportedPid: number | undefined,
   now: number,
+  traces?: RunTraces,
 ): LastExit | undefined {
   if (!crumb) return undefined;
   const online = proc?.status === 'online';
   const livePids = [online ? proc.pid : undefined, selfReportedPid];
   const stillThatRun = crumb.kind === 'running' && livePids.includes(crumb.pid);
-  // a killed run died before PM2 started the run that is online now (within PM2's restart delay)
+  // a killed run died before PM2 started the run that is online now (within PM2's restart delay, after a kill under
+  // a running PM2; its last sign of life in `traces` dates it when the whole server was down meanwhile)
   const restartedAt = online && proc.uptimeMs !== null ? now - proc.uptimeMs : undefined;
-  return stillThatRun ? undefined : interpretBreadcrumb(crumb, restartedAt);
+  return stillThatRun ? undefined : interpretBreadcrumb(crumb, restartedAt, traces);
 }

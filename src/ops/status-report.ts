@@ -7,6 +7,7 @@ import { errorMessage } from '../shared/errors';
 import type { LastExit, TradingStatus } from '../shared/ipc/protocol';
 import { readConfigFailure } from '../shared/lifecycle/config-failure';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
+import { readRunTraces } from '../shared/lifecycle/last-exit';
 import { lastRunFromBreadcrumb, readExitBreadcrumb } from './last-run';
 import type { Pm2ProcessView } from './pm2-client';
 import { serviceState, type ServiceState } from './service-state';
@@ -89,7 +90,9 @@ export async function buildStatusReport(deps: StatusReportDeps): Promise<StatusR
       const crumb = await readExitBreadcrumb(deps.dataDir, name);
       const tradingSelf = name === 'trading' && trading.reachable ? trading.status : undefined;
       const selfKnown = tradingSelf ? tradingSelf.lastExit : deps.knownLastExits?.[name];
-      const lastRun = lastRunFromBreadcrumb(crumb, proc, tradingSelf?.pid, deps.now) ?? selfKnown;
+      const lastRun =
+        lastRunFromBreadcrumb(crumb, proc, tradingSelf?.pid, deps.now, readRunTraces(deps.dataDir, name)) ??
+        selfKnown;
       const failure =
         proc && proc.exitCode === ExitCode.Config ? readConfigFailure(deps.dataDir, name) : undefined;
       return {

@@ -4,6 +4,11 @@
  * `crash`, the watchdog with `stall`. A `running` found at the next boot means nobody got to write anything:
  * the process was killed (SIGKILL, OOM killer, power loss) → LastExit `killed`.
  *
+ * A kill leaves no time of death, so a run leaves two clues beside the breadcrumb: the watchdog's worker touches
+ * `<dataDir>/<service>.alive` (its mtime, one utimes call off the main thread) every ALIVE_EVERY_MS while the main
+ * thread makes progress — the last time the run was known alive — and the `running` crumb carries the kernel's boot
+ * id, so a run that ended with the server (power loss, reboot) is told as such: "the server restarted; down ≈ X".
+ *
  * Writes are synchronous and durable (temp → fsync → rename → fsync dir): they happen on paths where the event
  * loop may be gone (crash handler, watchdog thread) and must survive the power loss they may be reporting.
  */
@@ -11,7 +16,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { readJsonFileSync } from '../persistence/json-file';
+import { formatSpan } from '../format-span';
 import { writeJsonFileDurableLater, writeJsonFileSync } from './durable-json-sync';
+
+/** How often a live run's `.alive` file is touched (the "last alive" time is at most this stale, plus the disk's). */
+export const ALIVE_EVERY_MS = 2_000;
 
 export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start' | 'unknown';
 
@@ -19,8 +28,9 @@ export type LastExitKind = 'clean' | 'crash' | 'stall' | 'killed' | 'first-start
 export interface LastExit {
   kind: LastExitKind;
   /**
-   * When the previous run ended, epoch ms. A SIGKILL leaves no time of death: for `killed` it is when the death was
-   * noticed (the next run's start, PM2's restart), within PM2's restart delay of it; absent when unknown.
+   * When the previous run ended, epoch ms. A SIGKILL leaves no time of death: for `killed` it is when the run was
+   * last known alive (its `.alive` file, ≤ ALIVE_EVERY_MS before the death) or, without that, when the death was
+   * noticed (the next run's start, PM2's restart); absent when unknown.
    */
   at?: number;
   /** Reason text: signal, error message, watchdog detail. */
@@ -40,10 +50,51 @@ export interface Breadcrumb {
   reason?: string;
   /** What the main thread was last known to be doing (watchdog). */
   activity?: string;
+  /** The kernel's boot id when the run started (`running` crumbs; absent where the system has none). */
+  bootId?: string;
+}
+
+/** What else tells when a killed run died: its last sign of life, and which boot of the server reads it now. */
+export interface RunTraces {
+  /** The mtime of the run's `.alive` file, epoch ms. */
+  aliveAt?: number;
+  /** The boot id of the server now. */
+  bootId?: string;
 }
 
 export function breadcrumbPath(dataDir: string, service: string): string {
   return path.join(dataDir, `${service}.last-exit.json`);
+}
+
+/** The file whose mtime is the last time a run of the service was known alive. */
+export function alivePath(dataDir: string, service: string): string {
+  return path.join(dataDir, `${service}.alive`);
+}
+
+let bootIdRead: { id: string | undefined } | undefined;
+
+/** This boot of the server (Linux: /proc/sys/kernel/random/boot_id, read once); undefined elsewhere. */
+export function currentBootId(): string | undefined {
+  if (!bootIdRead) {
+    try {
+      bootIdRead = { id: fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined };
+    } catch {
+      bootIdRead = { id: undefined };
+    }
+  }
+  return bootIdRead.id;
+}
+
+/** The traces a service's last run left beside its breadcrumb, and the boot id now. */
+export function readRunTraces(dataDir: string, service: string): RunTraces {
+  let aliveAt: number | undefined;
+  try {
+    aliveAt = Math.floor(fs.statSync(alivePath(dataDir, service)).mtimeMs);
+  } catch {
+    aliveAt = undefined; // never touched (an older version, or a run shorter than one beat)
+  }
+  const bootId = currentBootId();
+  return { ...(aliveAt !== undefined ? { aliveAt } : {}), ...(bootId ? { bootId } : {}) };
 }
 
 /** Synchronous durable replace of the breadcrumb. Throws on I/O errors (callers decide if that matters). */
@@ -82,29 +133,43 @@ const breadcrumbSchema = z.looseObject({
   at: z.number().int().min(0),
   reason: z.string().optional(),
   activity: z.string().optional(),
+  bootId: z.string().optional(),
 });
 
 /**
  * How the previous run ended, from what it left behind. Pure interpretation of the breadcrumb.
- * A killed run left no time of death: `deathNoticedAt` — when the next run started, or when PM2 restarted it — is
- * the closest known bound (PM2 restarts within its backoff delay), so "… ago" counts from about the death, never
- * from the dead run's start. Without it a killed run has no `at`.
+ * A killed run left no time of death. Its last sign of life (`traces.aliveAt`, no older than the run's start) is
+ * within ALIVE_EVERY_MS before it, so "… ago" counts from about the death even when the whole server was down
+ * meanwhile; without it `deathNoticedAt` — when the next run started, or when PM2 restarted it — is the closest known
+ * bound (true for a PM2 restart right after a kill, not after a reboot). A boot id that differs from the crumb's
+ * means the server restarted under the run (power loss, reboot): the reason says so, and for how long it was down.
  */
 export function interpretBreadcrumb(
   crumb: Breadcrumb | 'missing' | 'unreadable',
   deathNoticedAt?: number,
+  traces: RunTraces = {},
 ): LastExit {
   if (crumb === 'missing') return { kind: 'first-start' };
   if (crumb === 'unreadable') return { kind: 'unknown', reason: 'the exit breadcrumb is unreadable' };
   switch (crumb.kind) {
-    case 'running':
+    case 'running': {
+      const lastAlive = traces.aliveAt !== undefined ? Math.max(traces.aliveAt, crumb.startedAt) : undefined;
+      const rebooted = !!crumb.bootId && !!traces.bootId && crumb.bootId !== traces.bootId;
+      const at = lastAlive ?? (rebooted ? undefined : deathNoticedAt);
+      const run = `pid ${crumb.pid} (started ${new Date(crumb.startedAt).toISOString()})`;
+      const alive =
+        lastAlive !== undefined
+          ? `; last alive ${new Date(lastAlive).toISOString()}` +
+            (deathNoticedAt !== undefined ? `, down ≈ ${formatSpan(deathNoticedAt - lastAlive)}` : '')
+          : '';
       return {
         kind: 'killed',
-        ...(deathNoticedAt !== undefined ? { at: deathNoticedAt } : {}),
-        reason:
-          `pid ${crumb.pid} (started ${new Date(crumb.startedAt).toISOString()}) left no exit marker: ` +
-          'killed by SIGKILL, the OOM killer or a power loss',
+        ...(at !== undefined ? { at } : {}),
+        reason: rebooted
+          ? `the server restarted (power loss or reboot) under ${run}${alive}`
+          : `${run} left no exit marker: killed by SIGKILL, the OOM killer or a power loss${alive}`,
       };
+    }
     case 'clean':
       return { kind: 'clean', at: crumb.at, reason: crumb.reason };
     case 'crash':
@@ -123,14 +188,21 @@ export function interpretBreadcrumb(
   }
 }
 
-/** Reads how the previous run ended, at the start of the next run (`startedAt`: when a kill was noticed). */
+/**
+ * Reads how the previous run ended, at the start of the next run (`startedAt`: when a kill was noticed); before this
+ * run's watchdog touches the `.alive` file.
+ */
 export function readLastExit(dataDir: string, service: string, startedAt?: number): LastExit {
-  return interpretBreadcrumb(readBreadcrumb(breadcrumbPath(dataDir, service)), startedAt);
+  return interpretBreadcrumb(
+    readBreadcrumb(breadcrumbPath(dataDir, service)),
+    startedAt,
+    readRunTraces(dataDir, service),
+  );
 }
 
 /** One line for the boot log: "last exit: crash — TypeError: x (2026-…)". */
 export function describeLastExit(lastExit: LastExit): string {
-  // a killed run has no time of death of its own (its `at` is when the death was noticed: now)
+  // a killed run has no time of death of its own (its `at` is its last sign of life, in the reason, or now)
   const when = lastExit.at && lastExit.kind !== 'killed' ? ` at ${new Date(lastExit.at).toISOString()}` : '';
   return `last exit: ${lastExit.kind}${when}${lastExit.reason ? ` — ${lastExit.reason}` : ''}`;
 }

@@ -32,7 +32,10 @@ import { clearConfigFailure, problemsOf, writeConfigFailure } from './config-fai
 import { installCrashHandlers } from './crash-handlers';
 import { ExitCode } from './exit-codes';
 import {
+  ALIVE_EVERY_MS,
+  alivePath,
   breadcrumbPath,
+  currentBootId,
   describeLastExit,
   readLastExit,
   writeBreadcrumbDurableLater,
@@ -290,12 +293,14 @@ export async function runService(
   // blocked the main thread here): `ready` still means the crumb is durable, and a disk that fails them fails the
   // start as before.
   let crumbDurable: Promise<{ failed: unknown } | undefined>;
+  const bootId = currentBootId();
   try {
     crumbDurable = writeBreadcrumbDurableLater(crumbFile, {
       kind: 'running',
       pid: process.pid,
       startedAt,
       at: startedAt,
+      ...(bootId ? { bootId } : {}),
     }).then(
       () => undefined,
       (err: unknown) => ({ failed: err }),
@@ -327,6 +332,8 @@ export async function runService(
     stallMs: config.lifecycle.watchdogStallMs,
     breadcrumbFile: crumbFile,
     startedAt,
+    aliveFile: alivePath(dataDir, service),
+    aliveEveryMs: ALIVE_EVERY_MS,
     logger,
   });
   const activity = (what: string): void => watchdog.activity(what);

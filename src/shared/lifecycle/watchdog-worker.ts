@@ -46,6 +46,7 @@ setInterval(() => {
   if (beat !== lastBeat) {
     lastBeat = beat;
     lastProgressAt = now;
+    if (now - lastAliveAt >= data.aliveEveryMs) touchAlive(now);
     return;
   }
   const stalledMs = now - lastProgressAt;
@@ -69,6 +70,27 @@ setInterval(() => {
   );
   process.kill(data.pid, 'SIGKILL');
 }, data.checkMs);
+
+let lastAliveAt = 0;
+let aliveFailed = false;
+
+/** The run's last sign of life: the mtime of its `.alive` file (created on the first touch). */
+function touchAlive(now: number): void {
+  if (!data.aliveFile) return;
+  lastAliveAt = now;
+  try {
+    try {
+      fs.utimesSync(data.aliveFile, now / 1000, now / 1000);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      fs.closeSync(fs.openSync(data.aliveFile, 'w', 0o600));
+    }
+  } catch (err) {
+    // said once: a kill is then dated by when it was noticed, as without the file
+    if (!aliveFailed) say(`watchdog: could not touch ${data.aliveFile}: ${String(err)}`);
+    aliveFailed = true;
+  }
+}
 
 /** Straight to fd 2: a worker's process.stderr is relayed by the main thread, which is the one that is stuck. */
 function say(line: string): void {

@@ -5,6 +5,9 @@
  * default 10 s) the worker writes the `stall` breadcrumb (reason, time, last activity) synchronously and
  * SIGKILLs the process; PM2 restarts it and the next boot reports why the last run ended.
  *
+ * While the main thread makes progress the worker also touches `aliveFile` (utimes) every `aliveEveryMs`: the run's
+ * last sign of life, which dates a kill that left no breadcrumb (last-exit.ts). Off the main thread, no fsync.
+ *
  * SIGKILL rather than a graceful exit: a stuck main thread cannot run a shutdown, and its state is whatever the
  * last durable commit left — which is exactly what the next boot recovers from.
  */
@@ -26,6 +29,9 @@ export interface WatchdogOptions {
   startedAt: number;
   /** Heartbeat period of the main thread (default 250 ms). */
   beatMs?: number;
+  /** Touched every `aliveEveryMs` while the main thread makes progress (last-exit.ts alivePath). */
+  aliveFile?: string;
+  aliveEveryMs?: number;
   logger?: Logger;
 }
 
@@ -36,6 +42,8 @@ export interface WatchdogWorkerData {
   breadcrumbFile: string;
   pid: number;
   startedAt: number;
+  aliveFile?: string;
+  aliveEveryMs: number;
 }
 
 export class Watchdog {
@@ -58,6 +66,8 @@ export class Watchdog {
       breadcrumbFile: opts.breadcrumbFile,
       pid: process.pid,
       startedAt: opts.startedAt,
+      ...(opts.aliveFile ? { aliveFile: opts.aliveFile } : {}),
+      aliveEveryMs: opts.aliveEveryMs ?? 2_000,
     };
     // Its stdout and stderr are not relayed (stdout/stderr: true, never read): it writes its lines to fd 2 itself,
     // because the main thread that would relay them is the one that is stuck. Relaying set up two streams piped into

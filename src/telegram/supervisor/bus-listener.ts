@@ -16,7 +16,12 @@ import type { Logger } from '../../shared/logging/logger';
 import { retryForever } from '../../shared/retry';
 import { readConfigFailure, type ConfigFailure } from '../../shared/lifecycle/config-failure';
 import { ExitCode } from '../../shared/lifecycle/exit-codes';
-import { breadcrumbPath, interpretBreadcrumb, readBreadcrumb } from '../../shared/lifecycle/last-exit';
+import {
+  breadcrumbPath,
+  interpretBreadcrumb,
+  readBreadcrumb,
+  readRunTraces,
+} from '../../shared/lifecycle/last-exit';
 import { lastRunFromBreadcrumb, readExitBreadcrumb } from '../../ops/last-run';
 import type { Pm2BusPacket, Pm2ProcessView } from '../../ops/pm2-client';
 import type { NotificationInput, Notifier } from '../notify/notification';
@@ -366,6 +371,7 @@ export class BusListener {
         p,
         undefined,
         now,
+        readRunTraces(this.opts.dataDir, p.name),
       );
       if (p.exitCode === ExitCode.Config)
         configFailures[p.name] = readConfigFailure(this.opts.dataDir, p.name);

@@ -3,11 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  alivePath,
   breadcrumbPath,
   describeLastExit,
   interpretBreadcrumb,
   readBreadcrumb,
   readLastExit,
+  readRunTraces,
   writeBreadcrumbDurableLater,
   writeBreadcrumbSync,
 } from '../../../src/shared/lifecycle/last-exit';
@@ -33,6 +35,62 @@ describe('last-exit breadcrumb', () => {
     const last = readLastExit(dir, 'trading');
     expect(last.kind).to.equal('killed');
     expect(last.reason).to.match(/pid 123 .*SIGKILL, the OOM killer or a power loss/);
+  });
+
+  describe('when a killed run died (no time of death of its own)', () => {
+    const HOUR = 3_600_000;
+    const startedAt = Date.UTC(2026, 11, 4, 10);
+    const running = { kind: 'running' as const, pid: 77, startedAt, at: startedAt, bootId: 'boot-a' };
+
+    it('after a power loss and a boot it is dated by its last sign of life, and the server restart is said', () => {
+      const aliveAt = startedAt + HOUR;
+      const nextStart = aliveAt + 3 * HOUR; // down three hours
+      const last = interpretBreadcrumb(running, nextStart, { aliveAt, bootId: 'boot-b' });
+      expect(last.kind).to.equal('killed');
+      expect(last.at).to.equal(aliveAt);
+      expect(last.reason).to.equal(
+        `the server restarted (power loss or reboot) under pid 77 (started ${new Date(startedAt).toISOString()}); ` +
+          `last alive ${new Date(aliveAt).toISOString()}, down ≈ 3 h`,
+      );
+    });
+
+    it('on the same boot (PM2 itself killed, a kill under PM2) it is dated by its last sign of life too', () => {
+      const aliveAt = startedAt + HOUR;
+      const last = interpretBreadcrumb(running, aliveAt + 6_500, { aliveAt, bootId: 'boot-a' });
+      expect(last.at).to.equal(aliveAt);
+      expect(last.reason).to.match(/left no exit marker: killed by SIGKILL.*; last alive .*, down ≈ 6\.5 s$/);
+      expect(last.reason).not.to.match(/server restarted/);
+    });
+
+    it("an .alive file older than the run (left by an earlier run) counts as the run's start, never before it", () => {
+      const last = interpretBreadcrumb(running, startedAt + 500, {
+        aliveAt: startedAt - HOUR,
+        bootId: 'boot-a',
+      });
+      expect(last.at).to.equal(startedAt);
+    });
+
+    it('without a sign of life: when the death was noticed on the same boot; no date at all after a boot', () => {
+      expect(interpretBreadcrumb(running, startedAt + 9, { bootId: 'boot-a' }).at).to.equal(startedAt + 9);
+      const rebooted = interpretBreadcrumb(running, startedAt + 9, { bootId: 'boot-b' });
+      expect(rebooted.at).to.equal(undefined);
+      expect(rebooted.reason).to.match(/^the server restarted \(power loss or reboot\) under pid 77/);
+      // a crumb without a boot id (an older version) never claims a server restart
+      const { bootId: _unused, ...older } = running;
+      expect(interpretBreadcrumb(older, startedAt + 9, { bootId: 'boot-b' }).reason).not.to.match(/server/);
+    });
+
+    it('reads the sign of life from the .alive file (its mtime) and the boot id of this server', () => {
+      expect(readRunTraces(dir, 'trading').aliveAt).to.equal(undefined);
+      const aliveAt = startedAt + HOUR;
+      fs.writeFileSync(alivePath(dir, 'trading'), '');
+      fs.utimesSync(alivePath(dir, 'trading'), aliveAt / 1000, aliveAt / 1000);
+      writeBreadcrumbSync(breadcrumbPath(dir, 'trading'), running);
+      const traces = readRunTraces(dir, 'trading');
+      expect(traces.aliveAt).to.equal(aliveAt);
+      if (fs.existsSync('/proc/sys/kernel/random/boot_id')) expect(traces.bootId).to.match(/^[0-9a-f-]{36}$/);
+      expect(readLastExit(dir, 'trading', aliveAt + 60_000).at).to.equal(aliveAt);
+    });
   });
 
   it('clean, crash and stall are reported with their reason (stall with the last activity)', () => {
