@@ -145,7 +145,9 @@ export async function stopService(
 export async function upgradePair(opts: PairControlOptions): Promise<boolean> {
   opts.out('building…');
   if (!(await opts.build())) {
-    opts.out('❌ build failed: nothing restarted; the running services and dist/ are unchanged.');
+    opts.out(
+      '❌ build failed: nothing restarted and dist/ is unchanged (a stopped pair starts again on it: `npx byninja start`).',
+    );
     return false;
   }
   const list = await opts.pm2.list();
