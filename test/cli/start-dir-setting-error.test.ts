@@ -1,10 +1,11 @@
 /**
- * Review 31f, field case 6 (an ecosystem/config error): ecosystem.config.js creates the data and log dirs (0700)
- * before PM2 opens anything, from BYNINJA_DATA_DIR / BYNINJA_LOG_DIR (environment or .env). When that path cannot be a
- * directory (under a regular file: a typo, a path pasted into the wrong variable), the file throws the raw fs error
- * while PM2 parses it: `npm start` prints Node's stack trace (twice, once per service) and
- * "PM2 start failed: ENOTDIR: not a directory, mkdir '…'" — never the setting to fix, as every other configuration
- * error does (docs/operations.md: "for a configuration error, which field to fix"). Real CLI, real PM2 (temp home).
+ * A data or log dir setting that cannot be a directory (found in the field): ecosystem.config.js creates the data
+ * and log dirs (0700) before PM2 opens anything, from BYNINJA_DATA_DIR / BYNINJA_LOG_DIR (environment or .env).
+ * When that path cannot be a directory (under a regular file: a typo, a path pasted into the wrong variable), the
+ * file threw the raw fs error while PM2 parsed it: `npm start` printed Node's stack trace (once per service) and
+ * "PM2 start failed: ENOTDIR: not a directory, mkdir '…'", never the setting to fix. Now the error names the
+ * setting, where its value came from and the fix, without a stack (docs/operations.md: "for a configuration error,
+ * which field to fix"). Real CLI, real PM2 (temp home). @slow
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -20,7 +21,7 @@ for (const variable of ['BYNINJA_LOG_DIR', 'BYNINJA_DATA_DIR'] as const) {
     let run: CliRun;
 
     before(async () => {
-      harness = Pm2Harness.create('bn-r31d-');
+      harness = Pm2Harness.create('bn-dir-setting-');
       const file = path.join(harness.root, 'not-a-dir');
       fs.writeFileSync(file, 'a file\n');
       run = await runCli(['start'], {
@@ -41,7 +42,10 @@ for (const variable of ['BYNINJA_LOG_DIR', 'BYNINJA_DATA_DIR'] as const) {
 
     it(`names ${variable} and the fix, without a stack trace`, () => {
       const output = run.stdout + run.stderr;
-      expect(output, output).to.include(variable);
+      expect(output, output).to.match(
+        new RegExp(`PM2 start failed: ${variable}: .*not-a-dir/sub \\(the environment\\)`),
+      );
+      expect(output, output).to.include(`Set ${variable} in .env or the environment to a directory`);
       expect(output, output).not.to.match(/^\s+at .+:\d+:\d+\)?$/m);
     });
   });
