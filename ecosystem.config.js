@@ -7,19 +7,23 @@ const path = require('node:path');
 
 /**
  * The data and log dirs as the daemons will resolve them (environment first, then .env, then the defaults;
- * relative to this directory, the apps' cwd). Only these two names are read from .env: no secret passes here.
+ * relative to this directory, the apps' cwd), with where each came from. Only these two names are read from .env:
+ * no secret passes here.
  */
 function configuredDir(name, fallback) {
   let value = process.env[name];
+  let source = 'the environment';
   if (!value) {
     try {
       const envFile = path.resolve(__dirname, process.env.BYNINJA_ENV_FILE || '.env');
       value = require('dotenv').parse(fs.readFileSync(envFile))[name];
+      source = envFile;
     } catch {
       // no .env: the defaults
     }
   }
-  return path.resolve(__dirname, value || fallback);
+  if (!value) source = `the default, ${name} unset`;
+  return { name, source, dir: path.resolve(__dirname, value || fallback), fallback };
 }
 
 const logDir = configuredDir('BYNINJA_LOG_DIR', 'logs');
@@ -28,18 +32,31 @@ const dataDir = configuredDir('BYNINJA_DATA_DIR', 'data');
 /**
  * Before PM2 opens anything: data and log dirs 0700, and the PM2 out/err files created 0600 (PM2 would create
  * them with its umask, 0644 by default, and they hold orders, equity and chat ids). Existing ones are tightened.
+ * A dir that cannot be made (a path under a regular file, no permission) is a configuration error: it names the
+ * setting and the fix. PM2 prints what this file throws with its stack, so the error carries none (the fs error's
+ * own words are in the message).
  */
-function makePrivate(dir, files) {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.chmodSync(dir, 0o700);
-  for (const file of files) {
-    fs.closeSync(fs.openSync(file, 'a', 0o600));
-    fs.chmodSync(file, 0o600);
+function makePrivate(setting, files) {
+  try {
+    fs.mkdirSync(setting.dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(setting.dir, 0o700);
+    for (const file of files) {
+      fs.closeSync(fs.openSync(file, 'a', 0o600));
+      fs.chmodSync(file, 0o600);
+    }
+  } catch (err) {
+    const message =
+      `${setting.name}: ${setting.dir} (${setting.source}) cannot be used as a directory (${err.message}). ` +
+      `Set ${setting.name} in .env or the environment to a directory this user can create and write ` +
+      `(unset: ${path.resolve(__dirname, setting.fallback)}), then start again`;
+    const error = new Error(message);
+    error.stack = `Error: ${message}`;
+    throw error;
   }
 }
 const logFiles = ['trading', 'telegram'].flatMap((app) => [
-  path.join(logDir, `${app}.out.log`),
-  path.join(logDir, `${app}.err.log`),
+  path.join(logDir.dir, `${app}.out.log`),
+  path.join(logDir.dir, `${app}.err.log`),
 ]);
 makePrivate(dataDir, []);
 makePrivate(logDir, logFiles);
@@ -134,15 +151,15 @@ module.exports = {
       name: 'trading',
       // One bundled file per daemon (scripts/bundle.ts): module loading was most of a restart.
       script: path.join(__dirname, 'dist/daemons/trading.js'),
-      out_file: path.join(logDir, 'trading.out.log'),
-      error_file: path.join(logDir, 'trading.err.log'),
+      out_file: path.join(logDir.dir, 'trading.out.log'),
+      error_file: path.join(logDir.dir, 'trading.err.log'),
     },
     {
       ...common,
       name: 'telegram',
       script: path.join(__dirname, 'dist/daemons/telegram.js'),
-      out_file: path.join(logDir, 'telegram.out.log'),
-      error_file: path.join(logDir, 'telegram.err.log'),
+      out_file: path.join(logDir.dir, 'telegram.out.log'),
+      error_file: path.join(logDir.dir, 'telegram.err.log'),
       // The supervisor must not be killed for memory while it reports others' crashes.
       max_memory_restart: '300M',
     },

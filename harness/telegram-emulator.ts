@@ -5,6 +5,9 @@
  *    token refused, as after a revocation);
  *  - emulates long polling for getUpdates (the emulator answers at once, which would spin telegraf's loop);
  *  - answers the methods the emulator lacks (setMyCommands, getMyCommands, deleteMyCommands, sendChatAction);
+ *  - models an outgoing webhook as the Bot API does (setWebhook, deleteWebhook, getWebhookInfo): while one is set,
+ *    getUpdates is refused 409 "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to
+ *    delete the webhook first" (the Bot API docs: getUpdates "will not work if an outgoing webhook is set up");
  *  - logs every bot request (method, time, HTTP status) so tests can check what happened when.
  *
  * Usage: `const tg = await TelegramEmulator.start(); … TELEGRAM_API_ROOT=tg.apiRoot, TELEGRAM_BOT_TOKEN=tg.token …
@@ -80,6 +83,8 @@ export class TelegramEmulator {
   readonly photos: SentPhoto[] = [];
 
   private fault: TelegramFault = null;
+  /** The outgoing webhook set on the token ('' = none), as a former deployment of the bot may have left it. */
+  webhookUrl = '';
   private faultOpts: FaultOptions = {};
   private faultsLeft = Infinity;
   private readonly sockets = new Set<net.Socket>();
@@ -253,6 +258,27 @@ export class TelegramEmulator {
         return this.reply(res, log, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
       return this.reply(res, log, 502, { ok: false, error_code: 502, description: 'Bad Gateway' });
     }
+
+    if (method === 'setWebhook') {
+      this.webhookUrl = String(parseParams(body, req.headers['content-type']).url ?? '');
+      return this.reply(res, log, 200, { ok: true, result: true, description: 'Webhook was set' });
+    }
+    if (method === 'deleteWebhook') {
+      this.webhookUrl = '';
+      return this.reply(res, log, 200, { ok: true, result: true, description: 'Webhook was deleted' });
+    }
+    if (method === 'getWebhookInfo')
+      return this.reply(res, log, 200, {
+        ok: true,
+        result: { url: this.webhookUrl, has_custom_certificate: false, pending_update_count: 0 },
+      });
+    if (method === 'getUpdates' && this.webhookUrl !== '')
+      return this.reply(res, log, 409, {
+        ok: false,
+        error_code: 409,
+        description:
+          "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+      });
 
     if (method in PASSTHROUGH_OK) {
       if (method === 'setMyCommands') {

@@ -186,4 +186,30 @@ describe('ecosystem.config.js', () => {
       fs.rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('a dir setting that cannot be a directory is an error naming it, where it came from and the fix, with no stack', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-eco-baddir-'));
+    try {
+      fs.writeFileSync(path.join(root, 'a-file'), 'x\n');
+      const envFile = path.join(root, '.env');
+      fs.writeFileSync(envFile, `BYNINJA_LOG_DIR=${path.join(root, 'a-file', 'logs')}\n`);
+      let thrown: Error | undefined;
+      try {
+        loadEcosystem({ BYNINJA_ENV_FILE: envFile });
+      } catch (err) {
+        thrown = err as Error;
+      }
+      expect(thrown, 'the load throws').to.be.instanceOf(Error);
+      expect(thrown!.message).to.equal(
+        `BYNINJA_LOG_DIR: ${path.join(root, 'a-file', 'logs')} (${envFile}) cannot be used as a directory ` +
+          `(ENOTDIR: not a directory, mkdir '${path.join(root, 'a-file', 'logs')}'). Set BYNINJA_LOG_DIR in .env or ` +
+          `the environment to a directory this user can create and write (unset: ${path.join(ECO_DIR, 'logs')}), ` +
+          'then start again',
+      );
+      // PM2 prints what the file throws with console.error: its stack is all an operator would read
+      expect(thrown!.stack).to.equal(`Error: ${thrown!.message}`);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

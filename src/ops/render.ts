@@ -126,8 +126,8 @@ export function describeTelegramDelivery(d: TelegramDelivery, now: number): stri
     );
   if (p?.kind === 'conflict')
     return (
-      `⚠️ another process polls Telegram with this bot token (409)${since}: commands do not reach this bot ` +
-      '(alerts still go out); stop the other bot instance'
+      `⚠️ Telegram refuses polling with this bot token (409)${since} (${p.detail}): commands do not reach this bot ` +
+      '(alerts still go out); stop the other bot instance, or the other deployment that sets a webhook on this token'
     );
   if (p?.kind === 'unreachable')
     return `⚠️ Telegram Bot API unreachable${since} (${p.detail}) — alerts wait in the outbox, retried with backoff`;

@@ -79,6 +79,14 @@ export async function waitForWhoAmI(opts: {
       };
     }
     const status = answer.status;
+    // getUpdates' 409 says which conflict it is: a webhook left on the token is no other reader
+    if (status === 409 && /webhook/i.test(answer.description ?? ''))
+      return {
+        ok: false,
+        reason: 'conflict',
+        message:
+          'a webhook is set on this bot token (Telegram refuses getUpdates while one is): the telegram service deletes it when it starts (`npx byninja start telegram`), or delete it with the Bot API method deleteWebhook; then run whoami again',
+      };
     if (status === 409)
       return {
         ok: false,

@@ -33,6 +33,26 @@ describe('telegram whoami (Bot API reads)', () => {
     expect(Math.max(...clock.sleeps)).to.be.at.most(10_000);
   });
 
+  it("a 409 naming a webhook is told as a webhook to delete, not as the telegram service's reading", async () => {
+    const outcome = await waitForWhoAmI({
+      token: TOKEN,
+      apiRoot: 'http://127.0.0.1:1',
+      timeoutMs: 60_000,
+      clock: new FakeClock(1_700_000_000_000, { sleep: 'advances' }),
+      fetch: async () =>
+        answer(409, {
+          ok: false,
+          error_code: 409,
+          description:
+            "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+        }),
+    });
+    expect(outcome).to.include({ ok: false, reason: 'conflict' });
+    expect(!outcome.ok && outcome.message)
+      .to.include('a webhook is set on this bot token')
+      .and.include('deleteWebhook');
+  });
+
   it('asks first for the last pending update only and skips it when it predates the start', async () => {
     const start = 1_700_000_000_000;
     const clock = new FakeClock(start, { sleep: 'advances' });

@@ -17,6 +17,7 @@ import dotenv from 'dotenv';
 import { ConfigError, type ConfigProblem } from '../errors';
 import { Redactor } from '../logging/redact';
 import { readJsonFileSync } from '../persistence/json-file';
+import { unquotedHashLines } from './env-file-lines';
 import { envOverlay, GENERIC_PREFIX, setPath, snakeToCamel, type Env } from './env-overlay';
 import {
   CONFIG_SCOPES,
@@ -89,8 +90,10 @@ export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfi
   const envFile = path.resolve(cwd, realEnv.BYNINJA_ENV_FILE || '.env');
   let fileEnv: Record<string, string> = {};
   try {
-    fileEnv = dotenv.parse(fs.readFileSync(envFile));
+    const text = fs.readFileSync(envFile, 'utf8');
+    fileEnv = dotenv.parse(text);
     sources.envFile = envFile;
+    problems.push(...cutSecretProblems(text, envFile, realEnv, scope));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       problems.push({
@@ -292,6 +295,43 @@ function stripSecrets(
       if (before > 0 && Object.keys(value).length === 0) delete node[key];
     }
   }
+}
+
+/** The section whose consumer uses each secret (undefined: every consumer does). */
+const SECRET_SECTION: Record<keyof Secrets, ConfigSection | undefined> = {
+  exchangeApiKey: 'trading',
+  exchangeSecret: 'trading',
+  exchangePassword: 'trading',
+  telegramBotToken: 'telegram',
+  ipcToken: undefined,
+};
+
+/**
+ * A secret's .env line whose unquoted value holds a `#` is cut there by dotenv (env-file-lines.ts): refused, naming
+ * the variable, the line and the quoting fix — never the value. Only the secrets this consumer uses, and only those
+ * the .env file provides (a variable set in the real environment wins over the line).
+ */
+function cutSecretProblems(
+  text: string,
+  envFile: string,
+  realEnv: NodeJS.ProcessEnv,
+  scope: SectionScope,
+): ConfigProblem[] {
+  const mine = new Set(
+    (Object.entries(SECRET_ENV) as Array<[keyof Secrets, string]>)
+      .filter(([key, name]) => {
+        const section = SECRET_SECTION[key];
+        return (section === undefined || scope.owns(section)) && !realEnv[name]?.trim();
+      })
+      .map(([, name]) => name),
+  );
+  return unquotedHashLines(text, mine).map(({ name, line }) => ({
+    field: name,
+    value: '[REDACTED]',
+    message:
+      `${envFile} line ${line} holds a "#" outside quotes: dotenv reads it and what follows as a comment, so ` +
+      `${name} is cut there. Put the value in quotes (${name}='…', or "…" if it holds a '), and any comment on a line of its own`,
+  }));
 }
 
 function secretEnvFor(keyPath: string[]): string {

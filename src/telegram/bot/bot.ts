@@ -374,6 +374,26 @@ export function createBot(deps: BotDeps): Bot {
       }
     }
     if (signal.aborted) return;
+    // getUpdates is refused (409) while an outgoing webhook is set on the token (a former deployment, another
+    // framework): delete one before the first poll, as telegraf's launch() does, keeping pending updates. The poller
+    // deletes it again should the 409 name a webhook later.
+    try {
+      const webhook = await telegraf.telegram.getWebhookInfo();
+      if (webhook.url) {
+        await telegraf.telegram.deleteWebhook({ drop_pending_updates: false });
+        log.warn(
+          'An outgoing webhook was set on this bot token (getUpdates is refused while one is): deleted it, pending updates kept',
+          { pendingUpdates: webhook.pending_update_count },
+        );
+      }
+    } catch (err) {
+      log.warn(
+        'Checking for a webhook on the bot token failed: the poller deletes one if Telegram names it',
+        {
+          error: toTelegramError(err).message,
+        },
+      );
+    }
     try {
       await telegraf.telegram.setMyCommands(
         commands.map((c) => ({ command: c.name, description: c.description.slice(0, 256) })),

@@ -4,7 +4,8 @@
  * | Bot API answer              | class                    | policy                                          |
  * |-----------------------------|--------------------------|-------------------------------------------------|
  * | 401 Unauthorized            | AuthenticationError      | bad token: reported, long backoff, never exits  |
- * | 409 Conflict                | TelegramConflictError    | another poller/webhook: log, back off, retry    |
+ * | 409 Conflict (webhook set)  | TelegramWebhookSetError  | delete the webhook, back off, retry             |
+ * | 409 Conflict (other)        | TelegramConflictError    | another poller: log, back off, retry            |
  * | 429 Too Many Requests       | RateLimitError           | wait `retry_after`                              |
  * | 5xx                         | TemporaryError           | retry with backoff                              |
  * | network (FetchError, reset) | NetworkError             | retry with backoff                              |
@@ -27,6 +28,13 @@ import {
 
 /** 409: another process polls with the same token (or a webhook is set). Temporary: it may go away. */
 export class TelegramConflictError extends TemporaryError {}
+
+/**
+ * 409 whose description names a webhook ("Conflict: can't use getUpdates method while webhook is active; use
+ * deleteWebhook to delete the webhook first"): an outgoing webhook left on the token (a former deployment, another
+ * framework) — no other poller. The cure is deleteWebhook, which the poller calls.
+ */
+export class TelegramWebhookSetError extends TelegramConflictError {}
 
 interface TelegrafErrorShape {
   response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } };
@@ -55,6 +63,12 @@ export function toTelegramError(err: unknown, method?: string): ByNinjaError {
     if (code === 401)
       return new AuthenticationError(
         `${text} — the bot token (TELEGRAM_BOT_TOKEN) is invalid or revoked`,
+        context,
+      );
+    // Worded after Telegram's own description: a webhook set is not "another instance" (getUpdates' 409 says which).
+    if (code === 409 && /webhook/i.test(description))
+      return new TelegramWebhookSetError(
+        `${text} — an outgoing webhook is set on this bot token (a former deployment or another tool set it)`,
         context,
       );
     if (code === 409)

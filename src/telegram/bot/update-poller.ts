@@ -5,6 +5,9 @@
  *  - 401 (AuthenticationError): the token is refused — reported (`onHealth`), retried with a long backoff
  *    (30 s → 10 min): a token revoked and restored, or a Bot API mistake, heals without a restart.
  *  - 409 (TelegramConflictError): another poller uses the token — reported, backs off (5 s → 60 s), retries.
+ *    A 409 whose description names a webhook (TelegramWebhookSetError: getUpdates "will not work if an outgoing
+ *    webhook is set up") is no other poller: the webhook is deleted (pending updates kept, as telegraf's launch()
+ *    does; bot.ts deletes it once before the first poll too), then the same backoff and retry.
  *  - 429 (RateLimitError): waits `retry_after`.
  *  - 5xx / network: exponential backoff with jitter (1 s → 60 s).
  * Each of the three backoffs (the one of shared/retry.ts) counts the failures of its kind since Telegram last
@@ -20,7 +23,7 @@ import { AuthenticationError, RateLimitError, errorMessage } from '../../shared/
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
 import type { DeliveryOutcome } from '../notify/delivery-health';
-import { TelegramConflictError, toTelegramError } from './telegram-errors';
+import { TelegramConflictError, TelegramWebhookSetError, toTelegramError } from './telegram-errors';
 
 export interface UpdatePollerOptions {
   telegram: Telegram;
@@ -186,6 +189,11 @@ export class UpdatePoller {
         factor: 2,
         random: this.random,
       });
+      if (err instanceof TelegramWebhookSetError) {
+        await this.deleteWebhook(err.message, wait);
+        await this.sleep(wait);
+        return;
+      }
       // Every conflict is worth a line only at first and then every 10th: it usually lasts until a human acts.
       if (this.conflicts === 1 || this.conflicts % 10 === 0) {
         log.error(
@@ -217,6 +225,31 @@ export class UpdatePoller {
         retryInMs: wait,
       });
     await this.sleep(wait);
+  }
+
+  /**
+   * The cure of a webhook's 409: deleteWebhook, pending updates kept (drop_pending_updates false: commands sent
+   * meanwhile are still answered). Logged at first and every 10th: a webhook set again and again means another
+   * deployment of the bot still runs with this token.
+   */
+  private async deleteWebhook(conflict: string, retryInMs: number): Promise<void> {
+    const log = this.opts.logger;
+    const loud = this.conflicts === 1 || this.conflicts % 10 === 0;
+    try {
+      await this.opts.telegram.deleteWebhook({ drop_pending_updates: false });
+      if (loud)
+        log.warn(
+          `${conflict}: deleted it (pending updates kept) and polling again. If it comes back, another deployment of this bot sets it: stop that one`,
+          { conflicts: this.conflicts, retryInMs },
+        );
+    } catch (raw) {
+      if (loud)
+        log.error(`${conflict}: deleting it failed, retrying`, {
+          error: toTelegramError(raw, 'deleteWebhook').message,
+          conflicts: this.conflicts,
+          retryInMs,
+        });
+    }
   }
 
   private async sleep(ms: number): Promise<void> {

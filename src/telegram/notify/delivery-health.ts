@@ -2,7 +2,7 @@
  * The state of the telegram service's link to the Bot API, as every Bot API user in it reports it (the alert
  * sender, the bot's getMe and its update poller). A Telegram-side problem never stops the service: while the token
  * is refused (401) or the alert chat refuses the bot (403, "chat not found") alerts are delivered to the log
- * (`alerts: 'log'`); a conflict (409: another process polls with the token) only stops commands; an unreachable
+ * (`alerts: 'log'`); a conflict (409: another process polls with the token, or a webhook is set) only stops commands; an unreachable
  * Bot API only delays alerts (they wait in the durable outbox). Every user keeps retrying with backoff, and the
  * first success restores delivery to the chat.
  *
@@ -72,8 +72,9 @@ const CHANGE_TEXT: Record<TelegramProblemKind, string> = {
     'Telegram refuses the alert chat: alerts go to this log only until it takes them again. ' +
     'Check TELEGRAM_CHAT_ID and that the bot is a member of that chat',
   conflict:
-    'Another process polls Telegram with this bot token (409): commands do not reach this bot (alerts still go out). ' +
-    'Stop the other bot instance',
+    'Telegram refuses polling with this bot token (409 Conflict): commands do not reach this bot (alerts still go out). ' +
+    "Telegram's words say why: another bot instance polls with the token (stop it), or a webhook is set on it " +
+    '(the bot deletes it; set again and again, another deployment of the bot still runs: stop it)',
   unreachable: 'Telegram Bot API unreachable: alerts wait in the outbox and are retried with backoff',
 };
 

@@ -447,6 +447,63 @@ describe('config loader', () => {
     expect(load({ BYNINJA_IPC_PORT: '' }).config.ipc.port).to.equal(41001);
   });
 
+  describe('a secret whose .env line holds a "#" outside quotes (dotenv cuts the value there)', () => {
+    const PASSPHRASE = 'Tr4de#Bot-2026';
+    const write = (lines: string[]): void =>
+      fs.writeFileSync(path.join(dir, '.env'), `${lines.join('\n')}\n`);
+    function problemsFor(
+      service: 'trading' | 'telegram' | 'cli',
+      env: Record<string, string> = {},
+    ): ConfigProblem[] {
+      try {
+        loadConfig({ env: { BYNINJA_ENV_FILE: path.join(dir, '.env'), ...env }, cwd: dir, service });
+      } catch (err) {
+        expect(err).to.be.instanceOf(ConfigError);
+        return (err as ConfigError).problems;
+      }
+      return [];
+    }
+
+    it('is refused, naming the variable, the line and the quoting fix, never the value (nor its cut part)', () => {
+      write(['EXCHANGE_API_KEY=k', 'EXCHANGE_SECRET=s', `EXCHANGE_PASSWORD=${PASSPHRASE}`]);
+      const problems = problemsFor('trading');
+      expect(problems.map((p) => p.field)).to.deep.equal(['EXCHANGE_PASSWORD']);
+      const [p] = problems;
+      expect(p!.message)
+        .to.include('line 3')
+        .and.include("EXCHANGE_PASSWORD='…'")
+        .and.match(/quotes/);
+      const text = JSON.stringify(problems);
+      expect(text).not.to.include('Tr4de');
+      expect(text).not.to.include('Bot-2026');
+    });
+
+    it('quoted, the whole value is read; a blank value followed by a comment is unset, not refused', () => {
+      write([`EXCHANGE_PASSWORD='${PASSPHRASE}'`, 'EXCHANGE_SECRET="a#b"', 'EXCHANGE_API_KEY=   # fill in']);
+      expect(problemsFor('trading')).to.deep.equal([]);
+      const { secrets } = loadConfig({
+        env: { BYNINJA_ENV_FILE: path.join(dir, '.env') },
+        cwd: dir,
+        service: 'trading',
+      });
+      expect(secrets.exchangePassword).to.equal(PASSPHRASE);
+      expect(secrets.exchangeSecret).to.equal('a#b');
+      expect(secrets.exchangeApiKey).to.equal(undefined);
+    });
+
+    it('a comment after a secret is refused too (it cannot be told from a "#" in the value); other lines may have one', () => {
+      write(['EXCHANGE_SECRET=abc # my key', 'BYNINJA_LOG_LEVEL=info # chatty']);
+      expect(problemsFor('trading').map((p) => p.field)).to.deep.equal(['EXCHANGE_SECRET']);
+    });
+
+    it('only the consumer of the secret is stopped, and not when the real environment sets the variable', () => {
+      write([`EXCHANGE_PASSWORD=${PASSPHRASE}`, 'TELEGRAM_BOT_TOKEN=123:abc#def']);
+      expect(problemsFor('telegram').map((p) => p.field)).to.deep.equal(['TELEGRAM_BOT_TOKEN']);
+      expect(problemsFor('cli')).to.deep.equal([]);
+      expect(problemsFor('trading', { EXCHANGE_PASSWORD: PASSPHRASE })).to.deep.equal([]);
+    });
+  });
+
   describe('the example files', () => {
     it('config.example.json is valid and loads with every section', () => {
       const { config } = load({ BYNINJA_CONFIG: path.join(REPO_ROOT, 'config.example.json') });

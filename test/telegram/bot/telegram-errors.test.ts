@@ -8,7 +8,11 @@ import {
   RateLimitError,
   TemporaryError,
 } from '../../../src/shared/errors';
-import { TelegramConflictError, toTelegramError } from '../../../src/telegram/bot/telegram-errors';
+import {
+  TelegramConflictError,
+  TelegramWebhookSetError,
+  toTelegramError,
+} from '../../../src/telegram/bot/telegram-errors';
 
 const TOKEN = '1234567:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
 
@@ -28,6 +32,20 @@ describe('telegram error policy mapping', () => {
     const err = toTelegramError(tgError(409, 'Conflict: terminated by other getUpdates request'));
     expect(err).to.be.instanceOf(TelegramConflictError);
     expect(err).to.be.instanceOf(TemporaryError);
+  });
+
+  it('409 naming a webhook → TelegramWebhookSetError, worded after Telegram (a webhook, not another instance)', () => {
+    const err = toTelegramError(
+      tgError(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+      ),
+    );
+    expect(err).to.be.instanceOf(TelegramWebhookSetError);
+    expect(err.message).to.include('webhook is set on this bot token');
+    expect(err.message).not.to.include('another bot instance');
+    const other = toTelegramError(tgError(409, 'Conflict: terminated by other getUpdates request'));
+    expect(other).not.to.be.instanceOf(TelegramWebhookSetError);
   });
 
   it('429 → RateLimitError carrying retry_after in ms', () => {

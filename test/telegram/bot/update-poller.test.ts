@@ -1,6 +1,7 @@
 /** The poller's error policy over a scripted Bot API (no network): which wait follows which answer. */
 import { expect } from 'chai';
 import type { Telegram } from 'telegraf';
+import { captureLogger } from '../../support/capture-logger';
 import { FakeClock } from '../../support/fake-clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { UpdatePoller } from '../../../src/telegram/bot/update-poller';
@@ -76,5 +77,52 @@ describe('UpdatePoller backoff', () => {
     ]);
     expect(waits[5]).to.be.within(16_000, 32_000);
     expect(waits[7]).to.be.within(500, 1_000);
+  });
+});
+
+describe('UpdatePoller on a 409 that names a webhook', () => {
+  const WEBHOOK_409 = apiError(
+    409,
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+  );
+
+  async function run(script: unknown[]): Promise<{ deletes: unknown[]; waits: number[]; log: string }> {
+    const clock = new FakeClock(undefined, { sleep: 'advances' });
+    const { logger, lines } = captureLogger();
+    let finished!: () => void;
+    const scriptDone = new Promise<void>((resolve) => (finished = resolve));
+    const deletes: unknown[] = [];
+    const telegram = Object.assign(scriptedTelegram(script, finished), {
+      deleteWebhook: (extra: unknown) => {
+        deletes.push(extra);
+        return Promise.resolve(true);
+      },
+    }) as Telegram;
+    const poller = new UpdatePoller({
+      telegram,
+      handle: async () => undefined,
+      logger,
+      timeoutSec: 1,
+      clock,
+    });
+    poller.start();
+    await scriptDone;
+    await poller.stop();
+    return { deletes, waits: clock.sleeps, log: lines.map((l) => l.message).join('\n') };
+  }
+
+  it('deletes the webhook, pending updates kept, and polls again after the conflict backoff', async () => {
+    const { deletes, waits, log } = await run([WEBHOOK_409]);
+    expect(deletes).to.deep.equal([{ drop_pending_updates: false }]);
+    expect(waits).to.have.length(1);
+    expect(waits[0]).to.be.within(2_500, 5_000);
+    expect(log).to.include('webhook is set on this bot token');
+    expect(log).to.include('deleted it');
+    expect(log).not.to.match(/another (bot instance|process) is polling/i);
+  });
+
+  it('a 409 from another poller deletes nothing', async () => {
+    const { deletes } = await run([apiError(409, 'Conflict: terminated by other getUpdates request')]);
+    expect(deletes).to.deep.equal([]);
   });
 });
