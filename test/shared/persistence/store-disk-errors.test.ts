@@ -151,8 +151,10 @@ describe('Store on a real unwritable or full disk', function () {
         expect(err).to.be.instanceOf(PersistenceError);
         heal();
         // nothing else is committed: the background retry alone must write it
+        // (the file shows it at the rename; the store says healthy once the write finished, its fsyncs after it)
         const deadline = Date.now() + 5_000;
-        while (readState(file).n !== n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        while ((readState(file).n !== n || !store.healthy) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 50));
         expect(readState(file).n).to.equal(n);
         expect(store.healthy).to.equal(true);
       }
