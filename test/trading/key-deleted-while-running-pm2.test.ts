@@ -1,15 +1,16 @@
 /**
- * Review 31f, field case 2 (wrong credentials while running): the API key is deleted on the exchange — after a leak,
- * or its IP allow-list changed — while trading runs live. Every signed request is refused from then on (Binance
- * -2015 "Invalid API-key, IP, or permissions for action.", Bybit 10003, OKX 50111); a person must act (a new key in
- * .env, a restart). The operator must be told that the key is refused, not that the exchange is unreachable.
+ * The API key deleted on the exchange — after a leak, or its IP allow-list changed — while trading runs live. Every
+ * signed request is refused from then on (Binance -2015 "Invalid API-key, IP, or permissions for action.", Bybit
+ * 10003, OKX 50111); a person must act (a new key in .env, a restart). The operator must be told that the key is
+ * refused, not that the exchange is unreachable, and the log must say it once, not at every tick.
  *
- * On Binance, ccxt reads a -2015 after a signed call once succeeded as a temporary IP ban (binance.js handleErrors:
- * `hasAlreadyAuthenticatedSuccessfully` → DDoSProtection); ByNinja names a 401 as the key's only when the key's known
- * end has passed or its read says it cannot trade (ccxt-exchange.ts keyRefusal), so the refusal is taken for a rate
- * limit: the log says "binance refused for rate", requests wait in the gate until the read deadline, and the one
- * alert says "Exchange binance unreachable for 32 s: account: no answer from the exchange within 5000 ms" — the
- * exchange's answer is not even quoted. Real trading daemon under a real PM2, real ccxt, each exchange's double. @slow
+ * Found in the field (review 31f): on Binance, ccxt reads a -2015 after a signed call once succeeded as a temporary
+ * IP ban (binance.js handleErrors: `hasAlreadyAuthenticatedSuccessfully` → DDoSProtection), and ByNinja named a 401 as
+ * the key's only when the key's known end had passed or its read said it could not trade: the refusal was taken for
+ * a rate limit and the one alert said "Exchange binance unreachable … no answer from the exchange within 5000 ms";
+ * on Bybit/OKX "Operational error; entries paused" was logged at every tick. Now every key refusal is the key's
+ * (ccxt-exchange.ts keyRefusal) and a pause's cause is logged once (tick-error-handler.ts). Real trading daemon under
+ * a real PM2, real ccxt, each exchange's double. @slow
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -21,7 +22,7 @@ import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
 import { liveDaemonEnv } from '../support/live-engine';
 
-const IPC_TOKEN = 'review31f-ipc-token-rvk-0123456789';
+const IPC_TOKEN = 'key-deleted-ipc-token-0123456789ab';
 
 interface LoggedEvent {
   seq: number;
@@ -51,7 +52,7 @@ function keyRevokedSuite(kit: ExchangeKit): void {
     };
 
     before(async () => {
-      pm2 = Pm2Harness.create('bn-r31v-');
+      pm2 = Pm2Harness.create('bn-keydel-');
       fake = await kit.start({ candleMs: 400, balances: { USDT: 10_000 } });
       await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
         env: {
@@ -74,7 +75,7 @@ function keyRevokedSuite(kit: ExchangeKit): void {
       // the key is deleted on the exchange (a leak): the account answers another key only
       logAtRevoke = pm2.readLog('trading.err.log').length;
       revokedAt = Date.now();
-      fake.rotateKey('r31f-new-key-0123456789', 'r31f-new-secret-0123456789');
+      fake.rotateKey('rotated-new-key-0123456789', 'rotated-new-secret-0123456789');
     });
 
     after(async () => {
