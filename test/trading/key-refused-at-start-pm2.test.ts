@@ -1,5 +1,5 @@
 /**
- * Review 31f, field case 2 (wrong exchange credentials): a live start whose API key the exchange refuses (Binance
+ * Wrong exchange credentials (found in the field, review 31f): a live start whose API key the exchange refuses (Binance
  * -2015, Bybit 10003, OKX 50111/50113), under a real PM2, with real ccxt against each exchange's local double. The
  * service must stay up without a crash loop, keep the key out of everything it shows, and tell the operator what is
  * wrong and what fixes it (the key in `.env`, its IP allow-list, its permissions) — not call a refusing exchange
@@ -13,8 +13,8 @@ import { freePort } from '../../harness/ports';
 import { runCli, type CliRun } from '../support/cli';
 import { liveDaemonEnv } from '../support/live-engine';
 
-const IPC_TOKEN = 'review31f-ipc-token-0123456789abcdef';
-const WRONG_KEY = 'WRONGKEY0review31f0123456789abcdef';
+const IPC_TOKEN = 'key-refused-ipc-token-0123456789ab';
+const WRONG_KEY = 'WRONGKEY0refusedkey0123456789abcdef';
 
 for (const kit of EXCHANGE_KITS) keyRefusedSuite(kit);
 
@@ -27,7 +27,7 @@ function keyRefusedSuite(kit: ExchangeKit): void {
     let status: CliRun;
 
     before(async () => {
-      pm2 = Pm2Harness.create('bn-r31k-');
+      pm2 = Pm2Harness.create('bn-keyref-');
       fake = await kit.start({ candleMs: 400, balances: { USDT: 10_000 } });
       env = {
         ...liveDaemonEnv(kit, fake.url),
