@@ -1,13 +1,13 @@
 /**
- * Review 31f, field case 1 (network missing at boot): trading starts live under a real PM2 while the exchange's host
+ * Network missing at boot (found in the field, review 31f): trading starts live under a real PM2 while the exchange's host
  * refuses connections (nothing listens on its port yet), then the exchange comes up on that port. Real ccxt against
  * the local Binance double. Trading must stay up (no crash loop), say what it waits for, place nothing before the
  * exchange has answered, and trade once it answers (sound on main).
  *
- * The start step logs its wait "once per change" (start-up.ts): the markets load and the account read fail alike,
- * but each logs under the same once-log key with its own `what`, so the two alternate and every retry of either is a
- * new warn line — on main about two lines per backoff step for the whole outage (a night without network: two lines a
- * minute at the 60 s cap). @slow
+ * The start step logs its wait once per read and change of its error (start-up.ts). It logged under one once-log key
+ * for both reads, each failing with its own words (its URL), so the two took turns and every retry of either was a
+ * new warn line: about two lines per backoff step for the whole outage (a night without network: two lines a minute
+ * at the 60 s cap). @slow
  */
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,7 @@ import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
 import { liveDaemonEnv } from '../support/live-engine';
 
-const IPC_TOKEN = 'review31f-ipc-token-net-0123456789';
+const IPC_TOKEN = 'exchange-down-ipc-token-0123456789';
 /** At least four attempts of each read (backoff 1, 2, 4 s). */
 const OUTAGE_MS = 9_000;
 
@@ -31,7 +31,7 @@ describe('a live start with the exchange refusing connections, then back, under 
   const tradingLog = (): string => pm2.readLog('trading.out.log') + pm2.readLog('trading.err.log');
 
   before(async () => {
-    pm2 = Pm2Harness.create('bn-r31n-');
+    pm2 = Pm2Harness.create('bn-exdown-');
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
