@@ -57,6 +57,7 @@ import type {
 } from 'ccxt';
 import type { Clock } from '../../shared/clock';
 import {
+  AuthenticationError,
   ByNinjaError,
   ConfigError,
   errorMessage,
@@ -1126,7 +1127,9 @@ export class CcxtExchange implements Exchange {
   keyRefusal(err: unknown): { expired: boolean; cannotTrade: boolean; text: string } | undefined {
     const e = err as { name?: string; httpStatus?: number; exchangeCode?: string } | undefined;
     const byCode = e?.exchangeCode !== undefined && this.profile?.keyRefusalCodes?.includes(e.exchangeCode);
-    if (!(e?.httpStatus === 401 || KEY_REFUSAL_CLASSES.has(e?.name ?? '') || byCode)) return undefined;
+    // a 401 that ccxt reads as the clock's (OKX 50102 "Timestamp request expired": InvalidNonce) is no key's
+    const by401 = e?.httpStatus === 401 && !NOT_THE_KEY_401.has(e?.name ?? '');
+    if (!(by401 || KEY_REFUSAL_CLASSES.has(e?.name ?? '') || byCode)) return undefined;
     const expiry = this.keyExpiry;
     if (expiry && this.clock.now() >= expiry.at)
       return {
@@ -1147,12 +1150,20 @@ export class CcxtExchange implements Exchange {
     };
   }
 
-  /** A refusal the key explains (keyRefusal), named as that: the operator reads "the key is refused", not a ban. */
+  /**
+   * A refusal the key explains (keyRefusal), named as that: the operator reads "the key is refused", not a ban. A
+   * plain authentication refusal stays one; the key's end or missing permission, and anything else (ccxt's
+   * DDoSProtection for Binance's -2015), is a permission refusal: both operational (a person must act).
+   */
   private namedForKey(raw: unknown, error: Error): Error {
     const key = this.keyRefusal(raw);
     if (!key) return error;
     const context = error instanceof ByNinjaError ? error.context : {};
-    return new PermissionDeniedError(`${key.text} (${error.message})`, {
+    const Refusal =
+      error instanceof AuthenticationError && !key.expired && !key.cannotTrade
+        ? AuthenticationError
+        : PermissionDeniedError;
+    return new Refusal(`${key.text} (${error.message})`, {
       ...context,
       keyRefused: true,
       ...(key.expired ? { keyExpired: true } : key.cannotTrade ? { keyCannotTrade: true } : {}),
@@ -1540,6 +1551,9 @@ export function keyRefusedText(exchangeId: string, withPassword: boolean): strin
 
 /** ccxt's classes for a refused key (matched by name: the per-exchange and full builds have their own copies). */
 const KEY_REFUSAL_CLASSES: ReadonlySet<string> = new Set(['AuthenticationError', 'PermissionDenied']);
+
+/** ccxt's classes of an HTTP 401 that is not the key's: the host clock (OKX 50102 "Timestamp request expired"). */
+const NOT_THE_KEY_401: ReadonlySet<string> = new Set(['InvalidNonce']);
 
 /** What the gate reads from a ccxt error: its class, and what recordHttpStatus put on it. */
 function refusalOf(err: unknown, now: number): Refusal | undefined {

@@ -6,7 +6,7 @@
  * one), the key's IP allow-list and its permission; nothing waits for a rate limit that is not there.
  */
 import { expect } from 'chai';
-import { PermissionDeniedError } from '../../../src/shared/errors';
+import { OperationalError, type ByNinjaError } from '../../../src/shared/errors';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import type { EngineHarness } from '../../support/engine-harness';
@@ -35,8 +35,9 @@ for (const kit of EXCHANGE_KITS) {
       await h.exchange.accountId();
       fake.rotateKey('rotated-key-0123456789abcdef', 'rotated-secret-0123456789abcdef');
       const refused = await caught(h.exchange.fetchBalance());
-      expect(refused, refused.message).to.be.instanceOf(PermissionDeniedError);
-      expect((refused as PermissionDeniedError).context.keyRefused).to.equal(true);
+      // operational: a person must act (entries pause; a start waits and says so)
+      expect(refused, refused.message).to.be.instanceOf(OperationalError);
+      expect((refused as ByNinjaError).context.keyRefused).to.equal(true);
       const settings =
         kit.id === 'okx'
           ? 'EXCHANGE_API_KEY, EXCHANGE_SECRET and EXCHANGE_PASSWORD'
