@@ -153,6 +153,11 @@ export interface LocalExchange {
   purge(clientOrderId: string): void;
   /** How many requests of this kind the exchange received. */
   requestCount(route: LocalRoute): number;
+  /**
+   * The account's API key replaced by a new one (the old one expired, or was deleted after a leak): the account
+   * answers the new key only, the old one is refused as the exchange refuses an unknown key.
+   */
+  rotateKey(apiKey: string, secret: string): void;
   close(): Promise<void>;
 }
 

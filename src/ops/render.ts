@@ -148,16 +148,21 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
   const q = t.quoteCurrency;
   const state =
     t.loopState === 'waiting-exchange'
-      ? `⏳ waiting for ${t.exchange}${t.exchangeError ? `: ${t.exchangeError}` : ''} (retrying; nothing is traded until it answers)`
+      ? `⏳ waiting for ${t.exchange}${t.exchangeError ? `: ${t.exchangeError}` : ''} (retrying; nothing is traded until ${t.exchangeKeyRefused ? 'it takes the key' : 'it answers'})`
       : t.paused
         ? `⏸ paused${t.pausedReason ? `: ${t.pausedReason}` : ''}`
         : t.loopState === 'running'
           ? '▶️ running'
           : `⏳ ${t.loopState}`;
   const tick = t.lastTickAgeMs === null ? 'no tick yet' : `last tick ${formatSpan(t.lastTickAgeMs)} ago`;
+  const downFor =
+    t.exchangeUnreachableSince !== undefined ? ` for ${formatSpan(now - t.exchangeUnreachableSince)}` : '';
+  // a refused key is no outage: the exchange answers, a person must fix the key (or its allow-list, its permissions)
   const exchange = t.exchangeReachable
     ? 'exchange reachable'
-    : `exchange UNREACHABLE${t.exchangeUnreachableSince !== undefined ? ` for ${formatSpan(now - t.exchangeUnreachableSince)}` : ''}`;
+    : t.exchangeKeyRefused
+      ? `API key refused${downFor}: check EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD), the key's IP allow-list and its spot trading permission`
+      : `exchange UNREACHABLE${downFor}`;
   return [
     `${m.b('Trading')} (${m.esc(`${describeVenue(t.mode, t.exchange)}, ${t.botId} v${t.version}`)})`,
     `  ${m.esc(state)}`,
@@ -173,7 +178,7 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
           )}`,
         ]
       : []),
-    `  ${m.esc(tick)} · ${t.exchangeReachable ? '✅' : '⚠️'} ${m.esc(exchange)}`,
+    `  ${m.esc(tick)} · ${t.exchangeReachable ? '✅' : t.exchangeKeyRefused ? '🔑' : '⚠️'} ${m.esc(exchange)}`,
     ...(t.staleSymbols ?? []).map(
       (s) =>
         `  🧊 ${m.esc(`${s.symbol} prices stale for ${formatSpan(Math.max(0, now - s.since))} (${s.reason}): no entries`)}`,

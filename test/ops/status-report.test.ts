@@ -166,6 +166,41 @@ describe('ops status report', () => {
     expect(fine).to.not.include('API key');
   });
 
+  it('a refused API key is its own state: the key and what to check, never "UNREACHABLE"; an outage still is', async () => {
+    const show = async (over: Partial<TradingStatus>): Promise<string> =>
+      formatStatus(
+        await buildStatusReport({
+          pm2: { list: async () => [] },
+          trading: async () =>
+            tradingStatus({
+              mode: 'live',
+              exchange: 'bybit',
+              loopState: 'waiting-exchange',
+              lastTickAgeMs: null,
+              exchangeReachable: false,
+              exchangeUnreachableSince: NOW - 20_000,
+              ...over,
+            }),
+          dataDir,
+          now: NOW,
+        }),
+        plainMarkup,
+      );
+    const refused = await show({
+      exchangeKeyRefused: true,
+      exchangeError:
+        'bybit refuses the API key: check EXCHANGE_API_KEY and EXCHANGE_SECRET in .env (bybit 10003)',
+    });
+    expect(refused).to.include('nothing is traded until it takes the key');
+    expect(refused).to.include(
+      "🔑 API key refused for 20 s: check EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD), the key's IP allow-list and its spot trading permission",
+    );
+    expect(refused).not.to.match(/unreachable/i);
+    const down = await show({ exchangeError: 'ECONNREFUSED' });
+    expect(down).to.include('⚠️ exchange UNREACHABLE for 20 s').and.to.include('until it answers');
+    expect(down).not.to.include('API key refused');
+  });
+
   it('lists the symbols whose prices the exchange serves stale (no entries), since when and why; nothing when none', async () => {
     const show = async (staleSymbols: TradingStatus['staleSymbols']): Promise<string> =>
       formatStatus(

@@ -23,6 +23,7 @@ export const TRADING_EVENT_TYPES = [
   'position.shortfall',
   'risk.triggered',
   'exchange.unreachable',
+  'exchange.key_refused',
   'exchange.recovered',
   'persist.failed',
   'trading.paused',

@@ -144,6 +144,11 @@ export interface TradingStatus {
   exchangeUnreachableSince?: number;
   /** What the exchange's latest failure said, while it is unreachable (or refuses our key). */
   exchangeError?: string;
+  /**
+   * The exchange's latest failure was a refusal of our API key: it answers, so it is not "unreachable"; the operator
+   * checks EXCHANGE_API_KEY / SECRET (/ PASSWORD), the key's IP allow-list and its permissions.
+   */
+  exchangeKeyRefused?: boolean;
   /** The API key's own limits as last read (live only, key-watch.ts). */
   apiKey?: ApiKeyStatus;
   /**
@@ -215,6 +220,8 @@ export type TradingEventType =
   | 'position.shortfall'
   | 'risk.triggered'
   | 'exchange.unreachable'
+  /** The exchange refuses our API key (unknown or deleted key, wrong secret or passphrase, IP, permission). */
+  | 'exchange.key_refused'
   | 'exchange.recovered'
   | 'persist.failed'
   | 'trading.paused'

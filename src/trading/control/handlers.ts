@@ -108,6 +108,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       lastTickAgeMs: lastTickAgeMs(),
       exchangeReachable: snap.exchangeReachable,
       exchangeUnreachableSince: snap.exchangeUnreachableSince,
+      exchangeKeyRefused: snap.exchangeKeyRefused,
       exchangeError: snap.exchangeError,
       apiKey: deps.apiKey?.(),
       staleSymbols: staleSymbols(snap.announcedStale, deps.config.trading.symbols),

@@ -13,6 +13,8 @@ export interface TradingHealthInput {
   exchangeReachable: boolean;
   exchangeError?: string;
   exchangeUnreachableSince?: number;
+  /** The exchange's latest failure refused our API key: it answers, so it is told as that, not as unreachable. */
+  exchangeKeyRefused?: boolean;
   lastTickAt: number | null;
   now: number;
   /** A tick older than this means the loop is stuck (default: see `staleTickMs`). */
@@ -60,7 +62,9 @@ export function tradingHealth(h: TradingHealthInput): HealthReport {
     detail:
       h.exchangeReachable && h.loopState !== 'waiting-exchange'
         ? `${h.exchangeId} reachable`
-        : `${h.exchangeId} unreachable${downFor}${h.exchangeError ? `: ${h.exchangeError}` : ''}`,
+        : h.exchangeKeyRefused
+          ? `${h.exchangeId} refuses the API key${downFor}${h.exchangeError ? `: ${h.exchangeError}` : ''}`
+          : `${h.exchangeId} unreachable${downFor}${h.exchangeError ? `: ${h.exchangeError}` : ''}`,
   });
   return healthReport('trading', checks);
 }

@@ -70,6 +70,7 @@ export async function startTradingOps(deps: TradingOpsDeps): Promise<TradingOps>
         exchangeReachable: snap.exchangeReachable,
         exchangeError: snap.exchangeError,
         exchangeUnreachableSince: snap.exchangeUnreachableSince,
+        exchangeKeyRefused: snap.exchangeKeyRefused,
         lastTickAt: snap.lastTickAt,
         pausedReason: snap.pause ? pauseSummary(snap.pause) : undefined,
         staleTickMs: stale,

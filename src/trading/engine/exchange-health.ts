@@ -2,10 +2,12 @@
  * Whether the exchange answers, as the loop reports it: the pure tracker (reachability.ts) plus its effects — one
  * `exchange.unreachable` event once an outage has lasted `unreachableAlertMs`, one `exchange.recovered` when it
  * answers again (never one per failed call), and the once-logged problems forgotten then (the next failure is news).
+ * A failure that is the exchange refusing our API key (ccxt-exchange.ts keyRefusal: context `keyRefused`) is no
+ * outage: it is told as that — `exchange.key_refused`, naming the settings to check — never as "unreachable".
  */
 import { formatSpan } from '../../shared/format-span';
 import type { Clock } from '../../shared/clock';
-import { errorMessage } from '../../shared/errors';
+import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import type { EventOutbox } from './event-outbox';
 import type { OnceLog } from './log-once';
@@ -40,19 +42,34 @@ export class ExchangeHealth {
     return this.state.lastError;
   }
 
+  /** The exchange's latest failure was a refusal of our API key (it answers; a person must act). */
+  get keyRefused(): boolean {
+    return this.state.keyRefused === true;
+  }
+
   /** An exchange call failed. */
   async failed(err: unknown): Promise<void> {
     const { exchangeId, outbox, clock, alertAfterMs } = this.opts;
     const now = clock.now();
     const error = errorMessage(err);
-    const { next, alert } = afterFailure(this.state, now, error, alertAfterMs);
+    const keyRefused = isKeyRefusal(err);
+    const { next, alert } = afterFailure(this.state, now, error, alertAfterMs, keyRefused);
     this.state = next;
     if (!alert) return;
-    await outbox.emit(
-      'exchange.unreachable',
-      `Exchange ${exchangeId} unreachable for ${formatSpan(now - next.since!)}: ${error}`,
-      { exchange: exchangeId, since: next.since, error },
-    );
+    const span = formatSpan(now - next.since!);
+    if (keyRefused) {
+      await outbox.emit(
+        'exchange.key_refused',
+        `Exchange ${exchangeId} has refused the API key for ${span}: ${error}`,
+        { exchange: exchangeId, since: next.since, error },
+      );
+      return;
+    }
+    await outbox.emit('exchange.unreachable', `Exchange ${exchangeId} unreachable for ${span}: ${error}`, {
+      exchange: exchangeId,
+      since: next.since,
+      error,
+    });
   }
 
   /** The exchange answered (a whole tick, or a start step, without a temporary failure). */
@@ -72,4 +89,9 @@ export class ExchangeHealth {
       );
     }
   }
+}
+
+/** An error the exchange adapter named as a refusal of our API key (ccxt-exchange.ts keyRefusal). */
+export function isKeyRefusal(err: unknown): boolean {
+  return err instanceof ByNinjaError && err.context.keyRefused === true;
 }

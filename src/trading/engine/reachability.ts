@@ -10,6 +10,11 @@ export interface Reachability {
   alerted: boolean;
   /** What the latest failure said. */
   lastError?: string;
+  /**
+   * The latest failure was the exchange refusing our API key (it answers: not an outage); a person must act (the key
+   * in .env, its IP allow-list, its permissions).
+   */
+  keyRefused?: boolean;
 }
 
 export const REACHABLE: Reachability = { since: null, alerted: false };
@@ -20,10 +25,14 @@ export function afterFailure(
   now: number,
   error: string,
   alertAfterMs: number,
+  keyRefused = false,
 ): { next: Reachability; alert: boolean } {
   const since = r.since ?? now;
   const alert = !r.alerted && now - since >= alertAfterMs;
-  return { next: { since, alerted: r.alerted || alert, lastError: error }, alert };
+  return {
+    next: { since, alerted: r.alerted || alert, lastError: error, ...(keyRefused ? { keyRefused } : {}) },
+    alert,
+  };
 }
 
 /** After a call that worked: reachable again, and the outage to report as over when it was alerted. */

@@ -136,13 +136,21 @@ export class StartUp {
     return { markets, account };
   }
 
-  /** A start step waits for the exchange: logged once per change, alerted once per outage. */
+  /**
+   * A start step waits for the exchange: logged once per read and change of its error, alerted once per outage. The
+   * reads wait side by side (markets and the account), each failing with its own words (its URL): under one key they
+   * would take turns and every retry of either would be a new line.
+   */
   private waitingForExchange(what: string, error: unknown, delayMs: number): void {
     this.startWaited = true;
-    this.onceLog.log('waiting-exchange', 'warn', `Waiting for ${this.exchange.id}; retrying`, {
-      what,
-      error: errorMessage(error),
-    });
+    const said = errorMessage(error);
+    this.onceLog.log(
+      `waiting-exchange:${what}`,
+      'warn',
+      `Waiting for ${this.exchange.id}; retrying`,
+      { what, error: said },
+      { sameAs: said },
+    );
     this.logger.debug(`${what} failed, retrying in ${delayMs} ms`, { error: errorMessage(error) });
     void this.health.failed(error);
   }

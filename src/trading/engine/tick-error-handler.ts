@@ -55,7 +55,10 @@ export class TickErrorHandler {
         this.opts.onceLog.log(action.log.key, action.log.level, action.log.message, action.log.fields);
         return;
       case 'pause-entries':
-        this.opts.logger.error(action.log.message, action.log.fields);
+        // once per cause: the same refusal at every tick (a refused key) is one line; its symbol or place aside
+        this.opts.onceLog.log(action.log.key, action.log.level, action.log.message, action.log.fields, {
+          sameAs: action.log.key,
+        });
         try {
           // an order the exchange no longer shows that could not be settled: that cause holds until it is
           await this.opts.pauseEntries(action.reason, 'operational', false, action.clientOrderId);

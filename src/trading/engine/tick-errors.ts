@@ -5,7 +5,8 @@
  * - skip-symbol: the strategy threw; the symbol is skipped this tick;
  * - hold-orders: state could not be saved; no new orders until a commit works (the state gateway's policy);
  * - pause-entries: operational (a person must act: key refused, funds) or an order the exchange no longer shows and
- *   that could not be settled from its fills (absent-order.ts); entries pause with `trading.paused`, exits keep
+ *   that could not be settled from its fills (absent-order.ts); logged once per cause (a refused key fails every
+ *   tick: one line, not one a tick); entries pause with `trading.paused`, exits keep
  *   running (a pause lifts by itself only once none of its causes holds, pause-causes.ts: an order's once it is
  *   settled, a person's never);
  * - fatal: anything else is a bug: thrown out of the loop, the process exits 1 and PM2 restarts it.
@@ -58,7 +59,8 @@ export type TickErrorAction =
       handling: 'pause-entries';
       reason: string;
       clientOrderId?: string;
-      log: { message: string; fields: Record<string, unknown> };
+      /** Once per cause (the error's words, wherever it came from): a refused key is one line, not one a tick. */
+      log: OnceLine;
     }
   | { handling: 'fatal' };
 
@@ -90,6 +92,8 @@ export function tickErrorAction(where: string, err: unknown): TickErrorAction {
         reason: `${where}: ${error}`,
         ...(typeof order === 'string' ? { clientOrderId: order } : {}),
         log: {
+          key: `pause:${error}`,
+          level: 'error',
           message: 'Operational error; entries paused',
           fields: { where, error, ...(err as ByNinjaError).context },
         },

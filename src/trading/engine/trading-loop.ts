@@ -58,6 +58,8 @@ export interface LoopSnapshot {
   lastTickAt: number | null;
   exchangeReachable: boolean;
   exchangeUnreachableSince?: number;
+  /** The exchange's latest failure refused our API key (exchange-health.ts). */
+  exchangeKeyRefused?: boolean;
   /** What the exchange's latest failure said, while it fails. */
   exchangeError?: string;
   equity: number;
@@ -142,6 +144,7 @@ export class TradingLoop {
       lastTickAt: this.lastTickAt,
       exchangeReachable: this.parts.health.reachable,
       exchangeUnreachableSince: this.parts.health.unreachableSince ?? undefined,
+      ...(this.parts.health.keyRefused ? { exchangeKeyRefused: true } : {}),
       exchangeError:
         this.parts.health.lastError ??
         rateLimitNotice(this.opts.exchange.rateLimitedUntil?.(), this.clock.now()),

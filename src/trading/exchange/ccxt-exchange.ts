@@ -57,6 +57,7 @@ import type {
 } from 'ccxt';
 import type { Clock } from '../../shared/clock';
 import {
+  AuthenticationError,
   ByNinjaError,
   ConfigError,
   errorMessage,
@@ -1115,35 +1116,57 @@ export class CcxtExchange implements Exchange {
 
   /**
    * What the key itself explains of a refusal (ccxt's error, before translation), or undefined: an authentication
-   * or permission refusal — or an HTTP 401 of any class: ccxt's binance reads -2015 after a signed call succeeded as
-   * a temporary IP ban (DDoSProtection) — once the key's known end has passed, or while the exchange's key read says
-   * it cannot place spot orders (key-watch.ts). Such a refusal is no rate limit: the gate does not wait on it.
+   * or permission refusal, an HTTP 401 of any class, or an answer code the profile lists as refusing the key
+   * (`keyRefusalCodes`: ccxt's binance reads -2015 after a signed call succeeded as a temporary IP ban,
+   * DDoSProtection) — a deleted key, a wrong secret or passphrase, this host's IP off the key's allow-list, a
+   * permission the key lacks. A person must act (a new key in .env, the allow-list, the permissions, then a
+   * restart), so it names what to check; more precisely the key's known end once passed, or its read saying it
+   * cannot place spot orders (key-watch.ts). Such a refusal is no rate limit and no outage: the gate does not wait on
+   * it, and the loop and the start tell it as the key's (`keyRefused`).
    */
-  keyRefusal(err: unknown): { expired: boolean; text: string } | undefined {
-    const e = err as { name?: string; httpStatus?: number } | undefined;
-    if (!(e?.httpStatus === 401 || KEY_REFUSAL_CLASSES.has(e?.name ?? ''))) return undefined;
+  keyRefusal(err: unknown): { expired: boolean; cannotTrade: boolean; text: string } | undefined {
+    const e = err as { name?: string; httpStatus?: number; exchangeCode?: string } | undefined;
+    const byCode = e?.exchangeCode !== undefined && this.profile?.keyRefusalCodes?.includes(e.exchangeCode);
+    // a 401 that ccxt reads as the clock's (OKX 50102 "Timestamp request expired": InvalidNonce) is no key's
+    const by401 = e?.httpStatus === 401 && !NOT_THE_KEY_401.has(e?.name ?? '');
+    if (!(by401 || KEY_REFUSAL_CLASSES.has(e?.name ?? '') || byCode)) return undefined;
     const expiry = this.keyExpiry;
     if (expiry && this.clock.now() >= expiry.at)
       return {
         expired: true,
+        cannotTrade: false,
         text: `${this.id} API key expired at ${new Date(expiry.at).toISOString()} (${expiry.field}): trading stopped — create a new key (bound to this host's IP address, without withdrawals) and restart with it`,
       };
     if (this.keyCannotTrade)
       return {
         expired: false,
+        cannotTrade: true,
         text: `${this.id} API key cannot place spot orders (the exchange's key read says so): enable spot trading on the key, or create a new key with it`,
       };
-    return undefined;
+    return {
+      expired: false,
+      cannotTrade: false,
+      text: keyRefusedText(this.id, this.profile?.password !== undefined),
+    };
   }
 
-  /** A refusal the key explains (keyRefusal), named as that: the operator reads "the key expired", not a ban. */
+  /**
+   * A refusal the key explains (keyRefusal), named as that: the operator reads "the key is refused", not a ban. A
+   * plain authentication refusal stays one; the key's end or missing permission, and anything else (ccxt's
+   * DDoSProtection for Binance's -2015), is a permission refusal: both operational (a person must act).
+   */
   private namedForKey(raw: unknown, error: Error): Error {
     const key = this.keyRefusal(raw);
     if (!key) return error;
     const context = error instanceof ByNinjaError ? error.context : {};
-    return new PermissionDeniedError(`${key.text} (${error.message})`, {
+    const Refusal =
+      error instanceof AuthenticationError && !key.expired && !key.cannotTrade
+        ? AuthenticationError
+        : PermissionDeniedError;
+    return new Refusal(`${key.text} (${error.message})`, {
       ...context,
-      ...(key.expired ? { keyExpired: true } : { keyCannotTrade: true }),
+      keyRefused: true,
+      ...(key.expired ? { keyExpired: true } : key.cannotTrade ? { keyCannotTrade: true } : {}),
     });
   }
 
@@ -1515,8 +1538,22 @@ function gateRequests(client: CcxtClient, gate: RateLimitGate): void {
     gate.send(() => original(...args), `${String(args[2])} ${String(args[1])} ${String(args[0])}`);
 }
 
+/**
+ * What a refused key asks of the operator: the settings that hold it, and what on the exchange's side refuses a key
+ * that is right in .env (the IP allow-list, the permissions).
+ */
+export function keyRefusedText(exchangeId: string, withPassword: boolean): string {
+  const settings = withPassword
+    ? 'EXCHANGE_API_KEY, EXCHANGE_SECRET and EXCHANGE_PASSWORD'
+    : 'EXCHANGE_API_KEY and EXCHANGE_SECRET';
+  return `${exchangeId} refuses the API key: check ${settings} in .env, the key's IP allow-list (this host's address) and its spot trading permission, then restart`;
+}
+
 /** ccxt's classes for a refused key (matched by name: the per-exchange and full builds have their own copies). */
 const KEY_REFUSAL_CLASSES: ReadonlySet<string> = new Set(['AuthenticationError', 'PermissionDenied']);
+
+/** ccxt's classes of an HTTP 401 that is not the key's: the host clock (OKX 50102 "Timestamp request expired"). */
+const NOT_THE_KEY_401: ReadonlySet<string> = new Set(['InvalidNonce']);
 
 /** What the gate reads from a ccxt error: its class, and what recordHttpStatus put on it. */
 function refusalOf(err: unknown, now: number): Refusal | undefined {

@@ -49,6 +49,21 @@ describe('readiness (pure)', () => {
     expect(down.checks[2]!.detail).to.equal('binance unreachable for 40 s: timeout');
   });
 
+  it('an exchange refusing the API key is not ready, told as the key refused, not as unreachable', () => {
+    const report = tradingHealth({
+      ...base,
+      loopState: 'waiting-exchange',
+      exchangeReachable: false,
+      exchangeUnreachableSince: NOW - 40_000,
+      exchangeKeyRefused: true,
+      exchangeError: 'okx refuses the API key: check EXCHANGE_API_KEY (okx 50111: Invalid OK-ACCESS-KEY.)',
+    });
+    expect(report.ready).to.equal(false);
+    expect(report.checks[2]!.detail).to.equal(
+      'binance refuses the API key for 40 s: okx refuses the API key: check EXCHANGE_API_KEY (okx 50111: Invalid OK-ACCESS-KEY.)',
+    );
+  });
+
   it('a tick is stale after three rounds of tick and reads, at least 30 s', () => {
     expect(staleTickMs(2_000, 5_000)).to.equal(36_000);
     expect(staleTickMs(100, 1_000)).to.equal(30_000);

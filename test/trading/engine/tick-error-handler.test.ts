@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { NetworkError, OrderNotFoundError, PersistenceError } from '../../../src/shared/errors';
+import {
+  AuthenticationError,
+  NetworkError,
+  OrderNotFoundError,
+  PersistenceError,
+} from '../../../src/shared/errors';
 import { OnceLog } from '../../../src/trading/engine/log-once';
 import { TickErrorHandler } from '../../../src/trading/engine/tick-error-handler';
 import type { PauseSource, PauseState } from '../../../src/trading/engine/trading-state';
@@ -46,6 +51,25 @@ describe('TickErrorHandler: the error policy carried out', () => {
     await errors.handle('BTC/USDT', new NetworkError('ECONNRESET'));
     expect(lines.filter((l) => l.level === 'warn').map((l) => l.message)).to.deep.equal([
       'Exchange call failed; retrying next tick',
+    ]);
+  });
+
+  it('the same operational cause is logged once wherever it comes from, each still pausing; a new cause is logged', async () => {
+    const { errors, lines, pauses } = handler();
+    const refused = (): AuthenticationError => new AuthenticationError('bybit refuses the API key');
+    await errors.handle('account', refused());
+    await errors.handle('BTC/USDT', refused());
+    await errors.handle('account', refused());
+    await errors.handle('account', new AuthenticationError('okx refuses the API key'));
+    expect(lines.filter((l) => l.level === 'error').map((l) => l.error)).to.deep.equal([
+      'bybit refuses the API key',
+      'okx refuses the API key',
+    ]);
+    expect(pauses.map((p) => p.reason)).to.deep.equal([
+      'account: bybit refuses the API key',
+      'BTC/USDT: bybit refuses the API key',
+      'account: bybit refuses the API key',
+      'account: okx refuses the API key',
     ]);
   });
 

@@ -83,6 +83,8 @@ describe('tickErrorAction: what the loop says and does with an error from one pl
       handling: 'pause-entries',
       reason: 'account: invalid API key',
       log: {
+        key: 'pause:invalid API key',
+        level: 'error',
         message: 'Operational error; entries paused',
         fields: { where: 'account', error: 'invalid API key', endpoint: 'balance' },
       },

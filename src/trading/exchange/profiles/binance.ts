@@ -73,6 +73,9 @@ export const binanceProfile: ExchangeProfile = {
   // (the gate takes that). Without one, the shortest ban. -1015 "Too many new orders" (rest-api/limits "Unfilled
   // Order Count": per account, "a 429 error without the Retry-After header"): only new orders wait (the one
   // backoff), reads and cancels go on. The longest ban, 3 days, bounds a kept "closed until" (gate-file.ts).
+  // errors-codes: -2015 "Invalid API-key, IP, or permissions for action." (HTTP 401), -2014 "API-key format
+  // invalid.", -1022 "Signature for this request is not valid." (the secret): the key itself is refused
+  keyRefusalCodes: ['-2015', '-2014', '-1022'],
   rateLimitResets: {
     byStatus: { 418: 120_000 },
     // 403: "used when the WAF Limit (Web Application Firewall) has been violated" — no wait documented: the one backoff

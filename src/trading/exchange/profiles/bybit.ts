@@ -111,6 +111,9 @@ export const bybitProfile: ExchangeProfile = {
     // the 500 most recent finished orders (a Bybit page is 50)
     recentPages: 10,
   },
+  // error.mdx: 10003 "API key is invalid", 10004 "Error sign" (the secret), 10005 "Permission denied, please check
+  // your API key permissions", 10010 "Unmatched IP, please check your API key's bound IP addresses"
+  keyRefusalCodes: ['10003', '10004', '10005', '10010'],
   answerCodes: {
     field: 'retCode',
     duplicate: ['170141', '110072', '12141'],

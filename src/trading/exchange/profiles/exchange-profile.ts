@@ -209,6 +209,14 @@ export interface ExchangeProfile {
    */
   answerCodes?: { field: string; duplicate: string[]; outcomeUnknown: string[] };
   /**
+   * The exchange's own codes (in the field `answerCodes.field` or `rateLimitResets.codeField` names) that refuse the
+   * API key itself — unknown or deleted key, wrong secret or passphrase, a request IP off the key's allow-list, a
+   * permission the key lacks — whatever class ccxt gives them (ccxt's binance reads -2015 after a signed call once
+   * succeeded as an IP ban). Such a refusal is named as the key's (EXCHANGE_API_KEY / SECRET / PASSWORD, the
+   * allow-list, the permissions), never waited out as an outage or a rate limit. Any HTTP 401 is one as well.
+   */
+  keyRefusalCodes?: readonly string[];
+  /**
    * scheme://host of the REST API ccxt reads markets and the account from (not in sandbox mode): connections to it
    * are opened while ccxt loads (spare-connections.ts). A test checks it against the URL ccxt really asks.
    */

@@ -108,6 +108,9 @@ export const okxProfile: ExchangeProfile = {
   // an instrument's trades page by tradeId: "earlier than" / "newer than the requested tradeId"
   fillOrder: 'trade-id',
   fees: 'per fill: fee (negative = charged) in feeCcy — the base on a buy, the quote on a sell',
+  // error codes (all HTTP 401): 50111 "Invalid OK-ACCESS-KEY", 50113 "Invalid signature" (the secret), 50105
+  // "Request header OK-ACCESS-PASSPHRASE incorrect", 50110 "Your IP … is not included in your API key's IP whitelist"
+  keyRefusalCodes: ['50111', '50113', '50105', '50110'],
   password: 'API key passphrase (OK-ACCESS-PASSPHRASE)',
   // which account: GET /api/v5/account/config's data[0].uid, not a hash of the key
   accountCall: 'privateGetAccountConfig',

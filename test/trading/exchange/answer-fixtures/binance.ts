@@ -7,6 +7,7 @@ import {
   InvalidOrderError,
   NetworkError,
   OrderNotFoundError,
+  PermissionDeniedError,
   RateLimitError,
   TemporaryError,
 } from '../../../../src/shared/errors';
@@ -192,11 +193,12 @@ export const binanceAnswers: AnswerFixtures<FakeBinance> = {
       outcome: 'refused',
     },
     {
-      // ccxt reads -2015 after an earlier signed request succeeded as Binance's temporary ban (DDoSProtection)
+      // ccxt reads -2015 after an earlier signed request succeeded as Binance's temporary ban (DDoSProtection); it
+      // is the key's (deleted, or the IP off its allow-list): named so, a person must act — no ban waited out
       what: '-2015 once authenticated',
       status: 401,
       body: ERRORS.badKey,
-      expected: RateLimitError,
+      expected: PermissionDeniedError,
       outcome: 'refused',
     },
     {
