@@ -97,7 +97,13 @@ describe('server restart: power loss, then pm2 resurrect at boot, under real PM2
       ['trading', 'online'],
       ['telegram', 'online'],
     ]);
-    expect(tradingLog()).to.match(/Recovered after killed .* open position/);
+    const told = tradingLog()
+      .split('\n')
+      .filter((line) => /Recovered after|last exit|trading ready|Fatal|stall/.test(line))
+      .join('\n');
+    expect(tradingLog(), `trading's recovery lines:\n${told}`).to.match(
+      /Recovered after killed .* open position/,
+    );
     const dump = fs.readFileSync(path.join(pm2.home, 'dump.pm2'), 'utf8');
     const env0 = await pm2.pm2(['env', '0']);
     const described = await pm2.pm2(['describe', 'trading']);
