@@ -22,6 +22,7 @@
  * the trades read replace it, never count beside it (fill-sync.ts; order-recheck.ts `takeBack`).
  */
 import type { FeePaid } from '../exchange/exchange';
+import { amountTolerance } from '../exchange/precision';
 import { HISTORY_EDGE_MS } from './absent-order';
 import { fillsComplete, isFinal, type LocalOrder } from './order-state';
 import { splitSymbol, type Fill } from './pnl';
@@ -149,7 +150,8 @@ export function feeOfRest(
   const knownPart = Math.max(0, pick.cost - paid);
   const executed = order.fills.reduce((sum, f) => sum + f.amount, 0) + amount;
   const uncovered = Math.min(amount, Math.max(0, executed - known!.covers));
-  if (!(uncovered > executed * 1e-9)) return { cost: knownPart, currency: pick.currency, estimated: false };
+  if (!(uncovered > amountTolerance(executed)))
+    return { cost: knownPart, currency: pick.currency, estimated: false };
   const more = estimate(uncovered);
   return more.currency === pick.currency
     ? { cost: knownPart + more.cost, currency: pick.currency, estimated: true }
