@@ -755,6 +755,13 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
       this.walkBook(t, side === 'Buy', qty, m.amountStep, limit, (part, price) =>
         this.fill(order, part, price, false),
       );
+      // a Market order is IOC: what the book did not take is cancelled ("PartiallyFilledCanceled: Only spot has this
+      // order status", enum.mdx orderStatus)
+      if (type === 'Market' && Number(order.leavesQty) > 0) {
+        order.orderStatus = Number(order.cumExecQty) > 0 ? 'PartiallyFilledCanceled' : 'Cancelled';
+        order.leavesQty = '0';
+        order.leavesValue = '0';
+      }
     } else {
       this.wallet.hold(symbol, side === 'Buy', qty, limit!);
     }
