@@ -21,6 +21,7 @@ function shellOptions(o: LocalExchangeOptions): FakeExchangeOptions {
     balanceLagMs: o.balanceLagMs,
     limitFillSlices: o.limitFillSlices,
     marketFillParts: o.marketFillParts,
+    marketBookShare: o.marketBookShare,
     matchIntervalMs: o.matchIntervalMs,
     port: o.port,
   };

@@ -964,6 +964,10 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
       this.walkBook(t, side === 'BUY', qty, m.amountStep, limit, (part, price) =>
         fills.push(this.fill(order, part, price, false)),
       );
+      // ENUM "Order status" EXPIRED: "canceled according to the order type's rules (e.g. LIMIT FOK orders with no
+      // fill, LIMIT IOC or MARKET orders that partially fill)"
+      if (type === 'MARKET' && order.status !== 'FILLED')
+        Object.assign(order, { status: 'EXPIRED', isWorking: false });
     } else {
       this.wallet.hold(symbol, side === 'BUY', qty, limit!);
     }

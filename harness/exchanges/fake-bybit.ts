@@ -10,7 +10,7 @@
  * - POST /v5/order/create answers only `orderId` and `orderLinkId` (the request is asynchronous); `orderLinkId`
  *   (≤ 36 of [A-Za-z0-9_-]) is "always unique": any earlier order with it makes a create 170141 "Duplicate
  *   clientOrderId"; a Market Buy's `qty` is the quote amount unless `marketUnit=baseCoin`; quantity below the
- *   minimum 170136, above `maxLimitOrderQty` / `maxMarketOrderQty` (by order type) 170135, too many decimals 170137 /
+ *   minimum 170136, above `maxLimitOrderQty` / `maxMarketOrderQty` (by order type) 170381, too many decimals 170137 /
  *   price 170134, order value below `minOrderAmt` 170140, balance 170131;
  * - resting Limit orders fill when the price crosses them, in `limitFillSlices` executions; a cancelled order that
  *   had filled in part ends `PartiallyFilledCanceled` (spot only);
@@ -755,6 +755,13 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
       this.walkBook(t, side === 'Buy', qty, m.amountStep, limit, (part, price) =>
         this.fill(order, part, price, false),
       );
+      // a Market order is IOC: what the book did not take is cancelled ("PartiallyFilledCanceled: Only spot has this
+      // order status", enum.mdx orderStatus)
+      if (type === 'Market' && Number(order.leavesQty) > 0) {
+        order.orderStatus = Number(order.cumExecQty) > 0 ? 'PartiallyFilledCanceled' : 'Cancelled';
+        order.leavesQty = '0';
+        order.leavesValue = '0';
+      }
     } else {
       this.wallet.hold(symbol, side === 'Buy', qty, limit!);
     }

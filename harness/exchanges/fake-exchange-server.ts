@@ -108,6 +108,14 @@ export interface FakeExchangeOptions {
   feeRate?: number;
   /** A marketable order fills in this many trades at slightly worse prices (default 1). */
   marketFillParts?: number;
+  /**
+   * The share of a MARKET order the book holds (default 1: all of it). A market order is immediate-or-cancel on
+   * every verified exchange: what the book (or the exchange's price protection) does not take is cancelled, and the
+   * order ends with what filled — Binance `EXPIRED` ("LIMIT IOC or MARKET orders that partially fill"), Bybit
+   * `PartiallyFilledCanceled` (spot only; a Market order is IOC), OKX `canceled` with cancelSource `14` ("IOC order
+   * was partially canceled due to incompletely filled").
+   */
+  marketBookShare?: number;
   /** A resting limit order fills in this many slices, one per match (default 1: whole at once). */
   limitFillSlices?: number;
   /** Least time between two partial fills of one resting order (default 0). */
@@ -148,6 +156,8 @@ export abstract class FakeExchangeServer<
   clockSkewMs = 0;
   lookupLagMs: number;
   balanceLagMs: number;
+  /** The share of a market order the book holds (`marketBookShare`); may be changed while running. */
+  marketBookShare: number | undefined;
   url = '';
   /** The account's current API key and secret (`rotateKey` replaces them). */
   protected apiKey: string;
@@ -186,6 +196,7 @@ export abstract class FakeExchangeServer<
     this.symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
     this.lookupLagMs = options.lookupLagMs ?? 0;
     this.balanceLagMs = options.balanceLagMs ?? 0;
+    this.marketBookShare = options.marketBookShare;
     this.market = new SimulatedMarket({
       seed: options.seed ?? 7,
       volatility: 0.002,
@@ -402,7 +413,8 @@ export abstract class FakeExchangeServer<
 
   /**
    * A marketable order of `qty` walks the book from ticker `t`: `marketFillParts` trades (`step`: the amount
-   * step), each next one slightly worse; a limit order trades at its limit.
+   * step), each next one slightly worse; a limit order trades at its limit. A market order trades only the
+   * `marketBookShare` of it the book holds (floored to the step): the caller ends it as its exchange documents.
    */
   protected walkBook(
     t: { bid: number; ask: number },
@@ -413,6 +425,8 @@ export abstract class FakeExchangeServer<
     fill: (qty: number, price: number) => void,
   ): void {
     const parts = Math.max(1, this.options.marketFillParts ?? 1);
+    const share = this.marketBookShare;
+    if (limit === undefined && share !== undefined && share < 1) qty = floorTo(qty * share, step);
     let left = qty;
     for (let i = 0; i < parts && left > 1e-12; i++) {
       const part = i === parts - 1 ? left : floorTo(qty / parts, step);

@@ -90,6 +90,8 @@ export interface OkxOrder {
   fillTime: string;
   tradeId: string;
   state: OrderState;
+  /** Why it was cancelled when not by the user (cancelSource), e.g. "14" for an IOC's unfilled rest. */
+  cancelSource?: string;
   cTime: number;
   uTime: number;
 }
@@ -755,6 +757,12 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       this.walkBook(t, side === 'buy', qty, m.amountStep, limit, (part, price) =>
         this.fill(order, part, price, 'T'),
       );
+      // a market order takes what the book holds, the rest is cancelled: state `canceled`, cancelSource "14: Order
+      // canceled: IOC order was partially canceled due to incompletely filled" (Trade, GET / Order details)
+      if (ordType === 'market' && order.accFillSz < order.qty - 1e-12) {
+        order.state = 'canceled';
+        order.cancelSource = '14';
+      }
     } else {
       this.wallet.hold(symbol, side === 'buy', qty, limit!);
     }
@@ -883,8 +891,13 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       attachAlgoOrds: [],
       avgPx: o.accFillSz > 0 ? fmt(o.fillCost / o.accFillSz) : '',
       cTime: String(o.cTime),
-      cancelSource: o.state === 'canceled' ? '1' : '',
-      cancelSourceReason: o.state === 'canceled' ? 'Order canceled by user' : '',
+      cancelSource: o.state === 'canceled' ? (o.cancelSource ?? '1') : '',
+      cancelSourceReason:
+        o.state !== 'canceled'
+          ? ''
+          : o.cancelSource === '14'
+            ? 'Order canceled: IOC order was partially canceled due to incompletely filled'
+            : 'Order canceled by user',
       category: 'normal',
       ccy: '',
       clOrdId: o.clOrdId,

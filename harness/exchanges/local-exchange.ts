@@ -83,6 +83,8 @@ export interface LocalExchangeOptions {
   limitFillSlices?: number;
   /** A marketable order fills in this many trades (a market order sweeping that many makers). */
   marketFillParts?: number;
+  /** The share of a market order the book holds: the rest of it is cancelled (immediate-or-cancel). */
+  marketBookShare?: number;
   matchIntervalMs?: number;
   /** Fees paid in a third currency where the exchange offers it (Binance: BNB). */
   thirdCurrencyFees?: boolean;
@@ -117,6 +119,11 @@ export interface LocalExchange {
   lookupLagMs: number;
   /** The account read answers the balances as they stood this long ago (ms); may be changed while running. */
   balanceLagMs: number;
+  /**
+   * The share of a market order the book holds, the rest cancelled as the exchange documents an IOC's (undefined:
+   * all of it); may be changed while running.
+   */
+  marketBookShare: number | undefined;
   /**
    * The exchange's clock minus the host's (ms; negative: the host is ahead); may be changed while running. Signed
    * requests are checked against it as the exchange documents (Binance recvWindow, Bybit recv_window, OKX 30 s).

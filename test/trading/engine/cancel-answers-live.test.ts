@@ -140,6 +140,20 @@ describe('cancel answers saying the order is already final, or the cancel not do
     expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 
+  // error.mdx (as published 2026-01-16): Spot Trade 170212 "Cancel order request processing", UTA 110079 "The order is
+  // processing and can not be operated, please try again later" — a cancel under way, not a refusal (ccxt: unmapped)
+  for (const [code, message] of [
+    ['170212', 'Cancel order request processing'],
+    ['110079', 'The order is processing and can not be operated, please try again later'],
+  ]) {
+    it(`bybit ${code} "${message}": read back — settled once the earlier cancel shows done`, async () => {
+      const id = await restingBuy(bybitKit);
+      bybitAnswer(fake!, { code, message, done: true });
+      expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+      expect(h!.manager.order(id)!.status).to.equal('cancelled');
+    });
+  }
+
   it('okx 51410 "already under cancelling status": read back — settled once the earlier cancel shows done', async () => {
     const id = await restingBuy(okxKit);
     okxAnswer(fake!, {

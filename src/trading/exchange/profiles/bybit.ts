@@ -140,6 +140,16 @@ export const bybitProfile: ExchangeProfile = {
     '170147': 'RequestTimeout',
     // "Can not cancel order, please try again later": not cancelled now (read back; still working → tried again)
     '170191': 'CancelPending',
+    // a cancel already under way (error.mdx as published 2026-01-16): Spot Trade 170212 "Cancel order request
+    // processing", UTA 110079 "The order is processing and can not be operated, please try again later" (ccxt:
+    // unmapped, a plain ExchangeError thrown before the read-back) — read back; still working → tried again
+    '170212': 'CancelPending',
+    '110079': 'CancelPending',
+    // "Order quantity too large." (above maxLimitOrderQty / maxMarketOrderQty) as the current Spot Trade table numbers
+    // it (170135 in earlier versions, which ccxt knows): a refusal, never an unknown outcome holding the symbol for
+    // the unknown-order window (ccxt: unmapped, a plain ExchangeError)
+    '170381': 'InvalidOrder',
+    '170382': 'InvalidOrder',
   },
   ccxtHas: {
     // GET /v5/asset/coin/query-info needs a key with asset permissions on every market load; spot trading does not

@@ -342,6 +342,29 @@ export const bybitAnswers: AnswerFixtures<FakeBybit> = {
       expected: InvalidOrderError,
       outcome: 'refused',
     },
+    // above the largest order: refused every time (a create that is not placed), never an unknown outcome that holds
+    // the symbol for the unknown-order window (ccxt 4.5.84 does not know the codes of the current docs)
+    {
+      what: '170381 "Order quantity too large." (the current docs)',
+      status: 200,
+      body: retAnswer(RET.quantityTooLarge),
+      expected: InvalidOrderError,
+      outcome: 'refused',
+    },
+    {
+      what: '170382 "Order quantity too large." (the current docs)',
+      status: 200,
+      body: retAnswer(RET.quantityTooLarge2),
+      expected: InvalidOrderError,
+      outcome: 'refused',
+    },
+    {
+      what: '170135 "Order quantity too large." (the earlier docs)',
+      status: 200,
+      body: retAnswer(RET.quantityTooLargeBefore),
+      expected: InvalidOrderError,
+      outcome: 'refused',
+    },
     {
       what: '170136 quantity below the minimum',
       status: 200,
