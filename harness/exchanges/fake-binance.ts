@@ -37,8 +37,7 @@
  * `balanceLagMs` (GET /api/v3/account answers the balances as they stood that long ago: its data source is "Memory =>
  * Database" like the order query's, so it can lag a fill as a lookup lags the order), and
  * `setTickerAge` (ticker/24hr's `closeTime` that far in the past, or absent: a stale price), `expireNextInMatch`
- * (self-trade prevention expires the next marketable order: EXPIRED_IN_MATCH), `thinBookOnce` (the next MARKET
- * order fills part and EXPIRES, the book exhausted), and
+ * (self-trade prevention expires the next marketable order: EXPIRED_IN_MATCH), and
  * one-shot faults through `faults.next(match, fault)`, `match` being a route name (`createOrder`, `fetchOrder`,
  * `cancelOrder`, `openOrders`, `allOrders`, `account`, `myTrades`, `ticker`, `klines`, `exchangeInfo`, `time`), a
  * path, `METHOD path`, or `*`.
@@ -242,8 +241,6 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   private readonly averagePrices = new Map<string, number>();
   /** Symbols whose next marketable order self-trade prevention expires (expireNextInMatch), with the mode. */
   private readonly selfTrades = new Map<string, string>();
-  /** Symbols whose book holds only this much for the next MARKET order (`thinBookOnce`). */
-  private readonly thinBooks = new Map<string, number>();
   /** What ticker/24hr dates each symbol's statistics (setTickerAge): their age, or no closeTime at all. */
   private readonly tickerAges = new Map<string, number | 'missing'>();
 
@@ -292,15 +289,6 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
    */
   expireNextInMatch(symbol: string, mode: 'EXPIRE_TAKER' | 'EXPIRE_BOTH' = 'EXPIRE_TAKER'): void {
     this.selfTrades.set(symbol, mode);
-  }
-
-  /**
-   * The next MARKET order on `symbol` finds only `qty` on the book: it fills that much and the rest EXPIRES
-   * (enums.md, order status EXPIRED: "The order was canceled according to the order type's rules (e.g. LIMIT FOK
-   * orders with no fill, LIMIT IOC or MARKET orders that partially fill)"): status EXPIRED, executedQty `qty`.
-   */
-  thinBookOnce(symbol: string, qty: number): void {
-    this.thinBooks.set(symbol, qty);
   }
 
   /**
@@ -955,11 +943,6 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         preventedMatchId: 0,
         preventedQuantity: order.origQty,
       });
-    } else if (type === 'MARKET' && this.thinBooks.has(symbol)) {
-      const depth = Math.min(qty, this.thinBooks.get(symbol)!);
-      this.thinBooks.delete(symbol);
-      if (depth > 0) fills.push(this.fill(order, depth, side === 'BUY' ? t.ask : t.bid, false));
-      if (order.status !== 'FILLED') Object.assign(order, { status: 'EXPIRED', isWorking: false });
     } else if (marketable) {
       this.walkBook(t, side === 'BUY', qty, m.amountStep, limit, (part, price) =>
         fills.push(this.fill(order, part, price, false)),
