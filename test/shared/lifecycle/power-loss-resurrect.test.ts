@@ -70,11 +70,16 @@ describe('server restart: power loss, then pm2 resurrect at boot, under real PM2
     await pm2.pm2(['save']);
     startsBefore = readyCount();
 
-    // power loss: every process at once, no shutdown step runs
+    // power loss: every process at once, no shutdown step runs. Killing them one after another is not "at once": the
+    // test can be descheduled between two kills (under load, for tens of ms), and a service still alive then sees
+    // PM2's IPC channel close and stops cleanly ("PM2 parent gone", as it should when only PM2 dies) — a clean last
+    // exit, no unclean-end alert. So every process is frozen first (SIGSTOP: a stopped process runs no instruction, and
+    // stopping one closes nothing the others could see), then all are killed.
     const god = Number(fs.readFileSync(path.join(pm2.home, 'pm2.pid'), 'utf8'));
-    const apps = await pm2.list();
-    for (const pid of [god, ...apps.map((a) => a.pid)]) process.kill(pid, 'SIGKILL');
-    await eventually(() => [god, ...apps.map((a) => a.pid)].every(gone), 10_000, 'every process gone');
+    const pids = [god, ...(await pm2.list()).map((a) => a.pid)];
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await eventually(() => pids.every(gone), 10_000, 'every process gone');
     await sleep(DOWN_MS);
 
     // boot: pm2 resurrect from a shell without the secrets
