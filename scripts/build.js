@@ -57,8 +57,10 @@ function main() {
 /**
  * `npx byninja` in the checkout: npm links the bins of dependencies into node_modules/.bin, never the package's
  * own, so npx went looking for a "byninja" package on the registry (38 s, then maybe a stranger's). A link
- * node_modules/.bin/byninja → bin/byninja.js makes it answer at once. Best effort: the CLI also runs as
- * `node bin/byninja.js`.
+ * node_modules/.bin/byninja → bin/byninja.js makes it answer at once. package.json declares no `bin` on purpose:
+ * npx runs a bin the checkout's own package.json declares by installing the checkout into its npx cache first
+ * (~20–28 s of CPU, minutes on a loaded server, at the first npx of each npm cache). Best effort: the CLI also runs
+ * as `node bin/byninja.js`.
  */
 function linkOwnBin() {
   const modules = path.join(ROOT, 'node_modules');

@@ -48,10 +48,10 @@ describe('npm start / npm restart exit codes, npx byninja @slow', function () {
   it('npx byninja in the checkout runs its own CLI without asking the registry', async () => {
     const link = path.join(REPO_ROOT, 'node_modules', '.bin', 'byninja');
     expect(fs.realpathSync(link)).to.equal(fs.realpathSync(path.join(REPO_ROOT, 'bin', 'byninja.js')));
-    // npm's own cache in a temp dir: npm 11 links the checkout into `<cache>/_npx/<hash of its path>` at the first
-    // npx there (~20 s of CPU: it loads the whole tree; later ones take under a second), and one cut off halfway in a
-    // shared cache (a loaded machine, another run's timeout) left a directory without package.json that failed every
-    // later npx at that path
+    // npm's own cache in a temp dir, as on a checkout where npx never ran. npx runs a bin the checkout's package.json
+    // declares by first installing the checkout into `<cache>/_npx/<hash>` (~20–28 s of CPU: it loads the whole tree;
+    // minutes under load: this step timed out at 150 s); package.json declares none, so npx runs the link the build
+    // made in node_modules/.bin at once and puts nothing in its cache
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-npx-cache-'));
     const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
       execFile(
@@ -65,8 +65,11 @@ describe('npm start / npm restart exit codes, npx byninja @slow', function () {
         (err, stdout, stderr) =>
           resolve({ code: err ? Number(err.code ?? -1) : 0, stdout: String(stdout), stderr: String(stderr) }),
       ),
-    ).finally(() => fs.rmSync(cache, { recursive: true, force: true }));
+    );
+    const installed = fs.existsSync(path.join(cache, '_npx'));
+    fs.rmSync(cache, { recursive: true, force: true });
     expect(run.code, run.stderr).to.equal(0);
+    expect(installed, 'npx installed the checkout into its cache').to.equal(false);
     expect(run.stdout).to.match(/^byninja \d+\.\d+\.\d+/);
   });
 });
