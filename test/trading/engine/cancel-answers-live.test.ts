@@ -73,14 +73,22 @@ const FINAL: Array<[ExchangeKit, QueueAnswer, string, string]> = [
   [bybitKit, bybitAnswer, '110010', 'The order has been cancelled'],
 ];
 
-describe('cancel answers saying the order is already final, or the cancel not done (real ccxt, local doubles)', function () {
-  this.timeout(30_000);
+interface RestingBuy {
+  fake: LocalExchange;
+  h: EngineHarness;
+  /** The buy's clientOrderId. */
+  id: string;
+}
+
+/**
+ * For each test of the describe that calls it: `kit`'s double, a live engine on it (real ccxt) and a resting limit buy
+ * at 30 000 (the price 60 000), open on the exchange and in state; both closed after the test.
+ */
+function restingBuys(): (kit: ExchangeKit) => Promise<RestingBuy> {
   let fake: LocalExchange | undefined;
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h, fake]);
-
-  /** A resting limit buy, open on the exchange and in state; its clientOrderId. */
-  async function restingBuy(kit: ExchangeKit): Promise<string> {
+  return async (kit) => {
     fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000 } });
     fake.pinPrice(BTC, 60_000);
     h = await startLiveEngine(kit, fake.url, {
@@ -96,48 +104,53 @@ describe('cancel answers saying the order is already final, or the cancel not do
       purpose: 'entry',
     });
     expect(order.status).to.equal('open');
-    return order.clientOrderId;
-  }
+    return { fake, h, id: order.clientOrderId };
+  };
+}
+
+describe('cancel answers saying the order is already final, or the cancel not done (real ccxt, local doubles)', function () {
+  this.timeout(30_000);
+  const restingBuy = restingBuys();
 
   for (const [kit, answer, code, message] of FINAL) {
     it(`${kit.id} ${code} "${message}": read back, settled as the exchange shows it`, async () => {
-      const id = await restingBuy(kit);
-      answer(fake!, { code, message, done: true });
-      const after = await h!.manager.canceller.cancel(id);
+      const { fake, h, id } = await restingBuy(kit);
+      answer(fake, { code, message, done: true });
+      const after = await h.manager.canceller.cancel(id);
       expect(after).to.include({ status: 'cancelled', filled: 0 });
-      expect(h!.manager.order(id)!.status).to.equal('cancelled');
-      expect(h!.eventTypes()).to.include('order.cancelled');
+      expect(h.manager.order(id)!.status).to.equal('cancelled');
+      expect(h.eventTypes()).to.include('order.cancelled');
     });
   }
 
   it('bybit 170147 "Order cancellation timeout": read back — cancelled if it was, else thrown as temporary with the order working', async () => {
-    const id = await restingBuy(bybitKit);
-    bybitAnswer(fake!, { code: '170147', message: 'Order cancellation timeout', done: false });
-    const err = await h!.manager.canceller.cancel(id).then(
+    const { fake, h, id } = await restingBuy(bybitKit);
+    bybitAnswer(fake, { code: '170147', message: 'Order cancellation timeout', done: false });
+    const err = await h.manager.canceller.cancel(id).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(TemporaryError);
     expect(err).to.not.be.instanceOf(ExchangeRefusedError);
-    expect(h!.manager.order(id)!.status).to.equal('open');
-    bybitAnswer(fake!, { code: '170147', message: 'Order cancellation timeout', done: true });
-    expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+    expect(h.manager.order(id)!.status).to.equal('open');
+    bybitAnswer(fake, { code: '170147', message: 'Order cancellation timeout', done: true });
+    expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 
   it('bybit 170191 "Can not cancel order, please try again later": thrown as temporary, the order working; the next cancel ends it', async () => {
-    const id = await restingBuy(bybitKit);
-    bybitAnswer(fake!, {
+    const { fake, h, id } = await restingBuy(bybitKit);
+    bybitAnswer(fake, {
       code: '170191',
       message: 'Can not cancel order, please try again later',
       done: false,
     });
-    const err = await h!.manager.canceller.cancel(id).then(
+    const err = await h.manager.canceller.cancel(id).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(TemporaryError);
-    expect(h!.manager.order(id)!.status).to.equal('open');
-    expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+    expect(h.manager.order(id)!.status).to.equal('open');
+    expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 
   // error.mdx (as published 2026-01-16): Spot Trade 170212 "Cancel order request processing", UTA 110079 "The order is
@@ -147,21 +160,21 @@ describe('cancel answers saying the order is already final, or the cancel not do
     ['110079', 'The order is processing and can not be operated, please try again later'],
   ]) {
     it(`bybit ${code} "${message}": read back — settled once the earlier cancel shows done`, async () => {
-      const id = await restingBuy(bybitKit);
-      bybitAnswer(fake!, { code, message, done: true });
-      expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
-      expect(h!.manager.order(id)!.status).to.equal('cancelled');
+      const { fake, h, id } = await restingBuy(bybitKit);
+      bybitAnswer(fake, { code, message, done: true });
+      expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+      expect(h.manager.order(id)!.status).to.equal('cancelled');
     });
   }
 
   it('okx 51410 "already under cancelling status": read back — settled once the earlier cancel shows done', async () => {
-    const id = await restingBuy(okxKit);
-    okxAnswer(fake!, {
+    const { fake, h, id } = await restingBuy(okxKit);
+    okxAnswer(fake, {
       code: '51410',
       message: 'Cancellation failed as the order is already under cancelling status.',
       done: true,
     });
-    expect(await h!.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+    expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 });
 
@@ -174,53 +187,31 @@ describe('cancel answers saying the order is already final, or the cancel not do
  */
 describe("a cancel of an order the exchange already finished, each double's own answer (real ccxt)", function () {
   this.timeout(30_000);
-  let fake: LocalExchange | undefined;
-  let h: EngineHarness | undefined;
-  closeAfterEach(() => [h, fake]);
-
-  /** A resting limit buy at 30 000 (the price 60 000), open on the exchange and in state. */
-  async function restingBuy(kit: ExchangeKit): Promise<string> {
-    fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000 } });
-    fake.pinPrice(BTC, 60_000);
-    h = await startLiveEngine(kit, fake.url, {
-      config: { trading: { mode: 'live', symbols: [BTC] } },
-      strategy: new ScriptedStrategy(),
-    });
-    const order = await h.manager.place({
-      symbol: BTC,
-      side: 'buy',
-      type: 'limit',
-      amount: 0.001,
-      price: 30_000,
-      purpose: 'entry',
-    });
-    expect(order.status).to.equal('open');
-    return order.clientOrderId;
-  }
+  const restingBuy = restingBuys();
 
   for (const kit of [binanceKit, bybitKit, okxKit]) {
     it(`${kit.id}: one filled before the cancel is settled filled, its fills booked`, async () => {
-      const id = await restingBuy(kit);
+      const { fake, h, id } = await restingBuy(kit);
       // the price crosses the limit: the double's next request (a balance read) fills it, before any cancel
-      fake!.pinPrice(BTC, 29_000);
-      await h!.exchange.fetchBalance();
-      expect(fake!.trades(BTC)).to.have.length.greaterThan(0);
-      expect(h!.manager.order(id)!.status).to.equal('open');
-      const cancels = fake!.requestCount('cancelOrder');
-      const after = await h!.manager.canceller.cancel(id);
-      expect(fake!.requestCount('cancelOrder')).to.equal(cancels + 1);
+      fake.pinPrice(BTC, 29_000);
+      await h.exchange.fetchBalance();
+      expect(fake.trades(BTC)).to.have.length.greaterThan(0);
+      expect(h.manager.order(id)!.status).to.equal('open');
+      const cancels = fake.requestCount('cancelOrder');
+      const after = await h.manager.canceller.cancel(id);
+      expect(fake.requestCount('cancelOrder')).to.equal(cancels + 1);
       expect(after).to.include({ status: 'filled', filled: 0.001 });
-      const fills = h!.manager.order(id)!.fills;
+      const fills = h.manager.order(id)!.fills;
       expect(fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(0.001, 1e-12);
-      expect(h!.manager.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
+      expect(h.manager.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
     });
 
     it(`${kit.id}: one the owner cancelled on the exchange is settled cancelled`, async () => {
-      const id = await restingBuy(kit);
-      await h!.exchange.cancelOrder(h!.manager.order(id)!.exchangeOrderId!, BTC);
-      const cancels = fake!.requestCount('cancelOrder');
-      const after = await h!.manager.canceller.cancel(id);
-      expect(fake!.requestCount('cancelOrder')).to.equal(cancels + 1);
+      const { fake, h, id } = await restingBuy(kit);
+      await h.exchange.cancelOrder(h.manager.order(id)!.exchangeOrderId!, BTC);
+      const cancels = fake.requestCount('cancelOrder');
+      const after = await h.manager.canceller.cancel(id);
+      expect(fake.requestCount('cancelOrder')).to.equal(cancels + 1);
       expect(after).to.include({ status: 'cancelled', filled: 0 });
     });
   }

@@ -1026,12 +1026,15 @@ describe('OrderManager against the paper exchange (integration)', function () {
         });
     }
 
-    /** A limit buy whose first slice fills at once and whose rest rests, then hidden past the not-found window. */
     /**
      * A limit buy whose first slice fills at once and whose rest rests, then hidden past the not-found window: it
-     * ends cancelled (settled absent, or found by its cancel where the matching engine answers it).
+     * ends cancelled (settled absent, or found by its cancel where the matching engine answers it). The engine (also
+     * the test's `h`, closed after it) and the order as placed.
      */
-    async function endedPartlyFilled(hidden: { on: boolean }, cancelFromEngine = false): Promise<LocalOrder> {
+    async function endedPartlyFilled(
+      hidden: { on: boolean },
+      cancelFromEngine = false,
+    ): Promise<{ engine: EngineHarness; placed: LocalOrder }> {
       h = await EngineHarness.open({
         wrapExchange: forgetting(() => hidden.on, { cancelFromEngine }),
         config: {
@@ -1054,27 +1057,26 @@ describe('OrderManager against the paper exchange (integration)', function () {
         from: 'partially_filled',
         to: 'cancelled',
       });
-      return placed;
+      return { engine: h, placed };
     }
 
     /** As endedPartlyFilled, its cancel lagging like its reads: settled absent. */
     async function settledPartlyFilled(hidden: { on: boolean }): Promise<{ filled: number }> {
-      const placed = await endedPartlyFilled(hidden);
-      expect(h!.manager.order('bot-tst000-1')).to.include({ settledAbsent: true, filled: placed.filled });
+      const { engine, placed } = await endedPartlyFilled(hidden);
+      expect(engine.manager.order('bot-tst000-1')).to.include({ settledAbsent: true, filled: placed.filled });
       return { filled: placed.filled };
     }
 
     it('a limit order still resting there, its cancel answered by the matching engine: found by its cancel, never ended on our inference', async () => {
-      const placed = await endedPartlyFilled({ on: false }, true);
-      h = h!;
-      const order = h.manager.order('bot-tst000-1')!;
+      const { engine, placed } = await endedPartlyFilled({ on: false }, true);
+      const order = engine.manager.order('bot-tst000-1')!;
       expect(order).to.include({ status: 'cancelled', filled: placed.filled });
       expect(order.settledAbsent, 'the exchange answered for it: no inference').to.equal(undefined);
       expect(
-        (await h.paper.fetchOrder(order.exchangeOrderId!, 'BTC/USDT')).status,
+        (await engine.paper.fetchOrder(order.exchangeOrderId!, 'BTC/USDT')).status,
         'cancelled there',
       ).to.equal('canceled');
-      expect(h.eventTypes()).not.to.include('order.settled_absent');
+      expect(engine.eventTypes()).not.to.include('order.settled_absent');
     });
 
     it("takes it back when a lookup shows it: the exchange's answer wins (still working), one alert", async () => {

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
-import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
+import type { LocalExchange, LocalExchangeOptions } from '../../../harness/exchanges/local-exchange';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
@@ -16,16 +16,27 @@ import { openLiveEngine, tickUntil } from '../../support/live-engine';
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 
-describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of the exchange)', function () {
-  this.timeout(60_000);
+interface RunningOnBinance {
+  binance: FakeBinance;
+  h: EngineHarness;
+  strategy: ScriptedStrategy;
+}
+
+/**
+ * For each test of the describe that calls it: a Binance double started with `options` (its clock `clockSkewMs` off
+ * the host's) and a live engine on it trading BTC/USDT with a scripted strategy, recovered and running; both closed
+ * after the test.
+ */
+function runningOnBinance(): (
+  options: LocalExchangeOptions,
+  clockSkewMs?: number,
+) => Promise<RunningOnBinance> {
   let fake: LocalExchange | undefined;
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h, fake]);
-
-  it('places no entry on it, alerts once, and enters again once the ticker is fresh', async () => {
-    fake = await binanceKit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
-    fake.clockSkewMs = -120_000;
-    const binance = fake as FakeBinance;
+  return async (options, clockSkewMs = 0) => {
+    fake = await binanceKit.start(options);
+    fake.clockSkewMs = clockSkewMs;
     const strategy = new ScriptedStrategy();
     h = await openLiveEngine(binanceKit, fake.url, {
       config: {
@@ -33,7 +44,7 @@ describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of t
           mode: 'live',
           symbols: [BTC],
           risk: { stopLossPct: 0, takeProfitPct: 0 },
-          // under the host clock's skew: an age read on the host's clock would call every price stale
+          // under a skewed host clock: an age read on the host's clock would call every price stale
           maxTickerAgeMs: 60_000,
           orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
         },
@@ -42,7 +53,20 @@ describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of t
     });
     await h.loop.recover({ kind: 'first-start' });
     h.loop.enterRunning();
-    const stale = (): number => h!.events.filter((e) => e.type === 'market.stale').length;
+    return { binance: fake as FakeBinance, h, strategy };
+  };
+}
+
+describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of the exchange)', function () {
+  this.timeout(60_000);
+  const start = runningOnBinance();
+
+  it('places no entry on it, alerts once, and enters again once the ticker is fresh', async () => {
+    const { binance, h, strategy } = await start(
+      { candleMs: 300, balances: { USDT: 10_000, BTC: 0 } },
+      -120_000,
+    );
+    const stale = (): number => h.events.filter((e) => e.type === 'market.stale').length;
     const asked = (): number => strategy.asked.length;
 
     // the exchange's clock, measured: a fresh ticker is fresh (no stale alert however far the host is ahead)
@@ -57,7 +81,7 @@ describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of t
     binance.setTickerAge(BTC, 10 * 60_000);
     // the strategy asked on new candles, its entry signal not followed
     await tickUntil(h, () => asked() >= before + 3);
-    expect(fake.createRequests()).to.deep.equal([]);
+    expect(binance.createRequests()).to.deep.equal([]);
     expect(stale()).to.equal(1);
     const told = h.events.find((e) => e.type === 'market.stale')!;
     expect(told.data).to.include({ symbol: BTC, exchange: 'binance' });
@@ -68,7 +92,7 @@ describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of t
 
     // fresh again: told once, and the next entry signal is followed
     binance.setTickerAge(BTC, undefined);
-    await tickUntil(h, () => fake!.createRequests().length > 0);
+    await tickUntil(h, () => binance.createRequests().length > 0);
     strategy.next = HOLD;
     for (let i = 0; i < 3; i++) await h.loop.tick();
     expect(h.events.filter((e) => e.type === 'market.fresh')).to.have.length(1);
@@ -80,37 +104,19 @@ describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of t
 
 describe('a third-coin fee valued at a stale price (real ccxt, Binance double, BNB fees)', function () {
   this.timeout(60_000);
-  let fake: LocalExchange | undefined;
-  let h: EngineHarness | undefined;
-  closeAfterEach(() => [h, fake]);
+  const start = runningOnBinance();
 
   it('is booked valued at that price and marked estimated; at a fresh price it is not', async () => {
-    fake = await binanceKit.start({
+    const { binance, h, strategy } = await start({
       candleMs: 300,
       balances: { USDT: 10_000, BTC: 0, BNB: 10 },
       thirdCurrencyFees: true,
     });
-    const binance = fake as FakeBinance;
-    const strategy = new ScriptedStrategy();
-    h = await openLiveEngine(binanceKit, fake.url, {
-      config: {
-        trading: {
-          mode: 'live',
-          symbols: [BTC],
-          risk: { stopLossPct: 0, takeProfitPct: 0 },
-          maxTickerAgeMs: 60_000,
-          orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
-        },
-      },
-      strategy,
-    });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
-    fake.pinPrice(BTC, 60_000);
+    binance.pinPrice(BTC, 60_000);
     // BNB's ticker dated 10 minutes ago: its price is not the market's now
     binance.setTickerAge('BNB/USDT', 10 * 60_000);
     strategy.next = ENTER;
-    await tickUntil(h, () => (h!.manager.positions()[BTC]?.amount ?? 0) > 0);
+    await tickUntil(h, () => (h.manager.positions()[BTC]?.amount ?? 0) > 0);
     strategy.next = HOLD;
     const entry = Object.values(h.manager.state.data.orders).find((o) => o.purpose === 'entry')!;
     expect(entry.fills.length).to.be.greaterThan(0);
@@ -127,8 +133,8 @@ describe('a third-coin fee valued at a stale price (real ccxt, Binance double, B
       amount: h.manager.positions()[BTC].amount,
       purpose: 'exit',
     });
-    await tickUntil(h, () => h!.manager.order(sold.clientOrderId)!.status === 'filled');
-    await tickUntil(h, () => h!.manager.order(sold.clientOrderId)!.fills.length > 0);
+    await tickUntil(h, () => h.manager.order(sold.clientOrderId)!.status === 'filled');
+    await tickUntil(h, () => h.manager.order(sold.clientOrderId)!.fills.length > 0);
     for (const f of h.manager.order(sold.clientOrderId)!.fills) {
       expect(f.feeCurrency).to.equal('BNB');
       expect(f.feeEstimated).to.equal(undefined);
