@@ -72,4 +72,33 @@ describe('npm start / npm restart exit codes, npx byninja @slow', function () {
     expect(installed, 'npx installed the checkout into its cache').to.equal(false);
     expect(run.stdout).to.match(/^byninja \d+\.\d+\.\d+/);
   });
+
+  it("npx in the checkout never installs a package it lacks (the checkout's .npmrc: yes=false), whatever the user's npm config", async () => {
+    // Without the build's link, `npx byninja` would look for a package called byninja on the registry and run it next
+    // to .env. The checkout's .npmrc makes npx refuse instead; the user's and the global npm config are left out here
+    // (empty files) because this machine's own config may say the same
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-npmrc-'));
+    const user = path.join(empty, 'user-npmrc');
+    const global = path.join(empty, 'global-npmrc');
+    fs.writeFileSync(user, '');
+    fs.writeFileSync(global, '');
+    const yes = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'npm',
+        ['config', 'get', 'yes'],
+        {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            npm_config_userconfig: user,
+            npm_config_globalconfig: global,
+            npm_config_yes: undefined,
+          },
+          timeout: 60_000,
+        },
+        (err, stdout) => (err ? reject(err) : resolve(String(stdout).trim())),
+      ),
+    ).finally(() => fs.rmSync(empty, { recursive: true, force: true }));
+    expect(yes).to.equal('false');
+  });
 });
