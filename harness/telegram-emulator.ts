@@ -8,6 +8,10 @@
  *  - models an outgoing webhook as the Bot API does (setWebhook, deleteWebhook, getWebhookInfo): while one is set,
  *    getUpdates is refused 409 "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to
  *    delete the webhook first" (the Bot API docs: getUpdates "will not work if an outgoing webhook is set up");
+ *  - models a group upgraded to a supergroup (migrateChat): a send to the old group id is refused 400 "Bad Request:
+ *    group chat was upgraded to a supergroup chat" with `parameters.migrate_to_chat_id` (the Bot API docs,
+ *    ResponseParameters: "migrate_to_chat_id — The group has been migrated to a supergroup with the specified
+ *    identifier"; the answer as Telegram words it, e.g. TwiN/gatus#179);
  *  - logs every bot request (method, time, HTTP status) so tests can check what happened when.
  *
  * Usage: `const tg = await TelegramEmulator.start(); … TELEGRAM_API_ROOT=tg.apiRoot, TELEGRAM_BOT_TOKEN=tg.token …
@@ -88,6 +92,8 @@ export class TelegramEmulator {
   private faultOpts: FaultOptions = {};
   private faultsLeft = Infinity;
   private readonly sockets = new Set<net.Socket>();
+  /** Basic groups upgraded to a supergroup: old chat id → the supergroup's id. */
+  private readonly migrated = new Map<string, string>();
 
   private constructor(
     server: TelegramServer,
@@ -130,6 +136,15 @@ export class TelegramEmulator {
     this.faultOpts = opts;
     this.faultsLeft = opts.count ?? Infinity;
     if (fault === 'down') for (const s of this.sockets) s.destroy();
+  }
+
+  /**
+   * The group `fromChatId` is upgraded to the supergroup `toChatId` (Telegram does it when a group's history is made
+   * visible to new members, an admin gets some rights, it gets a public link...): from now on a send to the old id
+   * is refused 400 with `parameters.migrate_to_chat_id`, and the new id takes messages.
+   */
+  migrateChat(fromChatId: string | number, toChatId: string | number): void {
+    this.migrated.set(String(fromChatId), String(toChatId));
   }
 
   /** Messages the bot sent (sendMessage), oldest first; only those to `chatId` when given. */
@@ -259,6 +274,16 @@ export class TelegramEmulator {
       return this.reply(res, log, 502, { ok: false, error_code: 502, description: 'Bad Gateway' });
     }
 
+    const targetChat = sendTarget(method, body, req.headers['content-type']);
+    const migratedTo = targetChat !== undefined ? this.migrated.get(targetChat) : undefined;
+    if (migratedTo !== undefined)
+      return this.reply(res, log, 400, {
+        ok: false,
+        error_code: 400,
+        description: 'Bad Request: group chat was upgraded to a supergroup chat',
+        parameters: { migrate_to_chat_id: Number(migratedTo) },
+      });
+
     if (method === 'setWebhook') {
       this.webhookUrl = String(parseParams(body, req.headers['content-type']).url ?? '');
       return this.reply(res, log, 200, { ok: true, result: true, description: 'Webhook was set' });
@@ -375,6 +400,15 @@ export class TelegramEmulator {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
+}
+
+/** The chat a send* call writes to (chat_id), JSON, form or multipart; undefined for other methods. */
+function sendTarget(method: string, body: Buffer, contentType: string | undefined): string | undefined {
+  if (!/^send/.test(method)) return undefined;
+  const chat = contentType?.includes('multipart/form-data')
+    ? parseMultipart(body, contentType).get('chat_id')?.value
+    : parseParams(body, contentType).chat_id;
+  return chat === undefined || chat === null ? undefined : String(chat as string | number);
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
