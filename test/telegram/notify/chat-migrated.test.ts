@@ -106,13 +106,17 @@ describe('alert chat upgraded to a supergroup (400 migrate_to_chat_id) — revie
     );
     await eventually(() => outbox.depth() === 0, 10_000, 'the outbox settled the alert');
     const delivered = tg.sentMessages(SUPERGROUP).map((m) => m.text);
-    const dropped = lines.filter((l) => /refused a notification for good/.test(l.message)).map((l) => l.message);
+    const dropped = lines
+      .filter((l) => /refused a notification for good/.test(l.message))
+      .map((l) => l.message);
     expect(
       delivered,
       `the crash alert is in the supergroup the group became (health: ${JSON.stringify(health.state)}; dropped: ${JSON.stringify(dropped)})`,
     ).to.deep.equal(['🔴 <b>trading crashed</b>']);
     expect(
-      lines.some((l) => l.level === 'error' && l.message.includes(SUPERGROUP) && /TELEGRAM_CHAT_ID/.test(l.message)),
+      lines.some(
+        (l) => l.level === 'error' && l.message.includes(SUPERGROUP) && /TELEGRAM_CHAT_ID/.test(l.message),
+      ),
       'an error line names the new chat id to put in TELEGRAM_CHAT_ID',
     ).to.equal(true);
   });
