@@ -2,7 +2,9 @@
  * A real local Telegram Bot API for tests: `telegram-test-api`'s TelegramServer on a random loopback port,
  * behind a small HTTP proxy that the bot talks to (`apiRoot`). The proxy
  *  - injects faults: `down` (connections reset), `429` (with retry_after), `5xx` (502 Bad Gateway), `401` (the
- *    token refused, as after a revocation);
+ *    token refused, as after a revocation), `blackhole` (the request is taken and never answered, the connection
+ *    left open: what a NAT or firewall that forgot the connection, a Wi-Fi switch or a suspended VM leaves a client
+ *    with — no FIN, no RST, nothing);
  *  - emulates long polling for getUpdates (the emulator answers at once, which would spin telegraf's loop);
  *  - answers the methods the emulator lacks (setMyCommands, getMyCommands, deleteMyCommands, sendChatAction);
  *  - models an outgoing webhook as the Bot API does (setWebhook, deleteWebhook, getWebhookInfo): while one is set,
@@ -23,7 +25,7 @@ import crypto from 'node:crypto';
 import TelegramServer from 'telegram-test-api';
 import { freePort } from './ports';
 
-export type TelegramFault = null | 'down' | '429' | '5xx' | '401';
+export type TelegramFault = null | 'down' | '429' | '5xx' | '401' | 'blackhole';
 
 export interface FaultOptions {
   /** retry_after (seconds) sent with a 429; default 1. */
@@ -260,6 +262,7 @@ export class TelegramEmulator {
         req.socket.destroy();
         return;
       }
+      if (fault === 'blackhole') return; // never answered; stop() destroys the socket
       if (fault === '429') {
         const retryAfter = this.faultOpts.retryAfterSec ?? 1;
         return this.reply(res, log, 429, {
