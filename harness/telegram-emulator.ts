@@ -34,6 +34,12 @@ export interface FaultOptions {
   count?: number;
   /** Fault only these Bot API methods (e.g. ['sendMessage']); default: every method. */
   methods?: string[];
+  /**
+   * A 429 as a flood wait: every (matching) request is refused until `retryAfterSec` has passed since the first
+   * refusal, then the fault clears — the Bot API's retry_after is "the number of seconds left to wait before the
+   * request can be repeated" (ResponseParameters), each refusal saying how many are left.
+   */
+  floodWait?: boolean;
 }
 
 export interface SentMessage {
@@ -93,6 +99,8 @@ export class TelegramEmulator {
   webhookUrl = '';
   private faultOpts: FaultOptions = {};
   private faultsLeft = Infinity;
+  /** floodWait: when the wait ends (epoch ms), set by the first refusal. */
+  private floodUntil?: number;
   private readonly sockets = new Set<net.Socket>();
   /** Basic groups upgraded to a supergroup: old chat id → the supergroup's id. */
   private readonly migrated = new Map<string, string>();
@@ -137,6 +145,7 @@ export class TelegramEmulator {
     this.fault = fault;
     this.faultOpts = opts;
     this.faultsLeft = opts.count ?? Infinity;
+    this.floodUntil = undefined;
     if (fault === 'down') for (const s of this.sockets) s.destroy();
   }
 
@@ -251,6 +260,13 @@ export class TelegramEmulator {
     this.requests.push(log);
 
     if (
+      this.fault === '429' &&
+      this.faultOpts.floodWait &&
+      this.floodUntil !== undefined &&
+      Date.now() >= this.floodUntil
+    )
+      this.fault = null;
+    if (
       this.fault &&
       this.faultsLeft > 0 &&
       (!this.faultOpts.methods || this.faultOpts.methods.includes(method))
@@ -264,7 +280,11 @@ export class TelegramEmulator {
       }
       if (fault === 'blackhole') return; // never answered; stop() destroys the socket
       if (fault === '429') {
-        const retryAfter = this.faultOpts.retryAfterSec ?? 1;
+        let retryAfter = this.faultOpts.retryAfterSec ?? 1;
+        if (this.faultOpts.floodWait) {
+          this.floodUntil ??= Date.now() + retryAfter * 1000;
+          retryAfter = Math.max(1, Math.ceil((this.floodUntil - Date.now()) / 1000));
+        }
         return this.reply(res, log, 429, {
           ok: false,
           error_code: 429,
