@@ -158,6 +158,29 @@ export class TelegramEmulator {
     this.migrated.set(String(fromChatId), String(toChatId));
   }
 
+  /**
+   * The two service messages a bot in the group gets when it is upgraded (Bot API, Message): in the old group one
+   * with `migrate_to_chat_id` ("The group has been migrated to a supergroup with the specified identifier"), in the
+   * supergroup one with `migrate_from_chat_id` ("The supergroup has been migrated from a group with the specified
+   * identifier"). Neither has text. `byUserId` is the member who changed the setting that caused it.
+   */
+  async announceMigration(
+    fromChatId: string | number,
+    toChatId: string | number,
+    byUserId: string | number,
+  ): Promise<void> {
+    for (const [chat, field, other] of [
+      [fromChatId, 'migrate_to_chat_id', toChatId],
+      [toChatId, 'migrate_from_chat_id', fromChatId],
+    ] as const) {
+      const msg = this.client(chat, byUserId).makeMessage('', {
+        [field]: Number(other),
+      }) as unknown as Record<string, unknown>;
+      delete msg.text;
+      await this.server.addUserMessage(msg as never);
+    }
+  }
+
   /** Messages the bot sent (sendMessage), oldest first; only those to `chatId` when given. */
   sentMessages(chatId?: string | number): SentMessage[] {
     return this.server.storage.botMessages
