@@ -2,12 +2,18 @@
  * A real local Telegram Bot API for tests: `telegram-test-api`'s TelegramServer on a random loopback port,
  * behind a small HTTP proxy that the bot talks to (`apiRoot`). The proxy
  *  - injects faults: `down` (connections reset), `429` (with retry_after), `5xx` (502 Bad Gateway), `401` (the
- *    token refused, as after a revocation);
+ *    token refused, as after a revocation), `blackhole` (the request is taken and never answered, the connection
+ *    left open: what a NAT or firewall that forgot the connection, a Wi-Fi switch or a suspended VM leaves a client
+ *    with — no FIN, no RST, nothing);
  *  - emulates long polling for getUpdates (the emulator answers at once, which would spin telegraf's loop);
  *  - answers the methods the emulator lacks (setMyCommands, getMyCommands, deleteMyCommands, sendChatAction);
  *  - models an outgoing webhook as the Bot API does (setWebhook, deleteWebhook, getWebhookInfo): while one is set,
  *    getUpdates is refused 409 "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to
  *    delete the webhook first" (the Bot API docs: getUpdates "will not work if an outgoing webhook is set up");
+ *  - models a group upgraded to a supergroup (migrateChat): a send to the old group id is refused 400 "Bad Request:
+ *    group chat was upgraded to a supergroup chat" with `parameters.migrate_to_chat_id` (the Bot API docs,
+ *    ResponseParameters: "migrate_to_chat_id — The group has been migrated to a supergroup with the specified
+ *    identifier"; the answer as Telegram words it, e.g. TwiN/gatus#179);
  *  - logs every bot request (method, time, HTTP status) so tests can check what happened when.
  *
  * Usage: `const tg = await TelegramEmulator.start(); … TELEGRAM_API_ROOT=tg.apiRoot, TELEGRAM_BOT_TOKEN=tg.token …
@@ -19,7 +25,7 @@ import crypto from 'node:crypto';
 import TelegramServer from 'telegram-test-api';
 import { freePort } from './ports';
 
-export type TelegramFault = null | 'down' | '429' | '5xx' | '401';
+export type TelegramFault = null | 'down' | '429' | '5xx' | '401' | 'blackhole';
 
 export interface FaultOptions {
   /** retry_after (seconds) sent with a 429; default 1. */
@@ -28,6 +34,12 @@ export interface FaultOptions {
   count?: number;
   /** Fault only these Bot API methods (e.g. ['sendMessage']); default: every method. */
   methods?: string[];
+  /**
+   * A 429 as a flood wait: every (matching) request is refused until `retryAfterSec` has passed since the first
+   * refusal, then the fault clears — the Bot API's retry_after is "the number of seconds left to wait before the
+   * request can be repeated" (ResponseParameters), each refusal saying how many are left.
+   */
+  floodWait?: boolean;
 }
 
 export interface SentMessage {
@@ -87,7 +99,11 @@ export class TelegramEmulator {
   webhookUrl = '';
   private faultOpts: FaultOptions = {};
   private faultsLeft = Infinity;
+  /** floodWait: when the wait ends (epoch ms), set by the first refusal. */
+  private floodUntil?: number;
   private readonly sockets = new Set<net.Socket>();
+  /** Basic groups upgraded to a supergroup: old chat id → the supergroup's id. */
+  private readonly migrated = new Map<string, string>();
 
   private constructor(
     server: TelegramServer,
@@ -129,7 +145,40 @@ export class TelegramEmulator {
     this.fault = fault;
     this.faultOpts = opts;
     this.faultsLeft = opts.count ?? Infinity;
+    this.floodUntil = undefined;
     if (fault === 'down') for (const s of this.sockets) s.destroy();
+  }
+
+  /**
+   * The group `fromChatId` is upgraded to the supergroup `toChatId` (Telegram does it when a group's history is made
+   * visible to new members, an admin gets some rights, it gets a public link...): from now on a send to the old id
+   * is refused 400 with `parameters.migrate_to_chat_id`, and the new id takes messages.
+   */
+  migrateChat(fromChatId: string | number, toChatId: string | number): void {
+    this.migrated.set(String(fromChatId), String(toChatId));
+  }
+
+  /**
+   * The two service messages a bot in the group gets when it is upgraded (Bot API, Message): in the old group one
+   * with `migrate_to_chat_id` ("The group has been migrated to a supergroup with the specified identifier"), in the
+   * supergroup one with `migrate_from_chat_id` ("The supergroup has been migrated from a group with the specified
+   * identifier"). Neither has text. `byUserId` is the member who changed the setting that caused it.
+   */
+  async announceMigration(
+    fromChatId: string | number,
+    toChatId: string | number,
+    byUserId: string | number,
+  ): Promise<void> {
+    for (const [chat, field, other] of [
+      [fromChatId, 'migrate_to_chat_id', toChatId],
+      [toChatId, 'migrate_from_chat_id', fromChatId],
+    ] as const) {
+      const msg = this.client(chat, byUserId).makeMessage('', {
+        [field]: Number(other),
+      }) as unknown as Record<string, unknown>;
+      delete msg.text;
+      await this.server.addUserMessage(msg as never);
+    }
   }
 
   /** Messages the bot sent (sendMessage), oldest first; only those to `chatId` when given. */
@@ -234,6 +283,13 @@ export class TelegramEmulator {
     this.requests.push(log);
 
     if (
+      this.fault === '429' &&
+      this.faultOpts.floodWait &&
+      this.floodUntil !== undefined &&
+      Date.now() >= this.floodUntil
+    )
+      this.fault = null;
+    if (
       this.fault &&
       this.faultsLeft > 0 &&
       (!this.faultOpts.methods || this.faultOpts.methods.includes(method))
@@ -245,8 +301,13 @@ export class TelegramEmulator {
         req.socket.destroy();
         return;
       }
+      if (fault === 'blackhole') return; // never answered; stop() destroys the socket
       if (fault === '429') {
-        const retryAfter = this.faultOpts.retryAfterSec ?? 1;
+        let retryAfter = this.faultOpts.retryAfterSec ?? 1;
+        if (this.faultOpts.floodWait) {
+          this.floodUntil ??= Date.now() + retryAfter * 1000;
+          retryAfter = Math.max(1, Math.ceil((this.floodUntil - Date.now()) / 1000));
+        }
         return this.reply(res, log, 429, {
           ok: false,
           error_code: 429,
@@ -258,6 +319,16 @@ export class TelegramEmulator {
         return this.reply(res, log, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
       return this.reply(res, log, 502, { ok: false, error_code: 502, description: 'Bad Gateway' });
     }
+
+    const targetChat = sendTarget(method, body, req.headers['content-type']);
+    const migratedTo = targetChat !== undefined ? this.migrated.get(targetChat) : undefined;
+    if (migratedTo !== undefined)
+      return this.reply(res, log, 400, {
+        ok: false,
+        error_code: 400,
+        description: 'Bad Request: group chat was upgraded to a supergroup chat',
+        parameters: { migrate_to_chat_id: Number(migratedTo) },
+      });
 
     if (method === 'setWebhook') {
       this.webhookUrl = String(parseParams(body, req.headers['content-type']).url ?? '');
@@ -375,6 +446,15 @@ export class TelegramEmulator {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
+}
+
+/** The chat a send* call writes to (chat_id), JSON, form or multipart; undefined for other methods. */
+function sendTarget(method: string, body: Buffer, contentType: string | undefined): string | undefined {
+  if (!/^send/.test(method)) return undefined;
+  const chat = contentType?.includes('multipart/form-data')
+    ? parseMultipart(body, contentType).get('chat_id')?.value
+    : parseParams(body, contentType).chat_id;
+  return chat === undefined || chat === null ? undefined : String(chat as string | number);
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {

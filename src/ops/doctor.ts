@@ -23,6 +23,10 @@ import { verifiedExchangeIds } from '../trading/exchange/profiles';
 import type { KeyNotices } from '../trading/engine/key-limits';
 import { readKeyNotices } from '../trading/engine/key-notice-file';
 import { callBotApi, type BotApiAnswer, type BotApiTarget } from './bot-api';
+import { describeMovedChat } from './render';
+import { chatMovesSectionSchema, movedChats } from '../telegram/notify/chat-moves';
+import { OUTBOX_STORE_NAME } from '../telegram/notify/outbox';
+import { isEnvelope } from '../shared/persistence/durable-json-adapter';
 import { portHolder } from './port-holder';
 import { ConfigError, errorMessage } from '../shared/errors';
 import { blockedStores } from '../shared/persistence/blocked-marker';
@@ -160,6 +164,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, opts: DoctorOptions): Pr
         telegram.secrets.telegramBotToken,
         opts.fetch ?? fetch,
       )),
+      ...checkMovedChats(dataDir, (telegram.config as TelegramConfig).telegram),
     );
   }
 
@@ -449,6 +454,27 @@ async function checkTelegram(
         },
   );
   return checks;
+}
+
+/**
+ * Groups Telegram upgraded to a supergroup (new id) that the telegram service follows while .env still names the
+ * old id — as its outbox file keeps them (chat-moves.ts), judged against the settings as they are now.
+ */
+function checkMovedChats(dataDir: string, tg: TelegramConfig['telegram']): DoctorCheck[] {
+  const read = readJsonFileSync(path.join(dataDir, `${OUTBOX_STORE_NAME}.json`), {
+    parse: (v) => (isEnvelope(v) ? chatMovesSectionSchema.parse(v.data).chatMoves : []),
+    maxBytes: 64 * 1024 * 1024,
+  });
+  if (read.kind !== 'valid') return [];
+  return movedChats(read.value, { chatId: tg.chatId, allowedChatIds: tg.allowedChatIds })
+    .filter((moved) => moved.settings.length > 0)
+    .map((moved) => ({
+      name: 'telegram chat moved',
+      ok: true,
+      warning: true,
+      detail: describeMovedChat(moved),
+      fix: `in .env, name ${moved.to} in place of ${moved.from} (${moved.settings.join(', ')}), then \`npm restart\``,
+    }));
 }
 
 /** getMe: the token works (and names the bot), Telegram refuses it (401), or Telegram cannot be reached (not checked). */

@@ -19,7 +19,7 @@ import type { LogTail } from './log-tail';
 import type { RestartOutcome } from './restart';
 import { describeServiceState, type ServiceState } from './service-state';
 import type { ServiceReport, StatusReport } from './status-report';
-import type { TelegramDelivery } from './telegram-delivery';
+import type { MovedChat, TelegramDelivery } from './telegram-delivery';
 
 export interface Markup {
   esc(text: string): string;
@@ -108,6 +108,27 @@ function formatService(svc: ServiceReport, now: number, m: Markup): string[] {
   }
   if (svc.lastRun) lines.push(`   last run: ${m.esc(describeLastRun(svc.lastRun, now))}`);
   return lines;
+}
+
+/** What the operator is told: what happened, what ByNinja does meanwhile, and the exact settings to change. */
+export function describeMovedChat(moved: MovedChat): string {
+  const what = `Telegram upgraded group ${moved.from} to a supergroup: its chat id is now ${moved.to}`;
+  if (moved.settings.length === 0) return `${what}; messages for ${moved.from} go to ${moved.to}`;
+  const fixes = moved.settings.map((s) =>
+    s === 'TELEGRAM_CHAT_ID'
+      ? `TELEGRAM_CHAT_ID=${moved.to}`
+      : `TELEGRAM_ALLOWED_CHAT_IDS: ${moved.to} in place of ${moved.from}`,
+  );
+  const meanwhile = [
+    ...(moved.settings.includes('TELEGRAM_CHAT_ID') ? [`alerts go to ${moved.to}`] : []),
+    ...(moved.settings.includes('TELEGRAM_ALLOWED_CHAT_IDS')
+      ? [`commands from ${moved.to} are accepted as ${moved.from}'s were`]
+      : []),
+  ];
+  return (
+    `${what}. Change .env: ${fixes.join('; ')} — then \`npm restart\`. ` +
+    `Until then ByNinja follows the move: ${meanwhile.join(', and ')}`
+  );
 }
 
 /** Where alerts go, and the Telegram-side problem in progress with what to do about it. */
@@ -228,6 +249,8 @@ export function formatStatus(report: StatusReport, m: Markup): string {
   }
   if (report.outboxDepth !== undefined) lines.push(`Outbox: ${report.outboxDepth} waiting`);
   if (report.telegram) lines.push(m.esc(describeTelegramDelivery(report.telegram, now)));
+  for (const moved of report.telegram?.movedChats ?? [])
+    if (moved.settings.length) lines.push(m.esc(`⚠️ ${describeMovedChat(moved)}`));
   return lines.join('\n');
 }
 

@@ -15,7 +15,7 @@ export type TelegramProblemKind =
   | 'conflict'
   /** Network errors or 5xx: alerts wait in the outbox. */
   | 'unreachable'
-  /** 403 or "chat not found" for the alert chat. */
+  /** 403, or a 400 that refuses the whole chat ("chat not found", "have no rights to send a message"...). */
   | 'chat-refused';
 
 export interface TelegramDelivery {
@@ -25,6 +25,21 @@ export interface TelegramDelivery {
   /** Why alerts go to the log by configuration (no token / no chat id), when they do. */
   logOnlyReason?: 'no-token' | 'no-chat-id';
   problem?: { kind: TelegramProblemKind; since: number; detail: string };
+  /**
+   * Groups Telegram upgraded to a supergroup (new id) that ByNinja follows, with the settings that still name the
+   * old id (TELEGRAM_CHAT_ID, TELEGRAM_ALLOWED_CHAT_IDS) — the operator should change them.
+   */
+  movedChats?: MovedChat[];
+}
+
+/** A group Telegram moved (upgraded to a supergroup) that ByNinja follows. */
+export interface MovedChat {
+  /** The old (basic group) id. */
+  from: string;
+  /** The supergroup's id. */
+  to: string;
+  /** Settings that still name `from`: TELEGRAM_CHAT_ID, TELEGRAM_ALLOWED_CHAT_IDS; empty when none does. */
+  settings: string[];
 }
 
 export function deliveryPath(dataDir: string): string {
@@ -36,6 +51,23 @@ export function writeDelivery(dataDir: string, delivery: TelegramDelivery): void
 }
 
 const KINDS: ReadonlySet<string> = new Set(['unauthorized', 'conflict', 'unreachable', 'chat-refused']);
+
+const CHAT_ID = /^-?\d+$/;
+
+function readMovedChats(raw: unknown): MovedChat[] {
+  if (!Array.isArray(raw)) return [];
+  const out: MovedChat[] = [];
+  for (const m of raw.slice(0, 20) as unknown[]) {
+    const v = m as { from?: unknown; to?: unknown; settings?: unknown } | null;
+    if (!v || typeof v.from !== 'string' || typeof v.to !== 'string') continue;
+    if (!CHAT_ID.test(v.from) || !CHAT_ID.test(v.to) || !Array.isArray(v.settings)) continue;
+    const settings = (v.settings as unknown[]).filter(
+      (s): s is string => s === 'TELEGRAM_CHAT_ID' || s === 'TELEGRAM_ALLOWED_CHAT_IDS',
+    );
+    out.push({ from: v.from, to: v.to, settings });
+  }
+  return out;
+}
 
 /** The record of the telegram process `pid` (a record of an earlier run says nothing about this one). */
 export function readDelivery(dataDir: string, pid: number): TelegramDelivery | undefined {
@@ -56,5 +88,7 @@ export function readDelivery(dataDir: string, pid: number): TelegramDelivery | u
   ) {
     out.problem = { kind: p.kind, since: p.since, detail: p.detail.slice(0, 500) };
   }
+  const moved = readMovedChats(d.movedChats);
+  if (moved.length) out.movedChats = moved;
   return out;
 }

@@ -21,6 +21,7 @@ import { createBot } from './bot/bot';
 import { ChartProcess } from './charts/chart-process';
 import { TelegramSender } from './bot/telegram-sender';
 import { DeliveryHealth } from './notify/delivery-health';
+import { ChatMoves } from './notify/chat-move-book';
 import { FallbackSender } from './notify/fallback-sender';
 import { LogSender } from './notify/log-sender';
 import type { MessageSender } from './notify/notification';
@@ -114,6 +115,15 @@ void runService(
           : '⚠️ TELEGRAM_BOT_TOKEN is not set: LOG-ONLY MODE — no Telegram bot runs; every alert is written to this log',
       );
     }
+    // The groups Telegram upgraded to a supergroup, followed until .env names the new id (kept in the outbox's store;
+    // the outbox learns them from a refused send, the bot from Telegram's service messages).
+    const chatMoves = new ChatMoves({
+      store: outboxStore,
+      settings: { chatId, allowedChatIds: config.telegram.allowedChatIds },
+      logger,
+      clock,
+      onChange: (moved) => health.setMovedChats(moved),
+    });
     // delivery latency for /metrics (the metrics need the bus listener and the link, made below)
     let observeDelivery: (delayMs: number) => void = () => undefined;
     const outbox = new Outbox({
@@ -125,8 +135,10 @@ void runService(
       clock,
       redact: (text) => ctx.redactor.redactString(text),
       onDelivered: (delayMs) => observeDelivery(delayMs),
+      chatMoves,
     });
     outbox.start();
+    await chatMoves.start(outbox);
     shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });
 
     for (const [label, store] of [
@@ -278,6 +290,7 @@ void runService(
         lastExit: ctx.lastExit,
         beforeSelfRestart: (req) => requestSelfRestartMarker(dataDir, req),
         onHealth: (outcome) => health.report(outcome),
+        chatMoves,
         self: SELF,
         clock,
       });
@@ -296,7 +309,10 @@ void runService(
         store: supervisorStore,
         charts,
         ...(photos
-          ? { sendPhoto: (png: Buffer, caption: string) => photos.sendPhoto(chatId!, png, caption) }
+          ? {
+              sendPhoto: (png: Buffer, caption: string) =>
+                photos.sendPhoto(chatMoves.resolve(chatId!), png, caption),
+            }
           : {}),
         logger,
         clock,

@@ -13,6 +13,13 @@ import { KeyNoticeFile } from '../../src/trading/engine/key-notice-file';
 import { apiKeyFingerprint } from '../../src/trading/exchange/ccxt-exchange';
 import { Pm2Harness } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
+import { Store } from '../../src/shared/persistence/store';
+import {
+  OUTBOX_STORE_NAME,
+  OUTBOX_STORE_VERSION,
+  validateOutboxState,
+} from '../../src/telegram/notify/outbox';
+import { emptyOutboxState, type OutboxState } from '../../src/telegram/notify/outbox-queue';
 
 describe('doctor', function () {
   this.timeout(30_000);
@@ -147,6 +154,40 @@ describe('doctor', function () {
     });
     expect(check(live, 'exchange')).to.include({ ok: false });
     expect(check(live, 'exchange').detail).to.match(/live mode runs only on a verified exchange \(binance/);
+  });
+
+  it('names the settings to change when the telegram service follows a group Telegram upgraded to a supergroup', async () => {
+    const env = {
+      TELEGRAM_BOT_TOKEN: GOOD_TOKEN,
+      TELEGRAM_CHAT_ID: '-4001',
+      TELEGRAM_ALLOWED_CHAT_IDS: '-4001',
+    };
+    expect((await doctor(env)).checks.find((c) => c.name === 'telegram chat moved')).to.equal(undefined);
+    // the outbox store as the telegram service keeps it, with the move it learned
+    fs.mkdirSync(path.join(root, 'data'), { recursive: true, mode: 0o700 });
+    const store = await Store.open<OutboxState>({
+      clock: systemClock,
+      dir: path.join(root, 'data'),
+      name: OUTBOX_STORE_NAME,
+      version: OUTBOX_STORE_VERSION,
+      defaults: emptyOutboxState,
+      validate: validateOutboxState,
+    });
+    await store.commit((d) => {
+      d.chatMoves.push({ from: '-4001', to: '-1004001', at: 1, via: 'send', told: true });
+    });
+    await store.close();
+    const moved = check(await doctor(env), 'telegram chat moved');
+    expect(moved).to.include({ ok: true, warning: true });
+    expect(moved.detail).to.include('TELEGRAM_CHAT_ID=-1004001');
+    expect(moved.detail).to.include('TELEGRAM_ALLOWED_CHAT_IDS: -1004001 in place of -4001');
+    // .env names the new id: nothing left to say
+    const fixed = await doctor({
+      ...env,
+      TELEGRAM_CHAT_ID: '-1004001',
+      TELEGRAM_ALLOWED_CHAT_IDS: '-1004001',
+    });
+    expect(fixed.checks.find((c) => c.name === 'telegram chat moved')).to.equal(undefined);
   });
 
   it("says the API key's end as trading last read it: past it fails, within 14 days warns; another key's is not this one's", async () => {

@@ -355,6 +355,32 @@ describe('ops status report', () => {
     expect(otherRun.telegram).to.equal(undefined);
   });
 
+  it('names the settings to change while telegram follows a group Telegram upgraded to a supergroup', async () => {
+    writeDelivery(dataDir, {
+      pid: 99,
+      alerts: 'telegram',
+      movedChats: [
+        { from: '-4001', to: '-1004001', settings: ['TELEGRAM_CHAT_ID'] },
+        { from: '-5', to: '-1005', settings: [] },
+        { from: 'x', to: '-1', settings: ['TELEGRAM_CHAT_ID'] }, // not a chat id: not shown
+      ],
+    });
+    const report = await buildStatusReport({
+      pm2: { list: async () => [proc(), proc({ name: 'telegram', pid: 99 })] },
+      trading: async () => tradingStatus(),
+      dataDir,
+      now: NOW,
+    });
+    const text = formatStatus(report, plainMarkup);
+    expect(text).to.include('Telegram: alerts delivered to the chat');
+    expect(text).to.include(
+      '⚠️ Telegram upgraded group -4001 to a supergroup: its chat id is now -1004001. Change .env: TELEGRAM_CHAT_ID=-1004001',
+    );
+    // a chat no setting names: nothing to change, nothing said
+    expect(text).not.to.include('-1005');
+    expect(report.telegram!.movedChats).to.have.length(2);
+  });
+
   it('breadcrumb rules: current run → unknown here; a dead running run → killed; clean/crash/stall as written', () => {
     const online = proc({ pid: 5 });
     const running = { kind: 'running' as const, pid: 5, startedAt: 0, at: 1 };

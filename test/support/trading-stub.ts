@@ -34,6 +34,8 @@ export interface TradingStubState {
   calls: string[];
   /** When the report says it was built (a test on a fake clock sets its own). */
   reportTime: () => number;
+  /** How long closeAll works before it answers (a real close-all waits for busy symbols, then sells): default 0. */
+  closeAllMs?: number;
 }
 
 export class TradingStub {
@@ -175,8 +177,9 @@ export class TradingStub {
       state.status = { ...state.status, paused: false };
       return { paused: false };
     });
-    server.handle('closeAll', () => {
+    server.handle('closeAll', async () => {
       record('closeAll');
+      if (state.closeAllMs) await new Promise((r) => setTimeout(r, state.closeAllMs));
       const ids = state.positions.map((_, i) => `stubbot-close-${i}`);
       state.positions = [];
       state.status = { ...state.status, paused: true, pausedReason: 'close-all' };

@@ -9,6 +9,9 @@
  *    listed group alone is not enough. Strangers get no answer (an answer would confirm the bot exists and
  * cost us rate limit); their attempts are logged, at most once per chat per `logIntervalMs` with a count of the
  * rest, so a flood cannot flood the log.
+ *
+ * A group Telegram upgraded to a supergroup (new id) commands as the listed group it was (`formerIds`, from the
+ * service's ChatMoves: only Telegram's own word makes that link); nothing else widens the lists.
  */
 import type { Logger } from '../../shared/logging/logger';
 import { RefusalLog } from '../../shared/logging/refusal-log';
@@ -35,6 +38,8 @@ export interface CommandAuthOptions {
   logIntervalMs?: number;
   /** Strangers remembered for rate limiting; the oldest is forgotten beyond it. Default 1000. */
   maxTracked?: number;
+  /** The ids a chat had before Telegram moved it (ChatMoves.formerIds); default none. */
+  formerIds?: (chatId: string) => readonly string[];
 }
 
 /** Positive ids are users (and their private chats); group and channel ids are negative. */
@@ -51,6 +56,8 @@ export interface AuthLists {
 
 export class CommandAuth {
   private readonly allowed: ReadonlySet<string>;
+  /** TELEGRAM_ALLOWED_CHAT_IDS only: a moved chat is let in through its former id listed here. */
+  private readonly chats: ReadonlySet<string>;
   /** Users trusted by their own id: allowedUserIds plus the positive ids of allowedChatIds. */
   private readonly users: ReadonlySet<string>;
   /** TELEGRAM_ALLOWED_USER_IDS only: may press anyone's confirmation. */
@@ -61,14 +68,15 @@ export class CommandAuth {
   constructor(
     lists: AuthLists | readonly string[],
     private readonly logger: Logger,
-    opts: CommandAuthOptions = {},
+    private readonly opts: CommandAuthOptions = {},
   ) {
     const l: AuthLists = isStringList(lists) ? { allowedChatIds: lists } : lists;
     const clean = (ids: readonly string[] = []): string[] =>
       ids.map((id) => id.trim()).filter((id) => id !== '');
     this.namedUsers = new Set(clean(l.allowedUserIds));
     this.users = new Set([...this.namedUsers, ...clean(l.allowedChatIds).filter(isUserId)]);
-    this.allowed = new Set([...clean(l.allowedChatIds), ...this.namedUsers]);
+    this.chats = new Set(clean(l.allowedChatIds));
+    this.allowed = new Set([...this.chats, ...this.namedUsers]);
     this.dangerousUsersOnly = l.dangerousCommandsUsersOnly ?? true;
     this.denied = new RefusalLog(opts.logIntervalMs ?? 60_000, opts.maxTracked ?? 1000);
   }
@@ -83,7 +91,9 @@ export class CommandAuth {
   }
 
   isAllowed(subject: AuthSubject): boolean {
-    return isAuthorized(this.allowed, subject);
+    if (isAuthorized(this.allowed, subject)) return true;
+    if (subject.chatId === undefined || !this.opts.formerIds) return false;
+    return this.opts.formerIds(String(subject.chatId)).some((id) => this.chats.has(id));
   }
 
   /** May this sender run a dangerous command (or confirm one)? */

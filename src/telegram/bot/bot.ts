@@ -25,6 +25,7 @@ import type { LastExit } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import { Redactor } from '../../shared/logging/redact';
 import { retry, retryDelayMs } from '../../shared/retry';
+import { ChatMoves } from '../notify/chat-move-book';
 import type { DeliveryOutcome } from '../notify/delivery-health';
 import type { Notifier } from '../notify/notification';
 import { CommandAuth } from './auth';
@@ -70,6 +71,11 @@ export interface BotDeps {
   onHealth?: (outcome: DeliveryOutcome) => void;
   /** This daemon's PM2 app name; default 'telegram'. */
   self?: ServiceName;
+  /**
+   * The chats Telegram moved (the service's one book, shared with the outbox): a supergroup commands as the listed
+   * group it was, and the bot learns moves from Telegram's service messages. Default: a book for this run only.
+   */
+  chatMoves?: ChatMoves;
   clock: Clock;
   /** Poller backoff overrides (tests); `unauthorized*` also paces getMe while the token is refused. */
   poller?: {
@@ -105,6 +111,15 @@ function parseCommand(text: string, botUsername?: string): { name: string; args:
   return { name: match[1]!.toLowerCase(), args: (match[3] ?? '').split(/\s+/).filter((a) => a !== '') };
 }
 
+/** The move a service message announces: `migrate_to_chat_id` in the old group, `migrate_from_chat_id` in the new. */
+function chatMoveOf(message: Message): { from: string; to: string } | undefined {
+  if ('migrate_to_chat_id' in message)
+    return { from: String(message.chat.id), to: String(message.migrate_to_chat_id) };
+  if ('migrate_from_chat_id' in message)
+    return { from: String(message.migrate_from_chat_id), to: String(message.chat.id) };
+  return undefined;
+}
+
 function toKeyboard(buttons: InlineButton[][]): {
   inline_keyboard: Array<Array<{ text: string; callback_data: string }>>;
 } {
@@ -126,6 +141,13 @@ export function createBot(deps: BotDeps): Bot {
     // A restart of all services waits for PM2 (wait_ready + listen_timeout): leave it time.
     handlerTimeout: 120_000,
   });
+  const chatMoves =
+    deps.chatMoves ??
+    new ChatMoves({
+      settings: { chatId: tg.chatId, allowedChatIds: tg.allowedChatIds },
+      logger: deps.logger,
+      clock,
+    });
   const auth = new CommandAuth(
     {
       allowedChatIds: tg.allowedChatIds,
@@ -133,6 +155,7 @@ export function createBot(deps: BotDeps): Bot {
       dangerousCommandsUsersOnly: tg.dangerousCommandsUsersOnly,
     },
     log,
+    { formerIds: (chatId) => chatMoves.formerIds(chatId) },
   );
   const commands = allCommands();
   const byName = new Map<string, BotCommand>(commands.map((c) => [c.name, c]));
@@ -305,7 +328,10 @@ export function createBot(deps: BotDeps): Bot {
 
   telegraf.on('message', async (ctx) => {
     const message = ctx.message;
-    if ('text' in message) await onMessage(ctx, message);
+    // Telegram's own service messages when a group becomes a supergroup (no member can send these)
+    const move = chatMoveOf(message);
+    if (move) await chatMoves.learn(move.from, move.to, 'service-message');
+    else if ('text' in message) await onMessage(ctx, message);
     else if (
       !auth.isAllowed({
         chatId: String(message.chat.id),

@@ -10,7 +10,13 @@
  * | 5xx                         | TemporaryError           | retry with backoff                              |
  * | network (FetchError, reset) | NetworkError             | retry with backoff                              |
  * | 403 Forbidden               | PermissionDeniedError    | bot blocked/kicked: alerts to the log, backoff  |
+ * | 400 refusing the whole chat | TelegramChatRefusedError | as a 403 (it is a PermissionDeniedError)        |
+ * | 400 migrate_to_chat_id      | TelegramChatMigratedError| group upgraded: send to the new id (outbox)     |
  * | 400 and other 4xx           | OperationalError         | the request itself is wrong: give up            |
+ *
+ * A 400 refuses the whole chat when no message could go there until someone changes the chat or the bot's rights
+ * in it — the Bot API documents no list, so these are Telegram's own descriptions as bots meet them (see
+ * CHAT_REFUSALS); a 400 about this message (too long, bad HTML, a photo where photos are not allowed) is not one.
  *
  * Messages and context never carry the bot token: telegraf puts it in every request URL, and a network error's
  * message quotes that URL.
@@ -25,6 +31,7 @@ import {
   errorMessage,
   type ByNinjaError,
 } from '../../shared/errors';
+import { TelegramChatMigratedError } from '../notify/chat-moves';
 
 /** 409: another process polls with the same token (or a webhook is set). Temporary: it may go away. */
 export class TelegramConflictError extends TemporaryError {}
@@ -37,12 +44,45 @@ export class TelegramConflictError extends TemporaryError {}
 export class TelegramWebhookSetError extends TelegramConflictError {}
 
 interface TelegrafErrorShape {
-  response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } };
+  response?: {
+    error_code?: number;
+    description?: string;
+    parameters?: { retry_after?: number; migrate_to_chat_id?: number };
+  };
   on?: { method?: string };
   name?: string;
   message?: string;
   code?: unknown;
 }
+
+/**
+ * A 400 that refuses every message to the chat, not this one: like a 403 (health says the chat refuses, alerts go
+ * to the log, Telegram is tried again with backoff). Descriptions as Telegram words them:
+ *  - "Bad Request: chat not found" — wrong id, or the bot was never in that chat;
+ *  - "Bad Request: have no rights to send a message" — the bot is muted/restricted in the group;
+ *  - "Bad Request: not enough rights to send text messages to the chat" — the group's permissions forbid members'
+ *    text, or a channel where the bot is no admin with "Post messages";
+ *  - "Bad Request: need administrator rights in the channel chat" — a channel where the bot is not an admin;
+ *  - "Bad Request: CHAT_WRITE_FORBIDDEN", "Bad Request: CHAT_RESTRICTED" — MTProto's names, passed through;
+ *  - "Bad Request: group chat was deactivated" — the group is gone (an upgrade answers migrate_to_chat_id instead).
+ */
+export const CHAT_REFUSALS: readonly RegExp[] = [
+  /chat not found/i,
+  /have no rights to send a message/i,
+  /not enough rights to send text messages/i,
+  /need administrator rights in the channel chat/i,
+  /CHAT_WRITE_FORBIDDEN/i,
+  /CHAT_RESTRICTED/i,
+  /group chat was deactivated/i,
+];
+
+/** Pure: does this 400's description refuse every message to the chat? */
+export function refusesWholeChat(description: string): boolean {
+  return CHAT_REFUSALS.some((re) => re.test(description));
+}
+
+/** A 400 refusing every message to the chat (CHAT_REFUSALS): handled as the 403 it amounts to. */
+export class TelegramChatRefusedError extends PermissionDeniedError {}
 
 /** Masks bot tokens in any text (URLs `/bot<id>:<secret>/`, or a bare token). */
 export function redactBotToken(text: string): string {
@@ -79,6 +119,14 @@ export function toTelegramError(err: unknown, method?: string): ByNinjaError {
     }
     if (code >= 500) return new TemporaryError(text, context);
     if (code === 403) return new PermissionDeniedError(text, context);
+    const migrateTo = e.response?.parameters?.migrate_to_chat_id;
+    if (code === 400 && typeof migrateTo === 'number' && Number.isSafeInteger(migrateTo))
+      return new TelegramChatMigratedError(
+        `${text} — the group is now the supergroup ${migrateTo}`,
+        String(migrateTo),
+        context,
+      );
+    if (code === 400 && refusesWholeChat(description)) return new TelegramChatRefusedError(text, context);
     return new OperationalError(text, context);
   }
   // No Bot API answer at all: connection refused/reset, DNS, timeout (node-fetch's FetchError, AbortError).

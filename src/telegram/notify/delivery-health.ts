@@ -34,6 +34,8 @@ export function nextDelivery(state: DeliveryState, outcome: DeliveryOutcome, now
   const base: DeliveryState = {
     alerts: state.logOnlyReason ? 'log' : 'telegram',
     ...(state.logOnlyReason ? { logOnlyReason: state.logOnlyReason } : {}),
+    // the chats Telegram moved are not a delivery outcome: they stay until ChatMoves says otherwise
+    ...(state.movedChats?.length ? { movedChats: state.movedChats } : {}),
   };
   const current = state.problem;
   switch (outcome.kind) {
@@ -104,6 +106,13 @@ export class DeliveryHealth {
 
   get state(): DeliveryState {
     return this.current;
+  }
+
+  /** The groups Telegram moved that are followed (ChatMoves): shown by /status and `byninja status`. */
+  setMovedChats(moved: NonNullable<DeliveryState['movedChats']>): void {
+    const { movedChats: _old, ...rest } = this.current;
+    this.current = moved.length ? { ...rest, movedChats: moved } : rest;
+    this.record(this.current);
   }
 
   report(outcome: DeliveryOutcome): void {

@@ -3,6 +3,7 @@
  * repeats, the size bound) and the send order (priority, then age). No I/O, no clock: `now` comes in.
  */
 import { formatSpan } from '../../shared/format-span';
+import type { ChatMove } from './chat-moves';
 import { PRIORITY_RANK, type Notification, type Priority } from './notification';
 
 export interface OutboxEntry {
@@ -31,6 +32,8 @@ export interface OutboxState {
   dropped: number;
   /** Recently admitted trading event seqs (bounded), for dedup of replays. */
   seenEventSeqs: number[];
+  /** Chats Telegram moved (a group upgraded to a supergroup), followed until the config names the new id. */
+  chatMoves: ChatMove[];
 }
 
 export interface QueueSettings {
@@ -46,7 +49,7 @@ export const SEEN_SEQ_LIMIT = 5_000;
 export const MAX_MESSAGE_CHARS = 4_000;
 
 export function emptyOutboxState(): OutboxState {
-  return { nextId: 1, entries: [], dropped: 0, seenEventSeqs: [] };
+  return { nextId: 1, entries: [], dropped: 0, seenEventSeqs: [], chatMoves: [] };
 }
 
 export type AdmitResult =

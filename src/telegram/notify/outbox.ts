@@ -11,6 +11,9 @@
  *    Telegram last answered (accepted or refused a message).
  *  - AuthenticationError / PermissionDeniedError (401/403: token or chat problem, not this message's fault):
  *    keep everything, pause a minute, log.
+ *  - TelegramChatMigratedError (400 with migrate_to_chat_id: the group became a supergroup): the move is learned
+ *    (ChatMoves, kept in this store), every entry for the old id is moved to the new one and sent there at once —
+ *    the refused send delivered nothing, so nothing goes twice. Later notifications for the old id go to the new one.
  *  - any other OperationalError (400: a message Telegram will never take): drop it, log it whole.
  */
 import type { CancelTimer, Clock } from '../../shared/clock';
@@ -35,6 +38,8 @@ import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } fro
 import { htmlToPlain } from './log-sender';
 import { SendThrottle } from './send-throttle';
 import { outboxStateSchema } from './outbox-schema';
+import { ChatMoves } from './chat-move-book';
+import { TelegramChatMigratedError } from './chat-moves';
 import * as z from 'zod';
 
 /** The part of `Store<OutboxState>` the outbox needs (a real Store in production, anything durable in tests). */
@@ -78,6 +83,11 @@ export interface OutboxOptions {
   redact?: (text: string) => string;
   /** Told of each notification Telegram accepted, with the time it took since it was created (metrics). */
   onDelivered?: (delayMs: number) => void;
+  /**
+   * The chats Telegram moved (the service's one book, shared with the bot); default a book in this store that knows
+   * only `defaultChatId` as TELEGRAM_CHAT_ID.
+   */
+  chatMoves?: ChatMoves;
 }
 
 export const OUTBOX_STORE_NAME = 'telegram-outbox';
@@ -110,9 +120,19 @@ export class Outbox implements Notifier {
   private loop?: Promise<void>;
   private failures = 0;
   private closing?: Promise<void>;
+  /** Where a notification for a chat goes now (a group Telegram upgraded goes to its supergroup). */
+  readonly chatMoves: ChatMoves;
 
   constructor(private readonly opts: OutboxOptions) {
     this.store = opts.store;
+    this.chatMoves =
+      opts.chatMoves ??
+      new ChatMoves({
+        store: opts.store,
+        settings: { chatId: opts.defaultChatId, allowedChatIds: [] },
+        logger: opts.logger,
+        clock: opts.clock,
+      });
     this.sender = opts.sender;
     this.settings = opts.settings;
     this.logger = opts.logger.child({ module: 'outbox' });
@@ -134,7 +154,7 @@ export class Outbox implements Notifier {
       ...input,
       text: this.opts.redact ? this.opts.redact(input.text) : input.text,
       createdAt: input.createdAt ?? this.clock.now(),
-      chatId: input.chatId ?? this.opts.defaultChatId,
+      chatId: this.chatMoves.resolve(input.chatId ?? this.opts.defaultChatId),
     };
     let result: ReturnType<typeof admit> | undefined;
     try {
@@ -287,6 +307,21 @@ export class Outbox implements Notifier {
     );
   }
 
+  /**
+   * The chat became a supergroup: learn it, then move every entry for the old id to the new one (sent at once, no
+   * pause). False when the move is not one to follow (Telegram named the same chat, or one that leads back): the
+   * entry is then dropped like any 400.
+   */
+  private async followMove(from: string, err: TelegramChatMigratedError): Promise<boolean> {
+    await this.chatMoves.learn(from, err.migrateToChatId, 'send');
+    const to = this.chatMoves.resolve(from);
+    if (to === from) return false;
+    await this.store.commit((d) => {
+      for (const e of d.entries) if (e.chatId === from) e.chatId = to;
+    });
+    return true;
+  }
+
   private async onSendFailure(entry: OutboxEntry, err: unknown): Promise<void> {
     const now = this.clock.now();
     entry.attempts += 1;
@@ -294,6 +329,7 @@ export class Outbox implements Notifier {
     // an answer from Telegram (a refusal, of this message or of the bot) ends a network outage: the next network
     // failure backs off from the first step again, like after a message it accepted
     if (isOperational(err)) this.failures = 0;
+    if (err instanceof TelegramChatMigratedError && (await this.followMove(entry.chatId, err))) return;
     if (isOperational(err) && !notThisMessage) {
       this.logger.error(
         `Telegram refused a notification for good (${errorMessage(err)}); dropped: ${entry.text}`,

@@ -27,6 +27,27 @@ describe('bot auth guard', () => {
     expect(isAuthorized(allowed, { chatId: 1000 })).to.equal(false); // no prefix matching
   });
 
+  it('a chat Telegram moved commands as the listed group it was; nothing else widens the lists', () => {
+    const { logger } = capturingLogger();
+    const formerIds = (chatId: string): string[] => (chatId === '-1004001' ? ['-4001'] : []);
+    const auth = new CommandAuth(
+      { allowedChatIds: ['-4001'], allowedUserIds: ['42'], dangerousCommandsUsersOnly: true },
+      logger,
+      { formerIds },
+    );
+    expect(auth.isAllowed({ chatId: '-1004001', userId: '7' })).to.equal(true);
+    // read-only for the group's members, as before the move: dangerous still needs a listed user
+    expect(auth.mayRunDangerous({ chatId: '-1004001', userId: '7' })).to.equal(false);
+    expect(auth.mayRunDangerous({ chatId: '-1004001', userId: '42' })).to.equal(true);
+    // the old group not listed (only a user id is): its supergroup is not let in
+    const usersOnly = new CommandAuth({ allowedChatIds: [], allowedUserIds: ['-4001'] }, logger, {
+      formerIds,
+    });
+    expect(usersOnly.isAllowed({ chatId: '-1004001', userId: '7' })).to.equal(false);
+    const unlisted = new CommandAuth({ allowedChatIds: ['-5'] }, logger, { formerIds });
+    expect(unlisted.isAllowed({ chatId: '-1004001', userId: '7' })).to.equal(false);
+  });
+
   it('logs refused attempts at most once per chat per interval, counting the rest', () => {
     const { logger, capture } = capturingLogger();
     const auth = new CommandAuth(['1'], logger, { logIntervalMs: 60_000 });

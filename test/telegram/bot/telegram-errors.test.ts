@@ -9,14 +9,21 @@ import {
   TemporaryError,
 } from '../../../src/shared/errors';
 import {
+  TelegramChatRefusedError,
   TelegramConflictError,
   TelegramWebhookSetError,
+  refusesWholeChat,
   toTelegramError,
 } from '../../../src/telegram/bot/telegram-errors';
+import { TelegramChatMigratedError } from '../../../src/telegram/notify/chat-moves';
 
 const TOKEN = '1234567:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
 
-function tgError(code: number, description: string, parameters?: { retry_after?: number }): TelegramError {
+function tgError(
+  code: number,
+  description: string,
+  parameters?: { retry_after?: number; migrate_to_chat_id?: number },
+): TelegramError {
   return new TelegramError(
     { error_code: code, description, ...(parameters ? { parameters } : {}) },
     { method: 'getUpdates', payload: {} },
@@ -24,6 +31,49 @@ function tgError(code: number, description: string, parameters?: { retry_after?:
 }
 
 describe('telegram error policy mapping', () => {
+  it('400 with migrate_to_chat_id → TelegramChatMigratedError naming the supergroup (the outbox sends there)', () => {
+    const err = toTelegramError(
+      tgError(400, 'Bad Request: group chat was upgraded to a supergroup chat', {
+        migrate_to_chat_id: -1001234567890,
+      }),
+      'sendMessage',
+    );
+    expect(err).to.be.instanceOf(TelegramChatMigratedError);
+    expect((err as TelegramChatMigratedError).migrateToChatId).to.equal('-1001234567890');
+    expect(err).not.to.be.instanceOf(PermissionDeniedError);
+  });
+
+  it('a 400 that refuses every message to the chat → TelegramChatRefusedError, a PermissionDeniedError (as a 403)', () => {
+    for (const description of [
+      'Bad Request: chat not found',
+      'Bad Request: have no rights to send a message',
+      'Bad Request: not enough rights to send text messages to the chat',
+      'Bad Request: need administrator rights in the channel chat',
+      'Bad Request: CHAT_WRITE_FORBIDDEN',
+      'Bad Request: CHAT_RESTRICTED',
+      'Bad Request: group chat was deactivated',
+    ]) {
+      expect(refusesWholeChat(description), description).to.equal(true);
+      const err = toTelegramError(tgError(400, description), 'sendMessage');
+      expect(err, description).to.be.instanceOf(TelegramChatRefusedError);
+      expect(err, description).to.be.instanceOf(PermissionDeniedError);
+    }
+  });
+
+  it('a 400 about this message (too long, bad HTML, a photo where photos are not allowed) stays a plain 400', () => {
+    for (const description of [
+      'Bad Request: message is too long',
+      "Bad Request: can't parse entities: unsupported start tag",
+      'Bad Request: not enough rights to send photos to the chat',
+      'Bad Request: group chat was upgraded to a supergroup chat', // without migrate_to_chat_id: nothing to follow
+    ]) {
+      const err = toTelegramError(tgError(400, description), 'sendMessage');
+      expect(err, description).to.be.instanceOf(OperationalError);
+      expect(err, description).not.to.be.instanceOf(PermissionDeniedError);
+      expect(err, description).not.to.be.instanceOf(TelegramChatMigratedError);
+    }
+  });
+
   it('401 → AuthenticationError (fatal: bad token)', () => {
     expect(toTelegramError(tgError(401, 'Unauthorized'))).to.be.instanceOf(AuthenticationError);
   });

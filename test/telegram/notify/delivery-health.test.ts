@@ -53,6 +53,25 @@ describe('Telegram delivery health', () => {
     expect(nextDelivery(refused, { kind: 'conflict', detail: 'x' }, t0 + 1)).to.equal(refused);
   });
 
+  it('the groups Telegram moved stay in the state through every outcome, and reach the status record', () => {
+    const movedChats = [{ from: '-4001', to: '-1004001', settings: ['TELEGRAM_CHAT_ID'] }];
+    const moved: DeliveryState = { alerts: 'telegram', movedChats };
+    const refused = nextDelivery(moved, { kind: 'chat-refused', detail: '403' }, t0);
+    expect(refused.movedChats).to.deep.equal(movedChats);
+    expect(nextDelivery(refused, { kind: 'sent' }, t0 + 1)).to.deep.equal(moved);
+    const recorded: DeliveryState[] = [];
+    const health = new DeliveryHealth({
+      logger: silentLogger(),
+      clock: new FakeClock(t0),
+      onChange: (state) => recorded.push(state),
+    });
+    health.setMovedChats(movedChats);
+    health.report({ kind: 'unreachable', detail: 'ECONNRESET' });
+    expect(recorded.at(-1)).to.deep.include({ movedChats });
+    health.setMovedChats([]);
+    expect(health.state).not.to.have.property('movedChats');
+  });
+
   it('log-only by configuration stays log-only', () => {
     const noChat: DeliveryState = { alerts: 'log', logOnlyReason: 'no-chat-id' };
     expect(nextDelivery(noChat, { kind: 'token-ok', polled: true }, t0)).to.deep.equal(noChat);

@@ -1,0 +1,128 @@
+/**
+ * An allowed group Telegram upgraded to a supergroup commands as it did before — also after a restart, before any
+ * alert has gone out to learn the move again (the move is kept in the outbox's Store, as src/telegram/main.ts wires
+ * it) — and nothing else gets in: a stranger's group the bot was added to and that was upgraded stays a stranger.
+ *
+ * Real telegraf against the emulator, which delivers Telegram's service messages (announceMigration).
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
+import { configSchema } from '../../../src/shared/config/schema';
+import { IpcClient } from '../../../src/shared/ipc/client';
+import { silentLogger } from '../../../src/shared/logging/logger';
+import { Store } from '../../../src/shared/persistence/store';
+import { createBot, type Bot } from '../../../src/telegram/bot/bot';
+import type { ChartRenderer } from '../../../src/telegram/charts/chart-process';
+import { ChatMoves } from '../../../src/telegram/notify/chat-move-book';
+import {
+  OUTBOX_STORE_NAME,
+  OUTBOX_STORE_VERSION,
+  validateOutboxState,
+} from '../../../src/telegram/notify/outbox';
+import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
+import { eventually } from '../../../harness/pm2';
+import { TelegramEmulator } from '../../../harness/telegram-emulator';
+import { TradingStub } from '../../support/trading-stub';
+import { captureLogger } from '../../support/capture-logger';
+
+const GROUP = '-4001';
+const SUPERGROUP = '-1004001';
+const STRANGERS = '-7001';
+const STRANGERS_SUPERGROUP = '-1007001';
+const MEMBER = '222';
+const settings = { chatId: GROUP, allowedChatIds: [GROUP] };
+
+describe('allowed group upgraded to a supergroup: commands across a restart', function () {
+  this.timeout(30_000);
+  let emu: TelegramEmulator;
+  let dir: string;
+  let stub: TradingStub;
+  let trading: IpcClient;
+  let store: Store<OutboxState> | undefined;
+  let bot: Bot | undefined;
+  const captured = captureLogger();
+
+  const openStore = (): Promise<Store<OutboxState>> =>
+    Store.open<OutboxState>({
+      clock: systemClock,
+      dir,
+      name: OUTBOX_STORE_NAME,
+      version: OUTBOX_STORE_VERSION,
+      defaults: emptyOutboxState,
+      validate: validateOutboxState,
+    });
+
+  before(async () => {
+    emu = await TelegramEmulator.start();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-group-moved-'));
+    stub = await TradingStub.start(dir);
+    trading = new IpcClient({
+      host: '127.0.0.1',
+      port: stub.port,
+      token: stub.token,
+      client: 'telegram',
+      requestTimeoutMs: 2_000,
+      heartbeatMs: 500,
+      logger: silentLogger(),
+      clock: systemClock,
+    });
+    await trading.connect();
+    // a previous run learned the move (from a refused alert) and kept it
+    const before = await openStore();
+    const moves = new ChatMoves({ store: before, settings, logger: silentLogger(), clock: systemClock });
+    expect(await moves.learn(GROUP, SUPERGROUP, 'send')).to.equal(true);
+    await before.close();
+    emu.migrateChat(GROUP, SUPERGROUP);
+
+    // this run: the book read back from the store, no alert sent yet
+    store = await openStore();
+    bot = createBot({
+      token: emu.token,
+      apiRoot: emu.apiRoot,
+      config: configSchema.parse({ telegram: { ...settings, pollingTimeoutSec: 1 } }),
+      logger: captured.logger,
+      pm2: { list: () => Promise.resolve([]), restart: () => Promise.resolve() },
+      tradingClient: trading,
+      dataDir: dir,
+      charts: {} as ChartRenderer,
+      logDir: dir,
+      clock: systemClock,
+      chatMoves: new ChatMoves({ store, settings, logger: captured.logger, clock: systemClock }),
+    });
+    await bot.start();
+    await eventually(() => emu.myCommands.length > 0, 10_000, 'setMyCommands');
+  });
+
+  after(async () => {
+    await bot?.stop();
+    await store?.close();
+    await trading?.close();
+    await stub?.close();
+    await emu?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the supergroup's commands are answered after a restart, before any alert", async () => {
+    await emu.sendCommand(SUPERGROUP, '/help', MEMBER);
+    await emu.waitForMessage(() => true, { chatId: SUPERGROUP });
+  });
+
+  it("a stranger's group upgraded is not learned and stays a stranger", async () => {
+    await emu.announceMigration(STRANGERS, STRANGERS_SUPERGROUP, MEMBER);
+    await emu.sendCommand(STRANGERS_SUPERGROUP, '/help', MEMBER);
+    await eventually(
+      () =>
+        captured.lines.some(
+          (l) =>
+            l.message === 'Unauthorized Telegram user ignored' && String(l.chatId) === STRANGERS_SUPERGROUP,
+        ),
+      10_000,
+      "the stranger's supergroup refused",
+    );
+    expect(emu.sentMessages(STRANGERS_SUPERGROUP)).to.deep.equal([]);
+    expect(store!.data.chatMoves.map((m) => m.from)).to.deep.equal([GROUP]);
+  });
+});

@@ -1,0 +1,193 @@
+/**
+ * Following a group Telegram upgraded to a supergroup, as the service wires it (src/telegram/main.ts): one ChatMoves
+ * book in the outbox's Store, shared by the Outbox (FallbackSender → TelegramSender → real telegraf) and told through
+ * it. The emulator answers a send to the old id 400 with `parameters.migrate_to_chat_id` (Bot API,
+ * ResponseParameters), as Telegram does for as long as the old id is used.
+ *
+ * Also: a 400 that refuses every message to the chat ("Bad Request: have no rights to send a message", Telegram's
+ * wording when the bot is muted in a group) counts as the chat refusing, like a 403 — not as one bad message.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
+import { Store } from '../../../src/shared/persistence/store';
+import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
+import { ChatMoves } from '../../../src/telegram/notify/chat-move-book';
+import type { ChatSettings } from '../../../src/telegram/notify/chat-moves';
+import { DeliveryHealth } from '../../../src/telegram/notify/delivery-health';
+import { FallbackSender } from '../../../src/telegram/notify/fallback-sender';
+import { LogSender } from '../../../src/telegram/notify/log-sender';
+import {
+  OUTBOX_STORE_NAME,
+  OUTBOX_STORE_VERSION,
+  Outbox,
+  validateOutboxState,
+} from '../../../src/telegram/notify/outbox';
+import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
+import { eventually } from '../../../harness/pm2';
+import { TelegramEmulator } from '../../../harness/telegram-emulator';
+import { captureLogger } from '../../support/capture-logger';
+
+const GROUP = '-4001';
+const SUPERGROUP = '-1004001';
+
+interface Service {
+  store: Store<OutboxState>;
+  outbox: Outbox;
+  moves: ChatMoves;
+  health: DeliveryHealth;
+  close(): Promise<void>;
+}
+
+describe('following a group Telegram upgraded to a supergroup, across restarts', function () {
+  this.timeout(30_000);
+  let tg: TelegramEmulator;
+  let dir: string;
+  const captured = captureLogger();
+  const running: Service[] = [];
+
+  /** One run of the service's alert path, over the data dir. */
+  async function startService(settings: ChatSettings, apiRoot = tg.apiRoot): Promise<Service> {
+    const store = await Store.open<OutboxState>({
+      clock: systemClock,
+      dir,
+      name: OUTBOX_STORE_NAME,
+      version: OUTBOX_STORE_VERSION,
+      defaults: emptyOutboxState,
+      validate: validateOutboxState,
+    });
+    const health = new DeliveryHealth({ logger: captured.logger, clock: systemClock });
+    const moves = new ChatMoves({
+      store,
+      settings,
+      logger: captured.logger,
+      clock: systemClock,
+      onChange: (moved) => health.setMovedChats(moved),
+    });
+    const outbox = new Outbox({
+      store,
+      sender: new FallbackSender({
+        telegram: new TelegramSender({ token: tg.token, apiRoot }),
+        log: new LogSender(captured.logger),
+        health,
+        clock: systemClock,
+      }),
+      settings: { maxSize: 100, perChatIntervalMs: 100, globalPerSecond: 25, coalesceWindowMs: 60_000 },
+      defaultChatId: settings.chatId ?? 'log',
+      logger: captured.logger,
+      clock: systemClock,
+      baseBackoffMs: 100,
+      maxBackoffMs: 500,
+      chatMoves: moves,
+    });
+    outbox.start();
+    await moves.start(outbox);
+    const service: Service = {
+      store,
+      outbox,
+      moves,
+      health,
+      close: async () => {
+        running.splice(running.indexOf(service), 1);
+        await outbox.close();
+        await store.close();
+      },
+    };
+    running.push(service);
+    return service;
+  }
+
+  beforeEach(async () => {
+    tg = await TelegramEmulator.start();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-chat-moved-'));
+    captured.lines.length = 0;
+  });
+
+  afterEach(async () => {
+    for (const s of [...running]) await s.close();
+    await tg.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const refusedSends = (): number =>
+    tg.requests.filter((r) => r.method === 'sendMessage' && r.status === 400).length;
+
+  it('the new chat is told once; after a restart alerts go straight to it; once .env names it, the move is forgotten', async () => {
+    const settings = { chatId: GROUP, allowedChatIds: [GROUP] };
+    const first = await startService(settings);
+    tg.migrateChat(GROUP, SUPERGROUP);
+    await first.outbox.notify({ key: 'crash:trading', priority: 'critical', text: '🔴 trading crashed' });
+    await eventually(
+      () => first.outbox.depth() === 0 && tg.sentMessages(SUPERGROUP).length >= 2,
+      10_000,
+      'the alert and the notice in the supergroup',
+    );
+    const texts = tg.sentMessages(SUPERGROUP).map((m) => m.text);
+    expect(texts.filter((t) => t === '🔴 trading crashed')).to.have.length(1);
+    const notices = texts.filter((t) => t.includes("This chat's id changed"));
+    expect(notices, JSON.stringify(texts)).to.have.length(1);
+    expect(notices[0]).to.include(`TELEGRAM_CHAT_ID=${SUPERGROUP}`);
+    expect(notices[0]).to.include(`TELEGRAM_ALLOWED_CHAT_IDS: ${SUPERGROUP} in place of ${GROUP}`);
+    expect(tg.sentMessages(GROUP)).to.deep.equal([]);
+    expect(refusedSends()).to.equal(1);
+    expect(first.health.state.movedChats).to.deep.equal([
+      { from: GROUP, to: SUPERGROUP, settings: ['TELEGRAM_CHAT_ID', 'TELEGRAM_ALLOWED_CHAT_IDS'] },
+    ]);
+    await first.close();
+
+    // a restart with .env unchanged: the move is known before any send, and the chat is not told again
+    captured.lines.length = 0;
+    const second = await startService(settings);
+    expect(second.moves.resolve(GROUP)).to.equal(SUPERGROUP);
+    expect(
+      captured.lines.some(
+        (l) => l.level === 'warn' && l.message.includes(SUPERGROUP) && l.message.includes('TELEGRAM_CHAT_ID'),
+      ),
+      'each start says once which settings still name the old id',
+    ).to.equal(true);
+    await second.outbox.notify({ key: 'crash:trading', priority: 'critical', text: '🔴 crashed again' });
+    await tg.waitForMessage((m) => m.text === '🔴 crashed again', { chatId: SUPERGROUP });
+    expect(refusedSends(), 'no send to the old id after the restart').to.equal(1);
+    expect(
+      tg.sentMessages(SUPERGROUP).filter((m) => m.text.includes("This chat's id changed")),
+    ).to.have.length(1);
+    await second.close();
+
+    // the operator put the new id in .env: nothing to follow any more
+    const third = await startService({ chatId: SUPERGROUP, allowedChatIds: [SUPERGROUP] });
+    expect(third.store.data.chatMoves).to.deep.equal([]);
+    expect(third.health.state.movedChats).to.equal(undefined);
+  });
+
+  it('a 400 that refuses every message to the chat (no rights to send) sends the alert to the log, health says the chat refuses', async () => {
+    // Telegram's answer when the bot is muted in the group (real wording, e.g. python-telegram-bot/aiogram users)
+    const api = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          ok: false,
+          error_code: 400,
+          description: 'Bad Request: have no rights to send a message',
+        }),
+      );
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', () => r()));
+    try {
+      const { port } = api.address() as AddressInfo;
+      const svc = await startService({ chatId: GROUP, allowedChatIds: [] }, `http://127.0.0.1:${port}`);
+      await svc.outbox.notify({ key: 'crash:trading', priority: 'critical', text: '🔴 trading crashed' });
+      await eventually(() => svc.outbox.depth() === 0, 10_000, 'the outbox settled the alert');
+      expect(svc.health.state).to.deep.include({ alerts: 'log' });
+      expect(svc.health.state.problem?.kind).to.equal('chat-refused');
+      expect(captured.lines.some((l) => /refused a notification for good/.test(l.message))).to.equal(false);
+      expect(captured.lines.some((l) => l.message.includes('trading crashed'))).to.equal(true);
+    } finally {
+      await new Promise((r) => api.close(r));
+    }
+  });
+});
