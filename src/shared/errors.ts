@@ -109,6 +109,12 @@ export class IpcError extends ByNinjaError {
   }
 }
 
+/**
+ * A request the other side did not answer in time while the link stayed up: unlike a link down, it may well still be
+ * running there (a close-all selling), so it is never reported as "unreachable".
+ */
+export class IpcTimeoutError extends IpcError {}
+
 export function isTemporary(err: unknown): err is TemporaryError {
   return err instanceof TemporaryError;
 }
