@@ -10,7 +10,7 @@ import type { ChartRenderer } from '../charts/chart-process';
 import type { TradingRpc } from '../../ops/trading-client';
 import type { Clock } from '../../shared/clock';
 import type { TelegramConfig } from '../../shared/config/schema';
-import { IpcError, errorMessage } from '../../shared/errors';
+import { IpcError, IpcTimeoutError, errorMessage } from '../../shared/errors';
 import { RpcErrorCode, type LastExit } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type { Redactor } from '../../shared/logging/redact';
@@ -91,8 +91,17 @@ export function usageText(cmd: BotCommand): string {
   return `Usage: <code>/${escapeHtml(cmd.name)}${cmd.usage ? ' ' + escapeHtml(cmd.usage) : ''}</code> — ${escapeHtml(cmd.description)}`;
 }
 
-/** A one-line reason trading did not answer: unreachable (link, timeout) or refused (paused, not ready…). */
+/**
+ * A one-line reason trading did not answer: refused (paused, not ready…), no answer in time while the link is up
+ * (never "unreachable": it may still be running — a close-all selling), or unreachable (the link down).
+ */
 export function tradingFailureText(err: unknown): string {
+  if (err instanceof IpcTimeoutError) {
+    return (
+      `⏳ No answer from trading yet (${escapeHtml(errorMessage(err))}): it may still be running. ` +
+      'See /positions and /orders before asking again; fills and closed positions are alerted as they happen.'
+    );
+  }
   if (err instanceof IpcError && (err.code === RpcErrorCode.Refused || err.code === RpcErrorCode.NotReady)) {
     return `❌ Trading refused: ${escapeHtml(errorMessage(err))}`;
   }
