@@ -33,7 +33,10 @@ interface PendingRequest {
   method: string;
   /** Clock time after which it rejects unanswered. */
   deadline: number;
-  /** Its own timeout, when it is not the connection's requestTimeoutMs: its own timer (`cancel`) rejects it. */
+  /**
+   * Its timeout. With one of its own (not the connection's requestTimeoutMs) its own timer (`cancel`) rejects it, and
+   * it stays pending for a late answer until the connection ends.
+   */
   timeoutMs: number;
   cancel?: CancelTimer;
   resolve(result: unknown): void;
@@ -50,7 +53,8 @@ export class ClientConnection {
   /**
    * Requests sent and not answered, by id. Requests with the connection's timeout are in deadline order by
    * insertion: one timer, armed for the oldest, serves them all (a timer set and cleared per request cost ~0.6 µs of
-   * a ~13 µs round trip). The few with a timeout of their own (an operator action, IpcClient) have their own timer.
+   * a ~13 µs round trip). The few with a timeout of their own (an operator action, IpcClient) have their own timer;
+   * given up, they stay here for a late answer (IpcTimeoutError.late) until the connection ends.
    */
   private readonly pending = new Map<number, PendingRequest>();
   private cancelDeadline: CancelTimer | null = null;
@@ -94,18 +98,19 @@ export class ClientConnection {
 
   /**
    * Rejects with IpcError: with the server's code for a JSON-RPC error response, without one for a local failure
-   * (the link down, a socket that no longer writes), IpcTimeoutError when no answer came within `timeoutMs`
-   * (default requestTimeoutMs).
+   * (the link down, a socket that no longer writes), IpcTimeoutError when no answer came within requestTimeoutMs, or
+   * `ownTimeoutMs` (an operator's action: its own timer, and a late answer still taken, IpcTimeoutError.late).
    */
   request<M extends RpcMethod>(
     method: M,
     params: RpcParams<M>,
-    timeoutMs = this.opts.requestTimeoutMs,
+    ownTimeoutMs?: number,
   ): Promise<RpcResult<M>> {
     if (this.ended) return Promise.reject(new IpcError(`${method}: not connected`, { method }));
     const id = this.nextId++;
     return new Promise<RpcResult<M>>((resolve, reject) => {
       const clock = this.opts.clock;
+      const timeoutMs = ownTimeoutMs ?? this.opts.requestTimeoutMs;
       const p: PendingRequest = {
         method,
         deadline: clock.now() + timeoutMs,
@@ -121,11 +126,15 @@ export class ClientConnection {
         reject(new IpcError(`${method}: ${errorMessage(err)}`, { method }, { cause: err }));
         return;
       }
-      if (timeoutMs !== this.opts.requestTimeoutMs) {
+      if (ownTimeoutMs !== undefined) {
+        // an operator's action given up: its answer is still taken while the link lives (IpcTimeoutError.late)
         p.cancel = clock.timer(timeoutMs, () => {
           if (this.pending.get(id) !== p) return;
-          this.pending.delete(id);
-          p.reject(timedOut(p));
+          const late = new Promise<unknown>((lateResolve, lateReject) => {
+            p.resolve = lateResolve;
+            p.reject = lateReject;
+          });
+          reject(timedOut(p, late));
         });
       } else if (!this.cancelDeadline) this.armDeadline();
     });
@@ -276,9 +285,10 @@ function isEvent(value: unknown): value is TradingEvent {
 }
 
 /** No answer in time, the link up: the request may still be running on the other side. */
-function timedOut(p: PendingRequest): IpcTimeoutError {
-  return new IpcTimeoutError(`${p.method}: no answer within ${p.timeoutMs} ms`, {
-    method: p.method,
-    timeoutMs: p.timeoutMs,
-  });
+function timedOut(p: PendingRequest, late?: Promise<unknown>): IpcTimeoutError {
+  return new IpcTimeoutError(
+    `${p.method}: no answer within ${p.timeoutMs} ms`,
+    { method: p.method, timeoutMs: p.timeoutMs },
+    late,
+  );
 }

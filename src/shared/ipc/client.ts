@@ -147,11 +147,14 @@ export class IpcClient extends EventEmitter {
     return conn.request(method, params, this.timeoutOf(method));
   }
 
-  /** requestTimeoutMs, or trading's longer answer timeout for the method (a sane one: a positive number of ms). */
-  private timeoutOf(method: RpcMethod): number {
+  /**
+   * Trading's answer timeout for the method (a sane one: a positive number of ms; never under requestTimeoutMs), or
+   * undefined: the connection's requestTimeoutMs.
+   */
+  private timeoutOf(method: RpcMethod): number | undefined {
     const own = this.answerTimeouts[method];
     const sane = typeof own === 'number' && Number.isFinite(own) && own > 0;
-    return sane ? Math.max(this.opts.requestTimeoutMs, Math.round(own)) : this.opts.requestTimeoutMs;
+    return sane ? Math.max(this.opts.requestTimeoutMs, Math.round(own)) : undefined;
   }
 
   /**

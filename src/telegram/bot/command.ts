@@ -108,10 +108,15 @@ export function tradingFailureText(err: unknown): string {
   return `⚠️ Trading unreachable: ${escapeHtml(errorMessage(err))}`;
 }
 
-/** Calls trading and replies with the failure instead of throwing; undefined when it failed. */
+/**
+ * Calls trading and replies with the failure instead of throwing; undefined when it failed. `late`: what to say
+ * should the answer still come after its timeout (IpcTimeoutError.late, the operator's actions) — the close-all's
+ * outcome reaches the operator even then.
+ */
 export async function askTrading<T>(
   ctx: CommandContext,
   fn: (trading: TradingRpc) => Promise<T>,
+  late?: (result: T) => Promise<void>,
 ): Promise<T | undefined> {
   const { trading } = ctx.services;
   if (!trading.connected) {
@@ -121,7 +126,22 @@ export async function askTrading<T>(
   try {
     return await fn(trading);
   } catch (err) {
-    await ctx.reply(tradingFailureText(err));
+    const followUp = late && err instanceof IpcTimeoutError ? err.late : undefined;
+    if (followUp) {
+      void followUp.then(
+        (result) =>
+          late!(result as T).catch((e: unknown) =>
+            ctx.services.logger.error('Late answer from trading not sent', { error: errorMessage(e) }),
+          ),
+        (e: unknown) =>
+          ctx.services.logger.warn('No late answer from trading: the link ended first', {
+            error: errorMessage(e),
+          }),
+      );
+    }
+    await ctx.reply(
+      tradingFailureText(err) + (followUp ? ' Its outcome follows here when trading answers.' : ''),
+    );
     return undefined;
   }
 }

@@ -228,6 +228,25 @@ describe('ipc/IpcClient', () => {
     expect(client.connected).to.equal(true);
   });
 
+  it('an operator action given up still takes its late answer on the same link (IpcTimeoutError.late)', async () => {
+    let answer!: (r: unknown) => void;
+    trading = await startTrading(dir, { answerTimeoutsMs: { closeAll: 200 } });
+    trading.server.handle('closeAll', () => new Promise((r) => (answer = r)) as never);
+    const { client } = recordingClient(trading.port, { requestTimeoutMs: 100, heartbeatMs: 10_000 });
+    track(client);
+    await client.connect();
+    const err = await rejection(client.call('closeAll', {}));
+    expect(err).to.be.instanceOf(IpcTimeoutError);
+    const late = (err as IpcTimeoutError).late;
+    expect(late, 'a late answer is awaited').to.not.equal(undefined);
+    const result = { orders: ['bot-1'], cancelled: [], skipped: [], paused: true };
+    answer(result);
+    expect(await late).to.deep.equal(result);
+    // a request with the connection's own timeout has no late answer
+    trading.server.handle('balance', () => new Promise(() => undefined));
+    expect(((await rejection(client.call('balance', {}))) as IpcTimeoutError).late).to.equal(undefined);
+  });
+
   it('re-dials on the injected clock with the one backoff, from its first step again once the link was up', async () => {
     trading = await startTrading(dir);
     const port = trading.port;

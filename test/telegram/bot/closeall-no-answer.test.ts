@@ -1,7 +1,8 @@
 /**
  * A close-all that outlasts even the answer timeout trading gives it (its hello's answerTimeoutsMs): the operator is
  * told there is no answer yet and that it may still be running — never that trading is unreachable while the link
- * is up. Real telegraf against the emulator; the TradingStub's hello gives closeAll the request timeout.
+ * is up — and gets the close-all's outcome when trading answers after all. Real telegraf against the emulator; the
+ * TradingStub's hello gives closeAll the request timeout.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -69,7 +70,7 @@ describe('/closeall past the answer timeout trading gives it', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('says "no answer yet, it may still be running", not "unreachable"', async () => {
+  it('says "no answer yet, it may still be running", not "unreachable"; the outcome follows when it comes', async () => {
     stub.state.closeAllMs = REQUEST_TIMEOUT_MS * 4;
     await emu.sendCommand(ALLOWED, '/closeall');
     const question = await emu.waitForMessage((m) => m.replyMarkup !== undefined, { chatId: ALLOWED });
@@ -89,6 +90,12 @@ describe('/closeall past the answer timeout trading gives it', function () {
     expect(reply.text).to.include('No answer from trading yet');
     expect(reply.text).to.include('may still be running');
     expect(reply.text).to.include('/positions');
+    expect(reply.text).to.include('outcome follows');
     expect(trading.connected).to.equal(true);
+    const outcome = await emu.waitForMessage((m) => after(m) && m.text.includes('stubbot-close-0'), {
+      chatId: ALLOWED,
+      timeoutMs: 10_000,
+    });
+    expect(outcome.messageId).to.be.greaterThan(reply.messageId);
   });
 });
