@@ -39,7 +39,7 @@ import { byninjaVersion } from '../ops/version';
 import { loadConfig, loadConfigSections, type LoadedConfig } from '../shared/config/loader';
 import type { Secrets, SharedConfig } from '../shared/config/schema';
 import type { Clock } from '../shared/clock';
-import { ConfigError, errorMessage } from '../shared/errors';
+import { ConfigError, IpcTimeoutError, errorMessage } from '../shared/errors';
 import type { ReconcileDifference } from '../shared/ipc/protocol';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { silentLogger } from '../shared/logging/logger';
@@ -267,6 +267,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) return usage(io, err.message);
+    if (err instanceof IpcTimeoutError) {
+      io.err(
+        `byninja: no answer from trading yet (${errorMessage(err)}): it may still be running; check \`byninja positions\` and \`byninja orders\` before running it again\n`,
+      );
+      return CliExit.Failure;
+    }
     if (isUnreachable(err)) {
       io.err(`byninja: trading unreachable: ${errorMessage(err)}\n`);
       return CliExit.TradingUnreachable;

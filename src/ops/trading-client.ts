@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../shared/clock';
 import type { Secrets, SharedConfig } from '../shared/config/schema';
-import { IpcError, errorMessage } from '../shared/errors';
+import { IpcError, IpcTimeoutError, errorMessage } from '../shared/errors';
 import { IpcClient } from '../shared/ipc/client';
 import { ONE_SHOT_CLIENT, type RpcMethod, type RpcParams, type RpcResult } from '../shared/ipc/protocol';
 import { readIpcToken } from '../shared/ipc/token';
@@ -18,9 +18,15 @@ export interface TradingRpc {
 /** Trading could not be reached at all (no token, refused, link failed): the CLI's exit code 3. */
 export class TradingUnreachableError extends IpcError {}
 
-/** True when trading did not answer (transport failure), false when it answered with an error (refused…). */
+/**
+ * True when trading could not be reached (no token, refused connection, the link lost), false when it answered with
+ * an error (refused…) or did not answer in time on a live link (IpcTimeoutError: it may still be working).
+ */
 export function isUnreachable(err: unknown): boolean {
-  return err instanceof TradingUnreachableError || (err instanceof IpcError && err.code === undefined);
+  return (
+    err instanceof TradingUnreachableError ||
+    (err instanceof IpcError && err.code === undefined && !(err instanceof IpcTimeoutError))
+  );
 }
 
 export interface OneShotOptions {

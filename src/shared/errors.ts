@@ -109,6 +109,26 @@ export class IpcError extends ByNinjaError {
   }
 }
 
+/**
+ * A request the other side did not answer in time while the link stayed up: unlike a link down, it may well still be
+ * running there (a close-all selling), so it is never reported as "unreachable".
+ */
+export class IpcTimeoutError extends IpcError {
+  /**
+   * The answer should it still come on the same link (a request with its own answer timeout: the operator's actions);
+   * rejects if the link ends first. Never rejects unhandled.
+   */
+  readonly late?: Promise<unknown>;
+
+  constructor(message: string, context: ErrorContext = {}, late?: Promise<unknown>) {
+    super(message, context);
+    if (late) {
+      late.catch(() => undefined);
+      this.late = late;
+    }
+  }
+}
+
 export function isTemporary(err: unknown): err is TemporaryError {
   return err instanceof TemporaryError;
 }

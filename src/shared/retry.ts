@@ -3,11 +3,13 @@
  * `retryForever`, the IPC client's reconnect, the outbox, the Telegram poller…): exponential, capped by
  * `maxDelayMs`, with "equal jitter" — half of the step fixed, half random — so clients that failed together do not
  * all knock at once while the wait never drops below half the step; a `retryAfterMs` from the other side (HTTP
- * Retry-After, Telegram retry_after) wins over the computed delay. A loop's counter of failures starts again after
- * a success: the delay does too.
+ * Retry-After, Telegram retry_after) wins over the computed delay, up to `maxRetryAfterMs` (default `maxDelayMs`).
+ * A loop's counter of failures starts again after a success: the delay does too.
  *
  * `retry`: only `TemporaryError`s are retried (the class decides the policy, see errors.ts), anything else is
- * thrown at once. Abortable: an aborted signal stops waiting and throws the abort reason. Time comes from a `Clock`.
+ * thrown at once. With `maxRetryAfterMs` set, a `retryAfterMs` beyond it is not waited at all: the error is thrown
+ * (asking before the other side's wait is over only earns another refusal). Abortable: an aborted signal stops
+ * waiting and throws the abort reason. Time comes from a `Clock`.
  */
 import type { Clock } from './clock';
 import { isTemporary } from './errors';
@@ -17,8 +19,13 @@ export interface RetryOptions {
   maxAttempts?: number;
   /** Delay before the 2nd attempt; doubles each time (default 200 ms). */
   baseDelayMs?: number;
-  /** Upper bound of any single wait, `retryAfterMs` included (default 30 s). */
+  /** Upper bound of any single computed wait, and of `retryAfterMs` unless `maxRetryAfterMs` is set (default 30 s). */
   maxDelayMs?: number;
+  /**
+   * Longest `retryAfterMs` waited out in full (the other side's "ask again in N s" is honoured, never cut short);
+   * a longer one ends the retries with that error. Unset: `retryAfterMs` is capped at `maxDelayMs` like any wait.
+   */
+  maxRetryAfterMs?: number;
   /** Growth factor per attempt (default 2). */
   factor?: number;
   /** Stops the retries (and any wait) when aborted. */
@@ -37,16 +44,18 @@ export interface RetryOptions {
 export interface BackoffPolicy {
   /** The step after the first failure. */
   baseDelayMs: number;
-  /** Upper bound of any single wait, `retryAfterMs` included. */
+  /** Upper bound of any single wait, `retryAfterMs` included unless `maxRetryAfterMs` is set. */
   maxDelayMs: number;
+  /** Upper bound of a wait set by `retryAfterMs` (default `maxDelayMs`). */
+  maxRetryAfterMs?: number;
   /** Growth of the step per failure (default 2). */
   factor?: number;
 }
 
 /**
  * Delay before attempt `attempt + 1` after `attempt` consecutive failures (1 = the first failure): equal jitter
- * over the exponential step, never below `retryAfterMs`, never above `maxDelayMs`. Pure but for `random`, a
- * source in [0, 1) that tests pin.
+ * over the exponential step, never below `retryAfterMs`, never above `maxDelayMs` (a wait set by `retryAfterMs`:
+ * never above `maxRetryAfterMs`, default `maxDelayMs`). Pure but for `random`, a source in [0, 1) that tests pin.
  */
 export function retryDelayMs(
   attempt: number,
@@ -57,9 +66,11 @@ export function retryDelayMs(
   const step = Math.min(opts.maxDelayMs, opts.baseDelayMs * Math.pow(opts.factor ?? 2, exponent));
   const r = Math.min(Math.max(opts.random(), 0), 1);
   const jittered = step / 2 + r * (step / 2);
-  const wanted =
-    opts.retryAfterMs !== undefined && opts.retryAfterMs > jittered ? opts.retryAfterMs : jittered;
-  return Math.max(0, Math.min(opts.maxDelayMs, Math.round(wanted)));
+  if (opts.retryAfterMs !== undefined && opts.retryAfterMs > jittered) {
+    const cap = Math.max(opts.maxDelayMs, opts.maxRetryAfterMs ?? opts.maxDelayMs);
+    return Math.max(0, Math.min(cap, Math.round(opts.retryAfterMs)));
+  }
+  return Math.max(0, Math.min(opts.maxDelayMs, Math.round(jittered)));
 }
 
 export async function retry<T>(
@@ -73,6 +84,7 @@ export async function retry<T>(
     maxDelayMs: options.maxDelayMs ?? 30_000,
     factor: options.factor ?? 2,
     random: options.random ?? Math.random,
+    ...(options.maxRetryAfterMs !== undefined ? { maxRetryAfterMs: options.maxRetryAfterMs } : {}),
   };
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
     throw new RangeError('maxAttempts must be an integer ≥ 1');
@@ -84,6 +96,12 @@ export async function retry<T>(
     } catch (err) {
       const retryable = isTemporary(err) && (options.shouldRetry?.(err, attempt) ?? true);
       if (!retryable || attempt >= maxAttempts || options.signal?.aborted) throw err;
+      if (
+        options.maxRetryAfterMs !== undefined &&
+        err.retryAfterMs !== undefined &&
+        err.retryAfterMs > options.maxRetryAfterMs
+      )
+        throw err;
       const delayMs = retryDelayMs(attempt, { ...delayOpts, retryAfterMs: err.retryAfterMs });
       options.onRetry?.({ attempt, error: err, delayMs });
       await clock.sleep(delayMs, options.signal);

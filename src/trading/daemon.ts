@@ -20,6 +20,7 @@ import { loadOrCreateIpcToken } from '../shared/ipc/token';
 import type { TradingConfig } from '../shared/config/schema';
 import type { ServiceContext } from '../shared/lifecycle/service';
 import { blockedMessage, readBlockedMarker } from '../shared/persistence/blocked-marker';
+import { answerTimeoutsMs } from './control/answer-timeouts';
 import { registerControlHandlers } from './control/handlers';
 import type { EventPublisher } from './engine/event-outbox';
 import { sendConnectReads } from './engine/connect-reads';
@@ -165,6 +166,7 @@ export async function startTrading(
     logger,
     eventLog: events,
     redactor: ctx.redactor,
+    answerTimeoutsMs: answerTimeoutsMs(config.trading),
   });
   registerControlHandlers(server, {
     loop,

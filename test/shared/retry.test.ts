@@ -83,6 +83,32 @@ describe('retry', () => {
     expect(clock.sleeps).to.deep.equal([5_000, 5_000, 5_000]);
   });
 
+  it('with maxRetryAfterMs, waits retryAfterMs out in full past maxDelayMs, backoffs still capped', async () => {
+    const clock = new FakeClock(0, { sleep: 'advances' });
+    const f = failing([new RateLimitError('429', {}, { retryAfterMs: 40_000 }), new NetworkError('x')]);
+    await retry(f.fn, {
+      clock,
+      baseDelayMs: 4_000,
+      factor: 10,
+      maxDelayMs: 15_000,
+      maxRetryAfterMs: 120_000,
+      random: () => 1,
+    });
+    expect(clock.sleeps).to.deep.equal([40_000, 15_000]);
+  });
+
+  it('with maxRetryAfterMs, a retryAfterMs beyond it is not waited: the error is thrown at once', async () => {
+    const clock = new FakeClock(0, { sleep: 'advances' });
+    const flood = new RateLimitError('429', {}, { retryAfterMs: 600_000 });
+    const f = failing([flood]);
+    const thrown = await retry(f.fn, { clock, maxDelayMs: 15_000, maxRetryAfterMs: 120_000 }).catch(
+      (e: unknown) => e,
+    );
+    expect(thrown).to.equal(flood);
+    expect(f.calls()).to.equal(1);
+    expect(clock.sleeps).to.deep.equal([]);
+  });
+
   it('stops at once when the signal is already aborted', async () => {
     const ac = new AbortController();
     ac.abort(new Error('stopping'));

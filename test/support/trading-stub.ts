@@ -8,7 +8,9 @@ import path from 'node:path';
 import { systemClock } from '../../src/shared/clock';
 import { IpcError } from '../../src/shared/errors';
 import { EventLog } from '../../src/shared/ipc/event-log';
-import { RpcErrorCode } from '../../src/shared/ipc/protocol';
+import { RpcErrorCode, type RpcMethod } from '../../src/shared/ipc/protocol';
+import { configSchema } from '../../src/shared/config/schema';
+import { answerTimeoutsMs } from '../../src/trading/control/answer-timeouts';
 import type {
   InDoubtOrderView,
   OrderView,
@@ -47,7 +49,15 @@ export class TradingStub {
     readonly state: TradingStubState,
   ) {}
 
-  static async start(dataDir: string, token = 'test-ipc-token-0123456789abcdef'): Promise<TradingStub> {
+  /**
+   * `answerTimeoutsMs`: what the hello answer tells clients to wait for the slow methods; default trading's own
+   * for its default settings (trading/control/answer-timeouts.ts).
+   */
+  static async start(
+    dataDir: string,
+    token = 'test-ipc-token-0123456789abcdef',
+    answerTimeouts: Partial<Record<RpcMethod, number>> = answerTimeoutsMs(configSchema.parse({}).trading),
+  ): Promise<TradingStub> {
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(path.join(dataDir, 'ipc.token'), token, { mode: 0o600 });
     const eventLog = await EventLog.open(path.join(dataDir, 'stub-events'), {
@@ -64,6 +74,7 @@ export class TradingStub {
       idleTimeoutMs: 60_000,
       logger: silentLogger(),
       eventLog,
+      answerTimeoutsMs: answerTimeouts,
     });
     const now = Date.now();
     const state: TradingStubState = {

@@ -9,7 +9,7 @@
 import net from 'node:net';
 import { createJSONRPCRequest, isJSONRPCResponse, type JSONRPCResponse } from 'json-rpc-2.0';
 import type { CancelTimer, Clock } from '../clock';
-import { errorMessage, IpcError } from '../errors';
+import { errorMessage, IpcError, IpcTimeoutError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { encodeFrame, LineDecoder, parseEventFrame } from './framing';
 import type { RpcMethod, RpcParams, RpcResult, TradingEvent } from './protocol';
@@ -33,6 +33,12 @@ interface PendingRequest {
   method: string;
   /** Clock time after which it rejects unanswered. */
   deadline: number;
+  /**
+   * Its timeout. With one of its own (not the connection's requestTimeoutMs) its own timer (`cancel`) rejects it, and
+   * it stays pending for a late answer until the connection ends.
+   */
+  timeoutMs: number;
+  cancel?: CancelTimer;
   resolve(result: unknown): void;
   reject(err: IpcError): void;
 }
@@ -45,9 +51,10 @@ export class ClientConnection {
   private readonly socket: net.Socket;
   private nextId = 1;
   /**
-   * Requests sent and not answered, by id. Every request has the same timeout, so insertion order is deadline order:
-   * one timer, armed for the oldest, serves them all (a timer set and cleared per request cost ~0.6 µs of a ~13 µs
-   * round trip).
+   * Requests sent and not answered, by id. Requests with the connection's timeout are in deadline order by
+   * insertion: one timer, armed for the oldest, serves them all (a timer set and cleared per request cost ~0.6 µs of
+   * a ~13 µs round trip). The few with a timeout of their own (an operator action, IpcClient) have their own timer;
+   * given up, they stay here for a late answer (IpcTimeoutError.late) until the connection ends.
    */
   private readonly pending = new Map<number, PendingRequest>();
   private cancelDeadline: CancelTimer | null = null;
@@ -91,14 +98,27 @@ export class ClientConnection {
 
   /**
    * Rejects with IpcError: with the server's code for a JSON-RPC error response, without one for a local failure
-   * (no answer within requestTimeoutMs, the link down, a socket that no longer writes).
+   * (the link down, a socket that no longer writes), IpcTimeoutError when no answer came within requestTimeoutMs, or
+   * `ownTimeoutMs` (an operator's action: its own timer, and a late answer still taken, IpcTimeoutError.late).
    */
-  request<M extends RpcMethod>(method: M, params: RpcParams<M>): Promise<RpcResult<M>> {
+  request<M extends RpcMethod>(
+    method: M,
+    params: RpcParams<M>,
+    ownTimeoutMs?: number,
+  ): Promise<RpcResult<M>> {
     if (this.ended) return Promise.reject(new IpcError(`${method}: not connected`, { method }));
     const id = this.nextId++;
     return new Promise<RpcResult<M>>((resolve, reject) => {
-      const deadline = this.opts.clock.now() + this.opts.requestTimeoutMs;
-      this.pending.set(id, { method, deadline, resolve: resolve as (result: unknown) => void, reject });
+      const clock = this.opts.clock;
+      const timeoutMs = ownTimeoutMs ?? this.opts.requestTimeoutMs;
+      const p: PendingRequest = {
+        method,
+        deadline: clock.now() + timeoutMs,
+        timeoutMs,
+        resolve: resolve as (result: unknown) => void,
+        reject,
+      };
+      this.pending.set(id, p);
       try {
         this.send(createJSONRPCRequest(id, method, params));
       } catch (err) {
@@ -106,7 +126,17 @@ export class ClientConnection {
         reject(new IpcError(`${method}: ${errorMessage(err)}`, { method }, { cause: err }));
         return;
       }
-      if (!this.cancelDeadline) this.armDeadline();
+      if (ownTimeoutMs !== undefined) {
+        // an operator's action given up: its answer is still taken while the link lives (IpcTimeoutError.late)
+        p.cancel = clock.timer(timeoutMs, () => {
+          if (this.pending.get(id) !== p) return;
+          const late = new Promise<unknown>((lateResolve, lateReject) => {
+            p.resolve = lateResolve;
+            p.reject = lateReject;
+          });
+          reject(timedOut(p, late));
+        });
+      } else if (!this.cancelDeadline) this.armDeadline();
     });
   }
 
@@ -147,28 +177,34 @@ export class ClientConnection {
     this.cancelDeadline = null;
     const pending = [...this.pending.values()];
     this.pending.clear();
+    for (const p of pending) p.cancel?.();
     for (const p of pending)
       p.reject(new IpcError(`${p.method}: IPC link down: ${why}`, { method: p.method }));
     this.rejectOpened(new IpcError(why));
     this.opts.onEnd(why, refused || this.serverNotice !== null);
   }
 
-  /** One timer for the oldest pending request; when it fires, every request past its deadline rejects. */
+  /**
+   * One timer for the oldest pending request with the connection's timeout; when it fires, every such request past
+   * its deadline rejects.
+   */
   private armDeadline(): void {
-    const oldest = this.pending.values().next().value;
+    let oldest: PendingRequest | undefined;
+    for (const p of this.pending.values()) {
+      if (p.cancel) continue;
+      oldest = p;
+      break;
+    }
     if (this.ended || !oldest) return;
     const clock = this.opts.clock;
     this.cancelDeadline = clock.timer(Math.max(1, oldest.deadline - clock.now()), () => {
       this.cancelDeadline = null;
       const now = clock.now();
       for (const [id, p] of this.pending) {
+        if (p.cancel) continue;
         if (p.deadline > now) break;
         this.pending.delete(id);
-        p.reject(
-          new IpcError(`${p.method}: no answer within ${this.opts.requestTimeoutMs} ms`, {
-            method: p.method,
-          }),
-        );
+        p.reject(timedOut(p));
       }
       this.armDeadline();
     });
@@ -178,6 +214,7 @@ export class ClientConnection {
     const p = typeof response.id === 'number' ? this.pending.get(response.id) : undefined;
     if (!p) return; // answered after its timeout, or not ours
     this.pending.delete(response.id as number);
+    p.cancel?.();
     if (response.error) {
       const { message, code, data } = response.error;
       p.reject(new IpcError(`${p.method}: ${message}`, { method: p.method, data }, { code }));
@@ -245,4 +282,13 @@ function describeSocketError(err: Error): string {
 function isEvent(value: unknown): value is TradingEvent {
   const e = value as Partial<TradingEvent> | null;
   return !!e && typeof e === 'object' && Number.isSafeInteger(e.seq) && typeof e.type === 'string';
+}
+
+/** No answer in time, the link up: the request may still be running on the other side. */
+function timedOut(p: PendingRequest, late?: Promise<unknown>): IpcTimeoutError {
+  return new IpcTimeoutError(
+    `${p.method}: no answer within ${p.timeoutMs} ms`,
+    { method: p.method, timeoutMs: p.timeoutMs },
+    late,
+  );
 }

@@ -14,7 +14,9 @@
  * log the rejection and carry on, while a one-shot CLI passes `reconnect: false`.
  *
  * `call()` fails fast with IpcError while the link is down (nothing is queued), and every pending call rejects
- * with IpcError as soon as the socket drops or its `requestTimeoutMs` passes — a call never hangs.
+ * with IpcError as soon as the socket drops, or with IpcTimeoutError once its timeout passes — a call never hangs.
+ * A call's timeout is `requestTimeoutMs`, or longer for a method trading's hello names in `answerTimeoutsMs` (the
+ * operator's actions, bounded by trading's own settings: close-all waits for busy symbols, then sells).
  *
  * With a `cursor`, the client emits `'event'` (each trading event once per process, in seq order), `'missed'` and
  * `'streamReset'`; the app records what it handled with `ack(seq)`. See event-stream.ts.
@@ -48,7 +50,10 @@ export interface IpcClientOptions {
   token: string;
   /** Name the server logs for this connection (`telegram`, `cli`…). */
   client: string;
-  /** A call without an answer after this long rejects with IpcError (config default 5 s). */
+  /**
+   * A call without an answer after this long rejects with IpcTimeoutError (config default 5 s); a method trading's
+   * hello gives a longer answer timeout waits that long.
+   */
   requestTimeoutMs: number;
   /** Ping interval while connected (config default 2 s); a ping that times out drops and re-dials the link. */
   heartbeatMs: number;
@@ -86,6 +91,8 @@ export class IpcClient extends EventEmitter {
   /** The stream's notices of the attempt that is about to be reported up. */
   private notices: StreamNotice[] = [];
   private waiters: Waiter[] = [];
+  /** Trading's answer timeouts of the live connection (its hello answer). */
+  private answerTimeouts: Partial<Record<RpcMethod, number>> = {};
   private cancelRetry: CancelTimer | null = null;
   private closing: Promise<void> | null = null;
   /** Link events are handled one at a time: an event raised while effects run (a listener) waits its turn. */
@@ -137,7 +144,17 @@ export class IpcClient extends EventEmitter {
         link: 'down',
       });
     }
-    return conn.request(method, params);
+    return conn.request(method, params, this.timeoutOf(method));
+  }
+
+  /**
+   * Trading's answer timeout for the method (a sane one: a positive number of ms; never under requestTimeoutMs), or
+   * undefined: the connection's requestTimeoutMs.
+   */
+  private timeoutOf(method: RpcMethod): number | undefined {
+    const own = this.answerTimeouts[method];
+    const sane = typeof own === 'number' && Number.isFinite(own) && own > 0;
+    return sane ? Math.max(this.opts.requestTimeoutMs, Math.round(own)) : undefined;
   }
 
   /**
@@ -246,11 +263,12 @@ export class IpcClient extends EventEmitter {
     this.conn = conn;
     try {
       await conn.opened;
-      await conn.request('hello', {
+      const hello = await conn.request('hello', {
         token: this.opts.token,
         version: PROTOCOL_VERSION,
         client: this.opts.client,
       });
+      if (conn === this.conn) this.answerTimeouts = hello.answerTimeoutsMs ?? {};
       let notices: StreamNotice[] = [];
       if (this.stream && conn === this.conn) {
         const afterSeq = this.stream.resumeFrom();

@@ -354,7 +354,18 @@ export interface PnlReport {
 export interface RpcMethods {
   hello: {
     params: { token: string; version: number; client: string };
-    result: { server: 'trading'; version: number; pid: number; startedAt: number };
+    result: {
+      server: 'trading';
+      version: number;
+      pid: number;
+      startedAt: number;
+      /**
+       * How long a client should wait for the methods that take longer than a request (the operator's actions:
+       * close-all, settle, reconcile, the report), computed by trading from the settings that bound them
+       * (trading/control/answer-timeouts.ts). A method not named: the client's ipc.requestTimeoutMs.
+       */
+      answerTimeoutsMs?: Partial<Record<RpcMethod, number>>;
+    };
   };
   ping: {
     params: Record<string, never>;

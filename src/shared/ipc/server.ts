@@ -55,6 +55,11 @@ export interface IpcServerOptions {
    * log, each connection's hello and idle deadlines, the grace before a refused socket is destroyed.
    */
   clock: Clock;
+  /**
+   * Sent in the hello answer: how long clients should wait for the methods slower than a request (protocol.ts
+   * `answerTimeoutsMs`; trading's from trading/control/answer-timeouts.ts). Default none.
+   */
+  answerTimeoutsMs?: Partial<Record<RpcMethod, number>>;
   /** A new connection must have said hello this long after accept (absolute); default min(idleTimeoutMs, 5 s). */
   helloTimeoutMs?: number;
   /**
@@ -329,7 +334,13 @@ export class IpcServer {
       throw new HelloRefusal(RpcErrorCode.TooManyClients, `Too many clients (max ${this.opts.maxClients})`);
     }
     this.unauthenticated.delete(conn);
-    return { server: 'trading', version: PROTOCOL_VERSION, pid: process.pid, startedAt: this.startedAt };
+    return {
+      server: 'trading',
+      version: PROTOCOL_VERSION,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      ...(this.opts.answerTimeoutsMs ? { answerTimeoutsMs: this.opts.answerTimeoutsMs } : {}),
+    };
   }
 
   /** One warn line per peer address per interval, with the count of refusals not logged since the last one. */

@@ -6,8 +6,9 @@
  *  3. command dispatch (commands/): bad or missing arguments → usage text;
  *  4. confirmation buttons for dangerous commands (confirmations.ts): expired or unknown → "expired", nothing done;
  *  5. a global error handler: a failing command logs and answers "failed", the bot keeps running.
- * Replies go straight to Telegram (retrying 429/5xx a few times), not through the outbox: they answer a person
- * who is waiting now; alerts go through the durable outbox.
+ * Replies go straight to Telegram (each request with a deadline, 429/5xx retried a few times, a 429's retry_after
+ * waited out in full), not through the outbox: they answer a person who is waiting now; alerts go through the
+ * durable outbox.
  */
 import { formatSpan } from '../../shared/format-span';
 import { Telegraf, type Context } from 'telegraf';
@@ -35,6 +36,7 @@ import { allCommands } from './commands';
 import { CANCEL_PREFIX, CONFIRM_PREFIX, ConfirmationStore } from './confirmations';
 import { escapeHtml, splitMessage } from './format';
 import { toTelegramError } from './telegram-errors';
+import { timedCall } from './timed-call';
 import { UpdatePoller } from './update-poller';
 
 export interface BotDeps {
@@ -100,6 +102,16 @@ export interface Bot {
   stop(): Promise<void>;
 }
 
+/**
+ * A reply's retries (shared/retry.ts): 429, 5xx and network failures, 4 attempts. A 429's retry_after ("the number
+ * of seconds left to wait before the request can be repeated", Bot API ResponseParameters) is waited out in full —
+ * a group takes 20 messages a minute, so tens of seconds are ordinary while alerts flow — up to 2 minutes; a longer
+ * flood wait gives the reply up at once (logged as the command's failure) rather than ask before it is over.
+ */
+const REPLY_RETRY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 15_000, maxRetryAfterMs: 120_000 };
+/** One reply request given up after this long (no answer on a half-open connection), then retried. */
+const REPLY_SEND_TIMEOUT_MS = 30_000;
+
 /** The note an allowed chat gets instead of the execution of a command sent while the bot was down. */
 const STALE_NOTE = (name: string, ageMs: number): string =>
   `⏳ Not executed: /${escapeHtml(name)} was sent ${formatSpan(ageMs)} ago, while the bot was offline. Send it again if you still want it.`;
@@ -138,8 +150,10 @@ export function createBot(deps: BotDeps): Bot {
   const tg = deps.config.telegram;
   const telegraf = new Telegraf(deps.token, {
     telegram: { apiRoot },
-    // A restart of all services waits for PM2 (wait_ready + listen_timeout): leave it time.
-    handlerTimeout: 120_000,
+    // No overall deadline on a command: each of its steps has its own (a call to trading its answer timeout, a
+    // reply its send timeout and retry bound, PM2 its wait_ready + listen_timeout), and a command answered
+    // "failed" while it still runs (a close-all selling) would mislead. Updates are handled concurrently anyway.
+    handlerTimeout: Infinity,
   });
   const chatMoves =
     deps.chatMoves ??
@@ -188,36 +202,41 @@ export function createBot(deps: BotDeps): Bot {
     for (const [i, part] of parts.entries()) {
       const markup = buttons && i === parts.length - 1 ? { reply_markup: toKeyboard(buttons) } : {};
       await retry(
-        async () => {
-          try {
-            await telegraf.telegram.sendMessage(chatId, part, {
-              parse_mode: 'HTML',
-              link_preview_options: { is_disabled: true },
-              ...markup,
-            });
-          } catch (err) {
-            throw toTelegramError(err, 'sendMessage');
-          }
-        },
-        { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 15_000, clock },
+        () =>
+          timedCall('sendMessage', REPLY_SEND_TIMEOUT_MS, clock, (signal) =>
+            telegraf.telegram.callApi(
+              'sendMessage',
+              {
+                chat_id: chatId,
+                text: part,
+                parse_mode: 'HTML',
+                link_preview_options: { is_disabled: true },
+                ...markup,
+              },
+              { signal: signal as never },
+            ),
+          ),
+        { ...REPLY_RETRY, clock },
       );
     }
   }
 
   async function sendPhoto(chatId: string, png: Buffer, caption: string): Promise<void> {
     await retry(
-      async () => {
-        try {
-          await telegraf.telegram.sendPhoto(
-            chatId,
-            { source: png, filename: 'equity.png' },
-            { caption: services.redactor.redactString(caption).slice(0, 1024), parse_mode: 'HTML' },
-          );
-        } catch (err) {
-          throw toTelegramError(err, 'sendPhoto');
-        }
-      },
-      { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 15_000, clock },
+      () =>
+        timedCall('sendPhoto', REPLY_SEND_TIMEOUT_MS, clock, (signal) =>
+          telegraf.telegram.callApi(
+            'sendPhoto',
+            {
+              chat_id: chatId,
+              photo: { source: png, filename: 'equity.png' },
+              caption: services.redactor.redactString(caption).slice(0, 1024),
+              parse_mode: 'HTML',
+            },
+            { signal: signal as never },
+          ),
+        ),
+      { ...REPLY_RETRY, clock },
     );
   }
 

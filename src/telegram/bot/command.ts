@@ -10,7 +10,7 @@ import type { ChartRenderer } from '../charts/chart-process';
 import type { TradingRpc } from '../../ops/trading-client';
 import type { Clock } from '../../shared/clock';
 import type { TelegramConfig } from '../../shared/config/schema';
-import { IpcError, errorMessage } from '../../shared/errors';
+import { IpcError, IpcTimeoutError, errorMessage } from '../../shared/errors';
 import { RpcErrorCode, type LastExit } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type { Redactor } from '../../shared/logging/redact';
@@ -91,18 +91,32 @@ export function usageText(cmd: BotCommand): string {
   return `Usage: <code>/${escapeHtml(cmd.name)}${cmd.usage ? ' ' + escapeHtml(cmd.usage) : ''}</code> — ${escapeHtml(cmd.description)}`;
 }
 
-/** A one-line reason trading did not answer: unreachable (link, timeout) or refused (paused, not ready…). */
+/**
+ * A one-line reason trading did not answer: refused (paused, not ready…), no answer in time while the link is up
+ * (never "unreachable": it may still be running — a close-all selling), or unreachable (the link down).
+ */
 export function tradingFailureText(err: unknown): string {
+  if (err instanceof IpcTimeoutError) {
+    return (
+      `⏳ No answer from trading yet (${escapeHtml(errorMessage(err))}): it may still be running. ` +
+      'See /positions and /orders before asking again; fills and closed positions are alerted as they happen.'
+    );
+  }
   if (err instanceof IpcError && (err.code === RpcErrorCode.Refused || err.code === RpcErrorCode.NotReady)) {
     return `❌ Trading refused: ${escapeHtml(errorMessage(err))}`;
   }
   return `⚠️ Trading unreachable: ${escapeHtml(errorMessage(err))}`;
 }
 
-/** Calls trading and replies with the failure instead of throwing; undefined when it failed. */
+/**
+ * Calls trading and replies with the failure instead of throwing; undefined when it failed. `late`: what to say
+ * should the answer still come after its timeout (IpcTimeoutError.late, the operator's actions) — the close-all's
+ * outcome reaches the operator even then.
+ */
 export async function askTrading<T>(
   ctx: CommandContext,
   fn: (trading: TradingRpc) => Promise<T>,
+  late?: (result: T) => Promise<void>,
 ): Promise<T | undefined> {
   const { trading } = ctx.services;
   if (!trading.connected) {
@@ -112,7 +126,22 @@ export async function askTrading<T>(
   try {
     return await fn(trading);
   } catch (err) {
-    await ctx.reply(tradingFailureText(err));
+    const followUp = late && err instanceof IpcTimeoutError ? err.late : undefined;
+    if (followUp) {
+      void followUp.then(
+        (result) =>
+          late!(result as T).catch((e: unknown) =>
+            ctx.services.logger.error('Late answer from trading not sent', { error: errorMessage(e) }),
+          ),
+        (e: unknown) =>
+          ctx.services.logger.warn('No late answer from trading: the link ended first', {
+            error: errorMessage(e),
+          }),
+      );
+    }
+    await ctx.reply(
+      tradingFailureText(err) + (followUp ? ' Its outcome follows here when trading answers.' : ''),
+    );
     return undefined;
   }
 }

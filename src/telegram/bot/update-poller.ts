@@ -9,7 +9,9 @@
  *    webhook is set up") is no other poller: the webhook is deleted (pending updates kept, as telegraf's launch()
  *    does; bot.ts deletes it once before the first poll too), then the same backoff and retry.
  *  - 429 (RateLimitError): waits `retry_after`.
- *  - 5xx / network: exponential backoff with jitter (1 s → 60 s).
+ *  - 5xx / network: exponential backoff with jitter (1 s → 60 s). A poll not answered within its long-poll timeout
+ *    and a margin (5 s) is a network failure too: given up (timed-call.ts), logged, asked again — a half-open
+ *    connection would otherwise hold it for telegraf's 500 s client timeout, the bot deaf meanwhile.
  * Each of the three backoffs (the one of shared/retry.ts) counts the failures of its kind since Telegram last
  * answered otherwise: a good poll starts all three from the first step again, a 401 or a 409 the other two.
  * Updates are acknowledged (offset) as soon as they are received and handled concurrently, so a slow command
@@ -19,11 +21,12 @@ import { performance } from 'node:perf_hooks';
 import type { Telegram } from 'telegraf';
 import type { Update } from 'telegraf/types';
 import type { CancelTimer, Clock } from '../../shared/clock';
-import { AuthenticationError, RateLimitError, errorMessage } from '../../shared/errors';
+import { AuthenticationError, ByNinjaError, RateLimitError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
 import type { DeliveryOutcome } from '../notify/delivery-health';
 import { TelegramConflictError, TelegramWebhookSetError, toTelegramError } from './telegram-errors';
+import { timedCall } from './timed-call';
 
 export interface UpdatePollerOptions {
   telegram: Telegram;
@@ -45,6 +48,11 @@ export interface UpdatePollerOptions {
   unauthorizedMaxMs?: number;
   /** Least time between two polls when the server answers an empty poll at once (a proxy ignoring timeout); default 250 ms. */
   minPollIntervalMs?: number;
+  /**
+   * A poll not answered within its long-poll timeout and this margin is given up (a half-open connection: no
+   * FIN, no RST), logged like a network failure and asked again after the backoff (default 5 s).
+   */
+  pollMarginMs?: number;
   /** How long stop() waits for running handlers (default 5 s). */
   drainTimeoutMs?: number;
   /** Jitter source of the backoffs, in [0, 1) (default Math.random); tests pin it. */
@@ -52,6 +60,8 @@ export interface UpdatePollerOptions {
 }
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/** Time a poll may take past its long-poll timeout (the network's round trip, a busy Bot API) before it is given up. */
+const POLL_MARGIN_MS = 5_000;
 
 export class UpdatePoller {
   private readonly abort = new AbortController();
@@ -109,10 +119,18 @@ export class UpdatePoller {
       const startedAt = performance.now();
       let updates: Update[];
       try {
-        updates = await this.opts.telegram.callApi(
+        // the server answers within its long-poll timeout: a poll past it and the margin is given up and asked again
+        updates = await timedCall(
           'getUpdates',
-          { timeout: this.opts.timeoutSec, offset: this.offset, allowed_updates: [...ALLOWED_UPDATES] },
-          { signal: signal as never },
+          this.opts.timeoutSec * 1000 + (this.opts.pollMarginMs ?? POLL_MARGIN_MS),
+          this.clock,
+          (poll) =>
+            this.opts.telegram.callApi(
+              'getUpdates',
+              { timeout: this.opts.timeoutSec, offset: this.offset, allowed_updates: [...ALLOWED_UPDATES] },
+              { signal: poll as never },
+            ),
+          signal,
         );
       } catch (err) {
         if (signal.aborted) return;
@@ -154,7 +172,8 @@ export class UpdatePoller {
 
   /** Applies the error policy: reports, waits the backoff its class calls for. */
   private async onPollError(raw: unknown): Promise<void> {
-    const err = toTelegramError(raw, 'getUpdates');
+    // timedCall's failures are translated already
+    const err = raw instanceof ByNinjaError ? raw : toTelegramError(raw, 'getUpdates');
     const log = this.opts.logger;
     if (err instanceof AuthenticationError) {
       // an answer: a network outage (and a conflict) is over, their backoff starts from the first step again

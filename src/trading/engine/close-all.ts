@@ -129,7 +129,7 @@ async function settleOrders(
 }
 
 /** Lookups of a placed piece before close-all gives up waiting for it and leaves the rest to the operator. */
-const SETTLE_LOOKUPS = 3;
+export const SETTLE_LOOKUPS = 3;
 
 /**
  * The balance once every order is settled: read anew, since the tick's reading predates the fills synced since

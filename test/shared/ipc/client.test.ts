@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { expect } from 'chai';
 import type { CancelTimer } from '../../../src/shared/clock';
 import { systemClock } from '../../../src/shared/clock';
-import { IpcError } from '../../../src/shared/errors';
+import { IpcError, IpcTimeoutError } from '../../../src/shared/errors';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import { RpcErrorCode, type TradingEvent } from '../../../src/shared/ipc/protocol';
 import {
@@ -194,6 +194,57 @@ describe('ipc/IpcClient', () => {
     await waitFor('the second timed out', () => outcomes.length === 3);
     expect(outcomes[2]).to.equal('second: balance: no answer within 1000 ms');
     expect(client.connected).to.equal(true);
+  });
+
+  it("a method trading's hello gives a longer answer timeout waits that long (IpcTimeoutError after it), the others requestTimeoutMs", async () => {
+    trading = await startTrading(dir, { answerTimeoutsMs: { closeAll: 5_000 } });
+    trading.server.handle('closeAll', () => new Promise(() => undefined));
+    trading.server.handle('balance', () => new Promise(() => undefined));
+    const clock = new FakeClock();
+    const { client } = recordingClient(trading.port, {
+      clock,
+      requestTimeoutMs: 1_000,
+      heartbeatMs: HEARTBEAT_OFF,
+    });
+    track(client);
+    await client.connect();
+    const outcomes: string[] = [];
+    const record = (p: Promise<unknown>): void =>
+      void p.then(
+        () => outcomes.push('answered'),
+        (err: Error) =>
+          outcomes.push(`${err instanceof IpcTimeoutError ? 'timeout' : 'other'}: ${err.message}`),
+      );
+    record(client.call('closeAll', {}));
+    record(client.call('balance', {}));
+    await clock.advance(1_000);
+    await waitFor('the balance timed out', () => outcomes.length === 1);
+    expect(outcomes).to.deep.equal(['timeout: balance: no answer within 1000 ms']);
+    await clock.advance(3_999);
+    expect(outcomes).to.have.length(1);
+    await clock.advance(1);
+    await waitFor('the close-all timed out', () => outcomes.length === 2);
+    expect(outcomes[1]).to.equal('timeout: closeAll: no answer within 5000 ms');
+    expect(client.connected).to.equal(true);
+  });
+
+  it('an operator action given up still takes its late answer on the same link (IpcTimeoutError.late)', async () => {
+    let answer!: (r: unknown) => void;
+    trading = await startTrading(dir, { answerTimeoutsMs: { closeAll: 200 } });
+    trading.server.handle('closeAll', () => new Promise((r) => (answer = r)) as never);
+    const { client } = recordingClient(trading.port, { requestTimeoutMs: 100, heartbeatMs: 10_000 });
+    track(client);
+    await client.connect();
+    const err = await rejection(client.call('closeAll', {}));
+    expect(err).to.be.instanceOf(IpcTimeoutError);
+    const late = (err as IpcTimeoutError).late;
+    expect(late, 'a late answer is awaited').to.not.equal(undefined);
+    const result = { orders: ['bot-1'], cancelled: [], skipped: [], paused: true };
+    answer(result);
+    expect(await late).to.deep.equal(result);
+    // a request with the connection's own timeout has no late answer
+    trading.server.handle('balance', () => new Promise(() => undefined));
+    expect(((await rejection(client.call('balance', {}))) as IpcTimeoutError).late).to.equal(undefined);
   });
 
   it('re-dials on the injected clock with the one backoff, from its first step again once the link was up', async () => {

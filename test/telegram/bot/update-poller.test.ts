@@ -1,4 +1,5 @@
 /** The poller's error policy over a scripted Bot API (no network): which wait follows which answer. */
+import { getEventListeners } from 'node:events';
 import { expect } from 'chai';
 import type { Telegram } from 'telegraf';
 import { captureLogger } from '../../support/capture-logger';
@@ -124,5 +125,49 @@ describe('UpdatePoller on a 409 that names a webhook', () => {
   it('a 409 from another poller deletes nothing', async () => {
     const { deletes } = await run([apiError(409, 'Conflict: terminated by other getUpdates request')]);
     expect(deletes).to.deep.equal([]);
+  });
+});
+
+describe('UpdatePoller on a poll never answered', () => {
+  it('gives the poll up after its long-poll timeout and the margin, logs it, polls again; no listener left on the stop signal', async () => {
+    const clock = new FakeClock(0);
+    const { logger, lines } = captureLogger();
+    const signals: AbortSignal[] = [];
+    // every getUpdates is taken and never answered: only its signal ends it
+    const telegram = {
+      callApi: (_m: string, _p: unknown, opts: { signal: AbortSignal }) => {
+        signals.push(opts.signal);
+        return new Promise((_resolve, reject) =>
+          opts.signal.addEventListener('abort', () => reject(new Error('aborted'))),
+        );
+      },
+    } as unknown as Telegram;
+    const poller = new UpdatePoller({
+      telegram,
+      handle: async () => undefined,
+      logger,
+      timeoutSec: 2,
+      pollMarginMs: 1_000,
+      clock,
+      backoffBaseMs: 100,
+      backoffMaxMs: 100,
+      random: () => 0.999_999,
+    });
+    poller.start();
+    await clock.advance(0);
+    expect(signals).to.have.length(1);
+    await clock.advance(2_990);
+    expect(signals[0]!.aborted, 'aborted before its timeout + margin').to.equal(false);
+    await clock.advance(10 + 100 + 10);
+    expect(signals[0]!.aborted).to.equal(true);
+    expect(signals, 'asked again after the backoff').to.have.length(2);
+    const warn = lines.find((l) => l.message === 'Telegram polling failed, retrying');
+    expect(String(warn?.error)).to.match(/getUpdates: no answer within 3000 ms/);
+    // the poller's own stop signal keeps no listener per poll (AbortSignal.any on Node 20 did)
+    const stop = (poller as unknown as { abort: AbortController }).abort.signal;
+    expect(getEventListeners(stop, 'abort')).to.have.length(1); // the poll in flight only
+    await poller.stop();
+    expect(signals[1]!.aborted).to.equal(true);
+    expect(getEventListeners(stop, 'abort')).to.have.length(0);
   });
 });

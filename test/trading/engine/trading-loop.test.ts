@@ -162,6 +162,22 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.manager.openPositions()).to.have.length(0);
   });
 
+  it('a second close-all asked while the first still works (the operator told "no answer yet") sells nothing more', async () => {
+    const { h, strategy } = await started();
+    strategy.next = ENTER;
+    await h.loop.tick();
+    strategy.next = HOLD;
+    const held = h.manager.openPositions()[0].amount;
+    // both asked before either answers: /closeall pressed again after a reply that did not say the outcome yet
+    const [first, second] = await Promise.all([h.loop.closeAll(), h.loop.closeAll()]);
+    expect(first.orders).to.have.length(1);
+    expect(second).to.deep.include({ orders: [], cancelled: [], skipped: [], paused: true });
+    const sells = (await h.manager.allOrders()).filter((o) => o.side === 'sell');
+    expect(sells, 'one market sell in all').to.have.length(1);
+    expect(h.manager.order(first.orders[0])).to.include({ amount: held, status: 'filled' });
+    expect(h.paperFile().balances.BTC?.free ?? 0).to.equal(0);
+  });
+
   it('decides nothing more for a symbol in the tick that settled one of its orders as absent (an inference)', async () => {
     let hidden = false;
     let paperRef: PaperExchange | undefined;

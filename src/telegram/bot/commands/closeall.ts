@@ -1,4 +1,5 @@
 import { formatSpan } from '../../../shared/format-span';
+import type { CloseAllResult } from '../../../shared/ipc/protocol';
 import { askTrading, confirmButtons, type BotCommand } from '../command';
 import { formatCloseAll, htmlMarkup } from '../format';
 
@@ -22,8 +23,9 @@ export const closeAllCommand: BotCommand = {
   },
   async confirmed(action, ctx) {
     if (action.kind !== 'closeall') return;
-    const result = await askTrading(ctx, (t) => t.call('closeAll', {}));
-    if (!result) return;
-    await ctx.reply(formatCloseAll(result, htmlMarkup, { again: 'try /closeall again', resume: '/resume' }));
+    const tell = (result: CloseAllResult): Promise<void> =>
+      ctx.reply(formatCloseAll(result, htmlMarkup, { again: 'try /closeall again', resume: '/resume' }));
+    const result = await askTrading(ctx, (t) => t.call('closeAll', {}), tell);
+    if (result) await tell(result);
   },
 };

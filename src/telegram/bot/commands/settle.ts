@@ -1,4 +1,5 @@
 import { formatSpan } from '../../../shared/format-span';
+import type { RpcResult } from '../../../shared/ipc/protocol';
 import { askTrading, confirmButtons, type BotCommand } from '../command';
 import { htmlMarkup } from '../format';
 import {
@@ -45,7 +46,9 @@ export const settleCommand: BotCommand = {
   },
   async confirmed(action, ctx) {
     if (action.kind !== 'settle') return;
-    const result = await askTrading(ctx, (t) => t.call('settleOrder', action.params));
-    if (result) await ctx.reply(formatSettled(action.params, result, htmlMarkup));
+    const tell = (result: RpcResult<'settleOrder'>): Promise<void> =>
+      ctx.reply(formatSettled(action.params, result, htmlMarkup));
+    const result = await askTrading(ctx, (t) => t.call('settleOrder', action.params), tell);
+    if (result) await tell(result);
   },
 };

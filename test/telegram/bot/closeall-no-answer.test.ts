@@ -1,0 +1,101 @@
+/**
+ * A close-all that outlasts even the answer timeout trading gives it (its hello's answerTimeoutsMs): the operator is
+ * told there is no answer yet and that it may still be running — never that trading is unreachable while the link
+ * is up — and gets the close-all's outcome when trading answers after all. Real telegraf against the emulator; the
+ * TradingStub's hello gives closeAll the request timeout.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { systemClock } from '../../../src/shared/clock';
+import { configSchema } from '../../../src/shared/config/schema';
+import { IpcClient } from '../../../src/shared/ipc/client';
+import { silentLogger } from '../../../src/shared/logging/logger';
+import { createBot, type Bot } from '../../../src/telegram/bot/bot';
+import type { ChartRenderer } from '../../../src/telegram/charts/chart-process';
+import { eventually } from '../../../harness/pm2';
+import { TelegramEmulator, type SentMessage } from '../../../harness/telegram-emulator';
+import { TradingStub } from '../../support/trading-stub';
+
+const ALLOWED = '111';
+const REQUEST_TIMEOUT_MS = 800;
+
+describe('/closeall past the answer timeout trading gives it', function () {
+  this.timeout(30_000);
+  let emu: TelegramEmulator;
+  let dir: string;
+  let stub: TradingStub;
+  let trading: IpcClient;
+  let bot: Bot;
+
+  before(async () => {
+    emu = await TelegramEmulator.start();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-closeall-no-answer-'));
+    stub = await TradingStub.start(dir, undefined, { closeAll: REQUEST_TIMEOUT_MS });
+    trading = new IpcClient({
+      host: '127.0.0.1',
+      port: stub.port,
+      token: stub.token,
+      client: 'telegram',
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      heartbeatMs: 500,
+      logger: silentLogger(),
+      clock: systemClock,
+    });
+    await trading.connect();
+    bot = createBot({
+      token: emu.token,
+      apiRoot: emu.apiRoot,
+      config: configSchema.parse({
+        telegram: { allowedChatIds: [ALLOWED], confirmTimeoutSec: 30, pollingTimeoutSec: 1 },
+      }),
+      logger: silentLogger(),
+      pm2: { list: () => Promise.resolve([]), restart: () => Promise.resolve() },
+      tradingClient: trading,
+      dataDir: dir,
+      charts: {} as ChartRenderer,
+      logDir: dir,
+      clock: systemClock,
+    });
+    await bot.start();
+    await eventually(() => emu.myCommands.length > 0, 10_000, 'setMyCommands');
+  });
+
+  after(async () => {
+    await bot?.stop();
+    await trading?.close();
+    await stub?.close();
+    await emu?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says "no answer yet, it may still be running", not "unreachable"; the outcome follows when it comes', async () => {
+    stub.state.closeAllMs = REQUEST_TIMEOUT_MS * 4;
+    await emu.sendCommand(ALLOWED, '/closeall');
+    const question = await emu.waitForMessage((m) => m.replyMarkup !== undefined, { chatId: ALLOWED });
+    const markup = question.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> };
+    await emu.sendCallback(
+      ALLOWED,
+      markup.inline_keyboard[0]![0]!.callback_data,
+      undefined,
+      question.messageId,
+    );
+    const after = (m: SentMessage): boolean => m.messageId > question.messageId;
+    const reply = await emu.waitForMessage((m) => after(m) && /trading/i.test(m.text), {
+      chatId: ALLOWED,
+      timeoutMs: 10_000,
+    });
+    expect(reply.text).to.not.include('unreachable');
+    expect(reply.text).to.include('No answer from trading yet');
+    expect(reply.text).to.include('may still be running');
+    expect(reply.text).to.include('/positions');
+    expect(reply.text).to.include('outcome follows');
+    expect(trading.connected).to.equal(true);
+    const outcome = await emu.waitForMessage((m) => after(m) && m.text.includes('stubbot-close-0'), {
+      chatId: ALLOWED,
+      timeoutMs: 10_000,
+    });
+    expect(outcome.messageId).to.be.greaterThan(reply.messageId);
+  });
+});
