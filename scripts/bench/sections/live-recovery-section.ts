@@ -74,7 +74,12 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `first answer back, one for the second wave, ~15–20 ms of CPU (account answer → second wave out ~12–15 ms ` +
           `on a busy host, its five allOrders within 1–4 ms of each other: direct live starts, 4 each) — so the ` +
           `target needs ~65 ms less CPU before the first request: all reads in one wave (refused: a start the ` +
-          `exchange refuses for rate must have only two out) would still miss by ~15 ms. The API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
+          `exchange refuses for rate must have only two out) would still miss by ~15 ms. Where that CPU goes ` +
+          `(stop 32: marks in a copy of the bundle, CPU of all threads since the process began, direct live ` +
+          `starts, median of 8 on a host at load ~15): the daemon bundle begins at ~95 ms (node's boot, ~55 for ` +
+          `node -e 0, then the launcher and the bundle's code cache), the service at ~130 (the bundle's top ` +
+          `level), trading's start at ~148 (config, locks, breadcrumb, the watchdog's worker), ccxt loaded at ` +
+          `~213, constructed at ~245, the first two requests sent right after: no one part near the ~65 ms. The API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
           `nothing open) are no longer awaited before ready when the last read of the same key (kept in ` +
           `trading-api-key.json) is under a day old and said it can trade: the fresh read goes out after ready and ` +
           `the first tick waits for it (key-watch.ts; a first start, a new key, an older read or one that said ` +
