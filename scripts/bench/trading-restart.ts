@@ -187,6 +187,21 @@ export async function tradingRestarts(
               '(--cpu-prof to ready, 6 alternated direct starts each; whole starts, 12 alternated on a host at load ' +
               '7: main-thread CPU median 145 → 142 ms, within noise).' +
               " What is above 0 orders now (main-thread, --cpu-prof to ready, 1,000 against 0 open orders, 4 direct starts each, ~30 ms in all under the profiler): the two files read and checked ~13 ms (JSON.parse ~2, zod's parser generated at each start ~2 per schema, the generated checks ~4.5), the paper exchange's open and first reads ~5–7 (its matching passes, toExchangeOrder, the open-orders sort: src/trading/exchange, not changed here), recovery ~5, the watched symbols worked out twice before ready ~1.5 (each sorts every pending order), the garbage collector ~2, the rest small passes of well under 1 ms each; with the check kept complete, no duplicate left to remove is near the ~30 ms the target needs." +
+              ' Measured again at stop 32 by taking parts out of a copy of the bundle (ablations, not shipped; ' +
+              'main-thread CPU to ready from /proc, direct starts with the node flags PM2 gives trading, medians of ' +
+              '25–30 alternated starts on a host at load 10–16): 1,000 open orders ~186 ms against ~147 with none; ' +
+              "without the two files' schema checks, compile included, ~12 ms less (~25 of all threads: V8 " +
+              "optimises the generated parsers on its helper threads), without the paper exchange's matching ~3, " +
+              'without the account refresh ~1; the ~20 ms left are the two files read and parsed, the garbage ' +
+              "collector (~24 MiB allocated to ready against ~10 with no orders, sampled: the parsed copies ~2.8, zod's " +
+              'code generation ~2.4, the two texts and JSON.parse ~1.9, the passes over the orders their arrays and ' +
+              'iterators), recovery and the watched symbols. The paper account is written ~200 ms after a start ' +
+              "(its orders' matched periods moved), so each restart here matches 1–2 periods; a start 15 minutes " +
+              'after the last matched period walked every order over ~450 periods at each full read, and now skips ' +
+              "the orders no period reached (paper-matching.ts rangeReach): 219 → 212 ms. Stop 31's additions (seenByRead, the rest probe, " +
+              "the watchdog's alive touch and boot id, the new fields) cost nothing measurable: stop 30's build " +
+              'against this one, 30 alternated starts each, 184 against 186 ms with 1,000 orders, 155 against 153 ' +
+              'with none (2.47× → 2.63× between the two benches was the host).' +
               ' Main-thread CPU to ready ~205 → ~175 ms, ~25 ms' +
               ' above 0 orders where it was ~50 (lower-half mean of 31 starts each, alternated); with the node_args ' +
               'PM2 gives trading ~144 → ~142 ms against ~112 with no orders, and of all threads ~212 → ~200 against ' +

@@ -74,7 +74,12 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `first answer back, one for the second wave, ~15–20 ms of CPU (account answer → second wave out ~12–15 ms ` +
           `on a busy host, its five allOrders within 1–4 ms of each other: direct live starts, 4 each) — so the ` +
           `target needs ~65 ms less CPU before the first request: all reads in one wave (refused: a start the ` +
-          `exchange refuses for rate must have only two out) would still miss by ~15 ms. The API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
+          `exchange refuses for rate must have only two out) would still miss by ~15 ms. Where that CPU goes ` +
+          `(stop 32: marks in a copy of the bundle, CPU of all threads since the process began, direct live ` +
+          `starts, median of 8 on a host at load ~15): the daemon bundle begins at ~95 ms (node's boot, ~55 for ` +
+          `node -e 0, then the launcher and the bundle's code cache), the service at ~130 (the bundle's top ` +
+          `level), trading's start at ~148 (config, locks, breadcrumb, the watchdog's worker), ccxt loaded at ` +
+          `~213, constructed at ~245, the first two requests sent right after: no one part near the ~65 ms. The API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
           `nothing open) are no longer awaited before ready when the last read of the same key (kept in ` +
           `trading-api-key.json) is under a day old and said it can trade: the fresh read goes out after ready and ` +
           `the first tick waits for it (key-watch.ts; a first start, a new key, an older read or one that said ` +
@@ -86,8 +91,9 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `(--cpu-prof of direct live starts, busy host): node's own modules compiled (child_process and the IPC ` +
           `channel as in every PM2 app; crypto, fs/promises, worker_threads; tls, https, http's server and zlib ` +
           `that ws, ccxt's websocket client, loads at the bundle's top), the two bundles' code-cache ` +
-          `deserialisation, ccxt's construct (defineRestApi) and the code cache's key (ccxt-binance.js read as ` +
-          `UTF-8 and its string hashed, ~5.5 ms); no longer ccxtVersion(), the key of the markets kept between ` +
+          `deserialisation, ccxt's construct (defineRestApi) and the code cache's key (now the file's bytes hashed, ` +
+          `not its decoded string, which crypto encoded back to UTF-8 first: loadCcxtClass and the constructor, ` +
+          `CPU of all threads, median of 30 alternated fresh loads, 48.9 → 46.4 ms); no longer ccxtVersion(), the key of the markets kept between ` +
           `starts: a constant the build writes into the daemon bundle, the bundled ccxt's (scripts/bundle.ts ` +
           `define; it was require.resolve('ccxt') and its package.json read, ~3 ms of main-thread CPU per start, ` +
           `/proc/thread-self/schedstat, 7 fresh runs; the call alone ~1.8 ms of CPU, median of 11 fresh ` +
@@ -101,8 +107,7 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `started after the first requests it would save those ~3.5 ms but leave what runs before them — ` +
           `config, locks, breadcrumb, ccxt's load and construct, the kept markets' read — with no stall ` +
           `detection` +
-          `. Tried and left: the ` +
-          `key from the file's bytes and an ASCII-only bundle decoded as latin1 (~2.6 ms alone, but no gain in the ` +
+          `. Tried and left: an ASCII-only bundle decoded as latin1 (with the key from the bytes, no gain in the ` +
           `load: main-thread CPU of loadCcxtClass and the constructor, 25 alternated fresh loads, median 28.0 → ` +
           `28.9 ms, wall 22.5 → 31.6; not profiled further); ws loaded ` +
           `on its first use in the ccxt ` +

@@ -55,11 +55,13 @@ import {
   matchRestingOrder,
   openOrders,
   orderContext,
+  rangeReach,
   recentOrders,
   refuseDuplicate,
   sizeOrder,
   toExchangeOrder,
   type MatchingRules,
+  type RangeReach,
   type RestingMatch,
 } from './paper-matching';
 import { MAX_PRICE_RANGES, type PriceFeed, type PriceRange } from './price-feed';
@@ -374,7 +376,7 @@ export class PaperExchange implements Exchange {
     // Orders checked up to the same period share one range list per symbol within a pass: the feed's answer
     // depends only on (symbol, afterBucket, now), and computing it per order made a pass over n orders cost n
     // full candle replays (or, in dry-run, n ticker requests).
-    const rangesCache = new Map<string, PriceRange[]>();
+    const rangesCache = new Map<string, { ranges: PriceRange[]; upTo: number; reach: RangeReach }>();
     const markets = await this.marketsLoaded();
     const rules = this.rules;
     const matches: RestingMatch[] = [];
@@ -385,15 +387,16 @@ export class PaperExchange implements Exchange {
       const market = markets[order.symbol];
       if (!market) throw new InvalidOrderError(`unknown symbol ${order.symbol}`, { symbol: order.symbol });
       const key = `${order.symbol}\u0000${order.checkedBucket}`;
-      let ranges = rangesCache.get(key);
-      if (!ranges) {
-        ranges = await this.options.feed.priceRanges(order.symbol, order.checkedBucket, now);
-        rangesCache.set(key, ranges);
+      let cached = rangesCache.get(key);
+      if (!cached) {
+        const ranges = await this.options.feed.priceRanges(order.symbol, order.checkedBucket, now);
+        // a full answer may stop short of now: the order is matched up to its last period, and goes again
+        const upTo = ranges.length >= MAX_PRICE_RANGES ? ranges[ranges.length - 1].bucket + 1 : currentBucket;
+        cached = { ranges, upTo, reach: rangeReach(ranges, upTo) };
+        rangesCache.set(key, cached);
       }
-      // a full answer may stop short of now: the order is matched up to its last period, and goes again
-      const upTo = ranges.length >= MAX_PRICE_RANGES ? ranges[ranges.length - 1].bucket + 1 : currentBucket;
-      if (upTo < currentBucket) behind.push(order.id);
-      matches.push(matchRestingOrder(order, ranges, market, rules, upTo));
+      if (cached.upTo < currentBucket) behind.push(order.id);
+      matches.push(matchRestingOrder(order, cached.ranges, market, rules, cached.upTo, cached.reach));
     }
     if (matches.every((m) => m.fills.length === 0)) {
       // Only the periods matched moved on: bookkeeping whose loss costs a re-check of the same periods (the same

@@ -177,7 +177,8 @@ export function acceptOrder(
  * The fills of one resting limit order over the price ranges of the periods since it was last matched, and the
  * period it is now matched up to (the one before `currentBucket`). Only completed periods fill, each at a price and
  * time of its own (its end): a range of the running period, whose quote is only what it is at the moment of the
- * look, is passed over and matched once complete.
+ * look, is passed over and matched once complete. `reach`: rangeReach of the same ranges and bucket, when the caller
+ * matches many orders over one list.
  */
 export function matchRestingOrder(
   order: PaperOrderRecord,
@@ -185,13 +186,16 @@ export function matchRestingOrder(
   market: Market,
   rules: Pick<MatchingRules, 'partialFillNotional'>,
   currentBucket: number,
+  reach: RangeReach = rangeReach(ranges, currentBucket),
 ): RestingMatch {
   const fills: RestingFill[] = [];
   const price = order.price ?? 0;
   // what is left to fill, worked out at the first crossing: most passes over a resting order find none
   let remaining: number | undefined;
   let lastFill = order.lastFillBucket;
-  for (const range of ranges) {
+  // no completed period reached its price: none crosses it, whatever its last fill (a NaN reach skips nothing)
+  const unreached = order.side === 'buy' ? price < reach.lowestAsk : price > reach.highestBid;
+  for (const range of unreached ? NO_RANGES : ranges) {
     if (range.bucket <= lastFill) continue;
     if (range.bucket >= currentBucket) break; // the running period: its range is not final yet
     const crossed = order.side === 'buy' ? range.lowestAsk <= price : range.highestBid >= price;
@@ -219,6 +223,32 @@ export function matchRestingOrder(
   const match: RestingMatch = { orderId: order.id, fills };
   if (completed > order.checkedBucket) match.checkedBucket = completed;
   return match;
+}
+
+const NO_RANGES: readonly PriceRange[] = [];
+
+/** The lowest ask and the highest bid of the completed periods of a range list (rangeReach). */
+export interface RangeReach {
+  lowestAsk: number;
+  highestBid: number;
+}
+
+/**
+ * How far the completed periods of `ranges` (those before `currentBucket`, the ones matchRestingOrder looks at) reached:
+ * a resting buy below their lowest ask, or a sell above their highest bid, is crossed by none of them. Worked out once
+ * per range list, it spares every order the market did not reach a walk over each period: with 1,000 orders resting
+ * far from the market, a paper start 15 minutes after their last matched period walked ~450 periods for each (main-
+ * thread CPU to ready, median of 20 alternated starts: 219 → 212 ms; the candle replay itself, per symbol, is left).
+ */
+export function rangeReach(ranges: readonly PriceRange[], currentBucket: number): RangeReach {
+  let lowestAsk = Infinity;
+  let highestBid = -Infinity;
+  for (const range of ranges) {
+    if (range.bucket >= currentBucket) break;
+    lowestAsk = Math.min(lowestAsk, range.lowestAsk);
+    highestBid = Math.max(highestBid, range.highestBid);
+  }
+  return { lowestAsk, highestBid };
 }
 
 /** Applies a matching pass (fills, oldest order first, and the periods now matched); undefined when nothing changed. */

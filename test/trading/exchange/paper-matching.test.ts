@@ -9,6 +9,7 @@ import {
   cancelOrder,
   matchRestingOrder,
   openOrders,
+  rangeReach,
   refuseDuplicate,
   sizeOrder,
   sliceAmount,
@@ -255,6 +256,50 @@ describe('paper matching (pure)', () => {
       );
       const idle = matchRestingOrder(order, [], MARKET, RULES, BUCKET + 1);
       expect(applyMatches(rested.account, [idle], MARKETS, RULES)).to.equal(undefined);
+    });
+  });
+
+  describe("periods that did not reach an order's price are not walked", () => {
+    const WALK_ALL = { lowestAsk: -Infinity, highestBid: Infinity };
+
+    it('the reach of a range list is that of its completed periods, the running one left out', () => {
+      const ranges = [range(101, 99, 101), range(102, 98.5, 100.5), range(103, 90, 110)];
+      expect(rangeReach(ranges, 103)).to.deep.equal({ lowestAsk: 98.5, highestBid: 101 });
+      expect(rangeReach([], 103)).to.deep.equal({ lowestAsk: Infinity, highestBid: -Infinity });
+    });
+
+    it('matches every order as a walk over each period does (buys and sells, partly filled, a running period)', () => {
+      // prices on a coarse grid: an order's limit often equals a period's lowest ask or highest bid (which crosses it)
+      const priceArb = fc.integer({ min: 376, max: 424 }).map((n) => n / 4);
+      const rangeArb = fc
+        .record({ a: fc.integer({ min: 380, max: 420 }), b: fc.integer({ min: 380, max: 420 }) })
+        .map(({ a, b }) => [Math.min(a, b) / 4, Math.max(a, b) / 4]);
+      fc.assert(
+        fc.property(
+          fc.constantFrom('buy' as const, 'sell' as const),
+          priceArb,
+          fc.integer({ min: 0, max: 3 }),
+          fc.array(rangeArb, { maxLength: 8 }),
+          fc.integer({ min: 0, max: 8 }),
+          fc.boolean(),
+          (side, price, lastFillBack, lows, running, partial) => {
+            const placed = place(
+              newPaperAccount({ USDT: 100_000, BTC: 100 }),
+              request({ clientOrderId: 'c1', side, amount: 1, price }),
+              ticker(90, 110),
+            );
+            const resting = placed.account.orders[placed.orderId];
+            const order = { ...resting, lastFillBucket: BUCKET - lastFillBack, filled: partial ? 0.25 : 0 };
+            const ranges = lows.map(([low, high], i) => range(BUCKET + 1 + i, low, high, low, high));
+            const current = BUCKET + 1 + Math.min(running, lows.length);
+            const rules = { ...RULES, partialFillNotional: partial ? 40 : RULES.partialFillNotional };
+            expect(matchRestingOrder(order, ranges, MARKET, rules, current)).to.deep.equal(
+              matchRestingOrder(order, ranges, MARKET, rules, current, WALK_ALL),
+            );
+          },
+        ),
+        { numRuns: 500 },
+      );
     });
   });
 
