@@ -217,8 +217,11 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       // a read lagging the entry's fill shows the account without the bought coins: the owner's holding measured on it
       // is short by them, and the sale of the position then reads as "coins still there" (not carried out): the
       // stop-loss sold again, from the owner's coins. A coin whose order changed less than a not-found window before
-      // the read is not measured on it (the holding of before the entry stands).
-      const { engine } = await boughtThenDropped();
+      // the read is not measured on it (the holding of before the entry stands). That rule assumes what the window is
+      // for: no read lags longer than it (60 s by default). The window here (2.5 s) is above the balance's lag (2 s);
+      // with a 1 s window the test passed only while the stop-loss came within a second of the entry, and failed under
+      // load (a read sent 1–2 s after the entry was measured, lagging before it: 0.99822 of the owner's 1 BTC)
+      const { engine } = await boughtThenDropped(OWNERS_BTC, 2_500);
       fake!.lookupLagMs = 6_000;
       fake!.balanceLagMs = 2_000;
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
