@@ -6,16 +6,9 @@
  * Real telegraf against the emulator, which delivers Telegram's service messages (announceMigration).
  */
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { systemClock } from '../../../src/shared/clock';
-import { configSchema } from '../../../src/shared/config/schema';
-import { IpcClient } from '../../../src/shared/ipc/client';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { Store } from '../../../src/shared/persistence/store';
-import { createBot, type Bot } from '../../../src/telegram/bot/bot';
-import type { ChartRenderer } from '../../../src/telegram/charts/chart-process';
 import { ChatMoves } from '../../../src/telegram/notify/chat-move-book';
 import {
   OUTBOX_STORE_NAME,
@@ -25,8 +18,8 @@ import {
 import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
-import { TradingStub } from '../../support/trading-stub';
 import { captureLogger } from '../../support/capture-logger';
+import { startBotRig, type BotRig } from '../../support/bot-rig';
 
 const GROUP = '-4001';
 const SUPERGROUP = '-1004001';
@@ -38,14 +31,11 @@ const settings = { chatId: GROUP, allowedChatIds: [GROUP] };
 describe('allowed group upgraded to a supergroup: commands across a restart', function () {
   this.timeout(30_000);
   let emu: TelegramEmulator;
-  let dir: string;
-  let stub: TradingStub;
-  let trading: IpcClient;
   let store: Store<OutboxState> | undefined;
-  let bot: Bot | undefined;
+  let rig: BotRig | undefined;
   const captured = captureLogger();
 
-  const openStore = (): Promise<Store<OutboxState>> =>
+  const openStore = (dir: string): Promise<Store<OutboxState>> =>
     Store.open<OutboxState>({
       clock: systemClock,
       dir,
@@ -56,54 +46,27 @@ describe('allowed group upgraded to a supergroup: commands across a restart', fu
     });
 
   before(async () => {
-    emu = await TelegramEmulator.start();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-group-moved-'));
-    stub = await TradingStub.start(dir);
-    trading = new IpcClient({
-      host: '127.0.0.1',
-      port: stub.port,
-      token: stub.token,
-      client: 'telegram',
-      requestTimeoutMs: 2_000,
-      heartbeatMs: 500,
-      logger: silentLogger(),
-      clock: systemClock,
-    });
-    await trading.connect();
-    // a previous run learned the move (from a refused alert) and kept it
-    const before = await openStore();
-    const moves = new ChatMoves({ store: before, settings, logger: silentLogger(), clock: systemClock });
-    expect(await moves.learn(GROUP, SUPERGROUP, 'send')).to.equal(true);
-    await before.close();
-    emu.migrateChat(GROUP, SUPERGROUP);
-
-    // this run: the book read back from the store, no alert sent yet
-    store = await openStore();
-    bot = createBot({
-      token: emu.token,
-      apiRoot: emu.apiRoot,
-      config: configSchema.parse({ telegram: { ...settings, pollingTimeoutSec: 1 } }),
+    rig = await startBotRig({
+      name: 'group-moved',
+      telegram: { ...settings, pollingTimeoutSec: 1 },
       logger: captured.logger,
-      pm2: { list: () => Promise.resolve([]), restart: () => Promise.resolve() },
-      tradingClient: trading,
-      dataDir: dir,
-      charts: {} as ChartRenderer,
-      logDir: dir,
-      clock: systemClock,
-      chatMoves: new ChatMoves({ store, settings, logger: captured.logger, clock: systemClock }),
+      deps: async ({ emu, dir }) => {
+        // a previous run learned the move (from a refused alert) and kept it
+        const before = await openStore(dir);
+        const moves = new ChatMoves({ store: before, settings, logger: silentLogger(), clock: systemClock });
+        expect(await moves.learn(GROUP, SUPERGROUP, 'send')).to.equal(true);
+        await before.close();
+        emu.migrateChat(GROUP, SUPERGROUP);
+        // this run: the book read back from the store, no alert sent yet
+        store = await openStore(dir);
+        return { chatMoves: new ChatMoves({ store, settings, logger: captured.logger, clock: systemClock }) };
+      },
+      afterBot: async () => store?.close(),
     });
-    await bot.start();
-    await eventually(() => emu.myCommands.length > 0, 10_000, 'setMyCommands');
+    ({ emu } = rig);
   });
 
-  after(async () => {
-    await bot?.stop();
-    await store?.close();
-    await trading?.close();
-    await stub?.close();
-    await emu?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig?.close());
 
   it("the supergroup's commands are answered after a restart, before any alert", async () => {
     await emu.sendCommand(SUPERGROUP, '/help', MEMBER);

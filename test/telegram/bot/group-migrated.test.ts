@@ -10,18 +10,9 @@
  * Real telegraf against the emulator, which delivers the two service messages as Telegram does.
  */
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
-import { configSchema } from '../../../src/shared/config/schema';
-import { IpcClient } from '../../../src/shared/ipc/client';
-import { silentLogger } from '../../../src/shared/logging/logger';
-import { createBot, type Bot } from '../../../src/telegram/bot/bot';
-import type { ChartRenderer } from '../../../src/telegram/charts/chart-process';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
-import { TradingStub } from '../../support/trading-stub';
+import { startBotRig, type BotRig } from '../../support/bot-rig';
 import { captureLogger } from '../../support/capture-logger';
 
 const GROUP = '-4001';
@@ -31,52 +22,19 @@ const MEMBER = '222';
 describe('allowed group upgraded to a supergroup (migrate_from_chat_id) — review 32 repro', function () {
   this.timeout(30_000);
   let emu: TelegramEmulator;
-  let dir: string;
-  let stub: TradingStub;
-  let trading: IpcClient;
-  let bot: Bot;
+  let rig: BotRig | undefined;
   const captured = captureLogger();
 
   before(async () => {
-    emu = await TelegramEmulator.start();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-group-migrated-'));
-    stub = await TradingStub.start(dir);
-    trading = new IpcClient({
-      host: '127.0.0.1',
-      port: stub.port,
-      token: stub.token,
-      client: 'telegram',
-      requestTimeoutMs: 2_000,
-      heartbeatMs: 500,
-      logger: silentLogger(),
-      clock: systemClock,
-    });
-    await trading.connect();
-    bot = createBot({
-      token: emu.token,
-      apiRoot: emu.apiRoot,
-      config: configSchema.parse({
-        telegram: { allowedChatIds: [GROUP], pollingTimeoutSec: 1 },
-      }),
+    rig = await startBotRig({
+      name: 'group-migrated',
+      telegram: { allowedChatIds: [GROUP], pollingTimeoutSec: 1 },
       logger: captured.logger,
-      pm2: { list: () => Promise.resolve([]), restart: () => Promise.resolve() },
-      tradingClient: trading,
-      dataDir: dir,
-      charts: {} as ChartRenderer,
-      logDir: dir,
-      clock: systemClock,
     });
-    await bot.start();
-    await eventually(() => emu.myCommands.length > 0, 10_000, 'setMyCommands');
+    ({ emu } = rig);
   });
 
-  after(async () => {
-    await bot?.stop();
-    await trading?.close();
-    await stub?.close();
-    await emu?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig?.close());
 
   it('the log says which new id to allow when an allowed group becomes a supergroup', async () => {
     // works before the upgrade

@@ -10,18 +10,9 @@
  * Real telegraf against the emulator, whose `blackhole` fault takes one getUpdates and never answers it.
  */
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
-import { configSchema } from '../../../src/shared/config/schema';
-import { IpcClient } from '../../../src/shared/ipc/client';
-import { silentLogger } from '../../../src/shared/logging/logger';
-import { createBot, type Bot } from '../../../src/telegram/bot/bot';
-import type { ChartRenderer } from '../../../src/telegram/charts/chart-process';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
-import { TradingStub } from '../../support/trading-stub';
+import { startBotRig, type BotRig } from '../../support/bot-rig';
 
 const ALLOWED = '111';
 const POLL_TIMEOUT_SEC = 1;
@@ -29,53 +20,19 @@ const POLL_TIMEOUT_SEC = 1;
 describe('a getUpdates never answered (half-open connection) — review 32 repro', function () {
   this.timeout(60_000);
   let emu: TelegramEmulator;
-  let dir: string;
-  let stub: TradingStub;
-  let trading: IpcClient;
-  let bot: Bot;
+  let rig: BotRig | undefined;
 
   before(async () => {
-    emu = await TelegramEmulator.start();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-poll-blackhole-'));
-    stub = await TradingStub.start(dir);
-    trading = new IpcClient({
-      host: '127.0.0.1',
-      port: stub.port,
-      token: stub.token,
-      client: 'telegram',
-      requestTimeoutMs: 2_000,
-      heartbeatMs: 500,
-      logger: silentLogger(),
-      clock: systemClock,
+    rig = await startBotRig({
+      name: 'poll-blackhole',
+      telegram: { allowedChatIds: [ALLOWED], pollingTimeoutSec: POLL_TIMEOUT_SEC },
+      deps: () => ({ poller: { backoffBaseMs: 100, backoffMaxMs: 500 } }),
+      readyOn: 'first-poll',
     });
-    await trading.connect();
-    bot = createBot({
-      token: emu.token,
-      apiRoot: emu.apiRoot,
-      config: configSchema.parse({
-        telegram: { allowedChatIds: [ALLOWED], pollingTimeoutSec: POLL_TIMEOUT_SEC },
-      }),
-      logger: silentLogger(),
-      pm2: { list: () => Promise.resolve([]), restart: () => Promise.resolve() },
-      tradingClient: trading,
-      dataDir: dir,
-      charts: {} as ChartRenderer,
-      logDir: dir,
-      clock: systemClock,
-      poller: { backoffBaseMs: 100, backoffMaxMs: 500 },
-    });
-    await bot.start();
-    await eventually(() => emu.requests.some((r) => r.method === 'getUpdates'), 10_000, 'the first poll');
+    ({ emu } = rig);
   });
 
-  after(async () => {
-    // stop() aborts the poll in flight: it returns even on main
-    await bot?.stop();
-    await trading?.close();
-    await stub?.close();
-    await emu?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig?.close());
 
   it('a command sent after one poll went unanswered is still answered (the dead poll is given up and asked again)', async () => {
     const polls = (): number => emu.requests.filter((r) => r.method === 'getUpdates').length;

@@ -10,18 +10,8 @@
  * Real telegraf against the emulator, whose 429 `floodWait` refuses every sendMessage until retry_after has passed.
  */
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
-import { configSchema } from '../../../src/shared/config/schema';
-import { IpcClient } from '../../../src/shared/ipc/client';
-import { silentLogger } from '../../../src/shared/logging/logger';
-import { createBot, type Bot } from '../../../src/telegram/bot/bot';
-import type { ChartRenderer } from '../../../src/telegram/charts/chart-process';
-import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
-import { TradingStub } from '../../support/trading-stub';
+import { startBotRig, type BotRig } from '../../support/bot-rig';
 
 const ALLOWED = '111';
 const RETRY_AFTER_SEC = 20;
@@ -29,51 +19,17 @@ const RETRY_AFTER_SEC = 20;
 describe('a reply during a 429 flood wait — review 32 repro', function () {
   this.timeout(90_000);
   let emu: TelegramEmulator;
-  let dir: string;
-  let stub: TradingStub;
-  let trading: IpcClient;
-  let bot: Bot;
+  let rig: BotRig | undefined;
 
   before(async () => {
-    emu = await TelegramEmulator.start();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-flood-wait-'));
-    stub = await TradingStub.start(dir);
-    trading = new IpcClient({
-      host: '127.0.0.1',
-      port: stub.port,
-      token: stub.token,
-      client: 'telegram',
-      requestTimeoutMs: 2_000,
-      heartbeatMs: 500,
-      logger: silentLogger(),
-      clock: systemClock,
+    rig = await startBotRig({
+      name: 'flood-wait',
+      telegram: { allowedChatIds: [ALLOWED], confirmTimeoutSec: 30, pollingTimeoutSec: 1 },
     });
-    await trading.connect();
-    bot = createBot({
-      token: emu.token,
-      apiRoot: emu.apiRoot,
-      config: configSchema.parse({
-        telegram: { allowedChatIds: [ALLOWED], confirmTimeoutSec: 30, pollingTimeoutSec: 1 },
-      }),
-      logger: silentLogger(),
-      pm2: { list: () => Promise.resolve([]), restart: () => Promise.resolve() },
-      tradingClient: trading,
-      dataDir: dir,
-      charts: {} as ChartRenderer,
-      logDir: dir,
-      clock: systemClock,
-    });
-    await bot.start();
-    await eventually(() => emu.myCommands.length > 0, 10_000, 'setMyCommands');
+    ({ emu } = rig);
   });
 
-  after(async () => {
-    await bot?.stop();
-    await trading?.close();
-    await stub?.close();
-    await emu?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig?.close());
 
   it('the reply is sent once the flood wait is over, and Telegram is not asked again before it', async () => {
     emu.setFault('429', { retryAfterSec: RETRY_AFTER_SEC, floodWait: true, methods: ['sendMessage'] });

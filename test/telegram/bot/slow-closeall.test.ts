@@ -7,87 +7,57 @@
  * outcome (which positions were sold, which skipped) never reaches the operator — who is invited to press
  * /closeall again.
  *
+ * Now trading's hello gives the slow actions their own answer timeouts (trading/control/answer-timeouts.ts). And a
+ * close-all that outlasts even that: the operator is told there is no answer yet and that it may still be running —
+ * never that trading is unreachable while the link is up — and gets the outcome when trading answers after all.
+ *
  * Real telegraf against the emulator; trading's control API is the real IpcServer (TradingStub) whose closeAll
  * answers after `closeAllMs`, and the bot's IpcClient has a short requestTimeoutMs to keep the test quick.
  */
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
-import { configSchema } from '../../../src/shared/config/schema';
-import { IpcClient } from '../../../src/shared/ipc/client';
-import { silentLogger } from '../../../src/shared/logging/logger';
-import { createBot, type Bot } from '../../../src/telegram/bot/bot';
-import type { ChartRenderer } from '../../../src/telegram/charts/chart-process';
+import type { IpcClient } from '../../../src/shared/ipc/client';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator, type SentMessage } from '../../../harness/telegram-emulator';
 import { TradingStub } from '../../support/trading-stub';
+import { startBotRig, type BotRig } from '../../support/bot-rig';
 
 const ALLOWED = '111';
 const REQUEST_TIMEOUT_MS = 800;
 
+/** Asks /closeall and confirms it; what the bot says after the question. */
+async function confirmCloseAll(emu: TelegramEmulator): Promise<(m: SentMessage) => boolean> {
+  await emu.sendCommand(ALLOWED, '/closeall');
+  const question = await emu.waitForMessage((m) => m.replyMarkup !== undefined, { chatId: ALLOWED });
+  const markup = question.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> };
+  await emu.sendCallback(
+    ALLOWED,
+    markup.inline_keyboard[0]![0]!.callback_data,
+    undefined,
+    question.messageId,
+  );
+  return (m) => m.messageId > question.messageId;
+}
+
 describe('/closeall slower than the IPC request timeout — review 32 repro', function () {
   this.timeout(30_000);
   let emu: TelegramEmulator;
-  let dir: string;
   let stub: TradingStub;
-  let trading: IpcClient;
-  let bot: Bot;
+  let rig: BotRig | undefined;
 
   before(async () => {
-    emu = await TelegramEmulator.start();
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-slow-closeall-'));
-    stub = await TradingStub.start(dir);
-    trading = new IpcClient({
-      host: '127.0.0.1',
-      port: stub.port,
-      token: stub.token,
-      client: 'telegram',
+    rig = await startBotRig({
+      name: 'slow-closeall',
+      telegram: { allowedChatIds: [ALLOWED], confirmTimeoutSec: 30, pollingTimeoutSec: 1 },
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      heartbeatMs: 500,
-      logger: silentLogger(),
-      clock: systemClock,
     });
-    await trading.connect();
-    bot = createBot({
-      token: emu.token,
-      apiRoot: emu.apiRoot,
-      config: configSchema.parse({
-        telegram: { allowedChatIds: [ALLOWED], confirmTimeoutSec: 30, pollingTimeoutSec: 1 },
-      }),
-      logger: silentLogger(),
-      pm2: { list: () => Promise.resolve([]), restart: () => Promise.resolve() },
-      tradingClient: trading,
-      dataDir: dir,
-      charts: {} as ChartRenderer,
-      logDir: dir,
-      clock: systemClock,
-    });
-    await bot.start();
-    await eventually(() => emu.myCommands.length > 0, 10_000, 'setMyCommands');
+    ({ emu, stub } = rig);
   });
 
-  after(async () => {
-    await bot?.stop();
-    await trading?.close();
-    await stub?.close();
-    await emu?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => rig?.close());
 
   it('the operator learns what the close-all did, and is never told trading is unreachable while it sells', async () => {
     stub.state.closeAllMs = REQUEST_TIMEOUT_MS * 2;
-    await emu.sendCommand(ALLOWED, '/closeall');
-    const question = await emu.waitForMessage((m) => m.replyMarkup !== undefined, { chatId: ALLOWED });
-    const markup = question.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> };
-    await emu.sendCallback(
-      ALLOWED,
-      markup.inline_keyboard[0]![0]!.callback_data,
-      undefined,
-      question.messageId,
-    );
-    const after = (m: SentMessage): boolean => m.messageId > question.messageId;
+    const after = await confirmCloseAll(emu);
     // the stub has answered by then: whatever the bot says about the close-all, it has said it
     await eventually(() => stub.state.calls.includes('closeAll'), 10_000, 'closeAll reached trading');
     const outcome = await emu.waitForMessage(
@@ -104,5 +74,45 @@ describe('/closeall slower than the IPC request timeout — review 32 repro', fu
       said.some((t) => t.includes('stubbot-close-0')),
       `the close-all's outcome reaches the operator: ${JSON.stringify(said)}`,
     ).to.equal(true);
+  });
+});
+
+describe('/closeall past the answer timeout trading gives it', function () {
+  this.timeout(30_000);
+  let emu: TelegramEmulator;
+  let stub: TradingStub;
+  let trading: IpcClient;
+  let rig: BotRig | undefined;
+
+  before(async () => {
+    rig = await startBotRig({
+      name: 'closeall-no-answer',
+      telegram: { allowedChatIds: [ALLOWED], confirmTimeoutSec: 30, pollingTimeoutSec: 1 },
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      answerTimeouts: { closeAll: REQUEST_TIMEOUT_MS },
+    });
+    ({ emu, stub, trading } = rig);
+  });
+
+  after(() => rig?.close());
+
+  it('says "no answer yet, it may still be running", not "unreachable"; the outcome follows when it comes', async () => {
+    stub.state.closeAllMs = REQUEST_TIMEOUT_MS * 4;
+    const after = await confirmCloseAll(emu);
+    const reply = await emu.waitForMessage((m) => after(m) && /trading/i.test(m.text), {
+      chatId: ALLOWED,
+      timeoutMs: 10_000,
+    });
+    expect(reply.text).to.not.include('unreachable');
+    expect(reply.text).to.include('No answer from trading yet');
+    expect(reply.text).to.include('may still be running');
+    expect(reply.text).to.include('/positions');
+    expect(reply.text).to.include('outcome follows');
+    expect(trading.connected).to.equal(true);
+    const outcome = await emu.waitForMessage((m) => after(m) && m.text.includes('stubbot-close-0'), {
+      chatId: ALLOWED,
+      timeoutMs: 10_000,
+    });
+    expect(outcome.messageId).to.be.greaterThan(reply.messageId);
   });
 });
