@@ -24,8 +24,8 @@ import type { KeyNotices } from '../trading/engine/key-limits';
 import { readKeyNotices } from '../trading/engine/key-notice-file';
 import { callBotApi, type BotApiAnswer, type BotApiTarget } from './bot-api';
 import { describeMovedChat } from './render';
-import { chatMovesSectionSchema, movedChats } from '../telegram/notify/chat-moves';
-import { OUTBOX_STORE_NAME } from '../telegram/notify/outbox';
+import { movedChats } from '../telegram/notify/chat-moves';
+import { OUTBOX_STORE_NAME, OUTBOX_STORE_VERSION, validateOutboxState } from '../telegram/notify/outbox';
 import { isEnvelope } from '../shared/persistence/durable-json-adapter';
 import { portHolder } from './port-holder';
 import { ConfigError, errorMessage } from '../shared/errors';
@@ -462,7 +462,9 @@ async function checkTelegram(
  */
 function checkMovedChats(dataDir: string, tg: TelegramConfig['telegram']): DoctorCheck[] {
   const read = readJsonFileSync(path.join(dataDir, `${OUTBOX_STORE_NAME}.json`), {
-    parse: (v) => (isEnvelope(v) ? chatMovesSectionSchema.parse(v.data).chatMoves : []),
+    // the service's own full check: a file it would quarantine says nothing about what it follows
+    parse: (v) =>
+      isEnvelope(v) && v.version === OUTBOX_STORE_VERSION ? validateOutboxState(v.data).chatMoves : [],
     maxBytes: 64 * 1024 * 1024,
   });
   if (read.kind !== 'valid') return [];

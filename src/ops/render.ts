@@ -143,7 +143,8 @@ export function describeTelegramDelivery(d: TelegramDelivery, now: number): stri
   if (p?.kind === 'chat-refused')
     return (
       `⚠️ Telegram refuses the alert chat${since} (${p.detail}) — alerts go to the log only; ` +
-      'check TELEGRAM_CHAT_ID and that the bot is a member of that chat'
+      'check TELEGRAM_CHAT_ID, and that the bot is a member of that chat and may post there (not muted; an admin ' +
+      'allowed to post in a channel)'
     );
   if (p?.kind === 'conflict')
     return (

@@ -190,6 +190,22 @@ describe('doctor', function () {
     expect(fixed.checks.find((c) => c.name === 'telegram chat moved')).to.equal(undefined);
   });
 
+  it('says nothing of the moves in an outbox file the service would quarantine (review 32g: the full schema check)', async () => {
+    const env = { TELEGRAM_BOT_TOKEN: GOOD_TOKEN, TELEGRAM_CHAT_ID: '-4001' };
+    fs.mkdirSync(path.join(root, 'data'), { recursive: true, mode: 0o700 });
+    const write = (data: unknown): void =>
+      fs.writeFileSync(
+        path.join(root, 'data', `${OUTBOX_STORE_NAME}.json`),
+        JSON.stringify({ version: OUTBOX_STORE_VERSION, savedAt: new Date().toISOString(), data }),
+      );
+    const moves = [{ from: '-4001', to: '-1004001', at: 1, via: 'send', told: true }];
+    write({ ...emptyOutboxState(), chatMoves: moves });
+    expect(check(await doctor(env), 'telegram chat moved').detail).to.include('TELEGRAM_CHAT_ID=-1004001');
+    // the same moves in a file whose queue is not the outbox's (the service sets it aside and starts empty)
+    write({ ...emptyOutboxState(), entries: [{ id: 'x' }], chatMoves: moves });
+    expect((await doctor(env)).checks.find((c) => c.name === 'telegram chat moved')).to.equal(undefined);
+  });
+
   it("says the API key's end as trading last read it: past it fails, within 14 days warns; another key's is not this one's", async () => {
     const DAY = 86_400_000;
     const env = {

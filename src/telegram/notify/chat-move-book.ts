@@ -33,6 +33,7 @@ export interface ChatMovesData {
 /** The part of a Store the book needs (the outbox's store in the service). */
 export interface ChatMovesStore {
   readonly data: ChatMovesData;
+  /** Applies `mutate` to `data` at once (also when the write then fails), resolves once it is durable. */
   commit(mutate?: (d: ChatMovesData) => void): Promise<void>;
 }
 
@@ -94,19 +95,30 @@ export class ChatMoves {
   /**
    * Telegram said `from` is now `to`. Kept (durably, before this resolves) when the rules allow it; then the log
    * says what to change and the new chat is told. False when not kept (already known, or not ours to follow).
+   * Rejects when the disk refused the write — after telling: the move is followed from memory meanwhile.
    */
   async learn(from: string, to: string, via: ChatMove['via']): Promise<boolean> {
     const candidate = { from, to, via };
     if (!mayLearn(this.store.data.chatMoves, candidate, this.opts.settings)) return false;
     const move: ChatMove = { ...candidate, at: this.opts.clock.now(), told: false };
     // the Store applies the change at once (the outbox and the bot may hear of one move together: one learns it)
-    await this.store.commit((d) => {
-      if (mayLearn(d.chatMoves, candidate, this.opts.settings)) addMove(d.chatMoves, move);
-    });
+    let notSaved: unknown;
+    await this.store
+      .commit((d) => {
+        if (mayLearn(d.chatMoves, candidate, this.opts.settings)) addMove(d.chatMoves, move);
+      })
+      .catch((err: unknown) => {
+        notSaved = err ?? new Error('the move was not saved');
+      });
+    // A write the disk refused (full) leaves the move applied in memory, written by the Store's own retry: it is
+    // followed from now on, so the operator is told all the same. A store that applied nothing (closed) learned nothing.
+    if (notSaved !== undefined && !this.store.data.chatMoves.some((m) => m.from === from)) throw notSaved;
     const moved = { from, to, settings: staleSettings(move, this.opts.settings) };
     this.logger.error(`🔀 ${moveAdvice(moved)}`, { chatId: to, formerChatId: from, via });
     this.changed();
     await this.tell(move);
+    // not durable yet: the caller hears it (the Store writes it once the disk takes writes)
+    if (notSaved !== undefined) throw notSaved;
     return true;
   }
 
@@ -115,15 +127,20 @@ export class ChatMoves {
     if (!this.notifier) return;
     const moved = { from: move.from, to: move.to, settings: staleSettings(move, this.opts.settings) };
     if (moved.settings.length === 0) return; // a chat no setting names: the log line is enough
-    await this.notifier.notify({
-      key: `chat-moved:${move.from}`,
-      priority: 'high',
-      chatId: move.to,
-      text: `🔀 <b>This chat's id changed</b>\n${escapeHtml(moveAdvice(moved))}`,
-    });
-    await this.store.commit((d) => {
-      for (const m of d.chatMoves) if (m.from === move.from) m.told = true;
-    });
+    try {
+      await this.notifier.notify({
+        key: `chat-moved:${move.from}`,
+        priority: 'high',
+        chatId: move.to,
+        text: `🔀 <b>This chat's id changed</b>\n${escapeHtml(moveAdvice(moved))}`,
+      });
+    } finally {
+      // also when notify() could not save (disk full): the notice is then queued in memory and sent all the same, so
+      // it is told (a closed store applies neither)
+      await this.store.commit((d) => {
+        for (const m of d.chatMoves) if (m.from === move.from) m.told = true;
+      });
+    }
   }
 
   private changed(): void {

@@ -67,11 +67,30 @@ export const chatMoveSchema = z.looseObject({
   told: z.boolean(),
 });
 
-/** The moves in the outbox file's data (doctor reads them there; the outbox schema has them too). */
-export const chatMovesSectionSchema = z.looseObject({ chatMoves: z.array(chatMoveSchema).default([]) });
+/**
+ * Could these moves have been learned, in this order (mayLearn without the settings, which change between runs)?
+ * No move onto itself, one move per old id, none leading back to where it came from. What the book keeps always is
+ * (forgetting some — the oldest, or the settled ones at start — keeps it so); a file that is not was not written
+ * by the book: the Store quarantines it rather than follow half of it.
+ */
+export function movesConsistent(moves: ReadonlyArray<Pick<ChatMove, 'from' | 'to'>>): boolean {
+  const seen: Array<Pick<ChatMove, 'from' | 'to'>> = [];
+  for (const m of moves) {
+    if (m.from === m.to || seen.some((s) => s.from === m.from)) return false;
+    if (followMove(seen, m.to) === m.from) return false;
+    seen.push(m);
+  }
+  return true;
+}
+
+/** The kept moves (`chatMoves` of the outbox schema): bounded (MAX_CHAT_MOVES) and consistent, as the book writes them. */
+export const chatMovesSchema = z
+  .array(chatMoveSchema)
+  .max(MAX_CHAT_MOVES)
+  .refine(movesConsistent, { message: 'chat moves: a move onto itself, two for one id, or a cycle' });
 
 /** Where a message for `chatId` goes: its last known id (moves followed, a cycle never). */
-export function followMove(moves: readonly ChatMove[], chatId: string): string {
+export function followMove(moves: ReadonlyArray<Pick<ChatMove, 'from' | 'to'>>, chatId: string): string {
   let id = chatId;
   for (let hops = 0; hops <= moves.length; hops++) {
     const move = moves.find((m) => m.from === id);

@@ -72,7 +72,8 @@ const CHANGE_TEXT: Record<TelegramProblemKind, string> = {
     'Fix TELEGRAM_BOT_TOKEN in .env, then `npx byninja restart telegram`',
   'chat-refused':
     'Telegram refuses the alert chat: alerts go to this log only until it takes them again. ' +
-    'Check TELEGRAM_CHAT_ID and that the bot is a member of that chat',
+    'Check TELEGRAM_CHAT_ID, and that the bot is a member of that chat and may post there (not muted; an admin ' +
+    'allowed to post in a channel)',
   conflict:
     'Telegram refuses polling with this bot token (409 Conflict): commands do not reach this bot (alerts still go out). ' +
     "Telegram's words say why: another bot instance polls with the token (stop it), or a webhook is set on it " +

@@ -1,24 +1,17 @@
 /**
  * The outbox's sender when a bot token is configured: Telegram first, the log when Telegram cannot take alerts for
  * a reason no retry of this message fixes — the token is refused (401) or the alert chat refuses the bot (403, or
- * a 400 that refuses the whole chat: "chat not found", "have no rights to send a message"... see
- * bot/telegram-errors.ts, TelegramChatRefusedError). Such an alert is written to the log (delivered: the operator finds it in `pm2 logs`), the
- * problem is reported to DeliveryHealth, and Telegram is tried again for a later alert after a backoff (the one
+ * a 400 that refuses the whole chat: "chat not found", "have no rights to send a message"... — the sender's
+ * PermissionDeniedError, see bot/telegram-errors.ts). Such an alert is written to the log (delivered: the operator
+ * finds it in `pm2 logs`), the problem is reported to DeliveryHealth, and Telegram is tried again for a later alert after a backoff (the one
  * policy of shared/retry.ts), so delivery to the chat resumes by itself once it works.
  *
  * Temporary failures (network, 5xx, 429) are thrown on to the outbox, which keeps the alert and retries it: an
  * outage delays alerts, never loses them.
  */
 import type { Clock } from '../../shared/clock';
-import {
-  AuthenticationError,
-  OperationalError,
-  PermissionDeniedError,
-  errorMessage,
-  isTemporary,
-} from '../../shared/errors';
+import { AuthenticationError, PermissionDeniedError, errorMessage, isTemporary } from '../../shared/errors';
 import { retryDelayMs } from '../../shared/retry';
-import { refusesWholeChat } from '../bot/telegram-errors';
 import type { DeliveryHealth } from './delivery-health';
 import type { MessageSender } from './notification';
 
@@ -72,12 +65,12 @@ export class FallbackSender implements MessageSender {
   }
 }
 
-/** 401 / 403 / a 400 refusing the whole chat (a PermissionDeniedError too): nothing this message can fix. */
+/**
+ * 401 / 403 / a 400 refusing the whole chat: nothing this message can fix. The class decides — the Bot API's answers
+ * are classified in one place, bot/telegram-errors.ts (a 400 refusing the chat is a PermissionDeniedError there).
+ */
 function refusalOf(err: unknown): { kind: 'unauthorized' | 'chat-refused'; detail: string } | undefined {
   if (err instanceof AuthenticationError) return { kind: 'unauthorized', detail: errorMessage(err) };
   if (err instanceof PermissionDeniedError) return { kind: 'chat-refused', detail: errorMessage(err) };
-  // a sender that does not translate through telegram-errors.ts: Telegram's words still decide
-  if (err instanceof OperationalError && refusesWholeChat(errorMessage(err)))
-    return { kind: 'chat-refused', detail: errorMessage(err) };
   return undefined;
 }

@@ -4,7 +4,7 @@
  * previous generation. Objects are loose so a field added by a newer build survives a round trip.
  */
 import * as z from 'zod';
-import { chatMoveSchema } from './chat-moves';
+import { chatMovesSchema } from './chat-moves';
 
 const epochMs = z.number().int().min(0);
 
@@ -28,5 +28,5 @@ export const outboxStateSchema = z.looseObject({
   // absent in files written before these fields existed
   dropped: z.number().int().min(0).default(0),
   seenEventSeqs: z.array(z.number().int().min(0)).default([]),
-  chatMoves: z.array(chatMoveSchema).default([]),
+  chatMoves: chatMovesSchema.default([]),
 });

@@ -13,6 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { describeTelegramDelivery } from '../../../src/ops/render';
 import { systemClock } from '../../../src/shared/clock';
 import { Store } from '../../../src/shared/persistence/store';
 import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
@@ -186,6 +187,13 @@ describe('following a group Telegram upgraded to a supergroup, across restarts',
       expect(svc.health.state.problem?.kind).to.equal('chat-refused');
       expect(captured.lines.some((l) => /refused a notification for good/.test(l.message))).to.equal(false);
       expect(captured.lines.some((l) => l.message.includes('trading crashed'))).to.equal(true);
+      // review 32g: what the operator is told to do fits a bot that is in the chat but may not post there
+      const status = describeTelegramDelivery({ pid: 1, ...svc.health.state }, Date.now());
+      const logged = captured.lines.find(
+        (l) => l.level === 'error' && /refuses the alert chat/.test(l.message),
+      );
+      for (const advice of [status, logged?.message ?? ''])
+        expect(advice, 'the advice names the right to post').to.match(/may post there/);
     } finally {
       await new Promise((r) => api.close(r));
     }

@@ -11,6 +11,7 @@ import {
   nextDelivery,
   type DeliveryState,
 } from '../../../src/telegram/notify/delivery-health';
+import { toTelegramError } from '../../../src/telegram/bot/telegram-errors';
 import { FallbackSender } from '../../../src/telegram/notify/fallback-sender';
 import type { MessageSender } from '../../../src/telegram/notify/notification';
 import { FakeClock } from '../../support/fake-clock';
@@ -123,7 +124,11 @@ describe('FallbackSender', () => {
   it('403 and "chat not found" fall back to the log too; a 400 of the message itself and a network error do not', async () => {
     for (const err of [
       new PermissionDeniedError('403 Forbidden: bot was kicked'),
-      new OperationalError('400 Bad Request: chat not found'),
+      // as TelegramSender throws it: the Bot API's answer classified in one place (bot/telegram-errors.ts)
+      toTelegramError(
+        { response: { error_code: 400, description: 'Bad Request: chat not found' } },
+        'sendMessage',
+      ),
     ]) {
       const { logged, health, sender } = setup({ send: () => Promise.reject(err) });
       await sender.send('1', 'alert', {});
