@@ -311,7 +311,7 @@ void runService(
         ...(photos
           ? {
               sendPhoto: (png: Buffer, caption: string) =>
-                photos.sendPhoto(chatMoves.resolve(chatId!), png, caption),
+                chatMoves.sendFollowing(chatId!, (to) => photos.sendPhoto(to, png, caption)),
             }
           : {}),
         logger,

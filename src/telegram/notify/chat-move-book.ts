@@ -19,6 +19,7 @@ import {
   movedFrom,
   settleMoves,
   staleSettings,
+  TelegramChatMigratedError,
   type ChatMove,
   type ChatSettings,
 } from './chat-moves';
@@ -90,6 +91,25 @@ export class ChatMoves {
   /** The moves in force, with the settings that still name their old id. */
   moved(): MovedChat[] {
     return movedChats(this.store.data.chatMoves, this.opts.settings);
+  }
+
+  /**
+   * `send` to where `chatId` is now; if Telegram answers that the group became a supergroup, the move is learned (as
+   * the outbox learns it from an alert) and `send` tried once more at the new id. For what goes to Telegram beside the
+   * outbox (the daily summary's chart): it follows a move the outbox has not heard of yet.
+   */
+  async sendFollowing(chatId: string, send: (to: string) => Promise<void>): Promise<void> {
+    const first = this.resolve(chatId);
+    try {
+      await send(first);
+    } catch (err) {
+      if (!(err instanceof TelegramChatMigratedError)) throw err;
+      // a disk refusing the move's write still leaves it followed from memory (learn() says so)
+      await this.learn(first, err.migrateToChatId, 'send').catch(() => undefined);
+      const now = this.resolve(chatId);
+      if (now === first) throw err;
+      await send(now);
+    }
   }
 
   /**

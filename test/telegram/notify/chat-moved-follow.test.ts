@@ -198,4 +198,23 @@ describe('following a group Telegram upgraded to a supergroup, across restarts',
       await new Promise((r) => api.close(r));
     }
   });
+
+  it("the daily summary's chart, sent beside the outbox, follows a move the outbox has not heard of yet (review 32g)", async () => {
+    const settings = { chatId: GROUP, allowedChatIds: [GROUP] };
+    const service = await startService(settings);
+    tg.migrateChat(GROUP, SUPERGROUP);
+    const photos = new TelegramSender({ token: tg.token, apiRoot: tg.apiRoot });
+    // main.ts wires the daily summary's sendPhoto so
+    await service.moves.sendFollowing(GROUP, (to) => photos.sendPhoto(to, Buffer.from('png'), '📈 Equity'));
+    expect(tg.photos.map((p) => p.chatId)).to.deep.equal([SUPERGROUP]);
+    expect(service.moves.resolve(GROUP)).to.equal(SUPERGROUP);
+    // the next alert goes straight to the supergroup: no second refusal
+    await service.outbox.notify({ key: 'crash:trading', priority: 'critical', text: '🔴 trading crashed' });
+    await eventually(
+      () => tg.sentMessages(SUPERGROUP).some((m) => m.text === '🔴 trading crashed'),
+      10_000,
+      'the alert in the supergroup',
+    );
+    expect(refusedSends()).to.equal(0);
+  });
 });
