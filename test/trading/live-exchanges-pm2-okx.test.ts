@@ -1,0 +1,4 @@
+import { okxKit } from '../../harness/exchanges/exchange-kits';
+import { livePm2Suite } from './live-exchanges-pm2.suite';
+
+livePm2Suite(okxKit);
