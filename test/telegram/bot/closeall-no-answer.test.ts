@@ -28,6 +28,7 @@ describe('/closeall past the answer timeout trading gives it', function () {
   let stub: TradingStub;
   let trading: IpcClient;
   let bot: Bot;
+  let stubClosed = false;
 
   before(async () => {
     emu = await TelegramEmulator.start();
@@ -65,10 +66,33 @@ describe('/closeall past the answer timeout trading gives it', function () {
   after(async () => {
     await bot?.stop();
     await trading?.close();
-    await stub?.close();
+    if (!stubClosed) await stub?.close();
     await emu?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  /** /closeall, confirmed; resolves with the "no answer yet" reply and a filter for the messages after it. */
+  async function closeAllUnanswered(): Promise<{ reply: SentMessage; after: (m: SentMessage) => boolean }> {
+    const before = Math.max(0, ...emu.sentMessages(ALLOWED).map((m) => m.messageId));
+    await emu.sendCommand(ALLOWED, '/closeall');
+    const question = await emu.waitForMessage((m) => m.messageId > before && m.replyMarkup !== undefined, {
+      chatId: ALLOWED,
+    });
+    const markup = question.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> };
+    await emu.sendCallback(
+      ALLOWED,
+      markup.inline_keyboard[0]![0]!.callback_data,
+      undefined,
+      question.messageId,
+    );
+    const after = (m: SentMessage): boolean => m.messageId > question.messageId;
+    const reply = await emu.waitForMessage((m) => after(m) && /no answer from trading yet/i.test(m.text), {
+      chatId: ALLOWED,
+      timeoutMs: 10_000,
+    });
+    expect(reply.text).to.include('outcome follows');
+    return { reply, after: (m) => m.messageId > reply.messageId };
+  }
 
   it('says "no answer yet, it may still be running", not "unreachable"; the outcome follows when it comes', async () => {
     stub.state.closeAllMs = REQUEST_TIMEOUT_MS * 4;
@@ -97,5 +121,32 @@ describe('/closeall past the answer timeout trading gives it', function () {
       timeoutMs: 10_000,
     });
     expect(outcome.messageId).to.be.greaterThan(reply.messageId);
+  });
+
+  it('a late answer that is a failure is told too: the promised outcome does not vanish into the log', async () => {
+    stub.state.closeAllMs = REQUEST_TIMEOUT_MS * 4;
+    stub.state.closeAllRefusal = 'close-all not started: the state could not be saved';
+    try {
+      const { after } = await closeAllUnanswered();
+      const outcome = await emu.waitForMessage((m) => after(m) && m.text.includes('could not be saved'), {
+        chatId: ALLOWED,
+        timeoutMs: 10_000,
+      });
+      expect(outcome.text).to.include('failure');
+    } finally {
+      delete stub.state.closeAllRefusal;
+    }
+  });
+
+  it('a link that ends before the late answer is told: the outcome will not follow (last: closes the stub)', async () => {
+    stub.state.closeAllMs = 60_000;
+    const { after } = await closeAllUnanswered();
+    stubClosed = true;
+    await stub.close(); // trading going away mid close-all (a restart): the link ends, no answer will come
+    const outcome = await emu.waitForMessage((m) => after(m) && m.text.includes('will not follow'), {
+      chatId: ALLOWED,
+      timeoutMs: 10_000,
+    });
+    expect(outcome.text).to.include('/positions');
   });
 });
