@@ -100,7 +100,8 @@ Options:
 
 Exit codes:
   0   ok
-  1   failure (PM2 unreachable, restart failed, trading refused the request, doctor found a problem)
+  1   failure (PM2 unreachable, restart failed, trading refused the request, doctor found a problem; no answer
+      from trading in time while the link is up: it may still be running — check before running it again)
   2   usage error
   3   trading unreachable (status still prints what PM2 sees)
   4   reconcile found differences

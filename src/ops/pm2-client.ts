@@ -9,6 +9,7 @@
 import type { EventEmitter } from 'node:events';
 import { OperationalError, TemporaryError, errorMessage } from '../shared/errors';
 import type { Clock } from '../shared/clock';
+import { withDeadline } from '../shared/deadline';
 
 export interface Pm2ProcessView {
   name: string;
@@ -102,9 +103,17 @@ export interface Pm2ClientOptions {
    * "PM2 is not running", not quietly start an empty daemon.
    */
   spawnDaemon?: boolean;
-  /** What "now" is for the uptimes `list()` reports: the composition root's clock. */
+  /** What "now" is for the uptimes `list()` reports (the composition root's clock), and `list()`'s deadline. */
   clock: Clock;
+  /**
+   * `list()` (connect included) fails with a TemporaryError after this long without PM2's answer (default 15 s): a
+   * PM2 daemon stopped or stuck accepts the connection and never answers, which held /status and `byninja status`
+   * for good (the bot's commands have no overall deadline).
+   */
+  listTimeoutMs?: number;
 }
+
+const DEFAULT_LIST_TIMEOUT_MS = 15_000;
 
 /** pm2 is loaded on first use: requiring it costs about half a second that CLI commands without PM2 should not pay. */
 function pm2ApiConstructor(): Pm2ApiConstructor {
@@ -139,6 +148,7 @@ export class Pm2Client {
   private readonly api: Pm2Api;
   private readonly spawnDaemon: boolean;
   private readonly clock: Clock;
+  private readonly listTimeoutMs: number;
   private connecting?: Promise<void>;
   private connected = false;
   private busOpen = false;
@@ -149,6 +159,7 @@ export class Pm2Client {
     this.api = new Api(home ? { pm2_home: home, daemon_mode: true } : { daemon_mode: true });
     this.spawnDaemon = opts.spawnDaemon ?? true;
     this.clock = opts.clock;
+    this.listTimeoutMs = opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS;
   }
 
   /** Connects once (later calls share the same promise). Throws OperationalError when no daemon runs and spawnDaemon is false. */
@@ -173,7 +184,16 @@ export class Pm2Client {
     this.connected = true;
   }
 
-  async list(): Promise<Pm2ProcessView[]> {
+  list(): Promise<Pm2ProcessView[]> {
+    const ms = this.listTimeoutMs;
+    const timedOut = (): Error =>
+      new TemporaryError(`PM2 list: no answer within ${ms} ms (the PM2 daemon stopped or stuck)`, {
+        method: 'list',
+      });
+    return withDeadline(this.listNow(), ms, timedOut, this.clock);
+  }
+
+  private async listNow(): Promise<Pm2ProcessView[]> {
     await this.connect();
     const now = this.clock.now();
     const raw = await this.call<RawProcess[]>((cb) => this.api.list(cb), 'list');

@@ -70,6 +70,8 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     expect(help.code).to.equal(0);
     expect(help.stdout).to.include('Usage: byninja <command>');
     expect(help.stdout).to.include('4   reconcile found differences');
+    // exit 1 also for no answer in time on a live link (docs/operations.md says so too)
+    expect(help.stdout).to.match(/1 {3}failure \([^)]*no answer\s+from trading in time/);
     for (const args of [
       [],
       ['frobnicate'],
@@ -165,6 +167,21 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     expect(JSON.parse(done.stdout)).to.deep.include({ paused: true, skipped: [] });
     expect(stub.state.calls).to.include('closeAll');
     stub.state.status = { ...stub.state.status, paused: false };
+  });
+
+  it('closeall not answered within the answer timeout trading gives it, the link up: exit 1, "no answer yet"', async () => {
+    // trading's hello gives closeAll 300 ms, which the CLI raises to its ipc.requestTimeoutMs (5 s): a close-all
+    // still selling after that is not "unreachable" (exit 3)
+    const slow = await TradingStub.start(path.join(pm2h.root, 'slow-trading'), undefined, { closeAll: 300 });
+    try {
+      slow.state.closeAllMs = 8_000;
+      const r = await cli(['closeall', '--yes'], { BYNINJA_IPC_PORT: String(slow.port) });
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.include('no answer from trading yet').and.include('may still be running');
+      expect(r.stderr).not.to.include('unreachable');
+    } finally {
+      await slow.close();
+    }
   });
 
   it('settle lists the orders in question; settling one asks (--yes without a terminal), bad figures exit 2', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { systemClock } from '../../src/shared/clock';
 import { FakeClock } from '../support/fake-clock';
 import { Pm2Client, type Pm2BusPacket } from '../../src/ops/pm2-client';
-import { OperationalError } from '../../src/shared/errors';
+import { OperationalError, TemporaryError } from '../../src/shared/errors';
 import { eventually, Pm2Harness } from '../../harness/pm2';
 
 const FIXTURE_APP = `'use strict';
@@ -74,6 +74,34 @@ describe('ops Pm2Client (real PM2 in a temp PM2_HOME) @slow', function () {
       10_000,
       'online event',
     );
+  });
+
+  it('a PM2 daemon that accepts and never answers (stopped): list() fails with a TemporaryError, never hangs', async () => {
+    const daemon = Number(fs.readFileSync(path.join(pm2h.home, 'pm2.pid'), 'utf8'));
+    const bounded = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock, listTimeoutMs: 1_000 });
+    await bounded.list(); // connected first: the RPC asked below is what gets no answer
+    process.kill(daemon, 'SIGSTOP');
+    try {
+      // the daemon is woken in `finally` even when list() hangs (as it did): never leave a stopped PM2 behind
+      let giveUp: () => void = () => undefined;
+      const hung = new Promise<string>((resolve) => {
+        const t = setTimeout(() => resolve('list() still unanswered after 20 s'), 20_000);
+        giveUp = () => clearTimeout(t);
+      });
+      const err = await Promise.race([
+        bounded.list().then(
+          () => 'list() answered',
+          (e: unknown) => e,
+        ),
+        hung,
+      ]);
+      giveUp();
+      expect(err).to.be.instanceOf(TemporaryError);
+      expect((err as Error).message).to.include('no answer within 1000 ms');
+    } finally {
+      process.kill(daemon, 'SIGCONT');
+      await bounded.disconnect();
+    }
   });
 
   it('an unknown app is an OperationalError naming it', async () => {

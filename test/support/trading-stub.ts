@@ -38,6 +38,8 @@ export interface TradingStubState {
   reportTime: () => number;
   /** How long closeAll works before it answers (a real close-all waits for busy symbols, then sells): default 0. */
   closeAllMs?: number;
+  /** Set: closeAll, once its closeAllMs is over, refuses with this (trading's answer is an error: nothing sold). */
+  closeAllRefusal?: string;
 }
 
 export class TradingStub {
@@ -191,6 +193,8 @@ export class TradingStub {
     server.handle('closeAll', async () => {
       record('closeAll');
       if (state.closeAllMs) await new Promise((r) => setTimeout(r, state.closeAllMs));
+      if (state.closeAllRefusal)
+        throw new IpcError(state.closeAllRefusal, {}, { code: RpcErrorCode.Refused });
       const ids = state.positions.map((_, i) => `stubbot-close-${i}`);
       state.positions = [];
       state.status = { ...state.status, paused: true, pausedReason: 'close-all' };
@@ -232,10 +236,16 @@ export class TradingStub {
     return new TradingStub(server, eventLog, port, token, state);
   }
 
+  /** Stops the control API and the event log; again is a no-op (a test may take trading away mid-test). */
   async close(): Promise<void> {
-    await this.server.close();
-    await this.eventLog.close();
+    this.closing ??= (async () => {
+      await this.server.close();
+      await this.eventLog.close();
+    })();
+    await this.closing;
   }
+
+  private closing: Promise<void> | undefined;
 }
 
 /** A filled order of `symbol` with one fill (fee in the quote currency). */

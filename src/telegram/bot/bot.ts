@@ -111,6 +111,11 @@ export interface Bot {
 const REPLY_RETRY = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 15_000, maxRetryAfterMs: 120_000 };
 /** One reply request given up after this long (no answer on a half-open connection), then retried. */
 const REPLY_SEND_TIMEOUT_MS = 30_000;
+/**
+ * A best-effort request on a button press's path (the press answered, the buttons removed), given up after this
+ * long: the confirmed action runs after them, and telegraf's own client would hold it 500 s on a half-open connection.
+ */
+const BUTTON_CALL_TIMEOUT_MS = 5_000;
 
 /** The note an allowed chat gets instead of the execution of a command sent while the bot was down. */
 const STALE_NOTE = (name: string, ageMs: number): string =>
@@ -301,7 +306,27 @@ export function createBot(deps: BotDeps): Bot {
     await command.run(commandContext(chatId, userId, parsed.args));
   }
 
-  async function onCallback(ctx: Context, query: CallbackQuery.DataQuery): Promise<void> {
+  /** A best-effort Bot API request of a button press: bounded (BUTTON_CALL_TIMEOUT_MS), its failure only logged. */
+  async function buttonCall(method: string, call: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+    try {
+      await timedCall(method, BUTTON_CALL_TIMEOUT_MS, clock, call);
+    } catch (err) {
+      log.debug('Telegram button request failed', { method, error: errorMessage(err) });
+    }
+  }
+
+  /** Answers a button press (the client's spinner stops; `text` shown as a toast). */
+  function answerButton(query: CallbackQuery, text?: string): Promise<void> {
+    return buttonCall('answerCallbackQuery', (signal) =>
+      telegraf.telegram.callApi(
+        'answerCallbackQuery',
+        { callback_query_id: query.id, ...(text !== undefined ? { text } : {}) },
+        { signal: signal as never },
+      ),
+    );
+  }
+
+  async function onCallback(query: CallbackQuery.DataQuery): Promise<void> {
     const chatId = query.message ? String(query.message.chat.id) : undefined;
     const userId = String(query.from.id);
     const subject = { chatId, userId, username: query.from.username, text: query.data };
@@ -312,7 +337,7 @@ export function createBot(deps: BotDeps): Bot {
     const confirm = query.data.startsWith(CONFIRM_PREFIX);
     const cancel = query.data.startsWith(CANCEL_PREFIX);
     if (!confirm && !cancel) {
-      await ctx.answerCbQuery().catch(() => undefined);
+      await answerButton(query);
       return;
     }
     const nonce = query.data.slice((confirm ? CONFIRM_PREFIX : CANCEL_PREFIX).length);
@@ -320,13 +345,22 @@ export function createBot(deps: BotDeps): Bot {
     if (taken.status === 'not-yours') {
       // the buttons stay: they are still the asker's to press
       log.warn('Telegram confirmation pressed by another user: refused', { chatId, userId });
-      await ctx.answerCbQuery('Only the user who asked can answer this.').catch(() => undefined);
+      await answerButton(query, 'Only the user who asked can answer this.');
       return;
     }
     // Remove the buttons (best effort): a pressed or expired button must not invite a second press.
-    if (query.message) await ctx.editMessageReplyMarkup(undefined).catch(() => undefined);
+    if (query.message) {
+      const { chat, message_id } = query.message;
+      await buttonCall('editMessageReplyMarkup', (signal) =>
+        telegraf.telegram.callApi(
+          'editMessageReplyMarkup',
+          { chat_id: chat.id, message_id, reply_markup: undefined },
+          { signal: signal as never },
+        ),
+      );
+    }
     if (taken.status === 'expired') {
-      await ctx.answerCbQuery('Expired — nothing done').catch(() => undefined);
+      await answerButton(query, 'Expired — nothing done');
       await send(
         chatId,
         '⌛ This confirmation expired — nothing was done. Send the command again if still needed.',
@@ -334,11 +368,11 @@ export function createBot(deps: BotDeps): Bot {
       return;
     }
     if (cancel) {
-      await ctx.answerCbQuery('Cancelled').catch(() => undefined);
+      await answerButton(query, 'Cancelled');
       await send(chatId, 'Cancelled — nothing was done.');
       return;
     }
-    await ctx.answerCbQuery('Confirmed').catch(() => undefined);
+    await answerButton(query, 'Confirmed');
     const { action } = taken.pending;
     const command = commands.find((c) => c.confirmed && c.name === action.kind);
     log.info('Telegram confirmation accepted', { action: action.kind, chatId, userId });
@@ -364,7 +398,7 @@ export function createBot(deps: BotDeps): Bot {
     }
   });
   telegraf.on('callback_query', async (ctx) => {
-    if ('data' in ctx.callbackQuery) await onCallback(ctx, ctx.callbackQuery);
+    if ('data' in ctx.callbackQuery) await onCallback(ctx.callbackQuery);
   });
   telegraf.catch(async (err, ctx) => {
     log.error('Telegram command failed', { error: errorMessage(err), updateId: ctx.update.update_id });

@@ -127,23 +127,44 @@ export async function askTrading<T>(
     return await fn(trading);
   } catch (err) {
     const followUp = late && err instanceof IpcTimeoutError ? err.late : undefined;
-    if (followUp) {
-      void followUp.then(
-        (result) =>
-          late!(result as T).catch((e: unknown) =>
-            ctx.services.logger.error('Late answer from trading not sent', { error: errorMessage(e) }),
-          ),
-        (e: unknown) =>
-          ctx.services.logger.warn('No late answer from trading: the link ended first', {
-            error: errorMessage(e),
-          }),
-      );
-    }
-    await ctx.reply(
+    const told = ctx.reply(
       tradingFailureText(err) + (followUp ? ' Its outcome follows here when trading answers.' : ''),
     );
+    // the outcome after the "no answer yet" it follows (that reply may wait out a flood wait), whatever it is:
+    // the answer, trading's refusal, or the news that it will not come — the operator was told it follows
+    if (followUp) void told.catch(() => undefined).then(() => followLate(ctx, followUp as Promise<T>, late!));
+    await told;
     return undefined;
   }
+}
+
+/** Tells the operator how an action given up on ended after all: its outcome, its failure, or none to come. */
+async function followLate<T>(
+  ctx: CommandContext,
+  answer: Promise<T>,
+  late: (result: T) => Promise<void>,
+): Promise<void> {
+  const log = ctx.services.logger;
+  let result: T;
+  try {
+    result = await answer;
+  } catch (err) {
+    // a JSON-RPC error is trading's answer; anything else: the link ended (the late answer rejects only so)
+    const answered = err instanceof IpcError && err.code !== undefined;
+    const why = escapeHtml(errorMessage(err));
+    const note = answered ? 'Late answer from trading: a failure' : 'No late answer from trading: link ended';
+    log.warn(note, { error: errorMessage(err) });
+    const text = answered
+      ? `❌ Trading answered after all, with a failure: ${why}. See /positions and /orders.`
+      : `⚠️ The outcome will not follow: the link to trading ended before it answered (${why}). See /positions and /orders.`;
+    await ctx
+      .reply(text)
+      .catch((e: unknown) => log.error('Late answer from trading not sent', { error: errorMessage(e) }));
+    return;
+  }
+  await late(result).catch((e: unknown) =>
+    log.error('Late answer from trading not sent', { error: errorMessage(e) }),
+  );
 }
 
 export function confirmButtons(nonce: string, confirmLabel: string): InlineButton[][] {

@@ -24,10 +24,13 @@ import { startBotRig, type BotRig } from '../../support/bot-rig';
 const ALLOWED = '111';
 const REQUEST_TIMEOUT_MS = 800;
 
-/** Asks /closeall and confirms it; what the bot says after the question. */
+/** Asks /closeall and confirms it; a filter for what the bot says after the question. */
 async function confirmCloseAll(emu: TelegramEmulator): Promise<(m: SentMessage) => boolean> {
+  const before = Math.max(0, ...emu.sentMessages(ALLOWED).map((m) => m.messageId));
   await emu.sendCommand(ALLOWED, '/closeall');
-  const question = await emu.waitForMessage((m) => m.replyMarkup !== undefined, { chatId: ALLOWED });
+  const question = await emu.waitForMessage((m) => m.messageId > before && m.replyMarkup !== undefined, {
+    chatId: ALLOWED,
+  });
   const markup = question.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> };
   await emu.sendCallback(
     ALLOWED,
@@ -114,5 +117,42 @@ describe('/closeall past the answer timeout trading gives it', function () {
       timeoutMs: 10_000,
     });
     expect(outcome.messageId).to.be.greaterThan(reply.messageId);
+  });
+
+  /** /closeall, confirmed and not answered in time: the "no answer yet" reply and a filter for what follows it. */
+  async function closeAllUnanswered(): Promise<{ reply: SentMessage; after: (m: SentMessage) => boolean }> {
+    const afterQuestion = await confirmCloseAll(emu);
+    const reply = await emu.waitForMessage(
+      (m) => afterQuestion(m) && /no answer from trading yet/i.test(m.text),
+      { chatId: ALLOWED, timeoutMs: 10_000 },
+    );
+    expect(reply.text).to.include('outcome follows');
+    return { reply, after: (m) => m.messageId > reply.messageId };
+  }
+
+  it('a late answer that is a failure is told too: the promised outcome does not vanish into the log', async () => {
+    stub.state.closeAllMs = REQUEST_TIMEOUT_MS * 4;
+    stub.state.closeAllRefusal = 'close-all not started: the state could not be saved';
+    try {
+      const { after } = await closeAllUnanswered();
+      const outcome = await emu.waitForMessage((m) => after(m) && m.text.includes('could not be saved'), {
+        chatId: ALLOWED,
+        timeoutMs: 10_000,
+      });
+      expect(outcome.text).to.include('failure');
+    } finally {
+      delete stub.state.closeAllRefusal;
+    }
+  });
+
+  it('a link that ends before the late answer is told: the outcome will not follow (last: closes the stub)', async () => {
+    stub.state.closeAllMs = 60_000;
+    const { after } = await closeAllUnanswered();
+    await stub.close(); // trading going away mid close-all (a restart): the link ends, no answer will come
+    const outcome = await emu.waitForMessage((m) => after(m) && m.text.includes('will not follow'), {
+      chatId: ALLOWED,
+      timeoutMs: 10_000,
+    });
+    expect(outcome.text).to.include('/positions');
   });
 });
