@@ -1,35 +1,14 @@
-/**
- * Field review 32 (repro, fails on main): the alert chat is a basic group that Telegram upgrades to a supergroup
- * (it does so when the group's history is made visible to new members, an admin gets certain rights, the group
- * gets a public link...). The chat id changes; from then on every sendMessage to the old id is answered
- * 400 "Bad Request: group chat was upgraded to a supergroup chat" with `parameters.migrate_to_chat_id` — the Bot API
- * (ResponseParameters) says which chat the group now is, "which can help to automatically handle the error".
- *
- * Production wiring as src/telegram/main.ts builds it: Outbox → FallbackSender(TelegramSender, LogSender,
- * DeliveryHealth), real telegraf against the emulator. On main the 400 is an OperationalError that is not
- * "chat not found": the outbox drops each alert "for good", DeliveryHealth still says alerts go to Telegram, and
- * the operator's phone never sees another alert.
- */
 import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
-import { Store } from '../../../src/shared/persistence/store';
 import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
 import { DeliveryHealth } from '../../../src/telegram/notify/delivery-health';
-import { FallbackSender } from '../../../src/telegram/notify/fallback-sender';
-import { LogSender } from '../../../src/telegram/notify/log-sender';
-import {
-  OUTBOX_STORE_NAME,
-  OUTBOX_STORE_VERSION,
-  Outbox,
-  validateOutboxState,
-} from '../../../src/telegram/notify/outbox';
-import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
+import { Outbox } from '../../../src/telegram/notify/outbox';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
 import { captureLogger } from '../../support/capture-logger';
+import { startAlertPath, type AlertPath } from '../../support/alert-path';
 
 const GROUP = '-4001';
 const SUPERGROUP = '-1004001';
@@ -38,45 +17,29 @@ describe('alert chat upgraded to a supergroup (400 migrate_to_chat_id) — revie
   this.timeout(30_000);
   let tg: TelegramEmulator;
   let dir: string;
-  let store: Store<OutboxState>;
   let outbox: Outbox;
   let health: DeliveryHealth;
   let lines: ReturnType<typeof captureLogger>['lines'];
+  let alerts: AlertPath;
 
   beforeEach(async () => {
     tg = await TelegramEmulator.start();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-migrated-'));
-    store = await Store.open<OutboxState>({
-      clock: systemClock,
-      dir,
-      name: OUTBOX_STORE_NAME,
-      version: OUTBOX_STORE_VERSION,
-      defaults: emptyOutboxState,
-      validate: validateOutboxState,
-    });
     const captured = captureLogger();
     lines = captured.lines;
-    health = new DeliveryHealth({ logger: captured.logger, clock: systemClock });
-    outbox = new Outbox({
-      store,
-      sender: new FallbackSender({
-        telegram: new TelegramSender({ token: tg.token, apiRoot: tg.apiRoot }),
-        log: new LogSender(captured.logger),
-        health,
-        clock: systemClock,
-      }),
-      settings: { maxSize: 100, perChatIntervalMs: 100, globalPerSecond: 25, coalesceWindowMs: 60_000 },
-      defaultChatId: GROUP,
+    alerts = await startAlertPath({
+      dir,
+      apiRoot: tg.apiRoot,
+      token: tg.token,
       logger: captured.logger,
-      clock: systemClock,
-      baseBackoffMs: 100,
-      maxBackoffMs: 500,
+      defaultChatId: GROUP,
+      start: false,
     });
+    ({ outbox, health } = alerts);
   });
 
   afterEach(async () => {
-    await outbox.close();
-    await store.close();
+    await alerts.close();
     await tg.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });

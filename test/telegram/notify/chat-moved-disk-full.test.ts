@@ -1,38 +1,14 @@
-/**
- * Review 32g (repro, fails on bd86d8d): the disk is full when Telegram answers that the alert group became a
- * supergroup. The Store keeps a refused commit in memory and writes it by itself once the disk takes writes
- * (store.ts), so the outbox follows the move from then on — but ChatMoves.learn() threw at its commit, before the
- * error line, the status (`movedChats`) and the notice in the new chat: the alerts went to the new id while the
- * operator was told nothing for the whole run, and the notice came only after a restart.
- *
- * Production wiring (src/telegram/main.ts): one Store for the outbox and the book, Outbox → FallbackSender →
- * TelegramSender, real telegraf against the emulator (400 with parameters.migrate_to_chat_id, as the Bot API's
- * ResponseParameters describe it).
- */
 import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
 import { PersistenceError } from '../../../src/shared/errors';
 import { writeFileDurable } from '../../../src/shared/persistence/durable-file';
-import { Store } from '../../../src/shared/persistence/store';
-import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
-import { ChatMoves } from '../../../src/telegram/notify/chat-move-book';
 import type { ChatSettings } from '../../../src/telegram/notify/chat-moves';
-import { DeliveryHealth } from '../../../src/telegram/notify/delivery-health';
-import { FallbackSender } from '../../../src/telegram/notify/fallback-sender';
-import { LogSender } from '../../../src/telegram/notify/log-sender';
-import {
-  OUTBOX_STORE_NAME,
-  OUTBOX_STORE_VERSION,
-  Outbox,
-  validateOutboxState,
-} from '../../../src/telegram/notify/outbox';
-import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
 import { captureLogger } from '../../support/capture-logger';
+import { startAlertPath, type AlertPath } from '../../support/alert-path';
 
 const GROUP = '-4001';
 const SUPERGROUP = '-1004001';
@@ -46,54 +22,20 @@ describe('a group upgraded to a supergroup while the disk is full — review 32g
   const captured = captureLogger();
   const closers: Array<() => Promise<void>> = [];
 
-  async function startService(settings: ChatSettings) {
-    const store = await Store.open<OutboxState>({
-      clock: systemClock,
+  async function startService(settings: ChatSettings): Promise<AlertPath> {
+    const service = await startAlertPath({
       dir,
-      name: OUTBOX_STORE_NAME,
-      version: OUTBOX_STORE_VERSION,
-      defaults: emptyOutboxState,
-      validate: validateOutboxState,
+      apiRoot: tg.apiRoot,
+      token: tg.token,
+      logger: captured.logger,
+      settings,
       writer: (p, d) =>
         full
           ? Promise.reject(new PersistenceError(`cannot write ${p}`, { path: p }, { code: 'ENOSPC' }))
           : writeFileDurable(p, d),
     });
-    const health = new DeliveryHealth({ logger: captured.logger, clock: systemClock });
-    const moves = new ChatMoves({
-      store,
-      settings,
-      logger: captured.logger,
-      clock: systemClock,
-      onChange: (moved) => health.setMovedChats(moved),
-    });
-    const outbox = new Outbox({
-      store,
-      sender: new FallbackSender({
-        telegram: new TelegramSender({ token: tg.token, apiRoot: tg.apiRoot }),
-        log: new LogSender(captured.logger),
-        health,
-        clock: systemClock,
-      }),
-      settings: { maxSize: 100, perChatIntervalMs: 100, globalPerSecond: 25, coalesceWindowMs: 60_000 },
-      defaultChatId: settings.chatId ?? 'log',
-      logger: captured.logger,
-      clock: systemClock,
-      baseBackoffMs: 100,
-      maxBackoffMs: 500,
-      chatMoves: moves,
-    });
-    outbox.start();
-    await moves.start(outbox);
-    let closed = false;
-    const close = async (): Promise<void> => {
-      if (closed) return;
-      closed = true;
-      await outbox.close();
-      await store.close().catch(() => undefined);
-    };
-    closers.push(close);
-    return { store, outbox, health, close };
+    closers.push(service.close);
+    return service;
   }
 
   beforeEach(async () => {

@@ -1,12 +1,3 @@
-/**
- * Following a group Telegram upgraded to a supergroup, as the service wires it (src/telegram/main.ts): one ChatMoves
- * book in the outbox's Store, shared by the Outbox (FallbackSender → TelegramSender → real telegraf) and told through
- * it. The emulator answers a send to the old id 400 with `parameters.migrate_to_chat_id` (Bot API,
- * ResponseParameters), as Telegram does for as long as the old id is used.
- *
- * Also: a 400 that refuses every message to the chat ("Bad Request: have no rights to send a message", Telegram's
- * wording when the bot is muted in a group) counts as the chat refusing, like a 403 — not as one bad message.
- */
 import { expect } from 'chai';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,34 +5,19 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describeTelegramDelivery } from '../../../src/ops/render';
-import { systemClock } from '../../../src/shared/clock';
-import { Store } from '../../../src/shared/persistence/store';
 import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
 import { ChatMoves } from '../../../src/telegram/notify/chat-move-book';
 import type { ChatSettings } from '../../../src/telegram/notify/chat-moves';
-import { DeliveryHealth } from '../../../src/telegram/notify/delivery-health';
-import { FallbackSender } from '../../../src/telegram/notify/fallback-sender';
-import { LogSender } from '../../../src/telegram/notify/log-sender';
-import {
-  OUTBOX_STORE_NAME,
-  OUTBOX_STORE_VERSION,
-  Outbox,
-  validateOutboxState,
-} from '../../../src/telegram/notify/outbox';
-import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
 import { captureLogger } from '../../support/capture-logger';
+import { startAlertPath, type AlertPath } from '../../support/alert-path';
 
 const GROUP = '-4001';
 const SUPERGROUP = '-1004001';
 
-interface Service {
-  store: Store<OutboxState>;
-  outbox: Outbox;
+interface Service extends AlertPath {
   moves: ChatMoves;
-  health: DeliveryHealth;
-  close(): Promise<void>;
 }
 
 describe('following a group Telegram upgraded to a supergroup, across restarts', function () {
@@ -53,49 +29,13 @@ describe('following a group Telegram upgraded to a supergroup, across restarts',
 
   /** One run of the service's alert path, over the data dir. */
   async function startService(settings: ChatSettings, apiRoot = tg.apiRoot): Promise<Service> {
-    const store = await Store.open<OutboxState>({
-      clock: systemClock,
-      dir,
-      name: OUTBOX_STORE_NAME,
-      version: OUTBOX_STORE_VERSION,
-      defaults: emptyOutboxState,
-      validate: validateOutboxState,
-    });
-    const health = new DeliveryHealth({ logger: captured.logger, clock: systemClock });
-    const moves = new ChatMoves({
-      store,
-      settings,
-      logger: captured.logger,
-      clock: systemClock,
-      onChange: (moved) => health.setMovedChats(moved),
-    });
-    const outbox = new Outbox({
-      store,
-      sender: new FallbackSender({
-        telegram: new TelegramSender({ token: tg.token, apiRoot }),
-        log: new LogSender(captured.logger),
-        health,
-        clock: systemClock,
-      }),
-      settings: { maxSize: 100, perChatIntervalMs: 100, globalPerSecond: 25, coalesceWindowMs: 60_000 },
-      defaultChatId: settings.chatId ?? 'log',
-      logger: captured.logger,
-      clock: systemClock,
-      baseBackoffMs: 100,
-      maxBackoffMs: 500,
-      chatMoves: moves,
-    });
-    outbox.start();
-    await moves.start(outbox);
+    const path = await startAlertPath({ dir, apiRoot, token: tg.token, logger: captured.logger, settings });
     const service: Service = {
-      store,
-      outbox,
-      moves,
-      health,
+      ...path,
+      moves: path.moves!,
       close: async () => {
         running.splice(running.indexOf(service), 1);
-        await outbox.close();
-        await store.close();
+        await path.close();
       },
     };
     running.push(service);
