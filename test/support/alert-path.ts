@@ -6,7 +6,7 @@
 import { systemClock } from '../../src/shared/clock';
 import type { Logger } from '../../src/shared/logging/logger';
 import type { DurableWriter } from '../../src/shared/persistence/durable-json-adapter';
-import { Store } from '../../src/shared/persistence/store';
+import { Store, type StoreOptions } from '../../src/shared/persistence/store';
 import { TelegramSender } from '../../src/telegram/bot/telegram-sender';
 import { ChatMoves } from '../../src/telegram/notify/chat-move-book';
 import type { ChatSettings } from '../../src/telegram/notify/chat-moves';
@@ -49,16 +49,24 @@ export interface AlertPath {
   close(): Promise<void>;
 }
 
-export async function startAlertPath(o: AlertPathOptions): Promise<AlertPath> {
-  const store = await Store.open<OutboxState>({
+/** telegram-outbox.json opened as the service opens it (its name, version, defaults and full schema check). */
+export function openOutboxStore(
+  dir: string,
+  more: Pick<StoreOptions<OutboxState>, 'writer' | 'onCorrupt'> = {},
+): Promise<Store<OutboxState>> {
+  return Store.open<OutboxState>({
     clock: systemClock,
-    dir: o.dir,
+    dir,
     name: OUTBOX_STORE_NAME,
     version: OUTBOX_STORE_VERSION,
     defaults: emptyOutboxState,
     validate: validateOutboxState,
-    ...(o.writer ? { writer: o.writer } : {}),
+    ...more,
   });
+}
+
+export async function startAlertPath(o: AlertPathOptions): Promise<AlertPath> {
+  const store = await openOutboxStore(o.dir, o.writer ? { writer: o.writer } : {});
   const health = new DeliveryHealth({ logger: o.logger, clock: systemClock });
   const moves = o.settings
     ? new ChatMoves({

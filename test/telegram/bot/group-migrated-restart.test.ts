@@ -10,15 +10,11 @@ import { systemClock } from '../../../src/shared/clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { Store } from '../../../src/shared/persistence/store';
 import { ChatMoves } from '../../../src/telegram/notify/chat-move-book';
-import {
-  OUTBOX_STORE_NAME,
-  OUTBOX_STORE_VERSION,
-  validateOutboxState,
-} from '../../../src/telegram/notify/outbox';
-import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
+import type { OutboxState } from '../../../src/telegram/notify/outbox-queue';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
 import { captureLogger } from '../../support/capture-logger';
+import { openOutboxStore } from '../../support/alert-path';
 import { startBotRig, type BotRig } from '../../support/bot-rig';
 
 const GROUP = '-4001';
@@ -35,16 +31,6 @@ describe('allowed group upgraded to a supergroup: commands across a restart', fu
   let rig: BotRig | undefined;
   const captured = captureLogger();
 
-  const openStore = (dir: string): Promise<Store<OutboxState>> =>
-    Store.open<OutboxState>({
-      clock: systemClock,
-      dir,
-      name: OUTBOX_STORE_NAME,
-      version: OUTBOX_STORE_VERSION,
-      defaults: emptyOutboxState,
-      validate: validateOutboxState,
-    });
-
   before(async () => {
     rig = await startBotRig({
       name: 'group-moved',
@@ -52,13 +38,13 @@ describe('allowed group upgraded to a supergroup: commands across a restart', fu
       logger: captured.logger,
       deps: async ({ emu, dir }) => {
         // a previous run learned the move (from a refused alert) and kept it
-        const before = await openStore(dir);
+        const before = await openOutboxStore(dir);
         const moves = new ChatMoves({ store: before, settings, logger: silentLogger(), clock: systemClock });
         expect(await moves.learn(GROUP, SUPERGROUP, 'send')).to.equal(true);
         await before.close();
         emu.migrateChat(GROUP, SUPERGROUP);
         // this run: the book read back from the store, no alert sent yet
-        store = await openStore(dir);
+        store = await openOutboxStore(dir);
         return { chatMoves: new ChatMoves({ store, settings, logger: captured.logger, clock: systemClock }) };
       },
       afterBot: async () => store?.close(),

@@ -9,15 +9,11 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { systemClock } from '../../../src/shared/clock';
 import { Store } from '../../../src/shared/persistence/store';
 import { MAX_CHAT_MOVES, type ChatMove } from '../../../src/telegram/notify/chat-moves';
-import {
-  OUTBOX_STORE_NAME,
-  OUTBOX_STORE_VERSION,
-  validateOutboxState,
-} from '../../../src/telegram/notify/outbox';
+import { OUTBOX_STORE_NAME, OUTBOX_STORE_VERSION } from '../../../src/telegram/notify/outbox';
 import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
+import { openOutboxStore } from '../../support/alert-path';
 
 const move = (from: string, to: string): ChatMove => ({ from, to, at: 1, via: 'send', told: true });
 
@@ -36,15 +32,7 @@ describe('chat moves in the outbox file: the full schema check — review 32g re
       file,
       JSON.stringify({ version: OUTBOX_STORE_VERSION, savedAt: new Date().toISOString(), data }),
     );
-    return Store.open<OutboxState>({
-      clock: systemClock,
-      dir,
-      name: OUTBOX_STORE_NAME,
-      version: OUTBOX_STORE_VERSION,
-      defaults: emptyOutboxState,
-      validate: validateOutboxState,
-      onCorrupt: 'start-empty',
-    });
+    return openOutboxStore(dir, { onCorrupt: 'start-empty' });
   }
 
   const cases: Array<[string, ChatMove[]]> = [

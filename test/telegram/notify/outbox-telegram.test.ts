@@ -10,15 +10,11 @@ import { systemClock } from '../../../src/shared/clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { Store } from '../../../src/shared/persistence/store';
 import { TelegramSender } from '../../../src/telegram/bot/telegram-sender';
-import {
-  OUTBOX_STORE_NAME,
-  OUTBOX_STORE_VERSION,
-  Outbox,
-  validateOutboxState,
-} from '../../../src/telegram/notify/outbox';
-import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
+import { Outbox } from '../../../src/telegram/notify/outbox';
+import type { OutboxState } from '../../../src/telegram/notify/outbox-queue';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator } from '../../../harness/telegram-emulator';
+import { openOutboxStore } from '../../support/alert-path';
 
 describe('Outbox → telegraf → Bot API emulator', function () {
   this.timeout(30_000);
@@ -30,14 +26,7 @@ describe('Outbox → telegraf → Bot API emulator', function () {
   beforeEach(async () => {
     tg = await TelegramEmulator.start();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-outbox-tg-'));
-    store = await Store.open<OutboxState>({
-      clock: systemClock,
-      dir,
-      name: OUTBOX_STORE_NAME,
-      version: OUTBOX_STORE_VERSION,
-      defaults: emptyOutboxState,
-      validate: validateOutboxState,
-    });
+    store = await openOutboxStore(dir);
     outbox = new Outbox({
       store,
       sender: new TelegramSender({ token: tg.token, apiRoot: tg.apiRoot }),

@@ -24,6 +24,7 @@ import {
 import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
 import { FakeClock, flush } from '../../support/fake-clock';
 import { MemoryStore } from '../../support/memory-store';
+import { openOutboxStore } from '../../support/alert-path';
 
 interface Sent {
   chatId: string;
@@ -217,15 +218,7 @@ describe('Outbox (real store on disk)', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const open = () =>
-    Store.open<OutboxState>({
-      clock: systemClock,
-      dir,
-      name: OUTBOX_STORE_NAME,
-      version: OUTBOX_STORE_VERSION,
-      defaults: emptyOutboxState,
-      validate: validateOutboxState,
-    });
+  const open = () => openOutboxStore(dir);
 
   it('keeps unsent notifications across a restart and sends them after it', async () => {
     const clock = new FakeClock();
