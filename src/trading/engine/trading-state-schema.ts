@@ -56,7 +56,7 @@ export const fillSchema = z.looseObject({
   afterTradeId: z.string().regex(/^\d+$/).optional(),
 });
 
-/** The fields of OrderSpec (shared/ipc/protocol.ts), as the state file must hold them. */
+/** The fields of OrderSpec (shared/domain/order.ts), as the state file must hold them. */
 const orderSpecShape = {
   symbol: z.string().min(1),
   side,
