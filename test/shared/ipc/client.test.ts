@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { CancelTimer } from '../../../src/shared/clock';
 import { systemClock } from '../../../src/shared/clock';
 import { IpcError, IpcTimeoutError } from '../../../src/shared/errors';
+import type { IpcClient } from '../../../src/shared/ipc/client';
 import { EventLog } from '../../../src/shared/ipc/event-log';
 import { RpcErrorCode, type TradingEvent } from '../../../src/shared/ipc/protocol';
 import {
@@ -70,6 +71,31 @@ describe('ipc/IpcClient', () => {
   function track<T extends { close(): Promise<void> }>(x: T): T {
     cleanups.push(() => x.close());
     return x;
+  }
+
+  /**
+   * A client of trading on a fake clock (requests time out after 1 s, no heartbeat), connected; `record` notes each
+   * call's outcome in the order they come: "<name> answered", "<name> timed out: <message>" (IpcTimeoutError) or
+   * "<name> failed: <message>".
+   */
+  async function fakeClockCaller(port: number): Promise<{
+    client: IpcClient;
+    clock: FakeClock;
+    outcomes: string[];
+    record: (name: string, call: Promise<unknown>) => void;
+  }> {
+    const clock = new FakeClock();
+    const { client } = recordingClient(port, { clock, requestTimeoutMs: 1_000, heartbeatMs: HEARTBEAT_OFF });
+    track(client);
+    await client.connect();
+    const outcomes: string[] = [];
+    const record = (name: string, call: Promise<unknown>): void =>
+      void call.then(
+        () => outcomes.push(`${name} answered`),
+        (err: Error) =>
+          outcomes.push(`${name} ${err instanceof IpcTimeoutError ? 'timed out' : 'failed'}: ${err.message}`),
+      );
+    return { client, clock, outcomes, record };
   }
 
   it('round trip: connects, says hello and calls a method', async () => {
@@ -164,20 +190,7 @@ describe('ipc/IpcClient', () => {
   it('each request times out on the injected clock at its own deadline, answered ones never', async () => {
     trading = await startTrading(dir);
     trading.server.handle('balance', () => new Promise(() => undefined));
-    const clock = new FakeClock();
-    const { client } = recordingClient(trading.port, {
-      clock,
-      requestTimeoutMs: 1_000,
-      heartbeatMs: HEARTBEAT_OFF,
-    });
-    track(client);
-    await client.connect();
-    const outcomes: string[] = [];
-    const record = (name: string, p: Promise<unknown>): void =>
-      void p.then(
-        () => outcomes.push(`${name} answered`),
-        (err: Error) => outcomes.push(`${name}: ${err.message}`),
-      );
+    const { client, clock, outcomes, record } = await fakeClockCaller(trading.port);
     record('first', client.call('balance', {}));
     await clock.advance(400);
     record('second', client.call('balance', {}));
@@ -187,12 +200,12 @@ describe('ipc/IpcClient', () => {
     expect(outcomes).to.deep.equal(['ping answered']);
     await clock.advance(1);
     await waitFor('the first timed out', () => outcomes.length === 2);
-    expect(outcomes[1]).to.equal('first: balance: no answer within 1000 ms');
+    expect(outcomes[1]).to.equal('first timed out: balance: no answer within 1000 ms');
     await clock.advance(399);
     expect(outcomes).to.have.length(2);
     await clock.advance(1);
     await waitFor('the second timed out', () => outcomes.length === 3);
-    expect(outcomes[2]).to.equal('second: balance: no answer within 1000 ms');
+    expect(outcomes[2]).to.equal('second timed out: balance: no answer within 1000 ms');
     expect(client.connected).to.equal(true);
   });
 
@@ -200,31 +213,17 @@ describe('ipc/IpcClient', () => {
     trading = await startTrading(dir, { answerTimeoutsMs: { closeAll: 5_000 } });
     trading.server.handle('closeAll', () => new Promise(() => undefined));
     trading.server.handle('balance', () => new Promise(() => undefined));
-    const clock = new FakeClock();
-    const { client } = recordingClient(trading.port, {
-      clock,
-      requestTimeoutMs: 1_000,
-      heartbeatMs: HEARTBEAT_OFF,
-    });
-    track(client);
-    await client.connect();
-    const outcomes: string[] = [];
-    const record = (p: Promise<unknown>): void =>
-      void p.then(
-        () => outcomes.push('answered'),
-        (err: Error) =>
-          outcomes.push(`${err instanceof IpcTimeoutError ? 'timeout' : 'other'}: ${err.message}`),
-      );
-    record(client.call('closeAll', {}));
-    record(client.call('balance', {}));
+    const { client, clock, outcomes, record } = await fakeClockCaller(trading.port);
+    record('closeAll', client.call('closeAll', {}));
+    record('balance', client.call('balance', {}));
     await clock.advance(1_000);
     await waitFor('the balance timed out', () => outcomes.length === 1);
-    expect(outcomes).to.deep.equal(['timeout: balance: no answer within 1000 ms']);
+    expect(outcomes).to.deep.equal(['balance timed out: balance: no answer within 1000 ms']);
     await clock.advance(3_999);
     expect(outcomes).to.have.length(1);
     await clock.advance(1);
     await waitFor('the close-all timed out', () => outcomes.length === 2);
-    expect(outcomes[1]).to.equal('timeout: closeAll: no answer within 5000 ms');
+    expect(outcomes[1]).to.equal('closeAll timed out: closeAll: no answer within 5000 ms');
     expect(client.connected).to.equal(true);
   });
 
