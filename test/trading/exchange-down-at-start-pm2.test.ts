@@ -13,9 +13,10 @@ import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { binanceKit } from '../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../harness/exchanges/local-exchange';
-import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
+import { Pm2Harness, eventually } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
 import { liveDaemonEnv } from '../support/live-engine';
+import { startShippedTrading, tradingLogs } from '../support/pm2-trading';
 
 const IPC_TOKEN = 'exchange-down-ipc-token-0123456789';
 /** At least four attempts of each read (backoff 1, 2, 4 s). */
@@ -28,24 +29,24 @@ describe('a live start with the exchange refusing connections, then back, under 
   let waitLinesDuringOutage: string[] = [];
   let restartsDuringOutage = -1;
 
-  const tradingLog = (): string => pm2.readLog('trading.out.log') + pm2.readLog('trading.err.log');
+  const tradingLog = (): string => tradingLogs(pm2);
 
   before(async () => {
     pm2 = Pm2Harness.create('bn-exdown-');
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
-      env: {
+    await startShippedTrading(
+      pm2,
+      {
         ...liveDaemonEnv(binanceKit, url),
-        BYNINJA_IPC_PORT: String(await freePort()),
-        BYNINJA_IPC_TOKEN: IPC_TOKEN,
         BYNINJA__TRADING__STRATEGY__NAME: 'rsi-mean-reversion',
         BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__PERIOD: '3',
         BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERSOLD: '55',
         BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERBOUGHT: '56',
         BYNINJA__TRADING__TICK_INTERVAL_MS: '200',
       },
-    });
+      IPC_TOKEN,
+    );
     await eventually(() => /Waiting for binance/.test(tradingLog()), 30_000, 'the wait said');
     await sleep(OUTAGE_MS);
     waitLinesDuringOutage = tradingLog()

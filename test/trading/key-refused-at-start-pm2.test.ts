@@ -8,10 +8,10 @@
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange } from '../../harness/exchanges/local-exchange';
-import { DAEMON_SCRIPTS, Pm2Harness, REPO_ROOT, eventually } from '../../harness/pm2';
-import { freePort } from '../../harness/ports';
-import { runCli, type CliRun } from '../support/cli';
+import { Pm2Harness } from '../../harness/pm2';
+import type { CliRun } from '../support/cli';
 import { liveDaemonEnv } from '../support/live-engine';
+import { startShippedTrading, statusOnceItSays, tradingLogs } from '../support/pm2-trading';
 
 const IPC_TOKEN = 'key-refused-ipc-token-0123456789ab';
 const WRONG_KEY = 'WRONGKEY0refusedkey0123456789abcdef';
@@ -23,28 +23,17 @@ function keyRefusedSuite(kit: ExchangeKit): void {
     this.timeout(90_000);
     let pm2: Pm2Harness;
     let fake: LocalExchange;
-    let env: Record<string, string | undefined>;
     let status: CliRun;
 
     before(async () => {
       pm2 = Pm2Harness.create('bn-keyref-');
       fake = await kit.start({ candleMs: 400, balances: { USDT: 10_000 } });
-      env = {
-        ...liveDaemonEnv(kit, fake.url),
-        EXCHANGE_API_KEY: WRONG_KEY,
-        BYNINJA_IPC_PORT: String(await freePort()),
-        BYNINJA_IPC_TOKEN: IPC_TOKEN,
-      };
-      await pm2.startScript('trading', DAEMON_SCRIPTS.trading, { env });
-      status = await eventually(
-        async () => {
-          const run = await runCli(['status'], { env: pm2.env(env), cwd: REPO_ROOT });
-          return /waiting for/.test(run.stdout) ? run : undefined;
-        },
-        45_000,
-        'byninja status says what trading waits for',
-        500,
+      const env = await startShippedTrading(
+        pm2,
+        { ...liveDaemonEnv(kit, fake.url), EXCHANGE_API_KEY: WRONG_KEY },
+        IPC_TOKEN,
       );
+      status = await statusOnceItSays(pm2, env, /waiting for/, 'byninja status says what trading waits for');
     });
 
     after(async () => {
@@ -56,13 +45,13 @@ function keyRefusedSuite(kit: ExchangeKit): void {
       const app = await pm2.info('trading');
       expect(app?.status).to.equal('online');
       expect(app?.restarts).to.equal(0);
-      const logs = pm2.readLog('trading.out.log') + pm2.readLog('trading.err.log');
+      const logs = tradingLogs(pm2);
       expect(logs).to.match(/Waiting for/);
       expect(logs + status.stdout + status.stderr).not.to.include(WRONG_KEY);
     });
 
     it('names the fix: EXCHANGE_API_KEY (its IP allow-list, its permissions) in status and in the log', () => {
-      const logs = pm2.readLog('trading.out.log') + pm2.readLog('trading.err.log');
+      const logs = tradingLogs(pm2);
       expect(status.stdout, status.stdout).to.include('EXCHANGE_API_KEY');
       expect(logs, logs).to.include('EXCHANGE_API_KEY');
     });

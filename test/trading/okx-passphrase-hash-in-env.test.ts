@@ -12,9 +12,9 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FakeOkx } from '../../harness/exchanges/fake-okx';
-import { DAEMON_SCRIPTS, Pm2Harness, REPO_ROOT, eventually } from '../../harness/pm2';
-import { freePort } from '../../harness/ports';
-import { runCli, type CliRun } from '../support/cli';
+import { Pm2Harness } from '../../harness/pm2';
+import type { CliRun } from '../support/cli';
+import { startShippedTrading, statusOnceItSays, tradingLogs } from '../support/pm2-trading';
 
 const KEY = 'okx-hash-key-0123456789';
 const SECRET = 'okx-hash-secret-0123456789';
@@ -25,7 +25,6 @@ describe('an OKX passphrase with a # in .env, unquoted as the docs show it, unde
   this.timeout(90_000);
   let pm2: Pm2Harness;
   let fake: FakeOkx;
-  let env: Record<string, string>;
   let status: CliRun;
 
   before(async () => {
@@ -41,23 +40,21 @@ describe('an OKX passphrase with a # in .env, unquoted as the docs show it, unde
       `EXCHANGE_API_KEY=${KEY}\nEXCHANGE_SECRET=${SECRET}\nEXCHANGE_PASSWORD=${PASSPHRASE}\n`,
       { mode: 0o600 },
     );
-    env = {
-      BYNINJA_MODE: 'live',
-      BYNINJA__TRADING__EXCHANGE: 'okx',
-      BYNINJA__TRADING__EXCHANGE_API_URL: fake.url,
-      BYNINJA__TRADING__ORDERS__UNKNOWN_NOT_FOUND_WINDOW_MS: '35000',
-      BYNINJA_IPC_PORT: String(await freePort()),
-      BYNINJA_IPC_TOKEN: IPC_TOKEN,
-    };
-    await pm2.startScript('trading', DAEMON_SCRIPTS.trading, { env });
-    status = await eventually(
-      async () => {
-        const run = await runCli(['status'], { env: pm2.env(env), cwd: REPO_ROOT });
-        return /waiting for|configuration error|positions/.test(run.stdout) ? run : undefined;
+    const env = await startShippedTrading(
+      pm2,
+      {
+        BYNINJA_MODE: 'live',
+        BYNINJA__TRADING__EXCHANGE: 'okx',
+        BYNINJA__TRADING__EXCHANGE_API_URL: fake.url,
+        BYNINJA__TRADING__ORDERS__UNKNOWN_NOT_FOUND_WINDOW_MS: '35000',
       },
-      45_000,
+      IPC_TOKEN,
+    );
+    status = await statusOnceItSays(
+      pm2,
+      env,
+      /waiting for|configuration error|positions/,
       'byninja status answers',
-      500,
     );
   });
 
@@ -69,7 +66,7 @@ describe('an OKX passphrase with a # in .env, unquoted as the docs show it, unde
   it('refuses the start (configuration error) naming EXCHANGE_PASSWORD, its .env line and the quoting fix', () => {
     expect(status.stdout, status.stdout).to.match(/stopped: configuration error — fix EXCHANGE_PASSWORD/);
     expect(status.stdout, status.stdout).to.include("Put the value in quotes (EXCHANGE_PASSWORD='…'");
-    const logs = pm2.readLog('trading.out.log') + pm2.readLog('trading.err.log');
+    const logs = tradingLogs(pm2);
     expect(logs, logs.slice(-3000)).to.match(
       /EXCHANGE_PASSWORD.*line 3 holds a "#" outside quotes.*EXCHANGE_PASSWORD='…'/,
     );
@@ -77,7 +74,7 @@ describe('an OKX passphrase with a # in .env, unquoted as the docs show it, unde
   });
 
   it('never writes the passphrase, nor the part dotenv kept, to the logs or the status', () => {
-    const seen = status.stdout + pm2.readLog('trading.out.log') + pm2.readLog('trading.err.log');
+    const seen = status.stdout + tradingLogs(pm2);
     expect(seen).not.to.include(PASSPHRASE);
     expect(seen).not.to.include(PASSPHRASE.split('#')[0]);
   });
