@@ -20,6 +20,7 @@ import type { Clock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { writeFileDurable } from '../shared/persistence/durable-file';
 import { isEnvelope } from '../shared/persistence/durable-json-adapter';
+import { interpretJson } from '../shared/persistence/json-file';
 import { StoreLock } from '../shared/persistence/lock';
 import { migrateData } from '../shared/persistence/migrate';
 import { OUTBOX_STORE_NAME } from '../telegram/notify/outbox';
@@ -61,13 +62,17 @@ export interface BackupOutcome {
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
+/** Throws what makes the state's bytes unusable: not JSON, not a state envelope, or not its schema. */
 function checkState(bytes: Buffer): void {
-  const envelope: unknown = JSON.parse(bytes.toString('utf8'));
-  if (!isEnvelope(envelope) || envelope.version > STATE_VERSION)
-    throw new Error('not a {version, savedAt, data} state envelope');
-  validateTradingState(
-    migrateData(envelope.data, envelope.version, STATE_VERSION, TRADING_STATE_MIGRATIONS, STATE_STORE_NAME),
-  );
+  // read by the one JSON reader's interpretJson, not readJsonFile: the backup writes the very bytes it checked
+  const read = interpretJson(bytes.toString('utf8'), (envelope) => {
+    if (!isEnvelope(envelope) || envelope.version > STATE_VERSION)
+      throw new Error('not a {version, savedAt, data} state envelope');
+    return validateTradingState(
+      migrateData(envelope.data, envelope.version, STATE_VERSION, TRADING_STATE_MIGRATIONS, STATE_STORE_NAME),
+    );
+  });
+  if (read.kind === 'corrupt') throw new Error(read.reason);
 }
 
 export async function backup(dirs: StateDirs, outDir: string, clock: Clock): Promise<BackupOutcome> {
@@ -143,12 +148,16 @@ export async function restoreBackup(dirs: StateDirs, fromDir: string, clock: Clo
   try {
     const raw = await readRegularFile(path.join(fromDir, MANIFEST));
     if (!raw) throw new Error(`no ${MANIFEST}`);
-    const parsed = manifestSchema.safeParse(JSON.parse(raw.toString('utf8')));
-    if (!parsed.success)
-      throw new Error(
-        parsed.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; '),
-      );
-    manifest = parsed.data as BackupManifest;
+    const read = interpretJson(raw.toString('utf8'), (value) => {
+      const parsed = manifestSchema.safeParse(value);
+      if (!parsed.success)
+        throw new Error(
+          parsed.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; '),
+        );
+      return parsed.data as BackupManifest;
+    });
+    if (read.kind === 'corrupt') throw new Error(read.reason);
+    manifest = read.value;
   } catch (err) {
     return {
       ok: false,

@@ -135,6 +135,10 @@ describe('byninja backup, backup restore and telegram whoami @slow', function ()
     const hostile = await runCli(['backup', 'restore', out], { env, cwd: root });
     expect(hostile.code).to.equal(1);
     expect(hostile.stdout).to.include('is not a ByNinja backup');
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest).slice(0, 40)); // torn
+    const torn = await runCli(['backup', 'restore', out], { env, cwd: root });
+    expect(torn.code).to.equal(1);
+    expect(torn.stdout).to.match(/is not a ByNinja backup \(not valid JSON: .*\): nothing restored/);
     fs.writeFileSync(manifestFile, JSON.stringify(manifest));
     fs.rmSync(path.join(out, 'events.jsonl'));
     execFileSync('mkfifo', [path.join(out, 'events.jsonl')]);
@@ -142,6 +146,16 @@ describe('byninja backup, backup restore and telegram whoami @slow', function ()
     expect(fifo.code).to.equal(1);
     expect(fifo.stdout).to.include('events.jsonl is missing or differs');
     expect(fs.readFileSync(stateFile, 'utf8')).to.equal(before);
+
+    // a torn state is not backed up
+    fs.writeFileSync(stateFile, before.slice(0, 40));
+    const tornOut = path.join(root, 'backup-torn');
+    const tornState = await runCli(['backup', '--out', tornOut], { env, cwd: root });
+    expect(tornState.code).to.equal(1);
+    expect(tornState.stdout).to.match(
+      /trading-state\.json does not pass its schema \(not valid JSON: .*\); no backup written/,
+    );
+    expect(fs.existsSync(tornOut)).to.equal(false);
   });
 
   it('telegram whoami prints the chat and user ids of the next message, and the .env lines', async () => {
