@@ -1,19 +1,23 @@
 /**
  * Review 33b (field: a server reboot where the data dir is not there yet — BYNINJA_DATA_DIR on a network or USB
  * mount that comes up after PM2 resurrects the pair, or a mount that failed). Real trading daemon under a real PM2,
- * real ccxt against the local Binance double.
+ * real ccxt against the local Binance double; the late mount is a swap of two real directories under the running
+ * daemon (what the mount does to path lookups).
  *
- * DEFECT (open, not fixed here; proposal in the review report): a live start whose data dir does not exist creates
- * it and starts on an empty state with a new install id. The account's positions of the hidden state then have no
- * stop-loss watch for as long as the mount is missing, the strategy may buy again on top of them, and what the
- * fresh state opens is orphaned once the mount is back (the real state adopts only OPEN orders of another install;
- * filled ones and their positions are nobody's). `npm start` creates the data dir (ecosystem.config.js) before PM2
- * starts anything, so a live trading that finds it missing at its own start is never a first install: it should
- * refuse (configuration error, exit 78, no restart loop) naming BYNINJA_DATA_DIR and the mount, and create nothing.
- * Fails on main (checked with \`it\`): trading recreates the directory, logs "No state file … starting from
- * defaults", is ready in ~150 ms and sends two orders of a new install id on the account that holds the hidden
- * state's position. Telegram makes it worse at boot: both services start at once and telegram's runService creates
- * the missing data dir too (ensurePrivateDir), so a check "dir missing" in trading alone would race it. @slow
+ * 1. DEFECT (open, it.skip; proposal in the review report): a live start whose data dir does not exist creates it
+ *    and starts on an empty state with a new install id. Run as it() on main: "No state file … starting from
+ *    defaults", ready in ~150 ms, two orders of the new install sent on the account holding the hidden state's
+ *    position. The hidden positions have no stop-loss watch while the mount is missing, the strategy may buy again
+ *    on top of them, and what the fresh state fills is nobody's once the real state is back (recovery adopts only
+ *    OPEN orders of another install). `npm start` creates the data dir (ecosystem.config.js) before PM2 starts
+ *    anything, so a live trading that finds it missing is not a first install. Telegram starts at the same time and
+ *    its runService creates the missing data dir too (ensurePrivateDir), so a "dir missing" check in trading alone
+ *    would race it.
+ * 2. FIXED: once the mount came up, the fresh trading's next commit (by path: temp file, rename) replaced the real
+ *    trading-state.json with the fresh state — the real positions and orders gone from the file, not only hidden.
+ *    Failed on main (the file's install id became the fresh one within the window). Now every Store pins its
+ *    directory at open and refuses a write into another one (durable-json-adapter.ts): persist.failed, no new orders,
+ *    the log says to restart. @slow
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -98,5 +102,32 @@ describe('a live restart whose data dir is missing (a mount not up at boot), und
     expect(tradingLog()).to.match(/BYNINJA_DATA_DIR/);
     const others = fake.createRequests().filter((id) => installOf(id) !== installBefore);
     expect(others, 'orders sent by a fresh install on the same account').to.deep.equal([]);
+  });
+
+  it('never writes its fresh state over the real one once the mount is back, and says why (fixed: it did)', async () => {
+    // the mount comes up under the running fresh trading: the path now leads to the real data dir (a swap of the
+    // two directories does to path lookups what the mount does)
+    const fresh = `${pm2.dataDir}.fresh`;
+    fs.renameSync(pm2.dataDir, fresh);
+    fs.renameSync(hidden, pm2.dataDir);
+    hidden = fresh;
+    const stateFile = path.join(pm2.dataDir, 'trading-state.json');
+    const installInFile = (): string =>
+      (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { data: { installId: string } }).data.installId;
+    expect(installInFile()).to.equal(installBefore);
+    // an observation window: the fresh trading commits its state at least once a tick while it trades
+    await eventually(
+      () => installInFile() !== installBefore,
+      20_000,
+      'a commit of the fresh state',
+      200,
+    ).catch(() => undefined);
+    expect(installInFile(), 'the real state file now holds the fresh install').to.equal(installBefore);
+    // the operator is told, in the log (and by the persist.failed alert: no new orders until a restart)
+    await eventually(
+      () => /is no longer the directory this service opened/.test(tradingLog()),
+      20_000,
+      'the refused write logged',
+    );
   });
 });
