@@ -113,6 +113,7 @@ export class Store<T> {
     } catch (err) {
       throw toPersistenceError(err, opts.dir, 'create directory');
     }
+    adapter.pinDirectory();
     if (opts.onCorrupt !== 'start-empty') {
       const blocked = readBlockedMarker(opts.dir, opts.name);
       if (blocked) {
