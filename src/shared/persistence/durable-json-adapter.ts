@@ -3,13 +3,13 @@
  * loss can leave an empty or half-written file. This adapter writes through writeFileDurable, wraps the data in a
  * versioned envelope, and keeps exactly one previous good generation beside the file.
  */
-import { promises as fsp, statSync } from 'node:fs';
-import path from 'node:path';
+import { promises as fsp } from 'node:fs';
 import type { Adapter } from 'lowdb';
-import { CorruptStateError, PersistenceError } from '../errors';
+import { CorruptStateError } from '../errors';
 import type { Clock } from '../clock';
 import { tempPathFor, toPersistenceError, writeFileDurable } from './durable-file';
 import { readJsonFile } from './json-file';
+import { PinnedDir } from './pinned-dir';
 
 /** What a state file holds on disk. */
 export interface Envelope<T> {
@@ -47,7 +47,7 @@ export class DurableJsonAdapter<T> implements Adapter<T> {
   private readonly clock: Clock;
   private readonly writer: DurableWriter;
   /** The directory the store opened (device and inode), once pinned: every write checks it is still the one. */
-  private pinned?: { dev: number; ino: number };
+  private pinned?: PinnedDir;
 
   constructor(opts: DurableJsonAdapterOptions) {
     this.file = opts.file;
@@ -96,45 +96,13 @@ export class DurableJsonAdapter<T> implements Adapter<T> {
     return this.rotateAndWrite(text);
   }
 
-  /**
-   * Remembers which directory the file lives in (called once it exists, when the store opens). A data dir on a mount
-   * that came up after the service started (a network or USB disk at boot) puts another directory under the same
-   * path: the service started on an empty state in the bare mount point, and each later write by path would replace
-   * the real state file there with it (review 33b). Every write first checks the path still leads to the directory
-   * pinned here, and is refused otherwise — the store then reports it unwritable, as for a full disk.
-   */
+  /** Remembers which directory the file lives in (once it exists, when the store opens): pinned-dir.ts. */
   pinDirectory(): void {
-    const dir = path.dirname(this.file);
-    try {
-      const { dev, ino } = statSync(dir);
-      this.pinned = { dev, ino };
-    } catch (err) {
-      throw toPersistenceError(err, dir, 'open directory');
-    }
-  }
-
-  private checkDirectory(): void {
-    if (!this.pinned) return;
-    const dir = path.dirname(this.file);
-    let now: { dev: number; ino: number } | undefined;
-    try {
-      now = statSync(dir);
-    } catch {
-      now = undefined;
-    }
-    if (now?.dev === this.pinned.dev && now.ino === this.pinned.ino) return;
-    throw new PersistenceError(
-      `Could not write ${this.file}: ${dir} is no longer the directory this service opened at its start (a disk ` +
-        'mounted over it since, or it was moved or removed); nothing was written there — restart the service to ' +
-        'use what that directory holds now',
-      { path: this.file, op: 'write' },
-      { code: 'EDIRCHANGED' },
-    );
+    this.pinned = PinnedDir.of(this.file);
   }
 
   private async rotateAndWrite(text: string): Promise<void> {
-    // synchronous: a stat costs microseconds, an async one a thread-pool round trip on every commit
-    this.checkDirectory();
+    this.pinned?.check(this.file);
     await this.keepCurrentAsPrevious();
     await this.writer(this.file, text);
   }

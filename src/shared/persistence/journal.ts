@@ -17,6 +17,7 @@ import {
   toPersistenceError,
   writeFileDurable,
 } from './durable-file';
+import { PinnedDir } from './pinned-dir';
 
 export interface JournalOptions<T = unknown> {
   logger?: Logger;
@@ -74,6 +75,8 @@ export class Journal<T> {
   private closing: Promise<void> | undefined;
   private readonly logger: Logger;
   private readonly validate: ((entry: unknown) => T) | undefined;
+  /** The directory opened (pinned-dir.ts): compaction replaces the file by path only while it is still that one. */
+  private readonly pinned: PinnedDir;
 
   private constructor(
     file: string,
@@ -89,6 +92,7 @@ export class Journal<T> {
     this.openReport = report;
     this.logger = logger;
     this.validate = validate;
+    this.pinned = PinnedDir.of(file);
   }
 
   static async open<T>(dir: string, name: string, opts: JournalOptions<T> = {}): Promise<Journal<T>> {
@@ -266,6 +270,7 @@ export class Journal<T> {
   compact(keepLast: number): Promise<void> {
     return this.enqueue(async () => {
       const bytes = await this.readTailLines(keepLast);
+      this.pinned.check(this.file);
       await writeFileDurable(this.file, bytes);
       // The old handle points at the replaced inode: appends must go to the new file.
       const old = this.handle;

@@ -3,14 +3,15 @@
  * the service started (a network or USB mount late at boot). The service opened an empty state in the bare mount
  * point; once the disk is mounted, the same path leads to the real data dir, and a write by path replaced the real
  * state file with the empty one's. Swapping two real directories does to path lookups what the mount does. Without
- * the directory pin (durable-json-adapter.ts) the commit below resolves and the real file holds the other state.
+ * the directory pin (pinned-dir.ts) the commit below resolves and the real file holds the other state, and a
+ * journal's compaction (the event log's) replaces the real journal with the fresh one's tail.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock } from '../../../src/shared/clock';
 import { PersistenceError } from '../../../src/shared/errors';
-import { Store } from '../../../src/shared/persistence';
+import { Journal, Store } from '../../../src/shared/persistence';
 import { TempDirs } from '../../support/temp-dirs';
 
 interface State {
@@ -70,5 +71,41 @@ describe('Store whose directory is replaced while it is open (a disk mounted ove
     expect(store.healthy).to.equal(true);
     expect(ownerIn(path.join(dir, 'state.json'))).to.equal('b');
     await store.close();
+  });
+});
+
+describe('Journal whose directory is replaced while it is open (a disk mounted over the data dir)', () => {
+  const temp = new TempDirs();
+  afterEach(() => temp.cleanup());
+
+  it('refuses to compact into the other directory: the journal there keeps every line', async () => {
+    const root = temp.make();
+    const dataDir = path.join(root, 'data');
+    const real = await Journal.open<{ n: number }>(dataDir, 'events');
+    for (let n = 1; n <= 5; n++) await real.append([{ n }]);
+    await real.close();
+    const hidden = path.join(root, 'disk');
+    fs.renameSync(dataDir, hidden);
+
+    const fresh = await Journal.open<{ n: number }>(dataDir, 'events');
+    await fresh.append([{ n: 100 }]);
+    fs.renameSync(dataDir, path.join(root, 'bare'));
+    fs.renameSync(hidden, dataDir);
+
+    let error: unknown;
+    await fresh.compact(1).catch((err: unknown) => (error = err));
+    expect((error as PersistenceError).code).to.equal('EDIRCHANGED');
+    const lines = fs.readFileSync(path.join(dataDir, 'events.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { n: number }).n)).to.deep.equal([1, 2, 3, 4, 5]);
+    await fresh.close();
+  });
+
+  it('compacts as before while the directory stays the same', async () => {
+    const dir = temp.make();
+    const journal = await Journal.open<{ n: number }>(dir, 'events');
+    for (let n = 1; n <= 3; n++) await journal.append([{ n }]);
+    await journal.compact(1);
+    expect(fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8')).to.equal('{"n":3}\n');
+    await journal.close();
   });
 });
