@@ -107,10 +107,19 @@ function formatService(svc: ServiceReport, now: number, m: Markup): string[] {
     lines.push(`${icon} ${m.b(svc.name)} — ${m.esc(parts.join(', '))}`);
   }
   if (svc.lastRun) lines.push(`   last run: ${m.esc(describeLastRun(svc.lastRun, now))}`);
+  if (svc.build?.current) lines.push(`   ${m.esc(describeOldBuild(svc.build.name, svc.build.current))}`);
   return lines;
 }
 
 /** What the operator is told: what happened, what ByNinja does meanwhile, and the exact settings to change. */
+/** A service running a build older than the current one: what a restart changes, and the fix. */
+export function describeOldBuild(running: string, current: string): string {
+  return (
+    `runs build ${running}; dist/ is now ${current} (built since it started): ` +
+    '`npm run upgrade` restarts the pair onto it one at a time (a crash would bring this one back on it alone)'
+  );
+}
+
 export function describeMovedChat(moved: MovedChat): string {
   const what = `Telegram upgraded group ${moved.from} to a supergroup: its chat id is now ${moved.to}`;
   if (moved.settings.length === 0) return `${what}; messages for ${moved.from} go to ${moved.to}`;

@@ -6,6 +6,7 @@
 import { errorMessage } from '../shared/errors';
 import type { LastExit, TradingStatus } from '../shared/ipc/protocol';
 import { readConfigFailure } from '../shared/lifecycle/config-failure';
+import { buildOfProcess, installRoot, type BuildView } from '../shared/lifecycle/builds';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { readRunTraces } from '../shared/lifecycle/last-exit';
 import { lastRunFromBreadcrumb, readExitBreadcrumb } from './last-run';
@@ -23,6 +24,8 @@ export interface ServiceReport {
   state: ServiceState;
   /** How the last finished run ended, when known. */
   lastRun?: LastExit;
+  /** The build its running process started from, and the current one when that differs (builds.ts). */
+  build?: BuildView;
 }
 
 export type TradingView = { reachable: true; status: TradingStatus } | { reachable: false; reason: string };
@@ -61,6 +64,8 @@ export interface StatusReportDeps {
   telegramDelivery?: TelegramDelivery;
   /** Services online in PM2 that have not said ready yet (the supervisor's view). */
   notReady?: string[];
+  /** The install whose builds the services run (default: the one this code runs from; none outside a build). */
+  installRoot?: string;
   now: number;
 }
 
@@ -84,6 +89,7 @@ export async function buildStatusReport(deps: StatusReportDeps): Promise<StatusR
     tradingView(deps.trading),
   ]);
   const list = pm2Result.ok ? pm2Result.list : [];
+  const root = deps.installRoot ?? installRoot();
   const services = await Promise.all(
     names.map(async (name): Promise<ServiceReport> => {
       const proc = list.find((p) => p.name === name);
@@ -95,11 +101,14 @@ export async function buildStatusReport(deps: StatusReportDeps): Promise<StatusR
         selfKnown;
       const failure =
         proc && proc.exitCode === ExitCode.Config ? readConfigFailure(deps.dataDir, name) : undefined;
+      const build =
+        root && proc?.status === 'online' && proc.pid ? buildOfProcess(root, proc.pid) : undefined;
       return {
         name,
         ...(proc ? { pm2: proc } : {}),
         state: serviceState(proc, failure, deps.notReady?.includes(name) ?? false),
         ...(lastRun ? { lastRun } : {}),
+        ...(build ? { build } : {}),
       };
     }),
   );

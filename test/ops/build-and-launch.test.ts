@@ -104,6 +104,13 @@ describe('builds, npm start and npm run upgrade with the pair running @slow', fu
     const now = await apps();
     expect(now.trading!.status).to.equal('online');
     expect(now.trading!.restarts, 'one restart: no restart loop').to.equal(restartsBefore + 1);
+    // both still run the old build: status says so for each, with the fix
+    const status = await install.cli(['status'], env);
+    const stale = status.stdout
+      .split('\n')
+      .filter((l) => l.includes(`runs build ${old}; dist/ is now ${next}`));
+    expect(stale, status.stdout).to.have.length(2);
+    expect(status.stdout).to.include('`npm run upgrade` restarts the pair onto it');
   });
 
   it('npm run upgrade: builds, then restarts telegram and trading one at a time onto the new build, each ready', async () => {
@@ -122,6 +129,8 @@ describe('builds, npm start and npm run upgrade with the pair running @slow', fu
       expect(after[name]!.status, name).to.equal('online');
       expect(after[name]!.restarts, name).to.equal(before[name]!.restarts + 1);
     }
+    const status = await install.cli(['status'], env);
+    expect(status.stdout, 'both on the current build').not.to.include('runs build');
     // the new supervisor saw trading's restart as an operator's, once it was ready
     await eventually(
       () => alertsSince(mark, 'trading restarted by an operator and online') === 1,

@@ -10,8 +10,6 @@
  * shutdown steps still run (stores opened before the failure are closed properly).
  */
 import type { Clock } from '../clock';
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   isConfigScope,
   type Config,
@@ -30,6 +28,7 @@ import { StoreLock } from '../persistence/lock';
 import { ensurePrivateDir } from '../persistence/private-files';
 import { clearConfigFailure, problemsOf, writeConfigFailure } from './config-failure';
 import { installCrashHandlers } from './crash-handlers';
+import { ownBuild } from './builds';
 import { ExitCode } from './exit-codes';
 import {
   ALIVE_EVERY_MS,
@@ -224,7 +223,7 @@ export async function runService(
     pid: process.pid,
     node: process.version,
     ...(config.trading ? { mode: config.trading.mode } : {}),
-    build: buildName(),
+    build: ownBuild() ?? 'unknown',
     dataDir,
     logDir,
     configFile: sources.configFile ?? '(none: defaults + environment)',
@@ -446,17 +445,4 @@ function redactProblems(problems: ConfigProblem[], redactor: Redactor): ConfigPr
     value: redactor.redactString(p.value),
     message: redactor.redactString(p.message),
   }));
-}
-
-/** The build this process runs (`dist-<id>`, scripts/build.js), for the start line: which code came back. */
-function buildName(): string {
-  try {
-    // the bundle (or the compiled module) sits in <build>/daemons or <build>/src/shared/lifecycle
-    for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
-      if (fs.existsSync(path.join(dir, 'build.json'))) return path.basename(dir);
-    }
-  } catch {
-    // not worth failing a start over
-  }
-  return 'unknown';
 }
