@@ -12,7 +12,7 @@
  */
 import { formatSpan } from '../../shared/format-span';
 import { Telegraf, type Context } from 'telegraf';
-import type { CallbackQuery, Message, Update } from 'telegraf/types';
+import type { CallbackQuery, Message, Update, UserFromGetMe, WebhookInfo } from 'telegraf/types';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
 import type { ServiceName } from '../../ops/services';
 import type { LinkView } from '../../ops/status-report';
@@ -21,7 +21,7 @@ import type { TradingRpc } from '../../ops/trading-client';
 import { byninjaVersion } from '../../ops/version';
 import type { Clock } from '../../shared/clock';
 import type { TelegramConfig } from '../../shared/config/schema';
-import { AuthenticationError, errorMessage } from '../../shared/errors';
+import { AuthenticationError, ByNinjaError, errorMessage } from '../../shared/errors';
 import type { LastExit } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import { Redactor } from '../../shared/logging/redact';
@@ -89,6 +89,8 @@ export interface BotDeps {
     unauthorizedMaxMs?: number;
     /** Jitter source of the poller's and getMe's backoffs, in [0, 1) (default Math.random). */
     random?: () => number;
+    /** Deadline of each start request (getMe, getWebhookInfo, deleteWebhook, setMyCommands); default 10 s. */
+    startCallTimeoutMs?: number;
   };
 }
 
@@ -116,6 +118,13 @@ const REPLY_SEND_TIMEOUT_MS = 30_000;
  * long: the confirmed action runs after them, and telegraf's own client would hold it 500 s on a half-open connection.
  */
 const BUTTON_CALL_TIMEOUT_MS = 5_000;
+/**
+ * One start request (getMe, getWebhookInfo, deleteWebhook, setMyCommands) given up after this long, then retried:
+ * on a half-open connection telegraf's client would hold it 500 s, the bot deaf meanwhile (polling starts after them).
+ */
+const START_CALL_TIMEOUT_MS = 10_000;
+/** The webhook check and the command menu: retried a few times (shared/retry.ts), then only logged. */
+const START_RETRY = { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 };
 
 /** The note an allowed chat gets instead of the execution of a command sent while the bot was down. */
 const STALE_NOTE = (name: string, ageMs: number): string =>
@@ -415,18 +424,31 @@ export function createBot(deps: BotDeps): Bot {
   let stopping: Promise<void> | undefined;
   let startup: AbortController | undefined;
 
+  /** A start request with its own deadline (START_CALL_TIMEOUT_MS), abandoned when the bot stops. */
+  function startCall<T>(method: string, payload: object, signal: AbortSignal): Promise<T> {
+    return timedCall(
+      method,
+      deps.poller?.startCallTimeoutMs ?? START_CALL_TIMEOUT_MS,
+      clock,
+      (call) => telegraf.telegram.callApi(method as never, payload as never, { signal: call as never }),
+      signal,
+    ) as Promise<T>;
+  }
+
   async function prepare(signal: AbortSignal): Promise<void> {
     // getMe names the bot (for /cmd@bot in groups). Retried until it works: a refused token (401) is reported and
-    // retried with a long backoff (the service keeps supervising and logs alerts meanwhile), anything else with the
-    // poller's backoff.
+    // retried with a long backoff (the service keeps supervising and logs alerts meanwhile), anything else — a
+    // request given up after its deadline included — with the poller's backoff (both: the one of shared/retry.ts).
     const polling = deps.poller ?? {};
     for (let attempt = 1, refusals = 0; !signal.aborted; attempt++) {
       try {
-        telegraf.botInfo = await telegraf.telegram.getMe();
+        telegraf.botInfo = await startCall<UserFromGetMe>('getMe', {}, signal);
         onHealth({ kind: 'token-ok', polled: false });
         break;
       } catch (raw) {
-        const err = toTelegramError(raw, 'getMe');
+        if (signal.aborted) return;
+        // timedCall's failures are translated already
+        const err = raw instanceof ByNinjaError ? raw : toTelegramError(raw, 'getMe');
         const refused = err instanceof AuthenticationError;
         if (refused) refusals += 1;
         onHealth(
@@ -453,33 +475,37 @@ export function createBot(deps: BotDeps): Bot {
       }
     }
     if (signal.aborted) return;
+    // The webhook check and the command menu: each request bounded, retried a few times, then only logged — polling
+    // must start even if they fail (a webhook left set is deleted again by the poller when getUpdates names it).
+    const again = { ...START_RETRY, clock, signal, ...(polling.random ? { random: polling.random } : {}) };
     // getUpdates is refused (409) while an outgoing webhook is set on the token (a former deployment, another
     // framework): delete one before the first poll, as telegraf's launch() does, keeping pending updates. The poller
     // deletes it again should the 409 name a webhook later.
     try {
-      const webhook = await telegraf.telegram.getWebhookInfo();
+      const webhook = await retry(() => startCall<WebhookInfo>('getWebhookInfo', {}, signal), again);
       if (webhook.url) {
-        await telegraf.telegram.deleteWebhook({ drop_pending_updates: false });
+        await retry(() => startCall<true>('deleteWebhook', { drop_pending_updates: false }, signal), again);
         log.warn(
           'An outgoing webhook was set on this bot token (getUpdates is refused while one is): deleted it, pending updates kept',
           { pendingUpdates: webhook.pending_update_count },
         );
       }
     } catch (err) {
+      if (signal.aborted) return;
       log.warn(
         'Checking for a webhook on the bot token failed: the poller deletes one if Telegram names it',
         {
-          error: toTelegramError(err).message,
+          error: errorMessage(err),
         },
       );
     }
     try {
-      await telegraf.telegram.setMyCommands(
-        commands.map((c) => ({ command: c.name, description: c.description.slice(0, 256) })),
-      );
+      const menu = commands.map((c) => ({ command: c.name, description: c.description.slice(0, 256) }));
+      await retry(() => startCall<true>('setMyCommands', { commands: menu }, signal), again);
     } catch (err) {
+      if (signal.aborted) return;
       log.warn('setMyCommands failed: the command menu may be out of date', {
-        error: toTelegramError(err, 'setMyCommands').message,
+        error: errorMessage(err),
       });
     }
   }
