@@ -138,6 +138,9 @@ void runService(
       chatMoves,
     });
     outbox.start();
+    // A fatal error (the crash handler halts the service before its flush): from that moment nothing is sent, polled,
+    // acknowledged or restarted on the broken process's state — as trading places no order (shutdown.onHalt).
+    shutdown.onHalt(() => outbox.halt());
     await chatMoves.start(outbox);
     shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });
 
@@ -267,6 +270,7 @@ void runService(
       clock,
     });
     hang.start();
+    shutdown.onHalt(() => void hang.close());
 
     const charts = new ChartProcess({ clock });
     // before the bot waits for its commands: a /pnl mid-draw ends now, told why
@@ -295,6 +299,7 @@ void runService(
         clock,
       });
       await bot.start();
+      shutdown.onHalt(() => bot.halt());
       shutdown.addStep('stop the Telegram bot', () => bot.stop(), { order: 10, timeoutMs: 2_000 });
     }
 
@@ -318,6 +323,7 @@ void runService(
         clock,
       });
       summary.start();
+      shutdown.onHalt(() => void summary.close());
       shutdown.addStep('stop the daily summary', () => summary.close(), { order: 12, timeoutMs: 1_000 });
     } else {
       forgetSummaryDay(supervisorStore);

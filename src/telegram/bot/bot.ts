@@ -102,6 +102,11 @@ export interface Bot {
   start(): Promise<void>;
   /** Stops polling and waits for running commands (bounded). Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Stops at once, without waiting (a fatal error, during the crash flush): no next poll, no update handed on or
+   * acknowledged, no reply or button request sent any more — running commands fail their replies.
+   */
+  halt(): void;
 }
 
 /**
@@ -208,6 +213,8 @@ export function createBot(deps: BotDeps): Bot {
     ...(deps.beforeSelfRestart ? { beforeSelfRestart: deps.beforeSelfRestart } : {}),
   };
   const onHealth = deps.onHealth ?? (() => undefined);
+  /** Aborted by halt(): every reply and button request ends, none starts. */
+  const halted = new AbortController();
 
   async function send(chatId: string, html: string, buttons?: InlineButton[][]): Promise<void> {
     // every reply passes the service's one redactor: a reply quoting trading's answer or an error can carry text
@@ -217,20 +224,25 @@ export function createBot(deps: BotDeps): Bot {
       const markup = buttons && i === parts.length - 1 ? { reply_markup: toKeyboard(buttons) } : {};
       await retry(
         () =>
-          timedCall('sendMessage', REPLY_SEND_TIMEOUT_MS, clock, (signal) =>
-            telegraf.telegram.callApi(
-              'sendMessage',
-              {
-                chat_id: chatId,
-                text: part,
-                parse_mode: 'HTML',
-                link_preview_options: { is_disabled: true },
-                ...markup,
-              },
-              { signal: signal as never },
-            ),
+          timedCall(
+            'sendMessage',
+            REPLY_SEND_TIMEOUT_MS,
+            clock,
+            (signal) =>
+              telegraf.telegram.callApi(
+                'sendMessage',
+                {
+                  chat_id: chatId,
+                  text: part,
+                  parse_mode: 'HTML',
+                  link_preview_options: { is_disabled: true },
+                  ...markup,
+                },
+                { signal: signal as never },
+              ),
+            halted.signal,
           ),
-        { ...REPLY_RETRY, clock },
+        { ...REPLY_RETRY, clock, signal: halted.signal },
       );
     }
   }
@@ -238,19 +250,24 @@ export function createBot(deps: BotDeps): Bot {
   async function sendPhoto(chatId: string, png: Buffer, caption: string): Promise<void> {
     await retry(
       () =>
-        timedCall('sendPhoto', REPLY_SEND_TIMEOUT_MS, clock, (signal) =>
-          telegraf.telegram.callApi(
-            'sendPhoto',
-            {
-              chat_id: chatId,
-              photo: { source: png, filename: 'equity.png' },
-              caption: services.redactor.redactString(caption).slice(0, 1024),
-              parse_mode: 'HTML',
-            },
-            { signal: signal as never },
-          ),
+        timedCall(
+          'sendPhoto',
+          REPLY_SEND_TIMEOUT_MS,
+          clock,
+          (signal) =>
+            telegraf.telegram.callApi(
+              'sendPhoto',
+              {
+                chat_id: chatId,
+                photo: { source: png, filename: 'equity.png' },
+                caption: services.redactor.redactString(caption).slice(0, 1024),
+                parse_mode: 'HTML',
+              },
+              { signal: signal as never },
+            ),
+          halted.signal,
         ),
-      { ...REPLY_RETRY, clock },
+      { ...REPLY_RETRY, clock, signal: halted.signal },
     );
   }
 
@@ -318,7 +335,7 @@ export function createBot(deps: BotDeps): Bot {
   /** A best-effort Bot API request of a button press: bounded (BUTTON_CALL_TIMEOUT_MS), its failure only logged. */
   async function buttonCall(method: string, call: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
     try {
-      await timedCall(method, BUTTON_CALL_TIMEOUT_MS, clock, call);
+      await timedCall(method, BUTTON_CALL_TIMEOUT_MS, clock, call, halted.signal);
     } catch (err) {
       log.debug('Telegram button request failed', { method, error: errorMessage(err) });
     }
@@ -545,6 +562,11 @@ export function createBot(deps: BotDeps): Bot {
         },
         () => undefined,
       );
+    },
+    halt() {
+      halted.abort(new Error('halted: a fatal error'));
+      startup?.abort();
+      poller?.halt();
     },
     stop() {
       stopping ??= (async () => {
