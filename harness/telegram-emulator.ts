@@ -13,7 +13,9 @@
  *  - models a group upgraded to a supergroup (migrateChat): a send to the old group id is refused 400 "Bad Request:
  *    group chat was upgraded to a supergroup chat" with `parameters.migrate_to_chat_id` (the Bot API docs,
  *    ResponseParameters: "migrate_to_chat_id — The group has been migrated to a supergroup with the specified
- *    identifier"; the answer as Telegram words it, e.g. TwiN/gatus#179);
+ *    identifier"; the answer as Telegram words it, e.g. TwiN/gatus#179), and so is getChatMemberCount on it — the
+ *    Bot API server checks a group's member list as a write (tdlib/telegram-bot-api Client.cpp, check_chat_access:
+ *    "member list is inaccessible in deactivated groups"); getChatMemberCount on any other chat answers 2;
  *  - logs every bot request (method, time, HTTP status) so tests can check what happened when.
  *
  * Usage: `const tg = await TelegramEmulator.start(); … TELEGRAM_API_ROOT=tg.apiRoot, TELEGRAM_BOT_TOKEN=tg.token …
@@ -330,6 +332,7 @@ export class TelegramEmulator {
         parameters: { migrate_to_chat_id: Number(migratedTo) },
       });
 
+    if (method === 'getChatMemberCount') return this.reply(res, log, 200, { ok: true, result: 2 });
     if (method === 'setWebhook') {
       this.webhookUrl = String(parseParams(body, req.headers['content-type']).url ?? '');
       return this.reply(res, log, 200, { ok: true, result: true, description: 'Webhook was set' });
@@ -448,9 +451,12 @@ export class TelegramEmulator {
   }
 }
 
-/** The chat a send* call writes to (chat_id), JSON, form or multipart; undefined for other methods. */
+/**
+ * The chat a call needs to write to (chat_id), JSON, form or multipart: a send*, or getChatMemberCount (checked as a
+ * write by the Bot API server); undefined for other methods.
+ */
 function sendTarget(method: string, body: Buffer, contentType: string | undefined): string | undefined {
-  if (!/^send/.test(method)) return undefined;
+  if (!/^send/.test(method) && method !== 'getChatMemberCount') return undefined;
   const chat = contentType?.includes('multipart/form-data')
     ? parseMultipart(body, contentType).get('chat_id')?.value
     : parseParams(body, contentType).chat_id;

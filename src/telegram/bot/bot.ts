@@ -27,6 +27,7 @@ import type { Logger } from '../../shared/logging/logger';
 import { Redactor } from '../../shared/logging/redact';
 import { retry, retryDelayMs } from '../../shared/retry';
 import { ChatMoves } from '../notify/chat-move-book';
+import { TelegramChatMigratedError } from '../notify/chat-moves';
 import type { DeliveryOutcome } from '../notify/delivery-health';
 import type { Notifier } from '../notify/notification';
 import { CommandAuth } from './auth';
@@ -128,6 +129,12 @@ const BUTTON_CALL_TIMEOUT_MS = 5_000;
  * on a half-open connection telegraf's client would hold it 500 s, the bot deaf meanwhile (polling starts after them).
  */
 const START_CALL_TIMEOUT_MS = 10_000;
+/**
+ * Asking Telegram about the listed groups not known moved (probeMoves) at most this often: at start, then when a
+ * command comes from a group no setting names — anyone can add the bot to a group, so strangers must not make the
+ * bot ask more than this.
+ */
+const MOVE_PROBE_MIN_INTERVAL_MS = 60_000;
 /** The webhook check and the command menu: retried a few times (shared/retry.ts), then only logged. */
 const START_RETRY = { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 };
 
@@ -287,6 +294,9 @@ export function createBot(deps: BotDeps): Bot {
     const chatId = String(message.chat.id);
     const userId = message.from ? String(message.from.id) : undefined;
     const subject = { chatId, userId, username: message.from?.username, text: message.text };
+    // a group (negative id) no setting names may be a listed group Telegram moved while the bot did not hear it (the
+    // service message is kept with the updates for 24 h): Telegram is asked about the listed groups, then auth again
+    if (!auth.isAllowed(subject) && chatId.startsWith('-') && startup) await probeMoves(startup.signal, true);
     if (!auth.isAllowed(subject)) {
       auth.recordDenied(subject, clock.now());
       return;
@@ -452,6 +462,48 @@ export function createBot(deps: BotDeps): Bot {
     ) as Promise<T>;
   }
 
+  let probing: Promise<void> | undefined;
+  let lastProbeAt = -Infinity;
+
+  /**
+   * Asks Telegram about each listed group not known moved (ChatMoves.unprobed): at start, and on a command from a
+   * group no setting names at most once per MOVE_PROBE_MIN_INTERVAL_MS (callers meanwhile share the probe in flight). getChatMemberCount needs the right to
+   * read a group's members, which the Bot API server checks as the right to write to it: on a group upgraded to a
+   * supergroup it answers, as a send does, 400 "group chat was upgraded to a supergroup chat" with
+   * `parameters.migrate_to_chat_id` (tdlib/telegram-bot-api Client.cpp, check_chat_access) — getChat, a read, does
+   * not. The move is learned from that answer as from a refused send; any other answer teaches nothing.
+   */
+  function probeMoves(signal: AbortSignal, onStrangersCommand: boolean): Promise<void> {
+    if (probing) return probing;
+    if (onStrangersCommand) {
+      if (clock.now() - lastProbeAt < MOVE_PROBE_MIN_INTERVAL_MS) return Promise.resolve();
+      lastProbeAt = clock.now();
+    }
+    probing = (async () => {
+      for (const id of chatMoves.unprobed()) {
+        if (signal.aborted) return;
+        try {
+          await startCall<number>('getChatMemberCount', { chat_id: id }, signal);
+        } catch (err) {
+          if (!(err instanceof TelegramChatMigratedError)) {
+            log.debug('Asking Telegram whether a listed group moved: no answer to learn from', {
+              chatId: id,
+              error: errorMessage(err),
+            });
+            continue;
+          }
+          // a disk refusing the write still leaves the move followed from memory (learn() says so)
+          await chatMoves
+            .learn(id, err.migrateToChatId, 'send')
+            .catch((e: unknown) =>
+              log.warn('A moved group learned but not saved', { chatId: id, error: errorMessage(e) }),
+            );
+        }
+      }
+    })().finally(() => (probing = undefined));
+    return probing;
+  }
+
   async function prepare(signal: AbortSignal): Promise<void> {
     // getMe names the bot (for /cmd@bot in groups). Retried until it works: a refused token (401) is reported and
     // retried with a long backoff (the service keeps supervising and logs alerts meanwhile), anything else — a
@@ -492,6 +544,9 @@ export function createBot(deps: BotDeps): Bot {
       }
     }
     if (signal.aborted) return;
+    // Before the first poll: a listed group moved while telegram was down long enough for the service message to be
+    // gone commands from its new id from the start.
+    await probeMoves(signal, false);
     // The webhook check and the command menu: each request bounded, retried a few times, then only logged — polling
     // must start even if they fail (a webhook left set is deleted again by the poller when getUpdates names it).
     const again = { ...START_RETRY, clock, signal, ...(polling.random ? { random: polling.random } : {}) };
