@@ -16,6 +16,9 @@
  *    identifier"; the answer as Telegram words it, e.g. TwiN/gatus#179), and so is getChatMemberCount on it — the
  *    Bot API server checks a group's member list as a write (tdlib/telegram-bot-api Client.cpp, check_chat_access:
  *    "member list is inaccessible in deactivated groups"); getChatMemberCount on any other chat answers 2;
+ *  - models a chat that refuses the bot (refuseChat): every send to it is answered 403, worded as the Bot API server
+ *    words it ("Forbidden: bot was blocked by the user" for a private chat, "Forbidden: bot was kicked from the group
+ *    chat" for a group: tdlib/telegram-bot-api Client.cpp);
  *  - logs every bot request (method, time, HTTP status) so tests can check what happened when.
  *
  * Usage: `const tg = await TelegramEmulator.start(); … TELEGRAM_API_ROOT=tg.apiRoot, TELEGRAM_BOT_TOKEN=tg.token …
@@ -106,6 +109,8 @@ export class TelegramEmulator {
   private readonly sockets = new Set<net.Socket>();
   /** Basic groups upgraded to a supergroup: old chat id → the supergroup's id. */
   private readonly migrated = new Map<string, string>();
+  /** Chats refusing the bot: chat id → the 403's description. */
+  private readonly refusing = new Map<string, string>();
 
   private constructor(
     server: TelegramServer,
@@ -158,6 +163,18 @@ export class TelegramEmulator {
    */
   migrateChat(fromChatId: string | number, toChatId: string | number): void {
     this.migrated.set(String(fromChatId), String(toChatId));
+  }
+
+  /**
+   * `chatId` refuses the bot from now on (a private chat that blocked it, a group it was removed from): every send to
+   * it is answered 403 with `description`; `null` lets it take messages again.
+   */
+  refuseChat(
+    chatId: string | number,
+    description: string | null = 'Forbidden: bot was blocked by the user',
+  ): void {
+    if (description === null) this.refusing.delete(String(chatId));
+    else this.refusing.set(String(chatId), description);
   }
 
   /**
@@ -324,6 +341,9 @@ export class TelegramEmulator {
 
     const targetChat = sendTarget(method, body, req.headers['content-type']);
     const migratedTo = targetChat !== undefined ? this.migrated.get(targetChat) : undefined;
+    const refusal = targetChat !== undefined ? this.refusing.get(targetChat) : undefined;
+    if (refusal !== undefined)
+      return this.reply(res, log, 403, { ok: false, error_code: 403, description: refusal });
     if (migratedTo !== undefined)
       return this.reply(res, log, 400, {
         ok: false,

@@ -105,6 +105,9 @@ void runService(
         log: logSender,
         health,
         clock,
+        // the alert chat's outcomes say where alerts go; another chat refusing the bot waits alone
+        isAlertChat: (id) => chatMoves.resolve(chatId) === id,
+        logger,
       });
       log.info(`📨 alerts go to Telegram chat ${chatId}`);
     } else {
