@@ -467,11 +467,12 @@ export function createBot(deps: BotDeps): Bot {
 
   /**
    * Asks Telegram about each listed group not known moved (ChatMoves.unprobed): at start, and on a command from a
-   * group no setting names at most once per MOVE_PROBE_MIN_INTERVAL_MS (callers meanwhile share the probe in flight). getChatMemberCount needs the right to
-   * read a group's members, which the Bot API server checks as the right to write to it: on a group upgraded to a
-   * supergroup it answers, as a send does, 400 "group chat was upgraded to a supergroup chat" with
-   * `parameters.migrate_to_chat_id` (tdlib/telegram-bot-api Client.cpp, check_chat_access) — getChat, a read, does
-   * not. The move is learned from that answer as from a refused send; any other answer teaches nothing.
+   * group no setting names at most once per MOVE_PROBE_MIN_INTERVAL_MS (callers meanwhile share the probe in
+   * flight). getChatMemberCount needs the right to read a group's members, which the Bot API server checks as the
+   * right to write to it: on a group upgraded to a supergroup it answers, as a send does, 400 "group chat was
+   * upgraded to a supergroup chat" with `parameters.migrate_to_chat_id` (tdlib/telegram-bot-api Client.cpp,
+   * check_chat_access) — getChat, a read, does not. The move is learned from that answer as from a refused send;
+   * any other answer teaches nothing.
    */
   function probeMoves(signal: AbortSignal, onStrangersCommand: boolean): Promise<void> {
     if (probing) return probing;
@@ -544,8 +545,8 @@ export function createBot(deps: BotDeps): Bot {
       }
     }
     if (signal.aborted) return;
-    // Before the first poll: a listed group moved while telegram was down long enough for the service message to be
-    // gone commands from its new id from the start.
+    // Before the first poll: a listed group moved while telegram was down (its service message gone since) commands
+    // from its new id from the first update on.
     await probeMoves(signal, false);
     // The webhook check and the command menu: each request bounded, retried a few times, then only logged — polling
     // must start even if they fail (a webhook left set is deleted again by the poller when getUpdates names it).
