@@ -13,7 +13,12 @@
  *  - models a group upgraded to a supergroup (migrateChat): a send to the old group id is refused 400 "Bad Request:
  *    group chat was upgraded to a supergroup chat" with `parameters.migrate_to_chat_id` (the Bot API docs,
  *    ResponseParameters: "migrate_to_chat_id — The group has been migrated to a supergroup with the specified
- *    identifier"; the answer as Telegram words it, e.g. TwiN/gatus#179);
+ *    identifier"; the answer as Telegram words it, e.g. TwiN/gatus#179), and so is getChatMemberCount on it — the
+ *    Bot API server checks a group's member list as a write (tdlib/telegram-bot-api Client.cpp, check_chat_access:
+ *    "member list is inaccessible in deactivated groups"); getChatMemberCount on any other chat answers 2;
+ *  - models a chat that refuses the bot (refuseChat): every send to it is answered 403, worded as the Bot API server
+ *    words it ("Forbidden: bot was blocked by the user" for a private chat, "Forbidden: bot was kicked from the group
+ *    chat" for a group: tdlib/telegram-bot-api Client.cpp);
  *  - logs every bot request (method, time, HTTP status) so tests can check what happened when.
  *
  * Usage: `const tg = await TelegramEmulator.start(); … TELEGRAM_API_ROOT=tg.apiRoot, TELEGRAM_BOT_TOKEN=tg.token …
@@ -104,6 +109,8 @@ export class TelegramEmulator {
   private readonly sockets = new Set<net.Socket>();
   /** Basic groups upgraded to a supergroup: old chat id → the supergroup's id. */
   private readonly migrated = new Map<string, string>();
+  /** Chats refusing the bot: chat id → the 403's description. */
+  private readonly refusing = new Map<string, string>();
 
   private constructor(
     server: TelegramServer,
@@ -156,6 +163,18 @@ export class TelegramEmulator {
    */
   migrateChat(fromChatId: string | number, toChatId: string | number): void {
     this.migrated.set(String(fromChatId), String(toChatId));
+  }
+
+  /**
+   * `chatId` refuses the bot from now on (a private chat that blocked it, a group it was removed from): every send to
+   * it is answered 403 with `description`; `null` lets it take messages again.
+   */
+  refuseChat(
+    chatId: string | number,
+    description: string | null = 'Forbidden: bot was blocked by the user',
+  ): void {
+    if (description === null) this.refusing.delete(String(chatId));
+    else this.refusing.set(String(chatId), description);
   }
 
   /**
@@ -322,6 +341,9 @@ export class TelegramEmulator {
 
     const targetChat = sendTarget(method, body, req.headers['content-type']);
     const migratedTo = targetChat !== undefined ? this.migrated.get(targetChat) : undefined;
+    const refusal = targetChat !== undefined ? this.refusing.get(targetChat) : undefined;
+    if (refusal !== undefined)
+      return this.reply(res, log, 403, { ok: false, error_code: 403, description: refusal });
     if (migratedTo !== undefined)
       return this.reply(res, log, 400, {
         ok: false,
@@ -330,6 +352,7 @@ export class TelegramEmulator {
         parameters: { migrate_to_chat_id: Number(migratedTo) },
       });
 
+    if (method === 'getChatMemberCount') return this.reply(res, log, 200, { ok: true, result: 2 });
     if (method === 'setWebhook') {
       this.webhookUrl = String(parseParams(body, req.headers['content-type']).url ?? '');
       return this.reply(res, log, 200, { ok: true, result: true, description: 'Webhook was set' });
@@ -448,9 +471,12 @@ export class TelegramEmulator {
   }
 }
 
-/** The chat a send* call writes to (chat_id), JSON, form or multipart; undefined for other methods. */
+/**
+ * The chat a call needs to write to (chat_id), JSON, form or multipart: a send*, or getChatMemberCount (checked as a
+ * write by the Bot API server); undefined for other methods.
+ */
 function sendTarget(method: string, body: Buffer, contentType: string | undefined): string | undefined {
-  if (!/^send/.test(method)) return undefined;
+  if (!/^send/.test(method) && method !== 'getChatMemberCount') return undefined;
   const chat = contentType?.includes('multipart/form-data')
     ? parseMultipart(body, contentType).get('chat_id')?.value
     : parseParams(body, contentType).chat_id;

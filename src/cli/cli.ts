@@ -416,7 +416,7 @@ async function restart(ctx: Ctx, target: string): Promise<number> {
   const targets = expandServiceTarget(target);
   if (!targets) throw new UsageError(`restart: unknown service "${target}" (trading, telegram or all)`);
   const outcomes = await withPm2(ctx.io.clock, (pm2) => restartServices(targets, { pm2 }));
-  ctx.print(outcomes, () => formatRestartOutcomes(outcomes, plainMarkup));
+  ctx.print(outcomes, () => formatRestartOutcomes(outcomes, plainMarkup, { status: 'byninja status' }));
   return outcomes.every((o) => o.ok) ? CliExit.Ok : CliExit.Failure;
 }
 

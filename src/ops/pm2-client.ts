@@ -7,7 +7,8 @@
  * home redirects every later (re)connection. The daemons and the CLI only ever use the one of PM2_HOME.
  */
 import type { EventEmitter } from 'node:events';
-import { OperationalError, TemporaryError, errorMessage } from '../shared/errors';
+import { NoAnswerYetError, OperationalError, TemporaryError, errorMessage } from '../shared/errors';
+import { formatSpan } from '../shared/format-span';
 import type { Clock } from '../shared/clock';
 import { withDeadline } from '../shared/deadline';
 
@@ -111,9 +112,17 @@ export interface Pm2ClientOptions {
    * for good (the bot's commands have no overall deadline).
    */
   listTimeoutMs?: number;
+  /**
+   * `restart()` and `stop()` (connect included) give up with a NoAnswerYetError after this long without PM2's answer
+   * (default 40 s): PM2 answers a restart once the app is stopped (kill_timeout 8 s at most) and started again (its
+   * ready signal, or listen_timeout 20 s at most, ecosystem.config.js), so past that the PM2 daemon is stuck or
+   * slow — and may still do it: the error's `late` is PM2's answer should it come.
+   */
+  actionTimeoutMs?: number;
 }
 
 const DEFAULT_LIST_TIMEOUT_MS = 15_000;
+const DEFAULT_ACTION_TIMEOUT_MS = 40_000;
 
 /** pm2 is loaded on first use: requiring it costs about half a second that CLI commands without PM2 should not pay. */
 function pm2ApiConstructor(): Pm2ApiConstructor {
@@ -149,6 +158,7 @@ export class Pm2Client {
   private readonly spawnDaemon: boolean;
   private readonly clock: Clock;
   private readonly listTimeoutMs: number;
+  private readonly actionTimeoutMs: number;
   private connecting?: Promise<void>;
   private connected = false;
   private busOpen = false;
@@ -160,6 +170,7 @@ export class Pm2Client {
     this.spawnDaemon = opts.spawnDaemon ?? true;
     this.clock = opts.clock;
     this.listTimeoutMs = opts.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS;
+    this.actionTimeoutMs = opts.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
   }
 
   /** Connects once (later calls share the same promise). Throws OperationalError when no daemon runs and spawnDaemon is false. */
@@ -204,11 +215,16 @@ export class Pm2Client {
     return (await this.list()).find((p) => p.name === name);
   }
 
-  /** Restarts an app; resolves when PM2 has restarted it (after its ready signal when wait_ready is set). */
-  async restart(name: string): Promise<void> {
-    await this.connect();
-    // updateEnv false: a restart keeps the app's own environment, never this caller's (the CLI's shell env).
-    await this.call<unknown>((cb) => this.api.restart(name, { updateEnv: false }, cb), 'restart', name);
+  /**
+   * Restarts an app; resolves when PM2 has restarted it (after its ready signal when wait_ready is set). Bounded
+   * (`actionTimeoutMs`): NoAnswerYetError, PM2's late answer in it.
+   */
+  restart(name: string): Promise<void> {
+    return this.bounded('restart', name, async () => {
+      await this.connect();
+      // updateEnv false: a restart keeps the app's own environment, never this caller's (the CLI's shell env).
+      await this.call<unknown>((cb) => this.api.restart(name, { updateEnv: false }, cb), 'restart', name);
+    });
   }
 
   /**
@@ -230,9 +246,29 @@ export class Pm2Client {
     await this.call<unknown>((cb) => this.api.restart(file, { only, updateEnv: true }, cb), 'restart', only);
   }
 
-  async stop(name: string): Promise<void> {
-    await this.connect();
-    await this.call<unknown>((cb) => this.api.stop(name, cb), 'stop', name);
+  /** Stops an app (SIGINT, then SIGKILL after kill_timeout). Bounded as `restart()`. */
+  stop(name: string): Promise<void> {
+    return this.bounded('stop', name, async () => {
+      await this.connect();
+      await this.call<unknown>((cb) => this.api.stop(name, cb), 'stop', name);
+    });
+  }
+
+  /** An action given `actionTimeoutMs` for PM2's answer; past it, NoAnswerYetError carrying the answer to come. */
+  private bounded(method: string, name: string, action: () => Promise<void>): Promise<void> {
+    const ms = this.actionTimeoutMs;
+    const answer = action();
+    return withDeadline(
+      answer,
+      ms,
+      () =>
+        new NoAnswerYetError(
+          `PM2 ${method} ${name}: no answer within ${formatSpan(ms)} (the PM2 daemon is slow or stuck; it may still do it)`,
+          { method, name },
+          answer,
+        ),
+      this.clock,
+    );
   }
 
   /** PM2's event bus: listen to 'process:event' (Pm2BusPacket). Events are dropped while it is disconnected. */

@@ -332,12 +332,23 @@ export function formatLogTail(tail: LogTail, m: Markup): string {
   return parts.join('\n');
 }
 
-export function formatRestartOutcomes(outcomes: RestartOutcome[], m: Markup): string {
+/**
+ * What a restart did, one line per service. `how.status`: where to look meanwhile when PM2 has not answered yet
+ * (`/status`, `byninja status`); `how.late`: what follows then (the bot tells the late outcome, the CLI cannot).
+ */
+export function formatRestartOutcomes(
+  outcomes: RestartOutcome[],
+  m: Markup,
+  how: { status: string; late?: string },
+): string {
   return outcomes
     .map((o) =>
       o.ok
         ? `✅ ${m.b(o.service)} restarted (${m.esc(`restarts ${o.restartsBefore ?? '?'} → ${o.restartsAfter ?? '?'}, ${o.status ?? '?'}`)})`
-        : `❌ ${m.b(o.service)} not restarted: ${m.esc(o.error ?? 'unknown error')}`,
+        : o.noAnswerYet
+          ? `⏳ ${m.b(o.service)}: no answer from PM2 yet — PM2 may still be doing it; see ${m.esc(how.status)}` +
+            `${how.late ? ` (${m.esc(how.late)})` : ''}. ${m.esc(o.error ?? '')}`.trimEnd()
+          : `❌ ${m.b(o.service)} not restarted: ${m.esc(o.error ?? 'unknown error')}`,
     )
     .join('\n');
 }

@@ -17,6 +17,8 @@
  * - `LockHeldError`    another live instance holds the store lock (exit code 75).
  * - `ConfigError`      configuration is invalid (exit code 78); carries every problem at once.
  * - `IpcError`         the internal TCP layer failed (link down, timeout, refused, protocol).
+ * - `NoAnswerYetError` an action the other side did not answer in time and may still be doing (PM2 restarting a
+ *                      service): never retried, never reported as failed; its `late` outcome is told when it comes.
  *
  * Every error carries a `context` object (symbol, side, amount, orderId, path, method…) that is safe to log:
  * secrets never go into messages or context.
@@ -126,6 +128,22 @@ export class IpcTimeoutError extends IpcError {
       late.catch(() => undefined);
       this.late = late;
     }
+  }
+}
+
+/**
+ * An action given up on after its deadline that may still be under way on the other side (PM2 restarting or stopping
+ * a service, its daemon stuck or slow): not a failure — say "no answer yet" and tell `late` when it comes. Not a
+ * TemporaryError: asking again could do the action twice.
+ */
+export class NoAnswerYetError extends ByNinjaError {
+  /** The action's own outcome, should it still come; never rejects unhandled. */
+  readonly late: Promise<unknown>;
+
+  constructor(message: string, context: ErrorContext, late: Promise<unknown>) {
+    super(message, context);
+    late.catch(() => undefined);
+    this.late = late;
   }
 }
 

@@ -105,6 +105,9 @@ void runService(
         log: logSender,
         health,
         clock,
+        // the alert chat's outcomes say where alerts go; another chat refusing the bot waits alone
+        isAlertChat: (id) => chatMoves.resolve(chatId) === id,
+        logger,
       });
       log.info(`📨 alerts go to Telegram chat ${chatId}`);
     } else {
@@ -138,6 +141,9 @@ void runService(
       chatMoves,
     });
     outbox.start();
+    // A fatal error (the crash handler halts the service before its flush): from that moment nothing is sent, polled,
+    // acknowledged or restarted on the broken process's state — as trading places no order (shutdown.onHalt).
+    shutdown.onHalt(() => outbox.halt());
     await chatMoves.start(outbox);
     shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });
 
@@ -267,6 +273,7 @@ void runService(
       clock,
     });
     hang.start();
+    shutdown.onHalt(() => void hang.close());
 
     const charts = new ChartProcess({ clock });
     // before the bot waits for its commands: a /pnl mid-draw ends now, told why
@@ -295,6 +302,7 @@ void runService(
         clock,
       });
       await bot.start();
+      shutdown.onHalt(() => bot.halt());
       shutdown.addStep('stop the Telegram bot', () => bot.stop(), { order: 10, timeoutMs: 2_000 });
     }
 
@@ -318,6 +326,7 @@ void runService(
         clock,
       });
       summary.start();
+      shutdown.onHalt(() => void summary.close());
       shutdown.addStep('stop the daily summary', () => summary.close(), { order: 12, timeoutMs: 1_000 });
     } else {
       forgetSummaryDay(supervisorStore);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { systemClock } from '../../src/shared/clock';
 import { FakeClock } from '../support/fake-clock';
 import { Pm2Client, type Pm2BusPacket } from '../../src/ops/pm2-client';
-import { OperationalError, TemporaryError } from '../../src/shared/errors';
+import { NoAnswerYetError, OperationalError, TemporaryError } from '../../src/shared/errors';
 import { eventually, Pm2Harness } from '../../harness/pm2';
 
 const FIXTURE_APP = `'use strict';
@@ -100,6 +100,43 @@ describe('ops Pm2Client (real PM2 in a temp PM2_HOME) @slow', function () {
       expect((err as Error).message).to.include('no answer within 1000 ms');
     } finally {
       process.kill(daemon, 'SIGCONT');
+      await bounded.disconnect();
+    }
+  });
+
+  it("restart() and stop() of a PM2 daemon that stops answering: NoAnswerYetError, PM2's answer in its late", async () => {
+    const daemon = Number(fs.readFileSync(path.join(pm2h.home, 'pm2.pid'), 'utf8'));
+    const bounded = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock, actionTimeoutMs: 1_000 });
+    const before = (await bounded.describe('trading'))!; // connected first: the action asked below gets no answer
+    process.kill(daemon, 'SIGSTOP');
+    let stopped = true;
+    try {
+      const restart = await bounded.restart('trading').then(
+        () => 'restart() answered',
+        (e: unknown) => e,
+      );
+      expect(restart).to.be.instanceOf(NoAnswerYetError);
+      expect((restart as Error).message).to.include('PM2 restart trading: no answer within 1 s');
+      process.kill(daemon, 'SIGCONT');
+      stopped = false;
+      // PM2 goes on with what it was asked: the late answer, then the restart is there
+      await (restart as NoAnswerYetError).late;
+      expect((await bounded.describe('trading'))!.restarts).to.equal(before.restarts + 1);
+
+      process.kill(daemon, 'SIGSTOP');
+      stopped = true;
+      const stop = await bounded.stop('trading').then(
+        () => 'stop() answered',
+        (e: unknown) => e,
+      );
+      expect(stop).to.be.instanceOf(NoAnswerYetError);
+      process.kill(daemon, 'SIGCONT');
+      stopped = false;
+      await (stop as NoAnswerYetError).late;
+      expect((await bounded.describe('trading'))!.status).to.equal('stopped');
+    } finally {
+      if (stopped) process.kill(daemon, 'SIGCONT');
+      await bounded.restart('trading').catch(() => undefined);
       await bounded.disconnect();
     }
   });

@@ -77,6 +77,7 @@ export async function startAlertPath(o: AlertPathOptions): Promise<AlertPath> {
         onChange: (moved) => health.setMovedChats(moved),
       })
     : undefined;
+  const alertChat = o.defaultChatId ?? o.settings?.chatId ?? 'log';
   const outbox = new Outbox({
     store,
     sender: new FallbackSender({
@@ -84,9 +85,12 @@ export async function startAlertPath(o: AlertPathOptions): Promise<AlertPath> {
       log: new LogSender(o.logger),
       health,
       clock: systemClock,
+      // as main.ts: the alert chat's outcomes are the delivery health
+      isAlertChat: (id) => (moves ? moves.resolve(alertChat) : alertChat) === id,
+      logger: o.logger,
     }),
     settings: { maxSize: 100, perChatIntervalMs: 100, globalPerSecond: 25, coalesceWindowMs: 60_000 },
-    defaultChatId: o.defaultChatId ?? o.settings?.chatId ?? 'log',
+    defaultChatId: alertChat,
     logger: o.logger,
     clock: systemClock,
     baseBackoffMs: 100,

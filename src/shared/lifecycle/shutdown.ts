@@ -60,6 +60,8 @@ export class ShutdownCoordinator {
   private readonly exit: (code: number) => void;
   private running: Promise<void> | null = null;
   private signalsInstalled = false;
+  /** `signal` was aborted by halt() (a fatal error), not by the start of a shutdown. */
+  private halted = false;
   private requested: { reason: string; exitCode: number } | null = null;
 
   constructor(opts: ShutdownCoordinatorOptions) {
@@ -82,7 +84,27 @@ export class ShutdownCoordinator {
    * trading on it. Idempotent; the shutdown that may follow aborts nothing more.
    */
   halt(reason: string): void {
-    if (!this.controller.signal.aborted) this.controller.abort(new Error(`halted: ${reason}`));
+    if (this.controller.signal.aborted) return;
+    this.halted = true;
+    this.controller.abort(new Error(`halted: ${reason}`));
+  }
+
+  /**
+   * Runs `stopWork` when a fatal error halts the service (`halt`, from the crash handler), at once if it already
+   * has; never on an orderly shutdown, whose steps stop the work in their order. For work that must not go on
+   * during the crash flush and that `signal` does not reach (telegram: the poller, the outbox sender, replies).
+   */
+  onHalt(stopWork: () => void): void {
+    const run = (): void => {
+      if (!this.halted) return;
+      try {
+        stopWork();
+      } catch (err) {
+        this.logger.error('could not halt a part of the service', { err });
+      }
+    };
+    if (this.controller.signal.aborted) run();
+    else this.controller.signal.addEventListener('abort', run, { once: true });
   }
 
   get stopping(): boolean {

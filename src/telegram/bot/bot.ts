@@ -12,7 +12,7 @@
  */
 import { formatSpan } from '../../shared/format-span';
 import { Telegraf, type Context } from 'telegraf';
-import type { CallbackQuery, Message, Update } from 'telegraf/types';
+import type { CallbackQuery, Message, Update, UserFromGetMe, WebhookInfo } from 'telegraf/types';
 import type { Pm2ProcessView } from '../../ops/pm2-client';
 import type { ServiceName } from '../../ops/services';
 import type { LinkView } from '../../ops/status-report';
@@ -21,12 +21,13 @@ import type { TradingRpc } from '../../ops/trading-client';
 import { byninjaVersion } from '../../ops/version';
 import type { Clock } from '../../shared/clock';
 import type { TelegramConfig } from '../../shared/config/schema';
-import { AuthenticationError, errorMessage } from '../../shared/errors';
+import { AuthenticationError, ByNinjaError, errorMessage } from '../../shared/errors';
 import type { LastExit } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import { Redactor } from '../../shared/logging/redact';
 import { retry, retryDelayMs } from '../../shared/retry';
 import { ChatMoves } from '../notify/chat-move-book';
+import { TelegramChatMigratedError } from '../notify/chat-moves';
 import type { DeliveryOutcome } from '../notify/delivery-health';
 import type { Notifier } from '../notify/notification';
 import { CommandAuth } from './auth';
@@ -89,6 +90,8 @@ export interface BotDeps {
     unauthorizedMaxMs?: number;
     /** Jitter source of the poller's and getMe's backoffs, in [0, 1) (default Math.random). */
     random?: () => number;
+    /** Deadline of each start request (getMe, getWebhookInfo, deleteWebhook, setMyCommands); default 10 s. */
+    startCallTimeoutMs?: number;
   };
 }
 
@@ -100,6 +103,11 @@ export interface Bot {
   start(): Promise<void>;
   /** Stops polling and waits for running commands (bounded). Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Stops at once, without waiting (a fatal error, during the crash flush): no next poll, no update handed on or
+   * acknowledged, no reply or button request sent any more — running commands fail their replies.
+   */
+  halt(): void;
 }
 
 /**
@@ -116,6 +124,19 @@ const REPLY_SEND_TIMEOUT_MS = 30_000;
  * long: the confirmed action runs after them, and telegraf's own client would hold it 500 s on a half-open connection.
  */
 const BUTTON_CALL_TIMEOUT_MS = 5_000;
+/**
+ * One start request (getMe, getWebhookInfo, deleteWebhook, setMyCommands) given up after this long, then retried:
+ * on a half-open connection telegraf's client would hold it 500 s, the bot deaf meanwhile (polling starts after them).
+ */
+const START_CALL_TIMEOUT_MS = 10_000;
+/**
+ * Asking Telegram about the listed groups not known moved (probeMoves) at most this often: at start, then when a
+ * command comes from a group no setting names — anyone can add the bot to a group, so strangers must not make the
+ * bot ask more than this.
+ */
+const MOVE_PROBE_MIN_INTERVAL_MS = 60_000;
+/** The webhook check and the command menu: retried a few times (shared/retry.ts), then only logged. */
+const START_RETRY = { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 };
 
 /** The note an allowed chat gets instead of the execution of a command sent while the bot was down. */
 const STALE_NOTE = (name: string, ageMs: number): string =>
@@ -199,6 +220,8 @@ export function createBot(deps: BotDeps): Bot {
     ...(deps.beforeSelfRestart ? { beforeSelfRestart: deps.beforeSelfRestart } : {}),
   };
   const onHealth = deps.onHealth ?? (() => undefined);
+  /** Aborted by halt(): every reply and button request ends, none starts. */
+  const halted = new AbortController();
 
   async function send(chatId: string, html: string, buttons?: InlineButton[][]): Promise<void> {
     // every reply passes the service's one redactor: a reply quoting trading's answer or an error can carry text
@@ -208,20 +231,25 @@ export function createBot(deps: BotDeps): Bot {
       const markup = buttons && i === parts.length - 1 ? { reply_markup: toKeyboard(buttons) } : {};
       await retry(
         () =>
-          timedCall('sendMessage', REPLY_SEND_TIMEOUT_MS, clock, (signal) =>
-            telegraf.telegram.callApi(
-              'sendMessage',
-              {
-                chat_id: chatId,
-                text: part,
-                parse_mode: 'HTML',
-                link_preview_options: { is_disabled: true },
-                ...markup,
-              },
-              { signal: signal as never },
-            ),
+          timedCall(
+            'sendMessage',
+            REPLY_SEND_TIMEOUT_MS,
+            clock,
+            (signal) =>
+              telegraf.telegram.callApi(
+                'sendMessage',
+                {
+                  chat_id: chatId,
+                  text: part,
+                  parse_mode: 'HTML',
+                  link_preview_options: { is_disabled: true },
+                  ...markup,
+                },
+                { signal: signal as never },
+              ),
+            halted.signal,
           ),
-        { ...REPLY_RETRY, clock },
+        { ...REPLY_RETRY, clock, signal: halted.signal },
       );
     }
   }
@@ -229,19 +257,24 @@ export function createBot(deps: BotDeps): Bot {
   async function sendPhoto(chatId: string, png: Buffer, caption: string): Promise<void> {
     await retry(
       () =>
-        timedCall('sendPhoto', REPLY_SEND_TIMEOUT_MS, clock, (signal) =>
-          telegraf.telegram.callApi(
-            'sendPhoto',
-            {
-              chat_id: chatId,
-              photo: { source: png, filename: 'equity.png' },
-              caption: services.redactor.redactString(caption).slice(0, 1024),
-              parse_mode: 'HTML',
-            },
-            { signal: signal as never },
-          ),
+        timedCall(
+          'sendPhoto',
+          REPLY_SEND_TIMEOUT_MS,
+          clock,
+          (signal) =>
+            telegraf.telegram.callApi(
+              'sendPhoto',
+              {
+                chat_id: chatId,
+                photo: { source: png, filename: 'equity.png' },
+                caption: services.redactor.redactString(caption).slice(0, 1024),
+                parse_mode: 'HTML',
+              },
+              { signal: signal as never },
+            ),
+          halted.signal,
         ),
-      { ...REPLY_RETRY, clock },
+      { ...REPLY_RETRY, clock, signal: halted.signal },
     );
   }
 
@@ -261,6 +294,9 @@ export function createBot(deps: BotDeps): Bot {
     const chatId = String(message.chat.id);
     const userId = message.from ? String(message.from.id) : undefined;
     const subject = { chatId, userId, username: message.from?.username, text: message.text };
+    // a group (negative id) no setting names may be a listed group Telegram moved while the bot did not hear it (the
+    // service message is kept with the updates for 24 h): Telegram is asked about the listed groups, then auth again
+    if (!auth.isAllowed(subject) && chatId.startsWith('-') && startup) await probeMoves(startup.signal, true);
     if (!auth.isAllowed(subject)) {
       auth.recordDenied(subject, clock.now());
       return;
@@ -309,7 +345,7 @@ export function createBot(deps: BotDeps): Bot {
   /** A best-effort Bot API request of a button press: bounded (BUTTON_CALL_TIMEOUT_MS), its failure only logged. */
   async function buttonCall(method: string, call: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
     try {
-      await timedCall(method, BUTTON_CALL_TIMEOUT_MS, clock, call);
+      await timedCall(method, BUTTON_CALL_TIMEOUT_MS, clock, call, halted.signal);
     } catch (err) {
       log.debug('Telegram button request failed', { method, error: errorMessage(err) });
     }
@@ -415,18 +451,74 @@ export function createBot(deps: BotDeps): Bot {
   let stopping: Promise<void> | undefined;
   let startup: AbortController | undefined;
 
+  /** A start request with its own deadline (START_CALL_TIMEOUT_MS), abandoned when the bot stops. */
+  function startCall<T>(method: string, payload: object, signal: AbortSignal): Promise<T> {
+    return timedCall(
+      method,
+      deps.poller?.startCallTimeoutMs ?? START_CALL_TIMEOUT_MS,
+      clock,
+      (call) => telegraf.telegram.callApi(method as never, payload as never, { signal: call as never }),
+      signal,
+    ) as Promise<T>;
+  }
+
+  let probing: Promise<void> | undefined;
+  let lastProbeAt = -Infinity;
+
+  /**
+   * Asks Telegram about each listed group not known moved (ChatMoves.unprobed): at start, and on a command from a
+   * group no setting names at most once per MOVE_PROBE_MIN_INTERVAL_MS (callers meanwhile share the probe in
+   * flight). getChatMemberCount needs the right to read a group's members, which the Bot API server checks as the
+   * right to write to it: on a group upgraded to a supergroup it answers, as a send does, 400 "group chat was
+   * upgraded to a supergroup chat" with `parameters.migrate_to_chat_id` (tdlib/telegram-bot-api Client.cpp,
+   * check_chat_access) — getChat, a read, does not. The move is learned from that answer as from a refused send;
+   * any other answer teaches nothing.
+   */
+  function probeMoves(signal: AbortSignal, onStrangersCommand: boolean): Promise<void> {
+    if (probing) return probing;
+    if (onStrangersCommand) {
+      if (clock.now() - lastProbeAt < MOVE_PROBE_MIN_INTERVAL_MS) return Promise.resolve();
+      lastProbeAt = clock.now();
+    }
+    probing = (async () => {
+      for (const id of chatMoves.unprobed()) {
+        if (signal.aborted) return;
+        try {
+          await startCall<number>('getChatMemberCount', { chat_id: id }, signal);
+        } catch (err) {
+          if (!(err instanceof TelegramChatMigratedError)) {
+            log.debug('Asking Telegram whether a listed group moved: no answer to learn from', {
+              chatId: id,
+              error: errorMessage(err),
+            });
+            continue;
+          }
+          // a disk refusing the write still leaves the move followed from memory (learn() says so)
+          await chatMoves
+            .learn(id, err.migrateToChatId, 'send')
+            .catch((e: unknown) =>
+              log.warn('A moved group learned but not saved', { chatId: id, error: errorMessage(e) }),
+            );
+        }
+      }
+    })().finally(() => (probing = undefined));
+    return probing;
+  }
+
   async function prepare(signal: AbortSignal): Promise<void> {
     // getMe names the bot (for /cmd@bot in groups). Retried until it works: a refused token (401) is reported and
-    // retried with a long backoff (the service keeps supervising and logs alerts meanwhile), anything else with the
-    // poller's backoff.
+    // retried with a long backoff (the service keeps supervising and logs alerts meanwhile), anything else — a
+    // request given up after its deadline included — with the poller's backoff (both: the one of shared/retry.ts).
     const polling = deps.poller ?? {};
     for (let attempt = 1, refusals = 0; !signal.aborted; attempt++) {
       try {
-        telegraf.botInfo = await telegraf.telegram.getMe();
+        telegraf.botInfo = await startCall<UserFromGetMe>('getMe', {}, signal);
         onHealth({ kind: 'token-ok', polled: false });
         break;
       } catch (raw) {
-        const err = toTelegramError(raw, 'getMe');
+        if (signal.aborted) return;
+        // timedCall's failures are translated already
+        const err = raw instanceof ByNinjaError ? raw : toTelegramError(raw, 'getMe');
         const refused = err instanceof AuthenticationError;
         if (refused) refusals += 1;
         onHealth(
@@ -453,33 +545,40 @@ export function createBot(deps: BotDeps): Bot {
       }
     }
     if (signal.aborted) return;
+    // Before the first poll: a listed group moved while telegram was down (its service message gone since) commands
+    // from its new id from the first update on.
+    await probeMoves(signal, false);
+    // The webhook check and the command menu: each request bounded, retried a few times, then only logged — polling
+    // must start even if they fail (a webhook left set is deleted again by the poller when getUpdates names it).
+    const again = { ...START_RETRY, clock, signal, ...(polling.random ? { random: polling.random } : {}) };
     // getUpdates is refused (409) while an outgoing webhook is set on the token (a former deployment, another
     // framework): delete one before the first poll, as telegraf's launch() does, keeping pending updates. The poller
     // deletes it again should the 409 name a webhook later.
     try {
-      const webhook = await telegraf.telegram.getWebhookInfo();
+      const webhook = await retry(() => startCall<WebhookInfo>('getWebhookInfo', {}, signal), again);
       if (webhook.url) {
-        await telegraf.telegram.deleteWebhook({ drop_pending_updates: false });
+        await retry(() => startCall<true>('deleteWebhook', { drop_pending_updates: false }, signal), again);
         log.warn(
           'An outgoing webhook was set on this bot token (getUpdates is refused while one is): deleted it, pending updates kept',
           { pendingUpdates: webhook.pending_update_count },
         );
       }
     } catch (err) {
+      if (signal.aborted) return;
       log.warn(
         'Checking for a webhook on the bot token failed: the poller deletes one if Telegram names it',
         {
-          error: toTelegramError(err).message,
+          error: errorMessage(err),
         },
       );
     }
     try {
-      await telegraf.telegram.setMyCommands(
-        commands.map((c) => ({ command: c.name, description: c.description.slice(0, 256) })),
-      );
+      const menu = commands.map((c) => ({ command: c.name, description: c.description.slice(0, 256) }));
+      await retry(() => startCall<true>('setMyCommands', { commands: menu }, signal), again);
     } catch (err) {
+      if (signal.aborted) return;
       log.warn('setMyCommands failed: the command menu may be out of date', {
-        error: toTelegramError(err, 'setMyCommands').message,
+        error: errorMessage(err),
       });
     }
   }
@@ -519,6 +618,11 @@ export function createBot(deps: BotDeps): Bot {
         },
         () => undefined,
       );
+    },
+    halt() {
+      halted.abort(new Error('halted: a fatal error'));
+      startup?.abort();
+      poller?.halt();
     },
     stop() {
       stopping ??= (async () => {

@@ -73,6 +73,7 @@ export class UpdatePoller {
   private failures = 0;
   private conflicts = 0;
   private refusals = 0;
+  private halted = false;
 
   constructor(private readonly opts: UpdatePollerOptions) {
     this.clock = opts.clock;
@@ -89,6 +90,15 @@ export class UpdatePoller {
     this.loopDone = this.loop();
   }
 
+  /**
+   * Stops polling at once, without waiting (a fatal error): the poll in flight is abandoned, no update is handed on
+   * and none acknowledged any more — what was not acknowledged comes again at the next start. Idempotent.
+   */
+  halt(): void {
+    this.halted = true;
+    this.abort.abort();
+  }
+
   /** Stops polling, lets running handlers finish (bounded), confirms the offset to the server. Idempotent. */
   async stop(): Promise<void> {
     this.abort.abort();
@@ -100,7 +110,7 @@ export class UpdatePoller {
     );
     await Promise.race([drain, timeout]);
     cancelTimeout?.();
-    if (this.offset > 0) {
+    if (this.offset > 0 && !this.halted) {
       // Tell the server what was received, so the next start does not get those updates again.
       await this.opts.telegram
         .callApi(
@@ -137,6 +147,8 @@ export class UpdatePoller {
         await this.onPollError(err);
         continue;
       }
+      // halted or stopped while the answer came: its updates are not ours to hand on any more
+      if (signal.aborted) return;
       if (this.failures > 0 || this.conflicts > 0 || this.refusals > 0)
         this.opts.logger.info('Telegram polling recovered', {
           failures: this.failures,

@@ -14,6 +14,7 @@ import type { Logger } from '../../shared/logging/logger';
 import {
   addMove,
   followMove,
+  idsToProbe,
   mayLearn,
   movedChats,
   movedFrom,
@@ -86,6 +87,11 @@ export class ChatMoves {
   /** The old ids `chatId` was before Telegram moved it (auth lets it command as those). */
   formerIds(chatId: string): string[] {
     return movedFrom(this.store.data.chatMoves, chatId);
+  }
+
+  /** The groups a setting names that are not known moved (chat-moves.ts idsToProbe): what to ask Telegram about. */
+  unprobed(): string[] {
+    return idsToProbe(this.store.data.chatMoves, this.opts.settings);
   }
 
   /** The moves in force, with the settings that still name their old id. */

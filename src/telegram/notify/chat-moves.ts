@@ -135,6 +135,19 @@ export function addMove(moves: ChatMove[], move: ChatMove): void {
   if (moves.length > MAX_CHAT_MOVES) moves.splice(0, moves.length - MAX_CHAT_MOVES);
 }
 
+/**
+ * The chats to ask Telegram about: the groups a setting names (negative ids) not known moved yet. A request naming a
+ * group's old id that needs the right to write to it is answered as a send is — 400 with `migrate_to_chat_id`
+ * (ResponseParameters) — so the answer is Telegram's own word, learned as a refused send's (`via: 'send'`).
+ */
+export function idsToProbe(moves: readonly ChatMove[], settings: ChatSettings): string[] {
+  const named = new Set([
+    ...(settings.chatId !== undefined ? [settings.chatId] : []),
+    ...settings.allowedChatIds,
+  ]);
+  return [...named].filter((id) => /^-\d+$/.test(id) && !moves.some((m) => m.from === id));
+}
+
 /** At start: the moves still in force — those whose old id a setting still names; the rest the operator settled. */
 export function settleMoves(moves: readonly ChatMove[], settings: ChatSettings): ChatMove[] {
   return moves.filter((m) => staleSettings(m, settings).length > 0);

@@ -6,11 +6,17 @@
  * finds it in `pm2 logs`), the problem is reported to DeliveryHealth, and Telegram is tried again for a later alert after a backoff (the one
  * policy of shared/retry.ts), so delivery to the chat resumes by itself once it works.
  *
+ * A refused token stops every chat; a chat refusing the bot stops only itself: each chat has its own backoff, so a
+ * chat that refuses (the operator's private chat that blocked the bot, a group it was removed from) never sends
+ * another chat's alerts to the log. Only the alert chat's outcomes (`isAlertChat`) say whether alerts reach Telegram
+ * (DeliveryHealth); another chat's refusal is logged, its success proves the token.
+ *
  * Temporary failures (network, 5xx, 429) are thrown on to the outbox, which keeps the alert and retries it: an
  * outage delays alerts, never loses them.
  */
 import type { Clock } from '../../shared/clock';
 import { AuthenticationError, PermissionDeniedError, errorMessage, isTemporary } from '../../shared/errors';
+import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
 import type { DeliveryHealth } from './delivery-health';
 import type { MessageSender } from './notification';
@@ -24,12 +30,24 @@ export interface FallbackSenderOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   random?: () => number;
+  /** Is this the alert chat (TELEGRAM_CHAT_ID, or where Telegram moved it)? Default: every chat is. */
+  isAlertChat?: (chatId: string) => boolean;
+  /** Where another chat's refusal is said (default: nowhere). */
+  logger?: Logger;
+}
+
+/** A refusal being waited out: how many in a row, and when Telegram is tried again. */
+interface Backoff {
+  refusals: number;
+  nextTryAt: number;
 }
 
 export class FallbackSender implements MessageSender {
   private readonly clock: Clock;
-  private refusals = 0;
-  private nextTryAt = 0;
+  /** The token refused (401): every chat waits. */
+  private token: Backoff = { refusals: 0, nextTryAt: 0 };
+  /** Chats refusing the bot (403, a 400 refusing the chat): each waits alone. */
+  private readonly chats = new Map<string, Backoff>();
 
   constructor(private readonly opts: FallbackSenderOptions) {
     this.clock = opts.clock;
@@ -37,31 +55,53 @@ export class FallbackSender implements MessageSender {
 
   async send(chatId: string, html: string, opts: { silent?: boolean }): Promise<void> {
     const { health } = this.opts;
-    const refusing = health.state.alerts === 'log' && !health.state.logOnlyReason;
-    if (refusing && this.clock.now() < this.nextTryAt) return this.opts.log.send(chatId, html, opts);
+    const alertChat = this.opts.isAlertChat?.(chatId) ?? true;
+    const now = this.clock.now();
+    // the token's wait ends early once another Bot API user (getMe, a poll) found the token good again
+    const tokenRefused = health.state.problem?.kind === 'unauthorized' && now < this.token.nextTryAt;
+    if (tokenRefused || now < (this.chats.get(chatId)?.nextTryAt ?? 0))
+      return this.opts.log.send(chatId, html, opts);
     try {
       await this.opts.telegram.send(chatId, html, opts);
     } catch (err) {
       const refusal = refusalOf(err);
       if (refusal) {
-        health.report(refusal);
-        this.refusals += 1;
-        this.nextTryAt =
-          this.clock.now() +
-          retryDelayMs(this.refusals, {
-            baseDelayMs: this.opts.retryBaseMs ?? 30_000,
-            maxDelayMs: this.opts.retryMaxMs ?? 600_000,
-            factor: 2,
-            random: this.opts.random ?? Math.random,
-          });
+        if (refusal.kind === 'unauthorized') {
+          this.token = this.backedOff(this.token);
+          health.report(refusal);
+        } else {
+          this.chats.set(chatId, this.backedOff(this.chats.get(chatId)));
+          if (alertChat) health.report(refusal);
+          else
+            this.opts.logger?.warn(`Telegram chat ${chatId} refuses the bot: its messages go to the log`, {
+              chatId,
+              error: refusal.detail,
+            });
+        }
         return this.opts.log.send(chatId, html, opts);
       }
       if (isTemporary(err)) health.report({ kind: 'unreachable', detail: errorMessage(err) });
       throw err;
     }
-    this.refusals = 0;
-    this.nextTryAt = 0;
-    health.report({ kind: 'sent' });
+    this.token = { refusals: 0, nextTryAt: 0 };
+    this.chats.delete(chatId);
+    // another chat taking a message proves the token, not the alert chat
+    health.report(alertChat ? { kind: 'sent' } : { kind: 'token-ok', polled: false });
+  }
+
+  private backedOff(last: Backoff | undefined): Backoff {
+    const refusals = (last?.refusals ?? 0) + 1;
+    return {
+      refusals,
+      nextTryAt:
+        this.clock.now() +
+        retryDelayMs(refusals, {
+          baseDelayMs: this.opts.retryBaseMs ?? 30_000,
+          maxDelayMs: this.opts.retryMaxMs ?? 600_000,
+          factor: 2,
+          random: this.opts.random ?? Math.random,
+        }),
+    };
   }
 }
 

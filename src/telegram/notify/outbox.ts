@@ -205,6 +205,16 @@ export class Outbox implements Notifier {
     return oldest;
   }
 
+  /**
+   * Stops the sender at once, without waiting (a fatal error: the crash handler's flush must not be a second of
+   * sending on a broken process's state): no new send starts; the one in flight, if any, ends as it ends. The
+   * entries stay durable for the next run.
+   */
+  halt(): void {
+    this.stop.abort();
+    this.wake();
+  }
+
   /** Stops the loop after the send in progress (if any); entries stay durable for the next run. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {

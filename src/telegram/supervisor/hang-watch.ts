@@ -5,7 +5,7 @@
  */
 import { formatSpan } from '../../shared/format-span';
 import type { Clock } from '../../shared/clock';
-import { errorMessage } from '../../shared/errors';
+import { NoAnswerYetError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { escapeHtml, type Notifier } from '../notify/notification';
 import { observe, startWatching, type HangState } from './hang-policy';
@@ -125,11 +125,15 @@ export class HangWatch {
     try {
       await this.opts.restart();
     } catch (err) {
-      this.logger.error(`hang restart failed: ${errorMessage(err)}`);
+      // PM2 not answering in time may still restart it: its online event is alerted when it comes
+      const pending = err instanceof NoAnswerYetError;
+      this.logger.error(`hang restart ${pending ? 'not answered yet' : 'failed'}: ${errorMessage(err)}`);
       await this.opts.notifier.notify({
         key: `hang-restart-failed:${this.opts.service ?? 'trading'}`,
         priority: 'critical',
-        text: `❗ Could not restart ${service} after the hang: ${escapeHtml(errorMessage(err))}`,
+        text: pending
+          ? `⏳ PM2 has not answered the restart of ${service} after the hang yet — it may still be doing it: ${escapeHtml(errorMessage(err))}`
+          : `❗ Could not restart ${service} after the hang: ${escapeHtml(errorMessage(err))}`,
       });
     }
   }

@@ -108,6 +108,26 @@ describe('ShutdownCoordinator', () => {
     expect(exits).to.deep.equal([3]);
   });
 
+  it('onHalt runs its work-stopper on a halt (at once if halted already), never on an orderly shutdown', async () => {
+    const halting = setup();
+    const stopped: string[] = [];
+    halting.sc.onHalt(() => void stopped.push('before'));
+    halting.sc.onHalt(() => {
+      throw new Error('a broken stopper');
+    });
+    halting.sc.halt('fatal error');
+    halting.sc.onHalt(() => void stopped.push('after'));
+    expect(stopped).to.deep.equal(['before', 'after']);
+    expect(halting.lines).to.include('could not halt a part of the service');
+
+    const orderly = setup();
+    orderly.sc.onHalt(() => void stopped.push('orderly'));
+    await orderly.sc.shutdown('SIGINT');
+    await orderly.exitedP;
+    orderly.sc.onHalt(() => void stopped.push('orderly, late'));
+    expect(stopped).to.deep.equal(['before', 'after']);
+  });
+
   it('a failing step is logged and the next steps still run', async () => {
     const { sc, lines } = setup();
     const ran: string[] = [];

@@ -8,6 +8,7 @@ import {
   MAX_CHAT_MOVES,
   addMove,
   followMove,
+  idsToProbe,
   mayLearn,
   movedChats,
   movedFrom,
@@ -51,6 +52,13 @@ describe('chat moves (a group upgraded to a supergroup)', () => {
     expect(mayLearn([move('-1', '-100')], { from: '-100', to: '-1', via: 'send' }, settings)).to.equal(false);
     expect(mayLearn([move('-1', '-100')], { from: '-1', to: '-200', via: 'send' }, settings)).to.equal(false);
     expect(mayLearn([], { from: '-1', to: 'NaN', via: 'send' }, settings)).to.equal(false);
+  });
+
+  it('asks Telegram only about the groups a setting names that are not known moved', () => {
+    const settings = { chatId: '-7', allowedChatIds: ['-1', '-2', '42', '-7', '-1003'] };
+    expect(idsToProbe([], settings)).to.have.members(['-7', '-1', '-2', '-1003']);
+    expect(idsToProbe([move('-1', '-1001')], settings)).to.have.members(['-7', '-2', '-1003']);
+    expect(idsToProbe([], { allowedChatIds: ['42', 'log'] })).to.deep.equal([]);
   });
 
   it('remembers a bounded number of moves, the oldest forgotten', () => {

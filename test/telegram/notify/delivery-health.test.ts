@@ -121,6 +121,26 @@ describe('FallbackSender', () => {
     expect(health.state).to.deep.equal({ alerts: 'telegram' });
   });
 
+  it('a refused token (401) waits for every chat; a refusing chat (403) only for itself', async () => {
+    const token = setup({ send: () => Promise.reject(new AuthenticationError('401 Unauthorized')) });
+    await token.sender.send('1', 'a', {});
+    await token.sender.send('2', 'b', {}); // the token's backoff: not tried
+    expect(token.logged).to.deep.equal(['a', 'b']);
+
+    const sent: string[] = [];
+    const chat = setup({
+      send: async (chatId, html) => {
+        if (chatId === '1') throw new PermissionDeniedError('403 Forbidden: bot was blocked by the user');
+        sent.push(`${chatId}: ${html}`);
+      },
+    });
+    await chat.sender.send('1', 'c', {});
+    await chat.sender.send('2', 'd', {});
+    await chat.sender.send('1', 'e', {}); // chat 1's backoff: not tried
+    expect(chat.logged).to.deep.equal(['c', 'e']);
+    expect(sent).to.deep.equal(['2: d']);
+  });
+
   it('403 and "chat not found" fall back to the log too; a 400 of the message itself and a network error do not', async () => {
     for (const err of [
       new PermissionDeniedError('403 Forbidden: bot was kicked'),

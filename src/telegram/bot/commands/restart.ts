@@ -1,3 +1,4 @@
+import { errorMessage } from '../../../shared/errors';
 import { formatSpan } from '../../../shared/format-span';
 import { restartServices } from '../../../ops/restart';
 import { expandServiceTarget } from '../../../ops/services';
@@ -36,8 +37,26 @@ export const restartCommand: BotCommand = {
     const restartsSelf = action.targets.includes(s.self);
     if (others.length > 0) {
       await ctx.reply(`🔄 Restarting ${escapeHtml(others.join(', '))}…`);
-      const outcomes = await restartServices(others, { pm2: s.pm2 });
-      await ctx.reply(formatRestartOutcomes(outcomes, htmlMarkup));
+      // PM2 not answering within its deadline (Pm2Client actionTimeoutMs) is said at once, its late answer after it
+      let told: Promise<unknown> = Promise.resolve();
+      const outcomes = await restartServices(others, {
+        pm2: s.pm2,
+        onLate: (outcome) =>
+          void told
+            .catch(() => undefined)
+            .then(() =>
+              ctx.reply(
+                `Late answer from PM2: ${formatRestartOutcomes([outcome], htmlMarkup, { status: '/status' })}`,
+              ),
+            )
+            .catch((err: unknown) =>
+              s.logger.error('Late restart outcome not sent', { error: errorMessage(err) }),
+            ),
+      });
+      told = ctx.reply(
+        formatRestartOutcomes(outcomes, htmlMarkup, { status: '/status', late: 'its outcome follows here' }),
+      );
+      await told;
     }
     if (restartsSelf) {
       // Said before PM2 is asked: after it, this process may be gone before a reply could leave.
@@ -55,7 +74,7 @@ export const restartCommand: BotCommand = {
           : {}),
       })
         // Only reached when PM2 did not replace this process (e.g. not run under PM2, or the marker failed).
-        .then((outcomes) => ctx.reply(formatRestartOutcomes(outcomes, htmlMarkup)))
+        .then((outcomes) => ctx.reply(formatRestartOutcomes(outcomes, htmlMarkup, { status: '/status' })))
         .catch(() => undefined);
     }
   },
