@@ -93,7 +93,8 @@ import type {
   Ticker,
 } from './exchange';
 import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource } from './kept-markets';
-import { orderMaximums } from './order-maximums';
+import { marketOrderLot, orderMaximums } from './order-maximums';
+import { floorToStep, lotOf } from './precision';
 import { readWholeList, timeWindows, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
@@ -1255,7 +1256,11 @@ export class CcxtExchange implements Exchange {
     return this.markets!;
   }
 
-  /** Amount floored to the step, price rounded to the tick (ccxt's own precision functions). */
+  /**
+   * Amount floored to the step, price rounded to the tick (ccxt's own precision functions); a market order's amount
+   * also to its own step and minimum where the market lists them (lotOf: Binance MARKET_LOT_SIZE, which ccxt does not
+   * read) — the engine sizes on them already, this keeps a request off the exchange that it would refuse every time.
+   */
   private precise(
     request: CreateOrderRequest,
     market: Market,
@@ -1273,11 +1278,10 @@ export class CcxtExchange implements Exchange {
     } catch (err) {
       throw this.translate(err, context);
     }
-    if (!(amount > 0) || amount < market.minAmount) {
-      throw new InvalidOrderError(
-        `amount ${request.amount} is below the minimum ${market.minAmount}`,
-        context,
-      );
+    const lot = lotOf(market, request.type);
+    if (lot !== market) amount = floorToStep(amount, lot.amountStep);
+    if (!(amount > 0) || amount < lot.minAmount) {
+      throw new InvalidOrderError(`amount ${request.amount} is below the minimum ${lot.minAmount}`, context);
     }
     return { amount, price };
   }
@@ -1303,6 +1307,8 @@ export class CcxtExchange implements Exchange {
     const amountStep = step(num(m.precision?.amount));
     // per order type, base and quote: read per exchange where ccxt keeps them exactly (order-maximums.ts)
     const maxOrder = orderMaximums(this.id, m);
+    // a market order's own amount step and minimum (Binance MARKET_LOT_SIZE), read from the answer: ccxt does not
+    const marketLot = marketOrderLot(this.id, m);
     return {
       symbol: m.symbol,
       base: m.base,
@@ -1312,6 +1318,7 @@ export class CcxtExchange implements Exchange {
       minAmount: num(m.limits?.amount?.min) ?? amountStep,
       minNotional: num(m.limits?.cost?.min) ?? 0,
       ...(maxOrder ? { maxOrder } : {}),
+      ...(marketLot ? { marketLot } : {}),
       // ccxt puts NOTIONAL in limits.cost.min whether or not it applies to market orders: read the filter
       ...(minNotionalSkipsMarket(m.info) ? { minNotionalOnMarket: false } : {}),
       ...(num(m.taker) !== undefined && num(m.taker)! >= 0 ? { takerFee: num(m.taker) } : {}),
