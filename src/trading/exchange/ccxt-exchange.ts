@@ -409,6 +409,7 @@ export class CcxtExchange implements Exchange {
     // outermost around ccxt's requests (over the rate-limit gate): a timestamp refusal measures the offset
     this.measureClock = correctClockSkew(client, {
       now: () => this.clock.now(),
+      codes: this.profile?.clockRefusalCodes,
       logger: options.logger,
       describe: (err) => this.translate(err, {}).message,
       onMeasured: (skew) => {

@@ -114,6 +114,12 @@ export const bybitProfile: ExchangeProfile = {
   // error.mdx: 10003 "API key is invalid", 10004 "Error sign" (the secret), 10005 "Permission denied, please check
   // your API key permissions", 10010 "Unmatched IP, please check your API key's bound IP addresses"
   keyRefusalCodes: ['10003', '10004', '10005', '10010'],
+  // error.mdx (UTA): 10002 "The request time exceeds the time window range." (the gateway's check of the timestamp:
+  // ccxt InvalidNonce, measured as it is) and -1 "request expired: o@0, now[] diff[]" — the trade service's, for a
+  // create that passed the gateway but whose timestamp is older than recv_window when it is taken up (a host clock
+  // a little behind Bybit's): ccxt reads it as a bare ExchangeError, so a create so answered is looked up (its outcome
+  // unknown: nothing in the docs says more), and the offset is measured as for 10002
+  clockRefusalCodes: ['-1'],
   answerCodes: {
     field: 'retCode',
     duplicate: ['170141', '110072', '12141'],

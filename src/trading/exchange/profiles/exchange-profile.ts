@@ -217,6 +217,12 @@ export interface ExchangeProfile {
    */
   keyRefusalCodes?: readonly string[];
   /**
+   * The exchange's own codes (in the field `answerCodes.field` names) of a request refused for its timestamp that
+   * ccxt does not class InvalidNonce (Bybit -1 "request expired", its trade service's): they measure the clock offset
+   * as InvalidNonce does (clock-skew.ts), keeping the class ccxt gives them. Absent: InvalidNonce only.
+   */
+  clockRefusalCodes?: readonly string[];
+  /**
    * scheme://host of the REST API ccxt reads markets and the account from (not in sandbox mode): connections to it
    * are opened while ccxt loads (spare-connections.ts). A test checks it against the URL ccxt really asks.
    */
