@@ -971,7 +971,11 @@ export class CcxtExchange implements Exchange {
         free?: Record<string, number | undefined>;
         used?: Record<string, number | undefined>;
         total?: Record<string, number | undefined>;
+        info?: unknown;
       };
+      // where ccxt's reading counts more than the coin held (OKX above Spot mode), the profile reads the answer
+      const own = this.profile?.balanceRead?.(balance.info);
+      if (own) return own;
       const result: Record<string, BalanceEntry> = {};
       const currencies = new Set([...Object.keys(balance.total ?? {}), ...Object.keys(balance.free ?? {})]);
       for (const c of currencies) {

@@ -6,7 +6,7 @@
  *
  * Every fact here comes from the exchange's public API documentation; each profile file cites it.
  */
-import type { ApiKeyLimits, FillOrder } from '../exchange';
+import type { ApiKeyLimits, BalanceEntry, FillOrder } from '../exchange';
 import type { RateLimitResets } from '../rate-limit-gate';
 
 export interface ClientOrderIdRule {
@@ -147,6 +147,12 @@ export interface ExchangeProfile {
   fillOrder: FillOrder;
   /** How fees come back. */
   fees: string;
+  /**
+   * The balances a spot sell may take, read from the raw answer of ccxt's fetchBalance (`info`) where ccxt's reading
+   * counts more than the coin held (OKX above Spot mode: `availEq`, equity; profiles/okx-balance.ts) — pure; undefined
+   * when the answer is not the documented one (ccxt's reading then). Absent: ccxt's free, used and total.
+   */
+  balanceRead?: (answer: unknown) => Record<string, BalanceEntry> | undefined;
   /**
    * The account's own id, from the raw answer (`info`) of `accountCall` (or of ccxt's fetchBalance), where the
    * exchange gives one: trading's state is bound to it, so a new API key for the same account keeps its state (a key
