@@ -223,6 +223,14 @@ export interface ExchangeProfile {
    */
   keyRefusalCodes?: readonly string[];
   /**
+   * The exchange's own codes that ccxt classes as a refusal of the API key (AuthenticationError, PermissionDenied)
+   * though they are about the account, its region or the symbol — not the key — each with its true reason in words
+   * (the exchange's, and what the operator can do). The effect stays a key refusal's (a person must act: entries
+   * paused until /resume, exits keep running; no outage, no rate limit); the words are these, so the operator is not
+   * sent to replace a good key (accountRefusedText).
+   */
+  accountRefusals?: Readonly<Record<string, string>>;
+  /**
    * The exchange's own codes (in the field `answerCodes.field` names) of a request refused for its timestamp that
    * ccxt does not class InvalidNonce (Bybit -1 "request expired", its trade service's): they measure the clock offset
    * as InvalidNonce does (clock-skew.ts), keeping the class ccxt gives them. Absent: InvalidNonce only.

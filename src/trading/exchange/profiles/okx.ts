@@ -116,6 +116,20 @@ export const okxProfile: ExchangeProfile = {
   // error codes (all HTTP 401): 50111 "Invalid OK-ACCESS-KEY", 50113 "Invalid signature" (the secret), 50105
   // "Request header OK-ACCESS-PASSPHRASE incorrect", 50110 "Your IP … is not included in your API key's IP whitelist"
   keyRefusalCodes: ['50111', '50113', '50105', '50110'],
+  // "Error Code" (REST API, Public) codes ccxt reads as AuthenticationError / PermissionDenied that are about the account
+  // or its region, not the key
+  accountRefusals: {
+    '50008': 'OKX does not know the account ("User doesn\'t exist.")',
+    '50027':
+      'the account is restricted from trading ("This account is restricted from trading. Please contact customer support for assistance.")',
+    '51732':
+      'the account\'s identity verification is below what this needs ("Required user KYC level not met"): complete it on OKX',
+    '51733': 'the account is under OKX\'s risk control ("User is under risk control"): ask OKX support',
+    '51734': 'OKX does not serve the account\'s KYC country here ("User KYC Country is not supported")',
+    '51773': 'OKX does not offer this in the account\'s region ("Feature not available in your region")',
+    '59113':
+      'margin trading is not available in the account\'s region ("According to local laws and regulations, margin trading service is not available in your region."): complete KYC2 if the citizenship differs',
+  },
   password: 'API key passphrase (OK-ACCESS-PASSPHRASE)',
   // GET /api/v5/account/balance: the coin held (cashBal, availBal), never ccxt's availEq/eq above Spot mode, which count
   // equity the account does not hold as coin (okx-balance.ts)
