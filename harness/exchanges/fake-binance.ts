@@ -10,7 +10,8 @@
  * - `newClientOrderId` is "a unique id among open orders": a duplicate is refused (-2010 "Duplicate order sent.")
  *   only while the first order is open — a second create of a filled order's id is accepted as a new order;
  * - filters: LOT_SIZE (step, minimum, and maxQty for every order: `lotMaxQty`), PRICE_FILTER (tick),
- *   MARKET_LOT_SIZE (a MARKET order's maximum quantity, `marketMaxQty`), NOTIONAL (minNotional ≤ price × quantity
+ *   MARKET_LOT_SIZE (a MARKET order's own maximum, minimum and step: `marketMaxQty`, `marketMinQty`,
+ *   `marketStepSize`, 0 for none), NOTIONAL (minNotional ≤ price × quantity
  *   ≤ maxNotional, `maxNotional`; a MARKET order is valued at the average price over `avgPriceMins` —
  *   `pinAveragePrice`, else the last price — and checked against the minimum only when `applyMinToMarket`, against
  *   the maximum only when `applyMaxToMarket`) (-1013 "Filter failure: …"); balance (-2010 "Account has insufficient balance for requested action.");
@@ -147,6 +148,13 @@ export interface FakeBinanceOptions extends FakeExchangeOptions {
   lotMaxQty?: number;
   /** MARKET_LOT_SIZE maxQty: the largest MARKET order (default 9000, as LOT_SIZE). */
   marketMaxQty?: number;
+  /**
+   * MARKET_LOT_SIZE minQty and stepSize: a MARKET order's own minimum and step, besides LOT_SIZE's (default 0 both,
+   * as Binance lists them on the spot symbols seen today: no rule). filters.md: "quantity >= minQty", "quantity %
+   * stepSize == 0".
+   */
+  marketMinQty?: number;
+  marketStepSize?: number;
   /** NOTIONAL maxNotional: the largest order value (default 9,000,000). */
   maxNotional?: number;
   /** NOTIONAL applyMaxToMarket: whether maxNotional applies to MARKET orders (default false, as on most markets). */
@@ -266,6 +274,12 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     this.options.marketMaxQty = qty;
   }
 
+  /** Binance changes MARKET_LOT_SIZE minQty and stepSize (listed from now on, and applied; 0: none). */
+  setMarketLot(lot: { minQty: number; stepSize: number }): void {
+    this.options.marketMinQty = lot.minQty;
+    this.options.marketStepSize = lot.stepSize;
+  }
+
   /** The average price over `avgPriceMins` of `symbol` (what NOTIONAL values a MARKET order at); default the last. */
   pinAveragePrice(symbol: string, price: number): void {
     this.averagePrices.set(symbol, price);
@@ -275,6 +289,12 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   private appliesMinToMarket(qty: number, symbol: string, minNotional: number): boolean {
     if (!(this.options.applyMinToMarket ?? true)) return false;
     return qty * this.averagePrice(symbol) < minNotional;
+  }
+
+  /** Whether MARKET_LOT_SIZE refuses a MARKET order of `qty`: above maxQty, below minQty, off stepSize (0: none). */
+  private outsideMarketLot(qty: number): boolean {
+    const { marketMinQty = 0, marketStepSize = 0, marketMaxQty = 9000 } = this.options;
+    return qty > marketMaxQty || qty < marketMinQty || (marketStepSize > 0 && !onGrid(qty, marketStepSize));
   }
 
   /** What NOTIONAL values a MARKET order at: the pinned average price, else the last price. */
@@ -726,9 +746,9 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         },
         {
           filterType: 'MARKET_LOT_SIZE',
-          minQty: '0.00000000',
+          minQty: fmt(this.options.marketMinQty ?? 0),
           maxQty: fmt(this.options.marketMaxQty ?? 9000),
-          stepSize: '0.00000000',
+          stepSize: fmt(this.options.marketStepSize ?? 0),
         },
         {
           filterType: 'NOTIONAL',
@@ -882,7 +902,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
         "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
       );
     }
-    if (type === 'MARKET' && qty > (this.options.marketMaxQty ?? 9000)) {
+    if (type === 'MARKET' && this.outsideMarketLot(qty)) {
       throw new BinanceError(-1013, 'Filter failure: MARKET_LOT_SIZE');
     }
     const t = this.ticker(symbol);

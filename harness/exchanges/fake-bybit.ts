@@ -6,7 +6,8 @@
  * - every answer is `{ retCode, retMsg, result, retExtInfo, time }`, errors included (HTTP 200 with a retCode);
  * - signed requests carry X-BAPI-API-KEY, X-BAPI-TIMESTAMP, X-BAPI-RECV-WINDOW (default 5000) and X-BAPI-SIGN =
  *   hex HMAC-SHA256 of timestamp + key + recvWindow + (query string | JSON body): an unknown key is HTTP 401 10003,
- *   a wrong signature 10004, a timestamp outside [server - recvWindow, server + 1000) 10002;
+ *   a wrong signature 10004, a timestamp outside [server - recvWindow, server + 1000) 10002; a create the trade
+ *   service takes up past its window (`tradeServiceLagMs`) -1 "request expired: o@…, now[…] diff[…]";
  * - POST /v5/order/create answers only `orderId` and `orderLinkId` (the request is asynchronous); `orderLinkId`
  *   (≤ 36 of [A-Za-z0-9_-]) is "always unique": any earlier order with it makes a create 170141 "Duplicate
  *   clientOrderId"; a Market Buy's `qty` is the quote amount unless `marketUnit=baseCoin`; quantity below the
@@ -271,6 +272,12 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
    * the bot must not read one into them.
    */
   execIdJump = 0n;
+  /**
+   * How long a create takes from the gateway (which checks its timestamp against the window: 10002) to the trade
+   * service, which drops one whose timestamp is older than its recv_window by then: -1 "request expired" (0 by
+   * default: never). Bybit documents no figure: a create in a busy moment.
+   */
+  tradeServiceLagMs = 0;
   protected override readonly contentType = 'application/json; charset=utf-8';
 
   private constructor(options: FakeBybitOptions) {
@@ -411,6 +418,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
         if (this.keyExpired()) throw new BybitError(RET.apiKeyInvalid.retCode, RET.apiKeyInvalid.retMsg, 401);
         if ((route === 'createOrder' || route === 'cancelOrder') && !this.keyLimits.spotTrade)
           throw new BybitError(RET.permissionDenied.retCode, RET.permissionDenied.retMsg);
+        if (route === 'createOrder') this.refuseExpiredAtTradeService(req, now);
         const limit = this.chargeUid(url.pathname);
         headers = limit.headers;
         if (limit.over) return { status: 200, body: envelope(RET.tooManyVisits, now), headers };
@@ -426,6 +434,22 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
         };
       }
       throw err;
+    }
+  }
+
+  /**
+   * The trade service takes a create up `tradeServiceLagMs` after the gateway let it through, and drops one whose
+   * timestamp is by then older than its recv_window: error.mdx (UTA) -1 "request expired: o@0, now[] diff[]" — the
+   * request's time, the service's, and the difference; nothing placed. A host clock behind the exchange's by a little
+   * less than the window passes the gateway (10002 only outside [server_time − recv_window, server_time + 1000)).
+   */
+  private refuseExpiredAtTradeService(req: http.IncomingMessage, now: number): void {
+    if (!(this.tradeServiceLagMs > 0)) return;
+    const ts = Number(req.headers['x-bapi-timestamp']);
+    const recvWindow = Number(req.headers['x-bapi-recv-window'] || '5000');
+    const at = now + this.tradeServiceLagMs;
+    if (at - ts > recvWindow) {
+      throw new BybitError(-1, `request expired: o@${ts}, now[${at}] diff[${at - ts}]`);
     }
   }
 

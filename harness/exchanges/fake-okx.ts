@@ -124,6 +124,12 @@ export interface FakeOkxOptions extends FakeExchangeOptions {
   /** `maxLmtAmt` / `maxMktAmt`: the largest limit / market order value in USD (default 1000000 each). */
   maxLmtAmt?: number;
   maxMktAmt?: number;
+  /**
+   * The account mode (account/config `acctLv`): 1 Spot mode (default), 2 Futures mode ("Spot and futures"), 3
+   * Multi-currency margin, 4 Portfolio margin. account/balance answers `availEq` ("Available equity of currency")
+   * only in 2–4, "" in 1, as documented.
+   */
+  acctLv?: '1' | '2' | '3' | '4';
 }
 
 type Params = URLSearchParams;
@@ -371,7 +377,7 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
     return {
       uid,
       mainUid: uid,
-      acctLv: '1',
+      acctLv: this.options.acctLv ?? '1',
       acctStpMode: 'cancel_maker',
       posMode: 'net_mode',
       autoLoan: false,
@@ -543,17 +549,23 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
     return {
       adjEq: '',
       availEq: '',
-      details: Object.entries(this.accountBalances()).map(([ccy, b]) => ({
-        availBal: fmt(b.free),
-        availEq: '',
-        cashBal: fmt(b.free + b.locked),
-        ccy,
-        eq: fmt(b.free + b.locked),
-        frozenBal: fmt(b.locked),
-        ordFrozen: fmt(b.locked),
-        spotBal: fmt(b.free + b.locked),
-        uTime,
-      })),
+      // "" for the fields not applicable to the account's mode: availEq, upl above Spot mode only
+      details: Object.entries(this.accountBalances()).map(([ccy, b]) => {
+        const margin = (this.options.acctLv ?? '1') !== '1';
+        const upl = margin ? (this.upl.get(ccy) ?? 0) : 0;
+        return {
+          availBal: fmt(b.free),
+          availEq: margin ? fmt(b.free + upl) : '',
+          cashBal: fmt(b.free + b.locked),
+          ccy,
+          eq: fmt(b.free + b.locked + upl),
+          frozenBal: fmt(b.locked),
+          ordFrozen: fmt(b.locked),
+          spotBal: fmt(b.free + b.locked),
+          upl: margin ? fmt(upl) : '',
+          uTime,
+        };
+      }),
       totalEq: '0',
       uTime,
     };
@@ -619,6 +631,12 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
 
   /** Orders forgotten by every order read (`purge`), by ordId. */
   private readonly purged = new Set<string>();
+  /**
+   * The unrealized P&L of each currency's margin and derivatives positions (`upl`: Futures mode / Multi-currency
+   * margin / Portfolio margin): equity — `eq`, `availEq` — the account does not hold as coin. Set by a test (the
+   * double has no derivatives to earn it); counts only above Spot mode.
+   */
+  readonly upl = new Map<string, number>();
 
   purge(clOrdId: string): void {
     const order = this.orders.filter((o) => o.clOrdId === clOrdId).pop();

@@ -13,6 +13,7 @@ import { openHoldings, type OpenHoldings } from '../trading/engine/open-holdings
 import type { Lot } from '../trading/engine/pnl';
 import type { TradingState } from '../trading/engine/trading-state';
 import type { FillOrder } from '../trading/exchange/exchange';
+import { marketOrderLot } from '../trading/exchange/order-maximums';
 
 export type ArchiveLeftovers = OpenHoldings;
 
@@ -52,10 +53,12 @@ export function lotsFromKeptMarkets(kept: unknown, exchange: string | undefined)
     const limits = m.limits as { amount?: { min?: unknown }; cost?: { min?: unknown } } | undefined;
     const step = positive(precision?.amount);
     if (typeof m.symbol !== 'string' || step === undefined) continue;
+    const marketLot = marketOrderLot(exchange ?? '', m);
     lots[m.symbol] = {
       amountStep: step,
       minAmount: positive(limits?.amount?.min) ?? step,
       minNotional: positive(limits?.cost?.min) ?? 0,
+      ...(marketLot ? { marketLot } : {}),
     };
   }
   return lots;

@@ -179,7 +179,7 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
   const q = t.quoteCurrency;
   const state =
     t.loopState === 'waiting-exchange'
-      ? `⏳ waiting for ${t.exchange}${t.exchangeError ? `: ${t.exchangeError}` : ''} (retrying; nothing is traded until ${t.exchangeKeyRefused ? 'it takes the key' : 'it answers'})`
+      ? `⏳ waiting for ${t.exchange}${t.exchangeError ? `: ${t.exchangeError}` : ''} (retrying; nothing is traded until ${t.exchangeAccountRefused ? 'it takes the account' : t.exchangeKeyRefused ? 'it takes the key' : 'it answers'})`
       : t.paused
         ? `⏸ paused${t.pausedReason ? `: ${t.pausedReason}` : ''}`
         : t.loopState === 'running'
@@ -191,9 +191,11 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
   // a refused key is no outage: the exchange answers, a person must fix the key (or its allow-list, its permissions)
   const exchange = t.exchangeReachable
     ? 'exchange reachable'
-    : t.exchangeKeyRefused
-      ? `API key refused${downFor}: check EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD), the key's IP allow-list and its spot trading permission`
-      : `exchange UNREACHABLE${downFor}`;
+    : t.exchangeAccountRefused
+      ? `the account's requests refused${downFor} (not the API key)${t.exchangeError ? `: ${t.exchangeError}` : ''}`
+      : t.exchangeKeyRefused
+        ? `API key refused${downFor}: check EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD), the key's IP allow-list and its spot trading permission`
+        : `exchange UNREACHABLE${downFor}`;
   return [
     `${m.b('Trading')} (${m.esc(`${describeVenue(t.mode, t.exchange)}, ${t.botId} v${t.version}`)})`,
     `  ${m.esc(state)}`,

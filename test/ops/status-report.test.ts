@@ -196,6 +196,16 @@ describe('ops status report', () => {
       "🔑 API key refused for 20 s: check EXCHANGE_API_KEY / EXCHANGE_SECRET (/ EXCHANGE_PASSWORD), the key's IP allow-list and its spot trading permission",
     );
     expect(refused).not.to.match(/unreachable/i);
+    const account = await show({
+      exchangeKeyRefused: true,
+      exchangeAccountRefused: true,
+      exchangeError: "bybit refuses the account's requests (code 10024, not the API key): compliance",
+    });
+    expect(account).to.include('nothing is traded until it takes the account');
+    expect(account).to.include(
+      "🔑 the account's requests refused for 20 s (not the API key): bybit refuses the account's requests (code 10024, not the API key): compliance",
+    );
+    expect(account).not.to.match(/API key refused|EXCHANGE_API_KEY/);
     const down = await show({ exchangeError: 'ECONNREFUSED' });
     expect(down).to.include('⚠️ exchange UNREACHABLE for 20 s').and.to.include('until it answers');
     expect(down).not.to.include('API key refused');

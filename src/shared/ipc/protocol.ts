@@ -149,6 +149,11 @@ export interface TradingStatus {
    * checks EXCHANGE_API_KEY / SECRET (/ PASSWORD), the key's IP allow-list and its permissions.
    */
   exchangeKeyRefused?: boolean;
+  /**
+   * With `exchangeKeyRefused`: the refusal is about the account, its region or the symbol, not the key (a compliance
+   * ban, a region the exchange does not serve, the Innovation Zone…): `exchangeError` says which and what to do.
+   */
+  exchangeAccountRefused?: boolean;
   /** The API key's own limits as last read (live only, key-watch.ts). */
   apiKey?: ApiKeyStatus;
   /**

@@ -95,7 +95,12 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'position.shortfall': { icon: '🕳', title: 'Account holds less than the position', priority: 'high' },
   'risk.triggered': { icon: '🚨', title: 'Risk limit triggered', priority: 'high' },
   'exchange.unreachable': { icon: '📡', title: 'Exchange unreachable', priority: 'high' },
-  'exchange.key_refused': { icon: '🔑', title: 'Exchange refuses the API key', priority: 'high' },
+  // the API key, or (data.account) the account, its region or the symbol: the summary says which
+  'exchange.key_refused': {
+    icon: '🔑',
+    title: 'Exchange refuses the API key or the account',
+    priority: 'high',
+  },
   'exchange.recovered': { icon: '📡', title: 'Exchange reachable again', priority: 'normal' },
   'persist.failed': { icon: '💾', title: 'State could not be saved — no new orders', priority: 'critical' },
   'trading.paused': { icon: '⏸', title: 'Trading paused', priority: 'high' },

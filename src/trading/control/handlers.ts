@@ -109,6 +109,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       exchangeReachable: snap.exchangeReachable,
       exchangeUnreachableSince: snap.exchangeUnreachableSince,
       exchangeKeyRefused: snap.exchangeKeyRefused,
+      exchangeAccountRefused: snap.exchangeAccountRefused,
       exchangeError: snap.exchangeError,
       apiKey: deps.apiKey?.(),
       staleSymbols: staleSymbols(snap.announcedStale, deps.config.trading.symbols),

@@ -15,6 +15,8 @@ export interface TradingHealthInput {
   exchangeUnreachableSince?: number;
   /** The exchange's latest failure refused our API key: it answers, so it is told as that, not as unreachable. */
   exchangeKeyRefused?: boolean;
+  /** With it: the account's refusal (its region, the symbol…), not the key's: told as that. */
+  exchangeAccountRefused?: boolean;
   lastTickAt: number | null;
   now: number;
   /** A tick older than this means the loop is stuck (default: see `staleTickMs`). */
@@ -63,7 +65,7 @@ export function tradingHealth(h: TradingHealthInput): HealthReport {
       h.exchangeReachable && h.loopState !== 'waiting-exchange'
         ? `${h.exchangeId} reachable`
         : h.exchangeKeyRefused
-          ? `${h.exchangeId} refuses the API key${downFor}${h.exchangeError ? `: ${h.exchangeError}` : ''}`
+          ? `${h.exchangeId} refuses ${h.exchangeAccountRefused ? "the account's requests" : 'the API key'}${downFor}${h.exchangeError ? `: ${h.exchangeError}` : ''}`
           : `${h.exchangeId} unreachable${downFor}${h.exchangeError ? `: ${h.exchangeError}` : ''}`,
   });
   return healthReport('trading', checks);

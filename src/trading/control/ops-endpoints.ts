@@ -71,6 +71,7 @@ export async function startTradingOps(deps: TradingOpsDeps): Promise<TradingOps>
         exchangeError: snap.exchangeError,
         exchangeUnreachableSince: snap.exchangeUnreachableSince,
         exchangeKeyRefused: snap.exchangeKeyRefused,
+        exchangeAccountRefused: snap.exchangeAccountRefused,
         lastTickAt: snap.lastTickAt,
         pausedReason: snap.pause ? pauseSummary(snap.pause) : undefined,
         staleTickMs: stale,

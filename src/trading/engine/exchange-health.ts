@@ -3,7 +3,9 @@
  * `exchange.unreachable` event once an outage has lasted `unreachableAlertMs`, one `exchange.recovered` when it
  * answers again (never one per failed call), and the once-logged problems forgotten then (the next failure is news).
  * A failure that is the exchange refusing our API key (ccxt-exchange.ts keyRefusal: context `keyRefused`) is no
- * outage: it is told as that — `exchange.key_refused`, naming the settings to check — never as "unreachable".
+ * outage: it is told as that — `exchange.key_refused`, naming the settings to check — never as "unreachable"; one
+ * the profile knows is the account's, its region's or the symbol's (context `accountRefused`) has the same effect and
+ * event, told as the account's, never as the key's.
  */
 import { formatSpan } from '../../shared/format-span';
 import type { Clock } from '../../shared/clock';
@@ -47,21 +49,32 @@ export class ExchangeHealth {
     return this.state.keyRefused === true;
   }
 
+  /** That refusal is the account's (its region's, the symbol's), not the key's: told as that. */
+  get accountRefused(): boolean {
+    return this.state.accountRefused === true;
+  }
+
   /** An exchange call failed. */
   async failed(err: unknown): Promise<void> {
     const { exchangeId, outbox, clock, alertAfterMs } = this.opts;
     const now = clock.now();
     const error = errorMessage(err);
-    const keyRefused = isKeyRefusal(err);
-    const { next, alert } = afterFailure(this.state, now, error, alertAfterMs, keyRefused);
+    const refused = refusalOf(err);
+    const { next, alert } = afterFailure(this.state, now, error, alertAfterMs, refused);
     this.state = next;
     if (!alert) return;
     const span = formatSpan(now - next.since!);
-    if (keyRefused) {
+    if (refused) {
+      const what = refused === 'account' ? "the account's requests" : 'the API key';
       await outbox.emit(
         'exchange.key_refused',
-        `Exchange ${exchangeId} has refused the API key for ${span}: ${error}`,
-        { exchange: exchangeId, since: next.since, error },
+        `Exchange ${exchangeId} has refused ${what} for ${span}: ${error}`,
+        {
+          exchange: exchangeId,
+          since: next.since,
+          error,
+          ...(refused === 'account' ? { account: true } : {}),
+        },
       );
       return;
     }
@@ -94,4 +107,10 @@ export class ExchangeHealth {
 /** An error the exchange adapter named as a refusal of our API key (ccxt-exchange.ts keyRefusal). */
 export function isKeyRefusal(err: unknown): boolean {
   return err instanceof ByNinjaError && err.context.keyRefused === true;
+}
+
+/** Whose refusal an error is (pure): the key's, the account's (`accountRefused`: not the key), or none. */
+export function refusalOf(err: unknown): 'key' | 'account' | undefined {
+  if (!isKeyRefusal(err)) return undefined;
+  return (err as ByNinjaError).context.accountRefused === true ? 'account' : 'key';
 }

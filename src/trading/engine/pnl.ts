@@ -21,11 +21,11 @@ export type { FillOrder } from '../exchange/exchange';
 
 /**
  * What decides whether a held amount is still a position (precision.ts `sellableByMarketOrder`, the rule risk.ts
- * isOpenPosition uses): the market's amount step and minimum, its minimum order value and whether that minimum
- * applies to market orders.
+ * isOpenPosition uses): the market's amount step and minimum, a market order's own (Binance MARKET_LOT_SIZE), its
+ * minimum order value and whether that minimum applies to market orders.
  */
 export type Lot = Pick<Market, 'amountStep' | 'minAmount'> &
-  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket'>>;
+  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket' | 'marketLot'>>;
 
 export interface Fill {
   /** Exchange order id. */

@@ -15,6 +15,11 @@ export interface Reachability {
    * in .env, its IP allow-list, its permissions).
    */
   keyRefused?: boolean;
+  /**
+   * With `keyRefused`: the refusal is about the account, its region or the symbol, not the key (the profile's
+   * `accountRefusals`: a Bybit compliance ban, the Innovation Zone…) — told as that, the same effect.
+   */
+  accountRefused?: boolean;
 }
 
 export const REACHABLE: Reachability = { since: null, alerted: false };
@@ -25,12 +30,18 @@ export function afterFailure(
   now: number,
   error: string,
   alertAfterMs: number,
-  keyRefused = false,
+  refused?: 'key' | 'account',
 ): { next: Reachability; alert: boolean } {
   const since = r.since ?? now;
   const alert = !r.alerted && now - since >= alertAfterMs;
   return {
-    next: { since, alerted: r.alerted || alert, lastError: error, ...(keyRefused ? { keyRefused } : {}) },
+    next: {
+      since,
+      alerted: r.alerted || alert,
+      lastError: error,
+      ...(refused ? { keyRefused: true } : {}),
+      ...(refused === 'account' ? { accountRefused: true } : {}),
+    },
     alert,
   };
 }

@@ -8,6 +8,7 @@ import type { Market } from '../exchange/exchange';
 import {
   floorToStep,
   largestOrderAmount,
+  lotOf,
   sellableAmount,
   sellableByMarketOrder,
   valuedAt,
@@ -19,16 +20,17 @@ export type RiskConfig = Config['trading']['risk'];
 export type SizeResult = { ok: true; amount: number; notional: number } | { ok: false; reason: string };
 
 /**
- * Base amount for spending `quoteAmount` at `price` in one order of `type`, floored to the amount step, within the
- * exchange's largest order (largestOrderAmount: an entry above it is sized down to it, never refused every time)
- * and checked against minimums.
+ * Base amount for spending `quoteAmount` at `price` in one order of `type`, floored to that order type's amount step
+ * (lotOf: a market order's own where the exchange sets one), within the exchange's largest order (largestOrderAmount:
+ * an entry above it is sized down to it, never refused every time) and checked against minimums.
  */
 export function sizeOrder(
   quoteAmount: number,
   price: number,
-  market: Market,
+  listed: Market,
   type: 'market' | 'limit' = 'market',
 ): SizeResult {
+  const market = lotOf(listed, type);
   if (!(price > 0)) return { ok: false, reason: `no valid price for ${market.symbol}` };
   const amount = Math.min(
     floorToStep(quoteAmount / price, market.amountStep),
@@ -38,17 +40,20 @@ export function sizeOrder(
 }
 
 /**
- * Sellable part of a held amount: floored to the step and checked against minimums. An exit is at most the
- * exchange's largest order of its type (largestOrderAmount: the exchange refuses more, every time) — the rest is sold
- * by the next exit (close-all places them in a row; a stop-loss still firing sells it on the next tick). A cap that
- * would leave unsellable dust behind sells less, so that the rest can be sold by the last order.
+ * Sellable part of a held amount: floored to the step of its order type and checked against that type's minimums
+ * (lotOf: a market exit on Binance's MARKET_LOT_SIZE step and minimum where it lists them — the rest below it is
+ * dust, never an order refused every time). An exit is at most the exchange's largest order of its type
+ * (largestOrderAmount: the exchange refuses more, every time) — the rest is sold by the next exit (close-all places
+ * them in a row; a stop-loss still firing sells it on the next tick). A cap that would leave unsellable dust behind
+ * sells less, so that the rest can be sold by the last order.
  */
 export function sizeExit(
   held: number,
   price: number,
-  market: Market,
+  listed: Market,
   type: 'market' | 'limit' = 'market',
 ): SizeResult {
+  const market = lotOf(listed, type);
   const sellable = floorToStep(held, market.amountStep);
   const cap = largestOrderAmount(market, type, price);
   const valued = valuedAt(price, market, type);

@@ -60,6 +60,8 @@ export interface LoopSnapshot {
   exchangeUnreachableSince?: number;
   /** The exchange's latest failure refused our API key (exchange-health.ts). */
   exchangeKeyRefused?: boolean;
+  /** With it: the refusal is the account's (its region's, the symbol's), not the key's (exchange-health.ts). */
+  exchangeAccountRefused?: boolean;
   /** What the exchange's latest failure said, while it fails. */
   exchangeError?: string;
   equity: number;
@@ -145,6 +147,7 @@ export class TradingLoop {
       exchangeReachable: this.parts.health.reachable,
       exchangeUnreachableSince: this.parts.health.unreachableSince ?? undefined,
       ...(this.parts.health.keyRefused ? { exchangeKeyRefused: true } : {}),
+      ...(this.parts.health.accountRefused ? { exchangeAccountRefused: true } : {}),
       exchangeError:
         this.parts.health.lastError ??
         rateLimitNotice(this.opts.exchange.rateLimitedUntil?.(), this.clock.now()),

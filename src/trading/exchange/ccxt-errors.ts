@@ -147,14 +147,13 @@ export interface ErrorBodyFields {
 }
 
 /**
- * A summarizer for ccxt messages of the form `<exchangeId> <JSON body>`: `<exchangeId> <code>: <message>` from the
- * first of `fields` whose code is set and not a success ("0"). The body's echoes of the request (ids, times) go,
- * so the same refusal reads the same every time. Any other message is kept as it is.
+ * The exchange's code and message in a ccxt message of the form `<exchangeId> <JSON body>`: from the first of `fields`
+ * whose code is set and not a success ("0") — OKX's per-order `data.0.sCode` before its `code` "1" — or undefined.
  */
-export function errorBodySummary(
+export function errorBodyCode(
   exchangeId: string,
   fields: readonly ErrorBodyFields[],
-): (message: string) => string {
+): (message: string) => { code: string; text: string } | undefined {
   const at = (body: unknown, dotted: string): unknown =>
     dotted
       .split('.')
@@ -167,12 +166,12 @@ export function errorBodySummary(
       );
   return (message) => {
     const prefix = `${exchangeId} `;
-    if (!message.startsWith(prefix)) return message;
+    if (!message.startsWith(prefix)) return undefined;
     let body: unknown;
     try {
       body = JSON.parse(message.slice(prefix.length));
     } catch {
-      return message;
+      return undefined;
     }
     for (const f of fields) {
       const code = at(body, f.code);
@@ -182,10 +181,26 @@ export function errorBodySummary(
         String(code) !== '0'
       ) {
         const text = at(body, f.message);
-        return `${exchangeId} ${code}: ${typeof text === 'string' ? text : ''}`.trimEnd();
+        return { code: String(code), text: typeof text === 'string' ? text : '' };
       }
     }
-    return message;
+    return undefined;
+  };
+}
+
+/**
+ * A summarizer for ccxt messages of the form `<exchangeId> <JSON body>`: `<exchangeId> <code>: <message>` from the
+ * first of `fields` whose code is set and not a success ("0") (errorBodyCode). The body's echoes of the request (ids,
+ * times) go, so the same refusal reads the same every time. Any other message is kept as it is.
+ */
+export function errorBodySummary(
+  exchangeId: string,
+  fields: readonly ErrorBodyFields[],
+): (message: string) => string {
+  const codeOf = errorBodyCode(exchangeId, fields);
+  return (message) => {
+    const found = codeOf(message);
+    return found ? `${exchangeId} ${found.code}: ${found.text}`.trimEnd() : message;
   };
 }
 

@@ -73,7 +73,7 @@ import type { Logger } from '../../shared/logging/logger';
 import { retry, retryForever, type RetryOptions } from '../../shared/retry';
 import { closestKey } from '../../shared/config/problems';
 import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
-import { errorBodySummary, translateCcxtError } from './ccxt-errors';
+import { errorBodyCode, errorBodySummary, translateCcxtError } from './ccxt-errors';
 import { correctClockSkew, SKEW_REMEASURE_MS, SKEW_RETRY, type MeasureClockSkew } from './clock-skew';
 import type {
   ApiKeyLimits,
@@ -93,7 +93,8 @@ import type {
   Ticker,
 } from './exchange';
 import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource } from './kept-markets';
-import { orderMaximums } from './order-maximums';
+import { marketOrderLot, orderMaximums } from './order-maximums';
+import { floorToStep, lotOf } from './precision';
 import { readWholeList, timeWindows, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
@@ -357,6 +358,8 @@ export class CcxtExchange implements Exchange {
   /** What ccxt's market load fetched last: kept for the next start. */
   private fetched: { markets?: KeptMarkets['markets']; currencies?: KeptMarkets['currencies'] } = {};
   private readonly summarizeError?: (message: string) => string;
+  /** The exchange's code in a ccxt error's message (profile `errorBody`: OKX's per-order sCode), if any. */
+  private readonly bodyCode?: (message: string) => { code: string } | undefined;
   private closing?: Promise<void>;
   /** The key's end as last read or kept (knowKeyExpiry): refusals after it are named as it. */
   private keyExpiry?: KeyExpiry;
@@ -404,10 +407,14 @@ export class CcxtExchange implements Exchange {
     this.loadInfo = loadInfo;
     this.clock = options.clock;
     this.profile = options.profile ?? profileFor(options.exchangeId);
-    if (this.profile?.errorBody) this.summarizeError = errorBodySummary(this.id, this.profile.errorBody);
+    if (this.profile?.errorBody) {
+      this.summarizeError = errorBodySummary(this.id, this.profile.errorBody);
+      this.bodyCode = errorBodyCode(this.id, this.profile.errorBody);
+    }
     // outermost around ccxt's requests (over the rate-limit gate): a timestamp refusal measures the offset
     this.measureClock = correctClockSkew(client, {
       now: () => this.clock.now(),
+      codes: this.profile?.clockRefusalCodes,
       logger: options.logger,
       describe: (err) => this.translate(err, {}).message,
       onMeasured: (skew) => {
@@ -969,7 +976,11 @@ export class CcxtExchange implements Exchange {
         free?: Record<string, number | undefined>;
         used?: Record<string, number | undefined>;
         total?: Record<string, number | undefined>;
+        info?: unknown;
       };
+      // where ccxt's reading counts more than the coin held (OKX above Spot mode), the profile reads the answer
+      const own = this.profile?.balanceRead?.(balance.info);
+      if (own) return own;
       const result: Record<string, BalanceEntry> = {};
       const currencies = new Set([...Object.keys(balance.total ?? {}), ...Object.keys(balance.free ?? {})]);
       for (const c of currencies) {
@@ -1122,14 +1133,23 @@ export class CcxtExchange implements Exchange {
    * permission the key lacks. A person must act (a new key in .env, the allow-list, the permissions, then a
    * restart), so it names what to check; more precisely the key's known end once passed, or its read saying it
    * cannot place spot orders (key-watch.ts). Such a refusal is no rate limit and no outage: the gate does not wait on
-   * it, and the loop and the start tell it as the key's (`keyRefused`).
+   * it, and the loop and the start tell it as the key's (`keyRefused`). A code the profile lists as the account's, its
+   * region's or the symbol's (`accountRefusals`: ccxt classes them as the key's) has the same effect but is told as
+   * what it is (`account`): the operator is not sent to replace a good key.
    */
-  keyRefusal(err: unknown): { expired: boolean; cannotTrade: boolean; text: string } | undefined {
-    const e = err as { name?: string; httpStatus?: number; exchangeCode?: string } | undefined;
+  keyRefusal(
+    err: unknown,
+  ): { expired: boolean; cannotTrade: boolean; account?: true; text: string } | undefined {
+    const e = err as
+      { name?: string; httpStatus?: number; exchangeCode?: string; message?: unknown } | undefined;
     const byCode = e?.exchangeCode !== undefined && this.profile?.keyRefusalCodes?.includes(e.exchangeCode);
     // a 401 that ccxt reads as the clock's (OKX 50102 "Timestamp request expired": InvalidNonce) is no key's
     const by401 = e?.httpStatus === 401 && !NOT_THE_KEY_401.has(e?.name ?? '');
     if (!(by401 || KEY_REFUSAL_CLASSES.has(e?.name ?? '') || byCode)) return undefined;
+    const code =
+      (typeof e?.message === 'string' ? this.bodyCode?.(e.message)?.code : undefined) ?? e?.exchangeCode;
+    const account = accountRefusedText(this.id, code, this.profile?.accountRefusals);
+    if (account) return { expired: false, cannotTrade: false, account: true, text: account };
     const expiry = this.keyExpiry;
     if (expiry && this.clock.now() >= expiry.at)
       return {
@@ -1160,13 +1180,19 @@ export class CcxtExchange implements Exchange {
     if (!key) return error;
     const context = error instanceof ByNinjaError ? error.context : {};
     const Refusal =
-      error instanceof AuthenticationError && !key.expired && !key.cannotTrade
+      error instanceof AuthenticationError && !key.expired && !key.cannotTrade && !key.account
         ? AuthenticationError
         : PermissionDeniedError;
     return new Refusal(`${key.text} (${error.message})`, {
       ...context,
       keyRefused: true,
-      ...(key.expired ? { keyExpired: true } : key.cannotTrade ? { keyCannotTrade: true } : {}),
+      ...(key.expired
+        ? { keyExpired: true }
+        : key.cannotTrade
+          ? { keyCannotTrade: true }
+          : key.account
+            ? { accountRefused: true }
+            : {}),
     });
   }
 
@@ -1255,7 +1281,11 @@ export class CcxtExchange implements Exchange {
     return this.markets!;
   }
 
-  /** Amount floored to the step, price rounded to the tick (ccxt's own precision functions). */
+  /**
+   * Amount floored to the step, price rounded to the tick (ccxt's own precision functions); a market order's amount
+   * also to its own step and minimum where the market lists them (lotOf: Binance MARKET_LOT_SIZE, which ccxt does not
+   * read) — the engine sizes on them already, this keeps a request off the exchange that it would refuse every time.
+   */
   private precise(
     request: CreateOrderRequest,
     market: Market,
@@ -1273,11 +1303,10 @@ export class CcxtExchange implements Exchange {
     } catch (err) {
       throw this.translate(err, context);
     }
-    if (!(amount > 0) || amount < market.minAmount) {
-      throw new InvalidOrderError(
-        `amount ${request.amount} is below the minimum ${market.minAmount}`,
-        context,
-      );
+    const lot = lotOf(market, request.type);
+    if (lot !== market) amount = floorToStep(amount, lot.amountStep);
+    if (!(amount > 0) || amount < lot.minAmount) {
+      throw new InvalidOrderError(`amount ${request.amount} is below the minimum ${lot.minAmount}`, context);
     }
     return { amount, price };
   }
@@ -1303,6 +1332,8 @@ export class CcxtExchange implements Exchange {
     const amountStep = step(num(m.precision?.amount));
     // per order type, base and quote: read per exchange where ccxt keeps them exactly (order-maximums.ts)
     const maxOrder = orderMaximums(this.id, m);
+    // a market order's own amount step and minimum (Binance MARKET_LOT_SIZE), read from the answer: ccxt does not
+    const marketLot = marketOrderLot(this.id, m);
     return {
       symbol: m.symbol,
       base: m.base,
@@ -1312,6 +1343,7 @@ export class CcxtExchange implements Exchange {
       minAmount: num(m.limits?.amount?.min) ?? amountStep,
       minNotional: num(m.limits?.cost?.min) ?? 0,
       ...(maxOrder ? { maxOrder } : {}),
+      ...(marketLot ? { marketLot } : {}),
       // ccxt puts NOTIONAL in limits.cost.min whether or not it applies to market orders: read the filter
       ...(minNotionalSkipsMarket(m.info) ? { minNotionalOnMarket: false } : {}),
       ...(num(m.taker) !== undefined && num(m.taker)! >= 0 ? { takerFee: num(m.taker) } : {}),
@@ -1547,6 +1579,21 @@ export function keyRefusedText(exchangeId: string, withPassword: boolean): strin
     ? 'EXCHANGE_API_KEY, EXCHANGE_SECRET and EXCHANGE_PASSWORD'
     : 'EXCHANGE_API_KEY and EXCHANGE_SECRET';
   return `${exchangeId} refuses the API key: check ${settings} in .env, the key's IP allow-list (this host's address) and its spot trading permission, then restart`;
+}
+
+/**
+ * A refusal that is the account's, its region's or the symbol's, not the API key's (pure): `<exchange> refuses the
+ * account's requests (code <code>, not the API key): <reason>`, from the profile's `accountRefusals`; undefined for
+ * any other code.
+ */
+export function accountRefusedText(
+  exchangeId: string,
+  code: string | undefined,
+  reasons: Readonly<Record<string, string>> | undefined,
+): string | undefined {
+  const reason = code !== undefined && reasons && Object.hasOwn(reasons, code) ? reasons[code] : undefined;
+  if (reason === undefined) return undefined;
+  return `${exchangeId} refuses the account's requests (code ${code}, not the API key): ${reason}`;
 }
 
 /** ccxt's classes for a refused key (matched by name: the per-exchange and full builds have their own copies). */

@@ -5,7 +5,10 @@
  * recv_window ≤ timestamp < server_time + 1 s; OKX 50102 "Timestamp request expired": more than 30 s off). ccxt
  * maps each of them to InvalidNonce, and signs with `nonce()` = its clock − `options.timeDifference` on all three.
  * OKX's create past its expTime (50036 / 50037 "Order expired.": the host 5–30 s behind, never refused for its
- * timestamp) is mapped to InvalidNonce by the profile, so it measures too.
+ * timestamp) is mapped to InvalidNonce by the profile, so it measures too. Bybit's trade service drops a create whose
+ * timestamp is older than its recv_window when it takes it up — the gateway let it through — with -1 "request
+ * expired: o@…, now[…] diff[…]", which ccxt reads as a bare ExchangeError (and the adapter as an unknown create
+ * outcome: looked up): the profile's `clockRefusalCodes` make it measure too, its class unchanged.
  *
  * The offset is measured from the exchange's server-time endpoint (ccxt `loadTimeDifference`, public, unsigned,
  * through the rate-limit gate) and set as ccxt's `timeDifference`, so every later request is signed on the exchange's
@@ -48,8 +51,21 @@ export function measureDue(lastMeasuredAt: number | undefined, now: number): boo
   return lastMeasuredAt === undefined || now - lastMeasuredAt >= SKEW_MEASURE_INTERVAL_MS;
 }
 
+/**
+ * Whether a failed request was refused for its timestamp: ccxt's InvalidNonce, or one of the exchange's own codes
+ * (`codes`, the profile's `clockRefusalCodes`, as the adapter records them on the error: `exchangeCode`) that ccxt
+ * classes otherwise (pure).
+ */
+export function refusedForTime(err: unknown, codes: readonly string[] = []): boolean {
+  const e = err as { name?: unknown; exchangeCode?: unknown } | undefined;
+  if (e?.name === 'InvalidNonce') return true;
+  return typeof e?.exchangeCode === 'string' && codes.includes(e.exchangeCode);
+}
+
 export interface ClockSkewOptions {
   now: () => number;
+  /** The exchange's codes of a timestamp refusal ccxt does not read as InvalidNonce (refusedForTime). */
+  codes?: readonly string[];
   logger?: Logger;
   /** The refusal in words, free of secrets (ccxt's own message may carry the signed URL). */
   describe: (err: unknown) => string;
@@ -107,7 +123,7 @@ export function correctClockSkew(client: CcxtClient, opts: ClockSkewOptions): Me
     try {
       return await original(...args);
     } catch (err) {
-      if ((err as { name?: string } | undefined)?.name === 'InvalidNonce') {
+      if (refusedForTime(err, opts.codes)) {
         if (!measuring && measureDue(lastMeasuredAt, opts.now())) void start(opts.describe(err));
         await measuring;
       }

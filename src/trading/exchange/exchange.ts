@@ -99,6 +99,12 @@ export interface Market {
    */
   maxOrder?: Partial<Record<OrderType, OrderMaximum>>;
   /**
+   * A MARKET order's own amount rules where the exchange sets them besides every order's `amountStep` and
+   * `minAmount` (Binance MARKET_LOT_SIZE stepSize and minQty; 0 there is none): a market order must meet both
+   * (precision.ts amountRules). Absent: a market order has every order's rules (Bybit and OKX document no others).
+   */
+  marketLot?: { step?: number; min?: number };
+  /**
    * False where the exchange does not apply `minNotional` to MARKET orders (Binance NOTIONAL `applyMinToMarket`
    * false; MIN_NOTIONAL `applyToMarket` false). Absent: it applies to every order.
    */

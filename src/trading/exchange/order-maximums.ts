@@ -1,5 +1,6 @@
 /**
- * The largest single order of a market, per order type, from a ccxt market (pure; ccxt-exchange.ts toMarket). Each
+ * The largest single order of a market, per order type, from a ccxt market (pure; ccxt-exchange.ts toMarket) — and
+ * a market order's own step and minimum (marketOrderLot). Each
  * verified exchange documents its own, and ccxt keeps only part of them in `limits` — merged across order types, or
  * in a unit it does not say — so each is read where it is exact, said below. docs/exchanges.md lists what applies.
  */
@@ -89,6 +90,24 @@ function okx(m: CcxtMarketLimits): Market['maxOrder'] {
       value: dollars ? smallest(positive(info.maxMktSz), positive(info.maxMktAmt)) : undefined,
     },
   );
+}
+
+/**
+ * A market order's own amount step and minimum, where the exchange lists them apart from every order's (pure). Binance
+ * filters.md: MARKET_LOT_SIZE "defines the quantity … rules for MARKET orders" — `quantity >= minQty`, `quantity %
+ * stepSize == 0` — besides LOT_SIZE's for every order; ccxt reads only LOT_SIZE (precision.amount, limits.amount.min),
+ * so the filter is read from the answer. Binance lists both as 0 on the spot symbols seen today: none (as a real
+ * order there passes with any quantity LOT_SIZE takes). Bybit (lotSizeFilter: basePrecision, minOrderQty, minOrderAmt
+ * for every order; only the maximums differ by type) and OKX (lotSz, minSz for every order; maxMktSz/maxMktAmt
+ * only) document none.
+ */
+export function marketOrderLot(exchangeId: string, m: CcxtMarketLimits): Market['marketLot'] {
+  if (exchangeId !== 'binance') return undefined;
+  const lot = filter(m.info, 'MARKET_LOT_SIZE');
+  const step = positive(lot?.stepSize);
+  const min = positive(lot?.minQty);
+  if (step === undefined && min === undefined) return undefined;
+  return { ...(step !== undefined ? { step } : {}), ...(min !== undefined ? { min } : {}) };
 }
 
 function filter(info: unknown, type: string): Record<string, unknown> | undefined {

@@ -16,7 +16,7 @@
 import { InvalidOrderError, OrderNotFoundError } from '../../shared/errors';
 import type { OrderSide } from '../../shared/domain/order';
 import type { CreateOrderRequest, ExchangeOrder, Market, Ticker } from './exchange';
-import { ceilToStep, floorToStep, roundToStep } from './precision';
+import { ceilToStep, floorToStep, lotOf, roundToStep } from './precision';
 import {
   clean,
   credit,
@@ -75,12 +75,16 @@ export function refuseDuplicate(account: PaperAccount, request: CreateOrderReque
   }
 }
 
-/** Puts the order on the market's grid (amount floored, limit rounded) or refuses it. */
+/**
+ * Puts the order on the market's grid (amount floored to its order type's step, limit rounded) or refuses it: below
+ * its order type's minimum (lotOf: a market order's own where the market lists one, as Binance's MARKET_LOT_SIZE).
+ */
 export function sizeOrder(request: CreateOrderRequest, market: Market): SizedOrder {
-  const amount = floorToStep(request.amount, market.amountStep);
-  if (!(amount > 0) || amount < market.minAmount) {
+  const lot = lotOf(market, request.type);
+  const amount = floorToStep(request.amount, lot.amountStep);
+  if (!(amount > 0) || amount < lot.minAmount) {
     throw new InvalidOrderError(
-      `amount ${request.amount} is below the minimum ${market.minAmount}`,
+      `amount ${request.amount} is below the minimum ${lot.minAmount}`,
       orderContext(request),
     );
   }

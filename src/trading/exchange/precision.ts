@@ -73,19 +73,53 @@ export function valuedAt(
   return type === 'market' && market.minNotionalOnMarket === false ? undefined : price;
 }
 
+/** The amount rules of a market as `lotOf` reads them; `marketLot` optional. */
+type Lotted = Pick<Market, 'amountStep' | 'minAmount'> & Partial<Pick<Market, 'marketLot'>>;
+
+/**
+ * The market as one order of `type` sees it: `amountStep` and `minAmount` are that order type's — for a MARKET
+ * order where the exchange sets its own (`marketLot`, Binance MARKET_LOT_SIZE), the step both grids share and the
+ * higher minimum; otherwise every order's. The one rule sizing (risk.ts), "still a position" (sellableByMarketOrder),
+ * the adapter's last check (ccxt-exchange.ts) and the paper exchange's matching (paper-matching.ts) all read.
+ */
+export function lotOf<M extends Lotted>(market: M, type: OrderType): M {
+  const lot = type === 'market' ? market.marketLot : undefined;
+  if (!lot) return market;
+  const step =
+    lot.step !== undefined && lot.step > 0 ? commonStep(market.amountStep, lot.step) : market.amountStep;
+  const min = Math.max(market.minAmount, lot.min !== undefined && lot.min > 0 ? lot.min : 0);
+  return { ...market, amountStep: step, minAmount: ceilToStep(min, step) };
+}
+
+/**
+ * The finest step on both grids: their least common multiple, counted in units of the finer decimals (0.01 and
+ * 0.001 → 0.01; 0.25 and 0.1 → 0.5).
+ */
+function commonStep(a: number, b: number): number {
+  if (!(a > 0)) return b;
+  const decimals = Math.max(decimalsOf(a), decimalsOf(b));
+  const scale = 10 ** decimals;
+  const x = Math.round(a * scale);
+  const y = Math.round(b * scale);
+  const gcd = (p: number, q: number): number => (q === 0 ? p : gcd(q, p % q));
+  return Number((((x / gcd(x, y)) * y) / scale).toFixed(decimals));
+}
+
 /**
  * The part of a held amount a MARKET order can sell, as a stop-loss or close-all sells it (the one rule for "still a
- * position", risk.ts isOpenPosition and the books' round trips, pnl.ts applyFill): `sellableAmount` with its value
+ * position", risk.ts isOpenPosition and the books' round trips, pnl.ts applyFill): `sellableAmount` on a market
+ * order's amount rules (`lotOf`; below a MARKET_LOT_SIZE minimum or step the rest is dust) with its value
  * judged at `price` only where the minimum order value applies to market orders (`valuedAt`); without a price, the
  * value is not judged.
  */
 export function sellableByMarketOrder(
   amount: number,
   market: Pick<Market, 'amountStep' | 'minAmount'> &
-    Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket'>>,
+    Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket' | 'marketLot'>>,
   price: number | undefined,
 ): number {
-  return sellableAmount(amount, market, price === undefined ? undefined : valuedAt(price, market, 'market'));
+  const valued = price === undefined ? undefined : valuedAt(price, market, 'market');
+  return sellableAmount(amount, lotOf(market, 'market'), valued);
 }
 
 /**

@@ -64,6 +64,20 @@ describe('readiness (pure)', () => {
     );
   });
 
+  it("an exchange refusing the account's requests is told as that, not as the API key", () => {
+    const error = "bybit refuses the account's requests (code 170224, not the API key): the Innovation Zone";
+    const report = tradingHealth({
+      ...base,
+      loopState: 'waiting-exchange',
+      exchangeReachable: false,
+      exchangeUnreachableSince: NOW - 40_000,
+      exchangeKeyRefused: true,
+      exchangeAccountRefused: true,
+      exchangeError: error,
+    });
+    expect(report.checks[2]!.detail).to.equal(`binance refuses the account's requests for 40 s: ${error}`);
+  });
+
   it('a tick is stale after three rounds of tick and reads, at least 30 s', () => {
     expect(staleTickMs(2_000, 5_000)).to.equal(36_000);
     expect(staleTickMs(100, 1_000)).to.equal(30_000);

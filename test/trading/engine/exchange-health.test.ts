@@ -61,6 +61,28 @@ describe('ExchangeHealth: an outage and a refused key told apart', () => {
     expect(h.keyRefused).to.equal(false);
   });
 
+  it("an account's refusal (the adapter names it: accountRefused) is alerted as the account's, never the key's", async () => {
+    const { h, clock, emitted } = health();
+    const ACCOUNT =
+      "bybit refuses the account's requests (code 10024, not the API key): Bybit's compliance rules refuse the account";
+    const err = (): PermissionDeniedError =>
+      new PermissionDeniedError(ACCOUNT, { keyRefused: true, accountRefused: true });
+    await h.failed(err());
+    expect(h.keyRefused).to.equal(true);
+    expect(h.accountRefused).to.equal(true);
+    clock.time = clock.time + 30_000;
+    await h.failed(err());
+    expect(emitted).to.deep.equal([
+      {
+        type: 'exchange.key_refused',
+        summary: `Exchange bybit has refused the account's requests for 30 s: ${ACCOUNT}`,
+      },
+    ]);
+    // the key's own refusal next: told as the key's again
+    await h.failed(new PermissionDeniedError(REFUSED, { keyRefused: true }));
+    expect(h.accountRefused).to.equal(false);
+  });
+
   it("a permission refusal the adapter did not name as the key's stays an outage", async () => {
     const { h } = health();
     await h.failed(new PermissionDeniedError('restricted location'));

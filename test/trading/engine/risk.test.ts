@@ -79,6 +79,45 @@ describe('risk: sizing', () => {
     expect(sizeExit(0.001, 60_000, capped)).to.include({ ok: true, amount: 0.001 });
   });
 
+  it("sizes a market order on Binance's MARKET_LOT_SIZE step and minimum where listed; the rest below them is dust", () => {
+    // a market order's own step 0.001 and minimum 0.0005 besides LOT_SIZE's 0.00001
+    const lotted = { ...btc, marketLot: { step: 0.001, min: 0.0005 } };
+    // a stop-loss of 0.0016649 BTC sells 0.001 (on the market step), never 0.00166 (refused -1013 every time)
+    expect(sizeExit(0.0016649, 60_000, lotted)).to.include({ ok: true, amount: 0.001 });
+    // a limit exit keeps LOT_SIZE's step
+    expect(sizeExit(0.0016649, 60_000, lotted, 'limit')).to.include({ ok: true, amount: 0.00166 });
+    // the rest, 0.0006649 BTC (40 USDT), is below the market step: no market order can sell it — dust, no position
+    expect(sizeExit(0.0006649, 60_000, lotted).ok).to.equal(false);
+    expect(isOpenPosition(0.0006649, lotted, 60_000)).to.equal(false);
+    expect(isOpenPosition(0.0016649, lotted, 60_000)).to.equal(true);
+    // a market entry is sized on the same grid: 100 USDT at 60,000 buys 0.001, not 0.00166
+    expect(sizeOrder(100, 60_000, lotted)).to.include({ ok: true, amount: 0.001 });
+    expect(sizeOrder(100, 60_000, lotted, 'limit')).to.include({ ok: true, amount: 0.00166 });
+    // a minimum above one market step: 0.0004 would be on the grid of 0.0001 but below 0.0005
+    const high = { ...btc, marketLot: { step: 0.0001, min: 0.0005 } };
+    expect(sizeExit(0.00049, 60_000, high).ok).to.equal(false);
+    expect(sizeExit(0.00051, 60_000, high)).to.include({ ok: true, amount: 0.0005 });
+  });
+
+  it('never sells more than held, on the market step, whatever MARKET_LOT_SIZE lists (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 10, noNaN: true }),
+        fc.constantFrom(0.00001, 0.0001, 0.001, 0.01, 0.1),
+        fc.constantFrom(0, 0.0001, 0.001, 0.05),
+        (held, step, min) => {
+          const lotted = { ...btc, marketLot: { step, min } };
+          const size = sizeExit(held, 60_000, lotted);
+          if (!size.ok) return;
+          // within float noise of a grid line counts as on it (as precision.test.ts's property)
+          expect(size.amount).to.be.at.most(held + step * 1e-6 + held * 1e-13);
+          expect(size.amount).to.be.at.least(min);
+          expect(floorToStep(size.amount, Math.max(step, btc.amountStep))).to.equal(size.amount);
+        },
+      ),
+    );
+  });
+
   it('caps only a market exit, and never leaves unsellable dust behind the cap', () => {
     const capped = { ...btc, maxOrder: { market: { amount: 0.0015 } } };
     // a limit exit is not bound by the largest MARKET order

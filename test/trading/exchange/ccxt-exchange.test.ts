@@ -301,6 +301,23 @@ describe('CcxtExchange (real ccxt binance against a local fake Binance)', functi
     expect(err.message).to.match(/MARKET_LOT_SIZE/);
   });
 
+  it("reads MARKET_LOT_SIZE minQty and stepSize as a market order's own rules (ccxt does not); sends none Binance refuses", async () => {
+    await restartDouble({ balances: { USDT: 100_000, BTC: 1 }, marketMinQty: 0.02, marketStepSize: 0.01 });
+    fake.pinPrice(BTC, 60_000);
+    expect((await ex.loadMarkets())[BTC].marketLot).to.deep.equal({ step: 0.01, min: 0.02 });
+    // Binance refuses a market order off its step (-1013), as the double does for a request sent as it is
+    const raw = (ex as unknown as { client: { createOrder: (...a: unknown[]) => Promise<unknown> } }).client;
+    const refused = await caught(raw.createOrder(BTC, 'market', 'sell', 0.025));
+    expect((refused as Error).message).to.match(/Filter failure: MARKET_LOT_SIZE/);
+    // the adapter sends a market order on the step (a limit one on LOT_SIZE's), and none below the minimum
+    const sold = await ex.createOrder(order({ side: 'sell', amount: 0.02999 }));
+    expect(sold).to.include({ status: 'closed', amount: 0.02 });
+    const before = posts();
+    const small = await caught(ex.createOrder(order({ side: 'sell', amount: 0.01999 })));
+    expect(small).to.be.instanceOf(InvalidOrderError);
+    expect(posts()).to.equal(before);
+  });
+
   it('reads LOT_SIZE maxQty and NOTIONAL maxNotional (with applyMaxToMarket) as the largest orders; Binance refuses larger ones (-1013)', async () => {
     await restartDouble({
       balances: { USDT: 100_000 },

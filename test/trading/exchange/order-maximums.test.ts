@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { orderMaximums } from '../../../src/trading/exchange/order-maximums';
+import { marketOrderLot, orderMaximums } from '../../../src/trading/exchange/order-maximums';
 
 /**
  * Each exchange's documented instrument answer, as ccxt 4.5 parses it into `limits` (binance.js, bybit.js
@@ -35,6 +35,21 @@ describe('order maximums: the largest order per type, read where each exchange d
       limit: { amount: 9000, value: 9_000_000 },
       market: { amount: 63.1, value: 9_000_000 },
     });
+  });
+
+  it("Binance: MARKET_LOT_SIZE minQty and stepSize as a market order's own rules, 0 for none; none elsewhere", () => {
+    expect(marketOrderLot('binance', { info: binanceFilters(false) })).to.equal(undefined);
+    const listed = {
+      filters: [
+        { filterType: 'MARKET_LOT_SIZE', minQty: '0.01000000', maxQty: '63.1', stepSize: '0.00100000' },
+      ],
+    };
+    expect(marketOrderLot('binance', { info: listed })).to.deep.equal({ step: 0.001, min: 0.01 });
+    const stepOnly = { filters: [{ filterType: 'MARKET_LOT_SIZE', minQty: '0', stepSize: '0.1' }] };
+    expect(marketOrderLot('binance', { info: stepOnly })).to.deep.equal({ step: 0.1 });
+    // Bybit and OKX list every order's step and minimum only
+    expect(marketOrderLot('bybit', { info: listed })).to.equal(undefined);
+    expect(marketOrderLot('okx', { info: listed })).to.equal(undefined);
   });
 
   it('Bybit: maxLimitOrderQty and maxMarketOrderQty by order type; the deprecated maxOrderQty/maxOrderAmt only without them', () => {

@@ -186,6 +186,7 @@ describe('paper matching (pure)', () => {
         error: InsufficientFundsError,
       },
       { name: 'an amount below the minimum', req: { amount: 0.00001 }, error: InvalidOrderError },
+
       {
         name: 'a value below the minimum notional',
         req: { amount: 0.0001, price: 100 },
@@ -202,6 +203,16 @@ describe('paper matching (pure)', () => {
         expect(start).to.deep.equal(before);
       });
     }
+
+    it("a market order below the market's own minimum (MARKET_LOT_SIZE minQty); off its step it is floored to it", () => {
+      const lotted: Market = { ...MARKET, marketLot: { step: 0.01, min: 0.05 } };
+      const sell = (amount: number, type: 'market' | 'limit' = 'market') =>
+        request({ clientOrderId: 'x', side: 'sell', type, amount });
+      expect(thrown(() => sizeOrder(sell(0.0499), lotted))).to.be.instanceOf(InvalidOrderError);
+      expect(sizeOrder(sell(0.0599), lotted)).to.deep.equal({ amount: 0.05 });
+      // a limit order has every order's rules only
+      expect(sizeOrder(sell(0.0499, 'limit'), lotted)).to.include({ amount: 0.0499 });
+    });
 
     it('a second create with a known clientOrderId', () => {
       const { account } = place(

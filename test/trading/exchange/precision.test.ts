@@ -4,8 +4,10 @@ import {
   amountTolerance,
   ceilToStep,
   floorToStep,
+  lotOf,
   roundToStep,
   sellableAmount,
+  sellableByMarketOrder,
 } from '../../../src/trading/exchange/precision';
 
 const STEPS = [1, 0.5, 0.25, 0.1, 0.01, 0.001, 0.00001, 1e-8];
@@ -53,6 +55,24 @@ describe('precision: one grid for the bot and the paper exchange', () => {
     expect(sellableAmount(0.0000399, market, 60_000)).to.equal(0); // 0.00003 × 60,000 = 1.80
     expect(sellableAmount(0.0000399, market, 200_000)).to.equal(0.00003); // 6.00
     expect(sellableAmount(0.0000399, market)).to.equal(0.00003);
+  });
+
+  it("a market order's own step and minimum (Binance MARKET_LOT_SIZE) join every order's: the common grid, the higher minimum (lotOf)", () => {
+    const market = { amountStep: 0.00001, minAmount: 0.0001 };
+    expect(lotOf(market, 'market')).to.equal(market);
+    const lotted = { ...market, marketLot: { step: 0.001, min: 0.002 } };
+    expect(lotOf(lotted, 'limit')).to.equal(lotted);
+    expect(lotOf(lotted, 'market')).to.include({ amountStep: 0.001, minAmount: 0.002 });
+    // a market step finer than LOT_SIZE's, a minimum lower: every order's still bind
+    expect(lotOf({ ...market, marketLot: { step: 1e-8, min: 1e-8 } }, 'market')).to.include(market);
+    // steps that are no multiple of each other: a quantity must be on both grids
+    expect(lotOf({ amountStep: 0.1, minAmount: 0.1, marketLot: { step: 0.25 } }, 'market')).to.include({
+      amountStep: 0.5,
+      minAmount: 0.5,
+    });
+    // what a market order can sell of a held amount: on its grid, nothing below its minimum (dust stays)
+    expect(sellableByMarketOrder(0.0036384, lotted, undefined)).to.equal(0.003);
+    expect(sellableByMarketOrder(0.0019999, lotted, undefined)).to.equal(0);
   });
 
   it("an order's amounts count as the same within 1e-9 of its amount, at least 1e-12 (amountTolerance)", () => {

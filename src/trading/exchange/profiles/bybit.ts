@@ -114,6 +114,34 @@ export const bybitProfile: ExchangeProfile = {
   // error.mdx: 10003 "API key is invalid", 10004 "Error sign" (the secret), 10005 "Permission denied, please check
   // your API key permissions", 10010 "Unmatched IP, please check your API key's bound IP addresses"
   keyRefusalCodes: ['10003', '10004', '10005', '10010'],
+  // error.mdx codes ccxt reads as AuthenticationError / PermissionDenied that are not about the key: the account, its
+  // region, the symbol (ccxt's own comment on 10009, "IP had been banned", is an older wording)
+  accountRefusals: {
+    '10009':
+      'Bybit does not serve this host\'s region ("Service Restricted: Access is currently unavailable for your region"): run the bot from a region Bybit serves, or ask Bybit support',
+    '10024': 'Bybit\'s compliance rules refuse the account ("Compliance rules triggered"): ask Bybit support',
+    '10027': 'trading is banned on the account ("Transactions are banned."): ask Bybit support',
+    '10028':
+      'the account is not a unified trading account ("The API can only be accessed by unified account users."): upgrade it to UTA on Bybit',
+    '10029':
+      'the symbol is not on the account\'s symbol whitelist ("The requested symbol is invalid, please check symbol whitelist"): add it on Bybit, or drop it from trading.symbols',
+    '100028':
+      'the API refuses unified trading accounts on this call ("The API cannot be accessed by unified account users.")',
+    '110067': 'the account mode refuses this order ("Unified account is not supported.")',
+    '110068':
+      'the account may not trade with leverage ("Leveraged trading is not allowed."): ask Bybit support',
+    '110069':
+      'the account is an institutional-lending one, which may not trade ("Ins lending customer is not allowed to trade.")',
+    '170224':
+      'the symbol is in Bybit\'s Innovation Zone, which the account has not joined ("You\'re not a user of the Innovation Zone."): join it on Bybit, or drop the symbol from trading.symbols',
+    '131004': 'the account needs identity verification ("KYC needed"): complete it on Bybit',
+  },
+  // error.mdx (UTA): 10002 "The request time exceeds the time window range." (the gateway's check of the timestamp:
+  // ccxt InvalidNonce, measured as it is) and -1 "request expired: o@0, now[] diff[]" — the trade service's, for a
+  // create that passed the gateway but whose timestamp is older than recv_window when it is taken up (a host clock
+  // a little behind Bybit's): ccxt reads it as a bare ExchangeError, so a create so answered is looked up (its outcome
+  // unknown: nothing in the docs says more), and the offset is measured as for 10002
+  clockRefusalCodes: ['-1'],
   answerCodes: {
     field: 'retCode',
     duplicate: ['170141', '110072', '12141'],

@@ -6,7 +6,7 @@
  *
  * Every fact here comes from the exchange's public API documentation; each profile file cites it.
  */
-import type { ApiKeyLimits, FillOrder } from '../exchange';
+import type { ApiKeyLimits, BalanceEntry, FillOrder } from '../exchange';
 import type { RateLimitResets } from '../rate-limit-gate';
 
 export interface ClientOrderIdRule {
@@ -148,6 +148,12 @@ export interface ExchangeProfile {
   /** How fees come back. */
   fees: string;
   /**
+   * The balances a spot sell may take, read from the raw answer of ccxt's fetchBalance (`info`) where ccxt's reading
+   * counts more than the coin held (OKX above Spot mode: `availEq`, equity; profiles/okx-balance.ts) — pure; undefined
+   * when the answer is not the documented one (ccxt's reading then). Absent: ccxt's free, used and total.
+   */
+  balanceRead?: (answer: unknown) => Record<string, BalanceEntry> | undefined;
+  /**
    * The account's own id, from the raw answer (`info`) of `accountCall` (or of ccxt's fetchBalance), where the
    * exchange gives one: trading's state is bound to it, so a new API key for the same account keeps its state (a key
    * expires, or is replaced after a leak). Every verified exchange has one; absent (or not in the answer): the state
@@ -216,6 +222,20 @@ export interface ExchangeProfile {
    * allow-list, the permissions), never waited out as an outage or a rate limit. Any HTTP 401 is one as well.
    */
   keyRefusalCodes?: readonly string[];
+  /**
+   * The exchange's own codes that ccxt classes as a refusal of the API key (AuthenticationError, PermissionDenied)
+   * though they are about the account, its region or the symbol — not the key — each with its true reason in words
+   * (the exchange's, and what the operator can do). The effect stays a key refusal's (a person must act: entries
+   * paused until /resume, exits keep running; no outage, no rate limit); the words are these, so the operator is not
+   * sent to replace a good key (accountRefusedText).
+   */
+  accountRefusals?: Readonly<Record<string, string>>;
+  /**
+   * The exchange's own codes (in the field `answerCodes.field` names) of a request refused for its timestamp that
+   * ccxt does not class InvalidNonce (Bybit -1 "request expired", its trade service's): they measure the clock offset
+   * as InvalidNonce does (clock-skew.ts), keeping the class ccxt gives them. Absent: InvalidNonce only.
+   */
+  clockRefusalCodes?: readonly string[];
   /**
    * scheme://host of the REST API ccxt reads markets and the account from (not in sandbox mode): connections to it
    * are opened while ccxt loads (spare-connections.ts). A test checks it against the URL ccxt really asks.

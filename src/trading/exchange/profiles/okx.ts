@@ -54,12 +54,17 @@
  *   id: fills replay in trade-id order (`fillOrder`). (`billId`, the fills list's cursor, is the account's bill
  *   number, across instruments; nothing relies on it.)
  * - Instruments: lotSz (amount step), minSz (minimum amount), tickSz; no minimum order value.
+ * - Trading account "Get balance" (GET /api/v5/account/balance), per currency: `cashBal` "Cash balance", `availBal`
+ *   "Available balance of currency", `frozenBal`, `eq` "Equity of currency", and `availEq` "Available equity of
+ *   currency" only in Futures mode / Multi-currency margin / Portfolio margin (acctLv 2–4, "" in Spot mode) — ccxt
+ *   takes availEq for free where set: the bot reads the coin held instead (okx-balance.ts).
  * - Trading account "Get account configuration" (GET /api/v5/account/config, permission Read, 5 requests per 2 s):
  *   `data[0].uid` "Account ID of current request" (a sub-account's own uid; `mainUid` its main account's) — the
  *   same for every key of the account, so a new key keeps the state (state-identity.ts).
  * - No documented lag between a create and its lookup.
  */
 import type { ExchangeProfile } from './exchange-profile';
+import { okxSpotBalance } from './okx-balance';
 
 export const okxProfile: ExchangeProfile = {
   id: 'okx',
@@ -111,7 +116,24 @@ export const okxProfile: ExchangeProfile = {
   // error codes (all HTTP 401): 50111 "Invalid OK-ACCESS-KEY", 50113 "Invalid signature" (the secret), 50105
   // "Request header OK-ACCESS-PASSPHRASE incorrect", 50110 "Your IP … is not included in your API key's IP whitelist"
   keyRefusalCodes: ['50111', '50113', '50105', '50110'],
+  // "Error Code" (REST API, Public) codes ccxt reads as AuthenticationError / PermissionDenied that are about the account
+  // or its region, not the key
+  accountRefusals: {
+    '50008': 'OKX does not know the account ("User doesn\'t exist.")',
+    '50027':
+      'the account is restricted from trading ("This account is restricted from trading. Please contact customer support for assistance.")',
+    '51732':
+      'the account\'s identity verification is below what this needs ("Required user KYC level not met"): complete it on OKX',
+    '51733': 'the account is under OKX\'s risk control ("User is under risk control"): ask OKX support',
+    '51734': 'OKX does not serve the account\'s KYC country here ("User KYC Country is not supported")',
+    '51773': 'OKX does not offer this in the account\'s region ("Feature not available in your region")',
+    '59113':
+      'margin trading is not available in the account\'s region ("According to local laws and regulations, margin trading service is not available in your region."): complete KYC2 if the citizenship differs',
+  },
   password: 'API key passphrase (OK-ACCESS-PASSPHRASE)',
+  // GET /api/v5/account/balance: the coin held (cashBal, availBal), never ccxt's availEq/eq above Spot mode, which count
+  // equity the account does not hold as coin (okx-balance.ts)
+  balanceRead: okxSpotBalance,
   // which account: GET /api/v5/account/config's data[0].uid, not a hash of the key
   accountCall: 'privateGetAccountConfig',
   accountUid: (answer) => {
