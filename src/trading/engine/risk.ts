@@ -20,9 +20,13 @@ export type RiskConfig = Config['trading']['risk'];
 export type SizeResult = { ok: true; amount: number; notional: number } | { ok: false; reason: string };
 
 /**
- * Base amount for spending `quoteAmount` at `price` in one order of `type`, floored to that order type's amount step
- * (lotOf: a market order's own where the exchange sets one), within the exchange's largest order (largestOrderAmount:
- * an entry above it is sized down to it, never refused every time) and checked against minimums.
+ * Base amount for spending `quoteAmount` at `price` in one entry of `type`, floored to a MARKET order's amount step
+ * and checked against its minimum whatever the entry's type (lotOf: a market order's own where the exchange sets one,
+ * Binance MARKET_LOT_SIZE; on that grid a limit order is on every order's too) — the position an entry opens is one
+ * a stop-loss and close-all, always at market, can sell whole: a limit entry on LOT_SIZE's finer grid left the rest
+ * below the market step unprotected once a stop-loss sold, and one below the market minimum opened no position at
+ * all (isOpenPosition), so the next signal bought again. Within the exchange's largest order of `type`
+ * (largestOrderAmount: an entry above it is sized down to it, never refused every time).
  */
 export function sizeOrder(
   quoteAmount: number,
@@ -30,7 +34,7 @@ export function sizeOrder(
   listed: Market,
   type: 'market' | 'limit' = 'market',
 ): SizeResult {
-  const market = lotOf(listed, type);
+  const market = lotOf(listed, 'market');
   if (!(price > 0)) return { ok: false, reason: `no valid price for ${market.symbol}` };
   const amount = Math.min(
     floorToStep(quoteAmount / price, market.amountStep),

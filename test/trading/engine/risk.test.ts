@@ -92,11 +92,38 @@ describe('risk: sizing', () => {
     expect(isOpenPosition(0.0016649, lotted, 60_000)).to.equal(true);
     // a market entry is sized on the same grid: 100 USDT at 60,000 buys 0.001, not 0.00166
     expect(sizeOrder(100, 60_000, lotted)).to.include({ ok: true, amount: 0.001 });
-    expect(sizeOrder(100, 60_000, lotted, 'limit')).to.include({ ok: true, amount: 0.00166 });
+    // and a limit entry too (every position a market order can sell whole; the case below)
+    expect(sizeOrder(100, 60_000, lotted, 'limit')).to.include({ ok: true, amount: 0.001 });
     // a minimum above one market step: 0.0004 would be on the grid of 0.0001 but below 0.0005
     const high = { ...btc, marketLot: { step: 0.0001, min: 0.0005 } };
     expect(sizeExit(0.00049, 60_000, high).ok).to.equal(false);
     expect(sizeExit(0.00051, 60_000, high)).to.include({ ok: true, amount: 0.0005 });
+  });
+
+  it("sizes a limit entry on the market order's step and minimum too: the position it opens is one a stop-loss sells whole", () => {
+    // review 33m: a limit entry sized on LOT_SIZE alone bought 0.00166 BTC where a market order's step is 0.001 — the
+    // stop-loss (always at market) then sold 0.001 and left 0.00066 BTC (40 USDT) that no longer counted as a position,
+    // riding on with no stop-loss; and below MARKET_LOT_SIZE's minimum the entry opened no position at all (the next
+    // signal bought again, outside maxOpenPositions)
+    const lotted = { ...btc, marketLot: { step: 0.001, min: 0.0005 } };
+    expect(sizeOrder(100, 60_000, lotted, 'limit')).to.include({ ok: true, amount: 0.001 });
+    const high = { ...btc, marketLot: { min: 0.0005 } };
+    // 25 USDT at 60,000: 0.00041 BTC, a valid LOT_SIZE order but below the market minimum — no entry, not a non-position
+    expect(sizeOrder(25, 60_000, high, 'limit').ok).to.equal(false);
+    fc.assert(
+      fc.property(
+        fc.double({ min: 5, max: 1e4, noNaN: true }),
+        fc.constantFrom(0.00001, 0.0001, 0.001, 0.01),
+        fc.constantFrom(0, 0.0001, 0.0005, 0.002),
+        (stake, step, min) => {
+          const market = { ...btc, marketLot: { step, min } };
+          const size = sizeOrder(stake, 60_000, market, 'limit');
+          if (!size.ok) return;
+          expect(isOpenPosition(size.amount, market, 60_000)).to.equal(true);
+          expect(sizeExit(size.amount, 60_000, market)).to.include({ ok: true, amount: size.amount });
+        },
+      ),
+    );
   });
 
   it('never sells more than held, on the market step, whatever MARKET_LOT_SIZE lists (property)', () => {
