@@ -126,6 +126,21 @@ describe('risk: sizing', () => {
     );
   });
 
+  // DEFECT (review 33m, not fixed: needs a design choice): where MARKET_LOT_SIZE lists a step coarser than LOT_SIZE's,
+  // a market entry of whole market steps whose buy fee Binance takes in the coin bought (0.1 %, no BNB) holds a little
+  // less than its steps, and a market order sells only whole ones: an entry of one step (0.001 BTC, ~60 USDT) holds
+  // 0.000999 — no position at all (no stop-loss, not in maxOpenPositions, the next signal buys again); an entry of n
+  // steps leaves a step's worth (~60 USDT) unprotected after its stop-loss. LOT_SIZE could sell it by a limit order.
+  // Fixes to weigh: size a market buy so its steps survive the fee (Binance quoteOrderQty buys are not on the step),
+  // or let a stop-loss sell the rest below the market step with a marketable limit order (IOC) on LOT_SIZE's grid.
+  it.skip('a market entry of whole market steps, its fee paid in the coin, is a position a stop-loss sells (DEFECT)', () => {
+    const lotted = { ...btc, marketLot: { step: 0.001 } };
+    const size = sizeOrder(70, 60_000, lotted);
+    expect(size).to.include({ ok: true, amount: 0.001 });
+    const held = 0.001 * (1 - 0.001); // Binance's 0.1 % taker fee, paid in BTC
+    expect(isOpenPosition(held, lotted, 60_000)).to.equal(true);
+  });
+
   it('never sells more than held, on the market step, whatever MARKET_LOT_SIZE lists (property)', () => {
     fc.assert(
       fc.property(
