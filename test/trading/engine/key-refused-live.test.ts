@@ -55,7 +55,7 @@ for (const kit of EXCHANGE_KITS) {
       const exchange = await testCcxtExchange(kit, fake.url);
       try {
         const codes = exchange.profile?.keyRefusalCodes ?? [];
-        expect(codes).to.have.length(kit.id === 'binance' ? 3 : 4);
+        expect(codes).to.have.length(kit.id === 'binance' ? 3 : kit.id === 'bybit' ? 4 : 5);
         for (const exchangeCode of codes) {
           const refusal = exchange.keyRefusal({ name: 'OperationRejected', httpStatus: 400, exchangeCode });
           expect(refusal?.text, exchangeCode).to.include('refuses the API key: check EXCHANGE_API_KEY');

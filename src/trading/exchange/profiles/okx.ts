@@ -114,8 +114,9 @@ export const okxProfile: ExchangeProfile = {
   fillOrder: 'trade-id',
   fees: 'per fill: fee (negative = charged) in feeCcy — the base on a buy, the quote on a sell',
   // error codes (all HTTP 401): 50111 "Invalid OK-ACCESS-KEY", 50113 "Invalid signature" (the secret), 50105
-  // "Request header OK-ACCESS-PASSPHRASE incorrect", 50110 "Your IP … is not included in your API key's IP whitelist"
-  keyRefusalCodes: ['50111', '50113', '50105', '50110'],
+  // "Request header OK-ACCESS-PASSPHRASE incorrect", 50110 "Your IP … is not included in your API key's IP whitelist",
+  // 50100 "API frozen, please contact customer service." (HTTP 400; ccxt reads it as a plain ExchangeError)
+  keyRefusalCodes: ['50111', '50113', '50105', '50110', '50100'],
   // "Error Code" (REST API, Public) codes ccxt reads as AuthenticationError / PermissionDenied that are about the account
   // or its region, not the key
   accountRefusals: {
