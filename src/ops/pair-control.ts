@@ -15,6 +15,7 @@
 import { formatSpan } from '../shared/format-span';
 import type { EventEmitter } from 'node:events';
 import type { CancelTimer, Clock } from '../shared/clock';
+import { NoAnswerYetError } from '../shared/errors';
 import { readConfigFailure } from '../shared/lifecycle/config-failure';
 import { ExitCode } from '../shared/lifecycle/exit-codes';
 import { readyMessageOf, type Pm2BusPacket, type Pm2Client, type Pm2ProcessView } from './pm2-client';
@@ -135,7 +136,12 @@ export async function stopService(
     await opts.pm2.stop(name);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    opts.out(`❌ ${name} not stopped: ${why}`);
+    // past Pm2Client's deadline PM2 may still stop it: not a failure to report as one
+    if (err instanceof NoAnswerYetError)
+      opts.out(
+        `⏳ ${name}: no answer from PM2 yet — PM2 may still be stopping it; see \`npx byninja status\`. ${why}`,
+      );
+    else opts.out(`❌ ${name} not stopped: ${why}`);
     return { service: name, action: 'failed', ok: false, why };
   }
   opts.out(`⏹ ${name} stopped (state saved). \`npx byninja start ${name}\` starts it again.`);

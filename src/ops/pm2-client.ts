@@ -123,6 +123,8 @@ export interface Pm2ClientOptions {
 
 const DEFAULT_LIST_TIMEOUT_MS = 15_000;
 const DEFAULT_ACTION_TIMEOUT_MS = 40_000;
+/** An action PM2 has not answered is joined (not asked again) for this many action deadlines since it was asked. */
+const JOIN_UNANSWERED_FOR = 3;
 
 /** pm2 is loaded on first use: requiring it costs about half a second that CLI commands without PM2 should not pay. */
 function pm2ApiConstructor(): Pm2ApiConstructor {
@@ -162,6 +164,8 @@ export class Pm2Client {
   private connecting?: Promise<void>;
   private connected = false;
   private busOpen = false;
+  /** restart()/stop() asked and not answered by PM2 yet, by "<method> <app>" (bounded). */
+  private readonly unanswered = new Map<string, { answer: Promise<void>; at: number }>();
 
   constructor(opts: Pm2ClientOptions) {
     const home = opts.pm2Home ?? process.env.PM2_HOME;
@@ -254,10 +258,28 @@ export class Pm2Client {
     });
   }
 
-  /** An action given `actionTimeoutMs` for PM2's answer; past it, NoAnswerYetError carrying the answer to come. */
+  /**
+   * An action given `actionTimeoutMs` for PM2's answer; past it, NoAnswerYetError carrying the answer to come. The same
+   * action on the same app asked while PM2 has not answered it yet is not asked again: the caller waits for the one
+   * in flight (a second restart reaching PM2 while it stops the app fails "Process with pid … already exists", or
+   * restarts it twice) — /restart said "no answer yet" and was asked again, or the hang watch and /restart met.
+   */
   private bounded(method: string, name: string, action: () => Promise<void>): Promise<void> {
     const ms = this.actionTimeoutMs;
-    const answer = action();
+    const key = `${method} ${name}`;
+    const now = this.clock.now();
+    const waiting = this.unanswered.get(key);
+    // joined for a while only: an answer PM2 lost (its daemon killed meanwhile) must not hold every later action
+    let answer = waiting && now - waiting.at < ms * JOIN_UNANSWERED_FOR ? waiting.answer : undefined;
+    if (!answer) {
+      const asked = action();
+      answer = asked;
+      this.unanswered.set(key, { answer: asked, at: now });
+      const forget = (): void => {
+        if (this.unanswered.get(key)?.answer === asked) this.unanswered.delete(key);
+      };
+      asked.then(forget, forget);
+    }
     return withDeadline(
       answer,
       ms,
@@ -287,6 +309,8 @@ export class Pm2Client {
       this.busOpen = false;
       await new Promise<void>((resolve) => this.api.Client.disconnectBus(() => resolve()));
     }
+    // a later connection asks again what this one never heard answered
+    this.unanswered.clear();
     if (!this.connected && !this.connecting) return;
     const pending = this.connecting;
     this.connecting = undefined;

@@ -141,6 +141,47 @@ describe('ops Pm2Client (real PM2 in a temp PM2_HOME) @slow', function () {
     }
   });
 
+  it('a restart asked again while PM2 has not answered the first is not asked twice: both wait for the one (review 33t)', async () => {
+    // /restart said "no answer from PM2 yet" and the operator (or the hang watch) asks again: PM2, once it goes on,
+    // must restart trading once, and neither caller be told a failure PM2 made of the second request
+    const daemon = Number(fs.readFileSync(path.join(pm2h.home, 'pm2.pid'), 'utf8'));
+    const bounded = new Pm2Client({ pm2Home: pm2h.home, clock: systemClock, actionTimeoutMs: 1_000 });
+    const before = (await bounded.describe('trading'))!;
+    process.kill(daemon, 'SIGSTOP');
+    let stopped = true;
+    try {
+      const first = await bounded.restart('trading').then(
+        () => 'answered',
+        (e: unknown) => e,
+      );
+      const second = await bounded.restart('trading').then(
+        () => 'answered',
+        (e: unknown) => e,
+      );
+      expect(first).to.be.instanceOf(NoAnswerYetError);
+      expect(second).to.be.instanceOf(NoAnswerYetError);
+      process.kill(daemon, 'SIGCONT');
+      stopped = false;
+      const outcomes = await Promise.allSettled([
+        (first as NoAnswerYetError).late,
+        (second as NoAnswerYetError).late,
+      ]);
+      expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'ok'))).to.deep.equal([
+        'ok',
+        'ok',
+      ]);
+      await eventually(
+        async () => (await bounded.describe('trading'))?.status === 'online',
+        10_000,
+        'trading online',
+      );
+      expect((await bounded.describe('trading'))!.restarts).to.equal(before.restarts + 1);
+    } finally {
+      if (stopped) process.kill(daemon, 'SIGCONT');
+      await bounded.disconnect();
+    }
+  });
+
   it('an unknown app is an OperationalError naming it', async () => {
     const err = await client.restart('nope').then(
       () => undefined,

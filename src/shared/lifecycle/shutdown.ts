@@ -60,8 +60,10 @@ export class ShutdownCoordinator {
   private readonly exit: (code: number) => void;
   private running: Promise<void> | null = null;
   private signalsInstalled = false;
-  /** `signal` was aborted by halt() (a fatal error), not by the start of a shutdown. */
+  /** A fatal error halted the service (halt()), whether or not a shutdown had begun. */
   private halted = false;
+  /** The work onHalt() stops, run when halted. */
+  private readonly haltWork: Array<() => void> = [];
   private requested: { reason: string; exitCode: number } | null = null;
 
   constructor(opts: ShutdownCoordinatorOptions) {
@@ -84,27 +86,31 @@ export class ShutdownCoordinator {
    * trading on it. Idempotent; the shutdown that may follow aborts nothing more.
    */
   halt(reason: string): void {
-    if (this.controller.signal.aborted) return;
+    if (this.halted) return;
     this.halted = true;
-    this.controller.abort(new Error(`halted: ${reason}`));
+    if (!this.controller.signal.aborted) this.controller.abort(new Error(`halted: ${reason}`));
+    // also during an orderly shutdown (a fatal error in one of its steps): the work its later steps would stop in
+    // order must not go on during the crash flush either
+    for (const stopWork of this.haltWork.splice(0)) this.runHaltWork(stopWork);
   }
 
   /**
    * Runs `stopWork` when a fatal error halts the service (`halt`, from the crash handler), at once if it already
-   * has; never on an orderly shutdown, whose steps stop the work in their order. For work that must not go on
-   * during the crash flush and that `signal` does not reach (telegram: the poller, the outbox sender, replies).
+   * has — also in the middle of an orderly shutdown; never by an orderly shutdown alone, whose steps stop the work in
+   * their order. For work that must not go on during the crash flush and that `signal` does not reach (telegram: the
+   * poller, the outbox sender, replies).
    */
   onHalt(stopWork: () => void): void {
-    const run = (): void => {
-      if (!this.halted) return;
-      try {
-        stopWork();
-      } catch (err) {
-        this.logger.error('could not halt a part of the service', { err });
-      }
-    };
-    if (this.controller.signal.aborted) run();
-    else this.controller.signal.addEventListener('abort', run, { once: true });
+    if (this.halted) this.runHaltWork(stopWork);
+    else this.haltWork.push(stopWork);
+  }
+
+  private runHaltWork(stopWork: () => void): void {
+    try {
+      stopWork();
+    } catch (err) {
+      this.logger.error('could not halt a part of the service', { err });
+    }
   }
 
   get stopping(): boolean {

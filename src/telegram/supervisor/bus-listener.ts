@@ -10,7 +10,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { CancelTimer, Clock } from '../../shared/clock';
-import { errorMessage } from '../../shared/errors';
+import { NoAnswerYetError, errorMessage } from '../../shared/errors';
 import type { LastExit, TradingEvent } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import { retryForever } from '../../shared/retry';
@@ -24,7 +24,7 @@ import {
 } from '../../shared/lifecycle/last-exit';
 import { lastRunFromBreadcrumb, readExitBreadcrumb } from '../../ops/last-run';
 import type { Pm2BusPacket, Pm2ProcessView } from '../../ops/pm2-client';
-import type { NotificationInput, Notifier } from '../notify/notification';
+import { escapeHtml, type NotificationInput, type Notifier } from '../notify/notification';
 import { decide, markHangRestart, markReady, onlineAlert } from './alert-policy';
 import { pruneCrashes, recordCrash } from './crash-loop-policy';
 import { nextRestartDelayMs, parseProcessEvent, readyMessageOf, type ProcessEvent } from './process-event';
@@ -329,13 +329,26 @@ export class BusListener {
 
   private stopForCrashLoop(service: string): void {
     this.logger.error(`${service} is in a crash loop: stopping it through PM2 (supervisor.crashLoopAction)`);
-    this.opts.pm2.stop(service).catch(async (err: unknown) => {
+    const failed = async (err: unknown): Promise<void> => {
       this.logger.error(`could not stop ${service}: ${errorMessage(err)}`);
       await this.queueAlert({
         key: `crash-loop-stop-failed:${service}`,
         priority: 'critical',
-        text: `❗ Could not stop ${service} after its crash loop: ${errorMessage(err)}`,
+        text: `❗ Could not stop ${service} after its crash loop: ${escapeHtml(errorMessage(err))}`,
       });
+    };
+    this.opts.pm2.stop(service).catch(async (err: unknown) => {
+      if (!(err instanceof NoAnswerYetError)) return failed(err);
+      // PM2 past its deadline (Pm2Client actionTimeoutMs) may still stop it: said so, and a late refusal told then
+      this.logger.error(`stopping ${service} after its crash loop: not answered yet: ${errorMessage(err)}`);
+      await this.queueAlert({
+        key: `crash-loop-stop-failed:${service}`,
+        priority: 'critical',
+        text:
+          `⏳ PM2 has not answered the stop of ${service} after its crash loop yet — it may still be doing it ` +
+          `(/status): ${escapeHtml(errorMessage(err))}`,
+      });
+      await err.late.catch(failed);
     });
   }
 

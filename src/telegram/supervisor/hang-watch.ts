@@ -125,9 +125,11 @@ export class HangWatch {
     try {
       await this.opts.restart();
     } catch (err) {
-      // PM2 not answering in time may still restart it: its online event is alerted when it comes
+      // PM2 not answering in time may still restart it: its online event is alerted when it comes, its late refusal
+      // is told then (no second restart is asked in this hang: PM2 may still be doing the first)
       const pending = err instanceof NoAnswerYetError;
       this.logger.error(`hang restart ${pending ? 'not answered yet' : 'failed'}: ${errorMessage(err)}`);
+      if (pending) void err.late.catch((lateErr: unknown) => this.restartFailed(lateErr));
       await this.opts.notifier.notify({
         key: `hang-restart-failed:${this.opts.service ?? 'trading'}`,
         priority: 'critical',
@@ -136,6 +138,19 @@ export class HangWatch {
           : `❗ Could not restart ${service} after the hang: ${escapeHtml(errorMessage(err))}`,
       });
     }
+  }
+
+  /** PM2's late refusal of the hang's restart (it had not answered in time). */
+  private async restartFailed(err: unknown): Promise<void> {
+    const service = this.opts.service ?? 'trading';
+    this.logger.error(`hang restart failed (PM2's late answer): ${errorMessage(err)}`);
+    await this.opts.notifier
+      .notify({
+        key: `hang-restart-failed:${service}`,
+        priority: 'critical',
+        text: `❗ Could not restart ${escapeHtml(service)} after the hang: ${escapeHtml(errorMessage(err))}`,
+      })
+      .catch((e: unknown) => this.logger.error(`hang restart alert not saved: ${errorMessage(e)}`));
   }
 
   private async run(): Promise<void> {

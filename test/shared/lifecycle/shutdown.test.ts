@@ -128,6 +128,30 @@ describe('ShutdownCoordinator', () => {
     expect(stopped).to.deep.equal(['before', 'after']);
   });
 
+  it('a fatal error during an orderly shutdown still halts the work onHalt stops (review 33t)', async () => {
+    // A SIGINT starts the shutdown; a step hangs (the bot draining its commands), and a fatal error comes meanwhile:
+    // the crash handler's halt must stop the poller/outbox/replies for its flush as it does outside a shutdown.
+    const { sc, exitedP } = setup(1_000);
+    const stopped: string[] = [];
+    sc.onHalt(() => void stopped.push('outbox'));
+    let stepStarted: () => void = () => undefined;
+    const started = new Promise<void>((r) => (stepStarted = r));
+    sc.addStep('hangs', () => {
+      stepStarted();
+      return new Promise(() => undefined);
+    });
+    const done = sc.shutdown('SIGINT');
+    await started;
+    expect(stopped, 'an orderly shutdown runs no halt work').to.deep.equal([]);
+    sc.halt('uncaughtException');
+    sc.onHalt(() => void stopped.push('late'));
+    expect(stopped).to.deep.equal(['outbox', 'late']);
+    sc.halt('again');
+    expect(stopped, 'halt is idempotent').to.deep.equal(['outbox', 'late']);
+    await done;
+    await exitedP;
+  });
+
   it('a failing step is logged and the next steps still run', async () => {
     const { sc, lines } = setup();
     const ran: string[] = [];

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { systemClock } from '../../../src/shared/clock';
 import type { Pm2ProcessView } from '../../../src/ops/pm2-client';
+import { NoAnswerYetError } from '../../../src/shared/errors';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { NotificationInput, Notifier } from '../../../src/telegram/notify/notification';
 import { BusListener } from '../../../src/telegram/supervisor/bus-listener';
@@ -298,5 +299,73 @@ describe('BusListener on a fake clock (PM2 unreachable at start, readiness waits
     await clock.advance(120_000, 1_000);
     expect(launches).to.equal(before);
     expect(clock.pendingTimers).to.equal(0);
+  });
+});
+
+describe('BusListener: the crash loop stop that PM2 has not answered yet (review 33t)', () => {
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-busl-'));
+  });
+  afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it('says PM2 has not answered yet (not "could not stop"), and tells a late refusal when it comes', async () => {
+    const bus = Object.assign(new EventEmitter(), { sock: new EventEmitter() });
+    const queued: NotificationInput[] = [];
+    let refuseLate: (err: Error) => void = () => undefined;
+    const late = new Promise<void>((_, reject) => (refuseLate = reject));
+    const listener = new BusListener({
+      pm2: {
+        launchBus: () => Promise.resolve(bus),
+        list: () => Promise.resolve([view({ restarts: 2 })]),
+        // Pm2Client.stop() past actionTimeoutMs: PM2 is slow or stuck and may still stop it
+        stop: () =>
+          Promise.reject(
+            new NoAnswerYetError(
+              'PM2 stop trading: no answer within 40 s (the PM2 daemon is slow or stuck; it may still do it)',
+              { method: 'stop', name: 'trading' },
+              late,
+            ),
+          ),
+        restart: () => Promise.resolve(),
+      },
+      notifier: { notify: (n) => Promise.resolve(void queued.push(n)), depth: () => queued.length },
+      store: new MemoryStore(emptySupervisorState()),
+      dataDir,
+      settings: { crashLoopCount: 5, crashLoopWindowMs: 60_000, crashLoopAction: 'stop-trading' },
+      logger: silentLogger(),
+      clock: systemClock,
+    });
+    await listener.start();
+    try {
+      for (let i = 0; i < 6; i++) {
+        bus.emit('process:event', {
+          event: 'exit',
+          manually: false,
+          at: Date.now(),
+          process: { name: 'trading', pm_id: 0, status: 'stopped', restart_time: 2 + i, exit_code: 1 },
+        });
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await eventually(
+        () => queued.some((n) => n.key === 'crash-loop-stop-failed:trading'),
+        2_000,
+        'the stop outcome',
+      );
+      const first = queued.find((n) => n.key === 'crash-loop-stop-failed:trading')!;
+      expect(first.text).to.not.contain('Could not stop');
+      expect(first.text).to.contain('not answered');
+      refuseLate(new Error('process name not found'));
+      await eventually(
+        () => queued.filter((n) => n.key === 'crash-loop-stop-failed:trading').length === 2,
+        2_000,
+        'the late refusal',
+      );
+      expect(queued.filter((n) => n.key === 'crash-loop-stop-failed:trading')[1].text).to.contain(
+        'process name not found',
+      );
+    } finally {
+      await listener.close();
+    }
   });
 });
