@@ -22,6 +22,8 @@ import {
 import { verifiedExchangeIds } from '../trading/exchange/profiles';
 import type { KeyNotices } from '../trading/engine/key-limits';
 import { readKeyNotices } from '../trading/engine/key-notice-file';
+import { hiddenStatePauseReason } from '../trading/engine/hidden-state';
+import { STATE_STORE_NAME } from '../trading/engine/trading-state';
 import { callBotApi, type BotApiAnswer, type BotApiTarget } from './bot-api';
 import { describeMovedChat } from './render';
 import { movedChats } from '../telegram/notify/chat-moves';
@@ -120,6 +122,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, opts: DoctorOptions): Pr
     checkPrivate('log dir permissions', logDir, 'dir', 'the logs hold orders, equity and chat ids'),
   );
   checks.push(await checkBlocked(dataDir));
+  checks.push(...checkHiddenState(dataDir));
   if (sharedConfig) {
     const { ipc, http } = sharedConfig;
     checks.push(await checkPort('ipc port', ipc.host, ipc.port, dataDir, 'trading', 'BYNINJA_IPC_PORT'));
@@ -254,6 +257,27 @@ export function apiKeyExpiryCheck(notices: KeyNotices | undefined, now: number):
   const detail = `expires at ${at} (${field}), in ${formatSpan(left)}`;
   if (left < 14 * 86_400_000) return { name, ok: true, warning: true, detail, fix };
   return { name, ok: true, detail };
+}
+
+/**
+ * Trading's state in this data dir is a new one that paused entries because the exchange has orders of another
+ * install of the bot (hidden-state.ts): its own state is missing or hidden (a mount not up). Said with the pause's
+ * reason (what was seen, the data dir, both ways on); nothing when the state is not paused so, or not readable.
+ */
+function checkHiddenState(dataDir: string): DoctorCheck[] {
+  const read = readJsonFileSync(path.join(dataDir, `${STATE_STORE_NAME}.json`), {
+    parse: (v) => (isEnvelope(v) ? hiddenStatePauseReason(v.data) : null),
+    maxBytes: 256 * 1024 * 1024,
+  });
+  if (read.kind !== 'valid' || read.value === null) return [];
+  return [
+    {
+      name: 'trading state',
+      ok: false,
+      detail: `new entries paused — ${read.value}`,
+      fix: 'mount the data dir and `pm2 restart trading`, or, if the old state is lost for good, /resume (Telegram) or `byninja resume`',
+    },
+  ];
 }
 
 /** A state left blocked after both generations failed: trading refuses to start until the operator acts. */

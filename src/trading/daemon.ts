@@ -30,6 +30,7 @@ import type { StateStore } from './engine/state-gateway';
 import { openTradingStateFiles } from './engine/state-files';
 import { checkIdentity, describeIdentity, type StateIdentity } from './engine/state-identity';
 import { STATE_STORE_NAME, isEmptyState } from './engine/trading-state';
+import { unconfirmedNewState } from './engine/hidden-state';
 import { KeyNoticeFile } from './engine/key-notice-file';
 import { KeyWatch } from './engine/key-watch';
 import { holdsAnything, openHoldings } from './engine/open-holdings';
@@ -87,6 +88,10 @@ export async function startTrading(
 
   const files = await openTradingStateFiles(dataDir, logger, clock);
   shutdown.addStore(files.store);
+  // a live state that never traded, as loaded: recovery checks the exchange has no orders of another install of
+  // this bot (a data dir on a mount not up yet: hidden-state.ts); paper and dry-run keep their account in the data
+  // dir, nothing of theirs is on an exchange
+  const newState = config.trading.mode === 'live' && unconfirmedNewState(files.store.data);
   shutdown.addStep('close the state store and history journal', () => files.close(), { order: 95 });
   if (candleProblem) {
     // refused while nothing is at stake; with a position or an order open the start goes on — its stop-loss and
@@ -294,7 +299,7 @@ export async function startTrading(
   // a key that cannot trade refuses the start only with nothing open (key-watch.ts)
   await keyWatch?.atStart();
   try {
-    await loop.recover(ctx.lastExit, await recoveryReads);
+    await loop.recover(ctx.lastExit, await recoveryReads, { newState, dataDir });
   } catch (err) {
     // Stopping while recovery waited for the exchange: the abort ended it, not the state — keep the state as it is
     // (setting it aside here made a restart during an exchange outage block trading on a good file)

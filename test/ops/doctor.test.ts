@@ -10,6 +10,8 @@ import { FakeClock } from '../support/fake-clock';
 import { silentLogger } from '../../src/shared/logging/logger';
 import { freshNotices } from '../../src/trading/engine/key-limits';
 import { KeyNoticeFile } from '../../src/trading/engine/key-notice-file';
+import { hiddenStateCause, hiddenStateReason } from '../../src/trading/engine/hidden-state';
+import { STATE_VERSION, defaultTradingState } from '../../src/trading/engine/trading-state';
 import { apiKeyFingerprint } from '../../src/trading/exchange/ccxt-exchange';
 import { Pm2Harness } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
@@ -204,6 +206,30 @@ describe('doctor', function () {
     // the same moves in a file whose queue is not the outbox's (the service sets it aside and starts empty)
     write({ ...emptyOutboxState(), entries: [{ id: 'x' }], chatMoves: moves });
     expect((await doctor(env)).checks.find((c) => c.name === 'telegram chat moved')).to.equal(undefined);
+  });
+
+  it("says trading's new state paused because the exchange has another install's orders (its state missing or hidden)", async () => {
+    expect((await doctor()).checks.find((c) => c.name === 'trading state')).to.equal(undefined);
+    fs.mkdirSync(path.join(root, 'data'), { recursive: true, mode: 0o700 });
+    const write = (pause: unknown): void =>
+      fs.writeFileSync(
+        path.join(root, 'data', 'trading-state.json'),
+        JSON.stringify({
+          version: STATE_VERSION,
+          savedAt: new Date().toISOString(),
+          data: { ...defaultTradingState(), pause },
+        }),
+      );
+    const reason = hiddenStateReason({ installIds: ['old111'], orders: 2, open: 0 }, 'new222', '/mnt/data');
+    // joined behind another cause (a refused key) too
+    write({ reason: 'invalid API key', by: 'operational', at: 1, joined: [hiddenStateCause(reason, 2)] });
+    const said = check(await doctor(), 'trading state');
+    expect(said).to.include({ ok: false });
+    expect(said.detail).to.include('BYNINJA_DATA_DIR is /mnt/data');
+    expect(said.fix).to.include('pm2 restart trading');
+    // another pause, or none: nothing to say
+    write({ reason: 'invalid API key', by: 'operational', at: 1 });
+    expect((await doctor()).checks.find((c) => c.name === 'trading state')).to.equal(undefined);
   });
 
   it("says the API key's end as trading last read it: past it fails, within 14 days warns; another key's is not this one's", async () => {

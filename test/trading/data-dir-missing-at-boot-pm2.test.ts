@@ -4,15 +4,14 @@
  * real ccxt against the local Binance double; the late mount is a swap of two real directories under the running
  * daemon (what the mount does to path lookups).
  *
- * 1. DEFECT (open, it.skip; proposal in the review report): a live start whose data dir does not exist creates it
- *    and starts on an empty state with a new install id. Run as it() on main: "No state file … starting from
- *    defaults", ready in ~150 ms, two orders of the new install sent on the account holding the hidden state's
- *    position. The hidden positions have no stop-loss watch while the mount is missing, the strategy may buy again
- *    on top of them, and what the fresh state fills is nobody's once the real state is back (recovery adopts only
- *    OPEN orders of another install). `npm start` creates the data dir (ecosystem.config.js) before PM2 starts
- *    anything, so a live trading that finds it missing is not a first install. Telegram starts at the same time and
- *    its runService creates the missing data dir too (ensurePrivateDir), so a "dir missing" check in trading alone
- *    would race it.
+ * 1. FIXED (was: a live start whose data dir does not exist created it and traded on an empty state with a new
+ *    install id — "No state file … starting from defaults", ready in ~150 ms, two orders of the new install sent on
+ *    the account holding the hidden state's position; the hidden positions had no stop-loss watch, the strategy
+ *    could buy again on top of them, and what the fresh state filled was nobody's once the real state was back).
+ *    `npm start` creates the data dir, and telegram's runService creates a missing one too, so "the dir is missing"
+ *    is no evidence; the exchange is: a live start on a new state whose recovery reads show orders of this bot from
+ *    ANOTHER install pauses entries with its own cause until /resume (hidden-state.ts), says so in the log, the
+ *    event log (→ Telegram) and `byninja status`, naming BYNINJA_DATA_DIR. Exits and adopted orders run on.
  * 2. FIXED: once the mount came up, the fresh trading's next commit (by path: temp file, rename) replaced the real
  *    trading-state.json with the fresh state — the real positions and orders gone from the file, not only hidden.
  *    Failed on main (the file's install id became the fresh one within the window). Now every Store pins its
@@ -30,6 +29,7 @@ import { DAEMON_SCRIPTS, Pm2Harness, eventually } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';
 import { liveDaemonEnv } from '../support/live-engine';
 import { waitForApp } from '../support/pm2-apps';
+import { statusOnceItSays, type DaemonEnv } from '../support/pm2-trading';
 
 const IPC_TOKEN = 'data-dir-missing-ipc-token-012345678';
 
@@ -40,6 +40,7 @@ describe('a live restart whose data dir is missing (a mount not up at boot), und
   let fake: LocalExchange;
   let hidden: string;
   let installBefore = '';
+  let env: DaemonEnv = {};
   /** `<botId>-<installId>-<seq>`: the install id of a clientOrderId. */
   const installOf = (clientOrderId: string): string => clientOrderId.split('-').at(-2) ?? '';
 
@@ -49,18 +50,17 @@ describe('a live restart whose data dir is missing (a mount not up at boot), und
     pm2 = Pm2Harness.create('bn-nodata-');
     client = new Pm2Client({ pm2Home: pm2.home, clock: systemClock });
     fake = await binanceKit.start({ candleMs: 400, balances: { USDT: 10_000 } });
-    await pm2.startScript('trading', DAEMON_SCRIPTS.trading, {
-      env: {
-        ...liveDaemonEnv(binanceKit, fake.url),
-        BYNINJA_IPC_PORT: String(await freePort()),
-        BYNINJA_IPC_TOKEN: IPC_TOKEN,
-        BYNINJA__TRADING__STRATEGY__NAME: 'rsi-mean-reversion',
-        BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__PERIOD: '3',
-        BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERSOLD: '55',
-        BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERBOUGHT: '56',
-        BYNINJA__TRADING__TICK_INTERVAL_MS: '200',
-      },
-    });
+    env = {
+      ...liveDaemonEnv(binanceKit, fake.url),
+      BYNINJA_IPC_PORT: String(await freePort()),
+      BYNINJA_IPC_TOKEN: IPC_TOKEN,
+      BYNINJA__TRADING__STRATEGY__NAME: 'rsi-mean-reversion',
+      BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__PERIOD: '3',
+      BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERSOLD: '55',
+      BYNINJA__TRADING__STRATEGY__RSI_MEAN_REVERSION__OVERBOUGHT: '56',
+      BYNINJA__TRADING__TICK_INTERVAL_MS: '200',
+    };
+    await pm2.startScript('trading', DAEMON_SCRIPTS.trading, { env });
     // the state has traded: an order of its install on the exchange
     await eventually(() => fake.createRequests().length > 0, 60_000, 'a first order', 200);
     installBefore = installOf(fake.createRequests()[0]!);
@@ -93,15 +93,24 @@ describe('a live restart whose data dir is missing (a mount not up at boot), und
     if (hidden) fs.rmSync(hidden, { recursive: true, force: true });
   });
 
-  it.skip('refuses to start on an empty state it created itself, naming BYNINJA_DATA_DIR (DEFECT: trades fresh)', async () => {
-    expect(fs.existsSync(path.join(pm2.dataDir, 'trading-state.json')), 'a fresh state was created').to.equal(
-      false,
-    );
-    const app = await client.describe('trading');
-    expect(app?.status, 'stopped by its configuration error, not online').to.not.equal('online');
-    expect(tradingLog()).to.match(/BYNINJA_DATA_DIR/);
+  it("trades no entry on a new state while the exchange has another install's orders, and tells the operator why", async () => {
+    // the start was not refused: exits and the orders it adopts are watched (a lost data dir must not stop them)
+    expect((await client.describe('trading'))?.status).to.equal('online');
     const others = fake.createRequests().filter((id) => installOf(id) !== installBefore);
     expect(others, 'orders sent by a fresh install on the same account').to.deep.equal([]);
+    // the operator is told: the log names what was seen, BYNINJA_DATA_DIR and its path, and the two ways on
+    const log = tradingLog();
+    expect(log).to.match(/Trading state missing or hidden; new entries paused/);
+    expect(log).to.include(`from install ${installBefore}`);
+    expect(log).to.include(`BYNINJA_DATA_DIR is ${pm2.dataDir}`);
+    expect(log).to.match(/pm2 restart trading/);
+    expect(log).to.match(/\/resume/);
+    // ...the event log Telegram reads (a trading.paused alert)...
+    const events = fs.readFileSync(path.join(pm2.dataDir, 'events.jsonl'), 'utf8');
+    expect(events).to.match(/"type":"trading\.paused"[^\n]*state missing or hidden/);
+    // ...and `byninja status`
+    const status = await statusOnceItSays(pm2, env, /paused/, 'a paused trading');
+    expect(status.stdout).to.match(/state missing or hidden/);
   });
 
   it('never writes its fresh state over the real one once the mount is back, and says why (fixed: it did)', async () => {

@@ -299,6 +299,11 @@ export interface RecoverySummary {
   cancelledUnknown: string[];
   newFills: number;
   durationMs: number;
+  /**
+   * A new state, and the exchange had orders of this bot from another install: the state is missing or hidden
+   * (trading/engine/hidden-state.ts), entries paused. Absent otherwise.
+   */
+  hiddenState?: { installIds: string[]; orders: number; open: number; newestAt?: number };
 }
 
 /** Realized results of one period: closed round trips, their PnL and every fee paid in it (quote currency). */

@@ -187,6 +187,7 @@ export function buildEngineParts(w: EngineWiring) {
     markets,
     errors,
     symbolsToWatch: watched,
+    pauses,
   });
   return {
     /** The exchange calls in flight (the stop waits for them). */

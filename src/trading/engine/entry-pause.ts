@@ -9,10 +9,11 @@ import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import type { EventOutbox } from './event-outbox';
 import { isFinal } from './order-state';
-import { causesOf, pauseLeft, pauseSummary, withCause, type PauseFacts } from './pause-causes';
+import { HIDDEN_STATE_CODE } from './hidden-state';
+import { causesOf, hasCode, pauseLeft, pauseSummary, withCause, type PauseFacts } from './pause-causes';
 import { resetAfterResume } from './risk';
 import type { StateGateway } from './state-gateway';
-import type { PauseSource, PauseState } from './trading-state';
+import type { PauseCause, PauseSource, PauseState } from './trading-state';
 
 export interface EntryPauseOptions {
   /** The pause and risk state (state-gateway.ts), and the orders a settled-order pause names. */
@@ -54,8 +55,14 @@ export class EntryPause {
     takeOver = false,
     clientOrderId?: string,
   ): Promise<PauseState> {
-    const current = this.opts.state.pause;
     const cause = { reason, by, at: this.opts.clock.now(), ...(clientOrderId ? { clientOrderId } : {}) };
+    return this.pauseFor(cause, takeOver);
+  }
+
+  /** `pause`, for a cause built by its owner (one with a `code`: hidden-state.ts). */
+  async pauseFor(cause: PauseCause, takeOver = false): Promise<PauseState> {
+    const { reason, by } = cause;
+    const current = this.opts.state.pause;
     const pause = withCause(current, cause, takeOver);
     if (!pause) return current!;
     await this.opts.state.setPause(pause);
@@ -94,7 +101,10 @@ export class EntryPause {
       this.opts.peakSafeEquity(),
       this.opts.exchangeClock.now(),
     );
-    await this.opts.state.setPause(null, risk);
+    // the operator's resume of a hidden-state pause confirms this new state as a fresh install: its next starts do
+    // not pause again for the other install's orders
+    const confirmsNew = by === 'operator' && was !== null && hasCode(was, HIDDEN_STATE_CODE);
+    await this.opts.state.setPause(null, risk, confirmsNew ? this.opts.clock.now() : undefined);
     if (was) {
       const reason = pauseSummary(was);
       this.opts.logger.info('Entries resumed', { by, was: reason });

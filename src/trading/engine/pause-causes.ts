@@ -4,8 +4,8 @@
  *
  * A cause holds:
  * - the operator's (a /pause, close-all): until the operator's /resume — never by itself;
- * - an operational error without an order (authentication, insufficient funds…): the same — only the operator can
- *   say it is fixed;
+ * - an operational error without an order (authentication, insufficient funds…), or a new state the exchange says is
+ *   not the first install (hidden-state.ts, `code` state-hidden): the same — only the operator can say it is fixed;
  * - an operational one with an order (an order the exchange no longer shows that could not be settled): until that
  *   order is settled (final, or archived);
  * - the risk kill switch's: while the kill switch is set (account-watch.ts clears it);
@@ -13,7 +13,7 @@
  *
  * The first cause is the pause's head (`reason`, `by`, `at`, `clientOrderId`: the shape files written before
  * causes joined have, so those load as a pause of one cause); later ones are `joined`. A cause already there (the
- * same source, and the same order) does not join twice, so an error repeated every tick adds nothing.
+ * same source, the same order and the same code) does not join twice, so an error repeated every tick adds nothing.
  */
 import type { KillSwitch } from './risk';
 import type { PauseCause, PauseSource, PauseState } from './trading-state';
@@ -45,8 +45,13 @@ export function hasCause(pause: PauseState | null, by: PauseSource): boolean {
   return pause !== null && causesOf(pause).some((c) => c.by === by);
 }
 
+/** Whether a cause of the pause has this code (hidden-state.ts `state-hidden`). */
+export function hasCode(pause: PauseState | null, code: string): boolean {
+  return pause !== null && causesOf(pause).some((c) => c.code === code);
+}
+
 function sameCause(a: PauseCause, b: PauseCause): boolean {
-  return a.by === b.by && a.clientOrderId === b.clientOrderId;
+  return a.by === b.by && a.clientOrderId === b.clientOrderId && a.code === b.code;
 }
 
 /**

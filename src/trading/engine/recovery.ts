@@ -19,6 +19,11 @@
  *    order the recent list showed open but the open list no longer has (it finished in between) is adopted too;
  * 5. positions are recomputed from fills, and a `recovery` event tells what happened.
  *
+ * On a live start with a NEW state (`newState`: none found, or one that never traded), before any of the steps
+ * change it: the recent and open orders read are searched for orders of this bot sent by ANOTHER install
+ * (hidden-state.ts); if there are any, the state that sent them is missing or hidden (a mount not up yet), and
+ * `onHiddenState` pauses entries saying so — then the steps run as always (open ones adopted, watched, exited).
+ *
  * The reads every start makes whatever the state holds — the recent orders of each symbol and the open orders of
  * all symbols — are independent of each other: they go out together, before the steps above, and the steps use
  * their answers (one round trip instead of one per read; the exchange adapter keeps them inside the exchange's
@@ -47,6 +52,7 @@ import type { OrderRecheck } from './order-recheck';
 import type { OrderRefresh } from './order-refresh';
 import { isFinal, needsExchange, type LocalOrder } from './order-state';
 import { firstThen } from './connect-reads';
+import { hiddenStateEvidence, type HiddenStateEvidence } from './hidden-state';
 import { readTogether } from './read-together';
 import { recoverySymbols, type RecoveryReads } from './recovery-reads';
 import { heldRejectedButPlaced, refusedToLookUp } from './order-adoption';
@@ -83,6 +89,10 @@ export interface RecoveryOptions extends RecoveryOrderJobs {
   onWait?: (what: string, error: unknown, delayMs: number) => void;
   /** The reads already sent (recovery-reads.ts), taken as their first attempts. */
   sent?: Pick<RecoveryReads, 'recent' | 'open'>;
+  /** The state is new (hidden-state.ts `unconfirmedNewState`, live only): look for another install's orders. */
+  newState?: boolean;
+  /** Orders of another install seen on a new state: pauses entries (committed before recovery changes the state). */
+  onHiddenState?: (evidence: HiddenStateEvidence) => Promise<void>;
 }
 
 export async function recoverTradingState(opts: RecoveryOptions): Promise<RecoverySummary> {
@@ -144,6 +154,17 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   ] as const);
   // (awaited below; a failure meanwhile must not count as unhandled)
   reads.catch(() => undefined);
+
+  // a new state on an account where another install of this bot traded: the pause is committed before any step
+  // below changes the state (which would make it no longer new: a crash in between would trade on unpaused)
+  if (opts.newState) {
+    const [recent, open] = await reads;
+    const evidence = hiddenStateEvidence(manager.botId, manager.installId, [...open, ...recent.flat()]);
+    if (evidence) {
+      summary.hiddenState = evidence;
+      await opts.onHiddenState?.(evidence);
+    }
+  }
 
   // events the last run committed with their order change but did not get into the event log (it died in
   // between) go out first, before anything recovery itself reports
@@ -415,6 +436,10 @@ export function describeRecovery(s: RecoverySummary): string {
   if (s.adopted.length) parts.push(`${s.adopted.length} adopted`);
   if (s.cancelledUnknown.length) parts.push(`${s.cancelledUnknown.length} unknown cancelled`);
   if (s.newFills) parts.push(`${s.newFills} new fills`);
+  if (s.hiddenState)
+    parts.push(
+      `new state, but ${plural(s.hiddenState.orders, 'order')} of another install seen: entries paused`,
+    );
   return parts.join('; ');
 }
 

@@ -13,8 +13,10 @@ import { retryForever } from '../../shared/retry';
 import type { BalanceEntry, Exchange, Market } from '../exchange/exchange';
 import type { AccountWatch } from './account-watch';
 import { firstThen, type ConnectReads } from './connect-reads';
+import type { EntryPause } from './entry-pause';
 import type { ExchangeHealth } from './exchange-health';
 import type { ExchangeReads } from './exchange-reads';
+import { hiddenStateCause, hiddenStateReason, type HiddenStateEvidence } from './hidden-state';
 import type { OnceLog } from './log-once';
 import type { MarketRefresh } from './market-refresh';
 import type { OrderManager } from './order-manager';
@@ -44,6 +46,16 @@ export interface StartUpOptions extends RecoveryOrderJobs {
   errors: Pick<TickErrorHandler, 'handle'>;
   /** The symbols the engine watches (TradingLoop: configured ones, then any other it holds or has orders on). */
   symbolsToWatch: () => string[];
+  /** Entries' pause (a new state on an account another install traded: hidden-state.ts). */
+  pauses: Pick<EntryPause, 'pauseFor'>;
+}
+
+/** What a start knows of its state before recovery (daemon.ts): whether it is new, and where it should be. */
+export interface StartFacts {
+  /** Live, and the state never traded nor was confirmed as a fresh install (hidden-state.ts `unconfirmedNewState`). */
+  newState: boolean;
+  /** BYNINJA_DATA_DIR as resolved: named in the hidden-state pause's reason. */
+  dataDir: string;
 }
 
 export class StartUp {
@@ -62,6 +74,7 @@ export class StartUp {
   private readonly markets: MarketRefresh;
   private readonly errors: Pick<TickErrorHandler, 'handle'>;
   private readonly symbolsToWatch: () => string[];
+  private readonly pauses: Pick<EntryPause, 'pauseFor'>;
   private readonly orderJobs: RecoveryOrderJobs;
   /** The start waited for the exchange (a read failed): reads sent before that are read again. */
   private startWaited = false;
@@ -82,6 +95,7 @@ export class StartUp {
     this.markets = opts.markets;
     this.errors = opts.errors;
     this.symbolsToWatch = opts.symbolsToWatch;
+    this.pauses = opts.pauses;
     this.orderJobs = {
       adoption: opts.adoption,
       answers: opts.answers,
@@ -158,9 +172,10 @@ export class StartUp {
   /**
    * Startup recovery (the loop's state `recovering`); no order is placed before it has finished. `sent`: its reads already on
    * their way (recovery-reads.ts), used unless the start had to wait for the exchange (then they are read again:
-   * recovery works on answers given after the wait).
+   * recovery works on answers given after the wait). `facts`: a new state is checked against the exchange's orders
+   * of other installs (hidden-state.ts), and entries pause if it is not the first.
    */
-  async recover(lastExit: LastExit, sent?: RecoveryReads): Promise<RecoverySummary> {
+  async recover(lastExit: LastExit, sent?: RecoveryReads, facts?: StartFacts): Promise<RecoverySummary> {
     this.activity('recovery');
     const early = this.startWaited ? undefined : sent;
     // the balance (for equity and the kill switch) is read beside recovery's own reads; it is used only when
@@ -183,6 +198,8 @@ export class StartUp {
       waitable: waitableAtStart,
       onWait: (what, error, delayMs) => this.waitingForExchange(what, error, delayMs),
       sent: early,
+      newState: facts?.newState ?? false,
+      onHiddenState: (evidence) => this.hiddenState(evidence, facts!.dataDir),
     });
     await this.health.answered();
     const unchanged =
@@ -201,5 +218,18 @@ export class StartUp {
       .refresh(unchanged ? balance : fresh())
       .catch((err: unknown) => this.errors.handle('account', err));
     return summary;
+  }
+
+  /** A new state on an account another install of this bot traded: said loudly, entries paused until /resume. */
+  private async hiddenState(evidence: HiddenStateEvidence, dataDir: string): Promise<void> {
+    const reason = hiddenStateReason(evidence, this.manager.installId, dataDir);
+    this.logger.error(`Trading state missing or hidden; new entries paused: ${reason}`, {
+      installIds: evidence.installIds,
+      orders: evidence.orders,
+      open: evidence.open,
+      ...(evidence.newestAt === undefined ? {} : { newestAt: evidence.newestAt }),
+      dataDir,
+    });
+    await this.pauses.pauseFor(hiddenStateCause(reason, this.clock.now()));
   }
 }

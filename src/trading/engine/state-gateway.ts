@@ -137,10 +137,15 @@ export class StateGateway {
     return this.store.data.pause;
   }
 
-  setPause(pause: PauseState | null, risk?: RiskState): Promise<void> {
+  /**
+   * The pause (and the risk state a resume starts anew), in one commit. `newInstallConfirmedAt`: the operator's
+   * resume confirmed this new state as a fresh install (hidden-state.ts), written with it.
+   */
+  setPause(pause: PauseState | null, risk?: RiskState, newInstallConfirmedAt?: number): Promise<void> {
     return this.commit((d) => {
       d.pause = pause;
       if (risk) d.risk = risk;
+      if (newInstallConfirmedAt !== undefined) d.newInstallConfirmedAt = newInstallConfirmedAt;
     });
   }
 

@@ -42,6 +42,7 @@ import { isFinal } from './order-state';
 import { pauseSummary } from './pause-causes';
 import { rateLimitNotice } from './reachability';
 import type { RecoveryReads } from './recovery-reads';
+import type { StartFacts } from './start-up';
 import { RECHECK_LANE } from './symbol-lanes';
 import type { AnnouncedStale, PauseSource, PauseState } from './trading-state';
 
@@ -166,9 +167,9 @@ export class TradingLoop {
   }
 
   /** Startup recovery (state `recovering`, start-up.ts); no order is placed before it has finished. */
-  recover(lastExit: LastExit, sent?: RecoveryReads): Promise<RecoverySummary> {
+  recover(lastExit: LastExit, sent?: RecoveryReads, facts?: StartFacts): Promise<RecoverySummary> {
     this.phase = 'recovering';
-    return this.parts.startUp.recover(lastExit, sent);
+    return this.parts.startUp.recover(lastExit, sent, facts);
   }
 
   /** Starts ticking (after `recover`). The promise rejects on an unknown error: the process must exit 1. */

@@ -141,6 +141,8 @@ const pauseCauseSchema = z.looseObject({
   by: z.enum(['operator', 'risk', 'operational', 'persist']),
   at: epochMs,
   clientOrderId: z.string().optional(),
+  // absent but on the causes that need telling apart (hidden-state.ts)
+  code: z.string().optional(),
 });
 
 // `joined` absent in files written before a pause held more than one cause (no version step: such a file is a pause
@@ -172,6 +174,8 @@ export const tradingStateSchema = z
     checkpoint: z.record(z.string(), positionBookSchema),
     risk: riskStateSchema,
     pause: pauseSchema.nullable(),
+    // absent unless the operator confirmed a new install over another install's orders (hidden-state.ts)
+    newInstallConfirmedAt: epochMs.optional(),
     // absent in files written before the transactional outbox existed
     outbox: z.array(pendingEventSchema).default([]),
     // absent in files written before halts were kept across restarts

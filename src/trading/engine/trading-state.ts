@@ -30,6 +30,11 @@ export interface PauseCause {
    * settled yet): that cause holds until the order is settled.
    */
   clientOrderId?: string;
+  /**
+   * What kind of operational cause, when one needs telling apart (hidden-state.ts `state-hidden`: the operator's
+   * /resume of it confirms a new install). Absent on the others.
+   */
+  code?: string;
 }
 
 /**
@@ -61,6 +66,11 @@ export interface TradingState {
   risk: RiskState;
   /** Entries paused (exits still run), and why. */
   pause: PauseState | null;
+  /**
+   * When the operator's /resume confirmed this new state as a fresh install although the exchange had orders of
+   * another install of this bot (hidden-state.ts): its starts no longer pause for them. Absent otherwise.
+   */
+  newInstallConfirmedAt?: number;
   /**
    * Events committed together with the order change they report and not yet in the event log (transactional
    * outbox): a crash between the commit and the publish loses no event, the next start publishes it.
