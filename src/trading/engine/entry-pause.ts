@@ -65,14 +65,22 @@ export class EntryPause {
     const current = this.opts.state.pause;
     const pause = withCause(current, cause, takeOver);
     if (!pause) return current!;
-    await this.opts.state.setPause(pause);
     const causes = causesOf(pause).length;
     this.opts.logger.warn('Entries paused', { reason, by, ...(causes > 1 ? { causes } : {}) });
-    await this.opts.outbox.emit('trading.paused', `Trading paused (${by}): ${reason}`, {
-      reason,
-      by,
-      ...(causes > 1 ? { causes } : {}),
-    });
+    // the alert is committed with the pause (transactional outbox): a crash before it reached the event log sends
+    // it at the next start — which finds the cause already there and would not tell it again
+    await this.opts.state.commitWithEvents(
+      (d) => {
+        d.pause = pause;
+      },
+      [
+        {
+          type: 'trading.paused',
+          summary: `Trading paused (${by}): ${reason}`,
+          data: { reason, by, ...(causes > 1 ? { causes } : {}) },
+        },
+      ],
+    );
     return pause;
   }
 

@@ -15,6 +15,8 @@ import {
 } from '../../../src/trading/engine/trading-state';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
+import type { EventLog } from '../../../src/shared/ipc/event-log';
+import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
 
 const order = (clientOrderId: string | undefined, over: Partial<ExchangeOrder> = {}): ExchangeOrder => ({
   ...MARKET_BUY,
@@ -156,5 +158,34 @@ describe('hidden state at start: the pause, its restart and its confirmation (in
     expect(file().newInstallConfirmedAt).to.be.a('number');
     h = await h.restart();
     expect(unconfirmedNewState(file())).to.equal(false);
+  });
+});
+
+describe('hidden state: its alert is not lost to a crash after the pause was committed (review 33d)', function () {
+  this.timeout(20_000);
+  let h: EngineHarness | undefined;
+  closeAfterEach(() => [h]);
+  const LAST_EXIT = { kind: 'crash' as const, reason: 'test' };
+  const FACTS = { newState: true, dataDir: '/mnt/byninja/data' };
+
+  it('a start that died between the pause commit and its trading.paused alert: the next start sends it', async () => {
+    // the event log refuses the pause's alert: the process dies with the pause on disk, its alert not logged
+    const refusePause = (log: EventLog): EventPublisher => ({
+      publish: (type, summary, data) =>
+        type === 'trading.paused'
+          ? Promise.reject(new Error('died before the alert was logged'))
+          : log.publish(type, summary, data),
+      hasEventKey: (key) => log.hasEventKey(key),
+    });
+    h = await EngineHarness.open({ wrapEvents: refusePause });
+    await h.paper.createOrder({ ...MARKET_BUY, clientOrderId: 'bot-old111-4' });
+    await h.loop.recover(LAST_EXIT, undefined, FACTS);
+    expect((h.stateFile() as unknown as TradingState).pause).to.include({ code: HIDDEN_STATE_CODE });
+    expect(h.eventTypes()).to.not.include('trading.paused');
+    h = await h.restart({ wrapEvents: undefined });
+    await h.loop.recover(LAST_EXIT, undefined, FACTS);
+    const paused = h.events.filter((e) => e.type === 'trading.paused');
+    expect(paused.map((e) => e.summary)).to.have.length(1);
+    expect(paused[0]!.summary).to.match(/state missing or hidden/);
   });
 });
