@@ -275,7 +275,7 @@ function checkHiddenState(dataDir: string): DoctorCheck[] {
       name: 'trading state',
       ok: false,
       detail: `new entries paused — ${read.value}`,
-      fix: 'mount the data dir and `pm2 restart trading`, or, if the old state is lost for good, /resume (Telegram) or `byninja resume`',
+      fix: 'mount the data dir and `npx byninja restart trading` (/restart trading in Telegram), or, if the old state is lost for good, `npx byninja resume` (/resume)',
     },
   ];
 }

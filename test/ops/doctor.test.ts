@@ -226,7 +226,7 @@ describe('doctor', function () {
     const said = check(await doctor(), 'trading state');
     expect(said).to.include({ ok: false });
     expect(said.detail).to.include('BYNINJA_DATA_DIR is /mnt/data');
-    expect(said.fix).to.include('pm2 restart trading');
+    expect(said.fix).to.include('`npx byninja restart trading`');
     // another pause, or none: nothing to say
     write({ reason: 'invalid API key', by: 'operational', at: 1 });
     expect((await doctor()).checks.find((c) => c.name === 'trading state')).to.equal(undefined);

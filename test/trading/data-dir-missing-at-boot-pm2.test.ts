@@ -103,7 +103,7 @@ describe('a live restart whose data dir is missing (a mount not up at boot), und
     expect(log).to.match(/Trading state missing or hidden; new entries paused/);
     expect(log).to.include(`from install ${installBefore}`);
     expect(log).to.include(`BYNINJA_DATA_DIR is ${pm2.dataDir}`);
-    expect(log).to.match(/pm2 restart trading/);
+    expect(log).to.match(/npx byninja restart trading/);
     expect(log).to.match(/\/resume/);
     // ...the event log Telegram reads (a trading.paused alert)...
     const events = fs.readFileSync(path.join(pm2.dataDir, 'events.jsonl'), 'utf8');

@@ -84,9 +84,8 @@ export function hiddenStateReason(e: HiddenStateEvidence, installId: string, dat
     `state missing or hidden: this start found no trading state (a new install, ${installId}), but the exchange has ` +
     `${e.orders} order${e.orders === 1 ? '' : 's'} of this bot from install ${installs}${newest}${open}. ` +
     `BYNINJA_DATA_DIR is ${dataDir}: if it is on a disk or mount that is not up, bring it back and ` +
-    '`pm2 restart trading` (the state there is used); if the old state is lost for good, /resume (or ' +
-    '`byninja resume`) to trade on ' +
-    'this new one'
+    '/restart trading (or `npx byninja restart trading`: the state there is used); if the old state is lost for ' +
+    'good, /resume (or `npx byninja resume`) to trade on this new one'
   );
 }
 

@@ -74,8 +74,10 @@ describe('hidden state: a new state on an account another install of this bot tr
     expect(reason).to.include('2 orders of this bot from install old111, newest 2026-12-04T21:00:00.000Z');
     expect(reason).to.include('1 still open (adopted, watched)');
     expect(reason).to.include('BYNINJA_DATA_DIR is /mnt/byninja/data');
-    expect(reason).to.include('`pm2 restart trading`');
-    expect(reason).to.include('/resume (or `byninja resume`) to trade on');
+    // the ways the project gives (pm2 is a local dependency: a bare `pm2` may not be on PATH; from Telegram, /restart)
+    expect(reason).to.include('/restart trading (or `npx byninja restart trading`');
+    expect(reason).to.not.match(/(^|[^/])pm2 restart/);
+    expect(reason).to.include('/resume (or `npx byninja resume`) to trade on');
   });
 
   it('is a cause of its own: it joins an operational pause (a refused key) instead of being taken for it', () => {
