@@ -175,7 +175,7 @@ export async function startTrading(
   });
   registerControlHandlers(server, {
     loop,
-    manager,
+    orderBook: manager.orderBook,
     exchange,
     config,
     lastExit: ctx.lastExit,
@@ -205,7 +205,7 @@ export async function startTrading(
         const ops = await startTradingOps({
           config,
           loop,
-          manager,
+          orderBook: manager.orderBook,
           exchangeId: exchange.id,
           lastExit: ctx.lastExit,
           ipcClients: () => server.clientCount,

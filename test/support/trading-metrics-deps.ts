@@ -20,7 +20,7 @@ export function tradingMetricsDeps(over: Partial<TradingMetricsDeps> = {}): Trad
         announcedStale: {},
       }),
     },
-    manager: { hotOrders: () => [], positions: () => ({}), openPositions: () => [] },
+    orderBook: { hotOrders: () => [], positions: () => ({}), openPositions: () => [] },
     lastExit: { kind: 'clean' },
     mode: 'paper',
     exchangeId: 'paper',

@@ -21,7 +21,7 @@ import {
 } from '../../shared/ipc/protocol';
 import type { PnlReport, RpcMethod, RpcParams, RpcResult } from '../../shared/ipc/protocol';
 import type { Exchange } from '../exchange/exchange';
-import type { OrderManager } from '../engine/order-manager';
+import type { OrderBook } from '../engine/order-book';
 import { isFinal, orderView } from '../engine/order-state';
 import { pauseSummary } from '../engine/pause-causes';
 import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/pnl';
@@ -39,7 +39,7 @@ export interface HandlerRegistry {
 
 export interface ControlDeps {
   loop: TradingLoop;
-  manager: OrderManager;
+  orderBook: OrderBook;
   exchange: Exchange;
   config: TradingConfig;
   lastExit: LastExit;
@@ -57,7 +57,7 @@ export interface ControlDeps {
 }
 
 export function registerControlHandlers(server: HandlerRegistry, deps: ControlDeps): void {
-  const { loop, manager, exchange, clock } = deps;
+  const { loop, orderBook, exchange, clock } = deps;
 
   const ready = (): void => {
     const state = loop.loopState;
@@ -87,7 +87,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
 
   server.handle('status', (): TradingStatus => {
     const snap = loop.snapshot();
-    const books = manager.positions();
+    const books = orderBook.positions();
     let unrealized = 0;
     for (const book of Object.values(books))
       unrealized += unrealizedPnl(book, snap.lastPrices[book.symbol] ?? averageEntryPrice(book));
@@ -103,8 +103,8 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       quoteCurrency: snap.quoteCurrency,
       pnlToday: round(realizedOnDay(books, utcDay(loop.exchangeClock.now()))),
       pnlTotal: round(realizedTotal(books) + unrealized),
-      openPositions: manager.openPositions().length,
-      openOrders: manager.hotOrders().filter((o) => !isFinal(o.status)).length,
+      openPositions: orderBook.openPositions().length,
+      openOrders: orderBook.hotOrders().filter((o) => !isFinal(o.status)).length,
       lastTickAgeMs: lastTickAgeMs(),
       exchangeReachable: snap.exchangeReachable,
       exchangeUnreachableSince: snap.exchangeUnreachableSince,
@@ -123,12 +123,12 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
 
   /** Whether a fill of `symbol` since `since` (the position's opening) has its fee valued at an estimate. */
   const feeEstimatedSince = (symbol: string, since: number): boolean =>
-    manager
+    orderBook
       .hotOrders((o) => o.symbol === symbol)
       .some((o) => o.fills.some((f) => f.feeEstimated === true && f.timestamp >= since));
   server.handle('positions', (): PositionView[] => {
     const prices = loop.snapshot().lastPrices;
-    return manager.openPositions().map((p) => ({
+    return orderBook.openPositions().map((p) => ({
       symbol: p.symbol,
       amount: p.amount,
       averageEntryPrice: averageEntryPrice(p),
@@ -142,14 +142,14 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
   });
 
   server.handle('orders', () =>
-    manager
+    orderBook
       .hotOrders()
       .filter((o) => !isFinal(o.status))
       .map(orderView),
   );
 
   server.handle('ordersPage', (params) =>
-    ordersPage(params.cursor, deps.history, manager.hotOrders(), deps.pageBytes),
+    ordersPage(params.cursor, deps.history, orderBook.hotOrders(), deps.pageBytes),
   );
 
   server.handle('balance', async (): Promise<BalanceView> => {
@@ -188,7 +188,7 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       );
     }
     const { order } = decision;
-    return { order: orderView(order), position: manager.positions()[order.symbol]?.amount ?? 0 };
+    return { order: orderView(order), position: orderBook.positions()[order.symbol]?.amount ?? 0 };
   });
 
   // One history scan at a time: callers asking while one runs (a /pnl pressed twice, the daily summary, the CLI)
@@ -198,16 +198,16 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
     reportInFlight ??= readReport({
       history: deps.history,
       pageBytes: deps.pageBytes,
-      hotOrders: () => manager.hotOrders(),
-      lots: () => manager.markets,
-      fillOrder: manager.fillOrder,
+      hotOrders: () => orderBook.hotOrders(),
+      lots: () => orderBook.markets,
+      fillOrder: orderBook.fillOrder,
       quoteCurrency: loop.snapshot().quoteCurrency,
       end: () => {
         const snap = loop.snapshot();
         let unrealized = 0;
-        for (const p of manager.openPositions())
+        for (const p of orderBook.openPositions())
           unrealized += unrealizedPnl(p, snap.lastPrices[p.symbol] ?? averageEntryPrice(p));
-        return { equity: snap.equity, unrealized, openPositions: manager.openPositions().length };
+        return { equity: snap.equity, unrealized, openPositions: orderBook.openPositions().length };
       },
       // fills are dated on the exchange's clock: the report's "today" and days are its UTC days
       now: () => loop.exchangeClock.now(),

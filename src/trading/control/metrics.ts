@@ -7,14 +7,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { utcDay, type Clock } from '../../shared/clock';
 import type { LastExit, LoopState } from '../../shared/ipc/protocol';
-import type { OrderManager } from '../engine/order-manager';
+import type { OrderBook } from '../engine/order-book';
 import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/pnl';
 import type { TradingLoop } from '../engine/trading-loop';
 import type { ObserveExchangeCall } from './timed-exchange';
 
 export interface TradingMetricsDeps {
   loop: Pick<TradingLoop, 'snapshot'>;
-  manager: Pick<OrderManager, 'hotOrders' | 'positions' | 'openPositions'>;
+  orderBook: Pick<OrderBook, 'hotOrders' | 'positions' | 'openPositions'>;
   lastExit: LastExit;
   mode: string;
   exchangeId: string;
@@ -124,7 +124,7 @@ export function createTradingMetrics(deps: TradingMetricsDeps): TradingMetrics {
     collect() {
       this.reset();
       const counts = new Map<string, number>();
-      for (const o of deps.manager.hotOrders()) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
+      for (const o of deps.orderBook.hotOrders()) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
       for (const [status, n] of counts) this.set({ status }, n);
     },
   });
@@ -133,7 +133,7 @@ export function createTradingMetrics(deps: TradingMetricsDeps): TradingMetrics {
     help: 'Open positions.',
     registers,
     collect() {
-      this.set(deps.manager.openPositions().length);
+      this.set(deps.orderBook.openPositions().length);
     },
   });
   new Gauge({
@@ -143,7 +143,7 @@ export function createTradingMetrics(deps: TradingMetricsDeps): TradingMetrics {
     registers,
     collect() {
       this.reset();
-      for (const p of deps.manager.openPositions()) this.set({ symbol: p.symbol }, p.amount);
+      for (const p of deps.orderBook.openPositions()) this.set({ symbol: p.symbol }, p.amount);
     },
   });
   new Gauge({
@@ -154,7 +154,7 @@ export function createTradingMetrics(deps: TradingMetricsDeps): TradingMetrics {
     collect() {
       this.reset();
       const prices = snapshot().lastPrices;
-      for (const p of deps.manager.openPositions())
+      for (const p of deps.orderBook.openPositions())
         this.set({ symbol: p.symbol }, unrealizedPnl(p, prices[p.symbol] ?? averageEntryPrice(p)));
     },
   });
@@ -175,7 +175,7 @@ export function createTradingMetrics(deps: TradingMetricsDeps): TradingMetrics {
     labelNames: ['period'],
     registers,
     collect() {
-      const books = deps.manager.positions();
+      const books = deps.orderBook.positions();
       this.set({ period: 'total' }, realizedTotal(books));
       this.set({ period: 'today' }, realizedOnDay(books, utcDay(deps.exchangeClock.now())));
     },

@@ -11,7 +11,7 @@ import { pm2RestartCount } from '../../shared/lifecycle/pm2-env';
 import type { Logger } from '../../shared/logging/logger';
 import type { Redactor } from '../../shared/logging/redact';
 import { byninjaVersion } from '../../ops/version';
-import type { OrderManager } from '../engine/order-manager';
+import type { OrderBook } from '../engine/order-book';
 import type { TradingLoop } from '../engine/trading-loop';
 import { pauseSummary } from '../engine/pause-causes';
 import { staleTickMs, tradingHealth } from './health';
@@ -21,7 +21,7 @@ import type { ObserveExchangeCall } from './timed-exchange';
 export interface TradingOpsDeps {
   config: TradingConfig;
   loop: TradingLoop;
-  manager: OrderManager;
+  orderBook: OrderBook;
   exchangeId: string;
   lastExit: LastExit;
   ipcClients: () => number;
@@ -41,7 +41,7 @@ export async function startTradingOps(deps: TradingOpsDeps): Promise<TradingOps>
   const { config, loop, clock } = deps;
   const metrics = createTradingMetrics({
     loop,
-    manager: deps.manager,
+    orderBook: deps.orderBook,
     lastExit: deps.lastExit,
     mode: config.trading.mode,
     exchangeId: deps.exchangeId,

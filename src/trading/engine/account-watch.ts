@@ -21,7 +21,8 @@ import type { Config } from '../../shared/config/schema';
 import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type { BalanceEntry, Exchange } from '../exchange/exchange';
 import type { ExchangeReads } from './exchange-reads';
-import type { OrderManager } from './order-manager';
+import type { EventOutbox } from './event-outbox';
+import type { OrderBook } from './order-book';
 import type { StateGateway } from './state-gateway';
 import type { LocalOrder } from './order-state';
 import type { OnceLog } from './log-once';
@@ -40,7 +41,10 @@ import type { ShortfallWatch } from './shortfall-watch';
 import type { PauseSource, PauseState } from './trading-state';
 
 export interface AccountWatchOptions {
-  manager: OrderManager;
+  /** The orders in flight and the positions (order-book.ts). */
+  orderBook: Pick<OrderBook, 'pendingOrders' | 'positions'>;
+  /** The kill switch told (risk.triggered). */
+  outbox: Pick<EventOutbox, 'emit'>;
   /** The risk state and the pause (state-gateway.ts). */
   state: StateGateway;
   exchange: Exchange;
@@ -95,12 +99,12 @@ export class AccountWatch {
    * Rejects (nothing applied) only when that first balance read fails or passes the read deadline.
    */
   async refresh(read?: Promise<Record<string, BalanceEntry>>): Promise<void> {
-    const { manager, reads, exchange } = this.opts;
+    const { orderBook, reads, exchange } = this.opts;
     // a read handed in (start-up's) was sent before this call, after any order of the last run was sent
     const balanceRead = read ?? reads.once('balance', () => exchange.fetchBalance());
     let reading = await this.reading(reads.withDeadline('account', balanceRead), reads.sentAt('balance'));
     let { before, update } = this.evaluate(reading);
-    if (!read && needsSettledReading(before, update, unsyncedSides(manager.pendingOrders()))) {
+    if (!read && needsSettledReading(before, update, unsyncedSides(orderBook.pendingOrders()))) {
       const settled = await this.settledReading();
       if (settled) {
         reading = settled;
@@ -150,17 +154,17 @@ export class AccountWatch {
   }
 
   private async reading(read: Promise<Record<string, BalanceEntry>>, sentAt: number): Promise<Reading> {
-    const { manager, exchangeClock, quoteCurrency, lastPrices } = this.opts;
+    const { orderBook, exchangeClock, quoteCurrency, lastPrices } = this.opts;
     const balance = await read;
     const now = exchangeClock.now();
-    const positions = manager.positions();
+    const positions = orderBook.positions();
     const equity = equityOf(balance, positions, lastPrices, quoteCurrency);
     return {
       balance,
       equity,
       peakSafeEquity:
         equity -
-        sellsInFlightWorth(manager.pendingOrders(), lastPrices, quoteCurrency) -
+        sellsInFlightWorth(orderBook.pendingOrders(), lastPrices, quoteCurrency) -
         unpricedWorth(positions, lastPrices, quoteCurrency),
       realizedToday: realizedOnDay(positions, utcDay(now)),
       now,
@@ -170,10 +174,10 @@ export class AccountWatch {
   }
 
   private async apply(before: RiskState, update: RiskUpdate): Promise<void> {
-    const { manager, state } = this.opts;
+    const { outbox, state } = this.opts;
     if (update.triggered) {
       await state.setRisk(update.state, true);
-      await manager.outbox.emit(
+      await outbox.emit(
         'risk.triggered',
         `Kill switch (${update.triggered.kind}): ${update.triggered.reason}`,
         { rule: update.triggered.kind, reason: update.triggered.reason, equity: this.equity },

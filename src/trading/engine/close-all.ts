@@ -18,6 +18,7 @@ import type { Logger } from '../../shared/logging/logger';
 import type { BalanceEntry, Exchange } from '../exchange/exchange';
 import { exitable } from './held-balance';
 import type { OrderCancel } from './order-cancel';
+import type { OrderBook } from './order-book';
 import type { OrderManager } from './order-manager';
 import type { OrderRefresh } from './order-refresh';
 import { isFinal } from './order-state';
@@ -29,7 +30,10 @@ import type { ShortfallWatch } from './shortfall-watch';
 import type { PauseSource, PauseState } from './trading-state';
 
 export interface CloseAllDeps {
-  manager: OrderManager;
+  /** Each sell placed, write-ahead. */
+  manager: Pick<OrderManager, 'place'>;
+  /** The orders and positions to settle and sell, the markets they are sized by (order-book.ts). */
+  orderBook: Pick<OrderBook, 'order' | 'pendingOrders' | 'positions' | 'openPositions' | 'markets'>;
   /** An order brought up to date (order-refresh.ts): a finished one's fills, a sell's fill. */
   refresher: Pick<OrderRefresh, 'refresh'>;
   /** A working order cancelled (order-cancel.ts). */
@@ -53,16 +57,16 @@ const BUSY =
   'still busy with an order create, cancel or lookup from a tick that has not answered: nothing done on it (no sell racing an order in flight), close-all again once it is done';
 
 export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
-  const { manager, logger } = deps;
+  const { orderBook, logger } = deps;
   await deps.pauseEntries('close-all', 'operator', true);
   // taken once: a symbol busy now stays left alone for the whole close-all
-  const held = [...manager.pendingOrders(), ...manager.openPositions()].map((x) => x.symbol);
+  const held = [...orderBook.pendingOrders(), ...orderBook.openPositions()].map((x) => x.symbol);
   const busy = new Set(held.filter((symbol) => deps.busy(symbol)));
   const { cancelled, unsettled } = await settleOrders(deps, busy);
   const balance = await balanceAfterSettling(deps);
   const placed: string[] = [];
   const skipped: CloseAllResult['skipped'] = [];
-  for (const position of manager.openPositions()) {
+  for (const position of orderBook.openPositions()) {
     const symbol = position.symbol;
     const unsettledReason =
       unsettled.get(symbol) ?? placementBlock(deps.placementFacts(symbol), 'close-all')?.reason;
@@ -73,15 +77,15 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
     try {
       const price = deps.lastPrices[symbol] ?? (await deps.exchange.fetchTicker(symbol)).last;
       await deps.shortfalls.writeOffBeforeSale(symbol, price);
-      const amount = manager.positions()[symbol]?.amount ?? 0;
+      const amount = orderBook.positions()[symbol]?.amount ?? 0;
       // never more than the account holds: the coin's free balance once our orders are settled
       const base = balance && (balance[splitSymbol(symbol).base] ?? { free: 0, used: 0, total: 0 });
       const held = exitable(amount, base ?? undefined, 0);
       const left = await sellAll(deps, symbol, held, price, placed, deps.inferred.ownerHeld(symbol));
       if (left) skipped.push({ symbol, reason: left });
-      else if (manager.openPositions().some((p) => p.symbol === symbol)) {
+      else if (orderBook.openPositions().some((p) => p.symbol === symbol)) {
         // sold what the account holds, and the bot's position is still open: never "all closed" when it is not
-        const still = manager.positions()[symbol]?.amount ?? 0;
+        const still = orderBook.positions()[symbol]?.amount ?? 0;
         skipped.push({
           symbol,
           reason: `the account held ${held} of the position's ${amount}: ${still} ${symbol} still open (a shortfall not yet confirmed, or coins locked elsewhere); check the account, then close-all again`,
@@ -104,12 +108,12 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
  * missing fills fetched. Returns the cancelled ones and, by symbol, why an order could not be settled (or none was).
  */
 async function settleOrders(
-  { manager, refresher, canceller }: Pick<CloseAllDeps, 'manager' | 'refresher' | 'canceller'>,
+  { orderBook, refresher, canceller }: Pick<CloseAllDeps, 'orderBook' | 'refresher' | 'canceller'>,
   busy: ReadonlySet<string>,
 ): Promise<{ cancelled: string[]; unsettled: Map<string, string> }> {
   const cancelled: string[] = [];
   const unsettled = new Map<string, string>([...busy].map((symbol) => [symbol, BUSY]));
-  for (const order of manager.pendingOrders()) {
+  for (const order of orderBook.pendingOrders()) {
     if (busy.has(order.symbol)) continue;
     try {
       if (isFinal(order.status)) {
@@ -154,14 +158,14 @@ async function balanceAfterSettling(deps: CloseAllDeps): Promise<Record<string, 
  * not sold (nothing sold at all, or an order that did not fill: the rest is left for the operator), or null.
  */
 async function sellAll(
-  { manager, refresher }: Pick<CloseAllDeps, 'manager' | 'refresher'>,
+  { manager, orderBook, refresher }: Pick<CloseAllDeps, 'manager' | 'orderBook' | 'refresher'>,
   symbol: string,
   held: number,
   price: number,
   placed: string[],
   ownerHeld: number | undefined,
 ): Promise<string | null> {
-  const market = manager.markets[symbol];
+  const market = orderBook.markets[symbol];
   let left = held;
   let orders = 0;
   // bounded: a market order fills at once or the loop stops; each one sells at least one amount step
@@ -183,7 +187,7 @@ async function sellAll(
     // fills at once, so the next piece waits for a few lookups (no sleep: each is a round trip), not for a tick
     for (let i = 0; i < SETTLE_LOOKUPS && !isFinal(order.status); i++) {
       await refresher.refresh(order.clientOrderId);
-      order = manager.order(order.clientOrderId) ?? order;
+      order = orderBook.order(order.clientOrderId) ?? order;
     }
     if (order.status !== 'filled') {
       return `order ${order.clientOrderId} is ${order.status} (filled ${order.filled} of ${order.amount}): ${left - order.filled} ${symbol} left unsold, close-all again once it is settled`;
@@ -192,6 +196,6 @@ async function sellAll(
     // than the position left (the book counts both)
     const base = splitSymbol(symbol).base;
     const baseFees = order.fills.reduce((sum, f) => sum + (f.feeCurrency === base ? f.feeCost : 0), 0);
-    left = Math.min(left - order.filled - baseFees, manager.positions()[symbol]?.amount ?? 0);
+    left = Math.min(left - order.filled - baseFees, orderBook.positions()[symbol]?.amount ?? 0);
   }
 }

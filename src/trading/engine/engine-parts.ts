@@ -51,14 +51,16 @@ export function buildEngineParts(w: EngineWiring) {
   const { refresher, canceller } = manager;
   // the state's gateway (commits, pause, risk), held directly by the parts that read or change it
   const { state } = manager;
-  const lastPrices = manager.lastPrices;
+  // the orders' and positions' reads (order-book.ts), held directly by every part that reads them
+  const { orderBook, outbox } = manager;
+  const lastPrices = orderBook.lastPrices;
   const quoteCurrency = splitSymbol(config.symbols[0]).quote;
   const reads = new ExchangeReads(config.symbolReadTimeoutMs, clock);
   const turns = new LoopTurns(clock, config.symbolReadTimeoutMs);
   const onceLog = new OnceLog(logger);
-  const watched = (): string[] => symbolsToWatch(manager, config.symbols, onceLog);
+  const watched = (): string[] => symbolsToWatch(orderBook, config.symbols, onceLog);
   const markets = new MarketRefresh({
-    manager,
+    orderBook,
     state,
     exchange,
     clock,
@@ -69,7 +71,7 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const health = new ExchangeHealth({
     exchangeId: exchange.id,
-    outbox: manager.outbox,
+    outbox,
     clock,
     logger,
     onceLog,
@@ -78,7 +80,7 @@ export function buildEngineParts(w: EngineWiring) {
   const engineClock = exchangeClock(clock, exchange);
   const pauses: EntryPause = new EntryPause({
     state,
-    outbox: manager.outbox,
+    outbox,
     clock,
     exchangeClock: engineClock,
     logger,
@@ -90,16 +92,17 @@ export function buildEngineParts(w: EngineWiring) {
     health,
     pauseEntries: (reason, by, takeOver, clientOrderId) => pauses.pause(reason, by, takeOver, clientOrderId),
   });
-  const shortfalls = new ShortfallWatch({ manager, state, clock, exchangeClock: engineClock, logger });
+  const shortfalls = new ShortfallWatch({ orderBook, state, clock, exchangeClock: engineClock, logger });
   const inferred = new InferredOrderWatch({
-    manager,
+    orderBook,
     state,
     clock,
     notCarriedOutAfterMs: config.orders.unknownNotFoundWindowMs,
     watched,
   });
   const account: AccountWatch = new AccountWatch({
-    manager,
+    orderBook,
+    outbox,
     state,
     exchange,
     reads,
@@ -109,7 +112,10 @@ export function buildEngineParts(w: EngineWiring) {
     lastPrices,
     settleOrders: () =>
       settleInFlight(
-        { pendingOrders: (symbol) => manager.pendingOrders(symbol), refresh: (id) => refresher.refresh(id) },
+        {
+          pendingOrders: (symbol) => orderBook.pendingOrders(symbol),
+          refresh: (id) => refresher.refresh(id),
+        },
         turns.lanes,
         onceLog,
       ),
@@ -127,6 +133,8 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const symbols = new SymbolTick({
     manager,
+    orderBook,
+    outbox,
     state,
     refresher,
     canceller,
@@ -147,6 +155,7 @@ export function buildEngineParts(w: EngineWiring) {
   });
   const operator = new OperatorActions({
     manager,
+    orderBook,
     state,
     answers: manager.answers,
     rechecks: manager.rechecks,
@@ -163,11 +172,14 @@ export function buildEngineParts(w: EngineWiring) {
     shortfalls,
     lastPrices,
     symbolsToWatch: watched,
-    placementFacts: (symbol) => readPlacementFacts({ manager, state, config, clock, inferred }, symbol),
+    placementFacts: (symbol) =>
+      readPlacementFacts({ manager, orderBook, state, config, clock, inferred }, symbol),
     pauseEntries: (reason, by, takeOver) => pauses.pause(reason, by, takeOver),
   });
   const startUp = new StartUp({
     manager,
+    orderBook,
+    outbox,
     state,
     adoption: manager.adoption,
     answers: manager.answers,
@@ -196,6 +208,10 @@ export function buildEngineParts(w: EngineWiring) {
     rechecks: manager.rechecks,
     /** The state's gateway (the loop probes a blocked disk through it). */
     state,
+    /** The orders and positions (the loop's heartbeat and recheck read them). */
+    orderBook,
+    /** The event outbox (the loop drains it each tick). */
+    outbox,
     quoteCurrency,
     exchangeClock: engineClock,
     turns,

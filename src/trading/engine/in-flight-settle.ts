@@ -4,13 +4,13 @@
  */
 import { ByNinjaError, errorMessage } from '../../shared/errors';
 import type { OnceLog } from './log-once';
-import type { OrderManager } from './order-manager';
+import type { OrderBook } from './order-book';
 import type { OrderRefresh } from './order-refresh';
 import type { SymbolLanes } from './symbol-lanes';
 
-/** The orders in flight (the order manager's) and the refresh of one (order-refresh.ts). */
+/** The orders in flight (the order book's) and the refresh of one (order-refresh.ts). */
 interface InFlightOrders {
-  pendingOrders: OrderManager['pendingOrders'];
+  pendingOrders: OrderBook['pendingOrders'];
   refresh: OrderRefresh['refresh'];
 }
 
@@ -22,12 +22,12 @@ interface InFlightOrders {
  * deadline keeps its symbols' lanes until done (the tick skips them). Any other error is a bug and is thrown.
  */
 export async function settleInFlight(
-  manager: InFlightOrders,
+  inFlight: InFlightOrders,
   lanes: SymbolLanes,
   onceLog: OnceLog,
 ): Promise<boolean> {
-  const symbols = [...new Set(manager.pendingOrders().map((o) => o.symbol))];
-  const syncs = symbols.map((symbol) => lanes.run([symbol], () => syncOrders(manager, symbol)));
+  const symbols = [...new Set(inFlight.pendingOrders().map((o) => o.symbol))];
+  const syncs = symbols.map((symbol) => lanes.run([symbol], () => syncOrders(inFlight, symbol)));
   const busy = symbols.filter((_, i) => syncs[i] === undefined);
   const failed = (await Promise.all(syncs)).flatMap((errors) => errors ?? []);
   const bug = failed.find((err) => !(err instanceof ByNinjaError));
@@ -49,12 +49,12 @@ export async function settleInFlight(
     );
     return false;
   }
-  return !manager.pendingOrders().some((o) => o.status === 'intent' || o.status === 'unknown');
+  return !inFlight.pendingOrders().some((o) => o.status === 'intent' || o.status === 'unknown');
 }
 
 /** A symbol's orders in flight synced side by side, every one tried: what failed. */
-async function syncOrders(manager: InFlightOrders, symbol: string): Promise<unknown[]> {
-  const orders = manager.pendingOrders(symbol);
-  const results = await Promise.allSettled(orders.map((o) => manager.refresh(o.clientOrderId)));
+async function syncOrders(inFlight: InFlightOrders, symbol: string): Promise<unknown[]> {
+  const orders = inFlight.pendingOrders(symbol);
+  const results = await Promise.allSettled(orders.map((o) => inFlight.refresh(o.clientOrderId)));
   return results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
 }

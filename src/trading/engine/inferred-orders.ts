@@ -18,7 +18,7 @@ import type { InDoubtOrderView } from '../../shared/ipc/protocol';
 import type { BalanceEntry } from '../exchange/exchange';
 import { inferredOrderCoins, ownerHolding } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
-import type { OrderManager } from './order-manager';
+import type { OrderBook } from './order-book';
 import { fillsComplete, isFinal, needsExchange, orderView, type LocalOrder } from './order-state';
 import { inDoubtEvent, readable } from './order-events';
 import { settleCommands } from './settle-commands';
@@ -30,7 +30,7 @@ export const IN_DOUBT_REMINDER_MS = 24 * 60 * 60_000;
 
 export interface InferredOrderWatchOptions {
   /** The orders' reads (hot orders, those in flight, positions, markets). */
-  manager: Pick<OrderManager, 'positions' | 'hotOrders' | 'pendingOrders' | 'markets'>;
+  orderBook: Pick<OrderBook, 'positions' | 'hotOrders' | 'pendingOrders' | 'markets'>;
   /** The state's gateway: the owner's holdings kept, an order's verdict and doubt committed. */
   state: Pick<StateGateway, 'data' | 'change' | 'commitOrder' | 'commitInDoubt'>;
   clock: Clock;
@@ -66,7 +66,7 @@ export class InferredOrderWatch {
    */
   observe(
     balance: Readonly<Record<string, BalanceEntry>>,
-    positions: Record<string, PositionBook> = this.opts.manager.positions(),
+    positions: Record<string, PositionBook> = this.opts.orderBook.positions(),
     sentAt: number = this.opts.clock.now(),
   ): Promise<void> | undefined {
     this.reading = { balance, sentAt, positions: Object.values(positions) };
@@ -161,7 +161,7 @@ export class InferredOrderWatch {
    * daily like the others in doubt.
    */
   private heldInDoubt(): LocalOrder[] {
-    return this.opts.manager.hotOrders(
+    return this.opts.orderBook.hotOrders(
       (o) => o.inDoubtAt !== undefined && !endedByInference(o) && needsExchange(o),
     );
   }
@@ -177,7 +177,7 @@ export class InferredOrderWatch {
    * only the order found, or the operator, can tell.
    */
   private judgeInferred(symbol?: string): { carriedOut: LocalOrder[]; waiting: LocalOrder[] } {
-    const { manager, state, clock } = this.opts;
+    const { orderBook, state, clock } = this.opts;
     const carriedOut: LocalOrder[] = [];
     const waiting: LocalOrder[] = [];
     const reading = this.reading;
@@ -187,7 +187,7 @@ export class InferredOrderWatch {
         carriedOut.push(o);
         continue;
       }
-      const step = manager.markets[o.symbol]?.amountStep ?? 0;
+      const step = orderBook.markets[o.symbol]?.amountStep ?? 0;
       // every book, dust included: as the owner's holding was measured (dust is not "open", but it is coins held)
       const coins = inferredOrderCoins(o, reading, reading?.positions ?? [], step);
       if (coins === 'unjudged') continue;
@@ -216,11 +216,11 @@ export class InferredOrderWatch {
    * inference then may have been carried out).
    */
   private busyCoins(sentAt: number, except?: string): Set<string> {
-    const { manager, notCarriedOutAfterMs } = this.opts;
-    const busy = new Set(manager.pendingOrders().map((o) => splitSymbol(o.symbol).base));
+    const { orderBook, notCarriedOutAfterMs } = this.opts;
+    const busy = new Set(orderBook.pendingOrders().map((o) => splitSymbol(o.symbol).base));
     const changed = (o: LocalOrder): boolean =>
       sentAt - o.updatedAt < notCarriedOutAfterMs && o.clientOrderId !== except;
-    for (const o of manager.hotOrders(changed)) busy.add(splitSymbol(o.symbol).base);
+    for (const o of orderBook.hotOrders(changed)) busy.add(splitSymbol(o.symbol).base);
     return busy;
   }
 
@@ -299,7 +299,7 @@ export class InferredOrderWatch {
 
   /** Orders of `symbol` (every symbol: undefined) ended on our inference, still looked up, not shown harmless. */
   private inferredOrders(now: number, symbol?: string): LocalOrder[] {
-    return this.opts.manager.hotOrders(
+    return this.opts.orderBook.hotOrders(
       (o) =>
         (symbol === undefined || o.symbol === symbol) &&
         endedByInference(o) &&

@@ -1,19 +1,19 @@
 /**
  * The exchange's markets as the engine holds them: loaded at the start (start-up.ts), reloaded every
  * `marketsRefreshMs` (listings, steps and minimums change), sooner while a watched symbol is halted or gone
- * (market-halts.ts, which also tells the operator once). Each load goes to the order manager's book.
+ * (market-halts.ts, which also tells the operator once). Each load goes to the order book (order-book.ts).
  */
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
 import type { Exchange, Market } from '../exchange/exchange';
 import type { ExchangeReads } from './exchange-reads';
 import { MarketHalts, type HeldExit } from './market-halts';
-import type { OrderManager } from './order-manager';
+import type { OrderBook } from './order-book';
 import type { StateGateway } from './state-gateway';
 
 export interface MarketRefreshOptions {
   /** Holds the markets' book each load goes to. */
-  manager: Pick<OrderManager, 'setMarkets'>;
+  orderBook: Pick<OrderBook, 'setMarkets'>;
   /** The state's gateway: the halts announced, committed with their events (market-halts.ts). */
   state: Pick<StateGateway, 'data' | 'commitWithEvents'>;
   exchange: Exchange;
@@ -56,9 +56,9 @@ export class MarketRefresh {
     await this.apply(markets, watched);
   }
 
-  /** The order manager's book, the next reload's time, halts told (the watched symbols read once the book is in). */
+  /** The order book's markets, the next reload's time, halts told (the watched symbols read once the book is in). */
   private async apply(markets: Record<string, Market>, watched: () => string[]): Promise<void> {
-    this.opts.manager.setMarkets(markets);
+    this.opts.orderBook.setMarkets(markets);
     this.loadedAt = this.opts.clock.now();
     await this.halts.loaded(watched(), markets, this.opts.clock.now());
   }

@@ -17,6 +17,7 @@ import type { InferredOrderWatch } from './inferred-orders';
 import type { LoopTurns } from './loop-turns';
 import { settleOrder, type SettleDecision, type SettleRequest } from './operator-settle';
 import type { OrderCancel } from './order-cancel';
+import type { OrderBook } from './order-book';
 import type { OrderManager } from './order-manager';
 import type { OrderAnswers } from './order-answers';
 import type { OrderRecheck } from './order-recheck';
@@ -33,7 +34,10 @@ import type { PauseSource, PauseState } from './trading-state';
 export const RECONCILE_BUDGET_READS = 4;
 
 export interface OperatorActionsOptions {
-  manager: OrderManager;
+  /** Close-all's sells placed; the settle and reconcile skip a create still on its way. */
+  manager: Pick<OrderManager, 'place' | 'isCreatePending'>;
+  /** The orders and positions (order-book.ts). */
+  orderBook: OrderBook;
   /** The state's gateway (the settle reads the order and commits it settled). */
   state: StateGateway;
   /** The exchange's answer applied (the settle's order found when asked once more). */
@@ -66,7 +70,7 @@ export class OperatorActions {
   /** Cancels every open order (shutdown option `orders.cancelOpenOnStop`). */
   async cancelOpenOrders(): Promise<string[]> {
     const cancelled: string[] = [];
-    for (const order of this.opts.manager.pendingOrders()) {
+    for (const order of this.opts.orderBook.pendingOrders()) {
       if (isFinal(order.status)) continue;
       try {
         await this.opts.canceller.cancel(order.clientOrderId);
@@ -93,7 +97,7 @@ export class OperatorActions {
    */
   settleOrder(req: SettleRequest): Promise<SettleDecision> {
     return this.opts.turns.afterBusyWork(async () => {
-      const symbol = this.opts.manager.order(req.clientOrderId)?.symbol;
+      const symbol = this.opts.orderBook.order(req.clientOrderId)?.symbol;
       const work = this.opts.turns.lanes.run([RECHECK_LANE, ...(symbol ? [symbol] : [])], () =>
         settleOrder(this.opts, req, this.opts.clock.now(), this.opts.exchangeClock.now()),
       );
@@ -119,6 +123,7 @@ export class OperatorActions {
       const run = (): Promise<CloseAllResult> =>
         closeAll({
           manager: this.opts.manager,
+          orderBook: this.opts.orderBook,
           refresher: this.opts.refresher,
           canceller: this.opts.canceller,
           // its reads within the read deadline: ticks wait behind close-all, and their stop-losses with them
@@ -169,7 +174,14 @@ export class OperatorActions {
         fetchBalance: () => read('balance', () => this.opts.exchange.fetchBalance()),
       };
       return withDeadline(
-        reconcileWithExchange(this.opts.manager, exchange),
+        reconcileWithExchange(
+          {
+            orderBook: this.opts.orderBook,
+            isCreatePending: (id) => this.opts.manager.isCreatePending(id),
+            rechecks: this.opts.rechecks,
+          },
+          exchange,
+        ),
         budgetMs,
         () => {
           givenUp = true;

@@ -29,6 +29,7 @@ import { writeOffPlace } from './held-balance';
 import { RECHECK_HORIZON_MS, endedByInference, stillRechecked } from './never-placed-recheck';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
 import type { OrderAnswers } from './order-answers';
+import type { OrderBook } from './order-book';
 import type { OrderManager } from './order-manager';
 import type { OrderRecheck } from './order-recheck';
 import {
@@ -282,16 +283,16 @@ export function operatorSettledEvents(
  */
 export async function settleOrder(
   {
+    orderBook,
     manager,
     state,
     answers,
     rechecks,
   }: {
-    /** The orders' reads (the order as it is now, positions, markets, a create still on its way). */
-    manager: Pick<
-      OrderManager,
-      'order' | 'hotOrders' | 'positions' | 'markets' | 'fillOrder' | 'buyFeeCoin' | 'isCreatePending'
-    >;
+    /** The orders' reads (the order as it is now, positions, markets). */
+    orderBook: Pick<OrderBook, 'order' | 'hotOrders' | 'positions' | 'markets' | 'fillOrder' | 'buyFeeCoin'>;
+    /** A create still on its way (its answer decides). */
+    manager: Pick<OrderManager, 'isCreatePending'>;
     /** The state's gateway: the order read, and committed settled with its events. */
     state: Pick<StateGateway, 'data' | 'commitOrder'>;
     /** The exchange's answer applied to an order it shows when asked once more. */
@@ -307,18 +308,18 @@ export async function settleOrder(
   const place = order
     ? writeOffPlace(
         order.symbol,
-        manager.hotOrders().flatMap((o) => o.fills),
+        orderBook.hotOrders().flatMap((o) => o.fills),
         exchangeNow,
-        manager.fillOrder,
-        manager.positions()[order.symbol]?.lastTradeId,
+        orderBook.fillOrder,
+        orderBook.positions()[order.symbol]?.lastTradeId,
       )
     : { at: exchangeNow, afterTradeId: undefined };
-  const takerFee = order ? manager.markets[order.symbol]?.takerFee : undefined;
+  const takerFee = order ? orderBook.markets[order.symbol]?.takerFee : undefined;
   const decision = settleByOperator(order, req, {
     now,
     place,
     takerFee,
-    buyFeeCoin: manager.buyFeeCoin,
+    buyFeeCoin: orderBook.buyFeeCoin,
   });
   if (!decision.ok || !order) return decision;
   const unknown = order.status === 'unknown' || order.status === 'intent';
@@ -334,13 +335,13 @@ export async function settleOrder(
   // the exchange is asked once more first: its answer beats the operator's reading (an order still open is in no
   // order history; a lookup that lagged may answer now) — unless it no longer lists the symbol: no read of it can
   // answer then (ccxt refuses them all), only the exchange's history the operator reads
-  const listed = manager.markets[order.symbol] !== undefined;
+  const listed = orderBook.markets[order.symbol] !== undefined;
   const remote = listed ? await rechecks.findOnExchange(order.clientOrderId) : null;
   // a finished order shown as the bot knows it: its missing fills are what the operator books
   if (remote && !(fillsMissing && !changedByExchange(order, remote))) {
     // an unknown or absent order found is simply answered for; one that ended on our inference is taken back
     const after = answered
-      ? await answers.apply(order.clientOrderId, remote).then(() => manager.order(order.clientOrderId)!)
+      ? await answers.apply(order.clientOrderId, remote).then(() => orderBook.order(order.clientOrderId)!)
       : await rechecks.takeBack(order.clientOrderId, remote);
     return refuse(
       `the exchange shows order ${order.clientOrderId} now (${after.status}, ${readable(after.filled)} filled): ` +
@@ -348,18 +349,18 @@ export async function settleOrder(
     );
   }
   // read again: the order may have changed during the lookup (a late create answer)
-  if (manager.order(order.clientOrderId) !== order) {
+  if (orderBook.order(order.clientOrderId) !== order) {
     return refuse(
       `order ${order.clientOrderId} changed while the exchange was asked: list it again (/settle)`,
     );
   }
   const positions = {
-    before: positionsOf(state.data, manager.markets, manager.fillOrder)[order.symbol],
-    after: positionsOf(state.data, manager.markets, manager.fillOrder, decision.order)[order.symbol],
+    before: positionsOf(state.data, orderBook.markets, orderBook.fillOrder)[order.symbol],
+    after: positionsOf(state.data, orderBook.markets, orderBook.fillOrder, decision.order)[order.symbol],
   };
   await state.commitOrder(
     decision.order,
-    operatorSettledEvents(order, decision.order, manager.markets[order.symbol], positions),
+    operatorSettledEvents(order, decision.order, orderBook.markets[order.symbol], positions),
   );
   return decision;
 }

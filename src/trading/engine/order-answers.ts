@@ -22,7 +22,7 @@ export interface OrderAnswersOptions {
   state: StateGateway;
   clock: Clock;
   logger: Logger;
-  /** The hot state's orders, oldest first (OrderManager.hotOrders). */
+  /** The hot state's orders, oldest first (OrderBook.hotOrders). */
   hotOrders: () => LocalOrder[];
   /** Fetches an order's trades and commits its new fills (fill-sync.ts). */
   syncFills: (clientOrderId: string, known?: ExchangeTrade[]) => Promise<Fill[]>;

@@ -48,10 +48,11 @@ import {
   type UnknownOrderEvidence,
   type UnknownOrderFacts,
 } from './unknown-order-evidence';
-import { FillSync, positionsOf } from './fill-sync';
+import { FillSync } from './fill-sync';
 import { OrderAdoption } from './order-adoption';
 import { OrderAnswers, lastRefusal } from './order-answers';
-import { archiveFinalOrders, historySeqBound, keptHot, type HistoryLog } from './order-archive';
+import { OrderBook } from './order-book';
+import { archiveFinalOrders, keptHot, type HistoryLog } from './order-archive';
 import { OrderCalls } from './order-calls';
 import { OrderCancel } from './order-cancel';
 import { rejectedEvent, type EventDraft } from './order-events';
@@ -64,14 +65,11 @@ import { OrderRecheck } from './order-recheck';
 import { OrderRefresh } from './order-refresh';
 import {
   judgeNotFound,
-  needsExchange,
   transition,
   type LocalOrder,
   type NotFoundRule,
   type OrderPurpose,
 } from './order-state';
-import { averageEntryPrice, type FillOrder, type PositionBook } from './pnl';
-import { isOpenPosition } from './risk';
 import { StateGateway, type StateStore } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
 import { probeRest } from './rest-probe';
@@ -89,7 +87,8 @@ export interface OrderManagerOptions {
   state: StateGateway;
   outbox: EventOutbox;
   history: HistoryLog;
-  markets: Record<string, Market>;
+  /** The bot's own orders and positions, read-only (order-book.ts), over the same state. */
+  orderBook: OrderBook;
   botId: string;
   orders: Config['trading']['orders'];
   /**
@@ -111,21 +110,27 @@ export interface OrderManagerOptions {
 }
 
 /** The ports an order manager is wired from: the state store and the event log, as given (or wrapped). */
-export interface OrderManagerPorts extends Omit<OrderManagerOptions, 'state' | 'outbox'> {
+export interface OrderManagerPorts extends Omit<OrderManagerOptions, 'state' | 'outbox' | 'orderBook'> {
   store: StateStore;
   publisher: EventPublisher;
+  /** The markets as loaded (`{}` until the exchange answers: market-refresh.ts sets them in the order book). */
+  markets: Record<string, Market>;
 }
 
 /** An order manager with its state gateway and event outbox, wired from the ports. */
 export function wireOrderManager(ports: OrderManagerPorts): OrderManager {
-  const { store, publisher, ...rest } = ports;
+  const { store, publisher, markets, ...rest } = ports;
   const outbox = new EventOutbox({ store, publisher, logger: ports.logger.child({ module: 'events' }) });
   alertClockSkew(ports.exchange, outbox);
-  return new OrderManager({
-    ...rest,
-    state: new StateGateway(store, outbox, ports.logger, ports.clock),
-    outbox,
+  const state = new StateGateway(store, outbox, ports.logger, ports.clock);
+  const orderBook = new OrderBook({
+    state,
+    history: ports.history,
+    markets,
+    botId: ports.botId,
+    traits: ports.exchange.traits,
   });
+  return new OrderManager({ ...rest, state, outbox, orderBook });
 }
 
 export class OrderManager {
@@ -159,14 +164,10 @@ export class OrderManager {
    * per order.
    */
   readonly calls: OrderCalls;
-  private marketBook: Record<string, Market>;
+  /** The bot's own orders and positions, read-only (order-book.ts): the manager's reads and every other part's. */
+  readonly orderBook: OrderBook;
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
-  /**
-   * The last price read per symbol (the loop writes it each tick): what the dust rule values a position at, for the
-   * decision and everything else alike (risk.ts isOpenPosition).
-   */
-  readonly lastPrices: Record<string, number> = {};
   private accepting = false;
   private refusal = 'recovery has not finished';
   /** An unknown order held back from "never placed" by the exchange's other reads: said once per reason. */
@@ -190,7 +191,7 @@ export class OrderManager {
       maxDelayMs: RECHECK_MAX_DELAY_MS,
       horizonMs: RECHECK_HORIZON_MS,
     };
-    this.marketBook = opts.markets;
+    this.orderBook = opts.orderBook;
     this.calls = new OrderCalls(opts.lookupTimeoutMs, opts.clock);
     const lookup = this.calls.lookup.bind(this.calls);
     const resolveUnknown = (id: string): Promise<boolean | null> => this.resolveUnknown(id);
@@ -198,7 +199,7 @@ export class OrderManager {
     this.fills = new FillSync({
       exchange: opts.exchange,
       state: opts.state,
-      markets: () => this.marketBook,
+      markets: () => this.orderBook.markets,
       clock: opts.clock,
       logger: this.logger,
       lookup,
@@ -208,7 +209,7 @@ export class OrderManager {
       state: opts.state,
       clock: opts.clock,
       logger: this.logger,
-      hotOrders: () => this.hotOrders(),
+      hotOrders: () => this.orderBook.hotOrders(),
       syncFills: (id, known) => this.fills.sync(id, known),
     });
     this.absent = new AbsentOrders({
@@ -218,7 +219,7 @@ export class OrderManager {
       logger: this.logger,
       notFoundRule: this.notFoundRule,
       recheckRule: this.recheckRule,
-      markets: () => this.marketBook,
+      markets: () => this.orderBook.markets,
       lookup,
       sentAt: (key) => this.calls.sentAt(key),
       cancel: (id, call) => this.calls.cancel(id, call),
@@ -231,10 +232,10 @@ export class OrderManager {
       logger: this.logger,
       rule: this.recheckRule,
       lookup,
-      hotOrders: (test) => this.hotOrders(test),
-      positions: () => this.positions(),
+      hotOrders: (test) => this.orderBook.hotOrders(test),
+      positions: () => this.orderBook.positions(),
       applyRemote,
-      listed: (symbol) => this.marketBook[symbol] !== undefined,
+      listed: (symbol) => this.orderBook.markets[symbol] !== undefined,
     });
     this.refresher = new OrderRefresh({
       exchange: opts.exchange,
@@ -260,33 +261,6 @@ export class OrderManager {
       offsetMs: () => opts.exchange.clockOffsetMs?.() ?? 0,
     });
     checkClientOrderIds(opts.botId, opts.exchange);
-  }
-
-  /** The exchange's order of a symbol's trades (ExchangeTraits `fillOrder`): the order the books replay fills in. */
-  get fillOrder(): FillOrder {
-    return this.exchange.traits.fillOrder;
-  }
-
-  /** The coin the exchange takes a buy's fee in (ExchangeTraits `buyFeeCoin`). */
-  get buyFeeCoin(): 'base' | 'quote' {
-    return this.exchange.traits.buyFeeCoin;
-  }
-
-  get markets(): Record<string, Market> {
-    return this.marketBook;
-  }
-
-  /** Markets loaded again (daily refresh): steps, minimums and listings as the exchange has them now. */
-  setMarkets(markets: Record<string, Market>): void {
-    this.marketBook = markets;
-  }
-
-  get installId(): string {
-    return this.state.data.installId;
-  }
-
-  get botId(): string {
-    return this.opts.botId;
   }
 
   /** True while a create call for this order has not answered (its outcome is still on its way). */
@@ -315,49 +289,6 @@ export class OrderManager {
     this.refusal = reason;
   }
 
-  order(clientOrderId: string): LocalOrder | undefined {
-    return this.state.data.orders[clientOrderId];
-  }
-
-  /** The hot state's orders (those that pass `test`, when given), oldest first. */
-  hotOrders(test?: (order: LocalOrder) => boolean): LocalOrder[] {
-    const orders = Object.values(this.state.data.orders);
-    // filtered before sorting: with 1,000 open orders, sorting them all for the few a caller wants cost the most
-    return (test ? orders.filter(test) : orders).sort((a, b) => a.createdAt - b.createdAt);
-  }
-
-  /** Orders that still need the exchange (not final, or final with fills still to fetch), oldest first. */
-  pendingOrders(symbol?: string): LocalOrder[] {
-    return this.hotOrders((o) => (!symbol || o.symbol === symbol) && needsExchange(o));
-  }
-
-  /** Every order: history journal (older) then hot state, one entry per clientOrderId. */
-  async allOrders(): Promise<LocalOrder[]> {
-    const byId = new Map<string, LocalOrder>();
-    for (const entry of await this.history.readAll()) byId.set(entry.order.clientOrderId, entry.order);
-    for (const order of this.hotOrders()) byId.set(order.clientOrderId, order);
-    return [...byId.values()].sort((a, b) => a.createdAt - b.createdAt);
-  }
-
-  /** The highest clientOrderId sequence the history journal can hold (order-archive.ts). */
-  historySeq(): Promise<number> {
-    return historySeqBound(this.history, this.botId, this.installId);
-  }
-
-  positions(): Record<string, PositionBook> {
-    return positionsOf(this.state.data, this.marketBook, this.fillOrder);
-  }
-
-  /**
-   * Positions that could be sold now: dust worth less than the minimum order value is none. Valued at the symbol's
-   * last price — the one the tick's decision used — or, before any price is known, at its own cost per unit.
-   */
-  openPositions(positions: Record<string, PositionBook> = this.positions()): PositionBook[] {
-    return Object.values(positions).filter((p) =>
-      isOpenPosition(p.amount, this.marketBook[p.symbol], this.lastPrices[p.symbol] ?? averageEntryPrice(p)),
-    );
-  }
-
   /**
    * Write-ahead order placement: commit the intent, then call the exchange once, then commit its answer.
    * Throws PersistenceError when the intent could not be made durable (nothing was sent), OperationalError when
@@ -380,7 +311,7 @@ export class OrderManager {
     // taken and written in the same synchronous step: two symbols placing at once never get the same id
     const seq = this.state.data.seq + 1;
     const separator = this.exchange.traits.clientOrderId.separator ?? '-';
-    const clientOrderId = clientOrderIdFor(this.opts.botId, this.installId, seq, separator);
+    const clientOrderId = clientOrderIdFor(this.opts.botId, this.orderBook.installId, seq, separator);
     const intent: LocalOrder = {
       clientOrderId,
       symbol: request.symbol,
@@ -502,7 +433,7 @@ export class OrderManager {
             errorClass: err.name,
             ccxtError: err.context.ccxtError,
             // the same refusal again on this symbol: recorded, not notified again
-            repeated: lastRefusal(this.hotOrders(), order)?.error === error,
+            repeated: lastRefusal(this.orderBook.hotOrders(), order)?.error === error,
           }),
         ],
       );
@@ -651,7 +582,7 @@ export class OrderManager {
       ),
     ]);
     const knownOrderIds = new Set<string>();
-    for (const o of this.hotOrders()) if (o.exchangeOrderId) knownOrderIds.add(o.exchangeOrderId);
+    for (const o of this.orderBook.hotOrders()) if (o.exchangeOrderId) knownOrderIds.add(o.exchangeOrderId);
     const facts: UnknownOrderFacts = { openOrders, trades, knownOrderIds };
     const first = judgeUnknownOrderEvidence(order, facts);
     if (first.kind !== 'look-up') return first;
@@ -681,14 +612,14 @@ export class OrderManager {
       keep: (order) =>
         (keep ??= keptHot(
           Object.values(this.state.data.orders),
-          this.openPositions().map((p) => p.symbol),
+          this.orderBook.openPositions().map((p) => p.symbol),
           { recheckRule: this.recheckRule, limitOrderTtlMs: this.opts.orders.limitOrderTtlMs },
           this.clock.now(),
         ))(order),
       state: this.state,
       history: this.history,
-      markets: () => this.marketBook,
-      fillOrder: this.fillOrder,
+      markets: () => this.orderBook.markets,
+      fillOrder: this.orderBook.fillOrder,
       now: () => this.clock.now(),
       recentFinalKept: this.opts.recentFinalKept,
     });

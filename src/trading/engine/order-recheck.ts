@@ -46,7 +46,7 @@ export interface OrderRecheckOptions {
     call: () => Promise<T>,
     fresh?: boolean,
   ) => Promise<T>;
-  /** The hot state's orders that pass `test`, oldest first (OrderManager.hotOrders). */
+  /** The hot state's orders that pass `test`, oldest first (OrderBook.hotOrders). */
   hotOrders: (test: (order: LocalOrder) => boolean) => LocalOrder[];
   positions: () => Record<string, PositionBook>;
   /** Applies the exchange's answer to an order (order-answers.ts: status, fills, events). */

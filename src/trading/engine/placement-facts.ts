@@ -1,6 +1,6 @@
 /**
  * The facts the placement gate (placement-gate.ts) answers "may an order be placed on this symbol now?" on, read in
- * this one place from the order manager, the state gateway (the pause), the config and the inferred-order watch —
+ * this one place from the order book, the order manager's gate, the state gateway (the pause), the config and the inferred-order watch —
  * for a symbol's tick (symbol-tick.ts: before its decision, and again after the candle read) and for close-all
  * alike. Read them right before the answer is used: nothing may be awaited between the facts and the order's intent
  * commit.
@@ -12,6 +12,7 @@
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import type { InferredOrderWatch } from './inferred-orders';
+import type { OrderBook } from './order-book';
 import type { OrderManager } from './order-manager';
 import type { PlacementFacts } from './placement-gate';
 import type { StateGateway } from './state-gateway';
@@ -24,11 +25,10 @@ const MAX_PROTECTIVE_BACKOFF_MS = 5 * 60 * 1000;
 
 /** Where the facts are read from. */
 export interface PlacementFactsSource {
-  /** The orders' reads (the refusal at the door, markets, orders, open positions). */
-  manager: Pick<
-    OrderManager,
-    'placementRefusal' | 'markets' | 'pendingOrders' | 'hotOrders' | 'openPositions'
-  >;
+  /** The refusal at the door (placement's first rule). */
+  manager: Pick<OrderManager, 'placementRefusal'>;
+  /** The orders' reads (markets, orders, open positions). */
+  orderBook: Pick<OrderBook, 'markets' | 'pendingOrders' | 'hotOrders' | 'openPositions'>;
   /** The state's gateway: the stored pause. */
   state: Pick<StateGateway, 'pause'>;
   config: Config['trading'];
@@ -38,20 +38,20 @@ export interface PlacementFactsSource {
 
 /** What the placement gate needs to know of `symbol` now. */
 export function readPlacementFacts(src: PlacementFactsSource, symbol: string): PlacementFacts {
-  const { manager, config } = src;
+  const { manager, orderBook, config } = src;
   return {
     refusal: manager.placementRefusal,
-    listed: symbol in manager.markets,
-    halted: manager.markets[symbol]?.halted === true,
-    pending: manager.pendingOrders(symbol),
+    listed: symbol in orderBook.markets,
+    halted: orderBook.markets[symbol]?.halted === true,
+    pending: orderBook.pendingOrders(symbol),
     inferredOrder: src.inferred.inferredOrderHold(symbol),
     cooldownUntil: cooldownUntil(
-      manager.hotOrders().filter((o) => o.symbol === symbol),
+      orderBook.hotOrders().filter((o) => o.symbol === symbol),
       config.orders.rejectCooldownMs,
       MAX_REFUSAL_COOLDOWN_MS,
     ),
     protectiveCooldownUntil: protectiveCooldownUntil(
-      manager.hotOrders().filter((o) => o.symbol === symbol),
+      orderBook.hotOrders().filter((o) => o.symbol === symbol),
       config.orders.protectiveRefusalBackoffMs,
       MAX_PROTECTIVE_BACKOFF_MS,
     ),
@@ -68,16 +68,16 @@ export function readPlacementFacts(src: PlacementFactsSource, symbol: string): P
  * finished one whose fills are still missing (its position is not known yet): each holds a position slot.
  */
 function positionsHeld(src: PlacementFactsSource, symbol: string): number {
-  const { manager } = src;
-  const held = new Set(manager.openPositions().map((p) => p.symbol));
-  for (const o of manager.pendingOrders()) {
+  const { orderBook } = src;
+  const held = new Set(orderBook.openPositions().map((p) => p.symbol));
+  for (const o of orderBook.pendingOrders()) {
     if (o.symbol !== symbol && o.purpose === 'entry') held.add(o.symbol);
   }
   // an entry that ended on our inference and is still in question may have bought (its symbol held for it). Each
   // symbol's hold is judged once, and not for one already held: judged per order (each judgement a pass over every
   // order), a tick with 1,000 open entries spent ~80 ms of CPU here per symbol decided
   const holds = new Map<string, readonly string[]>();
-  for (const o of manager.hotOrders((o) => o.symbol !== symbol && o.purpose === 'entry')) {
+  for (const o of orderBook.hotOrders((o) => o.symbol !== symbol && o.purpose === 'entry')) {
     if (held.has(o.symbol)) continue;
     let holding = holds.get(o.symbol);
     if (!holding) {

@@ -13,7 +13,9 @@
 import { OrderNotFoundError } from '../../shared/errors';
 import type { ReconcileDifference } from '../../shared/ipc/protocol';
 import type { Exchange, ExchangeOrder } from '../exchange/exchange';
+import type { OrderBook } from './order-book';
 import type { OrderManager } from './order-manager';
+import type { OrderRecheck } from './order-recheck';
 import { fillsComplete, statusFromExchange, type LocalOrder } from './order-state';
 import { feesPaidInCoin } from './held-balance';
 import { heldRejectedButPlaced } from './order-adoption';
@@ -30,12 +32,24 @@ export type ReconcileExchange = Pick<
   'fetchOrder' | 'fetchOrderByClientId' | 'fetchOpenOrders' | 'fetchBalance'
 >;
 
+/** What reconcile reads state through, and its one write (an order manager has all three). */
+export interface ReconcileOrders {
+  orderBook: Pick<
+    OrderBook,
+    'order' | 'hotOrders' | 'allOrders' | 'positions' | 'markets' | 'botId' | 'installId'
+  >;
+  /** A create still on its way (OrderManager.isCreatePending) is not a difference yet. */
+  isCreatePending: OrderManager['isCreatePending'];
+  rechecks: Pick<OrderRecheck, 'takeBack'>;
+}
+
 export async function reconcileWithExchange(
-  manager: OrderManager,
+  orders: ReconcileOrders,
   exchange: ReconcileExchange,
 ): Promise<ReconcileDifference[]> {
+  const { orderBook, rechecks } = orders;
   const differences: ReconcileDifference[] = [];
-  const hot = manager.hotOrders();
+  const hot = orderBook.hotOrders();
   for (const order of hot) {
     if (order.status === 'rejected' && !order.exchangeOrderId) continue;
     // settled on the operator's word: the recheck looks it up for a day after, and the exchange's answer wins there
@@ -43,7 +57,7 @@ export async function reconcileWithExchange(
     // a write-off is the bot's own record of coins the account did not hold (shortfall-watch.ts): no exchange order
     if (order.purpose === 'write-off') continue;
     // a create still on its way is not a difference yet
-    if (manager.isCreatePending(order.clientOrderId)) continue;
+    if (orders.isCreatePending(order.clientOrderId)) continue;
     if (order.status === 'intent' || order.status === 'unknown') continue;
     const remote = await lookup(order, exchange);
     if (!remote) {
@@ -94,21 +108,21 @@ export async function reconcileWithExchange(
   // on the create's answer (an answer read as a refusal while the exchange took the order: review 29) — is not
   // "known" if the exchange shows it open: that is exactly the order state has lost track of
   const known = new Set(
-    (await manager.allOrders())
+    (await orderBook.allOrders())
       .filter((o) => !(o.status === 'rejected' && !o.exchangeOrderId))
       .map((o) => o.clientOrderId),
   );
   for (const remote of await exchange.fetchOpenOrders()) {
     if (
-      !isOwnClientOrderId(remote.clientOrderId, manager.botId, manager.installId) ||
+      !isOwnClientOrderId(remote.clientOrderId, orderBook.botId, orderBook.installId) ||
       known.has(remote.clientOrderId!)
     )
       continue;
     // held as rejected while the exchange works it: taken back from this answer now (its fills and position
     // follow, an `order.taken_back` alert says so), not left to fill with no position and no stop-loss
-    const held = manager.order(remote.clientOrderId!);
+    const held = orderBook.order(remote.clientOrderId!);
     const takenBack = heldRejectedButPlaced(held, remote)
-      ? await manager.rechecks.takeBack(remote.clientOrderId!, remote)
+      ? await rechecks.takeBack(remote.clientOrderId!, remote)
       : undefined;
     differences.push({
       kind: 'order-unknown-locally',
@@ -124,8 +138,8 @@ export async function reconcileWithExchange(
   const balance = await exchange.fetchBalance();
   // a coin several positions hold (BNB/USDT and BNB/BTC) is shared among them in order, as shortfallsOf does
   const left: Record<string, number> = {};
-  for (const position of Object.values(manager.positions())) {
-    const market = manager.markets[position.symbol];
+  for (const position of Object.values(orderBook.positions())) {
+    const market = orderBook.markets[position.symbol];
     // the balance check covers what could be sold (its value is not judged: no price here)
     if (!isOpenPosition(position.amount, market, undefined)) continue;
     const { base } = splitSymbol(position.symbol);

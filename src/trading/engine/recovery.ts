@@ -47,6 +47,8 @@ import type { Exchange, ExchangeOrder } from '../exchange/exchange';
 import type { OrderAdoption } from './order-adoption';
 import type { OrderAnswers } from './order-answers';
 import type { OrderCancel } from './order-cancel';
+import type { EventOutbox } from './event-outbox';
+import type { OrderBook } from './order-book';
 import type { OrderManager } from './order-manager';
 import type { OrderRecheck } from './order-recheck';
 import type { OrderRefresh } from './order-refresh';
@@ -70,7 +72,12 @@ export interface RecoveryOrderJobs {
 }
 
 export interface RecoveryOptions extends RecoveryOrderJobs {
-  manager: OrderManager;
+  /** Old final orders archived once recovery is done. */
+  manager: Pick<OrderManager, 'archive'>;
+  /** The orders and positions, the history's seq bound (order-book.ts). */
+  orderBook: OrderBook;
+  /** Events left from before the crash published first; recovery's own told. */
+  outbox: Pick<EventOutbox, 'drain' | 'emit'>;
   /** The state as it is in memory (its orders and id sequence, read only: the order jobs change it). */
   state: Pick<StateGateway, 'data'>;
   exchange: Exchange;
@@ -96,7 +103,7 @@ export interface RecoveryOptions extends RecoveryOrderJobs {
 }
 
 export async function recoverTradingState(opts: RecoveryOptions): Promise<RecoverySummary> {
-  const { manager, state, exchange, clock, signal } = opts;
+  const { manager, orderBook, outbox, state, exchange, clock, signal } = opts;
   const { adoption, answers, refresher, canceller, rechecks } = opts;
   const logger = opts.logger.child({ module: 'recovery' });
   const startedAt = clock.now();
@@ -104,7 +111,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   const summary: RecoverySummary = {
     lastExit: opts.lastExit,
     restoredOrders: before.orders,
-    restoredPositions: manager.openPositions().length,
+    restoredPositions: orderBook.openPositions().length,
     changedWhileDown: [],
     resolvedUnknown: [],
     adopted: [],
@@ -168,7 +175,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   // events the last run committed with their order change but did not get into the event log (it died in
   // between) go out first, before anything recovery itself reports
-  const outboxPublished = await manager.outbox.drain();
+  const outboxPublished = await outbox.drain();
   if (outboxPublished > 0) {
     logger.warn('Recovery: published order events the last run committed but did not log', {
       events: outboxPublished,
@@ -177,7 +184,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   // The hot state may be behind its own history (restored from the previous generation, or deleted): the
   // sequence must never fall back to an id that was already sent.
-  const historySeq = await manager.historySeq();
+  const historySeq = await orderBook.historySeq();
   if (await adoption.ensureSeqAtLeast(historySeq)) {
     logger.warn('Recovery: state sequence was behind the order history; raised it', { seq: historySeq });
   }
@@ -190,14 +197,14 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   for (const recent of recentBySymbol) {
     for (const remote of recent) {
       // one the state has is not newer: looked up before its id is parsed (most of them, every start)
-      if (manager.order(remote.clientOrderId!)) continue;
-      const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
+      if (orderBook.order(remote.clientOrderId!)) continue;
+      const seq = seqOf(remote.clientOrderId, orderBook.botId, orderBook.installId) ?? 0;
       if (seq > stateSeq) newer.push(remote);
       // (open ones among them are adopted or cancelled with every other unknown open order of ours, below)
     }
   }
   if (newer.length > 0) {
-    const seq = Math.max(...newer.map((o) => seqOf(o.clientOrderId, manager.botId, manager.installId)!));
+    const seq = Math.max(...newer.map((o) => seqOf(o.clientOrderId, orderBook.botId, orderBook.installId)!));
     await adoption.ensureSeqAtLeast(seq);
     summary.seqRaisedFromExchange = seq;
     logger.error(
@@ -210,14 +217,14 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     const finished = newer.filter((o) => o.status !== 'open');
     // in the order they were sent (their seq), not by the exchange's times, which can go back
     const sentAs = (o: { clientOrderId?: string }): number =>
-      seqOf(o.clientOrderId, manager.botId, manager.installId) ?? 0;
+      seqOf(o.clientOrderId, orderBook.botId, orderBook.installId) ?? 0;
     for (const remote of finished.sort((a, b) => sentAs(a) - sentAs(b))) {
       const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => adoption.adopt(remote, seq));
       summary.adopted.push(adopted.clientOrderId);
     }
   }
 
-  const pending = manager.pendingOrders();
+  const pending = orderBook.pendingOrders();
   const openOnExchange = byOpenKey(openOrders);
   for (const order of pending) {
     const from: OrderStatus = order.status;
@@ -230,7 +237,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
         // the exchange's open-order list already answers for this order: apply it (fills missing from the
         // answer are still fetched by applyRemote) instead of one fetchOrder per order
         await withRetry(`apply ${order.clientOrderId}`, () => answers.apply(order.clientOrderId, remote));
-        to = manager.order(order.clientOrderId)!.status;
+        to = orderBook.order(order.clientOrderId)!.status;
       } else {
         // intent/unknown (lookup by clientOrderId), or no longer open (filled or cancelled while down)
         ({ to } = await withRetry(`refresh ${order.clientOrderId}`, () =>
@@ -261,9 +268,9 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   const takeBackHeld = async (held: LocalOrder, remote: ExchangeOrder, from: string): Promise<void> => {
     const id = held.clientOrderId;
     const after = await withRetry(`take back ${id}`, async () => {
-      if (manager.order(id)?.status === 'rejected') return rechecks.takeBack(id, remote);
+      if (orderBook.order(id)?.status === 'rejected') return rechecks.takeBack(id, remote);
       await answers.apply(id, remote);
-      return manager.order(id)!;
+      return orderBook.order(id)!;
     });
     summary.changedWhileDown.push({ clientOrderId: id, from: 'rejected', to: after.status });
     logger.error(`An order of ours held as rejected is on the exchange; taken back from its ${from}`, {
@@ -275,7 +282,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   };
   const listedOrders = [...openOrders, ...recentBySymbol.flat()];
   for (const remote of listedOrders) {
-    const held = remote.clientOrderId === undefined ? undefined : manager.order(remote.clientOrderId);
+    const held = remote.clientOrderId === undefined ? undefined : orderBook.order(remote.clientOrderId);
     if (held && heldRejectedButPlaced(held, remote)) await takeBackHeld(held, remote, 'listing');
   }
   // ...and one held refused that neither list showed (a finished one the recent orders read missed: Bybit's history
@@ -283,11 +290,11 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // found working or with fills → taken back the same way
   const listed = new Set(listedOrders.map((o) => o.clientOrderId));
   const now = clock.now();
-  const refused = manager.hotOrders(
+  const refused = orderBook.hotOrders(
     (o) =>
       !listed.has(o.clientOrderId) &&
       refusedToLookUp(o, now, RECHECK_HORIZON_MS) &&
-      manager.markets[o.symbol] !== undefined,
+      orderBook.markets[o.symbol] !== undefined,
   );
   const found = await Promise.all(
     refused.map((held) =>
@@ -316,11 +323,11 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   for (const remote of openOrders) {
     // ours by prefix, of this install or an earlier one (a lost data dir): every such order is accounted for
     if (
-      manager.order(remote.clientOrderId!) ||
-      !isOwnClientOrderId(remote.clientOrderId, manager.botId, manager.installId)
+      orderBook.order(remote.clientOrderId!) ||
+      !isOwnClientOrderId(remote.clientOrderId, orderBook.botId, orderBook.installId)
     )
       continue;
-    const seq = seqOf(remote.clientOrderId, manager.botId, manager.installId) ?? 0;
+    const seq = seqOf(remote.clientOrderId, orderBook.botId, orderBook.installId) ?? 0;
     const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => adoption.adopt(remote, seq));
     if (opts.unknownOnStart === 'cancel') {
       await withRetry(`cancel ${adopted.clientOrderId}`, () => canceller.cancel(adopted.clientOrderId));
@@ -341,10 +348,10 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // (its fills count; dropped, they were a position nobody knew of)
   const newerSeq = Math.max(
     0,
-    ...newer.map((o) => seqOf(o.clientOrderId, manager.botId, manager.installId) ?? 0),
+    ...newer.map((o) => seqOf(o.clientOrderId, orderBook.botId, orderBook.installId) ?? 0),
   );
   for (const remote of newer) {
-    if (remote.status !== 'open' || manager.order(remote.clientOrderId!)) continue;
+    if (remote.status !== 'open' || orderBook.order(remote.clientOrderId!)) continue;
     const adopted = await withRetry(`adopt ${remote.clientOrderId}`, () => adoption.adopt(remote, newerSeq));
     summary.adopted.push(adopted.clientOrderId);
     logger.warn('Adopted an order of ours that finished while recovery read the exchange', {
@@ -352,7 +359,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     });
   }
 
-  const stillUnknown = manager.hotOrders((o) => o.status === 'intent' || o.status === 'unknown');
+  const stillUnknown = orderBook.hotOrders((o) => o.status === 'intent' || o.status === 'unknown');
   if (stillUnknown.length > 0) {
     summary.stillUnknown = stillUnknown.map((o) => o.clientOrderId);
     logger.warn('Recovery: orders whose create outcome is still unknown; their symbols wait for them', {
@@ -361,7 +368,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   }
   const after = tally(state.data.orders);
   summary.newFills = after.fills - before.fills;
-  summary.restoredPositions = manager.openPositions().length;
+  summary.restoredPositions = orderBook.openPositions().length;
   summary.openOrders = after.open;
   summary.durationMs = clock.now() - startedAt;
   // (moves only final orders with all their fills: none of them counted as open or pending)
@@ -371,11 +378,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
     lastExit: summary.lastExit.kind,
     pending: after.pending,
   });
-  await manager.outbox.emit(
-    'recovery',
-    describeRecovery(summary),
-    summary as unknown as Record<string, unknown>,
-  );
+  await outbox.emit('recovery', describeRecovery(summary), summary as unknown as Record<string, unknown>);
   return summary;
 }
 

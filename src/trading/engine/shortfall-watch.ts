@@ -27,7 +27,7 @@ import {
   type FeesInCoin,
   type Shortfall,
 } from './held-balance';
-import type { OrderManager } from './order-manager';
+import type { OrderBook } from './order-book';
 import type { LocalOrder } from './order-state';
 import { positionChangeEvents, readable, type EventDraft } from './order-events';
 import { FEES_IN_COIN_TRADE_ID, WRITE_OFF_ID_PREFIX, splitSymbol, type PositionBook } from './pnl';
@@ -35,8 +35,8 @@ import type { StateGateway } from './state-gateway';
 
 export interface ShortfallWatchOptions {
   /** The orders' reads (positions, orders in flight, markets, the exchange's fill order). */
-  manager: Pick<
-    OrderManager,
+  orderBook: Pick<
+    OrderBook,
     'positions' | 'openPositions' | 'pendingOrders' | 'hotOrders' | 'markets' | 'fillOrder'
   >;
   /** The state's gateway: what was reported kept, a write-off committed with its events. */
@@ -61,11 +61,11 @@ export class ShortfallWatch {
    */
   async observe(
     balance: Readonly<Record<string, BalanceEntry>>,
-    positions: Record<string, PositionBook> = this.opts.manager.positions(),
+    positions: Record<string, PositionBook> = this.opts.orderBook.positions(),
   ): Promise<void> {
-    const { manager, state } = this.opts;
-    const unsettled = new Set(manager.pendingOrders().map((o) => o.symbol));
-    const current = shortfallsOf(manager.openPositions(positions), balance, manager.markets, unsettled);
+    const { orderBook, state } = this.opts;
+    const unsettled = new Set(orderBook.pendingOrders().map((o) => o.symbol));
+    const current = shortfallsOf(orderBook.openPositions(positions), balance, orderBook.markets, unsettled);
     const confirmed = confirmedShortfalls(this.latest, current);
     this.latest = current;
     this.confirmed.clear();
@@ -106,9 +106,9 @@ export class ShortfallWatch {
    * confirmed (no fill since). Returns the amount written off (0: nothing).
    */
   async writeOffBeforeSale(symbol: string, price: number): Promise<number> {
-    const { manager, state, clock } = this.opts;
+    const { orderBook, state, clock } = this.opts;
     const s = this.confirmed.get(symbol);
-    const book = manager.positions()[symbol];
+    const book = orderBook.positions()[symbol];
     if (!s || !book || Math.abs(book.amount - s.position) > 1e-12) return 0;
     const now = clock.now();
     // its fills replay among the exchange's by time where trade ids do not order them: stamped on the exchange's time
@@ -118,9 +118,9 @@ export class ShortfallWatch {
     const fees = feesPaidInCoin(book);
     const { at, afterTradeId } = writeOffPlace(
       symbol,
-      manager.hotOrders().flatMap((o) => o.fills),
+      orderBook.hotOrders().flatMap((o) => o.fills),
       exchangeNow,
-      manager.fillOrder,
+      orderBook.fillOrder,
       book.lastTradeId,
     );
     const fills = writeOffFills(book, s.missing, fees, clientOrderId, at).map((f) =>
@@ -141,12 +141,12 @@ export class ShortfallWatch {
       updatedAt: now,
       fills,
     };
-    const market = manager.markets[symbol];
+    const market = orderBook.markets[symbol];
     const events = positionChangeEvents(
       symbol,
       market,
-      positionsOf(state.data, manager.markets, manager.fillOrder)[symbol],
-      positionsOf(state.data, manager.markets, manager.fillOrder, order)[symbol],
+      positionsOf(state.data, orderBook.markets, orderBook.fillOrder)[symbol],
+      positionsOf(state.data, orderBook.markets, orderBook.fillOrder, order)[symbol],
       price,
     );
     await state.commitOrder(order, events);
@@ -165,8 +165,8 @@ export class ShortfallWatch {
 
   /** The `position.shortfall` event of a newly confirmed shortfall. */
   private report(s: Shortfall): EventDraft {
-    const { manager } = this.opts;
-    const book = manager.positions()[s.symbol];
+    const { orderBook } = this.opts;
+    const book = orderBook.positions()[s.symbol];
     const fees: FeesInCoin = book ? feesPaidInCoin(book) : { amount: 0, quoteValue: 0 };
     const { base } = splitSymbol(s.symbol);
     const causes = [

@@ -19,16 +19,15 @@ import type { ExchangeReads } from './exchange-reads';
 import { hiddenStateCause, hiddenStateReason, type HiddenStateEvidence } from './hidden-state';
 import type { OnceLog } from './log-once';
 import type { MarketRefresh } from './market-refresh';
-import type { OrderManager } from './order-manager';
 import { readTogether } from './read-together';
-import { recoverTradingState, type RecoveryOrderJobs } from './recovery';
+import { recoverTradingState, type RecoveryOptions, type RecoveryOrderJobs } from './recovery';
 import type { RecoveryReads } from './recovery-reads';
 import type { StateGateway } from './state-gateway';
 import type { TickErrorHandler } from './tick-error-handler';
 import { waitableAtStart } from './tick-errors';
 
-export interface StartUpOptions extends RecoveryOrderJobs {
-  manager: OrderManager;
+export interface StartUpOptions
+  extends RecoveryOrderJobs, Pick<RecoveryOptions, 'manager' | 'orderBook' | 'outbox'> {
   /** The state's gateway (recovery reads the state's orders and sequence). */
   state: Pick<StateGateway, 'data'>;
   exchange: Exchange;
@@ -59,7 +58,7 @@ export interface StartFacts {
 }
 
 export class StartUp {
-  private readonly manager: OrderManager;
+  private readonly recoveryParts: Pick<RecoveryOptions, 'manager' | 'orderBook' | 'outbox'>;
   private readonly state: Pick<StateGateway, 'data'>;
   private readonly exchange: Exchange;
   private readonly config: Config['trading'];
@@ -80,7 +79,7 @@ export class StartUp {
   private startWaited = false;
 
   constructor(opts: StartUpOptions) {
-    this.manager = opts.manager;
+    this.recoveryParts = { manager: opts.manager, orderBook: opts.orderBook, outbox: opts.outbox };
     this.state = opts.state;
     this.exchange = opts.exchange;
     this.config = opts.config;
@@ -185,7 +184,7 @@ export class StartUp {
     const balance = this.reads.once('balance', () => early?.balance ?? this.exchange.fetchBalance());
     balance.catch(() => undefined);
     const summary = await recoverTradingState({
-      manager: this.manager,
+      ...this.recoveryParts,
       state: this.state,
       ...this.orderJobs,
       exchange: this.exchange,

@@ -21,6 +21,8 @@ import { exitable, lockedBySells } from './held-balance';
 import type { OnceLog } from './log-once';
 import { inDoubtEvent } from './order-events';
 import type { OrderCancel } from './order-cancel';
+import type { EventOutbox } from './event-outbox';
+import type { OrderBook } from './order-book';
 import type { OrderManager } from './order-manager';
 import type { OrderRefresh } from './order-refresh';
 import type { StateGateway } from './state-gateway';
@@ -41,7 +43,12 @@ import {
 } from './symbol-decision';
 
 export interface SymbolTickOptions {
-  manager: OrderManager;
+  /** Orders placed, write-ahead; the refusal at the door (placement facts). */
+  manager: Pick<OrderManager, 'place' | 'placementRefusal'>;
+  /** The symbol's orders, position and market (order-book.ts). */
+  orderBook: OrderBook;
+  /** A stop-loss/take-profit told (risk.triggered). */
+  outbox: Pick<EventOutbox, 'emit'>;
   /** The candles seen, an exit lapsed and an order put in doubt, written (state-gateway.ts); the stored pause. */
   state: StateGateway;
   /** A symbol's pending orders brought up to date each tick (order-refresh.ts). */
@@ -72,7 +79,8 @@ export interface SymbolTickOptions {
 }
 
 export class SymbolTick {
-  private readonly manager: OrderManager;
+  private readonly manager: Pick<OrderManager, 'place'>;
+  private readonly orderBook: OrderBook;
   private readonly exchange: Exchange;
   private readonly config: Config['trading'];
   private readonly clock: Clock;
@@ -91,6 +99,7 @@ export class SymbolTick {
 
   constructor(private readonly opts: SymbolTickOptions) {
     this.manager = opts.manager;
+    this.orderBook = opts.orderBook;
     this.exchange = opts.exchange;
     this.config = opts.config;
     this.clock = opts.clock;
@@ -103,7 +112,7 @@ export class SymbolTick {
 
   /** One symbol's work of a tick: settle its orders, read its price, do what decideSymbol says. */
   async run(symbol: string): Promise<void> {
-    const market = this.manager.markets[symbol];
+    const market = this.orderBook.markets[symbol];
     if (!market) {
       this.onceLog.log(
         `market:${symbol}`,
@@ -134,10 +143,10 @@ export class SymbolTick {
   private async settle(symbol: string): Promise<{ failed?: TemporaryError; settledAbsent: boolean }> {
     let failed: TemporaryError | undefined;
     let settledAbsent = false;
-    for (const order of this.manager.pendingOrders(symbol)) {
+    for (const order of this.orderBook.pendingOrders(symbol)) {
       try {
         await this.opts.refresher.refresh(order.clientOrderId);
-        if (this.manager.order(order.clientOrderId)?.settledAbsent) settledAbsent = true;
+        if (this.orderBook.order(order.clientOrderId)?.settledAbsent) settledAbsent = true;
       } catch (err) {
         if (!isTemporary(err)) throw err;
         failed ??= err;
@@ -154,12 +163,12 @@ export class SymbolTick {
    * exchange's own history settles it (/settle). A read that fails for now is tried again next tick.
    */
   private async settleUnlisted(symbol: string): Promise<void> {
-    for (const order of this.manager.pendingOrders(symbol)) {
+    for (const order of this.orderBook.pendingOrders(symbol)) {
       try {
         await this.opts.refresher.refresh(order.clientOrderId);
       } catch (err) {
         if (isTemporary(err)) continue;
-        const current = this.manager.order(order.clientOrderId);
+        const current = this.orderBook.order(order.clientOrderId);
         if (!current || current.inDoubtAt !== undefined) continue;
         this.logger.warn('An order of a symbol the exchange no longer lists cannot be read', {
           clientOrderId: current.clientOrderId,
@@ -190,7 +199,7 @@ export class SymbolTick {
     const stale = age.stale ? age.reason : undefined;
     this.lastPrices[symbol] = price;
     const facts = readPlacementFacts(this.opts, symbol);
-    const position = this.manager.positions()[symbol];
+    const position = this.orderBook.positions()[symbol];
     const decision = decideSymbol({
       symbol,
       market,
@@ -227,7 +236,7 @@ export class SymbolTick {
         const told = `${decision.trigger.kind} ${position?.openedAt ?? ''}`;
         if (this.toldRisk.get(symbol) !== told) {
           this.toldRisk.set(symbol, told);
-          await this.manager.outbox.emit(
+          await this.opts.outbox.emit(
             'risk.triggered',
             stale ? `${decision.reason} (on a stale price: ${stale})` : decision.reason,
             {
@@ -303,7 +312,7 @@ export class SymbolTick {
     // exit's signal, still says exit: placed again at the new price, never given up with the signal consumed
     const standing = inPosition
       ? standingExit(
-          this.manager.hotOrders((o) => o.symbol === symbol),
+          this.orderBook.hotOrders((o) => o.symbol === symbol),
           this.config.orders.limitOrderTtlMs,
         )
       : null;
@@ -338,7 +347,7 @@ export class SymbolTick {
     // all. From here to the order's intent (committed in `manager.place`'s synchronous first step) nothing is
     // awaited, so no other lane places in between: the answer holds when the order is placed.
     const facts = readPlacementFacts(this.opts, symbol);
-    const position = this.manager.positions()[symbol];
+    const position = this.orderBook.positions()[symbol];
     // a standing exit that missed LIMIT_EXIT_TRIES times goes at market (symbol-decision.ts says why)
     const orderType = standing && standing.tries >= LIMIT_EXIT_TRIES ? 'market' : this.config.orders.type;
     const decision = decideOnSignal({
@@ -392,7 +401,7 @@ export class SymbolTick {
   }
 
   private async exitHeld(symbol: string, trigger: ExitTrigger, price: number): Promise<void> {
-    const position = this.manager.positions()[symbol];
+    const position = this.orderBook.positions()[symbol];
     if (!position || !this.opts.exitHeld) return;
     const entryPrice = averageEntryPrice(position);
     const pct = trigger.kind === 'stop-loss' ? -this.config.risk.stopLossPct : this.config.risk.takeProfitPct;
@@ -413,7 +422,7 @@ export class SymbolTick {
     if (!balance || !(position > 0)) return undefined;
     const { base } = splitSymbol(symbol);
     const held = balance[base] ?? { free: 0, used: 0, total: 0 };
-    return exitable(position, held, lockedBySells(this.manager.pendingOrders(symbol)));
+    return exitable(position, held, lockedBySells(this.orderBook.pendingOrders(symbol)));
   }
 
   private async placeExit(
@@ -424,7 +433,7 @@ export class SymbolTick {
     purpose: 'exit' | 'stop-loss' | 'take-profit',
     reason: string,
   ): Promise<void> {
-    const market = this.manager.markets[symbol];
+    const market = this.orderBook.markets[symbol];
     // the part of the position the account does not hold leaves it first (a confirmed shortfall only)
     await this.opts.shortfalls.writeOffBeforeSale(symbol, price);
     this.logger.info('Exit signal', { symbol, purpose, reason, amount, price });

@@ -36,6 +36,7 @@ import { buildEngineParts, type EngineOptions, type EngineParts } from './engine
 import { Heartbeat } from './heartbeat';
 import { loopStateOf, type LoopPhase } from './loop-state';
 import type { SettleDecision, SettleRequest } from './operator-settle';
+import type { OrderBook } from './order-book';
 import type { OrderManager } from './order-manager';
 import { lookedUpWhileRunning } from './order-recheck';
 import { isFinal } from './order-state';
@@ -85,6 +86,8 @@ export class TradingLoop {
   private readonly activity: (what: string) => void;
   private readonly controller = new AbortController();
   private readonly parts: EngineParts;
+  /** The orders and positions the heartbeat and the recheck read (order-book.ts). */
+  private readonly orderBook: OrderBook;
   private readonly beats: Heartbeat;
   private running: Promise<void> | null = null;
   private lastTickAt: number | null = null;
@@ -94,7 +97,7 @@ export class TradingLoop {
    * down: candles, fills and their UTC day are judged on it.
    */
   readonly exchangeClock: Clock;
-  /** The manager's last price per symbol (one record: the dust rule values positions at it everywhere). */
+  /** The order book's last price per symbol (one record: the dust rule values positions at it everywhere). */
   readonly lastPrices: Record<string, number>;
   readonly quoteCurrency: string;
 
@@ -112,7 +115,8 @@ export class TradingLoop {
       controller: this.controller,
     });
     this.exchangeClock = this.parts.exchangeClock;
-    this.lastPrices = opts.manager.lastPrices;
+    this.orderBook = this.parts.orderBook;
+    this.lastPrices = this.orderBook.lastPrices;
     this.quoteCurrency = this.parts.quoteCurrency;
   }
 
@@ -262,7 +266,7 @@ export class TradingLoop {
     this.parts.errors.beginTick();
     if (this.parts.state.persistBlocked) await this.parts.state.probe();
     // events whose publish failed (event log not writable) are retried here, in order, before newer ones
-    await this.manager.outbox.drain();
+    await this.parts.outbox.drain();
     // markets reloaded when due (market-refresh.ts); a failure retries next tick
     try {
       await this.parts.markets.refreshWhenDue(() => this.parts.symbolsToWatch());
@@ -337,7 +341,7 @@ export class TradingLoop {
    * and a recheck still running (a slow lookup endpoint) or a busy symbol skips it this tick.
    */
   private async recheckNeverPlaced(): Promise<void> {
-    const symbols = new Set(this.manager.hotOrders(lookedUpWhileRunning).map((o) => o.symbol));
+    const symbols = new Set(this.orderBook.hotOrders(lookedUpWhileRunning).map((o) => o.symbol));
     const work = this.parts.turns.lanes.run([RECHECK_LANE, ...symbols], () =>
       this.parts.rechecks
         .recheck('due', RECHECKS_PER_TICK)
@@ -352,10 +356,10 @@ export class TradingLoop {
       state: this.loopState,
       ticks: this.ticks,
       equity: this.parts.account.equity,
-      positions: Object.values(this.manager.positions()),
+      positions: Object.values(this.orderBook.positions()),
       lastPrices: this.lastPrices,
-      openPositions: this.manager.openPositions().length,
-      openOrders: this.manager.pendingOrders().filter((o) => !isFinal(o.status)).length,
+      openPositions: this.orderBook.openPositions().length,
+      openOrders: this.orderBook.pendingOrders().filter((o) => !isFinal(o.status)).length,
       pause: this.pause,
       exchangeReachable: this.parts.health.reachable,
     }));

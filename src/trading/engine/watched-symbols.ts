@@ -4,7 +4,7 @@
  * (placement-gate.ts rule "untraded"), so a symbol dropped from the config never strands a position or an order.
  */
 import type { OnceLog } from './log-once';
-import type { OrderManager } from './order-manager';
+import type { OrderBook } from './order-book';
 
 export function watchedSymbols(
   configured: readonly string[],
@@ -22,14 +22,14 @@ export function watchedSymbols(
 
 /** The watched symbols now; a symbol watched but no longer traded is logged once (exits only). */
 export function symbolsToWatch(
-  manager: Pick<OrderManager, 'pendingOrders' | 'positions'>,
+  orderBook: Pick<OrderBook, 'pendingOrders' | 'positions'>,
   configured: readonly string[],
   onceLog: OnceLog,
 ): string[] {
   const { symbols, untraded } = watchedSymbols(
     configured,
-    manager.pendingOrders(),
-    Object.values(manager.positions()),
+    orderBook.pendingOrders(),
+    Object.values(orderBook.positions()),
   );
   for (const symbol of untraded) {
     onceLog.log(`untraded:${symbol}`, 'warn', 'Symbol not in trading.symbols still held: exits only', {

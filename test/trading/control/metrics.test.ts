@@ -13,7 +13,7 @@ describe('trading metrics', () => {
     };
     const { registry } = createTradingMetrics(
       tradingMetricsDeps({
-        manager: { hotOrders: () => [], positions: () => books, openPositions: () => [] },
+        orderBook: { hotOrders: () => [], positions: () => books, openPositions: () => [] },
         mode: 'live',
         exchangeId: 'binance',
         clock: host,

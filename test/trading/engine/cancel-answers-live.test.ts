@@ -118,7 +118,7 @@ describe('cancel answers saying the order is already final, or the cancel not do
       answer(fake, { code, message, done: true });
       const after = await h.manager.canceller.cancel(id);
       expect(after).to.include({ status: 'cancelled', filled: 0 });
-      expect(h.manager.order(id)!.status).to.equal('cancelled');
+      expect(h.manager.orderBook.order(id)!.status).to.equal('cancelled');
       expect(h.eventTypes()).to.include('order.cancelled');
     });
   }
@@ -132,7 +132,7 @@ describe('cancel answers saying the order is already final, or the cancel not do
     );
     expect(err).to.be.instanceOf(TemporaryError);
     expect(err).to.not.be.instanceOf(ExchangeRefusedError);
-    expect(h.manager.order(id)!.status).to.equal('open');
+    expect(h.manager.orderBook.order(id)!.status).to.equal('open');
     bybitAnswer(fake, { code: '170147', message: 'Order cancellation timeout', done: true });
     expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
@@ -149,7 +149,7 @@ describe('cancel answers saying the order is already final, or the cancel not do
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(TemporaryError);
-    expect(h.manager.order(id)!.status).to.equal('open');
+    expect(h.manager.orderBook.order(id)!.status).to.equal('open');
     expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 
@@ -163,7 +163,7 @@ describe('cancel answers saying the order is already final, or the cancel not do
       const { fake, h, id } = await restingBuy(bybitKit);
       bybitAnswer(fake, { code, message, done: true });
       expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
-      expect(h.manager.order(id)!.status).to.equal('cancelled');
+      expect(h.manager.orderBook.order(id)!.status).to.equal('cancelled');
     });
   }
 
@@ -196,19 +196,19 @@ describe("a cancel of an order the exchange already finished, each double's own 
       fake.pinPrice(BTC, 29_000);
       await h.exchange.fetchBalance();
       expect(fake.trades(BTC)).to.have.length.greaterThan(0);
-      expect(h.manager.order(id)!.status).to.equal('open');
+      expect(h.manager.orderBook.order(id)!.status).to.equal('open');
       const cancels = fake.requestCount('cancelOrder');
       const after = await h.manager.canceller.cancel(id);
       expect(fake.requestCount('cancelOrder')).to.equal(cancels + 1);
       expect(after).to.include({ status: 'filled', filled: 0.001 });
-      const fills = h.manager.order(id)!.fills;
+      const fills = h.manager.orderBook.order(id)!.fills;
       expect(fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(0.001, 1e-12);
-      expect(h.manager.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
+      expect(h.manager.orderBook.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
     });
 
     it(`${kit.id}: one the owner cancelled on the exchange is settled cancelled`, async () => {
       const { fake, h, id } = await restingBuy(kit);
-      await h.exchange.cancelOrder(h.manager.order(id)!.exchangeOrderId!, BTC);
+      await h.exchange.cancelOrder(h.manager.orderBook.order(id)!.exchangeOrderId!, BTC);
       const cancels = fake.requestCount('cancelOrder');
       const after = await h.manager.canceller.cancel(id);
       expect(fake.requestCount('cancelOrder')).to.equal(cancels + 1);

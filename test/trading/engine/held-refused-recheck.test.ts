@@ -55,7 +55,7 @@ describe('orders held refused, looked up by the running loop (paper, fake clock)
       expect(err).to.be.instanceOf(InsufficientFundsError);
     }
     for (let i = 1; i <= n; i++)
-      expect(e.manager.order(`bot-tst000-${i}`)).to.include({ status: 'rejected', refused: true });
+      expect(e.manager.orderBook.order(`bot-tst000-${i}`)).to.include({ status: 'rejected', refused: true });
     return e;
   }
 
@@ -81,7 +81,7 @@ describe('orders held refused, looked up by the running loop (paper, fake clock)
     lookups = [];
     await h.manager.rechecks.recheck('due');
     expect(lookups).to.deep.equal([]);
-    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
+    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
   });
 
   it("after a start's recheck (recovery looked each up itself), the loop's next lookup is a step of the schedule away", async () => {
@@ -113,7 +113,7 @@ describe('orders held refused, looked up by the running loop (paper, fake clock)
     await h.fakeClock().advance(WINDOW, WINDOW);
     expect(await h.manager.rechecks.recheck('due')).to.deep.equal([]);
     expect(lookups).to.have.length(1);
-    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
+    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
     await h.fakeClock().advance(3_600_000, 60_000);
     await h.manager.rechecks.recheck('due');
     expect(lookups).to.have.length(1);
@@ -127,8 +127,8 @@ describe('orders held refused, looked up by the running loop (paper, fake clock)
     expect(await h.manager.rechecks.recheck('due')).to.deep.equal([
       { clientOrderId: 'bot-tst000-1', from: 'rejected', to: 'open' },
     ]);
-    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'open', exchangeOrderId: 'x-1' });
-    expect(h.manager.order('bot-tst000-1')!.refused).to.equal(undefined);
+    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'open', exchangeOrderId: 'x-1' });
+    expect(h.manager.orderBook.order('bot-tst000-1')!.refused).to.equal(undefined);
     expect(h.events.filter((e) => e.type === 'order.taken_back')).to.have.length(1);
   });
 });

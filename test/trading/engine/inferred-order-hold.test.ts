@@ -1,6 +1,6 @@
 /**
  * The hold of an order that ended on our inference (inferred-orders.ts `inferredOrderHold`), driven through
- * InferredOrderWatch's public methods with a stub order manager and a fake clock (review 26b's cases): the owner holds
+ * InferredOrderWatch's public methods with a stub order book and a fake clock (review 26b's cases): the owner holds
  * 1 BTC, the bot 0.5 BTC on BTC/USDT, and its stop-loss sell of 0.5 ended declared never placed at `verdict`.
  */
 import { expect } from 'chai';
@@ -8,7 +8,7 @@ import type { BalanceEntry, Market } from '../../../src/trading/exchange/exchang
 import { InferredOrderWatch } from '../../../src/trading/engine/inferred-orders';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
-import type { OrderManager } from '../../../src/trading/engine/order-manager';
+import type { OrderBook } from '../../../src/trading/engine/order-book';
 import type { StateGateway } from '../../../src/trading/engine/state-gateway';
 import { judgeUnknownOrderEvidence } from '../../../src/trading/engine/unknown-order-evidence';
 import { FakeClock } from '../../support/fake-clock';
@@ -55,7 +55,7 @@ function world(
     orders: Object.fromEntries(orders.map((o) => [o.clientOrderId, o])) as Record<string, LocalOrder>,
   };
   const hot = (): LocalOrder[] => Object.values(data.orders);
-  const manager = {
+  const orderBook = {
     markets,
     hotOrders: (t?: (o: LocalOrder) => boolean) => hot().filter((o) => !t || t(o)),
     pendingOrders: (symbol?: string) =>
@@ -66,7 +66,7 @@ function world(
     // as the real one: dust worth less than the minimum order value (5) is no open position
     openPositions: (p: Record<string, PositionBook> = byId()) =>
       Object.values(p).filter((b) => b.amount * 50_000 >= 5),
-  } as unknown as OrderManager;
+  } as unknown as OrderBook;
   const state = {
     data,
     // as the real gateway: the order and its events in one commit
@@ -91,7 +91,7 @@ function world(
   };
   const watch = new InferredOrderWatch({
     watched: () => [BTC, BTC_EUR],
-    manager,
+    orderBook,
     state: state as unknown as StateGateway,
     clock,
     notCarriedOutAfterMs: WINDOW,

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { NetworkError } from '../../../src/shared/errors';
 import { ExchangeReads } from '../../../src/trading/engine/exchange-reads';
 import { MarketRefresh } from '../../../src/trading/engine/market-refresh';
-import type { OrderManager } from '../../../src/trading/engine/order-manager';
+import type { OrderBook } from '../../../src/trading/engine/order-book';
 import type { StateGateway } from '../../../src/trading/engine/state-gateway';
 import type { Exchange, Market } from '../../../src/trading/exchange/exchange';
 import { captureLogger } from '../../support/capture-logger';
@@ -15,9 +15,9 @@ function setup() {
   const clock = new FakeClock();
   const books: Array<Record<string, Market>> = [];
   const loads = { count: 0, fail: false };
-  const manager = {
+  const orderBook = {
     setMarkets: (markets: Record<string, Market>) => books.push(markets),
-  } as unknown as OrderManager;
+  } as unknown as OrderBook;
   const state = { data: { announcedHalts: {} } } as unknown as StateGateway;
   const exchange = {
     id: 'paper',
@@ -29,7 +29,7 @@ function setup() {
     },
   } as unknown as Exchange;
   const refresh = new MarketRefresh({
-    manager,
+    orderBook,
     state,
     exchange,
     clock,
@@ -42,7 +42,7 @@ function setup() {
 }
 
 describe('MarketRefresh: the markets reloaded when due', () => {
-  it('reloads once every refreshMs after the last load, into the book of the order manager', async () => {
+  it('reloads once every refreshMs after the last load, into the order book', async () => {
     const { clock, books, loads, refresh } = setup();
     const watched = (): string[] => ['BTC/USDT'];
     await refresh.loaded(watched(), { 'BTC/USDT': BTC_MARKET });

@@ -53,7 +53,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     await h.manager.place(MARKET_BUY);
     await h.fakeClock().advance(350, 350);
     for (let i = 0; i < 3; i++) await h.manager.refresher.refresh(ID);
-    expect(h.manager.order(ID)!.status).to.equal('rejected');
+    expect(h.manager.orderBook.order(ID)!.status).to.equal('rejected');
     const trades = (await h.paper.fetchSymbolTrades('BTC/USDT', 0)).trades;
     const filled = trades.reduce((sum, t) => sum + t.amount, 0);
     const average = trades.reduce((sum, t) => sum + t.amount * t.price, 0) / filled;
@@ -64,6 +64,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
   const settle = (req: Parameters<typeof settleOrder>[1]) =>
     settleOrder(
       {
+        orderBook: h!.manager.orderBook,
         manager: h!.manager,
         state: h!.manager.state,
         answers: h!.manager.answers,
@@ -80,10 +81,10 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
     expect(d.ok).to.equal(false);
     expect(!d.ok && d.refusal).to.include('taken back from its answer instead');
-    const order = h!.manager.order(ID)!;
+    const order = h!.manager.orderBook.order(ID)!;
     expect(order).to.include({ status: 'filled' });
     expect(order.operatorSettled).to.equal(undefined);
-    expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+    expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
     expect(h!.eventTypes()).to.include('order.taken_back');
   });
 
@@ -96,15 +97,15 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       averagePrice: average,
     });
     expect(d.ok).to.equal(true);
-    expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled / 2, 1e-12);
+    expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled / 2, 1e-12);
     hidden.on = false;
     const taken = await h!.manager.rechecks.recheck('all');
     expect(taken.map((t) => t.clientOrderId)).to.deep.equal([ID]);
-    const order = h!.manager.order(ID)!;
+    const order = h!.manager.orderBook.order(ID)!;
     expect(order.fills.map((f) => f.tradeId).filter((t) => t.startsWith('operator-'))).to.deep.equal([]);
     expect(order.filled).to.be.closeTo(filled, 1e-12);
     expect(order.operatorSettled).to.equal(undefined);
-    expect(h!.manager.positions()['BTC/USDT'].amount, "the exchange's fills only").to.be.closeTo(
+    expect(h!.manager.orderBook.positions()['BTC/USDT'].amount, "the exchange's fills only").to.be.closeTo(
       filled,
       1e-12,
     );
@@ -122,10 +123,10 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     expect(d.ok).to.equal(true);
     hidden.on = false;
     expect((await h!.manager.rechecks.recheck('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
-    const order = h!.manager.order(ID)!;
+    const order = h!.manager.orderBook.order(ID)!;
     expect(order.operatorSettled).to.equal(undefined);
     expect(order.fills.some((f) => f.tradeId.startsWith('operator-'))).to.equal(false);
-    const book = h!.manager.positions()['BTC/USDT'];
+    const book = h!.manager.orderBook.positions()['BTC/USDT'];
     expect(book.amount).to.be.closeTo(filled, 1e-12);
     expect(book.costBasis / book.amount, "the exchange's price").to.be.closeTo(average, average * 0.01);
     const taken = h!.events.filter((e) => e.type === 'order.taken_back');
@@ -152,12 +153,12 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     await h.manager.place({ ...MARKET_BUY, type: 'limit', price: Math.round(price * 0.5) });
     await h.fakeClock().advance(350, 350);
     for (let i = 0; i < 3; i++) await h.manager.refresher.refresh(ID);
-    expect(h.manager.order(ID)!.status).to.equal('rejected');
+    expect(h.manager.orderBook.order(ID)!.status).to.equal('rejected');
     listHidden.on = false;
     const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
     expect(!d.ok && d.refusal).to.include('taken back from its answer instead');
-    expect(h.manager.order(ID)).to.include({ status: 'open' });
-    expect(h.manager.order(ID)!.operatorSettled).to.equal(undefined);
+    expect(h.manager.orderBook.order(ID)).to.include({ status: 'open' });
+    expect(h.manager.orderBook.order(ID)!.operatorSettled).to.equal(undefined);
   });
 
   it('an order in doubt, found and taken back, is in doubt no more (its next question starts afresh)', async () => {
@@ -167,7 +168,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     });
     hidden.on = false;
     await h!.manager.rechecks.recheck('all');
-    expect(h!.manager.order(ID)!.inDoubtAt).to.equal(undefined);
+    expect(h!.manager.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
   });
 
   describe("an unknown order the exchange's reads cannot decide: in doubt, the operator settles it", () => {
@@ -203,7 +204,7 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       );
       await h.fakeClock().advance(350, 350);
       for (let i = 0; i < 5; i++) await h.manager.refresher.refresh(ID);
-      const order = h.manager.order(ID)!;
+      const order = h.manager.orderBook.order(ID)!;
       expect(order.status).to.equal('unknown');
       expect(order.inDoubtAt).to.be.a('number');
       const told = h.events.filter((e) => e.type === 'order.in_doubt');
@@ -220,15 +221,15 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       const { filled } = await unknownInDoubt();
       const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
       expect(d.ok).to.equal(true);
-      expect(h!.manager.order(ID)).to.include({ status: 'rejected', inDoubtAt: undefined });
-      expect(h!.manager.order(ID)!.operatorSettled?.outcome).to.equal('not-carried-out');
-      expect(h!.manager.pendingOrders('BTC/USDT'), 'the symbol no longer held').to.deep.equal([]);
+      expect(h!.manager.orderBook.order(ID)).to.include({ status: 'rejected', inDoubtAt: undefined });
+      expect(h!.manager.orderBook.order(ID)!.operatorSettled?.outcome).to.equal('not-carried-out');
+      expect(h!.manager.orderBook.pendingOrders('BTC/USDT'), 'the symbol no longer held').to.deep.equal([]);
       expect(h!.eventTypes()).to.include('order.operator_settled');
       // the operator was wrong: the exchange shows it within the day
       hidden.on = false;
       expect((await h!.manager.rechecks.recheck('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
-      expect(h!.manager.order(ID)).to.include({ status: 'filled' });
-      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h!.manager.orderBook.order(ID)).to.include({ status: 'filled' });
+      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
     });
 
     it("settled carried out: the history's amount and price booked, its symbol free", async () => {
@@ -240,12 +241,12 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
         averagePrice: average,
       });
       expect(d.ok).to.equal(true);
-      expect(h!.manager.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
-      const book = h!.manager.positions()['BTC/USDT'];
+      expect(h!.manager.orderBook.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
+      const book = h!.manager.orderBook.positions()['BTC/USDT'];
       expect(book.amount).to.be.closeTo(filled, 1e-12);
       // the fee the operator did not give: estimated at the account's 0.1 % rate, in the quote paper charges it in
       expect(book.costBasis / book.amount).to.be.closeTo(average * 1.001, average * 1e-9);
-      expect(h!.manager.pendingOrders('BTC/USDT')).to.deep.equal([]);
+      expect(h!.manager.orderBook.pendingOrders('BTC/USDT')).to.deep.equal([]);
     });
 
     it('found at the settle (asked once more): its answer applied, nothing settled, in doubt no more', async () => {
@@ -253,10 +254,10 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       hidden.on = false;
       const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
       expect(!d.ok && d.refusal).to.include('its answer applied instead');
-      const order = h!.manager.order(ID)!;
+      const order = h!.manager.orderBook.order(ID)!;
       expect(order).to.include({ status: 'filled', inDoubtAt: undefined });
       expect(order.operatorSettled).to.equal(undefined);
-      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
       expect(h!.eventTypes()).to.not.include('order.taken_back');
     });
 
@@ -271,8 +272,11 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       };
       const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
       expect(!d.ok && d.refusal).to.include('changed while the exchange was asked');
-      expect(h!.manager.order(ID)).to.include({ status: 'unknown', inDoubtToldAt: h!.clock.now() + 1 });
-      expect(h!.manager.order(ID)!.operatorSettled).to.equal(undefined);
+      expect(h!.manager.orderBook.order(ID)).to.include({
+        status: 'unknown',
+        inDoubtToldAt: h!.clock.now() + 1,
+      });
+      expect(h!.manager.orderBook.order(ID)!.operatorSettled).to.equal(undefined);
     });
 
     it('refused while its create is still on its way (its answer decides)', async () => {
@@ -295,14 +299,14 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       await createSent;
       await h.fakeClock().advance(150, 50);
       await placing;
-      expect(h.manager.order(ID)!.status).to.equal('unknown');
+      expect(h.manager.orderBook.order(ID)!.status).to.equal('unknown');
       expect(h.manager.isCreatePending(ID)).to.equal(true);
       await h.files.store.commit((d) => {
         d.orders[ID] = { ...d.orders[ID]!, inDoubtAt: h!.clock.now() };
       });
       const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
       expect(!d.ok && d.refusal).to.include('still on its way');
-      expect(h.manager.order(ID)!.status).to.equal('unknown');
+      expect(h.manager.orderBook.order(ID)!.status).to.equal('unknown');
       loseCreate(new NetworkError('connection reset: no answer', {}));
     });
 
@@ -310,8 +314,8 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       await unknownInDoubt();
       hidden.on = false;
       await h!.manager.refresher.refresh(ID);
-      expect(h!.manager.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
-      expect(h!.manager.pendingOrders('BTC/USDT')).to.deep.equal([]);
+      expect(h!.manager.orderBook.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
+      expect(h!.manager.orderBook.pendingOrders('BTC/USDT')).to.deep.equal([]);
     });
   });
 });

@@ -94,7 +94,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(order.status).to.equal('filled');
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('filled');
     expect(order.fills.reduce((s, f) => s + f.amount, 0)).to.equal(0.001);
-    expect(h.manager.openPositions().map((p) => p.amount)).to.deep.equal([0.001]);
+    expect(h.manager.orderBook.openPositions().map((p) => p.amount)).to.deep.equal([0.001]);
     expect(h.eventTypes()).to.include.members(['order.placed', 'order.filled', 'position.opened']);
   });
 
@@ -134,8 +134,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
     };
     await h.manager.answers.apply(order.clientOrderId, contradiction);
     await h.manager.answers.apply(order.clientOrderId, contradiction);
-    expect(h.manager.order(order.clientOrderId)).to.include({ status: 'filled', filled: order.filled });
-    expect(h.manager.order(order.clientOrderId)!.error).to.match(/cannot go from filled to cancelled/);
+    expect(h.manager.orderBook.order(order.clientOrderId)).to.include({
+      status: 'filled',
+      filled: order.filled,
+    });
+    expect(h.manager.orderBook.order(order.clientOrderId)!.error).to.match(
+      /cannot go from filled to cancelled/,
+    );
     const conflicts = h.events.filter((e) => e.type === 'order.conflict');
     expect(conflicts).to.have.length(1);
     expect(conflicts[0].data).to.deep.include({
@@ -188,10 +193,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const order = await h.manager.place(limitBuy);
     expect(order).to.include({ status: 'rejected', filled: 0 });
     await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'rejected', 1));
-    const after = h.manager.order(order.clientOrderId)!;
+    const after = h.manager.orderBook.order(order.clientOrderId)!;
     expect(after).to.include({ status: 'cancelled', filled: 0.001 });
     expect(after.fills.map((f) => f.tradeId)).to.deep.equal(['t1']);
-    expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(0.001, 1e-12);
+    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(0.001, 1e-12);
     expect(h.eventTypes()).to.include('order.cancelled');
     expect(h.eventTypes()).not.to.include('order.conflict');
   });
@@ -205,10 +210,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(order).to.include({ status: 'cancelled', filled: 0.001 });
     await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
     await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
-    const after = h.manager.order(order.clientOrderId)!;
+    const after = h.manager.orderBook.order(order.clientOrderId)!;
     expect(after).to.include({ status: 'cancelled', filled: 0.002 });
     expect(after.fills.map((f) => f.tradeId)).to.deep.equal(['t1', 't2']);
-    expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(0.002, 1e-12);
+    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(0.002, 1e-12);
     expect(h.events.filter((e) => e.type === 'order.conflict')).to.have.length(1);
   });
 
@@ -221,12 +226,15 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const order = await h.manager.place(limitBuy);
       expect(order).to.include({ status: 'open', clientOrderId: `bot-tst000-${n}` });
       await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'rejected', 0));
-      expect(h.manager.order(order.clientOrderId)).to.include({ status: 'rejected', refused: true });
+      expect(h.manager.orderBook.order(order.clientOrderId)).to.include({
+        status: 'rejected',
+        refused: true,
+      });
     }
     const rejected = h.events.filter((e) => e.type === 'order.rejected');
     expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true]);
     const now = h.clock.now();
-    expect(cooldownUntil(h.manager.hotOrders(), 1_000, 60_000)).to.be.at.least(now + 2_000);
+    expect(cooldownUntil(h.manager.orderBook.hotOrders(), 1_000, 60_000)).to.be.at.least(now + 2_000);
   });
 
   it('marks a create the rate-limit gate refused unsent never sent (recovery never looks it up), one the exchange refused not', async () => {
@@ -263,7 +271,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(order.status).to.equal('filled');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
     expect(h.faults!.fired).to.deep.equal([{ operation: 'createOrder', kind: 'lose-response' }]);
-    expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
   });
 
   it('treats a duplicate-clientOrderId refusal as an order that exists and resolves it by lookup', async () => {
@@ -282,7 +290,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('filled');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
-    expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
   });
 
   it('declares a create that never reached the exchange rejected only after the confirmation delay', async () => {
@@ -295,7 +303,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(order.status).to.equal('unknown');
     await h.fakeClock().advance(350, 350);
     await h.manager.refresher.refresh('bot-tst000-1');
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('rejected');
+    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('rejected');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
     const rejected = h.events.find((e) => e.type === 'order.rejected');
     expect(rejected?.data).to.include({ clientOrderId: 'bot-tst000-1', neverPlaced: true });
@@ -337,7 +345,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const before = h.clock.now();
     slowDisk = true;
     await h.manager.place(buy);
-    const order = h.manager.order('bot-tst000-1')!;
+    const order = h.manager.orderBook.order('bot-tst000-1')!;
     expect(order.createdAt).to.equal(before);
     expect(order.sentAt, 'the send: after the 2 s commit').to.equal(before + 2_000);
   });
@@ -379,20 +387,20 @@ describe('OrderManager against the paper exchange (integration)', function () {
 
     it('a trade of an order state does not know, looked up by its id, is ours: found, never declared never placed', async () => {
       await placedThenPastWindow(takenLookupsMissing());
-      const order = h!.manager.order('bot-tst000-1')!;
+      const order = h!.manager.orderBook.order('bot-tst000-1')!;
       expect(order.status).to.equal('filled');
       expect(order.exchangeOrderId).to.be.a('string');
       expect(paperOrdersFor(h!, 'bot-tst000-1')).to.have.length(1);
-      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.greaterThan(0);
+      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.greaterThan(0);
       expect(h!.eventTypes()).to.not.include('order.rejected');
     });
 
     it('stays unknown while a trade cannot be told apart: its order not found by id, or the trade list cut', async () => {
       await placedThenPastWindow(takenLookupsMissing({ orderOfTrade: 'missing' }));
-      expect(h!.manager.order('bot-tst000-1')!.status).to.equal('unknown');
+      expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('unknown');
       await h!.close();
       await placedThenPastWindow(takenLookupsMissing({ tradesComplete: false }));
-      expect(h!.manager.order('bot-tst000-1')!.status).to.equal('unknown');
+      expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('unknown');
     });
 
     it('declared never placed when nothing the exchange shows can be it', async () => {
@@ -401,7 +409,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
           createOrder: () => Promise.reject(new NetworkError('connection reset')),
         }),
       );
-      expect(h!.manager.order('bot-tst000-1')!.status).to.equal('rejected');
+      expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('rejected');
     });
   });
 
@@ -423,7 +431,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     for (let i = 0; i < 5; i++) await h.manager.place(buy);
     await h.fakeClock().advance(350, 350);
     for (let i = 1; i <= 5; i++) await h.manager.refresher.refresh(`bot-tst000-${i}`);
-    expect(h.manager.hotOrders(declaredNeverPlaced)).to.have.length(5);
+    expect(h.manager.orderBook.hotOrders(declaredNeverPlaced)).to.have.length(5);
     await h.fakeClock().advance(3_600_000, 60_000);
     lookups = 0;
     await h.manager.rechecks.recheck('due', 2);
@@ -527,9 +535,9 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(lookups.sent()).to.equal(1);
       await h.fakeClock().advance(1_000, 100);
       expect((await placing).status, 'given up at the deadline: still unknown').to.equal('unknown');
-      const unknown = h.manager.order(id)!;
+      const unknown = h.manager.orderBook.order(id)!;
       await flush();
-      expect(h.manager.order(id)).to.deep.equal(unknown);
+      expect(h.manager.orderBook.order(id)).to.deep.equal(unknown);
       // the next lookup joins the one on its way: no second request
       const refreshing = h.manager.refresher.refresh(id);
       await flush();
@@ -539,8 +547,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
       await h.manager.calls.waitIdle(1_000);
       // applied once: one order, one fill, one position (the caller that gave up committed nothing)
       expect(lookups.sent()).to.equal(1);
-      expect(h.manager.order(id)!.fills).to.have.length(1);
-      expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(h.manager.orderBook.order(id)!.fills).to.have.length(1);
+      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
       expect(h.events.filter((e) => e.type === 'order.filled')).to.have.length(1);
       expect(paperOrdersFor(h, id)).to.have.length(1);
     });
@@ -576,7 +584,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(order.status).to.equal('filled');
       expect(order.fills).to.have.length(1);
       expect(order.fills[0]).to.include({ feeCurrency: 'BNB', feeCost: 0.0001, feeEstimated: true });
-      expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
     });
 
     it('a joined "not found" is judged as of its send: a late miss never declares an order never placed early', async () => {
@@ -594,7 +602,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const id = 'bot-tst000-1';
       // never reached the exchange: unknown, one miss counted by the lookup that follows the create
       expect((await h.manager.place(buy)).status).to.equal('unknown');
-      expect(h.manager.order(id)!.lookupMisses).to.equal(1);
+      expect(h.manager.orderBook.order(id)!.lookupMisses).to.equal(1);
       lookups.hold();
       const first = h.manager.refresher.refresh(id).catch((err: unknown) => err);
       await flush();
@@ -607,14 +615,14 @@ describe('OrderManager against the paper exchange (integration)', function () {
       lookups.release();
       await joined;
       expect(lookups.sent()).to.equal(2);
-      expect(h.manager.order(id), 'a miss seen within the window proves nothing yet').to.include({
+      expect(h.manager.orderBook.order(id), 'a miss seen within the window proves nothing yet').to.include({
         status: 'unknown',
         lookupMisses: 2,
       });
       // a lookup sent now, after the window, decides it
       await h.manager.refresher.refresh(id);
       expect(lookups.sent()).to.equal(3);
-      expect(h.manager.order(id)!.status).to.equal('rejected');
+      expect(h.manager.orderBook.order(id)!.status).to.equal('rejected');
     });
 
     it('a "not found" that came back after the deadline counts no miss: only answers awaited are judged', async () => {
@@ -627,7 +635,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const id = 'bot-tst000-1';
       // never reached the exchange: unknown, one miss counted by the lookup that follows the create
       expect((await h.manager.place(buy)).status).to.equal('unknown');
-      const misses = h.manager.order(id)!.lookupMisses;
+      const misses = h.manager.orderBook.order(id)!.lookupMisses;
       expect(misses).to.equal(1);
       lookups.hold();
       const refreshing = h.manager.refresher.refresh(id).catch((err: unknown) => err);
@@ -637,10 +645,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
       lookups.release();
       await flush();
       await h.manager.calls.waitIdle(1_000);
-      expect(h.manager.order(id)!.lookupMisses, 'the late miss not counted').to.equal(misses);
+      expect(h.manager.orderBook.order(id)!.lookupMisses, 'the late miss not counted').to.equal(misses);
       await h.manager.refresher.refresh(id);
-      expect(h.manager.order(id)!.lookupMisses, 'the next lookup counts once').to.equal(2);
-      expect(h.manager.order(id)!.status).to.equal('unknown');
+      expect(h.manager.orderBook.order(id)!.lookupMisses, 'the next lookup counts once').to.equal(2);
+      expect(h.manager.orderBook.order(id)!.status).to.equal('unknown');
     });
   });
 
@@ -703,14 +711,14 @@ describe('OrderManager against the paper exchange (integration)', function () {
       await h.fakeClock().advance(1_000, 100);
       const after = await settled(cancelling);
       expect(after, 'settled at the deadline by the lookup after it').to.include({ status: 'cancelled' });
-      expect(h.manager.order(id)!.status).to.equal('cancelled');
+      expect(h.manager.orderBook.order(id)!.status).to.equal('cancelled');
       expect(h.stateFile().orders[id].status).to.equal('cancelled');
       expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
       // the answer that never came arrives at last: nothing changes, nothing is told twice
-      const before = h.manager.order(id);
+      const before = h.manager.orderBook.order(id);
       cancels.release();
       await h.manager.calls.waitIdle(1_000);
-      expect(h.manager.order(id)).to.deep.equal(before);
+      expect(h.manager.orderBook.order(id)).to.deep.equal(before);
       expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
     });
 
@@ -724,7 +732,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const given = await settled(cancelling);
       expect(given, 'given up at the deadline: an unknown outcome').to.be.instanceOf(NetworkError);
       expect((given as Error).message).to.match(/cancel .*no answer from the exchange within 1000 ms/);
-      const working = h.manager.order(id)!;
+      const working = h.manager.orderBook.order(id)!;
       expect(working.status, 'not assumed cancelled').to.equal('open');
       // tried again while the first is still on its way: joined, no second request beside it
       const again = h.manager.canceller.cancel(id).catch((err: unknown) => err);
@@ -732,11 +740,11 @@ describe('OrderManager against the paper exchange (integration)', function () {
       await h.fakeClock().advance(1_000, 100);
       expect(await settled(again)).to.be.instanceOf(NetworkError);
       expect(cancels.sent()).to.equal(1);
-      expect(h.manager.order(id)).to.deep.equal(working);
+      expect(h.manager.orderBook.order(id)).to.deep.equal(working);
       // the exchange carries it out and answers, long after both deadlines: its answer is not applied
       cancels.release();
       await h.manager.calls.waitIdle(1_000);
-      expect(h.manager.order(id)).to.deep.equal(working);
+      expect(h.manager.orderBook.order(id)).to.deep.equal(working);
       expect(h.eventTypes()).to.not.include('order.cancelled');
       // the next lookup settles it, once
       expect(await h.manager.refresher.refresh(id)).to.deep.equal({ from: 'open', to: 'cancelled' });
@@ -751,7 +759,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     await answer;
     await flush(); // the manager has seen it and started applying it
     await h!.manager.calls.waitIdle(1000);
-    expect(h!.manager.order('bot-tst000-1')!.status).to.equal('filled');
+    expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('filled');
     expect(paperOrdersFor(h!, 'bot-tst000-1')).to.have.length(1);
   });
 
@@ -764,7 +772,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     await clock.advance(150, 50); // the late answer arrives and is applied
     await waiting;
     expect(idle).to.equal(true);
-    expect(h!.manager.order('bot-tst000-1')!.status).to.equal('filled');
+    expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('filled');
   });
 
   it('places nothing when the intent cannot be saved (the loop shows paused at once), and allows orders again once saving works', async () => {
@@ -800,11 +808,11 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.manager.state.persistBlocked).to.equal(null);
     expect(h.eventTypes()).to.include('trading.resumed');
     expect(h.loop.loopState).to.equal('running');
-    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', neverSent: true });
+    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', neverSent: true });
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('rejected');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
     // it never left: not one of the orders declared never placed that are looked up again for a day
-    expect(h.manager.hotOrders(declaredNeverPlaced).map((o) => o.clientOrderId)).to.deep.equal([]);
+    expect(h.manager.orderBook.hotOrders(declaredNeverPlaced).map((o) => o.clientOrderId)).to.deep.equal([]);
   });
 
   it('a persist.failed the event log refused (same full disk) is published once it takes events, before trading.resumed', async () => {
@@ -884,7 +892,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       trades: undefined,
     });
     await tradesAsked; // the partial fill is committed; its trade fetch is waiting
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('partially_filled');
+    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('partially_filled');
     await h.manager.answers.apply('bot-tst000-1', {
       ...remote,
       status: 'canceled',
@@ -892,10 +900,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
       remaining: 0.0005,
       trades: [trade],
     });
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('cancelled');
+    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('cancelled');
     release([trade]);
     await partial;
-    const order = h.manager.order('bot-tst000-1')!;
+    const order = h.manager.orderBook.order('bot-tst000-1')!;
     expect(order.status).to.equal('cancelled');
     expect(order.fills.map((f) => f.tradeId)).to.deep.equal(['t1']);
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('cancelled');
@@ -935,7 +943,10 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(onExchange.filled).to.be.greaterThan(0);
     expect(cancelled).to.include({ status: 'cancelled', filled: onExchange.filled });
     expect(cancelled.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(onExchange.filled, 1e-12);
-    expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
+    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(
+      h.paperFile().balances.BTC.free,
+      1e-12,
+    );
   });
 
   describe('an order the exchange acknowledged but does not show yet (asynchronous create, lagging reads)', () => {
@@ -961,7 +972,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(await h.manager.canceller.cancel('bot-tst000-1')).to.include({ status: 'open' });
       hidden = false;
       expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
-      expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
     });
 
     it('settles it from its fills once the window from the send has passed: filled, its position booked', async () => {
@@ -976,8 +987,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // fill it whole
       await missedOnce(h, 'bot-tst000-1');
       expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
-      expect(h.manager.order('bot-tst000-1')).to.include({ filled: 0.001, settledAbsent: true });
-      expect(h.manager.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ filled: 0.001, settledAbsent: true });
+      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
       expect(h.eventTypes().filter((t) => t === 'order.settled_absent')).to.have.length(1);
     });
   });
@@ -1048,7 +1059,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const price = (await h.paper.fetchTicker('BTC/USDT')).last;
       await h.manager.place({ ...buy, type: 'limit', amount: 0.2, price: Math.round(price * 1.2) });
       await h.manager.refresher.refresh('bot-tst000-1');
-      const placed = h.manager.order('bot-tst000-1')!;
+      const placed = h.manager.orderBook.order('bot-tst000-1')!;
       expect(placed.status).to.equal('partially_filled');
       hidden.on = true;
       await h.fakeClock().advance(250, 250);
@@ -1063,13 +1074,16 @@ describe('OrderManager against the paper exchange (integration)', function () {
     /** As endedPartlyFilled, its cancel lagging like its reads: settled absent. */
     async function settledPartlyFilled(hidden: { on: boolean }): Promise<{ filled: number }> {
       const { engine, placed } = await endedPartlyFilled(hidden);
-      expect(engine.manager.order('bot-tst000-1')).to.include({ settledAbsent: true, filled: placed.filled });
+      expect(engine.manager.orderBook.order('bot-tst000-1')).to.include({
+        settledAbsent: true,
+        filled: placed.filled,
+      });
       return { filled: placed.filled };
     }
 
     it('a limit order still resting there, its cancel answered by the matching engine: found by its cancel, never ended on our inference', async () => {
       const { engine, placed } = await endedPartlyFilled({ on: false }, true);
-      const order = engine.manager.order('bot-tst000-1')!;
+      const order = engine.manager.orderBook.order('bot-tst000-1')!;
       expect(order).to.include({ status: 'cancelled', filled: placed.filled });
       expect(order.settledAbsent, 'the exchange answered for it: no inference').to.equal(undefined);
       expect(
@@ -1082,18 +1096,18 @@ describe('OrderManager against the paper exchange (integration)', function () {
     it("takes it back when a lookup shows it: the exchange's answer wins (still working), one alert", async () => {
       const hidden = { on: false };
       const { filled } = await settledPartlyFilled(hidden);
-      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
       hidden.on = false;
       await h!.fakeClock().advance(250, 250);
       const taken = await h!.manager.rechecks.recheck('due');
       expect(taken).to.deep.equal([
         { clientOrderId: 'bot-tst000-1', from: 'cancelled', to: 'partially_filled' },
       ]);
-      const order = h!.manager.order('bot-tst000-1')!;
+      const order = h!.manager.orderBook.order('bot-tst000-1')!;
       expect(order).to.include({ status: 'partially_filled', filled });
       expect(order.settledAbsent).to.equal(undefined);
       // its fills are counted once
-      expect(h!.manager.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
       const events = h!.events.filter((e) => e.type === 'order.taken_back');
       expect(events).to.have.length(1);
       expect(events[0].summary).to.match(
@@ -1185,17 +1199,17 @@ describe('OrderManager against the paper exchange (integration)', function () {
       });
       h.manager.startAccepting();
       await h.manager.place(buy);
-      expect(h.manager.order('bot-tst000-1')).to.include({ status: 'open' });
+      expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'open' });
       // its send long past the window; one read lags
       await h.fakeClock().advance(250, 250);
       lag.on = true;
       expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
-      expect(h.manager.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
+      expect(h.manager.orderBook.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
       expect(h.eventTypes()).to.not.include('order.settled_absent');
       // the reads catch up: filled, its position booked
       lag.on = false;
       expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
-      expect(h.manager.positions()['BTC/USDT']!.amount).to.equal(0.001);
+      expect(h.manager.orderBook.positions()['BTC/USDT']!.amount).to.equal(0.001);
     });
 
     it("leaves one older than the exchange's trade history as it is, saying so, without reading its fills", async () => {
@@ -1217,7 +1231,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
         /not settled: created 2 days ago, beyond the 3 days the exchange's trade history reaches/,
       );
       expect((err as OrderNotFoundError).context).to.include({ clientOrderId: 'bot-tst000-1' });
-      expect(h.manager.order('bot-tst000-1')).to.include({ status: 'open' });
+      expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'open' });
       expect(tradeReads.n).to.equal(0);
     });
 
@@ -1225,12 +1239,12 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const hidden = { on: false };
       await settledPartlyFilled(hidden);
       // cancelled on the exchange meanwhile, with the same fills: what the settlement said
-      await h!.paper.cancelOrder(h!.manager.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
+      await h!.paper.cancelOrder(h!.manager.orderBook.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
       hidden.on = false;
       await h!.fakeClock().advance(250, 250);
       expect(await h!.manager.rechecks.recheck('due')).to.deep.equal([]);
-      expect(h!.manager.order('bot-tst000-1')).to.include({ status: 'cancelled' });
-      expect(h!.manager.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
+      expect(h!.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'cancelled' });
+      expect(h!.manager.orderBook.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
       expect(h!.eventTypes()).to.not.include('order.taken_back');
       // no longer looked up
       await h!.fakeClock().advance(3_600_000, 3_600_000);
@@ -1255,7 +1269,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
         store: h.files.store,
         history: h.files.history,
         publisher: h.eventLog,
-        markets: h.manager.markets,
+        markets: h.manager.orderBook.markets,
         botId: 'abcdefghijklmno',
         orders: h.config.trading.orders,
         lookupTimeoutMs: h.config.trading.symbolReadTimeoutMs,
@@ -1367,7 +1381,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
  * absent.
  */
 async function missedOnce(h: EngineHarness, id: string): Promise<void> {
-  const status = h.manager.order(id)!.status;
+  const status = h.manager.orderBook.order(id)!.status;
   expect(await h.manager.refresher.refresh(id)).to.deep.equal({ from: status, to: status });
   await h.fakeClock().advance(250, 250);
 }

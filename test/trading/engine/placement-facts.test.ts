@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { OrderManager } from '../../../src/trading/engine/order-manager';
+import type { OrderBook } from '../../../src/trading/engine/order-book';
 import type { InferredOrderWatch } from '../../../src/trading/engine/inferred-orders';
 import { isFinal, type LocalOrder } from '../../../src/trading/engine/order-state';
 import { placementBlock } from '../../../src/trading/engine/placement-gate';
@@ -16,18 +16,17 @@ interface Book {
   refusal?: string | null;
 }
 
-/** The order manager's reads the facts are made of, over a fixed book. */
-function manager(book: Book): OrderManager {
+/** The order manager's refusal and the order book's reads the facts are made of, over a fixed book. */
+function sources(book: Book): { manager: { placementRefusal: string | null }; orderBook: OrderBook } {
   const orders = book.orders ?? [];
   const fake = {
-    placementRefusal: book.refusal ?? null,
     markets: { 'BTC/USDT': BTC_MARKET, 'ETH/USDT': { ...BTC_MARKET, symbol: 'ETH/USDT', halted: true } },
     pendingOrders: (symbol?: string) =>
       orders.filter((o) => (!symbol || o.symbol === symbol) && !isFinal(o.status)),
     hotOrders: (test?: (o: LocalOrder) => boolean) => (test ? orders.filter(test) : orders),
     openPositions: () => (book.openPositions ?? []).map((symbol) => ({ symbol })),
   };
-  return fake as unknown as OrderManager;
+  return { manager: { placementRefusal: book.refusal ?? null }, orderBook: fake as unknown as OrderBook };
 }
 
 const config = testConfig({
@@ -38,7 +37,7 @@ const noInferred: Pick<InferredOrderWatch, 'inferredOrderHold'> = { inferredOrde
 function facts(book: Book, symbol = 'BTC/USDT', inferred = noInferred) {
   return readPlacementFacts(
     {
-      manager: manager(book),
+      ...sources(book),
       state: { pause: book.pause ?? null },
       config,
       clock: new FakeClock(),

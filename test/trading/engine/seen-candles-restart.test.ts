@@ -38,7 +38,7 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h]);
 
-  const entries = (): number => h!.manager.hotOrders((o) => o.purpose === 'entry').length;
+  const entries = (): number => h!.manager.orderBook.hotOrders((o) => o.purpose === 'entry').length;
 
   /** An entry on the cross, then the position stopped out before the next candle closes (a market stop-loss). */
   async function enteredThenStoppedOut(): Promise<{ strategy: CrossOnce; crossCandle: number }> {
@@ -56,10 +56,10 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
     expect(h.manager.state.data.seenCandleEnds['BTC/USDT'], 'its end kept with the entry').to.equal(
       crossCandle + candleMs,
     );
-    const market = h.manager.markets['BTC/USDT'];
-    const amount = floorToStep(h.manager.positions()['BTC/USDT'].amount, market.amountStep);
+    const market = h.manager.orderBook.markets['BTC/USDT'];
+    const amount = floorToStep(h.manager.orderBook.positions()['BTC/USDT'].amount, market.amountStep);
     await h.manager.place({ symbol: 'BTC/USDT', side: 'sell', type: 'market', amount, purpose: 'stop-loss' });
-    expect(h.manager.openPositions()).to.have.length(0);
+    expect(h.manager.orderBook.openPositions()).to.have.length(0);
     return { strategy, crossCandle };
   }
 

@@ -108,17 +108,27 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h, strategy } = await started();
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'filled', side: 'buy', purpose: 'entry' });
-    const amount = h.manager.openPositions()[0].amount;
+    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({
+      status: 'filled',
+      side: 'buy',
+      purpose: 'entry',
+    });
+    const amount = h.manager.orderBook.openPositions()[0].amount;
     expect(amount).to.equal(h.paperFile().balances.BTC.free);
     // the 100 USDT stake, floored to the amount step (slippage may add a few cents)
-    const spent = h.manager.order('bot-tst000-1')!.fills.reduce((s, f) => s + f.amount * f.price, 0);
+    const spent = h.manager.orderBook
+      .order('bot-tst000-1')!
+      .fills.reduce((s, f) => s + f.amount * f.price, 0);
     expect(spent).to.be.within(95, 100.1);
     strategy.next = EXIT;
     await h.nextCandle(); // a new candle closes
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-2')).to.include({ status: 'filled', side: 'sell', purpose: 'exit' });
-    expect(h.manager.openPositions()).to.have.length(0);
+    expect(h.manager.orderBook.order('bot-tst000-2')).to.include({
+      status: 'filled',
+      side: 'sell',
+      purpose: 'exit',
+    });
+    expect(h.manager.orderBook.openPositions()).to.have.length(0);
     expect(h.eventTypes()).to.include.members(['position.opened', 'position.closed']);
     const closed = h.events.find((e) => e.type === 'position.closed')!;
     expect(closed.data.realizedPnl).to.be.a('number');
@@ -129,7 +139,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    const held = h.manager.openPositions()[0].amount;
+    const held = h.manager.orderBook.openPositions()[0].amount;
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
     // an exit limit far above the market is working on the same position: selling at market as well would sell
     // the position twice if both filled
@@ -146,20 +156,20 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const result = await h.loop.closeAll();
     expect(result).to.deep.include({ cancelled: [limit.clientOrderId], skipped: [], paused: true });
     expect(result.orders).to.have.length(1);
-    expect(h.manager.order(limit.clientOrderId)!.status).to.equal('cancelled');
-    expect(h.manager.order(result.orders[0])).to.include({
+    expect(h.manager.orderBook.order(limit.clientOrderId)!.status).to.equal('cancelled');
+    expect(h.manager.orderBook.order(result.orders[0])).to.include({
       purpose: 'close-all',
       amount: held,
       status: 'filled',
     });
-    expect(h.manager.openPositions()).to.have.length(0);
+    expect(h.manager.orderBook.openPositions()).to.have.length(0);
     expect(h.paperFile().balances.BTC?.free ?? 0).to.equal(0);
     expect(h.loop.pause).to.deep.include({ reason: 'close-all', by: 'operator' });
     // the next entry signal does not reopen it
     strategy.next = ENTER;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.openPositions()).to.have.length(0);
+    expect(h.manager.orderBook.openPositions()).to.have.length(0);
   });
 
   it('a second close-all asked while the first still works (the operator told "no answer yet") sells nothing more', async () => {
@@ -167,14 +177,14 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    const held = h.manager.openPositions()[0].amount;
+    const held = h.manager.orderBook.openPositions()[0].amount;
     // both asked before either answers: /closeall pressed again after a reply that did not say the outcome yet
     const [first, second] = await Promise.all([h.loop.closeAll(), h.loop.closeAll()]);
     expect(first.orders).to.have.length(1);
     expect(second).to.deep.include({ orders: [], cancelled: [], skipped: [], paused: true });
-    const sells = (await h.manager.allOrders()).filter((o) => o.side === 'sell');
+    const sells = (await h.manager.orderBook.allOrders()).filter((o) => o.side === 'sell');
     expect(sells, 'one market sell in all').to.have.length(1);
-    expect(h.manager.order(first.orders[0])).to.include({ amount: held, status: 'filled' });
+    expect(h.manager.orderBook.order(first.orders[0])).to.include({ amount: held, status: 'filled' });
     expect(h.paperFile().balances.BTC?.free ?? 0).to.equal(0);
   });
 
@@ -208,19 +218,22 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       purpose: 'entry',
     });
     hidden = true;
-    await h.paper.cancelOrder(h.manager.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
+    await h.paper.cancelOrder(h.manager.orderBook.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
     strategy.next = ENTER;
     // past the not-found window from the send; a first miss, then the next over the window from it
     await h.fakeClock().advance(150, 150);
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('open');
-    expect(h.manager.hotOrders()).to.have.length(1);
+    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('open');
+    expect(h.manager.orderBook.hotOrders()).to.have.length(1);
     await h.fakeClock().advance(150, 150);
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'cancelled', settledAbsent: true });
-    expect(h.manager.hotOrders(), 'no entry in the tick that settled it').to.have.length(1);
+    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({
+      status: 'cancelled',
+      settledAbsent: true,
+    });
+    expect(h.manager.orderBook.hotOrders(), 'no entry in the tick that settled it').to.have.length(1);
     await h.loop.tick();
-    expect(h.manager.hotOrders((o) => o.purpose === 'entry')).to.have.length(2);
+    expect(h.manager.orderBook.hotOrders((o) => o.purpose === 'entry')).to.have.length(2);
   });
 
   it('reconcile gives up a read that hangs at the read deadline: an error, and the next tick is not held', async () => {
@@ -334,7 +347,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    const held = h.manager.openPositions()[0].amount;
+    const held = h.manager.orderBook.openPositions()[0].amount;
     hang = true;
     const before = balanceReads;
     let result: Awaited<ReturnType<typeof h.loop.closeAll>> | undefined;
@@ -345,12 +358,12 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     for (let i = 0; i < 300 && !result; i++) await new Promise((r) => setTimeout(r, 10));
     expect(result, 'close-all done at the read deadline').to.not.equal(undefined);
     expect(result!.orders).to.have.length(1);
-    expect(h.manager.order(result!.orders[0])).to.include({
+    expect(h.manager.orderBook.order(result!.orders[0])).to.include({
       purpose: 'close-all',
       amount: held,
       status: 'filled',
     });
-    expect(h.manager.openPositions()).to.have.length(0);
+    expect(h.manager.orderBook.openPositions()).to.have.length(0);
   });
 
   it('close-all sells a position above the paper market order maximum in capped pieces, as on Binance', async () => {
@@ -363,7 +376,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
         },
       },
     });
-    const market = h.manager.markets['BTC/USDT'];
+    const market = h.manager.orderBook.markets['BTC/USDT'];
     // the paper market states Binance's largest orders: LOT_SIZE 9,000 BTC, MARKET_LOT_SIZE 63.1 BTC
     expect(market.maxOrder).to.deep.equal({ limit: { amount: 9_000 }, market: { amount: 63.1 } });
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
@@ -376,16 +389,16 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       amount: 100,
       purpose: 'entry',
     });
-    expect(h.manager.order(buy.clientOrderId)!.status).to.equal('filled');
-    const held = h.manager.openPositions()[0].amount;
+    expect(h.manager.orderBook.order(buy.clientOrderId)!.status).to.equal('filled');
+    const held = h.manager.orderBook.openPositions()[0].amount;
     expect(held).to.be.above(63.1);
     const result = await h.loop.closeAll();
     expect(result.skipped).to.deep.equal([]);
-    const pieces = result.orders.map((id) => h.manager.order(id)!);
+    const pieces = result.orders.map((id) => h.manager.orderBook.order(id)!);
     expect(pieces.map((o) => o.amount)).to.deep.equal([63.1, Number((held - 63.1).toFixed(5))]);
     expect(pieces.every((o) => o.status === 'filled' && o.type === 'market')).to.equal(true);
     expect(h.eventTypes()).to.not.include('order.rejected');
-    expect(h.manager.openPositions()).to.have.length(0);
+    expect(h.manager.orderBook.openPositions()).to.have.length(0);
   });
 
   it('values a position at the last price everywhere: decision, openPositions and close-all agree as the price moves', async () => {
@@ -406,23 +419,23 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    const held = h.manager.positions()['BTC/USDT'].amount;
+    const held = h.manager.orderBook.positions()['BTC/USDT'].amount;
     // the price falls so far that the position is worth 4 USDT, below the minimum order value (5): dust, no position
     pinned = 4 / held;
     await h.nextCandle();
     await h.loop.tick();
     expect(h.loop.lastPrices['BTC/USDT']).to.equal(pinned);
-    expect(h.manager.order('bot-tst000-2'), 'no stop-loss on dust').to.equal(undefined);
-    expect(h.manager.openPositions()).to.deep.equal([]);
+    expect(h.manager.orderBook.order('bot-tst000-2'), 'no stop-loss on dust').to.equal(undefined);
+    expect(h.manager.orderBook.openPositions()).to.deep.equal([]);
     expect(await h.loop.closeAll()).to.deep.include({ orders: [], skipped: [] });
     // back up: a position again for the decision, the status and close-all alike
     pinned = undefined;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.openPositions().map((p) => p.symbol)).to.deep.equal(['BTC/USDT']);
+    expect(h.manager.orderBook.openPositions().map((p) => p.symbol)).to.deep.equal(['BTC/USDT']);
     const result = await h.loop.closeAll();
     expect(result.orders).to.have.length(1);
-    expect(h.manager.order(result.orders[0])).to.include({
+    expect(h.manager.orderBook.order(result.orders[0])).to.include({
       purpose: 'close-all',
       amount: held,
       status: 'filled',
@@ -464,11 +477,11 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.loop.loopState).to.equal('paused');
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.hotOrders()).to.have.length(0);
+    expect(h.manager.orderBook.hotOrders()).to.have.length(0);
     await h.loop.resumeEntries('operator');
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.hotOrders()).to.have.length(1);
+    expect(h.manager.orderBook.hotOrders()).to.have.length(1);
     expect(h.eventTypes()).to.include.members(['trading.paused', 'trading.resumed']);
   });
 
@@ -630,7 +643,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const clock = h.fakeClock();
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
+    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
     for (let i = 0; i < 3; i++) {
       await clock.advance(99_000, 99_000); // new candles close: the strategy would say buy again
       await h.loop.tick();
@@ -651,7 +664,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('rejected');
+    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('rejected');
     expect(h.loop.pause).to.include({ by: 'operational' });
     expect(h.eventTypes()).to.include.members(['order.rejected', 'trading.paused']);
   });
@@ -661,7 +674,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = new TypeError('division by zero');
     await h.loop.tick();
     expect(h.loop.loopState).to.equal('running');
-    expect(h.manager.hotOrders()).to.have.length(0);
+    expect(h.manager.orderBook.hotOrders()).to.have.length(0);
   });
 
   it('lets an unknown error out of the tick (the process exits 1)', async () => {
@@ -684,7 +697,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.hotOrders()).to.have.length(0);
+    expect(h.manager.orderBook.hotOrders()).to.have.length(0);
     expect(h.loop.pause).to.include({ by: 'risk' });
     expect(h.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
     const triggered = h.events.find((e) => e.type === 'risk.triggered')!;
@@ -693,7 +706,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.nextCandle();
     await h.loop.tick();
     expect(h.loop.pause).to.equal(null);
-    expect(h.manager.hotOrders()).to.have.length(1);
+    expect(h.manager.orderBook.hotOrders()).to.have.length(1);
   });
 
   it("judges the daily loss on the exchange's day: a loss filled at 23:59:30 there counts while the host says the next day", async () => {
@@ -746,10 +759,10 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(h.files.store.data.risk.equityPeak).to.equal(20_000);
     const buy = await placeSliced(h, 'buy', 1.2); // ~14 000 USDT above the market
-    const filledBefore = h.manager.order(buy)!.filled;
+    const filledBefore = h.manager.orderBook.order(buy)!.filled;
     await pastNextPeriod(h);
     await h.loop.tick();
-    expect(h.manager.order(buy)!.filled).to.be.greaterThan(filledBefore);
+    expect(h.manager.orderBook.order(buy)!.filled).to.be.greaterThan(filledBefore);
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
     expect(h.loop.pause).to.equal(null);
     expect(h.eventTypes()).not.to.include('risk.triggered');
@@ -764,10 +777,10 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const peak = h.files.store.data.risk.equityPeak;
     expect(peak).to.be.within(19_000, 20_000);
     const sell = await placeSliced(h, 'sell', 0.8); // below the market
-    const filledBefore = h.manager.order(sell)!.filled;
+    const filledBefore = h.manager.orderBook.order(sell)!.filled;
     await pastNextPeriod(h);
     await h.loop.tick();
-    expect(h.manager.order(sell)!.filled).to.be.greaterThan(filledBefore);
+    expect(h.manager.orderBook.order(sell)!.filled).to.be.greaterThan(filledBefore);
     expect(h.files.store.data.risk.equityPeak).to.be.below(peak * 1.05);
     await h.nextCandle();
     await h.loop.tick();
@@ -816,7 +829,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     lookupsFail = false;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.order(sell)!.filled).to.be.greaterThan(0);
+    expect(h.manager.orderBook.order(sell)!.filled).to.be.greaterThan(0);
     expect(h.files.store.data.risk.equityPeak).to.be.below(peak * 1.05);
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
   });
@@ -885,11 +898,11 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    for (let i = 0; i < 20 && h.manager.openPositions().length > 0; i++) {
+    for (let i = 0; i < 20 && h.manager.orderBook.openPositions().length > 0; i++) {
       await h.fakeClock().advance(60, 60);
       await h.loop.tick();
     }
-    const exit = h.manager.order('bot-tst000-2')!;
+    const exit = h.manager.orderBook.order('bot-tst000-2')!;
     expect(['stop-loss', 'take-profit']).to.include(exit.purpose);
     expect(exit).to.include({ side: 'sell', type: 'market', status: 'filled' });
     expect(h.events.find((e) => e.type === 'risk.triggered')!.data.rule).to.equal(exit.purpose);
@@ -910,13 +923,13 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     };
     await h.manager.place({ ...far, price: Math.round(price / 2) });
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('open');
+    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('open');
     await clock.advance(59_000, 59_000);
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('open');
+    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('open');
     await clock.advance(2_000, 2_000);
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('cancelled');
+    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('cancelled');
     expect(h.eventTypes()).to.include('order.cancelled');
     await h.manager.place({ ...far, symbol: 'BTC/USDT', price: Math.round(price / 3) });
     expect(await h.loop.cancelOpenOrders()).to.deep.equal(['bot-tst000-2']);
@@ -941,17 +954,20 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       purpose: 'entry',
     });
     expect(order.status).to.be.oneOf(['open', 'partially_filled']);
-    for (let i = 0; i < 40 && h.manager.order('bot-tst000-1')!.status !== 'filled'; i++) {
+    for (let i = 0; i < 40 && h.manager.orderBook.order('bot-tst000-1')!.status !== 'filled'; i++) {
       await h.nextCandle();
       await h.manager.refresher.refresh('bot-tst000-1');
     }
-    const done = h.manager.order('bot-tst000-1')!;
+    const done = h.manager.orderBook.order('bot-tst000-1')!;
     expect(done.status).to.equal('filled');
     expect(done.fills.length).to.be.greaterThan(1);
     expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(0.2, 1e-12);
     expect(h.eventTypes()).to.include('order.partially_filled');
     expect(h.eventTypes().filter((t) => t === 'position.opened')).to.have.length(1);
-    expect(h.manager.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
+    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(
+      h.paperFile().balances.BTC.free,
+      1e-12,
+    );
   });
 
   it('places no second entry while the exchange has not listed the trades of a filled order yet', async () => {
@@ -974,16 +990,16 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.order('bot-tst000-1')).to.include({ status: 'filled', side: 'buy' });
-    expect(h.manager.order('bot-tst000-1')!.fills).to.have.length(0);
+    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'filled', side: 'buy' });
+    expect(h.manager.orderBook.order('bot-tst000-1')!.fills).to.have.length(0);
     await h.nextCandle(); // a new candle closes: the strategy says buy again
     await h.loop.tick();
-    expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
+    expect(h.manager.orderBook.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
     lagging = false;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
-    expect(h.manager.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
+    expect(h.manager.orderBook.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
+    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
     expect(Object.values(h.paperFile().orders)).to.have.length(1);
   });
 
@@ -1058,7 +1074,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       });
       await h.loop.tick();
       const buy = await placeSliced(h, 'buy', 0.5); // rests far below the market: an order in flight
-      const exchangeId = h.manager.order(buy)!.exchangeOrderId!;
+      const exchangeId = h.manager.orderBook.order(buy)!.exchangeOrderId!;
       spy.hold();
       expect(
         await tickWithin(h, 2_000),
@@ -1102,12 +1118,12 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       await h.loop.tick();
       strategy.next = HOLD;
       const id = 'bot-tst000-1';
-      expect(h.manager.order(id)!.status).to.be.oneOf(['unknown', 'rejected']);
-      for (let i = 0; i < 20 && h.manager.order(id)!.status !== 'rejected'; i++) {
+      expect(h.manager.orderBook.order(id)!.status).to.be.oneOf(['unknown', 'rejected']);
+      for (let i = 0; i < 20 && h.manager.orderBook.order(id)!.status !== 'rejected'; i++) {
         expect(await tickWithin(h, 2_000)).to.equal(true);
       }
-      expect(h.manager.order(id)).to.include({ status: 'rejected' });
-      expect(h.manager.order(id)!.exchangeOrderId).to.equal(undefined);
+      expect(h.manager.orderBook.order(id)).to.include({ status: 'rejected' });
+      expect(h.manager.orderBook.order(id)!.exchangeOrderId).to.equal(undefined);
       const before = spy.started.get(id) ?? 0;
       spy.hold();
       // the recheck comes due (the unknown-order window after the verdict) and its lookup hangs
@@ -1193,7 +1209,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.fakeClock().advance(200, 200);
     await stopping;
     expect(h.loop.loopState).to.equal('stopping');
-    expect(h.manager.order('bot-tst000-1')!.status).to.equal('filled');
+    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('filled');
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('filled');
     await placing;
     try {
