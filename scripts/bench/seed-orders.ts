@@ -13,7 +13,7 @@ import { silentLogger, type Logger } from '../../src/shared/logging/logger';
 import { Store } from '../../src/shared/persistence/store';
 import type { LocalOrder } from '../../src/trading/engine/order-state';
 import { paperAccountSchema, type PaperAccount } from '../../src/trading/exchange/paper-account';
-import { wireOrderManager } from '../../src/trading/engine/order-manager';
+import { wireOrders } from '../../src/trading/engine/order-parts';
 import type { Exchange, Market } from '../../src/trading/exchange/exchange';
 import { openTradingStateFiles, type TradingStateFiles } from '../../src/trading/engine/state-files';
 import { clientOrderIdFor } from '../../src/trading/engine/trading-state';
@@ -43,7 +43,7 @@ export async function placeRestingBuys(opts: {
   logger: Logger;
 }): Promise<void> {
   const { exchange, markets, config } = opts;
-  const manager = wireOrderManager({
+  const { manager } = wireOrders({
     exchange,
     store: opts.files.store,
     history: opts.files.history,

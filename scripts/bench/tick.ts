@@ -9,7 +9,7 @@ import { configSchema, type Config } from '../../src/shared/config/schema';
 import { OrderNotFoundError } from '../../src/shared/errors';
 import { silentLogger } from '../../src/shared/logging/logger';
 import type { HistoryLog } from '../../src/trading/engine/order-archive';
-import { wireOrderManager } from '../../src/trading/engine/order-manager';
+import { wireOrders } from '../../src/trading/engine/order-parts';
 import type { StateStore } from '../../src/trading/engine/state-gateway';
 import { TradingLoop } from '../../src/trading/engine/trading-loop';
 import {
@@ -259,7 +259,7 @@ export async function benchTick(symbols: number, ticks: number): Promise<TickFig
   const clock = new ManualClock(start + warmup * CANDLE_MS);
   const exchange = new InMemoryExchange(candles, clock, config.trading.candleLimit);
   const store = new InMemoryStore();
-  const manager = wireOrderManager({
+  const orders = wireOrders({
     exchange,
     store,
     history: new InMemoryHistory(),
@@ -272,14 +272,14 @@ export async function benchTick(symbols: number, ticks: number): Promise<TickFig
     logger: silentLogger(),
   });
   const loop = new TradingLoop({
-    manager,
+    orders,
     exchange,
     strategy: createStrategy(config.trading.strategy),
     config: config.trading,
     clock,
     logger: silentLogger(),
   });
-  manager.startAccepting();
+  orders.manager.startAccepting();
   const samples: number[] = [];
   for (let i = -5; i < ticks; i++) {
     clock.t += CANDLE_MS;

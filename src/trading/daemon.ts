@@ -25,7 +25,7 @@ import { registerControlHandlers } from './control/handlers';
 import type { EventPublisher } from './engine/event-outbox';
 import { sendConnectReads } from './engine/connect-reads';
 import { recoverySymbols, sendRecoveryReadsEarly } from './engine/recovery-reads';
-import { wireOrderManager } from './engine/order-manager';
+import { wireOrders } from './engine/order-parts';
 import type { StateStore } from './engine/state-gateway';
 import { openTradingStateFiles } from './engine/state-files';
 import { checkIdentity, describeIdentity, type StateIdentity } from './engine/state-identity';
@@ -118,7 +118,7 @@ export async function startTrading(
   });
   shutdown.addStep('close event log', () => events.close(), { order: 90 });
 
-  const manager = wireOrderManager({
+  const orders = wireOrders({
     exchange,
     store: wiring.wrapStore ? wiring.wrapStore(files.store) : files.store,
     publisher: wiring.wrapEvents ? wiring.wrapEvents(events) : events,
@@ -137,7 +137,7 @@ export async function startTrading(
     config.trading.mode === 'live'
       ? new KeyWatch({
           exchange,
-          outbox: manager.outbox,
+          outbox: orders.outbox,
           clock,
           logger,
           file: new KeyNoticeFile(dataDir, exchange.id, clock, logger),
@@ -149,7 +149,7 @@ export async function startTrading(
   keyWatch?.send();
   if (keyWatch) shutdown.addStep('stop the API key look', () => keyWatch.stop(), { order: 1 });
   const loop = new TradingLoop({
-    manager,
+    orders,
     exchange,
     strategy,
     config: config.trading,
@@ -175,7 +175,7 @@ export async function startTrading(
   });
   registerControlHandlers(server, {
     loop,
-    orderBook: manager.orderBook,
+    orderBook: orders.orderBook,
     exchange,
     config,
     lastExit: ctx.lastExit,
@@ -205,7 +205,7 @@ export async function startTrading(
         const ops = await startTradingOps({
           config,
           loop,
-          orderBook: manager.orderBook,
+          orderBook: orders.orderBook,
           exchangeId: exchange.id,
           lastExit: ctx.lastExit,
           ipcClients: () => server.clientCount,

@@ -34,7 +34,7 @@ describe('state archive with positions or working orders', function () {
     h.loop.enterRunning();
     await h.manager.place(MARKET_BUY);
     if (working) await h.manager.place({ ...MARKET_BUY, type: 'limit', price: 1_000, amount: 0.02 });
-    expect(h.manager.orderBook.openPositions(), 'a position the stop-loss guards').to.have.length(1);
+    expect(h.orderBook.openPositions(), 'a position the stop-loss guards').to.have.length(1);
     const dir = h.dir;
     dirs.push(dir);
     await h.close(false);

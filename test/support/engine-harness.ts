@@ -19,7 +19,9 @@ import { EventLog } from '../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
 import { createLogger, LOG_LEVELS, silentLogger } from '../../src/shared/logging/logger';
 import type { EventPublisher } from '../../src/trading/engine/event-outbox';
-import { wireOrderManager, type OrderManager } from '../../src/trading/engine/order-manager';
+import type { OrderBook } from '../../src/trading/engine/order-book';
+import type { OrderManager } from '../../src/trading/engine/order-manager';
+import { wireOrders, type OrderParts } from '../../src/trading/engine/order-parts';
 import type { StateStore } from '../../src/trading/engine/state-gateway';
 import { openTradingStateFiles, type TradingStateFiles } from '../../src/trading/engine/state-files';
 import { TradingLoop } from '../../src/trading/engine/trading-loop';
@@ -128,12 +130,23 @@ export class EngineHarness {
     readonly exchange: Exchange,
     readonly files: TradingStateFiles,
     readonly eventLog: EventLog,
-    readonly manager: OrderManager,
+    /** The order side as the daemon wires it (order-parts.ts). */
+    readonly orders: OrderParts,
     readonly loop: TradingLoop,
     readonly clock: Clock,
     private readonly opts: HarnessOptions,
   ) {
     eventLog.subscribe(0, (e) => this.events.push(e));
+  }
+
+  /** Placement and resolution (order-manager.ts). */
+  get manager(): OrderManager {
+    return this.orders.manager;
+  }
+
+  /** The orders and positions, read-only (order-book.ts). */
+  get orderBook(): OrderBook {
+    return this.orders.orderBook;
   }
 
   static async open(opts: HarnessOptions = {}): Promise<EngineHarness> {
@@ -174,7 +187,7 @@ export class EngineHarness {
     }
     const eventLog = await EventLog.open(dir, { retention: 1000, clock });
     const markets = opts.connectLater ? {} : await exchange.loadMarkets();
-    const manager = wireOrderManager({
+    const orders = wireOrders({
       exchange,
       store: opts.wrapStore ? opts.wrapStore(files.store) : files.store,
       history: files.history,
@@ -189,14 +202,14 @@ export class EngineHarness {
       recentFinalKept: opts.recentFinalKept,
     });
     const loop = new TradingLoop({
-      manager,
+      orders,
       exchange,
       strategy: opts.strategy ?? createStrategy(t.strategy),
       config: t,
       clock,
       logger,
     });
-    const h = new EngineHarness(dir, config, paper, exchange, files, eventLog, manager, loop, clock, opts);
+    const h = new EngineHarness(dir, config, paper, exchange, files, eventLog, orders, loop, clock, opts);
     h.faults = faults;
     return h;
   }

@@ -18,7 +18,7 @@ import { OnceLog } from './log-once';
 import { LoopTurns } from './loop-turns';
 import { MarketRefresh } from './market-refresh';
 import { OperatorActions } from './operator-actions';
-import type { OrderManager } from './order-manager';
+import type { OrderParts } from './order-parts';
 import { readPlacementFacts } from './placement-facts';
 import { splitSymbol } from './pnl';
 import { ShortfallWatch } from './shortfall-watch';
@@ -29,7 +29,8 @@ import { symbolsToWatch } from './watched-symbols';
 
 /** What the engine is built from (TradingLoopOptions adds the loop's own). */
 export interface EngineOptions {
-  manager: OrderManager;
+  /** The order side, wired once (order-parts.ts). */
+  orders: OrderParts;
   exchange: Exchange;
   strategy: Strategy;
   config: Config['trading'];
@@ -46,13 +47,13 @@ export interface EngineWiring extends EngineOptions {
 export type EngineParts = ReturnType<typeof buildEngineParts>;
 
 export function buildEngineParts(w: EngineWiring) {
-  const { manager, exchange, config, clock, logger } = w;
-  // the order jobs other parts drive, each held directly (the manager builds them: they share its calls and answers)
-  const { refresher, canceller } = manager;
+  const { orders, exchange, config, clock, logger } = w;
+  // placement and resolution; the order jobs other parts drive, each held directly (wired once: order-parts.ts)
+  const { manager, refresher, canceller, answers, rechecks, adoption } = orders;
   // the state's gateway (commits, pause, risk), held directly by the parts that read or change it
-  const { state } = manager;
+  const { state } = orders;
   // the orders' and positions' reads (order-book.ts), held directly by every part that reads them
-  const { orderBook, outbox } = manager;
+  const { orderBook, outbox } = orders;
   const lastPrices = orderBook.lastPrices;
   const quoteCurrency = splitSymbol(config.symbols[0]).quote;
   const reads = new ExchangeReads(config.symbolReadTimeoutMs, clock);
@@ -157,8 +158,8 @@ export function buildEngineParts(w: EngineWiring) {
     manager,
     orderBook,
     state,
-    answers: manager.answers,
-    rechecks: manager.rechecks,
+    answers,
+    rechecks,
     refresher,
     canceller,
     exchange,
@@ -181,11 +182,11 @@ export function buildEngineParts(w: EngineWiring) {
     orderBook,
     outbox,
     state,
-    adoption: manager.adoption,
-    answers: manager.answers,
+    adoption,
+    answers,
     refresher,
     canceller,
-    rechecks: manager.rechecks,
+    rechecks,
     exchange,
     config,
     clock,
@@ -203,9 +204,9 @@ export function buildEngineParts(w: EngineWiring) {
   });
   return {
     /** The exchange calls in flight (the stop waits for them). */
-    calls: manager.calls,
+    calls: orders.calls,
     /** The never-placed orders' recheck (the loop runs it each tick). */
-    rechecks: manager.rechecks,
+    rechecks,
     /** The state's gateway (the loop probes a blocked disk through it). */
     state,
     /** The orders and positions (the loop's heartbeat and recheck read them). */

@@ -175,11 +175,7 @@ export class OperatorActions {
       };
       return withDeadline(
         reconcileWithExchange(
-          {
-            orderBook: this.opts.orderBook,
-            isCreatePending: (id) => this.opts.manager.isCreatePending(id),
-            rechecks: this.opts.rechecks,
-          },
+          { orderBook: this.opts.orderBook, manager: this.opts.manager, rechecks: this.opts.rechecks },
           exchange,
         ),
         budgetMs,

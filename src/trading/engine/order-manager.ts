@@ -1,15 +1,10 @@
 /**
  * Places orders and finds out what became of them, so that a crash at any instant loses nothing and duplicates
- * nothing. Its two jobs: placement and unknown-order resolution. The rest has its own files, each built here once
- * (they share the tracked calls and the answers, and refresh and cancel resolve unknown orders through this
- * manager): the exchange's answers applied (order-answers.ts), fills (fill-sync.ts), one order brought up to date
- * (order-refresh.ts), cancels (order-cancel.ts), acknowledged orders the exchange no longer shows
- * (absent-orders.ts), orders that ended on our inference looked up again and taken back (order-recheck.ts),
- * adoption of orders unknown to state (order-adoption.ts), archiving (order-archive.ts), and the exchange calls
- * tracked for the stop, each lookup within its deadline (order-calls.ts). Those the engine's other parts drive are
- * fields (`answers`, `refresher`, `canceller`, `adoption`, `rechecks`, `fills`, `calls`) that engine-parts.ts hands
- * to them; `archive()` stays here (it gathers what only the manager holds: the journal, the market book, the
- * recheck rule). Every commit goes through the state gateway.
+ * nothing. Its two jobs: placement (its gate first: no order before recovery has finished, while stopping, or while
+ * state cannot be saved) and unknown-order resolution; and `archive()`, which keeps hot what resolution and the
+ * recheck still need. It builds nothing: order-parts.ts wires it with the parts it uses — the state gateway (every
+ * commit), the order book (its reads: order-book.ts), the tracked exchange calls (order-calls.ts) and the answers
+ * applied (order-answers.ts) — and builds the others after it (refresh and cancel resolve unknown orders through it).
  *
  * Write-ahead: an order intent with the deterministic clientOrderId `<botId>-<installId>-<seq>` is committed
  * durably BEFORE the exchange is called, and the exchange's answer is committed after. A create the exchange
@@ -22,8 +17,6 @@
  * event outbox once durable (event-outbox.ts). A commit that fails places nothing further: the state gateway
  * publishes `persist.failed` and new orders are refused until a commit works again (state-gateway.ts).
  */
-import { AbsentOrders } from './absent-orders';
-import { alertClockSkew } from './clock-skew-alert';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import { withDeadline } from '../../shared/deadline';
@@ -39,8 +32,7 @@ import {
   errorMessage,
 } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
-import type { Exchange, ExchangeOrder, Market, OrderSpec } from '../exchange/exchange';
-import { EventOutbox, type EventPublisher } from './event-outbox';
+import type { Exchange, ExchangeOrder, OrderSpec } from '../exchange/exchange';
 import { OnceLog } from './log-once';
 import {
   judgeUnknownOrderEvidence,
@@ -48,21 +40,12 @@ import {
   type UnknownOrderEvidence,
   type UnknownOrderFacts,
 } from './unknown-order-evidence';
-import { FillSync } from './fill-sync';
-import { OrderAdoption } from './order-adoption';
-import { OrderAnswers, lastRefusal } from './order-answers';
-import { OrderBook } from './order-book';
+import { lastRefusal, type OrderAnswers } from './order-answers';
+import type { OrderBook } from './order-book';
 import { archiveFinalOrders, keptHot, type HistoryLog } from './order-archive';
-import { OrderCalls } from './order-calls';
-import { OrderCancel } from './order-cancel';
+import type { OrderCalls } from './order-calls';
 import { rejectedEvent, type EventDraft } from './order-events';
-import {
-  RECHECK_HORIZON_MS,
-  RECHECK_MAX_DELAY_MS,
-  type NeverPlacedRecheckRule,
-} from './never-placed-recheck';
-import { OrderRecheck } from './order-recheck';
-import { OrderRefresh } from './order-refresh';
+import type { NeverPlacedRecheckRule } from './never-placed-recheck';
 import {
   judgeNotFound,
   transition,
@@ -70,7 +53,7 @@ import {
   type NotFoundRule,
   type OrderPurpose,
 } from './order-state';
-import { StateGateway, type StateStore } from './state-gateway';
+import type { StateGateway } from './state-gateway';
 import { clientOrderIdFor } from './trading-state';
 import { probeRest } from './rest-probe';
 
@@ -84,88 +67,40 @@ export interface OrderRequest extends OrderSpec {
 
 export interface OrderManagerOptions {
   exchange: Exchange;
+  /** Every commit (state-gateway.ts). */
   state: StateGateway;
-  outbox: EventOutbox;
-  history: HistoryLog;
   /** The bot's own orders and positions, read-only (order-book.ts), over the same state. */
   orderBook: OrderBook;
+  /** The history journal the archive moves final orders to. */
+  history: HistoryLog;
+  /** The exchange calls, tracked for the stop; lookups and cancels within the lookup deadline (order-calls.ts). */
+  calls: OrderCalls;
+  /** The exchange's answers applied (order-answers.ts): a create's, a lookup's. */
+  answers: Pick<OrderAnswers, 'apply'>;
+  /** When lookups that miss declare an order never placed (order-state.ts `judgeNotFound`). */
+  notFoundRule: NotFoundRule;
+  /** When orders declared never placed are looked up again: the archive keeps them hot until then. */
+  recheckRule: NeverPlacedRecheckRule;
   botId: string;
   orders: Config['trading']['orders'];
-  /**
-   * An order lookup (the order, its trades) and a cancel are given up after this long: the order stays as it was,
-   * pending or unknown (a cancel with no answer: as the lookup after it shows), and is looked up again later — one
-   * hung call never holds its symbol's lane (its stop-loss, or close-all) for all of ccxt's timeout and retries
-   * (~42 s with defaults). The daemon passes `trading.symbolReadTimeoutMs`.
-   */
-  lookupTimeoutMs: number;
-  /**
-   * A ticker dated longer ago than this on the exchange's clock is stale (ticker-age.ts; `trading.maxTickerAgeMs`): a
-   * third-coin fee valued at such a price is marked estimated (fee-valuation.ts). Absent: prices' age not judged.
-   */
-  maxTickerAgeMs?: number;
   clock: Clock;
+  /** The orders' logger (order-parts.ts: module "orders"). */
   logger: Logger;
   /** Final orders kept in hot state for `orders` and reconcile before they move to the journal (default 20). */
   recentFinalKept?: number;
 }
 
-/** The ports an order manager is wired from: the state store and the event log, as given (or wrapped). */
-export interface OrderManagerPorts extends Omit<OrderManagerOptions, 'state' | 'outbox' | 'orderBook'> {
-  store: StateStore;
-  publisher: EventPublisher;
-  /** The markets as loaded (`{}` until the exchange answers: market-refresh.ts sets them in the order book). */
-  markets: Record<string, Market>;
-}
-
-/** An order manager with its state gateway and event outbox, wired from the ports. */
-export function wireOrderManager(ports: OrderManagerPorts): OrderManager {
-  const { store, publisher, markets, ...rest } = ports;
-  const outbox = new EventOutbox({ store, publisher, logger: ports.logger.child({ module: 'events' }) });
-  alertClockSkew(ports.exchange, outbox);
-  const state = new StateGateway(store, outbox, ports.logger, ports.clock);
-  const orderBook = new OrderBook({
-    state,
-    history: ports.history,
-    markets,
-    botId: ports.botId,
-    traits: ports.exchange.traits,
-  });
-  return new OrderManager({ ...rest, state, outbox, orderBook });
-}
-
 export class OrderManager {
   private readonly exchange: Exchange;
-  readonly state: StateGateway;
-  readonly outbox: EventOutbox;
+  private readonly state: StateGateway;
+  private readonly orderBook: OrderBook;
   private readonly history: HistoryLog;
+  private readonly calls: OrderCalls;
+  private readonly answers: Pick<OrderAnswers, 'apply'>;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly notFoundRule: NotFoundRule;
   private readonly recheckRule: NeverPlacedRecheckRule;
-  /**
-   * Orders that ended on our inference (or were settled by the operator) looked up again (order-recheck.ts): the
-   * loop's and recovery's rechecks, the operator's settle asking once more.
-   */
-  readonly rechecks: OrderRecheck;
-  /** Acknowledged orders the exchange no longer shows: looked up past the window, settled from its other reads. */
-  private readonly absent: AbsentOrders;
-  /** An order's trades fetched and booked as fills (fill-sync.ts). */
-  readonly fills: FillSync;
-  /** The exchange's answers applied to orders (order-answers.ts): recovery's and every refresh's. */
-  readonly answers: OrderAnswers;
-  /** One order brought up to date with the exchange (order-refresh.ts): the tick, close-all, the settle, recovery. */
-  readonly refresher: OrderRefresh;
-  /** A working order cancelled (order-cancel.ts): the tick, close-all, the stop, recovery. */
-  readonly canceller: OrderCancel;
-  /** Orders of ours that state lost taken in, and the id sequence kept ahead (order-adoption.ts): recovery. */
-  readonly adoption: OrderAdoption;
-  /**
-   * Exchange calls tracked for the stop (its `waitIdle`); order lookups and cancels within `lookupTimeoutMs`, one
-   * per order.
-   */
-  readonly calls: OrderCalls;
-  /** The bot's own orders and positions, read-only (order-book.ts): the manager's reads and every other part's. */
-  readonly orderBook: OrderBook;
   /** Creates whose promise has not settled (a late answer is still possible). */
   private readonly pendingCreates = new Set<string>();
   private accepting = false;
@@ -176,90 +111,15 @@ export class OrderManager {
   constructor(private readonly opts: OrderManagerOptions) {
     this.exchange = opts.exchange;
     this.state = opts.state;
-    this.outbox = opts.outbox;
-    this.history = opts.history;
-    this.clock = opts.clock;
-    this.logger = opts.logger.child({ module: 'orders' });
-    this.onceLog = new OnceLog(this.logger);
-    this.notFoundRule = {
-      minMisses: opts.orders.unknownNotFoundMisses,
-      windowMs: opts.orders.unknownNotFoundWindowMs,
-      graceMs: opts.exchange.traits.lookupGraceMs,
-    };
-    this.recheckRule = {
-      baseDelayMs: opts.orders.unknownNotFoundWindowMs,
-      maxDelayMs: RECHECK_MAX_DELAY_MS,
-      horizonMs: RECHECK_HORIZON_MS,
-    };
     this.orderBook = opts.orderBook;
-    this.calls = new OrderCalls(opts.lookupTimeoutMs, opts.clock);
-    const lookup = this.calls.lookup.bind(this.calls);
-    const resolveUnknown = (id: string): Promise<boolean | null> => this.resolveUnknown(id);
-    const applyRemote = (id: string, remote: ExchangeOrder): Promise<void> => this.answers.apply(id, remote);
-    this.fills = new FillSync({
-      exchange: opts.exchange,
-      state: opts.state,
-      markets: () => this.orderBook.markets,
-      clock: opts.clock,
-      logger: this.logger,
-      lookup,
-      maxTickerAgeMs: opts.maxTickerAgeMs,
-    });
-    this.answers = new OrderAnswers({
-      state: opts.state,
-      clock: opts.clock,
-      logger: this.logger,
-      hotOrders: () => this.orderBook.hotOrders(),
-      syncFills: (id, known) => this.fills.sync(id, known),
-    });
-    this.absent = new AbsentOrders({
-      exchange: opts.exchange,
-      state: opts.state,
-      clock: opts.clock,
-      logger: this.logger,
-      notFoundRule: this.notFoundRule,
-      recheckRule: this.recheckRule,
-      markets: () => this.orderBook.markets,
-      lookup,
-      sentAt: (key) => this.calls.sentAt(key),
-      cancel: (id, call) => this.calls.cancel(id, call),
-      syncFills: (id, known) => this.fills.sync(id, known),
-    });
-    this.rechecks = new OrderRecheck({
-      exchange: opts.exchange,
-      state: opts.state,
-      clock: opts.clock,
-      logger: this.logger,
-      rule: this.recheckRule,
-      lookup,
-      hotOrders: (test) => this.orderBook.hotOrders(test),
-      positions: () => this.orderBook.positions(),
-      applyRemote,
-      listed: (symbol) => this.orderBook.markets[symbol] !== undefined,
-    });
-    this.refresher = new OrderRefresh({
-      exchange: opts.exchange,
-      state: opts.state,
-      calls: this.calls,
-      resolveUnknown,
-      fetchPlaced: (order) => this.absent.fetchPlaced(order),
-      applyRemote,
-      syncFills: (id) => this.fills.sync(id),
-    });
-    this.canceller = new OrderCancel({
-      exchange: opts.exchange,
-      state: opts.state,
-      calls: this.calls,
-      resolveUnknown,
-      fetchPlaced: (order, after) => this.absent.fetchPlaced(order, after),
-      applyRemote,
-    });
-    this.adoption = new OrderAdoption({
-      state: opts.state,
-      applyRemote,
-      clock: opts.clock,
-      offsetMs: () => opts.exchange.clockOffsetMs?.() ?? 0,
-    });
+    this.history = opts.history;
+    this.calls = opts.calls;
+    this.answers = opts.answers;
+    this.clock = opts.clock;
+    this.logger = opts.logger;
+    this.onceLog = new OnceLog(this.logger);
+    this.notFoundRule = opts.notFoundRule;
+    this.recheckRule = opts.recheckRule;
     checkClientOrderIds(opts.botId, opts.exchange);
   }
 

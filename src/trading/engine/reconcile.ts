@@ -32,14 +32,14 @@ export type ReconcileExchange = Pick<
   'fetchOrder' | 'fetchOrderByClientId' | 'fetchOpenOrders' | 'fetchBalance'
 >;
 
-/** What reconcile reads state through, and its one write (an order manager has all three). */
+/** What reconcile reads state through, and its one write (the wired order parts have all three: order-parts.ts). */
 export interface ReconcileOrders {
   orderBook: Pick<
     OrderBook,
     'order' | 'hotOrders' | 'allOrders' | 'positions' | 'markets' | 'botId' | 'installId'
   >;
   /** A create still on its way (OrderManager.isCreatePending) is not a difference yet. */
-  isCreatePending: OrderManager['isCreatePending'];
+  manager: Pick<OrderManager, 'isCreatePending'>;
   rechecks: Pick<OrderRecheck, 'takeBack'>;
 }
 
@@ -47,7 +47,7 @@ export async function reconcileWithExchange(
   orders: ReconcileOrders,
   exchange: ReconcileExchange,
 ): Promise<ReconcileDifference[]> {
-  const { orderBook, rechecks } = orders;
+  const { orderBook, manager, rechecks } = orders;
   const differences: ReconcileDifference[] = [];
   const hot = orderBook.hotOrders();
   for (const order of hot) {
@@ -57,7 +57,7 @@ export async function reconcileWithExchange(
     // a write-off is the bot's own record of coins the account did not hold (shortfall-watch.ts): no exchange order
     if (order.purpose === 'write-off') continue;
     // a create still on its way is not a difference yet
-    if (orders.isCreatePending(order.clientOrderId)) continue;
+    if (manager.isCreatePending(order.clientOrderId)) continue;
     if (order.status === 'intent' || order.status === 'unknown') continue;
     const remote = await lookup(order, exchange);
     if (!remote) {

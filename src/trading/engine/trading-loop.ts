@@ -102,7 +102,7 @@ export class TradingLoop {
   readonly quoteCurrency: string;
 
   constructor(private readonly opts: TradingLoopOptions) {
-    this.manager = opts.manager;
+    this.manager = opts.orders.manager;
     this.config = opts.config;
     this.clock = opts.clock;
     this.logger = opts.logger.child({ module: 'loop' });

@@ -48,7 +48,7 @@ describe('control handlers over the real engine', function () {
     const rpc = new Registry();
     registerControlHandlers(rpc, {
       loop: h.loop,
-      orderBook: h.manager.orderBook,
+      orderBook: h.orderBook,
       exchange: h.exchange,
       config: h.config,
       lastExit: { kind: 'clean', at: 1 },
@@ -263,15 +263,15 @@ describe('control handlers over the real engine', function () {
     expect(orders).to.deep.equal(['bot-tst000-3', 'bot-tst000-4']);
     expect({ cancelled, skipped, paused }).to.deep.equal({ cancelled: [], skipped: [], paused: true });
     expect((await rpc.call('status', {})).paused).to.equal(true);
-    expect(h.manager.orderBook.openPositions()).to.have.length(0);
-    expect(h.manager.orderBook.order('bot-tst000-3')).to.include({
+    expect(h.orderBook.openPositions()).to.have.length(0);
+    expect(h.orderBook.order('bot-tst000-3')).to.include({
       purpose: 'close-all',
       side: 'sell',
       type: 'market',
       status: 'filled',
     });
     await h.manager.archive();
-    expect(h.manager.orderBook.hotOrders()).to.have.length(1);
+    expect(h.orderBook.hotOrders()).to.have.length(1);
     // pages of at most ~300 bytes of history: several calls, each order exactly once, archive then hot state
     const all: string[] = [];
     let cursor: string | undefined;
@@ -312,7 +312,7 @@ describe('control handlers over the real engine', function () {
       price: Math.round(price / 2),
       clientOrderId: 'bot-tst000-77',
     });
-    const hot = h.manager.orderBook.hotOrders()[0].clientOrderId;
+    const hot = h.orderBook.hotOrders()[0].clientOrderId;
     await h.files.store.commit((d) => {
       d.orders[hot].filled = d.orders[hot].filled / 2;
     });

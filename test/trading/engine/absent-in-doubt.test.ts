@@ -63,7 +63,7 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
 
   it('goes in doubt once (alert, /settle lists it as absent); the operator settles it and the symbol is free', async () => {
     const h = await absentBeyondReach();
-    const order = h.manager.orderBook.order(ID)!;
+    const order = h.orderBook.order(ID)!;
     expect(order.status).to.equal('open');
     expect(order.inDoubtAt).to.be.a('number');
     const alerts = h.events.filter((e) => e.type === 'order.in_doubt');
@@ -87,8 +87,8 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
 
     const d = await h.loop.settleOrder({ clientOrderId: ID, outcome: 'not-carried-out' });
     expect(d.ok, !d.ok ? d.refusal : '').to.equal(true);
-    expect(h.manager.orderBook.order(ID)).to.include({ status: 'cancelled', filled: 0 });
-    expect(h.manager.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
+    expect(h.orderBook.order(ID)).to.include({ status: 'cancelled', filled: 0 });
+    expect(h.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
     expect(h.loop.inDoubtOrders()).to.deep.equal([]);
     await h.fakeClock().advance(60_000, 60_000);
     await h.loop.tick();
@@ -98,12 +98,12 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
 
   it('is in doubt no more when a lookup shows it again: its answer stands, nothing to settle', async () => {
     const h = await absentBeyondReach();
-    expect(h.manager.orderBook.order(ID)!.inDoubtAt).to.be.a('number');
+    expect(h.orderBook.order(ID)!.inDoubtAt).to.be.a('number');
     hidden.on = false;
     await h.fakeClock().advance(1_000, 500);
     await h.loop.tick();
-    expect(h.manager.orderBook.order(ID)!.status).to.equal('open');
-    expect(h.manager.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
+    expect(h.orderBook.order(ID)!.status).to.equal('open');
+    expect(h.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
     expect(h.loop.inDoubtOrders()).to.deep.equal([]);
     const d = await h.loop.settleOrder({ clientOrderId: ID, outcome: 'not-carried-out' });
     expect(!d.ok && d.refusal).to.match(/its own answers settle it/);
@@ -111,17 +111,16 @@ describe('an order the exchange no longer shows and its reads cannot settle (eng
 
   it('is in doubt no more once its open-orders list shows it again, its lookups still missing (review 29b)', async () => {
     const h = await absentBeyondReach();
-    expect(h.manager.orderBook.order(ID)!.inDoubtAt).to.be.a('number');
+    expect(h.orderBook.order(ID)!.inDoubtAt).to.be.a('number');
     listHidden.on = false;
     for (let i = 0; i < 4; i++) {
       await h.fakeClock().advance(60_000, 60_000);
       await h.loop.tick();
     }
-    expect(h.manager.orderBook.order(ID)!.status).to.equal('open');
-    expect(
-      h.manager.orderBook.order(ID)!.inDoubtAt,
-      'no longer in doubt while the exchange lists it',
-    ).to.equal(undefined);
+    expect(h.orderBook.order(ID)!.status).to.equal('open');
+    expect(h.orderBook.order(ID)!.inDoubtAt, 'no longer in doubt while the exchange lists it').to.equal(
+      undefined,
+    );
     expect(h.loop.inDoubtOrders()).to.deep.equal([]);
     const d = await h.loop.settleOrder({ clientOrderId: ID, outcome: 'not-carried-out' });
     expect(!d.ok && d.refusal).to.match(/its own answers settle it/);

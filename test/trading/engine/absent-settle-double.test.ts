@@ -65,25 +65,25 @@ describe('/settle filled of an absent order whose booked fills are short of its 
       amount: 0.05,
       purpose: 'entry',
     });
-    const first = h.manager.orderBook.order(ID)!;
+    const first = h.orderBook.order(ID)!;
     expect(first.status).to.equal('partially_filled');
     const bookedAtFirst = first.fills.reduce((s, f) => s + f.amount, 0);
     expect(bookedAtFirst).to.be.greaterThan(0);
     // the trade list stops bringing the order's new trades; the next answer says more filled
     short.on = true;
-    for (let i = 0; i < 3 && h.manager.orderBook.order(ID)!.filled <= bookedAtFirst + 1e-12; i++) {
+    for (let i = 0; i < 3 && h.orderBook.order(ID)!.filled <= bookedAtFirst + 1e-12; i++) {
       await h.nextCandle();
       await h.loop.tick();
     }
-    const before = h.manager.orderBook.order(ID)!;
+    const before = h.orderBook.order(ID)!;
     expect(before.filled).to.be.greaterThan(bookedAtFirst + 1e-12);
     // the exchange no longer shows it: its fills read short, not settled for a day → in doubt
     hidden.on = true;
-    for (let i = 0; i < 30 && h.manager.orderBook.order(ID)!.inDoubtAt === undefined; i++) {
+    for (let i = 0; i < 30 && h.orderBook.order(ID)!.inDoubtAt === undefined; i++) {
       await h.fakeClock().advance(HOUR, 10 * 60_000);
       await h.loop.tick();
     }
-    const inDoubt = h.manager.orderBook.order(ID)!;
+    const inDoubt = h.orderBook.order(ID)!;
     expect(inDoubt.inDoubtAt).to.be.a('number');
     return { h, inDoubt };
   }
@@ -106,10 +106,10 @@ describe('/settle filled of an absent order whose booked fills are short of its 
       await h.fakeClock().advance(60_000, 60_000);
       await h.loop.tick();
     }
-    const after = h.manager.orderBook.order(ID)!;
+    const after = h.orderBook.order(ID)!;
     const sum = after.fills.reduce((s, f) => s + f.amount, 0);
     expect(sum, "the order's fills add up to what it executed").to.be.closeTo(truth.filled, 1e-9);
-    expect(h.manager.orderBook.positions()[BTC].amount).to.be.closeTo(truth.filled, 1e-9);
+    expect(h.orderBook.positions()[BTC].amount).to.be.closeTo(truth.filled, 1e-9);
   });
 
   it('refuses "none" for it: its last answer said more filled than its fills booked', async () => {
@@ -119,6 +119,6 @@ describe('/settle filled of an absent order whose booked fills are short of its 
     expect(!d.ok && d.refusal).to.match(
       /answered order .* as [\d.]+ filled, more than the [\d.]+ its fills booked/,
     );
-    expect(h.manager.orderBook.order(ID)!.inDoubtAt).to.equal(inDoubt.inDoubtAt);
+    expect(h.orderBook.order(ID)!.inDoubtAt).to.equal(inDoubt.inDoubtAt);
   });
 });

@@ -81,16 +81,16 @@ describe('an absent order whose reads keep failing, across restarts (engine, pap
   it('goes in doubt a day after its first failed try though the engine restarts every 6 hours', async () => {
     await openHidden();
     await runFor(HOUR);
-    const since = h!.manager.orderBook.order(ID)!.absentTriesSince;
+    const since = h!.orderBook.order(ID)!.absentTriesSince;
     expect(since, 'when the failed tries began, in the order').to.be.a('number');
-    expect(h!.manager.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
+    expect(h!.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
     // restarts every 6 hours until a day after the first failed try has passed
     while (h!.clock.now() - since! < RECHECK_HORIZON_MS + HOUR) {
       await restart();
-      expect(h!.manager.orderBook.order(ID)!.absentTriesSince, 'kept across the restart').to.equal(since);
+      expect(h!.orderBook.order(ID)!.absentTriesSince, 'kept across the restart').to.equal(since);
       await runFor(6 * HOUR);
     }
-    const order = h!.manager.orderBook.order(ID)!;
+    const order = h!.orderBook.order(ID)!;
     expect(order.status).to.equal('open');
     expect(order.inDoubtAt, 'in doubt after a day of failed tries').to.be.a('number');
     expect(order.inDoubtAt! - since!).to.be.at.least(RECHECK_HORIZON_MS);
@@ -104,12 +104,12 @@ describe('an absent order whose reads keep failing, across restarts (engine, pap
   it('starts the day again once the order is found', async () => {
     await openHidden();
     await runFor(HOUR);
-    expect(h!.manager.orderBook.order(ID)!.absentTriesSince).to.be.a('number');
+    expect(h!.orderBook.order(ID)!.absentTriesSince).to.be.a('number');
     hidden.on = false;
     await runFor(HOUR);
-    expect(h!.manager.orderBook.order(ID)!.absentTriesSince, 'found: the tries are over').to.equal(undefined);
+    expect(h!.orderBook.order(ID)!.absentTriesSince, 'found: the tries are over').to.equal(undefined);
     await restart();
-    expect(h!.manager.orderBook.order(ID)!.absentTriesSince).to.equal(undefined);
-    expect(h!.manager.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
+    expect(h!.orderBook.order(ID)!.absentTriesSince).to.equal(undefined);
+    expect(h!.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
   });
 });

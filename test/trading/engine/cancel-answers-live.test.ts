@@ -116,9 +116,9 @@ describe('cancel answers saying the order is already final, or the cancel not do
     it(`${kit.id} ${code} "${message}": read back, settled as the exchange shows it`, async () => {
       const { fake, h, id } = await restingBuy(kit);
       answer(fake, { code, message, done: true });
-      const after = await h.manager.canceller.cancel(id);
+      const after = await h.orders.canceller.cancel(id);
       expect(after).to.include({ status: 'cancelled', filled: 0 });
-      expect(h.manager.orderBook.order(id)!.status).to.equal('cancelled');
+      expect(h.orderBook.order(id)!.status).to.equal('cancelled');
       expect(h.eventTypes()).to.include('order.cancelled');
     });
   }
@@ -126,15 +126,15 @@ describe('cancel answers saying the order is already final, or the cancel not do
   it('bybit 170147 "Order cancellation timeout": read back — cancelled if it was, else thrown as temporary with the order working', async () => {
     const { fake, h, id } = await restingBuy(bybitKit);
     bybitAnswer(fake, { code: '170147', message: 'Order cancellation timeout', done: false });
-    const err = await h.manager.canceller.cancel(id).then(
+    const err = await h.orders.canceller.cancel(id).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(TemporaryError);
     expect(err).to.not.be.instanceOf(ExchangeRefusedError);
-    expect(h.manager.orderBook.order(id)!.status).to.equal('open');
+    expect(h.orderBook.order(id)!.status).to.equal('open');
     bybitAnswer(fake, { code: '170147', message: 'Order cancellation timeout', done: true });
-    expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+    expect(await h.orders.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 
   it('bybit 170191 "Can not cancel order, please try again later": thrown as temporary, the order working; the next cancel ends it', async () => {
@@ -144,13 +144,13 @@ describe('cancel answers saying the order is already final, or the cancel not do
       message: 'Can not cancel order, please try again later',
       done: false,
     });
-    const err = await h.manager.canceller.cancel(id).then(
+    const err = await h.orders.canceller.cancel(id).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).to.be.instanceOf(TemporaryError);
-    expect(h.manager.orderBook.order(id)!.status).to.equal('open');
-    expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+    expect(h.orderBook.order(id)!.status).to.equal('open');
+    expect(await h.orders.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 
   // error.mdx (as published 2026-01-16): Spot Trade 170212 "Cancel order request processing", UTA 110079 "The order is
@@ -162,8 +162,8 @@ describe('cancel answers saying the order is already final, or the cancel not do
     it(`bybit ${code} "${message}": read back — settled once the earlier cancel shows done`, async () => {
       const { fake, h, id } = await restingBuy(bybitKit);
       bybitAnswer(fake, { code, message, done: true });
-      expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
-      expect(h.manager.orderBook.order(id)!.status).to.equal('cancelled');
+      expect(await h.orders.canceller.cancel(id)).to.include({ status: 'cancelled' });
+      expect(h.orderBook.order(id)!.status).to.equal('cancelled');
     });
   }
 
@@ -174,7 +174,7 @@ describe('cancel answers saying the order is already final, or the cancel not do
       message: 'Cancellation failed as the order is already under cancelling status.',
       done: true,
     });
-    expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+    expect(await h.orders.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 });
 
@@ -196,21 +196,21 @@ describe("a cancel of an order the exchange already finished, each double's own 
       fake.pinPrice(BTC, 29_000);
       await h.exchange.fetchBalance();
       expect(fake.trades(BTC)).to.have.length.greaterThan(0);
-      expect(h.manager.orderBook.order(id)!.status).to.equal('open');
+      expect(h.orderBook.order(id)!.status).to.equal('open');
       const cancels = fake.requestCount('cancelOrder');
-      const after = await h.manager.canceller.cancel(id);
+      const after = await h.orders.canceller.cancel(id);
       expect(fake.requestCount('cancelOrder')).to.equal(cancels + 1);
       expect(after).to.include({ status: 'filled', filled: 0.001 });
-      const fills = h.manager.orderBook.order(id)!.fills;
+      const fills = h.orderBook.order(id)!.fills;
       expect(fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(0.001, 1e-12);
-      expect(h.manager.orderBook.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
+      expect(h.orderBook.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
     });
 
     it(`${kit.id}: one the owner cancelled on the exchange is settled cancelled`, async () => {
       const { fake, h, id } = await restingBuy(kit);
-      await h.exchange.cancelOrder(h.manager.orderBook.order(id)!.exchangeOrderId!, BTC);
+      await h.exchange.cancelOrder(h.orderBook.order(id)!.exchangeOrderId!, BTC);
       const cancels = fake.requestCount('cancelOrder');
-      const after = await h.manager.canceller.cancel(id);
+      const after = await h.orders.canceller.cancel(id);
       expect(fake.requestCount('cancelOrder')).to.equal(cancels + 1);
       expect(after).to.include({ status: 'cancelled', filled: 0 });
     });

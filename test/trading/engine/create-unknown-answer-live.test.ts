@@ -75,13 +75,13 @@ describe('a create answered with a code not known as a refusal, the order taken 
     await e.loop.tick();
     strategy.next = HOLD;
     for (let i = 0; i < 5; i++) await e.loop.tick();
-    const order = e.manager.orderBook.order(id1)!;
+    const order = e.orderBook.order(id1)!;
     // the exchange took it and filled it
     expect(f.orderClientIds()).to.deep.equal([id1]);
     expect(f.balance('BTC')).to.be.greaterThan(1);
     // what the bot makes of it
     expect(order.status, `${order.status} (${order.error ?? ''})`).to.not.equal('rejected');
-    await tickUntil(e, () => (e.manager.orderBook.positions()[BTC]?.amount ?? 0) > 0);
+    await tickUntil(e, () => (e.orderBook.positions()[BTC]?.amount ?? 0) > 0);
   }
 
   for (const [retCode, retMsg] of [
@@ -128,18 +128,18 @@ describe('a create answered with a code not known as a refusal, the order taken 
     strategy.next = HOLD;
     const id1 = clientOrderIdFor('bot', TEST_INSTALL_ID, 1, '-');
     // looked up at once (an unknown outcome), never recorded refused
-    await tickUntil(e, () => e.manager.orderBook.order(id1)!.status === 'open');
-    expect(e.manager.orderBook.order(id1)!.refused).to.equal(undefined);
+    await tickUntil(e, () => e.orderBook.order(id1)!.status === 'open');
+    expect(e.orderBook.order(id1)!.refused).to.equal(undefined);
     const open = await e.exchange.fetchOpenOrders(BTC);
     expect(open.map((o) => o.clientOrderId)).to.deep.equal([id1]);
-    expect(await reconcileWithExchange(e.manager, e.exchange)).to.deep.equal([]);
+    expect(await reconcileWithExchange(e.orders, e.exchange)).to.deep.equal([]);
     expect(f.createRequests()).to.deep.equal([id1]);
   });
 
   it("a Bybit stop-loss sell answered 170032 after it was carried out is never sold again from the owner's coins", async () => {
     const { fake: f, h: e } = await live<FakeBybit>(bybitKit, { orders: { rejectCooldownMs: 200 } });
     strategy.next = ENTER;
-    await tickUntil(e, () => (e.manager.orderBook.positions()[BTC]?.amount ?? 0) > 0);
+    await tickUntil(e, () => (e.orderBook.positions()[BTC]?.amount ?? 0) > 0);
     strategy.next = HOLD;
     f.faults.next('createOrder', {
       kind: 'taken-then-answer',
@@ -153,7 +153,7 @@ describe('a create answered with a code not known as a refusal, the order taken 
     }
     const bought = f.trades(BTC).reduce((s, t) => s + (t.side === 'buy' ? t.qty : 0), 0);
     const sold = f.trades(BTC).reduce((s, t) => s + (t.side === 'sell' ? t.qty : 0), 0);
-    const orders = Object.values(e.manager.state.data.orders).map(
+    const orders = Object.values(e.orders.state.data.orders).map(
       (o) => `${o.clientOrderId} ${o.side} ${o.status}`,
     );
     expect(sold, `bought ${bought}, sold ${sold}; orders: ${orders.join(', ')}`).to.be.at.most(

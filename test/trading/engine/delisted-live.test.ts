@@ -50,7 +50,7 @@ describe('a delisted symbol with a resting order (real ccxt, Binance double)', f
       amount: 0.001,
       purpose: 'entry',
     });
-    expect(h.manager.orderBook.order(id)!.status).to.equal('open');
+    expect(h.orderBook.order(id)!.status).to.equal('open');
     fake.delist(BTC);
     for (let i = 0; i < 30 && !h.eventTypes().includes('market.halted'); i++) {
       await h.loop.tick();
@@ -69,8 +69,8 @@ describe('a delisted symbol with a resting order (real ccxt, Binance double)', f
     expect(h.loop.inDoubtOrders().map((o) => [o.clientOrderId, o.ended])).to.deep.equal([[id, 'absent']]);
     const d = await h.loop.settleOrder({ clientOrderId: id, outcome: 'not-carried-out' });
     expect(d.ok, !d.ok ? d.refusal : '').to.equal(true);
-    expect(h.manager.orderBook.order(id)).to.include({ status: 'cancelled', filled: 0 });
-    expect(h.manager.orderBook.pendingOrders(BTC)).to.deep.equal([]);
+    expect(h.orderBook.order(id)).to.include({ status: 'cancelled', filled: 0 });
+    expect(h.orderBook.pendingOrders(BTC)).to.deep.equal([]);
     for (let i = 0; i < 5; i++) {
       await h.loop.tick();
       await sleep(50);

@@ -45,13 +45,13 @@ describe('orders of a symbol the exchange no longer lists (engine, paper exchang
       amount: 0.001,
       purpose: 'entry',
     });
-    expect(h.manager.orderBook.pendingOrders(BTC)).to.have.length(1);
+    expect(h.orderBook.pendingOrders(BTC)).to.have.length(1);
     // delisted: the markets the engine holds leave it out, and the exchange cancels its resting orders
     delisted.on = true;
-    h.manager.orderBook.setMarkets(without(h.manager.orderBook.markets));
-    await h.paper.cancelOrder(h.manager.orderBook.order(ID)!.exchangeOrderId!, BTC);
+    h.orderBook.setMarkets(without(h.orderBook.markets));
+    await h.paper.cancelOrder(h.orderBook.order(ID)!.exchangeOrderId!, BTC);
     await h.loop.tick();
-    expect(h.manager.orderBook.order(ID)!.status).to.equal('cancelled');
-    expect(h.manager.orderBook.pendingOrders(BTC)).to.deep.equal([]);
+    expect(h.orderBook.order(ID)!.status).to.equal('cancelled');
+    expect(h.orderBook.pendingOrders(BTC)).to.deep.equal([]);
   });
 });

@@ -36,15 +36,15 @@ for (const kit of EXCHANGE_KITS) {
       await h.loop.recover({ kind: 'first-start' });
       h.loop.enterRunning();
       strategy.next = ENTER;
-      await tickUntil(h, () => h!.manager.orderBook.hotOrders((o) => o.purpose === 'entry').length > 0);
-      await tickUntil(h, () => h!.manager.orderBook.pendingOrders().length === 0);
+      await tickUntil(h, () => h!.orderBook.hotOrders((o) => o.purpose === 'entry').length > 0);
+      await tickUntil(h, () => h!.orderBook.pendingOrders().length === 0);
       // a few more candles: every symbol keeps signalling, the one position holds the only slot
-      await tickUntil(h, () => h!.manager.orderBook.openPositions().length > 0);
+      await tickUntil(h, () => h!.orderBook.openPositions().length > 0);
       for (let i = 0; i < 3; i++) {
         await new Promise((r) => setTimeout(r, 300));
         await h.loop.tick();
       }
-      const entries = h.manager.orderBook.hotOrders((o) => o.purpose === 'entry').map((o) => o.symbol);
+      const entries = h.orderBook.hotOrders((o) => o.purpose === 'entry').map((o) => o.symbol);
       expect(entries, 'entries sent').to.have.length(1);
       expect(fake.createRequests(), 'creates the exchange received').to.have.length(1);
     });

@@ -37,9 +37,9 @@ describe('entry gate within one tick (symbol-tick.ts)', function () {
     await h.loop.tick();
     await h.nextCandle();
     await h.loop.tick();
-    const entries = h.manager.orderBook.hotOrders((o) => o.purpose === 'entry').map((o) => o.symbol);
+    const entries = h.orderBook.hotOrders((o) => o.purpose === 'entry').map((o) => o.symbol);
     expect(entries, 'entries placed').to.have.length(1);
-    expect(h.manager.orderBook.openPositions(), 'open positions').to.have.length(1);
+    expect(h.orderBook.openPositions(), 'open positions').to.have.length(1);
   });
 
   it('counts an entry of another symbol whose fills are still missing as a position slot', async () => {
@@ -63,11 +63,11 @@ describe('entry gate within one tick (symbol-tick.ts)', function () {
     h.loop.enterRunning();
     const eth = await h.manager.place({ ...MARKET_BUY, symbol: 'ETH/USDT', amount: 0.05 });
     expect(eth.status, 'the entry filled').to.equal('filled');
-    expect(h.manager.orderBook.pendingOrders('ETH/USDT'), 'its fills missing').to.have.length(1);
+    expect(h.orderBook.pendingOrders('ETH/USDT'), 'its fills missing').to.have.length(1);
     strategy.next = ENTER;
     await h.loop.tick();
     expect(
-      h.manager.orderBook.hotOrders((o) => o.symbol === 'BTC/USDT'),
+      h.orderBook.hotOrders((o) => o.symbol === 'BTC/USDT'),
       'entries on BTC/USDT',
     ).to.have.length(0);
   });
@@ -87,7 +87,7 @@ describe('entry gate within one tick (symbol-tick.ts)', function () {
     await h.loop.recover({ kind: 'first-start' });
     h.loop.enterRunning();
     const now = h.clock.now();
-    await h.manager.state.commit((d) => {
+    await h.orders.state.commit((d) => {
       d.orders['bot-tst000-99'] = {
         ...MARKET_BUY,
         symbol: 'ETH/USDT',
@@ -108,9 +108,7 @@ describe('entry gate within one tick (symbol-tick.ts)', function () {
     await h.loop.tick();
     await h.nextCandle();
     await h.loop.tick();
-    expect(
-      h.manager.orderBook.hotOrders((o) => o.symbol === 'BTC/USDT' && o.purpose === 'entry'),
-    ).to.have.length(0);
+    expect(h.orderBook.hotOrders((o) => o.symbol === 'BTC/USDT' && o.purpose === 'entry')).to.have.length(0);
   });
 
   it('places no entry when the operator pauses while the symbol reads its candles', async () => {
@@ -140,7 +138,7 @@ describe('entry gate within one tick (symbol-tick.ts)', function () {
     release();
     await tick;
     expect(
-      h.manager.orderBook.hotOrders((o) => o.purpose === 'entry'),
+      h.orderBook.hotOrders((o) => o.purpose === 'entry'),
       'entries placed',
     ).to.have.length(0);
   });

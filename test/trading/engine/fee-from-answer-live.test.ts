@@ -77,7 +77,7 @@ for (const kit of [okxKit, bybitKit, binanceKit] as ExchangeKit[]) {
       h.loop.enterRunning();
       const entryId = clientOrderIdFor('bot', TEST_INSTALL_ID, 1, kit.profile.clientOrderId.separator);
       strategy.next = ENTER;
-      await tickUntil(h, () => h!.manager.orderBook.order(entryId)?.status === 'filled');
+      await tickUntil(h, () => h!.orderBook.order(entryId)?.status === 'filled');
       strategy.next = HOLD;
       const bought = fake.trades(BTC).filter((t) => t.side === 'buy');
       expect(bought).to.have.length(1);
@@ -88,12 +88,12 @@ for (const kit of [okxKit, bybitKit, binanceKit] as ExchangeKit[]) {
 
       // minutes later, still no trades: the fill is booked from the order's answer
       skew = FILLS_FROM_ORDER_AFTER_MS + 60_000;
-      await tickUntil(h, () => (h!.manager.orderBook.positions()[BTC]?.amount ?? 0) > 0);
+      await tickUntil(h, () => (h!.orderBook.positions()[BTC]?.amount ?? 0) > 0);
       hide = false;
-      const position = h.manager.orderBook.positions()[BTC].amount;
+      const position = h.orderBook.positions()[BTC].amount;
 
       // the stop-loss: never below the owner's 1 BTC
-      const entry = h.manager.orderBook.order(entryId)!;
+      const entry = h.orderBook.order(entryId)!;
       fake.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
       await tickUntil(h, () => fake!.trades(BTC).some((t) => t.side === 'sell'));
       for (let i = 0; i < 3; i++) await h.loop.tick();

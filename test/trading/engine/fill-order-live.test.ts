@@ -60,7 +60,7 @@ describe('fills stamped before earlier fills (Binance trade times that go back)'
 
   const tickUntil = (done: () => boolean, max?: number): Promise<void> => tickUntilIn(h!, done, max);
 
-  const book = () => h!.manager.orderBook.positions()[BTC];
+  const book = () => h!.orderBook.positions()[BTC];
   const sells = () => fake!.trades(BTC).filter((t) => t.side === 'sell');
 
   it('a sell stamped 10 minutes before its entry closes the position, with the round trip its PnL', async () => {
@@ -70,7 +70,7 @@ describe('fills stamped before earlier fills (Binance trade times that go back)'
     // the exchange's clock steps back: the exit's trade is stamped before the entry's (its id is still the next)
     fake!.tradeTimeShiftMs = -600_000;
     strategy.next = EXIT;
-    await tickUntil(() => sells().length === 1 && h!.manager.orderBook.pendingOrders().length === 0);
+    await tickUntil(() => sells().length === 1 && h!.orderBook.pendingOrders().length === 0);
     for (let i = 0; i < 5; i++) await h!.loop.tick();
     const [buy] = fake!.trades(BTC).filter((t) => t.side === 'buy');
     const [sell] = sells();
@@ -109,7 +109,7 @@ describe('Bybit fills whose execIds run against their times (execId promises no 
 
   const tickUntil = (done: () => boolean, max?: number): Promise<void> => tickUntilIn(h!, done, max);
 
-  const book = () => h!.manager.orderBook.positions()[BTC];
+  const book = () => h!.orderBook.positions()[BTC];
   const executions = (side: 'Buy' | 'Sell') => fake!.executions.filter((e) => e.side === side);
 
   it("an exit whose execId is below its entry's closes the position, with the round trip its PnL", async () => {
@@ -119,9 +119,7 @@ describe('Bybit fills whose execIds run against their times (execId promises no 
     // the exit's execution gets a smaller execId than the entry's, as Bybit's real-format ids may
     fake!.execIdJump = -1_000_000n;
     strategy.next = EXIT;
-    await tickUntil(
-      () => executions('Sell').length === 1 && h!.manager.orderBook.pendingOrders().length === 0,
-    );
+    await tickUntil(() => executions('Sell').length === 1 && h!.orderBook.pendingOrders().length === 0);
     for (let i = 0; i < 5; i++) await h!.loop.tick();
     const [buy] = executions('Buy');
     const [sell] = executions('Sell');

@@ -229,23 +229,23 @@ describe('fills booked from a finished order its trade list never brings', funct
       h.loop.enterRunning();
       strategy.next = ENTER;
       await h.loop.tick();
-      const entry = h.manager.orderBook.order('bot-tst000-1')!;
+      const entry = h.orderBook.order('bot-tst000-1')!;
       expect(entry.status).to.equal('filled');
       expect(entry.fills).to.have.length(0);
       strategy.next = HOLD;
       await h.fakeClock().advance(FILLS_FROM_ORDER_AFTER_MS - 60_000, 60_000);
       await h.loop.tick();
-      expect(h.manager.orderBook.order('bot-tst000-1')!.fills, 'still waited for').to.have.length(0);
-      expect(h.manager.orderBook.openPositions()).to.have.length(0);
+      expect(h.orderBook.order('bot-tst000-1')!.fills, 'still waited for').to.have.length(0);
+      expect(h.orderBook.openPositions()).to.have.length(0);
 
       await h.fakeClock().advance(60_000, 60_000);
       await h.loop.tick();
-      const booked = h.manager.orderBook.order('bot-tst000-1')!;
+      const booked = h.orderBook.order('bot-tst000-1')!;
       expect(booked.fills).to.have.length(1);
       expect(booked.fills[0].tradeId).to.equal(`${ORDER_ANSWER_TRADE_ID_PREFIX}bot-tst000-1`);
       expect(booked.fills[0].amount).to.be.closeTo(entry.filled, 1e-12);
       expect(booked.fills[0].price).to.be.closeTo(entry.averagePrice!, 1e-6);
-      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(entry.filled, 1e-12);
+      expect(h.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(entry.filled, 1e-12);
       const alerts = h.events.filter((e) => e.type === 'order.fills_from_answer');
       expect(alerts).to.have.length(1);
       // paper's answer says the order's fee (as OKX's and Bybit's do): booked on the fill
@@ -254,7 +254,7 @@ describe('fills booked from a finished order its trade list never brings', funct
       );
       expect(booked.fills[0].feeCurrency).to.equal('USDT');
       expect(booked.fills[0].feeCost).to.be.closeTo(
-        h.manager.orderBook.order('bot-tst000-1')!.answerFees![0]!.cost,
+        h.orderBook.order('bot-tst000-1')!.answerFees![0]!.cost,
         1e-12,
       );
       expect(booked.fills[0].feeCost).to.be.greaterThan(0);
@@ -262,21 +262,21 @@ describe('fills booked from a finished order its trade list never brings', funct
       // the trades show up: never booked beside the fill from the answer (its fills complete, it is not read)
       hideTrades = false;
       for (let i = 0; i < 3; i++) await h.loop.tick();
-      expect(h.manager.orderBook.order('bot-tst000-1')!.fills).to.have.length(1);
+      expect(h.orderBook.order('bot-tst000-1')!.fills).to.have.length(1);
       // read all the same (its filled amount risen: taken back, settled final), they replace it, never count beside it
-      await h.manager.fills.sync('bot-tst000-1');
-      const replaced = h.manager.orderBook.order('bot-tst000-1')!;
+      await h.orders.fills.sync('bot-tst000-1');
+      const replaced = h.orderBook.order('bot-tst000-1')!;
       expect(replaced.fills.map((f) => f.tradeId)).to.not.include(
         `${ORDER_ANSWER_TRADE_ID_PREFIX}bot-tst000-1`,
       );
       expect(replaced.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(entry.filled, 1e-12);
-      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(entry.filled, 1e-12);
+      expect(h.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(entry.filled, 1e-12);
 
       // the symbol trades again: the exit sells the position (what the answer said it filled)
       strategy.next = EXIT;
       await h.nextCandle();
       await h.loop.tick();
-      const exit = h.manager.orderBook.hotOrders((o) => o.purpose === 'exit');
+      const exit = h.orderBook.hotOrders((o) => o.purpose === 'exit');
       expect(exit).to.have.length(1);
       expect(exit[0].amount).to.be.closeTo(entry.filled, 1e-12);
       expect(h.events.filter((e) => e.type === 'order.fills_from_answer')).to.have.length(1);
@@ -306,19 +306,19 @@ describe('fills booked from a finished order its trade list never brings', funct
       await h.loop.tick();
       strategy.next = HOLD;
       const ID = 'bot-tst000-1';
-      expect(h.manager.orderBook.order(ID)).to.include({ status: 'filled', averagePrice: undefined });
+      expect(h.orderBook.order(ID)).to.include({ status: 'filled', averagePrice: undefined });
       for (let i = 0; i < 3; i++) {
         await h.fakeClock().advance(FILLS_FROM_ORDER_AFTER_MS / 2, 60_000);
         await h.loop.tick();
       }
-      expect(h.manager.orderBook.order(ID)!.inDoubtAt).to.be.a('number');
+      expect(h.orderBook.order(ID)!.inDoubtAt).to.be.a('number');
       const told = h.events.filter((e) => e.type === 'order.in_doubt');
       expect(told).to.have.length(1);
       expect(told[0].summary).to.include('no average price to book them at');
       expect(h.loop.inDoubtOrders().map((o) => [o.clientOrderId, o.ended])).to.deep.equal([
         [ID, 'fills-missing'],
       ]);
-      const filled = h.manager.orderBook.order(ID)!.filled;
+      const filled = h.orderBook.order(ID)!.filled;
       // it suggests only what /settle accepts for it: `none` is refused (its answer says it filled)
       const onlyFilled = `/settle ${ID} filled <amount> <average price> (the whole executed amount, at least the ${filled}`;
       expect(told[0].summary).to.include(onlyFilled).and.not.include(`/settle ${ID} none`);
@@ -340,11 +340,11 @@ describe('fills booked from a finished order its trade list never brings', funct
         averagePrice: 61_000,
       });
       expect(d.ok, !d.ok ? d.refusal : '').to.equal(true);
-      const settled = h.manager.orderBook.order(ID)!;
+      const settled = h.orderBook.order(ID)!;
       expect(settled).to.include({ status: 'filled', inDoubtAt: undefined });
       expect(settled.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(filled, 1e-12);
-      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
-      expect(h.manager.orderBook.pendingOrders('BTC/USDT'), 'its symbol free').to.deep.equal([]);
+      expect(h.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h.orderBook.pendingOrders('BTC/USDT'), 'its symbol free').to.deep.equal([]);
       expect(h.loop.inDoubtOrders()).to.deep.equal([]);
       // not looked up again: the exchange's answer is the one it had (its trades still unreadable)
       for (let i = 0; i < 3; i++) {
@@ -352,10 +352,7 @@ describe('fills booked from a finished order its trade list never brings', funct
         await h.loop.tick();
       }
       expect(h.eventTypes()).to.not.include('order.taken_back');
-      expect(h.manager.orderBook.order(ID)!.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(
-        filled,
-        1e-12,
-      );
+      expect(h.orderBook.order(ID)!.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(filled, 1e-12);
     });
   });
 });

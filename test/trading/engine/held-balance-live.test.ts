@@ -71,7 +71,7 @@ describe('a position larger than the account holds (Binance, fees of other pairs
 
   const tickUntil = (done: () => boolean, max?: number): Promise<void> => tickUntilIn(h!, done, max);
 
-  const position = (symbol: string): number => h!.manager.orderBook.positions()[symbol]?.amount ?? 0;
+  const position = (symbol: string): number => h!.orderBook.positions()[symbol]?.amount ?? 0;
   const events = (type: string) => h!.events.filter((e) => e.type === type);
   const sellsOf = (symbol: string) => fake!.trades(symbol).filter((t) => t.side === 'sell');
 
@@ -119,7 +119,7 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     expect(alert.data.held as number).to.be.below(alert.data.position as number);
     expect(alert.summary).to.contain('fees paid in BNB on other pairs');
     // the missing part left the position as a write-off, explained by the bot's own BNB fees
-    const writeOff = h!.manager.orderBook.hotOrders().find((o) => o.purpose === 'write-off');
+    const writeOff = h!.orderBook.hotOrders().find((o) => o.purpose === 'write-off');
     expect(writeOff?.fills.map((f) => f.tradeId)).to.deep.equal(['fees-paid-in-coin']);
     expect(closed()).to.have.length(1);
   });
@@ -131,14 +131,14 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     await bnbPositionThenBtcRoundTrip();
     const paid = fake!.trades(BTC).reduce((s, t) => s + t.fee, 0);
     for (let i = 0; i < 3; i++) await h!.loop.tick();
-    expect(h!.manager.orderBook.hotOrders().filter((o) => o.symbol === BTC)).to.deep.equal([]);
+    expect(h!.orderBook.hotOrders().filter((o) => o.symbol === BTC)).to.deep.equal([]);
     // the alert names the bot's own fees, archived or not (all of what was missing when it was confirmed)
     const [alert] = events('position.shortfall');
     expect(events('position.shortfall')).to.have.length(1);
     expect(alert.data.missing as number).to.be.above(0.01);
     expect(alert.data.feesPaidInBase as number).to.be.closeTo(alert.data.missing as number, 1e-9);
     // reconcile says what explains the difference
-    const [differs] = await reconcileWithExchange(h!.manager, h!.exchange);
+    const [differs] = await reconcileWithExchange(h!.orders, h!.exchange);
     expect(differs).to.include({ kind: 'balance-differs', symbol: BNB });
     expect(differs!.detail).to.contain("BNB of it the bot's own fees paid in BNB on other pairs");
     expect(Number(/\((\S+) BNB of it/.exec(differs!.detail)![1])).to.be.closeTo(paid, 1e-9);
@@ -152,13 +152,13 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     for (let i = 0; i < 3; i++) await h.loop.tick();
     expect(events('order.rejected')).to.deep.equal([]);
     // the missing BNB left as the fees they were (valued at 100 when paid), not as a loss of their entry cost
-    const writeOff = (await h.manager.orderBook.allOrders()).find((o) => o.purpose === 'write-off');
+    const writeOff = (await h.orderBook.allOrders()).find((o) => o.purpose === 'write-off');
     expect(writeOff?.fills.map((f) => [f.tradeId, f.price])).to.deep.equal([['fees-paid-in-coin', 100]]);
     expect(writeOff!.filled).to.be.closeTo(paid, 1e-9);
     // each fee counted once: realized PnL less the cost still held (the dust left) is the USDT the account gained
     // (on the old write-off, short by the BNB fees' value: 0.03 BNB at 100)
     const gained = fake!.balance('USDT') - 10_000;
-    const books = Object.values(h.manager.orderBook.positions());
+    const books = Object.values(h.orderBook.positions());
     const realized = books.reduce((s, b) => s + b.realizedPnl, 0);
     const held = books.reduce((s, b) => s + b.costBasis, 0);
     expect(realized - held).to.be.closeTo(gained, 1e-6);
@@ -166,9 +166,9 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     const report = await readReport({
       history: h.files.history,
       pageBytes: 1 << 16,
-      hotOrders: () => h!.manager.orderBook.hotOrders(),
-      lots: () => h!.manager.orderBook.markets,
-      fillOrder: h!.manager.orderBook.fillOrder,
+      hotOrders: () => h!.orderBook.hotOrders(),
+      lots: () => h!.orderBook.markets,
+      fillOrder: h!.orderBook.fillOrder,
       quoteCurrency: 'USDT',
       end: () => ({ equity: 0, unrealized: 0, openPositions: 0 }),
       now: () => Date.now(),
@@ -197,12 +197,12 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     expect(position(BNB)).to.be.closeTo(fake!.balance('BNB'), 1e-9);
     expect(events('order.rejected')).to.deep.equal([]);
     // the 3 BNB gone are a loss of their entry cost
-    const writeOff = h!.manager.orderBook.hotOrders().find((o) => o.purpose === 'write-off');
+    const writeOff = h!.orderBook.hotOrders().find((o) => o.purpose === 'write-off');
     expect(writeOff).to.include({ status: 'filled' });
     expect(writeOff!.filled).to.be.closeTo(3, 1e-9);
     expect(writeOff!.fills.map((f) => [f.tradeId, f.price])).to.deep.equal([['missing', 0]]);
     // no exchange order: reconcile never looks it up, and finds the state and the exchange agree
-    expect(await reconcileWithExchange(h!.manager, h!.exchange)).to.deep.equal([]);
+    expect(await reconcileWithExchange(h!.orders, h!.exchange)).to.deep.equal([]);
     // and a restart reads the state back (the write-off's purpose is in the schema) with the same position
     const before = position(BNB);
     h = await h!.restart();
@@ -266,7 +266,7 @@ describe('a position larger than the account holds (Binance, fees of other pairs
     // then Binance's largest market order becomes 8 BNB: the position is sold in three pieces, each paying its fee
     // in BNB (the coin sold), so the last piece must be what is left after two fees, not position − 16
     (fake as FakeBinance).setMarketMaxQty(8);
-    h!.manager.orderBook.setMarkets(await h!.exchange.loadMarkets(true));
+    h!.orderBook.setMarkets(await h!.exchange.loadMarkets(true));
     const result = await h!.loop.closeAll();
     expect(events('order.rejected')).to.deep.equal([]);
     expect(result.skipped).to.deep.equal([]);

@@ -55,43 +55,43 @@ describe('orders held refused, looked up by the running loop (paper, fake clock)
       expect(err).to.be.instanceOf(InsufficientFundsError);
     }
     for (let i = 1; i <= n; i++)
-      expect(e.manager.orderBook.order(`bot-tst000-${i}`)).to.include({ status: 'rejected', refused: true });
+      expect(e.orderBook.order(`bot-tst000-${i}`)).to.include({ status: 'rejected', refused: true });
     return e;
   }
 
   it('looks one up after the window, then on the widening schedule, for a day; never at a start', async () => {
     h = await refused(1);
-    await h.manager.rechecks.recheck('due');
+    await h.orders.rechecks.recheck('due');
     expect(lookups, 'before the window').to.deep.equal([]);
     await h.fakeClock().advance(WINDOW, WINDOW);
-    await h.manager.rechecks.recheck('due');
+    await h.orders.rechecks.recheck('due');
     expect(lookups).to.deep.equal(['bot-tst000-1']);
-    await h.manager.rechecks.recheck('due');
+    await h.orders.rechecks.recheck('due');
     await h.fakeClock().advance(WINDOW, WINDOW);
-    await h.manager.rechecks.recheck('due');
+    await h.orders.rechecks.recheck('due');
     expect(lookups, 'the next one waits twice the window').to.have.length(1);
     await h.fakeClock().advance(WINDOW, WINDOW);
-    await h.manager.rechecks.recheck('due');
+    await h.orders.rechecks.recheck('due');
     expect(lookups).to.have.length(2);
     // recovery's `all` leaves them to its own once-per-start lookup
-    await h.manager.rechecks.recheck('all');
+    await h.orders.rechecks.recheck('all');
     expect(lookups).to.have.length(2);
     // a day after the refusal: no more lookups
     await h.fakeClock().advance(24 * 3_600_000, 3_600_000);
     lookups = [];
-    await h.manager.rechecks.recheck('due');
+    await h.orders.rechecks.recheck('due');
     expect(lookups).to.deep.equal([]);
-    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
+    expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
   });
 
   it("after a start's recheck (recovery looked each up itself), the loop's next lookup is a step of the schedule away", async () => {
     h = await refused(1);
     await h.fakeClock().advance(10 * WINDOW, WINDOW);
-    await h.manager.rechecks.recheck('all');
-    await h.manager.rechecks.recheck('due');
+    await h.orders.rechecks.recheck('all');
+    await h.orders.rechecks.recheck('due');
     expect(lookups, 'not at the first tick').to.deep.equal([]);
     await h.fakeClock().advance(2 * WINDOW, WINDOW);
-    await h.manager.rechecks.recheck('due');
+    await h.orders.rechecks.recheck('due');
     expect(lookups).to.deep.equal(['bot-tst000-1']);
   });
 
@@ -101,9 +101,9 @@ describe('orders held refused, looked up by the running loop (paper, fake clock)
       d.orders['bot-tst000-1'] = { ...(d.orders['bot-tst000-1'] as LocalOrder), neverSent: true };
     });
     await h.fakeClock().advance(WINDOW, WINDOW);
-    await h.manager.rechecks.recheck('due', 2);
+    await h.orders.rechecks.recheck('due', 2);
     expect(lookups).to.deep.equal(['bot-tst000-2', 'bot-tst000-3']);
-    await h.manager.rechecks.recheck('due', 2);
+    await h.orders.rechecks.recheck('due', 2);
     expect(lookups).to.deep.equal(['bot-tst000-2', 'bot-tst000-3', 'bot-tst000-4']);
   });
 
@@ -111,11 +111,11 @@ describe('orders held refused, looked up by the running loop (paper, fake clock)
     h = await refused(1);
     shown['bot-tst000-1'] = {};
     await h.fakeClock().advance(WINDOW, WINDOW);
-    expect(await h.manager.rechecks.recheck('due')).to.deep.equal([]);
+    expect(await h.orders.rechecks.recheck('due')).to.deep.equal([]);
     expect(lookups).to.have.length(1);
-    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
+    expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
     await h.fakeClock().advance(3_600_000, 60_000);
-    await h.manager.rechecks.recheck('due');
+    await h.orders.rechecks.recheck('due');
     expect(lookups).to.have.length(1);
     expect(h.events.filter((e) => e.type === 'order.taken_back')).to.deep.equal([]);
   });
@@ -124,11 +124,11 @@ describe('orders held refused, looked up by the running loop (paper, fake clock)
     h = await refused(1);
     shown['bot-tst000-1'] = { status: 'open', type: 'limit', price: 1 };
     await h.fakeClock().advance(WINDOW, WINDOW);
-    expect(await h.manager.rechecks.recheck('due')).to.deep.equal([
+    expect(await h.orders.rechecks.recheck('due')).to.deep.equal([
       { clientOrderId: 'bot-tst000-1', from: 'rejected', to: 'open' },
     ]);
-    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'open', exchangeOrderId: 'x-1' });
-    expect(h.manager.orderBook.order('bot-tst000-1')!.refused).to.equal(undefined);
+    expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'open', exchangeOrderId: 'x-1' });
+    expect(h.orderBook.order('bot-tst000-1')!.refused).to.equal(undefined);
     expect(h.events.filter((e) => e.type === 'order.taken_back')).to.have.length(1);
   });
 });

@@ -67,10 +67,10 @@ for (const kit of EXCHANGE_KITS) {
       strategy.next = ENTER;
       await h!.loop.tick();
       strategy.next = HOLD;
-      expect(h!.manager.orderBook.order(id1)).to.include({ status: 'rejected', refused: true });
+      expect(h!.orderBook.order(id1)).to.include({ status: 'rejected', refused: true });
     }
 
-    const position = (): number => h!.manager.orderBook.positions()[BTC]?.amount ?? 0;
+    const position = (): number => h!.orderBook.positions()[BTC]?.amount ?? 0;
 
     it('takes back, while running, a filled entry held refused: its fill the position, one alert, looked up no more', async () => {
       await live();
@@ -79,8 +79,8 @@ for (const kit of EXCHANGE_KITS) {
       expect(fake!.balance('BTC')).to.be.greaterThan(1);
       expect(position()).to.equal(0);
       await tickUntil(h!, () => position() > 0);
-      expect(h!.manager.orderBook.order(id1)).to.include({ status: 'filled' });
-      expect(h!.manager.orderBook.order(id1)!.refused).to.equal(undefined);
+      expect(h!.orderBook.order(id1)).to.include({ status: 'filled' });
+      expect(h!.orderBook.order(id1)!.refused).to.equal(undefined);
       expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
       const taken = h!.events.filter((e) => e.type === 'order.taken_back');
       expect(taken.map((e) => e.data.clientOrderId)).to.deep.equal([id1]);
@@ -97,7 +97,7 @@ for (const kit of EXCHANGE_KITS) {
       await enterRefused('refuse');
       await tickUntil(h!, () => lookups.includes(id1));
       for (let i = 0; i < 3; i++) await h!.loop.tick();
-      expect(h!.manager.orderBook.order(id1)).to.include({ status: 'rejected', refused: true });
+      expect(h!.orderBook.order(id1)).to.include({ status: 'rejected', refused: true });
       expect(position()).to.equal(0);
       expect(h!.events.filter((e) => e.type === 'order.taken_back')).to.deep.equal([]);
       expect(fake!.orderClientIds()).to.deep.equal([]);

@@ -68,9 +68,8 @@ for (const kit of EXCHANGE_KITS) {
       });
       expect(resting).to.include({ clientOrderId: id(1), status: 'open' });
       await h.manager.place({ symbol: BTC, side: 'buy', type: 'market', amount: 0.001, purpose: 'entry' });
-      for (let i = 0; i < 40 && h.manager.orderBook.order(id(2))!.fills.length === 0; i++)
-        await h.loop.tick();
-      expect(h.manager.orderBook.order(id(2))).to.include({ status: 'filled' });
+      for (let i = 0; i < 40 && h.orderBook.order(id(2))!.fills.length === 0; i++) await h.loop.tick();
+      expect(h.orderBook.order(id(2))).to.include({ status: 'filled' });
     }
 
     /** What state would hold had each create's answer been read as a refusal: nothing placed, nothing filled. */
@@ -92,7 +91,7 @@ for (const kit of EXCHANGE_KITS) {
       });
     }
 
-    const position = (): number => h!.manager.orderBook.positions()[BTC]?.amount ?? 0;
+    const position = (): number => h!.orderBook.positions()[BTC]?.amount ?? 0;
 
     it("recovery takes back a working one (open list) and a filled one (recent orders): status, fills and position are the exchange's, alerted once each", async () => {
       await twoOrders();
@@ -101,9 +100,9 @@ for (const kit of EXCHANGE_KITS) {
       await holdAsRefused(h, [id(1), id(2)]);
       expect(position()).to.equal(0);
       const summary = await h.loop.recover({ kind: 'clean' });
-      expect(h.manager.orderBook.order(id(1))).to.include({ status: 'open', filled: 0 });
-      expect(h.manager.orderBook.order(id(1))!.refused).to.equal(undefined);
-      expect(h.manager.orderBook.order(id(2))).to.include({ status: 'filled', filled: 0.001 });
+      expect(h.orderBook.order(id(1))).to.include({ status: 'open', filled: 0 });
+      expect(h.orderBook.order(id(1))!.refused).to.equal(undefined);
+      expect(h.orderBook.order(id(2))).to.include({ status: 'filled', filled: 0.001 });
       expect(position()).to.be.closeTo(held, 1e-12);
       expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
       expect(summary.changedWhileDown).to.deep.include.members([
@@ -115,13 +114,13 @@ for (const kit of EXCHANGE_KITS) {
       for (const e of taken)
         expect(e.summary).to.match(/was recorded refused \(.*\), but the exchange has it/);
       // a second start books nothing twice
-      const fills = h.manager.orderBook.order(id(2))!.fills.length;
+      const fills = h.orderBook.order(id(2))!.fills.length;
       const lastSeq = Math.max(...h.events.map((e) => e.seq));
       h = await h.restart();
       const again = await h.loop.recover({ kind: 'clean' });
       expect(again.changedWhileDown).to.deep.equal([]);
       expect(again.newFills).to.equal(0);
-      expect(h.manager.orderBook.order(id(2))!.fills).to.have.length(fills);
+      expect(h.orderBook.order(id(2))!.fills).to.have.length(fills);
       expect(h.events.filter((e) => e.type === 'order.taken_back' && e.seq > lastSeq)).to.deep.equal([]);
       expect(fake!.createRequests()).to.deep.equal([id(1), id(2)]);
     });
@@ -135,7 +134,7 @@ for (const kit of EXCHANGE_KITS) {
       lookups = [];
       const summary = await h.loop.recover({ kind: 'clean' });
       expect(lookups).to.deep.equal([id(2)]);
-      expect(h.manager.orderBook.order(id(2))).to.include({ status: 'filled', filled: 0.001 });
+      expect(h.orderBook.order(id(2))).to.include({ status: 'filled', filled: 0.001 });
       expect(summary.changedWhileDown).to.deep.include({
         clientOrderId: id(2),
         from: 'rejected',
@@ -158,7 +157,7 @@ for (const kit of EXCHANGE_KITS) {
       lookups = [];
       await h.loop.recover({ kind: 'clean' });
       expect(lookups).to.deep.equal([]);
-      expect(h.manager.orderBook.order(id(2))).to.include({ status: 'rejected' });
+      expect(h.orderBook.order(id(2))).to.include({ status: 'rejected' });
     });
 
     it("recovery ends the doubt of an order in doubt that the exchange's open list shows as state holds it", async () => {
@@ -171,7 +170,7 @@ for (const kit of EXCHANGE_KITS) {
       });
       expect(h.loop.inDoubtOrders().map((o) => o.clientOrderId)).to.deep.equal([id(1)]);
       await h.loop.recover({ kind: 'clean' });
-      expect(h.manager.orderBook.order(id(1))).to.include({
+      expect(h.orderBook.order(id(1))).to.include({
         status: 'open',
         inDoubtAt: undefined,
         inDoubtToldAt: undefined,
@@ -183,17 +182,17 @@ for (const kit of EXCHANGE_KITS) {
     it('reconcile takes back, while running, a working one state holds as refused; one state holds live is untouched', async () => {
       await twoOrders();
       await holdAsRefused(h!, [id(1)]);
-      const live = h!.manager.orderBook.order(id(2))!;
-      const differences = await reconcileWithExchange(h!.manager, h!.exchange);
+      const live = h!.orderBook.order(id(2))!;
+      const differences = await reconcileWithExchange(h!.orders, h!.exchange);
       expect(differences.map((d) => [d.kind, d.clientOrderId])).to.deep.equal([
         ['order-unknown-locally', id(1)],
       ]);
       expect(differences[0].detail).to.match(/held as rejected: taken back \(open\)/);
-      expect(h!.manager.orderBook.order(id(1))).to.include({ status: 'open' });
-      expect(h!.manager.orderBook.order(id(2))).to.deep.equal(live);
+      expect(h!.orderBook.order(id(1))).to.include({ status: 'open' });
+      expect(h!.orderBook.order(id(2))).to.deep.equal(live);
       expect(h!.events.filter((e) => e.type === 'order.taken_back')).to.have.length(1);
       // nothing left to differ
-      expect(await reconcileWithExchange(h!.manager, h!.exchange)).to.deep.equal([]);
+      expect(await reconcileWithExchange(h!.orders, h!.exchange)).to.deep.equal([]);
     });
   });
 }

@@ -72,13 +72,13 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
     ): Promise<{ engine: EngineHarness; fake: LocalExchange }> {
       const { engine, strategy, local } = await opened(ownersBtc, 2, windowMs);
       strategy.next = ENTER;
-      await tickUntil(engine, () => (engine.manager.orderBook.positions()[BTC]?.amount ?? 0) > 0, 60);
+      await tickUntil(engine, () => (engine.orderBook.positions()[BTC]?.amount ?? 0) > 0, 60);
       strategy.next = HOLD;
       // the position held this long before its price drops
       await new Promise((r) => setTimeout(r, heldMs));
       // a tick with the position settled: the owner's own BTC is measured beside it
       await engine.loop.tick();
-      const entry = engine.manager.orderBook.order(id(1))!;
+      const entry = engine.orderBook.order(id(1))!;
       local.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
       return { engine, fake: local };
     }
@@ -93,25 +93,21 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
     async function soldOnceOnly(engine: EngineHarness, sent = [id(2)]): Promise<void> {
       const sold = sent[sent.length - 1]!;
       const bought = traded('buy');
-      await tickUntil(
-        engine,
-        () => !engine.manager.orderBook.openPositions().some((p) => p.symbol === BTC),
-        200,
-      );
+      await tickUntil(engine, () => !engine.orderBook.openPositions().some((p) => p.symbol === BTC), 200);
       expect(traded('sell'), "sold no more than the bot bought: the owner's coins untouched").to.be.at.most(
         bought + 1e-12,
       );
       // the owner's own BTC, and the dust the fees left of the position
       expect(fake!.balance('BTC')).to.be.closeTo(
-        OWNERS_BTC + (engine.manager.orderBook.positions()[BTC]?.amount ?? 0),
+        OWNERS_BTC + (engine.orderBook.positions()[BTC]?.amount ?? 0),
         1e-9,
       );
-      const sells = engine.manager.orderBook.hotOrders((o) => o.side === 'sell' && o.purpose === 'stop-loss');
+      const sells = engine.orderBook.hotOrders((o) => o.side === 'sell' && o.purpose === 'stop-loss');
       expect(
         sells.map((o) => o.clientOrderId),
         'the stop-loss sent once, or again only after the first was not carried out',
       ).to.deep.equal(sent);
-      expect(engine.manager.orderBook.order(sold)!.filled, 'its fills booked once').to.be.closeTo(
+      expect(engine.orderBook.order(sold)!.filled, 'its fills booked once').to.be.closeTo(
         traded('sell'),
         1e-9,
       );
@@ -121,10 +117,10 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       const { engine } = await boughtThenDropped();
       fake!.lookupLagMs = 3_000;
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
-      await tickUntil(engine, () => engine.manager.orderBook.order(id(2))?.status === 'rejected', 100);
+      await tickUntil(engine, () => engine.orderBook.order(id(2))?.status === 'rejected', 100);
       // the verdict: on the next ticks the stop-loss still fires, and the balance shows the coins gone
       for (let i = 0; i < 4; i++) await engine.loop.tick();
-      expect(engine.manager.orderBook.order(id(3)), 'no second sell while the first is in question').to.equal(
+      expect(engine.orderBook.order(id(3)), 'no second sell while the first is in question').to.equal(
         undefined,
       );
       await soldOnceOnly(engine);
@@ -138,9 +134,7 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
       await tickUntil(engine, () => engine.eventTypes().includes('order.in_doubt'), 100);
       for (let i = 0; i < 3; i++) await engine.loop.tick();
-      expect(engine.manager.orderBook.order(id(3)), 'no second sell while it is in doubt').to.equal(
-        undefined,
-      );
+      expect(engine.orderBook.order(id(3)), 'no second sell while it is in doubt').to.equal(undefined);
       const listed = engine.loop.inDoubtOrders();
       expect(listed.map((o) => [o.clientOrderId, o.ended])).to.deep.equal([[id(2), 'never-placed']]);
       expect(listed[0]!.holding).to.include('/settle');
@@ -156,7 +150,7 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       });
       expect(settled.ok).to.equal(true);
       expect(
-        engine.manager.orderBook.openPositions().some((p) => p.symbol === BTC),
+        engine.orderBook.openPositions().some((p) => p.symbol === BTC),
         'the position is closed',
       ).to.equal(false);
       expect(engine.eventTypes()).to.include('order.operator_settled');
@@ -164,11 +158,11 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       // the exchange shows the order after all (the recheck of a settled order, forced here rather than waited
       // for on its schedule): its answer replaces the operator's booked fill, nothing booked twice or sold again
       fake!.lookupLagMs = 0;
-      await engine.manager.rechecks.recheck('all');
+      await engine.orders.rechecks.recheck('all');
       for (let i = 0; i < 4; i++) await engine.loop.tick();
       expect(traded('sell')).to.be.closeTo(executed, 1e-12);
-      expect(engine.manager.orderBook.order(id(3))).to.equal(undefined);
-      const found = engine.manager.orderBook.order(id(2))!;
+      expect(engine.orderBook.order(id(3))).to.equal(undefined);
+      const found = engine.orderBook.order(id(2))!;
       expect(found.filled).to.be.closeTo(executed, 1e-12);
       expect(found.operatorSettled).to.equal(undefined);
       expect(
@@ -176,11 +170,11 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
         "the exchange's fills now",
       ).to.equal(false);
       expect(fake!.balance('BTC'), "the owner's own BTC untouched").to.be.closeTo(
-        OWNERS_BTC + (engine.manager.orderBook.positions()[BTC]?.amount ?? 0),
+        OWNERS_BTC + (engine.orderBook.positions()[BTC]?.amount ?? 0),
         1e-9,
       );
       // realized: the round trip, its fees the exchange's
-      const book = engine.manager.orderBook.positions()[BTC];
+      const book = engine.orderBook.positions()[BTC];
       expect(book.realizedPnl).to.be.closeTo(fake!.balance('USDT') - 10_000 + book.costBasis, 0.01);
     });
 
@@ -189,11 +183,11 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       fake!.lookupLagMs = 6_000;
       await tickUntil(
         engine,
-        () => engine.manager.orderBook.order(id(2))?.settledAbsent === true || traded('sell') > 0,
+        () => engine.orderBook.order(id(2))?.settledAbsent === true || traded('sell') > 0,
         100,
       );
       for (let i = 0; i < 4; i++) await engine.loop.tick();
-      expect(engine.manager.orderBook.order(id(3)), 'no second sell while the first is in question').to.equal(
+      expect(engine.orderBook.order(id(3)), 'no second sell while the first is in question').to.equal(
         undefined,
       );
       await soldOnceOnly(engine);
@@ -210,12 +204,12 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       fake!.lookupLagMs = 8_000;
       fake!.balanceLagMs = 4_000;
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
-      await tickUntil(engine, () => engine.manager.orderBook.order(id(2))?.status === 'rejected', 150);
+      await tickUntil(engine, () => engine.orderBook.order(id(2))?.status === 'rejected', 150);
       for (let i = 0; i < 15; i++) {
         await engine.loop.tick();
         await new Promise((r) => setTimeout(r, 50));
       }
-      expect(engine.manager.orderBook.order(id(3)), 'no second sell while the first is in question').to.equal(
+      expect(engine.orderBook.order(id(3)), 'no second sell while the first is in question').to.equal(
         undefined,
       );
       await soldOnceOnly(engine);
@@ -234,13 +228,13 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       fake!.lookupLagMs = 6_000;
       fake!.balanceLagMs = 2_000;
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
-      await tickUntil(engine, () => engine.manager.orderBook.order(id(2))?.status === 'rejected', 100);
-      expect(engine.manager.orderBook.order(id(2))!.ownerHeld).to.be.closeTo(OWNERS_BTC, 1e-9);
+      await tickUntil(engine, () => engine.orderBook.order(id(2))?.status === 'rejected', 100);
+      expect(engine.orderBook.order(id(2))!.ownerHeld).to.be.closeTo(OWNERS_BTC, 1e-9);
       for (let i = 0; i < 15; i++) {
         await engine.loop.tick();
         await new Promise((r) => setTimeout(r, 50));
       }
-      expect(engine.manager.orderBook.order(id(3)), 'no second sell while the first is in question').to.equal(
+      expect(engine.orderBook.order(id(3)), 'no second sell while the first is in question').to.equal(
         undefined,
       );
       await soldOnceOnly(engine);
@@ -250,10 +244,10 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       const { engine } = await boughtThenDropped();
       fake!.balanceLagMs = 2_000;
       fake!.fault('createOrder', { kind: 'server-error' });
-      await tickUntil(engine, () => engine.manager.orderBook.order(id(2))?.status === 'rejected', 100);
+      await tickUntil(engine, () => engine.orderBook.order(id(2))?.status === 'rejected', 100);
       expect(traded('sell'), 'the first stop-loss was not carried out').to.equal(0);
       // held until a reading a window after the verdict shows the coins still there; then the stop-loss sells
-      await tickUntil(engine, () => engine.manager.orderBook.order(id(3)) !== undefined, 200);
+      await tickUntil(engine, () => engine.orderBook.order(id(3)) !== undefined, 200);
       await soldOnceOnly(engine, [id(2), id(3)]);
     });
 
@@ -264,17 +258,16 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       local.lookupLagMs = 3_000;
       local.fault('createOrder', { kind: 'taken-then-unknown' });
       strategy.next = ENTER;
-      await tickUntil(engine, () => engine.manager.orderBook.order(id(1))?.status === 'rejected', 100);
+      await tickUntil(engine, () => engine.orderBook.order(id(1))?.status === 'rejected', 100);
       // the strategy still says buy; the balance shows the first buy's coins arrived
       for (let i = 0; i < 4; i++) await engine.loop.tick();
-      expect(
-        engine.manager.orderBook.order(id(2)),
-        'no second entry while the first is in question',
-      ).to.equal(undefined);
+      expect(engine.orderBook.order(id(2)), 'no second entry while the first is in question').to.equal(
+        undefined,
+      );
       await tickUntil(engine, () => engine.eventTypes().includes('order.taken_back'), 200);
       strategy.next = HOLD;
-      expect(engine.manager.orderBook.order(id(1))!.status).to.equal('filled');
-      expect(engine.manager.orderBook.positions()[BTC].amount).to.be.greaterThan(0);
+      expect(engine.orderBook.order(id(1))!.status).to.equal('filled');
+      expect(engine.orderBook.positions()[BTC].amount).to.be.greaterThan(0);
       expect(local.createRequests(), 'one buy').to.have.length(1);
     });
 
@@ -283,13 +276,9 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       // sell was taken back and replayed after the write-off, its proceeds dropped: realized −99 for −5.7 lost
       const { engine } = await boughtThenDropped(0);
       fake!.lookupLagMs = 6_000;
-      await tickUntil(
-        engine,
-        () => !engine.manager.orderBook.openPositions().some((p) => p.symbol === BTC),
-        300,
-      );
-      expect(engine.manager.orderBook.hotOrders((o) => o.purpose === 'write-off')).to.deep.equal([]);
-      const book = engine.manager.orderBook.positions()[BTC];
+      await tickUntil(engine, () => !engine.orderBook.openPositions().some((p) => p.symbol === BTC), 300);
+      expect(engine.orderBook.hotOrders((o) => o.purpose === 'write-off')).to.deep.equal([]);
+      const book = engine.orderBook.positions()[BTC];
       // the quote the round trip cost, less the cost of the dust its fees left (still held, not realized)
       expect(book.realizedPnl).to.be.closeTo(fake!.balance('USDT') - 10_000 + book.costBasis, 0.01);
     });
@@ -298,7 +287,7 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       const { engine } = await boughtThenDropped();
       // the stop-loss's create is cut before the exchange takes it: its outcome unknown, its lookups miss
       fake!.fault('createOrder', { kind: 'reset' });
-      await tickUntil(engine, () => engine.manager.orderBook.order(id(2))?.status === 'unknown', 20);
+      await tickUntil(engine, () => engine.orderBook.order(id(2))?.status === 'unknown', 20);
       // meanwhile the owner sells 0.01 BTC of their own six times from the exchange's web site: trades of orders the
       // bot does not know, too many to look each up — any could be the stop-loss
       for (let n = 1; n <= 6; n++) {
@@ -314,22 +303,16 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       const alert = engine.events.find((e) => e.type === 'order.in_doubt')!;
       expect(alert.summary).to.include(`/settle ${id(2)} none`);
       for (let i = 0; i < 3; i++) await engine.loop.tick();
-      expect(engine.manager.orderBook.order(id(2))!.status).to.equal('unknown');
-      expect(engine.manager.orderBook.order(id(3)), 'nothing else placed while it is in doubt').to.equal(
-        undefined,
-      );
+      expect(engine.orderBook.order(id(2))!.status).to.equal('unknown');
+      expect(engine.orderBook.order(id(3)), 'nothing else placed while it is in doubt').to.equal(undefined);
       const listed = engine.loop.inDoubtOrders();
       expect(listed.map((o) => [o.clientOrderId, o.ended])).to.deep.equal([[id(2), 'unknown']]);
       // the operator finds no such order in the exchange's history: never placed
       const settled = await engine.loop.settleOrder({ clientOrderId: id(2), outcome: 'not-carried-out' });
       expect(settled.ok).to.equal(true);
-      expect(engine.manager.orderBook.order(id(2))!.status).to.equal('rejected');
+      expect(engine.orderBook.order(id(2))!.status).to.equal('rejected');
       // the stop-loss sells the bot's position, once, and none of the owner's coins
-      await tickUntil(
-        engine,
-        () => !engine.manager.orderBook.openPositions().some((p) => p.symbol === BTC),
-        200,
-      );
+      await tickUntil(engine, () => !engine.orderBook.openPositions().some((p) => p.symbol === BTC), 200);
       const bought = traded('buy');
       const botSold = fake!
         .trades(BTC)
@@ -337,10 +320,10 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
         .reduce((sum, t) => sum + t.qty, 0);
       expect(botSold - 0.06, 'the bot sold no more than it bought').to.be.at.most(bought + 1e-12);
       expect(fake!.balance('BTC'), "the owner's coins less what they sold by hand").to.be.closeTo(
-        OWNERS_BTC - 0.06 + (engine.manager.orderBook.positions()[BTC]?.amount ?? 0),
+        OWNERS_BTC - 0.06 + (engine.orderBook.positions()[BTC]?.amount ?? 0),
         1e-9,
       );
-      const sells = engine.manager.orderBook.hotOrders((o) => o.side === 'sell' && o.purpose === 'stop-loss');
+      const sells = engine.orderBook.hotOrders((o) => o.side === 'sell' && o.purpose === 'stop-loss');
       expect(sells.map((o) => o.clientOrderId)).to.deep.equal([id(2), id(3)]);
     });
   });

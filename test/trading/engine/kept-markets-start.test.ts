@@ -125,8 +125,8 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
 
   /** State as recovery leaves it, without the times it was written at. */
   function recovered(h: EngineHarness): unknown {
-    const orders = h.manager.orderBook.hotOrders().map((o: LocalOrder) => ({ ...o, updatedAt: 0 }));
-    return { orders, positions: h.manager.orderBook.positions() };
+    const orders = h.orderBook.hotOrders().map((o: LocalOrder) => ({ ...o, updatedAt: 0 }));
+    return { orders, positions: h.orderBook.positions() };
   }
 
   it('sends recovery reads beside the markets load once the account answered, and recovers exactly what fresh markets recover', async () => {
@@ -178,7 +178,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     expect(strip(keptStart.summary)).to.deep.equal(strip(freshStart.summary));
     expect(recovered(kept)).to.deep.equal(recovered(other));
     // the fills' fees were valued through the kept markets (BNB/USDT) as through the fresh ones
-    const fills = kept.manager.orderBook.hotOrders().flatMap((o) => o.fills);
+    const fills = kept.orderBook.hotOrders().flatMap((o) => o.fills);
     expect(fills.length).to.be.greaterThan(0);
     for (const f of fills) expect(f).to.include({ feeCurrency: 'BNB', feeQuote: f.feeCost * 100 });
   });
@@ -255,7 +255,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     expect(asked.at(-1)).to.equal('["BTCUSDT","ETHUSDT"]');
     expect(summary.adopted).to.deep.equal([]);
     expect(
-      h.manager.orderBook
+      h.orderBook
         .hotOrders()
         .map((o) => [o.symbol, o.status])
         .sort(),
@@ -292,9 +292,9 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     expect(markets[BTC].amountStep).to.equal(freshStep);
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.orderBook.markets[SOL]).to.equal(undefined);
-    expect(h.manager.orderBook.markets[BTC].amountStep).to.equal(freshStep);
-    const placed = h.manager.orderBook.hotOrders();
+    expect(h.orderBook.markets[SOL]).to.equal(undefined);
+    expect(h.orderBook.markets[BTC].amountStep).to.equal(freshStep);
+    const placed = h.orderBook.hotOrders();
     expect(placed.map((o) => o.symbol)).to.deep.equal([BTC]);
     // sized on the fresh step (the stake over the price, floored to 0.00001), not the kept one (0.001)
     const amount = placed[0].amount;

@@ -53,7 +53,7 @@ for (const kit of EXCHANGE_KITS) {
     function watch(engine: EngineHarness, holdsOpen = false): KeyWatch {
       const w = new KeyWatch({
         exchange: engine.exchange,
-        outbox: engine.manager.outbox,
+        outbox: engine.orders.outbox,
         clock: systemClock,
         logger: silentLogger(),
         file: new KeyNoticeFile(engine.dir, engine.exchange.id, systemClock, silentLogger()),

@@ -73,17 +73,17 @@ describe('a strategy exit in limit mode that its time to live cancels', function
       amount: 0.001,
       purpose: 'entry',
     });
-    expect(opened.manager.orderBook.openPositions()).to.have.length(1);
+    expect(opened.orderBook.openPositions()).to.have.length(1);
     return opened;
   }
 
-  const exits = (): LocalOrder[] => h!.manager.orderBook.hotOrders((o) => o.purpose === 'exit');
+  const exits = (): LocalOrder[] => h!.orderBook.hotOrders((o) => o.purpose === 'exit');
   const isMissed = (o: LocalOrder): boolean => o.type === 'limit' && o.status === 'cancelled';
 
   it('is placed again at the new price, never two at once, and at market after the limit ones missed', async () => {
     h = await openWithPosition(new CrossDownOnce());
     let mostWorking = 0;
-    for (let i = 0; i < 16 && h.manager.orderBook.openPositions().length > 0; i++) {
+    for (let i = 0; i < 16 && h.orderBook.openPositions().length > 0; i++) {
       await h.nextCandle();
       await h.loop.tick();
       mostWorking = Math.max(mostWorking, exits().filter((o) => !isFinal(o.status)).length);
@@ -92,7 +92,7 @@ describe('a strategy exit in limit mode that its time to live cancels', function
     expect(seen).to.deep.equal([...Array<string>(LIMIT_EXIT_TRIES).fill('limit:cancelled'), 'market:filled']);
     expect(mostWorking, 'exits working at once').to.equal(1);
     expect(exits()[1].reason).to.match(/again: 1 limit exit not filled in time/);
-    expect(h.manager.orderBook.openPositions(), 'the position is exited').to.have.length(0);
+    expect(h.orderBook.openPositions(), 'the position is exited').to.have.length(0);
     const limitPrices = exits()
       .filter((o) => o.type === 'limit')
       .map((o) => o.price);
@@ -105,12 +105,12 @@ describe('a strategy exit in limit mode that its time to live cancels', function
     // review of fix27: only the newest 20 finished orders stay hot; recentFinalKept 0 stands for 20 others
     h = await openWithPosition(new CrossDownOnce(), 0);
     const seen = new Map<string, string>();
-    for (let i = 0; i < 16 && h.manager.orderBook.openPositions().length > 0; i++) {
+    for (let i = 0; i < 16 && h.orderBook.openPositions().length > 0; i++) {
       await h.nextCandle();
       await h.loop.tick();
       for (const o of exits()) seen.set(o.clientOrderId, `${o.type}:${o.status}`);
     }
-    expect(h.manager.orderBook.openPositions(), 'the position is exited').to.have.length(0);
+    expect(h.orderBook.openPositions(), 'the position is exited').to.have.length(0);
     // the market exit filled and went to the journal with the rest once the position was closed
     const journal = (await h.files.history.readAll()).map((e) => e.order);
     const exitsEver = new Map(
@@ -139,7 +139,7 @@ describe('a strategy exit in limit mode that its time to live cancels', function
       await h.loop.tick();
     }
     expect(exits().map((o) => o.status)).to.deep.equal(['cancelled']);
-    expect(h.manager.orderBook.openPositions()).to.have.length(1);
+    expect(h.orderBook.openPositions()).to.have.length(1);
   });
 
   it('counts its limit tries from none again after the strategy said hold between two exit signals', async () => {
@@ -171,7 +171,7 @@ describe('a strategy exit in limit mode that its time to live cancels', function
       'the new exit goes as a limit exit',
     ).to.deep.equal(['limit']);
     expect(fresh[0].reason).to.not.match(/again/);
-    for (let i = 0; i < 16 && h.manager.orderBook.openPositions().length > 0; i++) {
+    for (let i = 0; i < 16 && h.orderBook.openPositions().length > 0; i++) {
       await h.nextCandle();
       await h.loop.tick();
     }
@@ -211,11 +211,11 @@ describe('a strategy exit in limit mode that its time to live cancels', function
       amount: 0.001,
       purpose: 'entry',
     });
-    for (let i = 0; i < 16 && h.manager.orderBook.openPositions().length > 0; i++) {
+    for (let i = 0; i < 16 && h.orderBook.openPositions().length > 0; i++) {
       await h.nextCandle();
       await h.loop.tick();
     }
     expect(exits().map((o) => o.status)).to.deep.equal(['rejected', 'filled']);
-    expect(h.manager.orderBook.openPositions(), 'the position is exited').to.have.length(0);
+    expect(h.orderBook.openPositions(), 'the position is exited').to.have.length(0);
   });
 });

@@ -82,7 +82,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
       fake.pinPrice(ETH, 3_000);
       strategy.next = ENTER;
       const entry = (symbol: string) =>
-        engine.manager.orderBook.hotOrders().find((o) => o.symbol === symbol && o.side === 'buy');
+        engine.orderBook.hotOrders().find((o) => o.symbol === symbol && o.side === 'buy');
       await tickUntil(engine, () => !!entry(BTC) && !!entry(ETH));
       strategy.next = HOLD;
       const entries: Record<string, string> = {};
@@ -94,7 +94,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
         fake.pinPrice(symbol, order.price! - 10);
       }
       const partly = (symbol: string) =>
-        engine.manager.orderBook.order(entries[symbol])!.status === 'partially_filled';
+        engine.orderBook.order(entries[symbol])!.status === 'partially_filled';
       await tickUntil(engine, () => partly(BTC) && partly(ETH));
       return { engine, calls, entries };
     }
@@ -102,7 +102,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
     /** Both prices 5 % under their entries: each stop-loss fires, and its first step is the entry's cancel. */
     function dropBoth(engine: EngineHarness, entries: Record<string, string>): void {
       for (const symbol of [BTC, ETH]) {
-        const price = engine.manager.orderBook.order(entries[symbol])!.price!;
+        const price = engine.orderBook.order(entries[symbol])!.price!;
         fake!.pinPrice(symbol, Number((price * 0.95).toFixed(2)));
       }
     }
@@ -121,7 +121,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
       fake!.fault('cancelOrder', { kind: 'taken-then-hang' }, ETH);
       dropBoth(engine, entries);
       const stopLoss = (symbol: string): boolean =>
-        engine.manager.orderBook.hotOrders().some((o) => o.symbol === symbol && o.purpose === 'stop-loss');
+        engine.orderBook.hotOrders().some((o) => o.symbol === symbol && o.purpose === 'stop-loss');
       await tickUntil(engine, () => stopLoss(BTC) && stopLoss(ETH));
 
       const ethCancel = callsTo(calls, 'cancelOrder').find((c) => symbolOf(c) === ETH)!;
@@ -135,7 +135,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
         );
       }
       // the lookup after the cancel showed it carried out: cancelled with what it had filled, told once
-      const eth = engine.manager.orderBook.order(entries[ETH])!;
+      const eth = engine.orderBook.order(entries[ETH])!;
       expect(eth.status).to.equal('cancelled');
       expect(eth.filled).to.be.closeTo(bought(ETH), 1e-9);
       expect(eth.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(bought(ETH), 1e-9);
@@ -148,7 +148,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
       // the exchange carries the cancel out and answers 8 s after it gets there (the deadline is 1 s)
       const late: LocalFault = { kind: 'delay', ms: 8_000 };
       fake!.fault('cancelOrder', late, ETH);
-      const ethPrice = engine.manager.orderBook.order(entries[ETH])!.price!;
+      const ethPrice = engine.orderBook.order(entries[ETH])!.price!;
       fake!.pinPrice(ETH, Number((ethPrice * 0.95).toFixed(2)));
       await tickUntil(engine, () => callsTo(calls, 'cancelOrder').some((c) => symbolOf(c) === ETH));
       const ethCancel = callsTo(calls, 'cancelOrder').find((c) => symbolOf(c) === ETH)!;
@@ -159,7 +159,7 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
       await tickUntil(
         engine,
         () => {
-          if (!ethCancel.done) whileOut.push(engine.manager.orderBook.order(entries[ETH])!.status);
+          if (!ethCancel.done) whileOut.push(engine.orderBook.order(entries[ETH])!.status);
           return ethCancel.done;
         },
         200,
@@ -179,9 +179,9 @@ function cancelDeadlineSuite(kit: ExchangeKit): void {
 
       // the next lookup settles the order, and the stop-loss sells
       const stopLoss = (): boolean =>
-        engine.manager.orderBook.hotOrders().some((o) => o.symbol === ETH && o.purpose === 'stop-loss');
+        engine.orderBook.hotOrders().some((o) => o.symbol === ETH && o.purpose === 'stop-loss');
       await tickUntil(engine, stopLoss);
-      const eth = engine.manager.orderBook.order(entries[ETH])!;
+      const eth = engine.orderBook.order(entries[ETH])!;
       expect(eth.status).to.equal('cancelled');
       expect(eth.filled).to.be.closeTo(bought(ETH), 1e-9);
       expect(eth.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(bought(ETH), 1e-9);

@@ -92,7 +92,7 @@ export function liveSuite(kit: ExchangeKit): void {
 
     const tickUntil = (done: () => boolean, max = 60): Promise<void> => tickUntilIn(h!, done, max);
 
-    const position = (symbol = BTC): number => h!.manager.orderBook.positions()[symbol]?.amount ?? 0;
+    const position = (symbol = BTC): number => h!.orderBook.positions()[symbol]?.amount ?? 0;
     const sells = (): number => fake!.trades(BTC).filter((t) => t.side === 'sell').length;
     const boughtQty = (): number => fake!.trades(BTC).reduce((s, t) => s + (t.side === 'buy' ? t.qty : 0), 0);
     const soldQty = (): number => fake!.trades(BTC).reduce((s, t) => s + (t.side === 'sell' ? t.qty : 0), 0);
@@ -101,7 +101,7 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await tickUntil(() => position() > 0);
       strategy.next = HOLD;
-      const entry = h!.manager.orderBook.order(id(1))!;
+      const entry = h!.orderBook.order(id(1))!;
       fake!.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
       await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
       fake!.unpin(BTC);
@@ -118,7 +118,7 @@ export function liveSuite(kit: ExchangeKit): void {
       // the fee was taken in BTC on the buy (the asset received): the bot sold whole steps of what it got
       expect(fake!.balance('BTC')).to.be.at.least(1);
       expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
-      const fills = h!.manager.orderBook.order(id(2))!.fills;
+      const fills = h!.orderBook.order(id(2))!.fills;
       expect(fills.map((f) => f.side)).to.deep.equal(['sell']);
       // the exchange's trade time, not the local clock
       expect(fills[0].timestamp).to.equal(fake!.trades(BTC)[1].time);
@@ -140,11 +140,11 @@ export function liveSuite(kit: ExchangeKit): void {
       fake!.fault('createOrder', { kind: 'taken-then-hang' });
       strategy.next = ENTER;
       await h!.loop.tick();
-      expect(h!.manager.orderBook.order(id(1))!.status).to.equal('unknown');
+      expect(h!.orderBook.order(id(1))!.status).to.equal('unknown');
       // Binance answers -2013 for the order it took: several misses, yet it stays unknown and blocks the symbol
-      await tickUntil(() => (h!.manager.orderBook.order(id(1))!.lookupMisses ?? 0) >= 3);
-      expect(h!.manager.orderBook.order(id(1))!.status).to.equal('unknown');
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'filled');
+      await tickUntil(() => (h!.orderBook.order(id(1))!.lookupMisses ?? 0) >= 3);
+      expect(h!.orderBook.order(id(1))!.status).to.equal('unknown');
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'filled');
       expect(fake!.createRequests()).to.deep.equal([id(1)]);
       expect(fake!.orderClientIds()).to.deep.equal([id(1)]);
       expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
@@ -155,7 +155,7 @@ export function liveSuite(kit: ExchangeKit): void {
       fake!.pinPrice(BTC, 60_000); // a still price: a stop-loss sell would be a second create of its own
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
       strategy.next = ENTER;
-      await tickUntil(() => h!.manager.orderBook.order(id(1))?.status === 'filled');
+      await tickUntil(() => h!.orderBook.order(id(1))?.status === 'filled');
       strategy.next = HOLD;
       for (let i = 0; i < 3; i++) await h!.loop.tick();
       expect(fake!.createRequests()).to.deep.equal([id(1)]);
@@ -174,14 +174,14 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await h!.loop.tick();
       strategy.next = HOLD;
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'rejected', 100);
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'rejected', 100);
     }
 
     it("takes back, while running, an order declared never placed that shows up later: the position is the exchange's", async () => {
       await takenThenDeclaredNeverPlaced();
       expect(fake!.orderClientIds()).to.deep.equal([id(1)]);
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'filled', 200);
-      expect(h!.manager.orderBook.order(id(1))).to.include({ purpose: 'entry', side: 'buy' });
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'filled', 200);
+      expect(h!.orderBook.order(id(1))).to.include({ purpose: 'entry', side: 'buy' });
       expect(position()).to.be.greaterThan(0);
       expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
       const taken = h!.events.filter((e) => e.type === 'order.taken_back');
@@ -199,9 +199,9 @@ export function liveSuite(kit: ExchangeKit): void {
       h = await h!.restart();
       await h.loop.recover({ kind: 'clean' });
       h.loop.enterRunning();
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'filled', 200);
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'filled', 200);
       const held = position();
-      const fills = h!.manager.orderBook.order(id(1))!.fills.length;
+      const fills = h!.orderBook.order(id(1))!.fills.length;
       expect(held).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
       // and once more after it was taken back: nothing changes, nothing is counted twice
       h = await h!.restart();
@@ -211,7 +211,7 @@ export function liveSuite(kit: ExchangeKit): void {
       h.loop.enterRunning();
       for (let i = 0; i < 3; i++) await h.loop.tick();
       expect(position()).to.equal(held);
-      expect(h.manager.orderBook.order(id(1))!.fills).to.have.length(fills);
+      expect(h.orderBook.order(id(1))!.fills).to.have.length(fills);
       expect(fake!.createRequests()).to.deep.equal([id(1)]);
     });
 
@@ -222,8 +222,8 @@ export function liveSuite(kit: ExchangeKit): void {
       const sentAt = Date.now();
       await h!.loop.tick();
       strategy.next = HOLD;
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'rejected', 100);
-      const order = h!.manager.orderBook.order(id(1))!;
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'rejected', 100);
+      const order = h!.orderBook.order(id(1))!;
       expect(order.lookupMisses).to.be.at.least(3);
       // not before the window (1000 ms) plus Binance's recvWindow (500 ms here) from the send
       expect(order.updatedAt - sentAt).to.be.at.least(1_500);
@@ -237,20 +237,20 @@ export function liveSuite(kit: ExchangeKit): void {
       fake!.fault('createOrder', { kind: 'refuse', reason: 'notional' });
       strategy.next = ENTER;
       await h!.loop.tick();
-      expect(h!.manager.orderBook.order(id(1))).to.include({ status: 'rejected', refused: true });
+      expect(h!.orderBook.order(id(1))).to.include({ status: 'rejected', refused: true });
       // the next entry waits out the cooldown (proven by the times: a tick may outlast 300 ms where rate limits bite)
-      await tickUntil(() => h!.manager.orderBook.order(id(2)) !== undefined);
-      expect(h!.manager.orderBook.order(id(2))).to.include({ status: 'rejected', refused: true });
-      const second = h!.manager.orderBook.order(id(2))!;
-      expect(second.createdAt - h!.manager.orderBook.order(id(1))!.updatedAt, 'cooldown').to.be.at.least(300);
+      await tickUntil(() => h!.orderBook.order(id(2)) !== undefined);
+      expect(h!.orderBook.order(id(2))).to.include({ status: 'rejected', refused: true });
+      const second = h!.orderBook.order(id(2))!;
+      expect(second.createdAt - h!.orderBook.order(id(1))!.updatedAt, 'cooldown').to.be.at.least(300);
       const rejected = h!.events.filter((e) => e.type === 'order.rejected');
       expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true]);
       expect(rejected[0].data.ccxtError).to.be.a('string');
       expect(h!.loop.loopState).to.equal('running');
       // the cooldown doubles for a second refusal in a row: the next order waits longer
-      await tickUntil(() => h!.manager.orderBook.order(id(3))?.status === 'filled');
-      const third = h!.manager.orderBook.order(id(3))!;
-      expect(third.createdAt - h!.manager.orderBook.order(id(2))!.updatedAt).to.be.at.least(600);
+      await tickUntil(() => h!.orderBook.order(id(3))?.status === 'filled');
+      const third = h!.orderBook.order(id(3))!;
+      expect(third.createdAt - h!.orderBook.order(id(2))!.updatedAt).to.be.at.least(600);
     });
 
     it('cancels a partly filled limit entry when the stop-loss fires, then sells the filled part', async () => {
@@ -263,18 +263,18 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await h!.loop.tick();
       strategy.next = HOLD;
-      const entry = h!.manager.orderBook.order(id(1))!;
+      const entry = h!.orderBook.order(id(1))!;
       expect(entry).to.include({ status: 'open', type: 'limit', price: 60_000 });
       // the price crosses the limit: one slice of four fills
       fake!.pinPrice(BTC, entry.price! - 10);
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'partially_filled');
-      const filled = h!.manager.orderBook.order(id(1))!.filled;
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'partially_filled');
+      const filled = h!.orderBook.order(id(1))!.filled;
       expect(filled).to.be.closeTo(entry.amount / 4, 0.00001);
       // the stop-loss fires on the filled part: the working entry is cancelled first, then the position exits
       fake!.pinPrice(BTC, Number((entry.price! * 0.95).toFixed(2)));
-      await tickUntil(() => h!.manager.orderBook.order(id(2))?.status === 'filled');
-      expect(h!.manager.orderBook.order(id(1))!.status).to.equal('cancelled');
-      expect(h!.manager.orderBook.order(id(2))).to.include({
+      await tickUntil(() => h!.orderBook.order(id(2))?.status === 'filled');
+      expect(h!.orderBook.order(id(1))!.status).to.equal('cancelled');
+      expect(h!.orderBook.order(id(2))).to.include({
         side: 'sell',
         type: 'market',
         purpose: 'stop-loss',
@@ -290,13 +290,13 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await h!.loop.tick();
       strategy.next = HOLD;
-      expect(h!.manager.orderBook.order(id(1))).to.include({ status: 'open', type: 'limit' });
+      expect(h!.orderBook.order(id(1))).to.include({ status: 'open', type: 'limit' });
       await h!.loop.tick();
       expect(h!.files.store.data.risk.equityPeak).to.be.closeTo(10_000, 1);
       // the price crosses the limit: the next request of the bot (the account's balance read) fills it
       fake!.pinPrice(BTC, 59_990);
       await h!.loop.tick();
-      expect(h!.manager.orderBook.order(id(1))!.status).to.equal('filled');
+      expect(h!.orderBook.order(id(1))!.status).to.equal('filled');
       expect(position()).to.be.greaterThan(0);
       expect(h!.files.store.data.risk.killSwitch).to.equal(null);
       expect(h!.events.map((e) => e.type)).not.to.include('risk.triggered');
@@ -323,7 +323,7 @@ export function liveSuite(kit: ExchangeKit): void {
       fake!.pinPrice(BTC, 24_000);
       await tickUntil(() => h!.files.store.data.risk.killSwitch !== null, 5);
       expect(h!.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
-      expect(h!.manager.orderBook.order(id(2))).to.include({ status: 'open' });
+      expect(h!.orderBook.order(id(2))).to.include({ status: 'open' });
     });
 
     it('takes an order the exchange rejects after acknowledging it: rejected and alerted, the symbol trades again after the cooldown', async function () {
@@ -336,19 +336,18 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await h!.loop.tick();
       strategy.next = HOLD;
-      expect(h!.manager.orderBook.order(id(1))).to.include({ status: 'open' });
+      expect(h!.orderBook.order(id(1))).to.include({ status: 'open' });
       (fake as FakeBybit).rejectAfterAck(id(1));
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'rejected');
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'rejected');
       expect(
         h!.events.filter((e) => e.type === 'order.rejected').map((e) => e.data.clientOrderId),
       ).to.deep.equal([id(1)]);
-      expect(h!.manager.orderBook.order(id(1))).to.include({ refused: true });
+      expect(h!.orderBook.order(id(1))).to.include({ refused: true });
       // a refusal like a refused create: the next entry waits out the cooldown, then is placed
       strategy.next = ENTER;
-      await tickUntil(() => h!.manager.orderBook.order(id(2)) !== undefined);
-      expect(h!.manager.orderBook.order(id(2))!.purpose).to.equal('entry');
-      const wait =
-        h!.manager.orderBook.order(id(2))!.createdAt - h!.manager.orderBook.order(id(1))!.updatedAt;
+      await tickUntil(() => h!.orderBook.order(id(2)) !== undefined);
+      expect(h!.orderBook.order(id(2))!.purpose).to.equal('entry');
+      const wait = h!.orderBook.order(id(2))!.createdAt - h!.orderBook.order(id(1))!.updatedAt;
       expect(wait, 'cooldown').to.be.at.least(300);
     });
 
@@ -362,13 +361,13 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await h!.loop.tick();
       strategy.next = HOLD;
-      const entry = h!.manager.orderBook.order(id(1))!;
+      const entry = h!.orderBook.order(id(1))!;
       fake!.pinPrice(BTC, entry.price! - 10);
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.filled > 0);
+      await tickUntil(() => h!.orderBook.order(id(1))!.filled > 0);
       fake!.pinPrice(BTC, 60_000);
       (fake as FakeBybit).rejectAfterAck(id(1));
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'cancelled');
-      const done = h!.manager.orderBook.order(id(1))!;
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'cancelled');
+      const done = h!.orderBook.order(id(1))!;
       expect(done.filled).to.be.closeTo(entry.amount / 4, 0.00001);
       expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(done.filled, 1e-9);
       // every execution the exchange kept is in the book (the position is net of the fee taken in BTC)
@@ -388,13 +387,13 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = HOLD;
       const bybit = fake as FakeBybit;
       bybit.rejectAfterAck(id(1));
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'rejected');
-      expect(h!.manager.orderBook.order(id(1))!.filled).to.equal(0);
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'rejected');
+      expect(h!.orderBook.order(id(1))!.filled).to.equal(0);
       // the reads catch up: a quarter had filled before the rejection
-      const entry = h!.manager.orderBook.order(id(1))!;
+      const entry = h!.orderBook.order(id(1))!;
       bybit.revealFillBeforeReject(id(1), entry.amount / 4);
-      await h!.manager.answers.apply(id(1), await h!.exchange.fetchOrder(entry.exchangeOrderId!, BTC));
-      const done = h!.manager.orderBook.order(id(1))!;
+      await h!.orders.answers.apply(id(1), await h!.exchange.fetchOrder(entry.exchangeOrderId!, BTC));
+      const done = h!.orderBook.order(id(1))!;
       expect(done.status).to.equal('cancelled');
       expect(done.filled).to.be.closeTo(entry.amount / 4, 1e-9);
       expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(done.filled, 1e-9);
@@ -412,15 +411,15 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await h!.loop.tick();
       strategy.next = HOLD;
-      expect(h!.manager.orderBook.order(id(1))).to.include({ status: 'open' });
-      fake!.pinPrice(BTC, h!.manager.orderBook.order(id(1))!.price! - 10);
+      expect(h!.orderBook.order(id(1))).to.include({ status: 'open' });
+      fake!.pinPrice(BTC, h!.orderBook.order(id(1))!.price! - 10);
       // one slice fills (where a tick outlasts the time to live — OKX's rate limits — the same tick may already
       // cancel it: the order need not be seen partially filled between two ticks)
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.filled > 0);
+      await tickUntil(() => h!.orderBook.order(id(1))!.filled > 0);
       expect(h!.events.some((e) => e.type === 'order.partially_filled')).to.equal(true);
       // back above the limit: nothing more fills, and no stop-loss fires
       fake!.pinPrice(BTC, 60_000);
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'cancelled');
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'cancelled');
       expect(h!.events.some((e) => e.type === 'risk.triggered')).to.equal(false);
       expect(position()).to.be.greaterThan(0);
     });
@@ -433,25 +432,25 @@ export function liveSuite(kit: ExchangeKit): void {
         },
       });
       // OKX lists no minimum order value for spot (only minSz): any whole step can be sold there
-      if (!(h!.manager.orderBook.markets[BTC].minNotional > 0)) this.skip();
+      if (!(h!.orderBook.markets[BTC].minNotional > 0)) this.skip();
       fake!.pinPrice(BTC, 60_000);
       strategy.next = ENTER;
       await h!.loop.tick();
       strategy.next = HOLD;
-      fake!.pinPrice(BTC, h!.manager.orderBook.order(id(1))!.price! - 10);
+      fake!.pinPrice(BTC, h!.orderBook.order(id(1))!.price! - 10);
       // one slice of forty fills (0.00004 BTC, 2.40 USDT: below the minimum order value of 5), then the rest is
       // cancelled at its time limit
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.filled > 0);
+      await tickUntil(() => h!.orderBook.order(id(1))!.filled > 0);
       fake!.pinPrice(BTC, 60_000);
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'cancelled');
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'cancelled');
       expect(position()).to.be.greaterThan(0);
       expect(position() * 60_000).to.be.below(5);
-      expect(h!.manager.orderBook.openPositions()).to.deep.equal([]);
+      expect(h!.orderBook.openPositions()).to.deep.equal([]);
       expect(h!.events.some((e) => e.type === 'position.opened')).to.equal(false);
       // the dust neither holds the symbol "in position" nor fills the one position allowed: the next entry goes out
       strategy.next = ENTER;
-      await tickUntil(() => h!.manager.orderBook.order(id(2)) !== undefined);
-      expect(h!.manager.orderBook.order(id(2))).to.include({ side: 'buy', purpose: 'entry' });
+      await tickUntil(() => h!.orderBook.order(id(2)) !== undefined);
+      expect(h!.orderBook.order(id(2))).to.include({ side: 'buy', purpose: 'entry' });
     });
 
     it('backs off a stop-loss the exchange keeps refusing alike: one alert, longer and longer waits, then it sells', async () => {
@@ -460,9 +459,9 @@ export function liveSuite(kit: ExchangeKit): void {
       await tickUntil(() => position() > 0);
       strategy.next = HOLD;
       for (let i = 0; i < 3; i++) fake!.fault('createOrder', { kind: 'refuse', reason: 'lot-size' });
-      fake!.pinPrice(BTC, Number((h!.manager.orderBook.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
+      fake!.pinPrice(BTC, Number((h!.orderBook.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
       await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'), 120);
-      const stops = [2, 3, 4, 5].map((n) => h!.manager.orderBook.order(id(n))!);
+      const stops = [2, 3, 4, 5].map((n) => h!.orderBook.order(id(n))!);
       expect(stops.map((o) => `${o.purpose} ${o.status}`)).to.deep.equal([
         'stop-loss rejected',
         'stop-loss rejected',
@@ -498,17 +497,15 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await h!.loop.tick();
       strategy.next = HOLD;
-      fake!.pinPrice(BTC, h!.manager.orderBook.order(id(1))!.price! - 10);
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'filled');
+      fake!.pinPrice(BTC, h!.orderBook.order(id(1))!.price! - 10);
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'filled');
       fake!.pinPrice(BTC, 60_000);
     }
 
     /** The orders of a purpose, in the order they were placed (ids 1…n). */
-    const ordersOf = (
-      purpose: string,
-    ): NonNullable<ReturnType<EngineHarness['manager']['orderBook']['order']>>[] => {
+    const ordersOf = (purpose: string): NonNullable<ReturnType<EngineHarness['orderBook']['order']>>[] => {
       const all = [];
-      for (let n = 1; h!.manager.orderBook.order(id(n)); n++) all.push(h!.manager.orderBook.order(id(n))!);
+      for (let n = 1; h!.orderBook.order(id(n)); n++) all.push(h!.orderBook.order(id(n))!);
       return all.filter((o) => o.purpose === purpose);
     };
 
@@ -516,7 +513,7 @@ export function liveSuite(kit: ExchangeKit): void {
       await limitEntryUnder({ market: marketMax(0.001) });
       const held = position();
       expect(held).to.be.above(0.001);
-      const largest = largestOrderAmount(h!.manager.orderBook.markets[BTC], 'market', 57_000);
+      const largest = largestOrderAmount(h!.orderBook.markets[BTC], 'market', 57_000);
       fake!.pinPrice(BTC, 57_000);
       await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
       const stops = ordersOf('stop-loss');
@@ -527,7 +524,7 @@ export function liveSuite(kit: ExchangeKit): void {
       }
       // sold whole (all of it on the amount step; the fee taken in the coin leaves less than a step): no dust left,
       // nothing refused, the owner's coin untouched
-      const step = h!.manager.orderBook.markets[BTC].amountStep;
+      const step = h!.orderBook.markets[BTC].amountStep;
       expect(stops.reduce((s, o) => s + o.filled, 0)).to.be.closeTo(floorToStep(held, step), 1e-9);
       expect(position()).to.be.below(step);
       expect(h!.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
@@ -541,16 +538,16 @@ export function liveSuite(kit: ExchangeKit): void {
       await h!.loop.tick();
       const held = position();
       expect(held).to.be.above(0.0016);
-      const largest = largestOrderAmount(h!.manager.orderBook.markets[BTC], 'market', 60_000);
+      const largest = largestOrderAmount(h!.orderBook.markets[BTC], 'market', 60_000);
       const result = await h!.loop.closeAll();
       expect(result.skipped).to.deep.equal([]);
-      const orders = result.orders.map((o) => h!.manager.orderBook.order(o)!);
+      const orders = result.orders.map((o) => h!.orderBook.order(o)!);
       expect(orders.length).to.equal(2);
       for (const o of orders) expect(o.amount).to.be.at.most(largest);
       // the last order is worth at least the minimum (where there is one): nothing sellable is left
-      expect(orders[1].amount * 60_000).to.be.at.least(h!.manager.orderBook.markets[BTC].minNotional);
+      expect(orders[1].amount * 60_000).to.be.at.least(h!.orderBook.markets[BTC].minNotional);
       expect(orders.map((o) => o.status)).to.deep.equal(['filled', 'filled']);
-      expect(h!.manager.orderBook.openPositions()).to.deep.equal([]);
+      expect(h!.orderBook.openPositions()).to.deep.equal([]);
       expect(position()).to.be.below(0.00001);
       expect(h!.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
     });
@@ -558,8 +555,8 @@ export function liveSuite(kit: ExchangeKit): void {
     it('a LIMIT exit is bound by the largest limit order, not by the largest market order', async () => {
       await limitEntryUnder({ market: marketMax(0.001) });
       strategy.next = EXIT;
-      await tickUntil(() => h!.manager.orderBook.order(id(2)) !== undefined);
-      const exit = h!.manager.orderBook.order(id(2))!;
+      await tickUntil(() => h!.orderBook.order(id(2)) !== undefined);
+      const exit = h!.orderBook.order(id(2))!;
       expect(exit).to.include({ purpose: 'exit', type: 'limit' });
       expect(exit.amount).to.be.above(0.001);
       expect(exit.amount).to.equal(Math.floor(position() * 1e5 + 1e-6) / 1e5);
@@ -568,12 +565,12 @@ export function liveSuite(kit: ExchangeKit): void {
     it('places an entry sized above the largest market order at that largest order, never refused for it', async () => {
       await live({ fake: { maxOrder: { market: marketMax(0.001) } } });
       fake!.pinPrice(BTC, 60_000);
-      const largest = largestOrderAmount(h!.manager.orderBook.markets[BTC], 'market', 60_000);
+      const largest = largestOrderAmount(h!.orderBook.markets[BTC], 'market', 60_000);
       // the stake (100 USDT: 0.00166 BTC) is above it
       expect(largest).to.be.below(0.00166);
       strategy.next = ENTER;
-      await tickUntil(() => h!.manager.orderBook.order(id(1))?.status === 'filled');
-      expect(h!.manager.orderBook.order(id(1))).to.include({
+      await tickUntil(() => h!.orderBook.order(id(1))?.status === 'filled');
+      expect(h!.orderBook.order(id(1))).to.include({
         purpose: 'entry',
         type: 'market',
         amount: largest,
@@ -589,15 +586,15 @@ export function liveSuite(kit: ExchangeKit): void {
       });
       fake!.pinPrice(BTC, 60_000);
       strategy.next = ENTER;
-      await tickUntil(() => h!.manager.orderBook.order(id(1)) !== undefined);
+      await tickUntil(() => h!.orderBook.order(id(1)) !== undefined);
       strategy.next = HOLD;
-      expect(h!.manager.orderBook.order(id(1))).to.include({
+      expect(h!.orderBook.order(id(1))).to.include({
         purpose: 'entry',
         type: 'limit',
         amount: 0.001,
       });
-      fake!.pinPrice(BTC, h!.manager.orderBook.order(id(1))!.price! - 10);
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'filled');
+      fake!.pinPrice(BTC, h!.orderBook.order(id(1))!.price! - 10);
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'filled');
       expect(h!.events.filter((e) => e.type === 'order.rejected')).to.deep.equal([]);
     });
 
@@ -619,9 +616,9 @@ export function liveSuite(kit: ExchangeKit): void {
       await h.loop.tick();
       strategy.next = HOLD;
       // the limit entry is sized within maxNotional at its price: 0.001 BTC (60 USDT)
-      expect(h.manager.orderBook.order(id(1))).to.include({ type: 'limit', amount: 0.001 });
-      binance.pinPrice(BTC, h.manager.orderBook.order(id(1))!.price! - 10);
-      await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'filled');
+      expect(h.orderBook.order(id(1))).to.include({ type: 'limit', amount: 0.001 });
+      binance.pinPrice(BTC, h.orderBook.order(id(1))!.price! - 10);
+      await tickUntil(() => h!.orderBook.order(id(1))!.status === 'filled');
       // a fall: the last price is 57,000, Binance values a market order at its 5-minute average, 60,000
       binance.pinPrice(BTC, 57_000);
       binance.pinAveragePrice(BTC, 60_000);
@@ -643,16 +640,13 @@ export function liveSuite(kit: ExchangeKit): void {
       await enterThenStopOut();
       const trades = fake!.trades(BTC);
       expect(trades.map((t) => t.feeAsset)).to.deep.equal([third!.asset, third!.asset]);
-      const fills = [
-        ...h!.manager.orderBook.order(id(1))!.fills,
-        ...h!.manager.orderBook.order(id(2))!.fills,
-      ];
+      const fills = [...h!.orderBook.order(id(1))!.fills, ...h!.orderBook.order(id(2))!.fills];
       for (const f of fills) {
         expect(f.feeCurrency).to.equal(third!.asset);
         // the fee currency's market against the quote on the local exchange (100), when the fill was recorded
         expect(f.feeQuote).to.be.closeTo(f.feeCost * 100, 1e-9);
       }
-      const book = h!.manager.orderBook.positions()[BTC];
+      const book = h!.orderBook.positions()[BTC];
       const feesInQuote = fills.reduce((s, f) => s + f.feeQuote!, 0);
       expect(book.feesPaid).to.be.closeTo(feesInQuote, 1e-9);
       const gross = trades.reduce((s, t) => s + (t.side === 'buy' ? -1 : 1) * t.quoteQty, 0);
@@ -666,10 +660,7 @@ export function liveSuite(kit: ExchangeKit): void {
       fake!.pinPrice('BNB/USDT', 100);
       await enterThenStopOut();
       for (let i = 0; i < 3; i++) await h!.loop.tick();
-      const fills = [
-        ...h!.manager.orderBook.order(id(1))!.fills,
-        ...h!.manager.orderBook.order(id(2))!.fills,
-      ];
+      const fills = [...h!.orderBook.order(id(1))!.fills, ...h!.orderBook.order(id(2))!.fills];
       expect(fills.length).to.be.above(1);
       for (const f of fills) expect(f.feeQuote).to.be.closeTo(f.feeCost * 100, 1e-9);
       const asked = (fake as FakeBinance).requests
@@ -695,17 +686,17 @@ export function liveSuite(kit: ExchangeKit): void {
       // the entry's fills are booked at once: the position exists, so its stop-loss can fire
       await tickUntil(() => position() > 0);
       strategy.next = HOLD;
-      const entryFills = h!.manager.orderBook.order(id(1))!.fills;
+      const entryFills = h!.orderBook.order(id(1))!.fills;
       expect(entryFills.length).to.be.greaterThan(0);
       // no price of the fee currency was ever read: unvalued (counts 0), and said to be estimated
       for (const f of entryFills) {
         expect(f).to.include({ feeCurrency: third!.asset, feeEstimated: true });
         expect(f.feeQuote).to.equal(undefined);
       }
-      fake!.pinPrice(BTC, Number((h!.manager.orderBook.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
+      fake!.pinPrice(BTC, Number((h!.orderBook.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
       await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
       expect(sells()).to.equal(1);
-      expect(h!.manager.orderBook.order(id(2))).to.include({ purpose: 'stop-loss', status: 'filled' });
+      expect(h!.orderBook.order(id(2))).to.include({ purpose: 'stop-loss', status: 'filled' });
       // one failed read (its attempts) then none for a minute: later fills do not wait for it again
       expect(fake!.requestCount('ticker')).to.be.greaterThan(0);
     });
@@ -721,7 +712,7 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await tickUntil(() => position() > 0);
       strategy.next = HOLD;
-      fake.pinPrice(BTC, Number((h.manager.orderBook.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
+      fake.pinPrice(BTC, Number((h.orderBook.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
       await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
       for (let i = 0; i < 5; i++) await h.loop.tick();
       expect(sells()).to.equal(1);
@@ -807,7 +798,7 @@ export function liveSuite(kit: ExchangeKit): void {
         strategy.next = ENTER;
         await tickUntil(() => position() > 0);
         strategy.next = HOLD;
-        const entry = h.manager.orderBook.hotOrders((o) => o.purpose === 'entry' && o.status === 'filled')[0];
+        const entry = h.orderBook.hotOrders((o) => o.purpose === 'entry' && o.status === 'filled')[0];
         expect(entry.side).to.equal('buy');
         // from the entry: the stop-loss is the first create the exchange refuses for its time
         fake.clockSkewMs = skewMs;
@@ -823,7 +814,7 @@ export function liveSuite(kit: ExchangeKit): void {
         const skews = h.events.filter((e) => e.type === 'clock.skew');
         expect(skews).to.have.length(1);
         expect(skews[0].data.offsetMs as number).to.be.closeTo(-skewMs, 1_000);
-        const refused = h.manager.orderBook.hotOrders((o) => o.refused === true);
+        const refused = h.orderBook.hotOrders((o) => o.refused === true);
         if (from === 'start') {
           // measured with the first tick's reads, before its candles and any create: no create refused for its time
           expect(refused).to.deep.equal([]);
@@ -857,7 +848,7 @@ export function liveSuite(kit: ExchangeKit): void {
       h = await h!.restart();
       expect(position()).to.equal(0);
       // the fill sync alone (no lookup of the order has told the adapter its creation yet): read without a span
-      const added = await h.manager.fills.sync(placed.clientOrderId);
+      const added = await h.orders.fills.sync(placed.clientOrderId);
       expect(added.length).to.be.greaterThan(0);
       expect(position()).to.be.closeTo(bought, 1e-12);
       await h.loop.recover({ kind: 'clean' });
@@ -868,9 +859,9 @@ export function liveSuite(kit: ExchangeKit): void {
       await live({ config: { trading: { risk: { stopLossPct: 2, takeProfitPct: 2 } } } });
       await enterThenStopOut();
       strategy.next = ENTER;
-      await tickUntil(() => h!.manager.orderBook.order(id(3))?.status === 'filled');
+      await tickUntil(() => h!.orderBook.order(id(3))?.status === 'filled');
       strategy.next = HOLD;
-      fake!.pinPrice(BTC, Number((h!.manager.orderBook.order(id(3))!.averagePrice! * 1.05).toFixed(2)));
+      fake!.pinPrice(BTC, Number((h!.orderBook.order(id(3))!.averagePrice! * 1.05).toFixed(2)));
       await tickUntil(() => h!.events.filter((e) => e.type === 'position.closed').length === 2);
       const closed = h!.events
         .filter((e) => e.type === 'position.closed')
@@ -878,7 +869,7 @@ export function liveSuite(kit: ExchangeKit): void {
       expect(closed[0]).to.be.below(0);
       // the second trip's own PnL: a gain, not the first trip's loss added to it
       expect(closed[1]).to.be.above(0);
-      const book = h!.manager.orderBook.positions()[BTC];
+      const book = h!.orderBook.positions()[BTC];
       expect(book.realizedPnl).to.be.closeTo(closed[0] + closed[1], 1e-9);
     });
 
@@ -889,7 +880,7 @@ export function liveSuite(kit: ExchangeKit): void {
       const stateFile = path.join(h!.dir, 'trading-state.json');
       const older = fs.readFileSync(stateFile);
       strategy.next = EXIT;
-      await tickUntil(() => h!.manager.orderBook.order(id(2))?.status === 'filled');
+      await tickUntil(() => h!.orderBook.order(id(2))?.status === 'filled');
       for (const sent of fake!.createRequests()) expect(sent).to.match(kit.profile.clientOrderId.pattern);
       // the operator restores the state from a backup taken after the first order
       await h!.close(false);
@@ -901,11 +892,11 @@ export function liveSuite(kit: ExchangeKit): void {
       // the sell the older copy never saw is taken in from the exchange: the position is the exchange's, so the
       // bot does not sell again what it already sold (it would have sold the owner's coins)
       expect(summary.adopted).to.deep.equal([id(2)]);
-      expect(h.manager.orderBook.order(id(2))).to.include({ status: 'filled', side: 'sell' });
+      expect(h.orderBook.order(id(2))).to.include({ status: 'filled', side: 'sell' });
       expect(position()).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
       h.loop.enterRunning();
       strategy.next = ENTER;
-      await tickUntil(() => h!.manager.orderBook.order(id(3))?.status === 'filled');
+      await tickUntil(() => h!.orderBook.order(id(3))?.status === 'filled');
       expect(new Set(fake!.createRequests()).size).to.equal(fake!.createRequests().length);
     });
 
@@ -933,10 +924,10 @@ export function liveSuite(kit: ExchangeKit): void {
         expect(summary.adopted).to.deep.equal([]);
         expect(summary.cancelledUnknown).to.deep.equal([]);
         expect(summary.seqRaisedFromExchange).to.equal(undefined);
-        expect(h.manager.orderBook.order(resting.clientOrderId)).to.equal(undefined);
-        expect(await reconcileWithExchange(h.manager, h.exchange)).to.deep.equal([]);
-        await other.manager.refresher.refresh(resting.clientOrderId);
-        expect(other.manager.orderBook.order(resting.clientOrderId)!.status).to.equal('open');
+        expect(h.orderBook.order(resting.clientOrderId)).to.equal(undefined);
+        expect(await reconcileWithExchange(h.orders, h.exchange)).to.deep.equal([]);
+        await other.orders.refresher.refresh(resting.clientOrderId);
+        expect(other.orderBook.order(resting.clientOrderId)!.status).to.equal('open');
       } finally {
         await other.close();
       }
@@ -960,13 +951,13 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await tickUntil(() => position() > 0);
       strategy.next = HOLD;
-      const entry = h!.manager.orderBook.order(id(1))!;
+      const entry = h!.orderBook.order(id(1))!;
       // the exchange halts the pair (a BREAK) before the daily reload; then the price falls through the stop-loss
       fake!.halt(BTC);
       await tickUntil(() => h!.eventTypes().includes('market.halted'), 100);
       const stopped = Number((entry.averagePrice! * 0.95).toFixed(2));
       fake!.pinPrice(BTC, stopped);
-      expect(h!.manager.orderBook.markets[BTC]).to.include({ halted: true });
+      expect(h!.orderBook.markets[BTC]).to.include({ halted: true });
       const loadsAtHalt = fake!.requestCount('markets');
       const tickersAtHalt = fake!.requestCount('ticker');
       const haltedUntil = Date.now() + 1_500;
@@ -1009,7 +1000,7 @@ export function liveSuite(kit: ExchangeKit): void {
       await restart();
       expect(h!.eventTypes()).to.include('market.resumed');
       await h!.loop.tick();
-      expect(h!.manager.orderBook.order(id(2))).to.include({ purpose: 'stop-loss', side: 'sell' });
+      expect(h!.orderBook.order(id(2))).to.include({ purpose: 'stop-loss', side: 'sell' });
       await tickUntil(() => sells() === 1, 100);
       fake!.unpin(BTC);
       seen.push(...h!.eventTypes());
@@ -1061,17 +1052,17 @@ export function liveSuite(kit: ExchangeKit): void {
       strategy.next = ENTER;
       await tickUntil(() => position(BTC) > 0 && position('ETH/USDT') > 0);
       strategy.next = HOLD;
-      fake!.pinPrice(BTC, Number((h!.manager.orderBook.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
+      fake!.pinPrice(BTC, Number((h!.orderBook.order(id(1))!.averagePrice! * 0.95).toFixed(2)));
       // ETH's ticker answers only after 5 s, far beyond its read deadline
       fake!.fault('ticker', { kind: 'delay', ms: 5_000 }, 'ETH/USDT');
       await h!.loop.tick();
-      const btcExit = h!.manager.orderBook.hotOrders().find((o) => o.symbol === BTC && o.side === 'sell');
+      const btcExit = h!.orderBook.hotOrders().find((o) => o.symbol === BTC && o.side === 'sell');
       expect(btcExit, 'BTC stop-loss placed in the same tick').to.not.equal(undefined);
       expect(btcExit!.purpose).to.equal('stop-loss');
       // the ETH answer has not even arrived yet
       expect(fake!.requestCount('ticker')).to.be.greaterThan(0);
       expect(
-        h!.manager.orderBook.hotOrders().filter((o) => o.symbol === 'ETH/USDT' && o.side === 'sell'),
+        h!.orderBook.hotOrders().filter((o) => o.symbol === 'ETH/USDT' && o.side === 'sell'),
       ).to.deep.equal([]);
     });
 
@@ -1086,7 +1077,7 @@ export function liveSuite(kit: ExchangeKit): void {
       async function missingOverTheWindow(): Promise<void> {
         await h!.loop.tick();
         await h!.loop.tick();
-        expect(h!.manager.orderBook.order(id(1))!.settledAbsent, 'settled before 3 misses over 1 s').to.equal(
+        expect(h!.orderBook.order(id(1))!.settledAbsent, 'settled before 3 misses over 1 s').to.equal(
           undefined,
         );
         expect(h!.eventTypes()).to.not.include('trading.paused');
@@ -1102,36 +1093,36 @@ export function liveSuite(kit: ExchangeKit): void {
         strategy.next = ENTER;
         await h!.loop.tick();
         strategy.next = HOLD;
-        expect(h!.manager.orderBook.order(id(1))).to.include({ status: 'open', type: 'limit', filled: 0 });
+        expect(h!.orderBook.order(id(1))).to.include({ status: 'open', type: 'limit', filled: 0 });
         // a tick reads it: the exchange's reads know it (an exchange forgets a cancelled order hours later, never
         // one its reads have not shown yet: that is their lag, rest-probe.ts)
         await h!.loop.tick();
-        expect(h!.manager.orderBook.order(id(1))!.seenByRead).to.equal(true);
+        expect(h!.orderBook.order(id(1))!.seenByRead).to.equal(true);
       }
 
       it('settles one without fills as cancelled with 0 filled, alerted once; the symbol trades again and its stop-loss sells', async () => {
         await restingEntry();
         fake!.purge(id(1));
-        await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'cancelled');
-        expect(h!.manager.orderBook.order(id(1))).to.include({ filled: 0, settledAbsent: true });
+        await tickUntil(() => h!.orderBook.order(id(1))!.status === 'cancelled');
+        expect(h!.orderBook.order(id(1))).to.include({ filled: 0, settledAbsent: true });
         expect(settledEvents()).to.have.length(1);
         expect(settledEvents()[0].summary).to.equal(
-          `buy ${h!.manager.orderBook.order(id(1))!.amount} BTC/USDT (entry, ${id(1)}) is no longer on the exchange (not ` +
+          `buy ${h!.orderBook.order(id(1))!.amount} BTC/USDT (entry, ${id(1)}) is no longer on the exchange (not ` +
             `among its open orders, not found by a lookup): settled from its fills as cancelled, filled 0 of ` +
-            `${h!.manager.orderBook.order(id(1))!.amount}`,
+            `${h!.orderBook.order(id(1))!.amount}`,
         );
         expect(h!.eventTypes()).to.not.include('trading.paused');
         // the symbol is free again: a new entry goes out and fills, and the stop-loss sells it
         strategy.next = ENTER;
-        await tickUntil(() => h!.manager.orderBook.order(id(2)) !== undefined);
+        await tickUntil(() => h!.orderBook.order(id(2)) !== undefined);
         strategy.next = HOLD;
         fake!.pinPrice(BTC, 59_990);
-        await tickUntil(() => h!.manager.orderBook.order(id(2))!.status === 'filled');
+        await tickUntil(() => h!.orderBook.order(id(2))!.status === 'filled');
         fake!.pinPrice(BTC, 57_000);
-        await tickUntil(() => h!.manager.orderBook.order(id(3))?.status === 'filled');
-        expect(h!.manager.orderBook.order(id(3))).to.include({ side: 'sell', purpose: 'stop-loss' });
+        await tickUntil(() => h!.orderBook.order(id(3))?.status === 'filled');
+        expect(h!.orderBook.order(id(3))).to.include({ side: 'sell', purpose: 'stop-loss' });
         // what is left is dust (the buy's fee was paid in BTC), never the owner's coins
-        expect(h!.manager.orderBook.openPositions()).to.deep.equal([]);
+        expect(h!.orderBook.openPositions()).to.deep.equal([]);
         expect(fake!.balance('BTC')).to.be.at.least(1);
         expect(settledEvents()).to.have.length(1);
       });
@@ -1142,14 +1133,14 @@ export function liveSuite(kit: ExchangeKit): void {
         strategy.next = ENTER;
         await h!.loop.tick();
         strategy.next = HOLD;
-        const entry = h!.manager.orderBook.order(id(1))!;
+        const entry = h!.orderBook.order(id(1))!;
         // the price crosses the limit: one slice of four fills (the next only a minute later)
         fake!.pinPrice(BTC, entry.price! - 10);
-        await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'partially_filled');
+        await tickUntil(() => h!.orderBook.order(id(1))!.status === 'partially_filled');
         fake!.pinPrice(BTC, 60_000);
         fake!.purge(id(1));
-        await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'cancelled');
-        const settled = h!.manager.orderBook.order(id(1))!;
+        await tickUntil(() => h!.orderBook.order(id(1))!.status === 'cancelled');
+        const settled = h!.orderBook.order(id(1))!;
         const bought = boughtQty();
         expect(bought).to.be.closeTo(entry.amount / 4, 0.00001);
         expect(settled.filled).to.be.closeTo(bought, 1e-12);
@@ -1166,10 +1157,10 @@ export function liveSuite(kit: ExchangeKit): void {
         );
         // the stop-loss fires on what filled
         fake!.pinPrice(BTC, Number((entry.price! * 0.95).toFixed(2)));
-        await tickUntil(() => h!.manager.orderBook.order(id(2))?.status === 'filled');
-        expect(h!.manager.orderBook.order(id(2))).to.include({ side: 'sell', purpose: 'stop-loss' });
+        await tickUntil(() => h!.orderBook.order(id(2))?.status === 'filled');
+        expect(h!.orderBook.order(id(2))).to.include({ side: 'sell', purpose: 'stop-loss' });
         expect(soldQty()).to.be.at.most(bought);
-        expect(h!.manager.orderBook.openPositions()).to.deep.equal([]);
+        expect(h!.orderBook.openPositions()).to.deep.equal([]);
         expect(fake!.balance('BTC')).to.be.at.least(1);
       });
 
@@ -1180,8 +1171,8 @@ export function liveSuite(kit: ExchangeKit): void {
         for (let i = 0; i < 3; i++) fake!.fault('fetchOrder', { kind: 'not-found' });
         await missingOverTheWindow();
         expect(fake!.requestCount('openOrders')).to.be.greaterThan(openReads);
-        expect(h!.manager.orderBook.order(id(1))).to.include({ status: 'open', filled: 0 });
-        expect(h!.manager.orderBook.order(id(1))!.settledAbsent).to.equal(undefined);
+        expect(h!.orderBook.order(id(1))).to.include({ status: 'open', filled: 0 });
+        expect(h!.orderBook.order(id(1))!.settledAbsent).to.equal(undefined);
         expect(h!.eventTypes()).to.not.include('order.settled_absent');
         expect(h!.eventTypes()).to.not.include('trading.paused');
       });
@@ -1194,7 +1185,7 @@ export function liveSuite(kit: ExchangeKit): void {
         fake!.fault('trades', { kind: 'server-error' });
         fake!.fault('trades', { kind: 'server-error' });
         await missingOverTheWindow();
-        expect(h!.manager.orderBook.order(id(1))).to.include({ status: 'open', filled: 0 });
+        expect(h!.orderBook.order(id(1))).to.include({ status: 'open', filled: 0 });
         expect(h!.eventTypes()).to.not.include('order.settled_absent');
         const paused = h!.events.filter((e) => e.type === 'trading.paused');
         expect(paused).to.have.length(1);
@@ -1205,7 +1196,7 @@ export function liveSuite(kit: ExchangeKit): void {
         );
         expect(h!.loop.pause).to.include({ by: 'operational', clientOrderId: id(1) });
         // the next try waits for the backoff; then the fills are read, the order settled and the pause lifted
-        await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'cancelled');
+        await tickUntil(() => h!.orderBook.order(id(1))!.status === 'cancelled');
         expect(settledEvents()).to.have.length(1);
         await h!.loop.tick();
         expect(h!.loop.pause).to.equal(null);
@@ -1219,14 +1210,14 @@ export function liveSuite(kit: ExchangeKit): void {
         h = await h!.restart();
         await h.loop.recover({ kind: 'clean' });
         // one miss at recovery settles nothing (one read may lag); the misses in a row over the window do
-        expect(h.manager.orderBook.order(id(1))).to.include({ status: 'open', filled: 0 });
+        expect(h.orderBook.order(id(1))).to.include({ status: 'open', filled: 0 });
         h.loop.enterRunning();
-        await tickUntil(() => h!.manager.orderBook.order(id(1))!.status === 'cancelled');
-        expect(h.manager.orderBook.order(id(1))).to.include({ filled: 0, settledAbsent: true });
+        await tickUntil(() => h!.orderBook.order(id(1))!.status === 'cancelled');
+        expect(h.orderBook.order(id(1))).to.include({ filled: 0, settledAbsent: true });
         expect(settledEvents()).to.have.length(1);
         // the symbol trades again
         strategy.next = ENTER;
-        await tickUntil(() => h!.manager.orderBook.order(id(2)) !== undefined);
+        await tickUntil(() => h!.orderBook.order(id(2)) !== undefined);
         expect(fake!.createRequests()).to.deep.equal([id(1), id(2)]);
       });
     });

@@ -78,7 +78,7 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
     return { engine: h, spy: spy!, strategy };
   }
 
-  const position = (symbol: string): number => h!.manager.orderBook.positions()[symbol]?.amount ?? 0;
+  const position = (symbol: string): number => h!.orderBook.positions()[symbol]?.amount ?? 0;
 
   /** BTC bought; ETH's buy taken but its answer never came, and no lookup of it answers: one is hanging. */
   async function btcBoughtEthHanging(): Promise<{
@@ -109,10 +109,10 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
 
   it("sends BTC's stop-loss within two ticks of the drop while ETH's lookups still hang", async () => {
     const { engine, spy, hanging } = await btcBoughtEthHanging();
-    const entry = engine.manager.orderBook.hotOrders().find((o) => o.symbol === BTC && o.side === 'buy')!;
+    const entry = engine.orderBook.hotOrders().find((o) => o.symbol === BTC && o.side === 'buy')!;
     fake!.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
     const stopLoss = (): boolean =>
-      engine.manager.orderBook.hotOrders().some((o) => o.symbol === BTC && o.purpose === 'stop-loss');
+      engine.orderBook.hotOrders().some((o) => o.symbol === BTC && o.purpose === 'stop-loss');
     for (let i = 0; i < 2 && !stopLoss(); i++) await engine.loop.tick();
 
     expect(stopLoss(), 'BTC stop-loss sent within two ticks of the drop').to.equal(true);
@@ -122,7 +122,7 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
       hanging.filter((l) => sell.running.includes(l)),
       "BTC's sell sent while ETH's lookup from before the drop still hung",
     ).to.deep.equal(hanging);
-    expect(engine.manager.orderBook.hotOrders().find((o) => o.symbol === ETH)!.status).to.equal('unknown');
+    expect(engine.orderBook.hotOrders().find((o) => o.symbol === ETH)!.status).to.equal('unknown');
   });
 
   it("gives up a hung lookup at the read deadline: the symbol's own stop-loss cancels its entry while it still hangs", async () => {
@@ -135,18 +135,18 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
     strategy.next = ENTER;
     await engine.loop.tick();
     strategy.next = HOLD;
-    const entry = engine.manager.orderBook.hotOrders().find((o) => o.symbol === BTC)!;
+    const entry = engine.orderBook.hotOrders().find((o) => o.symbol === BTC)!;
     expect(entry).to.include({ status: 'open', type: 'limit' });
     fake!.pinPrice(BTC, entry.price! - 10);
     for (
       let i = 0;
-      i < 60 && engine.manager.orderBook.order(entry.clientOrderId)!.status !== 'partially_filled';
+      i < 60 && engine.orderBook.order(entry.clientOrderId)!.status !== 'partially_filled';
       i++
     ) {
       await engine.loop.tick();
       await sleep(50);
     }
-    expect(engine.manager.orderBook.order(entry.clientOrderId)!.status).to.equal('partially_filled');
+    expect(engine.orderBook.order(entry.clientOrderId)!.status).to.equal('partially_filled');
     // from now on no lookup of the order answers (each: 8 attempts of 800 ms, ~7.5 s)
     for (let i = 0; i < 1_000; i++) fake!.fault('fetchOrder', { kind: 'timeout' }, BTC);
     for (let i = 0; i < 20 && !spy.lookups().some((l) => !l.done); i++) await engine.loop.tick();
@@ -167,8 +167,8 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
       'cancel sent while the lookup from before the drop still hung',
     ).to.deep.equal(hanging);
     // the lookup given up changed nothing: the order stays working, no sell placed while it is not settled
-    expect(engine.manager.orderBook.order(entry.clientOrderId)!.status).to.equal('partially_filled');
-    expect(engine.manager.orderBook.hotOrders().filter((o) => o.side === 'sell')).to.deep.equal([]);
+    expect(engine.orderBook.order(entry.clientOrderId)!.status).to.equal('partially_filled');
+    expect(engine.orderBook.hotOrders().filter((o) => o.side === 'sell')).to.deep.equal([]);
     expect(
       spy.lookups().filter((l) => !l.done),
       'no second lookup of the order while one hangs',
@@ -188,11 +188,11 @@ describe("a symbol's hung order lookups and another symbol's stop-loss (real ccx
     ).to.deep.equal(hanging);
     expect(result.orders).to.have.length(1);
     expect(
-      engine.manager.orderBook.openPositions().map((p) => p.symbol),
+      engine.orderBook.openPositions().map((p) => p.symbol),
       'BTC closed (dust aside)',
     ).to.not.include(BTC);
     const eth = result.skipped.find((s) => s.symbol === ETH);
     expect(eth?.reason, 'the reply says what close-all could not do on ETH').to.match(/look ?up/);
-    expect(engine.manager.orderBook.hotOrders().find((o) => o.symbol === ETH)!.status).to.equal('unknown');
+    expect(engine.orderBook.hotOrders().find((o) => o.symbol === ETH)!.status).to.equal('unknown');
   });
 });

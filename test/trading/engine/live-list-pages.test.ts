@@ -124,10 +124,10 @@ function listSuite(kit: ExchangeKit): void {
         purpose: 'entry',
       });
       await tickUntil(() => {
-        const o = h!.manager.orderBook.order(order.clientOrderId);
+        const o = h!.orderBook.order(order.clientOrderId);
         return o?.status === 'filled' && o.fills.reduce((s, f) => s + f.amount, 0) >= o.filled - 1e-12;
       });
-      const booked = h!.manager.orderBook.order(order.clientOrderId)!;
+      const booked = h!.orderBook.order(order.clientOrderId)!;
       const traded = fake!.trades(BTC);
       expect(traded).to.have.length(parts);
       expect(booked.fills).to.have.length(parts);
@@ -138,10 +138,7 @@ function listSuite(kit: ExchangeKit): void {
         1e-9,
       );
       // the position is what the account holds beyond the owner's 1 BTC: every fill, net of base fees
-      expect(h!.manager.orderBook.positions()[BTC]?.amount ?? 0).to.be.closeTo(
-        fake!.balance('BTC') - 1,
-        1e-9,
-      );
+      expect(h!.orderBook.positions()[BTC]?.amount ?? 0).to.be.closeTo(fake!.balance('BTC') - 1, 1e-9);
     });
 
     // Binance answers every open order of a symbol at once: one owner order in front is enough to check the read
@@ -157,7 +154,7 @@ function listSuite(kit: ExchangeKit): void {
       });
       const adopted = await restartFromOlderState(older);
       expect(adopted).to.include(own.clientOrderId);
-      expect(h!.manager.orderBook.order(own.clientOrderId)?.status).to.equal('open');
+      expect(h!.orderBook.order(own.clientOrderId)?.status).to.equal('open');
       // and reconcile finds no open order of ours the state lacks
       const ours = (await h!.exchange.fetchOpenOrders()).filter((o) => o.clientOrderId === own.clientOrderId);
       expect(ours).to.have.length(1);
@@ -176,13 +173,10 @@ function listSuite(kit: ExchangeKit): void {
       await h!.exchange.cancelOrder(own.exchangeOrderId!, BTC);
       const adopted = await restartFromOlderState(older);
       expect(adopted).to.include(own.clientOrderId);
-      const taken = h!.manager.orderBook.order(own.clientOrderId)!;
+      const taken = h!.orderBook.order(own.clientOrderId)!;
       expect(taken.status).to.equal('cancelled');
       expect(taken.fills).to.have.length(1);
-      expect(h!.manager.orderBook.positions()[BTC]?.amount ?? 0).to.be.closeTo(
-        fake!.balance('BTC') - 1,
-        1e-12,
-      );
+      expect(h!.orderBook.positions()[BTC]?.amount ?? 0).to.be.closeTo(fake!.balance('BTC') - 1, 1e-12);
     });
 
     const finished = lists.finished;
@@ -198,15 +192,15 @@ function listSuite(kit: ExchangeKit): void {
           amount: 0.001,
           purpose: 'entry',
         });
-        await tickUntil(() => h!.manager.orderBook.order(own.clientOrderId)?.status === 'filled');
+        await tickUntil(() => h!.orderBook.order(own.clientOrderId)?.status === 'filled');
         await ownerOrders(finished!.perPage, { side: 'buy', type: 'market', amount: 0.0002 });
         const adopted = await restartFromOlderState(older);
         expect(adopted).to.include(own.clientOrderId);
-        expect(h!.manager.orderBook.order(own.clientOrderId)).to.include({ status: 'filled', side: 'buy' });
-        const fills = h!.manager.orderBook.order(own.clientOrderId)!.fills;
+        expect(h!.orderBook.order(own.clientOrderId)).to.include({ status: 'filled', side: 'buy' });
+        const fills = h!.orderBook.order(own.clientOrderId)!.fills;
         const held = fills.reduce((s, f) => s + f.amount - (f.feeCurrency === 'BTC' ? f.feeCost : 0), 0);
         expect(fills.length).to.be.greaterThan(0);
-        expect(h!.manager.orderBook.positions()[BTC]?.amount ?? 0).to.be.closeTo(held, 1e-12);
+        expect(h!.orderBook.positions()[BTC]?.amount ?? 0).to.be.closeTo(held, 1e-12);
       },
     );
   });

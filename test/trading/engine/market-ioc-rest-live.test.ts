@@ -31,7 +31,7 @@ for (const kit of EXCHANGE_KITS) {
 
     const id = (n: number): string =>
       clientOrderIdFor('bot', TEST_INSTALL_ID, n, kit.profile.clientOrderId.separator);
-    const position = (): number => h!.manager.orderBook.positions()[BTC]?.amount ?? 0;
+    const position = (): number => h!.orderBook.positions()[BTC]?.amount ?? 0;
     const qty = (side: 'buy' | 'sell'): number =>
       fake!.trades(BTC).reduce((s, t) => s + (t.side === side ? t.qty : 0), 0);
 
@@ -55,9 +55,9 @@ for (const kit of EXCHANGE_KITS) {
     it('books an entry the book filled 60 % of as cancelled with its fills: the position is what filled', async () => {
       await live(0.6);
       strategy.next = ENTER;
-      await tickUntil(h!, () => ENDED_SHORT.includes(h!.manager.orderBook.order(id(1))?.status ?? ''));
+      await tickUntil(h!, () => ENDED_SHORT.includes(h!.orderBook.order(id(1))?.status ?? ''));
       strategy.next = HOLD;
-      const entry = h!.manager.orderBook.order(id(1))!;
+      const entry = h!.orderBook.order(id(1))!;
       expect(entry).to.include({ side: 'buy', type: 'market', purpose: 'entry' });
       expect(entry.filled).to.be.closeTo(qty('buy'), 1e-12);
       expect(entry.filled).to.be.below(entry.amount * 0.61);
@@ -75,12 +75,12 @@ for (const kit of EXCHANGE_KITS) {
       await tickUntil(h!, () => position() > 0);
       strategy.next = HOLD;
       const held = position();
-      const entry = h!.manager.orderBook.order(id(1))!;
+      const entry = h!.orderBook.order(id(1))!;
       // the book holds half of what the first stop-loss sells, then all again
       fake!.marketBookShare = 0.5;
       fake!.pinPrice(BTC, Number((entry.averagePrice! * 0.95).toFixed(2)));
-      await tickUntil(h!, () => ENDED_SHORT.includes(h!.manager.orderBook.order(id(2))?.status ?? ''));
-      const first = h!.manager.orderBook.order(id(2))!;
+      await tickUntil(h!, () => ENDED_SHORT.includes(h!.orderBook.order(id(2))?.status ?? ''));
+      const first = h!.orderBook.order(id(2))!;
       expect(first).to.include({ side: 'sell', type: 'market', purpose: 'stop-loss' });
       expect(first.filled).to.be.above(0);
       expect(first.filled).to.be.below(first.amount * 0.51);
@@ -89,7 +89,7 @@ for (const kit of EXCHANGE_KITS) {
       const stops = fake!
         .createRequests()
         .slice(1)
-        .map((c) => h!.manager.orderBook.order(c)!);
+        .map((c) => h!.orderBook.order(c)!);
       // sold on and on (an exit placed before the book held all again is cut in half too): each a stop-loss of what
       // was left, the last one filled
       expect(stops.length).to.be.at.least(2);
@@ -98,7 +98,7 @@ for (const kit of EXCHANGE_KITS) {
       );
       expect(stops[stops.length - 1].status).to.equal('filled');
       // everything the bot bought is sold (less than a step left), and nothing of the owner's
-      const step = h!.manager.orderBook.markets[BTC].amountStep;
+      const step = h!.orderBook.markets[BTC].amountStep;
       expect(qty('sell')).to.be.at.most(held + 1e-12);
       expect(position()).to.be.below(step);
       expect(fake!.balance('BTC')).to.be.at.least(1);

@@ -52,8 +52,8 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     h.manager.startAccepting();
     await h.manager.place(MARKET_BUY);
     await h.fakeClock().advance(350, 350);
-    for (let i = 0; i < 3; i++) await h.manager.refresher.refresh(ID);
-    expect(h.manager.orderBook.order(ID)!.status).to.equal('rejected');
+    for (let i = 0; i < 3; i++) await h.orders.refresher.refresh(ID);
+    expect(h.orderBook.order(ID)!.status).to.equal('rejected');
     const trades = (await h.paper.fetchSymbolTrades('BTC/USDT', 0)).trades;
     const filled = trades.reduce((sum, t) => sum + t.amount, 0);
     const average = trades.reduce((sum, t) => sum + t.amount * t.price, 0) / filled;
@@ -64,11 +64,11 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
   const settle = (req: Parameters<typeof settleOrder>[1]) =>
     settleOrder(
       {
-        orderBook: h!.manager.orderBook,
+        orderBook: h!.orderBook,
         manager: h!.manager,
-        state: h!.manager.state,
-        answers: h!.manager.answers,
-        rechecks: h!.manager.rechecks,
+        state: h!.orders.state,
+        answers: h!.orders.answers,
+        rechecks: h!.orders.rechecks,
       },
       req,
       h!.clock.now(),
@@ -81,10 +81,10 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
     expect(d.ok).to.equal(false);
     expect(!d.ok && d.refusal).to.include('taken back from its answer instead');
-    const order = h!.manager.orderBook.order(ID)!;
+    const order = h!.orderBook.order(ID)!;
     expect(order).to.include({ status: 'filled' });
     expect(order.operatorSettled).to.equal(undefined);
-    expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+    expect(h!.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
     expect(h!.eventTypes()).to.include('order.taken_back');
   });
 
@@ -97,15 +97,15 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       averagePrice: average,
     });
     expect(d.ok).to.equal(true);
-    expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled / 2, 1e-12);
+    expect(h!.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled / 2, 1e-12);
     hidden.on = false;
-    const taken = await h!.manager.rechecks.recheck('all');
+    const taken = await h!.orders.rechecks.recheck('all');
     expect(taken.map((t) => t.clientOrderId)).to.deep.equal([ID]);
-    const order = h!.manager.orderBook.order(ID)!;
+    const order = h!.orderBook.order(ID)!;
     expect(order.fills.map((f) => f.tradeId).filter((t) => t.startsWith('operator-'))).to.deep.equal([]);
     expect(order.filled).to.be.closeTo(filled, 1e-12);
     expect(order.operatorSettled).to.equal(undefined);
-    expect(h!.manager.orderBook.positions()['BTC/USDT'].amount, "the exchange's fills only").to.be.closeTo(
+    expect(h!.orderBook.positions()['BTC/USDT'].amount, "the exchange's fills only").to.be.closeTo(
       filled,
       1e-12,
     );
@@ -122,17 +122,17 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     });
     expect(d.ok).to.equal(true);
     hidden.on = false;
-    expect((await h!.manager.rechecks.recheck('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
-    const order = h!.manager.orderBook.order(ID)!;
+    expect((await h!.orders.rechecks.recheck('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
+    const order = h!.orderBook.order(ID)!;
     expect(order.operatorSettled).to.equal(undefined);
     expect(order.fills.some((f) => f.tradeId.startsWith('operator-'))).to.equal(false);
-    const book = h!.manager.orderBook.positions()['BTC/USDT'];
+    const book = h!.orderBook.positions()['BTC/USDT'];
     expect(book.amount).to.be.closeTo(filled, 1e-12);
     expect(book.costBasis / book.amount, "the exchange's price").to.be.closeTo(average, average * 0.01);
     const taken = h!.events.filter((e) => e.type === 'order.taken_back');
     expect(taken.at(-1)!.summary).to.include('settled by the operator as filled');
     // no longer looked up
-    expect(await h!.manager.rechecks.recheck('all')).to.deep.equal([]);
+    expect(await h!.orders.rechecks.recheck('all')).to.deep.equal([]);
   });
 
   it("asks the symbol's open orders too: a resting order its lookup still misses is taken back, nothing settled", async () => {
@@ -152,13 +152,13 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
     await h.manager.place({ ...MARKET_BUY, type: 'limit', price: Math.round(price * 0.5) });
     await h.fakeClock().advance(350, 350);
-    for (let i = 0; i < 3; i++) await h.manager.refresher.refresh(ID);
-    expect(h.manager.orderBook.order(ID)!.status).to.equal('rejected');
+    for (let i = 0; i < 3; i++) await h.orders.refresher.refresh(ID);
+    expect(h.orderBook.order(ID)!.status).to.equal('rejected');
     listHidden.on = false;
     const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
     expect(!d.ok && d.refusal).to.include('taken back from its answer instead');
-    expect(h.manager.orderBook.order(ID)).to.include({ status: 'open' });
-    expect(h.manager.orderBook.order(ID)!.operatorSettled).to.equal(undefined);
+    expect(h.orderBook.order(ID)).to.include({ status: 'open' });
+    expect(h.orderBook.order(ID)!.operatorSettled).to.equal(undefined);
   });
 
   it('an order in doubt, found and taken back, is in doubt no more (its next question starts afresh)', async () => {
@@ -167,8 +167,8 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       d.orders[ID] = { ...d.orders[ID]!, inDoubtAt: h!.clock.now() };
     });
     hidden.on = false;
-    await h!.manager.rechecks.recheck('all');
-    expect(h!.manager.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
+    await h!.orders.rechecks.recheck('all');
+    expect(h!.orderBook.order(ID)!.inDoubtAt).to.equal(undefined);
   });
 
   describe("an unknown order the exchange's reads cannot decide: in doubt, the operator settles it", () => {
@@ -203,8 +203,8 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
         'still being looked up',
       );
       await h.fakeClock().advance(350, 350);
-      for (let i = 0; i < 5; i++) await h.manager.refresher.refresh(ID);
-      const order = h.manager.orderBook.order(ID)!;
+      for (let i = 0; i < 5; i++) await h.orders.refresher.refresh(ID);
+      const order = h.orderBook.order(ID)!;
       expect(order.status).to.equal('unknown');
       expect(order.inDoubtAt).to.be.a('number');
       const told = h.events.filter((e) => e.type === 'order.in_doubt');
@@ -221,15 +221,15 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       const { filled } = await unknownInDoubt();
       const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
       expect(d.ok).to.equal(true);
-      expect(h!.manager.orderBook.order(ID)).to.include({ status: 'rejected', inDoubtAt: undefined });
-      expect(h!.manager.orderBook.order(ID)!.operatorSettled?.outcome).to.equal('not-carried-out');
-      expect(h!.manager.orderBook.pendingOrders('BTC/USDT'), 'the symbol no longer held').to.deep.equal([]);
+      expect(h!.orderBook.order(ID)).to.include({ status: 'rejected', inDoubtAt: undefined });
+      expect(h!.orderBook.order(ID)!.operatorSettled?.outcome).to.equal('not-carried-out');
+      expect(h!.orderBook.pendingOrders('BTC/USDT'), 'the symbol no longer held').to.deep.equal([]);
       expect(h!.eventTypes()).to.include('order.operator_settled');
       // the operator was wrong: the exchange shows it within the day
       hidden.on = false;
-      expect((await h!.manager.rechecks.recheck('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
-      expect(h!.manager.orderBook.order(ID)).to.include({ status: 'filled' });
-      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect((await h!.orders.rechecks.recheck('all')).map((t) => t.clientOrderId)).to.deep.equal([ID]);
+      expect(h!.orderBook.order(ID)).to.include({ status: 'filled' });
+      expect(h!.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
     });
 
     it("settled carried out: the history's amount and price booked, its symbol free", async () => {
@@ -241,12 +241,12 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
         averagePrice: average,
       });
       expect(d.ok).to.equal(true);
-      expect(h!.manager.orderBook.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
-      const book = h!.manager.orderBook.positions()['BTC/USDT'];
+      expect(h!.orderBook.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
+      const book = h!.orderBook.positions()['BTC/USDT'];
       expect(book.amount).to.be.closeTo(filled, 1e-12);
       // the fee the operator did not give: estimated at the account's 0.1 % rate, in the quote paper charges it in
       expect(book.costBasis / book.amount).to.be.closeTo(average * 1.001, average * 1e-9);
-      expect(h!.manager.orderBook.pendingOrders('BTC/USDT')).to.deep.equal([]);
+      expect(h!.orderBook.pendingOrders('BTC/USDT')).to.deep.equal([]);
     });
 
     it('found at the settle (asked once more): its answer applied, nothing settled, in doubt no more', async () => {
@@ -254,10 +254,10 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       hidden.on = false;
       const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
       expect(!d.ok && d.refusal).to.include('its answer applied instead');
-      const order = h!.manager.orderBook.order(ID)!;
+      const order = h!.orderBook.order(ID)!;
       expect(order).to.include({ status: 'filled', inDoubtAt: undefined });
       expect(order.operatorSettled).to.equal(undefined);
-      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h!.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
       expect(h!.eventTypes()).to.not.include('order.taken_back');
     });
 
@@ -272,11 +272,11 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       };
       const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
       expect(!d.ok && d.refusal).to.include('changed while the exchange was asked');
-      expect(h!.manager.orderBook.order(ID)).to.include({
+      expect(h!.orderBook.order(ID)).to.include({
         status: 'unknown',
         inDoubtToldAt: h!.clock.now() + 1,
       });
-      expect(h!.manager.orderBook.order(ID)!.operatorSettled).to.equal(undefined);
+      expect(h!.orderBook.order(ID)!.operatorSettled).to.equal(undefined);
     });
 
     it('refused while its create is still on its way (its answer decides)', async () => {
@@ -299,23 +299,23 @@ describe("the operator's settle against the exchange's answer (OrderManager, pap
       await createSent;
       await h.fakeClock().advance(150, 50);
       await placing;
-      expect(h.manager.orderBook.order(ID)!.status).to.equal('unknown');
+      expect(h.orderBook.order(ID)!.status).to.equal('unknown');
       expect(h.manager.isCreatePending(ID)).to.equal(true);
       await h.files.store.commit((d) => {
         d.orders[ID] = { ...d.orders[ID]!, inDoubtAt: h!.clock.now() };
       });
       const d = await settle({ clientOrderId: ID, outcome: 'not-carried-out' });
       expect(!d.ok && d.refusal).to.include('still on its way');
-      expect(h.manager.orderBook.order(ID)!.status).to.equal('unknown');
+      expect(h.orderBook.order(ID)!.status).to.equal('unknown');
       loseCreate(new NetworkError('connection reset: no answer', {}));
     });
 
     it('found by its own lookup later: in doubt no more, no settle needed', async () => {
       await unknownInDoubt();
       hidden.on = false;
-      await h!.manager.refresher.refresh(ID);
-      expect(h!.manager.orderBook.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
-      expect(h!.manager.orderBook.pendingOrders('BTC/USDT')).to.deep.equal([]);
+      await h!.orders.refresher.refresh(ID);
+      expect(h!.orderBook.order(ID)).to.include({ status: 'filled', inDoubtAt: undefined });
+      expect(h!.orderBook.pendingOrders('BTC/USDT')).to.deep.equal([]);
     });
   });
 });

@@ -13,7 +13,7 @@ import type { EventLog } from '../../../src/shared/ipc/event-log';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
 import { declaredNeverPlaced } from '../../../src/trading/engine/never-placed-recheck';
-import { wireOrderManager } from '../../../src/trading/engine/order-manager';
+import { wireOrders } from '../../../src/trading/engine/order-parts';
 import { cooldownUntil } from '../../../src/trading/engine/symbol-decision';
 import type { LocalOrder } from '../../../src/trading/engine/order-state';
 import type { StateStore } from '../../../src/trading/engine/state-gateway';
@@ -94,7 +94,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(order.status).to.equal('filled');
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('filled');
     expect(order.fills.reduce((s, f) => s + f.amount, 0)).to.equal(0.001);
-    expect(h.manager.orderBook.openPositions().map((p) => p.amount)).to.deep.equal([0.001]);
+    expect(h.orderBook.openPositions().map((p) => p.amount)).to.deep.equal([0.001]);
     expect(h.eventTypes()).to.include.members(['order.placed', 'order.filled', 'position.opened']);
   });
 
@@ -132,15 +132,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
       status: 'canceled',
       timestamp: order.createdAt,
     };
-    await h.manager.answers.apply(order.clientOrderId, contradiction);
-    await h.manager.answers.apply(order.clientOrderId, contradiction);
-    expect(h.manager.orderBook.order(order.clientOrderId)).to.include({
+    await h.orders.answers.apply(order.clientOrderId, contradiction);
+    await h.orders.answers.apply(order.clientOrderId, contradiction);
+    expect(h.orderBook.order(order.clientOrderId)).to.include({
       status: 'filled',
       filled: order.filled,
     });
-    expect(h.manager.orderBook.order(order.clientOrderId)!.error).to.match(
-      /cannot go from filled to cancelled/,
-    );
+    expect(h.orderBook.order(order.clientOrderId)!.error).to.match(/cannot go from filled to cancelled/);
     const conflicts = h.events.filter((e) => e.type === 'order.conflict');
     expect(conflicts).to.have.length(1);
     expect(conflicts[0].data).to.deep.include({
@@ -192,11 +190,11 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     const order = await h.manager.place(limitBuy);
     expect(order).to.include({ status: 'rejected', filled: 0 });
-    await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'rejected', 1));
-    const after = h.manager.orderBook.order(order.clientOrderId)!;
+    await h.orders.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'rejected', 1));
+    const after = h.orderBook.order(order.clientOrderId)!;
     expect(after).to.include({ status: 'cancelled', filled: 0.001 });
     expect(after.fills.map((f) => f.tradeId)).to.deep.equal(['t1']);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(0.001, 1e-12);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(0.001, 1e-12);
     expect(h.eventTypes()).to.include('order.cancelled');
     expect(h.eventTypes()).not.to.include('order.conflict');
   });
@@ -208,12 +206,12 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     const order = await h.manager.place(limitBuy);
     expect(order).to.include({ status: 'cancelled', filled: 0.001 });
-    await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
-    await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
-    const after = h.manager.orderBook.order(order.clientOrderId)!;
+    await h.orders.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
+    await h.orders.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'closed', 2));
+    const after = h.orderBook.order(order.clientOrderId)!;
     expect(after).to.include({ status: 'cancelled', filled: 0.002 });
     expect(after.fills.map((f) => f.tradeId)).to.deep.equal(['t1', 't2']);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(0.002, 1e-12);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(0.002, 1e-12);
     expect(h.events.filter((e) => e.type === 'order.conflict')).to.have.length(1);
   });
 
@@ -225,8 +223,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
     for (const n of [1, 2]) {
       const order = await h.manager.place(limitBuy);
       expect(order).to.include({ status: 'open', clientOrderId: `bot-tst000-${n}` });
-      await h.manager.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'rejected', 0));
-      expect(h.manager.orderBook.order(order.clientOrderId)).to.include({
+      await h.orders.answers.apply(order.clientOrderId, seen(order.clientOrderId, 'rejected', 0));
+      expect(h.orderBook.order(order.clientOrderId)).to.include({
         status: 'rejected',
         refused: true,
       });
@@ -234,7 +232,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const rejected = h.events.filter((e) => e.type === 'order.rejected');
     expect(rejected.map((e) => e.data.repeated)).to.deep.equal([false, true]);
     const now = h.clock.now();
-    expect(cooldownUntil(h.manager.orderBook.hotOrders(), 1_000, 60_000)).to.be.at.least(now + 2_000);
+    expect(cooldownUntil(h.orderBook.hotOrders(), 1_000, 60_000)).to.be.at.least(now + 2_000);
   });
 
   it('marks a create the rate-limit gate refused unsent never sent (recovery never looks it up), one the exchange refused not', async () => {
@@ -271,7 +269,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(order.status).to.equal('filled');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
     expect(h.faults!.fired).to.deep.equal([{ operation: 'createOrder', kind: 'lose-response' }]);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
   });
 
   it('treats a duplicate-clientOrderId refusal as an order that exists and resolves it by lookup', async () => {
@@ -290,7 +288,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('filled');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(1);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
   });
 
   it('declares a create that never reached the exchange rejected only after the confirmation delay', async () => {
@@ -302,8 +300,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const order = await h.manager.place(buy);
     expect(order.status).to.equal('unknown');
     await h.fakeClock().advance(350, 350);
-    await h.manager.refresher.refresh('bot-tst000-1');
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('rejected');
+    await h.orders.refresher.refresh('bot-tst000-1');
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('rejected');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
     const rejected = h.events.find((e) => e.type === 'order.rejected');
     expect(rejected?.data).to.include({ clientOrderId: 'bot-tst000-1', neverPlaced: true });
@@ -345,7 +343,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     const before = h.clock.now();
     slowDisk = true;
     await h.manager.place(buy);
-    const order = h.manager.orderBook.order('bot-tst000-1')!;
+    const order = h.orderBook.order('bot-tst000-1')!;
     expect(order.createdAt).to.equal(before);
     expect(order.sentAt, 'the send: after the 2 s commit').to.equal(before + 2_000);
   });
@@ -382,25 +380,25 @@ describe('OrderManager against the paper exchange (integration)', function () {
       h.manager.startAccepting();
       await h.manager.place(buy);
       await h.fakeClock().advance(350, 350);
-      for (let i = 0; i < 3; i++) await h.manager.refresher.refresh('bot-tst000-1');
+      for (let i = 0; i < 3; i++) await h.orders.refresher.refresh('bot-tst000-1');
     }
 
     it('a trade of an order state does not know, looked up by its id, is ours: found, never declared never placed', async () => {
       await placedThenPastWindow(takenLookupsMissing());
-      const order = h!.manager.orderBook.order('bot-tst000-1')!;
+      const order = h!.orderBook.order('bot-tst000-1')!;
       expect(order.status).to.equal('filled');
       expect(order.exchangeOrderId).to.be.a('string');
       expect(paperOrdersFor(h!, 'bot-tst000-1')).to.have.length(1);
-      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.greaterThan(0);
+      expect(h!.orderBook.positions()['BTC/USDT'].amount).to.be.greaterThan(0);
       expect(h!.eventTypes()).to.not.include('order.rejected');
     });
 
     it('stays unknown while a trade cannot be told apart: its order not found by id, or the trade list cut', async () => {
       await placedThenPastWindow(takenLookupsMissing({ orderOfTrade: 'missing' }));
-      expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('unknown');
+      expect(h!.orderBook.order('bot-tst000-1')!.status).to.equal('unknown');
       await h!.close();
       await placedThenPastWindow(takenLookupsMissing({ tradesComplete: false }));
-      expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('unknown');
+      expect(h!.orderBook.order('bot-tst000-1')!.status).to.equal('unknown');
     });
 
     it('declared never placed when nothing the exchange shows can be it', async () => {
@@ -409,7 +407,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
           createOrder: () => Promise.reject(new NetworkError('connection reset')),
         }),
       );
-      expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('rejected');
+      expect(h!.orderBook.order('bot-tst000-1')!.status).to.equal('rejected');
     });
   });
 
@@ -430,14 +428,14 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     for (let i = 0; i < 5; i++) await h.manager.place(buy);
     await h.fakeClock().advance(350, 350);
-    for (let i = 1; i <= 5; i++) await h.manager.refresher.refresh(`bot-tst000-${i}`);
-    expect(h.manager.orderBook.hotOrders(declaredNeverPlaced)).to.have.length(5);
+    for (let i = 1; i <= 5; i++) await h.orders.refresher.refresh(`bot-tst000-${i}`);
+    expect(h.orderBook.hotOrders(declaredNeverPlaced)).to.have.length(5);
     await h.fakeClock().advance(3_600_000, 60_000);
     lookups = 0;
-    await h.manager.rechecks.recheck('due', 2);
+    await h.orders.rechecks.recheck('due', 2);
     expect(lookups).to.equal(2);
-    await h.manager.rechecks.recheck('due', 2);
-    await h.manager.rechecks.recheck('due', 2);
+    await h.orders.rechecks.recheck('due', 2);
+    await h.orders.rechecks.recheck('due', 2);
     expect(lookups).to.equal(5);
   });
 
@@ -535,20 +533,20 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(lookups.sent()).to.equal(1);
       await h.fakeClock().advance(1_000, 100);
       expect((await placing).status, 'given up at the deadline: still unknown').to.equal('unknown');
-      const unknown = h.manager.orderBook.order(id)!;
+      const unknown = h.orderBook.order(id)!;
       await flush();
-      expect(h.manager.orderBook.order(id)).to.deep.equal(unknown);
+      expect(h.orderBook.order(id)).to.deep.equal(unknown);
       // the next lookup joins the one on its way: no second request
-      const refreshing = h.manager.refresher.refresh(id);
+      const refreshing = h.orders.refresher.refresh(id);
       await flush();
       expect(lookups.sent()).to.equal(1);
       lookups.release();
       expect(await refreshing).to.deep.equal({ from: 'unknown', to: 'filled' });
-      await h.manager.calls.waitIdle(1_000);
+      await h.orders.calls.waitIdle(1_000);
       // applied once: one order, one fill, one position (the caller that gave up committed nothing)
       expect(lookups.sent()).to.equal(1);
-      expect(h.manager.orderBook.order(id)!.fills).to.have.length(1);
-      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(h.orderBook.order(id)!.fills).to.have.length(1);
+      expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
       expect(h.events.filter((e) => e.type === 'order.filled')).to.have.length(1);
       expect(paperOrdersFor(h, id)).to.have.length(1);
     });
@@ -584,7 +582,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       expect(order.status).to.equal('filled');
       expect(order.fills).to.have.length(1);
       expect(order.fills[0]).to.include({ feeCurrency: 'BNB', feeCost: 0.0001, feeEstimated: true });
-      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
     });
 
     it('a joined "not found" is judged as of its send: a late miss never declares an order never placed early', async () => {
@@ -602,27 +600,27 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const id = 'bot-tst000-1';
       // never reached the exchange: unknown, one miss counted by the lookup that follows the create
       expect((await h.manager.place(buy)).status).to.equal('unknown');
-      expect(h.manager.orderBook.order(id)!.lookupMisses).to.equal(1);
+      expect(h.orderBook.order(id)!.lookupMisses).to.equal(1);
       lookups.hold();
-      const first = h.manager.refresher.refresh(id).catch((err: unknown) => err);
+      const first = h.orders.refresher.refresh(id).catch((err: unknown) => err);
       await flush();
       await h.fakeClock().advance(1_000, 100);
       expect(await first).to.be.instanceOf(NetworkError);
       // long after the window, a lookup joins the one sent within it; then its "not found" comes back
       await h.fakeClock().advance(20_000, 1_000);
-      const joined = h.manager.refresher.refresh(id);
+      const joined = h.orders.refresher.refresh(id);
       await flush();
       lookups.release();
       await joined;
       expect(lookups.sent()).to.equal(2);
-      expect(h.manager.orderBook.order(id), 'a miss seen within the window proves nothing yet').to.include({
+      expect(h.orderBook.order(id), 'a miss seen within the window proves nothing yet').to.include({
         status: 'unknown',
         lookupMisses: 2,
       });
       // a lookup sent now, after the window, decides it
-      await h.manager.refresher.refresh(id);
+      await h.orders.refresher.refresh(id);
       expect(lookups.sent()).to.equal(3);
-      expect(h.manager.orderBook.order(id)!.status).to.equal('rejected');
+      expect(h.orderBook.order(id)!.status).to.equal('rejected');
     });
 
     it('a "not found" that came back after the deadline counts no miss: only answers awaited are judged', async () => {
@@ -635,20 +633,20 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const id = 'bot-tst000-1';
       // never reached the exchange: unknown, one miss counted by the lookup that follows the create
       expect((await h.manager.place(buy)).status).to.equal('unknown');
-      const misses = h.manager.orderBook.order(id)!.lookupMisses;
+      const misses = h.orderBook.order(id)!.lookupMisses;
       expect(misses).to.equal(1);
       lookups.hold();
-      const refreshing = h.manager.refresher.refresh(id).catch((err: unknown) => err);
+      const refreshing = h.orders.refresher.refresh(id).catch((err: unknown) => err);
       await flush();
       await h.fakeClock().advance(1_000, 100);
       expect(await refreshing).to.be.instanceOf(NetworkError);
       lookups.release();
       await flush();
-      await h.manager.calls.waitIdle(1_000);
-      expect(h.manager.orderBook.order(id)!.lookupMisses, 'the late miss not counted').to.equal(misses);
-      await h.manager.refresher.refresh(id);
-      expect(h.manager.orderBook.order(id)!.lookupMisses, 'the next lookup counts once').to.equal(2);
-      expect(h.manager.orderBook.order(id)!.status).to.equal('unknown');
+      await h.orders.calls.waitIdle(1_000);
+      expect(h.orderBook.order(id)!.lookupMisses, 'the late miss not counted').to.equal(misses);
+      await h.orders.refresher.refresh(id);
+      expect(h.orderBook.order(id)!.lookupMisses, 'the next lookup counts once').to.equal(2);
+      expect(h.orderBook.order(id)!.status).to.equal('unknown');
     });
   });
 
@@ -706,19 +704,19 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const cancels = heldCancels(true);
       h = await EngineHarness.open({ config: READS_1S, wrapExchange: cancels.wrap });
       const id = await restingBuy();
-      const cancelling = h.manager.canceller.cancel(id);
+      const cancelling = h.orders.canceller.cancel(id);
       await waitSent(cancels, 1);
       await h.fakeClock().advance(1_000, 100);
       const after = await settled(cancelling);
       expect(after, 'settled at the deadline by the lookup after it').to.include({ status: 'cancelled' });
-      expect(h.manager.orderBook.order(id)!.status).to.equal('cancelled');
+      expect(h.orderBook.order(id)!.status).to.equal('cancelled');
       expect(h.stateFile().orders[id].status).to.equal('cancelled');
       expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
       // the answer that never came arrives at last: nothing changes, nothing is told twice
-      const before = h.manager.orderBook.order(id);
+      const before = h.orderBook.order(id);
       cancels.release();
-      await h.manager.calls.waitIdle(1_000);
-      expect(h.manager.orderBook.order(id)).to.deep.equal(before);
+      await h.orders.calls.waitIdle(1_000);
+      expect(h.orderBook.order(id)).to.deep.equal(before);
       expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
     });
 
@@ -726,28 +724,28 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const cancels = heldCancels(false);
       h = await EngineHarness.open({ config: READS_1S, wrapExchange: cancels.wrap });
       const id = await restingBuy();
-      const cancelling = h.manager.canceller.cancel(id).catch((err: unknown) => err);
+      const cancelling = h.orders.canceller.cancel(id).catch((err: unknown) => err);
       await waitSent(cancels, 1);
       await h.fakeClock().advance(1_000, 100);
       const given = await settled(cancelling);
       expect(given, 'given up at the deadline: an unknown outcome').to.be.instanceOf(NetworkError);
       expect((given as Error).message).to.match(/cancel .*no answer from the exchange within 1000 ms/);
-      const working = h.manager.orderBook.order(id)!;
+      const working = h.orderBook.order(id)!;
       expect(working.status, 'not assumed cancelled').to.equal('open');
       // tried again while the first is still on its way: joined, no second request beside it
-      const again = h.manager.canceller.cancel(id).catch((err: unknown) => err);
+      const again = h.orders.canceller.cancel(id).catch((err: unknown) => err);
       await flush();
       await h.fakeClock().advance(1_000, 100);
       expect(await settled(again)).to.be.instanceOf(NetworkError);
       expect(cancels.sent()).to.equal(1);
-      expect(h.manager.orderBook.order(id)).to.deep.equal(working);
+      expect(h.orderBook.order(id)).to.deep.equal(working);
       // the exchange carries it out and answers, long after both deadlines: its answer is not applied
       cancels.release();
-      await h.manager.calls.waitIdle(1_000);
-      expect(h.manager.orderBook.order(id)).to.deep.equal(working);
+      await h.orders.calls.waitIdle(1_000);
+      expect(h.orderBook.order(id)).to.deep.equal(working);
       expect(h.eventTypes()).to.not.include('order.cancelled');
       // the next lookup settles it, once
-      expect(await h.manager.refresher.refresh(id)).to.deep.equal({ from: 'open', to: 'cancelled' });
+      expect(await h.orders.refresher.refresh(id)).to.deep.equal({ from: 'open', to: 'cancelled' });
       expect(h.eventTypes().filter((t) => t === 'order.cancelled')).to.have.length(1);
       expect(cancels.sent()).to.equal(1);
     });
@@ -758,21 +756,21 @@ describe('OrderManager against the paper exchange (integration)', function () {
     await clock.advance(150, 50); // the late answer arrives
     await answer;
     await flush(); // the manager has seen it and started applying it
-    await h!.manager.calls.waitIdle(1000);
-    expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('filled');
+    await h!.orders.calls.waitIdle(1000);
+    expect(h!.orderBook.order('bot-tst000-1')!.status).to.equal('filled');
     expect(paperOrdersFor(h!, 'bot-tst000-1')).to.have.length(1);
   });
 
   it('waitIdle (the stop) also waits for a create whose answer is still out after the create timeout', async () => {
     const { clock } = await placedWithLateAnswer();
     let idle: boolean | undefined;
-    const waiting = h!.manager.calls.waitIdle(1_000).then((v) => (idle = v));
+    const waiting = h!.orders.calls.waitIdle(1_000).then((v) => (idle = v));
     await flush();
     expect(idle, 'idle while the create is still out').to.equal(undefined);
     await clock.advance(150, 50); // the late answer arrives and is applied
     await waiting;
     expect(idle).to.equal(true);
-    expect(h!.manager.orderBook.order('bot-tst000-1')!.status).to.equal('filled');
+    expect(h!.orderBook.order('bot-tst000-1')!.status).to.equal('filled');
   });
 
   it('places nothing when the intent cannot be saved (the loop shows paused at once), and allows orders again once saving works', async () => {
@@ -794,7 +792,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     await expectRejects(h.manager.place(buy), PersistenceError);
     await expectRejects(h.manager.place(buy), PersistenceError);
     expect(creates).to.equal(0);
-    expect(h.manager.state.persistBlocked).to.match(/no space left/);
+    expect(h.orders.state.persistBlocked).to.match(/no space left/);
     expect(h.loop.pause?.by).to.equal('persist');
     // the loop's state is read from the pause: paused at once, not after the next tick
     expect(h.loop.loopState).to.equal('paused');
@@ -805,14 +803,14 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(creates).to.equal(1);
     // bot-1 was used by the intent that could not be saved; the refused second call did not take an id
     expect(order.clientOrderId).to.equal('bot-tst000-2');
-    expect(h.manager.state.persistBlocked).to.equal(null);
+    expect(h.orders.state.persistBlocked).to.equal(null);
     expect(h.eventTypes()).to.include('trading.resumed');
     expect(h.loop.loopState).to.equal('running');
-    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', neverSent: true });
+    expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', neverSent: true });
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('rejected');
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
     // it never left: not one of the orders declared never placed that are looked up again for a day
-    expect(h.manager.orderBook.hotOrders(declaredNeverPlaced).map((o) => o.clientOrderId)).to.deep.equal([]);
+    expect(h.orderBook.hotOrders(declaredNeverPlaced).map((o) => o.clientOrderId)).to.deep.equal([]);
   });
 
   it('a persist.failed the event log refused (same full disk) is published once it takes events, before trading.resumed', async () => {
@@ -826,13 +824,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h.manager.startAccepting();
     diskBroken = true;
     await expectRejects(h.manager.place(buy), PersistenceError);
-    expect(await h.manager.state.probe()).to.equal(false);
+    expect(await h.orders.state.probe()).to.equal(false);
     expect(h.eventTypes()).to.not.include('persist.failed');
     diskBroken = false;
-    expect(await h.manager.state.probe()).to.equal(true);
+    expect(await h.orders.state.probe()).to.equal(true);
     const types = h.eventTypes().filter((t) => t === 'persist.failed' || t === 'trading.resumed');
     expect(types).to.deep.equal(['persist.failed', 'trading.resumed']);
-    expect(h.manager.state.persistBlocked).to.equal(null);
+    expect(h.orders.state.persistBlocked).to.equal(null);
   });
 
   it('any direct event the event log refuses is kept and published later, in order, before newer ones', async () => {
@@ -840,13 +838,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
     h = await EngineHarness.open({
       wrapEvents: eventLogDownWhile(() => !logWorks, 'EROFS'),
     });
-    expect(await h.manager.outbox.emit('exchange.unreachable', 'unreachable', {})).to.equal(false);
-    expect(await h.manager.outbox.emit('risk.triggered', 'kill switch', {})).to.equal(false);
+    expect(await h.orders.outbox.emit('exchange.unreachable', 'unreachable', {})).to.equal(false);
+    expect(await h.orders.outbox.emit('risk.triggered', 'kill switch', {})).to.equal(false);
     expect(h.eventTypes()).to.deep.equal([]);
     logWorks = true;
-    expect(await h.manager.outbox.emit('exchange.recovered', 'recovered', {})).to.equal(true);
+    expect(await h.orders.outbox.emit('exchange.recovered', 'recovered', {})).to.equal(true);
     expect(h.eventTypes()).to.deep.equal(['exchange.unreachable', 'risk.triggered', 'exchange.recovered']);
-    await h.manager.outbox.drain();
+    await h.orders.outbox.drain();
     expect(h.eventTypes()).to.have.length(3); // nothing twice
   });
 
@@ -885,25 +883,25 @@ describe('OrderManager against the paper exchange (integration)', function () {
       timestamp: h.clock.now(),
     };
     gated = true;
-    const partial = h.manager.answers.apply('bot-tst000-1', {
+    const partial = h.orders.answers.apply('bot-tst000-1', {
       ...remote,
       filled: 0.0005,
       remaining: 0.0005,
       trades: undefined,
     });
     await tradesAsked; // the partial fill is committed; its trade fetch is waiting
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('partially_filled');
-    await h.manager.answers.apply('bot-tst000-1', {
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('partially_filled');
+    await h.orders.answers.apply('bot-tst000-1', {
       ...remote,
       status: 'canceled',
       filled: 0.0005,
       remaining: 0.0005,
       trades: [trade],
     });
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('cancelled');
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('cancelled');
     release([trade]);
     await partial;
-    const order = h.manager.orderBook.order('bot-tst000-1')!;
+    const order = h.orderBook.order('bot-tst000-1')!;
     expect(order.status).to.equal('cancelled');
     expect(order.fills.map((f) => f.tradeId)).to.deep.equal(['t1']);
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('cancelled');
@@ -938,15 +936,12 @@ describe('OrderManager against the paper exchange (integration)', function () {
       price: Math.round(price * 1.2),
     });
     expect(placed).to.include({ status: 'open', filled: 0 });
-    const cancelled = await h.manager.canceller.cancel('bot-tst000-1');
+    const cancelled = await h.orders.canceller.cancel('bot-tst000-1');
     const onExchange = Object.values(h.paperFile().orders)[0] as unknown as { filled: number };
     expect(onExchange.filled).to.be.greaterThan(0);
     expect(cancelled).to.include({ status: 'cancelled', filled: onExchange.filled });
     expect(cancelled.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(onExchange.filled, 1e-12);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(
-      h.paperFile().balances.BTC.free,
-      1e-12,
-    );
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
   });
 
   describe('an order the exchange acknowledged but does not show yet (asynchronous create, lagging reads)', () => {
@@ -968,11 +963,11 @@ describe('OrderManager against the paper exchange (integration)', function () {
       h.manager.startAccepting();
       expect(await h.manager.place(buy)).to.include({ status: 'open', filled: 0 });
       // one miss proves nothing: no OrderNotFoundError (the loop would pause entries on it), the order waits
-      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
-      expect(await h.manager.canceller.cancel('bot-tst000-1')).to.include({ status: 'open' });
+      expect(await h.orders.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
+      expect(await h.orders.canceller.cancel('bot-tst000-1')).to.include({ status: 'open' });
       hidden = false;
-      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
-      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(await h.orders.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
+      expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
     });
 
     it('settles it from its fills once the window from the send has passed: filled, its position booked', async () => {
@@ -986,9 +981,9 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // the lookups still miss, in a row over the window from the first: not among the open orders, its trades
       // fill it whole
       await missedOnce(h, 'bot-tst000-1');
-      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
-      expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ filled: 0.001, settledAbsent: true });
-      expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
+      expect(await h.orders.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
+      expect(h.orderBook.order('bot-tst000-1')).to.include({ filled: 0.001, settledAbsent: true });
+      expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(0.001);
       expect(h.eventTypes().filter((t) => t === 'order.settled_absent')).to.have.length(1);
     });
   });
@@ -1058,13 +1053,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
       h.manager.startAccepting();
       const price = (await h.paper.fetchTicker('BTC/USDT')).last;
       await h.manager.place({ ...buy, type: 'limit', amount: 0.2, price: Math.round(price * 1.2) });
-      await h.manager.refresher.refresh('bot-tst000-1');
-      const placed = h.manager.orderBook.order('bot-tst000-1')!;
+      await h.orders.refresher.refresh('bot-tst000-1');
+      const placed = h.orderBook.order('bot-tst000-1')!;
       expect(placed.status).to.equal('partially_filled');
       hidden.on = true;
       await h.fakeClock().advance(250, 250);
       await missedOnce(h, 'bot-tst000-1');
-      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({
+      expect(await h.orders.refresher.refresh('bot-tst000-1')).to.deep.equal({
         from: 'partially_filled',
         to: 'cancelled',
       });
@@ -1074,7 +1069,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     /** As endedPartlyFilled, its cancel lagging like its reads: settled absent. */
     async function settledPartlyFilled(hidden: { on: boolean }): Promise<{ filled: number }> {
       const { engine, placed } = await endedPartlyFilled(hidden);
-      expect(engine.manager.orderBook.order('bot-tst000-1')).to.include({
+      expect(engine.orderBook.order('bot-tst000-1')).to.include({
         settledAbsent: true,
         filled: placed.filled,
       });
@@ -1083,7 +1078,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
 
     it('a limit order still resting there, its cancel answered by the matching engine: found by its cancel, never ended on our inference', async () => {
       const { engine, placed } = await endedPartlyFilled({ on: false }, true);
-      const order = engine.manager.orderBook.order('bot-tst000-1')!;
+      const order = engine.orderBook.order('bot-tst000-1')!;
       expect(order).to.include({ status: 'cancelled', filled: placed.filled });
       expect(order.settledAbsent, 'the exchange answered for it: no inference').to.equal(undefined);
       expect(
@@ -1096,25 +1091,25 @@ describe('OrderManager against the paper exchange (integration)', function () {
     it("takes it back when a lookup shows it: the exchange's answer wins (still working), one alert", async () => {
       const hidden = { on: false };
       const { filled } = await settledPartlyFilled(hidden);
-      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h!.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
       hidden.on = false;
       await h!.fakeClock().advance(250, 250);
-      const taken = await h!.manager.rechecks.recheck('due');
+      const taken = await h!.orders.rechecks.recheck('due');
       expect(taken).to.deep.equal([
         { clientOrderId: 'bot-tst000-1', from: 'cancelled', to: 'partially_filled' },
       ]);
-      const order = h!.manager.orderBook.order('bot-tst000-1')!;
+      const order = h!.orderBook.order('bot-tst000-1')!;
       expect(order).to.include({ status: 'partially_filled', filled });
       expect(order.settledAbsent).to.equal(undefined);
       // its fills are counted once
-      expect(h!.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
+      expect(h!.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(filled, 1e-12);
       const events = h!.events.filter((e) => e.type === 'order.taken_back');
       expect(events).to.have.length(1);
       expect(events[0].summary).to.match(
         /was settled as cancelled \(filled [\d.]+\) when the exchange no longer showed it, but the exchange has it \(open/,
       );
       // working again: the next refresh follows the exchange
-      expect((await h!.manager.refresher.refresh('bot-tst000-1')).to).to.equal('partially_filled');
+      expect((await h!.orders.refresher.refresh('bot-tst000-1')).to).to.equal('partially_filled');
     });
 
     it('reads its fills again only on the backoff after a failed read, and settles it then', async () => {
@@ -1129,7 +1124,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // resting well below the price: no fill
       await h.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
       await h.fakeClock().advance(250, 250);
-      const refresh = () => h!.manager.refresher.refresh('bot-tst000-1').catch((err: unknown) => err);
+      const refresh = () => h!.orders.refresher.refresh('bot-tst000-1').catch((err: unknown) => err);
       await missedOnce(h, 'bot-tst000-1');
       const first = await refresh();
       expect(first).to.be.instanceOf(OrderNotFoundError);
@@ -1158,7 +1153,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const price = (await h.paper.fetchTicker('BTC/USDT')).last;
       await h.manager.place({ ...buy, type: 'limit', price: Math.round(price * 0.5) });
       await h.fakeClock().advance(250, 250);
-      const refresh = () => h!.manager.refresher.refresh('bot-tst000-1').catch((err: unknown) => err);
+      const refresh = () => h!.orders.refresher.refresh('bot-tst000-1').catch((err: unknown) => err);
       await missedOnce(h, 'bot-tst000-1');
       expect(await refresh()).to.be.instanceOf(OrderNotFoundError);
       await h.fakeClock().advance(250, 250);
@@ -1199,17 +1194,17 @@ describe('OrderManager against the paper exchange (integration)', function () {
       });
       h.manager.startAccepting();
       await h.manager.place(buy);
-      expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'open' });
+      expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'open' });
       // its send long past the window; one read lags
       await h.fakeClock().advance(250, 250);
       lag.on = true;
-      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
-      expect(h.manager.orderBook.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
+      expect(await h.orders.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'open' });
+      expect(h.orderBook.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
       expect(h.eventTypes()).to.not.include('order.settled_absent');
       // the reads catch up: filled, its position booked
       lag.on = false;
-      expect(await h.manager.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
-      expect(h.manager.orderBook.positions()['BTC/USDT']!.amount).to.equal(0.001);
+      expect(await h.orders.refresher.refresh('bot-tst000-1')).to.deep.equal({ from: 'open', to: 'filled' });
+      expect(h.orderBook.positions()['BTC/USDT']!.amount).to.equal(0.001);
     });
 
     it("leaves one older than the exchange's trade history as it is, saying so, without reading its fills", async () => {
@@ -1225,13 +1220,13 @@ describe('OrderManager against the paper exchange (integration)', function () {
       // two days: within the history (3 days, less a day's edge) it would be settled; a moment more is beyond
       await h.fakeClock().advance(2 * 86_400_000, 3_600_000);
       await missedOnce(h, 'bot-tst000-1');
-      const err = await h.manager.refresher.refresh('bot-tst000-1').catch((e: unknown) => e);
+      const err = await h.orders.refresher.refresh('bot-tst000-1').catch((e: unknown) => e);
       expect(err).to.be.instanceOf(OrderNotFoundError);
       expect((err as Error).message).to.match(
         /not settled: created 2 days ago, beyond the 3 days the exchange's trade history reaches/,
       );
       expect((err as OrderNotFoundError).context).to.include({ clientOrderId: 'bot-tst000-1' });
-      expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'open' });
+      expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'open' });
       expect(tradeReads.n).to.equal(0);
     });
 
@@ -1239,16 +1234,16 @@ describe('OrderManager against the paper exchange (integration)', function () {
       const hidden = { on: false };
       await settledPartlyFilled(hidden);
       // cancelled on the exchange meanwhile, with the same fills: what the settlement said
-      await h!.paper.cancelOrder(h!.manager.orderBook.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
+      await h!.paper.cancelOrder(h!.orderBook.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
       hidden.on = false;
       await h!.fakeClock().advance(250, 250);
-      expect(await h!.manager.rechecks.recheck('due')).to.deep.equal([]);
-      expect(h!.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'cancelled' });
-      expect(h!.manager.orderBook.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
+      expect(await h!.orders.rechecks.recheck('due')).to.deep.equal([]);
+      expect(h!.orderBook.order('bot-tst000-1')).to.include({ status: 'cancelled' });
+      expect(h!.orderBook.order('bot-tst000-1')!.settledAbsent).to.equal(undefined);
       expect(h!.eventTypes()).to.not.include('order.taken_back');
       // no longer looked up
       await h!.fakeClock().advance(3_600_000, 3_600_000);
-      expect(await h!.manager.rechecks.recheck('all')).to.deep.equal([]);
+      expect(await h!.orders.rechecks.recheck('all')).to.deep.equal([]);
     });
   });
 
@@ -1264,12 +1259,12 @@ describe('OrderManager against the paper exchange (integration)', function () {
     // one character more: 15 + 1 + 6 + 1 + 10 = 33
     let failure: unknown;
     try {
-      wireOrderManager({
+      wireOrders({
         exchange: h.exchange,
         store: h.files.store,
         history: h.files.history,
         publisher: h.eventLog,
-        markets: h.manager.orderBook.markets,
+        markets: h.orderBook.markets,
         botId: 'abcdefghijklmno',
         orders: h.config.trading.orders,
         lookupTimeoutMs: h.config.trading.symbolReadTimeoutMs,
@@ -1296,9 +1291,9 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(h.events.filter((e) => e.data.clientOrderId === 'bot-tst000-1')).to.deep.equal([]);
 
     logWorks = true;
-    expect(await h.manager.outbox.drain()).to.equal(waiting.length);
+    expect(await h.orders.outbox.drain()).to.equal(waiting.length);
     expect(h.files.store.data.outbox).to.deep.equal([]);
-    expect(await h.manager.outbox.drain()).to.equal(0);
+    expect(await h.orders.outbox.drain()).to.equal(0);
     const logged = h.events.filter((e) => e.data.eventKey !== undefined).map((e) => e.type);
     expect(logged).to.deep.equal(waiting); // same order, each once
   });
@@ -1326,7 +1321,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     // what a tick (or a late create answer) does meanwhile: a drain every 5 ms
     const flushes = (async () => {
       while (placing) {
-        await h!.manager.outbox.drain();
+        await h!.orders.outbox.drain();
         await clock.sleep(5);
       }
     })();
@@ -1366,7 +1361,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
       );
     });
     h = await h.restart();
-    expect(await h.manager.outbox.drain()).to.equal(1);
+    expect(await h.orders.outbox.drain()).to.equal(1);
     const keys = h.eventLog.eventsAfter(0).map((e) => e.data.eventKey);
     expect(keys.filter((k) => k === 'k-logged')).to.have.length(1);
     expect(keys.filter((k) => k === 'k-new')).to.have.length(1);
@@ -1381,8 +1376,8 @@ describe('OrderManager against the paper exchange (integration)', function () {
  * absent.
  */
 async function missedOnce(h: EngineHarness, id: string): Promise<void> {
-  const status = h.manager.orderBook.order(id)!.status;
-  expect(await h.manager.refresher.refresh(id)).to.deep.equal({ from: status, to: status });
+  const status = h.orderBook.order(id)!.status;
+  expect(await h.orders.refresher.refresh(id)).to.deep.equal({ from: status, to: status });
   await h.fakeClock().advance(250, 250);
 }
 

@@ -41,7 +41,7 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
       price: Math.round(price / 2),
       clientOrderId: 'bot-1',
     });
-    const differences = await reconcileWithExchange(h.manager, h.exchange);
+    const differences = await reconcileWithExchange(h.orders, h.exchange);
     expect(differences.map((d) => [d.kind, d.clientOrderId])).to.deep.equal([
       ['order-unknown-locally', 'bot-1'],
     ]);
@@ -80,7 +80,7 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
       price: Math.round(price / 2),
       clientOrderId: 'bot-1',
     });
-    const differences = await reconcileWithExchange(h.manager, h.exchange);
+    const differences = await reconcileWithExchange(h.orders, h.exchange);
     expect(differences.map((d) => [d.kind, d.clientOrderId])).to.deep.equal([
       ['order-unknown-locally', 'bot-1'],
     ]);
@@ -104,7 +104,7 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
       d.orders[order.clientOrderId] = { ...order, status: 'partially_filled', amount: 0.002 };
     });
     lagging = true;
-    const differences = await reconcileWithExchange(h.manager, h.exchange);
+    const differences = await reconcileWithExchange(h.orders, h.exchange);
     expect(differences.map((d) => d.kind)).to.deep.equal(['order-filled-differs']);
   });
 
@@ -112,6 +112,6 @@ describe('reconcileWithExchange against the paper exchange (integration)', funct
     h = await EngineHarness.open();
     h.manager.startAccepting();
     await h.manager.place(MARKET_BUY);
-    expect(await reconcileWithExchange(h.manager, h.exchange)).to.deep.equal([]);
+    expect(await reconcileWithExchange(h.orders, h.exchange)).to.deep.equal([]);
   });
 });

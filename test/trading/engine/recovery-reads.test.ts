@@ -123,6 +123,6 @@ describe('start-up recovery: the requests it makes of the exchange (real ccxt, l
     expect(summary.changedWhileDown.length, JSON.stringify(summary)).to.be.greaterThan(0);
     expect(fake!.requests.filter((r) => r.route === 'account').length).to.equal(accountReads + 2);
     // equity = the quote after the buys + the bought BTC at cost: never above what the account started with
-    expect(h!.manager.state.risk.equityPeak).to.be.at.most(100_000);
+    expect(h!.orders.state.risk.equityPeak).to.be.at.most(100_000);
   });
 });

@@ -66,11 +66,11 @@ describe('startup recovery: the skip check for orders the open list shows as sta
     ).to.deep.equal([truth.id]);
 
     const summary = await h.loop.recover(LAST_EXIT);
-    const order = h.manager.orderBook.order(placed.clientOrderId)!;
+    const order = h.orderBook.order(placed.clientOrderId)!;
     expect(order).to.include({ status: 'partially_filled', filled: truth.filled });
     expect(order.fills).to.have.length(truth.trades);
     expect(summary.newFills).to.equal(truth.trades - 1);
-    expect(h.manager.orderBook.positions()[BTC].amount).to.be.closeTo(truth.filled, 1e-12);
+    expect(h.orderBook.positions()[BTC].amount).to.be.closeTo(truth.filled, 1e-12);
   });
 
   it('syncs the fills of an order whose status was committed but whose fills were not (died between the two commits)', async () => {
@@ -79,10 +79,10 @@ describe('startup recovery: the skip check for orders the open list shows as sta
     await rewriteOrder(placed.clientOrderId, (o) => ({ ...o, fills: [] }));
     h = await h!.restart();
     const summary = await h.loop.recover(LAST_EXIT);
-    const order = h.manager.orderBook.order(placed.clientOrderId)!;
+    const order = h.orderBook.order(placed.clientOrderId)!;
     expect(order.fills.map((x) => x.amount)).to.deep.equal([placed.filled]);
     expect(summary.newFills).to.equal(1);
-    expect(h.manager.orderBook.positions()[BTC].amount).to.be.closeTo(placed.filled, 1e-12);
+    expect(h.orderBook.positions()[BTC].amount).to.be.closeTo(placed.filled, 1e-12);
   });
 
   it('moves an order state has as open, with its fill recorded, to partially filled as the exchange lists it (only its status differs)', async () => {
@@ -90,7 +90,7 @@ describe('startup recovery: the skip check for orders the open list shows as sta
     await rewriteOrder(placed.clientOrderId, (o) => ({ ...o, status: 'open' }));
     h = await h!.restart();
     const summary = await h.loop.recover(LAST_EXIT);
-    expect(h.manager.orderBook.order(placed.clientOrderId)).to.include({
+    expect(h.orderBook.order(placed.clientOrderId)).to.include({
       status: 'partially_filled',
       filled: placed.filled,
     });
@@ -133,9 +133,9 @@ describe('startup recovery: the skip check for orders the open list shows as sta
     });
     h = await h.restart();
     await h.loop.recover(LAST_EXIT);
-    expect(h.manager.orderBook.order(id)).to.include({ status: 'open', exchangeOrderId: resting.id });
+    expect(h.orderBook.order(id)).to.include({ status: 'open', exchangeOrderId: resting.id });
     // with its id it is found in the open list (and cancelled) like any other
-    expect(await h.manager.canceller.cancel(id)).to.include({ status: 'cancelled' });
+    expect(await h.orders.canceller.cancel(id)).to.include({ status: 'cancelled' });
   });
 
   it('fetches and applies an order that filled while down, which the open list no longer shows', async () => {
@@ -144,7 +144,7 @@ describe('startup recovery: the skip check for orders the open list shows as sta
     h = await h!.restart();
     const truth = await onExchange(placed);
     const summary = await h.loop.recover(LAST_EXIT);
-    expect(h.manager.orderBook.order(placed.clientOrderId)).to.include({
+    expect(h.orderBook.order(placed.clientOrderId)).to.include({
       status: 'filled',
       filled: truth.filled,
     });

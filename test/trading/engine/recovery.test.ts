@@ -36,7 +36,7 @@ describe('startup recovery against the paper exchange (integration)', function (
     expect(summary.changedWhileDown).to.deep.equal([
       { clientOrderId: 'bot-1', from: 'intent', to: 'rejected' },
     ]);
-    expect(h.manager.orderBook.order('bot-1')!.status).to.equal('rejected');
+    expect(h.orderBook.order('bot-1')!.status).to.equal('rejected');
     expect(Object.values(h.paperFile().orders)).to.have.length(0);
     const event = h.events.find((e) => e.type === 'recovery');
     expect(event?.data).to.deep.include({
@@ -62,9 +62,9 @@ describe('startup recovery against the paper exchange (integration)', function (
     expect(summary.restoredPositions).to.equal(1);
     // counted before (the intent) and after (filled: no longer open)
     expect(summary).to.include({ restoredOrders: 1, openOrders: 0 });
-    const order = h.manager.orderBook.order('bot-1')!;
+    const order = h.orderBook.order('bot-1')!;
     expect(order).to.include({ status: 'filled', filled: 0.001 });
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
   });
 
   it('fetches the fills of an order acknowledged as filled whose fills were not saved', async () => {
@@ -84,7 +84,7 @@ describe('startup recovery against the paper exchange (integration)', function (
     const summary = await h.loop.recover(LAST_EXIT);
     expect(summary.newFills).to.be.greaterThan(0);
     expect(summary.changedWhileDown).to.deep.equal([]);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(0.002);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(0.002);
   });
 
   it('adopts an open order of ours that state does not know, and never reuses its seq', async () => {
@@ -94,8 +94,8 @@ describe('startup recovery against the paper exchange (integration)', function (
     h = await h.restart();
     const summary = await h.loop.recover(LAST_EXIT);
     expect(summary.adopted).to.deep.equal(['bot-9']);
-    expect(h.manager.orderBook.order('bot-9')).to.include({ status: 'open', purpose: 'adopted' });
-    expect(h.manager.orderBook.order('someoneelse-1')).to.equal(undefined);
+    expect(h.orderBook.order('bot-9')).to.include({ status: 'open', purpose: 'adopted' });
+    expect(h.orderBook.order('someoneelse-1')).to.equal(undefined);
     expect(h.stateFile().seq).to.equal(9);
     h.manager.startAccepting();
     const next = await h.manager.place(MARKET_BUY);
@@ -114,7 +114,7 @@ describe('startup recovery against the paper exchange (integration)', function (
     const summary = await h.loop.recover(LAST_EXIT);
     // dropped before: neither finished in the recent list nor listed open — its fills a position nobody knew of
     expect(summary.adopted).to.deep.equal(['bot-tst000-9']);
-    expect(h.manager.orderBook.order('bot-tst000-9')).to.include({ purpose: 'adopted' });
+    expect(h.orderBook.order('bot-tst000-9')).to.include({ purpose: 'adopted' });
     expect(summary.seqRaisedFromExchange).to.equal(9);
   });
 
@@ -124,7 +124,7 @@ describe('startup recovery against the paper exchange (integration)', function (
     h = await h.restart();
     const summary = await h.loop.recover(LAST_EXIT);
     expect(summary.cancelledUnknown).to.deep.equal(['bot-4']);
-    expect(h.manager.orderBook.order('bot-4')!.status).to.equal('cancelled');
+    expect(h.orderBook.order('bot-4')!.status).to.equal('cancelled');
     expect(Object.values(h.paperFile().orders).find((o) => o.clientOrderId === 'bot-4')!.status).to.equal(
       'canceled',
     );
@@ -146,8 +146,8 @@ describe('startup recovery against the paper exchange (integration)', function (
     });
     h = await h.restart();
     const summary = await h.loop.recover(LAST_EXIT);
-    expect(h.manager.orderBook.order('bot-1')).to.include({ status: 'filled', filled: 0.001 });
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
+    expect(h.orderBook.order('bot-1')).to.include({ status: 'filled', filled: 0.001 });
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
     expect(summary.changedWhileDown).to.deep.equal([
       { clientOrderId: 'bot-1', from: 'rejected', to: 'filled' },
     ]);
@@ -171,16 +171,16 @@ describe('startup recovery against the paper exchange (integration)', function (
     await h.paper.createOrder({ ...MARKET_BUY, clientOrderId: 'bot-1' });
     await h.loop.tick();
     // not before its turn: recovery's lookup was the first, the second waits twice the not-found window (100 ms)
-    expect(h.manager.orderBook.order('bot-1')!.status).to.equal('rejected');
+    expect(h.orderBook.order('bot-1')!.status).to.equal('rejected');
     await h.fakeClock().advance(150);
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-1')!.status).to.equal('rejected');
+    expect(h.orderBook.order('bot-1')!.status).to.equal('rejected');
     await h.fakeClock().advance(100);
     await h.loop.tick();
     // taken back, filled, and archived with its fills folded into the position (nothing keeps it hot now)
-    const taken = (await h.manager.orderBook.allOrders()).find((o) => o.clientOrderId === 'bot-1');
+    const taken = (await h.orderBook.allOrders()).find((o) => o.clientOrderId === 'bot-1');
     expect(taken).to.include({ status: 'filled', purpose: 'entry' });
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
     expect(h.eventTypes()).to.include('order.taken_back');
   });
 
@@ -214,7 +214,7 @@ describe('startup recovery against the paper exchange (integration)', function (
     expect(summary.changedWhileDown).to.deep.equal([
       { clientOrderId: 'bot-1', from: 'rejected', to: 'filled' },
     ]);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.greaterThan(0);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.be.greaterThan(0);
   });
 
   it('leaves an order the exchange refused, or one it confirms absent, as rejected', async () => {
@@ -223,8 +223,8 @@ describe('startup recovery against the paper exchange (integration)', function (
     await withIntent(2, intent('bot-2', { status: 'rejected', error: 'never placed' }));
     h = await h.restart();
     const summary = await h.loop.recover(LAST_EXIT);
-    expect(h.manager.orderBook.order('bot-1')!.status).to.equal('rejected');
-    expect(h.manager.orderBook.order('bot-2')!.status).to.equal('rejected');
+    expect(h.orderBook.order('bot-1')!.status).to.equal('rejected');
+    expect(h.orderBook.order('bot-2')!.status).to.equal('rejected');
     expect(summary.changedWhileDown).to.deep.equal([]);
   });
 
@@ -270,8 +270,8 @@ describe('startup recovery against the paper exchange (integration)', function (
       price: Math.round(price * 0.5),
       purpose: 'entry',
     });
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('open');
-    const exchangeId = h.manager.orderBook.order('bot-tst000-1')!.exchangeOrderId!;
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('open');
+    const exchangeId = h.orderBook.order('bot-tst000-1')!.exchangeOrderId!;
     // cancelled on the exchange while the bot is down
     await h.paper.cancelOrder(exchangeId, 'BTC/USDT');
     h = await h.restart();
@@ -320,13 +320,13 @@ describe('startup recovery with many open orders (integration)', function () {
     });
     expect(big.status).to.equal('partially_filled');
     const bigId = big.clientOrderId;
-    const filledBefore = h.manager.orderBook.order(bigId)!.filled;
+    const filledBefore = h.orderBook.order(bigId)!.filled;
     // crash between committing its status and committing its fills: the fills are missing locally
     await h.files.store.commit((d) => {
       d.orders[bigId] = { ...d.orders[bigId], fills: [] };
     });
     // cancelled on the exchange while the bot is down
-    const cancelled = h.manager.orderBook.pendingOrders('ETH/USDT')[0];
+    const cancelled = h.orderBook.pendingOrders('ETH/USDT')[0];
     await h.paper.cancelOrder(cancelled.exchangeOrderId!, 'ETH/USDT');
 
     await h.fakeClock().advance(300, 100); // down for three candles: the big order fills more meanwhile
@@ -351,14 +351,14 @@ describe('startup recovery with many open orders (integration)', function () {
     expect(summary.changedWhileDown).to.deep.equal([
       { clientOrderId: cancelled.clientOrderId, from: 'open', to: 'cancelled' },
     ]);
-    const resting = h.manager.orderBook.hotOrders().filter((o) => o.clientOrderId !== bigId);
+    const resting = h.orderBook.hotOrders().filter((o) => o.clientOrderId !== bigId);
     expect(resting.filter((o) => o.status === 'open')).to.have.length(2 * perSymbol - 1);
     // the open order whose fills were lost (and which filled more while down) has all its fills again
-    const bigAfter = h.manager.orderBook.order(bigId)!;
+    const bigAfter = h.orderBook.order(bigId)!;
     expect(bigAfter.status).to.equal('partially_filled');
     expect(bigAfter.filled).to.be.at.least(filledBefore);
     expect(bigAfter.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(bigAfter.filled, 1e-9);
     expect(summary.newFills).to.equal(bigAfter.fills.length);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(bigAfter.filled, 1e-9);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(bigAfter.filled, 1e-9);
   });
 });

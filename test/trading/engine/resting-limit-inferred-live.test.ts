@@ -92,10 +92,10 @@ for (const kit of [binanceKit, bybitKit, okxKit] as ExchangeKit[]) {
       fake!.lookupLagMs = LAG_MS;
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
       strategy.next = ENTER;
-      await tickUntil(engine, () => ENDED.has(engine.manager.orderBook.order(id(1))?.status ?? ''), 100);
+      await tickUntil(engine, () => ENDED.has(engine.orderBook.order(id(1))?.status ?? ''), 100);
       expect(fake!.ordersWithClientId(id(1)), 'the exchange took the first buy').to.equal(1);
       // the strategy still says buy; the first buy rests on the exchange, its reads lagging
-      await tickFor(engine, LAG_MS - 3_000, () => engine.manager.orderBook.order(id(2)) !== undefined);
+      await tickFor(engine, LAG_MS - 3_000, () => engine.orderBook.order(id(2)) !== undefined);
       strategy.next = HOLD;
       expectOneAtATime(engine);
     });
@@ -106,13 +106,12 @@ for (const kit of [binanceKit, bybitKit, okxKit] as ExchangeKit[]) {
       fake!.pinPrice(BTC, price);
       fake!.lookupLagMs = LAG_MS;
       strategy.next = ENTER;
-      await tickUntil(engine, () => ENDED.has(engine.manager.orderBook.order(id(1))?.status ?? ''), 100);
-      expect(
-        engine.manager.orderBook.order(id(1))!.exchangeOrderId,
-        'acknowledged by its create answer',
-      ).to.be.a('string');
-      expect(engine.manager.orderBook.order(id(1))!.filled).to.equal(0);
-      await tickFor(engine, LAG_MS - 3_000, () => engine.manager.orderBook.order(id(2)) !== undefined);
+      await tickUntil(engine, () => ENDED.has(engine.orderBook.order(id(1))?.status ?? ''), 100);
+      expect(engine.orderBook.order(id(1))!.exchangeOrderId, 'acknowledged by its create answer').to.be.a(
+        'string',
+      );
+      expect(engine.orderBook.order(id(1))!.filled).to.equal(0);
+      await tickFor(engine, LAG_MS - 3_000, () => engine.orderBook.order(id(2)) !== undefined);
       strategy.next = HOLD;
       expectOneAtATime(engine);
     });
@@ -121,25 +120,25 @@ for (const kit of [binanceKit, bybitKit, okxKit] as ExchangeKit[]) {
       const { engine, strategy } = await opened();
       strategy.next = ENTER;
       // the entry at market-like speed: the price dips under the limit once it is placed
-      await tickUntil(engine, () => engine.manager.orderBook.order(id(1)) !== undefined, 60);
-      const limit = engine.manager.orderBook.order(id(1))!.price!;
+      await tickUntil(engine, () => engine.orderBook.order(id(1)) !== undefined, 60);
+      const limit = engine.orderBook.order(id(1))!.price!;
       fake!.pinPrice(BTC, Number((limit * 0.999).toFixed(2)));
-      await tickUntil(engine, () => (engine.manager.orderBook.positions()[BTC]?.amount ?? 0) > 0, 60);
+      await tickUntil(engine, () => (engine.orderBook.positions()[BTC]?.amount ?? 0) > 0, 60);
       strategy.next = HOLD;
       fake!.unpin(BTC);
       // a tick with the position settled: the owner's own BTC is measured beside it
       for (let i = 0; i < 2; i++) await engine.loop.tick();
-      const position = engine.manager.orderBook.positions()[BTC]!.amount;
+      const position = engine.orderBook.positions()[BTC]!.amount;
       const price = (await engine.exchange.fetchTicker(BTC)).last;
       fake!.pinPrice(BTC, price);
       fake!.lookupLagMs = LAG_MS;
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
       strategy.next = EXIT;
-      await tickUntil(engine, () => ENDED.has(engine.manager.orderBook.order(id(2))?.status ?? ''), 100);
+      await tickUntil(engine, () => ENDED.has(engine.orderBook.order(id(2))?.status ?? ''), 100);
       expect(fake!.ordersWithClientId(id(2)), 'the exchange took the first sell').to.equal(1);
-      await tickFor(engine, LAG_MS - 3_000, () => engine.manager.orderBook.order(id(3)) !== undefined);
+      await tickFor(engine, LAG_MS - 3_000, () => engine.orderBook.order(id(3)) !== undefined);
       strategy.next = HOLD;
-      const second = engine.manager.orderBook.order(id(3));
+      const second = engine.orderBook.order(id(3));
       if (second) {
         // show what it costs: the price reaches both sells
         fake!.pinPrice(BTC, Number((price * 1.01).toFixed(2)));
@@ -157,8 +156,8 @@ for (const kit of [binanceKit, bybitKit, okxKit] as ExchangeKit[]) {
      * declared ended on our inference and its symbol is held while it may rest (no next order).
      */
     function expectOneAtATime(engine: EngineHarness, first = 1): void {
-      const ended = engine.manager.orderBook.order(id(first))!;
-      const next = engine.manager.orderBook.order(id(first + 1));
+      const ended = engine.orderBook.order(id(first))!;
+      const next = engine.orderBook.order(id(first + 1));
       if (kit.profile.cancelFromEngine) {
         expect(ended.status, 'found by its cancel, which the matching engine answers').to.equal('cancelled');
         expect(ended.settledAbsent, "the exchange's answer, not our inference").to.not.equal(true);

@@ -38,7 +38,7 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h]);
 
-  const entries = (): number => h!.manager.orderBook.hotOrders((o) => o.purpose === 'entry').length;
+  const entries = (): number => h!.orderBook.hotOrders((o) => o.purpose === 'entry').length;
 
   /** An entry on the cross, then the position stopped out before the next candle closes (a market stop-loss). */
   async function enteredThenStoppedOut(): Promise<{ strategy: CrossOnce; crossCandle: number }> {
@@ -53,13 +53,13 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
     expect(entries(), 'entry on the cross').to.equal(1);
     const crossCandle = strategy.crossAt!;
     const candleMs = h.config.trading.paper.candleMs;
-    expect(h.manager.state.data.seenCandleEnds['BTC/USDT'], 'its end kept with the entry').to.equal(
+    expect(h.orders.state.data.seenCandleEnds['BTC/USDT'], 'its end kept with the entry').to.equal(
       crossCandle + candleMs,
     );
-    const market = h.manager.orderBook.markets['BTC/USDT'];
-    const amount = floorToStep(h.manager.orderBook.positions()['BTC/USDT'].amount, market.amountStep);
+    const market = h.orderBook.markets['BTC/USDT'];
+    const amount = floorToStep(h.orderBook.positions()['BTC/USDT'].amount, market.amountStep);
     await h.manager.place({ symbol: 'BTC/USDT', side: 'sell', type: 'market', amount, purpose: 'stop-loss' });
-    expect(h.manager.orderBook.openPositions()).to.have.length(0);
+    expect(h.orderBook.openPositions()).to.have.length(0);
     return { strategy, crossCandle };
   }
 
@@ -99,13 +99,10 @@ describe('the candle a signal was acted on, across a restart (symbol-tick.ts, st
     await h.loop.tick();
     expect(strategy.asked.at(-1)!.newCandles, 'the next candle is new').to.equal(1);
     const newest = strategy.asked.at(-1)!.newest;
-    expect(h.manager.state.data.seenCandleEnds['BTC/USDT']).to.equal(
-      newest + h.config.trading.paper.candleMs,
+    expect(h.orders.state.data.seenCandleEnds['BTC/USDT']).to.equal(newest + h.config.trading.paper.candleMs);
+    expect(h.orders.state.data.seenCandles['BTC/USDT'], 'the old form kept beside it (a downgrade)').to.equal(
+      newest,
     );
-    expect(
-      h.manager.state.data.seenCandles['BTC/USDT'],
-      'the old form kept beside it (a downgrade)',
-    ).to.equal(newest);
   });
 
   it('after an outage, enters on no cross among the older new candles (a stale signal), only on a fresh one', async () => {

@@ -38,15 +38,15 @@ describe("self-trade prevention ends the bot's order (real ccxt, Binance double)
     await h.loop.recover({ kind: 'first-start' });
     h.loop.enterRunning();
     strategy.next = ENTER;
-    await tickUntil(h, () => (h!.manager.orderBook.positions()[BTC]?.amount ?? 0) > 0);
+    await tickUntil(h, () => (h!.orderBook.positions()[BTC]?.amount ?? 0) > 0);
     strategy.next = HOLD;
-    const entry = h.manager.orderBook.openPositions()[0];
+    const entry = h.orderBook.openPositions()[0];
     const price = Number(((entry.costBasis / entry.amount) * 0.95).toFixed(2));
     (fake as FakeBinance).expireNextInMatch(BTC, 'EXPIRE_TAKER');
     fake.pinPrice(BTC, price);
     const selfTrade = (): number => h!.events.filter((e) => e.type === 'order.self_trade').length;
     await tickUntil(h, () => selfTrade() === 1);
-    const stop = h.manager.orderBook.hotOrders((o) => o.purpose === 'stop-loss')[0];
+    const stop = h.orderBook.hotOrders((o) => o.purpose === 'stop-loss')[0];
     expect(stop).to.include({ status: 'expired', filled: 0 });
     expect(stop.selfTrade).to.equal('EXPIRED_IN_MATCH, selfTradePreventionMode EXPIRE_TAKER');
     const told = h.events.find((e) => e.type === 'order.self_trade')!;
@@ -57,7 +57,7 @@ describe("self-trade prevention ends the bot's order (real ccxt, Binance double)
     const cancelled = h.events.filter((e) => e.type === 'order.cancelled');
     expect(cancelled.map((e) => e.data.clientOrderId)).to.not.include(stop.clientOrderId);
     // the stop-loss is tried again after its backoff (the owner's order is gone now): the position is sold
-    await tickUntil(h, () => h!.manager.orderBook.openPositions().length === 0, 100);
+    await tickUntil(h, () => h!.orderBook.openPositions().length === 0, 100);
     expect(selfTrade()).to.equal(1);
   });
 });

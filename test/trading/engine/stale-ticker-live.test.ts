@@ -86,7 +86,7 @@ describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of t
     const told = h.events.find((e) => e.type === 'market.stale')!;
     expect(told.data).to.include({ symbol: BTC, exchange: 'binance' });
     expect(told.summary).to.include("no closeTime in the exchange's ticker answer");
-    expect(h.manager.state.data.announcedStale[BTC]).to.include({
+    expect(h.orders.state.data.announcedStale[BTC]).to.include({
       reason: "no closeTime in the exchange's ticker answer",
     });
 
@@ -97,8 +97,8 @@ describe('a stale ticker (real ccxt, Binance double, host clock 2 min ahead of t
     for (let i = 0; i < 3; i++) await h.loop.tick();
     expect(h.events.filter((e) => e.type === 'market.fresh')).to.have.length(1);
     expect(stale()).to.equal(1);
-    expect(h.manager.state.data.announcedStale).to.deep.equal({});
-    expect(h.manager.orderBook.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
+    expect(h.orders.state.data.announcedStale).to.deep.equal({});
+    expect(h.orderBook.positions()[BTC]?.amount ?? 0).to.be.greaterThan(0);
   });
 });
 
@@ -116,9 +116,9 @@ describe('a third-coin fee valued at a stale price (real ccxt, Binance double, B
     // BNB's ticker dated 10 minutes ago: its price is not the market's now
     binance.setTickerAge('BNB/USDT', 10 * 60_000);
     strategy.next = ENTER;
-    await tickUntil(h, () => (h.manager.orderBook.positions()[BTC]?.amount ?? 0) > 0);
+    await tickUntil(h, () => (h.orderBook.positions()[BTC]?.amount ?? 0) > 0);
     strategy.next = HOLD;
-    const entry = Object.values(h.manager.state.data.orders).find((o) => o.purpose === 'entry')!;
+    const entry = Object.values(h.orders.state.data.orders).find((o) => o.purpose === 'entry')!;
     expect(entry.fills.length).to.be.greaterThan(0);
     for (const f of entry.fills) {
       expect(f).to.include({ feeCurrency: 'BNB', feeEstimated: true });
@@ -130,12 +130,12 @@ describe('a third-coin fee valued at a stale price (real ccxt, Binance double, B
       symbol: BTC,
       side: 'sell',
       type: 'market',
-      amount: h.manager.orderBook.positions()[BTC].amount,
+      amount: h.orderBook.positions()[BTC].amount,
       purpose: 'exit',
     });
-    await tickUntil(h, () => h.manager.orderBook.order(sold.clientOrderId)!.status === 'filled');
-    await tickUntil(h, () => h.manager.orderBook.order(sold.clientOrderId)!.fills.length > 0);
-    for (const f of h.manager.orderBook.order(sold.clientOrderId)!.fills) {
+    await tickUntil(h, () => h.orderBook.order(sold.clientOrderId)!.status === 'filled');
+    await tickUntil(h, () => h.orderBook.order(sold.clientOrderId)!.fills.length > 0);
+    for (const f of h.orderBook.order(sold.clientOrderId)!.fills) {
       expect(f.feeCurrency).to.equal('BNB');
       expect(f.feeEstimated).to.equal(undefined);
       expect(f.feeQuote).to.be.greaterThan(0);

@@ -1,10 +1,11 @@
 /**
- * Nothing reaches into the trading state through the order manager (`manager.state…`): each engine part is handed
- * the state gateway, or a narrow read of it, by engine-parts.ts (docs/architecture.md, the engine map's `state`
- * row); the control handlers read the loop's snapshot. Only the owners may touch the manager's `state`: the order
- * manager itself, and engine-parts.ts, which hands the gateway out. Checked with TypeScript's own type checker over
- * src/: a use counts whatever the manager is called there (an alias, a destructuring, a
- * `Pick<OrderManager, 'state'>`); a comment, a string or another type's `state` does not.
+ * Nothing reaches into the trading state through the order side (`manager.state…`, `orders.state…`): each engine
+ * part is handed the state gateway, or a narrow read of it, by engine-parts.ts (docs/architecture.md, the engine
+ * map's `state` row); the control handlers read the loop's snapshot and the order book. Only the owners may touch the
+ * order manager's `state` or the wired order parts' (order-parts.ts `OrderParts.state`): the order manager itself,
+ * order-parts.ts, which builds the gateway, and engine-parts.ts, which hands it out. Checked with TypeScript's own
+ * type checker over src/: a use counts whatever the manager or the parts are called there (an alias, a
+ * destructuring, a `Pick<OrderParts, 'state'>`); a comment, a string or another type's `state` does not.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -13,17 +14,28 @@ import ts from 'typescript';
 import { REPO_ROOT } from '../../../harness/pm2';
 
 const ENGINE = 'src/trading/engine';
-/** The files that may touch the order manager's `state`. */
-const OWNERS = new Set([`${ENGINE}/order-manager.ts`, `${ENGINE}/engine-parts.ts`]);
+/** The files that may touch the order manager's or the order parts' `state`. */
+const OWNERS = new Set([
+  `${ENGINE}/order-manager.ts`,
+  `${ENGINE}/order-parts.ts`,
+  `${ENGINE}/engine-parts.ts`,
+]);
 
-/** True when `symbol` is the `state` member OrderManager declares (order-manager.ts). */
+/**
+ * True when `symbol` is the `state` member OrderManager declares (order-manager.ts) or the one OrderParts declares
+ * (order-parts.ts).
+ */
 function isManagerState(symbol: ts.Symbol | undefined): boolean {
   return (symbol?.declarations ?? []).some(
     (d) =>
-      (ts.isPropertyDeclaration(d) || ts.isGetAccessorDeclaration(d) || ts.isParameter(d)) &&
-      ts.isClassDeclaration(d.parent) &&
-      d.parent.name?.text === 'OrderManager' &&
-      d.getSourceFile().fileName.endsWith('/order-manager.ts'),
+      ((ts.isPropertyDeclaration(d) || ts.isGetAccessorDeclaration(d) || ts.isParameter(d)) &&
+        ts.isClassDeclaration(d.parent) &&
+        d.parent.name?.text === 'OrderManager' &&
+        d.getSourceFile().fileName.endsWith('/order-manager.ts')) ||
+      (ts.isPropertySignature(d) &&
+        ts.isInterfaceDeclaration(d.parent) &&
+        d.parent.name.text === 'OrderParts' &&
+        d.getSourceFile().fileName.endsWith('/order-parts.ts')),
   );
 }
 
@@ -88,33 +100,31 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-describe('nothing reaches into the trading state through the order manager', function () {
+describe('nothing reaches into the trading state through the order side', function () {
   // a type-checked program of src/ (~4 s; more on a busy machine)
   this.timeout(120_000);
 
   it('finds every way to reach it, and nothing else', () => {
     const sample = [
       "import type { OrderManager } from './order-manager';",
+      "import type { OrderParts } from './order-parts';",
       "import type { StateGateway } from './state-gateway';",
-      '// manager.state.data in a comment',
+      '// orders.state.data in a comment',
       "export const s = 'manager.state in a string';",
-      'export function f(manager: OrderManager, state: StateGateway, other: { state: number }): unknown {',
-      '  const m = manager;',
-      '  const { state: renamed } = manager;',
-      "  const narrow: Pick<OrderManager, 'state'> = manager;",
-      '  return [m.state.data, renamed, narrow.state.pause, manager["state"], state.data, other.state];',
+      'export function f(manager: OrderManager, orders: OrderParts, state: StateGateway, other: { state: 1 }): unknown {',
+      '  const o = orders;',
+      '  const { state: renamed } = orders;',
+      "  const narrow: Pick<OrderParts, 'state'> = orders;",
+      '  return [o.state.data, renamed, narrow.state.pause, orders["state"], manager["state"], state.data, other.state];',
       '}',
     ].join('\n');
     const file = `${ENGINE}/reach-through-sample.ts`;
-    expect(reachThroughs([file], new Map([[file, sample]]))).to.deep.equal([
-      `${file}:7`,
-      `${file}:9`,
-      `${file}:9`,
-      `${file}:9`,
-    ]);
+    expect(reachThroughs([file], new Map([[file, sample]]))).to.deep.equal(
+      [`${file}:10`, `${file}:10`, `${file}:10`, `${file}:10`, `${file}:8`].sort(),
+    );
   });
 
-  it('no file under src/ but its owners touches the order manager’s state', () => {
+  it('no file under src/ but its owners touches the order manager’s or the order parts’ state', () => {
     expect(
       reachThroughs(sourceFiles('src')),
       'hand the part the state gateway (or a narrow read of it) in engine-parts.ts',

@@ -108,27 +108,25 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const { h, strategy } = await started();
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({
+    expect(h.orderBook.order('bot-tst000-1')).to.include({
       status: 'filled',
       side: 'buy',
       purpose: 'entry',
     });
-    const amount = h.manager.orderBook.openPositions()[0].amount;
+    const amount = h.orderBook.openPositions()[0].amount;
     expect(amount).to.equal(h.paperFile().balances.BTC.free);
     // the 100 USDT stake, floored to the amount step (slippage may add a few cents)
-    const spent = h.manager.orderBook
-      .order('bot-tst000-1')!
-      .fills.reduce((s, f) => s + f.amount * f.price, 0);
+    const spent = h.orderBook.order('bot-tst000-1')!.fills.reduce((s, f) => s + f.amount * f.price, 0);
     expect(spent).to.be.within(95, 100.1);
     strategy.next = EXIT;
     await h.nextCandle(); // a new candle closes
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-2')).to.include({
+    expect(h.orderBook.order('bot-tst000-2')).to.include({
       status: 'filled',
       side: 'sell',
       purpose: 'exit',
     });
-    expect(h.manager.orderBook.openPositions()).to.have.length(0);
+    expect(h.orderBook.openPositions()).to.have.length(0);
     expect(h.eventTypes()).to.include.members(['position.opened', 'position.closed']);
     const closed = h.events.find((e) => e.type === 'position.closed')!;
     expect(closed.data.realizedPnl).to.be.a('number');
@@ -139,7 +137,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    const held = h.manager.orderBook.openPositions()[0].amount;
+    const held = h.orderBook.openPositions()[0].amount;
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
     // an exit limit far above the market is working on the same position: selling at market as well would sell
     // the position twice if both filled
@@ -156,20 +154,20 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const result = await h.loop.closeAll();
     expect(result).to.deep.include({ cancelled: [limit.clientOrderId], skipped: [], paused: true });
     expect(result.orders).to.have.length(1);
-    expect(h.manager.orderBook.order(limit.clientOrderId)!.status).to.equal('cancelled');
-    expect(h.manager.orderBook.order(result.orders[0])).to.include({
+    expect(h.orderBook.order(limit.clientOrderId)!.status).to.equal('cancelled');
+    expect(h.orderBook.order(result.orders[0])).to.include({
       purpose: 'close-all',
       amount: held,
       status: 'filled',
     });
-    expect(h.manager.orderBook.openPositions()).to.have.length(0);
+    expect(h.orderBook.openPositions()).to.have.length(0);
     expect(h.paperFile().balances.BTC?.free ?? 0).to.equal(0);
     expect(h.loop.pause).to.deep.include({ reason: 'close-all', by: 'operator' });
     // the next entry signal does not reopen it
     strategy.next = ENTER;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.orderBook.openPositions()).to.have.length(0);
+    expect(h.orderBook.openPositions()).to.have.length(0);
   });
 
   it('a second close-all asked while the first still works (the operator told "no answer yet") sells nothing more', async () => {
@@ -177,14 +175,14 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    const held = h.manager.orderBook.openPositions()[0].amount;
+    const held = h.orderBook.openPositions()[0].amount;
     // both asked before either answers: /closeall pressed again after a reply that did not say the outcome yet
     const [first, second] = await Promise.all([h.loop.closeAll(), h.loop.closeAll()]);
     expect(first.orders).to.have.length(1);
     expect(second).to.deep.include({ orders: [], cancelled: [], skipped: [], paused: true });
-    const sells = (await h.manager.orderBook.allOrders()).filter((o) => o.side === 'sell');
+    const sells = (await h.orderBook.allOrders()).filter((o) => o.side === 'sell');
     expect(sells, 'one market sell in all').to.have.length(1);
-    expect(h.manager.orderBook.order(first.orders[0])).to.include({ amount: held, status: 'filled' });
+    expect(h.orderBook.order(first.orders[0])).to.include({ amount: held, status: 'filled' });
     expect(h.paperFile().balances.BTC?.free ?? 0).to.equal(0);
   });
 
@@ -218,22 +216,22 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       purpose: 'entry',
     });
     hidden = true;
-    await h.paper.cancelOrder(h.manager.orderBook.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
+    await h.paper.cancelOrder(h.orderBook.order('bot-tst000-1')!.exchangeOrderId!, 'BTC/USDT');
     strategy.next = ENTER;
     // past the not-found window from the send; a first miss, then the next over the window from it
     await h.fakeClock().advance(150, 150);
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('open');
-    expect(h.manager.orderBook.hotOrders()).to.have.length(1);
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('open');
+    expect(h.orderBook.hotOrders()).to.have.length(1);
     await h.fakeClock().advance(150, 150);
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({
+    expect(h.orderBook.order('bot-tst000-1')).to.include({
       status: 'cancelled',
       settledAbsent: true,
     });
-    expect(h.manager.orderBook.hotOrders(), 'no entry in the tick that settled it').to.have.length(1);
+    expect(h.orderBook.hotOrders(), 'no entry in the tick that settled it').to.have.length(1);
     await h.loop.tick();
-    expect(h.manager.orderBook.hotOrders((o) => o.purpose === 'entry')).to.have.length(2);
+    expect(h.orderBook.hotOrders((o) => o.purpose === 'entry')).to.have.length(2);
   });
 
   it('reconcile gives up a read that hangs at the read deadline: an error, and the next tick is not held', async () => {
@@ -347,7 +345,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    const held = h.manager.orderBook.openPositions()[0].amount;
+    const held = h.orderBook.openPositions()[0].amount;
     hang = true;
     const before = balanceReads;
     let result: Awaited<ReturnType<typeof h.loop.closeAll>> | undefined;
@@ -358,12 +356,12 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     for (let i = 0; i < 300 && !result; i++) await new Promise((r) => setTimeout(r, 10));
     expect(result, 'close-all done at the read deadline').to.not.equal(undefined);
     expect(result!.orders).to.have.length(1);
-    expect(h.manager.orderBook.order(result!.orders[0])).to.include({
+    expect(h.orderBook.order(result!.orders[0])).to.include({
       purpose: 'close-all',
       amount: held,
       status: 'filled',
     });
-    expect(h.manager.orderBook.openPositions()).to.have.length(0);
+    expect(h.orderBook.openPositions()).to.have.length(0);
   });
 
   it('close-all sells a position above the paper market order maximum in capped pieces, as on Binance', async () => {
@@ -376,7 +374,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
         },
       },
     });
-    const market = h.manager.orderBook.markets['BTC/USDT'];
+    const market = h.orderBook.markets['BTC/USDT'];
     // the paper market states Binance's largest orders: LOT_SIZE 9,000 BTC, MARKET_LOT_SIZE 63.1 BTC
     expect(market.maxOrder).to.deep.equal({ limit: { amount: 9_000 }, market: { amount: 63.1 } });
     const price = (await h.paper.fetchTicker('BTC/USDT')).last;
@@ -389,16 +387,16 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       amount: 100,
       purpose: 'entry',
     });
-    expect(h.manager.orderBook.order(buy.clientOrderId)!.status).to.equal('filled');
-    const held = h.manager.orderBook.openPositions()[0].amount;
+    expect(h.orderBook.order(buy.clientOrderId)!.status).to.equal('filled');
+    const held = h.orderBook.openPositions()[0].amount;
     expect(held).to.be.above(63.1);
     const result = await h.loop.closeAll();
     expect(result.skipped).to.deep.equal([]);
-    const pieces = result.orders.map((id) => h.manager.orderBook.order(id)!);
+    const pieces = result.orders.map((id) => h.orderBook.order(id)!);
     expect(pieces.map((o) => o.amount)).to.deep.equal([63.1, Number((held - 63.1).toFixed(5))]);
     expect(pieces.every((o) => o.status === 'filled' && o.type === 'market')).to.equal(true);
     expect(h.eventTypes()).to.not.include('order.rejected');
-    expect(h.manager.orderBook.openPositions()).to.have.length(0);
+    expect(h.orderBook.openPositions()).to.have.length(0);
   });
 
   it('values a position at the last price everywhere: decision, openPositions and close-all agree as the price moves', async () => {
@@ -419,23 +417,23 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    const held = h.manager.orderBook.positions()['BTC/USDT'].amount;
+    const held = h.orderBook.positions()['BTC/USDT'].amount;
     // the price falls so far that the position is worth 4 USDT, below the minimum order value (5): dust, no position
     pinned = 4 / held;
     await h.nextCandle();
     await h.loop.tick();
     expect(h.loop.lastPrices['BTC/USDT']).to.equal(pinned);
-    expect(h.manager.orderBook.order('bot-tst000-2'), 'no stop-loss on dust').to.equal(undefined);
-    expect(h.manager.orderBook.openPositions()).to.deep.equal([]);
+    expect(h.orderBook.order('bot-tst000-2'), 'no stop-loss on dust').to.equal(undefined);
+    expect(h.orderBook.openPositions()).to.deep.equal([]);
     expect(await h.loop.closeAll()).to.deep.include({ orders: [], skipped: [] });
     // back up: a position again for the decision, the status and close-all alike
     pinned = undefined;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.orderBook.openPositions().map((p) => p.symbol)).to.deep.equal(['BTC/USDT']);
+    expect(h.orderBook.openPositions().map((p) => p.symbol)).to.deep.equal(['BTC/USDT']);
     const result = await h.loop.closeAll();
     expect(result.orders).to.have.length(1);
-    expect(h.manager.orderBook.order(result.orders[0])).to.include({
+    expect(h.orderBook.order(result.orders[0])).to.include({
       purpose: 'close-all',
       amount: held,
       status: 'filled',
@@ -477,11 +475,11 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.loop.loopState).to.equal('paused');
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.orderBook.hotOrders()).to.have.length(0);
+    expect(h.orderBook.hotOrders()).to.have.length(0);
     await h.loop.resumeEntries('operator');
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.orderBook.hotOrders()).to.have.length(1);
+    expect(h.orderBook.hotOrders()).to.have.length(1);
     expect(h.eventTypes()).to.include.members(['trading.paused', 'trading.resumed']);
   });
 
@@ -528,12 +526,12 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await unsettled(h, b); // the same cause again (every tick while it lasts) adds nothing
     expect(h.eventTypes().filter((t) => t === 'trading.paused')).to.have.length(2);
     expect(h.files.store.data.pause!.joined).to.have.length(1);
-    await h.manager.canceller.cancel(a);
+    await h.orders.canceller.cancel(a);
     await h.loop.tick();
     expect(h.loop.loopState).to.equal('paused');
     expect(h.loop.pause).to.include({ by: 'operational', clientOrderId: b });
     expect(h.eventTypes()).to.not.include('trading.resumed');
-    await h.manager.canceller.cancel(b);
+    await h.orders.canceller.cancel(b);
     await h.loop.tick();
     expect(h.loop.pause).to.equal(null);
     expect(h.eventTypes()).to.include('trading.resumed');
@@ -556,7 +554,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick(); // the key refused: only the operator can say it is fixed
     expect(pauseSummary(h.loop.pause!)).to.match(/no longer shows order .*; account: invalid API key$/);
     keyRefused = false;
-    await h.manager.canceller.cancel(a);
+    await h.orders.canceller.cancel(a);
     for (let i = 0; i < 3; i++) {
       await h.nextCandle();
       await h.loop.tick();
@@ -593,7 +591,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await unsettled(h, a);
     await h.loop.resumeEntries('risk'); // the kill switch cleared (none set in the state)
     expect(h.loop.pause).to.include({ by: 'operational', clientOrderId: a });
-    await h.manager.canceller.cancel(a);
+    await h.orders.canceller.cancel(a);
     await h.loop.tick();
     expect(h.loop.pause).to.equal(null);
   });
@@ -643,7 +641,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const clock = h.fakeClock();
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
+    expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
     for (let i = 0; i < 3; i++) {
       await clock.advance(99_000, 99_000); // new candles close: the strategy would say buy again
       await h.loop.tick();
@@ -664,7 +662,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('rejected');
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('rejected');
     expect(h.loop.pause).to.include({ by: 'operational' });
     expect(h.eventTypes()).to.include.members(['order.rejected', 'trading.paused']);
   });
@@ -674,7 +672,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = new TypeError('division by zero');
     await h.loop.tick();
     expect(h.loop.loopState).to.equal('running');
-    expect(h.manager.orderBook.hotOrders()).to.have.length(0);
+    expect(h.orderBook.hotOrders()).to.have.length(0);
   });
 
   it('lets an unknown error out of the tick (the process exits 1)', async () => {
@@ -697,7 +695,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.orderBook.hotOrders()).to.have.length(0);
+    expect(h.orderBook.hotOrders()).to.have.length(0);
     expect(h.loop.pause).to.include({ by: 'risk' });
     expect(h.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
     const triggered = h.events.find((e) => e.type === 'risk.triggered')!;
@@ -706,7 +704,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.nextCandle();
     await h.loop.tick();
     expect(h.loop.pause).to.equal(null);
-    expect(h.manager.orderBook.hotOrders()).to.have.length(1);
+    expect(h.orderBook.hotOrders()).to.have.length(1);
   });
 
   it("judges the daily loss on the exchange's day: a loss filled at 23:59:30 there counts while the host says the next day", async () => {
@@ -759,10 +757,10 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(h.files.store.data.risk.equityPeak).to.equal(20_000);
     const buy = await placeSliced(h, 'buy', 1.2); // ~14 000 USDT above the market
-    const filledBefore = h.manager.orderBook.order(buy)!.filled;
+    const filledBefore = h.orderBook.order(buy)!.filled;
     await pastNextPeriod(h);
     await h.loop.tick();
-    expect(h.manager.orderBook.order(buy)!.filled).to.be.greaterThan(filledBefore);
+    expect(h.orderBook.order(buy)!.filled).to.be.greaterThan(filledBefore);
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
     expect(h.loop.pause).to.equal(null);
     expect(h.eventTypes()).not.to.include('risk.triggered');
@@ -777,10 +775,10 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     const peak = h.files.store.data.risk.equityPeak;
     expect(peak).to.be.within(19_000, 20_000);
     const sell = await placeSliced(h, 'sell', 0.8); // below the market
-    const filledBefore = h.manager.orderBook.order(sell)!.filled;
+    const filledBefore = h.orderBook.order(sell)!.filled;
     await pastNextPeriod(h);
     await h.loop.tick();
-    expect(h.manager.orderBook.order(sell)!.filled).to.be.greaterThan(filledBefore);
+    expect(h.orderBook.order(sell)!.filled).to.be.greaterThan(filledBefore);
     expect(h.files.store.data.risk.equityPeak).to.be.below(peak * 1.05);
     await h.nextCandle();
     await h.loop.tick();
@@ -829,7 +827,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     lookupsFail = false;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.orderBook.order(sell)!.filled).to.be.greaterThan(0);
+    expect(h.orderBook.order(sell)!.filled).to.be.greaterThan(0);
     expect(h.files.store.data.risk.equityPeak).to.be.below(peak * 1.05);
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
   });
@@ -898,11 +896,11 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
-    for (let i = 0; i < 20 && h.manager.orderBook.openPositions().length > 0; i++) {
+    for (let i = 0; i < 20 && h.orderBook.openPositions().length > 0; i++) {
       await h.fakeClock().advance(60, 60);
       await h.loop.tick();
     }
-    const exit = h.manager.orderBook.order('bot-tst000-2')!;
+    const exit = h.orderBook.order('bot-tst000-2')!;
     expect(['stop-loss', 'take-profit']).to.include(exit.purpose);
     expect(exit).to.include({ side: 'sell', type: 'market', status: 'filled' });
     expect(h.events.find((e) => e.type === 'risk.triggered')!.data.rule).to.equal(exit.purpose);
@@ -923,13 +921,13 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     };
     await h.manager.place({ ...far, price: Math.round(price / 2) });
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('open');
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('open');
     await clock.advance(59_000, 59_000);
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('open');
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('open');
     await clock.advance(2_000, 2_000);
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('cancelled');
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('cancelled');
     expect(h.eventTypes()).to.include('order.cancelled');
     await h.manager.place({ ...far, symbol: 'BTC/USDT', price: Math.round(price / 3) });
     expect(await h.loop.cancelOpenOrders()).to.deep.equal(['bot-tst000-2']);
@@ -954,20 +952,17 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       purpose: 'entry',
     });
     expect(order.status).to.be.oneOf(['open', 'partially_filled']);
-    for (let i = 0; i < 40 && h.manager.orderBook.order('bot-tst000-1')!.status !== 'filled'; i++) {
+    for (let i = 0; i < 40 && h.orderBook.order('bot-tst000-1')!.status !== 'filled'; i++) {
       await h.nextCandle();
-      await h.manager.refresher.refresh('bot-tst000-1');
+      await h.orders.refresher.refresh('bot-tst000-1');
     }
-    const done = h.manager.orderBook.order('bot-tst000-1')!;
+    const done = h.orderBook.order('bot-tst000-1')!;
     expect(done.status).to.equal('filled');
     expect(done.fills.length).to.be.greaterThan(1);
     expect(done.fills.reduce((s, f) => s + f.amount, 0)).to.be.closeTo(0.2, 1e-12);
     expect(h.eventTypes()).to.include('order.partially_filled');
     expect(h.eventTypes().filter((t) => t === 'position.opened')).to.have.length(1);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(
-      h.paperFile().balances.BTC.free,
-      1e-12,
-    );
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.be.closeTo(h.paperFile().balances.BTC.free, 1e-12);
   });
 
   it('places no second entry while the exchange has not listed the trades of a filled order yet', async () => {
@@ -990,16 +985,16 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     });
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.manager.orderBook.order('bot-tst000-1')).to.include({ status: 'filled', side: 'buy' });
-    expect(h.manager.orderBook.order('bot-tst000-1')!.fills).to.have.length(0);
+    expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'filled', side: 'buy' });
+    expect(h.orderBook.order('bot-tst000-1')!.fills).to.have.length(0);
     await h.nextCandle(); // a new candle closes: the strategy says buy again
     await h.loop.tick();
-    expect(h.manager.orderBook.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
+    expect(h.orderBook.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
     lagging = false;
     await h.nextCandle();
     await h.loop.tick();
-    expect(h.manager.orderBook.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
-    expect(h.manager.orderBook.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
+    expect(h.orderBook.hotOrders().map((o) => o.clientOrderId)).to.deep.equal(['bot-tst000-1']);
+    expect(h.orderBook.positions()['BTC/USDT'].amount).to.equal(h.paperFile().balances.BTC.free);
     expect(Object.values(h.paperFile().orders)).to.have.length(1);
   });
 
@@ -1074,7 +1069,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       });
       await h.loop.tick();
       const buy = await placeSliced(h, 'buy', 0.5); // rests far below the market: an order in flight
-      const exchangeId = h.manager.orderBook.order(buy)!.exchangeOrderId!;
+      const exchangeId = h.orderBook.order(buy)!.exchangeOrderId!;
       spy.hold();
       expect(
         await tickWithin(h, 2_000),
@@ -1118,12 +1113,12 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       await h.loop.tick();
       strategy.next = HOLD;
       const id = 'bot-tst000-1';
-      expect(h.manager.orderBook.order(id)!.status).to.be.oneOf(['unknown', 'rejected']);
-      for (let i = 0; i < 20 && h.manager.orderBook.order(id)!.status !== 'rejected'; i++) {
+      expect(h.orderBook.order(id)!.status).to.be.oneOf(['unknown', 'rejected']);
+      for (let i = 0; i < 20 && h.orderBook.order(id)!.status !== 'rejected'; i++) {
         expect(await tickWithin(h, 2_000)).to.equal(true);
       }
-      expect(h.manager.orderBook.order(id)).to.include({ status: 'rejected' });
-      expect(h.manager.orderBook.order(id)!.exchangeOrderId).to.equal(undefined);
+      expect(h.orderBook.order(id)).to.include({ status: 'rejected' });
+      expect(h.orderBook.order(id)!.exchangeOrderId).to.equal(undefined);
       const before = spy.started.get(id) ?? 0;
       spy.hold();
       // the recheck comes due (the unknown-order window after the verdict) and its lookup hangs
@@ -1209,7 +1204,7 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.fakeClock().advance(200, 200);
     await stopping;
     expect(h.loop.loopState).to.equal('stopping');
-    expect(h.manager.orderBook.order('bot-tst000-1')!.status).to.equal('filled');
+    expect(h.orderBook.order('bot-tst000-1')!.status).to.equal('filled');
     expect(h.stateFile().orders['bot-tst000-1'].status).to.equal('filled');
     await placing;
     try {

@@ -49,7 +49,7 @@ describe('a write-off on the exchange clock (Bybit, host clock 2 minutes ahead)'
       exchange: () => testCcxtExchange(bybitKit, fake!.url),
     });
     const tickUntil = (done: () => boolean): Promise<void> => tickUntilIn(h!, done);
-    const position = (): number => h!.manager.orderBook.positions()[BTC]?.amount ?? 0;
+    const position = (): number => h!.orderBook.positions()[BTC]?.amount ?? 0;
     await h.loop.recover({ kind: 'first-start' });
     h.loop.enterRunning();
     strategy.next = ENTER;
@@ -62,30 +62,26 @@ describe('a write-off on the exchange clock (Bybit, host clock 2 minutes ahead)'
     // the stop-loss writes the missing tenth off and sells what is held; then the strategy enters again
     fake.pinPrice(BTC, 57_000);
     await tickUntil(() => h!.events.some((e) => e.type === 'position.closed'));
-    const writeOff = h.manager.orderBook.hotOrders((o) => o.purpose === 'write-off')[0];
+    const writeOff = h.orderBook.hotOrders((o) => o.purpose === 'write-off')[0];
     expect(writeOff, 'a write-off').to.not.equal(undefined);
     fake.pinPrice(BTC, 57_500);
     strategy.next = ENTER;
-    const entries = () =>
-      h!.manager.orderBook.hotOrders((o) => o.purpose === 'entry' && o.status === 'filled');
+    const entries = () => h!.orderBook.hotOrders((o) => o.purpose === 'entry' && o.status === 'filled');
     await tickUntil(() => entries().length === 2);
     strategy.next = HOLD;
-    const reentry = h.manager.orderBook
-      .hotOrders((o) => o.purpose === 'entry' && o.status === 'filled')
-      .at(-1)!;
+    const reentry = h.orderBook.hotOrders((o) => o.purpose === 'entry' && o.status === 'filled').at(-1)!;
     expect(reentry.fills.length).to.be.greaterThan(0);
     // the write-off is stamped on Bybit's time, before the re-entry's fills (they carry Bybit's time too)
     expect(writeOff.fills[0]!.timestamp).to.be.below(Math.min(...reentry.fills.map((f) => f.timestamp)));
     // the books as it happened: the entry, the write-off, the stop-loss, the re-entry (what the stop-loss left below
     // one amount step, if any, stays in the position at its cost)
-    const stopLoss = h.manager.orderBook.hotOrders((o) => o.purpose === 'stop-loss')[0]!;
+    const stopLoss = h.orderBook.hotOrders((o) => o.purpose === 'stop-loss')[0]!;
     const entry = entries()[0]!;
     const happened = [entry, writeOff, stopLoss, reentry].reduce(
-      (books, o) =>
-        derivePositions(books, o.fills, h!.manager.orderBook.markets, h!.manager.orderBook.fillOrder),
+      (books, o) => derivePositions(books, o.fills, h!.orderBook.markets, h!.orderBook.fillOrder),
       {} as Record<string, PositionBook>,
     )[BTC]!;
-    const book = h.manager.orderBook.positions()[BTC]!;
+    const book = h.orderBook.positions()[BTC]!;
     expect(book.amount).to.be.closeTo(happened.amount, 1e-12);
     expect(averageEntryPrice(book)).to.be.closeTo(averageEntryPrice(happened), 1e-6);
     expect(averageEntryPrice(book)).to.be.closeTo(57_500, 100);
