@@ -34,7 +34,7 @@ describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccx
 
   closeAfterEach(() => [h, fake]);
 
-  const position = (): number => h!.manager.positions()[BTC]?.amount ?? 0;
+  const position = (): number => h!.orderBook.positions()[BTC]?.amount ?? 0;
   const events = (type: string) => h!.events.filter((e) => e.type === type);
   const sells = () => fake!.trades(BTC).filter((t) => t.side === 'sell');
   const tickUntil = (done: () => boolean): Promise<void> => tickUntilIn(h!, done);
@@ -62,7 +62,7 @@ describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccx
     expect(bought).to.be.closeTo(0.0333, 0.0001);
     // Binance lists a market order's own step and minimum from now on (its exchangeInfo; the bot reloads markets)
     fake.setMarketLot({ minQty: 0.02, stepSize: 0.01 });
-    h.manager.setMarkets(await h.exchange.loadMarkets(true));
+    h.orderBook.setMarkets(await h.exchange.loadMarkets(true));
     return bought;
   }
 
@@ -77,7 +77,7 @@ describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccx
     // what is left is what a market order cannot sell: dust, the round trip over
     expect(position()).to.be.closeTo(bought - 0.03, 1e-9);
     expect(events('position.closed')).to.have.length(1);
-    expect(h!.manager.openPositions()).to.deep.equal([]);
+    expect(h!.orderBook.openPositions()).to.deep.equal([]);
     // the owner's coin: untouched
     expect(fake!.balance('BTC')).to.be.closeTo(1 + bought - 0.03, 1e-9);
   });
