@@ -166,7 +166,7 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
   // below changes the state (which would make it no longer new: a crash in between would trade on unpaused)
   if (opts.newState) {
     const [recent, open] = await reads;
-    const evidence = hiddenStateEvidence(manager.botId, manager.installId, [...open, ...recent.flat()]);
+    const evidence = hiddenStateEvidence(orderBook.botId, orderBook.installId, [...open, ...recent.flat()]);
     if (evidence) {
       summary.hiddenState = evidence;
       await opts.onHiddenState?.(evidence);

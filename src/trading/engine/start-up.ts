@@ -221,7 +221,7 @@ export class StartUp {
 
   /** A new state on an account another install of this bot traded: said loudly, entries paused until /resume. */
   private async hiddenState(evidence: HiddenStateEvidence, dataDir: string): Promise<void> {
-    const reason = hiddenStateReason(evidence, this.manager.installId, dataDir);
+    const reason = hiddenStateReason(evidence, this.recoveryParts.orderBook.installId, dataDir);
     this.logger.error(`Trading state missing or hidden; new entries paused: ${reason}`, {
       installIds: evidence.installIds,
       orders: evidence.orders,

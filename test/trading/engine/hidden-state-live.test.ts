@@ -54,7 +54,7 @@ for (const kit of EXCHANGE_KITS) {
         });
         await old.manager.place({ ...MARKET_BUY, symbol: ETH, amount: 0.01, type: 'limit', price: 1_500 });
         await old.manager.place(MARKET_BUY);
-        await tickUntil(old, () => old.manager.order(oldId(2))?.status === 'filled');
+        await tickUntil(old, () => old.orderBook.order(oldId(2))?.status === 'filled');
       } finally {
         // its data dir goes with it
         await old.close();
@@ -68,7 +68,7 @@ for (const kit of EXCHANGE_KITS) {
       expect(summary.hiddenState).to.deep.include({ installIds: [OLD_INSTALL], orders: 2, open: 1 });
       expect(summary.hiddenState!.newestAt).to.be.a('number');
       expect(summary.adopted).to.deep.equal([oldId(1)]);
-      expect(h.manager.order(oldId(1))).to.include({ status: 'open', purpose: 'adopted' });
+      expect(h.orderBook.order(oldId(1))).to.include({ status: 'open', purpose: 'adopted' });
       expect(h.files.store.data.pause).to.include({ code: HIDDEN_STATE_CODE });
       expect(h.files.store.data.pause!.reason).to.include(`BYNINJA_DATA_DIR is ${h.dir}`);
 
