@@ -12,8 +12,8 @@
  */
 import fs from 'node:fs';
 import type { TradingWiring } from '../../src/trading/daemon';
-import type { StateStore } from '../../src/trading/engine/state-gateway';
-import type { TradingState } from '../../src/trading/engine/trading-state';
+import type { StateStore } from '../../src/trading/engine/state/state-gateway';
+import type { TradingState } from '../../src/trading/engine/state/trading-state';
 import type { Exchange } from '../../src/trading/exchange/exchange';
 
 export const CRASH_STEPS = [

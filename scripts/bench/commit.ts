@@ -10,8 +10,8 @@ import { Journal } from '../../src/shared/persistence/journal';
 import { Store } from '../../src/shared/persistence/store';
 import { systemClock } from '../../src/shared/clock';
 import { silentLogger } from '../../src/shared/logging/logger';
-import type { LocalOrder } from '../../src/trading/engine/order-state';
-import type { Fill } from '../../src/trading/engine/pnl';
+import type { LocalOrder } from '../../src/trading/engine/orders/order-state';
+import type { Fill } from '../../src/trading/engine/books/pnl';
 import {
   defaultTradingState,
   HISTORY_JOURNAL_NAME,
@@ -20,7 +20,7 @@ import {
   validateTradingState,
   type HistoryEntry,
   type TradingState,
-} from '../../src/trading/engine/trading-state';
+} from '../../src/trading/engine/state/trading-state';
 import { nowMs, summarize, type Summary } from './stats';
 
 /** One raw durable replace of a 4 KiB file: write, fsync, rename, fsync the directory. */

@@ -17,7 +17,7 @@ import { LatencyProxy } from '../../harness/latency-proxy';
 import { systemClock } from '../../src/shared/clock';
 import { configSchema } from '../../src/shared/config/schema';
 import { silentLogger } from '../../src/shared/logging/logger';
-import { openTradingStateFiles } from '../../src/trading/engine/state-files';
+import { openTradingStateFiles } from '../../src/trading/engine/state/state-files';
 import { createExchange } from '../../src/trading/exchange/factory';
 import { placeRestingBuys } from './seed-orders';
 import { restartOnce, writeBareScript } from './restart';

@@ -8,15 +8,15 @@
 import { configSchema, type Config } from '../../src/shared/config/schema';
 import { OrderNotFoundError } from '../../src/shared/errors';
 import { silentLogger } from '../../src/shared/logging/logger';
-import type { HistoryLog } from '../../src/trading/engine/order-archive';
-import { wireOrders } from '../../src/trading/engine/order-parts';
-import type { StateStore } from '../../src/trading/engine/state-gateway';
+import type { HistoryLog } from '../../src/trading/engine/state/order-archive';
+import { wireOrders } from '../../src/trading/engine/orders/order-parts';
+import type { StateStore } from '../../src/trading/engine/state/state-gateway';
 import { TradingLoop } from '../../src/trading/engine/trading-loop';
 import {
   defaultTradingState,
   type HistoryEntry,
   type TradingState,
-} from '../../src/trading/engine/trading-state';
+} from '../../src/trading/engine/state/trading-state';
 import type {
   BalanceEntry,
   Candle,

@@ -13,7 +13,7 @@
  */
 import { configSchema } from '../../src/shared/config/schema';
 import type { ReconcileDifference, RecoverySummary } from '../../src/shared/ipc/protocol';
-import { derivePositions, fillKey, type Fill } from '../../src/trading/engine/pnl';
+import { derivePositions, fillKey, type Fill } from '../../src/trading/engine/books/pnl';
 import { eventNotification, recoveryText } from '../../src/telegram/supervisor/trading-event-text';
 import { ALERT_CHAT_ID, type ChaosCluster } from './cluster';
 import { CRASHES, DISK_KINDS, type FaultRecord } from './faults';

@@ -13,7 +13,7 @@ import {
   validateTradingState,
   type HistoryEntry,
   type TradingState,
-} from '../../src/trading/engine/trading-state';
+} from '../../src/trading/engine/state/trading-state';
 
 export interface ParseProblem {
   file: string;

@@ -9,16 +9,16 @@
  * Dust is judged as trading judges it (risk.ts isOpenPosition: an amount a market order could not sell) with the
  * markets trading kept on disk (`trading-markets.json`); without them, any amount left counts as a position.
  */
-import { openHoldings, type OpenHoldings } from '../trading/engine/open-holdings';
-import type { Lot } from '../trading/engine/pnl';
-import type { TradingState } from '../trading/engine/trading-state';
+import { openHoldings, type OpenHoldings } from '../trading/engine/books/open-holdings';
+import type { Lot } from '../trading/engine/books/pnl';
+import type { TradingState } from '../trading/engine/state/trading-state';
 import type { FillOrder } from '../trading/exchange/exchange';
 import { marketOrderLot } from '../trading/exchange/order-maximums';
 
 export type ArchiveLeftovers = OpenHoldings;
 
 /**
- * The live positions and orders `state` still watches (engine/open-holdings.ts); none for a paper or dry-run state.
+ * The live positions and orders `state` still watches (engine/books/open-holdings.ts); none for a paper or dry-run state.
  */
 export function archiveLeftovers(
   state: Pick<TradingState, 'orders' | 'checkpoint' | 'identity'>,

@@ -31,7 +31,7 @@ import {
   STATE_VERSION,
   TRADING_STATE_MIGRATIONS,
   validateTradingState,
-} from '../trading/engine/trading-state';
+} from '../trading/engine/state/trading-state';
 import type { StateDirs } from './state-command';
 
 const MANIFEST = 'manifest.json';

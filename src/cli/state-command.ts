@@ -2,7 +2,7 @@
  * `byninja state restore <file>` and `byninja state reset`: the only ways out of a blocked state (both
  * generations of a state file failed their schema; see shared/persistence/blocked-marker.ts); and
  * `byninja state archive`: the way to start fresh on another account or mode (trading refuses a state that
- * belongs to another one, see trading/engine/state-identity.ts). All take the trading lock first, so they refuse
+ * belongs to another one, see trading/engine/state/state-identity.ts). All take the trading lock first, so they refuse
  * while trading runs and no trading can start half-way through.
  *
  * restore: the file (typically a quarantined `trading-state.json.corrupt-…` copy the operator fixed, or a backup)
@@ -38,7 +38,7 @@ import {
   TRADING_STATE_MIGRATIONS,
   validateTradingState,
   type TradingState,
-} from '../trading/engine/trading-state';
+} from '../trading/engine/state/trading-state';
 import {
   archiveLeftovers,
   describeLeftovers,

@@ -20,10 +20,10 @@ import {
   unknownExchangeMessage,
 } from '../trading/exchange/ccxt-exchange';
 import { verifiedExchangeIds } from '../trading/exchange/profiles';
-import type { KeyNotices } from '../trading/engine/key-limits';
-import { readKeyNotices } from '../trading/engine/key-notice-file';
-import { hiddenStatePauseReason } from '../trading/engine/hidden-state';
-import { STATE_STORE_NAME } from '../trading/engine/trading-state';
+import type { KeyNotices } from '../trading/engine/exchange-watch/key-limits';
+import { readKeyNotices } from '../trading/engine/exchange-watch/key-notice-file';
+import { hiddenStatePauseReason } from '../trading/engine/start/hidden-state';
+import { STATE_STORE_NAME } from '../trading/engine/state/trading-state';
 import { callBotApi, type BotApiAnswer, type BotApiTarget } from './bot-api';
 import { describeMovedChat } from './render';
 import { movedChats } from '../telegram/notify/chat-moves';

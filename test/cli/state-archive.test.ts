@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { archiveState } from '../../src/cli/state-command';
 import { systemClock } from '../../src/shared/clock';
-import type { StateIdentity } from '../../src/trading/engine/state-identity';
-import type { TradingState } from '../../src/trading/engine/trading-state';
+import type { StateIdentity } from '../../src/trading/engine/state/state-identity';
+import type { TradingState } from '../../src/trading/engine/state/trading-state';
 import { EngineHarness, MARKET_BUY, orderId } from '../support/engine-harness';
 import { closeAfterEach } from '../support/close-after-each';
 

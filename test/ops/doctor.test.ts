@@ -8,10 +8,10 @@ import { formatDoctorReport, runDoctor, type DoctorResult } from '../../src/ops/
 import { systemClock, type Clock } from '../../src/shared/clock';
 import { FakeClock } from '../support/fake-clock';
 import { silentLogger } from '../../src/shared/logging/logger';
-import { freshNotices } from '../../src/trading/engine/key-limits';
-import { KeyNoticeFile } from '../../src/trading/engine/key-notice-file';
-import { hiddenStateCause, hiddenStateReason } from '../../src/trading/engine/hidden-state';
-import { STATE_VERSION, defaultTradingState } from '../../src/trading/engine/trading-state';
+import { freshNotices } from '../../src/trading/engine/exchange-watch/key-limits';
+import { KeyNoticeFile } from '../../src/trading/engine/exchange-watch/key-notice-file';
+import { hiddenStateCause, hiddenStateReason } from '../../src/trading/engine/start/hidden-state';
+import { STATE_VERSION, defaultTradingState } from '../../src/trading/engine/state/trading-state';
 import { apiKeyFingerprint } from '../../src/trading/exchange/ccxt-exchange';
 import { Pm2Harness } from '../../harness/pm2';
 import { freePort } from '../../harness/ports';

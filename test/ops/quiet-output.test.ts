@@ -10,9 +10,9 @@ import { formatOrders, formatPositions, formatStatus, plainMarkup } from '../../
 import type { StatusReport } from '../../src/ops/status-report';
 import type { OrderView, RecoverySummary, TradingEvent, TradingStatus } from '../../src/shared/ipc/protocol';
 import { configSchema } from '../../src/shared/config/schema';
-import { positionChangeEvents } from '../../src/trading/engine/order-events';
-import { emptyBook } from '../../src/trading/engine/pnl';
-import { describeRecovery } from '../../src/trading/engine/recovery';
+import { positionChangeEvents } from '../../src/trading/engine/orders/order-events';
+import { emptyBook } from '../../src/trading/engine/books/pnl';
+import { describeRecovery } from '../../src/trading/engine/start/recovery';
 import { eventNotification, recoveryText } from '../../src/telegram/supervisor/trading-event-text';
 import { runCli } from '../support/cli';
 import { freePort } from '../../harness/ports';

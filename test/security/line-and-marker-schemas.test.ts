@@ -10,7 +10,7 @@ import path from 'node:path';
 import { EventLog } from '../../src/shared/ipc/event-log';
 import { breadcrumbPath, readLastExit } from '../../src/shared/lifecycle/last-exit';
 import { Journal } from '../../src/shared/persistence/journal';
-import { validateHistoryEntry, type HistoryEntry } from '../../src/trading/engine/trading-state';
+import { validateHistoryEntry, type HistoryEntry } from '../../src/trading/engine/state/trading-state';
 import { captureLogger } from '../support/capture-logger';
 import { systemClock } from '../../src/shared/clock';
 

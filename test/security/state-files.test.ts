@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultTradingState, type TradingState } from '../../src/trading/engine/trading-state';
+import { defaultTradingState, type TradingState } from '../../src/trading/engine/state/trading-state';
 import { runCli } from '../support/cli';
 import { freePort } from '../../harness/ports';
 import { daemonEnv, TradingDaemon } from '../support/trading-daemon';

@@ -2,7 +2,7 @@
  * The one LocalOrder factory of the tests: an order's full field set written once, so a test states only what its
  * behaviour is about and a new required field of LocalOrder is added here, not in every test file.
  */
-import type { LocalOrder } from '../../src/trading/engine/order-state';
+import type { LocalOrder } from '../../src/trading/engine/orders/order-state';
 
 /** A market buy entry of 1 BTC/USDT as its write-ahead intent left it at time 0 (`bot-1`), with `over` applied. */
 export function localOrder(over: Partial<LocalOrder> = {}): LocalOrder {

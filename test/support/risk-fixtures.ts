@@ -1,6 +1,6 @@
 /** The market and risk limits the pure decision tests (risk, symbol decision) share. */
 import type { Market } from '../../src/trading/exchange/exchange';
-import type { RiskConfig } from '../../src/trading/engine/risk';
+import type { RiskConfig } from '../../src/trading/engine/decide/risk';
 
 /** BTC/USDT with Binance's spot rules (amount step 0.00001, tick 0.01, 5 USDT minimum). */
 export const BTC_MARKET: Market = {

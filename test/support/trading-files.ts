@@ -8,8 +8,8 @@ import { systemClock } from '../../src/shared/clock';
 import { IpcClient } from '../../src/shared/ipc/client';
 import type { ReconcileDifference } from '../../src/shared/ipc/protocol';
 import { silentLogger } from '../../src/shared/logging/logger';
-import type { LocalOrder } from '../../src/trading/engine/order-state';
-import type { HistoryEntry, TradingState } from '../../src/trading/engine/trading-state';
+import type { LocalOrder } from '../../src/trading/engine/orders/order-state';
+import type { HistoryEntry, TradingState } from '../../src/trading/engine/state/trading-state';
 
 export function readEnvelope<T>(file: string): T {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { data: T }).data;

@@ -21,7 +21,7 @@ import type {
 } from '../../src/shared/ipc/protocol';
 import { IpcServer } from '../../src/shared/ipc/server';
 import { silentLogger } from '../../src/shared/logging/logger';
-import type { LocalOrder } from '../../src/trading/engine/order-state';
+import type { LocalOrder } from '../../src/trading/engine/orders/order-state';
 import { PnlReportBuilder } from '../../src/trading/report/pnl-report';
 import { localOrder } from './local-order';
 

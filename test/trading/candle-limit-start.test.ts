@@ -10,7 +10,7 @@ import { readConfigFailure } from '../../src/shared/lifecycle/config-failure';
 import { freePort } from '../../harness/ports';
 import { TradingProcess } from '../support/trading-process';
 import { readEnvelope } from '../support/trading-files';
-import type { TradingState } from '../../src/trading/engine/trading-state';
+import type { TradingState } from '../../src/trading/engine/state/trading-state';
 
 describe('a candle limit that leaves the strategy short refuses the start', function () {
   this.timeout(60_000);

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { FakeBybit } from '../../harness/exchanges/fake-bybit';
 import { freePort } from '../../harness/ports';
 import { readConfigFailure } from '../../src/shared/lifecycle/config-failure';
-import { derivePositions } from '../../src/trading/engine/pnl';
-import type { TradingState } from '../../src/trading/engine/trading-state';
+import { derivePositions } from '../../src/trading/engine/books/pnl';
+import type { TradingState } from '../../src/trading/engine/state/trading-state';
 import { TradingProcess } from '../support/trading-process';
 import { readEnvelope } from '../support/trading-files';
 

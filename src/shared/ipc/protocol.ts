@@ -301,7 +301,7 @@ export interface RecoverySummary {
   durationMs: number;
   /**
    * A new state, and the exchange had orders of this bot from another install: the state is missing or hidden
-   * (trading/engine/hidden-state.ts), entries paused. Absent otherwise.
+   * (trading/engine/start/hidden-state.ts), entries paused. Absent otherwise.
    */
   hiddenState?: { installIds: string[]; orders: number; open: number; newestAt?: number };
 }

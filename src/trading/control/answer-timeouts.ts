@@ -8,8 +8,8 @@
  */
 import type { TradingConfig } from '../../shared/config/schema';
 import type { RpcMethod } from '../../shared/ipc/protocol';
-import { SETTLE_LOOKUPS } from '../engine/close-all';
-import { RECONCILE_BUDGET_READS } from '../engine/operator-actions';
+import { SETTLE_LOOKUPS } from '../engine/operator/close-all';
+import { RECONCILE_BUDGET_READS } from '../engine/operator/operator-actions';
 
 /**
  * A tick's waits at most, each the read deadline: the account's reads, its symbols' work side by side, the

@@ -21,10 +21,10 @@ import {
 } from '../../shared/ipc/protocol';
 import type { PnlReport, RpcMethod, RpcParams, RpcResult } from '../../shared/ipc/protocol';
 import type { Exchange } from '../exchange/exchange';
-import type { OrderBook } from '../engine/order-book';
-import { isFinal, orderView } from '../engine/order-state';
-import { pauseSummary } from '../engine/pause-causes';
-import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/pnl';
+import type { OrderBook } from '../engine/orders/order-book';
+import { isFinal, orderView } from '../engine/orders/order-state';
+import { pauseSummary } from '../engine/operator/pause-causes';
+import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/books/pnl';
 import type { TradingLoop } from '../engine/trading-loop';
 import { ordersPage, type HistoryPages } from './orders-page';
 import { readReport } from '../report/read-report';

@@ -7,8 +7,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { utcDay, type Clock } from '../../shared/clock';
 import type { LastExit, LoopState } from '../../shared/ipc/protocol';
-import type { OrderBook } from '../engine/order-book';
-import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/pnl';
+import type { OrderBook } from '../engine/orders/order-book';
+import { averageEntryPrice, realizedOnDay, realizedTotal, unrealizedPnl } from '../engine/books/pnl';
 import type { TradingLoop } from '../engine/trading-loop';
 import type { ObserveExchangeCall } from './timed-exchange';
 

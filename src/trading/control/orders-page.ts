@@ -6,8 +6,8 @@
  */
 import { IpcError } from '../../shared/errors';
 import { RpcErrorCode, type OrderView } from '../../shared/ipc/protocol';
-import { orderView, type LocalOrder } from '../engine/order-state';
-import type { HistoryEntry } from '../engine/trading-state';
+import { orderView, type LocalOrder } from '../engine/orders/order-state';
+import type { HistoryEntry } from '../engine/state/trading-state';
 
 /** The part of the history Journal a page needs. */
 export interface HistoryPages {

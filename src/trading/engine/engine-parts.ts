@@ -2,30 +2,30 @@
  * The engine's parts, built and wired once for a TradingLoop (the loop only schedules them): who gets what. Each
  * part has one job — see docs/architecture.md "The engine" for the map.
  */
-import { StaleTickers } from './stale-tickers';
+import { StaleTickers } from './exchange-watch/stale-tickers';
 import type { Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import type { Logger } from '../../shared/logging/logger';
 import { exchangeClock, type Exchange } from '../exchange/exchange';
 import type { Strategy } from '../strategy/strategy';
-import { AccountWatch } from './account-watch';
-import { EntryPause } from './entry-pause';
-import { ExchangeHealth } from './exchange-health';
-import { ExchangeReads } from './exchange-reads';
-import { settleInFlight } from './in-flight-settle';
-import { InferredOrderWatch } from './inferred-orders';
+import { AccountWatch } from './tick/account-watch';
+import { EntryPause } from './operator/entry-pause';
+import { ExchangeHealth } from './exchange-watch/exchange-health';
+import { ExchangeReads } from './exchange-watch/exchange-reads';
+import { settleInFlight } from './tick/in-flight-settle';
+import { InferredOrderWatch } from './tick/inferred-orders';
 import { OnceLog } from './log-once';
 import { LoopTurns } from './loop-turns';
-import { MarketRefresh } from './market-refresh';
-import { OperatorActions } from './operator-actions';
-import type { OrderParts } from './order-parts';
-import { readPlacementFacts } from './placement-facts';
-import { splitSymbol } from './pnl';
-import { ShortfallWatch } from './shortfall-watch';
-import { StartUp } from './start-up';
-import { SymbolTick } from './symbol-tick';
-import { TickErrorHandler } from './tick-error-handler';
-import { symbolsToWatch } from './watched-symbols';
+import { MarketRefresh } from './start/market-refresh';
+import { OperatorActions } from './operator/operator-actions';
+import type { OrderParts } from './orders/order-parts';
+import { readPlacementFacts } from './decide/placement-facts';
+import { splitSymbol } from './books/pnl';
+import { ShortfallWatch } from './tick/shortfall-watch';
+import { StartUp } from './start/start-up';
+import { SymbolTick } from './tick/symbol-tick';
+import { TickErrorHandler } from './exchange-watch/tick-error-handler';
+import { symbolsToWatch } from './tick/watched-symbols';
 
 /** What the engine is built from (TradingLoopOptions adds the loop's own). */
 export interface EngineOptions {

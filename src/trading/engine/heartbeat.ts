@@ -5,9 +5,9 @@
  */
 import type { LoopState } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
-import { pauseSummary } from './pause-causes';
-import { unrealizedPnl, type PositionBook } from './pnl';
-import type { PauseState } from './trading-state';
+import { pauseSummary } from './operator/pause-causes';
+import { unrealizedPnl, type PositionBook } from './books/pnl';
+import type { PauseState } from './state/trading-state';
 
 export interface HeartbeatFacts {
   state: LoopState;

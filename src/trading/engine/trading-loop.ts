@@ -31,21 +31,21 @@ import type {
 } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type { BalanceEntry, Market } from '../exchange/exchange';
-import type { ConnectReads } from './connect-reads';
+import type { ConnectReads } from './start/connect-reads';
 import { buildEngineParts, type EngineOptions, type EngineParts } from './engine-parts';
 import { Heartbeat } from './heartbeat';
 import { loopStateOf, type LoopPhase } from './loop-state';
-import type { SettleDecision, SettleRequest } from './operator-settle';
-import type { OrderBook } from './order-book';
-import type { OrderManager } from './order-manager';
-import { lookedUpWhileRunning } from './order-recheck';
-import { isFinal } from './order-state';
-import { pauseSummary } from './pause-causes';
-import { rateLimitNotice } from './reachability';
-import type { RecoveryReads } from './recovery-reads';
-import type { StartFacts } from './start-up';
+import type { SettleDecision, SettleRequest } from './operator/operator-settle';
+import type { OrderBook } from './orders/order-book';
+import type { OrderManager } from './orders/order-manager';
+import { lookedUpWhileRunning } from './orders/order-recheck';
+import { isFinal } from './orders/order-state';
+import { pauseSummary } from './operator/pause-causes';
+import { rateLimitNotice } from './exchange-watch/reachability';
+import type { RecoveryReads } from './start/recovery-reads';
+import type { StartFacts } from './start/start-up';
 import { RECHECK_LANE } from './symbol-lanes';
-import type { AnnouncedStale, PauseSource, PauseState } from './trading-state';
+import type { AnnouncedStale, PauseSource, PauseState } from './state/trading-state';
 
 export interface TradingLoopOptions extends EngineOptions {
   /** Breadcrumb for the watchdog (ServiceContext.activity). */

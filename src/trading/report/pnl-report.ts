@@ -7,7 +7,7 @@
  */
 import { utcDay } from '../../shared/clock';
 import { REPORT_DAYS, type PnlPeriod, type PnlReport, type TripView } from '../../shared/ipc/protocol';
-import type { LocalOrder } from '../engine/order-state';
+import type { LocalOrder } from '../engine/orders/order-state';
 import {
   applyFill,
   emptyBook,
@@ -17,7 +17,7 @@ import {
   type FillOrder,
   type Lot,
   type PositionBook,
-} from '../engine/pnl';
+} from '../engine/books/pnl';
 
 const DAY_MS = 86_400_000;
 /** Points kept while folding; halved when reached (the chart needs a few hundred). */

@@ -11,10 +11,10 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { PnlReport } from '../../shared/ipc/protocol';
 import type { HistoryPages } from '../control/orders-page';
-import type { LocalOrder } from '../engine/order-state';
-import type { Lot } from '../engine/pnl';
-import type { Fill, FillOrder } from '../engine/pnl';
-import { inReplayOrder } from '../engine/pnl';
+import type { LocalOrder } from '../engine/orders/order-state';
+import type { Lot } from '../engine/books/pnl';
+import type { Fill, FillOrder } from '../engine/books/pnl';
+import { inReplayOrder } from '../engine/books/pnl';
 import { PnlReportBuilder, type ReportEnd } from './pnl-report';
 
 const REORDER_WINDOW_MS = 24 * 60 * 60 * 1000;

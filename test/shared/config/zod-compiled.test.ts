@@ -8,7 +8,7 @@ import {
   historyEntrySchema,
   tradingStateParser,
   tradingStateSchema,
-} from '../../../src/trading/engine/trading-state-schema';
+} from '../../../src/trading/engine/state/trading-state-schema';
 import { paperAccountParser, paperAccountSchema } from '../../../src/trading/exchange/paper-account';
 
 /**

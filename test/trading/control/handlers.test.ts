@@ -9,7 +9,7 @@ import {
 import { registerControlHandlers } from '../../../src/trading/control/handlers';
 import { formatPositions, plainMarkup } from '../../../src/ops/render';
 import { HOLD } from '../../../src/trading/strategy/strategy';
-import { emptyBook } from '../../../src/trading/engine/pnl';
+import { emptyBook } from '../../../src/trading/engine/books/pnl';
 import { EngineHarness, ScriptedStrategy, type HarnessOptions } from '../../support/engine-harness';
 import { FakeClock } from '../../support/fake-clock';
 import { closeAfterEach } from '../../support/close-after-each';

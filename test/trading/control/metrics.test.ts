@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createTradingMetrics } from '../../../src/trading/control/metrics';
-import { emptyBook } from '../../../src/trading/engine/pnl';
+import { emptyBook } from '../../../src/trading/engine/books/pnl';
 import { FakeClock } from '../../support/fake-clock';
 import { tradingMetricsDeps } from '../../support/trading-metrics-deps';
 

@@ -5,8 +5,8 @@
  * engine against the paper exchange (fake clock), whose reads hide the order.
  */
 import { expect } from 'chai';
-import { HISTORY_EDGE_MS } from '../../../src/trading/engine/absent-order';
-import { pauseSummary } from '../../../src/trading/engine/pause-causes';
+import { HISTORY_EDGE_MS } from '../../../src/trading/engine/orders/absent-order';
+import { pauseSummary } from '../../../src/trading/engine/operator/pause-causes';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';

@@ -4,9 +4,9 @@ import {
   judgeAbsentOrder,
   noteAbsentMiss,
   type AbsentOrderFacts,
-} from '../../../src/trading/engine/absent-order';
-import { endedByInference, stillRechecked } from '../../../src/trading/engine/never-placed-recheck';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+} from '../../../src/trading/engine/orders/absent-order';
+import { endedByInference, stillRechecked } from '../../../src/trading/engine/orders/never-placed-recheck';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import type { ExchangeOrder, ExchangeTrade } from '../../../src/trading/exchange/exchange';
 import { localOrder } from '../../support/local-order';
 

@@ -7,7 +7,7 @@
  * trades it stood for, never counted beside them (fills-from-order.test.ts).
  */
 import { expect } from 'chai';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import type { ExchangeTrade } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';

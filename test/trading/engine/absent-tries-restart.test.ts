@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { NetworkError } from '../../../src/shared/errors';
-import { RECHECK_HORIZON_MS } from '../../../src/trading/engine/never-placed-recheck';
+import { RECHECK_HORIZON_MS } from '../../../src/trading/engine/orders/never-placed-recheck';
 import type { TradingEvent } from '../../../src/shared/ipc/protocol';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { equityOf } from '../../../src/trading/engine/account-watch';
-import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
+import { equityOf } from '../../../src/trading/engine/tick/account-watch';
+import { emptyBook, type PositionBook } from '../../../src/trading/engine/books/pnl';
 
 function held(symbol: string, amount: number, entry: number): PositionBook {
   return { ...emptyBook(symbol), amount, costBasis: amount * entry, openedAt: 1 };

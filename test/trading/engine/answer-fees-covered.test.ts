@@ -20,9 +20,9 @@ import {
   feeOfRest,
   fillsFromOrder,
   FILLS_FROM_ORDER_AFTER_MS,
-} from '../../../src/trading/engine/fills-from-order';
-import { applyExchangeOrder, type LocalOrder } from '../../../src/trading/engine/order-state';
-import type { Fill } from '../../../src/trading/engine/pnl';
+} from '../../../src/trading/engine/books/fills-from-order';
+import { applyExchangeOrder, type LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import type { Fill } from '../../../src/trading/engine/books/pnl';
 import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
 
 describe('the fee of the rest of a buy whose last answer with fees was an earlier, smaller one', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { inFillOrder } from '../../../src/trading/engine/order-archive';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import { derivePositions, type Fill } from '../../../src/trading/engine/pnl';
+import { inFillOrder } from '../../../src/trading/engine/state/order-archive';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import { derivePositions, type Fill } from '../../../src/trading/engine/books/pnl';
 import { localOrder } from '../../support/local-order';
 
 function order(

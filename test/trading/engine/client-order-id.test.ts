@@ -8,7 +8,7 @@ import {
   parseClientOrderId,
   seqOf,
   validateTradingState,
-} from '../../../src/trading/engine/trading-state';
+} from '../../../src/trading/engine/state/trading-state';
 import { binanceProfile } from '../../../src/trading/exchange/profiles/binance';
 import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
 

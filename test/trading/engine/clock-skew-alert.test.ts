@@ -1,6 +1,6 @@
 /** Pure: which measured clock offsets the operator is told of (`clock.skew`). */
 import { expect } from 'chai';
-import { skewNews } from '../../../src/trading/engine/clock-skew-alert';
+import { skewNews } from '../../../src/trading/engine/exchange-watch/clock-skew-alert';
 
 describe('clock skew news', () => {
   it('the first offset of a second or more, either way', () => {

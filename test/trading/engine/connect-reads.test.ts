@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { NetworkError } from '../../../src/shared/errors';
-import { firstThen, sendConnectReads } from '../../../src/trading/engine/connect-reads';
+import { firstThen, sendConnectReads } from '../../../src/trading/engine/start/connect-reads';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness } from '../../support/engine-harness';

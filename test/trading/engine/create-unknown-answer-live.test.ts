@@ -7,8 +7,8 @@
  */
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { reconcileWithExchange } from '../../../src/trading/engine/start/reconcile';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { bybitKit, okxKit } from '../../../harness/exchanges/exchange-kits';

@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import { TEST_INSTALL_ID, ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 import { openLiveEngine } from '../../support/live-engine';

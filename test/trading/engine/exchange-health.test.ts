@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { NetworkError, PermissionDeniedError } from '../../../src/shared/errors';
 import type { TradingEventType } from '../../../src/shared/ipc/protocol';
 import { silentLogger } from '../../../src/shared/logging/logger';
-import type { EventOutbox } from '../../../src/trading/engine/event-outbox';
-import { ExchangeHealth } from '../../../src/trading/engine/exchange-health';
+import type { EventOutbox } from '../../../src/trading/engine/state/event-outbox';
+import { ExchangeHealth } from '../../../src/trading/engine/exchange-watch/exchange-health';
 import { OnceLog } from '../../../src/trading/engine/log-once';
 import { FakeClock } from '../../support/fake-clock';
 

@@ -23,8 +23,8 @@ import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID } from '../../support/
 import { closeAfterEach } from '../../support/close-after-each';
 import { withOverrides } from '../../support/exchange-overrides';
 import { testCcxtExchange, tickUntil } from '../../support/live-engine';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
-import { FILLS_FROM_ORDER_AFTER_MS } from '../../../src/trading/engine/fills-from-order';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
+import { FILLS_FROM_ORDER_AFTER_MS } from '../../../src/trading/engine/books/fills-from-order';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };

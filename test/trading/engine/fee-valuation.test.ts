@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { NetworkError } from '../../../src/shared/errors';
-import { FEE_READ_BACKOFF_MS, FeeValuation } from '../../../src/trading/engine/fee-valuation';
+import { FEE_READ_BACKOFF_MS, FeeValuation } from '../../../src/trading/engine/books/fee-valuation';
 import type { Market } from '../../../src/trading/exchange/exchange';
-import type { Fill } from '../../../src/trading/engine/pnl';
+import type { Fill } from '../../../src/trading/engine/books/pnl';
 
 const fill = (tradeId: string): Fill => ({
   orderId: '1',

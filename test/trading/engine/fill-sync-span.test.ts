@@ -3,7 +3,7 @@
  * recorded off the exchange's clock missed them).
  */
 import { expect } from 'chai';
-import { readAgainWithoutSpan, SPANLESS_TRADES_REACH_MS } from '../../../src/trading/engine/fill-sync';
+import { readAgainWithoutSpan, SPANLESS_TRADES_REACH_MS } from '../../../src/trading/engine/books/fill-sync';
 import type { ExchangeTrade } from '../../../src/trading/exchange/exchange';
 import { filledOrder } from '../../support/trading-stub';
 

@@ -12,11 +12,11 @@ import {
   ORDER_ANSWER_TRADE_ID_PREFIX,
   feeOfRest,
   fillsFromOrder,
-} from '../../../src/trading/engine/fills-from-order';
-import { HISTORY_EDGE_MS } from '../../../src/trading/engine/absent-order';
-import { IN_DOUBT_REMINDER_MS } from '../../../src/trading/engine/inferred-orders';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import type { Fill } from '../../../src/trading/engine/pnl';
+} from '../../../src/trading/engine/books/fills-from-order';
+import { HISTORY_EDGE_MS } from '../../../src/trading/engine/orders/absent-order';
+import { IN_DOUBT_REMINDER_MS } from '../../../src/trading/engine/tick/inferred-orders';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import type { Fill } from '../../../src/trading/engine/books/pnl';
 import type {
   CreateOrderRequest,
   ExchangeOrder,

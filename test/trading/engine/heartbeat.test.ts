@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Heartbeat, heartbeatFields, type HeartbeatFacts } from '../../../src/trading/engine/heartbeat';
-import { emptyBook } from '../../../src/trading/engine/pnl';
+import { emptyBook } from '../../../src/trading/engine/books/pnl';
 import { captureLogger } from '../../support/capture-logger';
 
 function facts(over: Partial<HeartbeatFacts> = {}): HeartbeatFacts {

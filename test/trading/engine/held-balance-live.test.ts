@@ -6,7 +6,7 @@
  * come out of the bot's BNB. Real clock, as live-exchanges.suite.ts (see there why).
  */
 import { expect } from 'chai';
-import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
+import { reconcileWithExchange } from '../../../src/trading/engine/start/reconcile';
 import { readReport } from '../../../src/trading/report/read-report';
 import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';

@@ -11,8 +11,8 @@ import {
   shortfallsOf,
   writeOffFills,
   writeOffPlace,
-} from '../../../src/trading/engine/held-balance';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+} from '../../../src/trading/engine/decide/held-balance';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import {
   applyFill,
   averageEntryPrice,
@@ -20,7 +20,7 @@ import {
   emptyBook,
   type Fill,
   type PositionBook,
-} from '../../../src/trading/engine/pnl';
+} from '../../../src/trading/engine/books/pnl';
 import { localOrder } from '../../support/local-order';
 
 const NOW = 1_800_000_000_000;

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { InsufficientFundsError } from '../../../src/shared/errors';
 import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
 import { closeAfterEach } from '../../support/close-after-each';

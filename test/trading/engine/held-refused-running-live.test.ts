@@ -7,7 +7,7 @@
  * each verified exchange's local double.
  */
 import { expect } from 'chai';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';

@@ -7,9 +7,9 @@
  * Real engine, real ccxt, each verified exchange's local double.
  */
 import { expect } from 'chai';
-import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { reconcileWithExchange } from '../../../src/trading/engine/start/reconcile';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID } from '../../support/engine-harness';

@@ -6,8 +6,8 @@
  * Real engine, real ccxt, each verified exchange's local double.
  */
 import { expect } from 'chai';
-import { HIDDEN_STATE_CODE, unconfirmedNewState } from '../../../src/trading/engine/hidden-state';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { HIDDEN_STATE_CODE, unconfirmedNewState } from '../../../src/trading/engine/start/hidden-state';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';

@@ -6,17 +6,17 @@ import {
   hiddenStateEvidence,
   hiddenStateReason,
   unconfirmedNewState,
-} from '../../../src/trading/engine/hidden-state';
-import { hasCode, withCause } from '../../../src/trading/engine/pause-causes';
+} from '../../../src/trading/engine/start/hidden-state';
+import { hasCode, withCause } from '../../../src/trading/engine/operator/pause-causes';
 import {
   defaultTradingState,
   validateTradingState,
   type TradingState,
-} from '../../../src/trading/engine/trading-state';
+} from '../../../src/trading/engine/state/trading-state';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 import type { EventLog } from '../../../src/shared/ipc/event-log';
-import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
+import type { EventPublisher } from '../../../src/trading/engine/state/event-outbox';
 
 const order = (clientOrderId: string | undefined, over: Partial<ExchangeOrder> = {}): ExchangeOrder => ({
   ...MARKET_BUY,

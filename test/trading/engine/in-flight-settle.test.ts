@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { NetworkError } from '../../../src/shared/errors';
-import { settleInFlight } from '../../../src/trading/engine/in-flight-settle';
+import { settleInFlight } from '../../../src/trading/engine/tick/in-flight-settle';
 import { OnceLog } from '../../../src/trading/engine/log-once';
 import type { OrderStatus } from '../../../src/shared/domain/order';
 import { SymbolLanes } from '../../../src/trading/engine/symbol-lanes';

@@ -5,12 +5,12 @@
  */
 import { expect } from 'chai';
 import type { BalanceEntry, Market } from '../../../src/trading/exchange/exchange';
-import { InferredOrderWatch } from '../../../src/trading/engine/inferred-orders';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
-import type { OrderBook } from '../../../src/trading/engine/order-book';
-import type { StateGateway } from '../../../src/trading/engine/state-gateway';
-import { judgeUnknownOrderEvidence } from '../../../src/trading/engine/unknown-order-evidence';
+import { InferredOrderWatch } from '../../../src/trading/engine/tick/inferred-orders';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import { emptyBook, type PositionBook } from '../../../src/trading/engine/books/pnl';
+import type { OrderBook } from '../../../src/trading/engine/orders/order-book';
+import type { StateGateway } from '../../../src/trading/engine/state/state-gateway';
+import { judgeUnknownOrderEvidence } from '../../../src/trading/engine/orders/unknown-order-evidence';
 import { FakeClock } from '../../support/fake-clock';
 import { localOrder } from '../../support/local-order';
 

@@ -16,7 +16,7 @@
  */
 import { expect } from 'chai';
 import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { closeAfterEach } from '../../support/close-after-each';

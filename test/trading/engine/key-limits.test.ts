@@ -8,7 +8,7 @@ import {
   nextKeyCheckInMs,
   storedReadTrusted,
   type KeyNotices,
-} from '../../../src/trading/engine/key-limits';
+} from '../../../src/trading/engine/exchange-watch/key-limits';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 11, 4);

@@ -8,8 +8,8 @@
 import { expect } from 'chai';
 import { systemClock } from '../../../src/shared/clock';
 import { ConfigError, PermissionDeniedError } from '../../../src/shared/errors';
-import { KeyNoticeFile } from '../../../src/trading/engine/key-notice-file';
-import { KeyWatch } from '../../../src/trading/engine/key-watch';
+import { KeyNoticeFile } from '../../../src/trading/engine/exchange-watch/key-notice-file';
+import { KeyWatch } from '../../../src/trading/engine/exchange-watch/key-watch';
 import { apiKeyFingerprint } from '../../../src/trading/exchange/ccxt-exchange';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import type { Candle, CreateOrderRequest } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { isFinal, type LocalOrder } from '../../../src/trading/engine/order-state';
-import { LIMIT_EXIT_TRIES } from '../../../src/trading/engine/symbol-decision';
+import { isFinal, type LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import { LIMIT_EXIT_TRIES } from '../../../src/trading/engine/decide/symbol-decision';
 import { RateLimitError } from '../../../src/shared/errors';
 import {
   HOLD,

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimitError } from '../../../src/shared/errors';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import type { OrderSide, OrderType } from '../../../src/trading/exchange/exchange';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type {

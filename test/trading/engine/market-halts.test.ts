@@ -4,9 +4,9 @@ import {
   MarketHalts,
   marketStatus,
   statusChanges,
-} from '../../../src/trading/engine/market-halts';
-import type { EventDraft } from '../../../src/trading/engine/order-events';
-import { defaultTradingState, type TradingState } from '../../../src/trading/engine/trading-state';
+} from '../../../src/trading/engine/exchange-watch/market-halts';
+import type { EventDraft } from '../../../src/trading/engine/orders/order-events';
+import { defaultTradingState, type TradingState } from '../../../src/trading/engine/state/trading-state';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { Market } from '../../../src/trading/exchange/exchange';
 

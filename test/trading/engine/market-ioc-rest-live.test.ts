@@ -7,7 +7,7 @@
  * sold part of the position sells the rest on a later tick, never more than the position, never the owner's coins.
  */
 import { expect } from 'chai';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';

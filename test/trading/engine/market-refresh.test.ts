@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { NetworkError } from '../../../src/shared/errors';
-import { ExchangeReads } from '../../../src/trading/engine/exchange-reads';
-import { MarketRefresh } from '../../../src/trading/engine/market-refresh';
-import type { OrderBook } from '../../../src/trading/engine/order-book';
-import type { StateGateway } from '../../../src/trading/engine/state-gateway';
+import { ExchangeReads } from '../../../src/trading/engine/exchange-watch/exchange-reads';
+import { MarketRefresh } from '../../../src/trading/engine/start/market-refresh';
+import type { OrderBook } from '../../../src/trading/engine/orders/order-book';
+import type { StateGateway } from '../../../src/trading/engine/state/state-gateway';
 import type { Exchange, Market } from '../../../src/trading/exchange/exchange';
 import { captureLogger } from '../../support/capture-logger';
 import { FakeClock } from '../../support/fake-clock';

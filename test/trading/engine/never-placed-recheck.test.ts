@@ -3,8 +3,8 @@ import {
   declaredNeverPlaced,
   nextRecheckAt,
   stillRechecked,
-} from '../../../src/trading/engine/never-placed-recheck';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+} from '../../../src/trading/engine/orders/never-placed-recheck';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { localOrder } from '../../support/local-order';
 
 const rule = { baseDelayMs: 60_000, maxDelayMs: 3_600_000, horizonMs: 86_400_000 };

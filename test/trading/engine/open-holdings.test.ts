@@ -3,8 +3,8 @@
  * archive refuses it (with market rules, dust left out: test/cli/state-archive.test.ts).
  */
 import { expect } from 'chai';
-import { holdsAnything, openHoldings } from '../../../src/trading/engine/open-holdings';
-import { emptyBook } from '../../../src/trading/engine/pnl';
+import { holdsAnything, openHoldings } from '../../../src/trading/engine/books/open-holdings';
+import { emptyBook } from '../../../src/trading/engine/books/pnl';
 import { filledOrder } from '../../support/trading-stub';
 
 describe('the state holds something to protect (openHoldings without market rules: a start with a config problem goes on for it)', () => {

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { OrderNotFoundError } from '../../../src/shared/errors';
 import { NetworkError } from '../../../src/shared/errors';
-import { settleOrder } from '../../../src/trading/engine/operator-settle';
+import { settleOrder } from '../../../src/trading/engine/operator/operator-settle';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';

@@ -3,15 +3,15 @@
  * refused, and what a settled order books.
  */
 import { expect } from 'chai';
-import { endedByInference, stillRechecked } from '../../../src/trading/engine/never-placed-recheck';
+import { endedByInference, stillRechecked } from '../../../src/trading/engine/orders/never-placed-recheck';
 import {
   OPERATOR_TRADE_ID_PREFIX,
   settleByOperator,
   type SettleContext,
   type SettleRequest,
-} from '../../../src/trading/engine/operator-settle';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import { derivePositions, emptyBook, type Fill } from '../../../src/trading/engine/pnl';
+} from '../../../src/trading/engine/operator/operator-settle';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import { derivePositions, emptyBook, type Fill } from '../../../src/trading/engine/books/pnl';
 import { localOrder } from '../../support/local-order';
 
 const BTC = 'BTC/USDT';

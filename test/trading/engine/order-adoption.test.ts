@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { adoptedOrder, heldRejectedButPlaced } from '../../../src/trading/engine/order-adoption';
+import { adoptedOrder, heldRejectedButPlaced } from '../../../src/trading/engine/orders/order-adoption';
 import { localOrder } from '../../support/local-order';
 import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
 import { SEARCH_MARGIN_MS, SearchSpans } from '../../../src/trading/exchange/search-span';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { lastRefusal } from '../../../src/trading/engine/order-answers';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { lastRefusal } from '../../../src/trading/engine/orders/order-answers';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { localOrder } from '../../support/local-order';
 
 function order(id: string, over: Partial<LocalOrder> = {}): LocalOrder {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { keptHot } from '../../../src/trading/engine/order-archive';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import { keptHot } from '../../../src/trading/engine/state/order-archive';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { localOrder } from '../../support/local-order';
 
 const rules = {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { NetworkError } from '../../../src/shared/errors';
-import { OrderCalls } from '../../../src/trading/engine/order-calls';
+import { OrderCalls } from '../../../src/trading/engine/orders/order-calls';
 import { FakeClock, flush } from '../../support/fake-clock';
 import { gate } from '../../support/gate';
 

@@ -3,9 +3,9 @@ import {
   positionChangeEvents,
   statusChangeEvents,
   takenBackEvent,
-} from '../../../src/trading/engine/order-events';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import { emptyBook } from '../../../src/trading/engine/pnl';
+} from '../../../src/trading/engine/orders/order-events';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import { emptyBook } from '../../../src/trading/engine/books/pnl';
 import { intent } from '../../support/engine-harness';
 import { BTC_MARKET } from '../../support/risk-fixtures';
 

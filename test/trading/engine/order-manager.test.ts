@@ -11,12 +11,12 @@ import {
 } from '../../../src/shared/errors';
 import type { EventLog } from '../../../src/shared/ipc/event-log';
 import { silentLogger } from '../../../src/shared/logging/logger';
-import type { EventPublisher } from '../../../src/trading/engine/event-outbox';
-import { declaredNeverPlaced } from '../../../src/trading/engine/never-placed-recheck';
-import { wireOrders } from '../../../src/trading/engine/order-parts';
-import { cooldownUntil } from '../../../src/trading/engine/symbol-decision';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import type { StateStore } from '../../../src/trading/engine/state-gateway';
+import type { EventPublisher } from '../../../src/trading/engine/state/event-outbox';
+import { declaredNeverPlaced } from '../../../src/trading/engine/orders/never-placed-recheck';
+import { wireOrders } from '../../../src/trading/engine/orders/order-parts';
+import { cooldownUntil } from '../../../src/trading/engine/decide/symbol-decision';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import type { StateStore } from '../../../src/trading/engine/state/state-gateway';
 import type {
   CreateOrderRequest,
   Exchange,

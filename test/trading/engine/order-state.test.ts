@@ -15,7 +15,7 @@ import {
   type LocalOrder,
   judgeNotFound,
   withinNotFoundWindow,
-} from '../../../src/trading/engine/order-state';
+} from '../../../src/trading/engine/orders/order-state';
 import { localOrder } from '../../support/local-order';
 
 const intent = (): LocalOrder => localOrder({ createdAt: 1, updatedAt: 1 });

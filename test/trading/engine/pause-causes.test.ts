@@ -5,13 +5,13 @@ import {
   pauseSummary,
   withCause,
   type PauseFacts,
-} from '../../../src/trading/engine/pause-causes';
+} from '../../../src/trading/engine/operator/pause-causes';
 import {
   defaultTradingState,
   validateTradingState,
   type PauseCause,
   type PauseState,
-} from '../../../src/trading/engine/trading-state';
+} from '../../../src/trading/engine/state/trading-state';
 
 const order = (id: string): PauseCause => ({
   reason: `order ${id} not settled`,

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import type { OrderBook } from '../../../src/trading/engine/order-book';
-import type { InferredOrderWatch } from '../../../src/trading/engine/inferred-orders';
-import { isFinal, type LocalOrder } from '../../../src/trading/engine/order-state';
-import { placementBlock } from '../../../src/trading/engine/placement-gate';
-import { readPlacementFacts } from '../../../src/trading/engine/placement-facts';
-import type { PauseState } from '../../../src/trading/engine/trading-state';
+import type { OrderBook } from '../../../src/trading/engine/orders/order-book';
+import type { InferredOrderWatch } from '../../../src/trading/engine/tick/inferred-orders';
+import { isFinal, type LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import { placementBlock } from '../../../src/trading/engine/decide/placement-gate';
+import { readPlacementFacts } from '../../../src/trading/engine/decide/placement-facts';
+import type { PauseState } from '../../../src/trading/engine/state/trading-state';
 import { FakeClock } from '../../support/fake-clock';
 import { intent, orderId, testConfig } from '../../support/engine-harness';
 import { BTC_MARKET } from '../../support/risk-fixtures';

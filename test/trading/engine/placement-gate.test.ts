@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import {
   placementBlock,
   type PlacementFacts,
   type PlacementPurpose,
   type PlacementRule,
-} from '../../../src/trading/engine/placement-gate';
+} from '../../../src/trading/engine/decide/placement-gate';
 import { localOrder } from '../../support/local-order';
 
 const NOW = 1_800_000_000_000;

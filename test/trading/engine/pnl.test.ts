@@ -10,8 +10,8 @@ import {
   sequenceAfter,
   unrealizedPnl,
   type Fill,
-} from '../../../src/trading/engine/pnl';
-import { isOpenPosition } from '../../../src/trading/engine/risk';
+} from '../../../src/trading/engine/books/pnl';
+import { isOpenPosition } from '../../../src/trading/engine/decide/risk';
 import type { Market } from '../../../src/trading/exchange/exchange';
 
 const T0 = Date.UTC(2026, 0, 1, 10);

@@ -4,7 +4,7 @@ import {
   afterFailure,
   afterSuccess,
   rateLimitNotice,
-} from '../../../src/trading/engine/reachability';
+} from '../../../src/trading/engine/exchange-watch/reachability';
 
 const T0 = 1_700_000_000_000;
 const ALERT_AFTER = 60_000;

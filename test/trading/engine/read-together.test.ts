@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readTogether } from '../../../src/trading/engine/read-together';
+import { readTogether } from '../../../src/trading/engine/start/read-together';
 
 /** A read that waits until its signal aborts (a retryForever waiting out an outage), then rejects with the reason. */
 function waitsUntilAborted(log: string[], name: string): (signal: AbortSignal) => Promise<never> {

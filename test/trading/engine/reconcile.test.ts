@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { reconcileWithExchange } from '../../../src/trading/engine/reconcile';
+import { reconcileWithExchange } from '../../../src/trading/engine/start/reconcile';
 import { EngineHarness, MARKET_BUY } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
 import { closeAfterEach } from '../../support/close-after-each';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { EngineHarness, orderId } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 

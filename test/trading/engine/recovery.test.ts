@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness, MARKET_BUY, intent } from '../../support/engine-harness';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { NetworkError, OrderNotFoundError } from '../../../src/shared/errors';
 import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
-import { probeRest } from '../../../src/trading/engine/rest-probe';
+import { probeRest } from '../../../src/trading/engine/orders/rest-probe';
 
 describe('the cancel sent before a limit order ends on our inference (probeRest)', () => {
   const order = { type: 'limit' as const, clientOrderId: 'bot-1', symbol: 'BTC/USDT' };

@@ -29,7 +29,7 @@
 import { expect } from 'chai';
 import { binanceKit, bybitKit, okxKit } from '../../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { closeAfterEach } from '../../support/close-after-each';
 import { TEST_INSTALL_ID, ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';

@@ -12,7 +12,7 @@ import {
   sizeExit,
   sizeOrder,
   type RiskConfig,
-} from '../../../src/trading/engine/risk';
+} from '../../../src/trading/engine/decide/risk';
 import {
   floorToStep,
   largestOrderAmount,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { statusChangeEvents } from '../../../src/trading/engine/order-events';
-import { applyExchangeOrder, type LocalOrder } from '../../../src/trading/engine/order-state';
+import { statusChangeEvents } from '../../../src/trading/engine/orders/order-events';
+import { applyExchangeOrder, type LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { binanceProfile } from '../../../src/trading/exchange/profiles/binance';
 import { bybitProfile } from '../../../src/trading/exchange/profiles/bybit';
 import { okxProfile } from '../../../src/trading/exchange/profiles/okx';

@@ -23,14 +23,14 @@
 import { expect } from 'chai';
 import { okxKit, bybitKit } from '../../../harness/exchanges/exchange-kits';
 import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { settleByOperator } from '../../../src/trading/engine/operator-settle';
-import { applyExchangeOrder, type LocalOrder } from '../../../src/trading/engine/order-state';
-import { fillFromTrade } from '../../../src/trading/engine/pnl';
+import { settleByOperator } from '../../../src/trading/engine/operator/operator-settle';
+import { applyExchangeOrder, type LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import { fillFromTrade } from '../../../src/trading/engine/books/pnl';
 import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { closeAfterEach } from '../../support/close-after-each';
 import { TEST_INSTALL_ID } from '../../support/engine-harness';
 import { testCcxtExchange } from '../../support/live-engine';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 
 const BTC = 'BTC/USDT';
 

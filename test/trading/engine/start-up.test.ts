@@ -5,8 +5,8 @@
  */
 import { expect } from 'chai';
 import { NetworkError } from '../../../src/shared/errors';
-import { sendConnectReads } from '../../../src/trading/engine/connect-reads';
-import { sendRecoveryReads } from '../../../src/trading/engine/recovery-reads';
+import { sendConnectReads } from '../../../src/trading/engine/start/connect-reads';
+import { sendRecoveryReads } from '../../../src/trading/engine/start/recovery-reads';
 import type { Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { EngineHarness } from '../../support/engine-harness';

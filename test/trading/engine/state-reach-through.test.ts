@@ -16,8 +16,8 @@ import { REPO_ROOT } from '../../../harness/pm2';
 const ENGINE = 'src/trading/engine';
 /** The files that may touch the order manager's or the order parts' `state`. */
 const OWNERS = new Set([
-  `${ENGINE}/order-manager.ts`,
-  `${ENGINE}/order-parts.ts`,
+  `${ENGINE}/orders/order-manager.ts`,
+  `${ENGINE}/orders/order-parts.ts`,
   `${ENGINE}/engine-parts.ts`,
 ]);
 
@@ -108,7 +108,7 @@ describe('nothing reaches into the trading state through the order side', functi
     const sample = [
       "import type { OrderManager } from './order-manager';",
       "import type { OrderParts } from './order-parts';",
-      "import type { StateGateway } from './state-gateway';",
+      "import type { StateGateway } from '../state/state-gateway';",
       '// orders.state.data in a comment',
       "export const s = 'manager.state in a string';",
       'export function f(manager: OrderManager, orders: OrderParts, state: StateGateway, other: { state: 1 }): unknown {',
@@ -118,7 +118,7 @@ describe('nothing reaches into the trading state through the order side', functi
       '  return [o.state.data, renamed, narrow.state.pause, orders["state"], manager["state"], state.data, other.state];',
       '}',
     ].join('\n');
-    const file = `${ENGINE}/reach-through-sample.ts`;
+    const file = `${ENGINE}/orders/reach-through-sample.ts`;
     expect(reachThroughs([file], new Map([[file, sample]]))).to.deep.equal(
       [`${file}:10`, `${file}:10`, `${file}:10`, `${file}:10`, `${file}:8`].sort(),
     );

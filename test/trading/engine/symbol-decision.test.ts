@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { LocalOrder } from '../../../src/trading/engine/order-state';
-import { emptyBook, type PositionBook } from '../../../src/trading/engine/pnl';
-import type { PlacementFacts } from '../../../src/trading/engine/placement-gate';
+import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
+import { emptyBook, type PositionBook } from '../../../src/trading/engine/books/pnl';
+import type { PlacementFacts } from '../../../src/trading/engine/decide/placement-gate';
 import {
   cooldownUntil,
   decideOnSignal,
@@ -10,7 +10,7 @@ import {
   protectiveCooldownUntil,
   standingExit,
   type SymbolView,
-} from '../../../src/trading/engine/symbol-decision';
+} from '../../../src/trading/engine/decide/symbol-decision';
 import { BTC_MARKET, TEST_RISK } from '../../support/risk-fixtures';
 import { localOrder } from '../../support/local-order';
 

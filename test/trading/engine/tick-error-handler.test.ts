@@ -6,8 +6,8 @@ import {
   PersistenceError,
 } from '../../../src/shared/errors';
 import { OnceLog } from '../../../src/trading/engine/log-once';
-import { TickErrorHandler } from '../../../src/trading/engine/tick-error-handler';
-import type { PauseSource, PauseState } from '../../../src/trading/engine/trading-state';
+import { TickErrorHandler } from '../../../src/trading/engine/exchange-watch/tick-error-handler';
+import type { PauseSource, PauseState } from '../../../src/trading/engine/state/trading-state';
 import { captureLogger } from '../../support/capture-logger';
 
 function handler(pauseFails = false) {

@@ -16,7 +16,7 @@ import {
   tickErrorHandling,
   waitableAtStart,
   type TickErrorHandling,
-} from '../../../src/trading/engine/tick-errors';
+} from '../../../src/trading/engine/exchange-watch/tick-errors';
 
 const TABLE: Array<[Error, TickErrorHandling, boolean]> = [
   // error, what a tick does with it, whether a start step waits it out

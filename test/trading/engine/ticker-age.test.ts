@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../../src/shared/logging/logger';
-import type { EventDraft } from '../../../src/trading/engine/order-events';
-import { StaleTickers } from '../../../src/trading/engine/stale-tickers';
+import type { EventDraft } from '../../../src/trading/engine/orders/order-events';
+import { StaleTickers } from '../../../src/trading/engine/exchange-watch/stale-tickers';
 import { formatSpan } from '../../../src/shared/format-span';
-import { tickerAge } from '../../../src/trading/engine/ticker-age';
-import { defaultTradingState, type TradingState } from '../../../src/trading/engine/trading-state';
+import { tickerAge } from '../../../src/trading/engine/exchange-watch/ticker-age';
+import { defaultTradingState, type TradingState } from '../../../src/trading/engine/state/trading-state';
 
 const MIN = 60_000;
 

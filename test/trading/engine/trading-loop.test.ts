@@ -9,9 +9,9 @@ import {
 } from '../../../src/shared/errors';
 import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
-import { pauseSummary } from '../../../src/trading/engine/pause-causes';
-import { applyFill, emptyBook, type Fill } from '../../../src/trading/engine/pnl';
-import { candlesSince, closedCandles } from '../../../src/trading/engine/symbol-tick';
+import { pauseSummary } from '../../../src/trading/engine/operator/pause-causes';
+import { applyFill, emptyBook, type Fill } from '../../../src/trading/engine/books/pnl';
+import { candlesSince, closedCandles } from '../../../src/trading/engine/tick/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { FAKE_CLOCK_START, FakeClock, flush } from '../../support/fake-clock';

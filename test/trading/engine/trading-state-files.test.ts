@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { systemClock } from '../../../src/shared/clock';
 import { silentLogger } from '../../../src/shared/logging/logger';
-import { openTradingStateFiles } from '../../../src/trading/engine/state-files';
-import { STATE_VERSION, defaultTradingState } from '../../../src/trading/engine/trading-state';
+import { openTradingStateFiles } from '../../../src/trading/engine/state/state-files';
+import { STATE_VERSION, defaultTradingState } from '../../../src/trading/engine/state/trading-state';
 
 describe('trading state files written by an older build', () => {
   let dir: string;

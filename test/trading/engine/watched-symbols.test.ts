@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { watchedSymbols } from '../../../src/trading/engine/watched-symbols';
+import { watchedSymbols } from '../../../src/trading/engine/tick/watched-symbols';
 
 describe('watchedSymbols: which symbols the engine works on (pure)', () => {
   it('the configured symbols, in their order, when nothing else is held', () => {

@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { systemClock } from '../../../src/shared/clock';
-import { averageEntryPrice, derivePositions, type PositionBook } from '../../../src/trading/engine/pnl';
+import { averageEntryPrice, derivePositions, type PositionBook } from '../../../src/trading/engine/books/pnl';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { bybitKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';

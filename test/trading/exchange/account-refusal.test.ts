@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { OperationalError, type ByNinjaError } from '../../../src/shared/errors';
 import { accountRefusedText } from '../../../src/trading/exchange/ccxt-exchange';
 import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
-import { refusalOf } from '../../../src/trading/engine/exchange-health';
+import { refusalOf } from '../../../src/trading/engine/exchange-watch/exchange-health';
 import { RET } from '../../../harness/exchanges/answers/bybit';
 import { bybitKit, okxKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';

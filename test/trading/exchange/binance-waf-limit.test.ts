@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { NetworkError, RateLimitError } from '../../../src/shared/errors';
 import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { withGateBudget } from '../../../src/trading/exchange/rate-limit-gate';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { FakeClock } from '../../support/fake-clock';

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { RateLimitError } from '../../../src/shared/errors';
 import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
-import { clientOrderIdFor } from '../../../src/trading/engine/trading-state';
+import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import { EXCHANGE_KITS, binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { ExchangeKit, LocalExchange } from '../../../harness/exchanges/local-exchange';

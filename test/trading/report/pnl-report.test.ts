@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { CHART_HEIGHT, CHART_WIDTH, renderEquityChart } from '../../../src/ops/equity-chart';
 import { formatReport, plainMarkup } from '../../../src/ops/render';
-import type { HistoryEntry } from '../../../src/trading/engine/trading-state';
+import type { HistoryEntry } from '../../../src/trading/engine/state/trading-state';
 import { PnlReportBuilder } from '../../../src/trading/report/pnl-report';
 import { readReport } from '../../../src/trading/report/read-report';
 import { filledOrder, stubReport } from '../../support/trading-stub';

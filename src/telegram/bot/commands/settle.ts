@@ -13,7 +13,7 @@ import {
 /**
  * /settle: without arguments lists the orders that ended on the bot's inference and are still in question (each may
  * hold its symbol); `/settle <id> none` or `/settle <id> filled <amount> <average price>` asks for confirmation, then
- * trading settles the order on the operator's word (trading/engine/operator-settle.ts).
+ * trading settles the order on the operator's word (trading/engine/operator/operator-settle.ts).
  */
 export const settleCommand: BotCommand = {
   name: 'settle',

@@ -1,0 +1,107 @@
+/**
+ * The bot's own order book, read-only: its orders (hot state, and with the history journal every order), the
+ * positions their fills make, and the two in-memory books those are valued against — the markets (market-refresh.ts
+ * sets them at each load) and the last price read per symbol (the tick writes it). Not the exchange's depth of
+ * bids and asks: the bot never reads that. Reads only: it commits nothing, calls no exchange; the journal's reads
+ * (`allOrders`, `historySeq`) are its only I/O. The engine's parts that read orders or positions are handed this
+ * (or a `Pick` of it) by engine-parts.ts; the order manager reads through it too.
+ */
+import type { ExchangeTraits, Market } from '../../exchange/exchange';
+import { positionsOf } from '../books/fill-sync';
+import { historySeqBound, type HistoryLog } from '../state/order-archive';
+import { needsExchange, type LocalOrder } from './order-state';
+import { averageEntryPrice, type FillOrder, type PositionBook } from '../books/pnl';
+import { isOpenPosition } from '../decide/risk';
+import type { StateGateway } from '../state/state-gateway';
+
+export interface OrderBookOptions {
+  /** The state the orders are read from (never written here). */
+  state: Pick<StateGateway, 'data'>;
+  history: HistoryLog;
+  markets: Record<string, Market>;
+  botId: string;
+  traits: Pick<ExchangeTraits, 'fillOrder' | 'buyFeeCoin'>;
+}
+
+export class OrderBook {
+  private marketBook: Record<string, Market>;
+  /**
+   * The last price read per symbol (the loop writes it each tick): what the dust rule values a position at, for the
+   * decision and everything else alike (risk.ts isOpenPosition).
+   */
+  readonly lastPrices: Record<string, number> = {};
+
+  constructor(private readonly opts: OrderBookOptions) {
+    this.marketBook = opts.markets;
+  }
+
+  get markets(): Record<string, Market> {
+    return this.marketBook;
+  }
+
+  /** Markets loaded again (daily refresh): steps, minimums and listings as the exchange has them now. */
+  setMarkets(markets: Record<string, Market>): void {
+    this.marketBook = markets;
+  }
+
+  /** The exchange's order of a symbol's trades (ExchangeTraits `fillOrder`): the order the books replay fills in. */
+  get fillOrder(): FillOrder {
+    return this.opts.traits.fillOrder;
+  }
+
+  /** The coin the exchange takes a buy's fee in (ExchangeTraits `buyFeeCoin`). */
+  get buyFeeCoin(): 'base' | 'quote' {
+    return this.opts.traits.buyFeeCoin;
+  }
+
+  get botId(): string {
+    return this.opts.botId;
+  }
+
+  get installId(): string {
+    return this.opts.state.data.installId;
+  }
+
+  order(clientOrderId: string): LocalOrder | undefined {
+    return this.opts.state.data.orders[clientOrderId];
+  }
+
+  /** The hot state's orders (those that pass `test`, when given), oldest first. */
+  hotOrders(test?: (order: LocalOrder) => boolean): LocalOrder[] {
+    const orders = Object.values(this.opts.state.data.orders);
+    // filtered before sorting: with 1,000 open orders, sorting them all for the few a caller wants cost the most
+    return (test ? orders.filter(test) : orders).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** Orders that still need the exchange (not final, or final with fills still to fetch), oldest first. */
+  pendingOrders(symbol?: string): LocalOrder[] {
+    return this.hotOrders((o) => (!symbol || o.symbol === symbol) && needsExchange(o));
+  }
+
+  /** Every order: history journal (older) then hot state, one entry per clientOrderId. */
+  async allOrders(): Promise<LocalOrder[]> {
+    const byId = new Map<string, LocalOrder>();
+    for (const entry of await this.opts.history.readAll()) byId.set(entry.order.clientOrderId, entry.order);
+    for (const order of this.hotOrders()) byId.set(order.clientOrderId, order);
+    return [...byId.values()].sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /** The highest clientOrderId sequence the history journal can hold (order-archive.ts). */
+  historySeq(): Promise<number> {
+    return historySeqBound(this.opts.history, this.botId, this.installId);
+  }
+
+  positions(): Record<string, PositionBook> {
+    return positionsOf(this.opts.state.data, this.marketBook, this.fillOrder);
+  }
+
+  /**
+   * Positions that could be sold now: dust worth less than the minimum order value is none. Valued at the symbol's
+   * last price — the one the tick's decision used — or, before any price is known, at its own cost per unit.
+   */
+  openPositions(positions: Record<string, PositionBook> = this.positions()): PositionBook[] {
+    return Object.values(positions).filter((p) =>
+      isOpenPosition(p.amount, this.marketBook[p.symbol], this.lastPrices[p.symbol] ?? averageEntryPrice(p)),
+    );
+  }
+}

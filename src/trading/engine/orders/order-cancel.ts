@@ -1,0 +1,74 @@
+/**
+ * Cancelling a working order. An unknown order is resolved first (what happens to it comes after); the cancel is
+ * sent within the lookup deadline, one per order at a time, and its answer is never applied: what the order ended
+ * as comes from a lookup after it (many exchanges acknowledge a cancel without the filled amount, and taking that
+ * as final would lose the fills made before it). A cancel with no answer is an unknown outcome the lookup decides.
+ */
+import { NetworkError, OrderNotFoundError, TemporaryError } from '../../../shared/errors';
+import type { Exchange, ExchangeOrder } from '../../exchange/exchange';
+import type { OrderCalls } from './order-calls';
+import { isFinal, type LocalOrder } from './order-state';
+import type { StateGateway } from '../state/state-gateway';
+
+export interface OrderCancelOptions {
+  exchange: Exchange;
+  state: StateGateway;
+  calls: OrderCalls;
+  /** Resolves an intent/unknown order by its clientOrderId (OrderManager.resolveUnknown): null while undecided. */
+  resolveUnknown: (clientOrderId: string) => Promise<boolean | null>;
+  /** The exchange's view of an acknowledged order, or null (absent-orders.ts fetchPlaced). */
+  fetchPlaced: (order: LocalOrder, after: 'after-cancel') => Promise<ExchangeOrder | null>;
+  /** Applies the exchange's answer to an order (order-answers.ts). */
+  applyRemote: (clientOrderId: string, remote: ExchangeOrder) => Promise<void>;
+}
+
+export class OrderCancel {
+  constructor(private readonly opts: OrderCancelOptions) {}
+
+  /**
+   * Cancels a working order and returns it as the exchange then shows it. A cancel with no answer within the lookup
+   * deadline (or one whose answer was lost) is an unknown outcome: the lookup after it decides, and while that still
+   * shows the order working the cancel's NetworkError is thrown (the order is never assumed cancelled; the caller
+   * tries again, joining the cancel if it is still on its way).
+   */
+  async cancel(clientOrderId: string): Promise<LocalOrder> {
+    const { state } = this.opts;
+    const order = state.requireOrder(clientOrderId);
+    if (isFinal(order.status)) return order;
+    if (order.status === 'intent' || order.status === 'unknown') {
+      // what happens to an unknown order comes after resolving it; still undecided → it stays as it is
+      const found = await this.opts.resolveUnknown(clientOrderId);
+      if (!found) return state.requireOrder(clientOrderId);
+    }
+    const current = state.requireOrder(clientOrderId);
+    if (isFinal(current.status) || !current.exchangeOrderId) return current;
+    const exchangeOrderId = current.exchangeOrderId;
+    let unanswered: TemporaryError | undefined;
+    try {
+      // within the lookup deadline, one cancel per order at a time (a cancel still on its way is joined, never sent
+      // again beside it); its answer is never applied, so one that comes after the deadline changes nothing
+      await this.opts.calls.cancel(clientOrderId, () =>
+        this.opts.exchange.cancelOrder(exchangeOrderId, current.symbol),
+      );
+    } catch (err) {
+      // no answer (none within the deadline, or it was lost), or the exchange's "cancel timed out" (Bybit 170147): the
+      // cancel may or may not have been carried out — the lookup below says which; one not done now (a cancel already
+      // under way, OKX 51410; Bybit 170191 "try again later") likewise: still working → thrown, tried again
+      if (err instanceof NetworkError) unanswered = err;
+      else if (err instanceof TemporaryError && err.context.ccxtError === 'CancelPending') unanswered = err;
+      // OrderNotFound: no longer open (filled or cancelled meanwhile: Binance -2011, OKX 51400–51402/51405, Bybit
+      // 170213/170139/170142/170143/170190 — the profiles map each to it)
+      else if (!(err instanceof OrderNotFoundError)) throw err;
+    }
+    // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel
+    // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
+    // before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
+    // a lookup sent before the cancel is not joined: its answer may predate it
+    const remote = await this.opts.fetchPlaced(current, 'after-cancel');
+    if (remote) await this.opts.applyRemote(clientOrderId, remote);
+    const after = state.requireOrder(clientOrderId);
+    // a cancel with no answer and the order still working: not known to be cancelled (a temporary error, tried again)
+    if (unanswered && !isFinal(after.status)) throw unanswered;
+    return after;
+  }
+}

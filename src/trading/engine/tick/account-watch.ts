@@ -1,0 +1,257 @@
+/**
+ * The account, once per tick before any symbol: balance → equity → kill switch. Equity is the quote balance plus
+ * what the positions in that quote are worth at their last price (their entry price before one is read). The
+ * kill switch (risk.ts: max drawdown, daily loss) that fires is committed at once, reported (`risk.triggered`)
+ * and pauses entries before this tick's symbols run; one that clears lifts only its own pause. A new equity peak
+ * or day is worth saving but not a synchronous commit per tick.
+ *
+ * The balance has a fill before the positions do (they count it once synced), so:
+ * - a reading that would fire the drawdown kill switch with buys in flight, or start a new day with any order in
+ *   flight, is taken again after the orders in flight are synced (risk.ts `needsSettledReading`; rare, so the
+ *   extra requests are too). When that cannot be done within the read deadline (an order still unresolved, an
+ *   exchange error), the first reading stands: a kill switch fires (pausing entries is the safe side), a day starts;
+ * - a new equity peak never counts the sells in flight (risk.ts `capPeak`), and neither does an operator's resume,
+ *   which measures the drawdown from the equity it finds.
+ * The risk state each update starts from is read after the reads, never before them: an operator's resume
+ * meanwhile is not undone. Each reading is also compared with the positions (shortfall-watch.ts: a coin the
+ * account holds less of than the bot's fills say).
+ */
+import { utcDay, type Clock } from '../../../shared/clock';
+import type { Config } from '../../../shared/config/schema';
+import { ByNinjaError, errorMessage } from '../../../shared/errors';
+import type { BalanceEntry, Exchange } from '../../exchange/exchange';
+import type { ExchangeReads } from '../exchange-watch/exchange-reads';
+import type { EventOutbox } from '../state/event-outbox';
+import type { OrderBook } from '../orders/order-book';
+import type { StateGateway } from '../state/state-gateway';
+import type { LocalOrder } from '../orders/order-state';
+import type { OnceLog } from '../log-once';
+import { averageEntryPrice, realizedOnDay, splitSymbol, type PositionBook } from '../books/pnl';
+import {
+  capPeak,
+  evaluateRisk,
+  needsSettledReading,
+  type RiskState,
+  type RiskUpdate,
+  type UnsyncedSides,
+} from '../decide/risk';
+import { hasCause } from '../operator/pause-causes';
+import type { InferredOrderWatch } from './inferred-orders';
+import type { ShortfallWatch } from './shortfall-watch';
+import type { PauseSource, PauseState } from '../state/trading-state';
+
+export interface AccountWatchOptions {
+  /** The orders in flight and the positions (order-book.ts). */
+  orderBook: Pick<OrderBook, 'pendingOrders' | 'positions'>;
+  /** The kill switch told (risk.triggered). */
+  outbox: Pick<EventOutbox, 'emit'>;
+  /** The risk state and the pause (state-gateway.ts). */
+  state: StateGateway;
+  exchange: Exchange;
+  reads: ExchangeReads;
+  /**
+   * The exchange's clock (TradingLoop.exchangeClock): fills are dated on it, so "today" for the daily-loss kill switch
+   * is its UTC day, never the host's (a host ahead of the exchange would start the new day before a late fill's).
+   */
+  exchangeClock: Clock;
+  risk: Config['trading']['risk'];
+  quoteCurrency: string;
+  lastPrices: Readonly<Record<string, number>>;
+  /** Syncs every order in flight with the exchange; false when that could not be done now (nothing thrown). */
+  settleOrders: () => Promise<boolean>;
+  onceLog: OnceLog;
+  pauseEntries: (reason: string, by: PauseSource) => Promise<PauseState>;
+  resumeEntries: (by: PauseSource) => Promise<void>;
+  /** Told every balance reading: positions the account holds less of (shortfall-watch.ts). */
+  shortfalls: Pick<ShortfallWatch, 'observe'>;
+  /** Told every balance reading with when its read was sent: orders ended on our inference (inferred-orders.ts). */
+  inferred: Pick<InferredOrderWatch, 'observe'>;
+}
+
+/** One balance read and what it means. */
+interface Reading {
+  balance: Record<string, BalanceEntry>;
+  equity: number;
+  /** The equity without the unfilled rest of the sells in flight: at most the true equity (risk.ts `capPeak`). */
+  peakSafeEquity: number;
+  realizedToday: number;
+  /** When it was read, on the exchange's clock. */
+  now: number;
+  /** When its read was sent (a read on its way was joined: when that one was). */
+  sentAt: number;
+  /** The positions the reading was judged with. */
+  positions: Record<string, PositionBook>;
+}
+
+export class AccountWatch {
+  /** The latest balance read, or null before the first. */
+  balance: Record<string, BalanceEntry> | null = null;
+  /** Equity in the quote currency at the latest read. */
+  equity = 0;
+  /** The latest reading's equity without the sells in flight: what an operator's resume measures from. */
+  peakSafeEquity = 0;
+
+  constructor(private readonly opts: AccountWatchOptions) {}
+
+  /**
+   * `read`: a balance read already on its way, start-up's: read beside recovery, or after it when recovery
+   * changed anything, so the orders in flight were synced with it and it is taken as settled. Default: a new read.
+   * Rejects (nothing applied) only when that first balance read fails or passes the read deadline.
+   */
+  async refresh(read?: Promise<Record<string, BalanceEntry>>): Promise<void> {
+    const { orderBook, reads, exchange } = this.opts;
+    // a read handed in (start-up's) was sent before this call, after any order of the last run was sent
+    const balanceRead = read ?? reads.once('balance', () => exchange.fetchBalance());
+    let reading = await this.reading(reads.withDeadline('account', balanceRead), reads.sentAt('balance'));
+    let { before, update } = this.evaluate(reading);
+    if (!read && needsSettledReading(before, update, unsyncedSides(orderBook.pendingOrders()))) {
+      const settled = await this.settledReading();
+      if (settled) {
+        reading = settled;
+        ({ before, update } = this.evaluate(reading));
+      }
+    }
+    this.balance = reading.balance;
+    this.equity = reading.equity;
+    this.peakSafeEquity = reading.peakSafeEquity;
+    await this.apply(before, update);
+    const telling = this.opts.inferred.observe(reading.balance, reading.positions, reading.sentAt);
+    if (telling) await telling;
+    await this.opts.shortfalls.observe(reading.balance, reading.positions);
+  }
+
+  /** The risk update a reading makes, from the risk state as it is now. */
+  private evaluate(r: Reading): { before: RiskState; update: RiskUpdate } {
+    const before = this.opts.state.risk;
+    const update = evaluateRisk(before, r.equity, r.realizedToday, r.now, this.opts.risk);
+    return { before, update: capPeak(before, update, r.peakSafeEquity) };
+  }
+
+  /** The orders in flight synced, then a new balance read, within one read deadline; undefined when not. */
+  private async settledReading(): Promise<Reading | undefined> {
+    const { reads, exchange, onceLog } = this.opts;
+    try {
+      return await reads.withDeadline(
+        'account',
+        (async () => {
+          if (!(await this.opts.settleOrders())) return undefined;
+          const balanceRead = reads.once('balance', () => exchange.fetchBalance());
+          return this.reading(balanceRead, reads.sentAt('balance'));
+        })(),
+      );
+    } catch (err) {
+      if (!(err instanceof ByNinjaError)) throw err;
+      onceLog.log(
+        'risk:unsettled',
+        'warn',
+        'Could not read the account again after syncing the orders in flight',
+        {
+          error: errorMessage(err),
+        },
+      );
+      return undefined;
+    }
+  }
+
+  private async reading(read: Promise<Record<string, BalanceEntry>>, sentAt: number): Promise<Reading> {
+    const { orderBook, exchangeClock, quoteCurrency, lastPrices } = this.opts;
+    const balance = await read;
+    const now = exchangeClock.now();
+    const positions = orderBook.positions();
+    const equity = equityOf(balance, positions, lastPrices, quoteCurrency);
+    return {
+      balance,
+      equity,
+      peakSafeEquity:
+        equity -
+        sellsInFlightWorth(orderBook.pendingOrders(), lastPrices, quoteCurrency) -
+        unpricedWorth(positions, lastPrices, quoteCurrency),
+      realizedToday: realizedOnDay(positions, utcDay(now)),
+      now,
+      sentAt,
+      positions,
+    };
+  }
+
+  private async apply(before: RiskState, update: RiskUpdate): Promise<void> {
+    const { outbox, state } = this.opts;
+    if (update.triggered) {
+      await state.setRisk(update.state, true);
+      await outbox.emit(
+        'risk.triggered',
+        `Kill switch (${update.triggered.kind}): ${update.triggered.reason}`,
+        { rule: update.triggered.kind, reason: update.triggered.reason, equity: this.equity },
+      );
+      await this.opts.pauseEntries(`kill switch: ${update.triggered.reason}`, 'risk');
+    } else if (update.cleared) {
+      await state.setRisk(update.state, true);
+      if (hasCause(state.pause, 'risk')) await this.opts.resumeEntries('risk');
+    } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
+      void state.setRisk(update.state, false);
+    }
+    // a kill switch saved whose pause was not (the disk failed between the two commits): it fires only once, so
+    // its pause is put back here, at every reading, never left out
+    const killSwitch = state.risk.killSwitch;
+    if (!update.triggered && killSwitch && !hasCause(state.pause, 'risk')) {
+      await this.opts.pauseEntries(`kill switch: ${killSwitch.reason}`, 'risk');
+    }
+  }
+}
+
+/**
+ * What the unfilled rest of the sells in flight is worth at the last price: the most their fills not synced yet
+ * can have counted twice (the coins still a position, the proceeds already in the balance).
+ */
+function sellsInFlightWorth(
+  orders: readonly LocalOrder[],
+  lastPrices: Readonly<Record<string, number>>,
+  quoteCurrency: string,
+): number {
+  let worth = 0;
+  for (const o of orders) {
+    if (o.side !== 'sell' || splitSymbol(o.symbol).quote !== quoteCurrency) continue;
+    worth += Math.max(0, o.amount - o.filled) * (lastPrices[o.symbol] ?? o.price ?? 0);
+  }
+  return worth;
+}
+
+/**
+ * What the positions with no price read yet count in equity (at their entry price: equityOf). Right after a start
+ * no price is read until the symbols' first tick, and a position under water at its entry price reads too high: a
+ * peak raised on that is a false drawdown kill switch once its price is read (review 27). Such a reading raises no
+ * peak above what it knows.
+ */
+function unpricedWorth(
+  positions: Record<string, PositionBook>,
+  lastPrices: Readonly<Record<string, number>>,
+  quoteCurrency: string,
+): number {
+  let worth = 0;
+  for (const p of Object.values(positions)) {
+    if (splitSymbol(p.symbol).quote !== quoteCurrency || lastPrices[p.symbol] !== undefined) continue;
+    worth += p.amount * averageEntryPrice(p);
+  }
+  return worth;
+}
+
+/** Orders in flight by side: each may hold fills the positions do not count yet. */
+function unsyncedSides(orders: readonly LocalOrder[]): UnsyncedSides {
+  let buys = 0;
+  for (const o of orders) if (o.side === 'buy') buys++;
+  return { buys, sells: orders.length - buys };
+}
+
+/** The quote balance plus the positions held in that quote, at their last price (else their entry price). */
+export function equityOf(
+  balance: Record<string, BalanceEntry>,
+  positions: Record<string, PositionBook>,
+  lastPrices: Readonly<Record<string, number>>,
+  quoteCurrency: string,
+): number {
+  let held = 0;
+  for (const p of Object.values(positions)) {
+    if (splitSymbol(p.symbol).quote !== quoteCurrency) continue;
+    held += p.amount * (lastPrices[p.symbol] ?? averageEntryPrice(p));
+  }
+  return (balance[quoteCurrency]?.total ?? 0) + held;
+}
