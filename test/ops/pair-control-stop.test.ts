@@ -2,20 +2,9 @@
 import { expect } from 'chai';
 import { NoAnswerYetError } from '../../src/shared/errors';
 import { stopService, type PairControlOptions } from '../../src/ops/pair-control';
-import type { Pm2ProcessView } from '../../src/ops/pm2-client';
+import { pm2View } from '../support/pm2-view';
 
-const online: Pm2ProcessView = {
-  name: 'trading',
-  pmId: 0,
-  pid: 100,
-  status: 'online',
-  restarts: 0,
-  unstableRestarts: 0,
-  uptimeMs: 1000,
-  memoryBytes: 0,
-  cpuPercent: 0,
-  exitCode: 0,
-};
+const online = pm2View();
 
 describe('byninja stop: PM2 not answering in time (review 33t)', () => {
   it('says PM2 has not answered yet and may still stop it — not "not stopped"', async () => {

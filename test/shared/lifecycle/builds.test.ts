@@ -4,6 +4,7 @@ import path from 'node:path';
 import { buildDirOf, buildOfProcess } from '../../../src/shared/lifecycle/builds';
 import { formatStatus, plainMarkup } from '../../../src/ops/render';
 import { buildStatusReport } from '../../../src/ops/status-report';
+import { pm2View } from '../../support/pm2-view';
 import { TempDirs } from '../../support/temp-dirs';
 
 /** An install as scripts/build.js leaves it: builds with their build.json, `dist` linked to `current`. */
@@ -51,21 +52,9 @@ describe('which build each process runs (builds.ts)', () => {
   it('status names a service on an older build, with the fix; nothing for one on the current build', async () => {
     const root = temp.make();
     install(root, ['dist-old', 'dist-new'], 'dist-new', { 'dist-old': [101], 'dist-new': [202] });
-    const view = {
-      pmId: 0,
-      status: 'online',
-      restarts: 0,
-      unstableRestarts: 0,
-      uptimeMs: 1_000,
-      memoryBytes: 1,
-      cpuPercent: 0,
-    };
     const report = await buildStatusReport({
       pm2: {
-        list: async () => [
-          { ...view, name: 'trading', pid: 101 },
-          { ...view, name: 'telegram', pid: 202 },
-        ],
+        list: async () => [pm2View({ name: 'trading', pid: 101 }), pm2View({ name: 'telegram', pid: 202 })],
       },
       trading: async () => {
         throw new Error('not asked here');

@@ -17,20 +17,9 @@ import {
 import { eventually } from '../../../harness/pm2';
 import { MemoryStore } from '../../support/memory-store';
 import { FakeClock } from '../../support/fake-clock';
+import { pm2View } from '../../support/pm2-view';
 
-const view = (over: Partial<Pm2ProcessView>): Pm2ProcessView => ({
-  name: 'trading',
-  pmId: 0,
-  pid: 100,
-  status: 'online',
-  restarts: 0,
-  unstableRestarts: 0,
-  uptimeMs: 1000,
-  memoryBytes: 0,
-  cpuPercent: 0,
-  exitCode: 0,
-  ...over,
-});
+const view = pm2View;
 
 describe('BusListener (scripted PM2)', () => {
   let dataDir: string;
