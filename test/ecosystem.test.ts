@@ -34,12 +34,16 @@ interface App {
   autorestart?: boolean;
 }
 
+/** The temp dirs loadEcosystem made, removed after the file's tests. */
+const scratches: string[] = [];
+
 /**
  * Loads the ecosystem as PM2 would, with `env` set in the environment for the load only (its dirs default to a
  * temp dir: loading it creates them).
  */
 function loadEcosystem(env: Record<string, string | undefined> = {}): App[] {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-eco-'));
+  scratches.push(scratch);
   const vars = {
     BYNINJA_LOG_DIR: undefined,
     BYNINJA_DATA_DIR: path.join(scratch, 'data'),
@@ -65,6 +69,9 @@ function loadEcosystem(env: Record<string, string | undefined> = {}): App[] {
 
 describe('ecosystem.config.js', () => {
   const apps = loadEcosystem();
+  after(() => {
+    for (const dir of scratches.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
   const defaults = configSchema.parse({});
 
   it('defines exactly the two daemons, running compiled JS with plain node', () => {
