@@ -15,7 +15,7 @@ import { silentLogger, type Logger } from '../../src/shared/logging/logger';
 import { createBot, type Bot, type BotDeps } from '../../src/telegram/bot/bot';
 import type { ChartRenderer } from '../../src/telegram/charts/chart-process';
 import { eventually } from '../../harness/pm2';
-import { TelegramEmulator } from '../../harness/telegram-emulator';
+import { TelegramEmulator, type SentMessage } from '../../harness/telegram-emulator';
 import { TradingStub } from './trading-stub';
 
 export interface BotRigOptions {
@@ -95,4 +95,23 @@ export async function startBotRig(o: BotRigOptions): Promise<BotRig> {
     await close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Sends `command` from `chatId`, waits for the bot's question with buttons and presses its first (confirm) button.
+ * Returns a test for the messages sent after the question.
+ */
+export async function confirmCommand(
+  emu: TelegramEmulator,
+  chatId: string | number,
+  command: string,
+): Promise<(m: SentMessage) => boolean> {
+  const before = Math.max(0, ...emu.sentMessages(chatId).map((m) => m.messageId));
+  await emu.sendCommand(chatId, command);
+  const question = await emu.waitForMessage((m) => m.messageId > before && m.replyMarkup !== undefined, {
+    chatId,
+  });
+  const markup = question.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> };
+  await emu.sendCallback(chatId, markup.inline_keyboard[0]![0]!.callback_data, undefined, question.messageId);
+  return (m) => m.messageId > question.messageId;
 }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Pm2Client } from '../../../src/ops/pm2-client';
 import { systemClock } from '../../../src/shared/clock';
 import { Pm2Harness, eventually } from '../../../harness/pm2';
-import { startBotRig, type BotRig } from '../../support/bot-rig';
+import { confirmCommand, startBotRig, type BotRig } from '../../support/bot-rig';
 
 const ALLOWED = '111';
 const APP = `'use strict';
@@ -64,16 +64,7 @@ describe('/restart while the PM2 daemon does not answer', function () {
     });
     const { emu } = rig;
 
-    await emu.sendCommand(ALLOWED, '/restart trading');
-    const question = await emu.waitForMessage((m) => m.replyMarkup !== undefined, { chatId: ALLOWED });
-    const markup = question.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> };
-    await emu.sendCallback(
-      ALLOWED,
-      markup.inline_keyboard[0]![0]!.callback_data,
-      undefined,
-      question.messageId,
-    );
-    const after = (m: { messageId: number }): boolean => m.messageId > question.messageId;
+    const after = await confirmCommand(emu, ALLOWED, '/restart trading');
 
     const noAnswer = await emu
       .waitForMessage((m) => after(m) && /no answer from PM2 yet/.test(m.text), {

@@ -19,27 +19,14 @@ import type { IpcClient } from '../../../src/shared/ipc/client';
 import { eventually } from '../../../harness/pm2';
 import { TelegramEmulator, type SentMessage } from '../../../harness/telegram-emulator';
 import { TradingStub } from '../../support/trading-stub';
-import { startBotRig, type BotRig } from '../../support/bot-rig';
+import { confirmCommand, startBotRig, type BotRig } from '../../support/bot-rig';
 
 const ALLOWED = '111';
 const REQUEST_TIMEOUT_MS = 800;
 
 /** Asks /closeall and confirms it; a filter for what the bot says after the question. */
-async function confirmCloseAll(emu: TelegramEmulator): Promise<(m: SentMessage) => boolean> {
-  const before = Math.max(0, ...emu.sentMessages(ALLOWED).map((m) => m.messageId));
-  await emu.sendCommand(ALLOWED, '/closeall');
-  const question = await emu.waitForMessage((m) => m.messageId > before && m.replyMarkup !== undefined, {
-    chatId: ALLOWED,
-  });
-  const markup = question.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> };
-  await emu.sendCallback(
-    ALLOWED,
-    markup.inline_keyboard[0]![0]!.callback_data,
-    undefined,
-    question.messageId,
-  );
-  return (m) => m.messageId > question.messageId;
-}
+const confirmCloseAll = (emu: TelegramEmulator): Promise<(m: SentMessage) => boolean> =>
+  confirmCommand(emu, ALLOWED, '/closeall');
 
 describe('/closeall slower than the IPC request timeout — review 32 repro', function () {
   this.timeout(30_000);
