@@ -70,7 +70,7 @@ describe('hidden state: a new state on an account another install of this bot tr
       'new222',
       '/mnt/byninja/data',
     );
-    expect(reason).to.include('new install, new222');
+    expect(reason).to.include('has never traded (no state file, or a new one: install new222)');
     expect(reason).to.include('2 orders of this bot from install old111, newest 2026-12-04T21:00:00.000Z');
     expect(reason).to.include('1 still open (adopted, watched)');
     expect(reason).to.include('BYNINJA_DATA_DIR is /mnt/byninja/data');

@@ -81,7 +81,8 @@ export function hiddenStateReason(e: HiddenStateEvidence, installId: string, dat
   const newest = e.newestAt === undefined ? '' : `, newest ${new Date(e.newestAt).toISOString()}`;
   const open = e.open > 0 ? `, ${e.open} still open (adopted, watched)` : '';
   return (
-    `state missing or hidden: this start found no trading state (a new install, ${installId}), but the exchange has ` +
+    `state missing or hidden: this start's trading state has never traded (no state file, or a new one: install ` +
+    `${installId}), but the exchange has ` +
     `${e.orders} order${e.orders === 1 ? '' : 's'} of this bot from install ${installs}${newest}${open}. ` +
     `BYNINJA_DATA_DIR is ${dataDir}: if it is on a disk or mount that is not up, bring it back and ` +
     '/restart trading (or `npx byninja restart trading`: the state there is used); if the old state is lost for ' +
