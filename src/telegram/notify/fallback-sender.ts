@@ -91,6 +91,14 @@ export class FallbackSender implements MessageSender {
     return 'sent';
   }
 
+  /**
+   * A message to `chatId` went through beside this sender (a command's reply): the chat's wait ends, its next alert is
+   * tried on Telegram at once. A refused token's wait is not this chat's to end.
+   */
+  chatTakesMessages(chatId: string): void {
+    this.chats.delete(chatId);
+  }
+
   private async toLog(chatId: string, html: string, opts: { silent?: boolean }): Promise<SendOutcome> {
     await this.opts.log.send(chatId, html, opts);
     return 'logged';
