@@ -63,7 +63,7 @@ export function recordOf(entry: OutboxEntry): LogOnlyRecord {
       {
         at: entry.lastAt,
         priority: entry.priority,
-        line: first.trim().slice(0, LOG_DIGEST_LINE_CHARS),
+        line: cut(first.trim(), LOG_DIGEST_LINE_CHARS),
         count: entry.count,
       },
     ],
@@ -103,20 +103,21 @@ export function moveRecord(records: LogOnlyRecord[], from: string, to: string): 
 }
 
 /**
- * `chatId` took a message: its record, if any, leaves `state.loggedOnly` and becomes a digest entry (merged into a
- * digest entry already waiting for that chat, unless that one is `busyId`, being sent). Returns the digest entry.
+ * `chatId` took a message: its record, if any, leaves `state.loggedOnly` and becomes a digest entry — merged into a
+ * digest entry already waiting for that chat, unless that one is in `busyIds` (being sent: its send may succeed and
+ * remove it, which would lose what was merged). Returns the digest entry.
  */
 export function takeDigest(
   state: { nextId: number; entries: OutboxEntry[]; loggedOnly: LogOnlyRecord[] },
   chatId: string,
-  busyId?: number,
+  busyIds: ReadonlySet<number> = new Set(),
 ): DigestEntry | undefined {
   const i = state.loggedOnly.findIndex((r) => r.chatId === chatId);
   if (i < 0) return undefined;
   let record = state.loggedOnly[i];
   state.loggedOnly.splice(i, 1);
   const waiting = state.entries.find(
-    (e): e is DigestEntry => e.digest !== undefined && e.chatId === chatId && e.id !== busyId,
+    (e): e is DigestEntry => e.digest !== undefined && e.chatId === chatId && !busyIds.has(e.id),
   );
   if (waiting) record = mergeRecords(record, waiting.digest);
   const priority = record.alerts.reduce<Priority>(
@@ -168,6 +169,12 @@ function byImportance(a: LoggedAlert, b: LoggedAlert): number {
 /** The digest's order: priority, then in the order they happened. */
 function byRankThenTime(a: LoggedAlert, b: LoggedAlert): number {
   return PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || a.at - b.at;
+}
+
+/** At most `max` UTF-16 units, never half an emoji (a lone surrogate is not UTF-8: Telegram would refuse the text). */
+function cut(text: string, max: number): string {
+  const head = text.slice(0, max);
+  return /[\ud800-\udbff]$/.test(head) ? head.slice(0, -1) : head;
 }
 
 function shortTime(ts: number): string {

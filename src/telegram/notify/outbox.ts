@@ -207,7 +207,7 @@ export class Outbox implements Notifier {
     let digest: DigestEntry | undefined;
     try {
       await this.store.commit((d) => {
-        digest = takeDigest(d, to);
+        digest = takeDigest(d, to, this.busy);
       });
     } finally {
       if (digest) this.wake();
@@ -339,7 +339,7 @@ export class Outbox implements Notifier {
         d.entries = d.entries.filter((e) => e.id !== entry.id);
         d.dropped = Math.max(0, d.dropped - dropped);
         if (outcome === 'logged') noteLogged(d.loggedOnly, entry);
-        else digest = takeDigest(d, entry.chatId, entry.id);
+        else digest = takeDigest(d, entry.chatId, this.busy);
       });
       if (digest) this.toldDigest(digest);
     } finally {

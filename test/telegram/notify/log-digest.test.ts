@@ -67,6 +67,14 @@ describe('log-only records and their digest (pure)', () => {
     expect(Math.max(...r.alerts.map((a) => a.line.length))).to.equal(LOG_DIGEST_LINE_CHARS);
   });
 
+  it('cuts a long first line without leaving half an emoji (Telegram takes UTF-8 text only)', () => {
+    const records: LogOnlyRecord[] = [];
+    noteLogged(records, entry({ text: 'x' + '💥'.repeat(LOG_DIGEST_LINE_CHARS) }));
+    const { line } = records[0].alerts[0];
+    expect(line.length).to.equal(LOG_DIGEST_LINE_CHARS - 1);
+    expect(Buffer.from(line, 'utf8').toString('utf8')).to.equal(line);
+  });
+
   it('renders a count, since when, the most important first, escaped, and "and N more" for what is not listed', () => {
     const records: LogOnlyRecord[] = [];
     noteLogged(records, entry({ priority: 'low', text: 'order placed', lastAt: t0 }));
@@ -137,7 +145,7 @@ describe('log-only records and their digest (pure)', () => {
     expect(state.entries).to.have.length(1);
     expect(waiting.text).to.include('2 alerts');
     noteLogged(state.loggedOnly, entry({ text: 'three' }));
-    const other = takeDigest(state, '42', waiting.id)!;
+    const other = takeDigest(state, '42', new Set([waiting.id]))!;
     expect(other.id).not.to.equal(waiting.id);
     expect(other.text).to.include('1 alert ').and.include('three');
   });
