@@ -138,4 +138,36 @@ describe('alerts that went to the log while Telegram refused a chat reach it as 
     expect(digest.text).to.include('💥 trading crashed').and.include('✅ trading back online');
     expect(emu!.sentMessages()).to.have.length(1);
   });
+
+  it('the digest is an outbox entry: kept while Telegram is down, across another restart, retried after a 502, sent once', async () => {
+    const first = await run();
+    emu!.refuseChat(ALERTS);
+    await first.outbox.notify({ key: 'crash:trading', priority: 'high', text: '💥 <b>trading crashed</b>' });
+    await eventually(() => first.store.data.loggedOnly.length === 1, 10_000, 'the alert noted');
+    await first.close();
+
+    // the next start queues the digest, but Telegram cannot be reached: it waits in the outbox
+    emu!.refuseChat(ALERTS, null);
+    emu!.setFault('down');
+    const second = await run();
+    await eventually(
+      () => second.store.data.entries.some((e) => e.digest) && second.store.data.loggedOnly.length === 0,
+      10_000,
+      'the digest queued',
+    );
+    await second.close();
+
+    // a third start: the queued digest is sent (after a 502, retried), and no second one is made
+    emu!.setFault('5xx', { count: 1, methods: ['sendMessage'] });
+    const third = await run();
+    await emu!.waitForMessage(isDigest, { chatId: ALERTS });
+    await third.outbox.notify({ key: 'later', priority: 'normal', text: 'later alert' });
+    await emu!.waitForMessage((m) => m.text === 'later alert', { chatId: ALERTS });
+    expect(emu!.requests.filter((r) => r.method === 'sendMessage' && r.status === 502)).to.have.length(1);
+    expect(emu!.sentMessages(ALERTS).map((m) => (isDigest(m) ? 'digest' : m.text))).to.deep.equal([
+      'digest',
+      'later alert',
+    ]);
+    expect(third.store.data.entries).to.deep.equal([]);
+  });
 });
