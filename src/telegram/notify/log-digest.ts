@@ -144,7 +144,7 @@ export function takeDigest(
 /** The digest's HTML: a count and since when, then the listed alerts (most important first), within one message. */
 export function renderDigest(record: LogOnlyRecord): string {
   const head =
-    `📭 <b>${plural(record.count, 'alert')} went to the log only</b> while Telegram refused this chat ` +
+    `📭 <b>${plural(record.count, 'alert')} went to the log only</b> while Telegram refused the bot ` +
     `(since ${shortTime(record.since)} UTC)` +
     (record.alerts.length ? ':' : '');
   const rest = (n: number): string => `\n…and ${n} more: <code>pm2 logs telegram</code>`;

@@ -88,7 +88,7 @@ describe('log-only records and their digest (pure)', () => {
     const html = renderDigest(records[0]);
     const lines = html.split('\n');
     expect(lines[0]).to.equal(
-      `📭 <b>${LOG_DIGEST_ITEMS + 3} alerts went to the log only</b> while Telegram refused this chat (since 2026-12-05 00:30 UTC):`,
+      `📭 <b>${LOG_DIGEST_ITEMS + 3} alerts went to the log only</b> while Telegram refused the bot (since 2026-12-05 00:30 UTC):`,
     );
     expect(lines[1]).to.equal('• 12-05 00:32 🛑 trading paused');
     expect(lines[2]).to.equal('• 12-05 00:31 stop-loss &lt;BTC/USDT&gt; fired &amp; sold');
