@@ -99,8 +99,9 @@ void runService(
     });
     const logSender = new LogSender(logger);
     let sender: MessageSender;
+    let fallback: FallbackSender | undefined;
     if (token && chatId) {
-      sender = new FallbackSender({
+      sender = fallback = new FallbackSender({
         telegram: new TelegramSender({ token, apiRoot: config.telegram.apiRoot }),
         log: logSender,
         health,
@@ -297,6 +298,16 @@ void runService(
         lastExit: ctx.lastExit,
         beforeSelfRestart: (req) => requestSelfRestartMarker(dataDir, req),
         onHealth: (outcome) => health.report(outcome),
+        // a reply went through: the chat takes messages again (alerts to it go to Telegram, not to the log, from now
+        // on), and gets the digest of what went to the log only meanwhile
+        onChatTookMessage: (id) => {
+          fallback?.chatTakesMessages(id);
+          outbox
+            .chatTakesMessages(id)
+            .catch((err: unknown) =>
+              log.warn(`could not queue the log-only digest for chat ${id}: ${errorMessage(err)}`),
+            );
+        },
         chatMoves,
         self: SELF,
         clock,

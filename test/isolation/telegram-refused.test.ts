@@ -3,6 +3,11 @@
  * keeps supervising — a SIGKILL of trading is still alerted, in its log — and `byninja status` names the problem.
  * The real telegram daemon (bundle), a trading stand-in on the real IPC layer, telegraf against the Bot API
  * emulator answering 401 to everything. @slow
+ *
+ * Then (stop 34, fix34t; fails on main) what the operator does next, in order on the same services: fixes the token and
+ * restarts telegram — the chat gets one digest of the alerts that went to the log only meanwhile, kept across the
+ * restart in telegram-outbox.json; and a chat that blocked the bot, unblocked, gets its digest with the reply to its
+ * first command, not only with the next alert.
  */
 import { expect } from 'chai';
 import crypto from 'node:crypto';
@@ -14,7 +19,7 @@ import { runCli } from '../support/cli';
 import { DAEMON_SCRIPTS, Pm2Harness, REPO_ROOT, eventually } from '../../harness/pm2';
 import { sigkillApp, waitForApp } from '../support/pm2-apps';
 import { freePort } from '../../harness/ports';
-import { TelegramEmulator } from '../../harness/telegram-emulator';
+import { TelegramEmulator, type SentMessage } from '../../harness/telegram-emulator';
 
 const FAKE_TRADING = path.join(__dirname, '..', 'fixtures', 'supervisor', 'fake-trading.js');
 
@@ -84,5 +89,43 @@ describe('telegram service with a refused bot token (401) under PM2 @slow', func
     const status = await runCli(['status'], { env: harness.env(env), cwd: REPO_ROOT });
     expect(status.stdout).to.include('Telegram rejects the bot token (401)');
     expect(status.stdout).to.include('alerts go to the log only');
+  });
+
+  const CHAT = '4242';
+  const isDigest = (m: SentMessage): boolean => m.text.includes('went to the log only');
+  const count = (re: RegExp): number => telegramLog().match(new RegExp(re.source, 'g'))?.length ?? 0;
+
+  it('the token fixed and telegram restarted: the chat gets one digest of the alerts that went to the log', async () => {
+    // the test above left its crash alerts in the log only
+    tg.setFault(null);
+    await harness.pm2(['restart', 'telegram']);
+    const digest = await tg.waitForMessage(isDigest, { chatId: CHAT, timeoutMs: 30_000 });
+    expect(digest.text).to.include('💥 trading crashed');
+    expect(digest.text).to.include('✅ trading back online after a crash');
+    expect(tg.sentMessages(CHAT).filter(isDigest)).to.have.length(1);
+  });
+
+  it('a chat that blocked the bot, unblocked: the reply to its first command comes with its digest', async () => {
+    tg.refuseChat(CHAT);
+    const crashes = count(/\[notify\] 📣 💥 trading crashed/);
+    const backs = count(/\[notify\] 📣 ✅ trading back online after a crash/);
+    await sigkillApp(pm2, 'trading');
+    await eventually(
+      () =>
+        count(/\[notify\] 📣 💥 trading crashed/) > crashes &&
+        count(/\[notify\] 📣 ✅ trading back online after a crash/) > backs,
+      20_000,
+      'the alerts in the log while the chat refuses',
+    );
+    const before = tg.sentMessages(CHAT).length;
+    tg.refuseChat(CHAT, null);
+    await tg.sendCommand(CHAT, '/status');
+    const digest = await eventually(
+      () => tg.sentMessages(CHAT).slice(before).find(isDigest),
+      20_000,
+      'the digest after the reply',
+    );
+    expect(digest.text).to.include('💥 trading crashed');
+    expect(tg.sentMessages(CHAT).filter(isDigest)).to.have.length(2);
   });
 });

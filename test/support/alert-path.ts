@@ -38,6 +38,8 @@ export interface AlertPathOptions {
   writer?: DurableWriter;
   /** Start the outbox's sender at once (default true). */
   start?: boolean;
+  /** The FallbackSender's backoff while Telegram refuses (default its own: 30 s doubling to 10 min). */
+  refusalBackoffMs?: number;
 }
 
 export interface AlertPath {
@@ -88,6 +90,9 @@ export async function startAlertPath(o: AlertPathOptions): Promise<AlertPath> {
       // as main.ts: the alert chat's outcomes are the delivery health
       isAlertChat: (id) => (moves ? moves.resolve(alertChat) : alertChat) === id,
       logger: o.logger,
+      ...(o.refusalBackoffMs !== undefined
+        ? { retryBaseMs: o.refusalBackoffMs, retryMaxMs: o.refusalBackoffMs }
+        : {}),
     }),
     settings: { maxSize: 100, perChatIntervalMs: 100, globalPerSecond: 25, coalesceWindowMs: 60_000 },
     defaultChatId: alertChat,

@@ -72,6 +72,11 @@ export interface BotDeps {
    * (409) never stops the service: the bot reports it and keeps retrying with backoff.
    */
   onHealth?: (outcome: DeliveryOutcome) => void;
+  /**
+   * A reply reached `chatId` (Telegram took it): the chat takes messages again, so the service sends it now the digest
+   * of the alerts that went to the log only while it refused (Outbox.chatTakesMessages), if it is owed one.
+   */
+  onChatTookMessage?: (chatId: string) => void;
   /** This daemon's PM2 app name; default 'telegram'. */
   self?: ServiceName;
   /**
@@ -252,6 +257,7 @@ export function createBot(deps: BotDeps): Bot {
         { ...REPLY_RETRY, clock, signal: halted.signal },
       );
     }
+    deps.onChatTookMessage?.(chatId);
   }
 
   async function sendPhoto(chatId: string, png: Buffer, caption: string): Promise<void> {

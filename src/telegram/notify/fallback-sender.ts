@@ -4,7 +4,9 @@
  * a 400 that refuses the whole chat: "chat not found", "have no rights to send a message"... — the sender's
  * PermissionDeniedError, see bot/telegram-errors.ts). Such an alert is written to the log (delivered: the operator
  * finds it in `pm2 logs`), the problem is reported to DeliveryHealth, and Telegram is tried again for a later alert after a backoff (the one
- * policy of shared/retry.ts), so delivery to the chat resumes by itself once it works.
+ * policy of shared/retry.ts), so delivery to the chat resumes by itself once it works. Such a send answers `'logged'`:
+ * the outbox notes the alert in the chat's log-only record, and the chat gets a digest of them once it takes a message
+ * again (log-digest.ts).
  *
  * A refused token stops every chat; a chat refusing the bot stops only itself: each chat has its own backoff, so a
  * chat that refuses (the operator's private chat that blocked the bot, a group it was removed from) never sends
@@ -19,7 +21,7 @@ import { AuthenticationError, PermissionDeniedError, errorMessage, isTemporary }
 import type { Logger } from '../../shared/logging/logger';
 import { retryDelayMs } from '../../shared/retry';
 import type { DeliveryHealth } from './delivery-health';
-import type { MessageSender } from './notification';
+import type { MessageSender, SendOutcome } from './notification';
 
 export interface FallbackSenderOptions {
   telegram: MessageSender;
@@ -53,14 +55,13 @@ export class FallbackSender implements MessageSender {
     this.clock = opts.clock;
   }
 
-  async send(chatId: string, html: string, opts: { silent?: boolean }): Promise<void> {
+  async send(chatId: string, html: string, opts: { silent?: boolean }): Promise<SendOutcome> {
     const { health } = this.opts;
     const alertChat = this.opts.isAlertChat?.(chatId) ?? true;
     const now = this.clock.now();
     // the token's wait ends early once another Bot API user (getMe, a poll) found the token good again
     const tokenRefused = health.state.problem?.kind === 'unauthorized' && now < this.token.nextTryAt;
-    if (tokenRefused || now < (this.chats.get(chatId)?.nextTryAt ?? 0))
-      return this.opts.log.send(chatId, html, opts);
+    if (tokenRefused || now < (this.chats.get(chatId)?.nextTryAt ?? 0)) return this.toLog(chatId, html, opts);
     try {
       await this.opts.telegram.send(chatId, html, opts);
     } catch (err) {
@@ -78,7 +79,7 @@ export class FallbackSender implements MessageSender {
               error: refusal.detail,
             });
         }
-        return this.opts.log.send(chatId, html, opts);
+        return this.toLog(chatId, html, opts);
       }
       if (isTemporary(err)) health.report({ kind: 'unreachable', detail: errorMessage(err) });
       throw err;
@@ -87,6 +88,20 @@ export class FallbackSender implements MessageSender {
     this.chats.delete(chatId);
     // another chat taking a message proves the token, not the alert chat
     health.report(alertChat ? { kind: 'sent' } : { kind: 'token-ok', polled: false });
+    return 'sent';
+  }
+
+  /**
+   * A message to `chatId` went through beside this sender (a command's reply): the chat's wait ends, its next alert is
+   * tried on Telegram at once. A refused token's wait is not this chat's to end.
+   */
+  chatTakesMessages(chatId: string): void {
+    this.chats.delete(chatId);
+  }
+
+  private async toLog(chatId: string, html: string, opts: { silent?: boolean }): Promise<SendOutcome> {
+    await this.opts.log.send(chatId, html, opts);
+    return 'logged';
   }
 
   private backedOff(last: Backoff | undefined): Backoff {

@@ -40,11 +40,18 @@ export interface Notifier {
 }
 
 /**
+ * What became of a message a sender took: `'logged'` — written to the log only, because Telegram refuses the token or
+ * the chat (FallbackSender): the chat is owed a digest of it once it takes messages again (log-digest.ts). Nothing
+ * (or `'sent'`): it went where the sender sends (Telegram; the log in log-only mode, where no chat is owed anything).
+ */
+export type SendOutcome = 'sent' | 'logged';
+
+/**
  * Sends one message. Throws `TemporaryError` (429 with `retryAfterMs`, 5xx, network) — the outbox retries —
  * or `OperationalError` (401/403/400) — the outbox gives the message up and logs it.
  */
 export interface MessageSender {
-  send(chatId: string, html: string, opts: { silent?: boolean }): Promise<void>;
+  send(chatId: string, html: string, opts: { silent?: boolean }): Promise<SendOutcome | void>;
 }
 
 /** Telegram HTML escaping: the one implementation lives in ops/render (shared by bot, CLI and alerts). */

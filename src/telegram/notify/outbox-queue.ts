@@ -4,6 +4,7 @@
  */
 import { formatSpan } from '../../shared/format-span';
 import type { ChatMove } from './chat-moves';
+import type { LogOnlyRecord } from './log-digest';
 import { PRIORITY_RANK, type Notification, type Priority } from './notification';
 
 export interface OutboxEntry {
@@ -23,6 +24,8 @@ export interface OutboxEntry {
   eventSeq?: number;
   /** Failed send attempts so far. */
   attempts: number;
+  /** A digest of what went to the log only while the chat refused (log-digest.ts): its text is this, rendered. */
+  digest?: LogOnlyRecord;
 }
 
 export interface OutboxState {
@@ -34,6 +37,8 @@ export interface OutboxState {
   seenEventSeqs: number[];
   /** Chats Telegram moved (a group upgraded to a supergroup), followed until the config names the new id. */
   chatMoves: ChatMove[];
+  /** Per chat, the alerts that went to the log only while Telegram refused it, owed to it as a digest (log-digest.ts). */
+  loggedOnly: LogOnlyRecord[];
 }
 
 export interface QueueSettings {
@@ -49,7 +54,7 @@ export const SEEN_SEQ_LIMIT = 5_000;
 export const MAX_MESSAGE_CHARS = 4_000;
 
 export function emptyOutboxState(): OutboxState {
-  return { nextId: 1, entries: [], dropped: 0, seenEventSeqs: [], chatMoves: [] };
+  return { nextId: 1, entries: [], dropped: 0, seenEventSeqs: [], chatMoves: [], loggedOnly: [] };
 }
 
 export type AdmitResult =
@@ -79,6 +84,7 @@ export function admit(
       // never merge one carrying a trading event (back online + recovery): "latest shown" would drop its text
       e.eventSeq === undefined &&
       n.eventSeq === undefined &&
+      e.digest === undefined &&
       e.key === n.key &&
       e.chatId === n.chatId &&
       !busyIds.has(e.id) &&

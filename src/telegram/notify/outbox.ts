@@ -15,6 +15,10 @@
  *    (ChatMoves, kept in this store), every entry for the old id is moved to the new one and sent there at once —
  *    the refused send delivered nothing, so nothing goes twice. Later notifications for the old id go to the new one.
  *  - any other OperationalError (400: a message Telegram will never take): drop it, log it whole.
+ *
+ * A message the sender wrote to the log only because Telegram refuses its chat or the token (the FallbackSender
+ * answers `'logged'`) is noted in that chat's log-only record; the next message Telegram takes for the chat queues
+ * the record as one digest entry for it (log-digest.ts) — both in the commit that removes the message.
  */
 import type { CancelTimer, Clock } from '../../shared/clock';
 import {
@@ -33,7 +37,9 @@ import {
   type Notification,
   type NotificationInput,
   type Notifier,
+  type SendOutcome,
 } from './notification';
+import { moveRecord, noteLogged, takeDigest, type DigestEntry } from './log-digest';
 import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } from './outbox-queue';
 import { htmlToPlain } from './log-sender';
 import { SendThrottle } from './send-throttle';
@@ -141,7 +147,10 @@ export class Outbox implements Notifier {
     this.throttle = new SendThrottle(opts.settings);
   }
 
-  /** Starts the sender loop (entries left from a previous run go first). */
+  /**
+   * Starts the sender loop (entries left from a previous run go first; a chat owed a digest of what went to the log
+   * only gets it queued).
+   */
   start(): void {
     if (this.loop) return;
     const pending = this.store.data.entries.length;
@@ -185,6 +194,25 @@ export class Outbox implements Notifier {
         `outbox full (${this.settings.maxSize}): dropped ${result.dropped} lowest-priority notification(s)`,
       );
     }
+  }
+
+  /**
+   * `chatId` took a message sent beside the outbox (a command's reply): the alerts it missed while it refused go to it
+   * now, as one digest (log-digest.ts), if any. Also each start does this for every chat owed one: a restart (the
+   * token fixed) need not wait for the chat's next alert. A chat still refusing puts the digest back in its record.
+   */
+  async chatTakesMessages(chatId: string): Promise<void> {
+    const to = this.chatMoves.resolve(chatId);
+    if (!this.store.data.loggedOnly.some((r) => r.chatId === to)) return;
+    let digest: DigestEntry | undefined;
+    try {
+      await this.store.commit((d) => {
+        digest = takeDigest(d, to, this.busy);
+      });
+    } finally {
+      if (digest) this.wake();
+    }
+    if (digest) this.toldDigest(digest);
   }
 
   /** Forgets the trading event seqs seen so far (trading's event log was reset: its seqs start again). */
@@ -250,6 +278,14 @@ export class Outbox implements Notifier {
   }
 
   private async run(): Promise<void> {
+    for (const { chatId } of [...this.store.data.loggedOnly]) {
+      try {
+        await this.chatTakesMessages(chatId);
+      } catch (err) {
+        // the record stays (in memory at least): the chat's next message that goes through queues it
+        this.logger.warn(`could not queue the log-only digest for chat ${chatId}: ${errorMessage(err)}`);
+      }
+    }
     while (!this.stop.signal.aborted) {
       try {
         const now = this.clock.now();
@@ -282,8 +318,9 @@ export class Outbox implements Notifier {
     const text = renderEntry(entry, dropped);
     this.busy.add(entry.id);
     this.throttle.record(entry.chatId, this.clock.now());
+    let outcome: SendOutcome | void;
     try {
-      await this.sendWithTimeout(entry.chatId, text, entry.silent);
+      outcome = await this.sendWithTimeout(entry.chatId, text, entry.silent);
     } catch (err) {
       this.busy.delete(entry.id);
       await this.onSendFailure(entry, err);
@@ -295,16 +332,29 @@ export class Outbox implements Notifier {
       this.logger.info(`✅ Telegram reachable again after ${this.failures} failed attempt(s)`);
     this.failures = 0;
     try {
+      // In the commit that removes the message: a crash before it sends it again (as any message), never notes it
+      // twice nor loses the record; the digest is then an ordinary entry, durable and sent like any other.
+      let digest: DigestEntry | undefined;
       await this.store.commit((d) => {
         d.entries = d.entries.filter((e) => e.id !== entry.id);
         d.dropped = Math.max(0, d.dropped - dropped);
+        if (outcome === 'logged') noteLogged(d.loggedOnly, entry);
+        else digest = takeDigest(d, entry.chatId, this.busy);
       });
+      if (digest) this.toldDigest(digest);
     } finally {
       this.busy.delete(entry.id);
     }
   }
 
-  private sendWithTimeout(chatId: string, text: string, silent: boolean): Promise<void> {
+  private toldDigest(digest: DigestEntry): void {
+    this.logger.info(
+      `📭 a digest of ${digest.digest.count} alert(s) that went to the log only is queued for chat ${digest.chatId}`,
+      { chatId: digest.chatId },
+    );
+  }
+
+  private sendWithTimeout(chatId: string, text: string, silent: boolean): Promise<SendOutcome | void> {
     const timeoutMs = this.opts.sendTimeoutMs ?? 30_000;
     let cancelTimeout: CancelTimer | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -328,6 +378,7 @@ export class Outbox implements Notifier {
     if (to === from) return false;
     await this.store.commit((d) => {
       for (const e of d.entries) if (e.chatId === from) e.chatId = to;
+      moveRecord(d.loggedOnly, from, to);
     });
     return true;
   }

@@ -79,7 +79,7 @@ describe('/restart while the PM2 daemon does not answer', function () {
         .map((m) => m.text);
     expect(noAnswer, `the operator was told: ${JSON.stringify(said())}`).to.not.equal(undefined);
     expect(noAnswer!.text).to.include('PM2 may still be doing it; see /status');
-    expect(noAnswer!.text).to.include('its outcome follows here');
+    expect(noAnswer!.text).to.include('its outcome follows here, unless telegram restarts first');
 
     // PM2 goes on: the restart it was asked for happens, and its outcome follows
     process.kill(stoppedDaemon!, 'SIGCONT');

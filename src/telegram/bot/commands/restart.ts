@@ -53,8 +53,12 @@ export const restartCommand: BotCommand = {
               s.logger.error('Late restart outcome not sent', { error: errorMessage(err) }),
             ),
       });
+      // PM2's late answer is awaited in this process only: a restart of telegram before it comes loses it (say so)
       told = ctx.reply(
-        formatRestartOutcomes(outcomes, htmlMarkup, { status: '/status', late: 'its outcome follows here' }),
+        formatRestartOutcomes(outcomes, htmlMarkup, {
+          status: '/status',
+          late: 'its outcome follows here, unless telegram restarts first',
+        }),
       );
       await told;
     }
