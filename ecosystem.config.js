@@ -86,7 +86,33 @@ const genericVariables = Object.keys(process.env)
   .sort();
 const configEnv = { BYNINJA_PM2_VARS: genericVariables.join(',') };
 for (const name of CONFIG_VARIABLES) configEnv[name] = process.env[name] || '';
-for (const name of genericVariables) configEnv[name] = process.env[name];
+for (const name of genericVariables) configEnv[name] = withholdSecrets(name, process.env[name]);
+
+/**
+ * A secret given as a generic variable (BYNINJA__EXCHANGE__SECRET, or a section as JSON holding one) is refused by
+ * the services ("secrets only from the environment: set EXCHANGE_SECRET in .env and unset …"), but PM2 would keep
+ * its value in its environment copy and dump.pm2 for good: PM2 gets a placeholder instead, in the same place, so
+ * the refusal and its fix are the same. Secret names as the loader's (src/shared/config/loader.ts SECRET_KEY).
+ */
+function withholdSecrets(name, text) {
+  const SECRET_KEY = /(api_?key|secret|password|passphrase|token|private_?key)/i;
+  const WITHHELD = '[withheld from PM2: a secret]';
+  if (name.split('__').some((segment) => SECRET_KEY.test(segment))) return WITHHELD;
+  const strip = (node) => {
+    if (!node || typeof node !== 'object') return node;
+    if (Array.isArray(node)) return node.map(strip);
+    return Object.fromEntries(
+      Object.entries(node).map(([k, v]) => [k, SECRET_KEY.test(k) ? WITHHELD : strip(v)]),
+    );
+  };
+  try {
+    const value = JSON.parse(text);
+    const stripped = strip(value);
+    return JSON.stringify(stripped) === JSON.stringify(value) ? text : JSON.stringify(stripped);
+  } catch {
+    return text;
+  }
+}
 
 /** Options both daemons share; each line says why. */
 const common = {

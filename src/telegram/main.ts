@@ -14,6 +14,7 @@ import { IpcClient, type LinkChange } from '../shared/ipc/client';
 import { loadOrCreateIpcToken } from '../shared/ipc/token';
 import { errorMessage } from '../shared/errors';
 import { runService } from '../shared/lifecycle/service';
+import { PM2_GONE } from '../shared/lifecycle/shutdown';
 import { Pm2Client } from '../ops/pm2-client';
 import type { LinkView } from '../ops/status-report';
 import { writeDelivery } from '../ops/telegram-delivery';
@@ -30,6 +31,7 @@ import { emptyOutboxState, type OutboxState } from './notify/outbox-queue';
 import { BusListener } from './supervisor/bus-listener';
 import { HangWatch } from './supervisor/hang-watch';
 import { LinkWatch } from './supervisor/link-watch';
+import { tellPm2Gone } from './supervisor/pm2-gone-alert';
 import { selfStartAlerts } from './supervisor/resync';
 import { requestSelfRestartMarker, takeSelfRestartMarker } from './supervisor/self-restart-marker';
 import {
@@ -147,6 +149,12 @@ void runService(
     shutdown.onHalt(() => outbox.halt());
     await chatMoves.start(outbox);
     shutdown.addStep('stop the outbox sender', () => outbox.close(), { order: 60, timeoutMs: 2_000 });
+    // the PM2 daemon died: the pair stops with it, unwatched, and only this service can tell the operator now
+    shutdown.addStep(
+      'tell the PM2 daemon is gone',
+      () => (shutdown.request?.reason === PM2_GONE ? tellPm2Gone(outbox, clock, 1_500) : undefined),
+      { order: 5, timeoutMs: 2_000 },
+    );
 
     for (const [label, store] of [
       ['outbox', outboxStore],

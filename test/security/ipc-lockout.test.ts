@@ -62,6 +62,36 @@ describe('TCP layer under hostile local peers', function () {
     expect(refusals, JSON.stringify(refusals)).to.have.length(1);
   });
 
+  it('refusals from many loopback source addresses (all of 127.0.0.0/8 is local) write a bounded number of lines', async () => {
+    // One line per peer per minute bounds a flood from one address; but a local process may bind its sockets to any
+    // of 127.0.0.0/8's 16 million addresses, each a new "peer". 200 such peers without a token: the log must stay
+    // readable (a few lines; the next one counts what was not logged: refusal-log.test), not grow with the
+    // addresses. On main: a line per address (196 for 200).
+    const { logger, lines } = captureLogger();
+    trading = await startTrading(dir, { maxClients: 4, helloTimeoutMs: 500, logger });
+    const peers = 200;
+    await Promise.all(
+      Array.from(
+        { length: peers },
+        (_, i) =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect({
+              host: '127.0.0.1',
+              port: trading.port,
+              localAddress: `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`,
+            });
+            socket.on('error', () => undefined);
+            socket.on('close', () => resolve());
+            socket.resume();
+            cleanups.push(() => socket.destroy());
+          }),
+      ),
+    );
+    // every one refused: evicted by the next ones, the last few at the hello deadline
+    const refusals = lines.filter((l) => l.message === 'IPC connection refused');
+    expect(refusals.length, `${refusals.length} refusal lines for ${peers} peers`).to.be.at.most(10);
+  });
+
   it('an unread flood of requests is not read past the in-flight cap: bounded memory, nothing dropped, every answer arrives', async () => {
     trading = await startTrading(dir, { maxClients: 4, logger: silentLogger() });
     let running = 0;

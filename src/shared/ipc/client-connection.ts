@@ -96,6 +96,11 @@ export class ClientConnection {
     return this.ended;
   }
 
+  /** This side's port once connected (peer-owner.ts finds the server's side of the connection by it). */
+  get localPort(): number | undefined {
+    return this.socket.localPort;
+  }
+
   /**
    * Rejects with IpcError: with the server's code for a JSON-RPC error response, without one for a local failure
    * (the link down, a socket that no longer writes), IpcTimeoutError when no answer came within requestTimeoutMs, or

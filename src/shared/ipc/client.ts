@@ -39,6 +39,7 @@ import {
   type Refusal,
 } from './link-state';
 import { bindAddress } from './loopback';
+import { strangerOnPort } from './peer-owner';
 import { PROTOCOL_VERSION, type RpcMethod, type RpcParams, type RpcResult } from './protocol';
 
 export type { EventCursor } from './event-stream';
@@ -263,6 +264,12 @@ export class IpcClient extends EventEmitter {
     this.conn = conn;
     try {
       await conn.opened;
+      // the token goes to trading only: not to another user's process squatting its port while trading is down
+      const stranger = await strangerOnPort(this.opts.port, conn.localPort);
+      if (stranger !== null) {
+        conn.end(stranger, false);
+        return;
+      }
       const hello = await conn.request('hello', {
         token: this.opts.token,
         version: PROTOCOL_VERSION,

@@ -343,14 +343,18 @@ export class IpcServer {
     };
   }
 
-  /** One warn line per peer address per interval, with the count of refusals not logged since the last one. */
+  /**
+   * One warn line per peer address per interval, with the count of refusals not logged since the last one; at most
+   * 10 lines per interval over all peers (RefusalLog), the next line counting the other peers' unlogged refusals.
+   */
   private logRefusal(peer: string, reason: string): void {
-    const { log, suppressed } = this.refusals.record(peer, this.opts.clock.now());
+    const { log, suppressed, suppressedOthers } = this.refusals.record(peer, this.opts.clock.now());
     if (!log) return;
     this.logger.warn('IPC connection refused', {
       peer,
       reason,
       ...(suppressed > 0 ? { suppressedSinceLastLog: suppressed } : {}),
+      ...(suppressedOthers > 0 ? { suppressedOtherPeers: suppressedOthers } : {}),
     });
   }
 

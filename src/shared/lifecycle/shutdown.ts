@@ -43,7 +43,8 @@ interface RegisteredStep {
 
 /** Reasons that are a request to stop (a signal, PM2's shutdown message, PM2 gone): "Shutdown signal received". */
 const PM2_SHUTDOWN_MESSAGE = 'PM2 shutdown message';
-const PM2_GONE = 'PM2 parent gone (IPC channel closed)';
+/** The IPC channel to PM2 closed: the PM2 daemon died (a `pm2 kill` stops the apps by signal first). */
+export const PM2_GONE = 'PM2 parent gone (IPC channel closed)';
 const STOP_REQUESTS: ReadonlySet<string> = new Set(['SIGINT', 'SIGTERM', PM2_SHUTDOWN_MESSAGE, PM2_GONE]);
 
 /** Order of the store flush; steps that must run after state is saved use a higher order. */

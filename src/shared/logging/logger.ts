@@ -63,9 +63,28 @@ const consoleSink: LogSink = {
   write(entry, timestamp) {
     const stream = entry.level === 'error' || entry.level === 'warn' ? process.stderr : process.stdout;
     if (!consoleUsable(stream)) return;
+    // A pipe whose reader is stuck (PM2's daemon stopped or hung: it reads both pipes) is written asynchronously, so
+    // what it does not take waits in this process's memory, for as long as PM2 is stuck — and PM2's memory guard
+    // cannot act then. Past CONSOLE_BACKLOG_BYTES a console line is dropped (the JSON file keeps every line) and the
+    // first line written again says how many were.
+    if (stream.writableLength > CONSOLE_BACKLOG_BYTES) {
+      consoleDropped.set(stream, (consoleDropped.get(stream) ?? 0) + 1);
+      return;
+    }
+    const dropped = consoleDropped.get(stream) ?? 0;
+    if (dropped > 0) {
+      consoleDropped.delete(stream);
+      stream.write(
+        `(${dropped} console line(s) dropped while this console was not read: see the JSON log)\n`,
+      );
+    }
     stream.write(`${consoleLine(entry, timestamp)}\n`);
   },
 };
+
+/** Unread console output kept in memory at most (a stuck PM2 daemon): beyond it console lines are dropped. */
+const CONSOLE_BACKLOG_BYTES = 1024 * 1024;
+const consoleDropped = new WeakMap<NodeJS.WriteStream, number>();
 
 /** Each console stream watched once: true once it failed. */
 const consoleFailed = new WeakMap<NodeJS.WriteStream, boolean>();

@@ -108,10 +108,10 @@ export class CommandAuth {
     return userId !== undefined && this.namedUsers.has(userId);
   }
 
-  /** Logs a refused attempt, rate-limited per chat. Returns true when a line was written. */
+  /** Logs a refused attempt, rate-limited per chat and over all chats (RefusalLog). Returns true when a line was written. */
   recordDenied(subject: AuthSubject, now: number): boolean {
     const key = String(subject.chatId ?? subject.userId ?? '?');
-    const { log, suppressed } = this.denied.record(key, now);
+    const { log, suppressed, suppressedOthers } = this.denied.record(key, now);
     if (!log) return false;
     this.logger.warn('Unauthorized Telegram user ignored', {
       chatId: subject.chatId,
@@ -119,6 +119,7 @@ export class CommandAuth {
       username: subject.username,
       text: subject.text?.slice(0, 40),
       ...(suppressed ? { suppressedSinceLastLog: suppressed } : {}),
+      ...(suppressedOthers ? { suppressedOtherChats: suppressedOthers } : {}),
     });
     return true;
   }

@@ -110,6 +110,36 @@ describe('createLogger', () => {
     expect(lines[399]).to.include({ level: 'warn', message: 'err 199' });
   });
 
+  it('keeps at most ~1 MiB of console output nobody reads (PM2 daemon stuck), the JSON file every line', async () => {
+    // a pipe is written asynchronously: what a stopped reader does not take waits in the writer's memory. On main
+    // the whole 5 MB of this run waited (writableLength ≈ 5 MB at the end).
+    const report = path.join(dir, 'backlog');
+    const script = `
+      const { createLogger } = require(${JSON.stringify(path.join(__dirname, '../../../src/shared/logging/logger.js'))});
+      const logger = createLogger({ service: 'svc', logDir: ${JSON.stringify(dir)} });
+      const pad = 'p'.repeat(230);
+      let i = 0;
+      const next = () => {
+        for (let j = 0; j < 100; j++, i++) logger.info('line ' + i + ' ' + pad);
+        if (i < 20000) setImmediate(next);
+        else {
+          require('fs').writeFileSync(${JSON.stringify(report)}, String(process.stdout.writableLength));
+          process.exit(0);
+        }
+      };
+      process.stdin.once('data', next);`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // the reader is there but takes nothing (a stopped PM2 daemon): the pipe fills, then the writer's memory would
+    child.stdout.pause();
+    child.stdin.write('go\n');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.stdout.destroy();
+    child.stderr.destroy();
+    expect(code).to.equal(0);
+    expect(Number(fs.readFileSync(report, 'utf8'))).to.be.at.most(1024 * 1024 + 1024);
+    expect(jsonLines(path.join(dir, 'svc.log'))).to.have.length(20000);
+  });
+
   it('@slow a line torn by a full disk is cut back: once there is room again every line of the file is whole', function () {
     const why: { reason?: string } = {};
     const disk = Tmpfs.mount(1, why);

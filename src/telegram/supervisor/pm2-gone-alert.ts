@@ -1,0 +1,30 @@
+/**
+ * The PM2 daemon died under the pair (the OOM killer, a stray kill, a PM2 bug): both services stop with it
+ * (shutdown.ts PM2_GONE: nothing would restart or supervise them) and nothing restarts them — trading's positions go
+ * unwatched until the operator starts the pair again. Telegram is the only one that can say so, and only before it
+ * stops: the alert goes into the outbox and the stop waits a little for the outbox to deliver it (the outbox sender
+ * stops later in the shutdown, at order 60). Not delivered in time, it stays in the outbox for the next start.
+ */
+import type { Clock } from '../../shared/clock';
+import type { Notifier, NotificationInput } from '../notify/notification';
+
+/** How often the outbox is looked at while waiting for the alert to leave. */
+const POLL_MS = 50;
+
+export function pm2GoneAlert(): NotificationInput {
+  return {
+    key: 'pm2-gone',
+    priority: 'critical',
+    text:
+      '🚨 The PM2 daemon is gone: trading and telegram are stopping with it and nothing will restart them — ' +
+      'open positions are unwatched (no stop-loss) until you start the pair again: <code>npm start</code> ' +
+      'in the ByNinja directory on the server.',
+  };
+}
+
+/** Queues the alert, then waits until the outbox is empty or `waitMs` passed. Never rejects. */
+export async function tellPm2Gone(outbox: Notifier, clock: Clock, waitMs: number): Promise<void> {
+  await outbox.notify(pm2GoneAlert()).catch(() => undefined);
+  const until = clock.now() + waitMs;
+  while (outbox.depth() > 0 && clock.now() < until) await clock.sleep(POLL_MS);
+}
