@@ -1,7 +1,8 @@
 /**
  * The PM2 daemon died under the pair (the OOM killer, a stray kill, a PM2 bug): both services stop with it
- * (shutdown.ts PM2_GONE: nothing would restart or supervise them) and nothing restarts them — trading's positions go
- * unwatched until the operator starts the pair again. Telegram is the only one that can say so, and only before it
+ * (shutdown.ts PM2_GONE: nothing would restart or supervise them) — trading's positions go unwatched until the pair
+ * runs again: systemd's PM2 unit (`pm2 startup`: Restart=on-failure, ExecStart `pm2 resurrect`) brings PM2 and the
+ * saved pair back; without it, only the operator does. Telegram is the only one that can say so, and only before it
  * stops: the alert goes into the outbox and the stop waits a little for the outbox to deliver it (the outbox sender
  * stops later in the shutdown, at order 60). Not delivered in time, it stays in the outbox for the next start.
  */
@@ -16,9 +17,10 @@ export function pm2GoneAlert(): NotificationInput {
     key: 'pm2-gone',
     priority: 'critical',
     text:
-      '🚨 The PM2 daemon is gone: trading and telegram are stopping with it and nothing will restart them — ' +
-      'open positions are unwatched (no stop-loss) until you start the pair again: <code>npm start</code> ' +
-      'in the ByNinja directory on the server.',
+      '🚨 The PM2 daemon is gone: trading and telegram are stopping with it — open positions are unwatched ' +
+      '(no stop-loss) until the pair runs again. Under <code>pm2 startup</code> (systemd) PM2 and the saved pair ' +
+      'are started again by systemd and you hear from them in a minute; otherwise start the pair: ' +
+      '<code>npm start</code> in the ByNinja directory on the server.',
   };
 }
 
