@@ -90,5 +90,55 @@ for (const kit of EXCHANGE_KITS) {
       await tickUntil(() => h!.orderBook.openPositions().length === 0);
       expect(position()).to.be.closeTo(bought - Math.floor(bought * 1000) / 1000, 1e-9);
     });
+
+    /**
+     * KNOWN DEFECT (review 34x, not fixed): a position the exchange's new minimum makes unsellable (Binance raises
+     * LOT_SIZE minQty, Bybit minOrderQty, OKX minSz above it) is dropped silently. Its stop-loss is refused once
+     * (one order.rejected message: "Filter failure: LOT_SIZE" / 170136 / 51020), the markets reload, and from then on
+     * the dust rule (risk.ts isOpenPosition, valued on the new markets) says it is no position: /positions no longer
+     * lists it, no stop-loss watches it, maxOpenPositions no longer counts it — and nothing tells the operator that a
+     * position of ~2,000 USDT is now coins the bot holds but cannot sell (on main the same happens at the next daily
+     * reload; the fix above only brings it sooner). Expected: told once ("can no longer be sold: below the exchange's
+     * new minimum …; sell it by hand or wait for the next entry"), kept across restarts like the halts.
+     */
+    it.skip('a position the new minimum makes unsellable is not dropped silently: kept, or the operator told once', async () => {
+      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
+      fake.pinPrice(BTC, 60_000);
+      const strategy = new TellStrategy();
+      h = await startLiveEngine(kit, fake.url, {
+        config: {
+          trading: {
+            mode: 'live',
+            symbols: [BTC],
+            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
+            marketsRefreshMs: 24 * 60 * 60 * 1000,
+            haltedMarketsRefreshMs: 200,
+            orders: { protectiveRefusalBackoffMs: 50 },
+          },
+        },
+        strategy,
+      });
+      strategy.next = ENTER;
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      const bought = position();
+      // the exchange's new minimum amount: above the whole position
+      fake.setMarketRules(BTC, { minAmount: 0.05 });
+      fake.pinPrice(BTC, 58_000);
+      for (let i = 0; i < 40; i++) {
+        await h!.loop.tick();
+        await sleep(50);
+      }
+      expect(sells()).to.deep.equal([]);
+      expect(position()).to.equal(bought);
+      const told = h!.events.filter(
+        (e) => e.type !== 'order.rejected' && e.data.symbol === BTC && /sold|minimum/i.test(e.summary),
+      );
+      const kept = h!.orderBook.openPositions().length === 1;
+      expect(
+        kept || told.length === 1,
+        `dropped silently; events: ${h!.events.map((e) => `${e.type}: ${e.summary}`).join(' | ')}`,
+      ).to.equal(true);
+    });
   });
 }
