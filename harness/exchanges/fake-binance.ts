@@ -45,7 +45,6 @@
  */
 import { createHmac } from 'node:crypto';
 import type http from 'node:http';
-import { simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { ERRORS } from './answers/binance';
 import {
   ExchangeApiError,
@@ -710,7 +709,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
 
   /** One symbol's exchangeInfo entry. */
   private symbolInfo(symbol: string): unknown {
-    const m = simulatedMarketInfo(symbol);
+    const m = this.marketInfo(symbol);
     return {
       symbol: symbol.replace('/', ''),
       // exchangeInfo's symbol status: PRE_TRADING, TRADING, POST_TRADING, END_OF_DAY, HALT, AUCTION_MATCH, BREAK
@@ -875,7 +874,7 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
 
   private createOrder(p: URLSearchParams): { status?: number; body: unknown } {
     const symbol = this.symbolOf(p);
-    const m = simulatedMarketInfo(symbol);
+    const m = this.marketInfo(symbol);
     const side = p.get('side') as 'BUY' | 'SELL';
     const type = p.get('type') as 'MARKET' | 'LIMIT';
     const clientOrderId = p.get('newClientOrderId') ?? `web_${this.nextOrderId}`;

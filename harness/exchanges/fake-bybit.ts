@@ -33,7 +33,6 @@
  */
 import { createHmac } from 'node:crypto';
 import type http from 'node:http';
-import { simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { RET } from './answers/bybit';
 import {
   ExchangeApiError,
@@ -596,7 +595,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     return {
       category: 'spot',
       list: symbols.map((symbol, i) => {
-        const m = simulatedMarketInfo(symbol);
+        const m = this.marketInfo(symbol);
         return {
           symbolId: i + 1,
           symbol: symbol.replace('/', ''),
@@ -677,7 +676,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
   private createOrder(p: Record<string, string>): unknown {
     this.spotOnly(p);
     const symbol = this.symbolOf(p);
-    const m = simulatedMarketInfo(symbol);
+    const m = this.marketInfo(symbol);
     const [base, quote] = symbol.split('/');
     if (p.side !== 'Buy' && p.side !== 'Sell') throw new BybitError(170117, 'Invalid side.');
     if (p.orderType !== 'Market' && p.orderType !== 'Limit')

@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Candle } from '../../src/trading/exchange/exchange';
+import type { Candle, Market } from '../../src/trading/exchange/exchange';
 import { SimulatedMarket, simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { FaultQueue } from './fault-queue';
 import type { LocalExchange, LocalFault, LocalKeyLimits, LocalRoute, LocalTrade } from './local-exchange';
@@ -263,6 +263,30 @@ export abstract class FakeExchangeServer<
   /** Symbols halted by tests (each double writes its own documented status for them). */
   protected readonly haltedSymbols = new Set<string>();
 
+  /**
+   * The exchange changes a symbol's trading rules (amount step, minimum amount, price tick, minimum order value),
+   * listed by its markets read and applied to every order from now on, orders it already holds keep theirs. Each
+   * exchange documents that it does, at an announced time, between any two markets reads of a bot: Binance "Updates
+   * on Tick Size for Spot Trading Pairs (2024-01-19)" (binance.com/en/support/announcement, "Tick size via API will
+   * also change. API users may use GET /api/v3/exchangeInfo for the latest tick size", "orders placed before the
+   * update will still be matched with the original tick size"; filters.md: LOT_SIZE stepSize/minQty, PRICE_FILTER
+   * tickSize, NOTIONAL minNotional are checked on every new order); Bybit's instruments-info `lotSizeFilter` /
+   * `priceFilter` and OKX's instruments `lotSz` / `minSz` / `tickSz` are likewise the current rules.
+   */
+  setMarketRules(
+    symbol: string,
+    rules: Partial<Pick<Market, 'amountStep' | 'minAmount' | 'priceStep' | 'minNotional'>>,
+  ): void {
+    this.marketRules.set(symbol, { ...this.marketRules.get(symbol), ...rules });
+  }
+
+  private readonly marketRules = new Map<string, Partial<Market>>();
+
+  /** A symbol's trading rules now: the simulated market's, as `setMarketRules` changed them. */
+  protected marketInfo(symbol: string): Market {
+    return { ...simulatedMarketInfo(symbol), ...this.marketRules.get(symbol) };
+  }
+
   /** Takes a symbol out of the markets list (delisted); its other routes keep answering. */
   delist(symbol: string): void {
     this.delistedSymbols.add(symbol);
@@ -454,7 +478,7 @@ export abstract class FakeExchangeServer<
       if (last !== undefined && now - last < (this.options.matchIntervalMs ?? 0)) continue;
       const t = this.ticker(o.symbol);
       if (!(o.buy ? t.ask <= o.price : t.bid >= o.price)) continue;
-      const step = simulatedMarketInfo(o.symbol).amountStep;
+      const step = this.marketInfo(o.symbol).amountStep;
       const slice = Math.min(o.left, Math.max(step, floorTo(o.qty / slices, step)));
       this.wallet.release(o.symbol, o.buy, slice, o.price);
       fill(order, slice, o.price);

@@ -39,7 +39,6 @@
  */
 import { createHmac } from 'node:crypto';
 import type http from 'node:http';
-import { simulatedMarketInfo } from '../../src/trading/exchange/simulated-market';
 import { ERRORS, orderFailure } from './answers/okx';
 import {
   ExchangeApiError,
@@ -480,7 +479,7 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
   }
 
   private instrument(symbol: string): Record<string, unknown> {
-    const m = simulatedMarketInfo(symbol);
+    const m = this.marketInfo(symbol);
     return {
       alias: '',
       auctionEndTime: '',
@@ -707,7 +706,7 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       throw new OrderRefused('50037', 'Order expired.');
     }
     const symbol = this.symbolOf(p);
-    const m = simulatedMarketInfo(symbol);
+    const m = this.marketInfo(symbol);
     const [base, quote] = symbol.split('/');
     if (p.get('tdMode') !== 'cash') throw new OrderRefused('51000', 'Parameter tdMode error');
     const side = p.get('side');

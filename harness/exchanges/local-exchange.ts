@@ -5,6 +5,7 @@
  * into that exchange's documented answers (Binance -1013 "Filter failure: NOTIONAL", Bybit retCode 170140…).
  */
 import type { ExchangeProfile } from '../../src/trading/exchange/profiles';
+import type { Market } from '../../src/trading/exchange/exchange';
 
 /** The requests a fault can be aimed at, by what they do. */
 export type LocalRoute =
@@ -148,6 +149,14 @@ export interface LocalExchange {
   halt(symbol: string): void;
   /** Trading on a halted symbol resumes. */
   resume(symbol: string): void;
+  /**
+   * The exchange changes a symbol's trading rules (amount step and minimum, price tick, minimum order value): its
+   * markets read lists them and every new order is held to them from now on.
+   */
+  setMarketRules(
+    symbol: string,
+    rules: Partial<Pick<Market, 'amountStep' | 'minAmount' | 'priceStep' | 'minNotional'>>,
+  ): void;
   /** Takes a symbol out of the exchange's markets list (delisted). */
   delist(symbol: string): void;
   /**

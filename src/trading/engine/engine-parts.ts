@@ -69,6 +69,7 @@ export function buildEngineParts(w: EngineWiring) {
     reads,
     refreshMs: config.marketsRefreshMs,
     haltedRefreshMs: config.haltedMarketsRefreshMs,
+    rulesRefusedAt: () => manager.marketRulesRefusedAt,
   });
   const health = new ExchangeHealth({
     exchangeId: exchange.id,

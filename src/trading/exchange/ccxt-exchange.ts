@@ -771,8 +771,19 @@ export class CcxtExchange implements Exchange {
       );
       return this.toOrder(order, { symbol, side, type, amount, price, clientOrderId });
     } catch (err) {
-      throw createFailure(this.translate(err, context), this.profile?.answerCodes);
+      const error = this.translate(err, context);
+      // refused for the symbol's trading rules (which the exchange may have changed since the markets were read)
+      if (error instanceof ByNinjaError && this.refusedForMarketRules(err)) error.context.marketRules = true;
+      throw createFailure(error, this.profile?.answerCodes);
     }
+  }
+
+  /** Whether a create's ccxt error carries a code the profile lists as refusing the symbol's trading rules. */
+  private refusedForMarketRules(err: unknown): boolean {
+    const e = err as { exchangeCode?: string; message?: unknown } | undefined;
+    const code =
+      (typeof e?.message === 'string' ? this.bodyCode?.(e.message)?.code : undefined) ?? e?.exchangeCode;
+    return code !== undefined && this.profile?.marketRuleCodes?.includes(code) === true;
   }
 
   fetchOrder(id: string, symbol: string, since?: number): Promise<ExchangeOrder> {

@@ -11,7 +11,7 @@ import { BTC_MARKET } from '../../support/risk-fixtures';
 
 const REFRESH_MS = 24 * 60 * 60 * 1000;
 
-function setup() {
+function setup(rulesRefusedAt?: () => number | undefined) {
   const clock = new FakeClock();
   const books: Array<Record<string, Market>> = [];
   const loads = { count: 0, fail: false };
@@ -37,6 +37,7 @@ function setup() {
     reads: new ExchangeReads(5_000, clock),
     refreshMs: REFRESH_MS,
     haltedRefreshMs: 60_000,
+    rulesRefusedAt,
   });
   return { clock, books, loads, refresh };
 }
@@ -74,5 +75,26 @@ describe('MarketRefresh: the markets reloaded when due', () => {
     await refresh.refreshWhenDue(() => ['BTC/USDT']);
     expect(loads.count).to.equal(2);
     expect(books).to.have.length(1);
+  });
+
+  it('an order refused for the trading rules after the last load makes a reload due, haltedRefreshMs after the load at the soonest', async () => {
+    let refusedAt: number | undefined;
+    const { clock, loads, refresh } = setup(() => refusedAt);
+    const watched = (): string[] => ['BTC/USDT'];
+    await refresh.loaded(watched(), { 'BTC/USDT': BTC_MARKET });
+    clock.time += 10_000;
+    refusedAt = clock.time;
+    await refresh.refreshWhenDue(watched);
+    expect(loads.count, 'not within haltedRefreshMs of the last load').to.equal(0);
+    clock.time += 50_000;
+    await refresh.refreshWhenDue(watched);
+    expect(loads.count).to.equal(1);
+    clock.time += 60_000;
+    await refresh.refreshWhenDue(watched);
+    expect(loads.count, 'a refusal before the last load asks for none').to.equal(1);
+    refusedAt = clock.time;
+    clock.time += 60_000;
+    await refresh.refreshWhenDue(watched);
+    expect(loads.count).to.equal(2);
   });
 });

@@ -107,6 +107,11 @@ export class OrderManager {
   private refusal = 'recovery has not finished';
   /** An unknown order held back from "never placed" by the exchange's other reads: said once per reason. */
   private readonly onceLog: OnceLog;
+  /**
+   * When the exchange last refused a create for the symbol's trading rules (its step, minimum, tick: the adapter's
+   * `marketRules`), which it may have changed since the markets were read: market-refresh.ts reloads them then.
+   */
+  marketRulesRefusedAt?: number;
 
   constructor(private readonly opts: OrderManagerOptions) {
     this.exchange = opts.exchange;
@@ -304,6 +309,7 @@ export class OrderManager {
         errorClass: err.name,
         ccxtError: err.context.ccxtError,
       });
+      if (err.context.marketRules === true) this.marketRulesRefusedAt = this.clock.now();
       if (err instanceof OperationalError) throw err;
       return this.mustGet(clientOrderId);
     }

@@ -23,6 +23,11 @@ export interface MarketRefreshOptions {
   reads: ExchangeReads;
   refreshMs: number;
   haltedRefreshMs: number;
+  /**
+   * When the exchange last refused an order for the symbol's trading rules (order-manager.ts): a refusal after the
+   * last load makes the markets due once `haltedRefreshMs` has passed since it (the rules changed between reloads).
+   */
+  rulesRefusedAt?: () => number | undefined;
 }
 
 export class MarketRefresh {
@@ -45,15 +50,27 @@ export class MarketRefresh {
     return this.apply(markets, () => watched);
   }
 
-  /** Reloads the markets when due, within the read deadline; a failure is thrown (the tick retries next time). */
+  /**
+   * Reloads the markets when due — every `refreshMs` (sooner while a watched symbol is halted), or once an order was
+   * refused for the trading rules since the last load, `haltedRefreshMs` after it at the soonest — within the read
+   * deadline; a failure is thrown (the tick retries next time).
+   */
   async refreshWhenDue(watched: () => string[]): Promise<void> {
-    if (this.opts.clock.now() - this.loadedAt < this.halts.reloadAfterMs) return;
+    if (!this.due()) return;
     const markets = await this.opts.reads.withDeadline(
       'markets',
       this.opts.exchange.loadMarkets(true, watched()),
     );
     this.opts.logger.info('Markets reloaded', { markets: Object.keys(markets).length });
     await this.apply(markets, watched);
+  }
+
+  /** Whether a reload is due now (pure over the clock, the last load and the last rules refusal). */
+  private due(): boolean {
+    const since = this.opts.clock.now() - this.loadedAt;
+    if (since >= this.halts.reloadAfterMs) return true;
+    const refused = this.opts.rulesRefusedAt?.();
+    return refused !== undefined && refused >= this.loadedAt && since >= this.opts.haltedRefreshMs;
   }
 
   /** The order book's markets, the next reload's time, halts told (the watched symbols read once the book is in). */

@@ -76,6 +76,9 @@ export const binanceProfile: ExchangeProfile = {
   // errors-codes: -2015 "Invalid API-key, IP, or permissions for action." (HTTP 401), -2014 "API-key format
   // invalid.", -1022 "Signature for this request is not valid." (the secret): the key itself is refused
   keyRefusalCodes: ['-2015', '-2014', '-1022'],
+  // errors-codes -1013 with filters.md's "Filter failure: PRICE_FILTER" / "LOT_SIZE" / "MARKET_LOT_SIZE" /
+  // "NOTIONAL"…: the symbol's filters, which Binance changes at announced times (GET /api/v3/exchangeInfo lists them)
+  marketRuleCodes: ['-1013'],
   rateLimitResets: {
     byStatus: { 418: 120_000 },
     // 403: "used when the WAF Limit (Web Application Firewall) has been violated" — no wait documented: the one backoff

@@ -114,6 +114,10 @@ export const bybitProfile: ExchangeProfile = {
   // error.mdx: 10003 "API key is invalid", 10004 "Error sign" (the secret), 10005 "Permission denied, please check
   // your API key permissions", 10010 "Unmatched IP, please check your API key's bound IP addresses"
   keyRefusalCodes: ['10003', '10004', '10005', '10010'],
+  // error.mdx (Spot Trade): 170132 "Order price too high.", 170133 "Order price lower than the minimum.", 170134
+  // "Order price decimal too long.", 170136 "Order quantity lower than the minimum.", 170137 "Order volume decimal
+  // too long", 170140 "Order value exceeded lower limit": instruments-info's priceFilter / lotSizeFilter
+  marketRuleCodes: ['170132', '170133', '170134', '170136', '170137', '170140'],
   // error.mdx codes ccxt reads as AuthenticationError / PermissionDenied that are not about the key: the account, its
   // region, the symbol (ccxt's own comment on 10009, "IP had been banned", is an older wording)
   accountRefusals: {

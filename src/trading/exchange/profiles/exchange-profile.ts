@@ -223,6 +223,13 @@ export interface ExchangeProfile {
    */
   keyRefusalCodes?: readonly string[];
   /**
+   * The exchange's own codes of a create refused for the symbol's trading rules — its amount step or minimum, price
+   * tick, minimum order value — which the exchange changes at an announced time, between two of the bot's daily
+   * markets reads: an order sized on the markets read before is refused until they are read again, so such a
+   * refusal makes them due for a reload (market-refresh.ts). Absent: refusals never reload the markets.
+   */
+  marketRuleCodes?: readonly string[];
+  /**
    * The exchange's own codes that ccxt classes as a refusal of the API key (AuthenticationError, PermissionDenied)
    * though they are about the account, its region or the symbol — not the key — each with its true reason in words
    * (the exchange's, and what the operator can do). The effect stays a key refusal's (a person must act: entries

@@ -117,6 +117,10 @@ export const okxProfile: ExchangeProfile = {
   // "Request header OK-ACCESS-PASSPHRASE incorrect", 50110 "Your IP … is not included in your API key's IP whitelist",
   // 50100 "API frozen, please contact customer service." (HTTP 400; ccxt reads it as a plain ExchangeError)
   keyRefusalCodes: ['50111', '50113', '50105', '50110', '50100'],
+  // "Error Code" (REST API, Trade): 51020 "Your order should meet or exceed the minimum order amount.", 51120 "Order
+  // quantity is less than {0}, please try again", 51121 "Order quantity must be a multiple of the lot size.": the
+  // instrument's minSz / lotSz
+  marketRuleCodes: ['51020', '51120', '51121'],
   // "Error Code" (REST API, Public) codes ccxt reads as AuthenticationError / PermissionDenied that are about the account
   // or its region, not the key
   accountRefusals: {

@@ -1,0 +1,144 @@
+/**
+ * The exchange changes a symbol's trading rules between two of the bot's daily markets reads (review 34x): Binance
+ * announces a new tick size, step or minimum and applies it at a set time ("Tick size via API will also change. API
+ * users may use GET /api/v3/exchangeInfo for the latest tick size"), Bybit and OKX likewise through their instruments
+ * reads. Every order the bot sizes on the markets it read before is refused from then on (Binance -1013 "Filter
+ * failure: LOT_SIZE", Bybit 170137 "Order volume decimal too long", OKX 51121 "Order quantity must be a multiple of
+ * the lot size"). On main a stop-loss so refused was tried again on its backoff with the same stale amount until the
+ * next daily reload — a position left unprotected for up to `trading.marketsRefreshMs` (24 h) while the price fell.
+ * A refusal of the symbol's trading rules makes the markets due for a reload (at most once per
+ * `trading.haltedMarketsRefreshMs`), so the next try is sized on the rules the exchange applies now.
+ *
+ * Real engine, real ccxt against each exchange's double (harness/exchanges/, `setMarketRules`), real clock.
+ */
+import { expect } from 'chai';
+import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
+import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
+import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
+import type { EngineHarness } from '../../support/engine-harness';
+import { closeAfterEach } from '../../support/close-after-each';
+import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
+
+const BTC = 'BTC/USDT';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
+
+class TellStrategy implements Strategy {
+  readonly name = 'tell';
+  readonly minCandles = 2;
+  next: Signal = HOLD;
+  evaluate(): Signal {
+    return this.next;
+  }
+}
+
+for (const kit of EXCHANGE_KITS) {
+  describe(`the exchange's trading rules change between markets reads (real ccxt, ${kit.id} double)`, function () {
+    this.timeout(60_000);
+    let fake: LocalExchange | undefined;
+    let h: EngineHarness | undefined;
+    closeAfterEach(() => [h, fake]);
+
+    const position = (): number => h!.orderBook.positions()[BTC]?.amount ?? 0;
+    const sells = () => fake!.trades(BTC).filter((t) => t.side === 'sell');
+    const tickUntil = (done: () => boolean): Promise<void> => tickUntilIn(h!, done);
+
+    it('a stop-loss refused for a coarser amount step reloads the markets and sells on the new step', async () => {
+      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
+      fake.pinPrice(BTC, 60_000);
+      const strategy = new TellStrategy();
+      h = await startLiveEngine(kit, fake.url, {
+        config: {
+          trading: {
+            mode: 'live',
+            symbols: [BTC],
+            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
+            // the daily reload stays a day away: only a refusal can bring the new rules in
+            marketsRefreshMs: 24 * 60 * 60 * 1000,
+            haltedMarketsRefreshMs: 200,
+            orders: { protectiveRefusalBackoffMs: 50 },
+          },
+        },
+        strategy,
+      });
+      strategy.next = ENTER;
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      const bought = position();
+      // ~0.0333 BTC on the 0.00001 step: off a 0.001 step
+      expect(bought * 1000 - Math.floor(bought * 1000)).to.be.greaterThan(0.01);
+      // the exchange's new amount step and minimum, applied from now on
+      fake.setMarketRules(BTC, { amountStep: 0.001, minAmount: 0.001 });
+      fake.pinPrice(BTC, 58_000);
+      for (let i = 0; i < 60 && sells().length === 0; i++) {
+        await h!.loop.tick();
+        await sleep(50);
+      }
+      const refused = h!.events.filter((e) => e.type === 'order.rejected');
+      expect(sells(), `never sold; refused: ${refused.map((e) => e.summary).join(' | ')}`).to.not.deep.equal(
+        [],
+      );
+      // refused on the stale step only until the reload (the backoff may try again before the reload's soonest
+      // time), then sold once on the new step: 0.033, the rest is dust below it
+      const stale = Math.floor(bought * 1e5) / 1e5;
+      for (const e of refused)
+        expect(e.summary.startsWith(`sell ${stale} ${BTC} rejected`), e.summary).to.equal(true);
+      expect(sells().map((t) => Math.round(t.qty * 1000) / 1000)).to.deep.equal([
+        Math.floor(bought * 1000) / 1000,
+      ]);
+      // the sell's fills booked (Bybit and OKX answer a create with ids only: read on the next ticks), the trip over
+      await tickUntil(() => h!.orderBook.openPositions().length === 0);
+      expect(position()).to.be.closeTo(bought - Math.floor(bought * 1000) / 1000, 1e-9);
+    });
+
+    /**
+     * KNOWN DEFECT (review 34x, not fixed): a position the exchange's new minimum makes unsellable (Binance raises
+     * LOT_SIZE minQty, Bybit minOrderQty, OKX minSz above it) is dropped silently. Its stop-loss is refused once
+     * (one order.rejected message: "Filter failure: LOT_SIZE" / 170136 / 51020), the markets reload, and from then on
+     * the dust rule (risk.ts isOpenPosition, valued on the new markets) says it is no position: /positions no longer
+     * lists it, no stop-loss watches it, maxOpenPositions no longer counts it — and nothing tells the operator that a
+     * position of ~2,000 USDT is now coins the bot holds but cannot sell (on main the same happens at the next daily
+     * reload; the fix above only brings it sooner). Expected: told once ("can no longer be sold: below the exchange's
+     * new minimum …; sell it by hand or wait for the next entry"), kept across restarts like the halts.
+     */
+    it.skip('a position the new minimum makes unsellable is not dropped silently: kept, or the operator told once', async () => {
+      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
+      fake.pinPrice(BTC, 60_000);
+      const strategy = new TellStrategy();
+      h = await startLiveEngine(kit, fake.url, {
+        config: {
+          trading: {
+            mode: 'live',
+            symbols: [BTC],
+            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
+            marketsRefreshMs: 24 * 60 * 60 * 1000,
+            haltedMarketsRefreshMs: 200,
+            orders: { protectiveRefusalBackoffMs: 50 },
+          },
+        },
+        strategy,
+      });
+      strategy.next = ENTER;
+      await tickUntil(() => position() > 0);
+      strategy.next = HOLD;
+      const bought = position();
+      // the exchange's new minimum amount: above the whole position
+      fake.setMarketRules(BTC, { minAmount: 0.05 });
+      fake.pinPrice(BTC, 58_000);
+      for (let i = 0; i < 40; i++) {
+        await h!.loop.tick();
+        await sleep(50);
+      }
+      expect(sells()).to.deep.equal([]);
+      expect(position()).to.equal(bought);
+      const told = h!.events.filter(
+        (e) => e.type !== 'order.rejected' && e.data.symbol === BTC && /sold|minimum/i.test(e.summary),
+      );
+      const kept = h!.orderBook.openPositions().length === 1;
+      expect(
+        kept || told.length === 1,
+        `dropped silently; events: ${h!.events.map((e) => `${e.type}: ${e.summary}`).join(' | ')}`,
+      ).to.equal(true);
+    });
+  });
+}
