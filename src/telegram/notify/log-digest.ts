@@ -103,6 +103,15 @@ export function moveRecord(records: LogOnlyRecord[], from: string, to: string): 
 }
 
 /**
+ * Moves each record to where its chat now goes (`resolve`: the chat-move book). The outbox moves a record itself when
+ * it learns a move (moveRecord), but the bot learns moves too (the group's service message, a start's probe, the
+ * chart's send): a record left under the old id would never be taken, since nothing is sent there any more.
+ */
+export function followRecords(records: LogOnlyRecord[], resolve: (chatId: string) => string): void {
+  for (const { chatId } of [...records]) moveRecord(records, chatId, resolve(chatId));
+}
+
+/**
  * `chatId` took a message: its record, if any, leaves `state.loggedOnly` and becomes a digest entry — merged into a
  * digest entry already waiting for that chat, unless that one is in `busyIds` (being sent: its send may succeed and
  * remove it, which would lose what was merged). Returns the digest entry.
