@@ -150,6 +150,13 @@ export function takeDigest(
   return entry;
 }
 
+/**
+ * Characters the digest may fill: one message less room for the note the outbox adds to whatever it sends first after
+ * dropping notifications (renderEntry: "⚠️ N notifications dropped (outbox full)", ~60 characters). A digest that filled
+ * the message was cut to fit it, and the note — counted as told — with its end.
+ */
+export const DIGEST_MAX_CHARS = MAX_MESSAGE_CHARS - 100;
+
 /** The digest's HTML: a count and since when, then the listed alerts (most important first), within one message. */
 export function renderDigest(record: LogOnlyRecord): string {
   const head =
@@ -162,7 +169,7 @@ export function renderDigest(record: LogOnlyRecord): string {
   for (const a of [...record.alerts].sort(byRankThenTime)) {
     const line = `\n• ${shortTime(a.at).slice(5)} ${escapeHtml(a.line)}${a.count > 1 ? ` ×${a.count}` : ''}`;
     // room for the "and N more" line (its number has at most as many digits as the count)
-    if (text.length + line.length + rest(record.count).length > MAX_MESSAGE_CHARS) break;
+    if (text.length + line.length + rest(record.count).length > DIGEST_MAX_CHARS) break;
     text += line;
     shown += a.count;
   }
