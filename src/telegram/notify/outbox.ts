@@ -340,7 +340,8 @@ export class Outbox implements Notifier {
       let digest: DigestEntry | undefined;
       await this.store.commit((d) => {
         d.entries = d.entries.filter((e) => e.id !== entry.id);
-        d.dropped = Math.max(0, d.dropped - dropped);
+        // the "N dropped" note told only to the log is still owed to Telegram: the next message it takes carries it
+        if (outcome !== 'logged') d.dropped = Math.max(0, d.dropped - dropped);
         if (outcome === 'logged') noteLogged(d.loggedOnly, entry);
         else {
           followRecords(d.loggedOnly, (id) => this.chatMoves.resolve(id));

@@ -81,4 +81,33 @@ describe('a full digest sent first after the outbox was full keeps the "dropped"
       await eventually(() => store.data.dropped === 0, 10_000, 'the drop told');
     });
   }
+
+  it('the "dropped" note that went to the log (the chat refused) still reaches the chat after', async () => {
+    const captured = captureLogger();
+    alerts = await startAlertPath({
+      dir,
+      apiRoot: emu!.apiRoot,
+      token: emu!.token,
+      logger: captured.logger,
+      defaultChatId: ALERTS,
+      refusalBackoffMs: 1,
+    });
+    const { outbox, store } = alerts;
+    emu!.setFault('down');
+    for (let i = 0; i < 101; i++) await outbox.notify({ key: `low:${i}`, priority: 'low', text: `low ${i}` });
+    expect(store.data.dropped).to.equal(1);
+    // Telegram back, but the chat refuses the bot: the first message, with the note, goes to the log
+    emu!.refuseChat(ALERTS);
+    emu!.setFault(null);
+    await eventually(() => store.data.loggedOnly.length === 1, 10_000, 'a message noted as logged');
+    expect(
+      captured.lines.some((l) => l.message.startsWith('📣') && l.message.includes('dropped (outbox full)')),
+    ).to.equal(true);
+    emu!.refuseChat(ALERTS, null);
+    const told = await emu!.waitForMessage((m) => m.text.includes('dropped (outbox full)'), {
+      chatId: ALERTS,
+      timeoutMs: 5_000,
+    });
+    expect(told.text).to.include('1 notification dropped (outbox full)');
+  });
 });
