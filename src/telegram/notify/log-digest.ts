@@ -103,6 +103,15 @@ export function moveRecord(records: LogOnlyRecord[], from: string, to: string): 
 }
 
 /**
+ * Moves each record to where its chat now goes (`resolve`: the chat-move book). The outbox moves a record itself when
+ * it learns a move (moveRecord), but the bot learns moves too (the group's service message, a start's probe, the
+ * chart's send): a record left under the old id would never be taken, since nothing is sent there any more.
+ */
+export function followRecords(records: LogOnlyRecord[], resolve: (chatId: string) => string): void {
+  for (const { chatId } of [...records]) moveRecord(records, chatId, resolve(chatId));
+}
+
+/**
  * `chatId` took a message: its record, if any, leaves `state.loggedOnly` and becomes a digest entry — merged into a
  * digest entry already waiting for that chat, unless that one is in `busyIds` (being sent: its send may succeed and
  * remove it, which would lose what was merged). Returns the digest entry.
@@ -141,6 +150,13 @@ export function takeDigest(
   return entry;
 }
 
+/**
+ * Characters the digest may fill: one message less room for the note the outbox adds to whatever it sends first after
+ * dropping notifications (renderEntry: "⚠️ N notifications dropped (outbox full)", ~60 characters). A digest that filled
+ * the message was cut to fit it, and the note — counted as told — with its end.
+ */
+export const DIGEST_MAX_CHARS = MAX_MESSAGE_CHARS - 100;
+
 /** The digest's HTML: a count and since when, then the listed alerts (most important first), within one message. */
 export function renderDigest(record: LogOnlyRecord): string {
   const head =
@@ -153,7 +169,7 @@ export function renderDigest(record: LogOnlyRecord): string {
   for (const a of [...record.alerts].sort(byRankThenTime)) {
     const line = `\n• ${shortTime(a.at).slice(5)} ${escapeHtml(a.line)}${a.count > 1 ? ` ×${a.count}` : ''}`;
     // room for the "and N more" line (its number has at most as many digits as the count)
-    if (text.length + line.length + rest(record.count).length > MAX_MESSAGE_CHARS) break;
+    if (text.length + line.length + rest(record.count).length > DIGEST_MAX_CHARS) break;
     text += line;
     shown += a.count;
   }

@@ -39,7 +39,7 @@ import {
   type Notifier,
   type SendOutcome,
 } from './notification';
-import { moveRecord, noteLogged, takeDigest, type DigestEntry } from './log-digest';
+import { followRecords, moveRecord, noteLogged, takeDigest, type DigestEntry } from './log-digest';
 import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } from './outbox-queue';
 import { htmlToPlain } from './log-sender';
 import { SendThrottle } from './send-throttle';
@@ -202,11 +202,14 @@ export class Outbox implements Notifier {
    * token fixed) need not wait for the chat's next alert. A chat still refusing puts the digest back in its record.
    */
   async chatTakesMessages(chatId: string): Promise<void> {
-    const to = this.chatMoves.resolve(chatId);
-    if (!this.store.data.loggedOnly.some((r) => r.chatId === to)) return;
+    const resolve = (id: string): string => this.chatMoves.resolve(id);
+    const to = resolve(chatId);
+    // a record under an id moved since (the bot learned it) is this chat's too
+    if (!this.store.data.loggedOnly.some((r) => resolve(r.chatId) === to)) return;
     let digest: DigestEntry | undefined;
     try {
       await this.store.commit((d) => {
+        followRecords(d.loggedOnly, resolve);
         digest = takeDigest(d, to, this.busy);
       });
     } finally {
@@ -337,9 +340,13 @@ export class Outbox implements Notifier {
       let digest: DigestEntry | undefined;
       await this.store.commit((d) => {
         d.entries = d.entries.filter((e) => e.id !== entry.id);
-        d.dropped = Math.max(0, d.dropped - dropped);
+        // the "N dropped" note told only to the log is still owed to Telegram: the next message it takes carries it
+        if (outcome !== 'logged') d.dropped = Math.max(0, d.dropped - dropped);
         if (outcome === 'logged') noteLogged(d.loggedOnly, entry);
-        else digest = takeDigest(d, entry.chatId, this.busy);
+        else {
+          followRecords(d.loggedOnly, (id) => this.chatMoves.resolve(id));
+          digest = takeDigest(d, entry.chatId, this.busy);
+        }
       });
       if (digest) this.toldDigest(digest);
     } finally {

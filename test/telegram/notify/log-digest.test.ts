@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import {
   LOG_DIGEST_ITEMS,
   LOG_DIGEST_LINE_CHARS,
+  followRecords,
   moveRecord,
   noteLogged,
   renderDigest,
@@ -156,6 +157,21 @@ describe('log-only records and their digest (pure)', () => {
     noteLogged(records, entry({ chatId: '-1004001', text: 'two' }));
     moveRecord(records, '-4001', '-1004001');
     expect(records.map((r) => [r.chatId, r.count, r.since])).to.deep.equal([['-1004001', 2, t0 - 1]]);
+  });
+
+  it('review34t: moves every record to where the chat-move book now sends its chat, others stay', () => {
+    const records: LogOnlyRecord[] = [];
+    noteLogged(records, entry({ chatId: '-4001', text: 'one' }));
+    noteLogged(records, entry({ chatId: '-5001', text: 'two' }));
+    noteLogged(records, entry({ chatId: '-1005001', text: 'three' }));
+    noteLogged(records, entry({ chatId: '42', text: 'four' }));
+    const moves: Record<string, string> = { '-4001': '-1004001', '-5001': '-1005001' };
+    followRecords(records, (id) => moves[id] ?? id);
+    expect(records.map((r) => [r.chatId, r.count]).sort()).to.deep.equal([
+      ['-1004001', 1],
+      ['-1005001', 2],
+      ['42', 1],
+    ]);
   });
 
   it('keeps the priority of what it lists for the digest entry', () => {
