@@ -8,7 +8,9 @@
  * `pm2 logs` only: how many, since when, and each one's first line, the most important and newest first.
  *
  * Bounded: one record per chat, holding a count, the first time, and at most LOG_DIGEST_ITEMS alerts (an alert of a
- * lower priority, then an older one, gives way). A record is only ever rendered into its own chat's digest.
+ * lower priority, then an older one, gives way). A record is only ever rendered into its own chat's digest — where
+ * "its own" for the alert chat's alerts is the alert chat as configured now: noted while TELEGRAM_CHAT_ID named a
+ * chat that refused (a typo answers 400 "chat not found"), they follow the setting once the operator fixes it.
  */
 import { escapeHtml } from '../../ops/render';
 import { htmlToPlain } from './log-sender';
@@ -40,6 +42,8 @@ export interface LogOnlyRecord {
   count: number;
   /** The ones listed in the digest: at most LOG_DIGEST_ITEMS, the most important and newest kept. */
   alerts: LoggedAlert[];
+  /** They were the alert chat's (TELEGRAM_CHAT_ID when noted): the record goes where that setting points now. */
+  alertChat?: true;
 }
 
 /** An outbox entry carrying a digest (its text is the rendered record). */
@@ -47,15 +51,20 @@ export type DigestEntry = OutboxEntry & { digest: LogOnlyRecord };
 
 export const digestKey = (chatId: string): string => `log-digest:${chatId}`;
 
-/** The record `entry` adds to: the entry's own alert, or — a digest that went to the log itself — its whole record. */
-export function recordOf(entry: OutboxEntry): LogOnlyRecord {
+/**
+ * The record `entry` adds to: the entry's own alert, or — a digest that went to the log itself — its whole record.
+ * `alertChat`: the entry was sent to the alert chat (TELEGRAM_CHAT_ID).
+ */
+export function recordOf(entry: OutboxEntry, alertChat = false): LogOnlyRecord {
+  const flag = alertChat ? { alertChat: true as const } : {};
   // the entry's chat, not the record's: a digest entry moves with its chat (a group upgraded) as any entry does
-  if (entry.digest) return { ...entry.digest, chatId: entry.chatId };
+  if (entry.digest) return { ...entry.digest, chatId: entry.chatId, ...flag };
   const first =
     htmlToPlain(entry.text)
       .split('\n')
       .find((l) => l.trim() !== '') ?? '';
   return {
+    ...flag,
     chatId: entry.chatId,
     since: entry.firstAt,
     count: entry.count,
@@ -73,6 +82,7 @@ export function recordOf(entry: OutboxEntry): LogOnlyRecord {
 /** `a` and `b` (same chat) as one record, within the bound. */
 export function mergeRecords(a: LogOnlyRecord, b: LogOnlyRecord): LogOnlyRecord {
   return {
+    ...(a.alertChat || b.alertChat ? { alertChat: true as const } : {}),
     chatId: a.chatId,
     since: Math.min(a.since, b.since),
     count: a.count + b.count,
@@ -83,9 +93,9 @@ export function mergeRecords(a: LogOnlyRecord, b: LogOnlyRecord): LogOnlyRecord 
   };
 }
 
-/** Notes in `records` (mutated) that `entry` went to the log only. */
-export function noteLogged(records: LogOnlyRecord[], entry: OutboxEntry): void {
-  const added = recordOf(entry);
+/** Notes in `records` (mutated) that `entry` went to the log only (`alertChat`: it was for the alert chat). */
+export function noteLogged(records: LogOnlyRecord[], entry: OutboxEntry, alertChat = false): void {
+  const added = recordOf(entry, alertChat);
   const i = records.findIndex((r) => r.chatId === added.chatId);
   if (i < 0) records.push(added);
   else records[i] = mergeRecords(records[i], added);
@@ -105,10 +115,17 @@ export function moveRecord(records: LogOnlyRecord[], from: string, to: string): 
 /**
  * Moves each record to where its chat now goes (`resolve`: the chat-move book). The outbox moves a record itself when
  * it learns a move (moveRecord), but the bot learns moves too (the group's service message, a start's probe, the
- * chart's send): a record left under the old id would never be taken, since nothing is sent there any more.
+ * chart's send): a record left under the old id would never be taken, since nothing is sent there any more. The
+ * alert chat's records go to `alertChat` (where TELEGRAM_CHAT_ID leads now), when given: noted under a wrong id
+ * (a typo refused "chat not found"), they would else wait for good under an id nothing sends to again.
  */
-export function followRecords(records: LogOnlyRecord[], resolve: (chatId: string) => string): void {
-  for (const { chatId } of [...records]) moveRecord(records, chatId, resolve(chatId));
+export function followRecords(
+  records: LogOnlyRecord[],
+  resolve: (chatId: string) => string,
+  alertChat?: string,
+): void {
+  for (const r of [...records])
+    moveRecord(records, r.chatId, r.alertChat && alertChat !== undefined ? alertChat : resolve(r.chatId));
 }
 
 /**

@@ -29,6 +29,7 @@ export const logOnlyRecordSchema = z
         }),
       )
       .max(LOG_DIGEST_ITEMS),
+    alertChat: z.literal(true).optional(),
   })
   .refine((r) => r.alerts.reduce((n, a) => n + a.count, 0) <= r.count, {
     message: 'a log-only record lists more alerts than it counts',

@@ -39,7 +39,14 @@ import {
   type Notifier,
   type SendOutcome,
 } from './notification';
-import { followRecords, moveRecord, noteLogged, takeDigest, type DigestEntry } from './log-digest';
+import {
+  followRecords,
+  moveRecord,
+  noteLogged,
+  takeDigest,
+  type DigestEntry,
+  type LogOnlyRecord,
+} from './log-digest';
 import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } from './outbox-queue';
 import { htmlToPlain } from './log-sender';
 import { SendThrottle } from './send-throttle';
@@ -202,14 +209,14 @@ export class Outbox implements Notifier {
    * token fixed) need not wait for the chat's next alert. A chat still refusing puts the digest back in its record.
    */
   async chatTakesMessages(chatId: string): Promise<void> {
-    const resolve = (id: string): string => this.chatMoves.resolve(id);
-    const to = resolve(chatId);
-    // a record under an id moved since (the bot learned it) is this chat's too
-    if (!this.store.data.loggedOnly.some((r) => resolve(r.chatId) === to)) return;
+    const to = this.chatMoves.resolve(chatId);
+    // a record under an id moved since (the bot learned it), or the alert chat's under an id it had before, is this
+    // chat's too
+    if (!this.store.data.loggedOnly.some((r) => this.recordChat(r) === to)) return;
     let digest: DigestEntry | undefined;
     try {
       await this.store.commit((d) => {
-        followRecords(d.loggedOnly, resolve);
+        this.followRecords(d.loggedOnly);
         digest = takeDigest(d, to, this.busy);
       });
     } finally {
@@ -281,7 +288,8 @@ export class Outbox implements Notifier {
   }
 
   private async run(): Promise<void> {
-    for (const { chatId } of [...this.store.data.loggedOnly]) {
+    for (const record of [...this.store.data.loggedOnly]) {
+      const chatId = this.recordChat(record);
       try {
         await this.chatTakesMessages(chatId);
       } catch (err) {
@@ -342,9 +350,9 @@ export class Outbox implements Notifier {
         d.entries = d.entries.filter((e) => e.id !== entry.id);
         // the "N dropped" note told only to the log is still owed to Telegram: the next message it takes carries it
         if (outcome !== 'logged') d.dropped = Math.max(0, d.dropped - dropped);
-        if (outcome === 'logged') noteLogged(d.loggedOnly, entry);
+        if (outcome === 'logged') noteLogged(d.loggedOnly, entry, entry.chatId === this.alertChat());
         else {
-          followRecords(d.loggedOnly, (id) => this.chatMoves.resolve(id));
+          this.followRecords(d.loggedOnly);
           digest = takeDigest(d, entry.chatId, this.busy);
         }
       });
@@ -352,6 +360,20 @@ export class Outbox implements Notifier {
     } finally {
       this.busy.delete(entry.id);
     }
+  }
+
+  /** Where the alert chat (TELEGRAM_CHAT_ID) leads now. */
+  private alertChat(): string {
+    return this.chatMoves.resolve(this.opts.defaultChatId);
+  }
+
+  /** The chat a log-only record is owed to now: its chat's new id, or the alert chat's for the alert chat's alerts. */
+  private recordChat(record: LogOnlyRecord): string {
+    return record.alertChat ? this.alertChat() : this.chatMoves.resolve(record.chatId);
+  }
+
+  private followRecords(records: LogOnlyRecord[]): void {
+    followRecords(records, (id) => this.chatMoves.resolve(id), this.alertChat());
   }
 
   private toldDigest(digest: DigestEntry): void {

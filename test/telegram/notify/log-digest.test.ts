@@ -174,6 +174,23 @@ describe('log-only records and their digest (pure)', () => {
     ]);
   });
 
+  it("the alert chat's records follow TELEGRAM_CHAT_ID (a typo fixed); a side chat's stay its own", () => {
+    const records: LogOnlyRecord[] = [];
+    noteLogged(records, entry({ chatId: '515', text: 'trading crashed' }), true);
+    noteLogged(records, entry({ chatId: '777', text: 'restart confirmed' }));
+    noteLogged(records, entry({ chatId: '5151', text: 'back online' }), true);
+    followRecords(records, (id) => id, '5151');
+    expect(records.map((r) => [r.chatId, r.count, r.alertChat ?? false]).sort()).to.deep.equal([
+      ['5151', 2, true],
+      ['777', 1, false],
+    ]);
+    // without the alert chat named, only moves apply
+    const kept: LogOnlyRecord[] = [];
+    noteLogged(kept, entry({ chatId: '515', text: 'trading crashed' }), true);
+    followRecords(kept, (id) => id);
+    expect(kept.map((r) => r.chatId)).to.deep.equal(['515']);
+  });
+
   it('keeps the priority of what it lists for the digest entry', () => {
     const state = emptyOutboxState();
     for (const p of ['low', 'high'] as Priority[]) noteLogged(state.loggedOnly, entry({ priority: p }));
