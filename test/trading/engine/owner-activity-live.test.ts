@@ -26,7 +26,10 @@ for (const kit of [binanceKit, bybitKit, okxKit])
     let strategy: ScriptedStrategy;
     closeAfterEach(() => [h, fake, owner]);
 
-    async function live(balances: Record<string, number>): Promise<void> {
+    async function live(
+      balances: Record<string, number>,
+      orders: Record<string, unknown> = {},
+    ): Promise<void> {
       fake = await kit.start({ candleMs: 300, balances, symbols: [BTC] });
       fake.pinPrice(BTC, 60_000);
       strategy = new ScriptedStrategy();
@@ -36,7 +39,12 @@ for (const kit of [binanceKit, bybitKit, okxKit])
             mode: 'live',
             symbols: [BTC],
             risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
-            orders: { unknownNotFoundMisses: 3, unknownNotFoundWindowMs: 1_000, createTimeoutMs: 800 },
+            orders: {
+              unknownNotFoundMisses: 3,
+              unknownNotFoundWindowMs: 1_000,
+              createTimeoutMs: 800,
+              ...orders,
+            },
           },
         },
         strategy,
@@ -108,4 +116,34 @@ for (const kit of [binanceKit, bybitKit, okxKit])
         expect(h!.events.filter((e) => e.type === 'risk.triggered').map((e) => e.summary)).to.deep.equal([]);
         expect(h!.files.store.data.risk.killSwitch).to.equal(null);
       });
+
+    // Review 34o #3: the shortfall watch judged readings sent right after an entry's fill. The exchange's account
+    // read lags like its lookups (Binance "Memory => Database"; the doubles' balanceLagMs): two readings lagging the
+    // fill showed none of the coins bought, confirmed the whole position missing ("Account holds less than the
+    // position"), and the stop-loss that fired meanwhile wrote it off at price 0 — PnL -2,000, the daily-loss kill
+    // switch, and the coins bought left on the account, the bot's no more: never sold, no stop-loss.
+    it('a balance read lagging the entry is no shortfall: the stop-loss sells the position once its coins show', async () => {
+      // the not-found window above the account read's lag, as that rule assumes (60 s by default)
+      await live({ USDT: 10_000, BTC: 0 }, { unknownNotFoundWindowMs: 6_000 });
+      strategy.next = ENTER;
+      await tickUntil(h!, () => position() > 0);
+      strategy.next = HOLD;
+      const bought = position();
+      // from now on the account read answers the balances of 4 s ago: without the coins just bought
+      (fake as unknown as { balanceLagMs: number }).balanceLagMs = 4_000;
+      fake!.pinPrice(BTC, 55_000);
+      const sells = () => fake!.trades(BTC).filter((t) => t.side === 'sell');
+      const writeOffs = () => h!.orderBook.hotOrders((o) => o.purpose === 'write-off');
+      // (on main the position was written off within the lag and no sell ever came)
+      await tickUntil(h!, () => sells().length > 0 || writeOffs().length > 0, 200);
+      expect(h!.events.filter((e) => e.type === 'position.shortfall')).to.deep.equal([]);
+      expect(writeOffs()).to.deep.equal([]);
+      expect(sells()).to.have.length(1);
+      expect(sells()[0].qty).to.be.closeTo(bought, 0.00001);
+      // the loss is the fall's (about 8.5 % of the 2,000 staked), not the whole stake
+      await tickUntil(h!, () => h!.events.some((e) => e.type === 'position.closed'));
+      const closed = h!.events.find((e) => e.type === 'position.closed')!;
+      expect(closed.data.realizedPnl as number).to.be.within(-250, -100);
+      expect(fake!.balance('BTC')).to.be.below(0.00001);
+    });
   });
