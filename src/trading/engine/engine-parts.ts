@@ -94,7 +94,14 @@ export function buildEngineParts(w: EngineWiring) {
     health,
     pauseEntries: (reason, by, takeOver, clientOrderId) => pauses.pause(reason, by, takeOver, clientOrderId),
   });
-  const shortfalls = new ShortfallWatch({ orderBook, state, clock, exchangeClock: engineClock, logger });
+  const shortfalls = new ShortfallWatch({
+    orderBook,
+    state,
+    clock,
+    exchangeClock: engineClock,
+    logger,
+    settleWindowMs: config.orders.unknownNotFoundWindowMs,
+  });
   const inferred = new InferredOrderWatch({
     orderBook,
     state,

@@ -53,8 +53,12 @@ export interface SymbolView {
 }
 
 export type SymbolDecision =
-  /** `heldByHalt`: a stop-loss/take-profit fires, and only the exchange's halt of the symbol holds it. */
-  | { kind: 'wait'; reason: string; heldByHalt?: ExitTrigger }
+  /**
+   * `heldByHalt`: a stop-loss/take-profit fires, and only the exchange's halt of the symbol holds it. `heldBack`: it
+   * fires, and the account's free balance of the coin cannot pay it (locked by orders not the bot's, or a shortfall
+   * not confirmed yet).
+   */
+  | { kind: 'wait'; reason: string; heldByHalt?: ExitTrigger; heldBack?: ExitTrigger }
   | { kind: 'cancel'; orders: string[]; reason: string }
   | { kind: 'exit'; trigger: ExitTrigger; amount: number; type: 'market' | 'limit'; reason: string }
   /** The exit fired, and what the account holds of the position cannot be sold: the shortfall is written off. */
@@ -88,7 +92,7 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
       if (held < v.position!.amount) {
         const short = `${what}; the account holds ${held} of the position's ${v.position!.amount}`;
         if (v.shortfall) return { kind: 'write-off', trigger, reason: short };
-        return { kind: 'wait', reason: `${short}: ${size.reason}` };
+        return { kind: 'wait', reason: `${short}: ${size.reason}`, heldBack: trigger };
       }
     }
   }

@@ -117,7 +117,7 @@ export class AccountWatch {
     await this.apply(before, update);
     const telling = this.opts.inferred.observe(reading.balance, reading.positions, reading.sentAt);
     if (telling) await telling;
-    await this.opts.shortfalls.observe(reading.balance, reading.positions);
+    await this.opts.shortfalls.observe(reading.balance, reading.positions, reading.sentAt);
   }
 
   /** The risk update a reading makes, from the risk state as it is now. */

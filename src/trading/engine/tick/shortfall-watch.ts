@@ -2,8 +2,9 @@
  * Positions the account holds less of than the bot's fills say (held-balance.ts), watched on the balance the
  * account watch reads once per tick — no request of its own:
  * - a shortfall seen on two readings in a row for the same position, with no order of the symbol in flight at
- *   either (a reading may predate a fill of the bot's that the position already counts, or the reverse), is
- *   confirmed and reported ONCE (`position.shortfall`), again only after a reading without it. What was reported
+ *   either and none changed (a fill booked) less than a not-found window before the read was sent (a reading may
+ *   predate a fill of the bot's that the position already counts, or the reverse: the exchange's account read lags
+ *   like its lookups, and one lagging an entry's fill shows none of the coins bought), is confirmed and reported ONCE (`position.shortfall`), again only after a reading without it. What was reported
  *   is kept in the trading state (`announcedShortfalls`), committed with the event (the transactional outbox, as
  *   market-halts.ts does for halts): a restart — a crash loop during a shortfall — confirms it again in two readings
  *   but does not report it again;
@@ -45,6 +46,13 @@ export interface ShortfallWatchOptions {
   /** The exchange's clock: a write-off's fills are stamped on it, the time its other fills carry. */
   exchangeClock: Clock;
   logger: Logger;
+  /**
+   * How long after an order of a symbol changed a balance read may still not show it (`unknownNotFoundWindowMs`, as
+   * the inferred-order watch's): a reading sent within it judges no shortfall of the symbol. Review 34o: two readings
+   * lagging an entry's fill confirmed the whole position missing, and the stop-loss that fired wrote it off at price
+   * 0 — the coins bought stayed on the account, the bot's no more, never sold.
+   */
+  settleWindowMs: number;
 }
 
 export class ShortfallWatch {
@@ -56,15 +64,21 @@ export class ShortfallWatch {
   constructor(private readonly opts: ShortfallWatchOptions) {}
 
   /**
-   * One balance reading, with the positions it was judged with (default: as they are now): confirms and reports
-   * what two readings in a row show.
+   * One balance reading, with the positions it was judged with (default: as they are now) and when its read was
+   * sent (host time; default: now): confirms and reports what two readings in a row show.
    */
   async observe(
     balance: Readonly<Record<string, BalanceEntry>>,
     positions: Record<string, PositionBook> = this.opts.orderBook.positions(),
+    sentAt: number = this.opts.clock.now(),
   ): Promise<void> {
-    const { orderBook, state } = this.opts;
+    const { orderBook, state, settleWindowMs } = this.opts;
     const unsettled = new Set(orderBook.pendingOrders().map((o) => o.symbol));
+    // an order changed within a window of the read (or since): its fill may not be in this balance yet
+    for (const o of orderBook.hotOrders(
+      (x) => sentAt - x.updatedAt < settleWindowMs && x.purpose !== 'write-off',
+    ))
+      unsettled.add(o.symbol);
     const current = shortfallsOf(orderBook.openPositions(positions), balance, orderBook.markets, unsettled);
     const confirmed = confirmedShortfalls(this.latest, current);
     this.latest = current;

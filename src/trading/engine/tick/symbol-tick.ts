@@ -19,7 +19,7 @@ import type { Strategy } from '../../strategy/strategy';
 import type { ExchangeReads } from '../exchange-watch/exchange-reads';
 import { exitable, lockedBySells } from '../decide/held-balance';
 import type { OnceLog } from '../log-once';
-import { inDoubtEvent } from '../orders/order-events';
+import { inDoubtEvent, readable } from '../orders/order-events';
 import type { OrderCancel } from '../orders/order-cancel';
 import type { EventOutbox } from '../state/event-outbox';
 import type { OrderBook } from '../orders/order-book';
@@ -226,6 +226,7 @@ export class SymbolTick {
           },
         );
         if (decision.heldByHalt) await this.exitHeld(symbol, decision.heldByHalt, price);
+        if (decision.heldBack) await this.tellHeldBack(symbol, decision.heldBack, decision.reason, price);
         return;
       case 'cancel':
         this.logger.info('Cancelling orders', { symbol, orders: decision.orders, reason: decision.reason });
@@ -413,6 +414,34 @@ export class SymbolTick {
       amount: position.amount,
       triggerPrice: entryPrice * (1 + pct / 100),
     });
+  }
+
+  /**
+   * A stop-loss/take-profit that fired and cannot sell because orders that are not the bot's lock the coins (the
+   * owner's resting sell: the web UI's "sell all" takes the bot's coins with the owner's) waits for them — the bot
+   * never cancels the owner's orders — and the owner, who can, is told once per position and rule (review 34o: it
+   * waited with one info line while the position rode down). Coins gone rather than locked are the shortfall
+   * watch's to tell.
+   */
+  private async tellHeldBack(
+    symbol: string,
+    trigger: ExitTrigger,
+    reason: string,
+    price: number,
+  ): Promise<void> {
+    const { base } = splitSymbol(symbol);
+    const used = this.opts.balance()?.[base]?.used ?? 0;
+    const locked = used - lockedBySells(this.orderBook.pendingOrders(symbol));
+    if (!(locked > 0) || locked < (this.orderBook.markets[symbol]?.amountStep ?? 0)) return;
+    const told = `held back ${trigger.kind} ${this.orderBook.positions()[symbol]?.openedAt ?? ''}`;
+    if (this.toldRisk.get(symbol) === told) return;
+    this.toldRisk.set(symbol, told);
+    await this.opts.outbox.emit(
+      'risk.triggered',
+      `${reason}. ${readable(locked)} ${base} are locked by orders that are not the bot's (yours, placed by hand ` +
+        `or by another bot): cancel them on the exchange and the ${trigger.kind} sells as soon as the coins are free`,
+      { symbol, rule: trigger.kind, price, changePct: trigger.changePct, lockedByOthers: locked },
+    );
   }
 
   /** The most an exit of `symbol` may ask for now (held-balance.ts); undefined before any balance read. */

@@ -1,0 +1,149 @@
+/**
+ * The owner trades by hand on the account the bot trades (review 34o): the real engine through real ccxt against
+ * the exchange doubles (harness/exchanges/), the owner's own orders placed through a second ccxt client of the same
+ * account with a clientOrderId that is not the bot's (Binance's web UI form `web_…`; letters and digits where OKX
+ * allows no more). Real clock, as live-exchanges.suite.ts (see there why).
+ */
+import { expect } from 'chai';
+import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
+import { binanceKit, bybitKit, okxKit } from '../../../harness/exchanges/exchange-kits';
+import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
+import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
+import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
+import { ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
+import { closeAfterEach } from '../../support/close-after-each';
+import { kitCcxtExchange, startLiveEngine, tickUntil } from '../../support/live-engine';
+
+const BTC = 'BTC/USDT';
+const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
+
+for (const kit of [binanceKit, bybitKit, okxKit])
+  describe(`the owner's own activity on the account the bot trades (real ccxt, ${kit.profile.name} double)`, function () {
+    this.timeout(60_000);
+    let fake: LocalExchange | undefined;
+    let h: EngineHarness | undefined;
+    let owner: CcxtExchange | undefined;
+    let strategy: ScriptedStrategy;
+    closeAfterEach(() => [h, fake, owner]);
+
+    async function live(
+      balances: Record<string, number>,
+      orders: Record<string, unknown> = {},
+    ): Promise<void> {
+      fake = await kit.start({ candleMs: 300, balances, symbols: [BTC] });
+      fake.pinPrice(BTC, 60_000);
+      strategy = new ScriptedStrategy();
+      h = await startLiveEngine(kit, fake.url, {
+        config: {
+          trading: {
+            mode: 'live',
+            symbols: [BTC],
+            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
+            orders: {
+              unknownNotFoundMisses: 3,
+              unknownNotFoundWindowMs: 1_000,
+              createTimeoutMs: 800,
+              ...orders,
+            },
+          },
+        },
+        strategy,
+      });
+      // the owner's own client of the same account (the web UI, the phone app)
+      owner = await kitCcxtExchange(kit, fake.url);
+    }
+
+    const position = (): number => h!.orderBook.positions()[BTC]?.amount ?? 0;
+
+    // Review 34o #1: a stop-loss whose coins are locked by the OWNER's resting sell (the web UI's "sell all": the bot's
+    // coins and the owner's in one order) waited for ever with one info line — `exitable` is the free balance, 0, and
+    // the shortfall watch sees the total, so no shortfall either. No alert: the position rode down unprotected and the
+    // owner, who can cancel their order, was never told.
+    it("a stop-loss the owner's own resting sell holds back is told once; freed, it sells the bot's coins only", async () => {
+      await live({ USDT: 10_000, BTC: 0.5 });
+      strategy.next = ENTER;
+      await tickUntil(h!, () => position() > 0);
+      strategy.next = HOLD;
+      const bought = position();
+      // the owner sells all their BTC at a target price in the web UI: 0.5 of their own and the bot's position
+      const all = fake!.balance('BTC');
+      const mine = await owner!.createOrder({
+        symbol: BTC,
+        side: 'sell',
+        type: 'limit',
+        amount: all,
+        price: 90_000,
+        clientOrderId: kit === binanceKit ? 'web_0c1f9a7e3b2d4c5e8f' : 'web0c1f9a7e3b2d4c5e8f',
+      });
+      fake!.pinPrice(BTC, 55_000);
+      for (let i = 0; i < 6; i++) await h!.loop.tick();
+      // nothing sold (the coins are locked), nothing refused: the owner's order is theirs and is never touched
+      const sells = () => fake!.trades(BTC).filter((t) => t.side === 'sell');
+      expect(sells()).to.deep.equal([]);
+      expect(h!.orderBook.hotOrders((o) => o.purpose === 'stop-loss')).to.deep.equal([]);
+      expect((await owner!.fetchOrder(mine.id, BTC)).status).to.equal('open');
+      // ...but the owner is told, once, that the stop-loss fired and what holds it back
+      const told = () => h!.events.filter((e) => e.type === 'risk.triggered');
+      expect(told(), 'no alert of a stop-loss held back by locked coins').to.have.length(1);
+      expect(told()[0].summary).to.contain('stop-loss on BTC/USDT');
+      expect(told()[0].summary).to.contain("locked by orders that are not the bot's");
+      expect(told()[0].data).to.include({ symbol: BTC, rule: 'stop-loss' });
+      expect(told()[0].data.lockedByOthers as number).to.be.closeTo(mine.amount, 1e-9);
+      // the owner cancels their order: the stop-loss sells the bot's position, and the owner keeps their 0.5 BTC
+      await owner!.cancelOrder(mine.id, BTC);
+      await tickUntil(h!, () => sells().length === 1);
+      // (its whole amount steps: the dust below one step stays)
+      expect(sells()[0].qty).to.be.closeTo(bought, 0.00001);
+      expect(sells()[0].qty).to.be.at.most(bought);
+      expect(fake!.balance('BTC')).to.be.at.least(0.5 - 1e-9);
+      expect(told()).to.have.length(2);
+    });
+
+    // Defect (review 34o #2): equity (account-watch.ts `equityOf`) is the account's WHOLE quote balance plus the bot's
+    // positions, so the owner's own money moves count as the bot's results: 3,000 USDT spent by hand on a coin the bot
+    // does not trade (or withdrawn) reads as a 30 % drawdown — "Kill switch (max-drawdown)", entries paused — though the
+    // bot lost nothing; and the owner's balance dilutes both limits (with 10,000 USDT of the owner's, 5 % daily loss is
+    // 500 USDT of a bot staking 2,000). Not fixed here: the limits need a measure of the bot's own capital.
+    // (one exchange is enough: the equity is the same arithmetic on all three)
+    if (kit === binanceKit)
+      it.skip("the owner's own spending of the quote is not a drawdown of the bot's", async () => {
+        await live({ USDT: 10_000, BTC: 0 });
+        for (let i = 0; i < 3; i++) await h!.loop.tick();
+        expect(h!.files.store.data.risk.equityPeak).to.equal(10_000);
+        // the owner buys 3,000 USDT of ETH by hand (or withdraws it): no trade of the bot's, no loss of the bot's
+        (fake as FakeBinance).wallet.credit('USDT', -3_000);
+        for (let i = 0; i < 3; i++) await h!.loop.tick();
+        expect(h!.events.filter((e) => e.type === 'risk.triggered').map((e) => e.summary)).to.deep.equal([]);
+        expect(h!.files.store.data.risk.killSwitch).to.equal(null);
+      });
+
+    // Review 34o #3: the shortfall watch judged readings sent right after an entry's fill. The exchange's account
+    // read lags like its lookups (Binance "Memory => Database"; the doubles' balanceLagMs): two readings lagging the
+    // fill showed none of the coins bought, confirmed the whole position missing ("Account holds less than the
+    // position"), and the stop-loss that fired meanwhile wrote it off at price 0 — PnL -2,000, the daily-loss kill
+    // switch, and the coins bought left on the account, the bot's no more: never sold, no stop-loss.
+    it('a balance read lagging the entry is no shortfall: the stop-loss sells the position once its coins show', async () => {
+      // the not-found window above the account read's lag, as that rule assumes (60 s by default)
+      await live({ USDT: 10_000, BTC: 0 }, { unknownNotFoundWindowMs: 6_000 });
+      strategy.next = ENTER;
+      await tickUntil(h!, () => position() > 0);
+      strategy.next = HOLD;
+      const bought = position();
+      // from now on the account read answers the balances of 4 s ago: without the coins just bought
+      (fake as unknown as { balanceLagMs: number }).balanceLagMs = 4_000;
+      fake!.pinPrice(BTC, 55_000);
+      const sells = () => fake!.trades(BTC).filter((t) => t.side === 'sell');
+      const writeOffs = () => h!.orderBook.hotOrders((o) => o.purpose === 'write-off');
+      // (on main the position was written off within the lag and no sell ever came)
+      await tickUntil(h!, () => sells().length > 0 || writeOffs().length > 0, 200);
+      expect(h!.events.filter((e) => e.type === 'position.shortfall')).to.deep.equal([]);
+      expect(writeOffs()).to.deep.equal([]);
+      expect(sells()).to.have.length(1);
+      expect(sells()[0].qty).to.be.closeTo(bought, 0.00001);
+      // the loss is the fall's (about 8.5 % of the 2,000 staked), not the whole stake
+      await tickUntil(h!, () => h!.events.some((e) => e.type === 'position.closed'));
+      const closed = h!.events.find((e) => e.type === 'position.closed')!;
+      expect(closed.data.realizedPnl as number).to.be.within(-250, -100);
+      expect(fake!.balance('BTC')).to.be.below(0.00001);
+    });
+  });
