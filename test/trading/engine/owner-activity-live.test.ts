@@ -118,6 +118,11 @@ for (const kit of [binanceKit, bybitKit, okxKit])
         const told = () => h!.events.filter((e) => e.type === 'risk.triggered').map((e) => e.summary);
         expect(told()).to.deep.equal([]);
         expect(h!.files.store.data.risk.killSwitch).to.equal(null);
+        // what /status and the daily summary say is judged: the bot's 2,000, beside the account's 7,000
+        expect(h!.loop.snapshot()).to.deep.include({
+          equity: 7_000,
+          riskEquity: { equity: 2_000, capital: 2_000 },
+        });
         // the bot's own loss of more than 5 % of its 2,000: bought at 60,000, stopped out at 54,000 (about -200)
         strategy.next = ENTER;
         await tickUntil(h!, () => position() > 0);
