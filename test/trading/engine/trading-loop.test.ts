@@ -18,6 +18,7 @@ import { FAKE_CLOCK_START, FakeClock, flush } from '../../support/fake-clock';
 import { EngineHarness, MARKET_BUY, ScriptedStrategy } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
 import { closeAfterEach } from '../../support/close-after-each';
+import { captureLogger } from '../../support/capture-logger';
 
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
@@ -797,7 +798,8 @@ describe('TradingLoop against the paper exchange (integration)', function () {
         risk: { ...TEN_PCT_DRAWDOWN_ON_20K.trading.risk, capital: 2_000 },
       },
     };
-    const second = await first.restart({ config: withCapital });
+    const log = captureLogger();
+    const second = await first.restart({ config: withCapital, logger: log.logger });
     h = second;
     await second.loop.recover({ kind: 'clean', at: 1 });
     second.loop.enterRunning();
@@ -808,6 +810,18 @@ describe('TradingLoop against the paper exchange (integration)', function () {
       capital: 2_000,
     });
     expect(second.files.store.data.risk.killSwitch).to.equal(null);
+    // said in the log, once: what was judged, what is now, and the new bases
+    const said = () => log.lines.filter((l) => l.message.startsWith('Risk limits now judge another equity'));
+    expect(said()).to.have.length(1);
+    expect(said()[0]).to.include({
+      level: 'warn',
+      was: 'account equity',
+      now: 'bot capital 2000 + its PnL',
+      previousPeak: 20_000,
+      equityPeak: 2_000,
+    });
+    await second.loop.tick();
+    expect(said()).to.have.length(1);
     // off again: the account's equity, from this reading
     const third = await second.restart({ config: TEN_PCT_DRAWDOWN_ON_20K });
     h = third;
