@@ -1,7 +1,7 @@
 /**
  * The loop's heartbeat in the log: once every `heartbeatMs` (default 60 s; the first tick's at once), how trading
- * stands — state, ticks, equity (and the bot's own, judged by the risk limits, with trading.risk.capital), positions and orders open, unrealized PnL at the last prices, the pause, whether the
- * exchange answers — so `pm2 logs` shows the bot alive without asking it. The line is pure (`heartbeatFields`).
+ * stands — state, ticks, equity (and the bot's own the risk limits judge, with trading.risk.capital), positions and
+ * orders open, unrealized PnL at the last prices, the pause, whether the exchange answers — so `pm2 logs` shows the bot alive without asking it. The line is pure (`heartbeatFields`).
  */
 import type { LoopState } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';

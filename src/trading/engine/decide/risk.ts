@@ -250,14 +250,13 @@ export function rebaseRisk(
   capital: number | undefined,
   equity: number,
   peakSafeEquity: number,
-  now: number,
 ): RiskState | null {
   if (state.capital === capital) return null;
   const { capital: _was, ...rest } = state;
   return {
     ...rest,
     equityPeak: Math.min(equity, peakSafeEquity),
-    day: utcDay(now),
+    // its day stays: a reading on a new day starts it (evaluateRisk), ending a daily-loss kill switch of the last
     dayStartEquity: equity,
     ...(capital !== undefined ? { capital } : {}),
   };

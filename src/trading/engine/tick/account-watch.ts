@@ -138,7 +138,7 @@ export class AccountWatch {
    */
   private evaluate(r: Reading): { before: RiskState; update: RiskUpdate; rebased?: RiskState } {
     const stored = this.opts.state.risk;
-    const rebase = rebaseRisk(stored, this.opts.risk.capital, r.equity, r.peakSafeEquity, r.now);
+    const rebase = rebaseRisk(stored, this.opts.risk.capital, r.equity, r.peakSafeEquity);
     const before = rebase ?? stored;
     const update = evaluateRisk(before, r.equity, r.realizedToday, r.now, this.opts.risk);
     return {
