@@ -13,6 +13,7 @@ import type {
   PnlPeriod,
   PnlReport,
   PositionView,
+  RiskEquityView,
   TradingStatus,
 } from '../shared/ipc/protocol';
 import type { LogTail } from './log-tail';
@@ -200,6 +201,7 @@ function formatTradingView(t: TradingStatus, now: number, m: Markup): string[] {
     `${m.b('Trading')} (${m.esc(`${describeVenue(t.mode, t.exchange)}, ${t.botId} v${t.version}`)})`,
     `  ${m.esc(state)}`,
     `  equity ${m.esc(`${formatAmount(t.equity)} ${q}`)} · PnL today ${m.esc(formatSigned(t.pnlToday))} · total ${m.esc(formatSigned(t.pnlTotal))}`,
+    ...(t.riskEquity ? [`  ${m.esc(riskEquityText(t.riskEquity, q))}`] : []),
     `  positions ${t.openPositions} · open orders ${t.openOrders}`,
     ...(t.ordersHolding
       ? [
@@ -413,6 +415,11 @@ export function formatDaySummary(day: PnlPeriod & { day: string }, quote: string
   ].join('\n');
 }
 
+/** Which equity the risk limits judge, when it is the bot's own (trading.risk.capital), not the account's. */
+function riskEquityText(r: RiskEquityView, q: string): string {
+  return `risk limits judge the bot's equity ${formatAmount(r.equity)} ${q} (capital ${formatAmount(r.capital)} + its PnL), not the account's`;
+}
+
 /** The results report: realized PnL by period, win rate, fees, best/worst trade, drawdown, by symbol. */
 export function formatReport(r: PnlReport, m: Markup): string {
   const q = r.quoteCurrency;
@@ -435,6 +442,7 @@ export function formatReport(r: PnlReport, m: Markup): string {
   }
   lines.push(
     `unrealized ${m.esc(formatSigned(r.unrealized))} on ${plural(r.openPositions, 'open position')} · equity ${m.esc(`${formatAmount(r.equity)} ${q}`)}`,
+    ...(r.riskEquity ? [m.esc(riskEquityText(r.riskEquity, q))] : []),
   );
   if (r.bySymbol.length > 0) {
     lines.push(

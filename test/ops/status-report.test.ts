@@ -124,6 +124,20 @@ describe('ops status report', () => {
     expect(report.services.find((s) => s.name === 'trading')!.lastRun).to.deep.equal(status.lastExit);
   });
 
+  it("says which equity the risk limits judge when it is the bot's own (trading.risk.capital); nothing when unset", async () => {
+    const report = (status: TradingStatus) =>
+      buildStatusReport({ pm2: { list: async () => [] }, trading: async () => status, dataDir, now: NOW });
+    const judged = formatStatus(
+      await report(tradingStatus({ riskEquity: { equity: 1_950.5, capital: 2_000 } })),
+      plainMarkup,
+    );
+    expect(judged).to.include('equity 10,123.45 USDT');
+    expect(judged).to.include(
+      "risk limits judge the bot's equity 1,950.50 USDT (capital 2,000.00 + its PnL), not the account's",
+    );
+    expect(formatStatus(await report(tradingStatus()), plainMarkup)).not.to.include('risk limits judge');
+  });
+
   it('says orders in question hold their symbols, and that /settle lists them with the commands that settle each', async () => {
     const report = await buildStatusReport({
       pm2: { list: async () => [] },

@@ -17,7 +17,7 @@ import type { LocalOrder } from '../../src/trading/engine/orders/order-state';
 import { configSchema, type Config } from '../../src/shared/config/schema';
 import { EventLog } from '../../src/shared/ipc/event-log';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
-import { createLogger, LOG_LEVELS, silentLogger } from '../../src/shared/logging/logger';
+import { createLogger, LOG_LEVELS, silentLogger, type Logger } from '../../src/shared/logging/logger';
 import type { EventPublisher } from '../../src/trading/engine/state/event-outbox';
 import type { OrderBook } from '../../src/trading/engine/orders/order-book';
 import type { OrderManager } from '../../src/trading/engine/orders/order-manager';
@@ -57,6 +57,8 @@ export interface HarnessOptions {
    * concurrency (calls that overlap while real I/O or a real server takes its time), which says why.
    */
   clock?: Clock;
+  /** The engine's logger, to assert what it logs (test/support/capture-logger.ts); default silent. */
+  logger?: Logger;
 }
 
 /** A strategy that answers what the test sets (or throws it), and records what it was asked on. */
@@ -154,7 +156,7 @@ export class EngineHarness {
     const config = testConfig(opts.config);
     // BYNINJA_TEST_LOG=debug shows the engine's log while debugging a test
     const level = LOG_LEVELS.find((l) => l === process.env.BYNINJA_TEST_LOG);
-    const logger = level ? createLogger({ service: 'harness', level }) : silentLogger();
+    const logger = opts.logger ?? (level ? createLogger({ service: 'harness', level }) : silentLogger());
     const t = config.trading;
     const clock = opts.clock ?? new FakeClock();
     const paper = await PaperExchange.open({

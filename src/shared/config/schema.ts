@@ -243,6 +243,12 @@ export const configSchema = z.strictObject({
           maxDrawdownPct: pct.default(20),
           /** Kill switch: pause entries when today's realized loss exceeds this percent of start-of-day equity. */
           maxDailyLossPct: pct.default(10),
+          /**
+           * The money the operator gives the bot (quote units). Set: the kill switch judges the bot's own equity,
+           * capital + its realized PnL + its positions' unrealized PnL, never the account's balance (the owner's
+           * deposits, withdrawals and own trades move nothing). Unset: the account's equity.
+           */
+          capital: z.number().positive().optional(),
         })
         .prefault({}),
       orders: z

@@ -122,6 +122,15 @@ export interface ApiKeyStatus {
   readError?: string;
 }
 
+/**
+ * The equity the risk limits judge when `trading.risk.capital` is set: the bot's own, its capital plus its PnL
+ * (bot-equity.ts), not the account's. Absent where the setting is unset: they judge the account's `equity`.
+ */
+export interface RiskEquityView {
+  equity: number;
+  capital: number;
+}
+
 export interface TradingStatus {
   botId: string;
   mode: TradingMode;
@@ -132,6 +141,8 @@ export interface TradingStatus {
   /** Orders that ended on the bot's inference and hold their symbol now (/settle lists them); absent: none. */
   ordersHolding?: number;
   equity: number;
+  /** The bot's own equity, judged by the risk limits instead of `equity` (trading.risk.capital set). */
+  riskEquity?: RiskEquityView;
   quoteCurrency: string;
   pnlToday: number;
   pnlTotal: number;
@@ -350,6 +361,8 @@ export interface PnlReport {
   /** Largest fall of realized equity from a peak: amount in the quote currency and percent of that peak. */
   maxDrawdown: { amount: number; pct: number | null };
   equity: number;
+  /** The bot's own equity, judged by the risk limits instead of `equity` (trading.risk.capital set). */
+  riskEquity?: RiskEquityView;
   unrealized: number;
   openPositions: number;
   /**

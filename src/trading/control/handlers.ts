@@ -100,6 +100,9 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
       pausedReason: snap.pause ? pauseSummary(snap.pause) : undefined,
       ordersHolding: loop.inDoubtOrders().filter((o) => o.holding !== undefined).length || undefined,
       equity: round(snap.equity),
+      ...(snap.riskEquity
+        ? { riskEquity: { ...snap.riskEquity, equity: round(snap.riskEquity.equity) } }
+        : {}),
       quoteCurrency: snap.quoteCurrency,
       pnlToday: round(realizedOnDay(books, utcDay(loop.exchangeClock.now()))),
       pnlTotal: round(realizedTotal(books) + unrealized),
@@ -207,7 +210,12 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
         let unrealized = 0;
         for (const p of orderBook.openPositions())
           unrealized += unrealizedPnl(p, snap.lastPrices[p.symbol] ?? averageEntryPrice(p));
-        return { equity: snap.equity, unrealized, openPositions: orderBook.openPositions().length };
+        return {
+          equity: snap.equity,
+          ...(snap.riskEquity ? { riskEquity: snap.riskEquity } : {}),
+          unrealized,
+          openPositions: orderBook.openPositions().length,
+        };
       },
       // fills are dated on the exchange's clock: the report's "today" and days are its UTC days
       now: () => loop.exchangeClock.now(),

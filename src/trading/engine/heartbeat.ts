@@ -1,7 +1,7 @@
 /**
  * The loop's heartbeat in the log: once every `heartbeatMs` (default 60 s; the first tick's at once), how trading
- * stands — state, ticks, equity, positions and orders open, unrealized PnL at the last prices, the pause, whether the
- * exchange answers — so `pm2 logs` shows the bot alive without asking it. The line is pure (`heartbeatFields`).
+ * stands — state, ticks, equity (and the bot's own the risk limits judge, with trading.risk.capital), positions and
+ * orders open, unrealized PnL at the last prices, the pause, whether the exchange answers — so `pm2 logs` shows the bot alive without asking it. The line is pure (`heartbeatFields`).
  */
 import type { LoopState } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
@@ -13,6 +13,8 @@ export interface HeartbeatFacts {
   state: LoopState;
   ticks: number;
   equity: number;
+  /** The bot's own equity the risk limits judge (trading.risk.capital set); absent: they judge `equity`. */
+  riskEquity?: number;
   /** Every position book (flat ones add nothing to the unrealized PnL). */
   positions: readonly PositionBook[];
   lastPrices: Readonly<Record<string, number>>;
@@ -30,6 +32,7 @@ export function heartbeatFields(f: HeartbeatFacts): Record<string, unknown> {
     state: f.state,
     ticks: f.ticks,
     equity: Number(f.equity.toFixed(2)),
+    ...(f.riskEquity !== undefined ? { riskEquity: Number(f.riskEquity.toFixed(2)) } : {}),
     openPositions: f.openPositions,
     openOrders: f.openOrders,
     unrealizedPnl: Number(unrealized.toFixed(2)),

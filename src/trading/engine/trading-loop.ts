@@ -28,6 +28,7 @@ import type {
   LoopState,
   ReconcileDifference,
   RecoverySummary,
+  RiskEquityView,
 } from '../../shared/ipc/protocol';
 import type { Logger } from '../../shared/logging/logger';
 import type { BalanceEntry, Market } from '../exchange/exchange';
@@ -66,7 +67,10 @@ export interface LoopSnapshot {
   exchangeAccountRefused?: boolean;
   /** What the exchange's latest failure said, while it fails. */
   exchangeError?: string;
+  /** The account's equity. */
   equity: number;
+  /** The bot's own equity the risk limits judge, with `trading.risk.capital` set (absent: they judge `equity`). */
+  riskEquity?: RiskEquityView;
   quoteCurrency: string;
   lastPrices: Record<string, number>;
   balance: Record<string, BalanceEntry> | null;
@@ -157,6 +161,9 @@ export class TradingLoop {
         this.parts.health.lastError ??
         rateLimitNotice(this.opts.exchange.rateLimitedUntil?.(), this.clock.now()),
       equity: this.parts.account.equity,
+      ...(this.config.risk.capital !== undefined
+        ? { riskEquity: { equity: this.parts.account.riskEquity, capital: this.config.risk.capital } }
+        : {}),
       quoteCurrency: this.quoteCurrency,
       lastPrices: { ...this.lastPrices },
       balance: this.parts.account.balance,
@@ -356,6 +363,7 @@ export class TradingLoop {
       state: this.loopState,
       ticks: this.ticks,
       equity: this.parts.account.equity,
+      ...(this.config.risk.capital !== undefined ? { riskEquity: this.parts.account.riskEquity } : {}),
       positions: Object.values(this.orderBook.positions()),
       lastPrices: this.lastPrices,
       openPositions: this.orderBook.openPositions().length,

@@ -6,7 +6,13 @@
  * an equity curve thinned to at most MAX_POINTS as it grows. Drawdown is followed exactly as the fills pass.
  */
 import { utcDay } from '../../shared/clock';
-import { REPORT_DAYS, type PnlPeriod, type PnlReport, type TripView } from '../../shared/ipc/protocol';
+import {
+  REPORT_DAYS,
+  type PnlPeriod,
+  type PnlReport,
+  type RiskEquityView,
+  type TripView,
+} from '../../shared/ipc/protocol';
 import type { LocalOrder } from '../engine/orders/order-state';
 import {
   applyFill,
@@ -36,6 +42,8 @@ export interface ReportWindow {
 
 export interface ReportEnd {
   equity: number;
+  /** The bot's own equity the risk limits judge (trading.risk.capital set). */
+  riskEquity?: RiskEquityView;
   unrealized: number;
   openPositions: number;
 }
@@ -194,6 +202,9 @@ export class PnlReportBuilder {
             : null,
       },
       equity: round(end.equity),
+      ...(end.riskEquity
+        ? { riskEquity: { equity: round(end.riskEquity.equity), capital: end.riskEquity.capital } }
+        : {}),
       unrealized: round(end.unrealized),
       openPositions: end.openPositions,
       curve,

@@ -85,6 +85,15 @@ describe('config loader', () => {
     expect(config.telegram.apiRoot).to.equal('http://127.0.0.1:9000');
   });
 
+  it("trading.risk.capital: unset by default (the account's equity is judged), a positive amount when set", () => {
+    expect(load().config.trading.risk.capital).to.equal(undefined);
+    expect(load({ BYNINJA__TRADING__RISK__CAPITAL: '2000' }).config.trading.risk.capital).to.equal(2_000);
+    writeJson({ trading: { risk: { capital: 1_500.5 } } });
+    expect(load({ BYNINJA_CONFIG: path.join(dir, 'config.json') }).config.trading.risk.capital).to.equal(
+      1_500.5,
+    );
+  });
+
   it('generic BYNINJA__SECTION__KEY overlay: snake case to camel case, JSON values, raw text for string fields', () => {
     const { config } = load({
       BYNINJA__TRADING__RISK__STAKE_PER_TRADE: '55.5',
@@ -179,6 +188,20 @@ describe('config loader', () => {
         field: 'trading.risk.stakePerTrade',
         value: '-5',
         message: /too small/i,
+      },
+      {
+        what: 'a bot capital of 0 (the money given the bot, judged by the risk limits)',
+        file: { trading: { risk: { capital: 0 } } },
+        field: 'trading.risk.capital',
+        value: '0',
+        message: /too small/i,
+      },
+      {
+        what: 'a bot capital that is no number',
+        env: { BYNINJA__TRADING__RISK__CAPITAL: 'all' },
+        field: 'trading.risk.capital (env BYNINJA__TRADING__RISK__CAPITAL)',
+        value: '"all"',
+        message: /expected number/i,
       },
       {
         what: 'a non-numeric allowed chat id',

@@ -37,7 +37,7 @@ describe('control handlers over the real engine', function () {
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h]);
 
-  async function setup(recover = true, opts: Pick<HarnessOptions, 'clock' | 'wrapExchange'> = {}) {
+  async function setup(recover = true, opts: Pick<HarnessOptions, 'clock' | 'wrapExchange' | 'config'> = {}) {
     const strategy = new ScriptedStrategy();
     h = await EngineHarness.open({
       strategy,
@@ -192,6 +192,27 @@ describe('control handlers over the real engine', function () {
     expect(report.generatedAt).to.equal(Date.UTC(2026, 11, 2, 23, 59, 40));
   });
 
+  it("with trading.risk.capital, status and report carry the bot's own equity the risk limits judge", async () => {
+    const { h, rpc, strategy } = await setup(true, {
+      config: {
+        trading: {
+          symbols: ['BTC/USDT', 'ETH/USDT'],
+          risk: { stopLossPct: 0, takeProfitPct: 0, capital: 1_000 },
+        },
+      },
+    });
+    strategy.next = { action: 'enter-long', reason: 'test' };
+    await h.loop.tick();
+    await h.loop.tick();
+    const status = await rpc.call('status', {});
+    expect(status.equity).to.be.within(9_900, 10_000);
+    // the capital plus the bot's PnL, realized and unrealized at the last prices: status's own pnlTotal
+    expect(status.riskEquity?.capital).to.equal(1_000);
+    expect(status.riskEquity?.equity).to.be.closeTo(1_000 + status.pnlTotal, 0.02);
+    const report = await rpc.call('report', {});
+    expect(report.riskEquity).to.deep.equal(status.riskEquity);
+  });
+
   it('reports a status whose every field comes from the running engine', async () => {
     const { h, rpc, strategy } = await setup();
     strategy.next = { action: 'enter-long', reason: 'test' };
@@ -215,6 +236,8 @@ describe('control handlers over the real engine', function () {
     });
     expect(status.lastExit).to.deep.equal({ kind: 'clean', at: 1 });
     expect(status.equity).to.be.within(9_900, 10_000);
+    // trading.risk.capital unset: the limits judge the account's equity, nothing else said
+    expect(status).not.to.have.property('riskEquity');
     expect(status.lastTickAgeMs).to.be.a('number').within(0, 5_000);
     expect(status.lastEventSeq).to.equal(h.eventLog.lastSeq).and.greaterThan(0);
     expect(status.pnlToday).to.equal(0);

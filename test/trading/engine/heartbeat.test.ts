@@ -32,6 +32,14 @@ describe('heartbeatFields: how trading stands, in one log line (pure)', () => {
     });
   });
 
+  it("adds the bot's own equity the risk limits judge, to the cent, only when trading.risk.capital is set", () => {
+    expect(heartbeatFields(facts({ riskEquity: 1_980.126 }))).to.include({
+      equity: 1000,
+      riskEquity: 1980.13,
+    });
+    expect(heartbeatFields(facts())).not.to.have.property('riskEquity');
+  });
+
   it('sums the unrealized PnL of the positions at their last prices', () => {
     const btc = { ...emptyBook('BTC/USDT'), amount: 0.01, costBasis: 500 };
     const eth = { ...emptyBook('ETH/USDT'), amount: 1, costBasis: 2000 };

@@ -29,6 +29,7 @@ for (const kit of [binanceKit, bybitKit, okxKit])
     async function live(
       balances: Record<string, number>,
       orders: Record<string, unknown> = {},
+      risk: Record<string, unknown> = {},
     ): Promise<void> {
       fake = await kit.start({ candleMs: 300, balances, symbols: [BTC] });
       fake.pinPrice(BTC, 60_000);
@@ -38,7 +39,7 @@ for (const kit of [binanceKit, bybitKit, okxKit])
           trading: {
             mode: 'live',
             symbols: [BTC],
-            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
+            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000, ...risk },
             orders: {
               unknownNotFoundMisses: 3,
               unknownNotFoundWindowMs: 1_000,
@@ -99,22 +100,44 @@ for (const kit of [binanceKit, bybitKit, okxKit])
       expect(told()).to.have.length(2);
     });
 
-    // Defect (review 34o #2): equity (account-watch.ts `equityOf`) is the account's WHOLE quote balance plus the bot's
-    // positions, so the owner's own money moves count as the bot's results: 3,000 USDT spent by hand on a coin the bot
-    // does not trade (or withdrawn) reads as a 30 % drawdown — "Kill switch (max-drawdown)", entries paused — though the
-    // bot lost nothing; and the owner's balance dilutes both limits (with 10,000 USDT of the owner's, 5 % daily loss is
-    // 500 USDT of a bot staking 2,000). Not fixed here: the limits need a measure of the bot's own capital.
-    // (one exchange is enough: the equity is the same arithmetic on all three)
+    // Review 34o #2: equity (account-watch.ts `equityOf`) is the account's WHOLE quote balance plus the bot's positions,
+    // so the owner's own money moves counted as the bot's results: 3,000 USDT spent by hand on a coin the bot does not
+    // trade (or withdrawn) read as a 30 % drawdown — "Kill switch (max-drawdown)", entries paused — though the bot
+    // lost nothing; and the owner's balance diluted both limits (with 10,000 USDT of the owner's, 5 % drawdown is 500
+    // USDT of a bot staking 2,000). With `trading.risk.capital` set the limits judge the bot's own equity: the capital
+    // plus its PnL (bot-equity.ts), no balance in it. (One exchange is enough: the equity is the same arithmetic on
+    // all three.)
     if (kit === binanceKit)
-      it.skip("the owner's own spending of the quote is not a drawdown of the bot's", async () => {
-        await live({ USDT: 10_000, BTC: 0 });
+      it("with risk.capital set, the owner's spending of the quote is no drawdown; the bot's own loss is", async () => {
+        await live({ USDT: 10_000, BTC: 0 }, {}, { capital: 2_000, maxDrawdownPct: 5, maxDailyLossPct: 50 });
         for (let i = 0; i < 3; i++) await h!.loop.tick();
-        expect(h!.files.store.data.risk.equityPeak).to.equal(10_000);
+        expect(h!.files.store.data.risk).to.include({ equityPeak: 2_000, capital: 2_000 });
         // the owner buys 3,000 USDT of ETH by hand (or withdraws it): no trade of the bot's, no loss of the bot's
         (fake as FakeBinance).wallet.credit('USDT', -3_000);
         for (let i = 0; i < 3; i++) await h!.loop.tick();
-        expect(h!.events.filter((e) => e.type === 'risk.triggered').map((e) => e.summary)).to.deep.equal([]);
+        const told = () => h!.events.filter((e) => e.type === 'risk.triggered').map((e) => e.summary);
+        expect(told()).to.deep.equal([]);
         expect(h!.files.store.data.risk.killSwitch).to.equal(null);
+        // what /status and the daily summary say is judged: the bot's 2,000, beside the account's 7,000
+        expect(h!.loop.snapshot()).to.deep.include({
+          equity: 7_000,
+          riskEquity: { equity: 2_000, capital: 2_000 },
+        });
+        // the bot's own loss of more than 5 % of its 2,000: bought at 60,000, stopped out at 54,000 (about -200)
+        strategy.next = ENTER;
+        await tickUntil(h!, () => position() > 0);
+        strategy.next = HOLD;
+        fake!.pinPrice(BTC, 54_000);
+        // (the stop-loss is told as risk.triggered too)
+        const triggered = () => told().filter((s) => s.startsWith('Kill switch'));
+        await tickUntil(h!, () => triggered().length > 0);
+        expect(triggered()).to.have.length(1);
+        expect(triggered()[0]).to.match(
+          /^Kill switch \(max-drawdown\): the bot's equity \(capital 2000 \+ its PnL\) 1[78]\d\d\.\d\d is \d+\.\d\d% below its peak 2000\.00 \(limit 5%\)/,
+        );
+        expect(h!.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
+        // the account's equity is the owner's 7,000 less the bot's loss: judged, 2.9 % would have fired nothing
+        expect(h!.loop.snapshot().equity).to.be.above(6_700);
       });
 
     // Review 34o #3: the shortfall watch judged readings sent right after an entry's fill. The exchange's account

@@ -8,6 +8,7 @@ import {
   isOpenPosition,
   needsSettledReading,
   capPeak,
+  rebaseRisk,
   resetAfterResume,
   sizeExit,
   sizeOrder,
@@ -312,6 +313,53 @@ describe('risk: kill switch', () => {
     const resumed = resetAfterResume(u.state, 9_000, DAY1);
     expect(evaluateRisk(resumed, 9_000, -1_000, DAY1, risk).triggered).to.equal(undefined);
     expect(evaluateRisk(resumed, 7_200, 0, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
+  });
+});
+
+describe('risk: a change of measure (trading.risk.capital turned on, off or changed across a restart)', () => {
+  const onAccount = { ...initialRiskState(), equityPeak: 10_000, day: '2026-01-01', dayStartEquity: 10_000 };
+
+  it('begins the peak and the day base again from the reading, instead of firing on the new measure', () => {
+    // the account's peak 10,000, now judged on a capital of 2,000: an 80 % "drawdown" on the old peak
+    expect(evaluateRisk(onAccount, 2_000, 0, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
+    const rebased = rebaseRisk(onAccount, 2_000, 2_000, 2_000)!;
+    expect(rebased).to.deep.equal({ ...onAccount, equityPeak: 2_000, dayStartEquity: 2_000, capital: 2_000 });
+    expect(evaluateRisk(rebased, 2_000, 0, DAY1, risk).triggered).to.equal(undefined);
+    // the new measure's limits hold: 20 % of the bot's 2,000, 10 % of its day
+    expect(evaluateRisk(rebased, 1_600, 0, DAY1, risk).state.killSwitch?.reason).to.match(
+      /^the bot's equity \(capital 2000 \+ its PnL\) 1600\.00 is 20\.00% below its peak 2000\.00/,
+    );
+    expect(evaluateRisk(rebased, 1_900, -200, DAY1, risk).triggered?.kind).to.equal('daily-loss');
+  });
+
+  it('the same measure changes nothing; off again, or another capital, begins again (the peak never above what is known)', () => {
+    const onCapital = { ...onAccount, equityPeak: 2_100, dayStartEquity: 2_050, capital: 2_000 };
+    expect(rebaseRisk(onCapital, 2_000, 1_000, 1_000)).to.equal(null);
+    expect(rebaseRisk(onAccount, undefined, 1_000, 1_000)).to.equal(null);
+    const off = rebaseRisk(onCapital, undefined, 9_000, 8_800)!;
+    expect(off).to.deep.equal({ ...onAccount, equityPeak: 8_800, dayStartEquity: 9_000 });
+    expect('capital' in off).to.equal(false);
+    expect(rebaseRisk(onCapital, 5_000, 5_100, 5_100)).to.include({
+      capital: 5_000,
+      equityPeak: 5_100,
+    });
+  });
+
+  it('keeps a kill switch already set (the operator resumes it); a daily-loss one still ends with its day', () => {
+    const killSwitch = { kind: 'max-drawdown' as const, reason: 'x', at: DAY1 };
+    expect(rebaseRisk({ ...onAccount, killSwitch }, 2_000, 2_000, 2_000)!.killSwitch).to.equal(killSwitch);
+    // yesterday's daily-loss kill switch, the measure changed at today's first reading: the new day ends it
+    const dailyLoss = { kind: 'daily-loss' as const, reason: 'y', at: DAY1 };
+    const rebased = rebaseRisk({ ...onAccount, killSwitch: dailyLoss }, 2_000, 2_000, 2_000)!;
+    expect(rebased.killSwitch).to.equal(dailyLoss);
+    const today = evaluateRisk(rebased, 2_000, 0, DAY2, risk);
+    expect(today.cleared).to.equal(dailyLoss);
+    expect(today.state).to.include({
+      killSwitch: null,
+      day: '2026-01-02',
+      dayStartEquity: 2_000,
+      equityPeak: 2_000,
+    });
   });
 });
 

@@ -18,6 +18,7 @@ import { FAKE_CLOCK_START, FakeClock, flush } from '../../support/fake-clock';
 import { EngineHarness, MARKET_BUY, ScriptedStrategy } from '../../support/engine-harness';
 import { withOverrides } from '../../support/exchange-overrides';
 import { closeAfterEach } from '../../support/close-after-each';
+import { captureLogger } from '../../support/capture-logger';
 
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 const EXIT: Signal = { action: 'exit-long', reason: 'test says sell' };
@@ -784,6 +785,54 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
     expect(h.eventTypes()).not.to.include('risk.triggered');
+  });
+
+  it('trading.risk.capital turned on, then off, across restarts: the peak and the day begin again, no kill switch', async () => {
+    // the account's 20,000 as the peak on file; judged on the bot's 2,000 it would be a 90 % "drawdown"
+    const { h: first } = await started({ config: TEN_PCT_DRAWDOWN_ON_20K });
+    await first.loop.tick();
+    expect(first.files.store.data.risk.equityPeak).to.equal(20_000);
+    const withCapital = {
+      trading: {
+        ...TEN_PCT_DRAWDOWN_ON_20K.trading,
+        risk: { ...TEN_PCT_DRAWDOWN_ON_20K.trading.risk, capital: 2_000 },
+      },
+    };
+    const log = captureLogger();
+    const second = await first.restart({ config: withCapital, logger: log.logger });
+    h = second;
+    await second.loop.recover({ kind: 'clean', at: 1 });
+    second.loop.enterRunning();
+    await second.loop.tick();
+    expect(second.files.store.data.risk).to.include({
+      equityPeak: 2_000,
+      dayStartEquity: 2_000,
+      capital: 2_000,
+    });
+    expect(second.files.store.data.risk.killSwitch).to.equal(null);
+    // said in the log, once: what was judged, what is now, and the new bases
+    const said = () => log.lines.filter((l) => l.message.startsWith('Risk limits now judge another equity'));
+    expect(said()).to.have.length(1);
+    expect(said()[0]).to.include({
+      level: 'warn',
+      was: 'account equity',
+      now: 'bot capital 2000 + its PnL',
+      previousPeak: 20_000,
+      equityPeak: 2_000,
+    });
+    await second.loop.tick();
+    expect(said()).to.have.length(1);
+    // off again: the account's equity, from this reading
+    const third = await second.restart({ config: TEN_PCT_DRAWDOWN_ON_20K });
+    h = third;
+    await third.loop.recover({ kind: 'clean', at: 2 });
+    third.loop.enterRunning();
+    await third.loop.tick();
+    expect(third.files.store.data.risk).to.include({ equityPeak: 20_000, dayStartEquity: 20_000 });
+    expect(third.files.store.data.risk).not.to.have.property('capital');
+    expect(third.files.store.data.risk.killSwitch).to.equal(null);
+    expect(third.eventTypes()).not.to.include('risk.triggered');
+    expect(third.loop.pause).to.equal(null);
   });
 
   it('raises no equity peak after a restart from positions no price was read for yet (valued at entry)', async () => {

@@ -97,6 +97,24 @@ describe('the results report (pure)', () => {
     );
   });
 
+  it("the daily summary and /pnl say which equity the risk limits judge when it is the bot's own (trading.risk.capital)", () => {
+    const b = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {}, fillOrder: 'trade-id' });
+    const r = b.finish({
+      equity: 7_000,
+      riskEquity: { equity: 1_980.123456789, capital: 2_000 },
+      unrealized: 0,
+      openPositions: 0,
+    });
+    expect(r.riskEquity).to.deep.equal({ equity: 1_980.12345679, capital: 2_000 });
+    expect(formatReport(r, plainMarkup)).to.include(
+      "risk limits judge the bot's equity 1,980.12 USDT (capital 2,000.00 + its PnL), not the account's",
+    );
+    const unset = new PnlReportBuilder({ now: NOW, quoteCurrency: 'USDT', lots: {}, fillOrder: 'trade-id' });
+    const plain = unset.finish({ equity: 7_000, unrealized: 0, openPositions: 0 });
+    expect(plain).not.to.have.property('riskEquity');
+    expect(formatReport(plain, plainMarkup)).not.to.include('risk limits judge');
+  });
+
   it('folds fills in time order, not archive order: an exit archived before its entry still closes its round trip', async () => {
     // three round trips; each exit ended (and was archived) before its entry's order record was archived
     const orders = [0, 1, 2].flatMap((i) => {

@@ -136,6 +136,11 @@ export interface RiskState {
   killSwitch: KillSwitch | null;
   /** UTC day on which the operator resumed past a daily-loss kill switch: it does not fire again that day. */
   dailyLossOverrideDay: string | null;
+  /**
+   * The measure the peak and the day's start equity were taken in: the bot's capital (`trading.risk.capital`: its
+   * own equity, bot-equity.ts) they were measured on; absent: the account's equity.
+   */
+  capital?: number;
 }
 
 export function initialRiskState(): RiskState {
@@ -174,11 +179,14 @@ export function evaluateRisk(
   }
   next.equityPeak = Math.max(next.equityPeak, equity);
   if (next.killSwitch) return { state: next, cleared };
+  // which equity is judged, in the reason the operator reads
+  const judged =
+    next.capital === undefined ? 'equity' : `the bot's equity (capital ${next.capital} + its PnL)`;
   const drawdownPct = next.equityPeak > 0 ? ((next.equityPeak - equity) / next.equityPeak) * 100 : 0;
   if (drawdownPct >= risk.maxDrawdownPct) {
     next.killSwitch = {
       kind: 'max-drawdown',
-      reason: `equity ${equity.toFixed(2)} is ${drawdownPct.toFixed(2)}% below its peak ${next.equityPeak.toFixed(2)} (limit ${risk.maxDrawdownPct}%)`,
+      reason: `${judged} ${equity.toFixed(2)} is ${drawdownPct.toFixed(2)}% below its peak ${next.equityPeak.toFixed(2)} (limit ${risk.maxDrawdownPct}%)`,
       at: now,
     };
     return { state: next, triggered: next.killSwitch, cleared };
@@ -192,7 +200,7 @@ export function evaluateRisk(
   ) {
     next.killSwitch = {
       kind: 'daily-loss',
-      reason: `realized loss today ${(-realizedToday).toFixed(2)} reached ${risk.maxDailyLossPct}% of start-of-day equity ${next.dayStartEquity.toFixed(2)}`,
+      reason: `realized loss today ${(-realizedToday).toFixed(2)} reached ${risk.maxDailyLossPct}% of start-of-day ${judged} ${next.dayStartEquity.toFixed(2)}`,
       at: now,
     };
     return { state: next, triggered: next.killSwitch, cleared };
@@ -228,6 +236,30 @@ export function capPeak(before: RiskState, update: RiskUpdate, peakSafeEquity: n
   if (update.state.equityPeak <= before.equityPeak) return update;
   const equityPeak = Math.max(before.equityPeak, Math.min(update.state.equityPeak, peakSafeEquity));
   return { ...update, state: { ...update.state, equityPeak } };
+}
+
+/**
+ * The risk state measured in `capital`'s measure (undefined: the account's equity). The same measure: the state as
+ * it is (null). Another (the setting turned on, off or changed across a restart): the peak and the day's start
+ * equity begin again from this reading — `peakSafeEquity` and `equity`, as a new peak and a new day would — for an
+ * equity in another measure is no loss: judged against the old peak it would fire the kill switch on nothing. A
+ * kill switch already set stays (the operator's resume lifts it).
+ */
+export function rebaseRisk(
+  state: RiskState,
+  capital: number | undefined,
+  equity: number,
+  peakSafeEquity: number,
+): RiskState | null {
+  if (state.capital === capital) return null;
+  const { capital: _was, ...rest } = state;
+  return {
+    ...rest,
+    equityPeak: Math.min(equity, peakSafeEquity),
+    // its day stays: a reading on a new day starts it (evaluateRisk), ending a daily-loss kill switch of the last
+    dayStartEquity: equity,
+    ...(capital !== undefined ? { capital } : {}),
+  };
 }
 
 /**

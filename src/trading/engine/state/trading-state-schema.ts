@@ -134,6 +134,8 @@ export const riskStateSchema = z.looseObject({
   dayStartEquity: finite.default(0),
   killSwitch: killSwitchSchema.nullable().default(null),
   dailyLossOverrideDay: z.string().nullable().default(null),
+  // absent: measured on the account's equity (and in files written before trading.risk.capital existed)
+  capital: z.number().positive().optional(),
 });
 
 const pauseCauseSchema = z.looseObject({

@@ -1,6 +1,9 @@
 /**
  * The account, once per tick before any symbol: balance → equity → kill switch. Equity is the quote balance plus
- * what the positions in that quote are worth at their last price (their entry price before one is read). The
+ * what the positions in that quote are worth at their last price (their entry price before one is read). With
+ * `trading.risk.capital` set the kill switch judges the bot's own equity instead (bot-equity.ts: the capital plus the
+ * bot's PnL, no balance in it; `riskEquity`), and a change of measure across a restart begins the peak and the day's
+ * start equity again (risk.ts `rebaseRisk`, logged), never a kill switch. The
  * kill switch (risk.ts: max drawdown, daily loss) that fires is committed at once, reported (`risk.triggered`)
  * and pauses entries before this tick's symbols run; one that clears lifts only its own pause. A new equity peak
  * or day is worth saving but not a synchronous commit per tick.
@@ -27,10 +30,12 @@ import type { StateGateway } from '../state/state-gateway';
 import type { LocalOrder } from '../orders/order-state';
 import type { OnceLog } from '../log-once';
 import { averageEntryPrice, realizedOnDay, splitSymbol, type PositionBook } from '../books/pnl';
+import { botEquityOf } from '../books/bot-equity';
 import {
   capPeak,
   evaluateRisk,
   needsSettledReading,
+  rebaseRisk,
   type RiskState,
   type RiskUpdate,
   type UnsyncedSides,
@@ -71,8 +76,11 @@ export interface AccountWatchOptions {
 /** One balance read and what it means. */
 interface Reading {
   balance: Record<string, BalanceEntry>;
+  /** The account's equity (quote balance + the bot's positions). */
+  accountEquity: number;
+  /** The equity the kill switch judges: the bot's own with `risk.capital` set (bot-equity.ts), else the account's. */
   equity: number;
-  /** The equity without the unfilled rest of the sells in flight: at most the true equity (risk.ts `capPeak`). */
+  /** The judged equity without what a reading may count too high: at most the true equity (risk.ts `capPeak`). */
   peakSafeEquity: number;
   realizedToday: number;
   /** When it was read, on the exchange's clock. */
@@ -86,9 +94,11 @@ interface Reading {
 export class AccountWatch {
   /** The latest balance read, or null before the first. */
   balance: Record<string, BalanceEntry> | null = null;
-  /** Equity in the quote currency at the latest read. */
+  /** The account's equity in the quote currency at the latest read (/balance, /status). */
   equity = 0;
-  /** The latest reading's equity without the sells in flight: what an operator's resume measures from. */
+  /** The equity the kill switch judges at the latest read: `equity`, or the bot's own with `risk.capital` set. */
+  riskEquity = 0;
+  /** The latest reading's judged equity without the sells in flight: what an operator's resume measures from. */
   peakSafeEquity = 0;
 
   constructor(private readonly opts: AccountWatchOptions) {}
@@ -103,28 +113,58 @@ export class AccountWatch {
     // a read handed in (start-up's) was sent before this call, after any order of the last run was sent
     const balanceRead = read ?? reads.once('balance', () => exchange.fetchBalance());
     let reading = await this.reading(reads.withDeadline('account', balanceRead), reads.sentAt('balance'));
-    let { before, update } = this.evaluate(reading);
+    let { before, update, rebased } = this.evaluate(reading);
     if (!read && needsSettledReading(before, update, unsyncedSides(orderBook.pendingOrders()))) {
       const settled = await this.settledReading();
       if (settled) {
         reading = settled;
-        ({ before, update } = this.evaluate(reading));
+        ({ before, update, rebased } = this.evaluate(reading));
       }
     }
     this.balance = reading.balance;
-    this.equity = reading.equity;
+    this.equity = reading.accountEquity;
+    this.riskEquity = reading.equity;
     this.peakSafeEquity = reading.peakSafeEquity;
-    await this.apply(before, update);
+    if (rebased) this.logRebase(rebased, update.state);
+    await this.apply(before, update, rebased !== undefined);
     const telling = this.opts.inferred.observe(reading.balance, reading.positions, reading.sentAt);
     if (telling) await telling;
     await this.opts.shortfalls.observe(reading.balance, reading.positions, reading.sentAt);
   }
 
-  /** The risk update a reading makes, from the risk state as it is now. */
-  private evaluate(r: Reading): { before: RiskState; update: RiskUpdate } {
-    const before = this.opts.state.risk;
+  /**
+   * The risk update a reading makes, from the risk state as it is now — rebased first when it was measured in
+   * another measure (`rebased`: the state it was, risk.ts `rebaseRisk`).
+   */
+  private evaluate(r: Reading): { before: RiskState; update: RiskUpdate; rebased?: RiskState } {
+    const stored = this.opts.state.risk;
+    const rebase = rebaseRisk(stored, this.opts.risk.capital, r.equity, r.peakSafeEquity);
+    const before = rebase ?? stored;
     const update = evaluateRisk(before, r.equity, r.realizedToday, r.now, this.opts.risk);
-    return { before, update: capPeak(before, update, r.peakSafeEquity) };
+    return {
+      before,
+      update: capPeak(before, update, r.peakSafeEquity),
+      ...(rebase ? { rebased: stored } : {}),
+    };
+  }
+
+  /** The measure changed (not on a first start: nothing was measured yet): the peak and day base begin again. */
+  private logRebase(was: RiskState, now: RiskState): void {
+    if (was.day === '') return;
+    const measure = (s: RiskState): string =>
+      s.capital === undefined ? 'account equity' : `bot capital ${s.capital} + its PnL`;
+    this.opts.onceLog.log(
+      'risk:measure',
+      'warn',
+      "Risk limits now judge another equity: the peak and the day's start equity begin again from this reading",
+      {
+        was: measure(was),
+        now: measure(now),
+        previousPeak: Number(was.equityPeak.toFixed(2)),
+        equityPeak: Number(now.equityPeak.toFixed(2)),
+        dayStartEquity: Number(now.dayStartEquity.toFixed(2)),
+      },
+    );
   }
 
   /** The orders in flight synced, then a new balance read, within one read deadline; undefined when not. */
@@ -158,13 +198,19 @@ export class AccountWatch {
     const balance = await read;
     const now = exchangeClock.now();
     const positions = orderBook.positions();
-    const equity = equityOf(balance, positions, lastPrices, quoteCurrency);
+    const accountEquity = equityOf(balance, positions, lastPrices, quoteCurrency);
+    const capital = this.opts.risk.capital;
+    const equity = riskEquityOf(capital, balance, positions, lastPrices, quoteCurrency);
     return {
       balance,
+      accountEquity,
       equity,
+      // the bot's own equity has no balance in it: a sell's fill not synced yet counts in neither part
       peakSafeEquity:
         equity -
-        sellsInFlightWorth(orderBook.pendingOrders(), lastPrices, quoteCurrency) -
+        (capital === undefined
+          ? sellsInFlightWorth(orderBook.pendingOrders(), lastPrices, quoteCurrency)
+          : 0) -
         unpricedWorth(positions, lastPrices, quoteCurrency),
       realizedToday: realizedOnDay(positions, utcDay(now)),
       now,
@@ -173,19 +219,22 @@ export class AccountWatch {
     };
   }
 
-  private async apply(before: RiskState, update: RiskUpdate): Promise<void> {
+  private async apply(before: RiskState, update: RiskUpdate, rebased: boolean): Promise<void> {
     const { outbox, state } = this.opts;
     if (update.triggered) {
       await state.setRisk(update.state, true);
       await outbox.emit(
         'risk.triggered',
         `Kill switch (${update.triggered.kind}): ${update.triggered.reason}`,
-        { rule: update.triggered.kind, reason: update.triggered.reason, equity: this.equity },
+        { rule: update.triggered.kind, reason: update.triggered.reason, equity: this.riskEquity },
       );
       await this.opts.pauseEntries(`kill switch: ${update.triggered.reason}`, 'risk');
     } else if (update.cleared) {
       await state.setRisk(update.state, true);
       if (hasCause(state.pause, 'risk')) await this.opts.resumeEntries('risk');
+    } else if (rebased) {
+      // the new measure is saved at once: a restart before the next save does not begin it again
+      await state.setRisk(update.state, true);
     } else if (before.equityPeak !== update.state.equityPeak || before.day !== update.state.day) {
       void state.setRisk(update.state, false);
     }
@@ -254,4 +303,20 @@ export function equityOf(
     held += p.amount * (lastPrices[p.symbol] ?? averageEntryPrice(p));
   }
   return (balance[quoteCurrency]?.total ?? 0) + held;
+}
+
+/**
+ * The equity the kill switch judges: with `capital` (trading.risk.capital) the bot's own (bot-equity.ts: no balance
+ * in it, so the owner's money moves move nothing), else the account's (`equityOf`).
+ */
+export function riskEquityOf(
+  capital: number | undefined,
+  balance: Record<string, BalanceEntry>,
+  positions: Record<string, PositionBook>,
+  lastPrices: Readonly<Record<string, number>>,
+  quoteCurrency: string,
+): number {
+  return capital === undefined
+    ? equityOf(balance, positions, lastPrices, quoteCurrency)
+    : botEquityOf(capital, positions, lastPrices, quoteCurrency);
 }
