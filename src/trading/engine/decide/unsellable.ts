@@ -7,7 +7,8 @@
  *   order cannot sell it (risk.ts isOpenPosition says no position). The dust an exit leaves is always below one step
  *   (sizeExit floors the sell to it), so that dust is never one of these — only coins that were a position.
  * - `delisted`: no market; any amount counts, as isOpenPosition counts it toward `risk.maxOpenPositions` (the
- *   conservative side: the slot stays held until the operator writes it off).
+ *   conservative side: the slot stays held until the operator writes it off) — the dust an exit left too: without
+ *   the market its step is unknown, and it holds the slot all the same.
  *
  * A symbol with an order still in flight is not judged (its fills decide what it holds).
  */
@@ -93,7 +94,7 @@ export function unsellableSummary(h: UnsellableHolding, exchangeId: string, quot
   const act =
     h.reason === 'delisted'
       ? `Withdraw or convert it on ${exchangeId} if it allows, then /writeoff ${h.symbol} to take it out of the bot's books.`
-      : `Sell it by hand on ${exchangeId} (e.g. with more coins bought to reach the minimum, or its dust conversion), then /writeoff ${h.symbol} to take it out of the bot's books.`;
+      : `Sell it by hand on ${exchangeId} (e.g. with more coins bought to reach the minimum, or its dust conversion), then /writeoff ${h.symbol} to take it out of the bot's books; or leave it: while ${h.symbol} is traded, the strategy's next entry on it (a stake above the new minimum) adds to it and its exit sells the whole.`;
   return (
     `${h.symbol}: the bot holds ${readableAmount(h.amount)}${value} and can no longer sell it: ${why}. ` +
     `The bot no longer manages it. ${slot} ${act}`
