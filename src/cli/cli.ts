@@ -34,6 +34,7 @@ import { restartServices } from '../ops/restart';
 import { expandServiceTarget, isServiceName } from '../ops/services';
 import { buildStatusReport } from '../ops/status-report';
 import { formatInDoubtOrders, formatSettled, parseSettleArgs, settleQuestion } from '../ops/settle-text';
+import { formatWrittenOff, parseWriteOffArgs, writeOffQuestion } from '../ops/write-off-text';
 import { isUnreachable, withTradingClient, type TradingRpc } from '../ops/trading-client';
 import { byninjaVersion } from '../ops/version';
 import { loadConfig, loadConfigSections, type LoadedConfig } from '../shared/config/loader';
@@ -79,6 +80,8 @@ Commands:
   settle <id> none [--yes]        settle one as not carried out (its symbol is no longer held; asks first)
   settle <id> filled <amount> <average price> [--yes]
                                   settle one as carried out as the exchange's order history shows (booked; asks)
+  writeoff <symbol> [--yes]       write off a holding the bot can no longer sell (below the exchange's minimum,
+                                  or delisted) as a loss at price 0; refused for anything sellable (asks first)
   pause [--reason TEXT]           stop opening new positions
   resume                          resume opening positions
   reconcile                       compare trading's state with the exchange
@@ -95,7 +98,7 @@ Commands:
 
 Options:
   --json        machine-readable output (every command but start --build/--restart and upgrade)
-  --yes         answer yes to the question closeall and settle ask (needed without a terminal)
+  --yes         answer yes to the question closeall, settle and writeoff ask (needed without a terminal)
   -h, --help    this help
 
 Exit codes:
@@ -182,6 +185,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       'state',
       'closeall',
       'settle',
+      'writeoff',
       'telegram',
       'backup',
       ...TRADING_COMMANDS,
@@ -232,6 +236,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await closeAll(ctx, values.yes === true);
       case 'settle':
         return await settle(ctx, rest, values.yes === true);
+      case 'writeoff':
+        return await writeOff(ctx, rest, values.yes === true);
       case 'telegram': {
         if (rest[0] !== 'whoami' || rest.length !== 1)
           throw new UsageError('telegram: use "telegram whoami"');
@@ -598,6 +604,21 @@ async function settle(ctx: Ctx, args: string[], yes: boolean): Promise<number> {
   return oneShot(ctx, async (t) => {
     const result = await t.call('settleOrder', parsed.params);
     ctx.print(result, () => formatSettled(parsed.params, result, plainMarkup));
+    return CliExit.Ok;
+  });
+}
+
+/** `writeoff <symbol>`: writes off a holding the bot can no longer sell on the operator's word (asks first). */
+async function writeOff(ctx: Ctx, args: string[], yes: boolean): Promise<number> {
+  const parsed = parseWriteOffArgs(args);
+  if (!parsed.ok) throw new UsageError(`writeoff: ${parsed.problem}`);
+  const question = writeOffQuestion(parsed.symbol, plainMarkup);
+  if (!(await confirmedByOperator(ctx, 'writeoff', question, yes, { writtenOff: false }))) {
+    return CliExit.Failure;
+  }
+  return oneShot(ctx, async (t) => {
+    const result = await t.call('writeOff', { symbol: parsed.symbol });
+    ctx.print(result, () => formatWrittenOff(result, plainMarkup));
     return CliExit.Ok;
   });
 }

@@ -210,6 +210,31 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     expect(again.stderr).to.include('no order stubbot-9');
   });
 
+  it("writeoff asks (--yes without a terminal), a bad symbol exits 2, trading's refusal exits 1", async () => {
+    stub.state.unsellable['ETH/USDT'] = {
+      symbol: 'ETH/USDT',
+      amount: 0.5,
+      reason: 'delisted',
+      realizedPnl: -1500,
+      clientOrderId: 'write-off-ETHUSDT-1',
+    };
+    const calls = stub.state.calls.length;
+    const unasked = await cli(['writeoff', 'ETH/USDT']);
+    expect(unasked.code).to.equal(2);
+    expect(unasked.stderr).to.include('add --yes to confirm');
+    const bad = await cli(['writeoff', 'ETHUSDT', '--yes']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.include('is not a symbol like BTC/USDT');
+    expect(stub.state.calls.slice(calls)).not.to.include('writeOff');
+    const done = await cli(['writeoff', 'eth/usdt', '--yes', '--json']);
+    expect(done.code, done.stderr).to.equal(0);
+    expect(JSON.parse(done.stdout)).to.include({ symbol: 'ETH/USDT', amount: 0.5, reason: 'delisted' });
+    expect(stub.state.writtenOff).to.include('ETH/USDT');
+    const again = await cli(['writeoff', 'ETH/USDT', '--yes']);
+    expect(again.code).to.equal(1);
+    expect(again.stderr).to.include('can still sell');
+  });
+
   it('reconcile exits 0 when state agrees and 4 when it found differences', async () => {
     stub.state.differences = [];
     expect((await cli(['reconcile'])).code).to.equal(0);

@@ -17,6 +17,7 @@ import type {
   PositionView,
   ReconcileDifference,
   SettleOrderParams,
+  WriteOffResult,
   TradingStatus,
 } from '../../src/shared/ipc/protocol';
 import { IpcServer } from '../../src/shared/ipc/server';
@@ -40,6 +41,9 @@ export interface TradingStubState {
   closeAllMs?: number;
   /** Set: closeAll, once its closeAllMs is over, refuses with this (trading's answer is an error: nothing sold). */
   closeAllRefusal?: string;
+  /** Holdings the bot cannot sell, by symbol: `writeOff` writes one off (and records it); any other is refused. */
+  unsellable: Record<string, WriteOffResult>;
+  writtenOff: string[];
 }
 
 export class TradingStub {
@@ -147,6 +151,8 @@ export class TradingStub {
         },
       ],
       settled: [],
+      unsellable: {},
+      writtenOff: [],
       calls: [],
       reportTime: () => Date.now(),
     };
@@ -223,6 +229,20 @@ export class TradingStub {
         },
         position: 0,
       };
+    });
+    server.handle('writeOff', (p) => {
+      record('writeOff');
+      const held = state.unsellable[p.symbol];
+      if (!held) {
+        throw new IpcError(
+          `the bot can still sell its ${p.symbol} (or holds none)`,
+          {},
+          { code: RpcErrorCode.Refused },
+        );
+      }
+      delete state.unsellable[p.symbol];
+      state.writtenOff.push(p.symbol);
+      return held;
     });
     server.handle('report', () => {
       record('report');

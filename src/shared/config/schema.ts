@@ -357,7 +357,8 @@ export const configSchema = z.strictObject({
        * out, or an unknown one the exchange's reads cannot decide, or one no longer shown that they cannot settle: its
        * symbol held until it is found or settled), `order.operator_settled` (/settle recorded), `exit.held` (a
        * stop-loss held by a halt), `position.shortfall` (the account holds less of a position's coin than the bot's
-       * fills say) and pauses/resumes; `exchangeStatus` also `clock.skew` and `api_key.limits` (the API key cannot
+       * fills say), `position.unsellable` (a position the bot can no longer sell: a raised minimum, a delisting),
+       * `position.written_off` (/writeoff recorded) and pauses/resumes; `exchangeStatus` also `clock.skew` and `api_key.limits` (the API key cannot
        * trade, may withdraw, or ends within 14 days).
        */
       notifications: z

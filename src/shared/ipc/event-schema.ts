@@ -21,6 +21,8 @@ export const TRADING_EVENT_TYPES = [
   'position.opened',
   'position.closed',
   'position.shortfall',
+  'position.unsellable',
+  'position.written_off',
   'risk.triggered',
   'exchange.unreachable',
   'exchange.key_refused',

@@ -38,6 +38,15 @@ const schemas: { [M in RpcMethod]: z.ZodType<RpcParams<M>> } = {
         .optional(),
     })
     .strict(),
+  writeOff: z
+    .object({
+      symbol: z
+        .string()
+        .min(3)
+        .max(40)
+        .regex(/^[A-Za-z0-9]+\/[A-Za-z0-9]+(:[A-Za-z0-9]+)?$/),
+    })
+    .strict(),
   reconcile: none,
   report: none,
   subscribe: z.object({ afterSeq: z.number().int().min(0) }).strict(),

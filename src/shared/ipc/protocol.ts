@@ -85,6 +85,17 @@ export interface SettleOrderParams {
   fee?: { cost: number; currency: string };
 }
 
+/** What /writeoff did: the holding taken out of the bot's books (operator-write-off.ts). */
+export interface WriteOffResult {
+  symbol: string;
+  /** The amount written off (base). */
+  amount: number;
+  reason: 'below-minimum' | 'delisted';
+  /** The realized PnL it booked (a loss of its cost: written off at price 0). */
+  realizedPnl: number;
+  clientOrderId: string;
+}
+
 export interface PositionView {
   symbol: string;
   amount: number;
@@ -234,6 +245,13 @@ export type TradingEventType =
   | 'position.closed'
   /** The account holds less of a position's coin than the bot's fills say (fees in BNB, a withdrawal): once. */
   | 'position.shortfall'
+  /**
+   * A position the bot can no longer sell: below the exchange's (new) minimum after a markets load, or its symbol
+   * delisted. Told once (kept across restarts); the operator sells it by hand where possible, then /writeoff.
+   */
+  | 'position.unsellable'
+  /** The operator wrote off a holding the bot cannot sell (/writeoff): out of the books as a loss at price 0. */
+  | 'position.written_off'
   | 'risk.triggered'
   | 'exchange.unreachable'
   /** The exchange refuses our API key (unknown or deleted key, wrong secret or passphrase, IP, permission). */
@@ -416,6 +434,11 @@ export interface RpcMethods {
    * do not fit the order). `position`: the bot's position in its symbol afterwards.
    */
   settleOrder: { params: SettleOrderParams; result: { order: OrderView; position: number } };
+  /**
+   * Writes off a holding the bot can no longer sell (below the exchange's minimum, or delisted) on the operator's
+   * word; refused with the reason for anything a market order can still sell.
+   */
+  writeOff: { params: { symbol: string }; result: WriteOffResult };
   reconcile: {
     params: Record<string, never>;
     result: { differences: ReconcileDifference[]; checkedAt: number };
@@ -461,6 +484,7 @@ export const RPC_METHODS: readonly RpcMethod[] = [
   'closeAll',
   'inDoubtOrders',
   'settleOrder',
+  'writeOff',
   'reconcile',
   'report',
   'subscribe',

@@ -32,6 +32,9 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'position.closed': 'positionClosed',
   // part of a position is gone from the account: a risk alert, whatever the position settings
   'position.shortfall': 'riskTriggered',
+  // coins the bot holds and can no longer sell (a raised minimum, a delisting): the operator must act
+  'position.unsellable': 'riskTriggered',
+  'position.written_off': 'riskTriggered',
   'risk.triggered': 'riskTriggered',
   'exchange.unreachable': 'exchangeStatus',
   'exchange.key_refused': 'exchangeStatus',
@@ -93,6 +96,8 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'position.opened': { icon: '📈', title: 'Position opened', priority: 'normal' },
   'position.closed': { icon: '📉', title: 'Position closed', priority: 'normal' },
   'position.shortfall': { icon: '🕳', title: 'Account holds less than the position', priority: 'high' },
+  'position.unsellable': { icon: '🧱', title: 'Position the bot can no longer sell', priority: 'high' },
+  'position.written_off': { icon: '🧾', title: 'Position written off by the operator', priority: 'normal' },
   'risk.triggered': { icon: '🚨', title: 'Risk limit triggered', priority: 'high' },
   'exchange.unreachable': { icon: '📡', title: 'Exchange unreachable', priority: 'high' },
   // the API key, or (data.account) the account, its region or the symbol: the summary says which

@@ -194,6 +194,15 @@ export function registerControlHandlers(server: HandlerRegistry, deps: ControlDe
     return { order: orderView(order), position: orderBook.positions()[order.symbol]?.amount ?? 0 };
   });
 
+  server.handle('writeOff', async (params) => {
+    ready();
+    const decision = await loop.writeOff(params.symbol);
+    if (!decision.ok) {
+      throw new IpcError(decision.refusal, { symbol: params.symbol }, { code: RpcErrorCode.Refused });
+    }
+    return decision.result;
+  });
+
   // One history scan at a time: callers asking while one runs (a /pnl pressed twice, the daily summary, the CLI)
   // share its answer instead of each folding the whole journal again.
   let reportInFlight: Promise<PnlReport> | undefined;

@@ -37,6 +37,7 @@ import { buildEngineParts, type EngineOptions, type EngineParts } from './engine
 import { Heartbeat } from './heartbeat';
 import { loopStateOf, type LoopPhase } from './loop-state';
 import type { SettleDecision, SettleRequest } from './operator/operator-settle';
+import type { WriteOffOutcome } from './operator/operator-write-off';
 import type { OrderBook } from './orders/order-book';
 import type { OrderManager } from './orders/order-manager';
 import { lookedUpWhileRunning } from './orders/order-recheck';
@@ -237,6 +238,11 @@ export class TradingLoop {
   /** Settles an order in question on the operator's word, between ticks (operator-actions.ts). */
   settleOrder(req: SettleRequest): Promise<SettleDecision> {
     return this.parts.operator.settleOrder(req);
+  }
+
+  /** Writes off a holding the bot cannot sell on the operator's word, between ticks (operator-actions.ts). */
+  writeOff(symbol: string): Promise<WriteOffOutcome> {
+    return this.parts.operator.writeOff(symbol);
   }
 
   /** The operator's close-all, between ticks (operator-actions.ts, close-all.ts). */

@@ -93,6 +93,7 @@ function tradingState(count = 16): Record<string, unknown> {
     announcedShortfalls: {
       'BNB/USDT': { position: 20, held: 17, missing: 3, at: 1_700_000_200_000 },
     },
+    announcedUnsellable: { 'XRP/USDT': { reason: 'below-minimum', amount: 3, at: 1_700_000_250_000 } },
     ownerHoldings: { BTC: 1.5, BNB: -0.01 },
     seenCandles: { 'BTC/USDT': 1_700_000_040_000 },
     seenCandleEnds: { 'ETH/USDT': 1_700_000_100_000 },

@@ -1,12 +1,12 @@
 /**
- * KNOWN DEFECT (review 34x, not fixed): a position on a symbol the exchange delists holds a position slot for ever.
- * The symbol is gone from the markets list (Binance exchangeInfo no longer lists it; -1121 "Invalid symbol." for it),
- * so the bot can never sell it; `market.halted` (status delisted) is told once. But the dust rule counts any amount of
- * a symbol without a market as an open position (risk.ts isOpenPosition: `!market → amount > 0`), so it counts toward
- * `risk.maxOpenPositions` for as long as the bot runs: with the limit reached, no other symbol ever enters again, and
- * no operator command releases it (/settle is for orders; close-all cannot sell it). Expected: a delisted symbol's
- * position — which no order can sell — no longer holds a slot (or the operator can write it off), told once.
- * Real engine, real ccxt, the Binance double (`delist`).
+ * A position on a symbol the exchange delists (review 34x). The symbol is gone from the markets list (Binance
+ * exchangeInfo no longer lists it; -1121 "Invalid symbol." for it), so the bot can never sell it; `market.halted`
+ * (status delisted) is told once. The dust rule counts any amount of a symbol without a market as an open position
+ * (risk.ts isOpenPosition: `!market → amount > 0`, the conservative side), so it holds a `risk.maxOpenPositions` slot:
+ * on main for ever — with the limit reached no other symbol entered again, and no command released it. Now the load
+ * that finds it gone tells once that the bot can no longer sell it (`position.unsellable`, saying it still holds the
+ * slot and how to free it), and the operator's /writeoff takes it out of the books: the slot is free, another symbol
+ * enters. Real engine, real ccxt, the Binance double (`delist`).
  */
 import { expect } from 'chai';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
@@ -25,7 +25,7 @@ describe('a position on a symbol the exchange delists (real ccxt, Binance double
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h, fake]);
 
-  it.skip('does not hold a position slot for ever: another symbol enters again', async () => {
+  it('does not hold a position slot for ever: told once, written off, another symbol enters again', async () => {
     fake = await binanceKit.start({
       candleMs: 300,
       balances: { USDT: 10_000, BTC: 0, ETH: 0 },
@@ -49,6 +49,17 @@ describe('a position on a symbol the exchange delists (real ccxt, Binance double
     await tickUntil(h, () => h!.orderBook.openPositions().some((p) => p.symbol === BTC));
     fake.delist(BTC);
     await tickUntil(h, () => h!.eventTypes().includes('market.halted'));
+    await tickUntil(h, () => h!.eventTypes().includes('position.unsellable'));
+    const told = h.events.filter((e) => e.type === 'position.unsellable');
+    expect(told.map((e) => e.data.symbol)).to.deep.equal([BTC]);
+    expect(told[0]!.data.reason).to.equal('delisted');
+    expect(told[0]!.summary)
+      .to.match(/maxOpenPositions/)
+      .and.match(/\/writeoff BTC\/USDT/);
+    // until written off the delisted position holds the only slot (the conservative side)
+    expect(h.orderBook.openPositions().map((p) => p.symbol)).to.deep.equal([BTC]);
+    const written = await h.loop.writeOff(BTC);
+    expect(written.ok, written.ok ? '' : written.refusal).to.equal(true);
     strategy.next = { action: 'enter-long', reason: 'test says buy' };
     for (let i = 0; i < 40 && !h.orderBook.openPositions().some((p) => p.symbol === ETH); i++) {
       await h.loop.tick();
@@ -56,7 +67,8 @@ describe('a position on a symbol the exchange delists (real ccxt, Binance double
     }
     expect(
       h.orderBook.openPositions().map((p) => p.symbol),
-      'the delisted BTC position holds the only slot: ETH never enters',
-    ).to.include(ETH);
+      'the delisted BTC position, written off, no longer holds the only slot: ETH enters',
+    ).to.deep.equal([ETH]);
+    expect(h.eventTypes().filter((t) => t === 'position.unsellable')).to.have.length(1);
   });
 });

@@ -17,8 +17,13 @@ function setup(rulesRefusedAt?: () => number | undefined) {
   const loads = { count: 0, fail: false };
   const orderBook = {
     setMarkets: (markets: Record<string, Market>) => books.push(markets),
+    // nothing held: no position to judge unsellable (unsellable-watch.ts)
+    positions: () => ({}),
+    pendingOrders: () => [],
+    markets: {},
+    lastPrices: {},
   } as unknown as OrderBook;
-  const state = { data: { announcedHalts: {} } } as unknown as StateGateway;
+  const state = { data: { announcedHalts: {}, announcedUnsellable: {} } } as unknown as StateGateway;
   const exchange = {
     id: 'paper',
     loadMarkets: () => {

@@ -92,16 +92,14 @@ for (const kit of EXCHANGE_KITS) {
     });
 
     /**
-     * KNOWN DEFECT (review 34x, not fixed): a position the exchange's new minimum makes unsellable (Binance raises
-     * LOT_SIZE minQty, Bybit minOrderQty, OKX minSz above it) is dropped silently. Its stop-loss is refused once
-     * (one order.rejected message: "Filter failure: LOT_SIZE" / 170136 / 51020), the markets reload, and from then on
-     * the dust rule (risk.ts isOpenPosition, valued on the new markets) says it is no position: /positions no longer
-     * lists it, no stop-loss watches it, maxOpenPositions no longer counts it — and nothing tells the operator that a
-     * position of ~2,000 USDT is now coins the bot holds but cannot sell (on main the same happens at the next daily
-     * reload; the fix above only brings it sooner). Expected: told once ("can no longer be sold: below the exchange's
-     * new minimum …; sell it by hand or wait for the next entry"), kept across restarts like the halts.
+     * A position the exchange's new minimum makes unsellable (Binance raises LOT_SIZE minQty, Bybit minOrderQty, OKX
+     * minSz above it): its stop-loss is refused once, the markets reload, and from then on the dust rule says it is no
+     * position (no stop-loss, not in /positions or maxOpenPositions). On main that happened silently (review 34x):
+     * ~2,000 USDT of coins the bot held and could not sell, and nothing told the operator. Now the load that finds it
+     * tells once (`position.unsellable`: amount, value, the new minimum, what to do), not again at the next load, and
+     * /writeoff takes it out of the books (refused while it was sellable).
      */
-    it.skip('a position the new minimum makes unsellable is not dropped silently: kept, or the operator told once', async () => {
+    it("a position the new minimum makes unsellable is told once, and written off on the operator's word", async () => {
       fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
       fake.pinPrice(BTC, 60_000);
       const strategy = new TellStrategy();
@@ -122,6 +120,9 @@ for (const kit of EXCHANGE_KITS) {
       await tickUntil(() => position() > 0);
       strategy.next = HOLD;
       const bought = position();
+      // a position the bot can sell is never written off
+      const early = await h!.loop.writeOff(BTC);
+      expect(early.ok ? 'written off' : early.refusal).to.match(/can still sell/);
       // the exchange's new minimum amount: above the whole position
       fake.setMarketRules(BTC, { minAmount: 0.05 });
       fake.pinPrice(BTC, 58_000);
@@ -131,14 +132,26 @@ for (const kit of EXCHANGE_KITS) {
       }
       expect(sells()).to.deep.equal([]);
       expect(position()).to.equal(bought);
-      const told = h!.events.filter(
-        (e) => e.type !== 'order.rejected' && e.data.symbol === BTC && /sold|minimum/i.test(e.summary),
-      );
-      const kept = h!.orderBook.openPositions().length === 1;
+      const told = h!.events.filter((e) => e.type === 'position.unsellable');
       expect(
-        kept || told.length === 1,
-        `dropped silently; events: ${h!.events.map((e) => `${e.type}: ${e.summary}`).join(' | ')}`,
-      ).to.equal(true);
+        told.map((e) => e.data.symbol),
+        `told once; events: ${h!.events.map((e) => `${e.type}: ${e.summary}`).join(' | ')}`,
+      ).to.deep.equal([BTC]);
+      expect(told[0]!.data).to.include({ reason: 'below-minimum', amount: bought });
+      // a market order's minimum (Bybit's may be higher than every order's: lotOf)
+      expect(told[0]!.data.minAmount).to.be.at.least(0.05);
+      expect(told[0]!.summary)
+        .to.match(/can no longer sell it/)
+        .and.match(/\/writeoff BTC\/USDT/);
+      // the operator's write-off: out of the books at price 0, the coins left to the owner
+      const written = await h!.loop.writeOff(BTC);
+      expect(written.ok, written.ok ? '' : written.refusal).to.equal(true);
+      expect(position()).to.equal(0);
+      expect(h!.orderBook.positions()[BTC]!.realizedPnl).to.be.below(-1_900);
+      for (let i = 0; i < 5; i++) await h!.loop.tick();
+      expect(sells()).to.deep.equal([]);
+      expect(h!.eventTypes().filter((t) => t === 'position.unsellable')).to.have.length(1);
+      expect(h!.eventTypes()).to.include('position.written_off');
     });
   });
 }

@@ -13,6 +13,7 @@ import { settleCommand } from './settle';
 import { resumeCommand } from './resume';
 import { statusCommand } from './status';
 import { versionCommand } from './version';
+import { writeOffCommand } from './writeoff';
 
 export function allCommands(): BotCommand[] {
   const list: BotCommand[] = [
@@ -25,6 +26,7 @@ export function allCommands(): BotCommand[] {
     resumeCommand,
     closeAllCommand,
     settleCommand,
+    writeOffCommand,
     restartCommand,
     logsCommand,
     versionCommand,

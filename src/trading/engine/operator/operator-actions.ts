@@ -1,7 +1,7 @@
 /**
  * The operator's actions on the engine, each run between ticks (loop-turns.ts): close-all (close-all.ts), reconcile
  * (reconcile.ts), settling an order in question on the operator's word (operator-settle.ts) and the list of those
- * orders; and the shutdown option that cancels every open order. This file only times them against the ticks and
+ * orders, writing off a holding the bot cannot sell (operator-write-off.ts); and the shutdown option that cancels every open order. This file only times them against the ticks and
  * the symbols' lanes, and gives their exchange reads the read deadline; what each does is in its own file.
  */
 import type { Clock } from '../../../shared/clock';
@@ -16,6 +16,7 @@ import type { ExchangeReads } from '../exchange-watch/exchange-reads';
 import type { InferredOrderWatch } from '../tick/inferred-orders';
 import type { LoopTurns } from '../loop-turns';
 import { settleOrder, type SettleDecision, type SettleRequest } from './operator-settle';
+import { writeOffHolding, type WriteOffOutcome } from './operator-write-off';
 import type { OrderCancel } from '../orders/order-cancel';
 import type { OrderBook } from '../orders/order-book';
 import type { OrderManager } from '../orders/order-manager';
@@ -106,6 +107,21 @@ export class OperatorActions {
           ok: false,
           refusal: `${symbol ?? 'its symbol'} is busy with a lookup still running: try again in a minute`,
         }
+      );
+    });
+  }
+
+  /**
+   * Writes off `symbol`'s holding the bot cannot sell on the operator's word (operator-write-off.ts), between ticks,
+   * holding the symbol's lane: no tick places or syncs on it meanwhile. Waits for work still running like the settle.
+   */
+  writeOff(symbol: string): Promise<WriteOffOutcome> {
+    return this.opts.turns.afterBusyWork(async () => {
+      const work = this.opts.turns.lanes.run([symbol], () =>
+        writeOffHolding(this.opts, symbol, this.opts.clock.now(), this.opts.exchangeClock.now()),
+      );
+      return (
+        work ?? { ok: false, refusal: `${symbol} is busy with work still running: try again in a minute` }
       );
     });
   }

@@ -1,19 +1,21 @@
 /**
  * The exchange's markets as the engine holds them: loaded at the start (start-up.ts), reloaded every
  * `marketsRefreshMs` (listings, steps and minimums change), sooner while a watched symbol is halted or gone
- * (market-halts.ts, which also tells the operator once). Each load goes to the order book (order-book.ts).
+ * (market-halts.ts, which also tells the operator once). Each load goes to the order book (order-book.ts); a position
+ * it makes unsellable (a raised minimum, a delisting) is told once (unsellable-watch.ts).
  */
 import type { Clock } from '../../../shared/clock';
 import type { Logger } from '../../../shared/logging/logger';
 import type { Exchange, Market } from '../../exchange/exchange';
 import type { ExchangeReads } from '../exchange-watch/exchange-reads';
 import { MarketHalts, type HeldExit } from '../exchange-watch/market-halts';
+import { UnsellableWatch, type UnsellableWatchOptions } from '../exchange-watch/unsellable-watch';
 import type { OrderBook } from '../orders/order-book';
 import type { StateGateway } from '../state/state-gateway';
 
 export interface MarketRefreshOptions {
-  /** Holds the markets' book each load goes to. */
-  orderBook: Pick<OrderBook, 'setMarkets'>;
+  /** Holds the markets' book each load goes to (and the positions judged on it: unsellable-watch.ts). */
+  orderBook: Pick<OrderBook, 'setMarkets'> & UnsellableWatchOptions['orderBook'];
   /** The state's gateway: the halts announced, committed with their events (market-halts.ts). */
   state: Pick<StateGateway, 'data' | 'commitWithEvents'>;
   exchange: Exchange;
@@ -33,6 +35,7 @@ export interface MarketRefreshOptions {
 export class MarketRefresh {
   private loadedAt: number;
   private readonly halts: MarketHalts;
+  private readonly unsellable: UnsellableWatch;
 
   constructor(private readonly opts: MarketRefreshOptions) {
     this.loadedAt = opts.clock.now();
@@ -42,6 +45,12 @@ export class MarketRefresh {
       logger: opts.logger,
       haltedRefreshMs: opts.haltedRefreshMs,
       refreshMs: opts.refreshMs,
+    });
+    this.unsellable = new UnsellableWatch({
+      exchangeId: opts.exchange.id,
+      orderBook: opts.orderBook,
+      state: opts.state,
+      logger: opts.logger,
     });
   }
 
@@ -78,6 +87,7 @@ export class MarketRefresh {
     this.opts.orderBook.setMarkets(markets);
     this.loadedAt = this.opts.clock.now();
     await this.halts.loaded(watched(), markets, this.opts.clock.now());
+    await this.unsellable.loaded(this.opts.clock.now());
   }
 
   /** A stop-loss/take-profit fires and the symbol's halt holds it: told once (market-halts.ts). */

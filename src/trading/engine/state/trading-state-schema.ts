@@ -193,6 +193,13 @@ export const tradingStateSchema = z
       .default({}),
     // absent in files written before stale prices were kept across restarts
     announcedStale: z.record(z.string(), z.looseObject({ since: epochMs, reason: z.string() })).default({}),
+    // absent in files written before unsellable positions were told (exchange-watch/unsellable-watch.ts)
+    announcedUnsellable: z
+      .record(
+        z.string(),
+        z.looseObject({ reason: z.enum(['below-minimum', 'delisted']), amount: finite, at: epochMs }),
+      )
+      .default({}),
     // state version 3 (the migration adds it to older files)
     announcedShortfalls: z.record(
       z.string(),

@@ -4,6 +4,7 @@
  * `trading-history` journal once they are final and no longer recent; their fills are folded into
  * `checkpoint`, so positions stay exactly "checkpoint + fills of the orders still here".
  */
+import type { AnnouncedUnsellable } from '../decide/unsellable';
 import { randomBytes } from 'node:crypto';
 import { CorruptStateError } from '../../../shared/errors';
 import type { Migrations } from '../../../shared/persistence/migrate';
@@ -95,6 +96,12 @@ export interface TradingState {
    */
   announcedShortfalls: Record<string, AnnouncedShortfall>;
   /**
+   * Positions the operator was told the bot can no longer sell (`position.unsellable`: below the exchange's new
+   * minimum, or delisted), by symbol (exchange-watch/unsellable-watch.ts): kept across restarts, so a start does not
+   * tell them again; forgotten once sellable again, written off or gone. Absent in files written before it.
+   */
+  announcedUnsellable: Record<string, AnnouncedUnsellable>;
+  /**
    * What the owner held of each coin beside the bot's positions (the account's total less them), as last measured on
    * a reading where the coin had no order in flight (inferred-orders.ts): each order carries it (LocalOrder
    * `ownerHeld`). Kept across restarts: an order working through a restart keeps its coin busy at every reading,
@@ -176,6 +183,7 @@ export function defaultTradingState(): TradingState {
     announcedHalts: {},
     announcedStale: {},
     announcedShortfalls: {},
+    announcedUnsellable: {},
     ownerHoldings: {},
     seenCandleEnds: {},
     seenCandles: {},

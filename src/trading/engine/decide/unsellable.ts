@@ -1,0 +1,120 @@
+/**
+ * Holdings the bot can no longer sell (pure): what a position becomes when the exchange raises the symbol's minimum
+ * amount or order value above it (Binance LOT_SIZE minQty / NOTIONAL, Bybit minOrderQty, OKX minSz), or delists the
+ * symbol (no market any more). Judged with the markets of a load and the price `openPositions` values it at:
+ *
+ * - `below-minimum`: the market is listed, the holding is at least one amount step of a market order, and a market
+ *   order cannot sell it (risk.ts isOpenPosition says no position). The dust an exit leaves is always below one step
+ *   (sizeExit floors the sell to it), so that dust is never one of these — only coins that were a position.
+ * - `delisted`: no market; any amount counts, as isOpenPosition counts it toward `risk.maxOpenPositions` (the
+ *   conservative side: the slot stays held until the operator writes it off) — the dust an exit left too: without
+ *   the market its step is unknown, and it holds the slot all the same.
+ *
+ * A symbol with an order still in flight is not judged (its fills decide what it holds).
+ */
+import type { Market } from '../../exchange/exchange';
+import { lotOf, sellableByMarketOrder } from '../../exchange/precision';
+
+/** Amounts below this are float noise (pnl.ts's). */
+const EPSILON = 1e-12;
+
+export type UnsellableReason = 'below-minimum' | 'delisted';
+
+export interface UnsellableHolding {
+  symbol: string;
+  /** What the bot holds, in the base. */
+  amount: number;
+  reason: UnsellableReason;
+  /** The price it was judged at (the last price, or its cost per unit before any); absent when none is known. */
+  price?: number;
+  /** With `below-minimum`: a market order's minimum amount, and the minimum order value where it applies. */
+  minAmount?: number;
+  minNotional?: number;
+}
+
+/** Why `amount` of `symbol` cannot be sold, or null when it can (or is dust an exit leaves, or nothing). */
+export function unsellableHolding(
+  symbol: string,
+  amount: number,
+  market: Market | undefined,
+  price: number | undefined,
+): UnsellableHolding | null {
+  if (!(amount > EPSILON)) return null;
+  const priced = price !== undefined && price > 0 ? { price } : {};
+  if (!market) return { symbol, amount, reason: 'delisted', ...priced };
+  const lot = lotOf(market, 'market');
+  if (amount + EPSILON < lot.amountStep) return null;
+  if (sellableByMarketOrder(amount, market, price) > 0) return null;
+  return {
+    symbol,
+    amount,
+    reason: 'below-minimum',
+    ...priced,
+    minAmount: lot.minAmount,
+    ...(market.minNotional > 0 ? { minNotional: market.minNotional } : {}),
+  };
+}
+
+/** What the operator was told of a holding (the state's `announcedUnsellable`). */
+export interface AnnouncedUnsellable {
+  reason: UnsellableReason;
+  amount: number;
+  /** When it was told. */
+  at: number;
+}
+
+/**
+ * What to tell and forget after a load: a holding unsellable now and not told (or told for another reason) is
+ * `fresh`; a told symbol that is sellable again or no longer held is `cleared` (told again if it turns unsellable
+ * later) — unless `busy` (an order in flight: not judged, its record kept).
+ */
+export function unsellableChanges(
+  announced: Readonly<Record<string, AnnouncedUnsellable>>,
+  current: readonly UnsellableHolding[],
+  busy: ReadonlySet<string>,
+): { fresh: UnsellableHolding[]; cleared: string[] } {
+  const now = new Map(current.map((h) => [h.symbol, h] as const));
+  const fresh = current.filter((h) => !busy.has(h.symbol) && announced[h.symbol]?.reason !== h.reason);
+  const cleared = Object.keys(announced).filter((symbol) => !busy.has(symbol) && !now.has(symbol));
+  return { fresh, cleared };
+}
+
+/** The alert's sentence: what, why, that the bot no longer manages it, what the operator can do. */
+export function unsellableSummary(h: UnsellableHolding, exchangeId: string, quote: string): string {
+  const value =
+    h.price !== undefined ? `, worth ~${money(h.amount * h.price)} ${quote} at ${roundish(h.price)}` : '';
+  const why =
+    h.reason === 'delisted'
+      ? `${h.symbol} is no longer listed on ${exchangeId}`
+      : `below ${exchangeId}'s minimum for one order (${minimums(h, quote)})`;
+  const slot =
+    h.reason === 'delisted'
+      ? 'It still counts toward risk.maxOpenPositions until written off.'
+      : 'It no longer counts as a position (no stop-loss, not in /positions).';
+  const act =
+    h.reason === 'delisted'
+      ? `Withdraw or convert it on ${exchangeId} if it allows, then /writeoff ${h.symbol} to take it out of the bot's books.`
+      : `Sell it by hand on ${exchangeId} (e.g. with more coins bought to reach the minimum, or its dust conversion), then /writeoff ${h.symbol} to take it out of the bot's books; or leave it: while ${h.symbol} is traded, the strategy's next entry on it (a stake above the new minimum) adds to it and its exit sells the whole.`;
+  return (
+    `${h.symbol}: the bot holds ${readableAmount(h.amount)}${value} and can no longer sell it: ${why}. ` +
+    `The bot no longer manages it. ${slot} ${act}`
+  );
+}
+
+function minimums(h: UnsellableHolding, quote: string): string {
+  const parts = [`minimum amount ${readableAmount(h.minAmount ?? 0)}`];
+  if (h.minNotional !== undefined) parts.push(`minimum value ${h.minNotional} ${quote}`);
+  return parts.join(', ');
+}
+
+function readableAmount(n: number): string {
+  return String(Number(n.toPrecision(10)));
+}
+
+function roundish(n: number): number {
+  return Number(n.toPrecision(8));
+}
+
+function money(n: number): string {
+  return n.toFixed(2);
+}

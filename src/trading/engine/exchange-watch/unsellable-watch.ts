@@ -1,0 +1,76 @@
+/**
+ * Positions the bot can no longer sell (decide/unsellable.ts), judged at each markets load — the start's, the daily
+ * reload, the one after a create refused for the trading rules: the operator is told once (`position.unsellable`),
+ * and what was told is kept in the trading state (`announcedUnsellable`), committed with the event (the
+ * transactional outbox, as market-halts.ts does for halts) — a restart does not tell it again; a holding sellable
+ * again (or written off, or sold) is forgotten, and told anew if it turns unsellable later.
+ */
+import type { Logger } from '../../../shared/logging/logger';
+import { averageEntryPrice, splitSymbol } from '../books/pnl';
+import {
+  unsellableChanges,
+  unsellableHolding,
+  unsellableSummary,
+  type UnsellableHolding,
+} from '../decide/unsellable';
+import type { EventDraft } from '../orders/order-events';
+import type { OrderBook } from '../orders/order-book';
+import type { StateGateway } from '../state/state-gateway';
+import { commitAnnouncement } from './market-halts';
+
+export interface UnsellableWatchOptions {
+  exchangeId: string;
+  /** Positions, orders in flight, the markets loaded and the last prices. */
+  orderBook: Pick<OrderBook, 'positions' | 'pendingOrders' | 'markets' | 'lastPrices'>;
+  /** What was told, committed with its events. */
+  state: Pick<StateGateway, 'data' | 'commitWithEvents'>;
+  logger: Logger;
+}
+
+/** The holdings the bot cannot sell now, judged on the order book's markets (pure over its reads). */
+export function unsellableNow(orderBook: UnsellableWatchOptions['orderBook']): {
+  holdings: UnsellableHolding[];
+  busy: Set<string>;
+} {
+  const busy = new Set(orderBook.pendingOrders().map((o) => o.symbol));
+  const holdings: UnsellableHolding[] = [];
+  for (const book of Object.values(orderBook.positions())) {
+    if (busy.has(book.symbol)) continue;
+    const price = orderBook.lastPrices[book.symbol] ?? (averageEntryPrice(book) || undefined);
+    const h = unsellableHolding(book.symbol, book.amount, orderBook.markets[book.symbol], price);
+    if (h) holdings.push(h);
+  }
+  return { holdings, busy };
+}
+
+export class UnsellableWatch {
+  constructor(private readonly opts: UnsellableWatchOptions) {}
+
+  /** Markets were loaded at `now` (the order book holds them): tells what turned unsellable, forgets what did not. */
+  async loaded(now: number): Promise<void> {
+    const { orderBook, state, exchangeId } = this.opts;
+    const { holdings, busy } = unsellableNow(orderBook);
+    const announced = state.data.announcedUnsellable;
+    const { fresh, cleared } = unsellableChanges(announced, holdings, busy);
+    if (fresh.length === 0 && cleared.length === 0) return;
+    const events: EventDraft[] = fresh.map((h) => {
+      const data = { ...h, exchange: exchangeId, value: h.price !== undefined ? h.amount * h.price : null };
+      this.opts.logger.error('A position can no longer be sold', data);
+      return {
+        type: 'position.unsellable',
+        summary: unsellableSummary(h, exchangeId, splitSymbol(h.symbol).quote),
+        data,
+      };
+    });
+    await commitAnnouncement(
+      this.opts,
+      (d) => {
+        const next = { ...d.announcedUnsellable };
+        for (const symbol of cleared) delete next[symbol];
+        for (const h of fresh) next[h.symbol] = { reason: h.reason, amount: h.amount, at: now };
+        d.announcedUnsellable = next;
+      },
+      events,
+    );
+  }
+}
