@@ -16,9 +16,14 @@
  * nothing here calls. `z.withParser` installs the parser alone, with the same runtime fallback as `z.compile`.
  * `compileFn` is the code generator `z.compile` itself calls (exported and typed by `zod/v4/core`, documented as
  * internal): a zod upgrade that moves it fails the type-check and zod-compiled.test.ts, never silently.
+ *
+ * In the daemon bundles the parser is generated at build time instead (scripts/zod-prebuild.ts, from the same
+ * compileFn: zod-prebuilt.ts), found by the parser's id: no code generation and no `new Function` at a start, so it
+ * is installed at the first parse, whatever the count, and the bundle's V8 code cache holds its compiled code.
  */
 import * as z from 'zod';
 import { compileFn } from 'zod/v4/core';
+import { PREBUILT_PARSERS } from './zod-prebuilt';
 
 /** Elements checked (orders, lines…) from which compiling pays for itself. */
 export const COMPILE_FROM = 200;
@@ -30,20 +35,26 @@ export interface CompiledParser<T> {
 }
 
 /**
- * `schema`'s parser, compiled once `elementsOf` of the values parsed so far adds up to COMPILE_FROM. `elementsOf`
- * says how much a value holds (an order count); it runs before the value is checked, so it must not trust it.
+ * `schema`'s parser: the one generated at build time for `id` when the bundle has it, else compiled once
+ * `elementsOf` of the values parsed so far adds up to COMPILE_FROM. `elementsOf` says how much a value holds (an
+ * order count); it runs before the value is checked, so it must not trust it.
  */
 export function compiledParser<S extends z.ZodType>(
+  id: string,
   schema: S,
   elementsOf: (data: unknown) => number,
 ): CompiledParser<z.output<S>> {
   let compiled: S | undefined;
   let seen = 0;
+  const prebuilt = Object.prototype.hasOwnProperty.call(PREBUILT_PARSERS, id)
+    ? PREBUILT_PARSERS[id]
+    : undefined;
   const parserFor = (data: unknown): S => {
     if (!compiled) {
+      if (prebuilt) return (compiled = installParser(schema, () => prebuilt(schema)));
       seen += elementsOf(data);
       if (seen < COMPILE_FROM) return schema;
-      compiled = compileParser(schema);
+      compiled = installParser(schema, () => compileFn(schema));
     }
     return compiled;
   };
@@ -54,12 +65,12 @@ export function compiledParser<S extends z.ZodType>(
 }
 
 /**
- * `schema` with its generated parser installed (what `z.compile` does, without the validator), or `schema` itself
- * when zod cannot generate one (as `z.compile` returns it then): the answer is the same either way.
+ * `schema` with a generated parser installed (what `z.compile` does, without the validator), or `schema` itself
+ * when zod cannot generate or install one (as `z.compile` returns it then): the answer is the same either way.
  */
-function compileParser<S extends z.ZodType>(schema: S): S {
+function installParser<S extends z.ZodType>(schema: S, generate: () => (input: unknown) => unknown): S {
   try {
-    return z.withParser(schema, compileFn(schema));
+    return z.withParser(schema, generate() as (input: unknown) => z.output<S>);
   } catch {
     return schema;
   }
