@@ -19,10 +19,10 @@
  *
  * In the daemon bundles the parser is generated at build time instead (scripts/zod-prebuild.ts, from the same
  * compileFn: zod-prebuilt.ts), found by the parser's id: no code generation and no `new Function` at a start, so it
- * is installed at the first parse, whatever the count, and the bundle's V8 code cache holds its compiled code.
+ * is used from the first parse, whatever the count, and the bundle's V8 code cache holds its compiled code.
  */
 import * as z from 'zod';
-import { compileFn } from 'zod/v4/core';
+import { compileFn, INVALID } from 'zod/v4/core';
 import { PREBUILT_PARSERS } from './zod-prebuilt';
 
 /** Elements checked (orders, lines…) from which compiling pays for itself. */
@@ -44,17 +44,20 @@ export function compiledParser<S extends z.ZodType>(
   schema: S,
   elementsOf: (data: unknown) => number,
 ): CompiledParser<z.output<S>> {
-  let compiled: S | undefined;
-  let seen = 0;
   const prebuilt = Object.prototype.hasOwnProperty.call(PREBUILT_PARSERS, id)
     ? PREBUILT_PARSERS[id]
     : undefined;
+  if (prebuilt) {
+    let generated: ((input: unknown) => unknown) | undefined;
+    return prebuiltInFrontOf(schema, (data) => (generated ??= prebuilt(schema))(data));
+  }
+  let compiled: S | undefined;
+  let seen = 0;
   const parserFor = (data: unknown): S => {
     if (!compiled) {
-      if (prebuilt) return (compiled = installParser(schema, () => prebuilt(schema)));
       seen += elementsOf(data);
       if (seen < COMPILE_FROM) return schema;
-      compiled = installParser(schema, () => compileFn(schema));
+      compiled = compileParser(schema);
     }
     return compiled;
   };
@@ -65,15 +68,37 @@ export function compiledParser<S extends z.ZodType>(
 }
 
 /**
- * `schema` with a generated parser installed (what `z.compile` does, without the validator), or `schema` itself
- * when zod cannot generate or install one (as `z.compile` returns it then): the answer is the same either way.
+ * `schema` with its generated parser installed (what `z.compile` does, without the validator), or `schema` itself
+ * when zod cannot generate one (as `z.compile` returns it then): the answer is the same either way.
  */
-function installParser<S extends z.ZodType>(schema: S, generate: () => (input: unknown) => unknown): S {
+function compileParser<S extends z.ZodType>(schema: S): S {
   try {
-    return z.withParser(schema, generate() as (input: unknown) => z.output<S>);
+    return z.withParser(schema, compileFn(schema));
   } catch {
     return schema;
   }
+}
+
+/**
+ * A build-time parser in front of the schema's own, as `z.withParser` puts one in front of `parse` and `safeParse`:
+ * a value the generated code does not accept (INVALID) goes to the schema's parser, which decides and words the
+ * issues. Without withParser's clone of the schema and its walk for reference cycles (~1 ms of every start for the
+ * two files; compileFn refused any cycle when the parser was generated).
+ */
+export function prebuiltInFrontOf<S extends z.ZodType>(
+  schema: S,
+  generated: (input: unknown) => unknown,
+): CompiledParser<z.output<S>> {
+  return {
+    parse: (data) => {
+      const out = generated(data);
+      return out !== INVALID ? (out as z.output<S>) : schema.parse(data);
+    },
+    safeParse: (data) => {
+      const out = generated(data);
+      return out !== INVALID ? { success: true, data: out as z.output<S> } : schema.safeParse(data);
+    },
+  };
 }
 
 /** How many own keys `data[field]` has when it is an object, else 0: the size of a record of orders. */

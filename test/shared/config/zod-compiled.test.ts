@@ -2,7 +2,12 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import * as z from 'zod';
 import { compileFn, INVALID } from 'zod/v4/core';
-import { COMPILE_FROM, compiledParser, keysIn } from '../../../src/shared/config/zod-compiled';
+import {
+  COMPILE_FROM,
+  compiledParser,
+  keysIn,
+  prebuiltInFrontOf,
+} from '../../../src/shared/config/zod-compiled';
 import {
   historyEntryParser,
   historyEntrySchema,
@@ -298,8 +303,9 @@ describe('parsers generated at build time (scripts/zod-prebuild.ts, what the dae
     'history-entry': historyEntrySchema,
     'paper-account': paperAccountSchema,
   });
-  const installed = <S extends z.ZodType>(id: string, schema: S): S =>
-    z.withParser(schema, prebuilt[id](schema) as (input: unknown) => z.output<S>);
+  // as compiledParser puts it in front of the schema's own parser in a bundle
+  const installed = <S extends z.ZodType>(id: string, schema: S) =>
+    prebuiltInFrontOf(schema, prebuilt[id](schema));
 
   it('each answers a valid file itself (not INVALID, so no runtime fallback), with the value the schema gives', () => {
     for (const [id, schema, file] of [
