@@ -35,31 +35,33 @@ export interface CompiledParser<T> {
 }
 
 /**
- * `schema`'s parser: the one generated at build time for `id` when the bundle has it, else compiled once
+ * The parser of the schema `schemaOf` builds (called at the first parse, once: a module's schemas need not be built
+ * when the bundle loads): the one generated at build time for `id` when the bundle has it, else compiled once
  * `elementsOf` of the values parsed so far adds up to COMPILE_FROM. `elementsOf` says how much a value holds (an
  * order count); it runs before the value is checked, so it must not trust it.
  */
 export function compiledParser<S extends z.ZodType>(
   id: string,
-  schema: S,
+  schemaOf: () => S,
   elementsOf: (data: unknown) => number,
 ): CompiledParser<z.output<S>> {
   const prebuilt = Object.prototype.hasOwnProperty.call(PREBUILT_PARSERS, id)
     ? PREBUILT_PARSERS[id]
     : undefined;
-  if (prebuilt) {
-    let generated: ((input: unknown) => unknown) | undefined;
-    return prebuiltInFrontOf(schema, (data) => (generated ??= prebuilt(schema))(data));
-  }
+  let parser: CompiledParser<z.output<S>> | undefined;
+  let built: S | undefined;
   let compiled: S | undefined;
   let seen = 0;
-  const parserFor = (data: unknown): S => {
+  const parserFor = (data: unknown): CompiledParser<z.output<S>> => {
+    if (parser) return parser;
+    const schema = (built ??= schemaOf());
+    if (prebuilt) return (parser = prebuiltInFrontOf(schema, prebuilt(schema)));
     if (!compiled) {
       seen += elementsOf(data);
       if (seen < COMPILE_FROM) return schema;
       compiled = compileParser(schema);
     }
-    return compiled;
+    return (parser = compiled);
   };
   return {
     parse: (data) => parserFor(data).parse(data),
