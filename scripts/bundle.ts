@@ -32,7 +32,7 @@ import { CCXT_BUNDLE_PREFIX, installedCcxtVersion } from '../src/trading/exchang
 import { ccxtDependencyPlugin } from './ccxt-bundle-deps';
 import { usePrototypeToEsm } from './bundle-interop';
 import { prebuiltParsersModule } from './zod-prebuild';
-import { stateSchemas } from '../src/trading/engine/state/trading-state-schema';
+import { historyEntrySchema, tradingStateSchema } from '../src/trading/engine/state/trading-state-schema';
 import { paperAccountSchema } from '../src/trading/exchange/paper-account';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -90,7 +90,6 @@ function bundledCcxtVersion(): string {
  * compiledParser.
  */
 function prebuiltParsers(): Plugin {
-  const { tradingStateSchema, historyEntrySchema } = stateSchemas();
   const contents = prebuiltParsersModule({
     'trading-state': tradingStateSchema,
     'history-entry': historyEntrySchema,

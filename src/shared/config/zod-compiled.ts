@@ -35,33 +35,31 @@ export interface CompiledParser<T> {
 }
 
 /**
- * The parser of the schema `schemaOf` builds (called at the first parse, once: a module's schemas need not be built
- * when the bundle loads): the one generated at build time for `id` when the bundle has it, else compiled once
+ * `schema`'s parser: the one generated at build time for `id` when the bundle has it, else compiled once
  * `elementsOf` of the values parsed so far adds up to COMPILE_FROM. `elementsOf` says how much a value holds (an
  * order count); it runs before the value is checked, so it must not trust it.
  */
 export function compiledParser<S extends z.ZodType>(
   id: string,
-  schemaOf: () => S,
+  schema: S,
   elementsOf: (data: unknown) => number,
 ): CompiledParser<z.output<S>> {
   const prebuilt = Object.prototype.hasOwnProperty.call(PREBUILT_PARSERS, id)
     ? PREBUILT_PARSERS[id]
     : undefined;
-  let parser: CompiledParser<z.output<S>> | undefined;
-  let built: S | undefined;
+  if (prebuilt) {
+    let generated: ((input: unknown) => unknown) | undefined;
+    return prebuiltInFrontOf(schema, (data) => (generated ??= prebuilt(schema))(data));
+  }
   let compiled: S | undefined;
   let seen = 0;
-  const parserFor = (data: unknown): CompiledParser<z.output<S>> => {
-    if (parser) return parser;
-    const schema = (built ??= schemaOf());
-    if (prebuilt) return (parser = prebuiltInFrontOf(schema, prebuilt(schema)));
+  const parserFor = (data: unknown): S => {
     if (!compiled) {
       seen += elementsOf(data);
       if (seen < COMPILE_FROM) return schema;
       compiled = compileParser(schema);
     }
-    return (parser = compiled);
+    return compiled;
   };
   return {
     parse: (data) => parserFor(data).parse(data),

@@ -10,13 +10,12 @@ import {
 } from '../../../src/shared/config/zod-compiled';
 import {
   historyEntryParser,
-  stateSchemas,
+  historyEntrySchema,
   tradingStateParser,
+  tradingStateSchema,
 } from '../../../src/trading/engine/state/trading-state-schema';
 import { paperAccountParser, paperAccountSchema } from '../../../src/trading/exchange/paper-account';
 import { loadPrebuiltParsers } from '../../support/zod-prebuilt';
-
-const { historyEntrySchema, tradingStateSchema } = stateSchemas();
 
 /**
  * The compiled parsers a start validates its files with must accept exactly what the full schemas accept, with the
@@ -232,14 +231,10 @@ describe('compiled parsers of the state files (z.compile)', () => {
 
   it('compiles once COMPILE_FROM elements were checked (the value parsed included); below, the schema answers', () => {
     let asked = 0;
-    const parser = compiledParser(
-      'test-n',
-      () => z.object({ n: z.number() }),
-      () => {
-        asked += 1;
-        return COMPILE_FROM / 2;
-      },
-    );
+    const parser = compiledParser('test-n', z.object({ n: z.number() }), () => {
+      asked += 1;
+      return COMPILE_FROM / 2;
+    });
     expect(parser.parse({ n: 1 })).to.deep.equal({ n: 1 });
     expect(parser.safeParse({ n: 'x' }).success).to.equal(false);
     expect(asked, 'compiled at the second value').to.equal(2);

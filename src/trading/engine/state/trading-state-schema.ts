@@ -10,6 +10,10 @@ import { compiledParser, keysIn } from '../../../shared/config/zod-compiled';
 import { TRADING_EVENT_TYPES } from '../../../shared/ipc/event-schema';
 import type { LocalOrder } from '../orders/order-state';
 
+const finite = z.number();
+const nonNegative = z.number().min(0);
+const epochMs = z.number().int().min(0);
+
 export const ORDER_STATUSES = [
   'intent',
   'unknown',
@@ -31,239 +35,201 @@ export const ORDER_PURPOSES = [
   'write-off',
 ] as const;
 
-/**
- * The schemas, built at their first use rather than when the bundle loads (~2 ms of CPU): a live start
- * reads the state file while its first requests travel, so building them no longer delays those requests. The
- * same objects once built (the parsers below, the build-time parser of zod-prebuild.ts, tests).
- */
-function buildStateSchemas() {
-  const finite = z.number();
-  const nonNegative = z.number().min(0);
-  const epochMs = z.number().int().min(0);
+const side = z.enum(['buy', 'sell']);
 
-  const side = z.enum(['buy', 'sell']);
+export const fillSchema = z.looseObject({
+  orderId: z.string(),
+  clientOrderId: z.string(),
+  tradeId: z.string(),
+  symbol: z.string(),
+  side,
+  price: nonNegative,
+  amount: nonNegative,
+  feeCost: finite,
+  feeCurrency: z.string(),
+  // quote value of a fee in a third currency (BNB), null when no market prices it
+  feeQuote: finite.nullable().optional(),
+  // feeQuote at the last price read (or unvalued): the price read failed when the fill was recorded
+  feeEstimated: z.literal(true).optional(),
+  timestamp: epochMs,
+  // a write-off's place among its symbol's fills (pnl.ts inReplayOrder); absent on the exchange's fills
+  afterTradeId: z.string().regex(/^\d+$/).optional(),
+});
 
-  const fillSchema = z.looseObject({
-    orderId: z.string(),
-    clientOrderId: z.string(),
-    tradeId: z.string(),
-    symbol: z.string(),
-    side,
-    price: nonNegative,
-    amount: nonNegative,
-    feeCost: finite,
-    feeCurrency: z.string(),
-    // quote value of a fee in a third currency (BNB), null when no market prices it
-    feeQuote: finite.nullable().optional(),
-    // feeQuote at the last price read (or unvalued): the price read failed when the fill was recorded
-    feeEstimated: z.literal(true).optional(),
-    timestamp: epochMs,
-    // a write-off's place among its symbol's fills (pnl.ts inReplayOrder); absent on the exchange's fills
-    afterTradeId: z.string().regex(/^\d+$/).optional(),
-  });
+/** The fields of OrderSpec (shared/domain/order.ts), as the state file must hold them. */
+const orderSpecShape = {
+  symbol: z.string().min(1),
+  side,
+  type: z.enum(['market', 'limit']),
+  amount: nonNegative,
+  price: nonNegative.optional(),
+};
 
-  /** The fields of OrderSpec (shared/domain/order.ts), as the state file must hold them. */
-  const orderSpecShape = {
-    symbol: z.string().min(1),
-    side,
-    type: z.enum(['market', 'limit']),
-    amount: nonNegative,
-    price: nonNegative.optional(),
-  };
+export const localOrderSchema = z.looseObject({
+  clientOrderId: z.string().min(1),
+  exchangeOrderId: z.string().optional(),
+  ...orderSpecShape,
+  filled: nonNegative,
+  averagePrice: nonNegative.optional(),
+  answerFees: z.array(z.looseObject({ cost: finite, currency: z.string().min(1) })).optional(),
+  answerFeesFilled: nonNegative.optional(),
+  status: z.enum(ORDER_STATUSES),
+  purpose: z.enum(ORDER_PURPOSES),
+  reason: z.string().optional(),
+  createdAt: epochMs,
+  updatedAt: epochMs,
+  sentAt: epochMs.optional(),
+  lookupMisses: z.number().int().min(0).optional(),
+  fills: z.array(fillSchema),
+  error: z.string().optional(),
+  refused: z.boolean().optional(),
+  neverSent: z.boolean().optional(),
+  settledAbsent: z.boolean().optional(),
+  restRuledOut: z.boolean().optional(),
+  seenByRead: z.boolean().optional(),
+  ownerHeld: finite.optional(),
+  inDoubtAt: epochMs.optional(),
+  inDoubtToldAt: epochMs.optional(),
+  // absent in files written before the tries to settle an absent order were kept across restarts
+  absentTriesSince: epochMs.optional(),
+  // absent in files written before a hold ended a standing exit
+  exitLapsedAt: epochMs.optional(),
+  operatorSettled: z
+    .looseObject({ at: epochMs, outcome: z.enum(['not-carried-out', 'carried-out']) })
+    .optional(),
+  notCarriedOutAt: epochMs.optional(),
+  retryAfterMs: nonNegative.optional(),
+  selfTrade: z.string().optional(),
+});
 
-  const localOrderSchema = z.looseObject({
-    clientOrderId: z.string().min(1),
-    exchangeOrderId: z.string().optional(),
-    ...orderSpecShape,
-    filled: nonNegative,
-    averagePrice: nonNegative.optional(),
-    answerFees: z.array(z.looseObject({ cost: finite, currency: z.string().min(1) })).optional(),
-    answerFeesFilled: nonNegative.optional(),
-    status: z.enum(ORDER_STATUSES),
-    purpose: z.enum(ORDER_PURPOSES),
-    reason: z.string().optional(),
-    createdAt: epochMs,
-    updatedAt: epochMs,
-    sentAt: epochMs.optional(),
-    lookupMisses: z.number().int().min(0).optional(),
-    fills: z.array(fillSchema),
-    error: z.string().optional(),
-    refused: z.boolean().optional(),
-    neverSent: z.boolean().optional(),
-    settledAbsent: z.boolean().optional(),
-    restRuledOut: z.boolean().optional(),
-    seenByRead: z.boolean().optional(),
-    ownerHeld: finite.optional(),
-    inDoubtAt: epochMs.optional(),
-    inDoubtToldAt: epochMs.optional(),
-    // absent in files written before the tries to settle an absent order were kept across restarts
-    absentTriesSince: epochMs.optional(),
-    // absent in files written before a hold ended a standing exit
-    exitLapsedAt: epochMs.optional(),
-    operatorSettled: z
-      .looseObject({ at: epochMs, outcome: z.enum(['not-carried-out', 'carried-out']) })
+// a compile error here means the file's schema lost a field LocalOrder (or OrderSpec) declares
+const parsedOrderIsLocalOrder = (o: z.infer<typeof localOrderSchema>): LocalOrder => o;
+void parsedOrderIsLocalOrder;
+
+export const positionBookSchema = z.looseObject({
+  symbol: z.string().min(1),
+  amount: finite,
+  costBasis: finite,
+  realizedPnl: finite,
+  feesPaid: finite,
+  openedAt: epochMs.nullable(),
+  tripRealizedPnl: finite,
+  realizedByDay: z.record(z.string(), finite),
+  // absent in checkpoints written before fees paid in the coin were kept in the fold
+  feesInCoin: z.looseObject({ amount: finite, quoteValue: finite }).optional(),
+  // absent where no fill was numbered, and in checkpoints written before state version 4
+  lastTradeId: z.string().regex(/^\d+$/).optional(),
+});
+
+const killSwitchSchema = z.looseObject({
+  kind: z.enum(['max-drawdown', 'daily-loss']),
+  reason: z.string(),
+  at: epochMs,
+});
+
+// defaults: files written before a field existed (the values of initialRiskState)
+export const riskStateSchema = z.looseObject({
+  equityPeak: finite.default(0),
+  day: z.string().default(''),
+  dayStartEquity: finite.default(0),
+  killSwitch: killSwitchSchema.nullable().default(null),
+  dailyLossOverrideDay: z.string().nullable().default(null),
+});
+
+const pauseCauseSchema = z.looseObject({
+  reason: z.string(),
+  by: z.enum(['operator', 'risk', 'operational', 'persist']),
+  at: epochMs,
+  clientOrderId: z.string().optional(),
+  // absent but on the causes that need telling apart (hidden-state.ts)
+  code: z.string().optional(),
+});
+
+// `joined` absent in files written before a pause held more than one cause (no version step: such a file is a pause
+// of one cause as it is, and an older build reading a newer file keeps its first cause)
+const pauseSchema = pauseCauseSchema.extend({ joined: z.array(pauseCauseSchema).optional() });
+
+export const pendingEventSchema = z.looseObject({
+  key: z.string().min(1),
+  type: z.enum(TRADING_EVENT_TYPES),
+  summary: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export const tradingStateSchema = z
+  .looseObject({
+    // 6 × [a-z0-9], part of every clientOrderId (state version 2; the migration gives older files one)
+    installId: z.string().regex(/^[a-z0-9]{6}$/, 'installId is not 6 × [a-z0-9]'),
+    // the account the state belongs to; absent in files written before it existed
+    identity: z
+      .looseObject({
+        mode: z.enum(['paper', 'dry-run', 'live']),
+        exchange: z.string().min(1),
+        sandbox: z.boolean(),
+        account: z.string().min(1),
+      })
       .optional(),
-    notCarriedOutAt: epochMs.optional(),
-    retryAfterMs: nonNegative.optional(),
-    selfTrade: z.string().optional(),
-  });
-
-  // a compile error here means the file's schema lost a field LocalOrder (or OrderSpec) declares
-  const parsedOrderIsLocalOrder = (o: z.infer<typeof localOrderSchema>): LocalOrder => o;
-  void parsedOrderIsLocalOrder;
-
-  const positionBookSchema = z.looseObject({
-    symbol: z.string().min(1),
-    amount: finite,
-    costBasis: finite,
-    realizedPnl: finite,
-    feesPaid: finite,
-    openedAt: epochMs.nullable(),
-    tripRealizedPnl: finite,
-    realizedByDay: z.record(z.string(), finite),
-    // absent in checkpoints written before fees paid in the coin were kept in the fold
-    feesInCoin: z.looseObject({ amount: finite, quoteValue: finite }).optional(),
-    // absent where no fill was numbered, and in checkpoints written before state version 4
-    lastTradeId: z.string().regex(/^\d+$/).optional(),
-  });
-
-  const killSwitchSchema = z.looseObject({
-    kind: z.enum(['max-drawdown', 'daily-loss']),
-    reason: z.string(),
-    at: epochMs,
-  });
-
-  // defaults: files written before a field existed (the values of initialRiskState)
-  const riskStateSchema = z.looseObject({
-    equityPeak: finite.default(0),
-    day: z.string().default(''),
-    dayStartEquity: finite.default(0),
-    killSwitch: killSwitchSchema.nullable().default(null),
-    dailyLossOverrideDay: z.string().nullable().default(null),
-  });
-
-  const pauseCauseSchema = z.looseObject({
-    reason: z.string(),
-    by: z.enum(['operator', 'risk', 'operational', 'persist']),
-    at: epochMs,
-    clientOrderId: z.string().optional(),
-    // absent but on the causes that need telling apart (hidden-state.ts)
-    code: z.string().optional(),
-  });
-
-  // `joined` absent in files written before a pause held more than one cause (no version step: such a file is a pause
-  // of one cause as it is, and an older build reading a newer file keeps its first cause)
-  const pauseSchema = pauseCauseSchema.extend({ joined: z.array(pauseCauseSchema).optional() });
-
-  const pendingEventSchema = z.looseObject({
-    key: z.string().min(1),
-    type: z.enum(TRADING_EVENT_TYPES),
-    summary: z.string(),
-    data: z.record(z.string(), z.unknown()),
-  });
-
-  const tradingStateSchema = z
-    .looseObject({
-      // 6 × [a-z0-9], part of every clientOrderId (state version 2; the migration gives older files one)
-      installId: z.string().regex(/^[a-z0-9]{6}$/, 'installId is not 6 × [a-z0-9]'),
-      // the account the state belongs to; absent in files written before it existed
-      identity: z
-        .looseObject({
-          mode: z.enum(['paper', 'dry-run', 'live']),
-          exchange: z.string().min(1),
-          sandbox: z.boolean(),
-          account: z.string().min(1),
-        })
-        .optional(),
-      seq: z.number().int().min(0),
-      orders: z.record(z.string(), localOrderSchema),
-      checkpoint: z.record(z.string(), positionBookSchema),
-      risk: riskStateSchema,
-      pause: pauseSchema.nullable(),
-      // absent unless the operator confirmed a new install over another install's orders (hidden-state.ts)
-      newInstallConfirmedAt: epochMs.optional(),
-      // absent in files written before the transactional outbox existed
-      outbox: z.array(pendingEventSchema).default([]),
-      // absent in files written before halts were kept across restarts
-      announcedHalts: z
-        .record(
-          z.string(),
-          z.looseObject({
-            status: z.enum(['halted', 'delisted']),
-            since: epochMs,
-            exitHeldAt: epochMs.optional(),
-          }),
-        )
-        .default({}),
-      // absent in files written before stale prices were kept across restarts
-      announcedStale: z.record(z.string(), z.looseObject({ since: epochMs, reason: z.string() })).default({}),
-      // state version 3 (the migration adds it to older files)
-      announcedShortfalls: z.record(
+    seq: z.number().int().min(0),
+    orders: z.record(z.string(), localOrderSchema),
+    checkpoint: z.record(z.string(), positionBookSchema),
+    risk: riskStateSchema,
+    pause: pauseSchema.nullable(),
+    // absent unless the operator confirmed a new install over another install's orders (hidden-state.ts)
+    newInstallConfirmedAt: epochMs.optional(),
+    // absent in files written before the transactional outbox existed
+    outbox: z.array(pendingEventSchema).default([]),
+    // absent in files written before halts were kept across restarts
+    announcedHalts: z
+      .record(
         z.string(),
-        z.looseObject({ position: finite, held: finite, missing: finite, at: epochMs }),
-      ),
-      // absent in files written before the owner's holdings were kept across restarts
-      ownerHoldings: z.record(z.string(), finite).default({}),
-      // absent in files written before the candles the strategy saw were kept across restarts
-      seenCandles: z.record(z.string(), epochMs).default({}),
-      // absent in files written before the seen candles' ends were kept (then `seenCandles` holds their open times)
-      seenCandleEnds: z.record(z.string(), epochMs).default({}),
-    })
-    .superRefine((state, ctx) => {
-      for (const [id, order] of Object.entries(state.orders)) {
-        if (order.clientOrderId !== id)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['orders', id],
-            message: 'key differs from its clientOrderId',
-          });
-      }
-      for (const [symbol, book] of Object.entries(state.checkpoint)) {
-        if (book.symbol !== symbol)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['checkpoint', symbol],
-            message: 'key differs from its symbol',
-          });
-      }
-    });
-
-  const historyEntrySchema = z.looseObject({
-    kind: z.literal('order'),
-    archivedAt: epochMs,
-    order: localOrderSchema,
-    seq: z.number().int().min(0).optional(),
+        z.looseObject({
+          status: z.enum(['halted', 'delisted']),
+          since: epochMs,
+          exitHeldAt: epochMs.optional(),
+        }),
+      )
+      .default({}),
+    // absent in files written before stale prices were kept across restarts
+    announcedStale: z.record(z.string(), z.looseObject({ since: epochMs, reason: z.string() })).default({}),
+    // state version 3 (the migration adds it to older files)
+    announcedShortfalls: z.record(
+      z.string(),
+      z.looseObject({ position: finite, held: finite, missing: finite, at: epochMs }),
+    ),
+    // absent in files written before the owner's holdings were kept across restarts
+    ownerHoldings: z.record(z.string(), finite).default({}),
+    // absent in files written before the candles the strategy saw were kept across restarts
+    seenCandles: z.record(z.string(), epochMs).default({}),
+    // absent in files written before the seen candles' ends were kept (then `seenCandles` holds their open times)
+    seenCandleEnds: z.record(z.string(), epochMs).default({}),
+  })
+  .superRefine((state, ctx) => {
+    for (const [id, order] of Object.entries(state.orders)) {
+      if (order.clientOrderId !== id)
+        ctx.addIssue({ code: 'custom', path: ['orders', id], message: 'key differs from its clientOrderId' });
+    }
+    for (const [symbol, book] of Object.entries(state.checkpoint)) {
+      if (book.symbol !== symbol)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checkpoint', symbol],
+          message: 'key differs from its symbol',
+        });
+    }
   });
 
-  return {
-    fillSchema,
-    localOrderSchema,
-    positionBookSchema,
-    riskStateSchema,
-    pendingEventSchema,
-    tradingStateSchema,
-    historyEntrySchema,
-  };
-}
-
-let built: ReturnType<typeof buildStateSchemas> | undefined;
-
-/** The state file's schemas (see buildStateSchemas). */
-export function stateSchemas(): ReturnType<typeof buildStateSchemas> {
-  return (built ??= buildStateSchemas());
-}
+export const historyEntrySchema = z.looseObject({
+  kind: z.literal('order'),
+  archivedAt: epochMs,
+  order: localOrderSchema,
+  seq: z.number().int().min(0).optional(),
+});
 
 /** The state file's and a history line's parsers, compiled once there are many orders to check (zod-compiled.ts). */
-export const tradingStateParser = compiledParser(
-  'trading-state',
-  () => stateSchemas().tradingStateSchema,
-  (data) => keysIn(data, 'orders'),
+export const tradingStateParser = compiledParser('trading-state', tradingStateSchema, (data) =>
+  keysIn(data, 'orders'),
 );
-export const historyEntryParser = compiledParser(
-  'history-entry',
-  () => stateSchemas().historyEntrySchema,
-  () => 1,
-);
+export const historyEntryParser = compiledParser('history-entry', historyEntrySchema, () => 1);
 
 /** The first few issues of a failed parse, as one line ("orders.x.fills.0.price: expected number…"). */
 export function describeSchemaIssues(error: z.ZodError, max = 3): string {
