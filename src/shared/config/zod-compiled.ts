@@ -18,8 +18,8 @@
  * internal): a zod upgrade that moves it fails the type-check and zod-compiled.test.ts, never silently.
  *
  * In the daemon bundles the parser is generated at build time instead (scripts/zod-prebuild.ts, from the same
- * compileFn: zod-prebuilt.ts), found by the parser's id: no code generation and no `new Function` at a start, so it
- * is used from the first parse, whatever the count, and the bundle's V8 code cache holds its compiled code.
+ * compileFn: zod-prebuilt.ts), found by the parser's id: no code generation and no `new Function` at a start, and
+ * the bundle's V8 code cache holds its compiled code.
  */
 import * as z from 'zod';
 import { compileFn, INVALID } from 'zod/v4/core';
@@ -35,9 +35,12 @@ export interface CompiledParser<T> {
 }
 
 /**
- * `schema`'s parser: the one generated at build time for `id` when the bundle has it, else compiled once
- * `elementsOf` of the values parsed so far adds up to COMPILE_FROM. `elementsOf` says how much a value holds (an
- * order count); it runs before the value is checked, so it must not trust it.
+ * `schema`'s parser: zod's own until `elementsOf` of the values parsed so far adds up to COMPILE_FROM, then the one
+ * generated at build time for `id` when the bundle has it, else one compiled now. `elementsOf` says how much a value
+ * holds (an order count); it runs before the value is checked, so it must not trust it. Small files stay on zod's
+ * parser in a bundle too: a live start with a few orders spent ~3 ms more main-thread CPU before its first request
+ * with the generated parser (its factory and V8's first run of a 40 KB function; 12 alternated direct starts) than
+ * zod's parser takes for them.
  */
 export function compiledParser<S extends z.ZodType>(
   id: string,
@@ -47,19 +50,14 @@ export function compiledParser<S extends z.ZodType>(
   const prebuilt = Object.prototype.hasOwnProperty.call(PREBUILT_PARSERS, id)
     ? PREBUILT_PARSERS[id]
     : undefined;
-  if (prebuilt) {
-    let generated: ((input: unknown) => unknown) | undefined;
-    return prebuiltInFrontOf(schema, (data) => (generated ??= prebuilt(schema))(data));
-  }
-  let compiled: S | undefined;
+  let parser: CompiledParser<z.output<S>> | undefined;
   let seen = 0;
-  const parserFor = (data: unknown): S => {
-    if (!compiled) {
-      seen += elementsOf(data);
-      if (seen < COMPILE_FROM) return schema;
-      compiled = compileParser(schema);
-    }
-    return compiled;
+  const parserFor = (data: unknown): CompiledParser<z.output<S>> => {
+    if (parser) return parser;
+    seen += elementsOf(data);
+    if (seen < COMPILE_FROM) return schema;
+    parser = prebuilt ? prebuiltInFrontOf(schema, prebuilt(schema)) : compileParser(schema);
+    return parser;
   };
   return {
     parse: (data) => parserFor(data).parse(data),
