@@ -17,6 +17,7 @@
  *   2× a bare node is the target) for no start-up gain that matters (telegram's restart is not on the alert path).
  * esbuild's `__toESM` (a default import of a CommonJS module: node's built-ins) is replaced by one that does not copy
  * the module (bundle-interop.ts: ~1 MiB less to allocate at every start).
+ * The parsers zod generates for the state files are generated here, not at each start (zod-prebuild.ts).
  * Names are kept (`keepNames`) and identifiers are not mangled, so stack traces in the logs stay readable; a
  * source map is written next to each bundle for `node --enable-source-maps` when one needs the original lines.
  *
@@ -30,6 +31,9 @@ import { verifiedExchangeIds } from '../src/trading/exchange/profiles';
 import { CCXT_BUNDLE_PREFIX, installedCcxtVersion } from '../src/trading/exchange/ccxt-bundle';
 import { ccxtDependencyPlugin } from './ccxt-bundle-deps';
 import { usePrototypeToEsm } from './bundle-interop';
+import { prebuiltParsersModule } from './zod-prebuild';
+import { historyEntrySchema, tradingStateSchema } from '../src/trading/engine/state/trading-state-schema';
+import { paperAccountSchema } from '../src/trading/exchange/paper-account';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** `<build>/daemons`: next to the compiled scripts of the build being made (scripts/build.js), never `dist` itself. */
@@ -80,7 +84,30 @@ function bundledCcxtVersion(): string {
   return version;
 }
 
-async function bundle(entryPoints: Record<string, string>, outdir: string) {
+/**
+ * The parsers of the state files generated now rather than at each start (zod-prebuild.ts): the daemon bundles get
+ * this module in place of src/shared/config/zod-prebuilt.ts. The ids are those the schemas' modules give
+ * compiledParser.
+ */
+function prebuiltParsers(): Plugin {
+  const contents = prebuiltParsersModule({
+    'trading-state': tradingStateSchema,
+    'history-entry': historyEntrySchema,
+    'paper-account': paperAccountSchema,
+  });
+  return {
+    name: 'zod-prebuilt',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]src[\\/]shared[\\/]config[\\/]zod-prebuilt\.ts$/ }, () => ({
+        contents,
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+    },
+  };
+}
+
+async function bundle(entryPoints: Record<string, string>, outdir: string, plugins: Plugin[]) {
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints,
@@ -102,6 +129,7 @@ async function bundle(entryPoints: Record<string, string>, outdir: string) {
     // compiled from a code cache loses its dynamic-import callback (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so
     // every start after the first could not import() ccxt's single-exchange module
     supported: { 'dynamic-import': false },
+    plugins,
     logLevel: 'warning',
     metafile: true,
   });
@@ -162,13 +190,14 @@ async function bundleCcxt(outdir: string) {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const result = await bundle(ENTRIES, DAEMONS_DIR);
+  const plugins = [prebuiltParsers()];
+  const result = await bundle(ENTRIES, DAEMONS_DIR, plugins);
   const ccxt = await bundleCcxt(DAEMONS_DIR);
   for (const name of Object.keys(DAEMONS)) {
     fs.writeFileSync(path.join(DAEMONS_DIR, `${name}.js`), launcher(name));
   }
   if (fs.existsSync(path.join(ROOT, TEST_ENTRIES['trading.bundle']))) {
-    await bundle(TEST_ENTRIES, TEST_DAEMONS_DIR);
+    await bundle(TEST_ENTRIES, TEST_DAEMONS_DIR, plugins);
     fs.writeFileSync(path.join(TEST_DAEMONS_DIR, 'trading.js'), launcher('trading'));
   }
   const sizes = Object.entries({ ...result.metafile.outputs, ...ccxt.metafile.outputs })

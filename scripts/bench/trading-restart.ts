@@ -147,7 +147,17 @@ export async function tradingRestarts(
               'the module as prototype (scripts/bundle-interop.ts; direct starts: ~5 ms less CPU of all threads, ' +
               "~2–3 ms to ready); node's own " +
               'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen; not tls, loaded with a live ' +
-              "exchange's first https connection: ~1 ms of every start, median of 15 fresh loads); ~5 scavenges of the fixed " +
+              "exchange's first https connection: ~1 ms of every start, median of 15 fresh loads), each compiled from " +
+              "source: with any V8 flag on the command line (trading's node_args: the fixed young generation and " +
+              "compaction, docs/operations.md, Memory) V8's flag hash differs from the one node's built-in code cache " +
+              'was made with and the cache is rejected (node 20.20, V8 11.3; V8 ignores memory-tuning flags in the hash ' +
+              'only from commit 87356585659b, 2025) — those modules ~3 ms of CPU with the cache, ~10 with these flags ' +
+              "(fresh processes), and the watchdog worker's boot ~18 → ~38 ms on the other core: direct starts " +
+              'without the node_args, 8 alternated rounds, spawn → ready 166 → 147 ms with no orders, 178 → 159 with ' +
+              "1,000 (main-thread CPU −15 / −11 ms, all threads −10 / −30): not taken, the flags hold the daemons' RSS " +
+              'slopes (a 24-hour soak decides any change; a node whose V8 has that commit would take it for free); the ' +
+              'worker loads node:crypto only for a breadcrumb it writes (its boot 41.5 → 38.1 ms, 9 alternated fresh ' +
+              'processes); ~5 scavenges of the fixed ' +
               '2 MiB young generation (~10 ms: nearly every object a start makes survives); the config and state parsed by zod (jitless); and our ' +
               "own start (the log's startupMs): the service lock and the last-exit breadcrumb (put in place at once, its " +
               'two fsyncs in the thread pool beside the start, awaited before ready: the breadcrumb on the main ' +
@@ -186,7 +196,17 @@ export async function tradingRestarts(
               'replayed every fill to move nothing, at every tick too): recovery’s main-thread CPU ~2.3 → ~1.3 ms ' +
               '(--cpu-prof to ready, 6 alternated direct starts each; whole starts, 12 alternated on a host at load ' +
               '7: main-thread CPU median 145 → 142 ms, within noise).' +
-              " What is above 0 orders now (main-thread, --cpu-prof to ready, 1,000 against 0 open orders, 4 direct starts each, ~30 ms in all under the profiler): the two files read and checked ~13 ms (JSON.parse ~2, zod's parser generated at each start ~2 per schema, the generated checks ~4.5), the paper exchange's open and first reads ~5–7 (its matching passes, toExchangeOrder, the open-orders sort: src/trading/exchange, not changed here), recovery ~5, the watched symbols worked out twice before ready ~1.5 (each sorts every pending order), the garbage collector ~2, the rest small passes of well under 1 ms each; with the check kept complete, no duplicate left to remove is near the ~30 ms the target needs." +
+              " Stop 34: the two files' parsers are generated at build time (scripts/zod-prebuild.ts writes zod's " +
+              'compileFn code into the bundle, its constants as expressions over the same schema; a constant it cannot ' +
+              'write fails the build), used from 200 orders as the one compiled at run time was, and put in front of ' +
+              "the schema's parse, not installed with z.withParser (its clone and walk for reference cycles): no code " +
+              "generation nor new Function at a start, the parser from the bundle's code cache once a start with " +
+              "that many orders wrote it — direct starts with the node_args, 10 alternated rounds against stop 33's " +
+              'build: spawn → ready 183 → 172.5 ms, main-thread CPU 156.7 → 150.3 (no orders: 135.6 → 133.4, ' +
+              'the same CPU). Measured and left (a profile to ready, 6 direct starts): the hot orders listed and sorted ' +
+              'at each pendingOrders (~15 calls before ready: recovery, the watched symbols, the account refresh), ' +
+              '~1 ms each with 1,000 orders; node compiling its own modules (above) the largest single part.' +
+              " What is above 0 orders now (main-thread, --cpu-prof to ready, 1,000 against 0 open orders, 4 direct starts each, ~30 ms in all under the profiler): the two files read and checked ~13 ms (JSON.parse ~2, zod's parser generated at each start ~2 per schema — at build time since stop 34 —, the generated checks ~4.5), the paper exchange's open and first reads ~5–7 (its matching passes, toExchangeOrder, the open-orders sort: src/trading/exchange, not changed here), recovery ~5, the watched symbols worked out twice before ready ~1.5 (each sorts every pending order), the garbage collector ~2, the rest small passes of well under 1 ms each; with the check kept complete, no duplicate left to remove is near the ~30 ms the target needs." +
               ' Measured again at stop 32 by taking parts out of a copy of the bundle (ablations, not shipped; ' +
               'main-thread CPU to ready from /proc, direct starts with the node flags PM2 gives trading, medians of ' +
               '25–30 alternated starts on a host at load 10–16): 1,000 open orders ~186 ms against ~147 with none; ' +

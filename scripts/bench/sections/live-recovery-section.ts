@@ -79,7 +79,20 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `starts, median of 8 on a host at load ~15): the daemon bundle begins at ~95 ms (node's boot, ~55 for ` +
           `node -e 0, then the launcher and the bundle's code cache), the service at ~130 (the bundle's top ` +
           `level), trading's start at ~148 (config, locks, breadcrumb, the watchdog's worker), ccxt loaded at ` +
-          `~213, constructed at ~245, the first two requests sent right after: no one part near the ~65 ms. The API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
+          `~213, constructed at ~245, the first two requests sent right after: no one part near the ~65 ms. Stop ` +
+          `34 (direct live starts against this double and proxy, the main thread's CPU read when the first ` +
+          `request's bytes reach the proxy, 12–16 alternated rounds): ~172–175 ms, the same with this stop's ` +
+          `changes as before them; the state file is opened and checked before that first request's bytes leave ` +
+          `(sendConnectReads only starts ccxt's calls), so its schemas built at their first use instead of at the ` +
+          `bundle's top level (~2 ms of CPU) moved nothing (tried and left), and the build-time parser of the ` +
+          `state file, used from its first parse, cost ~3 ms there (now from 200 orders, as the parser compiled ` +
+          `at run time was); ` +
+          `node compiles its own modules from source under trading's node_args (V8 flags reject node's built-in ` +
+          `code cache: see the paper restart), ~15 ms of the ccxt bundle's load alone under a profiler (not taken: ` +
+          `the flags hold the RSS slopes); in the ccxt bundle's own code (an unminified copy profiled per line, ` +
+          `6 loads: ~16 ms with the constructor) noble-curves, dYdX's Long, zklink and Starknet's facade run ~1 ms ` +
+          `at load (left where they are), Exchange.js ~7 (defineRestApi, and its constructor giving every property ` +
+          `of the prototype chain a snake_case twin through unCamelCase's regexes, ~4). The API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
           `nothing open) are no longer awaited before ready when the last read of the same key (kept in ` +
           `trading-api-key.json) is under a day old and said it can trade: the fresh read goes out after ready and ` +
           `the first tick waits for it (key-watch.ts; a first start, a new key, an older read or one that said ` +

@@ -16,9 +16,14 @@
  * nothing here calls. `z.withParser` installs the parser alone, with the same runtime fallback as `z.compile`.
  * `compileFn` is the code generator `z.compile` itself calls (exported and typed by `zod/v4/core`, documented as
  * internal): a zod upgrade that moves it fails the type-check and zod-compiled.test.ts, never silently.
+ *
+ * In the daemon bundles the parser is generated at build time instead (scripts/zod-prebuild.ts, from the same
+ * compileFn: zod-prebuilt.ts), found by the parser's id: no code generation and no `new Function` at a start, and
+ * the bundle's V8 code cache holds its compiled code.
  */
 import * as z from 'zod';
-import { compileFn } from 'zod/v4/core';
+import { compileFn, INVALID } from 'zod/v4/core';
+import { PREBUILT_PARSERS } from './zod-prebuilt';
 
 /** Elements checked (orders, lines…) from which compiling pays for itself. */
 export const COMPILE_FROM = 200;
@@ -30,22 +35,29 @@ export interface CompiledParser<T> {
 }
 
 /**
- * `schema`'s parser, compiled once `elementsOf` of the values parsed so far adds up to COMPILE_FROM. `elementsOf`
- * says how much a value holds (an order count); it runs before the value is checked, so it must not trust it.
+ * `schema`'s parser: zod's own until `elementsOf` of the values parsed so far adds up to COMPILE_FROM, then the one
+ * generated at build time for `id` when the bundle has it, else one compiled now. `elementsOf` says how much a value
+ * holds (an order count); it runs before the value is checked, so it must not trust it. Small files stay on zod's
+ * parser in a bundle too: a live start with a few orders spent ~3 ms more main-thread CPU before its first request
+ * with the generated parser (its factory and V8's first run of a 40 KB function; 12 alternated direct starts) than
+ * zod's parser takes for them.
  */
 export function compiledParser<S extends z.ZodType>(
+  id: string,
   schema: S,
   elementsOf: (data: unknown) => number,
 ): CompiledParser<z.output<S>> {
-  let compiled: S | undefined;
+  const prebuilt = Object.prototype.hasOwnProperty.call(PREBUILT_PARSERS, id)
+    ? PREBUILT_PARSERS[id]
+    : undefined;
+  let parser: CompiledParser<z.output<S>> | undefined;
   let seen = 0;
-  const parserFor = (data: unknown): S => {
-    if (!compiled) {
-      seen += elementsOf(data);
-      if (seen < COMPILE_FROM) return schema;
-      compiled = compileParser(schema);
-    }
-    return compiled;
+  const parserFor = (data: unknown): CompiledParser<z.output<S>> => {
+    if (parser) return parser;
+    seen += elementsOf(data);
+    if (seen < COMPILE_FROM) return schema;
+    parser = prebuilt ? prebuiltInFrontOf(schema, prebuilt(schema)) : compileParser(schema);
+    return parser;
   };
   return {
     parse: (data) => parserFor(data).parse(data),
@@ -63,6 +75,28 @@ function compileParser<S extends z.ZodType>(schema: S): S {
   } catch {
     return schema;
   }
+}
+
+/**
+ * A build-time parser in front of the schema's own, as `z.withParser` puts one in front of `parse` and `safeParse`:
+ * a value the generated code does not accept (INVALID) goes to the schema's parser, which decides and words the
+ * issues. Without withParser's clone of the schema and its walk for reference cycles (~1 ms of every start for the
+ * two files; compileFn refused any cycle when the parser was generated).
+ */
+export function prebuiltInFrontOf<S extends z.ZodType>(
+  schema: S,
+  generated: (input: unknown) => unknown,
+): CompiledParser<z.output<S>> {
+  return {
+    parse: (data) => {
+      const out = generated(data);
+      return out !== INVALID ? (out as z.output<S>) : schema.parse(data);
+    },
+    safeParse: (data) => {
+      const out = generated(data);
+      return out !== INVALID ? { success: true, data: out as z.output<S> } : schema.safeParse(data);
+    },
+  };
 }
 
 /** How many own keys `data[field]` has when it is an object, else 0: the size of a record of orders. */

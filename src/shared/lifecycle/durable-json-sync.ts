@@ -3,9 +3,21 @@
  * Its own module, free of schemas: the watchdog worker thread bundles it, and every KiB that worker compiles at
  * boot competes with the service's own start on a small machine (with zod it was a 141 KiB bundle).
  */
-import { randomBytes } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+
+/**
+ * A temp name beside `file` that no other writer picks (random, not a time). node:crypto is loaded here, at the first
+ * write, not when the module is: the watchdog worker imports this module for a stall breadcrumb it may never write,
+ * and crypto with its ~15 internal modules was ~6 ms of that thread's boot (~40 ms in all: under the daemons' V8
+ * flags node compiles its own modules without their built-in code cache), on the core the service's start needs.
+ */
+function tempNameFor(file: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { randomBytes } = require('node:crypto') as typeof Crypto;
+  return `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
 
 /**
  * Synchronous durable replace of a small JSON file (temp → fsync → rename → fsync dir), 0600: for the lifecycle
@@ -14,8 +26,7 @@ import path from 'node:path';
 export function writeJsonFileSync(file: string, value: unknown): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  // a name no other writer picks, not a time
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = tempNameFor(file);
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     try {
@@ -56,7 +67,7 @@ export function writeJsonFileSync(file: string, value: unknown): void {
 export function writeJsonFileDurableLater(file: string, value: unknown): Promise<void> {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const tmp = tempNameFor(file);
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     fs.writeSync(fd, JSON.stringify(value) + '\n');

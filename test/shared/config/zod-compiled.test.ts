@@ -2,7 +2,12 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import * as z from 'zod';
 import { compileFn, INVALID } from 'zod/v4/core';
-import { COMPILE_FROM, compiledParser, keysIn } from '../../../src/shared/config/zod-compiled';
+import {
+  COMPILE_FROM,
+  compiledParser,
+  keysIn,
+  prebuiltInFrontOf,
+} from '../../../src/shared/config/zod-compiled';
 import {
   historyEntryParser,
   historyEntrySchema,
@@ -10,6 +15,7 @@ import {
   tradingStateSchema,
 } from '../../../src/trading/engine/state/trading-state-schema';
 import { paperAccountParser, paperAccountSchema } from '../../../src/trading/exchange/paper-account';
+import { loadPrebuiltParsers } from '../../support/zod-prebuilt';
 
 /**
  * The compiled parsers a start validates its files with must accept exactly what the full schemas accept, with the
@@ -226,7 +232,7 @@ describe('compiled parsers of the state files (z.compile)', () => {
 
   it('compiles once COMPILE_FROM elements were checked (the value parsed included); below, the schema answers', () => {
     let asked = 0;
-    const parser = compiledParser(z.object({ n: z.number() }), () => {
+    const parser = compiledParser('test-n', z.object({ n: z.number() }), () => {
       asked += 1;
       return COMPILE_FROM / 2;
     });
@@ -285,6 +291,73 @@ describe('compiled parsers of the state files (z.compile)', () => {
       fc.property(
         mutationOf(line, () => true),
         (m) => expectSameAnswer(historyEntryParser, historyEntrySchema, mutate(line, m)),
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('parsers generated at build time (scripts/zod-prebuild.ts, what the daemon bundles use)', () => {
+  const anywhere = (): boolean => true;
+  const prebuilt = loadPrebuiltParsers({
+    'trading-state': tradingStateSchema,
+    'history-entry': historyEntrySchema,
+    'paper-account': paperAccountSchema,
+  });
+  // as compiledParser puts it in front of the schema's own parser in a bundle
+  const installed = <S extends z.ZodType>(id: string, schema: S) =>
+    prebuiltInFrontOf(schema, prebuilt[id](schema));
+
+  it('each answers a valid file itself (not INVALID, so no runtime fallback), with the value the schema gives', () => {
+    for (const [id, schema, file] of [
+      ['trading-state', tradingStateSchema, tradingState(COMPILE_FROM + 1)],
+      ['paper-account', paperAccountSchema, paperAccount(COMPILE_FROM + 1)],
+      ['history-entry', historyEntrySchema, { kind: 'order', archivedAt: 5, order: localOrder(3), seq: 9 }],
+    ] as const) {
+      const parse = prebuilt[id](schema);
+      expect(parse(file), id).to.not.equal(INVALID);
+      expect(parse(file), id).to.deep.equal(schema.parse(file));
+      expect(parse({}), id).to.equal(INVALID);
+    }
+  });
+
+  it('the trading state: accepts and rejects what the full schema does, with the same value and issues', () => {
+    const parser = installed('trading-state', tradingStateSchema);
+    expectSameAnswer(parser, tradingStateSchema, tradingState(COMPILE_FROM + 1));
+    // the superRefine (each order's key is its clientOrderId) runs in the generated parser too
+    const moved = tradingState();
+    (moved.orders as Record<string, unknown>)['bot-abc123-999'] = localOrder(1);
+    expect(prebuilt['trading-state'](tradingStateSchema)(moved)).to.equal(INVALID);
+    expectSameAnswer(parser, tradingStateSchema, moved);
+    // a default filled in by the generated parser is a copy: a parse never hands out the schema's own object
+    const bare = tradingState();
+    delete bare.ownerHoldings;
+    const first = parser.parse(bare) as { ownerHoldings: Record<string, number> };
+    first.ownerHoldings.BTC = 1;
+    expect((parser.parse(bare) as { ownerHoldings: object }).ownerHoldings).to.deep.equal({});
+    const state = tradingState();
+    fc.assert(
+      fc.property(mutationOf(state, anywhere), (m) =>
+        expectSameAnswer(parser, tradingStateSchema, mutate(state, m)),
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('the paper account and a history line: the same', () => {
+    const account = paperAccount();
+    const accountParser = installed('paper-account', paperAccountSchema);
+    fc.assert(
+      fc.property(mutationOf(account, anywhere), (m) =>
+        expectSameAnswer(accountParser, paperAccountSchema, mutate(account, m)),
+      ),
+      { numRuns: 500 },
+    );
+    const line = { kind: 'order', archivedAt: 5, order: localOrder(3), seq: 9 };
+    const lineParser = installed('history-entry', historyEntrySchema);
+    fc.assert(
+      fc.property(mutationOf(line, anywhere), (m) =>
+        expectSameAnswer(lineParser, historyEntrySchema, mutate(line, m)),
       ),
       { numRuns: 300 },
     );

@@ -235,8 +235,10 @@ export const historyEntrySchema = z.looseObject({
 });
 
 /** The state file's and a history line's parsers, compiled once there are many orders to check (zod-compiled.ts). */
-export const tradingStateParser = compiledParser(tradingStateSchema, (data) => keysIn(data, 'orders'));
-export const historyEntryParser = compiledParser(historyEntrySchema, () => 1);
+export const tradingStateParser = compiledParser('trading-state', tradingStateSchema, (data) =>
+  keysIn(data, 'orders'),
+);
+export const historyEntryParser = compiledParser('history-entry', historyEntrySchema, () => 1);
 
 /** The first few issues of a failed parse, as one line ("orders.x.fills.0.price: expected number…"). */
 export function describeSchemaIssues(error: z.ZodError, max = 3): string {
