@@ -144,6 +144,41 @@ for (const kit of [binanceKit, bybitKit, okxKit])
         expect(h!.loop.snapshot().equity).to.be.above(6_700);
       });
 
+    // Review 34m: "told once per position and rule" (cb5fddc) was told again each time the price came back above the
+    // stop-loss and fell through it again: the symbol tick forgets the rule told as soon as no rule fires (the
+    // strategy is asked), which is right for an exit that sold, but a held-back stop-loss sold nothing — the owner's
+    // order still locks the coins — so a price hovering at the stop-loss level repeated "cancel them" per crossing.
+    if (kit === binanceKit)
+      it('a held-back stop-loss is told once while the price hovers about its level', async () => {
+        await live({ USDT: 10_000, BTC: 0 });
+        strategy.next = ENTER;
+        await tickUntil(h!, () => position() > 0);
+        strategy.next = HOLD;
+        await owner!.createOrder({
+          symbol: BTC,
+          side: 'sell',
+          type: 'limit',
+          amount: fake!.balance('BTC'),
+          price: 90_000,
+          clientOrderId: 'web_5d2e8a1c9b7f4e3a6c',
+        });
+        fake!.pinPrice(BTC, 58_500);
+        const told = () => h!.events.filter((e) => e.type === 'risk.triggered');
+        await tickUntil(h!, () => told().length > 0);
+        // the price bounces above the stop-loss (-2 %) and falls through it again, five times
+        for (let i = 0; i < 5; i++) {
+          fake!.pinPrice(BTC, 59_500);
+          await h!.loop.tick();
+          fake!.pinPrice(BTC, 58_500);
+          await h!.loop.tick();
+        }
+        expect(fake!.trades(BTC).filter((t) => t.side === 'sell')).to.deep.equal([]);
+        expect(
+          told().map((e) => e.summary),
+          'the held-back stop-loss told again at each crossing',
+        ).to.have.length(1);
+      });
+
     // Review 34m: the held-back alert (cb5fddc) took the coin's `used` balance less the bot's own sells IN FLIGHT as
     // locked "by orders that are not the bot's". The account read lags the matching engine (the doubles'
     // balanceLagMs), so right after the bot cancelled its own resting limit exit (the stop-loss cancels it first) a

@@ -97,6 +97,12 @@ export class SymbolTick {
    * once the symbol is asked its strategy again (no rule fires then): a later trigger is told.
    */
   private readonly toldRisk = new Map<string, string>();
+  /**
+   * The stop-loss/take-profit each symbol's operator was last told is held back by orders not the bot's (by rule and
+   * position). Kept while the price leaves the rule's level and comes back (the owner's order still locks the coins:
+   * nothing changed for the owner — review 34m, it was told again at each crossing); forgotten once the exit sells.
+   */
+  private readonly toldHeldBack = new Map<string, string>();
   private readonly lastPrices: Record<string, number>;
 
   constructor(private readonly opts: SymbolTickOptions) {
@@ -236,6 +242,7 @@ export class SymbolTick {
         // the position the exit needs may be known now (cancelled, fills fetched): the next tick exits
         return;
       case 'exit': {
+        this.toldHeldBack.delete(symbol);
         const told = `${decision.trigger.kind} ${position?.openedAt ?? ''}`;
         if (this.toldRisk.get(symbol) !== told) {
           this.toldRisk.set(symbol, told);
@@ -444,9 +451,9 @@ export class SymbolTick {
     const used = this.opts.balance()?.[base]?.used ?? 0;
     const locked = used - lockedBySells(this.orderBook.pendingOrders(symbol));
     if (!(locked > 0) || locked < (this.orderBook.markets[symbol]?.amountStep ?? 0)) return;
-    const told = `held back ${trigger.kind} ${this.orderBook.positions()[symbol]?.openedAt ?? ''}`;
-    if (this.toldRisk.get(symbol) === told) return;
-    this.toldRisk.set(symbol, told);
+    const told = `${trigger.kind} ${this.orderBook.positions()[symbol]?.openedAt ?? ''}`;
+    if (this.toldHeldBack.get(symbol) === told) return;
+    this.toldHeldBack.set(symbol, told);
     await this.opts.outbox.emit(
       'risk.triggered',
       `${reason}. ${readable(locked)} ${base} are locked by orders that are not the bot's (yours, placed by hand ` +
