@@ -158,6 +158,7 @@ export function buildEngineParts(w: EngineWiring) {
     lastPrices,
     exitHeld: (held) => markets.exitHeld(held),
     balance: () => account.balance,
+    balanceSentAt: () => account.balanceSentAt,
     shortfalls,
     inferred,
     staleTickers,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { BalanceEntry, Market } from '../../../src/trading/exchange/exchange';
 import {
+  changedNearRead,
   confirmedShortfalls,
   exitable,
   feesPaidInCoin,
@@ -107,6 +108,20 @@ describe('lockedBySells: what our own working sells hold of the coin', () => {
         o({ status: 'cancelled' }),
       ]),
     ).to.equal(1.5);
+  });
+});
+
+describe("changedNearRead: a reading that may not show an order's last change yet", () => {
+  const o = (over: Partial<LocalOrder>): LocalOrder =>
+    localOrder({ status: 'cancelled', updatedAt: 10_000, ...over });
+  it('within the window before the read was sent, or after it: yes; a window before or more: no', () => {
+    expect(changedNearRead(o({}), 10_500, 1_000)).to.equal(true);
+    expect(changedNearRead(o({}), 9_000, 1_000)).to.equal(true);
+    expect(changedNearRead(o({}), 11_000, 1_000)).to.equal(false);
+    expect(changedNearRead(o({}), 70_000, 60_000)).to.equal(false);
+  });
+  it("a write-off (the bot's own book entry, never in a reading): no", () => {
+    expect(changedNearRead(o({ purpose: 'write-off' }), 10_500, 1_000)).to.equal(false);
   });
 });
 

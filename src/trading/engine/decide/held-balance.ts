@@ -33,6 +33,16 @@ export function exitable(position: number, base: BalanceEntry | undefined, locke
   return Math.max(0, Math.min(position, base.free + Math.max(0, lockedByOwnSells)));
 }
 
+/**
+ * Whether a balance read sent at `sentAt` may not show `order`'s last change yet (pure): it changed less than
+ * `windowMs` (`unknownNotFoundWindowMs`) before the read was sent, or after. The account read lags the matching engine
+ * like its lookups: such a reading may still miss a fill's coins, or still show what a cancelled order locked. A
+ * write-off is the bot's own book entry, never in any reading.
+ */
+export function changedNearRead(order: LocalOrder, sentAt: number, windowMs: number): boolean {
+  return order.purpose !== 'write-off' && sentAt - order.updatedAt < windowMs;
+}
+
 /** What the bot's own sells among `orders` still lock of the coin: their unfilled rest. */
 export function lockedBySells(orders: readonly LocalOrder[]): number {
   let locked = 0;

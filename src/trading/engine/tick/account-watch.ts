@@ -94,6 +94,8 @@ interface Reading {
 export class AccountWatch {
   /** The latest balance read, or null before the first. */
   balance: Record<string, BalanceEntry> | null = null;
+  /** When the latest balance read was sent (host time; 0 before the first). */
+  balanceSentAt = 0;
   /** The account's equity in the quote currency at the latest read (/balance, /status). */
   equity = 0;
   /** The equity the kill switch judges at the latest read: `equity`, or the bot's own with `risk.capital` set. */
@@ -122,6 +124,7 @@ export class AccountWatch {
       }
     }
     this.balance = reading.balance;
+    this.balanceSentAt = reading.sentAt;
     this.equity = reading.accountEquity;
     this.riskEquity = reading.equity;
     this.peakSafeEquity = reading.peakSafeEquity;

@@ -20,6 +20,7 @@ import type { Logger } from '../../../shared/logging/logger';
 import type { BalanceEntry } from '../../exchange/exchange';
 import { positionsOf } from '../books/fill-sync';
 import {
+  changedNearRead,
   confirmedShortfalls,
   feesPaidInCoin,
   shortfallsOf,
@@ -75,9 +76,7 @@ export class ShortfallWatch {
     const { orderBook, state, settleWindowMs } = this.opts;
     const unsettled = new Set(orderBook.pendingOrders().map((o) => o.symbol));
     // an order changed within a window of the read (or since): its fill may not be in this balance yet
-    for (const o of orderBook.hotOrders(
-      (x) => sentAt - x.updatedAt < settleWindowMs && x.purpose !== 'write-off',
-    ))
+    for (const o of orderBook.hotOrders((x) => changedNearRead(x, sentAt, settleWindowMs)))
       unsettled.add(o.symbol);
     const current = shortfallsOf(orderBook.openPositions(positions), balance, orderBook.markets, unsettled);
     const confirmed = confirmedShortfalls(this.latest, current);

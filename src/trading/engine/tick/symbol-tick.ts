@@ -17,7 +17,7 @@ import type { BalanceEntry, Candle, Exchange, Market } from '../../exchange/exch
 import { roundToStep } from '../../exchange/precision';
 import type { Strategy } from '../../strategy/strategy';
 import type { ExchangeReads } from '../exchange-watch/exchange-reads';
-import { exitable, lockedBySells } from '../decide/held-balance';
+import { changedNearRead, exitable, lockedBySells } from '../decide/held-balance';
 import type { OnceLog } from '../log-once';
 import { inDoubtEvent, readable } from '../orders/order-events';
 import type { OrderCancel } from '../orders/order-cancel';
@@ -70,6 +70,8 @@ export interface SymbolTickOptions {
   exitHeld?: (held: HeldExit) => Promise<void>;
   /** The account's latest balance read (AccountWatch.balance), or null before the first. */
   balance: () => Readonly<Record<string, BalanceEntry>> | null;
+  /** When that balance read was sent (AccountWatch.balanceSentAt, host time). */
+  balanceSentAt: () => number;
   /** Shortfalls between the account and the positions: written off before a position is sold. */
   shortfalls: ShortfallWatch;
   /** Orders ended on our inference: the owner's holding each order carries, and the symbols they hold. */
@@ -95,6 +97,12 @@ export class SymbolTick {
    * once the symbol is asked its strategy again (no rule fires then): a later trigger is told.
    */
   private readonly toldRisk = new Map<string, string>();
+  /**
+   * The stop-loss/take-profit each symbol's operator was last told is held back by orders not the bot's (by rule and
+   * position). Kept while the price leaves the rule's level and comes back (the owner's order still locks the coins:
+   * nothing changed for the owner — review 34m, it was told again at each crossing); forgotten once the exit sells.
+   */
+  private readonly toldHeldBack = new Map<string, string>();
   private readonly lastPrices: Record<string, number>;
 
   constructor(private readonly opts: SymbolTickOptions) {
@@ -234,6 +242,7 @@ export class SymbolTick {
         // the position the exit needs may be known now (cancelled, fills fetched): the next tick exits
         return;
       case 'exit': {
+        this.toldHeldBack.delete(symbol);
         const told = `${decision.trigger.kind} ${position?.openedAt ?? ''}`;
         if (this.toldRisk.get(symbol) !== told) {
           this.toldRisk.set(symbol, told);
@@ -421,7 +430,10 @@ export class SymbolTick {
    * owner's resting sell: the web UI's "sell all" takes the bot's coins with the owner's) waits for them — the bot
    * never cancels the owner's orders — and the owner, who can, is told once per position and rule (review 34o: it
    * waited with one info line while the position rode down). Coins gone rather than locked are the shortfall
-   * watch's to tell.
+   * watch's to tell. Judged only on a reading sent a not-found window after the symbol's last order change (the
+   * shortfall watch's rule): a lagging read still shows what the bot's own exit locked right after the bot
+   * cancelled it for this very stop-loss, and the owner was told to cancel orders of theirs that do not exist
+   * (review 34m).
    */
   private async tellHeldBack(
     symbol: string,
@@ -429,13 +441,19 @@ export class SymbolTick {
     reason: string,
     price: number,
   ): Promise<void> {
+    const sentAt = this.opts.balanceSentAt();
+    const windowMs = this.config.orders.unknownNotFoundWindowMs;
+    if (
+      this.orderBook.hotOrders((o) => o.symbol === symbol && changedNearRead(o, sentAt, windowMs)).length > 0
+    )
+      return;
     const { base } = splitSymbol(symbol);
     const used = this.opts.balance()?.[base]?.used ?? 0;
     const locked = used - lockedBySells(this.orderBook.pendingOrders(symbol));
     if (!(locked > 0) || locked < (this.orderBook.markets[symbol]?.amountStep ?? 0)) return;
-    const told = `held back ${trigger.kind} ${this.orderBook.positions()[symbol]?.openedAt ?? ''}`;
-    if (this.toldRisk.get(symbol) === told) return;
-    this.toldRisk.set(symbol, told);
+    const told = `${trigger.kind} ${this.orderBook.positions()[symbol]?.openedAt ?? ''}`;
+    if (this.toldHeldBack.get(symbol) === told) return;
+    this.toldHeldBack.set(symbol, told);
     await this.opts.outbox.emit(
       'risk.triggered',
       `${reason}. ${readable(locked)} ${base} are locked by orders that are not the bot's (yours, placed by hand ` +
