@@ -36,8 +36,8 @@ export function answerTimeoutsMs(trading: TradingConfig['trading']): Partial<Rec
     closeAll: tick + read + symbols * read + read + symbols * (read + create + SETTLE_LOOKUPS * read),
     // the busy symbol's wait, then the order looked up again (operator-settle.ts)
     settleOrder: tick + read + SETTLE_READS * read,
-    // the busy symbol's wait, then one commit (operator-write-off.ts: no exchange read)
-    writeOff: tick + read,
+    // the busy symbol's wait, the markets read again (operator-actions.ts), then one commit (operator-write-off.ts)
+    writeOff: tick + read + read,
     // every lane free (a create in flight answers within its timeout), then the reads' budget (operator-actions.ts)
     reconcile: tick + create + RECONCILE_BUDGET_READS * read,
     report: REPORT_ANSWER_MS,

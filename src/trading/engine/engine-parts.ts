@@ -182,6 +182,7 @@ export function buildEngineParts(w: EngineWiring) {
     shortfalls,
     lastPrices,
     symbolsToWatch: watched,
+    markets,
     placementFacts: (symbol) =>
       readPlacementFacts({ manager, orderBook, state, config, clock, inferred }, symbol),
     pauseEntries: (reason, by, takeOver) => pauses.pause(reason, by, takeOver),

@@ -29,4 +29,9 @@ describe('answerTimeoutsMs', () => {
     const create = 10_000;
     expect(base).to.be.at.least(read + 2 * read + read + 2 * (read + create + 3 * read));
   });
+
+  it("gives the write-off the tick before it, the busy symbol's wait and its markets read", () => {
+    const read = 5_000;
+    expect(answerTimeoutsMs(trading()).writeOff).to.be.at.least(3 * read + read + read);
+  });
 });

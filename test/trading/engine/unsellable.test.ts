@@ -74,17 +74,29 @@ describe('a holding the bot can no longer sell (pure)', () => {
     });
   });
 
-  it('tells a new one, keeps a told one, forgets one sellable again, and leaves a symbol with an order alone', () => {
+  it('tells a new one, keeps a told one, forgets one sellable again in another amount, and leaves a symbol with an order alone', () => {
     const h = unsellableHolding(BTC, 0.033, market({ minAmount: 0.05 }), 58_000)!;
-    expect(unsellableChanges({}, [h], new Set())).to.deep.equal({ fresh: [h], cleared: [] });
+    const held = { [BTC]: 0.033 };
+    expect(unsellableChanges({}, [h], new Set(), held)).to.deep.equal({ fresh: [h], cleared: [] });
     const told = { [BTC]: { reason: 'below-minimum' as const, amount: 0.033, at: 1 } };
-    expect(unsellableChanges(told, [h], new Set())).to.deep.equal({ fresh: [], cleared: [] });
-    expect(unsellableChanges(told, [], new Set())).to.deep.equal({ fresh: [], cleared: [BTC] });
-    expect(unsellableChanges(told, [], new Set([BTC]))).to.deep.equal({ fresh: [], cleared: [] });
-    expect(unsellableChanges({}, [h], new Set([BTC]))).to.deep.equal({ fresh: [], cleared: [] });
+    expect(unsellableChanges(told, [h], new Set(), held)).to.deep.equal({ fresh: [], cleared: [] });
+    // sellable again, the same amount held (a price about a minimum value): kept, not told again when it turns back
+    expect(unsellableChanges(told, [], new Set(), held)).to.deep.equal({ fresh: [], cleared: [] });
+    // sold, more bought, or gone: forgotten
+    expect(unsellableChanges(told, [], new Set(), { [BTC]: 0.000007 })).to.deep.equal({
+      fresh: [],
+      cleared: [BTC],
+    });
+    expect(unsellableChanges(told, [], new Set(), { [BTC]: 0.066 })).to.deep.equal({
+      fresh: [],
+      cleared: [BTC],
+    });
+    expect(unsellableChanges(told, [], new Set(), {})).to.deep.equal({ fresh: [], cleared: [BTC] });
+    expect(unsellableChanges(told, [], new Set([BTC]), {})).to.deep.equal({ fresh: [], cleared: [] });
+    expect(unsellableChanges({}, [h], new Set([BTC]), held)).to.deep.equal({ fresh: [], cleared: [] });
     // below the minimum, then delisted: a new reason is told again
     const gone = { ...h, reason: 'delisted' as const };
-    expect(unsellableChanges(told, [gone], new Set()).fresh).to.deep.equal([gone]);
+    expect(unsellableChanges(told, [gone], new Set(), held).fresh).to.deep.equal([gone]);
   });
 
   it('the alert says what, its value, why, that the bot no longer manages it, and what to do', () => {
@@ -137,7 +149,7 @@ describe('unsellable positions told at a markets load, remembered in the state',
     orderBook.pending = [];
   });
 
-  it('told once, not again at the next load nor after a restart; again after it was sellable in between', async () => {
+  it('told once, not again at the next load, after a restart, nor after it was sellable in between; again for another amount', async () => {
     const state = memoryState();
     await watch(state).loaded(1);
     expect(state.events).to.deep.equal([]);
@@ -153,11 +165,20 @@ describe('unsellable positions told at a markets load, remembered in the state',
     // a restart: a new watch on the state as saved
     await watch(state).loaded(4);
     expect(state.events).to.have.length(1);
+    // the minimum lowered and raised back, the same holding: told once
     orderBook.markets = { [BTC]: market() };
     await watch(state).loaded(5);
-    expect(state.data.announcedUnsellable).to.deep.equal({});
+    expect(Object.keys(state.data.announcedUnsellable)).to.deep.equal([BTC]);
     orderBook.markets = { [BTC]: market({ minAmount: 0.05 }) };
     await watch(state).loaded(6);
+    expect(state.events).to.have.length(1);
+    // sellable, another amount held (the strategy bought more): forgotten, told anew once unsellable again
+    books[BTC] = book(0.04);
+    orderBook.markets = { [BTC]: market() };
+    await watch(state).loaded(7);
+    expect(state.data.announcedUnsellable).to.deep.equal({});
+    orderBook.markets = { [BTC]: market({ minAmount: 0.05 }) };
+    await watch(state).loaded(8);
     expect(state.events.map((e) => e.type)).to.deep.equal(['position.unsellable', 'position.unsellable']);
   });
 

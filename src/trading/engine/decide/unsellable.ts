@@ -65,18 +65,31 @@ export interface AnnouncedUnsellable {
 
 /**
  * What to tell and forget after a load: a holding unsellable now and not told (or told for another reason) is
- * `fresh`; a told symbol that is sellable again or no longer held is `cleared` (told again if it turns unsellable
- * later) — unless `busy` (an order in flight: not judged, its record kept).
+ * `fresh`; a told symbol no longer unsellable is `cleared` (told again if it turns unsellable later) once the bot
+ * holds another amount of it (sold, bought more) or none — while it holds the amount told, the record is kept: the
+ * same holding found sellable and unsellable again by turns (its value about a minimum value while the price
+ * hovers, a minimum lowered and raised back) is told once (review 34w). `held`: the bot's amount by symbol. A `busy`
+ * symbol (an order in flight) is not judged: its record is kept.
  */
 export function unsellableChanges(
   announced: Readonly<Record<string, AnnouncedUnsellable>>,
   current: readonly UnsellableHolding[],
   busy: ReadonlySet<string>,
+  held: Readonly<Record<string, number>>,
 ): { fresh: UnsellableHolding[]; cleared: string[] } {
   const now = new Map(current.map((h) => [h.symbol, h] as const));
   const fresh = current.filter((h) => !busy.has(h.symbol) && announced[h.symbol]?.reason !== h.reason);
-  const cleared = Object.keys(announced).filter((symbol) => !busy.has(symbol) && !now.has(symbol));
+  const cleared = Object.entries(announced)
+    .filter(
+      ([symbol, told]) => !busy.has(symbol) && !now.has(symbol) && !sameAmount(held[symbol], told.amount),
+    )
+    .map(([symbol]) => symbol);
   return { fresh, cleared };
+}
+
+/** Whether `amount` (held now; absent: none) is the amount told, within float noise. */
+function sameAmount(amount: number | undefined, told: number): boolean {
+  return amount !== undefined && amount > EPSILON && Math.abs(amount - told) <= EPSILON * Math.max(1, told);
 }
 
 /** The alert's sentence: what, why, that the bot no longer manages it, what the operator can do. */

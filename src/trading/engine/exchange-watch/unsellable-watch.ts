@@ -3,7 +3,9 @@
  * reload, the one after a create refused for the trading rules: the operator is told once (`position.unsellable`),
  * and what was told is kept in the trading state (`announcedUnsellable`), committed with the event (the
  * transactional outbox, as market-halts.ts does for halts) — a restart does not tell it again; a holding sellable
- * again (or written off, or sold) is forgotten, and told anew if it turns unsellable later.
+ * again and held in another amount (more bought, sold), or written off, or gone, is forgotten, and told anew if it
+ * turns unsellable later; the same amount sellable and unsellable again by turns (a price hovering about a minimum
+ * value) is told once.
  */
 import type { Logger } from '../../../shared/logging/logger';
 import { averageEntryPrice, splitSymbol } from '../books/pnl';
@@ -31,16 +33,19 @@ export interface UnsellableWatchOptions {
 export function unsellableNow(orderBook: UnsellableWatchOptions['orderBook']): {
   holdings: UnsellableHolding[];
   busy: Set<string>;
+  held: Record<string, number>;
 } {
   const busy = new Set(orderBook.pendingOrders().map((o) => o.symbol));
   const holdings: UnsellableHolding[] = [];
+  const held: Record<string, number> = {};
   for (const book of Object.values(orderBook.positions())) {
+    held[book.symbol] = book.amount;
     if (busy.has(book.symbol)) continue;
     const price = orderBook.lastPrices[book.symbol] ?? (averageEntryPrice(book) || undefined);
     const h = unsellableHolding(book.symbol, book.amount, orderBook.markets[book.symbol], price);
     if (h) holdings.push(h);
   }
-  return { holdings, busy };
+  return { holdings, busy, held };
 }
 
 export class UnsellableWatch {
@@ -49,9 +54,9 @@ export class UnsellableWatch {
   /** Markets were loaded at `now` (the order book holds them): tells what turned unsellable, forgets what did not. */
   async loaded(now: number): Promise<void> {
     const { orderBook, state, exchangeId } = this.opts;
-    const { holdings, busy } = unsellableNow(orderBook);
+    const { holdings, busy, held } = unsellableNow(orderBook);
     const announced = state.data.announcedUnsellable;
-    const { fresh, cleared } = unsellableChanges(announced, holdings, busy);
+    const { fresh, cleared } = unsellableChanges(announced, holdings, busy, held);
     if (fresh.length === 0 && cleared.length === 0) return;
     const events: EventDraft[] = fresh.map((h) => {
       const data = { ...h, exchange: exchangeId, value: h.price !== undefined ? h.amount * h.price : null };

@@ -29,6 +29,7 @@ import { reconcileWithExchange, type ReconcileExchange } from '../start/reconcil
 import type { ShortfallWatch } from '../tick/shortfall-watch';
 import type { StateGateway } from '../state/state-gateway';
 import { RECHECK_LANE } from '../symbol-lanes';
+import type { MarketRefresh } from '../start/market-refresh';
 import type { PauseSource, PauseState } from '../state/trading-state';
 
 /** How many read deadlines a reconcile may hold the ticks in all (OperatorActions.reconcile). */
@@ -60,6 +61,8 @@ export interface OperatorActionsOptions {
   shortfalls: ShortfallWatch;
   lastPrices: Readonly<Record<string, number>>;
   symbolsToWatch: () => string[];
+  /** The markets read again before a write-off (market-refresh.ts). */
+  markets: Pick<MarketRefresh, 'reload'>;
   /** The symbol's placement facts as they are now (placement-facts.ts). */
   placementFacts: (symbol: string) => PlacementFacts;
   pauseEntries: (reason: string, by: PauseSource, takeOver: boolean) => Promise<PauseState>;
@@ -114,12 +117,23 @@ export class OperatorActions {
   /**
    * Writes off `symbol`'s holding the bot cannot sell on the operator's word (operator-write-off.ts), between ticks,
    * holding the symbol's lane: no tick places or syncs on it meanwhile. Waits for work still running like the settle.
+   * The markets are read first: the daily load may be a day old, and a minimum lowered back or a symbol listed again
+   * since makes the holding the bot's to sell (review 34w); without them nothing is written off.
    */
   writeOff(symbol: string): Promise<WriteOffOutcome> {
     return this.opts.turns.afterBusyWork(async () => {
-      const work = this.opts.turns.lanes.run([symbol], () =>
-        writeOffHolding(this.opts, symbol, this.opts.clock.now(), this.opts.exchangeClock.now()),
-      );
+      const work = this.opts.turns.lanes.run([symbol], async (): Promise<WriteOffOutcome> => {
+        try {
+          await this.opts.markets.reload(this.opts.symbolsToWatch);
+        } catch (err) {
+          this.opts.logger.warn('Markets not read for a write-off', { symbol, error: errorMessage(err) });
+          return {
+            ok: false,
+            refusal: `could not read ${this.opts.exchange.id}'s markets, which decide whether the bot can still sell it: try again in a minute`,
+          };
+        }
+        return writeOffHolding(this.opts, symbol, this.opts.clock.now(), this.opts.exchangeClock.now());
+      });
       return (
         work ?? { ok: false, refusal: `${symbol} is busy with work still running: try again in a minute` }
       );

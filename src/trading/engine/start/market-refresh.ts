@@ -66,6 +66,14 @@ export class MarketRefresh {
    */
   async refreshWhenDue(watched: () => string[]): Promise<void> {
     if (!this.due()) return;
+    await this.reload(watched);
+  }
+
+  /**
+   * Reloads the markets now, within the read deadline (a failure is thrown): what a decision on the exchange's rules
+   * as they are now needs — the operator's write-off (operator-actions.ts), never on a load up to a day old.
+   */
+  async reload(watched: () => string[]): Promise<void> {
     const markets = await this.opts.reads.withDeadline(
       'markets',
       this.opts.exchange.loadMarkets(true, watched()),

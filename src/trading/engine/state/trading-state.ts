@@ -98,7 +98,7 @@ export interface TradingState {
   /**
    * Positions the operator was told the bot can no longer sell (`position.unsellable`: below the exchange's new
    * minimum, or delisted), by symbol (exchange-watch/unsellable-watch.ts): kept across restarts, so a start does not
-   * tell them again; forgotten once sellable again, written off or gone. Absent in files written before it.
+   * tell them again; forgotten once sellable again in another amount, written off or gone. Absent in files written before it.
    */
   announcedUnsellable: Record<string, AnnouncedUnsellable>;
   /**

@@ -1,0 +1,90 @@
+/**
+ * /writeoff judged on the markets the bot read last (review 34w). The markets are read again once a day
+ * (`trading.marketsRefreshMs`, 24 h by default): a minimum the exchange raised and lowered back since (Binance
+ * announces filter changes and reverts a mistaken one the same way: "API users may use GET /api/v3/exchangeInfo for
+ * the latest" rules), or a symbol listed again, is unknown to the bot until then. On main the write-off decided on
+ * those stale markets and booked as sold at price 0 a position a market order could sell again — its stop-loss gone,
+ * the coins left to the owner as if the bot could not sell them. The write-off now reads the markets first and
+ * decides on what the exchange applies now.
+ *
+ * Real engine, real ccxt against each exchange's double (harness/exchanges/, `setMarketRules`), real clock.
+ */
+import { expect } from 'chai';
+import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
+import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
+import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
+import type { EngineHarness } from '../../support/engine-harness';
+import { closeAfterEach } from '../../support/close-after-each';
+import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
+
+const BTC = 'BTC/USDT';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
+
+class TellStrategy implements Strategy {
+  readonly name = 'tell';
+  readonly minCandles = 2;
+  next: Signal = HOLD;
+  evaluate(): Signal {
+    return this.next;
+  }
+}
+
+for (const kit of EXCHANGE_KITS) {
+  describe(`/writeoff on the markets the exchange applies now (real ccxt, ${kit.id} double)`, function () {
+    this.timeout(60_000);
+    let fake: LocalExchange | undefined;
+    let h: EngineHarness | undefined;
+    closeAfterEach(() => [h, fake]);
+
+    const position = (): number => h!.orderBook.positions()[BTC]?.amount ?? 0;
+    const sells = () => fake!.trades(BTC).filter((t) => t.side === 'sell');
+
+    it('refuses a holding the exchange made sellable again since the last load, and its stop-loss sells it', async () => {
+      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
+      fake.pinPrice(BTC, 60_000);
+      const strategy = new TellStrategy();
+      h = await startLiveEngine(kit, fake.url, {
+        config: {
+          trading: {
+            mode: 'live',
+            symbols: [BTC],
+            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
+            // the daily reload stays a day away
+            marketsRefreshMs: 24 * 60 * 60 * 1000,
+            haltedMarketsRefreshMs: 200,
+            orders: { protectiveRefusalBackoffMs: 50 },
+          },
+        },
+        strategy,
+      });
+      strategy.next = ENTER;
+      await tickUntilIn(h, () => position() > 0);
+      strategy.next = HOLD;
+      const bought = position();
+      const minAmount = h.orderBook.markets[BTC]!.minAmount;
+      // the exchange raises the minimum above the position: the stop-loss is refused, the reload finds it unsellable
+      fake.setMarketRules(BTC, { minAmount: 0.05 });
+      fake.pinPrice(BTC, 58_000);
+      for (let i = 0; i < 40 && !h.eventTypes().includes('position.unsellable'); i++) {
+        await h.loop.tick();
+        await sleep(50);
+      }
+      expect(h.eventTypes()).to.include('position.unsellable');
+      expect(sells()).to.deep.equal([]);
+      // ... and lowers it back; the bot's markets stay the ones with the raised minimum until the daily reload
+      fake.setMarketRules(BTC, { minAmount });
+      expect(h.orderBook.markets[BTC]!.minAmount).to.be.at.least(0.05);
+      const written = await h.loop.writeOff(BTC);
+      expect(written.ok ? 'written off' : written.refusal).to.match(/can still sell/);
+      expect(position()).to.equal(bought);
+      expect(h.eventTypes()).to.not.include('position.written_off');
+      // the position is the bot's again: its stop-loss (the price is 3 % under the entry) sells it
+      for (let i = 0; i < 40 && sells().length === 0; i++) {
+        await h.loop.tick();
+        await sleep(50);
+      }
+      expect(sells()).to.not.deep.equal([]);
+    });
+  });
+}
