@@ -590,7 +590,9 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
 
   private instruments(p: Record<string, string>): unknown {
     this.spotOnly(p);
-    const listed = this.listedSymbols();
+    // GET /v5/market/instruments-info, status: "Symbol status filter … Spot has Trading only": a spot symbol that does
+    // not trade (halted, suspended) is not in the list at all, as a delisted one is not
+    const listed = this.listedSymbols().filter((s) => !this.haltedSymbols.has(s));
     const symbols = p.symbol ? listed.filter((s) => s.replace('/', '') === p.symbol) : listed;
     return {
       category: 'spot',
@@ -602,8 +604,7 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
           baseCoin: m.base,
           quoteCoin: m.quote,
           innovation: '0',
-          // instruments-info status: PreLaunch, Trading, Delivering, Closed
-          status: this.haltedSymbols.has(symbol) ? 'Closed' : 'Trading',
+          status: 'Trading',
           marginTrading: 'utaOnly',
           stTag: '0',
           lotSizeFilter: {

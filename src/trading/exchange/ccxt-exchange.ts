@@ -438,6 +438,7 @@ export class CcxtExchange implements Exchange {
       // too: a fee booked in the coin errs towards leaving the owner's coins alone
       buyFeeCoin: 'base',
       cancelFromEngine: this.profile?.cancelFromEngine ?? false,
+      unlistsSuspended: this.profile?.unlistsSuspended ?? false,
     };
   }
 

@@ -202,6 +202,12 @@ export interface ExchangeTraits {
    * not document it.
    */
   cancelFromEngine: boolean;
+  /**
+   * A symbol the exchange suspends may vanish from its markets list instead of being listed as not trading (Bybit:
+   * instruments-info's spot list holds Trading symbols only): one gone from the list may come back. Absent: gone
+   * means delisted.
+   */
+  unlistsSuspended?: boolean;
 }
 
 /**

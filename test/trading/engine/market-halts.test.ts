@@ -102,6 +102,37 @@ describe('markets reloads while a traded symbol is halted', () => {
   });
 });
 
+describe('a symbol gone from the list on an exchange that drops suspended symbols from it (Bybit)', () => {
+  it('keeps the reloads within minutes while it is gone, and says it may be only suspended', async () => {
+    const state = memoryState();
+    const h = new MarketHalts({
+      exchangeId: 'bybit',
+      state,
+      logger: silentLogger(),
+      haltedRefreshMs: 60_000,
+      refreshMs: 86_400_000,
+      goneMayReturn: true,
+    });
+    const waits: number[] = [];
+    for (let load = 0; load < 6; load++) {
+      await h.loaded(['BTC/USDT', 'SWAP/USDT'], { 'BTC/USDT': market('BTC/USDT') }, 0);
+      waits.push(h.reloadAfterMs);
+    }
+    expect(Math.max(...waits)).to.equal(HALTED_MAX_RELOAD_MS);
+    expect(waits[0]).to.equal(60_000);
+    const said = state.events.find((e) => e.type === 'market.halted')!;
+    expect(said.summary).to.include('or suspended for a while').and.include('checked again in minutes');
+    // back in the list: announced, and the daily cadence again
+    await h.loaded(
+      ['BTC/USDT', 'SWAP/USDT'],
+      { 'BTC/USDT': market('BTC/USDT'), 'SWAP/USDT': market('SWAP/USDT') },
+      0,
+    );
+    expect(h.reloadAfterMs).to.equal(86_400_000);
+    expect(state.events.map((e) => e.type)).to.include('market.resumed');
+  });
+});
+
 describe('halts announced once across restarts, and the stop-loss a halt holds', () => {
   const BTC = 'BTC/USDT';
   const halted = { [BTC]: market(BTC, true) };

@@ -108,6 +108,10 @@ describe('a holding the bot can no longer sell (pure)', () => {
     expect(low).to.include('0.033').and.include('1914.00 USDT').and.include('minimum amount 0.05');
     expect(low).to.include('no longer manages it').and.include('by hand').and.include('/writeoff BTC/USDT');
     const gone = unsellableSummary(unsellableHolding(BTC, 0.01, undefined, 60_000)!, 'binance', 'USDT');
+    // Bybit drops a suspended spot symbol from its list as it drops a delisted one: the alert says it may come back
+    const maybe = unsellableSummary(unsellableHolding(BTC, 0.01, undefined, 60_000)!, 'bybit', 'USDT', true);
+    expect(maybe).to.include('or suspended for a while').and.include("Check bybit's announcements first");
+    expect(gone).not.to.include('suspended');
     expect(gone).to.include('no longer listed on binance').and.include('risk.maxOpenPositions');
     expect(gone).to.include('/writeoff BTC/USDT');
   });

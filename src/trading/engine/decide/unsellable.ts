@@ -93,12 +93,20 @@ function sameAmount(amount: number | undefined, told: number): boolean {
 }
 
 /** The alert's sentence: what, why, that the bot no longer manages it, what the operator can do. */
-export function unsellableSummary(h: UnsellableHolding, exchangeId: string, quote: string): string {
+export function unsellableSummary(
+  h: UnsellableHolding,
+  exchangeId: string,
+  quote: string,
+  /** A symbol gone from the list may only be suspended (Bybit lists only symbols that trade). */
+  goneMayReturn = false,
+): string {
   const value =
     h.price !== undefined ? `, worth ~${money(h.amount * h.price)} ${quote} at ${roundish(h.price)}` : '';
   const why =
     h.reason === 'delisted'
-      ? `${h.symbol} is no longer listed on ${exchangeId}`
+      ? goneMayReturn
+        ? `${h.symbol} is no longer listed on ${exchangeId} (delisted, or suspended for a while: ${exchangeId} lists only symbols that trade)`
+        : `${h.symbol} is no longer listed on ${exchangeId}`
       : `below ${exchangeId}'s minimum for one order (${minimums(h, quote)})`;
   const slot =
     h.reason === 'delisted'
@@ -106,7 +114,7 @@ export function unsellableSummary(h: UnsellableHolding, exchangeId: string, quot
       : 'It no longer counts as a position (no stop-loss, not in /positions).';
   const act =
     h.reason === 'delisted'
-      ? `Withdraw or convert it on ${exchangeId} if it allows, then /writeoff ${h.symbol} to take it out of the bot's books.`
+      ? `${goneMayReturn ? `Check ${exchangeId}'s announcements first: if it is only suspended, wait — the bot sells it again once it trades (markets are checked every few minutes). If delisted, w` : 'W'}ithdraw or convert it on ${exchangeId} if it allows, then /writeoff ${h.symbol} to take it out of the bot's books.`
       : `Sell it by hand on ${exchangeId} (e.g. with more coins bought to reach the minimum, or its dust conversion), then /writeoff ${h.symbol} to take it out of the bot's books; or leave it: while ${h.symbol} is traded, the strategy's next entry on it (a stake above the new minimum) adds to it and its exit sells the whole.`;
   return (
     `${h.symbol}: the bot holds ${readableAmount(h.amount)}${value} and can no longer sell it: ${why}. ` +

@@ -71,6 +71,11 @@ export interface MarketHaltsOptions {
   haltedRefreshMs: number;
   /** The normal reload interval: the longest wait, halted or not. */
   refreshMs: number;
+  /**
+   * A symbol gone from the list may only be suspended (ExchangeTraits `unlistsSuspended`: Bybit): it counts as a
+   * halt for the reloads, so it is back within minutes once it trades again, and the operator is told it may be.
+   */
+  goneMayReturn?: boolean;
 }
 
 /**
@@ -83,7 +88,9 @@ export const HALTED_MAX_RELOAD_MS = 5 * 60_000;
 export class MarketHalts {
   /**
    * Loads in a row that found a watched symbol halted (the backoff's attempt). A symbol gone from the list (delisted)
-   * does not count: it may stay gone for good, and the halts after it would wait as long.
+   * does not count: it may stay gone for good, and the halts after it would wait as long — unless the exchange
+   * drops suspended symbols from its list too (`goneMayReturn`): then it may trade again any time, and a stop-loss
+   * held by it must not wait for the daily reload (the waits stay within HALTED_MAX_RELOAD_MS).
    */
   private haltedLoads = 0;
 
@@ -107,7 +114,9 @@ export class MarketHalts {
     const announced = this.opts.state.data.announcedHalts;
     const after = new Map(symbols.map((s) => [s, marketStatus(s, markets)] as const));
     const changes = statusChanges(announcedStatuses(announced), after);
-    this.haltedLoads = [...after.values()].some((s) => s === 'halted') ? this.haltedLoads + 1 : 0;
+    const halt = (s: MarketStatus): boolean =>
+      s === 'halted' || (s === 'delisted' && this.opts.goneMayReturn === true);
+    this.haltedLoads = [...after.values()].some(halt) ? this.haltedLoads + 1 : 0;
     // a symbol no longer watched is forgotten silently (nothing of it is traded or announced any more)
     const forgotten = Object.keys(announced).some((symbol) => !after.has(symbol));
     if (changes.length === 0 && !forgotten) return;
@@ -128,7 +137,9 @@ export class MarketHalts {
           summary:
             to === 'halted'
               ? `${symbol} is halted on ${this.opts.exchangeId} (not trading): nothing is placed on it, its orders are still synced, markets are checked again in minutes`
-              : `${symbol} is no longer listed on ${this.opts.exchangeId}: nothing is placed or synced on it`,
+              : this.opts.goneMayReturn
+                ? `${symbol} is no longer listed on ${this.opts.exchangeId} (delisted, or suspended for a while: ${this.opts.exchangeId} lists only symbols that trade): nothing is placed or synced on it, markets are checked again in minutes`
+                : `${symbol} is no longer listed on ${this.opts.exchangeId}: nothing is placed or synced on it`,
           data,
         });
       }

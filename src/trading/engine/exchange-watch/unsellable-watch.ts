@@ -22,6 +22,8 @@ import { commitAnnouncement } from './market-halts';
 
 export interface UnsellableWatchOptions {
   exchangeId: string;
+  /** A symbol gone from the list may only be suspended (ExchangeTraits `unlistsSuspended`): the alert says so. */
+  goneMayReturn?: boolean;
   /** Positions, orders in flight, the markets loaded and the last prices. */
   orderBook: Pick<OrderBook, 'positions' | 'pendingOrders' | 'markets' | 'lastPrices'>;
   /** What was told, committed with its events. */
@@ -63,7 +65,7 @@ export class UnsellableWatch {
       this.opts.logger.error('A position can no longer be sold', data);
       return {
         type: 'position.unsellable',
-        summary: unsellableSummary(h, exchangeId, splitSymbol(h.symbol).quote),
+        summary: unsellableSummary(h, exchangeId, splitSymbol(h.symbol).quote, this.opts.goneMayReturn),
         data,
       };
     });

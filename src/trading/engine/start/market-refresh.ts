@@ -45,9 +45,11 @@ export class MarketRefresh {
       logger: opts.logger,
       haltedRefreshMs: opts.haltedRefreshMs,
       refreshMs: opts.refreshMs,
+      goneMayReturn: opts.exchange.traits.unlistsSuspended === true,
     });
     this.unsellable = new UnsellableWatch({
       exchangeId: opts.exchange.id,
+      goneMayReturn: opts.exchange.traits.unlistsSuspended === true,
       orderBook: opts.orderBook,
       state: opts.state,
       logger: opts.logger,

@@ -141,17 +141,28 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
 
   // the reads every start makes go out together now (unless already sent), while the local steps below run
   const symbols = recoverySymbols(opts.symbols, Object.values(state.data.orders));
+  // A symbol the loaded markets no longer list (delisted; on Bybit also suspended: market-halts.ts) has no recent
+  // orders to read: ccxt refuses the call before any request ("does not have market symbol"), and waiting for it held
+  // every other symbol's recovery — trading never ready, no stop-loss anywhere — for as long as it stayed gone. Its
+  // resting orders still come with the open-orders read; the markets watch tells the operator (market.halted,
+  // position.unsellable). Before any markets are loaded nothing is taken for gone.
+  const gone = (symbol: string): boolean =>
+    Object.keys(orderBook.markets).length > 0 && orderBook.markets[symbol] === undefined;
+  const recentOf = (symbol: string, s: AbortSignal): Promise<ExchangeOrder[]> => {
+    const sent = opts.sent?.recent.get(symbol);
+    if (gone(symbol)) {
+      sent?.catch(() => undefined);
+      logger.warn('Recovery: no recent orders read for a symbol the exchange no longer lists', { symbol });
+      return Promise.resolve([]);
+    }
+    return withRetry(
+      `fetch recent orders of ${symbol}`,
+      firstThen(sent, () => (gone(symbol) ? Promise.resolve([]) : exchange.fetchRecentOrders(symbol))),
+      s,
+    );
+  };
   const reads = readTogether(signal, [
-    (s: AbortSignal) =>
-      Promise.all(
-        symbols.map((symbol) =>
-          withRetry(
-            `fetch recent orders of ${symbol}`,
-            firstThen(opts.sent?.recent.get(symbol), () => exchange.fetchRecentOrders(symbol)),
-            s,
-          ),
-        ),
-      ),
+    (s: AbortSignal) => Promise.all(symbols.map((symbol) => recentOf(symbol, s))),
     (s: AbortSignal) =>
       withRetry(
         'fetch open orders',

@@ -71,6 +71,9 @@ export const bybitProfile: ExchangeProfile = {
   // data source for the answer
   cancelByClientIdParam: 'orderLinkId',
   cancelFromEngine: false,
+  // GET /v5/market/instruments-info, status: "Symbol status filter … Spot has Trading only" — a spot symbol that does
+  // not trade (suspended, e.g. during a token swap) is not in the list, as a delisted one is not
+  unlistsSuspended: true,
   // GET /v5/execution/list, where an order's fills are read: "Get Trade History (2 years)"
   tradeHistoryReachMs: 2 * 365 * 86_400_000,
   // GET /v5/market/kline: "limit [1, 1000]. Default: 200"

@@ -98,6 +98,8 @@ export interface ExchangeProfile {
    * the order does not rest there. Bybit and OKX document no source for theirs: false.
    */
   cancelFromEngine: boolean;
+  /** A suspended symbol vanishes from the markets list (ExchangeTraits `unlistsSuspended`). */
+  unlistsSuspended?: boolean;
   /**
    * How far back the exchange's trade list (the one an order's fills are read from) reaches, as documented (OKX
    * fills-history: 3 months; Bybit execution list: 2 years). An order the exchange no longer shows is settled from
