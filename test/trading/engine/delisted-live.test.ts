@@ -77,4 +77,47 @@ describe('a delisted symbol with a resting order (real ccxt, Binance double)', f
     }
     expect(h.eventTypes()).to.not.include('exchange.unreachable');
   });
+
+  it('a restart right after the delisting, the order still resting in the state, recovers and runs', async () => {
+    const kit = binanceKit;
+    const id = clientOrderIdFor('bot', TEST_INSTALL_ID, 1, kit.profile.clientOrderId.separator);
+    fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
+    h = await openLiveEngine(kit, fake.url, {
+      config: {
+        trading: {
+          mode: 'live',
+          symbols: [BTC, 'ETH/USDT'],
+          risk: { stopLossPct: 0, takeProfitPct: 0 },
+          marketsRefreshMs: 500,
+          haltedMarketsRefreshMs: 100,
+        },
+      },
+      strategy: new ScriptedStrategy(),
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    const price = (await h.exchange.fetchTicker(BTC)).last;
+    await h.manager.place({
+      symbol: BTC,
+      side: 'buy',
+      type: 'limit',
+      price: Math.round(price * 0.5),
+      amount: 0.001,
+      purpose: 'entry',
+    });
+    expect(h.orderBook.order(id)!.status).to.equal('open');
+    fake.delist(BTC);
+    // the bot dies before any tick saw the delisting: the next start finds the symbol gone, the order open in state
+    h = await h.restart({ connectLater: true });
+    await h.loop.connect();
+    await h.loop.recover({ kind: 'crash', reason: 'test' });
+    h.loop.enterRunning();
+    for (let i = 0; i < 5; i++) {
+      await h.loop.tick();
+      await sleep(50);
+    }
+    expect(h.eventTypes()).to.include('market.halted');
+    expect(h.eventTypes()).to.not.include('exchange.unreachable');
+    expect(h.loop.snapshot()).to.include({ exchangeReachable: true });
+  });
 });

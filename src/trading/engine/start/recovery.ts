@@ -249,6 +249,15 @@ export async function recoverTradingState(opts: RecoveryOptions): Promise<Recove
         // answer are still fetched by applyRemote) instead of one fetchOrder per order
         await withRetry(`apply ${order.clientOrderId}`, () => answers.apply(order.clientOrderId, remote));
         to = orderBook.order(order.clientOrderId)!.status;
+      } else if (gone(order.symbol)) {
+        // a symbol the exchange no longer lists: no read of the order can go out (ccxt refuses it), and retrying held
+        // the whole recovery for as long as the symbol stayed gone; the order stays as it is, and the first tick
+        // puts it in doubt and tells the operator, as for an order whose symbol goes while trading runs
+        logger.warn('Recovery: an order of a symbol the exchange no longer lists is left for the loop', {
+          clientOrderId: order.clientOrderId,
+          symbol: order.symbol,
+        });
+        continue;
       } else {
         // intent/unknown (lookup by clientOrderId), or no longer open (filled or cancelled while down)
         ({ to } = await withRetry(`refresh ${order.clientOrderId}`, () =>
