@@ -85,6 +85,7 @@ export class Store<T> {
   private isHealthy = true;
   private closed = false;
   private closing: Promise<void> | undefined;
+  private changes = 0;
 
   private constructor(
     db: Low<T>,
@@ -143,6 +144,14 @@ export class Store<T> {
     return this.db.data;
   }
 
+  /**
+   * Moves each time a `change` or `commit` applies its mutation (even one that threw halfway): what a reader derived
+   * from `data` at a version is still true while the version has not moved (the trading order book's pending orders).
+   */
+  get version(): number {
+    return this.changes;
+  }
+
   /** False after a failed write (disk full, permission…) until a later write succeeds. */
   get healthy(): boolean {
     return this.isHealthy;
@@ -151,7 +160,11 @@ export class Store<T> {
   /** Applies a non-critical change, written within debounceMs (coalesced with other changes). */
   change(mutate: (d: T) => void): void {
     this.assertOpen();
-    mutate(this.db.data);
+    try {
+      mutate(this.db.data);
+    } finally {
+      this.changes += 1;
+    }
     this.dirty = true;
     this.armTimer(this.debounceMs);
   }
@@ -169,6 +182,8 @@ export class Store<T> {
         mutate(this.db.data);
       } catch (err) {
         return Promise.reject(err);
+      } finally {
+        this.changes += 1;
       }
       this.dirty = true;
     }

@@ -256,6 +256,27 @@ describe('Store', () => {
   });
 
   describe('writes', () => {
+    it('moves its version at each mutation applied (one that threw too), never at a bare commit or flush', async () => {
+      const store = await open();
+      const at = store.version;
+      await store.commit();
+      await store.flush();
+      expect(store.version).to.equal(at);
+      store.change((d) => d.orders.push('a'));
+      expect(store.version).to.equal(at + 1);
+      await store.commit((d) => (d.seq += 1));
+      expect(store.version).to.equal(at + 2);
+      const thrown = await store
+        .commit((d) => {
+          d.orders.push('half');
+          throw new Error('refused halfway');
+        })
+        .catch((err: unknown) => err);
+      expect(thrown).to.be.instanceOf(Error);
+      expect(store.data.orders).to.deep.equal(['a', 'half']);
+      expect(store.version).to.equal(at + 3);
+    });
+
     it('commit is durable when it resolves: a fresh open sees it', async () => {
       const store = await open();
       await store.commit((d) => {

@@ -24,13 +24,21 @@ export interface StateStore {
   change(mutate: (d: TradingState) => void): void;
   /** Resolves once everything changed so far is durable. */
   flush(): Promise<void>;
+  /** The store's count of changes applied (Store `version`), when it keeps one. */
+  readonly version?: number;
+}
+
+/** A StateStore that says when its state may have changed (counted-store.ts). */
+export interface VersionedStateStore extends StateStore {
+  /** Moves at every change applied to `data`: what was derived from it at an unmoved version is still true. */
+  readonly version: number;
 }
 
 export class StateGateway {
   private persistFailure: string | null = null;
 
   constructor(
-    private readonly store: StateStore,
+    private readonly store: VersionedStateStore,
     private readonly outbox: EventOutbox,
     private readonly logger: Logger,
     private readonly clock: Clock,
@@ -39,6 +47,14 @@ export class StateGateway {
   /** The state as it is in memory (every change, durable or on its way). */
   get data(): Readonly<TradingState> {
     return this.store.data;
+  }
+
+  /**
+   * Moves at every change applied to the state (a commit or change, through here or the event outbox): a read
+   * derived from `data` is current while this has not moved (the order book's pending orders).
+   */
+  get version(): number {
+    return this.store.version;
   }
 
   /** An order the state holds; throws when it has none by that id (a caller's bug, not an exchange answer). */
