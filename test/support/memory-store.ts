@@ -1,11 +1,12 @@
 /**
  * The one in-memory stand-in for a durable Store (the `data` / `change` / `commit` part the outbox and the
  * supervisor use), for pure-logic tests that are not about files. Commits succeed at once; `commits` counts them;
- * `version` moves at each mutation applied, as Store's does.
+ * `version` as Store's (moves once each mutation ended, undefined while one runs).
  */
 export class MemoryStore<T> {
   commits = 0;
-  version = 0;
+  private changes = 0;
+  private mutating = 0;
 
   constructor(public data: T) {}
 
@@ -28,11 +29,17 @@ export class MemoryStore<T> {
     return Promise.resolve();
   }
 
+  get version(): number | undefined {
+    return this.mutating > 0 ? undefined : this.changes;
+  }
+
   private apply(mutate: (d: T) => void): void {
+    this.mutating += 1;
     try {
       mutate(this.data);
     } finally {
-      this.version += 1;
+      this.mutating -= 1;
+      this.changes += 1;
     }
   }
 }

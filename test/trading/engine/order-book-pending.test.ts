@@ -7,7 +7,7 @@ import { needsExchange, type LocalOrder } from '../../../src/trading/engine/orde
 import { CountedStore } from '../../../src/trading/engine/state/counted-store';
 import { EventOutbox } from '../../../src/trading/engine/state/event-outbox';
 import { archiveFinalOrders, type HistoryLog } from '../../../src/trading/engine/state/order-archive';
-import { StateGateway } from '../../../src/trading/engine/state/state-gateway';
+import { StateGateway, type StateStore } from '../../../src/trading/engine/state/state-gateway';
 import {
   defaultTradingState,
   type HistoryEntry,
@@ -29,11 +29,42 @@ const STATUSES: OrderStatus[] = [
   'expired',
 ];
 
-/** What pendingOrders answered before it kept a list: every hot order that needs the exchange, oldest first. */
+/** What hotOrders answered before it kept a list: the hot orders that pass `test`, oldest first. */
+function freshHot(data: TradingState, test?: (o: LocalOrder) => boolean): LocalOrder[] {
+  const orders = Object.values(data.orders);
+  return (test ? orders.filter(test) : orders).sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/** What pendingOrders answered before: every hot order that needs the exchange, oldest first. */
 function freshPending(data: TradingState, symbol?: string): LocalOrder[] {
-  return Object.values(data.orders)
-    .filter((o) => (!symbol || o.symbol === symbol) && needsExchange(o))
-    .sort((a, b) => a.createdAt - b.createdAt);
+  return freshHot(data, (o) => (!symbol || o.symbol === symbol) && needsExchange(o));
+}
+
+/** The tests the engine's callers pass to hotOrders, in kind: none, a symbol's, a status's. */
+const TESTS: Record<string, ((o: LocalOrder) => boolean) | undefined> = {
+  all: undefined,
+  btc: (o) => o.symbol === 'BTC/USDT',
+  working: (o) => o.status === 'open' || o.status === 'partially_filled',
+};
+
+/** `got` holds the very objects of `want`, in its order (not equal copies). */
+function expectSame(got: LocalOrder[], want: LocalOrder[]): void {
+  expect(got.length).to.equal(want.length);
+  got.forEach((o, i) => expect(o).to.equal(want[i]));
+}
+
+/** Both reads against a fresh listing of `data`; the caller then scribbles on the arrays it got (they are its own). */
+function expectFresh(
+  orderBook: OrderBook,
+  data: TradingState,
+  symbol: string | undefined,
+  test: string,
+): void {
+  const pending = orderBook.pendingOrders(symbol);
+  const hot = orderBook.hotOrders(TESTS[test]);
+  expectSame(pending, freshPending(data, symbol));
+  expectSame(hot, freshHot(data, TESTS[test]));
+  for (const got of [pending, hot]) got.reverse().push(localOrder({ clientOrderId: 'not-in-state' }));
 }
 
 function memoryHistory(): HistoryLog {
@@ -48,10 +79,35 @@ function memoryHistory(): HistoryLog {
   };
 }
 
-/** The order side's state as wireOrders builds it: the store counted once, seen by the gateway and the outbox. */
-function books(): { memory: MemoryStore<TradingState>; state: StateGateway; orderBook: OrderBook } {
+/**
+ * The order side's state as wireOrders builds it: the store counted once, seen by the gateway and the outbox. Under
+ * it, a wrapper as the tests' failing disk (order-manager.test.ts): while `diskFull`, a commit's mutation is applied
+ * by the wrapper itself and the commit rejected, the store never called.
+ */
+function books(): {
+  memory: MemoryStore<TradingState>;
+  disk: { full: boolean };
+  state: StateGateway;
+  orderBook: OrderBook;
+} {
   const memory = new MemoryStore(defaultTradingState());
-  const store = new CountedStore(memory);
+  const disk = { full: false };
+  const failing: StateStore = {
+    get data() {
+      return memory.data;
+    },
+    get version() {
+      return memory.version;
+    },
+    change: (m) => memory.change(m),
+    commit: (m) => {
+      if (!disk.full) return memory.commit(m);
+      m?.(memory.data);
+      return Promise.reject(new Error('no space left on device'));
+    },
+    flush: () => memory.flush(),
+  };
+  const store = new CountedStore(failing);
   const logger = silentLogger();
   const outbox = new EventOutbox({ store, publisher: { publish: async () => undefined }, logger });
   const state = new StateGateway(store, outbox, logger, new FakeClock());
@@ -62,7 +118,7 @@ function books(): { memory: MemoryStore<TradingState>; state: StateGateway; orde
     botId: 'bot',
     traits: { fillOrder: 'time', buyFeeCoin: 'base' },
   });
-  return { memory, state, orderBook };
+  return { memory, disk, state, orderBook };
 }
 
 /** An order's status and how much of it the fills booked so far cover (complete or not: needsExchange). */
@@ -114,25 +170,35 @@ const step = fc.oneof(
   fc.record({ kind: fc.constant('change' as const), pick: fc.nat(), shape }),
   // a commit made on the store itself, past the order side's count (the daemon's identity binding does this)
   fc.record({ kind: fc.constant('direct' as const), pick: fc.nat(), shape }),
+  // a commit the disk refuses: in memory all the same (the store keeps retrying its write)
+  fc.record({ kind: fc.constant('diskFull' as const), pick: fc.nat(), shape }),
   // a commit whose mutation throws halfway: what it changed before the throw stays in memory
   fc.record({ kind: fc.constant('throws' as const), pick: fc.nat(), shape }),
   // the state's orders record put in place of another one
   fc.record({ kind: fc.constant('replace' as const) }),
   // the archive: final orders beyond the most recent kept move to the journal
   fc.record({ kind: fc.constant('archive' as const), kept: fc.integer({ min: 0, max: 2 }) }),
-  // a read; its caller then changes the array it got (a caller may: it is its own)
+  // reads of the pending and the hot orders; their caller then changes the arrays it got
   fc.record({
     kind: fc.constant('read' as const),
     symbol: fc.option(fc.constantFrom(...SYMBOLS, 'XRP/USDT'), { nil: undefined }),
-    scribble: fc.boolean(),
+    test: fc.constantFrom(...Object.keys(TESTS)),
+  }),
+  // the same reads made inside a commit, after it changed an order in place
+  fc.record({
+    kind: fc.constant('readInside' as const),
+    pick: fc.nat(),
+    shape,
+    symbol: fc.option(fc.constantFrom(...SYMBOLS), { nil: undefined }),
+    test: fc.constantFrom(...Object.keys(TESTS)),
   }),
 );
 
-describe('OrderBook pendingOrders kept between changes', () => {
-  it('always answers what a fresh listing of the state answers, across random commits, changes and archives', async () => {
+describe('OrderBook hot and pending orders kept between changes', () => {
+  it('always answers what a fresh listing of the state answers, across random commits, changes, archives, and inside a commit', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60, size: 'max' }), async (steps) => {
-        const { memory, state, orderBook } = books();
+        const { memory, disk, state, orderBook } = books();
         let next = 0;
         let at = 1;
         const pick = (n: number): string | undefined => {
@@ -159,6 +225,16 @@ describe('OrderBook pendingOrders kept between changes', () => {
             else if (s.kind === 'inPlace') await state.commit(inPlace);
             else if (s.kind === 'change') state.change(inPlace);
             else await memory.commit(inPlace);
+          } else if (s.kind === 'diskFull') {
+            const id = pick(s.pick);
+            if (!id) continue;
+            disk.full = true;
+            const refused = await state.commitOrder(shaped(state.data.orders[id], s.shape, at)).then(
+              () => false,
+              () => true,
+            );
+            disk.full = false;
+            expect(refused).to.equal(true);
           } else if (s.kind === 'throws') {
             const id = pick(s.pick);
             if (!id) continue;
@@ -186,18 +262,21 @@ describe('OrderBook pendingOrders kept between changes', () => {
               now: () => at,
               recentFinalKept: s.kept,
             });
+          } else if (s.kind === 'readInside') {
+            const id = pick(s.pick);
+            if (!id) continue;
+            const changed = shaped(state.data.orders[id], s.shape, at);
+            await state.commit((d) => {
+              expectFresh(orderBook, d, s.symbol, s.test);
+              Object.assign(d.orders[id], changed);
+              expectFresh(orderBook, d, s.symbol, s.test);
+            });
           } else {
-            const got = orderBook.pendingOrders(s.symbol);
-            const want = freshPending(state.data, s.symbol);
-            // the same objects in the same order, not just equal copies
-            expect(got.length).to.equal(want.length);
-            got.forEach((o, i) => expect(o).to.equal(want[i]));
-            if (s.scribble) got.reverse().push(localOrder({ clientOrderId: 'not-in-state' }));
+            expectFresh(orderBook, state.data, s.symbol, s.test);
           }
         }
-        expect(orderBook.pendingOrders()).to.deep.equal(freshPending(state.data));
-        for (const symbol of SYMBOLS)
-          expect(orderBook.pendingOrders(symbol)).to.deep.equal(freshPending(state.data, symbol));
+        for (const symbol of [undefined, ...SYMBOLS])
+          for (const test of Object.keys(TESTS)) expectFresh(orderBook, state.data, symbol, test);
       }),
       { numRuns: 300 },
     );
@@ -226,7 +305,11 @@ describe('OrderBook pendingOrders kept between changes', () => {
     try {
       for (let i = 0; i < 15; i++) {
         expect(orderBook.pendingOrders()).to.deep.equal(first);
-        for (const symbol of SYMBOLS) orderBook.pendingOrders(symbol);
+        expect(orderBook.hotOrders()).to.deep.equal(first);
+        for (const symbol of SYMBOLS) {
+          orderBook.pendingOrders(symbol);
+          orderBook.hotOrders((o) => o.symbol === symbol);
+        }
       }
       expect(listings).to.equal(0);
       await state.commit((d) => {

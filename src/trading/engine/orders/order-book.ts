@@ -23,18 +23,20 @@ export interface OrderBookOptions {
   traits: Pick<ExchangeTraits, 'fillOrder' | 'buyFeeCoin'>;
 }
 
-/** The pending orders as of one version of the state (`pendingOrders`). */
-interface PendingList {
+/** The hot orders as of one version of the state, sorted once (`hotOrders`, `pendingOrders`). */
+interface KeptOrders {
   version: number;
-  /** Every pending order, oldest first. */
-  all: readonly LocalOrder[];
-  /** Each symbol's, oldest first, as asked for. */
-  bySymbol: Map<string, readonly LocalOrder[]>;
+  /** Every hot order, oldest first. */
+  hot: readonly LocalOrder[];
+  /** Those that need the exchange, oldest first: worked out at the first `pendingOrders`. */
+  pending?: readonly LocalOrder[];
+  /** Each symbol's of those, as asked. */
+  pendingBySymbol: Map<string, readonly LocalOrder[]>;
 }
 
 export class OrderBook {
   private marketBook: Record<string, Market>;
-  private pending: PendingList | undefined;
+  private kept: KeptOrders | undefined;
   /**
    * The last price read per symbol (the loop writes it each tick): what the dust rule values a position at, for the
    * decision and everything else alike (risk.ts isOpenPosition).
@@ -76,40 +78,38 @@ export class OrderBook {
     return this.opts.state.data.orders[clientOrderId];
   }
 
-  /** The hot state's orders (those that pass `test`, when given), oldest first. */
+  /**
+   * The hot state's orders (those that pass `test`, when given), oldest first; a new array at each call. Listed and
+   * sorted once per version of the state (counted-store.ts), then only filtered: the engine reads them (and the
+   * pending ones, below) ~15 times before ready and at every tick — recovery, the watched symbols, the account,
+   * each symbol's tick and decision — each a listing and sort of every hot order (~1 ms with 1,000 open orders).
+   */
   hotOrders(test?: (order: LocalOrder) => boolean): LocalOrder[] {
-    const orders = Object.values(this.opts.state.data.orders);
-    // filtered before sorting: with 1,000 open orders, sorting them all for the few a caller wants cost the most
-    return (test ? orders.filter(test) : orders).sort((a, b) => a.createdAt - b.createdAt);
+    const { hot } = this.keptNow();
+    return test ? hot.filter(test) : hot.slice();
   }
 
-  /**
-   * Orders that still need the exchange (not final, or final with fills still to fetch), oldest first; a new array
-   * at each call. Worked out once per version of the state: the engine asks for them ~15 times before ready and at
-   * every tick (recovery, the watched symbols, the account, each symbol's tick), each a listing and sort of every
-   * hot order (~1 ms with 1,000 open orders) — now once, until a change to the state moves its version.
-   */
+  /** Orders that still need the exchange (not final, or final with fills still to fetch), oldest first. */
   pendingOrders(symbol?: string): LocalOrder[] {
-    const pending = this.pendingNow();
-    if (!symbol) return pending.all.slice();
-    let mine = pending.bySymbol.get(symbol);
+    const kept = this.keptNow();
+    kept.pending ??= kept.hot.filter(needsExchange);
+    if (!symbol) return kept.pending.slice();
+    let mine = kept.pendingBySymbol.get(symbol);
     if (!mine) {
-      mine = pending.all.filter((o) => o.symbol === symbol);
-      pending.bySymbol.set(symbol, mine);
+      mine = kept.pending.filter((o) => o.symbol === symbol);
+      kept.pendingBySymbol.set(symbol, mine);
     }
     return mine.slice();
   }
 
-  private pendingNow(): PendingList {
-    const { version } = this.opts.state;
-    if (this.pending?.version === version) return this.pending;
-    const fresh: PendingList = {
-      version,
-      all: this.hotOrders(needsExchange),
-      bySymbol: new Map(),
-    };
-    this.pending = fresh;
-    return fresh;
+  private keptNow(): KeptOrders {
+    const { version, data } = this.opts.state;
+    if (version !== undefined && this.kept?.version === version) return this.kept;
+    const hot = Object.values(data.orders).sort((a, b) => a.createdAt - b.createdAt);
+    const kept: KeptOrders = { version: version ?? NaN, hot, pendingBySymbol: new Map() };
+    // read inside a change (version undefined): answered from the state as it is, kept for no later read
+    if (version !== undefined) this.kept = kept;
+    return kept;
   }
 
   /** Every order: history journal (older) then hot state, one entry per clientOrderId. */

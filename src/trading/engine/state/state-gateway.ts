@@ -24,21 +24,18 @@ export interface StateStore {
   change(mutate: (d: TradingState) => void): void;
   /** Resolves once everything changed so far is durable. */
   flush(): Promise<void>;
-  /** The store's count of changes applied (Store `version`), when it keeps one. */
-  readonly version?: number;
-}
-
-/** A StateStore that says when its state may have changed (counted-store.ts). */
-export interface VersionedStateStore extends StateStore {
-  /** Moves at every change applied to `data`: what was derived from it at an unmoved version is still true. */
-  readonly version: number;
+  /**
+   * Moves once each change to `data` ended; undefined while one runs (Store `version`): what was derived from `data`
+   * at a version is still true while it has not moved.
+   */
+  readonly version: number | undefined;
 }
 
 export class StateGateway {
   private persistFailure: string | null = null;
 
   constructor(
-    private readonly store: VersionedStateStore,
+    private readonly store: StateStore,
     private readonly outbox: EventOutbox,
     private readonly logger: Logger,
     private readonly clock: Clock,
@@ -50,10 +47,10 @@ export class StateGateway {
   }
 
   /**
-   * Moves at every change applied to the state (a commit or change, through here or the event outbox): a read
-   * derived from `data` is current while this has not moved (the order book's pending orders).
+   * Moves once each change to the state ended (a commit or change, through here or the event outbox; undefined
+   * while one runs): a read derived from `data` is current while this has not moved (the order book's orders).
    */
-  get version(): number {
+  get version(): number | undefined {
     return this.store.version;
   }
 
