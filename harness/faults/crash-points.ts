@@ -61,6 +61,9 @@ export function crashPoints(step: CrashStep): TradingWiring {
       get data() {
         return store.data;
       },
+      get version() {
+        return store.version;
+      },
       change: (mutate) => store.change(mutate),
       flush: () => store.flush(),
       commit: (mutate) => {

@@ -204,6 +204,8 @@ class InMemoryExchange implements Exchange {
 /** State kept in memory; a commit still pays JSON serialisation (the CPU half of a real commit). */
 class InMemoryStore implements StateStore {
   data: TradingState = defaultTradingState();
+  /** Changed only through commit and change, which the order side counts itself (counted-store.ts). */
+  readonly version = 0;
   bytes = 0;
   async commit(mutate?: (d: TradingState) => void): Promise<void> {
     mutate?.(this.data);

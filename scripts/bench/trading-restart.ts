@@ -203,10 +203,16 @@ export async function tradingRestarts(
               "generation nor new Function at a start, the parser from the bundle's code cache once a start with " +
               "that many orders wrote it — direct starts with the node_args, 10 alternated rounds against stop 33's " +
               'build: spawn → ready 183 → 172.5 ms, main-thread CPU 156.7 → 150.3 (no orders: 135.6 → 133.4, ' +
-              'the same CPU). Measured and left (a profile to ready, 6 direct starts): the hot orders listed and sorted ' +
-              'at each pendingOrders (~15 calls before ready: recovery, the watched symbols, the account refresh), ' +
-              '~1 ms each with 1,000 orders; node compiling its own modules (above) the largest single part.' +
-              " What is above 0 orders now (main-thread, --cpu-prof to ready, 1,000 against 0 open orders, 4 direct starts each, ~30 ms in all under the profiler): the two files read and checked ~13 ms (JSON.parse ~2, zod's parser generated at each start ~2 per schema — at build time since stop 34 —, the generated checks ~4.5), the paper exchange's open and first reads ~5–7 (its matching passes, toExchangeOrder, the open-orders sort: src/trading/exchange, not changed here), recovery ~5, the watched symbols worked out twice before ready ~1.5 (each sorts every pending order), the garbage collector ~2, the rest small passes of well under 1 ms each; with the check kept complete, no duplicate left to remove is near the ~30 ms the target needs." +
+              'the same CPU). Node compiling its own modules (above) is the largest single part. Stop 34b: the hot ' +
+              'orders are listed and sorted once per version of the state, not at each hotOrders and pendingOrders ' +
+              '(~15 calls before ready — recovery, the watched symbols, the account refresh — and more at every ' +
+              'tick, each ~1 ms with 1,000 orders): the order book keeps the sorted list (and the pending ones) until ' +
+              "a change moves the state's version (Store counts each mutation; counted-store.ts), each caller given " +
+              'a copy or its filter of it — their inclusive CPU under --cpu-prof ~11.4 → ~1.4 ms a start (6 direct ' +
+              "starts each, the first tick's beginning included); direct starts with the node_args, 20 alternated " +
+              'rounds against stop 34: spawn → ready 162.8 → 156.9 ms (floors 156.8 → 149.5), main-thread CPU ' +
+              '138.7 → 134.4 (floors 135.2 → 130.1).' +
+              " What is above 0 orders now (main-thread, --cpu-prof to ready, 1,000 against 0 open orders, 4 direct starts each, ~30 ms in all under the profiler): the two files read and checked ~13 ms (JSON.parse ~2, zod's parser generated at each start ~2 per schema — at build time since stop 34 —, the generated checks ~4.5), the paper exchange's open and first reads ~5–7 (its matching passes, toExchangeOrder, the open-orders sort: src/trading/exchange, not changed here), recovery ~5, the watched symbols worked out twice before ready ~1.5 (each sorted every pending order: since stop 34b the kept list), the garbage collector ~2, the rest small passes of well under 1 ms each; with the check kept complete, no duplicate left to remove is near the ~30 ms the target needs." +
               ' Measured again at stop 32 by taking parts out of a copy of the bundle (ablations, not shipped; ' +
               'main-thread CPU to ready from /proc, direct starts with the node flags PM2 gives trading, medians of ' +
               '25–30 alternated starts on a host at load 10–16): 1,000 open orders ~186 ms against ~147 with none; ' +

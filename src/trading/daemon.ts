@@ -85,6 +85,9 @@ export async function startTrading(
   );
   // markets and the account are on their way while the state files, the event log and the TCP server open
   const connectReads = sendConnectReads(exchange, config.trading.symbols);
+  // one turn of the event loop first: ccxt's way to the socket is promise jobs (the gate, its throttle's burst, the
+  // signing), which the state files' synchronous read and check below would otherwise hold back until done
+  await new Promise<void>((resolve) => setImmediate(resolve));
 
   const files = await openTradingStateFiles(dataDir, logger, clock);
   shutdown.addStore(files.store);

@@ -86,7 +86,12 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `(sendConnectReads only starts ccxt's calls), so its schemas built at their first use instead of at the ` +
           `bundle's top level (~2 ms of CPU) moved nothing (tried and left), and the build-time parser of the ` +
           `state file, used from its first parse, cost ~3 ms there (now from 200 orders, as the parser compiled ` +
-          `at run time was); ` +
+          `at run time was). Stop 34b: the daemon gives the event loop one turn after sendConnectReads, so ` +
+          `ccxt's way to the socket (promise jobs: the gate, the throttle's burst, the signing) runs before the ` +
+          `state files' synchronous read and check, and the first requests leave before them (14 alternated ` +
+          `direct live starts against main's build, no orders: first request at the proxy 167.2 → 164.2 ms, ` +
+          `floor 161.2 → 159.9, main-thread CPU then 152.0 → 150.0, ready 326.5 → 323.5; a larger state file ` +
+          `gains its whole check); ` +
           `node compiles its own modules from source under trading's node_args (V8 flags reject node's built-in ` +
           `code cache: see the paper restart), ~15 ms of the ccxt bundle's load alone under a profiler (not taken: ` +
           `the flags hold the RSS slopes); in the ccxt bundle's own code (an unminified copy profiled per line, ` +

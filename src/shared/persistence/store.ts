@@ -85,6 +85,9 @@ export class Store<T> {
   private isHealthy = true;
   private closed = false;
   private closing: Promise<void> | undefined;
+  private changes = 0;
+  /** Mutations running (a change or commit made inside another's counts too). */
+  private mutating = 0;
 
   private constructor(
     db: Low<T>,
@@ -143,6 +146,15 @@ export class Store<T> {
     return this.db.data;
   }
 
+  /**
+   * Moves once each `change` or `commit` mutation ended (even halfway, by a throw); undefined while one runs. What a
+   * reader derived from `data` at a version is still true while the version has not moved (the trading order book's
+   * sorted orders); nothing derived while it is undefined can be kept.
+   */
+  get version(): number | undefined {
+    return this.mutating > 0 ? undefined : this.changes;
+  }
+
   /** False after a failed write (disk full, permission…) until a later write succeeds. */
   get healthy(): boolean {
     return this.isHealthy;
@@ -151,7 +163,7 @@ export class Store<T> {
   /** Applies a non-critical change, written within debounceMs (coalesced with other changes). */
   change(mutate: (d: T) => void): void {
     this.assertOpen();
-    mutate(this.db.data);
+    this.apply(mutate);
     this.dirty = true;
     this.armTimer(this.debounceMs);
   }
@@ -166,7 +178,7 @@ export class Store<T> {
     if (this.closed) return Promise.reject(this.closedError());
     if (mutate) {
       try {
-        mutate(this.db.data);
+        this.apply(mutate);
       } catch (err) {
         return Promise.reject(err);
       }
@@ -247,6 +259,16 @@ export class Store<T> {
       quarantined,
     });
     return 'blocked';
+  }
+
+  private apply(mutate: (d: T) => void): void {
+    this.mutating += 1;
+    try {
+      mutate(this.db.data);
+    } finally {
+      this.mutating -= 1;
+      this.changes += 1;
+    }
   }
 
   private persistPending(): Promise<void> {

@@ -256,6 +256,35 @@ describe('Store', () => {
   });
 
   describe('writes', () => {
+    it('moves its version once each mutation ended (one that threw too), undefined inside it, never at a bare commit or flush', async () => {
+      const store = await open();
+      const versions: Array<number | undefined> = [store.version];
+      await store.commit();
+      await store.flush();
+      versions.push(store.version);
+      store.change((d) => {
+        versions.push(store.version);
+        d.orders.push('a');
+      });
+      versions.push(store.version);
+      await store.commit((d) => {
+        versions.push(store.version);
+        d.seq += 1;
+      });
+      versions.push(store.version);
+      const thrown = await store
+        .commit((d) => {
+          d.orders.push('half');
+          throw new Error('refused halfway');
+        })
+        .catch((err: unknown) => err);
+      expect(thrown).to.be.instanceOf(Error);
+      expect(store.data.orders).to.deep.equal(['a', 'half']);
+      versions.push(store.version);
+      const v0 = versions[0]!;
+      expect(versions).to.deep.equal([v0, v0, undefined, v0 + 1, undefined, v0 + 2, v0 + 3]);
+    });
+
     it('commit is durable when it resolves: a fresh open sees it', async () => {
       const store = await open();
       await store.commit((d) => {

@@ -319,6 +319,9 @@ describe('OrderManager against the paper exchange (integration)', function () {
         get data() {
           return store.data;
         },
+        get version() {
+          return store.version;
+        },
         change: (m) => store.change(m),
         commit: async (m) => {
           const done = store.commit(m);
@@ -1306,6 +1309,9 @@ describe('OrderManager against the paper exchange (integration)', function () {
         get data() {
           return store.data;
         },
+        get version() {
+          return store.version;
+        },
         change: (m) => store.change(m),
         commit: (m) => {
           const write = store.commit(m);
@@ -1385,6 +1391,9 @@ function failingStore(store: StateStore, failing: () => boolean): StateStore {
   return {
     get data() {
       return store.data;
+    },
+    get version() {
+      return store.version;
     },
     change: (m) => store.change(m),
     commit: (m) => {

@@ -24,6 +24,7 @@ import { OrderCancel } from './order-cancel';
 import { OrderManager } from './order-manager';
 import { OrderRecheck } from './order-recheck';
 import { OrderRefresh } from './order-refresh';
+import { CountedStore } from '../state/counted-store';
 import { StateGateway, type StateStore } from '../state/state-gateway';
 
 /** What the order side is wired from. */
@@ -89,7 +90,9 @@ export interface OrderParts {
 }
 
 export function wireOrders(ports: OrderPorts): OrderParts {
-  const { exchange, store, publisher, history, botId, clock } = ports;
+  const { exchange, publisher, history, botId, clock } = ports;
+  // one count of the state's changes, seen by the gateway and the outbox alike: the order book's derived reads
+  const store = new CountedStore(ports.store);
   const logger = ports.logger.child({ module: 'orders' });
   const outbox = new EventOutbox({ store, publisher, logger: ports.logger.child({ module: 'events' }) });
   alertClockSkew(exchange, outbox);

@@ -24,6 +24,11 @@ export interface StateStore {
   change(mutate: (d: TradingState) => void): void;
   /** Resolves once everything changed so far is durable. */
   flush(): Promise<void>;
+  /**
+   * Moves once each change to `data` ended; undefined while one runs (Store `version`): what was derived from `data`
+   * at a version is still true while it has not moved.
+   */
+  readonly version: number | undefined;
 }
 
 export class StateGateway {
@@ -39,6 +44,14 @@ export class StateGateway {
   /** The state as it is in memory (every change, durable or on its way). */
   get data(): Readonly<TradingState> {
     return this.store.data;
+  }
+
+  /**
+   * Moves once each change to the state ended (a commit or change, through here or the event outbox; undefined
+   * while one runs): a read derived from `data` is current while this has not moved (the order book's orders).
+   */
+  get version(): number | undefined {
+    return this.store.version;
   }
 
   /** An order the state holds; throws when it has none by that id (a caller's bug, not an exchange answer). */
