@@ -7,30 +7,21 @@
  * live-exchanges.suite.ts (see there why).
  */
 import { expect } from 'chai';
-import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
+import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
-import { EngineHarness } from '../../support/engine-harness';
+import { ScriptedStrategy, EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 
-class TellStrategy implements Strategy {
-  readonly name = 'tell';
-  readonly minCandles = 2;
-  next: Signal = HOLD;
-  evaluate(): Signal {
-    return this.next;
-  }
-}
-
 describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccxt, Binance double)", function () {
   this.timeout(60_000);
   let fake: FakeBinance | undefined;
   let h: EngineHarness | undefined;
-  let strategy: TellStrategy;
+  let strategy: ScriptedStrategy;
 
   closeAfterEach(() => [h, fake]);
 
@@ -43,7 +34,7 @@ describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccx
   async function positionThenMarketLot(): Promise<number> {
     fake = (await binanceKit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 1 } })) as FakeBinance;
     fake.pinPrice(BTC, 60_000);
-    strategy = new TellStrategy();
+    strategy = new ScriptedStrategy();
     h = await startLiveEngine(binanceKit, fake.url, {
       config: {
         trading: {

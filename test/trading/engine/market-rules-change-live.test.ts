@@ -14,23 +14,14 @@
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
-import type { EngineHarness } from '../../support/engine-harness';
+import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
+import { ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
-
-class TellStrategy implements Strategy {
-  readonly name = 'tell';
-  readonly minCandles = 2;
-  next: Signal = HOLD;
-  evaluate(): Signal {
-    return this.next;
-  }
-}
 
 for (const kit of EXCHANGE_KITS) {
   describe(`the exchange's trading rules change between markets reads (real ccxt, ${kit.id} double)`, function () {
@@ -46,7 +37,7 @@ for (const kit of EXCHANGE_KITS) {
     it('a stop-loss refused for a coarser amount step reloads the markets and sells on the new step', async () => {
       fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
       fake.pinPrice(BTC, 60_000);
-      const strategy = new TellStrategy();
+      const strategy = new ScriptedStrategy();
       h = await startLiveEngine(kit, fake.url, {
         config: {
           trading: {
@@ -102,7 +93,7 @@ for (const kit of EXCHANGE_KITS) {
     it("a position the new minimum makes unsellable is told once, and written off on the operator's word", async () => {
       fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
       fake.pinPrice(BTC, 60_000);
-      const strategy = new TellStrategy();
+      const strategy = new ScriptedStrategy();
       h = await startLiveEngine(kit, fake.url, {
         config: {
           trading: {

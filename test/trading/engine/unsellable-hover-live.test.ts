@@ -12,23 +12,14 @@
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
-import type { EngineHarness } from '../../support/engine-harness';
+import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
+import { ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 import { startLiveEngine, tickUntil } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
-
-class TellStrategy implements Strategy {
-  readonly name = 'tell';
-  readonly minCandles = 2;
-  next: Signal = HOLD;
-  evaluate(): Signal {
-    return this.next;
-  }
-}
 
 const kit = EXCHANGE_KITS.find((k) => k.id === 'binance')!;
 
@@ -44,7 +35,7 @@ describe('a holding below the minimum value while the price hovers about it (rea
   it('is told once, not at each crossing a markets load sees', async () => {
     fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
     fake.pinPrice(BTC, 60_000);
-    const strategy = new TellStrategy();
+    const strategy = new ScriptedStrategy();
     h = await startLiveEngine(kit, fake.url, {
       config: {
         trading: {

@@ -12,23 +12,14 @@
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { HOLD, type Signal, type Strategy } from '../../../src/trading/strategy/strategy';
-import type { EngineHarness } from '../../support/engine-harness';
+import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
+import { ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
-
-class TellStrategy implements Strategy {
-  readonly name = 'tell';
-  readonly minCandles = 2;
-  next: Signal = HOLD;
-  evaluate(): Signal {
-    return this.next;
-  }
-}
 
 for (const kit of EXCHANGE_KITS) {
   describe(`/writeoff on the markets the exchange applies now (real ccxt, ${kit.id} double)`, function () {
@@ -43,7 +34,7 @@ for (const kit of EXCHANGE_KITS) {
     it('refuses a holding the exchange made sellable again since the last load, and its stop-loss sells it', async () => {
       fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
       fake.pinPrice(BTC, 60_000);
-      const strategy = new TellStrategy();
+      const strategy = new ScriptedStrategy();
       h = await startLiveEngine(kit, fake.url, {
         config: {
           trading: {
