@@ -26,6 +26,7 @@ function setup(rulesRefusedAt?: () => number | undefined) {
   const state = { data: { announcedHalts: {}, announcedUnsellable: {} } } as unknown as StateGateway;
   const exchange = {
     id: 'paper',
+    traits: {},
     loadMarkets: () => {
       loads.count += 1;
       return loads.fail
