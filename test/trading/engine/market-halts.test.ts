@@ -5,30 +5,9 @@ import {
   marketStatus,
   statusChanges,
 } from '../../../src/trading/engine/exchange-watch/market-halts';
-import type { EventDraft } from '../../../src/trading/engine/orders/order-events';
-import { defaultTradingState, type TradingState } from '../../../src/trading/engine/state/trading-state';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import type { Market } from '../../../src/trading/exchange/exchange';
-
-/** The trading state as MarketHalts commits to it, and the events committed with it (in memory). */
-function memoryState(): {
-  data: TradingState;
-  events: EventDraft[];
-  commitWithEvents: (mutate: (d: TradingState) => void, events: EventDraft[]) => Promise<void>;
-} {
-  const state = {
-    data: defaultTradingState(),
-    events: [] as EventDraft[],
-    commitWithEvents: async (mutate: (d: TradingState) => void, events: EventDraft[]) => {
-      // what a Store's commit does: a changed copy, durable as a whole
-      const next = structuredClone(state.data);
-      mutate(next);
-      state.data = next;
-      state.events.push(...events);
-    },
-  };
-  return state;
-}
+import { memoryTradingState, type MemoryTradingState } from '../../support/memory-state';
 
 const market = (symbol: string, halted?: boolean): Market => ({
   symbol,
@@ -73,7 +52,7 @@ describe('markets reloads while a traded symbol is halted', () => {
   const halts = (): MarketHalts =>
     new MarketHalts({
       exchangeId: 'binance',
-      state: memoryState(),
+      state: memoryTradingState(),
       logger: silentLogger(),
       haltedRefreshMs: 60_000,
       refreshMs: 86_400_000,
@@ -104,7 +83,7 @@ describe('markets reloads while a traded symbol is halted', () => {
 
 describe('a symbol gone from the list on an exchange that drops suspended symbols from it (Bybit)', () => {
   it('keeps the reloads within minutes while it is gone, and says it may be only suspended', async () => {
-    const state = memoryState();
+    const state = memoryTradingState();
     const h = new MarketHalts({
       exchangeId: 'bybit',
       state,
@@ -138,7 +117,7 @@ describe('halts announced once across restarts, and the stop-loss a halt holds',
   const halted = { [BTC]: market(BTC, true) };
   const trading = { [BTC]: market(BTC) };
   /** A run of trading over the state the last run left. */
-  const run = (state: ReturnType<typeof memoryState>): MarketHalts =>
+  const run = (state: MemoryTradingState): MarketHalts =>
     new MarketHalts({
       exchangeId: 'binance',
       state,
@@ -146,7 +125,7 @@ describe('halts announced once across restarts, and the stop-loss a halt holds',
       haltedRefreshMs: 60_000,
       refreshMs: 86_400_000,
     });
-  const types = (state: ReturnType<typeof memoryState>): string[] => state.events.map((e) => e.type);
+  const types = (state: MemoryTradingState): string[] => state.events.map((e) => e.type);
   const held = {
     symbol: BTC,
     trigger: { kind: 'stop-loss' as const, changePct: -5 },
@@ -157,14 +136,14 @@ describe('halts announced once across restarts, and the stop-loss a halt holds',
   };
 
   it('a crash loop during a halt announces it once: each start compares with what the operator was told', async () => {
-    const state = memoryState();
+    const state = memoryTradingState();
     for (let start = 0; start < 5; start++) await run(state).loaded([BTC], halted, 1_000 * start);
     expect(types(state)).to.deep.equal(['market.halted']);
     expect(state.data.announcedHalts[BTC]).to.deep.equal({ status: 'halted', since: 0 });
   });
 
   it('a resume that came while trading was down is announced at the next start', async () => {
-    const state = memoryState();
+    const state = memoryTradingState();
     await run(state).loaded([BTC], halted, 0);
     await run(state).loaded([BTC], trading, 5_000);
     expect(types(state)).to.deep.equal(['market.halted', 'market.resumed']);
@@ -172,7 +151,7 @@ describe('halts announced once across restarts, and the stop-loss a halt holds',
   });
 
   it('a held stop-loss is told once per halt, with the price against the stop and the position, across restarts', async () => {
-    const state = memoryState();
+    const state = memoryTradingState();
     const first = run(state);
     await first.loaded([BTC], halted, 0);
     await first.exitHeld(held, 10);
@@ -205,7 +184,7 @@ describe('halts announced once across restarts, and the stop-loss a halt holds',
   });
 
   it('a symbol no longer watched is forgotten without an event', async () => {
-    const state = memoryState();
+    const state = memoryTradingState();
     await run(state).loaded([BTC, 'ETH/USDT'], { ...halted, 'ETH/USDT': market('ETH/USDT', true) }, 0);
     await run(state).loaded([BTC], halted, 10);
     expect(types(state)).to.deep.equal(['market.halted', 'market.halted']);

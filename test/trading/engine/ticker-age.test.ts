@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../../src/shared/logging/logger';
-import type { EventDraft } from '../../../src/trading/engine/orders/order-events';
 import { StaleTickers } from '../../../src/trading/engine/exchange-watch/stale-tickers';
 import { formatSpan } from '../../../src/shared/format-span';
 import { tickerAge } from '../../../src/trading/engine/exchange-watch/ticker-age';
-import { defaultTradingState, type TradingState } from '../../../src/trading/engine/state/trading-state';
+import { memoryTradingState, type MemoryTradingState } from '../../support/memory-state';
 
 const MIN = 60_000;
 
@@ -59,25 +58,6 @@ describe("a ticker's age on the exchange's clock (pure)", () => {
   });
 });
 
-/** The trading state as StaleTickers commits to it, and the events committed with it (in memory). */
-function memoryState(data = defaultTradingState()): {
-  data: TradingState;
-  events: EventDraft[];
-  commitWithEvents: (mutate: (d: TradingState) => void, events: EventDraft[]) => Promise<void>;
-} {
-  const state = {
-    data,
-    events: [] as EventDraft[],
-    commitWithEvents: async (mutate: (d: TradingState) => void, events: EventDraft[]) => {
-      const next = structuredClone(state.data);
-      mutate(next);
-      state.data = next;
-      state.events.push(...events);
-    },
-  };
-  return state;
-}
-
 describe('stale prices told to the operator once each way', () => {
   const stale = {
     stale: true as const,
@@ -85,11 +65,11 @@ describe('stale prices told to the operator once each way', () => {
     reason: 'price 6 min old (closeTime), over the 5 min limit',
   };
   const fresh = { stale: false as const, ageMs: 1_000 };
-  const watch = (state: ReturnType<typeof memoryState>, offsetMs = 0): StaleTickers =>
+  const watch = (state: MemoryTradingState, offsetMs = 0): StaleTickers =>
     new StaleTickers({ exchangeId: 'binance', state, logger: silentLogger(), clockOffsetMs: () => offsetMs });
 
   it('tells stale once over many ticks, fresh once, and stale again after', async () => {
-    const state = memoryState();
+    const state = memoryTradingState();
     const w = watch(state, 120_000);
     await w.seen('BTC/USDT', fresh, 1_000);
     for (let t = 2_000; t < 10_000; t += 1_000) await w.seen('BTC/USDT', stale, t);
@@ -114,10 +94,10 @@ describe('stale prices told to the operator once each way', () => {
   });
 
   it('keeps what it told across a restart: a still-stale symbol is not told again, fresh is', async () => {
-    const first = memoryState();
+    const first = memoryTradingState();
     await watch(first).seen('BTC/USDT', stale, 1_000);
     // a new process on the saved state
-    const second = memoryState(structuredClone(first.data));
+    const second = memoryTradingState(structuredClone(first.data));
     await watch(second).seen('BTC/USDT', stale, 5_000);
     expect(second.events).to.deep.equal([]);
     await watch(second).seen('BTC/USDT', fresh, 9_000);

@@ -13,9 +13,8 @@ import {
 } from '../../../src/trading/engine/decide/unsellable';
 import { UnsellableWatch } from '../../../src/trading/engine/exchange-watch/unsellable-watch';
 import { writeOffByOperator } from '../../../src/trading/engine/operator/operator-write-off';
-import type { EventDraft } from '../../../src/trading/engine/orders/order-events';
-import { defaultTradingState, type TradingState } from '../../../src/trading/engine/state/trading-state';
 import type { Market } from '../../../src/trading/exchange/exchange';
+import { memoryTradingState, type MemoryTradingState } from '../../support/memory-state';
 
 const BTC = 'BTC/USDT';
 const market = (over: Partial<Market> = {}): Market => ({
@@ -118,23 +117,6 @@ describe('a holding the bot can no longer sell (pure)', () => {
 });
 
 describe('unsellable positions told at a markets load, remembered in the state', () => {
-  function memoryState(): {
-    data: TradingState;
-    events: EventDraft[];
-    commitWithEvents: (mutate: (d: TradingState) => void, events: EventDraft[]) => Promise<void>;
-  } {
-    const state = {
-      data: defaultTradingState(),
-      events: [] as EventDraft[],
-      commitWithEvents: async (mutate: (d: TradingState) => void, events: EventDraft[]) => {
-        const next = structuredClone(state.data);
-        mutate(next);
-        state.data = next;
-        state.events.push(...events);
-      },
-    };
-    return state;
-  }
   const books: Record<string, PositionBook> = {};
   const orderBook = {
     markets: {} as Record<string, Market>,
@@ -143,7 +125,7 @@ describe('unsellable positions told at a markets load, remembered in the state',
     positions: () => books,
     pendingOrders: () => orderBook.pending as never,
   };
-  const watch = (state: ReturnType<typeof memoryState>): UnsellableWatch =>
+  const watch = (state: MemoryTradingState): UnsellableWatch =>
     new UnsellableWatch({ exchangeId: 'binance', orderBook, state, logger: silentLogger() });
 
   beforeEach(() => {
@@ -154,7 +136,7 @@ describe('unsellable positions told at a markets load, remembered in the state',
   });
 
   it('told once, not again at the next load, after a restart, nor after it was sellable in between; again for another amount', async () => {
-    const state = memoryState();
+    const state = memoryTradingState();
     await watch(state).loaded(1);
     expect(state.events).to.deep.equal([]);
     orderBook.markets = { [BTC]: market({ minAmount: 0.05 }) };
@@ -187,7 +169,7 @@ describe('unsellable positions told at a markets load, remembered in the state',
   });
 
   it('the dust an exit leaves is not told, nor a symbol with an order in flight', async () => {
-    const state = memoryState();
+    const state = memoryTradingState();
     books[BTC] = book(0.000007);
     orderBook.markets = { [BTC]: market({ minAmount: 0.05 }) };
     await watch(state).loaded(1);
@@ -198,7 +180,7 @@ describe('unsellable positions told at a markets load, remembered in the state',
   });
 
   it('a delisted symbol held is told once', async () => {
-    const state = memoryState();
+    const state = memoryTradingState();
     orderBook.markets = {};
     await watch(state).loaded(1);
     await watch(state).loaded(2);
