@@ -235,14 +235,20 @@ describe('runService in a real process @slow', function () {
   });
 
   it("applies V8's memory settings once ready, not before: the start compiles under node's own flags", async () => {
-    const plain = execFileSync(process.execPath, ['-e', "console.log(require('v8').cachedDataVersionTag())"], {
-      encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: '' },
-    }).trim();
+    const plain = execFileSync(
+      process.execPath,
+      ['-e', "console.log(require('v8').cachedDataVersionTag())"],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '' },
+      },
+    ).trim();
     const p = start(dirs(), { FIXTURE_V8_TAG: '1' }, true);
     await p.waitFor(/v8 tag after ready: \d+/);
     expect(/v8 tag in main: (\d+)/.exec(p.stdout)?.[1], p.output).to.equal(plain);
-    expect(/v8 tag after ready: (\d+)/.exec(p.stdout)?.[1], 'the settings moved the flag hash').to.not.equal(plain);
+    expect(/v8 tag after ready: (\d+)/.exec(p.stdout)?.[1], 'the settings moved the flag hash').to.not.equal(
+      plain,
+    );
   });
 
   it('a whole-process pause (SIGSTOP/SIGCONT, host suspend) longer than the stall limit is not a stall', async () => {
