@@ -152,10 +152,12 @@ const common = {
   merge_logs: true,
   // Our console lines carry their own ISO timestamp; PM2's prefix would double it.
   time: false,
-  // No node_args: V8's memory settings (the young generation kept from growing, compaction at every full
+  // No V8 flags: V8's memory settings (the young generation kept from growing, compaction at every full
   // collection: docs/operations.md, Memory) are applied by each daemon once it is ready
   // (src/shared/lifecycle/heap-settings.ts). Any V8 flag here would make V8 reject node's own code cache: ~19 ms
-  // more of every start.
+  // more of every start. Empty, not absent: PM2 keeps the node_args an older file gave an app (process list,
+  // dump.pm2) through every start or restart by a file that does not name them.
+  node_args: [],
   env: {
     NODE_ENV: 'production',
     // glibc gives each thread that mallocs (libuv's fs pool, V8's GC and compiler threads, the watchdog worker) its

@@ -123,7 +123,8 @@ describe('ecosystem.config.js', () => {
       it("gives node no V8 flags (node's own code cache is used) and caps glibc's malloc arenas (the soak's RSS steps)", () => {
         // V8's memory settings are applied by the daemon once ready (heap-settings.test.ts): any V8 flag here would
         // change V8's flag hash and node would compile each of its own modules from source at every start
-        expect(app().node_args ?? []).to.deep.equal([]);
+        expect(app().node_args).to.deep.equal([]);
+        // empty, not absent: PM2 keeps an older file's node_args otherwise (ecosystem-node-args-pm2.test.ts)
         expect(app().interpreter_args).to.equal(undefined);
         expect(app().env?.NODE_OPTIONS).to.equal(undefined);
         expect(app().env?.MALLOC_ARENA_MAX).to.equal('2');

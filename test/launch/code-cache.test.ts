@@ -131,6 +131,33 @@ describe('daemon launcher code cache', function () {
     expect(startThenSettings()).to.equal('used');
   });
 
+  it('is used by a bundle loaded after the heap settings (a ccxt bundle in a start that took over 10 s)', () => {
+    // trading loads its exchange's ccxt bundle through requireWithCodeCache during the start; the settings apply at
+    // ready or 10 s after start, whichever comes first: a slow start loads it under the settings' flags
+    const settings = path.join(REPO_ROOT, 'dist/src/shared/lifecycle/heap-settings.js');
+    const codeCache = path.join(REPO_ROOT, 'dist/src/shared/lifecycle/code-cache.js');
+    const settingsThenLoad = (): string =>
+      execFileSync(
+        process.execPath,
+        [
+          '-e',
+          `require(${JSON.stringify(settings)}).applyHeapSettings(); ` +
+            `const r = require(${JSON.stringify(codeCache)}).requireWithCodeCache(${JSON.stringify(bundle)}, ` +
+            `{ cacheDir: ${JSON.stringify(cacheDir)}, writeAfterMs: 0 }); ` +
+            `setTimeout(() => console.log(r.cache), 50);`,
+        ],
+        { encoding: 'utf8' },
+      )
+        .trim()
+        .split('\n')
+        .pop()!;
+    expect(settingsThenLoad()).to.equal('none');
+    // the cache was written under the start's flags: compiled under the settings', V8 rejected it at every such
+    // start and it was written again (1.8 MB for ccxt's binance)
+    expect(settingsThenLoad()).to.equal('used');
+    expect(start().cache, 'and by a start that loads it before the settings').to.equal('used');
+  });
+
   it('never uses the cache of another build of the bundle, and drops it once the new one is written', () => {
     const old = start();
     writeBundle('other'); // same length as 'first': V8's own check (source length) would not notice

@@ -10,7 +10,7 @@
  *   bundle never meets a stale cache (V8 itself checks only the source length).
  * - Its content starts with a SHA-256 of the payload; a torn or corrupted file fails that check and is ignored.
  * - V8 may still reject it (different flags); then the bundle compiles as usual and the cache is rewritten. It is
- *   made under the flags a start has, not the heap settings applied after ready (heap-settings.ts).
+ *   made and checked under the flags a start has, not the heap settings applied after ready (heap-settings.ts).
  * - It is written once, as soon as the daemon reported ready to PM2 (`process.send('ready')`: the functions its
  *   start compiled are what the next start needs), or `writeAfterMs` after start for a process that never says
  *   ready; to a temp file renamed into place; any failure (read-only install, full disk) is ignored: the daemon
@@ -61,14 +61,20 @@ export function requireWithCodeCache(
   const cacheFile = path.join(cacheDir, `${path.basename(bundleFile, '.js')}-${key}.v8cache`);
   const cachedData = readCache(cacheFile);
 
-  const script = new vm.Script(Module.wrap(source), {
-    filename: bundleFile,
-    cachedData,
-    // The bundles call no import(): esbuild turns it into require() (scripts/bundle.ts: on Node 20 a script compiled
-    // from a code cache loses this callback on later starts) and ccxt's exchange modules are bundled or require()d.
-    // This only makes a stray import() in a dependency resolve as in any CommonJS module on a first, uncached start.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  // compiled under the start's flags, as the cache was written (heap-settings.ts): a bundle loaded once the settings
+  // apply (ccxt's, in a start that took over 10 s) would find its cache rejected and write it again at every start
+  const script = withStartFlags(
+    () =>
+      new vm.Script(Module.wrap(source), {
+        filename: bundleFile,
+        cachedData,
+        // The bundles call no import(): esbuild turns it into require() (scripts/bundle.ts: on Node 20 a script
+        // compiled from a code cache loses this callback on later starts) and ccxt's exchange modules are bundled or
+        // require()d. This only makes a stray import() in a dependency resolve as in any CommonJS module on a
+        // first, uncached start.
+        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+      }),
+  );
   const cache = cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used';
 
   const mod = new Module(bundleFile, require.main ?? undefined);

@@ -14,6 +14,11 @@
  * start's flags back around that write, or the next start (without the settings yet) would reject the cache.
  * Whether they are applied is kept on the process (a global symbol), not in this module: the launcher's bundle and
  * the daemon's bundle each hold a copy of it (and of code-cache.ts), one process.
+ *
+ * V8 flags are process-wide, and V8 11.3's Heap::ConfigureHeap, run for every new isolate (a worker thread's), sets
+ * --semi-space-growth-factor back to 2 when it is below: a Worker whose isolate comes up after the settings undoes the
+ * first of them for every isolate of the process, silently. So they wait for the watchdog's worker (service.ts), and
+ * nothing may start a Worker once they are applied.
  */
 import v8 from 'node:v8';
 

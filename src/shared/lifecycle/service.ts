@@ -121,8 +121,12 @@ export async function runService(
 ): Promise<void> {
   const { clock } = options;
   const startedAt = clock.now();
-  // V8's memory settings: once ready (below), or after this long for a start still waiting (for the network, say)
-  const cancelHeapSettings = clock.timer(HEAP_SETTINGS_LATEST_MS, applyHeapSettings, { unref: true });
+  // V8's memory settings: once ready (below), or after this long for a start still waiting (for the network, say);
+  // and not before the watchdog's worker has its isolate: V8 11 puts --semi-space-growth-factor back to 2 for the
+  // whole process whenever it sets up an isolate's heap (heap-settings.ts)
+  let isolatesUp: Promise<void> = Promise.resolve();
+  const heapSettings = (): void => void isolatesUp.then(applyHeapSettings);
+  const cancelHeapSettings = clock.timer(HEAP_SETTINGS_LATEST_MS, heapSettings, { unref: true });
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const scope: { service?: ConfigScope } = isConfigScope(service) ? { service } : {};
 
@@ -342,6 +346,7 @@ export async function runService(
     aliveEveryMs: ALIVE_EVERY_MS,
     logger,
   });
+  isolatesUp = watchdog.online;
   const activity = (what: string): void => watchdog.activity(what);
   const readySteps: (() => void | Promise<void>)[] = [];
 
@@ -377,7 +382,7 @@ export async function runService(
   process.send?.('ready');
   // after the start, not as node_args: a V8 flag on the command line costs every start node's own code cache
   cancelHeapSettings();
-  applyHeapSettings();
+  heapSettings();
   // startupMs: our own start (config → ready); processMs: since the process began, node boot and module loading too
   logger.info(`✅ ${service} ready`, {
     startupMs: clock.now() - startedAt,

@@ -52,6 +52,11 @@ export class Watchdog {
   private readonly encoder = new TextEncoder();
   private readonly worker: Worker;
   private readonly timer: NodeJS.Timeout;
+  /**
+   * Settles once the worker thread runs (its V8 isolate exists) or failed to start. V8's memory settings wait for it
+   * (service.ts): creating an isolate puts --semi-space-growth-factor back to 2 for the whole process (heap-settings.ts).
+   */
+  readonly online: Promise<void>;
   private stopped = false;
 
   private constructor(opts: WatchdogOptions) {
@@ -76,6 +81,9 @@ export class Watchdog {
       workerData: data,
       stdout: true,
       stderr: true,
+    });
+    this.online = new Promise<void>((resolve) => {
+      for (const event of ['online', 'error', 'exit']) this.worker.once(event, () => resolve());
     });
     // The watchdog never keeps the process alive, and its own failure must not crash the service.
     this.worker.unref();

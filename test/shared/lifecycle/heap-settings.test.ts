@@ -65,6 +65,50 @@ describe('V8 memory settings applied after the start', function () {
     expect(plainLast, 'the same churn without the settings (the case can fail)').to.be.above(plainFirst);
   });
 
+  it("are undone by an isolate set up after them (V8 11.3), so they wait for the watchdog's worker", () => {
+    // V8's Heap::ConfigureHeap raises --semi-space-growth-factor to 2 for the whole process at each new isolate (a
+    // Worker's comes up on its own thread, a little after `new Worker`): service.ts applies the settings only once
+    // the watchdog's worker is online
+    const WATCHDOG = path.join(REPO_ROOT, 'dist/src/shared/lifecycle/watchdog.js');
+    const tagsAroundWatchdog = (settingsFirst: boolean): Record<string, number> =>
+      inFreshNode<Record<string, number>>(`
+        const v8 = require('v8');
+        const os = require('os');
+        const path = require('path');
+        const settings = require(${JSON.stringify(SETTINGS)});
+        const { Watchdog } = require(${JSON.stringify(WATCHDOG)});
+        const alive = setInterval(() => {}, 1000); // the watchdog's worker keeps no process alive
+        (async () => {
+          ${settingsFirst ? 'settings.applyHeapSettings();' : ''}
+          const watchdog = Watchdog.start({
+            stallMs: 600000,
+            breadcrumbFile: path.join(os.tmpdir(), 'r35h-never-written-' + process.pid + '.json'),
+            startedAt: Date.now(),
+          });
+          await watchdog.online;
+          ${settingsFirst ? '' : 'settings.applyHeapSettings();'}
+          const applied = v8.cachedDataVersionTag();
+          await new Promise((resolve) => setTimeout(resolve, 200)); // the worker runs its checks meanwhile
+          const later = v8.cachedDataVersionTag();
+          await watchdog.stop();
+          clearInterval(alive);
+          console.log(JSON.stringify({ applied, later }));
+        })();`);
+    const both = inFreshNode<number>(`
+      const v8 = require('v8');
+      v8.setFlagsFromString('--semi-space-growth-factor=1');
+      v8.setFlagsFromString('--compact-on-every-full-gc');
+      console.log(v8.cachedDataVersionTag());`);
+    const waited = tagsAroundWatchdog(false);
+    expect(waited.applied, 'applied once the worker is online: both flags').to.equal(both);
+    expect(waited.later, 'and they stay').to.equal(both);
+    const before = tagsAroundWatchdog(true);
+    expect(
+      before.applied,
+      'applied before the worker: the growth factor put back (the case can fail)',
+    ).to.not.equal(both);
+  });
+
   it("leave a process started with either flag of its own as it is (an operator's node_args, an older PM2 dump)", () => {
     const args = ['--min-semi-space-size=2', '--max-semi-space-size=2', '--compact-on-every-full-gc'];
     const tags = inFreshNode<Record<string, number>>(TAGS, args);
