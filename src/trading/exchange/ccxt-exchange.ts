@@ -449,7 +449,12 @@ export class CcxtExchange implements Exchange {
       : undefined;
     // where the origin is known before ccxt is loaded, the handshakes run while it loads
     const origin = options.apiUrl ?? (options.sandbox ? undefined : profile?.restOrigin);
-    if (spares && origin) spares.preconnect(origin);
+    if (spares && origin) {
+      spares.preconnect(origin);
+      // one turn of the event loop before ccxt's synchronous load: node sends a connection's SYN on a later tick
+      // (after the lookup), which the load and the construct would otherwise hold back until the first request
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     const ccxtOptions = { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions };
     const source: Omit<MarketsSource, 'byninja'> = {
       exchange: options.exchangeId,
