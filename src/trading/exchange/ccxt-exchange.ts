@@ -461,8 +461,10 @@ export class CcxtExchange implements Exchange {
     const origin = options.apiUrl ?? (options.sandbox ? undefined : profile?.restOrigin);
     if (spares && origin) {
       spares.preconnect(origin);
-      // one turn of the event loop before ccxt's synchronous load: node sends a connection's SYN on a later tick
-      // (after the lookup), which the load and the construct would otherwise hold back until the first request
+      // one turn of the event loop before ccxt's synchronous load: node makes a socket's connect call on a later
+      // tick, which the load and the construct (~50 ms of CPU) held back until the first requests were on their way,
+      // so they waited a round trip for the handshakes. A host name's lookup runs in the thread pool and answers
+      // after this turn: its connect goes out at the next one (after the construct), a real exchange's TLS after it
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const ccxtOptions = { defaultType: 'spot', ...profile?.ccxtOptions, ...options.ccxtOptions };
