@@ -56,6 +56,15 @@ describe('the ccxt bundles a live start loads', function () {
     }
   });
 
+  it("holds neither the rest of undici (loaded from node_modules with fetch) nor MEXC's protobuf messages", () => {
+    for (const id of verifiedExchangeIds()) {
+      const code = fs.readFileSync(path.join(DAEMONS_DIR, `ccxt-${id}.js`), 'utf8');
+      expect(code, id).to.not.include('undici/lib/web/fetch/index.js');
+      expect(code, id).to.not.include('PushDataV3ApiWrapper.prototype');
+      expect(code, id).to.include('require("undici")');
+    }
+  });
+
   it("records the names of each class's implicit REST methods as the ccxt it bundles gives them", async () => {
     const recorded = (await inFreshNode(`
       const { recordRestNames } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/src/trading/exchange/ccxt-rest-names.js'))});
