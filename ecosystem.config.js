@@ -152,14 +152,10 @@ const common = {
   merge_logs: true,
   // Our console lines carry their own ISO timestamp; PM2's prefix would double it.
   time: false,
-  // Memory that grew in steps in `npm run soak` while the live set stayed flat (docs/operations.md, Memory):
-  // - V8's young generation (two semi-spaces) starts small and doubles under sustained allocation, shrinking again
-  //   when it slows (16 → 32 MiB by default; 8 → 16 under a cap of 8): steps of RSS that read as growth. It is fixed
-  //   at two 2 MiB semi-spaces from the start (min = max): the soak's daemons did as well with 4 MiB young as with 16,
-  //   and the steady RSS is lower. V8 flags are per process, so the watchdog worker's isolate gets the same size.
-  // - V8 keeps freed old-space pages committed (10 → 21 MiB for 11 MiB used in the soak): compacting at every full
-  //   collection gives them back. Small heaps: each such collection costs a few ms more.
-  node_args: ['--min-semi-space-size=2', '--max-semi-space-size=2', '--compact-on-every-full-gc'],
+  // No node_args: V8's memory settings (the young generation kept from growing, compaction at every full
+  // collection: docs/operations.md, Memory) are applied by each daemon once it is ready
+  // (src/shared/lifecycle/heap-settings.ts). Any V8 flag here would make V8 reject node's own code cache: ~19 ms
+  // more of every start.
   env: {
     NODE_ENV: 'production',
     // glibc gives each thread that mallocs (libuv's fs pool, V8's GC and compiler threads, the watchdog worker) its

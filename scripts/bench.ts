@@ -56,9 +56,9 @@ async function main(): Promise<void> {
     notes: [
       "restart: the floor app and trading are SIGKILLed alternately under the same PM2 daemon; the instants are PM2's " +
         "own (bus packet `at` of the `online` that follows the app's `ready`), and the exponential-backoff delay PM2 " +
-        "applied (its `prev_restart_delay`) is subtracted. Both apps run with trading's node_args and MALLOC_ARENA_MAX " +
-        "from ecosystem.config.js, as PM2 runs trading (V8's young generation fixed at two 2 MiB semi-spaces; they are " +
-        'PM2 options, so the floor app gets them too). Trading entries are paused, and after every restart trading ' +
+        "applied (its `prev_restart_delay`) is subtracted. Both apps run with trading's node_args (none since stop 35: " +
+        "V8's memory settings are applied by the daemon once ready) and MALLOC_ARENA_MAX from ecosystem.config.js, " +
+        'as PM2 runs trading (PM2 options, so the floor app gets them too). Trading entries are paused, and after every restart trading ' +
         'must report exactly the seeded number of open orders.',
       '1,000 open orders are seeded far below the market: one per symbol through the real OrderManager and paper ' +
         'exchange, the rest cloned into both files with fresh ids and funds reserved (placing them one by one takes minutes).',

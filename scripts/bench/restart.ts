@@ -27,10 +27,10 @@ export interface EcosystemRuntime {
 }
 
 /**
- * Trading's node_args (V8's young generation fixed at two 2 MiB semi-spaces, compaction at every full GC) and its
+ * Trading's node_args (none since stop 35: V8's memory settings are applied by the daemon once ready,
+ * src/shared/lifecycle/heap-settings.ts; any V8 flag here would cost each start node's own code cache) and its
  * malloc arena cap, read from ecosystem.config.js as PM2 reads them: a restart bench runs trading as production
- * does (with V8's defaults the young generation grows during a start: 7 scavenges to ready with 1,000 orders instead
- * of 10–11, 10–20 ms of CPU less than production pays). They are PM2 options, so the floor app gets them too.
+ * does. They are PM2 options, so the floor app gets them too.
  * Loading the ecosystem creates its data and log dirs: pointed at the harness's own.
  */
 export function ecosystemRuntime(harness: Pm2Harness): EcosystemRuntime {

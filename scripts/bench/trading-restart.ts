@@ -147,18 +147,22 @@ export async function tradingRestarts(
               'the module as prototype (scripts/bundle-interop.ts; direct starts: ~5 ms less CPU of all threads, ' +
               "~2–3 ms to ready); node's own " +
               'modules it needs (crypto, fs/promises, net with dns and cluster for the TCP listen; not tls, loaded with a live ' +
-              "exchange's first https connection: ~1 ms of every start, median of 15 fresh loads), each compiled from " +
-              "source: with any V8 flag on the command line (trading's node_args: the fixed young generation and " +
-              "compaction, docs/operations.md, Memory) V8's flag hash differs from the one node's built-in code cache " +
-              'was made with and the cache is rejected (node 20.20, V8 11.3; V8 ignores memory-tuning flags in the hash ' +
-              'only from commit 87356585659b, 2025) — those modules ~3 ms of CPU with the cache, ~10 with these flags ' +
-              "(fresh processes), and the watchdog worker's boot ~18 → ~38 ms on the other core: direct starts " +
-              'without the node_args, 8 alternated rounds, spawn → ready 166 → 147 ms with no orders, 178 → 159 with ' +
-              "1,000 (main-thread CPU −15 / −11 ms, all threads −10 / −30): not taken, the flags hold the daemons' RSS " +
-              'slopes (a 24-hour soak decides any change; a node whose V8 has that commit would take it for free); the ' +
+              "exchange's first https connection: ~1 ms of every start, median of 15 fresh loads), from node's " +
+              "built-in code cache: since stop 35 no V8 flag is on the command line, V8's memory settings are applied " +
+              'once the daemon is ready (src/shared/lifecycle/heap-settings.ts, docs/operations.md, Memory) — any flag ' +
+              "there (trading's node_args were the fixed young generation and compaction) changes V8's flag hash, node's " +
+              'cache was rejected and each of those modules compiled from source (node 20.20, V8 11.3; V8 ignores ' +
+              'memory-tuning flags in the hash only from commit 87356585659b, 2025): ~3 ms of CPU with the cache, ~10 ' +
+              "without (fresh processes), and the watchdog worker's boot ~18 against ~38 ms on the other core. Direct " +
+              'starts with 1,000 orders, 8 alternated rounds against the same build started with the old node_args: ' +
+              'spawn → ready 157.5 → 139.3 ms, main-thread CPU 136.4 → 124.0, the worker thread 36.7 → 19.7; under PM2 ' +
+              'the floor app gains as well (its child_process and IPC channel also come from the cache: ~76 → ~66 ms), ' +
+              'so the ratios move less than the times. The ' +
               'worker loads node:crypto only for a breadcrumb it writes (its boot 41.5 → 38.1 ms, 9 alternated fresh ' +
-              'processes); ~5 scavenges of the fixed ' +
-              '2 MiB young generation (~10 ms: nearly every object a start makes survives); the config and state parsed by zod (jitless); and our ' +
+              'processes); ~7 scavenges to ready with 1,000 orders (~9.5 ms; V8 grows the young generation during the ' +
+              'start, to 8 MiB semi-spaces, as nearly every object a start makes survives: under the old fixed ' +
+              '2 MiB semi-spaces 10 scavenges, ~11 ms; the settings applied at ready stop it growing, and V8 shrinks ' +
+              'it once allocation slows); the config and state parsed by zod (jitless); and our ' +
               "own start (the log's startupMs): the service lock and the last-exit breadcrumb (put in place at once, its " +
               'two fsyncs in the thread pool beside the start, awaited before ready: the breadcrumb on the main ' +
               'thread 9.9 → 1.7 ms, median of 8 alternated direct starts each on a host at load ~10, its fsyncs done ' +

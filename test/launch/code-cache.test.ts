@@ -107,6 +107,30 @@ describe('daemon launcher code cache', function () {
     expect(out.trim(), 'cache files 300 ms after ready').to.equal('1');
   });
 
+  it("is written under the start's V8 flags when the heap settings were applied after ready, so the next start uses it", () => {
+    // as a daemon does: the bundle loaded, ready (here: at once), V8's memory settings applied, then the cache written
+    const settings = path.join(REPO_ROOT, 'dist/src/shared/lifecycle/heap-settings.js');
+    const startThenSettings = (): string =>
+      execFileSync(
+        process.execPath,
+        [
+          '-e',
+          `const r = require(${JSON.stringify(LAUNCHER)}).runWithCodeCache(${JSON.stringify(bundle)}, ` +
+            `{ cacheDir: ${JSON.stringify(cacheDir)}, writeAfterMs: 0 }); ` +
+            `require(${JSON.stringify(settings)}).applyHeapSettings(); ` +
+            `setTimeout(() => console.log(r.cache), 50);`,
+        ],
+        { encoding: 'utf8' },
+      )
+        .trim()
+        .split('\n')
+        .pop()!;
+    expect(startThenSettings()).to.equal('none');
+    expect(cacheFiles()).to.have.length(1);
+    // made under the settings' flags, V8 would reject it here (its flag hash differs): 'rejected'
+    expect(startThenSettings()).to.equal('used');
+  });
+
   it('never uses the cache of another build of the bundle, and drops it once the new one is written', () => {
     const old = start();
     writeBundle('other'); // same length as 'first': V8's own check (source length) would not notice

@@ -9,7 +9,8 @@
  * - Its file name carries a hash of the bundle file's bytes, the node version and the architecture, so a rebuilt
  *   bundle never meets a stale cache (V8 itself checks only the source length).
  * - Its content starts with a SHA-256 of the payload; a torn or corrupted file fails that check and is ignored.
- * - V8 may still reject it (different flags); then the bundle compiles as usual and the cache is rewritten.
+ * - V8 may still reject it (different flags); then the bundle compiles as usual and the cache is rewritten. It is
+ *   made under the flags a start has, not the heap settings applied after ready (heap-settings.ts).
  * - It is written once, as soon as the daemon reported ready to PM2 (`process.send('ready')`: the functions its
  *   start compiled are what the next start needs), or `writeAfterMs` after start for a process that never says
  *   ready; to a temp file renamed into place; any failure (read-only install, full disk) is ignored: the daemon
@@ -21,6 +22,7 @@ import fs from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
+import { withStartFlags } from './heap-settings';
 
 const DIGEST_BYTES = 32;
 
@@ -134,7 +136,8 @@ function readCache(file: string): Buffer | undefined {
 function writeCache(file: string, script: vm.Script): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    const payload = script.createCachedData();
+    // under the flags the next start compiles with (heap-settings.ts: V8 checks its flag hash)
+    const payload = withStartFlags(() => script.createCachedData());
     const digest = createHash('sha256').update(payload).digest();
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(tmp, Buffer.concat([digest, payload]));

@@ -5,7 +5,8 @@
  * In order: configuration (a ConfigError is printed readably and exits 78, which PM2's stop_exit_codes keep
  * from restart-looping), the redacting logger, PM2 out/err rotation, signal and crash handlers, the
  * one-instance-per-data-dir lock (a second instance exits 75), the last-exit breadcrumb (read, then `running`),
- * the event-loop watchdog, `main(ctx)`, and finally `process.send('ready')` + `✅ <service> ready`.
+ * the event-loop watchdog, `main(ctx)`, and finally `process.send('ready')` + `✅ <service> ready` and V8's memory
+ * settings (heap-settings.ts).
  * Errors from main: LockHeldError → 75, CorruptStateError/ConfigError → 78, anything else → 1; registered
  * shutdown steps still run (stores opened before the failure are closed properly).
  */
@@ -30,6 +31,7 @@ import { clearConfigFailure, problemsOf, writeConfigFailure } from './config-fai
 import { installCrashHandlers } from './crash-handlers';
 import { ownBuild } from './builds';
 import { ExitCode } from './exit-codes';
+import { applyHeapSettings } from './heap-settings';
 import {
   ALIVE_EVERY_MS,
   alivePath,
@@ -43,6 +45,9 @@ import {
 } from './last-exit';
 import { ShutdownCoordinator } from './shutdown';
 import { Watchdog } from './watchdog';
+
+/** When V8's memory settings (heap-settings.ts) apply at the latest, ready or not. */
+const HEAP_SETTINGS_LATEST_MS = 10_000;
 
 /** File-system errors that pass by themselves (space freed, disk back): worth a restart, not an operator's fix. */
 const TRANSIENT_DISK_ERRORS: ReadonlySet<string> = new Set([
@@ -116,6 +121,8 @@ export async function runService(
 ): Promise<void> {
   const { clock } = options;
   const startedAt = clock.now();
+  // V8's memory settings: once ready (below), or after this long for a start still waiting (for the network, say)
+  const cancelHeapSettings = clock.timer(HEAP_SETTINGS_LATEST_MS, applyHeapSettings, { unref: true });
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const scope: { service?: ConfigScope } = isConfigScope(service) ? { service } : {};
 
@@ -368,6 +375,9 @@ export async function runService(
   if (shutdown.stopping) return;
   activity(`${service}: running`);
   process.send?.('ready');
+  // after the start, not as node_args: a V8 flag on the command line costs every start node's own code cache
+  cancelHeapSettings();
+  applyHeapSettings();
   // startupMs: our own start (config → ready); processMs: since the process began, node boot and module loading too
   logger.info(`✅ ${service} ready`, {
     startupMs: clock.now() - startedAt,

@@ -3,6 +3,7 @@
  * crash handlers and the watchdog. PM2-specific behaviour is in pm2-lifecycle.test.ts.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { readBreadcrumb } from '../../../src/shared/lifecycle/last-exit';
@@ -231,6 +232,23 @@ describe('runService in a real process @slow', function () {
     expect(p.stdout.indexOf('after ready: step 3')).to.be.greaterThan(first);
     expect(p.stderr).to.match(/a step after ready failed: fixture: step 2 fails on purpose/);
     expect(p.child.exitCode).to.equal(null);
+  });
+
+  it("applies V8's memory settings once ready, not before: the start compiles under node's own flags", async () => {
+    const plain = execFileSync(
+      process.execPath,
+      ['-e', "console.log(require('v8').cachedDataVersionTag())"],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '' },
+      },
+    ).trim();
+    const p = start(dirs(), { FIXTURE_V8_TAG: '1' }, true);
+    await p.waitFor(/v8 tag after ready: \d+/);
+    expect(/v8 tag in main: (\d+)/.exec(p.stdout)?.[1], p.output).to.equal(plain);
+    expect(/v8 tag after ready: (\d+)/.exec(p.stdout)?.[1], 'the settings moved the flag hash').to.not.equal(
+      plain,
+    );
   });
 
   it('a whole-process pause (SIGSTOP/SIGCONT, host suspend) longer than the stall limit is not a stall', async () => {
