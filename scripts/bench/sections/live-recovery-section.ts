@@ -101,9 +101,9 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `direct live starts against main's build, no orders: first request at the proxy 167.2 → 164.2 ms, ` +
           `floor 161.2 → 159.9, main-thread CPU then 152.0 → 150.0, ready 326.5 → 323.5; a larger state file ` +
           `gains its whole check); ` +
-          `node compiles its own modules from source under trading's node_args (V8 flags reject node's built-in ` +
-          `code cache: see the paper restart), ~15 ms of the ccxt bundle's load alone under a profiler (not taken: ` +
-          `the flags hold the RSS slopes); in the ccxt bundle's own code (an unminified copy profiled per line, ` +
+          `node compiled its own modules from source under trading's node_args (V8 flags reject node's built-in ` +
+          `code cache: see the paper restart), ~15 ms of the ccxt bundle's load alone under a profiler (since stop ` +
+          `35 the memory settings are applied once ready, heap-settings.ts: no flag on the command line); in the ccxt bundle's own code (an unminified copy profiled per line, ` +
           `6 loads: ~16 ms with the constructor) noble-curves, dYdX's Long, zklink and Starknet's facade run ~1 ms ` +
           `at load (left where they are), Exchange.js ~7 (defineRestApi, and its constructor giving every property ` +
           `of the prototype chain a snake_case twin through unCamelCase's regexes, ~4). The API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
@@ -135,7 +135,8 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `config, locks, breadcrumb, ccxt's load and construct, the kept markets' read — with no stall ` +
           `detection` +
           `. Stop 35, what the start runs before its first request made smaller (direct live starts against this double ` +
-          `and proxy, 20 orders; loads in fresh processes with trading's node_args; medians of alternated rounds): ` +
+          `and proxy, 20 orders, with the node_args trading had then; loads in fresh processes with them; medians of ` +
+          `alternated rounds): ` +
           `ccxt's implicit REST method names (two per endpoint, 822 on Binance, each built from its path with splits ` +
           `and joins) worked out by the build and kept in the exchange's bundle (ccxt-rest-names.ts: used only where ` +
           `each endpoint's inputs match, ccxt's own definition from the first that does not; the instance keeps ` +
@@ -159,7 +160,8 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `left before the first request (--cpu-prof): ccxt's bundle from its code cache (~25 ms of its ~43: V8 ` +
           `deserialising what the last start compiled), its construct (~11), undici's modules and the first ` +
           `request's way out (~10), the daemon bundle's top level (config schema, zod) and runService (config, ` +
-          `locks, breadcrumb, watchdog, ~5 log lines), node's own modules compiled under trading's node_args; after ` +
+          `locks, breadcrumb, watchdog, ~5 log lines), and, before stop 35's heap settings, node's own modules ` +
+          `compiled from source under trading's node_args; after ` +
           `it, two waves of reads (the second once the account answered: a start refused for rate has only two ` +
           `out), each answer's parse (llhttp's first run, ccxt's) and recovery, ~25 ms of CPU in all` +
           `. Tried and left: an ASCII-only bundle decoded as latin1 (with the key from the bytes, no gain in the ` +
