@@ -151,7 +151,10 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `152.1), main-thread CPU then 149.5 → 142.3, ready 303.4 → 290.1 (14 alternated rounds). With the ` +
           `connections' turn, this section, 4 alternated runs against stop 34b's build: 335–347 → 296–305 ms ` +
           `(1.23–1.27× → 1.09–1.12×; one more run at 380 ms on a host busy then), before the first request reaches ` +
-          `the exchange 238–244 → 193–201 ms, the exchange's part the same (~100 ms). Measured and ` +
+          `the exchange 238–244 → 193–201 ms, the exchange's part the same (~100 ms); on main with its heap ` +
+          `settings applied once ready, 4 alternated runs against main: 324–349 → 293–301 ms (1.21–1.29× → ` +
+          `1.10–1.12×; a run of each at 389–395 / 334 on a host busy then), still ~25–30 ms above the target. ` +
+          `Measured and ` +
           `not taken: node's crypto for the requests' HMAC in place of ccxt's own (noble-hashes; the 9 signatures ` +
           `of a start 2.0 → 0.2 ms, ~1 ms of it before the first request: a second HMAC beside ccxt's for that); ` +
           `the constructor's snake_case twins (its pass over the ~830 names of the prototype chain ~2 ms, warm: a ` +
