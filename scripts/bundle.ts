@@ -30,6 +30,9 @@ import { build, type Plugin } from 'esbuild';
 import { verifiedExchangeIds } from '../src/trading/exchange/profiles';
 import { CCXT_BUNDLE_PREFIX, installedCcxtVersion } from '../src/trading/exchange/ccxt-bundle';
 import { ccxtDependencyPlugin } from './ccxt-bundle-deps';
+import { recordRestNames, type RestNameRow } from '../src/trading/exchange/ccxt-rest-names';
+
+type CcxtClass = Parameters<typeof recordRestNames>[0];
 import { usePrototypeToEsm } from './bundle-interop';
 import { prebuiltParsersModule } from './zod-prebuild';
 import { historyEntrySchema, tradingStateSchema } from '../src/trading/engine/state/trading-state-schema';
@@ -148,12 +151,19 @@ async function bundle(entryPoints: Record<string, string>, outdir: string, plugi
  * profile's error codes: the same copies the class throws). ccxt reaches its HTTP client through import('undici'),
  * which becomes a require() bundled in (supported: dynamic-import false). What ccxt imports only for exchanges this
  * one never uses (protobufjs: MEXC and dYdX, not installed) stays an external require() that never runs; Starknet
- * signing and the rest of undici load on first use (ccxt-bundle-deps.ts).
+ * signing and the rest of undici load on first use (ccxt-bundle-deps.ts). With them the names ccxt gives the class's
+ * implicit REST methods (`restNames`: worked out here, not at each start; ccxt-rest-names.ts).
  */
 async function bundleCcxt(outdir: string) {
   const src = path.join(path.dirname(require.resolve('ccxt')), '..', 'js', 'src');
   const entries: Record<string, string> = {};
-  for (const id of verifiedExchangeIds()) entries[`${CCXT_BUNDLE_PREFIX}${id}`] = `ccxt-entry:${id}`;
+  // the names ccxt gives each class's implicit REST methods, from the ccxt being bundled (ccxt-rest-names.ts)
+  const restNames: Record<string, RestNameRow[]> = {};
+  for (const id of verifiedExchangeIds()) {
+    entries[`${CCXT_BUNDLE_PREFIX}${id}`] = `ccxt-entry:${id}`;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    restNames[id] = recordRestNames((require(path.join(src, `${id}.js`)) as { default: CcxtClass }).default);
+  }
   const virtualEntries: Plugin = {
     name: 'ccxt-entries',
     setup(b) {
@@ -161,7 +171,8 @@ async function bundleCcxt(outdir: string) {
       b.onLoad({ filter: /.*/, namespace: 'ccxt-entry' }, (args) => ({
         contents:
           `export { default } from ${JSON.stringify(path.join(src, `${args.path.slice('ccxt-entry:'.length)}.js`))};\n` +
-          `export * as errors from ${JSON.stringify(path.join(src, 'base', 'errors.js'))};\n`,
+          `export * as errors from ${JSON.stringify(path.join(src, 'base', 'errors.js'))};\n` +
+          `export const restNames = ${JSON.stringify(restNames[args.path.slice('ccxt-entry:'.length)])};\n`,
         resolveDir: src,
         loader: 'js',
       }));

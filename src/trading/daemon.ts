@@ -1,7 +1,9 @@
 /**
  * The trading daemon's composition: wires the real implementations and registers shutdown steps.
  * Order of start (runService already holds the service lock, which covers the state files): exchange adapter →
- * markets and account reads sent (connect-reads.ts) → while they travel: state files → event log → TCP server
+ * markets and account reads sent (connect-reads.ts) → while they travel: the rest of the daemon's modules
+ * (daemon-parts.ts, required then: in the bundle their top level runs after the first requests left) → state files
+ * → event log → TCP server
  * (answers from here on, "waiting for the exchange" included) → markets and account awaited (waits for the
  * exchange, never exits for it; with markets kept from the last run, recovery's reads go out once the account
  * answered, beside the fresh markets load: recovery-reads.ts) → identity check → the API key's own limits
@@ -12,30 +14,14 @@
  * `wiring` lets a test-only entry point wrap the ports (state store, exchange, event log) in fault and crash
  * decorators (harness/daemons/); the shipped daemon (main.ts) passes none, and its bundle contains none.
  */
-import { byninjaVersion } from '../ops/version';
-import { ByNinjaError, ConfigError, CorruptStateError, errorMessage } from '../shared/errors';
-import { EventLog } from '../shared/ipc/event-log';
-import { IpcServer } from '../shared/ipc/server';
-import { loadOrCreateIpcToken } from '../shared/ipc/token';
+import { ConfigError, ByNinjaError, CorruptStateError, errorMessage } from '../shared/errors';
 import type { TradingConfig } from '../shared/config/schema';
 import type { ServiceContext } from '../shared/lifecycle/service';
-import { blockedMessage, readBlockedMarker } from '../shared/persistence/blocked-marker';
-import { answerTimeoutsMs } from './control/answer-timeouts';
-import { registerControlHandlers } from './control/handlers';
 import type { EventPublisher } from './engine/state/event-outbox';
 import { sendConnectReads } from './engine/start/connect-reads';
-import { recoverySymbols, sendRecoveryReadsEarly } from './engine/start/recovery-reads';
-import { wireOrders } from './engine/orders/order-parts';
 import type { StateStore } from './engine/state/state-gateway';
-import { openTradingStateFiles } from './engine/state/state-files';
-import { checkIdentity, describeIdentity, type StateIdentity } from './engine/state/state-identity';
-import { STATE_STORE_NAME, isEmptyState } from './engine/state/trading-state';
-import { unconfirmedNewState } from './engine/start/hidden-state';
-import { KeyNoticeFile } from './engine/exchange-watch/key-notice-file';
-import { KeyWatch } from './engine/exchange-watch/key-watch';
-import { holdsAnything, openHoldings } from './engine/books/open-holdings';
+import type { StateIdentity } from './engine/state/state-identity';
 import { profileFor } from './exchange/profiles';
-import { TradingLoop } from './engine/trading-loop';
 import type { Exchange } from './exchange/exchange';
 import { apiKeyFingerprint } from './exchange/ccxt-exchange';
 import { createExchange } from './exchange/factory';
@@ -88,6 +74,33 @@ export async function startTrading(
   // one turn of the event loop first: ccxt's way to the socket is promise jobs (the gate, its throttle's burst, the
   // signing), which the state files' synchronous read and check below would otherwise hold back until done
   await new Promise<void>((resolve) => setImmediate(resolve));
+  // the rest of the daemon's modules run now, while the first reads travel (daemon-parts.ts)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const parts = require('./daemon-parts') as typeof import('./daemon-parts');
+  const {
+    byninjaVersion,
+    EventLog,
+    IpcServer,
+    loadOrCreateIpcToken,
+    blockedMessage,
+    readBlockedMarker,
+    answerTimeoutsMs,
+    registerControlHandlers,
+    recoverySymbols,
+    sendRecoveryReadsEarly,
+    wireOrders,
+    openTradingStateFiles,
+    checkIdentity,
+    describeIdentity,
+    STATE_STORE_NAME,
+    isEmptyState,
+    unconfirmedNewState,
+    KeyNoticeFile,
+    KeyWatch,
+    holdsAnything,
+    openHoldings,
+    TradingLoop,
+  } = parts;
 
   const files = await openTradingStateFiles(dataDir, logger, clock);
   shutdown.addStore(files.store);

@@ -56,6 +56,33 @@ describe('the ccxt bundles a live start loads', function () {
     }
   });
 
+  it("holds neither the rest of undici (loaded from node_modules with fetch) nor MEXC's protobuf messages", () => {
+    for (const id of verifiedExchangeIds()) {
+      const code = fs.readFileSync(path.join(DAEMONS_DIR, `ccxt-${id}.js`), 'utf8');
+      expect(code, id).to.not.include('undici/lib/web/fetch/index.js');
+      expect(code, id).to.not.include('PushDataV3ApiWrapper.prototype');
+      expect(code, id).to.include('require("undici")');
+    }
+  });
+
+  it("records the names of each class's implicit REST methods as the ccxt it bundles gives them", async () => {
+    const recorded = (await inFreshNode(`
+      const { recordRestNames } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/src/trading/exchange/ccxt-rest-names.js'))});
+      const out = {};
+      for (const id of ${JSON.stringify(verifiedExchangeIds())}) {
+        const bundled = await load(id);
+        // ccxt's own ES module, loaded apart from the bundle
+        const own = await loadCcxtClass(id);
+        if (own.info.via === 'bundle') throw new Error(own.info.via);
+        out[id] = { same: JSON.stringify(bundled.restNames) === JSON.stringify(recordRestNames(own.Ctor)), n: bundled.restNames.length };
+      }
+      return out;`)) as Record<string, { same: boolean; n: number }>;
+    for (const id of verifiedExchangeIds()) {
+      expect(recorded[id].same, id).to.equal(true);
+      expect(recorded[id].n, id).to.be.above(100);
+    }
+  });
+
   it('reads markets from the local Binance through the HTTP client bundled in', async () => {
     const fake = await FakeBinance.start({ ...binanceKit.credentials, symbols: ['BTC/USDT'] });
     try {

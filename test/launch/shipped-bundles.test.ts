@@ -32,6 +32,22 @@ describe('what ships', () => {
     expect(path.dirname(TEST_DAEMON_SCRIPTS.trading)).to.not.equal(path.dirname(DAEMON_SCRIPTS.trading));
   });
 
+  it("the trading bundle runs the daemon's later modules on their require, after a live start's first reads (daemon-parts.ts)", () => {
+    const code = bundleOf(DAEMON_SCRIPTS.trading);
+    // lazy modules: the parts, and what only they import (the state's schemas, the event log, the loop)
+    for (const init of [
+      'init_daemon_parts',
+      'init_trading_state_schema',
+      'init_event_log',
+      'init_trading_loop',
+    ]) {
+      expect(code, init).to.include(`${init}=__esm(`);
+    }
+    // run from one place: startTrading's require, once the first reads are sent
+    expect(code.split('init_daemon_parts()').length - 1).to.equal(1);
+    expect(/sendConnectReads\([^;]*;[^]*?init_daemon_parts\(\)/.test(code)).to.equal(true);
+  });
+
   it("the trading bundle's ccxt version is the bundled ccxt's, a constant (nothing resolved or read at a start)", () => {
     const code = bundleOf(DAEMON_SCRIPTS.trading);
     const fn = /function ccxtVersion\(\)\{[^}]*\}/.exec(code)?.[0];

@@ -20,6 +20,8 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
     const f = await liveRecoveries(ctx, ctx.trials(7));
     const allowance = ROUND_TRIPS_ALLOWED * ROUND_TRIP_MS;
     const floorPlus: Summary = shift(f.floor, allowance);
+    // when the first request must reach the exchange for the target, the exchange's part being what it was
+    const needBy = f.floor.median + allowance - f.exchangePhaseMs.median;
     const routes = Object.entries(f.routes)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([route, n]) => `${route} ${n}`)
@@ -50,9 +52,14 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `defineRestApi, one method per Binance endpoint —, ~16 ms more for the first request, undici's ` +
           `dispatcher; Starknet signing and the rest of undici, ~25 ms of it before, load on first use: ` +
           `scripts/ccxt-bundle-deps.ts); from the restart to the first request reaching the exchange ` +
-          `${fmtMs(f.beforeExchangeMs.median)} (its one-way trip included). The start's connections, opened as ccxt ` +
-          `begins to load, are connected by then: the main thread's CPU, not a handshake, decides when the first ` +
-          `request leaves. Then markets and account together; the markets are asked for by symbol (exchangeInfo ` +
+          `${fmtMs(f.beforeExchangeMs.median)} (its one-way trip included). The start's connections are opened before ` +
+          `ccxt loads and the event loop is given a turn right after, so they are connected when the first request ` +
+          `leaves (stop 35: node makes a socket's connect call on a later tick, which ccxt's synchronous load and ` +
+          `construct had held back — the proxy saw them opened ~20 ms before the first request, whose bytes then ` +
+          `waited ~30 ms for the handshake; direct live starts, 10 alternated rounds against stop 34b's build: ready ` +
+          `348.7 → 310.0 ms, floors 322.0 → 283.0, first request → ready 167 → 129; this section, 3 alternated runs: ` +
+          `343–353 → 304–319 ms, 1.26–1.28× → 1.11–1.16×; a host name's lookup answers after that turn, so against ` +
+          `a real exchange its connects go out after ccxt's load). Then markets and account together; the markets are asked for by symbol (exchangeInfo ` +
           `\`symbols\`, the profile's marketsBySymbol): the traded ones' few KB, not the whole list of ` +
           `${LIVE_LISTED_MARKETS} more (a real Binance: ~3,400, ~8 MB of JSON), which took the adapter 516–644 ms ` +
           `of CPU per load against 99–135 ms for the 5 (a probe on a busy host, first request included) and ~22 MiB ` +
@@ -73,8 +80,10 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `What bounds it: the exchange's part is at its floor for two waves of reads — half a round trip for the ` +
           `first answer back, one for the second wave, ~15–20 ms of CPU (account answer → second wave out ~12–15 ms ` +
           `on a busy host, its five allOrders within 1–4 ms of each other: direct live starts, 4 each) — so the ` +
-          `target needs ~65 ms less CPU before the first request: all reads in one wave (refused: a start the ` +
-          `exchange refuses for rate must have only two out) would still miss by ~15 ms. Where that CPU goes ` +
+          `target needs the first request at the exchange within ~${fmtMs(needBy)} of the restart (the floor ` +
+          `plus the allowance less the exchange's part): ${fmtMs(f.beforeExchangeMs.median)} here, ` +
+          `${fmtMs(f.beforeExchangeMs.median - needBy)} of CPU before the first request too many; all reads in ` +
+          `one wave is refused (a start the exchange refuses for rate must have only two out). Where that CPU went ` +
           `(stop 32: marks in a copy of the bundle, CPU of all threads since the process began, direct live ` +
           `starts, median of 8 on a host at load ~15): the daemon bundle begins at ~95 ms (node's boot, ~55 for ` +
           `node -e 0, then the launcher and the bundle's code cache), the service at ~130 (the bundle's top ` +
@@ -92,9 +101,9 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `direct live starts against main's build, no orders: first request at the proxy 167.2 → 164.2 ms, ` +
           `floor 161.2 → 159.9, main-thread CPU then 152.0 → 150.0, ready 326.5 → 323.5; a larger state file ` +
           `gains its whole check); ` +
-          `node compiles its own modules from source under trading's node_args (V8 flags reject node's built-in ` +
-          `code cache: see the paper restart), ~15 ms of the ccxt bundle's load alone under a profiler (not taken: ` +
-          `the flags hold the RSS slopes); in the ccxt bundle's own code (an unminified copy profiled per line, ` +
+          `node compiled its own modules from source under trading's node_args (V8 flags reject node's built-in ` +
+          `code cache: see the paper restart), ~15 ms of the ccxt bundle's load alone under a profiler (since stop ` +
+          `35 the memory settings are applied once ready, heap-settings.ts: no flag on the command line); in the ccxt bundle's own code (an unminified copy profiled per line, ` +
           `6 loads: ~16 ms with the constructor) noble-curves, dYdX's Long, zklink and Starknet's facade run ~1 ms ` +
           `at load (left where they are), Exchange.js ~7 (defineRestApi, and its constructor giving every property ` +
           `of the prototype chain a snake_case twin through unCamelCase's regexes, ~4). The API key's own limits (apiRestrictions: a key that cannot trade refuses a start with ` +
@@ -125,6 +134,39 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `started after the first requests it would save those ~3.5 ms but leave what runs before them — ` +
           `config, locks, breadcrumb, ccxt's load and construct, the kept markets' read — with no stall ` +
           `detection` +
+          `. Stop 35, what the start runs before its first request made smaller (direct live starts against this double ` +
+          `and proxy, 20 orders, with the node_args trading had then; loads in fresh processes with them; medians of ` +
+          `alternated rounds): ` +
+          `ccxt's implicit REST method names (two per endpoint, 822 on Binance, each built from its path with splits ` +
+          `and joins) worked out by the build and kept in the exchange's bundle (ccxt-rest-names.ts: used only where ` +
+          `each endpoint's inputs match, ccxt's own definition from the first that does not; the instance keeps ` +
+          `exactly ccxt's properties): construct 14.3 → 10.7 ms of main-thread CPU, 12 fresh processes each; ` +
+          `the rest of undici (fetch, WebSocket, caches: ~0.6 MB that ccxt never runs, it sends through ` +
+          `undici.request) loaded from node_modules on fetch's first call and MEXC's protobuf messages (0.14 MB) ` +
+          `left out of the bundles (ccxt-bundle-deps.ts): the binance bundle 1.87 → 1.41 MB, its load 48.2 → 42.9 ms ` +
+          `(hashed, decoded and handed to V8 at each load though never run); the daemon's modules needed only ` +
+          `once the first reads are sent — state files, event log, TCP server, control handlers, key watch, the ` +
+          `engine, with their zod schemas — required then (daemon-parts.ts: lazy in the bundle, their top level ` +
+          `runs in the first round trip's idle time): first request at the proxy 166.7 → 157.1 ms (floors 159.1 → ` +
+          `152.1), main-thread CPU then 149.5 → 142.3, ready 303.4 → 290.1 (14 alternated rounds). With the ` +
+          `connections' turn, this section, 4 alternated runs against stop 34b's build: 335–347 → 296–305 ms ` +
+          `(1.23–1.27× → 1.09–1.12×; one more run at 380 ms on a host busy then), before the first request reaches ` +
+          `the exchange 238–244 → 193–201 ms, the exchange's part the same (~100 ms); on main with its heap ` +
+          `settings applied once ready, 4 alternated runs against main: 324–349 → 293–301 ms (1.21–1.29× → ` +
+          `1.10–1.12×; a run of each at 389–395 / 334 on a host busy then), still ~25–30 ms above the target. ` +
+          `Measured and ` +
+          `not taken: node's crypto for the requests' HMAC in place of ccxt's own (noble-hashes; the 9 signatures ` +
+          `of a start 2.0 → 0.2 ms, ~1 ms of it before the first request: a second HMAC beside ccxt's for that); ` +
+          `the constructor's snake_case twins (its pass over the ~830 names of the prototype chain ~2 ms, warm: a ` +
+          `patch of ccxt's base class for that). The kept markets are the traded symbols' (5 here, 8.7 KB: read, ` +
+          `checked and put in ccxt after the first request, setMarkets ~0.5 ms), not the 3,005 listed. What is ` +
+          `left before the first request (--cpu-prof): ccxt's bundle from its code cache (~25 ms of its ~43: V8 ` +
+          `deserialising what the last start compiled), its construct (~11), undici's modules and the first ` +
+          `request's way out (~10), the daemon bundle's top level (config schema, zod) and runService (config, ` +
+          `locks, breadcrumb, watchdog, ~5 log lines), and, before stop 35's heap settings, node's own modules ` +
+          `compiled from source under trading's node_args; after ` +
+          `it, two waves of reads (the second once the account answered: a start refused for rate has only two ` +
+          `out), each answer's parse (llhttp's first run, ccxt's) and recovery, ~25 ms of CPU in all` +
           `. Tried and left: an ASCII-only bundle decoded as latin1 (with the key from the bytes, no gain in the ` +
           `load: main-thread CPU of loadCcxtClass and the constructor, 25 alternated fresh loads, median 28.0 → ` +
           `28.9 ms, wall 22.5 → 31.6; not profiled further); ws loaded ` +

@@ -7,7 +7,9 @@
  *
  * - `preconnect(origin)`: when the origin is known before ccxt is even loaded (the configured API URL, or the
  *   profile's `restOrigin`), `spare` connections are opened at once with node's net/tls as undici would (HTTP/1.1,
- *   no delay, keep-alive), so their handshakes run while ccxt loads: the first batch goes out on open connections.
+ *   no delay, keep-alive), so their handshakes run while ccxt loads: the first batch goes out on open connections
+ *   (the adapter gives the event loop a turn right after, or node's connect calls wait for the end of ccxt's
+ *   synchronous load; a host name's lookup answers later, so its connects go out after ccxt's load).
  * - otherwise, when the client opens its first connection to an origin, `spare` more are opened beside it, so the
  *   second batch finds them open.
  *

@@ -253,6 +253,24 @@ describe('spare connections under real ccxt (local Binance behind the latency pr
     expect(without[2]).to.be.within(SYMBOLS.length + 2 - 2, SYMBOLS.length + 2);
   });
 
+  it("lets the spares' connects out before ccxt's synchronous load: create() gives the event loop a turn after opening them", async () => {
+    // node makes a socket's connect call on a later tick; without a turn of the loop before ccxt's load and construct,
+    // the handshakes began only after them, and the first requests waited a round trip for them (live starts: ~30 ms)
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const before = proxy.connections;
+    const ex = await kitCcxtExchange(binanceKit, proxy.url, { spareConnections: 3 });
+    try {
+      expect(turned).to.equal(true);
+      for (let i = 0; i < 200 && proxy.connections - before < 3; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(proxy.connections - before).to.equal(3);
+      expect(fake.requests).to.be.empty;
+    } finally {
+      await ex.close();
+    }
+  });
+
   for (const [id, profile] of Object.entries(EXCHANGE_PROFILES)) {
     it(`${id}: the profile's restOrigin is where ccxt reads markets and the account`, async () => {
       const { Ctor } = await loadCcxtClass(id);
