@@ -65,6 +65,12 @@ describe('the ccxt bundles a live start loads', function () {
     }
   });
 
+  it('loads the rest of undici from the copy ccxt itself depends on (the bundled parts are of that version)', () => {
+    const ccxtDir = path.dirname(require.resolve('ccxt/package.json', { paths: [REPO_ROOT] }));
+    const fromBundles = require.resolve('undici/package.json', { paths: [DAEMONS_DIR] });
+    expect(fromBundles).to.equal(require.resolve('undici/package.json', { paths: [ccxtDir] }));
+  });
+
   it("records the names of each class's implicit REST methods as the ccxt it bundles gives them", async () => {
     const recorded = (await inFreshNode(`
       const { recordRestNames } = require(${JSON.stringify(path.join(REPO_ROOT, 'dist/src/trading/exchange/ccxt-rest-names.js'))});
