@@ -66,9 +66,9 @@ describe('the ccxt bundles a live start loads', function () {
   });
 
   it('loads the rest of undici from the copy ccxt itself depends on (the bundled parts are of that version)', () => {
-    const ccxtDir = path.dirname(require.resolve('ccxt/package.json', { paths: [REPO_ROOT] }));
-    const fromBundles = require.resolve('undici/package.json', { paths: [DAEMONS_DIR] });
-    expect(fromBundles).to.equal(require.resolve('undici/package.json', { paths: [ccxtDir] }));
+    const ccxtDir = path.dirname(require.resolve('ccxt', { paths: [REPO_ROOT] }));
+    const fromBundles = require.resolve('undici', { paths: [DAEMONS_DIR] });
+    expect(fromBundles).to.equal(require.resolve('undici', { paths: [ccxtDir] }));
   });
 
   it("records the names of each class's implicit REST methods as the ccxt it bundles gives them", async () => {

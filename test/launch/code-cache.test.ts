@@ -11,6 +11,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../../harness/pm2';
 
 const LAUNCHER = path.join(REPO_ROOT, 'dist/scripts/daemon-launcher/code-cache.js');
+const SETTINGS = path.join(REPO_ROOT, 'dist/src/shared/lifecycle/heap-settings.js');
 
 describe('daemon launcher code cache', function () {
   this.timeout(30_000);
@@ -55,6 +56,11 @@ describe('daemon launcher code cache', function () {
     );
     const [printed, result] = out.trim().split('\n');
     return { printed: JSON.parse(printed), ...JSON.parse(result) };
+  }
+
+  /** Runs `script` in a fresh node; the last line it printed. */
+  function lastLine(script: string): string {
+    return execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim().split('\n').pop()!;
   }
 
   function cacheFiles(): string[] {
@@ -109,22 +115,13 @@ describe('daemon launcher code cache', function () {
 
   it("is written under the start's V8 flags when the heap settings were applied after ready, so the next start uses it", () => {
     // as a daemon does: the bundle loaded, ready (here: at once), V8's memory settings applied, then the cache written
-    const settings = path.join(REPO_ROOT, 'dist/src/shared/lifecycle/heap-settings.js');
     const startThenSettings = (): string =>
-      execFileSync(
-        process.execPath,
-        [
-          '-e',
-          `const r = require(${JSON.stringify(LAUNCHER)}).runWithCodeCache(${JSON.stringify(bundle)}, ` +
-            `{ cacheDir: ${JSON.stringify(cacheDir)}, writeAfterMs: 0 }); ` +
-            `require(${JSON.stringify(settings)}).applyHeapSettings(); ` +
-            `setTimeout(() => console.log(r.cache), 50);`,
-        ],
-        { encoding: 'utf8' },
-      )
-        .trim()
-        .split('\n')
-        .pop()!;
+      lastLine(
+        `const r = require(${JSON.stringify(LAUNCHER)}).runWithCodeCache(${JSON.stringify(bundle)}, ` +
+          `{ cacheDir: ${JSON.stringify(cacheDir)}, writeAfterMs: 0 }); ` +
+          `require(${JSON.stringify(SETTINGS)}).applyHeapSettings(); ` +
+          `setTimeout(() => console.log(r.cache), 50);`,
+      );
     expect(startThenSettings()).to.equal('none');
     expect(cacheFiles()).to.have.length(1);
     // made under the settings' flags, V8 would reject it here (its flag hash differs): 'rejected'
@@ -134,23 +131,14 @@ describe('daemon launcher code cache', function () {
   it('is used by a bundle loaded after the heap settings (a ccxt bundle in a start that took over 10 s)', () => {
     // trading loads its exchange's ccxt bundle through requireWithCodeCache during the start; the settings apply at
     // ready or 10 s after start, whichever comes first: a slow start loads it under the settings' flags
-    const settings = path.join(REPO_ROOT, 'dist/src/shared/lifecycle/heap-settings.js');
     const codeCache = path.join(REPO_ROOT, 'dist/src/shared/lifecycle/code-cache.js');
     const settingsThenLoad = (): string =>
-      execFileSync(
-        process.execPath,
-        [
-          '-e',
-          `require(${JSON.stringify(settings)}).applyHeapSettings(); ` +
-            `const r = require(${JSON.stringify(codeCache)}).requireWithCodeCache(${JSON.stringify(bundle)}, ` +
-            `{ cacheDir: ${JSON.stringify(cacheDir)}, writeAfterMs: 0 }); ` +
-            `setTimeout(() => console.log(r.cache), 50);`,
-        ],
-        { encoding: 'utf8' },
-      )
-        .trim()
-        .split('\n')
-        .pop()!;
+      lastLine(
+        `require(${JSON.stringify(SETTINGS)}).applyHeapSettings(); ` +
+          `const r = require(${JSON.stringify(codeCache)}).requireWithCodeCache(${JSON.stringify(bundle)}, ` +
+          `{ cacheDir: ${JSON.stringify(cacheDir)}, writeAfterMs: 0 }); ` +
+          `setTimeout(() => console.log(r.cache), 50);`,
+      );
     expect(settingsThenLoad()).to.equal('none');
     // the cache was written under the start's flags: compiled under the settings', V8 rejected it at every such
     // start and it was written again (1.8 MB for ccxt's binance)

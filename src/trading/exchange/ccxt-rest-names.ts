@@ -84,14 +84,9 @@ export function constructWithRestNames<T extends object>(
   let at = 0;
   owner.defineRestApiEndpoint = function defineRestApiEndpoint(
     this: object,
-    methodName: string,
-    uppercaseMethod: string,
-    lowercaseMethod: string,
-    camelcaseMethod: string,
-    path: string,
-    paths: string[],
-    config: Record<string, unknown> = {},
+    ...args: Parameters<DefineEndpoint>
   ): void {
+    const [methodName, uppercaseMethod, , , path, paths, endpointConfig = {}] = args;
     const row = at >= 0 ? rows[at] : undefined;
     if (
       !row ||
@@ -101,7 +96,7 @@ export function constructWithRestNames<T extends object>(
       row[3] !== paths.join(PATHS_SEPARATOR)
     ) {
       at = -1;
-      define.call(this, methodName, uppercaseMethod, lowercaseMethod, camelcaseMethod, path, paths, config);
+      define.apply(this, args);
       return;
     }
     at += 1;
@@ -109,7 +104,16 @@ export function constructWithRestNames<T extends object>(
     const typeArgument = paths.length > 1 ? paths : paths[0];
     const self = this as Record<string, unknown> & Record<string, (...args: unknown[]) => Promise<unknown>>;
     const partial = async (params: unknown = {}, context: unknown = {}): Promise<unknown> =>
-      self[methodName](path, typeArgument, uppercaseMethod, params, undefined, undefined, config, context);
+      self[methodName](
+        path,
+        typeArgument,
+        uppercaseMethod,
+        params,
+        undefined,
+        undefined,
+        endpointConfig,
+        context,
+      );
     self[row[4]] = partial;
     self[row[5]] = partial;
   };
