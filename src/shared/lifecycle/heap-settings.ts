@@ -10,8 +10,8 @@
  * Why at run time: any V8 flag on the command line changes V8's flag hash, and node 20's built-in code cache (made
  * without flags) is then rejected: every node module a start loads (crypto, net, worker_threads, tls…) compiled
  * from source, ~19 ms of each start. Set after the start, they change the hash only for what is compiled later.
- * Our own bundles' code caches are compiled before the settings and written after them: `withStartFlags` puts the
- * start's flags back around that write, or the next start (without the settings yet) would reject the cache.
+ * Our own bundles' code caches are checked and written under the start's flags: `withStartFlags` puts the
+ * start's flags back around the compile and the write, or the next start (without the settings yet) would reject it.
  * Whether they are applied is kept on the process (a global symbol), not in this module: the launcher's bundle and
  * the daemon's bundle each hold a copy of it (and of code-cache.ts), one process.
  *
@@ -47,7 +47,7 @@ export function startedWithOwnSettings(args: readonly string[]): boolean {
   );
 }
 
-/** Runs `fn` (a code cache's serialisation) under the flags a start runs with, then restores the settings. */
+/** Runs `fn` (a code cache's compile or serialisation) under the flags a start runs with, then restores the settings. */
 export function withStartFlags<T>(fn: () => T): T {
   if (!processWide[APPLIED]) return fn();
   for (const flag of DEFAULTS) v8.setFlagsFromString(flag);
