@@ -35,6 +35,18 @@ describe('runService in a real process @slow', function () {
   afterEach(() => {
     for (const p of running.splice(0)) p.kill('SIGKILL');
   });
+
+  /** V8's cachedDataVersionTag (its flag hash) in a fresh node: plain, or with both heap settings set at run time. */
+  function flagHash(withSettings: boolean): string {
+    const settings = withSettings
+      ? "v8.setFlagsFromString('--semi-space-growth-factor=1'); v8.setFlagsFromString('--compact-on-every-full-gc'); "
+      : '';
+    return execFileSync(
+      process.execPath,
+      ['-e', `const v8 = require('v8'); ${settings}console.log(v8.cachedDataVersionTag())`],
+      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    ).trim();
+  }
   after(() => {
     for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
   });
@@ -235,24 +247,9 @@ describe('runService in a real process @slow', function () {
   });
 
   it("applies V8's memory settings once ready, not before: the start compiles under node's own flags", async () => {
-    const plain = execFileSync(
-      process.execPath,
-      ['-e', "console.log(require('v8').cachedDataVersionTag())"],
-      {
-        encoding: 'utf8',
-        env: { ...process.env, NODE_OPTIONS: '' },
-      },
-    ).trim();
+    const plain = flagHash(false);
     // both settings in force: the flag hash of a node given both at run time
-    const both = execFileSync(
-      process.execPath,
-      [
-        '-e',
-        "const v8 = require('v8'); v8.setFlagsFromString('--semi-space-growth-factor=1'); " +
-          "v8.setFlagsFromString('--compact-on-every-full-gc'); console.log(v8.cachedDataVersionTag())",
-      ],
-      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
-    ).trim();
+    const both = flagHash(true);
     const p = start(dirs(), { FIXTURE_V8_TAG: '1' }, true);
     await p.waitFor(/v8 tag after ready: \d+/);
     expect(/v8 tag in main: (\d+)/.exec(p.stdout)?.[1], p.output).to.equal(plain);
@@ -267,6 +264,16 @@ describe('runService in a real process @slow', function () {
       since.map((m) => m[2]),
       'the tag at each tick once applied',
     ).to.deep.equal(since.map(() => both));
+  });
+
+  it("applies V8's memory settings 10 s after start to a start that never becomes ready", async function () {
+    this.timeout(40_000);
+    const both = flagHash(true);
+    const p = start(dirs(), { FIXTURE_NEVER_READY: '1' }, true);
+    await p.waitFor(/v8 tag while starting: \d+/);
+    expect(/v8 tag while starting: (\d+)/.exec(p.stdout)?.[1], 'not at once').to.not.equal(both);
+    await p.waitFor(new RegExp(`v8 tag while starting: ${both}\\b`), 20_000);
+    expect(p.stdout, 'never ready').to.not.include('fixture ready');
   });
 
   it('a whole-process pause (SIGSTOP/SIGCONT, host suspend) longer than the stall limit is not a stall', async () => {
