@@ -7,8 +7,9 @@ import { expect } from 'chai';
 import { systemClock } from '../../src/shared/clock';
 import { CcxtExchange, type CcxtExchangeOptions } from '../../src/trading/exchange/ccxt-exchange';
 import type { Exchange } from '../../src/trading/exchange/exchange';
-import type { ExchangeKit } from '../../harness/exchanges/local-exchange';
-import { EngineHarness, type HarnessOptions } from './engine-harness';
+import type { ExchangeKit, LocalExchange } from '../../harness/exchanges/local-exchange';
+import { HOLD } from '../../src/trading/strategy/strategy';
+import { EngineHarness, ScriptedStrategy, type HarnessOptions } from './engine-harness';
 
 /** Reads tried twice, 50 ms apart: a read fault shows within a test (the shipped 4 attempts take seconds). */
 export const QUICK_READ_RETRY = { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 200, random: () => 0 };
@@ -111,4 +112,59 @@ export async function tickUntil(h: EngineHarness, done: () => boolean, max = 80)
     if (!done()) await new Promise((r) => setTimeout(r, 50));
   }
   expect(done(), 'condition not reached').to.equal(true);
+}
+
+/** The symbol and price of the tests of a position held while the exchange changes its rules. */
+export const HELD_SYMBOL = 'BTC/USDT';
+export const HELD_PRICE = 60_000;
+
+/**
+ * A 2 % stop-loss tried again 50 ms after a refusal, the daily markets reload a day away: only a refusal of the
+ * symbol's rules (or a halt) brings the exchange's new rules in, at most every 200 ms.
+ */
+export const STOP_LOSS_ON_DAY_OLD_MARKETS = {
+  risk: { stopLossPct: 2, takeProfitPct: 0 },
+  marketsRefreshMs: 24 * 60 * 60 * 1000,
+  haltedMarketsRefreshMs: 200,
+  orders: { protectiveRefusalBackoffMs: 50 },
+};
+
+/** The kit's double with 10,000 USDT and no BTC, BTC/USDT pinned at HELD_PRICE. */
+export async function startHeldSymbolDouble(kit: ExchangeKit): Promise<LocalExchange> {
+  const fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
+  fake.pinPrice(HELD_SYMBOL, HELD_PRICE);
+  return fake;
+}
+
+/**
+ * A live engine on `fake` trading HELD_SYMBOL only, 2,000 USDT per trade (`trading` on top: its risk merged), that
+ * bought once and holds — its strategy says hold from then on; closed again if it never bought. The amount bought.
+ */
+export async function startHoldingLiveEngine(
+  kit: ExchangeKit,
+  fake: LocalExchange,
+  trading: Record<string, unknown> & { risk?: Record<string, unknown> },
+): Promise<{ h: EngineHarness; bought: number }> {
+  const strategy = new ScriptedStrategy();
+  const h = await startLiveEngine(kit, fake.url, {
+    config: {
+      trading: {
+        mode: 'live',
+        symbols: [HELD_SYMBOL],
+        ...trading,
+        risk: { stakePerTrade: 2_000, ...trading.risk },
+      },
+    },
+    strategy,
+  });
+  const held = (): number => h.orderBook.positions()[HELD_SYMBOL]?.amount ?? 0;
+  try {
+    strategy.next = { action: 'enter-long', reason: 'test says buy' };
+    await tickUntil(h, () => held() > 0);
+    strategy.next = HOLD;
+  } catch (err) {
+    await h.close();
+    throw err;
+  }
+  return { h, bought: held() };
 }

@@ -11,7 +11,7 @@ import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import { TEST_INSTALL_ID, ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
-import { openLiveEngine } from '../../support/live-engine';
+import { startLiveEngine } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -22,25 +22,29 @@ describe('a delisted symbol with a resting order (real ccxt, Binance double)', f
   let h: EngineHarness | undefined;
   closeAfterEach(() => [h, fake]);
 
-  it('keeps the exchange reachable; the order in doubt, told once, settled by the operator', async () => {
+  /**
+   * A live engine on the Binance double trading `symbols` (`trading` on top), a limit buy of BTC resting at half the
+   * market, then BTC delisted: the engine (also kept in `h` for closing) and the order's clientOrderId.
+   */
+  async function restingBuyThenDelisted(
+    symbols: string[],
+    trading: Record<string, unknown> = {},
+  ): Promise<{ h: EngineHarness; id: string }> {
     const kit = binanceKit;
-    const id = clientOrderIdFor('bot', TEST_INSTALL_ID, 1, kit.profile.clientOrderId.separator);
     fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
-    h = await openLiveEngine(kit, fake.url, {
+    h = await startLiveEngine(kit, fake.url, {
       config: {
         trading: {
           mode: 'live',
-          symbols: [BTC],
+          symbols,
           risk: { stopLossPct: 0, takeProfitPct: 0 },
           marketsRefreshMs: 500,
           haltedMarketsRefreshMs: 100,
-          unreachableAlertMs: 300,
+          ...trading,
         },
       },
       strategy: new ScriptedStrategy(),
     });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
     const price = (await h.exchange.fetchTicker(BTC)).last;
     await h.manager.place({
       symbol: BTC,
@@ -50,8 +54,15 @@ describe('a delisted symbol with a resting order (real ccxt, Binance double)', f
       amount: 0.001,
       purpose: 'entry',
     });
+    const id = clientOrderIdFor('bot', TEST_INSTALL_ID, 1, kit.profile.clientOrderId.separator);
     expect(h.orderBook.order(id)!.status).to.equal('open');
     fake.delist(BTC);
+    return { h, id };
+  }
+
+  it('keeps the exchange reachable; the order in doubt, told once, settled by the operator', async () => {
+    let id: string;
+    ({ h, id } = await restingBuyThenDelisted([BTC], { unreachableAlertMs: 300 }));
     for (let i = 0; i < 30 && !h.eventTypes().includes('market.halted'); i++) {
       await h.loop.tick();
       await sleep(50);
@@ -79,34 +90,7 @@ describe('a delisted symbol with a resting order (real ccxt, Binance double)', f
   });
 
   it('a restart right after the delisting, the order still resting in the state, recovers and runs', async () => {
-    const kit = binanceKit;
-    const id = clientOrderIdFor('bot', TEST_INSTALL_ID, 1, kit.profile.clientOrderId.separator);
-    fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
-    h = await openLiveEngine(kit, fake.url, {
-      config: {
-        trading: {
-          mode: 'live',
-          symbols: [BTC, 'ETH/USDT'],
-          risk: { stopLossPct: 0, takeProfitPct: 0 },
-          marketsRefreshMs: 500,
-          haltedMarketsRefreshMs: 100,
-        },
-      },
-      strategy: new ScriptedStrategy(),
-    });
-    await h.loop.recover({ kind: 'first-start' });
-    h.loop.enterRunning();
-    const price = (await h.exchange.fetchTicker(BTC)).last;
-    await h.manager.place({
-      symbol: BTC,
-      side: 'buy',
-      type: 'limit',
-      price: Math.round(price * 0.5),
-      amount: 0.001,
-      purpose: 'entry',
-    });
-    expect(h.orderBook.order(id)!.status).to.equal('open');
-    fake.delist(BTC);
+    ({ h } = await restingBuyThenDelisted([BTC, 'ETH/USDT']));
     // the bot dies before any tick saw the delisting: the next start finds the symbol gone, the order open in state
     h = await h.restart({ connectLater: true });
     await h.loop.connect();

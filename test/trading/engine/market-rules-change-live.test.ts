@@ -14,14 +14,18 @@
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
-import { ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
+import type { EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
-import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
+import {
+  HELD_SYMBOL,
+  STOP_LOSS_ON_DAY_OLD_MARKETS,
+  startHeldSymbolDouble,
+  startHoldingLiveEngine,
+  tickUntil as tickUntilIn,
+} from '../../support/live-engine';
 
-const BTC = 'BTC/USDT';
+const BTC = HELD_SYMBOL;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 
 for (const kit of EXCHANGE_KITS) {
   describe(`the exchange's trading rules change between markets reads (real ccxt, ${kit.id} double)`, function () {
@@ -35,27 +39,9 @@ for (const kit of EXCHANGE_KITS) {
     const tickUntil = (done: () => boolean): Promise<void> => tickUntilIn(h!, done);
 
     it('a stop-loss refused for a coarser amount step reloads the markets and sells on the new step', async () => {
-      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
-      fake.pinPrice(BTC, 60_000);
-      const strategy = new ScriptedStrategy();
-      h = await startLiveEngine(kit, fake.url, {
-        config: {
-          trading: {
-            mode: 'live',
-            symbols: [BTC],
-            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
-            // the daily reload stays a day away: only a refusal can bring the new rules in
-            marketsRefreshMs: 24 * 60 * 60 * 1000,
-            haltedMarketsRefreshMs: 200,
-            orders: { protectiveRefusalBackoffMs: 50 },
-          },
-        },
-        strategy,
-      });
-      strategy.next = ENTER;
-      await tickUntil(() => position() > 0);
-      strategy.next = HOLD;
-      const bought = position();
+      fake = await startHeldSymbolDouble(kit);
+      let bought: number;
+      ({ h, bought } = await startHoldingLiveEngine(kit, fake, STOP_LOSS_ON_DAY_OLD_MARKETS));
       // ~0.0333 BTC on the 0.00001 step: off a 0.001 step
       expect(bought * 1000 - Math.floor(bought * 1000)).to.be.greaterThan(0.01);
       // the exchange's new amount step and minimum, applied from now on
@@ -91,26 +77,9 @@ for (const kit of EXCHANGE_KITS) {
      * /writeoff takes it out of the books (refused while it was sellable).
      */
     it("a position the new minimum makes unsellable is told once, and written off on the operator's word", async () => {
-      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
-      fake.pinPrice(BTC, 60_000);
-      const strategy = new ScriptedStrategy();
-      h = await startLiveEngine(kit, fake.url, {
-        config: {
-          trading: {
-            mode: 'live',
-            symbols: [BTC],
-            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
-            marketsRefreshMs: 24 * 60 * 60 * 1000,
-            haltedMarketsRefreshMs: 200,
-            orders: { protectiveRefusalBackoffMs: 50 },
-          },
-        },
-        strategy,
-      });
-      strategy.next = ENTER;
-      await tickUntil(() => position() > 0);
-      strategy.next = HOLD;
-      const bought = position();
+      fake = await startHeldSymbolDouble(kit);
+      let bought: number;
+      ({ h, bought } = await startHoldingLiveEngine(kit, fake, STOP_LOSS_ON_DAY_OLD_MARKETS));
       // a position the bot can sell is never written off
       const early = await h!.loop.writeOff(BTC);
       expect(early.ok ? 'written off' : early.refusal).to.match(/can still sell/);

@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { OrderStatus } from '../../../src/shared/domain/order';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { OrderBook } from '../../../src/trading/engine/orders/order-book';
 import { needsExchange, type LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { CountedStore } from '../../../src/trading/engine/state/counted-store';
 import { EventOutbox } from '../../../src/trading/engine/state/event-outbox';
 import { archiveFinalOrders, type HistoryLog } from '../../../src/trading/engine/state/order-archive';
+import type { OrderStatus } from '../../../src/shared/domain/order';
 import { StateGateway, type StateStore } from '../../../src/trading/engine/state/state-gateway';
+import { ORDER_STATUSES } from '../../../src/trading/engine/state/trading-state-schema';
 import {
   defaultTradingState,
   type HistoryEntry,
@@ -18,16 +19,6 @@ import { localOrder } from '../../support/local-order';
 import { MemoryStore } from '../../support/memory-store';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
-const STATUSES: OrderStatus[] = [
-  'intent',
-  'unknown',
-  'open',
-  'partially_filled',
-  'filled',
-  'cancelled',
-  'rejected',
-  'expired',
-];
 
 /** What hotOrders answered before it kept a list: the hot orders that pass `test`, oldest first. */
 function freshHot(data: TradingState, test?: (o: LocalOrder) => boolean): LocalOrder[] {
@@ -123,7 +114,7 @@ function books(): {
 
 /** An order's status and how much of it the fills booked so far cover (complete or not: needsExchange). */
 const shape = fc.record({
-  status: fc.constantFrom(...STATUSES),
+  status: fc.constantFrom(...ORDER_STATUSES),
   filled: fc.constantFrom(0, 1),
   booked: fc.boolean(),
 });

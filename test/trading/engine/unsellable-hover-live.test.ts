@@ -12,14 +12,17 @@
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
-import { ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
+import type { EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
-import { startLiveEngine, tickUntil } from '../../support/live-engine';
+import {
+  HELD_PRICE,
+  HELD_SYMBOL,
+  startHeldSymbolDouble,
+  startHoldingLiveEngine,
+} from '../../support/live-engine';
 
-const BTC = 'BTC/USDT';
+const BTC = HELD_SYMBOL;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 
 const kit = EXCHANGE_KITS.find((k) => k.id === 'binance')!;
 
@@ -33,28 +36,16 @@ describe('a holding below the minimum value while the price hovers about it (rea
   const told = (): number => h!.eventTypes().filter((t) => t === 'position.unsellable').length;
 
   it('is told once, not at each crossing a markets load sees', async () => {
-    fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
-    fake.pinPrice(BTC, 60_000);
-    const strategy = new ScriptedStrategy();
-    h = await startLiveEngine(kit, fake.url, {
-      config: {
-        trading: {
-          mode: 'live',
-          symbols: [BTC],
-          // no exit fires in this test: only the loads judge the holding
-          risk: { stopLossPct: 50, takeProfitPct: 0, stakePerTrade: 2_000 },
-          marketsRefreshMs: 100,
-          haltedMarketsRefreshMs: 100,
-        },
-      },
-      strategy,
-    });
-    strategy.next = ENTER;
-    await tickUntil(h, () => position() > 0);
-    strategy.next = HOLD;
-    const bought = position();
+    fake = await startHeldSymbolDouble(kit);
+    let bought: number;
+    ({ h, bought } = await startHoldingLiveEngine(kit, fake, {
+      // no exit fires in this test: only the loads judge the holding
+      risk: { stopLossPct: 50, takeProfitPct: 0 },
+      marketsRefreshMs: 100,
+      haltedMarketsRefreshMs: 100,
+    }));
     // the exchange's new minimum order value: the position (~0.0333 BTC) is worth it above 60,000 only
-    fake.setMarketRules(BTC, { minNotional: bought * 60_000 });
+    fake.setMarketRules(BTC, { minNotional: bought * HELD_PRICE });
     for (let crossing = 0; crossing < 4; crossing++) {
       fake.pinPrice(BTC, 59_000);
       const before = told();

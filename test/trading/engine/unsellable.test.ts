@@ -15,18 +15,10 @@ import { UnsellableWatch } from '../../../src/trading/engine/exchange-watch/unse
 import { writeOffByOperator } from '../../../src/trading/engine/operator/operator-write-off';
 import type { Market } from '../../../src/trading/exchange/exchange';
 import { memoryTradingState, type MemoryTradingState } from '../../support/memory-state';
+import { BTC_MARKET } from '../../support/risk-fixtures';
 
 const BTC = 'BTC/USDT';
-const market = (over: Partial<Market> = {}): Market => ({
-  symbol: BTC,
-  base: 'BTC',
-  quote: 'USDT',
-  amountStep: 0.00001,
-  priceStep: 0.01,
-  minAmount: 0.00001,
-  minNotional: 5,
-  ...over,
-});
+const market = (over: Partial<Market> = {}): Market => ({ ...BTC_MARKET, ...over });
 const book = (amount: number, price = 60_000): PositionBook => ({
   ...emptyBook(BTC),
   amount,

@@ -12,14 +12,17 @@
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
-import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
-import { ScriptedStrategy, type EngineHarness } from '../../support/engine-harness';
+import type { EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
-import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
+import {
+  HELD_SYMBOL,
+  STOP_LOSS_ON_DAY_OLD_MARKETS,
+  startHeldSymbolDouble,
+  startHoldingLiveEngine,
+} from '../../support/live-engine';
 
-const BTC = 'BTC/USDT';
+const BTC = HELD_SYMBOL;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
 
 for (const kit of EXCHANGE_KITS) {
   describe(`/writeoff on the markets the exchange applies now (real ccxt, ${kit.id} double)`, function () {
@@ -32,27 +35,9 @@ for (const kit of EXCHANGE_KITS) {
     const sells = () => fake!.trades(BTC).filter((t) => t.side === 'sell');
 
     it('refuses a holding the exchange made sellable again since the last load, and its stop-loss sells it', async () => {
-      fake = await kit.start({ candleMs: 300, balances: { USDT: 10_000, BTC: 0 } });
-      fake.pinPrice(BTC, 60_000);
-      const strategy = new ScriptedStrategy();
-      h = await startLiveEngine(kit, fake.url, {
-        config: {
-          trading: {
-            mode: 'live',
-            symbols: [BTC],
-            risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: 2_000 },
-            // the daily reload stays a day away
-            marketsRefreshMs: 24 * 60 * 60 * 1000,
-            haltedMarketsRefreshMs: 200,
-            orders: { protectiveRefusalBackoffMs: 50 },
-          },
-        },
-        strategy,
-      });
-      strategy.next = ENTER;
-      await tickUntilIn(h, () => position() > 0);
-      strategy.next = HOLD;
-      const bought = position();
+      fake = await startHeldSymbolDouble(kit);
+      let bought: number;
+      ({ h, bought } = await startHoldingLiveEngine(kit, fake, STOP_LOSS_ON_DAY_OLD_MARKETS));
       const minAmount = h.orderBook.markets[BTC]!.minAmount;
       // the exchange raises the minimum above the position: the stop-loss is refused, the reload finds it unsellable
       fake.setMarketRules(BTC, { minAmount: 0.05 });
