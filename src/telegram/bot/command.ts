@@ -22,6 +22,7 @@ import {
   type ConfirmationStore,
 } from './confirmations';
 import { escapeHtml } from './format';
+import { formatSpan } from '../../shared/format-span';
 
 export interface InlineButton {
   text: string;
@@ -164,6 +165,24 @@ async function followLate<T>(
   }
   await late(result).catch((e: unknown) =>
     log.error('Late answer from trading not sent', { error: errorMessage(e) }),
+  );
+}
+
+/**
+ * A dangerous command's question: `action` kept for the user's confirmation (telegram.confirmTimeoutSec), `question`
+ * sent with when its button expires, and the ✅ `confirmLabel` / ✖️ Cancel buttons.
+ */
+export async function askToConfirm(
+  ctx: CommandContext,
+  action: ConfirmableAction,
+  question: string,
+  confirmLabel: string,
+): Promise<void> {
+  const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
+  const pending = ctx.services.confirmations.create(ctx.chatId, ctx.userId, action, ctx.now);
+  await ctx.reply(
+    `${question} This button expires in ${formatSpan(ttlMs)}.`,
+    confirmButtons(pending.nonce, confirmLabel),
   );
 }
 

@@ -1,6 +1,5 @@
-import { formatSpan } from '../../../shared/format-span';
 import type { CloseAllResult } from '../../../shared/ipc/protocol';
-import { askTrading, confirmButtons, type BotCommand } from '../command';
+import { askTrading, askToConfirm, type BotCommand } from '../command';
 import { formatCloseAll, htmlMarkup } from '../format';
 
 /**
@@ -14,12 +13,7 @@ export const closeAllCommand: BotCommand = {
   usage: '',
   async run(ctx) {
     if (ctx.args.length > 0) return ctx.reply('Usage: <code>/closeall</code> (no arguments)');
-    const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
-    const pending = ctx.services.confirmations.create(ctx.chatId, ctx.userId, { kind: 'closeall' }, ctx.now);
-    await ctx.reply(
-      `⚠️ Close <b>all</b> positions at market? This button expires in ${formatSpan(ttlMs)}.`,
-      confirmButtons(pending.nonce, '✅ Close all'),
-    );
+    await askToConfirm(ctx, { kind: 'closeall' }, '⚠️ Close <b>all</b> positions at market?', '✅ Close all');
   },
   async confirmed(action, ctx) {
     if (action.kind !== 'closeall') return;

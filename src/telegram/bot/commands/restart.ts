@@ -1,8 +1,7 @@
 import { errorMessage } from '../../../shared/errors';
-import { formatSpan } from '../../../shared/format-span';
 import { restartServices } from '../../../ops/restart';
 import { expandServiceTarget } from '../../../ops/services';
-import { confirmButtons, usageText, type BotCommand } from '../command';
+import { askToConfirm, usageText, type BotCommand } from '../command';
 import { escapeHtml, formatRestartOutcomes, htmlMarkup } from '../format';
 
 /**
@@ -18,16 +17,11 @@ export const restartCommand: BotCommand = {
     const targets =
       ctx.args.length === 1 ? expandServiceTarget(ctx.args[0]!.toLowerCase(), ctx.services.self) : undefined;
     if (!targets) return ctx.reply(usageText(restartCommand));
-    const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
-    const pending = ctx.services.confirmations.create(
-      ctx.chatId,
-      ctx.userId,
+    await askToConfirm(
+      ctx,
       { kind: 'restart', targets },
-      ctx.now,
-    );
-    await ctx.reply(
-      `🔄 Restart <b>${escapeHtml(targets.join(' + '))}</b>? This button expires in ${formatSpan(ttlMs)}.`,
-      confirmButtons(pending.nonce, `✅ Restart ${targets.join(' + ')}`),
+      `🔄 Restart <b>${escapeHtml(targets.join(' + '))}</b>?`,
+      `✅ Restart ${targets.join(' + ')}`,
     );
   },
   async confirmed(action, ctx) {

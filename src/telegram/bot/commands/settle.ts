@@ -1,6 +1,5 @@
-import { formatSpan } from '../../../shared/format-span';
 import type { RpcResult } from '../../../shared/ipc/protocol';
-import { askTrading, confirmButtons, type BotCommand } from '../command';
+import { askTrading, askToConfirm, type BotCommand } from '../command';
 import { htmlMarkup } from '../format';
 import {
   SETTLE_USAGE,
@@ -32,16 +31,11 @@ export const settleCommand: BotCommand = {
         `❌ ${htmlMarkup.esc(parsed.problem)}\nUsage: <code>/settle ${htmlMarkup.esc(SETTLE_USAGE)}</code>`,
       );
     }
-    const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
-    const pending = ctx.services.confirmations.create(
-      ctx.chatId,
-      ctx.userId,
+    await askToConfirm(
+      ctx,
       { kind: 'settle', params: parsed.params },
-      ctx.now,
-    );
-    await ctx.reply(
-      `⚠️ ${settleQuestion(parsed.params, htmlMarkup)} This button expires in ${formatSpan(ttlMs)}.`,
-      confirmButtons(pending.nonce, '✅ Settle'),
+      `⚠️ ${settleQuestion(parsed.params, htmlMarkup)}`,
+      '✅ Settle',
     );
   },
   async confirmed(action, ctx) {

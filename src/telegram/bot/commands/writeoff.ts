@@ -1,6 +1,5 @@
-import { formatSpan } from '../../../shared/format-span';
 import type { RpcResult } from '../../../shared/ipc/protocol';
-import { askTrading, confirmButtons, type BotCommand } from '../command';
+import { askTrading, askToConfirm, type BotCommand } from '../command';
 import { htmlMarkup } from '../format';
 import {
   WRITE_OFF_USAGE,
@@ -25,16 +24,11 @@ export const writeOffCommand: BotCommand = {
         `❌ ${htmlMarkup.esc(parsed.problem)}\nUsage: <code>/writeoff ${htmlMarkup.esc(WRITE_OFF_USAGE)}</code>`,
       );
     }
-    const ttlMs = ctx.services.config.telegram.confirmTimeoutSec * 1000;
-    const pending = ctx.services.confirmations.create(
-      ctx.chatId,
-      ctx.userId,
+    await askToConfirm(
+      ctx,
       { kind: 'writeoff', symbol: parsed.symbol },
-      ctx.now,
-    );
-    await ctx.reply(
-      `⚠️ ${writeOffQuestion(parsed.symbol, htmlMarkup)} This button expires in ${formatSpan(ttlMs)}.`,
-      confirmButtons(pending.nonce, '✅ Write off'),
+      `⚠️ ${writeOffQuestion(parsed.symbol, htmlMarkup)}`,
+      '✅ Write off',
     );
   },
   async confirmed(action, ctx) {
