@@ -30,6 +30,7 @@ import { build, type Plugin } from 'esbuild';
 import { verifiedExchangeIds } from '../src/trading/exchange/profiles';
 import { CCXT_BUNDLE_PREFIX, installedCcxtVersion } from '../src/trading/exchange/ccxt-bundle';
 import { ccxtDependencyPlugin } from './ccxt-bundle-deps';
+import { FINGERPRINT_PLACEHOLDER, withFingerprint } from './bundle-fingerprint';
 import { recordRestNames, type RestNameRow } from '../src/trading/exchange/ccxt-rest-names';
 
 type CcxtClass = Parameters<typeof recordRestNames>[0];
@@ -122,7 +123,11 @@ async function bundle(entryPoints: Record<string, string>, outdir: string, plugi
     // the chart libraries load on the first chart only (@napi-rs/canvas is a native addon)
     external: ['ccxt', 'pm2', 'telegraf', '@napi-rs/canvas', 'chart.js'],
     // the version of the ccxt bundled beside the daemons, a constant: not found and read at every live start
-    define: { BYNINJA_BUNDLED_CCXT_VERSION: JSON.stringify(bundledCcxtVersion()) },
+    // the bundle's own SHA-256 (written below): what the validated configuration it keeps was validated by
+    define: {
+      BYNINJA_BUNDLED_CCXT_VERSION: JSON.stringify(bundledCcxtVersion()),
+      BYNINJA_BUNDLE_FINGERPRINT: JSON.stringify(FINGERPRINT_PLACEHOLDER),
+    },
     keepNames: true,
     minifyWhitespace: true,
     minifySyntax: true,
@@ -141,7 +146,9 @@ async function bundle(entryPoints: Record<string, string>, outdir: string, plugi
     if (!file.endsWith('.js')) continue;
     const out = path.join(ROOT, file);
     const code = fs.readFileSync(out, 'utf8');
-    if (code.includes('__toESM=')) fs.writeFileSync(out, usePrototypeToEsm(code, file));
+    const interop = code.includes('__toESM=') ? usePrototypeToEsm(code, file) : code;
+    const final = withFingerprint(interop);
+    if (final !== code) fs.writeFileSync(out, final);
   }
   return result;
 }

@@ -72,7 +72,7 @@ describe('ecosystem.config.js', () => {
   after(() => {
     for (const dir of scratches.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   });
-  const defaults = configSchema.parse({});
+  const defaults = configSchema().parse({});
 
   it('defines exactly the two daemons, running compiled JS with plain node', () => {
     expect(apps.map((a) => a.name)).to.deep.equal(['trading', 'telegram']);
@@ -93,7 +93,9 @@ describe('ecosystem.config.js', () => {
         expect(app().kill_timeout).to.be.at.least(5000);
         expect(app().kill_timeout).to.be.greaterThan(defaults.lifecycle.shutdownBudgetMs);
         // Even the largest budget the schema accepts fits.
-        expect(() => configSchema.parse({ lifecycle: { shutdownBudgetMs: app().kill_timeout } })).to.throw();
+        expect(() =>
+          configSchema().parse({ lifecycle: { shutdownBudgetMs: app().kill_timeout } }),
+        ).to.throw();
       });
 
       it('waits for the ready message, with a listen_timeout', () => {

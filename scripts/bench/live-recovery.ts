@@ -180,7 +180,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
  * exchange account as the daemon binds it.
  */
 async function placeRestingOrders(dataDir: string, exchangeUrl: string): Promise<void> {
-  const config = configSchema.parse({
+  const config = configSchema().parse({
     trading: { mode: 'live', exchange: 'binance', exchangeApiUrl: exchangeUrl, symbols: LIVE_SYMBOLS },
   });
   const logger = silentLogger();

@@ -78,7 +78,7 @@ export async function placeRestingBuys(opts: {
 }
 
 export async function seedOpenOrders(dataDir: string, count: number): Promise<void> {
-  const config: Config = configSchema.parse({
+  const config: Config = configSchema().parse({
     trading: { paper: { startingBalances: { USDT: 10_000_000 } } },
   });
   const logger = silentLogger();

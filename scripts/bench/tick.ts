@@ -250,7 +250,7 @@ export function symbolNames(n: number): string[] {
 
 export async function benchTick(symbols: number, ticks: number): Promise<TickFigures> {
   const names = symbolNames(symbols);
-  const config: Config = configSchema.parse({
+  const config: Config = configSchema().parse({
     trading: { symbols: names, risk: { maxOpenPositions: 1000, maxDrawdownPct: 100, maxDailyLossPct: 100 } },
   });
   const warmup = config.trading.candleLimit + 5;

@@ -36,11 +36,11 @@ export interface CheckRow {
 }
 
 /** Notification settings of the chaos run (every event type on); CHAOS_ENV sets the same in the daemons. */
-export const CHAOS_NOTIFICATIONS = configSchema.parse({
+export const CHAOS_NOTIFICATIONS = configSchema().parse({
   telegram: { notifications: { orderPlaced: 'on', orderCancelled: 'on', positionOpened: 'on' } },
 }).telegram.notifications;
 
-const BOT_ID = configSchema.parse({}).app.botId;
+const BOT_ID = configSchema().parse({}).app.botId;
 const EPS = 1e-9;
 /** A copy stored this close to a cut of Telegram connections may have lost its answer. */
 const CUT_WINDOW_MS = 3_000;
@@ -205,7 +205,7 @@ export async function runChecks(cluster: ChaosCluster, input: CheckInput): Promi
   // (the paper exchange keeps the last 500 closed orders), balances remember every fill.
   // the paper exchange numbers its trades as it makes them (ExchangeTraits fillOrder)
   const positions = derivePositions(state.checkpoint, hotFills, {}, 'trade-id');
-  const startingBalances = configSchema.parse({}).trading.paper.startingBalances;
+  const startingBalances = configSchema().parse({}).trading.paper.startingBalances;
   const symbols = new Set([...Object.keys(positions), ...ours.map((o) => o.symbol)]);
   const amountDiffs = [...symbols]
     .map((s) => {

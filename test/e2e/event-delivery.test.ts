@@ -8,7 +8,7 @@ import type { TradingEvent } from '../../src/shared/ipc/protocol';
 import { deliveryMismatches } from '../support/event-delivery';
 import type { SentMessage } from '../../harness/telegram-emulator';
 
-const SETTINGS = configSchema.parse({}).telegram.notifications;
+const SETTINGS = configSchema().parse({}).telegram.notifications;
 
 function ev(
   seq: number,

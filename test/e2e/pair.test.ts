@@ -30,7 +30,7 @@ import { TelegramEmulator, type SentMessage } from '../../harness/telegram-emula
 const CHAT = '5150';
 const STRANGER = '999';
 /** The notification settings the pair runs with: the schema defaults. */
-const SETTINGS = configSchema.parse({}).telegram.notifications;
+const SETTINGS = configSchema().parse({}).telegram.notifications;
 
 function callbackData(msg: SentMessage, index: number): string {
   const markup = msg.replyMarkup as { inline_keyboard: Array<Array<{ callback_data: string }>> };

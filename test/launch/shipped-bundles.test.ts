@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DAEMON_SCRIPTS, TEST_DAEMON_SCRIPTS } from '../../harness/pm2';
 import { installedCcxtVersion } from '../../src/trading/exchange/ccxt-bundle';
+import { FINGERPRINT_PLACEHOLDER } from '../../scripts/bundle-fingerprint';
 
 /** Words only the test-only fault code contains (crash points, exchange faults, the SIGUSR2 busy loop). */
 const FAULT_MARKERS = [
@@ -56,5 +58,17 @@ describe('what ships', () => {
     expect(installed).to.match(/^\d+\.\d+\.\d+/);
     expect(fn).to.include(JSON.stringify(installed));
     expect(fn).to.not.match(/require|installedCcxtVersion|BYNINJA_BUNDLED_CCXT_VERSION/);
+  });
+
+  it('each daemon bundle holds its fingerprint: the SHA-256 of its code (what its kept configuration counts for)', () => {
+    for (const [name, launcher] of Object.entries(DAEMON_SCRIPTS)) {
+      const code = bundleOf(launcher);
+      const fn = /function bundleConfigCache\(\)\{[^}]*fingerprint:"([0-9a-f]{64})"\}/.exec(code);
+      expect(fn, `${name}: bundleConfigCache with a fingerprint`).to.not.equal(null);
+      const fingerprint = fn![1];
+      expect(code, name).to.not.include(FINGERPRINT_PLACEHOLDER);
+      const asBundled = code.split(fingerprint).join(FINGERPRINT_PLACEHOLDER);
+      expect(crypto.createHash('sha256').update(asBundled).digest('hex'), name).to.equal(fingerprint);
+    }
   });
 });

@@ -18,7 +18,7 @@ import { runCli } from '../support/cli';
 import { freePort } from '../../harness/ports';
 import { TRADING_TEST_TOKEN, TradingDaemon, daemonEnv } from '../support/trading-daemon';
 
-const SETTINGS = configSchema.parse({}).telegram.notifications;
+const SETTINGS = configSchema().parse({}).telegram.notifications;
 const ev = (
   type: TradingEvent['type'],
   summary: string,

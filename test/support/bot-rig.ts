@@ -74,7 +74,7 @@ export async function startBotRig(o: BotRigOptions): Promise<BotRig> {
     bot = createBot({
       token: emu.token,
       apiRoot: emu.apiRoot,
-      config: configSchema.parse({ telegram: o.telegram }),
+      config: configSchema().parse({ telegram: o.telegram }),
       logger: o.logger ?? silentLogger(),
       pm2: { list: () => Promise.resolve([]), restart: () => Promise.resolve() },
       tradingClient: trading,

@@ -118,7 +118,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): Config {
       orders: { unknownNotFoundMisses: 1, unknownNotFoundWindowMs: 100 },
     },
   };
-  return configSchema.parse(deepMerge(base, overrides));
+  return configSchema().parse(deepMerge(base, overrides));
 }
 
 export class EngineHarness {

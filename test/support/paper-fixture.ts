@@ -13,7 +13,7 @@ import { SimulatedPriceFeed } from '../../src/trading/exchange/price-feed';
 import { SimulatedMarket } from '../../src/trading/exchange/simulated-market';
 import { FakeClock } from './fake-clock';
 
-export const PAPER_DEFAULTS = configSchema.parse({}).trading.paper;
+export const PAPER_DEFAULTS = configSchema().parse({}).trading.paper;
 export const CANDLE = PAPER_DEFAULTS.candleMs;
 /** A start inside a candle (not on its edge), so "the running period" is a real part of one. */
 export const PAPER_START = Date.UTC(2026, 10, 26, 12, 0, 0) + 123;

@@ -62,7 +62,7 @@ export class TradingStub {
   static async start(
     dataDir: string,
     token = 'test-ipc-token-0123456789abcdef',
-    answerTimeouts: Partial<Record<RpcMethod, number>> = answerTimeoutsMs(configSchema.parse({}).trading),
+    answerTimeouts: Partial<Record<RpcMethod, number>> = answerTimeoutsMs(configSchema().parse({}).trading),
   ): Promise<TradingStub> {
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(path.join(dataDir, 'ipc.token'), token, { mode: 0o600 });

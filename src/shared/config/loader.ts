@@ -21,8 +21,10 @@ import { unquotedHashLines } from './env-file-lines';
 import { envOverlay, GENERIC_PREFIX, setPath, snakeToCamel, type Env } from './env-overlay';
 import {
   CONFIG_SCOPES,
+  CONFIG_SECTIONS,
   configSchema,
   isConfigSection,
+  type ConfigSchema,
   SECRET_ENV,
   type Config,
   type ConfigScope,
@@ -32,6 +34,13 @@ import {
 } from './schema';
 import { closestKey, describeIssues } from './problems';
 import { isUnsafeConfigKey, removeUnsafeKeys } from './unsafe-keys';
+import {
+  bundleConfigCache,
+  readValidatedConfig,
+  validationKey,
+  writeValidatedConfig,
+  type ConfigCache,
+} from './validated-config-cache';
 
 export interface ConfigSources {
   /** The .env file that was read, if one existed. */
@@ -64,6 +73,11 @@ export interface LoadConfigOptions {
   service?: ConfigScope;
   /** Validate only these sections (overrides `service`; e.g. just `app` to find the data dir). */
   sections?: readonly ConfigSection[];
+  /**
+   * Where the schema's clean answers are kept for the next start (validated-config-cache.ts); default: the daemon
+   * bundle's cache, none outside a bundle.
+   */
+  cache?: ConfigCache;
 }
 
 /** Keys that look like credentials: they may only come from the environment, never from the JSON file. */
@@ -159,9 +173,14 @@ export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfi
   //    their own consumer. A generic variable whose text parsed as JSON (`BYNINJA__TELEGRAM__CHAT_ID=123`) but
   //    whose field is a string gets its raw text instead — the operator meant the text.
   const input = scope.select(merged);
-  let parsed = scope.schema.safeParse(input);
+  // the answer the schema gave this same input at an earlier start of this same code (validated-config-cache.ts)
+  const cache = 'cache' in options ? options.cache : bundleConfigCache();
+  const key = cache && validationKey(cache, scope.name, input);
+  const kept = cache && key ? readValidatedConfig(cache, scope.name, key) : undefined;
+  let parsed: { success: true; data: unknown } | ReturnType<ConfigSchema['safeParse']> =
+    kept !== undefined ? { success: true, data: kept } : scope.schema().safeParse(input);
+  let retried = false;
   if (!parsed.success) {
-    let retried = false;
     for (const issue of parsed.error.issues) {
       const dotted = issue.path.join('.');
       if (issue.code === 'invalid_type' && issue.expected === 'string' && overlay.raw[dotted] !== undefined) {
@@ -169,7 +188,7 @@ export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfi
         retried = true;
       }
     }
-    if (retried) parsed = scope.schema.safeParse(input);
+    if (retried) parsed = scope.schema().safeParse(input);
   }
   if (!parsed.success) problems.push(...describeIssues(parsed.error.issues, input, sources));
 
@@ -189,6 +208,10 @@ export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfi
     );
   }
 
+  // a clean answer of the schema itself (not one taken from the cache, nor one the raw-text retry above changed
+  // the input for): kept for the next start
+  if (cache && key && kept === undefined && !retried)
+    writeValidatedConfig(cache, scope.name, key, parsed.data);
   const config = parsed.data as Partial<Config>;
   if (config.app) {
     config.app.dataDir = path.resolve(cwd, config.app.dataDir);
@@ -200,8 +223,10 @@ export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfi
 }
 
 interface SectionScope {
-  /** The schema of the selected sections (strict at the top level too). */
-  schema: typeof configSchema | ReturnType<typeof configSchema.partial>;
+  /** The sections' name, for the validation cache: the service, the sections joined, or `all`. */
+  name: string;
+  /** The schema of the selected sections (strict at the top level too), built on first call. */
+  schema(): ConfigSchema;
   /** The merged input without the other consumers' sections. */
   select(merged: Record<string, unknown>): Record<string, unknown>;
   /** Whether a problem at this field (dotted path, maybe with a suffix) is this consumer's to report. */
@@ -210,21 +235,22 @@ interface SectionScope {
 
 function sectionScope(options: LoadConfigOptions): SectionScope {
   const selected = options.sections ?? (options.service ? CONFIG_SCOPES[options.service] : undefined);
-  if (!selected) return { schema: configSchema, select: (m) => m, owns: () => true };
+  if (!selected) return { name: 'all', schema: configSchema, select: (m) => m, owns: () => true };
   const mine = new Set<string>(selected);
-  const allSections = Object.keys(configSchema.shape);
   /** The section a top-level key belongs to: itself, the section it is a typo of, or none (everyone's). */
   const owner = (key: string): string | undefined =>
-    isConfigSection(key) ? key : closestKey(key, allSections);
+    isConfigSection(key) ? key : closestKey(key, CONFIG_SECTIONS);
   const owns = (field: string): boolean => {
     const top = field.split(/[.\s]/)[0] ?? '';
     const section = owner(top);
     return section === undefined || mine.has(section);
   };
   const mask = Object.fromEntries(selected.map((s) => [s, true])) as Partial<Record<ConfigSection, true>>;
+  let picked: ConfigSchema | undefined;
   return {
+    name: options.sections ? [...selected].sort().join('+') : (options.service ?? 'all'),
     // every section has a default (prefault), so the picked object parses like the whole one
-    schema: configSchema.pick(mask) as unknown as typeof configSchema,
+    schema: () => (picked ??= configSchema().pick(mask) as unknown as ConfigSchema),
     select: (merged) => Object.fromEntries(Object.entries(merged).filter(([key]) => owns(key))),
     owns,
   };

@@ -89,7 +89,7 @@ function valueAt(root: unknown, keyPath: string[]): unknown {
 
 /** Keys the schema accepts at an object path (unwrapping defaults/optionals). */
 function knownKeys(keyPath: string[]): string[] {
-  let schema: unknown = configSchema;
+  let schema: unknown = configSchema();
   for (const key of [...keyPath, '']) {
     schema = unwrap(schema);
     const shape = (schema as { shape?: Record<string, unknown> }).shape;
@@ -107,7 +107,7 @@ function unwrap(schema: unknown): unknown {
 }
 
 /** The known key nearest to a typo (edit distance ≤ 1/3 of its length), if any. */
-export function closestKey(key: string, known: string[]): string | undefined {
+export function closestKey(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const k of known) {

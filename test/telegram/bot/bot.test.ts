@@ -39,7 +39,7 @@ if (process.send) process.send('ready');
 `;
 
 function testConfig(allowed: string[]): Config {
-  return configSchema.parse({
+  return configSchema().parse({
     telegram: {
       allowedChatIds: allowed,
       staleCommandMaxAgeSec: 60,

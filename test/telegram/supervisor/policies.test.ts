@@ -140,7 +140,7 @@ describe('re-sync with PM2', () => {
 });
 
 describe('trading events → notifications', () => {
-  const settings = configSchema.parse({}).telegram.notifications;
+  const settings = configSchema().parse({}).telegram.notifications;
   const event = (type: string, over: object = {}) =>
     ({ seq: 12, ts: t0, type, summary: 'BTC/USDT buy 0.1 <filled>', data: {}, ...over }) as never;
 

@@ -47,7 +47,7 @@ class FakeSource extends EventEmitter {
   }
 }
 
-const settings = configSchema.parse({}).telegram.notifications;
+const settings = configSchema().parse({}).telegram.notifications;
 const ev = (seq: number, type: TradingEvent['type'] = 'order.filled'): TradingEvent => ({
   seq,
   ts: Date.now(),

@@ -3,12 +3,12 @@ import { expect } from 'chai';
 import { configSchema } from '../../../src/shared/config/schema';
 import { answerTimeoutsMs } from '../../../src/trading/control/answer-timeouts';
 
-const trading = (over: Record<string, unknown> = {}) => configSchema.parse({ trading: over }).trading;
+const trading = (over: Record<string, unknown> = {}) => configSchema().parse({ trading: over }).trading;
 
 describe('answerTimeoutsMs', () => {
   it('gives every operator action more than a request on the default settings; close-all the most', () => {
     const t = answerTimeoutsMs(trading());
-    const request = configSchema.parse({}).ipc.requestTimeoutMs;
+    const request = configSchema().parse({}).ipc.requestTimeoutMs;
     for (const method of ['closeAll', 'settleOrder', 'reconcile', 'report'] as const)
       expect(t[method], method).to.be.greaterThan(request);
     expect(t.closeAll).to.be.greaterThan(t.settleOrder!);

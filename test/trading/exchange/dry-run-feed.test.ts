@@ -64,7 +64,7 @@ describe('dry-run price feed: periods from the quotes it saw, listed once they e
     const ex = await PaperExchange.open({
       dataDir: dir,
       feed: new ExchangePriceFeed(source, PERIOD),
-      settings: { ...configSchema.parse({}).trading.paper, latencyMs: 0 },
+      settings: { ...configSchema().parse({}).trading.paper, latencyMs: 0 },
       clock,
     });
     try {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { systemClock } from '../../../src/shared/clock';
-import { configSchema } from '../../../src/shared/config/schema';
+import { configSchema, type Config } from '../../../src/shared/config/schema';
 import { ConfigError } from '../../../src/shared/errors';
 import { silentLogger } from '../../../src/shared/logging/logger';
 import { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
@@ -15,10 +15,8 @@ import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 const KEY = 'factory-test-key-0123456789';
 const SECRET = 'factory-test-secret-0123456789';
 
-function tradingConfig(
-  trading: Record<string, unknown> = {},
-): ReturnType<typeof configSchema.parse>['trading'] {
-  return configSchema.parse({ trading }).trading;
+function tradingConfig(trading: Record<string, unknown> = {}): Config['trading'] {
+  return configSchema().parse({ trading }).trading;
 }
 
 describe('createExchange', function () {

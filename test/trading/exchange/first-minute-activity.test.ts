@@ -3,7 +3,7 @@ import { configSchema } from '../../../src/shared/config/schema';
 import { SimulatedMarket } from '../../../src/trading/exchange/simulated-market';
 import { SmaCrossoverStrategy } from '../../../src/trading/strategy/strategies/sma-crossover';
 
-const trading = configSchema.parse({}).trading;
+const trading = configSchema().parse({}).trading;
 
 describe('paper mode at the default configuration', () => {
   it('makes the built-in SMA crossover strategy open and close positions within the first minute', () => {

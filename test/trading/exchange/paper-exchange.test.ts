@@ -23,7 +23,7 @@ import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';
 import { SimulatedMarket } from '../../../src/trading/exchange/simulated-market';
 import { FakeClock } from '../../support/fake-clock';
 
-const paperDefaults = configSchema.parse({}).trading.paper;
+const paperDefaults = configSchema().parse({}).trading.paper;
 const CANDLE = paperDefaults.candleMs;
 const START = Date.UTC(2026, 10, 26, 12, 0, 0) + 123;
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT'];

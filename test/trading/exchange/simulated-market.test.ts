@@ -7,7 +7,7 @@ import {
 } from '../../../src/trading/exchange/simulated-market';
 import { BTC_MARKET } from '../../support/risk-fixtures';
 
-const defaults = configSchema.parse({}).trading;
+const defaults = configSchema().parse({}).trading;
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 
 function market(seed = 42): SimulatedMarket {
