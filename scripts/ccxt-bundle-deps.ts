@@ -16,6 +16,11 @@
  *   protobuf messages below, the binance bundle 1.87 → 1.41 MB: load 48.2 → 42.9 ms of main-thread CPU, median of 12
  *   fresh processes each, alternated).
  * - MEXC's protobuf messages (0.14 MB), which ccxt's base class imports when the exchange is mexc: in no bundle.
+ * - ws (ccxt's WebSocket client, for ccxt.pro's streams and its order router: ByNinja only calls REST), which ccxt's
+ *   base class imports through its WsClient: ws's modules and the node ones they load (http, https, zlib; tls, which
+ *   a start over https loads with its first connection anyway) were ~5–7 ms of every bundle load. In the bundle,
+ *   `ws` is a facade whose class constructs, answers its statics (`OPEN`…) and `instanceof` as ws's own, loading ws
+ *   from node_modules (the copy ccxt depends on) on first use; `createWebSocketStream` likewise.
  * A ccxt upgrade that imports something else from either fails the build (no such export), never at run time.
  */
 import fs from 'node:fs';
@@ -43,6 +48,22 @@ export function undiciMakeDispatcher(undiciDir: string): string {
   return found[0];
 }
 
+/**
+ * ws as ccxt imports it (`import WebSocket, { createWebSocketStream } from 'ws'`, or `import('ws')`), loaded on first
+ * use: the class is a proxy of ws's own (construct, every property — `OPEN`, `prototype` for `instanceof` — and `in`).
+ */
+export const WS_FACADE = [
+  `let real;`,
+  `const load = () => (real ??= require('ws'));`,
+  `const WebSocket = new Proxy(function WebSocket() {}, {`,
+  `  construct: (_target, args) => Reflect.construct(load(), args),`,
+  `  get: (_target, key) => load()[key],`,
+  `  has: (_target, key) => key in load(),`,
+  `});`,
+  `export default WebSocket;`,
+  `export const createWebSocketStream = (...args) => load().createWebSocketStream(...args);`,
+].join('\n');
+
 export function ccxtDependencyPlugin(root: string): Plugin {
   const undiciDir = path.dirname(require.resolve('undici/package.json', { paths: [root] }));
   return {
@@ -52,6 +73,11 @@ export function ccxtDependencyPlugin(root: string): Plugin {
       b.onResolve({ filter: /^(@scure\/starknet|undici)$/ }, (args) =>
         args.namespace === NAMESPACE ? undefined : { path: args.path, namespace: NAMESPACE },
       );
+      // ws: ccxt's import goes to the facade, the facade's to node_modules (not bundled)
+      b.onResolve({ filter: /^ws$/ }, (args) =>
+        args.namespace === NAMESPACE ? { path: 'ws', external: true } : { path: 'ws', namespace: NAMESPACE },
+      );
+      b.onLoad({ filter: /^ws$/, namespace: NAMESPACE }, () => ({ contents: WS_FACADE, loader: 'js' }));
       // the rest of undici (fetch and all it needs: ~0.6 MB) from node_modules, on fetch's first call
       b.onResolve({ filter: /^undici\/index\.js$/ }, () => ({ path: 'undici', external: true }));
       // MEXC's protobuf messages, imported only when the exchange is mexc

@@ -56,11 +56,12 @@ describe('the ccxt bundles a live start loads', function () {
     }
   });
 
-  it("holds neither the rest of undici (loaded from node_modules with fetch) nor MEXC's protobuf messages", () => {
+  it("holds neither the rest of undici (loaded from node_modules with fetch), ws, nor MEXC's protobuf messages", () => {
     for (const id of verifiedExchangeIds()) {
       const code = fs.readFileSync(path.join(DAEMONS_DIR, `ccxt-${id}.js`), 'utf8');
       expect(code, id).to.not.include('undici/lib/web/fetch/index.js');
       expect(code, id).to.not.include('PushDataV3ApiWrapper.prototype');
+      expect(code, id).to.not.include('node_modules/ws/lib/');
       expect(code, id).to.include('require("undici")');
     }
   });
@@ -125,6 +126,38 @@ describe('the ccxt bundles a live start loads', function () {
     } finally {
       await fake.close();
     }
+  });
+
+  it("opens ccxt's WebSocket client as ws's own does, ws loaded from ccxt's copy on first use only", async () => {
+    const seen = (await inFreshNode(`
+      const wsFile = require.resolve('ws', { paths: [require('node:path').dirname(require.resolve('ccxt'))] });
+      const loaded = () => Object.keys(require.cache).some((f) => f.startsWith(require('node:path').dirname(wsFile)));
+      const { Ctor } = await load('binance');
+      const atLoad = loaded();
+      const WS = require(wsFile);
+      const server = new WS.WebSocketServer({ host: '127.0.0.1', port: 0 });
+      await new Promise((resolve) => server.once('listening', resolve));
+      const got = new Promise((resolve) => server.once('connection', (s) => s.once('message', (m) => resolve(String(m)))));
+      const exchange = new Ctor({});
+      await exchange.loadHttpProxyAgent(); // ccxt's own step for a plain ws:// url
+      const client = exchange.client('ws://127.0.0.1:' + server.address().port);
+      await client.connect();
+      const open = client.isOpen();
+      const isWs = client.connection instanceof WS;
+      client.connection.send('hello');
+      const message = await got;
+      await client.close();
+      const closed = client.connection.readyState === WS.CLOSED;
+      await new Promise((resolve) => server.close(resolve));
+      return { atLoad, open, isWs, message, closed, after: loaded() };`)) as Record<string, unknown>;
+    expect(seen).to.deep.equal({
+      atLoad: false,
+      open: true,
+      isWs: true,
+      message: 'hello',
+      closed: true,
+      after: true,
+    });
   });
 
   it("signs Starknet messages as ccxt's own modules do, its tables built on first use", async () => {
