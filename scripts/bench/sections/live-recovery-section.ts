@@ -167,13 +167,21 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `compiled from source under trading's node_args; after ` +
           `it, two waves of reads (the second once the account answered: a start refused for rate has only two ` +
           `out), each answer's parse (llhttp's first run, ccxt's) and recovery, ~25 ms of CPU in all` +
+          `. Stop 36, before the first request: the config schema is not built when the configuration is the one ` +
+          `this build validated last (its clean answer kept beside the code cache, keyed by the bundle's SHA-256 ` +
+          `and the whole input: validated-config-cache.ts), and ws — ccxt's WebSocket client, for ccxt.pro and its ` +
+          `order router — is out of the ccxt bundles, loaded from node_modules on first use (a proxy of its class; ` +
+          `with it node's http, https and zlib, and tls in this section, whose proxy speaks plain HTTP: a real ` +
+          `exchange's first https connection loads tls before ccxt anyway; stop 35 measured it alone at 28.3 → ` +
+          `26.3 ms of main-thread CPU for ccxt's load and construct, 15 alternated fresh loads): direct live ` +
+          `starts, 12 alternated rounds against stop 35's build, first request at the proxy 132.7 → 129.3 ms with ` +
+          `the config cache alone (ready 264.2 → 256.6), main-thread CPU at the first request 124.6 → 118.9 with ` +
+          `both (a busy host). Not done, by design: recovery's reads in the first wave (it would save the second wave's round trip, ` +
+          `~50 ms here, not measured): the account's answer is the start's probe of a refusal for rate, and an IP banned by another ` +
+          `client would get every read of a restart, each lengthening a Binance ban` +
           `. Tried and left: an ASCII-only bundle decoded as latin1 (with the key from the bytes, no gain in the ` +
           `load: main-thread CPU of loadCcxtClass and the constructor, 25 alternated fresh loads, median 28.0 → ` +
-          `28.9 ms, wall 22.5 → 31.6; not profiled further); ws loaded ` +
-          `on its first use in the ccxt ` +
-          `bundle (a proxy of its class, as Starknet's facade): main-thread CPU of loadCcxtClass and the ` +
-          `constructor, median of 15 alternated fresh loads, 28.3 → 26.3 ms (a real exchange's first https ` +
-          `connection loads tls anyway); a V8 startup snapshot of ccxt's binance bundle (node --build-snapshot, ` +
+          `28.9 ms, wall 22.5 → 31.6; not profiled further); a V8 startup snapshot of ccxt's binance bundle (node --build-snapshot, ` +
           `to skip its ~22 ms load and ~12 ms construct): node 20.20 cannot hold node:http in a snapshot — an entry ` +
           `that only requires it fails (node:http's top level calls toSorted, absent while building; with it ` +
           `polyfilled, a fatal "global handle not serialized" for its HTTPParser binding) — and ccxt's bundle loads ` +
