@@ -15,6 +15,9 @@
  *   caches, mocks) was hashed, decoded and handed to V8 at every load of the bundle though it never ran (with MEXC's
  *   protobuf messages below, the binance bundle 1.87 → 1.41 MB: load 48.2 → 42.9 ms of main-thread CPU, median of 12
  *   fresh processes each, alternated).
+ * - undici's HTTP/2 client (client-h2.js, with node's http2: ~2–3 ms at the first request's way out), which its
+ *   client requires at its top but calls only for a connection that negotiated h2 — never for ccxt's requests (undici
+ *   offers h2 only with `allowH2`): in the bundle it runs on that first call (`undiciLazyH2`).
  * - MEXC's protobuf messages (0.14 MB), which ccxt's base class imports when the exchange is mexc: in no bundle.
  * - ws (ccxt's WebSocket client, for ccxt.pro's streams and its order router: ByNinja only calls REST), which ccxt's
  *   base class imports through its WsClient: ws's modules and the node ones they load (http, https, zlib; tls, which
@@ -64,6 +67,21 @@ export const WS_FACADE = [
   `export const createWebSocketStream = (...args) => load().createWebSocketStream(...args);`,
 ].join('\n');
 
+const EAGER_H2 = "const connectH2 = require('./client-h2.js')";
+
+/**
+ * undici's client.js with its HTTP/2 client required on its first call, not at the top: the same function, called
+ * with the same arguments, only for a connection that negotiated h2.
+ */
+export function undiciLazyH2(clientJs: string, file: string): string {
+  if (clientJs.split(EAGER_H2).length !== 2)
+    throw new Error(`${file}: no single "${EAGER_H2}" (undici changed: see ${__filename})`);
+  return clientJs.replace(
+    EAGER_H2,
+    "const connectH2 = (client, socket) => require('./client-h2.js')(client, socket)",
+  );
+}
+
 export function ccxtDependencyPlugin(root: string): Plugin {
   const undiciDir = path.dirname(require.resolve('undici/package.json', { paths: [root] }));
   return {
@@ -72,6 +90,13 @@ export function ccxtDependencyPlugin(root: string): Plugin {
       // ccxt's imports go to the facades; the facades' own imports go to the real modules
       b.onResolve({ filter: /^(@scure\/starknet|undici)$/ }, (args) =>
         args.namespace === NAMESPACE ? undefined : { path: args.path, namespace: NAMESPACE },
+      );
+      // undici's HTTP/2 client on its first call
+      const clientJs = path.join(undiciDir, 'lib', 'dispatcher', 'client.js');
+      b.onLoad({ filter: /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/ }, (args) =>
+        args.path === clientJs
+          ? { contents: undiciLazyH2(fs.readFileSync(clientJs, 'utf8'), clientJs), loader: 'js' }
+          : undefined,
       );
       // ws: ccxt's import goes to the facade, the facade's to node_modules (not bundled)
       b.onResolve({ filter: /^ws$/ }, (args) =>

@@ -14,6 +14,28 @@ import { binanceKit } from '../../harness/exchanges/exchange-kits';
 import { DAEMON_SCRIPTS, REPO_ROOT } from '../../harness/pm2';
 import { verifiedExchangeIds } from '../../src/trading/exchange/profiles';
 
+/** A self-signed certificate for 127.0.0.1 (test only, valid 100 years): a local HTTP/2 server for undici. */
+const H2_KEY = [
+  '-----BEGIN PRIVATE KEY-----',
+  'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgGGV6xhbekvZcjKqz',
+  'bq4z4greCuHqG9yu6veGMmJBlhWhRANCAAR6O+CD1cRKm/mnoKz0uA8WrFW0fncY',
+  '/XdKz5MBfPhHnNSwoTv6Olgt+GFekH4R46xZxtF9smR9xeKUbFzie9c1',
+  '-----END PRIVATE KEY-----',
+].join('\n');
+const H2_CERT = [
+  '-----BEGIN CERTIFICATE-----',
+  'MIIBmzCCAUGgAwIBAgIUZdJ1yLNonTPtUFrx+q8JGa0NfycwCgYIKoZIzj0EAwIw',
+  'FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwNTA2MjQzMVoYDzIxMjYxMTEx',
+  'MDYyNDMxWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO',
+  'PQMBBwNCAAR6O+CD1cRKm/mnoKz0uA8WrFW0fncY/XdKz5MBfPhHnNSwoTv6Olgt',
+  '+GFekH4R46xZxtF9smR9xeKUbFzie9c1o28wbTAdBgNVHQ4EFgQU7LYijCcG3PW9',
+  'xN6ajARYgq4ReAwwHwYDVR0jBBgwFoAU7LYijCcG3PW9xN6ajARYgq4ReAwwDwYD',
+  'VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI',
+  'zj0EAwIDSAAwRQIhALjReEAv71TTOPPrRizY/ZB9fvwY0UVBy1Us9nbUO9jjAiAT',
+  'Xf4pg4moB1GlGKhB0RYj9Ac1r8lPAsNtw/BeSfG+hA==',
+  '-----END CERTIFICATE-----',
+].join('\n');
+
 const DAEMONS_DIR = path.dirname(DAEMON_SCRIPTS.trading);
 const CCXT_EXCHANGE = path.join(REPO_ROOT, 'dist/src/trading/exchange/ccxt-exchange.js');
 
@@ -123,6 +145,33 @@ describe('the ccxt bundles a live start loads', function () {
         unknown
       >;
       expect(seen).to.deep.equal({ afterRequest: false, fetched: 'number', connector: 'function' });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("sends without node's http2, and undici's HTTP/2 client still answers a connection that negotiates h2", async () => {
+    const fake = await FakeBinance.start({ ...binanceKit.credentials, symbols: ['BTC/USDT'] });
+    try {
+      const seen = (await inFreshNode(`
+        const http2Loaded = () => process.moduleLoadList.includes('NativeModule http2');
+        const { Ctor } = await load('binance');
+        const client = new Ctor({ options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false } });
+        client.urls.api = rebaseUrls(client.urls.api, ${JSON.stringify(fake.url)});
+        await client.loadMarkets();
+        const afterRequest = http2Loaded();
+        const http2 = require('node:http2');
+        const server = http2.createSecureServer({ key: ${JSON.stringify(H2_KEY)}, cert: ${JSON.stringify(H2_CERT)} });
+        server.on('stream', (stream, headers) => { stream.respond({ ':status': 200 }); stream.end('h2 ' + headers[':path']); });
+        await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const undici = client.undiciModule;
+        const agent = new undici.Agent({ allowH2: true, connect: { ca: ${JSON.stringify(H2_CERT)} } });
+        const res = await undici.request('https://127.0.0.1:' + server.address().port + '/ping', { dispatcher: agent });
+        const body = await res.body.text();
+        await agent.close();
+        await new Promise((resolve) => server.close(resolve));
+        return { afterRequest, status: res.statusCode, body };`)) as Record<string, unknown>;
+      expect(seen).to.deep.equal({ afterRequest: false, status: 200, body: 'h2 /ping' });
     } finally {
       await fake.close();
     }
