@@ -220,7 +220,23 @@ export async function tradingRestarts(
               "starts each, the first tick's beginning included); direct starts with the node_args, 20 alternated " +
               'rounds against stop 34: spawn → ready 162.8 → 156.9 ms (floors 156.8 → 149.5), main-thread CPU ' +
               '138.7 → 134.4 (floors 135.2 → 130.1).' +
-              " What is above 0 orders now (main-thread, --cpu-prof to ready, 1,000 against 0 open orders, 4 direct starts each, ~30 ms in all under the profiler): the two files read and checked ~13 ms (JSON.parse ~2, zod's parser generated at each start ~2 per schema — at build time since stop 34 —, the generated checks ~4.5), the paper exchange's open and first reads ~5–7 (its matching passes, toExchangeOrder, the open-orders sort: src/trading/exchange, not changed here), recovery ~5, the watched symbols worked out twice before ready ~1.5 (each sorted every pending order: since stop 34b the kept list), the garbage collector ~2, the rest small passes of well under 1 ms each; with the check kept complete, no duplicate left to remove is near the ~30 ms the target needs." +
+              ' Stop 36, the passes over the orders a start made more than once: the positions are derived once ' +
+              'per version of the state and load of the markets (they replayed every hot order at each of several ' +
+              "calls before ready: recovery, the watched symbols, the account's reading, the unsellable watch), the " +
+              "pending orders' symbols kept with the pending orders (the watched symbols, the busy coins and the " +
+              'unsellable and shortfall watches each walked every pending order for them), each symbol split once ' +
+              '(splitSymbol: up to two splits per order at each balance reading), the paper exchange answers its ' +
+              'open and recent orders reads from the listing it matched (each listed and sorted every order ' +
+              'twice), and recovery ' +
+              'looks the open list up by symbol then id (no key string per order) — inclusive CPU under --cpu-prof ' +
+              "to ready, 12 alternated direct starts each: positions 1.55 → 0.56 ms, the account refresh's reading " +
+              'observed 2.18 → 0.39, busyCoins 1.44 → 0.08, the watched symbols 1.41 → 0.91, the paper matching ' +
+              'pass 1.91 → 0.92, its open-orders listing 1.68 → 0.95; direct starts without node flags, 20–40 ' +
+              'alternated rounds on a quiet host (load < 1), three runs: main-thread CPU −3.6, −2.0, −1.8 ms ' +
+              '(~120 ms), spawn → ready −2.4, −2.0, +0.3 ms (within noise); no orders unchanged. Allocated to ready ' +
+              '(sampled) 21.5 → 20.3 MiB, and the scavenges come at the same heap sizes, 8 before ready in both: ' +
+              'with the young generation grown to 8 MiB by then, that much less moves none.' +
+              " What is above 0 orders now (main-thread, --cpu-prof to ready, 1,000 against 0 open orders, 4 direct starts each, ~30 ms in all under the profiler): the two files read and checked ~13 ms (JSON.parse ~2, zod's parser generated at each start ~2 per schema — at build time since stop 34 —, the generated checks ~4.5), the paper exchange's open and first reads ~5–7 (its matching passes, toExchangeOrder, the open-orders sort: since stop 36 one listing per read), recovery ~5, the watched symbols worked out twice before ready ~1.5 (each sorted every pending order: since stop 34b the kept list), the garbage collector ~2, the rest small passes of well under 1 ms each; with the check kept complete, no duplicate left to remove is near the ~30 ms the target needs." +
               ' Measured again at stop 32 by taking parts out of a copy of the bundle (ablations, not shipped; ' +
               'main-thread CPU to ready from /proc, direct starts with the node flags PM2 gives trading, medians of ' +
               '25–30 alternated starts on a host at load 10–16): 1,000 open orders ~186 ms against ~147 with none; ' +

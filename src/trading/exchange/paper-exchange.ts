@@ -53,10 +53,11 @@ import {
   findOrder,
   symbolTrades,
   matchRestingOrder,
+  listedNow,
   openOrders,
   orderContext,
+  ordersOf,
   rangeReach,
-  recentOrders,
   refuseDuplicate,
   sizeOrder,
   toExchangeOrder,
@@ -198,15 +199,17 @@ export class PaperExchange implements Exchange {
 
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
     return this.call('fetchOpenOrders', async () => {
-      await this.matchResting(openOrders(this.store.data, symbol));
-      return openOrders(this.store.data, symbol).map(toExchangeOrder);
+      const open = openOrders(this.store.data, symbol);
+      await this.matchResting(open);
+      return listedNow(this.store.data, open, true).map(toExchangeOrder);
     });
   }
 
   fetchRecentOrders(symbol: string): Promise<ExchangeOrder[]> {
     return this.call('fetchRecentOrders', async () => {
-      await this.matchResting(openOrders(this.store.data, symbol));
-      return recentOrders(this.store.data, symbol, RECENT_ORDERS).map(toExchangeOrder);
+      const mine = ordersOf(this.store.data, symbol);
+      await this.matchResting(mine);
+      return listedNow(this.store.data, mine).slice(-RECENT_ORDERS).map(toExchangeOrder);
     });
   }
 
@@ -376,7 +379,11 @@ export class PaperExchange implements Exchange {
     // Orders checked up to the same period share one range list per symbol within a pass: the feed's answer
     // depends only on (symbol, afterBucket, now), and computing it per order made a pass over n orders cost n
     // full candle replays (or, in dry-run, n ticker requests).
-    const rangesCache = new Map<string, { ranges: PriceRange[]; upTo: number; reach: RangeReach }>();
+    // (by symbol, then period: a key string built per order cost a string and its hash for each of 1,000 orders)
+    const rangesCache = new Map<
+      string,
+      Map<number, { ranges: PriceRange[]; upTo: number; reach: RangeReach }>
+    >();
     const markets = await this.marketsLoaded();
     const rules = this.rules;
     const matches: RestingMatch[] = [];
@@ -386,14 +393,15 @@ export class PaperExchange implements Exchange {
     for (const order of open) {
       const market = markets[order.symbol];
       if (!market) throw new InvalidOrderError(`unknown symbol ${order.symbol}`, { symbol: order.symbol });
-      const key = `${order.symbol}\u0000${order.checkedBucket}`;
-      let cached = rangesCache.get(key);
+      let ofSymbol = rangesCache.get(order.symbol);
+      if (!ofSymbol) rangesCache.set(order.symbol, (ofSymbol = new Map()));
+      let cached = ofSymbol.get(order.checkedBucket);
       if (!cached) {
         const ranges = await this.options.feed.priceRanges(order.symbol, order.checkedBucket, now);
         // a full answer may stop short of now: the order is matched up to its last period, and goes again
         const upTo = ranges.length >= MAX_PRICE_RANGES ? ranges[ranges.length - 1].bucket + 1 : currentBucket;
         cached = { ranges, upTo, reach: rangeReach(ranges, upTo) };
-        rangesCache.set(key, cached);
+        ofSymbol.set(order.checkedBucket, cached);
       }
       if (cached.upTo < currentBucket) behind.push(order.id);
       matches.push(matchRestingOrder(order, cached.ranges, market, rules, cached.upTo, cached.reach));

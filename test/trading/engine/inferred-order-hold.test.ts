@@ -58,10 +58,9 @@ function world(
   const orderBook = {
     markets,
     hotOrders: (t?: (o: LocalOrder) => boolean) => hot().filter((o) => !t || t(o)),
-    pendingOrders: (symbol?: string) =>
-      hot().filter(
-        (o) => (!symbol || o.symbol === symbol) && (o.status === 'open' || o.status === 'unknown'),
-      ),
+    pendingSymbols: () => [
+      ...new Set(hot().flatMap((o) => (o.status === 'open' || o.status === 'unknown' ? [o.symbol] : []))),
+    ],
     positions: byId,
     // as the real one: dust worth less than the minimum order value (5) is no open position
     openPositions: (p: Record<string, PositionBook> = byId()) =>

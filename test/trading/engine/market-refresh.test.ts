@@ -19,7 +19,7 @@ function setup(rulesRefusedAt?: () => number | undefined) {
     setMarkets: (markets: Record<string, Market>) => books.push(markets),
     // nothing held: no position to judge unsellable (unsellable-watch.ts)
     positions: () => ({}),
-    pendingOrders: () => [],
+    pendingSymbols: () => [],
     markets: {},
     lastPrices: {},
   } as unknown as OrderBook;

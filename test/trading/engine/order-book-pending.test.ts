@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { silentLogger } from '../../../src/shared/logging/logger';
+import type { Market } from '../../../src/trading/exchange/exchange';
+import { positionsOf } from '../../../src/trading/engine/books/fill-sync';
 import { OrderBook } from '../../../src/trading/engine/orders/order-book';
 import { needsExchange, type LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { CountedStore } from '../../../src/trading/engine/state/counted-store';
@@ -38,6 +40,20 @@ const TESTS: Record<string, ((o: LocalOrder) => boolean) | undefined> = {
   working: (o) => o.status === 'open' || o.status === 'partially_filled',
 };
 
+/**
+ * Markets whose minimum order value (1,000) makes every position of these tests (1 coin at 100) dust: with them a
+ * buy's position has no round trip open (`openedAt` null), without them it has.
+ */
+const DUST_MARKETS: Record<string, Market> = Object.fromEntries(
+  SYMBOLS.map((symbol) => {
+    const [base, quote] = symbol.split('/');
+    return [
+      symbol,
+      { symbol, base, quote, amountStep: 0.001, priceStep: 0.01, minAmount: 0.001, minNotional: 1_000 },
+    ];
+  }),
+);
+
 /** `got` holds the very objects of `want`, in its order (not equal copies). */
 function expectSame(got: LocalOrder[], want: LocalOrder[]): void {
   expect(got.length).to.equal(want.length);
@@ -56,6 +72,12 @@ function expectFresh(
   expectSame(pending, freshPending(data, symbol));
   expectSame(hot, freshHot(data, TESTS[test]));
   for (const got of [pending, hot]) got.reverse().push(localOrder({ clientOrderId: 'not-in-state' }));
+  const symbols = orderBook.pendingSymbols();
+  expect(symbols).to.deep.equal([...new Set(freshPending(data).map((o) => o.symbol))]);
+  symbols.reverse().push('not-in-state');
+  const positions = orderBook.positions();
+  expect(positions).to.deep.equal(positionsOf(data, orderBook.markets, orderBook.fillOrder));
+  for (const key of Object.keys(positions)) delete positions[key];
 }
 
 function memoryHistory(): HistoryLog {
@@ -150,9 +172,12 @@ const step = fc.oneof(
   fc.record({
     kind: fc.constant('place' as const),
     symbol: fc.constantFrom(...SYMBOLS),
+    side: fc.constantFrom('buy' as const, 'sell' as const),
     createdAt: fc.integer({ min: 0, max: 5 }),
     shape,
   }),
+  // the markets loaded again (their lots decide whether what a position holds is dust), as a new record each load
+  fc.record({ kind: fc.constant('markets' as const), dust: fc.boolean() }),
   // an order's answer committed as a new object (commitOrder)
   fc.record({ kind: fc.constant('answer' as const), pick: fc.nat(), shape }),
   // recovery's and the tick's way too: the order changed in place inside a commit
@@ -185,8 +210,8 @@ const step = fc.oneof(
   }),
 );
 
-describe('OrderBook hot and pending orders kept between changes', () => {
-  it('always answers what a fresh listing of the state answers, across random commits, changes, archives, and inside a commit', async () => {
+describe('OrderBook hot and pending orders and positions kept between changes', () => {
+  it('always answers what a fresh listing of the state and a fresh replay of its fills answer, across random commits, changes, archives, markets loads, and inside a commit', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60, size: 'max' }), async (steps) => {
         const { memory, disk, state, orderBook } = books();
@@ -200,7 +225,12 @@ describe('OrderBook hot and pending orders kept between changes', () => {
           at += 1;
           if (s.kind === 'place') {
             next += 1;
-            const o = localOrder({ clientOrderId: `bot-${next}`, symbol: s.symbol, createdAt: s.createdAt });
+            const o = localOrder({
+              clientOrderId: `bot-${next}`,
+              symbol: s.symbol,
+              side: s.side,
+              createdAt: s.createdAt,
+            });
             await state.commitOrder(shaped(o, s.shape, at));
           } else if (
             s.kind === 'answer' ||
@@ -240,6 +270,10 @@ describe('OrderBook hot and pending orders kept between changes', () => {
                 () => true,
               );
             expect(failed).to.equal(true);
+          } else if (s.kind === 'markets') {
+            // the positions read before the load too, as the engine reads them at every tick
+            orderBook.positions();
+            orderBook.setMarkets(s.dust ? { ...DUST_MARKETS } : {});
           } else if (s.kind === 'replace') {
             await state.commit((d) => {
               d.orders = { ...d.orders };
@@ -273,7 +307,7 @@ describe('OrderBook hot and pending orders kept between changes', () => {
     );
   });
 
-  it('lists the orders once per version of the state, however often it is asked', async () => {
+  it('lists the orders and replays their fills once per version of the state, however often it is asked', async () => {
     const { state, orderBook } = books();
     for (let i = 1; i <= 1000; i++) {
       const o = localOrder({
@@ -287,6 +321,7 @@ describe('OrderBook hot and pending orders kept between changes', () => {
       });
     }
     const first = orderBook.pendingOrders();
+    const positions = orderBook.positions();
     const listed = Object.values;
     let listings = 0;
     Object.values = ((o: object) => {
@@ -297,6 +332,8 @@ describe('OrderBook hot and pending orders kept between changes', () => {
       for (let i = 0; i < 15; i++) {
         expect(orderBook.pendingOrders()).to.deep.equal(first);
         expect(orderBook.hotOrders()).to.deep.equal(first);
+        expect(orderBook.pendingSymbols()).to.deep.equal([SYMBOLS[1], SYMBOLS[2], SYMBOLS[0]]);
+        expect(orderBook.positions()).to.deep.equal(positions);
         for (const symbol of SYMBOLS) {
           orderBook.pendingOrders(symbol);
           orderBook.hotOrders((o) => o.symbol === symbol);
@@ -308,6 +345,12 @@ describe('OrderBook hot and pending orders kept between changes', () => {
       });
       expect(orderBook.pendingOrders()).to.have.length(999);
       expect(listings).to.equal(1);
+      orderBook.positions();
+      orderBook.positions();
+      expect(listings).to.equal(2);
+      orderBook.setMarkets({});
+      orderBook.positions();
+      expect(listings).to.equal(3);
     } finally {
       Object.values = listed;
     }

@@ -115,7 +115,7 @@ describe('unsellable positions told at a markets load, remembered in the state',
     lastPrices: {} as Record<string, number>,
     pending: [] as Array<{ symbol: string }>,
     positions: () => books,
-    pendingOrders: () => orderBook.pending as never,
+    pendingSymbols: () => [...new Set(orderBook.pending.map((o) => o.symbol))],
   };
   const watch = (state: MemoryTradingState): UnsellableWatch =>
     new UnsellableWatch({ exchangeId: 'binance', orderBook, state, logger: silentLogger() });

@@ -10,11 +10,12 @@ describe('watchedSymbols: which symbols the engine works on (pure)', () => {
   });
 
   it('adds a symbol no longer configured that still has orders or any amount held (dust too), once', () => {
-    const orders = [{ symbol: 'SOL/USDT' }, { symbol: 'BTC/USDT' }, { symbol: 'SOL/USDT' }];
+    const orders = ['SOL/USDT', 'BTC/USDT'];
     const positions = [
       { symbol: 'XRP/USDT', amount: 0.0001 },
       { symbol: 'BTC/USDT', amount: 1 },
       { symbol: 'ADA/USDT', amount: 0 },
+      { symbol: 'SOL/USDT', amount: 2 },
     ];
     expect(watchedSymbols(['BTC/USDT'], orders, positions)).to.deep.equal({
       symbols: ['BTC/USDT', 'SOL/USDT', 'XRP/USDT'],

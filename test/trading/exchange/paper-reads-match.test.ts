@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { OrderNotFoundError } from '../../../src/shared/errors';
-import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
-import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
+import type { CreateOrderRequest, ExchangeOrder } from '../../../src/trading/exchange/exchange';
+import { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { floorToStep } from '../../../src/trading/exchange/precision';
-import { BTC, CANDLE, MARKET, PaperFixture } from '../../support/paper-fixture';
+import { SimulatedPriceFeed } from '../../../src/trading/exchange/price-feed';
+import { BTC, CANDLE, MARKET, PAPER_DEFAULTS, PaperFixture, SYMBOLS } from '../../support/paper-fixture';
 
 /**
  * Every call that answers for an order, or takes funds, first matches the periods that already crossed the resting
@@ -61,6 +62,34 @@ describe('paper exchange: a read answers only after the periods that crossed its
     const recent = (await ex.fetchRecentOrders(BTC)).find((o) => o.id === placed.id)!;
     expect(recent).to.include({ status: 'closed', filled: 0.02 });
     expect(recent.trades).to.have.length(1);
+  });
+
+  it('recent orders: an order its own matching closed and dropped beyond the closed orders kept is not listed', async () => {
+    const ex = await PaperExchange.open({
+      dataDir: f.dir,
+      feed: new SimulatedPriceFeed(MARKET, SYMBOLS),
+      settings: PAPER_DEFAULTS,
+      clock: f.clock,
+      retainClosedOrders: 1,
+    });
+    try {
+      const limit = floorToStep(MARKET.ticker(BTC, f.clock.now()).ask * 0.997, 0.01);
+      const crossing = f.firstCrossing(limit);
+      const order = (): CreateOrderRequest =>
+        f.order({ side: 'buy', type: 'limit', amount: 0.01, price: limit });
+      const first = await ex.createOrder(order());
+      const second = await ex.createOrder(order());
+      f.clock.time = (crossing + 2) * CANDLE + 1;
+      // both fill in the read's own pass, which then keeps only the later of them
+      const recent = await ex.fetchRecentOrders(BTC);
+      expect(recent.map((o) => [o.id, o.status])).to.deep.equal([[second.id, 'closed']]);
+      expect(await ex.fetchRecentOrders(BTC), 'as a listing with nothing left to match').to.deep.equal(
+        recent,
+      );
+      expect(first.id).to.not.equal(second.id);
+    } finally {
+      await ex.close();
+    }
   });
 
   for (const lookup of ['fetchOrder', 'fetchOrderByClientId', 'fetchOrderTrades'] as const) {

@@ -114,9 +114,24 @@ export function fillKey(fill: Pick<Fill, 'orderId' | 'tradeId'>): string {
   return `${fill.orderId}:${fill.tradeId}`;
 }
 
-export function splitSymbol(symbol: string): { base: string; quote: string } {
-  const [base, quote] = symbol.split('/');
-  return { base, quote: (quote ?? '').split(':')[0] };
+/** Symbols split so far (splitSymbol); cleared past this many, which no exchange's listing reaches. */
+const SPLITS_KEPT = 20_000;
+const splits = new Map<string, Readonly<{ base: string; quote: string }>>();
+
+/**
+ * A symbol's base and quote (`BTC/USDT:USDT` → BTC, USDT). Each symbol is split once and its answer shared (frozen):
+ * the engine asks per order and per fill in its passes over the orders (the busy coins of each balance reading, the
+ * positions' replay, the archive's sort), each time a split into new arrays and strings.
+ */
+export function splitSymbol(symbol: string): Readonly<{ base: string; quote: string }> {
+  let split = splits.get(symbol);
+  if (split === undefined) {
+    const parts = symbol.split('/');
+    split = Object.freeze({ base: parts[0], quote: (parts[1] ?? '').split(':')[0] });
+    if (splits.size >= SPLITS_KEPT) splits.clear();
+    splits.set(symbol, split);
+  }
+  return split;
 }
 
 /** Whether the fee is in neither the base nor the quote currency, so it needs a price to count. */

@@ -25,7 +25,7 @@ export interface UnsellableWatchOptions {
   /** A symbol gone from the list may only be suspended (ExchangeTraits `unlistsSuspended`): the alert says so. */
   goneMayReturn?: boolean;
   /** Positions, orders in flight, the markets loaded and the last prices. */
-  orderBook: Pick<OrderBook, 'positions' | 'pendingOrders' | 'markets' | 'lastPrices'>;
+  orderBook: Pick<OrderBook, 'positions' | 'pendingSymbols' | 'markets' | 'lastPrices'>;
   /** What was told, committed with its events. */
   state: Pick<StateGateway, 'data' | 'commitWithEvents'>;
   logger: Logger;
@@ -37,7 +37,7 @@ export function unsellableNow(orderBook: UnsellableWatchOptions['orderBook']): {
   busy: Set<string>;
   held: Record<string, number>;
 } {
-  const busy = new Set(orderBook.pendingOrders().map((o) => o.symbol));
+  const busy = new Set(orderBook.pendingSymbols());
   const holdings: UnsellableHolding[] = [];
   const held: Record<string, number> = {};
   for (const book of Object.values(orderBook.positions())) {

@@ -30,13 +30,29 @@ interface KeptOrders {
   hot: readonly LocalOrder[];
   /** Those that need the exchange, oldest first: worked out at the first `pendingOrders`. */
   pending?: readonly LocalOrder[];
+  /** Their symbols, each once: worked out at the first `pendingSymbols`. */
+  pendingSymbols?: readonly string[];
   /** Each symbol's of those, as asked. */
   pendingBySymbol: Map<string, readonly LocalOrder[]>;
+}
+
+/** The pending orders of a kept listing, worked out at the first ask. */
+function pendingOf(kept: KeptOrders): readonly LocalOrder[] {
+  kept.pending ??= kept.hot.filter(needsExchange);
+  return kept.pending;
+}
+
+/** The positions as of one version of the state and one load of the markets (`positions`). */
+interface KeptPositions {
+  version: number;
+  markets: Record<string, Market>;
+  books: Readonly<Record<string, Readonly<PositionBook>>>;
 }
 
 export class OrderBook {
   private marketBook: Record<string, Market>;
   private kept: KeptOrders | undefined;
+  private keptPositions: KeptPositions | undefined;
   /**
    * The last price read per symbol (the loop writes it each tick): what the dust rule values a position at, for the
    * decision and everything else alike (risk.ts isOpenPosition).
@@ -92,14 +108,25 @@ export class OrderBook {
   /** Orders that still need the exchange (not final, or final with fills still to fetch), oldest first. */
   pendingOrders(symbol?: string): LocalOrder[] {
     const kept = this.keptNow();
-    kept.pending ??= kept.hot.filter(needsExchange);
-    if (!symbol) return kept.pending.slice();
+    const pending = pendingOf(kept);
+    if (!symbol) return pending.slice();
     let mine = kept.pendingBySymbol.get(symbol);
     if (!mine) {
-      mine = kept.pending.filter((o) => o.symbol === symbol);
+      mine = pending.filter((o) => o.symbol === symbol);
       kept.pendingBySymbol.set(symbol, mine);
     }
     return mine.slice();
+  }
+
+  /**
+   * The symbols of the orders that still need the exchange, each once, in the order of their oldest such order; a new
+   * array at each call. What the watched symbols, the busy coins of a balance reading and the unsellable watch ask
+   * (each a pass over every pending order when they listed them), kept with the pending orders.
+   */
+  pendingSymbols(): string[] {
+    const kept = this.keptNow();
+    kept.pendingSymbols ??= [...new Set(pendingOf(kept).map((o) => o.symbol))];
+    return kept.pendingSymbols.slice();
   }
 
   private keptNow(): KeptOrders {
@@ -125,15 +152,31 @@ export class OrderBook {
     return historySeqBound(this.opts.history, this.botId, this.installId);
   }
 
-  positions(): Record<string, PositionBook> {
-    return positionsOf(this.opts.state.data, this.marketBook, this.fillOrder);
+  /**
+   * The positions the state's checkpoint and hot orders' fills make (positionsOf), a new record at each call holding
+   * books shared between calls (never changed: read them only). Derived once per version of the state and load of the
+   * markets (their lots decide when dust ends a round trip), as the hot orders are listed: the engine reads them
+   * several times before ready — recovery, the watched symbols, the account, the unsellable watch — and at every tick,
+   * each a replay of every hot order's fills.
+   */
+  positions(): Record<string, Readonly<PositionBook>> {
+    const { version, data } = this.opts.state;
+    const kept = this.keptPositions;
+    if (version !== undefined && kept?.version === version && kept.markets === this.marketBook)
+      return { ...kept.books };
+    const books = positionsOf(data, this.marketBook, this.fillOrder);
+    // read inside a change (version undefined): derived from the state as it is, kept for no later read
+    if (version !== undefined) this.keptPositions = { version, markets: this.marketBook, books };
+    return { ...books };
   }
 
   /**
    * Positions that could be sold now: dust worth less than the minimum order value is none. Valued at the symbol's
    * last price — the one the tick's decision used — or, before any price is known, at its own cost per unit.
    */
-  openPositions(positions: Record<string, PositionBook> = this.positions()): PositionBook[] {
+  openPositions(
+    positions: Record<string, Readonly<PositionBook>> = this.positions(),
+  ): Readonly<PositionBook>[] {
     return Object.values(positions).filter((p) =>
       isOpenPosition(p.amount, this.marketBook[p.symbol], this.lastPrices[p.symbol] ?? averageEntryPrice(p)),
     );

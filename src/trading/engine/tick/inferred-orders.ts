@@ -30,7 +30,7 @@ export const IN_DOUBT_REMINDER_MS = 24 * 60 * 60_000;
 
 export interface InferredOrderWatchOptions {
   /** The orders' reads (hot orders, those in flight, positions, markets). */
-  orderBook: Pick<OrderBook, 'positions' | 'hotOrders' | 'pendingOrders' | 'markets'>;
+  orderBook: Pick<OrderBook, 'positions' | 'hotOrders' | 'pendingSymbols' | 'markets'>;
   /** The state's gateway: the owner's holdings kept, an order's verdict and doubt committed. */
   state: Pick<StateGateway, 'data' | 'change' | 'commitOrder' | 'commitInDoubt'>;
   clock: Clock;
@@ -217,7 +217,7 @@ export class InferredOrderWatch {
    */
   private busyCoins(sentAt: number, except?: string): Set<string> {
     const { orderBook, notCarriedOutAfterMs } = this.opts;
-    const busy = new Set(orderBook.pendingOrders().map((o) => splitSymbol(o.symbol).base));
+    const busy = new Set(orderBook.pendingSymbols().map((symbol) => splitSymbol(symbol).base));
     const changed = (o: LocalOrder): boolean =>
       sentAt - o.updatedAt < notCarriedOutAfterMs && o.clientOrderId !== except;
     for (const o of orderBook.hotOrders(changed)) busy.add(splitSymbol(o.symbol).base);

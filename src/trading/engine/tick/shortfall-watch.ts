@@ -39,7 +39,7 @@ export interface ShortfallWatchOptions {
   /** The orders' reads (positions, orders in flight, markets, the exchange's fill order). */
   orderBook: Pick<
     OrderBook,
-    'positions' | 'openPositions' | 'pendingOrders' | 'hotOrders' | 'markets' | 'fillOrder'
+    'positions' | 'openPositions' | 'pendingSymbols' | 'hotOrders' | 'markets' | 'fillOrder'
   >;
   /** The state's gateway: what was reported kept, a write-off committed with its events. */
   state: Pick<StateGateway, 'data' | 'commitWithEvents' | 'commitOrder'>;
@@ -74,7 +74,7 @@ export class ShortfallWatch {
     sentAt: number = this.opts.clock.now(),
   ): Promise<void> {
     const { orderBook, state, settleWindowMs } = this.opts;
-    const unsettled = new Set(orderBook.pendingOrders().map((o) => o.symbol));
+    const unsettled = new Set(orderBook.pendingSymbols());
     // an order changed within a window of the read (or since): its fill may not be in this balance yet
     for (const o of orderBook.hotOrders((x) => changedNearRead(x, sentAt, settleWindowMs)))
       unsettled.add(o.symbol);

@@ -8,11 +8,10 @@ import type { OrderBook } from '../orders/order-book';
 
 export function watchedSymbols(
   configured: readonly string[],
-  pendingOrders: ReadonlyArray<{ symbol: string }>,
+  pendingSymbols: readonly string[],
   positions: ReadonlyArray<{ symbol: string; amount: number }>,
 ): { symbols: string[]; untraded: string[] } {
-  const extra = new Set<string>();
-  for (const order of pendingOrders) extra.add(order.symbol);
+  const extra = new Set<string>(pendingSymbols);
   for (const position of positions) {
     if (position.amount > 0) extra.add(position.symbol);
   }
@@ -22,13 +21,13 @@ export function watchedSymbols(
 
 /** The watched symbols now; a symbol watched but no longer traded is logged once (exits only). */
 export function symbolsToWatch(
-  orderBook: Pick<OrderBook, 'pendingOrders' | 'positions'>,
+  orderBook: Pick<OrderBook, 'pendingSymbols' | 'positions'>,
   configured: readonly string[],
   onceLog: OnceLog,
 ): string[] {
   const { symbols, untraded } = watchedSymbols(
     configured,
-    orderBook.pendingOrders(),
+    orderBook.pendingSymbols(),
     Object.values(orderBook.positions()),
   );
   for (const symbol of untraded) {
