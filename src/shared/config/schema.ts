@@ -80,6 +80,12 @@ function buildConfigSchema() {
   const positiveInt = z.number().int().positive();
   const nonNegative = z.number().nonnegative();
   const pct = z.number().positive().max(100);
+  const loopbackHost = () =>
+    z
+      .string()
+      .refine((h) => LOOPBACK_HOSTS.includes(h), 'must be a loopback address (127.0.0.1, localhost or ::1)')
+      .default('127.0.0.1');
+  const port = (byDefault: number) => z.number().int().min(1).max(65535).default(byDefault);
   return z.strictObject({
     app: z
       .strictObject({
@@ -124,15 +130,9 @@ function buildConfigSchema() {
     ipc: z
       .strictObject({
         /** Address trading listens on. Loopback only: the protocol is not meant for a network. */
-        host: z
-          .string()
-          .refine(
-            (h) => LOOPBACK_HOSTS.includes(h),
-            'must be a loopback address (127.0.0.1, localhost or ::1)',
-          )
-          .default('127.0.0.1'),
+        host: loopbackHost(),
         /** TCP port (env BYNINJA_IPC_PORT). */
-        port: z.number().int().min(1).max(65535).default(47_800),
+        port: port(47_800),
         /** Longest accepted line; longer frames get an error and the connection is closed. */
         maxFrameBytes: positiveInt.default(1024 * 1024),
         /** Most simultaneous clients; more are refused. */
@@ -153,17 +153,11 @@ function buildConfigSchema() {
         /** Each daemon serves /health and /metrics (Prometheus) over HTTP on loopback; false: no HTTP at all. */
         enabled: z.boolean().default(true),
         /** Address the HTTP endpoints listen on. Loopback only: put a reverse proxy in front to expose them. */
-        host: z
-          .string()
-          .refine(
-            (h) => LOOPBACK_HOSTS.includes(h),
-            'must be a loopback address (127.0.0.1, localhost or ::1)',
-          )
-          .default('127.0.0.1'),
+        host: loopbackHost(),
         /** Port of trading's /health and /metrics. */
-        tradingPort: z.number().int().min(1).max(65535).default(47_801),
+        tradingPort: port(47_801),
         /** Port of telegram's /health and /metrics. */
-        telegramPort: z.number().int().min(1).max(65535).default(47_802),
+        telegramPort: port(47_802),
       })
       .prefault({}),
 
