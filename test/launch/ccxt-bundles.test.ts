@@ -50,6 +50,27 @@ async function inFreshNode(body: string): Promise<unknown> {
   return JSON.parse(stdout);
 }
 
+/**
+ * Runs `body` in a fresh node once `client`, the bundle's Binance class, read its markets from a local Binance
+ * double (`fakeUrl` its address); with the routes the double was asked.
+ */
+async function afterMarketsRead(
+  body: (fakeUrl: string) => string,
+): Promise<{ result: unknown; routes: string[] }> {
+  const fake = await FakeBinance.start({ ...binanceKit.credentials, symbols: ['BTC/USDT'] });
+  try {
+    const result = await inFreshNode(`
+      const { Ctor } = await load('binance');
+      const client = new Ctor({ options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false } });
+      client.urls.api = rebaseUrls(client.urls.api, ${JSON.stringify(fake.url)});
+      const markets = await client.loadMarkets();
+      ${body(fake.url)}`);
+    return { result, routes: fake.requests.map((r) => r.route) };
+  } finally {
+    await fake.close();
+  }
+}
+
 describe('the ccxt bundles a live start loads', function () {
   this.timeout(60_000);
 
@@ -113,53 +134,26 @@ describe('the ccxt bundles a live start loads', function () {
   });
 
   it('reads markets from the local Binance through the HTTP client bundled in', async () => {
-    const fake = await FakeBinance.start({ ...binanceKit.credentials, symbols: ['BTC/USDT'] });
-    try {
-      const symbols = (await inFreshNode(`
-        const { Ctor } = await load('binance');
-        const client = new Ctor({ options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false } });
-        client.urls.api = rebaseUrls(client.urls.api, ${JSON.stringify(fake.url)});
-        const markets = await client.loadMarkets();
-        return Object.keys(markets);`)) as string[];
-      expect(symbols).to.include('BTC/USDT');
-      expect(fake.requests.map((r) => r.route)).to.include('exchangeInfo');
-    } finally {
-      await fake.close();
-    }
+    const { result, routes } = await afterMarketsRead(() => 'return Object.keys(markets);');
+    expect(result).to.include('BTC/USDT');
+    expect(routes).to.include('exchangeInfo');
   });
 
   it("requests without loading the rest of undici (nor node's own copy of it), and undici loads whole when needed", async () => {
-    const fake = await FakeBinance.start({ ...binanceKit.credentials, symbols: ['BTC/USDT'] });
-    try {
-      const seen = (await inFreshNode(`
-        const nodeUndici = () => process.moduleLoadList.includes('NativeModule internal/deps/undici/undici');
-        const { Ctor } = await load('binance');
-        const client = new Ctor({ options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false } });
-        client.urls.api = rebaseUrls(client.urls.api, ${JSON.stringify(fake.url)});
-        await client.loadMarkets();
-        const afterRequest = nodeUndici();
+    const { result } = await afterMarketsRead(
+      (fakeUrl) => `
+        const afterRequest = process.moduleLoadList.includes('NativeModule internal/deps/undici/undici');
         // what ccxt keeps for its fetch path: undici's own fetch, loaded on its call
-        const time = await (await client.undiciModule.fetch(${JSON.stringify(`${fake.url}/api/v3/time`)})).json();
-        return { afterRequest, fetched: typeof time.serverTime, connector: typeof client.undiciModule.buildConnector };`)) as Record<
-        string,
-        unknown
-      >;
-      expect(seen).to.deep.equal({ afterRequest: false, fetched: 'number', connector: 'function' });
-    } finally {
-      await fake.close();
-    }
+        const time = await (await client.undiciModule.fetch(${JSON.stringify(`${fakeUrl}/api/v3/time`)})).json();
+        return { afterRequest, fetched: typeof time.serverTime, connector: typeof client.undiciModule.buildConnector };`,
+    );
+    expect(result).to.deep.equal({ afterRequest: false, fetched: 'number', connector: 'function' });
   });
 
   it("sends without node's http2, and undici's HTTP/2 client still answers a connection that negotiates h2", async () => {
-    const fake = await FakeBinance.start({ ...binanceKit.credentials, symbols: ['BTC/USDT'] });
-    try {
-      const seen = (await inFreshNode(`
-        const http2Loaded = () => process.moduleLoadList.includes('NativeModule http2');
-        const { Ctor } = await load('binance');
-        const client = new Ctor({ options: { fetchMarkets: { types: ['spot'] }, fetchCurrencies: false } });
-        client.urls.api = rebaseUrls(client.urls.api, ${JSON.stringify(fake.url)});
-        await client.loadMarkets();
-        const afterRequest = http2Loaded();
+    const { result } = await afterMarketsRead(
+      () => `
+        const afterRequest = process.moduleLoadList.includes('NativeModule http2');
         const http2 = require('node:http2');
         const server = http2.createSecureServer({ key: ${JSON.stringify(H2_KEY)}, cert: ${JSON.stringify(H2_CERT)} });
         server.on('stream', (stream, headers) => { stream.respond({ ':status': 200 }); stream.end('h2 ' + headers[':path']); });
@@ -170,11 +164,9 @@ describe('the ccxt bundles a live start loads', function () {
         const body = await res.body.text();
         await agent.close();
         await new Promise((resolve) => server.close(resolve));
-        return { afterRequest, status: res.statusCode, body };`)) as Record<string, unknown>;
-      expect(seen).to.deep.equal({ afterRequest: false, status: 200, body: 'h2 /ping' });
-    } finally {
-      await fake.close();
-    }
+        return { afterRequest, status: res.statusCode, body };`,
+    );
+    expect(result).to.deep.equal({ afterRequest: false, status: 200, body: 'h2 /ping' });
   });
 
   it("opens ccxt's WebSocket client as ws's own does, ws loaded from ccxt's copy on first use only", async () => {
