@@ -13,12 +13,15 @@
  *   reported, at every start.
  * - The file carries a SHA-256 of its data: a torn or altered file is a miss, and the schema decides.
  * - Outside a daemon bundle (tsc's output: tests, scripts, the CLI) there is no fingerprint and no cache.
- * - No secret is in it: secrets never enter the configuration (loader.ts). Written 0600 anyway (chat and user ids),
- *   to a temp file renamed into place; any failure (read-only install, full disk) is ignored.
+ * - No secret is in it: secrets never enter the configuration (loader.ts), and an answer holding anything a log line
+ *   would mask (a secret pasted into a field — the bot token with the Bot API root —, credentials in a URL) is never
+ *   written: such a configuration is validated at every start. Written 0600 anyway (chat and user ids), to a temp
+ *   file renamed into place; any failure (read-only install, full disk) is ignored.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Redactor } from '../logging/redact';
 
 /** Replaced at build time in each daemon bundle by the SHA-256 of the bundle (scripts/bundle.ts). */
 declare const BYNINJA_BUNDLE_FINGERPRINT: string | undefined;
@@ -69,12 +72,22 @@ export function readValidatedConfig(cache: ConfigCache, scope: string, key: stri
   }
 }
 
-/** Keeps the schema's clean answer `data` for `key` (one file per scope: the last answer only). */
-export function writeValidatedConfig(cache: ConfigCache, scope: string, key: string, data: unknown): void {
+/**
+ * Keeps the schema's clean answer `data` for `key` (one file per scope: the last answer only), unless `redactor` (the
+ * service's, with its secrets) would mask any of it.
+ */
+export function writeValidatedConfig(
+  cache: ConfigCache,
+  scope: string,
+  key: string,
+  data: unknown,
+  redactor: Pick<Redactor, 'redactString'>,
+): void {
   const file = cacheFile(cache, scope);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     const text = JSON.stringify(data);
+    if (redactor.redactString(text) !== text) return;
     const content: CacheFile = { key, sha256: createHash('sha256').update(text).digest('hex'), data: text };
     fs.mkdirSync(cache.dir, { recursive: true });
     fs.writeFileSync(tmp, JSON.stringify(content), { mode: 0o600 });
