@@ -90,6 +90,19 @@ describe('validated configuration cache (validated-config-cache.ts)', () => {
     expect(fs.existsSync(cacheFile('telegram'))).to.equal(true);
   });
 
+  it("another node is validated again: the schema's URL and pattern checks are its own (never the kept answer)", () => {
+    load();
+    plantBotId('trading', 'fromcache');
+    expect(load().config.app.botId).to.equal('fromcache');
+    const version = Object.getOwnPropertyDescriptor(process, 'version')!;
+    Object.defineProperty(process, 'version', { ...version, value: 'v99.0.0' });
+    try {
+      expect(load().config.app.botId).to.equal('byninja');
+    } finally {
+      Object.defineProperty(process, 'version', version);
+    }
+  });
+
   it('a torn or altered file is a miss: the schema decides', () => {
     load();
     const kept = fs.readFileSync(cacheFile('trading'), 'utf8');
