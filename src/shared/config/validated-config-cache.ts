@@ -6,9 +6,9 @@
  *
  * Safety: the cache is only an optimisation and never decides what runs.
  * - It answers only for the same input, to the same code: its key hashes the daemon bundle's fingerprint (a SHA-256
- *   of the bundle, written into it at build time: scripts/bundle.ts), the sections validated and the whole input
- *   the schema would parse (the config file and environment overlay merged, as the loader hands it to zod). The
- *   schema's parse is a pure function of those, so the kept answer is the one zod would give.
+ *   of the bundle, written into it at build time: scripts/bundle.ts), node's version, the sections validated and the
+ *   whole input the schema would parse (the config file and environment overlay merged, as the loader hands it to
+ *   zod). The schema's parse is a pure function of those, so the kept answer is the one zod would give.
  * - Only a clean answer is kept: an input with any problem (the schema's or the loader's own) is validated, and
  *   reported, at every start.
  * - The file carries a SHA-256 of its data: a torn or altered file is a miss, and the schema decides.
@@ -39,10 +39,13 @@ export function bundleConfigCache(): ConfigCache | undefined {
   return { dir: path.join(__dirname, '.cache'), fingerprint: BYNINJA_BUNDLE_FINGERPRINT };
 }
 
-/** The key of one validation: the code, the sections it validated (`scope`) and its input. */
+/**
+ * The key of one validation: the code, the node that ran it (zod's url() parses with node's URL, its patterns run on
+ * node's RegExp), the sections it validated (`scope`) and its input.
+ */
 export function validationKey(cache: ConfigCache, scope: string, input: unknown): string {
   return createHash('sha256')
-    .update(`${cache.fingerprint}\0${scope}\0`)
+    .update(`${cache.fingerprint}\0${process.version}\0${scope}\0`)
     .update(JSON.stringify(input))
     .digest('hex');
 }
