@@ -53,13 +53,16 @@ export function undiciMakeDispatcher(undiciDir: string): string {
 
 /**
  * ws as ccxt imports it (`import WebSocket, { createWebSocketStream } from 'ws'`, or `import('ws')`), loaded on first
- * use: the class is a proxy of ws's own (construct, every property — `OPEN`, `prototype` for `instanceof` — and `in`).
+ * use: the class is a proxy of ws's own (construct — a subclass's `new` too, its instances its own —, a call without
+ * `new`, which throws as the class does, every property — `OPEN`, `prototype` for `instanceof` — and `in`).
  */
 export const WS_FACADE = [
   `let real;`,
   `const load = () => (real ??= require('ws'));`,
   `const WebSocket = new Proxy(function WebSocket() {}, {`,
-  `  construct: (_target, args) => Reflect.construct(load(), args),`,
+  `  construct: (_target, args, newTarget) =>`,
+  `    Reflect.construct(load(), args, newTarget === WebSocket ? load() : newTarget),`,
+  `  apply: (_target, self, args) => Reflect.apply(load(), self, args),`,
   `  get: (_target, key) => load()[key],`,
   `  has: (_target, key) => key in load(),`,
   `});`,

@@ -9,10 +9,13 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import vm from 'node:vm';
+import { transform } from 'esbuild';
 import { FakeBinance } from '../../harness/exchanges/fake-binance';
 import { binanceKit } from '../../harness/exchanges/exchange-kits';
 import { DAEMON_SCRIPTS, REPO_ROOT } from '../../harness/pm2';
 import { verifiedExchangeIds } from '../../src/trading/exchange/profiles';
+import { WS_FACADE } from '../../scripts/ccxt-bundle-deps';
 
 /** A self-signed certificate for 127.0.0.1 (test only, valid 100 years): a local HTTP/2 server for undici. */
 const H2_KEY = [
@@ -199,6 +202,32 @@ describe('the ccxt bundles a live start loads', function () {
       closed: true,
       after: true,
     });
+  });
+
+  it("ws's facade is ws's class for any use: a subclass constructs its own instances, a call without new throws", async () => {
+    const { code } = await transform(WS_FACADE, { format: 'cjs', loader: 'js' });
+    const facade = { exports: {} as { default?: unknown } };
+    (vm.runInThisContext(`(function (require, module, exports) {${code}\n})`) as (...a: unknown[]) => void)(
+      require,
+      facade,
+      facade.exports,
+    );
+    type Ctor = new (...args: unknown[]) => object;
+    const WebSocket = facade.exports.default as Ctor;
+    class Own extends WebSocket {
+      own(): string {
+        return 'own';
+      }
+    }
+    // a server-side socket (address null): ws's own way to make one without a connection
+    const own = new Own(null, undefined, { autoPong: true });
+    expect(own).to.be.instanceOf(Own);
+    expect(own).to.be.instanceOf(WebSocket);
+    expect(own.own()).to.equal('own');
+    expect(() => (WebSocket as unknown as (...args: unknown[]) => unknown)(null)).to.throw(
+      TypeError,
+      /without 'new'/,
+    );
   });
 
   it("signs Starknet messages as ccxt's own modules do, its tables built on first use", async () => {

@@ -209,9 +209,9 @@ export function loadConfigSections(options: LoadConfigOptions = {}): LoadedConfi
   }
 
   // a clean answer of the schema itself (not one taken from the cache, nor one the raw-text retry above changed
-  // the input for): kept for the next start
+  // the input for): kept for the next start, unless it quotes a secret (validated-config-cache.ts)
   if (cache && key && kept === undefined && !retried)
-    writeValidatedConfig(cache, scope.name, key, parsed.data);
+    writeValidatedConfig(cache, scope.name, key, parsed.data, new Redactor(Object.values(secrets)));
   const config = parsed.data as Partial<Config>;
   if (config.app) {
     config.app.dataDir = path.resolve(cwd, config.app.dataDir);

@@ -6,19 +6,22 @@
  *
  * Safety: the cache is only an optimisation and never decides what runs.
  * - It answers only for the same input, to the same code: its key hashes the daemon bundle's fingerprint (a SHA-256
- *   of the bundle, written into it at build time: scripts/bundle.ts), the sections validated and the whole input
- *   the schema would parse (the config file and environment overlay merged, as the loader hands it to zod). The
- *   schema's parse is a pure function of those, so the kept answer is the one zod would give.
+ *   of the bundle, written into it at build time: scripts/bundle.ts), node's version, the sections validated and the
+ *   whole input the schema would parse (the config file and environment overlay merged, as the loader hands it to
+ *   zod). The schema's parse is a pure function of those, so the kept answer is the one zod would give.
  * - Only a clean answer is kept: an input with any problem (the schema's or the loader's own) is validated, and
  *   reported, at every start.
  * - The file carries a SHA-256 of its data: a torn or altered file is a miss, and the schema decides.
  * - Outside a daemon bundle (tsc's output: tests, scripts, the CLI) there is no fingerprint and no cache.
- * - No secret is in it: secrets never enter the configuration (loader.ts). Written 0600 anyway (chat and user ids),
- *   to a temp file renamed into place; any failure (read-only install, full disk) is ignored.
+ * - No secret is in it: secrets never enter the configuration (loader.ts), and an answer holding anything a log line
+ *   would mask (a secret pasted into a field — the bot token with the Bot API root —, credentials in a URL) is never
+ *   written: such a configuration is validated at every start. Written 0600 anyway (chat and user ids), to a temp
+ *   file renamed into place; any failure (read-only install, full disk) is ignored.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Redactor } from '../logging/redact';
 
 /** Replaced at build time in each daemon bundle by the SHA-256 of the bundle (scripts/bundle.ts). */
 declare const BYNINJA_BUNDLE_FINGERPRINT: string | undefined;
@@ -36,10 +39,13 @@ export function bundleConfigCache(): ConfigCache | undefined {
   return { dir: path.join(__dirname, '.cache'), fingerprint: BYNINJA_BUNDLE_FINGERPRINT };
 }
 
-/** The key of one validation: the code, the sections it validated (`scope`) and its input. */
+/**
+ * The key of one validation: the code, the node that ran it (zod's url() parses with node's URL, its patterns run on
+ * node's RegExp), the sections it validated (`scope`) and its input.
+ */
 export function validationKey(cache: ConfigCache, scope: string, input: unknown): string {
   return createHash('sha256')
-    .update(`${cache.fingerprint}\0${scope}\0`)
+    .update(`${cache.fingerprint}\0${process.version}\0${scope}\0`)
     .update(JSON.stringify(input))
     .digest('hex');
 }
@@ -69,12 +75,22 @@ export function readValidatedConfig(cache: ConfigCache, scope: string, key: stri
   }
 }
 
-/** Keeps the schema's clean answer `data` for `key` (one file per scope: the last answer only). */
-export function writeValidatedConfig(cache: ConfigCache, scope: string, key: string, data: unknown): void {
+/**
+ * Keeps the schema's clean answer `data` for `key` (one file per scope: the last answer only), unless `redactor` (the
+ * service's, with its secrets) would mask any of it.
+ */
+export function writeValidatedConfig(
+  cache: ConfigCache,
+  scope: string,
+  key: string,
+  data: unknown,
+  redactor: Pick<Redactor, 'redactString'>,
+): void {
   const file = cacheFile(cache, scope);
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     const text = JSON.stringify(data);
+    if (redactor.redactString(text) !== text) return;
     const content: CacheFile = { key, sha256: createHash('sha256').update(text).digest('hex'), data: text };
     fs.mkdirSync(cache.dir, { recursive: true });
     fs.writeFileSync(tmp, JSON.stringify(content), { mode: 0o600 });

@@ -90,6 +90,19 @@ describe('validated configuration cache (validated-config-cache.ts)', () => {
     expect(fs.existsSync(cacheFile('telegram'))).to.equal(true);
   });
 
+  it("another node is validated again: the schema's URL and pattern checks are its own (never the kept answer)", () => {
+    load();
+    plantBotId('trading', 'fromcache');
+    expect(load().config.app.botId).to.equal('fromcache');
+    const version = Object.getOwnPropertyDescriptor(process, 'version')!;
+    Object.defineProperty(process, 'version', { ...version, value: 'v99.0.0' });
+    try {
+      expect(load().config.app.botId).to.equal('byninja');
+    } finally {
+      Object.defineProperty(process, 'version', version);
+    }
+  });
+
   it('a torn or altered file is a miss: the schema decides', () => {
     load();
     const kept = fs.readFileSync(cacheFile('trading'), 'utf8');
@@ -113,6 +126,28 @@ describe('validated configuration cache (validated-config-cache.ts)', () => {
     plantBotId('trading', 'fromcache');
     expect(load(live).config.app.botId).to.equal('fromcache');
     expect(() => load({ BYNINJA_MODE: 'live' })).to.throw(ConfigError, 'EXCHANGE_API_KEY');
+  });
+
+  it('never writes an answer holding what a log line would mask: a secret pasted into a field, URL credentials', () => {
+    const token = '123456789:AAHexampleTokenNotRealButShapedLikeOne';
+    const secret = 's3cret-pasted-where-it-does-not-belong';
+    const quoting: Array<[ConfigScope, Record<string, string>]> = [
+      // the bot's token pasted with the Bot API root (its URLs are /bot<token>/…)
+      ['telegram', { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: `https://api.telegram.org/bot${token}` }],
+      // an exchange secret pasted into a path
+      ['trading', { EXCHANGE_SECRET: secret, BYNINJA_LOG_DIR: `./${secret}` }],
+      // a gateway's credentials in its URL
+      ['trading', { BYNINJA__TRADING__EXCHANGE_API_URL: 'https://user:pa55word-kept@gw.example/' }],
+    ];
+    for (const [service, env] of quoting) {
+      load(env, service);
+      expect(fs.existsSync(cacheFile(service)), service).to.equal(false);
+    }
+    // the same scopes without them are kept
+    for (const service of ['telegram', 'trading'] as const) {
+      load({}, service);
+      expect(fs.existsSync(cacheFile(service)), service).to.equal(true);
+    }
   });
 
   it('an unwritable cache folder only costs the cache', () => {
