@@ -105,13 +105,23 @@ export async function startLiveEngine(
   return h;
 }
 
-/** Ticks `h`'s loop until `done` holds (at most `max` ticks, 50 ms apart); fails the test when it never does. */
-export async function tickUntil(h: EngineHarness, done: () => boolean, max = 80): Promise<void> {
+/**
+ * Ticks `h`'s loop until `done` holds (at most `max` ticks, 50 ms apart); fails the test when it never does, saying
+ * what `state` reports then (what a failure under load needs to be understood).
+ */
+export async function tickUntil(
+  h: EngineHarness,
+  done: () => boolean,
+  max = 80,
+  state?: () => unknown,
+): Promise<void> {
+  const started = Date.now();
   for (let i = 0; i < max && !done(); i++) {
     await h.loop.tick();
     if (!done()) await new Promise((r) => setTimeout(r, 50));
   }
-  expect(done(), 'condition not reached').to.equal(true);
+  const seen = state ? `; then: ${JSON.stringify(state())}` : '';
+  expect(done(), `condition not reached in ${max} ticks (${Date.now() - started} ms)${seen}`).to.equal(true);
 }
 
 /** The symbol and price of the tests of a position held while the exchange changes its rules. */

@@ -204,7 +204,20 @@ export function inferredOrderSuite(kit: ExchangeKit): void {
       fake!.lookupLagMs = 8_000;
       fake!.balanceLagMs = 4_000;
       fake!.fault('createOrder', { kind: 'taken-then-unknown' });
-      await tickUntil(engine, () => engine.orderBook.order(id(2))?.status === 'rejected', 150);
+      await tickUntil(
+        engine,
+        () => engine.orderBook.order(id(2))?.status === 'rejected',
+        150,
+        () => {
+          const o = engine.orderBook.order(id(2));
+          return {
+            status: o?.status,
+            lookupMisses: o?.lookupMisses,
+            filled: o?.filled,
+            events: engine.eventTypes(),
+          };
+        },
+      );
       for (let i = 0; i < 15; i++) {
         await engine.loop.tick();
         await new Promise((r) => setTimeout(r, 50));
