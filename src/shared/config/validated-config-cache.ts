@@ -11,7 +11,8 @@
  *   zod). The schema's parse is a pure function of those, so the kept answer is the one zod would give.
  * - Only a clean answer is kept: an input with any problem (the schema's or the loader's own) is validated, and
  *   reported, at every start.
- * - The file carries a SHA-256 of its data: a torn or altered file is a miss, and the schema decides.
+ * - The file carries a SHA-256 of its content, as the code caches do (code-cache.ts readCacheFile, writeCacheFile): a
+ *   torn or altered file is a miss, and the schema decides.
  * - Outside a daemon bundle (tsc's output: tests, scripts, the CLI) there is no fingerprint and no cache.
  * - No secret is in it: secrets never enter the configuration (loader.ts), and an answer holding anything a log line
  *   would mask (a secret pasted into a field — the bot token with the Bot API root —, credentials in a URL) is never
@@ -19,8 +20,8 @@
  *   file renamed into place; any failure (read-only install, full disk) is ignored.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
+import { readCacheFile, writeCacheFile } from '../lifecycle/code-cache';
 import type { Redactor } from '../logging/redact';
 
 /** Replaced at build time in each daemon bundle by the SHA-256 of the bundle (scripts/bundle.ts). */
@@ -50,25 +51,13 @@ export function validationKey(cache: ConfigCache, scope: string, input: unknown)
     .digest('hex');
 }
 
-interface CacheFile {
-  key: string;
-  sha256: string;
-  data: string;
-}
-
 /** What the schema answered for `key`, or undefined when the cache does not hold it (intact). */
 export function readValidatedConfig(cache: ConfigCache, scope: string, key: string): unknown {
-  let file: CacheFile;
+  const payload = readCacheFile(cacheFile(cache, scope));
+  if (payload === undefined) return undefined;
   try {
-    file = JSON.parse(fs.readFileSync(cacheFile(cache, scope), 'utf8')) as CacheFile;
-  } catch {
-    return undefined;
-  }
-  if (typeof file !== 'object' || file === null || file.key !== key || typeof file.data !== 'string')
-    return undefined;
-  if (createHash('sha256').update(file.data).digest('hex') !== file.sha256) return undefined;
-  try {
-    const data: unknown = JSON.parse(file.data);
+    const kept = JSON.parse(payload.toString('utf8')) as { key?: unknown; data?: unknown };
+    const data = kept.key === key ? kept.data : undefined;
     return typeof data === 'object' && data !== null && !Array.isArray(data) ? data : undefined;
   } catch {
     return undefined;
@@ -86,22 +75,9 @@ export function writeValidatedConfig(
   data: unknown,
   redactor: Pick<Redactor, 'redactString'>,
 ): void {
-  const file = cacheFile(cache, scope);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const text = JSON.stringify(data);
-    if (redactor.redactString(text) !== text) return;
-    const content: CacheFile = { key, sha256: createHash('sha256').update(text).digest('hex'), data: text };
-    fs.mkdirSync(cache.dir, { recursive: true });
-    fs.writeFileSync(tmp, JSON.stringify(content), { mode: 0o600 });
-    fs.renameSync(tmp, file);
-  } catch {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // nothing left to do: the next start validates again
-    }
-  }
+  const text = JSON.stringify({ key, data });
+  if (redactor.redactString(text) !== text) return;
+  writeCacheFile(cacheFile(cache, scope), Buffer.from(text, 'utf8'), 0o600);
 }
 
 function cacheFile(cache: ConfigCache, scope: string): string {

@@ -59,7 +59,7 @@ export function requireWithCodeCache(
   const source = bytes.toString('utf8');
   const cacheDir = opts.cacheDir ?? path.join(path.dirname(bundleFile), '.cache');
   const cacheFile = path.join(cacheDir, `${path.basename(bundleFile, '.js')}-${key}.v8cache`);
-  const cachedData = readCache(cacheFile);
+  const cachedData = readCacheFile(cacheFile);
 
   // compiled under the start's flags, as the cache was written (heap-settings.ts): a bundle loaded once the settings
   // apply (ccxt's, in a start that took over 10 s) would find its cache rejected and write it again at every start
@@ -126,7 +126,12 @@ function writeOnceReady(write: () => void, latestMs: number): void {
   if (watching) process.send = watching as NodeJS.Process['send'];
 }
 
-function readCache(file: string): Buffer | undefined {
+/**
+ * A cache file's payload when it is intact — the SHA-256 of the payload first, then the payload, as writeCacheFile
+ * writes it — else undefined (missing, unreadable, torn or altered). The daemons' cache files beside their bundles,
+ * the V8 code caches and the validated configuration (shared/config/validated-config-cache.ts), are read with it.
+ */
+export function readCacheFile(file: string): Buffer | undefined {
   let raw: Buffer;
   try {
     raw = fs.readFileSync(file);
@@ -139,22 +144,35 @@ function readCache(file: string): Buffer | undefined {
   return digest.equals(raw.subarray(0, DIGEST_BYTES)) ? payload : undefined;
 }
 
-function writeCache(file: string, script: vm.Script): void {
+/**
+ * Writes `payload` behind its SHA-256 to a temp file renamed into place (its folder made if needed); false when it
+ * could not (read-only install, full disk): a cache is only an optimisation, its callers go on without it.
+ */
+export function writeCacheFile(file: string, payload: Buffer, mode?: number): boolean {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    // under the flags the next start compiles with (heap-settings.ts: V8 checks its flag hash)
-    const payload = withStartFlags(() => script.createCachedData());
     const digest = createHash('sha256').update(payload).digest();
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, Buffer.concat([digest, payload]));
+    fs.writeFileSync(tmp, Buffer.concat([digest, payload]), { mode });
     fs.renameSync(tmp, file);
-    removeOtherCaches(file);
+    return true;
   } catch {
     try {
       fs.unlinkSync(tmp);
     } catch {
       // nothing was written
     }
+    return false;
+  }
+}
+
+function writeCache(file: string, script: vm.Script): void {
+  try {
+    // under the flags the next start compiles with (heap-settings.ts: V8 checks its flag hash)
+    const payload = withStartFlags(() => script.createCachedData());
+    if (writeCacheFile(file, payload)) removeOtherCaches(file);
+  } catch {
+    // no cache this time: the next start compiles and writes it
   }
 }
 

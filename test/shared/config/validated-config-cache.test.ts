@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../../src/shared/config/loader';
+import { readCacheFile, writeCacheFile } from '../../../src/shared/lifecycle/code-cache';
 import { CONFIG_SECTIONS, configSchema, type ConfigScope } from '../../../src/shared/config/schema';
 import type { ConfigCache } from '../../../src/shared/config/validated-config-cache';
 import { ConfigError } from '../../../src/shared/errors';
@@ -31,12 +31,12 @@ describe('validated configuration cache (validated-config-cache.ts)', () => {
   }
   /** Rewrites the kept answer's botId (its digest made to match): a start that reads it shows the changed value. */
   function plantBotId(scope: string, botId: string): void {
-    const kept = JSON.parse(fs.readFileSync(cacheFile(scope), 'utf8')) as { key: string; data: string };
-    const data = JSON.parse(kept.data) as { app: { botId: string } };
-    data.app.botId = botId;
-    const text = JSON.stringify(data);
-    const sha256 = createHash('sha256').update(text).digest('hex');
-    fs.writeFileSync(cacheFile(scope), JSON.stringify({ key: kept.key, sha256, data: text }));
+    const kept = JSON.parse(readCacheFile(cacheFile(scope))!.toString('utf8')) as {
+      key: string;
+      data: { app: { botId: string } };
+    };
+    kept.data.app.botId = botId;
+    expect(writeCacheFile(cacheFile(scope), Buffer.from(JSON.stringify(kept)))).to.equal(true);
   }
 
   it('keeps a clean answer (0600, no secret in it) and answers the same input from it at the next start', () => {
@@ -105,15 +105,15 @@ describe('validated configuration cache (validated-config-cache.ts)', () => {
 
   it('a torn or altered file is a miss: the schema decides', () => {
     load();
-    const kept = fs.readFileSync(cacheFile('trading'), 'utf8');
+    const kept = fs.readFileSync(cacheFile('trading'), 'latin1');
     // altered data, digest not updated
-    fs.writeFileSync(cacheFile('trading'), kept.replace('byninja', 'tampered'));
+    fs.writeFileSync(cacheFile('trading'), kept.replace('byninja', 'tampered'), 'latin1');
     expect(load().config.app.botId).to.equal('byninja');
     // torn
-    fs.writeFileSync(cacheFile('trading'), kept.slice(0, kept.length / 2));
+    fs.writeFileSync(cacheFile('trading'), kept.slice(0, kept.length / 2), 'latin1');
     expect(load().config.app.botId).to.equal('byninja');
     // and a start that validated writes it whole again
-    expect(JSON.parse(fs.readFileSync(cacheFile('trading'), 'utf8'))).to.have.keys('key', 'sha256', 'data');
+    expect(JSON.parse(readCacheFile(cacheFile('trading'))!.toString('utf8'))).to.have.keys('key', 'data');
   });
 
   it('an input with any problem is refused at every start and never kept', () => {
