@@ -55,6 +55,11 @@ export interface LiveRecoveryFigures {
    * they follow the markets answer's reading, ~700 ms with 3,000 markets): the kept markets were used.
    */
   keptMarketsUsed: number;
+  /**
+   * Restarts whose recovery reads left with the first reads: the first of them within half a round trip of the
+   * first request, before the account's answer could be back (no refusal for rate kept: recovery-reads.ts).
+   */
+  withFirstReads: number;
 }
 
 export async function liveRecoveries(ctx: BenchContext, trials: number): Promise<LiveRecoveryFigures> {
@@ -109,6 +114,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
       const exchangePhase: number[] = [];
       const beforeExchange: number[] = [];
       let keptMarketsUsed = 0;
+      let withFirstReads = 0;
       let routes: Record<string, number> = {};
       for (let i = 0; i < trials; i++) {
         const mark = fake.requests.length;
@@ -142,6 +148,9 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
         if (marketsAt !== undefined && recentAt !== undefined && recentAt - marketsAt < ROUND_TRIP_MS * 4) {
           keptMarketsUsed += 1;
         }
+        if (recentAt !== undefined && made.length > 0 && recentAt - made[0].at < ROUND_TRIP_MS / 2) {
+          withFirstReads += 1;
+        }
         connections.push(proxy.connections - connectionsBefore);
         routes = {};
         for (const r of made) routes[r.route] = (routes[r.route] ?? 0) + 1;
@@ -164,6 +173,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
         exchangePhaseMs: summarize(exchangePhase),
         beforeExchangeMs: summarize(beforeExchange),
         keptMarketsUsed,
+        withFirstReads,
       };
     } finally {
       await t.session.stop();

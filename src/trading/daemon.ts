@@ -120,8 +120,9 @@ export async function startTrading(
       problem: candleProblem.message,
     });
   }
-  // with markets kept from the last run, recovery's reads need not wait for the fresh ones: they go out once the
-  // account answered (applied only after the fresh markets and the identity check)
+  // with markets kept from the last run, recovery's reads need not wait for the fresh ones: they go out now, or once
+  // the account answered when the exchange refused this bot for rate lately (applied only after the fresh markets
+  // and the identity check: recovery-reads.ts)
   const recoveryReads = sendRecoveryReadsEarly(exchange, connectReads, () =>
     recoverySymbols(config.trading.symbols, Object.values(files.store.data.orders)),
   );

@@ -13,6 +13,7 @@ const LOCAL = new Set([
   'close',
   'constructor',
   'keptMarkets',
+  'refusedLately',
   'rateLimitedUntil',
   'onClockSkew',
   'clockOffsetMs',

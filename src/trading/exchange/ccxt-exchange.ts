@@ -1090,6 +1090,15 @@ export class CcxtExchange implements Exchange {
     return (implicit as (params?: object) => Promise<unknown>).call(this.client, {});
   }
 
+  /**
+   * Whether the exchange refused this bot for rate lately: this run's gate closed, or the kept file says so (within
+   * a day, or it could not be read); without a kept file, refused (the start's reads wait for the account's answer).
+   */
+  async refusedLately(): Promise<boolean> {
+    if (this.gate.refusals > 0 || !this.options.gateFile) return true;
+    return this.options.gateFile.refusedLately();
+  }
+
   /** Until when the exchange's rate limit holds every request (a ban kept from the last run, or a fresh one). */
   rateLimitedUntil(): number | undefined {
     return this.gate.closedUntil();

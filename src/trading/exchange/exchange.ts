@@ -260,6 +260,12 @@ export interface Exchange {
    */
   keptMarkets?(): Promise<Record<string, Market> | undefined>;
   /**
+   * Whether the exchange refused this bot for rate lately (live: a closing of the whole rate-limit gate within the
+   * last day, kept between runs: gate-file.ts): the start then sends its first reads alone, and recovery's once the
+   * account answered (recovery-reads.ts). Absent: treated as refused. Never rejects.
+   */
+  refusedLately?(): Promise<boolean>;
+  /**
    * Until when the exchange's rate limit holds every request (live: a ban the gate waits out, kept from the last
    * run or fresh; rate-limit-gate.ts), or undefined. What /health and /status say the start waits for.
    */

@@ -21,6 +21,28 @@ import { quarantineFile } from '../../shared/persistence/quarantine';
 
 export const GATE_FILE = 'trading-rate-limit.json';
 
+/**
+ * How long after a closing of the whole gate (its wait, or when it was kept, whichever is later) a start still sends
+ * its first reads alone and recovery's only once they answered (recovery-reads.ts): a day, for an IP that was
+ * refused lately.
+ */
+export const REFUSED_LATELY_MS = 24 * 60 * 60_000;
+
+/** One exchange's kept closing: until when, and when it was kept. */
+export interface KeptClosing {
+  closedUntil: number;
+  savedAt: number;
+}
+
+/**
+ * Whether `kept` says the whole gate was closed within `withinMs` before `now`, or still is (a time ahead of `now`
+ * too: a clock moved back). (pure)
+ */
+export function refusedWithin(kept: KeptClosing | undefined, now: number, withinMs: number): boolean {
+  if (!kept) return false;
+  return Math.max(kept.closedUntil, kept.savedAt) > now - withinMs;
+}
+
 const epochMs = z.number().int().min(0);
 const gateFileSchema = z.looseObject({
   version: z.literal(1),
@@ -43,6 +65,8 @@ export class GateFile {
   private read?: Promise<number | undefined>;
   private writing?: Promise<void>;
   private dirty = false;
+  /** The file was there but could not be read or trusted: what it held is not known. */
+  private unknown = false;
 
   constructor(private readonly opts: GateFileOptions) {
     this.file = path.join(opts.dataDir, GATE_FILE);
@@ -51,12 +75,25 @@ export class GateFile {
   /** This exchange's kept "closed until" (read once; never rejects), or undefined. */
   closedUntil(): Promise<number | undefined> {
     this.read ??= this.readFile().catch((err: unknown) => {
+      this.unknown = true;
       this.opts.logger?.warn('Kept rate-limit wait not read; starting without it', {
         error: errorMessage(err),
       });
       return undefined;
     });
     return this.read;
+  }
+
+  /**
+   * Whether this exchange refused this bot for rate (a closing of the whole gate) within `withinMs`, as the file read
+   * at start and this run's closings say; a file that could not be read or trusted counts as refused (never
+   * rejects).
+   */
+  async refusedLately(withinMs = REFUSED_LATELY_MS): Promise<boolean> {
+    await this.closedUntil();
+    return (
+      this.unknown || refusedWithin(this.content.gates[this.opts.exchangeId], this.opts.clock.now(), withinMs)
+    );
   }
 
   /** The gate closed until `until`: kept for the next start (written in the background; failures logged). */
@@ -88,12 +125,14 @@ export class GateFile {
       case 'missing':
         return undefined;
       case 'unreadable':
+        this.unknown = true;
         this.opts.logger?.warn('Kept rate-limit wait unreadable; starting without it', {
           file: this.file,
           error: read.error.code ?? read.error.message,
         });
         return undefined;
       case 'corrupt': {
+        this.unknown = true;
         const aside = await quarantineFile(this.file, new Date(this.opts.clock.now())).catch(
           (err: unknown) => `not set aside: ${errorMessage(err)}`,
         );

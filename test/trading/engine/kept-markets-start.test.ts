@@ -1,8 +1,9 @@
 /**
  * A live start with the markets the last run kept on disk, as the daemon wires it (connect-reads.ts,
  * recovery-reads.ts): the real engine over real files, real ccxt against the local Binance. Recovery's reads go out
- * once the account answered, beside the fresh markets load instead of after it, and find what they find with fresh
- * markets; the start itself still waits for the fresh markets as it does without kept ones (a failing load is
+ * beside the fresh markets load instead of after it — with the first reads when the exchange has not refused this
+ * bot for rate lately (the rate-limit gate's kept file), else once the account answered — and find what they find
+ * with fresh markets; the start itself still waits for the fresh markets as it does without kept ones (a failing load is
  * waited out and alerted once, nothing recovered, sized or placed before it; changed markets are the fresh ones: a
  * delisted symbol is missing from what the start checks, a changed step sizes the entry).
  *
@@ -18,6 +19,7 @@ import { sendConnectReads } from '../../../src/trading/engine/start/connect-read
 import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { recoverySymbols, sendRecoveryReadsEarly } from '../../../src/trading/engine/start/recovery-reads';
 import type { Market } from '../../../src/trading/exchange/exchange';
+import { GATE_FILE, GateFile } from '../../../src/trading/exchange/gate-file';
 import { KEPT_MARKETS_FILE, KeptMarketsFile } from '../../../src/trading/exchange/kept-markets';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
@@ -47,8 +49,15 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
 
   const newDir = (): string => dirs.make('byninja-kept-start-');
 
-  /** The engine on `dir`'s files, through real ccxt with the markets file in `dir`; not connected yet. */
-  async function engine(dir: string, config: Record<string, unknown> = {}): Promise<EngineHarness> {
+  /**
+   * The engine on `dir`'s files, through real ccxt with the markets file in `dir`; not connected yet. `gate`: with
+   * the rate-limit gate's kept file in `dir`, as the daemon has it (without: the adapter counts as refused lately).
+   */
+  async function engine(
+    dir: string,
+    config: Record<string, unknown> = {},
+    gate = false,
+  ): Promise<EngineHarness> {
     strategy = new ScriptedStrategy();
     const h = await openLiveEngine(binanceKit, fake.url, {
       dir,
@@ -75,6 +84,9 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
           maxAgeMs: 60 * 60_000,
           clock: systemClock,
         }),
+        ...(gate
+          ? { gateFile: new GateFile({ dataDir: dir, exchangeId: 'binance', clock: systemClock }) }
+          : {}),
       },
     });
     engines.push(h);
@@ -181,6 +193,93 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     const fills = kept.orderBook.hotOrders().flatMap((o) => o.fills);
     expect(fills.length).to.be.greaterThan(0);
     for (const f of fills) expect(f).to.include({ feeCurrency: 'BNB', feeQuote: f.feeCost * 100 });
+  });
+
+  it("sends recovery's reads with the first ones when the exchange has not refused the bot for rate lately, and recovers what the probe's start recovers", async () => {
+    fake = (await binanceKit.start({ symbols: [BTC, ETH], balances: { USDT: 100_000 } })) as FakeBinance;
+    const dir = newDir();
+    await firstRun(dir, 2);
+    // while trading is down, the upper buy of each symbol fills
+    for (const symbol of [BTC, ETH]) {
+      const upper = Math.max(
+        ...fake.orders.filter((o) => o.symbol === symbol.replace('/', '')).map((o) => Number(o.price)),
+      );
+      fake.pinPrice(symbol, upper * 0.99);
+    }
+    await fetch(`${fake.url}/api/v3/time`);
+    // the same files: one start refused for rate 2 hours ago (its kept closing, long over), one never refused
+    const probed = newDir();
+    fs.cpSync(dir, probed, { recursive: true });
+    const now = Date.now();
+    fs.writeFileSync(
+      path.join(probed, GATE_FILE),
+      JSON.stringify({
+        version: 1,
+        gates: { binance: { closedUntil: now - 2 * 3_600_000 + 60_000, savedAt: now - 2 * 3_600_000 } },
+      }),
+    );
+
+    /** A start with the account's first answer 500 ms away: when its recovery reads left. */
+    const timed = async (
+      d: string,
+    ): Promise<{ h: EngineHarness; summary: RecoverySummary; readsAt: number[]; accountAt: number }> => {
+      const mark = fake.requests.length;
+      fake.fault('balance', { kind: 'delay', ms: 500 });
+      const h = await engine(d, {}, true);
+      const { summary, kept } = await start(h);
+      expect(kept, 'kept markets used').to.not.equal(undefined);
+      const during = fake.requests.slice(mark);
+      const reads = during.filter((r) => r.route === 'allOrders' || r.route === 'openOrders');
+      expect(reads.map((r) => r.route).sort()).to.deep.equal(['allOrders', 'allOrders', 'openOrders']);
+      return {
+        h,
+        summary,
+        readsAt: reads.map((r) => r.at),
+        accountAt: during.find((r) => r.route === 'account')!.at,
+      };
+    };
+    const one = await timed(dir);
+    // out with the first reads: while the account's answer was still ~500 ms away
+    for (const at of one.readsAt) expect(at).to.be.below(one.accountAt + 400);
+    const two = await timed(probed);
+    // refused lately: the first reads alone, recovery's once the account answered
+    for (const at of two.readsAt) expect(at).to.be.at.least(two.accountAt + 500);
+
+    const strip = (s: RecoverySummary): unknown => ({ ...s, durationMs: 0 });
+    expect(one.summary.newFills).to.be.greaterThan(0);
+    expect(strip(one.summary)).to.deep.equal(strip(two.summary));
+    expect(recovered(one.h)).to.deep.equal(recovered(two.h));
+  });
+
+  it("does not use the reads sent with the first ones when the account's first read failed: recovery reads again after the wait", async () => {
+    fake = (await binanceKit.start({ symbols: [BTC, ETH], balances: { USDT: 100_000 } })) as FakeBinance;
+    const dir = newDir();
+    await firstRun(dir, 1);
+    const h = await engine(dir, {}, true);
+    // the network drops the account endpoint's first four requests: the account's two attempts and the early balance
+    // read's (Binance's GET /api/v3/account, the double's 'balance' route), whichever order they come in
+    for (let i = 0; i < 4; i++) fake.fault('balance', { kind: 'reset' });
+    const mark = fake.requests.length;
+    const { kept, summary } = await start(h);
+    expect(kept).to.not.equal(undefined);
+    const routes = fake.requests.slice(mark).map((r) => r.route);
+    // sent with the first reads, before the account could answer (its second attempt waits 50 ms)...
+    const accounts = routes.flatMap((r, i) => (r === 'account' ? [i] : []));
+    expect(routes.indexOf('allOrders')).to.be.below(accounts[3]);
+    // ...then all read again after the start's wait: what was read before it is not trusted
+    expect(routes.filter((r) => r === 'allOrders')).to.have.length(4);
+    expect(routes.filter((r) => r === 'openOrders')).to.have.length(2);
+    expect(summary.newFills).to.equal(0);
+    expect(
+      h.orderBook
+        .hotOrders()
+        .map((o) => [o.symbol, o.status])
+        .sort(),
+    ).to.deep.equal([
+      [BTC, 'open'],
+      [ETH, 'open'],
+    ]);
+    expect(fake.createRequests()).to.have.length(2);
   });
 
   it('waits for the fresh markets as a start without kept ones: a failing load is retried and alerted once, nothing recovered or placed before', async () => {

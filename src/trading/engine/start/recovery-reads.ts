@@ -2,12 +2,22 @@
  * The exchange reads every start's recovery makes whatever the state holds — the recent orders of each symbol
  * (traded, or with an order in state), the open orders of all symbols — and the balance read beside them. Recovery
  * sends them itself once the markets and the account have answered; with markets an earlier run kept
- * (connect-reads.ts), the daemon sends them as soon as the account answered instead, while the fresh markets load
- * (a large exchange's answer, the start's longest read) is still on its way. Not with the first reads: a start the
- * exchange refuses for rate then has only markets and account out, and every later request leaves one at a time
- * behind the gate (rate-limit-gate.ts). They are only reads: nothing is applied before the fresh markets answered
- * and the account passed the identity check. Recovery takes them as first attempts (a failed one is read again
- * under its retry).
+ * (connect-reads.ts), the daemon sends them before: they are only reads, nothing is applied before the fresh markets
+ * answered and the account passed the identity check, and recovery takes them as first attempts (a failed one is
+ * read again under its retry).
+ *
+ * When they leave:
+ * - with the first reads, as soon as the state files are open — when the exchange has not refused this bot for rate
+ *   lately (Exchange.refusedLately: no closing of the whole rate-limit gate within a day, kept between runs by
+ *   gate-file.ts). The account's answer is not waited for: a crash's restart, the common case, spends one round trip
+ *   less. They are used only when the account's first read answered: after a failed one the start waits and
+ *   retries, and recovery reads again after the wait (what was read before it is stale).
+ * - once the account answered its first read, otherwise: a start the exchange refuses for rate then has only markets
+ *   and account out, and every later request leaves one at a time behind the gate (rate-limit-gate.ts). A refusal
+ *   nobody here saw (an IP banned since this bot's last answer, or by another client on the same address) meets
+ *   the first reads all out at once: a few requests more (7 instead of 2 with 5 symbols), each answered with the
+ *   refusal; the first closes the gate, and nothing more leaves before its wait (Binance bans an IP that keeps
+ *   sending after 429s, and lengthens the bans of repeat offenders: what the gate and its kept file prevent).
  */
 import type { BalanceEntry, Exchange, ExchangeOrder } from '../../exchange/exchange';
 import type { ConnectReads } from './connect-reads';
@@ -26,25 +36,30 @@ export function recoverySymbols(traded: readonly string[], orders: Iterable<{ sy
 }
 
 /**
- * Recovery's reads sent once the account answered its first read, when markets were kept (ccxt can then send and
- * parse them before the fresh load answered); undefined otherwise — the account failed first (the start waits and
- * recovery reads again after the wait), or no kept markets (recovery sends them after the markets). `symbols` is
- * asked then, with the state files open. The kept markets are only the traded symbols': the recent orders of
- * another symbol (an order in state on a symbol no longer traded), and an open-orders list naming a market outside
- * them (ccxt would have given it the exchange's market id as symbol), are read once the fresh markets are in.
+ * Recovery's reads sent early when markets were kept (ccxt can then send and parse them before the fresh load
+ * answered): with the first reads, or once the account answered (see above); undefined otherwise — the account's
+ * first read failed (the start waits and recovery reads again after the wait), or no kept markets (recovery sends
+ * them after the markets). `symbols` is asked then, with the state files open. The kept markets are only the traded
+ * symbols': the recent orders of another symbol (an order in state on a symbol no longer traded), and an open-orders
+ * list naming a market outside them (ccxt would have given it the exchange's market id as symbol), are read once the
+ * fresh markets are in.
  */
 export async function sendRecoveryReadsEarly(
   exchange: Exchange,
   first: ConnectReads,
   symbols: () => string[],
 ): Promise<RecoveryReads | undefined> {
-  const kept = await Promise.all([first.kept, first.account]).then(
-    ([found]) => found,
-    () => undefined,
+  const withFirst = !(await (exchange.refusedLately?.() ?? Promise.resolve(true)));
+  const answered = first.account.then(
+    () => true,
+    () => false,
   );
+  // refused lately: only once the account answered (the start's probe of a refusal for rate)
+  if (!withFirst && !(await answered)) return undefined;
+  const kept = await first.kept;
   if (!kept) return undefined;
   const fresh = <T>(read: () => Promise<T>): Promise<T> => first.markets.then(read);
-  return {
+  const reads: RecoveryReads = {
     recent: new Map(
       symbols().map((symbol) => [
         symbol,
@@ -62,6 +77,8 @@ export async function sendRecoveryReadsEarly(
     ),
     balance: quiet(exchange.fetchBalance()),
   };
+  // sent before the account's first answer: used only if it came (else the start waits, and recovery reads again)
+  return (await answered) ? reads : undefined;
 }
 
 export function sendRecoveryReads(exchange: Exchange, symbols: readonly string[]): RecoveryReads {
