@@ -64,7 +64,7 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
           `live starts, 8 alternated rounds against its build: ready 291.1 → 226.3 ms). The start still waits for ` +
           `the fresh markets and the identity check before it recovers, sizes or places anything. The state ` +
           `files, event log and TCP server open while the reads travel. Recovery itself took ` +
-          `${fmtMs(f.recoveryMs.median)} (median; its reads included); from the first request reaching the ` +
+          `${fmtMs(f.recoveryMs.median)} (median, from its start: its reads had left before it began); from the first request reaching the ` +
           `exchange to ready ${fmtMs(f.exchangePhaseMs.median)} ` +
           `(${(f.exchangePhaseMs.median / ROUND_TRIP_MS).toFixed(1)} round trips). ` +
           `Requests per restart: ${f.requests.median} (last: ${routes}); connections opened ${f.connections.median}; ` +

@@ -135,6 +135,25 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     expect(fs.existsSync(path.join(dir, KEPT_MARKETS_FILE))).to.equal(true);
   }
 
+  /** Each order state holds: its symbol and status, sorted. */
+  const statuses = (h: EngineHarness): string[][] =>
+    h.orderBook
+      .hotOrders()
+      .map((o) => [o.symbol, o.status])
+      .sort();
+
+  /** While trading is down, the upper resting buy of each symbol fills (the price pinned 1 % under it). */
+  async function fillUpperBuys(): Promise<void> {
+    for (const symbol of [BTC, ETH]) {
+      const upper = Math.max(
+        ...fake.orders.filter((o) => o.symbol === symbol.replace('/', '')).map((o) => Number(o.price)),
+      );
+      fake.pinPrice(symbol, upper * 0.99);
+    }
+    // (the double matches resting orders when it is asked anything)
+    await fetch(`${fake.url}/api/v3/time`);
+  }
+
   /** State as recovery leaves it, without the times it was written at. */
   function recovered(h: EngineHarness): unknown {
     const orders = h.orderBook.hotOrders().map((o: LocalOrder) => ({ ...o, updatedAt: 0 }));
@@ -152,14 +171,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     await firstRun(dir, 2);
     // while trading is down, the upper buy of each symbol fills (fees in BNB, valued at a steady price)
     fake.pinPrice('BNB/USDT', 100);
-    for (const symbol of [BTC, ETH]) {
-      const upper = Math.max(
-        ...fake.orders.filter((o) => o.symbol === symbol.replace('/', '')).map((o) => Number(o.price)),
-      );
-      fake.pinPrice(symbol, upper * 0.99);
-    }
-    // (the double matches resting orders when it is asked anything)
-    await fetch(`${fake.url}/api/v3/time`);
+    await fillUpperBuys();
     expect(fake.tradeLog.length).to.be.greaterThan(0);
     // the same files twice: one start with the kept markets, one without
     const fresh = newDir();
@@ -199,14 +211,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     fake = (await binanceKit.start({ symbols: [BTC, ETH], balances: { USDT: 100_000 } })) as FakeBinance;
     const dir = newDir();
     await firstRun(dir, 2);
-    // while trading is down, the upper buy of each symbol fills
-    for (const symbol of [BTC, ETH]) {
-      const upper = Math.max(
-        ...fake.orders.filter((o) => o.symbol === symbol.replace('/', '')).map((o) => Number(o.price)),
-      );
-      fake.pinPrice(symbol, upper * 0.99);
-    }
-    await fetch(`${fake.url}/api/v3/time`);
+    await fillUpperBuys();
     // the same files: one start refused for rate 2 hours ago (its kept closing, long over), one never refused
     const probed = newDir();
     fs.cpSync(dir, probed, { recursive: true });
@@ -270,12 +275,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     expect(routes.filter((r) => r === 'allOrders')).to.have.length(4);
     expect(routes.filter((r) => r === 'openOrders')).to.have.length(2);
     expect(summary.newFills).to.equal(0);
-    expect(
-      h.orderBook
-        .hotOrders()
-        .map((o) => [o.symbol, o.status])
-        .sort(),
-    ).to.deep.equal([
+    expect(statuses(h)).to.deep.equal([
       [BTC, 'open'],
       [ETH, 'open'],
     ]);
@@ -353,12 +353,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     expect(asked.slice(1)).to.not.deep.include(null);
     expect(asked.at(-1)).to.equal('["BTCUSDT","ETHUSDT"]');
     expect(summary.adopted).to.deep.equal([]);
-    expect(
-      h.orderBook
-        .hotOrders()
-        .map((o) => [o.symbol, o.status])
-        .sort(),
-    ).to.deep.equal([
+    expect(statuses(h)).to.deep.equal([
       [BTC, 'open'],
       [ETH, 'open'],
     ]);
