@@ -390,9 +390,18 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     return { route, params, log: { clientOrderId, body } };
   }
 
-  /** Over 600 requests per 5 s from the IP: HTTP 403, before anything else. */
+  /**
+   * Until when the IP is banned (Date.now() ms; 0: not): every request answered HTTP 403 "access too frequent". Bybit
+   * v5 "Rate Limit Rules": over the IP limit, "you should terminate all HTTP sessions and wait for at least 10
+   * minutes. The ban will be lifted automatically" — a test sets it (a ban this client did not cause: another on the
+   * same IP) and ends it.
+   */
+  ipBannedUntil = 0;
+
+  /** Over 600 requests per 5 s from the IP, or during an IP ban: HTTP 403, before anything else. */
   protected override refuseEarly(): Answer | undefined {
-    return this.overIpLimit() ? { status: 403, text: 'access too frequent' } : undefined;
+    const banned = Date.now() < this.ipBannedUntil;
+    return this.overIpLimit() || banned ? { status: 403, text: 'access too frequent' } : undefined;
   }
 
   protected answerInstead(fault: BybitOwnFault): Answer | undefined {

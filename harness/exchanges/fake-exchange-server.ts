@@ -61,6 +61,8 @@ export interface LoggedRequest {
   path: string;
   route: string;
   at: number;
+  /** When its answer was written (Date.now()), if one was: a test orders other requests against it, not by time. */
+  answeredAt?: number;
   /** When the connection it came on was opened (Date.now()): tells a killed client's last requests from a new one's. */
   connectedAt: number;
   /** A create's client order id, whatever the exchange calls it. */
@@ -184,6 +186,8 @@ export abstract class FakeExchangeServer<
   private readonly lastMatch = new Map<string | number, number>();
   private readonly server: http.Server;
   private readonly hanging = new Set<http.ServerResponse>();
+  /** Each response's entry in `requests` (its `answeredAt` is set as it is written). */
+  private readonly logged = new WeakMap<http.ServerResponse, LoggedRequest>();
   private readonly timers = new Set<NodeJS.Timeout>();
 
   protected constructor(
@@ -497,7 +501,7 @@ export abstract class FakeExchangeServer<
       const rawBody = Buffer.concat(chunks).toString('utf8');
       const read = this.readRequest(req, url, rawBody);
       const request: ExchangeRequest = { req, method, url, rawBody, ...read };
-      this.requests.push({
+      const logged: LoggedRequest = {
         method,
         path: url.pathname,
         route: read.route ?? 'unknown',
@@ -505,7 +509,9 @@ export abstract class FakeExchangeServer<
         connectedAt: this.connectedAt.get(req.socket) ?? Date.now(),
         params: Object.fromEntries(read.params),
         ...read.log,
-      });
+      };
+      this.requests.push(logged);
+      this.logged.set(res, logged);
       const early = this.refuseEarly(request);
       if (early) return this.send(res, early);
       const fault = this.faults.take(method, url.pathname, read.route, read.params);
@@ -537,6 +543,8 @@ export abstract class FakeExchangeServer<
 
   private send(res: http.ServerResponse, answer: Answer): void {
     if (res.destroyed) return;
+    const logged = this.logged.get(res);
+    if (logged) logged.answeredAt = Date.now();
     const text = answer.text !== undefined;
     res.writeHead(answer.status ?? 200, {
       'Content-Type': text ? 'text/plain' : this.contentType,

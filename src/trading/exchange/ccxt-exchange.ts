@@ -100,7 +100,7 @@ import { readWholeList, timeWindows, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
 import type { GateFile } from './gate-file';
-import { RateLimitGate, withGateBudget, type Refusal } from './rate-limit-gate';
+import { RateLimitGate, assertStillAdmitted, withGateBudget, type Refusal } from './rate-limit-gate';
 import { SearchSpans } from './search-span';
 import { SpareConnections, type Connector } from './spare-connections';
 
@@ -1599,15 +1599,22 @@ function openSpareConnections(client: CcxtClient, spares: SpareConnections): voi
 /**
  * Every request ccxt sends passes the exchange-wide rate-limit gate (rate-limit-gate.ts) first — before ccxt's own
  * throttle and the signing, so a request held for a ban is signed when it leaves. `fetch2` is the one method all
- * of ccxt's REST calls go through (its implicit API methods and `request` included).
+ * of ccxt's REST calls go through (its implicit API methods and `request` included); it calls `fetch` once its
+ * throttle let the request go and it is signed: there the gate is asked again, and a request a refusal caught in
+ * ccxt's throttle goes back to the gate unsent (`assertStillAdmitted`).
  */
 function gateRequests(client: CcxtClient, gate: RateLimitGate): void {
-  type Fetch2 = (...args: unknown[]) => Promise<unknown>;
-  const target = client as unknown as { fetch2: Fetch2 };
-  const original = target.fetch2.bind(client) as Fetch2;
+  type Fetch = (...args: unknown[]) => Promise<unknown>;
+  const target = client as unknown as { fetch2: Fetch; fetch: Fetch };
+  const original = target.fetch2.bind(client) as Fetch;
   // fetch2(path, api, method, …): the endpoint a per-endpoint limit closes
   target.fetch2 = (...args: unknown[]) =>
     gate.send(() => original(...args), `${String(args[2])} ${String(args[1])} ${String(args[0])}`);
+  const send = target.fetch.bind(client) as Fetch;
+  target.fetch = (...args: unknown[]) => {
+    assertStillAdmitted();
+    return send(...args);
+  };
 }
 
 /**

@@ -11,7 +11,11 @@
  * The decision is pure (`gateDecision`, `gateAfter`: state, event, now → state or wait); `RateLimitGate` only
  * waits, with the injected clock. The adapter (ccxt-exchange.ts) puts it around ccxt's `fetch2`, the one method
  * every ccxt request goes through, before ccxt's own throttle and signing (a request held for a ban is signed
- * when it leaves, not before: its timestamp stays inside the exchange's receive window).
+ * when it leaves, not before: its timestamp stays inside the exchange's receive window). ccxt's throttle spaces
+ * requests by their cost (Bybit's and OKX's stock settings: 100 ms and more apart), so requests that passed the gate
+ * together may still be in it when the first one's refusal comes back: the adapter asks again as each leaves
+ * (`assertStillAdmitted`, just before ccxt sends it), and one a closing caught in there goes back to the gate
+ * unsent — nothing leaves after a refusal before its wait, however many were on their way to the socket.
  *
  * What a refusal closes is what its limit covers (the profile's `scopeByCode`, from each exchange's docs): an IP or
  * request-weight limit (Binance 429 -1003 / 418, Bybit's 403 IP ban) closes the gate for every request; Binance's
@@ -50,6 +54,32 @@ export function withGateBudget<T>(
   opts: { placesOrder?: boolean } = {},
 ): Promise<T> {
   return budget.run({ maxWaitMs, placesOrder: opts.placesOrder ?? false }, fn);
+}
+
+/** A request on its way from the gate to the socket: the gate it passed, its lanes, and the closings seen then. */
+interface Departure {
+  gate: RateLimitGate;
+  keys: readonly string[];
+  seen: number;
+}
+
+const departure = new AsyncLocalStorage<Departure>();
+
+/** Thrown by `assertStillAdmitted`: the request was not sent, and goes back to the gate (never seen outside it). */
+class HeldAtGate extends Error {
+  constructor() {
+    super('not sent: the rate-limit gate closed while it waited in the client');
+  }
+}
+
+/**
+ * Called as a request leaves (after ccxt's own throttle and the signing, before the send): throws, unsent, when a
+ * lane it passes closed since it passed the gate — `RateLimitGate.send` then holds it like any request arriving at a
+ * closed gate. Outside a gated request, nothing.
+ */
+export function assertStillAdmitted(): void {
+  const d = departure.getStore();
+  if (d && d.gate.closedSince(d.keys, d.seen)) throw new HeldAtGate();
 }
 
 /** What a rate limit covers: every request (IP, request weight), new orders (order count), or one endpoint. */
@@ -212,14 +242,17 @@ export function keptClosedUntil(
   return Math.min(until, now + longestMs);
 }
 
-/** One lane: its state, and the probe's answer while one is out. */
+/** One lane: its state, the probe's answer while one is out, and the gate's count of closings at its last. */
 interface Lane {
   state: GateState;
   probeAnswered?: Promise<void>;
+  closedAt?: number;
 }
 
 export class RateLimitGate {
   private readonly lanes = new Map<string, Lane>();
+  /** Refusals that closed a lane so far (each lane keeps the count at its last: `closedSince`). */
+  private closings = 0;
   /** Settles once the kept "closed until" was read (and put on the `all` lane). */
   private loaded?: Promise<void>;
 
@@ -250,6 +283,14 @@ export class RateLimitGate {
     return all?.kind === 'closed' && all.until > now ? all.until : undefined;
   }
 
+  /** Whether one of the lanes `keys` closed after `seen` closings and is not open again (assertStillAdmitted). */
+  closedSince(keys: readonly string[], seen: number): boolean {
+    return keys.some((key) => {
+      const lane = this.lanes.get(key);
+      return lane !== undefined && lane.state.kind !== 'open' && (lane.closedAt ?? 0) > seen;
+    });
+  }
+
   /** The lane `key`, opened (as `open`) when it has none yet. */
   private lane(key: string): Lane {
     let lane = this.lanes.get(key);
@@ -270,11 +311,63 @@ export class RateLimitGate {
     const placesOrder = context?.placesOrder ?? false;
     const keys = lanesOf(endpoint, placesOrder);
     const deadline = context === undefined ? undefined : this.opts.clock.now() + context.maxWaitMs;
-    /** The lanes this request probes (each was closed and its wait is over). */
-    let probes: Lane[] = [];
+    for (;;) {
+      const { probes, answered, seen } = await this.admit(keys, deadline);
+      // every lane the request passed hears the answer (a probe's lane reopens on anything but a refusal)
+      const answerAll = (except?: string): void => {
+        for (const key of keys) {
+          const lane = this.lanes.get(key);
+          if (lane && key !== except) this.answer(key, { kind: 'answered', probe: probes.includes(lane) });
+        }
+      };
+      try {
+        const result = await departure.run({ gate: this, keys, seen }, request);
+        answerAll();
+        return result;
+      } catch (err) {
+        if (err instanceof HeldAtGate) {
+          // never sent: a lane it probed and that no refusal closed again waits for a new probe, at once
+          const now = this.opts.clock.now();
+          for (const lane of probes) {
+            if (lane.state.kind === 'probing')
+              lane.state = { kind: 'closed', until: now, refusals: lane.state.refusals };
+          }
+          continue;
+        }
+        const refusal = this.opts.refusal(err);
+        if (refusal && isRateLimitRefusal(refusal, this.opts.resets)) {
+          const closes = laneOf(refusalScope(refusal, this.opts.resets), endpoint, placesOrder);
+          answerAll(closes);
+          const lane = this.lane(closes);
+          const refusals = lane.state.kind === 'open' ? 1 : lane.state.refusals + 1;
+          const waitMs = refusalWaitMs(refusal, refusals, this.opts.resets, this.opts.random ?? Math.random);
+          this.answer(closes, { kind: 'refused', waitMs, probe: probes.includes(lane) });
+          lane.closedAt = ++this.closings;
+          if (lane.state.kind === 'closed')
+            this.opts.onClosed?.(lane.state.until - this.opts.clock.now(), lane.state.refusals, closes);
+        } else {
+          answerAll();
+        }
+        throw err;
+      } finally {
+        for (const done of answered) done();
+      }
+    }
+  }
+
+  /**
+   * Waits until every lane of `keys` lets a request out (a wait asked for, another's probe), or throws RateLimitError
+   * past `deadline`. The lanes this request probes (each was closed and its wait is over) are probing when it
+   * returns — in the same turn as the decision, so no other request probes them too — with what ends each probe,
+   * and the closings so far (a closing after the decision holds the request: assertStillAdmitted).
+   */
+  private async admit(
+    keys: readonly string[],
+    deadline: number | undefined,
+  ): Promise<{ probes: Lane[]; answered: Array<() => void>; seen: number }> {
     for (;;) {
       const now = this.opts.clock.now();
-      probes = [];
+      const probes: Lane[] = [];
       let waitMs: number | undefined;
       let awaiting: Lane | undefined;
       for (const key of keys) {
@@ -285,7 +378,14 @@ export class RateLimitGate {
         else if (decision.kind === 'wait') waitMs = Math.max(waitMs ?? 0, decision.ms);
         else if (decision.kind === 'await-probe') awaiting ??= lane;
       }
-      if (waitMs === undefined && awaiting === undefined) break;
+      if (waitMs === undefined && awaiting === undefined) {
+        const answered: Array<() => void> = [];
+        for (const lane of probes) {
+          lane.state = gateProbing(lane.state);
+          lane.probeAnswered = new Promise<void>((resolve) => answered.push(resolve));
+        }
+        return { probes, answered, seen: this.closings };
+      }
       if (deadline !== undefined && (now >= deadline || (waitMs !== undefined && now + waitMs > deadline))) {
         throw new RateLimitError(
           `not sent: the exchange asked to wait${waitMs === undefined ? ' (a request is probing)' : ` ${Math.ceil(waitMs / 1000)} s more`} after a rate-limit refusal`,
@@ -295,40 +395,6 @@ export class RateLimitGate {
       }
       if (waitMs !== undefined) await this.opts.clock.sleep(waitMs, this.opts.signal);
       else await this.untilAborted(awaiting!.probeAnswered, deadline);
-    }
-    const answered: Array<() => void> = [];
-    for (const lane of probes) {
-      lane.state = gateProbing(lane.state);
-      lane.probeAnswered = new Promise<void>((resolve) => answered.push(resolve));
-    }
-    // every lane the request passed hears the answer (a probe's lane reopens on anything but a refusal)
-    const answerAll = (except?: string): void => {
-      for (const key of keys) {
-        const lane = this.lanes.get(key);
-        if (lane && key !== except) this.answer(key, { kind: 'answered', probe: probes.includes(lane) });
-      }
-    };
-    try {
-      const result = await request();
-      answerAll();
-      return result;
-    } catch (err) {
-      const refusal = this.opts.refusal(err);
-      if (refusal && isRateLimitRefusal(refusal, this.opts.resets)) {
-        const closes = laneOf(refusalScope(refusal, this.opts.resets), endpoint, placesOrder);
-        answerAll(closes);
-        const lane = this.lane(closes);
-        const refusals = lane.state.kind === 'open' ? 1 : lane.state.refusals + 1;
-        const waitMs = refusalWaitMs(refusal, refusals, this.opts.resets, this.opts.random ?? Math.random);
-        this.answer(closes, { kind: 'refused', waitMs, probe: probes.includes(lane) });
-        if (lane.state.kind === 'closed')
-          this.opts.onClosed?.(lane.state.until - this.opts.clock.now(), lane.state.refusals, closes);
-      } else {
-        answerAll();
-      }
-      throw err;
-    } finally {
-      for (const done of answered) done();
     }
   }
 

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import {
   RateLimitGate,
+  assertStillAdmitted,
   withGateBudget,
   gateAfter,
   gateDecision,
@@ -149,6 +150,84 @@ describe('RateLimitGate (fake clock)', () => {
     expect(await Promise.all(waiting)).to.deep.equal([1, 2, 3, 4]);
     expect(sent).to.deep.equal([0, 1, 2, 3, 4]);
     expect(clock.now()).to.equal(FAKE_CLOCK_START + 12_000);
+  });
+
+  it("holds a request that passed it open but still waits in the client's own throttle when a refusal closes it: back to the gate, never sent into the wait", async () => {
+    const clock = new FakeClock();
+    const gate = new RateLimitGate({ clock, refusal });
+    const sent: number[] = [];
+    let release!: () => void;
+    const throttled = new Promise<void>((resolve) => (release = resolve));
+    // as ccxt's fetch2 runs a request: its own throttle first (Bybit's and OKX's space requests by their cost), then
+    // the signing and the send, where the adapter asks the gate again (ccxt-exchange.ts gateRequests)
+    const request =
+      (i: number, answer: 'refuse' | 'ok', throttle?: Promise<void>) => async (): Promise<number> => {
+        if (throttle) await throttle;
+        assertStillAdmitted();
+        sent.push(i);
+        if (answer === 'refuse') throw refused;
+        return i;
+      };
+    const first = gate.send(request(0, 'refuse'));
+    // passed while the gate was open, still in the client's throttle when the first one's refusal comes back
+    const queued = [1, 2].map((i) => gate.send(request(i, 'ok', throttled)));
+    expect(await first.catch((err: unknown) => err)).to.equal(refused);
+    release();
+    await settle();
+    expect(sent).to.deep.equal([0]);
+    expect(gate.refusals).to.equal(1);
+    await clock.advance(1_999);
+    await settle();
+    expect(sent).to.deep.equal([0]);
+    // the wait over: one probe, the other after its answer
+    await clock.advance(1);
+    expect(await Promise.all(queued)).to.deep.equal([1, 2]);
+    expect(sent).to.deep.equal([0, 1, 2]);
+    expect(gate.refusals).to.equal(0);
+  });
+
+  it('a probe held so leaves its lane to the next probe: no request waits for the answer of one never sent', async () => {
+    const clock = new FakeClock();
+    const busy = new Error('10006');
+    const gate = new RateLimitGate({
+      clock,
+      refusal: (err) =>
+        err === refused
+          ? { httpStatus: 429, retryAfterMs: 2_000 }
+          : err === busy
+            ? { exchangeCode: '10006' }
+            : undefined,
+      // Bybit: 10006 is one endpoint's limit, 1 s
+      resets: { byCode: { '10006': 1_000 }, scopeByCode: { '10006': 'endpoint' } },
+    });
+    const sent: string[] = [];
+    let release!: () => void;
+    const throttled = new Promise<void>((resolve) => (release = resolve));
+    const request =
+      (name: string, answer: 'refuse' | 'busy' | 'ok', throttle?: Promise<void>) =>
+      async (): Promise<string> => {
+        if (throttle) await throttle;
+        assertStillAdmitted();
+        sent.push(name);
+        if (answer === 'refuse') throw refused;
+        if (answer === 'busy') throw busy;
+        return name;
+      };
+    await gate.send(request('e0', 'busy'), 'GET e').catch(() => undefined);
+    await clock.advance(1_000);
+    // the endpoint's wait is over: this one probes it, but waits in the client's throttle...
+    const probe = gate.send(request('e1', 'ok', throttled), 'GET e');
+    await settle();
+    // ...while another endpoint's request is refused for the IP: the whole gate closes
+    await gate.send(request('f0', 'refuse'), 'GET f').catch(() => undefined);
+    release();
+    await settle();
+    const next = gate.send(request('e2', 'ok'), 'GET e');
+    await settle();
+    expect(sent).to.deep.equal(['e0', 'f0']);
+    await clock.advance(2_000);
+    expect(await Promise.all([probe, next])).to.deep.equal(['e1', 'e2']);
+    expect(sent).to.have.members(['e0', 'f0', 'e1', 'e2']);
   });
 
   it('never holds a new order through a ban: a create that would wait longer than its budget is refused unsent', async () => {
