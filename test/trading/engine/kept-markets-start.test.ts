@@ -252,8 +252,9 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
         accountAnsweredAt: during.find((r) => r.route === 'account')!.answeredAt!,
       };
     };
-    // out with the first reads: before the account was answered (held 2 s: room for a loaded machine's file reads)
-    const one = await timed(dir, 2_000);
+    // out with the first reads: before the account was answered (held 1.2 s: room for a loaded machine's file reads,
+    // under the adapter's 2 s timeout — held as long, the read timed out and its answer was never written)
+    const one = await timed(dir, 1_200);
     for (const at of one.readsAt) expect(at).to.be.at.most(one.accountAnsweredAt);
     // refused lately: the first reads alone, recovery's once the account answered
     const two = await timed(probed, 500);
