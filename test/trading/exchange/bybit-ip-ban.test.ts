@@ -7,10 +7,10 @@
  * probe, then the rest. The gate runs on a fake clock the test moves itself.
  */
 import { expect } from 'chai';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimitError } from '../../../src/shared/errors';
 import type { CcxtExchange } from '../../../src/trading/exchange/ccxt-exchange';
 import { bybitKit } from '../../../harness/exchanges/exchange-kits';
+import { eventually } from '../../../harness/pm2';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
 import { FakeClock } from '../../support/fake-clock';
 import { kitCcxtExchange } from '../../support/live-engine';
@@ -21,15 +21,6 @@ const ETH = 'ETH/USDT';
 /** ccxt's leaky bucket inside the adapter (test access: its refill rate, in cost units per ms). */
 function throttlerOf(ex: CcxtExchange): { config: { refillRate: number } } {
   return (ex as unknown as { client: { throttler: { config: { refillRate: number } } } }).client.throttler;
-}
-
-/** Polls `done` on real time (the double and ccxt run on it) until it holds, failing after `ms`. */
-async function until(done: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(10);
-  }
 }
 
 describe("Bybit's 403 IP ban meets requests still in ccxt's throttle: none leaves before the wait (real ccxt, local double)", function () {
@@ -79,9 +70,12 @@ describe("Bybit's 403 IP ban meets requests still in ccxt's throttle: none leave
       ),
     );
     // every read either answered or is held at the gate (asleep on its clock for the ban's wait)
-    await until(
+    // (polled on real time: the double and ccxt run on it)
+    await eventually(
       () => settled + clock.pendingTimers - timersBefore >= reads.length,
+      15_000,
       'each read answered or held at the gate',
+      10,
     );
     const sent = fake.requests.slice(mark);
     expect(sent, 'requests the double received during the ban').to.have.length(1);
@@ -95,7 +89,7 @@ describe("Bybit's 403 IP ban meets requests still in ccxt's throttle: none leave
     fake.ipBannedUntil = 0;
     throttler.config.refillRate = stock;
     await clock.advance(until403! - clock.now(), 60_000);
-    await until(() => settled === reads.length, 'every read answered after the wait');
+    await eventually(() => settled === reads.length, 15_000, 'every read answered after the wait', 10);
     // (Bybit's recent orders are two lists a symbol: realtime and history)
     expect(fake.requests.length - mark).to.be.greaterThan(reads.length);
     expect(outcomes.filter((o) => o instanceof Error)).to.deep.equal([refused]);
