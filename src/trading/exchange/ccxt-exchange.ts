@@ -76,6 +76,7 @@ import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { constructWithRestNames, type RestNameRow } from './ccxt-rest-names';
 import { errorBodyCode, errorBodySummary, translateCcxtError } from './ccxt-errors';
 import { correctClockSkew, SKEW_REMEASURE_MS, SKEW_RETRY, type MeasureClockSkew } from './clock-skew';
+import { EndpointLimiter } from './endpoint-limiter';
 import type {
   ApiKeyLimits,
   BalanceEntry,
@@ -201,6 +202,28 @@ export function ccxtThrottle(budget: NonNullable<ExchangeProfile['requestWeight'
     throw new Error('exchange profile: requestWeight leaves no room for the burst and the heaviest request');
   }
   return { rateLimit: budget.windowMs / refillPerWindow, tokenBucket: { capacity: burst, tokens: burst } };
+}
+
+/**
+ * The pacing of an exchange whose limits are per endpoint (the profile's `endpointWindows`), in ccxt's cost units:
+ * an endpoint's documented count in a window is `windowMs / rateLimit` of them (ccxt's cost of a request to it is
+ * that divided by the count), held over the window plus the margin; every request counts one towards `overall`.
+ */
+export function endpointLimiter(
+  windows: NonNullable<ExchangeProfile['endpointWindows']>,
+  rateLimit: number,
+  clock: Clock,
+  signal?: AbortSignal,
+): EndpointLimiter {
+  const { windowMs, marginMs, overall } = windows;
+  if (!(rateLimit > 0))
+    throw new Error(`ccxt's rateLimit is ${rateLimit}: no cost scale to pace endpoints by`);
+  return new EndpointLimiter({
+    clock,
+    perEndpoint: { windowMs: windowMs + marginMs, weight: windowMs / rateLimit },
+    ...(overall ? { overall: { windowMs: overall.windowMs + marginMs, weight: overall.requests } } : {}),
+    signal,
+  });
 }
 
 /** Every exchange id ccxt knows (loads the whole library: for checks, never on a daemon's start path). */
@@ -491,7 +514,8 @@ export class CcxtExchange implements Exchange {
       secret: options.secret,
       password: options.password,
       timeout: options.timeoutMs ?? 10_000,
-      enableRateLimit: true,
+      // an exchange paced per endpoint has our limiter instead (endpoint-limiter.ts, below)
+      enableRateLimit: !profile?.endpointWindows,
       ...(profile?.requestWeight ? ccxtThrottle(profile.requestWeight) : {}),
       ...(profile?.ccxtHas ? { has: profile.ccxtHas } : {}),
       options: ccxtOptions,
@@ -523,7 +547,12 @@ export class CcxtExchange implements Exchange {
         if (lane === 'all') gateFile?.save(clock.now() + waitMs);
       },
     });
-    gateRequests(client, gate);
+    gateRequests(
+      client,
+      gate,
+      profile?.endpointWindows &&
+        endpointLimiter(profile.endpointWindows, Number(client.rateLimit), clock, closed.signal),
+    );
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
     if (options.apiUrl)
@@ -1597,19 +1626,34 @@ function openSpareConnections(client: CcxtClient, spares: SpareConnections): voi
 }
 
 /**
- * Every request ccxt sends passes the exchange-wide rate-limit gate (rate-limit-gate.ts) first — before ccxt's own
- * throttle and the signing, so a request held for a ban is signed when it leaves. `fetch2` is the one method all
- * of ccxt's REST calls go through (its implicit API methods and `request` included); it calls `fetch` once its
- * throttle let the request go and it is signed: there the gate is asked again, and a request a refusal caught in
- * ccxt's throttle goes back to the gate unsent (`assertStillAdmitted`).
+ * Every request ccxt sends passes the exchange-wide rate-limit gate (rate-limit-gate.ts) first — before the pacing
+ * (ccxt's own throttle, or the endpoint limiter where the profile paces per endpoint) and the signing, so a request
+ * held for a ban is signed when it leaves. `fetch2` is the one method all of ccxt's REST calls go through (its
+ * implicit API methods and `request` included); it calls `fetch` once the pacing let the request go and it is
+ * signed: there the gate is asked again, and a request a refusal caught in the pacing goes back to the gate unsent
+ * (`assertStillAdmitted`).
  */
-function gateRequests(client: CcxtClient, gate: RateLimitGate): void {
+function gateRequests(client: CcxtClient, gate: RateLimitGate, limiter?: EndpointLimiter): void {
   type Fetch = (...args: unknown[]) => Promise<unknown>;
   const target = client as unknown as { fetch2: Fetch; fetch: Fetch };
   const original = target.fetch2.bind(client) as Fetch;
-  // fetch2(path, api, method, …): the endpoint a per-endpoint limit closes
-  target.fetch2 = (...args: unknown[]) =>
-    gate.send(() => original(...args), `${String(args[2])} ${String(args[1])} ${String(args[0])}`);
+  // fetch2(path, api, method, params, headers, body, config): the endpoint a per-endpoint limit closes, and paces
+  target.fetch2 = (...args: unknown[]) => {
+    const endpoint = `${String(args[2])} ${String(args[1])} ${String(args[0])}`;
+    if (!limiter) return gate.send(() => original(...args), endpoint);
+    // ccxt's cost of the request, as its own limiter would have taken it
+    const cost = client.calculateRateLimiterCost(
+      (args[1] as string | undefined) ?? 'public',
+      (args[2] as string | undefined) ?? 'GET',
+      args[0] as string,
+      (args[3] as Record<string, unknown> | undefined) ?? {},
+      (args[6] as Record<string, unknown> | undefined) ?? {},
+    );
+    return gate.send(async () => {
+      await limiter.take(endpoint, cost);
+      return original(...args);
+    }, endpoint);
+  };
   const send = target.fetch.bind(client) as Fetch;
   target.fetch = (...args: unknown[]) => {
     assertStillAdmitted();

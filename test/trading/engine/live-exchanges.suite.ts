@@ -967,10 +967,12 @@ export function liveSuite(kit: ExchangeKit): void {
       } else expect(h!.orderBook.markets[BTC]).to.include({ halted: true });
       const loadsAtHalt = fake!.requestCount('markets');
       const tickersAtHalt = fake!.requestCount('ticker');
-      const haltedUntil = Date.now() + 1_500;
-      while (Date.now() < haltedUntil) {
+      // ticks 4 a second (each reads the balance: OKX documents 10 such reads per 2 s, and more wait for the window)
+      // until three reloads, within less time than marketsRefreshMs gives two
+      const haltedUntil = Date.now() + 2_900;
+      while (Date.now() < haltedUntil && fake!.requestCount('markets') - loadsAtHalt < 3) {
         await h!.loop.tick();
-        await sleep(50);
+        await sleep(250);
       }
       // nothing placed while halted, yet the symbol is still watched (its price read, its orders synced)
       expect(fake!.createRequests()).to.deep.equal([id(1)]);

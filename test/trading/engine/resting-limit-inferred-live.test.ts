@@ -76,6 +76,15 @@ for (const kit of [binanceKit, bybitKit, okxKit] as ExchangeKit[]) {
       return { engine: h, strategy };
     }
 
+    /**
+     * Ticks while the exchange's reads still hide order `n` (until 1.5 s before its lag ends, counted from when it was
+     * sent: its answers and the ticks take longer or shorter with the exchange's pacing) or until `stop`.
+     */
+    async function tickWhileHidden(engine: EngineHarness, n: number, stop: () => boolean): Promise<void> {
+      const sent = engine.orderBook.order(id(n))!;
+      await tickFor(engine, (sent.sentAt ?? sent.createdAt) + LAG_MS - 1_500 - Date.now(), stop);
+    }
+
     /** Ticks for `ms` (real time) or until `stop`. */
     async function tickFor(engine: EngineHarness, ms: number, stop: () => boolean): Promise<void> {
       const end = Date.now() + ms;
@@ -95,7 +104,7 @@ for (const kit of [binanceKit, bybitKit, okxKit] as ExchangeKit[]) {
       await tickUntil(engine, () => ENDED.has(engine.orderBook.order(id(1))?.status ?? ''), 100);
       expect(fake!.ordersWithClientId(id(1)), 'the exchange took the first buy').to.equal(1);
       // the strategy still says buy; the first buy rests on the exchange, its reads lagging
-      await tickFor(engine, LAG_MS - 3_000, () => engine.orderBook.order(id(2)) !== undefined);
+      await tickWhileHidden(engine, 1, () => engine.orderBook.order(id(2)) !== undefined);
       strategy.next = HOLD;
       expectOneAtATime(engine);
     });
@@ -111,7 +120,7 @@ for (const kit of [binanceKit, bybitKit, okxKit] as ExchangeKit[]) {
         'string',
       );
       expect(engine.orderBook.order(id(1))!.filled).to.equal(0);
-      await tickFor(engine, LAG_MS - 3_000, () => engine.orderBook.order(id(2)) !== undefined);
+      await tickWhileHidden(engine, 1, () => engine.orderBook.order(id(2)) !== undefined);
       strategy.next = HOLD;
       expectOneAtATime(engine);
     });
@@ -136,7 +145,7 @@ for (const kit of [binanceKit, bybitKit, okxKit] as ExchangeKit[]) {
       strategy.next = EXIT;
       await tickUntil(engine, () => ENDED.has(engine.orderBook.order(id(2))?.status ?? ''), 100);
       expect(fake!.ordersWithClientId(id(2)), 'the exchange took the first sell').to.equal(1);
-      await tickFor(engine, LAG_MS - 3_000, () => engine.orderBook.order(id(3)) !== undefined);
+      await tickWhileHidden(engine, 2, () => engine.orderBook.order(id(3)) !== undefined);
       strategy.next = HOLD;
       const second = engine.orderBook.order(id(3));
       if (second) {

@@ -1,10 +1,10 @@
 /**
  * Bybit's HTTP 403 IP ban ("403, access too frequent": "terminate all HTTP sessions and wait for at least 10
- * minutes", v5 Rate Limit Rules) through real ccxt against the Bybit double, with a start's reads sent together.
- * ccxt's stock Bybit bucket lets them out one at a time (cost 5 at 20 ms a unit: 100 ms apart) and the rate-limit gate
- * sits before it: the first one's 403 closes the gate while the others, already past it, still wait in ccxt's
- * throttle. None of them may leave before the ban's wait (rate-limit-gate.ts `assertStillAdmitted`); after it, one
- * probe, then the rest. The gate runs on a fake clock the test moves itself.
+ * minutes", v5 Rate Limit Rules) through real ccxt against the Bybit double, with more reads of one endpoint than its
+ * window holds: the adapter's pacing (endpoint-limiter.ts: GET /v5/user/query-api, 10 a second) lets 10 out and holds
+ * the others, and the rate-limit gate sits before it: the 403s close the gate while those two, already past it, still
+ * wait for their window. Neither may leave before the ban's wait (rate-limit-gate.ts `assertStillAdmitted`); after it,
+ * one probe, then the other. The gate and the pacing run on a fake clock the test moves itself.
  */
 import { expect } from 'chai';
 import { RateLimitError } from '../../../src/shared/errors';
@@ -17,13 +17,10 @@ import { kitCcxtExchange } from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
+/** GET /v5/user/query-api (the account read) in one window: ccxt's cost 5 of 50 a second. */
+const ACCOUNT_READS_A_WINDOW = 10;
 
-/** ccxt's leaky bucket inside the adapter (test access: its refill rate, in cost units per ms). */
-function throttlerOf(ex: CcxtExchange): { config: { refillRate: number } } {
-  return (ex as unknown as { client: { throttler: { config: { refillRate: number } } } }).client.throttler;
-}
-
-describe("Bybit's 403 IP ban meets requests still in ccxt's throttle: none leaves before the wait (real ccxt, local double)", function () {
+describe("Bybit's 403 IP ban meets requests still waiting for their endpoint's window: none leaves before the wait (real ccxt, local double)", function () {
   this.timeout(30_000);
   let fake: FakeBybit;
   let ex: CcxtExchange;
@@ -44,23 +41,11 @@ describe("Bybit's 403 IP ban meets requests still in ccxt's throttle: none leave
     await fake.close();
   });
 
-  it("the first read's 403 closes the gate; the reads behind it in ccxt's throttle are not sent into the ban, then go after one probe", async () => {
-    // ccxt's own spacing (100 ms) made 5 times longer: on a loaded machine too the 403 comes back while the others
-    // are still in the throttle (what the test is about), whichever read ccxt lets out first
-    const throttler = throttlerOf(ex);
-    const stock = throttler.config.refillRate;
-    throttler.config.refillRate = stock / 5;
+  it("the 403s close the gate; the reads still waiting for their endpoint's window are not sent into the ban, then go after one probe", async () => {
     fake.ipBannedUntil = Number.POSITIVE_INFINITY;
     const timersBefore = clock.pendingTimers;
     const mark = fake.requests.length;
-    // a start's reads: markets, the account, recovery's (recent orders per symbol, open orders)
-    const reads = [
-      ex.loadMarkets(true),
-      ex.accountId(),
-      ex.fetchRecentOrders(BTC),
-      ex.fetchRecentOrders(ETH),
-      ex.fetchOpenOrders(),
-    ];
+    const reads = Array.from({ length: ACCOUNT_READS_A_WINDOW + 2 }, () => ex.accountId());
     const outcomes: unknown[] = reads.map(() => undefined);
     let settled = 0;
     reads.forEach((read, i) =>
@@ -69,30 +54,36 @@ describe("Bybit's 403 IP ban meets requests still in ccxt's throttle: none leave
         (err: unknown) => ((outcomes[i] = err), settled++),
       ),
     );
-    // every read either answered or is held at the gate (asleep on its clock for the ban's wait)
+    // a window's worth goes out into the ban and is refused (one attempt each); two wait for the window
     // (polled on real time: the double and ccxt run on it)
+    await eventually(() => settled === ACCOUNT_READS_A_WINDOW, 15_000, "a window's reads refused", 10);
+    expect(fake.requests.length - mark, 'requests the double received in the ban').to.equal(
+      ACCOUNT_READS_A_WINDOW,
+    );
+    const refused = outcomes.filter((o) => o !== undefined);
+    for (const r of refused) expect(r).to.be.instanceOf(RateLimitError);
+    const until403 = ex.rateLimitedUntil();
+    expect(until403! - clock.now(), "the gate waits Bybit's ban").to.equal(600_000);
+
+    // the window has room again: the two leave the pacing, and are held at the gate (asleep on its clock)
+    await clock.advance(1_200);
     await eventually(
       () => settled + clock.pendingTimers - timersBefore >= reads.length,
       15_000,
       'each read answered or held at the gate',
       10,
     );
-    const sent = fake.requests.slice(mark);
-    expect(sent, 'requests the double received during the ban').to.have.length(1);
-    expect(settled).to.equal(1);
-    const refused = outcomes.find((o) => o !== undefined);
-    expect(refused).to.be.instanceOf(RateLimitError);
-    const until403 = ex.rateLimitedUntil();
-    expect(until403! - clock.now(), "the gate waits Bybit's ban").to.equal(600_000);
+    expect(fake.requests.length - mark, 'requests the double received in the ban').to.equal(
+      ACCOUNT_READS_A_WINDOW,
+    );
+    expect(settled).to.equal(ACCOUNT_READS_A_WINDOW);
 
-    // the ban over: one probe, then the others
+    // the ban over: one probe, then the other
     fake.ipBannedUntil = 0;
-    throttler.config.refillRate = stock;
     await clock.advance(until403! - clock.now(), 60_000);
     await eventually(() => settled === reads.length, 15_000, 'every read answered after the wait', 10);
-    // (Bybit's recent orders are two lists a symbol: realtime and history)
-    expect(fake.requests.length - mark).to.be.greaterThan(reads.length);
-    expect(outcomes.filter((o) => o instanceof Error)).to.deep.equal([refused]);
+    expect(fake.requests.length - mark).to.equal(reads.length);
+    expect(outcomes.filter((o) => o instanceof Error)).to.have.length(ACCOUNT_READS_A_WINDOW);
     expect(ex.rateLimitedUntil()).to.equal(undefined);
   });
 });

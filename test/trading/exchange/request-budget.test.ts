@@ -58,8 +58,11 @@ describe("ccxt's limiter set from an exchange's documented request weight", () =
     ).to.throw(/no room/);
   });
 
-  it("Bybit and OKX keep ccxt's own limiter: their budgets are per second and per endpoint", () => {
+  it('Bybit and OKX are paced per endpoint instead: their limits are per endpoint over 1 s and 2 s', () => {
     expect(bybitProfile.requestWeight).to.equal(undefined);
     expect(okxProfile.requestWeight).to.equal(undefined);
+    expect(bybitProfile.endpointWindows).to.deep.include({ windowMs: 1_000 });
+    expect(bybitProfile.endpointWindows?.overall).to.deep.equal({ requests: 600, windowMs: 5_000 });
+    expect(okxProfile.endpointWindows).to.deep.include({ windowMs: 2_000 });
   });
 });

@@ -142,6 +142,19 @@ export interface ExchangeProfile {
     heaviestRequest: number;
   };
   /**
+   * Where the exchange documents its limits per endpoint over a short window (`windowMs`: Bybit per UID per second,
+   * OKX per 2 s) and ccxt's per-endpoint costs are those counts scaled to its `rateLimit`: the adapter paces each
+   * endpoint on its own (endpoint-limiter.ts) — its documented count in any `windowMs + marginMs` (the margin: the
+   * exchange counts requests as they arrive, which network jitter may bring closer together than they left) — in
+   * place of ccxt's limiter, one queue for every endpoint, which spaced a start's reads ~100 ms apart. `overall`:
+   * where the exchange also counts every request together (Bybit: 600 per 5 s per IP), one each.
+   */
+  endpointWindows?: {
+    windowMs: number;
+    marginMs: number;
+    overall?: { requests: number; windowMs: number };
+  };
+  /**
    * How the exchange orders a symbol's trades, as it documents it (the profile file cites where): `trade-id` only
    * where its trade ids are documented to grow as the symbol's trades happen; `time` where its documentation promises
    * no order of the ids (the books then replay by the exchange's trade time, pnl.ts inReplayOrder).

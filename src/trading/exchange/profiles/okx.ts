@@ -107,6 +107,9 @@ export const okxProfile: ExchangeProfile = {
   createDeadline: { header: 'expTime', path: 'trade/order' },
   rateLimit:
     'per endpoint per 2 s: place/cancel/get order 60 (per instrument), fills-history 10, orders-history 40, balance 10; 50011 over it',
+  // each endpoint's own "Rate Limit: N requests per 2 seconds" (by User ID, or IP for public data; order endpoints
+  // also per Instrument ID): each endpoint paced on its own to ccxt's costs (endpoint-limiter.ts)
+  endpointWindows: { windowMs: 2_000, marginMs: 200 },
   // 50011 is per endpoint (per instrument for order endpoints): only that endpoint waits; 50013 "Systems are busy"
   // (not a limit of ours) holds every request. OKX documents no IP ban: a kept wait is bounded by the gate's backoff
   rateLimitResets: { codeField: 'code', scopeByCode: { '50011': 'endpoint' } },

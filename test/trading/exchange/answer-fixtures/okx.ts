@@ -157,7 +157,9 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
           const sentBy = Date.now();
           const create = s.fake.requests.filter((r) => r.route === 'createOrder').at(-1)!;
           expect(okxProfile.recvWindowMs).to.equal(5_000);
-          expect(Number(create.expTime)).to.be.within(sentFrom + 5_000, sentBy + 5_000);
+          // on OKX's clock: ccxt's nonce is the host's time less the measured difference
+          const offset = s.ex.clockOffsetMs();
+          expect(Number(create.expTime)).to.be.within(sentFrom - offset + 5_000, sentBy - offset + 5_000);
           // reads carry none: only Place order takes it
           expect(
             s.fake.requests.filter((r) => r.route !== 'createOrder' && r.expTime !== undefined),
