@@ -892,8 +892,8 @@ export class CcxtExchange implements Exchange {
       // no list of all orders: every open one, then the most recent finished ones (Bybit and OKX: the profile's
       // `recentPages` pages of them; OKX: of the last 7 days). Finished means cancelled too: ccxt's call for both
       // where it has one (Bybit), else its closed and its cancelled lists (OKX: orders-history `state=filled`, then
-      // `state=canceled` — a cancelled order may have fills). An order that finished between the reads is in both,
-      // and the later read wins.
+      // `state=canceled` — a cancelled order may have fills). An order that finished between the open read and the
+      // finished ones is in both, and the finished read wins.
       const open = await this.openOrders(symbol);
       type ListCall = (
         symbol: string,
@@ -912,15 +912,15 @@ export class CcxtExchange implements Exchange {
                 : []),
             ];
       const finished = this.profile?.lists.finished;
-      const done: CcxtOrder[] = [];
-      for (const [name, call] of calls) {
-        const fetchPage = (
-          limit: number | undefined,
-          params: Record<string, string> = {},
-        ): Promise<CcxtOrder[]> => call(symbol, undefined, limit, params);
-        done.push(
-          ...(finished
-            ? await readWholeList({
+      // the finished lists together (OKX's filled and cancelled: no order is in both), each after the open one
+      const done = await Promise.all(
+        calls.map(([name, call]) => {
+          const fetchPage = (
+            limit: number | undefined,
+            params: Record<string, string> = {},
+          ): Promise<CcxtOrder[]> => call(symbol, undefined, limit, params);
+          return finished
+            ? readWholeList({
                 paging: finished,
                 fetchPage,
                 key: (o) => String(o.id),
@@ -932,11 +932,11 @@ export class CcxtExchange implements Exchange {
                     { exchange: this.id, symbol, pages: this.profile!.lists.recentPages },
                   ),
               })
-            : await fetchPage(RECENT_ORDERS_LIMIT)),
-        );
-      }
+            : fetchPage(RECENT_ORDERS_LIMIT);
+        }),
+      );
       const byId = new Map<string, ExchangeOrder>();
-      for (const o of [...open, ...done]) byId.set(String(o.id), this.toOrder(o));
+      for (const o of [...open, ...done.flat()]) byId.set(String(o.id), this.toOrder(o));
       return [...byId.values()];
     });
   }

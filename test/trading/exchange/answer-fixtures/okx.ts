@@ -232,6 +232,23 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
         },
       },
       {
+        name: 'recent orders: the filled and the cancelled history asked together, both once the pending list answered',
+        run: async (s) => {
+          // the first history request held: the other one must not wait for its answer
+          s.fake.faults.next('ordersHistory', { kind: 'delay', ms: 400 });
+          await s.ex.fetchRecentOrders('BTC/USDT');
+          const pending = s.fake.requests.filter((r) => r.route === 'ordersPending').at(-1)!;
+          const history = s.fake.requests.filter((r) => r.route === 'ordersHistory').slice(-2);
+          expect(history.map((r) => r.params.state).sort()).to.deep.equal(['canceled', 'filled']);
+          // each after the pending list: an order that ended between the two reads is in the history
+          for (const r of history) expect(r.at).to.be.at.least(pending.answeredAt!);
+          const [first, second] = [...history].sort((a, b) => a.at - b.at);
+          expect(second.at, 'the second history list asked before the first one answered').to.be.below(
+            first.answeredAt!,
+          );
+        },
+      },
+      {
         name: "fills history: the side, the exchange's time, the fee as charged in the coin bought",
         run: async (s) => {
           s.answer('fillsHistory', FILLS_HISTORY);
