@@ -325,6 +325,11 @@ export abstract class FakeExchangeServer<
     return this.requests.filter((r) => r.route === this.routeNames[route]).length;
   }
 
+  /** This exchange's name of a kind of request, as `requests` log it. */
+  routeName(route: LocalRoute): string {
+    return this.routeNames[route];
+  }
+
   balance(asset: string): number {
     return this.wallet.total(asset);
   }

@@ -1,18 +1,20 @@
 /**
- * live recovery: the shipped trading daemon in live mode under PM2 against the local Binance (harness/exchanges,
- * its REQUEST_WEIGHT budget enforced) behind a latency proxy (50 ms round trip), 5 symbols and 20 resting orders,
- * its exchangeInfo listing 3,000 more markets than are traded (a real Binance lists ~3,400; the start asks for the
- * traded ones by symbol), SIGKILLed and
- * measured as the restart bench measures (restart.ts: PM2's own instants, its backoff subtracted),
- * alternately with the bare floor app in the same PM2. Besides the time: the requests each recovery made, whether
- * they went out with the markets load (markets kept on disk), and the exchange's used weight seen on every answer
- * (X-MBX-USED-WEIGHT-1M), which must never pass its limit.
+ * live recovery: the shipped trading daemon in live mode under PM2 against a local exchange double (harness/exchanges,
+ * its documented rate limits enforced) behind a latency proxy (50 ms round trip), 5 symbols and 20 resting orders,
+ * SIGKILLed and measured as the restart bench measures (restart.ts: PM2's own instants, its backoff subtracted),
+ * alternately with the bare floor app in the same PM2. Binance (the figure with the target): its exchangeInfo lists
+ * 3,000 more markets than are traded (a real Binance lists ~3,400; the start asks for the traded ones by symbol) and
+ * its used weight (X-MBX-USED-WEIGHT-1M) is read off every answer; Bybit and OKX: their per-endpoint limits. Besides
+ * the time: the requests each recovery made and whether they went out with the markets load (markets kept on disk).
+ * Any answer refusing a request for rate fails the section.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BenchContext } from '../bench';
-import { binanceKit } from '../../harness/exchanges/exchange-kits';
+import { binanceKit, bybitKit, okxKit } from '../../harness/exchanges/exchange-kits';
 import { FakeBinance } from '../../harness/exchanges/fake-binance';
+import type { FakeExchangeServer } from '../../harness/exchanges/fake-exchange-server';
+import type { ExchangeKit } from '../../harness/exchanges/local-exchange';
 import { LatencyProxy } from '../../harness/latency-proxy';
 import { systemClock } from '../../src/shared/clock';
 import { configSchema } from '../../src/shared/config/schema';
@@ -31,18 +33,64 @@ export const ROUND_TRIP_MS = 50;
 export const LIVE_LISTED_MARKETS = 3_000;
 const WEIGHT_LIMIT = 6_000;
 
+/** An exchange the live recovery runs against: its double as the bench starts it, and how it refuses for rate. */
+export interface LiveVenue {
+  kit: ExchangeKit;
+  name: string;
+  start(): Promise<FakeExchangeServer<{ kind: string }, object>>;
+  /** An answer refusing a request for rate, as the proxy sees it (status line or body). */
+  refusal: RegExp;
+  /** Binance: the used weight every answer carries, never to pass the limit. */
+  weight?: { header: RegExp; limit: number };
+}
+
+export const BINANCE_VENUE: LiveVenue = {
+  kit: binanceKit,
+  name: 'Binance',
+  start: () =>
+    FakeBinance.start({
+      ...binanceKit.credentials,
+      symbols: LIVE_SYMBOLS,
+      balances: { USDT: 1_000_000 },
+      weightPerMinute: WEIGHT_LIMIT,
+      listedMarkets: LIVE_LISTED_MARKETS,
+    }),
+  refusal: /^HTTP\/1\.1 (429|418) /gm,
+  weight: { header: /x-mbx-used-weight-1m:\s*(\d+)/gi, limit: WEIGHT_LIMIT },
+};
+
+/** Bybit: 10006 "Too many visits!" (HTTP 200), its 403 IP ban. */
+export const BYBIT_VENUE: LiveVenue = {
+  kit: bybitKit,
+  name: 'Bybit',
+  start: () => bybitKit.start(venueOptions()) as Promise<FakeExchangeServer<{ kind: string }, object>>,
+  refusal: /^HTTP\/1\.1 403 |"retCode":10006\b/gm,
+};
+
+/** OKX: 50011 "Too Many Requests" (HTTP 200 or 429). */
+export const OKX_VENUE: LiveVenue = {
+  kit: okxKit,
+  name: 'OKX',
+  start: () => okxKit.start(venueOptions()) as Promise<FakeExchangeServer<{ kind: string }, object>>,
+  refusal: /^HTTP\/1\.1 429 |"code":"50011"/gm,
+};
+
+function venueOptions(): { symbols: string[]; balances: Record<string, number> } {
+  return { symbols: LIVE_SYMBOLS, balances: { USDT: 1_000_000 } };
+}
+
 export interface LiveRecoveryFigures {
   trading: Summary;
   floor: Summary;
   /** Requests the exchange received from SIGKILL to ready, per restart. */
   requests: Summary;
-  /** What they were, by Binance route, in the last restart. */
+  /** What they were, by the exchange's route, in the last restart. */
   routes: Record<string, number>;
   /** Recovery's own time (its `recovery` event), per restart. */
   recoveryMs: Summary;
-  /** Highest X-MBX-USED-WEIGHT-1M any answer carried during the run, and the limit. */
-  peakWeight: number;
-  weightLimit: number;
+  /** Binance: the highest X-MBX-USED-WEIGHT-1M any answer carried during the run, and the limit. */
+  peakWeight?: number;
+  weightLimit?: number;
   /** Connections opened through the proxy per restart (keep-alive: one per request in flight at once). */
   connections: Summary;
   /** From the first request of a restart reaching the exchange to PM2's online: the exchange's share. */
@@ -62,14 +110,13 @@ export interface LiveRecoveryFigures {
   withFirstReads: number;
 }
 
-export async function liveRecoveries(ctx: BenchContext, trials: number): Promise<LiveRecoveryFigures> {
-  const fake = await FakeBinance.start({
-    ...binanceKit.credentials,
-    symbols: LIVE_SYMBOLS,
-    balances: { USDT: 1_000_000 },
-    weightPerMinute: WEIGHT_LIMIT,
-    listedMarkets: LIVE_LISTED_MARKETS,
-  });
+export async function liveRecoveries(
+  ctx: BenchContext,
+  trials: number,
+  venue: LiveVenue = BINANCE_VENUE,
+): Promise<LiveRecoveryFigures> {
+  const { kit } = venue;
+  const fake = await venue.start();
   let peakWeight = 0;
   let refused = 0;
   const proxy = await LatencyProxy.start({
@@ -78,27 +125,29 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
     observe: (from, chunk) => {
       if (from !== 'server') return;
       const text = chunk.toString('latin1');
-      for (const m of text.matchAll(/x-mbx-used-weight-1m:\s*(\d+)/gi)) {
-        peakWeight = Math.max(peakWeight, Number(m[1]));
+      if (venue.weight) {
+        for (const m of text.matchAll(venue.weight.header)) peakWeight = Math.max(peakWeight, Number(m[1]));
       }
-      refused += (text.match(/^HTTP\/1\.1 (429|418) /gm) ?? []).length;
+      refused += (text.match(venue.refusal) ?? []).length;
     },
   });
   try {
     const env = {
       BYNINJA_MODE: 'live',
-      BYNINJA__TRADING__EXCHANGE: 'binance',
+      BYNINJA__TRADING__EXCHANGE: kit.id,
       BYNINJA__TRADING__EXCHANGE_API_URL: proxy.url,
       BYNINJA__TRADING__SYMBOLS: JSON.stringify(LIVE_SYMBOLS),
     };
     const t = await startTradingUnderPm2('byninja-bench-lr-', env, async (dataDir) => {
       // the key and secret where production has them: the .env file (never PM2's env)
+      const { apiKey, secret, password } = kit.credentials;
       fs.appendFileSync(
         path.join(path.dirname(dataDir), '.env'),
-        `EXCHANGE_API_KEY=${binanceKit.credentials.apiKey}\nEXCHANGE_SECRET=${binanceKit.credentials.secret}\n`,
+        `EXCHANGE_API_KEY=${apiKey}\nEXCHANGE_SECRET=${secret}\n` +
+          (password ? `EXCHANGE_PASSWORD=${password}\n` : ''),
       );
-      ctx.log(`placing ${LIVE_OPEN_ORDERS} resting orders through the bot's order manager…`);
-      await placeRestingOrders(dataDir, fake.url);
+      ctx.log(`placing ${LIVE_OPEN_ORDERS} resting orders on ${venue.name} through the bot's order manager…`);
+      await placeRestingOrders(dataDir, fake.url, kit);
     });
     try {
       await t.probe.call('pause', { reason: 'benchmark' });
@@ -143,8 +192,8 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
           exchangePhase.push(online.at - made[0].at);
           beforeExchange.push(made[0].at - (online.at - sample.ms));
         }
-        const marketsAt = made.find((r) => r.route === 'exchangeInfo')?.at;
-        const recentAt = made.find((r) => r.route === 'allOrders')?.at;
+        const marketsAt = made.find((r) => r.route === fake.routeName('markets'))?.at;
+        const recentAt = made.find((r) => r.route === fake.routeName('recentOrders'))?.at;
         if (marketsAt !== undefined && recentAt !== undefined && recentAt - marketsAt < ROUND_TRIP_MS * 4) {
           keptMarketsUsed += 1;
         }
@@ -158,8 +207,10 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
       }
       if (refused > 0) throw new Error(`the exchange refused ${refused} request(s) over its rate limit`);
       // a correctness check, not a timing: start-up must never take the account above the exchange's budget
-      if (peakWeight > WEIGHT_LIMIT) {
-        throw new Error(`used weight reached ${peakWeight}, above the exchange's limit of ${WEIGHT_LIMIT}`);
+      if (venue.weight && peakWeight > venue.weight.limit) {
+        throw new Error(
+          `used weight reached ${peakWeight}, above the exchange's limit of ${venue.weight.limit}`,
+        );
       }
       return {
         trading: summarize(trading),
@@ -167,8 +218,7 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
         requests: summarize(requests),
         routes,
         recoveryMs: summarize(recoveryDurations(session.harness.dataDir).slice(-trials)),
-        peakWeight,
-        weightLimit: WEIGHT_LIMIT,
+        ...(venue.weight ? { peakWeight, weightLimit: venue.weight.limit } : {}),
         connections: summarize(connections),
         exchangePhaseMs: summarize(exchangePhase),
         beforeExchangeMs: summarize(beforeExchange),
@@ -189,15 +239,16 @@ export async function liveRecoveries(ctx: BenchContext, trials: number): Promise
  * through the live adapter (so the state file and the exchange hold the same orders), the state bound to the
  * exchange account as the daemon binds it.
  */
-async function placeRestingOrders(dataDir: string, exchangeUrl: string): Promise<void> {
+async function placeRestingOrders(dataDir: string, exchangeUrl: string, kit: ExchangeKit): Promise<void> {
   const config = configSchema().parse({
-    trading: { mode: 'live', exchange: 'binance', exchangeApiUrl: exchangeUrl, symbols: LIVE_SYMBOLS },
+    trading: { mode: 'live', exchange: kit.id, exchangeApiUrl: exchangeUrl, symbols: LIVE_SYMBOLS },
   });
   const logger = silentLogger();
   const files = await openTradingStateFiles(dataDir, logger, systemClock);
   const secrets = {
-    exchangeApiKey: binanceKit.credentials.apiKey,
-    exchangeSecret: binanceKit.credentials.secret,
+    exchangeApiKey: kit.credentials.apiKey,
+    exchangeSecret: kit.credentials.secret,
+    ...(kit.credentials.password ? { exchangePassword: kit.credentials.password } : {}),
   };
   const exchange = await createExchange(config.trading, secrets, { dataDir, logger, clock: systemClock });
   try {
