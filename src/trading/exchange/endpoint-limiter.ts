@@ -114,14 +114,19 @@ export class EndpointLimiter {
   private recent(endpoint: string, now: number): Sent[] {
     let sent = this.sent.get(endpoint);
     if (!sent) this.sent.set(endpoint, (sent = []));
-    dropBefore(sent, now - this.opts.perEndpoint.windowMs);
-    if (this.opts.overall) dropBefore(this.all, now - this.opts.overall.windowMs);
+    keepWindow(sent, now, this.opts.perEndpoint.windowMs);
+    if (this.opts.overall) keepWindow(this.all, now, this.opts.overall.windowMs);
     return sent;
   }
 }
 
-function dropBefore(sent: Sent[], from: number): void {
+/**
+ * Drops what left the window before `now`. A request dated after `now` (the host's clock was set back since) counts
+ * as sent now: it holds the next ones one window at most, not until the clock is back where it was.
+ */
+function keepWindow(sent: Sent[], now: number, windowMs: number): void {
+  for (let i = sent.length - 1; i >= 0 && sent[i].at > now; i--) sent[i].at = now;
   let n = 0;
-  while (n < sent.length && sent[n].at <= from) n++;
+  while (n < sent.length && sent[n].at <= now - windowMs) n++;
   if (n > 0) sent.splice(0, n);
 }

@@ -10,12 +10,13 @@
  *
  * The decision is pure (`gateDecision`, `gateAfter`: state, event, now → state or wait); `RateLimitGate` only
  * waits, with the injected clock. The adapter (ccxt-exchange.ts) puts it around ccxt's `fetch2`, the one method
- * every ccxt request goes through, before ccxt's own throttle and signing (a request held for a ban is signed
- * when it leaves, not before: its timestamp stays inside the exchange's receive window). ccxt's throttle spaces
- * requests by their cost (Bybit's and OKX's stock settings: 100 ms and more apart), so requests that passed the gate
- * together may still be in it when the first one's refusal comes back: the adapter asks again as each leaves
- * (`assertStillAdmitted`, just before ccxt sends it), and one a closing caught in there goes back to the gate
- * unsent — nothing leaves after a refusal before its wait, however many were on their way to the socket.
+ * every ccxt request goes through, before the pacing and the signing (a request held for a ban is signed
+ * when it leaves, not before: its timestamp stays inside the exchange's receive window). The pacing after it (ccxt's
+ * throttle on Binance; the endpoint limiter on Bybit and OKX, endpoint-limiter.ts) holds what its window has no room
+ * for, so requests that passed the gate together may still be held there when the first one's refusal comes back:
+ * the adapter asks again as each leaves (`assertStillAdmitted`, just before ccxt sends it), and one a closing caught
+ * in there goes back to the gate unsent — nothing leaves after a refusal before its wait, however many were on
+ * their way to the socket.
  *
  * What a refusal closes is what its limit covers (the profile's `scopeByCode`, from each exchange's docs): an IP or
  * request-weight limit (Binance 429 -1003 / 418, Bybit's 403 IP ban) closes the gate for every request; Binance's
@@ -73,7 +74,7 @@ class HeldAtGate extends Error {
 }
 
 /**
- * Called as a request leaves (after ccxt's own throttle and the signing, before the send): throws, unsent, when a
+ * Called as a request leaves (after the pacing and the signing, before the send): throws, unsent, when a
  * lane it passes closed since it passed the gate — `RateLimitGate.send` then holds it like any request arriving at a
  * closed gate. Outside a gated request, nothing.
  */

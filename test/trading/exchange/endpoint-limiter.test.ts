@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { endpointLimiter } from '../../../src/trading/exchange/ccxt-exchange';
 import { EndpointLimiter, windowWaitMs, type Sent } from '../../../src/trading/exchange/endpoint-limiter';
+import { bybitProfile } from '../../../src/trading/exchange/profiles/bybit';
 import { FakeClock, flush } from '../../support/fake-clock';
 
 const T0 = 1_000_000;
@@ -117,6 +119,18 @@ describe('endpoint limiter: each endpoint its documented count in any window, en
       expect(order).to.have.length(14);
     });
 
+    it('a clock set back holds a request at most one window, not until the clock catches up', async () => {
+      for (let i = 0; i < 10; i++) void take('GET private order/realtime');
+      await flush();
+      expect(order).to.have.length(10);
+      // the host's clock stepped back an hour (NTP, a VM resumed): what was sent is now "in the future"
+      clock.time = T0 - 3_600_000;
+      void take('GET private order/realtime');
+      await flush();
+      await clock.advance(1_100);
+      expect(order).to.have.length(11);
+    });
+
     it('a closed adapter ends the waits', async () => {
       const closed = new AbortController();
       limiter = new EndpointLimiter({
@@ -131,6 +145,22 @@ describe('endpoint limiter: each endpoint its documented count in any window, en
       let failed: unknown;
       await waiting.catch((err: unknown) => (failed = err));
       expect((failed as Error).message).to.equal('closed');
+    });
+  });
+
+  describe("Bybit's pacing as the adapter builds it (endpointLimiter, ccxt's rateLimit 20)", () => {
+    it('600 requests per IP in 5 s kept with the same 10 % margin as each endpoint: the 601st waits 5.5 s', async () => {
+      const clock = new FakeClock(T0);
+      const limiter = endpointLimiter(bybitProfile.endpointWindows!, 20, clock);
+      // every request to its own endpoint: only the overall window holds them
+      const first = Array.from({ length: 600 }, (_, i) => limiter.take(`GET public e${i}`, 1));
+      await Promise.all(first);
+      let left = false;
+      void limiter.take('GET public e600', 1).then(() => (left = true));
+      await clock.advance(5_499, 100);
+      expect(left, '601 requests within 5.5 s').to.equal(false);
+      await clock.advance(1);
+      expect(left).to.equal(true);
     });
   });
 });

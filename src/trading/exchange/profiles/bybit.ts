@@ -83,7 +83,7 @@ export const bybitProfile: ExchangeProfile = {
   // v5 "Rate Limit Rules": "The API rate limit is based on the rolling time window per second and UID", each endpoint
   // its own (X-Bapi-Limit: "your current limit for current endpoint"); and "600 requests within a 5-second window per
   // IP" ("We do not recommend running your application at the very edge of these limits"): each endpoint paced on its
-  // own to ccxt's costs (endpoint-limiter.ts), all requests together to 600 per 5 s
+  // own to ccxt's costs (endpoint-limiter.ts), all requests together to 600 per 5.5 s (the same 10 % margin)
   endpointWindows: { windowMs: 1_000, marginMs: 100, overall: { requests: 600, windowMs: 5_000 } },
   // 10006: the per-second window (its reset time in X-Bapi-Limit-Reset-Timestamp); HTTP 403: a 10-minute IP ban
   // 10006 is per UID and per endpoint: only that endpoint waits (a create's limit never holds a cancel or a read)

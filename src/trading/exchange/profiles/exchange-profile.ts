@@ -147,7 +147,8 @@ export interface ExchangeProfile {
    * endpoint on its own (endpoint-limiter.ts) — its documented count in any `windowMs + marginMs` (the margin: the
    * exchange counts requests as they arrive, which network jitter may bring closer together than they left) — in
    * place of ccxt's limiter, one queue for every endpoint, which spaced a start's reads ~100 ms apart. `overall`:
-   * where the exchange also counts every request together (Bybit: 600 per 5 s per IP), one each.
+   * where the exchange also counts every request together (Bybit: 600 per 5 s per IP), one each, over its window
+   * plus the same share of margin (`marginMs / windowMs`: Bybit 5.5 s).
    */
   endpointWindows?: {
     windowMs: number;
