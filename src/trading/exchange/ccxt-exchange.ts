@@ -414,7 +414,7 @@ export class CcxtExchange implements Exchange {
   private readonly measureClock: MeasureClockSkew;
   /**
    * The first measurement, started by the first tick's reads (ticker, candles) — after ready: one request more
-   * beside recovery's reads delays them behind ccxt's throttle —; candles wait for it where the exchange does not
+   * beside recovery's reads delayed them behind ccxt's throttle —; candles wait for it where the exchange does not
    * mark the forming one itself (the engine decides on the exchange's clock which is finished). Undefined until then.
    */
   private firstMeasure?: Promise<void>;
@@ -1658,8 +1658,13 @@ function gateRequests(client: CcxtClient, gate: RateLimitGate, limiter?: Endpoin
       (args[6] as Record<string, unknown> | undefined) ?? {},
     );
     return gate.send(async () => {
-      await limiter.take(endpoint, cost);
-      return original(...args);
+      const answered = await limiter.take(endpoint, cost);
+      try {
+        return await original(...args);
+      } finally {
+        // counted until a window after its answer: the exchange counted it on arrival, before that
+        answered();
+      }
     }, endpoint);
   };
   const send = target.fetch.bind(client) as Fetch;

@@ -2,17 +2,23 @@
  * The request pacing of an exchange that documents its limits per endpoint over a short window — Bybit: per UID,
  * per endpoint, "rolling time window per second"; OKX: per endpoint per 2 s — where ccxt's per-endpoint costs are
  * those documented counts scaled to its `rateLimit` (cost = window / rateLimit / the endpoint's requests per window).
- * Each endpoint keeps its own window: in any `windowMs` its requests' costs add up to at most `weight`, which is the
- * endpoint's documented count whatever its cost; endpoints never wait for each other, so a start's reads of
- * different endpoints (markets, account, open and recent orders, balance) leave together. `overall`, where the
- * exchange also counts every request together (Bybit: 600 per 5 s per IP), caps them all, one per request.
+ * Each endpoint keeps its own window: in any `windowMs` its requests' costs add up to at most `weight`, ccxt's count
+ * for the endpoint whatever its cost; endpoints never wait for each other, so a start's reads of different
+ * endpoints (markets, account, open and recent orders, balance) leave together. `overall`, where the exchange also
+ * counts every request together (Bybit: 600 per 5 s per IP), caps them all, one per request.
+ *
+ * The exchange counts a request when it arrives, which is after it left here and before its answer came back: so a
+ * request counts in the window from when it leaves until a window after its answer (or its failure) — never
+ * earlier than its arrival, whatever the latency (a first burst slowed by new TLS connections, a second on warm ones,
+ * would otherwise arrive closer together than they left). Then the exchange sees at most the budget in any window of
+ * its own, the latency of each request anything.
  *
  * ccxt's own limiter is one queue for every endpoint: each request waited for the cost of all the requests queued
  * before it, whatever their endpoints — a live start's reads left ~100 ms apart, and ready came 1.4 s (Bybit) and
- * 1.6 s (OKX) after the first request against ~0.2 s on Binance (docs/benchmarks.md, live recovery).
+ * 1.65 s (OKX) after the first request against ~0.2 s on Binance (docs/benchmarks.md, live recovery).
  *
- * The window to wait out is pure (`windowWaitMs`); `EndpointLimiter` keeps what was sent and waits with the
- * injected clock, each endpoint's requests in the order they came.
+ * The wait is pure (`windowWaitMs`); `EndpointLimiter` keeps what was sent and waits with the injected clock, each
+ * endpoint's requests in the order they came.
  */
 import type { Clock } from '../../shared/clock';
 
@@ -22,18 +28,20 @@ export interface WindowBudget {
   weight: number;
 }
 
-/** One request as it left: when, and its weight. */
+/** One request sent: its weight, and when its answer came back (undefined while it is on its way). */
 export interface Sent {
-  at: number;
   weight: number;
+  answeredAt?: number;
 }
 
 /** Costs are fractions (OKX: 1/3, 1/2): sums that should be equal may differ by rounding. */
 const EPSILON = 1e-9;
 
 /**
- * How long from `now` until `weight` more fits in `budget`, given what was `sent` (oldest first): 0 when it fits
- * now. A request heavier than the whole budget goes alone, once the window is empty (pure).
+ * How long from `now` until `weight` more fits in `budget`, given what was `sent`: 0 when it fits now, Infinity when
+ * only an answer still on its way can make room. A request counts while on its way and for the window after its
+ * answer; an answer dated after `now` (the host's clock set back since) counts as come now. A request heavier than
+ * the whole budget goes alone, once the window is empty (pure).
  */
 export function windowWaitMs(
   sent: readonly Sent[],
@@ -42,20 +50,24 @@ export function windowWaitMs(
   weight: number,
 ): number {
   const from = now - budget.windowMs;
-  let first = sent.length;
   let inWindow = 0;
-  while (first > 0 && sent[first - 1].at > from) {
-    first--;
-    inWindow += sent[first].weight;
+  const leaving: { at: number; weight: number }[] = [];
+  for (const s of sent) {
+    if (s.answeredAt === undefined) inWindow += s.weight;
+    else if (s.answeredAt > from) {
+      inWindow += s.weight;
+      leaving.push({ at: Math.min(s.answeredAt, now), weight: s.weight });
+    }
   }
   let excess = inWindow + Math.min(weight, budget.weight) - budget.weight;
   if (excess <= EPSILON) return 0;
-  // the oldest requests leave the window first, each at its time plus the window
-  for (let i = first; i < sent.length; i++) {
-    excess -= sent[i].weight;
-    if (excess <= EPSILON) return sent[i].at + budget.windowMs - now;
+  // the earliest answered leave the window first, each a window after its answer
+  leaving.sort((a, b) => a.at - b.at);
+  for (const s of leaving) {
+    excess -= s.weight;
+    if (excess <= EPSILON) return s.at + budget.windowMs - now;
   }
-  return sent[sent.length - 1].at + budget.windowMs - now;
+  return Number.POSITIVE_INFINITY;
 }
 
 export interface EndpointLimiterOptions {
@@ -68,16 +80,21 @@ export interface EndpointLimiterOptions {
   signal?: AbortSignal;
 }
 
+/** Called once the request's answer came back, or it failed (sent or not): from then on it counts a window more. */
+export type Answered = () => void;
+
 export class EndpointLimiter {
   private readonly sent = new Map<string, Sent[]>();
   private readonly all: Sent[] = [];
   /** Each endpoint's last request still waiting or leaving: the next one queues behind it. */
   private readonly tails = new Map<string, Promise<void>>();
+  /** Requests waiting for an answer to make room: woken by the next one. */
+  private readonly forAnswer = new Set<() => void>();
 
   constructor(private readonly opts: EndpointLimiterOptions) {}
 
-  /** Resolves when a request of `weight` to `endpoint` may leave (counted as sent then). */
-  take(endpoint: string, weight: number): Promise<void> {
+  /** Resolves when a request of `weight` to `endpoint` may leave (counted from then), with what to call at its answer. */
+  take(endpoint: string, weight: number): Promise<Answered> {
     const turn = (this.tails.get(endpoint) ?? Promise.resolve()).then(() => this.waitTurn(endpoint, weight));
     const tail = turn.then(
       () => undefined,
@@ -91,7 +108,7 @@ export class EndpointLimiter {
     return turn;
   }
 
-  private async waitTurn(endpoint: string, weight: number): Promise<void> {
+  private async waitTurn(endpoint: string, weight: number): Promise<Answered> {
     const { clock, perEndpoint, overall, signal } = this.opts;
     for (;;) {
       signal?.throwIfAborted();
@@ -101,16 +118,43 @@ export class EndpointLimiter {
         windowWaitMs(sent, now, perEndpoint, weight),
         overall ? windowWaitMs(this.all, now, overall, 1) : 0,
       );
-      if (waitMs <= 0) {
-        sent.push({ at: now, weight });
-        if (overall) this.all.push({ at: now, weight: 1 });
-        return;
-      }
-      await clock.sleep(waitMs, signal);
+      if (waitMs <= 0) return this.send(sent, weight);
+      if (Number.isFinite(waitMs)) await clock.sleep(waitMs, signal);
+      else await this.nextAnswer(signal);
     }
   }
 
-  /** The endpoint's requests still in its window (older ones dropped), and the overall window's likewise. */
+  private send(sent: Sent[], weight: number): Answered {
+    const mine: Sent = { weight };
+    const counted: Sent | undefined = this.opts.overall ? { weight: 1 } : undefined;
+    sent.push(mine);
+    if (counted) this.all.push(counted);
+    return () => {
+      if (mine.answeredAt !== undefined) return;
+      mine.answeredAt = this.opts.clock.now();
+      if (counted) counted.answeredAt = mine.answeredAt;
+      const waiting = [...this.forAnswer];
+      this.forAnswer.clear();
+      for (const wake of waiting) wake();
+    };
+  }
+
+  private nextAnswer(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.forAnswer.delete(wake);
+        reject((signal?.reason as Error | undefined) ?? new Error('aborted'));
+      };
+      const wake = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.forAnswer.add(wake);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The endpoint's requests still counted (answers older than the window dropped), and the overall ones likewise. */
   private recent(endpoint: string, now: number): Sent[] {
     let sent = this.sent.get(endpoint);
     if (!sent) this.sent.set(endpoint, (sent = []));
@@ -121,12 +165,14 @@ export class EndpointLimiter {
 }
 
 /**
- * Drops what left the window before `now`. A request dated after `now` (the host's clock was set back since) counts
- * as sent now: it holds the next ones one window at most, not until the clock is back where it was.
+ * Drops the requests answered a window before `now` or earlier. An answer dated after `now` (the host's clock was set
+ * back since) is dated now: it holds the next ones one window at most, not until the clock is back where it was.
  */
 function keepWindow(sent: Sent[], now: number, windowMs: number): void {
-  for (let i = sent.length - 1; i >= 0 && sent[i].at > now; i--) sent[i].at = now;
-  let n = 0;
-  while (n < sent.length && sent[n].at <= now - windowMs) n++;
-  if (n > 0) sent.splice(0, n);
+  let kept = 0;
+  for (const s of sent) {
+    if (s.answeredAt !== undefined && s.answeredAt > now) s.answeredAt = now;
+    if (s.answeredAt === undefined || s.answeredAt > now - windowMs) sent[kept++] = s;
+  }
+  sent.length = kept;
 }

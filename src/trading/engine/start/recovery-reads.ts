@@ -15,11 +15,10 @@
  * - once the account answered its first read, otherwise: a start the exchange refuses for rate then has only markets
  *   and account out, and every later request leaves one at a time behind the gate (rate-limit-gate.ts). A refusal
  *   nobody here saw (an IP banned since this bot's last answer, or by another client on the same address) meets
- *   the first reads out together: a few requests more (7 instead of 2 with 5 symbols on Binance, whose burst ccxt
- *   lets out at once; fewer where ccxt's throttle spaces them, Bybit and OKX), each answered with the refusal; the
- *   first closes the gate, and nothing more leaves before its wait, not even one still in ccxt's throttle (Binance
- *   bans an IP that keeps sending after 429s, and lengthens the bans of repeat offenders: what the gate and its
- *   kept file prevent).
+ *   the first reads out together: a few requests more (7 instead of 2 with 5 symbols on Binance; the pacing lets a
+ *   start's reads out at once on every exchange), each answered with the refusal; the first closes the gate, and
+ *   nothing more leaves before its wait, not even one still waiting in the pacing (Binance bans an IP that keeps
+ *   sending after 429s, and lengthens the bans of repeat offenders: what the gate and its kept file prevent).
  */
 import type { BalanceEntry, Exchange, ExchangeOrder } from '../../exchange/exchange';
 import type { ConnectReads } from './connect-reads';

@@ -144,9 +144,10 @@ export interface ExchangeProfile {
   /**
    * Where the exchange documents its limits per endpoint over a short window (`windowMs`: Bybit per UID per second,
    * OKX per 2 s) and ccxt's per-endpoint costs are those counts scaled to its `rateLimit`: the adapter paces each
-   * endpoint on its own (endpoint-limiter.ts) — its documented count in any `windowMs + marginMs` (the margin: the
-   * exchange counts requests as they arrive, which network jitter may bring closer together than they left) — in
-   * place of ccxt's limiter, one queue for every endpoint, which spaced a start's reads ~100 ms apart. `overall`:
+   * endpoint on its own (endpoint-limiter.ts) — ccxt's count for it in any `windowMs + marginMs`, each request
+   * counted until a window after its answer (the exchange counts it on arrival, before that; the margin: Bybit's
+   * "do not run at the very edge") — in place of ccxt's limiter, one queue for every endpoint, which spaced a
+   * start's reads ~100 ms apart. `overall`:
    * where the exchange also counts every request together (Bybit: 600 per 5 s per IP), one each, over its window
    * plus the same share of margin (`marginMs / windowMs`: Bybit 5.5 s).
    */
