@@ -286,7 +286,20 @@ export async function tradingRestarts(
               "(~38 ms of CPU, a bare node 20 worker alone; it must start before anything that could block), V8's " +
               'GC and compiler threads ~20 ms: on this 2-core host shared with other builds the main thread waited ' +
               'longer for a core (run queue) than for the disk ' +
-              `(seeding took ${(seedMs / 1000).toFixed(1)} s)`;
+              `(seeding took ${(seedMs / 1000).toFixed(1)} s). ` +
+              'Stop 38, what the last ~15 ms are (copies of the bundle with one part taken out, not shipped; this ' +
+              'bench alternated with the build, 2–3 runs each, floors 62–67 ms): the watchdog worker started after ' +
+              'ready instead of before the start, 1,000 orders 146/140/152 → 133/136 ms (~2.08×; direct starts ' +
+              '−7 ms: its ~18 ms boot, a bare node 20 worker, takes the second core from the GC helpers and PM2, ' +
+              'and the main thread waits ~5 ms more in the run queue) — kept before the start, the only stall ' +
+              'detection of a start when telegram is down; the worker thread at nice 19, created before the bundle ' +
+              'loads, or after the state files are read: no gain (the overlap is the cost, wherever it falls); the ' +
+              "worker's options (shared env, resource limits) change its boot by < 1 ms; no schema check of the two " +
+              'files at all: −7 ms direct (check and copy; kept: a file is trusted only once its full schema passed); ' +
+              'no console lines before ready (PM2 relays each): no difference (141/136/141/140 against 140/140/139/136); ' +
+              "node's --v8-pool-size 1 or 2: no difference. Direct starts, 1,000 against 0 orders (+~22 ms): the paper " +
+              'account read and checked ~7, the state file ~6, recovery ~12 (its paper reads ~6 of them, its passes ' +
+              '~3.5, the recovery event’s durable write ~1.5 more) — each already a single pass';
     return {
       trading: summarize(samples.trading.map((s) => s.ms)),
       floor: summarize(samples.bare.map((s) => s.ms)),
