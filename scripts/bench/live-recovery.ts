@@ -193,7 +193,10 @@ export async function liveRecoveries(
           beforeExchange.push(made[0].at - (online.at - sample.ms));
         }
         const marketsAt = made.find((r) => r.route === fake.routeName('markets'))?.at;
-        const recentAt = made.find((r) => r.route === fake.routeName('recentOrders'))?.at;
+        // recovery's first read: its open orders or a symbol's recent ones (Bybit and OKX read a symbol's history
+        // only once its open list answered)
+        const recoveryRoutes = new Set([fake.routeName('openOrders'), fake.routeName('recentOrders')]);
+        const recentAt = made.find((r) => recoveryRoutes.has(r.route))?.at;
         if (marketsAt !== undefined && recentAt !== undefined && recentAt - marketsAt < ROUND_TRIP_MS * 4) {
           keptMarketsUsed += 1;
         }
