@@ -76,7 +76,8 @@ import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { constructWithRestNames, type RestNameRow } from './ccxt-rest-names';
 import { errorBodyCode, errorBodySummary, translateCcxtError } from './ccxt-errors';
 import { correctClockSkew, SKEW_REMEASURE_MS, SKEW_RETRY, type MeasureClockSkew } from './clock-skew';
-import { EndpointLimiter } from './endpoint-limiter';
+import { EndpointLimiter, WindowPastDeadline } from './endpoint-limiter';
+import { throttleWaitMs } from './throttle-wait';
 import type {
   ApiKeyLimits,
   BalanceEntry,
@@ -101,7 +102,14 @@ import { readWholeList, timeWindows, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
 import type { ListPaging } from './profiles/exchange-profile';
 import type { GateFile } from './gate-file';
-import { RateLimitGate, assertStillAdmitted, withGateBudget, type Refusal } from './rate-limit-gate';
+import {
+  RateLimitGate,
+  assertStillAdmitted,
+  budgetDeadline,
+  pacedPastBudget,
+  withGateBudget,
+  type Refusal,
+} from './rate-limit-gate';
 import { SearchSpans } from './search-span';
 import { SpareConnections, type Connector } from './spare-connections';
 
@@ -1639,7 +1647,7 @@ function openSpareConnections(client: CcxtClient, spares: SpareConnections): voi
  * held for a ban is signed when it leaves. `fetch2` is the one method all of ccxt's REST calls go through (its
  * implicit API methods and `request` included); it calls `fetch` once the pacing let the request go and it is
  * signed: there the gate is asked again, and a request a refusal caught in the pacing goes back to the gate unsent
- * (`assertStillAdmitted`).
+ * (`assertStillAdmitted`). A create's budget (`withGateBudget`) bounds the pacing's wait as well as the gate's.
  */
 function gateRequests(client: CcxtClient, gate: RateLimitGate, limiter?: EndpointLimiter): void {
   type Fetch = (...args: unknown[]) => Promise<unknown>;
@@ -1648,7 +1656,16 @@ function gateRequests(client: CcxtClient, gate: RateLimitGate, limiter?: Endpoin
   // fetch2(path, api, method, params, headers, body, config): the endpoint a per-endpoint limit closes, and paces
   target.fetch2 = (...args: unknown[]) => {
     const endpoint = `${String(args[2])} ${String(args[1])} ${String(args[0])}`;
-    if (!limiter) return gate.send(() => original(...args), endpoint);
+    if (!limiter) {
+      return gate.send(() => {
+        // a create's budget bounds its wait in ccxt's throttle too: refused at once, unsent, when the requests queued
+        // there before it hold it past the budget (assertStillAdmitted catches what this estimate misses)
+        const deadline = budgetDeadline();
+        const waitMs = deadline === undefined ? 0 : ccxtThrottleWaitMs(client);
+        if (deadline !== undefined && gate.now() + waitMs > deadline) throw pacedPastBudget(waitMs);
+        return original(...args);
+      }, endpoint);
+    }
     // ccxt's cost of the request, as its own limiter would have taken it
     const cost = client.calculateRateLimiterCost(
       (args[1] as string | undefined) ?? 'public',
@@ -1658,7 +1675,10 @@ function gateRequests(client: CcxtClient, gate: RateLimitGate, limiter?: Endpoin
       (args[6] as Record<string, unknown> | undefined) ?? {},
     );
     return gate.send(async () => {
-      const answered = await limiter.take(endpoint, cost);
+      // a create's budget bounds its wait for its endpoint's window too: refused unsent when none has room in time
+      const answered = await limiter.take(endpoint, cost, budgetDeadline()).catch((err: unknown) => {
+        throw err instanceof WindowPastDeadline ? pacedPastBudget(err.waitMs) : err;
+      });
       try {
         return await original(...args);
       } finally {
@@ -1672,6 +1692,37 @@ function gateRequests(client: CcxtClient, gate: RateLimitGate, limiter?: Endpoin
     assertStillAdmitted();
     return send(...args);
   };
+}
+
+/**
+ * How long ccxt's throttle holds a request sent now (throttle-wait.ts), read from its leaky bucket: 0 when it does not
+ * throttle or its internals are not the ones this was written against (ccxt 4's Throttler: `config.tokens`,
+ * `config.refillRate`, `queue` from `queueHead`).
+ */
+function ccxtThrottleWaitMs(client: CcxtClient): number {
+  const throttler = (client as unknown as { enableRateLimit?: boolean; throttler?: unknown }).enableRateLimit
+    ? ((client as unknown as { throttler?: unknown }).throttler as
+        | {
+            config?: { tokens?: unknown; refillRate?: unknown; algorithm?: unknown };
+            queue?: unknown;
+            queueHead?: unknown;
+          }
+        | undefined)
+    : undefined;
+  const config = throttler?.config;
+  if (
+    !config ||
+    (config.algorithm !== undefined && config.algorithm !== 'leakyBucket') ||
+    typeof config.tokens !== 'number' ||
+    typeof config.refillRate !== 'number' ||
+    !Array.isArray(throttler.queue)
+  )
+    return 0;
+  const head = typeof throttler.queueHead === 'number' ? throttler.queueHead : 0;
+  const queued = (throttler.queue as Array<{ cost?: unknown } | undefined>)
+    .slice(head)
+    .map((entry) => (typeof entry?.cost === 'number' ? entry.cost : 0));
+  return throttleWaitMs({ tokens: config.tokens, refillRate: config.refillRate, queued });
 }
 
 /**

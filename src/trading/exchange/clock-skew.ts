@@ -40,9 +40,10 @@ export const SKEW_REMEASURE_MS = 3_600_000;
 export const SKEW_RETRY = { baseDelayMs: 1_000, maxDelayMs: SKEW_MEASURE_INTERVAL_MS } as const;
 
 /**
- * The longest the server-time read waits at the rate-limit gate: it runs in a context of its own, never the refused
- * caller's (a create's budget and order lane), so a closed gate refuses it unsent at once-ish instead of holding
- * every refused request (a create included) through a ban; it is then measured again at the next refusal.
+ * The longest the server-time read waits at the rate-limit gate and the pacing after it: it runs in a context of its
+ * own, never the refused caller's (a create's budget and order lane), so a closed gate (or an endpoint window with no
+ * room in time) refuses it unsent at once-ish instead of holding every refused request (a create included) through a
+ * ban; it is then measured again at the next refusal.
  */
 export const SKEW_MEASURE_GATE_WAIT_MS = 2_000;
 

@@ -17,6 +17,10 @@
  * before it, whatever their endpoints — a live start's reads left ~100 ms apart, and ready came 1.4 s (Bybit) and
  * 1.65 s (OKX) after the first request against ~0.2 s on Binance (docs/benchmarks.md, live recovery).
  *
+ * A request with a deadline (a create: decided on its tick's prices, sent within its budget or not at all,
+ * rate-limit-gate.ts `withGateBudget`) is refused at once when its window cannot have room by then, and at the
+ * deadline when it still waits behind its endpoint's earlier requests; either way unsent and never counted.
+ *
  * The wait is pure (`windowWaitMs`); `EndpointLimiter` keeps what was sent and waits with the injected clock, each
  * endpoint's requests in the order they came.
  */
@@ -83,6 +87,18 @@ export interface EndpointLimiterOptions {
 /** Called once the request's answer came back, or it failed (sent or not): from then on it counts a window more. */
 export type Answered = () => void;
 
+/** A request that could not leave by its deadline: not sent, not counted. */
+export class WindowPastDeadline extends Error {
+  constructor(
+    /** How long it would still have waited, when known (its window's wait; not while queued behind others). */
+    readonly waitMs?: number,
+  ) {
+    super(
+      `not sent: its endpoint's request window has no room before its deadline${waitMs === undefined ? '' : ` (${Math.ceil(waitMs)} ms more)`}`,
+    );
+  }
+}
+
 export class EndpointLimiter {
   private readonly sent = new Map<string, Sent[]>();
   private readonly all: Sent[] = [];
@@ -93,9 +109,16 @@ export class EndpointLimiter {
 
   constructor(private readonly opts: EndpointLimiterOptions) {}
 
-  /** Resolves when a request of `weight` to `endpoint` may leave (counted from then), with what to call at its answer. */
-  take(endpoint: string, weight: number): Promise<Answered> {
-    const turn = (this.tails.get(endpoint) ?? Promise.resolve()).then(() => this.waitTurn(endpoint, weight));
+  /**
+   * Resolves when a request of `weight` to `endpoint` may leave (counted from then), with what to call at its answer.
+   * With a `deadline` (clock time) it rejects with WindowPastDeadline, unsent and uncounted, when it could not leave by
+   * then: at once when its window's wait ends later, or at the deadline while still queued behind earlier requests.
+   */
+  take(endpoint: string, weight: number, deadline?: number): Promise<Answered> {
+    const dropped = { now: false };
+    const turn = (this.tails.get(endpoint) ?? Promise.resolve()).then(() =>
+      this.waitTurn(endpoint, weight, deadline, dropped),
+    );
     const tail = turn.then(
       () => undefined,
       () => undefined,
@@ -105,20 +128,72 @@ export class EndpointLimiter {
     void tail.then(() => {
       if (this.tails.get(endpoint) === tail) this.tails.delete(endpoint);
     });
-    return turn;
+    return deadline === undefined ? turn : this.byDeadline(turn, deadline, dropped);
   }
 
-  private async waitTurn(endpoint: string, weight: number): Promise<Answered> {
+  /**
+   * `turn`, or WindowPastDeadline at `deadline` if it has not resolved by then; `dropped` then tells its wait to give
+   * its turn up unsent. A turn that was granted in the same instant is handed back as answered (never leaked).
+   */
+  private byDeadline(
+    turn: Promise<Answered>,
+    deadline: number,
+    dropped: { now: boolean },
+  ): Promise<Answered> {
+    const { clock } = this.opts;
+    return new Promise<Answered>((resolve, reject) => {
+      let settled = false;
+      // refused once it is still waiting after its deadline: leaving at the deadline itself is in time
+      const cancel = clock.timer(Math.max(0, deadline - clock.now()) + 1, () => {
+        if (settled) return;
+        settled = true;
+        dropped.now = true;
+        reject(new WindowPastDeadline());
+      });
+      turn.then(
+        (answered) => {
+          if (settled) return answered();
+          settled = true;
+          cancel();
+          resolve(answered);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          cancel();
+          reject(err as Error);
+        },
+      );
+    });
+  }
+
+  private async waitTurn(
+    endpoint: string,
+    weight: number,
+    deadline: number | undefined,
+    dropped: { now: boolean },
+  ): Promise<Answered> {
     const { clock, perEndpoint, overall, signal } = this.opts;
     for (;;) {
       signal?.throwIfAborted();
+      // its deadline passed while it waited (queued behind its endpoint's earlier requests): the next one's turn
+      if (dropped.now) throw new WindowPastDeadline();
       const now = clock.now();
       const sent = this.recent(endpoint, now);
-      const waitMs = Math.max(
-        windowWaitMs(sent, now, perEndpoint, weight),
-        overall ? windowWaitMs(this.all, now, overall, 1) : 0,
-      );
+      const endpointWait = windowWaitMs(sent, now, perEndpoint, weight);
+      const overallWait = overall ? windowWaitMs(this.all, now, overall, 1) : 0;
+      const waitMs = Math.max(endpointWait, overallWait);
+      // a turn that comes after the deadline (timers run late on a busy loop) is given up before it is counted
+      if (deadline !== undefined && now > deadline) throw new WindowPastDeadline();
       if (waitMs <= 0) return this.send(sent, weight);
+      // waiting for an answer on its way, it waits a window after that answer at least
+      const atLeast = Number.isFinite(waitMs)
+        ? waitMs
+        : Math.max(
+            Number.isFinite(endpointWait) ? endpointWait : perEndpoint.windowMs,
+            Number.isFinite(overallWait) ? overallWait : (overall?.windowMs ?? 0),
+          );
+      if (deadline !== undefined && now + atLeast > deadline) throw new WindowPastDeadline(atLeast);
       if (Number.isFinite(waitMs)) await clock.sleep(waitMs, signal);
       else await this.nextAnswer(signal);
     }

@@ -31,8 +31,11 @@
  *
  * A new order never waits out a ban: decided on the prices of its tick, it must go now or not at all (held for a
  * 418's minutes or days it would leave long after its create timeout made it `unknown`, after a pause, a close-all
- * or a kill switch). A request sent under `withGateBudget(ms, …)` waits at most `ms`; a gate closed for longer
- * refuses it unsent (RateLimitError with the wait left as retryAfterMs: the order is `rejected` and its symbol waits).
+ * or a kill switch). A request sent under `withGateBudget(ms, …)` waits at most `ms` in all, the gate and the pacing
+ * after it: a gate closed for longer refuses it unsent (RateLimitError with the wait left as retryAfterMs: the order
+ * is `rejected` and its symbol waits); so does the pacing when its window has no room in time (the endpoint limiter,
+ * given `budgetDeadline()`, at once; the adapter reports it with `pacedPastBudget`), and a request the pacing held
+ * past its budget anyway (ccxt's throttle on Binance) is refused as it would leave (`assertStillAdmitted`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../../shared/clock';
@@ -57,11 +60,15 @@ export function withGateBudget<T>(
   return budget.run({ maxWaitMs, placesOrder: opts.placesOrder ?? false }, fn);
 }
 
-/** A request on its way from the gate to the socket: the gate it passed, its lanes, and the closings seen then. */
+/**
+ * A request on its way from the gate to the socket: the gate it passed, its lanes, the closings seen then, and the
+ * clock time it must leave by (under `withGateBudget`).
+ */
 interface Departure {
   gate: RateLimitGate;
   keys: readonly string[];
   seen: number;
+  deadline?: number;
 }
 
 const departure = new AsyncLocalStorage<Departure>();
@@ -73,14 +80,37 @@ class HeldAtGate extends Error {
   }
 }
 
+/** Thrown by the pacing (`pacedPastBudget`) or `assertStillAdmitted`: it could not leave within its budget; not sent. */
+class PastBudget extends Error {
+  constructor(readonly waitMs?: number) {
+    super('not sent: the request pacing held it past its budget');
+  }
+}
+
 /**
  * Called as a request leaves (after the pacing and the signing, before the send): throws, unsent, when a
  * lane it passes closed since it passed the gate — `RateLimitGate.send` then holds it like any request arriving at a
- * closed gate. Outside a gated request, nothing.
+ * closed gate — or when it leaves after its budget's deadline (held that long by the pacing): then `send` refuses it.
+ * Outside a gated request, nothing.
  */
 export function assertStillAdmitted(): void {
   const d = departure.getStore();
-  if (d && d.gate.closedSince(d.keys, d.seen)) throw new HeldAtGate();
+  if (!d) return;
+  if (d.gate.closedSince(d.keys, d.seen)) throw new HeldAtGate();
+  if (d.deadline !== undefined && d.gate.now() > d.deadline) throw new PastBudget();
+}
+
+/** The clock time the gated request now on its way must leave by (under `withGateBudget`), else undefined. */
+export function budgetDeadline(): number | undefined {
+  return departure.getStore()?.deadline;
+}
+
+/**
+ * What the pacing throws for a request it cannot let out by `budgetDeadline()` (`waitMs`: how long it would still
+ * have waited, when known): `RateLimitGate.send` refuses it unsent, as a gate closed past the budget does.
+ */
+export function pacedPastBudget(waitMs?: number): Error {
+  return new PastBudget(waitMs);
 }
 
 /** What a rate limit covers: every request (IP, request weight), new orders (order count), or one endpoint. */
@@ -284,6 +314,11 @@ export class RateLimitGate {
     return all?.kind === 'closed' && all.until > now ? all.until : undefined;
   }
 
+  /** The gate's clock (assertStillAdmitted's budget check). */
+  now(): number {
+    return this.opts.clock.now();
+  }
+
   /** Whether one of the lanes `keys` closed after `seen` closings and is not open again (assertStillAdmitted). */
   closedSince(keys: readonly string[], seen: number): boolean {
     return keys.some((key) => {
@@ -322,18 +357,24 @@ export class RateLimitGate {
         }
       };
       try {
-        const result = await departure.run({ gate: this, keys, seen }, request);
+        const result = await departure.run({ gate: this, keys, seen, deadline }, request);
         answerAll();
         return result;
       } catch (err) {
-        if (err instanceof HeldAtGate) {
+        if (err instanceof HeldAtGate || err instanceof PastBudget) {
           // never sent: a lane it probed and that no refusal closed again waits for a new probe, at once
           const now = this.opts.clock.now();
           for (const lane of probes) {
             if (lane.state.kind === 'probing')
               lane.state = { kind: 'closed', until: now, refusals: lane.state.refusals };
           }
-          continue;
+          if (err instanceof HeldAtGate) continue;
+          throw new RateLimitError(
+            `not sent: the exchange's request pacing would hold it past its ${context?.maxWaitMs ?? 0} ms`,
+            // `gate`: refused unsent (order-manager.ts marks the order never sent)
+            { gate: 'pacing' },
+            { retryAfterMs: err.waitMs },
+          );
         }
         const refusal = this.opts.refusal(err);
         if (refusal && isRateLimitRefusal(refusal, this.opts.resets)) {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { endpointLimiter } from '../../../src/trading/exchange/ccxt-exchange';
 import {
   EndpointLimiter,
+  WindowPastDeadline,
   windowWaitMs,
   type Answered,
   type Sent,
@@ -191,6 +192,79 @@ describe('endpoint limiter: each endpoint its count in any window, endpoints apa
       await flush();
       await clock.advance(1_100);
       expect(order).to.have.length(11);
+    });
+
+    describe('with a deadline (a create sent within its budget or not at all)', () => {
+      /** What became of a take with a deadline: 'left' at the clock time it left, or refused with how long it waited. */
+      const outcome = (p: Promise<Answered>, hold = false): Promise<string> =>
+        p.then(
+          (answered) => {
+            if (!hold) answered();
+            return `left at +${clock.now() - T0}`;
+          },
+          (err: unknown) =>
+            err instanceof WindowPastDeadline
+              ? `refused at +${clock.now() - T0}${err.waitMs === undefined ? '' : ` (${err.waitMs} ms more)`}`
+              : `failed: ${String(err)}`,
+        );
+
+      /** The create endpoint's window filled at T0 (two of half its weight: the overall count stays low). */
+      const fill = (held?: Answered[]): void => {
+        for (let i = 0; i < 2; i++) void take('POST private order/create', 25, held);
+      };
+
+      it('refused at once, unsent and uncounted, when its window has no room before the deadline', async () => {
+        fill();
+        await flush();
+        await clock.advance(100);
+        // the window is full until T0 + 1,100: 1,000 ms more, past a deadline 900 ms from now
+        const late = outcome(limiter.take('POST private order/create', 5, clock.now() + 900));
+        await flush();
+        expect(await late).to.equal('refused at +100 (1000 ms more)');
+        // it took no room: the next one leaves as soon as the window has some
+        const next = outcome(limiter.take('POST private order/create', 5));
+        await clock.advance(1_000);
+        expect(await next).to.equal('left at +1100');
+      });
+
+      it('waits when its window has room in time, and leaves then, at its deadline too', async () => {
+        fill();
+        await flush();
+        const inTime = outcome(limiter.take('POST private order/create', 5, T0 + 1_100));
+        await clock.advance(1_100);
+        expect(await inTime).to.equal('left at +1100');
+      });
+
+      it('with only answers on their way to make room, it waits for them if a window after one could still come in time', async () => {
+        const held: Answered[] = [];
+        fill(held);
+        await flush();
+        // the earliest it could leave is a window after an answer not yet come: 1,100 ms at least
+        expect(await outcome(limiter.take('POST private order/create', 5, T0 + 1_000))).to.equal(
+          'refused at +0 (1100 ms more)',
+        );
+        const patient = outcome(limiter.take('POST private order/create', 5, T0 + 3_000));
+        await clock.advance(500);
+        held.forEach((answered) => answered());
+        // a window after those answers: +1,600, before its deadline
+        await clock.advance(1_100);
+        expect(await patient).to.equal('left at +1600');
+      });
+
+      it("queued behind its endpoint's earlier requests past the deadline: refused then, and gives its turn to the next", async () => {
+        fill();
+        await flush();
+        // two ahead of it wait for the window (until +1,100); its deadline comes first
+        const ahead = [0, 1].map(() => outcome(limiter.take('POST private order/create', 5)));
+        const queued = outcome(limiter.take('POST private order/create', 5, T0 + 500));
+        const after = outcome(limiter.take('POST private order/create', 5));
+        await clock.advance(501);
+        expect(await queued).to.equal('refused at +501');
+        await clock.advance(599);
+        expect(await Promise.all(ahead)).to.deep.equal(['left at +1100', 'left at +1100']);
+        // the refused one took no room: the one after it leaves with them
+        expect(await after).to.equal('left at +1100');
+      });
     });
 
     it('a closed adapter ends the waits, for a window or for an answer', async () => {

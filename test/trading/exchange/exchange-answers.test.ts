@@ -8,10 +8,24 @@ import { expect } from 'chai';
 import { systemClock } from '../../../src/shared/clock';
 import { NetworkError, RateLimitError, type InvalidOrderError } from '../../../src/shared/errors';
 import { CcxtExchange, type CcxtExchangeOptions } from '../../../src/trading/exchange/ccxt-exchange';
+import type { CreateOrderRequest } from '../../../src/trading/exchange/exchange';
 import { binanceAnswers } from './answer-fixtures/binance';
 import { bybitAnswers } from './answer-fixtures/bybit';
 import { caught, type AnswerFixtures, type AnswerSuite, type LocalDouble } from './answer-fixtures/fixtures';
 import { okxAnswers } from './answer-fixtures/okx';
+
+/**
+ * A create's outcome (its error). One the pacing refused unsent — the table sends creates faster than Bybit's and
+ * OKX's create endpoints take in a window (rate-limit-gate.ts: a create waits at most 1 s) — is tried again once its
+ * window has room, as the bot's symbol would: the answer armed for the next create is still unanswered.
+ */
+async function createPaced(ex: CcxtExchange, order: CreateOrderRequest): Promise<Error> {
+  for (;;) {
+    const err = await caught(ex.createOrder(order));
+    if (!(err instanceof RateLimitError) || err.context.gate !== 'pacing') return err;
+    await new Promise((resolve) => setTimeout(resolve, err.retryAfterMs ?? 1_000));
+  }
+}
 
 function answersSuite<F extends LocalDouble>(fixtures: AnswerFixtures<F>): void {
   describe(`${fixtures.title}'s documented answers through the ccxt adapter`, function () {
@@ -73,7 +87,7 @@ function answersSuite<F extends LocalDouble>(fixtures: AnswerFixtures<F>): void 
               await own.fetchBalance();
             }
             s.answer('createOrder', c.body, c.status);
-            const err = await caught(ex.createOrder(fixtures.failingOrder()));
+            const err = await createPaced(ex, fixtures.failingOrder());
             expect(err, err.message).to.be.instanceOf(c.expected);
             if (c.outcome === 'unknown') expect(err).to.be.instanceOf(NetworkError);
             else expect(err).to.not.be.instanceOf(NetworkError);

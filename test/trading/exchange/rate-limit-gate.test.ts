@@ -7,6 +7,8 @@ import { expect } from 'chai';
 import {
   RateLimitGate,
   assertStillAdmitted,
+  budgetDeadline,
+  pacedPastBudget,
   withGateBudget,
   gateAfter,
   gateDecision,
@@ -289,6 +291,73 @@ describe('RateLimitGate (fake clock)', () => {
     const later = withGateBudget(1_000, () => quick.send(async () => 'order'));
     await clock.advance(500);
     expect(await later).to.equal('order');
+  });
+
+  it("bounds the pacing's wait by the budget too: a create the client's throttle held past it is refused as it would leave, unsent", async () => {
+    const clock = new FakeClock();
+    const gate = new RateLimitGate({ clock, refusal });
+    const sent: string[] = [];
+    // as ccxt's fetch2 runs a request on Binance: its own throttle first, then the send, where the adapter asks again
+    const request = (name: string, throttleMs: number) => async (): Promise<string> => {
+      await clock.sleep(throttleMs);
+      assertStillAdmitted();
+      sent.push(name);
+      return name;
+    };
+    const held = withGateBudget(1_000, () => gate.send(request('held', 1_500)), { placesOrder: true });
+    const inTime = withGateBudget(1_000, () => gate.send(request('in time', 1_000)), { placesOrder: true });
+    // a read has no budget: it waits as long as the pacing holds it
+    const read = gate.send(request('read', 1_500));
+    const heldOutcome = held.catch((e: unknown) => e);
+    await settle();
+    await clock.advance(1_500);
+    const err = await heldOutcome;
+    expect(err).to.be.instanceOf(RateLimitError);
+    expect((err as Error).message).to.match(
+      /not sent: the exchange's request pacing would hold it past its 1000 ms/,
+    );
+    expect(await inTime).to.equal('in time');
+    expect(await read).to.equal('read');
+    expect(sent).to.deep.equal(['in time', 'read']);
+  });
+
+  it('the pacing refuses a create it cannot let out within its budget at once, given the deadline (budgetDeadline, pacedPastBudget)', async () => {
+    const clock = new FakeClock();
+    const gate = new RateLimitGate({ clock, refusal });
+    const deadlines: Array<number | undefined> = [];
+    const create = withGateBudget(
+      1_000,
+      () =>
+        gate.send(async () => {
+          deadlines.push(budgetDeadline());
+          // the endpoint limiter's answer: its window has no room for 1,400 ms more
+          throw pacedPastBudget(1_400);
+        }),
+      { placesOrder: true },
+    );
+    const err = await create.catch((e: unknown) => e);
+    expect(deadlines).to.deep.equal([FAKE_CLOCK_START + 1_000]);
+    expect(err).to.be.instanceOf(RateLimitError);
+    expect((err as RateLimitError).retryAfterMs).to.equal(1_400);
+    // as the gate's own refusals: the order manager marks the order never sent (nothing to look up later)
+    expect((err as RateLimitError).context.gate).to.equal('pacing');
+    // nothing was refused by the exchange: the gate stays open, and a read outside a budget has no deadline
+    expect(gate.refusals).to.equal(0);
+    expect(await gate.send(async () => budgetDeadline())).to.equal(undefined);
+  });
+
+  it('a probe the pacing held past its budget leaves its lane to the next probe at once', async () => {
+    const clock = new FakeClock();
+    const gate = new RateLimitGate({ clock, refusal });
+    await gate.send(() => Promise.reject(refused)).catch(() => undefined);
+    await clock.advance(2_000);
+    // the wait is over: the create probes, but the pacing would hold it past its budget
+    const create = withGateBudget(1_000, () => gate.send(() => Promise.reject(pacedPastBudget())), {
+      placesOrder: true,
+    });
+    expect(await create.catch((e: unknown) => e)).to.be.instanceOf(RateLimitError);
+    // never sent, so no answer to wait for: the next request probes at once
+    expect(await gate.send(async () => 'read')).to.equal('read');
   });
 
   it('ends its waits when the adapter closes', async () => {
