@@ -184,6 +184,11 @@ void runService(
       clock,
       self: SELF,
       trading: TRADING,
+      // trading listens again: the link dials now, not up to a backoff step later (its recovery event, which the
+      // "back online" alert waits for, comes over it)
+      onReady: (service) => {
+        if (service === TRADING) ipc.peerReady();
+      },
     });
     const relay = new TradingEventRelay({
       notifier: outbox,

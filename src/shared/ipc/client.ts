@@ -7,7 +7,8 @@
  * Link state — emitted as `'link'` once per change, never once per retry:
  *   `{ up: false, reason }` when the link is lost or the first attempt fails; `{ up: true, downtimeMs }` when it
  *   (re)connects (`downtimeMs` 0 on a first connect that never failed). Reconnects back off 100 ms → 5 s
- *   (`retryDelayMs` of shared/retry.ts, the one backoff), from the first step again after every success.
+ *   (`retryDelayMs` of shared/retry.ts, the one backoff), from the first step again after every success; the app
+ *   that hears the peer is listening again (`peerReady()`: PM2 relayed trading's ready) ends the wait at once.
  *
  * `connect()` resolves when the link is up and rejects with IpcError when the attempt fails; with
  * `reconnect` (the default) the client keeps trying in the background after a failed attempt, so a daemon may
@@ -165,6 +166,14 @@ export class IpcClient extends EventEmitter {
   ack(seq: number): Promise<void> {
     if (!this.stream) return Promise.reject(new IpcError('ack() needs a cursor'));
     return this.stream.ack(seq);
+  }
+
+  /**
+   * The peer is listening now (its supervisor heard it say ready): a reconnect waiting out its backoff dials at once,
+   * instead of up to the backoff's longest step later. Anything else is left as it is.
+   */
+  peerReady(): void {
+    this.step({ kind: 'peer-ready' });
   }
 
   /** Stop for good: no reconnect, pending calls reject, socket closed. Idempotent. */

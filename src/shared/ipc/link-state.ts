@@ -60,6 +60,11 @@ export type LinkEvent =
   | { kind: 'lost'; reason: string; refused?: boolean }
   /** The backoff wait is over. */
   | { kind: 'retry-due' }
+  /**
+   * The peer is listening now (PM2 relayed trading's `ready`, which it sends once its TCP server listens): the rest
+   * of a backoff wait is skipped, the next attempt goes at once.
+   */
+  | { kind: 'peer-ready' }
   /** The app closes the client for good. */
   | { kind: 'close' };
 
@@ -143,6 +148,15 @@ export function stepLink(state: LinkState, event: LinkEvent, now: number, settin
       return {
         state: { kind: 'connecting', failures: state.failures, outage: state.outage },
         effects: [{ kind: 'dial' }],
+      };
+
+    case 'peer-ready':
+      // only a scheduled retry is brought forward: an attempt that runs, a link that is up or one the app dials
+      // itself (reconnect off) are left as they are
+      if (state.kind !== 'backoff') return same;
+      return {
+        state: { kind: 'connecting', failures: state.failures, outage: state.outage },
+        effects: [{ kind: 'cancel-retry' }, { kind: 'dial' }],
       };
 
     case 'close':

@@ -62,6 +62,11 @@ export interface BusListenerOptions {
   recoveryWaitMs?: number;
   /** How long a restart-caused online waits after ready for PM2's `restart` of an operator (default 1.5 s). */
   onlineHoldMs?: number;
+  /**
+   * Called when a service (not this daemon) says ready over PM2 (its `process.send('ready')`, relayed on the bus):
+   * trading's means its TCP server listens, and the IPC client dials at once (main.ts).
+   */
+  onReady?: (service: string) => void;
   /** Backoff while the bus cannot be opened: first step, longest wait (default 1 s → 30 s). */
   busRetryMs?: number;
   busRetryMaxMs?: number;
@@ -89,8 +94,13 @@ export class BusListener {
   };
   private readonly onMessage = (packet: Pm2BusPacket): void => {
     const service = readyMessageOf(packet);
-    if (!this.closed && service !== undefined && service !== this.self)
-      this.enqueue(() => this.onReadiness({ kind: 'ready', service }), 'a ready message');
+    if (this.closed || service === undefined || service === this.self) return;
+    this.enqueue(() => this.onReadiness({ kind: 'ready', service }), 'a ready message');
+    try {
+      this.opts.onReady?.(service);
+    } catch (err) {
+      this.logger.warn(`reacting to ${service}'s ready message failed: ${errorMessage(err)}`);
+    }
   };
 
   constructor(private readonly opts: BusListenerOptions) {

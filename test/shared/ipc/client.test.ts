@@ -282,6 +282,38 @@ describe('ipc/IpcClient', () => {
     ]);
   });
 
+  it('peerReady: a re-dial waiting out its backoff goes at once when the peer says it listens again', async () => {
+    trading = await startTrading(dir);
+    const port = trading.port;
+    await trading.stop();
+    trading = undefined;
+    const clock = new TimerLog();
+    const { client, links } = recordingClient(port, {
+      clock,
+      random: () => 1,
+      heartbeatMs: HEARTBEAT_OFF,
+      requestTimeoutMs: HEARTBEAT_OFF,
+    });
+    track(client);
+    expect((await rejection(client.connect())) as Error).to.be.instanceOf(IpcError);
+    for (let i = 0; i < 3; i++) {
+      await clock.advance(clock.redials.at(-1)!);
+      await waitFor('the next re-dial', () => clock.redials.length === i + 2);
+    }
+    // the next attempt is 160 ms of the client's clock away, which never moves again: only peerReady dials now
+    trading = await startTrading(dir, { port });
+    client.peerReady();
+    await waitFor('link up', () => client.connected);
+    expect(links.at(-1)).to.include({ up: true });
+    // the retry it brought forward was cancelled, and once up there is nothing to bring forward: no other dial
+    client.peerReady();
+    await clock.advance(160);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(clock.redials).to.deep.equal([20, 40, 80, 160]);
+    expect(links).to.have.length(2);
+    expect(client.connected).to.equal(true);
+  });
+
   it('heartbeat detects a link that silently stops carrying data, drops it and re-dials', async () => {
     trading = await startTrading(dir);
     const proxy = track(new TcpProxy(trading.port));

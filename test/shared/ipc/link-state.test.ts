@@ -29,6 +29,7 @@ const EVENTS: Record<LinkEvent['kind'], LinkEvent> = {
   connected: { kind: 'connected' },
   lost: { kind: 'lost', reason: 'connection reset' },
   'retry-due': { kind: 'retry-due' },
+  'peer-ready': { kind: 'peer-ready' },
   close: { kind: 'close' },
 };
 
@@ -47,6 +48,8 @@ describe('ipc/link-state (pure)', () => {
       'up lost': ['backoff', ['drop-connection', 'report', 'settle-waiters', 'schedule-retry']],
       'up close': ['closed', ['cancel-retry', 'drop-connection', 'settle-waiters']],
       'backoff retry-due': ['connecting', ['dial']],
+      // the peer said it listens: the backoff's wait ends now
+      'backoff peer-ready': ['connecting', ['cancel-retry', 'dial']],
       'backoff close': ['closed', ['cancel-retry', 'drop-connection', 'settle-waiters']],
       'down connect': ['connecting', ['dial']],
       'down close': ['closed', ['cancel-retry', 'drop-connection', 'settle-waiters']],

@@ -30,9 +30,12 @@ describe('BusListener (scripted PM2)', () => {
   let list: Pm2ProcessView[];
   let store: MemoryStore<SupervisorState>;
   let listener: BusListener;
+  /** The services whose ready message onReady heard. */
+  let readies: string[];
 
   beforeEach(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-busl-'));
+    readies = [];
     queued = [];
     notifyFails = false;
     // like the outbox: the notification is queued (in memory) even when its commit fails
@@ -61,6 +64,7 @@ describe('BusListener (scripted PM2)', () => {
       onlineHoldMs: 20,
       recoveryWaitMs: 200,
       clock: systemClock,
+      onReady: (service) => readies.push(service),
     });
     await listener.start();
   });
@@ -188,6 +192,14 @@ describe('BusListener (scripted PM2)', () => {
     await listener.handleMessage(ready());
     await eventually(() => queued.some((n) => n.key === 'online:trading'), 2_000, 'online alert');
     expect(listener.notReady()).to.deep.equal([]);
+  });
+
+  it("tells onReady of another service's ready message as it comes (main.ts: the IPC link then dials trading at once)", async () => {
+    bus.emit('process:msg', ready('telegram'));
+    bus.emit('process:msg', { raw: 'not ready', at: Date.now(), process: { name: 'trading', pm_id: 0 } });
+    expect(readies).to.deep.equal([]);
+    bus.emit('process:msg', ready());
+    expect(readies).to.deep.equal(['trading']);
   });
 
   it('does not alert on its own process events', async () => {
