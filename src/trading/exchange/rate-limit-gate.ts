@@ -33,9 +33,10 @@
  * 418's minutes or days it would leave long after its create timeout made it `unknown`, after a pause, a close-all
  * or a kill switch). A request sent under `withGateBudget(ms, …)` waits at most `ms` in all, the gate and the pacing
  * after it: a gate closed for longer refuses it unsent (RateLimitError with the wait left as retryAfterMs: the order
- * is `rejected` and its symbol waits); so does the pacing when its window has no room in time (the endpoint limiter,
- * given `budgetDeadline()`, at once; the adapter reports it with `pacedPastBudget`), and a request the pacing held
- * past its budget anyway (ccxt's throttle on Binance) is refused as it would leave (`assertStillAdmitted`).
+ * is `rejected` and its symbol waits); so does the pacing when it has no room in time, at once (the adapter asks the
+ * endpoint limiter with `budgetDeadline()`, or reads ccxt's throttle on Binance, throttle-wait.ts, and reports it
+ * with `pacedPastBudget`), and a request the pacing held past its budget anyway is refused as it would leave
+ * (`assertStillAdmitted`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Clock } from '../../shared/clock';
