@@ -246,27 +246,38 @@ describe('ipc/IpcClient', () => {
     expect(((await rejection(client.call('balance', {}))) as IpcTimeoutError).late).to.equal(undefined);
   });
 
-  it('re-dials on the injected clock with the one backoff, from its first step again once the link was up', async () => {
+  /**
+   * A client of a trading that is gone, on a clock that moves only when the test says: its first attempt refused,
+   * then three re-dials, each a backoff step later (jitter pinned to the top: each wait is the whole step, 20 ms
+   * doubling, recordingClient's policy); the fourth waits 160 ms of that clock.
+   */
+  async function clientInBackoff(): Promise<
+    { port: number; clock: TimerLog } & ReturnType<typeof recordingClient>
+  > {
     trading = await startTrading(dir);
     const port = trading.port;
     await trading.stop();
     trading = undefined;
     const clock = new TimerLog();
-    // jitter pinned to the top: each wait is the whole step (20 ms doubling, recordingClient's policy)
-    const { client, links } = recordingClient(port, {
+    const recording = recordingClient(port, {
       clock,
       random: () => 1,
       heartbeatMs: HEARTBEAT_OFF,
       requestTimeoutMs: HEARTBEAT_OFF,
     });
-    track(client);
-    expect((await rejection(client.connect())) as Error).to.be.instanceOf(IpcError);
+    track(recording.client);
+    expect((await rejection(recording.client.connect())) as Error).to.be.instanceOf(IpcError);
     expect(clock.redials).to.deep.equal([20]);
     for (let i = 0; i < 3; i++) {
       await clock.advance(clock.redials.at(-1)!);
       await waitFor('the next re-dial', () => clock.redials.length === i + 2);
     }
     expect(clock.redials).to.deep.equal([20, 40, 80, 160]);
+    return { port, clock, ...recording };
+  }
+
+  it('re-dials on the injected clock with the one backoff, from its first step again once the link was up', async () => {
+    const { port, clock, client, links } = await clientInBackoff();
 
     trading = await startTrading(dir, { port });
     await clock.advance(160);
@@ -283,23 +294,7 @@ describe('ipc/IpcClient', () => {
   });
 
   it('peerReady: a re-dial waiting out its backoff goes at once when the peer says it listens again', async () => {
-    trading = await startTrading(dir);
-    const port = trading.port;
-    await trading.stop();
-    trading = undefined;
-    const clock = new TimerLog();
-    const { client, links } = recordingClient(port, {
-      clock,
-      random: () => 1,
-      heartbeatMs: HEARTBEAT_OFF,
-      requestTimeoutMs: HEARTBEAT_OFF,
-    });
-    track(client);
-    expect((await rejection(client.connect())) as Error).to.be.instanceOf(IpcError);
-    for (let i = 0; i < 3; i++) {
-      await clock.advance(clock.redials.at(-1)!);
-      await waitFor('the next re-dial', () => clock.redials.length === i + 2);
-    }
+    const { port, clock, client, links } = await clientInBackoff();
     // the next attempt is 160 ms of the client's clock away, which never moves again: only peerReady dials now
     trading = await startTrading(dir, { port });
     client.peerReady();
