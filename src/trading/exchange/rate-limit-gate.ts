@@ -278,6 +278,8 @@ export function keptClosedUntil(
 interface Lane {
   state: GateState;
   probeAnswered?: Promise<void>;
+  /** Who probes it now (one token per admitted request): only that request's answer or hold ends the probe. */
+  prober?: object;
   closedAt?: number;
 }
 
@@ -349,12 +351,14 @@ export class RateLimitGate {
     const keys = lanesOf(endpoint, placesOrder);
     const deadline = context === undefined ? undefined : this.opts.clock.now() + context.maxWaitMs;
     for (;;) {
-      const { probes, answered, seen } = await this.admit(keys, deadline);
+      const { probes, answered, seen, prober } = await this.admit(keys, deadline);
+      // a lane this request probes and still does: refused again and probed by another since, it is that one's probe
+      const probing = (lane: Lane): boolean => probes.includes(lane) && lane.prober === prober;
       // every lane the request passed hears the answer (a probe's lane reopens on anything but a refusal)
       const answerAll = (except?: string): void => {
         for (const key of keys) {
           const lane = this.lanes.get(key);
-          if (lane && key !== except) this.answer(key, { kind: 'answered', probe: probes.includes(lane) });
+          if (lane && key !== except) this.answer(key, { kind: 'answered', probe: probing(lane) });
         }
       };
       try {
@@ -363,10 +367,10 @@ export class RateLimitGate {
         return result;
       } catch (err) {
         if (err instanceof HeldAtGate || err instanceof PastBudget) {
-          // never sent: a lane it probed and that no refusal closed again waits for a new probe, at once
+          // never sent: a lane it still probes waits for a new probe, at once (not one another request probes now)
           const now = this.opts.clock.now();
           for (const lane of probes) {
-            if (lane.state.kind === 'probing')
+            if (lane.state.kind === 'probing' && probing(lane))
               lane.state = { kind: 'closed', until: now, refusals: lane.state.refusals };
           }
           if (err instanceof HeldAtGate) continue;
@@ -384,7 +388,7 @@ export class RateLimitGate {
           const lane = this.lane(closes);
           const refusals = lane.state.kind === 'open' ? 1 : lane.state.refusals + 1;
           const waitMs = refusalWaitMs(refusal, refusals, this.opts.resets, this.opts.random ?? Math.random);
-          this.answer(closes, { kind: 'refused', waitMs, probe: probes.includes(lane) });
+          this.answer(closes, { kind: 'refused', waitMs, probe: probing(lane) });
           lane.closedAt = ++this.closings;
           if (lane.state.kind === 'closed')
             this.opts.onClosed?.(lane.state.until - this.opts.clock.now(), lane.state.refusals, closes);
@@ -407,7 +411,7 @@ export class RateLimitGate {
   private async admit(
     keys: readonly string[],
     deadline: number | undefined,
-  ): Promise<{ probes: Lane[]; answered: Array<() => void>; seen: number }> {
+  ): Promise<{ probes: Lane[]; answered: Array<() => void>; seen: number; prober: object }> {
     for (;;) {
       const now = this.opts.clock.now();
       const probes: Lane[] = [];
@@ -423,11 +427,13 @@ export class RateLimitGate {
       }
       if (waitMs === undefined && awaiting === undefined) {
         const answered: Array<() => void> = [];
+        const prober = {};
         for (const lane of probes) {
           lane.state = gateProbing(lane.state);
+          lane.prober = prober;
           lane.probeAnswered = new Promise<void>((resolve) => answered.push(resolve));
         }
-        return { probes, answered, seen: this.closings };
+        return { probes, answered, seen: this.closings, prober };
       }
       if (deadline !== undefined && (now >= deadline || (waitMs !== undefined && now + waitMs > deadline))) {
         throw new RateLimitError(

@@ -360,6 +360,48 @@ describe('RateLimitGate (fake clock)', () => {
     expect(await gate.send(async () => 'read')).to.equal('read');
   });
 
+  it('a request held after its lane was refused again and is probed by another leaves that probe alone: never two probes out', async () => {
+    const clock = new FakeClock();
+    const gate = new RateLimitGate({ clock, refusal });
+    const sent: string[] = [];
+    // B left while the gate was open; its answer comes late
+    let refuseB!: () => void;
+    const b = gate.send(() => {
+      sent.push('b');
+      return new Promise<string>((_, reject) => (refuseB = () => reject(refused)));
+    });
+    await gate.send(() => Promise.reject(refused)).catch(() => undefined);
+    await clock.advance(2_000);
+    // A probes the reopened gate, but waits in the client's throttle...
+    let releaseA!: () => void;
+    const throttleA = new Promise<void>((resolve) => (releaseA = resolve));
+    const a = gate.send(async () => {
+      await throttleA;
+      assertStillAdmitted();
+      sent.push('a');
+      return 'a';
+    });
+    await settle();
+    // ...when B's refusal closes it again; once that wait is over, C probes and is out
+    refuseB();
+    expect(await b.catch((err: unknown) => err)).to.equal(refused);
+    await clock.advance(2_000);
+    let answerC!: (v: string) => void;
+    const c = gate.send(() => {
+      sent.push('c');
+      return new Promise<string>((resolve) => (answerC = resolve));
+    });
+    await settle();
+    expect(sent).to.deep.equal(['b', 'c']);
+    // A leaves its throttle: held (the gate closed since it passed), it waits for C's answer, not probing beside it
+    releaseA();
+    await settle();
+    expect(sent).to.deep.equal(['b', 'c']);
+    answerC('c');
+    expect(await Promise.all([c, a])).to.deep.equal(['c', 'a']);
+    expect(sent).to.deep.equal(['b', 'c', 'a']);
+  });
+
   it('ends its waits when the adapter closes', async () => {
     const clock = new FakeClock();
     const closed = new AbortController();
