@@ -185,7 +185,8 @@ void runService(
       self: SELF,
       trading: TRADING,
       // trading listens again: the link dials now, not up to a backoff step later (its recovery event, which the
-      // "back online" alert waits for, comes over it)
+      // "back online" alert waits for, comes over it). Called only once the bus is open (listener.start() below),
+      // after `ipc` exists.
       onReady: (service) => {
         if (service === TRADING) ipc.peerReady();
       },

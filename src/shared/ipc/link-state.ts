@@ -6,7 +6,7 @@
  *             connect                  connected
  *   idle ───────────────▶ connecting ─────────────▶ up
  *                           ▲     │                  │
- *                 retry-due │     │ lost             │ lost
+ *      retry-due, peer-ready│     │ lost             │ lost
  *                           │     ▼                  │
  *                          backoff ◀─────────────────┘
  *   reconnect off: lost → down, and the app's next connect() dials again

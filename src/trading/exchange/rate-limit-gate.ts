@@ -175,7 +175,9 @@ export function gateAfter(state: GateState, event: GateEvent, now: number): Gate
     const until = Math.max(now + event.waitMs, state.kind === 'closed' ? state.until : 0);
     return { kind: 'closed', until, refusals };
   }
-  if (event.probe || state.kind === 'open') return { kind: 'open' };
+  // the probe's answer ends the spell while it is still the probe; a refusal that came back meanwhile (an answer to a
+  // request sent before, a 418's ban) closed the lane again, and that wait stands: the next probe after it decides
+  if (state.kind === 'open' || (event.probe && state.kind === 'probing')) return { kind: 'open' };
   return state;
 }
 

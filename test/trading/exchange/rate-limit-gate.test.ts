@@ -62,11 +62,13 @@ describe('rate-limit gate decision (pure)', () => {
       until: T + 200_010,
       refusals: 1,
     });
-    // a late refusal while the probe is out closes it; the probe's own answer decides after
+    // a late refusal while the probe is out closes it again, and its wait stands: the probe's answer, come after it,
+    // does not end it (a 418's ban arriving late would otherwise be cut short by a probe the exchange took before it)
     const probing = gateProbing(closed);
+    expect(gateAfter(probing, { kind: 'answered', probe: true }, T + 5)).to.deep.equal(open);
     const again = gateAfter(probing, { kind: 'refused', waitMs: 1_000, probe: false }, T + 5);
     expect(again).to.deep.equal({ kind: 'closed', until: T + 1_005, refusals: 1 });
-    expect(gateAfter(again, { kind: 'answered', probe: true }, T + 6)).to.deep.equal(open);
+    expect(gateAfter(again, { kind: 'answered', probe: true }, T + 6)).to.equal(again);
   });
 });
 
@@ -400,6 +402,47 @@ describe('RateLimitGate (fake clock)', () => {
     answerC('c');
     expect(await Promise.all([c, a])).to.deep.equal(['c', 'a']);
     expect(sent).to.deep.equal(['b', 'c', 'a']);
+  });
+
+  it("a probe's success after a late ban does not lift the ban: the next request waits it out (review39b)", async () => {
+    const clock = new FakeClock();
+    const banned = Object.assign(new Error('418'), { httpStatus: 418, retryAfterMs: 120_000 });
+    const gate = new RateLimitGate({
+      clock,
+      refusal: (err) =>
+        err === refused
+          ? { httpStatus: 429, retryAfterMs: 2_000 }
+          : err === banned
+            ? { httpStatus: 418, retryAfterMs: 120_000 }
+            : undefined,
+    });
+    const sent: string[] = [];
+    // B left while the gate was open; its answer comes late
+    let banB!: () => void;
+    const b = gate.send(() => {
+      sent.push('b');
+      return new Promise<string>((_, reject) => (banB = () => reject(banned)));
+    });
+    await gate.send(() => Promise.reject(refused)).catch(() => undefined);
+    await clock.advance(2_000);
+    // A probes; before its answer, B's 418 comes back: banned for 2 minutes
+    let answerA!: (v: string) => void;
+    const a = gate.send(() => {
+      sent.push('a');
+      return new Promise<string>((resolve) => (answerA = resolve));
+    });
+    await settle();
+    banB();
+    expect(await b.catch((err: unknown) => err)).to.equal(banned);
+    answerA('a');
+    expect(await a).to.equal('a');
+    // the ban stands: D waits it out, then probes
+    const d = gate.send(async () => (sent.push('d'), 'd'));
+    await clock.advance(119_000);
+    expect(sent).to.deep.equal(['b', 'a']);
+    await clock.advance(1_000);
+    expect(await d).to.equal('d');
+    expect(sent).to.deep.equal(['b', 'a', 'd']);
   });
 
   it('ends its waits when the adapter closes', async () => {
