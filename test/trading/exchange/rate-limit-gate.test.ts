@@ -362,18 +362,31 @@ describe('RateLimitGate (fake clock)', () => {
     expect(await gate.send(async () => 'read')).to.equal('read');
   });
 
+  /**
+   * B leaves while the gate is open and its answer comes late (`failB` refuses it with `err`); then a 429 closes the
+   * gate and its 2 s pass: the next request probes.
+   */
+  async function lateAnswerAcrossAClosing(
+    gate: RateLimitGate,
+    clock: FakeClock,
+    sent: string[],
+    err: Error,
+  ): Promise<{ b: Promise<string>; failB: () => void }> {
+    let failB!: () => void;
+    const b = gate.send(() => {
+      sent.push('b');
+      return new Promise<string>((_, reject) => (failB = () => reject(err)));
+    });
+    await gate.send(() => Promise.reject(refused)).catch(() => undefined);
+    await clock.advance(2_000);
+    return { b, failB };
+  }
+
   it('a request held after its lane was refused again and is probed by another leaves that probe alone: never two probes out', async () => {
     const clock = new FakeClock();
     const gate = new RateLimitGate({ clock, refusal });
     const sent: string[] = [];
-    // B left while the gate was open; its answer comes late
-    let refuseB!: () => void;
-    const b = gate.send(() => {
-      sent.push('b');
-      return new Promise<string>((_, reject) => (refuseB = () => reject(refused)));
-    });
-    await gate.send(() => Promise.reject(refused)).catch(() => undefined);
-    await clock.advance(2_000);
+    const { b, failB: refuseB } = await lateAnswerAcrossAClosing(gate, clock, sent, refused);
     // A probes the reopened gate, but waits in the client's throttle...
     let releaseA!: () => void;
     const throttleA = new Promise<void>((resolve) => (releaseA = resolve));
@@ -417,14 +430,7 @@ describe('RateLimitGate (fake clock)', () => {
             : undefined,
     });
     const sent: string[] = [];
-    // B left while the gate was open; its answer comes late
-    let banB!: () => void;
-    const b = gate.send(() => {
-      sent.push('b');
-      return new Promise<string>((_, reject) => (banB = () => reject(banned)));
-    });
-    await gate.send(() => Promise.reject(refused)).catch(() => undefined);
-    await clock.advance(2_000);
+    const { b, failB: banB } = await lateAnswerAcrossAClosing(gate, clock, sent, banned);
     // A probes; before its answer, B's 418 comes back: banned for 2 minutes
     let answerA!: (v: string) => void;
     const a = gate.send(() => {
