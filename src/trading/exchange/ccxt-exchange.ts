@@ -1700,17 +1700,17 @@ function gateRequests(client: CcxtClient, gate: RateLimitGate, limiter?: Endpoin
  * `config.refillRate`, `queue` from `queueHead`).
  */
 function ccxtThrottleWaitMs(client: CcxtClient): number {
-  const throttler = (client as unknown as { enableRateLimit?: boolean; throttler?: unknown }).enableRateLimit
-    ? ((client as unknown as { throttler?: unknown }).throttler as
-        | {
-            config?: { tokens?: unknown; refillRate?: unknown; algorithm?: unknown };
-            queue?: unknown;
-            queueHead?: unknown;
-          }
-        | undefined)
-    : undefined;
+  const { enableRateLimit, throttler } = client as unknown as {
+    enableRateLimit?: boolean;
+    throttler?: {
+      config?: { tokens?: unknown; refillRate?: unknown; algorithm?: unknown };
+      queue?: unknown;
+      queueHead?: unknown;
+    };
+  };
   const config = throttler?.config;
   if (
+    !enableRateLimit ||
     !config ||
     (config.algorithm !== undefined && config.algorithm !== 'leakyBucket') ||
     typeof config.tokens !== 'number' ||

@@ -355,7 +355,7 @@ export class RateLimitGate {
     for (;;) {
       const { probes, answered, seen, prober } = await this.admit(keys, deadline);
       // a lane this request probes and still does: refused again and probed by another since, it is that one's probe
-      const probing = (lane: Lane): boolean => probes.includes(lane) && lane.prober === prober;
+      const probing = (lane: Lane): boolean => lane.prober === prober;
       // every lane the request passed hears the answer (a probe's lane reopens on anything but a refusal)
       const answerAll = (except?: string): void => {
         for (const key of keys) {
