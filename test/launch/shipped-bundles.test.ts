@@ -60,6 +60,18 @@ describe('what ships', () => {
     expect(fn).to.not.match(/require|installedCcxtVersion|BYNINJA_BUNDLED_CCXT_VERSION/);
   });
 
+  it('each launcher PM2 runs is one file: no module of ours to load, no source map to read (scripts/bundle.ts)', () => {
+    for (const [name, launcher] of Object.entries({ ...DAEMON_SCRIPTS, test: TEST_DAEMON_SCRIPTS.trading })) {
+      const code = fs.readFileSync(launcher, 'utf8');
+      // PM2 turns source maps on in what it forks: node reads the .map of each module the launcher loads
+      expect(code, name).to.not.include('sourceMappingURL');
+      const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+      expect(required.length, `${name} requires`).to.be.greaterThan(0);
+      for (const id of required) expect(id, `${name} requires ${id}`).to.match(/^node:/);
+      expect(code, name).to.include(`"${path.basename(launcher, '.js')}.bundle.js"`);
+    }
+  });
+
   it('each daemon bundle holds its fingerprint: the SHA-256 of its code (what its kept configuration counts for)', () => {
     for (const [name, launcher] of Object.entries(DAEMON_SCRIPTS)) {
       const code = bundleOf(launcher);
