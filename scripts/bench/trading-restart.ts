@@ -136,6 +136,14 @@ export async function tradingRestarts(
             'history (lower-half mean of 31 starts each, alternated)'
           : openOrders === 0
             ? 'node boot and PM2 are the floor; above it (--cpu-prof of the bundle, and CPU time to ready per thread): ' +
+              "PM2 turns node's source maps on in what it forks (ProcessContainerFork), and node then read and parsed " +
+              'the .map of each of the four tsc modules the launcher required: since stop 40 the launcher is one ' +
+              'bundled file with no source map (scripts/bundle.ts writeLauncher; the bundle itself, compiled by ' +
+              'vm.Script, never had its map read) — SIGKILL → ready under PM2 split at the new process (its ' +
+              "performance.timeOrigin and a preload's first line), 1,000 orders, medians of 9–12: our JavaScript " +
+              '82–85 → 75 ms, the rest (teardown 6, PM2 to the fork 8–9, node boot ~51, the ready relay 1) as the ' +
+              "bare app's but teardown (4); alternated under one PM2 daemon: 144 → 138.5, 150.5 → 147.5 ms; " +
+              "direct starts with PM2's source-map switch: 135.3 → 130.5 ms; " +
               'loading the one-file bundle (dist/daemons, ~590 KiB: our code, zod, json-rpc-2.0; no winston: our own ' +
               'logger writes a line in one synchronous pass, ~16 ms of CPU less per start) from its V8 ' +
               'code cache (written right after the first ready: written 3 s after start, it never existed for these ' +
