@@ -9,6 +9,7 @@
  *      retry-due, peer-ready│     │ lost             │ lost
  *                           │     ▼                  │
  *                          backoff ◀─────────────────┘
+ *   connecting + peer-ready: remembered; the attempt lost (not refused) → connecting again at once, no backoff
  *   reconnect off: lost → down, and the app's next connect() dials again
  *   any ──close──▶ closed (final)
  *
@@ -42,8 +43,12 @@ export interface Outage {
 export type LinkState =
   /** Nothing tried yet. */
   | { kind: 'idle' }
-  /** An attempt runs: dial, hello, and with an event cursor the subscribe. `outage` unless it is the first one. */
-  | { kind: 'connecting'; failures: number; outage?: Outage }
+  /**
+   * An attempt runs: dial, hello, and with an event cursor the subscribe. `outage` unless it is the first one.
+   * `peerReady`: the peer said it listens while this attempt ran (it may have dialled before): if it fails, the next
+   * goes at once.
+   */
+  | { kind: 'connecting'; failures: number; outage?: Outage; peerReady?: boolean }
   | { kind: 'up'; since: number }
   /** Lost; the next attempt waits for its backoff (`retry-due`). */
   | { kind: 'backoff'; failures: number; outage: Outage }
@@ -139,6 +144,12 @@ export function stepLink(state: LinkState, event: LinkEvent, now: number, settin
       if (!previous) effects.push({ kind: 'report', change: { up: false, reason: event.reason } });
       effects.push({ kind: 'settle-waiters', error: `Cannot reach trading: ${event.reason}` });
       if (!settings.reconnect) return { state: { kind: 'down', failures, outage }, effects };
+      // the peer said it listens since this attempt dialled: the next goes now (once: a refusal is an answer, and the
+      // attempt that follows waits its backoff if it fails too)
+      if (state.kind === 'connecting' && state.peerReady && !event.refused) {
+        effects.push({ kind: 'dial' });
+        return { state: { kind: 'connecting', failures, outage }, effects };
+      }
       effects.push({ kind: 'schedule-retry', failures });
       return { state: { kind: 'backoff', failures, outage }, effects };
     }
@@ -151,8 +162,11 @@ export function stepLink(state: LinkState, event: LinkEvent, now: number, settin
       };
 
     case 'peer-ready':
-      // only a scheduled retry is brought forward: an attempt that runs, a link that is up or one the app dials
-      // itself (reconnect off) are left as they are
+      // a scheduled retry is brought forward; an attempt that runs remembers it (it may have dialled before the peer
+      // listened: if it fails, the next goes at once); a link that is up or one the app dials itself (reconnect off)
+      // is left as it is
+      if (state.kind === 'connecting' && settings.reconnect && !state.peerReady)
+        return { state: { ...state, peerReady: true }, effects: [] };
       if (state.kind !== 'backoff') return same;
       return {
         state: { kind: 'connecting', failures: state.failures, outage: state.outage },

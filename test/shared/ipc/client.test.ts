@@ -1,3 +1,4 @@
+import net from 'node:net';
 import fs from 'node:fs';
 import { expect } from 'chai';
 import type { CancelTimer } from '../../../src/shared/clock';
@@ -307,6 +308,42 @@ describe('ipc/IpcClient', () => {
     expect(clock.redials).to.deep.equal([20, 40, 80, 160]);
     expect(links).to.have.length(2);
     expect(client.connected).to.equal(true);
+  });
+
+  it('peerReady while an attempt runs: when that attempt fails, the next goes at once, not after a backoff', async () => {
+    trading = await startTrading(dir);
+    // in front of trading: the first connection is held unanswered (an attempt that reached no listening trading yet),
+    // then dropped; the next ones reach trading
+    const held: net.Socket[] = [];
+    const front = net.createServer((inbound) => {
+      if (held.length === 0) {
+        held.push(inbound);
+        inbound.on('error', () => {});
+        return;
+      }
+      const outbound = net.connect({ host: '127.0.0.1', port: trading!.port });
+      inbound.pipe(outbound).pipe(inbound);
+      for (const s of [inbound, outbound])
+        s.on('error', () => [inbound, outbound].forEach((x) => x.destroy()));
+      cleanups.push(() => [inbound, outbound].forEach((x) => x.destroy()));
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => front.close(() => resolve())));
+    const clock = new TimerLog(); // never advanced: a backoff step would never end
+    const { client, links } = recordingClient((front.address() as net.AddressInfo).port, {
+      clock,
+      heartbeatMs: HEARTBEAT_OFF,
+      requestTimeoutMs: HEARTBEAT_OFF,
+    });
+    track(client);
+    const first = client.connect();
+    await waitFor('the first attempt held', () => held.length === 1);
+    client.peerReady(); // heard while that attempt runs
+    held[0].destroy();
+    expect((await rejection(first)) as Error).to.be.instanceOf(IpcError);
+    await waitFor('link up', () => client.connected);
+    expect(clock.redials).to.deep.equal([]);
+    expect(links.map((l) => l.up)).to.deep.equal([false, true]);
   });
 
   it('heartbeat detects a link that silently stops carrying data, drops it and re-dials', async () => {

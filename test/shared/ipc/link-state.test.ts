@@ -34,6 +34,8 @@ const EVENTS: Record<LinkEvent['kind'], LinkEvent> = {
 };
 
 const kinds = (effects: LinkEffect[]): string[] => effects.map((e) => e.kind);
+/** Transitions that change the state without an effect. */
+const REMEMBERS = new Set(['connecting peer-ready']);
 
 describe('ipc/link-state (pure)', () => {
   describe('every state × every event', () => {
@@ -45,6 +47,8 @@ describe('ipc/link-state (pure)', () => {
       'connecting connected': ['up', ['report', 'go-live', 'start-heartbeat', 'settle-waiters']],
       'connecting lost': ['backoff', ['drop-connection', 'settle-waiters', 'schedule-retry']],
       'connecting close': ['closed', ['cancel-retry', 'drop-connection', 'settle-waiters']],
+      // remembered (the attempt may have dialled before the peer listened): no effect now, see below
+      'connecting peer-ready': ['connecting', []],
       'up lost': ['backoff', ['drop-connection', 'report', 'settle-waiters', 'schedule-retry']],
       'up close': ['closed', ['cancel-retry', 'drop-connection', 'settle-waiters']],
       'backoff retry-due': ['connecting', ['dial']],
@@ -61,10 +65,57 @@ describe('ipc/link-state (pure)', () => {
           const step = stepLink(state, event, T, ON);
           expect(step.state.kind).to.equal(next);
           expect(kinds(step.effects)).to.deep.equal(effects);
-          if (effects.length === 0) expect(step.state).to.equal(state);
+          if (effects.length === 0 && !REMEMBERS.has(`${stateKind} ${eventKind}`))
+            expect(step.state).to.equal(state);
         });
       }
     }
+  });
+
+  it('a ready heard while an attempt runs sends the next at once if that one fails — once, and never after a refusal', () => {
+    const attempt: LinkState = { kind: 'connecting', failures: 2, outage };
+    const heard = stepLink(attempt, { kind: 'peer-ready' }, T, ON);
+    expect(heard.effects).to.deep.equal([]);
+    // heard again: nothing more
+    expect(stepLink(heard.state, { kind: 'peer-ready' }, T, ON).state).to.equal(heard.state);
+    // the attempt had dialled before the peer listened: it fails, and the next goes now, not after a backoff
+    const failed = stepLink(heard.state, { kind: 'lost', reason: 'connection refused' }, T + 1, ON);
+    expect(failed.state).to.deep.equal({
+      kind: 'connecting',
+      failures: 3,
+      outage: { since: outage.since, reason: 'connection refused' },
+    });
+    expect(kinds(failed.effects)).to.deep.equal(['drop-connection', 'settle-waiters', 'dial']);
+    // that one fails too: its backoff, as any failure
+    const again = stepLink(failed.state, { kind: 'lost', reason: 'connection refused' }, T + 2, ON);
+    expect(again.state.kind).to.equal('backoff');
+    expect(again.effects).to.deep.include({ kind: 'schedule-retry', failures: 4 });
+    // a refusal is trading's answer: waited out as before
+    const refused = stepLink(
+      heard.state,
+      { kind: 'lost', reason: 'hello: Unauthorized', refused: true },
+      T + 1,
+      ON,
+    );
+    expect(refused.state.kind).to.equal('backoff');
+    expect(kinds(refused.effects)).to.include('schedule-retry');
+    // the attempt succeeds: up as always
+    expect(stepLink(heard.state, { kind: 'connected' }, T + 1, ON).state.kind).to.equal('up');
+    // the first attempt of all (no outage yet) fails after a ready: down reported once, and the next goes now
+    const first = stepLink(
+      stepLink(INITIAL_LINK_STATE, { kind: 'connect' }, T, ON).state,
+      { kind: 'peer-ready' },
+      T,
+      ON,
+    );
+    expect(kinds(stepLink(first.state, { kind: 'lost', reason: 'x' }, T + 1, ON).effects)).to.deep.equal([
+      'drop-connection',
+      'report',
+      'settle-waiters',
+      'dial',
+    ]);
+    // reconnect off: the app dials itself, nothing is remembered
+    expect(stepLink(attempt, { kind: 'peer-ready' }, T, OFF).state).to.equal(attempt);
   });
 
   it('the first attempt failing reports down once; later failures of the same outage report nothing', () => {
@@ -156,6 +207,7 @@ describe('ipc/link-state (pure)', () => {
         refused: fc.boolean(),
       }),
       fc.constant<LinkEvent>({ kind: 'retry-due' }),
+      fc.constant<LinkEvent>({ kind: 'peer-ready' }),
       fc.constant<LinkEvent>({ kind: 'close' }),
     );
     const runArb = fc.array(fc.tuple(eventArb, fc.integer({ min: 0, max: 10_000 })), { maxLength: 60 });
@@ -190,12 +242,17 @@ describe('ipc/link-state (pure)', () => {
       );
     });
 
-    it('one attempt at a time: a dial happens only when no attempt runs or waits', () => {
+    it('one attempt at a time: a dial happens only when no attempt runs or waits, or the one that ran was dropped first', () => {
       fc.assert(
         fc.property(runArb, fc.boolean(), (events, reconnect) => {
           for (const t of run(events, { reconnect })) {
-            if (kinds(t.effects).includes('dial')) {
-              expect(['idle', 'backoff', 'down']).to.include(t.before.kind);
+            const effects = kinds(t.effects);
+            if (effects.includes('dial')) {
+              if (t.before.kind === 'connecting') {
+                // a failed attempt after the peer said it listens: dropped, then the next
+                expect(effects.indexOf('drop-connection')).to.be.within(0, effects.indexOf('dial') - 1);
+                expect(effects).to.not.include('schedule-retry');
+              } else expect(['idle', 'backoff', 'down']).to.include(t.before.kind);
               expect(t.after.kind).to.equal('connecting');
             }
           }
