@@ -65,7 +65,7 @@ describe('what ships', () => {
       const code = fs.readFileSync(launcher, 'utf8');
       // PM2 turns source maps on in what it forks: node reads the .map of each module the launcher loads
       expect(code, name).to.not.include('sourceMappingURL');
-      const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+      const required = [...code.matchAll(/require\((['"`])(.+?)\1\)/g)].map((m) => m[2]);
       expect(required.length, `${name} requires`).to.be.greaterThan(0);
       for (const id of required) expect(id, `${name} requires ${id}`).to.match(/^node:/);
       expect(code, name).to.include(`"${path.basename(launcher, '.js')}.bundle.js"`);

@@ -90,6 +90,8 @@ export class IpcClient extends EventEmitter {
   private link: LinkState = INITIAL_LINK_STATE;
   /** The connection of the current attempt or live link; an older one's callbacks are ignored. */
   private conn: ClientConnection | null = null;
+  /** When the connection dropped last is closed: close() waits for the one its own step dropped. */
+  private lastDropped: Promise<void> = Promise.resolve();
   /** The stream's notices of the attempt that is about to be reported up. */
   private notices: StreamNotice[] = [];
   private waiters: Waiter[] = [];
@@ -170,7 +172,8 @@ export class IpcClient extends EventEmitter {
 
   /**
    * The peer is listening now (its supervisor heard it say ready): a reconnect waiting out its backoff dials at once,
-   * instead of up to the backoff's longest step later. Anything else is left as it is.
+   * instead of up to the backoff's longest step later; an attempt that runs remembers it (if it fails, the next goes at
+   * once: link-state.ts). Anything else is left as it is.
    */
   peerReady(): void {
     this.step({ kind: 'peer-ready' });
@@ -179,9 +182,13 @@ export class IpcClient extends EventEmitter {
   /** Stop for good: no reconnect, pending calls reject, socket closed. Idempotent. */
   close(): Promise<void> {
     if (!this.closing) {
-      const conn = this.conn;
       this.step({ kind: 'close' });
-      this.closing = (conn ? conn.closed : Promise.resolve()).then(() => this.stream?.settled());
+      // the close step drops the connection there is when it runs: at once, or — the client closed by a listener while
+      // a step runs — once that step's effects ran, a re-dial among them (a ready heard during the failed attempt):
+      // read after this turn, so it is the one the close dropped either way
+      this.closing = Promise.resolve()
+        .then(() => this.lastDropped)
+        .then(() => this.stream?.settled());
     }
     return this.closing;
   }
@@ -212,7 +219,10 @@ export class IpcClient extends EventEmitter {
         const conn = this.conn;
         this.conn = null;
         this.stream?.linkLost();
-        conn?.end(effect.reason);
+        if (conn) {
+          this.lastDropped = conn.closed;
+          conn.end(effect.reason);
+        }
         return;
       }
       case 'report':

@@ -1,8 +1,8 @@
 /**
  * Runs a bundle as a CommonJS module with a V8 code cache, so a restart skips parsing and compiling the code it ran
  * last time (Node 22's module.enableCompileCache, done by hand for Node 20). Used for the daemon bundles
- * (dist/daemons/<name>.bundle.js: the launcher dist/daemons/<name>.js that scripts/bundle.ts writes is a one-line
- * call of scripts/daemon-launcher/code-cache.ts) and for a verified exchange's ccxt bundle
+ * (dist/daemons/<name>.bundle.js: the launcher dist/daemons/<name>.js that scripts/bundle.ts writes is bundled from
+ * scripts/daemon-launcher/, which calls this) and for a verified exchange's ccxt bundle
  * (trading/exchange/ccxt-bundle.ts), the two largest things a live start compiles.
  *
  * Safety: the cache is only an optimisation and never decides what runs.

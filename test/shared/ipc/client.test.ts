@@ -346,6 +346,53 @@ describe('ipc/IpcClient', () => {
     expect(links.map((l) => l.up)).to.deep.equal([false, true]);
   });
 
+  it("close() from a link listener, while a failed attempt's next goes at once, waits for that next one's socket", async () => {
+    trading = await startTrading(dir);
+    const held: net.Socket[] = [];
+    const front = net.createServer((inbound) => {
+      inbound.on('error', () => {});
+      held.push(inbound);
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const s of held) s.destroy();
+      return new Promise<void>((resolve) => front.close(() => resolve()));
+    });
+    const frontPort = (front.address() as net.AddressInfo).port;
+    const { client } = recordingClient(frontPort, {
+      clock: new TimerLog(),
+      heartbeatMs: HEARTBEAT_OFF,
+      requestTimeoutMs: HEARTBEAT_OFF,
+    });
+    track(client);
+    // every socket the client opens, and whether it is closed
+    const sockets: Array<{ closed: boolean }> = [];
+    const realConnect = net.connect;
+    const connect = (...args: Parameters<typeof net.connect>): net.Socket => {
+      const socket = realConnect(...args);
+      const seen = { closed: false };
+      socket.once('close', () => (seen.closed = true));
+      sockets.push(seen);
+      return socket;
+    };
+    (net as { connect: typeof net.connect }).connect = connect as typeof net.connect;
+    cleanups.push(() => void ((net as { connect: typeof net.connect }).connect = realConnect));
+    let closing: Promise<void> | undefined;
+    // the app closes the client as it hears the link is down: in the step whose effects go on with a re-dial
+    client.on('link', (change: { up: boolean }) => {
+      if (!change.up) closing ??= client.close();
+    });
+    const first = client.connect();
+    await waitFor('the first attempt held', () => held.length === 1);
+    client.peerReady();
+    held[0].destroy();
+    await rejection(first);
+    expect(closing).to.not.equal(undefined);
+    await closing;
+    // the held attempt's, and the one that went at once after it, ended by the close: both closed when it resolves
+    expect(sockets).to.deep.equal([{ closed: true }, { closed: true }]);
+  });
+
   it('heartbeat detects a link that silently stops carrying data, drops it and re-dials', async () => {
     trading = await startTrading(dir);
     const proxy = track(new TcpProxy(trading.port));
