@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DAEMON_SCRIPTS, TEST_DAEMON_SCRIPTS } from '../../harness/pm2';
 import { installedCcxtVersion } from '../../src/trading/exchange/ccxt-bundle';
@@ -69,6 +71,63 @@ describe('what ships', () => {
       expect(required.length, `${name} requires`).to.be.greaterThan(0);
       for (const id of required) expect(id, `${name} requires ${id}`).to.match(/^node:/);
       expect(code, name).to.include(`"${path.basename(launcher, '.js')}.bundle.js"`);
+    }
+  });
+
+  it("the launcher, run as PM2 runs it (source maps on, through the dist link), marks its build, runs its bundle and writes the bundle's code cache after ready, loading nothing else of ours", async function () {
+    this.timeout(20_000);
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bn-launcher-'));
+    try {
+      const build = path.join(root, 'dist-test');
+      fs.mkdirSync(path.join(build, 'daemons'), { recursive: true });
+      fs.copyFileSync(DAEMON_SCRIPTS.trading, path.join(build, 'daemons', 'trading.js'));
+      // a stand-in for the daemon bundle: says what it sees, then ready; leaves when told to
+      const filler = Array.from({ length: 100 }, (_, i) => `function f${i}(x) { return x * ${i}; }`).join(
+        '\n',
+      );
+      fs.writeFileSync(
+        path.join(build, 'daemons', 'trading.bundle.js'),
+        `${filler}\nconst fs = require('node:fs');\nconst path = require('node:path');\n` +
+          `process.send({ inUse: fs.existsSync(path.join(__dirname, '..', '.in-use', String(process.pid))), ` +
+          `dir: __dirname, loaded: Object.keys(require.cache), sum: f1(2) + f99(1) });\n` +
+          `process.send('ready');\nprocess.on('message', (m) => m === 'exit' && process.exit(0));\n`,
+      );
+      fs.symlinkSync(build, path.join(root, 'dist'));
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          // what PM2's ProcessContainerFork does before it loads the script
+          "process.setSourceMapsEnabled(true); require('node:module')._load(process.argv[1], null, true)",
+          path.join(root, 'dist', 'daemons', 'trading.js'),
+        ],
+        { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+      );
+      const messages: unknown[] = [];
+      child.on('message', (m) => messages.push(m));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const until = async (what: string, test: () => boolean): Promise<void> => {
+        for (let i = 0; i < 300 && !test(); i++) await new Promise((r) => setTimeout(r, 20));
+        expect(test(), what).to.equal(true);
+      };
+      await until('ready', () => messages.includes('ready'));
+      const cacheDir = path.join(build, 'daemons', '.cache');
+      await until('the code cache written after ready', () =>
+        (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : []).some((f) =>
+          /^trading\.bundle-[0-9a-f]+\.v8cache$/.test(f),
+        ),
+      );
+      const seen = messages[0] as { inUse: boolean; dir: string; loaded: string[]; sum: number };
+      expect(seen.inUse).to.equal(true);
+      expect(seen.dir).to.equal(path.join(fs.realpathSync(build), 'daemons'));
+      expect(seen.sum).to.equal(2 + 99);
+      // the launcher alone: no tsc module of ours (each would have its .map read with source maps on)
+      expect(seen.loaded).to.deep.equal([path.join(fs.realpathSync(build), 'daemons', 'trading.js')]);
+      child.send('exit');
+      expect(await exited).to.equal(0);
+      expect(fs.readdirSync(path.join(build, '.in-use'))).to.deep.equal([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 
