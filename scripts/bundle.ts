@@ -71,8 +71,8 @@ const ENTRIES: Record<string, string> = {
  * What PM2 runs for daemon `name`, `<dir>/<name>.js`: marks its build in use and runs `<name>.bundle.js` with its V8
  * code cache (scripts/daemon-launcher/). One file bundled from those modules, with no source map: the per-module
  * tsc output it required before (four files, each with a `sourceMappingURL`) had node read and parse each `.map` at
- * every start under PM2, which enables source maps in the processes it forks (ProcessContainerFork): ~5 ms of
- * main-thread CPU of each start. The daemon bundle itself is compiled by vm.Script, which reads no source map.
+ * every start under PM2, which enables source maps in the processes it forks (ProcessContainerFork): ~3–5 ms of
+ * each start. The daemon bundle itself is compiled by vm.Script, which reads no source map.
  */
 async function writeLauncher(name: string, dir: string): Promise<void> {
   const outfile = path.join(dir, `${name}.js`);
