@@ -68,7 +68,7 @@ describe('the PM2 daemon dies under the running pair (real PM2, real bot against
   it('the chat is told at once: the pair stopped with PM2, positions unwatched, and how to start it again', async () => {
     // before the fix the chat got nothing: the pair went quiet until the operator happened to look
     const told = await eventually(
-      () => tg.sentMessages(CHAT).find((m) => m.text.includes('PM2 daemon is gone')),
+      () => tg.sentMessages(CHAT).find((m) => m.text.includes('PM2 daemon died at')),
       15_000,
       'the PM2-gone alert in the chat',
     );
