@@ -27,6 +27,19 @@ import { okxProfile } from '../../../src/trading/exchange/profiles/okx';
 import { FakeClock, FAKE_CLOCK_START } from '../../support/fake-clock';
 import { RateLimitError } from '../../../src/shared/errors';
 
+/**
+ * The tests' clock, which fails a test that makes the gate spin: the gate reads the clock at each look at its lanes,
+ * and a request that waits for an answer already given (a probe's hand-on lost) would loop on resolved promises —
+ * which no timer, mocha's timeout included, can interrupt. A test's run reads it a few hundred times.
+ */
+class GateClock extends FakeClock {
+  private reads = 0;
+  override now(): number {
+    if (++this.reads > 100_000) throw new Error('the gate read the clock 100,000 times: it spins');
+    return super.now();
+  }
+}
+
 const T = 1_000_000;
 const open: GateState = { kind: 'open' };
 
@@ -126,7 +139,7 @@ describe('RateLimitGate (fake clock)', () => {
   }
 
   it('after a refusal sends nothing until Retry-After, then one probe, then the others once it answered', async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const gate = new RateLimitGate({ clock, refusal });
     const sent: number[] = [];
     let answerProbe!: () => void;
@@ -157,7 +170,7 @@ describe('RateLimitGate (fake clock)', () => {
   });
 
   it("holds a request that passed it open but still waits in the client's own throttle when a refusal closes it: back to the gate, never sent into the wait", async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const gate = new RateLimitGate({ clock, refusal });
     const sent: number[] = [];
     let release!: () => void;
@@ -191,7 +204,7 @@ describe('RateLimitGate (fake clock)', () => {
   });
 
   it('a probe held so leaves its lane to the next probe: no request waits for the answer of one never sent', async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const busy = new Error('10006');
     const gate = new RateLimitGate({
       clock,
@@ -235,7 +248,7 @@ describe('RateLimitGate (fake clock)', () => {
   });
 
   it('never holds a new order through a ban: a create that would wait longer than its budget is refused unsent', async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const banned = Object.assign(new Error('403'), { httpStatus: 403 });
     const gate = new RateLimitGate({
       clock,
@@ -265,7 +278,7 @@ describe('RateLimitGate (fake clock)', () => {
   });
 
   it("waits for the probe's answer at most its budget, then refuses unsent; a short wait (Bybit's second) it waits out", async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const gate = new RateLimitGate({ clock, refusal });
     await gate.send(() => Promise.reject(refused)).catch(() => undefined);
     let answerProbe!: () => void;
@@ -296,7 +309,7 @@ describe('RateLimitGate (fake clock)', () => {
   });
 
   it("bounds the pacing's wait by the budget too: a create the client's throttle held past it is refused as it would leave, unsent", async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const gate = new RateLimitGate({ clock, refusal });
     const sent: string[] = [];
     // as ccxt's fetch2 runs a request on Binance: its own throttle first, then the send, where the adapter asks again
@@ -324,7 +337,7 @@ describe('RateLimitGate (fake clock)', () => {
   });
 
   it('the pacing refuses a create it cannot let out within its budget at once, given the deadline (budgetDeadline, pacedPastBudget)', async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const gate = new RateLimitGate({ clock, refusal });
     const deadlines: Array<number | undefined> = [];
     const create = withGateBudget(
@@ -349,7 +362,7 @@ describe('RateLimitGate (fake clock)', () => {
   });
 
   it('a probe the pacing held past its budget leaves its lane to the next probe at once', async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const gate = new RateLimitGate({ clock, refusal });
     await gate.send(() => Promise.reject(refused)).catch(() => undefined);
     await clock.advance(2_000);
@@ -383,7 +396,7 @@ describe('RateLimitGate (fake clock)', () => {
   }
 
   it('a request held after its lane was refused again and is probed by another leaves that probe alone: never two probes out', async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const gate = new RateLimitGate({ clock, refusal });
     const sent: string[] = [];
     const { b, failB: refuseB } = await lateAnswerAcrossAClosing(gate, clock, sent, refused);
@@ -418,7 +431,7 @@ describe('RateLimitGate (fake clock)', () => {
   });
 
   it("a probe's success after a late ban does not lift the ban: the next request waits it out (review39b)", async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const banned = Object.assign(new Error('418'), { httpStatus: 418, retryAfterMs: 120_000 });
     const gate = new RateLimitGate({
       clock,
@@ -452,7 +465,7 @@ describe('RateLimitGate (fake clock)', () => {
   });
 
   it('ends its waits when the adapter closes', async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const closed = new AbortController();
     const gate = new RateLimitGate({ clock, refusal, signal: closed.signal });
     await gate.send(() => Promise.reject(refused)).catch(() => undefined);
@@ -496,7 +509,7 @@ describe('what a rate-limit refusal closes: what its limit covers (pure, and the
   });
 
   it('after a per-endpoint refusal only that endpoint waits; another goes at once', async () => {
-    const clock = new FakeClock();
+    const clock = new GateClock();
     const limited = Object.assign(new Error('10006'), { exchangeCode: '10006' });
     const gate = new RateLimitGate({
       clock,
