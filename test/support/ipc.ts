@@ -170,15 +170,27 @@ export class RawPeer {
   }
 }
 
-/** A loopback TCP proxy in front of the server: `cut()` kills every link, `blackHole` drops traffic silently. */
+/**
+ * A loopback TCP proxy in front of the server: `cut()` kills every link, `blackHole` drops traffic silently, and the
+ * next `holdNext` connections are accepted but never forwarded (`held`: an attempt that reached no listening server
+ * yet, for the test to end).
+ */
 export class TcpProxy {
   blackHole = false;
+  holdNext = 0;
+  readonly held: net.Socket[] = [];
   private readonly server: net.Server;
   private readonly pairs = new Set<[net.Socket, net.Socket]>();
   port = 0;
 
   constructor(private readonly targetPort: number) {
     this.server = net.createServer((inbound) => {
+      if (this.holdNext > 0) {
+        this.holdNext -= 1;
+        inbound.on('error', () => {});
+        this.held.push(inbound);
+        return;
+      }
       const outbound = net.connect({ host: '127.0.0.1', port: this.targetPort });
       const pair: [net.Socket, net.Socket] = [inbound, outbound];
       this.pairs.add(pair);
@@ -210,6 +222,7 @@ export class TcpProxy {
   }
 
   cut(): void {
+    for (const socket of this.held) socket.destroy();
     for (const [a, b] of this.pairs) {
       a.destroy();
       b.destroy();

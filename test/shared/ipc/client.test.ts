@@ -310,67 +310,47 @@ describe('ipc/IpcClient', () => {
     expect(client.connected).to.equal(true);
   });
 
-  it('peerReady while an attempt runs: when that attempt fails, the next goes at once, not after a backoff', async () => {
+  /**
+   * A client (its clock never advanced: a backoff step would never end) whose first attempt reaches a proxy that holds
+   * it unanswered; trading hears it say ready meanwhile (peerReady), then that attempt fails.
+   */
+  async function readyDuringAFailedAttempt(
+    onLink?: (client: IpcClient, change: { up: boolean }) => void,
+  ): Promise<{ clock: TimerLog } & ReturnType<typeof recordingClient>> {
     trading = await startTrading(dir);
-    // in front of trading: the first connection is held unanswered (an attempt that reached no listening trading yet),
-    // then dropped; the next ones reach trading
-    const held: net.Socket[] = [];
-    const front = net.createServer((inbound) => {
-      if (held.length === 0) {
-        held.push(inbound);
-        inbound.on('error', () => {});
-        return;
-      }
-      const outbound = net.connect({ host: '127.0.0.1', port: trading!.port });
-      inbound.pipe(outbound).pipe(inbound);
-      for (const s of [inbound, outbound])
-        s.on('error', () => [inbound, outbound].forEach((x) => x.destroy()));
-      cleanups.push(() => [inbound, outbound].forEach((x) => x.destroy()));
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => front.close(() => resolve())));
-    const clock = new TimerLog(); // never advanced: a backoff step would never end
-    const { client, links } = recordingClient((front.address() as net.AddressInfo).port, {
+    const proxy = track(new TcpProxy(trading.port));
+    proxy.holdNext = 1;
+    await proxy.listen();
+    const clock = new TimerLog();
+    const recording = recordingClient(proxy.port, {
       clock,
       heartbeatMs: HEARTBEAT_OFF,
       requestTimeoutMs: HEARTBEAT_OFF,
     });
-    track(client);
-    const first = client.connect();
-    await waitFor('the first attempt held', () => held.length === 1);
-    client.peerReady(); // heard while that attempt runs
-    held[0].destroy();
+    track(recording.client);
+    if (onLink) recording.client.on('link', (change: { up: boolean }) => onLink(recording.client, change));
+    const first = recording.client.connect();
+    await waitFor('the first attempt held', () => proxy.held.length === 1);
+    recording.client.peerReady();
+    proxy.held[0].destroy();
     expect((await rejection(first)) as Error).to.be.instanceOf(IpcError);
+    return { clock, ...recording };
+  }
+
+  it('peerReady while an attempt runs: when that attempt fails, the next goes at once, not after a backoff', async () => {
+    const { clock, client, links } = await readyDuringAFailedAttempt();
     await waitFor('link up', () => client.connected);
     expect(clock.redials).to.deep.equal([]);
     expect(links.map((l) => l.up)).to.deep.equal([false, true]);
   });
 
   it("close() from a link listener, while a failed attempt's next goes at once, waits for that next one's socket", async () => {
-    trading = await startTrading(dir);
-    const held: net.Socket[] = [];
-    const front = net.createServer((inbound) => {
-      inbound.on('error', () => {});
-      held.push(inbound);
-    });
-    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => {
-      for (const s of held) s.destroy();
-      return new Promise<void>((resolve) => front.close(() => resolve()));
-    });
-    const frontPort = (front.address() as net.AddressInfo).port;
-    const { client } = recordingClient(frontPort, {
-      clock: new TimerLog(),
-      heartbeatMs: HEARTBEAT_OFF,
-      requestTimeoutMs: HEARTBEAT_OFF,
-    });
-    track(client);
     // every socket the client opens, and whether it is closed
-    const sockets: Array<{ closed: boolean }> = [];
+    const sockets: Array<{ port: unknown; closed: boolean }> = [];
     const realConnect = net.connect;
     const connect = (...args: Parameters<typeof net.connect>): net.Socket => {
       const socket = realConnect(...args);
-      const seen = { closed: false };
+      const seen = { port: (args[0] as { port?: unknown }).port, closed: false };
       socket.once('close', () => (seen.closed = true));
       sockets.push(seen);
       return socket;
@@ -379,18 +359,15 @@ describe('ipc/IpcClient', () => {
     cleanups.push(() => void ((net as { connect: typeof net.connect }).connect = realConnect));
     let closing: Promise<void> | undefined;
     // the app closes the client as it hears the link is down: in the step whose effects go on with a re-dial
-    client.on('link', (change: { up: boolean }) => {
+    await readyDuringAFailedAttempt((client, change) => {
       if (!change.up) closing ??= client.close();
     });
-    const first = client.connect();
-    await waitFor('the first attempt held', () => held.length === 1);
-    client.peerReady();
-    held[0].destroy();
-    await rejection(first);
     expect(closing).to.not.equal(undefined);
     await closing;
-    // the held attempt's, and the one that went at once after it, ended by the close: both closed when it resolves
-    expect(sockets).to.deep.equal([{ closed: true }, { closed: true }]);
+    // the client's two sockets — the held attempt's, and the one that went at once after it, ended by the close —
+    // are closed when it resolves (not the proxy's own to trading)
+    const clients = sockets.filter((s) => s.port !== trading!.port).map((s) => s.closed);
+    expect(clients).to.deep.equal([true, true]);
   });
 
   it('heartbeat detects a link that silently stops carrying data, drops it and re-dials', async () => {
