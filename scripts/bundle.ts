@@ -38,7 +38,7 @@ import { recordRestNames, type RestNameRow } from '../src/trading/exchange/ccxt-
 type CcxtClass = Parameters<typeof recordRestNames>[0];
 import { usePrototypeToEsm } from './bundle-interop';
 import { prebuiltParsersModule } from './zod-prebuild';
-import { historyEntrySchema, tradingStateSchema } from '../src/trading/engine/state/trading-state-schema';
+import { stateSchemas } from '../src/trading/engine/state/trading-state-schema';
 import { paperAccountSchema } from '../src/trading/exchange/paper-account';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -126,8 +126,8 @@ function bundledCcxtVersion(): string {
  */
 function prebuiltParsers(): Plugin {
   const contents = prebuiltParsersModule({
-    'trading-state': tradingStateSchema,
-    'history-entry': historyEntrySchema,
+    'trading-state': stateSchemas().tradingStateSchema,
+    'history-entry': stateSchemas().historyEntrySchema,
     'paper-account': paperAccountSchema,
   });
   return {

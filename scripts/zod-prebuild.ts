@@ -8,18 +8,21 @@
  * handed it (a Set of an enum's values, a RegExp, zod's own helpers, a default's getter, a refinement's helper). The
  * code is zod's, its immediately called arrows made blocks of the same meaning (zod-prebuild-inline.ts: ~35% less
  * CPU for a start's first check of the trading state); each constant is written as an expression the bundle
- * evaluates against the same schema at run time:
+ * evaluates at run time, those that need the schema against the same schema, built only when one is used (the factory
+ * gets `s`, which builds it: zod-compiled.ts):
  * - a Set of plain values or a RegExp without state (no g or y flag): a literal of the same value;
  * - a function zod exports (its util helpers, mergeValues…) or Object.prototype's: that export;
- * - a node of the schema itself (a runtime island): its path from the root schema;
  * - the getter of a `.default()` / `.prefault()` (`() => schema._zod.def.defaultValue`): the same getter on the node
- *   it reads, found by asking each such node's def for a token of its own while the getter is called;
+ *   it reads (its path from `s()`), found by asking each such node's def for a token of its own while the getter is
+ *   called;
  * - the helper around a `.superRefine()` / `.check()` function (it calls the check with a payload and answers its
- *   value, or INVALID when the check added an issue): the same helper around that check's function, found by
- *   handing compileFn a tagged stand-in for each check while it generates the code, then calling the helper.
- * Anything else fails the build, naming the schema and the constant: a schema change never ships a parser whose
- * constants were guessed. The module installs nothing: zod-compiled.ts installs each parser with `z.withParser` as
- * before, and zod's own parser still decides and words every value the generated one does not accept.
+ *   value, or INVALID when the check added an issue): the same helper around that check's function, looked up at its
+ *   first call, found by handing compileFn a tagged stand-in for each check while it generates the code, then
+ *   calling the helper.
+ * Anything else fails the build, naming the schema and the constant — a part of the schema the generated code would
+ * run (a runtime island) too, as it would need the schema at every start: a schema change never ships a parser
+ * whose constants were guessed. The module installs nothing: zod-compiled.ts puts each parser in front of the
+ * schema's own, and zod's own parser still decides and words every value the generated one does not accept.
  */
 import * as z from 'zod';
 import { compileFn, INVALID, util } from 'zod/v4/core';
@@ -27,7 +30,7 @@ import { inlineImmediateArrows } from './zod-prebuild-inline';
 
 type Schema = z.ZodType;
 
-/** A value of the schema graph and the expression that reaches it from the root (`s`). */
+/** A value of the schema graph and the expression that reaches it from the root (`s()`). */
 interface Node {
   value: object;
   path: string;
@@ -64,7 +67,7 @@ function schemaGraph(root: Schema): Node[] {
       visit(child, `${path}[${JSON.stringify(key)}]`);
     }
   };
-  visit(root, 's');
+  visit(root, 's()');
   return nodes;
 }
 
@@ -169,7 +172,10 @@ function defaultNodeOf(getter: () => unknown, nodes: Node[]): Node | undefined {
   }
 }
 
-/** The code of one parser factory: `(s) => parser`, `s` the schema it was generated from. */
+/**
+ * The code of one parser factory: `(s) => parser`, `s()` the schema it was generated from; the parser calls it only
+ * for a default a value leaves out or a refinement's check, never while it is made.
+ */
 function parserFactory(id: string, schema: Schema, known: Map<unknown, string>): string {
   const nodes = schemaGraph(schema);
   const checks = checksOf(nodes);
@@ -205,8 +211,12 @@ function parserFactory(id: string, schema: Schema, known: Map<unknown, string>):
     const literal = literalOf(value);
     if (literal) return lines.push(`const ${name} = ${literal};`);
     if (known.has(value)) return lines.push(`const ${name} = ${known.get(value)};`);
+    // a part of the schema the generated code hands values to (a runtime island) would need the schema built at
+    // every start (zod-compiled.ts builds it only for a value the parser refuses)
     if ((typeof value === 'object' || typeof value === 'function') && value !== null && byValue.has(value)) {
-      return lines.push(`const ${name} = ${byValue.get(value)};`);
+      return fail(
+        `a part of the schema it runs (${byValue.get(value)}): the parser would need the schema built`,
+      );
     }
     if (typeof value !== 'function') return fail(`a ${typeof value} it cannot write`);
     const source = String(value);
@@ -227,7 +237,7 @@ function parserFactory(id: string, schema: Schema, known: Map<unknown, string>):
     if (called === undefined || answer !== probe || !tags.size) {
       return fail(`a function it does not know: ${source.slice(0, 80)}`);
     }
-    lines.push(`const ${name} = checkHelper(${called});`);
+    lines.push(`const ${name} = checkHelper(() => ${called});`);
   });
   const definite = captured.definite === undefined ? '' : `, definite: ${JSON.stringify(captured.definite)}`;
   return (
@@ -253,8 +263,11 @@ export function prebuiltParsersModule(schemas: Record<string, Schema>): string {
     // zod's helper around a check function (compile.js generateCustomRefineCheck): the check gets a payload, and its
     // value comes back when no issue was added
     `function pushIssue(issue) { this.issues.push(issue); }\n` +
-    `function checkHelper(check) {\n` +
+    // the check is looked up in the schema at its first run, not when the parser is made (the schema is built then)
+    `function checkHelper(checkOf) {\n` +
+    `  let check;\n` +
     `  return (value) => {\n` +
+    `    check ??= checkOf();\n` +
     `    const payload = { value, issues: [], addIssue: pushIssue };\n` +
     `    const result = check(payload);\n` +
     `    if (result instanceof Promise) throw new $ZodAsyncError();\n` +

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { inlineImmediateArrows } from '../../scripts/zod-prebuild-inline';
 import { prebuiltParsersModule } from '../../scripts/zod-prebuild';
-import { tradingStateSchema, historyEntrySchema } from '../../src/trading/engine/state/trading-state-schema';
+import { stateSchemas } from '../../src/trading/engine/state/trading-state-schema';
 import { paperAccountSchema } from '../../src/trading/exchange/paper-account';
 
 const INVALID = Symbol('INVALID');
@@ -89,8 +89,8 @@ return { v1, v4, v5 };
 
   it('leaves no immediately called arrow in the parsers the daemon bundles get', () => {
     const module = prebuiltParsersModule({
-      'trading-state': tradingStateSchema,
-      'history-entry': historyEntrySchema,
+      'trading-state': stateSchemas().tradingStateSchema,
+      'history-entry': stateSchemas().historyEntrySchema,
       'paper-account': paperAccountSchema,
     });
     // one per factory: the wrapper around compileFn's code that zod-prebuild writes itself

@@ -5,11 +5,11 @@
  * that checks a value in a single walk and hands any value it does not accept to zod's own parser, which decides
  * and words the errors — a file is accepted only when the full schema accepts it.
  *
- * Compiling costs ~3–5 ms of CPU per schema (cold: the code generator, then V8 compiling what it generated), about
- * what zod's jitless parser spends on 200–300 orders (~25 µs an order, cold): so a parser compiles only once it has
- * had `COMPILE_FROM` elements to check (the one being parsed included), and small files — every start of a bot
- * with a few open orders — stay on the jitless parser. With 1,000 open orders the state and the account took
- * ~45 ms to validate and take ~15 ms, compile included.
+ * Compiling at run time costs ~3–5 ms of CPU per schema (cold: the code generator, then V8 compiling what it
+ * generated), about what zod's jitless parser spends on 200–300 orders (~25 µs an order, cold): so where it is
+ * compiled at run time (tests, scripts) a parser compiles only once it has had `COMPILE_FROM` elements to check (the
+ * one being parsed included), and small files stay on the jitless parser. With 1,000 open orders the state and the
+ * account took ~45 ms to validate and take ~15 ms, compile included.
  *
  * Only the parser is generated: `z.compile` also generates an assert-only validator for `schema.validate()`, a
  * second code generation and V8 compile of about the same size (half of compiling, ~3 ms per schema cold) that
@@ -18,14 +18,15 @@
  * internal): a zod upgrade that moves it fails the type-check and zod-compiled.test.ts, never silently.
  *
  * In the daemon bundles the parser is generated at build time instead (scripts/zod-prebuild.ts, from the same
- * compileFn: zod-prebuilt.ts), found by the parser's id: no code generation and no `new Function` at a start, and
- * the bundle's V8 code cache holds its compiled code.
+ * compileFn: zod-prebuilt.ts), found by the parser's id and used from the first value: no code generation and no
+ * `new Function` at a start, the bundle's V8 code cache holds its compiled code, and the schema itself is built only
+ * for a value the generated parser refuses (compiledParser).
  */
 import * as z from 'zod';
 import { compileFn, INVALID } from 'zod/v4/core';
 import { PREBUILT_PARSERS } from './zod-prebuilt';
 
-/** Elements checked (orders, lines…) from which compiling pays for itself. */
+/** Elements checked (orders, lines…) from which compiling at run time pays for itself. */
 export const COMPILE_FROM = 200;
 
 export interface CompiledParser<T> {
@@ -35,16 +36,18 @@ export interface CompiledParser<T> {
 }
 
 /**
- * `schema`'s parser: zod's own until `elementsOf` of the values parsed so far adds up to COMPILE_FROM, then the one
- * generated at build time for `id` when the bundle has it, else one compiled now. `elementsOf` says how much a value
- * holds (an order count); it runs before the value is checked, so it must not trust it. Small files stay on zod's
- * parser in a bundle too: a live start with a few orders spent ~3 ms more main-thread CPU before its first request
- * with the generated parser (its factory and V8's first run of a 40 KB function; 12 alternated direct starts) than
- * zod's parser takes for them.
+ * `schema()`'s parser. In a daemon bundle, the one generated at build time for `id` (zod-prebuilt.ts), from the first
+ * value on: it needs no schema object for a value it accepts, so the schema is built (`schema()`, the first call
+ * builds it) only when a value is refused — to decide and word the issues — and a start whose files pass never builds
+ * it (1,000 orders: main-thread CPU to ready 149.3 → 142.9 ms, lower-half mean of 20 alternated direct starts; with
+ * no orders, where zod's parser had checked the small files, 136.9 → 135.9: the generated parser's first run costs no
+ * more than building the schema did). Elsewhere (tests and scripts run from tsc's output have no prebuilt parsers): zod's own parser until
+ * `elementsOf` of the values parsed so far adds up to COMPILE_FROM, then one compiled now. `elementsOf` says how much
+ * a value holds (an order count); it runs before the value is checked, so it must not trust it.
  */
 export function compiledParser<S extends z.ZodType>(
   id: string,
-  schema: S,
+  schema: () => S,
   elementsOf: (data: unknown) => number,
 ): CompiledParser<z.output<S>> {
   const prebuilt = Object.prototype.hasOwnProperty.call(PREBUILT_PARSERS, id)
@@ -54,10 +57,10 @@ export function compiledParser<S extends z.ZodType>(
   let seen = 0;
   const parserFor = (data: unknown): CompiledParser<z.output<S>> => {
     if (parser) return parser;
+    if (prebuilt) return (parser = prebuiltInFrontOf(schema, prebuilt(schema)));
     seen += elementsOf(data);
-    if (seen < COMPILE_FROM) return schema;
-    parser = prebuilt ? prebuiltInFrontOf(schema, prebuilt(schema)) : compileParser(schema);
-    return parser;
+    if (seen < COMPILE_FROM) return schema();
+    return (parser = compileParser(schema()));
   };
   return {
     parse: (data) => parserFor(data).parse(data),
@@ -79,22 +82,22 @@ function compileParser<S extends z.ZodType>(schema: S): S {
 
 /**
  * A build-time parser in front of the schema's own, as `z.withParser` puts one in front of `parse` and `safeParse`:
- * a value the generated code does not accept (INVALID) goes to the schema's parser, which decides and words the
- * issues. Without withParser's clone of the schema and its walk for reference cycles (~1 ms of every start for the
- * two files; compileFn refused any cycle when the parser was generated).
+ * a value the generated code does not accept (INVALID) goes to the schema's parser (`schema()`, built then), which
+ * decides and words the issues. Without withParser's clone of the schema and its walk for reference cycles (~1 ms of
+ * every start for the two files; compileFn refused any cycle when the parser was generated).
  */
 export function prebuiltInFrontOf<S extends z.ZodType>(
-  schema: S,
+  schema: () => S,
   generated: (input: unknown) => unknown,
 ): CompiledParser<z.output<S>> {
   return {
     parse: (data) => {
       const out = generated(data);
-      return out !== INVALID ? (out as z.output<S>) : schema.parse(data);
+      return out !== INVALID ? (out as z.output<S>) : schema().parse(data);
     },
     safeParse: (data) => {
       const out = generated(data);
-      return out !== INVALID ? { success: true, data: out as z.output<S> } : schema.safeParse(data);
+      return out !== INVALID ? { success: true, data: out as z.output<S> } : schema().safeParse(data);
     },
   };
 }

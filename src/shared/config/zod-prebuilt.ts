@@ -5,7 +5,11 @@
  * scripts) finds none and generates its parsers at run time, as zod-compiled.ts always did.
  */
 
-/** A parser generated from `schema` at build time: the parsed value, or zod's INVALID for the runtime to decide. */
-export type PrebuiltParserFactory = (schema: unknown) => (input: unknown) => unknown;
+/**
+ * A parser generated at build time from the schema `schema()` returns: the parsed value, or zod's INVALID for the
+ * runtime to decide. It calls `schema()` only when it needs a part of the schema (a default a value leaves out, a
+ * refinement's check), never to make the parser.
+ */
+export type PrebuiltParserFactory = (schema: () => unknown) => (input: unknown) => unknown;
 
 export const PREBUILT_PARSERS: Readonly<Record<string, PrebuiltParserFactory>> = {};

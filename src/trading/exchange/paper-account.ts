@@ -53,8 +53,10 @@ export const paperAccountSchema = z.object({
 });
 
 /** The account file's parser, compiled once there are many orders to check (zod-compiled.ts). */
-export const paperAccountParser = compiledParser('paper-account', paperAccountSchema, (data) =>
-  keysIn(data, 'orders'),
+export const paperAccountParser = compiledParser(
+  'paper-account',
+  () => paperAccountSchema,
+  (data) => keysIn(data, 'orders'),
 );
 
 export type PaperAccount = z.infer<typeof paperAccountSchema>;

@@ -10,10 +10,10 @@ import {
 } from '../../../src/shared/config/zod-compiled';
 import {
   historyEntryParser,
-  historyEntrySchema,
+  stateSchemas,
   tradingStateParser,
-  tradingStateSchema,
 } from '../../../src/trading/engine/state/trading-state-schema';
+import { validateTradingState } from '../../../src/trading/engine/state/trading-state';
 import { paperAccountParser, paperAccountSchema } from '../../../src/trading/exchange/paper-account';
 import { loadPrebuiltParsers } from '../../support/zod-prebuilt';
 
@@ -23,6 +23,8 @@ import { loadPrebuiltParsers } from '../../support/zod-prebuilt';
  * orders first; then files mutated in one place (a field of an order or a fill, or of the file's top level) to a
  * value of another type, out of range, or removed, or given an unknown field.
  */
+
+const { tradingStateSchema, historyEntrySchema } = stateSchemas();
 
 function fill(i: number, k: number): Record<string, unknown> {
   return {
@@ -232,10 +234,14 @@ describe('compiled parsers of the state files (z.compile)', () => {
 
   it('compiles once COMPILE_FROM elements were checked (the value parsed included); below, the schema answers', () => {
     let asked = 0;
-    const parser = compiledParser('test-n', z.object({ n: z.number() }), () => {
-      asked += 1;
-      return COMPILE_FROM / 2;
-    });
+    const parser = compiledParser(
+      'test-n',
+      () => z.object({ n: z.number() }),
+      () => {
+        asked += 1;
+        return COMPILE_FROM / 2;
+      },
+    );
     expect(parser.parse({ n: 1 })).to.deep.equal({ n: 1 });
     expect(parser.safeParse({ n: 'x' }).success).to.equal(false);
     expect(asked, 'compiled at the second value').to.equal(2);
@@ -306,7 +312,10 @@ describe('parsers generated at build time (scripts/zod-prebuild.ts, what the dae
   });
   // as compiledParser puts it in front of the schema's own parser in a bundle
   const installed = <S extends z.ZodType>(id: string, schema: S) =>
-    prebuiltInFrontOf(schema, prebuilt[id](schema));
+    prebuiltInFrontOf(
+      () => schema,
+      prebuilt[id](() => schema),
+    );
 
   it('each answers a valid file itself (not INVALID, so no runtime fallback), with the value the schema gives', () => {
     for (const [id, schema, file] of [
@@ -314,21 +323,50 @@ describe('parsers generated at build time (scripts/zod-prebuild.ts, what the dae
       ['paper-account', paperAccountSchema, paperAccount(COMPILE_FROM + 1)],
       ['history-entry', historyEntrySchema, { kind: 'order', archivedAt: 5, order: localOrder(3), seq: 9 }],
     ] as const) {
-      const parse = prebuilt[id](schema);
+      const parse = prebuilt[id](() => schema);
       expect(parse(file), id).to.not.equal(INVALID);
       expect(parse(file), id).to.deep.equal(schema.parse(file));
       expect(parse({}), id).to.equal(INVALID);
     }
   });
 
+  it('builds no schema for a file it accepts: only for a default it fills in, or to word why it refuses one', () => {
+    let built = 0;
+    const schema = () => {
+      built += 1;
+      return tradingStateSchema;
+    };
+    const parser = prebuiltInFrontOf(schema, prebuilt['trading-state'](schema));
+    expect(parser.parse(tradingState(COMPILE_FROM + 1))).to.have.property('seq', COMPILE_FROM + 1);
+    expect(built, 'a file with every field').to.equal(0);
+    const bare = tradingState();
+    delete bare.seenCandles;
+    expect(parser.parse(bare)).to.have.deep.property('seenCandles', {});
+    expect(built, 'a default filled in').to.be.greaterThan(0);
+    built = 0;
+    expect(parser.safeParse({ installId: 'abc123' }).success).to.equal(false);
+    expect(built, 'a refused file').to.equal(1);
+  });
+
   it('the trading state: accepts and rejects what the full schema does, with the same value and issues', () => {
     const parser = installed('trading-state', tradingStateSchema);
     expectSameAnswer(parser, tradingStateSchema, tradingState(COMPILE_FROM + 1));
-    // the superRefine (each order's key is its clientOrderId) runs in the generated parser too
+    // an order filed under another order's id: validateTradingState's own check (misfiledKeys), not the schema's
     const moved = tradingState();
     (moved.orders as Record<string, unknown>)['bot-abc123-999'] = localOrder(1);
-    expect(prebuilt['trading-state'](tradingStateSchema)(moved)).to.equal(INVALID);
     expectSameAnswer(parser, tradingStateSchema, moved);
+    expect(() => validateTradingState(moved)).to.throw(
+      /trading state is invalid: orders\.bot-abc123-999: key differs from its clientOrderId/,
+    );
+    const misbooked = tradingState();
+    const books = misbooked.checkpoint as Record<string, unknown>;
+    books['ETH/USDT'] = books['BTC/USDT'];
+    expect(() => validateTradingState(misbooked)).to.throw(
+      /checkpoint\.ETH\/USDT: key differs from its symbol/,
+    );
+    expect(validateTradingState(tradingState(COMPILE_FROM + 1))).to.deep.equal(
+      tradingStateSchema.parse(tradingState(COMPILE_FROM + 1)),
+    );
     // a default filled in by the generated parser is a copy: a parse never hands out the schema's own object
     const bare = tradingState();
     delete bare.ownerHoldings;

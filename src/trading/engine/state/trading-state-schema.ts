@@ -10,10 +10,6 @@ import { compiledParser, keysIn } from '../../../shared/config/zod-compiled';
 import { TRADING_EVENT_TYPES } from '../../../shared/ipc/event-schema';
 import type { LocalOrder } from '../orders/order-state';
 
-const finite = z.number();
-const nonNegative = z.number().min(0);
-const epochMs = z.number().int().min(0);
-
 export const ORDER_STATUSES = [
   'intent',
   'unknown',
@@ -35,131 +31,137 @@ export const ORDER_PURPOSES = [
   'write-off',
 ] as const;
 
-const side = z.enum(['buy', 'sell']);
+/**
+ * The state file's schemas, built on first use (stateSchemas), not when the module loads: in the daemon bundles a
+ * file with 200 orders or more, and every history line, is checked by the parser generated at build time
+ * (zod-compiled.ts), which needs none of them unless a file fails it — building them was ~3 ms of the top level of
+ * every trading start (--cpu-prof, the module's own initialiser) and ~1 MiB more for its first scavenges to copy.
+ */
+function buildStateSchemas() {
+  const finite = z.number();
+  const nonNegative = z.number().min(0);
+  const epochMs = z.number().int().min(0);
 
-export const fillSchema = z.looseObject({
-  orderId: z.string(),
-  clientOrderId: z.string(),
-  tradeId: z.string(),
-  symbol: z.string(),
-  side,
-  price: nonNegative,
-  amount: nonNegative,
-  feeCost: finite,
-  feeCurrency: z.string(),
-  // quote value of a fee in a third currency (BNB), null when no market prices it
-  feeQuote: finite.nullable().optional(),
-  // feeQuote at the last price read (or unvalued): the price read failed when the fill was recorded
-  feeEstimated: z.literal(true).optional(),
-  timestamp: epochMs,
-  // a write-off's place among its symbol's fills (pnl.ts inReplayOrder); absent on the exchange's fills
-  afterTradeId: z.string().regex(/^\d+$/).optional(),
-});
+  const side = z.enum(['buy', 'sell']);
 
-/** The fields of OrderSpec (shared/domain/order.ts), as the state file must hold them. */
-const orderSpecShape = {
-  symbol: z.string().min(1),
-  side,
-  type: z.enum(['market', 'limit']),
-  amount: nonNegative,
-  price: nonNegative.optional(),
-};
+  const fillSchema = z.looseObject({
+    orderId: z.string(),
+    clientOrderId: z.string(),
+    tradeId: z.string(),
+    symbol: z.string(),
+    side,
+    price: nonNegative,
+    amount: nonNegative,
+    feeCost: finite,
+    feeCurrency: z.string(),
+    // quote value of a fee in a third currency (BNB), null when no market prices it
+    feeQuote: finite.nullable().optional(),
+    // feeQuote at the last price read (or unvalued): the price read failed when the fill was recorded
+    feeEstimated: z.literal(true).optional(),
+    timestamp: epochMs,
+    // a write-off's place among its symbol's fills (pnl.ts inReplayOrder); absent on the exchange's fills
+    afterTradeId: z.string().regex(/^\d+$/).optional(),
+  });
 
-export const localOrderSchema = z.looseObject({
-  clientOrderId: z.string().min(1),
-  exchangeOrderId: z.string().optional(),
-  ...orderSpecShape,
-  filled: nonNegative,
-  averagePrice: nonNegative.optional(),
-  answerFees: z.array(z.looseObject({ cost: finite, currency: z.string().min(1) })).optional(),
-  answerFeesFilled: nonNegative.optional(),
-  status: z.enum(ORDER_STATUSES),
-  purpose: z.enum(ORDER_PURPOSES),
-  reason: z.string().optional(),
-  createdAt: epochMs,
-  updatedAt: epochMs,
-  sentAt: epochMs.optional(),
-  lookupMisses: z.number().int().min(0).optional(),
-  fills: z.array(fillSchema),
-  error: z.string().optional(),
-  refused: z.boolean().optional(),
-  neverSent: z.boolean().optional(),
-  settledAbsent: z.boolean().optional(),
-  restRuledOut: z.boolean().optional(),
-  seenByRead: z.boolean().optional(),
-  ownerHeld: finite.optional(),
-  inDoubtAt: epochMs.optional(),
-  inDoubtToldAt: epochMs.optional(),
-  // absent in files written before the tries to settle an absent order were kept across restarts
-  absentTriesSince: epochMs.optional(),
-  // absent in files written before a hold ended a standing exit
-  exitLapsedAt: epochMs.optional(),
-  operatorSettled: z
-    .looseObject({ at: epochMs, outcome: z.enum(['not-carried-out', 'carried-out']) })
-    .optional(),
-  notCarriedOutAt: epochMs.optional(),
-  retryAfterMs: nonNegative.optional(),
-  selfTrade: z.string().optional(),
-});
+  /** The fields of OrderSpec (shared/domain/order.ts), as the state file must hold them. */
+  const orderSpecShape = {
+    symbol: z.string().min(1),
+    side,
+    type: z.enum(['market', 'limit']),
+    amount: nonNegative,
+    price: nonNegative.optional(),
+  };
 
-// a compile error here means the file's schema lost a field LocalOrder (or OrderSpec) declares
-const parsedOrderIsLocalOrder = (o: z.infer<typeof localOrderSchema>): LocalOrder => o;
-void parsedOrderIsLocalOrder;
+  const localOrderSchema = z.looseObject({
+    clientOrderId: z.string().min(1),
+    exchangeOrderId: z.string().optional(),
+    ...orderSpecShape,
+    filled: nonNegative,
+    averagePrice: nonNegative.optional(),
+    answerFees: z.array(z.looseObject({ cost: finite, currency: z.string().min(1) })).optional(),
+    answerFeesFilled: nonNegative.optional(),
+    status: z.enum(ORDER_STATUSES),
+    purpose: z.enum(ORDER_PURPOSES),
+    reason: z.string().optional(),
+    createdAt: epochMs,
+    updatedAt: epochMs,
+    sentAt: epochMs.optional(),
+    lookupMisses: z.number().int().min(0).optional(),
+    fills: z.array(fillSchema),
+    error: z.string().optional(),
+    refused: z.boolean().optional(),
+    neverSent: z.boolean().optional(),
+    settledAbsent: z.boolean().optional(),
+    restRuledOut: z.boolean().optional(),
+    seenByRead: z.boolean().optional(),
+    ownerHeld: finite.optional(),
+    inDoubtAt: epochMs.optional(),
+    inDoubtToldAt: epochMs.optional(),
+    // absent in files written before the tries to settle an absent order were kept across restarts
+    absentTriesSince: epochMs.optional(),
+    // absent in files written before a hold ended a standing exit
+    exitLapsedAt: epochMs.optional(),
+    operatorSettled: z
+      .looseObject({ at: epochMs, outcome: z.enum(['not-carried-out', 'carried-out']) })
+      .optional(),
+    notCarriedOutAt: epochMs.optional(),
+    retryAfterMs: nonNegative.optional(),
+    selfTrade: z.string().optional(),
+  });
 
-export const positionBookSchema = z.looseObject({
-  symbol: z.string().min(1),
-  amount: finite,
-  costBasis: finite,
-  realizedPnl: finite,
-  feesPaid: finite,
-  openedAt: epochMs.nullable(),
-  tripRealizedPnl: finite,
-  realizedByDay: z.record(z.string(), finite),
-  // absent in checkpoints written before fees paid in the coin were kept in the fold
-  feesInCoin: z.looseObject({ amount: finite, quoteValue: finite }).optional(),
-  // absent where no fill was numbered, and in checkpoints written before state version 4
-  lastTradeId: z.string().regex(/^\d+$/).optional(),
-});
+  const positionBookSchema = z.looseObject({
+    symbol: z.string().min(1),
+    amount: finite,
+    costBasis: finite,
+    realizedPnl: finite,
+    feesPaid: finite,
+    openedAt: epochMs.nullable(),
+    tripRealizedPnl: finite,
+    realizedByDay: z.record(z.string(), finite),
+    // absent in checkpoints written before fees paid in the coin were kept in the fold
+    feesInCoin: z.looseObject({ amount: finite, quoteValue: finite }).optional(),
+    // absent where no fill was numbered, and in checkpoints written before state version 4
+    lastTradeId: z.string().regex(/^\d+$/).optional(),
+  });
 
-const killSwitchSchema = z.looseObject({
-  kind: z.enum(['max-drawdown', 'daily-loss']),
-  reason: z.string(),
-  at: epochMs,
-});
+  const killSwitchSchema = z.looseObject({
+    kind: z.enum(['max-drawdown', 'daily-loss']),
+    reason: z.string(),
+    at: epochMs,
+  });
 
-// defaults: files written before a field existed (the values of initialRiskState)
-export const riskStateSchema = z.looseObject({
-  equityPeak: finite.default(0),
-  day: z.string().default(''),
-  dayStartEquity: finite.default(0),
-  killSwitch: killSwitchSchema.nullable().default(null),
-  dailyLossOverrideDay: z.string().nullable().default(null),
-  // absent: measured on the account's equity (and in files written before trading.risk.capital existed)
-  capital: z.number().positive().optional(),
-});
+  // defaults: files written before a field existed (the values of initialRiskState)
+  const riskStateSchema = z.looseObject({
+    equityPeak: finite.default(0),
+    day: z.string().default(''),
+    dayStartEquity: finite.default(0),
+    killSwitch: killSwitchSchema.nullable().default(null),
+    dailyLossOverrideDay: z.string().nullable().default(null),
+    // absent: measured on the account's equity (and in files written before trading.risk.capital existed)
+    capital: z.number().positive().optional(),
+  });
 
-const pauseCauseSchema = z.looseObject({
-  reason: z.string(),
-  by: z.enum(['operator', 'risk', 'operational', 'persist']),
-  at: epochMs,
-  clientOrderId: z.string().optional(),
-  // absent but on the causes that need telling apart (hidden-state.ts)
-  code: z.string().optional(),
-});
+  const pauseCauseSchema = z.looseObject({
+    reason: z.string(),
+    by: z.enum(['operator', 'risk', 'operational', 'persist']),
+    at: epochMs,
+    clientOrderId: z.string().optional(),
+    // absent but on the causes that need telling apart (hidden-state.ts)
+    code: z.string().optional(),
+  });
 
-// `joined` absent in files written before a pause held more than one cause (no version step: such a file is a pause
-// of one cause as it is, and an older build reading a newer file keeps its first cause)
-const pauseSchema = pauseCauseSchema.extend({ joined: z.array(pauseCauseSchema).optional() });
+  // `joined` absent in files written before a pause held more than one cause (no version step: such a file is a pause
+  // of one cause as it is, and an older build reading a newer file keeps its first cause)
+  const pauseSchema = pauseCauseSchema.extend({ joined: z.array(pauseCauseSchema).optional() });
 
-export const pendingEventSchema = z.looseObject({
-  key: z.string().min(1),
-  type: z.enum(TRADING_EVENT_TYPES),
-  summary: z.string(),
-  data: z.record(z.string(), z.unknown()),
-});
+  const pendingEventSchema = z.looseObject({
+    key: z.string().min(1),
+    type: z.enum(TRADING_EVENT_TYPES),
+    summary: z.string(),
+    data: z.record(z.string(), z.unknown()),
+  });
 
-export const tradingStateSchema = z
-  .looseObject({
+  const tradingStateSchema = z.looseObject({
     // 6 × [a-z0-9], part of every clientOrderId (state version 2; the migration gives older files one)
     installId: z.string().regex(/^[a-z0-9]{6}$/, 'installId is not 6 × [a-z0-9]'),
     // the account the state belongs to; absent in files written before it existed
@@ -211,34 +213,69 @@ export const tradingStateSchema = z
     seenCandles: z.record(z.string(), epochMs).default({}),
     // absent in files written before the seen candles' ends were kept (then `seenCandles` holds their open times)
     seenCandleEnds: z.record(z.string(), epochMs).default({}),
-  })
-  .superRefine((state, ctx) => {
-    for (const [id, order] of Object.entries(state.orders)) {
-      if (order.clientOrderId !== id)
-        ctx.addIssue({ code: 'custom', path: ['orders', id], message: 'key differs from its clientOrderId' });
-    }
-    for (const [symbol, book] of Object.entries(state.checkpoint)) {
-      if (book.symbol !== symbol)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['checkpoint', symbol],
-          message: 'key differs from its symbol',
-        });
-    }
   });
 
-export const historyEntrySchema = z.looseObject({
-  kind: z.literal('order'),
-  archivedAt: epochMs,
-  order: localOrderSchema,
-  seq: z.number().int().min(0).optional(),
-});
+  const historyEntrySchema = z.looseObject({
+    kind: z.literal('order'),
+    archivedAt: epochMs,
+    order: localOrderSchema,
+    seq: z.number().int().min(0).optional(),
+  });
+
+  return {
+    fillSchema,
+    localOrderSchema,
+    positionBookSchema,
+    riskStateSchema,
+    pendingEventSchema,
+    tradingStateSchema,
+    historyEntrySchema,
+  };
+}
+
+export type StateSchemas = ReturnType<typeof buildStateSchemas>;
+
+let built: StateSchemas | undefined;
+
+/** The schemas of the trading state file and of a history line (built once, on the first call). */
+export function stateSchemas(): StateSchemas {
+  return (built ??= buildStateSchemas());
+}
+
+// a compile error here means the file's schema lost a field LocalOrder (or OrderSpec) declares
+const parsedOrderIsLocalOrder = (o: z.infer<StateSchemas['localOrderSchema']>): LocalOrder => o;
+void parsedOrderIsLocalOrder;
+
+/**
+ * What the schema cannot say of a parsed state: each order filed under its own clientOrderId, each checkpoint book
+ * under its own symbol. validateTradingState refuses a file with either, as it refuses one the schema does; kept out
+ * of the schema so that the parser generated at build time needs no schema object on a file it accepts.
+ */
+export function misfiledKeys(state: {
+  orders: Record<string, { clientOrderId: string }>;
+  checkpoint: Record<string, { symbol: string }>;
+}): string | undefined {
+  for (const id in state.orders) {
+    if (state.orders[id].clientOrderId !== id) return `orders.${id}: key differs from its clientOrderId`;
+  }
+  for (const symbol in state.checkpoint) {
+    if (state.checkpoint[symbol].symbol !== symbol)
+      return `checkpoint.${symbol}: key differs from its symbol`;
+  }
+  return undefined;
+}
 
 /** The state file's and a history line's parsers, compiled once there are many orders to check (zod-compiled.ts). */
-export const tradingStateParser = compiledParser('trading-state', tradingStateSchema, (data) =>
-  keysIn(data, 'orders'),
+export const tradingStateParser = compiledParser(
+  'trading-state',
+  () => stateSchemas().tradingStateSchema,
+  (data) => keysIn(data, 'orders'),
 );
-export const historyEntryParser = compiledParser('history-entry', historyEntrySchema, () => 1);
+export const historyEntryParser = compiledParser(
+  'history-entry',
+  () => stateSchemas().historyEntrySchema,
+  () => 1,
+);
 
 /** The first few issues of a failed parse, as one line ("orders.x.fills.0.price: expected number…"). */
 export function describeSchemaIssues(error: z.ZodError, max = 3): string {

@@ -13,7 +13,12 @@ import type { LocalOrder } from '../orders/order-state';
 import type { PositionBook } from '../books/pnl';
 import type { StateIdentity } from './state-identity';
 import { initialRiskState, type RiskState } from '../decide/risk';
-import { describeSchemaIssues, historyEntryParser, tradingStateParser } from './trading-state-schema';
+import {
+  describeSchemaIssues,
+  historyEntryParser,
+  misfiledKeys,
+  tradingStateParser,
+} from './trading-state-schema';
 
 export const STATE_STORE_NAME = 'trading-state';
 export const HISTORY_JOURNAL_NAME = 'trading-history';
@@ -221,10 +226,9 @@ export const TRADING_STATE_MIGRATIONS: Migrations = {
  */
 export function validateTradingState(data: unknown): TradingState {
   const parsed = tradingStateParser.safeParse(data);
-  if (!parsed.success) {
-    throw new CorruptStateError(`trading state is invalid: ${describeSchemaIssues(parsed.error)}`, {
-      store: STATE_STORE_NAME,
-    });
+  const problem = parsed.success ? misfiledKeys(parsed.data) : describeSchemaIssues(parsed.error);
+  if (problem !== undefined) {
+    throw new CorruptStateError(`trading state is invalid: ${problem}`, { store: STATE_STORE_NAME });
   }
   return parsed.data as unknown as TradingState;
 }
