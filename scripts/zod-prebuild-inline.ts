@@ -37,18 +37,24 @@ export function inlineImmediateArrows(code: string): string {
 
   const visit = (node: ts.Node): void => {
     const found = immediateArrow(node);
-    if (found && bodyIsMovable(found.arrow.body as ts.Block)) {
+    if (found && bodyIsMovable(found.arrow.body as ts.Block, found.name)) {
       const label = newLabel();
       const body = found.arrow.body as ts.Block;
       const head = found.declared ? `let ${found.name}; ${label}: {` : `${label}: {`;
       edits.push({ start: node.getStart(sf), end: body.getStart(sf) + 1, text: head });
       for (const ret of ownReturns(body)) {
-        const value = ret.expression ? ret.expression.getText(sf) : 'undefined';
-        edits.push({
-          start: ret.getStart(sf),
-          end: ret.end,
-          text: `{ ${found.name} = ${value}; break ${label}; }`,
-        });
+        const value = ret.expression;
+        if (!value) {
+          edits.push({
+            start: ret.getStart(sf),
+            end: ret.end,
+            text: `{ ${found.name} = void 0; break ${label}; }`,
+          });
+          continue;
+        }
+        // around the value, not over it: what is rewritten inside it (an arrow of its own) keeps its own edits
+        edits.push({ start: ret.getStart(sf), end: value.getStart(sf), text: `{ ${found.name} = (` });
+        edits.push({ start: value.end, end: ret.end, text: `); break ${label}; }` });
       }
       edits.push({ start: body.end - 1, end: node.end, text: '}' });
     }
@@ -96,16 +102,26 @@ function immediateArrow(node: ts.Node): ImmediateArrow | undefined {
 }
 
 /**
- * Whether the arrow's body means the same as a block in the enclosing function. An arrow binds no `this`,
- * `arguments`, `super` or `new.target` of its own: those already are the enclosing function's. What an arrow does
- * scope is `var` and function declarations (hoisted to it): a body with one (outside a function nested in it) stays.
+ * Whether the arrow's body means the same as a block in the enclosing function, its value assigned to `target`. An
+ * arrow binds no `this`, `arguments`, `super` or `new.target` of its own: those already are the enclosing
+ * function's. What an arrow does scope is `var` and function declarations (hoisted to it): a body with one (outside
+ * a function nested in it) stays. So does one that declares `target` itself anywhere (a `return target` there would
+ * assign the inner binding), and one with a `try` (a `finally` may overrule a return: the assignment would stand).
  */
-function bodyIsMovable(body: ts.Block): boolean {
+function bodyIsMovable(body: ts.Block, target: string): boolean {
   let movable = true;
   const visit = (node: ts.Node): void => {
+    // a function nested in the body keeps its own declarations (and its returns are not the body's)
     if (!movable || (ts.isFunctionLike(node) && !ts.isFunctionDeclaration(node))) return;
+    const declares =
+      (ts.isVariableDeclaration(node) || ts.isBindingElement(node) || ts.isClassDeclaration(node)) &&
+      node.name !== undefined &&
+      ts.isIdentifier(node.name) &&
+      node.name.text === target;
     if (
+      declares ||
       ts.isFunctionDeclaration(node) ||
+      ts.isTryStatement(node) ||
       (ts.isVariableDeclarationList(node) && !(node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)))
     ) {
       movable = false;

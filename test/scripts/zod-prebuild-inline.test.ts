@@ -8,11 +8,14 @@ const INVALID = Symbol('INVALID');
 
 /** The body's function of (input), built as compileFn builds its own: `return (input) => {…}` over INVALID. */
 function run(body: string, input: unknown): unknown {
-  const factory = new Function('INVALID', body) as (invalid: symbol) => (input: unknown) => unknown;
+  const factory = new Function('INVALID', `'use strict';\n${body}`) as (
+    invalid: symbol,
+  ) => (input: unknown) => unknown;
   return factory(INVALID)(input);
 }
 
-const IIFE = /\(\(\) => \{/g;
+/** An arrow called on the spot: its `})()`. */
+const IIFE = /\}\)\(\)/g;
 
 describe('zod-prebuild-inline: immediately called arrows made blocks', () => {
   it('gives the same answers, with returns from nested loops, nested arrows, `return;` and an if’s assignment', () => {
@@ -76,10 +79,25 @@ return { v1, v4, v5 };
       'let a = (() => 1)();',
       'obj.a = (() => { return 1; })();',
       'a += (() => { return 1; })();',
+      // its own `a` would take the value meant for the outer one
+      'a = (() => { { let a = 1; return a; } })();',
+      'a = (() => { for (const a of [1]) return a; return 0; })();',
+      // a finally may overrule a return
+      'a = (() => { try { return 1; } finally { obj.done = true; } })();',
     ]) {
       const body = `let a = 0; const obj = {};\n${kept}\nreturn a;`;
       expect(inlineImmediateArrows(body), kept).to.equal(body);
     }
+    // a comma in a returned value stays one value; an arrow rewritten inside a returned value keeps its own block
+    const comma = 'let a = (() => { return (0, 2); })();\nreturn a;';
+    expect(inlineImmediateArrows(comma)).to.not.match(IIFE);
+    expect(new Function(inlineImmediateArrows(comma))()).to.equal(2);
+    const bare = 'let a = (() => { return 1, 2; })();\nreturn a;';
+    expect(new Function(inlineImmediateArrows(bare))()).to.equal(2);
+    const inner =
+      'let a = (() => { return [1].map(() => { let w = (() => { return 3; })(); return w; })[0]; })();\nreturn a;';
+    expect(inlineImmediateArrows(inner).match(IIFE)).to.equal(null);
+    expect(new Function(inlineImmediateArrows(inner))()).to.equal(3);
     // a var inside a function nested in the body is that function's own: the body still moves
     const nestedVar =
       'let a = (() => { const f = function () { var x = 2; return x; }; return f(); })();\nreturn a;';

@@ -46,6 +46,29 @@ describe('zod parsers generated at build time (scripts/zod-prebuild.ts)', () => 
     );
   });
 
+  it('fails the build for a part of the schema the generated code would run (a catch): it would need the schema at every start', () => {
+    const schema = z.object({ n: z.number().catch(0) });
+    expect(() => prebuiltParsersModule({ 'with-catch': schema })).to.throw(
+      /cannot prebuild the parser of with-catch: constant c\d+ \(a part of the schema it runs \(s\(\)\._zod/,
+    );
+  });
+
+  it('reaches the schema only when a default or a check is needed, not to make the parser', () => {
+    let built = 0;
+    const schema = z.looseObject({ limit: z.number().default(3) }).superRefine((v, ctx) => {
+      if (v.limit > 10) ctx.addIssue({ code: 'custom', message: 'too high' });
+    });
+    const parse = loadPrebuiltParsers({ x: schema }).x(() => {
+      built += 1;
+      return schema;
+    });
+    expect(built, 'made').to.equal(0);
+    expect(parse({ limit: 11 })).to.equal(INVALID);
+    expect(built, 'the check looked up once').to.equal(1);
+    expect(parse({})).to.deep.equal({ limit: 3 });
+    expect(built, 'and the default read').to.equal(2);
+  });
+
   it('the shipped trading bundle holds the parsers of the state files', () => {
     const bundle = fs.readFileSync(path.join(REPO_ROOT, 'dist/daemons/trading.bundle.js'), 'utf8');
     for (const id of ['trading-state', 'history-entry', 'paper-account'])

@@ -13,7 +13,9 @@ export function loadPrebuiltParsers(
 ): Record<string, PrebuiltParserFactory> {
   const { code } = transformSync(prebuiltParsersModule(schemas), { format: 'cjs', loader: 'js' });
   const mod = { exports: {} as { PREBUILT_PARSERS: Record<string, PrebuiltParserFactory> } };
-  const run = new Function('require', 'module', 'exports', code) as (
+  // strict, as in the bundles (esbuild's output is a strict module there): a sloppy run would let an assignment to an
+  // undeclared name pass as a global
+  const run = new Function('require', 'module', 'exports', `'use strict';\n${code}`) as (
     req: NodeJS.Require,
     m: typeof mod,
     e: typeof mod.exports,

@@ -52,7 +52,7 @@ export const paperAccountSchema = z.object({
   nextTradeId: z.number().int().positive(),
 });
 
-/** The account file's parser, compiled once there are many orders to check (zod-compiled.ts). */
+/** The account file's parser (zod-compiled.ts: generated at build time in the daemon bundles). */
 export const paperAccountParser = compiledParser(
   'paper-account',
   () => paperAccountSchema,

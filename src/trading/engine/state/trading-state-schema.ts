@@ -32,9 +32,9 @@ export const ORDER_PURPOSES = [
 ] as const;
 
 /**
- * The state file's schemas, built on first use (stateSchemas), not when the module loads: in the daemon bundles a
- * file with 200 orders or more, and every history line, is checked by the parser generated at build time
- * (zod-compiled.ts), which needs none of them unless a file fails it — building them was ~3 ms of the top level of
+ * The state file's schemas, built on first use (stateSchemas), not when the module loads: in the daemon bundles
+ * every state file and history line is checked by the parser generated at build time (zod-compiled.ts), which needs
+ * none of them unless a file fails it or leaves out a defaulted field — building them was ~3 ms of the top level of
  * every trading start (--cpu-prof, the module's own initialiser) and ~1 MiB more for its first scavenges to copy.
  */
 function buildStateSchemas() {
@@ -247,9 +247,11 @@ const parsedOrderIsLocalOrder = (o: z.infer<StateSchemas['localOrderSchema']>): 
 void parsedOrderIsLocalOrder;
 
 /**
- * What the schema cannot say of a parsed state: each order filed under its own clientOrderId, each checkpoint book
- * under its own symbol. validateTradingState refuses a file with either, as it refuses one the schema does; kept out
- * of the schema so that the parser generated at build time needs no schema object on a file it accepts.
+ * What is checked of a parsed state after its schema: each order filed under its own clientOrderId, each checkpoint
+ * book under its own symbol. validateTradingState refuses a file with either, as it refuses one the schema does. It
+ * was a refinement of the schema: out of it, the parser generated at build time needs no schema object on a file it
+ * accepts (a refinement's check is the schema's). A file that fails the schema too is described by the schema's
+ * issues only.
  */
 export function misfiledKeys(state: {
   orders: Record<string, { clientOrderId: string }>;
@@ -265,7 +267,7 @@ export function misfiledKeys(state: {
   return undefined;
 }
 
-/** The state file's and a history line's parsers, compiled once there are many orders to check (zod-compiled.ts). */
+/** The state file's and a history line's parsers (zod-compiled.ts: generated at build time in the daemon bundles). */
 export const tradingStateParser = compiledParser(
   'trading-state',
   () => stateSchemas().tradingStateSchema,
