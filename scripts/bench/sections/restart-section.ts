@@ -22,9 +22,10 @@ export async function restartSection(ctx: BenchContext): Promise<BenchRow[]> {
           : `${openOrders.toLocaleString('en-US')} open orders`;
     const label = `restart trading (paper), ${what}: SIGKILL → ready, minus PM2 backoff`;
     try {
-      // with 1,000 open orders each restart takes many seconds: fewer rounds keep the whole bench under 10 min
-      // as many trials with 1,000 orders as without: with 3, one noisy floor sample moved the ratio by ±0.3
-      const f = await tradingRestarts(ctx, openOrders, ctx.trials(7), history, events);
+      // as many trials with 1,000 orders as without: with 3, one noisy floor sample moved the ratio by ±0.3; with 7
+      // the 1,000-order ratio still moved 1.97–2.38 between runs minutes apart on one host (stop 41): 15 (each
+      // restart takes ~1 s now, the section ~2 min)
+      const f = await tradingRestarts(ctx, openOrders, ctx.trials(15), history, events);
       rows.push({
         group: 'restart',
         item: `restart floor (${what} run): ${FLOOR}`,
