@@ -22,10 +22,12 @@ export async function restartSection(ctx: BenchContext): Promise<BenchRow[]> {
           : `${openOrders.toLocaleString('en-US')} open orders`;
     const label = `restart trading (paper), ${what}: SIGKILL → ready, minus PM2 backoff`;
     try {
-      // as many trials with 1,000 orders as without: with 3, one noisy floor sample moved the ratio by ±0.3; with 7
-      // the 1,000-order ratio still moved 1.97–2.38 between runs minutes apart on one host (stop 41): 15 (each
-      // restart takes ~1 s now, the section ~2 min)
-      const f = await tradingRestarts(ctx, openOrders, ctx.trials(15), history, events);
+      // as many trials with 1,000 orders as without: with 3, one noisy floor sample moved the ratio by ±0.3. More
+      // than 7 cost much more than they add: PM2's exponential backoff grows ×1.5 at each consecutive restart of an
+      // app (to 15 s), so 15 rounds waited ~70 s per app and run — the section took ~9.5 min instead of 1 — and its
+      // worker's reset of the delay after 30 s of uptime, landing between an exit and the next start, leaves a sample
+      // with the whole delay in it (the 15 s maxima); the median is robust to those
+      const f = await tradingRestarts(ctx, openOrders, ctx.trials(7), history, events);
       rows.push({
         group: 'restart',
         item: `restart floor (${what} run): ${FLOOR}`,
