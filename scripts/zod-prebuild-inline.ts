@@ -1,17 +1,18 @@
 /**
  * zod's generated parsers (compileFn) evaluate every optional field, union branch and catch as an immediately
  * called arrow: `let v3 = (() => { …; return v4; })();`. Run once at a start, over 1,000 orders of ~25 optional
- * fields each, that is ~25,000 closures made and called cold in V8's interpreter. This rewrites each one as a labelled
- * block with the same meaning — `let v3; iife0: { …; { v3 = v4; break iife0; } }`, every `return X` of the arrow itself
- * (not of a function nested in it) becoming an assignment and a break out of its block — before the code goes into
- * the daemon bundles (zod-prebuild.ts). The trading state's parser, first run on 1,000 orders in a fresh process:
- * ~7.8 → ~4.9 ms (median of 4; 7 → 6 scavenges before a 1,000-order start is ready).
+ * fields each, that is ~25,000 closures made and called cold in V8's interpreter. This rewrites each one as a
+ * labelled block with the same meaning — `let v3; iife0: { …; { v3 = (v4); break iife0; } }`, every `return X` of the
+ * arrow itself (not of a function nested in it) becoming an assignment and a break out of its block — before the code
+ * goes into the daemon bundles (zod-prebuild.ts). The trading state's parser, first run on 1,000 orders in a fresh
+ * process: ~7.8 → ~4.9 ms (median of 4; 7 → 6 scavenges before a 1,000-order start is ready).
  *
  * It parses the code (TypeScript's parser, a build dependency already) rather than matching text, and leaves an
  * arrow as it is unless it is exactly that shape: not async, no parameters, a block body, called at once with no
- * arguments, its value declared (`let`/`const`) or assigned to a plain name by a statement of its own, and no `var`
- * or function declaration of its own (bodyIsMovable). The answers are the same either way (zod-compiled.test.ts
- * compares the bundles' parsers with the schemas' own on mutated files).
+ * arguments, its value declared (`let`/`const`) or assigned to a plain name by a statement of its own, and nothing
+ * in its body that a block would change (bodyIsMovable: its own `var`, function, or binding of the target; a `try`).
+ * The answers are the same either way (zod-compiled.test.ts compares the bundles' parsers with the schemas' own on
+ * mutated files; zod-prebuild-inline.test.ts the shapes).
  */
 import ts from 'typescript';
 

@@ -69,7 +69,7 @@ return { v1, v4, v5 };
     });
   });
 
-  it('leaves an arrow of any other shape as it is: a var or function declaration of its own, async, parameters, arguments passed, a compound assignment', () => {
+  it('leaves any other arrow as it is (its own var, function or target, a try, async, parameters, arguments…)', () => {
     for (const kept of [
       'let a = (() => { var x = 1; return x; })();',
       'let a = (() => { function f() { return 1; } return f(); })();',

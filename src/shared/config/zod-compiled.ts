@@ -39,11 +39,12 @@ export interface CompiledParser<T> {
  * `schema()`'s parser. In a daemon bundle, the one generated at build time for `id` (zod-prebuilt.ts), from the first
  * value on: it needs no schema object for a value it accepts, so the schema is built (`schema()`, the first call
  * builds it) only when a value is refused — to decide and word the issues — or leaves out a defaulted field, and a
- * start whose files pass never builds it (1,000 orders: main-thread CPU to ready 149.3 → 142.9 ms, lower-half mean of 20 alternated direct starts; with
- * no orders, where zod's parser had checked the small files, 136.9 → 135.9: the generated parser's first run costs no
- * more than building the schema did). Elsewhere (tests and scripts run from tsc's output have no prebuilt parsers): zod's own parser until
- * `elementsOf` of the values parsed so far adds up to COMPILE_FROM, then one compiled now. `elementsOf` says how much
- * a value holds (an order count); it runs before the value is checked, so it must not trust it.
+ * start whose files pass never builds it (1,000 orders: main-thread CPU to ready 149.3 → 142.9 ms, lower-half mean
+ * of 20 alternated direct starts; with no orders, where zod's parser had checked the small files, 136.9 → 135.9: the
+ * generated parser's first run costs no more than building the schema did). Elsewhere (tests and scripts run from
+ * tsc's output have no prebuilt parsers): zod's own parser until `elementsOf` of the values parsed so far adds up to
+ * COMPILE_FROM, then one compiled now. `elementsOf` says how much a value holds (an order count); it runs before the
+ * value is checked, so it must not trust it.
  */
 export function compiledParser<S extends z.ZodType>(
   id: string,
