@@ -26,7 +26,7 @@ import { EventLog } from '../../src/shared/ipc/event-log';
 /**
  * Config overrides the seeded daemon must run with (as BYNINJA__ env): enough paper cash for the orders, and a limit
  * order lifetime longer than the bench (the default 60 s cancels the seeded orders, paused or not, once a section's
- * restarts take longer than that: 15 rounds with 1,000 orders do).
+ * restarts take longer than that: 15 rounds with 1,000 orders did, and a slow host may with 7).
  */
 export const SEED_ENV: Record<string, string> = {
   BYNINJA__TRADING__PAPER__STARTING_BALANCES: JSON.stringify({ USDT: 10_000_000 }),

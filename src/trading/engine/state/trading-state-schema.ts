@@ -222,15 +222,8 @@ function buildStateSchemas() {
     seq: z.number().int().min(0).optional(),
   });
 
-  return {
-    fillSchema,
-    localOrderSchema,
-    positionBookSchema,
-    riskStateSchema,
-    pendingEventSchema,
-    tradingStateSchema,
-    historyEntrySchema,
-  };
+  // localOrderSchema for its type only (parsedOrderIsLocalOrder below)
+  return { localOrderSchema, tradingStateSchema, historyEntrySchema };
 }
 
 export type StateSchemas = ReturnType<typeof buildStateSchemas>;
