@@ -952,6 +952,9 @@ export function liveSuite(kit: ExchangeKit): void {
       await tickUntil(() => position() > 0);
       strategy.next = HOLD;
       const entry = h!.orderBook.order(id(1))!;
+      // held at the entry until the fall below: the market's own walk could cross the stop first (a CI run saw the
+      // hold told at the walk's price, not the pinned one)
+      fake!.pinPrice(BTC, entry.averagePrice!);
       // the exchange halts the pair (a BREAK) before the daily reload; then the price falls through the stop-loss
       fake!.halt(BTC);
       await tickUntil(() => h!.eventTypes().includes('market.halted'), 100);
