@@ -35,6 +35,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     inferredOrder: null,
     cooldownUntil: null,
     protectiveCooldownUntil: null,
+    unsentUntil: null,
     now: NOW,
     traded: true,
     pause: null,
@@ -80,6 +81,12 @@ const TABLE: Array<[string, Partial<PlacementFacts>, Array<PlacementRule | null>
     [null, null, 'cooldown', 'cooldown', null],
   ],
   ['protective backoff over', { protectiveCooldownUntil: NOW }, [null, null, null, null, null]],
+  [
+    'the last order refused unsent: every order but close-all waits the wait it was given',
+    { unsentUntil: NOW + 1 },
+    ['cooldown', 'cooldown', 'cooldown', 'cooldown', null],
+  ],
+  ['the wait after an unsent refusal over', { unsentUntil: NOW }, [null, null, null, null, null]],
   ['symbol no longer traded: exits only', { traded: false }, ['untraded', null, null, null, null]],
   ['entries paused: exits go on', { pause }, ['paused', null, null, null, null]],
   ['position limit reached', { positionsHeld: 2 }, ['position-limit', null, null, null, null]],
@@ -119,6 +126,9 @@ describe('placementBlock: the one answer to "may an order be placed on this symb
     expect(placementBlock(facts({ refusal: 'trading is stopping' }), 'exit')!.reason).to.match(/stopping/);
     expect(placementBlock(facts({ pause }), 'entry')!.reason).to.include('operator says so');
     expect(placementBlock(facts({ cooldownUntil: NOW + 1_500 }), 'entry')!.reason).to.include('2 s');
+    expect(placementBlock(facts({ unsentUntil: NOW + 800 }), 'stop-loss')!.reason).to.equal(
+      "the last order was not sent (no room in the exchange's request rate); next one in 1 s",
+    );
   });
 
   it("says an order in doubt is the operator's to settle, with the commands /settle accepts for it", () => {

@@ -9,6 +9,7 @@ import {
   decideSymbol,
   protectiveCooldownUntil,
   standingExit,
+  unsentWaitUntil,
   type SymbolView,
 } from '../../../src/trading/engine/decide/symbol-decision';
 import { BTC_MARKET, TEST_RISK } from '../../support/risk-fixtures';
@@ -44,6 +45,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     inferredOrder: null,
     cooldownUntil: null,
     protectiveCooldownUntil: null,
+    unsentUntil: null,
     now: NOW,
     traded: true,
     pause: null,
@@ -276,6 +278,61 @@ describe('cooldownUntil: refusals in a row wait longer', () => {
     expect(cooldownUntil(many, 1000, 60_000)).to.equal(NOW - 1 + 60_000);
     expect(cooldownUntil([refused(1, NOW, 5_000)], 1000, 60_000)).to.equal(NOW + 5_000);
   });
+
+  it('passes over orders refused unsent: they neither start nor lengthen the streak', () => {
+    const unsent = (n: number, at: number): LocalOrder => ({ ...refused(n, at, 800), neverSent: true });
+    expect(cooldownUntil([unsent(1, NOW)], 1000, 60_000)).to.equal(null);
+    expect(cooldownUntil([unsent(1, NOW - 20), unsent(2, NOW - 10), unsent(3, NOW)], 1000, 60_000)).to.equal(
+      null,
+    );
+    // the exchange's refusal before them keeps its own cooldown, not doubled by them
+    expect(cooldownUntil([refused(1, NOW - 20), unsent(2, NOW - 10), unsent(3, NOW)], 1000, 60_000)).to.equal(
+      NOW - 20 + 1000,
+    );
+    expect(
+      cooldownUntil([refused(1, NOW - 20), unsent(2, NOW - 10), refused(3, NOW)], 1000, 60_000),
+    ).to.equal(NOW + 2000);
+  });
+});
+
+describe('unsentWaitUntil: an order refused before it left waits only the wait it was given', () => {
+  const unsent = (n: number, at: number, retryAfterMs?: number): LocalOrder =>
+    order({
+      clientOrderId: `u${n}`,
+      status: 'rejected',
+      refused: true,
+      neverSent: true,
+      error: "not sent: the exchange's request pacing would hold it past its 1000 ms",
+      createdAt: at,
+      updatedAt: at + 5,
+      retryAfterMs,
+    });
+
+  it('is the latest order refused unsent plus its wait, whatever came before it', () => {
+    expect(unsentWaitUntil([unsent(1, NOW, 800)], 300_000)).to.equal(NOW + 5 + 800);
+    expect(unsentWaitUntil([unsent(1, NOW)], 300_000)).to.equal(NOW + 5);
+    const many = Array.from({ length: 12 }, (_, i) => unsent(i, NOW - 12 + i, 800));
+    expect(unsentWaitUntil(many, 300_000)).to.equal(NOW - 1 + 5 + 800);
+    // a ban's long wait: tried again at the latest after the longest backoff (refused unsent again at once)
+    expect(unsentWaitUntil([unsent(1, NOW, 3 * 86_400_000)], 300_000)).to.equal(NOW + 5 + 300_000);
+    const exchangeRefused = order({
+      status: 'rejected',
+      refused: true,
+      createdAt: NOW - 50,
+      updatedAt: NOW - 50,
+    });
+    expect(unsentWaitUntil([exchangeRefused, unsent(2, NOW, 300)], 300_000)).to.equal(NOW + 5 + 300);
+  });
+
+  it('is null when the latest order is anything else', () => {
+    expect(unsentWaitUntil([], 300_000)).to.equal(null);
+    expect(unsentWaitUntil([unsent(1, NOW - 10, 800), order({ createdAt: NOW })], 300_000)).to.equal(null);
+    const refusedByExchange = order({ status: 'rejected', refused: true, createdAt: NOW, updatedAt: NOW });
+    expect(unsentWaitUntil([refusedByExchange], 300_000)).to.equal(null);
+    // an intent the state could not save never left either, but was not refused: nothing to wait for
+    const unsaved = order({ status: 'rejected', neverSent: true, createdAt: NOW, updatedAt: NOW });
+    expect(unsentWaitUntil([unsaved], 300_000)).to.equal(null);
+  });
 });
 
 describe('protectiveCooldownUntil: a stop-loss the exchange keeps refusing backs off, never gives up', () => {
@@ -320,6 +377,20 @@ describe('protectiveCooldownUntil: a stop-loss the exchange keeps refusing backs
     expect(protectiveCooldownUntil([stop(1, NOW, { retryAfterMs: 9_000 })], 2000, 300_000)).to.equal(
       NOW + 9_000,
     );
+  });
+
+  it('passes over stop-losses refused unsent: our pacing never lengthens the backoff of a stop-loss', () => {
+    const unsent = (n: number, at: number): LocalOrder =>
+      stop(n, at, {
+        neverSent: true,
+        error: "not sent: the exchange's request pacing would hold it past its 1000 ms",
+        retryAfterMs: 700,
+      });
+    const many = Array.from({ length: 40 }, (_, i) => unsent(i, NOW - 40 + i));
+    expect(protectiveCooldownUntil(many, 2000, 300_000)).to.equal(null);
+    expect(
+      protectiveCooldownUntil([stop(1, NOW - 20), unsent(2, NOW - 10), unsent(3, NOW)], 2000, 300_000),
+    ).to.equal(NOW - 20 + 2000);
   });
 
   it('backs off a stop-loss the exchange expired with nothing filled (self-trade prevention) like a refusal', () => {
@@ -383,6 +454,28 @@ describe('standingExit: a strategy exit its time to live cancelled', () => {
     ).to.deep.equal({
       since: NOW - 50_000,
       tries: 1,
+      latest: 'x3',
+    });
+  });
+
+  it('counts as limit tries only the exits their time to live cancelled: a refused, unsent or expired one never rested', () => {
+    const refused = missed(2, NOW - 200_000, { status: 'rejected', refused: true, updatedAt: NOW - 200_000 });
+    const unsent = missed(3, NOW - 150_000, {
+      status: 'rejected',
+      refused: true,
+      neverSent: true,
+      updatedAt: NOW - 150_000,
+    });
+    const expired = missed(4, NOW - 100_000, { status: 'expired', updatedAt: NOW - 100_000 });
+    expect(standingExit([entry, missed(1, NOW - 300_000), refused, unsent, expired], TTL)).to.deep.equal({
+      since: NOW - 300_000,
+      tries: 1,
+      latest: 'x4',
+    });
+    // refused and unsent only: the exit stands, with no limit try yet (it is not sent at market for them)
+    expect(standingExit([entry, refused, unsent], TTL)).to.deep.equal({
+      since: NOW - 200_000,
+      tries: 0,
       latest: 'x3',
     });
   });

@@ -6,6 +6,7 @@ import {
   NetworkError,
   OperationalError,
   OrderNotFoundError,
+  RateLimitError,
 } from '../../../src/shared/errors';
 import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
@@ -652,6 +653,40 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.tick();
     expect(creates).to.equal(2);
     expect(h.eventTypes().filter((t) => t === 'order.rejected')).to.have.length(2);
+  });
+
+  it('sends again after only the wait it was given a create the rate-limit pacing refused unsent (no refusal cooldown)', async () => {
+    let creates = 0;
+    const { h, strategy } = await started({
+      config: { trading: { ...NO_SLTP.trading, orders: { rejectCooldownMs: 300_000 } } },
+      wrapExchange: (paper) =>
+        withOverrides(paper, {
+          createOrder: (() => {
+            creates++;
+            return Promise.reject(
+              new RateLimitError(
+                "not sent: the exchange's request pacing would hold it past its 1000 ms",
+                { gate: 'pacing' },
+                { retryAfterMs: 800 },
+              ),
+            );
+          }) as never,
+        }),
+    });
+    const clock = h.fakeClock();
+    strategy.next = ENTER;
+    await h.loop.tick();
+    expect(h.orderBook.order('bot-tst000-1')).to.include({
+      status: 'rejected',
+      refused: true,
+      neverSent: true,
+    });
+    for (let i = 0; i < 3; i++) {
+      await clock.advance(99_000, 99_000); // new candles close: the strategy says buy again
+      await h.loop.tick();
+    }
+    // each try waited 800 ms at most, never the 300 s of an exchange's refusal nor a doubled one
+    expect(creates).to.equal(4);
   });
 
   it('pauses entries when the exchange refuses an order for insufficient funds', async () => {

@@ -16,7 +16,7 @@ import type { OrderBook } from '../orders/order-book';
 import type { OrderManager } from '../orders/order-manager';
 import type { PlacementFacts } from './placement-gate';
 import type { StateGateway } from '../state/state-gateway';
-import { cooldownUntil, protectiveCooldownUntil } from './symbol-decision';
+import { cooldownUntil, protectiveCooldownUntil, unsentWaitUntil } from './symbol-decision';
 
 /** Longest cooldown after refusals in a row on one symbol. */
 const MAX_REFUSAL_COOLDOWN_MS = 60 * 60 * 1000;
@@ -39,22 +39,20 @@ export interface PlacementFactsSource {
 /** What the placement gate needs to know of `symbol` now. */
 export function readPlacementFacts(src: PlacementFactsSource, symbol: string): PlacementFacts {
   const { manager, orderBook, config } = src;
+  const ordersOfSymbol = orderBook.hotOrders().filter((o) => o.symbol === symbol);
   return {
     refusal: manager.placementRefusal,
     listed: symbol in orderBook.markets,
     halted: orderBook.markets[symbol]?.halted === true,
     pending: orderBook.pendingOrders(symbol),
     inferredOrder: src.inferred.inferredOrderHold(symbol),
-    cooldownUntil: cooldownUntil(
-      orderBook.hotOrders().filter((o) => o.symbol === symbol),
-      config.orders.rejectCooldownMs,
-      MAX_REFUSAL_COOLDOWN_MS,
-    ),
+    cooldownUntil: cooldownUntil(ordersOfSymbol, config.orders.rejectCooldownMs, MAX_REFUSAL_COOLDOWN_MS),
     protectiveCooldownUntil: protectiveCooldownUntil(
-      orderBook.hotOrders().filter((o) => o.symbol === symbol),
+      ordersOfSymbol,
       config.orders.protectiveRefusalBackoffMs,
       MAX_PROTECTIVE_BACKOFF_MS,
     ),
+    unsentUntil: unsentWaitUntil(ordersOfSymbol, MAX_PROTECTIVE_BACKOFF_MS),
     now: src.clock.now(),
     traded: config.symbols.includes(symbol),
     pause: src.state.pause,

@@ -14,9 +14,12 @@
  *    inferred-order — a sell of the symbol ended on our inference (declared never placed, or settled when the
  *    exchange stopped showing it) and the account's coins are not known to be all there (inferred-orders.ts): the
  *    exchange may have carried it out, and any sell sent now would sell the owner's coins; nothing is placed;
- * 6. cooldown — after the exchange refused the symbol's latest orders (entries and strategy exits; close-all does
- *    not wait for it); a firing stop-loss or take-profit waits only its own backoff, after refusals of the
- *    symbol's protective exits alike (`protectiveCooldownUntil`: never given up, never retried every tick);
+ * 6. cooldown — after the symbol's latest order was refused unsent (our request pacing had no room for it in its
+ *    budget, or a rate-limit wait: `unsentWaitUntil`), every order but close-all's waits the wait it was given;
+ *    after the exchange refused the symbol's latest orders, entries and strategy exits wait the refusal cooldown
+ *    (close-all does not wait for it); a firing stop-loss or take-profit waits only its own backoff, after
+ *    refusals of the symbol's protective exits alike (`protectiveCooldownUntil`: never given up, never retried
+ *    every tick);
  * 7. entries only: untraded (symbol no longer in `trading.symbols`: exits only), paused, position-limit
  *    (open positions plus entries in flight elsewhere at `risk.maxOpenPositions`).
  *
@@ -48,6 +51,8 @@ export interface PlacementFacts {
   cooldownUntil: number | null;
   /** End of the backoff after the exchange refused this symbol's stop-loss/take-profit exits alike, or null. */
   protectiveCooldownUntil: number | null;
+  /** End of the wait after the symbol's latest order was refused unsent (symbol-decision.ts), or null. */
+  unsentUntil: number | null;
   now: number;
   /** The symbol is in `trading.symbols` (entries allowed). */
   traded: boolean;
@@ -121,6 +126,12 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
   }
   if (f.inferredOrder) {
     return { rule: 'inferred-order', orders: f.inferredOrder.orders, reason: f.inferredOrder.reason };
+  }
+  if (purpose !== 'close-all' && f.unsentUntil !== null && f.now < f.unsentUntil) {
+    return {
+      rule: 'cooldown',
+      reason: `the last order was not sent (no room in the exchange's request rate); next one in ${Math.ceil((f.unsentUntil - f.now) / 1000)} s`,
+    };
   }
   const waitsCooldown = purpose === 'entry' || purpose === 'exit';
   if (waitsCooldown && f.cooldownUntil !== null && f.now < f.cooldownUntil) {

@@ -187,8 +187,9 @@ export function signalCandles(
 /**
  * A strategy exit that ended without selling all it asked, the exchange's doing: a limit exit its time to live
  * cancelled (the market moved away), one the exchange refused (a rate limit, "server busy": placed again after the
- * refusal cooldown), or one it expired (Binance self-trade prevention). One the owner cancelled on the exchange,
- * or a stop cancelled, is not chased.
+ * refusal cooldown) or the bot refused unsent (`refusedUnsent`: placed again after the wait it was given), or one
+ * the exchange expired (Binance self-trade prevention). One the owner cancelled on the exchange, or a stop
+ * cancelled, is not chased.
  */
 function missedExit(o: LocalOrder, limitOrderTtlMs: number): boolean {
   if (o.purpose !== 'exit' || o.filled >= o.amount || o.exitLapsedAt !== undefined) return false;
@@ -213,7 +214,11 @@ export function standingExit(
 ): { since: number; tries: number; latest: string } | null {
   const chain = missedExits(ordersOfSymbol, limitOrderTtlMs);
   if (chain.length === 0) return null;
-  return { since: chain[0].createdAt, tries: chain.length, latest: chain[chain.length - 1].clientOrderId };
+  // only a limit exit its time to live cancelled is a try at the maker price (LIMIT_EXIT_TRIES): a refused, unsent or
+  // expired one never rested on the book, and is no sign that the market moved away from it
+  let tries = 0;
+  for (const o of chain) if (o.status === 'cancelled') tries++;
+  return { since: chain[0].createdAt, tries, latest: chain[chain.length - 1].clientOrderId };
 }
 
 /**
@@ -229,16 +234,42 @@ export function missedExits(ordersOfSymbol: readonly LocalOrder[], limitOrderTtl
 }
 
 /**
+ * Refused before it left (rate-limit-gate.ts): the exchange's request pacing had no room for it within its budget,
+ * or the gate stayed closed longer after the exchange's rate-limit refusal. The exchange never saw it, so it is not
+ * the exchange refusing the symbol's orders: it neither starts nor lengthens a refusal streak (`cooldownUntil`,
+ * `protectiveCooldownUntil`) and is no limit try (`standingExit`); the symbol waits only the wait the gate gave it
+ * (`unsentWaitUntil`).
+ */
+export function refusedUnsent(o: LocalOrder): boolean {
+  return o.refused === true && o.neverSent === true;
+}
+
+/**
+ * When the symbol may place again after its latest order was refused unsent (`refusedUnsent`): then, plus the wait
+ * the gate gave (its `retryAfterMs`; none when it gave none), at most `maxMs` (a stop-loss is tried at least that
+ * often, even through a long ban: the gate refuses it again at once, unsent). Null when the latest order is anything
+ * else.
+ */
+export function unsentWaitUntil(ordersOfSymbol: readonly LocalOrder[], maxMs: number): number | null {
+  let latest: LocalOrder | undefined;
+  // the latest, as the sorts here find it: the last of equal times
+  for (const o of ordersOfSymbol) if (!latest || o.createdAt >= latest.createdAt) latest = o;
+  return latest && refusedUnsent(latest)
+    ? latest.updatedAt + Math.min(latest.retryAfterMs ?? 0, maxMs)
+    : null;
+}
+
+/**
  * When the symbol may place again after the exchange refused its latest orders: the refusal's time plus the
  * cooldown, doubled for each refusal in a row (at most `maxMs`), never less than the wait the exchange asked for.
- * Null when the latest order was not refused.
+ * Null when the latest order was not refused. Orders refused unsent are passed over (`refusedUnsent`).
  */
 export function cooldownUntil(
   ordersOfSymbol: readonly LocalOrder[],
   baseMs: number,
   maxMs: number,
 ): number | null {
-  const sorted = [...ordersOfSymbol].sort((a, b) => a.createdAt - b.createdAt);
+  const sorted = ordersOfSymbol.filter((o) => !refusedUnsent(o)).sort((a, b) => a.createdAt - b.createdAt);
   let streak = 0;
   for (let i = sorted.length - 1; i >= 0 && sorted[i].refused; i--) streak++;
   return streak === 0 ? null : refusedUntil(sorted[sorted.length - 1], streak, baseMs, maxMs);
@@ -251,6 +282,7 @@ export function cooldownUntil(
  * `expired` with nothing filled counts as refused: a market/IOC order the exchange expired (Binance self-trade
  * prevention EXPIRE_TAKER against the owner's resting order, no liquidity) would otherwise be sent again every
  * tick. Null when the latest protective exit was not refused (an entry's refusal never holds a stop-loss back).
+ * Exits refused unsent are passed over (`refusedUnsent`).
  */
 export function protectiveCooldownUntil(
   ordersOfSymbol: readonly LocalOrder[],
@@ -258,7 +290,7 @@ export function protectiveCooldownUntil(
   maxMs: number,
 ): number | null {
   const protective = ordersOfSymbol
-    .filter((o) => o.purpose === 'stop-loss' || o.purpose === 'take-profit')
+    .filter((o) => (o.purpose === 'stop-loss' || o.purpose === 'take-profit') && !refusedUnsent(o))
     .sort((a, b) => a.createdAt - b.createdAt);
   const latest = protective[protective.length - 1];
   if (!latest || !refusedLike(latest)) return null;

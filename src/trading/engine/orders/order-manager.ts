@@ -281,16 +281,18 @@ export class OrderManager {
   private async onCreateFailed(clientOrderId: string, err: unknown): Promise<LocalOrder> {
     const order = this.mustGet(clientOrderId);
     if (createRefused(err)) {
-      // the exchange answered and refused: the order is final, it was never placed
+      // the exchange answered and refused, or the rate-limit gate refused it unsent (rate-limit-gate.ts: the
+      // exchange cannot have it): the order is final, it was never placed
       const error = errorMessage(err);
+      const unsent = err.context.gate !== undefined;
       const retryAfterMs = err instanceof TemporaryError ? err.retryAfterMs : undefined;
       await this.commitOrder(
         transition(order, 'rejected', this.clock.now(), {
           error,
           refused: true,
           retryAfterMs,
-          // refused unsent by the rate-limit gate (rate-limit-gate.ts): the exchange cannot have it
-          ...(err.context.gate !== undefined ? { neverSent: true } : {}),
+          // the symbol then waits only the wait the gate gave (symbol-decision.ts refusedUnsent)
+          ...(unsent ? { neverSent: true } : {}),
         }),
         [
           rejectedEvent(order, `rejected: ${error}`, {
@@ -302,13 +304,16 @@ export class OrderManager {
           }),
         ],
       );
-      this.logger.warn('Order refused by the exchange', {
-        clientOrderId,
-        symbol: order.symbol,
-        error,
-        errorClass: err.name,
-        ccxtError: err.context.ccxtError,
-      });
+      this.logger.warn(
+        unsent ? 'Order refused before it was sent (rate limit)' : 'Order refused by the exchange',
+        {
+          clientOrderId,
+          symbol: order.symbol,
+          error,
+          errorClass: err.name,
+          ccxtError: err.context.ccxtError,
+        },
+      );
       if (err.context.marketRules === true) this.marketRulesRefusedAt = this.clock.now();
       if (err instanceof OperationalError) throw err;
       return this.mustGet(clientOrderId);

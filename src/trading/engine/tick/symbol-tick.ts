@@ -382,9 +382,11 @@ export class SymbolTick {
       return;
     }
     if (decision.kind === 'exit') {
-      const reason = standing
-        ? `${signal.reason} (again: ${standing.tries} limit exit${standing.tries > 1 ? 's' : ''} not filled in time)`
-        : signal.reason;
+      const reason = !standing
+        ? signal.reason
+        : standing.tries > 0
+          ? `${signal.reason} (again: ${standing.tries} limit exit${standing.tries > 1 ? 's' : ''} not filled in time)`
+          : `${signal.reason} (again: the last exit was refused or expired)`;
       await this.placeExit(symbol, decision.amount, orderType, price, 'exit', reason);
       return;
     }
