@@ -764,6 +764,54 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(paperOrdersFor(h!, 'bot-tst000-1')).to.have.length(1);
   });
 
+  it('a create the rate-limit gate refuses unsent after the create timeout: rejected never sent at once, no lookup left', async () => {
+    let lookups = 0;
+    let sent!: () => void;
+    const createSent = new Promise<void>((r) => (sent = r));
+    h = await EngineHarness.open({
+      config: { trading: { orders: { createTimeoutMs: 50, unknownNotFoundWindowMs: 5_000 } } },
+      wrapExchange: (paper) =>
+        withOverrides(
+          withCreate(paper, async () => {
+            sent();
+            // held in the pacing past the create timeout, then refused as it would leave (assertStillAdmitted)
+            await h!.clock.sleep(200);
+            throw new RateLimitError(
+              "not sent: the exchange's request pacing would hold it past its 1000 ms",
+              { gate: 'pacing' },
+              { retryAfterMs: 400 },
+            );
+          }),
+          {
+            fetchOrderByClientId: ((...args: Parameters<PaperExchange['fetchOrderByClientId']>) => {
+              lookups++;
+              return paper.fetchOrderByClientId(...args);
+            }) as never,
+          },
+        ),
+    });
+    const clock = h.fakeClock();
+    h.manager.startAccepting();
+    const placing = h.manager.place(buy);
+    await createSent;
+    await clock.advance(50, 50); // the create timeout passes: unknown, looked up once (not found yet)
+    expect((await placing).status).to.equal('unknown');
+    const looked = lookups;
+    await clock.advance(150, 50); // the gate's refusal comes back
+    await h.orders.calls.waitIdle(1_000);
+    expect(h.orderBook.order('bot-tst000-1')).to.include({
+      status: 'rejected',
+      refused: true,
+      neverSent: true,
+      retryAfterMs: 400,
+    });
+    // nothing left to look up: the unknown order no longer holds its symbol for the not-found window
+    expect(await h.manager.resolveUnknown('bot-tst000-1')).to.equal(false);
+    expect(lookups).to.equal(looked);
+    expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
+    expect(h.eventTypes()).to.include('order.rejected');
+  });
+
   it('waitIdle (the stop) also waits for a create whose answer is still out after the create timeout', async () => {
     const { clock } = await placedWithLateAnswer();
     let idle: boolean | undefined;

@@ -253,7 +253,7 @@ export class OrderManager {
     this.pendingCreates.add(clientOrderId);
     void create.then(
       (late) => this.onCreateSettled(clientOrderId, late),
-      () => this.onCreateSettled(clientOrderId),
+      (failure: unknown) => this.onCreateSettled(clientOrderId, undefined, failure),
     );
     try {
       remote = await withTimeout(create, this.opts.orders.createTimeoutMs, clientOrderId, this.clock);
@@ -264,13 +264,23 @@ export class OrderManager {
     return this.mustGet(clientOrderId);
   }
 
-  private onCreateSettled(clientOrderId: string, late?: ExchangeOrder): void {
+  private onCreateSettled(clientOrderId: string, late?: ExchangeOrder, failure?: unknown): void {
     this.pendingCreates.delete(clientOrderId);
     const order = this.state.data.orders[clientOrderId];
-    if (late && order?.status === 'unknown') {
+    if (order?.status !== 'unknown') return;
+    if (late) {
       // the answer arrived after the timeout: it resolves the UNKNOWN order as well as a lookup would
       void this.calls.track(this.answers.apply(clientOrderId, late)).catch((err: unknown) =>
         this.logger.warn('Applying a late create answer failed; the lookup will resolve it', {
+          clientOrderId,
+          error: errorMessage(err),
+        }),
+      );
+    } else if (createRefused(failure) && refusedUnsent(failure)) {
+      // refused unsent after its timeout (the gate's wait outlasted trading.orders.createTimeoutMs): it never left,
+      // so there is nothing to look up — rejected now, never sent, as one refused within the timeout is
+      void this.calls.track(this.commitRefused(clientOrderId, failure)).catch((err: unknown) =>
+        this.logger.warn('Recording a create refused unsent failed; the lookup will resolve it', {
           clientOrderId,
           error: errorMessage(err),
         }),
@@ -281,39 +291,7 @@ export class OrderManager {
   private async onCreateFailed(clientOrderId: string, err: unknown): Promise<LocalOrder> {
     const order = this.mustGet(clientOrderId);
     if (createRefused(err)) {
-      // the exchange answered and refused, or the rate-limit gate refused it unsent (rate-limit-gate.ts: the
-      // exchange cannot have it): the order is final, it was never placed
-      const error = errorMessage(err);
-      const unsent = err.context.gate !== undefined;
-      const retryAfterMs = err instanceof TemporaryError ? err.retryAfterMs : undefined;
-      await this.commitOrder(
-        transition(order, 'rejected', this.clock.now(), {
-          error,
-          refused: true,
-          retryAfterMs,
-          // the symbol then waits only the wait the gate gave (symbol-decision.ts refusedUnsent)
-          ...(unsent ? { neverSent: true } : {}),
-        }),
-        [
-          rejectedEvent(order, `rejected: ${error}`, {
-            error,
-            errorClass: err.name,
-            ccxtError: err.context.ccxtError,
-            // the same refusal again on this symbol: recorded, not notified again
-            repeated: lastRefusal(this.orderBook.hotOrders(), order)?.error === error,
-          }),
-        ],
-      );
-      this.logger.warn(
-        unsent ? 'Order refused before it was sent (rate limit)' : 'Order refused by the exchange',
-        {
-          clientOrderId,
-          symbol: order.symbol,
-          error,
-          errorClass: err.name,
-          ccxtError: err.context.ccxtError,
-        },
-      );
+      await this.commitRefused(clientOrderId, err);
       if (err.context.marketRules === true) this.marketRulesRefusedAt = this.clock.now();
       if (err instanceof OperationalError) throw err;
       return this.mustGet(clientOrderId);
@@ -334,6 +312,47 @@ export class OrderManager {
       });
     }
     return this.mustGet(clientOrderId);
+  }
+
+  /**
+   * Records a create refused: the exchange answered and refused, or the rate-limit gate refused it unsent
+   * (rate-limit-gate.ts: the exchange cannot have it). Final, never placed. Nothing when the order is no longer an
+   * intent or unknown (its answer or a lookup settled it meanwhile).
+   */
+  private async commitRefused(clientOrderId: string, err: ByNinjaError): Promise<void> {
+    const order = this.mustGet(clientOrderId);
+    if (order.status !== 'intent' && order.status !== 'unknown') return;
+    const error = errorMessage(err);
+    const unsent = refusedUnsent(err);
+    const retryAfterMs = err instanceof TemporaryError ? err.retryAfterMs : undefined;
+    await this.commitOrder(
+      transition(order, 'rejected', this.clock.now(), {
+        error,
+        refused: true,
+        retryAfterMs,
+        // the symbol then waits only the wait the gate gave (symbol-decision.ts refusedUnsent)
+        ...(unsent ? { neverSent: true } : {}),
+      }),
+      [
+        rejectedEvent(order, `rejected: ${error}`, {
+          error,
+          errorClass: err.name,
+          ccxtError: err.context.ccxtError,
+          // the same refusal again on this symbol: recorded, not notified again
+          repeated: lastRefusal(this.orderBook.hotOrders(), order)?.error === error,
+        }),
+      ],
+    );
+    this.logger.warn(
+      unsent ? 'Order refused before it was sent (rate limit)' : 'Order refused by the exchange',
+      {
+        clientOrderId,
+        symbol: order.symbol,
+        error,
+        errorClass: err.name,
+        ccxtError: err.context.ccxtError,
+      },
+    );
   }
 
   /**
@@ -513,6 +532,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string, 
       new NetworkError(`create timed out after ${ms} ms; outcome unknown`, { clientOrderId, timeoutMs: ms }),
     clock,
   );
+}
+
+/** Refused by the rate-limit gate before it left (rate-limit-gate.ts `context.gate`): never sent. */
+function refusedUnsent(err: ByNinjaError): boolean {
+  return err.context.gate !== undefined;
 }
 
 /**
