@@ -364,6 +364,16 @@ describe('parsers generated at build time (scripts/zod-prebuild.ts, what the dae
     expect(() => validateTradingState(misbooked)).to.throw(
       /checkpoint\.ETH\/USDT: key differs from its symbol/,
     );
+    // refused by the schema as well: both named
+    const both = tradingState();
+    (both.orders as Record<string, unknown>)['bot-abc123-999'] = { ...localOrder(1), amount: 'lots' };
+    expect(() => validateTradingState(both)).to.throw(
+      /trading state is invalid: orders\.bot-abc123-999\.amount: .*; orders\.bot-abc123-999: key differs from its clientOrderId/,
+    );
+    // what the schema refuses for its shape is the schema's alone
+    expect(() => validateTradingState({ ...tradingState(), orders: [localOrder(1)] })).to.throw(
+      /trading state is invalid: orders: [^;]*$/,
+    );
     expect(validateTradingState(tradingState(COMPILE_FROM + 1))).to.deep.equal(
       tradingStateSchema.parse(tradingState(COMPILE_FROM + 1)),
     );

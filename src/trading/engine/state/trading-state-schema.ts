@@ -240,24 +240,37 @@ const parsedOrderIsLocalOrder = (o: z.infer<StateSchemas['localOrderSchema']>): 
 void parsedOrderIsLocalOrder;
 
 /**
- * What is checked of a parsed state after its schema: each order filed under its own clientOrderId, each checkpoint
- * book under its own symbol. validateTradingState refuses a file with either, as it refuses one the schema does. It
- * was a refinement of the schema: out of it, the parser generated at build time needs no schema object on a file it
- * accepts (a refinement's check is the schema's). A file that fails the schema too is described by the schema's
- * issues only.
+ * What is checked of a state after its schema: each order filed under its own clientOrderId, each checkpoint book
+ * under its own symbol. validateTradingState refuses a file with either, as it refuses one the schema does. It was a
+ * refinement of the schema: out of it, the parser generated at build time needs no schema object on a file it accepts
+ * (a refinement's check is the schema's). It reads any value (a file the schema refused is described by both): an
+ * entry without a string key field is the schema's to name.
  */
-export function misfiledKeys(state: {
-  orders: Record<string, { clientOrderId: string }>;
-  checkpoint: Record<string, { symbol: string }>;
-}): string | undefined {
-  for (const id in state.orders) {
-    if (state.orders[id].clientOrderId !== id) return `orders.${id}: key differs from its clientOrderId`;
+export function misfiledKeys(state: unknown): string | undefined {
+  const orders = entriesOf(state, 'orders');
+  for (const id in orders) {
+    const key = fieldOf(orders[id], 'clientOrderId');
+    if (typeof key === 'string' && key !== id) return `orders.${id}: key differs from its clientOrderId`;
   }
-  for (const symbol in state.checkpoint) {
-    if (state.checkpoint[symbol].symbol !== symbol)
-      return `checkpoint.${symbol}: key differs from its symbol`;
+  const checkpoint = entriesOf(state, 'checkpoint');
+  for (const symbol in checkpoint) {
+    const key = fieldOf(checkpoint[symbol], 'symbol');
+    if (typeof key === 'string' && key !== symbol) return `checkpoint.${symbol}: key differs from its symbol`;
   }
   return undefined;
+}
+
+/** `value[name]` when value is an object, else undefined. */
+function fieldOf(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+/** `state[name]` when it is a plain object (the schema's records), else none. */
+function entriesOf(state: unknown, name: string): Record<string, unknown> {
+  const value = fieldOf(state, name);
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 /** The state file's and a history line's parsers (zod-compiled.ts: generated at build time in the daemon bundles). */

@@ -226,7 +226,10 @@ export const TRADING_STATE_MIGRATIONS: Migrations = {
  */
 export function validateTradingState(data: unknown): TradingState {
   const parsed = tradingStateParser.safeParse(data);
-  const problem = parsed.success ? misfiledKeys(parsed.data) : describeSchemaIssues(parsed.error);
+  // a file the schema refuses is described by its misfiled keys too (the schema's issues name no key)
+  const problem = parsed.success
+    ? misfiledKeys(parsed.data)
+    : [describeSchemaIssues(parsed.error), misfiledKeys(data)].filter((p) => p !== undefined).join('; ');
   if (problem !== undefined) {
     throw new CorruptStateError(`trading state is invalid: ${problem}`, { store: STATE_STORE_NAME });
   }
