@@ -809,7 +809,7 @@ describe('OrderManager against the paper exchange (integration)', function () {
     expect(await h.manager.resolveUnknown('bot-tst000-1')).to.equal(false);
     expect(lookups).to.equal(looked);
     expect(paperOrdersFor(h, 'bot-tst000-1')).to.have.length(0);
-    expect(h.eventTypes()).to.include('order.rejected');
+    expect(h.eventTypes().filter((t) => t === 'order.rejected')).to.have.length(1);
   });
 
   it('waitIdle (the stop) also waits for a create whose answer is still out after the create timeout', async () => {

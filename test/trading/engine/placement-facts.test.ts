@@ -55,6 +55,32 @@ describe('readPlacementFacts: what the placement gate answers on, read in one pl
     expect(placementBlock(f, 'stop-loss')?.rule).to.equal('refused');
   });
 
+  it("an order refused unsent holds entries and strategy exits its wait; a stop-loss only its own protective exit's", () => {
+    const unsent = (n: number, purpose: LocalOrder['purpose'], at: number): LocalOrder =>
+      intent(orderId(n), {
+        purpose,
+        side: purpose === 'entry' ? 'buy' : 'sell',
+        status: 'rejected',
+        refused: true,
+        neverSent: true,
+        retryAfterMs: 1_000,
+        createdAt: at,
+        updatedAt: at,
+      });
+    const entryHeldBack = facts({ orders: [unsent(1, 'entry', 100)] });
+    expect(entryHeldBack).to.deep.include({
+      unsentUntil: 1_100,
+      protectiveUnsentUntil: null,
+      cooldownUntil: null,
+    });
+    const stopHeldBack = facts({ orders: [unsent(1, 'entry', 100), unsent(2, 'stop-loss', 200)] });
+    expect(stopHeldBack).to.deep.include({
+      unsentUntil: 1_200,
+      protectiveUnsentUntil: 1_200,
+      protectiveCooldownUntil: null,
+    });
+  });
+
   it('the stored pause holds entries, exits pass', () => {
     const f = facts({ pause: { by: 'operator', reason: 'maintenance', at: 0 } });
     expect(placementBlock(f, 'entry')?.rule).to.equal('paused');

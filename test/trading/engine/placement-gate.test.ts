@@ -36,6 +36,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     cooldownUntil: null,
     protectiveCooldownUntil: null,
     unsentUntil: null,
+    protectiveUnsentUntil: null,
     now: NOW,
     traded: true,
     pause: null,
@@ -82,11 +83,20 @@ const TABLE: Array<[string, Partial<PlacementFacts>, Array<PlacementRule | null>
   ],
   ['protective backoff over', { protectiveCooldownUntil: NOW }, [null, null, null, null, null]],
   [
-    'the last order refused unsent: every order but close-all waits the wait it was given',
+    'the last order refused unsent by the rate-limit gate: entries and strategy exits wait the wait it was given',
     { unsentUntil: NOW + 1 },
-    ['cooldown', 'cooldown', 'cooldown', 'cooldown', null],
+    ['cooldown', 'cooldown', null, null, null],
   ],
-  ['the wait after an unsent refusal over', { unsentUntil: NOW }, [null, null, null, null, null]],
+  [
+    'the last stop-loss/take-profit refused unsent: only they wait it',
+    { protectiveUnsentUntil: NOW + 1 },
+    [null, null, 'cooldown', 'cooldown', null],
+  ],
+  [
+    'the waits after unsent refusals over',
+    { unsentUntil: NOW, protectiveUnsentUntil: NOW },
+    [null, null, null, null, null],
+  ],
   ['symbol no longer traded: exits only', { traded: false }, ['untraded', null, null, null, null]],
   ['entries paused: exits go on', { pause }, ['paused', null, null, null, null]],
   ['position limit reached', { positionsHeld: 2 }, ['position-limit', null, null, null, null]],
@@ -126,8 +136,11 @@ describe('placementBlock: the one answer to "may an order be placed on this symb
     expect(placementBlock(facts({ refusal: 'trading is stopping' }), 'exit')!.reason).to.match(/stopping/);
     expect(placementBlock(facts({ pause }), 'entry')!.reason).to.include('operator says so');
     expect(placementBlock(facts({ cooldownUntil: NOW + 1_500 }), 'entry')!.reason).to.include('2 s');
-    expect(placementBlock(facts({ unsentUntil: NOW + 800 }), 'stop-loss')!.reason).to.equal(
-      "the last order was not sent (no room in the exchange's request rate); next one in 1 s",
+    expect(placementBlock(facts({ unsentUntil: NOW + 800 }), 'entry')!.reason).to.equal(
+      'the last order was held back unsent by the rate-limit gate; next one in 1 s',
+    );
+    expect(placementBlock(facts({ protectiveUnsentUntil: NOW + 2_500 }), 'stop-loss')!.reason).to.equal(
+      'the last stop-loss was held back unsent by the rate-limit gate; next one in 3 s',
     );
   });
 

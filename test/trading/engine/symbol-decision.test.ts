@@ -46,6 +46,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     cooldownUntil: null,
     protectiveCooldownUntil: null,
     unsentUntil: null,
+    protectiveUnsentUntil: null,
     now: NOW,
     traded: true,
     pause: null,
@@ -309,29 +310,29 @@ describe('unsentWaitUntil: an order refused before it left waits only the wait i
     });
 
   it('is the latest order refused unsent plus its wait, whatever came before it', () => {
-    expect(unsentWaitUntil([unsent(1, NOW, 800)], 300_000)).to.equal(NOW + 5 + 800);
-    expect(unsentWaitUntil([unsent(1, NOW)], 300_000)).to.equal(NOW + 5);
+    expect(unsentWaitUntil([unsent(1, NOW, 800)])).to.equal(NOW + 5 + 800);
+    expect(unsentWaitUntil([unsent(1, NOW)])).to.equal(NOW + 5);
     const many = Array.from({ length: 12 }, (_, i) => unsent(i, NOW - 12 + i, 800));
-    expect(unsentWaitUntil(many, 300_000)).to.equal(NOW - 1 + 5 + 800);
-    // a ban's long wait: tried again at the latest after the longest backoff (refused unsent again at once)
-    expect(unsentWaitUntil([unsent(1, NOW, 3 * 86_400_000)], 300_000)).to.equal(NOW + 5 + 300_000);
+    expect(unsentWaitUntil(many)).to.equal(NOW - 1 + 5 + 800);
+    // a ban's long wait, whole: the gate refuses anything sooner (each try one more alert, its wait worded anew)
+    expect(unsentWaitUntil([unsent(1, NOW, 3 * 86_400_000)])).to.equal(NOW + 5 + 3 * 86_400_000);
     const exchangeRefused = order({
       status: 'rejected',
       refused: true,
       createdAt: NOW - 50,
       updatedAt: NOW - 50,
     });
-    expect(unsentWaitUntil([exchangeRefused, unsent(2, NOW, 300)], 300_000)).to.equal(NOW + 5 + 300);
+    expect(unsentWaitUntil([exchangeRefused, unsent(2, NOW, 300)])).to.equal(NOW + 5 + 300);
   });
 
   it('is null when the latest order is anything else', () => {
-    expect(unsentWaitUntil([], 300_000)).to.equal(null);
-    expect(unsentWaitUntil([unsent(1, NOW - 10, 800), order({ createdAt: NOW })], 300_000)).to.equal(null);
+    expect(unsentWaitUntil([])).to.equal(null);
+    expect(unsentWaitUntil([unsent(1, NOW - 10, 800), order({ createdAt: NOW })])).to.equal(null);
     const refusedByExchange = order({ status: 'rejected', refused: true, createdAt: NOW, updatedAt: NOW });
-    expect(unsentWaitUntil([refusedByExchange], 300_000)).to.equal(null);
+    expect(unsentWaitUntil([refusedByExchange])).to.equal(null);
     // an intent the state could not save never left either, but was not refused: nothing to wait for
     const unsaved = order({ status: 'rejected', neverSent: true, createdAt: NOW, updatedAt: NOW });
-    expect(unsentWaitUntil([unsaved], 300_000)).to.equal(null);
+    expect(unsentWaitUntil([unsaved])).to.equal(null);
   });
 });
 
@@ -458,7 +459,7 @@ describe('standingExit: a strategy exit its time to live cancelled', () => {
     });
   });
 
-  it('counts as limit tries only the exits their time to live cancelled: a refused, unsent or expired one never rested', () => {
+  it('counts every miss as a try but an exit refused unsent: that one never reached the exchange', () => {
     const refused = missed(2, NOW - 200_000, { status: 'rejected', refused: true, updatedAt: NOW - 200_000 });
     const unsent = missed(3, NOW - 150_000, {
       status: 'rejected',
@@ -469,12 +470,12 @@ describe('standingExit: a strategy exit its time to live cancelled', () => {
     const expired = missed(4, NOW - 100_000, { status: 'expired', updatedAt: NOW - 100_000 });
     expect(standingExit([entry, missed(1, NOW - 300_000), refused, unsent, expired], TTL)).to.deep.equal({
       since: NOW - 300_000,
-      tries: 1,
+      tries: 3,
       latest: 'x4',
     });
-    // refused and unsent only: the exit stands, with no limit try yet (it is not sent at market for them)
-    expect(standingExit([entry, refused, unsent], TTL)).to.deep.equal({
-      since: NOW - 200_000,
+    // unsent only: the exit stands with no try yet (never sent at market for them)
+    expect(standingExit([entry, unsent], TTL)).to.deep.equal({
+      since: NOW - 150_000,
       tries: 0,
       latest: 'x3',
     });

@@ -689,6 +689,64 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(creates).to.equal(4);
   });
 
+  it('a stop-loss the rate-limit gate held back unsent waits the wait it was given: no less, and no backoff doubling', async () => {
+    let pinned: number | undefined = undefined; // the ticker as it is until the stop-loss test pins it
+    const waits = [3_000, 500]; // the gate's answers to the first two sells; the third goes through
+    let sells = 0;
+    let paperRef: PaperExchange | undefined;
+    const { h, strategy } = await started({
+      config: { trading: { risk: { stopLossPct: 0.05, takeProfitPct: 0 } } },
+      wrapExchange: (paper) => {
+        paperRef = paper;
+        return withOverrides(paper, {
+          fetchTicker: (async (symbol: string) => {
+            const real = await paperRef!.fetchTicker(symbol);
+            return pinned === undefined ? real : { ...real, last: pinned };
+          }) as never,
+          createOrder: ((req: Parameters<PaperExchange['createOrder']>[0]) => {
+            if (req.side !== 'sell') return paperRef!.createOrder(req);
+            const retryAfterMs = waits[sells++];
+            return retryAfterMs === undefined
+              ? paperRef!.createOrder(req)
+              : Promise.reject(
+                  new RateLimitError(
+                    "not sent: the exchange's request pacing would hold it past its 1000 ms",
+                    { gate: 'pacing' },
+                    { retryAfterMs },
+                  ),
+                );
+          }) as never,
+        });
+      },
+    });
+    const clock = h.fakeClock();
+    strategy.next = ENTER;
+    await h.loop.tick();
+    strategy.next = HOLD;
+    const entry = h.orderBook.positions()['BTC/USDT'];
+    pinned = (entry.costBasis / entry.amount) * 0.9; // 10 % down: the 5 % stop-loss fires
+    await h.loop.tick();
+    expect(sells).to.equal(1);
+    expect(h.orderBook.order('bot-tst000-2')).to.include({
+      purpose: 'stop-loss',
+      refused: true,
+      neverSent: true,
+    });
+    for (let i = 0; i < 2; i++) {
+      await clock.advance(1_000, 1_000);
+      await h.loop.tick();
+    }
+    expect(sells, 'not sent again within the 3 s the gate gave').to.equal(1);
+    await clock.advance(1_100, 1_100);
+    await h.loop.tick();
+    expect(sells, 'sent again once they are over').to.equal(2);
+    // refused unsent again, alike: 500 ms, not the doubled backoff (4 s) of a second identical refusal
+    await clock.advance(1_000, 1_000);
+    await h.loop.tick();
+    expect(sells).to.equal(3);
+    expect(h.orderBook.openPositions()).to.have.length(0);
+  });
+
   it('pauses entries when the exchange refuses an order for insufficient funds', async () => {
     const { h, strategy } = await started({
       wrapExchange: (paper) =>

@@ -14,8 +14,9 @@
  *    inferred-order — a sell of the symbol ended on our inference (declared never placed, or settled when the
  *    exchange stopped showing it) and the account's coins are not known to be all there (inferred-orders.ts): the
  *    exchange may have carried it out, and any sell sent now would sell the owner's coins; nothing is placed;
- * 6. cooldown — after the symbol's latest order was refused unsent (our request pacing had no room for it in its
- *    budget, or a rate-limit wait: `unsentWaitUntil`), every order but close-all's waits the wait it was given;
+ * 6. cooldown — after the symbol's latest order was refused unsent by the rate-limit gate (our request pacing had
+ *    no room for it in its budget, or a rate-limit wait: `unsentWaitUntil`), entries and strategy exits wait the
+ *    wait it was given, a stop-loss or take-profit only after its latest protective exit was so (close-all never);
  *    after the exchange refused the symbol's latest orders, entries and strategy exits wait the refusal cooldown
  *    (close-all does not wait for it); a firing stop-loss or take-profit waits only its own backoff, after
  *    refusals of the symbol's protective exits alike (`protectiveCooldownUntil`: never given up, never retried
@@ -53,6 +54,8 @@ export interface PlacementFacts {
   protectiveCooldownUntil: number | null;
   /** End of the wait after the symbol's latest order was refused unsent (symbol-decision.ts), or null. */
   unsentUntil: number | null;
+  /** The same after its latest stop-loss/take-profit exit was refused unsent, or null. */
+  protectiveUnsentUntil: number | null;
   now: number;
   /** The symbol is in `trading.symbols` (entries allowed). */
   traded: boolean;
@@ -127,20 +130,21 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
   if (f.inferredOrder) {
     return { rule: 'inferred-order', orders: f.inferredOrder.orders, reason: f.inferredOrder.reason };
   }
-  if (purpose !== 'close-all' && f.unsentUntil !== null && f.now < f.unsentUntil) {
+  const waitsCooldown = purpose === 'entry' || purpose === 'exit';
+  const protective = purpose === 'stop-loss' || purpose === 'take-profit';
+  const unsentUntil = waitsCooldown ? f.unsentUntil : protective ? f.protectiveUnsentUntil : null;
+  if (unsentUntil !== null && f.now < unsentUntil) {
     return {
       rule: 'cooldown',
-      reason: `the last order was not sent (no room in the exchange's request rate); next one in ${Math.ceil((f.unsentUntil - f.now) / 1000)} s`,
+      reason: `the last ${waitsCooldown ? 'order' : purpose} was held back unsent by the rate-limit gate; next one in ${Math.ceil((unsentUntil - f.now) / 1000)} s`,
     };
   }
-  const waitsCooldown = purpose === 'entry' || purpose === 'exit';
   if (waitsCooldown && f.cooldownUntil !== null && f.now < f.cooldownUntil) {
     return {
       rule: 'cooldown',
       reason: `the exchange refused the last order; next one in ${Math.ceil((f.cooldownUntil - f.now) / 1000)} s`,
     };
   }
-  const protective = purpose === 'stop-loss' || purpose === 'take-profit';
   if (protective && f.protectiveCooldownUntil !== null && f.now < f.protectiveCooldownUntil) {
     return {
       rule: 'cooldown',

@@ -214,10 +214,9 @@ export function standingExit(
 ): { since: number; tries: number; latest: string } | null {
   const chain = missedExits(ordersOfSymbol, limitOrderTtlMs);
   if (chain.length === 0) return null;
-  // only a limit exit its time to live cancelled is a try at the maker price (LIMIT_EXIT_TRIES): a refused, unsent or
-  // expired one never rested on the book, and is no sign that the market moved away from it
+  // an exit refused unsent never reached the exchange: no try (LIMIT_EXIT_TRIES)
   let tries = 0;
-  for (const o of chain) if (o.status === 'cancelled') tries++;
+  for (const o of chain) if (!refusedUnsent(o)) tries++;
   return { since: chain[0].createdAt, tries, latest: chain[chain.length - 1].clientOrderId };
 }
 
@@ -245,18 +244,16 @@ export function refusedUnsent(o: LocalOrder): boolean {
 }
 
 /**
- * When the symbol may place again after its latest order was refused unsent (`refusedUnsent`): then, plus the wait
- * the gate gave (its `retryAfterMs`; none when it gave none), at most `maxMs` (a stop-loss is tried at least that
- * often, even through a long ban: the gate refuses it again at once, unsent). Null when the latest order is anything
- * else.
+ * When the symbol may place again after the latest of `orders` was refused unsent (`refusedUnsent`): then, plus the
+ * wait the gate gave (its `retryAfterMs`, whole — the gate refuses anything sooner, unsent; none when it gave none).
+ * Null when the latest is anything else. Entries and strategy exits ask it of the symbol's orders, a stop-loss or
+ * take-profit of its protective exits only (an entry's refusal never holds a stop-loss back: placement-facts.ts).
  */
-export function unsentWaitUntil(ordersOfSymbol: readonly LocalOrder[], maxMs: number): number | null {
+export function unsentWaitUntil(orders: readonly LocalOrder[]): number | null {
   let latest: LocalOrder | undefined;
   // the latest, as the sorts here find it: the last of equal times
-  for (const o of ordersOfSymbol) if (!latest || o.createdAt >= latest.createdAt) latest = o;
-  return latest && refusedUnsent(latest)
-    ? latest.updatedAt + Math.min(latest.retryAfterMs ?? 0, maxMs)
-    : null;
+  for (const o of orders) if (!latest || o.createdAt >= latest.createdAt) latest = o;
+  return latest && refusedUnsent(latest) ? latest.updatedAt + (latest.retryAfterMs ?? 0) : null;
 }
 
 /**

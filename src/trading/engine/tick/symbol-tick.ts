@@ -386,7 +386,7 @@ export class SymbolTick {
         ? signal.reason
         : standing.tries > 0
           ? `${signal.reason} (again: ${standing.tries} limit exit${standing.tries > 1 ? 's' : ''} not filled in time)`
-          : `${signal.reason} (again: the last exit was refused or expired)`;
+          : `${signal.reason} (again: the last exit was held back unsent by the rate-limit gate)`;
       await this.placeExit(symbol, decision.amount, orderType, price, 'exit', reason);
       return;
     }
