@@ -17,7 +17,7 @@ import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { FAKE_CLOCK_START, FakeClock, flush } from '../../support/fake-clock';
 import { EngineHarness, MARKET_BUY, ScriptedStrategy } from '../../support/engine-harness';
-import { withOverrides } from '../../support/exchange-overrides';
+import { withOverrides, type ExchangeOverrides } from '../../support/exchange-overrides';
 import { closeAfterEach } from '../../support/close-after-each';
 import { captureLogger } from '../../support/capture-logger';
 
@@ -68,6 +68,22 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     await h.loop.recover({ kind: 'first-start' });
     h.loop.enterRunning();
     return { h, strategy };
+  }
+
+  /** The paper exchange whose ticker's last price is `price()` when it says one (the market's otherwise). */
+  function pinnedTicker(
+    paper: PaperExchange,
+    price: () => number | undefined,
+    more: ExchangeOverrides = {},
+  ): Exchange {
+    return withOverrides(paper, {
+      fetchTicker: (async (symbol: string) => {
+        const real = await paper.fetchTicker(symbol);
+        const last = price();
+        return last === undefined ? real : { ...real, last };
+      }) as never,
+      ...more,
+    });
   }
 
   /** The 20k account of TEN_PCT_DRAWDOWN_ON_20K whose order lookups or balance reads fail while `fail` says so. */
@@ -403,18 +419,9 @@ describe('TradingLoop against the paper exchange (integration)', function () {
 
   it('values a position at the last price everywhere: decision, openPositions and close-all agree as the price moves', async () => {
     let pinned: number | undefined;
-    let paperRef: PaperExchange | undefined;
     const { h, strategy } = await started({
       config: { trading: { risk: { stopLossPct: 0.5, takeProfitPct: 0 } } },
-      wrapExchange: (paper) => {
-        paperRef = paper;
-        return withOverrides(paper, {
-          fetchTicker: (async (symbol: string) => {
-            const real = await paperRef!.fetchTicker(symbol);
-            return pinned === undefined ? real : { ...real, last: pinned };
-          }) as never,
-        });
-      },
+      wrapExchange: (paper) => pinnedTicker(paper, () => pinned),
     });
     strategy.next = ENTER;
     await h.loop.tick();
@@ -628,7 +635,8 @@ describe('TradingLoop against the paper exchange (integration)', function () {
     expect(h.loop.snapshot().exchangeReachable).to.equal(true);
   });
 
-  it('does not re-send an order the exchange refused until the cooldown has passed', async () => {
+  /** Trading (300 s refusal cooldown) whose every create fails with `refusal()`, after one entry signal's tick. */
+  async function refusingCreates(refusal: () => Error): Promise<{ h: EngineHarness; creates: () => number }> {
     let creates = 0;
     const { h, strategy } = await started({
       config: { trading: { ...NO_SLTP.trading, orders: { rejectCooldownMs: 300_000 } } },
@@ -636,78 +644,68 @@ describe('TradingLoop against the paper exchange (integration)', function () {
         withOverrides(paper, {
           createOrder: (() => {
             creates++;
-            return Promise.reject(new InvalidOrderError('LOT_SIZE', { symbol: 'BTC/USDT' }));
+            return Promise.reject(refusal());
           }) as never,
         }),
     });
-    const clock = h.fakeClock();
     strategy.next = ENTER;
     await h.loop.tick();
-    expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
+    return { h, creates: () => creates };
+  }
+
+  /** Three ticks, each after new candles closed (the strategy would say buy again). */
+  async function threeCandleTicks(h: EngineHarness): Promise<void> {
     for (let i = 0; i < 3; i++) {
-      await clock.advance(99_000, 99_000); // new candles close: the strategy would say buy again
+      await h.fakeClock().advance(99_000, 99_000);
       await h.loop.tick();
     }
-    expect(creates).to.equal(1);
-    await clock.advance(3_000, 3_000); // 300 s after the refusal
+  }
+
+  it('does not re-send an order the exchange refused until the cooldown has passed', async () => {
+    const { h, creates } = await refusingCreates(
+      () => new InvalidOrderError('LOT_SIZE', { symbol: 'BTC/USDT' }),
+    );
+    expect(h.orderBook.order('bot-tst000-1')).to.include({ status: 'rejected', refused: true });
+    await threeCandleTicks(h);
+    expect(creates()).to.equal(1);
+    await h.fakeClock().advance(3_000, 3_000); // 300 s after the refusal
     await h.loop.tick();
-    expect(creates).to.equal(2);
+    expect(creates()).to.equal(2);
     expect(h.eventTypes().filter((t) => t === 'order.rejected')).to.have.length(2);
   });
 
   it('sends again after only the wait it was given a create the rate-limit pacing refused unsent (no refusal cooldown)', async () => {
-    let creates = 0;
-    const { h, strategy } = await started({
-      config: { trading: { ...NO_SLTP.trading, orders: { rejectCooldownMs: 300_000 } } },
-      wrapExchange: (paper) =>
-        withOverrides(paper, {
-          createOrder: (() => {
-            creates++;
-            return Promise.reject(
-              new RateLimitError(
-                "not sent: the exchange's request pacing would hold it past its 1000 ms",
-                { gate: 'pacing' },
-                { retryAfterMs: 800 },
-              ),
-            );
-          }) as never,
-        }),
-    });
-    const clock = h.fakeClock();
-    strategy.next = ENTER;
-    await h.loop.tick();
+    const { h, creates } = await refusingCreates(
+      () =>
+        new RateLimitError(
+          "not sent: the exchange's request pacing would hold it past its 1000 ms",
+          { gate: 'pacing' },
+          { retryAfterMs: 800 },
+        ),
+    );
     expect(h.orderBook.order('bot-tst000-1')).to.include({
       status: 'rejected',
       refused: true,
       neverSent: true,
     });
-    for (let i = 0; i < 3; i++) {
-      await clock.advance(99_000, 99_000); // new candles close: the strategy says buy again
-      await h.loop.tick();
-    }
+    await threeCandleTicks(h);
     // each try waited 800 ms at most, never the 300 s of an exchange's refusal nor a doubled one
-    expect(creates).to.equal(4);
+    expect(creates()).to.equal(4);
   });
 
   it('a stop-loss the rate-limit gate held back unsent waits the wait it was given: no less, and no backoff doubling', async () => {
-    let pinned: number | undefined = undefined; // the ticker as it is until the stop-loss test pins it
+    const pin: { price?: number } = {};
     const waits = [3_000, 500]; // the gate's answers to the first two sells; the third goes through
     let sells = 0;
-    let paperRef: PaperExchange | undefined;
     const { h, strategy } = await started({
       config: { trading: { risk: { stopLossPct: 0.05, takeProfitPct: 0 } } },
-      wrapExchange: (paper) => {
-        paperRef = paper;
-        return withOverrides(paper, {
-          fetchTicker: (async (symbol: string) => {
-            const real = await paperRef!.fetchTicker(symbol);
-            return pinned === undefined ? real : { ...real, last: pinned };
-          }) as never,
+      wrapExchange: (paper) =>
+        pinnedTicker(paper, () => pin.price, {
           createOrder: ((req: Parameters<PaperExchange['createOrder']>[0]) => {
-            if (req.side !== 'sell') return paperRef!.createOrder(req);
+            if (req.side !== 'sell') return paper.createOrder(req);
             const retryAfterMs = waits[sells++];
             return retryAfterMs === undefined
-              ? paperRef!.createOrder(req)
+              ? paper.createOrder(req)
               : Promise.reject(
                   new RateLimitError(
                     "not sent: the exchange's request pacing would hold it past its 1000 ms",
@@ -716,15 +714,14 @@ describe('TradingLoop against the paper exchange (integration)', function () {
                   ),
                 );
           }) as never,
-        });
-      },
+        }),
     });
     const clock = h.fakeClock();
     strategy.next = ENTER;
     await h.loop.tick();
     strategy.next = HOLD;
     const entry = h.orderBook.positions()['BTC/USDT'];
-    pinned = (entry.costBasis / entry.amount) * 0.9; // 10 % down: the 5 % stop-loss fires
+    pin.price = (entry.costBasis / entry.amount) * 0.9; // 10 % down: the 5 % stop-loss fires
     await h.loop.tick();
     expect(sells).to.equal(1);
     expect(h.orderBook.order('bot-tst000-2')).to.include({
