@@ -276,7 +276,7 @@ export class OrderManager {
           error: errorMessage(err),
         }),
       );
-    } else if (createRefused(failure) && refusedUnsent(failure)) {
+    } else if (createRefused(failure) && refusedByGate(failure)) {
       // refused unsent after its timeout (the gate's wait outlasted trading.orders.createTimeoutMs): it never left,
       // so there is nothing to look up — rejected now, never sent, as one refused within the timeout is
       void this.calls.track(this.commitRefused(clientOrderId, failure)).catch((err: unknown) =>
@@ -323,7 +323,7 @@ export class OrderManager {
     const order = this.mustGet(clientOrderId);
     if (order.status !== 'intent' && order.status !== 'unknown') return;
     const error = errorMessage(err);
-    const unsent = refusedUnsent(err);
+    const unsent = refusedByGate(err);
     const retryAfterMs = err instanceof TemporaryError ? err.retryAfterMs : undefined;
     await this.commitOrder(
       transition(order, 'rejected', this.clock.now(), {
@@ -535,7 +535,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, clientOrderId: string, 
 }
 
 /** Refused by the rate-limit gate before it left (rate-limit-gate.ts `context.gate`): never sent. */
-function refusedUnsent(err: ByNinjaError): boolean {
+function refusedByGate(err: ByNinjaError): boolean {
   return err.context.gate !== undefined;
 }
 
