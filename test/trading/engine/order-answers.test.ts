@@ -28,4 +28,18 @@ describe("the refusal an order repeats (lastRefusal, pure): notified once, then 
     expect(lastRefusal([refused, eth, now], now)).to.equal(refused);
     expect(lastRefusal([now], now)).to.equal(undefined);
   });
+
+  it("a stop-loss repeats only a protective exit's refusal: refused as the entry before it, it is still told", () => {
+    const entry = order('a', {
+      refused: true,
+      error: "not sent: the exchange's request pacing would hold it",
+    });
+    const stop = order('b', { purpose: 'stop-loss', side: 'sell', refused: true, error: entry.error });
+    expect(lastRefusal([entry, stop], stop)).to.equal(undefined);
+    const again = order('c', { purpose: 'stop-loss', side: 'sell', refused: true, error: entry.error });
+    expect(lastRefusal([entry, stop, again], again)).to.equal(stop);
+    // and an entry after a refused stop-loss looks past it, to the entry's refusal
+    const entryAgain = order('d', { refused: true, error: entry.error });
+    expect(lastRefusal([entry, stop, entryAgain], entryAgain)).to.equal(entry);
+  });
 });

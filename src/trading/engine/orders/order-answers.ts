@@ -102,10 +102,22 @@ export class OrderAnswers {
 
 /**
  * The refused order placed before `order` on its symbol, if the latest one before it was refused (`hot`: the hot
- * state's orders, oldest first): the same refusal again is recorded, not notified again.
+ * state's orders, oldest first): the same refusal again is recorded, not notified again. A stop-loss or take-profit
+ * repeats only a protective exit's refusal, any other order only another's: a firing stop-loss refused as the entry
+ * before it was is still told.
  */
 export function lastRefusal(hot: LocalOrder[], order: LocalOrder): LocalOrder | undefined {
-  const before = hot.filter((o) => o.symbol === order.symbol && o.clientOrderId !== order.clientOrderId);
+  const protective = isProtectiveExit(order);
+  const before = hot.filter(
+    (o) =>
+      o.symbol === order.symbol &&
+      o.clientOrderId !== order.clientOrderId &&
+      isProtectiveExit(o) === protective,
+  );
   const last = before[before.length - 1];
   return last?.refused ? last : undefined;
+}
+
+function isProtectiveExit(o: LocalOrder): boolean {
+  return o.purpose === 'stop-loss' || o.purpose === 'take-profit';
 }
