@@ -14,7 +14,7 @@ import type { Config } from '../../../shared/config/schema';
 import type { InferredOrderWatch } from '../tick/inferred-orders';
 import type { OrderBook } from '../orders/order-book';
 import type { OrderManager } from '../orders/order-manager';
-import type { LocalOrder } from '../orders/order-state';
+import { isProtectiveExit } from '../orders/order-state';
 import type { PlacementFacts } from './placement-gate';
 import type { StateGateway } from '../state/state-gateway';
 import { cooldownUntil, protectiveCooldownUntil, unsentWaitUntil } from './symbol-decision';
@@ -37,8 +37,6 @@ export interface PlacementFactsSource {
   inferred: Pick<InferredOrderWatch, 'inferredOrderHold'>;
 }
 
-const isProtective = (o: LocalOrder): boolean => o.purpose === 'stop-loss' || o.purpose === 'take-profit';
-
 /** What the placement gate needs to know of `symbol` now. */
 export function readPlacementFacts(src: PlacementFactsSource, symbol: string): PlacementFacts {
   const { manager, orderBook, config } = src;
@@ -56,7 +54,7 @@ export function readPlacementFacts(src: PlacementFactsSource, symbol: string): P
       MAX_PROTECTIVE_BACKOFF_MS,
     ),
     unsentUntil: unsentWaitUntil(ordersOfSymbol),
-    protectiveUnsentUntil: unsentWaitUntil(ordersOfSymbol.filter(isProtective)),
+    protectiveUnsentUntil: unsentWaitUntil(ordersOfSymbol.filter((o) => isProtectiveExit(o.purpose))),
     now: src.clock.now(),
     traded: config.symbols.includes(symbol),
     pause: src.state.pause,

@@ -28,7 +28,7 @@
  * that and the order's intent commit (symbol-tick.ts); they are read in one place (placement-facts.ts). Every symbol's lane runs side by side, so facts read before a
  * candle read would miss the entries other lanes placed (and a pause) meanwhile.
  */
-import { isFinal, type LocalOrder, type OrderPurpose } from '../orders/order-state';
+import { isFinal, isProtectiveExit, type LocalOrder, type OrderPurpose } from '../orders/order-state';
 import { pauseSummary } from '../operator/pause-causes';
 import { settleCommands } from '../operator/settle-commands';
 import { entryBlocker, type RiskConfig } from './risk';
@@ -131,7 +131,7 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
     return { rule: 'inferred-order', orders: f.inferredOrder.orders, reason: f.inferredOrder.reason };
   }
   const waitsCooldown = purpose === 'entry' || purpose === 'exit';
-  const protective = purpose === 'stop-loss' || purpose === 'take-profit';
+  const protective = isProtectiveExit(purpose);
   const unsentUntil = waitsCooldown ? f.unsentUntil : protective ? f.protectiveUnsentUntil : null;
   if (unsentUntil !== null && f.now < unsentUntil) {
     return {

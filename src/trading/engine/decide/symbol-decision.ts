@@ -19,7 +19,7 @@
 import { retryDelayMs } from '../../../shared/retry';
 import type { Market } from '../../exchange/exchange';
 import type { Signal } from '../../strategy/strategy';
-import { isFinal, type LocalOrder } from '../orders/order-state';
+import { isFinal, isProtectiveExit, type LocalOrder } from '../orders/order-state';
 import { placementBlock, type PlacementFacts } from './placement-gate';
 import { averageEntryPrice, type PositionBook } from '../books/pnl';
 import {
@@ -287,7 +287,7 @@ export function protectiveCooldownUntil(
   maxMs: number,
 ): number | null {
   const protective = ordersOfSymbol
-    .filter((o) => (o.purpose === 'stop-loss' || o.purpose === 'take-profit') && !refusedUnsent(o))
+    .filter((o) => isProtectiveExit(o.purpose) && !refusedUnsent(o))
     .sort((a, b) => a.createdAt - b.createdAt);
   const latest = protective[protective.length - 1];
   if (!latest || !refusedLike(latest)) return null;

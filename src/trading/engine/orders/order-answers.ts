@@ -12,6 +12,7 @@ import {
   changedByExchange,
   fillsComplete,
   isFinal,
+  isProtectiveExit,
   settleFinal,
   type LocalOrder,
 } from './order-state';
@@ -107,17 +108,13 @@ export class OrderAnswers {
  * before it was is still told.
  */
 export function lastRefusal(hot: LocalOrder[], order: LocalOrder): LocalOrder | undefined {
-  const protective = isProtectiveExit(order);
+  const protective = isProtectiveExit(order.purpose);
   const before = hot.filter(
     (o) =>
       o.symbol === order.symbol &&
       o.clientOrderId !== order.clientOrderId &&
-      isProtectiveExit(o) === protective,
+      isProtectiveExit(o.purpose) === protective,
   );
   const last = before[before.length - 1];
   return last?.refused ? last : undefined;
-}
-
-function isProtectiveExit(o: LocalOrder): boolean {
-  return o.purpose === 'stop-loss' || o.purpose === 'take-profit';
 }

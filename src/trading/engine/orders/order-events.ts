@@ -5,7 +5,7 @@
 import { amountTolerance } from '../../exchange/precision';
 import type { PendingEvent } from '../state/trading-state';
 import type { ExchangeOrder, Market } from '../../exchange/exchange';
-import type { LocalOrder } from './order-state';
+import { isProtectiveExit, type LocalOrder } from './order-state';
 import type { Fill, PositionBook } from '../books/pnl';
 import { isOpenPosition } from '../decide/risk';
 import { settleCommands } from '../operator/settle-commands';
@@ -235,12 +235,11 @@ export function statusChangeEvents(before: LocalOrder, after: LocalOrder): Event
  * do, not as a bare "expired": the exchange will do it again while that order rests.
  */
 function selfTradeEvent(after: LocalOrder, what: string, data: Record<string, unknown>): EventDraft {
-  const next =
-    after.purpose === 'stop-loss' || after.purpose === 'take-profit'
-      ? 'it is tried again after its refusal backoff, and ended the same way while that order rests'
-      : after.purpose === 'exit'
-        ? 'the strategy exit is placed again while its signal stands'
-        : 'the entry is not placed again on this signal';
+  const next = isProtectiveExit(after.purpose)
+    ? 'it is tried again after its refusal backoff, and ended the same way while that order rests'
+    : after.purpose === 'exit'
+      ? 'the strategy exit is placed again while its signal stands'
+      : 'the entry is not placed again on this signal';
   return {
     type: 'order.self_trade',
     summary:

@@ -28,6 +28,11 @@ import type { Fill } from '../books/pnl';
 export type OrderPurpose =
   'entry' | 'exit' | 'stop-loss' | 'take-profit' | 'close-all' | 'adopted' | 'write-off';
 
+/** A stop-loss or take-profit: the position's protective exits, with their own backoff and refusals. */
+export function isProtectiveExit(purpose: OrderPurpose): boolean {
+  return purpose === 'stop-loss' || purpose === 'take-profit';
+}
+
 export interface LocalOrder extends OrderSpec {
   clientOrderId: string;
   exchangeOrderId?: string;
