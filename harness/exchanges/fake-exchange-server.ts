@@ -183,6 +183,8 @@ export abstract class FakeExchangeServer<
   protected readonly symbols: string[];
   /** Prices pinned by tests (ticker and the running candle follow them). */
   private readonly pinned = new Map<string, number>();
+  /** Half the spread of a pinned price, as a share of it (widenSpread); 0.0001 unless set. */
+  private readonly halfSpreads = new Map<string, number>();
   private readonly lastMatch = new Map<string | number, number>();
   private readonly server: http.Server;
   private readonly hanging = new Set<http.ServerResponse>();
@@ -253,6 +255,14 @@ export abstract class FakeExchangeServer<
 
   unpin(symbol: string): void {
     this.pinned.delete(symbol);
+  }
+
+  /**
+   * The book of a pinned `symbol` thins out: its best bid and ask stand `share` of the last price below and above it
+   * (a gap, a market maker gone), until set back (0.0001, the default).
+   */
+  widenSpread(symbol: string, share: number): void {
+    this.halfSpreads.set(symbol, share);
   }
 
   /** Halts a symbol: its markets entry says the exchange's not-trading status (Binance BREAK…) until `resume`. */
@@ -385,7 +395,7 @@ export abstract class FakeExchangeServer<
     const t = this.market.ticker(symbol, this.now());
     const pinned = this.pinned.get(symbol);
     if (pinned === undefined) return t;
-    const half = pinned * 0.0001;
+    const half = pinned * (this.halfSpreads.get(symbol) ?? 0.0001);
     return { last: pinned, bid: round8(pinned - half), ask: round8(pinned + half) };
   }
 
@@ -446,8 +456,11 @@ export abstract class FakeExchangeServer<
 
   /**
    * A marketable order of `qty` walks the book from ticker `t`: `marketFillParts` trades (`step`: the amount
-   * step), each next one slightly worse; a limit order trades at its limit. A market order trades only the
-   * `marketBookShare` of it the book holds (floored to the step): the caller ends it as its exchange documents.
+   * step), each next one slightly worse. A marketable limit order takes the book as a market order does — at the
+   * resting orders' prices, the best first, never worse than its limit (a level beyond it trades at the limit: the
+   * double keeps no depth to rest the rest against) — as a taker on every exchange: a sell priced under the bid
+   * trades at the bid. A market order trades only the `marketBookShare` of it the book holds (floored to the step):
+   * the caller ends it as its exchange documents.
    */
   protected walkBook(
     t: { bid: number; ask: number },
@@ -465,7 +478,7 @@ export abstract class FakeExchangeServer<
       const part = i === parts - 1 ? left : floorTo(qty / parts, step);
       if (!(part > 0)) continue;
       const price = round2((buy ? t.ask : t.bid) * (1 + (buy ? 1 : -1) * 0.0001 * i));
-      fill(part, limit ?? price);
+      fill(part, limit === undefined ? price : buy ? Math.min(price, limit) : Math.max(price, limit));
       left = round8(left - part);
     }
   }
