@@ -49,15 +49,17 @@ export function lotsFromKeptMarkets(kept: unknown, exchange: string | undefined)
   const lots: Record<string, Lot> = {};
   const positive = (v: unknown): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);
   for (const m of file.markets as Array<Record<string, unknown>>) {
-    const precision = m.precision as { amount?: unknown } | undefined;
+    const precision = m.precision as { amount?: unknown; price?: unknown } | undefined;
     const limits = m.limits as { amount?: { min?: unknown }; cost?: { min?: unknown } } | undefined;
     const step = positive(precision?.amount);
+    const tick = positive(precision?.price);
     if (typeof m.symbol !== 'string' || step === undefined) continue;
     const marketLot = marketOrderLot(exchange ?? '', m);
     lots[m.symbol] = {
       amountStep: step,
       minAmount: positive(limits?.amount?.min) ?? step,
       minNotional: positive(limits?.cost?.min) ?? 0,
+      ...(tick !== undefined ? { priceStep: tick } : {}),
       ...(marketLot ? { marketLot } : {}),
     };
   }

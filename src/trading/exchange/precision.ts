@@ -106,11 +106,9 @@ function commonStep(a: number, b: number): number {
 }
 
 /**
- * The part of a held amount a MARKET order can sell, as a stop-loss or close-all sells it (the one rule for "still a
- * position", risk.ts isOpenPosition and the books' round trips, pnl.ts applyFill): `sellableAmount` on a market
- * order's amount rules (`lotOf`; below a MARKET_LOT_SIZE minimum or step the rest is dust) with its value
- * judged at `price` only where the minimum order value applies to market orders (`valuedAt`); without a price, the
- * value is not judged.
+ * The part of a held amount a MARKET order can sell: `sellableAmount` on a market order's amount rules (`lotOf`;
+ * Binance MARKET_LOT_SIZE's step and minimum where it lists them) with its value judged at `price` only where the
+ * minimum order value applies to market orders (`valuedAt`); without a price, the value is not judged.
  */
 export function sellableByMarketOrder(
   amount: number,
@@ -120,6 +118,45 @@ export function sellableByMarketOrder(
 ): number {
   const valued = price === undefined ? undefined : valuedAt(price, market, 'market');
   return sellableAmount(amount, lotOf(market, 'market'), valued);
+}
+
+/** A market's rules sellableByExits reads; without `priceStep`, the marketable price is not on a tick. */
+type Sellable = Pick<Market, 'amountStep' | 'minAmount'> &
+  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket' | 'marketLot' | 'priceStep'>>;
+
+/**
+ * The part of a held amount the bot's exits sell (the one rule for "still a position": risk.ts isOpenPosition, the
+ * books' round trips, pnl.ts applyFill, and what is told unsellable): what a MARKET order sells
+ * (`sellableByMarketOrder`), or — where a market order has a step or minimum of its own (Binance MARKET_LOT_SIZE)
+ * that leaves part of it out — what one LIMIT order sells on every order's grid at the marketable price
+ * (`marketableSellPrice`, its value judged there), as risk.ts sizeExitOrder places it: the more of the two. Without
+ * a price, no value is judged. Where a market order has no rules of its own, this is what a market order sells.
+ */
+export function sellableByExits(amount: number, market: Sellable, price: number | undefined): number {
+  const byMarket = sellableByMarketOrder(amount, market, price);
+  if (!market.marketLot) return byMarket;
+  const limitPrice = price === undefined ? undefined : marketableSellPrice(price, market);
+  return Math.max(byMarket, sellableAmount(amount, market, limitPrice));
+}
+
+/**
+ * How far below the last price a sell is priced that must sell now but cannot go as a MARKET order: a holding a
+ * market order cannot sell whole on its own step or minimum (Binance MARKET_LOT_SIZE), sold by one LIMIT order on every
+ * order's grid (sellableByExits, risk.ts sizeExitOrder). A limit sell fills against the bids at or above its price,
+ * best first — at the book, as a market sell does; the margin bounds how far down the book it goes and lets a price
+ * falling while the order travels still fill it. 2 %: inside the band Binance's PERCENT_PRICE_BY_SIDE lets a sell have
+ * around the average price of the last minutes (sell price ≥ average × askMultiplierDown); a crash of more than that
+ * band below the average is refused -1013 (a market rule: the stop-loss tries again on its backoff, priced anew).
+ */
+export const MARKETABLE_SELL_MARGIN = 0.02;
+
+/**
+ * The price of a sell that must fill now as a LIMIT order: MARKETABLE_SELL_MARGIN below `price`, on the tick — one
+ * tick at the least (a price of one tick has none below it: the limit is at the price).
+ */
+export function marketableSellPrice(price: number, market: Partial<Pick<Market, 'priceStep'>>): number {
+  const tick = market.priceStep ?? 0;
+  return Math.max(floorToStep(price * (1 - MARKETABLE_SELL_MARGIN), tick), Math.min(tick, price));
 }
 
 /**

@@ -37,6 +37,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     protectiveCooldownUntil: null,
     unsentUntil: null,
     protectiveUnsentUntil: null,
+    protectiveLimitMissed: false,
     now: NOW,
     traded: true,
     pause: null,

@@ -11,6 +11,7 @@ import {
   rebaseRisk,
   resetAfterResume,
   sizeExit,
+  sizeExitOrder,
   sizeOrder,
   type RiskConfig,
 } from '../../../src/trading/engine/decide/risk';
@@ -18,6 +19,7 @@ import {
   floorToStep,
   largestOrderAmount,
   MARKET_VALUE_MARGIN,
+  marketableSellPrice,
 } from '../../../src/trading/exchange/precision';
 import { BTC_MARKET, TEST_RISK } from '../../support/risk-fixtures';
 
@@ -80,17 +82,40 @@ describe('risk: sizing', () => {
     expect(sizeExit(0.001, 60_000, capped)).to.include({ ok: true, amount: 0.001 });
   });
 
-  it("sizes a market order on Binance's MARKET_LOT_SIZE step and minimum where listed; the rest below them is dust", () => {
+  it("sizes a market order on Binance's MARKET_LOT_SIZE step and minimum where listed; a limit sells the rest below them", () => {
     // a market order's own step 0.001 and minimum 0.0005 besides LOT_SIZE's 0.00001
     const lotted = { ...btc, marketLot: { step: 0.001, min: 0.0005 } };
     // a stop-loss of 0.0016649 BTC sells 0.001 (on the market step), never 0.00166 (refused -1013 every time)
     expect(sizeExit(0.0016649, 60_000, lotted)).to.include({ ok: true, amount: 0.001 });
     // a limit exit keeps LOT_SIZE's step
     expect(sizeExit(0.0016649, 60_000, lotted, 'limit')).to.include({ ok: true, amount: 0.00166 });
-    // the rest, 0.0006649 BTC (40 USDT), is below the market step: no market order can sell it — dust, no position
+    // 0.0006649 BTC (40 USDT) is below the market step: no market order can sell it, a limit one can — a position
+    // (it was dust riding on with no stop-loss), sold by a limit at the marketable price
     expect(sizeExit(0.0006649, 60_000, lotted).ok).to.equal(false);
-    expect(isOpenPosition(0.0006649, lotted, 60_000)).to.equal(false);
+    expect(isOpenPosition(0.0006649, lotted, 60_000)).to.equal(true);
     expect(isOpenPosition(0.0016649, lotted, 60_000)).to.equal(true);
+    expect(sizeExitOrder(0.0006649, 60_000, lotted, 'market')).to.deep.include({
+      ok: true,
+      amount: 0.00066,
+      type: 'limit',
+      limitPrice: 58_800,
+    });
+    // a market exit of a holding off the market grid goes whole as one limit (0.001 at market would leave 0.00066
+    // that nothing sells after a strategy exit); on the grid, at market
+    expect(sizeExitOrder(0.0016649, 60_000, lotted, 'market')).to.deep.include({
+      ok: true,
+      amount: 0.00166,
+      type: 'limit',
+      limitPrice: 58_800,
+    });
+    expect(sizeExitOrder(0.002000001, 60_000, lotted, 'market')).to.deep.equal({
+      ok: true,
+      amount: 0.002,
+      notional: 120,
+      type: 'market',
+    });
+    // below LOT_SIZE's step, what is left is dust
+    expect(isOpenPosition(0.0000099, lotted, 60_000)).to.equal(false);
     // a market entry is sized on the same grid: 100 USDT at 60,000 buys 0.001, not 0.00166
     expect(sizeOrder(100, 60_000, lotted)).to.include({ ok: true, amount: 0.001 });
     // and a limit entry too (every position a market order can sell whole; the case below)
@@ -127,19 +152,61 @@ describe('risk: sizing', () => {
     );
   });
 
-  // DEFECT (review 33m, not fixed: needs a design choice): where MARKET_LOT_SIZE lists a step coarser than LOT_SIZE's,
-  // a market entry of whole market steps whose buy fee Binance takes in the coin bought (0.1 %, no BNB) holds a little
-  // less than its steps, and a market order sells only whole ones: an entry of one step (0.001 BTC, ~60 USDT) holds
-  // 0.000999 — no position at all (no stop-loss, not in maxOpenPositions, the next signal buys again); an entry of n
-  // steps leaves a step's worth (~60 USDT) unprotected after its stop-loss. LOT_SIZE could sell it by a limit order.
-  // Fixes to weigh: size a market buy so its steps survive the fee (Binance quoteOrderQty buys are not on the step),
-  // or let a stop-loss sell the rest below the market step with a marketable limit order (IOC) on LOT_SIZE's grid.
-  it.skip('a market entry of whole market steps, its fee paid in the coin, is a position a stop-loss sells (DEFECT)', () => {
+  // review 33m: where MARKET_LOT_SIZE lists a step coarser than LOT_SIZE's, a market entry of whole market steps whose
+  // buy fee Binance takes in the coin bought (0.1 %, no BNB) holds a little less than its steps, and a market order
+  // sells only whole ones: an entry of one step (0.001 BTC, ~60 USDT) held 0.000999 — no position at all (no
+  // stop-loss, not in maxOpenPositions, the next signal bought again); an entry of n steps left a step's worth
+  // unprotected after its stop-loss. A limit order on LOT_SIZE's grid sells it (sizeExitOrder).
+  it('a market entry of whole market steps, its fee paid in the coin, is a position a stop-loss sells', () => {
     const lotted = { ...btc, marketLot: { step: 0.001 } };
     const size = sizeOrder(70, 60_000, lotted);
     expect(size).to.include({ ok: true, amount: 0.001 });
     const held = 0.001 * (1 - 0.001); // Binance's 0.1 % taker fee, paid in BTC
     expect(isOpenPosition(held, lotted, 60_000)).to.equal(true);
+    // the stop-loss at 58,000: a limit sell of 0.00099 at 2 % under the last price, on the tick
+    expect(sizeExitOrder(held, 58_000, lotted, 'market')).to.deep.include({
+      ok: true,
+      amount: 0.00099,
+      type: 'limit',
+      limitPrice: 56_840,
+    });
+    // three steps: all of it in one limit, none left for an exit that is not asked again (a strategy's)
+    const three = 0.003 * (1 - 0.001);
+    expect(sizeExitOrder(three, 58_000, lotted, 'market')).to.deep.include({
+      amount: 0.00299,
+      type: 'limit',
+    });
+    // 0.004 at market would leave 0.00006 (3.48 USDT), more than dust and less than any order sells
+    expect(sizeExitOrder(0.00406, 58_000, lotted, 'market')).to.deep.include({
+      amount: 0.00406,
+      type: 'limit',
+    });
+  });
+
+  it('sizes an exit as a limit only where a market order has rules of its own, valued at the limit price', () => {
+    // no MARKET_LOT_SIZE rules: what a market order cannot sell is dust, as before, and says why
+    expect(sizeExitOrder(0.0000099, 60_000, btc, 'market')).to.deep.equal(sizeExit(0.0000099, 60_000, btc));
+    expect(sizeExitOrder(0.001, 60_000, btc, 'market')).to.deep.include({ amount: 0.001, type: 'market' });
+    // a limit exit asked for: at the last price on the tick
+    expect(sizeExitOrder(0.001, 60_000.004, btc, 'limit')).to.deep.include({
+      amount: 0.001,
+      type: 'limit',
+      limitPrice: 60_000,
+    });
+    // the rest is judged at the limit's price: one LOT_SIZE step worth 5.05 USDT at the last price but 4.95 at 2 %
+    // under it, below the minimum order value of 5 — no order (the exchange would refuse it), and no position either
+    const lotted = { ...btc, marketLot: { step: 0.001 } };
+    const rest = 0.000015;
+    expect(0.00001 * 505_000).to.be.above(btc.minNotional);
+    expect(0.00001 * marketableSellPrice(505_000, btc)).to.be.below(btc.minNotional);
+    expect(sizeExitOrder(rest, 505_000, lotted, 'market').ok).to.equal(false);
+    expect(isOpenPosition(rest, lotted, 505_000)).to.equal(false);
+    // two steps are worth it
+    expect(sizeExitOrder(0.00002, 505_000, lotted, 'market')).to.deep.include({
+      amount: 0.00002,
+      type: 'limit',
+    });
+    expect(isOpenPosition(0.00002, lotted, 505_000)).to.equal(true);
   });
 
   it('never sells more than held, on the market step, whatever MARKET_LOT_SIZE lists (property)', () => {

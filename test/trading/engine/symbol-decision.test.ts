@@ -8,6 +8,7 @@ import {
   decideOnSignal,
   decideSymbol,
   protectiveCooldownUntil,
+  protectiveLimitMissed,
   standingExit,
   unsentWaitUntil,
   type SymbolView,
@@ -47,6 +48,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     protectiveCooldownUntil: null,
     unsentUntil: null,
     protectiveUnsentUntil: null,
+    protectiveLimitMissed: false,
     now: NOW,
     traded: true,
     pause: null,
@@ -57,9 +59,10 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
 }
 
 function view(
-  over: Partial<Omit<SymbolView, 'facts'>> & Pick<Partial<PlacementFacts>, 'pending' | 'cooldownUntil'> = {},
+  over: Partial<Omit<SymbolView, 'facts'>> &
+    Pick<Partial<PlacementFacts>, 'pending' | 'cooldownUntil' | 'protectiveLimitMissed'> = {},
 ): SymbolView {
-  const { pending, cooldownUntil, ...rest } = over;
+  const { pending, cooldownUntil, protectiveLimitMissed, ...rest } = over;
   return {
     symbol: 'BTC/USDT',
     market,
@@ -69,7 +72,11 @@ function view(
     limitOrderTtlMs: 60_000,
     orderType: 'market',
     ...rest,
-    facts: facts({ pending: pending ?? [], cooldownUntil: cooldownUntil ?? null }),
+    facts: facts({
+      pending: pending ?? [],
+      cooldownUntil: cooldownUntil ?? null,
+      protectiveLimitMissed: protectiveLimitMissed ?? false,
+    }),
   };
 }
 
@@ -117,6 +124,31 @@ describe('decideSymbol: what a symbol does this tick', () => {
     const d = decideSymbol(view({ position: held(0.0010099, 60_000), price: 58_000 }));
     expect(d).to.deep.include({ kind: 'exit', amount: 0.001 });
     expect((d as { trigger: { kind: string } }).trigger.kind).to.equal('stop-loss');
+  });
+
+  it("sells by a limit at the marketable price what is below a market order's own step (Binance MARKET_LOT_SIZE)", () => {
+    // one market step bought, its fee taken in the coin: 0.000999 held, no market order sells it
+    const lotted = { ...market, marketLot: { step: 0.001 } };
+    const d = decideSymbol(view({ market: lotted, position: held(0.000999, 60_000), price: 58_000 }));
+    expect(d).to.deep.include({ kind: 'exit', amount: 0.00099, type: 'limit', limitPrice: 56_840 });
+    // a take-profit of a limit-configured bot stays at the last price
+    const tp = decideSymbol(
+      view({ market: lotted, position: held(0.000999, 60_000), price: 62_000, orderType: 'limit' }),
+    );
+    expect(tp).to.deep.include({ kind: 'exit', amount: 0.00099, type: 'limit', limitPrice: 62_000 });
+  });
+
+  it('sells at market what a market order can once such a limit of the position went unsold (the bids below it)', () => {
+    const lotted = { ...market, marketLot: { step: 0.001 } };
+    const d = decideSymbol(
+      view({ market: lotted, position: held(0.004995, 60_000), price: 58_000, protectiveLimitMissed: true }),
+    );
+    expect(d).to.deep.include({ kind: 'exit', amount: 0.004, type: 'market' });
+    // less than one market step: by a limit still
+    const rest = decideSymbol(
+      view({ market: lotted, position: held(0.000995, 60_000), price: 58_000, protectiveLimitMissed: true }),
+    );
+    expect(rest).to.deep.include({ kind: 'exit', amount: 0.00099, type: 'limit' });
   });
 
   it('exits no more than the account holds (fees of other pairs in the coin, a withdrawal)', () => {
@@ -214,7 +246,7 @@ describe('decideOnSignal', () => {
       signal: exit,
       exitable: 0.0015,
     });
-    expect(d).to.deep.equal({ kind: 'exit', amount: 0.0015 });
+    expect(d).to.deep.equal({ kind: 'exit', amount: 0.0015, type: 'market' });
   });
 
   it('places no strategy exit while another order of the symbol works (close-all sold meanwhile)', () => {
@@ -241,7 +273,7 @@ describe('decideOnSignal', () => {
       position: held(0.00003 + 0.00166, 60_000),
       signal: { action: 'exit-long', reason: 'x' },
     });
-    expect(d).to.deep.equal({ kind: 'exit', amount: 0.00169 });
+    expect(d).to.deep.equal({ kind: 'exit', amount: 0.00169, type: 'market' });
   });
 
   it('exits what is held, floored to the step, even on an untraded symbol', () => {
@@ -252,7 +284,46 @@ describe('decideOnSignal', () => {
       position: held(0.0016384, 60_000),
       signal: { action: 'exit-long', reason: 'x' },
     });
-    expect(d).to.deep.equal({ kind: 'exit', amount: 0.00163 });
+    expect(d).to.deep.equal({ kind: 'exit', amount: 0.00163, type: 'market' });
+  });
+
+  it("sells a holding off a market order's own step whole, by one limit at the marketable price", () => {
+    // five market steps bought, the fee taken in the coin: four at market would leave 0.000995 with no exit after it
+    const d = decideOnSignal({
+      ...base,
+      market: { ...market, marketLot: { step: 0.001 } },
+      inPosition: true,
+      position: held(0.004995, 60_000),
+      signal: { action: 'exit-long', reason: 'x' },
+    });
+    expect(d).to.deep.equal({ kind: 'exit', amount: 0.00499, type: 'limit', limitPrice: 58_800 });
+  });
+});
+
+describe('protectiveLimitMissed: the latest stop-loss or take-profit was a limit that went unsold', () => {
+  const limitSell = (over: Partial<LocalOrder>): LocalOrder =>
+    order({ side: 'sell', type: 'limit', purpose: 'stop-loss', status: 'cancelled', ...over });
+
+  it('a limit stop-loss or take-profit cancelled with part of it unsold, no entry after it', () => {
+    expect(protectiveLimitMissed([limitSell({})])).to.equal(true);
+    expect(protectiveLimitMissed([limitSell({ purpose: 'take-profit', filled: 0.001 })])).to.equal(true);
+    // the latest counts: a filled one after it, or an entry (a new position) after it
+    const missed = limitSell({ clientOrderId: 'a', createdAt: NOW - 5_000 });
+    expect(
+      protectiveLimitMissed([missed, limitSell({ clientOrderId: 'b', status: 'filled', filled: 0.002 })]),
+    ).to.equal(false);
+    expect(protectiveLimitMissed([missed, order({ clientOrderId: 'c', purpose: 'entry' })])).to.equal(false);
+    // a strategy exit after it does not count either way
+    expect(
+      protectiveLimitMissed([missed, order({ clientOrderId: 'd', purpose: 'exit', side: 'sell' })]),
+    ).to.equal(true);
+  });
+
+  it('not a market order, a refusal (its own backoff), a filled one, or none', () => {
+    expect(protectiveLimitMissed([limitSell({ type: 'market' })])).to.equal(false);
+    expect(protectiveLimitMissed([limitSell({ status: 'rejected', refused: true })])).to.equal(false);
+    expect(protectiveLimitMissed([limitSell({ status: 'filled', filled: 0.002 })])).to.equal(false);
+    expect(protectiveLimitMissed([])).to.equal(false);
   });
 });
 

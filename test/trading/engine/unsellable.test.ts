@@ -45,6 +45,25 @@ describe('a holding the bot can no longer sell (pure)', () => {
     expect(unsellableHolding(BTC, 0.002, market({ minNotional: 100 }), 60_000)).to.equal(null);
   });
 
+  it("what is below a market order's own step or minimum is sellable by a limit; only below that is it told", () => {
+    const lotted = market({ marketLot: { step: 0.01, min: 0.02 } });
+    // 0.0033 BTC (~200 USDT): no market order sells it, a limit order does
+    expect(unsellableHolding(BTC, 0.0033, lotted, 60_000)).to.equal(null);
+    // below one market step and no order sells it: the dust a market exit leaves, never told
+    expect(unsellableHolding(BTC, 0.00005, lotted, 60_000)).to.equal(null);
+    // a market step's worth that no order sells (the minimum value raised above it): told, with the least an order
+    // sells (a limit's)
+    const raised = market({ marketLot: { step: 0.01, min: 0.02 }, minNotional: 2_000 });
+    expect(unsellableHolding(BTC, 0.02, raised, 60_000)).to.deep.equal({
+      symbol: BTC,
+      amount: 0.02,
+      reason: 'below-minimum',
+      price: 60_000,
+      minAmount: BTC_MARKET.minAmount,
+      minNotional: 2_000,
+    });
+  });
+
   it('the dust an exit leaves (below one amount step) is never told, whatever the minimums', () => {
     expect(unsellableHolding(BTC, 0.000007, market(), 60_000)).to.equal(null);
     expect(unsellableHolding(BTC, 0.000007, market({ minAmount: 0.05 }), 60_000)).to.equal(null);

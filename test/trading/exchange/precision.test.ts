@@ -7,6 +7,8 @@ import {
   lotOf,
   roundToStep,
   sellableAmount,
+  marketableSellPrice,
+  sellableByExits,
   sellableByMarketOrder,
 } from '../../../src/trading/exchange/precision';
 
@@ -73,6 +75,24 @@ describe('precision: one grid for the bot and the paper exchange', () => {
     // what a market order can sell of a held amount: on its grid, nothing below its minimum (dust stays)
     expect(sellableByMarketOrder(0.0036384, lotted, undefined)).to.equal(0.003);
     expect(sellableByMarketOrder(0.0019999, lotted, undefined)).to.equal(0);
+  });
+
+  it("what the exits sell of a held amount: whole market steps at market, the rest by a limit on every order's grid (sellableByExits)", () => {
+    const market = { amountStep: 0.00001, minAmount: 0.0001, minNotional: 5, priceStep: 0.01 };
+    const lotted = { ...market, marketLot: { step: 0.001, min: 0.002 } };
+    // 0.003 at market, 0.00063 by a limit; below LOT_SIZE's step is dust
+    expect(sellableByExits(0.0036384, lotted, undefined)).to.equal(0.00363);
+    // below the market minimum, all of it by a limit
+    expect(sellableByExits(0.0019999, lotted, undefined)).to.equal(0.00199);
+    // the limit's part is valued at the marketable price: 0.0001 is worth 5.10 at 51,000 and 4.99 at 2 % under it
+    expect(marketableSellPrice(51_000, lotted)).to.equal(49_980);
+    expect(sellableByExits(0.0001, lotted, 51_000)).to.equal(0);
+    expect(sellableByExits(0.00011, lotted, 51_000)).to.equal(0.00011);
+    // and with nothing a market order cannot sell, it is what a market order sells
+    expect(sellableByExits(0.0036384, market, 60_000)).to.equal(
+      sellableByMarketOrder(0.0036384, market, 60_000),
+    );
+    expect(sellableByExits(0.0000999, market, 60_000)).to.equal(0);
   });
 
   it("an order's amounts count as the same within 1e-9 of its amount, at least 1e-12 (amountTolerance)", () => {

@@ -5,7 +5,7 @@
  * archive must not leave unwatched: `byninja state archive` refuses such a live state (cli/archive-check.ts), and a
  * start whose configuration only stops the strategy goes on for it (daemon.ts).
  */
-import { sellableByMarketOrder } from '../../exchange/precision';
+import { sellableByExits } from '../../exchange/precision';
 import type { FillOrder } from '../../exchange/exchange';
 import { needsExchange } from '../orders/order-state';
 import { averageEntryPrice, derivePositions, type Fill, type Lot } from './pnl';
@@ -47,7 +47,7 @@ export function openHoldings(
     .filter((b) => {
       if (!(b.amount > EPSILON)) return false;
       const lot = lots[b.symbol];
-      return lot ? sellableByMarketOrder(b.amount, lot, averageEntryPrice(b) || undefined) > 0 : true;
+      return lot ? sellableByExits(b.amount, lot, averageEntryPrice(b) || undefined) > 0 : true;
     })
     .map((b) => ({ symbol: b.symbol, amount: b.amount }))
     .sort((a, b) => a.symbol.localeCompare(b.symbol));

@@ -15,17 +15,18 @@
 import { utcDay } from '../../../shared/clock';
 import type { OrderSide } from '../../../shared/domain/order';
 import type { ExchangeTrade, FillOrder, Market } from '../../exchange/exchange';
-import { sellableByMarketOrder } from '../../exchange/precision';
+import { sellableByExits } from '../../exchange/precision';
 
 export type { FillOrder } from '../../exchange/exchange';
 
 /**
- * What decides whether a held amount is still a position (precision.ts `sellableByMarketOrder`, the rule risk.ts
+ * What decides whether a held amount is still a position (precision.ts `sellableByExits`, the rule risk.ts
  * isOpenPosition uses): the market's amount step and minimum, a market order's own (Binance MARKET_LOT_SIZE), its
- * minimum order value and whether that minimum applies to market orders.
+ * minimum order value and whether that minimum applies to market orders, and its tick (the price a limit sells what
+ * a market order cannot at).
  */
 export type Lot = Pick<Market, 'amountStep' | 'minAmount'> &
-  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket' | 'marketLot'>>;
+  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket' | 'marketLot' | 'priceStep'>>;
 
 export interface Fill {
   /** Exchange order id. */
@@ -205,7 +206,7 @@ export function applyFill(book: PositionBook, fill: Fill, lot?: Lot): PositionBo
     next.amount = Math.max(next.amount, 0) < EPSILON ? 0 : next.amount;
     next.costBasis = 0;
     next.openedAt = null;
-  } else if (lot && sellableByMarketOrder(next.amount, lot, fill.price) === 0) {
+  } else if (lot && sellableByExits(next.amount, lot, fill.price) === 0) {
     // only dust is left (a base-currency buy fee always leaves some; a limit entry cancelled after a small part
     // filled), unsellable at this fill's price: the round trip is over (isOpenPosition's rule, the one function)
     next.openedAt = null;

@@ -17,7 +17,12 @@ import type { OrderManager } from '../orders/order-manager';
 import { isProtectiveExit } from '../orders/order-state';
 import type { PlacementFacts } from './placement-gate';
 import type { StateGateway } from '../state/state-gateway';
-import { cooldownUntil, protectiveCooldownUntil, unsentWaitUntil } from './symbol-decision';
+import {
+  cooldownUntil,
+  protectiveCooldownUntil,
+  protectiveLimitMissed,
+  unsentWaitUntil,
+} from './symbol-decision';
 
 /** Longest cooldown after refusals in a row on one symbol. */
 const MAX_REFUSAL_COOLDOWN_MS = 60 * 60 * 1000;
@@ -55,6 +60,7 @@ export function readPlacementFacts(src: PlacementFactsSource, symbol: string): P
     ),
     unsentUntil: unsentWaitUntil(ordersOfSymbol),
     protectiveUnsentUntil: unsentWaitUntil(ordersOfSymbol.filter((o) => isProtectiveExit(o.purpose))),
+    protectiveLimitMissed: protectiveLimitMissed(ordersOfSymbol),
     now: src.clock.now(),
     traded: config.symbols.includes(symbol),
     pause: src.state.pause,

@@ -5,12 +5,15 @@
  */
 import type { Config } from '../../../shared/config/schema';
 import type { Market } from '../../exchange/exchange';
+import type { OrderType } from '../../../shared/domain/order';
 import {
   floorToStep,
   largestOrderAmount,
   lotOf,
+  marketableSellPrice,
+  roundToStep,
   sellableAmount,
-  sellableByMarketOrder,
+  sellableByExits,
   valuedAt,
 } from '../../exchange/precision';
 import { utcDay } from '../../../shared/clock';
@@ -22,11 +25,10 @@ export type SizeResult = { ok: true; amount: number; notional: number } | { ok: 
 /**
  * Base amount for spending `quoteAmount` at `price` in one entry of `type`, floored to a MARKET order's amount step
  * and checked against its minimum whatever the entry's type (lotOf: a market order's own where the exchange sets one,
- * Binance MARKET_LOT_SIZE; on that grid a limit order is on every order's too) — the position an entry opens is one
- * a stop-loss and close-all, always at market, can sell whole: a limit entry on LOT_SIZE's finer grid left the rest
- * below the market step unprotected once a stop-loss sold, and one below the market minimum opened no position at
- * all (isOpenPosition), so the next signal bought again. Within the exchange's largest order of `type`
- * (largestOrderAmount: an entry above it is sized down to it, never refused every time).
+ * Binance MARKET_LOT_SIZE; on that grid a limit order is on every order's too) — the position an entry opens is sold
+ * by a stop-loss and close-all at market in whole (but for a buy fee taken in the coin: the rest below a market step
+ * goes by a limit order, sizeExitOrder). Within the exchange's largest order of `type` (largestOrderAmount: an entry
+ * above it is sized down to it, never refused every time).
  */
 export function sizeOrder(
   quoteAmount: number,
@@ -69,6 +71,47 @@ export function sizeExit(
   const smaller = floorToStep(sellable - smallest, market.amountStep);
   const sized = checkAmount(Math.min(smaller, cap), price, market, valued);
   return sized.ok ? sized : checkAmount(cap, price, market, valued);
+}
+
+/** An exit as it is placed: its amount, its order type and, for a limit, its price. */
+export type ExitOrderSize =
+  | { ok: true; amount: number; notional: number; type: OrderType; limitPrice?: number }
+  | { ok: false; reason: string };
+
+/**
+ * The exit order for a held amount: of `type` — a limit at `price` on the tick — except a MARKET exit of a holding a
+ * market order cannot sell whole on its own step or minimum (Binance MARKET_LOT_SIZE, coarser than LOT_SIZE's: what
+ * a buy fee taken in the coin leaves of whole market steps, 0.001 BTC bought holding 0.000999; a position from before
+ * the rule), which goes as one LIMIT sell on every order's grid at the marketable price (precision.ts
+ * marketableSellPrice: it fills at the bids, as a market sell does). In one order, not whole market steps at market and
+ * the rest after: a strategy exit is asked once, so that rest rode on with no exit, holding a position slot, and a
+ * rest too small for a limit order was left unsellable. Before, the rest was dust with no stop-loss, and a one-step
+ * entry was no position at all (the next signal bought again). Where no limit order can sell it (worth less than the
+ * minimum order value at the marketable price), or `marketFirst` (such a limit of the position's went unsold: the
+ * bids below its price), a market order sells what it can.
+ */
+export function sizeExitOrder(
+  held: number,
+  price: number,
+  listed: Market,
+  type: OrderType,
+  marketFirst = false,
+): ExitOrderSize {
+  if (type === 'limit') {
+    const sized = sizeExit(held, price, listed, type);
+    return sized.ok ? { ...sized, type, limitPrice: roundToStep(price, listed.priceStep) } : sized;
+  }
+  const byMarket = sizeExit(held, price, listed, 'market');
+  if (marketFirst && byMarket.ok) return { ...byMarket, type: 'market' };
+  // what a market order's coarser step or higher minimum cannot reach of the holding, a limit order's grid does
+  const beyondMarket = sellableAmount(held, listed) > sellableAmount(held, lotOf(listed, 'market'));
+  if (beyondMarket) {
+    const limitPrice = marketableSellPrice(price, listed);
+    const byLimit = sizeExit(held, limitPrice, listed, 'limit');
+    if (byLimit.ok) return { ...byLimit, type: 'limit', limitPrice };
+    if (!byMarket.ok) return byLimit;
+  }
+  return byMarket.ok ? { ...byMarket, type: 'market' } : byMarket;
 }
 
 /** The smallest amount one order can sell (valued at `price`): the minimum amount and value, on the amount step. */
@@ -273,11 +316,12 @@ export function resetAfterResume(state: RiskState, equity: number, now: number):
 }
 
 /**
- * A held amount is a position when it could be sold (by a market order, as a stop-loss or close-all sells it): at
- * least one amount step and the market's minimum amount, worth at least its minimum order value at `price` where
- * that minimum applies to market orders (without a price, the value is not judged). Dust below that
- * stays in the book (the next entry adds to it, the next exit sells it whole) but is no position: it neither holds
- * the symbol "in position" nor counts toward `maxOpenPositions`.
+ * A held amount is a position when the exits could sell it (precision.ts sellableByExits: by a market order, as a
+ * stop-loss or close-all sells it, and the part below a market order's own step or minimum by a limit order): at
+ * least one amount step and the minimum amount, worth at least the minimum order value at `price` where that minimum
+ * applies (without a price, the value is not judged). Dust below that stays in the book (the next entry adds to it,
+ * the next exit sells it whole) but is no position: it neither holds the symbol "in position" nor counts toward
+ * `maxOpenPositions`.
  */
 export function isOpenPosition(
   amount: number,
@@ -285,5 +329,5 @@ export function isOpenPosition(
   price: number | undefined,
 ): boolean {
   if (!market) return amount > 1e-12;
-  return sellableByMarketOrder(amount, market, price) > 0;
+  return sellableByExits(amount, market, price) > 0;
 }

@@ -25,8 +25,9 @@ import { averageEntryPrice, type PositionBook } from '../books/pnl';
 import {
   checkStopLossTakeProfit,
   isOpenPosition,
-  sizeExit,
+  sizeExitOrder,
   sizeOrder,
+  type ExitOrderSize,
   type ExitTrigger,
   type RiskConfig,
 } from './risk';
@@ -41,7 +42,7 @@ export interface SymbolView {
   facts: PlacementFacts;
   risk: RiskConfig;
   limitOrderTtlMs: number;
-  /** The configured order type (a stop-loss is always a market order). */
+  /** The configured order type (a stop-loss always goes at market: risk.ts sizeExitOrder). */
   orderType: 'market' | 'limit';
   /**
    * The most an exit may ask for (held-balance.ts `exitable`: the coin's free balance plus the bot's own sells'
@@ -60,7 +61,15 @@ export type SymbolDecision =
    */
   | { kind: 'wait'; reason: string; heldByHalt?: ExitTrigger; heldBack?: ExitTrigger }
   | { kind: 'cancel'; orders: string[]; reason: string }
-  | { kind: 'exit'; trigger: ExitTrigger; amount: number; type: 'market' | 'limit'; reason: string }
+  /** `limitPrice`: a limit exit's price (risk.ts sizeExitOrder). */
+  | {
+      kind: 'exit';
+      trigger: ExitTrigger;
+      amount: number;
+      type: 'market' | 'limit';
+      limitPrice?: number;
+      reason: string;
+    }
   /** The exit fired, and what the account holds of the position cannot be sold: the shortfall is written off. */
   | { kind: 'write-off'; trigger: ExitTrigger; reason: string }
   | { kind: 'strategy'; inPosition: boolean };
@@ -83,12 +92,13 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
       if (block?.rule === 'halted')
         return { kind: 'wait', reason: `${what}; ${block.reason}`, heldByHalt: trigger };
       if (block) return { kind: 'wait', reason: `${what}; ${block.reason}` };
-      // a stop-loss must get out: always at market
+      // a stop-loss must get out: always at market (as one limit at the marketable price where a market order cannot
+      // sell the holding whole: sizeExitOrder; at market again what it can once such a limit went unsold)
       const type = trigger.kind === 'stop-loss' ? 'market' : v.orderType;
       // never more than the account holds (the owner's coins are never sold, and more would be refused forever)
       const held = Math.min(v.position!.amount, v.exitable ?? Infinity);
-      const size = sizeExit(held, v.price, v.market, type);
-      if (size.ok) return { kind: 'exit', trigger, amount: size.amount, type, reason: what };
+      const size = sizeExitOrder(held, v.price, v.market, type, facts.protectiveLimitMissed);
+      if (size.ok) return { kind: 'exit', trigger, ...exitOrder(size), reason: what };
       if (held < v.position!.amount) {
         const short = `${what}; the account holds ${held} of the position's ${v.position!.amount}`;
         if (v.shortfall) return { kind: 'write-off', trigger, reason: short };
@@ -135,26 +145,36 @@ export interface SignalView {
 export type SignalDecision =
   | { kind: 'none'; reason?: string; quiet?: boolean }
   | { kind: 'enter'; amount: number }
-  | { kind: 'exit'; amount: number };
+  | { kind: 'exit'; amount: number; type: 'market' | 'limit'; limitPrice?: number };
 
 export function decideOnSignal(v: SignalView): SignalDecision {
   if (v.signal.action === 'exit-long' && v.inPosition) {
     // an order placed meanwhile (close-all's sell) holds the symbol: never two exits at once
     const block = placementBlock(v.facts, 'exit');
     if (block) return { kind: 'none', reason: block.reason };
-    const size = sizeExit(
+    const size = sizeExitOrder(
       Math.min(v.position!.amount, v.exitable ?? Infinity),
       v.price,
       v.market,
       v.orderType,
     );
-    return size.ok ? { kind: 'exit', amount: size.amount } : { kind: 'none', reason: size.reason };
+    return size.ok ? { kind: 'exit', ...exitOrder(size) } : { kind: 'none', reason: size.reason };
   }
   if (v.signal.action !== 'enter-long' || v.inPosition) return { kind: 'none', quiet: true };
   const block = placementBlock(v.facts, 'entry');
   if (block) return { kind: 'none', reason: block.reason };
   const size = sizeOrder(v.stakePerTrade, v.price, v.market, v.orderType);
   return size.ok ? { kind: 'enter', amount: size.amount } : { kind: 'none', reason: size.reason };
+}
+
+/** The order of a sized exit as a decision carries it: its amount, type and a limit's price. */
+function exitOrder(size: Extract<ExitOrderSize, { ok: true }>): {
+  amount: number;
+  type: 'market' | 'limit';
+  limitPrice?: number;
+} {
+  const { amount, type, limitPrice } = size;
+  return limitPrice === undefined ? { amount, type } : { amount, type, limitPrice };
 }
 
 /**
@@ -298,6 +318,30 @@ export function protectiveCooldownUntil(
     streak++;
   }
   return refusedUntil(latest, streak, baseMs, maxMs);
+}
+
+/**
+ * Whether the symbol's latest stop-loss or take-profit — no entry after it — was a LIMIT that ended with part of it
+ * unsold: cancelled resting, as a stop-loss still firing cancels one (risk.ts sizeExitOrder sells a holding a market
+ * order cannot sell whole by a limit at the marketable price, 2 % under the last price read: it rests when the bids
+ * are further down — a gap, a stale price, a spread wider than that). The next one then sells at market what a
+ * market order can, which fills wherever the bids are; the rest goes by a limit after. A refusal is not a miss (its
+ * backoff is protectiveCooldownUntil's).
+ */
+export function protectiveLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolean {
+  let latest: LocalOrder | undefined;
+  for (const o of ordersOfSymbol) {
+    if (!isProtectiveExit(o.purpose) && o.purpose !== 'entry') continue;
+    if (latest === undefined || o.createdAt >= latest.createdAt) latest = o;
+  }
+  return (
+    latest !== undefined &&
+    isProtectiveExit(latest.purpose) &&
+    latest.type === 'limit' &&
+    latest.status === 'cancelled' &&
+    latest.refused !== true &&
+    latest.filled < latest.amount
+  );
 }
 
 /** Refused by the exchange, or expired by it with nothing filled: either way the exit did nothing. */

@@ -3,9 +3,11 @@
  * amount or order value above it (Binance LOT_SIZE minQty / NOTIONAL, Bybit minOrderQty, OKX minSz), or delists the
  * symbol (no market any more). Judged with the markets of a load and the price `openPositions` values it at:
  *
- * - `below-minimum`: the market is listed, the holding is at least one amount step of a market order, and a market
- *   order cannot sell it (risk.ts isOpenPosition says no position). The dust an exit leaves is always below one step
- *   (sizeExit floors the sell to it), so that dust is never one of these — only coins that were a position.
+ * - `below-minimum`: the market is listed, the holding is at least one amount step of a market order, and no exit
+ *   can sell it (risk.ts isOpenPosition says no position: neither a market order nor, where a market order has a step
+ *   or minimum of its own, a limit one). The dust an exit leaves is always below one step (an exit floors its sell to
+ *   its order's step: a limit's is finer than a market order's), so that dust is never one of these — only coins
+ *   that were a position.
  * - `delisted`: no market; any amount counts, as isOpenPosition counts it toward `risk.maxOpenPositions` (the
  *   conservative side: the slot stays held until the operator writes it off) — the dust an exit left too: without
  *   the market its step is unknown, and it holds the slot all the same.
@@ -13,7 +15,7 @@
  * A symbol with an order still in flight is not judged (its fills decide what it holds).
  */
 import type { Market } from '../../exchange/exchange';
-import { lotOf, sellableByMarketOrder } from '../../exchange/precision';
+import { lotOf, sellableByExits } from '../../exchange/precision';
 
 /** Amounts below this are float noise (pnl.ts's). */
 const EPSILON = 1e-12;
@@ -27,7 +29,7 @@ export interface UnsellableHolding {
   reason: UnsellableReason;
   /** The price it was judged at (the last price, or its cost per unit before any); absent when none is known. */
   price?: number;
-  /** With `below-minimum`: a market order's minimum amount, and the minimum order value where it applies. */
+  /** With `below-minimum`: the least an order can sell (a limit's, where a market order's own is higher), and the minimum order value. */
   minAmount?: number;
   minNotional?: number;
 }
@@ -42,15 +44,14 @@ export function unsellableHolding(
   if (!(amount > EPSILON)) return null;
   const priced = price !== undefined && price > 0 ? { price } : {};
   if (!market) return { symbol, amount, reason: 'delisted', ...priced };
-  const lot = lotOf(market, 'market');
-  if (amount + EPSILON < lot.amountStep) return null;
-  if (sellableByMarketOrder(amount, market, price) > 0) return null;
+  if (amount + EPSILON < lotOf(market, 'market').amountStep) return null;
+  if (sellableByExits(amount, market, price) > 0) return null;
   return {
     symbol,
     amount,
     reason: 'below-minimum',
     ...priced,
-    minAmount: lot.minAmount,
+    minAmount: market.minAmount,
     ...(market.minNotional > 0 ? { minNotional: market.minNotional } : {}),
   };
 }

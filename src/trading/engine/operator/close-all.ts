@@ -24,7 +24,7 @@ import type { OrderRefresh } from '../orders/order-refresh';
 import { isFinal } from '../orders/order-state';
 import { placementBlock, type PlacementFacts } from '../decide/placement-gate';
 import { splitSymbol } from '../books/pnl';
-import { sizeExit } from '../decide/risk';
+import { sizeExitOrder } from '../decide/risk';
 import type { InferredOrderWatch } from '../tick/inferred-orders';
 import type { ShortfallWatch } from '../tick/shortfall-watch';
 import type { PauseSource, PauseState } from '../state/trading-state';
@@ -152,8 +152,9 @@ async function balanceAfterSettling(deps: CloseAllDeps): Promise<Record<string, 
 }
 
 /**
- * Market-sells `held` of `symbol` in as many orders as the exchange's largest market order allows (sizeExit: its
- * maximum amount and value, docs/exchanges.md), each placed once the one before has filled (looked up where the
+ * Market-sells `held` of `symbol` in as many orders as the exchange's largest market order allows (sizeExitOrder: its
+ * maximum amount and value, docs/exchanges.md; a holding a market order cannot sell whole on its own step or
+ * minimum by one limit at the marketable price), each placed once the one before has filled (looked up where the
  * create answer does not say); the ids go to `placed`. Returns why part of it was
  * not sold (nothing sold at all, or an order that did not fill: the rest is left for the operator), or null.
  */
@@ -168,15 +169,17 @@ async function sellAll(
   const market = orderBook.markets[symbol];
   let left = held;
   let orders = 0;
-  // bounded: a market order fills at once or the loop stops; each one sells at least one amount step
+  // bounded: a piece fills at once or the loop stops; each one sells at least one amount step
   for (;;) {
-    const size = sizeExit(left, price, market, 'market');
+    // at market; a holding a market order cannot sell whole by one limit at the marketable price (sizeExitOrder)
+    const size = sizeExitOrder(left, price, market, 'market');
     if (!size.ok) return orders === 0 ? size.reason : null;
     let order = await manager.place({
       symbol,
       side: 'sell',
-      type: 'market',
+      type: size.type,
       amount: size.amount,
+      price: size.limitPrice,
       purpose: 'close-all',
       reason: 'operator close-all',
       ownerHeld,

@@ -258,14 +258,7 @@ export class SymbolTick {
             },
           );
         }
-        await this.placeExit(
-          symbol,
-          decision.amount,
-          decision.type,
-          price,
-          decision.trigger.kind,
-          decision.reason,
-        );
+        await this.placeExit(symbol, decision, price, decision.trigger.kind, decision.reason);
         return;
       }
       case 'write-off':
@@ -387,7 +380,7 @@ export class SymbolTick {
         : standing.tries > 0
           ? `${signal.reason} (again: ${standing.tries} limit exit${standing.tries > 1 ? 's' : ''} not filled in time)`
           : `${signal.reason} (again: the last exit was held back unsent by the rate-limit gate)`;
-      await this.placeExit(symbol, decision.amount, orderType, price, 'exit', reason);
+      await this.placeExit(symbol, decision, price, 'exit', reason);
       return;
     }
     if (stale !== undefined) {
@@ -474,24 +467,31 @@ export class SymbolTick {
     return exitable(position, held, lockedBySells(this.orderBook.pendingOrders(symbol)));
   }
 
+  /** Places the exit `order` (risk.ts sizeExitOrder: its amount, type and a limit's price); `price` is the last. */
   private async placeExit(
     symbol: string,
-    amount: number,
-    type: 'market' | 'limit',
+    order: { amount: number; type: 'market' | 'limit'; limitPrice?: number },
     price: number,
     purpose: 'exit' | 'stop-loss' | 'take-profit',
     reason: string,
   ): Promise<void> {
-    const market = this.orderBook.markets[symbol];
+    const { amount, type, limitPrice } = order;
     // the part of the position the account does not hold leaves it first (a confirmed shortfall only)
     await this.opts.shortfalls.writeOffBeforeSale(symbol, price);
-    this.logger.info('Exit signal', { symbol, purpose, reason, amount, price });
+    this.logger.info('Exit signal', {
+      symbol,
+      purpose,
+      reason,
+      amount,
+      price,
+      ...(type === 'limit' ? { limitPrice } : {}),
+    });
     await this.manager.place({
       symbol,
       side: 'sell',
       type,
       amount,
-      price: type === 'limit' ? roundToStep(price, market.priceStep) : undefined,
+      price: type === 'limit' ? limitPrice : undefined,
       purpose,
       reason,
       ownerHeld: this.opts.inferred.ownerHeld(symbol),
