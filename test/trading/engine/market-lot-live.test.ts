@@ -177,6 +177,27 @@ describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccx
     expect(position()).to.be.closeTo(0.000995, 1e-12);
   });
 
+  it('a close-all whose limit the bids left behind sells the market steps at market the next time', async () => {
+    await lottedEngine(300);
+    strategy.next = ENTER;
+    await tickUntil(() => position() > 0);
+    strategy.next = HOLD;
+    fake!.widenSpread(BTC, 0.05);
+    // the limit of all of it rests: close-all says what is left unsold
+    const first = await h!.loop.closeAll();
+    expect(first.skipped.map((s) => s.reason).join()).to.match(/0\.004995 BTC\/USDT left unsold/);
+    // again: that limit cancelled first, then 0.004 at market (filled at the bid), the rest by a limit (resting)
+    const second = await h!.loop.closeAll();
+    expect(sellOrders().map((o) => [o.type, o.qty])).to.deep.equal([
+      ['LIMIT', 0.00499],
+      ['MARKET', 0.004],
+      ['LIMIT', 0.00099],
+    ]);
+    expect(sells().map((t) => [t.qty, t.price])).to.deep.equal([[0.004, 57_000]]);
+    expect(second.skipped.map((s) => s.reason).join()).to.match(/left unsold/);
+    expect(position()).to.be.closeTo(0.000995, 1e-12);
+  });
+
   it("a strategy's market exit sells it whole, so the next entry is free to buy (review43 HIGH)", async () => {
     // five steps bought, 0.004995 held: four at market would leave 0.000995, a position no exit is asked for again
     await lottedEngine(300);

@@ -84,9 +84,9 @@ describe('readPlacementFacts: what the placement gate answers on, read in one pl
   it("a stop-loss's limit cancelled unsold is a miss of the symbol's, a market one is not", () => {
     const stop = (type: 'limit' | 'market') =>
       intent(orderId(1), { purpose: 'stop-loss', side: 'sell', type, status: 'cancelled', createdAt: 100 });
-    expect(facts({ orders: [stop('limit')] }).protectiveLimitMissed).to.equal(true);
-    expect(facts({ orders: [stop('market')] }).protectiveLimitMissed).to.equal(false);
-    expect(facts({ orders: [stop('limit')] }, 'ETH/USDT').protectiveLimitMissed).to.equal(false);
+    expect(facts({ orders: [stop('limit')] }).urgentLimitMissed).to.equal(true);
+    expect(facts({ orders: [stop('market')] }).urgentLimitMissed).to.equal(false);
+    expect(facts({ orders: [stop('limit')] }, 'ETH/USDT').urgentLimitMissed).to.equal(false);
   });
 
   it('the stored pause holds entries, exits pass', () => {

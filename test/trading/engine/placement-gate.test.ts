@@ -37,7 +37,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     protectiveCooldownUntil: null,
     unsentUntil: null,
     protectiveUnsentUntil: null,
-    protectiveLimitMissed: false,
+    urgentLimitMissed: false,
     now: NOW,
     traded: true,
     pause: null,

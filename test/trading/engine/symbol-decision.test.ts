@@ -8,7 +8,7 @@ import {
   decideOnSignal,
   decideSymbol,
   protectiveCooldownUntil,
-  protectiveLimitMissed,
+  urgentLimitMissed,
   standingExit,
   unsentWaitUntil,
   type SymbolView,
@@ -48,7 +48,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     protectiveCooldownUntil: null,
     unsentUntil: null,
     protectiveUnsentUntil: null,
-    protectiveLimitMissed: false,
+    urgentLimitMissed: false,
     now: NOW,
     traded: true,
     pause: null,
@@ -60,9 +60,9 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
 
 function view(
   over: Partial<Omit<SymbolView, 'facts'>> &
-    Pick<Partial<PlacementFacts>, 'pending' | 'cooldownUntil' | 'protectiveLimitMissed'> = {},
+    Pick<Partial<PlacementFacts>, 'pending' | 'cooldownUntil' | 'urgentLimitMissed'> = {},
 ): SymbolView {
-  const { pending, cooldownUntil, protectiveLimitMissed, ...rest } = over;
+  const { pending, cooldownUntil, urgentLimitMissed, ...rest } = over;
   return {
     symbol: 'BTC/USDT',
     market,
@@ -75,7 +75,7 @@ function view(
     facts: facts({
       pending: pending ?? [],
       cooldownUntil: cooldownUntil ?? null,
-      protectiveLimitMissed: protectiveLimitMissed ?? false,
+      urgentLimitMissed: urgentLimitMissed ?? false,
     }),
   };
 }
@@ -141,12 +141,12 @@ describe('decideSymbol: what a symbol does this tick', () => {
   it('sells at market what a market order can once such a limit of the position went unsold (the bids below it)', () => {
     const lotted = { ...market, marketLot: { step: 0.001 } };
     const d = decideSymbol(
-      view({ market: lotted, position: held(0.004995, 60_000), price: 58_000, protectiveLimitMissed: true }),
+      view({ market: lotted, position: held(0.004995, 60_000), price: 58_000, urgentLimitMissed: true }),
     );
     expect(d).to.deep.include({ kind: 'exit', amount: 0.004, type: 'market' });
     // less than one market step: by a limit still
     const rest = decideSymbol(
-      view({ market: lotted, position: held(0.000995, 60_000), price: 58_000, protectiveLimitMissed: true }),
+      view({ market: lotted, position: held(0.000995, 60_000), price: 58_000, urgentLimitMissed: true }),
     );
     expect(rest).to.deep.include({ kind: 'exit', amount: 0.00099, type: 'limit' });
   });
@@ -300,30 +300,32 @@ describe('decideOnSignal', () => {
   });
 });
 
-describe('protectiveLimitMissed: the latest stop-loss or take-profit was a limit that went unsold', () => {
+describe('urgentLimitMissed: the latest stop-loss, take-profit or close-all piece was a limit that went unsold', () => {
   const limitSell = (over: Partial<LocalOrder>): LocalOrder =>
     order({ side: 'sell', type: 'limit', purpose: 'stop-loss', status: 'cancelled', ...over });
 
   it('a limit stop-loss or take-profit cancelled with part of it unsold, no entry after it', () => {
-    expect(protectiveLimitMissed([limitSell({})])).to.equal(true);
-    expect(protectiveLimitMissed([limitSell({ purpose: 'take-profit', filled: 0.001 })])).to.equal(true);
+    expect(urgentLimitMissed([limitSell({})])).to.equal(true);
+    expect(urgentLimitMissed([limitSell({ purpose: 'take-profit', filled: 0.001 })])).to.equal(true);
+    // close-all's piece alike: the next stop-loss or close-all goes at market first
+    expect(urgentLimitMissed([limitSell({ purpose: 'close-all' })])).to.equal(true);
     // the latest counts: a filled one after it, or an entry (a new position) after it
     const missed = limitSell({ clientOrderId: 'a', createdAt: NOW - 5_000 });
     expect(
-      protectiveLimitMissed([missed, limitSell({ clientOrderId: 'b', status: 'filled', filled: 0.002 })]),
+      urgentLimitMissed([missed, limitSell({ clientOrderId: 'b', status: 'filled', filled: 0.002 })]),
     ).to.equal(false);
-    expect(protectiveLimitMissed([missed, order({ clientOrderId: 'c', purpose: 'entry' })])).to.equal(false);
+    expect(urgentLimitMissed([missed, order({ clientOrderId: 'c', purpose: 'entry' })])).to.equal(false);
     // a strategy exit after it does not count either way
     expect(
-      protectiveLimitMissed([missed, order({ clientOrderId: 'd', purpose: 'exit', side: 'sell' })]),
+      urgentLimitMissed([missed, order({ clientOrderId: 'd', purpose: 'exit', side: 'sell' })]),
     ).to.equal(true);
   });
 
   it('not a market order, a refusal (its own backoff), a filled one, or none', () => {
-    expect(protectiveLimitMissed([limitSell({ type: 'market' })])).to.equal(false);
-    expect(protectiveLimitMissed([limitSell({ status: 'rejected', refused: true })])).to.equal(false);
-    expect(protectiveLimitMissed([limitSell({ status: 'filled', filled: 0.002 })])).to.equal(false);
-    expect(protectiveLimitMissed([])).to.equal(false);
+    expect(urgentLimitMissed([limitSell({ type: 'market' })])).to.equal(false);
+    expect(urgentLimitMissed([limitSell({ status: 'rejected', refused: true })])).to.equal(false);
+    expect(urgentLimitMissed([limitSell({ status: 'filled', filled: 0.002 })])).to.equal(false);
+    expect(urgentLimitMissed([])).to.equal(false);
   });
 });
 

@@ -20,7 +20,7 @@ import type { StateGateway } from '../state/state-gateway';
 import {
   cooldownUntil,
   protectiveCooldownUntil,
-  protectiveLimitMissed,
+  urgentLimitMissed,
   unsentWaitUntil,
 } from './symbol-decision';
 
@@ -60,7 +60,7 @@ export function readPlacementFacts(src: PlacementFactsSource, symbol: string): P
     ),
     unsentUntil: unsentWaitUntil(ordersOfSymbol),
     protectiveUnsentUntil: unsentWaitUntil(ordersOfSymbol.filter((o) => isProtectiveExit(o.purpose))),
-    protectiveLimitMissed: protectiveLimitMissed(ordersOfSymbol),
+    urgentLimitMissed: urgentLimitMissed(ordersOfSymbol),
     now: src.clock.now(),
     traded: config.symbols.includes(symbol),
     pause: src.state.pause,

@@ -57,10 +57,11 @@ export interface PlacementFacts {
   /** The same after its latest stop-loss/take-profit exit was refused unsent, or null. */
   protectiveUnsentUntil: number | null;
   /**
-   * The symbol's latest stop-loss or take-profit was a limit that ended with part of it unsold (symbol-decision.ts
-   * `protectiveLimitMissed`): the next one sells at market what a market order can. Not a rule of this gate.
+   * The symbol's latest stop-loss, take-profit or close-all piece was a limit that ended with part of it unsold
+   * (symbol-decision.ts `urgentLimitMissed`): the next one sells at market what a market order can. Not a rule of
+   * this gate.
    */
-  protectiveLimitMissed: boolean;
+  urgentLimitMissed: boolean;
   now: number;
   /** The symbol is in `trading.symbols` (entries allowed). */
   traded: boolean;

@@ -97,7 +97,7 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
       const type = trigger.kind === 'stop-loss' ? 'market' : v.orderType;
       // never more than the account holds (the owner's coins are never sold, and more would be refused forever)
       const held = Math.min(v.position!.amount, v.exitable ?? Infinity);
-      const size = sizeExitOrder(held, v.price, v.market, type, facts.protectiveLimitMissed);
+      const size = sizeExitOrder(held, v.price, v.market, type, facts.urgentLimitMissed);
       if (size.ok) return { kind: 'exit', trigger, ...exitOrder(size), reason: what };
       if (held < v.position!.amount) {
         const short = `${what}; the account holds ${held} of the position's ${v.position!.amount}`;
@@ -321,27 +321,32 @@ export function protectiveCooldownUntil(
 }
 
 /**
- * Whether the symbol's latest stop-loss or take-profit — no entry after it — was a LIMIT that ended with part of it
- * unsold: cancelled resting, as a stop-loss still firing cancels one (risk.ts sizeExitOrder sells a holding a market
- * order cannot sell whole by a limit at the marketable price, 2 % under the last price read: it rests when the bids
- * are further down — a gap, a stale price, a spread wider than that). The next one then sells at market what a
- * market order can, which fills wherever the bids are; the rest goes by a limit after. A refusal is not a miss (its
- * backoff is protectiveCooldownUntil's).
+ * Whether the symbol's latest urgent exit — a stop-loss, take-profit or close-all piece (`isUrgentExit`), no entry
+ * after it — was a LIMIT that ended with part of it unsold: cancelled resting, as a stop-loss still firing or the next
+ * close-all cancels one (risk.ts sizeExitOrder sells a holding a market order cannot sell whole by a limit at the
+ * marketable price, 2 % under the last price read: it rests when the bids are further down — a gap, a stale price, a
+ * spread wider than that). The next one then sells at market what a market order can, which fills wherever the bids
+ * are; the rest goes by a limit after. A refusal is not a miss (its backoff is protectiveCooldownUntil's).
  */
-export function protectiveLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolean {
+export function urgentLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolean {
   let latest: LocalOrder | undefined;
   for (const o of ordersOfSymbol) {
-    if (!isProtectiveExit(o.purpose) && o.purpose !== 'entry') continue;
+    if (!isUrgentExit(o) && o.purpose !== 'entry') continue;
     if (latest === undefined || o.createdAt >= latest.createdAt) latest = o;
   }
   return (
     latest !== undefined &&
-    isProtectiveExit(latest.purpose) &&
+    isUrgentExit(latest) &&
     latest.type === 'limit' &&
     latest.status === 'cancelled' &&
     latest.refused !== true &&
     latest.filled < latest.amount
   );
+}
+
+/** A stop-loss, take-profit or close-all piece: the exits that go at market. */
+function isUrgentExit(o: LocalOrder): boolean {
+  return isProtectiveExit(o.purpose) || o.purpose === 'close-all';
 }
 
 /** Refused by the exchange, or expired by it with nothing filled: either way the exit did nothing. */

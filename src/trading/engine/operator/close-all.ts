@@ -68,8 +68,8 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
   const skipped: CloseAllResult['skipped'] = [];
   for (const position of orderBook.openPositions()) {
     const symbol = position.symbol;
-    const unsettledReason =
-      unsettled.get(symbol) ?? placementBlock(deps.placementFacts(symbol), 'close-all')?.reason;
+    const facts = deps.placementFacts(symbol);
+    const unsettledReason = unsettled.get(symbol) ?? placementBlock(facts, 'close-all')?.reason;
     if (unsettledReason) {
       skipped.push({ symbol, reason: unsettledReason });
       continue;
@@ -81,7 +81,10 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
       // never more than the account holds: the coin's free balance once our orders are settled
       const base = balance && (balance[splitSymbol(symbol).base] ?? { free: 0, used: 0, total: 0 });
       const held = exitable(amount, base ?? undefined, 0);
-      const left = await sellAll(deps, symbol, held, price, placed, deps.inferred.ownerHeld(symbol));
+      const left = await sellAll(deps, symbol, held, price, placed, {
+        ownerHeld: deps.inferred.ownerHeld(symbol),
+        marketFirst: facts.urgentLimitMissed,
+      });
       if (left) skipped.push({ symbol, reason: left });
       else if (orderBook.openPositions().some((p) => p.symbol === symbol)) {
         // sold what the account holds, and the bot's position is still open: never "all closed" when it is not
@@ -154,7 +157,8 @@ async function balanceAfterSettling(deps: CloseAllDeps): Promise<Record<string, 
 /**
  * Market-sells `held` of `symbol` in as many orders as the exchange's largest market order allows (sizeExitOrder: its
  * maximum amount and value, docs/exchanges.md; a holding a market order cannot sell whole on its own step or
- * minimum by one limit at the marketable price), each placed once the one before has filled (looked up where the
+ * minimum by one limit at the marketable price — at market what it can first where the symbol's last such limit went
+ * unsold, `marketFirst`), each placed once the one before has filled (looked up where the
  * create answer does not say); the ids go to `placed`. Returns why part of it was
  * not sold (nothing sold at all, or an order that did not fill: the rest is left for the operator), or null.
  */
@@ -164,15 +168,17 @@ async function sellAll(
   held: number,
   price: number,
   placed: string[],
-  ownerHeld: number | undefined,
+  how: { ownerHeld: number | undefined; marketFirst: boolean },
 ): Promise<string | null> {
+  const { ownerHeld, marketFirst } = how;
   const market = orderBook.markets[symbol];
   let left = held;
   let orders = 0;
   // bounded: a piece fills at once or the loop stops; each one sells at least one amount step
   for (;;) {
-    // at market; a holding a market order cannot sell whole by one limit at the marketable price (sizeExitOrder)
-    const size = sizeExitOrder(left, price, market, 'market');
+    // at market; a holding a market order cannot sell whole by one limit at the marketable price (sizeExitOrder),
+    // unless such a limit of the symbol went unsold: then at market what a market order can first
+    const size = sizeExitOrder(left, price, market, 'market', marketFirst);
     if (!size.ok) return orders === 0 ? size.reason : null;
     let order = await manager.place({
       symbol,
