@@ -26,9 +26,9 @@ export type SizeResult = { ok: true; amount: number; notional: number } | { ok: 
  * Base amount for spending `quoteAmount` at `price` in one entry of `type`, floored to a MARKET order's amount step
  * and checked against its minimum whatever the entry's type (lotOf: a market order's own where the exchange sets one,
  * Binance MARKET_LOT_SIZE; on that grid a limit order is on every order's too) — the position an entry opens is sold
- * by a stop-loss and close-all at market in whole (but for a buy fee taken in the coin: the rest below a market step
- * goes by a limit order, sizeExitOrder). Within the exchange's largest order of `type` (largestOrderAmount: an entry
- * above it is sized down to it, never refused every time).
+ * by a stop-loss and close-all at market in whole (a buy fee taken in the coin leaves it off the market grid: then
+ * it goes whole by one limit, sizeExitOrder). Within the exchange's largest order of `type` (largestOrderAmount: an
+ * entry above it is sized down to it, never refused every time).
  */
 export function sizeOrder(
   quoteAmount: number,
@@ -317,7 +317,7 @@ export function resetAfterResume(state: RiskState, equity: number, now: number):
 
 /**
  * A held amount is a position when the exits could sell it (precision.ts sellableByExits: by a market order, as a
- * stop-loss or close-all sells it, and the part below a market order's own step or minimum by a limit order): at
+ * stop-loss or close-all sells it, or — off a market order's own step or minimum — by one limit order): at
  * least one amount step and the minimum amount, worth at least the minimum order value at `price` where that minimum
  * applies (without a price, the value is not judged). Dust below that stays in the book (the next entry adds to it,
  * the next exit sells it whole) but is no position: it neither holds the symbol "in position" nor counts toward

@@ -1,7 +1,8 @@
 /**
  * The operator's write-off of a holding the bot can no longer sell — /writeoff <symbol> (decide/unsellable.ts: below
  * the exchange's minimum for one order, or its symbol delisted). Refused for anything the exits could still sell
- * (precision.ts sellableByExits: never writes off a position the bot manages), with an order of the symbol in flight, or with nothing held.
+ * (precision.ts sellableByExits: never writes off a position the bot manages), with an order of the symbol in
+ * flight, or with nothing held.
  *
  * Booked as a `write-off` order (no exchange order, as shortfall-watch.ts books a shortfall; reconcile never looks it
  * up) whose one fill sells the whole holding at price 0: the bot realizes the loss of its cost, on the exchange's
