@@ -106,23 +106,22 @@ function commonStep(a: number, b: number): number {
 }
 
 /**
+ * The rules of a market that decide what a held amount sells (sellableByMarketOrder, sellableByExits; pnl.ts `Lot`):
+ * the amount step and minimum, a market order's own (Binance MARKET_LOT_SIZE), the minimum order value and whether it
+ * applies to market orders, and the tick (without it, the marketable price is not on a tick).
+ */
+export type SellRules = Pick<Market, 'amountStep' | 'minAmount'> &
+  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket' | 'marketLot' | 'priceStep'>>;
+
+/**
  * The part of a held amount a MARKET order can sell: `sellableAmount` on a market order's amount rules (`lotOf`;
  * Binance MARKET_LOT_SIZE's step and minimum where it lists them) with its value judged at `price` only where the
  * minimum order value applies to market orders (`valuedAt`); without a price, the value is not judged.
  */
-export function sellableByMarketOrder(
-  amount: number,
-  market: Pick<Market, 'amountStep' | 'minAmount'> &
-    Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket' | 'marketLot'>>,
-  price: number | undefined,
-): number {
+export function sellableByMarketOrder(amount: number, market: SellRules, price: number | undefined): number {
   const valued = price === undefined ? undefined : valuedAt(price, market, 'market');
   return sellableAmount(amount, lotOf(market, 'market'), valued);
 }
-
-/** A market's rules sellableByExits reads; without `priceStep`, the marketable price is not on a tick. */
-type Sellable = Pick<Market, 'amountStep' | 'minAmount'> &
-  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket' | 'marketLot' | 'priceStep'>>;
 
 /**
  * The part of a held amount the bot's exits sell (the one rule for "still a position": risk.ts isOpenPosition, the
@@ -132,7 +131,7 @@ type Sellable = Pick<Market, 'amountStep' | 'minAmount'> &
  * (`marketableSellPrice`, its value judged there), as risk.ts sizeExitOrder places it: the more of the two. Without
  * a price, no value is judged. Where a market order has no rules of its own, this is what a market order sells.
  */
-export function sellableByExits(amount: number, market: Sellable, price: number | undefined): number {
+export function sellableByExits(amount: number, market: SellRules, price: number | undefined): number {
   const byMarket = sellableByMarketOrder(amount, market, price);
   if (!market.marketLot) return byMarket;
   const limitPrice = price === undefined ? undefined : marketableSellPrice(price, market);

@@ -14,19 +14,16 @@
  */
 import { utcDay } from '../../../shared/clock';
 import type { OrderSide } from '../../../shared/domain/order';
-import type { ExchangeTrade, FillOrder, Market } from '../../exchange/exchange';
-import { sellableByExits } from '../../exchange/precision';
+import type { ExchangeTrade, FillOrder } from '../../exchange/exchange';
+import { sellableByExits, type SellRules } from '../../exchange/precision';
 
 export type { FillOrder } from '../../exchange/exchange';
 
 /**
- * What decides whether a held amount is still a position (precision.ts `sellableByExits`, the rule risk.ts
- * isOpenPosition uses): the market's amount step and minimum, a market order's own (Binance MARKET_LOT_SIZE), its
- * minimum order value and whether that minimum applies to market orders, and its tick (the price a limit sells what
- * a market order cannot at).
+ * What decides whether a held amount is still a position: the market's rules precision.ts `sellableByExits` reads
+ * (the rule risk.ts isOpenPosition uses).
  */
-export type Lot = Pick<Market, 'amountStep' | 'minAmount'> &
-  Partial<Pick<Market, 'minNotional' | 'minNotionalOnMarket' | 'marketLot' | 'priceStep'>>;
+export type Lot = SellRules;
 
 export interface Fill {
   /** Exchange order id. */

@@ -74,9 +74,14 @@ export function sizeExit(
 }
 
 /** An exit as it is placed: its amount, its order type and, for a limit, its price. */
-export type ExitOrderSize =
-  | { ok: true; amount: number; notional: number; type: OrderType; limitPrice?: number }
-  | { ok: false; reason: string };
+export interface ExitOrder {
+  amount: number;
+  type: OrderType;
+  limitPrice?: number;
+}
+
+/** An exit order sized (sizeExitOrder), or why none can be. */
+export type ExitOrderSize = ({ ok: true; notional: number } & ExitOrder) | { ok: false; reason: string };
 
 /**
  * The exit order for a held amount: of `type` — a limit at `price` on the tick — except a MARKET exit of a holding a

@@ -27,6 +27,7 @@ import {
   isOpenPosition,
   sizeExitOrder,
   sizeOrder,
+  type ExitOrder,
   type ExitOrderSize,
   type ExitTrigger,
   type RiskConfig,
@@ -61,15 +62,7 @@ export type SymbolDecision =
    */
   | { kind: 'wait'; reason: string; heldByHalt?: ExitTrigger; heldBack?: ExitTrigger }
   | { kind: 'cancel'; orders: string[]; reason: string }
-  /** `limitPrice`: a limit exit's price (risk.ts sizeExitOrder). */
-  | {
-      kind: 'exit';
-      trigger: ExitTrigger;
-      amount: number;
-      type: 'market' | 'limit';
-      limitPrice?: number;
-      reason: string;
-    }
+  | ({ kind: 'exit'; trigger: ExitTrigger; reason: string } & ExitOrder)
   /** The exit fired, and what the account holds of the position cannot be sold: the shortfall is written off. */
   | { kind: 'write-off'; trigger: ExitTrigger; reason: string }
   | { kind: 'strategy'; inPosition: boolean };
@@ -145,7 +138,7 @@ export interface SignalView {
 export type SignalDecision =
   | { kind: 'none'; reason?: string; quiet?: boolean }
   | { kind: 'enter'; amount: number }
-  | { kind: 'exit'; amount: number; type: 'market' | 'limit'; limitPrice?: number };
+  | ({ kind: 'exit' } & ExitOrder);
 
 export function decideOnSignal(v: SignalView): SignalDecision {
   if (v.signal.action === 'exit-long' && v.inPosition) {
@@ -168,11 +161,7 @@ export function decideOnSignal(v: SignalView): SignalDecision {
 }
 
 /** The order of a sized exit as a decision carries it: its amount, type and a limit's price. */
-function exitOrder(size: Extract<ExitOrderSize, { ok: true }>): {
-  amount: number;
-  type: 'market' | 'limit';
-  limitPrice?: number;
-} {
+function exitOrder(size: Extract<ExitOrderSize, { ok: true }>): ExitOrder {
   const { amount, type, limitPrice } = size;
   return limitPrice === undefined ? { amount, type } : { amount, type, limitPrice };
 }

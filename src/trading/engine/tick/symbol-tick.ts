@@ -28,7 +28,7 @@ import type { OrderRefresh } from '../orders/order-refresh';
 import type { StateGateway } from '../state/state-gateway';
 import type { HeldExit } from '../exchange-watch/market-halts';
 import { averageEntryPrice, splitSymbol } from '../books/pnl';
-import type { ExitTrigger } from '../decide/risk';
+import type { ExitOrder, ExitTrigger } from '../decide/risk';
 import { readPlacementFacts } from '../decide/placement-facts';
 import type { InferredOrderWatch } from './inferred-orders';
 import type { ShortfallWatch } from './shortfall-watch';
@@ -470,7 +470,7 @@ export class SymbolTick {
   /** Places the exit `order` (risk.ts sizeExitOrder: its amount, type and a limit's price); `price` is the last. */
   private async placeExit(
     symbol: string,
-    order: { amount: number; type: 'market' | 'limit'; limitPrice?: number },
+    order: ExitOrder,
     price: number,
     purpose: 'exit' | 'stop-loss' | 'take-profit',
     reason: string,
