@@ -59,9 +59,27 @@ describe('a holding the bot can no longer sell (pure)', () => {
       amount: 0.02,
       reason: 'below-minimum',
       price: 60_000,
+      // a limit sell of it is priced 2 % under the last price: its value is judged there
+      sellPrice: 58_800,
       minAmount: BTC_MARKET.minAmount,
       minNotional: 2_000,
     });
+  });
+
+  it("the alert of a holding a limit cannot sell says its value at the limit's price, not only at the last price", () => {
+    // 0.02 BTC at 60,000 is 1,200 USDT, above a 1,190 minimum; a limit sell of it, at 58,800, is 1,176: below it
+    const lotted = market({ marketLot: { step: 0.01, min: 0.03 }, minNotional: 1_190 });
+    const h = unsellableHolding(BTC, 0.02, lotted, 60_000)!;
+    expect(h).to.include({ reason: 'below-minimum', price: 60_000, sellPrice: 58_800 });
+    expect(unsellableSummary(h, 'binance', 'USDT'))
+      .to.include(
+        'worth ~1200.00 USDT at 60000 (~1176.00 USDT at 58800, the price a sell of it is offered at)',
+      )
+      .and.include('minimum value 1190 USDT');
+    // without a market order's own rules there is no such price
+    expect(unsellableHolding(BTC, 0.0015, market({ minNotional: 100 }), 60_000)).not.to.have.property(
+      'sellPrice',
+    );
   });
 
   it('the dust an exit leaves (below one amount step) is never told, whatever the minimums', () => {

@@ -15,7 +15,7 @@
  * A symbol with an order still in flight is not judged (its fills decide what it holds).
  */
 import type { Market } from '../../exchange/exchange';
-import { lotOf, sellableByExits } from '../../exchange/precision';
+import { lotOf, marketableSellPrice, sellableByExits } from '../../exchange/precision';
 
 /** Amounts below this are float noise (pnl.ts's). */
 const EPSILON = 1e-12;
@@ -29,6 +29,12 @@ export interface UnsellableHolding {
   reason: UnsellableReason;
   /** The price it was judged at (the last price, or its cost per unit before any); absent when none is known. */
   price?: number;
+  /**
+   * With `below-minimum` on a market whose market orders have a step or minimum of their own (Binance
+   * MARKET_LOT_SIZE): the price a limit sell of it would be offered at (`marketableSellPrice`, 2 % under `price`),
+   * where its value was judged against the minimum order value — the alert shows its value there too.
+   */
+  sellPrice?: number;
   /** With `below-minimum`: the least an order can sell (a limit's, where a market order's own is higher), and the minimum order value. */
   minAmount?: number;
   minNotional?: number;
@@ -51,6 +57,9 @@ export function unsellableHolding(
     amount,
     reason: 'below-minimum',
     ...priced,
+    ...(market.marketLot && priced.price !== undefined
+      ? { sellPrice: marketableSellPrice(priced.price, market) }
+      : {}),
     minAmount: market.minAmount,
     ...(market.minNotional > 0 ? { minNotional: market.minNotional } : {}),
   };
@@ -101,8 +110,14 @@ export function unsellableSummary(
   /** A symbol gone from the list may only be suspended (Bybit lists only symbols that trade). */
   goneMayReturn = false,
 ): string {
+  const offered =
+    h.sellPrice !== undefined
+      ? ` (~${money(h.amount * h.sellPrice)} ${quote} at ${roundish(h.sellPrice)}, the price a sell of it is offered at)`
+      : '';
   const value =
-    h.price !== undefined ? `, worth ~${money(h.amount * h.price)} ${quote} at ${roundish(h.price)}` : '';
+    h.price !== undefined
+      ? `, worth ~${money(h.amount * h.price)} ${quote} at ${roundish(h.price)}${offered}`
+      : '';
   const why =
     h.reason === 'delisted'
       ? goneMayReturn
