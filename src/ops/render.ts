@@ -281,7 +281,7 @@ export function formatPositions(
     lines.push(
       // the entry price is the cost per unit, buy fees included: say so (the fill price is in the order)
       `${m.b(p.symbol)} ${m.esc(formatQty(p.amount))} @ ${m.esc(formatQty(p.averageEntryPrice))} (cost per unit, fees included${p.feesEstimated ? ', a fee estimated' : ''})${m.esc(last)}`,
-      `  uPnL ${m.esc(formatSigned(p.unrealizedPnl))}${quote ? ` ${m.esc(quote)}` : ''} · open ${m.esc(formatSpan(now - p.openedAt))}`,
+      `  uPnL ${m.esc(formatSigned(p.unrealizedPnl))}${quote ? ` ${m.esc(quote)}` : ''} · ${p.openedAt > 0 ? `open ${m.esc(formatSpan(now - p.openedAt))}` : 'left by an earlier trade'}`,
     );
   }
   return lines.join('\n');

@@ -117,6 +117,26 @@ describe('output without noise or small lies (issue 15)', () => {
       0,
     );
     expect(text).to.include('@ 100.1 (cost per unit, fees included)');
+    // a position whose opening is not known (openedAt 0: what an earlier round trip left became a position again)
+    // is not "open 20,000 days"
+    expect(text).to.include('· left by an earlier trade').and.not.include('open ');
+    const opened5m = formatPositions(
+      [
+        {
+          symbol: 'BTC/USDT',
+          amount: 0.001,
+          averageEntryPrice: 100.1,
+          unrealizedPnl: 0,
+          realizedPnl: 0,
+          feesPaid: 0,
+          openedAt: 1,
+        },
+      ],
+      'USDT',
+      plainMarkup,
+      1 + 5 * 60_000,
+    );
+    expect(opened5m).to.include('· open 5 min');
     const [opened] = positionChangeEvents(
       'BTC/USDT',
       undefined,

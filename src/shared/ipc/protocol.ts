@@ -109,6 +109,11 @@ export interface PositionView {
    * last-read price, or unvalued): `feesPaid` and the cost per unit are estimates too. Absent otherwise.
    */
   feesEstimated?: true;
+  /**
+   * The first fill of the position; 0 when not known: what an earlier round trip left (below the minimum order value
+   * then, or below a market order's own minimum) that became a position again — its value rose above the minimum,
+   * or the exchange's rules changed.
+   */
   openedAt: number;
 }
 
