@@ -14,7 +14,8 @@
  *   `marketStepSize`, 0 for none), NOTIONAL (minNotional ≤ price × quantity
  *   ≤ maxNotional, `maxNotional`; a MARKET order is valued at the average price over `avgPriceMins` —
  *   `pinAveragePrice`, else the last price — and checked against the minimum only when `applyMinToMarket`, against
- *   the maximum only when `applyMaxToMarket`) (-1013 "Filter failure: …"); balance (-2010 "Account has insufficient balance for requested action.");
+ *   the maximum only when `applyMaxToMarket`), PERCENT_PRICE_BY_SIDE on demand (`percentPriceBySide`: a LIMIT
+ *   order's price against the average price; a MARKET order has none) (-1013 "Filter failure: …"); balance (-2010 "Account has insufficient balance for requested action.");
  * - resting LIMIT orders match when the price crosses them, in `limitFillSlices` partial fills;
  * - commission: by default in the asset received (base on a buy, quote on a sell), or in the quote, or in BNB
  *   (`feeAsset`, with the 25 % BNB discount when the account holds enough BNB);
@@ -160,6 +161,22 @@ export interface FakeBinanceOptions extends FakeExchangeOptions {
   applyMaxToMarket?: boolean;
   /** NOTIONAL applyMinToMarket: whether minNotional applies to MARKET orders (default true). */
   applyMinToMarket?: boolean;
+  /**
+   * PERCENT_PRICE_BY_SIDE (filters.md): listed, and applied to an order's `price` against the average price
+   * (`pinAveragePrice`, else the last) — a SELL passes when `price` >= average × askMultiplierDown and `price` <=
+   * average × askMultiplierUp, a BUY on the bid multipliers; -1013 "Filter failure: PERCENT_PRICE_BY_SIDE" otherwise.
+   * A MARKET order has no `price`: not judged. None by default.
+   */
+  percentPriceBySide?: PercentPriceBySide;
+}
+
+/** PERCENT_PRICE_BY_SIDE's multipliers (filters.md). */
+export interface PercentPriceBySide {
+  bidMultiplierUp: number;
+  bidMultiplierDown: number;
+  askMultiplierUp: number;
+  askMultiplierDown: number;
+  avgPriceMins: number;
 }
 
 /** The generated markets' quotes, in turn. */
@@ -277,6 +294,21 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   setMarketLot(lot: { minQty: number; stepSize: number }): void {
     this.options.marketMinQty = lot.minQty;
     this.options.marketStepSize = lot.stepSize;
+  }
+
+  /** Binance lists (and applies) PERCENT_PRICE_BY_SIDE from now on; undefined: none. */
+  setPercentPriceBySide(filter: PercentPriceBySide | undefined): void {
+    this.options.percentPriceBySide = filter;
+  }
+
+  /** Whether PERCENT_PRICE_BY_SIDE refuses an order priced `price` on `side` (a LIMIT order; none listed: no). */
+  private outsidePercentPriceBySide(symbol: string, side: 'BUY' | 'SELL', price: number): boolean {
+    const f = this.options.percentPriceBySide;
+    if (!f) return false;
+    const avg = this.averagePrice(symbol);
+    const [up, down] =
+      side === 'BUY' ? [f.bidMultiplierUp, f.bidMultiplierDown] : [f.askMultiplierUp, f.askMultiplierDown];
+    return price > avg * up + 1e-9 || price < avg * down - 1e-9;
   }
 
   /** The average price over `avgPriceMins` of `symbol` (what NOTIONAL values a MARKET order at); default the last. */
@@ -757,6 +789,18 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
           applyMaxToMarket: this.options.applyMaxToMarket ?? false,
           avgPriceMins: 5,
         },
+        ...(this.options.percentPriceBySide
+          ? [
+              {
+                filterType: 'PERCENT_PRICE_BY_SIDE',
+                bidMultiplierUp: String(this.options.percentPriceBySide.bidMultiplierUp),
+                bidMultiplierDown: String(this.options.percentPriceBySide.bidMultiplierDown),
+                askMultiplierUp: String(this.options.percentPriceBySide.askMultiplierUp),
+                askMultiplierDown: String(this.options.percentPriceBySide.askMultiplierDown),
+                avgPriceMins: this.options.percentPriceBySide.avgPriceMins,
+              },
+            ]
+          : []),
       ],
       permissions: [],
       permissionSets: [['SPOT']],
@@ -894,6 +938,9 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     const limit = type === 'LIMIT' ? Number(p.get('price')) : undefined;
     if (limit !== undefined && (!(limit > 0) || !onGrid(limit, m.priceStep))) {
       throw new BinanceError(-1013, 'Filter failure: PRICE_FILTER');
+    }
+    if (limit !== undefined && this.outsidePercentPriceBySide(symbol, side, limit)) {
+      throw new BinanceError(-1013, 'Filter failure: PERCENT_PRICE_BY_SIDE');
     }
     if (type === 'LIMIT' && !p.get('timeInForce')) {
       throw new BinanceError(
