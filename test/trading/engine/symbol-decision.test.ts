@@ -327,6 +327,24 @@ describe('urgentLimitMissed: the latest stop-loss, take-profit or close-all piec
     expect(urgentLimitMissed([limitSell({ status: 'filled', filled: 0.002 })])).to.equal(false);
     expect(urgentLimitMissed([])).to.equal(false);
   });
+
+  it('a limit refused for its price band around the average (Binance PERCENT_PRICE_BY_SIDE) is a miss (review 44b)', () => {
+    const band = (over: Partial<LocalOrder>): LocalOrder =>
+      limitSell({
+        status: 'rejected',
+        refused: true,
+        error: 'binance Filter failure: PERCENT_PRICE_BY_SIDE',
+        ...over,
+      });
+    expect(urgentLimitMissed([band({})])).to.equal(true);
+    expect(
+      urgentLimitMissed([band({ purpose: 'close-all', error: 'binance Filter failure: PERCENT_PRICE' })]),
+    ).to.equal(true);
+    // refused unsent (the gate), another refusal, or a market order so refused: no
+    expect(urgentLimitMissed([band({ neverSent: true })])).to.equal(false);
+    expect(urgentLimitMissed([band({ error: 'binance Filter failure: NOTIONAL' })])).to.equal(false);
+    expect(urgentLimitMissed([band({ type: 'market' })])).to.equal(false);
+  });
 });
 
 describe('cooldownUntil: refusals in a row wait longer', () => {
