@@ -315,7 +315,10 @@ export function protectiveCooldownUntil(
  * close-all cancels one (risk.ts sizeExitOrder sells a holding a market order cannot sell whole by a limit at the
  * marketable price, 2 % under the last price read: it rests when the bids are further down — a gap, a stale price, a
  * spread wider than that). The next one then sells at market what a market order can, which fills wherever the bids
- * are; the rest goes by a limit after. A refusal is not a miss (its backoff is protectiveCooldownUntil's).
+ * are; the rest goes by a limit after. A refusal is not a miss (its backoff is protectiveCooldownUntil's), except a
+ * refusal of the limit's price for the band around the average price (`refusedForPriceBand`): in a crash faster than
+ * that band every such limit is refused until the average catches up, while a market order — no price, not judged —
+ * is taken (review 44b: the stop-loss rode the crash on its backoff, refused -1013 every time).
  */
 export function urgentLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolean {
   let latest: LocalOrder | undefined;
@@ -323,14 +326,19 @@ export function urgentLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolea
     if (!isUrgentExit(o) && o.purpose !== 'entry') continue;
     if (latest === undefined || o.createdAt >= latest.createdAt) latest = o;
   }
-  return (
-    latest !== undefined &&
-    isUrgentExit(latest) &&
-    latest.type === 'limit' &&
-    latest.status === 'cancelled' &&
-    latest.refused !== true &&
-    latest.filled < latest.amount
-  );
+  if (latest === undefined || !isUrgentExit(latest) || latest.type !== 'limit') return false;
+  if (latest.filled >= latest.amount) return false;
+  if (latest.refused === true) return refusedForPriceBand(latest);
+  return latest.status === 'cancelled';
+}
+
+/**
+ * Refused by the exchange for its price: Binance -1013 "Filter failure: PERCENT_PRICE_BY_SIDE" / "PERCENT_PRICE"
+ * (filters.md: a sell's `price` >= the average price of the last `avgPriceMins` × askMultiplierDown). Those filters
+ * judge an order's `price`; a MARKET order has none.
+ */
+export function refusedForPriceBand(o: LocalOrder): boolean {
+  return o.refused === true && o.neverSent !== true && /\bPERCENT_PRICE/.test(o.error ?? '');
 }
 
 /** A stop-loss, take-profit or close-all piece: the exits that go at market. */
