@@ -102,4 +102,31 @@ describe('review 44b: a stop-loss in a crash below the PERCENT_PRICE_BY_SIDE ban
     ).to.deep.equal([0.004]);
     expect(fake!.balance('BTC')).to.be.at.least(1);
   });
+
+  it('a stop-loss answered HTTP 400 -1000 "unknown error" after Binance took it: looked up, sold once (checked correct)', async () => {
+    await holding();
+    fake!.setPercentPriceBySide(undefined);
+    // errors.md: "-1000 UNKNOWN An unknown error occurred while processing the request." — ccxt: OperationFailed
+    fake!.faults.next('createOrder', {
+      kind: 'taken-then-status',
+      status: 400,
+      body: { code: -1000, msg: 'An unknown error occurred while processing the request.' },
+    });
+    fake!.pinPrice(BTC, 58_000);
+    await tickUntilIn(
+      h!,
+      () => sells().length > 0 && h!.orderBook.openPositions().length === 0,
+      40,
+      rejected,
+    );
+    for (let i = 0; i < 3; i++) await h!.loop.tick();
+    // the fault was served: the stop-loss's create got the -1000 answer
+    expect(fake!.faults.pending).to.equal(0);
+    // the entry and one stop-loss: the create answered -1000 was never sent again
+    expect(fake!.createRequests()).to.have.length(2);
+    // one limit of all of it (off the market step), taken once: never sold twice, never the owner's coin
+    const sold = sells().reduce((sum, t) => sum + t.qty, 0);
+    expect(sold).to.be.closeTo(0.00499, 1e-12);
+    expect(fake!.balance('BTC')).to.be.closeTo(1 + 0.004995 - 0.00499, 1e-9);
+  });
 });
