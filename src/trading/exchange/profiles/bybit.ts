@@ -124,8 +124,10 @@ export const bybitProfile: ExchangeProfile = {
   keyRefusalCodes: ['10003', '10004', '10005', '10010'],
   // error.mdx (Spot Trade): 170132 "Order price too high.", 170133 "Order price lower than the minimum.", 170134
   // "Order price decimal too long.", 170136 "Order quantity lower than the minimum.", 170137 "Order volume decimal
-  // too long", 170140 "Order value exceeded lower limit": instruments-info's priceFilter / lotSizeFilter
-  marketRuleCodes: ['170132', '170133', '170134', '170136', '170137', '170140'],
+  // too long", 170140 "Order value exceeded lower limit": instruments-info's priceFilter / lotSizeFilter; 170381/170382
+  // "Order quantity too large." (170135 in earlier docs): above maxLimitOrderQty / maxMarketOrderQty, which "are
+  // adjusted bi-monthly … Developers should not assume these values remain constant" (market/instrument.mdx)
+  marketRuleCodes: ['170132', '170133', '170134', '170135', '170136', '170137', '170140', '170381', '170382'],
   // error.mdx codes ccxt reads as AuthenticationError / PermissionDenied that are not about the key: the account, its
   // region, the symbol (ccxt's own comment on 10009, "IP had been banned", is an older wording)
   accountRefusals: {

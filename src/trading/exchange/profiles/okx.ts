@@ -122,8 +122,10 @@ export const okxProfile: ExchangeProfile = {
   keyRefusalCodes: ['50111', '50113', '50105', '50110', '50100'],
   // "Error Code" (REST API, Trade): 51020 "Your order should meet or exceed the minimum order amount.", 51120 "Order
   // quantity is less than {0}, please try again", 51121 "Order quantity must be a multiple of the lot size.": the
-  // instrument's minSz / lotSz
-  marketRuleCodes: ['51020', '51120', '51121'],
+  // instrument's minSz / lotSz; 51201 "The value of a market order can't exceed {0}.", 51202 "Market order amount
+  // exceeds the maximum amount.", 51203 "Order amount exceeds the limit {0}.": its maxMktAmt / maxMktSz / maxLmtSz /
+  // maxLmtAmt, which change between two daily markets reads as the other rules do
+  marketRuleCodes: ['51020', '51120', '51121', '51201', '51202', '51203'],
   // "Error Code" (REST API, Public) codes ccxt reads as AuthenticationError / PermissionDenied that are about the account
   // or its region, not the key
   accountRefusals: {
