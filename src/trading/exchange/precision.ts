@@ -144,8 +144,9 @@ export function sellableByExits(amount: number, market: SellRules, price: number
  * order's grid (sellableByExits, risk.ts sizeExitOrder). A limit sell fills against the bids at or above its price,
  * best first — at the book, as a market sell does; the margin bounds how far down the book it goes and lets a price
  * falling while the order travels still fill it. 2 %: inside the band Binance's PERCENT_PRICE_BY_SIDE lets a sell have
- * around the average price of the last minutes (sell price ≥ average × askMultiplierDown); a crash of more than that
- * band below the average is refused -1013 (a market rule: the stop-loss tries again on its backoff, priced anew).
+ * around the average price of the last minutes (sell price ≥ average × askMultiplierDown); in a crash of more than that
+ * band below the average the limit is refused -1013, and the next stop-loss or close-all sells at market what a market
+ * order can (a MARKET order has no price: the filter does not judge it; symbol-decision.ts urgentLimitMissed).
  */
 export const MARKETABLE_SELL_MARGIN = 0.02;
 

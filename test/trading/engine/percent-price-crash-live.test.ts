@@ -1,5 +1,5 @@
 /**
- * Review 44b: a stop-loss and a close-all in a crash faster than Binance's PERCENT_PRICE_BY_SIDE band, end to end —
+ * A stop-loss and a close-all in a crash faster than Binance's PERCENT_PRICE_BY_SIDE band (review 44b), end to end —
  * the real engine through real ccxt against the Binance double (harness/exchanges/fake-binance.ts), which lists and
  * applies the filter as filters.md defines it: "A SELL order will pass this filter evaluation if: price <= average of
  * previous trade prices * askMultiplierUp; price >= average of previous trade prices * askMultiplierDown" — on the
@@ -9,9 +9,10 @@
  * A holding a market order cannot sell whole (Binance MARKET_LOT_SIZE step coarser than LOT_SIZE's; the buy fee taken
  * in the coin) is sold by one LIMIT 2 % under the last price (risk.ts sizeExitOrder, precision.ts
  * marketableSellPrice). When the last price is more than the band below the 5-minute average, that limit is refused
- * -1013 "Filter failure: PERCENT_PRICE_BY_SIDE", every time, until the average has caught up: the stop-loss is tried
- * again on its backoff as the same kind of limit (urgentLimitMissed: "A refusal is not a miss"), never at market,
- * while a MARKET order of the whole market steps would be taken. The position rides the crash unprotected.
+ * -1013 "Filter failure: PERCENT_PRICE_BY_SIDE", every time until the average has caught up. Such a refusal is a
+ * miss (symbol-decision.ts urgentLimitMissed): the next stop-loss or close-all sells the whole market steps at
+ * market. Before, a refusal was never a miss: the stop-loss was tried again on its backoff as the same limit, never
+ * at market, and the position rode the crash with no exit taken.
  */
 import { expect } from 'chai';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
@@ -32,7 +33,7 @@ const BAND = {
   avgPriceMins: 5,
 };
 
-describe('review 44b: a stop-loss in a crash below the PERCENT_PRICE_BY_SIDE band (real ccxt, Binance double)', function () {
+describe('a stop-loss in a crash below the PERCENT_PRICE_BY_SIDE band (real ccxt, Binance double)', function () {
   this.timeout(60_000);
   let fake: FakeBinance | undefined;
   let h: EngineHarness | undefined;

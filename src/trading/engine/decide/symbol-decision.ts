@@ -318,7 +318,8 @@ export function protectiveCooldownUntil(
  * are; the rest goes by a limit after. A refusal is not a miss (its backoff is protectiveCooldownUntil's), except a
  * refusal of the limit's price for the band around the average price (`refusedForPriceBand`): in a crash faster than
  * that band every such limit is refused until the average catches up, while a market order — no price, not judged —
- * is taken (review 44b: the stop-loss rode the crash on its backoff, refused -1013 every time).
+ * is taken (review 44b: the stop-loss rode the crash on its backoff, refused -1013 every time;
+ * percent-price-crash-live.test.ts).
  */
 export function urgentLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolean {
   let latest: LocalOrder | undefined;
