@@ -1,18 +1,14 @@
 /**
- * Review 44a. The exchange lowers a symbol's LARGEST order between two of the bot's daily markets reads. Binance
- * refuses an order above MARKET_LOT_SIZE / LOT_SIZE maxQty with -1013 (a market-rule code: profiles/binance.ts
- * marketRuleCodes), which makes the markets due for a reload (market-refresh.ts rulesRefusedAt), so the next try is
- * sized in pieces on the new maximum. Bybit and OKX refuse it with codes the profiles do not list as market rules:
- *
- * - Bybit 170381/170382 "Order quantity too large." (error.mdx); instruments-info: "The fields `maxLimitOrderQty`,
- *   `maxMarketOrderQty`, and `postOnlyMaxLimitOrderSize` are adjusted bi-monthly (3rd and 17th, 08:00 UTC+8).
- *   Developers should not assume these values remain constant." (github.com/bybit-exchange/docs
- *   docs/v5/market/instrument.mdx, line 18)
- * - OKX 51202 "Market order amount exceeds the maximum amount.", 51201, 51203 (maxMktSz / maxMktAmt / maxLmtSz /
- *   maxLmtAmt of public/instruments).
- *
- * So a stop-loss sized on the day-old maximum is refused again and again on its backoff with the same amount until
- * the next daily reload (`trading.marketsRefreshMs`, 24 h): the position rides down with no working stop-loss.
+ * The exchange lowers a symbol's LARGEST order between two of the bot's daily markets reads (review 44a). Binance
+ * refuses an order above MARKET_LOT_SIZE / LOT_SIZE maxQty with -1013, Bybit with 170381/170382 "Order quantity too
+ * large." (error.mdx; instruments-info: "The fields `maxLimitOrderQty`, `maxMarketOrderQty`, and
+ * `postOnlyMaxLimitOrderSize` are adjusted bi-monthly (3rd and 17th, 08:00 UTC+8). Developers should not assume these
+ * values remain constant.", github.com/bybit-exchange/docs docs/v5/market/instrument.mdx), OKX with 51201–51203
+ * (maxMktSz / maxMktAmt / maxLmtSz / maxLmtAmt of public/instruments). Each is a market-rule code
+ * (profiles/<exchange>.ts marketRuleCodes): the markets are due for a reload (market-refresh.ts rulesRefusedAt), and
+ * the next try is sized in pieces on the new maximum. Before, Bybit's and OKX's were not: a stop-loss sized on the
+ * day-old maximum was refused again and again on its backoff with the same amount until the next daily reload
+ * (`trading.marketsRefreshMs`, 24 h), the position riding down with no working stop-loss.
  *
  * Real engine, real ccxt against each exchange's double (harness/exchanges/), real clock.
  */
