@@ -10,9 +10,10 @@
  *   service takes up past its window (`tradeServiceLagMs`) -1 "request expired: o@…, now[…] diff[…]";
  * - POST /v5/order/create answers only `orderId` and `orderLinkId` (the request is asynchronous); `orderLinkId`
  *   (≤ 36 of [A-Za-z0-9_-]) is "always unique": any earlier order with it makes a create 170141 "Duplicate
- *   clientOrderId"; a Market Buy's `qty` is the quote amount unless `marketUnit=baseCoin`; quantity below the
- *   minimum 170136, above `maxLimitOrderQty` / `maxMarketOrderQty` (by order type) 170381, too many decimals 170137 /
- *   price 170134, order value below `minOrderAmt` 170140, balance 170131;
+ *   clientOrderId"; a Market Buy's `qty` is the quote amount unless `marketUnit=baseCoin`; above `maxLimitOrderQty` /
+ *   `maxMarketOrderQty` (by order type) 170381, too many decimals 170137 / price 170134, order value below
+ *   `minOrderAmt` 170140, balance 170131 — no quantity minimum: `minOrderQty` is listed, but "deprecated, no longer
+ *   check `minOrderQty`, check `minOrderAmt` instead" (instrument.mdx);
  * - resting Limit orders fill when the price crosses them, in `limitFillSlices` executions; a cancelled order that
  *   had filled in part ends `PartiallyFilledCanceled` (spot only);
  * - GET /v5/order/realtime: open orders, or by `orderId`/`orderLinkId` any of the last 500 (closed ones are
@@ -720,7 +721,8 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
       if (!onGrid(raw, m.amountStep)) throw new BybitError(170137, 'Order volume decimal too long');
       qty = raw;
     }
-    if (qty < m.minAmount) throw new BybitError(RET.quantityTooLow.retCode, RET.quantityTooLow.retMsg);
+    // no check of minOrderQty ("deprecated, no longer check"): a quantity on the grid worth minOrderAmt is taken
+    if (!(qty > 0)) throw new BybitError(RET.orderValueTooLow.retCode, RET.orderValueTooLow.retMsg);
     // the largest order by type: maxLimitOrderQty / maxMarketOrderQty ("based on order type"; maxOrderQty and
     // maxOrderAmt are "deprecated, no longer check")
     const maxQty =

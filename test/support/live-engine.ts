@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { systemClock } from '../../src/shared/clock';
 import { CcxtExchange, type CcxtExchangeOptions } from '../../src/trading/exchange/ccxt-exchange';
-import type { Exchange } from '../../src/trading/exchange/exchange';
+import type { Exchange, Market } from '../../src/trading/exchange/exchange';
 import type { ExchangeKit, LocalExchange } from '../../harness/exchanges/local-exchange';
 import { HOLD } from '../../src/trading/strategy/strategy';
 import { EngineHarness, ScriptedStrategy, type HarnessOptions } from './engine-harness';
@@ -138,6 +138,31 @@ export const STOP_LOSS_ON_DAY_OLD_MARKETS = {
   haltedMarketsRefreshMs: 200,
   orders: { protectiveRefusalBackoffMs: 50 },
 };
+
+/**
+ * The exchange's new minimum that no order can sell a HELD_SYMBOL holding of ~2,000 USDT (~0.033 BTC) below: the
+ * least amount (Binance LOT_SIZE minQty, OKX minSz) raised to 0.05 BTC; on Bybit, which checks no least amount
+ * (`minOrderQty` "deprecated, no longer check"), the least order value (`minOrderAmt`) raised to 5,000 USDT. `field`
+ * is the market's rule it sets, `value` its new value; `back` the rules that undo it.
+ */
+export function minimumAboveHolding(
+  kit: ExchangeKit,
+  market: Pick<Market, 'minAmount' | 'minNotional'>,
+): {
+  rules: Partial<Pick<Market, 'minAmount' | 'minNotional'>>;
+  back: Partial<Pick<Market, 'minAmount' | 'minNotional'>>;
+  field: 'minAmount' | 'minNotional';
+  value: number;
+} {
+  return kit.id === 'bybit'
+    ? {
+        rules: { minNotional: 5_000 },
+        back: { minNotional: market.minNotional },
+        field: 'minNotional',
+        value: 5_000,
+      }
+    : { rules: { minAmount: 0.05 }, back: { minAmount: market.minAmount }, field: 'minAmount', value: 0.05 };
+}
 
 /** The kit's double with 10,000 USDT and no BTC, BTC/USDT pinned at HELD_PRICE. */
 export async function startHeldSymbolDouble(kit: ExchangeKit): Promise<LocalExchange> {

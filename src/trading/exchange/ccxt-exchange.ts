@@ -96,7 +96,7 @@ import type {
   Ticker,
 } from './exchange';
 import { sourceHash, type KeptMarkets, type KeptMarketsFile, type MarketsSource } from './kept-markets';
-import { marketOrderLot, orderMaximums } from './order-maximums';
+import { marketOrderLot, minimumAmount, orderMaximums } from './order-maximums';
 import { floorToStep, lotOf } from './precision';
 import { readWholeList, timeWindows, type PagedRow } from './paged-list';
 import { profileFor, type ExchangeProfile } from './profiles';
@@ -1425,7 +1425,8 @@ export class CcxtExchange implements Exchange {
       quote: m.quote,
       amountStep,
       priceStep: step(num(m.precision?.price)),
-      minAmount: num(m.limits?.amount?.min) ?? amountStep,
+      // every order's least amount, where the exchange checks one (order-maximums.ts: not Bybit's minOrderQty)
+      minAmount: minimumAmount(this.id, m, amountStep),
       minNotional: num(m.limits?.cost?.min) ?? 0,
       ...(maxOrder ? { maxOrder } : {}),
       ...(marketLot ? { marketLot } : {}),

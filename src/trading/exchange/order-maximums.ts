@@ -1,6 +1,6 @@
 /**
  * The largest single order of a market, per order type, from a ccxt market (pure; ccxt-exchange.ts toMarket) — and
- * a market order's own step and minimum (marketOrderLot). Each
+ * a market order's own step and minimum (marketOrderLot), and every order's least amount (minimumAmount). Each
  * verified exchange documents its own, and ccxt keeps only part of them in `limits` — merged across order types, or
  * in a unit it does not say — so each is read where it is exact, said below. docs/exchanges.md lists what applies.
  */
@@ -10,7 +10,7 @@ import type { Market, OrderMaximum } from './exchange';
 export interface CcxtMarketLimits {
   quote?: string;
   limits?: {
-    amount?: { max?: unknown };
+    amount?: { min?: unknown; max?: unknown };
     cost?: { max?: unknown };
     market?: { max?: unknown };
   };
@@ -90,6 +90,19 @@ function okx(m: CcxtMarketLimits): Market['maxOrder'] {
       value: dollars ? smallest(positive(info.maxMktSz), positive(info.maxMktAmt)) : undefined,
     },
   );
+}
+
+/**
+ * The least amount one order may have, on the amount step `amountStep` (pure). ccxt's `limits.amount.min` where the
+ * exchange checks it (Binance LOT_SIZE minQty, OKX minSz); none on Bybit spot: its lotSizeFilter's `minOrderQty`,
+ * which ccxt still reads as `limits.amount.min`, is "deprecated, no longer check `minOrderQty`, check `minOrderAmt`
+ * instead" (docs/v5/market/instrument.mdx, 2025-10-24) — Bybit takes any amount on `basePrecision` worth its
+ * `minOrderAmt` (the minimum order value, `limits.cost.min`). Read as the minimum, a holding below it was no position
+ * to the bot (no stop-loss, told unsellable) that Bybit would sell (review 44a).
+ */
+export function minimumAmount(exchangeId: string, m: CcxtMarketLimits, amountStep: number): number {
+  if (exchangeId === 'bybit') return amountStep;
+  return positive(m.limits?.amount?.min) ?? amountStep;
 }
 
 /**

@@ -1,12 +1,12 @@
 /**
- * Review 44a. Bybit v5 spot instruments-info, lotSizeFilter (github.com/bybit-exchange/docs,
- * docs/v5/market/instrument.mdx line 326, since 2025-10-24): "minOrderQty — Minimum order quantity, deprecated, no
- * longer check `minOrderQty`, check `minOrderAmt` instead". ccxt 4.5.84 still reads minOrderQty as
- * `limits.amount.min` (node_modules/ccxt/js/src/bybit.js fetchSpotMarkets), the adapter takes it as every order's
- * minimum (ccxt-exchange.ts toMarket `minAmount`), and precision.ts sellableByExits (risk.ts isOpenPosition) judges a
- * holding below it no position: no stop-loss, not in maxOpenPositions, told "unsellable" and offered for /writeoff —
- * a holding Bybit sells (worth far above minOrderAmt). The Bybit double (fake-bybit.ts createOrder) refuses 170136
- * below minOrderQty, as the docs said before: stricter than Bybit, so the live tests agree with the bot.
+ * Bybit's `minOrderQty` is no minimum any more (review 44a). Bybit v5 spot instruments-info, lotSizeFilter
+ * (github.com/bybit-exchange/docs, docs/v5/market/instrument.mdx, since 2025-10-24): "minOrderQty — Minimum order
+ * quantity, deprecated, no longer check `minOrderQty`, check `minOrderAmt` instead". ccxt 4.5.84 still reads it as
+ * `limits.amount.min`; the adapter took that as every order's minimum (ccxt-exchange.ts toMarket `minAmount`), so
+ * precision.ts sellableByExits (risk.ts isOpenPosition) judged a holding below it no position — no stop-loss, told
+ * unsellable and offered for /writeoff — which Bybit sells (worth far above minOrderAmt). The Bybit minimum is now
+ * one `basePrecision` step (order-maximums.ts minimumAmount) and its value `minOrderAmt`; the double checks no
+ * quantity minimum, as Bybit.
  *
  * Real engine, real ccxt, Bybit double, real clock.
  */

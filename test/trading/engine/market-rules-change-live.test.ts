@@ -18,6 +18,7 @@ import type { EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 import {
   HELD_SYMBOL,
+  minimumAboveHolding,
   STOP_LOSS_ON_DAY_OLD_MARKETS,
   startHeldSymbolDouble,
   startHoldingLiveEngine,
@@ -69,8 +70,8 @@ for (const kit of EXCHANGE_KITS) {
     });
 
     /**
-     * A position the exchange's new minimum makes unsellable (Binance raises LOT_SIZE minQty, Bybit minOrderQty, OKX
-     * minSz above it): its stop-loss is refused once, the markets reload, and from then on the dust rule says it is no
+     * A position the exchange's new minimum makes unsellable (Binance raises LOT_SIZE minQty, OKX minSz, Bybit its
+     * minOrderAmt above it): its stop-loss is refused once, the markets reload, and from then on the dust rule says it is no
      * position (no stop-loss, not in /positions or maxOpenPositions). On main that happened silently (review 34x):
      * ~2,000 USDT of coins the bot held and could not sell, and nothing told the operator. Now the load that finds it
      * tells once (`position.unsellable`: amount, value, the new minimum, what to do), not again at the next load, and
@@ -83,8 +84,9 @@ for (const kit of EXCHANGE_KITS) {
       // a position the bot can sell is never written off
       const early = await h!.loop.writeOff(BTC);
       expect(early.ok ? 'written off' : early.refusal).to.match(/can still sell/);
-      // the exchange's new minimum amount: above the whole position
-      fake.setMarketRules(BTC, { minAmount: 0.05 });
+      // the exchange's new minimum: above the whole position (Bybit: its minimum order value)
+      const raised = minimumAboveHolding(kit, h!.orderBook.markets[BTC]!);
+      fake.setMarketRules(BTC, raised.rules);
       fake.pinPrice(BTC, 58_000);
       for (let i = 0; i < 40; i++) {
         await h!.loop.tick();
@@ -98,8 +100,8 @@ for (const kit of EXCHANGE_KITS) {
         `told once; events: ${h!.events.map((e) => `${e.type}: ${e.summary}`).join(' | ')}`,
       ).to.deep.equal([BTC]);
       expect(told[0]!.data).to.include({ reason: 'below-minimum', amount: bought });
-      // a market order's minimum (Bybit's may be higher than every order's: lotOf)
-      expect(told[0]!.data.minAmount).to.be.at.least(0.05);
+      // the minimum the exchange raised
+      expect(told[0]!.data[raised.field]).to.be.at.least(raised.value);
       expect(told[0]!.summary)
         .to.match(/can no longer sell it/)
         .and.match(/\/writeoff BTC\/USDT/);

@@ -16,6 +16,7 @@ import type { EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
 import {
   HELD_SYMBOL,
+  minimumAboveHolding,
   STOP_LOSS_ON_DAY_OLD_MARKETS,
   startHeldSymbolDouble,
   startHoldingLiveEngine,
@@ -38,9 +39,9 @@ for (const kit of EXCHANGE_KITS) {
       fake = await startHeldSymbolDouble(kit);
       let bought: number;
       ({ h, bought } = await startHoldingLiveEngine(kit, fake, STOP_LOSS_ON_DAY_OLD_MARKETS));
-      const minAmount = h.orderBook.markets[BTC]!.minAmount;
+      const raised = minimumAboveHolding(kit, h.orderBook.markets[BTC]!);
       // the exchange raises the minimum above the position: the stop-loss is refused, the reload finds it unsellable
-      fake.setMarketRules(BTC, { minAmount: 0.05 });
+      fake.setMarketRules(BTC, raised.rules);
       fake.pinPrice(BTC, 58_000);
       for (let i = 0; i < 40 && !h.eventTypes().includes('position.unsellable'); i++) {
         await h.loop.tick();
@@ -49,8 +50,8 @@ for (const kit of EXCHANGE_KITS) {
       expect(h.eventTypes()).to.include('position.unsellable');
       expect(sells()).to.deep.equal([]);
       // ... and lowers it back; the bot's markets stay the ones with the raised minimum until the daily reload
-      fake.setMarketRules(BTC, { minAmount });
-      expect(h.orderBook.markets[BTC]!.minAmount).to.be.at.least(0.05);
+      fake.setMarketRules(BTC, raised.back);
+      expect(h.orderBook.markets[BTC]![raised.field]).to.be.at.least(raised.value);
       const written = await h.loop.writeOff(BTC);
       expect(written.ok ? 'written off' : written.refusal).to.match(/can still sell/);
       expect(position()).to.equal(bought);

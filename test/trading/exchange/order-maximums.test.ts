@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { marketOrderLot, orderMaximums } from '../../../src/trading/exchange/order-maximums';
+import { marketOrderLot, minimumAmount, orderMaximums } from '../../../src/trading/exchange/order-maximums';
 
 /**
  * Each exchange's documented instrument answer, as ccxt 4.5 parses it into `limits` (binance.js, bybit.js
@@ -115,5 +115,16 @@ describe('order maximums: the largest order per type, read where each exchange d
       limit: { amount: 10 },
       market: { amount: 2 },
     });
+  });
+
+  it("the least amount: ccxt's limits.amount.min on Binance and OKX; one step on Bybit, whose minOrderQty is no longer checked", () => {
+    const m = { limits: { amount: { min: 0.000011 } } };
+    expect(minimumAmount('binance', m, 0.00001)).to.equal(0.000011);
+    expect(minimumAmount('okx', m, 0.00001)).to.equal(0.000011);
+    // instrument.mdx: minOrderQty "deprecated, no longer check minOrderQty, check minOrderAmt instead"
+    expect(minimumAmount('bybit', m, 0.000001)).to.equal(0.000001);
+    // none listed, or 0: one step
+    expect(minimumAmount('binance', {}, 0.001)).to.equal(0.001);
+    expect(minimumAmount('okx', { limits: { amount: { min: 0 } } }, 0.001)).to.equal(0.001);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Holdings the bot can no longer sell (pure): what a position becomes when the exchange raises the symbol's minimum
- * amount or order value above it (Binance LOT_SIZE minQty / NOTIONAL, Bybit minOrderQty, OKX minSz), or delists the
+ * amount or order value above it (Binance LOT_SIZE minQty / NOTIONAL, Bybit minOrderAmt, OKX minSz), or delists the
  * symbol (no market any more). Judged with the markets of a load and the price `openPositions` values it at:
  *
  * - `below-minimum`: the market is listed, the holding is at least one amount step of a market order, and no exit
