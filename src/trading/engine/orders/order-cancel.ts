@@ -43,7 +43,7 @@ export class OrderCancel {
     const current = state.requireOrder(clientOrderId);
     if (isFinal(current.status) || !current.exchangeOrderId) return current;
     const exchangeOrderId = current.exchangeOrderId;
-    let unanswered: TemporaryError | undefined;
+    let unanswered: Error | undefined;
     try {
       // within the lookup deadline, one cancel per order at a time (a cancel still on its way is joined, never sent
       // again beside it); its answer is never applied, so one that comes after the deadline changes nothing
@@ -58,13 +58,24 @@ export class OrderCancel {
       else if (err instanceof TemporaryError && err.context.ccxtError === 'CancelPending') unanswered = err;
       // OrderNotFound: no longer open (filled or cancelled meanwhile: Binance -2011, OKX 51400–51402/51405, Bybit
       // 170213/170139/170142/170143/170190 — the profiles map each to it)
-      else if (!(err instanceof OrderNotFoundError)) throw err;
+      else if (!(err instanceof OrderNotFoundError)) {
+        // any other failure may still have been carried out (review 44c: OKX 50026 "System error" HTTP 500, 50001
+        // HTTP 503, Bybit 10016 "System error" — a server-side failure says nothing of the cancel): read back, and
+        // thrown only while the order still works
+        unanswered = err instanceof Error ? err : new Error(String(err));
+      }
     }
     // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel
     // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
     // before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
     // a lookup sent before the cancel is not joined: its answer may predate it
-    const remote = await this.opts.fetchPlaced(current, 'after-cancel');
+    let remote: ExchangeOrder | null;
+    try {
+      remote = await this.opts.fetchPlaced(current, 'after-cancel');
+    } catch (readErr) {
+      // the cancel's own failure says more than the read's
+      throw unanswered ?? readErr;
+    }
     if (remote) await this.opts.applyRemote(clientOrderId, remote);
     const after = state.requireOrder(clientOrderId);
     // a cancel with no answer and the order still working: not known to be cancelled (a temporary error, tried again)
