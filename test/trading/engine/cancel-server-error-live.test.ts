@@ -1,10 +1,10 @@
 /**
- * Review 44c: a cancel the exchange answers with a server-side failure — OKX 50026 "System error. Try again later"
+ * A cancel the exchange answers with a server-side failure (review 44c) — OKX 50026 "System error. Try again later"
  * (HTTP 500), 50001 "Service temporarily unavailable" (HTTP 503); Bybit 10016 "System error. Please try again later."
  * (HTTP 200) — says nothing of whether the cancel was carried out (the adapter's own rule for a create: "any HTTP 5xx
- * whatever its body … may have placed it"). The cancel must be read back as for a lost answer (order-cancel.ts:
- * NetworkError / CancelPending), not thrown before the read: on main the order the exchange cancelled stays `open` in
- * state and close-all reports its symbol "not settled" and sells nothing there.
+ * whatever its body … may have placed it"). The cancel is read back as for a lost answer (order-cancel.ts), and the
+ * failure thrown only while the order still works. Before, it was thrown before any read: the order the exchange had
+ * cancelled stayed `open` in state, and close-all reported its symbol "not settled" and sold nothing there.
  * Real engine, real ccxt, the local doubles; the double carries the cancel out, then answers the failure.
  */
 import { expect } from 'chai';
@@ -25,13 +25,17 @@ const CASES: Array<[ExchangeKit, string, Queue]> = [
   [
     okxKit,
     'okx 50026 "System error" (HTTP 500)',
-    (fake) => (fake as FakeOkx).faults.next('cancelOrder', { kind: 'taken-then-status', ...ERRORS.systemError }),
+    (fake) =>
+      (fake as FakeOkx).faults.next('cancelOrder', { kind: 'taken-then-status', ...ERRORS.systemError }),
   ],
   [
     okxKit,
     'okx 50001 "Service temporarily unavailable" (HTTP 503)',
     (fake) =>
-      (fake as FakeOkx).faults.next('cancelOrder', { kind: 'taken-then-status', ...ERRORS.serviceUnavailable }),
+      (fake as FakeOkx).faults.next('cancelOrder', {
+        kind: 'taken-then-status',
+        ...ERRORS.serviceUnavailable,
+      }),
   ],
   [
     bybitKit,

@@ -29,7 +29,8 @@ export class OrderCancel {
    * Cancels a working order and returns it as the exchange then shows it. A cancel with no answer within the lookup
    * deadline (or one whose answer was lost) is an unknown outcome: the lookup after it decides, and while that still
    * shows the order working the cancel's NetworkError is thrown (the order is never assumed cancelled; the caller
-   * tries again, joining the cancel if it is still on its way).
+   * tries again, joining the cancel if it is still on its way). So is any other failure but "not found" (a server's
+   * "system error" may come after the cancel was done): read back, thrown only while the order still works.
    */
   async cancel(clientOrderId: string): Promise<LocalOrder> {
     const { state } = this.opts;
