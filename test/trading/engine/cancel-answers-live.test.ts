@@ -2,14 +2,17 @@
  * A cancel the exchange answers "already final" (the order filled or cancelled before the cancel came: Binance -2011,
  * OKX 51400–51402/51405, Bybit 170139/170142/170143/170190/110008/110010) is read back and settled from the order's
  * answer, never thrown as a refusal with the order left working in state; one it answers "timed out" or "not now"
- * (Bybit 170147/170191) is read back too, and thrown (tried again) only while the order still works. Real engine,
+ * (Bybit 170147/170191) is read back too, and thrown (tried again) only while the order still works; so is one it
+ * answers with a server-side failure (OKX 50026 HTTP 500, 50001 HTTP 503, Bybit 10016: review 44c — before, it was
+ * thrown unread, and the order the exchange had cancelled stayed open in state, close-all selling nothing on its
+ * symbol). Real engine,
  * real ccxt, each verified exchange's local double answering with the exchange's documented body (Bybit error.mdx,
  * OKX's cancel-order sCode, Binance errors.md).
  */
 import { expect } from 'chai';
 import { ExchangeRefusedError, TemporaryError } from '../../../src/shared/errors';
 import { binanceKit, bybitKit, okxKit } from '../../../harness/exchanges/exchange-kits';
-import { orderFailure } from '../../../harness/exchanges/answers/okx';
+import { ERRORS, orderFailure } from '../../../harness/exchanges/answers/okx';
 import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
 import type { FakeOkx } from '../../../harness/exchanges/fake-okx';
@@ -185,6 +188,61 @@ describe('cancel answers saying the order is already final, or the cancel not do
  * bot reads the order back and settles it as the exchange shows it: a filled one with its fills (the position
  * follows), one cancelled meanwhile (by the owner) cancelled.
  */
+/** A server-side failure answering a cancel the exchange carried out (review 44c). */
+const SERVER_FAILURES: Array<[ExchangeKit, string, (fake: LocalExchange) => void]> = [
+  [
+    okxKit,
+    'okx 50026 "System error" (HTTP 500)',
+    (fake) =>
+      (fake as FakeOkx).faults.next('cancelOrder', { kind: 'taken-then-status', ...ERRORS.systemError }),
+  ],
+  [
+    okxKit,
+    'okx 50001 "Service temporarily unavailable" (HTTP 503)',
+    (fake) =>
+      (fake as FakeOkx).faults.next('cancelOrder', {
+        kind: 'taken-then-status',
+        ...ERRORS.serviceUnavailable,
+      }),
+  ],
+  [
+    bybitKit,
+    'bybit 10016 "System error. Please try again later." (HTTP 200)',
+    (fake) =>
+      (fake as FakeBybit).faults.next('cancelOrder', {
+        kind: 'taken-then-answer',
+        status: 200,
+        body: {
+          retCode: 10016,
+          retMsg: 'System error. Please try again later.',
+          result: {},
+          retExtInfo: {},
+          time: Date.now(),
+        },
+      }),
+  ],
+];
+
+describe('a cancel answered with a server-side failure is read back (real ccxt, local doubles)', function () {
+  this.timeout(30_000);
+  const restingBuy = restingBuys();
+
+  for (const [kit, name, queue] of SERVER_FAILURES) {
+    it(`${name}, the cancel carried out: read back, settled cancelled`, async () => {
+      const { fake, h, id } = await restingBuy(kit);
+      queue(fake);
+      const outcome = await h.orders.canceller.cancel(id).then(
+        (o) => o.status,
+        (e: unknown) => `threw ${(e as Error).constructor.name}: ${(e as Error).message}`,
+      );
+      // the exchange did cancel it
+      expect(fake.orderClientIds()).to.include(id);
+      expect(outcome).to.equal('cancelled');
+      expect(h.orderBook.order(id)!.status).to.equal('cancelled');
+    });
+  }
+});
+
 describe("a cancel of an order the exchange already finished, each double's own answer (real ccxt)", function () {
   this.timeout(30_000);
   const restingBuy = restingBuys();

@@ -6,7 +6,14 @@
  * the position on LOT_SIZE's step, was refused, and was tried again on every tick, never sold. And what is below the
  * market step (a position bought before the rule, or the buy fee taken in the coin) is sold by a limit order on
  * LOT_SIZE's grid at the marketable price: it rode on with no stop-loss as "dust", a one-step entry opened no position
- * at all. Real clock, as live-exchanges.suite.ts (see there why).
+ * at all. And in a crash faster than Binance's PERCENT_PRICE_BY_SIDE band (review 44b), which the double lists and
+ * applies as filters.md defines it — "A SELL order will pass this filter evaluation if: … price >= average of previous
+ * trade prices * askMultiplierDown", on the order's `price`; a MARKET order has none (unlike NOTIONAL, whose MARKET rule
+ * filters.md spells out: "Since MARKET orders have no price, an average of previous trade prices is used instead") —
+ * that limit is refused -1013 until the average has caught up: such a refusal is a miss (symbol-decision.ts
+ * urgentLimitMissed), and the next stop-loss or close-all sells the whole market steps at market. Before, the
+ * stop-loss was tried again on its backoff as the same limit, never at market, and the position rode the crash with no
+ * exit taken. Real clock, as live-exchanges.suite.ts (see there why).
  */
 import { expect } from 'chai';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
@@ -19,6 +26,14 @@ import { startLiveEngine, tickUntil as tickUntilIn } from '../../support/live-en
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
+/** Binance's sample PERCENT_PRICE_BY_SIDE band (filters.md): a sell may be priced down to 80 % of the average. */
+const BAND = {
+  bidMultiplierUp: 1.2,
+  bidMultiplierDown: 0.2,
+  askMultiplierUp: 5,
+  askMultiplierDown: 0.8,
+  avgPriceMins: 5,
+};
 
 describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccxt, Binance double)", function () {
   this.timeout(60_000);
@@ -43,12 +58,17 @@ describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccx
   /**
    * The engine on the Binance double (the owner holds 1 BTC of their own), the price pinned at 60,000, buying `stake`
    * USDT a trade; `marketLot`: the double's MARKET_LOT_SIZE from the start; `feeAsset` 'quote': fees in USDT (the
-   * kit's Binance takes them in the asset received).
+   * kit's Binance takes them in the asset received); a 2 % stop-loss unless `stopLossPct` says (0: off), tried again
+   * after a refusal on the shipped backoff unless `protectiveRefusalBackoffMs` says.
    */
   async function startEngine(
     stake: number,
     marketLot?: { minQty: number; stepSize: number },
     feeAsset?: 'quote',
+    {
+      stopLossPct = 2,
+      protectiveRefusalBackoffMs,
+    }: { stopLossPct?: number; protectiveRefusalBackoffMs?: number } = {},
   ): Promise<void> {
     const options = { candleMs: 300, balances: { USDT: 10_000, BTC: 1 } };
     fake = feeAsset
@@ -62,7 +82,8 @@ describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccx
         trading: {
           mode: 'live',
           symbols: [BTC],
-          risk: { stopLossPct: 2, takeProfitPct: 0, stakePerTrade: stake },
+          risk: { stopLossPct, takeProfitPct: 0, stakePerTrade: stake },
+          ...(protectiveRefusalBackoffMs !== undefined ? { orders: { protectiveRefusalBackoffMs } } : {}),
         },
       },
       strategy,
@@ -214,5 +235,83 @@ describe("a market order on Binance's MARKET_LOT_SIZE step and minimum (real ccx
     strategy.next = ENTER;
     await tickUntil(() => fake!.trades(BTC).filter((t) => t.side === 'buy').length > 1);
     expect(fake!.balance('BTC')).to.be.closeTo(1 + 0.004995 - 0.00499 + 0.004995, 1e-9);
+  });
+
+  /** The bot's sells as its state has them: what a condition not reached shows. */
+  const rejected = () =>
+    h!.orderBook
+      .hotOrders((o) => o.symbol === BTC && o.side === 'sell')
+      .map((o) => `${o.purpose} ${o.type} ${o.amount}@${o.price ?? 'market'} ${o.status} ${o.error ?? ''}`);
+
+  /**
+   * The owner holds 1 BTC of their own; MARKET_LOT_SIZE step and minimum 0.001; 300 USDT bought at 60,000 at market,
+   * the fee taken in BTC: 0.004995 held (four whole market steps and a rest). Then the band is listed, the average of
+   * the last five minutes still 60,000. `stopLossPct` 2 unless given (0: off).
+   */
+  async function holding(stopLossPct = 2): Promise<void> {
+    await startEngine(300, { minQty: 0.001, stepSize: 0.001 }, undefined, {
+      stopLossPct,
+      protectiveRefusalBackoffMs: 50,
+    });
+    strategy.next = ENTER;
+    await tickUntil(() => position() > 0);
+    strategy.next = HOLD;
+    expect(position()).to.be.closeTo(0.004995, 1e-12);
+    fake!.setPercentPriceBySide(BAND);
+    fake!.pinAveragePrice(BTC, 60_000);
+    h!.orderBook.setMarkets(await h!.exchange.loadMarkets(true));
+  }
+
+  it('a stop-loss whose limit PERCENT_PRICE_BY_SIDE refuses sells the market steps at market', async () => {
+    await holding();
+    // a 25 % crash within the average's five minutes: the limit 2 % under it (44,100) is below 60,000 × 0.8
+    fake!.pinPrice(BTC, 45_000);
+    // Binance takes a MARKET sell of the whole market steps now (the double: 0.004 filled at the bid)
+    await tickUntilIn(h!, () => sells().length > 0, 40, rejected);
+    expect(sells()[0].qty).to.equal(0.004);
+    // never the owner's coin
+    expect(fake!.balance('BTC')).to.be.at.least(1);
+  });
+
+  it('a close-all whose limit PERCENT_PRICE_BY_SIDE refused sells the market steps at market the next time', async () => {
+    // no stop-loss: the operator closes all; a tick reads the crashed price first
+    await holding(0);
+    fake!.pinPrice(BTC, 45_000);
+    await h!.loop.tick();
+    const first = await h!.loop.closeAll();
+    // the first close-all may be refused; the operator is told to close-all again, and the next one must sell
+    const second = await h!.loop.closeAll();
+    expect(
+      sells().map((t) => t.qty),
+      `first: ${JSON.stringify(first.skipped)}; second: ${JSON.stringify(second.skipped)}; ${JSON.stringify(rejected())}`,
+    ).to.deep.equal([0.004]);
+    expect(fake!.balance('BTC')).to.be.at.least(1);
+  });
+
+  it('a stop-loss answered HTTP 400 -1000 "unknown error" after Binance took it: looked up, sold once (checked correct)', async () => {
+    await holding();
+    fake!.setPercentPriceBySide(undefined);
+    // errors.md: "-1000 UNKNOWN An unknown error occurred while processing the request." — ccxt: OperationFailed
+    fake!.faults.next('createOrder', {
+      kind: 'taken-then-status',
+      status: 400,
+      body: { code: -1000, msg: 'An unknown error occurred while processing the request.' },
+    });
+    fake!.pinPrice(BTC, 58_000);
+    await tickUntilIn(
+      h!,
+      () => sells().length > 0 && h!.orderBook.openPositions().length === 0,
+      40,
+      rejected,
+    );
+    for (let i = 0; i < 3; i++) await h!.loop.tick();
+    // the fault was served: the stop-loss's create got the -1000 answer
+    expect(fake!.faults.pending).to.equal(0);
+    // the entry and one stop-loss: the create answered -1000 was never sent again
+    expect(fake!.createRequests()).to.have.length(2);
+    // one limit of all of it (off the market step), taken once: never sold twice, never the owner's coin
+    const sold = sells().reduce((sum, t) => sum + t.qty, 0);
+    expect(sold).to.be.closeTo(0.00499, 1e-12);
+    expect(fake!.balance('BTC')).to.be.closeTo(1 + 0.004995 - 0.00499, 1e-9);
   });
 });

@@ -319,7 +319,7 @@ export function protectiveCooldownUntil(
  * refusal of the limit's price for the band around the average price (`refusedForPriceBand`): in a crash faster than
  * that band every such limit is refused until the average catches up, while a market order — no price, not judged —
  * is taken (review 44b: the stop-loss rode the crash on its backoff, refused -1013 every time;
- * percent-price-crash-live.test.ts).
+ * market-lot-live.test.ts).
  */
 export function urgentLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolean {
   let latest: LocalOrder | undefined;
