@@ -288,6 +288,14 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     return FakeExchangeServer.listening(new FakeBybit(options));
   }
 
+  /**
+   * Bybit's bi-monthly adjustment of `maxMarketOrderQty` ("Developers should not assume these values remain
+   * constant"): listed by instruments-info and applied from now on.
+   */
+  setMaxMarketOrderQty(qty: number): void {
+    this.options.maxMarketOrderQty = qty;
+  }
+
   /** Orders with this orderLinkId (Bybit never holds more than one). */
   ordersByLinkId(orderLinkId: string): BybitOrder[] {
     return this.orders.filter((o) => o.orderLinkId === orderLinkId);

@@ -240,6 +240,11 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
     return FakeExchangeServer.listening(new FakeOkx(options));
   }
 
+  /** OKX changes an instrument's `maxMktSz` (USDT for SPOT): listed by public/instruments and applied from now on. */
+  setMaxMktSz(usdt: number): void {
+    this.options.maxMktSz = usdt;
+  }
+
   /** The account's key replaced, with the passphrase set when the new key was made (`passphrase`). */
   override rotateKey(apiKey: string, secret: string, passphrase = this.passphrase): void {
     super.rotateKey(apiKey, secret);

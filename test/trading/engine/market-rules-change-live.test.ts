@@ -7,12 +7,16 @@
  * the lot size"). On main a stop-loss so refused was tried again on its backoff with the same stale amount until the
  * next daily reload — a position left unprotected for up to `trading.marketsRefreshMs` (24 h) while the price fell.
  * A refusal of the symbol's trading rules makes the markets due for a reload (at most once per
- * `trading.haltedMarketsRefreshMs`), so the next try is sized on the rules the exchange applies now.
+ * `trading.haltedMarketsRefreshMs`), so the next try is sized on the rules the exchange applies now — a lowered
+ * largest order as well (Bybit adjusts `maxMarketOrderQty` "bi-monthly", review 44a).
  *
  * Real engine, real ccxt against each exchange's double (harness/exchanges/, `setMarketRules`), real clock.
  */
 import { expect } from 'chai';
 import { EXCHANGE_KITS } from '../../../harness/exchanges/exchange-kits';
+import type { FakeBinance } from '../../../harness/exchanges/fake-binance';
+import type { FakeBybit } from '../../../harness/exchanges/fake-bybit';
+import type { FakeOkx } from '../../../harness/exchanges/fake-okx';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import type { EngineHarness } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
@@ -27,6 +31,20 @@ import {
 
 const BTC = HELD_SYMBOL;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Each double's largest market order lowered as its exchange would (listed by the next markets read, applied now): a
+ * refusal above it is a market-rule code on each (review 44a: Bybit's 170381/170382 and OKX's 51201–51203 were not,
+ * and a stop-loss sized on the day-old maximum was refused on its backoff until the daily reload).
+ */
+const LOWER_MARKET_MAXIMUM: Record<string, (fake: LocalExchange) => void> = {
+  // MARKET_LOT_SIZE maxQty 0.02 BTC
+  binance: (fake) => (fake as FakeBinance).setMarketMaxQty(0.02),
+  // lotSizeFilter maxMarketOrderQty 0.02 BTC (its bi-monthly adjustment)
+  bybit: (fake) => (fake as FakeBybit).setMaxMarketOrderQty(0.02),
+  // maxMktSz 1,200 USDT ("the quantity in USDT" for SPOT): 0.02 BTC at 60,000
+  okx: (fake) => (fake as FakeOkx).setMaxMktSz(1_200),
+};
 
 for (const kit of EXCHANGE_KITS) {
   describe(`the exchange's trading rules change between markets reads (real ccxt, ${kit.id} double)`, function () {
@@ -115,5 +133,55 @@ for (const kit of EXCHANGE_KITS) {
       expect(h!.eventTypes().filter((t) => t === 'position.unsellable')).to.have.length(1);
       expect(h!.eventTypes()).to.include('position.written_off');
     });
+
+    it('a stop-loss refused for the lowered maximum reloads the markets and sells in pieces on it', async () => {
+      fake = await startHeldSymbolDouble(kit);
+      let bought: number;
+      ({ h, bought } = await startHoldingLiveEngine(kit, fake, STOP_LOSS_ON_DAY_OLD_MARKETS));
+      // ~0.0333 BTC: above the new maximum of 0.02
+      expect(bought).to.be.above(0.03);
+      LOWER_MARKET_MAXIMUM[kit.id](fake);
+      fake.pinPrice(BTC, 58_000);
+      for (let i = 0; i < 60 && sells().length === 0; i++) {
+        await h!.loop.tick();
+        await sleep(50);
+      }
+      const refused = h!.events.filter((e) => e.type === 'order.rejected');
+      expect(
+        sells(),
+        `never sold in 60 ticks (3 s; the markets reload due at the soonest 200 ms after a market-rule refusal); refused ${refused.length} times: ${refused
+          .slice(0, 3)
+          .map((e) => e.summary)
+          .join(' | ')}`,
+      ).to.not.deep.equal([]);
+      // sold within the new maximum
+      for (const t of sells()) expect(t.qty).to.be.at.most(0.02 + 1e-9);
+    });
+
+    /**
+     * Bybit's `minOrderQty` is no minimum (review 44a): instruments-info, lotSizeFilter (docs/v5/market/instrument.mdx,
+     * since 2025-10-24): "minOrderQty — Minimum order quantity, deprecated, no longer check `minOrderQty`, check
+     * `minOrderAmt` instead". ccxt 4.5.84 still reads it as `limits.amount.min`; taken as every order's minimum, it
+     * made a holding below it no position — no stop-loss, told unsellable and offered for /writeoff — that Bybit sells
+     * (worth far above minOrderAmt). Bybit's least amount is one `basePrecision` step now (order-maximums.ts
+     * minimumAmount), its least value `minOrderAmt`; the double checks no quantity minimum, as Bybit.
+     */
+    if (kit.id === 'bybit')
+      it('a holding worth 2,000 USDT (minOrderAmt 5) stays a position whatever minOrderQty lists', async () => {
+        fake = await startHeldSymbolDouble(kit);
+        let bought: number;
+        ({ h, bought } = await startHoldingLiveEngine(kit, fake, STOP_LOSS_ON_DAY_OLD_MARKETS));
+        expect(bought * 60_000).to.be.above(1_900);
+        // instruments-info lists minOrderQty 0.1 (a field Bybit "no longer check[s]"); minOrderAmt stays 5
+        fake.setMarketRules(BTC, { minAmount: 0.1 });
+        const markets = await h!.exchange.loadMarkets(true);
+        h!.orderBook.setMarkets(markets);
+        expect(markets[BTC].minNotional).to.equal(5);
+        // Bybit checks minOrderAmt: 0.0333 BTC × 60,000 ≫ 5 USDT sells — a position its stop-loss must watch
+        expect(
+          h!.orderBook.openPositions().map((p) => p.symbol),
+          `minAmount read as ${markets[BTC].minAmount}`,
+        ).to.deep.equal([BTC]);
+      });
   });
 }
