@@ -278,6 +278,14 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
    * default: never). Bybit documents no figure: a create in a busy moment.
    */
   tradeServiceLagMs = 0;
+  /**
+   * How long after its acknowledgement a cancel is carried out (0 by default: at once). cancel-order.mdx: "The
+   * acknowledgement of an cancel order request indicates that the request was sucessfully accepted. This request is
+   * asynchronous so please use the websocket to confirm the order status." Meanwhile the order reads as it was
+   * (New / PartiallyFilled), and a second cancel is answered 170212 "Cancel order request processing" (error.mdx).
+   */
+  cancelLagMs = 0;
+  private readonly cancelsUnderWay = new Set<string>();
   protected override readonly contentType = 'application/json; charset=utf-8';
 
   private constructor(options: FakeBybitOptions) {
@@ -834,14 +842,24 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
             : RET.orderNotExists;
       throw new BybitError(ret.retCode, ret.retMsg);
     }
-    const rest = Number(order.leavesQty);
-    if (order.orderType === 'Limit')
-      this.wallet.release(symbol, order.side === 'Buy', rest, Number(order.price));
-    order.orderStatus = Number(order.cumExecQty) > 0 ? 'PartiallyFilledCanceled' : 'Cancelled';
-    order.cancelType = 'CancelByUser';
-    order.leavesQty = '0';
-    order.leavesValue = '0';
-    order.updatedTime = String(this.now());
+    if (this.cancelsUnderWay.has(order.orderId)) throw new BybitError(170212, 'Cancel order request processing');
+    const carryOut = (): void => {
+      this.cancelsUnderWay.delete(order.orderId);
+      if (!isOpen(order)) return;
+      const rest = Number(order.leavesQty);
+      if (order.orderType === 'Limit')
+        this.wallet.release(symbol, order.side === 'Buy', rest, Number(order.price));
+      order.orderStatus = Number(order.cumExecQty) > 0 ? 'PartiallyFilledCanceled' : 'Cancelled';
+      order.cancelType = 'CancelByUser';
+      order.leavesQty = '0';
+      order.leavesValue = '0';
+      order.updatedTime = String(this.now());
+    };
+    if (this.cancelLagMs > 0) {
+      // "This request is asynchronous": acknowledged now, carried out later
+      this.cancelsUnderWay.add(order.orderId);
+      setTimeout(carryOut, this.cancelLagMs).unref();
+    } else carryOut();
     return { orderId: order.orderId, orderLinkId: order.orderLinkId };
   }
 
