@@ -240,6 +240,15 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
     return FakeExchangeServer.listening(new FakeOkx(options));
   }
 
+  /**
+   * How long after its acknowledgement a cancel is carried out (0 by default: at once). Cancel order: sCode 0 "only
+   * means that your cancellation request has been accepted". Meanwhile the order reads as it was (live /
+   * partially_filled), and a second cancel is refused 51410 "Cancellation failed as the order is already under
+   * cancelling status."
+   */
+  cancelLagMs = 0;
+  private readonly cancelsUnderWay = new Set<string>();
+
   /** OKX changes an instrument's `maxMktSz` (USDT for SPOT): listed by public/instruments and applied from now on. */
   setMaxMktSz(usdt: number): void {
     this.options.maxMktSz = usdt;
@@ -889,17 +898,30 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
         'Order cancellation failed as the order has been filled, canceled or does not exist.',
       );
     }
-    const rest = round8(order.qty - order.accFillSz);
-    this.wallet.release(this.symbolOfInst(order.instId), order.side === 'buy', rest, Number(order.px));
-    order.state = 'canceled';
-    order.uTime = this.now();
+    if (this.cancelsUnderWay.has(order.ordId)) {
+      throw new OrderRefused('51410', 'Cancellation failed as the order is already under cancelling status.');
+    }
+    const carryOut = (): void => {
+      this.cancelsUnderWay.delete(order.ordId);
+      if (!isPending(order)) return;
+      const rest = round8(order.qty - order.accFillSz);
+      this.wallet.release(this.symbolOfInst(order.instId), order.side === 'buy', rest, Number(order.px));
+      order.state = 'canceled';
+      order.uTime = this.now();
+    };
+    const now = this.now();
+    if (this.cancelLagMs > 0) {
+      // accepted now, carried out later
+      this.cancelsUnderWay.add(order.ordId);
+      setTimeout(carryOut, this.cancelLagMs).unref();
+    } else carryOut();
     return {
       body: {
         code: '0',
         msg: '',
-        data: [{ clOrdId: order.clOrdId, ordId: order.ordId, ts: String(order.uTime), sCode: '0', sMsg: '' }],
-        inTime: `${order.uTime}000`,
-        outTime: `${order.uTime}001`,
+        data: [{ clOrdId: order.clOrdId, ordId: order.ordId, ts: String(now), sCode: '0', sMsg: '' }],
+        inTime: `${now}000`,
+        outTime: `${now}001`,
       },
     };
   }

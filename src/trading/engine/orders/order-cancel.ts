@@ -4,14 +4,26 @@
  * as comes from a lookup after it (many exchanges acknowledge a cancel without the filled amount, and taking that
  * as final would lose the fills made before it). A cancel with no answer is an unknown outcome the lookup decides.
  */
+import type { Clock } from '../../../shared/clock';
 import { NetworkError, OrderNotFoundError, TemporaryError } from '../../../shared/errors';
 import type { Exchange, ExchangeOrder } from '../../exchange/exchange';
 import type { OrderCalls } from './order-calls';
 import { isFinal, type LocalOrder } from './order-state';
 import type { StateGateway } from '../state/state-gateway';
 
+/**
+ * How long after an accepted cancel its order is read again while a read still shows it working, each wait after the
+ * read before (1.5 s in all, within a lookup's deadline): Bybit and OKX carry a cancel out after acknowledging it
+ * (Bybit cancel-order.mdx: "This request is asynchronous so please use the websocket to confirm the order status";
+ * OKX: sCode 0 "only means that your cancellation request has been accepted"), so the read right after the answer
+ * may still show the order as it was.
+ */
+export const CANCEL_SETTLE_WAITS_MS: readonly number[] = [100, 200, 400, 800];
+
 export interface OrderCancelOptions {
   exchange: Exchange;
+  /** The engine's clock: the waits between the reads of a cancel accepted but not yet carried out. */
+  clock: Clock;
   state: StateGateway;
   calls: OrderCalls;
   /** Resolves an intent/unknown order by its clientOrderId (OrderManager.resolveUnknown): null while undecided. */
@@ -30,7 +42,9 @@ export class OrderCancel {
    * deadline (or one whose answer was lost) is an unknown outcome: the lookup after it decides, and while that still
    * shows the order working the cancel's NetworkError is thrown (the order is never assumed cancelled; the caller
    * tries again, joining the cancel if it is still on its way). So is any other failure but "not found" (a server's
-   * "system error" may come after the cancel was done): read back, thrown only while the order still works.
+   * "system error" may come after the cancel was done): read back, thrown only while the order still works. A cancel
+   * accepted while its order still reads working is read again a few times (CANCEL_SETTLE_WAITS_MS) before the order
+   * is returned as working.
    */
   async cancel(clientOrderId: string): Promise<LocalOrder> {
     const { state } = this.opts;
@@ -45,12 +59,15 @@ export class OrderCancel {
     if (isFinal(current.status) || !current.exchangeOrderId) return current;
     const exchangeOrderId = current.exchangeOrderId;
     let unanswered: Error | undefined;
+    /** The exchange answered the cancel with no error: accepted, perhaps not yet carried out. */
+    let accepted = false;
     try {
       // within the lookup deadline, one cancel per order at a time (a cancel still on its way is joined, never sent
       // again beside it); its answer is never applied, so one that comes after the deadline changes nothing
       await this.opts.calls.cancel(clientOrderId, () =>
         this.opts.exchange.cancelOrder(exchangeOrderId, current.symbol),
       );
+      accepted = true;
     } catch (err) {
       // no answer (none within the deadline, or it was lost), or the exchange's "cancel timed out" (Bybit 170147): the
       // cancel may or may not have been carried out — the lookup below says which; one not done now (a cancel already
@@ -78,7 +95,22 @@ export class OrderCancel {
       throw unanswered ?? readErr;
     }
     if (remote) await this.opts.applyRemote(clientOrderId, remote);
-    const after = state.requireOrder(clientOrderId);
+    let after = state.requireOrder(clientOrderId);
+    // accepted and still working: the exchange may carry it out after its answer (CANCEL_SETTLE_WAITS_MS) — read
+    // again a few times before the caller takes it as working (close-all skipped the symbol: review 44e)
+    for (const waitMs of accepted ? CANCEL_SETTLE_WAITS_MS : []) {
+      if (isFinal(after.status)) break;
+      await this.opts.clock.sleep(waitMs);
+      let again: ExchangeOrder | null;
+      try {
+        again = await this.opts.fetchPlaced(after, 'after-cancel');
+      } catch {
+        // the read failed: the order stays as the last read showed it; the next refresh settles it
+        break;
+      }
+      if (again) await this.opts.applyRemote(clientOrderId, again);
+      after = state.requireOrder(clientOrderId);
+    }
     // a cancel with no answer and the order still working: not known to be cancelled (a temporary error, tried again)
     if (unanswered && !isFinal(after.status)) throw unanswered;
     return after;

@@ -181,6 +181,7 @@ export function wireOrders(ports: OrderPorts): OrderParts {
   });
   const canceller = new OrderCancel({
     exchange,
+    clock,
     state,
     calls,
     resolveUnknown,
