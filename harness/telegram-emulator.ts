@@ -167,7 +167,8 @@ export class TelegramEmulator {
 
   /**
    * `chatId` refuses the bot from now on (a private chat that blocked it, a group it was removed from): every send to
-   * it is answered 403 with `description`; `null` lets it take messages again.
+   * it is answered with `description` — 400 for a "Bad Request: …" one, as the Bot API answers those, else 403;
+   * `null` lets it take messages again.
    */
   refuseChat(
     chatId: string | number,
@@ -342,8 +343,12 @@ export class TelegramEmulator {
     const targetChat = sendTarget(method, body, req.headers['content-type']);
     const migratedTo = targetChat !== undefined ? this.migrated.get(targetChat) : undefined;
     const refusal = targetChat !== undefined ? this.refusing.get(targetChat) : undefined;
-    if (refusal !== undefined)
-      return this.reply(res, log, 403, { ok: false, error_code: 403, description: refusal });
+    // the Bot API answers a "Bad Request: …" refusal (chat not found, no rights, TOPIC_CLOSED…) with 400, a
+    // "Forbidden: …" one with 403: the status is the description's (review 44g; it was 403 for every refusal)
+    if (refusal !== undefined) {
+      const code = refusal.startsWith('Bad Request') ? 400 : 403;
+      return this.reply(res, log, code, { ok: false, error_code: code, description: refusal });
+    }
     if (migratedTo !== undefined)
       return this.reply(res, log, 400, {
         ok: false,
