@@ -12,13 +12,15 @@ const SECRET_KEY = /(token|secret|password|passphrase|api_?key|authorization|sig
 /** Telegram bot tokens look like `123456789:AA…` (35 chars after the colon). */
 const BOT_TOKEN = /\b\d{6,12}:[A-Za-z0-9_-]{30,}\b/g;
 /** Bot API URLs: `https://host/bot<id>:<secret>/method` and `/file/bot…/`, however short the secret part. */
-const BOT_URL_PATH = /(https?:\/\/[^\s"']*?\/(?:file\/)?bot)([^/\s?#"']*:[^/\s?#"']*)/gi;
+// a secret's value never holds `<` or `>`: stopping there keeps the HTML of a reply or an alert whole (a `</pre>` right
+// after a masked value was taken as part of it: review 44g)
+const BOT_URL_PATH = /(https?:\/\/[^\s"'<>]*?\/(?:file\/)?bot)([^/\s?#"'<>]*:[^/\s?#"'<>]*)/gi;
 const URL_QUERY_SECRET =
-  /([?&;](?:[a-z_-]*(?:token|secret|password|passphrase|api_?key|signature|key|sig))=)([^&\s#"']+)/gi;
-const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"']+:)([^\s/@"']+)(@)/gi;
+  /([?&;](?:[a-z_-]*(?:token|secret|password|passphrase|api_?key|signature|key|sig))=)([^&\s#"'<>]+)/gi;
+const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"'<>]+:)([^\s/@"'<>]+)(@)/gi;
 /** "(unset)" is what a message says of a secret that is not set: no secret there to mask ("API_KEY = (unset)"). */
 const AUTH_HEADER =
-  /((?:authorization|x-mbx-apikey|api[-_]?key|x-api-key)["']?\s*[:=]\s*["']?(?:bearer |basic )?)(?!\(unset\))([^\s"',;&]+)/gi;
+  /((?:authorization|x-mbx-apikey|api[-_]?key|x-api-key)["']?\s*[:=]\s*["']?(?:bearer |basic )?)(?!\(unset\))([^\s"',;&<>]+)/gi;
 /** Objects nested deeper than this are cut (never written unredacted). */
 const MAX_DEPTH = 8;
 /**

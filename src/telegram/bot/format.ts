@@ -54,6 +54,8 @@ function hardSplit(line: string, max: number): string[] {
     if (lastAmp !== -1 && /^&[a-z#0-9]+;/i.test(rest.slice(lastAmp)) && rest.indexOf(';', lastAmp) >= cut)
       cut = lastAmp;
     if (cut <= 0) cut = max;
+    // never half an emoji (a lone surrogate is not UTF-8: Telegram refuses the text; review 44g)
+    if (cut > 1 && /[\ud800-\udbff]/.test(rest[cut - 1]!)) cut -= 1;
     pieces.push(rest.slice(0, cut));
     rest = rest.slice(cut);
   }

@@ -64,7 +64,8 @@ interface TelegrafErrorShape {
  *    text, or a channel where the bot is no admin with "Post messages";
  *  - "Bad Request: need administrator rights in the channel chat" — a channel where the bot is not an admin;
  *  - "Bad Request: CHAT_WRITE_FORBIDDEN", "Bad Request: CHAT_RESTRICTED" — MTProto's names, passed through;
- *  - "Bad Request: group chat was deactivated" — the group is gone (an upgrade answers migrate_to_chat_id instead).
+ *  - "Bad Request: group chat was deactivated" — the group is gone (an upgrade answers migrate_to_chat_id instead);
+ *  - "Bad Request: TOPIC_CLOSED" — a forum supergroup whose General topic an admin closed (review 44g).
  */
 export const CHAT_REFUSALS: readonly RegExp[] = [
   /chat not found/i,
@@ -74,6 +75,8 @@ export const CHAT_REFUSALS: readonly RegExp[] = [
   /CHAT_WRITE_FORBIDDEN/i,
   /CHAT_RESTRICTED/i,
   /group chat was deactivated/i,
+  // a forum supergroup whose General topic is closed: every send without message_thread_id is refused until it reopens
+  /TOPIC_CLOSED/i,
 ];
 
 /** Pure: does this 400's description refuse every message to the chat? */

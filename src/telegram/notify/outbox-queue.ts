@@ -163,6 +163,8 @@ export function renderEntry(entry: OutboxEntry, droppedToReport: number): string
 export function truncateHtml(html: string, max: number): string {
   if (html.length <= max) return html;
   let cut = html.slice(0, max - 40);
+  // never half an emoji: a lone surrogate is not UTF-8, and Telegram refuses the text (review 44g)
+  cut = cut.replace(/[\ud800-\udbff]$/, '');
   cut = cut.replace(/<[^>]*$/, '').replace(/&[a-z#0-9]*$/i, '');
   const open: string[] = [];
   for (const m of cut.matchAll(/<(\/?)([a-z]+)[^>]*>/gi)) {

@@ -241,7 +241,9 @@ export function describeLastRun(lastRun: LastExit | undefined, exitCode: number 
 }
 
 function truncate(s: string, max: number): string {
-  return s.length > max ? s.slice(0, max - 1) + '…' : s;
+  if (s.length <= max) return s;
+  // never half an emoji: a lone surrogate is not UTF-8, and Telegram refuses the text (review 44g)
+  return s.slice(0, max - 1).replace(/[\ud800-\udbff]$/, '') + '…';
 }
 
 const ONLINE_TITLE: Record<OnlineCause, string> = {
