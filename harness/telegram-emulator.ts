@@ -29,6 +29,7 @@ import net from 'node:net';
 import crypto from 'node:crypto';
 import TelegramServer from 'telegram-test-api';
 import { freePort } from './ports';
+import { checkTelegramText, parseTelegramHtml } from './telegram-html';
 
 export type TelegramFault = null | 'down' | '429' | '5xx' | '401' | 'blackhole';
 
@@ -357,6 +358,12 @@ export class TelegramEmulator {
         parameters: { migrate_to_chat_id: Number(migratedTo) },
       });
 
+    // the text the Bot API refuses, as it refuses it (telegram-test-api stores any): parse_mode HTML's tags,
+    // "1-4096 characters after entities parsing", UTF-8 (review 44g)
+    const refusedText = textRefusal(method, body, req.headers['content-type']);
+    if (refusedText !== undefined)
+      return this.reply(res, log, 400, { ok: false, error_code: 400, description: refusedText });
+
     if (method === 'getChatMemberCount') return this.reply(res, log, 200, { ok: true, result: 2 });
     if (method === 'setWebhook') {
       this.webhookUrl = String(parseParams(body, req.headers['content-type']).url ?? '');
@@ -540,4 +547,18 @@ function parseMultipart(
     at = next;
   }
   return fields;
+}
+
+/** The Bot API's description refusing the text of a sendMessage or editMessageText, or undefined when it takes it. */
+function textRefusal(method: string, body: Buffer, contentType: string | undefined): string | undefined {
+  if (method !== 'sendMessage' && method !== 'editMessageText') return undefined;
+  const params = parseParams(body, contentType);
+  const text = typeof params.text === 'string' ? params.text : '';
+  try {
+    if (String(params.parse_mode ?? '').toUpperCase() === 'HTML') parseTelegramHtml(text);
+    else checkTelegramText(text);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }

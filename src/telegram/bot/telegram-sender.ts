@@ -37,10 +37,10 @@ export class TelegramSender implements MessageSender {
     }
   }
 
-  async send(chatId: string, html: string, opts: { silent?: boolean }): Promise<void> {
+  async send(chatId: string, html: string, opts: { silent?: boolean; plain?: boolean }): Promise<void> {
     try {
       await this.telegram.sendMessage(chatId, html, {
-        parse_mode: 'HTML',
+        ...(opts.plain ? {} : { parse_mode: 'HTML' as const }),
         link_preview_options: { is_disabled: true },
         ...(opts.silent ? { disable_notification: true } : {}),
       });

@@ -55,7 +55,11 @@ export class FallbackSender implements MessageSender {
     this.clock = opts.clock;
   }
 
-  async send(chatId: string, html: string, opts: { silent?: boolean }): Promise<SendOutcome> {
+  async send(
+    chatId: string,
+    html: string,
+    opts: { silent?: boolean; plain?: boolean },
+  ): Promise<SendOutcome> {
     const { health } = this.opts;
     const alertChat = this.opts.isAlertChat?.(chatId) ?? true;
     const now = this.clock.now();

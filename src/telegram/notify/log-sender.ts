@@ -23,7 +23,7 @@ export class LogSender implements MessageSender {
     this.logger = logger.child({ module: 'notify' });
   }
 
-  send(chatId: string, html: string, opts: { silent?: boolean }): Promise<void> {
+  send(chatId: string, html: string, opts: { silent?: boolean; plain?: boolean }): Promise<void> {
     this.logger.info(`📣 ${htmlToPlain(html).replace(/\n/g, ' | ')}`, {
       notification: true,
       chatId,

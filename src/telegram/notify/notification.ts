@@ -51,7 +51,12 @@ export type SendOutcome = 'sent' | 'logged';
  * or `OperationalError` (401/403/400) — the outbox gives the message up and logs it.
  */
 export interface MessageSender {
-  send(chatId: string, html: string, opts: { silent?: boolean }): Promise<SendOutcome | void>;
+  /** `html` in parse_mode HTML; with `plain`, plain text (no parse_mode): what Telegram refused as HTML, once. */
+  send(
+    chatId: string,
+    html: string,
+    opts: { silent?: boolean; plain?: boolean },
+  ): Promise<SendOutcome | void>;
 }
 
 /** Telegram HTML escaping: the one implementation lives in ops/render (shared by bot, CLI and alerts). */

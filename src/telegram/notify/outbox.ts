@@ -47,7 +47,14 @@ import {
   type DigestEntry,
   type LogOnlyRecord,
 } from './log-digest';
-import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } from './outbox-queue';
+import {
+  admit,
+  plainTextOf,
+  renderEntry,
+  sendOrder,
+  type OutboxEntry,
+  type OutboxState,
+} from './outbox-queue';
 import { htmlToPlain } from './log-sender';
 import { SendThrottle } from './send-throttle';
 import { outboxStateSchema } from './outbox-schema';
@@ -333,9 +340,14 @@ export class Outbox implements Notifier {
     try {
       outcome = await this.sendWithTimeout(entry.chatId, text, entry.silent);
     } catch (err) {
-      this.busy.delete(entry.id);
-      await this.onSendFailure(entry, err);
-      return;
+      // Telegram refused this message's HTML, length or encoding (a 400 about it): the same words as plain text, once
+      const plain = refusedAsMessage(err) ? await this.sendPlain(entry, text, err) : { failed: err };
+      if ('failed' in plain) {
+        this.busy.delete(entry.id);
+        await this.onSendFailure(entry, plain.failed);
+        return;
+      }
+      outcome = plain.outcome;
     }
     // from the latest occurrence: a coalesced entry waits its window on purpose
     this.opts.onDelivered?.(Math.max(0, this.clock.now() - entry.lastAt));
@@ -362,6 +374,26 @@ export class Outbox implements Notifier {
     }
   }
 
+  /**
+   * `text` (refused by Telegram as a message: `refused`) sent again as plain text; its outcome, or the failure to act
+   * on: the refusal when the plain text is refused too (dropped, logged whole), else the plain send's own failure.
+   */
+  private async sendPlain(
+    entry: OutboxEntry,
+    text: string,
+    refused: unknown,
+  ): Promise<{ outcome: SendOutcome | void } | { failed: unknown }> {
+    this.logger.warn(
+      `Telegram refused a notification's HTML (${errorMessage(refused)}); sending it as plain text instead`,
+      { chatId: entry.chatId },
+    );
+    try {
+      return { outcome: await this.sendWithTimeout(entry.chatId, plainTextOf(text), entry.silent, true) };
+    } catch (err) {
+      return { failed: refusedAsMessage(err) ? refused : err };
+    }
+  }
+
   /** Where the alert chat (TELEGRAM_CHAT_ID) leads now. */
   private alertChat(): string {
     return this.chatMoves.resolve(this.opts.defaultChatId);
@@ -383,7 +415,12 @@ export class Outbox implements Notifier {
     );
   }
 
-  private sendWithTimeout(chatId: string, text: string, silent: boolean): Promise<SendOutcome | void> {
+  private sendWithTimeout(
+    chatId: string,
+    text: string,
+    silent: boolean,
+    plain = false,
+  ): Promise<SendOutcome | void> {
     const timeoutMs = this.opts.sendTimeoutMs ?? 30_000;
     let cancelTimeout: CancelTimer | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -391,9 +428,10 @@ export class Outbox implements Notifier {
         reject(new NetworkError(`Telegram did not answer within ${timeoutMs} ms`, { chatId })),
       );
     });
-    return Promise.race([this.sender.send(chatId, text, { silent }), timeout]).finally(() =>
-      cancelTimeout?.(),
-    );
+    return Promise.race([
+      this.sender.send(chatId, text, { silent, ...(plain ? { plain } : {}) }),
+      timeout,
+    ]).finally(() => cancelTimeout?.());
   }
 
   /**
@@ -455,4 +493,17 @@ export class Outbox implements Notifier {
       );
     }
   }
+}
+
+/**
+ * Telegram refused this message itself (a 400 about its HTML, length or encoding), not the chat, the token nor the
+ * network: a refusal for good that a chat move (migrate_to_chat_id) does not explain.
+ */
+function refusedAsMessage(err: unknown): boolean {
+  return (
+    isOperational(err) &&
+    !(err instanceof AuthenticationError) &&
+    !(err instanceof PermissionDeniedError) &&
+    !(err instanceof TelegramChatMigratedError)
+  );
 }

@@ -31,6 +31,8 @@ interface Sent {
   text: string;
   at: number;
   silent?: boolean;
+  /** Sent as plain text (no parse_mode). */
+  plain?: boolean;
 }
 
 class ScriptedSender implements MessageSender {
@@ -39,11 +41,17 @@ class ScriptedSender implements MessageSender {
   /** Errors thrown by the next attempts, in order. */
   failures: unknown[] = [];
   constructor(private readonly clock: FakeClock) {}
-  send(chatId: string, text: string, opts: { silent?: boolean }): Promise<void> {
+  send(chatId: string, text: string, opts: { silent?: boolean; plain?: boolean }): Promise<void> {
     this.attempts.push(this.clock.now());
     const fail = this.failures.shift();
     if (fail) return Promise.reject(fail);
-    this.sent.push({ chatId, text, at: this.clock.now(), silent: opts.silent });
+    this.sent.push({
+      chatId,
+      text,
+      at: this.clock.now(),
+      silent: opts.silent,
+      ...(opts.plain ? { plain: true } : {}),
+    });
     return Promise.resolve();
   }
 }
@@ -137,8 +145,10 @@ describe('Outbox (fake clock)', () => {
   it('once Telegram answers again (even refusing a message), the next network failure backs off from the first step', async () => {
     // an outage long enough to reach the top of the backoff (1 s doubling, capped at 30 s)…
     for (let i = 0; i < 6; i++) sender.failures.push(new TemporaryError('502 Bad Gateway'));
-    // …ends with an answer: this message is refused for good (dropped), so Telegram is reachable…
+    // …ends with an answer: this message is refused for good, as HTML and as plain text (dropped), so Telegram is
+    // reachable…
     sender.failures.push(new OperationalError("Bad Request: can't parse entities", { code: 400 }));
+    sender.failures.push(new OperationalError('Bad Request: message text is empty', { code: 400 }));
     // …and the next message meets one network blip
     sender.failures.push(new TemporaryError('ECONNRESET'));
     await outbox.notify({ key: 'bad', priority: 'high', text: '<b>broken' });
@@ -171,8 +181,26 @@ describe('Outbox (fake clock)', () => {
     expect(crashMessages.at(-1)!.text).to.contain('exit code 5');
   });
 
-  it('drops a message Telegram refuses for good (400) and keeps going', async () => {
+  it('sends a message Telegram refuses as HTML (400) as plain text, the same words, at once (review 44g)', async () => {
     sender.failures.push(new OperationalError("Bad Request: can't parse entities", { code: 400 }));
+    await outbox.notify({
+      key: 'bad',
+      priority: 'high',
+      text: '💥 <b>trading crashed</b> &lt;1 s &amp; <code>GET',
+    });
+    await outbox.notify({ key: 'good', priority: 'normal', text: 'fine' });
+    outbox.start();
+    await clock.advance(2000, 50);
+    expect(sender.sent.map((s) => [s.text, s.plain ?? false])).to.deep.equal([
+      ['💥 trading crashed <1 s & GET', true],
+      ['fine', false],
+    ]);
+    expect(store.data.entries).to.have.length(0);
+  });
+
+  it('drops a message Telegram refuses for good (400, as HTML and as plain text) and keeps going', async () => {
+    sender.failures.push(new OperationalError("Bad Request: can't parse entities", { code: 400 }));
+    sender.failures.push(new OperationalError('Bad Request: message is too long', { code: 400 }));
     await outbox.notify({ key: 'bad', priority: 'high', text: '<b>broken' });
     await outbox.notify({ key: 'good', priority: 'normal', text: 'fine' });
     outbox.start();

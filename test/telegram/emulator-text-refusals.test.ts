@@ -1,15 +1,15 @@
 /**
- * Review 44g: where the emulator (harness/telegram-emulator.ts over telegram-test-api) is more lenient than the Bot API
- * in ways that hide the defects of this review. The Bot API's sendMessage takes "1-4096 characters after entities
- * parsing" (core.telegram.org/bots/api#sendmessage) and, with parse_mode HTML, only the documented tags, closed in
- * order ("can't parse entities"); the emulator stores any text of any length (telegram-test-api's sendMessage route
- * checks neither), so every emulator test passes whatever HTML, length or encoding the bot sends.
+ * The emulator (harness/telegram-emulator.ts over telegram-test-api) refuses the text the Bot API refuses (review 44g):
+ * sendMessage takes "1-4096 characters after entities parsing" (core.telegram.org/bots/api#sendmessage) and, with
+ * parse_mode HTML, only the documented tags, closed in order ("can't parse entities"); harness/telegram-html.ts.
+ * telegram-test-api stores any text of any length, so every emulator test passed whatever HTML, length or encoding
+ * the bot sent.
  */
 import { expect } from 'chai';
 import { Telegram } from 'telegraf';
 import { TelegramEmulator } from '../../harness/telegram-emulator';
 
-describe('Review 44g: the emulator refuses what the Bot API refuses', function () {
+describe('the emulator refuses the text the Bot API refuses (review 44g)', function () {
   this.timeout(20_000);
   let emu: TelegramEmulator | undefined;
   afterEach(async () => emu?.stop());

@@ -1,5 +1,6 @@
 /**
- * What the Bot API does with a sendMessage text in parse_mode HTML, for tests (review 44g): the checks of tdlib's
+ * What the Bot API does with a sendMessage text in parse_mode HTML (review 44g; the emulator applies it to every text
+ * message it is sent, harness/telegram-emulator.ts): the checks of tdlib's
  * parse_html (td/telegram/MessageEntity.cpp) that a bot's text can fail, with the Bot API's words —
  *  - a `<` starts a tag, which must be a supported one ("Unsupported start tag"), closed in order ("Unmatched end
  *    tag", "Can't find end tag corresponding to start tag"); a `&` not starting a known entity is a plain `&`;
@@ -49,8 +50,12 @@ export function parseTelegramHtml(html: string, maxLength = 4096): string {
     }
     if (html[i + 1] === '/') {
       const end = html.indexOf('>', i);
-      if (end === -1) throw new Error(`Bad Request: can't parse entities: Unclosed end tag at byte offset ${i}`);
-      const name = html.slice(i + 2, end).trim().toLowerCase();
+      if (end === -1)
+        throw new Error(`Bad Request: can't parse entities: Unclosed end tag at byte offset ${i}`);
+      const name = html
+        .slice(i + 2, end)
+        .trim()
+        .toLowerCase();
       const top = open.pop();
       if (top === undefined)
         throw new Error(`Bad Request: can't parse entities: Unexpected end tag at byte offset ${i}`);
@@ -65,9 +70,12 @@ export function parseTelegramHtml(html: string, maxLength = 4096): string {
     while (j < html.length && !/\s/.test(html[j]!) && html[j] !== '>') j++;
     const name = html.slice(i + 1, j).toLowerCase();
     const end = html.indexOf('>', j);
-    if (end === -1) throw new Error(`Bad Request: can't parse entities: Unclosed start tag at byte offset ${i}`);
+    if (end === -1)
+      throw new Error(`Bad Request: can't parse entities: Unclosed start tag at byte offset ${i}`);
     if (!SUPPORTED.has(name))
-      throw new Error(`Bad Request: can't parse entities: Unsupported start tag "${name}" at byte offset ${i}`);
+      throw new Error(
+        `Bad Request: can't parse entities: Unsupported start tag "${name}" at byte offset ${i}`,
+      );
     open.push(name);
     i = end + 1;
   }
@@ -79,4 +87,11 @@ export function parseTelegramHtml(html: string, maxLength = 4096): string {
   if (text.length > maxLength) throw new Error('Bad Request: message is too long');
   if (text.trim() === '') throw new Error('Bad Request: message text is empty');
   return text;
+}
+
+/** A plain text's checks (no parse_mode): UTF-8, 1-4096 characters. Throws an Error with Telegram's description. */
+export function checkTelegramText(text: string, maxLength = 4096): void {
+  if (LONE_SURROGATE.test(text)) throw new Error('Bad Request: text must be encoded in UTF-8');
+  if (text.length > maxLength) throw new Error('Bad Request: message is too long');
+  if (text.trim() === '') throw new Error('Bad Request: message text is empty');
 }

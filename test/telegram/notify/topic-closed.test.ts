@@ -1,12 +1,12 @@
 /**
- * Review 44g: the alert chat is a forum supergroup whose General topic an admin closed. The Bot API then refuses every
+ * The alert chat is a forum supergroup whose General topic an admin closed (review 44g). The Bot API then refuses every
  * sendMessage without message_thread_id with 400 "Bad Request: TOPIC_CLOSED" (as bots meet it:
  * rteixeirax/qbittorrent_telegram_notification#12 `{"ok":false,"error_code":400,"description":"Bad Request:
  * TOPIC_CLOSED"}`; userbotindo/Anjani#366 "This error occurs when a group general topic is closed") — a refusal of
- * the whole chat, like "have no rights to send a message", until someone reopens the topic. CHAT_REFUSALS
- * (telegram-errors.ts) does not know it: each alert is an ordinary 400, "a message Telegram will never take", dropped
- * one after the other — no log-only record, no digest when the topic reopens, and delivery health never says the chat
- * refuses (/status: "alerts delivered to the chat").
+ * the whole chat, like "have no rights to send a message", until someone reopens the topic: one of CHAT_REFUSALS
+ * (telegram-errors.ts). Before, it was not: each alert was an ordinary 400, "a message Telegram will never take",
+ * dropped one after the other — no log-only record, no digest when the topic reopened, and delivery health never said
+ * the chat refused (/status: "alerts delivered to the chat").
  *
  * Real telegraf against the emulator (a "Bad Request" refusal answered 400, as the Bot API does), the alert path as
  * main.ts wires it.
@@ -22,7 +22,7 @@ import { captureLogger } from '../../support/capture-logger';
 
 const FORUM = '-1004242';
 
-describe('Review 44g: the alert chat refuses with 400 TOPIC_CLOSED (a forum whose General topic is closed)', function () {
+describe('the alert chat refuses with 400 TOPIC_CLOSED (a forum whose General topic is closed)', function () {
   this.timeout(30_000);
   let emu: TelegramEmulator | undefined;
   let alerts: AlertPath | undefined;
@@ -50,12 +50,12 @@ describe('Review 44g: the alert chat refuses with 400 TOPIC_CLOSED (a forum whos
       defaultChatId: FORUM,
       refusalBackoffMs: 1,
     });
-    await alerts.outbox.notify({ key: 'crash:trading', priority: 'critical', text: '💥 <b>trading crashed</b>' });
-    await eventually(
-      () => emu!.requests.some((r) => r.method === 'sendMessage'),
-      10_000,
-      'a send tried',
-    );
+    await alerts.outbox.notify({
+      key: 'crash:trading',
+      priority: 'critical',
+      text: '💥 <b>trading crashed</b>',
+    });
+    await eventually(() => emu!.requests.some((r) => r.method === 'sendMessage'), 10_000, 'a send tried');
     await eventually(() => alerts!.outbox.depth() === 0, 10_000, 'the send settled');
     expect(alerts.health.state.problem?.kind, 'delivery health: the chat refuses').to.equal('chat-refused');
     expect(

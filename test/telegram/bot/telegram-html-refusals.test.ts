@@ -1,7 +1,7 @@
 /**
- * Review 44g: text ByNinja hands Telegram in parse_mode HTML that the Bot API refuses (400), checked against
- * test/support/telegram-html.ts (tdlib's parse_html rules and the sendMessage limits) — the emulator checks none of
- * them (it stores any text), so no emulator test can see these.
+ * Text ByNinja hands Telegram in parse_mode HTML that the Bot API refused (400; review 44g), checked against
+ * harness/telegram-html.ts (tdlib's parse_html rules and the sendMessage limits, which the emulator now applies too:
+ * it stored any text, so no emulator test could see these). Before the fixes:
  *
  * 1. Redaction after HTML: the bot redacts the finished HTML of a reply (bot.ts send: splitMessage(redactor
  *    .redactString(html))), and the Redactor's secret shapes (URL query `…signature=`, `Authorization:`/`X-MBX-APIKEY:`
@@ -21,13 +21,13 @@ import path from 'node:path';
 import { tailServiceLogs } from '../../../src/ops/log-tail';
 import { Redactor } from '../../../src/shared/logging/redact';
 import { formatLogTail, htmlMarkup, splitMessage } from '../../../src/telegram/bot/format';
-import { truncateHtml, MAX_MESSAGE_CHARS } from '../../../src/telegram/notify/outbox-queue';
+import { plainTextOf, truncateHtml, MAX_MESSAGE_CHARS } from '../../../src/telegram/notify/outbox-queue';
 import { describeLastRun } from '../../../src/telegram/supervisor/alert-policy';
-import { LONE_SURROGATE, parseTelegramHtml } from '../../support/telegram-html';
+import { checkTelegramText, LONE_SURROGATE, parseTelegramHtml } from '../../../harness/telegram-html';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0';
 
-describe('Review 44g: HTML the Bot API refuses', () => {
+describe('HTML the Bot API refuses (review 44g)', () => {
   describe('redaction of a reply after it is HTML (bot.ts send)', () => {
     let dir: string;
     beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-review44g-logs-'))));
@@ -63,13 +63,26 @@ describe('Review 44g: HTML the Bot API refuses', () => {
     it('splitMessage (a reply line over one message: a long /logs line)', () => {
       for (let at = 3_900; at < 4_100; at++) {
         const html = `<pre>${'a'.repeat(at)}📣${'b'.repeat(5_000)}</pre>`;
-        for (const part of splitMessage(html)) expect(() => parseTelegramHtml(part), `emoji at ${at}`).not.to.throw();
+        for (const part of splitMessage(html))
+          expect(() => parseTelegramHtml(part), `emoji at ${at}`).not.to.throw();
+      }
+    });
+
+    it('the plain text of an alert Telegram refused as HTML (outbox-queue plainTextOf)', () => {
+      // a lone surrogate already in it (a cut elsewhere), an emoji at the 4,096 cut, entities read, tags out
+      for (let at = 4_080; at < 4_100; at++) {
+        const plain = plainTextOf(`<b>\ud83d x &lt;1 &amp; y</b>${'p'.repeat(at)}🚀${'q'.repeat(100)}`);
+        expect(() => checkTelegramText(plain), `emoji at ${at}`).not.to.throw();
+        expect(plain.startsWith('\ufffd x <1 & y'), plain.slice(0, 20)).to.equal(true);
       }
     });
 
     it('the crash alert cuts its reason at 300 characters (alert-policy describeLastRun)', () => {
       for (let at = 290; at < 302; at++) {
-        const text = describeLastRun({ kind: 'crash', reason: `${'r'.repeat(at)}🔥 boom ${'z'.repeat(50)}` }, 1);
+        const text = describeLastRun(
+          { kind: 'crash', reason: `${'r'.repeat(at)}🔥 boom ${'z'.repeat(50)}` },
+          1,
+        );
         expect(LONE_SURROGATE.test(text), `emoji at ${at}`).to.equal(false);
       }
     });

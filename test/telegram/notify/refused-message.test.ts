@@ -1,9 +1,8 @@
 /**
- * Review 44g: an alert Telegram refuses as a message (400 "can't parse entities", "text must be encoded in UTF-8",
- * "message is too long" — what the cuts and the redaction of review44g-telegram-html.test.ts produce) is dropped by
- * the outbox (outbox.ts onSendFailure: "any other OperationalError … drop it, log it whole"). The chat never hears of
- * it: no plain-text retry, no log-only record, so no digest — the only trace is one error line in `pm2 logs`. A crash
- * or risk alert must not end so; the chat can take the same words without parse_mode.
+ * An alert Telegram refuses as a message (400 "can't parse entities", "text must be encoded in UTF-8", "message is too
+ * long": what a cut or a redaction that broke its HTML produces; review 44g) is sent again as plain text, the same
+ * words (outbox.ts sendPlain). Before, it was dropped with one error line in `pm2 logs`, and the chat never heard of
+ * it: a crash or risk alert must not end so.
  */
 import { expect } from 'chai';
 import { OperationalError } from '../../../src/shared/errors';
@@ -13,7 +12,7 @@ import { Outbox } from '../../../src/telegram/notify/outbox';
 import { emptyOutboxState, type OutboxState } from '../../../src/telegram/notify/outbox-queue';
 import { FakeClock, flush } from '../../support/fake-clock';
 import { MemoryStore } from '../../support/memory-store';
-import { parseTelegramHtml } from '../../support/telegram-html';
+import { parseTelegramHtml } from '../../../harness/telegram-html';
 
 /** Telegram as far as parse_mode HTML goes: refuses what its parser refuses, takes anything as plain text. */
 class HtmlCheckingTelegram implements MessageSender {
@@ -28,7 +27,7 @@ class HtmlCheckingTelegram implements MessageSender {
   }
 }
 
-describe('Review 44g: an alert Telegram refuses as a message', () => {
+describe('an alert Telegram refuses as a message (review 44g)', () => {
   it('still reaches the chat in some form (not only one error line in the log)', async () => {
     const clock = new FakeClock();
     const store = new MemoryStore<OutboxState>(emptyOutboxState());
