@@ -30,6 +30,7 @@ import { ChatMoves } from '../notify/chat-move-book';
 import { TelegramChatMigratedError } from '../notify/chat-moves';
 import type { DeliveryOutcome } from '../notify/delivery-health';
 import type { Notifier } from '../notify/notification';
+import { plainTextOf, refusedAsMessage } from '../notify/message-refusal';
 import { CommandAuth } from './auth';
 import type { ChartRenderer } from '../charts/chart-process';
 import type { BotCommand, BotServices, CommandContext, InlineButton } from './command';
@@ -234,28 +235,39 @@ export function createBot(deps: BotDeps): Bot {
     const parts = splitMessage(services.redactor.redactString(html));
     for (const [i, part] of parts.entries()) {
       const markup = buttons && i === parts.length - 1 ? { reply_markup: toKeyboard(buttons) } : {};
-      await retry(
-        () =>
-          timedCall(
-            'sendMessage',
-            REPLY_SEND_TIMEOUT_MS,
-            clock,
-            (signal) =>
-              telegraf.telegram.callApi(
-                'sendMessage',
-                {
-                  chat_id: chatId,
-                  text: part,
-                  parse_mode: 'HTML',
-                  link_preview_options: { is_disabled: true },
-                  ...markup,
-                },
-                { signal: signal as never },
-              ),
-            halted.signal,
-          ),
-        { ...REPLY_RETRY, clock, signal: halted.signal },
-      );
+      const sendPart = (text: string, plain: boolean): Promise<unknown> =>
+        retry(
+          () =>
+            timedCall(
+              'sendMessage',
+              REPLY_SEND_TIMEOUT_MS,
+              clock,
+              (signal) =>
+                telegraf.telegram.callApi(
+                  'sendMessage',
+                  {
+                    chat_id: chatId,
+                    text,
+                    ...(plain ? {} : { parse_mode: 'HTML' as const }),
+                    link_preview_options: { is_disabled: true },
+                    ...markup,
+                  },
+                  { signal: signal as never },
+                ),
+              halted.signal,
+            ),
+          { ...REPLY_RETRY, clock, signal: halted.signal },
+        );
+      try {
+        await sendPart(part, false);
+      } catch (err) {
+        // Telegram refused this part's HTML, length or encoding: the same words as plain text, once (review 44g)
+        if (!refusedAsMessage(err)) throw err;
+        log.warn(`Telegram refused a reply's HTML (${errorMessage(err)}); sending it as plain text`, {
+          chatId,
+        });
+        await sendPart(plainTextOf(part), true);
+      }
     }
     deps.onChatTookMessage?.(chatId);
   }

@@ -5,7 +5,6 @@
 import { formatSpan } from '../../shared/format-span';
 import type { ChatMove } from './chat-moves';
 import type { LogOnlyRecord } from './log-digest';
-import { htmlToPlain } from './log-sender';
 import { PRIORITY_RANK, type Notification, type Priority } from './notification';
 
 export interface OutboxEntry {
@@ -158,19 +157,6 @@ export function renderEntry(entry: OutboxEntry, droppedToReport: number): string
     text += `\n⚠️ <i>${droppedToReport} notification${droppedToReport === 1 ? '' : 's'} dropped (outbox full)</i>`;
   }
   return truncateHtml(text, MAX_MESSAGE_CHARS);
-}
-
-/**
- * The words of an alert Telegram refused as HTML (its tags, its length or its encoding: a 400 about the message), as
- * plain text it takes: tags out, entities read, a half emoji (a lone surrogate: not UTF-8) replaced, at most `max`
- * characters (an emoji never cut in half).
- */
-export function plainTextOf(html: string, max: number = MAX_MESSAGE_CHARS): string {
-  let text = htmlToPlain(html)
-    .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
-    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
-  if (text.length > max) text = text.slice(0, max - 1).replace(/[\ud800-\udbff]$/, '') + '…';
-  return text.trim() === '' ? '(an alert with no text)' : text;
 }
 
 /** Cuts to `max` characters without leaving a broken tag or entity, then closes the tags left open. */

@@ -47,14 +47,8 @@ import {
   type DigestEntry,
   type LogOnlyRecord,
 } from './log-digest';
-import {
-  admit,
-  plainTextOf,
-  renderEntry,
-  sendOrder,
-  type OutboxEntry,
-  type OutboxState,
-} from './outbox-queue';
+import { admit, renderEntry, sendOrder, type OutboxEntry, type OutboxState } from './outbox-queue';
+import { plainTextOf, refusedAsMessage } from './message-refusal';
 import { htmlToPlain } from './log-sender';
 import { SendThrottle } from './send-throttle';
 import { outboxStateSchema } from './outbox-schema';
@@ -493,17 +487,4 @@ export class Outbox implements Notifier {
       );
     }
   }
-}
-
-/**
- * Telegram refused this message itself (a 400 about its HTML, length or encoding), not the chat, the token nor the
- * network: a refusal for good that a chat move (migrate_to_chat_id) does not explain.
- */
-function refusedAsMessage(err: unknown): boolean {
-  return (
-    isOperational(err) &&
-    !(err instanceof AuthenticationError) &&
-    !(err instanceof PermissionDeniedError) &&
-    !(err instanceof TelegramChatMigratedError)
-  );
 }

@@ -21,7 +21,8 @@ import path from 'node:path';
 import { tailServiceLogs } from '../../../src/ops/log-tail';
 import { Redactor } from '../../../src/shared/logging/redact';
 import { formatLogTail, htmlMarkup, splitMessage } from '../../../src/telegram/bot/format';
-import { plainTextOf, truncateHtml, MAX_MESSAGE_CHARS } from '../../../src/telegram/notify/outbox-queue';
+import { truncateHtml, MAX_MESSAGE_CHARS } from '../../../src/telegram/notify/outbox-queue';
+import { plainTextOf } from '../../../src/telegram/notify/message-refusal';
 import { describeLastRun } from '../../../src/telegram/supervisor/alert-policy';
 import { checkTelegramText, LONE_SURROGATE, parseTelegramHtml } from '../../../harness/telegram-html';
 
