@@ -11,16 +11,36 @@ const MASK = '[REDACTED]';
 const SECRET_KEY = /(token|secret|password|passphrase|api_?key|authorization|signature|private_?key|cookie)/i;
 /** Telegram bot tokens look like `123456789:AA…` (35 chars after the colon). */
 const BOT_TOKEN = /\b\d{6,12}:[A-Za-z0-9_-]{30,}\b/g;
+/**
+ * A tag of Telegram's HTML (the markup of the replies and alerts the redactor masks): `<pre>`, `</code>`, `<a href="…">`
+ * — a regular expression's source (telegram/notify/message-refusal.ts reads the tags out of a refused message too).
+ */
+export const TELEGRAM_TAG =
+  '<\\/?(?:b|strong|i|em|u|ins|s|strike|del|span|tg-spoiler|code|pre|blockquote|a|tg-emoji)(?:\\s[^<>]*)?>';
+/**
+ * A character of a secret's value where each shape below reads one: any but `stop`, and never the start of a tag of
+ * Telegram's HTML: masking a value right before a reply's `</pre>` took the tag with it and Telegram refused the
+ * reply (review 44g); a `<` or `>` inside the value itself is masked with it (review 44h).
+ */
+const valueChar = (stop: string): string => `(?:(?!${TELEGRAM_TAG})[^${stop}])`;
 /** Bot API URLs: `https://host/bot<id>:<secret>/method` and `/file/bot…/`, however short the secret part. */
-// a secret's value never holds `<` or `>`: stopping there keeps the HTML of a reply or an alert whole (a `</pre>` right
-// after a masked value was taken as part of it: review 44g)
-const BOT_URL_PATH = /(https?:\/\/[^\s"'<>]*?\/(?:file\/)?bot)([^/\s?#"'<>]*:[^/\s?#"'<>]*)/gi;
-const URL_QUERY_SECRET =
-  /([?&;](?:[a-z_-]*(?:token|secret|password|passphrase|api_?key|signature|key|sig))=)([^&\s#"'<>]+)/gi;
-const URL_USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"'<>]+:)([^\s/@"'<>]+)(@)/gi;
+const BOT_URL_PATH = new RegExp(
+  `(https?:\\/\\/${valueChar('\\s"\'')}*?\\/(?:file\\/)?bot)(${valueChar('/\\s?#"\'')}*:${valueChar('/\\s?#"\'')}*)`,
+  'gi',
+);
+const URL_QUERY_SECRET = new RegExp(
+  `([?&;](?:[a-z_-]*(?:token|secret|password|passphrase|api_?key|signature|key|sig))=)(${valueChar('&\\s#"\'')}+)`,
+  'gi',
+);
+const URL_USERINFO = new RegExp(
+  `(\\b[a-z][a-z0-9+.-]*:\\/\\/${valueChar('\\s/:@"\'')}+:)(${valueChar('\\s/@"\'')}+)(@)`,
+  'gi',
+);
 /** "(unset)" is what a message says of a secret that is not set: no secret there to mask ("API_KEY = (unset)"). */
-const AUTH_HEADER =
-  /((?:authorization|x-mbx-apikey|api[-_]?key|x-api-key)["']?\s*[:=]\s*["']?(?:bearer |basic )?)(?!\(unset\))([^\s"',;&<>]+)/gi;
+const AUTH_HEADER = new RegExp(
+  `((?:authorization|x-mbx-apikey|api[-_]?key|x-api-key)["']?\\s*[:=]\\s*["']?(?:bearer |basic )?)(?!\\(unset\\))(${valueChar('\\s"\',;&')}+)`,
+  'gi',
+);
 /** Objects nested deeper than this are cut (never written unredacted). */
 const MAX_DEPTH = 8;
 /**

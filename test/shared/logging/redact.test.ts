@@ -174,4 +174,31 @@ describe('Redactor', () => {
       }),
     );
   });
+
+  describe("a secret holding < or > in a shape (masked whole; only a tag of Telegram's HTML ends a value: review 44h)", () => {
+    const r = new Redactor();
+    it('a password with < in a URL userinfo is masked', () => {
+      const out = r.redactString('proxy http://bob:pa<ss9word@proxy.local:8080 refused');
+      expect(out).to.not.include('ss9word');
+    });
+
+    it('an API key header value with > is masked whole', () => {
+      const out = r.redactString('X-API-KEY: k3y>secret-part');
+      expect(out).to.not.include('secret-part');
+    });
+
+    it('a passphrase query value with < is masked whole', () => {
+      const out = r.redactString('GET https://host/api?passphrase=abc<def123 failed');
+      expect(out).to.not.include('def123');
+    });
+
+    it("a value right before a tag of Telegram's HTML leaves the tag whole (review 44g)", () => {
+      expect(r.redactString('<pre>GET /x?signature=abc</pre>')).to.equal(
+        '<pre>GET /x?signature=[REDACTED]</pre>',
+      );
+      expect(r.redactString('Authorization: Bearer abc.def</code>')).to.equal(
+        'Authorization: Bearer [REDACTED]</code>',
+      );
+    });
+  });
 });

@@ -88,4 +88,14 @@ describe('HTML the Bot API refuses (review 44g)', () => {
       }
     });
   });
+
+  describe('the plain text of a message Telegram refused as HTML keeps its words (review 44h)', () => {
+    it('a stray < … > in the text (what Telegram refuses as HTML) keeps its words', () => {
+      expect(plainTextOf('<b>SL</b> price < 5 and qty > 3 left')).to.equal('SL price < 5 and qty > 3 left');
+    });
+
+    it('an escaped entity is decoded once', () => {
+      expect(plainTextOf('code &amp;#65;')).to.equal('code &#65;');
+    });
+  });
 });

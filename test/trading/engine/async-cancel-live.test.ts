@@ -79,7 +79,7 @@ for (const kit of [bybitKit, okxKit] as ExchangeKit[]) {
     it('a cancel the exchange has acknowledged is not reported as the order still working when the read-back lags', async () => {
       const { tp } = await positionWithRestingTakeProfit();
       fake!.cancelLagMs = 300;
-      const after = await h!.orders.canceller.cancel(tp);
+      const after = await h!.orders.canceller.cancel(tp, { settle: true });
       // the cancel was accepted: the order is cancelled on the exchange 300 ms later
       await new Promise((r) => setTimeout(r, 400));
       expect(cancelledOnExchange(tp)).to.equal(true);

@@ -123,7 +123,8 @@ async function settleOrders(
         await refresher.refresh(order.clientOrderId);
         continue;
       }
-      const after = await canceller.cancel(order.clientOrderId);
+      // settled now, the symbol is sold right after: a cancel the exchange carries out after its answer is read again
+      const after = await canceller.cancel(order.clientOrderId, { settle: true });
       if (!isFinal(after.status)) throw new Error(`still ${after.status} after the cancel`);
       if (after.status === 'cancelled') cancelled.push(order.clientOrderId);
     } catch (err) {

@@ -5,7 +5,14 @@
  * as final would lose the fills made before it). A cancel with no answer is an unknown outcome the lookup decides.
  */
 import type { Clock } from '../../../shared/clock';
-import { NetworkError, OrderNotFoundError, TemporaryError } from '../../../shared/errors';
+import {
+  AuthenticationError,
+  NetworkError,
+  OrderNotFoundError,
+  PermissionDeniedError,
+  RateLimitError,
+  TemporaryError,
+} from '../../../shared/errors';
 import type { Exchange, ExchangeOrder } from '../../exchange/exchange';
 import type { OrderCalls } from './order-calls';
 import { isFinal, type LocalOrder } from './order-state';
@@ -13,10 +20,12 @@ import type { StateGateway } from '../state/state-gateway';
 
 /**
  * How long after an accepted cancel its order is read again while a read still shows it working, each wait after the
- * read before (1.5 s in all, within a lookup's deadline): Bybit and OKX carry a cancel out after acknowledging it
- * (Bybit cancel-order.mdx: "This request is asynchronous so please use the websocket to confirm the order status";
- * OKX: sCode 0 "only means that your cancellation request has been accepted"), so the read right after the answer
- * may still show the order as it was.
+ * read before (1.5 s in all, within a lookup's deadline), for a caller that must see it settled now (`settle`:
+ * close-all, which sells the symbol right after): Bybit and OKX carry a cancel out after acknowledging it (Bybit
+ * cancel-order.mdx: "This request is asynchronous so please use the websocket to confirm the order status"; OKX:
+ * sCode 0 "only means that your cancellation request has been accepted"), so the read right after the answer may
+ * still show the order as it was. The tick's cancel before an exit does not wait (its next tick reads the order
+ * again), nor the stop's (its cancels must all go out within the shutdown budget).
  */
 export const CANCEL_SETTLE_WAITS_MS: readonly number[] = [100, 200, 400, 800];
 
@@ -43,10 +52,10 @@ export class OrderCancel {
    * shows the order working the cancel's NetworkError is thrown (the order is never assumed cancelled; the caller
    * tries again, joining the cancel if it is still on its way). So is any other failure but "not found" (a server's
    * "system error" may come after the cancel was done): read back, thrown only while the order still works. A cancel
-   * accepted while its order still reads working is read again a few times (CANCEL_SETTLE_WAITS_MS) before the order
-   * is returned as working.
+   * accepted while its order still reads working is read again a few times (CANCEL_SETTLE_WAITS_MS) with `settle`
+   * before the order is returned as working. A refusal for rate or of the key was not carried out: thrown at once.
    */
-  async cancel(clientOrderId: string): Promise<LocalOrder> {
+  async cancel(clientOrderId: string, { settle = false }: { settle?: boolean } = {}): Promise<LocalOrder> {
     const { state } = this.opts;
     const order = state.requireOrder(clientOrderId);
     if (isFinal(order.status)) return order;
@@ -72,6 +81,14 @@ export class OrderCancel {
       // no answer (none within the deadline, or it was lost), or the exchange's "cancel timed out" (Bybit 170147): the
       // cancel may or may not have been carried out — the lookup below says which; one not done now (a cancel already
       // under way, OKX 51410; Bybit 170191 "try again later") likewise: still working → thrown, tried again
+      // refused for rate (the gate's ban, 429/418) or for the key: not carried out, and a read now would only wait at
+      // the same closed gate
+      if (
+        err instanceof RateLimitError ||
+        err instanceof AuthenticationError ||
+        err instanceof PermissionDeniedError
+      )
+        throw err;
       if (err instanceof NetworkError) unanswered = err;
       else if (err instanceof TemporaryError && err.context.ccxtError === 'CancelPending') unanswered = err;
       // OrderNotFound: no longer open (filled or cancelled meanwhile: Binance -2011, OKX 51400–51402/51405, Bybit
@@ -98,7 +115,7 @@ export class OrderCancel {
     let after = state.requireOrder(clientOrderId);
     // accepted and still working: the exchange may carry it out after its answer (CANCEL_SETTLE_WAITS_MS) — read
     // again a few times before the caller takes it as working (close-all skipped the symbol: review 44e)
-    for (const waitMs of accepted ? CANCEL_SETTLE_WAITS_MS : []) {
+    for (const waitMs of accepted && settle ? CANCEL_SETTLE_WAITS_MS : []) {
       if (isFinal(after.status)) break;
       await this.opts.clock.sleep(waitMs);
       let again: ExchangeOrder | null;
