@@ -842,7 +842,8 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
             : RET.orderNotExists;
       throw new BybitError(ret.retCode, ret.retMsg);
     }
-    if (this.cancelsUnderWay.has(order.orderId)) throw new BybitError(170212, 'Cancel order request processing');
+    if (this.cancelsUnderWay.has(order.orderId))
+      throw new BybitError(170212, 'Cancel order request processing');
     const carryOut = (): void => {
       this.cancelsUnderWay.delete(order.orderId);
       if (!isOpen(order)) return;
