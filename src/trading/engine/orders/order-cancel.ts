@@ -1,8 +1,9 @@
 /**
  * Cancelling a working order. An unknown order is resolved first (what happens to it comes after); the cancel is
- * sent within the lookup deadline, one per order at a time, and its answer is never applied: what the order ended
- * as comes from a lookup after it (many exchanges acknowledge a cancel without the filled amount, and taking that
- * as final would lose the fills made before it). A cancel with no answer is an unknown outcome the lookup decides.
+ * sent within the lookup deadline, one per order at a time, and what the order ended as comes from a lookup after it
+ * (many exchanges acknowledge a cancel without the filled amount, and taking that as final would lose the fills made
+ * before it) — or, where the lookup lags, from the cancel's answer when the matching engine gives it (ExchangeTraits
+ * `cancelFromEngine`: Binance, paper). A cancel with no answer is an unknown outcome the lookup decides.
  */
 import type { Clock } from '../../../shared/clock';
 import {
@@ -68,15 +69,15 @@ export class OrderCancel {
     if (isFinal(current.status) || !current.exchangeOrderId) return current;
     const exchangeOrderId = current.exchangeOrderId;
     let unanswered: Error | undefined;
-    /** The exchange answered the cancel with no error: accepted, perhaps not yet carried out. */
-    let accepted = false;
+    /** The exchange's answer to the cancel, when it answered with no error: accepted, perhaps not yet carried out. */
+    let accepted: ExchangeOrder | undefined;
     try {
       // within the lookup deadline, one cancel per order at a time (a cancel still on its way is joined, never sent
-      // again beside it); its answer is never applied, so one that comes after the deadline changes nothing
-      await this.opts.calls.cancel(clientOrderId, () =>
+      // again beside it); its answer is applied only where the matching engine gives it (below), so one that comes
+      // after the deadline changes nothing
+      accepted = await this.opts.calls.cancel(clientOrderId, () =>
         this.opts.exchange.cancelOrder(exchangeOrderId, current.symbol),
       );
-      accepted = true;
     } catch (err) {
       // no answer (none within the deadline, or it was lost), or the exchange's "cancel timed out" (Bybit 170147): the
       // cancel may or may not have been carried out — the lookup below says which; one not done now (a cancel already
@@ -113,9 +114,22 @@ export class OrderCancel {
     }
     if (remote) await this.opts.applyRemote(clientOrderId, remote);
     let after = state.requireOrder(clientOrderId);
+    // the matching engine's own answer (Binance: "Data Source: Matching Engine", status CANCELED and executedQty;
+    // paper) is the order's end where the read after it lags (GET /api/v3/order answers -2013 for a young order, or an
+    // older state): the order was left working, and close-all skipped its symbol (review 44i). Bybit's and OKX's
+    // answers only acknowledge: read, as above.
+    if (
+      !isFinal(after.status) &&
+      accepted &&
+      accepted.status !== 'open' &&
+      this.opts.exchange.traits.cancelFromEngine
+    ) {
+      await this.opts.applyRemote(clientOrderId, accepted);
+      after = state.requireOrder(clientOrderId);
+    }
     // accepted and still working: the exchange may carry it out after its answer (CANCEL_SETTLE_WAITS_MS) — read
     // again a few times before the caller takes it as working (close-all skipped the symbol: review 44e)
-    for (const waitMs of accepted && settle ? CANCEL_SETTLE_WAITS_MS : []) {
+    for (const waitMs of accepted !== undefined && settle ? CANCEL_SETTLE_WAITS_MS : []) {
       if (isFinal(after.status)) break;
       await this.opts.clock.sleep(waitMs);
       let again: ExchangeOrder | null;
