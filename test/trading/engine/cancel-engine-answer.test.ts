@@ -15,15 +15,19 @@ import { applyExchangeOrder } from '../../../src/trading/engine/orders/order-sta
 
 describe('a cancel answered CANCELED by the matching engine while the read after it lags (review 44i)', () => {
   async function cancelWithLaggingRead(cancelFromEngine: boolean): Promise<LocalOrder> {
-    let order: LocalOrder = {
-      clientOrderId: 'bn-1-7',
-      exchangeOrderId: '42',
+    /** The resting take-profit, as state and the exchange's engine have it (the engine: just cancelled). */
+    const fields = {
       symbol: 'BTC/USDT',
       side: 'sell',
       type: 'limit',
       amount: 1,
       price: 110,
       filled: 0,
+    } as const;
+    let order = {
+      ...fields,
+      clientOrderId: 'bn-1-7',
+      exchangeOrderId: '42',
       status: 'open',
       purpose: 'take-profit',
       createdAt: 1_000,
@@ -31,15 +35,10 @@ describe('a cancel answered CANCELED by the matching engine while the read after
       sentAt: 1_000,
       fills: [],
     } as unknown as LocalOrder;
-    const engineAnswer: ExchangeOrder = {
+    const engineAnswer = {
+      ...fields,
       id: '42',
       clientOrderId: 'bn-1-7',
-      symbol: 'BTC/USDT',
-      side: 'sell',
-      type: 'limit',
-      amount: 1,
-      price: 110,
-      filled: 0,
       remaining: 1,
       status: 'canceled',
     } as ExchangeOrder;
