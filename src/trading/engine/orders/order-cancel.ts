@@ -79,9 +79,6 @@ export class OrderCancel {
         this.opts.exchange.cancelOrder(exchangeOrderId, current.symbol),
       );
     } catch (err) {
-      // no answer (none within the deadline, or it was lost), or the exchange's "cancel timed out" (Bybit 170147): the
-      // cancel may or may not have been carried out — the lookup below says which; one not done now (a cancel already
-      // under way, OKX 51410; Bybit 170191 "try again later") likewise: still working → thrown, tried again
       // refused for rate (the gate's ban, 429/418) or for the key: not carried out, and a read now would only wait at
       // the same closed gate
       if (
@@ -90,6 +87,9 @@ export class OrderCancel {
         err instanceof PermissionDeniedError
       )
         throw err;
+      // no answer (none within the deadline, or it was lost), or the exchange's "cancel timed out" (Bybit 170147): the
+      // cancel may or may not have been carried out — the lookup below says which; one not done now (a cancel already
+      // under way, OKX 51410; Bybit 170191 "try again later") likewise: still working → thrown, tried again
       if (err instanceof NetworkError) unanswered = err;
       else if (err instanceof TemporaryError && err.context.ccxtError === 'CancelPending') unanswered = err;
       // OrderNotFound: no longer open (filled or cancelled meanwhile: Binance -2011, OKX 51400–51402/51405, Bybit
@@ -101,9 +101,9 @@ export class OrderCancel {
         unanswered = err instanceof Error ? err : new Error(String(err));
       }
     }
-    // What the order ended as comes from a fetch, not from the cancel answer: many exchanges answer a cancel
-    // with an acknowledgement that lacks the filled amount, and taking it as final would lose the fills made
-    // before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
+    // What the order ended as comes from a fetch, not from the cancel answer (but the matching engine's, below): many
+    // exchanges answer a cancel with an acknowledgement that lacks the filled amount, and taking it as final would lose
+    // the fills made before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
     // a lookup sent before the cancel is not joined: its answer may predate it
     let remote: ExchangeOrder | null;
     try {
