@@ -338,7 +338,7 @@ export function urgentLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolea
  * (filters.md: a sell's `price` >= the average price of the last `avgPriceMins` × askMultiplierDown). Those filters
  * judge an order's `price`; a MARKET order has none.
  */
-export function refusedForPriceBand(o: LocalOrder): boolean {
+function refusedForPriceBand(o: LocalOrder): boolean {
   return o.refused === true && o.neverSent !== true && /\bPERCENT_PRICE/.test(o.error ?? '');
 }
 
