@@ -75,6 +75,22 @@ describe('order state machine', () => {
     });
   });
 
+  it('keeps the average price of what filled when a lagging read says less filled, at another average (review 44i)', () => {
+    const part = applyExchangeOrder(
+      { ...intent(), status: 'open' },
+      { ...remote('open', 0.5), average: 101 },
+      4,
+    );
+    // a replica behind: 0.25 filled at 100 (the first of the two trades)
+    const lagging = applyExchangeOrder(part, { ...remote('open', 0.25), average: 100 }, 5);
+    expect(lagging).to.include({ filled: 0.5, averagePrice: 101 });
+    // the next read, as far as state or further: its average
+    expect(applyExchangeOrder(lagging, { ...remote('closed', 1), average: 102 }, 6)).to.include({
+      filled: 1,
+      averagePrice: 102,
+    });
+  });
+
   it('allows the normal life intent → unknown → open → partially_filled → filled', () => {
     let o = transition(intent(), 'unknown', 2);
     o = applyExchangeOrder(o, remote('open', 0), 3);

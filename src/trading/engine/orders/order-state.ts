@@ -246,7 +246,8 @@ export function transition(
 
 /**
  * Applies the exchange's view of the order. The filled amount never goes down (an exchange that answers from a
- * lagging replica may report less than it did before).
+ * lagging replica may report less than it did before), nor does the average price go back to such an answer's: it is
+ * the average of what that answer says filled (review 44i), as the fees are (answerFees).
  */
 export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now: number): LocalOrder {
   const filled = Math.max(order.filled, remote.filled);
@@ -254,7 +255,7 @@ export function applyExchangeOrder(order: LocalOrder, remote: ExchangeOrder, now
   return transition(order, to, now, {
     exchangeOrderId: remote.id,
     filled,
-    averagePrice: remote.average ?? order.averagePrice,
+    averagePrice: remote.filled < order.filled ? order.averagePrice : (remote.average ?? order.averagePrice),
     ...answerFees(order, remote),
     price: order.price ?? (order.type === 'limit' ? remote.price : undefined),
     ...(remote.selfTrade !== undefined ? { selfTrade: remote.selfTrade } : {}),
