@@ -1,72 +1,52 @@
 /**
  * Binance's cancel is answered by the matching engine (rest-api.md "Cancel order (TRADE)": "Data Source: Matching
  * Engine") with the order's final status and executedQty, while the read OrderCancel takes the outcome from, GET
- * /api/v3/order, is "Memory => Database" and may answer -2013 for an order the engine took (profiles/binance.ts). Where
- * that read lags, the order ends from the engine's answer (ExchangeTraits `cancelFromEngine`; review 44i): it was left
- * working in state, and the stop-loss or close-all that cancelled it waited (or skipped the symbol) until the read
- * caught up. Bybit's and OKX's cancel answers only acknowledge the request: there the read decides alone.
- * The real OrderCancel, its exchange and reads stubbed.
+ * /api/v3/order, is "Memory => Database" and may answer -2013 "Order does not exist." for an order the engine took
+ * (profiles/binance.ts). Where that read lags, the order ends from the engine's answer (ExchangeTraits
+ * `cancelFromEngine`; review 44i): it was left working in state, and the stop-loss or close-all that cancelled it
+ * waited (or skipped the symbol) until the read caught up. Bybit's and OKX's cancel answers only acknowledge the
+ * request (async-cancel-live.test.ts): there the read decides.
+ *
+ * Real engine, real ccxt, the Binance double: its reads do not show an order younger than `lookupLagMs`, its cancel
+ * (the engine) finds it at once.
  */
 import { expect } from 'chai';
-import { OrderCancel } from '../../../src/trading/engine/orders/order-cancel';
-import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
-import type { ExchangeOrder } from '../../../src/trading/exchange/exchange';
-import { applyExchangeOrder } from '../../../src/trading/engine/orders/order-state';
+import { binanceKit } from '../../../harness/exchanges/exchange-kits';
+import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { closeAfterEach } from '../../support/close-after-each';
+import { startLiveEngine } from '../../support/live-engine';
 
-describe('a cancel answered CANCELED by the matching engine while the read after it lags (review 44i)', () => {
-  async function cancelWithLaggingRead(cancelFromEngine: boolean): Promise<LocalOrder> {
-    /** The resting take-profit, as state and the exchange's engine have it (the engine: just cancelled). */
-    const fields = {
-      symbol: 'BTC/USDT',
-      side: 'sell',
-      type: 'limit',
-      amount: 1,
-      price: 110,
-      filled: 0,
-    } as const;
-    let order = {
-      ...fields,
-      clientOrderId: 'bn-1-7',
-      exchangeOrderId: '42',
-      status: 'open',
-      purpose: 'take-profit',
-      createdAt: 1_000,
-      updatedAt: 1_000,
-      sentAt: 1_000,
-      fills: [],
-    } as unknown as LocalOrder;
-    const engineAnswer = {
-      ...fields,
-      id: '42',
-      clientOrderId: 'bn-1-7',
-      remaining: 1,
-      status: 'canceled',
-    } as ExchangeOrder;
-    const state = {
-      requireOrder: () => order,
-    };
-    const canceller = new OrderCancel({
-      exchange: { cancelOrder: async () => engineAnswer, traits: { cancelFromEngine } } as never,
-      clock: { now: () => 2_000, sleep: async () => undefined } as never,
-      state: state as never,
-      calls: { cancel: (_id: string, call: () => Promise<ExchangeOrder>) => call() } as never,
-      resolveUnknown: async () => true,
-      // GET /api/v3/order lags (-2013 within the not-found window): absent-orders.ts fetchPlaced answers null
-      fetchPlaced: async () => null,
-      applyRemote: async (_id: string, remote: ExchangeOrder) => {
-        order = applyExchangeOrder(order, remote, 2_000);
-      },
+const BTC = 'BTC/USDT';
+
+describe('a Binance cancel answered CANCELED by the matching engine while the read after it lags (review 44i)', function () {
+  this.timeout(30_000);
+  let fake: LocalExchange | undefined;
+  let h: EngineHarness | undefined;
+  closeAfterEach(() => [h, fake]);
+
+  it('ends the order from the engine answer, not left working while GET /api/v3/order answers -2013', async () => {
+    // the reads miss an order for 5 s after it was taken: well past this test's cancel
+    fake = await binanceKit.start({ candleMs: 300, balances: { USDT: 10_000 }, lookupLagMs: 5_000 });
+    fake.pinPrice(BTC, 60_000);
+    h = await startLiveEngine(binanceKit, fake.url, {
+      config: { trading: { mode: 'live', symbols: [BTC] } },
+      strategy: new ScriptedStrategy(),
     });
-    return canceller.cancel('bn-1-7', { settle: true });
-  }
-
-  it('Binance: ends the order from the engine answer (not left working while GET /api/v3/order answers -2013)', async () => {
-    const after = await cancelWithLaggingRead(true);
+    const order = await h.manager.place({
+      symbol: BTC,
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: 30_000,
+      purpose: 'entry',
+    });
+    expect(order.status).to.equal('open');
+    // as the tick cancels before an exit: no waits, the one read after the cancel
+    const after = await h.orders.canceller.cancel(order.clientOrderId);
+    // the exchange cancelled it, and its read still does not show it
+    expect(fake.orderClientIds()).to.include(order.clientOrderId);
     expect(after.status, 'the matching engine answered CANCELED').to.equal('cancelled');
-  });
-
-  it('an exchange whose cancel answer only acknowledges (Bybit, OKX): the read decides, the order still working', async () => {
-    const after = await cancelWithLaggingRead(false);
-    expect(after.status).to.equal('open');
+    expect(h.orderBook.order(order.clientOrderId)!.status).to.equal('cancelled');
   });
 });
