@@ -12,8 +12,8 @@ const SECRET_KEY = /(token|secret|password|passphrase|api_?key|authorization|sig
 /** Telegram bot tokens look like `123456789:AA…` (35 chars after the colon). */
 const BOT_TOKEN = /\b\d{6,12}:[A-Za-z0-9_-]{30,}\b/g;
 /**
- * A tag of Telegram's HTML (the markup of the replies and alerts the redactor masks): `<pre>`, `</code>`, `<a href="…">`
- * — a regular expression's source (telegram/notify/message-refusal.ts reads the tags out of a refused message too).
+ * A tag of Telegram's HTML (the markup of the replies and alerts the redactor masks): `<pre>`, `</code>`,
+ * `<a href="…">` — a regular expression's source (telegram/notify/log-sender.ts htmlToPlain reads the tags out of our HTML too).
  */
 export const TELEGRAM_TAG =
   '<\\/?(?:b|strong|i|em|u|ins|s|strike|del|span|tg-spoiler|code|pre|blockquote|a|tg-emoji)(?:\\s[^<>]*)?>';
