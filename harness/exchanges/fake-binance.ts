@@ -15,7 +15,8 @@
  *   ≤ maxNotional, `maxNotional`; a MARKET order is valued at the average price over `avgPriceMins` —
  *   `pinAveragePrice`, else the last price — and checked against the minimum only when `applyMinToMarket`, against
  *   the maximum only when `applyMaxToMarket`), PERCENT_PRICE_BY_SIDE on demand (`percentPriceBySide`: a LIMIT
- *   order's price against the average price; a MARKET order has none) (-1013 "Filter failure: …"); balance (-2010 "Account has insufficient balance for requested action.");
+ *   order's price against the average price; a MARKET order has none) (-1013 "Filter failure: …"); balance (-2010
+ *   "Account has insufficient balance for requested action.");
  * - resting LIMIT orders match when the price crosses them, in `limitFillSlices` partial fills;
  * - commission: by default in the asset received (base on a buy, quote on a sell), or in the quote, or in BNB
  *   (`feeAsset`, with the 25 % BNB discount when the account holds enough BNB);

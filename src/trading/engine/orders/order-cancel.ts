@@ -102,8 +102,9 @@ export class OrderCancel {
       }
     }
     // What the order ended as comes from a fetch, not from the cancel answer (but the matching engine's, below): many
-    // exchanges answer a cancel with an acknowledgement that lacks the filled amount, and taking it as final would lose
-    // the fills made before the cancel. If this fetch fails the order stays open locally and the next refresh settles it.
+    // exchanges answer a cancel with an acknowledgement that lacks the filled amount, and taking it as final would
+    // lose the fills made before the cancel. If this fetch fails the order stays open locally and the next refresh
+    // settles it.
     // a lookup sent before the cancel is not joined: its answer may predate it
     let remote: ExchangeOrder | null;
     try {
