@@ -368,7 +368,7 @@ function buildConfigSchema() {
          * trade reads never bring, booked from its answer), `order.in_doubt` (such an order the balance shows carried
          * out, or an unknown one the exchange's reads cannot decide, or one no longer shown that they cannot settle: its
          * symbol held until it is found or settled), `order.operator_settled` (/settle recorded), `exit.held` (a
-         * stop-loss held by a halt), `position.shortfall` (the account holds less of a position's coin than the bot's
+         * stop-loss held by a halt), `entry.stake_too_small` (an entry its stop-loss could not get out of, not made), `position.shortfall` (the account holds less of a position's coin than the bot's
          * fills say), `position.unsellable` (a position the bot can no longer sell: a raised minimum, a delisting),
          * `position.written_off` (/writeoff recorded) and pauses/resumes; `exchangeStatus` also `clock.skew` and `api_key.limits` (the API key cannot
          * trade, may withdraw, or ends within 14 days).

@@ -35,6 +35,7 @@ export const TRADING_EVENT_TYPES = [
   'market.stale',
   'market.fresh',
   'exit.held',
+  'entry.stake_too_small',
   'clock.skew',
   'api_key.limits',
   'recovery',

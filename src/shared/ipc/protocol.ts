@@ -276,6 +276,12 @@ export type TradingEventType =
   | 'market.fresh'
   /** A stop-loss/take-profit that would fire now, held by the symbol's halt (once per halt; sold when it trades). */
   | 'exit.held'
+  /**
+   * An entry signal not followed: the stake buys a position its stop-loss could not sell (below the exchange's
+   * minimum once the buy's fee is taken and the price fell to the stop: entry-floor.ts). Once per symbol per run,
+   * again after an entry on it was made.
+   */
+  | 'entry.stake_too_small'
   /** The exchange refused a request's timestamp: the host clock's measured offset (requests now corrected). */
   | 'clock.skew'
   /** The API key's own limits: cannot trade spot, may withdraw, its end near or past (key-watch.ts). */

@@ -49,6 +49,8 @@ export const EVENT_SETTING: Record<TradingEventType, keyof NotificationSettings>
   'market.fresh': 'exchangeStatus',
   // a stop-loss that cannot go out: a risk alert
   'exit.held': 'riskTriggered',
+  // entries a stop-loss could not get out of are not made: the operator raises the stake
+  'entry.stake_too_small': 'riskTriggered',
   // every signed request refused until corrected: the host's clock (NTP) needs the operator
   'clock.skew': 'exchangeStatus',
   // the key stops trading at its end, or cannot trade: the operator must act
@@ -115,6 +117,7 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'market.stale': { icon: '🧊', title: 'Stale prices: no entries', priority: 'high' },
   'market.fresh': { icon: '🟢', title: 'Prices fresh again', priority: 'normal' },
   'exit.held': { icon: '🚧', title: 'Stop-loss held by a halt', priority: 'high' },
+  'entry.stake_too_small': { icon: '🪙', title: 'Stake too small for a stop-loss: no entry', priority: 'high' },
   'clock.skew': { icon: '🕒', title: 'Host clock off the exchange', priority: 'high' },
   'api_key.limits': { icon: '🔑', title: 'API key', priority: 'high' },
   recovery: { icon: '🔁', title: 'Trading recovered its state', priority: 'normal' },

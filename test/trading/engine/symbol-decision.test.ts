@@ -221,6 +221,7 @@ describe('decideOnSignal', () => {
     facts: facts(),
     stakePerTrade: 100,
     orderType: 'market' as const,
+    stopLossPct: 2,
   };
   const enter = { action: 'enter-long' as const, reason: 'x' };
 
@@ -235,6 +236,55 @@ describe('decideOnSignal', () => {
     expect(decideOnSignal({ ...base, signal: enter, facts: facts({ positionsHeld: 2 }) }).kind).to.equal(
       'none',
     );
+  });
+
+  it('refuses an entry whose position, less its fee, a stop-loss could not sell, and names the stake that would do', () => {
+    const at = (stakePerTrade: number, stopLossPct = 2) =>
+      decideOnSignal({
+        ...base,
+        stakePerTrade,
+        stopLossPct,
+        market: { ...market, takerFee: 0.001 },
+        signal: enter,
+      });
+    // 6 USDT buys 0.0001 BTC; less the 0.1 % fee 0.0000999 → 0.00009 on the step, 5.29 at the 2 % stop: sellable
+    expect(at(6)).to.deep.equal({ kind: 'enter', amount: 0.0001 });
+    // 5.4 buys 0.00009 (5.40, above the minimum 5); less the fee → 0.00008: 4.70 at the stop, below it
+    const refused = at(5.4);
+    expect(refused).to.include({ kind: 'none', stakeTooSmall: true });
+    const reason = (refused as { reason: string }).reason;
+    expect(reason).to.contain('stake 5.4 is too small for BTC/USDT');
+    expect(reason).to.contain("less the buy's fee (0.1%)");
+    expect(reason).to.contain('a stop-loss at 58800 (−2%)');
+    expect(reason).to.contain('order value 4.70 below the minimum 5 of BTC/USDT');
+    expect(reason).to.contain('set trading.risk.stakePerTrade to at least 6 ');
+    // a wide stop-loss needs more: 10 USDT at −50 % leaves 4.50
+    expect((at(10, 50) as { reason: string }).reason).to.contain('at least 11 ');
+    // without a stop-loss the position must still be sellable at the price it was bought at, less its fee
+    expect((at(5.4, 0) as { reason: string }).reason).to.contain(
+      'could not be sold by an exit at this price',
+    );
+  });
+
+  it("judges an entry's position on the assumed fee where ccxt knows no rate, and counts the dust it adds to", () => {
+    // no takerFee: 0.2 % assumed; 6 USDT buys 0.0001, less 0.2 % → 0.00009 on the step: 5.29 at the stop
+    expect(decideOnSignal({ ...base, stakePerTrade: 6, signal: enter })).to.deep.equal({
+      kind: 'enter',
+      amount: 0.0001,
+    });
+    // 5.3 buys 0.00008 (4.80): refused by the entry's own sizing as before, not as a stake too small
+    const unbought = decideOnSignal({ ...base, stakePerTrade: 5.3, signal: enter });
+    expect(unbought).to.deep.equal({
+      kind: 'none',
+      reason: 'order value 4.80 below the minimum 5 of BTC/USDT',
+    });
+    // 5.5 buys 0.00009; less the fee → 0.00008, 4.70 at the stop; with 0.00003 of dust held the exit sells 0.00011
+    expect(decideOnSignal({ ...base, stakePerTrade: 5.5, signal: enter })).to.include({
+      stakeTooSmall: true,
+    });
+    expect(
+      decideOnSignal({ ...base, stakePerTrade: 5.5, position: held(0.00003, 60_000), signal: enter }),
+    ).to.deep.equal({ kind: 'enter', amount: 0.00009 });
   });
 
   it('a strategy exit sells no more than the account holds', () => {

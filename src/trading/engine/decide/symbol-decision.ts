@@ -22,6 +22,7 @@ import type { Signal } from '../../strategy/strategy';
 import { isFinal, isProtectiveExit, type LocalOrder } from '../orders/order-state';
 import { placementBlock, type PlacementFacts } from './placement-gate';
 import { averageEntryPrice, type PositionBook } from '../books/pnl';
+import { entryBelowStopFloor } from './entry-floor';
 import {
   checkStopLossTakeProfit,
   isOpenPosition,
@@ -131,12 +132,15 @@ export interface SignalView {
   stakePerTrade: number;
   /** The configured order type of entries and strategy exits. */
   orderType: 'market' | 'limit';
+  /** trading.risk.stopLossPct: an entry's position must be sellable by its stop-loss (entry-floor.ts). */
+  stopLossPct: number;
   /** As SymbolView's: the most an exit may ask for; undefined before the first balance read. */
   exitable?: number;
 }
 
 export type SignalDecision =
-  | { kind: 'none'; reason?: string; quiet?: boolean }
+  /** `stakeTooSmall`: the stake buys a position its stop-loss could not sell (entry-floor.ts): the operator's to fix. */
+  | { kind: 'none'; reason?: string; quiet?: boolean; stakeTooSmall?: boolean }
   | { kind: 'enter'; amount: number }
   | ({ kind: 'exit' } & ExitOrder);
 
@@ -157,7 +161,17 @@ export function decideOnSignal(v: SignalView): SignalDecision {
   const block = placementBlock(v.facts, 'entry');
   if (block) return { kind: 'none', reason: block.reason };
   const size = sizeOrder(v.stakePerTrade, v.price, v.market, v.orderType);
-  return size.ok ? { kind: 'enter', amount: size.amount } : { kind: 'none', reason: size.reason };
+  if (!size.ok) return { kind: 'none', reason: size.reason };
+  const floor = entryBelowStopFloor({
+    stake: v.stakePerTrade,
+    price: v.price,
+    market: v.market,
+    type: v.orderType,
+    held: v.position?.amount ?? 0,
+    stopLossPct: v.stopLossPct,
+  });
+  if (floor !== null) return { kind: 'none', reason: floor, stakeTooSmall: true };
+  return { kind: 'enter', amount: size.amount };
 }
 
 /** The order of a sized exit as a decision carries it: its amount, type and a limit's price. */

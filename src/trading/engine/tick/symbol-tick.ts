@@ -103,6 +103,12 @@ export class SymbolTick {
    * nothing changed for the owner — review 34m, it was told again at each crossing); forgotten once the exit sells.
    */
   private readonly toldHeldBack = new Map<string, string>();
+  /**
+   * The symbols whose operator was told the stake is too small for a stop-loss to sell the position an entry would
+   * buy (`entry.stake_too_small`): once per run while it lasts (each signal refused is one log line at debug after
+   * the first), again after an entry on the symbol was made (the price rose, the minimum fell, the stake was raised).
+   */
+  private readonly toldStake = new Set<string>();
   private readonly lastPrices: Record<string, number>;
 
   constructor(private readonly opts: SymbolTickOptions) {
@@ -362,11 +368,29 @@ export class SymbolTick {
       facts,
       stakePerTrade: this.config.risk.stakePerTrade,
       orderType,
+      stopLossPct: this.config.risk.stopLossPct,
       exitable: this.exitable(symbol, position?.amount ?? 0),
     });
     if (decision.kind === 'none') {
       // logged once per reason (the signal's own words change every candle)
-      if (!decision.quiet) {
+      if (decision.stakeTooSmall) {
+        // the operator's to fix: a warning, once while it lasts (its figures move with the price)
+        this.onceLog.log(
+          `signal:${symbol}`,
+          'warn',
+          'Entry signal not followed: the stake is too small for a stop-loss to sell the position',
+          { symbol, reason: decision.reason },
+          { sameAs: 'stake-too-small' },
+        );
+        if (!this.toldStake.has(symbol)) {
+          this.toldStake.add(symbol);
+          await this.opts.outbox.emit(
+            'entry.stake_too_small',
+            `Entry signal on ${symbol} not followed: ${decision.reason}. Positions held keep their stop-loss.`,
+            { symbol, price, stakePerTrade: this.config.risk.stakePerTrade },
+          );
+        }
+      } else if (!decision.quiet) {
         this.onceLog.log(`signal:${symbol}`, 'info', `Signal ${signal.action} not followed`, {
           symbol,
           reason: decision.reason,
@@ -392,6 +416,7 @@ export class SymbolTick {
       });
       return;
     }
+    this.toldStake.delete(symbol);
     this.logger.info('Entry signal', { symbol, reason: signal.reason, amount: decision.amount, price });
     await this.manager.place({
       symbol,
