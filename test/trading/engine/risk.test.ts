@@ -373,13 +373,25 @@ describe('risk: kill switch', () => {
     expect(u.state.dayStartEquity).to.equal(9_000);
   });
 
-  it('after an operator resume, measures drawdown from the current equity and lets the day continue', () => {
+  it('after an operator resume past a daily-loss kill switch, lets the day continue and keeps the peak', () => {
     let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY1, risk);
     u = evaluateRisk(u.state, 9_000, -1_000, DAY1, risk);
     expect(u.triggered?.kind).to.equal('daily-loss');
     const resumed = resetAfterResume(u.state, 9_000, DAY1);
+    expect(resumed.equityPeak).to.equal(10_000);
     expect(evaluateRisk(resumed, 9_000, -1_000, DAY1, risk).triggered).to.equal(undefined);
-    expect(evaluateRisk(resumed, 7_200, 0, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
+    // 20 % below the peak of 10 000 (not of the 9 000 the resume found)
+    expect(evaluateRisk(resumed, 8_000, -1_000, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
+  });
+
+  it('after an operator resume past a drawdown kill switch, measures the drawdown from the current equity', () => {
+    let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY1, risk);
+    u = evaluateRisk(u.state, 8_000, 0, DAY1, risk);
+    expect(u.triggered?.kind).to.equal('max-drawdown');
+    const resumed = resetAfterResume(u.state, 8_000, DAY1);
+    expect(resumed).to.include({ equityPeak: 8_000, killSwitch: null });
+    expect(evaluateRisk(resumed, 8_000, 0, DAY1, risk).triggered).to.equal(undefined);
+    expect(evaluateRisk(resumed, 6_400, 0, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
   });
 });
 

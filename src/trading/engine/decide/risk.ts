@@ -311,13 +311,19 @@ export function rebaseRisk(
 }
 
 /**
- * After an operator resume: the drawdown is measured from the current equity again, and a daily-loss kill
- * switch stays off for the rest of that UTC day.
+ * After the operator's resume: the kill switch is off. Past a drawdown kill switch the drawdown is measured from the
+ * current equity again (else it fires again at once); past a daily-loss one it stays off for the rest of that UTC
+ * day. Any other resume keeps the peak: a pause the operator lifts (a /pause, a daily-loss kill switch) forgives no
+ * drawdown — the peak reset there, the next day's first losses were measured from a lower peak each day, and a
+ * losing streak capped by the daily limit never met the drawdown limit. A pause that lifts by itself (a daily-loss
+ * kill switch ending with its day, an operational cause settled) does not come here: the risk state is not the
+ * pause's (entry-pause.ts).
  */
 export function resetAfterResume(state: RiskState, equity: number, now: number): RiskState {
   const dailyLossOverrideDay =
     state.killSwitch?.kind === 'daily-loss' ? utcDay(now) : state.dailyLossOverrideDay;
-  return { ...state, equityPeak: equity, killSwitch: null, dailyLossOverrideDay };
+  const equityPeak = state.killSwitch?.kind === 'max-drawdown' ? equity : state.equityPeak;
+  return { ...state, equityPeak, killSwitch: null, dailyLossOverrideDay };
 }
 
 /**
