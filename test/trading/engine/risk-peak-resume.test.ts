@@ -4,6 +4,7 @@ import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { FakeClock } from '../../support/fake-clock';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
+import { withOverrides } from '../../support/exchange-overrides';
 
 const DAY1 = Date.UTC(2026, 11, 2, 12, 0);
 const DAY2 = Date.UTC(2026, 11, 3, 12, 0);
@@ -121,5 +122,51 @@ describe('the drawdown peak across pauses that lift', function () {
     await h.loop.tick();
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
     expect(h.loop.pause).to.equal(null);
+  });
+});
+
+describe("the risk day on the exchange's clock going back", function () {
+  this.timeout(20_000);
+  let h: EngineHarness | undefined;
+  closeAfterEach(() => [h]);
+
+  it("keeps a daily-loss kill switch when the exchange's clock is measured back across midnight", async () => {
+    // 00:00:10 on Dec 3; the host's offset from the exchange's clock measured again: 20 s ahead, 23:59:50 on Dec 2
+    const clock = new FakeClock(Date.UTC(2026, 11, 3, 0, 0, 10));
+    let offsetMs = 0;
+    h = await EngineHarness.open({
+      clock,
+      strategy: new SafeStrategy(new ScriptedStrategy()),
+      config: {
+        trading: { risk: { stopLossPct: 0, takeProfitPct: 0, capital: 10_000, maxDailyLossPct: 5 } },
+      },
+      wrapExchange: (paper) => withOverrides(paper, { clockOffsetMs: () => offsetMs }),
+    });
+    await h.files.store.commit((d) => {
+      d.risk = {
+        equityPeak: 10_000,
+        day: '2026-12-02',
+        dayStartEquity: 10_000,
+        killSwitch: null,
+        dailyLossOverrideDay: null,
+        capital: 10_000,
+      };
+      // 600 lost at 00:00:05 on Dec 3: 6 % of the day's start
+      d.checkpoint['BTC/USDT'] = losingTrip(emptyBook('BTC/USDT'), 1, 600, Date.UTC(2026, 11, 3, 0, 0, 5));
+    });
+    await h.loop.recover({ kind: 'first-start' });
+    h.loop.enterRunning();
+    await h.loop.tick();
+    expect(h.files.store.data.risk).to.deep.include({ day: '2026-12-03' });
+    expect(h.files.store.data.risk.killSwitch?.kind).to.equal('daily-loss');
+
+    offsetMs = 20_000;
+    expect(new Date(h.loop.exchangeClock.now()).toISOString()).to.equal('2026-12-02T23:59:50.000Z');
+    await h.loop.tick();
+    expect(h.files.store.data.risk.killSwitch?.kind, 'the day that fired it has not ended').to.equal(
+      'daily-loss',
+    );
+    expect(h.files.store.data.risk.day).to.equal('2026-12-03');
+    expect(h.loop.pause).to.include({ by: 'risk' });
   });
 });

@@ -487,3 +487,26 @@ describe('risk: a new equity peak counts no sell in flight (capPeak)', () => {
     expect(capped.state).to.include({ equityPeak: 11_000, day: nextDay.state.day, dayStartEquity: 12_000 });
   });
 });
+
+describe("risk: the exchange's clock going back across midnight", () => {
+  const risk = TEST_RISK;
+  const DAY2_START = Date.UTC(2026, 0, 2, 0, 0, 5);
+  const DAY1_END = Date.UTC(2026, 0, 1, 23, 59, 55);
+
+  it("neither ends the new day's daily-loss kill switch nor begins the day again", () => {
+    let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY2_START, risk);
+    u = evaluateRisk(u.state, 9_000, -1_000, DAY2_START, risk);
+    expect(u.triggered?.kind).to.equal('daily-loss');
+    const back = evaluateRisk(u.state, 9_000, 0, DAY1_END, risk);
+    expect(back.cleared).to.equal(undefined);
+    expect(back.state).to.deep.equal(u.state);
+  });
+
+  it("fires no daily-loss kill switch on the day before's losses (that day's ended at midnight)", () => {
+    const day2 = evaluateRisk(initialRiskState(), 9_000, 0, DAY2_START, risk).state;
+    // the day before lost 1 000 (10 %): read back on its clock, the reading's realized PnL is that day's
+    const back = evaluateRisk(day2, 9_000, -1_000, DAY1_END, risk);
+    expect(back.triggered).to.equal(undefined);
+    expect(back.state.day).to.equal('2026-01-02');
+  });
+});
