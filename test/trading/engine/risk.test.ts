@@ -490,23 +490,20 @@ describe('risk: a new equity peak counts no sell in flight (capPeak)', () => {
 
 describe("risk: the exchange's clock going back across midnight", () => {
   const risk = TEST_RISK;
-  const DAY2_START = Date.UTC(2026, 0, 2, 0, 0, 5);
   const DAY1_END = Date.UTC(2026, 0, 1, 23, 59, 55);
+  const DAY2_START = Date.UTC(2026, 0, 2, 0, 0, 5);
+  const DAY3 = Date.UTC(2026, 0, 3, 0, 0, 5);
 
-  it("neither ends the new day's daily-loss kill switch nor begins the day again", () => {
+  it("does not end the new day's daily-loss kill switch: it ends with the day after its own", () => {
     let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY2_START, risk);
     u = evaluateRisk(u.state, 9_000, -1_000, DAY2_START, risk);
     expect(u.triggered?.kind).to.equal('daily-loss');
     const back = evaluateRisk(u.state, 9_000, 0, DAY1_END, risk);
     expect(back.cleared).to.equal(undefined);
-    expect(back.state).to.deep.equal(u.state);
-  });
-
-  it("fires no daily-loss kill switch on the day before's losses (that day's ended at midnight)", () => {
-    const day2 = evaluateRisk(initialRiskState(), 9_000, 0, DAY2_START, risk).state;
-    // the day before lost 1 000 (10 %): read back on its clock, the reading's realized PnL is that day's
-    const back = evaluateRisk(day2, 9_000, -1_000, DAY1_END, risk);
-    expect(back.triggered).to.equal(undefined);
-    expect(back.state.day).to.equal('2026-01-02');
+    expect(back.state.killSwitch?.kind).to.equal('daily-loss');
+    const again = evaluateRisk(back.state, 9_000, -1_000, DAY2_START + 1_000, risk);
+    expect(again.cleared).to.equal(undefined);
+    expect(again.state.killSwitch?.kind).to.equal('daily-loss');
+    expect(evaluateRisk(again.state, 9_000, 0, DAY3, risk).cleared?.kind).to.equal('daily-loss');
   });
 });

@@ -205,8 +205,8 @@ export interface RiskUpdate {
 
 /**
  * Next risk state from the current equity and today's realized PnL. A daily-loss kill switch ends with its UTC
- * day (a later one than the state's: `now` going back starts no day); a drawdown kill switch stays until the operator
- * resumes (see `resetAfterResume`).
+ * day (a day later than its own: `now` going back across midnight does not end it); a drawdown kill switch stays until
+ * the operator resumes (see `resetAfterResume`).
  */
 export function evaluateRisk(
   state: RiskState,
@@ -218,13 +218,15 @@ export function evaluateRisk(
   const next: RiskState = { ...state };
   const day = utcDay(now);
   let cleared: KillSwitch | undefined;
-  // days only go forward: a reading dated back across midnight (the host's clock stepped back, its offset from the
-  // exchange's measured again) is still the day already begun — else it ended that day's daily-loss kill switch,
-  // lifting its pause, and took the day's start equity again after the day's losses
-  if (day > next.day) {
+  if (next.day !== day) {
     next.day = day;
     next.dayStartEquity = equity;
-    if (next.killSwitch?.kind === 'daily-loss') {
+    // a daily-loss kill switch ends with a day later than its own, not with any other: a reading dated back across
+    // midnight (the host's clock stepped back, its offset from the exchange's measured again) ended it, lifting its
+    // pause for the day that fired it. The day itself follows the clock both ways: kept forward instead, a clock
+    // once read a day ahead (a host clock wrong at boot, before its offset is measured) judged no daily loss until
+    // that day came
+    if (next.killSwitch?.kind === 'daily-loss' && day > utcDay(next.killSwitch.at)) {
       cleared = next.killSwitch;
       next.killSwitch = null;
     }
@@ -245,9 +247,6 @@ export function evaluateRisk(
   }
   const dailyLimit = (next.dayStartEquity * risk.maxDailyLossPct) / 100;
   if (
-    // a reading dated back to the day before judges no daily loss: its realized PnL is that day's, whose kill switch
-    // (if it had one) ended at midnight
-    next.day === day &&
     next.dailyLossOverrideDay !== day &&
     realizedToday < 0 &&
     next.dayStartEquity > 0 &&
