@@ -373,13 +373,25 @@ describe('risk: kill switch', () => {
     expect(u.state.dayStartEquity).to.equal(9_000);
   });
 
-  it('after an operator resume, measures drawdown from the current equity and lets the day continue', () => {
+  it('after an operator resume past a daily-loss kill switch, lets the day continue and keeps the peak', () => {
     let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY1, risk);
     u = evaluateRisk(u.state, 9_000, -1_000, DAY1, risk);
     expect(u.triggered?.kind).to.equal('daily-loss');
     const resumed = resetAfterResume(u.state, 9_000, DAY1);
+    expect(resumed.equityPeak).to.equal(10_000);
     expect(evaluateRisk(resumed, 9_000, -1_000, DAY1, risk).triggered).to.equal(undefined);
-    expect(evaluateRisk(resumed, 7_200, 0, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
+    // 20 % below the peak of 10 000 (not of the 9 000 the resume found)
+    expect(evaluateRisk(resumed, 8_000, -1_000, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
+  });
+
+  it('after an operator resume past a drawdown kill switch, measures the drawdown from the current equity', () => {
+    let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY1, risk);
+    u = evaluateRisk(u.state, 8_000, 0, DAY1, risk);
+    expect(u.triggered?.kind).to.equal('max-drawdown');
+    const resumed = resetAfterResume(u.state, 8_000, DAY1);
+    expect(resumed).to.include({ equityPeak: 8_000, killSwitch: null });
+    expect(evaluateRisk(resumed, 8_000, 0, DAY1, risk).triggered).to.equal(undefined);
+    expect(evaluateRisk(resumed, 6_400, 0, DAY1, risk).triggered?.kind).to.equal('max-drawdown');
   });
 });
 
@@ -473,5 +485,25 @@ describe('risk: a new equity peak counts no sell in flight (capPeak)', () => {
     const nextDay = evaluateRisk(before, 12_000, 0, DAY2, risk);
     const capped = capPeak(before, nextDay, 11_000);
     expect(capped.state).to.include({ equityPeak: 11_000, day: nextDay.state.day, dayStartEquity: 12_000 });
+  });
+});
+
+describe("risk: the exchange's clock going back across midnight", () => {
+  const risk = TEST_RISK;
+  const DAY1_END = Date.UTC(2026, 0, 1, 23, 59, 55);
+  const DAY2_START = Date.UTC(2026, 0, 2, 0, 0, 5);
+  const DAY3 = Date.UTC(2026, 0, 3, 0, 0, 5);
+
+  it("does not end the new day's daily-loss kill switch: it ends with the day after its own", () => {
+    let u = evaluateRisk(initialRiskState(), 10_000, 0, DAY2_START, risk);
+    u = evaluateRisk(u.state, 9_000, -1_000, DAY2_START, risk);
+    expect(u.triggered?.kind).to.equal('daily-loss');
+    const back = evaluateRisk(u.state, 9_000, 0, DAY1_END, risk);
+    expect(back.cleared).to.equal(undefined);
+    expect(back.state.killSwitch?.kind).to.equal('daily-loss');
+    const again = evaluateRisk(back.state, 9_000, -1_000, DAY2_START + 1_000, risk);
+    expect(again.cleared).to.equal(undefined);
+    expect(again.state.killSwitch?.kind).to.equal('daily-loss');
+    expect(evaluateRisk(again.state, 9_000, 0, DAY3, risk).cleared?.kind).to.equal('daily-loss');
   });
 });

@@ -205,7 +205,8 @@ export interface RiskUpdate {
 
 /**
  * Next risk state from the current equity and today's realized PnL. A daily-loss kill switch ends with its UTC
- * day; a drawdown kill switch stays until the operator resumes (see `resetAfterResume`).
+ * day (a day later than its own: `now` going back across midnight does not end it); a drawdown kill switch stays until
+ * the operator resumes (see `resetAfterResume`).
  */
 export function evaluateRisk(
   state: RiskState,
@@ -220,7 +221,12 @@ export function evaluateRisk(
   if (next.day !== day) {
     next.day = day;
     next.dayStartEquity = equity;
-    if (next.killSwitch?.kind === 'daily-loss') {
+    // a daily-loss kill switch ends with a day later than its own, not with any other: a reading dated back across
+    // midnight (the host's clock stepped back, its offset from the exchange's measured again) ended it, lifting its
+    // pause for the day that fired it. The day itself follows the clock both ways: kept forward instead, a clock
+    // once read a day ahead (a host clock wrong at boot, before its offset is measured) judged no daily loss until
+    // that day came
+    if (next.killSwitch?.kind === 'daily-loss' && day > utcDay(next.killSwitch.at)) {
       cleared = next.killSwitch;
       next.killSwitch = null;
     }
@@ -311,13 +317,19 @@ export function rebaseRisk(
 }
 
 /**
- * After an operator resume: the drawdown is measured from the current equity again, and a daily-loss kill
- * switch stays off for the rest of that UTC day.
+ * After the operator's resume: the kill switch is off. Past a drawdown kill switch the drawdown is measured from the
+ * current equity again (else it fires again at once); past a daily-loss one it stays off for the rest of that UTC
+ * day. Any other resume keeps the peak: a pause the operator lifts (a /pause, a daily-loss kill switch) forgives no
+ * drawdown — the peak reset there, the next day's first losses were measured from a lower peak each day, and a
+ * losing streak capped by the daily limit never met the drawdown limit. A pause that lifts by itself (a daily-loss
+ * kill switch ending with its day, an operational cause settled) does not come here: the risk state is not the
+ * pause's (entry-pause.ts).
  */
 export function resetAfterResume(state: RiskState, equity: number, now: number): RiskState {
   const dailyLossOverrideDay =
     state.killSwitch?.kind === 'daily-loss' ? utcDay(now) : state.dailyLossOverrideDay;
-  return { ...state, equityPeak: equity, killSwitch: null, dailyLossOverrideDay };
+  const equityPeak = state.killSwitch?.kind === 'max-drawdown' ? equity : state.equityPeak;
+  return { ...state, equityPeak, killSwitch: null, dailyLossOverrideDay };
 }
 
 /**

@@ -104,11 +104,12 @@ export class EntryPause {
         return;
       }
     }
-    const risk = resetAfterResume(
-      this.opts.state.risk,
-      this.opts.peakSafeEquity(),
-      this.opts.exchangeClock.now(),
-    );
+    // only the operator's resume ends a kill switch (resetAfterResume); a pause lifting by itself leaves the risk
+    // state as it is — its kill switch is already clear, and its peak is no pause's to reset
+    const risk =
+      by === 'operator'
+        ? resetAfterResume(this.opts.state.risk, this.opts.peakSafeEquity(), this.opts.exchangeClock.now())
+        : undefined;
     // the operator's resume of a hidden-state pause confirms this new state as a fresh install: its next starts do
     // not pause again for the other install's orders
     const confirmsNew = by === 'operator' && was !== null && hasCode(was, HIDDEN_STATE_CODE);
