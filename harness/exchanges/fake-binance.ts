@@ -274,7 +274,8 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
 
   private constructor(options: FakeBinanceOptions) {
     // the spot docs (faqs/commission_faq.md) give maker and taker rates, and no rebate: commission is paid
-    if ((options.makerFeeRate ?? 0) < 0) throw new Error('Binance spot documents no maker rebate (makerFeeRate < 0)');
+    if ((options.makerFeeRate ?? 0) < 0)
+      throw new Error('Binance spot documents no maker rebate (makerFeeRate < 0)');
     const symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
     if (options.feeAsset === 'BNB' && !symbols.includes('BNB/USDT')) symbols.push('BNB/USDT');
     super({ ...options, symbols }, ROUTES);
