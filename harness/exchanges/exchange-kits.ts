@@ -23,6 +23,7 @@ function shellOptions(o: LocalExchangeOptions): FakeExchangeOptions {
     marketFillParts: o.marketFillParts,
     marketBookShare: o.marketBookShare,
     matchIntervalMs: o.matchIntervalMs,
+    makerFeeRate: o.makerFeeRate,
     port: o.port,
   };
 }

@@ -273,6 +273,9 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
   private readonly listed: unknown[];
 
   private constructor(options: FakeBinanceOptions) {
+    // the spot docs (faqs/commission_faq.md) give maker and taker rates, and no rebate: commission is paid
+    if ((options.makerFeeRate ?? 0) < 0)
+      throw new Error('Binance spot documents no maker rebate (makerFeeRate < 0)');
     const symbols = options.symbols ?? ['BTC/USDT', 'ETH/USDT'];
     if (options.feeAsset === 'BNB' && !symbols.includes('BNB/USDT')) symbols.push('BNB/USDT');
     super({ ...options, symbols }, ROUTES);
@@ -1096,7 +1099,8 @@ export class FakeBinance extends FakeExchangeServer<BinanceOwnFault, FakeBinance
     const [base, quote] = symbol.split('/');
     const now = this.now();
     const cost = qty * price;
-    const rate = this.options.feeRate ?? 0.001;
+    const taker = this.options.feeRate ?? 0.001;
+    const rate = isMaker ? (this.options.makerFeeRate ?? taker) : taker;
     const { commission, asset } = this.commission(order.side, base, quote, qty, cost, rate);
     this.wallet.settle(symbol, order.side === 'BUY', qty, cost, asset, commission);
     order.executedQty = fmt(Number(order.executedQty) + qty);

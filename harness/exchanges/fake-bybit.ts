@@ -19,7 +19,8 @@
  * - GET /v5/order/realtime: open orders, or by `orderId`/`orderLinkId` any of the last 500 (closed ones are
  *   forgotten after a service restart: `restartService()`); GET /v5/order/history: finished orders (cancelled and
  *   rejected ones for 24 h); GET /v5/execution/list (7-day windows): executions with side, execTime, execFee and feeCurrency (the
- *   coin received: base on a buy, quote on a sell); newest first, `limit` ≤ 50 (100 for executions), `cursor`;
+ *   coin received: base on a buy, quote on a sell; a maker rebate, `makerFeeRate` < 0, negative in the coin paid, as
+ *   the "Spot Fee Currency Instruction" says); newest first, `limit` ≤ 50 (100 for executions), `cursor`;
  * - POST /v5/order/cancel answers ids only; an order it does not know: 170213; one filled: 170139, cancelled: 170142;
  * - GET /v5/account/wallet-balance (UNIFIED: walletBalance and `locked` by spot open orders), instruments-info,
  *   tickers, kline (newest first), market/time;
@@ -1039,10 +1040,15 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     const [base, quote] = symbol.split('/');
     const now = this.now();
     const value = qty * price;
-    const rate = this.options.feeRate ?? 0.001;
-    // "Spot Fee Currency Instruction": a positive fee rate charges the coin received
-    const feeCurrency = order.side === 'Buy' ? base : quote;
-    const fee = round8(order.side === 'Buy' ? qty * rate : value * rate);
+    const taker = this.options.feeRate ?? 0.001;
+    const makerRate = this.options.makerFeeRate ?? taker;
+    const rate = isMaker ? makerRate : taker;
+    // "Spot Fee Currency Instruction" (enum.mdx): with a positive makerFeeRate, and on a taker's execution, the fee is
+    // in the coin received (Buy: base, Sell: quote); a maker's with a makerFeeRate not positive in the other coin (Buy:
+    // quote, Sell: base). "Negative fee value means rebates" (account/transaction-log.mdx): credited to that coin.
+    const received = !(isMaker && makerRate <= 0);
+    const feeCurrency = (order.side === 'Buy') === received ? base : quote;
+    const fee = round8(feeCurrency === base ? qty * rate : value * rate);
     this.wallet.settle(symbol, order.side === 'Buy', qty, value, feeCurrency, fee);
     // in the base coin, also for a market buy sent by value (its qty is the quote amount)
     const total = round8(Number(order.cumExecQty) + Number(order.leavesQty));
@@ -1052,7 +1058,11 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     order.cumExecQty = fmt(cumQty);
     order.cumExecValue = fmt(cumValue);
     order.cumExecFee = fmt(cumFee);
-    order.cumFeeDetail = { [feeCurrency]: fmt(cumFee) };
+    // per coin: a maker rebate and a taker's fee of one order are in different coins
+    order.cumFeeDetail = {
+      ...order.cumFeeDetail,
+      [feeCurrency]: fmt(Number(order.cumFeeDetail[feeCurrency] ?? 0) + fee),
+    };
     order.avgPrice = fmt(cumValue / cumQty);
     order.leavesQty = fmt(Math.max(0, round8(total - cumQty)));
     order.leavesValue = fmt(Number(order.leavesQty) * price);

@@ -108,6 +108,11 @@ export interface FakeExchangeOptions {
   candleMs?: number;
   /** Fee rate per trade; default 0.001 (0.1 %). */
   feeRate?: number;
+  /**
+   * Fee rate of a maker's trade (a resting limit order filled); default `feeRate`. Negative: a maker rebate, paid as
+   * each exchange documents it (Bybit: "Spot Fee Currency Instruction"; OKX: `fee` positive, in `rebateCcy`).
+   */
+  makerFeeRate?: number;
   /** A marketable order fills in this many trades at slightly worse prices (default 1). */
   marketFillParts?: number;
   /**

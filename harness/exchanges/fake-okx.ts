@@ -21,7 +21,8 @@
  * - a create carrying an `expTime` header is not processed once the server's time is past it (50037 "Order
  *   expired.");
  * - fees: rate 0.1 %, negative in `fee`, in the currency received (base on a buy, quote on a sell), or all in the
- *   quote with `feeInQuote` ("spot fees in quote currency");
+ *   quote with `feeInQuote` ("spot fees in quote currency"); a maker rebate (`makerFeeRate` < 0) positive in the
+ *   fill's `fee`, in the order's `rebateCcy` (the quote on a buy, the base on a maker sell), summed in its `rebate`;
  * - GET order by `ordId` or `clOrdId` (latest with that clOrdId; 51603 "Order does not exist."), orders-pending,
  *   orders-history (finished orders; canceled ones without fills only for 2 hours), fills and fills-history
  *   (`ordId`, `instId`), every list newest first, `limit` at most 100 (the default), paged by `after`/`before`
@@ -83,6 +84,8 @@ export interface OkxOrder {
   fillCost: number;
   fee: number;
   feeCcy: string;
+  /** Maker rebates paid, positive, in `rebateCcy`. */
+  rebate: number;
   rebateCcy: string;
   fillPx: string;
   fillSz: string;
@@ -104,9 +107,11 @@ export interface OkxFill {
   side: 'buy' | 'sell';
   fillPx: string;
   fillSz: string;
-  /** Negative: charged. */
+  /** Negative: charged; positive: a maker rebate. */
   fee: string;
   feeCcy: string;
+  /** The rate as OKX writes it: negative for a fee charged (`-0.001`), positive for a rebate. */
+  feeRate: string;
   execType: 'T' | 'M';
   ts: number;
 }
@@ -772,6 +777,7 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       accFillSz: 0,
       fillCost: 0,
       fee: 0,
+      rebate: 0,
       feeCcy: this.options.feeInQuote || side === 'sell' ? quote : base,
       rebateCcy: this.options.feeInQuote || side === 'sell' ? base : quote,
       fillPx: '',
@@ -852,13 +858,18 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
     const [base] = symbol.split('/');
     const now = this.now();
     const cost = qty * price;
-    const rate = this.options.feeRate ?? 0.001;
-    const fee = order.feeCcy === base ? round8(qty * rate) : round8(cost * rate);
-    this.wallet.settle(symbol, order.side === 'buy', qty, cost, order.feeCcy, fee);
+    const taker = this.options.feeRate ?? 0.001;
+    const rate = execType === 'M' ? (this.options.makerFeeRate ?? taker) : taker;
+    // a negative rate is a maker rebate: "the rebate is positive" in the fill's `fee`, in the order's `rebateCcy`
+    // ("For maker sell orders of Spot and Margin, this represents the base currency")
+    const ccy = rate < 0 ? order.rebateCcy : order.feeCcy;
+    const fee = ccy === base ? round8(qty * rate) : round8(cost * rate);
+    this.wallet.settle(symbol, order.side === 'buy', qty, cost, ccy, fee);
     const tradeId = String(this.nextTradeId++);
     order.accFillSz = round8(order.accFillSz + qty);
     order.fillCost += cost;
-    order.fee = round8(order.fee - fee);
+    if (rate < 0) order.rebate = round8(order.rebate - fee);
+    else order.fee = round8(order.fee - fee);
     order.fillPx = fmt(price);
     order.fillSz = fmt(qty);
     order.fillTime = String(now);
@@ -875,7 +886,8 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       fillPx: fmt(price),
       fillSz: fmt(qty),
       fee: fmt(-fee),
-      feeCcy: order.feeCcy,
+      feeCcy: ccy,
+      feeRate: fmt(-rate),
       execType,
       ts: now,
     });
@@ -964,7 +976,7 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
       pxUsd: '',
       pxVol: '',
       quickMgnType: '',
-      rebate: '0',
+      rebate: fmt(o.rebate),
       rebateCcy: o.rebateCcy,
       reduceOnly: 'false',
       side: o.side,
@@ -999,7 +1011,7 @@ function fillJson(f: OkxFill): Record<string, string> {
     fee: f.fee,
     fillPnl: '0',
     ordId: f.ordId,
-    feeRate: '-0.001',
+    feeRate: f.feeRate,
     instType: 'SPOT',
     fillPxUsd: '',
     instId: f.instId,

@@ -89,6 +89,8 @@ export interface LocalExchangeOptions {
   matchIntervalMs?: number;
   /** Fees paid in a third currency where the exchange offers it (Binance: BNB). */
   thirdCurrencyFees?: boolean;
+  /** A maker's fee rate (default the taker's 0.1 %); negative: a maker rebate where the exchange documents one. */
+  makerFeeRate?: number;
   /** Port to listen on (default: any free one), e.g. one the bot was told about before the exchange came up. */
   port?: number;
   /**

@@ -1462,7 +1462,7 @@ export class CcxtExchange implements Exchange {
       average: num(o.average),
       status: finishedShort(toStatus(o.status, sent.status), amount, num(o.filled)),
       timestamp: num(o.timestamp),
-      fees: feesOf(o),
+      fees: this.profile?.orderFees?.(o.info) ?? feesOf(o),
       trades:
         this.profile?.orderAnswerTradesComplete !== false && Array.isArray(o.trades) && o.trades.length > 0
           ? this.completeTrades(o.trades, id, { symbol: o.symbol ?? sent.symbol ?? '', warn: false })

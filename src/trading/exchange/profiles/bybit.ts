@@ -51,6 +51,7 @@
  * - Fees (enum.mdx, "Spot Fee Currency Instruction"): a positive fee is taken from the coin received — the base on a
  *   Buy, the quote on a Sell; a negative (maker rebate) fee is paid in the other one. No third-currency fees.
  */
+import type { FeePaid } from '../exchange';
 import type { ExchangeProfile } from './exchange-profile';
 
 export const bybitProfile: ExchangeProfile = {
@@ -199,6 +200,18 @@ export const bybitProfile: ExchangeProfile = {
   },
   // which account: GET /v5/user/query-api's result.userID (any key may read it), not a hash of the key
   accountCall: 'privateGetV5UserQueryApi',
+  // order/order-list.mdx `cumFeeDetail`, "Cumulative trading fee details" by coin: with a makerFeeRate not positive one
+  // order pays in two (a taker's fee in the coin received, a maker's rebate in the other); ccxt reads the first only
+  orderFees: (info) => {
+    const detail = (info as { cumFeeDetail?: unknown } | undefined)?.cumFeeDetail;
+    if (typeof detail !== 'object' || detail === null) return undefined;
+    const fees: FeePaid[] = [];
+    for (const [currency, cost] of Object.entries(detail)) {
+      const n = typeof cost === 'string' && cost.trim() !== '' ? Number(cost) : NaN;
+      if (currency !== '' && Number.isFinite(n)) fees.push({ cost: n, currency });
+    }
+    return fees.length > 0 ? fees : undefined;
+  },
   accountUid: (answer) => {
     const uid = (answer.info as { result?: { userID?: unknown } } | undefined)?.result?.userID;
     return (typeof uid === 'number' && uid > 0) || (typeof uid === 'string' && uid !== '' && uid !== '0')

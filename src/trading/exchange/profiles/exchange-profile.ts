@@ -6,7 +6,7 @@
  *
  * Every fact here comes from the exchange's public API documentation; each profile file cites it.
  */
-import type { ApiKeyLimits, BalanceEntry, FillOrder } from '../exchange';
+import type { ApiKeyLimits, BalanceEntry, FeePaid, FillOrder } from '../exchange';
 import type { RateLimitResets } from '../rate-limit-gate';
 
 export interface ClientOrderIdRule {
@@ -177,6 +177,11 @@ export interface ExchangeProfile {
    * is bound to a hash of the API key, and a new key is refused like another account's.
    */
   accountUid?: (balance: { info?: unknown }) => string | undefined;
+  /**
+   * The order's fees, one per coin, from its raw answer (`info`) where ccxt reads fewer coins than the answer gives
+   * (Bybit `cumFeeDetail`: ccxt 4.5.84 keeps its first coin only); undefined: ccxt's `fees` (else its `fee`).
+   */
+  orderFees?: (info: unknown) => FeePaid[] | undefined;
   /**
    * ccxt's implicit method for the raw answer `accountUid` reads (Binance `privateGetAccount`: GET /api/v3/account;
    * Bybit `privateGetV5UserQueryApi`: GET /v5/user/query-api; OKX `privateGetAccountConfig`: GET
