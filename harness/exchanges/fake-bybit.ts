@@ -12,7 +12,8 @@
  *   (≤ 36 of [A-Za-z0-9_-]) is "always unique": any earlier order with it makes a create 170141 "Duplicate
  *   clientOrderId"; a Market Buy's `qty` is the quote amount unless `marketUnit=baseCoin`; above `maxLimitOrderQty` /
  *   `maxMarketOrderQty` (by order type) 170381, too many decimals 170137 / price 170134, order value below
- *   `minOrderAmt` 170140, balance 170131 — no quantity minimum: `minOrderQty` is listed, but "deprecated, no longer
+ *   `minOrderAmt` 170140, balance 170131, a Market order larger than the book takes (`setMarketDepth`) 170197 /
+ *   170198 — no quantity minimum: `minOrderQty` is listed, but "deprecated, no longer
  *   check `minOrderQty`, check `minOrderAmt` instead" (instrument.mdx);
  * - resting Limit orders fill when the price crosses them, in `limitFillSlices` executions; a cancelled order that
  *   had filled in part ends `PartiallyFilledCanceled` (spot only);
@@ -286,6 +287,8 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
    * (New / PartiallyFilled), and a second cancel is answered 170212 "Cancel order request processing" (error.mdx).
    */
   cancelLagMs = 0;
+  /** The largest Market order the book takes now (setMarketDepth); undefined: any. */
+  private marketDepthQty: number | undefined;
   private readonly cancelsUnderWay = new Set<string>();
   protected override readonly contentType = 'application/json; charset=utf-8';
 
@@ -303,6 +306,16 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
    */
   setMaxMarketOrderQty(qty: number): void {
     this.options.maxMarketOrderQty = qty;
+  }
+
+  /**
+   * The book too thin for a Market order above `qty` (base; undefined: any size): Bybit refuses it 170197 (Buy) /
+   * 170198 (Sell) "Your order quantity to buy/sell is too large. The filled price may deviate significantly from the
+   * market price. Please try again" (error.mdx; zh-TW 市價單買入/賣出偏離值風控, the market order's deviation risk
+   * control). Bybit gives no threshold: the double's is this one, until set again.
+   */
+  setMarketDepth(qty: number | undefined): void {
+    this.marketDepthQty = qty;
   }
 
   /** Orders with this orderLinkId (Bybit never holds more than one). */
@@ -745,6 +758,10 @@ export class FakeBybit extends FakeExchangeServer<BybitOwnFault, FakeBybitOption
     const maxQty =
       type === 'Limit' ? (this.options.maxLimitOrderQty ?? 9000) : (this.options.maxMarketOrderQty ?? 4500);
     if (qty > maxQty) throw new BybitError(RET.quantityTooLarge.retCode, RET.quantityTooLarge.retMsg);
+    if (type === 'Market' && this.marketDepthQty !== undefined && qty > this.marketDepthQty) {
+      const refusal = side === 'Buy' ? RET.buyTooLargeForBook : RET.sellTooLargeForBook;
+      throw new BybitError(refusal.retCode, refusal.retMsg);
+    }
     if (qty * refPrice < m.minNotional) {
       throw new BybitError(RET.orderValueTooLow.retCode, RET.orderValueTooLow.retMsg);
     }

@@ -184,7 +184,7 @@ export function buildEngineParts(w: EngineWiring) {
     symbolsToWatch: watched,
     markets,
     placementFacts: (symbol) =>
-      readPlacementFacts({ manager, orderBook, state, config, clock, inferred }, symbol),
+      readPlacementFacts({ manager, orderBook, state, config, clock, inferred, exchange }, symbol),
     pauseEntries: (reason, by, takeOver) => pauses.pause(reason, by, takeOver),
   });
   const startUp = new StartUp({

@@ -205,6 +205,15 @@ export function errorBodySummary(
 }
 
 /**
+ * Matches a message `errorBodySummary` wrote of an answer with one of `codes`: `<exchangeId> <code>: …` — the text the
+ * state keeps of a refused create, so that a refusal is read by its code after a restart too.
+ */
+export function summaryCodePattern(exchangeId: string, codes: readonly string[]): RegExp {
+  const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escape(exchangeId)} (?:${codes.map(escape).join('|')}):`);
+}
+
+/**
  * The project error for a ccxt error. Anything not thrown by ccxt (our own errors, bugs) passes through.
  * The original error is NOT kept as `cause`: its message and stack may hold the signed URL.
  */

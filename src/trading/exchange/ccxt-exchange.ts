@@ -74,7 +74,7 @@ import { retry, retryForever, type RetryOptions } from '../../shared/retry';
 import { closestKey } from '../../shared/config/problems';
 import { ccxtBundleFile, ccxtVersion } from './ccxt-bundle';
 import { constructWithRestNames, type RestNameRow } from './ccxt-rest-names';
-import { errorBodyCode, errorBodySummary, translateCcxtError } from './ccxt-errors';
+import { errorBodyCode, errorBodySummary, summaryCodePattern, translateCcxtError } from './ccxt-errors';
 import { correctClockSkew, SKEW_REMEASURE_MS, SKEW_RETRY, type MeasureClockSkew } from './clock-skew';
 import { EndpointLimiter, WindowPastDeadline } from './endpoint-limiter';
 import { throttleWaitMs } from './throttle-wait';
@@ -488,6 +488,9 @@ export class CcxtExchange implements Exchange {
       buyFeeCoin: 'base',
       cancelFromEngine: this.profile?.cancelFromEngine ?? false,
       unlistsSuspended: this.profile?.unlistsSuspended ?? false,
+      ...(this.profile?.depthRefusalCodes?.length && this.profile.errorBody
+        ? { depthRefusal: summaryCodePattern(this.id, this.profile.depthRefusalCodes) }
+        : {}),
     };
   }
 

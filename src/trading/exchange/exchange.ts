@@ -208,6 +208,12 @@ export interface ExchangeTraits {
    * means delisted.
    */
   unlistsSuspended?: boolean;
+  /**
+   * Matches the error text the state keeps of a create the exchange refused as too large for its book (its profile's
+   * `depthRefusalCodes`, in the `<exchange> <code>: <message>` the adapter writes of an error answer): an urgent exit
+   * so refused is sold in smaller pieces (symbol-decision.ts `depthRefusedPiece`). Absent: none is.
+   */
+  depthRefusal?: RegExp;
 }
 
 /**

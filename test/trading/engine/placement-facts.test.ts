@@ -42,6 +42,7 @@ function facts(book: Book, symbol = 'BTC/USDT', inferred = noInferred) {
       config,
       clock: new FakeClock(),
       inferred,
+      exchange: { traits: {} },
     },
     symbol,
   );

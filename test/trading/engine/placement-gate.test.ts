@@ -38,6 +38,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     unsentUntil: null,
     protectiveUnsentUntil: null,
     urgentLimitMissed: false,
+    depthRefused: null,
     now: NOW,
     traded: true,
     pause: null,
@@ -83,6 +84,16 @@ const TABLE: Array<[string, Partial<PlacementFacts>, Array<PlacementRule | null>
     [null, null, 'cooldown', 'cooldown', null],
   ],
   ['protective backoff over', { protectiveCooldownUntil: NOW }, [null, null, null, null, null]],
+  [
+    'the latest urgent exit refused as too large for the book: a smaller piece does not wait the backoff',
+    { protectiveCooldownUntil: NOW + 1, depthRefused: { amount: 0.004, latest: true } },
+    [null, null, null, null, null],
+  ],
+  [
+    'a piece taken since that refusal: the backoff of a later refusal holds as before',
+    { protectiveCooldownUntil: NOW + 1, depthRefused: { amount: 0.004, latest: false } },
+    [null, null, 'cooldown', 'cooldown', null],
+  ],
   [
     'the last order refused unsent by the rate-limit gate: entries and strategy exits wait the wait it was given',
     { unsentUntil: NOW + 1 },

@@ -7,6 +7,7 @@ import {
   cooldownUntil,
   decideOnSignal,
   decideSymbol,
+  depthRefusedPiece,
   protectiveCooldownUntil,
   urgentLimitMissed,
   standingExit,
@@ -49,6 +50,7 @@ function facts(over: Partial<PlacementFacts> = {}): PlacementFacts {
     unsentUntil: null,
     protectiveUnsentUntil: null,
     urgentLimitMissed: false,
+    depthRefused: null,
     now: NOW,
     traded: true,
     pause: null,
@@ -394,6 +396,108 @@ describe('urgentLimitMissed: the latest stop-loss, take-profit or close-all piec
     expect(urgentLimitMissed([band({ neverSent: true })])).to.equal(false);
     expect(urgentLimitMissed([band({ error: 'binance Filter failure: NOTIONAL' })])).to.equal(false);
     expect(urgentLimitMissed([band({ type: 'market' })])).to.equal(false);
+  });
+});
+
+describe('depthRefusedPiece: an urgent exit the exchange refused as too large for its book', () => {
+  const BYBIT_DEPTH = /^bybit (?:170197|170198):/;
+  const TOO_LARGE =
+    'bybit 170198: Your order quantity to sell is too large. The filled price may deviate significantly from the market price. Please try again';
+  const refused = (over: Partial<LocalOrder>): LocalOrder =>
+    order({
+      side: 'sell',
+      type: 'market',
+      purpose: 'stop-loss',
+      status: 'rejected',
+      refused: true,
+      error: TOO_LARGE,
+      ...over,
+    });
+  const entry = order({ clientOrderId: 'e', purpose: 'entry', status: 'filled', createdAt: NOW - 9_000 });
+
+  it('the latest such refusal of a stop-loss, take-profit or close-all piece since the entry, and whether it is the latest exit', () => {
+    expect(depthRefusedPiece([entry, refused({ amount: 0.004 })], BYBIT_DEPTH)).to.deep.equal({
+      amount: 0.004,
+      latest: true,
+    });
+    // halved and refused again: the smaller one counts
+    const first = refused({ clientOrderId: 'a', amount: 0.004, createdAt: NOW - 3_000 });
+    const second = refused({
+      clientOrderId: 'b',
+      amount: 0.002,
+      purpose: 'close-all',
+      createdAt: NOW - 2_000,
+    });
+    expect(depthRefusedPiece([entry, first, second], BYBIT_DEPTH)).to.deep.equal({
+      amount: 0.002,
+      latest: true,
+    });
+    // a piece taken after it keeps the size (the book stays thin), no longer the latest
+    const taken = order({
+      clientOrderId: 'c',
+      side: 'sell',
+      purpose: 'stop-loss',
+      status: 'filled',
+      filled: 0.001,
+    });
+    expect(depthRefusedPiece([entry, first, second, taken], BYBIT_DEPTH)).to.deep.equal({
+      amount: 0.002,
+      latest: false,
+    });
+    // an exit refused unsent (our rate-limit gate) neither counts nor hides it
+    const unsent = refused({ clientOrderId: 'u', neverSent: true, error: 'rate limit', createdAt: NOW });
+    expect(depthRefusedPiece([entry, first, unsent], BYBIT_DEPTH)).to.deep.equal({
+      amount: 0.004,
+      latest: true,
+    });
+  });
+
+  it('none after a new entry, for another refusal, for a strategy exit, or where the exchange has no such answer', () => {
+    const old = refused({ clientOrderId: 'a', createdAt: NOW - 20_000 });
+    expect(depthRefusedPiece([old, entry], BYBIT_DEPTH)).to.equal(null);
+    expect(
+      depthRefusedPiece([refused({ error: 'bybit 170131: Balance insufficient' })], BYBIT_DEPTH),
+    ).to.equal(null);
+    expect(depthRefusedPiece([refused({ purpose: 'exit' })], BYBIT_DEPTH)).to.equal(null);
+    expect(depthRefusedPiece([refused({})], undefined)).to.equal(null);
+  });
+
+  it('a firing stop-loss sells half the refused piece at once, through the refusal backoff', () => {
+    const base = view({ position: held(0.004, 60_000), price: 58_000 });
+    const d = decideSymbol({
+      ...base,
+      facts: facts({ depthRefused: { amount: 0.004, latest: true }, protectiveCooldownUntil: NOW + 60_000 }),
+    });
+    expect(d).to.include({ kind: 'exit', amount: 0.002, type: 'market' });
+    // a piece taken since: the next ones keep that size
+    const next = decideSymbol({
+      ...base,
+      position: held(0.002, 60_000),
+      facts: facts({ depthRefused: { amount: 0.002, latest: false } }),
+    });
+    expect(next).to.include({ kind: 'exit', amount: 0.001, type: 'market' });
+  });
+
+  it('a piece refused at the smallest an order can sell waits the backoff: none can be smaller', () => {
+    // 5 USDT at 58,000: 9 steps of 0.00001
+    const base = view({ position: held(0.004, 60_000), price: 58_000 });
+    const d = decideSymbol({
+      ...base,
+      facts: facts({
+        depthRefused: { amount: 0.00009, latest: true },
+        protectiveCooldownUntil: NOW + 60_000,
+      }),
+    });
+    expect(d.kind).to.equal('wait');
+    expect(d.kind === 'wait' && d.reason).to.match(
+      /too large for its book and none can be smaller; tried again in 60 s/,
+    );
+    // once the backoff is over, the smallest piece goes again
+    const later = decideSymbol({
+      ...base,
+      facts: facts({ depthRefused: { amount: 0.00009, latest: true }, protectiveCooldownUntil: NOW - 1 }),
+    });
+    expect(later).to.include({ kind: 'exit', amount: 0.00009 });
   });
 });
 

@@ -19,6 +19,7 @@ import {
   errorBodySummary,
   isCcxtError,
   scrubMessage,
+  summaryCodePattern,
   translateCcxtError,
 } from '../../../src/trading/exchange/ccxt-errors';
 import { bybitProfile } from '../../../src/trading/exchange/profiles/bybit';
@@ -165,6 +166,23 @@ describe('ccxt error translation', () => {
         `bybit {"retCode":170140,"retMsg":"Order value exceeded lower limit","result":{},"retExtInfo":{},"time":${time}}`;
       expect(bybit(refusal(1796187071589))).to.equal('bybit 170140: Order value exceeded lower limit');
       expect(bybit(refusal(1796187071590))).to.equal(bybit(refusal(1796187071589)));
+    });
+
+    it("reads Bybit's refusal of an order too large for the book by its code in the kept text (depthRefusalCodes)", () => {
+      const bybit = errorBodySummary('bybit', bybitProfile.errorBody ?? []);
+      const depth = summaryCodePattern('bybit', bybitProfile.depthRefusalCodes ?? []);
+      const answer = (retCode: number, retMsg: string): string =>
+        bybit(
+          `bybit ${JSON.stringify({ retCode, retMsg, result: {}, retExtInfo: {}, time: 1796187071589 })}`,
+        );
+      const sell =
+        'Your order quantity to sell is too large. The filled price may deviate significantly from the market price. Please try again';
+      expect(depth.test(answer(170198, sell))).to.equal(true);
+      expect(depth.test(answer(170197, sell.replace('sell', 'buy')))).to.equal(true);
+      // the market's largest order, another exchange's text, or the code inside another message: not the book's depth
+      expect(depth.test(answer(170381, 'Order quantity too large.'))).to.equal(false);
+      expect(depth.test('okx 170198: x')).to.equal(false);
+      expect(depth.test('bybit 1701980: x')).to.equal(false);
     });
 
     it('takes the per-order code first, without the echoes of the request', () => {

@@ -17,8 +17,10 @@ import type { OrderManager } from '../orders/order-manager';
 import { isProtectiveExit } from '../orders/order-state';
 import type { PlacementFacts } from './placement-gate';
 import type { StateGateway } from '../state/state-gateway';
+import type { Exchange } from '../../exchange/exchange';
 import {
   cooldownUntil,
+  depthRefusedPiece,
   protectiveCooldownUntil,
   urgentLimitMissed,
   unsentWaitUntil,
@@ -40,6 +42,8 @@ export interface PlacementFactsSource {
   config: Config['trading'];
   clock: Clock;
   inferred: Pick<InferredOrderWatch, 'inferredOrderHold'>;
+  /** The exchange's traits: how it refuses an order too large for its book (`depthRefusal`). */
+  exchange: { traits: Pick<Exchange['traits'], 'depthRefusal'> };
 }
 
 /** What the placement gate needs to know of `symbol` now. */
@@ -61,6 +65,7 @@ export function readPlacementFacts(src: PlacementFactsSource, symbol: string): P
     unsentUntil: unsentWaitUntil(ordersOfSymbol),
     protectiveUnsentUntil: unsentWaitUntil(ordersOfSymbol.filter((o) => isProtectiveExit(o.purpose))),
     urgentLimitMissed: urgentLimitMissed(ordersOfSymbol),
+    depthRefused: depthRefusedPiece(ordersOfSymbol, src.exchange.traits.depthRefusal),
     now: src.clock.now(),
     traded: config.symbols.includes(symbol),
     pause: src.state.pause,

@@ -20,7 +20,8 @@
  *    after the exchange refused the symbol's latest orders, entries and strategy exits wait the refusal cooldown
  *    (close-all does not wait for it); a firing stop-loss or take-profit waits only its own backoff, after
  *    refusals of the symbol's protective exits alike (`protectiveCooldownUntil`: never given up, never retried
- *    every tick);
+ *    every tick) — except after a refusal as too large for the book (`depthRefused`), when a smaller piece is
+ *    placed at once;
  * 7. entries only: untraded (symbol no longer in `trading.symbols`: exits only), paused, position-limit
  *    (open positions plus entries in flight elsewhere at `risk.maxOpenPositions`).
  *
@@ -62,6 +63,13 @@ export interface PlacementFacts {
    * this gate.
    */
   urgentLimitMissed: boolean;
+  /**
+   * The symbol's latest urgent exit the exchange refused as too large for its book (symbol-decision.ts
+   * `depthRefusedPiece`): its amount, and whether no urgent exit was sent after it. The next ones sell at most half
+   * of it; while it is the latest, a stop-loss or take-profit smaller than it does not wait the protective backoff
+   * (symbol-decision.ts decideSymbol holds one that cannot be smaller). Null when there is none.
+   */
+  depthRefused: { amount: number; latest: boolean } | null;
   now: number;
   /** The symbol is in `trading.symbols` (entries allowed). */
   traded: boolean;
@@ -151,7 +159,14 @@ export function placementBlock(f: PlacementFacts, purpose: PlacementPurpose): Pl
       reason: `the exchange refused the last order; next one in ${Math.ceil((f.cooldownUntil - f.now) / 1000)} s`,
     };
   }
-  if (protective && f.protectiveCooldownUntil !== null && f.now < f.protectiveCooldownUntil) {
+  // after a refusal as too large for the book, a smaller piece goes at once (decideSymbol waits for one no smaller)
+  const depthRefusedLast = f.depthRefused?.latest === true;
+  if (
+    protective &&
+    !depthRefusedLast &&
+    f.protectiveCooldownUntil !== null &&
+    f.now < f.protectiveCooldownUntil
+  ) {
     return {
       rule: 'cooldown',
       reason: `the exchange refused the last ${purpose} alike; tried again in ${Math.ceil((f.protectiveCooldownUntil - f.now) / 1000)} s`,

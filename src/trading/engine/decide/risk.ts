@@ -51,18 +51,28 @@ export function sizeOrder(
  * dust, never an order refused every time). An exit is at most the exchange's largest order of its type
  * (largestOrderAmount: the exchange refuses more, every time) — the rest is sold by the next exit (close-all places
  * them in a row; a stop-loss still firing sells it on the next tick). A cap that would leave unsellable dust behind
- * sells less, so that the rest can be sold by the last order.
+ * sells less, so that the rest can be sold by the last order. `depthCap` lowers that cap for an urgent exit after the
+ * exchange refused a larger piece as too large for its book (symbol-decision.ts `depthRefusedPiece`), never below the
+ * smallest amount one order can sell.
  */
 export function sizeExit(
   held: number,
   price: number,
   listed: Market,
   type: 'market' | 'limit' = 'market',
+  depthCap?: number,
 ): SizeResult {
   const market = lotOf(listed, type);
   const sellable = floorToStep(held, market.amountStep);
-  const cap = largestOrderAmount(market, type, price);
   const valued = valuedAt(price, market, type);
+  const largest = largestOrderAmount(market, type, price);
+  const cap =
+    depthCap === undefined
+      ? largest
+      : Math.min(
+          largest,
+          Math.max(floorToStep(depthCap, market.amountStep), smallestSellable(valued, market)),
+        );
   if (sellable <= cap) return checkAmount(sellable, price, market, valued);
   const rest = floorToStep(sellable - cap, market.amountStep);
   if (sellableAmount(rest, market, valued) > 0) return checkAmount(cap, price, market, valued);
@@ -93,7 +103,7 @@ export type ExitOrderSize = ({ ok: true; notional: number } & ExitOrder) | { ok:
  * rest too small for a limit order was left unsellable. Before, the rest was dust with no stop-loss, and a one-step
  * entry was no position at all (the next signal bought again). Where no limit order can sell it (worth less than the
  * minimum order value at the marketable price), or `marketFirst` (such a limit of the position's went unsold: the
- * bids below its price), a market order sells what it can.
+ * bids below its price), a market order sells what it can. `depthCap`: at most that much (sizeExit).
  */
 export function sizeExitOrder(
   held: number,
@@ -101,18 +111,19 @@ export function sizeExitOrder(
   listed: Market,
   type: OrderType,
   marketFirst = false,
+  depthCap?: number,
 ): ExitOrderSize {
   if (type === 'limit') {
-    const sized = sizeExit(held, price, listed, type);
+    const sized = sizeExit(held, price, listed, type, depthCap);
     return sized.ok ? { ...sized, type, limitPrice: roundToStep(price, listed.priceStep) } : sized;
   }
-  const byMarket = sizeExit(held, price, listed, 'market');
+  const byMarket = sizeExit(held, price, listed, 'market', depthCap);
   if (marketFirst && byMarket.ok) return { ...byMarket, type: 'market' };
   // what a market order's coarser step or higher minimum cannot reach of the holding, a limit order's grid does
   const beyondMarket = sellableAmount(held, listed) > sellableAmount(held, lotOf(listed, 'market'));
   if (beyondMarket) {
     const limitPrice = marketableSellPrice(price, listed);
-    const byLimit = sizeExit(held, limitPrice, listed, 'limit');
+    const byLimit = sizeExit(held, limitPrice, listed, 'limit', depthCap);
     if (byLimit.ok) return { ...byLimit, type: 'limit', limitPrice };
     if (!byMarket.ok) return byLimit;
   }

@@ -91,7 +91,18 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
       const type = trigger.kind === 'stop-loss' ? 'market' : v.orderType;
       // never more than the account holds (the owner's coins are never sold, and more would be refused forever)
       const held = Math.min(v.position!.amount, v.exitable ?? Infinity);
-      const size = sizeExitOrder(held, v.price, v.market, type, facts.urgentLimitMissed);
+      // after a piece refused as too large for the book, half of it (depthRefusedPiece)
+      const depth = facts.depthRefused;
+      const depthCap = depth ? depth.amount / 2 : undefined;
+      const size = sizeExitOrder(held, v.price, v.market, type, facts.urgentLimitMissed, depthCap);
+      // a piece no smaller than the one just refused (at the smallest an order can sell) waits the refusal's backoff
+      const until = facts.protectiveCooldownUntil;
+      if (size.ok && depth?.latest && size.amount >= depth.amount && until !== null && facts.now < until) {
+        return {
+          kind: 'wait',
+          reason: `${what}; the exchange refused the last piece as too large for its book and none can be smaller; tried again in ${Math.ceil((until - facts.now) / 1000)} s`,
+        };
+      }
       if (size.ok) return { kind: 'exit', trigger, ...exitOrder(size), reason: what };
       if (held < v.position!.amount) {
         const short = `${what}; the account holds ${held} of the position's ${v.position!.amount}`;
@@ -354,6 +365,38 @@ export function urgentLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolea
  */
 function refusedForPriceBand(o: LocalOrder): boolean {
   return o.refused === true && o.neverSent !== true && /\bPERCENT_PRICE/.test(o.error ?? '');
+}
+
+/**
+ * The latest urgent exit of the symbol's position — a stop-loss, take-profit or close-all piece since its latest entry
+ * — that the exchange refused as too large for its book (`depthRefusal`, the exchange's pattern of such an answer:
+ * ExchangeTraits; Bybit 170197 / 170198 "Your order quantity to sell is too large. The filled price may deviate
+ * significantly from the market price", no threshold given): its amount, and whether it is the latest urgent exit
+ * (none sent after it). Null when there is none, or no pattern.
+ *
+ * The next urgent exits sell at most half of it (symbol-decision.ts decideSymbol, close-all.ts sellAll; never below the
+ * smallest amount one order can sell: risk.ts sizeExit), halved again after each further such refusal, with no
+ * refusal backoff for a piece smaller than the one refused — a thin book would refuse the same size again for as long
+ * as it stays thin while the position rides a falling market. A piece taken does not bring the full size back: the
+ * rest of the position goes in pieces of that size (a thin book stays thin for a while, and a full-size try would be
+ * refused again and halved anew, one tick and one refusal per halving); the next entry starts from the full size.
+ */
+export function depthRefusedPiece(
+  ordersOfSymbol: readonly LocalOrder[],
+  depthRefusal: RegExp | undefined,
+): { amount: number; latest: boolean } | null {
+  if (depthRefusal === undefined) return null;
+  const sorted = ordersOfSymbol
+    .filter((o) => (isUrgentExit(o) || o.purpose === 'entry') && !refusedUnsent(o))
+    .sort((a, b) => a.createdAt - b.createdAt);
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    const o = sorted[i];
+    if (o.purpose === 'entry') return null;
+    if (o.refused === true && depthRefusal.test(o.error ?? '')) {
+      return { amount: o.amount, latest: i === sorted.length - 1 };
+    }
+  }
+  return null;
 }
 
 /** A stop-loss, take-profit or close-all piece: the exits that go at market. */

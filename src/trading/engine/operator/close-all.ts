@@ -38,7 +38,8 @@ export interface CloseAllDeps {
   refresher: Pick<OrderRefresh, 'refresh'>;
   /** A working order cancelled (order-cancel.ts). */
   canceller: Pick<OrderCancel, 'cancel'>;
-  exchange: Pick<Exchange, 'fetchTicker' | 'fetchBalance'>;
+  /** Prices and the balance read; how the exchange refuses an order too large for its book (`traits.depthRefusal`). */
+  exchange: Pick<Exchange, 'fetchTicker' | 'fetchBalance' | 'traits'>;
   /** Last prices the loop read (a position without one is priced by a ticker read). */
   lastPrices: Readonly<Record<string, number>>;
   /** A confirmed shortfall is written off before its position is sold. */
@@ -84,6 +85,8 @@ export async function closeAll(deps: CloseAllDeps): Promise<CloseAllResult> {
       const left = await sellAll(deps, symbol, held, price, placed, {
         ownerHeld: deps.inferred.ownerHeld(symbol),
         marketFirst: facts.urgentLimitMissed,
+        depthCap: facts.depthRefused ? facts.depthRefused.amount / 2 : undefined,
+        depthRefusal: deps.exchange.traits.depthRefusal,
       });
       if (left) skipped.push({ symbol, reason: left });
       else if (orderBook.openPositions().some((p) => p.symbol === symbol)) {
@@ -160,8 +163,11 @@ async function balanceAfterSettling(deps: CloseAllDeps): Promise<Record<string, 
  * maximum amount and value, docs/exchanges.md; a holding a market order cannot sell whole on its own step or
  * minimum by one limit at the marketable price — at market what it can first where the symbol's last such limit went
  * unsold, `marketFirst`), each placed once the one before has filled (looked up where the
- * create answer does not say); the ids go to `placed`. Returns why part of it was
- * not sold (nothing sold at all, or an order that did not fill: the rest is left for the operator), or null.
+ * create answer does not say); the ids go to `placed`. A piece the exchange refuses as too large for its book
+ * (`depthRefusal`) is placed again at once at half its size, and the rest goes in pieces of that size
+ * (symbol-decision.ts `depthRefusedPiece`; `depthCap`: such a refusal before this close-all). Returns why part of it
+ * was not sold (nothing sold at all, or an order that did not fill — refused at the smallest piece too: the rest is
+ * left for the operator), or null.
  */
 async function sellAll(
   { manager, orderBook, refresher }: Pick<CloseAllDeps, 'manager' | 'orderBook' | 'refresher'>,
@@ -169,17 +175,24 @@ async function sellAll(
   held: number,
   price: number,
   placed: string[],
-  how: { ownerHeld: number | undefined; marketFirst: boolean },
+  how: {
+    ownerHeld: number | undefined;
+    marketFirst: boolean;
+    depthCap: number | undefined;
+    depthRefusal: RegExp | undefined;
+  },
 ): Promise<string | null> {
-  const { ownerHeld, marketFirst } = how;
+  const { ownerHeld, marketFirst, depthRefusal } = how;
   const market = orderBook.markets[symbol];
   let left = held;
   let orders = 0;
-  // bounded: a piece fills at once or the loop stops; each one sells at least one amount step
+  let depthCap = how.depthCap;
+  // bounded: a piece fills at once or the loop stops; each one sells at least one amount step, and a piece refused
+  // for the book's depth is followed by a smaller one only
   for (;;) {
     // at market; a holding a market order cannot sell whole by one limit at the marketable price (sizeExitOrder),
     // unless such a limit of the symbol went unsold: then at market what a market order can first
-    const size = sizeExitOrder(left, price, market, 'market', marketFirst);
+    const size = sizeExitOrder(left, price, market, 'market', marketFirst, depthCap);
     if (!size.ok) return orders === 0 ? size.reason : null;
     let order = await manager.place({
       symbol,
@@ -198,6 +211,14 @@ async function sellAll(
     for (let i = 0; i < SETTLE_LOOKUPS && !isFinal(order.status); i++) {
       await refresher.refresh(order.clientOrderId);
       order = orderBook.order(order.clientOrderId) ?? order;
+    }
+    if (order.refused === true && depthRefusal?.test(order.error ?? '')) {
+      // too large for the book now: half of it, at once, while a smaller piece exists
+      const smaller = sizeExitOrder(left, price, market, 'market', marketFirst, order.amount / 2);
+      if (smaller.ok && smaller.amount < order.amount) {
+        depthCap = order.amount / 2;
+        continue;
+      }
     }
     if (order.status !== 'filled') {
       return `order ${order.clientOrderId} is ${order.status} (filled ${order.filled} of ${order.amount}): ${left - order.filled} ${symbol} left unsold, close-all again once it is settled`;

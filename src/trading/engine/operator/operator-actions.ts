@@ -165,6 +165,7 @@ export class OperatorActions {
             // sent anew, never joined: the balance is read after the orders are settled
             fetchBalance: () =>
               this.opts.reads.withDeadline('close-all balance', this.opts.exchange.fetchBalance()),
+            traits: this.opts.exchange.traits,
           },
           lastPrices: this.opts.lastPrices,
           shortfalls: this.opts.shortfalls,

@@ -123,6 +123,11 @@ export const bybitProfile: ExchangeProfile = {
   // error.mdx: 10003 "API key is invalid", 10004 "Error sign" (the secret), 10005 "Permission denied, please check
   // your API key permissions", 10010 "Unmatched IP, please check your API key's bound IP addresses"
   keyRefusalCodes: ['10003', '10004', '10005', '10010'],
+  // error.mdx (Spot Trade): 170197 "Your order quantity to buy is too large. The filled price may deviate
+  // significantly from the market price. Please try again", 170198 the same "to sell" (zh-TW: 市價單買入/賣出偏離值風控,
+  // the market order's deviation risk control; no threshold given; ccxt: InvalidOrder). Not the market's rules: the
+  // book's depth now, which a smaller order may fit — an urgent exit so refused goes in halves (symbol-decision.ts)
+  depthRefusalCodes: ['170197', '170198'],
   // error.mdx (Spot Trade): 170132 "Order price too high.", 170133 "Order price lower than the minimum.", 170134
   // "Order price decimal too long.", 170136 "Order quantity lower than the minimum.", 170137 "Order volume decimal
   // too long", 170140 "Order value exceeded lower limit": instruments-info's priceFilter / lotSizeFilter; 170381/170382

@@ -252,6 +252,13 @@ export interface ExchangeProfile {
    */
   marketRuleCodes?: readonly string[];
   /**
+   * The exchange's own codes of a create refused because the order is too large for the book: filled, it would move
+   * the price too far from the market (Bybit 170197 / 170198). Nothing states the threshold, and the book may take a
+   * smaller order at once: an urgent exit so refused is sold in smaller pieces (ExchangeTraits `depthRefusal`,
+   * symbol-decision.ts `depthRefusedPiece`). Absent: no refusal is read so.
+   */
+  depthRefusalCodes?: readonly string[];
+  /**
    * The exchange's own codes that ccxt classes as a refusal of the API key (AuthenticationError, PermissionDenied)
    * though they are about the account, its region or the symbol — not the key — each with its true reason in words
    * (the exchange's, and what the operator can do). The effect stays a key refusal's (a person must act: entries
