@@ -9,6 +9,24 @@ import { withOverrides } from '../../support/exchange-overrides';
 const DAY1 = Date.UTC(2026, 11, 2, 12, 0);
 const DAY2 = Date.UTC(2026, 11, 3, 12, 0);
 
+/** The risk state of Dec 2: the bot's capital 10 000, its peak and the day's start. */
+const AT_10K = {
+  equityPeak: 10_000,
+  day: '2026-12-02',
+  dayStartEquity: 10_000,
+  killSwitch: null,
+  dailyLossOverrideDay: null,
+  capital: 10_000,
+};
+
+/** `book` is BTC/USDT's booked trades now (the bot's equity moves with its PnL); then a tick. */
+async function bookedThenTick(h: EngineHarness, book: PositionBook): Promise<void> {
+  await h.files.store.commit((d) => {
+    d.checkpoint['BTC/USDT'] = book;
+  });
+  await h.loop.tick();
+}
+
 /** A round trip of 1 BTC bought at 30 000 and sold at `30 000 - loss`, both filled at `at`: a realized loss. */
 function losingTrip(book: PositionBook, n: number, loss: number, at: number): PositionBook {
   const fill = (side: 'buy' | 'sell', price: number): Fill => ({
@@ -46,14 +64,7 @@ describe('the drawdown peak across pauses that lift', function () {
       },
     });
     await h.files.store.commit((d) => {
-      d.risk = {
-        equityPeak: 10_000,
-        day: '2026-12-02',
-        dayStartEquity: 10_000,
-        killSwitch: null,
-        dailyLossOverrideDay: null,
-        capital: 10_000,
-      };
+      d.risk = { ...AT_10K };
     });
     await h.loop.recover({ kind: 'first-start' });
     h.loop.enterRunning();
@@ -65,10 +76,7 @@ describe('the drawdown peak across pauses that lift', function () {
     const h = await started(clock);
     // day 1: 600 lost (6 % of the day's 10 000): the daily-loss kill switch; 6 % below the peak, under 12 %
     const day1 = losingTrip(emptyBook('BTC/USDT'), 1, 600, DAY1 - 3_600_000);
-    await h.files.store.commit((d) => {
-      d.checkpoint['BTC/USDT'] = day1;
-    });
-    await h.loop.tick();
+    await bookedThenTick(h, day1);
     expect(h.files.store.data.risk.killSwitch?.kind).to.equal('daily-loss');
     expect(h.loop.pause).to.include({ by: 'risk' });
 
@@ -82,10 +90,7 @@ describe('the drawdown peak across pauses that lift', function () {
     // 700 more lost on day 2: 8 700 is 13 % below the peak of 10 000, past the 12 % drawdown limit — the kill switch
     // that holds until the operator resumes, not one that ends with the day
     const day2 = losingTrip(day1, 2, 700, DAY2 - 3_600_000);
-    await h.files.store.commit((d) => {
-      d.checkpoint['BTC/USDT'] = day2;
-    });
-    await h.loop.tick();
+    await bookedThenTick(h, day2);
     expect(h.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
   });
 
@@ -93,10 +98,7 @@ describe('the drawdown peak across pauses that lift', function () {
     const clock = new FakeClock(DAY1);
     const h = await started(clock);
     const day1 = losingTrip(emptyBook('BTC/USDT'), 1, 500, DAY1 - 3_600_000);
-    await h.files.store.commit((d) => {
-      d.checkpoint['BTC/USDT'] = day1;
-    });
-    await h.loop.tick();
+    await bookedThenTick(h, day1);
     expect(h.files.store.data.risk.killSwitch).to.equal(null);
     await h.loop.pauseEntries('maintenance', 'operator');
     await h.loop.resumeEntries('operator');
@@ -112,10 +114,7 @@ describe('the drawdown peak across pauses that lift', function () {
     const clock = new FakeClock(DAY1);
     const h = await started(clock);
     const day1 = losingTrip(emptyBook('BTC/USDT'), 1, 1_300, DAY1 - 86_400_000);
-    await h.files.store.commit((d) => {
-      d.checkpoint['BTC/USDT'] = day1;
-    });
-    await h.loop.tick();
+    await bookedThenTick(h, day1);
     expect(h.files.store.data.risk.killSwitch?.kind).to.equal('max-drawdown');
     await h.loop.resumeEntries('operator');
     expect(h.files.store.data.risk.equityPeak).to.equal(8_700);
@@ -143,14 +142,7 @@ describe("the risk day on the exchange's clock going back", function () {
       wrapExchange: (paper) => withOverrides(paper, { clockOffsetMs: () => offsetMs }),
     });
     await h.files.store.commit((d) => {
-      d.risk = {
-        equityPeak: 10_000,
-        day: '2026-12-02',
-        dayStartEquity: 10_000,
-        killSwitch: null,
-        dailyLossOverrideDay: null,
-        capital: 10_000,
-      };
+      d.risk = { ...AT_10K };
       // 600 lost at 00:00:05 on Dec 3: 6 % of the day's start
       d.checkpoint['BTC/USDT'] = losingTrip(emptyBook('BTC/USDT'), 1, 600, Date.UTC(2026, 11, 3, 0, 0, 5));
     });

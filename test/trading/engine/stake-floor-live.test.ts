@@ -46,16 +46,19 @@ for (const kit of EXCHANGE_KITS) {
       if (rules) fake.setMarketRules(BTC, rules);
       fake.pinPrice(BTC, 60_000);
       const strategy = new ScriptedStrategy();
-      h = await startLiveEngine(kit, fake.url, {
-        config: {
-          trading: {
-            mode: 'live',
-            symbols: [BTC],
-            risk: { stakePerTrade: stake, stopLossPct: 2, takeProfitPct: 0 },
+      // a live engine on the double at `stakePerTrade`, its stop-loss 2 %
+      const started = (stakePerTrade: number): Promise<EngineHarness> =>
+        startLiveEngine(kit, fake!.url, {
+          config: {
+            trading: {
+              mode: 'live',
+              symbols: [BTC],
+              risk: { stakePerTrade, stopLossPct: 2, takeProfitPct: 0 },
+            },
           },
-        },
-        strategy,
-      });
+          strategy,
+        });
+      h = await started(stake);
       const told = () => h!.events.filter((e) => e.type === 'entry.stake_too_small');
 
       strategy.next = ENTER;
@@ -77,16 +80,7 @@ for (const kit of EXCHANGE_KITS) {
       // the operator raises the stake to the figure named and restarts: the entry is made, and its stop-loss sells
       const least = Number(/at least ([\d.]+)/.exec(event!.summary)![1]);
       await h.close();
-      h = await startLiveEngine(kit, fake.url, {
-        config: {
-          trading: {
-            mode: 'live',
-            symbols: [BTC],
-            risk: { stakePerTrade: least, stopLossPct: 2, takeProfitPct: 0 },
-          },
-        },
-        strategy,
-      });
+      h = await started(least);
       const held = () => h!.orderBook.positions()[BTC]?.amount ?? 0;
       await tickUntil(h, () => held() > 0);
       strategy.next = HOLD;
