@@ -61,14 +61,21 @@ describe('line and marker schemas', () => {
     }
   });
 
-  it('an event line with data "x" or an unknown type is not replayed; the seq still continues after the last one', async () => {
+  it('an event line with data "x" or a type that is no type is not replayed; the seq still continues after the last one', async () => {
     const good = (seq: number) => ({ seq, ts: 1, type: 'order.filled', summary: `e${seq}`, data: {} });
-    const lines = [good(1), { ...good(2), data: 'x' }, { ...good(3), type: 'made.up' }, good(4)];
+    // a type this build does not make but of the form (a newer build's, after a rollback) is replayed: event-schema.ts
+    const lines = [
+      good(1),
+      { ...good(2), data: 'x' },
+      { ...good(3), type: '<b>made up</b>' },
+      { ...good(4), type: 'made.up' },
+      good(5),
+    ];
     fs.writeFileSync(path.join(dir, 'events.jsonl'), lines.map((l) => JSON.stringify(l) + '\n').join(''));
     const log = await EventLog.open(dir, { clock: systemClock });
     try {
-      expect(log.eventsAfter(0, 10).map((e) => e.seq)).to.deep.equal([1, 4]);
-      expect((await log.publish('trading.paused', 'next')).seq).to.equal(5);
+      expect(log.eventsAfter(0, 10).map((e) => e.seq)).to.deep.equal([1, 4, 5]);
+      expect((await log.publish('trading.paused', 'next')).seq).to.equal(6);
     } finally {
       await log.close();
     }

@@ -5,6 +5,17 @@
 import * as z from 'zod';
 import type { TradingEvent, TradingEventType } from './protocol';
 
+/**
+ * What a trading event's `type` looks like ("order.placed", "recovery"). Read back — an event log line, an event
+ * still in the trading state's outbox — any type of this form is accepted, not only the ones this build makes
+ * (TRADING_EVENT_TYPES): a newer build adds types without a state version step, and after a rollback to this build
+ * its events are still published and replayed (telegram words a type it does not know under the type itself, and
+ * sends it), never the state file quarantined for one (trading then refused to start: exit 78, state BLOCKED) nor
+ * the event left out of the replay. The TCP client takes any type too (client-connection.ts isEvent).
+ */
+export const EVENT_TYPE_FORM = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
+
+/** The event types this build makes (each of EVENT_TYPE_FORM; protocol.ts TradingEventType says what each means). */
 export const TRADING_EVENT_TYPES = [
   'order.placed',
   'order.filled',
@@ -44,7 +55,7 @@ export const TRADING_EVENT_TYPES = [
 export const tradingEventSchema = z.looseObject({
   seq: z.number().int().min(1),
   ts: z.number().int().min(0),
-  type: z.enum(TRADING_EVENT_TYPES),
+  type: z.string().regex(EVENT_TYPE_FORM),
   summary: z.string(),
   data: z.record(z.string(), z.unknown()),
 });

@@ -124,8 +124,8 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
 };
 
 export function levelOf(type: TradingEventType, settings: NotificationSettings): NotifyLevel {
-  const key = EVENT_SETTING[type];
-  return key ? settings[key] : 'on';
+  // a type this build does not know (a newer trading's) has no setting to mute it: on
+  return Object.hasOwn(EVENT_SETTING, type) ? settings[EVENT_SETTING[type]] : 'on';
 }
 
 /** The notification for an event, or undefined when its type is off. */
@@ -133,7 +133,12 @@ export function eventNotification(
   ev: TradingEvent,
   settings: NotificationSettings,
 ): NotificationInput | undefined {
-  const style = STYLE[ev.type] ?? { icon: 'ℹ️', title: ev.type, priority: 'normal' as Priority };
+  // a type this build does not know: a newer trading's (telegram is restarted first in an upgrade, last back in a
+  // rollback). Sent under the type itself, high: the types added lately are nearly all the operator's to act on,
+  // and a normal one is evicted first when the outbox is full
+  const style = Object.hasOwn(STYLE, ev.type)
+    ? STYLE[ev.type]
+    : { icon: 'ℹ️', title: escapeHtml(ev.type), priority: 'high' as Priority };
   const level = levelOf(ev.type, settings);
   if (level === 'off') return undefined;
   // the same refusal again on the same symbol (during its cooldown backoff): in the log, not another message

@@ -53,7 +53,7 @@ describe('ipc/ReplayWindow', () => {
     const invalid: number[] = [];
     const w = makeWindow(10, (seq) => invalid.push(seq));
     const good = [event(7, { i: 1 }), event(8, { eventKey: 'k8' })];
-    const bad = { ...event(9, { eventKey: 'k9' }), type: 'made.up' };
+    const bad = { ...event(9, { eventKey: 'k9' }), type: 'not a type' };
     const last = event(10);
     const disk = text(...good, bad, last);
     expect(w.addReadBack(disk)).to.deep.equal({ kept: 4, unparseable: 0, outOfOrder: 0 });

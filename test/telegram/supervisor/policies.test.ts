@@ -155,6 +155,16 @@ describe('trading events → notifications', () => {
     expect(eventNotification(event('order.filled'), { ...settings, orderFilled: 'off' })).to.equal(undefined);
   });
 
+  it("an event of a type this build does not know (a newer trading's, mid-upgrade) is sent under its type, high, never muted", () => {
+    const quiet = Object.fromEntries(
+      Object.keys(settings).map((k) => [k, 'off']),
+    ) as unknown as typeof settings;
+    const n = eventNotification(event('entry.from_a_newer_build' as never), quiet)!;
+    expect(n.priority, 'not evicted before known chatter').to.equal('high');
+    expect(n.silent).to.equal(false);
+    expect(n.text).to.equal('ℹ️ <b>entry.from_a_newer_build</b>\nBTC/USDT buy 0.1 &lt;filled&gt;');
+  });
+
   it('an order taken back (a position nobody decided appears) is a risk alert: muting rejections does not mute it', () => {
     const quietRejections = { ...settings, orderRejected: 'off' as const };
     expect(eventNotification(event('order.taken_back'), quietRejections)!.priority).to.equal('high');

@@ -7,7 +7,7 @@
  */
 import * as z from 'zod';
 import { compiledParser, keysIn } from '../../../shared/config/zod-compiled';
-import { TRADING_EVENT_TYPES } from '../../../shared/ipc/event-schema';
+import { EVENT_TYPE_FORM } from '../../../shared/ipc/event-schema';
 import type { LocalOrder } from '../orders/order-state';
 
 export const ORDER_STATUSES = [
@@ -156,7 +156,8 @@ function buildStateSchemas() {
 
   const pendingEventSchema = z.looseObject({
     key: z.string().min(1),
-    type: z.enum(TRADING_EVENT_TYPES),
+    // any type of the form, also one a newer build made and this one does not know (a rollback): published as it is
+    type: z.string().regex(EVENT_TYPE_FORM),
     summary: z.string(),
     data: z.record(z.string(), z.unknown()),
   });
