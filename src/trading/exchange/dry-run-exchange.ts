@@ -94,6 +94,8 @@ export async function openDryRunExchange(options: DryRunExchangeOptions): Promis
       id: source.id,
       storeName: 'dry-run-exchange',
       clock: options.clock,
+      // the real exchange's candles and ticker times are judged on its clock, as live
+      clockOffsetMs: () => source.clockOffsetMs(),
       logger: options.logger,
     });
   } catch (err) {

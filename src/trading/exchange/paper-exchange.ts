@@ -14,7 +14,7 @@
  * This file is the shell: the account file and its lock, the price feed, the clock and the call queue. What an
  * order does — sizing, funds, fills, fees, cancels — is decided by the pure functions of `paper-matching.ts`.
  */
-import type { Clock } from '../../shared/clock';
+import { offsetClock, type Clock } from '../../shared/clock';
 import type { Config } from '../../shared/config/schema';
 import {
   ExchangeUnavailableError,
@@ -82,6 +82,13 @@ export interface PaperExchangeOptions {
   /** Store name (file `<dataDir>/<name>.json`); default `paper-exchange`. */
   storeName?: string;
   clock: Clock;
+  /**
+   * Dry-run: the real exchange's measured clock offset (its ccxt source's). The account's times — its orders and
+   * fills, the quotes' periods — are then the exchange's, as live, and the engine judges the real exchange's candles
+   * and ticker times on that clock (review 45: on the host's, a host 2 minutes ahead took the candle still forming
+   * for finished). Paper mode has none: its simulated market runs on the host's clock.
+   */
+  clockOffsetMs?: () => number;
   logger?: Logger;
   /**
    * Closed orders kept for lookups (oldest dropped first), like an exchange's order history retention;
@@ -120,7 +127,13 @@ export class PaperExchange implements Exchange {
     private readonly options: PaperExchangeOptions,
   ) {
     this.id = options.id ?? 'paper';
-    this.clock = options.clock;
+    // the account's own times; its file and lock keep the host's (options.clock)
+    this.clock = options.clockOffsetMs ? offsetClock(options.clock, options.clockOffsetMs) : options.clock;
+  }
+
+  /** The real exchange's offset in dry-run (PaperExchangeOptions.clockOffsetMs); 0 in paper mode. */
+  clockOffsetMs(): number {
+    return this.options.clockOffsetMs?.() ?? 0;
   }
 
   /** Opens (or creates with the starting balances) the account file; one instance per file (StoreLock). */

@@ -12,7 +12,12 @@ import type { Candle, Exchange } from '../../../src/trading/exchange/exchange';
 import type { PaperExchange } from '../../../src/trading/exchange/paper-exchange';
 import { pauseSummary } from '../../../src/trading/engine/operator/pause-causes';
 import { applyFill, emptyBook, type Fill } from '../../../src/trading/engine/books/pnl';
-import { candlesSince, closedCandles } from '../../../src/trading/engine/tick/symbol-tick';
+import {
+  candleEnd,
+  candlesSince,
+  closedCandles,
+  newCandleCount,
+} from '../../../src/trading/engine/tick/symbol-tick';
 import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { SafeStrategy } from '../../../src/trading/strategy/safe-strategy';
 import { FAKE_CLOCK_START, FakeClock, flush } from '../../support/fake-clock';
@@ -1360,6 +1365,25 @@ describe('closedCandles', () => {
   it('drops the newest candle while its period is still running', () => {
     expect(closedCandles([c(0), c(100), c(200)], 250)).to.have.length(2);
     expect(closedCandles([c(0), c(100), c(200)], 300)).to.have.length(3);
+  });
+
+  // Binance `1M` and Bybit `M` candles open on the 1st of each UTC month: 28 to 31 days long. The period read off the
+  // candles is the shortest step (February's 28 days), so the 31-day month still forming looked finished from its
+  // 29th: the strategy decided on it, and the finished month was then skipped as seen (review 45).
+  const month = (y: number, m: number): Candle => c(Date.UTC(y, m, 1));
+  const months = [month(2026, 0), month(2026, 1), month(2026, 2), month(2026, 3), month(2026, 4)];
+  it('keeps a calendar month candle forming until the month ends', () => {
+    expect(closedCandles(months, Date.UTC(2026, 4, 30)), 'May 30: May still forming').to.have.length(4);
+    expect(closedCandles(months, Date.UTC(2026, 5, 1))).to.have.length(5);
+    expect(candleEnd(Date.UTC(2026, 4, 1), 28 * 86_400_000)).to.equal(Date.UTC(2026, 5, 1));
+    expect(candleEnd(Date.UTC(2026, 11, 1), 28 * 86_400_000)).to.equal(Date.UTC(2027, 0, 1));
+    // a week, a day: their fixed length
+    expect(candleEnd(Date.UTC(2026, 4, 4), 7 * 86_400_000)).to.equal(Date.UTC(2026, 4, 11));
+  });
+  it('counts a finished month once: new when it ends, seen after', () => {
+    const seenApril = candleEnd(Date.UTC(2026, 3, 1), 28 * 86_400_000);
+    expect(newCandleCount(months, seenApril), 'May, finished').to.equal(1);
+    expect(newCandleCount(months, candleEnd(Date.UTC(2026, 4, 1), 28 * 86_400_000))).to.equal(0);
   });
 });
 

@@ -315,7 +315,7 @@ export class SymbolTick {
     const { seenCandleEnds, seenCandles } = this.opts.state.data;
     const seenEnd =
       seenCandleEnds[symbol] ??
-      (seenCandles[symbol] === undefined ? undefined : seenCandles[symbol] + periodMs);
+      (seenCandles[symbol] === undefined ? undefined : candleEnd(seenCandles[symbol], periodMs));
     let newCandles = newCandleCount(closed, seenEnd);
     // a strategy exit its time to live cancelled stands while the strategy, asked again over the candles since the
     // exit's signal, still says exit: placed again at the new price, never given up with the signal consumed
@@ -345,7 +345,7 @@ export class SymbolTick {
     // acts on the candle again); without one it is written within the store's debounce
     this.opts.state.change((d) => {
       // never back (a clock offset corrected backwards, a standing exit asked over older candles)
-      const end = Math.max(d.seenCandleEnds[symbol] ?? 0, newest + periodMs);
+      const end = Math.max(d.seenCandleEnds[symbol] ?? 0, candleEnd(newest, periodMs));
       d.seenCandleEnds = { ...d.seenCandleEnds, [symbol]: end };
       // the open time too, for one release: a build from before the ends reads only it (a downgrade would act on
       // the candle again)
@@ -533,7 +533,25 @@ export class SymbolTick {
 export function closedCandles(candles: readonly Candle[], now: number): Candle[] {
   if (candles.length < 2) return [...candles];
   const last = candles[candles.length - 1];
-  return last[0] + candlePeriod(candles) > now ? candles.slice(0, -1) : [...candles];
+  return candleEnd(last[0], candlePeriod(candles)) > now ? candles.slice(0, -1) : [...candles];
+}
+
+/** The shortest calendar month: candles this far apart or more are month candles (Binance `1M`, Bybit `M`, OKX `1Mutc`). */
+const MONTH_MS = 28 * 86_400_000;
+
+/**
+ * When the candle opened at `open` ends, its candles `period` apart (candlePeriod). A month candle opens on the 1st
+ * of a UTC month and ends on the 1st of the next, 28 to 31 days later: the period read off the candles is the
+ * shortest step, February's, and a 31-day month still forming looked finished from its 29th (review 45).
+ */
+export function candleEnd(open: number, period: number): number {
+  if (period >= MONTH_MS) {
+    const at = new Date(open);
+    if (at.getUTCDate() === 1 && open % 86_400_000 === 0) {
+      return Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1);
+    }
+  }
+  return open + period;
 }
 
 /**
@@ -558,7 +576,7 @@ export function candlePeriod(candles: readonly Candle[]): number {
 export function newCandleCount(closed: readonly Candle[], seenEnd: number | undefined): number {
   if (seenEnd === undefined) return 1;
   const period = candlePeriod(closed);
-  return closed.filter((c) => c[0] + period > seenEnd).length;
+  return closed.filter((c) => candleEnd(c[0], period) > seenEnd).length;
 }
 
 /**
@@ -569,6 +587,6 @@ export function candlesSince(closed: readonly Candle[], at: number): number {
   if (closed.length < 2) return closed.length;
   const period = candlePeriod(closed);
   let signal = -1;
-  for (let i = 0; i < closed.length && closed[i][0] + period <= at; i++) signal = i;
+  for (let i = 0; i < closed.length && candleEnd(closed[i][0], period) <= at; i++) signal = i;
   return signal < 0 ? closed.length : closed.length - signal;
 }

@@ -1,0 +1,81 @@
+/**
+ * Dry-run mode reads a real exchange's candles and tickers (through real ccxt, here against the local Binance and
+ * Bybit doubles) and fills on a paper account. The engine judges the candles' open times and the tickers' times on
+ * the exchange's clock — but a paper account had none (its host clock), so the offset the ccxt source measured went
+ * unused: with the host 2 minutes ahead, the candle still forming looked finished and the strategy decided on it
+ * (review 45), and every ticker looked 2 minutes old. Real clock, as live-exchanges.suite.ts (see there why).
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock } from '../../../src/shared/clock';
+import { configSchema } from '../../../src/shared/config/schema';
+import { openDryRunExchange } from '../../../src/trading/exchange/dry-run-exchange';
+import type { Candle } from '../../../src/trading/exchange/exchange';
+import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
+import { binanceKit, bybitKit } from '../../../harness/exchanges/exchange-kits';
+import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
+import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
+import { closeAfterEach } from '../../support/close-after-each';
+
+for (const kit of [binanceKit, bybitKit]) {
+  describe(`dry-run on ${kit.profile.name}: candles judged on the exchange's clock`, function () {
+    this.timeout(20_000);
+    let fake: LocalExchange | undefined;
+    let h: EngineHarness | undefined;
+    const dirs: string[] = [];
+    closeAfterEach(() => [h, fake]);
+    afterEach(() => {
+      for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("never hands the strategy a candle still forming, the host clock 2 minutes ahead of the exchange's", async () => {
+      const candleMs = 2_000;
+      fake = await kit.start({ candleMs, balances: {} });
+      fake.clockSkewMs = -120_000;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-dryrun-candles-'));
+      dirs.push(dir);
+      const url = fake.url;
+      const seen: number[] = [];
+      let asked = 0;
+      const strategy = new ScriptedStrategy();
+      Object.assign(strategy, {
+        evaluate: (candles: readonly Candle[]): Signal => {
+          asked++;
+          const newest = candles[candles.length - 1]![0];
+          if (newest + candleMs > Date.now() + fake!.clockSkewMs) seen.push(newest);
+          return HOLD;
+        },
+      });
+      h = await EngineHarness.open({
+        // a ticker older than a minute is stale: the exchange's dates it 2 minutes before the host's now
+        config: {
+          trading: { mode: 'dry-run', exchange: kit.id, symbols: ['BTC/USDT'], maxTickerAgeMs: 60_000 },
+        },
+        strategy,
+        clock: systemClock,
+        exchange: () =>
+          openDryRunExchange({
+            dataDir: dir,
+            ccxt: { exchangeId: kit.id, apiUrl: url, profile: kit.profile, timeoutMs: 800 },
+            settings: { ...configSchema().parse({}).trading.paper, latencyMs: 0 },
+            periodMs: candleMs,
+            clock: systemClock,
+          }),
+      });
+      await h.loop.recover({ kind: 'first-start' });
+      h.loop.enterRunning();
+      for (let i = 0; i < 10; i++) {
+        await h.loop.tick();
+        await sleep(candleMs / 4);
+      }
+      expect(asked).to.be.greaterThan(0);
+      expect(seen).to.deep.equal([]);
+      // and a ticker just read is no stale price: its time is the exchange's
+      expect(h.exchange.clockOffsetMs?.()).to.be.closeTo(120_000, 1_000);
+      expect(h.events.filter((e) => e.type === 'market.stale')).to.deep.equal([]);
+    });
+  });
+}
