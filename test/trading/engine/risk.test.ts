@@ -507,3 +507,26 @@ describe("risk: the exchange's clock going back across midnight", () => {
     expect(evaluateRisk(again.state, 9_000, 0, DAY3, risk).cleared?.kind).to.equal('daily-loss');
   });
 });
+
+describe('risk: an urgent exit after a refusal as too large for the book (sizeExitOrder depthCap)', () => {
+  // at 50 000 the smallest sellable piece is 0.0001 BTC (the minimum order value 5)
+  const PRICE = 50_000;
+  const SMALLEST = 0.0001;
+
+  it('sells at most half the refused piece while the rest stays sellable', () => {
+    const size = sizeExitOrder(0.01, PRICE, btc, 'market', false, 0.002);
+    expect(size).to.include({ ok: true, amount: 0.002, type: 'market' });
+  });
+
+  it('sells the last rest whole where no split leaves two sellable pieces and it is below the refused piece', () => {
+    // 0.00015 held after a refusal of 0.0002 (cap 0.0001): a 0.0001 piece would leave 0.00005, dust no order sells
+    const size = sizeExitOrder(0.00015, PRICE, btc, 'market', false, 0.0002 / 2);
+    expect(size).to.include({ ok: true, amount: 0.00015, type: 'market' });
+  });
+
+  it('leaves such a rest in pieces no larger than the one refused (a whole as large was refused)', () => {
+    // the smallest piece itself refused: the whole (larger than it) is not tried, the smallest piece is
+    const size = sizeExitOrder(0.00015, PRICE, btc, 'market', false, SMALLEST / 2);
+    expect(size).to.include({ ok: true, amount: SMALLEST, type: 'market' });
+  });
+});

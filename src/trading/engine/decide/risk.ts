@@ -52,8 +52,9 @@ export function sizeOrder(
  * (largestOrderAmount: the exchange refuses more, every time) — the rest is sold by the next exit (close-all places
  * them in a row; a stop-loss still firing sells it on the next tick). A cap that would leave unsellable dust behind
  * sells less, so that the rest can be sold by the last order. `depthCap` lowers that cap for an urgent exit after the
- * exchange refused a larger piece as too large for its book (symbol-decision.ts `depthRefusedPiece`), never below the
- * smallest amount one order can sell.
+ * exchange refused a larger piece as too large for its book (symbol-decision.ts `depthRefusedPiece`; the cap is half
+ * the refused piece), never below the smallest amount one order can sell; a last rest of less than two smallest pieces
+ * goes whole while it is below the refused piece (capped, it left dust no order sells).
  */
 export function sizeExit(
   held: number,
@@ -80,7 +81,14 @@ export function sizeExit(
   const smallest = smallestSellable(valued, market);
   const smaller = floorToStep(sellable - smallest, market.amountStep);
   const sized = checkAmount(Math.min(smaller, cap), price, market, valued);
-  return sized.ok ? sized : checkAmount(cap, price, market, valued);
+  if (sized.ok) return sized;
+  // less than two smallest pieces, so no split leaves both sellable — a depth cap's only (the exchange's largest order
+  // is far above its smallest): the whole where it is below the refused piece (twice the cap), which the book may
+  // take, rather than the cap and a rest no order can ever sell
+  if (depthCap !== undefined && sellable <= largest && sellable < 2 * depthCap) {
+    return checkAmount(sellable, price, market, valued);
+  }
+  return checkAmount(cap, price, market, valued);
 }
 
 /** An exit as it is placed: its amount, its order type and, for a limit, its price. */
