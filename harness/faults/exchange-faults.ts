@@ -52,9 +52,14 @@ export class ExchangeFaults {
     this.state = (options.seed ?? 1) >>> 0 || 1;
   }
 
+  /** Whether calls of `operation` may fault (one of `options.operations`). */
+  covers(operation: string): boolean {
+    return this.operations.has(operation);
+  }
+
   /** The fault for this call of `operation`, if any. */
   next(operation: string): ExchangeFaultKind | undefined {
-    if (!this.operations.has(operation)) return undefined;
+    if (!this.covers(operation)) return undefined;
     let kind: ExchangeFaultKind | undefined;
     const scripted = this.script.shift();
     if (scripted !== undefined) {
@@ -88,8 +93,11 @@ export function withFaults(exchange: Exchange, faults: ExchangeFaults): Exchange
   return new Proxy(exchange, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
       const operation = String(prop);
+      // only the calls faults may hit are wrapped (each then async): the rest as they are — a synchronous one made
+      // async answered a promise (the exchange's clock offset: NaN times, a start refused "Invalid time value")
+      if (typeof value !== 'function') return value;
+      if (!faults.covers(operation)) return (value as (...a: unknown[]) => unknown).bind(target);
       return async (...args: unknown[]) => {
         const fault = faults.next(operation);
         if (fault === 'network-before')

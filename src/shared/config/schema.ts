@@ -177,8 +177,14 @@ function buildConfigSchema() {
           .min(1)
           .superRefine(checkSymbolList)
           .default(['BTC/USDT', 'ETH/USDT']),
-        /** Candle timeframe the strategy reads. */
-        timeframe: z.string().default('1m'),
+        /**
+         * Candle timeframe the strategy reads: a number and a unit, as ccxt names them. Live and dry-run starts also
+         * check that the exchange serves it (candle-intervals.ts).
+         */
+        timeframe: z
+          .string()
+          .regex(/^[1-9][0-9]*[smhdwMy]$/, 'use a number and a unit (s, m, h, d, w, M), e.g. 1m, 15m, 1h, 1d')
+          .default('1m'),
         /** Time between engine ticks. */
         tickIntervalMs: positiveInt.min(50).default(2_000),
         /**

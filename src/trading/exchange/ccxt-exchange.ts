@@ -602,6 +602,12 @@ export class CcxtExchange implements Exchange {
     return Number(this.client.options.timeDifference) || 0;
   }
 
+  /** The candle intervals the exchange serves, as ccxt lists them (its `timeframes`); undefined when it lists none. */
+  candleIntervals(): string[] | undefined {
+    const listed = (this.client as { timeframes?: unknown }).timeframes;
+    return typeof listed === 'object' && listed !== null ? Object.keys(listed) : undefined;
+  }
+
   /**
    * The clock offset measured with the first tick's reads (nothing waits for it but the first candles), then hourly:
    * public and unsigned, through the rate-limit gate like every request. A measurement that fails is tried again on

@@ -5,6 +5,8 @@
  */
 import type { Clock } from '../../shared/clock';
 import type { Logger } from '../../shared/logging/logger';
+import { ConfigError } from '../../shared/errors';
+import { timeframeProblem } from './candle-intervals';
 import { CcxtExchange, type CcxtExchangeOptions } from './ccxt-exchange';
 import type { Candle, Exchange, Market, Ticker } from './exchange';
 import { PaperExchange, type PaperSettings } from './paper-exchange';
@@ -80,6 +82,8 @@ export interface DryRunExchangeOptions {
   settings: PaperSettings;
   /** Partial-fill period (config trading.paper.candleMs). */
   periodMs: number;
+  /** trading.timeframe: refused (ConfigError) when the exchange serves no such candles (candle-intervals.ts). */
+  timeframe: string;
   clock: Clock;
   logger?: Logger;
 }
@@ -87,6 +91,8 @@ export interface DryRunExchangeOptions {
 export async function openDryRunExchange(options: DryRunExchangeOptions): Promise<PaperExchange> {
   const source = await CcxtExchange.create({ ...options.ccxt, clock: options.clock, logger: options.logger });
   try {
+    const problem = timeframeProblem(source.id, options.timeframe, source.candleIntervals());
+    if (problem) throw new ConfigError([problem]);
     return await PaperExchange.open({
       dataDir: options.dataDir,
       feed: new ExchangePriceFeed(source, options.periodMs),

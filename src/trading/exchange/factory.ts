@@ -13,6 +13,7 @@ import type { Clock } from '../../shared/clock';
 import type { Config, Secrets } from '../../shared/config/schema';
 import { byninjaVersion } from '../../ops/version';
 import { ConfigError } from '../../shared/errors';
+import { timeframeProblem } from './candle-intervals';
 import type { Logger } from '../../shared/logging/logger';
 import { CcxtExchange } from './ccxt-exchange';
 import { profileFor, verifiedExchangeIds } from './profiles';
@@ -74,6 +75,7 @@ export async function createExchange(
         ccxt: ccxtCommon,
         settings: config.paper,
         periodMs: config.paper.candleMs,
+        timeframe: config.timeframe,
         clock: deps.clock,
         logger,
       });
@@ -149,15 +151,17 @@ export async function createExchange(
       const capabilities = exchange.capabilities();
       const missing = Object.entries(capabilities).filter(([, ok]) => !ok);
       logger.info(`Exchange ${config.exchange} capabilities`, { capabilities });
-      if (missing.length > 0) {
+      const timeframe = timeframeProblem(config.exchange, config.timeframe, exchange.candleIntervals());
+      if (missing.length > 0 || timeframe) {
         await exchange.close();
-        throw new ConfigError(
-          missing.map(([name]) => ({
+        throw new ConfigError([
+          ...missing.map(([name]) => ({
             field: 'trading.exchange',
             value: config.exchange,
             message: `ccxt ${config.exchange} cannot ${name}, which live trading needs (recovery and fills rely on it)`,
           })),
-        );
+          ...(timeframe ? [timeframe] : []),
+        ]);
       }
       logger.warn(`LIVE trading on ${config.exchange}${config.sandbox ? ' (sandbox)' : ''}: real orders`);
       return exchange;

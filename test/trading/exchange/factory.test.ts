@@ -187,4 +187,34 @@ describe('createExchange', function () {
     });
     expect(fake.ordersByClientId('l-1')).to.have.length(1);
   });
+  it('live and dry-run refuse a timeframe the exchange serves no candles of, naming it and the intervals there are', async () => {
+    fake = await FakeBinance.start({ apiKey: KEY, secret: SECRET });
+    for (const mode of ['live', 'dry-run'] as const) {
+      // 7m is a timeframe's form, but Binance's klines have no such interval: every candle read would be refused
+      const config = tradingConfig({ mode, timeframe: '7m', exchangeApiUrl: fake.url });
+      const err = await createExchange(config, { exchangeApiKey: KEY, exchangeSecret: SECRET }, deps()).then(
+        () => expect.fail(`${mode} started on 7m candles`),
+        (e: unknown) => e,
+      );
+      expect(err, mode).to.be.instanceOf(ConfigError);
+      const [problem] = (err as ConfigError).problems;
+      expect(problem).to.include({ field: 'trading.timeframe', value: '7m' });
+      expect(problem!.message).to.match(
+        /^binance serves no 7m candles; set one of its intervals: 1s, 1m, 3m, 5m,/,
+      );
+    }
+    // a timeframe it serves starts
+    exchange = await createExchange(
+      tradingConfig({ mode: 'live', timeframe: '15m', exchangeApiUrl: fake.url }),
+      { exchangeApiKey: KEY, exchangeSecret: SECRET },
+      deps(),
+    );
+  });
+
+  it('a timeframe not of the form a number and a unit is a configuration error of the schema', () => {
+    const parsed = configSchema().safeParse({ trading: { timeframe: '1hr' } });
+    expect(parsed.success).to.equal(false);
+    expect(parsed.error!.issues[0]).to.deep.include({ path: ['trading', 'timeframe'] });
+    expect(parsed.error!.issues[0]!.message).to.include('use a number and a unit');
+  });
 });

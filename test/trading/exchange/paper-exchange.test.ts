@@ -434,6 +434,14 @@ describe('PaperExchange', () => {
       expect(faults.fired).to.deep.equal([{ operation: 'createOrder', kind: 'lose-response' }]);
     });
 
+    it('leaves the calls no fault may hit as they are: a synchronous one answers at once, not a promise', async () => {
+      // the chaos run's faults wrapped every method async: the clock offset was a promise, every time NaN, and the
+      // paper start was refused ("Invalid time value")
+      const { ex } = await faulty({ operations: ['createOrder', 'fetchOrder'], probability: 1 });
+      expect(ex.clockOffsetMs?.()).to.equal(0);
+      expect((await ex.loadMarkets())[BTC]).to.include({ symbol: BTC });
+    });
+
     it('network-before and unavailable: throw before anything happens', async () => {
       const { ex } = await faulty({ script: ['network-before', 'unavailable', 'ok'] });
       const request = order({ side: 'buy', amount: 0.01 });
