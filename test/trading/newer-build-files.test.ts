@@ -185,9 +185,11 @@ describe('trading on the files a newer build left (a rollback)', function () {
     expect(names.filter((n) => n.includes('.corrupt-') || n.endsWith('.blocked.json'))).to.deep.equal([]);
     // what `byninja status` and the supervisor's alert say while trading stays down
     const failure = JSON.parse(fs.readFileSync(path.join(dataDir, 'trading.config-error.json'), 'utf8')) as {
-      problems: Array<{ field: string; message: string }>;
+      problems: Array<{ field: string; value: string; message: string }>;
     };
-    expect(failure.problems.map((p) => p.field)).to.deep.equal([stateFile]);
+    expect(failure.problems.map((p) => [p.field, p.value])).to.deep.equal([
+      [stateFile, `(schema version ${STATE_VERSION + 1})`],
+    ]);
     expect(failure.problems[0]!.message).to.contain(`schema version ${STATE_VERSION + 1}`);
   });
 });
