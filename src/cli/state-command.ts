@@ -27,7 +27,7 @@ import { isEnvelope } from '../shared/persistence/durable-json-adapter';
 import { interpretJson, readJsonFile } from '../shared/persistence/json-file';
 import { StoreLock } from '../shared/persistence/lock';
 import { quarantineFile } from '../shared/persistence/quarantine';
-import { paperAccountParser } from '../trading/exchange/paper-account';
+import { PAPER_ACCOUNT_VERSION, paperAccountParser } from '../trading/exchange/paper-account';
 import { KEPT_MARKETS_FILE } from '../trading/exchange/kept-markets';
 import { profileFor } from '../trading/exchange/profiles';
 import { migrateData } from '../shared/persistence/migrate';
@@ -56,7 +56,7 @@ const RESTORABLE: Record<string, { version: number; validate: (data: unknown, ve
           migrateData(data, version, STATE_VERSION, TRADING_STATE_MIGRATIONS, STATE_STORE_NAME),
         ),
     },
-    'paper-exchange': { version: 1, validate: (data) => paperAccountParser.parse(data) },
+    'paper-exchange': { version: PAPER_ACCOUNT_VERSION, validate: (data) => paperAccountParser.parse(data) },
   };
 
 /** What `archive` moves: trading's own files in the data dir, the accounts in the paper dir. */

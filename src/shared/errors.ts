@@ -14,6 +14,8 @@
  * - `IllegalTransitionError` an order status change the order life does not allow (e.g. filled → open); refused.
  * - `PersistenceError` state could not be made durable (ENOSPC, EACCES…): no new order may be placed.
  * - `CorruptStateError` a state file does not parse or fails validation; it was quarantined.
+ * - `NewerStateError`  a state file a newer build wrote (a version above this build's): refused, never touched — a
+ *                      `CorruptStateError` for the exit (78), not damage.
  * - `LockHeldError`    another live instance holds the store lock (exit code 75).
  * - `ConfigError`      configuration is invalid (exit code 78); carries every problem at once.
  * - `IpcError`         the internal TCP layer failed (link down, timeout, refused, protocol).
@@ -77,6 +79,13 @@ export class PersistenceError extends ByNinjaError {
 }
 
 export class CorruptStateError extends ByNinjaError {}
+
+/**
+ * A state file of a schema version above this build's (a rollback): the file is left as it is — no quarantine, no
+ * blocked marker — and the service stops with exit 78 (a CorruptStateError for that) until it is upgraded again or a
+ * copy this build wrote is put back.
+ */
+export class NewerStateError extends CorruptStateError {}
 export class LockHeldError extends ByNinjaError {}
 
 export interface ConfigProblem {

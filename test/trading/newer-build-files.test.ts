@@ -5,7 +5,9 @@
  * type it does not know in two places: an event committed with a state change and not yet in the event log when the
  * newer build stopped (`state.outbox`), and an event line in `events.jsonl`. Neither is damage: the state is read
  * and the event published, and the line replayed to the subscriber (telegram words a type it does not know with
- * its own title: trading-event-text.ts), not the state file quarantined and the line dropped.
+ * its own title: trading-event-text.ts), not the state file quarantined and the line dropped. A value a newer build
+ * adds to another closed list of the state (an order's purpose or status) comes with a step of STATE_VERSION
+ * (persisted-closed-lists.test.ts): this build refuses such a file whole, untouched, and stops with exit 78.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -13,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../harness/ports';
+import { STATE_VERSION } from '../../src/trading/engine/state/trading-state';
 import { systemClock } from '../../src/shared/clock';
 import { IpcClient } from '../../src/shared/ipc/client';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
@@ -140,5 +143,53 @@ describe('trading on the files a newer build left (a rollback)', function () {
     );
     expect(events[last.seq]).to.include({ type: NEWER_TYPE, summary: 'Said by a newer build' });
     expect(again.log()).not.to.match(/does not match the event schema/);
+  });
+
+  it('refuses a state a newer state version wrote, an order of a purpose it does not know in it: exit 78, untouched', async () => {
+    const port = await freePort();
+    const root = await stoppedInstall(port);
+    const dataDir = path.join(root, 'data');
+    const stateFile = path.join(dataDir, 'trading-state.json');
+    // the newer build's order of a purpose this one does not know, in both generations, as two writes leave it
+    const written: Record<string, string> = {};
+    for (const file of [stateFile, `${stateFile}.prev`]) {
+      const envelope = JSON.parse(fs.readFileSync(file, 'utf8')) as Envelope;
+      envelope.version = STATE_VERSION + 1;
+      const clientOrderId = `bn-${envelope.data.installId}-99`;
+      (envelope.data.orders as Record<string, unknown>)[clientOrderId] = {
+        clientOrderId,
+        exchangeOrderId: '1',
+        symbol: 'BTC/USDT',
+        side: 'sell',
+        type: 'market',
+        amount: 0.001,
+        filled: 0,
+        status: 'open',
+        purpose: 'from-a-newer-build',
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+        fills: [],
+      };
+      written[file] = JSON.stringify(envelope);
+      fs.writeFileSync(file, written[file]);
+    }
+
+    const again = new TradingDaemon(root, daemonEnv(root, port));
+    running.push(again);
+    const exit = await again.exited;
+    expect(exit.code, again.log()).to.equal(78);
+    expect(again.log()).to.contain('was written by a newer build').and.contain('upgrade again');
+    for (const [file, text] of Object.entries(written))
+      expect(fs.readFileSync(file, 'utf8'), file).to.equal(text);
+    const names = fs.readdirSync(dataDir);
+    expect(names.filter((n) => n.includes('.corrupt-') || n.endsWith('.blocked.json'))).to.deep.equal([]);
+    // what `byninja status` and the supervisor's alert say while trading stays down
+    const failure = JSON.parse(fs.readFileSync(path.join(dataDir, 'trading.config-error.json'), 'utf8')) as {
+      problems: Array<{ field: string; value: string; message: string }>;
+    };
+    expect(failure.problems.map((p) => [p.field, p.value])).to.deep.equal([
+      [stateFile, `(schema version ${STATE_VERSION + 1})`],
+    ]);
+    expect(failure.problems[0]!.message).to.contain(`schema version ${STATE_VERSION + 1}`);
   });
 });

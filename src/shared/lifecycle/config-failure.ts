@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, CorruptStateError, errorMessage, type ConfigProblem } from '../errors';
+import { ConfigError, CorruptStateError, errorMessage, NewerStateError, type ConfigProblem } from '../errors';
 import { readJsonFileSync } from '../persistence/json-file';
 import { writeJsonFileSync } from './durable-json-sync';
 
@@ -32,7 +32,10 @@ export function problemsOf(err: unknown): ConfigProblem[] {
   if (err instanceof ConfigError) return err.problems;
   if (err instanceof CorruptStateError) {
     const file = typeof err.context.path === 'string' ? err.context.path : 'a state file';
-    return [{ field: file, value: '(unreadable)', message: errorMessage(err) }];
+    // a newer build's file is not damaged: this build is too old for it (store.ts NewerStateError)
+    const value =
+      err instanceof NewerStateError ? `(schema version ${String(err.context.fileVersion)})` : '(unreadable)';
+    return [{ field: file, value, message: errorMessage(err) }];
   }
   return [{ field: '(unknown)', value: '', message: errorMessage(err) }];
 }

@@ -4,13 +4,14 @@
  * for the rest (written at most `debounceMs` later), `flush()`/`close()` on shutdown.
  *
  * On open the file is parsed, migrated and validated. A corrupt or unreadable file is quarantined (renamed
- * aside) and the previous generation is used when valid; state is never silently replaced by defaults.
+ * aside) and the previous generation is used when valid; state is never silently replaced by defaults. A file of
+ * a newer version (a rollback) is refused as it is, both generations untouched, whatever `onCorrupt` says.
  * History (closed trades, fills) belongs in a Journal, not here: every commit rewrites the whole file.
  */
 import { mkdirSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
-import { CorruptStateError, errorMessage, PersistenceError } from '../errors';
+import { CorruptStateError, errorMessage, NewerStateError, PersistenceError } from '../errors';
 import type { CancelTimer, Clock } from '../clock';
 import { silentLogger, type Logger } from '../logging/logger';
 import { removeStaleTempFilesSync, toPersistenceError } from './durable-file';
@@ -39,7 +40,8 @@ export interface StoreOptions<T> {
    * When neither the file nor its previous generation is valid: 'fail' (default) quarantines both, writes the
    * persistent blocked marker (blocked-marker.ts) and throws CorruptStateError — and every later open throws too
    * until the operator clears the marker; 'start-empty' quarantines both and starts from defaults, reported in
-   * openReport.
+   * openReport. Neither applies to a file a newer build wrote: that open throws NewerStateError, nothing set aside
+   * (telegram's stores too: starting empty lost its event cursor and replayed the kept events, alerts sent twice).
    */
   onCorrupt?: 'fail' | 'start-empty';
   logger?: Logger;
@@ -359,9 +361,11 @@ async function loadState<T>(
     }
     return { data: current.data, report, needsWrite: report.migratedFrom !== undefined };
   }
+  // the previous generation is read before the current one is set aside: one a newer build wrote refuses the open
+  // (NewerStateError) with both files as they were
+  const previous = readGeneration(adapter.previousFile, opts);
   if (current.kind === 'corrupt') await quarantine(adapter.file, current.reason);
 
-  const previous = readGeneration(adapter.previousFile, opts);
   if (previous.kind === 'valid') {
     report.recoveredFromPrevious = true;
     if (previous.fileVersion < opts.version) report.migratedFrom = previous.fileVersion;
@@ -404,7 +408,10 @@ function checkedDefaults<T>(opts: StoreOptions<T>): T {
 
 /**
  * Reads one generation. Unparseable, wrongly shaped, unmigratable or invalid content is 'corrupt'; content
- * written by a newer schema version throws (it is not corrupt, this build is too old to read it).
+ * written by a newer schema version throws NewerStateError (it is not corrupt, this build is too old to read it: a
+ * rollback). A newer build steps a file's version for every value it adds to one of the file's closed lists
+ * (test/shared/persistence/persisted-closed-lists.test.ts), so an older build refuses its files whole — never
+ * reads an order of a purpose or status it does not know as damage, sets the file aside and trades on another.
  */
 function readGeneration<T>(file: string, opts: StoreOptions<T>): Generation<T> {
   const read = readJsonFileSync(file, { parse: (value) => value });
@@ -417,11 +424,11 @@ function readGeneration<T>(file: string, opts: StoreOptions<T>): Generation<T> {
   if (!isEnvelope(parsed))
     return { kind: 'corrupt', reason: 'not a {version, savedAt, data} state envelope' };
   if (parsed.version > opts.version) {
-    throw new CorruptStateError(
-      `${file} was written by a newer ByNinja (schema version ${parsed.version}; this build reads up to ` +
-        `${opts.version}). Upgrade ByNinja; the file was left untouched.`,
-      { path: file, fileVersion: parsed.version, codeVersion: opts.version },
-    );
+    throw new NewerStateError(newerStateMessage(file, parsed.version, opts.version), {
+      path: file,
+      fileVersion: parsed.version,
+      codeVersion: opts.version,
+    });
   }
   const migrations = opts.migrations ?? {};
   if (missingMigration(migrations, parsed.version, opts.version) !== undefined) {
@@ -437,4 +444,13 @@ function readGeneration<T>(file: string, opts: StoreOptions<T>): Generation<T> {
   } catch (err) {
     return { kind: 'corrupt', reason: `failed migration/validation: ${errorMessage(err)}` };
   }
+}
+
+/** What the operator is told of a file a newer build wrote (docs/operations.md, "Builds and upgrades"). */
+export function newerStateMessage(file: string, fileVersion: number, codeVersion: number): string {
+  return (
+    `${file} was written by a newer build (schema version ${fileVersion}; this build reads up to ${codeVersion}): ` +
+    'upgrade again, or put back a copy this build can read (`npx byninja state restore <file>`, ' +
+    '`npx byninja backup restore <dir>`). The file was left untouched.'
+  );
 }

@@ -105,6 +105,11 @@ export interface OutboxOptions {
 }
 
 export const OUTBOX_STORE_NAME = 'telegram-outbox';
+/**
+ * Stepped for every value added to one of the file's closed lists (persisted-closed-lists.test.ts): an older
+ * telegram refuses a newer version whole (exit 78, the file untouched) — read as corrupt it started empty: the alerts
+ * still queued lost, and the seqs of the events already sent forgotten.
+ */
 export const OUTBOX_STORE_VERSION = 1;
 
 /** Validates the outbox file against its full schema when opened (a corrupt file is quarantined by the Store). */

@@ -27,6 +27,11 @@ export interface SupervisorState {
 }
 
 export const SUPERVISOR_STORE_NAME = 'telegram-supervisor';
+/**
+ * Stepped for every value added to one of the file's closed lists (persisted-closed-lists.test.ts): an older
+ * telegram refuses a newer version whole (exit 78, the file untouched) — read as corrupt it started empty, its event
+ * cursor at 0, and sent the kept trading events again.
+ */
 export const SUPERVISOR_STORE_VERSION = 1;
 
 export function emptySupervisorState(): SupervisorState {

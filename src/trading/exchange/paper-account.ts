@@ -7,6 +7,9 @@ import * as z from 'zod';
 import { compiledParser, keysIn } from '../../shared/config/zod-compiled';
 import { InsufficientFundsError } from '../../shared/errors';
 
+/** The account file's schema version: stepped for every value added to one of its closed lists (store.ts). */
+export const PAPER_ACCOUNT_VERSION = 1;
+
 const side = z.enum(['buy', 'sell']);
 
 const tradeSchema = z.object({

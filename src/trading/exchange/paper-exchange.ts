@@ -41,6 +41,7 @@ import type {
 import {
   clean,
   newPaperAccount,
+  PAPER_ACCOUNT_VERSION,
   paperAccountParser,
   type PaperAccount,
   type PaperOrderRecord,
@@ -97,7 +98,6 @@ export interface PaperExchangeOptions {
   retainClosedOrders?: number;
 }
 
-const ACCOUNT_VERSION = 1;
 /** Orders fetchRecentOrders returns, newest last (an exchange's "recent orders" page). */
 const RECENT_ORDERS = 500;
 
@@ -144,7 +144,7 @@ export class PaperExchange implements Exchange {
       const store = await Store.open<PaperAccount>({
         dir: options.dataDir,
         name,
-        version: ACCOUNT_VERSION,
+        version: PAPER_ACCOUNT_VERSION,
         defaults: () => newPaperAccount(options.settings.startingBalances),
         validate: (data) => paperAccountParser.parse(data),
         logger: options.logger,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CorruptStateError, PersistenceError } from '../../../src/shared/errors';
+import { CorruptStateError, NewerStateError, PersistenceError } from '../../../src/shared/errors';
 import { Store, type StoreOptions } from '../../../src/shared/persistence';
 import { writeFileDurable } from '../../../src/shared/persistence/durable-file';
 import { captureLogger } from '../../support/capture-logger';
@@ -232,8 +232,34 @@ describe('Store', () => {
       const text = envelope(5, { orders: [], seq: 1 });
       fs.writeFileSync(file, text);
       const err = await open({ version: 2 }).catch((e: unknown) => e);
-      expect(err).to.be.instanceOf(CorruptStateError);
-      expect((err as Error).message).to.contain('written by a newer ByNinja');
+      expect(err).to.be.instanceOf(NewerStateError);
+      expect(err, 'exit 78 like a corrupt file').to.be.instanceOf(CorruptStateError);
+      expect((err as Error).message)
+        .to.contain('written by a newer build')
+        .and.contain('upgrade again');
+      expect(fs.readFileSync(file, 'utf8')).to.equal(text);
+      expect(fs.readdirSync(dir)).to.deep.equal(['trading.json']);
+    });
+
+    it('refuses a newer previous generation before it sets a corrupt current file aside', async () => {
+      // a newer build's current file torn (or cut short), its previous generation whole: nothing may be set aside
+      // on the word of a build too old to read either, and no blocked marker written
+      const previous = envelope(5, { orders: [], seq: 1 });
+      fs.writeFileSync(file, '{"version": 5, "sav');
+      fs.writeFileSync(`${file}.prev`, previous);
+      const err = await open({ version: 2 }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(NewerStateError);
+      expect(fs.readFileSync(file, 'utf8')).to.equal('{"version": 5, "sav');
+      expect(fs.readFileSync(`${file}.prev`, 'utf8')).to.equal(previous);
+      expect(fs.readdirSync(dir).sort()).to.deep.equal(['trading.json', 'trading.json.prev']);
+    });
+
+    it('refuses a newer file even when a bad file starts empty (onCorrupt start-empty)', async () => {
+      // telegram's stores: starting empty on a newer file lost its event cursor and sent the kept events again
+      const text = envelope(5, { orders: [], seq: 1 });
+      fs.writeFileSync(file, text);
+      const err = await open({ version: 2, onCorrupt: 'start-empty' }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(NewerStateError);
       expect(fs.readFileSync(file, 'utf8')).to.equal(text);
       expect(fs.readdirSync(dir)).to.deep.equal(['trading.json']);
     });

@@ -22,7 +22,13 @@ import {
 
 export const STATE_STORE_NAME = 'trading-state';
 export const HISTORY_JOURNAL_NAME = 'trading-history';
-export const STATE_VERSION = 4;
+/**
+ * The file's schema version. Stepped (with a migration) for every value added to one of its closed lists — an
+ * order's purpose or status, a pause cause's source… (persisted-closed-lists.test.ts fails until it is): an older
+ * build refuses a newer version whole (Store: NewerStateError, exit 78), where a value it does not know made it set
+ * the file aside as corrupt and trade on the previous generation, or stop BLOCKED. History lines follow it too.
+ */
+export const STATE_VERSION = 5;
 
 export type PauseSource = 'operator' | 'risk' | 'operational' | 'persist';
 
@@ -218,6 +224,10 @@ export const TRADING_STATE_MIGRATIONS: Migrations = {
   // checkpoint books gain `lastTradeId` (pnl.ts); one written before cannot know it (its fills are in the journal):
   // left absent, a write-off then follows the hot fills by time as before, and the next fold of a numbered fill sets it
   3: (old: Record<string, unknown>) => old,
+  // nothing to change: version 5 marks the closed lists grown since 4 without a step (purpose `write-off`, the
+  // unsellable reasons…), so the builds of version 4 that predate them refuse this build's files instead of
+  // quarantining one for an order they cannot read
+  4: (old: Record<string, unknown>) => old,
 };
 
 /**
