@@ -304,6 +304,29 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
           ]);
         },
       },
+      {
+        name: "50061 (the account's order rate limit) holds new orders only: reads and cancels still go out",
+        run: async (s) => {
+          const own = await s.connect();
+          try {
+            await own.loadMarkets();
+            await own.fetchTicker('BTC/USDT');
+            s.answer('createOrder', ERRORS.orderRateLimit.body, ERRORS.orderRateLimit.status);
+            expect(await caught(own.createOrder({ ...sell, clientOrderId: 'okxrate1' }))).to.be.instanceOf(
+              RateLimitError,
+            );
+            const before = s.fake.requests.length;
+            await own.fetchBalance();
+            // the next create is held at the gate (refused unsent, never placed), not sent
+            const held = await caught(own.createOrder({ ...sell, clientOrderId: 'okxrate2' }));
+            expect(held).to.be.instanceOf(RateLimitError);
+            expect(s.fake.requests.slice(before).map((r) => r.route)).to.deep.equal(['balance']);
+            expect(s.fake.ordersByClientId('okxrate2')).to.have.length(0);
+          } finally {
+            await own.close();
+          }
+        },
+      },
       failsAs(
         '51603 "Order does not exist." is OrderNotFoundError',
         [['fetchOrder', ERRORS.noSuchOrder.body]],
@@ -431,6 +454,37 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
         data: [{ ...(ERRORS.lotSize.body.data[0] as object), sCode: '51000', sMsg: 'Parameter sz error' }],
       },
       expected: ExchangeRefusedError,
+      outcome: 'refused',
+    },
+    // a price off a tickSz OKX changed since the markets were read: "Parameter px error" (HTTP 400 in the error table)
+    {
+      what: '51000 parameter px error (a changed tick size) makes the markets due',
+      ...ERRORS.priceParameter,
+      expected: ExchangeRefusedError,
+      outcome: 'refused',
+      marketRules: true,
+    },
+    // "The precision of the number of trades or the price exceeds the limit.": refused (ccxt: unmapped, a plain
+    // ExchangeError read as outcome unknown), and a rule of the instrument that changed: the markets are due
+    {
+      what: '51150 precision of the amount or price exceeds the limit',
+      ...ERRORS.precision,
+      expected: InvalidOrderError,
+      outcome: 'refused',
+      marketRules: true,
+    },
+    {
+      what: '51121 lot size makes the markets due',
+      ...ERRORS.lotSize,
+      expected: InvalidOrderError,
+      outcome: 'refused',
+      marketRules: true,
+    },
+    // the account's order rate limit (all its order requests): a refusal for rate, not an order that may exist
+    {
+      what: "50061 the account's order rate limit reached",
+      ...ERRORS.orderRateLimit,
+      expected: RateLimitError,
       outcome: 'refused',
     },
     {
