@@ -232,6 +232,22 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
         },
       },
       {
+        name: 'an order finished 8 days ago: gone from orders-history ("the last 7 days"), still found by its clOrdId',
+        run: async (s) => {
+          await s.ex.createOrder({ ...sell, clientOrderId: 'okxold8d' });
+          const [order] = s.fake.ordersByClientId('okxold8d');
+          expect(order.state).to.equal('filled');
+          // placed and filled 8 days ago (a restart after a long outage)
+          order.cTime -= 8 * 86_400_000;
+          order.uTime -= 8 * 86_400_000;
+          const recent = await s.ex.fetchRecentOrders('BTC/USDT');
+          expect(recent.map((o) => o.clientOrderId)).to.not.include('okxold8d');
+          // GET / Order details documents no such horizon: the order the state names is read there, whole
+          const found = await s.ex.fetchOrderByClientId('okxold8d', 'BTC/USDT');
+          expect(found).to.include({ id: order.ordId, status: 'closed', filled: 0.01 });
+        },
+      },
+      {
         name: 'recent orders: the filled and the cancelled history asked together, both once the pending list answered',
         run: async (s) => {
           // the first history request held: the other one must not wait for its answer
