@@ -24,7 +24,7 @@
  *   quote with `feeInQuote` ("spot fees in quote currency"); a maker rebate (`makerFeeRate` < 0) positive in the
  *   fill's `fee`, in the order's `rebateCcy` (the quote on a buy, the base on a maker sell), summed in its `rebate`;
  * - GET order by `ordId` or `clOrdId` (latest with that clOrdId; 51603 "Order does not exist."), orders-pending,
- *   orders-history (finished orders; canceled ones without fills only for 2 hours), fills and fills-history
+ *   orders-history (orders finished in the last 7 days; canceled ones without fills only for 2 hours), fills and fills-history
  *   (`ordId`, `instId`), every list newest first, `limit` at most 100 (the default), paged by `after`/`before`
  *   (ordId for orders, billId for fills), POST cancel-order (an acknowledgement; 51400 when the order is not pending),
  *   account balance, public instruments/time, market ticker/candles, asset currencies;
@@ -222,6 +222,11 @@ function okxFault(fault: LocalFault): OkxFakeFault {
 const TIMESTAMP_WINDOW_MS = 30_000;
 /** Canceled orders without fills stay in the order history this long. */
 const CANCELED_UNFILLED_KEPT_MS = 2 * 3_600_000;
+/**
+ * orders-history: "completed orders which are placed in the last 7 days, including those placed 7 days ago but
+ * completed in the last 7 days" — an order finished longer ago is in orders-history-archive only.
+ */
+const ORDER_HISTORY_KEPT_MS = 7 * 86_400_000;
 const CLORDID = /^[A-Za-z0-9]{1,32}$/;
 
 export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
@@ -485,6 +490,7 @@ export class FakeOkx extends FakeExchangeServer<OkxOwnFault, FakeOkxOptions> {
           (o) =>
             !isPending(o) &&
             (!state || o.state === state) &&
+            now - o.uTime <= ORDER_HISTORY_KEPT_MS &&
             !(o.state === 'canceled' && o.accFillSz === 0 && now - o.uTime > CANCELED_UNFILLED_KEPT_MS),
         );
         return ok(finished.map((o) => this.orderJson(o)));

@@ -92,6 +92,9 @@ function answersSuite<F extends LocalDouble>(fixtures: AnswerFixtures<F>): void 
             if (c.outcome === 'unknown') expect(err).to.be.instanceOf(NetworkError);
             else expect(err).to.not.be.instanceOf(NetworkError);
             expect((err as InvalidOrderError).context.duplicate === true).to.equal(c.outcome === 'exists');
+            if (c.marketRules !== undefined) {
+              expect((err as InvalidOrderError).context.marketRules === true).to.equal(c.marketRules);
+            }
           } finally {
             await own?.close();
           }

@@ -112,7 +112,9 @@ export const okxProfile: ExchangeProfile = {
   endpointWindows: { windowMs: 2_000, marginMs: 200 },
   // 50011 is per endpoint (per instrument for order endpoints): only that endpoint waits; 50013 "Systems are busy"
   // (not a limit of ours) holds every request. OKX documents no IP ban: a kept wait is bounded by the gate's backoff
-  rateLimitResets: { codeField: 'code', scopeByCode: { '50011': 'endpoint' } },
+  // 50061 "You've reached the maximum order rate limit for this account." (HTTP 200; ccxt: a plain ExchangeError, read
+  // as a create of unknown outcome): the account's order requests, so new orders wait, never the reads and cancels
+  rateLimitResets: { codeField: 'code', scopeByCode: { '50011': 'endpoint', '50061': 'orders' } },
   // an instrument's trades page by tradeId: "earlier than" / "newer than the requested tradeId"
   fillOrder: 'trade-id',
   fees: 'per fill: fee (negative = charged) in feeCcy — the base on a buy, the quote on a sell',
@@ -124,8 +126,10 @@ export const okxProfile: ExchangeProfile = {
   // quantity is less than {0}, please try again", 51121 "Order quantity must be a multiple of the lot size.": the
   // instrument's minSz / lotSz; 51201 "The value of a market order can't exceed {0}.", 51202 "Market order amount
   // exceeds the maximum amount.", 51203 "Order amount exceeds the limit {0}.": its maxMktAmt / maxMktSz / maxLmtSz /
-  // maxLmtAmt, which change between two daily markets reads as the other rules do
-  marketRuleCodes: ['51020', '51120', '51121', '51201', '51202', '51203'],
+  // maxLmtAmt, which change between two daily markets reads as the other rules do; 51150 "The precision of the number
+  // of trades or the price exceeds the limit." and 51000 "Parameter {param0} error" (a px off the tickSz: "Parameter
+  // px error"): a tickSz or lotSz changed since the markets were read
+  marketRuleCodes: ['51000', '51020', '51120', '51121', '51150', '51201', '51202', '51203'],
   // "Error Code" (REST API, Public) codes ccxt reads as AuthenticationError / PermissionDenied that are about the account
   // or its region, not the key
   accountRefusals: {
@@ -196,6 +200,12 @@ export const okxProfile: ExchangeProfile = {
     '51016': 'DuplicateOrderId',
     // "Order timed out … does not mean that the request was successful or failed" (ccxt: unmapped)
     '51149': 'RequestTimeout',
+    // "The precision of the number of trades or the price exceeds the limit." (HTTP 200): the order was refused (ccxt:
+    // unmapped, a plain ExchangeError in an HTTP 200 answer, which createFailure reads as outcome unknown)
+    '51150': 'InvalidOrder',
+    // "You've reached the maximum order rate limit for this account." (General class, HTTP 200): refused for rate
+    // (ccxt: ExchangeError)
+    '50061': 'RateLimitExceeded',
     // the create's expTime passed before OKX took it up ("the request will not be processed"): refused, never placed.
     // A host clock behind OKX's by 5–30 s is never refused for its timestamp (50102 is beyond 30 s), so this is how
     // the offset gets measured (clock-skew.ts) and the next create sent on OKX's time (ccxt: unmapped, every create

@@ -33,6 +33,11 @@ export interface FailedCreate {
   body: unknown;
   expected: new (...args: never[]) => Error;
   outcome: 'refused' | 'unknown' | 'exists';
+  /**
+   * Whether the refusal is one of the symbol's trading rules (the profile's `marketRuleCodes`: the markets are due for
+   * a reload, `context.marketRules`); absent: not checked.
+   */
+  marketRules?: boolean;
 }
 
 export interface AnswerFixtures<F extends LocalDouble> {

@@ -232,6 +232,22 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
         },
       },
       {
+        name: 'an order finished 8 days ago: gone from orders-history ("the last 7 days"), still found by its clOrdId',
+        run: async (s) => {
+          await s.ex.createOrder({ ...sell, clientOrderId: 'okxold8d' });
+          const [order] = s.fake.ordersByClientId('okxold8d');
+          expect(order.state).to.equal('filled');
+          // placed and filled 8 days ago (a restart after a long outage)
+          order.cTime -= 8 * 86_400_000;
+          order.uTime -= 8 * 86_400_000;
+          const recent = await s.ex.fetchRecentOrders('BTC/USDT');
+          expect(recent.map((o) => o.clientOrderId)).to.not.include('okxold8d');
+          // GET / Order details documents no such horizon: the order the state names is read there, whole
+          const found = await s.ex.fetchOrderByClientId('okxold8d', 'BTC/USDT');
+          expect(found).to.include({ id: order.ordId, status: 'closed', filled: 0.01 });
+        },
+      },
+      {
         name: 'recent orders: the filled and the cancelled history asked together, both once the pending list answered',
         run: async (s) => {
           // the first history request held: the other one must not wait for its answer
@@ -302,6 +318,29 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
             'cancelOrder',
             'fetchOrder',
           ]);
+        },
+      },
+      {
+        name: "50061 (the account's order rate limit) holds new orders only: reads and cancels still go out",
+        run: async (s) => {
+          const own = await s.connect();
+          try {
+            await own.loadMarkets();
+            await own.fetchTicker('BTC/USDT');
+            s.answer('createOrder', ERRORS.orderRateLimit.body, ERRORS.orderRateLimit.status);
+            expect(await caught(own.createOrder({ ...sell, clientOrderId: 'okxrate1' }))).to.be.instanceOf(
+              RateLimitError,
+            );
+            const before = s.fake.requests.length;
+            await own.fetchBalance();
+            // the next create is held at the gate (refused unsent, never placed), not sent
+            const held = await caught(own.createOrder({ ...sell, clientOrderId: 'okxrate2' }));
+            expect(held).to.be.instanceOf(RateLimitError);
+            expect(s.fake.requests.slice(before).map((r) => r.route)).to.deep.equal(['balance']);
+            expect(s.fake.ordersByClientId('okxrate2')).to.have.length(0);
+          } finally {
+            await own.close();
+          }
         },
       },
       failsAs(
@@ -431,6 +470,37 @@ export const okxAnswers: AnswerFixtures<FakeOkx> = {
         data: [{ ...(ERRORS.lotSize.body.data[0] as object), sCode: '51000', sMsg: 'Parameter sz error' }],
       },
       expected: ExchangeRefusedError,
+      outcome: 'refused',
+    },
+    // a price off a tickSz OKX changed since the markets were read: "Parameter px error" (HTTP 400 in the error table)
+    {
+      what: '51000 parameter px error (a changed tick size) makes the markets due',
+      ...ERRORS.priceParameter,
+      expected: ExchangeRefusedError,
+      outcome: 'refused',
+      marketRules: true,
+    },
+    // "The precision of the number of trades or the price exceeds the limit.": refused (ccxt: unmapped, a plain
+    // ExchangeError read as outcome unknown), and a rule of the instrument that changed: the markets are due
+    {
+      what: '51150 precision of the amount or price exceeds the limit',
+      ...ERRORS.precision,
+      expected: InvalidOrderError,
+      outcome: 'refused',
+      marketRules: true,
+    },
+    {
+      what: '51121 lot size makes the markets due',
+      ...ERRORS.lotSize,
+      expected: InvalidOrderError,
+      outcome: 'refused',
+      marketRules: true,
+    },
+    // the account's order rate limit (all its order requests): a refusal for rate, not an order that may exist
+    {
+      what: "50061 the account's order rate limit reached",
+      ...ERRORS.orderRateLimit,
+      expected: RateLimitError,
       outcome: 'refused',
     },
     {
