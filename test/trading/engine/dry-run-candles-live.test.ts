@@ -62,6 +62,7 @@ for (const kit of [binanceKit, bybitKit]) {
             ccxt: { exchangeId: kit.id, apiUrl: url, profile: kit.profile, timeoutMs: 800 },
             settings: { ...configSchema().parse({}).trading.paper, latencyMs: 0 },
             periodMs: candleMs,
+            timeframe: '1m',
             clock: systemClock,
           }),
       });
