@@ -189,6 +189,33 @@ describe('decideSymbol: what a symbol does this tick', () => {
     }
   });
 
+  it('cancels a limit entry resting on the exchange once entries are paused (a kill switch, /pause)', () => {
+    const pause = { reason: 'daily loss limit', by: 'risk' as const, at: NOW };
+    const paused = (pending: LocalOrder[]): SymbolView => {
+      const v = view({ pending });
+      return { ...v, facts: { ...v.facts, pause } };
+    };
+    for (const status of ['open', 'partially_filled'] as const) {
+      const resting = order({ type: 'limit', purpose: 'entry', status, createdAt: NOW - 5_000 });
+      expect(decideSymbol(paused([resting]))).to.deep.include({
+        kind: 'cancel',
+        orders: [resting.clientOrderId],
+        reason: 'entries paused (daily loss limit): a resting entry is cancelled',
+      });
+      // not paused: it rests until its time to live
+      expect(decideSymbol(view({ pending: [resting] })).kind).to.equal('wait');
+    }
+    // a market entry, an entry not yet answered (looked up, never cancelled blind) and a resting exit are left
+    for (const other of [
+      order({ type: 'market', purpose: 'entry', status: 'open' }),
+      order({ type: 'limit', purpose: 'entry', status: 'unknown' }),
+      order({ type: 'limit', purpose: 'exit', side: 'sell', status: 'open' }),
+    ])
+      expect(decideSymbol(paused([other])).kind, `${other.type} ${other.purpose} ${other.status}`).to.equal(
+        'wait',
+      );
+  });
+
   it('waits out the cooldown after a refusal', () => {
     expect(decideSymbol(view({ cooldownUntil: NOW + 1 })).kind).to.equal('wait');
     expect(decideSymbol(view({ cooldownUntil: NOW })).kind).to.equal('strategy');

@@ -1,7 +1,10 @@
 import { askTrading, type BotCommand } from '../command';
 import { escapeHtml } from '../format';
 
-/** /pause [reason]: no new entries; open positions stay managed (stop-loss, take-profit). */
+/**
+ * /pause [reason]: no new entries (a limit entry still resting is cancelled: symbol-decision.ts); open positions stay
+ * managed (stop-loss, take-profit).
+ */
 export const pauseCommand: BotCommand = {
   name: 'pause',
   dangerous: true,

@@ -23,6 +23,7 @@ import { isFinal, isProtectiveExit, type LocalOrder } from '../orders/order-stat
 import { placementBlock, type PlacementFacts } from './placement-gate';
 import { averageEntryPrice, type PositionBook } from '../books/pnl';
 import { entryBelowStopFloor } from './entry-floor';
+import { pauseSummary } from '../operator/pause-causes';
 import {
   checkStopLossTakeProfit,
   isOpenPosition,
@@ -120,6 +121,24 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
       kind: 'cancel',
       orders: expired.map((o) => o.clientOrderId),
       reason: 'limit order did not finish in time',
+    };
+  }
+  // entries paused (the operator's /pause, a kill switch, an operational cause): a limit entry resting on the
+  // exchange would still buy until its time to live — a position opened after the pause (review risk45: the daily
+  // loss limit hit, the bot bought again). Cancelled now; what it filled is the position
+  const restingEntries = facts.pause
+    ? facts.pending.filter(
+        (o) =>
+          o.purpose === 'entry' &&
+          o.type === 'limit' &&
+          (o.status === 'open' || o.status === 'partially_filled'),
+      )
+    : [];
+  if (restingEntries.length > 0) {
+    return {
+      kind: 'cancel',
+      orders: restingEntries.map((o) => o.clientOrderId),
+      reason: `entries paused (${pauseSummary(facts.pause!)}): a resting entry is cancelled`,
     };
   }
   // what any order of the symbol waits for; an entry has more rules (decideOnSignal)
