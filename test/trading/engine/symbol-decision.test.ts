@@ -205,6 +205,13 @@ describe('decideSymbol: what a symbol does this tick', () => {
       // not paused: it rests until its time to live
       expect(decideSymbol(view({ pending: [resting] })).kind).to.equal('wait');
     }
+    // an operational pause (an order in doubt, the state unsaved) waits for the exchange's truth: nothing cancelled
+    const resting = order({ type: 'limit', purpose: 'entry', status: 'open' });
+    const v = view({ pending: [resting] });
+    for (const joined of [[], [{ reason: 'daily loss limit', by: 'risk' as const, at: NOW }]]) {
+      const inDoubt = { reason: 'order in doubt', by: 'operational' as const, at: NOW, joined };
+      expect(decideSymbol({ ...v, facts: { ...v.facts, pause: inDoubt } }).kind).to.equal('wait');
+    }
     // a market entry, an entry not yet answered (looked up, never cancelled blind) and a resting exit are left
     for (const other of [
       order({ type: 'market', purpose: 'entry', status: 'open' }),

@@ -23,7 +23,8 @@ import { isFinal, isProtectiveExit, type LocalOrder } from '../orders/order-stat
 import { placementBlock, type PlacementFacts } from './placement-gate';
 import { averageEntryPrice, type PositionBook } from '../books/pnl';
 import { entryBelowStopFloor } from './entry-floor';
-import { pauseSummary } from '../operator/pause-causes';
+import { causesOf, pauseSummary } from '../operator/pause-causes';
+import type { PauseState } from '../state/trading-state';
 import {
   checkStopLossTakeProfit,
   isOpenPosition,
@@ -123,10 +124,11 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
       reason: 'limit order did not finish in time',
     };
   }
-  // entries paused (the operator's /pause, a kill switch, an operational cause): a limit entry resting on the
-  // exchange would still buy until its time to live — a position opened after the pause (review risk45: the daily
-  // loss limit hit, the bot bought again). Cancelled now; what it filled is the position
-  const restingEntries = facts.pause
+  // entries paused by the operator (/pause, close-all) or a kill switch: a limit entry resting on the exchange would
+  // still buy until its time to live — a position opened after the pause (review risk45: the daily loss limit hit,
+  // the bot bought again). Cancelled now; what it filled is the position. Not for an operational pause (an order in
+  // doubt, the state unsaved or hidden): its orders are what it waits to learn the truth of, not ours to end
+  const restingEntries = cancelsRestingEntries(facts.pause)
     ? facts.pending.filter(
         (o) =>
           o.purpose === 'entry' &&
@@ -375,6 +377,17 @@ export function urgentLimitMissed(ordersOfSymbol: readonly LocalOrder[]): boolea
   if (latest.filled >= latest.amount) return false;
   if (latest.refused === true) return refusedForPriceBand(latest);
   return latest.status === 'cancelled';
+}
+
+/**
+ * Whether `pause` ends the limit entries resting on the exchange (decideSymbol): a pause of the operator's (/pause,
+ * close-all) or of a kill switch, and no operational cause beside it — an order in doubt or a state that could not be
+ * saved wants the exchange's truth first, and a cancel would make it.
+ */
+function cancelsRestingEntries(pause: PauseState | null): boolean {
+  if (pause === null) return false;
+  const causes = causesOf(pause);
+  return causes.every((c) => c.by === 'operator' || c.by === 'risk');
 }
 
 /**
