@@ -23,7 +23,7 @@ import { isFinal, isProtectiveExit, type LocalOrder } from '../orders/order-stat
 import { placementBlock, type PlacementFacts } from './placement-gate';
 import { averageEntryPrice, type PositionBook } from '../books/pnl';
 import { entryBelowStopFloor } from './entry-floor';
-import { pauseSummary } from '../operator/pause-causes';
+import { causesOf, pauseSummary } from '../operator/pause-causes';
 import {
   checkStopLossTakeProfit,
   isOpenPosition,
@@ -125,13 +125,19 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
   }
   // entries paused (the operator's /pause, a kill switch, an operational cause): a limit entry resting on the
   // exchange would still buy until its time to live — a position opened after the pause (review risk45: the daily
-  // loss limit hit, the bot bought again). Cancelled now; what it filled is the position
+  // loss limit hit, the bot bought again). Cancelled now; what it filled is the position. Not one the exchange no
+  // longer shows (absent-orders.ts): the operational pause that waits on it, or in doubt — its cancel answers "not
+  // found" every tick, and its settling, not a cancel, ends it (review 45b: a cancel sent each tick; the pause that
+  // waits on it lifted by the cancel of a resting order, trading-loop.test.ts)
+  const waitedOn = new Set(facts.pause ? causesOf(facts.pause).map((c) => c.clientOrderId) : []);
   const restingEntries = facts.pause
     ? facts.pending.filter(
         (o) =>
           o.purpose === 'entry' &&
           o.type === 'limit' &&
-          (o.status === 'open' || o.status === 'partially_filled'),
+          (o.status === 'open' || o.status === 'partially_filled') &&
+          o.inDoubtAt === undefined &&
+          !waitedOn.has(o.clientOrderId),
       )
     : [];
   if (restingEntries.length > 0) {
