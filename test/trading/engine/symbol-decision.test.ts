@@ -223,6 +223,32 @@ describe('decideSymbol: what a symbol does this tick', () => {
       );
   });
 
+  it('leaves to its settling an entry the exchange no longer shows: waited on by an operational pause, or in doubt (review 45b)', () => {
+    const absent = order({ type: 'limit', purpose: 'entry', status: 'open', createdAt: NOW - 5_000 });
+    const other = order({
+      clientOrderId: 'bot-abc123-2',
+      type: 'limit',
+      purpose: 'entry',
+      status: 'open',
+      createdAt: NOW - 5_000,
+    });
+    // the operational pause an absent order takes waits on that order: a cancel of it answers "not found" every tick
+    const pause = {
+      reason: `the exchange no longer shows order ${absent.clientOrderId}; not settled`,
+      by: 'operational' as const,
+      at: NOW,
+      clientOrderId: absent.clientOrderId,
+    };
+    // an operational pause cancels nothing: its orders are what it waits to learn the truth of
+    const v = view({ pending: [absent, other] });
+    expect(decideSymbol({ ...v, facts: { ...v.facts, pause } }).kind).to.equal('wait');
+    // in doubt (no read can settle it: the operator's /settle), under the operator's /pause
+    const inDoubt = { ...other, inDoubtAt: NOW - 1_000 };
+    const paused = view({ pending: [inDoubt] });
+    const byOperator = { reason: 'operator', by: 'operator' as const, at: NOW };
+    expect(decideSymbol({ ...paused, facts: { ...paused.facts, pause: byOperator } }).kind).to.equal('wait');
+  });
+
   it('waits out the cooldown after a refusal', () => {
     expect(decideSymbol(view({ cooldownUntil: NOW + 1 })).kind).to.equal('wait');
     expect(decideSymbol(view({ cooldownUntil: NOW })).kind).to.equal('strategy');

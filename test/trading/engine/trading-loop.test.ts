@@ -15,6 +15,7 @@ import { applyFill, emptyBook, type Fill } from '../../../src/trading/engine/boo
 import {
   candleEnd,
   candlesSince,
+  candlePeriod,
   closedCandles,
   newCandleCount,
 } from '../../../src/trading/engine/tick/symbol-tick';
@@ -1379,6 +1380,20 @@ describe('closedCandles', () => {
     expect(candleEnd(Date.UTC(2026, 11, 1), 28 * 86_400_000)).to.equal(Date.UTC(2027, 0, 1));
     // a week, a day: their fixed length
     expect(candleEnd(Date.UTC(2026, 4, 4), 7 * 86_400_000)).to.equal(Date.UTC(2026, 4, 11));
+  });
+  // OKX `3M` (ccxt sends `3Mutc`): quarter candles opening on the 1st of January, April, July and October, 90 to 92
+  // days apart. Taken as month candles, the quarter still forming looked finished a month after it opened.
+  const quarters = [month(2026, 0), month(2026, 3), month(2026, 6), month(2026, 9), month(2027, 0)];
+  it('keeps a quarter candle (OKX 3M) forming until the quarter ends', () => {
+    expect(
+      closedCandles(quarters, Date.UTC(2027, 1, 15)),
+      'mid-February: the quarter still forming',
+    ).to.have.length(4);
+    expect(closedCandles(quarters, Date.UTC(2027, 3, 1))).to.have.length(5);
+    expect(candleEnd(Date.UTC(2026, 9, 1), candlePeriod(quarters))).to.equal(Date.UTC(2027, 0, 1));
+    expect(
+      newCandleCount(quarters.slice(0, 4), candleEnd(Date.UTC(2026, 3, 1), candlePeriod(quarters))),
+    ).to.equal(2);
   });
   it('counts a finished month once: new when it ends, seen after', () => {
     const seenApril = candleEnd(Date.UTC(2026, 3, 1), 28 * 86_400_000);

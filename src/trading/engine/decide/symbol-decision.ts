@@ -127,13 +127,15 @@ export function decideSymbol(v: SymbolView): SymbolDecision {
   // entries paused by the operator (/pause, close-all) or a kill switch: a limit entry resting on the exchange would
   // still buy until its time to live — a position opened after the pause (review risk45: the daily loss limit hit,
   // the bot bought again). Cancelled now; what it filled is the position. Not for an operational pause (an order in
-  // doubt, the state unsaved or hidden): its orders are what it waits to learn the truth of, not ours to end
+  // doubt, the state unsaved or hidden): its orders are what it waits to learn the truth of, not ours to end; nor an
+  // order in doubt under any pause — its cancel answers "not found" every tick, and its settling ends it (review 45b)
   const restingEntries = cancelsRestingEntries(facts.pause)
     ? facts.pending.filter(
         (o) =>
           o.purpose === 'entry' &&
           o.type === 'limit' &&
-          (o.status === 'open' || o.status === 'partially_filled'),
+          (o.status === 'open' || o.status === 'partially_filled') &&
+          o.inDoubtAt === undefined,
       )
     : [];
   if (restingEntries.length > 0) {

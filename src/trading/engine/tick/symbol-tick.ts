@@ -538,17 +538,22 @@ export function closedCandles(candles: readonly Candle[], now: number): Candle[]
 
 /** The shortest calendar month: candles this far apart or more are month candles (Binance `1M`, Bybit `M`, OKX `1Mutc`). */
 const MONTH_MS = 28 * 86_400_000;
+/** A calendar month's mean length (365.2425 / 12 days): how many months a step of month candles spans. */
+const MEAN_MONTH_MS = 30.436875 * 86_400_000;
 
 /**
  * When the candle opened at `open` ends, its candles `period` apart (candlePeriod). A month candle opens on the 1st
  * of a UTC month and ends on the 1st of the next, 28 to 31 days later: the period read off the candles is the
- * shortest step, February's, and a 31-day month still forming looked finished from its 29th (review 45).
+ * shortest step, February's, and a 31-day month still forming looked finished from its 29th (review 45). A candle of
+ * several months (OKX `3M`, sent as `3Mutc`: quarters, 89 to 92 days) ends as many calendar months after it opened:
+ * taken as one month, the quarter still forming looked finished a month after it opened (review 45b).
  */
 export function candleEnd(open: number, period: number): number {
   if (period >= MONTH_MS) {
     const at = new Date(open);
     if (at.getUTCDate() === 1 && open % 86_400_000 === 0) {
-      return Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1);
+      const months = Math.max(1, Math.round(period / MEAN_MONTH_MS));
+      return Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + months, 1);
     }
   }
   return open + period;
