@@ -372,6 +372,16 @@ export function createBot(deps: BotDeps): Bot {
       );
       return;
     }
+    // A forwarded message is someone else's words, dated when it was forwarded (its own date is in forward_origin):
+    // a command quoted while sharing a conversation is not one the forwarder gave.
+    if ('forward_origin' in message && message.forward_origin !== undefined) {
+      log.info('Forwarded Telegram command not executed', { command: parsed.name, chatId, userId });
+      await send(
+        chatId,
+        `⏭ Not executed: /${escapeHtml(parsed.name)} came in a forwarded message. Send it yourself if you want it.`,
+      );
+      return;
+    }
     const ageMs = clock.now() - message.date * 1000;
     if (ageMs > tg.staleCommandMaxAgeSec * 1000) {
       log.info('Stale Telegram command not executed', { command: parsed.name, chatId, ageMs });
