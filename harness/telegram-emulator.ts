@@ -239,15 +239,20 @@ export class TelegramEmulator {
   /**
    * A user in `chatId` (user id `fromId`, default = chatId) sends a command, e.g. `/status`.
    * `dateSec` sets the message date (epoch seconds) — older than now simulates a command sent while the bot was down.
+   * `fields` are more of the Message's fields as the Bot API sends them: `sender_chat` (sent on behalf of a chat: an
+   * anonymous group admin, a channel), `forward_origin` (a forwarded message)...
    */
   async sendCommand(
     chatId: string | number,
     text: string,
     fromId?: string | number,
-    opts: { dateSec?: number } = {},
+    opts: { dateSec?: number; fields?: Record<string, unknown> } = {},
   ): Promise<void> {
     const client = this.client(chatId, fromId);
-    const msg = client.makeCommand(text, opts.dateSec !== undefined ? { date: opts.dateSec } : {});
+    const msg = client.makeCommand(text, {
+      ...(opts.dateSec !== undefined ? { date: opts.dateSec } : {}),
+      ...opts.fields,
+    });
     await this.server.addUserCommand(msg);
   }
 

@@ -24,6 +24,8 @@ export interface WhoAmI {
   username?: string;
   name?: string;
   text?: string;
+  /** Sent on behalf of this chat (anonymous admin, channel): no user id is known. */
+  senderChatId?: string;
 }
 
 export type WhoAmIOutcome =
@@ -36,6 +38,11 @@ interface TelegramUpdate {
     text?: string;
     chat: { id: number; type: string; title?: string };
     from?: { id: number; username?: string; first_name?: string; last_name?: string };
+    /**
+     * Sent on behalf of a chat (an anonymous group admin, a user posting as a channel): `from` is then a fake user
+     * shared by everyone who sends that way (GroupAnonymousBot…), never reported as the sender's id.
+     */
+    sender_chat?: { id: number; type: string; title?: string };
     /** Unix seconds (Telegram's clock). */
     date?: number;
   };
@@ -121,16 +128,20 @@ export async function waitForWhoAmI(opts: {
       if (first && (m.date === undefined || m.date * 1000 < startedAt - DATE_SLACK_MS)) continue;
       // mark it read: the service must not run the message it was sent for this
       await callBotApi(target, 'getUpdates', { offset, timeout: 0 }, 10_000).catch(() => undefined);
-      const name = [m.from?.first_name, m.from?.last_name].filter(Boolean).join(' ');
+      // on behalf of a chat, `from` is a fake user every anonymous admin (or channel) shares: listed, it would let
+      // any of them, in any group, command (review tgcmd45)
+      const from = m.sender_chat ? undefined : m.from;
+      const name = [from?.first_name, from?.last_name].filter(Boolean).join(' ');
       return {
         ok: true,
         who: {
           chatId: String(m.chat.id),
           chatType: m.chat.type,
           ...(m.chat.title ? { chatTitle: m.chat.title } : {}),
-          ...(m.from ? { userId: String(m.from.id) } : {}),
-          ...(m.from?.username ? { username: m.from.username } : {}),
+          ...(from ? { userId: String(from.id) } : {}),
+          ...(from?.username ? { username: from.username } : {}),
           ...(name ? { name } : {}),
+          ...(m.sender_chat ? { senderChatId: String(m.sender_chat.id) } : {}),
           ...(m.text ? { text: m.text.slice(0, 60) } : {}),
         },
       };
@@ -151,6 +162,14 @@ export function describeWhoAmI(who: WhoAmI): string {
     ...(who.userId
       ? [`user ${who.userId}${who.username ? ` (@${who.username})` : ''}${who.name ? ` — ${who.name}` : ''}`]
       : []),
+    ...(who.senderChatId
+      ? [
+          `sent on behalf of the chat ${who.senderChatId} (as an anonymous admin or as a channel): it does not say who`,
+          'you are. For your user id (needed for /closeall, /restart, /pause, /resume...), run whoami again and send',
+          '/whoami as yourself (in the group: turn "Remain anonymous" off in your admin rights, or send it to the bot',
+          'in a private chat).',
+        ]
+      : []),
     '',
     'In .env:',
     `  TELEGRAM_CHAT_ID=${who.chatId}            # where alerts go`,
@@ -163,9 +182,10 @@ export function describeWhoAmI(who: WhoAmI): string {
         : []),
     );
   } else {
-    lines.push(
-      `  TELEGRAM_ALLOWED_USER_IDS=${who.userId ?? who.chatId}   # you may command, dangerous commands too`,
-    );
+    if (who.userId || !who.senderChatId)
+      lines.push(
+        `  TELEGRAM_ALLOWED_USER_IDS=${who.userId ?? who.chatId}   # you may command, dangerous commands too`,
+      );
   }
   lines.push('then `npm restart`.');
   return lines.join('\n');

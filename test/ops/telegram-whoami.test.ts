@@ -3,7 +3,7 @@
  * only when waited on): it never spins on an error answer, and the first read forgets what was pending before it.
  */
 import { expect } from 'chai';
-import { waitForWhoAmI } from '../../src/ops/telegram-whoami';
+import { describeWhoAmI, waitForWhoAmI } from '../../src/ops/telegram-whoami';
 import { FakeClock } from '../support/fake-clock';
 
 const TOKEN = '123456:ABC-whoami-test-token';
@@ -87,5 +87,34 @@ describe('telegram whoami (Bot API reads)', () => {
     expect(bodies[1]).to.include({ offset: 42 });
     expect(outcome).to.deep.include({ ok: true });
     expect(outcome.ok && outcome.who).to.include({ chatId: '4242', userId: '4242' });
+  });
+
+  it("an anonymous admin's /whoami proposes no user id: its `from` is the fake user every anonymous admin shares", async () => {
+    const start = 1_700_000_000_000;
+    let calls = 0;
+    const outcome = await waitForWhoAmI({
+      token: TOKEN,
+      apiRoot: 'http://127.0.0.1:1',
+      timeoutMs: 60_000,
+      clock: new FakeClock(start, { sleep: 'advances' }),
+      fetch: async () => {
+        calls += 1;
+        const anonymous = {
+          text: '/whoami',
+          chat: { id: -1001234, type: 'supergroup', title: 'ops' },
+          // Bot API Message.from: "a fake sender user in non-channel chats, if the message was sent on behalf of a chat"
+          from: { id: 1087968824, username: 'GroupAnonymousBot', first_name: 'Group', is_bot: true },
+          sender_chat: { id: -1001234, type: 'supergroup', title: 'ops' },
+          date: start / 1000 + 1,
+        };
+        return answer(200, { ok: true, result: calls === 1 ? [{ update_id: 7, message: anonymous }] : [] });
+      },
+    });
+    expect(outcome.ok && outcome.who).to.include({ chatId: '-1001234', senderChatId: '-1001234' });
+    expect(outcome.ok && outcome.who.userId).to.equal(undefined);
+    const text = describeWhoAmI(outcome.ok ? outcome.who : ({} as never));
+    expect(text).not.to.include('1087968824');
+    expect(text).not.to.include('TELEGRAM_ALLOWED_USER_IDS');
+    expect(text).to.include('TELEGRAM_ALLOWED_CHAT_IDS=-1001234').and.include('as yourself');
   });
 });

@@ -164,6 +164,23 @@ function chatMoveOf(message: Message): { from: string; to: string } | undefined 
   return undefined;
 }
 
+/**
+ * Fake users the Bot API puts in `from` of a message sent on behalf of a chat (Message.from: "For backward
+ * compatibility, the field contains a fake sender user in non-channel chats, if the message was sent on behalf of a
+ * chat"): GroupAnonymousBot (anonymous group admins), Channel_Bot (a user posting as a channel), Telegram (a channel
+ * post forwarded into its discussion group). The same for everyone who sends that way: listed, they let no one in.
+ */
+export const SHARED_SENDER_IDS: ReadonlySet<string> = new Set(['1087968824', '136817688', '777000']);
+
+/**
+ * The user id a message is from; undefined when there is none to trust: sent on behalf of a chat (`sender_chat`:
+ * its `from` is a fake user every anonymous admin or channel shares, so it names no one), or no `from` at all.
+ */
+function senderUserId(message: { from?: { id: number }; sender_chat?: unknown }): string | undefined {
+  if (message.sender_chat !== undefined || !message.from) return undefined;
+  return String(message.from.id);
+}
+
 function toKeyboard(buttons: InlineButton[][]): {
   inline_keyboard: Array<Array<{ text: string; callback_data: string }>>;
 } {
@@ -310,8 +327,14 @@ export function createBot(deps: BotDeps): Bot {
 
   async function onMessage(ctx: Context, message: Message.TextMessage): Promise<void> {
     const chatId = String(message.chat.id);
-    const userId = message.from ? String(message.from.id) : undefined;
-    const subject = { chatId, userId, username: message.from?.username, text: message.text };
+    const onBehalfOfChat = message.sender_chat !== undefined;
+    const userId = senderUserId(message);
+    const subject = {
+      chatId,
+      userId,
+      username: onBehalfOfChat ? message.sender_chat?.id.toString() : message.from?.username,
+      text: message.text,
+    };
     // a group (negative id) no setting names may be a listed group Telegram moved while the bot did not hear it (the
     // service message is kept with the updates for 24 h): Telegram is asked about the listed groups, then auth again
     if (!auth.isAllowed(subject) && chatId.startsWith('-') && startup) await probeMoves(startup.signal, true);
@@ -337,11 +360,25 @@ export function createBot(deps: BotDeps): Bot {
         command: parsed.name,
         chatId,
         userId,
+        ...(onBehalfOfChat ? { senderChatId: message.sender_chat?.id } : {}),
       });
       await send(
         chatId,
-        `⛔ /${escapeHtml(parsed.name)} changes trading: it needs your own user id${userId ? ` (${escapeHtml(userId)})` : ''} ` +
-          'in TELEGRAM_ALLOWED_USER_IDS — an allowed group is not enough.',
+        onBehalfOfChat
+          ? `⛔ /${escapeHtml(parsed.name)} changes trading: this message was sent on behalf of a chat (as an anonymous ` +
+              'admin or as a channel), which does not say who you are. Send it as yourself.'
+          : `⛔ /${escapeHtml(parsed.name)} changes trading: it needs your own user id${userId ? ` (${escapeHtml(userId)})` : ''} ` +
+              'in TELEGRAM_ALLOWED_USER_IDS — an allowed group is not enough.',
+      );
+      return;
+    }
+    // A forwarded message is someone else's words, dated when it was forwarded (its own date is in forward_origin):
+    // a command quoted while sharing a conversation is not one the forwarder gave.
+    if ('forward_origin' in message && message.forward_origin !== undefined) {
+      log.info('Forwarded Telegram command not executed', { command: parsed.name, chatId, userId });
+      await send(
+        chatId,
+        `⏭ Not executed: /${escapeHtml(parsed.name)} came in a forwarded message. Send it yourself if you want it.`,
       );
       return;
     }
@@ -439,16 +476,9 @@ export function createBot(deps: BotDeps): Bot {
     const move = chatMoveOf(message);
     if (move) await chatMoves.learn(move.from, move.to, 'service-message');
     else if ('text' in message) await onMessage(ctx, message);
-    else if (
-      !auth.isAllowed({
-        chatId: String(message.chat.id),
-        userId: message.from ? String(message.from.id) : undefined,
-      })
-    ) {
-      auth.recordDenied(
-        { chatId: String(message.chat.id), userId: message.from ? String(message.from.id) : undefined },
-        clock.now(),
-      );
+    else {
+      const subject = { chatId: String(message.chat.id), userId: senderUserId(message) };
+      if (!auth.isAllowed(subject)) auth.recordDenied(subject, clock.now());
     }
   });
   telegraf.on('callback_query', async (ctx) => {
@@ -457,8 +487,9 @@ export function createBot(deps: BotDeps): Bot {
   telegraf.catch(async (err, ctx) => {
     log.error('Telegram command failed', { error: errorMessage(err), updateId: ctx.update.update_id });
     const chat = ctx.chat;
-    const from = ctx.from;
-    if (chat && auth.isAllowed({ chatId: String(chat.id), userId: from ? String(from.id) : undefined })) {
+    // a button's presser (callback_query.from) is always a real user; a message's may be a shared fake one
+    const userId = ctx.message ? senderUserId(ctx.message) : ctx.from ? String(ctx.from.id) : undefined;
+    if (chat && auth.isAllowed({ chatId: String(chat.id), userId })) {
       await send(String(chat.id), `❌ Command failed: ${escapeHtml(errorMessage(err))}`).catch(
         () => undefined,
       );
@@ -612,6 +643,13 @@ export function createBot(deps: BotDeps): Bot {
           'TELEGRAM_ALLOWED_CHAT_IDS is empty: the bot accepts NO commands (alerts are still sent). List your chat id to use commands.',
         );
       } else {
+        const shared = (tg.allowedUserIds ?? []).filter((id) => SHARED_SENDER_IDS.has(id.trim()));
+        if (shared.length > 0)
+          log.warn(
+            `TELEGRAM_ALLOWED_USER_IDS lists ${shared.join(', ')}: the fake user Telegram shows for every message sent ` +
+              'on behalf of a chat (an anonymous admin, a channel), in any group. It lets no one in; list your own user ' +
+              'id (`byninja telegram whoami`, the message sent as yourself).',
+          );
         log.info('Telegram bot starting (long polling)', {
           allowedChats: auth.allowedCount,
           apiRoot: apiRoot === 'https://api.telegram.org' ? 'default' : 'custom',

@@ -1,5 +1,5 @@
 /**
- * Pending confirmations of dangerous commands (/restart, /closeall, /settle, /writeoff). The inline button carries a random nonce,
+ * Pending confirmations of dangerous commands (/restart, /closeall, /settle, /writeoff, /resume). The inline button carries a random nonce,
  * never the action itself: a button is good once, in the chat that asked, until `ttlMs` — an old, replayed,
  * forged or double-tapped button finds nothing and does nothing. It belongs to the user who asked: in a group,
  * another member's press is refused (and leaves the confirmation to its owner), unless the presser is one of the
@@ -15,7 +15,9 @@ export type ConfirmableAction =
   | { kind: 'restart'; targets: ServiceName[] }
   | { kind: 'closeall' }
   | { kind: 'settle'; params: SettleOrderParams }
-  | { kind: 'writeoff'; symbol: string };
+  | { kind: 'writeoff'; symbol: string }
+  /** `pausedReason`: the pause the question named; a resume is not sent once it has changed. */
+  | { kind: 'resume'; pausedReason: string };
 
 export interface PendingConfirmation {
   nonce: string;

@@ -404,7 +404,11 @@ describe('telegram bot (telegraf ↔ emulator, real PM2) @slow', function () {
       'paused: &lt;b&gt;maintenance&lt;/b&gt;',
     );
     expect(stub.state.status.paused).to.equal(true);
-    expect((await ask('/resume')).text).to.include('Trading resumed');
+    // /resume asks first, naming the pause it lifts (resume-confirm.test.ts)
+    const question = await ask('/resume');
+    expect(question.text).to.include('Paused: <b>&lt;b&gt;maintenance&lt;/b&gt;</b>');
+    expect((await press(question, 0, 'Trading resumed')).text).to.include('was paused');
+    expect(stub.state.status.paused).to.equal(false);
   });
 
   it('long /logs output is split under 4096 characters, with secrets redacted', async () => {
