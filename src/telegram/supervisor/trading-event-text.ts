@@ -117,7 +117,11 @@ const STYLE: Record<TradingEventType, { icon: string; title: string; priority: P
   'market.stale': { icon: '🧊', title: 'Stale prices: no entries', priority: 'high' },
   'market.fresh': { icon: '🟢', title: 'Prices fresh again', priority: 'normal' },
   'exit.held': { icon: '🚧', title: 'Stop-loss held by a halt', priority: 'high' },
-  'entry.stake_too_small': { icon: '🪙', title: 'Stake too small for a stop-loss: no entry', priority: 'high' },
+  'entry.stake_too_small': {
+    icon: '🪙',
+    title: 'Stake too small for a stop-loss: no entry',
+    priority: 'high',
+  },
   'clock.skew': { icon: '🕒', title: 'Host clock off the exchange', priority: 'high' },
   'api_key.limits': { icon: '🔑', title: 'API key', priority: 'high' },
   recovery: { icon: '🔁', title: 'Trading recovered its state', priority: 'normal' },
