@@ -6,9 +6,9 @@
 import { expect } from 'chai';
 import { systemClock } from '../../src/shared/clock';
 import { CcxtExchange, type CcxtExchangeOptions } from '../../src/trading/exchange/ccxt-exchange';
-import type { Exchange, Market } from '../../src/trading/exchange/exchange';
+import type { Candle, Exchange, Market } from '../../src/trading/exchange/exchange';
 import type { ExchangeKit, LocalExchange } from '../../harness/exchanges/local-exchange';
-import { HOLD } from '../../src/trading/strategy/strategy';
+import { HOLD, type Signal } from '../../src/trading/strategy/strategy';
 import { EngineHarness, ScriptedStrategy, type HarnessOptions } from './engine-harness';
 
 /** Reads tried twice, 50 ms apart: a read fault shows within a test (the shipped 4 attempts take seconds). */
@@ -202,4 +202,34 @@ export async function startHoldingLiveEngine(
     throw err;
   }
   return { h, bought: held() };
+}
+
+/**
+ * Runs `h` (recovered as a first start, then running) for ten ticks a quarter of `candleMs` apart, `strategy` holding;
+ * how often it was asked, and the open time of each newest candle it was handed that had not ended on the exchange's
+ * clock (the host's plus `skewMs()`, the double's) when it was asked: a candle still forming.
+ */
+export async function formingCandlesSeen(
+  h: EngineHarness,
+  strategy: ScriptedStrategy,
+  candleMs: number,
+  skewMs: () => number,
+): Promise<{ asked: number; seen: number[] }> {
+  const seen: number[] = [];
+  let asked = 0;
+  Object.assign(strategy, {
+    evaluate: (candles: readonly Candle[]): Signal => {
+      asked++;
+      const newest = candles[candles.length - 1]![0];
+      if (newest + candleMs > Date.now() + skewMs()) seen.push(newest);
+      return HOLD;
+    },
+  });
+  await h.loop.recover({ kind: 'first-start' });
+  h.loop.enterRunning();
+  for (let i = 0; i < 10; i++) {
+    await h.loop.tick();
+    await new Promise((r) => setTimeout(r, candleMs / 4));
+  }
+  return { asked, seen };
 }

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemClock } from '../../src/shared/clock';
-import { IpcClient } from '../../src/shared/ipc/client';
-import type { ReconcileDifference } from '../../src/shared/ipc/protocol';
+import { IpcClient, type IpcClientOptions } from '../../src/shared/ipc/client';
+import type { ReconcileDifference, TradingEvent } from '../../src/shared/ipc/protocol';
 import { silentLogger } from '../../src/shared/logging/logger';
 import type { LocalOrder } from '../../src/trading/engine/orders/order-state';
 import type { HistoryEntry, TradingState } from '../../src/trading/engine/state/trading-state';
@@ -42,11 +42,15 @@ export function reconcileOverTcp(
   return callOverTcp(port, token, (client) => client.call('reconcile', {}));
 }
 
-/** One session with the daemon's TCP layer. */
+/**
+ * One session with the daemon's TCP layer; `session.cursor` subscribes to its events from there, heard by
+ * `session.onEvent` from the connection on (the replay included).
+ */
 export async function callOverTcp<T>(
   port: number,
   token: string,
   fn: (client: IpcClient) => Promise<T>,
+  session: Pick<IpcClientOptions, 'cursor'> & { onEvent?: (event: TradingEvent) => void } = {},
 ): Promise<T> {
   const client = new IpcClient({
     host: '127.0.0.1',
@@ -58,7 +62,9 @@ export async function callOverTcp<T>(
     reconnect: false,
     logger: silentLogger(),
     clock: systemClock,
+    ...(session.cursor ? { cursor: session.cursor } : {}),
   });
+  if (session.onEvent) client.on('event', session.onEvent);
   await client.connect();
   try {
     return await fn(client);

@@ -16,11 +16,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../harness/ports';
 import { STATE_VERSION } from '../../src/trading/engine/state/trading-state';
-import { systemClock } from '../../src/shared/clock';
-import { IpcClient } from '../../src/shared/ipc/client';
 import type { TradingEvent } from '../../src/shared/ipc/protocol';
-import { silentLogger } from '../../src/shared/logging/logger';
 import { daemonEnv, TradingDaemon, TRADING_TEST_TOKEN } from '../support/trading-daemon';
+import { callOverTcp } from '../support/trading-files';
 
 /** A type no build has: what a newer build's event is to this one. */
 const NEWER_TYPE = 'entry.from_a_newer_build';
@@ -34,25 +32,10 @@ interface Envelope {
 /** Every event the daemon on `port` replays and sends within `ms`, subscribed from the start of its log. */
 async function eventsOf(port: number, ms: number): Promise<TradingEvent[]> {
   const events: TradingEvent[] = [];
-  const client = new IpcClient({
-    host: '127.0.0.1',
-    port,
-    token: TRADING_TEST_TOKEN,
-    client: 'test',
-    requestTimeoutMs: 10_000,
-    heartbeatMs: 60_000,
-    reconnect: false,
-    logger: silentLogger(),
-    clock: systemClock,
+  await callOverTcp(port, TRADING_TEST_TOKEN, () => sleep(ms), {
     cursor: { load: () => 0, save: () => Promise.resolve() },
+    onEvent: (e) => events.push(e),
   });
-  client.on('event', (e: TradingEvent) => events.push(e));
-  await client.connect();
-  try {
-    await sleep(ms);
-  } finally {
-    await client.close();
-  }
   return events;
 }
 

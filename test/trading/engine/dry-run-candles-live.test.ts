@@ -9,16 +9,14 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from '../../../src/shared/clock';
 import { configSchema } from '../../../src/shared/config/schema';
 import { openDryRunExchange } from '../../../src/trading/exchange/dry-run-exchange';
-import type { Candle } from '../../../src/trading/exchange/exchange';
-import { HOLD, type Signal } from '../../../src/trading/strategy/strategy';
 import { binanceKit, bybitKit } from '../../../harness/exchanges/exchange-kits';
 import type { LocalExchange } from '../../../harness/exchanges/local-exchange';
 import { EngineHarness, ScriptedStrategy } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
+import { formingCandlesSeen } from '../../support/live-engine';
 
 for (const kit of [binanceKit, bybitKit]) {
   describe(`dry-run on ${kit.profile.name}: candles judged on the exchange's clock`, function () {
@@ -38,17 +36,7 @@ for (const kit of [binanceKit, bybitKit]) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byninja-dryrun-candles-'));
       dirs.push(dir);
       const url = fake.url;
-      const seen: number[] = [];
-      let asked = 0;
       const strategy = new ScriptedStrategy();
-      Object.assign(strategy, {
-        evaluate: (candles: readonly Candle[]): Signal => {
-          asked++;
-          const newest = candles[candles.length - 1]![0];
-          if (newest + candleMs > Date.now() + fake!.clockSkewMs) seen.push(newest);
-          return HOLD;
-        },
-      });
       h = await EngineHarness.open({
         // a ticker older than a minute is stale: the exchange's dates it 2 minutes before the host's now
         config: {
@@ -66,12 +54,7 @@ for (const kit of [binanceKit, bybitKit]) {
             clock: systemClock,
           }),
       });
-      await h.loop.recover({ kind: 'first-start' });
-      h.loop.enterRunning();
-      for (let i = 0; i < 10; i++) {
-        await h.loop.tick();
-        await sleep(candleMs / 4);
-      }
+      const { asked, seen } = await formingCandlesSeen(h, strategy, candleMs, () => fake!.clockSkewMs);
       expect(asked).to.be.greaterThan(0);
       expect(seen).to.deep.equal([]);
       // and a ticker just read is no stale price: its time is the exchange's

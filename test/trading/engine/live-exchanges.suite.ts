@@ -19,7 +19,6 @@ import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
 import { reconcileWithExchange } from '../../../src/trading/engine/start/reconcile';
 import { clientOrderIdFor } from '../../../src/trading/engine/state/trading-state';
 import { floorToStep, largestOrderAmount } from '../../../src/trading/exchange/precision';
-import type { Candle } from '../../../src/trading/exchange/exchange';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
 import { FakeBinance } from '../../../harness/exchanges/fake-binance';
@@ -32,7 +31,11 @@ import type {
 import { freePort } from '../../../harness/ports';
 import { EngineHarness, ScriptedStrategy, TEST_INSTALL_ID, deepMerge } from '../../support/engine-harness';
 import { closeAfterEach } from '../../support/close-after-each';
-import { openLiveEngine, tickUntil as tickUntilIn } from '../../support/live-engine';
+import {
+  formingCandlesSeen as formingCandlesSeenBy,
+  openLiveEngine,
+  tickUntil as tickUntilIn,
+} from '../../support/live-engine';
 
 const BTC = 'BTC/USDT';
 const ENTER: Signal = { action: 'enter-long', reason: 'test says buy' };
@@ -777,28 +780,9 @@ export function liveSuite(kit: ExchangeKit): void {
       });
     }
 
-    /**
-     * Runs the engine for a few candles; the open times of the newest candle each time the strategy was asked that
-     * had not ended on the exchange's clock (the double's: the host's plus its skew) when it was asked.
-     */
-    async function formingCandlesSeen(candleMs: number): Promise<{ asked: number; seen: number[] }> {
-      const seen: number[] = [];
-      let asked = 0;
-      Object.assign(strategy, {
-        evaluate: (candles: readonly Candle[]): Signal => {
-          asked++;
-          const newest = candles[candles.length - 1]![0];
-          if (newest + candleMs > Date.now() + fake!.clockSkewMs) seen.push(newest);
-          return HOLD;
-        },
-      });
-      await h!.loop.recover({ kind: 'first-start' });
-      h!.loop.enterRunning();
-      for (let i = 0; i < 10; i++) {
-        await h!.loop.tick();
-        await sleep(candleMs / 4);
-      }
-      return { asked, seen };
+    /** The engine run for a few candles (support/live-engine.ts formingCandlesSeen) on this double's clock. */
+    function formingCandlesSeen(candleMs: number): Promise<{ asked: number; seen: number[] }> {
+      return formingCandlesSeenBy(h!, strategy, candleMs, () => fake!.clockSkewMs);
     }
 
     // Bybit answers fills (execution list) and order history only within startTime..endTime: windows in the host's
