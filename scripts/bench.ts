@@ -60,7 +60,7 @@ async function main(): Promise<void> {
         "own (bus packet `at` of the `online` that follows the app's `ready`), and the exponential-backoff delay PM2 " +
         "applied (its `prev_restart_delay`) is subtracted. Both apps run with trading's node_args (none since stop 35: " +
         "V8's memory settings are applied by the daemon once ready) and MALLOC_ARENA_MAX from ecosystem.config.js, " +
-        'as PM2 runs trading (PM2 options, so the floor app gets them too). Trading entries are paused, and after every restart trading ' +
+        "as PM2 runs trading (PM2 options, so the floor app gets them too). With no open orders seeded trading's entries are paused (with orders, each traded symbol holds one, which holds entries; a pause would cancel resting entries), and after every restart trading " +
         'must report exactly the seeded number of open orders.',
       '1,000 open orders are seeded far below the market: one per symbol through the real OrderManager and paper ' +
         'exchange, the rest cloned into both files with fresh ids and funds reserved (placing them one by one takes minutes).',
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         "Binance double (harness/exchanges/fake-binance.ts: Binance's REQUEST_WEIGHT of 6,000 per minute enforced) behind " +
         'harness/latency-proxy.ts (25 ms each way on every byte, one more round trip to open a connection; no TLS). ' +
         "20 limit buys at half the market on 5 symbols are placed first by the engine's own OrderManager through the " +
-        'live adapter; entries paused; after every restart trading must report exactly 20 open orders. Killed ' +
+        'live adapter (each symbol holding resting orders places no entry); after every restart trading must report exactly 20 open orders. Killed ' +
         'alternately with the bare floor app, measured as restart is; the target is the floor plus 4 round trips ' +
         '(ratio ≤ 1). The used weight of every answer is read off the proxy: above the limit fails the section. ' +
         'The same against the local Bybit and OKX doubles (their documented per-endpoint limits enforced: any ' +

@@ -150,7 +150,6 @@ export async function liveRecoveries(
       await placeRestingOrders(dataDir, fake.url, kit);
     });
     try {
-      await t.probe.call('pause', { reason: 'benchmark' });
       const { session } = t;
       await session.harness.startScript('bare', writeBareScript(session.harness.root), {
         env: t.runtime.env,
