@@ -91,6 +91,11 @@ export function priceOfRest(
  */
 export const ASSUMED_TAKER_FEE = 0.002;
 
+/** The taker rate a fee is estimated at: the market's where ccxt knows it, else `ASSUMED_TAKER_FEE`. */
+export function takerRate(takerFee: number | undefined): number {
+  return takerFee !== undefined && takerFee >= 0 ? takerFee : ASSUMED_TAKER_FEE;
+}
+
 /** The fee of the part of an order beyond its booked fills; `estimated` when no answer said (all of) it. */
 export interface RestFee extends FeePaid {
   estimated: boolean;
@@ -137,7 +142,7 @@ export function feeOfRest(
   const { base, quote } = splitSymbol(order.symbol);
   const received = order.side === 'buy' ? base : quote;
   const charged = order.side === 'buy' && buyFeeCoin === 'base' ? base : quote;
-  const rate = takerFee !== undefined && takerFee >= 0 ? takerFee : ASSUMED_TAKER_FEE;
+  const rate = takerRate(takerFee);
   const estimate = (part: number): FeePaid =>
     charged === base ? { cost: part * rate, currency: base } : { cost: part * price * rate, currency: quote };
   const given = (known?.fees ?? []).filter((f) => Number.isFinite(f.cost));

@@ -8,7 +8,7 @@
  */
 import type { Market } from '../../exchange/exchange';
 import type { OrderType } from '../../../shared/domain/order';
-import { ASSUMED_TAKER_FEE } from '../books/fills-from-order';
+import { takerRate } from '../books/fills-from-order';
 import { sizeExitOrder, sizeOrder } from './risk';
 
 export interface EntryFloorView {
@@ -27,7 +27,7 @@ export interface EntryFloorView {
 /**
  * Why the position an entry of `v.stake` would open could not be sold by its stop-loss, or null when it could. The
  * position is the amount bought less the buy's fee at the market's taker rate (the coin's, as Binance, Bybit and OKX
- * take a spot buy's fee; `ASSUMED_TAKER_FEE` where ccxt knows no rate), judged by the stop-loss's own sizing
+ * take a spot buy's fee; else the assumed rate: fills-from-order.ts takerRate), judged by the stop-loss's own sizing
  * (sizeExitOrder, at market) at the stop-loss's price. A fall past that price before the stop-loss sells (a gap, a
  * tick late) can still leave it below the minimum: docs/going-live.md advises 2–3× the minimum.
  */
@@ -38,7 +38,7 @@ export function entryBelowStopFloor(v: EntryFloorView): string | null {
     v.stopLossPct > 0
       ? `a stop-loss at ${+stopPrice(v).toPrecision(6)} (−${v.stopLossPct}%)`
       : 'an exit at this price';
-  const fee = `${+(feeRate(v.market) * 100).toFixed(4)}%`;
+  const fee = `${+(takerRate(v.market.takerFee) * 100).toFixed(4)}%`;
   const least = leastStake(v);
   const room = v.stopLossPct > 0 ? 'a fall past the stop' : 'a fall';
   const raise =
@@ -52,7 +52,7 @@ export function entryBelowStopFloor(v: EntryFloorView): string | null {
 function judge(v: EntryFloorView, stake: number): string | null {
   const entry = sizeOrder(stake, v.price, v.market, v.type);
   if (!entry.ok) return null;
-  const kept = v.held + entry.amount * (1 - feeRate(v.market));
+  const kept = v.held + entry.amount * (1 - takerRate(v.market.takerFee));
   const exit = sizeExitOrder(kept, stopPrice(v), v.market, 'market');
   return exit.ok ? null : exit.reason;
 }
@@ -84,10 +84,6 @@ function judgeFails(v: EntryFloorView, stake: number): boolean {
 
 function stopPrice(v: EntryFloorView): number {
   return v.price * (1 - v.stopLossPct / 100);
-}
-
-function feeRate(market: Market): number {
-  return market.takerFee !== undefined && market.takerFee >= 0 ? market.takerFee : ASSUMED_TAKER_FEE;
 }
 
 /** `x` rounded by `round` (up or down) to `digits` significant digits (5.0123 → 5.1 up, 5 down). */
