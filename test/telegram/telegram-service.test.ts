@@ -97,7 +97,7 @@ describe('telegram service under PM2 @slow', function () {
     const online = await tg.waitForMessage((m) => m.text.includes('trading back online after a crash'), {
       chatId: CHAT,
     });
-    expect(online.text).to.contain('last run: killed');
+    expect(online.text, online.text).to.contain('last run: killed');
     expect(online.text).to.contain('restored 2 open orders, 1 open position');
     // the recovery event was merged into the online alert, not sent a second time
     await new Promise((r) => setTimeout(r, 500));
