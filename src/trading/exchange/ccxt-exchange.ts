@@ -572,6 +572,8 @@ export class CcxtExchange implements Exchange {
       profile?.endpointWindows &&
         endpointLimiter(profile.endpointWindows, Number(client.rateLimit), clock, closed.signal),
     );
+    // outermost: a request waits for ccxt's HTTP client before the gate's last check (assertStillAdmitted)
+    awaitFetchClient(client);
     if (profile?.createDeadline) sendCreateDeadline(client, profile.createDeadline, profile.recvWindowMs);
     if (options.sandbox) client.setSandboxMode(true);
     if (options.apiUrl)
@@ -1615,6 +1617,26 @@ function recordMarketLoads(client: CcxtClient, into: { markets?: unknown; curren
   const currencies = target.fetchCurrencies.bind(client);
   target.fetchMarkets = async (params?: object) => (into.markets = await markets(params));
   target.fetchCurrencies = async (params?: object) => (into.currencies = await currencies(params));
+}
+
+/**
+ * Every request waits until ccxt's HTTP client is whole. ccxt loads it on the first request (loadFetchImplementation:
+ * undici, then node:zlib and node:http) and sets `fetchImplementation` two awaits before `fetchIsNative`; its fetch
+ * waits only while `fetchImplementation` is unset, so a request arriving between the two (the start's recovery reads,
+ * sent right behind the first ones) went through undici's WHATWG fetch instead: not on ccxt's dispatcher (no spare
+ * connections, a handshake each), ~0.1 s of CPU to load that fetch's modules, and ccxt's request options in their
+ * legacy form. ccxt's own loading promise is the one awaited (it resolves once `fetchIsNative` is set), once per
+ * client; a failed load fails each request as ccxt's would.
+ */
+export function awaitFetchClient(client: CcxtClient): void {
+  type Fetch = (...args: unknown[]) => Promise<unknown>;
+  const c = client as unknown as { fetch: Fetch; loadFetchImplementation(): Promise<void> };
+  const send = c.fetch.bind(client) as Fetch;
+  let loaded: Promise<void> | undefined;
+  c.fetch = async (...args: unknown[]) => {
+    await (loaded ??= c.loadFetchImplementation());
+    return send(...args);
+  };
 }
 
 /**
