@@ -12,7 +12,6 @@ export { loadOrCreateIpcToken } from '../shared/ipc/token';
 export { blockedMessage, readBlockedMarker } from '../shared/persistence/blocked-marker';
 export { answerTimeoutsMs } from './control/answer-timeouts';
 export { registerControlHandlers } from './control/handlers';
-export { recoverySymbols, sendRecoveryReadsEarly } from './engine/start/recovery-reads';
 export { wireOrders } from './engine/orders/order-parts';
 export { openTradingStateFiles } from './engine/state/state-files';
 export { checkIdentity, describeIdentity } from './engine/state/state-identity';

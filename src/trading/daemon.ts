@@ -1,12 +1,12 @@
 /**
  * The trading daemon's composition: wires the real implementations and registers shutdown steps.
  * Order of start (runService already holds the service lock, which covers the state files): exchange adapter →
- * markets and account reads sent (connect-reads.ts) → while they travel: the rest of the daemon's modules
- * (daemon-parts.ts, required then: in the bundle their top level runs after the first requests left) → state files
- * → event log → TCP server
+ * markets and account reads sent (connect-reads.ts), and with markets kept from the last run recovery's reads of the
+ * traded symbols beside them (or once the account answered, after a refusal for rate: recovery-reads.ts) → while
+ * they travel: the rest of the daemon's modules (daemon-parts.ts, required then: in the bundle their top level runs
+ * after the first requests left) → state files → event log → TCP server
  * (answers from here on, "waiting for the exchange" included) → markets and account awaited (waits for the
- * exchange, never exits for it; with markets kept from the last run, recovery's reads go out once the account
- * answered, beside the fresh markets load: recovery-reads.ts) → identity check → the API key's own limits
+ * exchange, never exits for it) → identity check → the API key's own limits
  * (key-watch.ts: read beside the first reads, or — the kept read recent and "can trade" — after ready, before the
  * first tick; a key that cannot trade refuses a start with nothing open) →
  * recovery (before ready; no order before it) → loop. `runService` sends `ready` once `startTrading` resolves.
@@ -19,6 +19,7 @@ import type { TradingConfig } from '../shared/config/schema';
 import type { ServiceContext } from '../shared/lifecycle/service';
 import type { EventPublisher } from './engine/state/event-outbox';
 import { sendConnectReads } from './engine/start/connect-reads';
+import { sendRecoveryReadsEarly } from './engine/start/recovery-reads';
 import type { StateStore } from './engine/state/state-gateway';
 import type { StateIdentity } from './engine/state/state-identity';
 import { profileFor } from './exchange/profiles';
@@ -71,6 +72,10 @@ export async function startTrading(
   );
   // markets and the account are on their way while the state files, the event log and the TCP server open
   const connectReads = sendConnectReads(exchange, config.trading.symbols);
+  // with markets kept from the last run, recovery's reads of the traded symbols need not wait for the fresh ones, nor
+  // for the state files: they go out with the first reads, or once the account answered when the exchange refused
+  // this bot for rate lately (applied only after the fresh markets and the identity check: recovery-reads.ts)
+  const recoveryReads = sendRecoveryReadsEarly(exchange, connectReads, config.trading.symbols);
   // one turn of the event loop first: ccxt's way to the socket is promise jobs (the gate, its throttle's burst, the
   // signing), which the state files' synchronous read and check below would otherwise hold back until done
   await new Promise<void>((resolve) => setImmediate(resolve));
@@ -86,8 +91,6 @@ export async function startTrading(
     readBlockedMarker,
     answerTimeoutsMs,
     registerControlHandlers,
-    recoverySymbols,
-    sendRecoveryReadsEarly,
     wireOrders,
     openTradingStateFiles,
     checkIdentity,
@@ -120,13 +123,6 @@ export async function startTrading(
       problem: candleProblem.message,
     });
   }
-  // with markets kept from the last run, recovery's reads need not wait for the fresh ones: they go out now, or once
-  // the account answered when the exchange refused this bot for rate lately (applied only after the fresh markets
-  // and the identity check: recovery-reads.ts)
-  const recoveryReads = sendRecoveryReadsEarly(exchange, connectReads, () =>
-    recoverySymbols(config.trading.symbols, Object.values(files.store.data.orders)),
-  );
-
   const events = await EventLog.open(dataDir, {
     retention: config.ipc.eventRetention,
     logger,

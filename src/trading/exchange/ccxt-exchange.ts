@@ -523,8 +523,14 @@ export class CcxtExchange implements Exchange {
         has: profile?.ccxtHas ?? null,
       }),
     };
-    // the file is read while ccxt loads, and put in ccxt once read: the first requests do not wait for it
-    const keptRead = options.keptMarkets?.read(source);
+    // the file is read in the first turn of the event loop after this call (the first requests are on their way by
+    // then: the engine sends them before it yields), and put in ccxt once read: they do not wait for it
+    const kept = options.keptMarkets;
+    const keptRead =
+      kept &&
+      new Promise<Awaited<ReturnType<typeof kept.read>>>((resolve) =>
+        setImmediate(() => resolve(kept.read(source))),
+      );
     const { Ctor, info, errorClasses, restNames } = await loadCcxtClass(options.exchangeId);
     const closed = new AbortController();
     const exact = errorCodeOverrides(profile?.ccxtErrorCodes, errorClasses);

@@ -41,7 +41,7 @@ import type { Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { removeStaleTempFilesSync, writeFileDurable } from '../../shared/persistence/durable-file';
-import { readJsonFile } from '../../shared/persistence/json-file';
+import { readJsonFileSync } from '../../shared/persistence/json-file';
 
 export const KEPT_MARKETS_FILE = 'trading-markets.json';
 /** The one copy of a corrupt file set aside (`trading-markets.json.corrupt`). */
@@ -199,10 +199,13 @@ export class KeptMarketsFile {
   /**
    * The kept markets when they may stand in for `source` now, else undefined (why is logged). A file that does not
    * parse or match its schema is set aside. Never throws: without kept markets the start only waits for the fresh.
+   * The file (a few KB) is read synchronously: an asynchronous read takes four thread-pool round trips, each waiting
+   * for a turn of the event loop, which the start's synchronous work (ccxt's load, the state files) held back —
+   * recovery's reads, which wait for these markets, left ~15 ms behind the first ones.
    */
   async read(ccxtSource: Omit<MarketsSource, 'byninja'>): Promise<KeptMarkets | undefined> {
     const source = this.stamp(ccxtSource);
-    const read = await readJsonFile(this.file, {
+    const read = readJsonFileSync(this.file, {
       // checked, then taken as parsed from the file: ccxt gets the markets as fetchMarkets gave them (zod's copy
       // would reorder their keys)
       parse: (value) => {

@@ -17,7 +17,7 @@ import { systemClock } from '../../../src/shared/clock';
 import type { RecoverySummary } from '../../../src/shared/ipc/protocol';
 import { sendConnectReads } from '../../../src/trading/engine/start/connect-reads';
 import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
-import { recoverySymbols, sendRecoveryReadsEarly } from '../../../src/trading/engine/start/recovery-reads';
+import { sendRecoveryReadsEarly } from '../../../src/trading/engine/start/recovery-reads';
 import type { Market } from '../../../src/trading/exchange/exchange';
 import { GATE_FILE, GateFile } from '../../../src/trading/exchange/gate-file';
 import { KEPT_MARKETS_FILE, KeptMarketsFile } from '../../../src/trading/exchange/kept-markets';
@@ -94,8 +94,8 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
   }
 
   /**
-   * The daemon's start: first reads, recovery's reads once the account answered when markets were kept, connect
-   * (the fresh markets), recover.
+   * The daemon's start: first reads, recovery's reads of the traded symbols beside them when markets were kept,
+   * connect (the fresh markets), recover.
    */
   async function start(h: EngineHarness): Promise<{
     kept: Record<string, Market> | undefined;
@@ -104,9 +104,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
   }> {
     const symbols = h.config.trading.symbols;
     const sent = sendConnectReads(h.exchange, symbols);
-    const early = sendRecoveryReadsEarly(h.exchange, sent, () =>
-      recoverySymbols(symbols, Object.values(h.files.store.data.orders)),
-    );
+    const early = sendRecoveryReadsEarly(h.exchange, sent, symbols);
     const { markets } = await h.loop.connect(sent);
     const summary = await h.loop.recover({ kind: 'killed', reason: 'test' }, await early);
     h.loop.enterRunning();

@@ -7,11 +7,13 @@
  * read again under its retry).
  *
  * When they leave:
- * - with the first reads, as soon as the state files are open — when the exchange has not refused this bot for rate
- *   lately (Exchange.refusedLately: no closing of the whole rate-limit gate within a day, kept between runs by
+ * - with the first reads, before the state files are even open — when the exchange has not refused this bot for
+ *   rate lately (Exchange.refusedLately: no closing of the whole rate-limit gate within a day, kept between runs by
  *   gate-file.ts). The account's answer is not waited for: a crash's restart, the common case, spends one round trip
  *   less. They are used only when the account's first read answered: after a failed one the start waits and
- *   retries, and recovery reads again after the wait (what was read before it is stale).
+ *   retries, and recovery reads again after the wait (what was read before it is stale). What they cover needs no
+ *   state: the traded symbols come from the configuration; a symbol only an order in state is on (no longer traded)
+ *   is read by recovery itself, once the fresh markets are in (the kept ones are the traded symbols' only).
  * - once the account answered its first read, otherwise: a start the exchange refuses for rate then has only markets
  *   and account out, and every later request leaves one at a time behind the gate (rate-limit-gate.ts). A refusal
  *   nobody here saw (an IP banned since this bot's last answer, or by another client on the same address) meets
@@ -40,15 +42,14 @@ export function recoverySymbols(traded: readonly string[], orders: Iterable<{ sy
  * Recovery's reads sent early when markets were kept (ccxt can then send and parse them before the fresh load
  * answered): with the first reads, or once the account answered (see above); undefined otherwise — the account's
  * first read failed (the start waits and recovery reads again after the wait), or no kept markets (recovery sends
- * them after the markets). `symbols` is asked then, with the state files open. The kept markets are only the traded
- * symbols': the recent orders of another symbol (an order in state on a symbol no longer traded), and an open-orders
- * list naming a market outside them (ccxt would have given it the exchange's market id as symbol), are read once the
+ * them after the markets). `traded`: the configured symbols, whose markets the kept ones cover. An open-orders list
+ * naming a market outside them (ccxt would have given it the exchange's market id as symbol) is read again once the
  * fresh markets are in.
  */
 export async function sendRecoveryReadsEarly(
   exchange: Exchange,
   first: ConnectReads,
-  symbols: () => string[],
+  traded: readonly string[],
 ): Promise<RecoveryReads | undefined> {
   const withFirst = !(await (exchange.refusedLately?.() ?? Promise.resolve(true)));
   const answered = first.account.then(
@@ -62,12 +63,9 @@ export async function sendRecoveryReadsEarly(
   const fresh = <T>(read: () => Promise<T>): Promise<T> => first.markets.then(read);
   const reads: RecoveryReads = {
     recent: new Map(
-      symbols().map((symbol) => [
-        symbol,
-        quiet(
-          kept[symbol] ? exchange.fetchRecentOrders(symbol) : fresh(() => exchange.fetchRecentOrders(symbol)),
-        ),
-      ]),
+      traded
+        .filter((symbol) => kept[symbol])
+        .map((symbol) => [symbol, quiet(exchange.fetchRecentOrders(symbol))]),
     ),
     open: quiet(
       exchange
