@@ -112,6 +112,7 @@ import {
 } from './rate-limit-gate';
 import { SearchSpans } from './search-span';
 import { SpareConnections, type Connector } from './spare-connections';
+import { EarlyReads, type EarlyRead } from './early-reads';
 
 type CcxtConstructor = new (config: Record<string, unknown>) => CcxtClient;
 
@@ -147,6 +148,12 @@ export interface CcxtExchangeOptions {
    * `restOrigin` (not in sandbox mode), else beside the first connection; default 0.
    */
   spareConnections?: number;
+  /**
+   * The traded symbols: with the profile's `earlyReads`, spare connections, markets kept for every one of them and no
+   * refusal for rate kept (gate-file.ts), the start's reads of them are sent before ccxt is loaded (early-reads.ts);
+   * default none.
+   */
+  earlyReadSymbols?: readonly string[];
   /** The exchange's verified profile; default the one registered for exchangeId (none: dry-run data only). */
   profile?: ExchangeProfile;
   /** Markets kept between runs (kept-markets.ts): read at creation, written after each fresh load; default none. */
@@ -501,8 +508,11 @@ export class CcxtExchange implements Exchange {
       : undefined;
     // where the origin is known before ccxt is loaded, the handshakes run while it loads
     const origin = options.apiUrl ?? (options.sandbox ? undefined : profile?.restOrigin);
+    // the start's reads sent before ccxt loads, where the profile says how (early-reads.ts): a connection each more
+    const earlyCount =
+      spares && origin ? (earlyReadsFor(profile, options, options.earlyReadSymbols ?? [])?.length ?? 0) : 0;
     if (spares && origin) {
-      spares.preconnect(origin);
+      spares.preconnect(origin, earlyCount);
       // one turn of the event loop before ccxt's synchronous load: node makes a socket's connect call on a later
       // tick, which the load and the construct (~50 ms of CPU) held back until the first requests were on their way,
       // so they waited a round trip for the handshakes. A host name's lookup runs in the thread pool and answers
@@ -523,16 +533,21 @@ export class CcxtExchange implements Exchange {
         has: profile?.ccxtHas ?? null,
       }),
     };
-    // the file is read in the first turn of the event loop after this call (the first requests are on their way by
-    // then: the engine sends them before it yields), and put in ccxt once read: they do not wait for it
-    const kept = options.keptMarkets;
-    const keptRead =
-      kept &&
-      new Promise<Awaited<ReturnType<typeof kept.read>>>((resolve) =>
-        setImmediate(() => resolve(kept.read(source))),
-      );
-    const { Ctor, info, errorClasses, restNames } = await loadCcxtClass(options.exchangeId);
+    // read synchronously (a few KB), once the spares' connects are out; put in ccxt once it is constructed
+    const kept = await options.keptMarkets?.read(source);
+    const keptRead = options.keptMarkets && Promise.resolve(kept);
     const closed = new AbortController();
+    const early =
+      earlyCount > 0 && spares && origin
+        ? await sendEarlyReads(profile, kept, spares, origin, options)
+        : undefined;
+    if (early) {
+      closed.signal.addEventListener('abort', () => early.close());
+      // node writes a request on a tick after it is made: without a turn of the event loop here, ccxt's synchronous
+      // load and construct (~40 ms of CPU) held the reads back until done
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const { Ctor, info, errorClasses, restNames } = await loadCcxtClass(options.exchangeId);
     const exact = errorCodeOverrides(profile?.ccxtErrorCodes, errorClasses);
     const config = {
       apiKey: options.apiKey,
@@ -552,6 +567,7 @@ export class CcxtExchange implements Exchange {
     if (byStatus) Object.assign((client as unknown as { httpExceptions: object }).httpExceptions, byStatus);
     skipProxyAgentModules(client);
     if (spares) openSpareConnections(client, spares);
+    if (early) answerEarly(client, early);
     recordHttpStatus(client, profile?.answerCodes?.field ?? profile?.rateLimitResets?.codeField);
     const clock = options.clock;
     const gateFile = options.gateFile;
@@ -584,10 +600,10 @@ export class CcxtExchange implements Exchange {
     if (options.sandbox) client.setSandboxMode(true);
     if (options.apiUrl)
       client.urls.api = rebaseUrls(client.urls.api, options.apiUrl) as typeof client.urls.api;
-    options.logger?.info(`ccxt ${options.exchangeId} loaded (${info.via}, ${Math.round(info.ms)} ms)`, {
-      sandbox: Boolean(options.sandbox),
-      apiUrl: options.apiUrl,
-    });
+    options.logger?.info(
+      `ccxt ${options.exchangeId} loaded (${info.via}, ${Math.round(info.ms)} ms)${early ? `; ${early.sent} reads sent before it` : ''}`,
+      { sandbox: Boolean(options.sandbox), apiUrl: options.apiUrl },
+    );
     if (info.fallbackReason) {
       options.logger?.warn(
         `ccxt ${options.exchangeId}: its own ${info.via === 'esm-single' ? 'bundle' : 'module'} failed to load (${info.fallbackReason}); loaded ${info.via === 'esm-single' ? 'its ES module' : 'all of ccxt'} instead`,
@@ -1623,6 +1639,112 @@ function recordMarketLoads(client: CcxtClient, into: { markets?: unknown; curren
   const currencies = target.fetchCurrencies.bind(client);
   target.fetchMarkets = async (params?: object) => (into.markets = await markets(params));
   target.fetchCurrencies = async (params?: object) => (into.currencies = await currencies(params));
+}
+
+/**
+ * The reads a start sends before ccxt loads for these market ids (the profile's `earlyReads`), when the profile says
+ * how and their weight fits in its burst (nothing else is sent with them); undefined otherwise.
+ */
+function earlyReadsFor(
+  profile: ExchangeProfile | undefined,
+  options: CcxtExchangeOptions,
+  marketIds: readonly string[],
+): EarlyRead[] | undefined {
+  const burst = profile?.requestWeight?.burst;
+  if (
+    !profile?.earlyReads ||
+    !options.apiKey ||
+    !options.secret ||
+    burst === undefined ||
+    !marketIds.length
+  ) {
+    return undefined;
+  }
+  const reads = profile.earlyReads.reads(marketIds);
+  return reads.reduce((sum, read) => sum + read.weight, 0) <= burst ? reads : undefined;
+}
+
+/**
+ * Sends the start's reads before ccxt loads (early-reads.ts) when what they need holds: markets kept for every traded
+ * symbol (their ids; without them recovery's reads wait for the fresh markets anyway) and no refusal for rate within
+ * the last day kept (gate-file.ts: after one the start sends markets and account alone first, and the rest once the
+ * account answered). Each read goes on a spare connection of its own.
+ */
+async function sendEarlyReads(
+  profile: ExchangeProfile | undefined,
+  kept: KeptMarkets | undefined,
+  spares: SpareConnections,
+  origin: string,
+  options: CcxtExchangeOptions,
+): Promise<EarlyReads | undefined> {
+  const ids = (options.earlyReadSymbols ?? []).map(
+    (symbol) => kept?.markets.find((market) => market.symbol === symbol)?.id,
+  );
+  if (!ids.every((id): id is string => typeof id === 'string')) return undefined;
+  if (!options.gateFile || (await options.gateFile.refusedLately())) return undefined;
+  const reads = earlyReadsFor(profile, options, ids);
+  if (!reads || !profile?.earlyReads || !options.apiKey || !options.secret) return undefined;
+  return EarlyReads.send({
+    base: origin,
+    reads,
+    profile: profile.earlyReads,
+    credentials: { apiKey: options.apiKey, secret: options.secret },
+    connection: () => spares.take(origin),
+    clock: options.clock,
+    timeoutMs: options.timeoutMs ?? 10_000,
+  });
+}
+
+/**
+ * ccxt's HTTP client answers a request an early read asked (early-reads.ts) with that read's answer, in the shape of
+ * its own (undiciRequest's: status, statusText, headers, text, arrayBuffer), which ccxt then handles as any answer;
+ * any other request, or one whose early read failed, it sends. Its request timeout holds while it waits for one.
+ */
+function answerEarly(client: CcxtClient, early: EarlyReads): void {
+  interface Params {
+    method?: string;
+    signal?: AbortSignal;
+  }
+  const c = client as unknown as {
+    undiciRequest(url: string, params: Params): Promise<unknown>;
+    httpStatusTexts?: Record<number, string>;
+  };
+  const send = c.undiciRequest.bind(client);
+  c.undiciRequest = async (url: string, params: Params) => {
+    const waiting = early.take(params.method ?? 'GET', url);
+    const answer = waiting && (await untilAborted(waiting, params.signal));
+    if (!answer) return send(url, params);
+    const { body } = answer;
+    return {
+      status: answer.status,
+      statusText: c.httpStatusTexts?.[answer.status] ?? '',
+      headers: answer.headers,
+      text: () => Promise.resolve(body.toString('utf8')),
+      arrayBuffer: () =>
+        Promise.resolve(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)),
+    };
+  };
+}
+
+/** `promise`, or an AbortError (what ccxt reads as its request timing out) once `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  const aborted = (): DOMException => new DOMException('This operation was aborted', 'AbortError');
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 /**

@@ -125,6 +125,8 @@ export async function createExchange(
         // and a burst sent meanwhile opens new ones (at most 16: more would not go out at once under the
         // exchange's rate limit anyway)
         spareConnections: Math.min(config.symbols.length + 4, MAX_SPARE_CONNECTIONS),
+        // and those reads themselves sent before ccxt loads, where the profile says how (early-reads.ts)
+        earlyReadSymbols: config.symbols,
         profile,
         // a restart's recovery reads need not wait for the markets: kept no older than a running trading keeps them
         keptMarkets: new KeptMarketsFile({

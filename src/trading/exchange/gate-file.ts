@@ -16,7 +16,7 @@ import type { Clock } from '../../shared/clock';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/logging/logger';
 import { removeStaleTempFilesSync, writeFileDurable } from '../../shared/persistence/durable-file';
-import { readJsonFile } from '../../shared/persistence/json-file';
+import { readJsonFileSync } from '../../shared/persistence/json-file';
 import { quarantineFile } from '../../shared/persistence/quarantine';
 
 export const GATE_FILE = 'trading-rate-limit.json';
@@ -116,8 +116,12 @@ export class GateFile {
     await this.writing;
   }
 
+  /**
+   * Read synchronously (at most 64 KiB): a start's first requests (early-reads.ts) and its rate-limit gate wait for
+   * it, and an asynchronous read's thread-pool round trips each waited for a turn of the event loop.
+   */
   private async readFile(): Promise<number | undefined> {
-    const read = await readJsonFile(this.file, {
+    const read = readJsonFileSync(this.file, {
       parse: (v) => gateFileSchema.parse(v),
       maxBytes: 64 * 1024,
     });

@@ -68,8 +68,11 @@ export class SpareConnections {
 
   constructor(private readonly opts: SpareConnectionOptions) {}
 
-  /** Opens the spares to `origin` (scheme://host[:port]) now, before any HTTP client exists. */
-  preconnect(origin: string): void {
+  /**
+   * Opens the spares to `origin` (scheme://host[:port]) now, before any HTTP client exists, and `extra` more for a
+   * client of the start's own to `take` (early-reads.ts).
+   */
+  preconnect(origin: string, extra = 0): void {
     const url = new URL(origin);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') return;
     const key = keyOf(url.protocol, url.hostname, url.port);
@@ -77,10 +80,19 @@ export class SpareConnections {
     const timeoutMs = this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.keep(
       key,
-      Array.from({ length: Math.max(0, this.opts.spare) }, () =>
+      Array.from({ length: Math.max(0, this.opts.spare + extra) }, () =>
         settled(openDirect(url, timeoutMs, this.connecting, this.opts.clock)),
       ),
     );
+  }
+
+  /**
+   * A spare to `origin` taken out for a client of its own (early-reads.ts), or undefined when none is left. It may
+   * still be connecting, or fail (the promise rejects); it is unref'd: the taker refs it while using it.
+   */
+  take(origin: string): Promise<Socket> | undefined {
+    const url = new URL(origin);
+    return this.spares.get(keyOf(url.protocol, url.hostname, url.port))?.shift();
   }
 
   /** `connect` (undici's own connector) with the spares handed out first. */

@@ -35,7 +35,12 @@
  *   symbol provided in either symbol or symbols do not exist, the endpoint will throw an error" (-1121 "Invalid
  *   symbol."). A spot market's id is its base and quote joined (ccxt: `BTC/USDT` ↔ `BTCUSDT`).
  */
+import { createHmac } from 'node:crypto';
+import type { EarlyRead } from '../early-reads';
 import type { ExchangeProfile } from './exchange-profile';
+
+/** recvWindow of every signed request (rest-api.md: default 5000 ms, at most 60000). */
+const RECV_WINDOW_MS = 5_000;
 
 export const binanceProfile: ExchangeProfile = {
   id: 'binance',
@@ -59,7 +64,7 @@ export const binanceProfile: ExchangeProfile = {
     tradesByTime: { maxSpanMs: 86_400_000, startParam: 'startTime', endParam: 'endTime' },
     recentPages: 1,
   },
-  recvWindowMs: 5_000,
+  recvWindowMs: RECV_WINDOW_MS,
   // DELETE /api/v3/order: ccxt's cancelOrder maps the unified clientOrderId to origClientOrderId; "Cancel an active
   // order. … Data Source: Matching Engine"
   cancelByClientIdParam: 'clientOrderId',
@@ -127,6 +132,38 @@ export const binanceProfile: ExchangeProfile = {
       ? `EXPIRED_IN_MATCH, selfTradePreventionMode ${String(info.selfTradePreventionMode ?? '?')}`
       : undefined,
   restOrigin: 'https://api.binance.com',
+  // the reads a restart makes at once (connect-reads.ts, recovery-reads.ts), as ccxt asks for them: the traded
+  // symbols' markets, the account (the identity check), each symbol's recent orders (allOrders, limit 1000), every
+  // open order, the account again (the balance). Weights from rest-api.md: 20 each, openOrders without a symbol 80.
+  // SIGNED endpoints (rest-api.md, "SIGNED (TRADE and USER_DATA) Endpoint security"): `timestamp` and `recvWindow`
+  // in the query, `signature` the HMAC SHA256 of the query string with the secret as key (hex), the key in the
+  // X-MBX-APIKEY header
+  earlyReads: {
+    reads: (ids): EarlyRead[] => [
+      { path: '/api/v3/exchangeInfo', params: { symbols: JSON.stringify(ids) }, signed: false, weight: 20 },
+      { path: '/api/v3/account', params: {}, signed: true, weight: 20 },
+      ...ids.map((symbol) => ({
+        path: '/api/v3/allOrders',
+        params: { symbol, limit: '1000' },
+        signed: true,
+        weight: 20,
+      })),
+      { path: '/api/v3/openOrders', params: {}, signed: true, weight: 80 },
+      { path: '/api/v3/account', params: {}, signed: true, weight: 20 },
+    ],
+    volatileParams: ['timestamp', 'signature'],
+    sign: (read, { apiKey, secret }, now) => {
+      const params = new URLSearchParams(read.params);
+      const headers: Record<string, string> = {};
+      if (!read.signed) return { query: params.toString(), headers };
+      params.set('recvWindow', String(RECV_WINDOW_MS));
+      params.set('timestamp', String(now));
+      const query = params.toString();
+      const signature = createHmac('sha256', secret).update(query).digest('hex');
+      headers['X-MBX-APIKEY'] = apiKey;
+      return { query: `${query}&signature=${signature}`, headers };
+    },
+  },
   // the traded symbols' markets, a few KB, instead of ~3,400 (8 MB of JSON for ccxt to read and parse at every start)
   marketsBySymbol: {
     marketId: (symbol) => symbol.replace('/', ''),

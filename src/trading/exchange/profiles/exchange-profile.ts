@@ -7,6 +7,7 @@
  * Every fact here comes from the exchange's public API documentation; each profile file cites it.
  */
 import type { ApiKeyLimits, BalanceEntry, FeePaid, FillOrder } from '../exchange';
+import type { EarlyReadsProfile } from '../early-reads';
 import type { RateLimitResets } from '../rate-limit-gate';
 
 export interface ClientOrderIdRule {
@@ -277,6 +278,12 @@ export interface ExchangeProfile {
    * are opened while ccxt loads (spare-connections.ts). A test checks it against the URL ccxt really asks.
    */
   restOrigin?: string;
+  /**
+   * The start's reads sent before ccxt is loaded, on connections opened to `restOrigin` (or the API URL): the
+   * requests as ccxt sends them, and how a private one is signed (early-reads.ts). A test checks that ccxt's own
+   * requests for them match, none sent twice. Absent: the start's reads leave once ccxt is loaded.
+   */
+  earlyReads?: EarlyReadsProfile;
   /** ccxt options (deep-merged under the operator's own ccxtOptions). */
   ccxtOptions: Record<string, unknown>;
   /**
