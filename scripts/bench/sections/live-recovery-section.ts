@@ -51,34 +51,36 @@ export async function liveRecoverySection(ctx: BenchContext): Promise<BenchRow[]
         target: { ratioMax: 1, text: `≤ bare + ${ROUND_TRIPS_ALLOWED} round trips` },
         limits:
           `CPU first: node's boot and the daemon bundle from its code cache (zod schemas, the logger), the config ` +
-          `(its validated answer kept: validated-config-cache.ts), locks, breadcrumb, the watchdog's worker; then ` +
-          `ccxt's binance from its own code-cached bundle (dist/daemons/ccxt-binance.js; main-thread CPU of fresh ` +
-          `loads: ~22 ms to load, ~11 ms to construct with the REST method names the build recorded, ~10 ms more ` +
-          `for undici's modules and the first request's way out). The start's connections are opened before ccxt ` +
-          `loads (spare-connections.ts), so the first requests leave on open connections: from the restart to the ` +
-          `first request reaching the exchange ${fmtMs(f.beforeExchangeMs.median)} (its one-way trip included). ` +
-          `Then one wave of reads: the markets (the traded symbols' only, exchangeInfo \`symbols\`: not the ` +
-          `${LIVE_LISTED_MARKETS} others listed, which a real Binance answers with ~8 MB of JSON) and the account, ` +
-          `and — with the traded symbols' markets the run before kept (trading-markets.json) and no refusal for ` +
-          `rate kept within the last day (trading-rate-limit.json: recovery-reads.ts) — recovery's reads with them, ` +
-          `as soon as the state files are open: the recent orders of each symbol, the open orders, the balance ` +
-          `(with the first reads in ${f.withFirstReads} of ${f.trading.n} restarts, kept markets used in ` +
-          `${f.keptMarketsUsed}). After a refusal they wait for the account's answer, a start the exchange refuses ` +
-          `again having two requests out: one round trip more (stop 36, with every start so: 283 ms, 1.08×; direct ` +
-          `live starts, 8 alternated rounds against its build: ready 291.1 → 226.3 ms). The start still waits for ` +
-          `the fresh markets and the identity check before it recovers, sizes or places anything. The state ` +
-          `files, event log and TCP server open while the reads travel. Recovery itself took ` +
-          `${fmtMs(f.recoveryMs.median)} (median, from its start: its reads had left before it began); from the first request reaching the ` +
-          `exchange to ready ${fmtMs(f.exchangePhaseMs.median)} ` +
+          `(its validated answer kept: validated-config-cache.ts), locks, breadcrumb, the watchdog's worker. Then ` +
+          `the start opens its connections (spare-connections.ts) and — with the traded symbols' markets the run ` +
+          `before kept (trading-markets.json: their ids) and no refusal for rate kept within the last day ` +
+          `(trading-rate-limit.json) — sends its reads on them before ccxt is loaded (early-reads.ts, signed as ` +
+          `Binance documents; stop 46): the markets (the traded symbols' only, exchangeInfo \`symbols\`: not the ` +
+          `${LIVE_LISTED_MARKETS} others listed, which a real Binance answers with ~8 MB of JSON), the account, the ` +
+          `recent orders of each symbol, the open orders, the balance — one wave (with the first reads in ` +
+          `${f.withFirstReads} of ${f.trading.n} restarts, kept markets used in ${f.keptMarketsUsed}). ccxt's ` +
+          `binance loads from its own code-cached bundle meanwhile (dist/daemons/ccxt-binance.js: ~20 ms to load, ` +
+          `~20 to construct, ~10 for undici's modules), and its own requests for those reads take their answers: ` +
+          `none is sent twice. Before stop 46 the reads left once ccxt was loaded and its HTTP client's first ` +
+          `request on its way (~50 ms of CPU after the connections were opened, more under PM2: the CPU, not the ` +
+          `handshake, decided when), recovery's 10–25 ms behind the first ones (direct live starts, 12 alternated ` +
+          `rounds against that build: config → ready 178 → 151 ms). From the restart to the first request reaching ` +
+          `the exchange ${fmtMs(f.beforeExchangeMs.median)} (its one-way trip and the connection's own round trip ` +
+          `included). After a refusal for rate nothing leaves before ccxt: markets and account first, the rest once ` +
+          `the account answered, one round trip more (stop 36, with every start so: 283 ms, 1.08×). The start ` +
+          `still waits for the fresh markets and the identity check before it recovers, sizes or places anything. ` +
+          `The state files, event log and TCP server open while the reads travel. Recovery itself took ` +
+          `${fmtMs(f.recoveryMs.median)} (median, from its start: its reads had left before it began); from the ` +
+          `first request reaching the exchange to ready ${fmtMs(f.exchangePhaseMs.median)} ` +
           `(${(f.exchangePhaseMs.median / ROUND_TRIP_MS).toFixed(1)} round trips). ` +
-          `Requests per restart: ${f.requests.median} (last: ${routes}); connections opened ${f.connections.median}; ` +
-          `peak used weight ${f.peakWeight} of ${f.weightLimit} per minute (checked on every answer, never above). ` +
-          `What bounds it: the CPU before the first request (the target wants it at the exchange within ` +
-          `~${fmtMs(needBy)} of the restart, the exchange's part being what it was: ${fmtMs(f.beforeExchangeMs.median)} ` +
-          `here), ccxt's code-cache deserialisation and construct the largest part; then a round trip, each ` +
-          `answer's parse (llhttp's first run, ccxt's) and recovery. Tried and left (stops 34–36): a V8 startup ` +
-          `snapshot of ccxt's bundle (node 20.20 cannot hold node:http in one), an ASCII bundle decoded as latin1 ` +
-          `(no gain), node's crypto for the requests' HMAC (~1 ms, a second HMAC beside ccxt's), the watchdog's ` +
+          `Requests per restart: ${f.requests.median} (last: ${routes}); connections opened ${f.connections.median} ` +
+          `(the spares for ccxt's later requests, and one for each early read); peak used weight ${f.peakWeight} ` +
+          `of ${f.weightLimit} per minute (checked on every answer, never above). What bounds it: node's boot and ` +
+          `our start's CPU up to the connections (the target wants the first request at the exchange within ` +
+          `~${fmtMs(needBy)} of the restart, the exchange's part being what it was: ` +
+          `${fmtMs(f.beforeExchangeMs.median)} here), the connection's round trip, then the reads' round trip, ` +
+          `each answer's parse and recovery. Tried and left (stops 34–36): a V8 startup snapshot of ccxt's bundle ` +
+          `(node 20.20 cannot hold node:http in one), an ASCII bundle decoded as latin1 (no gain), the watchdog's ` +
           `worker started after the first requests (~3.5 ms, no stall detection before them)`,
       },
     ];
