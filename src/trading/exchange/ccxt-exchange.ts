@@ -1655,6 +1655,7 @@ function earlyReadsFor(
     !profile?.earlyReads ||
     !options.apiKey ||
     !options.secret ||
+    !profile.earlyReads.signs(options.secret) ||
     burst === undefined ||
     !marketIds.length
   ) {

@@ -10,7 +10,10 @@
  *
  * Only reads, and only at the start: an answer not asked for within `keepMs` of its sending is dropped, each is
  * handed out once, and a request that matches none (other params, a method other than GET) goes to the exchange as
- * before. A read that failed or timed out answers nothing: ccxt sends its request itself. Matching ignores the
+ * before. Every answer not yet taken is dropped at the first request that is not a read (an order placed or
+ * cancelled: what was read before it no longer holds) and at the first refusal for rate handed out (the gate waits,
+ * and its probe after the wait must ask the exchange again, not take a refusal given before it). A read that failed
+ * or timed out answers nothing: ccxt sends its request itself. Matching ignores the
  * parameters that differ at each signing (`volatileParams`: a timestamp, the signature). Nothing of a request is
  * logged; the key travels in its header as in ccxt's, the secret only into the signature.
  */
@@ -33,6 +36,8 @@ export interface EarlyReadsProfile {
   reads: (marketIds: readonly string[]) => EarlyRead[];
   /** Query parameters that differ at each signing: a request matches an early read whatever theirs are. */
   volatileParams: readonly string[];
+  /** Whether `sign` signs as ccxt would with this secret (a key type it knows); false: nothing is sent early. */
+  signs: (secret: string) => boolean;
   /** The query string and headers of a read: `params` signed with the credentials where `read.signed`. */
   sign: (
     read: EarlyRead,
@@ -64,6 +69,8 @@ export interface EarlyReadsOptions {
 }
 
 const KEEP_MS = 10_000;
+/** Refusals for rate (rest-api.md "HTTP Return Codes": 429 a rate limit broken, 418 an IP ban, 403 the WAF limit). */
+const RATE_REFUSALS: ReadonlySet<number> = new Set([403, 418, 429]);
 
 export class EarlyReads {
   /** Answers not yet taken, by request key (the same read twice: in the order sent). */
@@ -71,6 +78,7 @@ export class EarlyReads {
   private readonly volatile: ReadonlySet<string>;
   private readonly sockets = new Set<Socket>();
   private readonly dropAt: CancelTimer;
+  private closed = false;
   /** Reads sent, and answers handed to ccxt. */
   sent = 0;
   used = 0;
@@ -104,7 +112,11 @@ export class EarlyReads {
    * undefined otherwise. It resolves undefined when that read failed: the request is then sent as usual.
    */
   take(method: string, url: string): Promise<EarlyAnswer | undefined> | undefined {
-    if (method.toUpperCase() !== 'GET' || this.waiting.size === 0) return undefined;
+    if (method.toUpperCase() !== 'GET') {
+      this.close();
+      return undefined;
+    }
+    if (this.waiting.size === 0) return undefined;
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -118,12 +130,14 @@ export class EarlyReads {
     if (!answer) return undefined;
     return answer.then((a) => {
       if (a) this.used += 1;
+      if (a && RATE_REFUSALS.has(a.status)) this.close();
       return a;
     });
   }
 
   /** Drops every answer not taken and ends the reads still travelling. */
   close(): void {
+    this.closed = true;
     this.dropAt();
     this.waiting.clear();
     for (const socket of this.sockets) socket.destroy();
@@ -139,6 +153,12 @@ export class EarlyReads {
     const answer = connection.then(
       (socket) =>
         new Promise<EarlyAnswer | undefined>((resolve) => {
+          // opened after close(): its answer would go to nobody
+          if (this.closed) {
+            socket.destroy();
+            resolve(undefined);
+            return;
+          }
           this.sockets.add(socket);
           socket.ref();
           let done = false;

@@ -5,14 +5,17 @@
  * the same answers as without), and whatever they need missing, they are not sent.
  */
 import { expect } from 'chai';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { binanceKit } from '../../../harness/exchanges/exchange-kits';
 import { systemClock } from '../../../src/shared/clock';
 import { captureLogger } from '../../support/capture-logger';
 import type { CcxtExchange, CcxtExchangeOptions } from '../../../src/trading/exchange/ccxt-exchange';
-import { requestKey } from '../../../src/trading/exchange/early-reads';
+import { EarlyReads, requestKey } from '../../../src/trading/exchange/early-reads';
 import { GATE_FILE, GateFile } from '../../../src/trading/exchange/gate-file';
 import { KEPT_MARKETS_FILE, KeptMarketsFile } from '../../../src/trading/exchange/kept-markets';
 import { binanceProfile } from '../../../src/trading/exchange/profiles/binance';
@@ -73,6 +76,43 @@ describe('early reads: signing (rest-api.md, "SIGNED (TRADE and USER_DATA) Endpo
     );
     expect(key(`${base}?symbol=BTCUSDT&limit=1000`)).to.not.equal(key(`${base}?symbol=ETHUSDT&limit=1000`));
     expect(key(`${base}?symbol=BTCUSDT&limit=1000`)).to.not.equal(key(`${base}?symbol=BTCUSDT&limit=500`));
+  });
+
+  it('sends nothing on a connection that opens after close(): no request whose answer nobody takes', async () => {
+    let asked = 0;
+    const server = http.createServer((_req, res) => {
+      asked += 1;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    try {
+      const early = EarlyReads.send({
+        base: `http://127.0.0.1:${port}`,
+        reads: how.reads(['BTCUSDT']).slice(0, 1),
+        profile: how,
+        credentials: { apiKey: 'k', secret: 's' },
+        // a connection still opening (a slow lookup or handshake) when the adapter closes
+        connection: () =>
+          opened.then(
+            () =>
+              new Promise<net.Socket>((resolve) => {
+                const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+              }),
+          ),
+        clock: systemClock,
+        timeoutMs: 1_000,
+      });
+      early.close();
+      open();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(asked, 'requests sent after close()').to.equal(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
@@ -239,5 +279,55 @@ describe('early reads under real ccxt (local Binance)', function () {
     expect(logged).to.not.include(binanceKit.credentials.apiKey);
     expect(logged).to.not.include(binanceKit.credentials.secret);
     expect(logged).to.not.match(/signature=/);
+  });
+
+  it('an Ed25519 or RSA key (a PEM secret, which ccxt signs with) sends nothing early: no HMAC-signed read refused with -1022', async () => {
+    const dir = newDir();
+    await firstRun(dir);
+    const mark = fake.requests.length;
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const secret = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    await adapter(dir, { secret });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fake.requests.slice(mark).map((r) => r.route)).to.deep.equal([]);
+  });
+
+  it('an order placed (or cancelled) after the early reads drops their answers: a later read sees it', async () => {
+    const dir = newDir();
+    await firstRun(dir);
+    const mark = fake.requests.length;
+    const ex = await adapter(dir);
+    await until(() => fake.requests.length - mark >= START_READS, 'the early reads reached the exchange');
+    const price = (await ex.fetchTicker('BTC/USDT')).last;
+    await ex.createOrder({
+      symbol: 'BTC/USDT',
+      side: 'buy',
+      type: 'limit',
+      amount: 0.001,
+      price: Math.round(price / 3),
+      clientOrderId: 'early-test-after',
+    });
+    const open = await ex.fetchOpenOrders();
+    expect(open.map((o) => o.clientOrderId)).to.include('early-test-after');
+    const recent = await ex.fetchRecentOrders('BTC/USDT');
+    expect(recent.map((o) => o.clientOrderId)).to.include('early-test-after');
+  });
+
+  it('early answers refused for rate are not handed out after the wait: the gate’s probe is a fresh request', async () => {
+    const dir = newDir();
+    await firstRun(dir);
+    const mark = fake.requests.length;
+    fake.refuseAll = { status: 429, retryAfterSec: 1 };
+    const ex = await adapter(dir);
+    await until(() => fake.requests.length - mark >= START_READS, 'the early reads reached the exchange');
+    fake.refuseAll = undefined;
+    // the account's refusal closes the gate; a read asked after it waits, then probes
+    const account = ex.accountId();
+    await until(() => (ex.rateLimitedUntil() ?? 0) > Date.now(), 'the gate closed');
+    const started = Date.now();
+    await Promise.all([account, ex.fetchOpenOrders()]);
+    // one wait of the Retry-After (1 s), not one more per refusal answered before it
+    expect(Date.now() - started).to.be.below(1_800);
+    expect(fake.requests.length - mark, 'the reads asked again after the wait').to.be.above(START_READS);
   });
 });

@@ -152,6 +152,9 @@ export const binanceProfile: ExchangeProfile = {
       { path: '/api/v3/account', params: {}, signed: true, weight: 20 },
     ],
     volatileParams: ['timestamp', 'signature'],
+    // "We support HMAC, RSA, and Ed25519 keys" (rest-api.md): ccxt signs with RSA or Ed25519 when the secret is a
+    // PEM private key (binance.js sign: `secret.indexOf('PRIVATE KEY') > -1`); this signer knows HMAC only
+    signs: (secret) => !secret.includes('PRIVATE KEY'),
     sign: (read, { apiKey, secret }, now) => {
       const params = new URLSearchParams(read.params);
       const headers: Record<string, string> = {};
@@ -185,7 +188,8 @@ export const binanceProfile: ExchangeProfile = {
     // recovery scans open orders of all symbols once per start and accepts the heavier weight
     warnOnFetchOpenOrdersWithoutSymbol: false,
     fetchOpenOrders: { warnWithoutSymbol: false },
-    recvWindow: 5_000,
+    // the early reads' too (earlyReads.sign): ccxt's requests match theirs only with the same recvWindow
+    recvWindow: RECV_WINDOW_MS,
     // ccxt's own default too, said explicitly: fills come from the trade list either way
     newOrderRespType: { market: 'FULL', limit: 'FULL' },
   },
