@@ -1714,7 +1714,15 @@ function answerEarly(client: CcxtClient, early: EarlyReads): void {
   c.undiciRequest = async (url: string, params: Params) => {
     const waiting = early.take(params.method ?? 'GET', url);
     const answer = waiting && (await untilAborted(waiting, params.signal));
-    if (!answer) return send(url, params);
+    if (!answer) {
+      // once a refusal for rate was handed out, a request that passed the gate before it closes must not leave: the
+      // gate closes as ccxt handles that answer (a few promise jobs later), then holds this one unsent
+      if (early.refused) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        assertStillAdmitted();
+      }
+      return send(url, params);
+    }
     const { body } = answer;
     return {
       status: answer.status,

@@ -82,6 +82,8 @@ export class EarlyReads {
   /** Reads sent, and answers handed to ccxt. */
   sent = 0;
   used = 0;
+  /** A refusal for rate was handed out: what was not taken is dropped, and the gate is closing. */
+  refused = false;
 
   private constructor(private readonly opts: EarlyReadsOptions) {
     this.volatile = new Set(opts.profile.volatileParams);
@@ -130,7 +132,10 @@ export class EarlyReads {
     if (!answer) return undefined;
     return answer.then((a) => {
       if (a) this.used += 1;
-      if (a && RATE_REFUSALS.has(a.status)) this.close();
+      if (a && RATE_REFUSALS.has(a.status)) {
+        this.refused = true;
+        this.close();
+      }
       return a;
     });
   }
