@@ -66,9 +66,15 @@ export interface EarlyReadsOptions {
   timeoutMs: number;
   /** An answer not taken by then is dropped (default 10 s: the start's reads come within its first second). */
   keepMs?: number;
+  /**
+   * How long a read waits for its connection to open (default 1 s, as long as a ccxt request waits for a spare): a
+   * handshake that stalls never holds ccxt's request for that read longer than its own connect would.
+   */
+  connectWaitMs?: number;
 }
 
 const KEEP_MS = 10_000;
+const CONNECT_WAIT_MS = 1_000;
 /** Refusals for rate (rest-api.md "HTTP Return Codes": 429 a rate limit broken, 418 an IP ban, 403 the WAF limit). */
 const RATE_REFUSALS: ReadonlySet<number> = new Set([403, 418, 429]);
 
@@ -155,12 +161,12 @@ export class EarlyReads {
     url: URL,
     headers: Record<string, string>,
   ): Promise<EarlyAnswer | undefined> {
-    const answer = connection.then(
+    const answer = this.opened(connection).then(
       (socket) =>
         new Promise<EarlyAnswer | undefined>((resolve) => {
-          // opened after close(): its answer would go to nobody
-          if (this.closed) {
-            socket.destroy();
+          // not open in time, or opened after close(): its answer would go to nobody
+          if (!socket || this.closed) {
+            socket?.destroy();
             resolve(undefined);
             return;
           }
@@ -203,6 +209,32 @@ export class EarlyReads {
       () => undefined,
     );
     return answer;
+  }
+
+  /** The connection once open; undefined when it failed or was not open within connectWaitMs (then closed when it opens). */
+  private opened(connection: Promise<Socket>): Promise<Socket | undefined> {
+    return new Promise((resolve) => {
+      let gaveUp = false;
+      const cancel = this.opts.clock.timer(
+        this.opts.connectWaitMs ?? CONNECT_WAIT_MS,
+        () => {
+          gaveUp = true;
+          resolve(undefined);
+        },
+        { unref: true },
+      );
+      connection.then(
+        (socket) => {
+          cancel();
+          if (gaveUp) socket.destroy();
+          else resolve(socket);
+        },
+        () => {
+          cancel();
+          resolve(undefined);
+        },
+      );
+    });
   }
 }
 

@@ -114,6 +114,54 @@ describe('early reads: signing (rest-api.md, "SIGNED (TRADE and USER_DATA) Endpo
       await new Promise((resolve) => server.close(resolve));
     }
   });
+  it('gives up a read whose connection is not open in time: ccxt sends its own at once, and nothing leaves when it opens late', async () => {
+    let asked = 0;
+    const server = http.createServer((_req, res) => {
+      asked += 1;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const [read] = how.reads(['BTCUSDT']);
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const early = EarlyReads.send({
+        base,
+        reads: [read],
+        profile: how,
+        credentials: { apiKey: 'k', secret: 's' },
+        // a handshake that stalls (a black-holed route): open only when the test says
+        connection: () =>
+          opened.then(
+            () =>
+              new Promise<net.Socket>((resolve) => {
+                const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+              }),
+          ),
+        clock: systemClock,
+        timeoutMs: 20_000,
+        connectWaitMs: 100,
+      });
+      const { query } = how.sign(read, { apiKey: 'k', secret: 's' }, Date.now());
+      const answer = await Promise.race([
+        early.take('GET', `${base}${read.path}?${query}`),
+        new Promise((r) => setTimeout(() => r('held'), 3_000)),
+      ]);
+      expect(
+        answer,
+        'the read answers nothing (ccxt then sends its own), not held until its timeout',
+      ).to.equal(undefined);
+      open();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(asked, 'requests sent on the connection that opened late').to.equal(0);
+      early.close();
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
 
 describe('early reads under real ccxt (local Binance)', function () {
