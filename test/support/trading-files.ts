@@ -10,6 +10,7 @@ import type { ReconcileDifference, TradingEvent } from '../../src/shared/ipc/pro
 import { silentLogger } from '../../src/shared/logging/logger';
 import type { LocalOrder } from '../../src/trading/engine/orders/order-state';
 import type { HistoryEntry, TradingState } from '../../src/trading/engine/state/trading-state';
+import { GATE_FILE } from '../../src/trading/exchange/gate-file';
 
 export function readEnvelope<T>(file: string): T {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { data: T }).data;
@@ -71,4 +72,16 @@ export async function callOverTcp<T>(
   } finally {
     await client.close();
   }
+}
+
+/**
+ * The rate-limit wait a start keeps (gate-file.ts) as a run refused for rate `hoursAgo` hours ago left it: its
+ * closing long over, but within the day that makes a start send its reads one wave after another.
+ */
+export function keepRefusalFrom(dataDir: string, exchangeId: string, hoursAgo: number): void {
+  const at = Date.now() - hoursAgo * 3_600_000;
+  fs.writeFileSync(
+    path.join(dataDir, GATE_FILE),
+    JSON.stringify({ version: 1, gates: { [exchangeId]: { closedUntil: at + 60_000, savedAt: at } } }),
+  );
 }

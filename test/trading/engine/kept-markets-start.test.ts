@@ -19,7 +19,7 @@ import { sendConnectReads } from '../../../src/trading/engine/start/connect-read
 import type { LocalOrder } from '../../../src/trading/engine/orders/order-state';
 import { sendRecoveryReadsEarly } from '../../../src/trading/engine/start/recovery-reads';
 import type { Market } from '../../../src/trading/exchange/exchange';
-import { GATE_FILE, GateFile } from '../../../src/trading/exchange/gate-file';
+import { GateFile } from '../../../src/trading/exchange/gate-file';
 import { KEPT_MARKETS_FILE, KeptMarketsFile } from '../../../src/trading/exchange/kept-markets';
 import type { Signal } from '../../../src/trading/strategy/strategy';
 import { HOLD } from '../../../src/trading/strategy/strategy';
@@ -28,6 +28,7 @@ import { FakeBinance } from '../../../harness/exchanges/fake-binance';
 import { EngineHarness, ScriptedStrategy, deepMerge } from '../../support/engine-harness';
 import { openLiveEngine } from '../../support/live-engine';
 import { TempDirs } from '../../support/temp-dirs';
+import { keepRefusalFrom } from '../../support/trading-files';
 
 const BTC = 'BTC/USDT';
 const ETH = 'ETH/USDT';
@@ -213,14 +214,7 @@ describe('a live start with the markets kept by the last run (real ccxt, local B
     // the same files: one start refused for rate 2 hours ago (its kept closing, long over), one never refused
     const probed = newDir();
     fs.cpSync(dir, probed, { recursive: true });
-    const now = Date.now();
-    fs.writeFileSync(
-      path.join(probed, GATE_FILE),
-      JSON.stringify({
-        version: 1,
-        gates: { binance: { closedUntil: now - 2 * 3_600_000 + 60_000, savedAt: now - 2 * 3_600_000 } },
-      }),
-    );
+    keepRefusalFrom(probed, 'binance', 2);
 
     /**
      * A start with the account's first answer `ms` away: when its recovery reads reached the double, and when the

@@ -16,11 +16,13 @@ import { systemClock } from '../../../src/shared/clock';
 import { captureLogger } from '../../support/capture-logger';
 import type { CcxtExchange, CcxtExchangeOptions } from '../../../src/trading/exchange/ccxt-exchange';
 import { EarlyReads, requestKey } from '../../../src/trading/exchange/early-reads';
-import { GATE_FILE, GateFile } from '../../../src/trading/exchange/gate-file';
+import { GateFile } from '../../../src/trading/exchange/gate-file';
 import { KEPT_MARKETS_FILE, KeptMarketsFile } from '../../../src/trading/exchange/kept-markets';
 import { binanceProfile } from '../../../src/trading/exchange/profiles/binance';
 import { kitCcxtExchange } from '../../support/live-engine';
+import { gate } from '../../support/gate';
 import { TempDirs } from '../../support/temp-dirs';
+import { keepRefusalFrom } from '../../support/trading-files';
 
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
 /** exchangeInfo, account, allOrders of each symbol, openOrders, account (the balance). */
@@ -78,7 +80,17 @@ describe('early reads: signing (rest-api.md, "SIGNED (TRADE and USER_DATA) Endpo
     expect(key(`${base}?symbol=BTCUSDT&limit=1000`)).to.not.equal(key(`${base}?symbol=BTCUSDT&limit=500`));
   });
 
-  it('sends nothing on a connection that opens after close(): no request whose answer nobody takes', async () => {
+  /**
+   * A local HTTP server counting the requests it gets, and a connection to it that opens only when the test says (a
+   * slow lookup, a stalled handshake).
+   */
+  async function lateConnection(): Promise<{
+    base: string;
+    asked: () => number;
+    connection: () => Promise<net.Socket>;
+    open: () => void;
+    close: () => Promise<void>;
+  }> {
     let asked = 0;
     const server = http.createServer((_req, res) => {
       asked += 1;
@@ -86,80 +98,77 @@ describe('early reads: signing (rest-api.md, "SIGNED (TRADE and USER_DATA) Endpo
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    let open!: () => void;
-    const opened = new Promise<void>((resolve) => (open = resolve));
+    const opening = gate();
+    return {
+      base: `http://127.0.0.1:${port}`,
+      asked: () => asked,
+      connection: () =>
+        opening.promise.then(
+          () =>
+            new Promise<net.Socket>((resolve) => {
+              const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+            }),
+        ),
+      open: () => opening.open(),
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  it('sends nothing on a connection that opens after close(): no request whose answer nobody takes', async () => {
+    const late = await lateConnection();
     try {
       const early = EarlyReads.send({
-        base: `http://127.0.0.1:${port}`,
+        base: late.base,
         reads: how.reads(['BTCUSDT']).slice(0, 1),
         profile: how,
         credentials: { apiKey: 'k', secret: 's' },
-        // a connection still opening (a slow lookup or handshake) when the adapter closes
-        connection: () =>
-          opened.then(
-            () =>
-              new Promise<net.Socket>((resolve) => {
-                const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-              }),
-          ),
+        // still opening when the adapter closes
+        connection: late.connection,
         clock: systemClock,
         timeoutMs: 1_000,
       });
       early.close();
-      open();
+      late.open();
       await new Promise((r) => setTimeout(r, 200));
-      expect(asked, 'requests sent after close()').to.equal(0);
+      expect(late.asked(), 'requests sent after close()').to.equal(0);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await late.close();
     }
   });
+
   it('gives up a read whose connection is not open in time: ccxt sends its own at once, and nothing leaves when it opens late', async () => {
-    let asked = 0;
-    const server = http.createServer((_req, res) => {
-      asked += 1;
-      res.end('{}');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    let open!: () => void;
-    const opened = new Promise<void>((resolve) => (open = resolve));
+    const late = await lateConnection();
     const [read] = how.reads(['BTCUSDT']);
-    const base = `http://127.0.0.1:${port}`;
     try {
       const early = EarlyReads.send({
-        base,
+        base: late.base,
         reads: [read],
         profile: how,
         credentials: { apiKey: 'k', secret: 's' },
-        // a handshake that stalls (a black-holed route): open only when the test says
-        connection: () =>
-          opened.then(
-            () =>
-              new Promise<net.Socket>((resolve) => {
-                const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-              }),
-          ),
+        // a handshake that stalls (a black-holed route)
+        connection: late.connection,
         clock: systemClock,
         timeoutMs: 20_000,
         connectWaitMs: 100,
       });
       const { query } = how.sign(read, { apiKey: 'k', secret: 's' }, Date.now());
       const answer = await Promise.race([
-        early.take('GET', `${base}${read.path}?${query}`),
+        early.take('GET', `${late.base}${read.path}?${query}`),
         new Promise((r) => setTimeout(() => r('held'), 3_000)),
       ]);
       expect(
         answer,
         'the read answers nothing (ccxt then sends its own), not held until its timeout',
       ).to.equal(undefined);
-      open();
+      late.open();
       await new Promise((r) => setTimeout(r, 200));
-      expect(asked, 'requests sent on the connection that opened late').to.equal(0);
+      expect(late.asked(), 'requests sent on the connection that opened late').to.equal(0);
       early.close();
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await late.close();
     }
   });
 });
@@ -276,14 +285,7 @@ describe('early reads under real ccxt (local Binance)', function () {
     // refused for rate 2 hours ago (its kept wait long over)
     const dir = newDir();
     await firstRun(dir);
-    const now = Date.now();
-    fs.writeFileSync(
-      path.join(dir, GATE_FILE),
-      JSON.stringify({
-        version: 1,
-        gates: { binance: { closedUntil: now - 2 * 3_600_000 + 60_000, savedAt: now - 2 * 3_600_000 } },
-      }),
-    );
+    keepRefusalFrom(dir, 'binance', 2);
     const before = fake.requests.length;
     await adapter(dir);
     await new Promise((r) => setTimeout(r, 300));
