@@ -83,7 +83,7 @@ Commands:
   writeoff <symbol> [--yes]       write off a holding the bot can no longer sell (below the exchange's minimum,
                                   or delisted) as a loss at price 0; refused for anything sellable (asks first)
   pause [--reason TEXT]           stop opening new positions
-  resume                          resume opening positions
+  resume                          resume opening positions: lifts every cause of the pause (named), a kill switch too
   reconcile                       compare trading's state with the exchange
   doctor                          check the installation and configuration
   telegram whoami [--timeout S]   wait (default 120 s) for the next message to the bot and print its chat and user
@@ -509,8 +509,18 @@ async function tradingCommand(
         return CliExit.Ok;
       }
       case 'resume': {
+        // the pause it lifts, named (as /resume names it): every cause, a kill switch included
+        const before = await t.call('status', {});
+        const wasPaused = before.paused ? (before.pausedReason ?? 'no reason given') : null;
         const result = await t.call('resume', {});
-        ctx.print(result, () => (result.paused ? 'Trading is still paused.' : 'Trading resumed.'));
+        const still = result.paused ? ((await t.call('status', {})).pausedReason ?? 'no reason given') : null;
+        ctx.print({ ...result, wasPaused }, () =>
+          still !== null
+            ? `Trading is still paused: ${still}.`
+            : wasPaused === null
+              ? 'Trading was not paused: nothing to resume.'
+              : `Trading resumed (was paused: ${wasPaused}).`,
+        );
         return result.paused ? CliExit.Failure : CliExit.Ok;
       }
       default: {

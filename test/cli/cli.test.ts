@@ -118,10 +118,14 @@ describe('byninja CLI (child process, real PM2) @slow', function () {
     const pause = await cli(['pause', '--reason', 'maintenance', '--json']);
     expect(JSON.parse(pause.stdout)).to.deep.equal({ paused: true, reason: 'maintenance' });
     expect(stub.state.status.paused).to.equal(true);
+    // the pause it lifts is named; a second resume has nothing to lift
     const resume = await cli(['resume']);
     expect(resume.code).to.equal(0);
-    expect(resume.stdout).to.include('Trading resumed.');
+    expect(resume.stdout).to.include('Trading resumed (was paused: maintenance).');
     expect(stub.state.status.paused).to.equal(false);
+    const again = await cli(['resume', '--json']);
+    expect(again.code).to.equal(0);
+    expect(JSON.parse(again.stdout)).to.deep.equal({ paused: false, wasPaused: null });
   });
 
   it('pnl and report --json: the results report, and --chart writes the equity curve PNG', async () => {
