@@ -59,22 +59,20 @@ export interface EarlyReadsOptions {
   reads: readonly EarlyRead[];
   profile: EarlyReadsProfile;
   credentials: { apiKey: string; secret: string };
-  /** A connection to the base's origin for each read (a spare opened ahead), or undefined: that read is not sent. */
-  connection: () => Promise<Socket> | undefined;
+  /**
+   * A connection to the base's origin for each read (a spare opened ahead: SpareConnections.take, which waits at most
+   * its takeWaitMs for one still opening), resolving undefined when none opened in time; undefined: that read is not
+   * sent.
+   */
+  connection: () => Promise<Socket | undefined> | undefined;
   clock: Clock;
   /** A read not answered by then is given up (ccxt's request timeout). */
   timeoutMs: number;
   /** An answer not taken by then is dropped (default 10 s: the start's reads come within its first second). */
   keepMs?: number;
-  /**
-   * How long a read waits for its connection to open (default 1 s, as long as a ccxt request waits for a spare): a
-   * handshake that stalls never holds ccxt's request for that read longer than its own connect would.
-   */
-  connectWaitMs?: number;
 }
 
 const KEEP_MS = 10_000;
-const CONNECT_WAIT_MS = 1_000;
 /** Refusals for rate (rest-api.md "HTTP Return Codes": 429 a rate limit broken, 418 an IP ban, 403 the WAF limit). */
 const RATE_REFUSALS: ReadonlySet<number> = new Set([403, 418, 429]);
 
@@ -85,9 +83,8 @@ export class EarlyReads {
   private readonly sockets = new Set<Socket>();
   private readonly dropAt: CancelTimer;
   private closed = false;
-  /** Reads sent, and answers handed to ccxt. */
+  /** Reads sent. */
   sent = 0;
-  used = 0;
   /** A refusal for rate was handed out: what was not taken is dropped, and the gate is closing. */
   refused = false;
 
@@ -137,7 +134,6 @@ export class EarlyReads {
     if (list && list.length === 0) this.waiting.delete(key);
     if (!answer) return undefined;
     return answer.then((a) => {
-      if (a) this.used += 1;
       if (a && RATE_REFUSALS.has(a.status)) {
         this.refused = true;
         this.close();
@@ -157,11 +153,11 @@ export class EarlyReads {
 
   /** One GET on its own connection (closed after the answer); undefined on any failure or after timeoutMs. */
   private get(
-    connection: Promise<Socket>,
+    connection: Promise<Socket | undefined>,
     url: URL,
     headers: Record<string, string>,
   ): Promise<EarlyAnswer | undefined> {
-    const answer = this.opened(connection).then(
+    const answer = connection.then(
       (socket) =>
         new Promise<EarlyAnswer | undefined>((resolve) => {
           // not open in time, or opened after close(): its answer would go to nobody
@@ -209,32 +205,6 @@ export class EarlyReads {
       () => undefined,
     );
     return answer;
-  }
-
-  /** The connection once open; undefined when it failed or was not open within connectWaitMs (then closed when it opens). */
-  private opened(connection: Promise<Socket>): Promise<Socket | undefined> {
-    return new Promise((resolve) => {
-      let gaveUp = false;
-      const cancel = this.opts.clock.timer(
-        this.opts.connectWaitMs ?? CONNECT_WAIT_MS,
-        () => {
-          gaveUp = true;
-          resolve(undefined);
-        },
-        { unref: true },
-      );
-      connection.then(
-        (socket) => {
-          cancel();
-          if (gaveUp) socket.destroy();
-          else resolve(socket);
-        },
-        () => {
-          cancel();
-          resolve(undefined);
-        },
-      );
-    });
   }
 }
 

@@ -87,44 +87,25 @@ export class SpareConnections {
   }
 
   /**
-   * A spare to `origin` taken out for a client of its own (early-reads.ts), or undefined when none is left. It may
-   * still be connecting, or fail (the promise rejects); it is unref'd: the taker refs it while using it.
+   * A spare to `origin` taken out for a client of its own (early-reads.ts), or undefined when none is left: it
+   * resolves once open (unref'd: the taker refs it while using it), or undefined when it failed or was not open within
+   * `takeWaitMs` (then closed whenever it opens), as the connector hands spares out.
    */
-  take(origin: string): Promise<Socket> | undefined {
+  take(origin: string): Promise<Socket | undefined> | undefined {
     const url = new URL(origin);
-    return this.spares.get(keyOf(url.protocol, url.hostname, url.port))?.shift();
+    return this.nextOpen(keyOf(url.protocol, url.hostname, url.port));
   }
 
   /** `connect` (undici's own connector) with the spares handed out first. */
   connector(connect: Connector): Connector {
     const take = (key: string, options: ConnectOptions, callback: ConnectCallback): void => {
-      const next = this.spares.get(key)?.shift();
+      const next = this.nextOpen(key);
       if (!next) {
         connect(options, callback);
         return;
       }
-      // a spare still connecting is waited for at most takeWaitMs, then left to its own timeout or to close()
-      let waited: CancelTimer | undefined;
-      const gaveUp = new Promise<undefined>((resolve) => {
-        waited = this.opts.clock.timer(this.opts.takeWaitMs ?? TAKE_WAIT_MS, () => resolve(undefined));
-      });
-      Promise.race([next, gaveUp]).then(
-        (socket) => {
-          waited?.();
-          if (!socket) {
-            void next.then(
-              (late) => late.destroy(),
-              () => undefined,
-            );
-            take(key, options, callback);
-          } else if (socket.destroyed || socket.readyState !== 'open') take(key, options, callback);
-          else callback(null, socket.ref());
-        },
-        () => {
-          waited?.();
-          take(key, options, callback);
-        },
-      );
+      // one not open in time, failed or closed: the next spare, then a connection of its own
+      void next.then((socket) => (socket ? callback(null, socket.ref()) : take(key, options, callback)));
     };
     return (options, callback) => {
       const key = keyOf(options.protocol, options.hostname, options.port);
@@ -157,6 +138,37 @@ export class SpareConnections {
     for (const key of this.spares.keys()) this.closeUnused(key);
     for (const socket of this.connecting) socket.destroy();
     this.connecting.clear();
+  }
+
+  /**
+   * The next spare to `key` once open, or undefined when none is left. A spare still connecting is waited for at most
+   * takeWaitMs, then left to its own timeout or to close() and closed whenever it opens: the promise then resolves
+   * undefined, as for one that failed to open or was closed meanwhile.
+   */
+  private nextOpen(key: string): Promise<Socket | undefined> | undefined {
+    const next = this.spares.get(key)?.shift();
+    if (!next) return undefined;
+    let waited: CancelTimer | undefined;
+    const gaveUp = new Promise<undefined>((resolve) => {
+      waited = this.opts.clock.timer(this.opts.takeWaitMs ?? TAKE_WAIT_MS, () => resolve(undefined));
+    });
+    return Promise.race([next, gaveUp]).then(
+      (socket) => {
+        waited?.();
+        if (!socket) {
+          void next.then(
+            (late) => late.destroy(),
+            () => undefined,
+          );
+          return undefined;
+        }
+        return socket.destroyed || socket.readyState !== 'open' ? undefined : socket;
+      },
+      () => {
+        waited?.();
+        return undefined;
+      },
+    );
   }
 
   private keep(key: string, spares: Array<Promise<Socket>>): void {

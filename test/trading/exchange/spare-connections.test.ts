@@ -93,6 +93,26 @@ describe('spare connections (real sockets)', () => {
     spares.close();
   });
 
+  it('take() hands out a spare for a client of its own: undefined once it is not open within takeWaitMs, closed when it opens', async () => {
+    // early-reads.ts takes its connections so: a stalled handshake never holds a read longer than a spare would
+    const clock = new FakeClock();
+    const spares = new SpareConnections({ spare: 0, connectTimeoutMs: 300, takeWaitMs: 100, clock });
+    const origin = `https://127.0.0.1:${options.port}`;
+    spares.preconnect(origin, 1);
+    await until(() => accepted.length === 1);
+    let taken: unknown = 'waiting';
+    void spares.take(origin)!.then((socket) => (taken = socket));
+    await clock.advance(90);
+    expect(taken, 'still waiting for the spare').to.equal('waiting');
+    await clock.advance(10); // takeWaitMs
+    await until(() => taken !== 'waiting');
+    expect(taken, 'given up: the caller goes its own way').to.equal(undefined);
+    expect(spares.take(origin), 'none left').to.equal(undefined);
+    await clock.advance(200); // connectTimeoutMs
+    await until(() => closed === 1); // the stalled spare, given up
+    spares.close();
+  });
+
   it('close() also ends the spares still connecting', async () => {
     const spares = new SpareConnections({ spare: 2, clock: systemClock });
     spares.preconnect(`https://127.0.0.1:${options.port}`);
